@@ -1,0 +1,220 @@
+import { WriteBatch } from '@cairn/db'
+import type { KVStore } from '@cairn/db'
+import { CairnError, type Logger, TypedEmitter, bytesToHex, equalsBytes } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
+import type { Common, CustomCrypto } from '@ethereumjs/common'
+import { createChainCommon } from './common.ts'
+import type { ChainEngine } from './engine.ts'
+import { ChainErrorCode } from './errors.ts'
+import type { ChainEvents } from './events.ts'
+import { Executor } from './executor.ts'
+import { buildGenesisBlock } from './genesis-block.ts'
+import { type GenesisSpec, parseGenesis } from './genesis.ts'
+import { BlockImporter } from './importer.ts'
+import type { ChainMetrics } from './metrics.ts'
+import { StateDB } from './state-db.ts'
+import { type HeadName, ChainStore } from './store.ts'
+
+export interface ChainOptions {
+  /**
+   * The genesis to start from. Required for a new datadir; for an existing one it must match the
+   * stored genesis (omit it to use the stored one).
+   */
+  genesis?: unknown
+  /** Where the genesis came from, for error messages. */
+  genesisSource?: string
+}
+
+export interface ChainModules {
+  kv: KVStore
+  engine: ChainEngine
+  logger: Logger
+  metrics: ChainMetrics | null
+  customCrypto?: CustomCrypto
+}
+
+/** What start-up found and did, for the node to report. */
+export interface OpenReport {
+  created: boolean
+  /** Blocks rolled back because they were incomplete (a crash mid-write). */
+  rolledBack: number
+  warnings: string[]
+}
+
+const META_GENESIS = 'genesis'
+const META_GENESIS_HASH = 'genesisHash'
+const META_SCHEMA = 'schemaVersion'
+const SCHEMA_VERSION = 1
+
+/**
+ * The chain: its store, executor, import pipeline and events, opened over a KV store.
+ * `Chain.open` initialises a new datadir from a genesis or checks an existing one belongs to the
+ * same chain, then repairs an incomplete head before anything reads it.
+ */
+export class Chain {
+  readonly events = new TypedEmitter<ChainEvents>()
+
+  private constructor(
+    readonly common: Common,
+    readonly genesis: GenesisSpec,
+    readonly genesisBlock: Block,
+    readonly store: ChainStore,
+    readonly stateDB: StateDB,
+    readonly executor: Executor,
+    readonly importer: BlockImporter,
+    readonly report: OpenReport,
+  ) {}
+
+  static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
+    const { kv, logger } = modules
+    const probe = new ChainStore(kv, createChainCommon({ chainId: 1n, hardfork: 'prague' }))
+    const storedRaw = await probe.meta.get(META_GENESIS)
+    const stored = storedRaw ? JSON.parse(new TextDecoder().decode(storedRaw)) : undefined
+    const source = opts.genesisSource ?? 'genesis'
+    if (opts.genesis === undefined && stored === undefined) {
+      throw new CairnError(ChainErrorCode.GENESIS_INVALID, 'the datadir holds no chain and no genesis was given', {
+        fault: 'caller',
+        hint: 'run `cairn init --genesis FILE --datadir DIR` or start with --dev',
+      })
+    }
+    const spec = parseGenesis(opts.genesis ?? stored, opts.genesis === undefined ? 'stored genesis' : source)
+    const common = createChainCommon({
+      chainId: spec.chainId,
+      hardfork: spec.hardfork,
+      ...(modules.customCrypto ? { customCrypto: modules.customCrypto } : {}),
+    })
+    const store = new ChainStore(kv, common)
+    const stateDB = new StateDB(kv)
+    const genesisBlock = await buildGenesisBlock(spec, common, stateDB)
+    const report: OpenReport = { created: false, rolledBack: 0, warnings: spec.warnings }
+
+    const storedHash = await store.meta.get(META_GENESIS_HASH)
+    if (storedHash && !equalsBytes(storedHash, genesisBlock.hash())) {
+      stateDB.discard()
+      throw new CairnError(
+        ChainErrorCode.GENESIS_MISMATCH,
+        `the datadir belongs to another chain: its genesis is ${bytesToHex(storedHash)}, ${source} gives ${bytesToHex(genesisBlock.hash())}`,
+        { fault: 'caller', hint: 'use another --datadir, or start without --genesis to use the stored chain' },
+      )
+    }
+    if (!storedHash) {
+      const batch = new WriteBatch()
+      store.putBlock(batch, genesisBlock, [])
+      store.setCanonical(batch, genesisBlock)
+      for (const name of ['latest', 'safe', 'finalized'] as HeadName[]) store.setHead(batch, name, genesisBlock.hash())
+      store.meta.put(META_GENESIS, new TextEncoder().encode(JSON.stringify(opts.genesis)), batch)
+      store.meta.put(META_GENESIS_HASH, genesisBlock.hash(), batch)
+      store.meta.put(META_SCHEMA, Uint8Array.of(SCHEMA_VERSION), batch)
+      stateDB.drainInto(batch)
+      await batch.write(kv)
+      report.created = true
+      logger.info({ hash: bytesToHex(genesisBlock.hash()), chainId: Number(spec.chainId) }, 'initialised new chain from genesis')
+    } else {
+      stateDB.discard()
+    }
+
+    const { head, rolledBack } = await repairHead(store, stateDB, genesisBlock, logger)
+    report.rolledBack = rolledBack
+    const executor = await Executor.create(
+      { common },
+      { store, stateDB, genesis: genesisBlock.header, engine: modules.engine, logger: logger.child({ module: 'executor' }) },
+    )
+    const chain = new Chain(common, spec, genesisBlock, store, stateDB, executor, null as never, report)
+    const importer = new BlockImporter(
+      { head },
+      {
+        store,
+        stateDB,
+        executor,
+        engine: modules.engine,
+        events: chain.events,
+        logger: logger.child({ module: 'import' }),
+        metrics: modules.metrics,
+      },
+    )
+    ;(chain as { importer: BlockImporter }).importer = importer
+    modules.metrics?.headBlock.set(Number(head.header.number))
+    modules.metrics?.headTimestamp.set(Number(head.header.timestamp))
+    return chain
+  }
+
+  get chainId(): bigint {
+    return this.genesis.chainId
+  }
+
+  /** The current head block. */
+  get head(): Block {
+    return this.importer.head
+  }
+
+  /** The block the engine reports as `safe` or `finalized`, or the head for `latest`. */
+  async checkpoint(name: HeadName): Promise<Block> {
+    if (name === 'latest') return this.head
+    const hash = await this.store.getHeadHash(name)
+    return hash ? this.store.mustGetBlock(hash) : this.genesisBlock
+  }
+}
+
+/**
+ * Walks back from the stored head to the newest block whose header, body, receipts, canonical
+ * entry and state root are all present, and makes it the head. A block is written in one atomic
+ * batch, so this only finds work after storage-level damage or an older writer; it runs on every
+ * start so that nothing reads a half-written head.
+ */
+export async function repairHead(
+  store: ChainStore,
+  stateDB: StateDB,
+  genesis: Block,
+  logger: Logger,
+): Promise<{ head: Block; rolledBack: number }> {
+  const headHash = (await store.getHeadHash('latest')) ?? genesis.hash()
+  const dropped: { number: bigint; hash: Uint8Array; block: Block | undefined }[] = []
+  let hash = headHash
+  for (;;) {
+    const [header, block, receipts, number] = await Promise.all([
+      store.getHeader(hash),
+      store.getBlock(hash).catch(() => undefined),
+      store.receipts.getRaw(hash),
+      store.hashToNumber.get(hash),
+    ])
+    const canonical = number === undefined ? undefined : await store.getCanonicalHash(number)
+    const complete =
+      header !== undefined &&
+      block !== undefined &&
+      receipts !== undefined &&
+      number !== undefined &&
+      canonical !== undefined &&
+      equalsBytes(canonical, hash) &&
+      stateDB.has(header.stateRoot)
+    if (complete) break
+    if (!header || header.number === 0n) {
+      throw new CairnError(ChainErrorCode.CORRUPT, `cannot find a complete block below head ${bytesToHex(headHash)}`, {
+        hint: 'the datadir is damaged beyond repair; restore it from a backup',
+      })
+    }
+    dropped.push({ number: header.number, hash, block })
+    hash = header.parentHash
+  }
+  const head = await store.mustGetBlock(hash)
+  if (dropped.length > 0) {
+    const batch = new WriteBatch()
+    for (const d of dropped) {
+      const canonical = await store.getCanonicalHash(d.number)
+      if (canonical && equalsBytes(canonical, d.hash)) store.canonical.del(d.number, batch)
+      if (d.block) for (const tx of d.block.transactions) store.txIndex.del(tx.hash(), batch)
+    }
+    store.setHead(batch, 'latest', hash)
+    for (const name of ['safe', 'finalized'] as const) {
+      const h = await store.getHeadHash(name)
+      const n = h ? await store.hashToNumber.get(h) : undefined
+      if (n === undefined || n > head.header.number) store.setHead(batch, name, hash)
+    }
+    await batch.write(store.kv)
+    store.clearCaches()
+    logger.warn(
+      { rolledBack: dropped.length, from: Number((dropped[0] as { number: bigint }).number), to: Number(head.header.number) },
+      `head was incomplete (an interrupted write); rolled back ${dropped.length} block(s) to the last complete block ${head.header.number}`,
+    )
+  }
+  return { head, rolledBack: dropped.length }
+}

@@ -1,0 +1,13 @@
+/** Stable error codes of the chain domain. Never reuse a retired code. */
+export const ChainErrorCode = {
+  GENESIS_INVALID: 'CHAIN_GENESIS_INVALID',
+  GENESIS_MISMATCH: 'CHAIN_GENESIS_MISMATCH',
+  PARENT_UNKNOWN: 'CHAIN_PARENT_UNKNOWN',
+  BLOCK_INVALID: 'CHAIN_BLOCK_INVALID',
+  BLOCK_KNOWN: 'CHAIN_BLOCK_KNOWN',
+  EXECUTION_MISMATCH: 'CHAIN_EXECUTION_MISMATCH',
+  STATE_MISSING: 'CHAIN_STATE_MISSING',
+  BLOCK_NOT_FOUND: 'CHAIN_BLOCK_NOT_FOUND',
+  CORRUPT: 'CHAIN_CORRUPT',
+} as const
+export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode]

@@ -1,0 +1,249 @@
+import { CairnError, type Logger, bytesToHex, equalsBytes, errorMessage } from '@cairn/utils'
+import type { Block, BlockHeader, HeaderData } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
+import { MerklePatriciaTrie } from '@ethereumjs/mpt'
+import { Caches, MerkleStateManager } from '@ethereumjs/statemanager'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { ValueEncoding } from '@ethereumjs/util'
+import { type RunTxResult, type VM, buildBlock, createVM } from '@ethereumjs/vm'
+import { ChainView } from './chain-view.ts'
+import type { ChainEngine } from './engine.ts'
+import { ChainErrorCode } from './errors.ts'
+import type { StoredReceipt } from './receipt.ts'
+import type { StateDB } from './state-db.ts'
+import type { ChainStore } from './store.ts'
+
+/** A block with the results of executing it: what the import pipeline commits. */
+export interface ExecutedBlock {
+  block: Block
+  receipts: StoredReceipt[]
+}
+
+/**
+ * Where a block builder draws transactions from, in the order it should include them (the pool's
+ * price-and-nonce order). `shift` moves past the current transaction to the sender's next;
+ * `pop` drops the rest of the current sender's transactions (they cannot run after a failure).
+ */
+export interface BlockTxSource {
+  peek(): TypedTransaction | undefined
+  shift(): void
+  pop(): void
+}
+
+/** Header fields the producer chooses; the rest are computed by execution. */
+export interface BuildHeader {
+  timestamp: bigint
+  coinbase?: Uint8Array
+  gasLimit?: bigint
+  extraData?: Uint8Array
+  mixHash?: Uint8Array
+  nonce?: Uint8Array
+  difficulty?: bigint
+  parentBeaconBlockRoot?: Uint8Array
+}
+
+export interface BuildResult extends ExecutedBlock {
+  /** Transactions the builder could not include, and why (to be dropped by the pool). */
+  rejected: { tx: TypedTransaction; reason: string }[]
+}
+
+const MIN_TX_GAS = 21_000n
+
+/**
+ * Runs blocks through `@ethereumjs/vm` over the persistent state trie. Producing and importing use
+ * one path — a BlockBuilder — so a block made here and the same block received from a peer execute
+ * identically. State writes collect in the {@link StateDB} overlay until the pipeline commits.
+ * Not re-entrant: the import pipeline serializes calls.
+ */
+export class Executor {
+  private constructor(
+    readonly common: Common,
+    private readonly vm: VM,
+    private readonly view: ChainView,
+    private readonly stateDB: StateDB,
+    private readonly engine: Pick<ChainEngine, 'finalize'>,
+    private readonly logger: Logger,
+  ) {}
+
+  static async create(
+    opts: { common: Common },
+    modules: {
+      store: ChainStore
+      stateDB: StateDB
+      genesis: BlockHeader
+      engine: Pick<ChainEngine, 'finalize'>
+      logger: Logger
+    },
+  ): Promise<Executor> {
+    const stateManager = newStateManager(opts.common, modules.stateDB, modules.genesis.stateRoot)
+    const view = new ChainView(modules.store, modules.genesis)
+    const vm = await createVM({ common: opts.common, stateManager, blockchain: view })
+    return new Executor(opts.common, vm, view, modules.stateDB, modules.engine, modules.logger)
+  }
+
+  /** Builds a new block on `parent` from `txs`, executing each; the block is not committed. */
+  async build(parent: Block, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
+    const builder = await this.startBuilder(parent, header)
+    const results: RunTxResult[] = []
+    const included: TypedTransaction[] = []
+    const rejected: BuildResult['rejected'] = []
+    const gasLimit = header.gasLimit ?? parent.header.gasLimit
+    for (let tx = txs.peek(); tx !== undefined; tx = txs.peek()) {
+      const remaining = gasLimit - builder.gasUsed
+      if (remaining < MIN_TX_GAS) break
+      if (tx.gasLimit > remaining) {
+        txs.pop()
+        continue
+      }
+      try {
+        results.push(await builder.addTransaction(tx))
+        included.push(tx)
+        txs.shift()
+      } catch (err) {
+        rejected.push({ tx, reason: errorMessage(err) })
+        txs.pop()
+      }
+    }
+    await this.engine.finalize(
+      { number: parent.header.number + 1n, timestamp: header.timestamp, coinbase: header.coinbase ?? new Uint8Array(20) },
+      this.vm.stateManager,
+    )
+    const { block } = await builder.build()
+    this.logger.debug({ number: block.header.number, txs: included.length, rejected: rejected.length }, 'block built')
+    return { block, receipts: toReceipts(included, results), rejected }
+  }
+
+  /**
+   * Executes a block received from elsewhere on top of `parent` and checks every field that
+   * execution determines (state root, receipts root, bloom, gas used, requests hash).
+   */
+  async execute(block: Block, parent: Block): Promise<ExecutedBlock> {
+    const h = block.header
+    const builder = await this.startBuilder(
+      parent,
+      {
+        timestamp: h.timestamp,
+        coinbase: h.coinbase.bytes,
+        gasLimit: h.gasLimit,
+        extraData: h.extraData,
+        mixHash: h.mixHash,
+        nonce: h.nonce,
+        difficulty: h.difficulty,
+        ...(h.parentBeaconBlockRoot ? { parentBeaconBlockRoot: h.parentBeaconBlockRoot } : {}),
+      },
+      h.baseFeePerGas,
+    )
+    const results: RunTxResult[] = []
+    for (const [i, tx] of block.transactions.entries()) {
+      try {
+        results.push(await builder.addTransaction(tx))
+      } catch (err) {
+        await builder.revert()
+        throw invalid(block, `transaction ${i} (${bytesToHex(tx.hash())}) cannot execute: ${errorMessage(err)}`)
+      }
+    }
+    await this.engine.finalize(h, this.vm.stateManager)
+    const { block: rebuilt } = await builder.build()
+    const r = rebuilt.header
+    const checks: [string, Uint8Array | bigint | undefined, Uint8Array | bigint | undefined][] = [
+      ['stateRoot', r.stateRoot, h.stateRoot],
+      ['receiptTrie', r.receiptTrie, h.receiptTrie],
+      ['logsBloom', r.logsBloom, h.logsBloom],
+      ['gasUsed', r.gasUsed, h.gasUsed],
+      ['transactionsTrie', r.transactionsTrie, h.transactionsTrie],
+      ['requestsHash', r.requestsHash, h.requestsHash],
+      ['blobGasUsed', r.blobGasUsed, h.blobGasUsed],
+    ]
+    for (const [name, got, want] of checks) {
+      const same =
+        got instanceof Uint8Array && want instanceof Uint8Array ? equalsBytes(got, want) : got === want
+      if (!same) {
+        throw new CairnError(
+          ChainErrorCode.EXECUTION_MISMATCH,
+          `block ${h.number} ${bytesToHex(block.hash())}: ${name} after execution is ${fmt(got)}, header says ${fmt(want)}`,
+          { fault: 'caller', meta: { field: name } },
+        )
+      }
+    }
+    return { block, receipts: toReceipts(block.transactions, results) }
+  }
+
+  /** Drops the state writes of a block that will not be committed. */
+  abandon(): void {
+    this.stateDB.discard()
+  }
+
+  /** A fresh read-only state view at `stateRoot` (for RPC reads and calls). */
+  stateAt(stateRoot: Uint8Array): MerkleStateManager {
+    return newStateManager(this.common, this.stateDB.readView(), stateRoot)
+  }
+
+  /** A VM over a read-only view of the state after `header` (for eth_call and gas estimation). */
+  async vmAt(header: BlockHeader, store: ChainStore): Promise<VM> {
+    const stateManager = this.stateAt(header.stateRoot)
+    return createVM({ common: this.common.copy(), stateManager, blockchain: new ChainView(store, header) })
+  }
+
+  private async startBuilder(parent: Block, header: BuildHeader, baseFeePerGas?: bigint) {
+    await this.vm.stateManager.setStateRoot(parent.header.stateRoot)
+    this.view.parent = parent.header
+    const headerData: HeaderData = {
+      timestamp: header.timestamp,
+      gasLimit: header.gasLimit ?? parent.header.gasLimit,
+      ...(header.coinbase ? { coinbase: header.coinbase } : {}),
+      ...(header.extraData ? { extraData: header.extraData } : {}),
+      ...(header.mixHash ? { mixHash: header.mixHash } : {}),
+      ...(header.nonce ? { nonce: header.nonce } : {}),
+      ...(header.difficulty !== undefined ? { difficulty: header.difficulty } : {}),
+      ...(baseFeePerGas !== undefined ? { baseFeePerGas } : {}),
+      parentBeaconBlockRoot: header.parentBeaconBlockRoot ?? new Uint8Array(32),
+    }
+    return buildBlock(this.vm, {
+      parentBlock: parent,
+      headerData,
+      withdrawals: [],
+      blockOpts: { putBlockIntoBlockchain: false, calcDifficultyFromHeader: undefined },
+    })
+  }
+}
+
+/** A MerkleStateManager over the persistent trie, rooted at `root`. */
+export function newStateManager(
+  common: Common,
+  db: StateDB | ReturnType<StateDB['readView']>,
+  root: Uint8Array | undefined,
+) {
+  const trie = new MerklePatriciaTrie({
+    db,
+    ...(root ? { root } : {}),
+    useKeyHashing: true,
+    valueEncoding: ValueEncoding.Bytes,
+    common,
+  })
+  return new MerkleStateManager({ trie, common, caches: new Caches() })
+}
+
+function toReceipts(txs: readonly TypedTransaction[], results: RunTxResult[]): StoredReceipt[] {
+  return results.map((res, i) => {
+    const tx = txs[i] as TypedTransaction
+    const r = res.receipt as { status?: 0 | 1; cumulativeBlockGasUsed: bigint; logs: StoredReceipt['logs'] }
+    return {
+      type: tx.type,
+      status: r.status ?? 1,
+      cumulativeGasUsed: r.cumulativeBlockGasUsed,
+      logs: r.logs,
+      from: tx.getSenderAddress().bytes,
+    }
+  })
+}
+
+function invalid(block: Block, why: string): CairnError {
+  return new CairnError(ChainErrorCode.BLOCK_INVALID, `block ${block.header.number} ${bytesToHex(block.hash())}: ${why}`, {
+    fault: 'caller',
+  })
+}
+
+function fmt(v: Uint8Array | bigint | undefined): string {
+  if (v === undefined) return 'absent'
+  return typeof v === 'bigint' ? v.toString() : bytesToHex(v)
+}

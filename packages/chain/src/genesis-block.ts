@@ -1,0 +1,45 @@
+import { type Block, createBlock } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
+import { Account, createAddressFromString } from '@ethereumjs/util'
+import { newStateManager } from './executor.ts'
+import type { GenesisSpec } from './genesis.ts'
+import type { StateDB } from './state-db.ts'
+
+/**
+ * Writes the genesis allocation into the state (pending in `stateDB`'s overlay) and returns the
+ * genesis block. The caller commits or discards the overlay.
+ */
+export async function buildGenesisBlock(spec: GenesisSpec, common: Common, stateDB: StateDB): Promise<Block> {
+  const state = newStateManager(common, stateDB, undefined)
+  for (const [addr, acc] of spec.alloc) {
+    const address = createAddressFromString(addr)
+    await state.putAccount(address, new Account(acc.nonce, acc.balance))
+    if (acc.code) await state.putCode(address, acc.code)
+    for (const [k, v] of acc.storage) await state.putStorage(address, k, v)
+  }
+  const stateRoot = await state.getStateRoot()
+  return createBlock(
+    {
+      header: {
+        number: 0n,
+        gasLimit: spec.gasLimit,
+        baseFeePerGas: spec.baseFeePerGas,
+        timestamp: spec.timestamp,
+        extraData: spec.extraData,
+        difficulty: spec.difficulty,
+        coinbase: spec.coinbase,
+        mixHash: spec.mixHash,
+        nonce: bigToNonce(spec.nonce),
+        stateRoot,
+      },
+      withdrawals: [],
+    },
+    { common },
+  )
+}
+
+function bigToNonce(n: bigint): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, n)
+  return out
+}

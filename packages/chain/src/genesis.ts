@@ -1,0 +1,202 @@
+import { CairnError, type Hex } from '@cairn/utils'
+import { z } from 'zod'
+import { DEFAULT_HARDFORK, SUPPORTED_HARDFORKS, type SupportedHardfork } from './common.ts'
+import { ChainErrorCode } from './errors.ts'
+
+/**
+ * A geth-style `genesis.json`: `config.chainId`, `alloc` (balance, code, storage, nonce per
+ * address), `gasLimit`, `baseFeePerGas`, `timestamp`, `extraData`, and the optional header fields.
+ * Numbers may be JSON numbers, decimal strings or 0x-hex strings, as geth accepts.
+ */
+
+const numeric = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/, 'a decimal or 0x-hex number'),
+])
+const hexData = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, '0x-prefixed hex bytes')
+const address = z.string().regex(/^(0x)?[0-9a-fA-F]{40}$/, 'a 20-byte hex address')
+const word = z.string().regex(/^(0x)?[0-9a-fA-F]{1,64}$/, 'a hex value of at most 32 bytes')
+
+const allocEntry = z
+  .object({
+    balance: numeric.default('0'),
+    code: hexData.optional(),
+    storage: z.record(word, word).optional(),
+    nonce: numeric.optional(),
+    privateKey: z.string().optional(),
+  })
+  .strict()
+
+const forkTimes = ['shanghaiTime', 'cancunTime', 'pragueTime', 'osakaTime'] as const
+
+export const genesisSchema = z
+  .object({
+    config: z
+      .object({
+        chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+        cairn: z.object({ hardfork: z.enum(SUPPORTED_HARDFORKS).optional() }).strict().optional(),
+        shanghaiTime: z.number().int().nonnegative().optional(),
+        cancunTime: z.number().int().nonnegative().optional(),
+        pragueTime: z.number().int().nonnegative().optional(),
+        osakaTime: z.number().int().nonnegative().optional(),
+      })
+      .passthrough(),
+    alloc: z.record(address, allocEntry).default({}),
+    gasLimit: numeric.default('0x1c9c380'),
+    baseFeePerGas: numeric.default('0x3b9aca00'),
+    timestamp: numeric.default('0x0'),
+    extraData: hexData.default('0x'),
+    difficulty: numeric.default('0x0'),
+    coinbase: address.optional(),
+    mixHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/).optional(),
+    nonce: numeric.optional(),
+    number: numeric.optional(),
+    gasUsed: numeric.optional(),
+    parentHash: z.string().optional(),
+  })
+  .passthrough()
+
+export interface GenesisAccount {
+  balance: bigint
+  nonce: bigint
+  code?: Uint8Array
+  storage: [Uint8Array, Uint8Array][]
+}
+
+/** A validated genesis, with every number as a bigint. */
+export interface GenesisSpec {
+  chainId: bigint
+  hardfork: SupportedHardfork
+  alloc: Map<Hex, GenesisAccount>
+  gasLimit: bigint
+  baseFeePerGas: bigint
+  timestamp: bigint
+  extraData: Uint8Array
+  difficulty: bigint
+  coinbase: Hex
+  mixHash: Hex
+  nonce: bigint
+  /** Settings geth would honour that Cairn ignores, for the caller to log. */
+  warnings: string[]
+}
+
+function big(v: number | string): bigint {
+  return BigInt(v)
+}
+
+function bytes(hex: string): Uint8Array {
+  const h = hex.startsWith('0x') ? hex.slice(2) : hex
+  return Uint8Array.from(Buffer.from(h.length % 2 ? `0${h}` : h, 'hex'))
+}
+
+function word32(hex: string): Uint8Array {
+  const b = bytes(hex)
+  const out = new Uint8Array(32)
+  out.set(b, 32 - b.length)
+  return out
+}
+
+/**
+ * Validates a parsed genesis.json and returns a {@link GenesisSpec}. Throws
+ * `CHAIN_GENESIS_INVALID` naming the field and what was expected.
+ */
+export function parseGenesis(json: unknown, source = 'genesis'): GenesisSpec {
+  const parsed = genesisSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const path = issue?.path.join('.') || '(root)'
+    throw new CairnError(ChainErrorCode.GENESIS_INVALID, `${source}: field "${path}": ${issue?.message}`, {
+      fault: 'caller',
+      hint: 'fix the genesis file; see docs/genesis.md for the format (geth-style genesis.json)',
+      meta: { path, issues: parsed.error.issues.slice(0, 5) },
+    })
+  }
+  const g = parsed.data
+  const warnings: string[] = []
+  if (g.number !== undefined && big(g.number) !== 0n) {
+    throw new CairnError(ChainErrorCode.GENESIS_INVALID, `${source}: field "number" must be 0 for a genesis block`, {
+      fault: 'caller',
+    })
+  }
+  const gasLimit = big(g.gasLimit)
+  if (gasLimit < 5000n) {
+    throw new CairnError(ChainErrorCode.GENESIS_INVALID, `${source}: field "gasLimit" is ${gasLimit}, below 5000`, {
+      fault: 'caller',
+      hint: 'use 30000000 (0x1c9c380), the default',
+    })
+  }
+  if (g.extraData.length > 2 + 64) {
+    throw new CairnError(ChainErrorCode.GENESIS_INVALID, `${source}: field "extraData" is longer than 32 bytes`, {
+      fault: 'caller',
+    })
+  }
+  const hardfork = chooseHardfork(g.config, warnings, source)
+  const alloc = new Map<Hex, GenesisAccount>()
+  for (const [addr, acc] of Object.entries(g.alloc)) {
+    const key = (addr.startsWith('0x') ? addr : `0x${addr}`).toLowerCase() as Hex
+    if (alloc.has(key)) {
+      throw new CairnError(ChainErrorCode.GENESIS_INVALID, `${source}: address ${key} appears twice in "alloc"`, {
+        fault: 'caller',
+      })
+    }
+    if (acc.privateKey !== undefined) warnings.push(`alloc.${key}.privateKey is ignored`)
+    alloc.set(key, {
+      balance: big(acc.balance),
+      nonce: acc.nonce === undefined ? 0n : big(acc.nonce),
+      ...(acc.code && acc.code !== '0x' ? { code: bytes(acc.code) } : {}),
+      storage: Object.entries(acc.storage ?? {}).map(([k, v]) => [word32(k), word32(v)] as [Uint8Array, Uint8Array]),
+    })
+  }
+  return {
+    chainId: BigInt(g.config.chainId),
+    hardfork,
+    alloc,
+    gasLimit,
+    baseFeePerGas: big(g.baseFeePerGas),
+    timestamp: big(g.timestamp),
+    extraData: bytes(g.extraData),
+    difficulty: big(g.difficulty),
+    coinbase: ((g.coinbase ?? '0x0000000000000000000000000000000000000000').toLowerCase() as Hex),
+    mixHash: (g.mixHash ?? `0x${'00'.repeat(32)}`) as Hex,
+    nonce: g.nonce === undefined ? 0n : big(g.nonce),
+    warnings,
+  }
+}
+
+type ForkConfig = { cairn?: { hardfork?: SupportedHardfork | undefined } | undefined } & Partial<
+  Record<(typeof forkTimes)[number], number>
+>
+
+/** `config.cairn.hardfork`, else the latest geth fork time at 0, else Prague. */
+function chooseHardfork(config: ForkConfig, warnings: string[], source: string): SupportedHardfork {
+  if (config.cairn?.hardfork) return config.cairn.hardfork
+  let chosen: string | undefined
+  for (const f of forkTimes) {
+    const t = config[f]
+    if (t === undefined) continue
+    if (t === 0) chosen = f.replace('Time', '')
+    else warnings.push(`config.${f}=${t}: scheduled forks are not supported; the chain runs one ruleset from genesis`)
+  }
+  if (chosen === undefined) return DEFAULT_HARDFORK
+  if (!(SUPPORTED_HARDFORKS as readonly string[]).includes(chosen)) {
+    throw new CairnError(
+      ChainErrorCode.GENESIS_INVALID,
+      `${source}: the latest fork active at genesis is ${chosen}; Cairn needs Cancun or later`,
+      { fault: 'caller', hint: 'set "cancunTime": 0 and "pragueTime": 0 in config, or config.cairn.hardfork' },
+    )
+  }
+  return chosen as SupportedHardfork
+}
+
+/** The dev chain's genesis: chain id 1337 (or `chainId`), the given accounts funded. */
+export function devGenesis(opts: { chainId?: bigint; accounts: Hex[]; balance?: bigint; timestamp?: bigint }): unknown {
+  const balance = opts.balance ?? 10_000n * 10n ** 18n
+  return {
+    config: { chainId: Number(opts.chainId ?? 1337n) },
+    alloc: Object.fromEntries(opts.accounts.map((a) => [a, { balance: `0x${balance.toString(16)}` }])),
+    gasLimit: '0x1c9c380',
+    baseFeePerGas: '0x3b9aca00',
+    timestamp: `0x${(opts.timestamp ?? 0n).toString(16)}`,
+    extraData: '0x',
+  }
+}

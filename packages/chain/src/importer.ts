@@ -1,0 +1,220 @@
+import { WriteBatch } from '@cairn/db'
+import { CairnError, type Logger, Mutex, type TypedEmitter, bytesToHex, equalsBytes } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
+import type { ChainEngine } from './engine.ts'
+import { ChainErrorCode } from './errors.ts'
+import { type ChainEvents, blockLogs } from './events.ts'
+import type { ExecutedBlock, Executor } from './executor.ts'
+import type { ChainMetrics } from './metrics.ts'
+import type { StoredReceipt } from './receipt.ts'
+import type { StateDB } from './state-db.ts'
+import type { ChainStore } from './store.ts'
+import { validateBlock } from './validate.ts'
+
+export type ImportStatus = 'head' | 'side' | 'known'
+
+export interface ImportResult {
+  status: ImportStatus
+  block: Block
+  /** Blocks that left the canonical chain (a reorg), newest first. */
+  removed: Block[]
+}
+
+/**
+ * The block import pipeline: validate → execute → commit in one atomic batch → update the head →
+ * emit events. It does not know which engine runs: the engine validates its seal, finalizes and
+ * chooses between forks through {@link ChainEngine}. Imports run one at a time.
+ */
+export class BlockImporter {
+  private readonly mutex = new Mutex()
+  head: Block
+
+  constructor(
+    opts: { head: Block },
+    private readonly modules: {
+      store: ChainStore
+      stateDB: StateDB
+      executor: Executor
+      engine: ChainEngine
+      events: TypedEmitter<ChainEvents>
+      logger: Logger
+      metrics: ChainMetrics | null
+    },
+  ) {
+    this.head = opts.head
+  }
+
+  /**
+   * Imports a block. `executed` is the producer's own execution result for a block it just built
+   * on the current state (skips validating and executing it again).
+   */
+  importBlock(block: Block, executed?: ExecutedBlock): Promise<ImportResult> {
+    return this.mutex.run(() => this.importLocked(block, executed))
+  }
+
+  /** Runs `fn` while no import runs (block production uses this to build on a stable head). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(fn)
+  }
+
+  /** Imports while already holding {@link exclusive}. */
+  importLocked = async (block: Block, executed?: ExecutedBlock): Promise<ImportResult> => {
+    const { store, stateDB, executor, engine, metrics, logger } = this.modules
+    const started = performance.now()
+    const hash = block.hash()
+    if (await store.hashToNumber.has(hash)) {
+      executor.abandon()
+      metrics?.blocksImported.inc({ status: 'known' })
+      return { status: 'known', block, removed: [] }
+    }
+    const parent = await store.getBlock(block.header.parentHash)
+    if (!parent) {
+      throw new CairnError(
+        ChainErrorCode.PARENT_UNKNOWN,
+        `block ${block.header.number} ${bytesToHex(hash)}: parent ${bytesToHex(block.header.parentHash)} is unknown`,
+        { fault: 'caller' },
+      )
+    }
+    let result: ExecutedBlock
+    try {
+      if (executed && equalsBytes(executed.block.hash(), hash)) {
+        result = executed
+      } else {
+        await validateBlock(block, parent)
+        await engine.validateHeader(block.header, parent.header)
+        result = await executor.execute(block, parent)
+      }
+    } catch (err) {
+      executor.abandon()
+      metrics?.blocksImported.inc({ status: 'invalid' })
+      throw err
+    }
+
+    const batch = new WriteBatch()
+    store.putBlock(batch, block, result.receipts)
+    stateDB.drainInto(batch)
+
+    const old = this.head
+    let status: ImportStatus = 'side'
+    let added: Block[] = []
+    let removed: Block[] = []
+    if (equalsBytes(block.header.parentHash, old.hash())) {
+      status = 'head'
+      added = [block]
+    } else if (await engine.preferHead(block.header, old.header)) {
+      status = 'head'
+      ;({ added, removed } = await this.branches(old, block))
+    }
+    if (status === 'head') {
+      for (const b of removed) store.unsetCanonical(batch, b)
+      for (const b of added) store.setCanonical(batch, b)
+      store.setHead(batch, 'latest', hash)
+      await this.setCheckpoints(batch, block)
+    }
+    await batch.write(store.kv)
+    store.remember(block, result.receipts)
+
+    if (status === 'head') this.head = block
+    this.observe(block, result.receipts, status, performance.now() - started)
+    if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
+    return { status, block, removed }
+  }
+
+  /** The blocks to add (oldest first) and remove (newest first) to move the head to `target`. */
+  private async branches(from: Block, target: Block): Promise<{ added: Block[]; removed: Block[] }> {
+    const { store } = this.modules
+    const added: Block[] = [target]
+    const removed: Block[] = []
+    let a = from
+    let b = await store.mustGetBlock(target.header.parentHash)
+    while (a.header.number > b.header.number) {
+      removed.push(a)
+      a = await store.mustGetBlock(a.header.parentHash)
+    }
+    while (b.header.number > a.header.number) {
+      added.unshift(b)
+      b = await store.mustGetBlock(b.header.parentHash)
+    }
+    while (!equalsBytes(a.hash(), b.hash())) {
+      removed.push(a)
+      added.unshift(b)
+      a = await store.mustGetBlock(a.header.parentHash)
+      b = await store.mustGetBlock(b.header.parentHash)
+    }
+    return { added, removed }
+  }
+
+  private async setCheckpoints(batch: WriteBatch, head: Block): Promise<void> {
+    const { store, engine } = this.modules
+    for (const [name, n] of [
+      ['safe', engine.safeNumber(head.header)],
+      ['finalized', engine.finalizedNumber(head.header)],
+    ] as const) {
+      const hash = n === head.header.number ? head.hash() : await this.canonicalAncestor(head, n)
+      if (hash) store.setHead(batch, name, hash)
+    }
+  }
+
+  /** The hash at height `n` on the branch ending at `head` (canonical index not yet updated). */
+  private async canonicalAncestor(head: Block, n: bigint): Promise<Uint8Array | undefined> {
+    const { store } = this.modules
+    let cur = head.header
+    while (cur.number > n) {
+      const parent = await store.getHeader(cur.parentHash)
+      if (!parent) return undefined
+      if (parent.number === n) return parent.hash()
+      const canonical = await store.getCanonicalHash(parent.number)
+      if (canonical && equalsBytes(canonical, parent.hash())) return store.getCanonicalHash(n)
+      cur = parent
+    }
+    return cur.number === n ? cur.hash() : undefined
+  }
+
+  private observe(block: Block, receipts: StoredReceipt[], status: ImportStatus, ms: number): void {
+    const { metrics, logger } = this.modules
+    const h = block.header
+    if (metrics) {
+      metrics.blocksImported.inc({ status })
+      metrics.importSeconds.observe(ms / 1000)
+      metrics.blockTransactions.observe(block.transactions.length)
+      metrics.blockGasUsed.observe(Number(h.gasUsed))
+      metrics.blockSizeBytes.observe(block.serialize().length)
+      if (status === 'head') {
+        metrics.headBlock.set(Number(h.number))
+        metrics.headTimestamp.set(Number(h.timestamp))
+        metrics.transactionsProcessed.inc(receipts.length)
+      }
+    }
+    logger.info(
+      { number: Number(h.number), hash: bytesToHex(block.hash()), txs: block.transactions.length, gasUsed: Number(h.gasUsed), ms: Math.round(ms * 10) / 10, status },
+      status === 'head' ? 'imported new head' : 'imported side block',
+    )
+  }
+
+  private async announce(old: Block, head: Block, added: Block[], removed: Block[], headReceipts: StoredReceipt[]) {
+    const { events, store, logger, metrics } = this.modules
+    const emit = <K extends keyof ChainEvents>(name: K, payload: ChainEvents[K]) => {
+      try {
+        events.emit(name, payload)
+      } catch (err) {
+        logger.error({ err, event: name }, 'chain event listener failed')
+      }
+    }
+    if (removed.length > 0) {
+      metrics?.reorgs.inc()
+      metrics?.reorgDepth.observe(removed.length)
+      const ancestor = (added[0] as Block).header.number - 1n
+      logger.warn({ depth: removed.length, ancestor: Number(ancestor), oldHead: bytesToHex(old.hash()) }, 'chain reorganised')
+      emit('reorg', { oldHead: old, newHead: head, ancestorNumber: ancestor, removed, added })
+      const gone = []
+      for (const b of removed) gone.push(...blockLogs(b, (await store.getReceipts(b.hash())) ?? [], true))
+      if (gone.length > 0) emit('logs', gone)
+    }
+    for (const b of added) {
+      const receipts = b === head ? headReceipts : ((await store.getReceipts(b.hash())) ?? [])
+      emit('newHead', { block: b, receipts })
+      const logs = blockLogs(b, receipts, false)
+      if (logs.length > 0) emit('logs', logs)
+    }
+  }
+}

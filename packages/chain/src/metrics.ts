@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** The chain's metrics. Components take `ChainMetrics | null` (null: not measured). */
+export interface ChainMetrics {
+  headBlock: Gauge
+  headTimestamp: Gauge
+  blocksImported: Counter<'status'>
+  importSeconds: Histogram
+  blockTransactions: Histogram
+  blockSizeBytes: Histogram
+  blockGasUsed: Histogram
+  transactionsProcessed: Counter
+  reorgs: Counter
+  reorgDepth: Histogram
+}
+
+export function createChainMetrics(register: Registry): ChainMetrics {
+  const registers = [register]
+  return {
+    headBlock: new Gauge({ name: 'cairn_chain_head_block', help: 'Number of the head block', registers }),
+    headTimestamp: new Gauge({
+      name: 'cairn_chain_head_timestamp_seconds',
+      help: 'Timestamp of the head block',
+      registers,
+    }),
+    blocksImported: new Counter({
+      name: 'cairn_blocks_imported_total',
+      help: 'Blocks imported, by outcome (head, side, known, invalid)',
+      labelNames: ['status'],
+      registers,
+    }),
+    importSeconds: new Histogram({
+      name: 'cairn_block_import_seconds',
+      help: 'Time to validate, execute and commit a block',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    blockTransactions: new Histogram({
+      name: 'cairn_block_transactions',
+      help: 'Transactions per imported block',
+      buckets: [0, 1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+      registers,
+    }),
+    blockSizeBytes: new Histogram({
+      name: 'cairn_block_size_bytes',
+      help: 'RLP size of imported blocks',
+      buckets: [1e3, 1e4, 5e4, 1e5, 5e5, 1e6, 2e6],
+      registers,
+    }),
+    blockGasUsed: new Histogram({
+      name: 'cairn_block_gas_used',
+      help: 'Gas used per imported block',
+      buckets: [0, 21000, 1e5, 1e6, 5e6, 1e7, 2e7, 3e7],
+      registers,
+    }),
+    transactionsProcessed: new Counter({
+      name: 'cairn_transactions_processed_total',
+      help: 'Transactions in imported canonical blocks',
+      registers,
+    }),
+    reorgs: new Counter({ name: 'cairn_chain_reorgs_total', help: 'Canonical chain reorganisations', registers }),
+    reorgDepth: new Histogram({
+      name: 'cairn_chain_reorg_depth',
+      help: 'Blocks removed from the canonical chain per reorg',
+      buckets: [1, 2, 4, 8, 16, 64],
+      registers,
+    }),
+  }
+}

@@ -1,0 +1,190 @@
+import { Bucket, type Codec, type KVStore, Repository, type WriteBatch, bytesCodec } from '@cairn/db'
+import { CairnError, LruCache, bytesToHex, uintToBytes } from '@cairn/utils'
+import {
+  type Block,
+  type BlockBytes,
+  type BlockHeader,
+  createBlockFromBytesArray,
+  createBlockHeaderFromRLP,
+} from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
+import { RLP } from '@ethereumjs/rlp'
+import { ChainErrorCode } from './errors.ts'
+import { type StoredReceipt, decodeReceipts, encodeReceipts } from './receipt.ts'
+
+/** Names of the head pointers kept in {@link Bucket.head}. */
+export type HeadName = 'latest' | 'safe' | 'finalized'
+
+/** Where a transaction sits in the canonical chain. */
+export interface TxLocation {
+  blockHash: Uint8Array
+  index: number
+}
+
+const u64: Codec<bigint> = {
+  encode: (n) => uintToBytes(n, 8),
+  decode: (b) => BigInt(bytesToHex(b)),
+}
+const utf8: Codec<string> = {
+  encode: (s) => new TextEncoder().encode(s),
+  decode: (b) => new TextDecoder().decode(b),
+}
+const txLocation: Codec<TxLocation> = {
+  encode: (l) => {
+    const out = new Uint8Array(36)
+    out.set(l.blockHash, 0)
+    out.set(uintToBytes(l.index, 4), 32)
+    return out
+  },
+  decode: (b) => ({ blockHash: b.slice(0, 32), index: new DataView(b.buffer, b.byteOffset + 32, 4).getUint32(0) }),
+}
+const receiptsCodec: Codec<StoredReceipt[]> = { encode: encodeReceipts, decode: decodeReceipts }
+
+/**
+ * The chain's typed repositories over the KV store, with small caches of recent blocks.
+ *
+ * | bucket       | key              | value                                  |
+ * |--------------|------------------|----------------------------------------|
+ * | header       | block hash       | RLP header                             |
+ * | body         | block hash       | RLP [transactions, uncles, withdrawals]|
+ * | receipts     | block hash       | RLP list of {@link StoredReceipt}      |
+ * | txIndex      | tx hash          | block hash ++ uint32 index             |
+ * | canonical    | uint64 number    | block hash                             |
+ * | hashToNumber | block hash       | uint64 number                          |
+ * | head         | 'latest'/'safe'/'finalized' | block hash                  |
+ * | meta         | utf-8 name       | bytes (genesis, chain id, schema)      |
+ *
+ * Writes take a {@link WriteBatch}: the import pipeline commits a block in one batch.
+ */
+export class ChainStore {
+  readonly headers: Repository<Uint8Array, Uint8Array>
+  readonly bodies: Repository<Uint8Array, Uint8Array>
+  readonly receipts: Repository<Uint8Array, StoredReceipt[]>
+  readonly txIndex: Repository<Uint8Array, TxLocation>
+  readonly canonical: Repository<bigint, Uint8Array>
+  readonly hashToNumber: Repository<Uint8Array, bigint>
+  readonly heads: Repository<string, Uint8Array>
+  readonly meta: Repository<string, Uint8Array>
+
+  private readonly blockCache = new LruCache<string, Block>(256)
+  private readonly headerCache = new LruCache<string, BlockHeader>(2048)
+  private readonly receiptCache = new LruCache<string, StoredReceipt[]>(256)
+
+  constructor(
+    readonly kv: KVStore,
+    readonly common: Common,
+  ) {
+    this.headers = new Repository(kv, Bucket.header, bytesCodec, bytesCodec)
+    this.bodies = new Repository(kv, Bucket.body, bytesCodec, bytesCodec)
+    this.receipts = new Repository(kv, Bucket.receipts, bytesCodec, receiptsCodec)
+    this.txIndex = new Repository(kv, Bucket.txIndex, bytesCodec, txLocation)
+    this.canonical = new Repository(kv, Bucket.canonical, u64, bytesCodec)
+    this.hashToNumber = new Repository(kv, Bucket.hashToNumber, bytesCodec, u64)
+    this.heads = new Repository(kv, Bucket.head, utf8, bytesCodec)
+    this.meta = new Repository(kv, Bucket.meta, utf8, bytesCodec)
+  }
+
+  /** Writes a block, its receipts and its number index (not its canonical status). */
+  putBlock(batch: WriteBatch, block: Block, receipts: StoredReceipt[]): void {
+    const hash = block.hash()
+    const raw = block.raw()
+    this.headers.put(hash, block.header.serialize(), batch)
+    this.bodies.put(hash, RLP.encode(raw.slice(1) as unknown as Uint8Array[]), batch)
+    this.receipts.put(hash, receipts, batch)
+    this.hashToNumber.put(hash, block.header.number, batch)
+  }
+
+  /** Makes `block` the canonical block at its height and indexes its transactions. */
+  setCanonical(batch: WriteBatch, block: Block): void {
+    const hash = block.hash()
+    this.canonical.put(block.header.number, hash, batch)
+    block.transactions.forEach((tx, index) => {
+      this.txIndex.put(tx.hash(), { blockHash: hash, index }, batch)
+    })
+  }
+
+  /** Removes `block` from the canonical chain (a reorg) and its transactions from the index. */
+  unsetCanonical(batch: WriteBatch, block: Block): void {
+    this.canonical.del(block.header.number, batch)
+    for (const tx of block.transactions) this.txIndex.del(tx.hash(), batch)
+  }
+
+  setHead(batch: WriteBatch, name: HeadName, hash: Uint8Array): void {
+    this.heads.put(name, hash, batch)
+  }
+
+  getHeadHash(name: HeadName): Promise<Uint8Array | undefined> {
+    return this.heads.get(name)
+  }
+
+  async getHeader(hash: Uint8Array): Promise<BlockHeader | undefined> {
+    const key = bytesToHex(hash)
+    const cached = this.headerCache.get(key) ?? this.blockCache.get(key)?.header
+    if (cached) return cached
+    const raw = await this.headers.get(hash)
+    if (!raw) return undefined
+    const header = createBlockHeaderFromRLP(raw, { common: this.common })
+    this.headerCache.set(key, header)
+    return header
+  }
+
+  async getBlock(hash: Uint8Array): Promise<Block | undefined> {
+    const key = bytesToHex(hash)
+    const cached = this.blockCache.get(key)
+    if (cached) return cached
+    const [headerRaw, bodyRaw] = await Promise.all([this.headers.get(hash), this.bodies.get(hash)])
+    if (!headerRaw || !bodyRaw) return undefined
+    const header = RLP.decode(headerRaw) as Uint8Array[]
+    const body = RLP.decode(bodyRaw) as unknown as Uint8Array[][]
+    const block = createBlockFromBytesArray([header, ...body] as unknown as BlockBytes, { common: this.common })
+    this.blockCache.set(key, block)
+    return block
+  }
+
+  /** Keeps a block just committed in the caches, so the next reads skip decoding. */
+  remember(block: Block, receipts: StoredReceipt[]): void {
+    const key = bytesToHex(block.hash())
+    this.blockCache.set(key, block)
+    this.receiptCache.set(key, receipts)
+  }
+
+  getCanonicalHash(number: bigint): Promise<Uint8Array | undefined> {
+    return this.canonical.get(number)
+  }
+
+  async getBlockByNumber(number: bigint): Promise<Block | undefined> {
+    const hash = await this.canonical.get(number)
+    return hash ? this.getBlock(hash) : undefined
+  }
+
+  async getReceipts(hash: Uint8Array): Promise<StoredReceipt[] | undefined> {
+    const key = bytesToHex(hash)
+    const cached = this.receiptCache.get(key)
+    if (cached) return cached
+    const r = await this.receipts.get(hash)
+    if (r) this.receiptCache.set(key, r)
+    return r
+  }
+
+  getTxLocation(txHash: Uint8Array): Promise<TxLocation | undefined> {
+    return this.txIndex.get(txHash)
+  }
+
+  /** Reads a block that must exist; a missing one means the store is corrupt. */
+  async mustGetBlock(hash: Uint8Array): Promise<Block> {
+    const b = await this.getBlock(hash)
+    if (!b) {
+      throw new CairnError(ChainErrorCode.CORRUPT, `block ${bytesToHex(hash)} is referenced but not stored`, {
+        hint: 'run `cairn db check`; restore from a backup if it reports errors',
+      })
+    }
+    return b
+  }
+
+  /** Forgets cached entries (after a startup repair rewrote the chain). */
+  clearCaches(): void {
+    this.blockCache.clear()
+    this.headerCache.clear()
+    this.receiptCache.clear()
+  }
+}

@@ -1,0 +1,101 @@
+import { CairnError } from '@cairn/utils'
+import { ClassicLevel } from 'classic-level'
+import { DbErrorCode } from './errors.ts'
+import type { BatchOp, IterateOptions, KVSnapshot, KVStore } from './kv.ts'
+
+export interface LevelKVOptions {
+  /** Directory of the LevelDB files. */
+  path: string
+  /** LevelDB block cache in bytes (default 64 MiB). */
+  cacheSize?: number
+  /** LevelDB write buffer in bytes (default 16 MiB). */
+  writeBufferSize?: number
+}
+
+const BYTES = { keyEncoding: 'view', valueEncoding: 'view' } as const
+
+/** The on-disk store: LevelDB through classic-level, keys and values as Uint8Array views. */
+export class LevelKV implements KVStore {
+  readonly kind = 'leveldb' as const
+  private readonly db: ClassicLevel<Uint8Array, Uint8Array>
+  readonly path: string
+
+  constructor(opts: LevelKVOptions) {
+    this.path = opts.path
+    this.db = new ClassicLevel<Uint8Array, Uint8Array>(opts.path, {
+      ...BYTES,
+      cacheSize: opts.cacheSize ?? 64 * 1024 * 1024,
+      writeBufferSize: opts.writeBufferSize ?? 16 * 1024 * 1024,
+    })
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.db.open()
+    } catch (err) {
+      const cause = (err as { cause?: { message?: string } }).cause
+      const detail = cause?.message ?? (err as Error).message
+      const locked = /lock/i.test(detail)
+      throw new CairnError(DbErrorCode.OPEN_FAILED, `cannot open database at ${this.path}: ${detail}`, {
+        fault: locked ? 'transient' : 'caller',
+        cause: err,
+        hint: locked
+          ? 'another Cairn process is using this datadir; stop it or choose another --datadir'
+          : 'check that the datadir exists and is writable by this user',
+      })
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.close()
+  }
+
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(key)
+  }
+
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    return this.db.getSync(key)
+  }
+
+  getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    return this.db.getMany(keys)
+  }
+
+  put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.db.put(key, value)
+  }
+
+  del(key: Uint8Array): Promise<void> {
+    return this.db.del(key)
+  }
+
+  async batch(ops: BatchOp[]): Promise<void> {
+    if (ops.length === 0) return
+    try {
+      await this.db.batch(ops as { type: 'put'; key: Uint8Array; value: Uint8Array }[])
+    } catch (err) {
+      throw new CairnError(DbErrorCode.WRITE_FAILED, `database write failed: ${(err as Error).message}`, {
+        fault: 'transient',
+        cause: err,
+        hint: 'check free disk space and permissions of the datadir',
+      })
+    }
+  }
+
+  async *iterate(opts: IterateOptions = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
+    for await (const entry of this.db.iterator(opts)) yield entry as [Uint8Array, Uint8Array]
+  }
+
+  snapshot(): KVSnapshot {
+    const snap = this.db.snapshot()
+    const db = this.db
+    return {
+      get: (key) => db.get(key, { snapshot: snap }),
+      async *iterate(opts: IterateOptions = {}) {
+        for await (const entry of db.iterator({ ...opts, snapshot: snap })) yield entry as [Uint8Array, Uint8Array]
+      },
+      close: () => snap.close(),
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/** Hex and byte helpers shared by every package. Hex strings are lower-case and 0x-prefixed. */
+
+export type Hex = `0x${string}`
+
+const HEX_BYTE: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+export function bytesToHex(bytes: Uint8Array): Hex {
+  let out = '0x'
+  for (let i = 0; i < bytes.length; i++) out += HEX_BYTE[bytes[i] as number]
+  return out as Hex
+}
+
+export function isHex(value: unknown): value is Hex {
+  return typeof value === 'string' && /^0x[0-9a-fA-F]*$/.test(value)
+}
+
+/** Decodes 0x-prefixed hex (odd length is left-padded with a zero nibble). */
+export function hexToBytes(hex: string): Uint8Array {
+  let h = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex
+  if (h.length % 2 === 1) h = `0${h}`
+  return Uint8Array.from(Buffer.from(h, 'hex'))
+}
+
+/** A JSON-RPC quantity: 0x-prefixed hex without leading zeros ("0x0" for zero). */
+export function toQuantity(value: bigint | number): Hex {
+  return `0x${value.toString(16)}` as Hex
+}
+
+export function fromQuantity(hex: string): bigint {
+  return BigInt(hex)
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let len = 0
+  for (const p of parts) len += p.length
+  const out = new Uint8Array(len)
+  let off = 0
+  for (const p of parts) {
+    out.set(p, off)
+    off += p.length
+  }
+  return out
+}
+
+export function equalsBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Big-endian unsigned encoding of `n` in exactly `width` bytes. */
+export function uintToBytes(n: bigint | number, width: number): Uint8Array {
+  const out = new Uint8Array(width)
+  let v = BigInt(n)
+  for (let i = width - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn)
+    v >>= 8n
+  }
+  return out
+}
+
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  if (bytes.length === 0) return 0n
+  return BigInt(bytesToHex(bytes))
+}

@@ -1,0 +1,19 @@
+export { TypedEmitter } from './emitter.ts'
+export { CairnError, errorMessage, isCairnError, walkCause } from './errors.ts'
+export type { CairnErrorOptions, ErrorFault } from './errors.ts'
+export {
+  bytesToBigInt,
+  bytesToHex,
+  concatBytes,
+  equalsBytes,
+  fromQuantity,
+  hexToBytes,
+  isHex,
+  toQuantity,
+  uintToBytes,
+} from './hex.ts'
+export type { Hex } from './hex.ts'
+export { silentLogger } from './logger.ts'
+export type { LogFn, Logger } from './logger.ts'
+export { LruCache } from './lru.ts'
+export { Mutex } from './mutex.ts'

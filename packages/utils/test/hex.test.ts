@@ -1,0 +1,27 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { bytesToBigInt, bytesToHex, concatBytes, equalsBytes, hexToBytes, toQuantity, uintToBytes } from '../src/index.ts'
+
+describe('hex', () => {
+  it('round-trips any bytes through hex', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        expect(equalsBytes(hexToBytes(bytesToHex(b)), b)).toBe(true)
+      }),
+    )
+  })
+  it('encodes quantities without leading zeros', () => {
+    expect(toQuantity(0n)).toBe('0x0')
+    expect(toQuantity(255)).toBe('0xff')
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), (n) => BigInt(toQuantity(n)) === n && !/^0x0./.test(toQuantity(n))))
+  })
+  it('encodes fixed-width integers big-endian', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (n) => {
+        const b = uintToBytes(n, 8)
+        return b.length === 8 && bytesToBigInt(b) === n
+      }),
+    )
+    expect(concatBytes(new Uint8Array([1]), new Uint8Array([2, 3]))).toEqual(new Uint8Array([1, 2, 3]))
+  })
+})
