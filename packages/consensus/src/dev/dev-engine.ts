@@ -1,0 +1,168 @@
+import type { Chain, ExecutedBlock } from '@cairn/chain'
+import type { TxPool } from '@cairn/txpool'
+import { CairnError, type Logger, bytesToHex } from '@cairn/utils'
+import type { BlockHeader } from '@ethereumjs/block'
+import { keccak256 } from '@cairn/crypto'
+import type { Engine } from '../engine.ts'
+
+export interface DevEngineOptions {
+  /** Seconds between blocks; 0 seals as soon as transactions are pending. */
+  blockTime: number
+  /** Beneficiary of the tips. */
+  coinbase: Uint8Array
+  /** Most transactions-carrying blocks sealed back to back before yielding to I/O. */
+  maxBlocksPerTurn?: number
+}
+
+export interface DevEngineModules {
+  chain: Chain
+  pool: TxPool
+  logger: Logger
+  /** Seconds since the epoch; injectable for tests. */
+  now?: () => number
+}
+
+/**
+ * The dev sealer, as Anvil and `geth --dev` do it: a single trusted producer with no seal. By
+ * default a block is sealed as soon as transactions are pending, taking all that fit; with a
+ * block time it seals every N seconds, empty blocks included. Every block is final at once.
+ */
+export class DevEngine implements Engine {
+  readonly name = 'dev'
+  private timer: NodeJS.Timeout | undefined
+  private scheduled = false
+  private running = false
+  private sealing: Promise<unknown> = Promise.resolve()
+  private offsetSeconds = 0n
+  private nextTimestamp: bigint | undefined
+  private unsubscribe: (() => void) | undefined
+
+  constructor(
+    readonly opts: DevEngineOptions,
+    private readonly modules: DevEngineModules,
+  ) {}
+
+  async validateHeader(header: BlockHeader): Promise<void> {
+    if (header.difficulty !== 0n) {
+      throw new CairnError('CONSENSUS_INVALID_DIFFICULTY', `dev block ${header.number} has difficulty ${header.difficulty}, expected 0`, {
+        fault: 'caller',
+      })
+    }
+  }
+
+  async finalize(): Promise<void> {}
+
+  async preferHead(candidate: BlockHeader, current: BlockHeader): Promise<boolean> {
+    return candidate.number > current.number
+  }
+
+  safeNumber(head: BlockHeader): bigint {
+    return head.number
+  }
+
+  finalizedNumber(head: BlockHeader): bigint {
+    return head.number
+  }
+
+  async start(): Promise<void> {
+    this.running = true
+    const { pool, logger } = this.modules
+    if (this.opts.blockTime > 0) {
+      this.timer = setInterval(() => void this.seal().catch(() => {}), this.opts.blockTime * 1000)
+      logger.info({ blockTime: this.opts.blockTime }, 'dev engine sealing on an interval')
+    } else {
+      this.unsubscribe = pool.events.on('added', () => this.schedule())
+      logger.info('dev engine sealing when transactions arrive')
+      if (pool.size > 0) this.schedule()
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false
+    if (this.timer) clearInterval(this.timer)
+    this.unsubscribe?.()
+    await this.sealing.catch(() => {})
+  }
+
+  /** Moves the clock of future blocks forward (evm_increaseTime). */
+  increaseTime(seconds: bigint): bigint {
+    this.offsetSeconds += seconds
+    return this.offsetSeconds
+  }
+
+  /** Fixes the next block's timestamp (evm_setNextBlockTimestamp). */
+  setNextBlockTimestamp(timestamp: bigint): void {
+    const parent = this.modules.chain.head.header.timestamp
+    if (timestamp <= parent) {
+      throw new CairnError('CONSENSUS_TIMESTAMP_TOO_LOW', `timestamp ${timestamp} is not after the head's ${parent}`, {
+        fault: 'caller',
+      })
+    }
+    this.nextTimestamp = timestamp
+  }
+
+  /** Seals one block now, with whatever is pending (evm_mine, and the interval timer). */
+  seal(): Promise<ExecutedBlock> {
+    const run = this.sealing.then(() => this.sealOne())
+    this.sealing = run.catch(() => {})
+    return run
+  }
+
+  private schedule(): void {
+    if (this.scheduled || !this.running) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      void this.drain()
+    })
+  }
+
+  /** Seals blocks while executable transactions remain (instant mode). */
+  private async drain(): Promise<void> {
+    const { chain, pool, logger } = this.modules
+    const max = this.opts.maxBlocksPerTurn ?? 8
+    try {
+      for (let i = 0; i < max && this.running; i++) {
+        const baseFee = chain.head.header.calcNextBaseFee()
+        if (!pool.hasExecutable(baseFee)) return
+        const { block } = await this.seal()
+        if (block.transactions.length === 0) return
+      }
+      if (this.running && pool.size > 0) this.schedule()
+    } catch (err) {
+      logger.error({ err }, 'sealing failed')
+    }
+  }
+
+  private async sealOne(): Promise<ExecutedBlock> {
+    const { chain, pool, logger } = this.modules
+    return chain.importer.exclusive(async () => {
+      const parent = chain.head
+      const now = BigInt(Math.floor((this.modules.now?.() ?? Date.now() / 1000))) + this.offsetSeconds
+      let timestamp = this.nextTimestamp ?? now
+      this.nextTimestamp = undefined
+      if (timestamp <= parent.header.timestamp) timestamp = parent.header.timestamp + 1n
+      const baseFee = parent.header.calcNextBaseFee()
+      const source = await pool.blockSource(baseFee)
+      const built = await chain.executor.build(
+        parent,
+        {
+          timestamp,
+          coinbase: this.opts.coinbase,
+          mixHash: keccak256(parent.hash()),
+        },
+        source,
+      )
+      if (built.rejected.length > 0) {
+        logger.warn(
+          { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
+          'transactions dropped: they failed at execution',
+        )
+        pool.discard(built.rejected.map((r) => r.tx))
+      }
+      const result = await chain.importer.importLocked(built.block, built)
+      await pool.onNewHead(built.block, result.removed)
+      return built
+    })
+  }
+}

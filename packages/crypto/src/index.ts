@@ -1,0 +1,44 @@
+/**
+ * @cairn/crypto: signatures (secp256k1), hashing (keccak-256, sha-256), Web3 keystores, BIP-39/32/44
+ * HD keys, EIP-55 addresses, and the `customCrypto` object for @ethereumjs.
+ */
+export { isValidChecksumAddress, toChecksumAddress } from './address.ts'
+export { createCustomCrypto, recoveryFromV } from './custom-crypto.ts'
+export type { CairnCustomCrypto, CustomCryptoOptions, EcsignOptions } from './custom-crypto.ts'
+export { CryptoErrorCode } from './errors.ts'
+export {
+  DEFAULT_HD_BASE_PATH,
+  DEFAULT_HD_PATH,
+  deriveAccounts,
+  generateMnemonic,
+  mnemonicToPrivateKey,
+  mnemonicToSeed,
+  validateMnemonic,
+} from './hd.ts'
+export type { HdAccount } from './hd.ts'
+export { cryptoBackends, initCrypto } from './init.ts'
+export type { CryptoBackends } from './init.ts'
+export { jsKeccak256, keccak256, keccakBackend, sha256, wasmKeccak256 } from './keccak.ts'
+export type { KeccakBackend } from './keccak.ts'
+export { KEYSTORE_DEFAULT_SCRYPT, decryptKeystore, encryptKeystore } from './keystore.ts'
+export type {
+  EncryptKeystoreOptions,
+  KeystoreV3,
+  KeystoreV3Crypto,
+  Pbkdf2KdfParams,
+  ScryptKdfParams,
+} from './keystore.ts'
+export {
+  ecdsaRecover,
+  ecdsaSign,
+  isValidPrivateKey,
+  jsSecp256k1,
+  nativeSecp256k1,
+  privateKeyToAddress,
+  privateKeyToPublicKey,
+  publicKeyToAddress,
+  secp256k1,
+  secp256k1Backend,
+  secp256k1FallbackReason,
+} from './secp256k1.ts'
+export type { EcdsaSignature, Secp256k1Backend, Secp256k1BackendName } from './secp256k1.ts'

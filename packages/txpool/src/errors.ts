@@ -1,0 +1,36 @@
+/**
+ * Why the pool refuses a transaction. Codes are stable; messages are geth's, so clients that match
+ * on them (ethers, viem, scripts) behave the same against Cairn.
+ */
+export const TxPoolErrorCode = {
+  ALREADY_KNOWN: 'TXPOOL_ALREADY_KNOWN',
+  NONCE_TOO_LOW: 'TXPOOL_NONCE_TOO_LOW',
+  INSUFFICIENT_FUNDS: 'TXPOOL_INSUFFICIENT_FUNDS',
+  INTRINSIC_GAS: 'TXPOOL_INTRINSIC_GAS',
+  GAS_LIMIT: 'TXPOOL_GAS_LIMIT',
+  TIP_ABOVE_FEE_CAP: 'TXPOOL_TIP_ABOVE_FEE_CAP',
+  UNDERPRICED: 'TXPOOL_UNDERPRICED',
+  REPLACEMENT_UNDERPRICED: 'TXPOOL_REPLACEMENT_UNDERPRICED',
+  INVALID_SENDER: 'TXPOOL_INVALID_SENDER',
+  OVERSIZED: 'TXPOOL_OVERSIZED',
+  TYPE_NOT_SUPPORTED: 'TXPOOL_TYPE_NOT_SUPPORTED',
+  FULL: 'TXPOOL_FULL',
+  NONCE_MAX: 'TXPOOL_NONCE_MAX',
+} as const
+export type TxPoolErrorCode = (typeof TxPoolErrorCode)[keyof typeof TxPoolErrorCode]
+
+export const TX_POOL_MESSAGES: Record<TxPoolErrorCode, string> = {
+  TXPOOL_ALREADY_KNOWN: 'already known',
+  TXPOOL_NONCE_TOO_LOW: 'nonce too low',
+  TXPOOL_INSUFFICIENT_FUNDS: 'insufficient funds for gas * price + value',
+  TXPOOL_INTRINSIC_GAS: 'intrinsic gas too low',
+  TXPOOL_GAS_LIMIT: 'exceeds block gas limit',
+  TXPOOL_TIP_ABOVE_FEE_CAP: 'max priority fee per gas higher than max fee per gas',
+  TXPOOL_UNDERPRICED: 'transaction underpriced',
+  TXPOOL_REPLACEMENT_UNDERPRICED: 'replacement transaction underpriced',
+  TXPOOL_INVALID_SENDER: 'invalid sender',
+  TXPOOL_OVERSIZED: 'oversized data',
+  TXPOOL_TYPE_NOT_SUPPORTED: 'transaction type not supported',
+  TXPOOL_FULL: 'txpool is full',
+  TXPOOL_NONCE_MAX: 'nonce has max value',
+}

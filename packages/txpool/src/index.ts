@@ -1,0 +1,6 @@
+export { TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
+export { createTxPoolMetrics } from './metrics.ts'
+export type { TxPoolMetrics } from './metrics.ts'
+export { DEFAULT_TXPOOL_OPTIONS, TxPool } from './pool.ts'
+export type { AccountReader, TxPoolEvents, TxPoolModules, TxPoolOptions } from './pool.ts'
+export { PriceAndNonceSource, coversBaseFee, effectiveTip } from './price-heap.ts'
