@@ -1,9 +1,9 @@
 import { MemoryKV, type KVStore } from '@cairn/db'
-import { type Hex, silentLogger } from '@cairn/utils'
-import type { BlockHeader } from '@ethereumjs/block'
+import { CairnError, type Hex, silentLogger } from '@cairn/utils'
+import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { bytesToHex, privateToAddress } from '@ethereumjs/util'
+import { bytesToHex, createAddressFromString, privateToAddress } from '@ethereumjs/util'
 import { Chain, type BlockTxSource, type ChainEngine, devGenesis } from '../src/index.ts'
 
 /** Well-known dev keys (test mnemonic accounts 0..2). */
@@ -50,4 +50,126 @@ export function listSource(txs: TypedTransaction[]): BlockTxSource & { dropped: 
       i++
     },
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers for the chain tests.
+
+
+/** Runtime code: LOG1 with topic = calldata[0..32], no data. */
+export const LOG_CODE = '0x60003560006000a100'
+/** Runtime code: storage[NUMBER] = BLOCKHASH(NUMBER - 1). */
+export const BLOCKHASH1_CODE = '0x6001430340435500'
+/** Runtime code: storage[NUMBER] = BLOCKHASH(NUMBER - 2). */
+export const BLOCKHASH2_CODE = '0x6002430340435500'
+/** Runtime code: INVALID — a call burns all the gas it is given. */
+export const BURN_CODE = '0xfe'
+
+export const LOG_ADDR = '0x00000000000000000000000000000000000c0de1' as Hex
+export const BH1_ADDR = '0x00000000000000000000000000000000000c0de2' as Hex
+export const BH2_ADDR = '0x00000000000000000000000000000000000c0de3' as Hex
+export const BURN_ADDR = '0x00000000000000000000000000000000000c0de4' as Hex
+
+export const INITIAL_BALANCE = 10_000n * 10n ** 18n
+
+/** devGenesis plus the small test contracts above. */
+export function contractsGenesis(): unknown {
+  const g = devGenesis({ accounts: ADDRS }) as { alloc: Record<string, unknown> }
+  g.alloc[LOG_ADDR] = { balance: '0', code: LOG_CODE }
+  g.alloc[BH1_ADDR] = { balance: '0', code: BLOCKHASH1_CODE }
+  g.alloc[BH2_ADDR] = { balance: '0', code: BLOCKHASH2_CODE }
+  g.alloc[BURN_ADDR] = { balance: '0', code: BURN_CODE }
+  return g
+}
+
+/** A signed EIP-1559 call with calldata. */
+export function call(
+  common: Common,
+  key: Uint8Array,
+  nonce: bigint,
+  to: Hex,
+  data: Uint8Array = new Uint8Array(),
+  gasLimit = 100_000n,
+): TypedTransaction {
+  return transfer(common, key, nonce, to, 0n, { data, gasLimit })
+}
+
+export function word(byte: number): Uint8Array {
+  return new Uint8Array(32).fill(byte)
+}
+
+/** Builds a block on `parent` (default: the head) from `txs` and imports it with its execution result. */
+export async function buildAndImport(
+  chain: Chain,
+  txs: TypedTransaction[],
+  opts: { timestamp?: bigint; parent?: Block } = {},
+) {
+  const parent = opts.parent ?? chain.head
+  const built = await chain.executor.build(parent, { timestamp: opts.timestamp ?? parent.header.timestamp + 12n }, listSource(txs))
+  const result = await chain.importer.importBlock(built.block, built)
+  return { ...built, result }
+}
+
+/** The same block with some header fields replaced (same transactions). */
+export function tamper(
+  block: Block,
+  common: Common,
+  over: Record<string, unknown>,
+  opts: { skipConsensusFormatValidation?: boolean } = {},
+): Block {
+  return createBlock(
+    { header: { ...block.header.toJSON(), ...over }, transactions: block.transactions, withdrawals: [] },
+    { common, ...opts },
+  )
+}
+
+/** Every entry of a KV store as hex, to prove that nothing was written. */
+export async function dumpKV(kv: KVStore): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for await (const [k, v] of kv.iterate()) out.set(bytesToHex(k), bytesToHex(v))
+  return out
+}
+
+/** Awaits a rejection and returns it as a CairnError (fails the test if it is anything else). */
+export async function cairnError(p: Promise<unknown>): Promise<CairnError> {
+  try {
+    await p
+  } catch (err) {
+    if (err instanceof CairnError) return err
+    throw new Error(`expected a CairnError, got ${String(err)}`)
+  }
+  throw new Error('expected a rejection, but the promise resolved')
+}
+
+export function cairnErrorSync(fn: () => unknown): CairnError {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof CairnError) return err
+    throw new Error(`expected a CairnError, got ${String(err)}`)
+  }
+  throw new Error('expected a throw, but the call returned')
+}
+
+export async function accountAt(chain: Chain, root: Uint8Array, addr: Hex) {
+  return chain.executor.stateAt(root).getAccount(createAddressFromString(addr))
+}
+
+export async function balanceAt(chain: Chain, root: Uint8Array, addr: Hex): Promise<bigint> {
+  return (await accountAt(chain, root, addr))?.balance ?? 0n
+}
+
+export async function storageAt(chain: Chain, root: Uint8Array, addr: Hex, key: Uint8Array): Promise<Uint8Array> {
+  return chain.executor.stateAt(root).getStorage(createAddressFromString(addr), key)
+}
+
+/** Expected EIP-1559 base fee after a parent block (elasticity 2, max change 1/8), computed independently. */
+export function expectedNextBaseFee(baseFee: bigint, gasUsed: bigint, gasLimit: bigint): bigint {
+  const target = gasLimit / 2n
+  if (gasUsed === target) return baseFee
+  if (gasUsed > target) {
+    const delta = (baseFee * (gasUsed - target)) / target / 8n
+    return baseFee + (delta > 1n ? delta : 1n)
+  }
+  return baseFee - (baseFee * (target - gasUsed)) / target / 8n
 }

@@ -133,7 +133,7 @@ function checkScryptCost(n: number, r: number, p: number, fail: (field: string, 
   if (!Number.isSafeInteger(n) || n < 2 || (n & (n - 1)) !== 0 || n > 2 ** 30) fail('n', `must be a power of two between 2 and 2^30, got ${n}`)
   if (!Number.isSafeInteger(r) || r < 1) fail('r', `must be a positive integer, got ${r}`)
   if (!Number.isSafeInteger(p) || p < 1) fail('p', `must be a positive integer, got ${p}`)
-  if (scryptMemory(n, r, p) > MAX_SCRYPT_MEMORY) fail('n', `scrypt would need ${Math.ceil(scryptMemory(n, r, p) / 2 ** 20)} MiB (128·r·(n+p)); the limit is 1024 MiB`)
+  if (scryptMemory(n, r, p) > MAX_SCRYPT_MEMORY) fail(p > n ? 'p' : 'n', `scrypt would need ${Math.ceil(scryptMemory(n, r, p) / 2 ** 20)} MiB (128·r·(n+p)); the limit is 1024 MiB`)
   if (n * r * p > MAX_SCRYPT_WORK) fail('p', `scrypt work n·r·p = ${n * r * p} exceeds the limit 2^26`)
 }
 

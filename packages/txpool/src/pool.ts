@@ -93,7 +93,7 @@ export class TxPool {
     if (!SUPPORTED_TYPES.has(tx.type)) throw reject(TxPoolErrorCode.TYPE_NOT_SUPPORTED)
     if (tx.serialize().length > this.opts.maxTxSize) throw reject(TxPoolErrorCode.OVERSIZED)
     if (tx.gasLimit > this.head.gasLimit) throw reject(TxPoolErrorCode.GAS_LIMIT)
-    if (tx.gasLimit < tx.getIntrinsicGas()) throw reject(TxPoolErrorCode.INTRINSIC_GAS)
+    if (tx.gasLimit < tx.getMinimumGasLimit()) throw reject(TxPoolErrorCode.INTRINSIC_GAS)
     const { cap, tip } = fees(tx)
     if (tip > cap) throw reject(TxPoolErrorCode.TIP_ABOVE_FEE_CAP)
     if (tip < this.opts.minTip) throw reject(TxPoolErrorCode.UNDERPRICED)

@@ -1,0 +1,57 @@
+import type { Chain } from '@cairn/chain'
+import type { TxPool } from '@cairn/txpool'
+import type { Hex, Logger } from '@cairn/utils'
+
+/** Controls a dev chain offers (evm_mine, time travel). Null outside dev mode. */
+export interface DevControls {
+  mine(): Promise<unknown>
+  increaseTime(seconds: bigint): bigint
+  setNextBlockTimestamp(timestamp: bigint): void
+}
+
+/** Unlocked accounts the node signs for (dev accounts). */
+export interface AccountSigner {
+  addresses(): Hex[]
+  privateKey(address: Hex): Uint8Array | undefined
+}
+
+export interface RpcLimits {
+  /** Largest request body in bytes (geth: 5 MiB). */
+  bodyLimit: number
+  /** Most requests in one batch (geth: 1000). */
+  batchLimit: number
+  /** Largest batch response in bytes (geth: 25 MB). */
+  batchResponseLimit: number
+  /** Gas cap of eth_call and eth_estimateGas (geth: 50,000,000). */
+  gasCap: bigint
+  /** Time limit of eth_call and eth_estimateGas in ms (geth: 5 s). */
+  evmTimeoutMs: number
+  /** Most blocks one eth_getLogs may scan. */
+  logsBlockRange: number
+  /** Most logs one eth_getLogs may return. */
+  logsLimit: number
+  /** Most subscriptions per WebSocket connection. */
+  subscriptionsPerConnection: number
+}
+
+export const DEFAULT_RPC_LIMITS: RpcLimits = {
+  bodyLimit: 5 * 1024 * 1024,
+  batchLimit: 1000,
+  batchResponseLimit: 25_000_000,
+  gasCap: 50_000_000n,
+  evmTimeoutMs: 5000,
+  logsBlockRange: 10_000,
+  logsLimit: 20_000,
+  subscriptionsPerConnection: 1024,
+}
+
+/** Everything a method handler may use. Built once by the composition root. */
+export interface RpcContext {
+  chain: Chain
+  pool: TxPool
+  dev: DevControls | null
+  accounts: AccountSigner
+  clientVersion: string
+  limits: RpcLimits
+  logger: Logger
+}

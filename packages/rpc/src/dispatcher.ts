@@ -1,0 +1,136 @@
+import { CairnError, type Logger, isCairnError } from '@cairn/utils'
+import type { RpcContext } from './context.ts'
+import { RpcErrorCode, toJsonRpcError } from './errors.ts'
+import type { CallInfo, MethodDef } from './method.ts'
+import type { RpcMetrics } from './metrics.ts'
+
+type Id = string | number | null
+
+export interface JsonRpcResponse {
+  jsonrpc: '2.0'
+  id: Id
+  result?: unknown
+  error?: { code: number; message: string; data?: unknown }
+}
+
+/**
+ * Validates JSON-RPC envelopes, finds the declared method, validates its params with the
+ * method's schema and runs it. Single requests and batches; a bad entry in a batch answers only
+ * for itself. Errors become JSON-RPC errors in {@link toJsonRpcError}, nowhere else.
+ */
+export class RpcDispatcher {
+  private readonly methods = new Map<string, MethodDef>()
+
+  constructor(
+    readonly opts: { dev: boolean },
+    private readonly modules: { ctx: RpcContext; methods: MethodDef[]; metrics: RpcMetrics | null; logger: Logger },
+  ) {
+    for (const m of modules.methods) {
+      if (m.devOnly && !opts.dev) continue
+      this.methods.set(m.name, m)
+    }
+  }
+
+  /** The served method names (metrics labels come from this set only). */
+  get methodNames(): string[] {
+    return [...this.methods.keys()]
+  }
+
+  /** Handles a raw request body; returns the response text, or undefined for notifications. */
+  async handleText(body: string, call: CallInfo = {}): Promise<string | undefined> {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      return JSON.stringify(errorResponse(null, new CairnError(RpcErrorCode.PARSE, 'parse error', { fault: 'caller' })))
+    }
+    if (Array.isArray(parsed)) {
+      const { batchLimit, batchResponseLimit } = this.modules.ctx.limits
+      if (parsed.length === 0) {
+        return JSON.stringify(errorResponse(null, new CairnError(RpcErrorCode.INVALID_REQUEST, 'empty batch', { fault: 'caller' })))
+      }
+      if (parsed.length > batchLimit) {
+        return JSON.stringify(
+          errorResponse(null, new CairnError(RpcErrorCode.BATCH_TOO_LARGE, `batch too large (max ${batchLimit} requests)`, { fault: 'caller' })),
+        )
+      }
+      const responses = (await Promise.all(parsed.map((r) => this.handle(r, call)))).filter((r) => r !== undefined)
+      if (responses.length === 0) return undefined
+      const text = JSON.stringify(responses)
+      if (text.length > batchResponseLimit) {
+        return JSON.stringify(
+          responses.map((r) =>
+            errorResponse(r.id, new CairnError(RpcErrorCode.RESPONSE_TOO_LARGE, 'response too large', { fault: 'caller' })),
+          ),
+        )
+      }
+      return text
+    }
+    const res = await this.handle(parsed, call)
+    return res === undefined ? undefined : JSON.stringify(res)
+  }
+
+  /** Handles one request object. */
+  async handle(req: unknown, call: CallInfo = {}): Promise<JsonRpcResponse | undefined> {
+    if (typeof req !== 'object' || req === null || Array.isArray(req)) {
+      return errorResponse(null, new CairnError(RpcErrorCode.INVALID_REQUEST, 'invalid request', { fault: 'caller' }))
+    }
+    const r = req as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown }
+    const hasId = 'id' in r
+    const id: Id = typeof r.id === 'string' || typeof r.id === 'number' || r.id === null ? (r.id as Id) : null
+    if (r.jsonrpc !== '2.0' || typeof r.method !== 'string' || (hasId && id === null && r.id !== null)) {
+      return errorResponse(id, new CairnError(RpcErrorCode.INVALID_REQUEST, 'invalid request', { fault: 'caller' }))
+    }
+    const started = performance.now()
+    const def = this.methods.get(r.method)
+    const label = def ? def.name : 'unknown'
+    let response: JsonRpcResponse
+    try {
+      if (!def) {
+        throw new CairnError(RpcErrorCode.METHOD_NOT_FOUND, `the method ${r.method} does not exist/is not available`, {
+          fault: 'caller',
+        })
+      }
+      const params = r.params === undefined ? [] : r.params
+      if (!Array.isArray(params)) {
+        throw new CairnError(RpcErrorCode.INVALID_PARAMS, 'invalid params: expected a positional array', { fault: 'caller' })
+      }
+      const parsed = def.params.safeParse(params)
+      if (!parsed.success) throw paramsError(parsed.error.issues, params.length)
+      const result = await def.handler(parsed.data, this.modules.ctx, call)
+      response = { jsonrpc: '2.0', id, result: result === undefined ? null : result }
+    } catch (err) {
+      if (!isCairnError(err) || err.fault === 'internal') {
+        this.modules.logger.error({ err, method: r.method }, 'rpc method failed')
+      }
+      response = errorResponse(id, err)
+    }
+    const m = this.modules.metrics
+    if (m) {
+      m.requests.inc({ method: label, code: response.error ? String(response.error.code) : '0' })
+      m.duration.observe({ method: label }, (performance.now() - started) / 1000)
+    }
+    return hasId ? response : undefined
+  }
+}
+
+function errorResponse(id: Id, err: unknown): JsonRpcResponse {
+  return { jsonrpc: '2.0', id, error: toJsonRpcError(err) }
+}
+
+type Issue = { path: PropertyKey[]; message: string; code: string }
+
+function paramsError(issues: Issue[], given: number): CairnError {
+  const issue = issues[0] as Issue
+  if (issue.code === 'too_big' && issue.path.length === 0) {
+    return new CairnError(RpcErrorCode.INVALID_PARAMS, `too many arguments, want at most ${given - 1}`, { fault: 'caller' })
+  }
+  if (issue.path.length === 0) {
+    return new CairnError(RpcErrorCode.INVALID_PARAMS, `missing value for required argument ${given}`, { fault: 'caller' })
+  }
+  const [index, ...rest] = issue.path
+  const where = rest.length ? ` (field ${rest.join('.')})` : ''
+  return new CairnError(RpcErrorCode.INVALID_PARAMS, `invalid argument ${String(index)}${where}: ${issue.message}`, {
+    fault: 'caller',
+  })
+}

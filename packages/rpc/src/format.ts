@@ -1,0 +1,175 @@
+import { type StoredReceipt, type LogEntry, logsBloom } from '@cairn/chain'
+import { type Hex, bytesToHex, toQuantity } from '@cairn/utils'
+import type { Block, BlockHeader } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { generateAddress } from '@ethereumjs/util'
+
+/** Ethereum JSON-RPC shapes of blocks, transactions, receipts and logs. */
+
+const q = toQuantity
+const hex = bytesToHex
+
+export function formatHeader(h: BlockHeader, hash: Uint8Array = h.hash()): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    number: q(h.number),
+    hash: hex(hash),
+    parentHash: hex(h.parentHash),
+    nonce: hex(h.nonce),
+    sha3Uncles: hex(h.uncleHash),
+    logsBloom: hex(h.logsBloom),
+    transactionsRoot: hex(h.transactionsTrie),
+    stateRoot: hex(h.stateRoot),
+    receiptsRoot: hex(h.receiptTrie),
+    miner: h.coinbase.toString(),
+    difficulty: q(h.difficulty),
+    totalDifficulty: q(h.difficulty),
+    extraData: hex(h.extraData),
+    gasLimit: q(h.gasLimit),
+    gasUsed: q(h.gasUsed),
+    timestamp: q(h.timestamp),
+    mixHash: hex(h.mixHash),
+  }
+  if (h.baseFeePerGas !== undefined) out.baseFeePerGas = q(h.baseFeePerGas)
+  if (h.withdrawalsRoot !== undefined) out.withdrawalsRoot = hex(h.withdrawalsRoot)
+  if (h.blobGasUsed !== undefined) out.blobGasUsed = q(h.blobGasUsed)
+  if (h.excessBlobGas !== undefined) out.excessBlobGas = q(h.excessBlobGas)
+  if (h.parentBeaconBlockRoot !== undefined) out.parentBeaconBlockRoot = hex(h.parentBeaconBlockRoot)
+  if (h.requestsHash !== undefined) out.requestsHash = hex(h.requestsHash)
+  return out
+}
+
+export function formatBlock(block: Block, fullTxs: boolean): Record<string, unknown> {
+  const hash = block.hash()
+  const out = formatHeader(block.header, hash)
+  out.size = q(block.serialize().length)
+  out.uncles = []
+  out.transactions = block.transactions.map((tx, i) =>
+    fullTxs ? formatTx(tx, { block, index: i }) : hex(tx.hash()),
+  )
+  if (block.withdrawals !== undefined) {
+    out.withdrawals = block.withdrawals.map((w) => ({
+      index: q(w.index),
+      validatorIndex: q(w.validatorIndex),
+      address: w.address.toString(),
+      amount: q(w.amount),
+    }))
+  }
+  return out
+}
+
+export interface TxPosition {
+  block: Block
+  index: number
+}
+
+export function formatTx(tx: TypedTransaction, pos?: TxPosition): Record<string, unknown> {
+  const j = tx.toJSON() as Record<string, unknown>
+  const out: Record<string, unknown> = {
+    type: q(tx.type),
+    hash: hex(tx.hash()),
+    nonce: q(tx.nonce),
+    blockHash: pos ? hex(pos.block.hash()) : null,
+    blockNumber: pos ? q(pos.block.header.number) : null,
+    transactionIndex: pos ? q(pos.index) : null,
+    from: tx.getSenderAddress().toString(),
+    to: tx.to ? tx.to.toString() : null,
+    value: q(tx.value),
+    gas: q(tx.gasLimit),
+    input: hex(tx.data),
+  }
+  if ('maxFeePerGas' in tx) {
+    const t = tx as unknown as { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
+    out.maxFeePerGas = q(t.maxFeePerGas)
+    out.maxPriorityFeePerGas = q(t.maxPriorityFeePerGas)
+    const baseFee = pos?.block.header.baseFeePerGas
+    out.gasPrice = q(baseFee !== undefined ? effectiveGasPrice(tx, baseFee) : t.maxFeePerGas)
+  } else {
+    out.gasPrice = q((tx as unknown as { gasPrice: bigint }).gasPrice)
+  }
+  if (tx.type !== 0) {
+    out.chainId = q(tx.common.chainId())
+    out.accessList = j.accessList ?? []
+    out.yParity = q(tx.v ?? 0n)
+  } else if (tx.supports(155)) {
+    out.chainId = q(tx.common.chainId())
+  }
+  if (j.authorizationList !== undefined) out.authorizationList = j.authorizationList
+  out.v = q(tx.v ?? 0n)
+  out.r = q(tx.r ?? 0n)
+  out.s = q(tx.s ?? 0n)
+  return out
+}
+
+/** What a transaction pays per gas in a block with `baseFee`. */
+export function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
+  if ('maxFeePerGas' in tx) {
+    const t = tx as unknown as { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
+    const tip = t.maxFeePerGas - baseFee < t.maxPriorityFeePerGas ? t.maxFeePerGas - baseFee : t.maxPriorityFeePerGas
+    return baseFee + tip
+  }
+  return (tx as unknown as { gasPrice: bigint }).gasPrice
+}
+
+export function formatLog(l: LogEntry): Record<string, unknown> {
+  return {
+    address: hex(l.address),
+    topics: l.topics.map(hex),
+    data: hex(l.data),
+    blockNumber: q(l.blockNumber),
+    blockHash: hex(l.blockHash),
+    blockTimestamp: q(l.blockTimestamp),
+    transactionHash: hex(l.transactionHash),
+    transactionIndex: q(l.transactionIndex),
+    logIndex: q(l.logIndex),
+    removed: l.removed,
+  }
+}
+
+/** The receipts of a block in JSON-RPC shape. */
+export function formatReceipts(block: Block, receipts: StoredReceipt[]): Record<string, unknown>[] {
+  const blockHash = hex(block.hash())
+  const baseFee = block.header.baseFeePerGas ?? 0n
+  let logIndex = 0
+  let prevCumulative = 0n
+  return receipts.map((r, i) => {
+    const tx = block.transactions[i] as TypedTransaction
+    const from = hex(r.from) as Hex
+    const logs = r.logs.map(([address, topics, data]) => ({
+      address: hex(address),
+      topics: topics.map(hex),
+      data: hex(data),
+      blockNumber: q(block.header.number),
+      blockHash,
+      blockTimestamp: q(block.header.timestamp),
+      transactionHash: hex(tx.hash()),
+      transactionIndex: q(i),
+      logIndex: q(logIndex++),
+      removed: false,
+    }))
+    const out = {
+      type: q(r.type),
+      status: q(r.status),
+      cumulativeGasUsed: q(r.cumulativeGasUsed),
+      gasUsed: q(r.cumulativeGasUsed - prevCumulative),
+      logs,
+      logsBloom: hex(logsBloom(r.logs)),
+      transactionHash: hex(tx.hash()),
+      transactionIndex: q(i),
+      blockHash,
+      blockNumber: q(block.header.number),
+      from,
+      to: tx.to ? tx.to.toString() : null,
+      contractAddress: tx.to ? null : hex(generateAddress(r.from, bigToBytes(tx.nonce))),
+      effectiveGasPrice: q(effectiveGasPrice(tx, baseFee)),
+    }
+    prevCumulative = r.cumulativeGasUsed
+    return out
+  })
+}
+
+function bigToBytes(n: bigint): Uint8Array {
+  if (n === 0n) return new Uint8Array()
+  let h = n.toString(16)
+  if (h.length % 2) h = `0${h}`
+  return Uint8Array.from(Buffer.from(h, 'hex'))
+}

@@ -1,0 +1,118 @@
+import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
+import { z } from 'zod'
+import { formatBlock, formatReceipts, formatTx } from '../format.ts'
+import { type MethodDef, method } from '../method.ts'
+import { findBlock } from '../resolve.ts'
+import type { RpcContext } from '../context.ts'
+import { blockRef, hash32, quantity } from '../schemas.ts'
+
+/** Blocks, transactions and receipts by number, hash and position. */
+
+async function byHash(ctx: RpcContext, hash: string) {
+  return ctx.chain.store.getBlock(hexToBytes(hash))
+}
+
+async function locateTx(ctx: RpcContext, hash: string) {
+  const loc = await ctx.chain.store.getTxLocation(hexToBytes(hash))
+  if (!loc) return undefined
+  const block = await ctx.chain.store.getBlock(loc.blockHash)
+  const tx = block?.transactions[loc.index]
+  return block && tx ? { block, tx, index: loc.index } : undefined
+}
+
+export const ethBlockMethods: MethodDef[] = [
+  method({
+    name: 'eth_blockNumber',
+    params: z.tuple([]),
+    handler: (_p, ctx) => toQuantity(ctx.chain.head.header.number),
+  }),
+  method({
+    name: 'eth_getBlockByNumber',
+    params: z.tuple([blockRef, z.boolean().optional()]),
+    async handler([ref, full], ctx) {
+      const block = await findBlock(ctx, ref)
+      return block ? formatBlock(block, full ?? false) : null
+    },
+  }),
+  method({
+    name: 'eth_getBlockByHash',
+    params: z.tuple([hash32, z.boolean().optional()]),
+    async handler([hash, full], ctx) {
+      const block = await byHash(ctx, hash)
+      return block ? formatBlock(block, full ?? false) : null
+    },
+  }),
+  method({
+    name: 'eth_getBlockTransactionCountByNumber',
+    params: z.tuple([blockRef]),
+    async handler([ref], ctx) {
+      const block = await findBlock(ctx, ref)
+      return block ? toQuantity(block.transactions.length) : null
+    },
+  }),
+  method({
+    name: 'eth_getBlockTransactionCountByHash',
+    params: z.tuple([hash32]),
+    async handler([hash], ctx) {
+      const block = await byHash(ctx, hash)
+      return block ? toQuantity(block.transactions.length) : null
+    },
+  }),
+  method({
+    name: 'eth_getTransactionByHash',
+    params: z.tuple([hash32]),
+    async handler([hash], ctx) {
+      const found = await locateTx(ctx, hash)
+      if (found) return formatTx(found.tx, { block: found.block, index: found.index })
+      const pooled = ctx.pool.get(hexToBytes(hash))
+      return pooled ? formatTx(pooled) : null
+    },
+  }),
+  method({
+    name: 'eth_getTransactionByBlockNumberAndIndex',
+    params: z.tuple([blockRef, quantity]),
+    async handler([ref, index], ctx) {
+      const block = await findBlock(ctx, ref)
+      const tx = block?.transactions[Number(index)]
+      return block && tx ? formatTx(tx, { block, index: Number(index) }) : null
+    },
+  }),
+  method({
+    name: 'eth_getTransactionByBlockHashAndIndex',
+    params: z.tuple([hash32, quantity]),
+    async handler([hash, index], ctx) {
+      const block = await byHash(ctx, hash)
+      const tx = block?.transactions[Number(index)]
+      return block && tx ? formatTx(tx, { block, index: Number(index) }) : null
+    },
+  }),
+  method({
+    name: 'eth_getTransactionReceipt',
+    params: z.tuple([hash32]),
+    async handler([hash], ctx) {
+      const found = await locateTx(ctx, hash)
+      if (!found) return null
+      const receipts = await ctx.chain.store.getReceipts(found.block.hash())
+      if (!receipts) return null
+      return formatReceipts(found.block, receipts)[found.index] ?? null
+    },
+  }),
+  method({
+    name: 'eth_getBlockReceipts',
+    params: z.tuple([blockRef]),
+    async handler([ref], ctx) {
+      const block = await findBlock(ctx, ref)
+      if (!block) return null
+      const receipts = await ctx.chain.store.getReceipts(block.hash())
+      return receipts ? formatReceipts(block, receipts) : null
+    },
+  }),
+  method({
+    name: 'debug_getRawBlock',
+    params: z.tuple([blockRef]),
+    async handler([ref], ctx) {
+      const block = await findBlock(ctx, ref)
+      return block ? bytesToHex(block.serialize()) : null
+    },
+  }),
+]

@@ -1,0 +1,70 @@
+import { type LogEntry, blockLogs } from '@cairn/chain'
+import { CairnError, bytesToHex, hexToBytes } from '@cairn/utils'
+import { z } from 'zod'
+import type { RpcContext } from '../context.ts'
+import { RpcErrorCode, invalidParams, notFound } from '../errors.ts'
+import { formatLog } from '../format.ts'
+import { type MethodDef, method } from '../method.ts'
+import { findBlock } from '../resolve.ts'
+import { type LogFilter, logFilter } from '../schemas.ts'
+import { logMatcher } from '../log-filter.ts'
+
+/** eth_getLogs over the canonical chain, within the configured range and result limits. */
+export async function getLogs(ctx: RpcContext, filter: LogFilter): Promise<LogEntry[]> {
+  const { store } = ctx.chain
+  const matches = logMatcher(filter)
+  const out: LogEntry[] = []
+  if (filter.blockHash) {
+    if (filter.fromBlock !== undefined || filter.toBlock !== undefined) {
+      throw invalidParams('invalid argument 0: cannot specify both blockHash and fromBlock/toBlock')
+    }
+    const block = await store.getBlock(hexToBytes(filter.blockHash))
+    if (!block) throw notFound('unknown block')
+    const receipts = (await store.getReceipts(block.hash())) ?? []
+    return blockLogs(block, receipts, false).filter(matches)
+  }
+  const from = await findBlock(ctx, filter.fromBlock ?? 'latest')
+  const to = await findBlock(ctx, filter.toBlock ?? 'latest')
+  if (!from || !to) return []
+  const [a, b] = [from.header.number, to.header.number]
+  if (a > b) throw invalidParams('invalid block range params: fromBlock is after toBlock')
+  if (b - a + 1n > BigInt(ctx.limits.logsBlockRange)) {
+    throw new CairnError(
+      RpcErrorCode.LIMIT,
+      `query exceeds max block range ${ctx.limits.logsBlockRange}; narrow fromBlock/toBlock`,
+      { fault: 'caller' },
+    )
+  }
+  for (let n = a; n <= b; n++) {
+    const block = n === ctx.chain.head.header.number ? ctx.chain.head : await store.getBlockByNumber(n)
+    if (!block || !maybeContains(block.header.logsBloom, filter)) continue
+    const receipts = (await store.getReceipts(block.hash())) ?? []
+    for (const log of blockLogs(block, receipts, false)) {
+      if (!matches(log)) continue
+      out.push(log)
+      if (out.length > ctx.limits.logsLimit) {
+        throw new CairnError(
+          RpcErrorCode.LIMIT,
+          `query returned more than ${ctx.limits.logsLimit} results; narrow the block range (last block scanned: ${bytesToHex(block.hash())}, number ${n})`,
+          { fault: 'caller' },
+        )
+      }
+    }
+  }
+  return out
+}
+
+/** A bloom pre-check: false only when the block certainly has no matching log. */
+function maybeContains(bloom: Uint8Array, filter: LogFilter): boolean {
+  return bloom.some((b) => b !== 0) || (!filter.address && !filter.topics?.length)
+}
+
+export const ethLogMethods: MethodDef[] = [
+  method({
+    name: 'eth_getLogs',
+    params: z.tuple([logFilter]),
+    async handler([filter], ctx) {
+      return (await getLogs(ctx, filter)).map(formatLog)
+    },
+  }),
+]

@@ -1,0 +1,78 @@
+import { toQuantity } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
+import { z } from 'zod'
+import { invalidParams } from '../errors.ts'
+import { percentile, suggestTip, tipOf } from '../gas-oracle.ts'
+import { type MethodDef, method } from '../method.ts'
+import { resolveBlock } from '../resolve.ts'
+import { blockRef, looseQuantity } from '../schemas.ts'
+
+/** Chain identity, accounts and fees. */
+export const ethMiscMethods: MethodDef[] = [
+  method({ name: 'eth_chainId', params: z.tuple([]), handler: (_p, ctx) => toQuantity(ctx.chain.chainId) }),
+  method({ name: 'eth_syncing', params: z.tuple([]), handler: () => false }),
+  method({ name: 'eth_accounts', params: z.tuple([]), handler: (_p, ctx) => ctx.accounts.addresses() }),
+  method({
+    name: 'eth_coinbase',
+    params: z.tuple([]),
+    handler: (_p, ctx) => ctx.accounts.addresses()[0] ?? '0x0000000000000000000000000000000000000000',
+  }),
+  method({ name: 'eth_mining', params: z.tuple([]), handler: () => true }),
+  method({ name: 'eth_hashrate', params: z.tuple([]), handler: () => '0x0' }),
+  method({
+    name: 'eth_gasPrice',
+    params: z.tuple([]),
+    async handler(_p, ctx) {
+      return toQuantity(ctx.chain.head.header.calcNextBaseFee() + (await suggestTip(ctx)))
+    },
+  }),
+  method({
+    name: 'eth_maxPriorityFeePerGas',
+    params: z.tuple([]),
+    async handler(_p, ctx) {
+      return toQuantity(await suggestTip(ctx))
+    },
+  }),
+  method({
+    name: 'eth_blobBaseFee',
+    params: z.tuple([]),
+    handler: (_p, ctx) => toQuantity(ctx.chain.head.header.calcNextBlobGasPrice(ctx.chain.common)),
+  }),
+  method({
+    name: 'eth_feeHistory',
+    params: z.tuple([looseQuantity, blockRef, z.array(z.number().min(0).max(100)).max(100).optional()]),
+    async handler([count, newest, percentiles], ctx) {
+      if (count < 1n) return { oldestBlock: '0x0', baseFeePerGas: [], gasUsedRatio: [] }
+      const n = count > 1024n ? 1024n : count
+      for (let i = 1; i < (percentiles?.length ?? 0); i++) {
+        if ((percentiles as number[])[i] as number < ((percentiles as number[])[i - 1] as number)) {
+          throw invalidParams('invalid argument 2: reward percentiles must ascend')
+        }
+      }
+      const last = await resolveBlock(ctx, newest)
+      const blocks: Block[] = [last]
+      while (BigInt(blocks.length) < n && (blocks[0] as Block).header.number > 0n) {
+        const parent = await ctx.chain.store.getBlock((blocks[0] as Block).header.parentHash)
+        if (!parent) break
+        blocks.unshift(parent)
+      }
+      const baseFees = blocks.map((b) => toQuantity(b.header.baseFeePerGas ?? 0n))
+      baseFees.push(toQuantity(last.header.calcNextBaseFee()))
+      const out: Record<string, unknown> = {
+        oldestBlock: toQuantity((blocks[0] as Block).header.number),
+        baseFeePerGas: baseFees,
+        gasUsedRatio: blocks.map((b) => Number(b.header.gasUsed) / Number(b.header.gasLimit)),
+        baseFeePerBlobGas: [...blocks.map((b) => toQuantity(b.header.getBlobGasPrice?.() ?? 1n)), toQuantity(last.header.calcNextBlobGasPrice(ctx.chain.common))],
+        blobGasUsedRatio: blocks.map(() => 0),
+      }
+      if (percentiles) {
+        out.reward = blocks.map((b) => {
+          const baseFee = b.header.baseFeePerGas ?? 0n
+          const tips = b.transactions.map((tx) => tipOf(tx, baseFee))
+          return percentiles.map((p) => toQuantity(tips.length ? percentile(tips, p) : 0n))
+        })
+      }
+      return out
+    },
+  }),
+]

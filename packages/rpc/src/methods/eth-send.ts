@@ -1,0 +1,88 @@
+import { CairnError, bytesToHex, errorMessage, hexToBytes } from '@cairn/utils'
+import { createTx, createTxFromRLP } from '@ethereumjs/tx'
+import { z } from 'zod'
+import type { RpcContext } from '../context.ts'
+import { RpcErrorCode } from '../errors.ts'
+import { estimateGas } from '../exec.ts'
+import { suggestTip } from '../gas-oracle.ts'
+import { type MethodDef, method } from '../method.ts'
+import { type CallRequest, callRequest, data } from '../schemas.ts'
+
+/** Submitting transactions: signed elsewhere (raw) or by an unlocked dev account. */
+
+function decodeRaw(ctx: RpcContext, raw: string) {
+  try {
+    return createTxFromRLP(hexToBytes(raw), { common: ctx.chain.common })
+  } catch (err) {
+    throw new CairnError(RpcErrorCode.EXECUTION_FAILED, `invalid transaction: ${errorMessage(err).split(' (tx type')[0]}`, {
+      fault: 'caller',
+    })
+  }
+}
+
+/** Fills the defaults geth fills for eth_sendTransaction, signs with the unlocked key. */
+async function signRequest(ctx: RpcContext, req: CallRequest) {
+  const from = req.from
+  const key = from ? ctx.accounts.privateKey(from) : undefined
+  if (!from || !key) {
+    throw new CairnError(RpcErrorCode.UNKNOWN_ACCOUNT, 'unknown account', {
+      fault: 'caller',
+      hint: 'eth_sendTransaction signs only for the node’s unlocked accounts (eth_accounts); sign locally and use eth_sendRawTransaction',
+    })
+  }
+  const { chain, pool } = ctx
+  const head = chain.head
+  const nonce = req.nonce ?? (await pool.pendingNonce(new (await import('@ethereumjs/util')).Address(hexToBytes(from))))
+  const gasLimit = req.gas ?? (await estimateGas(ctx, req, head))
+  const legacy = req.gasPrice !== undefined || req.type === 0n || req.type === 1n
+  const tip = req.maxPriorityFeePerGas ?? (legacy ? 0n : await suggestTip(ctx))
+  const baseFee = head.header.calcNextBaseFee()
+  const common = {
+    nonce,
+    gasLimit,
+    value: req.value ?? 0n,
+    data: hexToBytes(req.input ?? req.data ?? '0x'),
+    ...(req.to ? { to: req.to } : {}),
+  }
+  const txData = legacy
+    ? {
+        ...common,
+        type: req.accessList ? 1 : 0,
+        gasPrice: req.gasPrice ?? baseFee + tip,
+        ...(req.accessList ? { accessList: req.accessList } : {}),
+      }
+    : {
+        ...common,
+        type: 2,
+        maxPriorityFeePerGas: tip,
+        maxFeePerGas: req.maxFeePerGas ?? baseFee * 2n + tip,
+        accessList: req.accessList ?? [],
+      }
+  return createTx(txData, { common: chain.common }).sign(key)
+}
+
+export const ethSendMethods: MethodDef[] = [
+  method({
+    name: 'eth_sendRawTransaction',
+    params: z.tuple([data]),
+    async handler([raw], ctx) {
+      const tx = decodeRaw(ctx, raw)
+      return bytesToHex(await ctx.pool.add(tx))
+    },
+  }),
+  method({
+    name: 'eth_sendTransaction',
+    params: z.tuple([callRequest]),
+    async handler([req], ctx) {
+      const tx = await signRequest(ctx, req)
+      return bytesToHex(await ctx.pool.add(tx))
+    },
+  }),
+  method({
+    name: 'eth_signTransaction',
+    params: z.tuple([callRequest]),
+    async handler([req], ctx) {
+      return bytesToHex((await signRequest(ctx, req)).serialize())
+    },
+  }),
+]

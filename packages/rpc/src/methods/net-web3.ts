@@ -1,0 +1,17 @@
+import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
+import { keccak256 } from '@cairn/crypto'
+import { z } from 'zod'
+import { type MethodDef, method } from '../method.ts'
+import { data } from '../schemas.ts'
+
+export const netWeb3Methods: MethodDef[] = [
+  method({ name: 'web3_clientVersion', params: z.tuple([]), handler: (_p, ctx) => ctx.clientVersion }),
+  method({
+    name: 'web3_sha3',
+    params: z.tuple([data]),
+    handler: ([d]) => bytesToHex(keccak256(hexToBytes(d))),
+  }),
+  method({ name: 'net_version', params: z.tuple([]), handler: (_p, ctx) => ctx.chain.chainId.toString() }),
+  method({ name: 'net_listening', params: z.tuple([]), handler: () => true }),
+  method({ name: 'net_peerCount', params: z.tuple([]), handler: () => toQuantity(0) }),
+]

@@ -1,0 +1,32 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+export interface RpcMetrics {
+  requests: Counter<'method' | 'code'>
+  duration: Histogram<'method'>
+  connections: Gauge<'transport'>
+}
+
+export function createRpcMetrics(register: Registry): RpcMetrics {
+  const registers = [register]
+  return {
+    requests: new Counter({
+      name: 'cairn_rpc_requests_total',
+      help: 'JSON-RPC requests by method and JSON-RPC error code (0 = success)',
+      labelNames: ['method', 'code'],
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'cairn_rpc_request_duration_seconds',
+      help: 'JSON-RPC request duration by method',
+      labelNames: ['method'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    connections: new Gauge({
+      name: 'cairn_rpc_active_connections',
+      help: 'Open WebSocket connections',
+      labelNames: ['transport'],
+      registers,
+    }),
+  }
+}

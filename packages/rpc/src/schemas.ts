@@ -1,0 +1,75 @@
+import { z } from 'zod'
+
+/** Schemas of the JSON-RPC value types, applied to every parameter at the edge. */
+
+export const quantity = z
+  .string()
+  .regex(/^0x(0|[1-9a-fA-F][0-9a-fA-F]*)$/, 'expected a hex quantity without leading zeros, like 0x1a')
+  .transform((s) => BigInt(s))
+
+/** Some clients send quantities with leading zeros in call objects; accept any hex there. */
+export const looseQuantity = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a hex number, like 0x1a')
+  .transform((s) => BigInt(s))
+
+export const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address')
+  .transform((s) => s.toLowerCase() as `0x${string}`)
+
+export const hash32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 32-byte hex hash')
+  .transform((s) => s.toLowerCase() as `0x${string}`)
+
+export const data = z
+  .string()
+  .regex(/^0x([0-9a-fA-F]{2})*$/, 'expected 0x-prefixed hex bytes of even length')
+  .transform((s) => s.toLowerCase() as `0x${string}`)
+
+export const blockTag = z.enum(['latest', 'earliest', 'pending', 'safe', 'finalized'])
+
+/** A block number, a tag, or an EIP-1898 object. */
+export const blockRef = z.union([
+  blockTag,
+  quantity,
+  z.object({ blockNumber: quantity }).strict(),
+  z.object({ blockHash: hash32, requireCanonical: z.boolean().optional() }).strict(),
+])
+export type BlockRef = z.infer<typeof blockRef>
+
+const accessList = z.array(z.object({ address, storageKeys: z.array(hash32) }))
+
+/** The transaction object of eth_call, eth_estimateGas and eth_sendTransaction. */
+export const callRequest = z
+  .object({
+    from: address.optional(),
+    to: address.nullable().optional(),
+    gas: looseQuantity.optional(),
+    gasPrice: looseQuantity.optional(),
+    maxFeePerGas: looseQuantity.optional(),
+    maxPriorityFeePerGas: looseQuantity.optional(),
+    value: looseQuantity.optional(),
+    data: data.optional(),
+    input: data.optional(),
+    nonce: looseQuantity.optional(),
+    chainId: looseQuantity.optional(),
+    type: looseQuantity.optional(),
+    accessList: accessList.optional(),
+  })
+  .passthrough()
+export type CallRequest = z.infer<typeof callRequest>
+
+const topic = z.union([hash32, z.null(), z.array(hash32.nullable())])
+
+export const logFilter = z
+  .object({
+    fromBlock: z.union([blockTag, quantity]).optional(),
+    toBlock: z.union([blockTag, quantity]).optional(),
+    blockHash: hash32.optional(),
+    address: z.union([address, z.array(address)]).optional(),
+    topics: z.array(topic).max(4).optional(),
+  })
+  .strict()
+export type LogFilter = z.infer<typeof logFilter>

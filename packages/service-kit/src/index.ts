@@ -1,0 +1,6 @@
+export { REDACT_PATHS, createLogger } from './logger.ts'
+export type { LoggerOptions } from './logger.ts'
+export { createMetricsRegistry } from './metrics.ts'
+export type { MetricsOptions } from './metrics.ts'
+export { Shutdown } from './shutdown.ts'
+export type { ShutdownStep } from './shutdown.ts'
