@@ -184,6 +184,8 @@ export async function encryptKeystore(
   const derivedKey = await deriveKey(pw, { kdf: 'scrypt', n, r, p, dklen, salt })
   const cipher = createCipheriv('aes-128-ctr', derivedKey.subarray(0, 16), iv)
   const ciphertext = new Uint8Array(Buffer.concat([cipher.update(privateKey), cipher.final()]))
+  const mac = macOf(derivedKey, ciphertext)
+  derivedKey.fill(0)
   return {
     address: toPlainHex(privateKeyToAddress(privateKey)),
     crypto: {
@@ -192,7 +194,7 @@ export async function encryptKeystore(
       cipherparams: { iv: toPlainHex(iv) },
       kdf: 'scrypt',
       kdfparams: { dklen, n, p, r, salt: toPlainHex(salt) },
-      mac: toPlainHex(macOf(derivedKey, ciphertext)),
+      mac: toPlainHex(mac),
     },
     id: randomUUID(),
     version: 3,
@@ -269,7 +271,8 @@ function parseKeystore(json: unknown): ParsedKeystore {
   const version = doc.version
   if (version !== 3) invalid('version', `must be 3, got ${JSON.stringify(version)}`)
 
-  const cryptoKey = doc.crypto !== undefined ? 'crypto' : 'Crypto'
+  // Some older wallets wrote `Crypto`; geth reads both.
+  const cryptoKey = doc.crypto === undefined && doc.Crypto !== undefined ? 'Crypto' : 'crypto'
   const c = objectField(doc, cryptoKey, '')
   const path = `${cryptoKey}.`
   const cipher = field(c, 'cipher', path)
@@ -321,6 +324,7 @@ export async function decryptKeystore(json: unknown, password: string | Uint8Arr
   const derivedKey = await deriveKey(passwordBytes(password), ks.kdf)
   const mac = macOf(derivedKey, ks.ciphertext)
   if (!timingSafeEqual(mac, ks.mac)) {
+    derivedKey.fill(0)
     const name = ks.address !== undefined ? `0x${ks.address}` : ks.id !== undefined ? `id ${ks.id}` : '(no address)'
     throw cryptoError(CryptoErrorCode.KEYSTORE_BAD_PASSWORD, `wrong password for keystore ${name}`, {
       hint: 'check the password (or password file) given for this account; the MAC does not match',
@@ -329,6 +333,7 @@ export async function decryptKeystore(json: unknown, password: string | Uint8Arr
   }
   const decipher = createDecipheriv('aes-128-ctr', derivedKey.subarray(0, 16), ks.iv)
   const privateKey = new Uint8Array(Buffer.concat([decipher.update(ks.ciphertext), decipher.final()]))
+  derivedKey.fill(0)
   if (!isValidPrivateKey(privateKey)) invalid('crypto.ciphertext', 'decrypts to a value that is not a valid secp256k1 private key')
   if (ks.address !== undefined) {
     const actual: Hex = bytesToHex(privateKeyToAddress(privateKey))

@@ -156,7 +156,7 @@ describe('decryptKeystore: invalid keystores', () => {
 
   const cases: [string, (ks: Json) => unknown, string][] = [
     ['version', set('version', 1), 'version'],
-    ['missing crypto', set('crypto', undefined), 'Crypto'],
+    ['missing crypto', set('crypto', undefined), 'crypto'],
     ['cipher', set('crypto.cipher', 'aes-128-cbc'), 'crypto.cipher'],
     ['iv length', set('crypto.cipherparams.iv', 'abcd'), 'crypto.cipherparams.iv'],
     ['iv not hex', set('crypto.cipherparams.iv', 'zz'.repeat(16)), 'crypto.cipherparams.iv'],

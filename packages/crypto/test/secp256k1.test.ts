@@ -82,7 +82,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s backend', (_name, b
         expect(backend.ecdsaRecover(sig, recovery, hash)).toEqual(backend.privateKeyToPublicKey(pk))
         expect(backend.ecdsaRecover(sig, recovery, hash, true)).toEqual(backend.privateKeyToPublicKey(pk, true))
       }),
-      { numRuns: 50 },
+      { numRuns: 30 },
     )
   })
 
@@ -160,7 +160,7 @@ describe.skipIf(nativeSecp256k1 === null)('native vs js (differential)', () => {
           jsSecp256k1.ecdsaRecover(sig, a.recovery, hash, compressed),
         )
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     )
   })
 
@@ -176,7 +176,7 @@ describe.skipIf(nativeSecp256k1 === null)('native vs js (differential)', () => {
         }
         expect(run(native)).toBe(run(jsSecp256k1))
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     )
   })
 
@@ -185,7 +185,7 @@ describe.skipIf(nativeSecp256k1 === null)('native vs js (differential)', () => {
       fc.property(privateKeyArb, hashArb, hashArb, (pk, hash, entropy) => {
         same(native.ecdsaSign(hash, pk, entropy), jsSecp256k1.ecdsaSign(hash, pk, entropy))
       }),
-      { numRuns: 50 },
+      { numRuns: 30 },
     )
   })
 

@@ -101,6 +101,11 @@ export class DevEngine implements Engine {
     this.nextTimestamp = timestamp
   }
 
+  /** Seals one block now (evm_mine). */
+  mine(): Promise<ExecutedBlock> {
+    return this.seal()
+  }
+
   /** Seals one block now, with whatever is pending (evm_mine, and the interval timer). */
   seal(): Promise<ExecutedBlock> {
     const run = this.sealing.then(() => this.sealOne())

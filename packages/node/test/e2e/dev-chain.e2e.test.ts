@@ -13,7 +13,6 @@ import { Contract, ContractFactory, Interface, getCreateAddress, id, isError, ze
 import {
   type Address,
   BaseError,
-  type Block,
   ContractFunctionRevertedError,
   type Hash,
   type Hex,
@@ -110,7 +109,7 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
   async function mined(
     hash: Hash,
     expected: { from: Address; to: Address | null; status?: 'success' | 'reverted'; type?: string },
-  ): Promise<{ receipt: TransactionReceipt; block: Block }> {
+  ) {
     const receipt = await viem.public.waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 20_000 })
     const [block, tx] = await Promise.all([
       viem.public.getBlock({ blockNumber: receipt.blockNumber }),
@@ -161,7 +160,7 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
     expect(await viem.public.getBlockNumber()).toBe(0n)
 
     const addresses = DEV_ACCOUNTS.map((a) => a.address)
-    expect(await viem.unlocked0.getAddresses()).toEqual(addresses.map((a) => a.toLowerCase()))
+    expect(await viem.unlocked0.getAddresses()).toEqual(addresses)
     expect((await eth.provider.listAccounts()).map((s) => s.address)).toEqual(addresses)
     for (const address of addresses) {
       expect(await viem.public.getBalance({ address, blockNumber: 0n })).toBe(GENESIS_BALANCE)
@@ -486,23 +485,30 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
   it('surfaces the revert reason in viem (simulateContract and writeContract)', async () => {
     const set101 = { address: deployedEmitter(), abi: emitterAbi, functionName: 'set', args: [101n] } as const
     await expectViemRevert(viem.public.simulateContract({ ...set101, account: A0 }), REVERT_REASON)
-    await expectViemRevert(viem.local1.simulateContract(set101), REVERT_REASON)
-    await expectViemRevert(viem.unlocked0.writeContract(set101), REVERT_REASON)
+    await expectViemRevert(viem.public.simulateContract({ ...set101, account: viem.local1.account }), REVERT_REASON)
+    // A local account estimates gas before signing (eth_estimateGas): that reverts.
     await expectViemRevert(viem.local1.writeContract(set101), REVERT_REASON)
-    expect(await viem.public.getBlockNumber()).toBe(head) // nothing was mined
+    // An unlocked account sends eth_sendTransaction with no gas: the node estimates it. Geth answers
+    // the revert as an error (code 3 + data); Anvil instead mines the transaction, which reverts.
+    if (kind === 'anvil') {
+      await mined(await viem.unlocked0.writeContract(set101), { from: A0, to: deployedEmitter(), status: 'reverted' })
+    } else {
+      await expectViemRevert(viem.unlocked0.writeContract(set101), REVERT_REASON)
+    }
+    expect(await viem.public.getBlockNumber()).toBe(head) // nothing (else) was mined
   })
 
   it('surfaces the revert reason in ethers (estimateGas, staticCall, send)', async () => {
     const asWallet2 = new Contract(deployedEmitter(), emitterAbi, eth.wallet2)
     const asSigner3 = new Contract(deployedEmitter(), emitterAbi, await eth.signer3())
     const attempts = [
-      asWallet2.getFunction('set').estimateGas(101),
-      asWallet2.getFunction('set').staticCall(101),
-      asWallet2.getFunction('set')(101),
-      asSigner3.getFunction('set')(101),
+      () => asWallet2.getFunction('set').estimateGas(101),
+      () => asWallet2.getFunction('set').staticCall(101),
+      () => asWallet2.getFunction('set')(101),
+      () => asSigner3.getFunction('set')(101),
     ]
     for (const attempt of attempts) {
-      const err = await attempt.then(
+      const err = await attempt().then(
         () => expect.unreachable('should have reverted'),
         (e: unknown) => e,
       )
@@ -621,7 +627,11 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
       expect(block.number).toBe(n)
       expect(block.parentHash).toBe(parent.hash)
       expect(block.timestamp).toBeGreaterThanOrEqual(parent.timestamp)
-      expect(block.baseFeePerGas).toBe(nextBaseFee({ ...parent, baseFeePerGas: must(parent.baseFeePerGas, 'base fee') }))
+      // Anvil quirk: block 1 reuses the genesis base fee instead of applying the rule to genesis.
+      if (!(kind === 'anvil' && n === 1n)) {
+        const expected = nextBaseFee({ ...parent, baseFeePerGas: must(parent.baseFeePerGas, 'base fee') })
+        expect(block.baseFeePerGas, `base fee of block ${n}`).toBe(expected)
+      }
       parent = block
     }
     expect(await viem.public.getBlockNumber()).toBe(head)

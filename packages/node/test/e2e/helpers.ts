@@ -75,7 +75,9 @@ export function makeViemClients(url: string) {
 export type ViemClients = ReturnType<typeof makeViemClients>
 
 export function makeEthersClients(url: string) {
-  const provider = new JsonRpcProvider(url, undefined, { pollingInterval: POLLING_MS })
+  // cacheTimeout -1: by default ethers answers identical requests made within 250 ms from a cache,
+  // so back-to-back sends from one Wallet reuse a stale eth_getTransactionCount ("nonce too low").
+  const provider = new JsonRpcProvider(url, undefined, { pollingInterval: POLLING_MS, cacheTimeout: -1 })
   return {
     provider,
     /** Account 2, signed locally. */

@@ -1,0 +1,26 @@
+import { bytesToHex } from '@cairn/utils'
+import type { StartedNode } from '../node.ts'
+
+/** The start-up summary, Anvil-style: accounts, keys, mnemonic, chain, datadir and endpoints. */
+export function banner(node: StartedNode, opts: { mnemonic: string; balanceEth: string; version: string }): string {
+  const lines: string[] = ['', `Cairn ${opts.version}`, '']
+  if (node.accounts.length > 0) {
+    lines.push('Available Accounts', '==================')
+    node.accounts.forEach((a, i) => lines.push(`(${i}) ${a.address} (${opts.balanceEth} ETH)`))
+    lines.push('', 'Private Keys', '==================')
+    node.accounts.forEach((a, i) => lines.push(`(${i}) ${bytesToHex(a.privateKey)}`))
+    lines.push('', 'Wallet', '==================', `Mnemonic:          ${opts.mnemonic}`, "Derivation path:   m/44'/60'/0'/0/", '')
+  }
+  const h = node.chain.head.header
+  lines.push(
+    `Chain ID:          ${node.chain.chainId}`,
+    `Hardfork:          ${node.chain.genesis.hardfork}`,
+    `Head block:        ${h.number} (${bytesToHex(node.chain.head.hash())})`,
+    `Block gas limit:   ${h.gasLimit}`,
+    `Datadir:           ${node.datadir?.root ?? '(ephemeral: nothing is kept)'}`,
+    '',
+    `Listening on ${node.url} (HTTP and WebSocket ${node.url.replace(/^http/, 'ws')})`,
+    '',
+  )
+  return lines.join('\n')
+}

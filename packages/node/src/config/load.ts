@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs'
+import { CairnError } from '@cairn/utils'
+import { parse as parseToml } from 'smol-toml'
+import { type NodeConfig, nodeConfigSchema } from './schema.ts'
+
+/** Where a config value came from, for error messages. */
+export type ConfigSource = 'default' | 'file' | 'env' | 'flag'
+
+export interface ConfigInputs {
+  /** Dotted keys from command-line flags (`{ 'http.port': '8546' }`). */
+  flags: Record<string, unknown>
+  /** The process environment. */
+  env: Record<string, string | undefined>
+  /** Path of a TOML or JSON file. */
+  file?: string
+}
+
+/**
+ * The config loader: the only code that reads the environment and the command line's values.
+ * Merges defaults < file < env (`CAIRN_…`) < flags and validates the result; an unknown key or a
+ * bad value names the key, the value, what was expected and where it came from.
+ */
+export function loadConfig(inputs: ConfigInputs): NodeConfig {
+  const merged: Record<string, unknown> = {}
+  const sources = new Map<string, ConfigSource>()
+  if (inputs.file) {
+    for (const [k, v] of Object.entries(flatten(readConfigFile(inputs.file)))) set(merged, sources, k, v, 'file')
+  }
+  for (const [name, value] of Object.entries(inputs.env)) {
+    if (!name.startsWith('CAIRN_') || value === undefined || name === 'CAIRN_PASSWORD') continue
+    const key = envKey(name)
+    if (key) set(merged, sources, key, coerceEnv(value), 'env')
+  }
+  for (const [k, v] of Object.entries(inputs.flags)) if (v !== undefined) set(merged, sources, k, v, 'flag')
+
+  const parsed = nodeConfigSchema.safeParse(merged)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const path = issue?.path.join('.') ?? ''
+    const keys = issue && 'keys' in issue ? (issue.keys as string[]) : []
+    const key = keys.length ? (path ? `${path}.${keys[0]}` : String(keys[0])) : path
+    const source = sources.get(key) ?? 'default'
+    const value = key ? JSON.stringify(get(merged, key)) : ''
+    const from = source === 'file' ? `config file ${inputs.file}` : source === 'env' ? `environment ${toEnvName(key)}` : source === 'flag' ? `flag --${key}` : 'defaults'
+    const what = keys.length ? 'unknown key' : `bad value ${value}: ${issue?.message}`
+    throw new CairnError('CONFIG_INVALID', `config "${key}" (${from}): ${what}`, {
+      fault: 'caller',
+      hint: 'see `cairn start --help` for the keys and their values',
+    })
+  }
+  return parsed.data
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new CairnError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(err as Error).message}`, {
+      fault: 'caller',
+      hint: 'check the --config path',
+    })
+  }
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : (parseToml(text) as Record<string, unknown>)
+  } catch (err) {
+    throw new CairnError('CONFIG_INVALID', `config file ${path} does not parse: ${(err as Error).message.split('\n')[0]}`, {
+      fault: 'caller',
+    })
+  }
+}
+
+/** `{ http: { port: 1 } }` → `{ 'http.port': 1 }` */
+function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k
+    if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key))
+    else out[key] = v
+  }
+  return out
+}
+
+const NESTED = ['http', 'log', 'txpool', 'dev_accounts']
+
+/** `CAIRN_HTTP_PORT` → `http.port`; `CAIRN_BLOCK_TIME` → `blockTime`. */
+function envKey(name: string): string | undefined {
+  const rest = name.slice('CAIRN_'.length).toLowerCase()
+  for (const group of NESTED) {
+    if (rest.startsWith(`${group}_`)) return `${group}.${camel(rest.slice(group.length + 1))}`
+  }
+  return camel(rest)
+}
+
+function toEnvName(key: string): string {
+  return `CAIRN_${key.replace(/\./g, '_').replace(/([A-Z])/g, '_$1').toUpperCase()}`
+}
+
+function camel(s: string): string {
+  return s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+}
+
+function coerceEnv(v: string): unknown {
+  if (v === 'true') return true
+  if (v === 'false') return false
+  return v
+}
+
+function set(obj: Record<string, unknown>, sources: Map<string, ConfigSource>, key: string, value: unknown, source: ConfigSource) {
+  const parts = key.split('.')
+  let cur = obj
+  for (const p of parts.slice(0, -1)) {
+    if (typeof cur[p] !== 'object' || cur[p] === null) cur[p] = {}
+    cur = cur[p] as Record<string, unknown>
+  }
+  cur[parts.at(-1) as string] = value
+  sources.set(key, source)
+}
+
+function get(obj: Record<string, unknown>, key: string): unknown {
+  return key.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), obj)
+}

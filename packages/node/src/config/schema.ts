@@ -1,0 +1,54 @@
+import { z } from 'zod'
+
+/**
+ * The node's configuration. Every key here can come from (lowest to highest precedence) the
+ * defaults, a config file (`--config`, TOML or JSON), the environment (`CAIRN_HTTP_PORT` for
+ * `http.port`) and command-line flags (`--http.port`).
+ */
+export const nodeConfigSchema = z
+  .object({
+    dev: z.boolean().default(false),
+    ephemeral: z.boolean().default(false),
+    datadir: z.string().min(1).optional(),
+    genesis: z.string().min(1).optional(),
+    chainId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+    blockTime: z.coerce.number().min(0).max(3600).default(0),
+    http: z
+      .object({
+        addr: z.string().min(1).default('127.0.0.1'),
+        port: z.coerce.number().int().min(0).max(65535).default(8545),
+      })
+      .strict()
+      .default({ addr: '127.0.0.1', port: 8545 }),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        format: z.enum(['json', 'pretty', 'auto']).default('auto'),
+      })
+      .strict()
+      .default({ level: 'info', format: 'auto' }),
+    txpool: z
+      .object({
+        minTip: z.coerce.bigint().nonnegative().optional(),
+        priceBump: z.coerce.number().int().min(1).max(1000).default(10),
+        globalSlots: z.coerce.number().int().min(1).default(5120),
+        globalQueue: z.coerce.number().int().min(0).default(1024),
+      })
+      .strict()
+      .default({ priceBump: 10, globalSlots: 5120, globalQueue: 1024 }),
+    dev_accounts: z
+      .object({
+        mnemonic: z.string().default('test test test test test test test test test test test junk'),
+        count: z.coerce.number().int().min(0).max(1000).default(10),
+        balance: z.coerce.bigint().nonnegative().default(10_000n * 10n ** 18n),
+      })
+      .strict()
+      .default({
+        mnemonic: 'test test test test test test test test test test test junk',
+        count: 10,
+        balance: 10_000n * 10n ** 18n,
+      }),
+  })
+  .strict()
+
+export type NodeConfig = z.output<typeof nodeConfigSchema>

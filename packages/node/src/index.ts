@@ -1,0 +1,7 @@
+export { loadConfig } from './config/load.ts'
+export type { ConfigInputs, ConfigSource } from './config/load.ts'
+export { nodeConfigSchema } from './config/schema.ts'
+export type { NodeConfig } from './config/schema.ts'
+export { startNode } from './node.ts'
+export type { StartedNode } from './node.ts'
+export { VERSION, clientVersion } from './version.ts'

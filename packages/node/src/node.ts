@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs'
+import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis } from '@cairn/chain'
+import { DevEngine } from '@cairn/consensus'
+import { createCustomCrypto, cryptoBackends, initCrypto } from '@cairn/crypto'
+import { type KVStore, LevelKV, MemoryKV } from '@cairn/db'
+import {
+  ALL_METHODS,
+  DEFAULT_RPC_LIMITS,
+  DEFAULT_RPC_SERVER_OPTIONS,
+  type RpcContext,
+  RpcDispatcher,
+  RpcServer,
+  createRpcMetrics,
+} from '@cairn/rpc'
+import { Shutdown, createMetricsRegistry } from '@cairn/service-kit'
+import { DEFAULT_TXPOOL_OPTIONS, TxPool, createTxPoolMetrics } from '@cairn/txpool'
+import { CairnError, type Logger, hexToBytes } from '@cairn/utils'
+import type { NodeConfig } from './config/schema.ts'
+import { type DatadirLayout, prepareDatadir } from './datadir.ts'
+import { type DevAccount, accountSigner, devAccounts } from './dev-accounts.ts'
+import { VERSION, clientVersion } from './version.ts'
+
+/** What a started node exposes to the CLI and to tests. */
+export interface StartedNode {
+  chain: Chain
+  pool: TxPool
+  engine: DevEngine
+  rpc: RpcServer
+  url: string
+  datadir: DatadirLayout | null
+  accounts: DevAccount[]
+  close(): Promise<void>
+}
+
+/**
+ * The composition root: the only place that constructs implementations and wires them, in order
+ * db → metrics → chain → txpool → engine → rpc, and closes them in reverse.
+ */
+export async function startNode(config: NodeConfig, modules: { logger: Logger }): Promise<StartedNode> {
+  const { logger } = modules
+  const shutdown = new Shutdown(logger)
+  try {
+    return await wire(config, logger, shutdown)
+  } catch (err) {
+    await shutdown.close().catch(() => {})
+    throw err
+  }
+}
+
+async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Promise<StartedNode> {
+  const backends = await initCrypto()
+  logger.debug({ ...backends }, 'crypto backends')
+  if (backends.secp256k1 !== 'native') {
+    logger.warn({ reason: backends.secp256k1FallbackReason }, 'native secp256k1 unavailable: signature checks run in JS (slower)')
+  }
+
+  const accounts = config.dev ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count) : []
+  const genesis = readGenesis(config, accounts)
+
+  const datadir = config.ephemeral ? null : prepareDatadir(config.datadir ?? (config.dev ? '.cairn/dev' : '.cairn/node'))
+  const kv: KVStore = datadir ? new LevelKV({ path: datadir.chaindata }) : new MemoryKV()
+  await kv.open()
+  shutdown.add('database', () => kv.close())
+
+  const registry = createMetricsRegistry({ version: VERSION, commit: 'unknown' })
+  const chainLogger = logger.child({ module: 'chain' })
+
+  // The engine needs the chain and the pool, and the chain needs the engine's hooks: the hooks
+  // are forwarded to the engine once it exists.
+  let engine: DevEngine | undefined
+  const hooks = {
+    name: 'dev',
+    validateHeader: (h: Parameters<DevEngine['validateHeader']>[0]) => (engine as DevEngine).validateHeader(h),
+    finalize: () => Promise.resolve(),
+    preferHead: (a: Parameters<DevEngine['preferHead']>[0], b: Parameters<DevEngine['preferHead']>[1]) =>
+      (engine as DevEngine).preferHead(a, b),
+    safeNumber: (h: Parameters<DevEngine['safeNumber']>[0]) => (engine as DevEngine).safeNumber(h),
+    finalizedNumber: (h: Parameters<DevEngine['finalizedNumber']>[0]) => (engine as DevEngine).finalizedNumber(h),
+  }
+  const chain = await ChainImpl.open(
+    { genesis, genesisSource: config.genesis ?? 'dev genesis' },
+    { kv, engine: hooks, logger: chainLogger, metrics: createChainMetrics(registry), customCrypto: createCustomCrypto() },
+  )
+  for (const w of chain.report.warnings) logger.warn(w)
+  logger.info(
+    { number: Number(chain.head.header.number), chainId: Number(chain.chainId), hardfork: chain.genesis.hardfork },
+    chain.report.created ? 'new chain' : 'resuming chain',
+  )
+
+  const pool = new TxPool(
+    {
+      ...DEFAULT_TXPOOL_OPTIONS,
+      minTip: config.txpool.minTip ?? (config.dev ? 0n : DEFAULT_TXPOOL_OPTIONS.minTip),
+      priceBump: config.txpool.priceBump,
+      globalSlots: config.txpool.globalSlots,
+      globalQueue: config.txpool.globalQueue,
+    },
+    {
+      stateAt: (root) => chain.executor.stateAt(root),
+      head: chain.head.header,
+      logger: logger.child({ module: 'txpool' }),
+      metrics: createTxPoolMetrics(registry),
+    },
+  )
+
+  engine = new DevEngine(
+    { blockTime: config.blockTime, coinbase: hexToBytes(accounts[0]?.address ?? `0x${'00'.repeat(20)}`) },
+    { chain, pool, logger: logger.child({ module: 'engine' }) },
+  )
+  await engine.start()
+  shutdown.add('engine', () => (engine as DevEngine).stop())
+
+  const ctx: RpcContext = {
+    chain,
+    pool,
+    dev: config.dev ? engine : null,
+    accounts: accountSigner(accounts),
+    clientVersion: clientVersion(),
+    limits: DEFAULT_RPC_LIMITS,
+    logger: logger.child({ module: 'rpc' }),
+  }
+  const rpcMetrics = createRpcMetrics(registry)
+  const dispatcher = new RpcDispatcher({ dev: config.dev }, { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger })
+  const rpc = new RpcServer(
+    { ...DEFAULT_RPC_SERVER_OPTIONS, host: config.http.addr, port: config.http.port },
+    { dispatcher, ctx, registry, metrics: rpcMetrics, logger: ctx.logger },
+  )
+  const url = await rpc.listen()
+  shutdown.add('rpc', () => rpc.close())
+  logger.info({ url, ws: url.replace(/^http/, 'ws'), datadir: datadir?.root ?? '(ephemeral)' }, `listening on ${url}`)
+
+  return { chain, pool, engine, rpc, url, datadir, accounts, close: () => shutdown.close() }
+}
+
+function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {
+  if (config.genesis) {
+    let text: string
+    try {
+      text = readFileSync(config.genesis, 'utf8')
+    } catch (err) {
+      throw new CairnError('NODE_GENESIS_UNREADABLE', `cannot read genesis file ${config.genesis}: ${(err as Error).message}`, {
+        fault: 'caller',
+        hint: 'check the --genesis path',
+      })
+    }
+    try {
+      return JSON.parse(text)
+    } catch (err) {
+      throw new CairnError('CHAIN_GENESIS_INVALID', `genesis file ${config.genesis} is not valid JSON: ${(err as Error).message}`, {
+        fault: 'caller',
+        hint: 'fix the file; it must be a geth-style genesis.json',
+      })
+    }
+  }
+  if (config.dev) {
+    return devGenesis({
+      chainId: BigInt(config.chainId ?? 1337),
+      accounts: accounts.map((a) => a.address),
+      balance: config.dev_accounts.balance,
+    })
+  }
+  return undefined
+}
+
+export { cryptoBackends }
