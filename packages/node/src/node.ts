@@ -14,7 +14,7 @@ import {
 } from '@cairn/rpc'
 import { Shutdown, createMetricsRegistry } from '@cairn/service-kit'
 import { DEFAULT_TXPOOL_OPTIONS, TxPool, createTxPoolMetrics } from '@cairn/txpool'
-import { CairnError, type Logger, hexToBytes } from '@cairn/utils'
+import { CairnError, type Logger } from '@cairn/utils'
 import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
 import { type DevAccount, accountSigner, devAccounts } from './dev-accounts.ts'
@@ -103,8 +103,10 @@ async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Pro
     },
   )
 
+  // Anvil's coinbase is the zero address: tips do not move the dev accounts' balances, so
+  // tests that compute balances from receipts hold against both.
   engine = new DevEngine(
-    { blockTime: config.blockTime, coinbase: hexToBytes(accounts[0]?.address ?? `0x${'00'.repeat(20)}`) },
+    { blockTime: config.blockTime, coinbase: new Uint8Array(20) },
     { chain, pool, logger: logger.child({ module: 'engine' }) },
   )
   await engine.start()

@@ -4,6 +4,7 @@
 //   npx vitest run packages/node/test/e2e                        # Cairn
 //   CAIRN_E2E_ANVIL=1 npx vitest run packages/node/test/e2e      # Anvil (reference) and Cairn
 //   CAIRN_E2E_RPC_LOG=/tmp/rpc npx vitest run ...                # also dump every JSON-RPC call made
+//   CAIRN_E2E_RPC_DENY=eth_fillTransaction npx vitest run ...    # hide methods (-32601) to test client fallbacks
 //
 // The tests of one node run in order and build on each other (deploy, then use the contracts...).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -28,7 +29,7 @@ import {
   stringToHex,
   toHex,
 } from 'viem'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { compileContracts, emitterAbi, tokenAbi } from './contracts.ts'
 import { CHAIN_ID, type NodeHandle, type NodeKind, killAllNodes, rpcRequest, startNode } from './harness.ts'
 import {
@@ -80,9 +81,22 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
   beforeAll(async () => {
     datadir = mkdtempSync(join(tmpdir(), `cairn-e2e-${kind}-`))
     node = await startNode(kind, { datadir })
-    recorder = await startRpcRecorder(node.url)
+    recorder = await startRpcRecorder(node.url, { deny: process.env.CAIRN_E2E_RPC_DENY?.split(',') ?? [] })
     viem = makeViemClients(recorder.urlFor('viem'))
     eth = makeEthersClients(recorder.urlFor('ethers'))
+  })
+
+  // After a failed test, resynchronise `head` so one failure does not cascade into every later test.
+  let headUnknown = false
+  beforeEach(async ({ task, onTestFailed }) => {
+    recorder?.tag(task.name)
+    if (headUnknown) {
+      head = await viem.public.getBlockNumber()
+      headUnknown = false
+    }
+    onTestFailed(() => {
+      headUnknown = true
+    })
   })
 
   afterAll(async () => {
@@ -115,8 +129,9 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
       viem.public.getBlock({ blockNumber: receipt.blockNumber }),
       viem.public.getTransaction({ hash }),
     ])
-    expect(receipt.blockNumber).toBe(head + 1n)
+    const expectedNumber = head + 1n
     head = receipt.blockNumber
+    expect(receipt.blockNumber, 'mined alone in the next block').toBe(expectedNumber)
     expect(receipt).toMatchObject({
       transactionHash: hash,
       status: expected.status ?? 'success',

@@ -15,7 +15,7 @@ export const ethMiscMethods: MethodDef[] = [
   method({
     name: 'eth_coinbase',
     params: z.tuple([]),
-    handler: (_p, ctx) => ctx.accounts.addresses()[0] ?? '0x0000000000000000000000000000000000000000',
+    handler: () => '0x0000000000000000000000000000000000000000',
   }),
   method({ name: 'eth_mining', params: z.tuple([]), handler: () => true }),
   method({ name: 'eth_hashrate', params: z.tuple([]), handler: () => '0x0' }),
