@@ -1,6 +1,6 @@
-import { WriteBatch } from '@cairn/db'
 import type { KVStore } from '@cairn/db'
-import { CairnError, type Logger, TypedEmitter, bytesToHex, equalsBytes } from '@cairn/utils'
+import { WriteBatch } from '@cairn/db'
+import { bytesToHex, CairnError, equalsBytes, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common, CustomCrypto } from '@ethereumjs/common'
 import { createChainCommon } from './common.ts'
@@ -8,12 +8,12 @@ import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { ChainEvents } from './events.ts'
 import { Executor } from './executor.ts'
-import { buildGenesisBlock } from './genesis-block.ts'
 import { type GenesisSpec, parseGenesis } from './genesis.ts'
+import { buildGenesisBlock } from './genesis-block.ts'
 import { BlockImporter } from './importer.ts'
 import type { ChainMetrics } from './metrics.ts'
 import { StateDB } from './state-db.ts'
-import { type HeadName, ChainStore } from './store.ts'
+import { ChainStore, type HeadName } from './store.ts'
 
 export interface ChainOptions {
   /**
@@ -108,7 +108,10 @@ export class Chain {
       stateDB.drainInto(batch)
       await batch.write(kv)
       report.created = true
-      logger.info({ hash: bytesToHex(genesisBlock.hash()), chainId: Number(spec.chainId) }, 'initialised new chain from genesis')
+      logger.info(
+        { hash: bytesToHex(genesisBlock.hash()), chainId: Number(spec.chainId) },
+        'initialised new chain from genesis',
+      )
     } else {
       stateDB.discard()
     }
@@ -117,7 +120,13 @@ export class Chain {
     report.rolledBack = rolledBack
     const executor = await Executor.create(
       { common },
-      { store, stateDB, genesis: genesisBlock.header, engine: modules.engine, logger: logger.child({ module: 'executor' }) },
+      {
+        store,
+        stateDB,
+        genesis: genesisBlock.header,
+        engine: modules.engine,
+        logger: logger.child({ module: 'executor' }),
+      },
     )
     const chain = new Chain(common, spec, genesisBlock, store, stateDB, executor, null as never, report)
     const importer = new BlockImporter(
@@ -212,7 +221,11 @@ export async function repairHead(
     await batch.write(store.kv)
     store.clearCaches()
     logger.warn(
-      { rolledBack: dropped.length, from: Number((dropped[0] as { number: bigint }).number), to: Number(head.header.number) },
+      {
+        rolledBack: dropped.length,
+        from: Number((dropped[0] as { number: bigint }).number),
+        to: Number(head.header.number),
+      },
       `head was incomplete (an interrupted write); rolled back ${dropped.length} block(s) to the last complete block ${head.header.number}`,
     )
   }

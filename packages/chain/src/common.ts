@@ -1,4 +1,4 @@
-import { type Common, type CustomCrypto, Hardfork, Mainnet, createCustomCommon } from '@ethereumjs/common'
+import { type Common, type CustomCrypto, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common'
 
 /** The rulesets Cairn executes. Cancun at least; Prague by default. */
 export const SUPPORTED_HARDFORKS = ['cancun', 'prague', 'osaka'] as const

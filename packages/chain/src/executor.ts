@@ -1,11 +1,11 @@
-import { CairnError, type Logger, bytesToHex, equalsBytes, errorMessage } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, errorMessage, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader, HeaderData } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { ValueEncoding } from '@ethereumjs/util'
-import { type RunTxResult, type VM, buildBlock, createVM } from '@ethereumjs/vm'
+import { buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { ChainView } from './chain-view.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
@@ -105,7 +105,11 @@ export class Executor {
       }
     }
     await this.engine.finalize(
-      { number: parent.header.number + 1n, timestamp: header.timestamp, coinbase: header.coinbase ?? new Uint8Array(20) },
+      {
+        number: parent.header.number + 1n,
+        timestamp: header.timestamp,
+        coinbase: header.coinbase ?? new Uint8Array(20),
+      },
       this.vm.stateManager,
     )
     const { block } = await builder.build()
@@ -155,8 +159,7 @@ export class Executor {
       ['blobGasUsed', r.blobGasUsed, h.blobGasUsed],
     ]
     for (const [name, got, want] of checks) {
-      const same =
-        got instanceof Uint8Array && want instanceof Uint8Array ? equalsBytes(got, want) : got === want
+      const same = got instanceof Uint8Array && want instanceof Uint8Array ? equalsBytes(got, want) : got === want
       if (!same) {
         throw new CairnError(
           ChainErrorCode.EXECUTION_MISMATCH,
@@ -238,9 +241,13 @@ function toReceipts(txs: readonly TypedTransaction[], results: RunTxResult[]): S
 }
 
 function invalid(block: Block, why: string): CairnError {
-  return new CairnError(ChainErrorCode.BLOCK_INVALID, `block ${block.header.number} ${bytesToHex(block.hash())}: ${why}`, {
-    fault: 'caller',
-  })
+  return new CairnError(
+    ChainErrorCode.BLOCK_INVALID,
+    `block ${block.header.number} ${bytesToHex(block.hash())}: ${why}`,
+    {
+      fault: 'caller',
+    },
+  )
 }
 
 function fmt(v: Uint8Array | bigint | undefined): string {

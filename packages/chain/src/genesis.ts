@@ -34,7 +34,10 @@ export const genesisSchema = z
     config: z
       .object({
         chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-        cairn: z.object({ hardfork: z.enum(SUPPORTED_HARDFORKS).optional() }).strict().optional(),
+        cairn: z
+          .object({ hardfork: z.enum(SUPPORTED_HARDFORKS).optional() })
+          .strict()
+          .optional(),
         shanghaiTime: z.number().int().nonnegative().optional(),
         cancunTime: z.number().int().nonnegative().optional(),
         pragueTime: z.number().int().nonnegative().optional(),
@@ -48,7 +51,10 @@ export const genesisSchema = z
     extraData: hexData.default('0x'),
     difficulty: numeric.default('0x0'),
     coinbase: address.optional(),
-    mixHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/).optional(),
+    mixHash: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/)
+      .optional(),
     nonce: numeric.optional(),
     number: numeric.optional(),
     gasUsed: numeric.optional(),
@@ -156,7 +162,7 @@ export function parseGenesis(json: unknown, source = 'genesis'): GenesisSpec {
     timestamp: big(g.timestamp),
     extraData: bytes(g.extraData),
     difficulty: big(g.difficulty),
-    coinbase: ((g.coinbase ?? '0x0000000000000000000000000000000000000000').toLowerCase() as Hex),
+    coinbase: (g.coinbase ?? '0x0000000000000000000000000000000000000000').toLowerCase() as Hex,
     mixHash: (g.mixHash ?? `0x${'00'.repeat(32)}`) as Hex,
     nonce: g.nonce === undefined ? 0n : big(g.nonce),
     warnings,

@@ -1,9 +1,9 @@
 import { WriteBatch } from '@cairn/db'
-import { CairnError, type Logger, Mutex, type TypedEmitter, bytesToHex, equalsBytes } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, type Logger, Mutex, type TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
-import { type ChainEvents, blockLogs } from './events.ts'
+import { blockLogs, type ChainEvents } from './events.ts'
 import type { ExecutedBlock, Executor } from './executor.ts'
 import type { ChainMetrics } from './metrics.ts'
 import type { StoredReceipt } from './receipt.ts'
@@ -59,7 +59,7 @@ export class BlockImporter {
 
   /** Imports while already holding {@link exclusive}. */
   importLocked = async (block: Block, executed?: ExecutedBlock): Promise<ImportResult> => {
-    const { store, stateDB, executor, engine, metrics, logger } = this.modules
+    const { store, stateDB, executor, engine, metrics } = this.modules
     const started = performance.now()
     const hash = block.hash()
     if (await store.hashToNumber.has(hash)) {
@@ -186,7 +186,14 @@ export class BlockImporter {
       }
     }
     logger.info(
-      { number: Number(h.number), hash: bytesToHex(block.hash()), txs: block.transactions.length, gasUsed: Number(h.gasUsed), ms: Math.round(ms * 10) / 10, status },
+      {
+        number: Number(h.number),
+        hash: bytesToHex(block.hash()),
+        txs: block.transactions.length,
+        gasUsed: Number(h.gasUsed),
+        ms: Math.round(ms * 10) / 10,
+        status,
+      },
       status === 'head' ? 'imported new head' : 'imported side block',
     )
   }
@@ -204,7 +211,10 @@ export class BlockImporter {
       metrics?.reorgs.inc()
       metrics?.reorgDepth.observe(removed.length)
       const ancestor = (added[0] as Block).header.number - 1n
-      logger.warn({ depth: removed.length, ancestor: Number(ancestor), oldHead: bytesToHex(old.hash()) }, 'chain reorganised')
+      logger.warn(
+        { depth: removed.length, ancestor: Number(ancestor), oldHead: bytesToHex(old.hash()) },
+        'chain reorganised',
+      )
       emit('reorg', { oldHead: old, newHead: head, ancestorNumber: ancestor, removed, added })
       const gone = []
       for (const b of removed) gone.push(...blockLogs(b, (await store.getReceipts(b.hash())) ?? [], true))

@@ -1,4 +1,4 @@
-import { Bucket, type KVStore, type WriteBatch, bucketKey } from '@cairn/db'
+import { Bucket, bucketKey, type KVStore, type WriteBatch } from '@cairn/db'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import type { BatchDBOp, DB, EncodingOpts } from '@ethereumjs/util'
 

@@ -1,5 +1,5 @@
-import { Bucket, type Codec, type KVStore, Repository, type WriteBatch, bytesCodec } from '@cairn/db'
-import { CairnError, LruCache, bytesToHex, uintToBytes } from '@cairn/utils'
+import { Bucket, bytesCodec, type Codec, type KVStore, Repository, type WriteBatch } from '@cairn/db'
+import { bytesToHex, CairnError, LruCache, uintToBytes } from '@cairn/utils'
 import {
   type Block,
   type BlockBytes,
@@ -10,7 +10,7 @@ import {
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
 import { ChainErrorCode } from './errors.ts'
-import { type StoredReceipt, decodeReceipts, encodeReceipts } from './receipt.ts'
+import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
 
 /** Names of the head pointers kept in {@link Bucket.head}. */
 export type HeadName = 'latest' | 'safe' | 'finalized'

@@ -1,4 +1,4 @@
-import { CairnError, bytesToHex } from '@cairn/utils'
+import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { ChainErrorCode } from './errors.ts'
 

@@ -1,3 +1,3 @@
-export { DevEngine } from './dev/dev-engine.ts'
 export type { DevEngineModules, DevEngineOptions } from './dev/dev-engine.ts'
+export { DevEngine } from './dev/dev-engine.ts'
 export type { Engine } from './engine.ts'

@@ -1,5 +1,5 @@
 /** EIP-55 mixed-case checksum addresses. */
-import { type Hex, bytesToHex } from '@cairn/utils'
+import { bytesToHex, type Hex } from '@cairn/utils'
 import { CryptoErrorCode, cryptoError } from './errors.ts'
 import { keccak256 } from './keccak.ts'
 
@@ -13,9 +13,13 @@ function lowerHexBody(address: string | Uint8Array): string {
     return bytesToHex(address).slice(2)
   }
   if (typeof address !== 'string' || !ADDRESS_RE.test(address)) {
-    throw cryptoError(CryptoErrorCode.INVALID_ADDRESS, `not an address: ${JSON.stringify(String(address)).slice(0, 60)}`, {
-      hint: 'an address is 0x followed by 40 hex characters',
-    })
+    throw cryptoError(
+      CryptoErrorCode.INVALID_ADDRESS,
+      `not an address: ${JSON.stringify(String(address)).slice(0, 60)}`,
+      {
+        hint: 'an address is 0x followed by 40 hex characters',
+      },
+    )
   }
   return (address.startsWith('0x') || address.startsWith('0X') ? address.slice(2) : address).toLowerCase()
 }

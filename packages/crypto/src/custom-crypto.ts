@@ -16,12 +16,13 @@
  * - `ecdsaRecover(sig, recId, hash, compressed = true)` mirrors ethereum-cryptography's
  *   `secp256k1-compat` `ecdsaRecover` (used by @ethereumjs/devp2p, which passes `false`).
  */
-import { secp256k1 as noble } from '@noble/curves/secp256k1'
-import { concatBytes, errorMessage } from '@cairn/utils'
+
 import { randomBytes } from 'node:crypto'
-import { CryptoErrorCode, assertBytes, cryptoError } from './errors.ts'
+import { concatBytes, errorMessage } from '@cairn/utils'
+import { secp256k1 as noble } from '@noble/curves/secp256k1'
+import { assertBytes, CryptoErrorCode, cryptoError } from './errors.ts'
 import { keccak256, sha256 } from './keccak.ts'
-import { type Secp256k1Backend, secp256k1 as defaultBackend } from './secp256k1.ts'
+import { secp256k1 as defaultBackend, type Secp256k1Backend } from './secp256k1.ts'
 
 /** Options accepted by {@link CairnCustomCrypto.ecsign}, as in @noble/curves v2 `sign`. */
 export interface EcsignOptions {
@@ -63,7 +64,10 @@ export function recoveryFromV(v: bigint, chainId?: bigint): bigint {
 function leftPad32(bytes: Uint8Array, name: string): Uint8Array {
   assertBytes(bytes, name, undefined, CryptoErrorCode.INVALID_SIGNATURE)
   if (bytes.length > 32) {
-    throw cryptoError(CryptoErrorCode.INVALID_SIGNATURE, `signature ${name} must be at most 32 bytes, got ${bytes.length}`)
+    throw cryptoError(
+      CryptoErrorCode.INVALID_SIGNATURE,
+      `signature ${name} must be at most 32 bytes, got ${bytes.length}`,
+    )
   }
   if (bytes.length === 32) return bytes
   const out = new Uint8Array(32)
@@ -71,7 +75,12 @@ function leftPad32(bytes: Uint8Array, name: string): Uint8Array {
   return out
 }
 
-function encodeSignature(r: Uint8Array, s: Uint8Array, recovery: number, format: 'compact' | 'recovered' | 'der'): Uint8Array {
+function encodeSignature(
+  r: Uint8Array,
+  s: Uint8Array,
+  recovery: number,
+  format: 'compact' | 'recovered' | 'der',
+): Uint8Array {
   if (format === 'recovered') return concatBytes(Uint8Array.of(recovery), r, s)
   if (format === 'compact') return concatBytes(r, s)
   return noble.Signature.fromCompact(concatBytes(r, s)).toDERRawBytes()
@@ -92,10 +101,14 @@ export function createCustomCrypto(opts: CustomCryptoOptions = {}): CairnCustomC
       const sig = concatBytes(leftPad32(r, 'r'), leftPad32(s, 's'))
       const recovery = recoveryFromV(v, chainId)
       if (recovery !== 0n && recovery !== 1n) {
-        throw cryptoError(CryptoErrorCode.INVALID_SIGNATURE, `invalid signature v value ${v}${chainId === undefined ? '' : ` for chain id ${chainId}`}`, {
-          hint: 'v must be 0/1 (typed txs), 27/28 (legacy) or 2 * chainId + 35/36 (EIP-155)',
-          meta: { v: v.toString(), chainId: chainId?.toString() },
-        })
+        throw cryptoError(
+          CryptoErrorCode.INVALID_SIGNATURE,
+          `invalid signature v value ${v}${chainId === undefined ? '' : ` for chain id ${chainId}`}`,
+          {
+            hint: 'v must be 0/1 (typed txs), 27/28 (legacy) or 2 * chainId + 35/36 (EIP-155)',
+            meta: { v: v.toString(), chainId: chainId?.toString() },
+          },
+        )
       }
       return backend.ecdsaRecover(sig, Number(recovery), msgHash, false).slice(1)
     },
@@ -103,11 +116,15 @@ export function createCustomCrypto(opts: CustomCryptoOptions = {}): CairnCustomC
     ecsign(msg, privateKey, signOpts = {}) {
       const { prehash = true, lowS = true, format = 'compact', extraEntropy = false } = signOpts
       if (format !== 'compact' && format !== 'recovered' && format !== 'der') {
-        throw cryptoError(CryptoErrorCode.INVALID_ARGUMENT, `signature format must be "compact", "recovered" or "der", got ${String(format)}`)
+        throw cryptoError(
+          CryptoErrorCode.INVALID_ARGUMENT,
+          `signature format must be "compact", "recovered" or "der", got ${String(format)}`,
+        )
       }
       assertBytes(msg, 'message', undefined, CryptoErrorCode.INVALID_HASH)
       const hash = prehash ? sha256(msg) : msg
-      const entropy = extraEntropy === true ? new Uint8Array(randomBytes(32)) : extraEntropy === false ? undefined : extraEntropy
+      const entropy =
+        extraEntropy === true ? new Uint8Array(randomBytes(32)) : extraEntropy === false ? undefined : extraEntropy
       if (entropy !== undefined) assertBytes(entropy, 'extraEntropy')
 
       // Fast path: the backend handles exactly 32-byte hashes, low-s, and 32-byte entropy.

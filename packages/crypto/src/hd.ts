@@ -3,10 +3,10 @@
  * English wordlist only. Mnemonics are normalised (NFKD, lower-case, single spaces) before use.
  */
 import { pbkdf2Sync } from 'node:crypto'
+import { errorMessage, type Hex } from '@cairn/utils'
 import { HDKey } from '@scure/bip32'
 import { generateMnemonic as scureGenerate, validateMnemonic as scureValidate } from '@scure/bip39'
 import { wordlist } from '@scure/bip39/wordlists/english'
-import { type Hex, errorMessage } from '@cairn/utils'
 import { toChecksumAddress } from './address.ts'
 import { CryptoErrorCode, cryptoError } from './errors.ts'
 import { privateKeyToAddress } from './secp256k1.ts'
@@ -59,7 +59,8 @@ function requireMnemonic(mnemonic: string): string {
 }
 
 function seedOf(normalisedMnemonic: string, passphrase: string): Uint8Array {
-  if (typeof passphrase !== 'string') throw cryptoError(CryptoErrorCode.INVALID_ARGUMENT, 'BIP-39 passphrase must be a string')
+  if (typeof passphrase !== 'string')
+    throw cryptoError(CryptoErrorCode.INVALID_ARGUMENT, 'BIP-39 passphrase must be a string')
   const salt = `mnemonic${passphrase.normalize('NFKD')}`
   return new Uint8Array(pbkdf2Sync(normalisedMnemonic, salt, 2048, 64, 'sha512'))
 }
@@ -103,7 +104,10 @@ function privateKeyOf(key: HDKey, path: string): Uint8Array {
  */
 export function generateMnemonic(strength = 128): string {
   if (!STRENGTHS.includes(strength)) {
-    throw cryptoError(CryptoErrorCode.INVALID_ARGUMENT, `mnemonic strength must be one of ${STRENGTHS.join(', ')} bits, got ${strength}`)
+    throw cryptoError(
+      CryptoErrorCode.INVALID_ARGUMENT,
+      `mnemonic strength must be one of ${STRENGTHS.join(', ')} bits, got ${strength}`,
+    )
   }
   return scureGenerate(wordlist, strength)
 }
@@ -132,7 +136,10 @@ export function deriveAccounts(
   passphrase = '',
 ): HdAccount[] {
   if (!Number.isSafeInteger(count) || count < 0 || count > MAX_ACCOUNTS) {
-    throw cryptoError(CryptoErrorCode.INVALID_ARGUMENT, `account count must be an integer between 0 and ${MAX_ACCOUNTS}, got ${count}`)
+    throw cryptoError(
+      CryptoErrorCode.INVALID_ARGUMENT,
+      `account count must be an integer between 0 and ${MAX_ACCOUNTS}, got ${count}`,
+    )
   }
   const base = derive(rootKey(mnemonic, passphrase), basePath)
   const accounts: HdAccount[] = []

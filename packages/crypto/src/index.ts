@@ -3,9 +3,10 @@
  * HD keys, EIP-55 addresses, and the `customCrypto` object for @ethereumjs.
  */
 export { isValidChecksumAddress, toChecksumAddress } from './address.ts'
-export { createCustomCrypto, recoveryFromV } from './custom-crypto.ts'
 export type { CairnCustomCrypto, CustomCryptoOptions, EcsignOptions } from './custom-crypto.ts'
+export { createCustomCrypto, recoveryFromV } from './custom-crypto.ts'
 export { CryptoErrorCode } from './errors.ts'
+export type { HdAccount } from './hd.ts'
 export {
   DEFAULT_HD_BASE_PATH,
   DEFAULT_HD_PATH,
@@ -15,12 +16,10 @@ export {
   mnemonicToSeed,
   validateMnemonic,
 } from './hd.ts'
-export type { HdAccount } from './hd.ts'
-export { cryptoBackends, initCrypto } from './init.ts'
 export type { CryptoBackends } from './init.ts'
-export { jsKeccak256, keccak256, keccakBackend, sha256, wasmKeccak256 } from './keccak.ts'
+export { cryptoBackends, initCrypto } from './init.ts'
 export type { KeccakBackend } from './keccak.ts'
-export { KEYSTORE_DEFAULT_SCRYPT, decryptKeystore, encryptKeystore } from './keystore.ts'
+export { jsKeccak256, keccak256, keccakBackend, sha256, wasmKeccak256 } from './keccak.ts'
 export type {
   EncryptKeystoreOptions,
   KeystoreV3,
@@ -28,6 +27,8 @@ export type {
   Pbkdf2KdfParams,
   ScryptKdfParams,
 } from './keystore.ts'
+export { decryptKeystore, encryptKeystore, KEYSTORE_DEFAULT_SCRYPT } from './keystore.ts'
+export type { EcdsaSignature, Secp256k1Backend, Secp256k1BackendName } from './secp256k1.ts'
 export {
   ecdsaRecover,
   ecdsaSign,
@@ -41,4 +42,3 @@ export {
   secp256k1Backend,
   secp256k1FallbackReason,
 } from './secp256k1.ts'
-export type { EcdsaSignature, Secp256k1Backend, Secp256k1BackendName } from './secp256k1.ts'

@@ -6,8 +6,8 @@
  * `initCrypto()`) has compiled the module. Both produce identical output; the test suite checks so.
  */
 import { createHash } from 'node:crypto'
-import { keccak_256 } from '@noble/hashes/sha3'
 import { errorMessage } from '@cairn/utils'
+import { keccak_256 } from '@noble/hashes/sha3'
 import { createKeccak, type IHasher } from 'hash-wasm'
 import { CryptoErrorCode, cryptoError } from './errors.ts'
 

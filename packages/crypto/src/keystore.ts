@@ -14,8 +14,8 @@
  * passwords are obtained is the node's policy, not this package's.
  */
 import { createCipheriv, createDecipheriv, pbkdf2, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto'
+import { bytesToHex, concatBytes, errorMessage, type Hex } from '@cairn/utils'
 import { scryptAsync } from '@noble/hashes/scrypt'
-import { type Hex, bytesToHex, concatBytes, errorMessage } from '@cairn/utils'
 import { CryptoErrorCode, cryptoError } from './errors.ts'
 import { keccak256 } from './keccak.ts'
 import { isValidPrivateKey, privateKeyToAddress } from './secp256k1.ts'
@@ -91,7 +91,14 @@ function scryptMemory(n: number, r: number, p: number): number {
   return 128 * r * (n + p + 2)
 }
 
-function nodeScrypt(password: Uint8Array, salt: Uint8Array, n: number, r: number, p: number, dklen: number): Promise<Uint8Array> {
+function nodeScrypt(
+  password: Uint8Array,
+  salt: Uint8Array,
+  n: number,
+  r: number,
+  p: number,
+  dklen: number,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     try {
       scrypt(password, salt, dklen, { N: n, r, p, maxmem: scryptMemory(n, r, p) + 2 ** 20 }, (err, key) => {
@@ -130,10 +137,15 @@ async function deriveKey(password: Uint8Array, spec: KdfSpec): Promise<Uint8Arra
 }
 
 function checkScryptCost(n: number, r: number, p: number, fail: (field: string, message: string) => never): void {
-  if (!Number.isSafeInteger(n) || n < 2 || (n & (n - 1)) !== 0 || n > 2 ** 30) fail('n', `must be a power of two between 2 and 2^30, got ${n}`)
+  if (!Number.isSafeInteger(n) || n < 2 || (n & (n - 1)) !== 0 || n > 2 ** 30)
+    fail('n', `must be a power of two between 2 and 2^30, got ${n}`)
   if (!Number.isSafeInteger(r) || r < 1) fail('r', `must be a positive integer, got ${r}`)
   if (!Number.isSafeInteger(p) || p < 1) fail('p', `must be a positive integer, got ${p}`)
-  if (scryptMemory(n, r, p) > MAX_SCRYPT_MEMORY) fail(p > n ? 'p' : 'n', `scrypt would need ${Math.ceil(scryptMemory(n, r, p) / 2 ** 20)} MiB (128·r·(n+p)); the limit is 1024 MiB`)
+  if (scryptMemory(n, r, p) > MAX_SCRYPT_MEMORY)
+    fail(
+      p > n ? 'p' : 'n',
+      `scrypt would need ${Math.ceil(scryptMemory(n, r, p) / 2 ** 20)} MiB (128·r·(n+p)); the limit is 1024 MiB`,
+    )
   if (n * r * p > MAX_SCRYPT_WORK) fail('p', `scrypt work n·r·p = ${n * r * p} exceeds the limit 2^26`)
 }
 
@@ -175,7 +187,9 @@ export async function encryptKeystore(
   const r = opts.r ?? KEYSTORE_DEFAULT_SCRYPT.r
   const p = opts.p ?? KEYSTORE_DEFAULT_SCRYPT.p
   checkScryptCost(n, r, p, (field, message) => {
-    throw cryptoError(CryptoErrorCode.KEYSTORE_INVALID_OPTIONS, `scrypt option ${field} ${message}`, { meta: { field } })
+    throw cryptoError(CryptoErrorCode.KEYSTORE_INVALID_OPTIONS, `scrypt option ${field} ${message}`, {
+      meta: { field },
+    })
   })
   const pw = passwordBytes(password)
   const salt = new Uint8Array(randomBytes(32))
@@ -244,13 +258,15 @@ function hexField(obj: Record<string, unknown>, key: string, path: string, lengt
   if (!/^[0-9a-fA-F]*$/.test(body) || body.length % 2 !== 0 || body.length === 0) {
     invalid(`${path}${key}`, 'must be a non-empty, even-length hex string')
   }
-  if (length !== undefined && body.length !== length * 2) invalid(`${path}${key}`, `must be ${length} bytes, got ${body.length / 2}`)
+  if (length !== undefined && body.length !== length * 2)
+    invalid(`${path}${key}`, `must be ${length} bytes, got ${body.length / 2}`)
   return new Uint8Array(Buffer.from(body, 'hex'))
 }
 
 function intField(obj: Record<string, unknown>, key: string, path: string): number {
   const v = field(obj, key, path)
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) invalid(`${path}${key}`, `must be an integer, got ${JSON.stringify(v)}`)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    invalid(`${path}${key}`, `must be an integer, got ${JSON.stringify(v)}`)
   return v
 }
 
@@ -298,7 +314,8 @@ function parseKeystore(json: unknown): ParsedKeystore {
     const prf = field(kp, 'prf', kpath)
     if (prf !== 'hmac-sha256') invalid(`${kpath}prf`, `must be "hmac-sha256", got ${JSON.stringify(prf)}`)
     const iterations = intField(kp, 'c', kpath)
-    if (iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS) invalid(`${kpath}c`, `must be between 1 and ${MAX_PBKDF2_ITERATIONS}, got ${iterations}`)
+    if (iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS)
+      invalid(`${kpath}c`, `must be between 1 and ${MAX_PBKDF2_ITERATIONS}, got ${iterations}`)
     kdf = { kdf: 'pbkdf2', c: iterations, dklen, salt }
   } else {
     invalid(`${path}kdf`, `must be "scrypt" or "pbkdf2", got ${JSON.stringify(kdfName)}`)
@@ -334,7 +351,8 @@ export async function decryptKeystore(json: unknown, password: string | Uint8Arr
   const decipher = createDecipheriv('aes-128-ctr', derivedKey.subarray(0, 16), ks.iv)
   const privateKey = new Uint8Array(Buffer.concat([decipher.update(ks.ciphertext), decipher.final()]))
   derivedKey.fill(0)
-  if (!isValidPrivateKey(privateKey)) invalid('crypto.ciphertext', 'decrypts to a value that is not a valid secp256k1 private key')
+  if (!isValidPrivateKey(privateKey))
+    invalid('crypto.ciphertext', 'decrypts to a value that is not a valid secp256k1 private key')
   if (ks.address !== undefined) {
     const actual: Hex = bytesToHex(privateKeyToAddress(privateKey))
     if (actual.slice(2) !== ks.address) {

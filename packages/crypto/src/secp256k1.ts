@@ -13,9 +13,9 @@
  * (RFC 6979 deterministic nonces, low-s).
  */
 import { createRequire } from 'node:module'
-import { secp256k1 as noble } from '@noble/curves/secp256k1'
 import { errorMessage } from '@cairn/utils'
-import { CryptoErrorCode, assertBytes, cryptoError } from './errors.ts'
+import { secp256k1 as noble } from '@noble/curves/secp256k1'
+import { assertBytes, CryptoErrorCode, cryptoError } from './errors.ts'
 import { keccak256 } from './keccak.ts'
 
 /** Name of a secp256k1 implementation. */
@@ -133,7 +133,11 @@ interface NativeBinding {
   privateKeyVerify(seckey: Uint8Array): boolean
   publicKeyCreate(seckey: Uint8Array, compressed?: boolean): Uint8Array
   publicKeyConvert(pubkey: Uint8Array, compressed?: boolean): Uint8Array
-  ecdsaSign(msg32: Uint8Array, seckey: Uint8Array, options?: { data?: Uint8Array }): { signature: Uint8Array; recid: number }
+  ecdsaSign(
+    msg32: Uint8Array,
+    seckey: Uint8Array,
+    options?: { data?: Uint8Array },
+  ): { signature: Uint8Array; recid: number }
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed?: boolean): Uint8Array
 }
 
@@ -171,9 +175,13 @@ function createNativeEngine(binding: NativeBinding): Engine {
 function assertPrivateKey(engine: Engine, pk: unknown): asserts pk is Uint8Array {
   assertBytes(pk, 'private key', 32, CryptoErrorCode.INVALID_PRIVATE_KEY)
   if (!engine.isValidPrivateKey(pk)) {
-    throw cryptoError(CryptoErrorCode.INVALID_PRIVATE_KEY, 'private key is zero or not below the secp256k1 curve order', {
-      hint: 'use 32 random bytes in [1, n-1], e.g. from generateMnemonic()/mnemonicToPrivateKey()',
-    })
+    throw cryptoError(
+      CryptoErrorCode.INVALID_PRIVATE_KEY,
+      'private key is zero or not below the secp256k1 curve order',
+      {
+        hint: 'use 32 random bytes in [1, n-1], e.g. from generateMnemonic()/mnemonicToPrivateKey()',
+      },
+    )
   }
 }
 
@@ -217,10 +225,14 @@ function makeBackend(engine: Engine): Secp256k1Backend {
       try {
         return engine.recover(sig64, recovery, msgHash32, compressed)
       } catch (err) {
-        throw cryptoError(CryptoErrorCode.INVALID_SIGNATURE, 'no public key can be recovered from this signature and hash', {
-          cause: err,
-          hint: 'check the recovery id and that the hash is the one that was signed',
-        })
+        throw cryptoError(
+          CryptoErrorCode.INVALID_SIGNATURE,
+          'no public key can be recovered from this signature and hash',
+          {
+            cause: err,
+            hint: 'check the recovery id and that the hash is the one that was signed',
+          },
+        )
       }
     },
 
@@ -318,7 +330,12 @@ export function ecdsaSign(msgHash32: Uint8Array, privateKey32: Uint8Array, extra
 }
 
 /** {@link Secp256k1Backend.ecdsaRecover} on the default backend. */
-export function ecdsaRecover(sig64: Uint8Array, recovery: number, msgHash32: Uint8Array, compressed = false): Uint8Array {
+export function ecdsaRecover(
+  sig64: Uint8Array,
+  recovery: number,
+  msgHash32: Uint8Array,
+  compressed = false,
+): Uint8Array {
   return secp256k1.ecdsaRecover(sig64, recovery, msgHash32, compressed)
 }
 

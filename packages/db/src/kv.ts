@@ -5,9 +5,7 @@
  * the chain relies on this to commit a block and everything it writes at once.
  */
 
-export type BatchOp =
-  | { type: 'put'; key: Uint8Array; value: Uint8Array }
-  | { type: 'del'; key: Uint8Array }
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
 
 export interface IterateOptions {
   gte?: Uint8Array

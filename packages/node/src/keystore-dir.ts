@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type KeystoreV3, encryptKeystore, toChecksumAddress } from '@cairn/crypto'
+import { encryptKeystore, type KeystoreV3, toChecksumAddress } from '@cairn/crypto'
 import { CairnError, type Hex } from '@cairn/utils'
 
 export interface KeystoreEntry {
@@ -21,7 +21,8 @@ export function listKeystores(dir: string): KeystoreEntry[] {
     const file = join(dir, name)
     try {
       const json = JSON.parse(readFileSync(file, 'utf8')) as { address?: string }
-      if (typeof json.address === 'string') out.push({ address: toChecksumAddress(`0x${json.address.replace(/^0x/, '')}` as Hex), file })
+      if (typeof json.address === 'string')
+        out.push({ address: toChecksumAddress(`0x${json.address.replace(/^0x/, '')}` as Hex), file })
     } catch {
       // not a keystore file
     }
@@ -30,7 +31,12 @@ export function listKeystores(dir: string): KeystoreEntry[] {
 }
 
 /** Encrypts and writes a key as geth does: `UTC--<time>--<address>`, mode 0600, atomically. */
-export async function writeKeystore(dir: string, privateKey: Uint8Array, password: string, scrypt?: { n: number }): Promise<KeystoreEntry> {
+export async function writeKeystore(
+  dir: string,
+  privateKey: Uint8Array,
+  password: string,
+  scrypt?: { n: number },
+): Promise<KeystoreEntry> {
   const json: KeystoreV3 = await encryptKeystore(privateKey, password, scrypt ? { n: scrypt.n } : {})
   const address = toChecksumAddress(`0x${json.address}` as Hex)
   if (listKeystores(dir).some((e) => e.address === address)) {

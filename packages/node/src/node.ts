@@ -5,20 +5,20 @@ import { createCustomCrypto, cryptoBackends, initCrypto } from '@cairn/crypto'
 import { type KVStore, LevelKV, MemoryKV } from '@cairn/db'
 import {
   ALL_METHODS,
+  createRpcMetrics,
   DEFAULT_RPC_LIMITS,
   DEFAULT_RPC_SERVER_OPTIONS,
   type RpcContext,
   RpcDispatcher,
   RpcServer,
-  createRpcMetrics,
 } from '@cairn/rpc'
-import { Shutdown, createMetricsRegistry } from '@cairn/service-kit'
-import { DEFAULT_TXPOOL_OPTIONS, TxPool, createTxPoolMetrics } from '@cairn/txpool'
+import { createMetricsRegistry, Shutdown } from '@cairn/service-kit'
+import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxPool } from '@cairn/txpool'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
-import { type DevAccount, accountSigner, devAccounts } from './dev-accounts.ts'
-import { VERSION, clientVersion } from './version.ts'
+import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
+import { clientVersion, VERSION } from './version.ts'
 
 /** What a started node exposes to the CLI and to tests. */
 export interface StartedNode {
@@ -51,13 +51,18 @@ async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Pro
   const backends = await initCrypto()
   logger.debug({ ...backends }, 'crypto backends')
   if (backends.secp256k1 !== 'native') {
-    logger.warn({ reason: backends.secp256k1FallbackReason }, 'native secp256k1 unavailable: signature checks run in JS (slower)')
+    logger.warn(
+      { reason: backends.secp256k1FallbackReason },
+      'native secp256k1 unavailable: signature checks run in JS (slower)',
+    )
   }
 
   const accounts = config.dev ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count) : []
   const genesis = readGenesis(config, accounts)
 
-  const datadir = config.ephemeral ? null : prepareDatadir(config.datadir ?? (config.dev ? '.cairn/dev' : '.cairn/node'))
+  const datadir = config.ephemeral
+    ? null
+    : prepareDatadir(config.datadir ?? (config.dev ? '.cairn/dev' : '.cairn/node'))
   const kv: KVStore = datadir ? new LevelKV({ path: datadir.chaindata }) : new MemoryKV()
   await kv.open()
   shutdown.add('database', () => kv.close())
@@ -79,7 +84,13 @@ async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Pro
   }
   const chain = await ChainImpl.open(
     { genesis, genesisSource: config.genesis ?? 'dev genesis' },
-    { kv, engine: hooks, logger: chainLogger, metrics: createChainMetrics(registry), customCrypto: createCustomCrypto() },
+    {
+      kv,
+      engine: hooks,
+      logger: chainLogger,
+      metrics: createChainMetrics(registry),
+      customCrypto: createCustomCrypto(),
+    },
   )
   for (const w of chain.report.warnings) logger.warn(w)
   logger.info(
@@ -122,7 +133,10 @@ async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Pro
     logger: logger.child({ module: 'rpc' }),
   }
   const rpcMetrics = createRpcMetrics(registry)
-  const dispatcher = new RpcDispatcher({ dev: config.dev }, { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger })
+  const dispatcher = new RpcDispatcher(
+    { dev: config.dev },
+    { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger },
+  )
   const rpc = new RpcServer(
     { ...DEFAULT_RPC_SERVER_OPTIONS, host: config.http.addr, port: config.http.port },
     { dispatcher, ctx, registry, metrics: rpcMetrics, logger: ctx.logger },
@@ -140,18 +154,26 @@ function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {
     try {
       text = readFileSync(config.genesis, 'utf8')
     } catch (err) {
-      throw new CairnError('NODE_GENESIS_UNREADABLE', `cannot read genesis file ${config.genesis}: ${(err as Error).message}`, {
-        fault: 'caller',
-        hint: 'check the --genesis path',
-      })
+      throw new CairnError(
+        'NODE_GENESIS_UNREADABLE',
+        `cannot read genesis file ${config.genesis}: ${(err as Error).message}`,
+        {
+          fault: 'caller',
+          hint: 'check the --genesis path',
+        },
+      )
     }
     try {
       return JSON.parse(text)
     } catch (err) {
-      throw new CairnError('CHAIN_GENESIS_INVALID', `genesis file ${config.genesis} is not valid JSON: ${(err as Error).message}`, {
-        fault: 'caller',
-        hint: 'fix the file; it must be a geth-style genesis.json',
-      })
+      throw new CairnError(
+        'CHAIN_GENESIS_INVALID',
+        `genesis file ${config.genesis} is not valid JSON: ${(err as Error).message}`,
+        {
+          fault: 'caller',
+          hint: 'fix the file; it must be a geth-style genesis.json',
+        },
+      )
     }
   }
   if (config.dev) {

@@ -1,4 +1,4 @@
-import { CairnError, type Logger, isCairnError } from '@cairn/utils'
+import { CairnError, isCairnError, type Logger } from '@cairn/utils'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode, toJsonRpcError } from './errors.ts'
 import type { CallInfo, MethodDef } from './method.ts'
@@ -47,11 +47,18 @@ export class RpcDispatcher {
     if (Array.isArray(parsed)) {
       const { batchLimit, batchResponseLimit } = this.modules.ctx.limits
       if (parsed.length === 0) {
-        return JSON.stringify(errorResponse(null, new CairnError(RpcErrorCode.INVALID_REQUEST, 'empty batch', { fault: 'caller' })))
+        return JSON.stringify(
+          errorResponse(null, new CairnError(RpcErrorCode.INVALID_REQUEST, 'empty batch', { fault: 'caller' })),
+        )
       }
       if (parsed.length > batchLimit) {
         return JSON.stringify(
-          errorResponse(null, new CairnError(RpcErrorCode.BATCH_TOO_LARGE, `batch too large (max ${batchLimit} requests)`, { fault: 'caller' })),
+          errorResponse(
+            null,
+            new CairnError(RpcErrorCode.BATCH_TOO_LARGE, `batch too large (max ${batchLimit} requests)`, {
+              fault: 'caller',
+            }),
+          ),
         )
       }
       const responses = (await Promise.all(parsed.map((r) => this.handle(r, call)))).filter((r) => r !== undefined)
@@ -60,7 +67,10 @@ export class RpcDispatcher {
       if (text.length > batchResponseLimit) {
         return JSON.stringify(
           responses.map((r) =>
-            errorResponse(r.id, new CairnError(RpcErrorCode.RESPONSE_TOO_LARGE, 'response too large', { fault: 'caller' })),
+            errorResponse(
+              r.id,
+              new CairnError(RpcErrorCode.RESPONSE_TOO_LARGE, 'response too large', { fault: 'caller' }),
+            ),
           ),
         )
       }
@@ -93,7 +103,9 @@ export class RpcDispatcher {
       }
       const params = r.params === undefined ? [] : r.params
       if (!Array.isArray(params)) {
-        throw new CairnError(RpcErrorCode.INVALID_PARAMS, 'invalid params: expected a positional array', { fault: 'caller' })
+        throw new CairnError(RpcErrorCode.INVALID_PARAMS, 'invalid params: expected a positional array', {
+          fault: 'caller',
+        })
       }
       const parsed = def.params.safeParse(params)
       if (!parsed.success) throw paramsError(parsed.error.issues, params.length)
@@ -123,10 +135,14 @@ type Issue = { path: PropertyKey[]; message: string; code: string }
 function paramsError(issues: Issue[], given: number): CairnError {
   const issue = issues[0] as Issue
   if (issue.code === 'too_big' && issue.path.length === 0) {
-    return new CairnError(RpcErrorCode.INVALID_PARAMS, `too many arguments, want at most ${given - 1}`, { fault: 'caller' })
+    return new CairnError(RpcErrorCode.INVALID_PARAMS, `too many arguments, want at most ${given - 1}`, {
+      fault: 'caller',
+    })
   }
   if (issue.path.length === 0) {
-    return new CairnError(RpcErrorCode.INVALID_PARAMS, `missing value for required argument ${given}`, { fault: 'caller' })
+    return new CairnError(RpcErrorCode.INVALID_PARAMS, `missing value for required argument ${given}`, {
+      fault: 'caller',
+    })
   }
   const [index, ...rest] = issue.path
   const where = rest.length ? ` (field ${rest.join('.')})` : ''

@@ -1,4 +1,4 @@
-import { CairnError, bytesToHex, hexToBytes } from '@cairn/utils'
+import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { EVMResult } from '@ethereumjs/evm'
 import { createTx } from '@ethereumjs/tx'
@@ -40,7 +40,9 @@ export async function prepareCall(ctx: RpcContext, req: CallRequest, block: Bloc
     const account = await vm.stateManager.getAccount(caller)
     const need = (req.gas ?? ctx.limits.gasCap) * gasPrice + value
     if ((account?.balance ?? 0n) < need) {
-      throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for gas * price + value', { fault: 'caller' })
+      throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for gas * price + value', {
+        fault: 'caller',
+      })
     }
   }
   return {

@@ -1,5 +1,5 @@
-import { type StoredReceipt, type LogEntry, logsBloom } from '@cairn/chain'
-import { type Hex, bytesToHex, toQuantity } from '@cairn/utils'
+import { type LogEntry, logsBloom, type StoredReceipt } from '@cairn/chain'
+import { bytesToHex, type Hex, toQuantity } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { generateAddress } from '@ethereumjs/util'
@@ -43,9 +43,7 @@ export function formatBlock(block: Block, fullTxs: boolean): Record<string, unkn
   const out = formatHeader(block.header, hash)
   out.size = q(block.serialize().length)
   out.uncles = []
-  out.transactions = block.transactions.map((tx, i) =>
-    fullTxs ? formatTx(tx, { block, index: i }) : hex(tx.hash()),
-  )
+  out.transactions = block.transactions.map((tx, i) => (fullTxs ? formatTx(tx, { block, index: i }) : hex(tx.hash())))
   if (block.withdrawals !== undefined) {
     out.withdrawals = block.withdrawals.map((w) => ({
       index: q(w.index),
@@ -102,12 +100,7 @@ export function formatTx(tx: TypedTransaction, pos?: TxPosition): Record<string,
 
 /** What a transaction pays per gas in a block with `baseFee`. */
 export function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
-  if ('maxFeePerGas' in tx) {
-    const t = tx as unknown as { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
-    const tip = t.maxFeePerGas - baseFee < t.maxPriorityFeePerGas ? t.maxFeePerGas - baseFee : t.maxPriorityFeePerGas
-    return baseFee + tip
-  }
-  return (tx as unknown as { gasPrice: bigint }).gasPrice
+  return baseFee + tx.getEffectivePriorityFee(baseFee)
 }
 
 export function formatLog(l: LogEntry): Record<string, unknown> {

@@ -1,11 +1,11 @@
+import type { MethodDef } from './method.ts'
+import { devMethods } from './methods/dev.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
 import { ethMiscMethods } from './methods/eth-misc.ts'
 import { ethSendMethods } from './methods/eth-send.ts'
 import { ethStateMethods } from './methods/eth-state.ts'
-import { devMethods } from './methods/dev.ts'
 import { netWeb3Methods } from './methods/net-web3.ts'
-import type { MethodDef } from './method.ts'
 import { subscriptionMethods } from './subscriptions.ts'
 
 /** Every method Cairn serves, declared (never discovered by reflection). */
@@ -20,15 +20,15 @@ export const ALL_METHODS: MethodDef[] = [
   ...devMethods,
 ]
 
-export { DEFAULT_RPC_LIMITS } from './context.ts'
 export type { AccountSigner, DevControls, RpcContext, RpcLimits } from './context.ts'
-export { RpcDispatcher } from './dispatcher.ts'
+export { DEFAULT_RPC_LIMITS } from './context.ts'
 export type { JsonRpcResponse } from './dispatcher.ts'
+export { RpcDispatcher } from './dispatcher.ts'
 export { RpcErrorCode, toJsonRpcError } from './errors.ts'
 export { decodeRevertReason } from './exec.ts'
-export { method } from './method.ts'
 export type { CallInfo, MethodDef } from './method.ts'
-export { createRpcMetrics } from './metrics.ts'
+export { method } from './method.ts'
 export type { RpcMetrics } from './metrics.ts'
-export { DEFAULT_RPC_SERVER_OPTIONS, RpcServer } from './server.ts'
+export { createRpcMetrics } from './metrics.ts'
 export type { RpcServerOptions } from './server.ts'
+export { DEFAULT_RPC_SERVER_OPTIONS, RpcServer } from './server.ts'

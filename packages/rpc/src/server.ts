@@ -1,5 +1,5 @@
-import websocket from '@fastify/websocket'
 import { CairnError, type Logger } from '@cairn/utils'
+import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { RpcContext } from './context.ts'
@@ -56,7 +56,8 @@ export class RpcServer {
     app.route({
       method: 'GET',
       url: '/',
-      handler: async (_req, reply) => reply.code(405).send({ error: 'use POST with a JSON-RPC body, or a WebSocket upgrade' }),
+      handler: async (_req, reply) =>
+        reply.code(405).send({ error: 'use POST with a JSON-RPC body, or a WebSocket upgrade' }),
       wsHandler: (socket) => {
         metrics?.connections.inc({ transport: 'ws' })
         const sink: SubscriptionSink = {

@@ -1,13 +1,12 @@
-import { bytesToHex } from '@cairn/utils'
 import { randomBytes } from 'node:crypto'
+import { bytesToHex, CairnError } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext } from './context.ts'
-import { RpcErrorCode, invalidParams } from './errors.ts'
+import { invalidParams, RpcErrorCode } from './errors.ts'
 import { formatHeader, formatLog, formatTx } from './format.ts'
 import { logMatcher } from './log-filter.ts'
 import { type MethodDef, method } from './method.ts'
 import { logFilter } from './schemas.ts'
-import { CairnError } from '@cairn/utils'
 
 /** A WebSocket connection as subscriptions see it. */
 export interface SubscriptionSink {
@@ -25,7 +24,10 @@ const kind = z.enum(['newHeads', 'logs', 'newPendingTransactions'])
 export const subscriptionMethods: MethodDef[] = [
   method({
     name: 'eth_subscribe',
-    params: z.tuple([kind, z.union([logFilter.omit({ fromBlock: true, toBlock: true, blockHash: true }), z.boolean()]).optional()]),
+    params: z.tuple([
+      kind,
+      z.union([logFilter.omit({ fromBlock: true, toBlock: true, blockHash: true }), z.boolean()]).optional(),
+    ]),
     handler([what, arg], ctx: RpcContext, call) {
       const sink = call.connection
       if (!sink) {
@@ -34,9 +36,13 @@ export const subscriptionMethods: MethodDef[] = [
         })
       }
       if (sink.subscriptions.size >= ctx.limits.subscriptionsPerConnection) {
-        throw new CairnError(RpcErrorCode.LIMIT, `too many subscriptions on this connection (max ${ctx.limits.subscriptionsPerConnection})`, {
-          fault: 'caller',
-        })
+        throw new CairnError(
+          RpcErrorCode.LIMIT,
+          `too many subscriptions on this connection (max ${ctx.limits.subscriptionsPerConnection})`,
+          {
+            fault: 'caller',
+          },
+        )
       }
       const id = `0x${randomBytes(16).toString('hex')}`
       let off: () => void

@@ -46,7 +46,10 @@ export function createLogger(opts: LoggerOptions): Logger {
     serializers: { err: pino.stdSerializers.err },
   }
   const stream = pretty
-    ? pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } })
+    ? pino.transport({
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+      })
     : (opts.destination ?? pino.destination({ sync: false }))
   const root = pino(base, stream)
   return withModuleLevels(root, opts) as unknown as Logger

@@ -20,6 +20,10 @@ export function createTxPoolMetrics(register: Registry): TxPoolMetrics {
       labelNames: ['reason'],
       registers,
     }),
-    replaced: new Counter({ name: 'cairn_txpool_replaced_total', help: 'Transactions replaced by a higher bid', registers }),
+    replaced: new Counter({
+      name: 'cairn_txpool_replaced_total',
+      help: 'Transactions replaced by a higher bid',
+      registers,
+    }),
   }
 }

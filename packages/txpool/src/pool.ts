@@ -1,10 +1,10 @@
-import { CairnError, type Logger, TypedEmitter, bytesToHex } from '@cairn/utils'
+import { bytesToHex, CairnError, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import { TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
 import type { TxPoolMetrics } from './metrics.ts'
-import { PriceAndNonceSource, coversBaseFee } from './price-heap.ts'
+import { coversBaseFee, PriceAndNonceSource } from './price-heap.ts'
 
 export interface TxPoolOptions {
   /** Minimum tip (wei) a transaction must offer; 0 in dev. */

@@ -1,6 +1,7 @@
 export { TypedEmitter } from './emitter.ts'
-export { CairnError, errorMessage, isCairnError, walkCause } from './errors.ts'
 export type { CairnErrorOptions, ErrorFault } from './errors.ts'
+export { CairnError, errorMessage, isCairnError, walkCause } from './errors.ts'
+export type { Hex } from './hex.ts'
 export {
   bytesToBigInt,
   bytesToHex,
@@ -12,8 +13,7 @@ export {
   toQuantity,
   uintToBytes,
 } from './hex.ts'
-export type { Hex } from './hex.ts'
-export { silentLogger } from './logger.ts'
 export type { LogFn, Logger } from './logger.ts'
+export { silentLogger } from './logger.ts'
 export { LruCache } from './lru.ts'
 export { Mutex } from './mutex.ts'

@@ -1,8 +1,8 @@
 import type { Chain, ExecutedBlock } from '@cairn/chain'
-import type { TxPool } from '@cairn/txpool'
-import { CairnError, type Logger, bytesToHex } from '@cairn/utils'
-import type { BlockHeader } from '@ethereumjs/block'
 import { keccak256 } from '@cairn/crypto'
+import type { TxPool } from '@cairn/txpool'
+import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
+import type { BlockHeader } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
 
 export interface DevEngineOptions {
@@ -44,9 +44,13 @@ export class DevEngine implements Engine {
 
   async validateHeader(header: BlockHeader): Promise<void> {
     if (header.difficulty !== 0n) {
-      throw new CairnError('CONSENSUS_INVALID_DIFFICULTY', `dev block ${header.number} has difficulty ${header.difficulty}, expected 0`, {
-        fault: 'caller',
-      })
+      throw new CairnError(
+        'CONSENSUS_INVALID_DIFFICULTY',
+        `dev block ${header.number} has difficulty ${header.difficulty}, expected 0`,
+        {
+          fault: 'caller',
+        },
+      )
     }
   }
 
@@ -143,7 +147,7 @@ export class DevEngine implements Engine {
     const { chain, pool, logger } = this.modules
     return chain.importer.exclusive(async () => {
       const parent = chain.head
-      const now = BigInt(Math.floor((this.modules.now?.() ?? Date.now() / 1000))) + this.offsetSeconds
+      const now = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000)) + this.offsetSeconds
       let timestamp = this.nextTimestamp ?? now
       this.nextTimestamp = undefined
       if (timestamp <= parent.header.timestamp) timestamp = parent.header.timestamp + 1n

@@ -6,10 +6,17 @@ export function banner(node: StartedNode, opts: { mnemonic: string; balanceEth: 
   const lines: string[] = ['', `Cairn ${opts.version}`, '']
   if (node.accounts.length > 0) {
     lines.push('Available Accounts', '==================')
-    node.accounts.forEach((a, i) => lines.push(`(${i}) ${a.address} (${opts.balanceEth} ETH)`))
+    for (const [i, a] of node.accounts.entries()) lines.push(`(${i}) ${a.address} (${opts.balanceEth} ETH)`)
     lines.push('', 'Private Keys', '==================')
-    node.accounts.forEach((a, i) => lines.push(`(${i}) ${bytesToHex(a.privateKey)}`))
-    lines.push('', 'Wallet', '==================', `Mnemonic:          ${opts.mnemonic}`, "Derivation path:   m/44'/60'/0'/0/", '')
+    for (const [i, a] of node.accounts.entries()) lines.push(`(${i}) ${bytesToHex(a.privateKey)}`)
+    lines.push(
+      '',
+      'Wallet',
+      '==================',
+      `Mnemonic:          ${opts.mnemonic}`,
+      "Derivation path:   m/44'/60'/0'/0/",
+      '',
+    )
   }
   const h = node.chain.head.header
   lines.push(

@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { Chain, parseGenesis } from '@cairn/chain'
-import { decryptKeystore, generateMnemonic, isValidPrivateKey, mnemonicToPrivateKey, validateMnemonic } from '@cairn/crypto'
+import {
+  decryptKeystore,
+  generateMnemonic,
+  isValidPrivateKey,
+  mnemonicToPrivateKey,
+  validateMnemonic,
+} from '@cairn/crypto'
 import { LevelKV } from '@cairn/db'
 import { createLogger } from '@cairn/service-kit'
 import { CairnError, errorMessage, hexToBytes, isCairnError, silentLogger } from '@cairn/utils'
@@ -31,9 +37,22 @@ program
   .option('--genesis <file>', 'a geth-style genesis.json (needed once, for a new datadir)')
   .option('--http.addr <addr>', 'address the RPC listens on (default 127.0.0.1)')
   .option('--http.port <port>', 'port of HTTP and WebSocket JSON-RPC (default 8545; 0 = any free port)')
-  .option('--block-time <seconds>', 'seal a block every N seconds, empty ones included (default: when transactions arrive)')
+  .option(
+    '--block-time <seconds>',
+    'seal a block every N seconds, empty ones included (default: when transactions arrive)',
+  )
   .option('--chain-id <id>', 'chain id of a new dev chain (default 1337)')
-  .addOption(new Option('--log.level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+  .addOption(
+    new Option('--log.level <level>', 'log level').choices([
+      'trace',
+      'debug',
+      'info',
+      'warn',
+      'error',
+      'fatal',
+      'silent',
+    ]),
+  )
   .addOption(new Option('--log.format <format>', 'log format').choices(['json', 'pretty', 'auto']))
   .addHelpText(
     'after',
@@ -144,12 +163,21 @@ const keystoreOption = (cmd: Command) =>
     .option('--keystore <dir>', 'keystore directory (overrides --datadir)')
     .option('--password-file <file>', 'read the password from this file (else CAIRN_PASSWORD, else a prompt)')
 const keystoreDir = (opts: { datadir: string; keystore?: string }) =>
-  opts.keystore ? (isAbsolute(opts.keystore) ? opts.keystore : resolve(opts.keystore)) : datadirLayout(opts.datadir).keystore
+  opts.keystore
+    ? isAbsolute(opts.keystore)
+      ? opts.keystore
+      : resolve(opts.keystore)
+    : datadirLayout(opts.datadir).keystore
 
 keystoreOption(account.command('new').description('create a new account, encrypted with a password'))
   .addHelpText('after', '\nExample:\n  $ cairn account new --datadir ./mychain --password-file ./pw.txt\n')
   .action(async (opts: { datadir: string; keystore?: string; passwordFile?: string }) => {
-    const password = await readPassword({ passwordFile: opts.passwordFile, env: process.env, prompt: 'Password: ', confirm: true })
+    const password = await readPassword({
+      passwordFile: opts.passwordFile,
+      env: process.env,
+      prompt: 'Password: ',
+      confirm: true,
+    })
     const mnemonic = generateMnemonic()
     const key = mnemonicToPrivateKey(mnemonic)
     const entry = await writeKeystore(keystoreDir(opts), key, password)
@@ -162,7 +190,7 @@ keystoreOption(account.command('list').description('list the accounts of a keyst
     const dir = keystoreDir(opts)
     const entries = listKeystores(dir)
     if (entries.length === 0) process.stdout.write(`no accounts in ${dir}\n`)
-    entries.forEach((e, i) => process.stdout.write(`Account #${i}: ${e.address} keystore://${e.file}\n`))
+    for (const [i, e] of entries.entries()) process.stdout.write(`Account #${i}: ${e.address} keystore://${e.file}\n`)
   })
 
 keystoreOption(
@@ -170,27 +198,43 @@ keystoreOption(
     .command('import')
     .description('import a private key (hex file), a BIP-39 mnemonic (file) or a keystore JSON')
     .argument('<file>', 'file holding a hex private key, a mnemonic, or a keystore JSON')
-    .option('--hd-path <path>', "derivation path for a mnemonic", "m/44'/60'/0'/0/0"),
+    .option('--hd-path <path>', 'derivation path for a mnemonic', "m/44'/60'/0'/0/0"),
 )
-  .addHelpText('after', '\nExamples:\n  $ cairn account import key.txt --datadir ./mychain\n  $ cairn account import UTC--...json --datadir ./mychain\n')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  $ cairn account import key.txt --datadir ./mychain\n  $ cairn account import UTC--...json --datadir ./mychain\n',
+  )
   .action(async (file: string, opts: { datadir: string; keystore?: string; passwordFile?: string; hdPath: string }) => {
     if (!existsSync(file)) throw new CairnError('NODE_IMPORT_UNREADABLE', `cannot read ${file}`, { fault: 'caller' })
     const text = readFileSync(file, 'utf8').trim()
     let key: Uint8Array
     if (text.startsWith('{')) {
-      const pw = await readPassword({ passwordFile: opts.passwordFile, env: process.env, prompt: 'Password of the keystore: ' })
+      const pw = await readPassword({
+        passwordFile: opts.passwordFile,
+        env: process.env,
+        prompt: 'Password of the keystore: ',
+      })
       key = await decryptKeystore(JSON.parse(text), pw)
     } else if (validateMnemonic(text)) {
       key = mnemonicToPrivateKey(text, opts.hdPath)
     } else {
       key = hexToBytes(text)
       if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text) || !isValidPrivateKey(key)) {
-        throw new CairnError('NODE_IMPORT_INVALID', `${file} holds neither a 32-byte hex private key, a mnemonic, nor a keystore JSON`, {
-          fault: 'caller',
-        })
+        throw new CairnError(
+          'NODE_IMPORT_INVALID',
+          `${file} holds neither a 32-byte hex private key, a mnemonic, nor a keystore JSON`,
+          {
+            fault: 'caller',
+          },
+        )
       }
     }
-    const password = await readPassword({ passwordFile: opts.passwordFile, env: process.env, prompt: 'New password: ', confirm: true })
+    const password = await readPassword({
+      passwordFile: opts.passwordFile,
+      env: process.env,
+      prompt: 'New password: ',
+      confirm: true,
+    })
     const entry = await writeKeystore(keystoreDir(opts), key, password)
     process.stdout.write(`Imported ${entry.address}\nKeystore: ${entry.file}\n`)
   })

@@ -41,7 +41,14 @@ export function loadConfig(inputs: ConfigInputs): NodeConfig {
     const key = keys.length ? (path ? `${path}.${keys[0]}` : String(keys[0])) : path
     const source = sources.get(key) ?? 'default'
     const value = key ? JSON.stringify(get(merged, key)) : ''
-    const from = source === 'file' ? `config file ${inputs.file}` : source === 'env' ? `environment ${toEnvName(key)}` : source === 'flag' ? `flag --${key}` : 'defaults'
+    const from =
+      source === 'file'
+        ? `config file ${inputs.file}`
+        : source === 'env'
+          ? `environment ${toEnvName(key)}`
+          : source === 'flag'
+            ? `flag --${key}`
+            : 'defaults'
     const what = keys.length ? 'unknown key' : `bad value ${value}: ${issue?.message}`
     throw new CairnError('CONFIG_INVALID', `config "${key}" (${from}): ${what}`, {
       fault: 'caller',
@@ -64,9 +71,13 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     return path.endsWith('.json') ? JSON.parse(text) : (parseToml(text) as Record<string, unknown>)
   } catch (err) {
-    throw new CairnError('CONFIG_INVALID', `config file ${path} does not parse: ${(err as Error).message.split('\n')[0]}`, {
-      fault: 'caller',
-    })
+    throw new CairnError(
+      'CONFIG_INVALID',
+      `config file ${path} does not parse: ${(err as Error).message.split('\n')[0]}`,
+      {
+        fault: 'caller',
+      },
+    )
   }
 }
 
@@ -93,7 +104,10 @@ function envKey(name: string): string | undefined {
 }
 
 function toEnvName(key: string): string {
-  return `CAIRN_${key.replace(/\./g, '_').replace(/([A-Z])/g, '_$1').toUpperCase()}`
+  return `CAIRN_${key
+    .replace(/\./g, '_')
+    .replace(/([A-Z])/g, '_$1')
+    .toUpperCase()}`
 }
 
 function camel(s: string): string {
@@ -106,7 +120,13 @@ function coerceEnv(v: string): unknown {
   return v
 }
 
-function set(obj: Record<string, unknown>, sources: Map<string, ConfigSource>, key: string, value: unknown, source: ConfigSource) {
+function set(
+  obj: Record<string, unknown>,
+  sources: Map<string, ConfigSource>,
+  key: string,
+  value: unknown,
+  source: ConfigSource,
+) {
   const parts = key.split('.')
   let cur = obj
   for (const p of parts.slice(0, -1)) {
@@ -118,5 +138,7 @@ function set(obj: Record<string, unknown>, sources: Map<string, ConfigSource>, k
 }
 
 function get(obj: Record<string, unknown>, key: string): unknown {
-  return key.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), obj)
+  return key
+    .split('.')
+    .reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), obj)
 }

@@ -15,9 +15,13 @@ export async function readPassword(opts: {
     try {
       return readFileSync(opts.passwordFile, 'utf8').replace(/\r?\n$/, '')
     } catch (err) {
-      throw new CairnError('NODE_PASSWORD_UNREADABLE', `cannot read password file ${opts.passwordFile}: ${(err as Error).message}`, {
-        fault: 'caller',
-      })
+      throw new CairnError(
+        'NODE_PASSWORD_UNREADABLE',
+        `cannot read password file ${opts.passwordFile}: ${(err as Error).message}`,
+        {
+          fault: 'caller',
+        },
+      )
     }
   }
   const fromEnv = opts.env.CAIRN_PASSWORD
@@ -31,7 +35,8 @@ export async function readPassword(opts: {
   const first = await promptHidden(opts.prompt)
   if (opts.confirm) {
     const second = await promptHidden('Repeat password: ')
-    if (first !== second) throw new CairnError('NODE_PASSWORD_MISMATCH', 'the passwords do not match', { fault: 'caller' })
+    if (first !== second)
+      throw new CairnError('NODE_PASSWORD_MISMATCH', 'the passwords do not match', { fault: 'caller' })
   }
   return first
 }

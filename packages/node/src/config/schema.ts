@@ -40,7 +40,10 @@ export const nodeConfigSchema = z
       .object({
         mnemonic: z.string().default('test test test test test test test test test test test junk'),
         count: z.coerce.number().int().min(0).max(1000).default(10),
-        balance: z.coerce.bigint().nonnegative().default(10_000n * 10n ** 18n),
+        balance: z.coerce
+          .bigint()
+          .nonnegative()
+          .default(10_000n * 10n ** 18n),
       })
       .strict()
       .default({

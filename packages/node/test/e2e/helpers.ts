@@ -98,7 +98,7 @@ export function nextBaseFee(parent: { baseFeePerGas: bigint; gasUsed: bigint; ga
   if (gasUsed === target) return base
   if (gasUsed > target) {
     const delta = (base * (gasUsed - target)) / target / 8n
-    return base + (delta > 1n ? delta : 1n)
+    return base + (delta === 0n ? 1n : delta) // at least 1 wei
   }
   return base - (base * (target - gasUsed)) / target / 8n
 }
@@ -110,6 +110,7 @@ export function effectiveGasPrice(
 ): bigint {
   if (tx.maxFeePerGas !== undefined && tx.maxPriorityFeePerGas !== undefined) {
     const tip = baseFeePerGas + tx.maxPriorityFeePerGas
+    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min would throw)
     return tip < tx.maxFeePerGas ? tip : tx.maxFeePerGas
   }
   if (tx.gasPrice === undefined) throw new Error('transaction has neither gasPrice nor maxFeePerGas')

@@ -180,7 +180,8 @@ export async function startRpcRecorder(targetUrl: string, opts: { deny?: string[
 function summarize(calls: readonly RecordedCall[]): Record<string, MethodSummary[]> {
   const out: Record<string, MethodSummary[]> = {}
   for (const call of calls) {
-    const methods = (out[call.client] ??= [])
+    out[call.client] ??= []
+    const methods = out[call.client] ?? []
     let entry = methods.find((m) => m.method === call.method)
     if (!entry) {
       entry = { method: call.method, count: 0, batched: false, errors: [] }

@@ -5,7 +5,8 @@ import { type MethodDef, method } from '../method.ts'
 import { looseQuantity } from '../schemas.ts'
 
 function dev(ctx: RpcContext) {
-  if (!ctx.dev) throw new CairnError('RPC_METHOD_NOT_FOUND', 'dev methods need a dev chain (--dev)', { fault: 'caller' })
+  if (!ctx.dev)
+    throw new CairnError('RPC_METHOD_NOT_FOUND', 'dev methods need a dev chain (--dev)', { fault: 'caller' })
   return ctx.dev
 }
 
@@ -14,7 +15,11 @@ export const devMethods: MethodDef[] = [
   method({
     name: 'evm_mine',
     devOnly: true,
-    params: z.tuple([z.union([looseQuantity, z.object({ timestamp: looseQuantity.optional(), blocks: looseQuantity.optional() })]).optional()]),
+    params: z.tuple([
+      z
+        .union([looseQuantity, z.object({ timestamp: looseQuantity.optional(), blocks: looseQuantity.optional() })])
+        .optional(),
+    ]),
     async handler([opts], ctx) {
       const d = dev(ctx)
       const timestamp = typeof opts === 'bigint' ? opts : opts?.timestamp

@@ -1,9 +1,9 @@
 import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { z } from 'zod'
+import type { RpcContext } from '../context.ts'
 import { formatBlock, formatReceipts, formatTx } from '../format.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
-import type { RpcContext } from '../context.ts'
 import { blockRef, hash32, quantity } from '../schemas.ts'
 
 /** Blocks, transactions and receipts by number, hash and position. */

@@ -1,13 +1,13 @@
-import { type LogEntry, blockLogs } from '@cairn/chain'
-import { CairnError, bytesToHex, hexToBytes } from '@cairn/utils'
+import { blockLogs, type LogEntry } from '@cairn/chain'
+import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
-import { RpcErrorCode, invalidParams, notFound } from '../errors.ts'
+import { invalidParams, notFound, RpcErrorCode } from '../errors.ts'
 import { formatLog } from '../format.ts'
+import { logMatcher } from '../log-filter.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
 import { type LogFilter, logFilter } from '../schemas.ts'
-import { logMatcher } from '../log-filter.ts'
 
 /** eth_getLogs over the canonical chain, within the configured range and result limits. */
 export async function getLogs(ctx: RpcContext, filter: LogFilter): Promise<LogEntry[]> {

@@ -45,7 +45,7 @@ export const ethMiscMethods: MethodDef[] = [
       if (count < 1n) return { oldestBlock: '0x0', baseFeePerGas: [], gasUsedRatio: [] }
       const n = count > 1024n ? 1024n : count
       for (let i = 1; i < (percentiles?.length ?? 0); i++) {
-        if ((percentiles as number[])[i] as number < ((percentiles as number[])[i - 1] as number)) {
+        if (((percentiles as number[])[i] as number) < ((percentiles as number[])[i - 1] as number)) {
           throw invalidParams('invalid argument 2: reward percentiles must ascend')
         }
       }
@@ -62,7 +62,10 @@ export const ethMiscMethods: MethodDef[] = [
         oldestBlock: toQuantity((blocks[0] as Block).header.number),
         baseFeePerGas: baseFees,
         gasUsedRatio: blocks.map((b) => Number(b.header.gasUsed) / Number(b.header.gasLimit)),
-        baseFeePerBlobGas: [...blocks.map((b) => toQuantity(b.header.getBlobGasPrice?.() ?? 1n)), toQuantity(last.header.calcNextBlobGasPrice(ctx.chain.common))],
+        baseFeePerBlobGas: [
+          ...blocks.map((b) => toQuantity(b.header.getBlobGasPrice?.() ?? 1n)),
+          toQuantity(last.header.calcNextBlobGasPrice(ctx.chain.common)),
+        ],
         blobGasUsedRatio: blocks.map(() => 0),
       }
       if (percentiles) {

@@ -1,4 +1,4 @@
-import { CairnError, bytesToHex, errorMessage, hexToBytes } from '@cairn/utils'
+import { bytesToHex, CairnError, errorMessage, hexToBytes } from '@cairn/utils'
 import { createTx, createTxFromRLP } from '@ethereumjs/tx'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
@@ -14,9 +14,13 @@ function decodeRaw(ctx: RpcContext, raw: string) {
   try {
     return createTxFromRLP(hexToBytes(raw), { common: ctx.chain.common })
   } catch (err) {
-    throw new CairnError(RpcErrorCode.EXECUTION_FAILED, `invalid transaction: ${errorMessage(err).split(' (tx type')[0]}`, {
-      fault: 'caller',
-    })
+    throw new CairnError(
+      RpcErrorCode.EXECUTION_FAILED,
+      `invalid transaction: ${errorMessage(err).split(' (tx type')[0]}`,
+      {
+        fault: 'caller',
+      },
+    )
   }
 }
 

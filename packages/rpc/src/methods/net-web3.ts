@@ -1,5 +1,5 @@
-import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { keccak256 } from '@cairn/crypto'
+import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { z } from 'zod'
 import { type MethodDef, method } from '../method.ts'
 import { data } from '../schemas.ts'
