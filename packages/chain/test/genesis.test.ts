@@ -216,6 +216,50 @@ describe('parseGenesis', () => {
   })
 })
 
+describe('out-of-range numbers', () => {
+  // BUG (src/genesis.ts, `numeric` at line 12 and its uses): numbers are only checked to be
+  // non-negative decimal/hex; no upper bound. geth refuses these (uint64 for header nonce,
+  // timestamp, gasLimit and account nonces; 256 bits for balances and the base fee). Cairn accepts
+  // them: the header nonce is silently truncated mod 2^64 by DataView.setBigUint64
+  // (genesis-block.ts bigToNonce), so `"nonce": "0x10000000000000000"` gives the SAME genesis hash
+  // as nonce 0; a 2^256 balance puts an account into the state that no EVM word can hold.
+  // Fix: bound `numeric` per field (u64 / u256) in genesisSchema, or check after BigInt().
+  const A = '0x1000000000000000000000000000000000000001'
+  const TWO_64 = `0x1${'0'.repeat(16)}`
+  const TWO_256 = `0x1${'0'.repeat(64)}`
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['header nonce >= 2^64', { nonce: TWO_64 }, /nonce/],
+    ['timestamp >= 2^64', { timestamp: TWO_64 }, /timestamp/],
+    ['gasLimit >= 2^64', { gasLimit: TWO_64 }, /gasLimit/],
+    ['baseFeePerGas >= 2^256', { baseFeePerGas: TWO_256 }, /baseFeePerGas/],
+    ['alloc balance >= 2^256', { alloc: { [A]: { balance: TWO_256 } } }, /balance/],
+    ['alloc nonce >= 2^64', { alloc: { [A]: { balance: '1', nonce: TWO_64 } } }, /nonce/],
+  ]
+  for (const [name, extra, field] of cases) {
+    it.fails(`refuses ${name} with CHAIN_GENESIS_INVALID`, async () => {
+      const err = await cairnError(openChain(new MemoryKV(), { config: { chainId: 1 }, alloc: { [A]: { balance: '1' } }, ...extra }))
+      expect(err.code).toBe(ChainErrorCode.GENESIS_INVALID)
+      expect(err.message).toMatch(field)
+    })
+  }
+
+  it('the largest in-range values are accepted', async () => {
+    const chain = await openChain(new MemoryKV(), {
+      config: { chainId: 1 },
+      alloc: { [A]: { balance: `0x${'f'.repeat(64)}`, nonce: `0x${'f'.repeat(16)}` } },
+      nonce: `0x${'f'.repeat(16)}`,
+    })
+    expect(bytesToHex(chain.genesisBlock.header.nonce)).toBe(`0x${'f'.repeat(16)}`)
+    expect(await balanceAt(chain, chain.genesisBlock.header.stateRoot, A)).toBe(2n ** 256n - 1n)
+  })
+
+  it('a large balance as an unquoted JSON number is refused (it lost precision in JSON.parse)', () => {
+    const err = cairnErrorSync(() => parseGenesis(JSON.parse(`{"config":{"chainId":1},"alloc":{"${A}":{"balance":1000000000000000000001}}}`)))
+    expect(err.code).toBe(ChainErrorCode.GENESIS_INVALID)
+    expect(err.message).toMatch(/balance/)
+  })
+})
+
 describe('genesis block', () => {
   it('puts the alloc in the state: balances, nonces, code and storage', async () => {
     const chain = await openChain(new MemoryKV(), gethGenesis())

@@ -169,7 +169,7 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
   // -------------------------------------------------------------------------------------------
 
   it('starts a fresh dev chain with the 10 funded, unlocked mnemonic accounts', async () => {
-    if (kind === 'cairn') expect(node.logs()).toContain('listening')
+    if (kind === 'cairn') await expect.poll(() => node.logs(), { timeout: 2_000 }).toContain('listening')
     expect(await viem.public.getChainId()).toBe(CHAIN_ID)
     expect((await eth.provider.getNetwork()).chainId).toBe(BigInt(CHAIN_ID))
     expect(await viem.public.getBlockNumber()).toBe(0n)
