@@ -4,7 +4,7 @@ import { type Block, createBlock, genTransactionsTrieRoot } from '@ethereumjs/bl
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToBigInt, privateToAddress, randomBytes } from '@ethereumjs/util'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { type Chain, type ChainEvents, ChainErrorCode, decodeReceipts, encodeReceipts } from '../src/index.ts'
+import { type Chain, type ChainEvents, ChainErrorCode, ChainStore, decodeReceipts, encodeReceipts } from '../src/index.ts'
 import {
   ADDRS,
   BH1_ADDR,
@@ -108,7 +108,6 @@ describe('build + import', () => {
     expect((await chain.checkpoint('finalized')).hash()).toEqual(genesis.hash())
 
     // the block reads back from a fresh store (not the cache) identically
-    const { ChainStore } = await import('../src/index.ts')
     const fresh = new ChainStore(kv, chain.common)
     expect((await fresh.getBlock(hash))?.serialize()).toEqual(block.serialize())
 
@@ -212,6 +211,47 @@ describe('build + import', () => {
     expect(src.dropped).toEqual([big])
     expect(built.block.header.gasUsed).toBe(15_021_000n)
     expect(built.receipts.map((r) => r.status)).toEqual([0, 1]) // INVALID opcode: failed, all gas used
+  })
+})
+
+describe('serialised imports', () => {
+  it('concurrent imports of consecutive blocks run one at a time, in call order', async () => {
+    const source = await openChain()
+    const blocks: Block[] = []
+    for (let i = 0n; i < 4n; i++) blocks.push((await buildAndImport(source, [transfer(source.common, K0, i, A1, 1n)])).block)
+    const chain = await openChain()
+    const events = record(chain)
+    const results = await Promise.all(blocks.map((b) => chain.importer.importBlock(b)))
+    expect(results.map((r) => r.status)).toEqual(['head', 'head', 'head', 'head'])
+    expect(chain.head.hash()).toEqual(source.head.hash())
+    expect(events.map((e) => (e.payload as ChainEvents['newHead']).block.header.number)).toEqual([1n, 2n, 3n, 4n])
+  })
+
+  it('the same block imported twice at once: one head, one known', async () => {
+    const source = await openChain()
+    const { block } = await buildAndImport(source, [transfer(source.common, K0, 0n, A1, 1n)])
+    const chain = await openChain()
+    const events = record(chain)
+    const [r1, r2] = await Promise.all([chain.importer.importBlock(block), chain.importer.importBlock(block)])
+    expect([r1.status, r2.status]).toEqual(['head', 'known'])
+    expect(events).toHaveLength(1)
+  })
+})
+
+describe('gas limit bounds', () => {
+  it('accepts a move of parentGasLimit/1024 - 1 and refuses parentGasLimit/1024', async () => {
+    const source = await openChain()
+    const bound = 30_000_000n / 1024n // 29296
+    const up = await source.executor.build(source.head, { timestamp: 1n, gasLimit: 30_000_000n + bound - 1n }, listSource([]))
+    source.executor.abandon()
+    const tooFar = await source.executor.build(source.head, { timestamp: 1n, gasLimit: 30_000_000n - bound }, listSource([]))
+    source.executor.abandon()
+    const chain = await openChain()
+    const err = await cairnError(chain.importer.importBlock(tooFar.block))
+    expect(err.code).toBe(ChainErrorCode.BLOCK_INVALID)
+    expect(err.message).toMatch(/gas limit/)
+    expect((await chain.importer.importBlock(up.block)).status).toBe('head')
+    expect(chain.head.header.gasLimit).toBe(30_029_295n)
   })
 })
 

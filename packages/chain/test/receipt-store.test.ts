@@ -2,6 +2,7 @@ import { MemoryKV, WriteBatch } from '@cairn/db'
 import { CairnError, bytesToHex } from '@cairn/utils'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
+import { createAccessList2930Tx, createLegacyTx } from '@ethereumjs/tx'
 import { Bloom } from '@ethereumjs/vm'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -144,7 +145,6 @@ describe('encodeConsensusReceipt', () => {
     const chain = await openChain(undefined, contractsGenesis())
     const c = chain.common
     const [K0, K1] = KEYS as [Uint8Array, Uint8Array]
-    const { createLegacyTx, createAccessList2930Tx } = await import('@ethereumjs/tx')
     const legacy = createLegacyTx({ nonce: 0n, to: LOG_ADDR, gasLimit: 100_000n, gasPrice: 10n ** 10n, data: word(7) }, { common: c }).sign(K1)
     const al = createAccessList2930Tx(
       { nonce: 1n, to: ADDRS[2], value: 1n, gasLimit: 30_000n, gasPrice: 10n ** 10n, accessList: [] },

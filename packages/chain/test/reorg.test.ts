@@ -1,9 +1,9 @@
 import { MemoryKV } from '@cairn/db'
-import { type Hex, bytesToHex } from '@cairn/utils'
+import { type Hex, bytesToHex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { Chain, ChainEvents, LogEntry } from '../src/index.ts'
+import { Chain, type ChainEvents, type LogEntry } from '../src/index.ts'
 import {
   ADDRS,
   BH1_ADDR,
@@ -17,6 +17,7 @@ import {
   dumpKV,
   openChain,
   storageAt,
+  testEngine,
   transfer,
   word,
 } from './helpers.ts'
@@ -231,5 +232,48 @@ describe('a fork below the head (depth-1 reorg, ancestor not genesis)', () => {
     expect(hex(other.head)).toBe(hex(x2))
     expect((await other.importer.importBlock(y3.block)).status).toBe('head')
     expect(other.head.header.stateRoot).toEqual(root)
+  })
+})
+
+describe('other fork-choice rules', () => {
+  it('an engine that prefers a lower block: canonical entries above the new head are removed', async () => {
+    // prefers a block whose timestamp is odd, whatever its height
+    const engine = { ...testEngine, preferHead: async (c: { timestamp: bigint }) => c.timestamp % 2n === 1n }
+    const kv = new MemoryKV()
+    const chain = await Chain.open({ genesis: contractsGenesis() }, { kv, engine, logger: silentLogger, metrics: null })
+    const c = chain.common
+    const t1 = transfer(c, K0, 0n, X, 1n)
+    const t2 = transfer(c, K0, 1n, X, 2n)
+    const { block: a1 } = await buildAndImport(chain, [t1], { timestamp: 10n })
+    const { block: a2 } = await buildAndImport(chain, [t2], { timestamp: 20n })
+    const events = record(chain)
+    const c1 = await buildAndImport(chain, [transfer(c, K1, 0n, X, 5n)], { parent: chain.genesisBlock, timestamp: 11n })
+    expect(c1.result.status).toBe('head')
+    expect(c1.result.removed.map(hex)).toEqual([hex(a2), hex(a1)])
+    expect(hex(chain.head)).toBe(hex(c1.block))
+    expect(await chain.store.getCanonicalHash(2n)).toBeUndefined()
+    expect(bytesToHex((await chain.store.getCanonicalHash(1n)) as Uint8Array)).toBe(hex(c1.block))
+    expect(await chain.store.getTxLocation(t1.hash())).toBeUndefined()
+    expect(await chain.store.getTxLocation(t2.hash())).toBeUndefined()
+    const reorg = events[0]?.payload as ChainEvents['reorg']
+    expect(reorg.ancestorNumber).toBe(0n)
+    expect(events.map(describeEvent)).toEqual(['reorg', 'newHead 1'])
+  })
+
+  it('safe and finalized checkpoints follow the new branch on a reorg', async () => {
+    const lag = (n: bigint, d: bigint) => (n > d ? n - d : 0n)
+    const engine = { ...testEngine, safeNumber: (h: { number: bigint }) => lag(h.number, 1n), finalizedNumber: (h: { number: bigint }) => lag(h.number, 2n) }
+    const open = () => Chain.open({ genesis: contractsGenesis() }, { kv: new MemoryKV(), engine, logger: silentLogger, metrics: null })
+    const chainA = await open()
+    const chainB = await open()
+    const a: Block[] = []
+    const b: Block[] = []
+    for (let i = 0n; i < 2n; i++) a.push((await buildAndImport(chainA, [transfer(chainA.common, K0, i, X, 1n)])).block)
+    for (let i = 0n; i < 4n; i++) b.push((await buildAndImport(chainB, [transfer(chainB.common, K1, i, X, 1n)])).block)
+    expect(hex(await chainA.checkpoint('safe'))).toBe(hex(a[0] as Block))
+    for (const blk of b) await chainA.importer.importBlock(blk)
+    expect(hex(chainA.head)).toBe(hex(b[3] as Block))
+    expect(hex(await chainA.checkpoint('safe'))).toBe(hex(b[2] as Block))
+    expect(hex(await chainA.checkpoint('finalized'))).toBe(hex(b[1] as Block))
   })
 })
