@@ -1,4 +1,8 @@
-import { type Common, type CustomCrypto, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common'
+import { paramsBlock } from '@ethereumjs/block'
+import { Common, type CustomCrypto, createCustomCommon, Hardfork, Mainnet, type ParamsDict } from '@ethereumjs/common'
+import { paramsEVM } from '@ethereumjs/evm'
+import { paramsTx } from '@ethereumjs/tx'
+import { paramsVM } from '@ethereumjs/vm'
 
 /** The rulesets Cairn executes. Cancun at least; Prague by default. */
 export const SUPPORTED_HARDFORKS = ['cancun', 'prague', 'osaka'] as const
@@ -24,9 +28,39 @@ export function createChainCommon(opts: ChainCommonOptions): Common {
     block: i <= last && h.name !== Hardfork.MergeNetsplitBlock ? 0 : null,
     ...(i <= last && h.timestamp !== undefined ? { timestamp: 0 } : {}),
   }))
-  return createCustomCommon(
+  const common = createCustomCommon(
     { name: 'cairn', chainId: Number(opts.chainId), hardforks, defaultHardfork: opts.hardfork },
     Mainnet,
     { hardfork: opts.hardfork, ...(opts.customCrypto ? { customCrypto: opts.customCrypto } : {}) },
   )
+  return shareable(common)
+}
+
+/**
+ * Makes one Common serve every transaction and header of the chain. @ethereumjs copies the Common
+ * into each transaction and header and re-merges the parameter tables each time (JSON round
+ * trips): measured, that was most of the node's CPU time. The chain runs one hardfork from
+ * genesis and never changes it, so the Common is shared: `copy()` returns the same instance and
+ * re-applying a known parameter table is a no-op. Code that must own a Common (a VM, whose EVM
+ * subscribes to it) takes {@link ownCopy}.
+ */
+function shareable(common: Common): Common {
+  const applied = new WeakSet<ParamsDict>()
+  const update = common.updateParams.bind(common)
+  for (const p of [paramsTx, paramsBlock, paramsVM, paramsEVM]) {
+    update(p)
+    applied.add(p)
+  }
+  common.updateParams = (params: ParamsDict) => {
+    if (applied.has(params)) return common
+    applied.add(params)
+    return update(params)
+  }
+  common.copy = () => common
+  return common
+}
+
+/** A Common of its own, with the shared one's settings (for a VM that lives briefly). */
+export function ownCopy(common: Common): Common {
+  return Common.prototype.copy.call(common)
 }

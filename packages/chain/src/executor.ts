@@ -7,6 +7,7 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import { ValueEncoding } from '@ethereumjs/util'
 import { buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { ChainView } from './chain-view.ts'
+import { ownCopy } from './common.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { StoredReceipt } from './receipt.ts'
@@ -184,7 +185,7 @@ export class Executor {
   /** A VM over a read-only view of the state after `header` (for eth_call and gas estimation). */
   async vmAt(header: BlockHeader, store: ChainStore): Promise<VM> {
     const stateManager = this.stateAt(header.stateRoot)
-    return createVM({ common: this.common.copy(), stateManager, blockchain: new ChainView(store, header) })
+    return createVM({ common: ownCopy(this.common), stateManager, blockchain: new ChainView(store, header) })
   }
 
   private async startBuilder(parent: Block, header: BuildHeader, baseFeePerGas?: bigint) {
