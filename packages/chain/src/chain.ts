@@ -97,6 +97,20 @@ export class Chain {
         { fault: 'caller', hint: 'use another --datadir, or start without --genesis to use the stored chain' },
       )
     }
+    if (stored !== undefined && opts.genesis !== undefined) {
+      const old = parseGenesis(stored, 'stored genesis')
+      if (old.chainId !== spec.chainId || old.hardfork !== spec.hardfork) {
+        stateDB.discard()
+        throw new CairnError(
+          ChainErrorCode.GENESIS_MISMATCH,
+          `the datadir belongs to chain id ${old.chainId} (${old.hardfork}); ${source} gives chain id ${spec.chainId} (${spec.hardfork})`,
+          {
+            fault: 'caller',
+            hint: 'use another --datadir, or start without --genesis/--chain-id to use the stored chain',
+          },
+        )
+      }
+    }
     if (!storedHash) {
       const batch = new WriteBatch()
       store.putBlock(batch, genesisBlock, [])
@@ -211,6 +225,10 @@ export async function repairHead(
       const canonical = await store.getCanonicalHash(d.number)
       if (canonical && equalsBytes(canonical, d.hash)) store.canonical.del(d.number, batch)
       if (d.block) for (const tx of d.block.transactions) store.txIndex.del(tx.hash(), batch)
+      // Forget the incomplete block entirely, so that it can be imported again.
+      for (const repo of [store.headers, store.bodies, store.receipts, store.hashToNumber] as const) {
+        repo.del(d.hash, batch)
+      }
     }
     store.setHead(batch, 'latest', hash)
     for (const name of ['safe', 'finalized'] as const) {

@@ -189,6 +189,13 @@ export class Executor {
   }
 
   private async startBuilder(parent: Block, header: BuildHeader, baseFeePerGas?: bigint) {
+    if (!this.stateDB.has(parent.header.stateRoot)) {
+      throw new CairnError(
+        ChainErrorCode.STATE_MISSING,
+        `the state of block ${parent.header.number} ${bytesToHex(parent.hash())} is not stored; cannot execute on it`,
+        { fault: 'transient', hint: 'run `cairn db check`; the block must be imported again' },
+      )
+    }
     await this.vm.stateManager.setStateRoot(parent.header.stateRoot)
     this.view.parent = parent.header
     const headerData: HeaderData = {

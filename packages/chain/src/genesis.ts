@@ -13,16 +13,26 @@ const numeric = z.union([
   z.number().int().nonnegative(),
   z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/, 'a decimal or 0x-hex number'),
 ])
+const U64_MAX = 2n ** 64n - 1n
+const U256_MAX = 2n ** 256n - 1n
+/** A number that fits `bits` bits, as geth requires per field. */
+const bounded = (max: bigint, what: string) =>
+  numeric.refine(
+    (v) => !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(String(v)) || BigInt(v) <= max,
+    `must fit in ${what} (at most ${max})`,
+  )
+const u64 = bounded(U64_MAX, '64 bits')
+const u256 = bounded(U256_MAX, '256 bits')
 const hexData = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, '0x-prefixed hex bytes')
 const address = z.string().regex(/^(0x)?[0-9a-fA-F]{40}$/, 'a 20-byte hex address')
 const word = z.string().regex(/^(0x)?[0-9a-fA-F]{1,64}$/, 'a hex value of at most 32 bytes')
 
 const allocEntry = z
   .object({
-    balance: numeric.default('0'),
+    balance: u256.default('0'),
     code: hexData.optional(),
     storage: z.record(word, word).optional(),
-    nonce: numeric.optional(),
+    nonce: u64.optional(),
     privateKey: z.string().optional(),
   })
   .strict()
@@ -45,17 +55,17 @@ export const genesisSchema = z
       })
       .passthrough(),
     alloc: z.record(address, allocEntry).default({}),
-    gasLimit: numeric.default('0x1c9c380'),
-    baseFeePerGas: numeric.default('0x3b9aca00'),
-    timestamp: numeric.default('0x0'),
+    gasLimit: u64.default('0x1c9c380'),
+    baseFeePerGas: u256.default('0x3b9aca00'),
+    timestamp: u64.default('0x0'),
     extraData: hexData.default('0x'),
-    difficulty: numeric.default('0x0'),
+    difficulty: u256.default('0x0'),
     coinbase: address.optional(),
     mixHash: z
       .string()
       .regex(/^0x[0-9a-fA-F]{64}$/)
       .optional(),
-    nonce: numeric.optional(),
+    nonce: u64.optional(),
     number: numeric.optional(),
     gasUsed: numeric.optional(),
     parentHash: z.string().optional(),

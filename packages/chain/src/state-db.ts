@@ -1,6 +1,6 @@
 import { Bucket, bucketKey, type KVStore, type WriteBatch } from '@cairn/db'
-import { bytesToHex, hexToBytes } from '@cairn/utils'
-import type { BatchDBOp, DB, EncodingOpts } from '@ethereumjs/util'
+import { bytesToHex, equalsBytes, hexToBytes } from '@cairn/utils'
+import { type BatchDBOp, type DB, type EncodingOpts, KECCAK256_RLP } from '@ethereumjs/util'
 
 /**
  * The state trie's node store, in the chain's KV store under {@link Bucket.state}.
@@ -54,6 +54,7 @@ export class StateDB implements DB<string, string | Uint8Array> {
 
   /** True when the node with this hash is stored (on disk or pending). */
   has(hash: Uint8Array): boolean {
+    if (equalsBytes(hash, KECCAK256_RLP)) return true
     const key = bytesToHex(hash).slice(2)
     return this.overlay.has(key) || this.kv.getSync(this.dbKey(key)) !== undefined
   }

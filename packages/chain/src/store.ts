@@ -1,5 +1,5 @@
 import { Bucket, bytesCodec, type Codec, type KVStore, Repository, type WriteBatch } from '@cairn/db'
-import { bytesToHex, CairnError, LruCache, uintToBytes } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, LruCache, uintToBytes } from '@cairn/utils'
 import {
   type Block,
   type BlockBytes,
@@ -166,8 +166,13 @@ export class ChainStore {
     return r
   }
 
-  getTxLocation(txHash: Uint8Array): Promise<TxLocation | undefined> {
-    return this.txIndex.get(txHash)
+  /** Where a transaction sits on the canonical chain (an entry left by a rollback is ignored). */
+  async getTxLocation(txHash: Uint8Array): Promise<TxLocation | undefined> {
+    const loc = await this.txIndex.get(txHash)
+    if (!loc) return undefined
+    const number = await this.hashToNumber.get(loc.blockHash)
+    const canonical = number === undefined ? undefined : await this.canonical.get(number)
+    return canonical && equalsBytes(canonical, loc.blockHash) ? loc : undefined
   }
 
   /** Reads a block that must exist; a missing one means the store is corrupt. */

@@ -1,10 +1,10 @@
-import { MemoryKV, type KVStore } from '@cairn/db'
+import { type KVStore, MemoryKV } from '@cairn/db'
 import { CairnError, type Hex, silentLogger } from '@cairn/utils'
 import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
-import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { createFeeMarket1559Tx, type TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex, createAddressFromString, privateToAddress } from '@ethereumjs/util'
-import { Chain, type BlockTxSource, type ChainEngine, devGenesis } from '../src/index.ts'
+import { type BlockTxSource, Chain, type ChainEngine, devGenesis } from '../src/index.ts'
 
 /** Well-known dev keys (test mnemonic accounts 0..2). */
 export const KEYS = [
@@ -29,7 +29,14 @@ export async function openChain(kv: KVStore = new MemoryKV(), genesis: unknown =
   return Chain.open({ genesis }, { kv, engine: testEngine, logger: silentLogger, metrics: null })
 }
 
-export function transfer(common: Common, key: Uint8Array, nonce: bigint, to: Hex, value: bigint, extra: object = {}): TypedTransaction {
+export function transfer(
+  common: Common,
+  key: Uint8Array,
+  nonce: bigint,
+  to: Hex,
+  value: bigint,
+  extra: object = {},
+): TypedTransaction {
   return createFeeMarket1559Tx(
     { nonce, to, value, gasLimit: 21000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n, ...extra },
     { common },
@@ -54,7 +61,6 @@ export function listSource(txs: TypedTransaction[]): BlockTxSource & { dropped: 
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers for the chain tests.
-
 
 /** Runtime code: LOG1 with topic = calldata[0..32], no data. */
 export const LOG_CODE = '0x60003560006000a100'
@@ -105,7 +111,11 @@ export async function buildAndImport(
   opts: { timestamp?: bigint; parent?: Block } = {},
 ) {
   const parent = opts.parent ?? chain.head
-  const built = await chain.executor.build(parent, { timestamp: opts.timestamp ?? parent.header.timestamp + 12n }, listSource(txs))
+  const built = await chain.executor.build(
+    parent,
+    { timestamp: opts.timestamp ?? parent.header.timestamp + 12n },
+    listSource(txs),
+  )
   const result = await chain.importer.importBlock(built.block, built)
   return { ...built, result }
 }

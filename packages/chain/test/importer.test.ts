@@ -1,19 +1,23 @@
 import { MemoryKV } from '@cairn/db'
-import { type Hex, bytesToHex } from '@cairn/utils'
+import { bytesToHex, type Hex } from '@cairn/utils'
 import { type Block, createBlock, genTransactionsTrieRoot } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToBigInt, privateToAddress, randomBytes } from '@ethereumjs/util'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { type Chain, type ChainEvents, ChainErrorCode, ChainStore, decodeReceipts, encodeReceipts } from '../src/index.ts'
+import {
+  type Chain,
+  ChainErrorCode,
+  type ChainEvents,
+  ChainStore,
+  decodeReceipts,
+  encodeReceipts,
+} from '../src/index.ts'
 import {
   ADDRS,
+  accountAt,
   BH1_ADDR,
   BH2_ADDR,
   BURN_ADDR,
-  INITIAL_BALANCE,
-  KEYS,
-  LOG_ADDR,
-  accountAt,
   balanceAt,
   buildAndImport,
   cairnError,
@@ -21,6 +25,9 @@ import {
   contractsGenesis,
   dumpKV,
   expectedNextBaseFee,
+  INITIAL_BALANCE,
+  KEYS,
+  LOG_ADDR,
   listSource,
   openChain,
   storageAt,
@@ -185,8 +192,12 @@ describe('build + import', () => {
     const good2 = transfer(chain.common, K0, 1n, A2, 2n)
     const src = listSource([good1, gap, broke, tooMuch, good2])
     const built = await chain.executor.build(chain.head, { timestamp: 1n }, src)
-    expect(built.block.transactions.map((t) => bytesToHex(t.hash()))).toEqual([good1, good2].map((t) => bytesToHex(t.hash())))
-    expect(built.rejected.map((r) => bytesToHex(r.tx.hash()))).toEqual([gap, broke, tooMuch].map((t) => bytesToHex(t.hash())))
+    expect(built.block.transactions.map((t) => bytesToHex(t.hash()))).toEqual(
+      [good1, good2].map((t) => bytesToHex(t.hash())),
+    )
+    expect(built.rejected.map((r) => bytesToHex(r.tx.hash()))).toEqual(
+      [gap, broke, tooMuch].map((t) => bytesToHex(t.hash())),
+    )
     expect(built.rejected[0]?.reason).toMatch(/nonce/)
     expect(built.rejected[1]?.reason).toMatch(/enough funds/)
     expect(built.rejected[2]?.reason).toMatch(/enough funds/)
@@ -206,7 +217,9 @@ describe('build + import', () => {
     const small = transfer(chain.common, K2, 0n, A0, 1n)
     const src = listSource([fill, big, small])
     const built = await chain.executor.build(chain.head, { timestamp: 1n }, src)
-    expect(built.block.transactions.map((t) => bytesToHex(t.hash()))).toEqual([fill, small].map((t) => bytesToHex(t.hash())))
+    expect(built.block.transactions.map((t) => bytesToHex(t.hash()))).toEqual(
+      [fill, small].map((t) => bytesToHex(t.hash())),
+    )
     expect(built.rejected).toEqual([])
     expect(src.dropped).toEqual([big])
     expect(built.block.header.gasUsed).toBe(15_021_000n)
@@ -218,7 +231,8 @@ describe('serialised imports', () => {
   it('concurrent imports of consecutive blocks run one at a time, in call order', async () => {
     const source = await openChain()
     const blocks: Block[] = []
-    for (let i = 0n; i < 4n; i++) blocks.push((await buildAndImport(source, [transfer(source.common, K0, i, A1, 1n)])).block)
+    for (let i = 0n; i < 4n; i++)
+      blocks.push((await buildAndImport(source, [transfer(source.common, K0, i, A1, 1n)])).block)
     const chain = await openChain()
     const events = record(chain)
     const results = await Promise.all(blocks.map((b) => chain.importer.importBlock(b)))
@@ -242,9 +256,17 @@ describe('gas limit bounds', () => {
   it('accepts a move of parentGasLimit/1024 - 1 and refuses parentGasLimit/1024', async () => {
     const source = await openChain()
     const bound = 30_000_000n / 1024n // 29296
-    const up = await source.executor.build(source.head, { timestamp: 1n, gasLimit: 30_000_000n + bound - 1n }, listSource([]))
+    const up = await source.executor.build(
+      source.head,
+      { timestamp: 1n, gasLimit: 30_000_000n + bound - 1n },
+      listSource([]),
+    )
     source.executor.abandon()
-    const tooFar = await source.executor.build(source.head, { timestamp: 1n, gasLimit: 30_000_000n - bound }, listSource([]))
+    const tooFar = await source.executor.build(
+      source.head,
+      { timestamp: 1n, gasLimit: 30_000_000n - bound },
+      listSource([]),
+    )
     source.executor.abandon()
     const chain = await openChain()
     const err = await cairnError(chain.importer.importBlock(tooFar.block))
@@ -384,19 +406,65 @@ describe('importing a block built elsewhere', () => {
     const b3 = () => blocks[2] as Block
     const t = (over: () => Record<string, unknown>) => () => tamper(b3(), source.common, over())
     const cases: [string, () => Block, string, RegExp][] = [
-      ['wrong stateRoot', t(() => ({ stateRoot: bytesToHex(word(0x11)) })), ChainErrorCode.EXECUTION_MISMATCH, /stateRoot/],
-      ["stateRoot = the parent's", t(() => ({ stateRoot: bytesToHex(b2().header.stateRoot) })), ChainErrorCode.EXECUTION_MISMATCH, /stateRoot/],
+      [
+        'wrong stateRoot',
+        t(() => ({ stateRoot: bytesToHex(word(0x11)) })),
+        ChainErrorCode.EXECUTION_MISMATCH,
+        /stateRoot/,
+      ],
+      [
+        "stateRoot = the parent's",
+        t(() => ({ stateRoot: bytesToHex(b2().header.stateRoot) })),
+        ChainErrorCode.EXECUTION_MISMATCH,
+        /stateRoot/,
+      ],
       ['wrong gasUsed', t(() => ({ gasUsed: b3().header.gasUsed - 1n })), ChainErrorCode.EXECUTION_MISMATCH, /gasUsed/],
-      ['wrong receiptTrie', t(() => ({ receiptTrie: bytesToHex(word(0x22)) })), ChainErrorCode.EXECUTION_MISMATCH, /receiptTrie/],
-      ['wrong logsBloom', t(() => ({ logsBloom: bytesToHex(new Uint8Array(256).fill(1)) })), ChainErrorCode.EXECUTION_MISMATCH, /logsBloom/],
-      ['wrong baseFee', t(() => ({ baseFeePerGas: (b3().header.baseFeePerGas as bigint) + 1n })), ChainErrorCode.BLOCK_INVALID, /base fee/],
-      ['timestamp equal to the parent', t(() => ({ timestamp: b2().header.timestamp })), ChainErrorCode.BLOCK_INVALID, /timestamp/],
+      [
+        'wrong receiptTrie',
+        t(() => ({ receiptTrie: bytesToHex(word(0x22)) })),
+        ChainErrorCode.EXECUTION_MISMATCH,
+        /receiptTrie/,
+      ],
+      [
+        'wrong logsBloom',
+        t(() => ({ logsBloom: bytesToHex(new Uint8Array(256).fill(1)) })),
+        ChainErrorCode.EXECUTION_MISMATCH,
+        /logsBloom/,
+      ],
+      [
+        'wrong baseFee',
+        t(() => ({ baseFeePerGas: (b3().header.baseFeePerGas as bigint) + 1n })),
+        ChainErrorCode.BLOCK_INVALID,
+        /base fee/,
+      ],
+      [
+        'timestamp equal to the parent',
+        t(() => ({ timestamp: b2().header.timestamp })),
+        ChainErrorCode.BLOCK_INVALID,
+        /timestamp/,
+      ],
       ['timestamp before the parent', t(() => ({ timestamp: 1n })), ChainErrorCode.BLOCK_INVALID, /timestamp/],
       ['wrong number', t(() => ({ number: 5n })), ChainErrorCode.BLOCK_INVALID, /number/],
       ['gas limit jump', t(() => ({ gasLimit: 31_000_000n })), ChainErrorCode.BLOCK_INVALID, /gas limit/],
       // ethereumjs refuses to construct such a header unless told to skip its format checks
-      ['extra data > 32 bytes', () => tamper(b3(), source.common, { extraData: bytesToHex(new Uint8Array(33)) }, { skipConsensusFormatValidation: true }), ChainErrorCode.BLOCK_INVALID, /extra data/],
-      ['unknown parent', t(() => ({ parentHash: bytesToHex(word(0x33)) })), ChainErrorCode.PARENT_UNKNOWN, /parent .* is unknown/],
+      [
+        'extra data > 32 bytes',
+        () =>
+          tamper(
+            b3(),
+            source.common,
+            { extraData: bytesToHex(new Uint8Array(33)) },
+            { skipConsensusFormatValidation: true },
+          ),
+        ChainErrorCode.BLOCK_INVALID,
+        /extra data/,
+      ],
+      [
+        'unknown parent',
+        t(() => ({ parentHash: bytesToHex(word(0x33)) })),
+        ChainErrorCode.PARENT_UNKNOWN,
+        /parent .* is unknown/,
+      ],
     ]
     for (const [name, make, code, message] of cases) {
       it(name, async () => {
@@ -414,7 +482,9 @@ describe('importing a block built elsewhere', () => {
         expect(chain.stateDB.pendingCount).toBe(0)
         expect(events).toEqual([])
         // the head's state is still readable
-        expect(await balanceAt(chain, head.header.stateRoot, A1)).toBe(await balanceAt(source, b2().header.stateRoot, A1))
+        expect(await balanceAt(chain, head.header.stateRoot, A1)).toBe(
+          await balanceAt(source, b2().header.stateRoot, A1),
+        )
       })
     }
 
@@ -427,7 +497,11 @@ describe('importing a block built elsewhere', () => {
       // block 3's header, but carrying block 1's first transaction again (its nonce is used up)
       const txs = [(blocks[0] as Block).transactions[0] as TypedTransaction]
       const bad = createBlock(
-        { header: { ...b3().header.toJSON(), transactionsTrie: await genTransactionsTrieRoot(txs) }, transactions: txs, withdrawals: [] },
+        {
+          header: { ...b3().header.toJSON(), transactionsTrie: await genTransactionsTrieRoot(txs) },
+          transactions: txs,
+          withdrawals: [],
+        },
         { common: source.common },
       )
       const before = await dumpKV(kv)

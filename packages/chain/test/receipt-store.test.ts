@@ -1,5 +1,5 @@
 import { MemoryKV, WriteBatch } from '@cairn/db'
-import { CairnError, bytesToHex } from '@cairn/utils'
+import { bytesToHex, CairnError } from '@cairn/utils'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { createAccessList2930Tx, createLegacyTx } from '@ethereumjs/tx'
@@ -9,15 +9,15 @@ import { describe, expect, it } from 'vitest'
 import {
   ChainErrorCode,
   ChainStore,
-  type RawLog,
-  type StoredReceipt,
   createChainCommon,
   decodeReceipts,
   encodeConsensusReceipt,
   encodeReceipts,
   logsBloom,
+  type RawLog,
+  type StoredReceipt,
 } from '../src/index.ts'
-import { ADDRS, KEYS, LOG_ADDR, buildAndImport, call, contractsGenesis, openChain, transfer, word } from './helpers.ts'
+import { ADDRS, buildAndImport, call, contractsGenesis, KEYS, LOG_ADDR, openChain, transfer, word } from './helpers.ts'
 
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max })
 const arbLog: fc.Arbitrary<RawLog> = fc.tuple(bytes(20, 20), fc.array(bytes(32, 32), { maxLength: 4 }), bytes(0, 96))
@@ -51,7 +51,8 @@ describe('stored receipts encoding', () => {
   it('is deterministic and injective on the fields it keeps', () => {
     fc.assert(
       fc.property(arbReceipt, arbReceipt, (a, b) => {
-        const same = JSON.stringify(norm([a]), (_, v) => (typeof v === 'bigint' ? v.toString() : v)) ===
+        const same =
+          JSON.stringify(norm([a]), (_, v) => (typeof v === 'bigint' ? v.toString() : v)) ===
           JSON.stringify(norm([b]), (_, v) => (typeof v === 'bigint' ? v.toString() : v))
         expect(bytesToHex(encodeReceipts([a])) === bytesToHex(encodeReceipts([b]))).toBe(same)
       }),
@@ -66,7 +67,11 @@ describe('stored receipts encoding', () => {
   })
 
   it('garbage is CHAIN_CORRUPT', () => {
-    for (const bad of [RLP.encode(Uint8Array.of(1, 2, 3)), RLP.encode([[Uint8Array.of(1), Uint8Array.of(1)]]), RLP.encode([Uint8Array.of(5)])]) {
+    for (const bad of [
+      RLP.encode(Uint8Array.of(1, 2, 3)),
+      RLP.encode([[Uint8Array.of(1), Uint8Array.of(1)]]),
+      RLP.encode([Uint8Array.of(5)]),
+    ]) {
       let caught: unknown
       try {
         decodeReceipts(bad)
@@ -138,14 +143,19 @@ describe('encodeConsensusReceipt', () => {
     expect(enc[0]).toBeGreaterThanOrEqual(0xc0)
     const [status] = RLP.decode(enc) as Uint8Array[]
     expect(status?.length).toBe(0)
-    expect(encodeConsensusReceipt({ ...base, type: 2 }).subarray(1)).toEqual(encodeConsensusReceipt({ ...base, type: 0 }))
+    expect(encodeConsensusReceipt({ ...base, type: 2 }).subarray(1)).toEqual(
+      encodeConsensusReceipt({ ...base, type: 0 }),
+    )
   })
 
   it("a block's stored receipts rebuild its receiptTrie and logsBloom", async () => {
     const chain = await openChain(undefined, contractsGenesis())
     const c = chain.common
     const [K0, K1] = KEYS as [Uint8Array, Uint8Array]
-    const legacy = createLegacyTx({ nonce: 0n, to: LOG_ADDR, gasLimit: 100_000n, gasPrice: 10n ** 10n, data: word(7) }, { common: c }).sign(K1)
+    const legacy = createLegacyTx(
+      { nonce: 0n, to: LOG_ADDR, gasLimit: 100_000n, gasPrice: 10n ** 10n, data: word(7) },
+      { common: c },
+    ).sign(K1)
     const al = createAccessList2930Tx(
       { nonce: 1n, to: ADDRS[2], value: 1n, gasLimit: 30_000n, gasPrice: 10n ** 10n, accessList: [] },
       { common: c },
@@ -177,11 +187,13 @@ describe('ChainStore', () => {
       const txHash = word(index % 251)
       const blockHash = word(0xee)
       await store.txIndex.put(txHash, { blockHash, index })
-      const loc = await store.getTxLocation(txHash)
+      const loc = await store.txIndex.get(txHash)
       expect(loc?.index).toBe(index)
       expect(bytesToHex(loc?.blockHash as Uint8Array)).toBe(bytesToHex(blockHash))
     }
     expect(await store.getTxLocation(word(0x99))).toBeUndefined()
+    // an index entry whose block is not canonical (left by a rollback) is not a location
+    expect(await store.getTxLocation(word(0))).toBeUndefined()
   })
 
   it('keeps the canonical index in number order (big-endian keys)', async () => {

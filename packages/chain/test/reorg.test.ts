@@ -1,5 +1,5 @@
 import { MemoryKV } from '@cairn/db'
-import { type Hex, bytesToHex, silentLogger } from '@cairn/utils'
+import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -8,13 +8,13 @@ import {
   ADDRS,
   BH1_ADDR,
   BH2_ADDR,
-  KEYS,
-  LOG_ADDR,
   balanceAt,
   buildAndImport,
   call,
   contractsGenesis,
   dumpKV,
+  KEYS,
+  LOG_ADDR,
   openChain,
   storageAt,
   testEngine,
@@ -31,7 +31,8 @@ const slot = (n: number) => word(0).map((_, i) => (i === 31 ? n : 0))
 type Event = { name: string; payload: unknown }
 function record(chain: Chain): Event[] {
   const seen: Event[] = []
-  for (const name of ['newHead', 'logs', 'reorg'] as const) chain.events.on(name, (payload) => seen.push({ name, payload }))
+  for (const name of ['newHead', 'logs', 'reorg'] as const)
+    chain.events.on(name, (payload) => seen.push({ name, payload }))
   return seen
 }
 
@@ -60,17 +61,24 @@ describe('reorg onto a longer branch built by another chain', () => {
     const c = chainA.common
     shared = transfer(c, K2, 0n, X, 1000n) // in both branches
     onlyA = [call(c, K0, 0n, LOG_ADDR, word(0xa1)), transfer(c, K0, 1n, X, 1n), call(c, K0, 2n, LOG_ADDR, word(0xa2))]
-    onlyB = [call(c, K1, 0n, LOG_ADDR, word(0xb1)), call(c, K1, 1n, BH2_ADDR), call(c, K1, 2n, LOG_ADDR, word(0xb3)), call(c, K1, 3n, BH1_ADDR)]
+    onlyB = [
+      call(c, K1, 0n, LOG_ADDR, word(0xb1)),
+      call(c, K1, 1n, BH2_ADDR),
+      call(c, K1, 2n, LOG_ADDR, word(0xb3)),
+      call(c, K1, 3n, BH1_ADDR),
+    ]
     // branch A: a1 [shared, logA1], a2 [transfer, logA2]
     a = [
       (await buildAndImport(chainA, [shared, onlyA[0] as TypedTransaction], { timestamp: 12n })).block,
-      (await buildAndImport(chainA, [onlyA[1] as TypedTransaction, onlyA[2] as TypedTransaction], { timestamp: 24n })).block,
+      (await buildAndImport(chainA, [onlyA[1] as TypedTransaction, onlyA[2] as TypedTransaction], { timestamp: 24n }))
+        .block,
     ]
     // branch B: b1 [logB1, shared], b2 [BLOCKHASH(n-2)], b3 [logB3, BLOCKHASH(n-1)]
     b = [
       (await buildAndImport(chainB, [onlyB[0] as TypedTransaction, shared], { timestamp: 13n })).block,
       (await buildAndImport(chainB, [onlyB[1] as TypedTransaction], { timestamp: 26n })).block,
-      (await buildAndImport(chainB, [onlyB[2] as TypedTransaction, onlyB[3] as TypedTransaction], { timestamp: 39n })).block,
+      (await buildAndImport(chainB, [onlyB[2] as TypedTransaction, onlyB[3] as TypedTransaction], { timestamp: 39n }))
+        .block,
     ]
     expect(hex(a[0] as Block)).not.toBe(hex(b[0] as Block))
   })
@@ -113,7 +121,9 @@ describe('reorg onto a longer branch built by another chain', () => {
       ['a2', true],
       ['a1', true],
     ])
-    expect(bytesToHex(removedLogs[0]?.transactionHash as Uint8Array)).toBe(bytesToHex((onlyA[2] as TypedTransaction).hash()))
+    expect(bytesToHex(removedLogs[0]?.transactionHash as Uint8Array)).toBe(
+      bytesToHex((onlyA[2] as TypedTransaction).hash()),
+    )
     const newHeads = events.filter((e) => e.name === 'newHead').map((e) => e.payload as ChainEvents['newHead'])
     expect(newHeads.map((n) => n.receipts.length)).toEqual([2, 1, 2])
 
@@ -128,8 +138,14 @@ describe('reorg onto a longer branch built by another chain', () => {
     // tx index: txs only in the old branch are gone; the shared one points at the new branch
     for (const tx of onlyA) expect(await chainA.store.getTxLocation(tx.hash())).toBeUndefined()
     expect(await chainA.store.getTxLocation(shared.hash())).toEqual({ blockHash: b1.hash(), index: 1 })
-    expect(await chainA.store.getTxLocation((onlyB[0] as TypedTransaction).hash())).toEqual({ blockHash: b1.hash(), index: 0 })
-    expect(await chainA.store.getTxLocation((onlyB[3] as TypedTransaction).hash())).toEqual({ blockHash: b3.hash(), index: 1 })
+    expect(await chainA.store.getTxLocation((onlyB[0] as TypedTransaction).hash())).toEqual({
+      blockHash: b1.hash(),
+      index: 0,
+    })
+    expect(await chainA.store.getTxLocation((onlyB[3] as TypedTransaction).hash())).toEqual({
+      blockHash: b3.hash(),
+      index: 1,
+    })
 
     // the old branch stays stored (and its state readable), just not canonical
     expect(hex((await chainA.store.getBlock(a2.hash())) as Block)).toBe(hex(a2))
@@ -145,7 +161,10 @@ describe('reorg onto a longer branch built by another chain', () => {
   it('switches back when the first branch grows longer again', async () => {
     for (const blk of b) await chainA.importer.importBlock(blk)
     // A's producer view: extend a2 to a3, a4 in chain A itself (building on a side parent)
-    const a3 = await buildAndImport(chainA, [call(chainA.common, K0, 3n, LOG_ADDR, word(0xa3))], { parent: a[1] as Block, timestamp: 36n })
+    const a3 = await buildAndImport(chainA, [call(chainA.common, K0, 3n, LOG_ADDR, word(0xa3))], {
+      parent: a[1] as Block,
+      timestamp: 36n,
+    })
     expect(a3.result.status).toBe('side')
     const events = record(chainA)
     const a4 = await buildAndImport(chainA, [], { parent: a3.block, timestamp: 48n })
@@ -205,7 +224,10 @@ describe('a fork below the head (depth-1 reorg, ancestor not genesis)', () => {
     const { block: x1 } = await buildAndImport(chain, [transfer(c, K0, 0n, X, 1n)])
     const { block: x2 } = await buildAndImport(chain, [transfer(c, K0, 1n, X, 2n)])
     // a competing y2 on x1, then y3: a side branch built in the same chain
-    const y2 = await buildAndImport(chain, [transfer(c, K1, 0n, A2, 3n)], { parent: x1, timestamp: x1.header.timestamp + 5n })
+    const y2 = await buildAndImport(chain, [transfer(c, K1, 0n, A2, 3n)], {
+      parent: x1,
+      timestamp: x1.header.timestamp + 5n,
+    })
     expect(y2.result.status).toBe('side')
     expect(hex(chain.head)).toBe(hex(x2))
     const events = record(chain)
@@ -224,7 +246,7 @@ describe('a fork below the head (depth-1 reorg, ancestor not genesis)', () => {
     // the removed x2 transfer is not in the state of the new head
     expect(await balanceAt(chain, x2.header.stateRoot, X)).toBe(3n)
     expect(await balanceAt(chain, root, X)).toBe(1n)
-    expect((await chain.store.getTxLocation(x2.transactions[0]?.hash() as Uint8Array))).toBeUndefined()
+    expect(await chain.store.getTxLocation(x2.transactions[0]?.hash() as Uint8Array)).toBeUndefined()
 
     // a second chain that saw x1, x2 first imports y2, y3 through the execute path: same result
     const other = await openChain(new MemoryKV(), contractsGenesis())
@@ -262,8 +284,13 @@ describe('other fork-choice rules', () => {
 
   it('safe and finalized checkpoints follow the new branch on a reorg', async () => {
     const lag = (n: bigint, d: bigint) => (n > d ? n - d : 0n)
-    const engine = { ...testEngine, safeNumber: (h: { number: bigint }) => lag(h.number, 1n), finalizedNumber: (h: { number: bigint }) => lag(h.number, 2n) }
-    const open = () => Chain.open({ genesis: contractsGenesis() }, { kv: new MemoryKV(), engine, logger: silentLogger, metrics: null })
+    const engine = {
+      ...testEngine,
+      safeNumber: (h: { number: bigint }) => lag(h.number, 1n),
+      finalizedNumber: (h: { number: bigint }) => lag(h.number, 2n),
+    }
+    const open = () =>
+      Chain.open({ genesis: contractsGenesis() }, { kv: new MemoryKV(), engine, logger: silentLogger, metrics: null })
     const chainA = await open()
     const chainB = await open()
     const a: Block[] = []

@@ -28,8 +28,9 @@ export function loadConfig(inputs: ConfigInputs): NodeConfig {
   }
   for (const [name, value] of Object.entries(inputs.env)) {
     if (!name.startsWith('CAIRN_') || value === undefined || name === 'CAIRN_PASSWORD') continue
+    // Other tools share the CAIRN_ prefix (test switches, scripts): only known keys are read.
     const key = envKey(name)
-    if (key) set(merged, sources, key, coerceEnv(value), 'env')
+    if (key && KNOWN_KEYS.has(key)) set(merged, sources, key, coerceEnv(value), 'env')
   }
   for (const [k, v] of Object.entries(inputs.flags)) if (v !== undefined) set(merged, sources, k, v, 'flag')
 
@@ -93,6 +94,17 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
 }
 
 const NESTED = ['http', 'log', 'txpool', 'dev_accounts']
+
+/** Every dotted key the schema knows (`http.port`, `blockTime`…). */
+const KNOWN_KEYS: Set<string> = (() => {
+  const keys = new Set<string>()
+  for (const [k, v] of Object.entries(nodeConfigSchema.shape)) {
+    const inner = (v as { unwrap?: () => unknown }).unwrap?.() as { shape?: Record<string, unknown> } | undefined
+    if (NESTED.includes(k) && inner?.shape) for (const sub of Object.keys(inner.shape)) keys.add(`${k}.${sub}`)
+    else keys.add(k)
+  }
+  return keys
+})()
 
 /** `CAIRN_HTTP_PORT` → `http.port`; `CAIRN_BLOCK_TIME` → `blockTime`. */
 function envKey(name: string): string | undefined {
