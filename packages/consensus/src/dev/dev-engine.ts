@@ -1,4 +1,4 @@
-import type { Chain, ExecutedBlock } from '@cairn/chain'
+import type { BuildResult, Chain } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import type { TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
@@ -106,12 +106,12 @@ export class DevEngine implements Engine {
   }
 
   /** Seals one block now (evm_mine). */
-  mine(): Promise<ExecutedBlock> {
+  mine(): Promise<BuildResult> {
     return this.seal()
   }
 
   /** Seals one block now, with whatever is pending (evm_mine, and the interval timer). */
-  seal(): Promise<ExecutedBlock> {
+  seal(): Promise<BuildResult> {
     const run = this.sealing.then(() => this.sealOne())
     this.sealing = run.catch(() => {})
     return run
@@ -143,7 +143,7 @@ export class DevEngine implements Engine {
     }
   }
 
-  private async sealOne(): Promise<ExecutedBlock> {
+  private async sealOne(): Promise<BuildResult> {
     const { chain, pool, logger } = this.modules
     return chain.importer.exclusive(async () => {
       const parent = chain.head
