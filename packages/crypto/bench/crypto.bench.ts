@@ -84,7 +84,9 @@ for (const size of [32, 256]) {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 const b = cryptoBackends()
-console.log(`@cairn/crypto bench — node ${process.version} ${process.platform}-${process.arch}; default backends: secp256k1=${b.secp256k1}, keccak=${b.keccak}`)
+console.log(
+  `@cairn/crypto bench — node ${process.version} ${process.platform}-${process.arch}; default backends: secp256k1=${b.secp256k1}, keccak=${b.keccak}`,
+)
 console.log('')
 console.log(`${'operation'.padEnd(18)} ${'impl'.padEnd(7)} ${'ops/s'.padStart(12)} ${'vs js'.padStart(7)}`)
 console.log(`${'-'.repeat(18)} ${'-'.repeat(7)} ${'-'.repeat(12)} ${'-'.repeat(7)}`)

@@ -42,7 +42,9 @@ describe('EIP-55 checksum addresses', () => {
     expect(isValidChecksumAddress('5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed')).toBe(false)
     expect(isValidChecksumAddress('0x1234')).toBe(false)
     for (const bad of ['0x1234', `0x${'g'.repeat(40)}`, '', new Uint8Array(19)]) {
-      expect(() => toChecksumAddress(bad)).toThrowError(expect.objectContaining({ code: CryptoErrorCode.INVALID_ADDRESS }))
+      expect(() => toChecksumAddress(bad)).toThrowError(
+        expect.objectContaining({ code: CryptoErrorCode.INVALID_ADDRESS }),
+      )
     }
   })
 })

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { Common, type CustomCrypto, Hardfork, Mainnet } from '@ethereumjs/common'
 import {
   createAccessList2930Tx,
@@ -9,7 +10,6 @@ import {
   type TypedTransaction,
 } from '@ethereumjs/tx'
 import { ecrecover as utilEcrecover } from '@ethereumjs/util'
-import { bytesToHex, hexToBytes } from '@cairn/utils'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -100,7 +100,10 @@ describe('createCustomCrypto with @ethereumjs/tx', () => {
   })
 
   it('legacy tx signatures use v = 2 * chainId + 35/36', () => {
-    const tx = createLegacyTx({ nonce: 0n, gasPrice: 1n, gasLimit: 21000n, to: TO }, { common: customCommon }).sign(PK, false)
+    const tx = createLegacyTx({ nonce: 0n, gasPrice: 1n, gasLimit: 21000n, to: TO }, { common: customCommon }).sign(
+      PK,
+      false,
+    )
     expect(tx.v === 37n || tx.v === 38n).toBe(true)
   })
 
@@ -163,7 +166,9 @@ describe('ecrecover mirrors @ethereumjs/util ecrecover', () => {
     const pub = cc.ecrecover(hash, BigInt(27 + recovery), r, s)
     expect(pub.length).toBe(64)
     expect(pub).toEqual(privateKeyToPublicKey(PK).subarray(1))
-    expect(() => cc.ecrecover(hash, 29n, r, s)).toThrowError(expect.objectContaining({ code: CryptoErrorCode.INVALID_SIGNATURE }))
+    expect(() => cc.ecrecover(hash, 29n, r, s)).toThrowError(
+      expect.objectContaining({ code: CryptoErrorCode.INVALID_SIGNATURE }),
+    )
     expect(() => cc.ecrecover(hash, 27n, r, s, 1n)).toThrowError(
       expect.objectContaining({ code: CryptoErrorCode.INVALID_SIGNATURE }),
     )
@@ -181,7 +186,9 @@ describe('ecrecover mirrors @ethereumjs/util ecrecover', () => {
       if (r[0] !== 0) continue
       found++
       const unpadded = r.subarray(r.findIndex((b) => b !== 0))
-      expect(cc.ecrecover(hash, BigInt(recovery), unpadded, s)).toEqual(utilEcrecover(hash, BigInt(recovery), unpadded, s))
+      expect(cc.ecrecover(hash, BigInt(recovery), unpadded, s)).toEqual(
+        utilEcrecover(hash, BigInt(recovery), unpadded, s),
+      )
     }
     expect(found).toBeGreaterThan(0)
   })

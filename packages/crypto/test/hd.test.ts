@@ -21,11 +21,19 @@ function expectCode(fn: () => unknown, code: string): void {
 describe('BIP-44 accounts of the standard test mnemonic (hardhat/anvil)', () => {
   it('account 0 and 1', () => {
     const [a0, a1] = deriveAccounts(TEST_MNEMONIC, 2)
-    expect(a0).toMatchObject({ index: 0, path: "m/44'/60'/0'/0/0", address: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266' })
+    expect(a0).toMatchObject({
+      index: 0,
+      path: "m/44'/60'/0'/0/0",
+      address: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+    })
     expect(bytesToHex(a0?.privateKey ?? new Uint8Array())).toBe(
       '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
     )
-    expect(a1).toMatchObject({ index: 1, path: "m/44'/60'/0'/0/1", address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' })
+    expect(a1).toMatchObject({
+      index: 1,
+      path: "m/44'/60'/0'/0/1",
+      address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    })
     expect(bytesToHex(a1?.privateKey ?? new Uint8Array())).toBe(
       '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
     )

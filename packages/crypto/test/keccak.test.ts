@@ -17,10 +17,7 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const KECCAK_VECTORS: [string, string][] = [
   ['', '0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470'],
   ['abc', '0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45'],
-  [
-    'The quick brown fox jumps over the lazy dog',
-    '0x4d741b6f1eb29cb2a9b9911c82f56fa8d73b04959d3d9d222895df6c0b28aa15',
-  ],
+  ['The quick brown fox jumps over the lazy dog', '0x4d741b6f1eb29cb2a9b9911c82f56fa8d73b04959d3d9d222895df6c0b28aa15'],
 ]
 
 describe('keccak256', () => {

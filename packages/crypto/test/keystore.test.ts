@@ -2,9 +2,9 @@ import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
 import {
   CryptoErrorCode,
-  KEYSTORE_DEFAULT_SCRYPT,
   decryptKeystore,
   encryptKeystore,
+  KEYSTORE_DEFAULT_SCRYPT,
   type KeystoreV3,
   privateKeyToAddress,
 } from '../src/index.ts'
@@ -54,7 +54,9 @@ const SCRYPT_VECTOR = {
 const KEY = hexToBytes('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d')
 const SMALL = { n: 1024, r: 8, p: 1 }
 
-async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string; meta?: Record<string, unknown> }> {
+async function rejection(
+  p: Promise<unknown>,
+): Promise<{ code: string; message: string; meta?: Record<string, unknown> }> {
   try {
     await p
   } catch (err) {
@@ -129,7 +131,9 @@ describe('encryptKeystore / decryptKeystore round trip', () => {
 
   it('rejects bad options with KEYSTORE_INVALID_OPTIONS and bad keys with CRYPTO_INVALID_PRIVATE_KEY', async () => {
     for (const opts of [{ n: 1000 }, { n: 1 }, { r: 0 }, { p: 0 }, { n: 2 ** 22, r: 8 }, { n: 1024, p: 1.5 }]) {
-      expect(await rejection(encryptKeystore(KEY, 'pw', opts))).toMatchObject({ code: CryptoErrorCode.KEYSTORE_INVALID_OPTIONS })
+      expect(await rejection(encryptKeystore(KEY, 'pw', opts))).toMatchObject({
+        code: CryptoErrorCode.KEYSTORE_INVALID_OPTIONS,
+      })
     }
     expect(await rejection(encryptKeystore(new Uint8Array(32), 'pw', SMALL))).toMatchObject({
       code: CryptoErrorCode.INVALID_PRIVATE_KEY,
@@ -146,13 +150,15 @@ describe('decryptKeystore: invalid keystores', () => {
 
   type Json = Record<string, unknown>
   /** Sets `doc.a.b.c = value` for path 'a.b.c' and returns doc. */
-  const set = (path: string, value: unknown) => (doc: Json): Json => {
-    const keys = path.split('.')
-    let cur = doc
-    for (const k of keys.slice(0, -1)) cur = cur[k] as Json
-    cur[keys[keys.length - 1] as string] = value
-    return doc
-  }
+  const set =
+    (path: string, value: unknown) =>
+    (doc: Json): Json => {
+      const keys = path.split('.')
+      let cur = doc
+      for (const k of keys.slice(0, -1)) cur = cur[k] as Json
+      cur[keys[keys.length - 1] as string] = value
+      return doc
+    }
 
   const cases: [string, (ks: Json) => unknown, string][] = [
     ['version', set('version', 1), 'version'],
@@ -192,10 +198,14 @@ describe('decryptKeystore: invalid keystores', () => {
   it('pbkdf2 with another prf or absurd iteration count: KEYSTORE_INVALID', async () => {
     const a = clone(PBKDF2_VECTOR)
     a.crypto.kdfparams.prf = 'hmac-sha512'
-    expect(await rejection(decryptKeystore(a, VECTOR_PASSWORD))).toMatchObject({ meta: { field: 'crypto.kdfparams.prf' } })
+    expect(await rejection(decryptKeystore(a, VECTOR_PASSWORD))).toMatchObject({
+      meta: { field: 'crypto.kdfparams.prf' },
+    })
     const b = clone(PBKDF2_VECTOR)
     b.crypto.kdfparams.c = 1e9
-    expect(await rejection(decryptKeystore(b, VECTOR_PASSWORD))).toMatchObject({ meta: { field: 'crypto.kdfparams.c' } })
+    expect(await rejection(decryptKeystore(b, VECTOR_PASSWORD))).toMatchObject({
+      meta: { field: 'crypto.kdfparams.c' },
+    })
   })
 
   it('address that does not match the key: KEYSTORE_INVALID (not a password error)', async () => {

@@ -13,9 +13,9 @@ import {
   privateKeyToAddress,
   privateKeyToPublicKey,
   publicKeyToAddress,
+  type Secp256k1Backend,
   secp256k1,
   secp256k1Backend,
-  type Secp256k1Backend,
 } from '../src/index.ts'
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
@@ -119,19 +119,31 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s backend', (_name, b
       expectCode(() => backend.ecdsaRecover(sig, bad, hash), CryptoErrorCode.INVALID_SIGNATURE)
     }
     expectCode(() => backend.ecdsaRecover(new Uint8Array(64), 0, hash), CryptoErrorCode.INVALID_SIGNATURE)
-    expectCode(() => backend.ecdsaRecover(new Uint8Array([...r, ...new Uint8Array(32)]), 0, hash), CryptoErrorCode.INVALID_SIGNATURE)
-    expectCode(() => backend.ecdsaRecover(new Uint8Array([...to32(N), ...s]), 0, hash), CryptoErrorCode.INVALID_SIGNATURE)
+    expectCode(
+      () => backend.ecdsaRecover(new Uint8Array([...r, ...new Uint8Array(32)]), 0, hash),
+      CryptoErrorCode.INVALID_SIGNATURE,
+    )
+    expectCode(
+      () => backend.ecdsaRecover(new Uint8Array([...to32(N), ...s]), 0, hash),
+      CryptoErrorCode.INVALID_SIGNATURE,
+    )
     expectCode(() => backend.ecdsaRecover(new Uint8Array(64).fill(0xff), 0, hash), CryptoErrorCode.INVALID_SIGNATURE)
     expectCode(() => backend.ecdsaRecover(sig.subarray(0, 63), 0, hash), CryptoErrorCode.INVALID_SIGNATURE)
     // r = 5 has no point with that x on the curve (x^3 + 7 = 132 is not a square mod p): no key to recover.
-    expectCode(() => backend.ecdsaRecover(new Uint8Array([...to32(5n), ...s]), 0, hash), CryptoErrorCode.INVALID_SIGNATURE)
+    expectCode(
+      () => backend.ecdsaRecover(new Uint8Array([...to32(5n), ...s]), 0, hash),
+      CryptoErrorCode.INVALID_SIGNATURE,
+    )
     expectCode(() => backend.ecdsaSign(hash, HARDHAT_KEY_0, new Uint8Array(16)), CryptoErrorCode.INVALID_ARGUMENT)
   })
 
   it('rejects malformed public keys', () => {
     const pub = backend.privateKeyToPublicKey(HARDHAT_KEY_0)
     expectCode(() => backend.publicKeyToAddress(pub.subarray(0, 60)), CryptoErrorCode.INVALID_PUBLIC_KEY)
-    expectCode(() => backend.publicKeyToAddress(new Uint8Array([0x05, ...pub.subarray(1)])), CryptoErrorCode.INVALID_PUBLIC_KEY)
+    expectCode(
+      () => backend.publicKeyToAddress(new Uint8Array([0x05, ...pub.subarray(1)])),
+      CryptoErrorCode.INVALID_PUBLIC_KEY,
+    )
     const notOnCurve = new Uint8Array(33)
     notOnCurve[0] = 0x02
     notOnCurve[32] = 5

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Bucket, MemoryKV, Repository, WriteBatch, bytesCodec } from '../src/index.ts'
+import { Bucket, bytesCodec, MemoryKV, Repository, WriteBatch } from '../src/index.ts'
 
 const u32 = {
   encode: (n: number) => new Uint8Array(new Uint32Array([n]).buffer).reverse(),

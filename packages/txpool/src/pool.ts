@@ -48,6 +48,12 @@ export interface TxPoolEvents extends Record<string, unknown> {
 interface SenderTxs {
   address: Address
   byNonce: Map<bigint, TypedTransaction>
+  /** The account's nonce at the head, as last read. */
+  stateNonce: bigint
+  /** How many of this sender's transactions are executable (contiguous from stateNonce). */
+  pending: number
+  /** How many wait behind a nonce gap. */
+  queued: number
 }
 
 const SUPPORTED_TYPES = new Set([0, 1, 2, 4])
@@ -64,6 +70,8 @@ export class TxPool {
   private readonly byHash = new Map<string, TypedTransaction>()
   private head: BlockHeader
   private headState: AccountReader
+  private pendingTotal = 0
+  private queuedTotal = 0
 
   constructor(
     readonly opts: TxPoolOptions,
@@ -105,14 +113,24 @@ export class TxPool {
       throw reject(TxPoolErrorCode.INVALID_SENDER)
     }
     const account = (await this.headState.getAccount(from)) ?? { nonce: 0n, balance: 0n }
+    // Another add of the same transaction may have finished while this one read the state.
+    if (this.byHash.has(key)) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
     if (tx.nonce < account.nonce) throw reject(TxPoolErrorCode.NONCE_TOO_LOW)
     const senderKey = from.toString()
-    const sender = this.senders.get(senderKey) ?? { address: from, byNonce: new Map() }
+    const sender = this.senders.get(senderKey) ?? {
+      address: from,
+      byNonce: new Map(),
+      stateNonce: 0n,
+      pending: 0,
+      queued: 0,
+    }
+    sender.stateNonce = account.nonce
     const existing = sender.byNonce.get(tx.nonce)
     if (existing) {
+      // geth's threshold: old * (100 + bump) / 100, rounded down.
       const old = fees(existing)
       const bump = BigInt(100 + this.opts.priceBump)
-      if (cap * 100n < old.cap * bump || tip * 100n < old.tip * bump) {
+      if (cap < (old.cap * bump) / 100n || tip < (old.tip * bump) / 100n) {
         throw reject(TxPoolErrorCode.REPLACEMENT_UNDERPRICED)
       }
     }
@@ -120,7 +138,7 @@ export class TxPool {
     for (const [nonce, other] of sender.byNonce) if (nonce !== tx.nonce) committed += other.getUpfrontCost()
     if (account.balance < committed) throw reject(TxPoolErrorCode.INSUFFICIENT_FUNDS)
     if (!existing) {
-      const { pending, queued } = this.counts()
+      const { pending, queued } = this.counts
       const executable = this.isExecutable(sender, tx.nonce, account.nonce)
       if (executable ? pending >= this.opts.globalSlots : queued >= this.opts.globalQueue) {
         throw reject(TxPoolErrorCode.FULL)
@@ -133,6 +151,7 @@ export class TxPool {
     sender.byNonce.set(tx.nonce, tx)
     this.senders.set(senderKey, sender)
     this.byHash.set(key, tx)
+    this.reclassify(sender)
     this.updateGauges()
     return hash
   }
@@ -186,12 +205,18 @@ export class TxPool {
     return new PriceAndNonceSource(runs, baseFee)
   }
 
-  /** True when some transaction could go into the next block. */
+  /** True when some sender's next transaction could go into the next block. */
   hasExecutable(baseFee: bigint): boolean {
     for (const s of this.senders.values()) {
-      for (const tx of s.byNonce.values()) if (coversBaseFee(tx, baseFee)) return true
+      const next = s.byNonce.get(s.stateNonce)
+      if (next && coversBaseFee(next, baseFee)) return true
     }
     return false
+  }
+
+  /** Executable and nonce-gapped transaction counts. */
+  get counts(): { pending: number; queued: number } {
+    return { pending: this.pendingTotal, queued: this.queuedTotal }
   }
 
   /**
@@ -202,11 +227,11 @@ export class TxPool {
     this.head = head.header
     this.headState = this.modules.stateAt(head.header.stateRoot)
     for (const tx of head.transactions) this.drop(tx)
-    for (const [key, sender] of this.senders) {
+    for (const sender of [...this.senders.values()]) {
       const account = await this.headState.getAccount(sender.address)
-      const nonce = account?.nonce ?? 0n
-      for (const [n, tx] of sender.byNonce) if (n < nonce) this.drop(tx)
-      if (sender.byNonce.size === 0) this.senders.delete(key)
+      sender.stateNonce = account?.nonce ?? 0n
+      for (const [n, tx] of sender.byNonce) if (n < sender.stateNonce) this.drop(tx)
+      this.reclassify(sender)
     }
     for (const block of removed) {
       for (const tx of block.transactions) {
@@ -229,17 +254,26 @@ export class TxPool {
     const sender = this.senders.get(senderKey)
     if (!sender) return
     sender.byNonce.delete(tx.nonce)
-    if (sender.byNonce.size === 0) this.senders.delete(senderKey)
+    this.reclassify(sender)
   }
 
-  private counts(): { pending: number; queued: number } {
-    return { pending: this.byHash.size, queued: 0 }
+  /** Recounts a sender's executable run after a change, keeping the totals in step. */
+  private reclassify(sender: SenderTxs): void {
+    let run = 0
+    for (let n = sender.stateNonce; sender.byNonce.has(n); n++) run++
+    const queued = sender.byNonce.size - run
+    this.pendingTotal += run - sender.pending
+    this.queuedTotal += queued - sender.queued
+    sender.pending = run
+    sender.queued = queued
+    if (sender.byNonce.size === 0) this.senders.delete(sender.address.toString())
   }
 
   private updateGauges(): void {
     const m = this.modules.metrics
     if (!m) return
-    m.pending.set(this.byHash.size)
+    m.pending.set(this.pendingTotal)
+    m.queued.set(this.queuedTotal)
   }
 }
 

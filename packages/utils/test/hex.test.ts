@@ -1,6 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { bytesToBigInt, bytesToHex, concatBytes, equalsBytes, hexToBytes, toQuantity, uintToBytes } from '../src/index.ts'
+import {
+  bytesToBigInt,
+  bytesToHex,
+  concatBytes,
+  equalsBytes,
+  hexToBytes,
+  toQuantity,
+  uintToBytes,
+} from '../src/index.ts'
 
 describe('hex', () => {
   it('round-trips any bytes through hex', () => {
@@ -13,7 +21,12 @@ describe('hex', () => {
   it('encodes quantities without leading zeros', () => {
     expect(toQuantity(0n)).toBe('0x0')
     expect(toQuantity(255)).toBe('0xff')
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), (n) => BigInt(toQuantity(n)) === n && !/^0x0./.test(toQuantity(n))))
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+        (n) => BigInt(toQuantity(n)) === n && !/^0x0./.test(toQuantity(n)),
+      ),
+    )
   })
   it('encodes fixed-width integers big-endian', () => {
     fc.assert(

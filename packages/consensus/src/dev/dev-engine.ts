@@ -72,7 +72,10 @@ export class DevEngine implements Engine {
     this.running = true
     const { pool, logger } = this.modules
     if (this.opts.blockTime > 0) {
-      this.timer = setInterval(() => void this.seal().catch(() => {}), this.opts.blockTime * 1000)
+      this.timer = setInterval(
+        () => void this.seal().catch((err) => logger.error({ err }, 'sealing failed')),
+        this.opts.blockTime * 1000,
+      )
       logger.info({ blockTime: this.opts.blockTime }, 'dev engine sealing on an interval')
     } else {
       this.unsubscribe = pool.events.on('added', () => this.schedule())

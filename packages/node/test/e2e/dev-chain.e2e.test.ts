@@ -10,41 +10,41 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Contract, ContractFactory, Interface, getCreateAddress, id, isError, zeroPadValue } from 'ethers'
+import { Contract, ContractFactory, getCreateAddress, Interface, id, isError, zeroPadValue } from 'ethers'
 import {
   type Address,
   BaseError,
   ContractFunctionRevertedError,
-  type Hash,
-  type Hex,
-  type TransactionReceipt,
   decodeEventLog,
   encodeErrorResult,
   encodeFunctionData,
   getContractAddress,
+  type Hash,
+  type Hex,
   pad,
   parseAbi,
   parseEther,
   parseGwei,
   stringToHex,
+  type TransactionReceipt,
   toHex,
 } from 'viem'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { compileContracts, emitterAbi, tokenAbi } from './contracts.ts'
-import { CHAIN_ID, type NodeHandle, type NodeKind, killAllNodes, rpcRequest, startNode } from './harness.ts'
+import { CHAIN_ID, killAllNodes, type NodeHandle, type NodeKind, rpcRequest, startNode } from './harness.ts'
 import {
   DEV_ACCOUNTS,
-  type EthersClients,
-  GENESIS_BALANCE,
-  type ViemClients,
-  ZERO_BLOOM,
-  ZERO_HASH,
   devAccount,
+  type EthersClients,
   effectiveGasPrice,
+  GENESIS_BALANCE,
   logsBloom,
   makeEthersClients,
   makeViemClients,
   nextBaseFee,
+  type ViemClients,
+  ZERO_BLOOM,
+  ZERO_HASH,
 } from './helpers.ts'
 import { type RpcRecorder, startRpcRecorder } from './rpc-recorder.ts'
 
@@ -162,7 +162,8 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
 
   const fee = (receipt: TransactionReceipt) => receipt.gasUsed * receipt.effectiveGasPrice
   const balance = (address: Address) => viem.public.getBalance({ address })
-  const readValue = () => viem.public.readContract({ address: deployedEmitter(), abi: emitterAbi, functionName: 'value' })
+  const readValue = () =>
+    viem.public.readContract({ address: deployedEmitter(), abi: emitterAbi, functionName: 'value' })
   const tokenBalance = (address: Address) =>
     viem.public.readContract({ address: deployedToken(), abi: tokenAbi, functionName: 'balanceOf', args: [address] })
 
@@ -269,26 +270,25 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
     },
   ]
 
-  it.each(ethTransfers.map((t, i) => [t.from, i] as const))(
-    'transfers ETH from %s with exact balance accounting',
-    async (_, i) => {
-      const { sender, send } = must(ethTransfers[i], 'transfer case')
-      const to = must(RECIPIENTS[i], 'recipient')
-      const value = parseEther('1.5') + BigInt(i)
-      const [senderBefore, nonceBefore] = await Promise.all([
-        balance(sender),
-        viem.public.getTransactionCount({ address: sender }),
-      ])
-      expect(await balance(to)).toBe(GENESIS_BALANCE)
+  it.each(
+    ethTransfers.map((t, i) => [t.from, i] as const),
+  )('transfers ETH from %s with exact balance accounting', async (_, i) => {
+    const { sender, send } = must(ethTransfers[i], 'transfer case')
+    const to = must(RECIPIENTS[i], 'recipient')
+    const value = parseEther('1.5') + BigInt(i)
+    const [senderBefore, nonceBefore] = await Promise.all([
+      balance(sender),
+      viem.public.getTransactionCount({ address: sender }),
+    ])
+    expect(await balance(to)).toBe(GENESIS_BALANCE)
 
-      const { receipt } = await mined(await send(to, value), { from: sender, to })
-      expect(receipt.gasUsed).toBe(21_000n)
-      expect(receipt.logs).toEqual([])
-      expect(await balance(sender)).toBe(senderBefore - value - fee(receipt))
-      expect(await balance(to)).toBe(GENESIS_BALANCE + value)
-      expect(await viem.public.getTransactionCount({ address: sender })).toBe(nonceBefore + 1)
-    },
-  )
+    const { receipt } = await mined(await send(to, value), { from: sender, to })
+    expect(receipt.gasUsed).toBe(21_000n)
+    expect(receipt.logs).toEqual([])
+    expect(await balance(sender)).toBe(senderBefore - value - fee(receipt))
+    expect(await balance(to)).toBe(GENESIS_BALANCE + value)
+    expect(await viem.public.getTransactionCount({ address: sender })).toBe(nonceBefore + 1)
+  })
 
   // -------------------------------------------------------------------------------------------
   // Tokens
@@ -337,12 +337,14 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
 
     const { receipt } = await mined(tx.hash, { from: A2, to: deployedToken() })
     tokenTransfers.push(receipt)
-    expect(await viem.public.readContract({
-      address: deployedToken(),
-      abi: tokenAbi,
-      functionName: 'allowance',
-      args: [A1, A2],
-    })).toBe(parseEther('100'))
+    expect(
+      await viem.public.readContract({
+        address: deployedToken(),
+        abi: tokenAbi,
+        functionName: 'allowance',
+        args: [A1, A2],
+      }),
+    ).toBe(parseEther('100'))
   })
 
   it('transfers tokens from the unlocked ethers signer and keeps the supply whole', async () => {
@@ -376,7 +378,9 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
 
     // Second topic only: the mint (from the zero address) is the only transfer to account 0.
     const toA0 = await events({ to: A0 })
-    expect(toA0.map((l) => l.args)).toEqual([{ from: '0x0000000000000000000000000000000000000000', to: A0, value: SUPPLY }])
+    expect(toA0.map((l) => l.args)).toEqual([
+      { from: '0x0000000000000000000000000000000000000000', to: A0, value: SUPPLY },
+    ])
     expect(toA0[0]?.blockNumber).toBe(tokenDeployBlock)
 
     // OR within a topic position (raw eth_getLogs): transfers to account 1 or 3, in chain order.
@@ -403,7 +407,9 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
       fromBlock: Number(tokenDeployBlock),
     })
     expect(approvals).toHaveLength(1)
-    expect(await eth.provider.getLogs({ address: deployedEmitter(), topics: [transferTopic], fromBlock: 0 })).toEqual([])
+    expect(await eth.provider.getLogs({ address: deployedEmitter(), topics: [transferTopic], fromBlock: 0 })).toEqual(
+      [],
+    )
 
     // By block hash (EIP-234).
     const byHash = await viem.public.getLogs({ blockHash: must(t1?.blockHash, 'block hash') })
@@ -536,8 +542,17 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
 
   it('decodes the custom error ValueTooLarge(101, 100) with viem and ethers', async () => {
     const err = await viem.public
-      .simulateContract({ address: deployedEmitter(), abi: emitterAbi, functionName: 'setStrict', args: [101n], account: A0 })
-      .then(() => expect.unreachable('should have reverted'), (e: unknown) => e)
+      .simulateContract({
+        address: deployedEmitter(),
+        abi: emitterAbi,
+        functionName: 'setStrict',
+        args: [101n],
+        account: A0,
+      })
+      .then(
+        () => expect.unreachable('should have reverted'),
+        (e: unknown) => e,
+      )
     const reverted = revertedError(err)
     expect(reverted.data?.errorName).toBe('ValueTooLarge')
     expect(reverted.data?.args).toEqual([101n, 100n])
@@ -547,7 +562,10 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
     const ethersErr = await asProvider
       .getFunction('setStrict')
       .staticCall(101, { from: A0 })
-      .then(() => expect.unreachable('should have reverted'), (e: unknown) => e)
+      .then(
+        () => expect.unreachable('should have reverted'),
+        (e: unknown) => e,
+      )
     expect(ethersErr).toMatchObject({ code: 'CALL_EXCEPTION', revert: { name: 'ValueTooLarge', args: [101n, 100n] } })
   })
 
@@ -572,7 +590,10 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
 
     const asWallet2 = new Contract(deployedEmitter(), emitterAbi, eth.wallet2)
     const tx = await asWallet2.getFunction('set')(101, { gasLimit: gas })
-    const err = await tx.wait().then(() => expect.unreachable('wait() should throw'), (e: unknown) => e)
+    const err = await tx.wait().then(
+      () => expect.unreachable('wait() should throw'),
+      (e: unknown) => e,
+    )
     expect(err).toMatchObject({ code: 'CALL_EXCEPTION', receipt: { status: 0, hash: tx.hash } })
     await mined(tx.hash, { from: A2, to: deployedEmitter(), status: 'reverted' })
     expect(await readValue()).toBe(valueBefore)
@@ -663,7 +684,9 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
     const tx = must(latest.transactions[0], 'tx object')
     expect(tx).toEqual(await viem.public.getTransaction({ hash }))
     expect(tx).toMatchObject({ hash, from: A0.toLowerCase(), to: to.toLowerCase(), value: 3n, blockHash: latest.hash })
-    expect(await viem.public.getBlock({ blockHash: must(latest.hash, 'hash'), includeTransactions: true })).toEqual(latest)
+    expect(await viem.public.getBlock({ blockHash: must(latest.hash, 'hash'), includeTransactions: true })).toEqual(
+      latest,
+    )
 
     const fromEthers = must(await eth.provider.getBlock('latest', true), 'ethers block')
     expect(fromEthers.hash).toBe(latest.hash)

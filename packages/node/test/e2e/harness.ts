@@ -104,6 +104,14 @@ function anvilBinary(): string {
   return join(REPO_ROOT, 'node_modules/.bin/anvil')
 }
 
+/**
+ * The environment of the node: ours minus the test's own knobs. Cairn reads CAIRN_* variables as
+ * config and rejects unknown keys, so CAIRN_E2E_ANVIL=1 would otherwise stop it from starting.
+ */
+function nodeEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CAIRN_E2E_')))
+}
+
 /** Where Anvil keeps its chain in a datadir (Anvil has no datadir: it dumps its state to a file on exit). */
 export function anvilStateFile(datadir: string): string {
   return join(datadir, 'anvil-state.json')
@@ -113,13 +121,33 @@ function command(kind: NodeKind, datadir: string, port: number): { cmd: string; 
   if (kind === 'cairn') {
     return {
       cmd: process.execPath,
-      args: [CAIRN_BIN, 'start', '--dev', '--datadir', datadir, '--http.port', String(port), '--http.addr', '127.0.0.1'],
+      args: [
+        CAIRN_BIN,
+        'start',
+        '--dev',
+        '--datadir',
+        datadir,
+        '--http.port',
+        String(port),
+        '--http.addr',
+        '127.0.0.1',
+      ],
     }
   }
   return {
     cmd: anvilBinary(),
     // --state loads the file if it exists and dumps the chain (state, blocks, transactions) to it on exit.
-    args: ['--port', String(port), '--host', '127.0.0.1', '--chain-id', String(CHAIN_ID), '--silent', '--state', anvilStateFile(datadir)],
+    args: [
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--chain-id',
+      String(CHAIN_ID),
+      '--silent',
+      '--state',
+      anvilStateFile(datadir),
+    ],
   }
 }
 
@@ -133,7 +161,7 @@ export async function startNode(kind: NodeKind, opts: StartOptions = {}): Promis
   const url = `http://127.0.0.1:${port}`
   const { cmd, args } = command(kind, datadir, port)
 
-  const child = spawn(cmd, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env: nodeEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
 
   let output = ''
@@ -184,7 +212,9 @@ export async function startNode(kind: NodeKind, opts: StartOptions = {}): Promis
     killGroup(child, 'SIGKILL')
     await exited
     const why = err instanceof Error ? err.message : String(err)
-    throw new Error(`${kind} did not come up on ${url}: ${why}\n$ ${cmd} ${args.join(' ')}\n--- output ---\n${output}--- end ---`)
+    throw new Error(
+      `${kind} did not come up on ${url}: ${why}\n$ ${cmd} ${args.join(' ')}\n--- output ---\n${output}--- end ---`,
+    )
   }
   return handle
 }

@@ -2,11 +2,11 @@
 import { JsonRpcProvider, Wallet } from 'ethers'
 import {
   type Address,
-  type Hex,
   bytesToHex,
   createPublicClient,
   createWalletClient,
   defineChain,
+  type Hex,
   hexToBytes,
   http,
   keccak256,
@@ -126,7 +126,7 @@ export function logsBloom(logs: readonly { address: Hex; topics: readonly Hex[] 
       for (let i = 0; i < 6; i += 2) {
         const bit = (((hash[i] ?? 0) << 8) | (hash[i + 1] ?? 0)) & 2047
         const byte = 255 - Math.floor(bit / 8)
-        bloom[byte] = (bloom[byte] ?? 0) | (1 << bit % 8)
+        bloom[byte] = (bloom[byte] ?? 0) | (1 << (bit % 8))
       }
     }
   }

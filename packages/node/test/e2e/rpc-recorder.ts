@@ -3,7 +3,7 @@
 // the error object the node answered with. Lets the node team see exactly what viem and ethers send.
 // Methods listed in `deny` are answered with -32601 (method not found) without reaching the node,
 // to exercise the clients' fallbacks (e.g. viem's when eth_fillTransaction is missing).
-import { type Server, createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export interface RecordedCall {

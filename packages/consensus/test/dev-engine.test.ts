@@ -1,0 +1,320 @@
+import { devGenesis } from '@cairn/chain'
+import { bytesToHex, type Hex } from '@cairn/utils'
+import { type Block, createBlockHeader } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ADDRS, balanceAt, cairnErrorSync, KEYS, transfer } from '../../chain/test/helpers.ts'
+import { devSetup, GWEI, nextHead, recordHeads, recordingLogger, sleep, stopAll, until } from './helpers.ts'
+
+const [K0, K1, K2] = KEYS as [Uint8Array, Uint8Array, Uint8Array]
+const [A0, A1, A2] = ADDRS as [Hex, Hex, Hex]
+const SENDERS = [K0, K1, K2]
+
+afterEach(stopAll)
+
+const hex = (tx: TypedTransaction) => bytesToHex(tx.hash())
+
+/** devGenesis with a gas limit that holds `transfers` plain transfers (and not one more). */
+function smallBlocksGenesis(transfers: bigint): unknown {
+  const g = devGenesis({ accounts: ADDRS }) as Record<string, unknown>
+  return { ...g, gasLimit: `0x${(21_000n * transfers + 20_000n).toString(16)}` }
+}
+
+describe('DevEngine: chain hooks', () => {
+  it('accepts difficulty 0 only; longest chain wins; every block is safe and final', async () => {
+    const { chain, engine } = await devSetup()
+    const header = (difficulty: bigint) =>
+      createBlockHeader({ number: 1n, difficulty }, { common: chain.common, skipConsensusFormatValidation: true })
+    await engine.validateHeader(header(0n))
+    await expect(engine.validateHeader(header(1n))).rejects.toMatchObject({ code: 'CONSENSUS_INVALID_DIFFICULTY' })
+    const g = chain.head.header
+    expect(await engine.preferHead(header(0n), g)).toBe(true)
+    expect(await engine.preferHead(g, header(0n))).toBe(false)
+    expect(engine.safeNumber(header(0n))).toBe(1n)
+    expect(engine.finalizedNumber(header(0n))).toBe(1n)
+  })
+})
+
+describe('DevEngine: instant mode (blockTime 0)', () => {
+  it('seals a block with a transaction as soon as it arrives; the pool is emptied', async () => {
+    const { chain, pool, engine } = await devSetup()
+    await engine.start()
+    const tx = transfer(chain.common, K0, 0n, A1, 1n)
+    const head = nextHead(chain, 3000)
+    await pool.add(tx)
+    const block = await head
+    expect(block.header.number).toBe(1n)
+    expect(block.transactions.map(hex)).toEqual([hex(tx)])
+    expect(block.header.difficulty).toBe(0n)
+    // newHead fires inside the import, just before the engine hands the block to the pool
+    await until(() => pool.size === 0, 1000, 'the pool to drop the mined tx')
+    expect(chain.head.hash()).toEqual(block.hash())
+    // the block is final at once
+    expect(bytesToHex((await chain.checkpoint('finalized')).hash())).toBe(bytesToHex(block.hash()))
+  })
+
+  it('seals transactions already pooled when it starts', async () => {
+    const { chain, pool, engine } = await devSetup()
+    const tx = transfer(chain.common, K1, 0n, A0, 1n)
+    await pool.add(tx)
+    const head = nextHead(chain, 3000)
+    await engine.start()
+    expect((await head).transactions.map(hex)).toEqual([hex(tx)])
+    await until(() => pool.size === 0, 1000, 'the pool to drop the mined tx')
+  })
+
+  it('many txs from several senders: all mined, nonces in order, blocks full up to the gas limit', async () => {
+    // 10 transfers fit a block here; with the dev genesis' 30M it is floor(30M / 21000) = 1428 —
+    // the same arithmetic, scaled down to keep the test fast (each tx costs ~10 ms to execute).
+    const PER_BLOCK = 10
+    const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(BigInt(PER_BLOCK)) })
+    const heads = recordHeads(chain)
+    const perSender = 15
+    const txs: TypedTransaction[] = []
+    for (let n = 0n; n < BigInt(perSender); n++) {
+      for (const [i, key] of SENDERS.entries()) {
+        // different tips so that the price order interleaves the senders
+        txs.push(transfer(chain.common, key, n, A0, 1n, { maxPriorityFeePerGas: BigInt(i + 1) * GWEI }))
+      }
+    }
+    for (const tx of txs) await pool.add(tx)
+    await engine.start()
+    await until(() => pool.size === 0, 10_000, 'the pool to empty')
+
+    const blocks = heads.map((h) => h.block)
+    expect(blocks.map((b) => b.header.number)).toEqual(blocks.map((_, i) => BigInt(i + 1)))
+    // everything pooled before start: every block but the last is full
+    expect(blocks.map((b) => b.transactions.length)).toEqual([10, 10, 10, 10, 5])
+    for (const b of blocks) expect(b.header.gasUsed).toBeLessThanOrEqual(b.header.gasLimit)
+    assertAllMinedInOrder(blocks, txs)
+  })
+
+  it('txs arriving one by one after start are all mined, in nonce order, within the gas limit', async () => {
+    const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(10n) })
+    const heads = recordHeads(chain)
+    await engine.start()
+    const txs: TypedTransaction[] = []
+    for (let n = 0n; n < 12n; n++) {
+      for (const key of SENDERS) {
+        const tx = transfer(chain.common, key, n, A0, 1n)
+        txs.push(tx)
+        await pool.add(tx)
+        if (n % 4n === 0n) await sleep(0)
+      }
+    }
+    await until(() => pool.size === 0, 10_000, 'the pool to empty')
+    const blocks = heads.map((h) => h.block)
+    for (const b of blocks) {
+      expect(b.transactions.length).toBeGreaterThan(0)
+      expect(b.transactions.length).toBeLessThanOrEqual(10)
+      expect(b.header.gasUsed).toBeLessThanOrEqual(b.header.gasLimit)
+    }
+    assertAllMinedInOrder(blocks, txs)
+  })
+
+  it('a tx that fails at execution is dropped from the pool and reported; the block still seals', async () => {
+    // A0 is delegated (EIP-7702) to DRAIN, whose code sends its whole balance to address 0: K1's
+    // call to A0 (higher tip, so first in the block) empties A0, and A0's own transfer then cannot
+    // pay. The pool admitted it: at the head A0 could afford it.
+    const DRAIN = '0x00000000000000000000000000000000000d7a17'
+    const g = devGenesis({ accounts: ADDRS }) as { alloc: Record<string, { balance: string; code?: string }> }
+    // PUSH1 0 x4 (ret/args), SELFBALANCE (value), PUSH1 0 (to), GAS, CALL, STOP
+    g.alloc[DRAIN] = { balance: '0x0', code: '0x60006000600060004760005af100' }
+    ;(g.alloc[A0] as { code?: string }).code = `0xef0100${DRAIN.slice(2)}`
+    const logger = recordingLogger()
+    const { chain, pool, engine } = await devSetup({ genesis: g, logger })
+
+    const drain = transfer(chain.common, K1, 0n, A0, 0n, { gasLimit: 100_000n, maxPriorityFeePerGas: 2n * GWEI })
+    const victim = transfer(chain.common, K0, 0n, A2, 1n, { maxPriorityFeePerGas: GWEI })
+    await pool.add(drain)
+    await pool.add(victim)
+    const head = nextHead(chain, 3000)
+    await engine.start()
+    const block = await head
+
+    expect(block.header.number).toBe(1n)
+    expect(block.transactions.map(hex)).toEqual([hex(drain)])
+    expect(await balanceAt(chain, block.header.stateRoot, A0)).toBe(0n)
+    await until(() => pool.size === 0, 1000, 'the pool to settle')
+    expect(pool.get(victim.hash())).toBeUndefined()
+    expect(pool.size).toBe(0)
+    const report = logger.records.find((r) => r.level === 'warn' && Array.isArray(r.obj?.['rejected']))
+    expect(report).toBeDefined()
+    const rejected = report?.obj?.['rejected'] as { hash: string; reason: string }[]
+    expect(rejected).toHaveLength(1)
+    expect(rejected[0]?.hash).toBe(hex(victim))
+    expect(rejected[0]?.reason).toMatch(/enough funds/)
+    // nothing else to do: no further block
+    await sleep(150)
+    expect(chain.head.header.number).toBe(1n)
+  })
+
+  // BUG (packages/txpool/src/pool.ts `hasExecutable`, used by dev-engine.ts `drain()` line 136):
+  // hasExecutable() is true for a queued (nonce-gapped) tx, so in instant mode a tx that cannot be
+  // included makes the engine seal an *empty* block (geth --dev and Anvil seal nothing). The same
+  // happens after every block while a gapped tx sits in the pool and another tx arrives, and for the
+  // later nonces of a sender whose tx failed at execution. Fix in the pool (see txpool test).
+  it('a nonce-gapped tx does not make the engine seal an (empty) block', async () => {
+    const { chain, pool, engine } = await devSetup()
+    await engine.start()
+    await pool.add(transfer(chain.common, K0, 1n, A1, 1n))
+    await sleep(200)
+    expect(chain.head.header.number).toBe(0n)
+  })
+})
+
+describe('DevEngine: interval mode (blockTime 1)', () => {
+  it('seals a block about every second, empty ones included; timestamps strictly increase', async () => {
+    const { chain, pool, engine } = await devSetup({ blockTime: 1 })
+    const heads = recordHeads(chain)
+    const started = performance.now()
+    await engine.start()
+    const tx = transfer(chain.common, K0, 0n, A1, 1n)
+    await pool.add(tx)
+    // not sealed on arrival in this mode
+    await sleep(100)
+    expect(chain.head.header.number).toBe(0n)
+    await until(() => heads.length >= 2, 3000, 'two blocks')
+    await engine.stop()
+
+    const [h1, h2] = heads as [{ block: Block; at: number }, { block: Block; at: number }]
+    expect(h1.at - started).toBeGreaterThan(800)
+    expect(h2.at - h1.at).toBeGreaterThan(800)
+    expect(h2.at - h1.at).toBeLessThan(1600)
+    expect(h1.block.transactions.map(hex)).toEqual([hex(tx)])
+    expect(h2.block.transactions).toHaveLength(0)
+    expect(h2.block.header.timestamp).toBeGreaterThan(h1.block.header.timestamp)
+    expect(h1.block.header.timestamp).toBeGreaterThan(chain.genesisBlock.header.timestamp)
+  })
+
+  // BUG (dev-engine.ts `start()`, line 75: `setInterval(() => void this.seal().catch(() => {}), …)`):
+  // in interval mode a failed seal is swallowed without a word, every blockTime seconds, whereas
+  // instant mode logs `logger.error({ err }, 'sealing failed')`. Fix: log in that catch as drain() does.
+  it('a seal that fails on the interval is logged', async () => {
+    const logger = recordingLogger()
+    const { pool, engine } = await devSetup({ blockTime: 1, logger })
+    // inject a failure into block production (the pool cannot give a source)
+    pool.blockSource = async () => {
+      throw new Error('boom')
+    }
+    await engine.start()
+    await sleep(1200)
+    await engine.stop()
+    expect(logger.records.some((r) => r.level === 'error')).toBe(true)
+  })
+
+  it('stop(): no more blocks afterwards', async () => {
+    const { chain, engine } = await devSetup({ blockTime: 1 })
+    await engine.start()
+    await nextHead(chain, 2500)
+    await engine.stop()
+    const n = chain.head.header.number
+    await sleep(1300)
+    expect(chain.head.header.number).toBe(n)
+  })
+})
+
+describe('DevEngine: mining and time controls', () => {
+  const T0 = 1_700_000_000
+
+  it('mine() seals an empty block (or one with the pending txs) without start()', async () => {
+    const { chain, pool, engine } = await devSetup()
+    const { block } = await engine.mine()
+    expect(block.header.number).toBe(1n)
+    expect(block.transactions).toHaveLength(0)
+    expect(chain.head.hash()).toEqual(block.hash())
+    const tx = transfer(chain.common, K2, 0n, A1, 1n)
+    await pool.add(tx)
+    const built = await engine.mine()
+    expect(built.block.transactions.map(hex)).toEqual([hex(tx)])
+    expect(pool.size).toBe(0)
+  })
+
+  it('timestamps: now, then parent + 1 within the same second, increaseTime, setNextBlockTimestamp', async () => {
+    let clock = T0
+    const { chain, engine } = await devSetup({ now: () => clock })
+    const ts = async () => (await engine.mine()).block.header.timestamp
+
+    expect(await ts()).toBe(BigInt(T0))
+    expect(await ts()).toBe(BigInt(T0) + 1n) // same second: parent + 1
+    clock += 10
+    expect(await ts()).toBe(BigInt(T0 + 10))
+
+    const before = chain.head.header.timestamp
+    expect(engine.increaseTime(100n)).toBe(100n)
+    const after = await ts()
+    expect(after).toBe(BigInt(T0 + 10 + 100))
+    expect(after - before).toBeGreaterThanOrEqual(100n)
+    expect(engine.increaseTime(50n)).toBe(150n) // cumulative
+    expect(await ts()).toBe(BigInt(T0 + 10 + 150))
+
+    const target = chain.head.header.timestamp + 1000n
+    engine.setNextBlockTimestamp(target)
+    expect(await ts()).toBe(target)
+    // only the next block: the one after falls back to the clock (here behind, so parent + 1)
+    expect(await ts()).toBe(target + 1n)
+
+    const exact = chain.head.header.timestamp + 1n
+    engine.setNextBlockTimestamp(exact)
+    expect(await ts()).toBe(exact)
+  })
+
+  it('setNextBlockTimestamp at or below the head is refused with CONSENSUS_TIMESTAMP_TOO_LOW', async () => {
+    const { chain, engine } = await devSetup({ now: () => T0 })
+    await engine.mine()
+    const head = chain.head.header.timestamp
+    for (const t of [head, head - 1n, 0n]) {
+      const err = cairnErrorSync(() => engine.setNextBlockTimestamp(t))
+      expect(err.code).toBe('CONSENSUS_TIMESTAMP_TOO_LOW')
+      expect(err.fault).toBe('caller')
+    }
+    // a refused value does not stick
+    expect((await engine.mine()).block.header.timestamp).toBe(head + 1n)
+  })
+
+  it('stop() waits for a seal in progress, then no more blocks are made', async () => {
+    const { chain, pool, engine } = await devSetup()
+    await engine.start()
+    const sealing = engine.mine()
+    await engine.stop()
+    // the seal had completed (and was committed) when stop() resolved
+    const headAtStop = chain.head
+    const { block } = await sealing
+    expect(headAtStop.hash()).toEqual(block.hash())
+    expect(headAtStop.header.number).toBe(1n)
+
+    await pool.add(transfer(chain.common, K0, 0n, A1, 1n))
+    await sleep(200)
+    expect(chain.head.header.number).toBe(1n)
+    expect(pool.size).toBe(1)
+  })
+
+  it('stop() in the middle of draining a full pool: the block being sealed lands, then nothing', async () => {
+    const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(5n) })
+    for (let n = 0n; n < 20n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n))
+    const first = nextHead(chain, 3000)
+    await engine.start()
+    await first
+    await engine.stop()
+    const n = chain.head.header.number
+    const left = pool.size
+    expect(left).toBeGreaterThan(0)
+    await sleep(200)
+    expect(chain.head.header.number).toBe(n)
+    expect(pool.size).toBe(left)
+    // the pool agrees with the chain: what is left starts at the head's nonce
+    expect(left).toBe(20 - 5 * Number(n))
+  })
+})
+
+/** Every tx in exactly one block; per sender, nonces consecutive from 0 in chain order. */
+function assertAllMinedInOrder(blocks: Block[], txs: TypedTransaction[]): void {
+  const mined = blocks.flatMap((b) => b.transactions)
+  expect(mined.map(hex).sort()).toEqual(txs.map(hex).sort())
+  const next = new Map<string, bigint>()
+  for (const tx of mined) {
+    const from = tx.getSenderAddress().toString()
+    expect(tx.nonce).toBe(next.get(from) ?? 0n)
+    next.set(from, tx.nonce + 1n)
+  }
+}
