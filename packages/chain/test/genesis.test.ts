@@ -227,7 +227,7 @@ describe('parseGenesis', () => {
 })
 
 describe('out-of-range numbers', () => {
-  // BUG (src/genesis.ts, `numeric` at line 12 and its uses): numbers are only checked to be
+  // Regression (was a bug in src/genesis.ts, `numeric` at line 12 and its uses): numbers are only checked to be
   // non-negative decimal/hex; no upper bound. geth refuses these (uint64 for header nonce,
   // timestamp, gasLimit and account nonces; 256 bits for balances and the base fee). Cairn accepts
   // them: the header nonce is silently truncated mod 2^64 by DataView.setBigUint64
@@ -345,7 +345,7 @@ describe('genesis block', () => {
     expect(d.genesisBlock.hash()).not.toEqual(a.genesisBlock.hash())
   })
 
-  // BUG (src/chain.ts repairHead + src/state-db.ts has): a genesis without any allocation has the
+  // Regression (was a bug in src/chain.ts repairHead + src/state-db.ts has): a genesis without any allocation has the
   // empty state root (keccak256(rlp(''))). No trie node is ever stored for it, so
   // `stateDB.has(header.stateRoot)` is false, repairHead judges the genesis "incomplete" and throws
   // CHAIN_CORRUPT on the very first open (after having written the genesis to the datadir).
@@ -382,7 +382,7 @@ describe('opening a datadir', () => {
     expect(await dumpKV(kv)).toEqual(before)
   })
 
-  // BUG (src/chain.ts Chain.open, lines 91-99, the storedHash check): the only check of an existing
+  // Regression (was a bug in src/chain.ts Chain.open, lines 91-99, the storedHash check): the only check of an existing
   // datadir is the genesis block hash, and the chain id is not part of any header field. A genesis.json that differs only
   // in config.chainId is accepted; the chain then runs with the NEW chain id (spec comes from
   // opts.genesis) over blocks and transactions signed for the old one.
@@ -395,7 +395,7 @@ describe('opening a datadir', () => {
     expect(await dumpKV(kv)).toEqual(before)
   })
 
-  // Same BUG as above: prague and osaka genesis blocks have identical headers, so switching the
+  // Same regression as above: prague and osaka genesis blocks have identical headers, so switching the
   // ruleset of an existing chain is accepted silently and the executor runs osaka from then on.
   it('refuses a genesis that differs only in the hardfork', async () => {
     const kv = new MemoryKV()

@@ -307,7 +307,7 @@ describe('repair of an incomplete head on open', () => {
     expect(err.code).toBe(ChainErrorCode.CORRUPT)
   })
 
-  // BUG (src/chain.ts repairHead, lines 208-214): the rolled-back blocks keep their hashToNumber
+  // Regression (was a bug in src/chain.ts repairHead, lines 208-214): the rolled-back blocks keep their hashToNumber
   // entry (and header/body). BlockImporter.importLocked (src/importer.ts line 65) treats any hash in
   // hashToNumber as already imported, so when the very same block arrives again (from a peer, or
   // rebuilt by the producer from the same txs and timestamp) it is answered 'known' and dropped:
@@ -332,7 +332,7 @@ describe('repair of an incomplete head on open', () => {
     }
   })
 
-  // BUG (src/chain.ts repairHead, line 213): the tx index entries of a dropped block are deleted
+  // Regression (was a bug in src/chain.ts repairHead, line 213): the tx index entries of a dropped block are deleted
   // only when its body can still be read (`if (d.block) ...`). When the body is what is missing,
   // the entries stay and keep pointing at a block that is no longer canonical and has no body, so
   // a lookup by tx hash (eth_getTransactionByHash / receipts) resolves to a block that cannot be
@@ -375,7 +375,7 @@ describe('repair of an incomplete head on open', () => {
     return { f, b4 }
   }
 
-  // Consequence of the same BUG (dropped blocks stay in hashToNumber): after losing the head's
+  // Consequence of the same (fixed) bug (dropped blocks stay in hashToNumber): after losing the head's
   // state root, the original chain can never be followed again. The dropped block 3 is answered
   // 'known' (nothing re-executed, head stays at 2), and its child 4 then fails to execute on the
   // missing parent state.

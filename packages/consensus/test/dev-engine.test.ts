@@ -149,7 +149,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     expect(chain.head.header.number).toBe(1n)
   })
 
-  // BUG (packages/txpool/src/pool.ts `hasExecutable`, used by dev-engine.ts `drain()` line 136):
+  // Regression (was a bug in packages/txpool/src/pool.ts `hasExecutable`, used by dev-engine.ts `drain()` line 136):
   // hasExecutable() is true for a queued (nonce-gapped) tx, so in instant mode a tx that cannot be
   // included makes the engine seal an *empty* block (geth --dev and Anvil seal nothing). The same
   // happens after every block while a gapped tx sits in the pool and another tx arrives, and for the
@@ -187,7 +187,7 @@ describe('DevEngine: interval mode (blockTime 1)', () => {
     expect(h1.block.header.timestamp).toBeGreaterThan(chain.genesisBlock.header.timestamp)
   })
 
-  // BUG (dev-engine.ts `start()`, line 75: `setInterval(() => void this.seal().catch(() => {}), …)`):
+  // Regression (was a bug in dev-engine.ts `start()`, line 75: `setInterval(() => void this.seal().catch(() => {}), …)`):
   // in interval mode a failed seal is swallowed without a word, every blockTime seconds, whereas
   // instant mode logs `logger.error({ err }, 'sealing failed')`. Fix: log in that catch as drain() does.
   it('a seal that fails on the interval is logged', async () => {

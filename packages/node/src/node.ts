@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis } from '@cairn/chain'
+import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis, parseGenesis } from '@cairn/chain'
 import { DevEngine } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto } from '@cairn/crypto'
 import { type KVStore, LevelKV, MemoryKV } from '@cairn/db'
@@ -163,18 +163,22 @@ function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {
         },
       )
     }
+    let json: unknown
     try {
-      return JSON.parse(text)
+      json = JSON.parse(text)
     } catch (err) {
       throw new CairnError(
         'CHAIN_GENESIS_INVALID',
-        `genesis file ${config.genesis} is not valid JSON: ${(err as Error).message}`,
+        `genesis file ${config.genesis} is not valid JSON: ${firstLine(err)}`,
         {
           fault: 'caller',
           hint: 'fix the file; it must be a geth-style genesis.json',
         },
       )
     }
+    // Check it before anything touches the datadir.
+    parseGenesis(json, config.genesis)
+    return json
   }
   if (config.dev) {
     return devGenesis({
@@ -184,6 +188,11 @@ function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {
     })
   }
   return undefined
+}
+
+/** The first line of an error's message (JSON.parse quotes the input, newlines included). */
+function firstLine(err: unknown): string {
+  return ((err as Error).message ?? String(err)).split('\n')[0] as string
 }
 
 export { cryptoBackends }

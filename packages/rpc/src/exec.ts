@@ -36,10 +36,13 @@ export async function prepareCall(ctx: RpcContext, req: CallRequest, block: Bloc
   )
   const minimumGas = shape.getMinimumGasLimit()
   const intrinsic = shape.getIntrinsicGas()
-  if (gasPrice > 0n) {
-    const account = await vm.stateManager.getAccount(caller)
-    const need = (req.gas ?? ctx.limits.gasCap) * gasPrice + value
-    if ((account?.balance ?? 0n) < need) {
+  if (gasPrice > 0n || value > 0n) {
+    // As geth: with a gas price the caller must afford gas and value; without one, the value.
+    const balance = (await vm.stateManager.getAccount(caller))?.balance ?? 0n
+    if (balance < value) {
+      throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for transfer', { fault: 'caller' })
+    }
+    if (gasPrice > 0n && balance < (req.gas ?? ctx.limits.gasCap) * gasPrice + value) {
       throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for gas * price + value', {
         fault: 'caller',
       })

@@ -31,12 +31,18 @@ export const data = z
 export const blockTag = z.enum(['latest', 'earliest', 'pending', 'safe', 'finalized'])
 
 /** A block number, a tag, or an EIP-1898 object. */
-export const blockRef = z.union([
-  blockTag,
-  quantity,
-  z.object({ blockNumber: quantity }).strict(),
-  z.object({ blockHash: hash32, requireCanonical: z.boolean().optional() }).strict(),
-])
+export const blockRef = z.union(
+  [
+    blockTag,
+    quantity,
+    z.object({ blockNumber: quantity }).strict(),
+    z.object({ blockHash: hash32, requireCanonical: z.boolean().optional() }).strict(),
+  ],
+  {
+    error:
+      'expected a block number as a hex quantity without leading zeros (0x1a), a tag (latest, earliest, pending, safe, finalized), or {blockHash} / {blockNumber}',
+  },
+)
 export type BlockRef = z.infer<typeof blockRef>
 
 const accessList = z.array(z.object({ address, storageKeys: z.array(hash32) }))

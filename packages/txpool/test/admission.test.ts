@@ -340,7 +340,7 @@ describe('limits', () => {
     expect(pool.size).toBe(2)
   })
 
-  // BUG (pool.ts line 235, `counts()`): it returns `{ pending: byHash.size, queued: 0 }`, so queued
+  // Regression (was a bug in pool.ts line 235, `counts()`): it returns `{ pending: byHash.size, queued: 0 }`, so queued
   // (nonce-gapped) transactions use up executable slots. Here one pending + one queued tx fill
   // globalSlots = 2 and a second *executable* tx is refused although only one slot is used.
   it('queued transactions do not use up globalSlots', async () => {
@@ -351,7 +351,7 @@ describe('limits', () => {
     expect(pool.size).toBe(3)
   })
 
-  // BUG (pool.ts, `counts()`): `queued` is always 0, so `queued >= globalQueue` never holds and
+  // Regression (was a bug in pool.ts, `counts()`): `queued` is always 0, so `queued >= globalQueue` never holds and
   // globalQueue is not enforced at all (unless it is 0).
   it('globalQueue full: txpool is full for a nonce-gapped transaction', async () => {
     const { pool, common } = await setup({ globalSlots: 10, globalQueue: 1 })
@@ -382,7 +382,7 @@ describe('metrics', () => {
     expect((await metrics.pending.get()).values[0]?.value).toBe(1)
   })
 
-  // BUG (pool.ts line 239, `updateGauges()`): only `pending` is set, to byHash.size (queued txs included);
+  // Regression (was a bug in pool.ts line 239, `updateGauges()`): only `pending` is set, to byHash.size (queued txs included);
   // the `cairn_txpool_queued` gauge is never written.
   it('pending and queued gauges split executable and gapped transactions', async () => {
     const metrics = createTxPoolMetrics(new Registry())
@@ -407,7 +407,7 @@ describe('concurrent admission', () => {
     expect(pool.size).toBe(1)
   })
 
-  // BUG (pool.ts, `validateAndInsert`, the "already known" check on line 92 runs before the
+  // Regression (was a bug in pool.ts, `validateAndInsert`, the "already known" check on line 92 runs before the
   // `await this.headState.getAccount(from)` on line 107): two concurrent adds of the same
   // transaction both pass "already known"; when the second resumes, the first is pooled under the
   // same sender+nonce, so it is judged as a replacement of itself and refused with "replacement

@@ -308,7 +308,7 @@ describe('hasExecutable', () => {
     expect(pool.hasExecutable(GWEI / 2n)).toBe(true)
   })
 
-  // BUG (pool.ts `hasExecutable`, lines 190-195): it returns true for any pooled tx that covers the
+  // Regression (was a bug in pool.ts `hasExecutable`, lines 190-195): it returns true for any pooled tx that covers the
   // base fee, including queued (nonce-gapped) ones, which cannot go into the next block although
   // the doc says "True when some transaction could go into the next block". The dev engine uses it
   // to decide whether to seal, so a gapped tx makes it seal an empty block. Fix: look only at the

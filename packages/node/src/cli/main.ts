@@ -117,14 +117,24 @@ program
   .requiredOption('--datadir <dir>', 'the datadir to create the chain in')
   .addHelpText('after', '\nExample:\n  $ cairn init --genesis genesis.json --datadir ./mychain\n')
   .action(async (opts: { genesis: string; datadir: string }) => {
+    let text: string
+    try {
+      text = readFileSync(opts.genesis, 'utf8')
+    } catch (err) {
+      throw new CairnError('NODE_GENESIS_UNREADABLE', `cannot read genesis ${opts.genesis}: ${errorMessage(err)}`, {
+        fault: 'caller',
+        hint: 'check the --genesis path',
+      })
+    }
     let json: unknown
     try {
-      json = JSON.parse(readFileSync(opts.genesis, 'utf8'))
+      json = JSON.parse(text)
     } catch (err) {
-      throw new CairnError('CHAIN_GENESIS_INVALID', `cannot read genesis ${opts.genesis}: ${errorMessage(err)}`, {
-        fault: 'caller',
-        hint: 'give a readable geth-style genesis.json',
-      })
+      throw new CairnError(
+        'CHAIN_GENESIS_INVALID',
+        `genesis file ${opts.genesis} is not valid JSON: ${errorMessage(err).split('\n')[0]}`,
+        { fault: 'caller', hint: 'fix the file; it must be a geth-style genesis.json' },
+      )
     }
     parseGenesis(json, opts.genesis)
     const layout = prepareDatadir(opts.datadir)
@@ -214,7 +224,16 @@ keystoreOption(
         env: process.env,
         prompt: 'Password of the keystore: ',
       })
-      key = await decryptKeystore(JSON.parse(text), pw)
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch (err) {
+        throw new CairnError('NODE_IMPORT_INVALID', `${file} is not valid JSON: ${errorMessage(err).split('\n')[0]}`, {
+          fault: 'caller',
+          hint: 'give a Web3 Secret Storage v3 keystore file, a hex private key or a mnemonic',
+        })
+      }
+      key = await decryptKeystore(json, pw)
     } else if (validateMnemonic(text)) {
       key = mnemonicToPrivateKey(text, opts.hdPath)
     } else {
@@ -242,7 +261,7 @@ keystoreOption(
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  const msg = isCairnError(err) ? err.userMessage : errorMessage(err)
+  const msg = (isCairnError(err) ? err.userMessage : errorMessage(err)).replace(/\s*\n\s*/g, ' ')
   process.stderr.write(`error: ${msg}\n`)
   if (!isCairnError(err) || err.fault === 'internal') process.stderr.write(`${(err as Error).stack ?? ''}\n`)
   process.exit(isCairnError(err) && err.fault === 'caller' ? 2 : 1)

@@ -30,7 +30,14 @@ export function loadConfig(inputs: ConfigInputs): NodeConfig {
     if (!name.startsWith('CAIRN_') || value === undefined || name === 'CAIRN_PASSWORD') continue
     // Other tools share the CAIRN_ prefix (test switches, scripts): only known keys are read.
     const key = envKey(name)
-    if (key && KNOWN_KEYS.has(key)) set(merged, sources, key, coerceEnv(value), 'env')
+    if (!key || !KNOWN_KEYS.has(key)) continue
+    if (value === '') {
+      throw new CairnError('CONFIG_INVALID', `config (environment ${name}): empty value`, {
+        fault: 'caller',
+        hint: `unset ${name} or give it a value`,
+      })
+    }
+    set(merged, sources, key, coerceEnv(value), 'env')
   }
   for (const [k, v] of Object.entries(inputs.flags)) if (v !== undefined) set(merged, sources, k, v, 'flag')
 
@@ -40,7 +47,7 @@ export function loadConfig(inputs: ConfigInputs): NodeConfig {
     const path = issue?.path.join('.') ?? ''
     const keys = issue && 'keys' in issue ? (issue.keys as string[]) : []
     const key = keys.length ? (path ? `${path}.${keys[0]}` : String(keys[0])) : path
-    const source = sources.get(key) ?? 'default'
+    const source = sources.get(key) ?? [...sources].find(([k]) => k.startsWith(`${key}.`))?.[1] ?? 'default'
     const value = key ? JSON.stringify(get(merged, key)) : ''
     const from =
       source === 'file'
@@ -48,7 +55,7 @@ export function loadConfig(inputs: ConfigInputs): NodeConfig {
         : source === 'env'
           ? `environment ${toEnvName(key)}`
           : source === 'flag'
-            ? `flag --${key}`
+            ? `flag --${flagName(key)}`
             : 'defaults'
     const what = keys.length ? 'unknown key' : `bad value ${value}: ${issue?.message}`
     throw new CairnError('CONFIG_INVALID', `config "${key}" (${from}): ${what}`, {
@@ -113,6 +120,11 @@ function envKey(name: string): string | undefined {
     if (rest.startsWith(`${group}_`)) return `${group}.${camel(rest.slice(group.length + 1))}`
   }
   return camel(rest)
+}
+
+/** The command-line spelling of a key: `blockTime` → `block-time`, `http.port` stays. */
+function flagName(key: string): string {
+  return key.replace(/([A-Z])/g, (c) => `-${c.toLowerCase()}`)
 }
 
 function toEnvName(key: string): string {

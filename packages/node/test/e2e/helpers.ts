@@ -110,7 +110,6 @@ export function effectiveGasPrice(
 ): bigint {
   if (tx.maxFeePerGas !== undefined && tx.maxPriorityFeePerGas !== undefined) {
     const tip = baseFeePerGas + tx.maxPriorityFeePerGas
-    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min would throw)
     return tip < tx.maxFeePerGas ? tip : tx.maxFeePerGas
   }
   if (tx.gasPrice === undefined) throw new Error('transaction has neither gasPrice nor maxFeePerGas')

@@ -35,6 +35,15 @@ async function signRequest(ctx: RpcContext, req: CallRequest) {
     })
   }
   const { chain, pool } = ctx
+  if (req.chainId !== undefined && req.chainId !== chain.chainId) {
+    throw new CairnError(
+      RpcErrorCode.EXECUTION_FAILED,
+      `chainId does not match node's (have=${req.chainId}, want=${chain.chainId})`,
+      {
+        fault: 'caller',
+      },
+    )
+  }
   const head = chain.head
   const nonce = req.nonce ?? (await pool.pendingNonce(new (await import('@ethereumjs/util')).Address(hexToBytes(from))))
   const gasLimit = req.gas ?? (await estimateGas(ctx, req, head))
@@ -62,7 +71,17 @@ async function signRequest(ctx: RpcContext, req: CallRequest) {
         maxFeePerGas: req.maxFeePerGas ?? baseFee * 2n + tip,
         accessList: req.accessList ?? [],
       }
-  return createTx(txData, { common: chain.common }).sign(key)
+  try {
+    return createTx(txData, { common: chain.common }).sign(key)
+  } catch (err) {
+    throw new CairnError(
+      RpcErrorCode.EXECUTION_FAILED,
+      `invalid transaction: ${errorMessage(err).split(' (tx type')[0]}`,
+      {
+        fault: 'caller',
+      },
+    )
+  }
 }
 
 export const ethSendMethods: MethodDef[] = [
