@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs'
-import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis, parseGenesis } from '@cairn/chain'
+import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis } from '@cairn/chain'
 import { DevEngine } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto } from '@cairn/crypto'
 import { type KVStore, LevelKV, MemoryKV } from '@cairn/db'
@@ -14,10 +13,11 @@ import {
 } from '@cairn/rpc'
 import { createMetricsRegistry, Shutdown } from '@cairn/service-kit'
 import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxPool } from '@cairn/txpool'
-import { CairnError, type Logger } from '@cairn/utils'
+import type { Logger } from '@cairn/utils'
 import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
+import { readGenesisFile } from './genesis-file.ts'
 import { clientVersion, VERSION } from './version.ts'
 
 /** What a started node exposes to the CLI and to tests. */
@@ -149,37 +149,7 @@ async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Pro
 }
 
 function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {
-  if (config.genesis) {
-    let text: string
-    try {
-      text = readFileSync(config.genesis, 'utf8')
-    } catch (err) {
-      throw new CairnError(
-        'NODE_GENESIS_UNREADABLE',
-        `cannot read genesis file ${config.genesis}: ${(err as Error).message}`,
-        {
-          fault: 'caller',
-          hint: 'check the --genesis path',
-        },
-      )
-    }
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (err) {
-      throw new CairnError(
-        'CHAIN_GENESIS_INVALID',
-        `genesis file ${config.genesis} is not valid JSON: ${firstLine(err)}`,
-        {
-          fault: 'caller',
-          hint: 'fix the file; it must be a geth-style genesis.json',
-        },
-      )
-    }
-    // Check it before anything touches the datadir.
-    parseGenesis(json, config.genesis)
-    return json
-  }
+  if (config.genesis) return readGenesisFile(config.genesis)
   if (config.dev) {
     return devGenesis({
       chainId: BigInt(config.chainId ?? 1337),
@@ -188,11 +158,6 @@ function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {
     })
   }
   return undefined
-}
-
-/** The first line of an error's message (JSON.parse quotes the input, newlines included). */
-function firstLine(err: unknown): string {
-  return ((err as Error).message ?? String(err)).split('\n')[0] as string
 }
 
 export { cryptoBackends }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
-import { Chain, parseGenesis } from '@cairn/chain'
+import { Chain } from '@cairn/chain'
 import {
   decryptKeystore,
   generateMnemonic,
@@ -15,6 +15,7 @@ import { Command, Option } from 'commander'
 import { loadConfig } from '../config/load.ts'
 import { readPassword } from '../config/password.ts'
 import { datadirLayout, prepareDatadir } from '../datadir.ts'
+import { readGenesisFile } from '../genesis-file.ts'
 import { listKeystores, writeKeystore } from '../keystore-dir.ts'
 import { startNode } from '../node.ts'
 import { VERSION } from '../version.ts'
@@ -117,26 +118,7 @@ program
   .requiredOption('--datadir <dir>', 'the datadir to create the chain in')
   .addHelpText('after', '\nExample:\n  $ cairn init --genesis genesis.json --datadir ./mychain\n')
   .action(async (opts: { genesis: string; datadir: string }) => {
-    let text: string
-    try {
-      text = readFileSync(opts.genesis, 'utf8')
-    } catch (err) {
-      throw new CairnError('NODE_GENESIS_UNREADABLE', `cannot read genesis ${opts.genesis}: ${errorMessage(err)}`, {
-        fault: 'caller',
-        hint: 'check the --genesis path',
-      })
-    }
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (err) {
-      throw new CairnError(
-        'CHAIN_GENESIS_INVALID',
-        `genesis file ${opts.genesis} is not valid JSON: ${errorMessage(err).split('\n')[0]}`,
-        { fault: 'caller', hint: 'fix the file; it must be a geth-style genesis.json' },
-      )
-    }
-    parseGenesis(json, opts.genesis)
+    const json = readGenesisFile(opts.genesis)
     const layout = prepareDatadir(opts.datadir)
     const kv = new LevelKV({ path: layout.chaindata })
     await kv.open()
