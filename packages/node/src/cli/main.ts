@@ -2,6 +2,7 @@ import { errorMessage, isCairnError } from '@cairn/utils'
 import { Command } from 'commander'
 import { VERSION } from '../version.ts'
 import { registerAccount } from './commands/account.ts'
+import { registerConfig } from './commands/config.ts'
 import { registerInit } from './commands/init.ts'
 import { registerStart } from './commands/start.ts'
 
@@ -16,6 +17,7 @@ program
 registerStart(program)
 registerInit(program)
 registerAccount(program)
+registerConfig(program)
 
 try {
   await program.parseAsync(process.argv)

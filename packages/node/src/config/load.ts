@@ -21,6 +21,17 @@ export interface ConfigInputs {
  * bad value names the key, the value, what was expected and where it came from.
  */
 export function loadConfig(inputs: ConfigInputs): NodeConfig {
+  return loadConfigWithSources(inputs).config
+}
+
+/** The effective config and where each set key came from (for `cairn config print`). */
+export interface LoadedConfig {
+  config: NodeConfig
+  sources: Map<string, ConfigSource>
+}
+
+/** {@link loadConfig}, also reporting the source of every key set by a file, env or flag. */
+export function loadConfigWithSources(inputs: ConfigInputs): LoadedConfig {
   const merged: Record<string, unknown> = {}
   const sources = new Map<string, ConfigSource>()
   if (inputs.file) {
@@ -29,7 +40,9 @@ export function loadConfig(inputs: ConfigInputs): NodeConfig {
   for (const [name, value] of Object.entries(inputs.env)) {
     if (!name.startsWith('CAIRN_') || value === undefined || name === 'CAIRN_PASSWORD') continue
     // Other tools share the CAIRN_ prefix (test switches, scripts): only known keys are read.
-    const key = envKey(name)
+    // `CAIRN_X_FILE=path` gives X the content of the file (secrets stay out of the environment).
+    const fromFile = name.endsWith('_FILE')
+    const key = envKey(fromFile ? name.slice(0, -'_FILE'.length) : name)
     if (!key || !KNOWN_KEYS.has(key)) continue
     if (value === '') {
       throw new CairnError('CONFIG_INVALID', `config (environment ${name}): empty value`, {
@@ -37,7 +50,7 @@ export function loadConfig(inputs: ConfigInputs): NodeConfig {
         hint: `unset ${name} or give it a value`,
       })
     }
-    set(merged, sources, key, coerceEnv(value), 'env')
+    set(merged, sources, key, fromFile ? readSecretFile(name, value) : coerceEnv(value), 'env')
   }
   for (const [k, v] of Object.entries(inputs.flags)) if (v !== undefined) set(merged, sources, k, v, 'flag')
 
@@ -63,7 +76,18 @@ export function loadConfig(inputs: ConfigInputs): NodeConfig {
       hint: 'see `cairn start --help` for the keys and their values',
     })
   }
-  return parsed.data
+  return { config: parsed.data, sources }
+}
+
+function readSecretFile(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+  } catch (err) {
+    throw new CairnError('CONFIG_UNREADABLE', `cannot read ${name}=${path}: ${(err as Error).message}`, {
+      fault: 'caller',
+      hint: `point ${name} at a readable file`,
+    })
+  }
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

@@ -1,0 +1,54 @@
+import { type Command, Option } from 'commander'
+import type { ConfigInputs } from '../config/load.ts'
+
+/**
+ * The node's config flags, shared by `cairn start` and `cairn config print` so both read the same
+ * sources the same way.
+ */
+export function addNodeOptions(cmd: Command): Command {
+  return cmd
+    .option('--dev', 'dev chain: chain id 1337, 10 funded and unlocked accounts, blocks on demand')
+    .option('--ephemeral', 'keep nothing: state lives in memory and is gone on exit')
+    .option('--datadir <dir>', 'where the chain is kept (default ./.cairn/dev with --dev, ./.cairn/node otherwise)')
+    .option('--config <file>', 'a TOML or JSON config file')
+    .option('--genesis <file>', 'a geth-style genesis.json (needed once, for a new datadir)')
+    .option('--http.addr <addr>', 'address the RPC listens on (default 127.0.0.1)')
+    .option('--http.port <port>', 'port of HTTP and WebSocket JSON-RPC (default 8545; 0 = any free port)')
+    .option(
+      '--block-time <seconds>',
+      'seal a block every N seconds, empty ones included (default: when transactions arrive)',
+    )
+    .option('--chain-id <id>', 'chain id of a new dev chain (default 1337)')
+    .addOption(
+      new Option('--log.level <level>', 'log level').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'fatal',
+        'silent',
+      ]),
+    )
+    .addOption(new Option('--log.format <format>', 'log format').choices(['json', 'pretty', 'auto']))
+}
+
+/** The config loader's inputs from parsed flags and the process environment. */
+export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<string, string | undefined>): ConfigInputs {
+  return {
+    file: opts.config as string | undefined,
+    env,
+    flags: {
+      dev: opts.dev,
+      ephemeral: opts.ephemeral,
+      datadir: opts.datadir,
+      genesis: opts.genesis,
+      'http.addr': opts['http.addr'],
+      'http.port': opts['http.port'],
+      blockTime: opts.blockTime,
+      chainId: opts.chainId,
+      'log.level': opts['log.level'],
+      'log.format': opts['log.format'],
+    },
+  }
+}
