@@ -1,4 +1,5 @@
 import { type LogEntry, logsBloom, type StoredReceipt } from '@cairn/chain'
+import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, type Hex, toQuantity } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
@@ -60,16 +61,21 @@ export interface TxPosition {
   index: number
 }
 
-export function formatTx(tx: TypedTransaction, pos?: TxPosition): Record<string, unknown> {
+/**
+ * A transaction in JSON-RPC shape. An unsigned one (eth_fillTransaction) takes its sender from
+ * `from` and its hash over the unsigned encoding.
+ */
+export function formatTx(tx: TypedTransaction, pos?: TxPosition, from?: string): Record<string, unknown> {
   const j = tx.toJSON() as Record<string, unknown>
+  const signed = tx.isSigned()
   const out: Record<string, unknown> = {
     type: q(tx.type),
-    hash: hex(tx.hash()),
+    hash: hex(signed ? tx.hash() : keccak256(tx.serialize())),
     nonce: q(tx.nonce),
     blockHash: pos ? hex(pos.block.hash()) : null,
     blockNumber: pos ? q(pos.block.header.number) : null,
     transactionIndex: pos ? q(pos.index) : null,
-    from: tx.getSenderAddress().toString(),
+    from: from ?? tx.getSenderAddress().toString(),
     to: tx.to ? tx.to.toString() : null,
     value: q(tx.value),
     gas: q(tx.gasLimit),

@@ -4,6 +4,7 @@ import { ethBlockMethods } from './methods/eth-blocks.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
 import { ethMiscMethods } from './methods/eth-misc.ts'
 import { ethSendMethods } from './methods/eth-send.ts'
+import { ethSignMethods } from './methods/eth-sign.ts'
 import { ethStateMethods } from './methods/eth-state.ts'
 import { netWeb3Methods } from './methods/net-web3.ts'
 import { subscriptionMethods } from './subscriptions.ts'
@@ -15,6 +16,7 @@ export const ALL_METHODS: MethodDef[] = [
   ...ethBlockMethods,
   ...ethStateMethods,
   ...ethSendMethods,
+  ...ethSignMethods,
   ...ethLogMethods,
   ...subscriptionMethods,
   ...devMethods,

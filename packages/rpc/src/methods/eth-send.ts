@@ -1,5 +1,6 @@
 import { bytesToHex, CairnError, errorMessage, hexToBytes } from '@cairn/utils'
-import { createTx, createTxFromRLP } from '@ethereumjs/tx'
+import { createTx, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
+import { Address } from '@ethereumjs/util'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
@@ -7,6 +8,8 @@ import { estimateGas } from '../exec.ts'
 import { suggestTip } from '../gas-oracle.ts'
 import { type MethodDef, method } from '../method.ts'
 import { type CallRequest, callRequest, data } from '../schemas.ts'
+
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 
 /** Submitting transactions: signed elsewhere (raw) or by an unlocked dev account. */
 
@@ -24,28 +27,34 @@ function decodeRaw(ctx: RpcContext, raw: string) {
   }
 }
 
-/** Fills the defaults geth fills for eth_sendTransaction, signs with the unlocked key. */
-async function signRequest(ctx: RpcContext, req: CallRequest) {
-  const from = req.from
-  const key = from ? ctx.accounts.privateKey(from) : undefined
-  if (!from || !key) {
+/** The unlocked key of `req.from`, or geth's "unknown account". */
+function keyOf(ctx: RpcContext, req: CallRequest): Uint8Array {
+  const key = req.from ? ctx.accounts.privateKey(req.from) : undefined
+  if (!key) {
     throw new CairnError(RpcErrorCode.UNKNOWN_ACCOUNT, 'unknown account', {
       fault: 'caller',
       hint: 'eth_sendTransaction signs only for the node’s unlocked accounts (eth_accounts); sign locally and use eth_sendRawTransaction',
     })
   }
+  return key
+}
+
+/**
+ * Fills the defaults geth fills for eth_sendTransaction and eth_fillTransaction (nonce from the
+ * pool, gas by estimation, EIP-1559 fees unless a gas price is given); the result is unsigned.
+ */
+export async function fillRequest(ctx: RpcContext, req: CallRequest): Promise<TypedTransaction> {
+  const from = req.from ?? ZERO_ADDRESS
   const { chain, pool } = ctx
   if (req.chainId !== undefined && req.chainId !== chain.chainId) {
     throw new CairnError(
       RpcErrorCode.EXECUTION_FAILED,
       `chainId does not match node's (have=${req.chainId}, want=${chain.chainId})`,
-      {
-        fault: 'caller',
-      },
+      { fault: 'caller' },
     )
   }
   const head = chain.head
-  const nonce = req.nonce ?? (await pool.pendingNonce(new (await import('@ethereumjs/util')).Address(hexToBytes(from))))
+  const nonce = req.nonce ?? (await pool.pendingNonce(new Address(hexToBytes(from))))
   const gasLimit = req.gas ?? (await estimateGas(ctx, req, head))
   const legacy = req.gasPrice !== undefined || req.type === 0n || req.type === 1n
   const tip = req.maxPriorityFeePerGas ?? (legacy ? 0n : await suggestTip(ctx))
@@ -72,15 +81,30 @@ async function signRequest(ctx: RpcContext, req: CallRequest) {
         accessList: req.accessList ?? [],
       }
   try {
-    return createTx(txData, { common: chain.common }).sign(key)
+    return createTx(txData, { common: chain.common })
   } catch (err) {
-    throw new CairnError(
-      RpcErrorCode.EXECUTION_FAILED,
-      `invalid transaction: ${errorMessage(err).split(' (tx type')[0]}`,
-      {
-        fault: 'caller',
-      },
-    )
+    throw invalidTx(err)
+  }
+}
+
+function invalidTx(err: unknown): CairnError {
+  return new CairnError(
+    RpcErrorCode.EXECUTION_FAILED,
+    `invalid transaction: ${errorMessage(err).split(' (tx type')[0]}`,
+    {
+      fault: 'caller',
+    },
+  )
+}
+
+/** Fills and signs with the unlocked key of `req.from`. */
+async function signRequest(ctx: RpcContext, req: CallRequest): Promise<TypedTransaction> {
+  const key = keyOf(ctx, req)
+  const tx = await fillRequest(ctx, req)
+  try {
+    return tx.sign(key)
+  } catch (err) {
+    throw invalidTx(err)
   }
 }
 
