@@ -15,6 +15,7 @@ export const TxPoolErrorCode = {
   OVERSIZED: 'TXPOOL_OVERSIZED',
   TYPE_NOT_SUPPORTED: 'TXPOOL_TYPE_NOT_SUPPORTED',
   FULL: 'TXPOOL_FULL',
+  ACCOUNT_LIMIT: 'TXPOOL_ACCOUNT_LIMIT',
   NONCE_MAX: 'TXPOOL_NONCE_MAX',
 } as const
 export type TxPoolErrorCode = (typeof TxPoolErrorCode)[keyof typeof TxPoolErrorCode]
@@ -32,5 +33,19 @@ export const TX_POOL_MESSAGES: Record<TxPoolErrorCode, string> = {
   TXPOOL_OVERSIZED: 'oversized data',
   TXPOOL_TYPE_NOT_SUPPORTED: 'transaction type not supported',
   TXPOOL_FULL: 'txpool is full',
+  TXPOOL_ACCOUNT_LIMIT: 'account limit exceeded',
   TXPOOL_NONCE_MAX: 'nonce has max value',
+}
+
+/** How each refusal can be fixed (the `hint` of the CairnError). */
+export const TX_POOL_HINTS: Partial<Record<TxPoolErrorCode, string>> = {
+  TXPOOL_NONCE_TOO_LOW: 'use the account nonce (eth_getTransactionCount with "pending")',
+  TXPOOL_INSUFFICIENT_FUNDS:
+    "the balance must cover gas × maxFeePerGas + value of this and the sender's other pooled transactions",
+  TXPOOL_INTRINSIC_GAS: 'raise the gas limit (eth_estimateGas)',
+  TXPOOL_GAS_LIMIT: "lower the gas limit below the block's",
+  TXPOOL_UNDERPRICED: 'raise maxPriorityFeePerGas (or gasPrice) to at least the pool minimum tip',
+  TXPOOL_REPLACEMENT_UNDERPRICED: 'raise both maxFeePerGas and maxPriorityFeePerGas by at least the price bump (10%)',
+  TXPOOL_FULL: 'pay a higher tip than the cheapest pooled transaction, or wait for blocks to drain the pool',
+  TXPOOL_ACCOUNT_LIMIT: 'fill the nonce gap first: this account has too many transactions waiting behind one',
 }

@@ -1,6 +1,19 @@
-export { TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
+export { TX_POOL_HINTS, TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
+export { EvictHeap } from './evict-heap.ts'
+export type { JournalLoadResult, TxJournalOptions } from './journal.ts'
+export { TxJournal } from './journal.ts'
 export type { TxPoolMetrics } from './metrics.ts'
 export { createTxPoolMetrics } from './metrics.ts'
-export type { AccountReader, TxPoolEvents, TxPoolModules, TxPoolOptions } from './pool.ts'
+export type {
+  AccountReader,
+  AddOptions,
+  PoolContent,
+  PoolInspect,
+  TxPoolEvents,
+  TxPoolModules,
+  TxPoolOptions,
+} from './pool.ts'
 export { DEFAULT_TXPOOL_OPTIONS, TxPool } from './pool.ts'
+export type { PoolTx } from './pool-tx.ts'
+export { comparePrice, feesOf, SLOT_SIZE, slotsOf, tipAt } from './pool-tx.ts'
 export { coversBaseFee, effectiveTip, PriceAndNonceSource } from './price-heap.ts'

@@ -6,6 +6,8 @@ export interface TxPoolMetrics {
   admitted: Counter
   rejected: Counter<'reason'>
   replaced: Counter
+  /** Transactions the pool dropped by itself: full, expired, unpayable, account_queue. */
+  evicted: Counter<'reason'>
 }
 
 export function createTxPoolMetrics(register: Registry): TxPoolMetrics {
@@ -23,6 +25,12 @@ export function createTxPoolMetrics(register: Registry): TxPoolMetrics {
     replaced: new Counter({
       name: 'cairn_txpool_replaced_total',
       help: 'Transactions replaced by a higher bid',
+      registers,
+    }),
+    evicted: new Counter({
+      name: 'cairn_txpool_evicted_total',
+      help: 'Transactions dropped by the pool (full, expired, unpayable, account_queue)',
+      labelNames: ['reason'],
       registers,
     }),
   }

@@ -2,29 +2,41 @@ import { bytesToHex, CairnError, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
-import { TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
+import { TX_POOL_HINTS, TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
+import { EvictHeap } from './evict-heap.ts'
 import type { TxPoolMetrics } from './metrics.ts'
+import { comparePrice, feesOf, type PoolTx, slotsOf } from './pool-tx.ts'
 import { coversBaseFee, PriceAndNonceSource } from './price-heap.ts'
+import { byNonce, newSender, pendingRun, type SenderTxs } from './sender.ts'
 
 export interface TxPoolOptions {
   /** Minimum tip (wei) a transaction must offer; 0 in dev. */
   minTip: bigint
   /** Percent by which a replacement must raise both fee fields. */
   priceBump: number
-  /** Most executable transactions held. */
+  /** Executable transactions an account is guaranteed when the pool is full (geth's AccountSlots). */
+  accountSlots: number
+  /** Most nonce-gapped transactions per account (geth's AccountQueue). */
+  accountQueue: number
+  /** Most executable transaction slots (32 KB each) in the pool. */
   globalSlots: number
-  /** Most nonce-gapped transactions held. */
+  /** Most nonce-gapped transaction slots in the pool. */
   globalQueue: number
   /** Largest encoded transaction accepted (bytes). */
   maxTxSize: number
+  /** Seconds an account's queued transactions are kept without activity (geth's Lifetime: 3 h). */
+  lifetime: number
 }
 
 export const DEFAULT_TXPOOL_OPTIONS: TxPoolOptions = {
   minTip: 1n,
   priceBump: 10,
+  accountSlots: 16,
+  accountQueue: 64,
   globalSlots: 5120,
   globalQueue: 1024,
   maxTxSize: 128 * 1024,
+  lifetime: 3 * 3600,
 }
 
 /** Reads accounts at the head (nonce and balance are all the pool needs). */
@@ -38,6 +50,8 @@ export interface TxPoolModules {
   head: BlockHeader
   logger: Logger
   metrics: TxPoolMetrics | null
+  /** Clock in ms (queued expiry); Date.now by default. */
+  now?: () => number
 }
 
 export interface TxPoolEvents extends Record<string, unknown> {
@@ -45,33 +59,58 @@ export interface TxPoolEvents extends Record<string, unknown> {
   added: TypedTransaction
 }
 
-interface SenderTxs {
-  address: Address
-  byNonce: Map<bigint, TypedTransaction>
-  /** The account's nonce at the head, as last read. */
-  stateNonce: bigint
-  /** How many of this sender's transactions are executable (contiguous from stateNonce). */
-  pending: number
-  /** How many wait behind a nonce gap. */
-  queued: number
+/** How a transaction reached the pool: `local` ones (this node's RPC) are journaled. */
+export interface AddOptions {
+  local?: boolean
 }
 
+/** Per-sender transactions for txpool_content / txpool_contentFrom. */
+export interface PoolContent {
+  pending: Map<string, TypedTransaction[]>
+  queued: Map<string, TypedTransaction[]>
+}
+
+/** geth's txpool_inspect: sender → nonce → "to: value wei + gas gas × price wei". */
+export interface PoolInspect {
+  pending: Record<string, Record<string, string>>
+  queued: Record<string, Record<string, string>>
+}
+
+type Account = { nonce: bigint; balance: bigint }
+type EvictReason = 'full' | 'expired' | 'unpayable' | 'account_queue'
+
 const SUPPORTED_TYPES = new Set([0, 1, 2, 4])
+const NONCE_MAX = 2n ** 64n - 1n
+const EXPIRY_CHECK_MS = 60_000
 
 /**
- * The transaction pool: admission checks with geth's messages, per-sender nonce ordering
- * (executable runs are pending, gapped ones queued), replacement by price bump, block candidates
- * by price and nonce, and clean-up on every new head (including re-injection after a reorg).
- * The full production pool (limits per account, eviction, journal) grows here.
+ * The transaction pool (geth's legacypool rules): admission checks with geth's messages, per-sender
+ * nonce ordering (executable runs are pending, gapped ones queued, promoted when the gap fills),
+ * replacement by price bump, per-account and global limits counted in 32 KB slots with eviction of
+ * the cheapest, queued expiry, block candidates by price and nonce, and clean-up on every new head
+ * (re-injection after a reorg). Work per admission and per head is proportional to the senders
+ * involved, never to the whole pool.
  */
 export class TxPool {
   readonly events = new TypedEmitter<TxPoolEvents>()
   private readonly senders = new Map<string, SenderTxs>()
-  private readonly byHash = new Map<string, TypedTransaction>()
+  private readonly byHash = new Map<string, PoolTx>()
   private head: BlockHeader
   private headState: AccountReader
-  private pendingTotal = 0
-  private queuedTotal = 0
+  /** Base fee of the next block: the price at which eviction compares transactions. */
+  private baseFee: bigint
+  /** Account reads at the current head (the state of one root never changes). */
+  private accountCache = new Map<string, Promise<Account>>()
+  private pendingCount = 0
+  private queuedCount = 0
+  private pendingSlots = 0
+  private queuedSlots = 0
+  private readonly pendingHeap: EvictHeap
+  private readonly queuedHeap: EvictHeap
+  /** Senders whose promotion stopped for lack of pending room. */
+  private readonly blocked = new Set<string>()
+  private lastExpiry = 0
+  private timer: ReturnType<typeof setInterval> | undefined
 
   constructor(
     readonly opts: TxPoolOptions,
@@ -79,13 +118,30 @@ export class TxPool {
   ) {
     this.head = modules.head
     this.headState = modules.stateAt(this.head.stateRoot)
+    this.baseFee = nextBaseFee(this.head)
+    this.pendingHeap = new EvictHeap(this.baseFee)
+    this.queuedHeap = new EvictHeap(this.baseFee)
+    this.lastExpiry = this.now()
+  }
+
+  /** Starts the periodic queued-expiry sweep (once a minute, not keeping the process alive). */
+  start(): void {
+    if (this.timer) return
+    this.timer = setInterval(() => this.expireQueued(), EXPIRY_CHECK_MS)
+    this.timer.unref?.()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
   }
 
   /** Admits a signed transaction, or throws a CairnError whose message is geth's. */
-  async add(tx: TypedTransaction): Promise<Uint8Array> {
+  async add(tx: TypedTransaction, options: AddOptions = {}): Promise<Uint8Array> {
     try {
-      const hash = await this.validateAndInsert(tx)
+      const hash = await this.validateAndInsert(tx, options.local ?? true)
       this.modules.metrics?.admitted.inc()
+      this.updateGauges()
       this.events.emit('added', tx)
       return hash
     } catch (err) {
@@ -94,103 +150,228 @@ export class TxPool {
     }
   }
 
-  private async validateAndInsert(tx: TypedTransaction): Promise<Uint8Array> {
-    const hash = tx.hash()
-    const key = bytesToHex(hash)
-    if (this.byHash.has(key)) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
+  private async validateAndInsert(tx: TypedTransaction, local: boolean): Promise<Uint8Array> {
+    const hashBytes = tx.hash()
+    const hash = bytesToHex(hashBytes)
+    if (this.byHash.has(hash)) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
     if (!SUPPORTED_TYPES.has(tx.type)) throw reject(TxPoolErrorCode.TYPE_NOT_SUPPORTED)
-    if (tx.serialize().length > this.opts.maxTxSize) throw reject(TxPoolErrorCode.OVERSIZED)
+    const size = tx.serialize().length
+    if (size > this.opts.maxTxSize) throw reject(TxPoolErrorCode.OVERSIZED)
     if (tx.gasLimit > this.head.gasLimit) throw reject(TxPoolErrorCode.GAS_LIMIT)
     if (tx.gasLimit < tx.getMinimumGasLimit()) throw reject(TxPoolErrorCode.INTRINSIC_GAS)
-    const { cap, tip } = fees(tx)
+    const { cap, tip } = feesOf(tx)
     if (tip > cap) throw reject(TxPoolErrorCode.TIP_ABOVE_FEE_CAP)
     if (tip < this.opts.minTip) throw reject(TxPoolErrorCode.UNDERPRICED)
-    if (tx.nonce >= 2n ** 64n - 1n) throw reject(TxPoolErrorCode.NONCE_MAX)
+    if (tx.nonce >= NONCE_MAX) throw reject(TxPoolErrorCode.NONCE_MAX)
     let from: Address
     try {
       from = tx.getSenderAddress()
     } catch {
       throw reject(TxPoolErrorCode.INVALID_SENDER)
     }
-    const account = (await this.headState.getAccount(from)) ?? { nonce: 0n, balance: 0n }
-    // Another add of the same transaction may have finished while this one read the state.
-    if (this.byHash.has(key)) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
-    if (tx.nonce < account.nonce) throw reject(TxPoolErrorCode.NONCE_TOO_LOW)
-    const senderKey = from.toString()
-    const sender = this.senders.get(senderKey) ?? {
-      address: from,
-      byNonce: new Map(),
-      stateNonce: 0n,
-      pending: 0,
-      queued: 0,
+    const key = from.toString()
+    // Read the account at the head; read again if a new head arrived meanwhile.
+    let account: Account
+    for (;;) {
+      const head = this.head
+      account = await this.accountAt(from)
+      if (head === this.head) break
     }
-    sender.stateNonce = account.nonce
-    const existing = sender.byNonce.get(tx.nonce)
+    // Another add of the same transaction may have finished while this one read the state.
+    if (this.byHash.has(hash)) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
+    if (tx.nonce < account.nonce) throw reject(TxPoolErrorCode.NONCE_TOO_LOW)
+
+    let sender = this.senders.get(key)
+    if (sender && (sender.stateNonce !== account.nonce || sender.balance !== account.balance)) {
+      this.resetSender(sender, account)
+      sender = this.senders.get(key)
+    }
+    const existing = sender?.txs.get(tx.nonce)
     if (existing) {
       // geth's threshold: old * (100 + bump) / 100, rounded down.
-      const old = fees(existing)
       const bump = BigInt(100 + this.opts.priceBump)
-      if (cap < (old.cap * bump) / 100n || tip < (old.tip * bump) / 100n) {
+      if (cap < (existing.cap * bump) / 100n || tip < (existing.tip * bump) / 100n) {
         throw reject(TxPoolErrorCode.REPLACEMENT_UNDERPRICED)
       }
     }
-    let committed = tx.getUpfrontCost()
-    for (const [nonce, other] of sender.byNonce) if (nonce !== tx.nonce) committed += other.getUpfrontCost()
+    const cost = tx.gasLimit * cap + tx.value
+    const committed = (sender?.cost ?? 0n) - (existing?.cost ?? 0n) + cost
     if (account.balance < committed) throw reject(TxPoolErrorCode.INSUFFICIENT_FUNDS)
-    if (!existing) {
-      const { pending, queued } = this.counts
-      const executable = this.isExecutable(sender, tx.nonce, account.nonce)
-      if (executable ? pending >= this.opts.globalSlots : queued >= this.opts.globalQueue) {
-        throw reject(TxPoolErrorCode.FULL)
+
+    const slots = slotsOf(size)
+    const pendingLen = sender?.pending ?? 0
+    const executable = existing ? existing.pending : tx.nonce === account.nonce + BigInt(pendingLen)
+    const need = slots - (existing?.slots ?? 0)
+    const candidate = { cap, tip }
+    let victims: PoolTx[] = []
+    if (executable) {
+      if (need > 0 && this.pendingSlots + need > this.opts.globalSlots) {
+        // An account past its guaranteed share does not push others out.
+        if (!existing && pendingLen >= this.opts.accountSlots) throw reject(TxPoolErrorCode.FULL)
+        victims = this.pickVictims(true, need - (this.opts.globalSlots - this.pendingSlots), candidate, key, tx.nonce)
+      }
+    } else {
+      if (!existing && (sender?.queued ?? 0) >= this.opts.accountQueue) throw reject(TxPoolErrorCode.ACCOUNT_LIMIT)
+      // A gapped transaction only ever competes with other gapped ones: it never evicts a pending one.
+      if (need > 0 && this.queuedSlots + need > this.opts.globalQueue) {
+        victims = this.pickVictims(false, need - (this.opts.globalQueue - this.queuedSlots), candidate, key, tx.nonce)
       }
     }
-    if (existing) {
-      this.byHash.delete(bytesToHex(existing.hash()))
+
+    // Committed from here on: everything below is synchronous.
+    for (const v of victims) this.removeWithDescendants(v, 'full')
+    sender = this.senders.get(key)
+    if (!sender) {
+      sender = newSender(from, account.nonce, account.balance, this.now())
+      this.senders.set(key, sender)
+    }
+    const ptx: PoolTx = {
+      tx,
+      hash,
+      sender: key,
+      nonce: tx.nonce,
+      cap,
+      tip,
+      cost,
+      slots,
+      local,
+      pending: false,
+      version: 0,
+      live: true,
+    }
+    const old = sender.txs.get(tx.nonce)
+    if (old) {
+      this.unlink(old)
       this.modules.metrics?.replaced.inc()
     }
-    sender.byNonce.set(tx.nonce, tx)
-    this.senders.set(senderKey, sender)
-    this.byHash.set(key, tx)
+    this.link(sender, ptx)
+    sender.lastActive = this.now()
     this.reclassify(sender)
-    this.updateGauges()
-    return hash
+    return hashBytes
   }
 
-  private isExecutable(sender: SenderTxs, nonce: bigint, stateNonce: bigint): boolean {
-    for (let n = stateNonce; n < nonce; n++) if (!sender.byNonce.has(n)) return false
-    return true
+  /**
+   * Victims to free `missing` slots of the pending (or queued) pool for a transaction priced
+   * `candidate`: the cheapest first, each strictly cheaper than the candidate, never the candidate
+   * sender's own earlier nonces. Throws "txpool is full" (and leaves the heap as it was) otherwise.
+   */
+  private pickVictims(
+    pending: boolean,
+    missing: number,
+    candidate: { cap: bigint; tip: bigint },
+    senderKey: string,
+    nonce: bigint,
+  ): PoolTx[] {
+    const heap = pending ? this.pendingHeap : this.queuedHeap
+    if (heap.baseFee !== this.baseFee) {
+      heap.rebuild(this.liveTxs(pending), this.baseFee)
+    }
+    const victims: PoolTx[] = []
+    const popped: PoolTx[] = []
+    const seen = new Set<PoolTx>()
+    let freed = 0
+    const fail = (): never => {
+      for (const v of popped) heap.push(v)
+      throw reject(TxPoolErrorCode.FULL)
+    }
+    while (freed < missing) {
+      const v = heap.pop()
+      if (!v) return fail()
+      popped.push(v)
+      if (seen.has(v)) continue
+      victims.push(v)
+      if (comparePrice(candidate, v, this.baseFee) <= 0) return fail()
+      if (v.sender === senderKey && v.nonce <= nonce) return fail()
+      // The victim leaves with its descendants: count the slots they free in this pool.
+      const s = this.senders.get(v.sender) as SenderTxs
+      for (const t of s.txs.values()) {
+        if (t.nonce >= v.nonce && t.pending === pending && !seen.has(t)) {
+          seen.add(t)
+          freed += t.slots
+        }
+      }
+    }
+    return victims
+  }
+
+  private *liveTxs(pending: boolean): Iterable<PoolTx> {
+    for (const p of this.byHash.values()) if (p.pending === pending) yield p
   }
 
   /** The transaction with this hash, if pooled. */
   get(hash: Uint8Array): TypedTransaction | undefined {
-    return this.byHash.get(bytesToHex(hash))
+    return this.byHash.get(bytesToHex(hash))?.tx
   }
 
   get size(): number {
     return this.byHash.size
   }
 
-  /**
-   * Per sender, the executable run (contiguous nonces from the account's) and the queued rest.
-   */
-  async content(): Promise<{ pending: Map<string, TypedTransaction[]>; queued: Map<string, TypedTransaction[]> }> {
+  /** Executable and nonce-gapped transaction counts. */
+  get counts(): { pending: number; queued: number } {
+    return { pending: this.pendingCount, queued: this.queuedCount }
+  }
+
+  /** txpool_status: the counts. */
+  status(): { pending: number; queued: number } {
+    return this.counts
+  }
+
+  /** Slots (32 KB units) used by executable and gapped transactions: what the global limits count. */
+  get slots(): { pending: number; queued: number } {
+    return { pending: this.pendingSlots, queued: this.queuedSlots }
+  }
+
+  /** Per sender, the executable run (in nonce order) and the queued rest (in nonce order). */
+  async content(): Promise<PoolContent> {
     const pending = new Map<string, TypedTransaction[]>()
     const queued = new Map<string, TypedTransaction[]>()
     for (const [key, sender] of this.senders) {
-      const account = await this.headState.getAccount(sender.address)
-      const { run, rest } = split(sender, account?.nonce ?? 0n)
+      const { run, rest } = split(sender)
       if (run.length) pending.set(key, run)
       if (rest.length) queued.set(key, rest)
     }
     return { pending, queued }
   }
 
-  /** The next nonce for `address` counting its executable pooled transactions. */
-  async pendingNonce(address: Address): Promise<bigint> {
-    const account = await this.headState.getAccount(address)
-    let n = account?.nonce ?? 0n
+  /** txpool_contentFrom: one sender's pending and queued transactions, in nonce order. */
+  contentFrom(address: Address): { pending: TypedTransaction[]; queued: TypedTransaction[] } {
     const sender = this.senders.get(address.toString())
-    if (sender) while (sender.byNonce.has(n)) n++
+    if (!sender) return { pending: [], queued: [] }
+    const { run, rest } = split(sender)
+    return { pending: run, queued: rest }
+  }
+
+  /** txpool_inspect: a one-line summary per transaction, as geth prints it. */
+  inspect(): PoolInspect {
+    const out: PoolInspect = { pending: {}, queued: {} }
+    for (const [key, sender] of this.senders) {
+      for (const p of sender.txs.values()) {
+        const group = p.pending ? out.pending : out.queued
+        const byNonce = group[key] ?? {}
+        group[key] = byNonce
+        const to = p.tx.to ? p.tx.to.toString() : 'contract creation'
+        byNonce[p.nonce.toString()] = `${to}: ${p.tx.value} wei + ${p.tx.gasLimit} gas × ${p.cap} wei`
+      }
+    }
+    return out
+  }
+
+  /** Locally submitted transactions, per sender in nonce order (what the journal keeps). */
+  locals(): TypedTransaction[] {
+    const out: TypedTransaction[] = []
+    for (const sender of this.senders.values()) {
+      for (const p of byNonce(sender)) if (p.local) out.push(p.tx)
+    }
+    return out
+  }
+
+  /** The next nonce for `address` counting its pooled transactions contiguous from the account's. */
+  async pendingNonce(address: Address): Promise<bigint> {
+    const account = await this.accountAt(address)
+    let n = account.nonce
+    const sender = this.senders.get(address.toString())
+    if (sender) while (sender.txs.has(n)) n++
     return n
   }
 
@@ -198,9 +379,7 @@ export class TxPool {
   async blockSource(baseFee: bigint): Promise<PriceAndNonceSource> {
     const runs: TypedTransaction[][] = []
     for (const sender of this.senders.values()) {
-      const account = await this.headState.getAccount(sender.address)
-      const { run } = split(sender, account?.nonce ?? 0n)
-      if (run.length) runs.push(run)
+      if (sender.pending > 0) runs.push(pendingRun(sender).map((p) => p.tx))
     }
     return new PriceAndNonceSource(runs, baseFee)
   }
@@ -208,95 +387,285 @@ export class TxPool {
   /** True when some sender's next transaction could go into the next block. */
   hasExecutable(baseFee: bigint): boolean {
     for (const s of this.senders.values()) {
-      const next = s.byNonce.get(s.stateNonce)
-      if (next && coversBaseFee(next, baseFee)) return true
+      if (s.pending === 0) continue
+      const next = s.txs.get(s.stateNonce)
+      if (next && coversBaseFee(next.tx, baseFee)) return true
     }
     return false
   }
 
-  /** Executable and nonce-gapped transaction counts. */
-  get counts(): { pending: number; queued: number } {
-    return { pending: this.pendingTotal, queued: this.queuedTotal }
-  }
-
   /**
-   * A new head: drop included and stale transactions, and put back those of blocks that left
-   * the canonical chain (a reorg) when they are still valid.
+   * A new head: drop included and stale transactions, re-check the funds of the senders the block
+   * touched, promote what now fits, and put back the transactions of blocks that left the canonical
+   * chain (a reorg) when they are still valid. Only the block's senders are re-read, unless the head
+   * is not a child of the previous one, a reorg happened or the block carries EIP-7702
+   * authorizations (which move other accounts' nonces): then every sender is.
    */
   async onNewHead(head: Block, removed: Block[] = []): Promise<void> {
+    const prev = this.head
     this.head = head.header
     this.headState = this.modules.stateAt(head.header.stateRoot)
-    for (const tx of head.transactions) this.drop(tx)
-    for (const sender of [...this.senders.values()]) {
-      const account = await this.headState.getAccount(sender.address)
-      sender.stateNonce = account?.nonce ?? 0n
-      for (const [n, tx] of sender.byNonce) if (n < sender.stateNonce) this.drop(tx)
-      this.reclassify(sender)
-    }
-    for (const block of removed) {
-      for (const tx of block.transactions) {
-        await this.validateAndInsert(tx).catch(() => {})
+    this.baseFee = nextBaseFee(head.header)
+    this.accountCache = new Map()
+    const full =
+      removed.length > 0 ||
+      !sameBytes(head.header.parentHash, prev.hash()) ||
+      head.transactions.some((t) => t.type === 4)
+    let touched: SenderTxs[]
+    if (full) {
+      touched = [...this.senders.values()]
+    } else {
+      const keys = new Set<string>()
+      for (const tx of head.transactions) {
+        const known = this.byHash.get(bytesToHex(tx.hash()))
+        const key = known ? known.sender : tx.getSenderAddress().toString()
+        if (this.senders.has(key)) keys.add(key)
       }
+      touched = [...keys].map((k) => this.senders.get(k) as SenderTxs)
     }
+    const accounts = await Promise.all(touched.map((s) => this.accountAt(s.address)))
+    touched.forEach((sender, i) => {
+      if (this.senders.get(sender.key) === sender) this.resetSender(sender, accounts[i] as Account)
+    })
+    for (const key of [...this.blocked]) {
+      const sender = this.senders.get(key)
+      if (sender) this.reclassify(sender)
+      else this.blocked.delete(key)
+    }
+    this.enforceQueueLimit()
+    for (const block of removed) {
+      for (const tx of block.transactions) await this.validateAndInsert(tx, false).catch(() => {})
+    }
+    if (this.now() - this.lastExpiry >= EXPIRY_CHECK_MS) this.expireQueued()
     this.updateGauges()
   }
 
   /** Removes transactions the producer could not include (invalid at execution). */
   discard(txs: TypedTransaction[]): void {
-    for (const tx of txs) this.drop(tx)
+    for (const tx of txs) {
+      const p = this.byHash.get(bytesToHex(tx.hash()))
+      if (!p) continue
+      const sender = this.senders.get(p.sender) as SenderTxs
+      this.unlink(p)
+      this.reclassify(sender)
+    }
+    this.enforceQueueLimit()
     this.updateGauges()
   }
 
-  private drop(tx: TypedTransaction): void {
-    const key = bytesToHex(tx.hash())
-    if (!this.byHash.delete(key)) return
-    const senderKey = tx.getSenderAddress().toString()
-    const sender = this.senders.get(senderKey)
-    if (!sender) return
-    sender.byNonce.delete(tx.nonce)
+  /**
+   * Drops the queued transactions of accounts idle (nothing added or promoted) for longer than
+   * `lifetime`; returns how many were dropped.
+   */
+  expireQueued(now: number = this.now()): number {
+    this.lastExpiry = now
+    const limit = this.opts.lifetime * 1000
+    let dropped = 0
+    for (const sender of [...this.senders.values()]) {
+      if (sender.queued === 0 || now - sender.lastActive <= limit) continue
+      for (const p of [...sender.txs.values()]) {
+        if (p.pending) continue
+        this.unlink(p)
+        dropped++
+      }
+      this.reclassify(sender)
+    }
+    if (dropped > 0) {
+      this.modules.metrics?.evicted.inc({ reason: 'expired' }, dropped)
+      this.modules.logger.debug({ dropped }, 'txpool: expired queued transactions')
+      this.updateGauges()
+    }
+    return dropped
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internal structure. Every change goes through link/unlink (membership and counters) and then
+  // reclassify (which transactions of a sender are pending).
+
+  private accountAt(address: Address): Promise<Account> {
+    const key = address.toString()
+    let read = this.accountCache.get(key)
+    if (!read) {
+      if (this.accountCache.size > 50_000) this.accountCache.clear()
+      read = this.headState.getAccount(address).then((a) => a ?? { nonce: 0n, balance: 0n })
+      this.accountCache.set(key, read)
+      read.catch(() => this.accountCache.delete(key))
+    }
+    return read
+  }
+
+  /** Adds `p` to its sender and the indexes, as queued (reclassify promotes it). */
+  private link(sender: SenderTxs, p: PoolTx): void {
+    sender.txs.set(p.nonce, p)
+    sender.cost += p.cost
+    sender.queued++
+    this.byHash.set(p.hash, p)
+    this.queuedCount++
+    this.queuedSlots += p.slots
+    this.queuedHeap.push(p)
+    this.compact(false)
+  }
+
+  /** Removes `p` from its sender and the indexes; the caller reclassifies the sender. */
+  private unlink(p: PoolTx): void {
+    const sender = this.senders.get(p.sender)
+    if (!sender || sender.txs.get(p.nonce) !== p) return
+    sender.txs.delete(p.nonce)
+    sender.cost -= p.cost
+    this.byHash.delete(p.hash)
+    if (p.pending) {
+      sender.pending--
+      this.pendingCount--
+      this.pendingSlots -= p.slots
+    } else {
+      sender.queued--
+      this.queuedCount--
+      this.queuedSlots -= p.slots
+    }
+    p.live = false
+    p.version++
+  }
+
+  private setPending(sender: SenderTxs, p: PoolTx, pending: boolean): void {
+    if (p.pending === pending) return
+    const d = pending ? 1 : -1
+    p.pending = pending
+    p.version++
+    sender.pending += d
+    sender.queued -= d
+    this.pendingCount += d
+    this.queuedCount -= d
+    this.pendingSlots += d * p.slots
+    this.queuedSlots -= d * p.slots
+    ;(pending ? this.pendingHeap : this.queuedHeap).push(p)
+    this.compact(pending)
+  }
+
+  /**
+   * Makes the sender's pending transactions exactly its contiguous run from the account nonce, as
+   * far as the pending pool has room; demotes everything else. Forgets an empty sender.
+   */
+  private reclassify(sender: SenderTxs): void {
+    if (sender.txs.size === 0) {
+      this.senders.delete(sender.key)
+      this.blocked.delete(sender.key)
+      return
+    }
+    let end = sender.stateNonce
+    while (sender.txs.has(end)) end++
+    for (const p of sender.txs.values()) {
+      if (p.pending && (p.nonce < sender.stateNonce || p.nonce >= end)) this.setPending(sender, p, false)
+    }
+    let room = true
+    let promoted = false
+    for (let n = sender.stateNonce; n < end; n++) {
+      const p = sender.txs.get(n) as PoolTx
+      if (room && !p.pending) {
+        if (this.pendingSlots + p.slots > this.opts.globalSlots) room = false
+        else {
+          this.setPending(sender, p, true)
+          promoted = true
+        }
+      }
+      if (!room && p.pending) this.setPending(sender, p, false)
+    }
+    if (room) this.blocked.delete(sender.key)
+    else this.blocked.add(sender.key)
+    if (promoted) sender.lastActive = this.now()
+  }
+
+  /** A new account state for `sender`: drop stale and unpayable transactions, then reclassify. */
+  private resetSender(sender: SenderTxs, account: Account): void {
+    sender.stateNonce = account.nonce
+    sender.balance = account.balance
+    let spent = 0n
+    let cut = false
+    let unpayable = 0
+    for (const p of byNonce(sender)) {
+      if (p.nonce < account.nonce) {
+        this.unlink(p) // included, or its nonce was taken by another transaction
+        continue
+      }
+      spent += p.cost
+      // From the first transaction the account cannot pay for (counting the earlier ones), or
+      // that no longer fits a block, the rest of the sender's transactions cannot run either.
+      if (cut || spent > account.balance || p.tx.gasLimit > this.head.gasLimit) {
+        cut = true
+        this.unlink(p)
+        unpayable++
+      }
+    }
+    if (unpayable > 0) this.modules.metrics?.evicted.inc({ reason: 'unpayable' }, unpayable)
+    this.reclassify(sender)
+    const live = this.senders.get(sender.key)
+    if (live && live.queued > this.opts.accountQueue) {
+      const queued = byNonce(live).filter((p) => !p.pending)
+      const over = queued.slice(this.opts.accountQueue)
+      for (const p of over) this.unlink(p)
+      this.modules.metrics?.evicted.inc({ reason: 'account_queue' }, over.length)
+      this.reclassify(live)
+    }
+  }
+
+  /** Removes `p` and the sender's later nonces (which could not run without it). */
+  private removeWithDescendants(p: PoolTx, reason: EvictReason): void {
+    const sender = this.senders.get(p.sender)
+    if (!sender || sender.txs.get(p.nonce) !== p) return
+    const doomed = byNonce(sender).filter((t) => t.nonce >= p.nonce)
+    for (const t of doomed) this.unlink(t)
+    this.modules.metrics?.evicted.inc({ reason }, doomed.length)
     this.reclassify(sender)
   }
 
-  /** Recounts a sender's executable run after a change, keeping the totals in step. */
-  private reclassify(sender: SenderTxs): void {
-    let run = 0
-    for (let n = sender.stateNonce; sender.byNonce.has(n); n++) run++
-    const queued = sender.byNonce.size - run
-    this.pendingTotal += run - sender.pending
-    this.queuedTotal += queued - sender.queued
-    sender.pending = run
-    sender.queued = queued
-    if (sender.byNonce.size === 0) this.senders.delete(sender.address.toString())
+  /** Demotions can overfill the queued pool: drop the cheapest queued transactions until it fits. */
+  private enforceQueueLimit(): void {
+    if (this.queuedSlots <= this.opts.globalQueue) return
+    if (this.queuedHeap.baseFee !== this.baseFee) this.queuedHeap.rebuild(this.liveTxs(false), this.baseFee)
+    while (this.queuedSlots > this.opts.globalQueue) {
+      const v = this.queuedHeap.pop()
+      if (!v) break
+      this.removeWithDescendants(v, 'full')
+    }
+  }
+
+  /** Keeps a heap's stale entries (moved or removed transactions) from outgrowing the pool. */
+  private compact(pending: boolean): void {
+    const heap = pending ? this.pendingHeap : this.queuedHeap
+    const live = pending ? this.pendingCount : this.queuedCount
+    if (heap.length > 2 * live + 1024) heap.rebuild(this.liveTxs(pending), heap.baseFee)
+  }
+
+  private now(): number {
+    return this.modules.now?.() ?? Date.now()
   }
 
   private updateGauges(): void {
     const m = this.modules.metrics
     if (!m) return
-    m.pending.set(this.pendingTotal)
-    m.queued.set(this.queuedTotal)
+    m.pending.set(this.pendingCount)
+    m.queued.set(this.queuedCount)
   }
 }
 
-function fees(tx: TypedTransaction): { cap: bigint; tip: bigint } {
-  if ('maxFeePerGas' in tx) {
-    const t = tx as unknown as { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
-    return { cap: t.maxFeePerGas, tip: t.maxPriorityFeePerGas }
-  }
-  const price = (tx as unknown as { gasPrice: bigint }).gasPrice
-  return { cap: price, tip: price }
+/** The base fee of the block after `header` (0 before London). */
+function nextBaseFee(header: BlockHeader): bigint {
+  return header.baseFeePerGas === undefined ? 0n : header.calcNextBaseFee()
 }
 
-function split(sender: SenderTxs, stateNonce: bigint): { run: TypedTransaction[]; rest: TypedTransaction[] } {
+function split(sender: SenderTxs): { run: TypedTransaction[]; rest: TypedTransaction[] } {
   const run: TypedTransaction[] = []
-  let n = stateNonce
-  for (let tx = sender.byNonce.get(n); tx; tx = sender.byNonce.get(++n)) run.push(tx)
-  const rest = [...sender.byNonce.entries()]
-    .filter(([nonce]) => nonce > n)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([, tx]) => tx)
+  const rest: TypedTransaction[] = []
+  for (const p of byNonce(sender)) (p.pending ? run : rest).push(p.tx)
   return { run, rest }
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 function reject(code: TxPoolErrorCode): CairnError {
-  return new CairnError(code, TX_POOL_MESSAGES[code], { fault: 'caller' })
+  const hint = TX_POOL_HINTS[code]
+  return new CairnError(code, TX_POOL_MESSAGES[code], { fault: 'caller', ...(hint ? { hint } : {}) })
 }
