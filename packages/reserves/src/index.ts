@@ -1,0 +1,16 @@
+/**
+ * @cairn/reserves: proof of liabilities — Merkle sum trees over user balances in several
+ * currencies, inclusion proofs (format v1), snapshot input readers, and (in ./service) the HTTP
+ * service. The browser-safe verifier is the `@cairn/reserves/verifier` subpath.
+ */
+export { ReservesErrorCode } from './errors.ts'
+export { readSnapshot, readSnapshotFile, readSnapshotText } from './input/read.ts'
+export type { InputFormat, RowError } from './input/rows.ts'
+export { MAX_REPORTED_ERRORS, RowReader } from './input/rows.ts'
+export type { BuildOptions, LiabilityEntry, SumTree, TreeLevel, TreeUser } from './tree/build.ts'
+export { BUILD_MAX_DEPTH, buildTree, checkCurrencies, depthFor } from './tree/build.ts'
+export { fastHash } from './tree/fast-hash.ts'
+export { nodeAt, proofFor, rootOf } from './tree/proof.ts'
+export type { RandomSource } from './tree/random.ts'
+export { cryptoRandom, seededRandom } from './tree/random.ts'
+export { generateVectors } from './vectors.ts'
