@@ -12,7 +12,7 @@ import {
   RpcServer,
 } from '@cairn/rpc'
 import { createMetricsRegistry, Shutdown } from '@cairn/service-kit'
-import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxPool } from '@cairn/txpool'
+import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
@@ -105,6 +105,9 @@ async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Pro
       priceBump: config.txpool.priceBump,
       globalSlots: config.txpool.globalSlots,
       globalQueue: config.txpool.globalQueue,
+      accountSlots: config.txpool.accountSlots,
+      accountQueue: config.txpool.accountQueue,
+      lifetime: config.txpool.lifetime,
     },
     {
       stateAt: (root) => chain.executor.stateAt(root),
@@ -113,6 +116,22 @@ async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Pro
       metrics: createTxPoolMetrics(registry),
     },
   )
+  // Local transactions survive a restart: reloaded (and revalidated) now, written on shutdown and
+  // every `rejournal` seconds. Nothing is kept with --ephemeral.
+  const journal =
+    datadir && config.txpool.journal
+      ? new TxJournal(
+          { path: `${datadir.root}/txpool.journal`, rejournal: config.txpool.rejournal },
+          { pool, common: chain.common, logger: logger.child({ module: 'txpool' }) },
+        )
+      : null
+  await journal?.load()
+  pool.start()
+  journal?.start()
+  shutdown.add('txpool', async () => {
+    pool.stop()
+    await journal?.stop()
+  })
 
   // Anvil's coinbase is the zero address: tips do not move the dev accounts' balances, so
   // tests that compute balances from receipts hold against both.

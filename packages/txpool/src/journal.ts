@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
-import type { TypedTransaction } from '@ethereumjs/tx'
+import { createTxFromRLP, type TxOptions, type TypedTransaction } from '@ethereumjs/tx'
 import type { TxPool } from './pool.ts'
 
 export interface TxJournalOptions {
@@ -12,8 +12,8 @@ export interface TxJournalOptions {
 
 export interface TxJournalModules {
   pool: Pick<TxPool, 'locals' | 'add'>
-  /** Decodes a serialized transaction with the chain's Common (chain id, hardfork). */
-  decode(bytes: Uint8Array): TypedTransaction
+  /** The chain's Common: transactions are decoded for its chain id and hardfork. */
+  common: NonNullable<TxOptions['common']>
   logger: Logger
 }
 
@@ -63,7 +63,7 @@ export class TxJournal {
       if (hex === '' || hex.startsWith('#')) continue
       let tx: TypedTransaction
       try {
-        tx = this.modules.decode(hexToBytes(hex as `0x${string}`))
+        tx = createTxFromRLP(hexToBytes(hex), { common: this.modules.common })
       } catch {
         result.undecodable++
         continue

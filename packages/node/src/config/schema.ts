@@ -33,9 +33,28 @@ export const nodeConfigSchema = z
         priceBump: z.coerce.number().int().min(1).max(1000).default(10),
         globalSlots: z.coerce.number().int().min(1).default(5120),
         globalQueue: z.coerce.number().int().min(0).default(1024),
+        /** Executable transactions an account keeps when the pool is full. */
+        accountSlots: z.coerce.number().int().min(1).default(16),
+        /** Most nonce-gapped transactions per account. */
+        accountQueue: z.coerce.number().int().min(0).default(64),
+        /** Seconds an idle account's queued transactions are kept (3 h). */
+        lifetime: z.coerce.number().int().min(1).default(10_800),
+        /** Keep locally submitted transactions across restarts in <datadir>/txpool.journal. */
+        journal: z.boolean().default(true),
+        /** Seconds between journal rewrites while running (on shutdown too); 0 = only on shutdown. */
+        rejournal: z.coerce.number().int().min(0).default(3600),
       })
       .strict()
-      .default({ priceBump: 10, globalSlots: 5120, globalQueue: 1024 }),
+      .default({
+        priceBump: 10,
+        globalSlots: 5120,
+        globalQueue: 1024,
+        accountSlots: 16,
+        accountQueue: 64,
+        lifetime: 10_800,
+        journal: true,
+        rejournal: 3600,
+      }),
     dev_accounts: z
       .object({
         mnemonic: z.string().default('test test test test test test test test test test test junk'),
