@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { VERSION } from '../version.ts'
 import { registerAccount } from './commands/account.ts'
 import { registerConfig } from './commands/config.ts'
+import { registerDb } from './commands/db.ts'
 import { registerInit } from './commands/init.ts'
 import { registerStart } from './commands/start.ts'
 
@@ -17,6 +18,7 @@ program
 registerStart(program)
 registerInit(program)
 registerAccount(program)
+registerDb(program)
 registerConfig(program)
 
 try {

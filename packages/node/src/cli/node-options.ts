@@ -7,6 +7,12 @@ import type { ConfigInputs } from '../config/load.ts'
  */
 export function addNodeOptions(cmd: Command): Command {
   return cmd
+    .addOption(
+      new Option(
+        '--profile <profile>',
+        'dev, test or prod (prod refuses insecure settings; default prod without --dev)',
+      ).choices(['dev', 'test', 'prod']),
+    )
     .option('--dev', 'dev chain: chain id 1337, 10 funded and unlocked accounts, blocks on demand')
     .option('--ephemeral', 'keep nothing: state lives in memory and is gone on exit')
     .option('--datadir <dir>', 'where the chain is kept (default ./.cairn/dev with --dev, ./.cairn/node otherwise)')
@@ -39,6 +45,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
     file: opts.config as string | undefined,
     env,
     flags: {
+      profile: opts.profile,
       dev: opts.dev,
       ephemeral: opts.ephemeral,
       datadir: opts.datadir,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { CairnError } from '@cairn/utils'
 import { parse as parseToml } from 'smol-toml'
+import { checkProfile } from './profile.ts'
 import { type NodeConfig, nodeConfigSchema } from './schema.ts'
 
 /** Where a config value came from, for error messages. */
@@ -76,6 +77,7 @@ export function loadConfigWithSources(inputs: ConfigInputs): LoadedConfig {
       hint: 'see `cairn start --help` for the keys and their values',
     })
   }
+  checkProfile(parsed.data, sources)
   return { config: parsed.data, sources }
 }
 

@@ -7,6 +7,8 @@ import { z } from 'zod'
  */
 export const nodeConfigSchema = z
   .object({
+    /** dev: anything goes; test: like prod without the refusals; prod: refuses insecure settings. */
+    profile: z.enum(['dev', 'test', 'prod']).optional(),
     dev: z.boolean().default(false),
     ephemeral: z.boolean().default(false),
     datadir: z.string().min(1).optional(),
@@ -55,6 +57,27 @@ export const nodeConfigSchema = z
         journal: true,
         rejournal: 3600,
       }),
+    backup: z
+      .object({
+        /** Directory of scheduled backups (required when interval > 0). */
+        dir: z.string().min(1).optional(),
+        /** Seconds between scheduled backups; 0 = no scheduled backups. */
+        interval: z.coerce.number().int().min(0).default(0),
+        /** Backups kept, newest first. */
+        keep: z.coerce.number().int().min(1).default(7),
+        /** Backups older than this many hours are removed (0 = no age limit; the newest is kept). */
+        maxAgeHours: z.coerce.number().min(0).default(0),
+      })
+      .strict()
+      .refine((b) => b.interval === 0 || b.dir !== undefined, { message: 'backup.dir is required when backup.interval > 0' })
+      .default({ interval: 0, keep: 7, maxAgeHours: 0 }),
+    keys: z
+      .object({
+        /** Create (and require) a validator key in the datadir. */
+        validator: z.boolean().default(false),
+      })
+      .strict()
+      .default({ validator: false }),
     dev_accounts: z
       .object({
         mnemonic: z.string().default('test test test test test test test test test test test junk'),

@@ -84,9 +84,9 @@ describe('precedence: defaults < file < env < flags', () => {
   })
 
   it('sources merge key by key: a flag for http.port keeps http.addr from the file', () => {
-    const toml = file('toml', '[http]\naddr = "0.0.0.0"\nport = 1001\n')
+    const toml = file('toml', '[http]\naddr = "127.0.0.2"\nport = 1001\n')
     const c = loadConfig({ file: toml, env: { CAIRN_LOG_FORMAT: 'json' }, flags: { 'http.port': '9000' } })
-    expect(c.http).toEqual({ addr: '0.0.0.0', port: 9000 })
+    expect(c.http).toEqual({ addr: '127.0.0.2', port: 9000 })
     expect(c.log).toEqual({ level: 'info', format: 'json' })
   })
 })

@@ -1,0 +1,36 @@
+import { isIP } from 'node:net'
+import { CairnError } from '@cairn/utils'
+import type { ConfigSource } from './load.ts'
+import type { NodeConfig } from './schema.ts'
+
+/** The profile in force: as set, else `dev` for a dev chain and `prod` otherwise. */
+export function effectiveProfile(config: NodeConfig): 'dev' | 'test' | 'prod' {
+  return config.profile ?? (config.dev ? 'dev' : 'prod')
+}
+
+/**
+ * The `prod` profile refuses settings that are unsafe on a production network, naming each and
+ * what to do instead. The RPC has no authentication yet, so in prod it must stay on loopback.
+ */
+export function checkProfile(config: NodeConfig, sources: Map<string, ConfigSource>): void {
+  if (effectiveProfile(config) !== 'prod') return
+  const problems: string[] = []
+  if (config.dev) problems.push('dev (unlocked, publicly known dev accounts)')
+  if (config.ephemeral) problems.push('ephemeral (nothing is kept)')
+  if (!isLoopback(config.http.addr)) {
+    problems.push(`http.addr ${config.http.addr} (RPC without authentication on a non-loopback address)`)
+  }
+  if (problems.length === 0) return
+  const explicit = sources.has('profile') ? 'profile=prod' : 'the prod profile (the default without --dev)'
+  throw new CairnError('CONFIG_INSECURE', `${explicit} refuses: ${problems.join('; ')}`, {
+    fault: 'caller',
+    hint: 'change those settings, or set profile=test (CAIRN_PROFILE=test) if this is not a production network',
+  })
+}
+
+function isLoopback(addr: string): boolean {
+  if (addr === 'localhost') return true
+  if (isIP(addr) === 4) return addr.startsWith('127.')
+  if (isIP(addr) === 6) return addr === '::1'
+  return false
+}
