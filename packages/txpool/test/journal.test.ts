@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
+import { createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ADDRS, buildAndImport, KEYS, transfer } from '../../chain/test/helpers.ts'
+import { TxJournal } from '../src/index.ts'
+import { GWEI, poolOn, setup } from './helpers.ts'
+import { rpc, startDev } from './node-helpers.ts'
+
+const [K0, K1] = KEYS as [Uint8Array, Uint8Array]
+const A2 = ADDRS[2] as Hex
+const dirs: string[] = []
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cairn-txpool-journal-'))
+  dirs.push(d)
+  return d
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+describe('TxJournal', () => {
+  it('writes local transactions and reloads them into a new pool, revalidated on the current head', async () => {
+    const { chain, pool, common } = await setup()
+    const path = join(tempDir(), 'txpool.journal')
+    const a0 = transfer(common, K0, 0n, A2, 1n)
+    const a1 = transfer(common, K0, 1n, A2, 1n)
+    const a3 = transfer(common, K0, 3n, A2, 1n) // queued: kept too
+    const b0 = transfer(common, K1, 0n, A2, 1n)
+    const remote = transfer(common, K1, 1n, A2, 1n)
+    for (const tx of [a0, a1, a3, b0]) await pool.add(tx)
+    await pool.add(remote, { local: false })
+    const journal = new TxJournal({ path, rejournal: 0 }, { pool, common, logger: silentLogger })
+    await journal.stop()
+    const lines = readFileSync(path, 'utf8').trim().split('\n')
+    expect(lines).toHaveLength(5) // header + 4 locals; the remote one is not journaled
+
+    // meanwhile a0 was mined: on reload it is refused (nonce too low), the rest come back
+    await buildAndImport(chain, [a0])
+    const fresh = poolOn(chain)
+    const reloaded = new TxJournal({ path, rejournal: 0 }, { pool: fresh, common, logger: silentLogger })
+    expect(await reloaded.load()).toEqual({ loaded: 3, undecodable: 0, refused: 1 })
+    expect(fresh.get(a1.hash())).toBeDefined()
+    expect(fresh.get(a3.hash())).toBeDefined()
+    expect(fresh.get(b0.hash())).toBeDefined()
+    expect(fresh.get(remote.hash())).toBeUndefined()
+    expect(fresh.counts).toEqual({ pending: 2, queued: 1 })
+  })
+
+  it('skips a truncated or garbled line, and a missing file is an empty journal', async () => {
+    const { pool, common } = await setup()
+    const dir = tempDir()
+    const missing = new TxJournal({ path: join(dir, 'none'), rejournal: 0 }, { pool, common, logger: silentLogger })
+    expect(await missing.load()).toEqual({ loaded: 0, undecodable: 0, refused: 0 })
+    const good = bytesToHex(transfer(common, K0, 0n, A2, 1n).serialize())
+    const path = join(dir, 'txpool.journal')
+    writeFileSync(path, `# cairn txpool journal v1\n${good}\n0xzz\n${good.slice(0, 40)}`)
+    const j = new TxJournal({ path, rejournal: 0 }, { pool, common, logger: silentLogger })
+    expect(await j.load()).toEqual({ loaded: 1, undecodable: 2, refused: 0 })
+  })
+})
+
+describe('journal through a real node', () => {
+  it('a pooled transaction survives a restart on the same datadir', async () => {
+    const datadir = tempDir()
+    let node = await startDev({ datadir, blockTime: 3600 })
+    const key = node.accounts[0]?.privateKey as Uint8Array
+    const tx = createFeeMarket1559Tx(
+      { nonce: 0n, to: A2, value: 5n, gasLimit: 21000n, maxFeePerGas: 10n * GWEI, maxPriorityFeePerGas: GWEI },
+      { common: node.chain.common },
+    ).sign(key)
+    const sent = await rpc(node.url, 'eth_sendRawTransaction', [bytesToHex(tx.serialize())])
+    expect(sent.result).toBe(bytesToHex(tx.hash()))
+    await node.close()
+    expect(readFileSync(join(datadir, 'txpool.journal'), 'utf8')).toContain(bytesToHex(tx.serialize()))
+
+    node = await startDev({ datadir, blockTime: 3600 })
+    try {
+      expect(node.pool.get(tx.hash())).toBeDefined()
+      const found = await rpc(node.url, 'eth_getTransactionByHash', [bytesToHex(tx.hash())])
+      expect((found.result as { hash: string }).hash).toBe(bytesToHex(tx.hash()))
+      await rpc(node.url, 'evm_mine')
+      expect(node.pool.size).toBe(0)
+      expect(node.chain.head.transactions.map((t) => bytesToHex(t.hash()))).toEqual([bytesToHex(tx.hash())])
+    } finally {
+      await node.close()
+    }
+    // mined now: the journal written on shutdown is empty
+    expect(readFileSync(join(datadir, 'txpool.journal'), 'utf8').trim().split('\n')).toHaveLength(1)
+  }, 60_000)
+})
