@@ -9,6 +9,7 @@ import {
   DEFAULT_RPC_SERVER_OPTIONS,
   type RpcContext,
   RpcDispatcher,
+  type RpcLimits,
   RpcServer,
 } from '@cairn/rpc'
 import { createMetricsRegistry, Shutdown } from '@cairn/service-kit'
@@ -36,18 +37,26 @@ export interface StartedNode {
  * The composition root: the only place that constructs implementations and wires them, in order
  * db → metrics → chain → txpool → engine → rpc, and closes them in reverse.
  */
-export async function startNode(config: NodeConfig, modules: { logger: Logger }): Promise<StartedNode> {
+export async function startNode(
+  config: NodeConfig,
+  modules: { logger: Logger; rpcLimits?: Partial<RpcLimits> },
+): Promise<StartedNode> {
   const { logger } = modules
   const shutdown = new Shutdown(logger)
   try {
-    return await wire(config, logger, shutdown)
+    return await wire(config, logger, shutdown, modules.rpcLimits ?? {})
   } catch (err) {
     await shutdown.close().catch(() => {})
     throw err
   }
 }
 
-async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Promise<StartedNode> {
+async function wire(
+  config: NodeConfig,
+  logger: Logger,
+  shutdown: Shutdown,
+  rpcLimits: Partial<RpcLimits>,
+): Promise<StartedNode> {
   const backends = await initCrypto()
   logger.debug({ ...backends }, 'crypto backends')
   if (backends.secp256k1 !== 'native') {
@@ -148,7 +157,7 @@ async function wire(config: NodeConfig, logger: Logger, shutdown: Shutdown): Pro
     dev: config.dev ? engine : null,
     accounts: accountSigner(accounts),
     clientVersion: clientVersion(),
-    limits: DEFAULT_RPC_LIMITS,
+    limits: { ...DEFAULT_RPC_LIMITS, ...rpcLimits },
     logger: logger.child({ module: 'rpc' }),
   }
   const rpcMetrics = createRpcMetrics(registry)

@@ -32,6 +32,8 @@ export interface RpcLimits {
   logsLimit: number
   /** Most subscriptions per WebSocket connection. */
   subscriptionsPerConnection: number
+  /** A polled filter not polled for this long is uninstalled, in ms (geth: 5 minutes). */
+  filterTimeoutMs: number
 }
 
 export const DEFAULT_RPC_LIMITS: RpcLimits = {
@@ -43,6 +45,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   logsBlockRange: 10_000,
   logsLimit: 20_000,
   subscriptionsPerConnection: 1024,
+  filterTimeoutMs: 5 * 60_000,
 }
 
 /** Everything a method handler may use. Built once by the composition root. */

@@ -1,6 +1,7 @@
 import type { MethodDef } from './method.ts'
 import { devMethods } from './methods/dev.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
+import { ethFilterMethods } from './methods/eth-filters.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
 import { ethMiscMethods } from './methods/eth-misc.ts'
 import { ethSendMethods } from './methods/eth-send.ts'
@@ -18,6 +19,7 @@ export const ALL_METHODS: MethodDef[] = [
   ...ethSendMethods,
   ...ethSignMethods,
   ...ethLogMethods,
+  ...ethFilterMethods,
   ...subscriptionMethods,
   ...devMethods,
 ]

@@ -4,16 +4,17 @@ import { createRequire } from 'node:module'
 import { silentLogger } from '@cairn/utils'
 import { loadConfig } from '../../node/src/config/load.ts'
 import { type StartedNode, startNode } from '../../node/src/node.ts'
+import type { RpcLimits } from '../src/index.ts'
 
 export type { StartedNode }
 
-/** Starts `cairn start --dev --ephemeral --http.port 0` in this process. */
-export async function startDevNode(): Promise<StartedNode> {
+/** Starts `cairn start --dev --ephemeral --http.port 0` in this process, with optional RPC limits. */
+export async function startDevNode(rpcLimits: Partial<RpcLimits> = {}): Promise<StartedNode> {
   const config = loadConfig({
     flags: { dev: true, ephemeral: true, 'http.port': 0, 'http.addr': '127.0.0.1', 'log.level': 'silent' },
     env: {},
   })
-  return startNode(config, { logger: silentLogger })
+  return startNode(config, { logger: silentLogger, rpcLimits })
 }
 
 export interface Posted {
