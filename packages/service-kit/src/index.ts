@@ -1,3 +1,5 @@
+export type { CheckResult, HealthReport } from './health.ts'
+export { HealthChecks } from './health.ts'
 export type { LoggerOptions } from './logger.ts'
 export { createLogger, REDACT_PATHS } from './logger.ts'
 export type { MetricsOptions } from './metrics.ts'
