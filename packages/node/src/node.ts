@@ -18,6 +18,7 @@ import type { Logger } from '@cairn/utils'
 import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
+import { startDurability } from './durability.ts'
 import { readGenesisFile } from './genesis-file.ts'
 import { clientVersion, VERSION } from './version.ts'
 
@@ -171,6 +172,7 @@ async function wire(
   )
   const url = await rpc.listen()
   shutdown.add('rpc', () => rpc.close())
+  if (datadir) await startDurability(config, { kv, datadir, registry, logger, shutdown })
   logger.info({ url, ws: url.replace(/^http/, 'ws'), datadir: datadir?.root ?? '(ephemeral)' }, `listening on ${url}`)
 
   return { chain, pool, engine, rpc, url, datadir, accounts, close: () => shutdown.close() }

@@ -83,9 +83,10 @@ export function registerDb(program: Command): void {
     )
     .action(async (opts: { datadir: string; out: string }) => {
       const layout = datadirLayout(opts.datadir)
-      const viaNode = (await adminRequest(join(layout.root, ADMIN_SOCKET), { op: 'backup', out: resolveOut(opts.out) })) as
-        | BackupManifest
-        | undefined
+      const viaNode = (await adminRequest(join(layout.root, ADMIN_SOCKET), {
+        op: 'backup',
+        out: resolveOut(opts.out),
+      })) as BackupManifest | undefined
       if (viaNode) {
         printManifest(resolveOut(opts.out), viaNode)
         process.stdout.write('  taken by the running node\n')
@@ -102,7 +103,10 @@ export function registerDb(program: Command): void {
   db.command('verify-backup')
     .description('check a backup: every file against its SHA-256, then the head and its state')
     .argument('<dir>', 'the backup directory')
-    .addHelpText('after', '\nExits 0 when the backup verifies, 1 otherwise.\n\nExample:\n  $ cairn db verify-backup /backups/cairn-2025-01-01\n')
+    .addHelpText(
+      'after',
+      '\nExits 0 when the backup verifies, 1 otherwise.\n\nExample:\n  $ cairn db verify-backup /backups/cairn-2025-01-01\n',
+    )
     .action(async (dir: string) => {
       const { manifest, problems } = await verifyBackup(dir)
       printManifest(dir, manifest)

@@ -1,0 +1,88 @@
+import { closeSync, openSync, readSync } from 'node:fs'
+import { CairnError } from '@cairn/utils'
+import { type Block, type BlockBytes, createBlockFromBytesArray } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
+import { RLP } from '@ethereumjs/rlp'
+import { ChainErrorCode } from './errors.ts'
+
+/**
+ * geth's chain-file format (`geth export` / `geth import`): blocks as RLP
+ * `[header, transactions, uncles, withdrawals?]`, concatenated with nothing between them.
+ */
+export function encodeChainFileBlock(block: Block): Uint8Array {
+  return block.serialize()
+}
+
+/** Length of the RLP item starting at `buf[0]`, or undefined when `buf` is too short to tell. */
+export function rlpItemLength(buf: Uint8Array): number | undefined {
+  if (buf.length === 0) return undefined
+  const b = buf[0] as number
+  if (b < 0x80) return 1
+  if (b <= 0xb7) return 1 + b - 0x80
+  if (b < 0xc0) return readLong(buf, b - 0xb7)
+  if (b <= 0xf7) return 1 + b - 0xc0
+  return readLong(buf, b - 0xf7)
+}
+
+function readLong(buf: Uint8Array, lenOfLen: number): number | undefined {
+  if (buf.length < 1 + lenOfLen) return undefined
+  let len = 0
+  for (let i = 1; i <= lenOfLen; i++) len = len * 256 + (buf[i] as number)
+  return 1 + lenOfLen + len
+}
+
+/**
+ * Reads the blocks of a chain file one at a time, without loading the file whole. A truncated
+ * last block or bytes that are not a block are reported with their byte offset.
+ */
+export function* readChainFile(path: string, common: Common): Generator<Block> {
+  const fd = openSync(path, 'r')
+  try {
+    let buf: Uint8Array = new Uint8Array(0)
+    let offset = 0
+    let eof = false
+    const chunk = Buffer.alloc(1 << 20)
+    for (;;) {
+      let need = rlpItemLength(buf)
+      while (!eof && (need === undefined || buf.length < need)) {
+        const n = readSync(fd, chunk, 0, chunk.length, null)
+        if (n === 0) eof = true
+        else {
+          const next = new Uint8Array(buf.length + n)
+          next.set(buf, 0)
+          next.set(chunk.subarray(0, n), buf.length)
+          buf = next
+        }
+        need = rlpItemLength(buf)
+      }
+      if (buf.length === 0) return
+      if (need === undefined || buf.length < need) {
+        throw chainFileError(
+          path,
+          offset,
+          `a truncated block (${buf.length} bytes left, the item needs ${need ?? '?'})`,
+        )
+      }
+      const item = buf.subarray(0, need)
+      let block: Block
+      try {
+        const values = RLP.decode(item) as unknown as BlockBytes
+        block = createBlockFromBytesArray(values, { common })
+      } catch (err) {
+        throw chainFileError(path, offset, `bytes that are not a block (${(err as Error).message})`)
+      }
+      yield block
+      offset += need
+      buf = buf.slice(need)
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function chainFileError(path: string, offset: number, what: string): CairnError {
+  return new CairnError(ChainErrorCode.BLOCK_INVALID, `chain file ${path} holds ${what} at byte ${offset}`, {
+    fault: 'caller',
+    hint: 'the file is damaged or not an RLP chain file (as `cairn export` and `geth export` write)',
+  })
+}
