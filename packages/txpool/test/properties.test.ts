@@ -69,7 +69,7 @@ async function checkInvariants(chain: Chain, pool: TxPool): Promise<void> {
     nPending += p.length
     nQueued += q.length
     // pending is contiguous from the account nonce
-    p.forEach((tx, i) => expect(tx.nonce).toBe(nonce + BigInt(i)))
+    for (const [i, tx] of p.entries()) expect(tx.nonce).toBe(nonce + BigInt(i))
     // never two transactions with the same sender and nonce; nothing stale
     for (const tx of [...p, ...q]) {
       expect(seen.has(`${key}/${tx.nonce}`)).toBe(false)
