@@ -124,7 +124,7 @@ describe('checkChain over a damaged LevelDB copy', () => {
       async (v) => {
         const key = bucketKey(Bucket.state, await headRootChild(v))
         const value = (await v.store.kv.get(key)) as Uint8Array
-        value[value.length - 1] ^= 1
+        value[value.length - 1] = (value.at(-1) as number) ^ 1
         await v.store.kv.put(key, value)
       },
     ],
