@@ -1,24 +1,52 @@
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
-import type { Block } from '@ethereumjs/block'
+import { type Block, createBlock, type HeaderData } from '@ethereumjs/block'
 import type { EVMResult } from '@ethereumjs/evm'
 import { createTx } from '@ethereumjs/tx'
-import { Address, createZeroAddress } from '@ethereumjs/util'
+import { Address, createZeroAddress, setLengthLeft } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
-import type { CallRequest } from './schemas.ts'
+import type { BlockOverride, CallRequest, StateOverride } from './schemas.ts'
+
+type AccessListEntry = { address: `0x${string}`; storageKeys: `0x${string}`[] }
 
 /** A call prepared against one block's state: run it as often as needed (gas estimation). */
 export interface PreparedCall {
   /** The least gas a transaction with this input must provide (intrinsic, or the EIP-7623 floor). */
   minimumGas: bigint
   run(gasLimit: bigint): Promise<EVMResult>
+  /** The access list of the last run (with `reportAccessList`), without sender, recipient and precompiles. */
+  accessList(): AccessListEntry[]
 }
 
-/** Prepares `req` against the state after `block` (eth_call, eth_estimateGas). */
-export async function prepareCall(ctx: RpcContext, req: CallRequest, block: Block): Promise<PreparedCall> {
+/** What eth_call may override: state per account, and block fields (as geth). */
+export interface CallOverrides {
+  state?: StateOverride
+  block?: BlockOverride
+  /** Report the accounts and slots the call touches (eth_createAccessList). */
+  reportAccessList?: boolean
+}
+
+/**
+ * Prepares `req` against the state after `block` (eth_call, eth_estimateGas), with optional state
+ * and block overrides. Every run shares one deadline, `limits.evmTimeoutMs` from now.
+ */
+export async function prepareCall(
+  ctx: RpcContext,
+  req: CallRequest,
+  baseBlock: Block,
+  overrides: CallOverrides = {},
+): Promise<PreparedCall> {
   const { chain } = ctx
-  const vm: VM = await chain.executor.vmAt(block.header, chain.store)
+  const vm: VM = await chain.executor.vmAt(baseBlock.header, chain.store)
+  if (overrides.state) await applyStateOverride(vm, overrides.state)
+  const block = overrides.block ? withBlockOverride(ctx, baseBlock, overrides.block) : baseBlock
+  const deadline = Date.now() + ctx.limits.evmTimeoutMs
+  // A message-level check: cheap (once per CALL/CREATE, not per opcode). A single frame that loops
+  // without calling is bounded by the gas cap instead.
+  vm.evm.events?.on('beforeMessage', () => {
+    if (Date.now() > deadline) throw timeoutError(ctx)
+  })
   const caller = req.from ? new Address(hexToBytes(req.from)) : createZeroAddress()
   const to = req.to ? new Address(hexToBytes(req.to)) : undefined
   const data = hexToBytes(req.input ?? req.data ?? '0x')
@@ -48,9 +76,13 @@ export async function prepareCall(ctx: RpcContext, req: CallRequest, block: Bloc
       })
     }
   }
+  let reported: Map<string, Set<string>> | undefined
   return {
     minimumGas,
+    accessList: () => accessListOf(reported, caller, to),
     async run(gasLimit: bigint): Promise<EVMResult> {
+      if (Date.now() > deadline) throw timeoutError(ctx)
+      if (overrides.reportAccessList) vm.evm.journal.startReportingAccessList()
       await vm.evm.journal.checkpoint()
       try {
         return await vm.evm.runCall({
@@ -65,6 +97,7 @@ export async function prepareCall(ctx: RpcContext, req: CallRequest, block: Bloc
           skipBalance: gasPrice === 0n,
         })
       } finally {
+        reported = vm.evm.journal.accessList
         await vm.evm.journal.revert()
         vm.evm.journal.cleanup()
       }
@@ -114,8 +147,13 @@ export function decodeRevertReason(data: Uint8Array): string | undefined {
  * The least gas limit with which the call succeeds, by binary search as geth does; it is enough
  * to run the transaction. A call that fails at the cap reports why.
  */
-export async function estimateGas(ctx: RpcContext, req: CallRequest, block: Block): Promise<bigint> {
-  const call = await prepareCall(ctx, req, block)
+export async function estimateGas(
+  ctx: RpcContext,
+  req: CallRequest,
+  block: Block,
+  overrides: CallOverrides = {},
+): Promise<bigint> {
+  const call = await prepareCall(ctx, req, block, overrides)
   let hi = req.gas ?? block.header.gasLimit
   if (hi > ctx.limits.gasCap) hi = ctx.limits.gasCap
   const first = await call.run(hi)
@@ -139,4 +177,71 @@ export async function estimateGas(ctx: RpcContext, req: CallRequest, block: Bloc
     else hi = mid
   }
   return hi
+}
+
+function timeoutError(ctx: RpcContext): CairnError {
+  return new CairnError(RpcErrorCode.TIMEOUT, `execution aborted (timeout = ${ctx.limits.evmTimeoutMs / 1000}s)`, {
+    fault: 'caller',
+    hint: 'the call ran longer than the node allows; lower its gas or split the work',
+  })
+}
+
+/** Applies geth's state override set: balance, nonce, code, full storage (`state`) or some slots (`stateDiff`). */
+async function applyStateOverride(vm: VM, override: StateOverride): Promise<void> {
+  const sm = vm.stateManager
+  for (const [addr, o] of Object.entries(override)) {
+    const a = new Address(hexToBytes(addr))
+    const fields: { balance?: bigint; nonce?: bigint } = {}
+    if (o.balance !== undefined) fields.balance = o.balance
+    if (o.nonce !== undefined) fields.nonce = o.nonce
+    await sm.modifyAccountFields(a, fields)
+    if (o.code !== undefined) await sm.putCode(a, hexToBytes(o.code))
+    if (o.state) await sm.clearStorage(a)
+    for (const [slot, value] of Object.entries(o.state ?? o.stateDiff ?? {})) {
+      await sm.putStorage(a, setLengthLeft(hexToBytes(slot), 32), setLengthLeft(hexToBytes(value), 32))
+    }
+  }
+}
+
+/** The block a call sees with geth's block overrides applied (number, time, gas limit, coinbase, base fee, randao). */
+function withBlockOverride(ctx: RpcContext, block: Block, o: BlockOverride): Block {
+  const h = block.header
+  return createBlock(
+    {
+      header: {
+        ...(h.toJSON() as Record<string, unknown>),
+        ...(o.number !== undefined ? { number: o.number } : {}),
+        ...(o.time !== undefined ? { timestamp: o.time } : {}),
+        ...(o.gasLimit !== undefined ? { gasLimit: o.gasLimit } : {}),
+        ...(o.feeRecipient !== undefined || o.coinbase !== undefined
+          ? { coinbase: (o.feeRecipient ?? o.coinbase) as `0x${string}` }
+          : {}),
+        ...(o.baseFeePerGas !== undefined || o.baseFee !== undefined
+          ? { baseFeePerGas: (o.baseFeePerGas ?? o.baseFee) as bigint }
+          : {}),
+        ...(o.prevRandao !== undefined || o.random !== undefined
+          ? { mixHash: (o.prevRandao ?? o.random) as `0x${string}` }
+          : {}),
+      } as HeaderData,
+    },
+    { common: ctx.chain.common, skipConsensusFormatValidation: true },
+  )
+}
+
+function accessListOf(
+  seen: Map<string, Set<string>> = new Map(),
+  caller: Address,
+  to: Address | undefined,
+): AccessListEntry[] {
+  const skip = new Set([caller.toString().slice(2), to?.toString().slice(2)])
+  const out: AccessListEntry[] = []
+  for (const [addr, slots] of seen) {
+    if (skip.has(addr) || isPrecompile(addr)) continue
+    out.push({ address: `0x${addr}`, storageKeys: [...slots].map((s) => `0x${s.padStart(64, '0')}` as const) })
+  }
+  return out
+}
+
+function isPrecompile(addr: string): boolean {
+  return /^0{36}[0-9a-f]{4}$/.test(addr) && Number.parseInt(addr.slice(36), 16) <= 0x11
 }

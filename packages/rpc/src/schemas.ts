@@ -79,3 +79,37 @@ export const logFilter = z
   })
   .strict()
 export type LogFilter = z.infer<typeof logFilter>
+
+const slotMap = z.record(z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a 32-byte storage slot'), hash32)
+
+/** geth's state override set of eth_call: per address, balance/nonce/code and storage. */
+export const stateOverride = z.record(
+  address,
+  z
+    .object({
+      balance: looseQuantity.optional(),
+      nonce: looseQuantity.optional(),
+      code: data.optional(),
+      state: slotMap.optional(),
+      stateDiff: slotMap.optional(),
+    })
+    .strict()
+    .refine((o) => !(o.state && o.stateDiff), 'state and stateDiff cannot both be set'),
+)
+export type StateOverride = z.infer<typeof stateOverride>
+
+/** geth's block overrides of eth_call. */
+export const blockOverride = z
+  .object({
+    number: looseQuantity.optional(),
+    time: looseQuantity.optional(),
+    gasLimit: looseQuantity.optional(),
+    feeRecipient: address.optional(),
+    coinbase: address.optional(),
+    baseFeePerGas: looseQuantity.optional(),
+    baseFee: looseQuantity.optional(),
+    prevRandao: hash32.optional(),
+    random: hash32.optional(),
+  })
+  .strict()
+export type BlockOverride = z.infer<typeof blockOverride>

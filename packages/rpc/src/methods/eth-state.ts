@@ -1,10 +1,14 @@
+import { accountProof } from '@cairn/chain'
 import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import { callGas, estimateGas, prepareCall, throwIfFailed } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
-import { address, blockRef, callRequest, looseQuantity } from '../schemas.ts'
+import { address, blockOverride, blockRef, callRequest, looseQuantity, stateOverride } from '../schemas.ts'
+
+/** A storage key of eth_getProof: up to 32 bytes of hex (geth pads it on the left). */
+const storageKey = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a storage key of at most 32 bytes')
 
 /** Account state at a block: balance, nonce, code, storage; calls and gas estimation. */
 
@@ -55,10 +59,13 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_call',
-    params: z.tuple([callRequest, blockRef.optional()]),
-    async handler([req, ref], ctx) {
+    params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional(), blockOverride.optional()]),
+    async handler([req, ref, state, blockOv], ctx) {
       const block = await resolveBlock(ctx, ref)
-      const call = await prepareCall(ctx, req, block)
+      const call = await prepareCall(ctx, req, block, {
+        ...(state ? { state } : {}),
+        ...(blockOv ? { block: blockOv } : {}),
+      })
       const res = await call.run(callGas(ctx, req))
       throwIfFailed(res)
       return bytesToHex(res.execResult.returnValue)
@@ -66,10 +73,54 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_estimateGas',
+    params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional()]),
+    async handler([req, ref, state], ctx) {
+      const block = await resolveBlock(ctx, ref)
+      return toQuantity(await estimateGas(ctx, req, block, state ? { state } : {}))
+    },
+  }),
+  method({
+    name: 'eth_createAccessList',
     params: z.tuple([callRequest, blockRef.optional()]),
     async handler([req, ref], ctx) {
       const block = await resolveBlock(ctx, ref)
-      return toQuantity(await estimateGas(ctx, req, block))
+      // As geth: run with the list found so far until it stops changing (warm slots change gas).
+      let list = req.accessList ?? []
+      for (let i = 0; i < 8; i++) {
+        const call = await prepareCall(ctx, { ...req, accessList: list }, block, { reportAccessList: true })
+        const res = await call.run(callGas(ctx, req))
+        const next = call.accessList()
+        const gasUsed = toQuantity(res.execResult.executionGasUsed + call.minimumGas)
+        if (JSON.stringify(next) === JSON.stringify(list) || i === 7) {
+          const out: Record<string, unknown> = { accessList: next, gasUsed }
+          const err = res.execResult.exceptionError
+          if (err) out.error = err.error === 'revert' ? 'execution reverted' : err.error
+          return out
+        }
+        list = next
+      }
+      return null
+    },
+  }),
+  method({
+    name: 'eth_getProof',
+    params: z.tuple([address, z.array(storageKey).max(1024), blockRef]),
+    async handler([addr, keys, ref], ctx) {
+      const { state } = await stateAt(ctx, ref)
+      const proof = await accountProof(
+        state,
+        hexToBytes(addr),
+        keys.map((k) => setLengthLeft(hexToBytes(k), 32)),
+      )
+      return {
+        ...proof,
+        address: addr,
+        storageProof: proof.storageProof.map((p, i) => ({
+          ...p,
+          key: keys[i],
+          value: toQuantity(p.value === '0x' ? 0n : BigInt(p.value)),
+        })),
+      }
     },
   }),
 ]
