@@ -188,3 +188,28 @@ function parentLevel(child: TreeLevel, width: number, h: HashFn): TreeLevel {
   }
   return out
 }
+
+/**
+ * Refuses a snapshot before anything is stored when a currency's total reaches 2^128 or the
+ * tree would be deeper than {@link BUILD_MAX_DEPTH} (the build would fail later otherwise).
+ */
+export function checkTotals(entries: readonly LiabilityEntry[], currencies: number, minDepth: number): void {
+  if (depthFor(entries.length, minDepth) > BUILD_MAX_DEPTH)
+    throw new CairnError(
+      ReservesErrorCode.BAD_OPTIONS,
+      `${entries.length} users need a tree deeper than ${BUILD_MAX_DEPTH}`,
+      {
+        fault: 'caller',
+        hint: 'split the snapshot',
+      },
+    )
+  for (let c = 0; c < currencies; c++) {
+    let total = 0n
+    for (const e of entries) total += e.balances[c] ?? 0n
+    if (!isU128(total))
+      throw new CairnError(ReservesErrorCode.OVERFLOW, `the total of currency ${c + 1} reaches 2^128`, {
+        fault: 'caller',
+        hint: 'balances in one snapshot must sum to less than 2^128 per currency',
+      })
+  }
+}

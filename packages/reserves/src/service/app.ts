@@ -1,0 +1,337 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import { CairnError, type Logger, LruCache } from '@cairn/utils'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { ReservesErrorCode } from '../errors.ts'
+import { readSnapshot } from '../input/read.ts'
+import { RowReader } from '../input/rows.ts'
+import { buildTree, checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
+import type { Currency } from '../verifier/proof.ts'
+import { bundleVerifier, pageAsset } from '../web/bundle.ts'
+import type { AtRestKey } from './at-rest.ts'
+import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
+import { type ApiKey, authenticate, type Principal, type Role, requireRole } from './auth.ts'
+import { httpError } from './errors-http.ts'
+import { openApiDocument } from './openapi.ts'
+import type { Sql } from './sql.ts'
+import { SnapshotStore } from './store.ts'
+
+export interface ReservesServiceOptions {
+  /** HS256 secret for bearer tokens (null: API keys only). */
+  jwtSecret: Uint8Array | null
+  apiKeys: ApiKey[]
+  defaultHash: 'sha256' | 'keccak256'
+  /** Default minimum tree depth (hides the user count). */
+  defaultMinDepth: number
+  /** Largest request body (snapshot uploads). */
+  maxBodyBytes: number
+  /** Proofs kept in memory. */
+  proofCacheSize: number
+}
+
+export interface ReservesServiceModules {
+  sql: Sql
+  key: AtRestKey
+  logger: Logger
+}
+
+export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
+  jwtSecret: null,
+  apiKeys: [],
+  defaultHash: 'sha256',
+  defaultMinDepth: 10,
+  maxBodyBytes: 1 << 30,
+  proofCacheSize: 100_000,
+}
+
+/** The running service: its Fastify app, and a way to wait for background builds. */
+export interface ReservesService {
+  app: FastifyInstance
+  store: SnapshotStore
+  /** Resolves when no snapshot is building. */
+  idle(): Promise<void>
+  close(): Promise<void>
+}
+
+const ID = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/)
+const HASH = z.enum(['sha256', 'keccak256'])
+const SnapshotQuery = z.object({
+  id: ID.optional(),
+  hash: HASH.optional(),
+  minDepth: z.coerce.number().int().min(0).max(28).optional(),
+  /** For NDJSON: `BTC:8,ETH:18`; for CSV: decimals of the header's currencies. */
+  currencies: z.string().max(2000).optional(),
+})
+const JsonSnapshot = z.object({
+  id: ID.optional(),
+  hash: HASH.optional(),
+  minDepth: z.number().int().min(0).max(28).optional(),
+  currencies: z
+    .array(z.object({ symbol: z.string(), decimals: z.number().int() }))
+    .min(1)
+    .max(64),
+  entries: z.array(z.object({ userId: z.string(), balances: z.record(z.string(), z.union([z.string(), z.number()])) })),
+})
+const Page = z.object({
+  cursor: z.string().regex(/^\d+$/).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+})
+const LeavesPage = z.object({
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+})
+const Batch = z.object({ userIds: z.array(z.string().min(1)).min(1).max(1000) })
+const Anchor = z.object({
+  chainId: z.number().int().positive(),
+  txHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+  blockNumber: z.number().int().nonnegative(),
+})
+
+function parse<T>(schema: z.ZodType<T>, v: unknown): T {
+  const r = schema.safeParse(v)
+  if (!r.success)
+    throw new CairnError(
+      ReservesErrorCode.BAD_OPTIONS,
+      `bad request: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`,
+      {
+        fault: 'caller',
+      },
+    )
+  return r.data
+}
+
+function parseCurrencyList(text: string | undefined): Currency[] | null {
+  if (!text) return null
+  return text.split(',').map((part) => {
+    const [symbol, decimals] = part.split(':')
+    return { symbol: (symbol ?? '').trim(), decimals: Number(decimals ?? 0) }
+  })
+}
+
+/** Sends an immutable JSON body with a strong ETag; answers 304 to a matching If-None-Match. */
+function sendImmutable(req: FastifyRequest, reply: FastifyReply, body: string, scope: 'public' | 'private') {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+  reply.header('etag', etag).header('cache-control', `${scope}, max-age=31536000, immutable`)
+  if (req.headers['if-none-match'] === etag) return reply.code(304).send()
+  return reply.type('application/json').send(body)
+}
+
+/**
+ * The reserves HTTP service: snapshots in, proofs out, with roles (admin, auditor, user), an
+ * audit trail of every sensitive action, and the proof-checking page at `/`.
+ */
+export function createReservesService(opts: ReservesServiceOptions, modules: ReservesServiceModules): ReservesService {
+  const { sql, key, logger } = modules
+  const store = new SnapshotStore(sql, key)
+  const cache = new LruCache<string, string>(opts.proofCacheSize)
+  const building = new Set<Promise<void>>()
+  const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
+  let verifierJs: Promise<string> | null = null
+
+  const who = (req: FastifyRequest): Principal | null =>
+    authenticate(req.headers as Record<string, string | undefined>, {
+      jwtSecret: opts.jwtSecret,
+      apiKeys: opts.apiKeys,
+    })
+  const need = (req: FastifyRequest, roles: Role[]) => requireRole(who(req), roles)
+  const audit = (p: Principal, action: string, details: Record<string, unknown>) =>
+    appendAudit(sql, { actor: p.sub, role: p.role, action, details })
+
+  // CSV and NDJSON arrive as streams; the row reader consumes them line by line.
+  for (const type of ['text/csv', 'application/x-ndjson', 'application/ndjson'])
+    app.addContentTypeParser(type, (_req, payload, done) => done(null, payload))
+
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = httpError(err)
+    if (status >= 500) logger.error({ err }, 'reserves request failed')
+    reply.code(status).send(body)
+  })
+
+  function startBuild(
+    id: string,
+    entries: LiabilityEntry[],
+    currencies: Currency[],
+    hash: 'sha256' | 'keccak256',
+    minDepth: number,
+  ) {
+    const job = (async () => {
+      await new Promise((r) => setImmediate(r))
+      try {
+        const tree = buildTree(entries, { hash, currencies, minDepth })
+        await sql.transaction(async (tx) => {
+          await store.saveBuilt(id, tree, tx)
+        })
+        await appendAudit(sql, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })
+        logger.info({ id, users: entries.length, depth: tree.depth }, 'snapshot built')
+      } catch (err) {
+        logger.error({ err, id }, 'snapshot build failed')
+        await store.markFailed(id, (err as Error).message).catch(() => {})
+      }
+    })()
+    building.add(job)
+    void job.finally(() => building.delete(job))
+  }
+
+  app.post('/v1/snapshots', async (req, reply) => {
+    const p = need(req, ['admin'])
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
+    let id: string | undefined
+    let hash = opts.defaultHash
+    let minDepth = opts.defaultMinDepth
+    let snap: { currencies: Currency[]; entries: LiabilityEntry[] }
+    if (type === 'application/json') {
+      const body = parse(JsonSnapshot, req.body)
+      checkCurrencies(body.currencies)
+      id = body.id
+      hash = body.hash ?? hash
+      minDepth = body.minDepth ?? minDepth
+      const reader = new RowReader('ndjson', body.currencies)
+      for (const e of body.entries) reader.push(JSON.stringify(e))
+      snap = reader.finish()
+    } else if (type === 'text/csv' || type.endsWith('ndjson')) {
+      const q = parse(SnapshotQuery, req.query)
+      id = q.id
+      hash = q.hash ?? hash
+      minDepth = q.minDepth ?? minDepth
+      const given = parseCurrencyList(q.currencies)
+      if (given) checkCurrencies(given)
+      snap = await readSnapshot(req.body as Readable, type === 'text/csv' ? 'csv' : 'ndjson', given)
+      checkCurrencies(snap.currencies)
+    } else {
+      throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `content type ${type || '(none)'} is not a snapshot`, {
+        fault: 'caller',
+        hint: 'send text/csv, application/x-ndjson or application/json',
+      })
+    }
+    checkTotals(snap.entries, snap.currencies.length, minDepth)
+    const snapshotId = id ?? `snap-${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
+    await sql.transaction(async (tx) => {
+      await store.create(
+        { id: snapshotId, hash, currencies: snap.currencies, minDepth, userCount: snap.entries.length },
+        tx,
+      )
+    })
+    await audit(p, 'snapshot.created', { id: snapshotId, users: snap.entries.length, hash })
+    startBuild(snapshotId, snap.entries, snap.currencies, hash, minDepth)
+    return reply.code(202).send({ id: snapshotId, status: 'building' })
+  })
+
+  app.get('/v1/snapshots', async (req) => {
+    need(req, ['admin', 'auditor', 'user'])
+    const q = parse(Page, req.query)
+    return store.list(q.cursor ? Number(q.cursor) : null, q.limit)
+  })
+
+  app.get('/v1/snapshots/:id', async (req, reply) => {
+    need(req, ['admin', 'auditor', 'user'])
+    const { id } = req.params as { id: string }
+    const s = await store.get(id)
+    if (s.status === 'built' && !s.anchor) return sendImmutable(req, reply, JSON.stringify(s), 'public')
+    reply.header('cache-control', 'no-cache')
+    return s
+  })
+
+  const proofBody = async (id: string, userId: string) => {
+    const k = `${id}\0${userId}`
+    const hit = cache.get(k)
+    if (hit) return hit
+    const body = JSON.stringify(await store.proof(id, userId))
+    cache.set(k, body)
+    return body
+  }
+
+  app.get('/v1/snapshots/:id/proof', async (req, reply) => {
+    const p = need(req, ['user'])
+    const { id } = req.params as { id: string }
+    return sendImmutable(req, reply, await proofBody(id, p.sub), 'private')
+  })
+
+  app.get('/v1/snapshots/:id/proofs/:userId', async (req, reply) => {
+    const p = need(req, ['admin', 'auditor'])
+    const { id, userId } = req.params as { id: string; userId: string }
+    const body = await proofBody(id, userId)
+    await audit(p, 'proof.read', { id, userIds: [userId] })
+    return sendImmutable(req, reply, body, 'private')
+  })
+
+  app.post('/v1/snapshots/:id/proofs/batch', async (req) => {
+    const p = need(req, ['admin', 'auditor'])
+    const { id } = req.params as { id: string }
+    const { userIds } = parse(Batch, req.body)
+    const proofs: unknown[] = []
+    const missing: string[] = []
+    for (const u of new Set(userIds)) {
+      try {
+        proofs.push(JSON.parse(await proofBody(id, u)))
+      } catch (err) {
+        if (err instanceof CairnError && err.code === ReservesErrorCode.USER_UNKNOWN) missing.push(u)
+        else throw err
+      }
+    }
+    await audit(p, 'proof.read', { id, userIds: [...new Set(userIds)] })
+    return { proofs, missing }
+  })
+
+  app.get('/v1/snapshots/:id/leaves', async (req) => {
+    need(req, ['auditor', 'admin'])
+    const { id } = req.params as { id: string }
+    const q = parse(LeavesPage, req.query)
+    return store.leaves(id, q.offset, q.limit)
+  })
+
+  app.put('/v1/snapshots/:id/anchor', async (req) => {
+    const p = need(req, ['admin'])
+    const { id } = req.params as { id: string }
+    const a = parse(Anchor, req.body)
+    await store.get(id)
+    await store.setAnchor(id, a)
+    await audit(p, 'snapshot.anchored', { id, ...a })
+    return store.get(id)
+  })
+
+  app.get('/v1/audit', async (req) => {
+    const p = need(req, ['admin', 'auditor'])
+    const q = parse(
+      z.object({
+        after: z.coerce.number().int().min(0).default(0),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+      req.query,
+    )
+    const entries = await listAudit(sql, q.after, q.limit)
+    void p
+    return { entries }
+  })
+
+  app.get('/v1/audit/verify', async (req) => {
+    need(req, ['admin', 'auditor'])
+    return verifyStoredAudit(sql)
+  })
+
+  app.get('/docs', async () => openApiDocument())
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(await pageAsset('index.html')))
+  app.get('/page.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(await pageAsset('page.js')),
+  )
+  app.get('/verifier.js', async (_req, reply) => {
+    verifierJs ??= bundleVerifier()
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(await verifierJs)
+  })
+
+  const idle = async () => {
+    while (building.size > 0) await Promise.allSettled([...building])
+  }
+  return {
+    app,
+    store,
+    idle,
+    close: async () => {
+      await idle()
+      await app.close()
+    },
+  }
+}

@@ -1,0 +1,77 @@
+import type { Sql } from './sql.ts'
+
+/**
+ * Versioned schema migrations, applied in order inside one transaction each; applied versions are
+ * recorded in `reserves_migrations`. Never edit a published migration: add the next one.
+ */
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'snapshots, levels, users, audit',
+    sql: `
+CREATE TABLE reserves_snapshots (
+  id          text PRIMARY KEY,
+  seq         bigserial UNIQUE,
+  status      text NOT NULL,             -- building | built | failed
+  hash        text NOT NULL,
+  currencies  jsonb NOT NULL,
+  min_depth   integer NOT NULL,
+  depth       integer,
+  user_count  integer NOT NULL,
+  root_hash   text,
+  totals      jsonb,
+  error       text,
+  anchor      jsonb,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  built_at    timestamptz
+);
+-- one row per tree level: hashes (32 bytes per node) and sums (16 bytes x currencies per node)
+CREATE TABLE reserves_levels (
+  snapshot_id text NOT NULL REFERENCES reserves_snapshots(id) ON DELETE CASCADE,
+  level       integer NOT NULL,
+  hashes      bytea NOT NULL,
+  balances    bytea NOT NULL,
+  PRIMARY KEY (snapshot_id, level)
+);
+-- user ids and salts are encrypted at rest (AES-256-GCM); user_key = HMAC-SHA256(key, user id) for lookups
+CREATE TABLE reserves_users (
+  snapshot_id  text NOT NULL REFERENCES reserves_snapshots(id) ON DELETE CASCADE,
+  user_key     bytea NOT NULL,
+  key_id       text NOT NULL,
+  user_id_enc  bytea NOT NULL,
+  salt_enc     bytea NOT NULL,
+  leaf_index   integer NOT NULL,
+  PRIMARY KEY (snapshot_id, user_key)
+);
+CREATE TABLE reserves_audit (
+  seq        bigint PRIMARY KEY,
+  at         timestamptz NOT NULL,
+  actor      text NOT NULL,
+  role       text NOT NULL,
+  action     text NOT NULL,
+  details    jsonb NOT NULL,
+  prev_hash  text NOT NULL,
+  hash       text NOT NULL
+);`,
+  },
+]
+
+/** Brings the schema to the latest version; returns the versions it applied. */
+export async function migrate(sql: Sql): Promise<number[]> {
+  await sql.query(
+    'CREATE TABLE IF NOT EXISTS reserves_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+  )
+  const applied: number[] = []
+  for (const m of MIGRATIONS) {
+    const done = await sql.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(707070)')
+      const have = await tx.query('SELECT 1 FROM reserves_migrations WHERE version = $1', [m.version])
+      if (have.length > 0) return false
+      await tx.exec(m.sql)
+      await tx.query('INSERT INTO reserves_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
+      return true
+    })
+    if (done) applied.push(m.version)
+  }
+  return applied
+}

@@ -1,0 +1,46 @@
+/** The OpenAPI 3.1 document served at /docs (paths, roles and responses; bodies in prose). */
+export function openApiDocument(): Record<string, unknown> {
+  const bearer = [{ bearer: [] }, { apiKey: [] }]
+  const op = (summary: string, roles: string, extra: Record<string, unknown> = {}) => ({
+    summary,
+    description: `Roles: ${roles}.`,
+    security: bearer,
+    responses: {
+      200: { description: 'OK' },
+      401: { description: 'no or bad credentials' },
+      403: { description: 'role not allowed' },
+    },
+    ...extra,
+  })
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Cairn reserves', version: '1', description: 'Proof of liabilities (proof format v1).' },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (HS256; claims sub, role)' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+      },
+    },
+    paths: {
+      '/v1/snapshots': {
+        post: op('Submit a snapshot (CSV, NDJSON or JSON); builds in the background', 'admin', {
+          responses: {
+            202: { description: '{id}' },
+            400: { description: 'bad rows, every one listed; nothing stored' },
+          },
+        }),
+        get: op('List snapshots, newest first (cursor pagination)', 'admin, auditor, user'),
+      },
+      '/v1/snapshots/{id}': { get: op('Status, root hash, totals, depth, currencies, anchor', 'admin, auditor, user') },
+      '/v1/snapshots/{id}/proof': { get: op("The caller's own inclusion proof", 'user') },
+      '/v1/snapshots/{id}/proofs/{userId}': { get: op("Any user's proof (audited)", 'admin, auditor') },
+      '/v1/snapshots/{id}/proofs/batch': { post: op('Up to 1,000 proofs (audited)', 'admin, auditor') },
+      '/v1/snapshots/{id}/leaves': {
+        get: op('Leaf hashes and balances, no user ids (offset, limit)', 'auditor, admin'),
+      },
+      '/v1/snapshots/{id}/anchor': { put: op('Record where the root was anchored', 'admin') },
+      '/v1/audit': { get: op('The hash-chained audit log', 'admin, auditor') },
+      '/v1/audit/verify': { get: op('Checks the audit chain', 'admin, auditor') },
+    },
+  }
+}
