@@ -8,6 +8,7 @@ import { ethSendMethods } from './methods/eth-send.ts'
 import { ethSignMethods } from './methods/eth-sign.ts'
 import { ethStateMethods } from './methods/eth-state.ts'
 import { netWeb3Methods } from './methods/net-web3.ts'
+import { txpoolMethods } from './methods/txpool.ts'
 import { subscriptionMethods } from './subscriptions.ts'
 
 /** Every method Cairn serves, declared (never discovered by reflection). */
@@ -21,6 +22,7 @@ export const ALL_METHODS: MethodDef[] = [
   ...ethLogMethods,
   ...ethFilterMethods,
   ...subscriptionMethods,
+  ...txpoolMethods,
   ...devMethods,
 ]
 

@@ -1,3 +1,4 @@
+import { encodeConsensusReceipt } from '@cairn/chain'
 import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
@@ -105,6 +106,33 @@ export const ethBlockMethods: MethodDef[] = [
       if (!block) return null
       const receipts = await ctx.chain.store.getReceipts(block.hash())
       return receipts ? formatReceipts(block, receipts) : null
+    },
+  }),
+  method({
+    name: 'debug_getRawTransaction',
+    params: z.tuple([hash32]),
+    async handler([hash], ctx) {
+      const found = await locateTx(ctx, hash)
+      const tx = found?.tx ?? ctx.pool.get(hexToBytes(hash))
+      return tx ? bytesToHex(tx.serialize()) : '0x'
+    },
+  }),
+  method({
+    name: 'debug_getRawReceipts',
+    params: z.tuple([blockRef]),
+    async handler([ref], ctx) {
+      const block = await findBlock(ctx, ref)
+      if (!block) return null
+      const receipts = (await ctx.chain.store.getReceipts(block.hash())) ?? []
+      return receipts.map((r) => bytesToHex(encodeConsensusReceipt(r)))
+    },
+  }),
+  method({
+    name: 'debug_getRawHeader',
+    params: z.tuple([blockRef]),
+    async handler([ref], ctx) {
+      const block = await findBlock(ctx, ref)
+      return block ? bytesToHex(block.header.serialize()) : null
     },
   }),
   method({
