@@ -4,6 +4,8 @@ import { VERSION } from '../version.ts'
 import { registerAccount } from './commands/account.ts'
 import { registerConfig } from './commands/config.ts'
 import { registerDb } from './commands/db.ts'
+import { registerExport } from './commands/export.ts'
+import { registerImport } from './commands/import.ts'
 import { registerInit } from './commands/init.ts'
 import { registerStart } from './commands/start.ts'
 
@@ -19,6 +21,8 @@ registerStart(program)
 registerInit(program)
 registerAccount(program)
 registerDb(program)
+registerExport(program)
+registerImport(program)
 registerConfig(program)
 
 try {

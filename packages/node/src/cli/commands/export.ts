@@ -1,0 +1,63 @@
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { encodeChainFileBlock, openStoredChain } from '@cairn/chain'
+import { LevelKV } from '@cairn/db'
+import { CairnError } from '@cairn/utils'
+import { type Command, InvalidArgumentError } from 'commander'
+import { datadirLayout } from '../../datadir.ts'
+
+function blockNumber(v: string): bigint {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a block number')
+  return BigInt(v)
+}
+
+/** Registers `cairn export`. */
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description("write the canonical chain to FILE in geth's RLP chain-file format (the node must be stopped)")
+    .argument('<file>', 'the chain file to write')
+    .requiredOption('--datadir <dir>', 'the datadir to export from')
+    .option('--from <n>', 'first block (default 0)', blockNumber)
+    .option('--to <n>', 'last block (default: the head)', blockNumber)
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ cairn export chain.rlp --datadir ./.cairn/dev\n  $ cairn import chain.rlp --datadir ./copy --genesis genesis.json\n',
+    )
+    .action(async (file: string, opts: { datadir: string; from?: bigint; to?: bigint }) => {
+      const kv = new LevelKV({ path: datadirLayout(opts.datadir).chaindata })
+      await kv.open()
+      try {
+        const { store } = await openStoredChain(kv)
+        const headHash = await store.getHeadHash('latest')
+        const head = headHash ? await store.getHeader(headHash) : undefined
+        const from = opts.from ?? 0n
+        const to = opts.to ?? head?.number ?? 0n
+        if (!head || to > head.number || from > to) {
+          throw new CairnError(
+            'EXPORT_RANGE_INVALID',
+            `cannot export blocks ${from}..${to}: the head is ${head?.number ?? 'missing'}`,
+            {
+              fault: 'caller',
+              hint: 'choose --from ≤ --to ≤ the head',
+            },
+          )
+        }
+        const fd = openSync(file, 'w', 0o644)
+        let bytes = 0
+        try {
+          for (let n = from; n <= to; n++) {
+            const block = await store.getBlockByNumber(n)
+            if (!block) {
+              throw new CairnError('EXPORT_BLOCK_MISSING', `block ${n} is not stored`, { hint: 'run `cairn db check`' })
+            }
+            bytes += writeSync(fd, encodeChainFileBlock(block))
+          }
+        } finally {
+          closeSync(fd)
+        }
+        process.stdout.write(`exported blocks ${from}..${to} (${to - from + 1n} blocks, ${bytes} bytes) to ${file}\n`)
+      } finally {
+        await kv.close()
+      }
+    })
+}
