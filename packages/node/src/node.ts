@@ -20,6 +20,7 @@ import { type DatadirLayout, prepareDatadir } from './datadir.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
 import { startDurability } from './durability.ts'
 import { readGenesisFile } from './genesis-file.ts'
+import { loadNodeKeys } from './keys/node-keys.ts'
 import { clientVersion, VERSION } from './version.ts'
 
 /** What a started node exposes to the CLI and to tests. */
@@ -73,6 +74,7 @@ async function wire(
   const datadir = config.ephemeral
     ? null
     : prepareDatadir(config.datadir ?? (config.dev ? '.cairn/dev' : '.cairn/node'))
+  if (datadir) loadNodeKeys(datadir, { validator: config.keys.validator })
   const kv: KVStore = datadir ? new LevelKV({ path: datadir.chaindata }) : new MemoryKV()
   await kv.open()
   shutdown.add('database', () => kv.close())

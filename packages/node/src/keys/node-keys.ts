@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { DatadirLayout } from '../datadir.ts'
+import { type KeyFile, loadOrCreateKey } from './key-file.ts'
+
+/** The node's own keys: `DATADIR/keys/node.key` (identity) and `DATADIR/keys/validator.key`. */
+export interface NodeKeys {
+  identity: KeyFile
+  validator: KeyFile | null
+}
+
+/**
+ * Loads (or creates) the identity key, and the validator key when `validator` is asked for or
+ * the file exists. Any key readable by other users stops the start.
+ */
+export function loadNodeKeys(datadir: DatadirLayout, opts: { validator: boolean }): NodeKeys {
+  const dir = join(datadir.root, 'keys')
+  const validatorPath = join(dir, 'validator.key')
+  return {
+    identity: loadOrCreateKey(join(dir, 'node.key'), 'node identity key'),
+    validator: opts.validator || existsSync(validatorPath) ? loadOrCreateKey(validatorPath, 'validator key') : null,
+  }
+}
