@@ -126,7 +126,7 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
   return out
 }
 
-const NESTED = ['http', 'log', 'txpool', 'dev_accounts']
+const NESTED = ['http', 'log', 'txpool', 'dev_accounts', 'backup', 'keys']
 
 /** Every dotted key the schema knows (`http.port`, `blockTime`…). */
 const KNOWN_KEYS: Set<string> = (() => {
