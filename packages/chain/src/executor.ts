@@ -1,6 +1,6 @@
 import { bytesToHex, CairnError, equalsBytes, errorMessage, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader, HeaderData } from '@ethereumjs/block'
-import type { Common } from '@ethereumjs/common'
+import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
@@ -41,7 +41,12 @@ export interface BuildHeader {
   nonce?: Uint8Array
   difficulty?: bigint
   parentBeaconBlockRoot?: Uint8Array
+  /** Dev-mode state edits applied before the block's transactions (anvil_setBalance and kin). */
+  preState?: StateEdit
 }
+
+/** A change to the state made outside any transaction (dev chains only; not reproducible on import). */
+export type StateEdit = (state: StateManagerInterface) => Promise<void>
 
 export interface BuildResult extends ExecutedBlock {
   /** Transactions the builder could not include, and why (to be dropped by the pool). */
@@ -85,6 +90,7 @@ export class Executor {
   /** Builds a new block on `parent` from `txs`, executing each; the block is not committed. */
   async build(parent: Block, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
     const builder = await this.startBuilder(parent, header)
+    if (header.preState) await header.preState(this.vm.stateManager)
     const results: RunTxResult[] = []
     const included: TypedTransaction[] = []
     const rejected: BuildResult['rejected'] = []
@@ -97,7 +103,7 @@ export class Executor {
         continue
       }
       try {
-        results.push(await builder.addTransaction(tx))
+        results.push(await addTx(builder, tx, this.common))
         included.push(tx)
         txs.shift()
       } catch (err) {
@@ -141,7 +147,7 @@ export class Executor {
     const results: RunTxResult[] = []
     for (const [i, tx] of block.transactions.entries()) {
       try {
-        results.push(await builder.addTransaction(tx))
+        results.push(await addTx(builder, tx, this.common))
       } catch (err) {
         await builder.revert()
         throw invalid(block, `transaction ${i} (${bytesToHex(tx.hash())}) cannot execute: ${errorMessage(err)}`)
@@ -232,6 +238,29 @@ export function newStateManager(
     common,
   })
   return new MerkleStateManager({ trie, common, caches: new Caches() })
+}
+
+type Builder = Awaited<ReturnType<typeof buildBlock>>
+
+/**
+ * `BlockBuilder.addTransaction` re-creates every transaction added so far before running the new
+ * one (it builds a whole Block only to hand `runTx` its header): O(n²) transaction constructions
+ * per block, measured as most of the sealing time. `runTx` reads only the block's header (EIP-7928's
+ * access-list index aside, which no Cairn hardfork activates), so while a transaction runs the
+ * builder sees an empty list; the list is put back, with what the call appended, right after.
+ */
+async function addTx(builder: Builder, tx: TypedTransaction, common: Common): Promise<RunTxResult> {
+  if (common.isActivatedEIP(7928)) return builder.addTransaction(tx)
+  const b = builder as unknown as { transactions: TypedTransaction[] }
+  const all = b.transactions
+  b.transactions = []
+  try {
+    return await builder.addTransaction(tx)
+  } finally {
+    const added = b.transactions
+    b.transactions = all
+    for (const t of added) all.push(t)
+  }
 }
 
 function toReceipts(txs: readonly TypedTransaction[], results: RunTxResult[]): StoredReceipt[] {

@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { RpcClient } from './rpc-client.ts'
+
+/** A node under test, running as a child process. */
+export interface Target {
+  name: string
+  url: string
+  stop(): Promise<void>
+}
+
+const CAIRN_BIN = fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
+const ANVIL_PATHS = ['/tmp/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil']
+
+/** Where the Anvil binary is: `$ANVIL_BIN`, the dev dependency, or the /tmp install; else undefined. */
+export function findAnvil(envPath: string | undefined): string | undefined {
+  const local = fileURLToPath(new URL('../../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil', import.meta.url))
+  for (const p of [envPath, local, ...ANVIL_PATHS]) if (p && existsSync(p)) return p
+  return undefined
+}
+
+/** Starts a throw-away Cairn dev node (instant sealing) on `port`. */
+export function startCairn(port: number, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<Target> {
+  const args = [...nodeArgs, CAIRN_BIN, 'start', '--dev', '--ephemeral', '--http.port', String(port)]
+  return start(
+    'cairn',
+    port,
+    spawn(process.execPath, [...args, '--log.level', 'warn', ...extraArgs], { stdio: 'pipe' }),
+  )
+}
+
+/** Starts Anvil on `port` with the flags of the issue's reference figures. */
+export function startAnvil(bin: string, port: number, blockTime: number): Promise<Target> {
+  const args = ['--port', String(port), '--chain-id', '1337', '--silent']
+  if (blockTime > 0) args.push('--block-time', String(blockTime))
+  return start('anvil', port, spawn(bin, args, { stdio: 'pipe' }))
+}
+
+async function start(name: string, port: number, child: ChildProcess): Promise<Target> {
+  let stderr = ''
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000)
+  })
+  child.stdout?.resume()
+  const url = `http://127.0.0.1:${port}`
+  const client = new RpcClient(url, 1)
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}): ${stderr}`)
+    try {
+      await client.call('eth_chainId')
+      break
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${name} did not answer on ${url} within 60 s: ${stderr}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+  client.close()
+  return {
+    name,
+    url,
+    async stop() {
+      if (child.exitCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
