@@ -71,8 +71,7 @@ export async function checkAnchor(url: string, txHash: string, proof: ProofV1): 
   ])
   if (!tx) return { ok: false, reason: `transaction ${txHash} is not on this chain` }
   const receipt = await rpcCall<Receipt | null>(url, 'eth_getTransactionReceipt', [txHash])
-  if (!receipt || receipt.status !== '0x1')
-    return { ok: false, reason: `transaction ${txHash} is not mined or reverted` }
+  if (receipt?.status !== '0x1') return { ok: false, reason: `transaction ${txHash} is not mined or reverted` }
   const p = decodeAnchor(tx.input)
   if (!p) return { ok: false, reason: `transaction ${txHash} is not a reserves anchor` }
   if (p.snapshotId !== proof.snapshotId)

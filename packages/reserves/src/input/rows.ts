@@ -136,7 +136,10 @@ export class RowReader {
     if (this.errorCount > 0)
       throw new CairnError(
         ReservesErrorCode.INPUT_INVALID,
-        `the snapshot has ${this.errorCount} bad row(s); first: line ${this.errors[0]?.line}: ${this.errors[0]?.reason}`,
+        `the snapshot has ${this.errorCount} bad row(s): ${this.errors
+          .slice(0, 5)
+          .map((e) => `line ${e.line}: ${e.reason}`)
+          .join('; ')}${this.errorCount > 5 ? `; and ${this.errorCount - 5} more` : ''}`,
         {
           fault: 'caller',
           meta: { errorCount: this.errorCount, errors: this.errors },

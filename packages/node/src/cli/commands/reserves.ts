@@ -1,0 +1,3 @@
+// `cairn reserves …`: the commands live in @cairn/reserves (its ./cli export); this module only
+// attaches them to the one `cairn` program.
+export { registerReserves } from '@cairn/reserves/cli'

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createLogger } from '@cairn/service-kit'
+import { CairnError } from '@cairn/utils'
+import type { Command } from 'commander'
+import { ReservesErrorCode } from '../errors.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
+import { type AtRestKey, parseKeyFile } from '../service/at-rest.ts'
+import { verifyStoredAudit } from '../service/audit.ts'
+import { migrate } from '../service/migrations.ts'
+import type { Sql } from '../service/sql.ts'
+import { openPostgres } from '../service/sql-pg.ts'
+import { openPglite } from '../service/sql-pglite.ts'
+
+interface StorageFlags {
+  datadir: string
+  databaseUrl?: string
+}
+
+async function openStorage(o: StorageFlags): Promise<Sql> {
+  const sql = o.databaseUrl ? await openPostgres(o.databaseUrl) : await openPglite(join(o.datadir, 'pgdata'))
+  await migrate(sql)
+  return sql
+}
+
+function readKey(file: string): AtRestKey {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new CairnError(ReservesErrorCode.KEY_INVALID, `cannot read the key file ${file}`, {
+      fault: 'caller',
+      cause: err,
+      hint: 'create one with: openssl rand -hex 32 > reserves.key',
+    })
+  }
+  return parseKeyFile(text)
+}
+
+/** `cairn reserves serve` and `cairn reserves audit verify`. */
+export function registerServe(r: Command): void {
+  r.command('serve')
+    .description('Run the reserves HTTP service (PGlite in --datadir, or PostgreSQL with --database-url)')
+    .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/reserves')
+    .option('--database-url <url>', 'PostgreSQL connection string (instead of PGlite)')
+    .requiredOption('--key-file <file>', 'AES-256 key (64 hex) encrypting user ids and salts at rest')
+    .option('--jwt-secret-file <file>', 'HS256 secret for bearer tokens')
+    .option('--http.addr <addr>', 'listen address', '127.0.0.1')
+    .option('--http.port <port>', 'listen port', '8560')
+    .option('--min-depth <n>', 'default minimum tree depth', '10')
+    .action(
+      async (
+        o: StorageFlags & {
+          keyFile: string
+          jwtSecretFile?: string
+          'http.addr': string
+          'http.port': string
+          minDepth: string
+        },
+      ) => {
+        const logger = createLogger({ level: 'info', format: 'auto' })
+        const sql = await openStorage(o)
+        const svc = createReservesService(
+          {
+            ...DEFAULT_SERVICE_OPTIONS,
+            jwtSecret: o.jwtSecretFile ? new Uint8Array(readFileSync(o.jwtSecretFile)) : null,
+            defaultMinDepth: Number(o.minDepth),
+          },
+          { sql, key: readKey(o.keyFile), logger },
+        )
+        const addr = await svc.app.listen({ host: o['http.addr'], port: Number(o['http.port']) })
+        logger.info({ addr, storage: sql.driver }, 'reserves service listening')
+        const stop = async () => {
+          await svc.close()
+          await sql.close()
+          process.exit(0)
+        }
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      },
+    )
+
+  r.command('audit')
+    .description('Audit log tools')
+    .command('verify')
+    .description('Check the hash chain of the audit log (detects edited or deleted rows)')
+    .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/reserves')
+    .option('--database-url <url>', 'PostgreSQL connection string')
+    .option('--head <hash>', 'the head hash recorded earlier (detects deleted newest rows)')
+    .action(async (o: StorageFlags & { head?: string }) => {
+      const sql = await openStorage(o)
+      try {
+        const r = await verifyStoredAudit(sql, o.head)
+        if (!r.ok)
+          throw new CairnError(
+            ReservesErrorCode.AUDIT_BROKEN,
+            `the audit log is broken at entry ${r.seq}: ${r.reason}`,
+            {
+              fault: 'caller',
+            },
+          )
+        process.stdout.write(`OK: ${r.count} entries, head ${r.head}\n`)
+      } finally {
+        await sql.close()
+      }
+    })
+}

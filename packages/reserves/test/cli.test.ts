@@ -1,0 +1,80 @@
+// `cairn reserves …` as a user runs it: a real `cairn` process per command.
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { verifyToken } from '../src/service/auth.ts'
+
+const run = promisify(execFile)
+const cairn = new URL('../../node/bin/cairn.js', import.meta.url).pathname
+const dir = mkdtempSync(join(tmpdir(), 'cairn-reserves-cli-'))
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run('node', [cairn, 'reserves', ...args], { cwd: dir })
+    return { code: 0, stdout: r.stdout, stderr: r.stderr }
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+describe('cairn reserves (CLI)', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('build → proof → verify, and a tampered proof fails with exit code 2', async () => {
+    writeFileSync(join(dir, 'in.csv'), 'userId,BTC,ETH\nalice,150000000,0\nbob,1,2000000000000000000\n')
+    const b = await cli(
+      'build',
+      '--input',
+      'in.csv',
+      '--out',
+      'tree',
+      '--currencies',
+      'BTC:8,ETH:18',
+      '--min-depth',
+      '6',
+      '--hash',
+      'keccak256',
+      '--snapshot-id',
+      'd1',
+    )
+    expect(b.stderr).toBe('')
+    const built = JSON.parse(b.stdout)
+    expect(built).toMatchObject({ snapshotId: 'd1', users: 2, depth: 6 })
+    expect(statSync(join(dir, 'tree', 'users.ndjson')).mode & 0o777).toBe(0o600)
+    const p = await cli('proof', '--tree', 'tree', '--user', 'alice')
+    writeFileSync(join(dir, 'alice.json'), p.stdout)
+    const ok = await cli('verify', 'alice.json', '--root', built.root.hash)
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toContain('OK: alice is included in snapshot d1')
+    const wrongRoot = await cli('verify', 'alice.json', '--root', `0x${'ab'.repeat(32)}`)
+    expect(wrongRoot.code).toBe(2)
+    const proof = JSON.parse(p.stdout)
+    proof.path[3].balances[1] = String(BigInt(proof.path[3].balances[1]) + 1n)
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(proof))
+    const bad = await cli('verify', 'bad.json')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/does not verify/)
+    const unknown = await cli('proof', '--tree', 'tree', '--user', 'mallory')
+    expect(unknown.code).toBe(2)
+  }, 120_000)
+
+  it('refuses a bad snapshot, listing rows, and writes nothing', async () => {
+    writeFileSync(join(dir, 'bad.csv'), 'userId,BTC\na,1\na,2\nb,-1\nc,1e3\n')
+    const r = await cli('build', '--input', 'bad.csv', '--out', 'nothing')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/line 3: duplicate.*line 4: negative.*line 5/)
+    expect(() => statSync(join(dir, 'nothing'))).toThrow()
+  }, 60_000)
+
+  it('mints tokens the service accepts', async () => {
+    writeFileSync(join(dir, 'jwt.secret'), 'a-long-random-secret-for-tests')
+    const r = await cli('token', '--role', 'auditor', '--sub', 'kpmg', '--secret-file', 'jwt.secret', '--ttl', '60')
+    expect(r.code).toBe(0)
+    const p = verifyToken(new Uint8Array(readFileSync(join(dir, 'jwt.secret'))), r.stdout.trim())
+    expect(p).toEqual({ sub: 'kpmg', role: 'auditor', via: 'jwt' })
+  }, 60_000)
+})
