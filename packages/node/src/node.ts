@@ -104,6 +104,8 @@ async function wire(
       customCrypto: createCustomCrypto(),
     },
   )
+  // Now that the head is known, complete a validator key rotation whose height it has reached.
+  if (datadir) loadNodeKeys(datadir, { validator: config.keys.validator, headNumber: chain.head.header.number })
   for (const w of chain.report.warnings) logger.warn(w)
   logger.info(
     { number: Number(chain.head.header.number), chainId: Number(chain.chainId), hardfork: chain.genesis.hardfork },

@@ -7,6 +7,7 @@ import { registerDb } from './commands/db.ts'
 import { registerExport } from './commands/export.ts'
 import { registerImport } from './commands/import.ts'
 import { registerInit } from './commands/init.ts'
+import { registerKeys } from './commands/keys.ts'
 import { registerStart } from './commands/start.ts'
 
 /** The `cairn` command line: one module per command under ./commands. */
@@ -23,6 +24,7 @@ registerAccount(program)
 registerDb(program)
 registerExport(program)
 registerImport(program)
+registerKeys(program)
 registerConfig(program)
 ;(await import('./commands/reserves.ts')).registerReserves(program)
 

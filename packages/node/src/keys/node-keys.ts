@@ -2,22 +2,25 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DatadirLayout } from '../datadir.ts'
 import { type KeyFile, loadOrCreateKey } from './key-file.ts'
+import { loadValidatorKeys, type ValidatorKeys } from './validator-rotation.ts'
 
 /** The node's own keys: `DATADIR/keys/node.key` (identity) and `DATADIR/keys/validator.key`. */
 export interface NodeKeys {
   identity: KeyFile
-  validator: KeyFile | null
+  /** The validator key, with its scheduled rotation if any. */
+  validator: ValidatorKeys | null
 }
 
 /**
  * Loads (or creates) the identity key, and the validator key when `validator` is asked for or
  * the file exists. Any key readable by other users stops the start.
  */
-export function loadNodeKeys(datadir: DatadirLayout, opts: { validator: boolean }): NodeKeys {
+export function loadNodeKeys(datadir: DatadirLayout, opts: { validator: boolean; headNumber?: bigint }): NodeKeys {
   const dir = join(datadir.root, 'keys')
   const validatorPath = join(dir, 'validator.key')
   return {
     identity: loadOrCreateKey(join(dir, 'node.key'), 'node identity key'),
-    validator: opts.validator || existsSync(validatorPath) ? loadOrCreateKey(validatorPath, 'validator key') : null,
+    // A rotation whose height the head has reached is completed here (head unknown: -1, none is).
+    validator: opts.validator || existsSync(validatorPath) ? loadValidatorKeys(dir, opts.headNumber ?? -1n) : null,
   }
 }
