@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import {
   decryptKeystore,
@@ -7,7 +7,7 @@ import {
   mnemonicToPrivateKey,
   validateMnemonic,
 } from '@cairn/crypto'
-import { CairnError, errorMessage, hexToBytes } from '@cairn/utils'
+import { bytesToHex, CairnError, errorMessage, hexToBytes } from '@cairn/utils'
 import type { Command } from 'commander'
 import { readPassword } from '../../config/password.ts'
 import { datadirLayout } from '../../datadir.ts'
@@ -28,9 +28,20 @@ export function registerAccount(program: Command): void {
         : resolve(opts.keystore)
       : datadirLayout(opts.datadir).keystore
 
-  keystoreOption(account.command('new').description('create a new account, encrypted with a password'))
-    .addHelpText('after', '\nExample:\n  $ cairn account new --datadir ./mychain --password-file ./pw.txt\n')
-    .action(async (opts: { datadir: string; keystore?: string; passwordFile?: string }) => {
+  keystoreOption(
+    account
+      .command('new')
+      .description('create a new account from a new BIP-39 recovery phrase, encrypted with a password')
+      .option(
+        '--mnemonic-out <file>',
+        'also write the recovery phrase to this file (mode 0600) instead of only printing it',
+      ),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ cairn account new --datadir ./mychain --password-file ./pw.txt\n\nThe recovery phrase is shown once: write it down. `cairn account import PHRASEFILE` restores the account.\n',
+    )
+    .action(async (opts: { datadir: string; keystore?: string; passwordFile?: string; mnemonicOut?: string }) => {
       const password = await readPassword({
         passwordFile: opts.passwordFile,
         env: process.env,
@@ -40,7 +51,31 @@ export function registerAccount(program: Command): void {
       const mnemonic = generateMnemonic()
       const key = mnemonicToPrivateKey(mnemonic)
       const entry = await writeKeystore(keystoreDir(opts), key, password)
-      process.stdout.write(`Address:  ${entry.address}\nKeystore: ${entry.file}\n`)
+      if (opts.mnemonicOut) writeFileSync(opts.mnemonicOut, `${mnemonic}\n`, { mode: 0o600, flag: 'wx' })
+      process.stdout.write(
+        `Address:  ${entry.address}\nKeystore: ${entry.file}\nPath:     m/44'/60'/0'/0/0\n` +
+          `Recovery phrase (shown once; anyone who has it controls the account):\n  ${mnemonic}\n`,
+      )
+    })
+
+  keystoreOption(
+    account
+      .command('export')
+      .description("print an account's private key (after its password) — handle the output as the key itself")
+      .argument('<address>', 'the account to export'),
+  )
+    .addHelpText('after', '\nExample:\n  $ cairn account export 0xf39F… --datadir ./mychain --password-file ./pw.txt\n')
+    .action(async (address: string, opts: { datadir: string; keystore?: string; passwordFile?: string }) => {
+      const entry = listKeystores(keystoreDir(opts)).find((e) => e.address.toLowerCase() === address.toLowerCase())
+      if (!entry) {
+        throw new CairnError('NODE_ACCOUNT_UNKNOWN', `no keystore for ${address} in ${keystoreDir(opts)}`, {
+          fault: 'caller',
+          hint: 'see `cairn account list`',
+        })
+      }
+      const pw = await readPassword({ passwordFile: opts.passwordFile, env: process.env, prompt: 'Password: ' })
+      const key = await decryptKeystore(JSON.parse(readFileSync(entry.file, 'utf8')), pw)
+      process.stdout.write(`${bytesToHex(key)}\n`)
     })
 
   keystoreOption(account.command('list').description('list the accounts of a keystore'))
