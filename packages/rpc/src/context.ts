@@ -1,12 +1,18 @@
-import type { Chain } from '@cairn/chain'
+import type { Chain, StateEdit } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import type { Hex, Logger } from '@cairn/utils'
 
-/** Controls a dev chain offers (evm_mine, time travel). Null outside dev mode. */
+/** Controls a dev chain offers (evm_mine, time travel, snapshots, state edits). Null outside dev mode. */
 export interface DevControls {
   mine(): Promise<unknown>
   increaseTime(seconds: bigint): bigint
   setNextBlockTimestamp(timestamp: bigint): void
+  /** Applies a state edit in a block sealed at once (anvil_setBalance and kin). */
+  editState(edit: StateEdit): Promise<unknown>
+  /** Remembers the head; returns the snapshot id. */
+  snapshot(): bigint
+  /** Makes the snapshot's block the head again; false for an unknown (or used) id. */
+  revert(id: bigint): Promise<boolean>
 }
 
 /** Unlocked accounts the node signs for (dev accounts). */
@@ -34,6 +40,8 @@ export interface RpcLimits {
   subscriptionsPerConnection: number
   /** A polled filter not polled for this long is uninstalled, in ms (geth: 5 minutes). */
   filterTimeoutMs: number
+  /** Most struct logs one debug_trace* may return (each opcode is one). */
+  traceStructLogLimit: number
 }
 
 export const DEFAULT_RPC_LIMITS: RpcLimits = {
@@ -46,6 +54,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   logsLimit: 20_000,
   subscriptionsPerConnection: 1024,
   filterTimeoutMs: 5 * 60_000,
+  traceStructLogLimit: 100_000,
 }
 
 /** Everything a method handler may use. Built once by the composition root. */

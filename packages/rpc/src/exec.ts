@@ -12,6 +12,10 @@ type AccessListEntry = { address: `0x${string}`; storageKeys: `0x${string}`[] }
 
 /** A call prepared against one block's state: run it as often as needed (gas estimation). */
 export interface PreparedCall {
+  /** The private VM the call runs in (tracers attach to its EVM events). */
+  vm: VM
+  /** The intrinsic gas of a transaction with this input. */
+  intrinsicGas: bigint
   /** The least gas a transaction with this input must provide (intrinsic, or the EIP-7623 floor). */
   minimumGas: bigint
   run(gasLimit: bigint): Promise<EVMResult>
@@ -78,6 +82,8 @@ export async function prepareCall(
   }
   let reported: Map<string, Set<string>> | undefined
   return {
+    vm,
+    intrinsicGas: intrinsic,
     minimumGas,
     accessList: () => accessListOf(reported, caller, to),
     async run(gasLimit: bigint): Promise<EVMResult> {
@@ -179,7 +185,8 @@ export async function estimateGas(
   return hi
 }
 
-function timeoutError(ctx: RpcContext): CairnError {
+/** The -32002 error of a call or trace that ran past `limits.evmTimeoutMs`. */
+export function timeoutError(ctx: RpcContext): CairnError {
   return new CairnError(RpcErrorCode.TIMEOUT, `execution aborted (timeout = ${ctx.limits.evmTimeoutMs / 1000}s)`, {
     fault: 'caller',
     hint: 'the call ran longer than the node allows; lower its gas or split the work',

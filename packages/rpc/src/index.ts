@@ -1,5 +1,7 @@
 import type { MethodDef } from './method.ts'
+import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
+import { devStateMethods } from './methods/dev-state.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
 import { ethFilterMethods } from './methods/eth-filters.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
@@ -23,7 +25,9 @@ export const ALL_METHODS: MethodDef[] = [
   ...ethFilterMethods,
   ...subscriptionMethods,
   ...txpoolMethods,
+  ...debugTraceMethods,
   ...devMethods,
+  ...devStateMethods,
 ]
 
 export type { AccountSigner, DevControls, RpcContext, RpcLimits } from './context.ts'

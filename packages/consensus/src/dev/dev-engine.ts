@@ -1,4 +1,4 @@
-import type { BuildResult, Chain } from '@cairn/chain'
+import { type BuildResult, type Chain, rewindChain, type StateEdit } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import type { TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
@@ -22,6 +22,9 @@ export interface DevEngineModules {
   now?: () => number
 }
 
+/** A block source with nothing in it (blocks that carry a state edit carry no transactions). */
+const EMPTY_SOURCE = { peek: () => undefined, shift() {}, pop() {} }
+
 /**
  * The dev sealer, as Anvil and `geth --dev` do it: a single trusted producer with no seal. By
  * default a block is sealed as soon as transactions are pending, taking all that fit; with a
@@ -36,6 +39,8 @@ export class DevEngine implements Engine {
   private offsetSeconds = 0n
   private nextTimestamp: bigint | undefined
   private unsubscribe: (() => void) | undefined
+  private snapshots = new Map<bigint, { hash: Uint8Array; offsetSeconds: bigint }>()
+  private nextSnapshotId = 0n
 
   constructor(
     readonly opts: DevEngineOptions,
@@ -115,7 +120,57 @@ export class DevEngine implements Engine {
 
   /** Seals one block now, with whatever is pending (evm_mine, and the interval timer). */
   seal(): Promise<BuildResult> {
-    const run = this.sealing.then(() => this.sealOne())
+    return this.serialize(() => this.sealOne())
+  }
+
+  /**
+   * Applies `edit` to the state in a block of its own, sealed now, with no transactions
+   * (anvil_setBalance and kin). Unlike Anvil each edit makes a block: every state change stays a
+   * block, so queries at `latest`, the pool and tracing all see it at once. Such a block cannot
+   * be re-executed elsewhere (the edit is not in it): dev chains only.
+   */
+  editState(edit: StateEdit): Promise<BuildResult> {
+    return this.serialize(async () => {
+      const built = await this.sealOne(edit)
+      // The edited accounts need not be senders of the block: offering the pool the same head
+      // again makes it re-read every sender (it treats a head that is not a child as a reorg).
+      await this.modules.pool.onNewHead(built.block, [])
+      if (this.running && this.modules.pool.size > 0 && this.opts.blockTime === 0) this.schedule()
+      return built
+    })
+  }
+
+  /** Remembers the head (and the time offset) under a new id (evm_snapshot). */
+  snapshot(): bigint {
+    const id = this.nextSnapshotId++
+    this.snapshots.set(id, { hash: this.modules.chain.head.hash(), offsetSeconds: this.offsetSeconds })
+    return id
+  }
+
+  /**
+   * Makes the snapshot's head the head again, dropping the blocks above it and their transactions
+   * (evm_revert). The snapshot and every later one are used up, as in Hardhat. False for an
+   * unknown id.
+   */
+  revert(id: bigint): Promise<boolean> {
+    return this.serialize(async () => {
+      const snap = this.snapshots.get(id)
+      if (!snap) return false
+      for (const k of [...this.snapshots.keys()]) if (k >= id) this.snapshots.delete(k)
+      const { chain, pool, logger } = this.modules
+      const { head, removed } = await rewindChain(chain, snap.hash)
+      this.offsetSeconds = snap.offsetSeconds
+      this.nextTimestamp = undefined
+      // A head that is not a child of the pool's head: the pool re-reads every sender, so the
+      // nonces of the dropped transactions are forgotten (the transactions are not re-added).
+      await pool.onNewHead(head, [])
+      logger.info({ snapshot: Number(id), head: Number(head.header.number), dropped: removed.length }, 'reverted')
+      return true
+    })
+  }
+
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.sealing.then(fn)
     this.sealing = run.catch(() => {})
     return run
   }
@@ -146,7 +201,7 @@ export class DevEngine implements Engine {
     }
   }
 
-  private async sealOne(): Promise<BuildResult> {
+  private async sealOne(edit?: StateEdit): Promise<BuildResult> {
     const { chain, pool, logger } = this.modules
     return chain.importer.exclusive(async () => {
       const parent = chain.head
@@ -155,13 +210,14 @@ export class DevEngine implements Engine {
       this.nextTimestamp = undefined
       if (timestamp <= parent.header.timestamp) timestamp = parent.header.timestamp + 1n
       const baseFee = parent.header.calcNextBaseFee()
-      const source = await pool.blockSource(baseFee)
+      const source = edit ? EMPTY_SOURCE : await pool.blockSource(baseFee)
       const built = await chain.executor.build(
         parent,
         {
           timestamp,
           coinbase: this.opts.coinbase,
           mixHash: keccak256(parent.hash()),
+          ...(edit ? { preState: edit } : {}),
         },
         source,
       )

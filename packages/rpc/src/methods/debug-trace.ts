@@ -1,0 +1,138 @@
+import { replayTransaction } from '@cairn/chain'
+import { CairnError, hexToBytes } from '@cairn/utils'
+import type { EVMResult } from '@ethereumjs/evm'
+import type { VM } from '@ethereumjs/vm'
+import { z } from 'zod'
+import type { RpcContext } from '../context.ts'
+import { invalidParams, notFound, RpcErrorCode } from '../errors.ts'
+import { callGas, prepareCall } from '../exec.ts'
+import { type MethodDef, method } from '../method.ts'
+import { resolveBlock } from '../resolve.ts'
+import { blockOverride, blockRef, callRequest, hash32, stateOverride } from '../schemas.ts'
+import { CallTracer } from '../trace/call-tracer.ts'
+import { StructLogger } from '../trace/struct-logger.ts'
+import { attachTracer } from '../trace/tracer.ts'
+
+/** geth's trace config: the tracer (default: struct logger) and its options. */
+const traceConfig = z
+  .object({
+    tracer: z.string().optional(),
+    tracerConfig: z
+      .object({ onlyTopCall: z.boolean().optional(), withLog: z.boolean().optional() })
+      .passthrough()
+      .optional(),
+    disableStack: z.boolean().optional(),
+    disableStorage: z.boolean().optional(),
+    enableMemory: z.boolean().optional(),
+    enableReturnData: z.boolean().optional(),
+    timeout: z
+      .string()
+      .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'expected a duration like "5s" or "500ms"')
+      .optional(),
+    reexec: z.number().optional(),
+  })
+  .passthrough()
+type TraceConfig = z.infer<typeof traceConfig>
+
+/** debug_traceCall's config adds geth's state and block overrides. */
+const callTraceConfig = traceConfig.extend({
+  stateOverrides: stateOverride.optional(),
+  blockOverrides: blockOverride.optional(),
+})
+
+interface RunningTrace {
+  /** Runs the traced execution; returns its result, the gas it used and its gas limit. */
+  run(): Promise<{ res: EVMResult; gasUsed: bigint; gasLimit: bigint }>
+  vm: VM
+}
+
+function durationMs(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(s) as RegExpExecArray
+  const n = Number(m[1])
+  return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000
+}
+
+/** Runs `trace` under the chosen tracer, within the time limit (the smaller of the node's and the caller's). */
+async function traceWith(ctx: RpcContext, config: TraceConfig, prepare: () => Promise<RunningTrace>) {
+  const tracerName = config.tracer ?? ''
+  if (tracerName !== '' && tracerName !== 'callTracer' && tracerName !== 'structLogger') {
+    throw invalidParams(`tracer "${tracerName}" is not supported: use the default struct logger or "callTracer"`)
+  }
+  const limitMs = Math.min(ctx.limits.evmTimeoutMs, config.timeout ? durationMs(config.timeout) : Infinity)
+  const deadline = Date.now() + limitMs
+  const guard = () => {
+    if (Date.now() > deadline) {
+      throw new CairnError(RpcErrorCode.TIMEOUT, `execution aborted (timeout = ${limitMs / 1000}s)`, {
+        fault: 'caller',
+        hint: 'the trace ran longer than allowed; use the callTracer or trace less',
+      })
+    }
+  }
+  const trace = await prepare()
+  guard()
+  if (tracerName === 'callTracer') {
+    const tracer = new CallTracer(config.tracerConfig ?? {})
+    attachTracer(trace.vm, tracer, guard)
+    const { gasUsed, gasLimit } = await trace.run()
+    return tracer.result(gasLimit, gasUsed)
+  }
+  const logger = new StructLogger(config, ctx.limits.traceStructLogLimit)
+  attachTracer(trace.vm, logger, guard)
+  const { res, gasUsed } = await trace.run()
+  return logger.result(gasUsed, res)
+}
+
+/** geth's debug tracing: re-executes a mined transaction, or a call, with a tracer attached. */
+export const debugTraceMethods: MethodDef[] = [
+  method({
+    name: 'debug_traceTransaction',
+    params: z.tuple([hash32, traceConfig.optional()]),
+    async handler([hash, config], ctx) {
+      const { chain } = ctx
+      const loc = await chain.store.getTxLocation(hexToBytes(hash))
+      if (!loc) throw notFound(`transaction ${hash} not found`)
+      const block = await chain.store.mustGetBlock(loc.blockHash)
+      return traceWith(ctx, config ?? {}, async () => {
+        const replay = await replayTransaction(chain, block, loc.index)
+        const tx = block.transactions[loc.index] as (typeof block.transactions)[number]
+        return {
+          vm: replay.vm,
+          async run() {
+            const r = await replay.run()
+            return { res: r, gasUsed: r.totalGasSpent, gasLimit: tx.gasLimit }
+          },
+        }
+      })
+    },
+  }),
+  method({
+    name: 'debug_traceCall',
+    params: z.tuple([callRequest, blockRef.optional(), callTraceConfig.optional()]),
+    async handler([req, ref, config], ctx) {
+      const block = await resolveBlock(ctx, ref)
+      return traceWith(ctx, config ?? {}, async () => {
+        const call = await prepareCall(ctx, req, block, {
+          ...(config?.stateOverrides ? { state: config.stateOverrides } : {}),
+          ...(config?.blockOverrides ? { block: config.blockOverrides } : {}),
+        })
+        const gasLimit = callGas(ctx, req)
+        return {
+          vm: call.vm,
+          async run() {
+            const res = await call.run(gasLimit)
+            const e = res.execResult
+            // As a transaction would pay: intrinsic + execution, less the capped refund (EIP-3529).
+            const spent = call.intrinsicGas + e.executionGasUsed
+            const refund = e.exceptionError ? 0n : min(e.gasRefund ?? 0n, spent / 5n)
+            const used = spent - refund
+            return { res, gasUsed: used > call.minimumGas ? used : call.minimumGas, gasLimit }
+          },
+        }
+      })
+    },
+  }),
+]
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
+}

@@ -1,0 +1,119 @@
+import type { StateEdit } from '@cairn/chain'
+import { CairnError, hexToBytes, toQuantity } from '@cairn/utils'
+import { Address, setLengthLeft } from '@ethereumjs/util'
+import { z } from 'zod'
+import type { RpcContext } from '../context.ts'
+import { type MethodDef, method } from '../method.ts'
+import { address, data, hash32, looseQuantity } from '../schemas.ts'
+
+/**
+ * Foundry's and Hardhat's test-setup methods (dev mode only): snapshots, state edits and mining
+ * several blocks. Each state edit is applied in a block of its own, sealed at once (see
+ * DevEngine.editState), so `latest`, the pool and traces see it immediately.
+ */
+
+function dev(ctx: RpcContext) {
+  if (!ctx.dev)
+    throw new CairnError('RPC_METHOD_NOT_FOUND', 'dev methods need a dev chain (--dev)', { fault: 'caller' })
+  return ctx.dev
+}
+
+const slot = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a storage slot of at most 32 bytes')
+  .transform((s) => setLengthLeft(hexToBytes(`0x${s.slice(2).padStart(64, '0')}`), 32))
+const count = looseQuantity.optional()
+
+const setBalance =
+  (addr: string, wei: bigint): StateEdit =>
+  (sm) =>
+    sm.modifyAccountFields(new Address(hexToBytes(addr)), { balance: wei })
+const setNonce =
+  (addr: string, nonce: bigint): StateEdit =>
+  (sm) =>
+    sm.modifyAccountFields(new Address(hexToBytes(addr)), { nonce })
+const setCode =
+  (addr: string, code: string): StateEdit =>
+  async (sm) => {
+    const a = new Address(hexToBytes(addr))
+    await sm.modifyAccountFields(a, {})
+    await sm.putCode(a, hexToBytes(code))
+  }
+const setStorage =
+  (addr: string, key: Uint8Array, value: string): StateEdit =>
+  async (sm) => {
+    const a = new Address(hexToBytes(addr))
+    await sm.modifyAccountFields(a, {})
+    await sm.putStorage(a, key, hexToBytes(value))
+  }
+
+/** Mines `blocks` blocks, `interval` seconds apart when given (anvil_mine / hardhat_mine). */
+async function mineMany(ctx: RpcContext, blocks = 1n, interval?: bigint): Promise<void> {
+  const d = dev(ctx)
+  if (blocks > 10_000n) {
+    throw new CairnError('RPC_LIMIT_EXCEEDED', `cannot mine ${blocks} blocks in one call (at most 10000)`, {
+      fault: 'caller',
+      hint: 'call it again for more blocks',
+    })
+  }
+  for (let i = 0n; i < blocks; i++) {
+    if (interval !== undefined && i > 0n) d.setNextBlockTimestamp(ctx.chain.head.header.timestamp + interval)
+    await d.mine()
+  }
+}
+
+/** The anvil_ form answers null (true for setStorageAt), the hardhat_ form answers true. */
+function both(
+  name: string,
+  params: z.ZodType,
+  run: (p: never, ctx: RpcContext) => Promise<void>,
+  anvilResult: unknown = null,
+): MethodDef[] {
+  return [
+    ['anvil', anvilResult],
+    ['hardhat', true],
+  ].map(([prefix, answer]) =>
+    method({
+      name: `${prefix}_${name}`,
+      devOnly: true,
+      params,
+      async handler(p, ctx) {
+        await run(p as never, ctx)
+        return answer
+      },
+    }),
+  )
+}
+
+export const devStateMethods: MethodDef[] = [
+  method({
+    name: 'evm_snapshot',
+    devOnly: true,
+    params: z.tuple([]),
+    handler: (_p, ctx) => toQuantity(dev(ctx).snapshot()),
+  }),
+  method({
+    name: 'evm_revert',
+    devOnly: true,
+    params: z.tuple([looseQuantity]),
+    handler: ([id], ctx) => dev(ctx).revert(id),
+  }),
+  ...both('setBalance', z.tuple([address, looseQuantity]), async ([a, wei]: [string, bigint], ctx) => {
+    await dev(ctx).editState(setBalance(a, wei))
+  }),
+  ...both('setNonce', z.tuple([address, looseQuantity]), async ([a, n]: [string, bigint], ctx) => {
+    await dev(ctx).editState(setNonce(a, n))
+  }),
+  ...both('setCode', z.tuple([address, data]), async ([a, code]: [string, string], ctx) => {
+    await dev(ctx).editState(setCode(a, code))
+  }),
+  ...both(
+    'setStorageAt',
+    z.tuple([address, slot, hash32]),
+    async ([a, key, value]: [string, Uint8Array, string], ctx) => {
+      await dev(ctx).editState(setStorage(a, key, value))
+    },
+    true,
+  ),
+  ...both('mine', z.tuple([count, count]), ([n, interval]: [bigint?, bigint?], ctx) => mineMany(ctx, n, interval)),
+]

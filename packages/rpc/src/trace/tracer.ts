@@ -1,0 +1,52 @@
+import type { EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
+import type { VM } from '@ethereumjs/vm'
+
+/** What a tracer listens to: the EVM's per-opcode and per-message events of one private VM. */
+export interface Tracer {
+  step?(e: InterpreterStep): void
+  beforeMessage?(m: Message): void
+  afterMessage?(r: EVMResult): void
+}
+
+/**
+ * Registers `tracer` on the VM's EVM events (the VM is private to one trace: nothing to detach).
+ * `guard` runs every 256 opcodes and at every message; it throws to abort (the time limit).
+ */
+export function attachTracer(vm: VM, tracer: Tracer, guard: () => void): void {
+  const events = vm.evm.events
+  if (!events) return
+  // One-argument listeners: the EVM calls them synchronously and an exception aborts the run.
+  let steps = 0
+  const step = tracer.step?.bind(tracer)
+  events.on('step', (e: InterpreterStep) => {
+    if ((++steps & 0xff) === 0) guard()
+    step?.(e)
+  })
+  const before = tracer.beforeMessage?.bind(tracer)
+  events.on('beforeMessage', (m: Message) => {
+    guard()
+    before?.(m)
+  })
+  if (tracer.afterMessage) {
+    const after = tracer.afterMessage.bind(tracer)
+    events.on('afterMessage', (r: EVMResult) => after(r))
+  }
+}
+
+/** geth's wording for the EVM's errors, as its tracers print them. */
+export function gethError(error: string, op?: string): string {
+  switch (error) {
+    case 'revert':
+      return 'execution reverted'
+    case 'invalid opcode':
+      return op ? `invalid opcode: ${op}` : 'invalid opcode'
+    case 'invalid JUMP':
+      return 'invalid jump destination'
+    case 'static state change':
+      return 'write protection'
+    case 'code store out of gas':
+      return 'contract creation code storage out of gas'
+    default:
+      return error
+  }
+}
