@@ -5,6 +5,7 @@ import type { Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import { ADMIN_SOCKET, AdminSocket } from './backup/admin-socket.ts'
 import { createBackup } from './backup/backup.ts'
+import { parseCron } from './backup/cron.ts'
 import { createBackupMetrics } from './backup/metrics.ts'
 import { BackupScheduler } from './backup/scheduler.ts'
 import type { NodeConfig } from './config/schema.ts'
@@ -42,11 +43,12 @@ export async function startDurability(
   )
   await admin.listen()
   shutdown.add('admin socket', () => admin.close())
-  if (config.backup.interval > 0 && config.backup.dir) {
+  if ((config.backup.interval > 0 || config.backup.cron) && config.backup.dir) {
     const scheduler = new BackupScheduler(
       {
         dir: config.backup.dir,
         intervalSeconds: config.backup.interval,
+        ...(config.backup.cron ? { cron: parseCron(config.backup.cron) } : {}),
         keep: config.backup.keep,
         maxAgeSeconds: config.backup.maxAgeHours * 3600,
       },
@@ -54,6 +56,9 @@ export async function startDurability(
     )
     scheduler.start()
     shutdown.add('backup scheduler', () => scheduler.stop())
-    logger.info({ dir: config.backup.dir, interval: config.backup.interval }, 'scheduled backups on')
+    logger.info(
+      { dir: config.backup.dir, interval: config.backup.interval, cron: config.backup.cron },
+      'scheduled backups on',
+    )
   }
 }

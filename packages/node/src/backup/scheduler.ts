@@ -3,14 +3,17 @@ import { join } from 'node:path'
 import type { KVStore } from '@cairn/db'
 import type { Logger } from '@cairn/utils'
 import { createBackup } from './backup.ts'
+import type { CronSchedule } from './cron.ts'
 import { type BackupManifest, readManifest } from './manifest.ts'
 import type { BackupMetrics } from './metrics.ts'
 
 export interface BackupScheduleOptions {
   /** Directory that receives one `cairn-backup-<time>-<head>` directory per backup. */
   dir: string
-  /** Seconds between backups. */
+  /** Seconds between backups (used when there is no cron schedule). */
   intervalSeconds: number
+  /** A cron schedule (UTC); wins over the interval. */
+  cron?: CronSchedule
   /** Backups kept (the newest ones). */
   keep: number
   /** Backups older than this are removed (0: no age limit); the newest one is always kept. */
@@ -38,10 +41,16 @@ export class BackupScheduler {
     mkdirSync(this.opts.dir, { recursive: true, mode: 0o700 })
     const tick = () => {
       this.running = this.runOnce().finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, this.opts.intervalSeconds * 1000)
+        if (this.timer) this.timer = setTimeout(tick, this.delayMs())
       })
     }
-    this.timer = setTimeout(tick, this.opts.intervalSeconds * 1000)
+    this.timer = setTimeout(tick, this.delayMs())
+  }
+
+  /** Milliseconds until the next backup is due. */
+  delayMs(now: Date = new Date()): number {
+    if (this.opts.cron) return Math.max(0, this.opts.cron.nextAfter(now).getTime() - now.getTime())
+    return this.opts.intervalSeconds * 1000
   }
 
   async stop(): Promise<void> {

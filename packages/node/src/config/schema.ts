@@ -1,4 +1,15 @@
 import { z } from 'zod'
+import { parseCron } from '../backup/cron.ts'
+
+/** Why a cron expression is refused, or undefined when it parses. */
+function cronError(expr: string): string | undefined {
+  try {
+    parseCron(expr)
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}
 
 /**
  * The node's configuration. Every key here can come from (lowest to highest precedence) the
@@ -63,13 +74,21 @@ export const nodeConfigSchema = z
         dir: z.string().min(1).optional(),
         /** Seconds between scheduled backups; 0 = no scheduled backups. */
         interval: z.coerce.number().int().min(0).default(0),
+        /** A 5-field cron expression in UTC (e.g. "30 3 * * *"); wins over interval. */
+        cron: z
+          .string()
+          .min(1)
+          .refine((c) => cronError(c) === undefined, { error: (iss) => cronError(String(iss.input)) ?? 'bad cron' })
+          .optional(),
         /** Backups kept, newest first. */
         keep: z.coerce.number().int().min(1).default(7),
         /** Backups older than this many hours are removed (0 = no age limit; the newest is kept). */
         maxAgeHours: z.coerce.number().min(0).default(0),
       })
       .strict()
-      .refine((b) => b.interval === 0 || b.dir !== undefined, { message: 'backup.dir is required when backup.interval > 0' })
+      .refine((b) => (b.interval === 0 && b.cron === undefined) || b.dir !== undefined, {
+        message: 'backup.dir is required when backup.interval > 0 or backup.cron is set',
+      })
       .default({ interval: 0, keep: 7, maxAgeHours: 0 }),
     keys: z
       .object({
