@@ -2,7 +2,7 @@ import { bytesToHex, CairnError, equalsBytes, errorMessage, type Logger } from '
 import type { Block, BlockHeader, HeaderData } from '@ethereumjs/block'
 import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { Caches, MerkleStateManager } from '@ethereumjs/statemanager'
+import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { ValueEncoding } from '@ethereumjs/util'
 import { buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
@@ -69,7 +69,21 @@ export class Executor {
     private readonly stateDB: StateDB,
     private readonly engine: Pick<ChainEngine, 'finalize'>,
     private readonly logger: Logger,
+    private readonly caches: Caches,
   ) {}
+
+  /**
+   * The state root the state manager's caches belong to: the root of the last block this executor
+   * built or executed to the end. Building on that block keeps the caches (accounts, storage,
+   * code) instead of re-reading them from the trie. Cleared when a block is abandoned or fails.
+   */
+  private warmRoot: Uint8Array | undefined
+
+  /** Past this many cached accounts the caches are dropped at the next block (bounds memory). */
+  private static readonly MAX_CACHED_ACCOUNTS = 200_000
+
+  /** Read-only state views shared by callers at the same root (see {@link stateAt}). */
+  private readonly readViews = new Map<string, MerkleStateManager>()
 
   static async create(
     opts: { common: Common },
@@ -81,10 +95,11 @@ export class Executor {
       logger: Logger
     },
   ): Promise<Executor> {
-    const stateManager = newStateManager(opts.common, modules.stateDB, modules.genesis.stateRoot)
+    const caches = new Caches()
+    const stateManager = newStateManager(opts.common, modules.stateDB, modules.genesis.stateRoot, caches)
     const view = new ChainView(modules.store, modules.genesis)
     const vm = await createVM({ common: opts.common, stateManager, blockchain: view })
-    return new Executor(opts.common, vm, view, modules.stateDB, modules.engine, modules.logger)
+    return new Executor(opts.common, vm, view, modules.stateDB, modules.engine, modules.logger, caches)
   }
 
   /** Builds a new block on `parent` from `txs`, executing each; the block is not committed. */
@@ -120,6 +135,7 @@ export class Executor {
       this.vm.stateManager,
     )
     const { block } = await builder.build()
+    this.warmRoot = block.header.stateRoot
     this.logger.debug({ number: block.header.number, txs: included.length, rejected: rejected.length }, 'block built')
     return { block, receipts: toReceipts(included, results), rejected }
   }
@@ -156,6 +172,7 @@ export class Executor {
     await this.engine.finalize(h, this.vm.stateManager)
     const { block: rebuilt } = await builder.build()
     const r = rebuilt.header
+    this.warmRoot = r.stateRoot
     const checks: [string, Uint8Array | bigint | undefined, Uint8Array | bigint | undefined][] = [
       ['stateRoot', r.stateRoot, h.stateRoot],
       ['receiptTrie', r.receiptTrie, h.receiptTrie],
@@ -180,17 +197,33 @@ export class Executor {
 
   /** Drops the state writes of a block that will not be committed. */
   abandon(): void {
+    this.warmRoot = undefined
     this.stateDB.discard()
   }
 
-  /** A fresh read-only state view at `stateRoot` (for RPC reads and calls). */
+  /**
+   * A read-only state view at `stateRoot` (for RPC reads, proofs and the pool). Views of the few
+   * most recent roots are shared, with their caches, so repeated reads at the head do not walk the
+   * trie again: callers must not write to it (use {@link vmAt} to execute).
+   */
   stateAt(stateRoot: Uint8Array): MerkleStateManager {
-    return newStateManager(this.common, this.stateDB.readView(), stateRoot)
+    const key = bytesToHex(stateRoot)
+    const shared = this.readViews.get(key)
+    if (shared) return shared
+    const caches = new Caches({
+      account: { type: CacheType.LRU, size: 20_000 },
+      storage: { type: CacheType.LRU, size: 20_000 },
+      code: { type: CacheType.LRU, size: 1_000 },
+    })
+    const view = newStateManager(this.common, this.stateDB.readView(), stateRoot, caches)
+    this.readViews.set(key, view)
+    if (this.readViews.size > 4) this.readViews.delete(this.readViews.keys().next().value as string)
+    return view
   }
 
-  /** A VM over a read-only view of the state after `header` (for eth_call and gas estimation). */
+  /** A VM over a private, throw-away view of the state after `header` (for eth_call and gas estimation). */
   async vmAt(header: BlockHeader, store: ChainStore): Promise<VM> {
-    const stateManager = this.stateAt(header.stateRoot)
+    const stateManager = newStateManager(this.common, this.stateDB.readView(), header.stateRoot)
     return createVM({ common: ownCopy(this.common), stateManager, blockchain: new ChainView(store, header) })
   }
 
@@ -202,7 +235,13 @@ export class Executor {
         { fault: 'transient', hint: 'run `cairn db check`; the block must be imported again' },
       )
     }
-    await this.vm.stateManager.setStateRoot(parent.header.stateRoot)
+    const warm = this.warmRoot !== undefined && equalsBytes(this.warmRoot, parent.header.stateRoot)
+    this.warmRoot = undefined
+    if (!warm || this.caches.account === undefined || this.caches.account.size() > Executor.MAX_CACHED_ACCOUNTS) {
+      await this.vm.stateManager.setStateRoot(parent.header.stateRoot)
+    } else if (!equalsBytes(await this.vm.stateManager.getStateRoot(), parent.header.stateRoot)) {
+      await this.vm.stateManager.setStateRoot(parent.header.stateRoot)
+    }
     this.view.parent = parent.header
     const headerData: HeaderData = {
       timestamp: header.timestamp,
@@ -229,6 +268,7 @@ export function newStateManager(
   common: Common,
   db: StateDB | ReturnType<StateDB['readView']>,
   root: Uint8Array | undefined,
+  caches: Caches = new Caches(),
 ) {
   const trie = new MerklePatriciaTrie({
     db,
@@ -237,7 +277,7 @@ export function newStateManager(
     valueEncoding: ValueEncoding.Bytes,
     common,
   })
-  return new MerkleStateManager({ trie, common, caches: new Caches() })
+  return new MerkleStateManager({ trie, common, caches })
 }
 
 type Builder = Awaited<ReturnType<typeof buildBlock>>
