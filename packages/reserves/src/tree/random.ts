@@ -1,11 +1,28 @@
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import { sha256 } from '@noble/hashes/sha2'
 
 /** A source of random bytes: `n` bytes per call. */
 export type RandomSource = (n: number) => Uint8Array
 
-/** The operating system's CSPRNG: what every real snapshot uses. */
-export const cryptoRandom: RandomSource = (n) => new Uint8Array(randomBytes(n))
+const POOL_BYTES = 1 << 16
+let osPool = new Uint8Array(0)
+let osPoolAt = 0
+
+/**
+ * The operating system's CSPRNG: what every real snapshot uses. Bytes are drawn 64 KiB at a time
+ * (one syscall per 2,000 salts) and each byte is handed out once, then the pool is refilled.
+ */
+export const cryptoRandom: RandomSource = (n) => {
+  if (n > POOL_BYTES) return randomFillSync(new Uint8Array(n))
+  if (osPoolAt + n > osPool.length) {
+    osPool = randomFillSync(new Uint8Array(POOL_BYTES))
+    osPoolAt = 0
+  }
+  const out = osPool.slice(osPoolAt, osPoolAt + n)
+  osPool.fill(0, osPoolAt, osPoolAt + n)
+  osPoolAt += n
+  return out
+}
 
 /**
  * A deterministic stream (SHA-256 of seed ‖ counter). ONLY for test vectors and tests: salts and
