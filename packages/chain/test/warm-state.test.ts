@@ -30,15 +30,11 @@ describe('state caches kept across blocks (executor warm path)', () => {
         let timestamp = warm.head.header.timestamp
         for (const s of steps) {
           const used = KEYS.map(() => 0n)
-          const txs = s.txs.map((t) =>
-            transfer(
-              warm.common,
-              KEYS[t.from] as Uint8Array,
-              (nonces[t.from] as bigint) + used[t.from]++,
-              TARGETS[t.to] as Hex,
-              t.value,
-            ),
-          )
+          const txs = s.txs.map((t) => {
+            const nonce = (nonces[t.from] as bigint) + (used[t.from] as bigint)
+            used[t.from] = (used[t.from] as bigint) + 1n
+            return transfer(warm.common, KEYS[t.from] as Uint8Array, nonce, TARGETS[t.to] as Hex, t.value)
+          })
           timestamp += 12n
           const built = await warm.executor.build(warm.head, { timestamp }, listSource(txs))
           expect(built.rejected).toEqual([])
