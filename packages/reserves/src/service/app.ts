@@ -109,12 +109,17 @@ function parseCurrencyList(text: string | undefined): Currency[] | null {
   })
 }
 
-/** Sends an immutable JSON body with a strong ETag; answers 304 to a matching If-None-Match. */
-function sendImmutable(req: FastifyRequest, reply: FastifyReply, body: string, scope: 'public' | 'private') {
+/** Sends a JSON body with a strong ETag and `cacheControl`; answers 304 to a matching If-None-Match. */
+function sendTagged(req: FastifyRequest, reply: FastifyReply, body: string, cacheControl: string) {
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
-  reply.header('etag', etag).header('cache-control', `${scope}, max-age=31536000, immutable`)
+  reply.header('etag', etag).header('cache-control', cacheControl)
   if (req.headers['if-none-match'] === etag) return reply.code(304).send()
   return reply.type('application/json').send(body)
+}
+
+/** A proof never changes once its snapshot is built: private (it names the user), immutable. */
+function sendImmutable(req: FastifyRequest, reply: FastifyReply, body: string) {
+  return sendTagged(req, reply, body, 'private, max-age=31536000, immutable')
 }
 
 /**
@@ -161,8 +166,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
         const tree = buildTree(entries, { hash, currencies, minDepth })
         await sql.transaction(async (tx) => {
           await store.saveBuilt(id, tree, tx)
+          await appendAudit(tx, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })
         })
-        await appendAudit(sql, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })
         logger.info({ id, users: entries.length, depth: tree.depth }, 'snapshot built')
       } catch (err) {
         logger.error({ err, id }, 'snapshot build failed')
@@ -211,8 +216,9 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
         { id: snapshotId, hash, currencies: snap.currencies, minDepth, userCount: snap.entries.length },
         tx,
       )
+      const details = { id: snapshotId, users: snap.entries.length, hash }
+      await appendAudit(tx, { actor: p.sub, role: p.role, action: 'snapshot.created', details })
     })
-    await audit(p, 'snapshot.created', { id: snapshotId, users: snap.entries.length, hash })
     startBuild(snapshotId, snap.entries, snap.currencies, hash, minDepth)
     return reply.code(202).send({ id: snapshotId, status: 'building' })
   })
@@ -227,9 +233,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     need(req, ['admin', 'auditor', 'user'])
     const { id } = req.params as { id: string }
     const s = await store.get(id)
-    if (s.status === 'built' && !s.anchor) return sendImmutable(req, reply, JSON.stringify(s), 'public')
-    reply.header('cache-control', 'no-cache')
-    return s
+    // not immutable: an anchor may still be added; clients revalidate with the ETag
+    return sendTagged(req, reply, JSON.stringify(s), s.status === 'built' ? 'no-cache' : 'no-store')
   })
 
   const proofBody = async (id: string, userId: string) => {
@@ -244,7 +249,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   app.get('/v1/snapshots/:id/proof', async (req, reply) => {
     const p = need(req, ['user'])
     const { id } = req.params as { id: string }
-    return sendImmutable(req, reply, await proofBody(id, p.sub), 'private')
+    return sendImmutable(req, reply, await proofBody(id, p.sub))
   })
 
   app.get('/v1/snapshots/:id/proofs/:userId', async (req, reply) => {
@@ -252,7 +257,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     const { id, userId } = req.params as { id: string; userId: string }
     const body = await proofBody(id, userId)
     await audit(p, 'proof.read', { id, userIds: [userId] })
-    return sendImmutable(req, reply, body, 'private')
+    return sendImmutable(req, reply, body)
   })
 
   app.post('/v1/snapshots/:id/proofs/batch', async (req) => {
