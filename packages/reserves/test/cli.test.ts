@@ -1,11 +1,12 @@
 // `cairn reserves …` as a user runs it: a real `cairn` process per command.
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { verifyToken } from '../src/service/auth.ts'
+import { signToken, verifyToken } from '../src/service/auth.ts'
+import { verifyProof } from '../src/verifier/index.ts'
 
 const run = promisify(execFile)
 const cairn = new URL('../../node/bin/cairn.js', import.meta.url).pathname
@@ -77,4 +78,74 @@ describe('cairn reserves (CLI)', () => {
     const p = verifyToken(new Uint8Array(readFileSync(join(dir, 'jwt.secret'))), r.stdout.trim())
     expect(p).toEqual({ sub: 'kpmg', role: 'auditor', via: 'jwt' })
   }, 60_000)
+
+  it('serve: a real process on PGlite takes a snapshot, serves a verifying proof, stops cleanly; audit verify passes', async () => {
+    writeFileSync(join(dir, 'at-rest.key'), 'cd'.repeat(32))
+    writeFileSync(join(dir, 'jwt2.secret'), 'another-long-random-secret')
+    const child = spawn(
+      'node',
+      [
+        cairn,
+        'reserves',
+        'serve',
+        '--datadir',
+        'svc',
+        '--key-file',
+        'at-rest.key',
+        '--jwt-secret-file',
+        'jwt2.secret',
+        '--http.port',
+        '0',
+        '--min-depth',
+        '3',
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let logs = ''
+    child.stderr.on('data', (d) => {
+      logs += d
+    })
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${logs}`)), 60_000)
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${logs}`)))
+      child.stdout.on('data', (d) => {
+        logs += d
+        const m = /"addr":"(http:[^"]+)"/.exec(logs)
+        if (m) {
+          clearTimeout(timer)
+          resolve(m[1] as string)
+        }
+      })
+    })
+    try {
+      const secret = new Uint8Array(readFileSync(join(dir, 'jwt2.secret')))
+      const auth = (role: 'admin' | 'user', sub: string) => ({
+        authorization: `Bearer ${signToken(secret, { role, sub, ttlSeconds: 60 })}`,
+      })
+      const post = await fetch(`${url}/v1/snapshots?id=live&currencies=BTC:8`, {
+        method: 'POST',
+        headers: { ...auth('admin', 'ops'), 'content-type': 'text/csv' },
+        body: 'userId,BTC\nalice,5\nbob,7\n',
+      })
+      expect(post.status).toBe(202)
+      let snap: { status: string; root: { hash: string } | null } = { status: 'building', root: null }
+      for (let i = 0; i < 100 && snap.status === 'building'; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        snap = (await (
+          await fetch(`${url}/v1/snapshots/live`, { headers: auth('admin', 'ops') })
+        ).json()) as typeof snap
+      }
+      expect(snap.status).toBe('built')
+      const proof = await (await fetch(`${url}/v1/snapshots/live/proof`, { headers: auth('user', 'bob') })).json()
+      expect(verifyProof(proof, { expectedRoot: snap.root!.hash }).ok).toBe(true)
+      const page = await fetch(`${url}/`)
+      expect(await page.text()).toContain('Check your proof')
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('exit', r))
+    }
+    const audit = await cli('audit', 'verify', '--datadir', 'svc')
+    expect(audit.stderr).toBe('')
+    expect(audit.stdout).toMatch(/^OK: 2 entries/)
+  }, 150_000)
 })

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLogger } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
@@ -18,6 +18,7 @@ interface StorageFlags {
 }
 
 async function openStorage(o: StorageFlags): Promise<Sql> {
+  if (!o.databaseUrl) mkdirSync(o.datadir, { recursive: true })
   const sql = o.databaseUrl ? await openPostgres(o.databaseUrl) : await openPglite(join(o.datadir, 'pgdata'))
   await migrate(sql)
   return sql
