@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
@@ -7,6 +8,30 @@ import { signToken } from '../src/service/auth.ts'
 import { migrate } from '../src/service/migrations.ts'
 import { verifyProof } from '../src/verifier/index.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
+
+interface Ws {
+  on(e: 'message', f: (d: Buffer) => void): void
+  once(e: 'open' | 'close', f: () => void): void
+  close(): void
+}
+const WebSocket = createRequire(import.meta.url)('ws') as new (url: string) => Ws
+
+/** Connects and collects every message. */
+async function listen(url: string): Promise<{ messages: Record<string, unknown>[]; ws: Ws }> {
+  const ws = new WebSocket(url)
+  const messages: Record<string, unknown>[] = []
+  ws.on('message', (d) => messages.push(JSON.parse(d.toString())))
+  await new Promise<void>((r) => ws.once('open', r))
+  return { messages, ws }
+}
+
+async function until(fn: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (fn()) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
 
 const secret = new TextEncoder().encode('test-secret-test-secret-test-secret')
 const key = parseKeyFile('ab'.repeat(32))
@@ -210,6 +235,26 @@ for (const driver of ['pglite', 'pg'] as const) {
       const deleted = (await inject('GET', '/v1/audit/verify', admin)).json()
       expect(deleted).toMatchObject({ ok: false, seq: 3 })
       expect(deleted.reason).toMatch(/missing/)
+    })
+
+    it('WebSocket /v1/stream: built and anchored events, and proof.available only to users in the snapshot', async () => {
+      const base = (await svc.app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws')
+      const erin = await listen(`${base}/v1/stream?token=${token('user', 'erin')}`)
+      const zack = await listen(`${base}/v1/stream?token=${token('user', 'zack')}`)
+      const staff = await listen(`${base}/v1/stream?token=${token('auditor', 'kpmg')}`)
+      const anon = await listen(`${base}/v1/stream`)
+      await until(() => anon.messages.length > 0 && staff.messages.length > 0, 'hello')
+      expect(anon.messages[0]).toMatchObject({ type: 'error', code: 'RESERVES_UNAUTHENTICATED' })
+      expect(staff.messages[0]).toMatchObject({ type: 'hello', role: 'auditor' })
+      expect((await submit('userId,BTC\nerin,4\nfay,1\n', 'id=ws1')).statusCode).toBe(202)
+      await until(() => erin.messages.some((m) => m.type === 'proof.available'), 'proof.available')
+      await until(() => zack.messages.some((m) => m.type === 'snapshot.built'), 'snapshot.built for zack')
+      expect(zack.messages.some((m) => m.type === 'proof.available')).toBe(false)
+      const anchor = { chainId: 1337, txHash: `0x${'ab'.repeat(32)}`, blockNumber: 7 }
+      expect((await inject('PUT', '/v1/snapshots/ws1/anchor', admin, anchor)).json().anchor).toEqual(anchor)
+      expect((await inject('PUT', '/v1/snapshots/ws1/anchor', auditor, anchor)).statusCode).toBe(403)
+      await until(() => staff.messages.some((m) => m.type === 'snapshot.anchored'), 'snapshot.anchored')
+      for (const c of [erin, zack, staff, anon]) c.ws.close()
     })
 
     it('serves the OpenAPI document and the page with its verifier bundle', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { CairnError, type Logger, LruCache } from '@cairn/utils'
+import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
@@ -133,6 +134,13 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   const building = new Set<Promise<void>>()
   const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
   let verifierJs: Promise<string> | null = null
+  /** Open /v1/stream sockets and who holds them. */
+  const streams = new Set<{ send(data: string): void; principal: Principal }>()
+  /** Sends an event to staff, and to a user when `forUser` says it concerns them. */
+  const publish = (event: Record<string, unknown>, forUser: (sub: string) => boolean) => {
+    const text = JSON.stringify(event)
+    for (const s of streams) if (s.principal.role !== 'user' || forUser(s.principal.sub)) s.send(text)
+  }
 
   const who = (req: FastifyRequest): Principal | null =>
     authenticate(req.headers as Record<string, string | undefined>, {
@@ -169,6 +177,9 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
           await appendAudit(tx, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })
         })
         logger.info({ id, users: entries.length, depth: tree.depth }, 'snapshot built')
+        const root = (await store.get(id)).root
+        publish({ type: 'snapshot.built', id, root }, () => true)
+        publish({ type: 'proof.available', id }, (sub) => tree.byId.has(sub))
       } catch (err) {
         logger.error({ err, id }, 'snapshot build failed')
         await store.markFailed(id, (err as Error).message).catch(() => {})
@@ -292,6 +303,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     await store.get(id)
     await store.setAnchor(id, a)
     await audit(p, 'snapshot.anchored', { id, ...a })
+    publish({ type: 'snapshot.anchored', id, anchor: a }, () => true)
     return store.get(id)
   })
 
@@ -312,6 +324,32 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   app.get('/v1/audit/verify', async (req) => {
     need(req, ['admin', 'auditor'])
     return verifyStoredAudit(sql)
+  })
+
+  // WebSocket /v1/stream: snapshot built / anchored, and "your proof is available" for users.
+  // Browsers cannot set headers on a WebSocket, so the token may also come as ?token=.
+  void app.register(websocket, { options: { maxPayload: 4096 } })
+  void app.register(async (inst) => {
+    inst.get('/v1/stream', { websocket: true }, (socket, req) => {
+      let principal: Principal
+      try {
+        const token = (req.query as { token?: string }).token
+        const headers = token ? { authorization: `Bearer ${token}` } : (req.headers as Record<string, string>)
+        principal = requireRole(authenticate(headers, { jwtSecret: opts.jwtSecret, apiKeys: opts.apiKeys }), [
+          'admin',
+          'auditor',
+          'user',
+        ])
+      } catch (err) {
+        socket.send(JSON.stringify({ type: 'error', ...httpError(err).body }))
+        socket.close(4401, 'unauthenticated')
+        return
+      }
+      const entry = { send: (d: string) => socket.send(d), principal }
+      streams.add(entry)
+      socket.on('close', () => streams.delete(entry))
+      socket.send(JSON.stringify({ type: 'hello', sub: principal.sub, role: principal.role }))
+    })
   })
 
   app.get('/docs', async () => openApiDocument())

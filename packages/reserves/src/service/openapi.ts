@@ -41,6 +41,12 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/snapshots/{id}/anchor': { put: op('Record where the root was anchored', 'admin') },
       '/v1/audit': { get: op('The hash-chained audit log', 'admin, auditor') },
       '/v1/audit/verify': { get: op('Checks the audit chain', 'admin, auditor') },
+      '/v1/stream': {
+        get: op(
+          'WebSocket: snapshot.built, snapshot.anchored, proof.available (token in header or ?token=)',
+          'admin, auditor, user',
+        ),
+      },
     },
   }
 }
