@@ -1,5 +1,6 @@
 // Reserves build benchmark: node --import tsx packages/reserves/bench/build.ts [users] [currencies]
 // Prints figures; asserts nothing (the machine is shared).
+import { initCrypto } from '@cairn/crypto'
 import { buildTree, type LiabilityEntry } from '../src/tree/build.ts'
 import { proofFor } from '../src/tree/proof.ts'
 import { verifyProof } from '../src/verifier/index.ts'
@@ -11,6 +12,7 @@ const entries: LiabilityEntry[] = Array.from({ length: users }, (_, i) => ({
   userId: `user-${i}@example.com`,
   balances: Array.from({ length: k }, (_, c) => BigInt((i * 7919 + c * 104729) % 1_000_000_000)),
 }))
+await initCrypto()
 for (const hash of ['sha256', 'keccak256'] as const) {
   const t0 = performance.now()
   const tree = buildTree(entries, { hash, currencies, minDepth: 0 })

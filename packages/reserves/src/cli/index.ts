@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { initCrypto } from '@cairn/crypto'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { anchorRoot, checkAnchor } from '../anchor/anchor.ts'
@@ -62,6 +63,7 @@ export function registerReserves(program: Command): void {
         const minDepth = Number(o.minDepth)
         if (!Number.isInteger(minDepth)) throw bad(`--min-depth ${o.minDepth} is not an integer`)
         const started = Date.now()
+        await initCrypto() // the WASM Keccak, when --hash keccak256
         const snap = await readSnapshotFile(o.input, parseCurrencies(o.currencies))
         checkTotals(snap.entries, snap.currencies.length, minDepth)
         const tree = buildTree(snap.entries, { hash: o.hash, currencies: snap.currencies, minDepth })

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
+import { initCrypto } from '@cairn/crypto'
 import { CairnError, type Logger, LruCache } from '@cairn/utils'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -170,6 +171,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   ) {
     const job = (async () => {
       await new Promise((r) => setImmediate(r))
+      await initCrypto()
       try {
         const tree = buildTree(entries, { hash, currencies, minDepth })
         await sql.transaction(async (tx) => {
