@@ -130,6 +130,7 @@ export class Chain {
       stateDB.discard()
     }
 
+    await store.senderOverrides.load()
     const { head, rolledBack } = await repairHead(store, stateDB, genesisBlock, logger)
     report.rolledBack = rolledBack
     const executor = await Executor.create(

@@ -62,6 +62,8 @@ export class BlockImporter {
     const { store, stateDB, executor, engine, metrics } = this.modules
     const started = performance.now()
     const hash = block.hash()
+    // Dev-mode impersonated transactions only: a rebuilt block holds fresh transaction objects.
+    store.senderOverrides.applyInPlace(block.transactions)
     if (await store.hashToNumber.has(hash)) {
       executor.abandon()
       metrics?.blocksImported.inc({ status: 'known' })

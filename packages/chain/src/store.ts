@@ -11,6 +11,7 @@ import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
 import { ChainErrorCode } from './errors.ts'
 import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
+import { SenderOverrides } from './sender-overrides.ts'
 
 /** Names of the head pointers kept in {@link Bucket.head}. */
 export type HeadName = 'latest' | 'safe' | 'finalized'
@@ -66,6 +67,9 @@ export class ChainStore {
   readonly heads: Repository<string, Uint8Array>
   readonly meta: Repository<string, Uint8Array>
 
+  /** Senders of dev-mode impersonated transactions (see {@link SenderOverrides}). */
+  readonly senderOverrides: SenderOverrides
+
   private readonly blockCache = new LruCache<string, Block>(256)
   private readonly headerCache = new LruCache<string, BlockHeader>(2048)
   private readonly receiptCache = new LruCache<string, StoredReceipt[]>(256)
@@ -82,6 +86,7 @@ export class ChainStore {
     this.hashToNumber = new Repository(kv, Bucket.hashToNumber, bytesCodec, u64)
     this.heads = new Repository(kv, Bucket.head, utf8, bytesCodec)
     this.meta = new Repository(kv, Bucket.meta, utf8, bytesCodec)
+    this.senderOverrides = new SenderOverrides(kv)
   }
 
   /** Writes a block, its receipts and its number index (not its canonical status). */
@@ -137,6 +142,7 @@ export class ChainStore {
     const header = RLP.decode(headerRaw) as Uint8Array[]
     const body = RLP.decode(bodyRaw) as unknown as Uint8Array[][]
     const block = createBlockFromBytesArray([header, ...body] as unknown as BlockBytes, { common: this.common })
+    this.senderOverrides.applyInPlace(block.transactions)
     this.blockCache.set(key, block)
     return block
   }

@@ -23,6 +23,8 @@ export enum Bucket {
   weight = 9,
   /** metadata key (utf-8) -> value; chain id, genesis hash, schema version */
   meta = 10,
+  /** tx hash (32) -> sender address (20), for dev-mode impersonated transactions (no valid signature) */
+  senderOverride = 11,
 }
 
 /** `bucket ++ key` */

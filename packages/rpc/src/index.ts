@@ -1,6 +1,7 @@
 import type { MethodDef } from './method.ts'
 import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
+import { devImpersonateMethods } from './methods/dev-impersonate.ts'
 import { devStateMethods } from './methods/dev-state.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
 import { ethFilterMethods } from './methods/eth-filters.ts'
@@ -27,6 +28,7 @@ export const ALL_METHODS: MethodDef[] = [
   ...txpoolMethods,
   ...debugTraceMethods,
   ...devMethods,
+  ...devImpersonateMethods,
   ...devStateMethods,
 ]
 

@@ -6,6 +6,7 @@ import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { estimateGas } from '../exec.ts'
 import { suggestTip } from '../gas-oracle.ts'
+import { impersonatedTx, isImpersonated } from '../impersonation.ts'
 import { type MethodDef, method } from '../method.ts'
 import { type CallRequest, callRequest, data } from '../schemas.ts'
 
@@ -121,7 +122,11 @@ export const ethSendMethods: MethodDef[] = [
     name: 'eth_sendTransaction',
     params: z.tuple([callRequest]),
     async handler([req], ctx) {
-      const tx = await signRequest(ctx, req)
+      const from = req.from
+      const tx =
+        from && ctx.dev && !ctx.accounts.privateKey(from) && isImpersonated(ctx, from)
+          ? await impersonatedTx(ctx, await fillRequest(ctx, req), from)
+          : await signRequest(ctx, req)
       return bytesToHex(await ctx.pool.add(tx))
     },
   }),

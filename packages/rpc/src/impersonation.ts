@@ -1,0 +1,40 @@
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { createTx } from '@ethereumjs/tx'
+import { Address } from '@ethereumjs/util'
+import type { RpcContext } from './context.ts'
+
+/** Addresses eth_sendTransaction may send from without a key (dev mode), per node. */
+const impersonated = new WeakMap<RpcContext, Set<string>>()
+
+export function impersonatedSet(ctx: RpcContext): Set<string> {
+  let set = impersonated.get(ctx)
+  if (!set) {
+    set = new Set()
+    impersonated.set(ctx, set)
+  }
+  return set
+}
+
+export function isImpersonated(ctx: RpcContext, address: string): boolean {
+  return impersonated.get(ctx)?.has(address.toLowerCase()) ?? false
+}
+
+/**
+ * An impersonated transaction: the filled, unsigned transaction with a placeholder signature
+ * (r = the sender's address, s = 1, so that two senders never share a hash) whose sender the
+ * chain records by hash. It executes as if `from` had signed it; it cannot be replayed by another
+ * node, as with Anvil.
+ */
+export async function impersonatedTx(
+  ctx: RpcContext,
+  unsigned: TypedTransaction,
+  from: string,
+): Promise<TypedTransaction> {
+  const json = unsigned.toJSON()
+  const legacyV = 27n + (unsigned.supports(155) ? ctx.chain.chainId * 2n + 8n : 0n)
+  const signed = createTx(
+    { ...json, type: unsigned.type, v: unsigned.type === 0 ? legacyV : 0n, r: BigInt(from), s: 1n },
+    { common: ctx.chain.common },
+  )
+  return ctx.chain.store.senderOverrides.register(signed, new Address(Buffer.from(from.slice(2), 'hex')))
+}
