@@ -8,6 +8,7 @@ import type { TxPoolMetrics } from './metrics.ts'
 import { comparePrice, feesOf, type PoolTx, slotsOf } from './pool-tx.ts'
 import { coversBaseFee, PriceAndNonceSource } from './price-heap.ts'
 import { byNonce, newSender, pendingRun, type SenderTxs } from './sender.ts'
+import { encodeOnce, senderOf } from './sender-address.ts'
 
 export interface TxPoolOptions {
   /** Minimum tip (wei) a transaction must offer; 0 in dev. */
@@ -151,11 +152,11 @@ export class TxPool {
   }
 
   private async validateAndInsert(tx: TypedTransaction, local: boolean): Promise<Uint8Array> {
+    const size = encodeOnce(tx).length
     const hashBytes = tx.hash()
     const hash = bytesToHex(hashBytes)
     if (this.byHash.has(hash)) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
     if (!SUPPORTED_TYPES.has(tx.type)) throw reject(TxPoolErrorCode.TYPE_NOT_SUPPORTED)
-    const size = tx.serialize().length
     if (size > this.opts.maxTxSize) throw reject(TxPoolErrorCode.OVERSIZED)
     if (tx.gasLimit > this.head.gasLimit) throw reject(TxPoolErrorCode.GAS_LIMIT)
     if (tx.gasLimit < tx.getMinimumGasLimit()) throw reject(TxPoolErrorCode.INTRINSIC_GAS)
@@ -165,7 +166,7 @@ export class TxPool {
     if (tx.nonce >= NONCE_MAX) throw reject(TxPoolErrorCode.NONCE_MAX)
     let from: Address
     try {
-      from = tx.getSenderAddress()
+      from = senderOf(tx)
     } catch {
       throw reject(TxPoolErrorCode.INVALID_SENDER)
     }
@@ -418,7 +419,7 @@ export class TxPool {
       const keys = new Set<string>()
       for (const tx of head.transactions) {
         const known = this.byHash.get(bytesToHex(tx.hash()))
-        const key = known ? known.sender : tx.getSenderAddress().toString()
+        const key = known ? known.sender : senderOf(tx).toString()
         if (this.senders.has(key)) keys.add(key)
       }
       touched = [...keys].map((k) => this.senders.get(k) as SenderTxs)
