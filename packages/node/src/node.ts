@@ -1,21 +1,22 @@
 import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis } from '@cairn/chain'
 import { DevEngine } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto } from '@cairn/crypto'
-import { type KVStore, LevelKV, MemoryKV } from '@cairn/db'
+import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
 import {
   ALL_METHODS,
   createRpcMetrics,
   DEFAULT_RPC_LIMITS,
   DEFAULT_RPC_SERVER_OPTIONS,
+  MemoryRateLimitStore,
   type RpcContext,
   RpcDispatcher,
   type RpcLimits,
   RpcServer,
 } from '@cairn/rpc'
-import { createMetricsRegistry, Shutdown } from '@cairn/service-kit'
+import { createMetricsRegistry, HealthChecks, Shutdown } from '@cairn/service-kit'
 import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
-import type { NodeConfig } from './config/schema.ts'
+import { authActive, type NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
 import { startDurability } from './durability.ts'
@@ -32,6 +33,10 @@ export interface StartedNode {
   url: string
   datadir: DatadirLayout | null
   accounts: DevAccount[]
+  /** The readiness checks behind `/ready`. */
+  health: HealthChecks
+  /** The chain database. */
+  kv: KVStore
   close(): Promise<void>
 }
 
@@ -170,16 +175,49 @@ async function wire(
     { dev: config.dev },
     { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger },
   )
+  const health = new HealthChecks()
+  health.register('db', () => probeDb(kv))
   const rpc = new RpcServer(
-    { ...DEFAULT_RPC_SERVER_OPTIONS, host: config.http.addr, port: config.http.port },
-    { dispatcher, ctx, registry, metrics: rpcMetrics, logger: ctx.logger },
+    {
+      ...DEFAULT_RPC_SERVER_OPTIONS,
+      host: config.http.addr,
+      port: config.http.port,
+      auth: {
+        enabled: authActive(config),
+        apiKeys: config.auth.apiKeys,
+        jwtSecret: config.auth.jwtSecret ? hexToBytes(config.auth.jwtSecret) : null,
+        jwtRole: config.auth.jwtRole,
+      },
+      rateLimit: { ...config.rateLimit, windowMs: config.rateLimit.windowSeconds * 1000 },
+    },
+    {
+      dispatcher,
+      ctx,
+      registry,
+      metrics: rpcMetrics,
+      logger: ctx.logger,
+      health,
+      rateLimitStore: new MemoryRateLimitStore(),
+    },
   )
   const url = await rpc.listen()
   shutdown.add('rpc', () => rpc.close())
   if (datadir) await startDurability(config, { kv, datadir, registry, logger, shutdown })
   logger.info({ url, ws: url.replace(/^http/, 'ws'), datadir: datadir?.root ?? '(ephemeral)' }, `listening on ${url}`)
 
-  return { chain, pool, engine, rpc, url, datadir, accounts, close: () => shutdown.close() }
+  return { chain, pool, engine, rpc, url, datadir, accounts, health, kv, close: () => shutdown.close() }
+}
+
+const PROBE_KEY = bucketKey(Bucket.meta, new TextEncoder().encode('health-probe'))
+
+/** Readiness of the database: a probe key in the meta bucket can be written and deleted. */
+async function probeDb(kv: KVStore): Promise<void> {
+  await kv.put(PROBE_KEY, new TextEncoder().encode(String(Date.now())))
+  await kv.del(PROBE_KEY)
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex.replace(/^0x/, ''), 'hex'))
 }
 
 function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {

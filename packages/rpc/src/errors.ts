@@ -14,6 +14,14 @@ export const RpcErrorCode = {
   UNKNOWN_ACCOUNT: 'RPC_UNKNOWN_ACCOUNT',
   EXECUTION_FAILED: 'RPC_EXECUTION_FAILED',
   TIMEOUT: 'RPC_TIMEOUT',
+  /** No credentials, and the method needs more than `public` (HTTP 401). */
+  AUTH_REQUIRED: 'RPC_AUTH_REQUIRED',
+  /** Credentials sent but refused (HTTP 401). */
+  AUTH_INVALID: 'RPC_AUTH_INVALID',
+  /** Authenticated, but the role is below the method's (HTTP 403). */
+  FORBIDDEN: 'RPC_FORBIDDEN',
+  /** Over the rate limit (HTTP 429 with Retry-After). */
+  RATE_LIMITED: 'RPC_RATE_LIMITED',
 } as const
 
 export interface JsonRpcErrorObject {
@@ -33,6 +41,23 @@ const CODES: Record<string, number> = {
   [RpcErrorCode.BATCH_TOO_LARGE]: -32600,
   [RpcErrorCode.RESPONSE_TOO_LARGE]: -32003,
   [RpcErrorCode.TIMEOUT]: -32002,
+  [RpcErrorCode.AUTH_REQUIRED]: -32001,
+  [RpcErrorCode.AUTH_INVALID]: -32001,
+  [RpcErrorCode.FORBIDDEN]: -32006,
+  [RpcErrorCode.RATE_LIMITED]: -32005,
+}
+
+/** HTTP status of a refusal made before dispatch (auth, rate limit); 200 for anything else. */
+const HTTP_STATUS: Record<string, number> = {
+  [RpcErrorCode.AUTH_REQUIRED]: 401,
+  [RpcErrorCode.AUTH_INVALID]: 401,
+  [RpcErrorCode.FORBIDDEN]: 403,
+  [RpcErrorCode.RATE_LIMITED]: 429,
+}
+
+/** The HTTP status a JSON-RPC-over-HTTP answer carrying `err` gets. */
+export function httpStatusOf(err: unknown): number {
+  return isCairnError(err) ? (HTTP_STATUS[err.code] ?? 200) : 200
 }
 
 /** The one place where errors become JSON-RPC error objects. Never leaks a stack trace. */

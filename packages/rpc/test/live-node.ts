@@ -1,20 +1,34 @@
 // A real Cairn dev node started in-process (the composition root of packages/node), listening on a
 // free port, for tests that talk to the RPC over its real transports (HTTP POST and WebSocket).
 import { createRequire } from 'node:module'
-import { silentLogger } from '@cairn/utils'
+import { type Logger, silentLogger } from '@cairn/utils'
 import { loadConfig } from '../../node/src/config/load.ts'
 import { type StartedNode, startNode } from '../../node/src/node.ts'
 import type { RpcLimits } from '../src/index.ts'
 
 export type { StartedNode }
 
-/** Starts `cairn start --dev --ephemeral --http.port 0` in this process, with optional RPC limits. */
-export async function startDevNode(rpcLimits: Partial<RpcLimits> = {}): Promise<StartedNode> {
+/**
+ * Starts `cairn start --dev --ephemeral --http.port 0` in this process, with optional RPC limits;
+ * `extra` adds config (flags, env, a config file) and a logger.
+ */
+export async function startDevNode(
+  rpcLimits: Partial<RpcLimits> = {},
+  extra: { flags?: Record<string, unknown>; env?: Record<string, string>; file?: string; logger?: Logger } = {},
+): Promise<StartedNode> {
   const config = loadConfig({
-    flags: { dev: true, ephemeral: true, 'http.port': 0, 'http.addr': '127.0.0.1', 'log.level': 'silent' },
-    env: {},
+    flags: {
+      dev: true,
+      ephemeral: true,
+      'http.port': 0,
+      'http.addr': '127.0.0.1',
+      'log.level': 'silent',
+      ...extra.flags,
+    },
+    env: extra.env ?? {},
+    ...(extra.file ? { file: extra.file } : {}),
   })
-  return startNode(config, { logger: silentLogger, rpcLimits })
+  return startNode(config, { logger: extra.logger ?? silentLogger, rpcLimits })
 }
 
 export interface Posted {

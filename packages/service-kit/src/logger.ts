@@ -1,5 +1,6 @@
 import type { Logger } from '@cairn/utils'
 import pino from 'pino'
+import { requestContext } from './request-context.ts'
 
 export interface LoggerOptions {
   /** Default level: trace, debug, info, warn, error, fatal, silent. */
@@ -29,6 +30,11 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'jwt',
   '*.jwt',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'token',
+  '*.token',
 ]
 
 /**
@@ -44,6 +50,11 @@ export function createLogger(opts: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     serializers: { err: pino.stdSerializers.err },
+    // Lines written while a request is served carry its id (see request-context.ts).
+    mixin: () => {
+      const ctx = requestContext.getStore()
+      return ctx ? { reqId: ctx.reqId } : {}
+    },
   }
   const stream = pretty
     ? pino.transport({

@@ -126,7 +126,7 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
   return out
 }
 
-const NESTED = ['http', 'log', 'txpool', 'dev_accounts', 'backup', 'keys']
+const NESTED = ['http', 'log', 'txpool', 'dev_accounts', 'backup', 'keys', 'auth', 'rateLimit']
 
 /** Every dotted key the schema knows (`http.port`, `blockTime`…). */
 const KNOWN_KEYS: Set<string> = (() => {
@@ -143,7 +143,8 @@ const KNOWN_KEYS: Set<string> = (() => {
 function envKey(name: string): string | undefined {
   const rest = name.slice('CAIRN_'.length).toLowerCase()
   for (const group of NESTED) {
-    if (rest.startsWith(`${group}_`)) return `${group}.${camel(rest.slice(group.length + 1))}`
+    const snake = group.replace(/([A-Z])/g, '_$1').toLowerCase() // rateLimit → rate_limit
+    if (rest.startsWith(`${snake}_`)) return `${group}.${camel(rest.slice(snake.length + 1))}`
   }
   return camel(rest)
 }

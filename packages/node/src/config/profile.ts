@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { CairnError } from '@cairn/utils'
 import type { ConfigSource } from './load.ts'
-import type { NodeConfig } from './schema.ts'
+import { authActive, type NodeConfig } from './schema.ts'
 
 /** The profile in force: as set, else `dev` for a dev chain and `prod` otherwise. */
 export function effectiveProfile(config: NodeConfig): 'dev' | 'test' | 'prod' {
@@ -10,15 +10,17 @@ export function effectiveProfile(config: NodeConfig): 'dev' | 'test' | 'prod' {
 
 /**
  * The `prod` profile refuses settings that are unsafe on a production network, naming each and
- * what to do instead. The RPC has no authentication yet, so in prod it must stay on loopback.
+ * what to do instead. Without auth the RPC must stay on loopback in prod.
  */
 export function checkProfile(config: NodeConfig, sources: Map<string, ConfigSource>): void {
   if (effectiveProfile(config) !== 'prod') return
   const problems: string[] = []
   if (config.dev) problems.push('dev (unlocked, publicly known dev accounts)')
   if (config.ephemeral) problems.push('ephemeral (nothing is kept)')
-  if (!isLoopback(config.http.addr)) {
-    problems.push(`http.addr ${config.http.addr} (RPC without authentication on a non-loopback address)`)
+  if (!isLoopback(config.http.addr) && !authActive(config)) {
+    problems.push(
+      `http.addr ${config.http.addr} (RPC without authentication on a non-loopback address; configure auth.apiKeys or auth.jwtSecret)`,
+    )
   }
   if (problems.length === 0) return
   const explicit = sources.has('profile') ? 'profile=prod' : 'the prod profile (the default without --dev)'

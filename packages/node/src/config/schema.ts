@@ -97,6 +97,49 @@ export const nodeConfigSchema = z
       })
       .strict()
       .default({ validator: false }),
+    auth: z
+      .object({
+        /** Require credentials for methods above `public` (also on when keys or a JWT secret are set). */
+        enabled: z.boolean().default(false),
+        /** API keys: `{ name, keyHash, role }`; keyHash is sha256(key) as hex, never the key. JSON in env. */
+        apiKeys: z
+          .preprocess(
+            (v) => (typeof v === 'string' ? parseJsonOr(v) : v),
+            z.array(
+              z
+                .object({
+                  name: z.string().min(1).max(64),
+                  keyHash: z
+                    .string()
+                    .regex(/^[0-9a-fA-F]{64}$/, 'a sha256 hex digest (64 hex characters) of the key, never the key'),
+                  role: z.enum(['public', 'user', 'operator', 'admin']),
+                })
+                .strict(),
+            ),
+          )
+          .default([]),
+        /** HS256 secret for JWTs, 32 bytes as hex (geth's jwtsecret); use CAIRN_AUTH_JWT_SECRET_FILE. */
+        jwtSecret: z
+          .string()
+          .regex(/^(0x)?[0-9a-fA-F]{64}$/, '32 bytes as hex (64 hex characters, optional 0x)')
+          .optional(),
+        /** Role of a JWT without a `role` claim. */
+        jwtRole: z.enum(['public', 'user', 'operator', 'admin']).default('admin'),
+      })
+      .strict()
+      .default({ enabled: false, apiKeys: [], jwtRole: 'admin' }),
+    rateLimit: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Sliding window length in seconds. */
+        windowSeconds: z.coerce.number().int().min(1).max(3600).default(60),
+        /** Weight an anonymous IP may spend per window (eth_call 5, eth_getLogs 10, debug_* 20, else 1). */
+        perIp: z.coerce.number().int().min(1).default(600),
+        /** Weight one API key or JWT subject may spend per window. */
+        perKey: z.coerce.number().int().min(1).default(6000),
+      })
+      .strict()
+      .default({ enabled: false, windowSeconds: 60, perIp: 600, perKey: 6000 }),
     dev_accounts: z
       .object({
         mnemonic: z.string().default('test test test test test test test test test test test junk'),
@@ -116,3 +159,16 @@ export const nodeConfigSchema = z
   .strict()
 
 export type NodeConfig = z.output<typeof nodeConfigSchema>
+
+/** Whether the RPC requires credentials: `auth.enabled`, or any API key or JWT secret configured. */
+export function authActive(config: NodeConfig): boolean {
+  return config.auth.enabled || config.auth.apiKeys.length > 0 || config.auth.jwtSecret !== undefined
+}
+
+function parseJsonOr(v: string): unknown {
+  try {
+    return JSON.parse(v)
+  } catch {
+    return v
+  }
+}

@@ -1,0 +1,77 @@
+import { CairnError } from '@cairn/utils'
+import { RpcErrorCode } from '../errors.ts'
+import { type ApiKeyEntry, findApiKey } from './api-keys.ts'
+import { verifyJwt } from './jwt.ts'
+import type { Role } from './roles.ts'
+
+export interface AuthOptions {
+  /** Off: every caller is `admin` (the dev profile on loopback). */
+  enabled: boolean
+  apiKeys: readonly ApiKeyEntry[]
+  /** The HS256 secret (32 bytes, as geth's jwtsecret file), or null for no JWTs. */
+  jwtSecret: Uint8Array | null
+  /** Role of a JWT without a `role` claim. */
+  jwtRole: Role
+}
+
+export const AUTH_OFF: AuthOptions = { enabled: false, apiKeys: [], jwtSecret: null, jwtRole: 'admin' }
+
+/** Who is calling. `name` is the API key's name or the JWT's `sub`, never key material. */
+export interface Principal {
+  role: Role
+  kind: 'anonymous' | 'apiKey' | 'jwt' | 'open'
+  name: string | null
+  /** Credentials were sent but refused: why (a caller needing more than `public` gets 401). */
+  invalid: CairnError | null
+}
+
+/** The credential headers: `Authorization: Bearer <jwt or key>` or `x-api-key: <key>`. */
+export interface CredentialHeaders {
+  authorization?: string | undefined
+  'x-api-key'?: string | string[] | undefined
+}
+
+/** Turns request headers into a {@link Principal}. */
+export class Authenticator {
+  constructor(readonly opts: AuthOptions) {}
+
+  authenticate(headers: CredentialHeaders, nowSeconds = Math.floor(Date.now() / 1000)): Principal {
+    if (!this.opts.enabled) return { role: 'admin', kind: 'open', name: null, invalid: null }
+    const xKey = Array.isArray(headers['x-api-key']) ? headers['x-api-key'][0] : headers['x-api-key']
+    const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1]
+    if (xKey) return this.byKey(xKey)
+    if (bearer) {
+      if (bearer.split('.').length === 3) return this.byJwt(bearer, nowSeconds)
+      return this.byKey(bearer)
+    }
+    if (headers.authorization) return anonymous(invalid('unsupported Authorization scheme (use Bearer)'))
+    return anonymous(null)
+  }
+
+  private byKey(key: string): Principal {
+    const entry = findApiKey(this.opts.apiKeys, key)
+    if (!entry) return anonymous(invalid('unknown API key'))
+    return { role: entry.role, kind: 'apiKey', name: entry.name, invalid: null }
+  }
+
+  private byJwt(token: string, now: number): Principal {
+    if (!this.opts.jwtSecret) return anonymous(invalid('JWTs are not accepted (no auth.jwtSecret)'))
+    try {
+      const claims = verifyJwt(token, this.opts.jwtSecret, now)
+      return { role: claims.role ?? this.opts.jwtRole, kind: 'jwt', name: claims.sub ?? null, invalid: null }
+    } catch (err) {
+      return anonymous(err as CairnError)
+    }
+  }
+}
+
+function anonymous(err: CairnError | null): Principal {
+  return { role: 'public', kind: 'anonymous', name: null, invalid: err }
+}
+
+function invalid(why: string): CairnError {
+  return new CairnError(RpcErrorCode.AUTH_INVALID, `invalid credentials: ${why}`, {
+    fault: 'caller',
+    hint: 'send a valid API key (x-api-key) or an HS256 JWT (Authorization: Bearer)',
+  })
+}

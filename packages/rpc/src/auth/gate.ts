@@ -1,0 +1,88 @@
+import { CairnError } from '@cairn/utils'
+import { httpStatusOf, RpcErrorCode, toJsonRpcError } from '../errors.ts'
+import type { RateLimiter } from '../limits/rate-limiter.ts'
+import type { Principal } from './authenticator.ts'
+import { type Role, requiredRole, roleAllows } from './roles.ts'
+
+/** A request refused before dispatch: the HTTP status, the JSON-RPC body, Retry-After if any. */
+export interface Refusal {
+  status: number
+  body: string
+  retryAfterSeconds?: number
+  /** For the log: why (no key material). */
+  reason: string
+}
+
+type Id = string | number | null
+
+/**
+ * Checks a raw JSON-RPC body before it reaches the dispatcher: every method in it must be allowed
+ * for the caller's role (else 401/403 naming the role needed), then its weight is charged to the
+ * caller's rate-limit bucket (else 429). A body that does not parse passes through: the
+ * dispatcher answers it with a parse error.
+ */
+export function gate(
+  body: string,
+  caller: { principal: Principal; ip: string },
+  limiter: RateLimiter | null,
+): Refusal | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  const entries = (Array.isArray(parsed) ? parsed : [parsed]).map(entry)
+  const batch = Array.isArray(parsed)
+  for (const e of entries) {
+    if (e.method === undefined) continue
+    const need = requiredRole(e.method)
+    if (roleAllows(caller.principal.role, need)) continue
+    const err = refusal(caller.principal, e.method, need)
+    return respond(err, entries, batch, `${e.method} needs ${need}`)
+  }
+  if (limiter) {
+    const methods = entries.flatMap((e) => (e.method === undefined ? [] : [e.method]))
+    const key = caller.principal.kind === 'apiKey' || caller.principal.kind === 'jwt' ? caller.principal.name : null
+    const decision = limiter.charge(
+      { ip: caller.ip, key: key === null ? null : `${caller.principal.kind}:${key}` },
+      methods,
+    )
+    if (!decision.allowed) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
+      const err = new CairnError(RpcErrorCode.RATE_LIMITED, 'limit exceeded', {
+        fault: 'caller',
+        hint: `retry after ${retryAfterSeconds} s`,
+        meta: { data: { retryAfter: retryAfterSeconds } },
+      })
+      return { ...respond(err, entries, batch, 'rate limit'), retryAfterSeconds }
+    }
+  }
+  return undefined
+}
+
+function refusal(principal: Principal, method: string, need: Role): CairnError {
+  const what = `${method} needs role ${need}`
+  if (principal.invalid) {
+    return new CairnError(RpcErrorCode.AUTH_INVALID, `${principal.invalid.message}; ${what}`, { fault: 'caller' })
+  }
+  if (principal.kind === 'anonymous') {
+    return new CairnError(RpcErrorCode.AUTH_REQUIRED, `unauthorized: ${what}; send an API key or a JWT`, {
+      fault: 'caller',
+    })
+  }
+  return new CairnError(RpcErrorCode.FORBIDDEN, `forbidden: ${what} (you have ${principal.role})`, { fault: 'caller' })
+}
+
+function respond(err: CairnError, entries: { id: Id }[], batch: boolean, reason: string): Refusal {
+  const error = toJsonRpcError(err)
+  const out = entries.map((e) => ({ jsonrpc: '2.0', id: e.id, error }))
+  return { status: httpStatusOf(err), body: JSON.stringify(batch ? out : out[0]), reason }
+}
+
+function entry(r: unknown): { id: Id; method: string | undefined } {
+  if (typeof r !== 'object' || r === null) return { id: null, method: undefined }
+  const o = r as { id?: unknown; method?: unknown }
+  const id = typeof o.id === 'string' || typeof o.id === 'number' ? o.id : null
+  return { id, method: typeof o.method === 'string' ? o.method : undefined }
+}

@@ -1,0 +1,32 @@
+/** Roles, least to most trusted. */
+export const ROLES = ['public', 'user', 'operator', 'admin'] as const
+export type Role = (typeof ROLES)[number]
+
+/** True when `have` is at least `need`. */
+export function roleAllows(have: Role, need: Role): boolean {
+  return ROLES.indexOf(have) >= ROLES.indexOf(need)
+}
+
+/**
+ * The least role per JSON-RPC method, as prefix rules checked in order (first match wins):
+ * sending and signing need `user`, the txpool `operator`, admin/debug/dev methods `admin`;
+ * everything else (reads) is `public`.
+ */
+export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = [
+  ['eth_send', 'user'],
+  ['eth_sign', 'user'],
+  ['personal_', 'admin'],
+  ['txpool_', 'operator'],
+  ['admin_', 'admin'],
+  ['debug_', 'admin'],
+  ['evm_', 'admin'],
+  ['anvil_', 'admin'],
+  ['hardhat_', 'admin'],
+  ['miner_', 'admin'],
+]
+
+/** The least role that may call `method`. */
+export function requiredRole(method: string): Role {
+  for (const [prefix, role] of METHOD_ROLES) if (method.startsWith(prefix)) return role
+  return 'public'
+}
