@@ -143,3 +143,13 @@ for (const [name, get, better, target] of rows) {
 console.log(
   `\n${settings.txs} transfers from ${settings.senders} senders, batches of ${settings.batch}; reads: ${settings.connections} connections × ${settings.readSeconds} s; anvil --block-time ${settings.anvilBlockTime}`,
 )
+
+// Txpool admission (issue targets: ≥ 20,000/s with senders recovered; recovery bounded by native
+// ecrecover): the pool's own bench, in a child process so its heap does not skew the figures above.
+if (only !== 'anvil' && env.BENCH_SKIP_ADMISSION !== '1') {
+  const { spawnSync } = await import('node:child_process')
+  const script = new URL('../../txpool/bench/admission.bench.ts', import.meta.url).pathname
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' })
+  const lines = `${r.stdout}`.split('\n').filter((l) => l.startsWith('admission'))
+  console.log(`\ntxpool admission (target ≥ 20,000/s pre-recovered):\n${lines.map((l) => `  ${l}`).join('\n')}`)
+}
