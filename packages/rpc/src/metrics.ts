@@ -4,6 +4,8 @@ export interface RpcMetrics {
   requests: Counter<'method' | 'code'>
   duration: Histogram<'method'>
   connections: Gauge<'transport'>
+  /** Requests refused before dispatch: `unauthorized` (401), `forbidden` (403), `rate_limited` (429). */
+  refused: Counter<'reason'>
 }
 
 export function createRpcMetrics(register: Registry): RpcMetrics {
@@ -26,6 +28,12 @@ export function createRpcMetrics(register: Registry): RpcMetrics {
       name: 'cairn_rpc_active_connections',
       help: 'Open WebSocket connections',
       labelNames: ['transport'],
+      registers,
+    }),
+    refused: new Counter({
+      name: 'cairn_rpc_refused_total',
+      help: 'Requests refused before dispatch, by reason (unauthorized, forbidden, rate_limited)',
+      labelNames: ['reason'],
       registers,
     }),
   }

@@ -80,6 +80,7 @@ export class RpcServer {
   private check(body: string, principal: Principal, ip: string): Refusal | undefined {
     const refused = gate(body, { principal, ip }, this.limiter)
     if (refused) {
+      this.modules.metrics?.refused.inc({ reason: refused.kind })
       this.modules.logger.info(
         { status: refused.status, reason: refused.reason, ip, caller: principal.name, kind: principal.kind },
         'rpc request refused',

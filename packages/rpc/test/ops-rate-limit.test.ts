@@ -77,6 +77,9 @@ describe('rate limits', () => {
     const keyed = await rpcFrom(node.url, '127.0.0.2', 'eth_blockNumber', { 'x-api-key': KEY })
     expect(keyed.status).toBe(200)
     expect(keyed.body.result).toMatch(/^0x/)
+
+    const metrics = await (await fetch(`${node.url}/metrics`)).text()
+    expect(metrics).toMatch(/^cairn_rpc_refused_total\{reason="rate_limited"\} [1-9]/m)
   })
 
   it('heavy methods weigh more: two eth_call use the whole budget of an IP', async () => {

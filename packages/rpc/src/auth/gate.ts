@@ -11,6 +11,8 @@ export interface Refusal {
   retryAfterSeconds?: number
   /** For the log: why (no key material). */
   reason: string
+  /** For metrics: a fixed label. */
+  kind: 'unauthorized' | 'forbidden' | 'rate_limited'
 }
 
 type Id = string | number | null
@@ -77,7 +79,9 @@ function refusal(principal: Principal, method: string, need: Role): CairnError {
 function respond(err: CairnError, entries: { id: Id }[], batch: boolean, reason: string): Refusal {
   const error = toJsonRpcError(err)
   const out = entries.map((e) => ({ jsonrpc: '2.0', id: e.id, error }))
-  return { status: httpStatusOf(err), body: JSON.stringify(batch ? out : out[0]), reason }
+  const status = httpStatusOf(err)
+  const kind = status === 429 ? 'rate_limited' : status === 403 ? 'forbidden' : 'unauthorized'
+  return { status, body: JSON.stringify(batch ? out : out[0]), reason, kind }
 }
 
 function entry(r: unknown): { id: Id; method: string | undefined } {
