@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { createLogger } from '@cairn/service-kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hashApiKey, signJwt } from '../src/index.ts'
+import { ALL_METHODS, hashApiKey, requiredRole, signJwt } from '../src/index.ts'
 import { type RpcResponse, type StartedNode, startDevNode, WsRpc } from './live-node.ts'
 
 const USER_KEY = `user-${randomBytes(16).toString('hex')}`
@@ -155,6 +155,19 @@ describe('authentication and roles', () => {
     expect(text).toMatch(/"reqId":"trace-me-2".*rpc request refused|rpc request refused.*"reqId":"trace-me-2"/)
     for (const secret of [USER_KEY, ADMIN_KEY, SECRET.toString('hex'), SECRET.toString('base64url')]) {
       expect(text).not.toContain(secret)
+    }
+  })
+})
+
+describe('the method → role table', () => {
+  it('every dev-only method needs admin; sending needs user; reads stay public', () => {
+    for (const m of ALL_METHODS) if (m.devOnly) expect(requiredRole(m.name), m.name).toBe('admin')
+    for (const m of ALL_METHODS.filter((d) => d.name.startsWith('debug_'))) expect(requiredRole(m.name)).toBe('admin')
+    expect(requiredRole('eth_sendRawTransaction')).toBe('user')
+    expect(requiredRole('eth_signTypedData_v4')).toBe('user')
+    expect(requiredRole('txpool_content')).toBe('operator')
+    for (const read of ['eth_call', 'eth_getLogs', 'eth_blockNumber', 'eth_subscribe', 'net_version']) {
+      expect(requiredRole(read)).toBe('public')
     }
   })
 })
