@@ -1,7 +1,7 @@
 // eth_getProof (verified by an independent trie walk against the block's state root), eth_call
 // with state and block overrides, eth_createAccessList, and the eth_call time limit.
 import { keccak256 } from '@cairn/crypto'
-import { bytesToHex, equalsBytes, hexToBytes } from '@cairn/utils'
+import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ACCOUNT_0, deploy, STORE_RUNTIME, send } from './bytecode.ts'

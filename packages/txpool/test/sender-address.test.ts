@@ -24,7 +24,7 @@ describe('the pool’s fast sender and hash', () => {
         (k, nonce, type, data) => {
           const fields = {
             nonce,
-            to: '0x000000000000000000000000000000000000beef',
+            to: '0x000000000000000000000000000000000000beef' as const,
             value: 1n,
             gasLimit: 100_000n,
             data,
