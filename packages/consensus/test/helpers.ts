@@ -1,11 +1,11 @@
-import { Chain, type ChainEngine, devGenesis } from '@cairn/chain'
+import { Chain, devGenesis } from '@cairn/chain'
 import { createCustomCrypto, initCrypto } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { DEFAULT_TXPOOL_OPTIONS, TxPool } from '@cairn/txpool'
 import { type LogFn, type Logger, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { ADDRS } from '../../chain/test/helpers.ts'
-import { DevEngine } from '../src/index.ts'
+import { DevEngine, devChainRules } from '../src/index.ts'
 
 export const GWEI = 10n ** 9n
 
@@ -51,26 +51,16 @@ export async function devSetup(
   await initCrypto()
   const kv = new MemoryKV()
   await kv.open()
-  let engine: DevEngine | undefined
-  const dev = () => engine as DevEngine
-  const hooks: ChainEngine = {
-    name: 'dev',
-    validateHeader: (h) => dev().validateHeader(h),
-    finalize: () => dev().finalize(),
-    preferHead: (a, b) => dev().preferHead(a, b),
-    safeNumber: (h) => dev().safeNumber(h),
-    finalizedNumber: (h) => dev().finalizedNumber(h),
-  }
   const chain = await Chain.open(
     { genesis: opts.genesis ?? devGenesis({ accounts: ADDRS }) },
-    { kv, engine: hooks, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
+    { kv, engine: devChainRules, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
   )
   const logger = opts.logger ?? silentLogger
   const pool = new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
     { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger, metrics: null },
   )
-  engine = new DevEngine(
+  const engine = new DevEngine(
     {
       blockTime: opts.blockTime ?? 0,
       coinbase: new Uint8Array(20),

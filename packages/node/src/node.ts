@@ -1,5 +1,5 @@
 import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis } from '@cairn/chain'
-import { DevEngine } from '@cairn/consensus'
+import { DevEngine, devChainRules } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
 import {
@@ -87,23 +87,11 @@ async function wire(
   const registry = createMetricsRegistry({ version: VERSION, commit: 'unknown' })
   const chainLogger = logger.child({ module: 'chain' })
 
-  // The engine needs the chain and the pool, and the chain needs the engine's hooks: the hooks
-  // are forwarded to the engine once it exists.
-  let engine: DevEngine | undefined
-  const hooks = {
-    name: 'dev',
-    validateHeader: (h: Parameters<DevEngine['validateHeader']>[0]) => (engine as DevEngine).validateHeader(h),
-    finalize: () => Promise.resolve(),
-    preferHead: (a: Parameters<DevEngine['preferHead']>[0], b: Parameters<DevEngine['preferHead']>[1]) =>
-      (engine as DevEngine).preferHead(a, b),
-    safeNumber: (h: Parameters<DevEngine['safeNumber']>[0]) => (engine as DevEngine).safeNumber(h),
-    finalizedNumber: (h: Parameters<DevEngine['finalizedNumber']>[0]) => (engine as DevEngine).finalizedNumber(h),
-  }
   const chain = await ChainImpl.open(
     { genesis, genesisSource: config.genesis ?? 'dev genesis' },
     {
       kv,
-      engine: hooks,
+      engine: devChainRules,
       logger: chainLogger,
       metrics: createChainMetrics(registry),
       customCrypto: createCustomCrypto(),
@@ -154,12 +142,12 @@ async function wire(
 
   // Anvil's coinbase is the zero address: tips do not move the dev accounts' balances, so
   // tests that compute balances from receipts hold against both.
-  engine = new DevEngine(
+  const engine = new DevEngine(
     { blockTime: config.blockTime, coinbase: new Uint8Array(20) },
     { chain, pool, logger: logger.child({ module: 'engine' }) },
   )
   await engine.start()
-  shutdown.add('engine', () => (engine as DevEngine).stop())
+  shutdown.add('engine', () => engine.stop())
 
   const ctx: RpcContext = {
     chain,

@@ -2,8 +2,8 @@ import { type BuildResult, type Chain, rewindChain, type StateEdit } from '@cair
 import { keccak256 } from '@cairn/crypto'
 import type { TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
-import type { BlockHeader } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
+import { devChainRules } from './dev-rules.ts'
 
 export interface DevEngineOptions {
   /** Seconds between blocks; 0 seals as soon as transactions are pending. */
@@ -47,31 +47,12 @@ export class DevEngine implements Engine {
     private readonly modules: DevEngineModules,
   ) {}
 
-  async validateHeader(header: BlockHeader): Promise<void> {
-    if (header.difficulty !== 0n) {
-      throw new CairnError(
-        'CONSENSUS_INVALID_DIFFICULTY',
-        `dev block ${header.number} has difficulty ${header.difficulty}, expected 0`,
-        {
-          fault: 'caller',
-        },
-      )
-    }
-  }
-
-  async finalize(): Promise<void> {}
-
-  async preferHead(candidate: BlockHeader, current: BlockHeader): Promise<boolean> {
-    return candidate.number > current.number
-  }
-
-  safeNumber(head: BlockHeader): bigint {
-    return head.number
-  }
-
-  finalizedNumber(head: BlockHeader): bigint {
-    return head.number
-  }
+  // The chain-side hooks are the dev rules (./dev-rules.ts); this class adds block production.
+  readonly validateHeader = devChainRules.validateHeader
+  readonly finalize = devChainRules.finalize
+  readonly preferHead = devChainRules.preferHead
+  readonly safeNumber = devChainRules.safeNumber
+  readonly finalizedNumber = devChainRules.finalizedNumber
 
   async start(): Promise<void> {
     this.running = true

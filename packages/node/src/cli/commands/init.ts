@@ -1,4 +1,5 @@
 import { Chain } from '@cairn/chain'
+import { devChainRules } from '@cairn/consensus'
 import { LevelKV } from '@cairn/db'
 import { silentLogger } from '@cairn/utils'
 import type { Command } from 'commander'
@@ -25,14 +26,7 @@ export function registerInit(program: Command): void {
             kv,
             logger: silentLogger,
             metrics: null,
-            engine: {
-              name: 'init',
-              validateHeader: async () => {},
-              finalize: async () => {},
-              preferHead: async () => false,
-              safeNumber: (h) => h.number,
-              finalizedNumber: (h) => h.number,
-            },
+            engine: devChainRules,
           },
         )
         const verb = chain.report.created ? 'initialised' : 'already holds'
