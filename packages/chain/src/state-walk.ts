@@ -36,131 +36,107 @@ export async function walkStateTrie(
   visited: Set<string>,
   stats: StateWalkStats = { nodes: 0, accounts: 0, storageSlots: 0, codes: 0 },
 ): Promise<{ problems: StateProblem[]; stats: StateWalkStats }> {
-  const problems: StateProblem[] = []
-  if (!equalsBytes(root, KECCAK256_RLP)) await visitHash(get, root, 'account', visited, stats, problems, '')
-  return { problems, stats }
+  const walk = new TrieWalk(get, visited, stats)
+  if (!equalsBytes(root, KECCAK256_RLP)) await walk.hash(root, 'account', '')
+  return { problems: walk.problems, stats }
 }
 
 type TrieKind = 'account' | 'storage'
 
-async function visitHash(
-  get: RawGet,
-  hash: Uint8Array,
-  kind: TrieKind,
-  visited: Set<string>,
-  stats: StateWalkStats,
-  problems: StateProblem[],
-  where: string,
-): Promise<void> {
-  const id = bytesToHex(hash)
-  if (visited.has(id)) return
-  const raw = await get(bucketKey(Bucket.state, hash))
-  if (raw === undefined) {
-    problems.push({ kind: 'state-node-missing', message: `${kind} trie node ${id} is missing${where}` })
-    return
-  }
-  if (!equalsBytes(keccak256(raw), hash)) {
-    problems.push({ kind: 'state-node-corrupt', message: `${kind} trie node ${id} does not hash to its key${where}` })
-    return
-  }
-  visited.add(id)
-  stats.nodes++
-  let node: unknown
-  try {
-    node = RLP.decode(raw)
-  } catch {
-    problems.push({ kind: 'state-node-corrupt', message: `${kind} trie node ${id} is not RLP${where}` })
-    return
-  }
-  await visitNode(get, node, kind, visited, stats, problems, where)
-}
+/** One walk: the store, what is verified already, the counts and the problems found. */
+class TrieWalk {
+  readonly problems: StateProblem[] = []
 
-async function visitRef(
-  get: RawGet,
-  ref: unknown,
-  kind: TrieKind,
-  visited: Set<string>,
-  stats: StateWalkStats,
-  problems: StateProblem[],
-  where: string,
-): Promise<void> {
-  if (Array.isArray(ref)) return visitNode(get, ref, kind, visited, stats, problems, where) // embedded (< 32 bytes)
-  if (ref instanceof Uint8Array && ref.length === 32) return visitHash(get, ref, kind, visited, stats, problems, where)
-  if (ref instanceof Uint8Array && ref.length === 0) return
-  problems.push({ kind: 'state-node-corrupt', message: `${kind} trie has a malformed child reference${where}` })
-}
+  constructor(
+    private readonly get: RawGet,
+    private readonly visited: Set<string>,
+    private readonly stats: StateWalkStats,
+  ) {}
 
-async function visitNode(
-  get: RawGet,
-  node: unknown,
-  kind: TrieKind,
-  visited: Set<string>,
-  stats: StateWalkStats,
-  problems: StateProblem[],
-  where: string,
-): Promise<void> {
-  if (!Array.isArray(node)) {
-    problems.push({ kind: 'state-node-corrupt', message: `${kind} trie node is not a list${where}` })
-    return
+  private problem(kind: StateProblem['kind'], message: string): void {
+    this.problems.push({ kind, message })
   }
-  if (node.length === 17) {
-    for (let i = 0; i < 16; i++) await visitRef(get, node[i], kind, visited, stats, problems, where)
-    return
-  }
-  if (node.length !== 2 || !(node[0] instanceof Uint8Array) || node[0].length === 0) {
-    problems.push({ kind: 'state-node-corrupt', message: `${kind} trie node has ${node.length} items${where}` })
-    return
-  }
-  const isLeaf = ((node[0][0] as number) >> 4) & 2
-  if (!isLeaf) return visitRef(get, node[1], kind, visited, stats, problems, where)
-  if (kind === 'storage') {
-    stats.storageSlots++
-    return
-  }
-  stats.accounts++
-  await visitAccount(get, node[1], visited, stats, problems)
-}
 
-async function visitAccount(
-  get: RawGet,
-  value: unknown,
-  visited: Set<string>,
-  stats: StateWalkStats,
-  problems: StateProblem[],
-): Promise<void> {
-  let fields: unknown
-  try {
-    fields = value instanceof Uint8Array ? RLP.decode(value) : undefined
-  } catch {
-    fields = undefined
+  /** A node named by its hash: read, re-hashed, decoded, then walked. */
+  async hash(hash: Uint8Array, kind: TrieKind, where: string): Promise<void> {
+    const id = bytesToHex(hash)
+    if (this.visited.has(id)) return
+    const raw = await this.get(bucketKey(Bucket.state, hash))
+    if (raw === undefined) return this.problem('state-node-missing', `${kind} trie node ${id} is missing${where}`)
+    if (!equalsBytes(keccak256(raw), hash)) {
+      return this.problem('state-node-corrupt', `${kind} trie node ${id} does not hash to its key${where}`)
+    }
+    this.visited.add(id)
+    this.stats.nodes++
+    let node: unknown
+    try {
+      node = RLP.decode(raw)
+    } catch {
+      return this.problem('state-node-corrupt', `${kind} trie node ${id} is not RLP${where}`)
+    }
+    await this.node(node, kind, where)
   }
-  if (!Array.isArray(fields) || fields.length !== 4) {
-    problems.push({
-      kind: 'state-node-corrupt',
-      message: 'an account leaf does not decode as [nonce, balance, storageRoot, codeHash]',
-    })
-    return
+
+  /** A child reference: an embedded node (< 32 bytes), a hash, or empty. */
+  private async ref(ref: unknown, kind: TrieKind, where: string): Promise<void> {
+    if (Array.isArray(ref)) return this.node(ref, kind, where)
+    if (ref instanceof Uint8Array && ref.length === 32) return this.hash(ref, kind, where)
+    if (ref instanceof Uint8Array && ref.length === 0) return
+    this.problem('state-node-corrupt', `${kind} trie has a malformed child reference${where}`)
   }
-  const [, , storageRoot, codeHash] = fields as Uint8Array[]
-  const where = ` (storage of an account with code hash ${bytesToHex(codeHash as Uint8Array)})`
-  if (storageRoot && !equalsBytes(storageRoot, KECCAK256_RLP)) {
-    await visitHash(get, storageRoot, 'storage', visited, stats, problems, where)
+
+  private async node(node: unknown, kind: TrieKind, where: string): Promise<void> {
+    if (!Array.isArray(node)) return this.problem('state-node-corrupt', `${kind} trie node is not a list${where}`)
+    if (node.length === 17) {
+      for (let i = 0; i < 16; i++) await this.ref(node[i], kind, where)
+      return
+    }
+    if (node.length !== 2 || !(node[0] instanceof Uint8Array) || node[0].length === 0) {
+      return this.problem('state-node-corrupt', `${kind} trie node has ${node.length} items${where}`)
+    }
+    const isLeaf = ((node[0][0] as number) >> 4) & 2
+    if (!isLeaf) return this.ref(node[1], kind, where)
+    if (kind === 'storage') {
+      this.stats.storageSlots++
+      return
+    }
+    this.stats.accounts++
+    await this.account(node[1])
   }
-  if (codeHash && !equalsBytes(codeHash, KECCAK256_NULL)) {
+
+  /** An account leaf: its storage trie and its code. */
+  private async account(value: unknown): Promise<void> {
+    let fields: unknown
+    try {
+      fields = value instanceof Uint8Array ? RLP.decode(value) : undefined
+    } catch {
+      fields = undefined
+    }
+    if (!Array.isArray(fields) || fields.length !== 4) {
+      return this.problem(
+        'state-node-corrupt',
+        'an account leaf does not decode as [nonce, balance, storageRoot, codeHash]',
+      )
+    }
+    const [, , storageRoot, codeHash] = fields as Uint8Array[]
+    const where = ` (storage of an account with code hash ${bytesToHex(codeHash as Uint8Array)})`
+    if (storageRoot && !equalsBytes(storageRoot, KECCAK256_RLP)) await this.hash(storageRoot, 'storage', where)
+    if (codeHash && !equalsBytes(codeHash, KECCAK256_NULL)) await this.code(codeHash)
+  }
+
+  private async code(codeHash: Uint8Array): Promise<void> {
     const id = `code:${bytesToHex(codeHash)}`
-    if (visited.has(id)) return
+    if (this.visited.has(id)) return
     const key = new Uint8Array(34)
     key[0] = Bucket.state
     key.set(CODE_PREFIX, 1)
     key.set(codeHash, 2)
-    const code = await get(key)
-    if (code === undefined) {
-      problems.push({ kind: 'code-missing', message: `contract code ${bytesToHex(codeHash)} is missing` })
-    } else if (!equalsBytes(keccak256(code), codeHash)) {
-      problems.push({ kind: 'code-corrupt', message: `contract code ${bytesToHex(codeHash)} does not hash to its key` })
-    } else {
-      visited.add(id)
-      stats.codes++
+    const code = await this.get(key)
+    if (code === undefined) return this.problem('code-missing', `contract code ${bytesToHex(codeHash)} is missing`)
+    if (!equalsBytes(keccak256(code), codeHash)) {
+      return this.problem('code-corrupt', `contract code ${bytesToHex(codeHash)} does not hash to its key`)
     }
+    this.visited.add(id)
+    this.stats.codes++
   }
 }
