@@ -1,3 +1,4 @@
+import { lazyKzg } from '@cairn/crypto'
 import { paramsBlock } from '@ethereumjs/block'
 import { Common, type CustomCrypto, createCustomCommon, Hardfork, Mainnet, type ParamsDict } from '@ethereumjs/common'
 import { paramsEVM } from '@ethereumjs/evm'
@@ -31,7 +32,8 @@ export function createChainCommon(opts: ChainCommonOptions): Common {
   const common = createCustomCommon(
     { name: 'cairn', chainId: Number(opts.chainId), hardforks, defaultHardfork: opts.hardfork },
     Mainnet,
-    { hardfork: opts.hardfork, ...(opts.customCrypto ? { customCrypto: opts.customCrypto } : {}) },
+    // KZG is always there: without it the 0x0a precompile throws out of the EVM (see crypto/kzg.ts).
+    { hardfork: opts.hardfork, customCrypto: { ...opts.customCrypto, kzg: opts.customCrypto?.kzg ?? lazyKzg() } },
   )
   return shareable(common)
 }

@@ -1,18 +1,23 @@
 import { bytesToHex, CairnError, equalsBytes, errorMessage, type Logger } from '@cairn/utils'
-import type { Block, BlockHeader, HeaderData } from '@ethereumjs/block'
+import { Block, type BlockHeader, type HeaderData } from '@ethereumjs/block'
 import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
+import { Caches, CacheType, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { ValueEncoding } from '@ethereumjs/util'
-import { buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
+import { Address, ValueEncoding } from '@ethereumjs/util'
+import { Bloom, buildBlock, createVM, encodeReceipt, type RunTxResult, type VM } from '@ethereumjs/vm'
+import { BatchedStateManager } from './batched-state.ts'
 import { ChainView } from './chain-view.ts'
 import { ownCopy } from './common.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
+import { type BlockEnv, fastPathAllowed, runFastTransfer } from './fast-transfer.ts'
+import { orderedTrieRoot } from './ordered-trie.ts'
+import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
 import type { StoredReceipt } from './receipt.ts'
 import type { StateDB } from './state-db.ts'
 import type { ChainStore } from './store.ts'
+import { encodedTx, txSender } from './tx-cache.ts'
 
 /** A block with the results of executing it: what the import pipeline commits. */
 export interface ExecutedBlock {
@@ -79,8 +84,20 @@ export class Executor {
    */
   private warmRoot: Uint8Array | undefined
 
-  /** Past this many cached accounts the caches are dropped at the next block (bounds memory). */
-  private static readonly MAX_CACHED_ACCOUNTS = 200_000
+  /**
+   * Past this many cached accounts the caches are dropped at the next block (bounds memory: a cached
+   * account costs ~3 KB of heap, measured by packages/node/bench/memory.ts; 200,000 held ~600 MB).
+   */
+  private static readonly MAX_CACHED_ACCOUNTS = 50_000
+
+  /**
+   * Plain value transfers skip the EVM (`./fast-transfer.ts`, same results: see the differential
+   * test). Off only to compare both paths.
+   */
+  fastTransfers = true
+
+  /** Transactions that took the fast path so far (for tests and metrics). */
+  fastCount = 0
 
   /** Read-only state views shared by callers at the same root (see {@link stateAt}). */
   private readonly readViews = new Map<string, MerkleStateManager>()
@@ -96,7 +113,13 @@ export class Executor {
     },
   ): Promise<Executor> {
     const caches = new Caches()
-    const stateManager = newStateManager(opts.common, modules.stateDB, modules.genesis.stateRoot, caches)
+    const stateManager = newStateManager(
+      opts.common,
+      modules.stateDB,
+      modules.genesis.stateRoot,
+      caches,
+      (o) => new BatchedStateManager(o),
+    )
     const view = new ChainView(modules.store, modules.genesis)
     const vm = await createVM({ common: opts.common, stateManager, blockchain: view })
     return new Executor(opts.common, vm, view, modules.stateDB, modules.engine, modules.logger, caches)
@@ -110,6 +133,7 @@ export class Executor {
     const included: TypedTransaction[] = []
     const rejected: BuildResult['rejected'] = []
     const gasLimit = header.gasLimit ?? parent.header.gasLimit
+    const env = this.blockEnv(builder)
     for (let tx = txs.peek(); tx !== undefined; tx = txs.peek()) {
       const remaining = gasLimit - builder.gasUsed
       if (remaining < MIN_TX_GAS) break
@@ -118,7 +142,7 @@ export class Executor {
         continue
       }
       try {
-        results.push(await addTx(builder, tx, this.common))
+        results.push(await this.addTx(builder, tx, env))
         included.push(tx)
         txs.shift()
       } catch (err) {
@@ -134,7 +158,7 @@ export class Executor {
       },
       this.vm.stateManager,
     )
-    const { block } = await builder.build()
+    const block = await finish(builder, this.common)
     this.warmRoot = block.header.stateRoot
     this.logger.debug({ number: block.header.number, txs: included.length, rejected: rejected.length }, 'block built')
     return { block, receipts: toReceipts(included, results), rejected }
@@ -161,16 +185,17 @@ export class Executor {
       h.baseFeePerGas,
     )
     const results: RunTxResult[] = []
+    const env = this.blockEnv(builder)
     for (const [i, tx] of block.transactions.entries()) {
       try {
-        results.push(await addTx(builder, tx, this.common))
+        results.push(await this.addTx(builder, tx, env))
       } catch (err) {
         await builder.revert()
         throw invalid(block, `transaction ${i} (${bytesToHex(tx.hash())}) cannot execute: ${errorMessage(err)}`)
       }
     }
     await this.engine.finalize(h, this.vm.stateManager)
-    const { block: rebuilt } = await builder.build()
+    const rebuilt = await finish(builder, this.common)
     const r = rebuilt.header
     this.warmRoot = r.stateRoot
     const checks: [string, Uint8Array | bigint | undefined, Uint8Array | bigint | undefined][] = [
@@ -215,16 +240,62 @@ export class Executor {
       storage: { type: CacheType.LRU, size: 20_000 },
       code: { type: CacheType.LRU, size: 1_000 },
     })
-    const view = newStateManager(this.common, this.stateDB.readView(), stateRoot, caches)
+    const view = newStateManager(this.common, this.stateDB.readView(), stateRoot, caches, (o) => new SharedReadView(o))
     this.readViews.set(key, view)
     if (this.readViews.size > 4) this.readViews.delete(this.readViews.keys().next().value as string)
     return view
   }
 
-  /** A VM over a private, throw-away view of the state after `header` (for eth_call and gas estimation). */
+  /**
+   * A VM over a private, throw-away view of the state after `header` (eth_call, gas estimation,
+   * tracing, replay). Its writes stay in its own caches; what it has not written it reads through
+   * the shared view of {@link stateAt}, whose caches stay warm across calls. Writes must run inside
+   * a state checkpoint that is reverted (or stays open): see {@link ReadThroughStateManager}.
+   */
   async vmAt(header: BlockHeader, store: ChainStore): Promise<VM> {
-    const stateManager = newStateManager(this.common, this.stateDB.readView(), header.stateRoot)
+    const base = this.stateAt(header.stateRoot)
+    const stateManager = newStateManager(
+      this.common,
+      this.stateDB.readView(),
+      header.stateRoot,
+      new Caches(),
+      (o) => new ReadThroughStateManager(o, base),
+    )
     return createVM({ common: ownCopy(this.common), stateManager, blockchain: new ChainView(store, header) })
+  }
+
+  /** The block fields the transfer fast path needs, or undefined when the rules exclude it. */
+  private blockEnv(builder: Builder): BlockEnv | undefined {
+    if (!this.fastTransfers || !fastPathAllowed(this.common)) return undefined
+    const h = (builder as unknown as BuilderInternals).headerData
+    return {
+      gasLimit: BigInt(h.gasLimit as bigint),
+      baseFee: BigInt((h.baseFeePerGas as bigint | undefined) ?? 0n),
+      coinbase: new Address(h.coinbase ? (h.coinbase as Uint8Array) : new Uint8Array(20)),
+      precompiles: (this.vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles,
+      maxTxGas: this.common.isActivatedEIP(7825) ? this.common.param('maxTransactionGasLimit') : undefined,
+    }
+  }
+
+  /** Runs `tx` in the block being built: a plain transfer directly, anything else through the EVM. */
+  private async addTx(builder: Builder, tx: TypedTransaction, env: BlockEnv | undefined): Promise<RunTxResult> {
+    if (env) {
+      const b = builder as unknown as BuilderInternals
+      if (!b.checkpointed) {
+        await this.vm.evm.journal.checkpoint()
+        b.checkpointed = true
+      }
+      const result = await runFastTransfer(this.vm, env, tx, txSender(tx), builder.gasUsed)
+      if (result) {
+        this.fastCount++
+        b.transactions.push(tx)
+        b.transactionResults.push(result)
+        builder.gasUsed += result.blockGasSpent
+        b._minerValue += result.minerValue
+        return result
+      }
+    }
+    return addTx(builder, tx, this.common)
   }
 
   private async startBuilder(parent: Block, header: BuildHeader, baseFeePerGas?: bigint) {
@@ -269,7 +340,8 @@ export function newStateManager(
   db: StateDB | ReturnType<StateDB['readView']>,
   root: Uint8Array | undefined,
   caches: Caches = new Caches(),
-) {
+  make: (opts: MerkleStateManagerOpts) => MerkleStateManager = (o) => new MerkleStateManager(o),
+): MerkleStateManager {
   const trie = new MerklePatriciaTrie({
     db,
     ...(root ? { root } : {}),
@@ -277,10 +349,53 @@ export function newStateManager(
     valueEncoding: ValueEncoding.Bytes,
     common,
   })
-  return new MerkleStateManager({ trie, common, caches })
+  return make({ trie, common, caches })
 }
 
 type Builder = Awaited<ReturnType<typeof buildBlock>>
+
+/** The BlockBuilder fields (public at runtime, private in its types) the executor works with. */
+interface BuilderInternals {
+  headerData: HeaderData
+  checkpointed: boolean
+  transactions: TypedTransaction[]
+  transactionResults: RunTxResult[]
+  _minerValue: bigint
+  transactionsTrie(): Promise<Uint8Array>
+  receiptTrie(): Promise<Uint8Array>
+  logsBloom(): Uint8Array
+}
+
+/**
+ * `builder.build()` with the block's transactions kept: BlockBuilder.build creates the block
+ * with `createBlock`, which re-creates every transaction from its fields (losing the cached
+ * encoding, hash and sender) and computes the transactions and receipts tries by inserting into an
+ * @ethereumjs/mpt trie one by one. Here both roots come from {@link orderedTrieRoot} over the
+ * cached encodings, the builder finalizes an empty list (system calls, requests and the state
+ * root are its own), and the block is assembled from its header and the original transactions.
+ */
+async function finish(builder: Builder, common: Common): Promise<Block> {
+  if (common.isActivatedEIP(7928)) return (await builder.build()).block
+  const b = builder as unknown as BuilderInternals
+  const txs = b.transactions
+  const results = b.transactionResults
+  b.transactionsTrie = async () => orderedTrieRoot(txs.map(encodedTx))
+  // A transaction's bloom is that of its logs: only those with logs change the block's.
+  b.logsBloom = () => {
+    const bloom = new Bloom()
+    for (const r of results) if (r.receipt.logs.length > 0) bloom.or(r.bloom)
+    return bloom.bitvector
+  }
+  b.receiptTrie = async () =>
+    orderedTrieRoot(results.map((r, i) => encodeReceipt(r.receipt, (txs[i] as TypedTransaction).type)))
+  b.transactions = []
+  try {
+    const { block } = await builder.build()
+    return new Block(block.header, txs, [], block.withdrawals, { common: block.common })
+  } finally {
+    b.transactions = txs
+  }
+}
 
 /**
  * `BlockBuilder.addTransaction` re-creates every transaction added so far before running the new
@@ -312,7 +427,7 @@ function toReceipts(txs: readonly TypedTransaction[], results: RunTxResult[]): S
       status: r.status ?? 1,
       cumulativeGasUsed: r.cumulativeBlockGasUsed,
       logs: r.logs,
-      from: tx.getSenderAddress().bytes,
+      from: txSender(tx).bytes,
     }
   })
 }

@@ -93,7 +93,7 @@ export class BlockImporter {
     }
 
     const batch = new WriteBatch()
-    store.putBlock(batch, block, result.receipts)
+    const size = store.putBlock(batch, block, result.receipts)
     stateDB.drainInto(batch)
 
     const old = this.head
@@ -117,7 +117,7 @@ export class BlockImporter {
     store.remember(block, result.receipts)
 
     if (status === 'head') this.head = block
-    this.observe(block, result.receipts, status, performance.now() - started)
+    this.observe(block, result.receipts, status, performance.now() - started, size)
     if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
     return { status, block, removed }
   }
@@ -172,7 +172,7 @@ export class BlockImporter {
     return cur.number === n ? cur.hash() : undefined
   }
 
-  private observe(block: Block, receipts: StoredReceipt[], status: ImportStatus, ms: number): void {
+  private observe(block: Block, receipts: StoredReceipt[], status: ImportStatus, ms: number, size: number): void {
     const { metrics, logger } = this.modules
     const h = block.header
     if (metrics) {
@@ -180,7 +180,7 @@ export class BlockImporter {
       metrics.importSeconds.observe(ms / 1000)
       metrics.blockTransactions.observe(block.transactions.length)
       metrics.blockGasUsed.observe(Number(h.gasUsed))
-      metrics.blockSizeBytes.observe(block.serialize().length)
+      metrics.blockSizeBytes.observe(size)
       if (status === 'head') {
         metrics.headBlock.set(Number(h.number))
         metrics.headTimestamp.set(Number(h.timestamp))

@@ -22,6 +22,7 @@ import { concatBytes, errorMessage } from '@cairn/utils'
 import { secp256k1 as noble } from '@noble/curves/secp256k1'
 import { assertBytes, CryptoErrorCode, cryptoError } from './errors.ts'
 import { keccak256, sha256 } from './keccak.ts'
+import { type KzgBackend, lazyKzg } from './kzg.ts'
 import { secp256k1 as defaultBackend, type Secp256k1Backend } from './secp256k1.ts'
 
 /** Options accepted by {@link CairnCustomCrypto.ecsign}, as in @noble/curves v2 `sign`. */
@@ -36,13 +37,15 @@ export interface EcsignOptions {
   extraEntropy?: boolean | Uint8Array
 }
 
-/** Structurally compatible with `CustomCrypto` of @ethereumjs/common 10.x (without `kzg`). */
+/** Structurally compatible with `CustomCrypto` of @ethereumjs/common 10.x. */
 export interface CairnCustomCrypto {
   keccak256(msg: Uint8Array): Uint8Array
   sha256(msg: Uint8Array): Uint8Array
   ecrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint8Array, chainId?: bigint): Uint8Array
   ecsign(msg: Uint8Array, privateKey: Uint8Array, opts?: EcsignOptions): Uint8Array
   ecdsaRecover(sig: Uint8Array, recId: number, hash: Uint8Array, compressed?: boolean): Uint8Array
+  /** EIP-4844 KZG (the 0x0a point-evaluation precompile); loaded on first use. */
+  kzg: KzgBackend
 }
 
 /** Options of {@link createCustomCrypto}. */
@@ -88,7 +91,7 @@ function encodeSignature(
 
 /**
  * Builds the `customCrypto` object for `new Common({ chain, customCrypto })`.
- * Add `kzg` yourself (`{ ...createCustomCrypto(), kzg }`) if blob transactions are needed.
+ * `kzg` is micro-eth-signer's over the ceremony's trusted setup, loaded on first use (see kzg.ts).
  */
 export function createCustomCrypto(opts: CustomCryptoOptions = {}): CairnCustomCrypto {
   const backend = opts.backend ?? defaultBackend
@@ -148,5 +151,7 @@ export function createCustomCrypto(opts: CustomCryptoOptions = {}): CairnCustomC
     ecdsaRecover(sig, recId, hash, compressed = true) {
       return backend.ecdsaRecover(sig, recId, hash, compressed)
     },
+
+    kzg: lazyKzg(),
   }
 }

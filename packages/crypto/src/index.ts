@@ -28,6 +28,10 @@ export type {
   ScryptKdfParams,
 } from './keystore.ts'
 export { decryptKeystore, encryptKeystore, KEYSTORE_DEFAULT_SCRYPT } from './keystore.ts'
+export type { KzgBackend } from './kzg.ts'
+export { kzgBackend, lazyKzg } from './kzg.ts'
+export type { RecoverJob, RecoverPoolOptions } from './recover-pool.ts'
+export { RecoverPool } from './recover-pool.ts'
 export type { EcdsaSignature, Secp256k1Backend, Secp256k1BackendName } from './secp256k1.ts'
 export {
   ecdsaRecover,

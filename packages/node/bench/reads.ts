@@ -3,6 +3,7 @@ import { RpcClient } from './rpc-client.ts'
 export interface ReadResult {
   requests: number
   errors: number
+  seconds: number
   perSecond: number
 }
 
@@ -36,5 +37,5 @@ export async function runReads(
   await Promise.all(Array.from({ length: opts.connections }, loop))
   const seconds = (performance.now() - t0) / 1000
   client.close()
-  return { requests, errors, perSecond: Math.round(requests / seconds) }
+  return { requests, errors, seconds, perSecond: Math.round(requests / seconds) }
 }

@@ -1,62 +1,90 @@
-// `npm run bench`: the issue #8 figures for Cairn and, when its binary is found, Anvil, one after
-// the other on this machine, printed as a table with the ratio. Settings (environment):
-//   BENCH_TXS (20000) transfers, BENCH_SENDERS (10), BENCH_BATCH (100) per JSON-RPC batch,
-//   BENCH_READ_SECONDS (5) per read method, BENCH_CONNECTIONS (16), BENCH_ONLY (cairn|anvil),
-//   ANVIL_BIN (path), ANVIL_BLOCK_TIME (1; 0 = automine), CAIRN_NODE_ARGS (e.g. --cpu-prof).
+// `npm run bench`: the issue #8 figures, printed as one table (Cairn, Anvil when its binary is
+// found, their ratio, the target). Sections and their settings (environment):
+//   transfers   BENCH_TXS (20000; 0 skips), BENCH_SENDERS (10), BENCH_BATCH (100) per JSON-RPC batch
+//   reads       BENCH_READS (1; 0 skips), BENCH_READ_SECONDS (6) per method and node, split in
+//               BENCH_READ_ROUNDS (3) alternating Cairn/Anvil slices, BENCH_CONNECTIONS (16),
+//               BENCH_READ_METHODS (comma list, default all three), BENCH_READ_WARMUP (2) seconds
+//               per method and node first, not counted (a node's first seconds run cold JIT code)
+//   import      BENCH_IMPORT (1; 0 skips), BENCH_IMPORT_BLOCKS (3)        (child process)
+//   memory      BENCH_MEMORY_ACCOUNTS (200000; 0 skips; the issue's figure: 1000000) (child process),
+//               BENCH_MEMORY_NODE_ARGS (node flags for it, e.g. "--max-old-space-size=768")
+//   admission   BENCH_ADMISSION (1; 0 skips; BENCH_SKIP_ADMISSION=1 too)  (child process)
+//   reserves    BENCH_RESERVES (1; 0 skips), when packages/reserves/bench/run.ts exists (child process)
+//   nodes       BENCH_ONLY (cairn|anvil), ANVIL_BIN (path), ANVIL_BLOCK_TIME (1; 0 = automine),
+//               CAIRN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+// Cairn and Anvil move transactions one after the other, never at the same time; for the reads
+// both stay up (idle) and are measured in alternating slices, so a load change on this shared
+// machine hits both alike.
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { deriveAccounts, ecdsaSign, keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { encodeDeployData, encodeFunctionData, type Hex, serializeTransaction } from 'viem'
 import { compileContracts, tokenAbi } from '../test/e2e/contracts.ts'
+import type { ImportFigure } from './import.ts'
+import type { MemoryFigure } from './memory.ts'
 import { runReads } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
-import { findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
+import { cpuMsOf, findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
 import { DEV_MNEMONIC, runTransfers, type TransferResult } from './transfers.ts'
 
 const env = process.env
-const num = (name: string, dflt: number) => (env[name] !== undefined ? Number(env[name]) : dflt)
+const num = (name: string, dflt: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : dflt)
+const on = (name: string) => env[name] !== '0'
 const settings = {
   txs: num('BENCH_TXS', 20_000),
   senders: num('BENCH_SENDERS', 10),
   batch: num('BENCH_BATCH', 100),
-  readSeconds: num('BENCH_READ_SECONDS', 5),
+  reads: on('BENCH_READS'),
+  readSeconds: num('BENCH_READ_SECONDS', 6),
+  readRounds: Math.max(1, num('BENCH_READ_ROUNDS', 3)),
+  readWarmup: num('BENCH_READ_WARMUP', 2),
   connections: num('BENCH_CONNECTIONS', 16),
   anvilBlockTime: num('ANVIL_BLOCK_TIME', 1),
+  importBlocks: on('BENCH_IMPORT') ? num('BENCH_IMPORT_BLOCKS', 3) : 0,
+  memoryAccounts: num('BENCH_MEMORY_ACCOUNTS', 200_000),
+  admission: on('BENCH_ADMISSION') && env.BENCH_SKIP_ADMISSION !== '1',
+  reserves: on('BENCH_RESERVES'),
+}
+const only = env.BENCH_ONLY
+const log = (name: string, msg: string) => process.stderr.write(`[${name}] ${msg}\n`)
+
+/** One row of the final table. */
+interface Row {
+  figure: string
+  cairn?: number
+  anvil?: number
+  /** Cairn/Anvil at least this much (higher is better) … */
+  minRatio?: number
+  /** … or an absolute bound on Cairn's figure. */
+  max?: number
+  lowerIsBetter?: boolean
+}
+const rows: Row[] = []
+
+// ---- Nodes: transfers, then reads ------------------------------------------------------------
+
+interface Running {
+  target: Target
+  transfers?: TransferResult
+  token?: Hex
 }
 
-interface Figures {
-  transfers: TransferResult
-  getBalance: number
-  blockNumber: number
-  call: number
-}
-
-async function measure(target: Target): Promise<Figures> {
-  const log = (msg: string) => process.stderr.write(`[${target.name}] ${msg}\n`)
-  log(`transfers: ${settings.txs} from ${settings.senders} senders in batches of ${settings.batch}`)
-  const transfers = await runTransfers(target.url, {
-    count: settings.txs,
-    senders: settings.senders,
-    batch: settings.batch,
-    waitMs: 120_000,
-  })
-  log(JSON.stringify(transfers))
-  const token = await deployToken(target.url)
-  const reader = deriveAccounts(DEV_MNEMONIC, 1)[0]?.address as Hex
-  const callData = encodeFunctionData({ abi: tokenAbi, functionName: 'balanceOf', args: [reader] })
-  const readOpts = { connections: settings.connections, seconds: settings.readSeconds }
-  const reads: [string, unknown[]][] = [
-    ['eth_getBalance', [reader, 'latest']],
-    ['eth_blockNumber', []],
-    ['eth_call', [{ to: token, data: callData }, 'latest']],
-  ]
-  const rates: number[] = []
-  for (const [method, params] of reads) {
-    const r = await runReads(target.url, method, params, readOpts)
-    log(`${method}: ${r.perSecond}/s (${r.errors} errors)`)
-    if (r.errors > 0 && r.requests === 0) throw new Error(`${target.name}: every ${method} failed`)
-    rates.push(r.perSecond)
+async function prepare(target: Target): Promise<Running> {
+  const r: Running = { target }
+  if (settings.txs > 0) {
+    log(target.name, `transfers: ${settings.txs} from ${settings.senders} senders in batches of ${settings.batch}`)
+    r.transfers = await runTransfers(target.url, {
+      count: settings.txs,
+      senders: settings.senders,
+      batch: settings.batch,
+      waitMs: 120_000,
+    })
+    log(target.name, JSON.stringify(r.transfers))
   }
-  return { transfers, getBalance: rates[0] ?? 0, blockNumber: rates[1] ?? 0, call: rates[2] ?? 0 }
+  if (settings.reads) r.token = await deployToken(target.url)
+  return r
 }
 
 /** Deploys the fixture ERC-20 from dev account 0 and returns its address once mined. */
@@ -66,21 +94,31 @@ async function deployToken(url: string): Promise<Hex> {
   if (!owner) throw new Error('no dev account')
   const { Token } = compileContracts()
   const chainId = Number(await client.call<Hex>('eth_chainId'))
-  const nonce = Number(await client.call<Hex>('eth_getTransactionCount', [owner.address, 'pending']))
-  const head = await client.call<{ baseFeePerGas?: Hex }>('eth_getBlockByNumber', ['latest', false])
   const data = encodeDeployData({ abi: tokenAbi, bytecode: Token.bytecode, args: ['Bench', 'BEN', 10n ** 24n] })
-  const tx = {
-    type: 'eip1559',
-    chainId,
-    nonce,
-    data,
-    gas: 2_000_000n,
-    maxFeePerGas: BigInt(head.baseFeePerGas ?? '0x3b9aca00') * 4n + 10n ** 9n,
-    maxPriorityFeePerGas: 10n ** 9n,
-  } as const
-  const sig = ecdsaSign(keccak256(hexToBytes(serializeTransaction(tx))), owner.privateKey)
-  const raw = serializeTransaction(tx, { r: bytesToHex(sig.r), s: bytesToHex(sig.s), yParity: sig.recovery })
-  const hash = await client.call<Hex>('eth_sendRawTransaction', [raw])
+  let hash: Hex | undefined
+  // Right after the transfers the pool may still be catching up with the last block: retry a
+  // refused nonce with a fresh one.
+  for (let attempt = 0; hash === undefined; attempt++) {
+    const nonce = Number(await client.call<Hex>('eth_getTransactionCount', [owner.address, 'pending']))
+    const head = await client.call<{ baseFeePerGas?: Hex }>('eth_getBlockByNumber', ['latest', false])
+    const tx = {
+      type: 'eip1559',
+      chainId,
+      nonce,
+      data,
+      gas: 2_000_000n,
+      maxFeePerGas: BigInt(head.baseFeePerGas ?? '0x3b9aca00') * 4n + 10n ** 9n,
+      maxPriorityFeePerGas: 10n ** 9n,
+    } as const
+    const sig = ecdsaSign(keccak256(hexToBytes(serializeTransaction(tx))), owner.privateKey)
+    const raw = serializeTransaction(tx, { r: bytesToHex(sig.r), s: bytesToHex(sig.s), yParity: sig.recovery })
+    try {
+      hash = await client.call<Hex>('eth_sendRawTransaction', [raw])
+    } catch (err) {
+      if (attempt >= 10 || !/nonce/i.test(String(err))) throw err
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
   const deadline = Date.now() + 30_000
   for (;;) {
     const receipt = await client.call<{ contractAddress: Hex; status: Hex } | null>('eth_getTransactionReceipt', [hash])
@@ -94,62 +132,204 @@ async function deployToken(url: string): Promise<Hex> {
   }
 }
 
-async function withTarget(start: () => Promise<Target>): Promise<Figures> {
-  const target = await start()
-  try {
-    return await measure(target)
-  } finally {
-    await target.stop()
+/** Each read method on each node, in `readRounds` alternating slices; requests per second. */
+async function measureReads(nodes: Running[]): Promise<Map<string, Map<string, number>>> {
+  const reader = deriveAccounts(DEV_MNEMONIC, 1)[0]?.address as Hex
+  const callData = encodeFunctionData({ abi: tokenAbi, functionName: 'balanceOf', args: [reader] })
+  const methods: [string, (n: Running) => unknown[]][] = [
+    ['eth_getBalance', () => [reader, 'latest']],
+    ['eth_blockNumber', () => []],
+    ['eth_call', (n) => [{ to: n.token, data: callData }, 'latest']],
+  ]
+  const pick = env.BENCH_READ_METHODS?.split(',')
+  const out = new Map<string, Map<string, number>>()
+  const slice = settings.readSeconds / settings.readRounds
+  for (const [method, params] of methods) {
+    if (pick && !pick.includes(method)) continue
+    for (const n of nodes) {
+      if (settings.readWarmup > 0) {
+        await runReads(n.target.url, method, params(n), {
+          connections: settings.connections,
+          seconds: settings.readWarmup,
+        })
+      }
+    }
+    const totals = new Map(nodes.map((n) => [n.target.name, { requests: 0, seconds: 0, errors: 0, cpuMs: 0 }]))
+    for (let round = 0; round < settings.readRounds; round++) {
+      for (const n of round % 2 === 0 ? nodes : [...nodes].reverse()) {
+        const cpu0 = cpuMsOf(n.target.pid)
+        const r = await runReads(n.target.url, method, params(n), { connections: settings.connections, seconds: slice })
+        const cpu1 = cpuMsOf(n.target.pid)
+        const t = totals.get(n.target.name) as { requests: number; seconds: number; errors: number; cpuMs: number }
+        t.requests += r.requests
+        t.seconds += r.seconds
+        t.errors += r.errors
+        t.cpuMs += cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : Number.NaN
+      }
+    }
+    const rates = new Map<string, number>()
+    for (const [name, t] of totals) {
+      if (t.requests === 0) throw new Error(`${name}: every ${method} failed`)
+      rates.set(name, Math.round(t.requests / t.seconds))
+      // The node's own CPU per request: what a request costs it, whatever the machine's load.
+      const cpuUs = Math.round((t.cpuMs * 1000) / t.requests)
+      if (!Number.isNaN(cpuUs)) rates.set(`${name} cpu`, cpuUs)
+      log(name, `${method}: ${rates.get(name)}/s, ${cpuUs} µs CPU per request (${t.errors} errors)`)
+    }
+    out.set(method, rates)
+  }
+  return out
+}
+
+const nodes: Running[] = []
+try {
+  if (only !== 'anvil' && (settings.txs > 0 || settings.reads)) {
+    const nodeArgs = env.CAIRN_NODE_ARGS ? env.CAIRN_NODE_ARGS.split(' ') : []
+    nodes.push(await prepare(await startCairn(28545, [], nodeArgs)))
+  }
+  const anvilBin = findAnvil(env.ANVIL_BIN)
+  if (only !== 'cairn' && (settings.txs > 0 || settings.reads)) {
+    if (anvilBin) nodes.push(await prepare(await startAnvil(anvilBin, 28546, settings.anvilBlockTime)))
+    else console.log('anvil: not installed, skipped (set ANVIL_BIN, or `cd /tmp && npm i @foundry-rs/anvil@1.7.1`)')
+  }
+  const byName = (name: string) => nodes.find((n) => n.target.name === name)
+  if (settings.txs > 0) {
+    const t = (name: string, f: (r: TransferResult) => number) => {
+      const r = byName(name)?.transfers
+      return r ? f(r) : undefined
+    }
+    rows.push({
+      figure: 'transfers mined /s',
+      cairn: t('cairn', (r) => r.tps),
+      anvil: t('anvil', (r) => r.tps),
+      minRatio: 2,
+    })
+    rows.push({
+      figure: 'inclusion p50 ms',
+      cairn: t('cairn', (r) => r.p50Ms),
+      anvil: t('anvil', (r) => r.p50Ms),
+      lowerIsBetter: true,
+    })
+    rows.push({
+      figure: 'inclusion p99 ms',
+      cairn: t('cairn', (r) => r.p99Ms),
+      anvil: t('anvil', (r) => r.p99Ms),
+      lowerIsBetter: true,
+    })
+  }
+  if (settings.reads && nodes.length > 0) {
+    const reads = await measureReads(nodes)
+    const goal: Record<string, number> = { eth_getBalance: 1, eth_blockNumber: 1, eth_call: 0.5 }
+    for (const [method, rates] of reads) {
+      const name = method === 'eth_call' ? 'eth_call (view)' : method
+      rows.push({ figure: `${name} /s`, cairn: rates.get('cairn'), anvil: rates.get('anvil'), minRatio: goal[method] })
+      rows.push({
+        figure: `  node CPU µs per request`,
+        cairn: rates.get('cairn cpu'),
+        anvil: rates.get('anvil cpu'),
+        lowerIsBetter: true,
+      })
+    }
+  }
+} finally {
+  for (const n of nodes) await n.target.stop()
+}
+
+// ---- In-process benches, each in a child process (clean heap and RSS) -------------------------
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
+
+/** Runs a bench script; returns its stdout (and echoes its progress lines to stderr). */
+function child(script: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): string {
+  const r = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    encoding: 'utf8',
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  if (r.status !== 0) throw new Error(`${script} failed (exit ${r.status})`)
+  return r.stdout
+}
+
+/** The JSON a bench script prints on its `RESULT ` line. */
+function resultOf<T>(stdout: string): T {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '))
+  if (!line) throw new Error('no RESULT line')
+  return JSON.parse(line.slice(7)) as T
+}
+
+if (only !== 'anvil' && settings.importBlocks > 0) {
+  log('import', `30M-gas blocks re-executed by a second chain (${settings.importBlocks} of each kind)`)
+  const figures = resultOf<ImportFigure[]>(
+    child(here('./import.ts'), { BENCH_IMPORT_BLOCKS: String(settings.importBlocks), BENCH_JSON: '1' }),
+  )
+  for (const f of figures) {
+    log('import', JSON.stringify(f))
+    const what = f.kind === 'transfers' ? `${f.txs} transfers` : `${f.txs} ERC-20 transfers`
+    rows.push({ figure: `import ${what} ms`, cairn: f.medianMs, max: f.kind === 'transfers' ? 300 : undefined })
+    rows.push({ figure: `import ${f.kind} Mgas/s`, cairn: Math.round(f.gasPerSecond / 1e5) / 10 })
   }
 }
 
-const only = env.BENCH_ONLY
-const results: Record<string, Figures | undefined> = {}
-if (only !== 'anvil') {
-  const nodeArgs = env.CAIRN_NODE_ARGS ? env.CAIRN_NODE_ARGS.split(' ') : []
-  results.cairn = await withTarget(() => startCairn(28545, [], nodeArgs))
-}
-const anvilBin = findAnvil(env.ANVIL_BIN)
-if (only === 'cairn') {
-  // skipped on request
-} else if (anvilBin) {
-  results.anvil = await withTarget(() => startAnvil(anvilBin, 28546, settings.anvilBlockTime))
-} else {
-  console.log('anvil: not installed, skipped (set ANVIL_BIN, or `cd /tmp && npm i @foundry-rs/anvil@1.7.1`)')
+if (only !== 'anvil' && settings.memoryAccounts > 0) {
+  log('memory', `growing a chain to ${settings.memoryAccounts} accounts`)
+  const f = resultOf<MemoryFigure>(
+    child(
+      here('./memory.ts'),
+      { BENCH_MEMORY_ACCOUNTS: String(settings.memoryAccounts), BENCH_JSON: '1' },
+      env.BENCH_MEMORY_NODE_ARGS ? env.BENCH_MEMORY_NODE_ARGS.split(' ') : [],
+    ),
+  )
+  log('memory', JSON.stringify(f))
+  if (!f.verified) throw new Error('memory bench: accounts read back wrong')
+  rows.push({ figure: `peak RSS MB, ${f.accounts / 1000}k accts`, cairn: f.peakRssMb, max: 1024 })
+  // Without LevelDB's mapped table files (file-backed pages the kernel can drop).
+  if (f.peakAnonMb !== undefined) rows.push({ figure: '  of which anonymous MB', cairn: f.peakAnonMb })
 }
 
-const rows: [string, (f: Figures) => number, 'higher' | 'lower', number | undefined][] = [
-  ['transfers mined /s', (f) => f.transfers.tps, 'higher', 2],
-  ['inclusion p50 ms', (f) => f.transfers.p50Ms, 'lower', undefined],
-  ['inclusion p99 ms', (f) => f.transfers.p99Ms, 'lower', undefined],
-  ['eth_getBalance /s', (f) => f.getBalance, 'higher', 1],
-  ['eth_blockNumber /s', (f) => f.blockNumber, 'higher', 1],
-  ['eth_call (view) /s', (f) => f.call, 'higher', 0.5],
-]
-const { cairn, anvil } = results
+// ---- The table --------------------------------------------------------------------------------
+
 const pad = (s: string, n: number) => s.padStart(n)
+const show = (v: number | undefined) => (v === undefined ? '-' : String(v))
 console.log(
-  `\n${'figure'.padEnd(22)}${pad('cairn', 10)}${pad('anvil', 10)}${pad('cairn/anvil', 13)}${pad('target', 9)}`,
+  `\n${'figure'.padEnd(30)}${pad('cairn', 10)}${pad('anvil', 10)}${pad('cairn/anvil', 13)}${pad('target', 10)}${pad('met', 6)}`,
 )
-for (const [name, get, better, target] of rows) {
-  const c = cairn ? get(cairn) : undefined
-  const a = anvil ? get(anvil) : undefined
-  const ratio = c !== undefined && a !== undefined && a > 0 ? (c / a).toFixed(2) : '-'
-  const goal = target === undefined ? '' : `≥ ${target}×`
+for (const r of rows) {
+  const ratio = r.cairn !== undefined && r.anvil !== undefined && r.anvil > 0 ? r.cairn / r.anvil : undefined
+  const target = r.minRatio !== undefined ? `≥ ${r.minRatio}×` : r.max !== undefined ? `≤ ${r.max}` : ''
+  const met =
+    r.minRatio !== undefined
+      ? ratio === undefined
+        ? '-'
+        : ratio >= r.minRatio
+          ? 'yes'
+          : 'no'
+      : r.max !== undefined && r.cairn !== undefined
+        ? r.cairn <= r.max
+          ? 'yes'
+          : 'no'
+        : ''
   console.log(
-    `${name.padEnd(22)}${pad(c === undefined ? '-' : String(c), 10)}${pad(a === undefined ? '-' : String(a), 10)}${pad(ratio, 13)}${pad(goal, 9)}${better === 'lower' ? '  (lower is better)' : ''}`,
+    `${r.figure.padEnd(30)}${pad(show(r.cairn), 10)}${pad(show(r.anvil), 10)}${pad(ratio === undefined ? '-' : ratio.toFixed(2), 13)}${pad(target, 10)}${pad(met, 6)}${r.lowerIsBetter ? '  (lower is better)' : ''}`,
   )
 }
 console.log(
-  `\n${settings.txs} transfers from ${settings.senders} senders, batches of ${settings.batch}; reads: ${settings.connections} connections × ${settings.readSeconds} s; anvil --block-time ${settings.anvilBlockTime}`,
+  `\n${settings.txs} transfers from ${settings.senders} senders, batches of ${settings.batch}; reads: ${settings.connections} connections × ${settings.readSeconds} s per node in ${settings.readRounds} alternating slices after ${settings.readWarmup} s of warm-up; anvil --block-time ${settings.anvilBlockTime}`,
 )
 
 // Txpool admission (issue targets: ≥ 20,000/s with senders recovered; recovery bounded by native
-// ecrecover): the pool's own bench, in a child process so its heap does not skew the figures above.
-if (only !== 'anvil' && env.BENCH_SKIP_ADMISSION !== '1') {
-  const { spawnSync } = await import('node:child_process')
-  const script = new URL('../../txpool/bench/admission.bench.ts', import.meta.url).pathname
+// ecrecover): the pool's own bench.
+if (only !== 'anvil' && settings.admission) {
+  const script = here('../../txpool/bench/admission.bench.ts')
   const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' })
   const lines = `${r.stdout}`.split('\n').filter((l) => l.startsWith('admission'))
   console.log(`\ntxpool admission (target ≥ 20,000/s pre-recovered):\n${lines.map((l) => `  ${l}`).join('\n')}`)
+}
+
+// Proof of reserves: its own bench, when present (packages/reserves/bench/run.ts), output as is.
+const reservesBench = here('../../reserves/bench/run.ts')
+if (only !== 'anvil' && settings.reserves && existsSync(reservesBench)) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', reservesBench], { encoding: 'utf8', env })
+  console.log(`\nreserves (packages/reserves/bench/run.ts, exit ${r.status}):\n${`${r.stdout}`.trimEnd()}`)
+  if (r.status !== 0) console.log(`${r.stderr}`.trimEnd().split('\n').slice(-10).join('\n'))
 }

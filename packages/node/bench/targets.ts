@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { RpcClient } from './rpc-client.ts'
 
@@ -7,7 +7,21 @@ import { RpcClient } from './rpc-client.ts'
 export interface Target {
   name: string
   url: string
+  /** The node's process id (to read its CPU time). */
+  pid: number | undefined
   stop(): Promise<void>
+}
+
+/** CPU time (user + system) a process has used so far, in ms; undefined where /proc is missing. */
+export function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined
+  }
 }
 
 const CAIRN_BIN = fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
@@ -60,6 +74,7 @@ async function start(name: string, port: number, child: ChildProcess): Promise<T
   return {
     name,
     url,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return
       const exited = new Promise((r) => child.once('exit', r))

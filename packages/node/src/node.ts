@@ -1,6 +1,6 @@
 import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis } from '@cairn/chain'
 import { DevEngine, devChainRules } from '@cairn/consensus'
-import { createCustomCrypto, cryptoBackends, initCrypto } from '@cairn/crypto'
+import { createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
 import {
   ALL_METHODS,
@@ -8,21 +8,35 @@ import {
   DEFAULT_RPC_LIMITS,
   DEFAULT_RPC_SERVER_OPTIONS,
   MemoryRateLimitStore,
+  RedisRateLimitStore,
   type RpcContext,
   RpcDispatcher,
   type RpcLimits,
   RpcServer,
 } from '@cairn/rpc'
-import { createMetricsRegistry, HealthChecks, Shutdown } from '@cairn/service-kit'
-import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
+import {
+  createMetricsRegistry,
+  createTracing,
+  HealthChecks,
+  MetricsServer,
+  Shutdown,
+  setLogLevels,
+  type Tracing,
+} from '@cairn/service-kit'
+import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool, workerRecovery } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
-import { authActive, type NodeConfig } from './config/schema.ts'
+import type { ConfigInputs } from './config/load.ts'
+import { ConfigReloader } from './config/reload.ts'
+import { rpcSecurity, rpcServerSettings } from './config/rpc-settings.ts'
+import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
 import { startDurability } from './durability.ts'
 import { readGenesisFile } from './genesis-file.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
-import { clientVersion, VERSION } from './version.ts'
+import { headFreshness, rpcAccepts } from './readiness.ts'
+import { traceComponents } from './traced.ts'
+import { buildCommit, clientVersion, VERSION } from './version.ts'
 
 /** What a started node exposes to the CLI and to tests. */
 export interface StartedNode {
@@ -37,6 +51,8 @@ export interface StartedNode {
   health: HealthChecks
   /** The chain database. */
   kv: KVStore
+  /** The separate metrics listener (`metrics.port`), or null. */
+  metricsUrl: string | null
   close(): Promise<void>
 }
 
@@ -46,12 +62,34 @@ export interface StartedNode {
  */
 export async function startNode(
   config: NodeConfig,
-  modules: { logger: Logger; rpcLimits?: Partial<RpcLimits> },
+  modules: {
+    logger: Logger
+    rpcLimits?: Partial<RpcLimits>
+    tracing?: Tracing
+    /** The config's sources: given, SIGHUP and config-file changes reload the safe subset. */
+    configInputs?: ConfigInputs
+  },
 ): Promise<StartedNode> {
   const { logger } = modules
   const shutdown = new Shutdown(logger)
   try {
-    return await wire(config, logger, shutdown, modules.rpcLimits ?? {})
+    const node = await wire(config, logger, shutdown, modules.rpcLimits ?? {}, modules.tracing)
+    if (modules.configInputs) {
+      const reloader = new ConfigReloader(
+        { inputs: modules.configInputs },
+        {
+          logger,
+          initial: config,
+          apply: (next) => {
+            node.rpc.reconfigure(rpcSecurity(next))
+            setLogLevels(logger, { level: next.log.level, modules: next.log.modules })
+          },
+        },
+      )
+      reloader.start()
+      shutdown.add('config reload', async () => reloader.stop())
+    }
+    return node
   } catch (err) {
     await shutdown.close().catch(() => {})
     throw err
@@ -63,6 +101,7 @@ async function wire(
   logger: Logger,
   shutdown: Shutdown,
   rpcLimits: Partial<RpcLimits>,
+  givenTracing: Tracing | undefined,
 ): Promise<StartedNode> {
   const backends = await initCrypto()
   logger.debug({ ...backends }, 'crypto backends')
@@ -80,11 +119,16 @@ async function wire(
     ? null
     : prepareDatadir(config.datadir ?? (config.dev ? '.cairn/dev' : '.cairn/node'))
   if (datadir) loadNodeKeys(datadir, { validator: config.keys.validator })
+  // Closed last: spans of the shutdown itself are still exported.
+  const tracing =
+    givenTracing ??
+    (await createTracing({ ...config.tracing, serviceName: 'cairn-node', version: VERSION }, { logger }))
+  shutdown.add('tracing', () => tracing.shutdown())
   const kv: KVStore = datadir ? new LevelKV({ path: datadir.chaindata }) : new MemoryKV()
   await kv.open()
   shutdown.add('database', () => kv.close())
 
-  const registry = createMetricsRegistry({ version: VERSION, commit: 'unknown' })
+  const registry = createMetricsRegistry({ version: VERSION, commit: buildCommit(), datadir: datadir?.root })
   const chainLogger = logger.child({ module: 'chain' })
 
   const chain = await ChainImpl.open(
@@ -100,11 +144,15 @@ async function wire(
   // Now that the head is known, complete a validator key rotation whose height it has reached.
   if (datadir) loadNodeKeys(datadir, { validator: config.keys.validator, headNumber: chain.head.header.number })
   for (const w of chain.report.warnings) logger.warn(w)
+  traceComponents(tracing.tracer, { kv, chain })
   logger.info(
     { number: Number(chain.head.header.number), chainId: Number(chain.chainId), hardfork: chain.genesis.hardfork },
     chain.report.created ? 'new chain' : 'resuming chain',
   )
 
+  // Signature recovery on worker threads (native secp256k1 only), overlapping admission with sealing.
+  const recoverPool = RecoverPool.create()
+  if (recoverPool) shutdown.add('recovery workers', () => recoverPool.close())
   const pool = new TxPool(
     {
       ...DEFAULT_TXPOOL_OPTIONS,
@@ -121,6 +169,7 @@ async function wire(
       head: chain.head.header,
       logger: logger.child({ module: 'txpool' }),
       metrics: createTxPoolMetrics(registry),
+      ...(recoverPool ? { recovery: workerRecovery(recoverPool) } : {}),
     },
   )
   // Local transactions survive a restart: reloaded (and revalidated) now, written on shutdown and
@@ -161,39 +210,37 @@ async function wire(
   const rpcMetrics = createRpcMetrics(registry)
   const dispatcher = new RpcDispatcher(
     { dev: config.dev },
-    { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger },
+    { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger, tracer: tracing.tracer },
   )
   const health = new HealthChecks()
   health.register('db', () => probeDb(kv))
+  health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  health.register('rpc', rpcAccepts({ dispatcher }))
+  const rateLimitStore =
+    config.rateLimit.store === 'redis' && config.rateLimit.redisUrl
+      ? new RedisRateLimitStore({ url: config.rateLimit.redisUrl }, { logger: ctx.logger, registry })
+      : new MemoryRateLimitStore()
+  if (rateLimitStore instanceof RedisRateLimitStore) {
+    await rateLimitStore.open()
+    shutdown.add('rate-limit store', () => rateLimitStore.close())
+  }
   const rpc = new RpcServer(
-    {
-      ...DEFAULT_RPC_SERVER_OPTIONS,
-      host: config.http.addr,
-      port: config.http.port,
-      auth: {
-        enabled: authActive(config),
-        apiKeys: config.auth.apiKeys,
-        jwtSecret: config.auth.jwtSecret ? hexToBytes(config.auth.jwtSecret) : null,
-        jwtRole: config.auth.jwtRole,
-      },
-      rateLimit: { ...config.rateLimit, windowMs: config.rateLimit.windowSeconds * 1000 },
-    },
-    {
-      dispatcher,
-      ctx,
-      registry,
-      metrics: rpcMetrics,
-      logger: ctx.logger,
-      health,
-      rateLimitStore: new MemoryRateLimitStore(),
-    },
+    { ...DEFAULT_RPC_SERVER_OPTIONS, ...rpcServerSettings(config) },
+    { dispatcher, ctx, registry, metrics: rpcMetrics, logger: ctx.logger, health, rateLimitStore },
   )
   const url = await rpc.listen()
   shutdown.add('rpc', () => rpc.close())
+  const metricsServer =
+    config.metrics.port === undefined
+      ? null
+      : new MetricsServer({ host: config.metrics.host, port: config.metrics.port }, { registry, health, logger })
+  const metricsUrl = (await metricsServer?.listen()) ?? null
+  if (metricsServer) shutdown.add('metrics', () => metricsServer.close())
+  if (metricsUrl) logger.info({ metrics: `${metricsUrl}/metrics` }, 'metrics listener')
   if (datadir) await startDurability(config, { kv, datadir, registry, logger, shutdown })
   logger.info({ url, ws: url.replace(/^http/, 'ws'), datadir: datadir?.root ?? '(ephemeral)' }, `listening on ${url}`)
 
-  return { chain, pool, engine, rpc, url, datadir, accounts, health, kv, close: () => shutdown.close() }
+  return { chain, pool, engine, rpc, url, datadir, accounts, health, kv, metricsUrl, close: () => shutdown.close() }
 }
 
 const PROBE_KEY = bucketKey(Bucket.meta, new TextEncoder().encode('health-probe'))
@@ -202,10 +249,6 @@ const PROBE_KEY = bucketKey(Bucket.meta, new TextEncoder().encode('health-probe'
 async function probeDb(kv: KVStore): Promise<void> {
   await kv.put(PROBE_KEY, new TextEncoder().encode(String(Date.now())))
   await kv.del(PROBE_KEY)
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex.replace(/^0x/, ''), 'hex'))
 }
 
 function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {

@@ -28,4 +28,6 @@ export const ReservesErrorCode = {
   ANCHOR_FAILED: 'RESERVES_ANCHOR_FAILED',
   /** The audit chain does not verify (a row was edited or deleted). */
   AUDIT_BROKEN: 'RESERVES_AUDIT_BROKEN',
+  /** A tree build failed inside (a worker thread died). */
+  BUILD_FAILED: 'RESERVES_BUILD_FAILED',
 } as const

@@ -4,11 +4,14 @@
  * service. The browser-safe verifier is the `@cairn/reserves/verifier` subpath.
  */
 export { ReservesErrorCode } from './errors.ts'
-export { readSnapshot, readSnapshotFile, readSnapshotText } from './input/read.ts'
-export type { InputFormat, RowError } from './input/rows.ts'
+export { readSnapshot, readSnapshotColumns, readSnapshotFile, readSnapshotText } from './input/read.ts'
+export type { ColumnSnapshot, InputFormat, RowError } from './input/rows.ts'
 export { MAX_REPORTED_ERRORS, RowReader } from './input/rows.ts'
 export type { BuildOptions, LiabilityEntry, SumTree, TreeLevel, TreeUser } from './tree/build.ts'
-export { BUILD_MAX_DEPTH, buildTree, checkCurrencies, depthFor } from './tree/build.ts'
+export { BUILD_MAX_DEPTH, buildTree, buildTreeParallel, checkCurrencies, depthFor } from './tree/build.ts'
+export type { UserColumns, UserIndex } from './tree/columns.ts'
+export { buildTreeDir, type DirBuildOptions } from './tree/dir-build.ts'
+export { proofFromTreeDir } from './tree/dir-proof.ts'
 export { fastHash } from './tree/fast-hash.ts'
 export { nodeAt, proofFor, rootOf } from './tree/proof.ts'
 export type { RandomSource } from './tree/random.ts'

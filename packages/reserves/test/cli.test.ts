@@ -82,6 +82,10 @@ describe('cairn reserves (CLI)', () => {
   it('serve: a real process on PGlite takes a snapshot, serves a verifying proof, stops cleanly; audit verify passes', async () => {
     writeFileSync(join(dir, 'at-rest.key'), 'cd'.repeat(32))
     writeFileSync(join(dir, 'jwt2.secret'), 'another-long-random-secret')
+    writeFileSync(
+      join(dir, 'keys.json'),
+      JSON.stringify([{ name: 'exporter', role: 'auditor', key: 'k-0123456789abcdef' }]),
+    )
     const child = spawn(
       'node',
       [
@@ -98,6 +102,8 @@ describe('cairn reserves (CLI)', () => {
         '0',
         '--min-depth',
         '3',
+        '--api-keys-file',
+        'keys.json',
       ],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     )
@@ -136,6 +142,11 @@ describe('cairn reserves (CLI)', () => {
         ).json()) as typeof snap
       }
       expect(snap.status).toBe('built')
+      const viaKey = await fetch(`${url}/v1/snapshots/live`, { headers: { 'x-api-key': 'k-0123456789abcdef' } })
+      expect(viaKey.status).toBe(200)
+      expect(
+        (await fetch(`${url}/v1/snapshots/live`, { headers: { 'x-api-key': 'k-wrong-wrong-wrong' } })).status,
+      ).toBe(401)
       const proof = await (await fetch(`${url}/v1/snapshots/live/proof`, { headers: auth('user', 'bob') })).json()
       expect(verifyProof(proof, { expectedRoot: snap.root!.hash }).ok).toBe(true)
       const page = await fetch(`${url}/`)

@@ -24,8 +24,8 @@ function render(proof, result) {
   const verdict = $('verdict')
   verdict.className = result.ok ? 'ok' : 'bad'
   verdict.textContent = result.ok
-    ? '✓ Your balances are included in the published totals.'
-    : `✗ This proof does NOT verify: ${result.reason}`
+    ? '✓ Verified: your balances are included in the published totals.'
+    : `✗ NOT verified: ${result.reason}`
   const d = $('details')
   d.replaceChildren()
   if (!proof || typeof proof !== 'object' || !Array.isArray(proof.currencies)) return
@@ -48,7 +48,13 @@ function render(proof, result) {
   d.append(el('h2', 'Root'))
   d.append(el('div', `snapshot ${proof.snapshotId} · ${proof.hash} · root ${proof.root?.hash}`, 'hash'))
   if (result.computedRoot) d.append(el('div', `recomputed root ${result.computedRoot}`, 'hash'))
+  const anchorBox = el('div')
+  anchorBox.id = 'anchor'
+  d.append(anchorBox)
   d.append(el('h2', 'Path (leaf at the bottom, root at the top)'))
+  const path = el('div')
+  path.id = 'path'
+  d.append(path)
   const levels = [...result.steps].reverse()
   for (const s of levels) {
     const row = el('div', undefined, 'level')
@@ -60,7 +66,61 @@ function render(proof, result) {
     const sib = el('div', `sibling: ${s.sibling.hash.slice(0, 18)}… [${s.sibling.balances.join(', ')}]`, 'node hash')
     if (s.side === 'left') row.append(mine, sib)
     else row.append(sib, mine)
-    d.append(row)
+    path.append(row)
+  }
+}
+
+/**
+ * Shows where the snapshot's root was anchored, as the service that served this page recorded it
+ * (GET v1/snapshots/:id/anchor, public once anchored), and whether the proof's root and totals are
+ * the anchored ones. The chain itself is the authority: `cairn reserves verify --rpc --registry`.
+ */
+async function showAnchor(proof) {
+  const box = $('anchor')
+  if (!box || !/^https?:$/.test(location.protocol) || typeof proof.snapshotId !== 'string') return
+  box.replaceChildren(el('h2', 'On-chain anchor'), el('div', 'looking up the anchor…'))
+  let res
+  try {
+    res = await fetch(`v1/snapshots/${encodeURIComponent(proof.snapshotId)}/anchor`, {
+      headers: { accept: 'application/json' },
+    })
+  } catch {
+    box.lastChild.textContent = 'no anchor information is available here'
+    return
+  }
+  if (!res.ok) {
+    box.lastChild.textContent =
+      res.status === 404
+        ? 'this snapshot has not been anchored on a chain (yet)'
+        : `anchor lookup failed (${res.status})`
+    box.lastChild.className = 'unanchored'
+    return
+  }
+  const a = await res.json()
+  const same =
+    a.root?.hash?.toLowerCase() === String(proof.root?.hash).toLowerCase() &&
+    JSON.stringify(a.root?.balances) === JSON.stringify(proof.root?.balances)
+  const where = a.anchor ?? {}
+  box.replaceChildren(
+    el('h2', 'On-chain anchor'),
+    el(
+      'div',
+      same
+        ? '✓ The anchored root and totals are the ones in this proof.'
+        : '✗ The anchored root or totals DIFFER from this proof.',
+      same ? 'anchored ok' : 'anchored bad',
+    ),
+    el('div', `anchored root ${a.root?.hash}`, 'hash'),
+    el(
+      'div',
+      `chain ${where.chainId}${where.registry ? ` · registry ${where.registry}` : ''} · block ${where.blockNumber} · tx ${where.txHash}`,
+      'hash',
+    ),
+  )
+  if (!same) {
+    const v = $('verdict')
+    v.className = 'bad'
+    v.textContent = '✗ NOT verified: the proof does not match the root anchored on chain.'
   }
 }
 
@@ -73,7 +133,9 @@ function check() {
     return
   }
   const expected = $('expected').value.trim()
-  render(proof, verifyProof(proof, expected ? { expectedRoot: expected } : {}))
+  const result = verifyProof(proof, expected ? { expectedRoot: expected } : {})
+  render(proof, result)
+  if (result.ok) void showAnchor(proof)
 }
 
 $('check').addEventListener('click', check)

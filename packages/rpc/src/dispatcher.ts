@@ -1,3 +1,4 @@
+import type { Tracer } from '@cairn/service-kit'
 import { CairnError, isCairnError, type Logger } from '@cairn/utils'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode, toJsonRpcError } from './errors.ts'
@@ -20,15 +21,48 @@ export interface JsonRpcResponse {
  */
 export class RpcDispatcher {
   private readonly methods = new Map<string, MethodDef>()
+  /** Methods whose schema parses `[]` to `[]`: an empty params list needs no validation. */
+  private readonly noParams = new Set<MethodDef>()
+  /** Metric children per label set (prom-client hashes a labels object on every call otherwise). */
+  private readonly counters = new Map<string, { inc(): void }>()
+  private readonly timers = new Map<string, { observe(v: number): void }>()
 
   constructor(
     readonly opts: { dev: boolean },
-    private readonly modules: { ctx: RpcContext; methods: MethodDef[]; metrics: RpcMetrics | null; logger: Logger },
+    private readonly modules: {
+      ctx: RpcContext
+      methods: MethodDef[]
+      metrics: RpcMetrics | null
+      logger: Logger
+      /** One span per call when tracing is on (undefined or the no-op tracer: nothing is started). */
+      tracer?: Tracer
+    },
   ) {
     for (const m of modules.methods) {
       if (m.devOnly && !opts.dev) continue
       this.methods.set(m.name, m)
+      // Parsing is deterministic: a schema that turns `[]` into `[]` always will.
+      const empty = m.params.safeParse([])
+      if (empty.success && Array.isArray(empty.data) && empty.data.length === 0) this.noParams.add(m)
     }
+  }
+
+  /** Counts a call by method and code, and times it by method. */
+  private record(method: string, code: number, started: number): void {
+    const m = this.modules.metrics as RpcMetrics
+    const key = code === 0 ? method : `${method} ${code}`
+    let counter = this.counters.get(key)
+    if (!counter) {
+      counter = m.requests.labels({ method, code: String(code) })
+      this.counters.set(key, counter)
+    }
+    counter.inc()
+    let timer = this.timers.get(method)
+    if (!timer) {
+      timer = m.duration.labels({ method })
+      this.timers.set(method, timer)
+    }
+    timer.observe((performance.now() - started) / 1000)
   }
 
   /** The served method names (metrics labels come from this set only). */
@@ -94,6 +128,7 @@ export class RpcDispatcher {
     const started = performance.now()
     const def = this.methods.get(r.method)
     const label = def ? def.name : 'unknown'
+    const span = this.modules.tracer?.begin(label, { 'rpc.system': 'jsonrpc', 'rpc.method': label }, 'server')
     let response: JsonRpcResponse
     try {
       if (!def) {
@@ -107,9 +142,14 @@ export class RpcDispatcher {
           fault: 'caller',
         })
       }
-      const parsed = def.params.safeParse(params)
-      if (!parsed.success) throw paramsError(parsed.error.issues, params.length)
-      const result = await def.handler(parsed.data, this.modules.ctx, call)
+      let data: unknown = params
+      if (params.length > 0 || !this.noParams.has(def)) {
+        const parsed = def.params.safeParse(params)
+        if (!parsed.success) throw paramsError(parsed.error.issues, params.length)
+        data = parsed.data
+      }
+      const { ctx } = this.modules
+      const result = await (span ? span.run(() => def.handler(data, ctx, call)) : def.handler(data, ctx, call))
       response = { jsonrpc: '2.0', id, result: result === undefined ? null : result }
     } catch (err) {
       if (!isCairnError(err) || err.fault === 'internal') {
@@ -117,11 +157,9 @@ export class RpcDispatcher {
       }
       response = errorResponse(id, err)
     }
-    const m = this.modules.metrics
-    if (m) {
-      m.requests.inc({ method: label, code: response.error ? String(response.error.code) : '0' })
-      m.duration.observe({ method: label }, (performance.now() - started) / 1000)
-    }
+    if (span && response.error) span.setAttributes({ 'rpc.jsonrpc.error_code': response.error.code })
+    span?.end(response.error?.message)
+    if (this.modules.metrics) this.record(label, response.error ? response.error.code : 0, started)
     return hasId ? response : undefined
   }
 }

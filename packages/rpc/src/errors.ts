@@ -22,6 +22,14 @@ export const RpcErrorCode = {
   FORBIDDEN: 'RPC_FORBIDDEN',
   /** Over the rate limit (HTTP 429 with Retry-After). */
   RATE_LIMITED: 'RPC_RATE_LIMITED',
+  /** Too many open connections from one IP (HTTP 429 with Retry-After). */
+  CONNECTION_LIMIT: 'RPC_CONNECTION_LIMIT',
+  /** Shedding load: the event loop lags past the threshold (HTTP 503 with Retry-After). */
+  OVERLOADED: 'RPC_OVERLOADED',
+  /** The shared rate-limit store is down and limits fail closed (HTTP 503 with Retry-After). */
+  LIMIT_STORE_DOWN: 'RPC_LIMIT_STORE_DOWN',
+  /** The Host header is not in http.vhosts (HTTP 403, as geth). */
+  INVALID_HOST: 'RPC_INVALID_HOST',
 } as const
 
 export interface JsonRpcErrorObject {
@@ -45,6 +53,10 @@ const CODES: Record<string, number> = {
   [RpcErrorCode.AUTH_INVALID]: -32001,
   [RpcErrorCode.FORBIDDEN]: -32006,
   [RpcErrorCode.RATE_LIMITED]: -32005,
+  [RpcErrorCode.CONNECTION_LIMIT]: -32005,
+  [RpcErrorCode.OVERLOADED]: -32005,
+  [RpcErrorCode.LIMIT_STORE_DOWN]: -32005,
+  [RpcErrorCode.INVALID_HOST]: -32006,
 }
 
 /** HTTP status of a refusal made before dispatch (auth, rate limit); 200 for anything else. */
@@ -53,6 +65,10 @@ const HTTP_STATUS: Record<string, number> = {
   [RpcErrorCode.AUTH_INVALID]: 401,
   [RpcErrorCode.FORBIDDEN]: 403,
   [RpcErrorCode.RATE_LIMITED]: 429,
+  [RpcErrorCode.CONNECTION_LIMIT]: 429,
+  [RpcErrorCode.OVERLOADED]: 503,
+  [RpcErrorCode.LIMIT_STORE_DOWN]: 503,
+  [RpcErrorCode.INVALID_HOST]: 403,
 }
 
 /** The HTTP status a JSON-RPC-over-HTTP answer carrying `err` gets. */

@@ -4,6 +4,7 @@ import type { EVMResult } from '@ethereumjs/evm'
 import { createTx } from '@ethereumjs/tx'
 import { Address, createZeroAddress, setLengthLeft } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
+import { type CallVm, callVms, timeoutError } from './call-vms.ts'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
 import type { BlockOverride, CallRequest, StateOverride } from './schemas.ts'
@@ -23,6 +24,8 @@ export interface PreparedCall {
   accessList(): AccessListEntry[]
 }
 
+export { timeoutError }
+
 /** What eth_call may override: state per account, and block fields (as geth). */
 export interface CallOverrides {
   state?: StateOverride
@@ -33,7 +36,8 @@ export interface CallOverrides {
 
 /**
  * Prepares `req` against the state after `block` (eth_call, eth_estimateGas), with optional state
- * and block overrides. Every run shares one deadline, `limits.evmTimeoutMs` from now.
+ * and block overrides, on a private VM of its own (tracers attach to its events). Every run shares
+ * one deadline, `limits.evmTimeoutMs` from now. Prefer {@link withCall}, which reuses VMs.
  */
 export async function prepareCall(
   ctx: RpcContext,
@@ -41,33 +45,70 @@ export async function prepareCall(
   baseBlock: Block,
   overrides: CallOverrides = {},
 ): Promise<PreparedCall> {
+  const cv = await callVms(ctx).create(baseBlock)
+  return prepareOn(ctx, cv, req, baseBlock, overrides)
+}
+
+/**
+ * Runs `fn` with `req` prepared against the state after `block`. Without state or block overrides
+ * the call borrows a VM kept for that block (see {@link CallVmPool}): each run is a state
+ * checkpoint reverted at its end, so nothing one call writes is seen by the next. With overrides
+ * the call gets a private VM, as {@link prepareCall}.
+ */
+export async function withCall<T>(
+  ctx: RpcContext,
+  req: CallRequest,
+  block: Block,
+  overrides: CallOverrides,
+  fn: (call: PreparedCall) => Promise<T>,
+): Promise<T> {
+  const pool = callVms(ctx)
+  const cv = overrides.state || overrides.block ? await pool.create(block) : await pool.acquire(block)
+  try {
+    return await fn(await prepareOn(ctx, cv, req, block, overrides))
+  } finally {
+    pool.release(cv)
+  }
+}
+
+async function prepareOn(
+  ctx: RpcContext,
+  cv: CallVm,
+  req: CallRequest,
+  baseBlock: Block,
+  overrides: CallOverrides,
+): Promise<PreparedCall> {
   const { chain } = ctx
-  const vm: VM = await chain.executor.vmAt(baseBlock.header, chain.store)
-  if (overrides.state) await applyStateOverride(vm, overrides.state)
+  const { vm } = cv
+  if (overrides.state) {
+    // Kept inside a checkpoint that is never closed: nothing is flushed into the view's own trie,
+    // which must stay at the block's root for its reads through the shared view to be right.
+    cv.reusable = false
+    await vm.stateManager.checkpoint()
+    await applyStateOverride(vm, overrides.state)
+  }
   const block = overrides.block ? withBlockOverride(ctx, baseBlock, overrides.block) : baseBlock
-  const deadline = Date.now() + ctx.limits.evmTimeoutMs
-  // A message-level check: cheap (once per CALL/CREATE, not per opcode). A single frame that loops
-  // without calling is bounded by the gas cap instead.
-  vm.evm.events?.on('beforeMessage', () => {
-    if (Date.now() > deadline) throw timeoutError(ctx)
-  })
+  // Checked whenever a message starts, by the VM's one `beforeMessage` listener: cheap (once per
+  // CALL/CREATE, not per opcode). A single frame that loops without calling is bounded by the gas cap.
+  cv.deadline = Date.now() + ctx.limits.evmTimeoutMs
   const caller = req.from ? new Address(hexToBytes(req.from)) : createZeroAddress()
   const to = req.to ? new Address(hexToBytes(req.to)) : undefined
   const data = hexToBytes(req.input ?? req.data ?? '0x')
   const value = req.value ?? 0n
   const gasPrice = req.gasPrice ?? req.maxFeePerGas ?? 0n
-  const shape = createTx(
-    {
-      ...(to ? { to } : {}),
-      data,
-      value,
-      gasLimit: 0n,
-      ...(req.accessList ? { accessList: req.accessList, type: 1 } : {}),
-    },
-    { common: chain.common },
-  )
-  const minimumGas = shape.getMinimumGasLimit()
-  const intrinsic = shape.getIntrinsicGas()
+  const { intrinsic, minimumGas } = callVms(ctx).gasOf(shapeKey(req, to, data), () => {
+    const shape = createTx(
+      {
+        ...(to ? { to } : {}),
+        data,
+        value,
+        gasLimit: 0n,
+        ...(req.accessList ? { accessList: req.accessList, type: 1 } : {}),
+      },
+      { common: chain.common },
+    )
+    return { intrinsic: shape.getIntrinsicGas(), minimumGas: shape.getMinimumGasLimit() }
+  })
   if (gasPrice > 0n || value > 0n) {
     // As geth: with a gas price the caller must afford gas and value; without one, the value.
     const balance = (await vm.stateManager.getAccount(caller))?.balance ?? 0n
@@ -87,11 +128,13 @@ export async function prepareCall(
     minimumGas,
     accessList: () => accessListOf(reported, caller, to),
     async run(gasLimit: bigint): Promise<EVMResult> {
-      if (Date.now() > deadline) throw timeoutError(ctx)
-      if (overrides.reportAccessList) vm.evm.journal.startReportingAccessList()
-      await vm.evm.journal.checkpoint()
+      if (Date.now() > cv.deadline) throw timeoutError(ctx)
+      const { journal } = vm.evm
+      if (overrides.reportAccessList) journal.startReportingAccessList()
+      await journal.checkpoint()
+      let res: EVMResult
       try {
-        return await vm.evm.runCall({
+        res = await vm.evm.runCall({
           block,
           caller,
           origin: caller,
@@ -102,13 +145,30 @@ export async function prepareCall(
           gasLimit: gasLimit > intrinsic ? gasLimit - intrinsic : 0n,
           skipBalance: gasPrice === 0n,
         })
-      } finally {
-        reported = vm.evm.journal.accessList
-        await vm.evm.journal.revert()
-        vm.evm.journal.cleanup()
+      } catch (err) {
+        // Thrown mid-call (the time limit): inner checkpoints are left open. Never reuse this VM.
+        cv.reusable = false
+        throw err
       }
+      reported = journal.accessList
+      await journal.revert()
+      // Not journal.cleanup(): it would delete touched empty accounts outside any checkpoint.
+      journal.cleanJournal()
+      delete journal.accessList
+      delete journal.preimages
+      return res
     },
   }
+}
+
+/**
+ * What the intrinsic gas of a call depends on (creation or not, the input, the access list), or
+ * undefined when the input is too large to be worth remembering.
+ */
+function shapeKey(req: CallRequest, to: Address | undefined, data: Uint8Array): string | undefined {
+  if (data.length > 1024) return undefined
+  const list = req.accessList ? JSON.stringify(req.accessList) : ''
+  return `${to ? 'call' : 'create'} ${bytesToHex(data)} ${list}`
 }
 
 /** The gas limit a call runs with: the request's, capped by the RPC gas cap. */
@@ -159,7 +219,10 @@ export async function estimateGas(
   block: Block,
   overrides: CallOverrides = {},
 ): Promise<bigint> {
-  const call = await prepareCall(ctx, req, block, overrides)
+  return withCall(ctx, req, block, overrides, (call) => searchGas(ctx, req, block, call))
+}
+
+async function searchGas(ctx: RpcContext, req: CallRequest, block: Block, call: PreparedCall): Promise<bigint> {
   let hi = req.gas ?? block.header.gasLimit
   if (hi > ctx.limits.gasCap) hi = ctx.limits.gasCap
   const first = await call.run(hi)
@@ -183,14 +246,6 @@ export async function estimateGas(
     else hi = mid
   }
   return hi
-}
-
-/** The -32002 error of a call or trace that ran past `limits.evmTimeoutMs`. */
-export function timeoutError(ctx: RpcContext): CairnError {
-  return new CairnError(RpcErrorCode.TIMEOUT, `execution aborted (timeout = ${ctx.limits.evmTimeoutMs / 1000}s)`, {
-    fault: 'caller',
-    hint: 'the call ran longer than the node allows; lower its gas or split the work',
-  })
 }
 
 /** Applies geth's state override set: balance, nonce, code, full storage (`state`) or some slots (`stateDiff`). */

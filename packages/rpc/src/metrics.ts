@@ -4,7 +4,11 @@ export interface RpcMetrics {
   requests: Counter<'method' | 'code'>
   duration: Histogram<'method'>
   connections: Gauge<'transport'>
-  /** Requests refused before dispatch: `unauthorized` (401), `forbidden` (403), `rate_limited` (429). */
+  /**
+   * Requests refused before dispatch: `unauthorized` (401), `forbidden` (403), `rate_limited` (429),
+   * `limit_store_down` (503), `connection_limit` (429 / WS 1013), `overloaded` (503), `invalid_host`
+   * and `origin_forbidden` (403).
+   */
   refused: Counter<'reason'>
 }
 
@@ -32,7 +36,7 @@ export function createRpcMetrics(register: Registry): RpcMetrics {
     }),
     refused: new Counter({
       name: 'cairn_rpc_refused_total',
-      help: 'Requests refused before dispatch, by reason (unauthorized, forbidden, rate_limited)',
+      help: 'Requests refused before dispatch, by reason (unauthorized, forbidden, rate_limited, limit_store_down, connection_limit, overloaded, invalid_host, origin_forbidden)',
       labelNames: ['reason'],
       registers,
     }),

@@ -5,8 +5,17 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Registry } from 'prom-client'
 import { AUTH_OFF, Authenticator, type AuthOptions, type Principal } from './auth/authenticator.ts'
 import { gate, type Refusal } from './auth/gate.ts'
+import { type JwksOptions, JwksVerifier } from './auth/jwks.ts'
 import type { RpcContext } from './context.ts'
 import type { RpcDispatcher } from './dispatcher.ts'
+import { httpStatusOf, toJsonRpcError } from './errors.ts'
+import { ConnectionCap } from './http/connection-cap.ts'
+import { registerCors } from './http/cors.ts'
+import { checkEdge, type EdgeRefusal, type EdgeState, overloaded } from './http/edge.ts'
+import { EventLoopLag, type LagSource } from './http/event-loop-lag.ts'
+import { registerSecurityHeaders } from './http/security-headers.ts'
+import { readTls, type TlsFiles } from './http/tls.ts'
+import { MemoryRateLimitStore } from './limits/memory-store.ts'
 import { RATE_LIMIT_OFF, RateLimiter, type RateLimitOptions } from './limits/rate-limiter.ts'
 import type { RateLimitStore } from './limits/store.ts'
 import type { RpcMetrics } from './metrics.ts'
@@ -25,6 +34,29 @@ export interface RpcServerOptions {
   auth: AuthOptions
   /** Weighted sliding-window limits per IP and per key (off by default). */
   rateLimit: RateLimitOptions
+  /** Origins allowed cross-origin (none by default; `*` = any). */
+  cors: readonly string[]
+  /** Host header names accepted (geth's default: localhost; IP literals always pass; `*` = any). */
+  vhosts: readonly string[]
+  /** PEM cert/key files: HTTPS and WSS on the port; null: plain HTTP and WS. */
+  tls: TlsFiles | null
+  /** Open connections per client IP; 0 = no cap. */
+  maxConnectionsPerIp: number
+  /** Shed requests (503) while the event loop lags more than this many ms; 0 = never. */
+  shedLagMs: number
+  /**
+   * Proxies (IPs or CIDRs) trusted to name the client in X-Forwarded-For: the client IP of rate
+   * limits and logs is then the first untrusted hop. Empty: the socket address, no header trusted.
+   */
+  trustProxy: readonly string[]
+}
+
+/** What can change while the server runs ({@link RpcServer.reconfigure}): the hot-reloadable subset. */
+export interface RpcSecurity {
+  auth: AuthOptions
+  rateLimit: RateLimitOptions
+  cors: readonly string[]
+  vhosts: readonly string[]
 }
 
 export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'> = {
@@ -33,21 +65,38 @@ export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'>
   wsMaxBufferedBytes: 16 * 1024 * 1024,
   auth: AUTH_OFF,
   rateLimit: RATE_LIMIT_OFF,
+  cors: [],
+  vhosts: ['localhost'],
+  tls: null,
+  maxConnectionsPerIp: 0,
+  shedLagMs: 0,
+  trustProxy: [],
 }
+
+/** WebSocket close code for a connection over its IP's cap (1013: try again later). */
+export const WS_CLOSE_TRY_AGAIN_LATER = 1013
 
 /**
  * JSON-RPC 2.0 over HTTP (`POST /`) and WebSocket (upgrade on the same port), plus `GET /metrics`,
  * `GET /health` (liveness) and `GET /ready` (readiness: 503 while a health check fails). Bodies are
  * parsed here so that malformed JSON gets a JSON-RPC parse error (-32700), not an HTTP 400.
  * Every request gets an id (the caller's sane `x-request-id`, else a UUID) sent back in
- * `x-request-id` and carried by every log line written while it runs. Before dispatch each body
- * passes the {@link gate}: roles (401/403) and rate limits (429 with Retry-After).
+ * `x-request-id` and carried by every log line written while it runs. Every request first passes
+ * the edge checks ({@link checkEdge}: virtual host, WebSocket origin, per-IP connection cap, load
+ * shedding), gets security headers (helmet) and CORS headers for allowed origins; before dispatch
+ * each body passes the {@link gate}: roles (401/403) and rate limits (429 with Retry-After). With
+ * `tls` the same port serves HTTPS and WSS. {@link reconfigure} swaps auth, limits, CORS and
+ * virtual hosts while running.
  */
 export class RpcServer {
   readonly app: FastifyInstance
   private pingTimer: NodeJS.Timeout | undefined
-  private readonly authenticator: Authenticator
-  private readonly limiter: RateLimiter | null
+  private authenticator: Authenticator
+  private limiter: RateLimiter | null
+  private security: RpcSecurity
+  private jwks: JwksVerifier | null
+  private readonly store: RateLimitStore
+  private readonly edge: EdgeState
 
   constructor(
     readonly opts: RpcServerOptions,
@@ -59,8 +108,10 @@ export class RpcServer {
       logger: Logger
       /** Readiness checks behind `/ready`; null: always ready. */
       health: HealthChecks | null
-      /** Where rate-limit windows live (required when opts.rateLimit.enabled). */
+      /** Where rate-limit windows live (null: in memory). */
       rateLimitStore: RateLimitStore | null
+      /** Event-loop lag for load shedding (tests inject one); default: monitorEventLoopDelay when shedLagMs > 0. */
+      lag?: LagSource
     },
   ) {
     this.app = Fastify({
@@ -68,17 +119,67 @@ export class RpcServer {
       logger: false,
       forceCloseConnections: true,
       genReqId: (req) => requestId(req.headers['x-request-id']),
-    })
-    this.authenticator = new Authenticator(opts.auth)
-    this.limiter =
-      opts.rateLimit.enabled && modules.rateLimitStore
-        ? new RateLimiter(opts.rateLimit, { store: modules.rateLimitStore })
-        : null
+      trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
+      ...(opts.tls ? { https: readTls(opts.tls) } : {}),
+    }) as unknown as FastifyInstance
+    this.store = modules.rateLimitStore ?? new MemoryRateLimitStore()
+    this.security = { auth: opts.auth, rateLimit: opts.rateLimit, cors: opts.cors, vhosts: opts.vhosts }
+    this.jwks = this.jwksFor(opts.auth.jwks ?? null)
+    this.authenticator = new Authenticator(opts.auth, { jwks: this.jwks })
+    this.limiter = this.limiterFor(opts.rateLimit)
+    this.edge = {
+      vhosts: opts.vhosts,
+      cors: opts.cors,
+      cap: new ConnectionCap(opts.maxConnectionsPerIp),
+      lag: modules.lag ?? (opts.shedLagMs > 0 ? new EventLoopLag() : null),
+      shedLagMs: opts.shedLagMs,
+    }
+  }
+
+  /**
+   * Applies the hot-reloadable settings at once: new requests (and new WebSocket connections) see
+   * the new API keys, roles, limits, CORS origins and virtual hosts; open WebSockets keep the
+   * caller they authenticated as. Rate-limit windows are kept (same store).
+   */
+  reconfigure(security: RpcSecurity): void {
+    const jwks = security.auth.jwks ?? null
+    if (JSON.stringify(jwks) !== JSON.stringify(this.security.auth.jwks ?? null)) this.jwks = this.jwksFor(jwks)
+    this.authenticator = new Authenticator(security.auth, { jwks: this.jwks })
+    this.limiter = this.limiterFor(security.rateLimit)
+    this.edge.cors = security.cors
+    this.edge.vhosts = security.vhosts
+    this.security = security
+  }
+
+  /** The settings in force (after the last {@link reconfigure}). */
+  get current(): RpcSecurity {
+    return this.security
+  }
+
+  private jwksFor(opts: JwksOptions | null): JwksVerifier | null {
+    return opts ? new JwksVerifier(opts, { logger: this.modules.logger, registry: this.modules.registry }) : null
+  }
+
+  private limiterFor(opts: RateLimitOptions): RateLimiter | null {
+    return opts.enabled ? new RateLimiter(opts, { store: this.store, logger: this.modules.logger }) : null
+  }
+
+  /** Answers a request refused at the edge (before auth) and counts it. */
+  private refuseAtEdge(refused: EdgeRefusal, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    this.modules.metrics?.refused.inc({ reason: refused.kind })
+    this.modules.logger.info(
+      { reason: refused.kind, ip: req.ip, url: req.url, host: req.headers.host },
+      `request refused: ${refused.error.message}`,
+    )
+    if (refused.retryAfterSeconds !== undefined) reply.header('retry-after', String(refused.retryAfterSeconds))
+    if (refused.close) reply.header('connection', 'close')
+    reply.code(httpStatusOf(refused.error)).header('content-type', 'application/json')
+    return reply.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(refused.error) }))
   }
 
   /** Runs the gate for one body; logs and returns the refusal, if any. */
-  private check(body: string, principal: Principal, ip: string): Refusal | undefined {
-    const refused = gate(body, { principal, ip }, this.limiter)
+  private async check(body: string, principal: Principal, ip: string): Promise<Refusal | undefined> {
+    const refused = await gate(body, { principal, ip }, this.limiter)
     if (refused) {
       this.modules.metrics?.refused.inc({ reason: refused.kind })
       this.modules.logger.info(
@@ -95,12 +196,24 @@ export class RpcServer {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
     await app.register(websocket, { options: { maxPayload: this.opts.wsMaxPayload } })
+    this.edge.cap.attach(app.server, this.opts.tls !== null)
 
     // Every response names its request; everything logged while serving it carries the same id.
     app.addHook('onRequest', (req, reply, done) => {
       reply.header('x-request-id', req.id)
       requestContext.run({ reqId: req.id }, done)
     })
+    await registerSecurityHeaders(app, { tls: this.opts.tls !== null })
+    // Virtual host, WebSocket origin, connection cap, load shedding: before CORS, auth and parsing.
+    app.addHook('onRequest', (req, reply, done) => {
+      const refused = checkEdge({ url: req.url, headers: req.headers, socket: req.socket }, this.edge)
+      if (refused) {
+        this.refuseAtEdge(refused, req, reply)
+        return
+      }
+      done()
+    })
+    await registerCors(app, () => this.edge.cors)
     app.addHook('onResponse', async (req, reply) => {
       logger.debug({ reqId: req.id, url: req.url, status: reply.statusCode }, 'http request served')
     })
@@ -111,6 +224,15 @@ export class RpcServer {
       handler: async (_req, reply) =>
         reply.code(405).send({ error: 'use POST with a JSON-RPC body, or a WebSocket upgrade' }),
       wsHandler: (socket, req) => {
+        if (this.edge.cap.isOver(req.socket)) {
+          metrics?.refused.inc({ reason: 'connection_limit' })
+          logger.info({ ip: req.ip, limit: this.edge.cap.limit }, 'websocket refused: too many connections')
+          socket.close(
+            WS_CLOSE_TRY_AGAIN_LATER,
+            `too many connections from your address (limit ${this.edge.cap.limit})`,
+          )
+          return
+        }
         const principal = this.authenticator.authenticate(req.headers)
         const ip = req.ip
         metrics?.connections.inc({ transport: 'ws' })
@@ -134,15 +256,24 @@ export class RpcServer {
           alive = false
           socket.ping()
         }, this.opts.wsPingIntervalMs)
+        // Messages pass the gate one after the other, so they reach the dispatcher in arrival order.
+        let inOrder: Promise<unknown> = Promise.resolve()
         socket.on('message', (data: Buffer) => {
           const text = data.toString()
-          requestContext.run({ reqId: req.id }, () => {
-            const refused = this.check(text, principal, ip)
-            if (refused) return sink.send(refused.body)
-            void dispatcher.handleText(text, { connection: sink }).then((res) => {
-              if (res !== undefined) sink.send(res)
-            })
-          })
+          inOrder = inOrder
+            .then(() =>
+              requestContext.run({ reqId: req.id }, async () => {
+                const shed = this.shedding()
+                if (shed) return sink.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(shed) }))
+                const refused = await this.check(text, await principal, ip)
+                if (refused) return sink.send(refused.body)
+                void dispatcher.handleText(text, { connection: sink }).then((res) => {
+                  if (res !== undefined) sink.send(res)
+                })
+              }),
+            )
+            // One failing message must not stall the ones behind it (nor reject unhandled).
+            .catch((err: unknown) => logger.error({ err }, 'websocket message failed before dispatch'))
         })
         socket.on('close', () => {
           clearInterval(ping)
@@ -157,7 +288,7 @@ export class RpcServer {
       requestContext.run({ reqId: req.id }, async () => {
         const body = typeof req.body === 'string' ? req.body : ''
         reply.header('content-type', 'application/json')
-        const refused = this.check(body, this.authenticator.authenticate(req.headers), req.ip)
+        const refused = await this.check(body, await this.authenticator.authenticate(req.headers), req.ip)
         if (refused) {
           if (refused.retryAfterSeconds !== undefined) reply.header('retry-after', String(refused.retryAfterSeconds))
           return reply.code(refused.status).send(refused.body)
@@ -198,6 +329,16 @@ export class RpcServer {
     }
   }
 
+  /** The overload error while the event loop lags past the threshold (WebSocket messages), else undefined. */
+  private shedding(): ReturnType<typeof overloaded> | undefined {
+    const { lag, shedLagMs } = this.edge
+    if (!lag || shedLagMs <= 0) return undefined
+    const ms = lag.lagMs()
+    if (ms <= shedLagMs) return undefined
+    this.modules.metrics?.refused.inc({ reason: 'overloaded' })
+    return overloaded(Math.max(1, Math.ceil(ms / 1000)))
+  }
+
   /** `/ready`: `{status, checks: [{name, ok, detail}]}`, 503 while any check fails. */
   private async ready(_req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const report = this.modules.health ? await this.modules.health.run() : { status: 'ok' as const, checks: {} }
@@ -220,6 +361,7 @@ export class RpcServer {
 
   async close(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer)
+    if (!this.modules.lag) this.edge.lag?.close()
     await this.app.close()
   }
 }

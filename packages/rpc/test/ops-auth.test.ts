@@ -166,6 +166,13 @@ describe('the method → role table', () => {
     expect(requiredRole('eth_sendRawTransaction')).toBe('user')
     expect(requiredRole('eth_signTypedData_v4')).toBe('user')
     expect(requiredRole('txpool_content')).toBe('operator')
+    // personal_sign signs with a node-held key exactly as eth_sign: the same role.
+    expect(requiredRole('personal_sign')).toBe(requiredRole('eth_sign'))
+    expect(requiredRole('personal_sign')).toBe('user')
+    expect(requiredRole('personal_ecRecover')).toBe('public')
+    for (const m of ['personal_unlockAccount', 'personal_importRawKey', 'personal_newAccount']) {
+      expect(requiredRole(m)).toBe('admin')
+    }
     for (const read of ['eth_call', 'eth_getLogs', 'eth_blockNumber', 'eth_subscribe', 'net_version']) {
       expect(requiredRole(read)).toBe('public')
     }

@@ -115,6 +115,42 @@ describe('MemoryRateLimitStore', () => {
     )
   })
 
+  it('decides exactly as a naive sliding-window log, over long runs (front compaction) and several buckets', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            dt: fc.integer({ min: 0, max: 3 }),
+            w: fc.integer({ min: 1, max: 5 }),
+            b: fc.constantFrom('a', 'b'),
+          }),
+          { minLength: 3000, maxLength: 4000 },
+        ),
+        (hits) => {
+          const store = new MemoryRateLimitStore({ sweepEvery: 97 })
+          // Near the bucket's usual load, so both admissions and refusals happen.
+          const limit = 400
+          const windowMs = 500
+          let t = 0
+          const log: Record<string, { at: number; w: number }[]> = { a: [], b: [] }
+          for (const h of hits) {
+            t += h.dt
+            const kept = (log[h.b] ?? []).filter((e) => e.at > t - windowMs)
+            const used = kept.reduce((s, e) => s + e.w, 0)
+            const d = store.hit(h.b, h.w, limit, windowMs, t)
+            expect(d.allowed).toBe(used + h.w <= limit)
+            if (d.allowed) {
+              kept.push({ at: t, w: h.w })
+              expect(d.remaining).toBe(limit - used - h.w)
+            }
+            log[h.b] = kept
+          }
+        },
+      ),
+      { numRuns: 30, endOnFailure: true }, // no shrinking: runs are thousands of hits long
+    )
+  })
+
   it('weights: debug_ > eth_getLogs > eth_call > reads', () => {
     expect(methodWeight('debug_traceCall')).toBeGreaterThan(methodWeight('eth_getLogs'))
     expect(methodWeight('eth_getLogs')).toBeGreaterThan(methodWeight('eth_call'))

@@ -1,6 +1,7 @@
 import type { Logger } from '@cairn/utils'
 import pino from 'pino'
 import { requestContext } from './request-context.ts'
+import { activeTraceFields } from './tracing.ts'
 
 export interface LoggerOptions {
   /** Default level: trace, debug, info, warn, error, fatal, silent. */
@@ -11,6 +12,19 @@ export interface LoggerOptions {
   format: 'json' | 'pretty' | 'auto'
   /** Where lines go; stdout by default. */
   destination?: NodeJS.WritableStream
+  /** Also write JSON lines to a file, rotated by size and/or time (pino-roll, in a worker thread). */
+  file?: LogFileOptions
+}
+
+export interface LogFileOptions {
+  /** The log file name; pino-roll numbers the files it writes: `node.1.log`, `node.2.log`… (highest = current). */
+  path: string
+  /** Rotate at this size: MB as a number, or `500k`, `100m`, `1g`. */
+  size?: number | string
+  /** Rotate every `daily`, `hourly` or this many milliseconds. */
+  interval?: 'daily' | 'hourly' | number
+  /** Rotated files kept besides the active one (default 7); older ones are deleted. */
+  keep?: number
 }
 
 /** Paths whose values never reach a log line. */
@@ -50,36 +64,112 @@ export function createLogger(opts: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     serializers: { err: pino.stdSerializers.err },
-    // Lines written while a request is served carry its id (see request-context.ts).
+    // Lines written while a request is served carry its id (see request-context.ts) and, with
+    // tracing on, the ids of the active span.
     mixin: () => {
       const ctx = requestContext.getStore()
-      return ctx ? { reqId: ctx.reqId } : {}
+      const ids = activeTraceFields()
+      return ctx ? { reqId: ctx.reqId, ...ids } : (ids ?? {})
     },
   }
-  const stream = pretty
+  const stdout = pretty
     ? pino.transport({
         target: 'pino-pretty',
         options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
       })
     : (opts.destination ?? pino.destination({ sync: false }))
+  const stream = opts.file
+    ? pino.multistream([
+        { level: 'trace', stream: stdout },
+        { level: 'trace', stream: fileStream(opts.file) },
+      ])
+    : stdout
   const root = pino(base, stream)
-  return withModuleLevels(root, opts) as unknown as Logger
+  const state: LevelState = { level: opts.level, modules: { ...opts.modules }, root, loggers: new Set() }
+  return withModuleLevels(root, state) as unknown as Logger
 }
 
-function lowestLevel(opts: LoggerOptions): string {
+/** The levels in force and every logger made from one root, so that {@link setLogLevels} reaches them all. */
+interface LevelState {
+  level: string
+  modules: Record<string, string>
+  root: pino.Logger
+  loggers: Set<{ ref: WeakRef<pino.Logger>; mod: string | undefined }>
+}
+const stateOf = new WeakMap<object, LevelState>()
+const forget = new FinalizationRegistry<() => void>((drop) => drop())
+
+/**
+ * Changes the default and per-module levels of a logger made by {@link createLogger}, and of every
+ * child made from it so far or later (a config reload). Unknown loggers are left alone.
+ */
+export function setLogLevels(logger: Logger, levels: { level: string; modules?: Record<string, string> }): void {
+  const state = stateOf.get(logger as object)
+  if (!state) return
+  state.level = levels.level
+  state.modules = { ...levels.modules }
+  state.root.level = lowestLevel(state)
+  for (const entry of state.loggers) {
+    const child = entry.ref.deref()
+    if (child) child.level = (entry.mod && state.modules[entry.mod]) ?? state.level
+    else state.loggers.delete(entry)
+  }
+}
+
+/**
+ * Writes out what the logger still buffers (stdout is asynchronous; files go through a worker), so
+ * that the last lines before `process.exit` — "stopped cleanly" — are not lost. Gives up after
+ * `timeoutMs`. Loggers not made by {@link createLogger} resolve at once.
+ */
+export function flushLogs(logger: Logger, timeoutMs = 1000): Promise<void> {
+  const root = stateOf.get(logger as object)?.root
+  if (!root) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs)
+    try {
+      root.flush(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    } catch {
+      clearTimeout(timer)
+      resolve()
+    }
+  })
+}
+
+/** A pino-roll transport: JSON lines into `file.path`, rotated, the oldest pruned past `keep`. */
+function fileStream(file: LogFileOptions): NodeJS.WritableStream {
+  return pino.transport({
+    target: 'pino-roll',
+    options: {
+      file: file.path,
+      size: file.size,
+      frequency: file.interval,
+      limit: { count: file.keep ?? 7 },
+      mkdir: true,
+    },
+  })
+}
+
+function lowestLevel(opts: { level: string; modules?: Record<string, string> | undefined }): string {
   const order = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
   const levels = [opts.level, ...Object.values(opts.modules ?? {})]
   return levels.reduce((a, b) => (order.indexOf(b) < order.indexOf(a) ? b : a), opts.level)
 }
 
 /** Children bound to a module get that module's level (or the default one). */
-function withModuleLevels(logger: pino.Logger, opts: LoggerOptions): pino.Logger {
+function withModuleLevels(logger: pino.Logger, state: LevelState): pino.Logger {
+  stateOf.set(logger, state)
   const origChild = logger.child.bind(logger)
   logger.child = ((bindings: pino.Bindings, childOpts?: pino.ChildLoggerOptions) => {
     const mod = typeof bindings.module === 'string' ? bindings.module : undefined
-    const level = (mod && opts.modules?.[mod]) ?? opts.level
+    const level = (mod && state.modules[mod]) ?? state.level
     const child = origChild(bindings, { ...childOpts, level })
-    return withModuleLevels(child, opts)
+    const entry = { ref: new WeakRef(child), mod }
+    state.loggers.add(entry)
+    forget.register(child, () => state.loggers.delete(entry))
+    return withModuleLevels(child, state)
   }) as unknown as typeof logger.child
   return logger
 }

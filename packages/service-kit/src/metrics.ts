@@ -1,15 +1,21 @@
+import { statfs } from 'node:fs/promises'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { outboundMetrics } from './resilience.ts'
 
 export interface MetricsOptions {
   /** Prefix of process metrics (default `cairn_`). */
   prefix?: string
   version: string
   commit: string
+  /** The service's data directory: its filesystem's free and total bytes are exported. */
+  datadir?: string
 }
 
 /**
- * A Prometheus registry with process metrics (CPU, memory, event-loop lag, GC, fds) and
- * `cairn_build_info{version,commit}`. Components register their own metrics on it.
+ * A Prometheus registry with process metrics (CPU, memory, event-loop lag, GC, open fds: prom-client's
+ * defaults under the `cairn_` prefix), `cairn_build_info{version,commit}` and, given a datadir,
+ * `cairn_datadir_free_bytes` / `cairn_datadir_size_bytes`, and the `cairn_outbound_*` families of
+{@link outboundMetrics}. Components register their own metrics on it.
  */
 export function createMetricsRegistry(opts: MetricsOptions): Registry {
   const register = new Registry()
@@ -21,5 +27,31 @@ export function createMetricsRegistry(opts: MetricsOptions): Registry {
     registers: [register],
   })
   info.set({ version: opts.version, commit: opts.commit }, 1)
+  if (opts.datadir !== undefined) registerDiskMetrics(register, opts.datadir)
+  // Declared up front (no series until a call is made) so dashboards and alerts find them.
+  outboundMetrics(register)
   return register
+}
+
+/** Free (for this user) and total bytes of the filesystem holding `dir`, read at each scrape. */
+function registerDiskMetrics(register: Registry, dir: string): void {
+  const read = () => statfs(dir).catch(() => undefined) // a vanished datadir leaves the last value
+  new Gauge({
+    name: 'cairn_datadir_free_bytes',
+    help: 'Bytes free for the node on the filesystem of its data directory',
+    registers: [register],
+    async collect() {
+      const s = await read()
+      if (s) this.set(s.bavail * s.bsize)
+    },
+  })
+  new Gauge({
+    name: 'cairn_datadir_size_bytes',
+    help: 'Size in bytes of the filesystem of the data directory',
+    registers: [register],
+    async collect() {
+      const s = await read()
+      if (s) this.set(s.blocks * s.bsize)
+    },
+  })
 }

@@ -2,6 +2,7 @@ import { errorMessage, isCairnError } from '@cairn/utils'
 import { Command } from 'commander'
 import { VERSION } from '../version.ts'
 import { registerAccount } from './commands/account.ts'
+import { registerAuth } from './commands/auth.ts'
 import { registerConfig } from './commands/config.ts'
 import { registerDb } from './commands/db.ts'
 import { registerExport } from './commands/export.ts'
@@ -26,6 +27,7 @@ registerExport(program)
 registerImport(program)
 registerKeys(program)
 registerConfig(program)
+registerAuth(program)
 ;(await import('./commands/reserves.ts')).registerReserves(program)
 
 try {

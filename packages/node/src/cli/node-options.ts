@@ -37,6 +37,7 @@ export function addNodeOptions(cmd: Command): Command {
       ]),
     )
     .addOption(new Option('--log.format <format>', 'log format').choices(['json', 'pretty', 'auto']))
+    .option('--metrics.port <port>', 'also serve /metrics and /health on this port (metrics.host, default 127.0.0.1)')
 }
 
 /** The config loader's inputs from parsed flags and the process environment. */
@@ -56,6 +57,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       chainId: opts.chainId,
       'log.level': opts['log.level'],
       'log.format': opts['log.format'],
+      'metrics.port': opts['metrics.port'],
     },
   }
 }

@@ -42,7 +42,7 @@ export function loadConfigWithSources(inputs: ConfigInputs): LoadedConfig {
     if (!name.startsWith('CAIRN_') || value === undefined || name === 'CAIRN_PASSWORD') continue
     // Other tools share the CAIRN_ prefix (test switches, scripts): only known keys are read.
     // `CAIRN_X_FILE=path` gives X the content of the file (secrets stay out of the environment).
-    const fromFile = name.endsWith('_FILE')
+    const fromFile = name.endsWith('_FILE') && !KNOWN_KEYS.has(envKey(name) ?? '') // CAIRN_LOG_FILE is log.file
     const key = envKey(fromFile ? name.slice(0, -'_FILE'.length) : name)
     if (!key || !KNOWN_KEYS.has(key)) continue
     if (value === '') {
@@ -58,9 +58,12 @@ export function loadConfigWithSources(inputs: ConfigInputs): LoadedConfig {
   const parsed = nodeConfigSchema.safeParse(merged)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    const path = issue?.path.join('.') ?? ''
+    // An item of a list (`http.cors.0`) is reported as its list's key.
+    const path = (issue?.path ?? []).filter((p) => typeof p !== 'number').join('.')
     const keys = issue && 'keys' in issue ? (issue.keys as string[]) : []
-    const key = keys.length ? (path ? `${path}.${keys[0]}` : String(keys[0])) : path
+    const inner = keys.length ? (path ? `${path}.${keys[0]}` : String(keys[0])) : path
+    // Inside a value set whole (`log.modules.rpc` of CAIRN_LOG_MODULES), name the key that was set.
+    const key = [...sources.keys()].find((k) => inner.startsWith(`${k}.`)) ?? inner
     const source = sources.get(key) ?? [...sources].find(([k]) => k.startsWith(`${key}.`))?.[1] ?? 'default'
     const value = key ? JSON.stringify(get(merged, key)) : ''
     const from =
@@ -126,7 +129,7 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
   return out
 }
 
-const NESTED = ['http', 'log', 'txpool', 'dev_accounts', 'backup', 'keys', 'auth', 'rateLimit']
+const NESTED = ['http', 'log', 'txpool', 'dev_accounts', 'backup', 'keys', 'auth', 'rateLimit', 'metrics', 'tracing']
 
 /** Every dotted key the schema knows (`http.port`, `blockTime`…). */
 const KNOWN_KEYS: Set<string> = (() => {

@@ -10,8 +10,11 @@ const SECRET = /(mnemonic|password|secret|privateKey|apiKey|jwt|token)$/i
 export function printConfig(loaded: LoadedConfig): string {
   const lines: string[] = []
   for (const [key, value] of flattenValues(loaded.config as unknown as Record<string, unknown>)) {
-    const source: ConfigSource = loaded.sources.get(key) ?? 'default'
-    const shown = SECRET.test(key) ? '"[redacted]"' : render(value)
+    // An entry of a value set whole (`log.modules.rpc` from CAIRN_LOG_MODULES) has that value's source.
+    const whole = [...loaded.sources.keys()].find((k) => key.startsWith(`${k}.`))
+    const source: ConfigSource =
+      loaded.sources.get(key) ?? (whole === undefined ? undefined : loaded.sources.get(whole)) ?? 'default'
+    const shown = SECRET.test(key) ? '"[redacted]"' : render(withoutUrlPassword(value))
     lines.push(`${key} = ${shown}  # ${source}`)
   }
   return `${lines.join('\n')}\n`
@@ -32,4 +35,9 @@ function render(v: unknown): string {
   if (typeof v === 'bigint') return v.toString()
   if (v === undefined) return '(unset)'
   return JSON.stringify(v)
+}
+
+/** `redis://:pw@host` → `redis://:[redacted]@host`: passwords inside URLs are secrets too. */
+function withoutUrlPassword(v: unknown): unknown {
+  return typeof v === 'string' ? v.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]+@/i, '$1[redacted]@') : v
 }

@@ -10,7 +10,8 @@ export function effectiveProfile(config: NodeConfig): 'dev' | 'test' | 'prod' {
 
 /**
  * The `prod` profile refuses settings that are unsafe on a production network, naming each and
- * what to do instead. Without auth the RPC must stay on loopback in prod.
+ * what to do instead. Without auth the RPC must stay on loopback in prod; with auth, CORS may not
+ * allow every origin.
  */
 export function checkProfile(config: NodeConfig, sources: Map<string, ConfigSource>): void {
   if (effectiveProfile(config) !== 'prod') return
@@ -20,6 +21,11 @@ export function checkProfile(config: NodeConfig, sources: Map<string, ConfigSour
   if (!isLoopback(config.http.addr) && !authActive(config)) {
     problems.push(
       `http.addr ${config.http.addr} (RPC without authentication on a non-loopback address; configure auth.apiKeys or auth.jwtSecret)`,
+    )
+  }
+  if (config.http.cors.includes('*') && authActive(config)) {
+    problems.push(
+      'http.cors "*" with auth (any web page could call the RPC with credentials a browser holds; list the origins)',
     )
   }
   if (problems.length === 0) return

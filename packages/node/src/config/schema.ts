@@ -11,6 +11,25 @@ function cronError(expr: string): string | undefined {
   }
 }
 
+/** A list from an array or a comma-separated string (env, flags), trimmed, empty items dropped. */
+function commaList(item: z.ZodString) {
+  return z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  )
+}
+const originList = commaList(
+  z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'an origin like https://app.example.com, or *'),
+)
+const proxyList = commaList(z.string().regex(/^[0-9A-Fa-f.:]+(\/\d{1,3})?$/, 'an IP address or CIDR like 10.0.0.0/8'))
+const hostList = commaList(z.string().regex(/^(\*|[A-Za-z0-9.-]+)$/, 'a host name like rpc.example.com, or *'))
+
 /**
  * The node's configuration. Every key here can come from (lowest to highest precedence) the
  * defaults, a config file (`--config`, TOML or JSON), the environment (`CAIRN_HTTP_PORT` for
@@ -30,16 +49,83 @@ export const nodeConfigSchema = z
       .object({
         addr: z.string().min(1).default('127.0.0.1'),
         port: z.coerce.number().int().min(0).max(65535).default(8545),
+        /** Origins browsers may call from (geth's --http.corsdomain); none by default, `*` = any. Comma list in env. */
+        cors: originList.default([]),
+        /** Host header names accepted (geth's --http.vhosts); IP literals always pass; `*` = any. */
+        vhosts: hostList.default(['localhost']),
+        /** PEM certificate chain file: with tlsKey, the port serves HTTPS and WSS. */
+        tlsCert: z.string().min(1).optional(),
+        /** PEM private key file of tlsCert (a secret: use CAIRN_HTTP_TLS_KEY or the config file). */
+        tlsKey: z.string().min(1).optional(),
+        /** Open connections (HTTP keep-alive and WebSocket) one client IP may hold; 0 = no cap. */
+        maxConnectionsPerIp: z.coerce.number().int().min(0).default(0),
+        /** Answer 503 + Retry-After (except /health) while the event loop lags more than this (ms); 0 = off. */
+        shedLagMs: z.coerce.number().int().min(0).default(0),
+        /** Proxies (IPs or CIDRs) whose X-Forwarded-For names the client for limits and logs; none by default. */
+        trustProxy: proxyList.default([]),
       })
       .strict()
-      .default({ addr: '127.0.0.1', port: 8545 }),
+      .superRefine((h, ctx) => {
+        if ((h.tlsCert === undefined) === (h.tlsKey === undefined)) return
+        const path = [h.tlsCert === undefined ? 'tlsKey' : 'tlsCert']
+        ctx.addIssue({ code: 'custom', path, message: 'http.tlsCert and http.tlsKey go together (both, or neither)' })
+      })
+      .default({
+        addr: '127.0.0.1',
+        port: 8545,
+        cors: [],
+        vhosts: ['localhost'],
+        maxConnectionsPerIp: 0,
+        shedLagMs: 0,
+        trustProxy: [],
+      }),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /** Per-module levels (`{ rpc = "debug", txpool = "warn" }`; JSON in env); others use `level`. */
+        modules: z
+          .preprocess(
+            (v) => (typeof v === 'string' ? parseJsonOr(v) : v),
+            z.record(
+              z.string().regex(/^[a-z][a-z0-9-]*$/, 'a module name like rpc, chain, txpool'),
+              z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+            ),
+          )
+          .optional(),
         format: z.enum(['json', 'pretty', 'auto']).default('auto'),
+        /** Also write JSON lines to this file (stdout keeps its format); rotated as below. */
+        file: z.string().min(1).optional(),
+        /** Rotate the file when it reaches this size: a number of MB or `500k`, `100m`, `1g`. */
+        rotateSize: z
+          .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, 'a size like 500k, 100m or 1g')])
+          .optional(),
+        /** Rotate the file every `daily`, `hourly` or N milliseconds. */
+        rotateInterval: z.union([z.enum(['daily', 'hourly']), z.coerce.number().int().min(1000)]).optional(),
+        /** Rotated files kept besides the active one (default 7); older ones are deleted. */
+        rotateKeep: z.coerce.number().int().min(0).max(1000).optional(),
       })
       .strict()
       .default({ level: 'info', format: 'auto' }),
+    metrics: z
+      .object({
+        /** A separate listener serving /metrics and /health (besides /metrics on the RPC port); unset = none. */
+        port: z.coerce.number().int().min(0).max(65535).optional(),
+        /** Address of that listener (loopback by default: metrics are not for the public). */
+        host: z.string().min(1).default('127.0.0.1'),
+      })
+      .strict()
+      .default({ host: '127.0.0.1' }),
+    tracing: z
+      .object({
+        /** Export OpenTelemetry spans (RPC calls, block import and execution, DB batches) over OTLP/HTTP. */
+        enabled: z.boolean().default(false),
+        /** The collector's OTLP/HTTP traces URL. */
+        otlpEndpoint: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:4318/v1/traces'),
+        /** Share of new traces recorded, 0..1 (a child follows its parent's decision). */
+        sampleRatio: z.coerce.number().min(0).max(1).default(1),
+      })
+      .strict()
+      .default({ enabled: false, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 1 }),
     txpool: z
       .object({
         minTip: z.coerce.bigint().nonnegative().optional(),
@@ -125,9 +211,24 @@ export const nodeConfigSchema = z
           .optional(),
         /** Role of a JWT without a `role` claim. */
         jwtRole: z.enum(['public', 'user', 'operator', 'admin']).default('admin'),
+        /** JWKS of an OAuth2/OIDC provider: RS256/ES256 JWTs signed by its keys are accepted. */
+        jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+        /** Required `iss` of JWKS tokens. */
+        jwtIssuer: z.string().min(1).optional(),
+        /** Required `aud` of JWKS tokens. */
+        jwtAudience: z.string().min(1).optional(),
+        /** Claim holding the role of a JWKS token (dotted path, e.g. `realm_access.roles`; string or array). */
+        jwtRoleClaim: z.string().min(1).default('role'),
+        /** Claim value → role for JWKS tokens (`{ "node-admins": "admin" }`); a role name maps to itself. JSON in env. */
+        jwtRoleMap: z
+          .preprocess(
+            (v) => (typeof v === 'string' ? parseJsonOr(v) : v),
+            z.record(z.string(), z.enum(['public', 'user', 'operator', 'admin'])),
+          )
+          .default({}),
       })
       .strict()
-      .default({ enabled: false, apiKeys: [], jwtRole: 'admin' }),
+      .default({ enabled: false, apiKeys: [], jwtRole: 'admin', jwtRoleClaim: 'role', jwtRoleMap: {} }),
     rateLimit: z
       .object({
         enabled: z.boolean().default(false),
@@ -137,9 +238,26 @@ export const nodeConfigSchema = z
         perIp: z.coerce.number().int().min(1).default(600),
         /** Weight one API key or JWT subject may spend per window. */
         perKey: z.coerce.number().int().min(1).default(6000),
+        /** Where windows live: `memory` (this process) or `redis` (shared by every instance using redisUrl). */
+        store: z.enum(['memory', 'redis']).default('memory'),
+        /** redis://[:password@]host:port/db of the shared store (rateLimit.store = "redis"). */
+        redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+        /** When the Redis store fails: `open` lets requests through, `closed` refuses them (503). */
+        onStoreError: z.enum(['open', 'closed']).default('open'),
       })
       .strict()
-      .default({ enabled: false, windowSeconds: 60, perIp: 600, perKey: 6000 }),
+      .refine((r) => r.store !== 'redis' || r.redisUrl !== undefined, {
+        path: ['store'],
+        message: 'rateLimit.redisUrl is required when rateLimit.store = "redis"',
+      })
+      .default({
+        enabled: false,
+        windowSeconds: 60,
+        perIp: 600,
+        perKey: 6000,
+        store: 'memory',
+        onStoreError: 'open',
+      }),
     dev_accounts: z
       .object({
         mnemonic: z.string().default('test test test test test test test test test test test junk'),
@@ -162,7 +280,8 @@ export type NodeConfig = z.output<typeof nodeConfigSchema>
 
 /** Whether the RPC requires credentials: `auth.enabled`, or any API key or JWT secret configured. */
 export function authActive(config: NodeConfig): boolean {
-  return config.auth.enabled || config.auth.apiKeys.length > 0 || config.auth.jwtSecret !== undefined
+  const a = config.auth
+  return a.enabled || a.apiKeys.length > 0 || a.jwtSecret !== undefined || a.jwksUrl !== undefined
 }
 
 function parseJsonOr(v: string): unknown {

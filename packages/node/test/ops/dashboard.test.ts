@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
 import { type StartedNode, startNode } from '../../src/node.ts'
+import { rpc } from '../cli/run-cli.ts'
 
 const ROOT = join(import.meta.dirname, '../../../..')
 const DASHBOARD = join(ROOT, 'deploy/grafana/cairn-node.json')
@@ -41,28 +43,24 @@ function exportedNames(text: string): Set<string> {
 
 describe('deploy/grafana dashboard', () => {
   let node: StartedNode
+  const datadir = mkdtempSync(join(tmpdir(), 'cairn-dashboard-'))
   beforeAll(async () => {
+    // A datadir (not --ephemeral): the datadir disk metrics exist only with one.
     const config = loadConfig({
-      flags: { dev: true, ephemeral: true, 'http.port': 0, 'http.addr': '127.0.0.1', 'log.level': 'silent' },
+      flags: { dev: true, datadir, 'http.port': 0, 'http.addr': '127.0.0.1', 'log.level': 'silent' },
       env: {},
     })
     node = await startNode(config, { logger: silentLogger })
     // one transaction, so that the block and RPC histograms and counters have samples
-    const res = await fetch(node.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'eth_sendTransaction',
-        params: [{ from: node.accounts[0]?.address, to: '0x000000000000000000000000000000000000beef', value: '0x1' }],
-      }),
-    })
-    expect(((await res.json()) as { result?: string }).result).toMatch(/^0x[0-9a-f]{64}$/)
+    const hash = await rpc(node.url, 'eth_sendTransaction', [
+      { from: node.accounts[0]?.address, to: '0x000000000000000000000000000000000000beef', value: '0x1' },
+    ])
+    expect(hash).toMatch(/^0x[0-9a-f]{64}$/)
     for (let i = 0; i < 100 && node.chain.head.header.number === 0n; i++) await new Promise((r) => setTimeout(r, 50))
   })
   afterAll(async () => {
     await node?.close()
+    rmSync(datadir, { recursive: true, force: true })
   })
 
   it('every query names only metrics the node exports', async () => {

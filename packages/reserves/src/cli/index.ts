@@ -2,16 +2,15 @@ import { readFileSync } from 'node:fs'
 import { initCrypto } from '@cairn/crypto'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
-import { anchorRoot, checkAnchor } from '../anchor/anchor.ts'
+import { checkAnchor } from '../anchor/anchor.ts'
 import { ReservesErrorCode } from '../errors.ts'
-import { readSnapshotFile } from '../input/read.ts'
 import { signToken } from '../service/auth.ts'
-import { buildTree, checkTotals } from '../tree/build.ts'
-import { proofFor } from '../tree/proof.ts'
+import { buildTreeDir } from '../tree/dir-build.ts'
+import { proofFromTreeDir } from '../tree/dir-proof.ts'
 import type { ProofV1 } from '../verifier/proof.ts'
 import { verifyProof } from '../verifier/verify.ts'
+import { registerAnchor, verifyAgainstRegistry } from './anchor.ts'
 import { registerServe } from './serve.ts'
-import { readTreeDir, writeTreeDir } from './tree-dir.ts'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
 
@@ -35,7 +34,7 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Registers `cairn reserves …` (build, proof, verify, anchor, token, serve, audit) on a commander program. */
+/** Registers `cairn reserves …` (build, proof, verify, anchor, registry, token, serve, audit) on a commander program. */
 export function registerReserves(program: Command): void {
   const r = program
     .command('reserves')
@@ -64,11 +63,10 @@ export function registerReserves(program: Command): void {
         if (!Number.isInteger(minDepth)) throw bad(`--min-depth ${o.minDepth} is not an integer`)
         const started = Date.now()
         await initCrypto() // the WASM Keccak, when --hash keccak256
-        const snap = await readSnapshotFile(o.input, parseCurrencies(o.currencies))
-        checkTotals(snap.entries, snap.currencies.length, minDepth)
-        const tree = buildTree(snap.entries, { hash: o.hash, currencies: snap.currencies, minDepth })
         const id = o.snapshotId ?? `snap-${new Date().toISOString().slice(0, 10)}`
-        const meta = writeTreeDir(o.out, id, tree)
+        // Streamed into flat columns, hashed by worker threads into tree.bin in place (10M users < 4 GB).
+        const currencies = parseCurrencies(o.currencies)
+        const meta = await buildTreeDir(o.input, o.out, { hash: o.hash, snapshotId: id, minDepth, currencies })
         out(
           JSON.stringify({
             snapshotId: id,
@@ -86,17 +84,17 @@ export function registerReserves(program: Command): void {
     .requiredOption('--tree <dir>', 'a directory written by cairn reserves build')
     .requiredOption('--user <id>', 'the user id')
     .action((o: { tree: string; user: string }) => {
-      const { meta, tree } = readTreeDir(o.tree)
-      out(JSON.stringify(proofFor(tree, meta.snapshotId, o.user), null, 2))
+      out(JSON.stringify(proofFromTreeDir(o.tree, o.user), null, 2)) // reads only the user's line and siblings
     })
 
   r.command('verify')
-    .description('Verify a proof; optionally against a published root or an on-chain anchor')
+    .description('Verify a proof; optionally against a published root or its on-chain anchor')
     .argument('<proof>', 'the proof JSON file')
     .option('--root <hash>', 'the root hash the custodian published')
     .option('--rpc <url>', 'JSON-RPC URL of the chain holding the anchor')
-    .option('--anchor <txHash>', 'the anchor transaction (with --rpc)')
-    .action(async (file: string, o: { root?: string; rpc?: string; anchor?: string }) => {
+    .option('--registry <address>', 'the ReservesRegistry contract the snapshot was anchored in (with --rpc)')
+    .option('--anchor <txHash>', 'a legacy calldata anchor transaction (with --rpc)')
+    .action(async (file: string, o: { root?: string; rpc?: string; registry?: string; anchor?: string }) => {
       const proof = readJson(file)
       const res = verifyProof(proof, { ...(o.root ? { expectedRoot: o.root } : {}) })
       if (!res.ok)
@@ -105,35 +103,23 @@ export function registerReserves(program: Command): void {
         })
       const p = proof as ProofV1
       let anchored = ''
-      if (o.rpc || o.anchor) {
-        if (!o.rpc || !o.anchor) throw bad('--rpc and --anchor go together')
-        const a = await checkAnchor(o.rpc, o.anchor, p)
-        if (!a.ok)
-          throw new CairnError(ReservesErrorCode.ANCHOR_FAILED, `the proof does not match the anchor: ${a.reason}`, {
-            fault: 'caller',
-          })
-        anchored = `, anchored in block ${a.blockNumber}`
-      }
+      if (o.registry || o.anchor) {
+        if (!o.rpc) throw bad('--registry and --anchor need --rpc')
+        if (o.registry) {
+          const a = await verifyAgainstRegistry(p, o.rpc, o.registry)
+          anchored = `, anchored in registry ${o.registry} at ${new Date(a.timestamp * 1000).toISOString()} by ${a.publisher}`
+        } else {
+          const a = await checkAnchor(o.rpc, o.anchor as string, p)
+          if (!a.ok)
+            throw new CairnError(ReservesErrorCode.ANCHOR_FAILED, `the proof does not match the anchor: ${a.reason}`, {
+              fault: 'caller',
+            })
+          anchored = `, anchored in block ${a.blockNumber}`
+        }
+      } else if (o.rpc) throw bad('--rpc needs --registry ADDRESS (or --anchor TXHASH)')
       out(`OK: ${p.userId} is included in snapshot ${p.snapshotId} (root ${p.root.hash}${anchored})`)
       for (const [i, c] of p.currencies.entries())
         out(`  ${c.symbol}: ${p.balances[c.symbol]} of total ${p.root.balances[i]}`)
-    })
-
-  r.command('anchor')
-    .description("Publish a tree's root on an EVM chain (0-value transaction with the root in calldata)")
-    .requiredOption('--tree <dir>', 'a directory written by cairn reserves build')
-    .requiredOption('--rpc <url>', 'JSON-RPC URL')
-    .requiredOption('--from <address>', 'an account the node signs for (eth_sendTransaction)')
-    .action(async (o: { tree: string; rpc: string; from: string }) => {
-      const meta = JSON.parse(readFileSync(`${o.tree}/snapshot.json`, 'utf8'))
-      const rec = await anchorRoot(o.rpc, o.from, {
-        v: 1,
-        snapshotId: meta.snapshotId,
-        hash: meta.hash,
-        currencies: meta.currencies,
-        root: meta.root,
-      })
-      out(JSON.stringify(rec))
     })
 
   r.command('token')
@@ -149,5 +135,6 @@ export function registerReserves(program: Command): void {
       out(signToken(secret, { sub: o.sub, role: o.role as 'admin', ttlSeconds: Number(o.ttl) }))
     })
 
+  registerAnchor(r)
   registerServe(r)
 }

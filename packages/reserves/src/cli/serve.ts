@@ -1,16 +1,21 @@
 import { mkdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { createLogger } from '@cairn/service-kit'
+import { createLogger, createMetricsRegistry } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
+import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
 import { createReservesService, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
 import { type AtRestKey, parseKeyFile } from '../service/at-rest.ts'
 import { verifyStoredAudit } from '../service/audit.ts'
+import type { ApiKey } from '../service/auth.ts'
 import { migrate } from '../service/migrations.ts'
 import type { Sql } from '../service/sql.ts'
 import { openPostgres } from '../service/sql-pg.ts'
 import { openPglite } from '../service/sql-pglite.ts'
+
+const PKG_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
 interface StorageFlags {
   datadir: string
@@ -38,6 +43,36 @@ function readKey(file: string): AtRestKey {
   return parseKeyFile(text)
 }
 
+const ApiKeys = z
+  .array(
+    z.object({
+      name: z.string().min(1).max(64),
+      role: z.enum(['admin', 'auditor', 'user']),
+      key: z.string().min(16, 'API keys must be at least 16 characters'),
+    }),
+  )
+  .max(1000)
+
+/** Reads `--api-keys-file`: a JSON array of `{name, role, key}`. */
+function readApiKeys(file: string): ApiKey[] {
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `cannot read the API keys file ${file} as JSON`, {
+      fault: 'caller',
+      cause: err,
+    })
+  }
+  const r = ApiKeys.safeParse(json)
+  if (!r.success)
+    throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `bad API keys file ${file}: ${z.prettifyError(r.error)}`, {
+      fault: 'caller',
+      hint: 'write [{"name":"exporter","role":"admin","key":"<openssl rand -hex 32>"}]',
+    })
+  return r.data
+}
+
 /** `cairn reserves serve` and `cairn reserves audit verify`. */
 export function registerServe(r: Command): void {
   r.command('serve')
@@ -46,6 +81,12 @@ export function registerServe(r: Command): void {
     .option('--database-url <url>', 'PostgreSQL connection string (instead of PGlite)')
     .requiredOption('--key-file <file>', 'AES-256 key (64 hex) encrypting user ids and salts at rest')
     .option('--jwt-secret-file <file>', 'HS256 secret for bearer tokens')
+    .option('--jwks-url <url>', 'JWKS of an OAuth2/OIDC provider: RS256/ES256 bearer tokens')
+    .option('--jwt-issuer <iss>', 'required iss of JWKS tokens (with --jwks-url)')
+    .option('--jwt-audience <aud>', 'required aud of JWKS tokens (with --jwks-url)')
+    .option('--jwt-role-claim <name>', 'the claim holding admin, auditor or user', 'role')
+    .option('--api-keys-file <file>', 'JSON [{"name","role","key"}] of service-to-service API keys (X-Api-Key)')
+    .option('--redis-url <url>', 'redis://… proof cache shared by instances (default: memory only)')
     .option('--http.addr <addr>', 'listen address', '127.0.0.1')
     .option('--http.port <port>', 'listen port', '8560')
     .option('--min-depth <n>', 'default minimum tree depth', '10')
@@ -54,20 +95,41 @@ export function registerServe(r: Command): void {
         o: StorageFlags & {
           keyFile: string
           jwtSecretFile?: string
+          jwksUrl?: string
+          jwtIssuer?: string
+          jwtAudience?: string
+          jwtRoleClaim: string
+          redisUrl?: string
+          apiKeysFile?: string
           'http.addr': string
           'http.port': string
           minDepth: string
         },
       ) => {
         const logger = createLogger({ level: 'info', format: 'auto' })
+        if (o.jwksUrl && (!o.jwtIssuer || !o.jwtAudience))
+          throw new CairnError(ReservesErrorCode.BAD_OPTIONS, '--jwks-url needs --jwt-issuer and --jwt-audience', {
+            fault: 'caller',
+            hint: "use your identity provider's issuer URL and the audience it puts in tokens for this service",
+          })
         const sql = await openStorage(o)
         const svc = createReservesService(
           {
             ...DEFAULT_SERVICE_OPTIONS,
             jwtSecret: o.jwtSecretFile ? new Uint8Array(readFileSync(o.jwtSecretFile)) : null,
+            jwks: o.jwksUrl
+              ? { url: o.jwksUrl, issuer: o.jwtIssuer!, audience: o.jwtAudience!, roleClaim: o.jwtRoleClaim }
+              : null,
+            redisUrl: o.redisUrl ?? null,
+            apiKeys: o.apiKeysFile ? readApiKeys(o.apiKeysFile) : [],
             defaultMinDepth: Number(o.minDepth),
           },
-          { sql, key: readKey(o.keyFile), logger },
+          {
+            sql,
+            key: readKey(o.keyFile),
+            logger,
+            metrics: createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' }),
+          },
         )
         const addr = await svc.app.listen({ host: o['http.addr'], port: Number(o['http.port']) })
         logger.info({ addr, storage: sql.driver }, 'reserves service listening')

@@ -1,6 +1,7 @@
 import { CairnError } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
 import type { LiabilityEntry } from '../tree/build.ts'
+import { balanceOf, ColumnsBuilder, idSpan, type UserColumns, type UserIndex } from '../tree/columns.ts'
 import { MAX_USER_ID_BYTES, parseAmount } from '../verifier/index.ts'
 import type { Currency } from '../verifier/proof.ts'
 import { splitCsvLine } from './csv-line.ts'
@@ -18,18 +19,29 @@ export interface RowError {
 export const MAX_REPORTED_ERRORS = 100
 
 const utf8 = new TextEncoder()
+const CANONICAL_SMALL = /^(0|[1-9][0-9]{0,14})$/
+
+/** A snapshot read into flat columns (for builds of millions of users). */
+export interface ColumnSnapshot {
+  currencies: Currency[]
+  columns: UserColumns
+  /** Finds a user by id (null when not asked for: its hash set is then freed). */
+  index: UserIndex | null
+}
 
 /**
  * Reads a snapshot line by line, checking each row as it comes: CSV (`userId,SYM1,SYM2…` with a
  * header naming the currencies) or NDJSON (`{"userId": "...", "balances": {"SYM": "amount"}}`,
  * currencies given up front). Every bad row is recorded (the first {@link MAX_REPORTED_ERRORS}
- * with their line numbers); {@link finish} refuses the whole snapshot if there was any.
+ * with their line numbers); {@link finish} refuses the whole snapshot if there was any. Rows are
+ * kept as flat columns (ids as UTF-8 bytes, balances as u128 slots), duplicates found on the id
+ * bytes; {@link pushCsvBytes} takes the usual CSV row without decoding it to a string.
  */
 export class RowReader {
   private lineNo = 0
   private currencies: Currency[] | null
-  private readonly entries: LiabilityEntry[] = []
-  private readonly seen = new Set<string>()
+  private rows: ColumnsBuilder | null = null
+  private readonly idBuf = new Uint8Array(4 * MAX_USER_ID_BYTES + 4)
   private readonly errors: RowError[] = []
   private errorCount = 0
 
@@ -52,10 +64,85 @@ export class RowReader {
     return undefined
   }
 
+  private builder(): ColumnsBuilder {
+    if (!this.rows) this.rows = new ColumnsBuilder(Math.max(1, (this.currencies as Currency[]).length))
+    return this.rows
+  }
+
   /** Feeds one line (without its newline). */
   push(raw: string): undefined {
     this.lineNo++
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+    this.line(raw.endsWith('\r') ? raw.slice(0, -1) : raw)
+  }
+
+  /**
+   * Feeds one CSV row as bytes `buf[start, end)` (without its newline). The common row — ASCII
+   * id without quotes, every amount 1 to 15 plain digits — is taken without building strings or
+   * bigints; anything else goes through {@link push}'s checks, so the outcome is the same.
+   */
+  pushCsvBytes(buf: Uint8Array, start: number, end: number): undefined {
+    if (this.format !== 'csv' || this.currencies === null) return this.pushBytes(buf, start, end)
+    this.lineNo++
+    let e = end
+    if (e > start && buf[e - 1] === 0x0d) e--
+    const k = this.currencies.length
+    const rows = this.builder()
+    // The id: up to the first comma, printable ASCII without quotes.
+    let i = start
+    while (i < e) {
+      const b = buf[i] as number
+      if (b === 0x2c) break
+      if (b < 0x20 || b > 0x7e || b === 0x22) return this.slowBytes(buf, start, e)
+      i++
+    }
+    const idEnd = i
+    if (idEnd === start || idEnd - start > MAX_USER_ID_BYTES || i === e) return this.slowBytes(buf, start, e)
+    for (let c = 0; c < k; c++) {
+      if (i >= e || buf[i] !== 0x2c) return this.slowBytes(buf, start, e)
+      i++
+      const s = i
+      let v = 0
+      while (i < e && buf[i] !== 0x2c) {
+        const d = (buf[i] as number) - 0x30
+        if (d < 0 || d > 9) return this.slowBytes(buf, start, e)
+        v = v * 10 + d
+        i++
+      }
+      const n = i - s
+      if (n === 0 || n > 15 || (n > 1 && buf[s] === 0x30)) return this.slowBytes(buf, start, e)
+      rows.setSmall(c, v)
+    }
+    if (i !== e) return this.slowBytes(buf, start, e)
+    if (!rows.commit(buf, start, idEnd)) {
+      const id = Buffer.from(buf.buffer, buf.byteOffset + start, idEnd - start).toString('latin1')
+      return this.bad(`duplicate user id ${JSON.stringify(id)}`)
+    }
+  }
+
+  private slowBytes(buf: Uint8Array, start: number, end: number): undefined {
+    return this.pieces(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8'))
+  }
+
+  /** A line whose line number is counted already; a lone CR inside it starts a new line (as readline). */
+  private pieces(text: string): undefined {
+    const parts = text.split('\r')
+    this.line(parts[0] as string)
+    for (let i = 1; i < parts.length; i++) {
+      this.lineNo++
+      this.line(parts[i] as string)
+    }
+  }
+
+  /** Feeds one line of bytes (without its newline): CSV rows on the fast path, anything else decoded. */
+  pushBytes(buf: Uint8Array, start: number, end: number): undefined {
+    if (this.format === 'csv' && this.currencies !== null) return this.pushCsvBytes(buf, start, end)
+    this.lineNo++
+    let e = end
+    if (e > start && buf[e - 1] === 0x0d) e--
+    return this.pieces(Buffer.from(buf.buffer, buf.byteOffset + start, e - start).toString('utf8'))
+  }
+
+  private line(line: string): undefined {
     if (this.format === 'csv' && this.currencies === null) return this.header(line)
     if (line.trim() === '') return
     if (this.format === 'csv') this.csvRow(line)
@@ -75,23 +162,25 @@ export class RowReader {
   private add(userId: unknown, amounts: (string | undefined)[]): undefined {
     const cur = this.currencies as Currency[]
     if (typeof userId !== 'string' || userId.length === 0) return this.bad('empty user id')
-    if (utf8.encode(userId).length > MAX_USER_ID_BYTES)
-      return this.bad(`user id longer than ${MAX_USER_ID_BYTES} bytes`)
-    const balances: bigint[] = []
+    const id = userId.length > MAX_USER_ID_BYTES ? null : utf8.encodeInto(userId, this.idBuf)
+    if (!id || id.written > MAX_USER_ID_BYTES) return this.bad(`user id longer than ${MAX_USER_ID_BYTES} bytes`)
+    const rows = this.builder()
     for (const [i, a] of amounts.entries()) {
       const sym = cur[i]?.symbol
       if (a === undefined) return this.bad(`missing ${sym} balance`)
+      if (a.length <= 15 && CANONICAL_SMALL.test(a)) {
+        rows.setSmall(i, Number(a))
+        continue
+      }
       const v = parseAmount(a)
       if (v === null) {
         if (/^-/.test(a)) return this.bad(`negative ${sym} balance ${a}`)
         if (/^[0-9]+$/.test(a)) return this.bad(`${sym} balance ${a} is too large (≥ 2^128) or has leading zeros`)
         return this.bad(`${sym} balance ${JSON.stringify(a)} is not a non-negative integer in the smallest unit`)
       }
-      balances.push(v)
+      rows.setBig(i, v)
     }
-    if (this.seen.has(userId)) return this.bad(`duplicate user id ${JSON.stringify(userId)}`)
-    this.seen.add(userId)
-    this.entries.push({ userId, balances })
+    if (!rows.commit(this.idBuf, 0, id.written)) return this.bad(`duplicate user id ${JSON.stringify(userId)}`)
   }
 
   private csvRow(line: string): undefined {
@@ -127,8 +216,30 @@ export class RowReader {
     this.add(o.userId, amounts)
   }
 
+  /** The snapshot as flat columns; throws RESERVES_INPUT_INVALID listing bad rows. */
+  finishColumns(withIndex = true): ColumnSnapshot {
+    const currencies = this.check()
+    const rows = this.rows ?? new ColumnsBuilder(Math.max(1, currencies.length))
+    this.rows = null
+    const columns = rows.finish()
+    return { currencies, columns, index: withIndex ? rows.index() : null }
+  }
+
   /** The snapshot's entries and currencies; throws RESERVES_INPUT_INVALID listing bad rows. */
   finish(): { currencies: Currency[]; entries: LiabilityEntry[] } {
+    const { currencies, columns } = this.finishColumns(false)
+    const entries: LiabilityEntry[] = new Array(columns.count)
+    for (let u = 0; u < columns.count; u++) {
+      const [page, s, e] = idSpan(columns, u)
+      const userId = Buffer.from(page.ids.buffer, page.ids.byteOffset + s, e - s).toString('utf8')
+      const balances: bigint[] = new Array(currencies.length)
+      for (let c = 0; c < currencies.length; c++) balances[c] = balanceOf(columns, u, c)
+      entries[u] = { userId, balances }
+    }
+    return { currencies, entries }
+  }
+
+  private check(): Currency[] {
     if (this.currencies === null) {
       this.lineNo = 1
       this.bad('the input is empty (a CSV needs a header)')
@@ -146,6 +257,6 @@ export class RowReader {
           hint: 'fix every listed row; nothing was stored',
         },
       )
-    return { currencies: this.currencies as Currency[], entries: this.entries }
+    return this.currencies as Currency[]
   }
 }

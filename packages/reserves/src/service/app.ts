@@ -1,27 +1,35 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { initCrypto } from '@cairn/crypto'
-import { CairnError, type Logger, LruCache } from '@cairn/utils'
+import { createMetricsRegistry } from '@cairn/service-kit'
+import { CairnError, type Logger } from '@cairn/utils'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Registry } from 'prom-client'
 import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
 import { readSnapshot } from '../input/read.ts'
 import { RowReader } from '../input/rows.ts'
-import { buildTree, checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
+import { buildTreeParallel, checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
 import type { Currency } from '../verifier/proof.ts'
 import { bundleVerifier, pageAsset } from '../web/bundle.ts'
 import type { AtRestKey } from './at-rest.ts'
 import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
-import { type ApiKey, authenticate, type Principal, type Role, requireRole } from './auth.ts'
+import { type ApiKey, type Principal, type Role, requireRole } from './auth.ts'
+import { createAuthenticator } from './authenticator.ts'
 import { httpError } from './errors-http.ts'
+import type { JwksOptions } from './jwks.ts'
+import { createReservesMetrics } from './metrics.ts'
 import { openApiDocument } from './openapi.ts'
+import { type CachedProof, DEFAULT_PROOF_CACHE, etagOf, ProofCache } from './proof-cache.ts'
 import type { Sql } from './sql.ts'
 import { SnapshotStore } from './store.ts'
 
 export interface ReservesServiceOptions {
-  /** HS256 secret for bearer tokens (null: API keys only). */
+  /** HS256 secret for bearer tokens (null: none). */
   jwtSecret: Uint8Array | null
+  /** RS256/ES256 bearer tokens from an OAuth2/OIDC provider's JWKS (null: none). */
+  jwks: JwksOptions | null
   apiKeys: ApiKey[]
   defaultHash: 'sha256' | 'keccak256'
   /** Default minimum tree depth (hides the user count). */
@@ -30,27 +38,38 @@ export interface ReservesServiceOptions {
   maxBodyBytes: number
   /** Proofs kept in memory. */
   proofCacheSize: number
+  /** redis://… for a proof cache shared by instances (null: memory only). */
+  redisUrl: string | null
 }
 
 export interface ReservesServiceModules {
   sql: Sql
   key: AtRestKey
   logger: Logger
+  /** service-kit's Prometheus registry (one is made when absent); served at /metrics. */
+  metrics?: Registry
 }
 
 export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
   jwtSecret: null,
+  jwks: null,
   apiKeys: [],
   defaultHash: 'sha256',
   defaultMinDepth: 10,
   maxBodyBytes: 1 << 30,
   proofCacheSize: 100_000,
+  redisUrl: null,
 }
 
 /** The running service: its Fastify app, and a way to wait for background builds. */
 export interface ReservesService {
   app: FastifyInstance
   store: SnapshotStore
+  proofCache: ProofCache
+  /** The Prometheus registry behind /metrics. */
+  registry: Registry
+  /** Resolves once optional backends (Redis) have been tried; the service answers before that. */
+  opened: Promise<void>
   /** Resolves when no snapshot is building. */
   idle(): Promise<void>
   close(): Promise<void>
@@ -84,10 +103,14 @@ const LeavesPage = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 })
 const Batch = z.object({ userIds: z.array(z.string().min(1)).min(1).max(1000) })
+const ADDRESS = z.string().regex(/^0x[0-9a-fA-F]{40}$/)
 const Anchor = z.object({
   chainId: z.number().int().positive(),
   txHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
   blockNumber: z.number().int().nonnegative(),
+  /** The ReservesRegistry contract (absent for a calldata anchor). */
+  registry: ADDRESS.optional(),
+  publisher: ADDRESS.optional(),
 })
 
 function parse<T>(schema: z.ZodType<T>, v: unknown): T {
@@ -112,16 +135,15 @@ function parseCurrencyList(text: string | undefined): Currency[] | null {
 }
 
 /** Sends a JSON body with a strong ETag and `cacheControl`; answers 304 to a matching If-None-Match. */
-function sendTagged(req: FastifyRequest, reply: FastifyReply, body: string, cacheControl: string) {
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+function sendTagged(req: FastifyRequest, reply: FastifyReply, body: string, cacheControl: string, etag = etagOf(body)) {
   reply.header('etag', etag).header('cache-control', cacheControl)
   if (req.headers['if-none-match'] === etag) return reply.code(304).send()
   return reply.type('application/json').send(body)
 }
 
 /** A proof never changes once its snapshot is built: private (it names the user), immutable. */
-function sendImmutable(req: FastifyRequest, reply: FastifyReply, body: string) {
-  return sendTagged(req, reply, body, 'private, max-age=31536000, immutable')
+function sendImmutable(req: FastifyRequest, reply: FastifyReply, proof: CachedProof) {
+  return sendTagged(req, reply, proof.body, 'private, max-age=31536000, immutable', proof.etag)
 }
 
 /**
@@ -131,7 +153,13 @@ function sendImmutable(req: FastifyRequest, reply: FastifyReply, body: string) {
 export function createReservesService(opts: ReservesServiceOptions, modules: ReservesServiceModules): ReservesService {
   const { sql, key, logger } = modules
   const store = new SnapshotStore(sql, key)
-  const cache = new LruCache<string, string>(opts.proofCacheSize)
+  const registry = modules.metrics ?? createMetricsRegistry({ version: '0.1.0', commit: 'unknown' })
+  const metrics = createReservesMetrics(registry)
+  const cache = new ProofCache(
+    { ...DEFAULT_PROOF_CACHE, memoryEntries: opts.proofCacheSize, redisUrl: opts.redisUrl },
+    { key, logger, metrics, registry },
+  )
+  const opened = cache.open()
   const building = new Set<Promise<void>>()
   const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
   let verifierJs: Promise<string> | null = null
@@ -143,18 +171,26 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     for (const s of streams) if (s.principal.role !== 'user' || forUser(s.principal.sub)) s.send(text)
   }
 
-  const who = (req: FastifyRequest): Principal | null =>
-    authenticate(req.headers as Record<string, string | undefined>, {
-      jwtSecret: opts.jwtSecret,
-      apiKeys: opts.apiKeys,
-    })
-  const need = (req: FastifyRequest, roles: Role[]) => requireRole(who(req), roles)
+  const authn = createAuthenticator(
+    { jwtSecret: opts.jwtSecret, jwks: opts.jwks, apiKeys: opts.apiKeys },
+    { logger, metrics: registry },
+  )
+  const need = async (req: FastifyRequest, roles: Role[]) =>
+    requireRole(await authn(req.headers as Record<string, string | undefined>), roles)
   const audit = (p: Principal, action: string, details: Record<string, unknown>) =>
     appendAudit(sql, { actor: p.sub, role: p.role, action, details })
 
   // CSV and NDJSON arrive as streams; the row reader consumes them line by line.
   for (const type of ['text/csv', 'application/x-ndjson', 'application/ndjson'])
     app.addContentTypeParser(type, (_req, payload, done) => done(null, payload))
+
+  // requests by route pattern (never the raw URL: ids would explode the label set) and status
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched'
+    const method = req.method
+    metrics.requests.inc({ method, route, status: String(reply.statusCode) })
+    metrics.requestSeconds.observe({ method, route }, reply.elapsedTime / 1000)
+  })
 
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = httpError(err)
@@ -172,17 +208,21 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     const job = (async () => {
       await new Promise((r) => setImmediate(r))
       await initCrypto()
+      const stopTimer = metrics.buildSeconds.startTimer()
       try {
-        const tree = buildTree(entries, { hash, currencies, minDepth })
+        // large trees hash on worker threads, so the service keeps answering while it builds
+        const tree = await buildTreeParallel(entries, { hash, currencies, minDepth })
         await sql.transaction(async (tx) => {
           await store.saveBuilt(id, tree, tx)
           await appendAudit(tx, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })
         })
+        stopTimer({ outcome: 'built' })
         logger.info({ id, users: entries.length, depth: tree.depth }, 'snapshot built')
         const root = (await store.get(id)).root
         publish({ type: 'snapshot.built', id, root }, () => true)
         publish({ type: 'proof.available', id }, (sub) => tree.byId.has(sub))
       } catch (err) {
+        stopTimer({ outcome: 'failed' })
         logger.error({ err, id }, 'snapshot build failed')
         await store.markFailed(id, (err as Error).message).catch(() => {})
       }
@@ -192,7 +232,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   }
 
   app.post('/v1/snapshots', async (req, reply) => {
-    const p = need(req, ['admin'])
+    const p = await need(req, ['admin'])
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
     let id: string | undefined
     let hash = opts.defaultHash
@@ -237,51 +277,55 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   })
 
   app.get('/v1/snapshots', async (req) => {
-    need(req, ['admin', 'auditor', 'user'])
+    await need(req, ['admin', 'auditor', 'user'])
     const q = parse(Page, req.query)
     return store.list(q.cursor ? Number(q.cursor) : null, q.limit)
   })
 
   app.get('/v1/snapshots/:id', async (req, reply) => {
-    need(req, ['admin', 'auditor', 'user'])
+    await need(req, ['admin', 'auditor', 'user'])
     const { id } = req.params as { id: string }
     const s = await store.get(id)
     // not immutable: an anchor may still be added; clients revalidate with the ETag
     return sendTagged(req, reply, JSON.stringify(s), s.status === 'built' ? 'no-cache' : 'no-store')
   })
 
-  const proofBody = async (id: string, userId: string) => {
-    const k = `${id}\0${userId}`
-    const hit = cache.get(k)
-    if (hit) return hit
-    const body = JSON.stringify(await store.proof(id, userId))
-    cache.set(k, body)
-    return body
+  // Only built snapshots have proofs (store.proof refuses others), and a built snapshot never
+  // changes, so a cached proof is never stale.
+  const proofBody = (id: string, userId: string) =>
+    cache.get(id, userId, async () => JSON.stringify(await store.proof(id, userId)))
+  const timed = async <T>(route: string, fn: () => Promise<T>): Promise<T> => {
+    const stop = metrics.proofServeSeconds.startTimer({ route })
+    try {
+      return await fn()
+    } finally {
+      stop()
+    }
   }
 
   app.get('/v1/snapshots/:id/proof', async (req, reply) => {
-    const p = need(req, ['user'])
+    const p = await need(req, ['user'])
     const { id } = req.params as { id: string }
-    return sendImmutable(req, reply, await proofBody(id, p.sub))
+    return sendImmutable(req, reply, await timed('own', () => proofBody(id, p.sub)))
   })
 
   app.get('/v1/snapshots/:id/proofs/:userId', async (req, reply) => {
-    const p = need(req, ['admin', 'auditor'])
+    const p = await need(req, ['admin', 'auditor'])
     const { id, userId } = req.params as { id: string; userId: string }
-    const body = await proofBody(id, userId)
+    const body = await timed('staff', () => proofBody(id, userId))
     await audit(p, 'proof.read', { id, userIds: [userId] })
     return sendImmutable(req, reply, body)
   })
 
   app.post('/v1/snapshots/:id/proofs/batch', async (req) => {
-    const p = need(req, ['admin', 'auditor'])
+    const p = await need(req, ['admin', 'auditor'])
     const { id } = req.params as { id: string }
     const { userIds } = parse(Batch, req.body)
     const proofs: unknown[] = []
     const missing: string[] = []
     for (const u of new Set(userIds)) {
       try {
-        proofs.push(JSON.parse(await proofBody(id, u)))
+        proofs.push(JSON.parse((await timed('batch', () => proofBody(id, u))).body))
       } catch (err) {
         if (err instanceof CairnError && err.code === ReservesErrorCode.USER_UNKNOWN) missing.push(u)
         else throw err
@@ -292,14 +336,14 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   })
 
   app.get('/v1/snapshots/:id/leaves', async (req) => {
-    need(req, ['auditor', 'admin'])
+    await need(req, ['auditor', 'admin'])
     const { id } = req.params as { id: string }
     const q = parse(LeavesPage, req.query)
     return store.leaves(id, q.offset, q.limit)
   })
 
   app.put('/v1/snapshots/:id/anchor', async (req) => {
-    const p = need(req, ['admin'])
+    const p = await need(req, ['admin'])
     const { id } = req.params as { id: string }
     const a = parse(Anchor, req.body)
     await store.get(id)
@@ -309,8 +353,21 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     return store.get(id)
   })
 
+  // Public once anchored: the root, totals and where they were published are meant to be seen by
+  // everyone (the page shows them next to a pasted proof). 404 until the snapshot is anchored.
+  app.get('/v1/snapshots/:id/anchor', async (req, reply) => {
+    const { id } = req.params as { id: string }
+    const s = await store.get(id)
+    if (!s.anchor || !s.root)
+      throw new CairnError(ReservesErrorCode.SNAPSHOT_UNKNOWN, `snapshot ${id} has not been anchored`, {
+        fault: 'caller',
+      })
+    const body = { snapshotId: s.id, hash: s.hash, currencies: s.currencies, root: s.root, anchor: s.anchor }
+    return sendTagged(req, reply, JSON.stringify(body), 'public, max-age=60')
+  })
+
   app.get('/v1/audit', async (req) => {
-    const p = need(req, ['admin', 'auditor'])
+    const p = await need(req, ['admin', 'auditor'])
     const q = parse(
       z.object({
         after: z.coerce.number().int().min(0).default(0),
@@ -324,7 +381,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   })
 
   app.get('/v1/audit/verify', async (req) => {
-    need(req, ['admin', 'auditor'])
+    await need(req, ['admin', 'auditor'])
     return verifyStoredAudit(sql)
   })
 
@@ -332,16 +389,12 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   // Browsers cannot set headers on a WebSocket, so the token may also come as ?token=.
   void app.register(websocket, { options: { maxPayload: 4096 } })
   void app.register(async (inst) => {
-    inst.get('/v1/stream', { websocket: true }, (socket, req) => {
+    inst.get('/v1/stream', { websocket: true }, async (socket, req) => {
       let principal: Principal
       try {
         const token = (req.query as { token?: string }).token
         const headers = token ? { authorization: `Bearer ${token}` } : (req.headers as Record<string, string>)
-        principal = requireRole(authenticate(headers, { jwtSecret: opts.jwtSecret, apiKeys: opts.apiKeys }), [
-          'admin',
-          'auditor',
-          'user',
-        ])
+        principal = requireRole(await authn(headers), ['admin', 'auditor', 'user'])
       } catch (err) {
         socket.send(JSON.stringify({ type: 'error', ...httpError(err).body }))
         socket.close(4401, 'unauthenticated')
@@ -354,6 +407,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     })
   })
 
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()))
   app.get('/docs', async () => openApiDocument())
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(await pageAsset('index.html')))
   app.get('/page.js', async (_req, reply) =>
@@ -373,10 +427,14 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   return {
     app,
     store,
+    proofCache: cache,
+    registry,
+    opened,
     idle,
     close: async () => {
       await idle()
       await app.close()
+      await cache.close()
     },
   }
 }

@@ -18,7 +18,8 @@ const STATUS: Record<string, number> = {
 /** The HTTP status and JSON body of any error (the one place error codes become HTTP statuses). */
 export function httpError(err: unknown): { status: number; body: Record<string, unknown> } {
   if (isCairnError(err)) {
-    const status = STATUS[err.code] ?? (err.fault === 'caller' ? 400 : 500)
+    // an outside dependency failing (a JWKS, Redis, the chain: OUTBOUND_*) is 503, worth retrying
+    const status = STATUS[err.code] ?? (err.fault === 'caller' ? 400 : err.fault === 'transient' ? 503 : 500)
     const body: Record<string, unknown> = { code: err.code, message: err.message }
     if (err.hint) body.hint = err.hint
     if (err.code === ReservesErrorCode.INPUT_INVALID && err.meta) {

@@ -54,6 +54,16 @@ CREATE TABLE reserves_audit (
   hash       text NOT NULL
 );`,
   },
+  {
+    version: 2,
+    name: 'level blobs stored uncompressed (proof reads fetch slices)',
+    // substring() on a compressed TOAST value decompresses all of it: for a 2^20-leaf level that is
+    // tens of MB per sibling read. EXTERNAL (out of line, uncompressed) lets PostgreSQL fetch only
+    // the chunks a slice touches. Hashes barely compress anyway; sums of padding leaves do.
+    sql: `
+ALTER TABLE reserves_levels ALTER COLUMN hashes SET STORAGE EXTERNAL;
+ALTER TABLE reserves_levels ALTER COLUMN balances SET STORAGE EXTERNAL;`,
+  },
 ]
 
 /** Brings the schema to the latest version; returns the versions it applied. */

@@ -17,7 +17,11 @@ export function openApiDocument(): Record<string, unknown> {
     info: { title: 'Cairn reserves', version: '1', description: 'Proof of liabilities (proof format v1).' },
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (HS256; claims sub, role)' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT (HS256 shared secret, or RS256/ES256 from the JWKS with iss and aud; claims sub, role)',
+        },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
       },
     },
@@ -38,9 +42,19 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/snapshots/{id}/leaves': {
         get: op('Leaf hashes and balances, no user ids (offset, limit)', 'auditor, admin'),
       },
-      '/v1/snapshots/{id}/anchor': { put: op('Record where the root was anchored', 'admin') },
+      '/v1/snapshots/{id}/anchor': {
+        put: op('Record where the root was anchored (chainId, txHash, blockNumber, registry, publisher)', 'admin'),
+        get: op('The anchored root, totals and anchor of a snapshot; public once anchored, 404 before', 'anyone', {
+          security: [],
+        }),
+      },
       '/v1/audit': { get: op('The hash-chained audit log', 'admin, auditor') },
       '/v1/audit/verify': { get: op('Checks the audit chain', 'admin, auditor') },
+      '/metrics': {
+        get: op('Prometheus metrics (requests by route and status, proof latency, build time, cache)', 'anyone', {
+          security: [],
+        }),
+      },
       '/v1/stream': {
         get: op(
           'WebSocket: snapshot.built, snapshot.anchored, proof.available (token in header or ?token=)',

@@ -147,18 +147,28 @@ export class SnapshotStore {
     const k = s.currencies.length
     const w = k * U128_BYTES
     const depth = s.depth as number
-    // sibling of the running node at each level, and the user's own leaf (level -1 marker)
-    const wanted = [{ level: 0, index: leafIndex }]
-    for (let l = 0; l < depth; l++) wanted.push({ level: l, index: Math.floor(leafIndex / 2 ** l) ^ 1 })
-    const nodes = await Promise.all(
-      wanted.map(async ({ level, index }) => {
-        const r = await this.sql.query(
-          'SELECT substring(hashes FROM $3 FOR 32) AS h, substring(balances FROM $4 FOR $5) AS b FROM reserves_levels WHERE snapshot_id = $1 AND level = $2',
-          [id, level, index * 32 + 1, index * w + 1, w],
-        )
-        return { hash: toHex(r[0]!.h as Uint8Array), balances: decodeBalances(r[0]!.b as Uint8Array).map(String) }
-      }),
+    // the user's own leaf, then the sibling of the running node at each level: one query for all
+    const levels = [0]
+    const indexes = [leafIndex]
+    for (let l = 0; l < depth; l++) {
+      levels.push(l)
+      indexes.push(Math.floor(leafIndex / 2 ** l) ^ 1)
+    }
+    const rows2 = await this.sql.query(
+      `SELECT substring(l.hashes FROM w.i * 32 + 1 FOR 32) AS h, substring(l.balances FROM w.i * $4 + 1 FOR $4) AS b
+         FROM unnest($2::int[], $3::int[]) WITH ORDINALITY AS w(lvl, i, ord)
+         JOIN reserves_levels l ON l.snapshot_id = $1 AND l.level = w.lvl
+        ORDER BY w.ord`,
+      [id, levels, indexes, w],
     )
+    if (rows2.length !== levels.length)
+      throw new CairnError(ReservesErrorCode.TREE_CORRUPT, `snapshot ${id} is missing tree levels`, {
+        fault: 'internal',
+      })
+    const nodes = rows2.map((r) => ({
+      hash: toHex(r.h as Uint8Array),
+      balances: decodeBalances(r.b as Uint8Array).map(String),
+    }))
     const own = nodes[0]!
     return {
       version: 1,

@@ -1,11 +1,14 @@
 import { CairnError } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
-import { leafHash, nodeHash, paddingHash, userHash } from '../verifier/encoding.ts'
 import type { HashFn, HashName } from '../verifier/hash.ts'
 import { type Currency, MAX_CURRENCIES, MAX_USER_ID_BYTES } from '../verifier/proof.ts'
-import { addBalancesInto, isU128, U128_BYTES, writeU128 } from '../verifier/u128.ts'
-import { fastHash } from './fast-hash.ts'
-import { cryptoRandom, type RandomSource, randomBelow } from './random.ts'
+import { isU128, U128_BYTES } from '../verifier/u128.ts'
+import { ColumnsBuilder, type UserColumns, type UserIndex } from './columns.ts'
+import { type BuildJob, hashTop, levelOffsets, runChunks } from './job.ts'
+import { type DigestInto, digestFor, type Level } from './kernel.ts'
+import { ByteStream, placeUsers } from './placement.ts'
+import { type BuildPool, defaultWorkers, startPool } from './pool.ts'
+import { cryptoRandom, type RandomSource } from './random.ts'
 
 /** One user's liabilities: balances in the snapshot's currency order, smallest units. */
 export interface LiabilityEntry {
@@ -37,8 +40,8 @@ export interface SumTree {
   levels: TreeLevel[]
   /** Users in input order. */
   users: TreeUser[]
-  /** userId → index in `users`. */
-  byId: Map<string, number>
+  /** userId → index in `users` (a `Map` satisfies it; the builder uses a leaner hash set). */
+  byId: UserIndex
 }
 
 export interface BuildOptions {
@@ -48,7 +51,7 @@ export interface BuildOptions {
   minDepth?: number
   /** Salts, padding and leaf order come from here (default: the OS CSPRNG). */
   random?: RandomSource
-  /** Overrides the hash implementation (default: {@link fastHash}). */
+  /** Overrides the hash implementation (default: OpenSSL SHA-256, hash-wasm Keccak; see kernel.ts). */
   hashFn?: HashFn
 }
 
@@ -83,14 +86,19 @@ export function depthFor(n: number, minDepth: number): number {
   return Math.max(d, minDepth)
 }
 
-/**
- * Builds the Merkle sum tree of a snapshot. Every entry is checked again here (the input readers
- * check first and report every bad row): empty or over-long ids, duplicate ids, a wrong number of
- * balances, balances outside [0, 2^128) and root sums ≥ 2^128 are refused with a CairnError.
- * Users get fresh 32-byte salts and are placed at random leaf indexes; the other places hold
- * padding leaves with random preimages and zero balances.
- */
-export function buildTree(entries: readonly LiabilityEntry[], opts: BuildOptions): SumTree {
+/** Leaves per chunk (2^CHUNK_BITS): the unit of work a thread takes. */
+export const CHUNK_BITS = 13
+/** Below this many leaves a build stays on the calling thread (starting workers costs more). */
+export const PARALLEL_MIN_LEAVES = 1 << 15
+
+const overflow = () =>
+  new CairnError(ReservesErrorCode.OVERFLOW, 'the total of a currency reaches 2^128', {
+    fault: 'caller',
+    hint: 'balances in one snapshot must sum to less than 2^128 per currency',
+  })
+
+/** Checks the options shared by every builder; returns the tree depth for `n` users. */
+export function checkBuild(n: number, opts: { currencies: Currency[]; minDepth?: number | undefined }): number {
   checkCurrencies(opts.currencies)
   const minDepth = opts.minDepth ?? 0
   if (!Number.isInteger(minDepth) || minDepth < 0 || minDepth > BUILD_MAX_DEPTH)
@@ -98,95 +106,192 @@ export function buildTree(entries: readonly LiabilityEntry[], opts: BuildOptions
       fault: 'caller',
       hint: `use an integer from 0 to ${BUILD_MAX_DEPTH}`,
     })
-  const k = opts.currencies.length
-  const random = opts.random ?? cryptoRandom
-  const h = opts.hashFn ?? fastHash(opts.hash)
-  const depth = depthFor(entries.length, minDepth)
+  const depth = depthFor(n, minDepth)
   if (depth > BUILD_MAX_DEPTH)
-    throw new CairnError(
-      ReservesErrorCode.BAD_OPTIONS,
-      `${entries.length} users need a tree deeper than ${BUILD_MAX_DEPTH}`,
-      {
-        fault: 'caller',
-        hint: 'split the snapshot',
-      },
-    )
-  const byId = new Map<string, number>()
-  for (const [i, e] of entries.entries()) {
+    throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `${n} users need a tree deeper than ${BUILD_MAX_DEPTH}`, {
+      fault: 'caller',
+      hint: 'split the snapshot',
+    })
+  return depth
+}
+
+/** Re-checks entries (ids, duplicates, balances) and packs them into columns. */
+function entriesToColumns(entries: readonly LiabilityEntry[], k: number): { cols: UserColumns; byId: UserIndex } {
+  const b = new ColumnsBuilder(k)
+  const id = new Uint8Array(4 * MAX_USER_ID_BYTES)
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as LiabilityEntry
     const meta = { row: i + 1, userId: e.userId }
-    if (e.userId.length === 0 || utf8.encode(e.userId).length > MAX_USER_ID_BYTES)
+    const enc = e.userId.length > MAX_USER_ID_BYTES ? null : utf8.encodeInto(e.userId, id)
+    if (e.userId.length === 0 || !enc || enc.written > MAX_USER_ID_BYTES)
       throw new CairnError(ReservesErrorCode.INPUT_INVALID, `entry ${i + 1} has an empty or over-long user id`, {
         fault: 'caller',
         meta,
       })
-    if (byId.has(e.userId))
-      throw new CairnError(ReservesErrorCode.DUPLICATE_USER, `user ${e.userId} appears twice`, {
-        fault: 'caller',
-        meta,
-      })
-    byId.set(e.userId, i)
     if (e.balances.length !== k || !e.balances.every(isU128))
       throw new CairnError(ReservesErrorCode.OVERFLOW, `entry ${i + 1} has balances outside [0, 2^128)`, {
         fault: 'caller',
         meta,
         hint: `give ${k} non-negative integer balances below 2^128`,
       })
+    for (let c = 0; c < k; c++) b.setBig(c, e.balances[c] as bigint)
+    if (!b.commit(id, 0, enc.written))
+      throw new CairnError(ReservesErrorCode.DUPLICATE_USER, `user ${e.userId} appears twice`, {
+        fault: 'caller',
+        meta,
+      })
   }
-
-  // A uniformly random placement: Fisher-Yates over all 2^depth places.
-  const size = 2 ** depth
-  const slots = new Int32Array(size).fill(-1)
-  for (let i = 0; i < entries.length; i++) slots[i] = i
-  for (let i = size - 1; i > 0; i--) {
-    const j = randomBelow(random, i + 1)
-    const t = slots[i] as number
-    slots[i] = slots[j] as number
-    slots[j] = t
-  }
-
-  const width = k * U128_BYTES
-  const leaves: TreeLevel = { count: size, hashes: new Uint8Array(size * 32), balances: new Uint8Array(size * width) }
-  const users: TreeUser[] = new Array(entries.length)
-  const b = new Uint8Array(width)
-  for (let idx = 0; idx < size; idx++) {
-    const u = slots[idx] as number
-    if (u < 0) {
-      leaves.hashes.set(paddingHash(h, random(32)), idx * 32)
-      continue
-    }
-    const e = entries[u] as LiabilityEntry
-    const salt = random(32)
-    e.balances.forEach((v, c) => {
-      writeU128(b, c * U128_BYTES, v)
-    })
-    leaves.balances.set(b, idx * width)
-    leaves.hashes.set(leafHash(h, userHash(h, salt, e.userId), b), idx * 32)
-    users[u] = { userId: e.userId, salt, leafIndex: idx, balances: e.balances }
-  }
-
-  const levels: TreeLevel[] = [leaves]
-  for (let l = 1; l <= depth; l++) levels.push(parentLevel(levels[l - 1] as TreeLevel, width, h))
-  return { hash: opts.hash, currencies: opts.currencies, depth, levels, users, byId }
+  const cols = b.finish()
+  return { cols, byId: b.index() }
 }
 
-/** Hashes one level into the next; refuses sums ≥ 2^128. */
-function parentLevel(child: TreeLevel, width: number, h: HashFn): TreeLevel {
-  const count = child.count / 2
-  const out: TreeLevel = { count, hashes: new Uint8Array(count * 32), balances: new Uint8Array(count * width) }
-  for (let i = 0; i < count; i++) {
-    const l = 2 * i
-    const hl = child.hashes.subarray(l * 32, l * 32 + 32)
-    const hr = child.hashes.subarray(l * 32 + 32, l * 32 + 64)
-    const bl = child.balances.subarray(l * width, (l + 1) * width)
-    const br = child.balances.subarray((l + 1) * width, (l + 2) * width)
-    if (!addBalancesInto(bl, br, out.balances.subarray(i * width, (i + 1) * width)))
-      throw new CairnError(ReservesErrorCode.OVERFLOW, 'the total of a currency reaches 2^128', {
-        fault: 'caller',
-        hint: 'balances in one snapshot must sum to less than 2^128 per currency',
-      })
-    out.hashes.set(nodeHash(h, hl, bl, hr, br), i * 32)
+const alloc = (bytes: number, shared: boolean) =>
+  new Uint8Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes))
+
+/**
+ * Draws the placement and the per-leaf random bytes (in this order, from one stream: the seeded
+ * test vectors depend on it) and allocates the levels. `file` set: only the levels from
+ * CHUNK_BITS up stay in memory, the rest is written to that file by whoever hashes a chunk.
+ */
+export function prepareJob(
+  cols: UserColumns,
+  o: { hash: HashName; depth: number; random: RandomSource; shared: boolean; file?: string; chunkBits?: number },
+): BuildJob {
+  for (const t of cols.totals) if (!isU128(t)) throw overflow()
+  const { depth, shared } = o
+  const size = 2 ** depth
+  const k = cols.currencies
+  const width = k * U128_BYTES
+  const stream = new ByteStream(o.random)
+  const slots = placeUsers(cols.count, new Int32Array(alloc(size * 4, shared).buffer), stream)
+  const random = alloc(size * 32, shared)
+  stream.fill(random)
+  const chunkBits = Math.min(depth, o.chunkBits ?? CHUNK_BITS)
+  const levels: Level[] = []
+  for (let l = 0; l <= depth; l++) {
+    const n = o.file && l < chunkBits ? 0 : 2 ** (depth - l)
+    levels.push({ hashes: alloc(n * 32, shared), balances: alloc(n * width, shared) })
   }
+  return {
+    hash: o.hash,
+    currencies: k,
+    depth,
+    chunkBits,
+    cols,
+    slots,
+    random,
+    levels,
+    file: o.file ? { path: o.file, offsets: levelOffsets(depth, k) } : null,
+    control: new Int32Array(alloc(8, shared).buffer),
+  }
+}
+
+/**
+ * Hashes every chunk of a prepared job (on the pool's worker threads when there is one, else
+ * here) and then the top levels. Throws RESERVES_OVERFLOW when a sum reaches 2^128. `meanwhile`
+ * runs on this thread while workers hash. The pool is closed in every case.
+ */
+export async function runJob<T>(
+  job: BuildJob,
+  pool: BuildPool | null,
+  digest: DigestInto,
+  meanwhile: () => T,
+): Promise<T> {
+  let ok: boolean
+  let out: T
+  try {
+    if (pool) {
+      const done = pool.run(job)
+      try {
+        out = meanwhile()
+      } finally {
+        ok = await done
+      }
+    } else {
+      out = meanwhile()
+      ok = runChunks(job, digest)
+    }
+  } finally {
+    pool?.close()
+  }
+  if (!ok || !hashTop(job, digest)) throw overflow()
   return out
+}
+
+/** A user of an in-memory tree; the salt is a view made on first use (a million views cost ~0.5 s). */
+class FlatUser implements TreeUser {
+  constructor(
+    readonly userId: string,
+    readonly leafIndex: number,
+    readonly balances: bigint[],
+    private readonly random: Uint8Array,
+  ) {}
+
+  get salt(): Uint8Array {
+    return this.random.subarray(this.leafIndex * 32, this.leafIndex * 32 + 32)
+  }
+}
+
+function treeOf(job: BuildJob, opts: BuildOptions, entries: readonly LiabilityEntry[], byId: UserIndex): SumTree {
+  const users: TreeUser[] = new Array(entries.length)
+  const { slots, random } = job
+  for (let idx = 0; idx < slots.length; idx++) {
+    const u = slots[idx] as number
+    if (u < 0) continue
+    const e = entries[u] as LiabilityEntry
+    users[u] = new FlatUser(e.userId, idx, e.balances, random)
+  }
+  const levels = job.levels.map((l, i) => ({ count: 2 ** (job.depth - i), hashes: l.hashes, balances: l.balances }))
+  return { hash: opts.hash, currencies: opts.currencies, depth: job.depth, levels, users, byId }
+}
+
+/**
+ * Builds the Merkle sum tree of a snapshot on this thread. Every entry is checked again here (the
+ * input readers check first and report every bad row): empty or over-long ids, duplicate ids, a
+ * wrong number of balances, balances outside [0, 2^128) and root sums ≥ 2^128 are refused with a
+ * CairnError. Users get fresh 32-byte salts and are placed at random leaf indexes; the other
+ * places hold padding leaves with random preimages and zero balances.
+ */
+export function buildTree(entries: readonly LiabilityEntry[], opts: BuildOptions): SumTree {
+  const depth = checkBuild(entries.length, opts)
+  const { cols, byId } = entriesToColumns(entries, opts.currencies.length)
+  const random = opts.random ?? cryptoRandom
+  const job = prepareJob(cols, { hash: opts.hash, depth, random, shared: false })
+  const digest = digestFor(opts.hash, opts.hashFn)
+  if (!runChunks(job, digest) || !hashTop(job, digest)) throw overflow()
+  return treeOf(job, opts, entries, byId)
+}
+
+/**
+ * {@link buildTree} with the leaf level and the subtrees below 2^CHUNK_BITS leaves hashed by
+ * `opts.workers` worker threads (default: one per core) on shared memory; same tree, same checks.
+ */
+export async function buildTreeParallel(
+  entries: readonly LiabilityEntry[],
+  opts: BuildOptions & { workers?: number; chunkBits?: number },
+): Promise<SumTree> {
+  const depth = checkBuild(entries.length, opts)
+  const workers = opts.hashFn ? 1 : (opts.workers ?? (2 ** depth < PARALLEL_MIN_LEAVES ? 1 : defaultWorkers()))
+  // Workers start now: their start-up overlaps the checks, the placement and the randomness.
+  const pool = workers > 1 ? startPool(workers) : null
+  let job: BuildJob
+  let byId: UserIndex
+  try {
+    const packed = entriesToColumns(entries, opts.currencies.length)
+    byId = packed.byId
+    job = prepareJob(packed.cols, {
+      hash: opts.hash,
+      depth,
+      random: opts.random ?? cryptoRandom,
+      shared: workers > 1,
+      ...(opts.chunkBits === undefined ? {} : { chunkBits: opts.chunkBits }),
+    })
+  } catch (err) {
+    pool?.close()
+    throw err
+  }
+  const digest = digestFor(opts.hash, opts.hashFn)
+  return runJob(job, pool, digest, () => treeOf(job, opts, entries, byId))
 }
 
 /**

@@ -1,6 +1,7 @@
 import { CairnError } from '@cairn/utils'
 import { RpcErrorCode } from '../errors.ts'
 import { type ApiKeyEntry, findApiKey } from './api-keys.ts'
+import type { JwksOptions, JwksVerifier } from './jwks.ts'
 import { verifyJwt } from './jwt.ts'
 import type { Role } from './roles.ts'
 
@@ -8,13 +9,15 @@ export interface AuthOptions {
   /** Off: every caller is `admin` (the dev profile on loopback). */
   enabled: boolean
   apiKeys: readonly ApiKeyEntry[]
-  /** The HS256 secret (32 bytes, as geth's jwtsecret file), or null for no JWTs. */
+  /** The HS256 secret (32 bytes, as geth's jwtsecret file), or null for no HS256 JWTs. */
   jwtSecret: Uint8Array | null
-  /** Role of a JWT without a `role` claim. */
+  /** Role of an HS256 JWT without a `role` claim. */
   jwtRole: Role
+  /** An OIDC provider's JWKS for RS256/ES256 JWTs, or null. */
+  jwks?: JwksOptions | null
 }
 
-export const AUTH_OFF: AuthOptions = { enabled: false, apiKeys: [], jwtSecret: null, jwtRole: 'admin' }
+export const AUTH_OFF: AuthOptions = { enabled: false, apiKeys: [], jwtSecret: null, jwtRole: 'admin', jwks: null }
 
 /** Who is calling. `name` is the API key's name or the JWT's `sub`, never key material. */
 export interface Principal {
@@ -31,11 +34,17 @@ export interface CredentialHeaders {
   'x-api-key'?: string | string[] | undefined
 }
 
-/** Turns request headers into a {@link Principal}. */
+/**
+ * Turns request headers into a {@link Principal}: an API key, an HS256 JWT (the node's secret) or
+ * an RS256/ES256 JWT (the provider's JWKS), told apart by the JWT header's `alg`.
+ */
 export class Authenticator {
-  constructor(readonly opts: AuthOptions) {}
+  constructor(
+    readonly opts: AuthOptions,
+    private readonly modules: { jwks: JwksVerifier | null } = { jwks: null },
+  ) {}
 
-  authenticate(headers: CredentialHeaders, nowSeconds = Math.floor(Date.now() / 1000)): Principal {
+  async authenticate(headers: CredentialHeaders, nowSeconds = Math.floor(Date.now() / 1000)): Promise<Principal> {
     if (!this.opts.enabled) return { role: 'admin', kind: 'open', name: null, invalid: null }
     const xKey = Array.isArray(headers['x-api-key']) ? headers['x-api-key'][0] : headers['x-api-key']
     const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1]
@@ -54,14 +63,36 @@ export class Authenticator {
     return { role: entry.role, kind: 'apiKey', name: entry.name, invalid: null }
   }
 
-  private byJwt(token: string, now: number): Principal {
-    if (!this.opts.jwtSecret) return anonymous(invalid('JWTs are not accepted (no auth.jwtSecret)'))
+  private async byJwt(token: string, now: number): Promise<Principal> {
+    const alg = jwtAlg(token)
+    if (alg === undefined) return anonymous(invalid('malformed JWT (its header does not decode)'))
+    if (alg !== 'HS256') {
+      const jwks = this.modules.jwks
+      if (!jwks) return anonymous(invalid(`JWTs signed with ${alg} need auth.jwksUrl`))
+      try {
+        const { sub, role } = await jwks.verify(token)
+        return { role, kind: 'jwt', name: sub, invalid: null }
+      } catch (err) {
+        return anonymous(err as CairnError)
+      }
+    }
+    if (!this.opts.jwtSecret) return anonymous(invalid('HS256 JWTs are not accepted (no auth.jwtSecret)'))
     try {
       const claims = verifyJwt(token, this.opts.jwtSecret, now)
       return { role: claims.role ?? this.opts.jwtRole, kind: 'jwt', name: claims.sub ?? null, invalid: null }
     } catch (err) {
       return anonymous(err as CairnError)
     }
+  }
+}
+
+/** The `alg` of a JWT's header, or undefined when it does not decode. */
+function jwtAlg(token: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg?: unknown }
+    return typeof header.alg === 'string' ? header.alg : undefined
+  } catch {
+    return undefined
   }
 }
 
@@ -72,6 +103,6 @@ function anonymous(err: CairnError | null): Principal {
 function invalid(why: string): CairnError {
   return new CairnError(RpcErrorCode.AUTH_INVALID, `invalid credentials: ${why}`, {
     fault: 'caller',
-    hint: 'send a valid API key (x-api-key) or an HS256 JWT (Authorization: Bearer)',
+    hint: 'send a valid API key (x-api-key) or a JWT (Authorization: Bearer)',
   })
 }

@@ -11,9 +11,20 @@ export interface Refusal {
   retryAfterSeconds?: number
   /** For the log: why (no key material). */
   reason: string
-  /** For metrics: a fixed label. */
-  kind: 'unauthorized' | 'forbidden' | 'rate_limited'
+  /** For metrics (`cairn_rpc_refused_total{reason}`): a fixed label. */
+  kind: RefusalKind
 }
+
+/** Why a request or connection was refused before dispatch (the metric's `reason` label). */
+export type RefusalKind =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'limit_store_down'
+  | 'connection_limit'
+  | 'overloaded'
+  | 'invalid_host'
+  | 'origin_forbidden'
 
 type Id = string | number | null
 
@@ -23,11 +34,11 @@ type Id = string | number | null
  * caller's rate-limit bucket (else 429). A body that does not parse passes through: the
  * dispatcher answers it with a parse error.
  */
-export function gate(
+export async function gate(
   body: string,
   caller: { principal: Principal; ip: string },
   limiter: RateLimiter | null,
-): Refusal | undefined {
+): Promise<Refusal | undefined> {
   let parsed: unknown
   try {
     parsed = JSON.parse(body)
@@ -46,10 +57,17 @@ export function gate(
   if (limiter) {
     const methods = entries.flatMap((e) => (e.method === undefined ? [] : [e.method]))
     const key = caller.principal.kind === 'apiKey' || caller.principal.kind === 'jwt' ? caller.principal.name : null
-    const decision = limiter.charge(
+    const decision = await limiter.charge(
       { ip: caller.ip, key: key === null ? null : `${caller.principal.kind}:${key}` },
       methods,
     )
+    if (!decision.allowed && decision.storeDown) {
+      const err = new CairnError(RpcErrorCode.LIMIT_STORE_DOWN, 'rate limits unavailable: try again shortly', {
+        fault: 'transient',
+        meta: { data: { retryAfter: 1 } },
+      })
+      return { ...respond(err, entries, batch, 'rate-limit store down'), retryAfterSeconds: 1 }
+    }
     if (!decision.allowed) {
       const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000))
       const err = new CairnError(RpcErrorCode.RATE_LIMITED, 'limit exceeded', {
@@ -80,7 +98,14 @@ function respond(err: CairnError, entries: { id: Id }[], batch: boolean, reason:
   const error = toJsonRpcError(err)
   const out = entries.map((e) => ({ jsonrpc: '2.0', id: e.id, error }))
   const status = httpStatusOf(err)
-  const kind = status === 429 ? 'rate_limited' : status === 403 ? 'forbidden' : 'unauthorized'
+  const kind: RefusalKind =
+    status === 503
+      ? 'limit_store_down'
+      : status === 429
+        ? 'rate_limited'
+        : status === 403
+          ? 'forbidden'
+          : 'unauthorized'
   return { status, body: JSON.stringify(batch ? out : out[0]), reason, kind }
 }
 

@@ -10,11 +10,15 @@ export function roleAllows(have: Role, need: Role): boolean {
 /**
  * The least role per JSON-RPC method, as prefix rules checked in order (first match wins):
  * sending and signing need `user`, the txpool `operator`, admin/debug/dev methods `admin`;
- * everything else (reads) is `public`.
+ * everything else (reads) is `public`. `personal_sign` signs with a node-held key exactly as
+ * `eth_sign` does, so both need `user`; `personal_ecRecover` uses no key (`public`); the rest of
+ * geth's `personal_` namespace manages keys (new, import, unlock) and needs `admin`.
  */
 export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = [
   ['eth_send', 'user'],
   ['eth_sign', 'user'],
+  ['personal_sign', 'user'],
+  ['personal_ecRecover', 'public'],
   ['personal_', 'admin'],
   ['txpool_', 'operator'],
   ['admin_', 'admin'],

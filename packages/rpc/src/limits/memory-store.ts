@@ -5,33 +5,44 @@ interface Entry {
   weight: number
 }
 
+/** One bucket's hits in time order from `head` on, and the weight they hold. */
+interface Log {
+  entries: Entry[]
+  head: number
+  used: number
+}
+
 /**
- * A sliding-window log in memory: each bucket keeps its hits of the last window (at most
- * `limit` entries, since a refused hit is not recorded), so the window slides exactly. Idle
- * buckets are swept every `sweepEvery` hits.
+ * A sliding-window log in memory: each bucket keeps its hits of the last window (a refused hit is
+ * not recorded), so the window slides exactly. Hits that left the window are dropped from the
+ * front as time passes and the bucket's weight is kept as a running sum, so a hit costs O(1)
+ * amortized whatever the limit (only a refusal walks the log to say when the hit would fit).
+ * Idle buckets are swept every `sweepEvery` hits.
  */
 export class MemoryRateLimitStore implements RateLimitStore {
-  private readonly buckets = new Map<string, Entry[]>()
+  private readonly buckets = new Map<string, Log>()
   private hits = 0
 
   constructor(private readonly opts: { sweepEvery: number } = { sweepEvery: 10_000 }) {}
 
   hit(key: string, weight: number, limit: number, windowMs: number, nowMs: number): LimitDecision {
     if (++this.hits % this.opts.sweepEvery === 0) this.sweep(windowMs, nowMs)
-    const since = nowMs - windowMs
-    const log = (this.buckets.get(key) ?? []).filter((e) => e.at > since)
-    let used = 0
-    for (const e of log) used += e.weight
-    if (used + weight <= limit) {
-      log.push({ at: nowMs, weight })
+    let log = this.buckets.get(key)
+    if (!log) {
+      log = { entries: [], head: 0, used: 0 }
       this.buckets.set(key, log)
-      return { allowed: true, remaining: limit - used - weight, retryAfterMs: 0 }
     }
-    this.buckets.set(key, log)
+    expire(log, nowMs - windowMs)
+    if (log.used + weight <= limit) {
+      log.entries.push({ at: nowMs, weight })
+      log.used += weight
+      return { allowed: true, remaining: limit - log.used, retryAfterMs: 0 }
+    }
     // The hit fits once enough of the oldest entries have left the window.
-    let free = limit - used
+    let free = limit - log.used
     let retryAfterMs = windowMs
-    for (const e of log) {
+    for (let i = log.head; i < log.entries.length; i++) {
+      const e = log.entries[i] as Entry
       free += e.weight
       if (free >= weight) {
         retryAfterMs = e.at + windowMs - nowMs
@@ -48,7 +59,25 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   private sweep(windowMs: number, nowMs: number): void {
     for (const [key, log] of this.buckets) {
-      if (log.every((e) => e.at <= nowMs - windowMs)) this.buckets.delete(key)
+      expire(log, nowMs - windowMs)
+      if (log.head >= log.entries.length) this.buckets.delete(key)
     }
+  }
+}
+
+/** Drops the hits at or before `since`; compacts the array once most of it is dropped. */
+function expire(log: Log, since: number): void {
+  const { entries } = log
+  while (log.head < entries.length && (entries[log.head] as Entry).at <= since) {
+    log.used -= (entries[log.head] as Entry).weight
+    log.head++
+  }
+  if (log.head === entries.length) {
+    entries.length = 0
+    log.head = 0
+    log.used = 0
+  } else if (log.head > 1024 && log.head * 2 > entries.length) {
+    log.entries = entries.slice(log.head)
+    log.head = 0
   }
 }

@@ -1,3 +1,4 @@
+import type { Logger } from '@cairn/utils'
 import type { LimitDecision, RateLimitStore } from './store.ts'
 import { methodWeight } from './weights.ts'
 
@@ -9,26 +10,65 @@ export interface RateLimitOptions {
   perIp: number
   /** Weight one API key (or JWT subject) may spend per window. */
   perKey: number
+  /** When the store fails: `open` lets the request through, `closed` refuses it (503). */
+  onStoreError: 'open' | 'closed'
 }
 
-export const RATE_LIMIT_OFF: RateLimitOptions = { enabled: false, windowMs: 60_000, perIp: 600, perKey: 6000 }
+export const RATE_LIMIT_OFF: RateLimitOptions = {
+  enabled: false,
+  windowMs: 60_000,
+  perIp: 600,
+  perKey: 6000,
+  onStoreError: 'open',
+}
+
+/** How often a failing store is logged at most (the failures in between are counted in the line). */
+const STORE_ERROR_LOG_MS = 10_000
 
 /**
  * Charges each request's method weights to its caller: the API key (or JWT subject) when
  * authenticated, else the client IP. A weight larger than the whole limit is always refused.
+ * When the store throws (Redis down), the request is let through or refused per `onStoreError`,
+ * never crashing the server; the failure is logged (at most every 10 s, with a count).
  */
 export class RateLimiter {
+  private failures = 0
+  private lastLogged = 0
+
   constructor(
     readonly opts: RateLimitOptions,
-    private readonly modules: { store: RateLimitStore },
+    private readonly modules: { store: RateLimitStore; logger?: Logger },
   ) {}
 
-  /** Charges `methods` to the caller; undefined when limits are off. */
-  charge(caller: { ip: string; key: string | null }, methods: readonly string[], nowMs = Date.now()): LimitDecision {
+  /** Charges `methods` to the caller. */
+  async charge(
+    caller: { ip: string; key: string | null },
+    methods: readonly string[],
+    nowMs = Date.now(),
+  ): Promise<LimitDecision> {
     if (!this.opts.enabled) return { allowed: true, remaining: Number.POSITIVE_INFINITY, retryAfterMs: 0 }
     let weight = 0
     for (const m of methods) weight += methodWeight(m)
     const [bucket, limit] = caller.key ? [`key:${caller.key}`, this.opts.perKey] : [`ip:${caller.ip}`, this.opts.perIp]
-    return this.modules.store.hit(bucket, weight, limit, this.opts.windowMs, nowMs)
+    try {
+      return await this.modules.store.hit(bucket, weight, limit, this.opts.windowMs, nowMs)
+    } catch (err) {
+      this.storeFailed(err)
+      return this.opts.onStoreError === 'closed'
+        ? { allowed: false, remaining: 0, retryAfterMs: 1000, storeDown: true }
+        : { allowed: true, remaining: 0, retryAfterMs: 0, storeDown: true }
+    }
+  }
+
+  private storeFailed(err: unknown): void {
+    this.failures++
+    const now = Date.now()
+    if (now - this.lastLogged < STORE_ERROR_LOG_MS) return
+    this.lastLogged = now
+    this.modules.logger?.warn(
+      { err, failures: this.failures, policy: this.opts.onStoreError === 'open' ? 'fail open' : 'fail closed' },
+      `rate-limit store failing: requests are ${this.opts.onStoreError === 'open' ? 'let through' : 'refused (503)'}`,
+    )
+    this.failures = 0
   }
 }

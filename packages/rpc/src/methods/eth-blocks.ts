@@ -18,7 +18,10 @@ async function locateTx(ctx: RpcContext, hash: string) {
   if (!loc) return undefined
   const block = await ctx.chain.store.getBlock(loc.blockHash)
   const tx = block?.transactions[loc.index]
-  return block && tx ? { block, tx, index: loc.index } : undefined
+  // A block's batch is readable a moment before the head moves to it: never answer with a
+  // transaction in a block above the head that eth_blockNumber reports.
+  if (!block || !tx || block.header.number > ctx.chain.head.header.number) return undefined
+  return { block, tx, index: loc.index }
 }
 
 export const ethBlockMethods: MethodDef[] = [

@@ -1,5 +1,6 @@
+import { seedEncodedTx } from '@cairn/chain'
 import { bytesToHex, CairnError, errorMessage, hexToBytes } from '@cairn/utils'
-import { createTx, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
+import { createTx, createTxFromRLP, paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
@@ -14,9 +15,68 @@ const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 
 /** Submitting transactions: signed elsewhere (raw) or by an unlocked dev account. */
 
+type Common = RpcContext['chain']['common']
+type ParamsTable = Record<string, unknown>
+/** The parts of @ethereumjs's Common that `updateParams` reads and writes. */
+interface CommonState {
+  _params: ParamsTable
+  _hardfork: string
+  _eips: unknown
+  _paramsCache: unknown
+}
+/** Per parameter table: its entries, hardfork, EIPs and the cache right after the last `paramsTx` merge. */
+const mergedTx = new WeakMap<
+  ParamsTable,
+  { entries: [string, unknown][]; hardfork: string; eips: unknown; cache: unknown }
+>()
+
+/**
+ * `Common.updateParams`, except that merging `paramsTx` again when nothing changed since the last
+ * such merge (same table entries — `updateParams` always stores new objects —, hardfork and EIPs)
+ * reuses that merge's parameter cache instead of redoing it. Every transaction constructor copies
+ * its Common (the copy shares the table) and merges `paramsTx`: JSON copies of each EIP's entry and
+ * a rebuild of the cache over every hardfork, most of decoding a transfer and most of its garbage.
+ * The merge is idempotent and the cache a function of those three (cache objects are never
+ * modified once built), so the result is what the full merge gives.
+ */
+function updateParamsOnce(this: Common, params: ParamsTable): Common {
+  const self = this as unknown as CommonState
+  const last = params === paramsTx ? mergedTx.get(self._params) : undefined
+  if (
+    last &&
+    last.hardfork === self._hardfork &&
+    last.eips === self._eips &&
+    last.entries.length === Object.keys(self._params).length &&
+    last.entries.every(([eip, entry]) => self._params[eip] === entry)
+  ) {
+    self._paramsCache = last.cache
+    return this
+  }
+  Object.getPrototypeOf(this).updateParams.call(this, params)
+  if (params === paramsTx) {
+    mergedTx.set(self._params, {
+      entries: Object.entries(self._params),
+      hardfork: self._hardfork,
+      eips: self._eips,
+      cache: self._paramsCache,
+    })
+  }
+  return this
+}
+
+/**
+ * `createTxFromRLP(bytes, { common })`, cheaper: the transaction's Common is a copy of `common` with
+ * {@link updateParamsOnce}, and `bytes` seed its encoding and hash (see `seedEncodedTx`).
+ */
+export function decodeRawTx(common: Common, bytes: Uint8Array): TypedTransaction {
+  const tx = createTxFromRLP(bytes, { common: Object.assign(common.copy(), { updateParams: updateParamsOnce }) })
+  seedEncodedTx(tx, bytes)
+  return tx
+}
+
 function decodeRaw(ctx: RpcContext, raw: string) {
   try {
-    return createTxFromRLP(hexToBytes(raw), { common: ctx.chain.common })
+    return decodeRawTx(ctx.chain.common, hexToBytes(raw))
   } catch (err) {
     throw new CairnError(
       RpcErrorCode.EXECUTION_FAILED,

@@ -2,7 +2,7 @@ import { accountProof } from '@cairn/chain'
 import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
-import { callGas, estimateGas, prepareCall, throwIfFailed } from '../exec.ts'
+import { callGas, estimateGas, throwIfFailed, withCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
 import { address, blockOverride, blockRef, callRequest, looseQuantity, stateOverride } from '../schemas.ts'
@@ -62,11 +62,8 @@ export const ethStateMethods: MethodDef[] = [
     params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional(), blockOverride.optional()]),
     async handler([req, ref, state, blockOv], ctx) {
       const block = await resolveBlock(ctx, ref)
-      const call = await prepareCall(ctx, req, block, {
-        ...(state ? { state } : {}),
-        ...(blockOv ? { block: blockOv } : {}),
-      })
-      const res = await call.run(callGas(ctx, req))
+      const overrides = { ...(state ? { state } : {}), ...(blockOv ? { block: blockOv } : {}) }
+      const res = await withCall(ctx, req, block, overrides, (call) => call.run(callGas(ctx, req)))
       throwIfFailed(res)
       return bytesToHex(res.execResult.returnValue)
     },
@@ -87,10 +84,17 @@ export const ethStateMethods: MethodDef[] = [
       // As geth: run with the list found so far until it stops changing (warm slots change gas).
       let list = req.accessList ?? []
       for (let i = 0; i < 8; i++) {
-        const call = await prepareCall(ctx, { ...req, accessList: list }, block, { reportAccessList: true })
-        const res = await call.run(callGas(ctx, req))
-        const next = call.accessList()
-        const gasUsed = toQuantity(res.execResult.executionGasUsed + call.minimumGas)
+        const { res, next, minimumGas } = await withCall(
+          ctx,
+          { ...req, accessList: list },
+          block,
+          { reportAccessList: true },
+          async (call) => {
+            const res = await call.run(callGas(ctx, req))
+            return { res, next: call.accessList(), minimumGas: call.minimumGas }
+          },
+        )
+        const gasUsed = toQuantity(res.execResult.executionGasUsed + minimumGas)
         if (JSON.stringify(next) === JSON.stringify(list) || i === 7) {
           const out: Record<string, unknown> = { accessList: next, gasUsed }
           const err = res.execResult.exceptionError

@@ -1,6 +1,7 @@
-import { createLogger } from '@cairn/service-kit'
+import { createLogger, flushLogs } from '@cairn/service-kit'
 import type { Command } from 'commander'
 import { loadConfig } from '../../config/load.ts'
+import { loggerOptions } from '../../config/log.ts'
 import { startNode } from '../../node.ts'
 import { VERSION } from '../../version.ts'
 import { banner } from '../banner.ts'
@@ -22,9 +23,10 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
 (--config cairn.toml, with [http] port = 8546). Flags win over the environment, which wins over the file.`,
     )
     .action(async (opts: Record<string, unknown>) => {
-      const config = loadConfig(nodeConfigInputs(opts, process.env))
-      const logger = createLogger({ level: config.log.level, format: config.log.format })
-      const node = await startNode(config, { logger })
+      const inputs = nodeConfigInputs(opts, process.env)
+      const config = loadConfig(inputs)
+      const logger = createLogger(loggerOptions(config))
+      const node = await startNode(config, { logger, configInputs: inputs })
       const balanceEth = (config.dev_accounts.balance / 10n ** 18n).toString()
       process.stdout.write(
         `${banner(node, { mnemonic: config.dev_accounts.mnemonic, balanceEth, version: VERSION })}\n`,
@@ -40,11 +42,11 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
         node.close().then(
           () => {
             logger.info('stopped cleanly')
-            setTimeout(() => process.exit(0), 50)
+            void flushLogs(logger).then(() => process.exit(0))
           },
           (err) => {
             logger.error({ err }, 'shutdown failed')
-            setTimeout(() => process.exit(1), 50)
+            void flushLogs(logger).then(() => process.exit(1))
           },
         )
       }

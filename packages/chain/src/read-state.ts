@@ -1,0 +1,85 @@
+import { equalsBytes } from '@cairn/utils'
+import { MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
+import { type Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
+
+/** Past this many pending cache entries a read-only view forgets them (it never flushes). */
+const MAX_DIFF_ENTRIES = 1024
+
+/**
+ * A read-only state view shared by RPC reads, proofs and the pool at one state root
+ * (`Executor.stateAt`). Its caches are LRU-bounded, but `@ethereumjs/statemanager` also records
+ * every cached read in the caches' level-0 "diff" (what a flush would write back), and a view
+ * that is never written never flushes: those records would grow with every distinct account read.
+ * Nothing is ever written here, so they are dropped as they pile up.
+ */
+export class SharedReadView extends MerkleStateManager {
+  override async getAccount(address: Address): Promise<Account | undefined> {
+    const account = await super.getAccount(address)
+    this.trimDiffs()
+    return account
+  }
+
+  override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
+    const value = await super.getStorage(address, key)
+    this.trimDiffs()
+    return value
+  }
+
+  override async getCode(address: Address): Promise<Uint8Array> {
+    const code = await super.getCode(address)
+    this.trimDiffs()
+    return code
+  }
+
+  private trimDiffs(): void {
+    if (this._checkpointCount !== 0) return
+    for (const cache of [this._caches?.account, this._caches?.storage, this._caches?.code]) {
+      const level0 = cache?._diffCache[0] as Map<string, unknown> | undefined
+      if (cache && cache._diffCache.length === 1 && level0 && level0.size > MAX_DIFF_ENTRIES) level0.clear()
+    }
+  }
+}
+
+/**
+ * The state manager of an `eth_call` VM: private writes (its own caches, journaled, reverted after
+ * each call), reads of what it has not written from `base`, the {@link SharedReadView} at the same
+ * root, whose caches stay warm across calls. Without this, every read a call makes inside its
+ * checkpoint is dropped with the revert and the next call walks the trie again.
+ *
+ * Valid while this manager's own trie is still at `base`'s root, i.e. while nothing was flushed
+ * into it: callers run every write inside a checkpoint that is reverted, or keep a checkpoint open
+ * for the VM's lifetime (state overrides). An account whose storage root or code hash differs from
+ * `base`'s (storage cleared, contract created in the call) is read from this manager's own trie.
+ */
+export class ReadThroughStateManager extends MerkleStateManager {
+  constructor(
+    opts: MerkleStateManagerOpts,
+    private readonly base: MerkleStateManager,
+  ) {
+    super(opts)
+  }
+
+  override async getAccount(address: Address): Promise<Account | undefined> {
+    const elem = this._caches?.account?.get(address)
+    if (elem !== undefined) return elem.accountRLP !== undefined ? createAccountFromRLP(elem.accountRLP) : undefined
+    return this.base.getAccount(address)
+  }
+
+  override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
+    if (this._caches?.storage?.get(address, key) !== undefined) return super.getStorage(address, key)
+    const account = await this.getAccount(address)
+    if (!account) return new Uint8Array()
+    const shared = await this.base.getAccount(address)
+    if (shared && equalsBytes(shared.storageRoot, account.storageRoot)) return this.base.getStorage(address, key)
+    return super.getStorage(address, key)
+  }
+
+  override async getCode(address: Address): Promise<Uint8Array> {
+    if (this._caches?.code?.get(address) !== undefined) return super.getCode(address)
+    const account = await this.getAccount(address)
+    if (!account?.isContract()) return new Uint8Array()
+    const shared = await this.base.getAccount(address)
+    if (shared && equalsBytes(shared.codeHash, account.codeHash)) return this.base.getCode(address)
+    return super.getCode(address)
+  }
+}

@@ -1,0 +1,50 @@
+import { keccak256, publicKeyToAddress } from '@cairn/crypto'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { Address } from '@ethereumjs/util'
+
+const encodings = new WeakMap<TypedTransaction, Uint8Array>()
+const senders = new WeakMap<TypedTransaction, Address>()
+
+/**
+ * The transaction's consensus encoding, computed once per transaction object (a transaction is
+ * immutable: frozen by @ethereumjs). Seeds @ethereumjs's hash cache from the same bytes, so the
+ * size check, the hash, the transactions trie and the block body share one `serialize()`.
+ */
+export function encodedTx(tx: TypedTransaction): Uint8Array {
+  let raw = encodings.get(tx)
+  if (raw === undefined) {
+    raw = tx.serialize()
+    encodings.set(tx, raw)
+    if (Object.isFrozen(tx) && tx.cache.hash === undefined) tx.cache.hash = keccak256(raw)
+  }
+  return raw
+}
+
+/**
+ * Records `raw` as the encoding of `tx`, decoded from exactly these bytes (`createTxFromRLP`), and
+ * seeds its hash from them: admission of a raw transaction then neither re-serializes it nor
+ * hashes a second copy. Sound because @ethereumjs decodes only canonical encodings (RLP with
+ * minimal lengths and no remainder, integers without leading zeros), which re-serialize to the
+ * same bytes; `packages/txpool/test/raw-encoding.test.ts` checks that property.
+ */
+export function seedEncodedTx(tx: TypedTransaction, raw: Uint8Array): void {
+  // Types 0-2 only (the ones the property test covers); others are serialized as before.
+  if (tx.type > 2 || !Object.isFrozen(tx) || encodings.has(tx)) return
+  encodings.set(tx, raw)
+  if (tx.cache.hash === undefined) tx.cache.hash = keccak256(raw)
+}
+
+/**
+ * The sender, derived once per transaction object from its (cached) public key with Cairn's
+ * keccak: `tx.getSenderAddress()` re-hashes the key with a pure-JS keccak on every call. A
+ * transaction whose sender is set on the object (dev-mode impersonation) keeps it.
+ */
+export function txSender(tx: TypedTransaction): Address {
+  if (Object.hasOwn(tx, 'getSenderAddress')) return tx.getSenderAddress()
+  let sender = senders.get(tx)
+  if (sender === undefined) {
+    sender = new Address(publicKeyToAddress(tx.getSenderPublicKey()))
+    senders.set(tx, sender)
+  }
+  return sender
+}

@@ -1,0 +1,172 @@
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { CryptoErrorCode, cryptoError } from './errors.ts'
+import { nativeSecp256k1 } from './secp256k1.ts'
+
+/** One public-key recovery: a 32-byte message hash, a 64-byte `r ‖ s` signature, recovery id 0/1. */
+export interface RecoverJob {
+  hash: Uint8Array
+  sig: Uint8Array
+  recovery: number
+}
+
+export interface RecoverPoolOptions {
+  /** Worker threads; default: one per CPU, at most 4. */
+  threads?: number
+}
+
+const JOB_BYTES = 32 + 64 + 1
+const KEY_BYTES = 65
+
+/**
+ * The worker: libsecp256k1 through the same N-API addon as the main thread (loaded from this
+ * package's dependencies). Input: jobs packed as hash ‖ sig ‖ recovery id; output: 65-byte
+ * uncompressed keys, all zero for a signature that does not recover.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads')
+const secp = require('node:module').createRequire(workerData.from)('secp256k1/bindings')
+parentPort.on('message', ({ id, jobs }) => {
+  const n = jobs.length / ${JOB_BYTES}
+  const out = new Uint8Array(n * ${KEY_BYTES})
+  for (let i = 0; i < n; i++) {
+    const o = i * ${JOB_BYTES}
+    try {
+      const key = secp.ecdsaRecover(jobs.subarray(o + 32, o + 96), jobs[o + 96], jobs.subarray(o, o + 32), false)
+      out.set(key, i * ${KEY_BYTES})
+    } catch {}
+  }
+  parentPort.postMessage({ id, out }, [out.buffer])
+})
+`
+
+interface Pending {
+  jobs: RecoverJob[]
+  resolve: (keys: (Uint8Array | undefined)[]) => void
+}
+
+/**
+ * Signature recovery (secp256k1 public keys) on worker threads, so that admitting transactions
+ * overlaps with the main thread's other work (sealing blocks, answering reads). Requests made in
+ * the same turn of the event loop (a JSON-RPC batch) are packed into one message per worker.
+ * Only with the native backend: without it {@link RecoverPool.create} returns undefined and
+ * callers recover on the main thread as before.
+ */
+export class RecoverPool {
+  private readonly workers: Worker[] = []
+  private readonly waiting = new Map<number, (out: Uint8Array) => void>()
+  private queue: Pending[] = []
+  private scheduled = false
+  private nextId = 0
+  private next = 0
+  private closed = false
+  /** A worker failed: every later recovery answers "not recovered" (callers recover themselves). */
+  private broken = false
+
+  private constructor(threads: number) {
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { from: import.meta.url } })
+      worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
+        const done = this.waiting.get(id)
+        this.waiting.delete(id)
+        this.keepAlive()
+        done?.(out)
+      })
+      // A worker that fails answers nothing: its callers recover on the main thread instead.
+      worker.on('error', () => this.failAll())
+      worker.on('exit', () => this.failAll())
+      worker.unref()
+      this.workers.push(worker)
+    }
+  }
+
+  /** A pool of `threads` workers, or undefined when libsecp256k1 is not loaded. */
+  static create(opts: RecoverPoolOptions = {}): RecoverPool | undefined {
+    if (!nativeSecp256k1) return undefined
+    return new RecoverPool(opts.threads ?? Math.min(4, Math.max(1, availableParallelism())))
+  }
+
+  get threads(): number {
+    return this.workers.length
+  }
+
+  /**
+   * Recovers the 64-byte public keys (`x ‖ y`, no 0x04 prefix, as @ethereumjs's `ecrecover`
+   * returns) of `jobs`; undefined for a signature that does not recover.
+   */
+  recover(jobs: RecoverJob[]): Promise<(Uint8Array | undefined)[]> {
+    if (this.closed) {
+      return Promise.reject(cryptoError(CryptoErrorCode.INVALID_ARGUMENT, 'the recovery pool is closed'))
+    }
+    if (jobs.length === 0) return Promise.resolve([])
+    if (this.broken) return Promise.resolve(jobs.map(() => undefined))
+    return new Promise((resolve) => {
+      this.queue.push({ jobs, resolve })
+      if (!this.scheduled) {
+        this.scheduled = true
+        setImmediate(() => this.dispatch())
+      }
+    })
+  }
+
+  /** Stops the workers; pending recoveries never settle after this. */
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(this.workers.map((w) => w.terminate()))
+  }
+
+  /** Workers hold the process open only while an answer is awaited. */
+  private keepAlive(): void {
+    for (const w of this.workers) {
+      if (this.waiting.size > 0) w.ref()
+      else w.unref()
+    }
+  }
+
+  private failAll(): void {
+    this.broken = true
+    const waiting = [...this.waiting.values()]
+    this.waiting.clear()
+    this.keepAlive()
+    for (const done of waiting) done(new Uint8Array(1 << 20))
+  }
+
+  /** Sends everything queued this turn, split evenly across the workers. */
+  private dispatch(): void {
+    this.scheduled = false
+    const pending = this.queue
+    this.queue = []
+    const all: RecoverJob[] = []
+    for (const p of pending) for (const j of p.jobs) all.push(j)
+    const keys: (Uint8Array | undefined)[] = new Array(all.length)
+    const per = Math.ceil(all.length / this.workers.length)
+    let remaining = Math.ceil(all.length / per)
+    const finish = () => {
+      let k = 0
+      for (const p of pending) {
+        p.resolve(keys.slice(k, k + p.jobs.length))
+        k += p.jobs.length
+      }
+    }
+    for (let start = 0; start < all.length; start += per) {
+      const chunk = all.slice(start, start + per)
+      const packed = new Uint8Array(chunk.length * JOB_BYTES)
+      chunk.forEach((j, i) => {
+        packed.set(j.hash, i * JOB_BYTES)
+        packed.set(j.sig, i * JOB_BYTES + 32)
+        packed[i * JOB_BYTES + 96] = j.recovery
+      })
+      const id = this.nextId++
+      this.waiting.set(id, (out) => {
+        for (let i = 0; i < chunk.length; i++) {
+          const key = out.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES)
+          keys[start + i] = key[0] === 4 ? key.slice(1) : undefined
+        }
+        if (--remaining === 0) finish()
+      })
+      const worker = this.workers[this.next++ % this.workers.length] as Worker
+      worker.postMessage({ id, jobs: packed }, [packed.buffer])
+    }
+    this.keepAlive()
+  }
+}

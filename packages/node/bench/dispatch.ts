@@ -1,0 +1,88 @@
+// The in-process cost of one read request through the JSON-RPC dispatcher (no HTTP, no client):
+// what the node spends per eth_getBalance / eth_blockNumber / eth_call of the fixture ERC-20's
+// balanceOf, measured in one process so the figure does not depend on the load generator.
+//   node --import tsx packages/node/bench/dispatch.ts   (DISPATCH_N=20000 per method)
+// Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx packages/node/bench/dispatch.ts
+import { silentLogger } from '@cairn/utils'
+import { encodeDeployData, encodeFunctionData, type Hex } from 'viem'
+import type { RpcContext } from '../../rpc/src/context.ts'
+import { prepareCall, withCall } from '../../rpc/src/exec.ts'
+import type { CallRequest } from '../../rpc/src/schemas.ts'
+import { loadConfig } from '../src/config/load.ts'
+import { startNode } from '../src/node.ts'
+import { compileContracts, tokenAbi } from '../test/e2e/contracts.ts'
+
+interface Dispatcher {
+  handleText(body: string): Promise<string | undefined>
+}
+
+export interface DispatchFigures {
+  method: string
+  perSecond: number
+  microsPerRequest: number
+}
+
+/** Starts an in-process dev node, deploys the token and times `n` sequential requests per method. */
+export async function runDispatch(n: number): Promise<DispatchFigures[]> {
+  const config = loadConfig({
+    flags: { dev: true, ephemeral: true, 'http.port': 0, 'http.addr': '127.0.0.1', 'log.level': 'silent' },
+    env: {},
+  })
+  const node = await startNode(config, { logger: silentLogger })
+  try {
+    const dispatcher = (node.rpc as unknown as { modules: { dispatcher: Dispatcher } }).modules.dispatcher
+    let id = 0
+    const rpc = async (method: string, params: unknown[]) => {
+      const text = await dispatcher.handleText(JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }))
+      const res = JSON.parse(text ?? '{}') as { result?: unknown; error?: { message: string } }
+      if (res.error) throw new Error(`${method}: ${res.error.message}`)
+      return res.result
+    }
+    const owner = node.accounts[0]?.address as Hex
+    const { Token } = compileContracts()
+    const data = encodeDeployData({ abi: tokenAbi, bytecode: Token.bytecode, args: ['Bench', 'BEN', 10n ** 24n] })
+    const hash = (await rpc('eth_sendTransaction', [{ from: owner, data, gas: '0x1e8480' }])) as Hex
+    let receipt = null as { contractAddress: Hex } | null
+    while (!receipt) {
+      receipt = (await rpc('eth_getTransactionReceipt', [hash])) as typeof receipt
+      if (!receipt) await new Promise((r) => setTimeout(r, 20))
+    }
+    const callData = encodeFunctionData({ abi: tokenAbi, functionName: 'balanceOf', args: [owner] })
+    const cases: [string, unknown[]][] = [
+      ['eth_getBalance', [owner, 'latest']],
+      ['eth_blockNumber', []],
+      ['eth_call', [{ to: receipt.contractAddress, data: callData }, 'latest']],
+    ]
+    const out: DispatchFigures[] = []
+    for (const [method, params] of cases) {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
+      for (let i = 0; i < Math.min(n, 2000); i++) await dispatcher.handleText(body) // warm-up (JIT)
+      const t0 = performance.now()
+      for (let i = 0; i < n; i++) await dispatcher.handleText(body)
+      const ms = performance.now() - t0
+      out.push({ method, perSecond: Math.round((n * 1000) / ms), microsPerRequest: Math.round((ms * 1000) / n) })
+    }
+    // The call alone (no JSON-RPC), on a VM borrowed from the pool vs a fresh VM per call (what
+    // eth_call did before the pool: createVM per call).
+    const ctx = (dispatcher as unknown as { modules: { ctx: RpcContext } }).modules.ctx
+    const req = { to: receipt.contractAddress, data: callData } as CallRequest
+    const timeIt = async (name: string, once: () => Promise<unknown>) => {
+      const m = Math.max(1, Math.floor(n / 4))
+      for (let i = 0; i < Math.min(m, 500); i++) await once()
+      const t0 = performance.now()
+      for (let i = 0; i < m; i++) await once()
+      const ms = performance.now() - t0
+      out.push({ method: name, perSecond: Math.round((m * 1000) / ms), microsPerRequest: Math.round((ms * 1000) / m) })
+    }
+    await timeIt('call: pooled VM', () => withCall(ctx, req, node.chain.head, {}, (c) => c.run(10_000_000n)))
+    await timeIt('call: fresh VM', async () => (await prepareCall(ctx, req, node.chain.head)).run(10_000_000n))
+    return out
+  } finally {
+    await node.close()
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const n = Number(process.env.DISPATCH_N ?? 20_000)
+  for (const f of await runDispatch(n)) console.log(`${f.method.padEnd(16)} ${f.perSecond}/s  ${f.microsPerRequest} µs`)
+}

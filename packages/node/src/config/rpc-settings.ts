@@ -1,0 +1,49 @@
+import type { RpcSecurity, RpcServerOptions } from '@cairn/rpc'
+import { authActive, type NodeConfig } from './schema.ts'
+
+/** The RPC server's hot-reloadable settings from the config (see {@link RpcSecurity}). */
+export function rpcSecurity(config: NodeConfig): RpcSecurity {
+  const { auth, rateLimit, http } = config
+  return {
+    auth: {
+      enabled: authActive(config),
+      apiKeys: auth.apiKeys,
+      jwtSecret: auth.jwtSecret ? Uint8Array.from(Buffer.from(auth.jwtSecret.replace(/^0x/, ''), 'hex')) : null,
+      jwtRole: auth.jwtRole,
+      jwks: auth.jwksUrl
+        ? {
+            url: auth.jwksUrl,
+            issuer: auth.jwtIssuer,
+            audience: auth.jwtAudience,
+            roleClaim: auth.jwtRoleClaim,
+            roleMap: auth.jwtRoleMap,
+          }
+        : null,
+    },
+    rateLimit: {
+      enabled: rateLimit.enabled,
+      windowMs: rateLimit.windowSeconds * 1000,
+      perIp: rateLimit.perIp,
+      perKey: rateLimit.perKey,
+      onStoreError: rateLimit.onStoreError,
+    },
+    cors: http.cors,
+    vhosts: http.vhosts,
+  }
+}
+
+/** Every RPC server setting the config decides (the rest are the server's defaults). */
+export function rpcServerSettings(
+  config: NodeConfig,
+): Pick<RpcServerOptions, 'host' | 'port' | 'tls' | 'maxConnectionsPerIp' | 'shedLagMs' | 'trustProxy'> & RpcSecurity {
+  const { http } = config
+  return {
+    host: http.addr,
+    port: http.port,
+    tls: http.tlsCert && http.tlsKey ? { cert: http.tlsCert, key: http.tlsKey } : null,
+    maxConnectionsPerIp: http.maxConnectionsPerIp,
+    shedLagMs: http.shedLagMs,
+    trustProxy: http.trustProxy,
+    ...rpcSecurity(config),
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The node's readiness checks beyond the database (`/ready`, docs/operations/observability.md):
+ *
+ * - `head`: the head is fresh for the engine in use. Instant sealing (dev): not stuck, i.e. no
+ *   executable transaction has waited longer than `stuckAfterMs` without a new head. Interval
+ *   sealing: a new head within three block times (at least `stuckAfterMs`).
+ * - `rpc`: the JSON-RPC dispatcher accepts work: an in-process `eth_blockNumber` answers with the
+ *   head's number (the health timeout bounds it).
+ */
+import type { Chain } from '@cairn/chain'
+import type { RpcDispatcher } from '@cairn/rpc'
+import type { TxPool } from '@cairn/txpool'
+import { CairnError } from '@cairn/utils'
+
+export interface HeadFreshnessOptions {
+  /** Seconds between blocks (0: instant sealing). */
+  blockTime: number
+  /** How long work may wait before the head counts as stuck (ms). */
+  stuckAfterMs: number
+}
+
+/** A readiness check of the head's freshness; it follows the chain's `newHead` events. */
+export function headFreshness(
+  opts: HeadFreshnessOptions,
+  modules: { chain: Chain; pool: TxPool; now?: () => number },
+): () => Promise<void> {
+  const now = modules.now ?? Date.now
+  let lastHeadAt = now()
+  modules.chain.events.on('newHead', () => {
+    lastHeadAt = now()
+  })
+  return async () => {
+    const age = now() - lastHeadAt
+    const head = modules.chain.head.header
+    if (opts.blockTime > 0) {
+      const limit = Math.max(3 * opts.blockTime * 1000, opts.stuckAfterMs)
+      if (age > limit) {
+        throw new CairnError(
+          'NODE_HEAD_STALE',
+          `no new block for ${Math.round(age / 1000)} s (block time ${opts.blockTime} s); head ${head.number}`,
+          { fault: 'transient' },
+        )
+      }
+      return
+    }
+    if (age > opts.stuckAfterMs && modules.pool.hasExecutable(head.calcNextBaseFee())) {
+      throw new CairnError(
+        'NODE_HEAD_STUCK',
+        `transactions are pending but no block was sealed for ${Math.round(age / 1000)} s; head ${head.number}`,
+        { fault: 'transient' },
+      )
+    }
+  }
+}
+
+/** A readiness check that the JSON-RPC dispatcher answers a read with the head's number. */
+export function rpcAccepts(modules: { dispatcher: RpcDispatcher }): () => Promise<void> {
+  return async () => {
+    const res = (await modules.dispatcher.handle({ jsonrpc: '2.0', id: 0, method: 'eth_blockNumber', params: [] })) as
+      | { result?: unknown; error?: { message: string } }
+      | undefined
+    if (res === undefined || typeof res.result !== 'string') {
+      throw new CairnError('NODE_RPC_UNAVAILABLE', `eth_blockNumber failed: ${res?.error?.message ?? 'no answer'}`, {
+        fault: 'transient',
+      })
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { readFileSync, statSync } from 'node:fs'
+import { decryptKeystore } from '@cairn/crypto'
+import { CairnError } from '@cairn/utils'
+import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
+import { ReservesErrorCode } from '../errors.ts'
+
+/** Where the signing key of `anchor` / `registry deploy` comes from. Never the key itself on argv. */
+export type KeySource = { keyFile: string; passwordFile: string } | { privateKeyFile: string }
+
+const keyError = (message: string, hint: string, cause?: unknown) =>
+  new CairnError(ReservesErrorCode.KEY_INVALID, message, { fault: 'caller', hint, ...(cause ? { cause } : {}) })
+
+function readSecretFile(path: string, what: string): string {
+  let mode: number
+  let text: string
+  try {
+    mode = statSync(path).mode & 0o777
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw keyError(`cannot read the ${what} ${path}`, 'check the path', err)
+  }
+  if ((mode & 0o077) !== 0)
+    throw keyError(
+      `the ${what} ${path} has mode ${mode.toString(8).padStart(4, '0')}: other users can read or write it`,
+      `run \`chmod 600 ${path}\` (and consider the key exposed)`,
+    )
+  return text
+}
+
+/**
+ * The local account that signs anchoring and deployment transactions: a Web3 Secret Storage v3
+ * keystore and its password file, or a raw hex private key file. Key and password files must be
+ * readable by their owner only (mode 0600), as geth's keystore is.
+ */
+export async function loadSigner(source: KeySource): Promise<LocalAccount> {
+  let key: Uint8Array
+  if ('privateKeyFile' in source) {
+    const hex = readSecretFile(source.privateKeyFile, 'private key file').trim().replace(/^0x/, '')
+    if (!/^[0-9a-fA-F]{64}$/.test(hex))
+      throw keyError(`${source.privateKeyFile} does not hold a 32-byte hex private key`, 'write 64 hex digits')
+    key = Uint8Array.from(Buffer.from(hex, 'hex'))
+  } else {
+    const password = readSecretFile(source.passwordFile, 'password file').replace(/\r?\n$/, '')
+    let json: unknown
+    try {
+      json = JSON.parse(readFileSync(source.keyFile, 'utf8'))
+    } catch (err) {
+      throw keyError(`cannot read the keystore ${source.keyFile} as JSON`, 'pass a Web3 Secret Storage v3 file', err)
+    }
+    try {
+      key = await decryptKeystore(json, password)
+    } catch (err) {
+      throw keyError(
+        `cannot decrypt the keystore ${source.keyFile}: ${(err as Error).message}`,
+        'check --password-file',
+        err,
+      )
+    }
+  }
+  try {
+    return privateKeyToAccount(`0x${Buffer.from(key).toString('hex')}`)
+  } catch (err) {
+    throw keyError('the private key is not a valid secp256k1 key', 'use a key in [1, n-1]', err)
+  } finally {
+    key.fill(0)
+  }
+}

@@ -1,0 +1,109 @@
+import { bytesToHex, CairnError, LruCache } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
+import type { VM } from '@ethereumjs/vm'
+import type { RpcContext } from './context.ts'
+import { RpcErrorCode } from './errors.ts'
+
+/** A VM for calls at one block, with the deadline its time-limit listener checks. */
+export interface CallVm {
+  vm: VM
+  /** The block hash it executes on top of. */
+  key: string
+  /** `Date.now()` past which a starting message aborts the call (set per call). */
+  deadline: number
+  /** False once something was left in it (state overrides, a call aborted mid-way): not pooled. */
+  reusable: boolean
+}
+
+/** The intrinsic gas of a call, and the least gas limit it needs (intrinsic, or the EIP-7623 floor). */
+export interface CallGas {
+  intrinsic: bigint
+  minimumGas: bigint
+}
+
+/** Idle VMs kept per block, and blocks kept (the head and the one before, as the head moves). */
+const PER_BLOCK = 4
+const BLOCKS = 2
+
+/**
+ * VMs for `eth_call` and `eth_estimateGas`, reused across calls at the same block. Creating one
+ * (`createVM`: opcode tables, precompiles, EVM set-up) cost more than the call itself. A borrowed
+ * VM is exclusive until released, so concurrent calls never share a journal; a call runs inside a
+ * state checkpoint that is reverted at its end (see `withCall`), and the VM's state reads go
+ * through the shared read view of its block (`Executor.vmAt`), so they stay cached across calls.
+ * The time limit is one long-lived `beforeMessage` listener per VM reading the call's deadline.
+ */
+export class CallVmPool {
+  private readonly idle = new Map<string, CallVm[]>()
+  /** Intrinsic and minimum gas by call shape: building a transaction to ask cost ~45 µs a call. */
+  private readonly gas = new LruCache<string, CallGas>(1024)
+
+  constructor(private readonly ctx: RpcContext) {}
+
+  /** A fresh VM, never shared with another call unless released and reusable. */
+  async create(block: Block): Promise<CallVm> {
+    const { chain } = this.ctx
+    const vm = await chain.executor.vmAt(block.header, chain.store)
+    const cv: CallVm = { vm, key: bytesToHex(block.hash()), deadline: Number.POSITIVE_INFINITY, reusable: true }
+    vm.evm.events?.on('beforeMessage', () => {
+      if (Date.now() > cv.deadline) throw timeoutError(this.ctx)
+    })
+    return cv
+  }
+
+  /** An idle VM for `block`, or a new one. */
+  async acquire(block: Block): Promise<CallVm> {
+    const cv = this.idle.get(bytesToHex(block.hash()))?.pop()
+    return cv ?? this.create(block)
+  }
+
+  /** Returns a VM: kept for the next call at its block when it is clean and there is room. */
+  release(cv: CallVm): void {
+    if (!cv.reusable) return
+    cv.deadline = Number.POSITIVE_INFINITY
+    const list = this.idle.get(cv.key) ?? []
+    if (list.length >= PER_BLOCK) return
+    list.push(cv)
+    this.idle.delete(cv.key)
+    this.idle.set(cv.key, list)
+    while (this.idle.size > BLOCKS) this.idle.delete(this.idle.keys().next().value as string)
+  }
+
+  /** The gas figures of a call shape (`key`: see exec.ts), computed once per shape. */
+  gasOf(key: string | undefined, compute: () => CallGas): CallGas {
+    if (key === undefined) return compute()
+    let g = this.gas.get(key)
+    if (!g) {
+      g = compute()
+      this.gas.set(key, g)
+    }
+    return g
+  }
+
+  /** VMs kept idle now (for tests). */
+  get idleCount(): number {
+    let n = 0
+    for (const list of this.idle.values()) n += list.length
+    return n
+  }
+}
+
+const pools = new WeakMap<RpcContext, CallVmPool>()
+
+/** The pool of a context (one per RPC context, created on first use). */
+export function callVms(ctx: RpcContext): CallVmPool {
+  let pool = pools.get(ctx)
+  if (!pool) {
+    pool = new CallVmPool(ctx)
+    pools.set(ctx, pool)
+  }
+  return pool
+}
+
+/** The -32002 error of a call or trace that ran past `limits.evmTimeoutMs`. */
+export function timeoutError(ctx: RpcContext): CairnError {
+  return new CairnError(RpcErrorCode.TIMEOUT, `execution aborted (timeout = ${ctx.limits.evmTimeoutMs / 1000}s)`, {
+    fault: 'caller',
+    hint: 'the call ran longer than the node allows; lower its gas or split the work',
+  })
+}

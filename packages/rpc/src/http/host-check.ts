@@ -1,0 +1,22 @@
+import { isIP } from 'node:net'
+
+/**
+ * geth's virtual-host check (`--http.vhosts`, default `localhost`): a request whose `Host` header
+ * names a host outside the list is refused with 403, which defeats DNS rebinding (a web page on
+ * evil.com resolving its own name to 127.0.0.1). No Host header, an IP literal, or `*` in the
+ * list always pass; names compare case-insensitively and without the port.
+ */
+export function hostAllowed(hostHeader: string | undefined, vhosts: readonly string[]): boolean {
+  if (!hostHeader) return true
+  const host = hostName(hostHeader)
+  if (isIP(host)) return true
+  return vhosts.some((v) => v === '*' || v.toLowerCase() === host)
+}
+
+/** `Example.com:8545` → `example.com`; `[::1]:8545` → `::1`. */
+function hostName(header: string): string {
+  const h = header.trim().toLowerCase()
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined)
+  const colon = h.lastIndexOf(':')
+  return colon > 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h
+}

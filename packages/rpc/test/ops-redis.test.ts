@@ -1,0 +1,188 @@
+// The Redis rate-limit store against the real Redis at 127.0.0.1:6379 (skipped, saying so, when
+// it does not answer): two nodes share one budget; the window never admits more than the limit;
+// an unreachable Redis fails open or closed per config, logged and counted, never crashing.
+import { randomBytes } from 'node:crypto'
+import { Writable } from 'node:stream'
+import { createLogger } from '@cairn/service-kit'
+import { silentLogger } from '@cairn/utils'
+import fc from 'fast-check'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { hashApiKey, RedisRateLimitStore } from '../src/index.ts'
+import { rawRequest } from './edge-server.ts'
+import { type StartedNode, startDevNode } from './live-node.ts'
+
+const REDIS_URL = 'redis://127.0.0.1:6379'
+
+async function redisAnswers(): Promise<boolean> {
+  const probe = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    return (await probe.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    probe.disconnect()
+  }
+}
+
+const up = await redisAnswers()
+if (!up) console.warn(`ops-redis: Redis at ${REDIS_URL} does not answer — skipping the shared-store tests`)
+
+const nodes: StartedNode[] = []
+afterAll(async () => {
+  for (const n of nodes) await n.close()
+})
+
+describe.skipIf(!up)('Redis rate-limit store (real Redis at 127.0.0.1:6379)', () => {
+  it('two nodes on one Redis share one budget per key', async () => {
+    const key = randomBytes(16).toString('hex')
+    const name = `shared-${randomBytes(6).toString('hex')}`
+    const flags = {
+      'rateLimit.enabled': true,
+      'rateLimit.store': 'redis',
+      'rateLimit.redisUrl': REDIS_URL,
+      'rateLimit.perKey': 10,
+      'rateLimit.windowSeconds': 60,
+      'auth.apiKeys': [{ name, keyHash: hashApiKey(key), role: 'user' }],
+    }
+    const a = await startDevNode({}, { flags })
+    nodes.push(a)
+    const b = await startDevNode({}, { flags })
+    nodes.push(b)
+    const statuses: number[] = []
+    for (let i = 0; i < 10; i++) {
+      statuses.push((await rawRequest(i % 2 ? a.url : b.url, { headers: { 'x-api-key': key } })).status)
+    }
+    expect(statuses).toEqual(Array(10).fill(200))
+    const overA = await rawRequest(a.url, { headers: { 'x-api-key': key } })
+    const overB = await rawRequest(b.url, { headers: { 'x-api-key': key } })
+    expect([overA.status, overB.status]).toEqual([429, 429])
+    expect(Number(overB.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+    expect(JSON.parse(overB.text).error.code).toBe(-32005)
+    // Anonymous callers (per IP) are a separate budget.
+    expect((await rawRequest(a.url, { localAddress: `127.0.${1 + (Date.now() % 200)}.9` })).status).toBe(200)
+  })
+
+  it('never admits more than the limit in any window, and refuses with a positive retry (as the memory store)', async () => {
+    const store = new RedisRateLimitStore(
+      { url: REDIS_URL, prefix: `cairn:test:${randomBytes(4).toString('hex')}:` },
+      { logger: silentLogger, registry: null },
+    )
+    await store.open()
+    try {
+      let run = 0
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ dt: fc.integer({ min: 0, max: 300 }), w: fc.integer({ min: 1, max: 8 }) }), {
+            maxLength: 40,
+          }),
+          async (hits) => {
+            const bucket = `prop-${run++}`
+            const limit = 20
+            const windowMs = 1000
+            let t = 1_000_000
+            const allowed: { at: number; w: number }[] = []
+            for (const h of hits) {
+              t += h.dt
+              const d = await store.hit(bucket, h.w, limit, windowMs, t)
+              const used = allowed.filter((a) => a.at > t - windowMs).reduce((s, a) => s + a.w, 0)
+              // Exactly the memory store's decision: admitted iff it fits.
+              expect(d.allowed).toBe(used + h.w <= limit)
+              if (d.allowed) allowed.push({ at: t, w: h.w })
+              else expect(d.retryAfterMs).toBeGreaterThan(0)
+            }
+          },
+        ),
+        { numRuns: 25 },
+      )
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe.skipIf(!up)('Redis store atomicity', () => {
+  it('two stores racing on one bucket admit exactly the limit', async () => {
+    const prefix = `cairn:test:${randomBytes(4).toString('hex')}:`
+    const stores = [0, 1].map(
+      () => new RedisRateLimitStore({ url: REDIS_URL, prefix }, { logger: silentLogger, registry: null }),
+    )
+    await Promise.all(stores.map((s) => s.open()))
+    try {
+      const now = Date.now()
+      const decisions = await Promise.all(
+        Array.from(
+          { length: 200 },
+          (_, i) => stores[i % 2]?.hit('race', 1, 50, 60_000, now + (i % 7)) as Promise<{ allowed: boolean }>,
+        ),
+      )
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(50)
+    } finally {
+      await Promise.all(stores.map((s) => s.close()))
+    }
+  })
+})
+
+describe('an unreachable Redis store', () => {
+  it('fails open by default: requests pass, the failure is logged and counted', async () => {
+    const lines: string[] = []
+    const logger = createLogger({
+      level: 'warn',
+      format: 'json',
+      destination: new Writable({
+        write(chunk, _e, done) {
+          lines.push(String(chunk))
+          done()
+        },
+      }),
+    })
+    const node = await startDevNode(
+      {},
+      {
+        flags: { 'rateLimit.enabled': true, 'rateLimit.store': 'redis', 'rateLimit.redisUrl': 'redis://127.0.0.1:1' },
+        logger,
+      },
+    )
+    nodes.push(node)
+    for (let i = 0; i < 7; i++) expect((await rawRequest(node.url, {})).status).toBe(200)
+    await new Promise((r) => setTimeout(r, 50))
+    const log = lines.join('')
+    expect(log).toContain('redis rate-limit store unreachable at start')
+    expect(log).toContain('rate-limit store failing: requests are let through')
+    const metrics = await (await fetch(`${node.url}/metrics`)).text()
+    expect(metrics).toMatch(/^cairn_outbound_calls_total\{target="redis-rate-limit",outcome="error"\} [1-9]/m)
+    expect(metrics).toMatch(/^cairn_outbound_calls_total\{target="redis-rate-limit",outcome="circuit_open"\} [1-9]/m)
+  })
+
+  it('fails closed when configured: 503 + Retry-After + -32005, counted as limit_store_down', async () => {
+    const node = await startDevNode(
+      {},
+      {
+        flags: {
+          'rateLimit.enabled': true,
+          'rateLimit.store': 'redis',
+          'rateLimit.redisUrl': 'redis://127.0.0.1:1',
+          'rateLimit.onStoreError': 'closed',
+        },
+      },
+    )
+    nodes.push(node)
+    const r = await rawRequest(node.url, {})
+    expect(r.status).toBe(503)
+    expect(r.headers['retry-after']).toBe('1')
+    expect(JSON.parse(r.text).error).toMatchObject({
+      code: -32005,
+      message: expect.stringContaining('rate limits unavailable'),
+    })
+    expect((await rawRequest(node.url, { method: 'GET', path: '/health' })).status).toBe(200)
+    const metrics = await (await fetch(`${node.url}/metrics`)).text()
+    expect(metrics).toMatch(/^cairn_rpc_refused_total\{reason="limit_store_down"\} [1-9]/m)
+  })
+})

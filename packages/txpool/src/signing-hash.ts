@@ -1,0 +1,58 @@
+import { encodedTx } from '@cairn/chain'
+import { keccak256 } from '@cairn/crypto'
+import type { TypedTransaction } from '@ethereumjs/tx'
+
+/** Typed transactions whose signed encoding is `type ‖ rlp([...unsigned fields, yParity, r, s])`. */
+const TYPED = new Set([1, 2])
+
+/**
+ * The hash a typed (EIP-2930 / EIP-1559) transaction's signature signs, cut from its encoding: the
+ * unsigned fields are the list without its last three items (yParity, r, s), so the message is
+ * `type ‖ list header ‖ those bytes`, hashed once — what `tx.getMessageToVerifySignature()` gives
+ * without re-encoding every field (the encoding is cached, seeded from the raw bytes at RPC
+ * decoding). Undefined for other types: callers use @ethereumjs's.
+ */
+export function signingHash(tx: TypedTransaction): Uint8Array | undefined {
+  if (!TYPED.has(tx.type)) return undefined
+  const raw = encodedTx(tx)
+  const list = item(raw, 1)
+  if (list === undefined || list.end !== raw.length) return undefined
+  const starts: number[] = []
+  for (let at = list.payload; at < list.end; ) {
+    starts.push(at)
+    const next = item(raw, at)
+    if (next === undefined) return undefined
+    at = next.end
+  }
+  const cut = starts[starts.length - 3]
+  if (cut === undefined) return undefined
+  const length = cut - list.payload
+  const header = lengthPrefix(0xc0, length)
+  const message = new Uint8Array(1 + header.length + length)
+  message[0] = raw[0] as number
+  message.set(header, 1)
+  message.set(raw.subarray(list.payload, cut), 1 + header.length)
+  return keccak256(message)
+}
+
+/** The RLP item at `at`: where its payload starts and where it ends. */
+function item(raw: Uint8Array, at: number): { payload: number; end: number } | undefined {
+  const b = raw[at]
+  if (b === undefined) return undefined
+  if (b < 0x80) return { payload: at, end: at + 1 }
+  if (b <= 0xb7) return { payload: at + 1, end: at + 1 + b - 0x80 }
+  if (b <= 0xbf || b >= 0xf8) {
+    const ll = b <= 0xbf ? b - 0xb7 : b - 0xf7
+    let len = 0
+    for (let i = 1; i <= ll; i++) len = len * 256 + (raw[at + i] ?? 0)
+    return { payload: at + 1 + ll, end: at + 1 + ll + len }
+  }
+  return { payload: at + 1, end: at + 1 + b - 0xc0 }
+}
+
+function lengthPrefix(base: number, length: number): Uint8Array {
+  if (length <= 55) return Uint8Array.of(base + length)
+  const bytes: number[] = []
+  for (let l = length; l > 0; l = Math.floor(l / 256)) bytes.unshift(l % 256)
+  return Uint8Array.of(base + 55 + bytes.length, ...bytes)
+}

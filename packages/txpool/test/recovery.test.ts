@@ -1,0 +1,91 @@
+import { createChainCommon } from '@cairn/chain'
+import { createCustomCrypto, initCrypto, RecoverPool } from '@cairn/crypto'
+import { bytesToHex } from '@cairn/utils'
+import {
+  createAccessList2930Tx,
+  createFeeMarket1559Tx,
+  createLegacyTx,
+  createTxFromRLP,
+  type TypedTransaction,
+} from '@ethereumjs/tx'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { workerRecovery } from '../src/recovery.ts'
+
+let common: ReturnType<typeof createChainCommon>
+let pool: RecoverPool | undefined
+beforeAll(async () => {
+  await initCrypto()
+  common = createChainCommon({ chainId: 1337n, hardfork: 'prague', customCrypto: createCustomCrypto() })
+  pool = RecoverPool.create({ threads: 2 })
+})
+afterAll(async () => {
+  await pool?.close()
+})
+
+const key = fc.uint8Array({ minLength: 32, maxLength: 32 }).filter((k) => k.some((b) => b !== 0) && k[0] !== 0xff)
+const txArb = fc.record({
+  key,
+  nonce: fc.bigInt({ min: 0n, max: 2n ** 32n }),
+  type: fc.constantFrom(0, 1, 2),
+  data: fc.uint8Array({ maxLength: 40 }),
+})
+
+function sign(spec: typeof txArb extends fc.Arbitrary<infer T> ? T : never): TypedTransaction {
+  const fields = {
+    nonce: spec.nonce,
+    to: '0x000000000000000000000000000000000000beef' as const,
+    value: 1n,
+    gasLimit: 100_000n,
+    data: spec.data,
+  }
+  const tx =
+    spec.type === 0
+      ? createLegacyTx({ ...fields, gasPrice: 10n ** 9n }, { common }).sign(spec.key)
+      : spec.type === 1
+        ? createAccessList2930Tx({ ...fields, gasPrice: 10n ** 9n }, { common }).sign(spec.key)
+        : createFeeMarket1559Tx({ ...fields, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }, { common }).sign(
+            spec.key,
+          )
+  return tx
+}
+
+/** What @ethereumjs recovers on this thread, or the error it gives. */
+function reference(raw: Uint8Array): string {
+  try {
+    return bytesToHex(createTxFromRLP(raw, { common }).getSenderPublicKey())
+  } catch (err) {
+    return `error: ${String(err).split(' (')[0]}`
+  }
+}
+
+describe('sender recovery on worker threads', () => {
+  it('seeds the same public key @ethereumjs recovers, for batches of every type (high-s signatures cannot even be decoded)', async () => {
+    if (!pool) return console.warn('native secp256k1 not loaded: the worker pool is not used, test skipped')
+    const recovery = workerRecovery(pool)
+    await fc.assert(
+      fc.asyncProperty(fc.array(txArb, { minLength: 1, maxLength: 30 }), async (specs) => {
+        const raws = specs.map((s) => sign(s).serialize())
+        const fresh = raws.map((raw) => createTxFromRLP(raw, { common }))
+        // Two concurrent calls in one turn: packed together, answered to each caller.
+        const half = Math.floor(fresh.length / 2)
+        await Promise.all([recovery.prepare(fresh.slice(0, half)), recovery.prepare(fresh.slice(half))])
+        fresh.forEach((tx, i) => {
+          const want = reference(raws[i] as Uint8Array)
+          const seeded = tx.cache.senderPubKey
+          if (want.startsWith('error')) expect(seeded).toBeUndefined()
+          else expect(bytesToHex(seeded as Uint8Array)).toBe(want)
+          // Either way the transaction then answers as @ethereumjs does on its own.
+          let got: string
+          try {
+            got = bytesToHex(tx.getSenderPublicKey())
+          } catch (err) {
+            got = `error: ${String(err).split(' (')[0]}`
+          }
+          expect(got).toBe(want)
+        })
+      }),
+      { numRuns: 40 },
+    )
+  })
+})
