@@ -1,7 +1,7 @@
 export type { CheckResult, HealthReport } from './health.ts'
 export { HealthChecks } from './health.ts'
 export type { LogFileOptions, LoggerOptions } from './logger.ts'
-export { createLogger, flushLogs, REDACT_PATHS, setLogLevels } from './logger.ts'
+export { closeLogs, createLogger, REDACT_PATHS, setLogLevels } from './logger.ts'
 export type { MetricsOptions } from './metrics.ts'
 export { createMetricsRegistry } from './metrics.ts'
 export type { MetricsServerOptions } from './metrics-server.ts'

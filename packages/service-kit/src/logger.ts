@@ -78,14 +78,17 @@ export function createLogger(opts: LoggerOptions): Logger {
         options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
       })
     : (opts.destination ?? pino.destination({ sync: false }))
-  const stream = opts.file
+  const file = opts.file ? fileStream(opts.file) : undefined
+  const stream = file
     ? pino.multistream([
         { level: 'trace', stream: stdout },
-        { level: 'trace', stream: fileStream(opts.file) },
+        { level: 'trace', stream: file },
       ])
     : stdout
   const root = pino(base, stream)
-  const state: LevelState = { level: opts.level, modules: { ...opts.modules }, root, loggers: new Set() }
+  // The streams this logger opened itself (a caller's `destination` is the caller's to close).
+  const owned = [...(opts.destination && !pretty ? [] : [stdout]), ...(file ? [file] : [])]
+  const state: LevelState = { level: opts.level, modules: { ...opts.modules }, root, owned, loggers: new Set() }
   return withModuleLevels(root, state) as unknown as Logger
 }
 
@@ -94,6 +97,7 @@ interface LevelState {
   level: string
   modules: Record<string, string>
   root: pino.Logger
+  owned: NodeJS.WritableStream[]
   loggers: Set<{ ref: WeakRef<pino.Logger>; mod: string | undefined }>
 }
 const stateOf = new WeakMap<object, LevelState>()
@@ -117,28 +121,38 @@ export function setLogLevels(logger: Logger, levels: { level: string; modules?: 
 }
 
 /**
- * Writes out what the logger still buffers (stdout is asynchronous; files go through a worker), so
- * that the last lines before `process.exit` — "stopped cleanly" — are not lost. Gives up after
- * `timeoutMs`. Loggers not made by {@link createLogger} resolve at once.
+ * Writes out everything the logger still holds and closes the streams it opened, so that the last
+ * lines before `process.exit` ("stopped cleanly") are not lost. Call it last: lines logged after
+ * it are dropped. stdout is written asynchronously, and pino's `flush(cb)` answers at once while a
+ * write is still in flight; ending the stream waits for that write. Log files go through a worker
+ * thread, which ending also drains. Gives up after `timeoutMs`. Loggers not made by
+ * {@link createLogger} resolve at once.
  */
-export function flushLogs(logger: Logger, timeoutMs = 1000): Promise<void> {
-  const root = stateOf.get(logger as object)?.root
-  if (!root) return Promise.resolve()
+export function closeLogs(logger: Logger, timeoutMs = 2000): Promise<void> {
+  const state = stateOf.get(logger as object)
+  if (!state) return Promise.resolve()
+  const ended = state.owned.map(
+    (stream) =>
+      new Promise<void>((resolve) => {
+        stream.once('close', () => resolve())
+        stream.once('error', () => resolve())
+        try {
+          stream.end()
+        } catch {
+          resolve() // already closed
+        }
+      }),
+  )
+  state.owned = []
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs)
-    try {
-      root.flush(() => {
-        clearTimeout(timer)
-        resolve()
-      })
-    } catch {
+    void Promise.all(ended).then(() => {
       clearTimeout(timer)
       resolve()
-    }
+    })
   })
 }
 
-/** A pino-roll transport: JSON lines into `file.path`, rotated, the oldest pruned past `keep`. */
 function fileStream(file: LogFileOptions): NodeJS.WritableStream {
   return pino.transport({
     target: 'pino-roll',

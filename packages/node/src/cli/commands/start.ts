@@ -1,4 +1,4 @@
-import { createLogger, flushLogs } from '@cairn/service-kit'
+import { closeLogs, createLogger } from '@cairn/service-kit'
 import type { Command } from 'commander'
 import { loadConfig } from '../../config/load.ts'
 import { loggerOptions } from '../../config/log.ts'
@@ -42,11 +42,11 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
         node.close().then(
           () => {
             logger.info('stopped cleanly')
-            void flushLogs(logger).then(() => process.exit(0))
+            void closeLogs(logger).then(() => process.exit(0))
           },
           (err) => {
             logger.error({ err }, 'shutdown failed')
-            void flushLogs(logger).then(() => process.exit(1))
+            void closeLogs(logger).then(() => process.exit(1))
           },
         )
       }
