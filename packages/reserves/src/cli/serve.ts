@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { createLogger, createMetricsRegistry } from '@cairn/service-kit'
+import { closeLogs, createLogger, createMetricsRegistry } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { z } from 'zod'
@@ -134,8 +134,11 @@ export function registerServe(r: Command): void {
         const addr = await svc.app.listen({ host: o['http.addr'], port: Number(o['http.port']) })
         logger.info({ addr, storage: sql.driver }, 'reserves service listening')
         const stop = async () => {
+          logger.info('shutting down')
           await svc.close()
           await sql.close()
+          logger.info('stopped cleanly')
+          await closeLogs(logger)
           process.exit(0)
         }
         process.once('SIGINT', stop)
