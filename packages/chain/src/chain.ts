@@ -12,6 +12,7 @@ import { type GenesisSpec, parseGenesis } from './genesis.ts'
 import { buildGenesisBlock } from './genesis-block.ts'
 import { BlockImporter } from './importer.ts'
 import type { ChainMetrics } from './metrics.ts'
+import type { SenderRecovery } from './recovery.ts'
 import { StateDB } from './state-db.ts'
 import { ChainStore, type HeadName } from './store.ts'
 
@@ -31,6 +32,8 @@ export interface ChainModules {
   logger: Logger
   metrics: ChainMetrics | null
   customCrypto?: CustomCrypto
+  /** Recovers the senders of received blocks on worker threads (`workerRecovery`). */
+  recovery?: SenderRecovery
 }
 
 /** What start-up found and did, for the node to report. */
@@ -154,6 +157,7 @@ export class Chain {
         events: chain.events,
         logger: logger.child({ module: 'import' }),
         metrics: modules.metrics,
+        ...(modules.recovery ? { recovery: modules.recovery } : {}),
       },
     )
     ;(chain as { importer: BlockImporter }).importer = importer

@@ -18,6 +18,7 @@ import type { StoredReceipt } from './receipt.ts'
 import type { StateDB } from './state-db.ts'
 import type { ChainStore } from './store.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
+import type { TxChecks } from './tx-checks.ts'
 
 /** A block with the results of executing it: what the import pipeline commits. */
 export interface ExecutedBlock {
@@ -168,7 +169,7 @@ export class Executor {
    * Executes a block received from elsewhere on top of `parent` and checks every field that
    * execution determines (state root, receipts root, bloom, gas used, requests hash).
    */
-  async execute(block: Block, parent: Block): Promise<ExecutedBlock> {
+  async execute(block: Block, parent: Block, checks: TxChecks): Promise<ExecutedBlock> {
     const h = block.header
     const builder = await this.startBuilder(
       parent,
@@ -187,6 +188,11 @@ export class Executor {
     const results: RunTxResult[] = []
     const env = this.blockEnv(builder)
     for (const [i, tx] of block.transactions.entries()) {
+      const why = await checks.check(i)
+      if (why !== undefined) {
+        await builder.revert()
+        throw invalid(block, why)
+      }
       try {
         results.push(await this.addTx(builder, tx, env))
       } catch (err) {
@@ -194,11 +200,16 @@ export class Executor {
         throw invalid(block, `transaction ${i} (${bytesToHex(tx.hash())}) cannot execute: ${errorMessage(err)}`)
       }
     }
+    const why = checks.finish()
+    if (why !== undefined) {
+      await builder.revert()
+      throw invalid(block, why)
+    }
     await this.engine.finalize(h, this.vm.stateManager)
     const rebuilt = await finish(builder, this.common)
     const r = rebuilt.header
     this.warmRoot = r.stateRoot
-    const checks: [string, Uint8Array | bigint | undefined, Uint8Array | bigint | undefined][] = [
+    const fields: [string, Uint8Array | bigint | undefined, Uint8Array | bigint | undefined][] = [
       ['stateRoot', r.stateRoot, h.stateRoot],
       ['receiptTrie', r.receiptTrie, h.receiptTrie],
       ['logsBloom', r.logsBloom, h.logsBloom],
@@ -207,7 +218,7 @@ export class Executor {
       ['requestsHash', r.requestsHash, h.requestsHash],
       ['blobGasUsed', r.blobGasUsed, h.blobGasUsed],
     ]
-    for (const [name, got, want] of checks) {
+    for (const [name, got, want] of fields) {
       const same = got instanceof Uint8Array && want instanceof Uint8Array ? equalsBytes(got, want) : got === want
       if (!same) {
         throw new CairnError(

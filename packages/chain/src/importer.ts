@@ -7,8 +7,10 @@ import { blockLogs, type ChainEvents } from './events.ts'
 import type { ExecutedBlock, Executor } from './executor.ts'
 import type { ChainMetrics } from './metrics.ts'
 import type { StoredReceipt } from './receipt.ts'
+import type { SenderRecovery } from './recovery.ts'
 import type { StateDB } from './state-db.ts'
 import type { ChainStore } from './store.ts'
+import { TxChecks } from './tx-checks.ts'
 import { validateBlock } from './validate.ts'
 
 export type ImportStatus = 'head' | 'side' | 'known'
@@ -39,6 +41,8 @@ export class BlockImporter {
       events: TypedEmitter<ChainEvents>
       logger: Logger
       metrics: ChainMetrics | null
+      /** Recovers a received block's senders off the main thread (worker pool); inline without. */
+      recovery?: SenderRecovery
     },
   ) {
     this.head = opts.head
@@ -82,9 +86,12 @@ export class BlockImporter {
       if (executed && equalsBytes(executed.block.hash(), hash)) {
         result = executed
       } else {
+        // Senders go to the recovery workers first, so that they recover while the block is checked
+        // and its first transactions execute.
+        const checks = new TxChecks(block, this.modules.recovery)
         await validateBlock(block, parent)
         await engine.validateHeader(block.header, parent.header)
-        result = await executor.execute(block, parent)
+        result = await executor.execute(block, parent, checks)
       }
     } catch (err) {
       executor.abandon()

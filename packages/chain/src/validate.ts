@@ -1,6 +1,9 @@
 import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
+import { equalsBytes, KECCAK256_RLP_ARRAY } from '@ethereumjs/util'
 import { ChainErrorCode } from './errors.ts'
+import { orderedTrieRoot } from './ordered-trie.ts'
+import { encodedTx } from './tx-cache.ts'
 
 const GAS_LIMIT_BOUND_DIVISOR = 1024n
 const MIN_GAS_LIMIT = 5000n
@@ -8,7 +11,12 @@ const MIN_GAS_LIMIT = 5000n
 /**
  * The engine-independent checks of a block against its parent, before execution: numbering,
  * time, gas limit bounds, EIP-1559 base fee, EIP-4844 excess blob gas, extra data size, and the
- * block's own data (transactions trie and validity, no uncles, withdrawals root).
+ * block's own data (transactions root, no uncles, withdrawals root). Each transaction's own
+ * validity (signature, fees, blob gas) is checked as it executes ({@link TxChecks}).
+ *
+ * Together the same checks and messages as `block.validateData(false, true)`, faster: the
+ * transactions root is computed in one pass over the encodings the store needs anyway
+ * ({@link orderedTrieRoot}) instead of inserting each transaction into a trie.
  */
 export async function validateBlock(block: Block, parent: Block): Promise<void> {
   const h = block.header
@@ -34,9 +42,15 @@ export async function validateBlock(block: Block, parent: Block): Promise<void> 
     if (h.excessBlobGas !== expected) throw fail(`excess blob gas ${h.excessBlobGas} is not the expected ${expected}`)
   }
   if (block.uncleHeaders.length > 0) throw fail('uncles are not allowed')
-  try {
-    await block.validateData(false, true)
-  } catch (err) {
-    throw fail((err as Error).message.split(' (block number')[0] ?? 'invalid block data')
+  if (!equalsBytes(h.uncleHash, KECCAK256_RLP_ARRAY)) throw fail('invalid uncle hash')
+  if (!equalsBytes(orderedTrieRoot(block.transactions.map(encodedTx)), h.transactionsTrie)) {
+    throw fail('invalid transaction trie')
   }
+  let withdrawalsValid = true
+  try {
+    withdrawalsValid = !block.common.isActivatedEIP(4895) || (await block.withdrawalsTrieIsValid())
+  } catch (err) {
+    throw fail((err as Error).message.split(' (block number')[0] ?? 'invalid withdrawals')
+  }
+  if (!withdrawalsValid) throw fail('invalid withdrawals trie')
 }

@@ -17,6 +17,8 @@ export interface RecoverPoolOptions {
 
 const JOB_BYTES = 32 + 64 + 1
 const KEY_BYTES = 65
+/** Most jobs per message: a large request comes back in parts, the first ones early. */
+const MAX_MESSAGE_JOBS = 64
 
 /**
  * The worker: libsecp256k1 through the same N-API addon as the main thread (loaded from this
@@ -131,23 +133,38 @@ export class RecoverPool {
     for (const done of waiting) done(new Uint8Array(1 << 20))
   }
 
-  /** Sends everything queued this turn, split evenly across the workers. */
+  /**
+   * Sends everything queued this turn, in order, split evenly across the workers in messages of
+   * at most {@link MAX_MESSAGE_JOBS} jobs, handed out in turn: each request resolves as soon as
+   * its own jobs are back, so the requests of a turn come back roughly in the order they were
+   * made (a block's first transactions first).
+   */
   private dispatch(): void {
     this.scheduled = false
     const pending = this.queue
     this.queue = []
     const all: RecoverJob[] = []
-    for (const p of pending) for (const j of p.jobs) all.push(j)
-    const keys: (Uint8Array | undefined)[] = new Array(all.length)
-    const per = Math.ceil(all.length / this.workers.length)
-    let remaining = Math.ceil(all.length / per)
-    const finish = () => {
-      let k = 0
-      for (const p of pending) {
-        p.resolve(keys.slice(k, k + p.jobs.length))
-        k += p.jobs.length
+    const owner: number[] = [] // job index → request index
+    const left = pending.map((p) => p.jobs.length) // jobs of each request not back yet
+    pending.forEach((p, r) => {
+      for (const j of p.jobs) {
+        all.push(j)
+        owner.push(r)
       }
+    })
+    const keys: (Uint8Array | undefined)[] = new Array(all.length)
+    const firsts: number[] = [] // index of each request's first job
+    let k = 0
+    for (const p of pending) {
+      firsts.push(k)
+      k += p.jobs.length
     }
+    const settle = (r: number) => {
+      const p = pending[r] as Pending
+      const first = firsts[r] as number
+      p.resolve(keys.slice(first, first + p.jobs.length))
+    }
+    const per = Math.min(MAX_MESSAGE_JOBS, Math.ceil(all.length / this.workers.length))
     for (let start = 0; start < all.length; start += per) {
       const chunk = all.slice(start, start + per)
       const packed = new Uint8Array(chunk.length * JOB_BYTES)
@@ -161,8 +178,11 @@ export class RecoverPool {
         for (let i = 0; i < chunk.length; i++) {
           const key = out.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES)
           keys[start + i] = key[0] === 4 ? key.slice(1) : undefined
+          const r = owner[start + i] as number
+          const rest = (left[r] as number) - 1
+          left[r] = rest
+          if (rest === 0) settle(r)
         }
-        if (--remaining === 0) finish()
       })
       const worker = this.workers[this.next++ % this.workers.length] as Worker
       worker.postMessage({ id, jobs: packed }, [packed.buffer])

@@ -7,9 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type BlockTxSource, Chain, devGenesis } from '@cairn/chain'
+import { type BlockTxSource, Chain, devGenesis, type SenderRecovery, workerRecovery } from '@cairn/chain'
 import { devChainRules } from '@cairn/consensus'
-import { createCustomCrypto, initCrypto, keccak256 } from '@cairn/crypto'
+import { createCustomCrypto, initCrypto, keccak256, RecoverPool } from '@cairn/crypto'
 import { LevelKV } from '@cairn/db'
 import { bytesToHex, type Hex, hexToBytes, silentLogger } from '@cairn/utils'
 import { type Block, createBlockFromRLP } from '@ethereumjs/block'
@@ -45,12 +45,23 @@ function listSource(txs: TypedTransaction[]): BlockTxSource {
   return { peek: () => txs[i], shift: () => void i++, pop: () => void i++ }
 }
 
-async function openChain(dir: string, genesis: unknown): Promise<{ chain: Chain; close: () => Promise<void> }> {
+async function openChain(
+  dir: string,
+  genesis: unknown,
+  recovery?: SenderRecovery,
+): Promise<{ chain: Chain; close: () => Promise<void> }> {
   const kv = new LevelKV({ path: dir })
   await kv.open()
   const chain = await Chain.open(
     { genesis },
-    { kv, engine: devChainRules, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
+    {
+      kv,
+      engine: devChainRules,
+      logger: silentLogger,
+      metrics: null,
+      customCrypto: createCustomCrypto(),
+      ...(recovery ? { recovery } : {}),
+    },
   )
   return { chain, close: () => kv.close() }
 }
@@ -129,7 +140,9 @@ export async function runImport(blocks = 3): Promise<ImportFigure[]> {
   const genesis = devGenesis({ accounts: addrs, balance: 10n ** 24n })
   const root = mkdtempSync(join(tmpdir(), 'cairn-import-bench-'))
   const a = await openChain(join(root, 'a'), genesis)
-  const b = await openChain(join(root, 'b'), genesis)
+  // Node B recovers senders on worker threads as `cairn start` does (BENCH_IMPORT_WORKERS=0: inline).
+  const recoverPool = process.env.BENCH_IMPORT_WORKERS === '0' ? undefined : RecoverPool.create()
+  const b = await openChain(join(root, 'b'), genesis, recoverPool ? workerRecovery(recoverPool) : undefined)
   try {
     const common = a.chain.common
     const nonces = keys.map(() => 0n)
@@ -216,6 +229,7 @@ export async function runImport(blocks = 3): Promise<ImportFigure[]> {
   } finally {
     await a.close()
     await b.close()
+    await recoverPool?.close()
     rmSync(root, { recursive: true, force: true })
   }
 }

@@ -1,4 +1,4 @@
-import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis } from '@cairn/chain'
+import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis, workerRecovery } from '@cairn/chain'
 import { DevEngine, devChainRules } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
@@ -23,7 +23,7 @@ import {
   setLogLevels,
   type Tracing,
 } from '@cairn/service-kit'
-import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool, workerRecovery } from '@cairn/txpool'
+import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { ConfigInputs } from './config/load.ts'
 import { ConfigReloader } from './config/reload.ts'
@@ -131,6 +131,12 @@ async function wire(
   const registry = createMetricsRegistry({ version: VERSION, commit: buildCommit(), datadir: datadir?.root })
   const chainLogger = logger.child({ module: 'chain' })
 
+  // Signature recovery on worker threads (native secp256k1 only): admission overlaps with sealing,
+  // and a received block's senders are recovered in parallel before it executes.
+  const recoverPool = RecoverPool.create()
+  if (recoverPool) shutdown.add('recovery workers', () => recoverPool.close())
+  const recovery = recoverPool ? workerRecovery(recoverPool) : undefined
+
   const chain = await ChainImpl.open(
     { genesis, genesisSource: config.genesis ?? 'dev genesis' },
     {
@@ -139,6 +145,7 @@ async function wire(
       logger: chainLogger,
       metrics: createChainMetrics(registry),
       customCrypto: createCustomCrypto(),
+      ...(recovery ? { recovery } : {}),
     },
   )
   // Now that the head is known, complete a validator key rotation whose height it has reached.
@@ -150,9 +157,6 @@ async function wire(
     chain.report.created ? 'new chain' : 'resuming chain',
   )
 
-  // Signature recovery on worker threads (native secp256k1 only), overlapping admission with sealing.
-  const recoverPool = RecoverPool.create()
-  if (recoverPool) shutdown.add('recovery workers', () => recoverPool.close())
   const pool = new TxPool(
     {
       ...DEFAULT_TXPOOL_OPTIONS,
@@ -169,7 +173,7 @@ async function wire(
       head: chain.head.header,
       logger: logger.child({ module: 'txpool' }),
       metrics: createTxPoolMetrics(registry),
-      ...(recoverPool ? { recovery: workerRecovery(recoverPool) } : {}),
+      ...(recovery ? { recovery } : {}),
     },
   )
   // Local transactions survive a restart: reloaded (and revalidated) now, written on shutdown and

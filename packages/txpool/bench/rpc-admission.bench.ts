@@ -7,14 +7,14 @@
  *   node --import tsx packages/txpool/bench/admission.bench.ts [rounds] [txsPerRound]
  */
 import { performance } from 'node:perf_hooks'
-import { Chain, devGenesis } from '@cairn/chain'
+import { Chain, devGenesis, workerRecovery } from '@cairn/chain'
 import { createCustomCrypto, initCrypto, RecoverPool } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { privateToAddress } from '@ethereumjs/util'
 import { ethSendMethods } from '../../rpc/src/methods/eth-send.ts'
-import { DEFAULT_TXPOOL_OPTIONS, TxPool, workerRecovery } from '../src/index.ts'
+import { DEFAULT_TXPOOL_OPTIONS, TxPool } from '../src/index.ts'
 
 const rounds = Number(process.argv[2] ?? 6)
 const perRound = Number(process.argv[3] ?? 4000)

@@ -1,3 +1,4 @@
+import type { SenderRecovery } from '@cairn/chain'
 import { bytesToHex, CairnError, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
@@ -7,7 +8,6 @@ import { EvictHeap } from './evict-heap.ts'
 import type { TxPoolMetrics } from './metrics.ts'
 import { comparePrice, feesOf, type PoolTx, slotsOf } from './pool-tx.ts'
 import { coversBaseFee, PriceAndNonceSource } from './price-heap.ts'
-import type { SenderRecovery } from './recovery.ts'
 import { byNonce, newSender, pendingRun, type SenderTxs } from './sender.ts'
 import { encodeOnce, senderOf } from './sender-address.ts'
 

@@ -1,4 +1,4 @@
-import { encodedTx, seedEncodedTx } from '@cairn/chain'
+import { encodedTx, seedEncodedTx, signingHash } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { bytesToHex } from '@cairn/utils'
 import { createTx, createTxFromRLP } from '@ethereumjs/tx'
@@ -6,7 +6,6 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KEYS } from '../../chain/test/helpers.ts'
 import { decodeRawTx } from '../../rpc/src/methods/eth-send.ts'
-import { signingHash } from '../src/signing-hash.ts'
 import { setup } from './helpers.ts'
 
 const { common } = await setup()

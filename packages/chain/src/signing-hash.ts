@@ -1,6 +1,6 @@
-import { encodedTx } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import { encodedTx } from './tx-cache.ts'
 
 /** Typed transactions whose signed encoding is `type ‖ rlp([...unsigned fields, yParity, r, s])`. */
 const TYPED = new Set([1, 2])

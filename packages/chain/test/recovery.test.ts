@@ -1,4 +1,3 @@
-import { createChainCommon } from '@cairn/chain'
 import { createCustomCrypto, initCrypto, RecoverPool } from '@cairn/crypto'
 import { bytesToHex } from '@cairn/utils'
 import {
@@ -10,6 +9,7 @@ import {
 } from '@ethereumjs/tx'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createChainCommon } from '../src/common.ts'
 import { workerRecovery } from '../src/recovery.ts'
 
 let common: ReturnType<typeof createChainCommon>
@@ -64,27 +64,35 @@ describe('sender recovery on worker threads', () => {
     if (!pool) return console.warn('native secp256k1 not loaded: the worker pool is not used, test skipped')
     const recovery = workerRecovery(pool)
     await fc.assert(
-      fc.asyncProperty(fc.array(txArb, { minLength: 1, maxLength: 30 }), async (specs) => {
-        const raws = specs.map((s) => sign(s).serialize())
-        const fresh = raws.map((raw) => createTxFromRLP(raw, { common }))
-        // Two concurrent calls in one turn: packed together, answered to each caller.
-        const half = Math.floor(fresh.length / 2)
-        await Promise.all([recovery.prepare(fresh.slice(0, half)), recovery.prepare(fresh.slice(half))])
-        fresh.forEach((tx, i) => {
-          const want = reference(raws[i] as Uint8Array)
-          const seeded = tx.cache.senderPubKey
-          if (want.startsWith('error')) expect(seeded).toBeUndefined()
-          else expect(bytesToHex(seeded as Uint8Array)).toBe(want)
-          // Either way the transaction then answers as @ethereumjs does on its own.
-          let got: string
-          try {
-            got = bytesToHex(tx.getSenderPublicKey())
-          } catch (err) {
-            got = `error: ${String(err).split(' (')[0]}`
-          }
-          expect(got).toBe(want)
-        })
-      }),
+      fc.asyncProperty(
+        fc.array(txArb, { minLength: 1, maxLength: 30 }),
+        fc.array(fc.nat({ max: 300 }), { maxLength: 5 }),
+        async (specs, cuts) => {
+          // Up to 300 transactions (signed ones repeated: signing is slow), cut into up to six calls
+          // made in one turn: packed together, sent in messages of at most 64 jobs that cross the
+          // calls' boundaries, each call answered with its own keys as soon as they are back.
+          const raws = Array.from({ length: 10 * specs.length }, (_, i) =>
+            sign(specs[i % specs.length] as never).serialize(),
+          )
+          const fresh = raws.map((raw) => createTxFromRLP(raw, { common }))
+          const bounds = [0, ...cuts.map((c) => Math.min(c, fresh.length)).sort((x, y) => x - y), fresh.length]
+          await Promise.all(bounds.slice(1).map((end, i) => recovery.prepare(fresh.slice(bounds[i], end))))
+          fresh.forEach((tx, i) => {
+            const want = reference(raws[i] as Uint8Array)
+            const seeded = tx.cache.senderPubKey
+            if (want.startsWith('error')) expect(seeded).toBeUndefined()
+            else expect(bytesToHex(seeded as Uint8Array)).toBe(want)
+            // Either way the transaction then answers as @ethereumjs does on its own.
+            let got: string
+            try {
+              got = bytesToHex(tx.getSenderPublicKey())
+            } catch (err) {
+              got = `error: ${String(err).split(' (')[0]}`
+            }
+            expect(got).toBe(want)
+          })
+        },
+      ),
       { numRuns: 40 },
     )
   })
