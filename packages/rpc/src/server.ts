@@ -13,7 +13,7 @@ import { ConnectionCap } from './http/connection-cap.ts'
 import { registerCors } from './http/cors.ts'
 import { checkEdge, type EdgeRefusal, type EdgeState, overloaded } from './http/edge.ts'
 import { EventLoopLag, type LagSource } from './http/event-loop-lag.ts'
-import { registerSecurityHeaders } from './http/security-headers.ts'
+import { securityHeaders } from './http/security-headers.ts'
 import { readTls, type TlsFiles } from './http/tls.ts'
 import { MemoryRateLimitStore } from './limits/memory-store.ts'
 import { RATE_LIMIT_OFF, RateLimiter, type RateLimitOptions } from './limits/rate-limiter.ts'
@@ -198,12 +198,14 @@ export class RpcServer {
     await app.register(websocket, { options: { maxPayload: this.opts.wsMaxPayload } })
     this.edge.cap.attach(app.server, this.opts.tls !== null)
 
-    // Every response names its request; everything logged while serving it carries the same id.
+    // Every response names its request and carries the security headers (computed once);
+    // everything logged while serving it carries the same id.
+    const headers = securityHeaders({ tls: this.opts.tls !== null })
     app.addHook('onRequest', (req, reply, done) => {
+      reply.headers(headers)
       reply.header('x-request-id', req.id)
       requestContext.run({ reqId: req.id }, done)
     })
-    await registerSecurityHeaders(app, { tls: this.opts.tls !== null })
     // Virtual host, WebSocket origin, connection cap, load shedding: before CORS, auth and parsing.
     app.addHook('onRequest', (req, reply, done) => {
       const refused = checkEdge({ url: req.url, headers: req.headers, socket: req.socket }, this.edge)
@@ -214,8 +216,9 @@ export class RpcServer {
       done()
     })
     await registerCors(app, () => this.edge.cors)
-    app.addHook('onResponse', async (req, reply) => {
+    app.addHook('onResponse', (req, reply, done) => {
       logger.debug({ reqId: req.id, url: req.url, status: reply.statusCode }, 'http request served')
+      done()
     })
 
     app.route({
