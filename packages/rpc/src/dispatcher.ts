@@ -1,5 +1,6 @@
 import type { Tracer } from '@cairn/service-kit'
 import { CairnError, isCairnError, type Logger } from '@cairn/utils'
+import { type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode, toJsonRpcError } from './errors.ts'
 import type { CallInfo, MethodDef } from './method.ts'
@@ -72,12 +73,15 @@ export class RpcDispatcher {
 
   /** Handles a raw request body; returns the response text, or undefined for notifications. */
   async handleText(body: string, call: CallInfo = {}): Promise<string | undefined> {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(body)
-    } catch {
+    return this.handleParsed(parseBody(body), call)
+  }
+
+  /** {@link handleText} for a body already parsed with {@link parseBody} (the server parses once for the gate and here). */
+  async handleParsed(body: ParsedBody, call: CallInfo = {}): Promise<string | undefined> {
+    if (body === UNPARSEABLE) {
       return JSON.stringify(errorResponse(null, new CairnError(RpcErrorCode.PARSE, 'parse error', { fault: 'caller' })))
     }
+    const parsed = body.value
     if (Array.isArray(parsed)) {
       const { batchLimit, batchResponseLimit } = this.modules.ctx.limits
       if (parsed.length === 0) {

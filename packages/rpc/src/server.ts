@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client'
 import { AUTH_OFF, Authenticator, type AuthOptions, type Principal } from './auth/authenticator.ts'
 import { gate, type Refusal } from './auth/gate.ts'
 import { type JwksOptions, JwksVerifier } from './auth/jwks.ts'
+import { type ParsedBody, parseBody } from './body.ts'
 import type { RpcContext } from './context.ts'
 import type { RpcDispatcher } from './dispatcher.ts'
 import { httpStatusOf, toJsonRpcError } from './errors.ts'
@@ -178,7 +179,7 @@ export class RpcServer {
   }
 
   /** Runs the gate for one body; logs and returns the refusal, if any. */
-  private async check(body: string, principal: Principal, ip: string): Promise<Refusal | undefined> {
+  private async check(body: ParsedBody, principal: Principal, ip: string): Promise<Refusal | undefined> {
     const refused = await gate(body, { principal, ip }, this.limiter)
     if (refused) {
       this.modules.metrics?.refused.inc({ reason: refused.kind })
@@ -268,9 +269,10 @@ export class RpcServer {
               requestContext.run({ reqId: req.id }, async () => {
                 const shed = this.shedding()
                 if (shed) return sink.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(shed) }))
-                const refused = await this.check(text, await principal, ip)
+                const body = parseBody(text)
+                const refused = await this.check(body, await principal, ip)
                 if (refused) return sink.send(refused.body)
-                void dispatcher.handleText(text, { connection: sink }).then((res) => {
+                void dispatcher.handleParsed(body, { connection: sink }).then((res) => {
                   if (res !== undefined) sink.send(res)
                 })
               }),
@@ -289,14 +291,15 @@ export class RpcServer {
 
     app.post('/', (req, reply) =>
       requestContext.run({ reqId: req.id }, async () => {
-        const body = typeof req.body === 'string' ? req.body : ''
+        // Parsed once, for the gate (roles and limits per method) and the dispatcher.
+        const body = parseBody(typeof req.body === 'string' ? req.body : '')
         reply.header('content-type', 'application/json')
         const refused = await this.check(body, await this.authenticator.authenticate(req.headers), req.ip)
         if (refused) {
           if (refused.retryAfterSeconds !== undefined) reply.header('retry-after', String(refused.retryAfterSeconds))
           return reply.code(refused.status).send(refused.body)
         }
-        const res = await dispatcher.handleText(body)
+        const res = await dispatcher.handleParsed(body)
         return res ?? ''
       }),
     )

@@ -105,7 +105,7 @@ export async function stubServer(
 ): Promise<{ server: RpcServer; url: string; registry: Registry }> {
   const registry = new Registry()
   const dispatcher = {
-    handleText: async () => JSON.stringify({ jsonrpc: '2.0', id: 1, result: '0x539' }),
+    handleParsed: async () => JSON.stringify({ jsonrpc: '2.0', id: 1, result: '0x539' }),
   } as unknown as RpcDispatcher
   const server = new RpcServer(
     { ...DEFAULT_RPC_SERVER_OPTIONS, host: '127.0.0.1', port: 0, ...opts },

@@ -1,4 +1,5 @@
 import { CairnError } from '@cairn/utils'
+import { type ParsedBody, UNPARSEABLE } from '../body.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from '../errors.ts'
 import type { RateLimiter } from '../limits/rate-limiter.ts'
 import type { Principal } from './authenticator.ts'
@@ -35,16 +36,12 @@ type Id = string | number | null
  * dispatcher answers it with a parse error.
  */
 export async function gate(
-  body: string,
+  body: ParsedBody,
   caller: { principal: Principal; ip: string },
   limiter: RateLimiter | null,
 ): Promise<Refusal | undefined> {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body)
-  } catch {
-    return undefined
-  }
+  if (body === UNPARSEABLE) return undefined
+  const parsed = body.value
   const entries = (Array.isArray(parsed) ? parsed : [parsed]).map(entry)
   const batch = Array.isArray(parsed)
   for (const e of entries) {

@@ -1,0 +1,14 @@
+/** A JSON-RPC body that did not parse as JSON (answered with -32700 by the dispatcher; the gate lets it through). */
+export const UNPARSEABLE = Symbol('unparseable JSON-RPC body')
+
+/** A request body parsed once, for the gate and the dispatcher; `value` may be any JSON. */
+export type ParsedBody = { value: unknown } | typeof UNPARSEABLE
+
+/** Parses a JSON-RPC body (an envelope or a batch; checked later) once. */
+export function parseBody(text: string): ParsedBody {
+  try {
+    return { value: JSON.parse(text) }
+  } catch {
+    return UNPARSEABLE
+  }
+}
