@@ -1,4 +1,4 @@
-import { type LogEntry, logsBloom, type StoredReceipt } from '@cairn/chain'
+import { blockSize, type LogEntry, logsBloom, type StoredReceipt } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, type Hex, toQuantity } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
@@ -42,7 +42,7 @@ export function formatHeader(h: BlockHeader, hash: Uint8Array = h.hash()): Recor
 export function formatBlock(block: Block, fullTxs: boolean): Record<string, unknown> {
   const hash = block.hash()
   const out = formatHeader(block.header, hash)
-  out.size = q(block.serialize().length)
+  out.size = q(blockSize(block))
   out.uncles = []
   out.transactions = block.transactions.map((tx, i) => (fullTxs ? formatTx(tx, { block, index: i }) : hex(tx.hash())))
   if (block.withdrawals !== undefined) {

@@ -1,0 +1,39 @@
+import type { Block } from '@ethereumjs/block'
+import { RLP } from '@ethereumjs/rlp'
+import { Capability } from '@ethereumjs/tx'
+import { encodedTx } from './tx-cache.ts'
+
+const sizes = new WeakMap<Block, number>()
+
+/** Bytes of an RLP string or list prefix for a payload of `length` bytes. */
+function prefixLength(length: number): number {
+  if (length < 56) return 1
+  let bytes = 0
+  for (let l = length; l > 0; l = Math.floor(l / 256)) bytes++
+  return 1 + bytes
+}
+
+/** The encoded length of an item of `length` payload bytes (a string of ≥ 2 bytes, or a list). */
+const item = (length: number) => prefixLength(length) + length
+
+/**
+ * `block.serialize().length` (the JSON-RPC `size` of a block) without encoding the block: summed
+ * from the header's encoding and each transaction's cached encoding (`encodedTx`: typed ones are
+ * byte strings in the body, legacy ones lists), remembered per block object. A full block's
+ * `serialize()` re-encodes every transaction, once per `eth_getBlockByNumber`.
+ */
+export function blockSize(block: Block): number {
+  let size = sizes.get(block)
+  if (size !== undefined) return size
+  let txs = 0
+  for (const tx of block.transactions) {
+    const raw = encodedTx(tx)
+    txs += tx.supports(Capability.EIP2718TypedTransaction) ? item(raw.length) : raw.length
+  }
+  let payload = block.header.serialize().length + item(txs)
+  payload += RLP.encode(block.uncleHeaders.map((u) => u.raw())).length
+  if (block.withdrawals) payload += RLP.encode(block.withdrawals.map((w) => w.raw())).length
+  size = item(payload)
+  sizes.set(block, size)
+  return size
+}
