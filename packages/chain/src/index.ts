@@ -1,5 +1,5 @@
-export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
 export { blockSize } from './block-size.ts'
+export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
 export { Chain, repairHead } from './chain.ts'
 export { encodeChainFileBlock, readChainFile, rlpItemLength } from './chain-file.ts'
 export { ChainView } from './chain-view.ts'

@@ -1,6 +1,6 @@
 import { equalsBytes } from '@cairn/utils'
 import { MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
-import { type Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
+import { Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
 
 /** Past this many pending cache entries a read-only view forgets them (it never flushes). */
 const MAX_DIFF_ENTRIES = 1024
@@ -11,9 +11,28 @@ const MAX_DIFF_ENTRIES = 1024
  * every cached read in the caches' level-0 "diff" (what a flush would write back), and a view
  * that is never written never flushes: those records would grow with every distinct account read.
  * Nothing is ever written here, so they are dropped as they pile up.
+ *
+ * A cached account is decoded once: `@ethereumjs/statemanager` keeps accounts as RLP and decodes
+ * them on every read (RLP decoding was two thirds of an `eth_getBalance`). Each caller still gets
+ * its own `Account` object (the VM mutates the one it reads before writing it back), made from the
+ * decoded fields exactly as `createAccountFromRLP` makes it.
  */
 export class SharedReadView extends MerkleStateManager {
+  /** Decoded accounts by the cached RLP object they came from (dropped with it). */
+  private readonly decoded = new WeakMap<Uint8Array, Account>()
+
   override async getAccount(address: Address): Promise<Account | undefined> {
+    const elem = this._caches?.account?.get(address)
+    if (elem !== undefined) {
+      const rlp = elem.accountRLP
+      if (rlp === undefined) return undefined
+      let account = this.decoded.get(rlp)
+      if (account === undefined) {
+        account = createAccountFromRLP(rlp)
+        this.decoded.set(rlp, account)
+      }
+      return new Account(account.nonce, account.balance, account.storageRoot, account.codeHash)
+    }
     const account = await super.getAccount(address)
     this.trimDiffs()
     return account

@@ -1,7 +1,7 @@
 // The in-process cost of one read request through the JSON-RPC dispatcher (no HTTP, no client):
 // what the node spends per eth_getBalance / eth_blockNumber / eth_call of the fixture ERC-20's
 // balanceOf, measured in one process so the figure does not depend on the load generator.
-//   node --import tsx packages/node/bench/dispatch.ts   (DISPATCH_N=20000 per method)
+//   node --import tsx packages/node/bench/dispatch.ts   (DISPATCH_N=20000 per method; DISPATCH_ONLY=eth_getBalance: one method)
 // Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx packages/node/bench/dispatch.ts
 import { silentLogger } from '@cairn/utils'
 import { encodeDeployData, encodeFunctionData, type Hex } from 'viem'
@@ -54,7 +54,9 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
       ['eth_call', [{ to: receipt.contractAddress, data: callData }, 'latest']],
     ]
     const out: DispatchFigures[] = []
-    for (const [method, params] of cases) {
+    for (const [method, params] of cases.filter(
+      ([m]) => !process.env.DISPATCH_ONLY || m === process.env.DISPATCH_ONLY,
+    )) {
       const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
       for (let i = 0; i < Math.min(n, 2000); i++) await dispatcher.handleText(body) // warm-up (JIT)
       const t0 = performance.now()
@@ -74,6 +76,7 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
       const ms = performance.now() - t0
       out.push({ method: name, perSecond: Math.round((m * 1000) / ms), microsPerRequest: Math.round((ms * 1000) / m) })
     }
+    if (process.env.DISPATCH_ONLY) return out
     await timeIt('call: pooled VM', () => withCall(ctx, req, node.chain.head, {}, (c) => c.run(10_000_000n)))
     await timeIt('call: fresh VM', async () => (await prepareCall(ctx, req, node.chain.head)).run(10_000_000n))
     return out

@@ -14,10 +14,27 @@ export function isHex(value: unknown): value is Hex {
   return typeof value === 'string' && /^0x[0-9a-fA-F]*$/.test(value)
 }
 
+/** The value of each ASCII hex digit; -1 for any other character code below 128. */
+const NIBBLE = Int8Array.from({ length: 128 }, (_, c) =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1,
+)
+
 /** Decodes 0x-prefixed hex (odd length is left-padded with a zero nibble). */
 export function hexToBytes(hex: string): Uint8Array {
   let h = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex
   if (h.length % 2 === 1) h = `0${h}`
+  // Short strings (addresses, hashes, slots: most JSON-RPC params) by table, without Buffer's
+  // pooled copy; anything with a non-hex digit goes the Buffer way (which stops at the first bad pair).
+  if (h.length <= 128) {
+    const out = new Uint8Array(h.length / 2)
+    for (let i = 0; i < out.length; i++) {
+      const hi = NIBBLE[h.charCodeAt(2 * i)] ?? -1
+      const lo = NIBBLE[h.charCodeAt(2 * i + 1)] ?? -1
+      if (hi < 0 || lo < 0) return Uint8Array.from(Buffer.from(h, 'hex'))
+      out[i] = (hi << 4) | lo
+    }
+    return out
+  }
   return Uint8Array.from(Buffer.from(h, 'hex'))
 }
 

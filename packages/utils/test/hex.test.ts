@@ -18,6 +18,26 @@ describe('hex', () => {
       }),
     )
   })
+  it('decodes any string as Buffer.from(hex) does (the table path is only a faster way)', () => {
+    const reference = (hex: string) => {
+      let h = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex
+      if (h.length % 2 === 1) h = `0${h}`
+      return Uint8Array.from(Buffer.from(h, 'hex'))
+    }
+    const digits = fc.constantFrom(...'0123456789abcdefABCDEF'.split(''))
+    const chars = fc.constantFrom(...'0123456789abcdefABCDEFxXg Z\u00e9\u0100'.split(''))
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.oneof(fc.array(digits, { maxLength: 140 }), fc.array(chars, { maxLength: 140 })),
+        (prefixed, cs) => {
+          const hex = `${prefixed ? '0x' : ''}${cs.join('')}`
+          expect(hexToBytes(hex)).toEqual(reference(hex))
+        },
+      ),
+      { numRuns: 2000 },
+    )
+  })
   it('encodes quantities without leading zeros', () => {
     expect(toQuantity(0n)).toBe('0x0')
     expect(toQuantity(255)).toBe('0xff')
