@@ -19,4 +19,23 @@ describe('shared read views (Executor.stateAt)', () => {
     expect(diffs().account._diffCache[0]?.size).toBeLessThanOrEqual(1024)
     for (const a of ADDRS) expect((await view.getAccount(createAddressFromString(a)))?.balance).toBe(INITIAL_BALANCE)
   })
+
+  it('give every caller its own account object, equal to a fresh decoding (callers mutate what they read)', async () => {
+    const chain = await openChain(new MemoryKV())
+    const view = chain.executor.stateAt(chain.head.header.stateRoot)
+    const a = createAddressFromString(ADDRS[0] as string)
+    const first = await view.getAccount(a) // decoded from the trie, cached
+    const second = await view.getAccount(a) // from the cache
+    const third = await view.getAccount(a)
+    if (!first || !second || !third) throw new Error('account missing')
+    expect(second).not.toBe(third)
+    expect(second.serialize()).toEqual(first.serialize())
+    second.balance = 1n
+    second.nonce = 7n
+    expect(third.balance).toBe(INITIAL_BALANCE)
+    const fourth = await view.getAccount(a)
+    expect(fourth?.balance).toBe(INITIAL_BALANCE)
+    expect(fourth?.nonce).toBe(0n)
+    expect(fourth?.serialize()).toEqual(first.serialize())
+  })
 })
