@@ -21,7 +21,11 @@ export interface CallGas {
   minimumGas: bigint
 }
 
-/** Idle VMs kept per block, and blocks kept (the head and the one before, as the head moves). */
+/**
+ * Pooled VMs per block (busy or idle), and blocks whose idle VMs are kept (the head and the one
+ * before, as the head moves). Calls run on one thread, so more VMs than this add no throughput:
+ * past it a call waits for a VM to come back instead of creating one.
+ */
 const PER_BLOCK = 4
 const BLOCKS = 2
 
@@ -32,9 +36,19 @@ const BLOCKS = 2
  * state checkpoint that is reverted at its end (see `withCall`), and the VM's state reads go
  * through the shared read view of its block (`Executor.vmAt`), so they stay cached across calls.
  * The time limit is one long-lived `beforeMessage` listener per VM reading the call's deadline.
+ *
+ * At most `PER_BLOCK` pooled VMs exist per block: with 16 concurrent `eth_call`s, creating a VM for
+ * each caller that found none idle (and dropping all but 4 afterwards) cost more than the calls.
+ * Past the cap a caller queues (first come, first served) for the next VM released at its block.
  */
 export class CallVmPool {
   private readonly idle = new Map<string, CallVm[]>()
+  /** Pooled VMs handed out and not yet released, per block. */
+  private readonly busy = new Map<string, number>()
+  /** Callers waiting for a pooled VM, per block: handed one, or undefined to make their own. */
+  private readonly waiting = new Map<string, ((cv: CallVm | undefined) => void)[]>()
+  /** VMs handed out by {@link acquire} (counted in `busy` until released). */
+  private readonly pooled = new WeakSet<CallVm>()
   /** Intrinsic and minimum gas by call shape: building a transaction to ask cost ~45 µs a call. */
   private readonly gas = new LruCache<string, CallGas>(1024)
 
@@ -51,14 +65,61 @@ export class CallVmPool {
     return cv
   }
 
-  /** An idle VM for `block`, or a new one. */
+  /** An idle VM for `block`, a new one while the block has fewer than `PER_BLOCK`, else the next one released. */
   async acquire(block: Block): Promise<CallVm> {
-    const cv = this.idle.get(bytesToHex(block.hash()))?.pop()
-    return cv ?? this.create(block)
+    const key = bytesToHex(block.hash())
+    const busy = this.busy.get(key) ?? 0
+    const idle = this.idle.get(key)?.pop()
+    if (idle || busy < PER_BLOCK) {
+      this.busy.set(key, busy + 1)
+      try {
+        const cv = idle ?? (await this.create(block))
+        this.pooled.add(cv)
+        return cv
+      } catch (err) {
+        this.returned(key)
+        throw err
+      }
+    }
+    const handed = await new Promise<CallVm | undefined>((resolve) => {
+      const queue = this.waiting.get(key) ?? []
+      queue.push(resolve)
+      this.waiting.set(key, queue)
+    })
+    return handed ?? this.acquire(block)
   }
 
-  /** Returns a VM: kept for the next call at its block when it is clean and there is room. */
+  /** Returns a VM: to the next caller waiting at its block, else kept idle when it is clean and there is room. */
   release(cv: CallVm): void {
+    if (this.pooled.has(cv)) {
+      this.pooled.delete(cv)
+      this.returned(cv.key, cv.reusable ? cv : undefined)
+      return
+    }
+    this.keep(cv)
+  }
+
+  /** A pooled VM is back (or failed to be made): a waiter gets it, or a new one in its place. */
+  private returned(key: string, cv?: CallVm): void {
+    const next = this.waiting.get(key)?.shift()
+    if (this.waiting.get(key)?.length === 0) this.waiting.delete(key)
+    if (next && cv) {
+      // Straight to the next caller: still counted busy.
+      cv.deadline = Number.POSITIVE_INFINITY
+      this.pooled.add(cv)
+      next(cv)
+      return
+    }
+    const busy = (this.busy.get(key) ?? 1) - 1
+    if (busy > 0) this.busy.set(key, busy)
+    else this.busy.delete(key)
+    if (next)
+      next(undefined) // the VM is spoilt (an aborted call): the waiter makes a new one
+    else if (cv) this.keep(cv)
+  }
+
+  /** Keeps a clean VM idle for the next call at its block, when there is room. */
+  private keep(cv: CallVm): void {
     if (!cv.reusable) return
     cv.deadline = Number.POSITIVE_INFINITY
     const list = this.idle.get(cv.key) ?? []

@@ -167,4 +167,40 @@ describe('eth_call on reused VMs', () => {
     expect(first[2]).toMatch(/^ok 0x0{63}7 - /) // FRESH holds only this call's 7 wei
     expect(callVms(ctx).idleCount).toBe(1)
   })
+
+  it('16 concurrent calls share at most 4 VMs; a spoilt VM is replaced for the caller waiting on it', async () => {
+    const chain = await openChain(new MemoryKV(), genesis())
+    const ctx = context(chain)
+    let created = 0
+    const vmAt = chain.executor.vmAt.bind(chain.executor)
+    chain.executor.vmAt = (...args) => {
+      created++
+      return vmAt(...args)
+    }
+    const s: Step = { to: 'counter', from: undefined, value: 0n, gas: undefined, override: 'none' }
+    const one = await viaFreshVm(ctx, s)
+    created = 0
+    expect(await Promise.all(Array.from({ length: 16 }, () => viaPool(ctx, s)))).toEqual(Array(16).fill(one))
+    expect(created).toBe(4)
+    expect(callVms(ctx).idleCount).toBe(4)
+
+    // At the cap, callers queue; a released VM goes to the first of them, a spoilt one is replaced.
+    const pool = callVms(ctx)
+    const head = chain.head
+    const held = await Promise.all([1, 2, 3, 4].map(() => pool.acquire(head)))
+    expect(created).toBe(4) // the idle ones
+    const first = pool.acquire(head)
+    const second = pool.acquire(head)
+    const spoilt = held[0] as (typeof held)[0]
+    spoilt.reusable = false
+    pool.release(spoilt)
+    pool.release(held[1] as (typeof held)[0])
+    const [a, b] = await Promise.all([first, second])
+    expect(created).toBe(5) // one new VM, for the caller whose VM was spoilt
+    expect(a).not.toBe(spoilt)
+    expect(b).toBe(held[1])
+    for (const cv of [a, b, held[2], held[3]]) pool.release(cv as (typeof held)[0])
+    expect(pool.idleCount).toBe(4)
+    expect(await viaPool(ctx, s)).toBe(one)
+  })
 })
