@@ -1,7 +1,8 @@
 // The in-process cost of one read request through the JSON-RPC dispatcher (no HTTP, no client):
 // what the node spends per eth_getBalance / eth_blockNumber / eth_call of the fixture ERC-20's
 // balanceOf, measured in one process so the figure does not depend on the load generator.
-//   node --import tsx packages/node/bench/dispatch.ts   (DISPATCH_N=20000 per method; DISPATCH_ONLY=eth_getBalance: one method)
+//   node --import tsx packages/node/bench/dispatch.ts   (DISPATCH_N=20000 per method; DISPATCH_ONLY=eth_getBalance: one method;
+//   DISPATCH_CONCURRENCY=16: that many requests in flight)
 // Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx packages/node/bench/dispatch.ts
 import { silentLogger } from '@cairn/utils'
 import { encodeDeployData, encodeFunctionData, type Hex } from 'viem'
@@ -60,7 +61,12 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
       const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
       for (let i = 0; i < Math.min(n, 2000); i++) await dispatcher.handleText(body) // warm-up (JIT)
       const t0 = performance.now()
-      for (let i = 0; i < n; i++) await dispatcher.handleText(body)
+      const lanes = Number(process.env.DISPATCH_CONCURRENCY ?? 1)
+      await Promise.all(
+        Array.from({ length: lanes }, async (_, lane) => {
+          for (let i = lane; i < n; i += lanes) await dispatcher.handleText(body)
+        }),
+      )
       const ms = performance.now() - t0
       out.push({ method, perSecond: Math.round((n * 1000) / ms), microsPerRequest: Math.round((ms * 1000) / n) })
     }
