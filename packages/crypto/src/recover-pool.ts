@@ -114,6 +114,9 @@ export class RecoverPool {
   /** Stops the workers; pending recoveries never settle after this. */
   async close(): Promise<void> {
     this.closed = true
+    // Referenced while they stop: an idle worker is unref'd, and awaiting the exit of unref'd
+    // workers alone would let the process end before the caller's next step.
+    for (const w of this.workers) w.ref()
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
 

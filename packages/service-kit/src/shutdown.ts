@@ -55,6 +55,10 @@ export class Shutdown {
       process.exit(1)
     }, this.deadlineMs)
     timer.unref()
+    // Holds the process open until every step is done: a step that waits on something unref'd
+    // (a worker thread's exit) would otherwise let Node exit with code 0 half-way, before later
+    // steps (closing the database) and the caller's last log line run.
+    const hold = setInterval(() => {}, 60_000)
     let failed = false
     for (const step of this.steps) {
       try {
@@ -66,6 +70,7 @@ export class Shutdown {
       }
     }
     clearTimeout(timer)
+    clearInterval(hold)
     for (const [sig, h] of this.handlers) process.off(sig, h)
     if (failed) throw new CairnError('SERVICE_SHUTDOWN_INCOMPLETE', 'one or more shutdown steps failed; see the log')
   }

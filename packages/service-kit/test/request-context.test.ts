@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createLogger, requestContext, requestId } from '../src/index.ts'
+import { createLogger, inRequestContext, requestContext, requestFields, requestId } from '../src/index.ts'
 
 describe('requestId', () => {
   it('keeps a sane caller id and replaces anything else with a UUID', () => {
@@ -37,5 +37,40 @@ describe('logger request context', () => {
     expect(lines[0]?.reqId).toBeUndefined()
     expect(lines[1]).toMatchObject({ reqId: 'r-1', module: 'db', msg: 'inside', authorization: '[redacted]' })
     expect(JSON.stringify(lines)).not.toMatch(/s3cret|tok3n/)
+  })
+})
+
+describe('inRequestContext', () => {
+  it('carries each request across awaits, overlapping requests apart, and turns the context off after the last', async () => {
+    const tick = () => new Promise((r) => setTimeout(r, 2))
+    const seen: (string | undefined)[] = []
+    let releaseFirst: () => void = () => {}
+    const first = inRequestContext({ reqId: 'a' }, async () => {
+      await new Promise<void>((r) => {
+        releaseFirst = r
+      })
+      seen.push(requestContext.getStore()?.reqId)
+    })
+    const second = inRequestContext({ reqId: 'b' }, async () => {
+      await tick()
+      releaseFirst()
+      await first // a ends while b still runs: b keeps its id
+      await tick()
+      seen.push(requestContext.getStore()?.reqId)
+      expect(requestFields('b')).toEqual({}) // the context adds it already
+    })
+    await second
+    expect(seen).toEqual(['a', 'b'])
+    // No request runs: the context is off (no hook on every promise), and lines name their request.
+    expect(requestContext.getStore()).toBeUndefined()
+    expect(requestFields('c')).toEqual({ reqId: 'c' })
+    await inRequestContext({ reqId: 'd' }, async () => {
+      await tick()
+      expect(requestContext.getStore()?.reqId).toBe('d') // on again
+    })
+    await expect(inRequestContext({ reqId: 'e' }, async () => Promise.reject(new Error('boom')))).rejects.toThrow(
+      'boom',
+    )
+    expect(requestContext.getStore()).toBeUndefined()
   })
 })
