@@ -12,3 +12,15 @@ export function parseBody(text: string): ParsedBody {
     return UNPARSEABLE
   }
 }
+
+/** The method names a parsed body calls (entries without a string `method` are skipped). */
+export function bodyMethods(body: ParsedBody): string[] {
+  if (body === UNPARSEABLE) return []
+  const entries = Array.isArray(body.value) ? body.value : [body.value]
+  const out: string[] = []
+  for (const e of entries) {
+    const m = (e as { method?: unknown } | null)?.method
+    if (typeof m === 'string') out.push(m)
+  }
+  return out
+}

@@ -1,4 +1,4 @@
-import type { Tracer } from '@cairn/service-kit'
+import { requestFields, type Tracer } from '@cairn/service-kit'
 import { CairnError, isCairnError, type Logger } from '@cairn/utils'
 import { type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
@@ -157,7 +157,10 @@ export class RpcDispatcher {
       response = { jsonrpc: '2.0', id, result: result === undefined ? null : result }
     } catch (err) {
       if (!isCairnError(err) || err.fault === 'internal') {
-        this.modules.logger.error({ err, method: r.method }, 'rpc method failed')
+        this.modules.logger.error(
+          { err, method: r.method, ...(call.reqId ? requestFields(call.reqId) : {}) },
+          'rpc method failed',
+        )
       }
       response = errorResponse(id, err)
     }

@@ -17,6 +17,8 @@ export interface MethodDef<S extends z.ZodType = z.ZodType> {
 export interface CallInfo {
   /** The WebSocket connection, for subscriptions. */
   connection?: import('./subscriptions.ts').SubscriptionSink
+  /** The request's id, for the dispatcher's own log lines. */
+  reqId?: string
 }
 
 /** Declares a method (keeps the param and handler types tied together). */

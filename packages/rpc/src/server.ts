@@ -1,4 +1,4 @@
-import { type HealthChecks, requestContext, requestId } from '@cairn/service-kit'
+import { type HealthChecks, inRequestContext, requestFields, requestId } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -6,7 +6,8 @@ import type { Registry } from 'prom-client'
 import { AUTH_OFF, Authenticator, type AuthOptions, type Principal } from './auth/authenticator.ts'
 import { gate, type Refusal } from './auth/gate.ts'
 import { type JwksOptions, JwksVerifier } from './auth/jwks.ts'
-import { type ParsedBody, parseBody } from './body.ts'
+import { requiredRole } from './auth/roles.ts'
+import { bodyMethods, type ParsedBody, parseBody } from './body.ts'
 import type { RpcContext } from './context.ts'
 import type { RpcDispatcher } from './dispatcher.ts'
 import { httpStatusOf, toJsonRpcError } from './errors.ts'
@@ -169,7 +170,7 @@ export class RpcServer {
   private refuseAtEdge(refused: EdgeRefusal, req: FastifyRequest, reply: FastifyReply): FastifyReply {
     this.modules.metrics?.refused.inc({ reason: refused.kind })
     this.modules.logger.info(
-      { reason: refused.kind, ip: req.ip, url: req.url, host: req.headers.host },
+      { reason: refused.kind, ip: req.ip, url: req.url, host: req.headers.host, ...requestFields(req.id) },
       `request refused: ${refused.error.message}`,
     )
     if (refused.retryAfterSeconds !== undefined) reply.header('retry-after', String(refused.retryAfterSeconds))
@@ -179,33 +180,54 @@ export class RpcServer {
   }
 
   /** Runs the gate for one body; logs and returns the refusal, if any. */
-  private async check(body: ParsedBody, principal: Principal, ip: string): Promise<Refusal | undefined> {
+  private async check(body: ParsedBody, principal: Principal, ip: string, reqId: string): Promise<Refusal | undefined> {
     const refused = await gate(body, { principal, ip }, this.limiter)
     if (refused) {
       this.modules.metrics?.refused.inc({ reason: refused.kind })
       this.modules.logger.info(
-        { status: refused.status, reason: refused.reason, ip, caller: principal.name, kind: principal.kind },
+        {
+          status: refused.status,
+          reason: refused.reason,
+          ip,
+          caller: principal.name,
+          kind: principal.kind,
+          ...requestFields(reqId),
+        },
         'rpc request refused',
       )
     }
     return refused
   }
 
+  /**
+   * Dispatches a body that passed the gate. Bodies that can make other modules log (anything
+   * above the `public` role: sending transactions, mining, txpool, admin, debug) run in the
+   * request context, so those lines carry the request id; pure reads run without it (on Node 20 the
+   * context costs a hook per promise; their own lines name the request).
+   */
+  private dispatch(body: ParsedBody, reqId: string, connection?: SubscriptionSink): Promise<string | undefined> {
+    const call = connection ? { reqId, connection } : { reqId }
+    if (bodyMethods(body).every((m) => requiredRole(m) === 'public')) {
+      return this.modules.dispatcher.handleParsed(body, call)
+    }
+    return inRequestContext({ reqId }, () => this.modules.dispatcher.handleParsed(body, call))
+  }
+
   async listen(): Promise<string> {
     const { app } = this
-    const { dispatcher, registry, metrics, logger } = this.modules
+    const { registry, metrics, logger } = this.modules
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
     await app.register(websocket, { options: { maxPayload: this.opts.wsMaxPayload } })
     this.edge.cap.attach(app.server, this.opts.tls !== null)
 
-    // Every response names its request and carries the security headers (computed once);
-    // everything logged while serving it carries the same id.
+    // Every response names its request and carries the security headers (computed once); the
+    // lines logged about it carry the same id (see `dispatch` for the request context).
     const headers = securityHeaders({ tls: this.opts.tls !== null })
     app.addHook('onRequest', (req, reply, done) => {
       reply.headers(headers)
       reply.header('x-request-id', req.id)
-      requestContext.run({ reqId: req.id }, done)
+      done()
     })
     // Virtual host, WebSocket origin, connection cap, load shedding: before CORS, auth and parsing.
     app.addHook('onRequest', (req, reply, done) => {
@@ -265,18 +287,16 @@ export class RpcServer {
         socket.on('message', (data: Buffer) => {
           const text = data.toString()
           inOrder = inOrder
-            .then(() =>
-              requestContext.run({ reqId: req.id }, async () => {
-                const shed = this.shedding()
-                if (shed) return sink.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(shed) }))
-                const body = parseBody(text)
-                const refused = await this.check(body, await principal, ip)
-                if (refused) return sink.send(refused.body)
-                void dispatcher.handleParsed(body, { connection: sink }).then((res) => {
-                  if (res !== undefined) sink.send(res)
-                })
-              }),
-            )
+            .then(async () => {
+              const shed = this.shedding()
+              if (shed) return sink.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(shed) }))
+              const body = parseBody(text)
+              const refused = await this.check(body, await principal, ip, req.id)
+              if (refused) return sink.send(refused.body)
+              void this.dispatch(body, req.id, sink).then((res) => {
+                if (res !== undefined) sink.send(res)
+              })
+            })
             // One failing message must not stall the ones behind it (nor reject unhandled).
             .catch((err: unknown) => logger.error({ err }, 'websocket message failed before dispatch'))
         })
@@ -289,20 +309,17 @@ export class RpcServer {
       },
     })
 
-    app.post('/', (req, reply) =>
-      requestContext.run({ reqId: req.id }, async () => {
-        // Parsed once, for the gate (roles and limits per method) and the dispatcher.
-        const body = parseBody(typeof req.body === 'string' ? req.body : '')
-        reply.header('content-type', 'application/json')
-        const refused = await this.check(body, await this.authenticator.authenticate(req.headers), req.ip)
-        if (refused) {
-          if (refused.retryAfterSeconds !== undefined) reply.header('retry-after', String(refused.retryAfterSeconds))
-          return reply.code(refused.status).send(refused.body)
-        }
-        const res = await dispatcher.handleParsed(body)
-        return res ?? ''
-      }),
-    )
+    app.post('/', async (req, reply) => {
+      // Parsed once, for the gate (roles and limits per method) and the dispatcher.
+      const body = parseBody(typeof req.body === 'string' ? req.body : '')
+      reply.header('content-type', 'application/json')
+      const refused = await this.check(body, await this.authenticator.authenticate(req.headers), req.ip, req.id)
+      if (refused) {
+        if (refused.retryAfterSeconds !== undefined) reply.header('retry-after', String(refused.retryAfterSeconds))
+        return reply.code(refused.status).send(refused.body)
+      }
+      return (await this.dispatch(body, req.id)) ?? ''
+    })
 
     app.get('/health', async () => ({ status: 'ok' }))
     app.get('/ready', (req, reply) => this.ready(req, reply))
