@@ -12,6 +12,7 @@ import { ownCopy } from './common.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { type BlockEnv, fastPathAllowed, runFastTransfer } from './fast-transfer.ts'
+import { installJumpDestCache } from './jump-cache.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
 import type { StoredReceipt } from './receipt.ts'
@@ -113,6 +114,8 @@ export class Executor {
       logger: Logger
     },
   ): Promise<Executor> {
+    if (!(await installJumpDestCache()))
+      modules.logger.debug('EVM jump-destination cache not installed (other @ethereumjs/evm)')
     const caches = new Caches()
     const stateManager = newStateManager(
       opts.common,
