@@ -209,7 +209,8 @@ export class Executor {
       throw invalid(block, why)
     }
     await this.engine.finalize(h, this.vm.stateManager)
-    const rebuilt = await finish(builder, this.common)
+    // The transactions root was checked against the header before execution (validateBlock).
+    const rebuilt = await finish(builder, this.common, h.transactionsTrie)
     const r = rebuilt.header
     this.warmRoot = r.stateRoot
     const fields: [string, Uint8Array | bigint | undefined, Uint8Array | bigint | undefined][] = [
@@ -217,7 +218,6 @@ export class Executor {
       ['receiptTrie', r.receiptTrie, h.receiptTrie],
       ['logsBloom', r.logsBloom, h.logsBloom],
       ['gasUsed', r.gasUsed, h.gasUsed],
-      ['transactionsTrie', r.transactionsTrie, h.transactionsTrie],
       ['requestsHash', r.requestsHash, h.requestsHash],
       ['blobGasUsed', r.blobGasUsed, h.blobGasUsed],
     ]
@@ -388,12 +388,12 @@ interface BuilderInternals {
  * cached encodings, the builder finalizes an empty list (system calls, requests and the state
  * root are its own), and the block is assembled from its header and the original transactions.
  */
-async function finish(builder: Builder, common: Common): Promise<Block> {
+async function finish(builder: Builder, common: Common, knownTxRoot?: Uint8Array): Promise<Block> {
   if (common.isActivatedEIP(7928)) return (await builder.build()).block
   const b = builder as unknown as BuilderInternals
   const txs = b.transactions
   const results = b.transactionResults
-  b.transactionsTrie = async () => orderedTrieRoot(txs.map(encodedTx))
+  b.transactionsTrie = async () => knownTxRoot ?? orderedTrieRoot(txs.map(encodedTx))
   // A transaction's bloom is that of its logs: only those with logs change the block's.
   b.logsBloom = () => {
     const bloom = new Bloom()

@@ -1,11 +1,9 @@
 // `cairn reserves registry deploy`, `anchor` and `verify --rpc --registry` as a user runs them:
 // real `cairn` processes against a real Cairn dev node (in this process) and a real reserves
 // service (PGlite in memory, on a real port).
-import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { encryptKeystore } from '@cairn/crypto'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,6 +13,7 @@ import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } 
 import { parseKeyFile } from '../src/service/at-rest.ts'
 import { buildTree } from '../src/tree/build.ts'
 import { proofFor, rootOf } from '../src/tree/proof.ts'
+import { reservesCli } from './cli-harness.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const currencies = [
@@ -22,19 +21,9 @@ const currencies = [
   { symbol: 'ETH', decimals: 18 },
 ]
 
-const run = promisify(execFile)
-const cairn = new URL('../../node/bin/cairn.js', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'cairn-reserves-anchor-'))
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run('node', [cairn, 'reserves', ...args], { cwd: dir })
-    return { code: 0, stdout: r.stdout, stderr: r.stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = reservesCli(dir)
 
 describe('cairn reserves anchoring through the registry (CLI)', () => {
   let node: StartedNode

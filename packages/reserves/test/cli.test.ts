@@ -1,26 +1,16 @@
 // `cairn reserves …` as a user runs it: a real `cairn` process per command.
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { signToken, verifyToken } from '../src/service/auth.ts'
 import { verifyProof } from '../src/verifier/index.ts'
+import { CAIRN_BIN, reservesCli } from './cli-harness.ts'
 
-const run = promisify(execFile)
-const cairn = new URL('../../node/bin/cairn.js', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'cairn-reserves-cli-'))
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run('node', [cairn, 'reserves', ...args], { cwd: dir })
-    return { code: 0, stdout: r.stdout, stderr: r.stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = reservesCli(dir)
 
 describe('cairn reserves (CLI)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -89,7 +79,7 @@ describe('cairn reserves (CLI)', () => {
     const child = spawn(
       'node',
       [
-        cairn,
+        CAIRN_BIN,
         'reserves',
         'serve',
         '--datadir',

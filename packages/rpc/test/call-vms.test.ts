@@ -126,16 +126,22 @@ function context(chain: Chain): RpcContext {
   return { chain, limits: DEFAULT_RPC_LIMITS } as unknown as RpcContext
 }
 
+/** Counts the VMs made for calls on `chain` from now on (`created`, resettable). */
+function countVmCreations(chain: Chain): { created: number } {
+  const counter = { created: 0 }
+  const vmAt = chain.executor.vmAt.bind(chain.executor)
+  chain.executor.vmAt = (...args) => {
+    counter.created++
+    return vmAt(...args)
+  }
+  return counter
+}
+
 describe('eth_call on reused VMs', () => {
   it('random call sequences give the same results as a fresh VM per call, in order and concurrently', async () => {
     const chain = await openChain(new MemoryKV(), genesis())
     const ctx = context(chain)
-    let created = 0
-    const vmAt = chain.executor.vmAt.bind(chain.executor)
-    chain.executor.vmAt = (...args) => {
-      created++
-      return vmAt(...args)
-    }
+    const vms = countVmCreations(chain)
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
         const fresh: string[] = []
@@ -150,7 +156,7 @@ describe('eth_call on reused VMs', () => {
     )
     // The property exercised the reuse: far fewer VMs were created for pooled calls than calls made.
     expect(callVms(ctx).idleCount).toBeGreaterThan(0)
-    expect(created).toBeGreaterThan(0)
+    expect(vms.created).toBeGreaterThan(0)
   }, 120_000)
 
   it('a call that writes state leaves nothing behind for the next call on the same VM', async () => {
@@ -171,24 +177,19 @@ describe('eth_call on reused VMs', () => {
   it('16 concurrent calls share at most 4 VMs; a spoilt VM is replaced for the caller waiting on it', async () => {
     const chain = await openChain(new MemoryKV(), genesis())
     const ctx = context(chain)
-    let created = 0
-    const vmAt = chain.executor.vmAt.bind(chain.executor)
-    chain.executor.vmAt = (...args) => {
-      created++
-      return vmAt(...args)
-    }
+    const vms = countVmCreations(chain)
     const s: Step = { to: 'counter', from: undefined, value: 0n, gas: undefined, override: 'none' }
     const one = await viaFreshVm(ctx, s)
-    created = 0
+    vms.created = 0
     expect(await Promise.all(Array.from({ length: 16 }, () => viaPool(ctx, s)))).toEqual(Array(16).fill(one))
-    expect(created).toBe(4)
+    expect(vms.created).toBe(4)
     expect(callVms(ctx).idleCount).toBe(4)
 
     // At the cap, callers queue; a released VM goes to the first of them, a spoilt one is replaced.
     const pool = callVms(ctx)
     const head = chain.head
     const held = await Promise.all([1, 2, 3, 4].map(() => pool.acquire(head)))
-    expect(created).toBe(4) // the idle ones
+    expect(vms.created).toBe(4) // the idle ones
     const first = pool.acquire(head)
     const second = pool.acquire(head)
     const spoilt = held[0] as (typeof held)[0]
@@ -196,7 +197,7 @@ describe('eth_call on reused VMs', () => {
     pool.release(spoilt)
     pool.release(held[1] as (typeof held)[0])
     const [a, b] = await Promise.all([first, second])
-    expect(created).toBe(5) // one new VM, for the caller whose VM was spoilt
+    expect(vms.created).toBe(5) // one new VM, for the caller whose VM was spoilt
     expect(a).not.toBe(spoilt)
     expect(b).toBe(held[1])
     for (const cv of [a, b, held[2], held[3]]) pool.release(cv as (typeof held)[0])

@@ -1,3 +1,4 @@
+import type { StatsFs } from 'node:fs'
 import { statfs } from 'node:fs/promises'
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { outboundMetrics } from './resilience.ts'
@@ -35,7 +36,16 @@ export function createMetricsRegistry(opts: MetricsOptions): Registry {
 
 /** Free (for this user) and total bytes of the filesystem holding `dir`, read at each scrape. */
 function registerDiskMetrics(register: Registry, dir: string): void {
-  const read = () => statfs(dir).catch(() => undefined) // a vanished datadir leaves the last value
+  // One statfs per scrape: both gauges collect at once and share the read in flight.
+  let pending: Promise<StatsFs | undefined> | undefined
+  const read = () => {
+    pending ??= statfs(dir)
+      .catch(() => undefined) // a vanished datadir leaves the last value
+      .finally(() => {
+        pending = undefined
+      })
+    return pending
+  }
   new Gauge({
     name: 'cairn_datadir_free_bytes',
     help: 'Bytes free for the node on the filesystem of its data directory',

@@ -106,22 +106,41 @@ export async function deployRegistry(c: ChainClients): Promise<RegistryAnchor & 
   }
 }
 
+/**
+ * Calls a registry function from the wallet: simulated first (a revert comes back before anything
+ * is sent), then sent, then its receipt awaited. `reverted` names the transaction in the error of a
+ * receipt that failed anyway.
+ */
+async function send(
+  c: ChainClients,
+  wallet: NonNullable<ChainClients['wallet']>,
+  registry: Hex,
+  call: { functionName: string; args: readonly unknown[]; reverted: (txHash: Hex) => string },
+): Promise<{ txHash: Hex; blockNumber: number }> {
+  const { request } = await c.public.simulateContract({
+    address: registry,
+    abi,
+    functionName: call.functionName,
+    args: call.args,
+    account: wallet.account,
+  })
+  const txHash = await wallet.writeContract(request)
+  const receipt = await c.public.waitForTransactionReceipt({ hash: txHash, timeout: 120_000 })
+  if (receipt.status !== 'success') throw anchorFailed(call.reverted(txHash), 'internal')
+  return { txHash, blockNumber: Number(receipt.blockNumber) }
+}
+
 /** Allows or revokes a publisher (the wallet must be the owner). */
 export async function setPublisher(c: ChainClients, registry: Hex, account: Hex, allowed: boolean): Promise<Hex> {
   const wallet = c.wallet
   if (!wallet) throw anchorFailed('this needs a signing key', 'caller', 'pass --key-file or --private-key-file')
   await requireCode(c, registry)
   try {
-    const { request } = await c.public.simulateContract({
-      address: registry,
-      abi,
+    const { txHash } = await send(c, wallet, registry, {
       functionName: 'setPublisher',
       args: [account, allowed],
-      account: wallet.account,
+      reverted: (tx) => `setPublisher ${tx} reverted`,
     })
-    const txHash = await wallet.writeContract(request)
-    const receipt = await c.public.waitForTransactionReceipt({ hash: txHash, timeout: 120_000 })
-    if (receipt.status !== 'success') throw anchorFailed(`setPublisher ${txHash} reverted`, 'internal')
     return txHash
   } catch (err) {
     throw chainError(err, registry, 'setPublisher')
@@ -142,9 +161,7 @@ export async function anchorInRegistry(
   if (!wallet) throw anchorFailed('anchoring needs a signing key', 'caller', 'pass --key-file or --private-key-file')
   await requireCode(c, registry)
   try {
-    const { request } = await c.public.simulateContract({
-      address: registry,
-      abi,
+    const { txHash, blockNumber } = await send(c, wallet, registry, {
       functionName: 'anchor',
       args: [
         payload.snapshotId,
@@ -153,16 +170,13 @@ export async function anchorInRegistry(
         payload.currencies.map((x) => x.symbol),
         payload.root.balances.map((b) => BigInt(b)),
       ],
-      account: wallet.account,
+      reverted: (tx) => `the anchor transaction ${tx} reverted`,
     })
-    const txHash = await wallet.writeContract(request)
-    const receipt = await c.public.waitForTransactionReceipt({ hash: txHash, timeout: 120_000 })
-    if (receipt.status !== 'success') throw anchorFailed(`the anchor transaction ${txHash} reverted`, 'internal')
     return {
       chainId: c.chain.id,
       registry: getAddress(registry),
       txHash,
-      blockNumber: Number(receipt.blockNumber),
+      blockNumber,
       publisher: wallet.account.address,
     }
   } catch (err) {
