@@ -17,6 +17,8 @@ export interface RecoverPoolOptions {
 
 const JOB_BYTES = 32 + 64 + 1
 const KEY_BYTES = 65
+/** How long a closing worker may take to finish what it was sent before it is terminated. */
+const CLOSE_GRACE_MS = 2000
 /** Most jobs per message: a large request comes back in parts, the first ones early. */
 const MAX_MESSAGE_JOBS = 64
 
@@ -28,7 +30,9 @@ const MAX_MESSAGE_JOBS = 64
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const secp = require('node:module').createRequire(workerData.from)('secp256k1/bindings')
-parentPort.on('message', ({ id, jobs }) => {
+parentPort.on('message', (msg) => {
+  if (msg === 'close') return parentPort.close() // after the jobs before it: the thread then ends by itself
+  const { id, jobs } = msg
   const n = jobs.length / ${JOB_BYTES}
   const out = new Uint8Array(n * ${KEY_BYTES})
   for (let i = 0; i < n; i++) {
@@ -76,7 +80,10 @@ export class RecoverPool {
       })
       // A worker that fails answers nothing: its callers recover on the main thread instead.
       worker.on('error', () => this.failAll())
-      worker.on('exit', () => this.failAll())
+      // Ending on close is expected (its answers came first); any other exit is a failure.
+      worker.on('exit', () => {
+        if (!this.closed) this.failAll()
+      })
       worker.unref()
       this.workers.push(worker)
     }
@@ -113,11 +120,30 @@ export class RecoverPool {
 
   /** Stops the workers; pending recoveries never settle after this. */
   async close(): Promise<void> {
+    if (this.scheduled) this.dispatch() // what was asked before close is sent (and answered) first
     this.closed = true
-    // Referenced while they stop: an idle worker is unref'd, and awaiting the exit of unref'd
+    // Each worker answers what it was sent, then closes its port and ends by itself. Terminating
+    // it instead can stop it inside libsecp256k1's addon (a recovery, or the addon's finalizer on
+    // the way out), where node-addon-api throws a C++ exception that aborts the whole process
+    // ("terminate called after throwing an instance of 'Napi::Error'"). Terminated only if it has
+    // not ended after `CLOSE_GRACE_MS`. Referenced while they stop: awaiting the exit of unref'd
     // workers alone would let the process end before the caller's next step.
-    for (const w of this.workers) w.ref()
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.threadId === -1) return resolve() // already gone (a worker that failed)
+            const force = setTimeout(() => void w.terminate().then(() => resolve()), CLOSE_GRACE_MS)
+            w.once('exit', () => {
+              clearTimeout(force)
+              resolve()
+            })
+            w.ref()
+            w.postMessage('close')
+          }),
+      ),
+    )
+    this.failAll() // anything a forced termination left unanswered: callers recover themselves
   }
 
   /** Workers hold the process open only while an answer is awaited. */
@@ -146,6 +172,11 @@ export class RecoverPool {
     this.scheduled = false
     const pending = this.queue
     this.queue = []
+    if (this.closed) {
+      // Not sent before close (nothing is queued after it; defensive): callers recover themselves.
+      for (const p of pending) p.resolve(p.jobs.map(() => undefined))
+      return
+    }
     const all: RecoverJob[] = []
     const owner: number[] = [] // job index → request index
     const left = pending.map((p) => p.jobs.length) // jobs of each request not back yet

@@ -1,0 +1,42 @@
+// Closing the recovery pool while recoveries are in flight answers every one of them, the workers
+// end by themselves (never terminated inside the native addon), and later requests are refused.
+import { afterAll, describe, expect, it } from 'vitest'
+import { ecdsaRecover, ecdsaSign, initCrypto, keccak256, RecoverPool } from '../src/index.ts'
+
+const KEY = keccak256(new TextEncoder().encode('recover pool test key'))
+
+function jobs(n: number, salt: number) {
+  return Array.from({ length: n }, (_, i) => {
+    const hash = keccak256(new TextEncoder().encode(`message ${salt} ${i}`))
+    const sig = ecdsaSign(hash, KEY)
+    const sig64 = new Uint8Array(64)
+    sig64.set(sig.r, 0)
+    sig64.set(sig.s, 32)
+    return { hash, sig: sig64, recovery: sig.recovery }
+  })
+}
+
+const pools: RecoverPool[] = []
+afterAll(async () => {
+  for (const p of pools) await p.close()
+})
+
+describe('RecoverPool.close', () => {
+  it('answers the recoveries already asked for, then the workers end on their own', async () => {
+    await initCrypto()
+    const pool = RecoverPool.create({ threads: 2 })
+    if (!pool) return console.warn('native secp256k1 not loaded: no worker pool, test skipped')
+    pools.push(pool)
+    const asked = jobs(200, 1)
+    const answers = pool.recover(asked) // dispatched on the next turn, still in flight at close
+    const closing = pool.close()
+    const keys = await answers
+    await closing
+    expect(keys).toHaveLength(200)
+    keys.forEach((k, i) => {
+      const j = asked[i] as (typeof asked)[number]
+      expect(k).toEqual(ecdsaRecover(j.sig, j.recovery, j.hash).subarray(1))
+    })
+    await expect(pool.recover(jobs(1, 2))).rejects.toThrow(/closed/)
+  })
+})
