@@ -70,6 +70,15 @@ describe('live clients against cairn', () => {
     await viem.unlocked0.writeContract({ address: emitter, abi: emitterAbi, functionName: 'set', args: [9n] })
     expect(await got).toBe(9n)
     await contract.removeAllListeners()
+    // ethers uninstalls the filter in the background; wait until the node has answered it, so that
+    // destroying the provider later does not cancel it mid-flight (an uncaught rejection in ethers).
+    const uninstalled = async () =>
+      /cairn_rpc_requests_total\{[^}]*method="eth_uninstallFilter"/.test(
+        await (await fetch(`${node.url}/metrics`)).text(),
+      )
+    const until = Date.now() + 10_000
+    while (!(await uninstalled()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+    expect(await uninstalled()).toBe(true)
   }, 30_000)
 
   it("viem getProof verifies against the block's state root with an independent trie check", async () => {
