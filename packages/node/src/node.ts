@@ -202,6 +202,7 @@ async function wire(
   await engine.start()
   shutdown.add('engine', () => engine.stop())
 
+  const rpcMetrics = createRpcMetrics(registry)
   const ctx: RpcContext = {
     chain,
     pool,
@@ -210,8 +211,8 @@ async function wire(
     clientVersion: clientVersion(),
     limits: { ...DEFAULT_RPC_LIMITS, ...rpcLimits },
     logger: logger.child({ module: 'rpc' }),
+    metrics: rpcMetrics,
   }
-  const rpcMetrics = createRpcMetrics(registry)
   const dispatcher = new RpcDispatcher(
     { dev: config.dev },
     { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger, tracer: tracing.tracer },

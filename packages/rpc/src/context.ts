@@ -1,6 +1,7 @@
 import type { Chain, StateEdit } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import type { Hex, Logger } from '@cairn/utils'
+import type { RpcMetrics } from './metrics.ts'
 
 /** Controls a dev chain offers (evm_mine, time travel, snapshots, state edits). Null outside dev mode. */
 export interface DevControls {
@@ -42,6 +43,8 @@ export interface RpcLimits {
   filterTimeoutMs: number
   /** Most struct logs one debug_trace* may return (each opcode is one). */
   traceStructLogLimit: number
+  /** eth_call outcomes remembered per block and request (0: none; see call-cache.ts). */
+  callCacheEntries: number
 }
 
 export const DEFAULT_RPC_LIMITS: RpcLimits = {
@@ -55,6 +58,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   subscriptionsPerConnection: 1024,
   filterTimeoutMs: 5 * 60_000,
   traceStructLogLimit: 100_000,
+  callCacheEntries: 4096,
 }
 
 /** Everything a method handler may use. Built once by the composition root. */
@@ -66,4 +70,6 @@ export interface RpcContext {
   clientVersion: string
   limits: RpcLimits
   logger: Logger
+  /** The RPC metrics, where the node exports them (the call cache counts its answers). */
+  metrics?: RpcMetrics | null
 }

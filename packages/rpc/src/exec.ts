@@ -4,6 +4,7 @@ import type { EVMResult } from '@ethereumjs/evm'
 import { createTx } from '@ethereumjs/tx'
 import { Address, createZeroAddress, setLengthLeft } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
+import type { CallOutcome } from './call-cache.ts'
 import { type CallVm, callVms, timeoutError } from './call-vms.ts'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
@@ -178,11 +179,10 @@ export function callGas(ctx: RpcContext, req: CallRequest): bigint {
 }
 
 /** Throws the JSON-RPC error for a failed execution: code 3 with revert data, else -32000. */
-export function throwIfFailed(res: EVMResult): void {
-  const err = res.execResult.exceptionError
-  if (!err) return
-  if (err.error === 'revert') throw revertError(res.execResult.returnValue)
-  throw new CairnError(RpcErrorCode.EXECUTION_FAILED, err.error, { fault: 'caller' })
+export function throwIfCallFailed({ error, output }: CallOutcome): void {
+  if (error === undefined) return
+  if (error === 'revert') throw revertError(hexToBytes(output))
+  throw new CairnError(RpcErrorCode.EXECUTION_FAILED, error, { fault: 'caller' })
 }
 
 export function revertError(returnValue: Uint8Array): CairnError {

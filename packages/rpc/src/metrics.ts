@@ -10,6 +10,8 @@ export interface RpcMetrics {
    * and `origin_forbidden` (403).
    */
   refused: Counter<'reason'>
+  /** eth_call answers by how: `hit` (remembered), `joined` (an identical call in flight), `miss` (run), `bypass` (not cacheable). */
+  callCache: Counter<'result'>
 }
 
 export function createRpcMetrics(register: Registry): RpcMetrics {
@@ -38,6 +40,12 @@ export function createRpcMetrics(register: Registry): RpcMetrics {
       name: 'cairn_rpc_refused_total',
       help: 'Requests refused before dispatch, by reason (unauthorized, forbidden, rate_limited, limit_store_down, connection_limit, overloaded, invalid_host, origin_forbidden)',
       labelNames: ['reason'],
+      registers,
+    }),
+    callCache: new Counter({
+      name: 'cairn_rpc_call_cache_requests_total',
+      help: 'eth_call requests by how they were answered: hit (remembered outcome at that block), joined (an identical call in flight), miss (executed), bypass (overrides or large input: executed, not remembered)',
+      labelNames: ['result'],
       registers,
     }),
   }

@@ -2,7 +2,8 @@ import { accountProof } from '@cairn/chain'
 import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
-import { callGas, estimateGas, throwIfFailed, withCall } from '../exec.ts'
+import { callResults, outcomeOf } from '../call-cache.ts'
+import { callGas, estimateGas, throwIfCallFailed, withCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
 import { address, blockOverride, blockRef, callRequest, looseQuantity, stateOverride } from '../schemas.ts'
@@ -63,9 +64,15 @@ export const ethStateMethods: MethodDef[] = [
     async handler([req, ref, state, blockOv], ctx) {
       const block = await resolveBlock(ctx, ref)
       const overrides = { ...(state ? { state } : {}), ...(blockOv ? { block: blockOv } : {}) }
-      const res = await withCall(ctx, req, block, overrides, (call) => call.run(callGas(ctx, req)))
-      throwIfFailed(res)
-      return bytesToHex(res.execResult.returnValue)
+      const gas = callGas(ctx, req)
+      const cache = callResults(ctx)
+      // With overrides the outcome is not the block's: executed, never remembered.
+      const key = state || blockOv ? undefined : cache.keyOf(bytesToHex(block.hash()), req, gas)
+      const outcome = await cache.outcome(key, async () =>
+        outcomeOf(await withCall(ctx, req, block, overrides, (call) => call.run(gas))),
+      )
+      throwIfCallFailed(outcome)
+      return outcome.output
     },
   }),
   method({

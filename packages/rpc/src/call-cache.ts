@@ -1,0 +1,113 @@
+import { bytesToHex, type Hex, LruCache } from '@cairn/utils'
+import type { EVMResult } from '@ethereumjs/evm'
+import type { RpcContext } from './context.ts'
+import type { CallRequest } from './schemas.ts'
+
+/** What a call came to: its output and, when it failed, the EVM's error ('revert', 'out of gas', …). */
+export interface CallOutcome {
+  output: Hex
+  error: string | undefined
+}
+
+export function outcomeOf(res: EVMResult): CallOutcome {
+  return { output: bytesToHex(res.execResult.returnValue), error: res.execResult.exceptionError?.error }
+}
+
+/** Calls whose key is longer than this (large calldata) are run, not remembered. */
+const MAX_KEY_CHARS = 8192
+/** Outputs longer than this (hex characters) are not remembered. */
+const MAX_OUTPUT_CHARS = 16_384
+
+/** How a call was answered, for `cairn_rpc_call_cache_requests_total{result}`. */
+export type CallCacheResult = 'hit' | 'miss' | 'joined' | 'bypass'
+
+/**
+ * Outcomes of `eth_call` by block and request. A call without overrides is a pure function of the
+ * block it runs on top of (its hash commits to the state root and to every header field the EVM
+ * reads) and of the request, so the same request at the same block has the same outcome: dapps
+ * polling a view function from many clients, every new block, ask exactly that. Each block's
+ * state never changes under its hash (dev state edits seal a block of their own), so nothing is
+ * ever invalidated; outcomes of older blocks age out of the LRU.
+ *
+ * Identical calls in flight at once share one execution. Only outcomes of a finished execution
+ * are kept (success, revert, out of gas, …); an error thrown around it (the time limit, funds
+ * for the gas price) is not, and reaches just the callers that were waiting for that execution.
+ */
+export class CallResultCache {
+  private readonly done: LruCache<string, CallOutcome>
+  private readonly running = new Map<string, Promise<CallOutcome>>()
+
+  constructor(
+    private readonly opts: { entries: number },
+    private readonly modules: { count?: (result: CallCacheResult) => void } = {},
+  ) {
+    this.done = new LruCache(Math.max(1, opts.entries))
+  }
+
+  /** The key of `req` at the block with hash `blockHash`, or undefined when it is not to be remembered. */
+  keyOf(blockHash: Hex, req: CallRequest, gasLimit: bigint): string | undefined {
+    if (this.opts.entries <= 0) return undefined
+    const key = `${blockHash} ${gasLimit} ${JSON.stringify(req, bigintsAsText)}`
+    return key.length > MAX_KEY_CHARS ? undefined : key
+  }
+
+  /** The outcome for `key`: remembered, shared with an identical call in flight, or `run` now. */
+  async outcome(key: string | undefined, run: () => Promise<CallOutcome>): Promise<CallOutcome> {
+    if (key === undefined) {
+      this.modules.count?.('bypass')
+      return run()
+    }
+    const known = this.done.get(key)
+    if (known) {
+      this.modules.count?.('hit')
+      return known
+    }
+    const inFlight = this.running.get(key)
+    if (inFlight) {
+      this.modules.count?.('joined')
+      return inFlight
+    }
+    this.modules.count?.('miss')
+    const p = run()
+    this.running.set(key, p)
+    try {
+      const out = await p
+      if (out.output.length <= MAX_OUTPUT_CHARS) this.done.set(key, out)
+      return out
+    } finally {
+      this.running.delete(key)
+    }
+  }
+
+  /** Outcomes remembered now (for tests). */
+  get size(): number {
+    return this.done.size
+  }
+}
+
+function bigintsAsText(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `0x${value.toString(16)}` : value
+}
+
+const caches = new WeakMap<RpcContext, CallResultCache>()
+
+/** The call cache of a context (one per RPC context, made on first use, sized by `limits.callCacheEntries`). */
+export function callResults(ctx: RpcContext): CallResultCache {
+  let cache = caches.get(ctx)
+  if (!cache) {
+    const counter = ctx.metrics?.callCache
+    // Children bound once: a labelled inc() hashes its labels on every call.
+    const bound = counter && {
+      hit: counter.labels('hit'),
+      miss: counter.labels('miss'),
+      joined: counter.labels('joined'),
+      bypass: counter.labels('bypass'),
+    }
+    cache = new CallResultCache(
+      { entries: ctx.limits.callCacheEntries },
+      bound ? { count: (result) => bound[result].inc() } : {},
+    )
+    caches.set(ctx, cache)
+  }
+  return cache
+}
