@@ -131,8 +131,7 @@ export class CallVmPool {
   }
 
   /** The gas figures of a call shape (`key`: see exec.ts), computed once per shape. */
-  gasOf(key: string | undefined, compute: () => CallGas): CallGas {
-    if (key === undefined) return compute()
+  gasOf(key: string, compute: () => CallGas): CallGas {
     let g = this.gas.get(key)
     if (!g) {
       g = compute()

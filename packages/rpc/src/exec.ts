@@ -97,7 +97,7 @@ async function prepareOn(
   const data = hexToBytes(req.input ?? req.data ?? '0x')
   const value = req.value ?? 0n
   const gasPrice = req.gasPrice ?? req.maxFeePerGas ?? 0n
-  const { intrinsic, minimumGas } = callVms(ctx).gasOf(shapeKey(req, to, data), () => {
+  const { intrinsic, minimumGas } = callVms(ctx).gasOf(shapeKey(req, to, data, chain.common.hardfork()), () => {
     const shape = createTx(
       {
         ...(to ? { to } : {}),
@@ -163,13 +163,16 @@ async function prepareOn(
 }
 
 /**
- * What the intrinsic gas of a call depends on (creation or not, the input, the access list), or
- * undefined when the input is too large to be worth remembering.
+ * What the intrinsic gas of a call depends on: creation or not, the ruleset, the input's length
+ * and how many of its bytes are zero (calldata is priced per zero and non-zero byte, init code per
+ * word, the EIP-7623 floor per token: all functions of these two counts), and the access list. Calls
+ * with different arguments of the same shape (`balanceOf(a)`, `balanceOf(b)`) share one entry.
  */
-function shapeKey(req: CallRequest, to: Address | undefined, data: Uint8Array): string | undefined {
-  if (data.length > 1024) return undefined
+export function shapeKey(req: CallRequest, to: Address | undefined, data: Uint8Array, hardfork: string): string {
+  let zeros = 0
+  for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++
   const list = req.accessList ? JSON.stringify(req.accessList) : ''
-  return `${to ? 'call' : 'create'} ${bytesToHex(data)} ${list}`
+  return `${to ? 'call' : 'create'} ${hardfork} ${data.length} ${zeros} ${list}`
 }
 
 /** The gas limit a call runs with: the request's, capped by the RPC gas cap. */
