@@ -1,4 +1,4 @@
-import { bytesToHex, type Hex, LruCache } from '@cairn/utils'
+import { bytesToHex, type Hex } from '@cairn/utils'
 import type { EVMResult } from '@ethereumjs/evm'
 import type { RpcContext } from './context.ts'
 import type { CallRequest } from './schemas.ts'
@@ -17,6 +17,8 @@ export function outcomeOf(res: EVMResult): CallOutcome {
 const MAX_KEY_CHARS = 8192
 /** Outputs longer than this (hex characters) are not remembered. */
 const MAX_OUTPUT_CHARS = 16_384
+/** Characters of keys and outputs kept at most (strings of one-byte characters: about as many bytes). */
+const MAX_CHARS = 16 * 1024 * 1024
 
 /** How a call was answered, for `cairn_rpc_call_cache_requests_total{result}`. */
 export type CallCacheResult = 'hit' | 'miss' | 'joined' | 'bypass'
@@ -34,15 +36,15 @@ export type CallCacheResult = 'hit' | 'miss' | 'joined' | 'bypass'
  * for the gas price) is not, and reaches just the callers that were waiting for that execution.
  */
 export class CallResultCache {
-  private readonly done: LruCache<string, CallOutcome>
+  /** Remembered outcomes, least recently used first. */
+  private readonly done = new Map<string, CallOutcome>()
+  private chars = 0
   private readonly running = new Map<string, Promise<CallOutcome>>()
 
   constructor(
-    private readonly opts: { entries: number },
+    private readonly opts: { entries: number; maxChars?: number },
     private readonly modules: { count?: (result: CallCacheResult) => void } = {},
-  ) {
-    this.done = new LruCache(Math.max(1, opts.entries))
-  }
+  ) {}
 
   /** The key of `req` at the block with hash `blockHash`, or undefined when it is not to be remembered. */
   keyOf(blockHash: Hex, req: CallRequest, gasLimit: bigint): string | undefined {
@@ -59,6 +61,8 @@ export class CallResultCache {
     }
     const known = this.done.get(key)
     if (known) {
+      this.done.delete(key)
+      this.done.set(key, known)
       this.modules.count?.('hit')
       return known
     }
@@ -72,16 +76,28 @@ export class CallResultCache {
     this.running.set(key, p)
     try {
       const out = await p
-      if (out.output.length <= MAX_OUTPUT_CHARS) this.done.set(key, out)
+      if (out.output.length <= MAX_OUTPUT_CHARS) this.remember(key, out)
       return out
     } finally {
       this.running.delete(key)
     }
   }
 
-  /** Outcomes remembered now (for tests). */
-  get size(): number {
-    return this.done.size
+  /** Keeps `out`, then drops the least recently used outcomes past the entry and size bounds. */
+  private remember(key: string, out: CallOutcome): void {
+    this.done.set(key, out)
+    this.chars += key.length + out.output.length
+    const maxChars = this.opts.maxChars ?? MAX_CHARS
+    while (this.done.size > this.opts.entries || this.chars > maxChars) {
+      const [oldKey, old] = this.done.entries().next().value as [string, CallOutcome]
+      this.done.delete(oldKey)
+      this.chars -= oldKey.length + old.output.length
+    }
+  }
+
+  /** Outcomes remembered now, and the characters of their keys and outputs (for tests). */
+  get size(): { entries: number; chars: number } {
+    return { entries: this.done.size, chars: this.chars }
   }
 }
 

@@ -49,7 +49,7 @@ describe('CallResultCache', () => {
     const both = await Promise.allSettled([cache.outcome(key, failing), cache.outcome(key, failing)])
     expect(both.map((s) => s.status)).toEqual(['rejected', 'rejected'])
     expect(runs).toBe(1)
-    expect(cache.size).toBe(0)
+    expect(cache.size.entries).toBe(0)
     expect(await cache.outcome(key, async () => ok('0x01'))).toEqual(ok('0x01'))
   })
 
@@ -92,7 +92,7 @@ describe('CallResultCache', () => {
       return ok('0x00')
     })
     expect(ran).toBe(true)
-    expect(lru.size).toBe(2)
+    expect(lru.size.entries).toBe(2)
 
     const off = new CallResultCache({ entries: 0 })
     expect(off.keyOf(HASH_A, req('0x01'), 1n)).toBeUndefined()
@@ -101,7 +101,17 @@ describe('CallResultCache', () => {
     expect(cache.keyOf(HASH_A, req(`0x${'ab'.repeat(5000)}`), 1n)).toBeUndefined()
     const k = cache.keyOf(HASH_A, req('0x01'), 1n)
     await cache.outcome(k, async () => ok(`0x${'00'.repeat(10_000)}`))
-    expect(cache.size).toBe(0)
+    expect(cache.size.entries).toBe(0)
+
+    // Bounded by characters too: keys and outputs of the kept outcomes never exceed the budget.
+    const small = new CallResultCache({ entries: 1000, maxChars: 2000 })
+    for (let i = 0; i < 50; i++) {
+      await small.outcome(small.keyOf(HASH_A, req(`0x${i.toString(16).padStart(2, '0')}`), 1n), async () =>
+        ok(`0x${'ab'.repeat(100)}`),
+      )
+      expect(small.size.chars).toBeLessThanOrEqual(2000)
+    }
+    expect(small.size.entries).toBeGreaterThan(3)
   })
 })
 
