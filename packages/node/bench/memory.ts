@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { getHeapStatistics } from 'node:v8'
 import { type BlockTxSource, Chain, devGenesis } from '@cairn/chain'
 import { devChainRules } from '@cairn/consensus'
 import { createCustomCrypto, initCrypto, keccak256 } from '@cairn/crypto'
@@ -32,6 +33,8 @@ export interface MemoryFigure {
   endRssMb: number
   /** V8 heap used at the end, in MB. */
   endHeapMb: number
+  /** V8's heap limit in force (`--max-old-space-size` and the young generation), in MB. */
+  heapLimitMb: number
   seconds: number
   /** Checked at the end: a few of the first funded accounts, read back at the head (from disk). */
   verified: boolean
@@ -133,6 +136,7 @@ export async function runMemory(accounts: number, onProgress?: (line: string) =>
       ...(file !== undefined ? { endFileMb: Math.round(file / 1024) } : {}),
       endRssMb: Math.round(mem.rss / 2 ** 20),
       endHeapMb: Math.round(mem.heapUsed / 2 ** 20),
+      heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
       seconds: Math.round(seconds),
       verified,
     }
@@ -162,6 +166,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const f = await runMemory(accounts, (line) => console.error(`  ${line}`))
   if (process.env.BENCH_JSON === '1') console.log(`RESULT ${JSON.stringify(f)}`)
   console.log(
-    `memory: ${f.accounts} accounts in ${f.blocks} blocks, peak RSS ${f.peakRssMb} MB (anonymous ${f.peakAnonMb ?? '?'} MB; end ${f.endRssMb} MB, of which file-backed ${f.endFileMb ?? '?'} MB, heap ${f.endHeapMb} MB), ${f.seconds} s, state read back: ${f.verified ? 'ok' : 'WRONG'}`,
+    `memory: ${f.accounts} accounts in ${f.blocks} blocks, peak RSS ${f.peakRssMb} MB (anonymous ${f.peakAnonMb ?? '?'} MB; end ${f.endRssMb} MB, of which file-backed ${f.endFileMb ?? '?'} MB, heap ${f.endHeapMb} MB; heap limit ${f.heapLimitMb} MB), ${f.seconds} s, state read back: ${f.verified ? 'ok' : 'WRONG'}`,
   )
 }

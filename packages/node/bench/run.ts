@@ -8,7 +8,8 @@
 //               per method and node first, not counted (a node's first seconds run cold JIT code)
 //   import      BENCH_IMPORT (1; 0 skips), BENCH_IMPORT_BLOCKS (3)        (child process)
 //   memory      BENCH_MEMORY_ACCOUNTS (200000; 0 skips; the issue's figure: 1000000) (child process),
-//               BENCH_MEMORY_NODE_ARGS (node flags for it, e.g. "--max-old-space-size=768")
+//               BENCH_MEMORY_NODE_ARGS (node flags for it; default "--max-old-space-size=512", the heap
+//               limit docs/operations/memory.md gives for a 1 GB node; "" runs with Node's default)
 //   admission   BENCH_ADMISSION (1; 0 skips; BENCH_SKIP_ADMISSION=1 too)  (child process)
 //   reserves    BENCH_RESERVES (1; 0 skips), when packages/reserves/bench/run.ts exists (child process)
 //   nodes       BENCH_ONLY (cairn|anvil), ANVIL_BIN (path), ANVIL_BLOCK_TIME (1; 0 = automine),
@@ -287,12 +288,16 @@ if (only !== 'anvil' && settings.memoryAccounts > 0) {
     child(
       here('./memory.ts'),
       { BENCH_MEMORY_ACCOUNTS: String(settings.memoryAccounts), BENCH_JSON: '1' },
-      env.BENCH_MEMORY_NODE_ARGS ? env.BENCH_MEMORY_NODE_ARGS.split(' ') : [],
+      (env.BENCH_MEMORY_NODE_ARGS ?? '--max-old-space-size=512').split(' ').filter(Boolean),
     ),
   )
   log('memory', JSON.stringify(f))
   if (!f.verified) throw new Error('memory bench: accounts read back wrong')
-  rows.push({ figure: `peak RSS MB, ${f.accounts / 1000}k accts`, cairn: f.peakRssMb, max: 1024 })
+  rows.push({
+    figure: `peak RSS MB, ${f.accounts / 1000}k accts, heap limit ${f.heapLimitMb} MB`,
+    cairn: f.peakRssMb,
+    max: 1024,
+  })
   // Without LevelDB's mapped table files (file-backed pages the kernel can drop).
   if (f.peakAnonMb !== undefined) rows.push({ figure: '  of which anonymous MB', cairn: f.peakAnonMb })
 }
@@ -302,7 +307,7 @@ if (only !== 'anvil' && settings.memoryAccounts > 0) {
 const pad = (s: string, n: number) => s.padStart(n)
 const show = (v: number | undefined) => (v === undefined ? '-' : String(v))
 console.log(
-  `\n${'figure'.padEnd(30)}${pad('cairn', 10)}${pad('anvil', 10)}${pad('cairn/anvil', 13)}${pad('target', 10)}${pad('met', 6)}`,
+  `\n${'figure'.padEnd(46)}${pad('cairn', 10)}${pad('anvil', 10)}${pad('cairn/anvil', 13)}${pad('target', 10)}${pad('met', 6)}`,
 )
 for (const r of rows) {
   const ratio = r.cairn !== undefined && r.anvil !== undefined && r.anvil > 0 ? r.cairn / r.anvil : undefined
@@ -320,7 +325,7 @@ for (const r of rows) {
           : 'no'
         : ''
   console.log(
-    `${r.figure.padEnd(30)}${pad(show(r.cairn), 10)}${pad(show(r.anvil), 10)}${pad(ratio === undefined ? '-' : ratio.toFixed(2), 13)}${pad(target, 10)}${pad(met, 6)}${r.lowerIsBetter ? '  (lower is better)' : ''}`,
+    `${r.figure.padEnd(46)}${pad(show(r.cairn), 10)}${pad(show(r.anvil), 10)}${pad(ratio === undefined ? '-' : ratio.toFixed(2), 13)}${pad(target, 10)}${pad(met, 6)}${r.lowerIsBetter ? '  (lower is better)' : ''}`,
   )
 }
 console.log(
