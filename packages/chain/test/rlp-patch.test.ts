@@ -6,7 +6,7 @@
 // 3-byte lengths), and decoded back.
 import { RLP } from '@ethereumjs/rlp'
 import fc from 'fast-check'
-import { bytesToHex, hexToBytes, type RecursiveArray, toRlp } from 'viem'
+import { bytesToHex, hexToBytes, toRlp } from 'viem'
 import { describe, expect, it } from 'vitest'
 
 type Item = Uint8Array | bigint | number | string | null | undefined | Item[]
@@ -46,7 +46,7 @@ function asBytes(x: Item): Bytes {
 
 function sameAsReference(x: Item): void {
   const ours = RLP.encode(x as never)
-  expect(bytesToHex(ours)).toBe(toRlp(asBytes(x) as RecursiveArray<Uint8Array>, 'hex'))
+  expect(bytesToHex(ours)).toBe(toRlp(asBytes(x) as Parameters<typeof toRlp>[0], 'hex'))
   expect(RLP.decode(ours)).toEqual(asBytes(x))
 }
 
