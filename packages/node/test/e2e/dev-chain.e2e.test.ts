@@ -91,7 +91,7 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
   beforeEach(async ({ task, onTestFailed }) => {
     recorder?.tag(task.name)
     if (headUnknown) {
-      head = await viem.public.getBlockNumber()
+      head = await viem.public.getBlockNumber({ cacheTime: 0 })
       headUnknown = false
     }
     onTestFailed(() => {
@@ -173,7 +173,7 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
     if (kind === 'cairn') await expect.poll(() => node.logs(), { timeout: 2_000 }).toContain('listening')
     expect(await viem.public.getChainId()).toBe(CHAIN_ID)
     expect((await eth.provider.getNetwork()).chainId).toBe(BigInt(CHAIN_ID))
-    expect(await viem.public.getBlockNumber()).toBe(0n)
+    expect(await viem.public.getBlockNumber({ cacheTime: 0 })).toBe(0n)
 
     const addresses = DEV_ACCOUNTS.map((a) => a.address)
     expect(await viem.unlocked0.getAddresses()).toEqual(addresses)
@@ -516,7 +516,7 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
     } else {
       await expectViemRevert(viem.unlocked0.writeContract(set101), REVERT_REASON)
     }
-    expect(await viem.public.getBlockNumber()).toBe(head) // nothing (else) was mined
+    expect(await viem.public.getBlockNumber({ cacheTime: 0 })).toBe(head) // nothing (else) was mined
   })
 
   it('surfaces the revert reason in ethers (estimateGas, staticCall, send)', async () => {
@@ -537,7 +537,7 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
       expect(err).toMatchObject({ code: 'CALL_EXCEPTION', reason: REVERT_REASON })
       expect(err).toMatchObject({ revert: { name: 'Error', args: [REVERT_REASON] } })
     }
-    expect(await viem.public.getBlockNumber()).toBe(head)
+    expect(await viem.public.getBlockNumber({ cacheTime: 0 })).toBe(head)
   })
 
   it('decodes the custom error ValueTooLarge(101, 100) with viem and ethers', async () => {
@@ -670,7 +670,7 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
       }
       parent = block
     }
-    expect(await viem.public.getBlockNumber()).toBe(head)
+    expect(await viem.public.getBlockNumber({ cacheTime: 0 })).toBe(head)
   })
 
   it('returns full transaction objects from eth_getBlockByNumber("latest", true)', async () => {
@@ -747,8 +747,10 @@ describe.each(KINDS)('%s dev chain', { timeout: 60_000 }, (kind) => {
     expect(await balance(A0)).toBe(balanceBefore - 7n - fee(receipt))
   })
 
+  // viem answers getBlockNumber from a cache for `pollingInterval` (50 ms here): the head is read
+  // with cacheTime 0 wherever a test compares it with the block it just mined.
   async function snapshot() {
-    const blockNumber = await viem.public.getBlockNumber()
+    const blockNumber = await viem.public.getBlockNumber({ cacheTime: 0 })
     const blocks = []
     for (let n = 0n; n <= blockNumber; n++) {
       blocks.push(await viem.public.getBlock({ blockNumber: n, includeTransactions: true }))
