@@ -163,6 +163,47 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
   })
 })
 
+describe('DevEngine: senders outrunning sealing (backpressure)', () => {
+  it('admit() holds senders while the pool is past the limit: the pool stays bounded, nothing is refused, all is mined', async () => {
+    const LIMIT = 6
+    const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(4n), backpressureAt: LIMIT })
+    await engine.start()
+    const perSender = 12
+    let most = 0
+    // Three senders flood at once, each handing its transactions over as a batch would (all in
+    // flight together): admit() lets through only what fits under the limit.
+    await Promise.all(
+      SENDERS.map((key) =>
+        Promise.all(
+          Array.from({ length: perSender }, (_, n) =>
+            engine.admit(async () => {
+              await pool.add(transfer(chain.common, key, BigInt(n), A0, 1n))
+              most = Math.max(most, pool.slots.pending)
+            }),
+          ),
+        ),
+      ),
+    )
+    expect(most).toBeLessThanOrEqual(LIMIT)
+    await until(() => pool.size === 0, 10_000, 'the pool to drain')
+    expect(chain.head.header.number).toBeGreaterThanOrEqual(BigInt((perSender * SENDERS.length) / 4))
+  })
+
+  it('without the limit, or in interval mode, or stopped, admit() adds at once', async () => {
+    const over = async (opts: { blockTime?: number; backpressureAt?: number }, start: boolean) => {
+      const { chain, pool, engine } = await devSetup(opts)
+      for (let n = 0n; n < 3n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n))
+      if (start) await engine.start()
+      const t0 = performance.now()
+      await engine.admit(async () => undefined)
+      return performance.now() - t0
+    }
+    expect(await over({}, true)).toBeLessThan(50)
+    expect(await over({ blockTime: 1, backpressureAt: 1 }, true)).toBeLessThan(50)
+    expect(await over({ backpressureAt: 1 }, false)).toBeLessThan(50)
+  })
+})
+
 describe('DevEngine: interval mode (blockTime 1)', () => {
   it('seals a block about every second, empty ones included; timestamps strictly increase', async () => {
     const { chain, pool, engine } = await devSetup({ blockTime: 1 })

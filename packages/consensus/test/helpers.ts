@@ -46,7 +46,14 @@ export async function stopAll(): Promise<void> {
  * over the chain's state, and the engine. Signing and recovery run on @cairn/crypto's backends.
  */
 export async function devSetup(
-  opts: { blockTime?: number; genesis?: unknown; now?: () => number; logger?: Logger; maxBlocksPerTurn?: number } = {},
+  opts: {
+    blockTime?: number
+    genesis?: unknown
+    now?: () => number
+    logger?: Logger
+    maxBlocksPerTurn?: number
+    backpressureAt?: number
+  } = {},
 ): Promise<DevSetup> {
   await initCrypto()
   const kv = new MemoryKV()
@@ -65,6 +72,7 @@ export async function devSetup(
       blockTime: opts.blockTime ?? 0,
       coinbase: new Uint8Array(20),
       ...(opts.maxBlocksPerTurn !== undefined ? { maxBlocksPerTurn: opts.maxBlocksPerTurn } : {}),
+      ...(opts.backpressureAt !== undefined ? { backpressureAt: opts.backpressureAt } : {}),
     },
     { chain, pool, logger, ...(opts.now ? { now: opts.now } : {}) },
   )

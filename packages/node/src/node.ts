@@ -196,7 +196,12 @@ async function wire(
   // Anvil's coinbase is the zero address: tips do not move the dev accounts' balances, so
   // tests that compute balances from receipts hold against both.
   const engine = new DevEngine(
-    { blockTime: config.blockTime, coinbase: new Uint8Array(20) },
+    {
+      blockTime: config.blockTime,
+      coinbase: new Uint8Array(20),
+      // A flood of transactions waits for blocks before the pool is full (dev mode only).
+      backpressureAt: Math.max(1, Math.floor((config.txpool.globalSlots * 3) / 4)),
+    },
     { chain, pool, logger: logger.child({ module: 'engine' }) },
   )
   await engine.start()

@@ -14,6 +14,8 @@ export interface DevControls {
   snapshot(): bigint
   /** Makes the snapshot's block the head again; false for an unknown (or used) id. */
   revert(id: bigint): Promise<boolean>
+  /** Runs `add` when the pool has room: senders outrunning sealing wait for blocks (see DevEngine.admit). */
+  admit?<T>(add: () => Promise<T>): Promise<T>
 }
 
 /** Unlocked accounts the node signs for (dev accounts). */

@@ -12,6 +12,13 @@ export interface DevEngineOptions {
   coinbase: Uint8Array
   /** Most transactions-carrying blocks sealed back to back before yielding to I/O. */
   maxBlocksPerTurn?: number
+  /**
+   * Executable pool slots past which {@link DevEngine.admit} makes senders wait for blocks (instant
+   * mode); undefined: never. The node sets three quarters of `txpool.globalSlots`.
+   */
+  backpressureAt?: number
+  /** Longest a sender waits in {@link DevEngine.admit} before its transaction goes to the pool anyway (ms; 10,000). */
+  backpressureMaxWaitMs?: number
 }
 
 export interface DevEngineModules {
@@ -46,6 +53,11 @@ export class DevEngine implements Engine {
   /** The last block with transactions sealed in instant mode: when it ended (ms), its duration, whether full. */
   private lastSeal = { end: 0, ms: 0, full: false }
   private nextSnapshotId = 0n
+  /** Senders waiting in {@link admit} for the next block. */
+  private waiters: (() => void)[] = []
+  private holding = false
+  /** Transactions let through by {@link admit} and not yet in the pool. */
+  private admitting = 0
 
   constructor(
     readonly opts: DevEngineOptions,
@@ -79,7 +91,56 @@ export class DevEngine implements Engine {
     this.running = false
     if (this.timer) clearInterval(this.timer)
     this.unsubscribe?.()
+    this.release()
     await this.sealing.catch(() => {})
+  }
+
+  /**
+   * Runs `add` (a transaction entering the pool) when the pool has room for it. Sealing on demand,
+   * senders that outrun sealing (more than `backpressureAt` executable slots pooled or being added)
+   * wait for blocks to drain the pool — as Anvil's and Hardhat's automine, which mine before
+   * answering, slow a flood down — instead of being refused with "txpool is full" and left with a
+   * nonce gap that strands every later transaction of that sender. Waiting senders go on in
+   * arrival order. At once in interval mode, when stopped, without the option, and after
+   * `backpressureMaxWaitMs` (the transaction then meets the pool's own limits).
+   */
+  async admit<T>(add: () => Promise<T>): Promise<T> {
+    const limit = this.opts.backpressureAt
+    if (limit === undefined || this.opts.blockTime > 0 || !this.running) return add()
+    const { pool, logger } = this.modules
+    const deadline = performance.now() + (this.opts.backpressureMaxWaitMs ?? 10_000)
+    while (this.running && pool.slots.pending + this.admitting >= limit) {
+      const left = deadline - performance.now()
+      if (left <= 0) break
+      if (!this.holding) {
+        this.holding = true
+        logger.info(
+          { pending: pool.slots.pending, limit },
+          'pool filling faster than blocks seal: senders wait for blocks',
+        )
+      }
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve)
+        setTimeout(resolve, left).unref()
+      })
+    }
+    this.admitting++
+    try {
+      return await add()
+    } finally {
+      this.admitting--
+    }
+  }
+
+  /** Wakes the senders waiting in {@link admit} (a block was sealed, or the engine stops). */
+  private release(): void {
+    if (this.holding && this.modules.pool.slots.pending < (this.opts.backpressureAt ?? 0)) {
+      this.holding = false
+      this.modules.logger.info({ pending: this.modules.pool.slots.pending }, 'pool drained: senders no longer wait')
+    }
+    const waiters = this.waiters
+    this.waiters = []
+    for (const wake of waiters) wake()
   }
 
   /** Moves the clock of future blocks forward (evm_increaseTime). */
@@ -231,6 +292,7 @@ export class DevEngine implements Engine {
       }
       const result = await chain.importer.importLocked(built.block, built)
       await pool.onNewHead(built.block, result.removed)
+      this.release()
       return built
     })
   }

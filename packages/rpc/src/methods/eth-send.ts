@@ -74,6 +74,11 @@ export function decodeRawTx(common: Common, bytes: Uint8Array): TypedTransaction
   return tx
 }
 
+/** Adds a transaction to the pool; on a dev chain, when the pool has room (see DevEngine.admit). */
+function addToPool(ctx: RpcContext, tx: TypedTransaction): Promise<Uint8Array> {
+  return ctx.dev?.admit ? ctx.dev.admit(() => ctx.pool.add(tx)) : ctx.pool.add(tx)
+}
+
 function decodeRaw(ctx: RpcContext, raw: string) {
   try {
     return decodeRawTx(ctx.chain.common, hexToBytes(raw))
@@ -175,7 +180,7 @@ export const ethSendMethods: MethodDef[] = [
     params: z.tuple([data]),
     async handler([raw], ctx) {
       const tx = decodeRaw(ctx, raw)
-      return bytesToHex(await ctx.pool.add(tx))
+      return bytesToHex(await addToPool(ctx, tx))
     },
   }),
   method({
@@ -187,7 +192,7 @@ export const ethSendMethods: MethodDef[] = [
         from && ctx.dev && !ctx.accounts.privateKey(from) && isImpersonated(ctx, from)
           ? await impersonatedTx(ctx, await fillRequest(ctx, req), from)
           : await signRequest(ctx, req)
-      return bytesToHex(await ctx.pool.add(tx))
+      return bytesToHex(await addToPool(ctx, tx))
     },
   }),
   method({
