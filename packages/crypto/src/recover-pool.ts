@@ -179,20 +179,16 @@ export class RecoverPool {
     }
     const all: RecoverJob[] = []
     const owner: number[] = [] // job index → request index
+    const firsts: number[] = [] // index of each request's first job
     const left = pending.map((p) => p.jobs.length) // jobs of each request not back yet
     pending.forEach((p, r) => {
+      firsts.push(all.length)
       for (const j of p.jobs) {
         all.push(j)
         owner.push(r)
       }
     })
     const keys: (Uint8Array | undefined)[] = new Array(all.length)
-    const firsts: number[] = [] // index of each request's first job
-    let k = 0
-    for (const p of pending) {
-      firsts.push(k)
-      k += p.jobs.length
-    }
     const settle = (r: number) => {
       const p = pending[r] as Pending
       const first = firsts[r] as number
