@@ -27,6 +27,10 @@ export class StateDB implements DB<string, string | Uint8Array> {
   }
 
   async put(key: string, val: string | Uint8Array, _opts?: EncodingOpts): Promise<void> {
+    this.set(key, val)
+  }
+
+  private set(key: string, val: string | Uint8Array): void {
     this.overlay.set(key, typeof val === 'string' ? hexToBytes(val) : val)
   }
 
@@ -35,7 +39,7 @@ export class StateDB implements DB<string, string | Uint8Array> {
   }
 
   async batch(ops: BatchDBOp<string, string | Uint8Array>[]): Promise<void> {
-    for (const op of ops) if (op.type === 'put') await this.put(op.key, op.value)
+    for (const op of ops) if (op.type === 'put') this.set(op.key, op.value)
   }
 
   shallowCopy(): DB<string, string | Uint8Array> {
@@ -87,13 +91,17 @@ export class StateReadView implements DB<string, string | Uint8Array> {
   }
 
   async put(key: string, val: string | Uint8Array): Promise<void> {
+    this.set(key, val)
+  }
+
+  private set(key: string, val: string | Uint8Array): void {
     this.own.set(key, typeof val === 'string' ? hexToBytes(val) : val)
   }
 
   async del(): Promise<void> {}
 
   async batch(ops: BatchDBOp<string, string | Uint8Array>[]): Promise<void> {
-    for (const op of ops) if (op.type === 'put') await this.put(op.key, op.value)
+    for (const op of ops) if (op.type === 'put') this.set(op.key, op.value)
   }
 
   shallowCopy(): DB<string, string | Uint8Array> {

@@ -51,3 +51,43 @@ describe('BatchTrie (batched account-trie writes, cached reads)', () => {
     )
   })
 })
+
+describe('BatchTrie node cache and store', () => {
+  const keys = Array.from({ length: 64 }, (_, i) => Uint8Array.from({ length: 32 }, (_, j) => (i * 37 + j * 11) & 0xff))
+  const value = (i: number) => Uint8Array.of(0xc0 + (i % 8), i, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+
+  it('checks a cached node against the whole hash: a node cached under the same 6-byte key is not used', async () => {
+    const trie = new MerklePatriciaTrie()
+    const fast = new BatchTrie(trie)
+    await fast.update(keys.map((key, i) => ({ key, value: value(i) })))
+    const root = trie.root()
+    // Replace the root's cache entry with a different node under a hash that differs only in its
+    // last byte (same cache key): a lookup by the cache key alone would walk the wrong node.
+    const nodes = (fast as unknown as { nodes: Map<number, { hash: Uint8Array; node: unknown }> }).nodes
+    const entry = [...nodes.entries()].find(([, c]) => bytesToHex(c.hash) === bytesToHex(root))
+    expect(entry).toBeDefined()
+    const forged = root.slice()
+    forged[31] = (forged[31] as number) ^ 1
+    nodes.set((entry as [number, unknown])[0], { hash: forged, node: [new Uint8Array(1), new Uint8Array(1)] })
+    for (const [i, key] of keys.entries()) expect(await fast.get(key)).toEqual(value(i))
+  })
+
+  it('writes nodes to the store under the checkpoint layer: a reverted checkpoint restores the old root and values', async () => {
+    const trie = new MerklePatriciaTrie()
+    const fast = new BatchTrie(trie)
+    await fast.update(keys.slice(0, 32).map((key, i) => ({ key, value: value(i) })))
+    const before = trie.root()
+    trie.checkpoint()
+    await fast.update(keys.map((key, i) => ({ key, value: i < 16 ? null : value(i + 1) })))
+    const during = trie.root()
+    // The new nodes are in the trie's store itself, readable without the checkpoint's diff.
+    expect(await trie.database().db.get(bytesToHex(during).slice(2))).toBeDefined()
+    await trie.revert()
+    expect(bytesToHex(trie.root())).toBe(bytesToHex(before))
+    for (const [i, key] of keys.entries()) expect(await fast.get(key)).toEqual(i < 32 ? value(i) : null)
+    // And the reverted state is still reachable by its root (nodes are content-addressed).
+    trie.root(during)
+    for (const [i, key] of keys.entries()) expect(await fast.get(key)).toEqual(i < 16 ? null : value(i + 1))
+    expect(await trie.get(keys[20] as Uint8Array)).toEqual(value(21))
+  })
+})
