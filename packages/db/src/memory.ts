@@ -1,10 +1,9 @@
-import { bytesToHex, hexToBytes } from '@cairn/utils'
 import type { BatchOp, IterateOptions, KVSnapshot, KVStore } from './kv.ts'
 
 /**
  * An in-memory store with the same semantics as LevelDB (sorted byte keys, atomic batches,
- * snapshots). Used by unit tests and `--ephemeral`. Keys are held as lower-case hex, whose
- * lexicographic order equals the byte order.
+ * snapshots). Used by unit tests and `--ephemeral`. Keys are held as latin1 strings (one character
+ * per byte, made natively: a third of the cost of hex), whose order equals the byte order.
  */
 export class MemoryKV implements KVStore {
   readonly kind = 'memory' as const
@@ -15,15 +14,15 @@ export class MemoryKV implements KVStore {
   async close(): Promise<void> {}
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.map.get(bytesToHex(key))
+    return this.map.get(keyOf(key))
   }
 
   getSync(key: Uint8Array): Uint8Array | undefined {
-    return this.map.get(bytesToHex(key))
+    return this.map.get(keyOf(key))
   }
 
   async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return keys.map((k) => this.map.get(bytesToHex(k)))
+    return keys.map((k) => this.map.get(keyOf(k)))
   }
 
   async put(key: Uint8Array, value: Uint8Array): Promise<void> {
@@ -40,7 +39,7 @@ export class MemoryKV implements KVStore {
 
   private apply(ops: BatchOp[]): void {
     for (const op of ops) {
-      const k = bytesToHex(op.key)
+      const k = keyOf(op.key)
       if (op.type === 'put') {
         if (!this.map.has(k)) this.sorted = null
         this.map.set(k, op.value.slice())
@@ -62,10 +61,10 @@ export class MemoryKV implements KVStore {
 
   private entries(opts: IterateOptions): [Uint8Array, Uint8Array][] {
     if (this.sorted === null) this.sorted = [...this.map.keys()].sort()
-    const gte = opts.gte && bytesToHex(opts.gte)
-    const gt = opts.gt && bytesToHex(opts.gt)
-    const lte = opts.lte && bytesToHex(opts.lte)
-    const lt = opts.lt && bytesToHex(opts.lt)
+    const gte = opts.gte && keyOf(opts.gte)
+    const gt = opts.gt && keyOf(opts.gt)
+    const lte = opts.lte && keyOf(opts.lte)
+    const lt = opts.lt && keyOf(opts.lt)
     let keys = this.sorted.filter(
       (k) =>
         (gte === undefined || k >= gte) &&
@@ -75,10 +74,20 @@ export class MemoryKV implements KVStore {
     )
     if (opts.reverse) keys = keys.reverse()
     if (opts.limit !== undefined && opts.limit >= 0) keys = keys.slice(0, opts.limit)
-    return keys.map((k) => [hexToBytes(k), this.map.get(k) as Uint8Array])
+    return keys.map((k) => [bytesOf(k), this.map.get(k) as Uint8Array])
   }
 }
 
 async function* iterateEntries(entries: [Uint8Array, Uint8Array][]): AsyncIterable<[Uint8Array, Uint8Array]> {
   for (const e of entries) yield e
+}
+
+function keyOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
+
+function bytesOf(key: string): Uint8Array {
+  const out = new Uint8Array(key.length)
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i)
+  return out
 }
