@@ -143,13 +143,16 @@ export class BatchTrie {
     }
     // Children built here (or expanded above) are structures: store them, or inline the small ones.
     let only = -1
+    let onlyNode: Node | undefined // the last child built in this pass (not stored yet)
     let count = 0
     for (let n = 0; n < 16; n++) {
       const slot = branch[n] as RawNode
-      if (Array.isArray(slot)) branch[n] = this.ref(slot, writes)
+      const built = Array.isArray(slot)
+      if (built) branch[n] = this.ref(slot, writes)
       if ((branch[n] as Uint8Array | RawNode[]).length !== 0) {
         count++
         only = n
+        onlyNode = built ? slot : undefined
       }
     }
     const value = branch[16] as Uint8Array
@@ -158,7 +161,7 @@ export class BatchTrie {
     if (count > 1) return branch
     if (only === -1) return [encodePath(new Uint8Array(), true), value]
     // A branch left with one child folds into its parent's path.
-    const child = (await this.resolve(branch[only] as RawNode)) as Node
+    const child = onlyNode ?? ((await this.resolve(branch[only] as RawNode)) as Node)
     if (child.length === 17) return [encodePath(Uint8Array.of(only), false), branch[only] as RawNode]
     const { path, leaf } = decodePath(child[0] as Uint8Array)
     const joined = new Uint8Array(path.length + 1)
@@ -201,7 +204,9 @@ export class BatchTrie {
     if (encoded.length < 32) return node
     const hash = keccak256(encoded)
     writes.push([hash, encoded])
-    this.remember(hash, node)
+    // Leaves are not kept: a read reaches one only on a miss of the account cache above this
+    // trie, and the new leaves of a block (one per changed account) pushed its branches out.
+    if (!isLeaf(node)) this.remember(hash, node)
     return hash
   }
 
@@ -221,7 +226,7 @@ export class BatchTrie {
     const raw = await this.trie.database().db.get(hexKey(ref))
     if (raw === undefined) throw corrupt(`trie node ${bytesToHex(ref)} is missing`)
     const node = RLP.decode(raw) as Node
-    this.remember(ref, node)
+    if (!isLeaf(node)) this.remember(ref, node)
     return node
   }
 
@@ -250,6 +255,10 @@ function cacheKey(hash: Uint8Array): number {
     (hash[2] as number) * 0x1000000 +
     (((hash[3] as number) << 16) | ((hash[4] as number) << 8) | (hash[5] as number))
   )
+}
+
+function isLeaf(node: Node): boolean {
+  return node.length === 2 && ((node[0] as Uint8Array)[0] as number) >= 0x20
 }
 
 function isPut(c: Change): boolean {

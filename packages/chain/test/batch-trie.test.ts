@@ -72,6 +72,33 @@ describe('BatchTrie node cache and store', () => {
     for (const [i, key] of keys.entries()) expect(await fast.get(key)).toEqual(value(i))
   })
 
+  it('folds a branch left with one child built in the same batch (a leaf not cached and not yet stored)', async () => {
+    const reference = new MerklePatriciaTrie()
+    const trie = new MerklePatriciaTrie()
+    const fast = new BatchTrie(trie)
+    // Two keys under one branch; then one is deleted and the other rewritten: the branch folds
+    // into the new leaf, which exists only in the batch's writes.
+    const a = new Uint8Array(32).fill(0x11)
+    const b = new Uint8Array(32).fill(0x11)
+    b[31] = 0x12
+    for (const [k, v] of [
+      [a, value(1)],
+      [b, value(2)],
+    ] as const) await reference.put(k, v)
+    await fast.update([
+      { key: a, value: value(1) },
+      { key: b, value: value(2) },
+    ])
+    await reference.del(a)
+    await reference.put(b, value(3))
+    await fast.update([
+      { key: a, value: null },
+      { key: b, value: value(3) },
+    ])
+    expect(bytesToHex(trie.root())).toBe(bytesToHex(reference.root()))
+    expect(await fast.get(b)).toEqual(value(3))
+  })
+
   it('writes nodes to the store under the checkpoint layer: a reverted checkpoint restores the old root and values', async () => {
     const trie = new MerklePatriciaTrie()
     const fast = new BatchTrie(trie)
