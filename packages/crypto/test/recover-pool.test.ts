@@ -28,7 +28,7 @@ describe('RecoverPool.close', () => {
     if (!pool) return console.warn('native secp256k1 not loaded: no worker pool, test skipped')
     pools.push(pool)
     const asked = jobs(200, 1)
-    const answers = pool.recover(asked) // dispatched on the next turn, still in flight at close
+    const answers = pool.recover(asked) // sent at once (200 jobs), still in flight at close
     const closing = pool.close()
     const keys = await answers
     await closing
@@ -38,5 +38,41 @@ describe('RecoverPool.close', () => {
       expect(k).toEqual(ecdsaRecover(j.sig, j.recovery, j.hash).subarray(1))
     })
     await expect(pool.recover(jobs(1, 2))).rejects.toThrow(/closed/)
+  })
+})
+
+describe('RecoverPool.recover', () => {
+  it('sends the jobs of a turn once 16 are queued (the rest at the end of the turn); each request gets its own keys', async () => {
+    await initCrypto()
+    const pool = RecoverPool.create({ threads: 2 })
+    if (!pool) return console.warn('native secp256k1 not loaded: no worker pool, test skipped')
+    pools.push(pool)
+    let sent = 0
+    for (const w of (pool as unknown as { workers: { postMessage: (...a: unknown[]) => void }[] }).workers) {
+      const post = w.postMessage.bind(w)
+      w.postMessage = (...a: unknown[]) => {
+        sent++
+        post(...a)
+      }
+    }
+    // One transaction per request, as admission asks: 15 wait for the end of the turn...
+    const asked = Array.from({ length: 40 }, (_, i) => jobs(1, 100 + i))
+    const answers = asked.slice(0, 15).map((j) => pool.recover(j))
+    expect(sent).toBe(0)
+    // ...the 16th sends all 16 at once, within the turn.
+    answers.push(pool.recover(asked[15] as ReturnType<typeof jobs>))
+    expect(sent).toBeGreaterThan(0)
+    const early = sent
+    // The next 8 do not reach 16: sent at the end of the turn.
+    for (const j of asked.slice(16, 24)) answers.push(pool.recover(j))
+    expect(sent).toBe(early)
+    await new Promise((r) => setImmediate(r))
+    expect(sent).toBeGreaterThan(early)
+    for (const j of asked.slice(24)) answers.push(pool.recover(j))
+    const keys = await Promise.all(answers)
+    keys.forEach((k, i) => {
+      const j = (asked[i] as ReturnType<typeof jobs>)[0] as ReturnType<typeof jobs>[number]
+      expect(k).toEqual([ecdsaRecover(j.sig, j.recovery, j.hash).subarray(1)])
+    })
   })
 })
