@@ -84,7 +84,8 @@ describe('BatchTrie node cache and store', () => {
     for (const [k, v] of [
       [a, value(1)],
       [b, value(2)],
-    ] as const) await reference.put(k, v)
+    ] as const)
+      await reference.put(k, v)
     await fast.update([
       { key: a, value: value(1) },
       { key: b, value: value(2) },
