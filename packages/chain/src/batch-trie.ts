@@ -24,6 +24,12 @@ const EMPTY = new Uint8Array()
  */
 const MAX_CACHED_NODES = 50_000
 
+/** A cached node with the full hash it is stored under (the map's key is only its first 6 bytes). */
+interface Cached {
+  hash: Uint8Array
+  node: Node
+}
+
 /**
  * Fast reads and batched writes on an `@ethereumjs/mpt` secure trie (the account trie), sharing its
  * node store. `MerklePatriciaTrie.put` walks, re-encodes, hashes and stores every node from the
@@ -34,12 +40,6 @@ const MAX_CACHED_NODES = 50_000
  * of decoded nodes (content-addressed, so never stale) instead of decoding every node on the path
  * again. Same roots and values as the trie's own put/del/get (tested against it).
  */
-/** A cached node with the full hash it is stored under (the map's key is only its first 6 bytes). */
-interface Cached {
-  hash: Uint8Array
-  node: Node
-}
-
 export class BatchTrie {
   /**
    * Decoded nodes by the first 6 bytes of their hash as a number: no hex string per node visited

@@ -120,8 +120,8 @@ export class RecoverPool {
     return new Promise((resolve) => {
       this.queue.push({ jobs, resolve })
       this.queuedJobs += jobs.length
-      if (this.queuedJobs >= EAGER_JOBS) return this.dispatch()
-      if (!this.scheduled) {
+      if (this.queuedJobs >= EAGER_JOBS) this.dispatch()
+      else if (!this.scheduled) {
         this.scheduled = true
         setImmediate(() => this.dispatch())
       }
@@ -174,9 +174,9 @@ export class RecoverPool {
 
   /**
    * Sends everything queued so far this turn, in order, split evenly across the workers in
-   * messages of at most {@link MAX_MESSAGE_JOBS} jobs, handed out in turn: each request resolves as soon as
-   * its own jobs are back, so the requests of a turn come back roughly in the order they were
-   * made (a block's first transactions first).
+   * messages of at most {@link MAX_MESSAGE_JOBS} jobs, handed out in turn: each request resolves
+   * as soon as its own jobs are back, so the requests of a turn come back roughly in the order
+   * they were made (a block's first transactions first).
    */
   private dispatch(): void {
     this.scheduled = false

@@ -21,12 +21,19 @@ afterAll(async () => {
   for (const p of pools) await p.close()
 })
 
+/** A pool of two workers, closed after the file; undefined (with a warning) without libsecp256k1. */
+async function newPool(): Promise<RecoverPool | undefined> {
+  await initCrypto()
+  const pool = RecoverPool.create({ threads: 2 })
+  if (!pool) console.warn('native secp256k1 not loaded: no worker pool, test skipped')
+  else pools.push(pool)
+  return pool
+}
+
 describe('RecoverPool.close', () => {
   it('answers the recoveries already asked for, then the workers end on their own', async () => {
-    await initCrypto()
-    const pool = RecoverPool.create({ threads: 2 })
-    if (!pool) return console.warn('native secp256k1 not loaded: no worker pool, test skipped')
-    pools.push(pool)
+    const pool = await newPool()
+    if (!pool) return
     const asked = jobs(200, 1)
     const answers = pool.recover(asked) // sent at once (200 jobs), still in flight at close
     const closing = pool.close()
@@ -43,10 +50,8 @@ describe('RecoverPool.close', () => {
 
 describe('RecoverPool.recover', () => {
   it('sends the jobs of a turn once 16 are queued (the rest at the end of the turn); each request gets its own keys', async () => {
-    await initCrypto()
-    const pool = RecoverPool.create({ threads: 2 })
-    if (!pool) return console.warn('native secp256k1 not loaded: no worker pool, test skipped')
-    pools.push(pool)
+    const pool = await newPool()
+    if (!pool) return
     let sent = 0
     for (const w of (pool as unknown as { workers: { postMessage: (...a: unknown[]) => void }[] }).workers) {
       const post = w.postMessage.bind(w)

@@ -1,4 +1,5 @@
 import type { BatchOp, IterateOptions, KVSnapshot, KVStore } from './kv.ts'
+import { latin1Bytes, latin1Key } from './latin1-key.ts'
 
 /**
  * An in-memory store with the same semantics as LevelDB (sorted byte keys, atomic batches,
@@ -14,15 +15,15 @@ export class MemoryKV implements KVStore {
   async close(): Promise<void> {}
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.map.get(keyOf(key))
+    return this.map.get(latin1Key(key))
   }
 
   getSync(key: Uint8Array): Uint8Array | undefined {
-    return this.map.get(keyOf(key))
+    return this.map.get(latin1Key(key))
   }
 
   async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return keys.map((k) => this.map.get(keyOf(k)))
+    return keys.map((k) => this.map.get(latin1Key(k)))
   }
 
   async put(key: Uint8Array, value: Uint8Array): Promise<void> {
@@ -39,7 +40,7 @@ export class MemoryKV implements KVStore {
 
   private apply(ops: BatchOp[]): void {
     for (const op of ops) {
-      const k = keyOf(op.key)
+      const k = latin1Key(op.key)
       if (op.type === 'put') {
         if (!this.map.has(k)) this.sorted = null
         this.map.set(k, op.value.slice())
@@ -61,10 +62,10 @@ export class MemoryKV implements KVStore {
 
   private entries(opts: IterateOptions): [Uint8Array, Uint8Array][] {
     if (this.sorted === null) this.sorted = [...this.map.keys()].sort()
-    const gte = opts.gte && keyOf(opts.gte)
-    const gt = opts.gt && keyOf(opts.gt)
-    const lte = opts.lte && keyOf(opts.lte)
-    const lt = opts.lt && keyOf(opts.lt)
+    const gte = opts.gte && latin1Key(opts.gte)
+    const gt = opts.gt && latin1Key(opts.gt)
+    const lte = opts.lte && latin1Key(opts.lte)
+    const lt = opts.lt && latin1Key(opts.lt)
     let keys = this.sorted.filter(
       (k) =>
         (gte === undefined || k >= gte) &&
@@ -74,20 +75,10 @@ export class MemoryKV implements KVStore {
     )
     if (opts.reverse) keys = keys.reverse()
     if (opts.limit !== undefined && opts.limit >= 0) keys = keys.slice(0, opts.limit)
-    return keys.map((k) => [bytesOf(k), this.map.get(k) as Uint8Array])
+    return keys.map((k) => [latin1Bytes(k), this.map.get(k) as Uint8Array])
   }
 }
 
 async function* iterateEntries(entries: [Uint8Array, Uint8Array][]): AsyncIterable<[Uint8Array, Uint8Array]> {
   for (const e of entries) yield e
-}
-
-function keyOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-}
-
-function bytesOf(key: string): Uint8Array {
-  const out = new Uint8Array(key.length)
-  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i)
-  return out
 }

@@ -1,4 +1,5 @@
 import type { BatchOp, KVStore } from './kv.ts'
+import { latin1Key } from './latin1-key.ts'
 
 /**
  * Collects the writes of one logical change (a block and everything it writes) so that they
@@ -10,19 +11,19 @@ export class WriteBatch {
 
   put(key: Uint8Array, value: Uint8Array): this {
     this.ops.push({ type: 'put', key, value })
-    this.pending.set(Buffer.from(key).toString('latin1'), value)
+    this.pending.set(latin1Key(key), value)
     return this
   }
 
   del(key: Uint8Array): this {
     this.ops.push({ type: 'del', key })
-    this.pending.set(Buffer.from(key).toString('latin1'), null)
+    this.pending.set(latin1Key(key), null)
     return this
   }
 
   /** The pending value: a Uint8Array, `null` when deleted here, `undefined` when untouched. */
   peek(key: Uint8Array): Uint8Array | null | undefined {
-    return this.pending.get(Buffer.from(key).toString('latin1'))
+    return this.pending.get(latin1Key(key))
   }
 
   get size(): number {

@@ -1,5 +1,5 @@
 // A dev node under a flood of raw transactions (JSON-RPC batches, as load generators send them)
-// faster than it seals: senders are slowed down until blocks drain the pool (DevEngine.room)
+// faster than it seals: senders are slowed down until blocks drain the pool (DevEngine.admit)
 // instead of being refused with "txpool is full", which would strand every later nonce of the
 // refused sender. A small pool (txpool.globalSlots 40) makes the flood outrun sealing at once.
 import { deriveAccounts } from '@cairn/crypto'

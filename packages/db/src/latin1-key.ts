@@ -1,0 +1,14 @@
+/**
+ * A byte key as a string with one latin1 character per byte (made natively, without copying the
+ * bytes): usable as a Map key, and ordered as the bytes are (character codes are the byte values).
+ */
+export function latin1Key(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
+
+/** The bytes of a {@link latin1Key} (a fresh array). */
+export function latin1Bytes(key: string): Uint8Array {
+  const out = new Uint8Array(key.length)
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i)
+  return out
+}
