@@ -15,6 +15,7 @@ import { ConnectionCap } from './http/connection-cap.ts'
 import { registerCors } from './http/cors.ts'
 import { checkEdge, type EdgeRefusal, type EdgeState, overloaded } from './http/edge.ts'
 import { EventLoopLag, type LagSource } from './http/event-loop-lag.ts'
+import { createHttpServer } from './http/http-server.ts'
 import { securityHeaders } from './http/security-headers.ts'
 import { readTls, type TlsFiles } from './http/tls.ts'
 import { MemoryRateLimitStore } from './limits/memory-store.ts'
@@ -44,6 +45,11 @@ export interface RpcServerOptions {
   tls: TlsFiles | null
   /** Open connections per client IP; 0 = no cap. */
   maxConnectionsPerIp: number
+  /**
+   * Longest a request may take to arrive, headers and body, in ms (geth's ReadTimeout: 30 s): a
+   * slow-body connection is answered 408 and closed instead of holding a descriptor for ever.
+   */
+  requestTimeoutMs: number
   /** Shed requests (503) while the event loop lags more than this many ms; 0 = never. */
   shedLagMs: number
   /**
@@ -70,7 +76,8 @@ export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'>
   cors: [],
   vhosts: ['localhost'],
   tls: null,
-  maxConnectionsPerIp: 0,
+  maxConnectionsPerIp: 512,
+  requestTimeoutMs: 30_000,
   shedLagMs: 0,
   trustProxy: [],
 }
@@ -122,7 +129,7 @@ export class RpcServer {
       forceCloseConnections: true,
       genReqId: (req) => requestId(req.headers['x-request-id']),
       trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
-      ...(opts.tls ? { https: readTls(opts.tls) } : {}),
+      serverFactory: (handler) => createHttpServer(opts.tls ? readTls(opts.tls) : null, opts.requestTimeoutMs, handler),
     }) as unknown as FastifyInstance
     this.store = modules.rateLimitStore ?? new MemoryRateLimitStore()
     this.security = { auth: opts.auth, rateLimit: opts.rateLimit, cors: opts.cors, vhosts: opts.vhosts }
@@ -231,7 +238,10 @@ export class RpcServer {
     })
     // Virtual host, WebSocket origin, connection cap, load shedding: before CORS, auth and parsing.
     app.addHook('onRequest', (req, reply, done) => {
-      const refused = checkEdge({ url: req.url, headers: req.headers, socket: req.socket }, this.edge)
+      const refused = checkEdge(
+        { method: req.method, url: req.url, headers: req.headers, socket: req.socket },
+        this.edge,
+      )
       if (refused) {
         this.refuseAtEdge(refused, req, reply)
         return

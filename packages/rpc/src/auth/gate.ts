@@ -26,6 +26,7 @@ export type RefusalKind =
   | 'overloaded'
   | 'invalid_host'
   | 'origin_forbidden'
+  | 'content_type'
 
 type Id = string | number | null
 
