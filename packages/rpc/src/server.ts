@@ -84,6 +84,10 @@ export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'>
 
 /** WebSocket close code for a connection over its IP's cap (1013: try again later). */
 export const WS_CLOSE_TRY_AGAIN_LATER = 1013
+/** WebSocket close code when the credentials it was opened with expire (1008: policy violation). */
+export const WS_CLOSE_CREDENTIALS_EXPIRED = 1008
+/** setTimeout's longest delay; a later expiry re-arms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * JSON-RPC 2.0 over HTTP (`POST /`) and WebSocket (upgrade on the same port), plus `GET /metrics`,
@@ -270,6 +274,21 @@ export class RpcServer {
           return
         }
         const principal = this.authenticator.authenticate(req.headers)
+        // A socket is as good as the credentials it opened with: it closes when a JWT's exp passes
+        // (its subscriptions end with it), so a token cannot be kept alive by keeping a socket.
+        let expiry: NodeJS.Timeout | undefined
+        const expire = (atSeconds: number) => {
+          const ms = atSeconds * 1000 - Date.now()
+          if (ms > MAX_TIMER_MS) expiry = setTimeout(() => expire(atSeconds), MAX_TIMER_MS)
+          else
+            expiry = setTimeout(
+              () => socket.close(WS_CLOSE_CREDENTIALS_EXPIRED, 'credentials expired: reconnect with a fresh token'),
+              Math.max(0, ms),
+            )
+        }
+        void principal.then((p) => {
+          if (p.expiresAt !== undefined) expire(p.expiresAt)
+        })
         const ip = req.ip
         metrics?.connections.inc({ transport: 'ws' })
         const sink: SubscriptionSink = {
@@ -312,6 +331,7 @@ export class RpcServer {
         })
         socket.on('close', () => {
           clearInterval(ping)
+          clearTimeout(expiry)
           for (const off of sink.subscriptions.values()) off()
           sink.subscriptions.clear()
           metrics?.connections.dec({ transport: 'ws' })

@@ -212,8 +212,8 @@ export const nodeConfigSchema = z
           .string()
           .regex(/^(0x)?[0-9a-fA-F]{64}$/, '32 bytes as hex (64 hex characters, optional 0x)')
           .optional(),
-        /** Role of a JWT without a `role` claim. */
-        jwtRole: z.enum(['public', 'user', 'operator', 'admin']).default('admin'),
+        /** Role of a JWT without a `role` claim: `public` (least privilege) unless set. */
+        jwtRole: z.enum(['public', 'user', 'operator', 'admin']).default('public'),
         /** JWKS of an OAuth2/OIDC provider: RS256/ES256 JWTs signed by its keys are accepted. */
         jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
         /** Required `iss` of JWKS tokens. */
@@ -231,7 +231,7 @@ export const nodeConfigSchema = z
           .default({}),
       })
       .strict()
-      .default({ enabled: false, apiKeys: [], jwtRole: 'admin', jwtRoleClaim: 'role', jwtRoleMap: {} }),
+      .default({ enabled: false, apiKeys: [], jwtRole: 'public', jwtRoleClaim: 'role', jwtRoleMap: {} }),
     rateLimit: z
       .object({
         enabled: z.boolean().default(false),
