@@ -291,7 +291,8 @@ export class RpcServer {
         })
         const ip = req.ip
         metrics?.connections.inc({ transport: 'ws' })
-        const sink: SubscriptionSink = {
+        const sink: SubscriptionSink & { closed: boolean } = {
+          closed: false,
           subscriptions: new Map(),
           send: (message) => {
             if (socket.bufferedAmount > this.opts.wsMaxBufferedBytes) {
@@ -330,6 +331,7 @@ export class RpcServer {
             .catch((err: unknown) => logger.error({ err }, 'websocket message failed before dispatch'))
         })
         socket.on('close', () => {
+          sink.closed = true
           clearInterval(ping)
           clearTimeout(expiry)
           for (const off of sink.subscriptions.values()) off()
