@@ -30,6 +30,8 @@ export const RpcErrorCode = {
   LIMIT_STORE_DOWN: 'RPC_LIMIT_STORE_DOWN',
   /** The Host header is not in http.vhosts (HTTP 403, as geth). */
   INVALID_HOST: 'RPC_INVALID_HOST',
+  /** A POST whose Content-Type is not JSON (HTTP 415, as geth): what a cross-site form can send. */
+  UNSUPPORTED_MEDIA_TYPE: 'RPC_UNSUPPORTED_MEDIA_TYPE',
 } as const
 
 export interface JsonRpcErrorObject {
@@ -57,6 +59,7 @@ const CODES: Record<string, number> = {
   [RpcErrorCode.OVERLOADED]: -32005,
   [RpcErrorCode.LIMIT_STORE_DOWN]: -32005,
   [RpcErrorCode.INVALID_HOST]: -32006,
+  [RpcErrorCode.UNSUPPORTED_MEDIA_TYPE]: -32600,
 }
 
 /** HTTP status of a refusal made before dispatch (auth, rate limit); 200 for anything else. */
@@ -69,6 +72,7 @@ const HTTP_STATUS: Record<string, number> = {
   [RpcErrorCode.OVERLOADED]: 503,
   [RpcErrorCode.LIMIT_STORE_DOWN]: 503,
   [RpcErrorCode.INVALID_HOST]: 403,
+  [RpcErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
 }
 
 /** The HTTP status a JSON-RPC-over-HTTP answer carrying `err` gets. */
