@@ -204,8 +204,12 @@ async function wire(
     },
     { chain, pool, logger: logger.child({ module: 'engine' }) },
   )
-  await engine.start()
-  shutdown.add('engine', () => engine.stop())
+  if (config.mining) {
+    await engine.start()
+    shutdown.add('engine', () => engine.stop())
+  } else {
+    logger.info('block production off (mining = false): the head moves only by import')
+  }
 
   const rpcMetrics = createRpcMetrics(registry)
   const ctx: RpcContext = {
