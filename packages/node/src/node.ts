@@ -228,7 +228,10 @@ async function wire(
   )
   const health = new HealthChecks()
   health.register('db', () => probeDb(kv))
-  health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  // Without block production the head moves only by import: pending transactions are not a stuck head.
+  if (config.mining) {
+    health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  }
   health.register('rpc', rpcAccepts({ dispatcher }))
   const rateLimitStore =
     config.rateLimit.store === 'redis' && config.rateLimit.redisUrl

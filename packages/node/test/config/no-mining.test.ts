@@ -55,4 +55,9 @@ describe('a node with mining off', () => {
     const receipt = (await rpc(node.url, 'eth_getTransactionReceipt', [hash])) as { blockNumber: string }
     expect(receipt.blockNumber).toBe('0x1')
   })
+
+  it('/ready has no head-freshness check (pending transactions do not make a stuck head)', async () => {
+    const body = (await (await fetch(`${node.url}/ready`)).json()) as { checks: { name: string }[] }
+    expect(body.checks.map((c) => c.name).sort()).toEqual(['db', 'rpc'])
+  })
 })
