@@ -62,16 +62,43 @@ describe('cairn reserves (CLI)', () => {
   }, 60_000)
 
   it('mints tokens the service accepts', async () => {
-    writeFileSync(join(dir, 'jwt.secret'), 'a-long-random-secret-for-tests')
+    writeFileSync(join(dir, 'jwt.secret'), 'a-long-random-secret-for-tests-of-the-token')
     const r = await cli('token', '--role', 'auditor', '--sub', 'kpmg', '--secret-file', 'jwt.secret', '--ttl', '60')
     expect(r.code).toBe(0)
     const p = verifyToken(new Uint8Array(readFileSync(join(dir, 'jwt.secret'))), r.stdout.trim())
     expect(p).toEqual({ sub: 'kpmg', role: 'auditor', via: 'jwt' })
   }, 60_000)
 
+  it('refuses a JWT secret under 32 bytes, for the service and for tokens, before opening anything', async () => {
+    writeFileSync(join(dir, 'short.secret'), 'x')
+    writeFileSync(join(dir, 'empty.secret'), '')
+    writeFileSync(join(dir, 'guard.key'), 'cd'.repeat(32))
+    const token = await cli('token', '--role', 'admin', '--sub', 'ops', '--secret-file', 'short.secret', '--ttl', '60')
+    expect(token.code).not.toBe(0)
+    expect(token.stdout).toBe('')
+    expect(token.stderr).toMatch(
+      /--secret-file short\.secret is 1 byte\(s\); an HS256 secret must be at least 32 bytes/,
+    )
+    const serve = await cli(
+      'serve',
+      '--datadir',
+      'never-created',
+      '--key-file',
+      'guard.key',
+      '--jwt-secret-file',
+      'empty.secret',
+      '--http.port',
+      '0',
+    )
+    expect(serve.code).not.toBe(0)
+    expect(serve.stderr).toMatch(/--jwt-secret-file empty\.secret is 0 byte\(s\)/)
+    expect(serve.stderr).toMatch(/openssl rand -hex 32/)
+    expect(() => statSync(join(dir, 'never-created'))).toThrow()
+  }, 60_000)
+
   it('serve: a real process on PGlite takes a snapshot, serves a verifying proof, stops cleanly; audit verify passes', async () => {
     writeFileSync(join(dir, 'at-rest.key'), 'cd'.repeat(32))
-    writeFileSync(join(dir, 'jwt2.secret'), 'another-long-random-secret')
+    writeFileSync(join(dir, 'jwt2.secret'), 'another-long-random-secret-for-the-serve-test')
     writeFileSync(
       join(dir, 'keys.json'),
       JSON.stringify([{ name: 'exporter', role: 'auditor', key: 'k-0123456789abcdef' }]),

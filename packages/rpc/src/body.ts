@@ -1,4 +1,4 @@
-/** A JSON-RPC body that did not parse as JSON (answered with -32700 by the dispatcher; the gate lets it through). */
+/** A JSON-RPC body that did not parse as JSON (answered with -32700 by the dispatcher once the gate has charged it). */
 export const UNPARSEABLE = Symbol('unparseable JSON-RPC body')
 
 /** A request body parsed once, for the gate and the dispatcher; `value` may be any JSON. */

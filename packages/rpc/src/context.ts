@@ -29,8 +29,10 @@ export interface RpcLimits {
   bodyLimit: number
   /** Most requests in one batch (geth: 1000). */
   batchLimit: number
-  /** Largest batch response in bytes (geth: 25 MB). */
+  /** Largest batch response in bytes (geth: 25 MB); entries past it are not run (-32003). */
   batchResponseLimit: number
+  /** Longest a batch executes in ms; entries past it are not run (-32002). */
+  batchTimeLimitMs: number
   /** Gas cap of eth_call and eth_estimateGas (geth: 50,000,000). */
   gasCap: bigint
   /** Time limit of eth_call and eth_estimateGas in ms (geth: 5 s). */
@@ -53,6 +55,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   bodyLimit: 5 * 1024 * 1024,
   batchLimit: 1000,
   batchResponseLimit: 25_000_000,
+  batchTimeLimitMs: 10_000,
   gasCap: 50_000_000n,
   evmTimeoutMs: 5000,
   logsBlockRange: 10_000,

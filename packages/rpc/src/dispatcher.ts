@@ -37,6 +37,8 @@ export class RpcDispatcher {
       logger: Logger
       /** One span per call when tracing is on (undefined or the no-op tracer: nothing is started). */
       tracer?: Tracer
+      /** The clock of batch time budgets (tests inject one). */
+      now?: () => number
     },
   ) {
     for (const m of modules.methods) {
@@ -83,7 +85,7 @@ export class RpcDispatcher {
     }
     const parsed = body.value
     if (Array.isArray(parsed)) {
-      const { batchLimit, batchResponseLimit } = this.modules.ctx.limits
+      const { batchLimit } = this.modules.ctx.limits
       if (parsed.length === 0) {
         return JSON.stringify(
           errorResponse(null, new CairnError(RpcErrorCode.INVALID_REQUEST, 'empty batch', { fault: 'caller' })),
@@ -99,23 +101,66 @@ export class RpcDispatcher {
           ),
         )
       }
-      const responses = (await Promise.all(parsed.map((r) => this.handle(r, call)))).filter((r) => r !== undefined)
-      if (responses.length === 0) return undefined
-      const text = JSON.stringify(responses)
-      if (text.length > batchResponseLimit) {
-        return JSON.stringify(
-          responses.map((r) =>
-            errorResponse(
-              r.id,
-              new CairnError(RpcErrorCode.RESPONSE_TOO_LARGE, 'response too large', { fault: 'caller' }),
-            ),
-          ),
-        )
-      }
-      return text
+      return this.handleBatch(parsed, call)
     }
     const res = await this.handle(parsed, call)
     return res === undefined ? undefined : JSON.stringify(res)
+  }
+
+  /**
+   * Runs a batch's entries one after another under two budgets, as geth does: once the answers
+   * so far pass `batchResponseLimit` bytes, the entries not yet run are answered -32003 "response
+   * too large" without running; once the batch has executed for `batchTimeLimitMs`, -32002
+   * "request timed out". Results are serialized as they come, so memory holds at most the limit
+   * plus one answer (never every answer, as a parallel run did: 200 heavy eth_getLogs took a node
+   * out of memory). After any entry that held the event loop for a millisecond or more the loop
+   * yields, so /health, other requests and block sealing run between a batch's calls instead of
+   * after the whole batch.
+   */
+  private async handleBatch(entries: unknown[], call: CallInfo): Promise<string | undefined> {
+    const { batchResponseLimit, batchTimeLimitMs } = this.modules.ctx.limits
+    const now = this.modules.now ?? Date.now
+    const started = now()
+    const parts: string[] = []
+    let bytes = 0
+    let refusal: CairnError | undefined
+    let ranSince = performance.now()
+    for (const entry of entries) {
+      if (refusal === undefined && now() - started >= batchTimeLimitMs) {
+        refusal = new CairnError(RpcErrorCode.TIMEOUT, 'request timed out', {
+          fault: 'caller',
+          hint: `a batch may execute for ${batchTimeLimitMs / 1000}s; send fewer or cheaper calls per batch`,
+        })
+      }
+      let res: JsonRpcResponse | undefined
+      if (refusal === undefined) {
+        res = await this.handle(entry, call)
+        // Cheap entries run on; one that held the loop for a millisecond lets others in first.
+        if (performance.now() - ranSince >= 1) {
+          await yieldToEventLoop()
+          ranSince = performance.now()
+        }
+      } else res = this.refuse(entry, refusal)
+      if (res === undefined) continue
+      const text = JSON.stringify(res)
+      parts.push(text)
+      bytes += text.length + 1
+      if (refusal === undefined && bytes > batchResponseLimit) {
+        refusal = new CairnError(RpcErrorCode.RESPONSE_TOO_LARGE, 'response too large', {
+          fault: 'caller',
+          hint: `a batch's answers may total ${batchResponseLimit} bytes; split the batch`,
+        })
+      }
+    }
+    return parts.length === 0 ? undefined : `[${parts.join(',')}]`
+  }
+
+  /** The answer to a batch entry that is not run (undefined for a notification). */
+  private refuse(req: unknown, err: CairnError): JsonRpcResponse | undefined {
+    const r = (typeof req === 'object' && req !== null ? req : {}) as { id?: unknown }
+    if (!('id' in r)) return undefined
+    const id: Id = typeof r.id === 'string' || typeof r.id === 'number' ? r.id : null
+    return errorResponse(id, err)
   }
 
   /** Handles one request object. */
@@ -169,6 +214,11 @@ export class RpcDispatcher {
     if (this.modules.metrics) this.record(label, response.error ? response.error.code : 0, started)
     return hasId ? response : undefined
   }
+}
+
+/** Lets timers and I/O callbacks (other requests, /health, sealing) run before the next batch entry. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 function errorResponse(id: Id, err: unknown): JsonRpcResponse {

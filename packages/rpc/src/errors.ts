@@ -30,6 +30,8 @@ export const RpcErrorCode = {
   LIMIT_STORE_DOWN: 'RPC_LIMIT_STORE_DOWN',
   /** The Host header is not in http.vhosts (HTTP 403, as geth). */
   INVALID_HOST: 'RPC_INVALID_HOST',
+  /** A POST whose Content-Type is not JSON (HTTP 415, as geth): what a cross-site form can send. */
+  UNSUPPORTED_MEDIA_TYPE: 'RPC_UNSUPPORTED_MEDIA_TYPE',
   /** A request asks for more than one call may (geth's clientLimitExceededError, -38026). */
   CLIENT_LIMIT: 'RPC_CLIENT_LIMIT_EXCEEDED',
   /** eth_simulateV1 refusals, with geth's codes (-38010…-38025, -32015). */
@@ -72,6 +74,7 @@ const CODES: Record<string, number> = {
   [RpcErrorCode.OVERLOADED]: -32005,
   [RpcErrorCode.LIMIT_STORE_DOWN]: -32005,
   [RpcErrorCode.INVALID_HOST]: -32006,
+  [RpcErrorCode.UNSUPPORTED_MEDIA_TYPE]: -32600,
   [RpcErrorCode.CLIENT_LIMIT]: -38026,
   [RpcErrorCode.SIM_NONCE_TOO_LOW]: -38010,
   [RpcErrorCode.SIM_NONCE_TOO_HIGH]: -38011,
@@ -96,6 +99,7 @@ const HTTP_STATUS: Record<string, number> = {
   [RpcErrorCode.OVERLOADED]: 503,
   [RpcErrorCode.LIMIT_STORE_DOWN]: 503,
   [RpcErrorCode.INVALID_HOST]: 403,
+  [RpcErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
 }
 
 /** The HTTP status a JSON-RPC-over-HTTP answer carrying `err` gets. */

@@ -15,6 +15,7 @@ import { ConnectionCap } from './http/connection-cap.ts'
 import { registerCors } from './http/cors.ts'
 import { checkEdge, type EdgeRefusal, type EdgeState, overloaded } from './http/edge.ts'
 import { EventLoopLag, type LagSource } from './http/event-loop-lag.ts'
+import { createHttpServer } from './http/http-server.ts'
 import { securityHeaders } from './http/security-headers.ts'
 import { readTls, type TlsFiles } from './http/tls.ts'
 import { MemoryRateLimitStore } from './limits/memory-store.ts'
@@ -44,6 +45,11 @@ export interface RpcServerOptions {
   tls: TlsFiles | null
   /** Open connections per client IP; 0 = no cap. */
   maxConnectionsPerIp: number
+  /**
+   * Longest a request may take to arrive, headers and body, in ms (geth's ReadTimeout: 30 s): a
+   * slow-body connection is answered 408 and closed instead of holding a descriptor for ever.
+   */
+  requestTimeoutMs: number
   /** Shed requests (503) while the event loop lags more than this many ms; 0 = never. */
   shedLagMs: number
   /**
@@ -70,13 +76,18 @@ export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'>
   cors: [],
   vhosts: ['localhost'],
   tls: null,
-  maxConnectionsPerIp: 0,
+  maxConnectionsPerIp: 512,
+  requestTimeoutMs: 30_000,
   shedLagMs: 0,
   trustProxy: [],
 }
 
 /** WebSocket close code for a connection over its IP's cap (1013: try again later). */
 export const WS_CLOSE_TRY_AGAIN_LATER = 1013
+/** WebSocket close code when the credentials it was opened with expire (1008: policy violation). */
+export const WS_CLOSE_CREDENTIALS_EXPIRED = 1008
+/** setTimeout's longest delay; a later expiry re-arms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * JSON-RPC 2.0 over HTTP (`POST /`) and WebSocket (upgrade on the same port), plus `GET /metrics`,
@@ -122,7 +133,7 @@ export class RpcServer {
       forceCloseConnections: true,
       genReqId: (req) => requestId(req.headers['x-request-id']),
       trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
-      ...(opts.tls ? { https: readTls(opts.tls) } : {}),
+      serverFactory: (handler) => createHttpServer(opts.tls ? readTls(opts.tls) : null, opts.requestTimeoutMs, handler),
     }) as unknown as FastifyInstance
     this.store = modules.rateLimitStore ?? new MemoryRateLimitStore()
     this.security = { auth: opts.auth, rateLimit: opts.rateLimit, cors: opts.cors, vhosts: opts.vhosts }
@@ -231,7 +242,10 @@ export class RpcServer {
     })
     // Virtual host, WebSocket origin, connection cap, load shedding: before CORS, auth and parsing.
     app.addHook('onRequest', (req, reply, done) => {
-      const refused = checkEdge({ url: req.url, headers: req.headers, socket: req.socket }, this.edge)
+      const refused = checkEdge(
+        { method: req.method, url: req.url, headers: req.headers, socket: req.socket },
+        this.edge,
+      )
       if (refused) {
         this.refuseAtEdge(refused, req, reply)
         return
@@ -260,9 +274,25 @@ export class RpcServer {
           return
         }
         const principal = this.authenticator.authenticate(req.headers)
+        // A socket is as good as the credentials it opened with: it closes when a JWT's exp passes
+        // (its subscriptions end with it), so a token cannot be kept alive by keeping a socket.
+        let expiry: NodeJS.Timeout | undefined
+        const expire = (atSeconds: number) => {
+          const ms = atSeconds * 1000 - Date.now()
+          if (ms > MAX_TIMER_MS) expiry = setTimeout(() => expire(atSeconds), MAX_TIMER_MS)
+          else
+            expiry = setTimeout(
+              () => socket.close(WS_CLOSE_CREDENTIALS_EXPIRED, 'credentials expired: reconnect with a fresh token'),
+              Math.max(0, ms),
+            )
+        }
+        void principal.then((p) => {
+          if (p.expiresAt !== undefined) expire(p.expiresAt)
+        })
         const ip = req.ip
         metrics?.connections.inc({ transport: 'ws' })
-        const sink: SubscriptionSink = {
+        const sink: SubscriptionSink & { closed: boolean } = {
+          closed: false,
           subscriptions: new Map(),
           send: (message) => {
             if (socket.bufferedAmount > this.opts.wsMaxBufferedBytes) {
@@ -301,7 +331,9 @@ export class RpcServer {
             .catch((err: unknown) => logger.error({ err }, 'websocket message failed before dispatch'))
         })
         socket.on('close', () => {
+          sink.closed = true
           clearInterval(ping)
+          clearTimeout(expiry)
           for (const off of sink.subscriptions.values()) off()
           sink.subscriptions.clear()
           metrics?.connections.dec({ transport: 'ws' })

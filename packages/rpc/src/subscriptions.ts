@@ -13,6 +13,8 @@ export interface SubscriptionSink {
   send(message: string): void
   /** Active subscriptions: id → unsubscribe. */
   readonly subscriptions: Map<string, () => void>
+  /** True once the connection has closed: nothing may subscribe on it any more. */
+  readonly closed?: boolean
 }
 
 function notify(sink: SubscriptionSink, id: string, result: unknown): void {
@@ -32,6 +34,13 @@ export const subscriptionMethods: MethodDef[] = [
       const sink = call.connection
       if (!sink) {
         throw new CairnError(RpcErrorCode.METHOD_NOT_FOUND, 'notifications not supported: subscribe over WebSocket', {
+          fault: 'caller',
+        })
+      }
+      // A subscribe can finish after its socket closed (the gate awaits a Redis rate-limit store):
+      // a listener registered then would never be removed, and every block would pay for it.
+      if (sink.closed) {
+        throw new CairnError(RpcErrorCode.INVALID_REQUEST, 'the connection closed before the subscription was made', {
           fault: 'caller',
         })
       }

@@ -108,3 +108,31 @@ describe('anvil_ / hardhat_ state edits', () => {
     expect(BigInt(await result<string>(url, 'eth_blockNumber'))).toBe(after + 1n)
   })
 })
+
+describe('time and mining controls refuse what would hang the node or break headers', () => {
+  it('evm_mine with a huge block count is refused at once, like anvil_mine, and mines nothing', async () => {
+    const head = await result<string>(url, 'eth_blockNumber')
+    for (const [m, params] of [
+      ['evm_mine', [{ blocks: '0x3b9aca00' }]],
+      ['anvil_mine', ['0x3b9aca00']],
+    ] as const) {
+      const r = await call(url, m, params)
+      expect(r.error?.code, m).toBe(-32005)
+      expect(r.error?.message).toBe('cannot mine 1000000000 blocks in one call (at most 10000)')
+    }
+    expect(await result(url, 'eth_blockNumber')).toBe(head)
+  })
+
+  it('evm_increaseTime and evm_setNextBlockTimestamp keep timestamps within 64 bits; blocks stay valid', async () => {
+    const huge = `0x${'f'.repeat(64)}`
+    const inc = await call(url, 'evm_increaseTime', [huge])
+    expect(inc.error?.message).toMatch(/past 2\^64-1/)
+    const next = await call(url, 'evm_setNextBlockTimestamp', ['0x10000000000000000'])
+    expect(next.error?.message).toMatch(/does not fit a header/)
+    // The refused moves changed nothing: the next block is mined with a sane timestamp.
+    const before = await result<{ timestamp: string }>(url, 'eth_getBlockByNumber', ['latest', false])
+    await result(url, 'evm_mine')
+    const after = await result<{ timestamp: string }>(url, 'eth_getBlockByNumber', ['latest', false])
+    expect(BigInt(after.timestamp) - BigInt(before.timestamp)).toBeLessThan(3600n)
+  })
+})

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream'
 import { createLogger } from '@cairn/service-kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALL_METHODS, hashApiKey, requiredRole, signJwt } from '../src/index.ts'
+import { WebSocket } from './edge-server.ts'
 import { type RpcResponse, type StartedNode, startDevNode, WsRpc } from './live-node.ts'
 
 const USER_KEY = `user-${randomBytes(16).toString('hex')}`
@@ -97,8 +98,19 @@ describe('authentication and roles', () => {
   })
 
   it('a fresh HS256 JWT works; a stale, future, expired or ill-signed one is refused', async () => {
-    const ok = await rpc(node.url, 'evm_mine', { authorization: `Bearer ${signJwt({ iat: now() }, SECRET)}` })
+    const ok = await rpc(node.url, 'evm_mine', {
+      authorization: `Bearer ${signJwt({ iat: now(), role: 'admin' }, SECRET)}`,
+    })
     expect(ok.body.error).toBeUndefined()
+    // Least privilege: a token without a role claim gets auth.jwtRole, `public` unless configured.
+    const roleless = await rpc(node.url, 'evm_mine', { authorization: `Bearer ${signJwt({ iat: now() }, SECRET)}` })
+    expect(roleless.status).toBe(403)
+    expect(roleless.body.error?.message).toContain('you have public')
+    const badRole = await rpc(node.url, 'evm_mine', {
+      authorization: `Bearer ${signJwt({ iat: now(), role: 'root' }, SECRET)}`,
+    })
+    expect(badRole.status).toBe(401)
+    expect(badRole.body.error?.message).toContain('JWT claim role must be one of public, user, operator, admin')
     const userJwt = signJwt({ iat: now(), role: 'user', sub: 'bob' }, SECRET)
     expect((await rpc(node.url, 'evm_mine', { authorization: `Bearer ${userJwt}` })).status).toBe(403)
     const cases: [Record<string, unknown>, Uint8Array, RegExp][] = [
@@ -128,6 +140,19 @@ describe('authentication and roles', () => {
     const body = (await res.json()) as RpcResponse[]
     expect(body.map((r) => r.id)).toEqual([1, 2])
     expect(body[1]?.error?.message).toContain('needs role operator')
+  })
+
+  it('closes a WebSocket when the JWT it opened with expires (1008), ending its subscriptions', async () => {
+    const token = signJwt({ iat: now(), exp: now() + 1, role: 'admin', sub: 'short-lived' }, SECRET)
+    const ws = new WebSocket(node.url.replace(/^http/, 'ws'), { headers: { authorization: `Bearer ${token}` } })
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+    )
+    await new Promise<void>((resolve) => ws.on('open', () => resolve()))
+    const answer = new Promise<string>((resolve) => ws.on('message', (d: Buffer) => resolve(d.toString())))
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] }))
+    expect(JSON.parse(await answer).result).toMatch(/^0x/)
+    expect(await closed).toEqual({ code: 1008, reason: 'credentials expired: reconnect with a fresh token' })
   })
 
   it('refuses over WebSocket too (credentials come from the upgrade request)', async () => {
@@ -172,6 +197,10 @@ describe('the method → role table', () => {
     expect(requiredRole('personal_ecRecover')).toBe('public')
     for (const m of ['personal_unlockAccount', 'personal_importRawKey', 'personal_newAccount']) {
       expect(requiredRole(m)).toBe('admin')
+    }
+    // Fail closed: a namespace nobody listed needs admin, never public by accident.
+    for (const unknown of ['foo_bar', 'engine_newPayloadV4', 'rpc_modules', 'cairn_anything', 'x']) {
+      expect(requiredRole(unknown), unknown).toBe('admin')
     }
     for (const read of ['eth_call', 'eth_getLogs', 'eth_blockNumber', 'eth_subscribe', 'net_version']) {
       expect(requiredRole(read)).toBe('public')

@@ -133,7 +133,7 @@ describe('JWTs through a JWKS URL', () => {
   })
 
   it('HS256 tokens with the secret file still work beside the JWKS', async () => {
-    const r = await rpc('evm_mine', signJwt({ iat: now() }, SECRET))
+    const r = await rpc('evm_mine', signJwt({ iat: now(), role: 'admin' }, SECRET))
     expect(r.body.error).toBeUndefined()
   })
 

@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { hashApiKey, RedisRateLimitStore } from '../src/index.ts'
-import { rawRequest } from './edge-server.ts'
+import { rawRequest, WebSocket } from './edge-server.ts'
 import { type StartedNode, startDevNode } from './live-node.ts'
 
 const REDIS_URL = 'redis://127.0.0.1:6379'
@@ -41,6 +41,33 @@ afterAll(async () => {
 })
 
 describe.skipIf(!up)('Redis rate-limit store (real Redis at 127.0.0.1:6379)', () => {
+  it('a subscribe that completes after its socket closed registers nothing (no listener leaks)', async () => {
+    const node = await startDevNode(
+      {},
+      { flags: { 'rateLimit.enabled': true, 'rateLimit.store': 'redis', 'rateLimit.redisUrl': REDIS_URL } },
+    )
+    nodes.push(node)
+    const before = node.chain.events.listenerCount('newHead')
+    const subscribes = async () => {
+      const text = await (await fetch(`${node.url}/metrics`)).text()
+      const lines = text.matchAll(/^cairn_rpc_requests_total\{method="eth_subscribe",code="[^"]*"\} (\d+)/gm)
+      return [...lines].reduce((sum, m) => sum + Number(m[1]), 0)
+    }
+    // Each socket sends a subscribe and closes at once: the gate's Redis round trip makes the
+    // subscribe finish after the close.
+    for (let i = 0; i < 30; i++) {
+      const ws = new WebSocket(node.url.replace(/^http/, 'ws'))
+      await new Promise<void>((resolve) => ws.on('open', () => resolve()))
+      const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()))
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] }))
+      ws.terminate()
+      await closed
+    }
+    // Every subscribe has been dispatched (counted by the dispatcher, answered or refused).
+    for (let n = await subscribes(); n < 30; n = await subscribes()) await new Promise((r) => setTimeout(r, 20))
+    expect(node.chain.events.listenerCount('newHead')).toBe(before)
+  })
+
   it('two nodes on one Redis share one budget per key', async () => {
     const key = randomBytes(16).toString('hex')
     const name = `shared-${randomBytes(6).toString('hex')}`

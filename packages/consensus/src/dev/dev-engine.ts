@@ -40,6 +40,9 @@ const EMPTY_SOURCE = { peek: () => undefined, shift() {}, pop() {} }
  * default a block is sealed as soon as transactions are pending, taking all that fit; with a
  * block time it seals every N seconds, empty blocks included. Every block is final at once.
  */
+/** A header's timestamp is a 64-bit number. */
+const MAX_TIMESTAMP = 2n ** 64n - 1n
+
 export class DevEngine implements Engine {
   readonly name = 'dev'
   private timer: NodeJS.Timeout | undefined
@@ -145,6 +148,15 @@ export class DevEngine implements Engine {
 
   /** Moves the clock of future blocks forward (evm_increaseTime). */
   increaseTime(seconds: bigint): bigint {
+    const clock = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000))
+    const latest = clock + this.offsetSeconds + seconds
+    if (latest > MAX_TIMESTAMP) {
+      throw new CairnError(
+        'CONSENSUS_TIMESTAMP_TOO_HIGH',
+        `moving the clock ${seconds} s forward puts block timestamps past 2^64-1 (a header's limit)`,
+        { fault: 'caller', hint: `move it at most ${MAX_TIMESTAMP - clock - this.offsetSeconds} s` },
+      )
+    }
     this.offsetSeconds += seconds
     return this.offsetSeconds
   }
@@ -156,6 +168,15 @@ export class DevEngine implements Engine {
       throw new CairnError('CONSENSUS_TIMESTAMP_TOO_LOW', `timestamp ${timestamp} is not after the head's ${parent}`, {
         fault: 'caller',
       })
+    }
+    if (timestamp > MAX_TIMESTAMP) {
+      throw new CairnError(
+        'CONSENSUS_TIMESTAMP_TOO_HIGH',
+        `timestamp ${timestamp} does not fit a header (at most 2^64-1)`,
+        {
+          fault: 'caller',
+        },
+      )
     }
     this.nextTimestamp = timestamp
   }

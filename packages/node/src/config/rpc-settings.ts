@@ -35,13 +35,18 @@ export function rpcSecurity(config: NodeConfig): RpcSecurity {
 /** Every RPC server setting the config decides (the rest are the server's defaults). */
 export function rpcServerSettings(
   config: NodeConfig,
-): Pick<RpcServerOptions, 'host' | 'port' | 'tls' | 'maxConnectionsPerIp' | 'shedLagMs' | 'trustProxy'> & RpcSecurity {
+): Pick<
+  RpcServerOptions,
+  'host' | 'port' | 'tls' | 'maxConnectionsPerIp' | 'requestTimeoutMs' | 'shedLagMs' | 'trustProxy'
+> &
+  RpcSecurity {
   const { http } = config
   return {
     host: http.addr,
     port: http.port,
     tls: http.tlsCert && http.tlsKey ? { cert: http.tlsCert, key: http.tlsKey } : null,
     maxConnectionsPerIp: http.maxConnectionsPerIp,
+    requestTimeoutMs: http.requestTimeoutMs,
     shedLagMs: http.shedLagMs,
     trustProxy: http.trustProxy,
     ...rpcSecurity(config),

@@ -58,7 +58,9 @@ export const nodeConfigSchema = z
         /** PEM private key file of tlsCert (a secret: use CAIRN_HTTP_TLS_KEY or the config file). */
         tlsKey: z.string().min(1).optional(),
         /** Open connections (HTTP keep-alive and WebSocket) one client IP may hold; 0 = no cap. */
-        maxConnectionsPerIp: z.coerce.number().int().min(0).default(0),
+        maxConnectionsPerIp: z.coerce.number().int().min(0).default(512),
+        /** Longest a request (headers and body) may take to arrive, in ms; then 408 and the connection closes. */
+        requestTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
         /** Answer 503 + Retry-After (except /health) while the event loop lags more than this (ms); 0 = off. */
         shedLagMs: z.coerce.number().int().min(0).default(0),
         /** Proxies (IPs or CIDRs) whose X-Forwarded-For names the client for limits and logs; none by default. */
@@ -75,7 +77,8 @@ export const nodeConfigSchema = z
         port: 8545,
         cors: [],
         vhosts: ['localhost'],
-        maxConnectionsPerIp: 0,
+        maxConnectionsPerIp: 512,
+        requestTimeoutMs: 30_000,
         shedLagMs: 0,
         trustProxy: [],
       }),
@@ -209,8 +212,8 @@ export const nodeConfigSchema = z
           .string()
           .regex(/^(0x)?[0-9a-fA-F]{64}$/, '32 bytes as hex (64 hex characters, optional 0x)')
           .optional(),
-        /** Role of a JWT without a `role` claim. */
-        jwtRole: z.enum(['public', 'user', 'operator', 'admin']).default('admin'),
+        /** Role of a JWT without a `role` claim: `public` (least privilege) unless set. */
+        jwtRole: z.enum(['public', 'user', 'operator', 'admin']).default('public'),
         /** JWKS of an OAuth2/OIDC provider: RS256/ES256 JWTs signed by its keys are accepted. */
         jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
         /** Required `iss` of JWKS tokens. */
@@ -228,7 +231,7 @@ export const nodeConfigSchema = z
           .default({}),
       })
       .strict()
-      .default({ enabled: false, apiKeys: [], jwtRole: 'admin', jwtRoleClaim: 'role', jwtRoleMap: {} }),
+      .default({ enabled: false, apiKeys: [], jwtRole: 'public', jwtRoleClaim: 'role', jwtRoleMap: {} }),
     rateLimit: z
       .object({
         enabled: z.boolean().default(false),

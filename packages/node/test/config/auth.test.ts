@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 describe('auth and rateLimit config', () => {
   it('is off by default', () => {
     const c = loadConfig({ flags: {}, env: {} })
-    expect(c.auth).toEqual({ enabled: false, apiKeys: [], jwtRole: 'admin', jwtRoleClaim: 'role', jwtRoleMap: {} })
+    expect(c.auth).toEqual({ enabled: false, apiKeys: [], jwtRole: 'public', jwtRoleClaim: 'role', jwtRoleMap: {} })
     expect(c.rateLimit.enabled).toBe(false)
   })
 

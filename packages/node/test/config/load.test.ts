@@ -42,7 +42,8 @@ describe('defaults', () => {
       port: 8545,
       cors: [],
       vhosts: ['localhost'],
-      maxConnectionsPerIp: 0,
+      maxConnectionsPerIp: 512,
+      requestTimeoutMs: 30_000,
       shedLagMs: 0,
       trustProxy: [],
     })

@@ -7,12 +7,13 @@ const load = (flags: Record<string, unknown>, env: Record<string, string> = {}) 
 const KEY = { name: 'k', keyHash: 'ab'.repeat(32), role: 'admin' }
 
 describe('RPC edge config', () => {
-  it("defaults are geth's: no cross-origin, vhosts localhost, no TLS, no caps, memory store", () => {
+  it("defaults are geth's (no cross-origin, vhosts localhost, no TLS, memory store) with a per-IP connection cap and a request timeout", () => {
     const c = load({ dev: true })
     expect(c.http).toMatchObject({
       cors: [],
       vhosts: ['localhost'],
-      maxConnectionsPerIp: 0,
+      maxConnectionsPerIp: 512,
+      requestTimeoutMs: 30_000,
       shedLagMs: 0,
       trustProxy: [],
     })

@@ -4,7 +4,7 @@ import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { checkAnchor } from '../anchor/anchor.ts'
 import { ReservesErrorCode } from '../errors.ts'
-import { signToken } from '../service/auth.ts'
+import { checkHmacSecret, signToken } from '../service/auth.ts'
 import { buildTreeDir } from '../tree/dir-build.ts'
 import { proofFromTreeDir } from '../tree/dir-proof.ts'
 import type { ProofV1 } from '../verifier/proof.ts'
@@ -132,6 +132,7 @@ export function registerReserves(program: Command): void {
       if (!['admin', 'auditor', 'user'].includes(o.role))
         throw bad(`unknown role ${o.role}`, 'use admin, auditor or user')
       const secret = new Uint8Array(readFileSync(o.secretFile))
+      checkHmacSecret(secret, `--secret-file ${o.secretFile}`)
       out(signToken(secret, { sub: o.sub, role: o.role as 'admin', ttlSeconds: Number(o.ttl) }))
     })
 

@@ -9,7 +9,7 @@ import { ReservesErrorCode } from '../errors.ts'
 import { createReservesService, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
 import { type AtRestKey, parseKeyFile } from '../service/at-rest.ts'
 import { verifyStoredAudit } from '../service/audit.ts'
-import type { ApiKey } from '../service/auth.ts'
+import { type ApiKey, checkHmacSecret } from '../service/auth.ts'
 import { migrate } from '../service/migrations.ts'
 import type { Sql } from '../service/sql.ts'
 import { openPostgres } from '../service/sql-pg.ts'
@@ -112,11 +112,13 @@ export function registerServe(r: Command): void {
             fault: 'caller',
             hint: "use your identity provider's issuer URL and the audience it puts in tokens for this service",
           })
+        const jwtSecret = o.jwtSecretFile ? new Uint8Array(readFileSync(o.jwtSecretFile)) : null
+        checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
         const sql = await openStorage(o)
         const svc = createReservesService(
           {
             ...DEFAULT_SERVICE_OPTIONS,
-            jwtSecret: o.jwtSecretFile ? new Uint8Array(readFileSync(o.jwtSecretFile)) : null,
+            jwtSecret,
             jwks: o.jwksUrl
               ? { url: o.jwksUrl, issuer: o.jwtIssuer!, audience: o.jwtAudience!, roleClaim: o.jwtRoleClaim }
               : null,

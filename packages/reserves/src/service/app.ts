@@ -15,7 +15,7 @@ import type { Currency } from '../verifier/proof.ts'
 import { bundleVerifier, pageAsset } from '../web/bundle.ts'
 import type { AtRestKey } from './at-rest.ts'
 import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
-import { type ApiKey, type Principal, type Role, requireRole } from './auth.ts'
+import { type ApiKey, checkHmacSecret, type Principal, type Role, requireRole } from './auth.ts'
 import { createAuthenticator } from './authenticator.ts'
 import { httpError } from './errors-http.ts'
 import type { JwksOptions } from './jwks.ts'
@@ -34,8 +34,13 @@ export interface ReservesServiceOptions {
   defaultHash: 'sha256' | 'keccak256'
   /** Default minimum tree depth (hides the user count). */
   defaultMinDepth: number
-  /** Largest request body (snapshot uploads). */
-  maxBodyBytes: number
+  /** Largest JSON body of any route but a JSON snapshot upload (proof batches, anchors). */
+  maxJsonBytes: number
+  /**
+   * Largest JSON snapshot upload: a JSON body is parsed whole, so large snapshots go as CSV or
+   * NDJSON, which stream line by line.
+   */
+  maxSnapshotJsonBytes: number
   /** Proofs kept in memory. */
   proofCacheSize: number
   /** redis://… for a proof cache shared by instances (null: memory only). */
@@ -56,7 +61,8 @@ export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
   apiKeys: [],
   defaultHash: 'sha256',
   defaultMinDepth: 10,
-  maxBodyBytes: 1 << 30,
+  maxJsonBytes: 1 << 20,
+  maxSnapshotJsonBytes: 16 << 20,
   proofCacheSize: 100_000,
   redisUrl: null,
 }
@@ -161,7 +167,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   )
   const opened = cache.open()
   const building = new Set<Promise<void>>()
-  const app = Fastify({ logger: false, bodyLimit: opts.maxBodyBytes })
+  checkHmacSecret(opts.jwtSecret)
+  const app = Fastify({ logger: false, bodyLimit: opts.maxJsonBytes })
   let verifierJs: Promise<string> | null = null
   /** Open /v1/stream sockets and who holds them. */
   const streams = new Set<{ send(data: string): void; principal: Principal }>()
@@ -177,6 +184,15 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   )
   const need = async (req: FastifyRequest, roles: Role[]) =>
     requireRole(await authn(req.headers as Record<string, string | undefined>), roles)
+  // Credentials are checked in `onRequest`, before Fastify reads or parses any body: an anonymous
+  // request never costs more than its headers, whatever it sends after them.
+  const principals = new WeakMap<FastifyRequest, Principal>()
+  const guard = (roles: Role[]) => ({
+    onRequest: async (req: FastifyRequest) => {
+      principals.set(req, await need(req, roles))
+    },
+  })
+  const who = (req: FastifyRequest): Principal => principals.get(req) as Principal
   const audit = (p: Principal, action: string, details: Record<string, unknown>) =>
     appendAudit(sql, { actor: p.sub, role: p.role, action, details })
 
@@ -231,8 +247,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     void job.finally(() => building.delete(job))
   }
 
-  app.post('/v1/snapshots', async (req, reply) => {
-    const p = await need(req, ['admin'])
+  app.post('/v1/snapshots', { ...guard(['admin']), bodyLimit: opts.maxSnapshotJsonBytes }, async (req, reply) => {
+    const p = who(req)
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
     let id: string | undefined
     let hash = opts.defaultHash
@@ -276,14 +292,12 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     return reply.code(202).send({ id: snapshotId, status: 'building' })
   })
 
-  app.get('/v1/snapshots', async (req) => {
-    await need(req, ['admin', 'auditor', 'user'])
+  app.get('/v1/snapshots', guard(['admin', 'auditor', 'user']), async (req) => {
     const q = parse(Page, req.query)
     return store.list(q.cursor ? Number(q.cursor) : null, q.limit)
   })
 
-  app.get('/v1/snapshots/:id', async (req, reply) => {
-    await need(req, ['admin', 'auditor', 'user'])
+  app.get('/v1/snapshots/:id', guard(['admin', 'auditor', 'user']), async (req, reply) => {
     const { id } = req.params as { id: string }
     const s = await store.get(id)
     // not immutable: an anchor may still be added; clients revalidate with the ETag
@@ -303,22 +317,22 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     }
   }
 
-  app.get('/v1/snapshots/:id/proof', async (req, reply) => {
-    const p = await need(req, ['user'])
+  app.get('/v1/snapshots/:id/proof', guard(['user']), async (req, reply) => {
+    const p = who(req)
     const { id } = req.params as { id: string }
     return sendImmutable(req, reply, await timed('own', () => proofBody(id, p.sub)))
   })
 
-  app.get('/v1/snapshots/:id/proofs/:userId', async (req, reply) => {
-    const p = await need(req, ['admin', 'auditor'])
+  app.get('/v1/snapshots/:id/proofs/:userId', guard(['admin', 'auditor']), async (req, reply) => {
+    const p = who(req)
     const { id, userId } = req.params as { id: string; userId: string }
     const body = await timed('staff', () => proofBody(id, userId))
     await audit(p, 'proof.read', { id, userIds: [userId] })
     return sendImmutable(req, reply, body)
   })
 
-  app.post('/v1/snapshots/:id/proofs/batch', async (req) => {
-    const p = await need(req, ['admin', 'auditor'])
+  app.post('/v1/snapshots/:id/proofs/batch', guard(['admin', 'auditor']), async (req) => {
+    const p = who(req)
     const { id } = req.params as { id: string }
     const { userIds } = parse(Batch, req.body)
     const proofs: unknown[] = []
@@ -335,15 +349,14 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     return { proofs, missing }
   })
 
-  app.get('/v1/snapshots/:id/leaves', async (req) => {
-    await need(req, ['auditor', 'admin'])
+  app.get('/v1/snapshots/:id/leaves', guard(['auditor', 'admin']), async (req) => {
     const { id } = req.params as { id: string }
     const q = parse(LeavesPage, req.query)
     return store.leaves(id, q.offset, q.limit)
   })
 
-  app.put('/v1/snapshots/:id/anchor', async (req) => {
-    const p = await need(req, ['admin'])
+  app.put('/v1/snapshots/:id/anchor', guard(['admin']), async (req) => {
+    const p = who(req)
     const { id } = req.params as { id: string }
     const a = parse(Anchor, req.body)
     await store.get(id)
@@ -366,8 +379,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     return sendTagged(req, reply, JSON.stringify(body), 'public, max-age=60')
   })
 
-  app.get('/v1/audit', async (req) => {
-    const p = await need(req, ['admin', 'auditor'])
+  app.get('/v1/audit', guard(['admin', 'auditor']), async (req) => {
     const q = parse(
       z.object({
         after: z.coerce.number().int().min(0).default(0),
@@ -376,12 +388,10 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       req.query,
     )
     const entries = await listAudit(sql, q.after, q.limit)
-    void p
     return { entries }
   })
 
-  app.get('/v1/audit/verify', async (req) => {
-    await need(req, ['admin', 'auditor'])
+  app.get('/v1/audit/verify', guard(['admin', 'auditor']), async () => {
     return verifyStoredAudit(sql)
   })
 

@@ -28,12 +28,29 @@ const unauthenticated = (message: string) =>
     hint: 'send Authorization: Bearer <JWT> (cairn reserves token) or X-Api-Key',
   })
 
+/** The shortest HS256 secret accepted: 256 bits, as RFC 7518 §3.2 requires and geth's jwtsecret is. */
+export const MIN_HMAC_SECRET_BYTES = 32
+
+/**
+ * Refuses an HS256 secret shorter than {@link MIN_HMAC_SECRET_BYTES} (an empty one would let anyone
+ * mint an admin token). Null (no HS256 tokens) passes.
+ */
+export function checkHmacSecret(secret: Uint8Array | null, source = 'the JWT secret'): void {
+  if (secret === null || secret.length >= MIN_HMAC_SECRET_BYTES) return
+  throw new CairnError(
+    ReservesErrorCode.BAD_OPTIONS,
+    `${source} is ${secret.length} byte(s); an HS256 secret must be at least ${MIN_HMAC_SECRET_BYTES} bytes`,
+    { fault: 'caller', hint: 'create one with: openssl rand -hex 32 > jwt.secret' },
+  )
+}
+
 /** Mints an HS256 JWT `{sub, role, iat, exp}`. */
 export function signToken(
   secret: Uint8Array,
   claims: { sub: string; role: Role; ttlSeconds: number },
   nowMs = Date.now(),
 ): string {
+  checkHmacSecret(secret)
   const iat = Math.floor(nowMs / 1000)
   const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))
   const body = b64url(JSON.stringify({ sub: claims.sub, role: claims.role, iat, exp: iat + claims.ttlSeconds }))

@@ -11,13 +11,13 @@ export interface AuthOptions {
   apiKeys: readonly ApiKeyEntry[]
   /** The HS256 secret (32 bytes, as geth's jwtsecret file), or null for no HS256 JWTs. */
   jwtSecret: Uint8Array | null
-  /** Role of an HS256 JWT without a `role` claim. */
+  /** Role of an HS256 JWT without a `role` claim (`public` unless configured: least privilege). */
   jwtRole: Role
   /** An OIDC provider's JWKS for RS256/ES256 JWTs, or null. */
   jwks?: JwksOptions | null
 }
 
-export const AUTH_OFF: AuthOptions = { enabled: false, apiKeys: [], jwtSecret: null, jwtRole: 'admin', jwks: null }
+export const AUTH_OFF: AuthOptions = { enabled: false, apiKeys: [], jwtSecret: null, jwtRole: 'public', jwks: null }
 
 /** Who is calling. `name` is the API key's name or the JWT's `sub`, never key material. */
 export interface Principal {
@@ -26,6 +26,8 @@ export interface Principal {
   name: string | null
   /** Credentials were sent but refused: why (a caller needing more than `public` gets 401). */
   invalid: CairnError | null
+  /** When the credential stops being valid (a JWT's `exp`, Unix seconds): a WebSocket closes then. */
+  expiresAt?: number
 }
 
 /** The credential headers: `Authorization: Bearer <jwt or key>` or `x-api-key: <key>`. */
@@ -70,8 +72,8 @@ export class Authenticator {
       const jwks = this.modules.jwks
       if (!jwks) return anonymous(invalid(`JWTs signed with ${alg} need auth.jwksUrl`))
       try {
-        const { sub, role } = await jwks.verify(token)
-        return { role, kind: 'jwt', name: sub, invalid: null }
+        const { sub, role, exp } = await jwks.verify(token)
+        return { role, kind: 'jwt', name: sub, invalid: null, ...(exp !== undefined ? { expiresAt: exp } : {}) }
       } catch (err) {
         return anonymous(err as CairnError)
       }
@@ -79,7 +81,13 @@ export class Authenticator {
     if (!this.opts.jwtSecret) return anonymous(invalid('HS256 JWTs are not accepted (no auth.jwtSecret)'))
     try {
       const claims = verifyJwt(token, this.opts.jwtSecret, now)
-      return { role: claims.role ?? this.opts.jwtRole, kind: 'jwt', name: claims.sub ?? null, invalid: null }
+      return {
+        role: claims.role ?? this.opts.jwtRole,
+        kind: 'jwt',
+        name: claims.sub ?? null,
+        invalid: null,
+        ...(claims.exp !== undefined ? { expiresAt: claims.exp } : {}),
+      }
     } catch (err) {
       return anonymous(err as CairnError)
     }

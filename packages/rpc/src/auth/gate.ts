@@ -26,13 +26,17 @@ export type RefusalKind =
   | 'overloaded'
   | 'invalid_host'
   | 'origin_forbidden'
+  | 'content_type'
 
 type Id = string | number | null
 
 /**
- * Checks a raw JSON-RPC body before it reaches the dispatcher: every method in it must be allowed
- * for the caller's role (else 401/403 naming the role needed), then its weight is charged to the
- * caller's rate-limit bucket (else 429). A body that does not parse passes through: the
+ * Checks a raw JSON-RPC body before it reaches the dispatcher. First its weight is charged to the
+ * caller's rate-limit bucket (else 429) — every entry, whatever becomes of it: a body that does
+ * not parse and an entry without a method weigh 1, and a request later refused for its
+ * credentials is charged too (to the IP: refused credentials name no bucket), so guessing keys or
+ * tokens is as rate-limited as anything else. Then every method must be allowed for the caller's
+ * role (else 401/403 naming the role needed). A body that does not parse then passes through: the
  * dispatcher answers it with a parse error.
  */
 export async function gate(
@@ -40,19 +44,11 @@ export async function gate(
   caller: { principal: Principal; ip: string },
   limiter: RateLimiter | null,
 ): Promise<Refusal | undefined> {
-  if (body === UNPARSEABLE) return undefined
-  const parsed = body.value
-  const entries = (Array.isArray(parsed) ? parsed : [parsed]).map(entry)
+  const parsed = body === UNPARSEABLE ? undefined : body.value
+  const entries = body === UNPARSEABLE ? [] : (Array.isArray(parsed) ? parsed : [parsed]).map(entry)
   const batch = Array.isArray(parsed)
-  for (const e of entries) {
-    if (e.method === undefined) continue
-    const need = requiredRole(e.method)
-    if (roleAllows(caller.principal.role, need)) continue
-    const err = refusal(caller.principal, e.method, need)
-    return respond(err, entries, batch, `${e.method} needs ${need}`)
-  }
   if (limiter) {
-    const methods = entries.flatMap((e) => (e.method === undefined ? [] : [e.method]))
+    const methods = body === UNPARSEABLE ? [UNPARSEABLE_WEIGHT] : entries.map((e) => e.method ?? NO_METHOD)
     const key = caller.principal.kind === 'apiKey' || caller.principal.kind === 'jwt' ? caller.principal.name : null
     const decision = await limiter.charge(
       { ip: caller.ip, key: key === null ? null : `${caller.principal.kind}:${key}` },
@@ -75,8 +71,19 @@ export async function gate(
       return { ...respond(err, entries, batch, 'rate limit'), retryAfterSeconds }
     }
   }
+  for (const e of entries) {
+    if (e.method === undefined) continue
+    const need = requiredRole(e.method)
+    if (roleAllows(caller.principal.role, need)) continue
+    const err = refusal(caller.principal, e.method, need)
+    return respond(err, entries, batch, `${e.method} needs ${need}`)
+  }
   return undefined
 }
+
+/** Names charged (weight 1 each) for a body that does not parse and for an entry without a method. */
+const UNPARSEABLE_WEIGHT = '(unparseable)'
+const NO_METHOD = '(no method)'
 
 function refusal(principal: Principal, method: string, need: Role): CairnError {
   const what = `${method} needs role ${need}`
@@ -93,7 +100,7 @@ function refusal(principal: Principal, method: string, need: Role): CairnError {
 
 function respond(err: CairnError, entries: { id: Id }[], batch: boolean, reason: string): Refusal {
   const error = toJsonRpcError(err)
-  const out = entries.map((e) => ({ jsonrpc: '2.0', id: e.id, error }))
+  const out = (entries.length > 0 ? entries : [{ id: null }]).map((e) => ({ jsonrpc: '2.0', id: e.id, error }))
   const status = httpStatusOf(err)
   const kind: RefusalKind =
     status === 503

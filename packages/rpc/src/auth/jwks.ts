@@ -62,7 +62,7 @@ export class JwksVerifier {
   }
 
   /** The token's subject and role; throws RPC_AUTH_INVALID saying why it is refused. */
-  async verify(token: string): Promise<{ sub: string | null; role: Role }> {
+  async verify(token: string): Promise<{ sub: string | null; role: Role; exp?: number }> {
     let payload: JWTPayload
     try {
       const verified = await jwtVerify(token, this.keys, {
@@ -77,7 +77,7 @@ export class JwksVerifier {
       throw invalid(reason(err))
     }
     const sub = typeof payload.sub === 'string' ? payload.sub.slice(0, 128) : null
-    return { sub, role: this.roleOf(payload) }
+    return { sub, role: this.roleOf(payload), ...(typeof payload.exp === 'number' ? { exp: payload.exp } : {}) }
   }
 
   private roleOf(payload: JWTPayload): Role {

@@ -30,7 +30,7 @@ export function verifyJwt(token: string, secret: Uint8Array, nowSeconds: number)
   const header = headerSchema.safeParse(decode(h))
   if (!header.success) throw invalid('JWT alg must be HS256')
   const claims = claimsSchema.safeParse(decode(p))
-  if (!claims.success) throw invalid('JWT claims need an integer iat')
+  if (!claims.success) throw invalid(claimProblem(claims.error.issues[0]))
   if (Math.abs(claims.data.iat - nowSeconds) > JWT_IAT_LEEWAY_SECONDS)
     throw invalid('JWT iat is stale or in the future')
   if (claims.data.exp !== undefined && claims.data.exp < nowSeconds) throw invalid('JWT expired')
@@ -43,6 +43,16 @@ export function signJwt(claims: Record<string, unknown>, secret: Uint8Array): st
   const p = Buffer.from(JSON.stringify(claims)).toString('base64url')
   const s = createHmac('sha256', secret).update(`${h}.${p}`).digest('base64url')
   return `${h}.${p}.${s}`
+}
+
+/** What is wrong with the claims, naming the claim (an unknown role is not an `iat` problem). */
+function claimProblem(issue: { path: PropertyKey[]; code: string } | undefined): string {
+  const claim = String(issue?.path[0] ?? '')
+  if (claim === 'role') return `JWT claim role must be one of ${ROLES.join(', ')}`
+  if (claim === 'iat') return 'JWT claims need an integer iat'
+  if (claim === 'exp') return 'JWT claim exp must be an integer (Unix seconds)'
+  if (claim === 'sub') return 'JWT claim sub must be a string of at most 128 characters'
+  return 'JWT claims must be a JSON object with an integer iat'
 }
 
 function decode(part: string): unknown {

@@ -9,8 +9,9 @@ export function roleAllows(have: Role, need: Role): boolean {
 
 /**
  * The least role per JSON-RPC method, as prefix rules checked in order (first match wins):
- * sending and signing need `user`, the txpool `operator`, admin/debug/dev methods `admin`;
- * everything else (reads) is `public`. `personal_sign` signs with a node-held key exactly as
+ * sending and signing need `user`, the txpool `operator`, admin/debug/dev methods `admin`; the
+ * reads of `eth_`, `net_` and `web3_` are `public`. Anything else needs `admin` (fail closed): a
+ * namespace added later is never public by accident. `personal_sign` signs with a node-held key exactly as
  * `eth_sign` does, so both need `user`; `personal_ecRecover` uses no key (`public`); the rest of
  * geth's `personal_` namespace manages keys (new, import, unlock) and needs `admin`.
  */
@@ -27,10 +28,13 @@ export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = 
   ['anvil_', 'admin'],
   ['hardhat_', 'admin'],
   ['miner_', 'admin'],
+  ['eth_', 'public'],
+  ['net_', 'public'],
+  ['web3_', 'public'],
 ]
 
 /** The least role that may call `method`. */
 export function requiredRole(method: string): Role {
   for (const [prefix, role] of METHOD_ROLES) if (method.startsWith(prefix)) return role
-  return 'public'
+  return 'admin'
 }

@@ -3,6 +3,7 @@ import { CairnError } from '@cairn/utils'
 import type { RefusalKind } from '../auth/gate.ts'
 import { RpcErrorCode } from '../errors.ts'
 import type { ConnectionCap } from './connection-cap.ts'
+import { isJsonContentType } from './content-type.ts'
 import type { LagSource } from './event-loop-lag.ts'
 import { hostAllowed } from './host-check.ts'
 import { wsOriginAllowed } from './origins.ts'
@@ -31,12 +32,13 @@ const ALWAYS_SERVED = new Set(['/health'])
 
 /**
  * The checks every HTTP request (WebSocket upgrades included) passes before anything else, in
- * order: the virtual host (403), a browser's Origin on a WebSocket upgrade (403), the per-IP
- * connection cap (429; an upgrade is let through and its WebSocket closed with 1013), and load
- * shedding (503) while the event loop lags past `shedLagMs`. `/health` skips the last two.
+ * order: the virtual host (403), a browser's Origin on a WebSocket upgrade (403), a POST's
+ * Content-Type (415 unless JSON, as geth), the per-IP connection cap (429; an upgrade is let
+ * through and its WebSocket closed with 1013), and load shedding (503) while the event loop lags
+ * past `shedLagMs`. `/health` skips the last two.
  */
 export function checkEdge(
-  req: { url: string; headers: Record<string, string | string[] | undefined>; socket: Socket },
+  req: { method: string; url: string; headers: Record<string, string | string[] | undefined>; socket: Socket },
   state: EdgeState,
 ): EdgeRefusal | undefined {
   const host = req.headers.host
@@ -58,6 +60,20 @@ export function checkEdge(
         fault: 'caller',
         hint: 'add the origin to http.cors',
       }),
+    }
+  }
+  if (req.method === 'POST' && !isJsonContentType(req.headers['content-type'])) {
+    const got = req.headers['content-type']
+    return {
+      kind: 'content_type',
+      error: new CairnError(
+        RpcErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        'invalid content type, only application/json is supported',
+        {
+          fault: 'caller',
+          hint: `send Content-Type: application/json (got ${typeof got === 'string' ? got : 'none'})`,
+        },
+      ),
     }
   }
   if (ALWAYS_SERVED.has(req.url.split('?')[0] ?? '')) return undefined

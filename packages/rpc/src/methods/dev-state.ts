@@ -3,8 +3,10 @@ import { CairnError, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
+import { RpcErrorCode } from '../errors.ts'
 import { type MethodDef, method } from '../method.ts'
 import { address, data, hash32, looseQuantity } from '../schemas.ts'
+import { MAX_BLOCKS_PER_CALL } from './dev.ts'
 
 /**
  * Foundry's and Hardhat's test-setup methods (dev mode only): snapshots, state edits and mining
@@ -50,11 +52,15 @@ const setStorage =
 /** Mines `blocks` blocks, `interval` seconds apart when given (anvil_mine / hardhat_mine). */
 async function mineMany(ctx: RpcContext, blocks = 1n, interval?: bigint): Promise<void> {
   const d = dev(ctx)
-  if (blocks > 10_000n) {
-    throw new CairnError('RPC_LIMIT_EXCEEDED', `cannot mine ${blocks} blocks in one call (at most 10000)`, {
-      fault: 'caller',
-      hint: 'call it again for more blocks',
-    })
+  if (blocks > MAX_BLOCKS_PER_CALL) {
+    throw new CairnError(
+      RpcErrorCode.LIMIT,
+      `cannot mine ${blocks} blocks in one call (at most ${MAX_BLOCKS_PER_CALL})`,
+      {
+        fault: 'caller',
+        hint: 'call it again for more blocks',
+      },
+    )
   }
   for (let i = 0n; i < blocks; i++) {
     if (interval !== undefined && i > 0n) d.setNextBlockTimestamp(ctx.chain.head.header.timestamp + interval)

@@ -1,6 +1,7 @@
 import { CairnError, toQuantity } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
+import { RpcErrorCode } from '../errors.ts'
 import { type MethodDef, method } from '../method.ts'
 import { looseQuantity } from '../schemas.ts'
 
@@ -9,6 +10,9 @@ function dev(ctx: RpcContext) {
     throw new CairnError('RPC_METHOD_NOT_FOUND', 'dev methods need a dev chain (--dev)', { fault: 'caller' })
   return ctx.dev
 }
+
+/** The most blocks one evm_mine / anvil_mine makes (each is sealed and committed). */
+export const MAX_BLOCKS_PER_CALL = 10_000n
 
 /** Anvil/Hardhat-compatible chain controls, served only in dev mode. */
 export const devMethods: MethodDef[] = [
@@ -25,6 +29,13 @@ export const devMethods: MethodDef[] = [
       const timestamp = typeof opts === 'bigint' ? opts : opts?.timestamp
       if (timestamp !== undefined) d.setNextBlockTimestamp(timestamp)
       const blocks = typeof opts === 'object' && opts.blocks !== undefined ? opts.blocks : 1n
+      if (blocks > MAX_BLOCKS_PER_CALL) {
+        throw new CairnError(
+          RpcErrorCode.LIMIT,
+          `cannot mine ${blocks} blocks in one call (at most ${MAX_BLOCKS_PER_CALL})`,
+          { fault: 'caller', hint: 'call it again for more blocks' },
+        )
+      }
       for (let i = 0n; i < blocks; i++) await d.mine()
       return '0x0'
     },
