@@ -26,6 +26,7 @@ import {
 import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { ConfigInputs } from './config/load.ts'
+import { effectiveProfile } from './config/profile.ts'
 import { ConfigReloader } from './config/reload.ts'
 import { rpcSecurity, rpcServerSettings } from './config/rpc-settings.ts'
 import type { NodeConfig } from './config/schema.ts'
@@ -219,6 +220,7 @@ async function wire(
     accounts: accountSigner(accounts),
     clientVersion: clientVersion(),
     limits: { ...DEFAULT_RPC_LIMITS, ...rpcLimits },
+    allowUnprotectedTxs: config.rpc.allowUnprotectedTxs ?? effectiveProfile(config) === 'dev',
     logger: logger.child({ module: 'rpc' }),
     metrics: rpcMetrics,
   }

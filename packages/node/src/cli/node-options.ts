@@ -39,6 +39,10 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .addOption(new Option('--log.format <format>', 'log format').choices(['json', 'pretty', 'auto']))
     .option('--metrics.port <port>', 'also serve /metrics and /health on this port (metrics.host, default 127.0.0.1)')
+    .option(
+      '--rpc.allow-unprotected-txs',
+      'accept pre-EIP-155 transactions (no chain id, replayable on any chain) over RPC (default: only in the dev profile)',
+    )
 }
 
 /** The config loader's inputs from parsed flags and the process environment. */
@@ -61,6 +65,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'log.level': opts['log.level'],
       'log.format': opts['log.format'],
       'metrics.port': opts['metrics.port'],
+      'rpc.allowUnprotectedTxs': opts['rpc.allowUnprotectedTxs'],
     },
   }
 }

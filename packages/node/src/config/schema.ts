@@ -131,6 +131,16 @@ export const nodeConfigSchema = z
       })
       .strict()
       .default({ enabled: false, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 1 }),
+    rpc: z
+      .object({
+        /**
+         * Accept pre-EIP-155 transactions (no chain id: replayable on every chain) over RPC, as
+         * geth's --rpc.allow-unprotected-txs. Unset: allowed in the dev profile only.
+         */
+        allowUnprotectedTxs: z.boolean().optional(),
+      })
+      .strict()
+      .default({}),
     txpool: z
       .object({
         minTip: z.coerce.bigint().nonnegative().optional(),
