@@ -1,4 +1,4 @@
-import { toQuantity } from '@cairn/utils'
+import { bytesToHex, toQuantity } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { z } from 'zod'
 import { invalidParams } from '../errors.ts'
@@ -31,6 +31,33 @@ export const ethMiscMethods: MethodDef[] = [
     params: z.tuple([]),
     async handler(_p, ctx) {
       return toQuantity(await suggestTip(ctx))
+    },
+  }),
+  method({
+    name: 'eth_baseFee',
+    params: z.tuple([]),
+    // The next block's base fee per gas; null while the head is before London (no base fee to derive it from).
+    handler: (_p, ctx) => {
+      const head = ctx.chain.head.header
+      return head.baseFeePerGas === undefined ? null : toQuantity(head.calcNextBaseFee())
+    },
+  }),
+  method({
+    name: 'eth_capabilities',
+    params: z.tuple([]),
+    // Cairn is an archive node: every block, transaction, receipt, log and state (and its proofs)
+    // from genesis on, nothing deleted (no deleteStrategy).
+    handler: (_p, ctx) => {
+      const all = { disabled: false, oldestBlock: '0x0' }
+      return {
+        head: { number: toQuantity(ctx.chain.head.header.number), hash: bytesToHex(ctx.chain.head.hash()) },
+        state: all,
+        tx: all,
+        logs: all,
+        receipts: all,
+        blocks: all,
+        stateproofs: all,
+      }
     },
   }),
   method({
