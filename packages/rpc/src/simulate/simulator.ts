@@ -2,7 +2,7 @@ import { logsBloom, type RawLog, receiptsRoot, type StoredReceipt } from '@cairn
 import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
 import { type Block, type BlockHeader, createBlock, genTransactionsTrieRoot } from '@ethereumjs/block'
 import { createTx, type TypedTransaction } from '@ethereumjs/tx'
-import { Address, KECCAK256_RLP, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
+import { Address, equalsBytes, KECCAK256_NULL, KECCAK256_RLP, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
 import { runTx, type VM } from '@ethereumjs/vm'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
@@ -56,7 +56,8 @@ export async function simulate(ctx: RpcContext, opts: SimOptions, base: Block): 
   routeBlockHashes(vm, hashes)
   const tracer = opts.traceTransfers ? new SimLogTracer(vm) : undefined
   const deadline = Date.now() + ctx.limits.evmTimeoutMs
-  const sim: Sim = { ctx, vm, opts, tracer, deadline, gasBudget: ctx.limits.gasCap }
+  const precompiles = new Map(precompilesOf(vm))
+  const sim: Sim = { ctx, vm, opts, tracer, deadline, gasBudget: ctx.limits.gasCap, precompiles }
   const out: Record<string, unknown>[] = []
   let parent = base.header
   for (const planned of blocks) {
@@ -76,6 +77,57 @@ interface Sim {
   deadline: number
   /** Gas left for the whole request (the RPC gas cap, as geth's gasBudget). */
   gasBudget: bigint
+  /** The ruleset's precompiles, each block's starting set. */
+  precompiles: Map<string, unknown>
+}
+
+function precompilesOf(vm: VM): Map<string, unknown> {
+  return (vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
+}
+
+function resetPrecompiles(vm: VM, original: Map<string, unknown>): void {
+  const current = precompilesOf(vm)
+  current.clear()
+  for (const [k, v] of original) current.set(k, v)
+}
+
+/** The block a call runs in when its fee cap is under the base fee outside validation (geth's NoBaseFee). */
+function withoutBaseFee(env: Block): Block {
+  const header = { ...(env.header.toJSON() as Record<string, unknown>), baseFeePerGas: 0n }
+  return createBlock({ header }, { common: env.common, skipConsensusFormatValidation: true })
+}
+
+/**
+ * geth never applies EIP-3607 in a simulation (a contract may send: smart-account previews);
+ * @ethereumjs/vm refuses a sender with code. The sender's account as runTx reads it first answers
+ * an empty code hash to that one check, and its real one afterwards (so nothing else changes).
+ * Returns the function that undoes the patch.
+ */
+function allowCodeSender(vm: VM, from: Address): () => void {
+  const sm = vm.stateManager
+  const getAccount = sm.getAccount.bind(sm)
+  let pending = true
+  sm.getAccount = async (address: Address) => {
+    const account = await getAccount(address)
+    if (!pending || !account || !address.equals(from)) return account
+    pending = false
+    if (equalsBytes(account.codeHash, KECCAK256_NULL)) return account
+    const code = await sm.getCode(from)
+    if (code.length >= 3 && code[0] === 0xef && code[1] === 0x01 && code[2] === 0x00) return account
+    const real = account.codeHash
+    let reads = 0
+    Object.defineProperty(account, 'codeHash', {
+      configurable: true,
+      get: () => (reads++ === 0 ? KECCAK256_NULL : real),
+      set: (v: Uint8Array) => {
+        Object.defineProperty(account, 'codeHash', { value: v, writable: true, configurable: true })
+      },
+    })
+    return account
+  }
+  return () => {
+    delete (sm as unknown as { getAccount?: unknown }).getAccount
+  }
 }
 
 /** BLOCKHASH of a simulated block answers its hash; older ones the chain's. */
@@ -118,6 +170,8 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     const fee = o.blobBaseFee
     env.header.getBlobGasPrice = () => fee
   }
+  // As geth: every block starts from the ruleset's precompiles (a move lasts one block).
+  resetPrecompiles(vm, sim.precompiles)
   if (planned.stateOverrides) await applySimStateOverride(vm, planned.stateOverrides)
   await preExecution(vm, o.number, o.time, parent.hash(), headerData.parentBeaconBlockRoot ?? ZERO32)
   sim.tracer?.startBlock()
@@ -140,15 +194,21 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     const remaining = env.header.gasLimit - gasUsed
     const { tx, from, gas, capped } = await toTx(sim, call, remaining)
     sim.tracer?.startCall()
+    // geth's NoBaseFee outside validation: a fee cap under the block's base fee still runs.
+    const feeCap = 'maxFeePerGas' in tx ? (tx as { maxFeePerGas: bigint }).maxFeePerGas : tx.getEffectivePriorityFee(0n)
+    const block = !validation && baseFee !== undefined && feeCap < baseFee ? withoutBaseFee(env) : env
+    const restore = allowCodeSender(vm, from)
     const r = await runTx(vm, {
       tx,
-      block: env,
+      block,
       skipNonce: !validation,
       skipBlockGasLimitValidation: true,
       skipHardForkValidation: true,
-    }).catch((err: unknown) => {
-      throw refusal(err, from, tx, gas, baseFee ?? 0n)
     })
+      .catch((err: unknown) => {
+        throw refusal(err, from, tx, gas, baseFee ?? 0n)
+      })
+      .finally(restore)
     gasUsed += r.totalGasSpent
     blobGasUsed += r.blobGasUsed ?? 0n
     sim.gasBudget -= r.totalGasSpent
@@ -196,6 +256,8 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     { header, transactions: txs, ...(common.isActivatedEIP(4895) ? { withdrawals: [] } : {}) },
     { common, skipConsensusFormatValidation: true, freeze: false },
   )
+  // createBlock copies the transactions: keep the ones that know their sender.
+  for (let i = 0; i < txs.length; i++) (block.transactions as TypedTransaction[])[i] = txs[i] as TypedTransaction
   return { block, calls }
 }
 
@@ -264,7 +326,9 @@ async function toTx(sim: Sim, call: SimCall, remaining: bigint) {
 
 /** A call refused before it ran (runTx threw), as geth's txValidationError. */
 function refusal(err: unknown, from: Address, tx: TypedTransaction, gas: bigint, baseFee: bigint): CairnError {
-  const msg = err instanceof Error ? err.message : String(err)
+  // @ethereumjs appends the VM, block and transaction it refused: " (vm hf=… -> block … -> tx …)".
+  const full = err instanceof Error ? err.message : String(err)
+  const msg = full.split(' (vm hf=')[0] as string
   const addr = from.toString()
   const checksummed = toChecksumAddress(addr)
   const nonce = /account has nonce of: (\d+) tx has nonce of: (\d+)/.exec(msg)
@@ -290,7 +354,7 @@ function refusal(err: unknown, from: Address, tx: TypedTransaction, gas: bigint,
       gas,
     )
   }
-  if (/base fee/i.test(msg)) {
+  if (/base ?fee/i.test(msg)) {
     const maxFee = 'maxFeePerGas' in tx ? (tx as { maxFeePerGas: bigint }).maxFeePerGas : tx.getEffectivePriorityFee(0n)
     return txRefused(
       RpcErrorCode.SIM_BASE_FEE_TOO_LOW,
