@@ -75,6 +75,11 @@ export function decodeRawTx(common: Common, bytes: Uint8Array): TypedTransaction
   return tx
 }
 
+/** A legacy transaction signed without a chain id (v = 27 or 28): valid on every chain. */
+function isUnprotected(tx: TypedTransaction): boolean {
+  return tx.type === 0 && (tx.v === 27n || tx.v === 28n)
+}
+
 /** Adds a transaction to the pool; on a dev chain, when the pool has room (see DevEngine.admit). */
 function addToPool(ctx: RpcContext, tx: TypedTransaction): Promise<Uint8Array> {
   return ctx.dev?.admit ? ctx.dev.admit(() => ctx.pool.add(tx)) : ctx.pool.add(tx)
@@ -177,6 +182,16 @@ export const ethSendMethods: MethodDef[] = [
     params: z.tuple([data]),
     async handler([raw], ctx) {
       const tx = decodeRaw(ctx, raw)
+      if (!ctx.allowUnprotectedTxs && isUnprotected(tx)) {
+        throw new CairnError(
+          RpcErrorCode.EXECUTION_FAILED,
+          'only replay-protected (EIP-155) transactions allowed over RPC',
+          {
+            fault: 'caller',
+            hint: 'sign with a chain id (every current wallet does), or start the node with --rpc.allow-unprotected-txs',
+          },
+        )
+      }
       return bytesToHex(await addToPool(ctx, tx))
     },
   }),
