@@ -218,8 +218,12 @@ async function wire(
     },
     { chain, pool, logger: logger.child({ module: 'engine' }) },
   )
-  await engine.start()
-  shutdown.add('engine', () => engine.stop())
+  if (config.mining) {
+    await engine.start()
+    shutdown.add('engine', () => engine.stop())
+  } else {
+    logger.info('block production off (mining = false): the head moves only by import')
+  }
 
   const rpcMetrics = createRpcMetrics(registry)
   const ctx: RpcContext = {
@@ -239,7 +243,10 @@ async function wire(
   )
   const health = new HealthChecks()
   health.register('db', () => probeDb(kv))
-  health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  // Without block production the head moves only by import: pending transactions are not a stuck head.
+  if (config.mining) {
+    health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  }
   health.register('rpc', rpcAccepts({ dispatcher }))
   const rateLimitStore =
     config.rateLimit.store === 'redis' && config.rateLimit.redisUrl

@@ -45,6 +45,8 @@ export const nodeConfigSchema = z
     genesis: z.string().min(1).optional(),
     chainId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
     blockTime: z.coerce.number().min(0).max(3600).default(0),
+    /** Produce blocks (false: the engine seals nothing; the head moves only by import, as Anvil's --no-mining). */
+    mining: z.boolean().default(true),
     http: z
       .object({
         addr: z.string().min(1).default('127.0.0.1'),
