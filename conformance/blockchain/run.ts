@@ -8,9 +8,9 @@
  *   node --import tsx conformance/blockchain/run.ts [filter]
  *
  * runs the vendored set (fixtures/); `CAIRN_EEST_DIR=…/blockchain_tests` runs an unpacked
- * release instead. Cases run one after another in this process.
+ * release instead; `CAIRN_EEST_REPORT=file.json` writes every failure there. Cases run one after another in this process.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -125,5 +125,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.stdout.write(`${summary(r)} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`)
   if (r.failures.length > 0) process.stdout.write(`first failures:\n${describeFailures(r.failures)}\n`)
   for (const s of r.skipped.slice(0, 5)) process.stdout.write(`skipped ${s.name}: ${s.why}\n`)
+  const report = process.env['CAIRN_EEST_REPORT']
+  if (report) writeFileSync(report, JSON.stringify(r, null, 1))
   process.exitCode = r.failed > 0 ? 1 : 0
 }

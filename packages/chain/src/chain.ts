@@ -15,6 +15,7 @@ import type { ChainMetrics } from './metrics.ts'
 import type { SenderRecovery } from './recovery.ts'
 import { StateDB } from './state-db.ts'
 import { ChainStore, type HeadName } from './store.ts'
+import { toleratedMissingContracts } from './system-calls.ts'
 
 export interface ChainOptions {
   /**
@@ -136,8 +137,9 @@ export class Chain {
     await store.senderOverrides.load()
     const { head, rolledBack } = await repairHead(store, stateDB, genesisBlock, logger)
     report.rolledBack = rolledBack
+    const raw = (opts.genesis ?? stored) as { config?: { pragueTime?: unknown } }
     const executor = await Executor.create(
-      { common },
+      { common, toleratedMissingContracts: toleratedMissingContracts(spec.alloc, raw.config) },
       {
         store,
         stateDB,
