@@ -17,8 +17,8 @@ import { orderedTrieRoot } from './ordered-trie.ts'
 import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
 import type { StoredReceipt } from './receipt.ts'
 import type { StateDB } from './state-db.ts'
-import { checkedRequestCalls } from './system-calls.ts'
 import type { ChainStore } from './store.ts'
+import { checkedRequestCalls } from './system-calls.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
 import type { TxChecks } from './tx-checks.ts'
 
@@ -185,10 +185,14 @@ export class Executor {
     )
     if (failure !== undefined) {
       this.abandon()
-      throw new CairnError(ChainErrorCode.BLOCK_INVALID, `cannot build block ${parent.header.number + 1n}: ${failure}`, {
-        fault: 'internal',
-        hint: 'the chain state lacks a working system contract; the genesis must deploy it',
-      })
+      throw new CairnError(
+        ChainErrorCode.BLOCK_INVALID,
+        `cannot build block ${parent.header.number + 1n}: ${failure}`,
+        {
+          fault: 'internal',
+          hint: 'the chain state lacks a working system contract; the genesis must deploy it',
+        },
+      )
     }
     this.warmRoot = block.header.stateRoot
     this.logger.debug({ number: block.header.number, txs: included.length, rejected: rejected.length }, 'block built')
