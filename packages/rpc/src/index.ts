@@ -4,11 +4,13 @@ import { devMethods } from './methods/dev.ts'
 import { devImpersonateMethods } from './methods/dev-impersonate.ts'
 import { devStateMethods } from './methods/dev-state.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
+import { ethConfigMethods } from './methods/eth-config.ts'
 import { ethFilterMethods } from './methods/eth-filters.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
 import { ethMiscMethods } from './methods/eth-misc.ts'
 import { ethSendMethods } from './methods/eth-send.ts'
 import { ethSignMethods } from './methods/eth-sign.ts'
+import { ethSimulateMethods } from './methods/eth-simulate.ts'
 import { ethStateMethods } from './methods/eth-state.ts'
 import { netWeb3Methods } from './methods/net-web3.ts'
 import { txpoolMethods } from './methods/txpool.ts'
@@ -18,8 +20,10 @@ import { subscriptionMethods } from './subscriptions.ts'
 export const ALL_METHODS: MethodDef[] = [
   ...netWeb3Methods,
   ...ethMiscMethods,
+  ...ethConfigMethods,
   ...ethBlockMethods,
   ...ethStateMethods,
+  ...ethSimulateMethods,
   ...ethSendMethods,
   ...ethSignMethods,
   ...ethLogMethods,
