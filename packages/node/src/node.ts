@@ -26,6 +26,7 @@ import {
 import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { ConfigInputs } from './config/load.ts'
+import { effectiveProfile } from './config/profile.ts'
 import { ConfigReloader } from './config/reload.ts'
 import { rpcSecurity, rpcServerSettings } from './config/rpc-settings.ts'
 import type { NodeConfig } from './config/schema.ts'
@@ -204,8 +205,12 @@ async function wire(
     },
     { chain, pool, logger: logger.child({ module: 'engine' }) },
   )
-  await engine.start()
-  shutdown.add('engine', () => engine.stop())
+  if (config.mining) {
+    await engine.start()
+    shutdown.add('engine', () => engine.stop())
+  } else {
+    logger.info('block production off (mining = false): the head moves only by import')
+  }
 
   const rpcMetrics = createRpcMetrics(registry)
   const ctx: RpcContext = {
@@ -217,6 +222,7 @@ async function wire(
     accounts: accountSigner(accounts),
     clientVersion: clientVersion(),
     limits: { ...DEFAULT_RPC_LIMITS, ...rpcLimits },
+    allowUnprotectedTxs: config.rpc.allowUnprotectedTxs ?? effectiveProfile(config) === 'dev',
     logger: logger.child({ module: 'rpc' }),
     metrics: rpcMetrics,
   }
@@ -226,7 +232,10 @@ async function wire(
   )
   const health = new HealthChecks()
   health.register('db', () => probeDb(kv))
-  health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  // Without block production the head moves only by import: pending transactions are not a stuck head.
+  if (config.mining) {
+    health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  }
   health.register('rpc', rpcAccepts({ dispatcher }))
   const rateLimitStore =
     config.rateLimit.store === 'redis' && config.rateLimit.redisUrl
