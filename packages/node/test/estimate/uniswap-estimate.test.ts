@@ -11,7 +11,6 @@
 import { silentLogger } from '@cairn/utils'
 import fc from 'fast-check'
 import {
-  type Abi,
   type Address,
   createPublicClient,
   createWalletClient,
