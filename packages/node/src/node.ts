@@ -158,7 +158,28 @@ async function wire(
     chain.report.created ? 'new chain' : 'resuming chain',
   )
 
-  const pool = new TxPool(
+  // Local transactions survive a restart and a crash: each is appended (and synced, in groups)
+  // before its hash is answered, reloaded (and revalidated) at start, and the file is compacted on
+  // shutdown and every `rejournal` seconds. Nothing is kept with --ephemeral.
+  const journal =
+    datadir && config.txpool.journal
+      ? new TxJournal(
+          { path: `${datadir.root}/txpool.journal`, rejournal: config.txpool.rejournal },
+          {
+            // The journal and the pool refer to each other: the pool is made just below.
+            pool: {
+              locals: () => pool.locals(),
+              add: (tx, o) => pool.add(tx, o),
+              get counts() {
+                return pool.counts
+              },
+            },
+            common: chain.common,
+            logger: logger.child({ module: 'txpool' }),
+          },
+        )
+      : null
+  const pool: TxPool = new TxPool(
     {
       ...DEFAULT_TXPOOL_OPTIONS,
       minTip: config.txpool.minTip ?? (config.dev ? 0n : DEFAULT_TXPOOL_OPTIONS.minTip),
@@ -175,17 +196,9 @@ async function wire(
       logger: logger.child({ module: 'txpool' }),
       metrics: createTxPoolMetrics(registry),
       ...(recovery ? { recovery } : {}),
+      ...(journal ? { journal } : {}),
     },
   )
-  // Local transactions survive a restart: reloaded (and revalidated) now, written on shutdown and
-  // every `rejournal` seconds. Nothing is kept with --ephemeral.
-  const journal =
-    datadir && config.txpool.journal
-      ? new TxJournal(
-          { path: `${datadir.root}/txpool.journal`, rejournal: config.txpool.rejournal },
-          { pool, common: chain.common, logger: logger.child({ module: 'txpool' }) },
-        )
-      : null
   await journal?.load()
   pool.start()
   journal?.start()
