@@ -1,4 +1,4 @@
-import { bytesToHex, toQuantity } from '@cairn/utils'
+import { toQuantity } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { z } from 'zod'
 import { invalidParams } from '../errors.ts'
@@ -36,29 +36,8 @@ export const ethMiscMethods: MethodDef[] = [
   method({
     name: 'eth_baseFee',
     params: z.tuple([]),
-    // The next block's base fee per gas; null while the head is before London (no base fee to derive it from).
-    handler: (_p, ctx) => {
-      const head = ctx.chain.head.header
-      return head.baseFeePerGas === undefined ? null : toQuantity(head.calcNextBaseFee())
-    },
-  }),
-  method({
-    name: 'eth_capabilities',
-    params: z.tuple([]),
-    // Cairn is an archive node: every block, transaction, receipt, log and state (and its proofs)
-    // from genesis on, nothing deleted (no deleteStrategy).
-    handler: (_p, ctx) => {
-      const all = { disabled: false, oldestBlock: '0x0' }
-      return {
-        head: { number: toQuantity(ctx.chain.head.header.number), hash: bytesToHex(ctx.chain.head.hash()) },
-        state: all,
-        tx: all,
-        logs: all,
-        receipts: all,
-        blocks: all,
-        stateproofs: all,
-      }
-    },
+    // The next block's base fee (EIP-1559, from the head), as eth_blobBaseFee is the next block's blob fee.
+    handler: (_p, ctx) => toQuantity(ctx.chain.head.header.calcNextBaseFee()),
   }),
   method({
     name: 'eth_blobBaseFee',
