@@ -13,6 +13,14 @@ export interface ReplayedTx {
   run(): Promise<RunTxResult>
 }
 
+/** A block replayed transaction by transaction on a private VM (nothing is written). */
+export interface ReplayedBlock {
+  /** The private VM: attach EVM listeners (`vm.evm.events`) before running transactions. */
+  vm: VM
+  /** Runs the block's next transaction on the state its predecessors left. */
+  next(): Promise<RunTxResult>
+}
+
 /**
  * Prepares transaction `index` of a stored `block` for re-execution (debug_traceTransaction): the
  * parent's state in a private VM, the block's system calls, and transactions 0..index-1 run through
@@ -24,12 +32,32 @@ export async function replayTransaction(
   block: Block,
   index: number,
 ): Promise<ReplayedTx> {
-  const tx = block.transactions[index]
-  const parent = await chain.store.getBlock(block.header.parentHash)
-  if (!tx || !parent) {
+  if (!block.transactions[index]) {
     throw new CairnError(
       ChainErrorCode.CORRUPT,
-      `cannot replay transaction ${index} of block ${block.header.number} ${bytesToHex(block.hash())}: ${tx ? 'parent block missing' : 'no such transaction'}`,
+      `cannot replay transaction ${index} of block ${block.header.number} ${bytesToHex(block.hash())}: no such transaction`,
+      { hint: 'run `cairn db check`' },
+    )
+  }
+  const replay = await replayBlock(chain, block)
+  for (let i = 0; i < index; i++) await replay.next()
+  return { vm: replay.vm, run: () => replay.next() }
+}
+
+/**
+ * Prepares a stored `block` for re-execution one transaction at a time (debug_traceBlockBy*): the
+ * parent's state in a private VM and the block's system calls, then each {@link ReplayedBlock.next}
+ * runs the next transaction through the same BlockBuilder path as import.
+ */
+export async function replayBlock(
+  chain: { executor: Executor; store: ChainStore },
+  block: Block,
+): Promise<ReplayedBlock> {
+  const parent = await chain.store.getBlock(block.header.parentHash)
+  if (!parent) {
+    throw new CairnError(
+      ChainErrorCode.CORRUPT,
+      `cannot replay block ${block.header.number} ${bytesToHex(block.hash())}: parent block missing`,
       { hint: 'run `cairn db check`' },
     )
   }
@@ -51,6 +79,13 @@ export async function replayTransaction(
     withdrawals: [],
     blockOpts: { putBlockIntoBlockchain: false, calcDifficultyFromHeader: undefined },
   })
-  for (const earlier of block.transactions.slice(0, index)) await builder.addTransaction(earlier)
-  return { vm, run: () => builder.addTransaction(tx) }
+  let i = 0
+  return {
+    vm,
+    next() {
+      const tx = block.transactions[i++]
+      if (!tx) throw new CairnError(ChainErrorCode.CORRUPT, `block ${block.header.number} has no transaction ${i - 1}`)
+      return builder.addTransaction(tx)
+    },
+  }
 }

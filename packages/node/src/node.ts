@@ -26,6 +26,7 @@ import {
 import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { ConfigInputs } from './config/load.ts'
+import { effectiveProfile } from './config/profile.ts'
 import { ConfigReloader } from './config/reload.ts'
 import { rpcSecurity, rpcServerSettings } from './config/rpc-settings.ts'
 import type { NodeConfig } from './config/schema.ts'
@@ -157,7 +158,28 @@ async function wire(
     chain.report.created ? 'new chain' : 'resuming chain',
   )
 
-  const pool = new TxPool(
+  // Local transactions survive a restart and a crash: each is appended (and synced, in groups)
+  // before its hash is answered, reloaded (and revalidated) at start, and the file is compacted on
+  // shutdown and every `rejournal` seconds. Nothing is kept with --ephemeral.
+  const journal =
+    datadir && config.txpool.journal
+      ? new TxJournal(
+          { path: `${datadir.root}/txpool.journal`, rejournal: config.txpool.rejournal },
+          {
+            // The journal and the pool refer to each other: the pool is made just below.
+            pool: {
+              locals: () => pool.locals(),
+              add: (tx, o) => pool.add(tx, o),
+              get counts() {
+                return pool.counts
+              },
+            },
+            common: chain.common,
+            logger: logger.child({ module: 'txpool' }),
+          },
+        )
+      : null
+  const pool: TxPool = new TxPool(
     {
       ...DEFAULT_TXPOOL_OPTIONS,
       minTip: config.txpool.minTip ?? (config.dev ? 0n : DEFAULT_TXPOOL_OPTIONS.minTip),
@@ -174,17 +196,9 @@ async function wire(
       logger: logger.child({ module: 'txpool' }),
       metrics: createTxPoolMetrics(registry),
       ...(recovery ? { recovery } : {}),
+      ...(journal ? { journal } : {}),
     },
   )
-  // Local transactions survive a restart: reloaded (and revalidated) now, written on shutdown and
-  // every `rejournal` seconds. Nothing is kept with --ephemeral.
-  const journal =
-    datadir && config.txpool.journal
-      ? new TxJournal(
-          { path: `${datadir.root}/txpool.journal`, rejournal: config.txpool.rejournal },
-          { pool, common: chain.common, logger: logger.child({ module: 'txpool' }) },
-        )
-      : null
   await journal?.load()
   pool.start()
   journal?.start()
@@ -204,8 +218,12 @@ async function wire(
     },
     { chain, pool, logger: logger.child({ module: 'engine' }) },
   )
-  await engine.start()
-  shutdown.add('engine', () => engine.stop())
+  if (config.mining) {
+    await engine.start()
+    shutdown.add('engine', () => engine.stop())
+  } else {
+    logger.info('block production off (mining = false): the head moves only by import')
+  }
 
   const rpcMetrics = createRpcMetrics(registry)
   const ctx: RpcContext = {
@@ -215,6 +233,7 @@ async function wire(
     accounts: accountSigner(accounts),
     clientVersion: clientVersion(),
     limits: { ...DEFAULT_RPC_LIMITS, ...rpcLimits },
+    allowUnprotectedTxs: config.rpc.allowUnprotectedTxs ?? effectiveProfile(config) === 'dev',
     logger: logger.child({ module: 'rpc' }),
     metrics: rpcMetrics,
   }
@@ -224,7 +243,10 @@ async function wire(
   )
   const health = new HealthChecks()
   health.register('db', () => probeDb(kv))
-  health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  // Without block production the head moves only by import: pending transactions are not a stuck head.
+  if (config.mining) {
+    health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
+  }
   health.register('rpc', rpcAccepts({ dispatcher }))
   const rateLimitStore =
     config.rateLimit.store === 'redis' && config.rateLimit.redisUrl

@@ -74,6 +74,8 @@ export interface RpcContext {
   accounts: AccountSigner
   clientVersion: string
   limits: RpcLimits
+  /** Accept pre-EIP-155 (unprotected) raw transactions; absent: refused, as geth. */
+  allowUnprotectedTxs?: boolean
   logger: Logger
   /** The RPC metrics, where the node exports them (the call cache counts its answers). */
   metrics?: RpcMetrics | null

@@ -2,6 +2,7 @@ import { requestFields, type Tracer } from '@cairn/service-kit'
 import { CairnError, isCairnError, type Logger } from '@cairn/utils'
 import { type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
+import { MAX_PARAMS_DEPTH, nestsDeeperThan } from './depth.ts'
 import { RpcErrorCode, toJsonRpcError } from './errors.ts'
 import type { CallInfo, MethodDef } from './method.ts'
 import type { RpcMetrics } from './metrics.ts'
@@ -191,6 +192,15 @@ export class RpcDispatcher {
           fault: 'caller',
         })
       }
+      if (nestsDeeperThan(params, MAX_PARAMS_DEPTH)) {
+        throw new CairnError(
+          RpcErrorCode.INVALID_PARAMS,
+          `invalid params: nested deeper than ${MAX_PARAMS_DEPTH} levels`,
+          {
+            fault: 'caller',
+          },
+        )
+      }
       let data: unknown = params
       if (params.length > 0 || !this.noParams.has(def)) {
         const parsed = def.params.safeParse(params)
@@ -225,12 +235,14 @@ function errorResponse(id: Id, err: unknown): JsonRpcResponse {
   return { jsonrpc: '2.0', id, error: toJsonRpcError(err) }
 }
 
-type Issue = { path: PropertyKey[]; message: string; code: string }
+type Issue = { path: PropertyKey[]; message: string; code: string; maximum?: unknown }
 
 function paramsError(issues: Issue[], given: number): CairnError {
   const issue = issues[0] as Issue
   if (issue.code === 'too_big' && issue.path.length === 0) {
-    return new CairnError(RpcErrorCode.INVALID_PARAMS, `too many arguments, want at most ${given - 1}`, {
+    // zod names the tuple's length as `maximum` (geth: "too many arguments, want at most N")
+    const most = typeof issue.maximum === 'number' || typeof issue.maximum === 'bigint' ? issue.maximum : given - 1
+    return new CairnError(RpcErrorCode.INVALID_PARAMS, `too many arguments, want at most ${most}`, {
       fault: 'caller',
     })
   }

@@ -32,6 +32,21 @@ export const RpcErrorCode = {
   INVALID_HOST: 'RPC_INVALID_HOST',
   /** A POST whose Content-Type is not JSON (HTTP 415, as geth): what a cross-site form can send. */
   UNSUPPORTED_MEDIA_TYPE: 'RPC_UNSUPPORTED_MEDIA_TYPE',
+  /** A request asks for more than one call may (geth's clientLimitExceededError, -38026). */
+  CLIENT_LIMIT: 'RPC_CLIENT_LIMIT_EXCEEDED',
+  /** eth_simulateV1 refusals, with geth's codes (-38010…-38025, -32015). */
+  SIM_NONCE_TOO_LOW: 'RPC_SIM_NONCE_TOO_LOW',
+  SIM_NONCE_TOO_HIGH: 'RPC_SIM_NONCE_TOO_HIGH',
+  SIM_BASE_FEE_TOO_LOW: 'RPC_SIM_BASE_FEE_TOO_LOW',
+  SIM_INTRINSIC_GAS: 'RPC_SIM_INTRINSIC_GAS',
+  SIM_INSUFFICIENT_FUNDS: 'RPC_SIM_INSUFFICIENT_FUNDS',
+  SIM_BLOCK_GAS_LIMIT: 'RPC_SIM_BLOCK_GAS_LIMIT_REACHED',
+  SIM_BLOCK_NUMBER_INVALID: 'RPC_SIM_BLOCK_NUMBER_INVALID',
+  SIM_BLOCK_TIMESTAMP_INVALID: 'RPC_SIM_BLOCK_TIMESTAMP_INVALID',
+  SIM_SENDER_NOT_EOA: 'RPC_SIM_SENDER_NOT_EOA',
+  SIM_INIT_CODE_TOO_LARGE: 'RPC_SIM_INIT_CODE_TOO_LARGE',
+  /** A simulated call failed in the EVM other than by reverting (-32015). */
+  SIM_VM_ERROR: 'RPC_SIM_VM_ERROR',
 } as const
 
 export interface JsonRpcErrorObject {
@@ -60,6 +75,18 @@ const CODES: Record<string, number> = {
   [RpcErrorCode.LIMIT_STORE_DOWN]: -32005,
   [RpcErrorCode.INVALID_HOST]: -32006,
   [RpcErrorCode.UNSUPPORTED_MEDIA_TYPE]: -32600,
+  [RpcErrorCode.CLIENT_LIMIT]: -38026,
+  [RpcErrorCode.SIM_NONCE_TOO_LOW]: -38010,
+  [RpcErrorCode.SIM_NONCE_TOO_HIGH]: -38011,
+  [RpcErrorCode.SIM_BASE_FEE_TOO_LOW]: -38012,
+  [RpcErrorCode.SIM_INTRINSIC_GAS]: -38013,
+  [RpcErrorCode.SIM_INSUFFICIENT_FUNDS]: -38014,
+  [RpcErrorCode.SIM_BLOCK_GAS_LIMIT]: -38015,
+  [RpcErrorCode.SIM_BLOCK_NUMBER_INVALID]: -38020,
+  [RpcErrorCode.SIM_BLOCK_TIMESTAMP_INVALID]: -38021,
+  [RpcErrorCode.SIM_SENDER_NOT_EOA]: -38024,
+  [RpcErrorCode.SIM_INIT_CODE_TOO_LARGE]: -38025,
+  [RpcErrorCode.SIM_VM_ERROR]: -32015,
 }
 
 /** HTTP status of a refusal made before dispatch (auth, rate limit); 200 for anything else. */

@@ -23,7 +23,6 @@ export function formatHeader(h: BlockHeader, hash: Uint8Array = h.hash()): Recor
     receiptsRoot: hex(h.receiptTrie),
     miner: h.coinbase.toString(),
     difficulty: q(h.difficulty),
-    totalDifficulty: q(h.difficulty),
     extraData: hex(h.extraData),
     gasLimit: q(h.gasLimit),
     gasUsed: q(h.gasUsed),
@@ -74,6 +73,7 @@ export function formatTx(tx: TypedTransaction, pos?: TxPosition, from?: string):
     nonce: q(tx.nonce),
     blockHash: pos ? hex(pos.block.hash()) : null,
     blockNumber: pos ? q(pos.block.header.number) : null,
+    blockTimestamp: pos ? q(pos.block.header.timestamp) : null,
     transactionIndex: pos ? q(pos.index) : null,
     from: from ?? tx.getSenderAddress().toString(),
     to: tx.to ? tx.to.toString() : null,
@@ -90,18 +90,31 @@ export function formatTx(tx: TypedTransaction, pos?: TxPosition, from?: string):
   } else {
     out.gasPrice = q((tx as unknown as { gasPrice: bigint }).gasPrice)
   }
+  if ('maxFeePerBlobGas' in tx) {
+    const t = tx as unknown as { maxFeePerBlobGas: bigint; blobVersionedHashes: Uint8Array[] }
+    out.maxFeePerBlobGas = q(t.maxFeePerBlobGas)
+    out.blobVersionedHashes = t.blobVersionedHashes.map((h) => hex(h))
+  }
   if (tx.type !== 0) {
     out.chainId = q(tx.common.chainId())
     out.accessList = j.accessList ?? []
     out.yParity = q(tx.v ?? 0n)
-  } else if (tx.supports(155)) {
-    out.chainId = q(tx.common.chainId())
+  } else if (legacyChainId(tx) !== undefined) {
+    // As geth: only an EIP-155 signature (v = chainId * 2 + 35/36) names its chain.
+    out.chainId = q(legacyChainId(tx) as bigint)
   }
   if (j.authorizationList !== undefined) out.authorizationList = j.authorizationList
   out.v = q(tx.v ?? 0n)
   out.r = q(tx.r ?? 0n)
   out.s = q(tx.s ?? 0n)
   return out
+}
+
+/** The chain id a legacy transaction's signature commits to (EIP-155), or undefined for a pre-155 one. */
+function legacyChainId(tx: TypedTransaction): bigint | undefined {
+  const v = tx.v
+  if (v === undefined) return tx.common.chainId()
+  return v === 27n || v === 28n ? undefined : (v - 35n) / 2n
 }
 
 /** What a transaction pays per gas in a block with `baseFee`. */
@@ -145,7 +158,7 @@ export function formatReceipts(block: Block, receipts: StoredReceipt[]): Record<
       logIndex: q(logIndex++),
       removed: false,
     }))
-    const out = {
+    const out: Record<string, unknown> = {
       type: q(r.type),
       status: q(r.status),
       cumulativeGasUsed: q(r.cumulativeGasUsed),
@@ -160,6 +173,11 @@ export function formatReceipts(block: Block, receipts: StoredReceipt[]): Record<
       to: tx.to ? tx.to.toString() : null,
       contractAddress: tx.to ? null : hex(generateAddress(r.from, bigToBytes(tx.nonce))),
       effectiveGasPrice: q(effectiveGasPrice(tx, baseFee)),
+    }
+    if ('numBlobs' in tx && tx.type === 3) {
+      // As geth: a blob transaction's receipt says the blob gas it used and what it paid per unit.
+      out.blobGasUsed = q(BigInt(tx.numBlobs()) * tx.common.param('blobGasPerBlob'))
+      out.blobGasPrice = q(block.header.getBlobGasPrice())
     }
     prevCumulative = r.cumulativeGasUsed
     return out

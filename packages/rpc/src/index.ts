@@ -9,6 +9,7 @@ import { ethLogMethods } from './methods/eth-logs.ts'
 import { ethMiscMethods } from './methods/eth-misc.ts'
 import { ethSendMethods } from './methods/eth-send.ts'
 import { ethSignMethods } from './methods/eth-sign.ts'
+import { ethSimulateMethods } from './methods/eth-simulate.ts'
 import { ethStateMethods } from './methods/eth-state.ts'
 import { netWeb3Methods } from './methods/net-web3.ts'
 import { txpoolMethods } from './methods/txpool.ts'
@@ -20,6 +21,7 @@ export const ALL_METHODS: MethodDef[] = [
   ...ethMiscMethods,
   ...ethBlockMethods,
   ...ethStateMethods,
+  ...ethSimulateMethods,
   ...ethSendMethods,
   ...ethSignMethods,
   ...ethLogMethods,

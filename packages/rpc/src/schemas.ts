@@ -45,6 +45,18 @@ export const blockRef = z.union(
 )
 export type BlockRef = z.infer<typeof blockRef>
 
+/**
+ * The spec's BlockNumberOrTagOrHash: also a bare 32-byte block hash (geth reads a 66-character
+ * string as a hash), which becomes the `{blockHash}` form.
+ */
+export const blockRefOrHash = z.union([
+  z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/)
+    .transform((s) => ({ blockHash: s.toLowerCase() as `0x${string}` })),
+  blockRef,
+])
+
 const accessList = z.array(z.object({ address, storageKeys: z.array(hash32) }))
 
 /** The transaction object of eth_call, eth_estimateGas and eth_sendTransaction. */

@@ -127,13 +127,16 @@ export class RpcServer {
       lag?: LagSource
     },
   ) {
+    const tls = opts.tls ? readTls(opts.tls) : null
     this.app = Fastify({
       bodyLimit: modules.ctx.limits.bodyLimit,
       logger: false,
       forceCloseConnections: true,
       genReqId: (req) => requestId(req.headers['x-request-id']),
       trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
-      serverFactory: (handler) => createHttpServer(opts.tls ? readTls(opts.tls) : null, opts.requestTimeoutMs, handler),
+      // The server is made here (for its request timeout); `https` only tells Fastify the scheme.
+      serverFactory: (handler) => createHttpServer(tls, opts.requestTimeoutMs, handler),
+      ...(tls ? { https: tls } : {}),
     }) as unknown as FastifyInstance
     this.store = modules.rateLimitStore ?? new MemoryRateLimitStore()
     this.security = { auth: opts.auth, rateLimit: opts.rateLimit, cors: opts.cors, vhosts: opts.vhosts }

@@ -17,6 +17,8 @@ export const TxPoolErrorCode = {
   FULL: 'TXPOOL_FULL',
   ACCOUNT_LIMIT: 'TXPOOL_ACCOUNT_LIMIT',
   NONCE_MAX: 'TXPOOL_NONCE_MAX',
+  /** The journal of local transactions cannot be written (disk full): the transaction is not kept. */
+  JOURNAL_UNWRITABLE: 'TXPOOL_JOURNAL_UNWRITABLE',
 } as const
 export type TxPoolErrorCode = (typeof TxPoolErrorCode)[keyof typeof TxPoolErrorCode]
 
@@ -35,6 +37,7 @@ export const TX_POOL_MESSAGES: Record<TxPoolErrorCode, string> = {
   TXPOOL_FULL: 'txpool is full',
   TXPOOL_ACCOUNT_LIMIT: 'account limit exceeded',
   TXPOOL_NONCE_MAX: 'nonce has max value',
+  TXPOOL_JOURNAL_UNWRITABLE: 'txpool journal cannot be written',
 }
 
 /** How each refusal can be fixed (the `hint` of the CairnError). */

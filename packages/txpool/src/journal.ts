@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { type FileHandle, open, readFile, rename, writeFile } from 'node:fs/promises'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import { createTxFromRLP, type TxOptions, type TypedTransaction } from '@ethereumjs/tx'
 import type { TxPool } from './pool.ts'
@@ -6,12 +6,12 @@ import type { TxPool } from './pool.ts'
 export interface TxJournalOptions {
   /** The journal file (`<datadir>/txpool.journal`). */
   path: string
-  /** Seconds between rewrites of the journal while running (geth's Rejournal: 1 h); 0 = only on stop. */
+  /** Seconds between compactions of the journal while running (geth's Rejournal: 1 h); 0 = only on stop. */
   rejournal: number
 }
 
 export interface TxJournalModules {
-  pool: Pick<TxPool, 'locals' | 'add'>
+  pool: Pick<TxPool, 'locals' | 'add' | 'counts'>
   /** The chain's Common: transactions are decoded for its chain id and hardfork. */
   common: NonNullable<TxOptions['common']>
   logger: Logger
@@ -23,21 +23,38 @@ export interface JournalLoadResult {
   /** Lines that could not be decoded, and transactions the pool refused on the current head. */
   undecodable: number
   refused: number
+  /** Why transactions were refused (the pool's message → how many), so none vanishes unexplained. */
+  reasons: Record<string, number>
+  /** The pool after loading: executable and nonce-gapped (or waiting for room) transactions. */
+  pending: number
+  queued: number
 }
 
 const HEADER = '# cairn txpool journal v1'
 
 /**
- * The journal of locally submitted transactions, so they survive a restart (geth's
- * `transactions.rlp`): one hex-encoded transaction per line, rewritten whole (temp file + rename,
- * so a crash leaves the old or the new journal, never half of one) on `stop()` and every
- * `rejournal` seconds; read back and revalidated through `pool.add` at start, where transactions
- * that have been mined, or can no longer pay, are refused and forgotten. A truncated last line is
- * skipped.
+ * The journal of locally submitted transactions, so they survive a restart and a crash (geth's
+ * `transactions.rlp`): one hex-encoded transaction per line.
+ *
+ * - **Append on admission, durable before the hash is answered**: {@link append} queues the line and
+ *   resolves once it is written and `fdatasync`ed. Appends that arrive while a sync is running
+ *   wait for the next one, which takes them all (group commit): one sync per burst, not per
+ *   transaction.
+ * - **Compaction** on `stop()` and every `rejournal` seconds: the file is rewritten whole with the
+ *   pool's local transactions (temp file, fsync, rename: a crash leaves the old or the new
+ *   journal, never half of one), dropping what was mined or evicted. Appends wait for it.
+ * - **Load** at start: read back and revalidated through `pool.add` (not appended again), where
+ *   transactions that have been mined, or can no longer pay, are refused and forgotten; the log
+ *   line says how many of each, and why. A truncated last line (a crash mid-append) is skipped.
  */
 export class TxJournal {
   private timer: ReturnType<typeof setInterval> | undefined
-  private writing: Promise<void> = Promise.resolve()
+  /** Every write (appends and compactions) runs in this chain, one at a time. */
+  private io: Promise<void> = Promise.resolve()
+  private file: FileHandle | undefined
+  private queued: string[] = []
+  private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = []
+  private flushScheduled = false
 
   constructor(
     readonly opts: TxJournalOptions,
@@ -46,7 +63,7 @@ export class TxJournal {
 
   /** Reads the journal (if any) and re-adds its transactions to the pool, in file order. */
   async load(): Promise<JournalLoadResult> {
-    const result: JournalLoadResult = { loaded: 0, undecodable: 0, refused: 0 }
+    const result: JournalLoadResult = { loaded: 0, undecodable: 0, refused: 0, reasons: {}, pending: 0, queued: 0 }
     let text: string
     try {
       text = await readFile(this.opts.path, 'utf8')
@@ -58,9 +75,11 @@ export class TxJournal {
         hint: 'fix its permissions, or delete it to start with an empty pool',
       })
     }
+    const seen = new Set<string>()
     for (const line of text.split('\n')) {
       const hex = line.trim()
-      if (hex === '' || hex.startsWith('#')) continue
+      if (hex === '' || hex.startsWith('#') || seen.has(hex)) continue
+      seen.add(hex)
       let tx: TypedTransaction
       try {
         tx = createTxFromRLP(hexToBytes(hex), { common: this.modules.common })
@@ -69,24 +88,43 @@ export class TxJournal {
         continue
       }
       try {
-        await this.modules.pool.add(tx, { local: true })
+        await this.modules.pool.add(tx, { local: true, journaled: true })
         result.loaded++
-      } catch {
+      } catch (err) {
         result.refused++
+        const why = errorMessage(err)
+        result.reasons[why] = (result.reasons[why] ?? 0) + 1
       }
     }
+    const counts = this.modules.pool.counts
+    result.pending = counts.pending
+    result.queued = counts.queued
     this.modules.logger.info({ path: this.opts.path, ...result }, 'txpool journal loaded')
     return result
   }
 
-  /** Rewrites the journal with the pool's local transactions now. */
+  /**
+   * Appends `tx` and resolves once it is on disk (fdatasync). Rejects when the journal cannot be
+   * written (disk full, permissions): the caller must not acknowledge the transaction then.
+   */
+  append(tx: TypedTransaction): Promise<void> {
+    this.queued.push(bytesToHex(tx.serialize()))
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }))
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      this.io = this.io.then(() => this.flush())
+    }
+    return done
+  }
+
+  /** Rewrites the journal with the pool's local transactions now (compaction). */
   write(): Promise<void> {
-    const run = this.writing.then(() => this.writeNow())
-    this.writing = run.catch(() => {})
+    const run = this.io.then(() => this.rewrite())
+    this.io = run.catch(() => {})
     return run
   }
 
-  /** Starts the periodic rewrite. */
+  /** Starts the periodic compaction. */
   start(): void {
     if (this.timer || this.opts.rejournal <= 0) return
     this.timer = setInterval(() => {
@@ -95,18 +133,46 @@ export class TxJournal {
     this.timer.unref?.()
   }
 
-  /** Stops the timer and writes the journal one last time. */
+  /** Stops the timer, compacts the journal one last time and closes it. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    await this.write()
+    try {
+      await this.write()
+    } finally {
+      await this.file?.close()
+      this.file = undefined
+    }
   }
 
-  private async writeNow(): Promise<void> {
+  /** Writes and syncs every queued line, then settles their appends. Never rejects. */
+  private async flush(): Promise<void> {
+    this.flushScheduled = false
+    const lines = this.queued
+    const waiting = this.waiting
+    this.queued = []
+    this.waiting = []
+    if (lines.length === 0) return
+    try {
+      this.file ??= await open(this.opts.path, 'a', 0o600)
+      await this.file.write(`${lines.join('\n')}\n`)
+      await this.file.datasync()
+      for (const w of waiting) w.resolve()
+    } catch (err) {
+      // The handle may be in any state: reopen for the next append (space may come back).
+      await this.file?.close().catch(() => {})
+      this.file = undefined
+      for (const w of waiting) w.reject(err)
+    }
+  }
+
+  private async rewrite(): Promise<void> {
     const txs = this.modules.pool.locals()
     const body = [HEADER, ...txs.map((tx) => bytesToHex(tx.serialize()))].join('\n')
     const tmp = `${this.opts.path}.tmp`
-    await writeFile(tmp, `${body}\n`, { mode: 0o600 })
+    await writeFile(tmp, `${body}\n`, { mode: 0o600, flush: true })
+    await this.file?.close()
+    this.file = undefined
     await rename(tmp, this.opts.path)
     this.modules.logger.debug({ path: this.opts.path, transactions: txs.length }, 'txpool journal written')
   }

@@ -1,5 +1,5 @@
 import type { SenderRecovery } from '@cairn/chain'
-import { bytesToHex, CairnError, type Logger, TypedEmitter } from '@cairn/utils'
+import { bytesToHex, CairnError, errorMessage, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
@@ -56,6 +56,8 @@ export interface TxPoolModules {
   now?: () => number
   /** Recovers senders before admission (a worker pool); absent: recovered on this thread. */
   recovery?: SenderRecovery
+  /** Local transactions are appended here, durably, before `add` resolves; absent: not kept. */
+  journal?: LocalTxLog
 }
 
 export interface TxPoolEvents extends Record<string, unknown> {
@@ -66,6 +68,13 @@ export interface TxPoolEvents extends Record<string, unknown> {
 /** How a transaction reached the pool: `local` ones (this node's RPC) are journaled. */
 export interface AddOptions {
   local?: boolean
+  /** Already in the journal (read back from it at start): not appended again. */
+  journaled?: boolean
+}
+
+/** Where local transactions are made durable before they are acknowledged (the {@link TxJournal}). */
+export interface LocalTxLog {
+  append(tx: TypedTransaction): Promise<void>
 }
 
 /** Per-sender transactions for txpool_content / txpool_contentFrom. */
@@ -81,7 +90,7 @@ export interface PoolInspect {
 }
 
 type Account = { nonce: bigint; balance: bigint }
-type EvictReason = 'full' | 'expired' | 'unpayable' | 'account_queue'
+type EvictReason = 'full' | 'expired' | 'unpayable' | 'account_queue' | 'unjournaled'
 
 const SUPPORTED_TYPES = new Set([0, 1, 2, 4])
 const NONCE_MAX = 2n ** 64n - 1n
@@ -144,7 +153,9 @@ export class TxPool {
   async add(tx: TypedTransaction, options: AddOptions = {}): Promise<Uint8Array> {
     try {
       if (this.modules.recovery) await this.modules.recovery.prepare([tx])
-      const hash = await this.validateAndInsert(tx, options.local ?? true)
+      const local = options.local ?? true
+      const hash = await this.validateAndInsert(tx, local)
+      if (local && !options.journaled && this.modules.journal) await this.persist(tx, hash)
       this.modules.metrics?.admitted.inc()
       this.updateGauges()
       this.events.emit('added', tx)
@@ -152,6 +163,26 @@ export class TxPool {
     } catch (err) {
       if (err instanceof CairnError) this.modules.metrics?.rejected.inc({ reason: err.code })
       throw err
+    }
+  }
+
+  /**
+   * Makes an admitted local transaction durable before it is acknowledged. When the journal cannot
+   * be written (a full disk) the transaction leaves the pool again, with its later nonces, and the
+   * caller is told: nothing is acknowledged that a crash would lose.
+   */
+  private async persist(tx: TypedTransaction, hash: Uint8Array): Promise<void> {
+    try {
+      await (this.modules.journal as LocalTxLog).append(tx)
+    } catch (err) {
+      const p = this.byHash.get(bytesToHex(hash))
+      if (p) this.removeWithDescendants(p, 'unjournaled')
+      this.updateGauges()
+      throw new CairnError(
+        TxPoolErrorCode.JOURNAL_UNWRITABLE,
+        `transaction not accepted: the txpool journal cannot be written (${errorMessage(err)})`,
+        { fault: 'transient', cause: err, hint: 'free disk space on the datadir; retry the transaction afterwards' },
+      )
     }
   }
 

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
+import { bytesToHex, type CairnError, type Hex, silentLogger } from '@cairn/utils'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ADDRS, buildAndImport, KEYS, transfer } from '../../chain/test/helpers.ts'
-import { TxJournal } from '../src/index.ts'
+import { DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '../src/index.ts'
 import { GWEI, poolOn, setup } from './helpers.ts'
 import { rpc, startDev } from './node-helpers.ts'
 
@@ -41,7 +41,14 @@ describe('TxJournal', () => {
     await buildAndImport(chain, [a0])
     const fresh = poolOn(chain)
     const reloaded = new TxJournal({ path, rejournal: 0 }, { pool: fresh, common, logger: silentLogger })
-    expect(await reloaded.load()).toEqual({ loaded: 3, undecodable: 0, refused: 1 })
+    expect(await reloaded.load()).toEqual({
+      loaded: 3,
+      undecodable: 0,
+      refused: 1,
+      reasons: { 'nonce too low': 1 },
+      pending: 2,
+      queued: 1,
+    })
     expect(fresh.get(a1.hash())).toBeDefined()
     expect(fresh.get(a3.hash())).toBeDefined()
     expect(fresh.get(b0.hash())).toBeDefined()
@@ -53,12 +60,82 @@ describe('TxJournal', () => {
     const { pool, common } = await setup()
     const dir = tempDir()
     const missing = new TxJournal({ path: join(dir, 'none'), rejournal: 0 }, { pool, common, logger: silentLogger })
-    expect(await missing.load()).toEqual({ loaded: 0, undecodable: 0, refused: 0 })
+    expect(await missing.load()).toEqual({ loaded: 0, undecodable: 0, refused: 0, reasons: {}, pending: 0, queued: 0 })
     const good = bytesToHex(transfer(common, K0, 0n, A2, 1n).serialize())
     const path = join(dir, 'txpool.journal')
     writeFileSync(path, `# cairn txpool journal v1\n${good}\n0xzz\n${good.slice(0, 40)}`)
     const j = new TxJournal({ path, rejournal: 0 }, { pool, common, logger: silentLogger })
-    expect(await j.load()).toEqual({ loaded: 1, undecodable: 2, refused: 0 })
+    expect(await j.load()).toEqual({ loaded: 1, undecodable: 2, refused: 0, reasons: {}, pending: 1, queued: 0 })
+  })
+})
+
+describe('TxJournal appends on admission', () => {
+  /** A pool whose local transactions go to a journal at `path`, wired as the node wires them. */
+  async function journaled(path: string) {
+    const { chain, common } = await setup()
+    let pool: TxPool | undefined
+    const journal = new TxJournal(
+      { path, rejournal: 0 },
+      {
+        pool: {
+          locals: () => (pool as TxPool).locals(),
+          add: (tx, o) => (pool as TxPool).add(tx, o),
+          get counts() {
+            return (pool as TxPool).counts
+          },
+        },
+        common,
+        logger: silentLogger,
+      },
+    )
+    pool = new TxPool(DEFAULT_TXPOOL_OPTIONS, {
+      stateAt: (root) => chain.executor.stateAt(root),
+      head: chain.head.header,
+      logger: silentLogger,
+      metrics: null,
+      journal,
+    })
+    return { chain, common, pool, journal }
+  }
+
+  it('a local transaction is on disk when add resolves, before any stop or compaction', async () => {
+    const path = join(tempDir(), 'txpool.journal')
+    const { common, pool } = await journaled(path)
+    const tx = transfer(common, K0, 0n, A2, 1n)
+    await pool.add(tx)
+    expect(readFileSync(path, 'utf8')).toContain(bytesToHex(tx.serialize()))
+    const remote = transfer(common, K1, 0n, A2, 1n)
+    await pool.add(remote, { local: false })
+    expect(readFileSync(path, 'utf8')).not.toContain(bytesToHex(remote.serialize()))
+  })
+
+  it('concurrent admissions all reach the file (group commit) and reload once each', async () => {
+    const path = join(tempDir(), 'txpool.journal')
+    const { chain, common, pool } = await journaled(path)
+    const txs = Array.from({ length: 60 }, (_, i) => transfer(common, i % 2 === 0 ? K0 : K1, BigInt(i >> 1), A2, 1n))
+    await Promise.all(txs.map((tx) => pool.add(tx)))
+    const lines = readFileSync(path, 'utf8').trim().split('\n')
+    expect(new Set(lines)).toEqual(new Set(txs.map((t) => bytesToHex(t.serialize()))))
+    const fresh = poolOn(chain)
+    const reloaded = new TxJournal({ path, rejournal: 0 }, { pool: fresh, common, logger: silentLogger })
+    expect((await reloaded.load()).loaded).toBe(60)
+  })
+
+  it('a journal that cannot be written refuses the transaction and keeps nothing of it', async () => {
+    const dir = tempDir()
+    const path = join(dir, 'txpool.journal')
+    mkdirSync(path) // a directory where the file should be: every write fails, as on a full disk
+    const { common, pool } = await journaled(path)
+    const tx = transfer(common, K0, 0n, A2, 1n)
+    const err = await pool.add(tx).catch((e: unknown) => e)
+    expect((err as CairnError).code).toBe('TXPOOL_JOURNAL_UNWRITABLE')
+    expect((err as CairnError).message).toMatch(/^transaction not accepted: the txpool journal cannot be written/)
+    expect(pool.get(tx.hash())).toBeUndefined()
+    expect(pool.size).toBe(0)
+    // Space comes back: the next transaction is kept.
+    rmdirSync(path)
+    await pool.add(tx)
+    expect(readFileSync(path, 'utf8')).toContain(bytesToHex(tx.serialize()))
   })
 })
 

@@ -24,6 +24,7 @@ export function addNodeOptions(cmd: Command): Command {
       '--block-time <seconds>',
       'seal a block every N seconds, empty ones included (default: when transactions arrive)',
     )
+    .option('--no-mining', 'produce no blocks: serve the chain as it is (the head moves only by import)')
     .option('--chain-id <id>', 'chain id of a new dev chain (default 1337)')
     .addOption(
       new Option('--log.level <level>', 'log level').choices([
@@ -38,6 +39,10 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .addOption(new Option('--log.format <format>', 'log format').choices(['json', 'pretty', 'auto']))
     .option('--metrics.port <port>', 'also serve /metrics and /health on this port (metrics.host, default 127.0.0.1)')
+    .option(
+      '--rpc.allow-unprotected-txs',
+      'accept pre-EIP-155 transactions (no chain id, replayable on any chain) over RPC (default: only in the dev profile)',
+    )
 }
 
 /** The config loader's inputs from parsed flags and the process environment. */
@@ -54,10 +59,13 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'http.addr': opts['http.addr'],
       'http.port': opts['http.port'],
       blockTime: opts.blockTime,
+      // commander defaults a --no-x flag to true: only an explicit --no-mining is a flag value.
+      mining: opts.mining === false ? false : undefined,
       chainId: opts.chainId,
       'log.level': opts['log.level'],
       'log.format': opts['log.format'],
       'metrics.port': opts['metrics.port'],
+      'rpc.allowUnprotectedTxs': opts['rpc.allowUnprotectedTxs'],
     },
   }
 }

@@ -45,6 +45,8 @@ export const nodeConfigSchema = z
     genesis: z.string().min(1).optional(),
     chainId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
     blockTime: z.coerce.number().min(0).max(3600).default(0),
+    /** Produce blocks (false: the engine seals nothing; the head moves only by import, as Anvil's --no-mining). */
+    mining: z.boolean().default(true),
     http: z
       .object({
         addr: z.string().min(1).default('127.0.0.1'),
@@ -129,6 +131,16 @@ export const nodeConfigSchema = z
       })
       .strict()
       .default({ enabled: false, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces', sampleRatio: 1 }),
+    rpc: z
+      .object({
+        /**
+         * Accept pre-EIP-155 transactions (no chain id: replayable on every chain) over RPC, as
+         * geth's --rpc.allow-unprotected-txs. Unset: allowed in the dev profile only.
+         */
+        allowUnprotectedTxs: z.boolean().optional(),
+      })
+      .strict()
+      .default({}),
     txpool: z
       .object({
         minTip: z.coerce.bigint().nonnegative().optional(),

@@ -17,6 +17,11 @@ export interface CrashRunOptions {
   log?: (line: string) => void
   /** Keep the datadir (for inspection) instead of removing it. */
   keep?: boolean
+  /**
+   * Seal every N seconds instead of on demand: kills then land between admission and sealing,
+   * with acknowledged transactions waiting in the pool (they must come back from the journal).
+   */
+  blockTime?: number
 }
 
 export interface CrashRunResult {
@@ -34,7 +39,8 @@ export async function runCrashTest(opts: CrashRunOptions): Promise<CrashRunResul
   const datadir = mkdtempSync(join(tmpdir(), 'cairn-crash-'))
   const state = newLoadState()
   const violations: string[] = []
-  let node: NodeHandle | undefined = await startNode('cairn', { datadir })
+  const args = opts.blockTime ? ['--block-time', String(opts.blockTime)] : []
+  let node: NodeHandle | undefined = await startNode('cairn', { datadir, args })
   let kills = 0
   let head = 0n
   try {
@@ -57,7 +63,7 @@ export async function runCrashTest(opts: CrashRunOptions): Promise<CrashRunResul
         `kill ${kills}/${opts.kills} after ${Math.round(delay)} ms (exit ${code}): head ${found.head}, ${state.seen.length} receipts seen, ${found.violations.length} violation(s)`,
       )
       try {
-        node = await startNode('cairn', { datadir })
+        node = await startNode('cairn', { datadir, args })
       } catch (err) {
         violations.push(`kill ${kills}: the node did not start again: ${(err as Error).message.split('\n')[0]}`)
         break
@@ -69,6 +75,7 @@ export async function runCrashTest(opts: CrashRunOptions): Promise<CrashRunResul
           `kill ${kills}: after restart the head is ${restarted}, the last committed block was ${found.head}`,
         )
       }
+      for (const v of await lostAcknowledged(node.url, state.acknowledged)) violations.push(`kill ${kills}: ${v}`)
     }
   } finally {
     if (node) await node.stop()
@@ -83,6 +90,19 @@ export async function runCrashTest(opts: CrashRunOptions): Promise<CrashRunResul
     headNumber: head,
     datadir,
   }
+}
+
+/**
+ * Every transaction whose hash the node answered must be mined or pooled after the restart: an
+ * answered hash is a promise (the journal makes it durable before answering).
+ */
+async function lostAcknowledged(url: string, acknowledged: string[]): Promise<string[]> {
+  const lost: string[] = []
+  for (const hash of acknowledged) {
+    const res = await rpcRequest<unknown>(url, 'eth_getTransactionByHash', [hash])
+    if (!('result' in res) || res.result === null) lost.push(`acknowledged tx ${hash} is neither mined nor pooled`)
+  }
+  return lost
 }
 
 /**

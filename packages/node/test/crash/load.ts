@@ -31,13 +31,15 @@ interface Receipt {
 /** What a load run did. */
 export interface LoadState {
   seen: SeenReceipt[]
+  /** Every hash eth_sendRawTransaction answered: each must survive a kill (mined or pooled). */
+  acknowledged: Hex[]
   contracts: Hex[]
   sent: number
   errors: string[]
 }
 
 export function newLoadState(): LoadState {
-  return { seen: [], contracts: [], sent: 0, errors: [] }
+  return { seen: [], acknowledged: [], contracts: [], sent: 0, errors: [] }
 }
 
 async function call<T>(url: string, method: string, params: unknown[]): Promise<T> {
@@ -89,6 +91,7 @@ async function sender(url: string, key: Hex, index: number, state: LoadState, st
     try {
       hash = await call<Hex>(url, 'eth_sendRawTransaction', [raw])
       state.sent++
+      state.acknowledged.push(hash)
     } catch (err) {
       const msg = (err as Error).message
       if (/nonce too low|already known/.test(msg)) {

@@ -16,6 +16,8 @@ export interface StartOptions {
   datadir?: string
   /** RPC port. A free one is picked when omitted. */
   port?: number
+  /** More `cairn start` flags (Cairn only), e.g. `['--block-time', '2']`. */
+  args?: string[]
 }
 
 export interface NodeHandle {
@@ -117,7 +119,7 @@ export function anvilStateFile(datadir: string): string {
   return join(datadir, 'anvil-state.json')
 }
 
-function command(kind: NodeKind, datadir: string, port: number): { cmd: string; args: string[] } {
+function command(kind: NodeKind, datadir: string, port: number, extra: string[] = []): { cmd: string; args: string[] } {
   if (kind === 'cairn') {
     return {
       cmd: process.execPath,
@@ -131,6 +133,7 @@ function command(kind: NodeKind, datadir: string, port: number): { cmd: string; 
         String(port),
         '--http.addr',
         '127.0.0.1',
+        ...extra,
       ],
     }
   }
@@ -159,7 +162,7 @@ export async function startNode(kind: NodeKind, opts: StartOptions = {}): Promis
   const datadir = opts.datadir ?? mkdtempSync(join(tmpdir(), `cairn-e2e-${kind}-`))
   const port = opts.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
-  const { cmd, args } = command(kind, datadir, port)
+  const { cmd, args } = command(kind, datadir, port, opts.args)
 
   const child = spawn(cmd, args, { cwd: REPO_ROOT, env: nodeEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)

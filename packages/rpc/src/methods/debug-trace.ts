@@ -1,5 +1,6 @@
-import { replayTransaction } from '@cairn/chain'
-import { CairnError, hexToBytes } from '@cairn/utils'
+import { replayBlock, replayTransaction } from '@cairn/chain'
+import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
 import type { EVMResult } from '@ethereumjs/evm'
 import type { VM } from '@ethereumjs/vm'
 import { z } from 'zod'
@@ -7,11 +8,11 @@ import type { RpcContext } from '../context.ts'
 import { invalidParams, notFound, RpcErrorCode } from '../errors.ts'
 import { callGas, prepareCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
-import { resolveBlock } from '../resolve.ts'
+import { findBlock, resolveBlock } from '../resolve.ts'
 import { blockOverride, blockRef, callRequest, hash32, stateOverride } from '../schemas.ts'
 import { CallTracer } from '../trace/call-tracer.ts'
 import { StructLogger } from '../trace/struct-logger.ts'
-import { attachTracer } from '../trace/tracer.ts'
+import { attachTracer, type Tracer } from '../trace/tracer.ts'
 
 /** geth's trace config: the tracer (default: struct logger) and its options. */
 const traceConfig = z
@@ -52,38 +53,105 @@ function durationMs(s: string): number {
   return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000
 }
 
-/** Runs `trace` under the chosen tracer, within the time limit (the smaller of the node's and the caller's). */
-async function traceWith(ctx: RpcContext, config: TraceConfig, prepare: () => Promise<RunningTrace>) {
+/** The tracer a config names and how to read its result; refuses tracers Cairn does not have. */
+function tracerFor(ctx: RpcContext, config: TraceConfig) {
   const tracerName = config.tracer ?? ''
-  if (tracerName !== '' && tracerName !== 'callTracer' && tracerName !== 'structLogger') {
+  if (tracerName === 'callTracer') {
+    const tracer = new CallTracer(config.tracerConfig ?? {})
+    return {
+      tracer: tracer as Tracer,
+      result: (_res: EVMResult, gasUsed: bigint, gasLimit: bigint) => tracer.result(gasLimit, gasUsed),
+    }
+  }
+  if (tracerName !== '' && tracerName !== 'structLogger') {
     throw invalidParams(`tracer "${tracerName}" is not supported: use the default struct logger or "callTracer"`)
   }
-  const limitMs = Math.min(ctx.limits.evmTimeoutMs, config.timeout ? durationMs(config.timeout) : Infinity)
+  const logger = new StructLogger(config, ctx.limits.traceStructLogLimit)
+  return { tracer: logger as Tracer, result: (res: EVMResult, gasUsed: bigint) => logger.result(gasUsed, res) }
+}
+
+/** The time limit of one traced transaction: the smaller of the node's and the caller's. */
+function limitMsOf(ctx: RpcContext, config: TraceConfig): number {
+  return Math.min(ctx.limits.evmTimeoutMs, config.timeout ? durationMs(config.timeout) : Infinity)
+}
+
+function timeout(limitMs: number): CairnError {
+  return new CairnError(RpcErrorCode.TIMEOUT, `execution aborted (timeout = ${limitMs / 1000}s)`, {
+    fault: 'caller',
+    hint: 'the trace ran longer than allowed; use the callTracer or trace less',
+  })
+}
+
+/** Runs `trace` under the chosen tracer, within the time limit (the smaller of the node's and the caller's). */
+async function traceWith(ctx: RpcContext, config: TraceConfig, prepare: () => Promise<RunningTrace>) {
+  const { tracer, result } = tracerFor(ctx, config)
+  const limitMs = limitMsOf(ctx, config)
   const deadline = Date.now() + limitMs
   const guard = () => {
-    if (Date.now() > deadline) {
-      throw new CairnError(RpcErrorCode.TIMEOUT, `execution aborted (timeout = ${limitMs / 1000}s)`, {
-        fault: 'caller',
-        hint: 'the trace ran longer than allowed; use the callTracer or trace less',
-      })
-    }
+    if (Date.now() > deadline) throw timeout(limitMs)
   }
   const trace = await prepare()
   guard()
-  if (tracerName === 'callTracer') {
-    const tracer = new CallTracer(config.tracerConfig ?? {})
-    attachTracer(trace.vm, tracer, guard)
-    const { gasUsed, gasLimit } = await trace.run()
-    return tracer.result(gasLimit, gasUsed)
+  attachTracer(trace.vm, tracer, guard)
+  const { res, gasUsed, gasLimit } = await trace.run()
+  return result(res, gasUsed, gasLimit)
+}
+
+/**
+ * geth's debug_traceBlockBy*: every transaction of the block replayed in order on the parent's
+ * state, each under a fresh tracer and its own time limit; `[{txHash, result}]`.
+ */
+async function traceBlock(ctx: RpcContext, block: Block, config: TraceConfig) {
+  if (block.header.number === 0n)
+    throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'genesis is not traceable', { fault: 'caller' })
+  tracerFor(ctx, config) // refuses an unknown tracer before any work
+  const replay = await replayBlock(ctx.chain, block)
+  const limitMs = limitMsOf(ctx, config)
+  let deadline = 0
+  let current: Tracer = {}
+  // One set of listeners on the private VM, forwarding to the transaction's own tracer.
+  attachTracer(
+    replay.vm,
+    {
+      step: (e) => current.step?.(e),
+      beforeMessage: (m) => current.beforeMessage?.(m),
+      afterMessage: (r) => current.afterMessage?.(r),
+    },
+    () => {
+      if (Date.now() > deadline) throw timeout(limitMs)
+    },
+  )
+  const out: { txHash: string; result: unknown }[] = []
+  for (const tx of block.transactions) {
+    const { tracer, result } = tracerFor(ctx, config)
+    current = tracer
+    deadline = Date.now() + limitMs
+    const r = await replay.next()
+    out.push({ txHash: bytesToHex(tx.hash()), result: result(r, r.totalGasSpent, tx.gasLimit) })
   }
-  const logger = new StructLogger(config, ctx.limits.traceStructLogLimit)
-  attachTracer(trace.vm, logger, guard)
-  const { res, gasUsed } = await trace.run()
-  return logger.result(gasUsed, res)
+  return out
 }
 
 /** geth's debug tracing: re-executes a mined transaction, or a call, with a tracer attached. */
 export const debugTraceMethods: MethodDef[] = [
+  method({
+    name: 'debug_traceBlockByNumber',
+    params: z.tuple([blockRef, traceConfig.optional()]),
+    async handler([ref, config], ctx) {
+      const block = await findBlock(ctx, ref)
+      if (!block) throw notFound(`block #${typeof ref === 'bigint' ? ref : JSON.stringify(ref)} not found`)
+      return traceBlock(ctx, block, config ?? {})
+    },
+  }),
+  method({
+    name: 'debug_traceBlockByHash',
+    params: z.tuple([hash32, traceConfig.optional()]),
+    async handler([hash, config], ctx) {
+      const block = await ctx.chain.store.getBlock(hexToBytes(hash))
+      if (!block) throw notFound(`block ${hash} not found`)
+      return traceBlock(ctx, block, config ?? {})
+    },
+  }),
   method({
     name: 'debug_traceTransaction',
     params: z.tuple([hash32, traceConfig.optional()]),

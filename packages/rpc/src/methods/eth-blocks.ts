@@ -5,7 +5,7 @@ import type { RpcContext } from '../context.ts'
 import { formatBlock, formatReceipts, formatTx } from '../format.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
-import { blockRef, hash32, quantity } from '../schemas.ts'
+import { blockRef, blockRefOrHash, hash32, quantity } from '../schemas.ts'
 
 /** Blocks, transactions and receipts by number, hash and position. */
 
@@ -103,7 +103,7 @@ export const ethBlockMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getBlockReceipts',
-    params: z.tuple([blockRef]),
+    params: z.tuple([blockRefOrHash]),
     async handler([ref], ctx) {
       const block = await findBlock(ctx, ref)
       if (!block) return null

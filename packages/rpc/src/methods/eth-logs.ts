@@ -16,18 +16,14 @@ export async function getLogs(ctx: RpcContext, filter: LogFilter): Promise<LogEn
   const out: LogEntry[] = []
   if (filter.blockHash) {
     if (filter.fromBlock !== undefined || filter.toBlock !== undefined) {
-      throw invalidParams('invalid argument 0: cannot specify both blockHash and fromBlock/toBlock')
+      throw invalidParams("can't specify fromBlock/toBlock with blockHash")
     }
     const block = await store.getBlock(hexToBytes(filter.blockHash))
     if (!block) throw notFound('unknown block')
     const receipts = (await store.getReceipts(block.hash())) ?? []
     return blockLogs(block, receipts, false).filter(matches)
   }
-  const from = await findBlock(ctx, filter.fromBlock ?? 'latest')
-  const to = await findBlock(ctx, filter.toBlock ?? 'latest')
-  if (!from || !to) return []
-  const [a, b] = [from.header.number, to.header.number]
-  if (a > b) throw invalidParams('invalid block range params: fromBlock is after toBlock')
+  const { a, b } = await blockRange(ctx, filter)
   if (b - a + 1n > BigInt(ctx.limits.logsBlockRange)) {
     throw new CairnError(
       RpcErrorCode.LIMIT,
@@ -52,6 +48,32 @@ export async function getLogs(ctx: RpcContext, filter: LogFilter): Promise<LogEn
     }
   }
   return out
+}
+
+/**
+ * The numbers a range filter spans, resolved and checked as geth does: tags become the block they
+ * name now, a range that is reversed (also a fromBlock past the head with toBlock latest) is
+ * "invalid block range params", one that reaches past the head "block range extends beyond current
+ * head block" (both -32602), and `pending` is refused.
+ */
+async function blockRange(ctx: RpcContext, filter: LogFilter): Promise<{ a: bigint; b: bigint }> {
+  if (filter.fromBlock === 'pending' || filter.toBlock === 'pending') {
+    throw invalidParams('pending logs are not supported')
+  }
+  const head = ctx.chain.head.header.number
+  const a = await numberOf(ctx, filter.fromBlock ?? 'latest', head)
+  const b = await numberOf(ctx, filter.toBlock ?? 'latest', head)
+  if (a > b) throw invalidParams('invalid block range params')
+  if (b > head) throw invalidParams('block range extends beyond current head block')
+  return { a, b }
+}
+
+async function numberOf(ctx: RpcContext, ref: bigint | string, head: bigint): Promise<bigint> {
+  if (typeof ref === 'bigint') return ref
+  if (ref === 'latest') return head
+  const block = await findBlock(ctx, ref as 'earliest' | 'safe' | 'finalized')
+  if (!block) throw new CairnError(RpcErrorCode.NOT_FOUND, `${ref} header not found`, { fault: 'caller' })
+  return block.header.number
 }
 
 /** A bloom pre-check: false only when the block certainly has no matching log. */

@@ -1,5 +1,5 @@
 import { seedEncodedTx } from '@cairn/chain'
-import { bytesToHex, CairnError, errorMessage, hexToBytes } from '@cairn/utils'
+import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { createTx, createTxFromRLP, paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import { z } from 'zod'
@@ -10,6 +10,7 @@ import { suggestTip } from '../gas-oracle.ts'
 import { impersonatedTx, isImpersonated } from '../impersonation.ts'
 import { type MethodDef, method } from '../method.ts'
 import { type CallRequest, callRequest, data } from '../schemas.ts'
+import { describeTxError } from '../tx-errors.ts'
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 
@@ -79,6 +80,11 @@ export function decodeRawTx(common: Common, bytes: Uint8Array): TypedTransaction
   return tx
 }
 
+/** A legacy transaction signed without a chain id (v = 27 or 28): valid on every chain. */
+function isUnprotected(tx: TypedTransaction): boolean {
+  return tx.type === 0 && (tx.v === 27n || tx.v === 28n)
+}
+
 /** Adds a transaction to the pool; on a dev chain, when the pool has room (see DevEngine.admit). */
 function addToPool(ctx: RpcContext, tx: TypedTransaction): Promise<Uint8Array> {
   return ctx.dev?.admit ? ctx.dev.admit(() => ctx.pool.add(tx)) : ctx.pool.add(tx)
@@ -90,7 +96,7 @@ function decodeRaw(ctx: RpcContext, raw: string) {
   } catch (err) {
     throw new CairnError(
       RpcErrorCode.EXECUTION_FAILED,
-      `invalid transaction: ${errorMessage(err).split(' (tx type')[0]}`,
+      `invalid transaction: ${describeTxError(err, ctx.chain.common.chainId())}`,
       {
         fault: 'caller',
       },
@@ -154,18 +160,14 @@ export async function fillRequest(ctx: RpcContext, req: CallRequest): Promise<Ty
   try {
     return createTx(txData, { common: chain.common })
   } catch (err) {
-    throw invalidTx(err)
+    throw invalidTx(err, chain.common.chainId())
   }
 }
 
-function invalidTx(err: unknown): CairnError {
-  return new CairnError(
-    RpcErrorCode.EXECUTION_FAILED,
-    `invalid transaction: ${errorMessage(err).split(' (tx type')[0]}`,
-    {
-      fault: 'caller',
-    },
-  )
+function invalidTx(err: unknown, chainId: bigint): CairnError {
+  return new CairnError(RpcErrorCode.EXECUTION_FAILED, `invalid transaction: ${describeTxError(err, chainId)}`, {
+    fault: 'caller',
+  })
 }
 
 /** Fills and signs with the unlocked key of `req.from`. */
@@ -175,7 +177,7 @@ async function signRequest(ctx: RpcContext, req: CallRequest): Promise<TypedTran
   try {
     return tx.sign(key)
   } catch (err) {
-    throw invalidTx(err)
+    throw invalidTx(err, ctx.chain.common.chainId())
   }
 }
 
@@ -185,6 +187,16 @@ export const ethSendMethods: MethodDef[] = [
     params: z.tuple([data]),
     async handler([raw], ctx) {
       const tx = decodeRaw(ctx, raw)
+      if (!ctx.allowUnprotectedTxs && isUnprotected(tx)) {
+        throw new CairnError(
+          RpcErrorCode.EXECUTION_FAILED,
+          'only replay-protected (EIP-155) transactions allowed over RPC',
+          {
+            fault: 'caller',
+            hint: 'sign with a chain id (every current wallet does), or start the node with --rpc.allow-unprotected-txs',
+          },
+        )
+      }
       return bytesToHex(await addToPool(ctx, tx))
     },
   }),

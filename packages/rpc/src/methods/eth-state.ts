@@ -1,15 +1,27 @@
 import { accountProof } from '@cairn/chain'
-import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
+import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import { callResults, outcomeOf } from '../call-cache.ts'
+import { invalidParams, RpcErrorCode } from '../errors.ts'
 import { callGas, estimateGas, throwIfCallFailed, withCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
-import { address, blockOverride, blockRef, callRequest, looseQuantity, stateOverride } from '../schemas.ts'
+import {
+  address,
+  blockOverride,
+  blockRef,
+  blockRefOrHash,
+  callRequest,
+  looseQuantity,
+  stateOverride,
+} from '../schemas.ts'
 
 /** A storage key of eth_getProof: up to 32 bytes of hex (geth pads it on the left). */
 const storageKey = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a storage key of at most 32 bytes')
+
+/** Most slots one eth_getStorageValues may read (geth's maxGetStorageSlots). */
+const MAX_STORAGE_VALUES = 1024
 
 /** Account state at a block: balance, nonce, code, storage; calls and gas estimation. */
 
@@ -21,7 +33,7 @@ async function stateAt(ctx: Parameters<MethodDef['handler']>[1], ref: z.infer<ty
 export const ethStateMethods: MethodDef[] = [
   method({
     name: 'eth_getBalance',
-    params: z.tuple([address, blockRef.optional()]),
+    params: z.tuple([address, blockRefOrHash.optional()]),
     async handler([addr, ref], ctx) {
       const { state } = await stateAt(ctx, ref)
       const acc = await state.getAccount(new Address(hexToBytes(addr)))
@@ -30,7 +42,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getTransactionCount',
-    params: z.tuple([address, blockRef.optional()]),
+    params: z.tuple([address, blockRefOrHash.optional()]),
     async handler([addr, ref], ctx) {
       if (ref === 'pending') return toQuantity(await ctx.pool.pendingNonce(new Address(hexToBytes(addr))))
       const { state } = await stateAt(ctx, ref)
@@ -40,7 +52,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getCode',
-    params: z.tuple([address, blockRef.optional()]),
+    params: z.tuple([address, blockRefOrHash.optional()]),
     async handler([addr, ref], ctx) {
       const { state } = await stateAt(ctx, ref)
       return bytesToHex(await state.getCode(new Address(hexToBytes(addr))))
@@ -48,7 +60,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getStorageAt',
-    params: z.tuple([address, looseQuantity, blockRef.optional()]),
+    params: z.tuple([address, looseQuantity, blockRefOrHash.optional()]),
     async handler([addr, slot, ref], ctx) {
       const { state } = await stateAt(ctx, ref)
       const a = new Address(hexToBytes(addr))
@@ -114,8 +126,36 @@ export const ethStateMethods: MethodDef[] = [
     },
   }),
   method({
+    name: 'eth_getStorageValues',
+    params: z.tuple([z.record(address, z.array(storageKey)), blockRefOrHash.optional()]),
+    async handler([requests, ref], ctx) {
+      // As geth: at most 1,024 slots in all (-38026), and at least one (-32602).
+      let total = 0
+      for (const keys of Object.values(requests)) total += keys.length
+      if (total > MAX_STORAGE_VALUES) {
+        throw new CairnError(RpcErrorCode.CLIENT_LIMIT, `too many slots (max ${MAX_STORAGE_VALUES})`, {
+          fault: 'caller',
+        })
+      }
+      if (total === 0) throw invalidParams('empty request')
+      const { state } = await stateAt(ctx, ref)
+      const out: Record<string, string[]> = {}
+      for (const [addr, keys] of Object.entries(requests)) {
+        const a = new Address(hexToBytes(addr))
+        const exists = (await state.getAccount(a)) !== undefined
+        const values: string[] = []
+        for (const k of keys) {
+          const value = exists ? await state.getStorage(a, setLengthLeft(hexToBytes(k), 32)) : new Uint8Array()
+          values.push(bytesToHex(setLengthLeft(value, 32)))
+        }
+        out[addr] = values
+      }
+      return out
+    },
+  }),
+  method({
     name: 'eth_getProof',
-    params: z.tuple([address, z.array(storageKey).max(1024), blockRef]),
+    params: z.tuple([address, z.array(storageKey).max(1024), blockRefOrHash.optional()]),
     async handler([addr, keys, ref], ctx) {
       const { state } = await stateAt(ctx, ref)
       const proof = await accountProof(

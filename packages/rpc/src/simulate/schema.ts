@@ -1,0 +1,81 @@
+import { z } from 'zod'
+import { address, callRequest, data, hash32, looseQuantity } from '../schemas.ts'
+
+/** eth_simulateV1's parameters (execution-apis src/schemas/execute.yaml), validated at the edge. */
+
+/** geth's BlockOverrides of a simulated block. */
+export const simBlockOverride = z
+  .object({
+    number: looseQuantity.optional(),
+    time: looseQuantity.optional(),
+    gasLimit: looseQuantity.optional(),
+    feeRecipient: address.optional(),
+    prevRandao: hash32.optional(),
+    baseFeePerGas: looseQuantity.optional(),
+    blobBaseFee: looseQuantity.optional(),
+    beaconRoot: hash32.optional(),
+    difficulty: looseQuantity.optional(),
+    withdrawals: z
+      .array(
+        z.object({
+          index: looseQuantity,
+          validatorIndex: looseQuantity,
+          address,
+          amount: looseQuantity,
+        }),
+      )
+      .optional(),
+  })
+  .strict()
+export type SimBlockOverride = z.infer<typeof simBlockOverride>
+
+/** A state override that may also move a precompile's code to another address. */
+export const simStateOverride = z.record(
+  address,
+  z
+    .object({
+      balance: looseQuantity.optional(),
+      nonce: looseQuantity.optional(),
+      code: data.optional(),
+      state: z.record(z.string(), hash32).optional(),
+      stateDiff: z.record(z.string(), hash32).optional(),
+      movePrecompileToAddress: address.optional(),
+    })
+    .strict(),
+)
+export type SimStateOverride = z.infer<typeof simStateOverride>
+
+const authorization = z.object({
+  chainId: looseQuantity,
+  address,
+  nonce: looseQuantity,
+  yParity: looseQuantity,
+  r: looseQuantity,
+  s: looseQuantity,
+})
+
+/** A call of a simulated block: eth_call's object, plus the fields of blob and set-code transactions. */
+export const simCall = callRequest.extend({
+  maxFeePerBlobGas: looseQuantity.optional(),
+  blobVersionedHashes: z.array(hash32).optional(),
+  authorizationList: z.array(authorization).optional(),
+})
+export type SimCall = z.infer<typeof simCall>
+
+export const simOptions = z
+  .object({
+    blockStateCalls: z.array(
+      z
+        .object({
+          blockOverrides: simBlockOverride.optional(),
+          stateOverrides: simStateOverride.optional(),
+          calls: z.array(simCall).optional(),
+        })
+        .strict(),
+    ),
+    traceTransfers: z.boolean().optional(),
+    validation: z.boolean().optional(),
+    returnFullTransactions: z.boolean().optional(),
+  })
+  .strict()
+export type SimOptions = z.infer<typeof simOptions>

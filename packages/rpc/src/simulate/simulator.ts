@@ -1,0 +1,425 @@
+import { logsBloom, type RawLog, receiptsRoot, type StoredReceipt } from '@cairn/chain'
+import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
+import { type Block, type BlockHeader, createBlock, genTransactionsTrieRoot } from '@ethereumjs/block'
+import { createTx, type TypedTransaction } from '@ethereumjs/tx'
+import { Address, equalsBytes, KECCAK256_NULL, KECCAK256_RLP, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
+import { runTx, type VM } from '@ethereumjs/vm'
+import type { RpcContext } from '../context.ts'
+import { RpcErrorCode } from '../errors.ts'
+import { decodeRevertReason } from '../exec.ts'
+import { formatBlock } from '../format.ts'
+import { gethError } from '../trace/tracer.ts'
+import { type PlannedBlock, planBlocks } from './chain.ts'
+import { simError, tooManyCalls, txRefused } from './errors.ts'
+import { type SimLog, SimLogTracer } from './log-tracer.ts'
+import { applySimStateOverride } from './overrides.ts'
+import type { SimCall, SimOptions } from './schema.ts'
+import { preExecution } from './system-calls.ts'
+
+/** Most calls in one simulated block and in one request (geth's limits). */
+const MAX_CALLS_PER_BLOCK = 5000
+const MAX_CALLS = 10_000
+const ZERO32 = new Uint8Array(32)
+/** sha256 of no requests: the EIP-7685 requests hash of a block without any. */
+const EMPTY_REQUESTS_HASH = hexToBytes('0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+
+interface CallResult {
+  returnData: string
+  logs: Record<string, unknown>[]
+  gasUsed: string
+  maxUsedGas: string
+  status: string
+  error?: { code: number; message: string; data?: string }
+}
+
+/**
+ * eth_simulateV1 (execution-apis src/eth/execute.yaml; geth internal/ethapi/simulate.go): the
+ * blocks of `opts` built one after another on the state after `base`, in one private VM whose
+ * writes stay in a state checkpoint that is never committed. Each call runs as a transaction
+ * (nonces move, fees are paid, logs are kept) from its `from`, unsigned. Differences from geth:
+ * the state root of a simulated block is not computed (zero), so its hash differs from geth's;
+ * calls from accounts with code are refused as by import (EIP-3607), where geth lets them run.
+ */
+export async function simulate(ctx: RpcContext, opts: SimOptions, base: Block): Promise<Record<string, unknown>[]> {
+  const blocks = planBlocks(opts.blockStateCalls, base.header)
+  let total = 0
+  for (const b of blocks) {
+    const n = b.calls?.length ?? 0
+    if (n > MAX_CALLS_PER_BLOCK) throw tooManyCalls()
+    total += n
+  }
+  if (total > MAX_CALLS) throw tooManyCalls()
+  const vm = await ctx.chain.executor.vmAt(base.header, ctx.chain.store)
+  // Never committed: the private view must stay at the base block's root (see Executor.vmAt).
+  await vm.stateManager.checkpoint()
+  const hashes = new Map<bigint, Uint8Array>()
+  routeBlockHashes(vm, hashes)
+  const tracer = opts.traceTransfers ? new SimLogTracer(vm) : undefined
+  const deadline = Date.now() + ctx.limits.evmTimeoutMs
+  const precompiles = new Map(precompilesOf(vm))
+  const sim: Sim = { ctx, vm, opts, tracer, deadline, gasBudget: ctx.limits.gasCap, precompiles }
+  const out: Record<string, unknown>[] = []
+  let parent = base.header
+  for (const planned of blocks) {
+    const { block, calls } = await simulateBlock(sim, planned, parent)
+    hashes.set(block.header.number, block.hash())
+    out.push({ ...formatBlock(block, opts.returnFullTransactions ?? false), calls: withBlockHash(calls, block) })
+    parent = block.header
+  }
+  return out
+}
+
+interface Sim {
+  ctx: RpcContext
+  vm: VM
+  opts: SimOptions
+  tracer: SimLogTracer | undefined
+  deadline: number
+  /** Gas left for the whole request (the RPC gas cap, as geth's gasBudget). */
+  gasBudget: bigint
+  /** The ruleset's precompiles, each block's starting set. */
+  precompiles: Map<string, unknown>
+}
+
+function precompilesOf(vm: VM): Map<string, unknown> {
+  return (vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
+}
+
+function resetPrecompiles(vm: VM, original: Map<string, unknown>): void {
+  const current = precompilesOf(vm)
+  current.clear()
+  for (const [k, v] of original) current.set(k, v)
+}
+
+/** The block a call runs in when its fee cap is under the base fee outside validation (geth's NoBaseFee). */
+function withoutBaseFee(env: Block): Block {
+  const header = { ...(env.header.toJSON() as Record<string, unknown>), baseFeePerGas: 0n }
+  return createBlock({ header }, { common: env.common, skipConsensusFormatValidation: true })
+}
+
+/**
+ * geth never applies EIP-3607 in a simulation (a contract may send: smart-account previews);
+ * @ethereumjs/vm refuses a sender with code. The sender's account as runTx reads it first answers
+ * an empty code hash to that one check, and its real one afterwards (so nothing else changes).
+ * Returns the function that undoes the patch.
+ */
+function allowCodeSender(vm: VM, from: Address): () => void {
+  const sm = vm.stateManager
+  const getAccount = sm.getAccount.bind(sm)
+  let pending = true
+  sm.getAccount = async (address: Address) => {
+    const account = await getAccount(address)
+    if (!pending || !account || !address.equals(from)) return account
+    pending = false
+    if (equalsBytes(account.codeHash, KECCAK256_NULL)) return account
+    const code = await sm.getCode(from)
+    if (code.length >= 3 && code[0] === 0xef && code[1] === 0x01 && code[2] === 0x00) return account
+    const real = account.codeHash
+    let reads = 0
+    Object.defineProperty(account, 'codeHash', {
+      configurable: true,
+      get: () => (reads++ === 0 ? KECCAK256_NULL : real),
+      set: (v: Uint8Array) => {
+        Object.defineProperty(account, 'codeHash', { value: v, writable: true, configurable: true })
+      },
+    })
+    return account
+  }
+  return () => {
+    delete (sm as unknown as { getAccount?: unknown }).getAccount
+  }
+}
+
+/** BLOCKHASH of a simulated block answers its hash; older ones the chain's. */
+function routeBlockHashes(vm: VM, hashes: Map<bigint, Uint8Array>): void {
+  type HashOnly = { hash(): Uint8Array }
+  const chain = (vm.evm as unknown as { blockchain: { getBlock(n: number): Promise<HashOnly> } }).blockchain
+  const getBlock = chain.getBlock.bind(chain)
+  chain.getBlock = async (n: number) => {
+    const hash = hashes.get(BigInt(n))
+    return hash ? { hash: () => hash } : getBlock(n)
+  }
+}
+
+async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeader) {
+  const { vm, opts } = sim
+  const common = vm.common
+  const o = planned.blockOverrides
+  const validation = opts.validation ?? false
+  const london = common.isActivatedEIP(1559)
+  const cancun = common.isActivatedEIP(4844)
+  const baseFee = london ? (o.baseFeePerGas ?? (validation ? parent.calcNextBaseFee() : 0n)) : undefined
+  const headerData = {
+    parentHash: parent.hash(),
+    number: o.number,
+    timestamp: o.time,
+    gasLimit: o.gasLimit ?? parent.gasLimit,
+    coinbase: o.feeRecipient ?? parent.coinbase.toString(),
+    mixHash: o.prevRandao ? hexToBytes(o.prevRandao) : ZERO32,
+    difficulty: 0n,
+    ...(baseFee !== undefined ? { baseFeePerGas: baseFee } : {}),
+    ...(cancun
+      ? {
+          excessBlobGas: parent.excessBlobGas !== undefined ? parent.calcNextExcessBlobGas(common) : 0n,
+          parentBeaconBlockRoot: o.beaconRoot ? hexToBytes(o.beaconRoot) : ZERO32,
+        }
+      : {}),
+  }
+  const env = createBlock({ header: headerData }, { common, skipConsensusFormatValidation: true, freeze: false })
+  if (o.blobBaseFee !== undefined) {
+    const fee = o.blobBaseFee
+    env.header.getBlobGasPrice = () => fee
+  }
+  // As geth: every block starts from the ruleset's precompiles (a move lasts one block).
+  resetPrecompiles(vm, sim.precompiles)
+  if (planned.stateOverrides) await applySimStateOverride(vm, planned.stateOverrides)
+  await preExecution(vm, o.number, o.time, parent.hash(), headerData.parentBeaconBlockRoot ?? ZERO32)
+  sim.tracer?.startBlock()
+  const txs: TypedTransaction[] = []
+  const receipts: StoredReceipt[] = []
+  const calls: (CallResult & { raw: SimLog[]; txHash: Uint8Array; index: number })[] = []
+  let gasUsed = 0n
+  let blobGasUsed = 0n
+  let logIndex = 0
+  for (const call of planned.calls ?? []) {
+    if (Date.now() > sim.deadline) {
+      throw new CairnError(
+        RpcErrorCode.TIMEOUT,
+        `execution aborted (timeout = ${sim.ctx.limits.evmTimeoutMs / 1000}s)`,
+        {
+          fault: 'caller',
+        },
+      )
+    }
+    const remaining = env.header.gasLimit - gasUsed
+    const { tx, from, gas, capped } = await toTx(sim, call, remaining)
+    sim.tracer?.startCall()
+    // geth's NoBaseFee outside validation: a fee cap under the block's base fee still runs.
+    const feeCap = 'maxFeePerGas' in tx ? (tx as { maxFeePerGas: bigint }).maxFeePerGas : tx.getEffectivePriorityFee(0n)
+    const block = !validation && baseFee !== undefined && feeCap < baseFee ? withoutBaseFee(env) : env
+    const restore = allowCodeSender(vm, from)
+    const r = await runTx(vm, {
+      tx,
+      block,
+      skipNonce: !validation,
+      skipBlockGasLimitValidation: true,
+      skipHardForkValidation: true,
+    })
+      .catch((err: unknown) => {
+        throw refusal(err, from, tx, gas, baseFee ?? 0n)
+      })
+      .finally(restore)
+    gasUsed += r.totalGasSpent
+    blobGasUsed += r.blobGasUsed ?? 0n
+    sim.gasBudget -= r.totalGasSpent
+    const e = r.execResult
+    const failed = e.exceptionError !== undefined
+    const raw: SimLog[] = sim.tracer
+      ? sim.tracer.logs()
+      : failed
+        ? []
+        : (e.logs ?? []).map(([address, topics, data]) => ({ address, topics, data, index: logIndex++ }))
+    const index = txs.length
+    txs.push(tx)
+    receipts.push({
+      type: tx.type,
+      status: failed ? 0 : 1,
+      cumulativeGasUsed: gasUsed,
+      logs: (e.logs ?? []) as RawLog[],
+      from: from.bytes,
+    })
+    const result: CallResult & { raw: SimLog[]; txHash: Uint8Array; index: number } = {
+      returnData: bytesToHex(e.returnValue),
+      logs: [],
+      gasUsed: toQuantity(r.totalGasSpent),
+      maxUsedGas: toQuantity(maxUsedGas(r.totalGasSpent, r.gasRefund ?? 0n)),
+      status: failed ? '0x0' : '0x1',
+      raw,
+      txHash: tx.hash(),
+      index,
+    }
+    if (failed) result.error = callError(e.exceptionError?.error ?? 'execution failed', e.returnValue, capped)
+    calls.push(result)
+  }
+  const header = {
+    ...headerData,
+    gasUsed,
+    transactionsTrie: await genTransactionsTrieRoot(txs),
+    receiptTrie: await receiptsRoot(receipts),
+    logsBloom: logsBloom(receipts.flatMap((r) => r.logs)),
+    stateRoot: ZERO32,
+    ...(common.isActivatedEIP(4895) ? { withdrawalsRoot: KECCAK256_RLP } : {}),
+    ...(cancun ? { blobGasUsed } : {}),
+    ...(common.isActivatedEIP(7685) ? { requestsHash: EMPTY_REQUESTS_HASH } : {}),
+  }
+  const block = createBlock(
+    { header, transactions: txs, ...(common.isActivatedEIP(4895) ? { withdrawals: [] } : {}) },
+    { common, skipConsensusFormatValidation: true, freeze: false },
+  )
+  // createBlock copies the transactions: keep the ones that know their sender.
+  for (let i = 0; i < txs.length; i++) (block.transactions as TypedTransaction[])[i] = txs[i] as TypedTransaction
+  return { block, calls }
+}
+
+/** The transaction a call runs as: unsigned (zero signature, as geth's), sent from `from`. */
+async function toTx(sim: Sim, call: SimCall, remaining: bigint) {
+  const { vm } = sim
+  const from = new Address(hexToBytes(call.from ?? `0x${'00'.repeat(20)}`))
+  const requested = call.gas ?? remaining
+  if (requested > remaining) {
+    throw simError(
+      RpcErrorCode.SIM_BLOCK_GAS_LIMIT,
+      `block gas limit reached: remaining: ${remaining}, required: ${requested}`,
+    )
+  }
+  let gas = requested < sim.gasBudget ? requested : sim.gasBudget
+  const capped = gas < requested
+  if (call.gas === undefined && vm.common.isActivatedEIP(7825)) {
+    const max = vm.common.param('maxTransactionGasLimit')
+    if (gas > max) gas = max
+  }
+  const nonce = call.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
+  const type = call.authorizationList
+    ? 4
+    : call.blobVersionedHashes
+      ? 3
+      : call.gasPrice !== undefined && call.maxFeePerGas === undefined
+        ? call.accessList
+          ? 1
+          : 0
+        : 2
+  const to = call.to ?? undefined
+  const fields: Record<string, unknown> = {
+    type,
+    nonce,
+    gasLimit: gas,
+    value: call.value ?? 0n,
+    data: call.input ?? call.data ?? '0x',
+    ...(to ? { to } : {}),
+    chainId: sim.ctx.chain.chainId,
+    accessList: call.accessList ?? [],
+    v: 0n,
+    r: 0n,
+    s: 0n,
+  }
+  if (type < 2) {
+    fields.gasPrice = call.gasPrice ?? 0n
+  } else {
+    fields.maxFeePerGas = call.maxFeePerGas ?? 0n
+    fields.maxPriorityFeePerGas = call.maxPriorityFeePerGas ?? 0n
+  }
+  if (type === 3) {
+    fields.maxFeePerBlobGas = call.maxFeePerBlobGas ?? 0n
+    fields.blobVersionedHashes = call.blobVersionedHashes
+  }
+  if (type === 4) fields.authorizationList = call.authorizationList
+  if (type === 0) delete fields.accessList
+  let tx: TypedTransaction
+  try {
+    tx = createTx(fields as Parameters<typeof createTx>[0], { common: vm.common, freeze: false })
+  } catch (err) {
+    throw simError(RpcErrorCode.INVALID_PARAMS, `invalid call: ${(err as Error).message.split('\n')[0]}`)
+  }
+  tx.getSenderAddress = () => from
+  return { tx, from, gas, capped }
+}
+
+/** A call refused before it ran (runTx threw), as geth's txValidationError. */
+function refusal(err: unknown, from: Address, tx: TypedTransaction, gas: bigint, baseFee: bigint): CairnError {
+  // @ethereumjs appends the VM, block and transaction it refused: " (vm hf=… -> block … -> tx …)".
+  const full = err instanceof Error ? err.message : String(err)
+  const msg = full.split(' (vm hf=')[0] as string
+  const addr = from.toString()
+  const checksummed = toChecksumAddress(addr)
+  const nonce = /account has nonce of: (\d+) tx has nonce of: (\d+)/.exec(msg)
+  if (nonce) {
+    const [state, txNonce] = [BigInt(nonce[1] as string), BigInt(nonce[2] as string)]
+    return txNonce < state
+      ? txRefused(
+          RpcErrorCode.SIM_NONCE_TOO_LOW,
+          `nonce too low: address ${checksummed}, tx: ${txNonce} state: ${state}`,
+          gas,
+        )
+      : txRefused(
+          RpcErrorCode.SIM_NONCE_TOO_HIGH,
+          `nonce too high: address ${checksummed}, tx: ${txNonce} state: ${state}`,
+          gas,
+        )
+  }
+  const funds = /upfront cost is: (\d+) and the sender's account \(\S+\) only has: (\d+)/.exec(msg)
+  if (funds) {
+    return txRefused(
+      RpcErrorCode.SIM_INSUFFICIENT_FUNDS,
+      `insufficient funds for gas * price + value: address ${checksummed} have ${funds[2]} want ${funds[1]}`,
+      gas,
+    )
+  }
+  if (/base ?fee/i.test(msg)) {
+    const maxFee = 'maxFeePerGas' in tx ? (tx as { maxFeePerGas: bigint }).maxFeePerGas : tx.getEffectivePriorityFee(0n)
+    return txRefused(
+      RpcErrorCode.SIM_BASE_FEE_TOO_LOW,
+      `max fee per gas less than block base fee: address ${checksummed}, maxFeePerGas: ${maxFee}, baseFee: ${baseFee}`,
+      gas,
+    )
+  }
+  if (/gasLimit is too low|intrinsic/i.test(msg)) {
+    return txRefused(
+      RpcErrorCode.SIM_INTRINSIC_GAS,
+      `intrinsic gas too low: have ${tx.gasLimit}, want ${tx.getIntrinsicGas()}`,
+      gas,
+    )
+  }
+  if (/EIP-3607/.test(msg)) {
+    return txRefused(RpcErrorCode.SIM_SENDER_NOT_EOA, `sender not an eoa: address ${checksummed}`, gas)
+  }
+  if (/initcode|init code/i.test(msg)) {
+    return txRefused(RpcErrorCode.SIM_INIT_CODE_TOO_LARGE, `max initcode size exceeded: ${msg.split(' (')[0]}`, gas)
+  }
+  return simError(RpcErrorCode.INVALID_PARAMS, `err: ${msg.split(' (block')[0]} (supplied gas ${gas})`)
+}
+
+/** The gas the call held at its peak: what it paid plus the refund it got back (capped at a fifth, EIP-3529). */
+function maxUsedGas(spent: bigint, refund: bigint): bigint {
+  const before = spent + refund
+  return refund * 5n > before ? (spent * 5n) / 4n : before
+}
+
+/** geth's callError of a failed simulated call: 3 with the revert data, else -32015 (VM error). */
+function callError(error: string, returnValue: Uint8Array, capped: boolean): CallResult['error'] {
+  if (error === 'revert') {
+    const reason = decodeRevertReason(returnValue)
+    return {
+      code: 3,
+      message: reason ? `execution reverted: ${reason}` : 'execution reverted',
+      data: bytesToHex(returnValue),
+    }
+  }
+  const message = gethError(error)
+  return {
+    code: -32015,
+    message: capped ? `${message} (gas limit was capped by the RPC server's global gas cap)` : message,
+  }
+}
+
+/** The calls' logs with the block's hash and position, once the block's hash is known. */
+function withBlockHash(
+  calls: (CallResult & { raw: SimLog[]; txHash: Uint8Array; index: number })[],
+  block: Block,
+): CallResult[] {
+  const blockHash = bytesToHex(block.hash())
+  return calls.map(({ raw, txHash, index, ...call }) => ({
+    ...call,
+    logs: raw.map((l) => ({
+      address: bytesToHex(l.address),
+      topics: l.topics.map((t) => bytesToHex(setLengthLeft(t, 32))),
+      data: bytesToHex(l.data),
+      blockNumber: toQuantity(block.header.number),
+      transactionHash: bytesToHex(txHash),
+      transactionIndex: toQuantity(index),
+      blockHash,
+      blockTimestamp: toQuantity(block.header.timestamp),
+      logIndex: toQuantity(l.index),
+      removed: false,
+    })),
+  }))
+}
