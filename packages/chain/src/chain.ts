@@ -15,6 +15,8 @@ import type { ChainMetrics } from './metrics.ts'
 import type { SenderRecovery } from './recovery.ts'
 import { StateDB } from './state-db.ts'
 import { ChainStore, type HeadName } from './store.ts'
+import { toleratedMissingContracts } from './system-calls.ts'
+import { predatesSystemContracts } from './system-contracts.ts'
 
 export interface ChainOptions {
   /**
@@ -107,6 +109,10 @@ export class Chain {
     const { kv, logger } = modules
     const { stored, defaultHardfork } = await readStoredGenesis(kv)
     const source = opts.genesisSource ?? 'genesis'
+    // A datadir made before the dev genesis deployed the system contracts keeps its stored genesis.
+    if (opts.genesis !== undefined && stored !== undefined && predatesSystemContracts(opts.genesis, stored)) {
+      opts = { ...opts, genesis: undefined }
+    }
     if (opts.genesis === undefined && stored === undefined) {
       throw new CairnError(ChainErrorCode.GENESIS_INVALID, 'the datadir holds no chain and no genesis was given', {
         fault: 'caller',
@@ -170,8 +176,9 @@ export class Chain {
     await store.senderOverrides.load()
     const { head, rolledBack } = await repairHead(store, stateDB, genesisBlock, logger)
     report.rolledBack = rolledBack
+    const raw = (opts.genesis ?? stored) as { config?: { pragueTime?: unknown } }
     const executor = await Executor.create(
-      { commons },
+      { commons, toleratedMissingContracts: toleratedMissingContracts(spec.alloc, raw.config) },
       {
         store,
         stateDB,

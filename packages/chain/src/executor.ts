@@ -1,10 +1,10 @@
-import { bytesToHex, CairnError, equalsBytes, errorMessage, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, type Logger } from '@cairn/utils'
 import { Block, type BlockHeader, type HeaderData } from '@ethereumjs/block'
 import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, CacheType, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Address, ValueEncoding } from '@ethereumjs/util'
+import { Address, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
 import { Bloom, buildBlock, createVM, encodeReceipt, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { BatchedStateManager } from './batched-state.ts'
 import { ChainView } from './chain-view.ts'
@@ -19,6 +19,7 @@ import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
 import type { StoredReceipt } from './receipt.ts'
 import type { StateDB } from './state-db.ts'
 import type { ChainStore } from './store.ts'
+import { checkedRequestCalls } from './system-calls.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
 import type { TxChecks } from './tx-checks.ts'
 
@@ -83,6 +84,7 @@ export class Executor {
     private readonly engine: Pick<ChainEngine, 'finalize'>,
     private readonly logger: Logger,
     private readonly caches: Caches,
+    private readonly toleratedMissing: ReadonlySet<Hex>,
   ) {
     this.vm = vm
     this.common = vm.common
@@ -115,7 +117,14 @@ export class Executor {
   private readonly readViews = new Map<string, MerkleStateManager>()
 
   static async create(
-    opts: { commons: ChainCommons },
+    opts: {
+      commons: ChainCommons
+      /**
+       * EIP-7002/7251 contracts whose absence does not make a block invalid (`toleratedMissingContracts`:
+       * a chain whose genesis runs Prague without them). None by default.
+       */
+      toleratedMissingContracts?: ReadonlySet<Hex>
+    },
     modules: {
       store: ChainStore
       stateDB: StateDB
@@ -137,7 +146,16 @@ export class Executor {
     )
     const view = new ChainView(modules.store, modules.genesis)
     const vm = await createVM({ common, stateManager, blockchain: view })
-    return new Executor(opts.commons, vm, view, modules.stateDB, modules.engine, modules.logger, caches)
+    return new Executor(
+      opts.commons,
+      vm,
+      view,
+      modules.stateDB,
+      modules.engine,
+      modules.logger,
+      caches,
+      opts.toleratedMissingContracts ?? new Set(),
+    )
   }
 
   /** Builds a new block on `parent` from `txs`, executing each; the block is not committed. */
@@ -173,7 +191,20 @@ export class Executor {
       },
       this.vm.stateManager,
     )
-    const block = await finish(builder, this.common)
+    const { result: block, failure } = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
+      finish(builder, this.common),
+    )
+    if (failure !== undefined) {
+      this.abandon()
+      throw new CairnError(
+        ChainErrorCode.BLOCK_INVALID,
+        `cannot build block ${parent.header.number + 1n}: ${failure}`,
+        {
+          fault: 'internal',
+          hint: 'the chain state lacks a working system contract; the genesis must deploy it',
+        },
+      )
+    }
     this.warmRoot = block.header.stateRoot
     this.logger.debug({ number: block.header.number, txs: included.length, rejected: rejected.length }, 'block built')
     return { block, receipts: toReceipts(included, results), rejected }
@@ -198,6 +229,7 @@ export class Executor {
         ...(h.parentBeaconBlockRoot ? { parentBeaconBlockRoot: h.parentBeaconBlockRoot } : {}),
       },
       h.baseFeePerGas,
+      block.withdrawals,
     )
     const results: RunTxResult[] = []
     const env = this.blockEnv(builder)
@@ -208,7 +240,7 @@ export class Executor {
         throw invalid(block, why)
       }
       try {
-        results.push(await this.addTx(builder, tx, env))
+        results.push(await this.addTx(builder, tx, env, true))
       } catch (err) {
         await builder.revert()
         throw invalid(block, `transaction ${i} (${bytesToHex(tx.hash())}) cannot execute: ${errorMessage(err)}`)
@@ -223,8 +255,17 @@ export class Executor {
     if (isProofOfWork(this.common)) await creditUncleRewards(this.vm, block)
     else await this.engine.finalize(h, this.vm.stateManager)
     // The transactions root was checked against the header before execution (validateBlock).
-    const rebuilt = await finish(builder, this.common, h.transactionsTrie)
-    const r = rebuilt.header
+    let finished: Awaited<ReturnType<typeof checkedRequestCalls<Block>>>
+    try {
+      finished = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
+        finish(builder, this.common, h.transactionsTrie),
+      )
+    } catch (err) {
+      // e.g. a deposit log of the wrong layout (EIP-6110)
+      throw invalid(block, `cannot finalize: ${errorMessage(err)}`)
+    }
+    if (finished.failure !== undefined) throw invalid(block, finished.failure)
+    const r = finished.result.header
     this.warmRoot = r.stateRoot
     const fields: [string, Uint8Array | bigint | undefined, Uint8Array | bigint | undefined][] = [
       ['stateRoot', r.stateRoot, h.stateRoot],
@@ -232,6 +273,7 @@ export class Executor {
       ['logsBloom', r.logsBloom, h.logsBloom],
       ['gasUsed', r.gasUsed, h.gasUsed],
       ['requestsHash', r.requestsHash, h.requestsHash],
+      ['withdrawalsRoot', r.withdrawalsRoot, h.withdrawalsRoot],
       ['blobGasUsed', r.blobGasUsed, h.blobGasUsed],
     ]
     for (const [name, got, want] of fields) {
@@ -305,7 +347,12 @@ export class Executor {
   }
 
   /** Runs `tx` in the block being built: a plain transfer directly, anything else through the EVM. */
-  private async addTx(builder: Builder, tx: TypedTransaction, env: BlockEnv | undefined): Promise<RunTxResult> {
+  private async addTx(
+    builder: Builder,
+    tx: TypedTransaction,
+    env: BlockEnv | undefined,
+    received = false,
+  ): Promise<RunTxResult> {
     if (env) {
       const b = builder as unknown as BuilderInternals
       if (!b.checkpointed) {
@@ -322,7 +369,7 @@ export class Executor {
         return result
       }
     }
-    return addTx(builder, tx, this.common)
+    return addTx(builder, tx, this.common, received)
   }
 
   /** The VM of `common`'s fork, over the executor's one state manager (made on first use). */
@@ -336,7 +383,12 @@ export class Executor {
     this.common = common
   }
 
-  private async startBuilder(parent: Block, header: BuildHeader, baseFeePerGas?: bigint) {
+  private async startBuilder(
+    parent: Block,
+    header: BuildHeader,
+    baseFeePerGas?: bigint,
+    withdrawals: readonly Withdrawal[] = [],
+  ) {
     const number = parent.header.number + 1n
     const common = this.commons.at({ number, timestamp: header.timestamp, difficulty: header.difficulty ?? 0n })
     if (common !== this.common) await this.useFork(common)
@@ -371,7 +423,17 @@ export class Executor {
     return buildBlock(this.vm, {
       parentBlock: parent,
       headerData,
-      ...(common.isActivatedEIP(4895) ? { withdrawals: [] } : {}),
+      // A received block's withdrawals, credited in order when the block is finalized (EIP-4895).
+      ...(common.isActivatedEIP(4895)
+        ? {
+            withdrawals: withdrawals.map((w) => ({
+              index: w.index,
+              validatorIndex: w.validatorIndex,
+              address: w.address,
+              amount: w.amount,
+            })),
+          }
+        : {}),
       blockOpts: { putBlockIntoBlockchain: false, calcDifficultyFromHeader: undefined },
     })
   }
@@ -447,13 +509,16 @@ async function finish(builder: Builder, common: Common, knownTxRoot?: Uint8Array
  * access-list index aside, which no Cairn hardfork activates), so while a transaction runs the
  * builder sees an empty list; the list is put back, with what the call appended, right after.
  */
-async function addTx(builder: Builder, tx: TypedTransaction, common: Common): Promise<RunTxResult> {
-  if (common.isActivatedEIP(7928)) return builder.addTransaction(tx)
+async function addTx(builder: Builder, tx: TypedTransaction, common: Common, received: boolean): Promise<RunTxResult> {
+  // Inside a block a blob transaction carries no blobs (only the network wrapper does): a received
+  // block's are checked by their versioned hashes and blob gas (TxChecks, validateBlock) instead.
+  const opts = received ? { allowNoBlobs: true } : {}
+  if (common.isActivatedEIP(7928)) return builder.addTransaction(tx, opts)
   const b = builder as unknown as { transactions: TypedTransaction[] }
   const all = b.transactions
   b.transactions = []
   try {
-    return await builder.addTransaction(tx)
+    return await builder.addTransaction(tx, opts)
   } finally {
     const added = b.transactions
     b.transactions = all

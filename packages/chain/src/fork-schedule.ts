@@ -167,9 +167,10 @@ export function parseForkSchedule(
   const at = new Map<string, ScheduledFork>(HARDFORK_ORDER.map((name) => [name, { name }]))
   // Cairn's short form: only timestamp forks (`{"chainId": 1, "pragueTime": 0}`) puts every block
   // fork and the merge at genesis, as for its dev chains.
-  const blockForksSet = [...BLOCK_FORKS.map(([k]) => k), 'eip158Block', 'terminalTotalDifficulty', 'mergeNetsplitBlock']
-    .map((k) => config[k])
-    .some((v) => v !== undefined && v !== null)
+  const blockForksSet =
+    [...BLOCK_FORKS.map(([k]) => k), 'eip158Block', 'mergeNetsplitBlock'].some(
+      (k) => config[k] !== undefined && config[k] !== null,
+    ) || !['0', '0x0', 0, undefined, null].includes(config['terminalTotalDifficulty'] as string | number)
   for (const [key, fork] of BLOCK_FORKS) {
     const v = blockForksSet ? num(config, key, source) : fork === Hardfork.Dao ? undefined : 0n
     if (v !== undefined) (at.get(fork) as ScheduledFork).block = v

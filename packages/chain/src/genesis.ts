@@ -11,6 +11,7 @@ import {
   setsNoFork,
   singleForkSchedule,
 } from './fork-schedule.ts'
+import { systemContractAlloc } from './system-contracts.ts'
 
 /**
  * A geth-style `genesis.json`: `config.chainId`, `alloc` (balance, code, storage, nonce per
@@ -256,12 +257,17 @@ function chooseSchedule(
   return parseForkSchedule(config, chainId, warnings, source)
 }
 
-/** The dev chain's genesis: chain id 1337 (or `chainId`), the given accounts funded. */
+/** The dev chain's genesis: chain id 1337 (or `chainId`), the given accounts funded, the system contracts deployed. */
 export function devGenesis(opts: { chainId?: bigint; accounts: Hex[]; balance?: bigint; timestamp?: bigint }): unknown {
   const balance = opts.balance ?? 10_000n * 10n ** 18n
   return {
     config: { chainId: Number(opts.chainId ?? 1337n) },
-    alloc: Object.fromEntries(opts.accounts.map((a) => [a, { balance: `0x${balance.toString(16)}` }])),
+    alloc: {
+      ...Object.fromEntries(opts.accounts.map((a) => [a, { balance: `0x${balance.toString(16)}` }])),
+      // The EIP-4788, 2935, 7002 and 7251 contracts, as geth's dev mode deploys them: without the
+      // last two every Prague block would be invalid.
+      ...systemContractAlloc(),
+    },
     gasLimit: '0x1c9c380',
     baseFeePerGas: '0x3b9aca00',
     timestamp: `0x${(opts.timestamp ?? 0n).toString(16)}`,

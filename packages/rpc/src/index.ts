@@ -4,6 +4,7 @@ import { devMethods } from './methods/dev.ts'
 import { devImpersonateMethods } from './methods/dev-impersonate.ts'
 import { devStateMethods } from './methods/dev-state.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
+import { ethConfigMethods } from './methods/eth-config.ts'
 import { ethFilterMethods } from './methods/eth-filters.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
 import { ethMiscMethods } from './methods/eth-misc.ts'
@@ -19,6 +20,7 @@ import { subscriptionMethods } from './subscriptions.ts'
 export const ALL_METHODS: MethodDef[] = [
   ...netWeb3Methods,
   ...ethMiscMethods,
+  ...ethConfigMethods,
   ...ethBlockMethods,
   ...ethStateMethods,
   ...ethSimulateMethods,

@@ -194,6 +194,7 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     const remaining = env.header.gasLimit - gasUsed
     const { tx, from, gas, capped } = await toTx(sim, call, remaining)
     sim.tracer?.startCall()
+    if (validation) await checkNonce(vm, from, tx, gas)
     // geth's NoBaseFee outside validation: a fee cap under the block's base fee still runs.
     const feeCap = 'maxFeePerGas' in tx ? (tx as { maxFeePerGas: bigint }).maxFeePerGas : tx.getEffectivePriorityFee(0n)
     const block = !validation && baseFee !== undefined && feeCap < baseFee ? withoutBaseFee(env) : env
@@ -322,6 +323,16 @@ async function toTx(sim: Sim, call: SimCall, remaining: bigint) {
   }
   tx.getSenderAddress = () => from
   return { tx, from, gas, capped }
+}
+
+/** geth checks the nonce first (@ethereumjs checks the base fee before it): -38010 / -38011. */
+async function checkNonce(vm: VM, from: Address, tx: TypedTransaction, gas: bigint): Promise<void> {
+  const state = (await vm.stateManager.getAccount(from))?.nonce ?? 0n
+  if (tx.nonce === state) return
+  const a = toChecksumAddress(from.toString())
+  throw tx.nonce < state
+    ? txRefused(RpcErrorCode.SIM_NONCE_TOO_LOW, `nonce too low: address ${a}, tx: ${tx.nonce} state: ${state}`, gas)
+    : txRefused(RpcErrorCode.SIM_NONCE_TOO_HIGH, `nonce too high: address ${a}, tx: ${tx.nonce} state: ${state}`, gas)
 }
 
 /** A call refused before it ran (runTx threw), as geth's txValidationError. */
