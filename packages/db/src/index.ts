@@ -1,4 +1,5 @@
 export { Bucket, bucketKey, bucketRange } from './buckets.ts'
+export { corruptionError, isCorruption } from './corruption.ts'
 export { DbErrorCode } from './errors.ts'
 export type { FileDigest, FileProblem } from './file-digest.ts'
 export { digestTree, sha256File, verifyTree } from './file-digest.ts'

@@ -1,7 +1,9 @@
 import { CairnError } from '@cairn/utils'
 import { ClassicLevel } from 'classic-level'
+import { corruptionError, isCorruption } from './corruption.ts'
 import { DbErrorCode } from './errors.ts'
 import type { BatchOp, IterateOptions, KVSnapshot, KVStore } from './kv.ts'
+import { damagedTables } from './table-check.ts'
 
 export interface LevelKVOptions {
   /** Directory of the LevelDB files. */
@@ -38,9 +40,15 @@ export class LevelKV implements KVStore {
   }
 
   async open(): Promise<void> {
+    const damaged = damagedTables(this.path)
+    if (damaged.length > 0) {
+      const list = damaged.map((d) => `${d.file} (${d.why})`).join(', ')
+      throw corruptionError(new Error(`Corruption: damaged table file(s): ${list}`), this.path)
+    }
     try {
       await this.db.open()
     } catch (err) {
+      if (isCorruption(err)) throw corruptionError(err, this.path)
       const cause = (err as { cause?: { message?: string } }).cause
       const detail = cause?.message ?? (err as Error).message
       const locked = /lock/i.test(detail)
@@ -58,16 +66,26 @@ export class LevelKV implements KVStore {
     await this.db.close()
   }
 
+  // Reads report a corrupted table as DB_CORRUPT with the way out (restore a backup), not as
+  // LevelDB's bare "Corruption: bad block type".
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.db.get(key)
+    return this.db.get(key).catch(this.failed)
   }
 
   getSync(key: Uint8Array): Uint8Array | undefined {
-    return this.db.getSync(key)
+    try {
+      return this.db.getSync(key)
+    } catch (err) {
+      return this.failed(err)
+    }
   }
 
   getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return this.db.getMany(keys)
+    return this.db.getMany(keys).catch(this.failed)
+  }
+
+  private readonly failed = (err: unknown): never => {
+    throw isCorruption(err) ? corruptionError(err, this.path) : err
   }
 
   put(key: Uint8Array, value: Uint8Array): Promise<void> {
@@ -83,6 +101,7 @@ export class LevelKV implements KVStore {
     try {
       await this.db.batch(ops as { type: 'put'; key: Uint8Array; value: Uint8Array }[])
     } catch (err) {
+      if (isCorruption(err)) throw corruptionError(err, this.path)
       throw new CairnError(DbErrorCode.WRITE_FAILED, `database write failed: ${(err as Error).message}`, {
         fault: 'transient',
         cause: err,
@@ -92,17 +111,30 @@ export class LevelKV implements KVStore {
   }
 
   async *iterate(opts: IterateOptions = {}): AsyncIterable<[Uint8Array, Uint8Array]> {
-    for await (const entry of this.db.iterator(opts)) yield entry as [Uint8Array, Uint8Array]
+    try {
+      for await (const entry of this.db.iterator(opts)) yield entry as [Uint8Array, Uint8Array]
+    } catch (err) {
+      this.failed(err)
+    }
+  }
+
+  private async *iterateSnapshot(
+    snapshot: ReturnType<ClassicLevel<Uint8Array, Uint8Array>['snapshot']>,
+    opts: IterateOptions,
+  ): AsyncIterable<[Uint8Array, Uint8Array]> {
+    try {
+      for await (const entry of this.db.iterator({ ...opts, snapshot })) yield entry as [Uint8Array, Uint8Array]
+    } catch (err) {
+      this.failed(err)
+    }
   }
 
   snapshot(): KVSnapshot {
     const snap = this.db.snapshot()
     const db = this.db
     return {
-      get: (key) => db.get(key, { snapshot: snap }),
-      async *iterate(opts: IterateOptions = {}) {
-        for await (const entry of db.iterator({ ...opts, snapshot: snap })) yield entry as [Uint8Array, Uint8Array]
-      },
+      get: (key) => db.get(key, { snapshot: snap }).catch(this.failed),
+      iterate: (opts: IterateOptions = {}) => this.iterateSnapshot(snap, opts),
       close: () => snap.close(),
     }
   }

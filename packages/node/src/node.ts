@@ -229,6 +229,8 @@ async function wire(
   const ctx: RpcContext = {
     chain,
     pool,
+    // Estimates and `pending` calls run in the block the engine would seal next.
+    producer: engine,
     dev: config.dev ? engine : null,
     accounts: accountSigner(accounts),
     clientVersion: clientVersion(),

@@ -15,10 +15,12 @@ export interface CallVm {
   reusable: boolean
 }
 
-/** The intrinsic gas of a call, and the least gas limit it needs (intrinsic, or the EIP-7623 floor). */
+/** The intrinsic gas of a call, the least gas limit it needs (intrinsic, or the EIP-7623 floor), and that floor. */
 export interface CallGas {
   intrinsic: bigint
   minimumGas: bigint
+  /** The EIP-7623 calldata floor (0 before Prague). */
+  floor: bigint
 }
 
 /**

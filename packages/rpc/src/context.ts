@@ -1,4 +1,5 @@
 import type { Chain, StateEdit } from '@cairn/chain'
+import type { Engine } from '@cairn/consensus'
 import type { TxPool } from '@cairn/txpool'
 import type { Hex, Logger } from '@cairn/utils'
 import type { RpcMetrics } from './metrics.ts'
@@ -70,6 +71,8 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
 export interface RpcContext {
   chain: Chain
   pool: TxPool
+  /** The block producer: what it puts in the next block's header (gas estimates and `pending` calls run in that block). */
+  producer: Pick<Engine, 'nextBlockEnv'>
   dev: DevControls | null
   accounts: AccountSigner
   clientVersion: string

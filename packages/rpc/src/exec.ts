@@ -1,13 +1,14 @@
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Block, createBlock, type HeaderData } from '@ethereumjs/block'
 import type { EVMResult } from '@ethereumjs/evm'
-import { createTx } from '@ethereumjs/tx'
-import { Address, createZeroAddress, setLengthLeft } from '@ethereumjs/util'
+import { createTx, getCalldataFloorGas } from '@ethereumjs/tx'
+import { Address, bytesToUnprefixedHex, createZeroAddress, setLengthLeft } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import type { CallOutcome } from './call-cache.ts'
 import { type CallVm, callVms, timeoutError } from './call-vms.ts'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
+import { nextBlock } from './next-block.ts'
 import type { BlockOverride, CallRequest, StateOverride } from './schemas.ts'
 
 type AccessListEntry = { address: `0x${string}`; storageKeys: `0x${string}`[] }
@@ -16,10 +17,21 @@ type AccessListEntry = { address: `0x${string}`; storageKeys: `0x${string}`[] }
 export interface PreparedCall {
   /** The private VM the call runs in (tracers attach to its EVM events). */
   vm: VM
+  /** The block the call runs in: the state block itself, or its child (see {@link CallOverrides.next}). */
+  block: Block
   /** The intrinsic gas of a transaction with this input. */
   intrinsicGas: bigint
   /** The least gas a transaction with this input must provide (intrinsic, or the EIP-7623 floor). */
   minimumGas: bigint
+  /** The EIP-7623 calldata floor (0 before Prague). */
+  floorGas: bigint
+  /** The price per gas the sender offers at most: maxFeePerGas, else gasPrice, else 0. */
+  feeCap: bigint
+  /** The price the call runs with (GASPRICE): gasPrice, or min(maxFee, baseFee + tip) as a mined transaction pays. */
+  gasPrice: bigint
+  /** The caller's balance (read once). */
+  balance(): Promise<bigint>
+  /** Runs the call as a transaction with this gas limit would run; below {@link minimumGas} it fails with 'out of gas'. */
   run(gasLimit: bigint): Promise<EVMResult>
   /** The access list of the last run (with `reportAccessList`), without sender, recipient and precompiles. */
   accessList(): AccessListEntry[]
@@ -33,6 +45,12 @@ export interface CallOverrides {
   block?: BlockOverride
   /** Report the accounts and slots the call touches (eth_createAccessList). */
   reportAccessList?: boolean
+  /**
+   * Run in the block a transaction sent now would be in: the child of the state's block, as the
+   * consensus engine will seal it (number + 1, its next timestamp, base fee, coinbase, prevRandao,
+   * gas limit, blob gas: see next-block.ts). Gas estimates and `pending` calls.
+   */
+  next?: boolean
 }
 
 /**
@@ -47,16 +65,33 @@ export async function prepareCall(
   overrides: CallOverrides = {},
 ): Promise<PreparedCall> {
   const cv = await callVms(ctx).create(baseBlock)
-  return prepareOn(ctx, cv, req, baseBlock, overrides)
+  const call = await prepareOn(ctx, cv, req, baseBlock, overrides)
+  await checkFunds(call, req, req.gas ?? ctx.limits.gasCap)
+  return call
 }
 
 /**
  * Runs `fn` with `req` prepared against the state after `block`. Without state or block overrides
  * the call borrows a VM kept for that block (see {@link CallVmPool}): each run is a state
  * checkpoint reverted at its end, so nothing one call writes is seen by the next. With overrides
- * the call gets a private VM, as {@link prepareCall}.
+ * the call gets a private VM, as {@link prepareCall}. The caller's funds are checked as geth checks
+ * an eth_call's (see {@link checkFunds}).
  */
-export async function withCall<T>(
+export function withCall<T>(
+  ctx: RpcContext,
+  req: CallRequest,
+  block: Block,
+  overrides: CallOverrides,
+  fn: (call: PreparedCall) => Promise<T>,
+): Promise<T> {
+  return borrow(ctx, req, block, overrides, async (call) => {
+    await checkFunds(call, req, req.gas ?? ctx.limits.gasCap)
+    return fn(call)
+  })
+}
+
+/** {@link withCall} without the funds check (the estimate caps its gas by the funds instead). */
+async function borrow<T>(
   ctx: RpcContext,
   req: CallRequest,
   block: Block,
@@ -88,7 +123,8 @@ async function prepareOn(
     await vm.stateManager.checkpoint()
     await applyStateOverride(vm, overrides.state)
   }
-  const block = overrides.block ? withBlockOverride(ctx, baseBlock, overrides.block) : baseBlock
+  const context = overrides.next ? nextBlock(ctx, baseBlock) : baseBlock
+  const block = overrides.block ? withBlockOverride(ctx, context, overrides.block) : context
   // Checked whenever a message starts, by the VM's one `beforeMessage` listener: cheap (once per
   // CALL/CREATE, not per opcode). A single frame that loops without calling is bounded by the gas cap.
   cv.deadline = Date.now() + ctx.limits.evmTimeoutMs
@@ -96,8 +132,8 @@ async function prepareOn(
   const to = req.to ? new Address(hexToBytes(req.to)) : undefined
   const data = hexToBytes(req.input ?? req.data ?? '0x')
   const value = req.value ?? 0n
-  const gasPrice = req.gasPrice ?? req.maxFeePerGas ?? 0n
-  const { intrinsic, minimumGas } = callVms(ctx).gasOf(shapeKey(req, to, data, chain.common.hardfork()), () => {
+  const { feeCap, gasPrice } = pricesOf(req, block.header.baseFeePerGas)
+  const { intrinsic, minimumGas, floor } = callVms(ctx).gasOf(shapeKey(req, to, data, chain.common.hardfork()), () => {
     const shape = createTx(
       {
         ...(to ? { to } : {}),
@@ -108,31 +144,53 @@ async function prepareOn(
       },
       { common: chain.common },
     )
-    return { intrinsic: shape.getIntrinsicGas(), minimumGas: shape.getMinimumGasLimit() }
+    return {
+      intrinsic: shape.getIntrinsicGas(),
+      minimumGas: shape.getMinimumGasLimit(),
+      floor: getCalldataFloorGas(shape),
+    }
   })
-  if (gasPrice > 0n || value > 0n) {
-    // As geth: with a gas price the caller must afford gas and value; without one, the value.
-    const balance = (await vm.stateManager.getAccount(caller))?.balance ?? 0n
-    if (balance < value) {
-      throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for transfer', { fault: 'caller' })
-    }
-    if (gasPrice > 0n && balance < (req.gas ?? ctx.limits.gasCap) * gasPrice + value) {
-      throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for gas * price + value', {
-        fault: 'caller',
-      })
-    }
+  let balance: bigint | undefined
+  const balanceOf = async () => {
+    balance ??= (await vm.stateManager.getAccount(caller))?.balance ?? 0n
+    return balance
   }
+  // What a transaction warms before its first opcode (EIP-2929, EIP-2930, EIP-3651), as
+  // @ethereumjs/vm's runTx: the precompiles, the sender, the recipient, the coinbase, the access list.
+  const warm: string[] = [...(vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles.keys()]
+  warm.push(bytesToUnprefixedHex(caller.bytes))
+  if (to) warm.push(bytesToUnprefixedHex(to.bytes))
+  if (vm.common.isActivatedEIP(3651)) warm.push(bytesToUnprefixedHex(block.header.coinbase.bytes))
+  const listed = (req.accessList ?? []).map((e) => ({
+    address: e.address.slice(2),
+    slots: e.storageKeys.map((k) => k.slice(2)),
+  }))
+  const eip2929 = vm.common.isActivatedEIP(2929)
   let reported: Map<string, Set<string>> | undefined
   return {
     vm,
+    block,
     intrinsicGas: intrinsic,
     minimumGas,
+    floorGas: floor,
+    feeCap,
+    gasPrice,
+    balance: balanceOf,
     accessList: () => accessListOf(reported, caller, to),
     async run(gasLimit: bigint): Promise<EVMResult> {
       if (Date.now() > cv.deadline) throw timeoutError(ctx)
+      // A transaction below its intrinsic gas (or the calldata floor) is invalid: it fails.
+      if (gasLimit < minimumGas) return outOfGas(gasLimit)
       const { journal } = vm.evm
       if (overrides.reportAccessList) journal.startReportingAccessList()
       await journal.checkpoint()
+      if (eip2929) {
+        for (const a of warm) journal.addAlwaysWarmAddress(a)
+      }
+      for (const e of listed) {
+        journal.addAlwaysWarmAddress(e.address, true)
+        for (const slot of e.slots) journal.addAlwaysWarmSlot(e.address, slot, true)
+      }
       let res: EVMResult
       try {
         res = await vm.evm.runCall({
@@ -143,7 +201,7 @@ async function prepareOn(
           data,
           value,
           gasPrice,
-          gasLimit: gasLimit > intrinsic ? gasLimit - intrinsic : 0n,
+          gasLimit: gasLimit - intrinsic,
           skipBalance: gasPrice === 0n,
         })
       } catch (err) {
@@ -160,6 +218,72 @@ async function prepareOn(
       return res
     },
   }
+}
+
+/** The result of a transaction whose gas limit is below what it must pay before executing. */
+function outOfGas(gasLimit: bigint): EVMResult {
+  return {
+    execResult: {
+      returnValue: new Uint8Array(),
+      executionGasUsed: gasLimit,
+      exceptionError: { error: 'out of gas', errorType: 'EvmError' },
+    },
+  } as EVMResult
+}
+
+/**
+ * The prices of a call as geth derives them (TransactionArgs.ToMessage): a legacy gasPrice is
+ * both cap and price; with EIP-1559 fields the call pays min(maxFee, baseFee + tip), as a mined
+ * transaction does (GASPRICE sees that), and nothing when both are zero or absent.
+ */
+export function pricesOf(req: CallRequest, baseFee: bigint | undefined): { feeCap: bigint; gasPrice: bigint } {
+  if (req.gasPrice !== undefined) return { feeCap: req.gasPrice, gasPrice: req.gasPrice }
+  const feeCap = req.maxFeePerGas ?? 0n
+  const tip = req.maxPriorityFeePerGas ?? 0n
+  if (feeCap === 0n && tip === 0n) return { feeCap, gasPrice: 0n }
+  if (tip > feeCap) {
+    throw new CairnError(
+      RpcErrorCode.EXECUTION_FAILED,
+      `max priority fee per gas higher than max fee per gas: address ${req.from ?? ZERO_ADDRESS}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${feeCap}`,
+      { fault: 'caller' },
+    )
+  }
+  const price = baseFee === undefined ? tip : baseFee + tip
+  return { feeCap, gasPrice: price < feeCap ? price : feeCap }
+}
+
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
+
+/**
+ * As geth checks a call's funds: the value must be affordable, and with a price, gas × cap + value
+ * (`gas`: the call's gas limit).
+ */
+export async function checkFunds(call: PreparedCall, req: CallRequest, gas: bigint): Promise<void> {
+  const value = req.value ?? 0n
+  if (call.feeCap === 0n && value === 0n) return
+  const balance = await call.balance()
+  if (balance < value) {
+    throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for transfer', { fault: 'caller' })
+  }
+  if (call.feeCap > 0n && balance < gas * call.feeCap + value) {
+    throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for gas * price + value', {
+      fault: 'caller',
+    })
+  }
+}
+
+/**
+ * The gas a transaction whose run came to `res` is charged, as its receipt says: intrinsic plus
+ * execution, less the refund (capped at a fifth of that, EIP-3529), at least the EIP-7623 floor;
+ * and the refund that was subtracted (geth's `RefundedGas`).
+ */
+export function gasUsedOf(call: PreparedCall, res: EVMResult): { used: bigint; refunded: bigint } {
+  const spent = call.intrinsicGas + res.execResult.executionGasUsed
+  const cap = spent / call.vm.common.param('maxRefundQuotient')
+  const counter = res.execResult.exceptionError ? 0n : (res.execResult.gasRefund ?? 0n)
+  const refunded = counter < cap ? counter : cap
+  const used = spent - refunded
+  return { used: used < call.floorGas ? call.floorGas : used, refunded }
 }
 
 /**
@@ -212,9 +336,19 @@ export function decodeRevertReason(data: Uint8Array): string | undefined {
   return undefined
 }
 
+/** geth's `estimateGasErrorRatio`: the search stops once the bounds are within 1.5% of each other. */
+const ESTIMATE_ERROR_RATIO = 0.015
+/** The gas stipend of a CALL with value: the optimistic first guess leaves room for one. */
+const CALL_STIPEND = 2300n
+const TX_GAS = 21_000n
+
 /**
- * The least gas limit with which the call succeeds, by binary search as geth does; it is enough
- * to run the transaction. A call that fails at the cap reports why.
+ * The least gas limit with which the call succeeds in the block after `block` (the one it will be
+ * mined in: see {@link CallOverrides.next}), by geth's search (gasestimator.Estimate): the
+ * highest allowance first (the request's gas, else the block's gas limit, capped by EIP-7825, by
+ * what the sender's balance pays at its fee cap, and by the RPC gas cap); a plain transfer tries
+ * 21,000; then an optimistic guess (gas used + refund + stipend, × 64/63) and a binary search
+ * skewed low, stopping within 1.5%. The answer is always a limit that succeeded.
  */
 export async function estimateGas(
   ctx: RpcContext,
@@ -222,30 +356,57 @@ export async function estimateGas(
   block: Block,
   overrides: CallOverrides = {},
 ): Promise<bigint> {
-  return withCall(ctx, req, block, overrides, (call) => searchGas(ctx, req, block, call))
+  return borrow(ctx, req, block, { ...overrides, next: true }, (call) => searchGas(ctx, req, call))
 }
 
-async function searchGas(ctx: RpcContext, req: CallRequest, block: Block, call: PreparedCall): Promise<bigint> {
-  let hi = req.gas ?? block.header.gasLimit
+async function searchGas(ctx: RpcContext, req: CallRequest, call: PreparedCall): Promise<bigint> {
+  let hi = req.gas !== undefined && req.gas >= TX_GAS ? req.gas : call.block.header.gasLimit
+  const { common } = call.vm
+  if (common.isActivatedEIP(7825)) {
+    const max = common.param('maxTransactionGasLimit')
+    if (hi > max) hi = max
+  }
+  const value = req.value ?? 0n
+  if (call.feeCap > 0n) {
+    const balance = await call.balance()
+    if (value >= balance) {
+      throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for transfer', { fault: 'caller' })
+    }
+    const allowance = (balance - value) / call.feeCap
+    if (hi > allowance) hi = allowance
+  } else if (value > 0n && (await call.balance()) < value) {
+    throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'insufficient funds for transfer', { fault: 'caller' })
+  }
   if (hi > ctx.limits.gasCap) hi = ctx.limits.gasCap
+  const to = req.to ? new Address(hexToBytes(req.to)) : undefined
+  const data = req.input ?? req.data ?? '0x'
+  if (data === '0x' && to && (await call.vm.stateManager.getCode(to)).length === 0) {
+    const plain = await call.run(TX_GAS)
+    if (!plain.execResult.exceptionError) return TX_GAS
+  }
   const first = await call.run(hi)
-  if (first.execResult.exceptionError) {
-    if (first.execResult.exceptionError.error === 'revert') throw revertError(first.execResult.returnValue)
+  const failure = first.execResult.exceptionError
+  if (failure) {
+    if (failure.error === 'revert') throw revertError(first.execResult.returnValue)
+    if (failure.error !== 'out of gas') {
+      throw new CairnError(RpcErrorCode.EXECUTION_FAILED, failure.error, { fault: 'caller' })
+    }
     throw new CairnError(RpcErrorCode.EXECUTION_FAILED, `gas required exceeds allowance (${hi})`, { fault: 'caller' })
   }
-  let lo = call.minimumGas - 1n
-  // Most calls succeed with what they used plus the 63/64 reserve: try that first.
-  const used = first.execResult.executionGasUsed + call.minimumGas
-  const optimistic = ((used + (first.execResult.gasRefund ?? 0n) + 2300n) * 64n) / 63n
+  const { used, refunded } = gasUsedOf(call, first)
+  let lo = used - 1n
+  // Most calls succeed with what they used, their refund and a call stipend, plus the 63/64 reserve.
+  const optimistic = ((used + refunded + CALL_STIPEND) * 64n) / 63n
   if (optimistic < hi) {
-    const r = await call.run(optimistic)
-    if (!r.execResult.exceptionError) hi = optimistic
-    else lo = optimistic
+    if ((await call.run(optimistic)).execResult.exceptionError) lo = optimistic
+    else hi = optimistic
   }
   while (lo + 1n < hi) {
-    const mid = (lo + hi) / 2n
-    const r = await call.run(mid)
-    if (r.execResult.exceptionError) lo = mid
+    if (Number(hi - lo) / Number(hi) < ESTIMATE_ERROR_RATIO) break
+    let mid = (hi + lo) / 2n
+    // Most transactions need little more than they use: bisect nearer the low side.
+    if (mid > lo * 2n) mid = lo * 2n
+    if ((await call.run(mid)).execResult.exceptionError) lo = mid
     else hi = mid
   }
   return hi

@@ -4,6 +4,7 @@ import { devMethods } from './methods/dev.ts'
 import { devImpersonateMethods } from './methods/dev-impersonate.ts'
 import { devStateMethods } from './methods/dev-state.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
+import { ethCapabilitiesMethods } from './methods/eth-capabilities.ts'
 import { ethConfigMethods } from './methods/eth-config.ts'
 import { ethFilterMethods } from './methods/eth-filters.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
@@ -21,6 +22,7 @@ export const ALL_METHODS: MethodDef[] = [
   ...netWeb3Methods,
   ...ethMiscMethods,
   ...ethConfigMethods,
+  ...ethCapabilitiesMethods,
   ...ethBlockMethods,
   ...ethStateMethods,
   ...ethSimulateMethods,

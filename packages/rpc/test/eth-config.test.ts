@@ -82,3 +82,25 @@ describe('eth_config', () => {
     expect(await result(node.url, 'eth_blobBaseFee')).toBe('0x1')
   })
 })
+
+describe('eth_capabilities and eth_baseFee', () => {
+  it('report an archive from genesis and the head', async () => {
+    const head = await result<{ number: string; hash: string }>(node.url, 'eth_getBlockByNumber', ['latest', false])
+    const caps = await result<Record<string, unknown>>(node.url, 'eth_capabilities')
+    const kept = { disabled: false, oldestBlock: '0x0' }
+    expect(caps).toEqual({
+      head: { number: head.number, hash: head.hash },
+      state: kept,
+      tx: kept,
+      logs: kept,
+      receipts: kept,
+      blocks: kept,
+      stateproofs: kept,
+    })
+  })
+
+  it('eth_baseFee is the next block’s base fee, the one eth_feeHistory ends with', async () => {
+    const history = await result<{ baseFeePerGas: string[] }>(node.url, 'eth_feeHistory', ['0x1', 'latest'])
+    expect(await result(node.url, 'eth_baseFee')).toBe(history.baseFeePerGas[1])
+  })
+})

@@ -1,7 +1,8 @@
-import { type BuildResult, type Chain, rewindChain, type StateEdit } from '@cairn/chain'
+import { type BuildHeader, type BuildResult, type Chain, rewindChain, type StateEdit } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import type { TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
 import { devChainRules } from './dev-rules.ts'
 
@@ -181,6 +182,23 @@ export class DevEngine implements Engine {
     this.nextTimestamp = timestamp
   }
 
+  /**
+   * The header fields of a block sealed on `parent` now: the timestamp `max(now + offset, parent + 1)`
+   * (or the one fixed by {@link setNextBlockTimestamp}, left set), the engine's coinbase, prevRandao
+   * keccak(parent hash); the gas limit is the chain's rule (the parent's). Sealing uses exactly this; estimates and `pending`
+   * calls use it through the RPC context.
+   */
+  nextBlockEnv(parent: Block): BuildHeader {
+    const now = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000)) + this.offsetSeconds
+    let timestamp = this.nextTimestamp ?? now
+    if (timestamp <= parent.header.timestamp) timestamp = parent.header.timestamp + 1n
+    return {
+      timestamp,
+      coinbase: this.opts.coinbase,
+      mixHash: keccak256(parent.hash()),
+    }
+  }
+
   /** Seals one block now (evm_mine). */
   mine(): Promise<BuildResult> {
     return this.seal()
@@ -288,22 +306,11 @@ export class DevEngine implements Engine {
     const { chain, pool, logger } = this.modules
     return chain.importer.exclusive(async () => {
       const parent = chain.head
-      const now = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000)) + this.offsetSeconds
-      let timestamp = this.nextTimestamp ?? now
+      const env = this.nextBlockEnv(parent)
       this.nextTimestamp = undefined
-      if (timestamp <= parent.header.timestamp) timestamp = parent.header.timestamp + 1n
       const baseFee = parent.header.calcNextBaseFee()
       const source = edit ? EMPTY_SOURCE : await pool.blockSource(baseFee)
-      const built = await chain.executor.build(
-        parent,
-        {
-          timestamp,
-          coinbase: this.opts.coinbase,
-          mixHash: keccak256(parent.hash()),
-          ...(edit ? { preState: edit } : {}),
-        },
-        source,
-      )
+      const built = await chain.executor.build(parent, edit ? { ...env, preState: edit } : env, source)
       if (built.rejected.length > 0) {
         logger.warn(
           { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },

@@ -34,6 +34,12 @@ export const ethMiscMethods: MethodDef[] = [
     },
   }),
   method({
+    name: 'eth_baseFee',
+    params: z.tuple([]),
+    // The next block's base fee (EIP-1559, from the head), as eth_blobBaseFee is the next block's blob fee.
+    handler: (_p, ctx) => toQuantity(ctx.chain.head.header.calcNextBaseFee()),
+  }),
+  method({
     name: 'eth_blobBaseFee',
     params: z.tuple([]),
     handler: (_p, ctx) => toQuantity(ctx.chain.head.header.calcNextBlobGasPrice(ctx.chain.common)),

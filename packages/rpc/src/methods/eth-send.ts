@@ -132,10 +132,15 @@ export async function fillRequest(ctx: RpcContext, req: CallRequest): Promise<Ty
   }
   const head = chain.head
   const nonce = req.nonce ?? (await pool.pendingNonce(new Address(hexToBytes(from))))
-  const gasLimit = req.gas ?? (await estimateGas(ctx, req, head))
   const legacy = req.gasPrice !== undefined || req.type === 0n || req.type === 1n
   const tip = req.maxPriorityFeePerGas ?? (legacy ? 0n : await suggestTip(ctx))
   const baseFee = head.header.calcNextBaseFee()
+  // As geth's setDefaults: the fees first, then the gas, estimated with those fees (GASPRICE and
+  // the funds cap see them) in the block the transaction will be in.
+  const fees = legacy
+    ? { gasPrice: req.gasPrice ?? baseFee + tip }
+    : { maxPriorityFeePerGas: tip, maxFeePerGas: req.maxFeePerGas ?? baseFee * 2n + tip }
+  const gasLimit = req.gas ?? (await estimateGas(ctx, { ...req, ...fees }, head))
   const common = {
     nonce,
     gasLimit,
@@ -147,14 +152,13 @@ export async function fillRequest(ctx: RpcContext, req: CallRequest): Promise<Ty
     ? {
         ...common,
         type: req.accessList ? 1 : 0,
-        gasPrice: req.gasPrice ?? baseFee + tip,
+        ...fees,
         ...(req.accessList ? { accessList: req.accessList } : {}),
       }
     : {
         ...common,
         type: 2,
-        maxPriorityFeePerGas: tip,
-        maxFeePerGas: req.maxFeePerGas ?? baseFee * 2n + tip,
+        ...fees,
         accessList: req.accessList ?? [],
       }
   try {

@@ -4,7 +4,7 @@ import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import { callResults, outcomeOf } from '../call-cache.ts'
 import { invalidParams, RpcErrorCode } from '../errors.ts'
-import { callGas, estimateGas, throwIfCallFailed, withCall } from '../exec.ts'
+import { callGas, estimateGas, gasUsedOf, throwIfCallFailed, withCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
 import {
@@ -75,11 +75,14 @@ export const ethStateMethods: MethodDef[] = [
     params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional(), blockOverride.optional()]),
     async handler([req, ref, state, blockOv], ctx) {
       const block = await resolveBlock(ctx, ref)
-      const overrides = { ...(state ? { state } : {}), ...(blockOv ? { block: blockOv } : {}) }
+      // `pending`: in the block the engine would seal next, on the head's state.
+      const next = ref === 'pending'
+      const overrides = { ...(state ? { state } : {}), ...(blockOv ? { block: blockOv } : {}), next }
       const gas = callGas(ctx, req)
       const cache = callResults(ctx)
-      // With overrides the outcome is not the block's: executed, never remembered.
-      const key = state || blockOv ? undefined : cache.keyOf(bytesToHex(block.hash()), req, gas)
+      // With overrides, or in the next block (whose header moves with the clock), the outcome is
+      // not the block's: executed, never remembered.
+      const key = state || blockOv || next ? undefined : cache.keyOf(bytesToHex(block.hash()), req, gas)
       const outcome = await cache.outcome(key, async () =>
         outcomeOf(await withCall(ctx, req, block, overrides, (call) => call.run(gas))),
       )
@@ -91,6 +94,8 @@ export const ethStateMethods: MethodDef[] = [
     name: 'eth_estimateGas',
     params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional()]),
     async handler([req, ref, state], ctx) {
+      // On the state of `ref` (latest by default, as geth), in the block after it: the one the
+      // transaction will be in (its timestamp, number, base fee, coinbase).
       const block = await resolveBlock(ctx, ref)
       return toQuantity(await estimateGas(ctx, req, block, state ? { state } : {}))
     },
@@ -99,28 +104,29 @@ export const ethStateMethods: MethodDef[] = [
     name: 'eth_createAccessList',
     params: z.tuple([callRequest, blockRef.optional()]),
     async handler([req, ref], ctx) {
-      const block = await resolveBlock(ctx, ref)
+      // As geth, `pending` by default: the list and gas of the transaction sent now.
+      const block = await resolveBlock(ctx, ref ?? 'pending')
+      const next = ref === undefined || ref === 'pending'
       // As geth: run with the list found so far until it stops changing (warm slots change gas).
       let list = req.accessList ?? []
       for (let i = 0; i < 8; i++) {
-        const { res, next, minimumGas } = await withCall(
+        const { res, found, gasUsed } = await withCall(
           ctx,
           { ...req, accessList: list },
           block,
-          { reportAccessList: true },
+          { reportAccessList: true, next },
           async (call) => {
             const res = await call.run(callGas(ctx, req))
-            return { res, next: call.accessList(), minimumGas: call.minimumGas }
+            return { res, found: call.accessList(), gasUsed: gasUsedOf(call, res).used }
           },
         )
-        const gasUsed = toQuantity(res.execResult.executionGasUsed + minimumGas)
-        if (JSON.stringify(next) === JSON.stringify(list) || i === 7) {
-          const out: Record<string, unknown> = { accessList: next, gasUsed }
+        if (JSON.stringify(found) === JSON.stringify(list) || i === 7) {
+          const out: Record<string, unknown> = { accessList: found, gasUsed: toQuantity(gasUsed) }
           const err = res.execResult.exceptionError
           if (err) out.error = err.error === 'revert' ? 'execution reverted' : err.error
           return out
         }
-        list = next
+        list = found
       }
       return null
     },

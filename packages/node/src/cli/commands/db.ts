@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { type CheckReport, checkChain, openStoredChain } from '@cairn/chain'
-import { LevelKV } from '@cairn/db'
-import { CairnError } from '@cairn/utils'
+import { DbErrorCode, LevelKV } from '@cairn/db'
+import { CairnError, isCairnError } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { ADMIN_SOCKET, adminRequest } from '../../backup/admin-socket.ts'
 import { createBackup, restoreBackup, verifyBackup } from '../../backup/backup.ts'
@@ -44,6 +44,16 @@ function printManifest(dir: string, m: BackupManifest): void {
   )
 }
 
+function printCorrupt(err: CairnError, json: boolean): void {
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, problems: [{ kind: 'corrupt', message: err.message }], hint: err.hint })}\n`,
+    )
+    return
+  }
+  process.stdout.write(`PROBLEM: ${err.message}\n  ${err.hint}\n`)
+}
+
 /** Registers `cairn db check|backup|verify-backup|restore`. */
 export function registerDb(program: Command): void {
   const db = program.command('db').description('check, back up and restore the chain database')
@@ -59,8 +69,9 @@ export function registerDb(program: Command): void {
       '\nExits 0 when consistent, 1 when any problem is found.\n\nExamples:\n  $ cairn db check --datadir ./.cairn/dev\n  $ cairn db check --datadir ./.cairn/dev --last 100 --full-state\n',
     )
     .action(async (opts: { datadir: string; last?: number; fullState?: boolean; json?: boolean }) => {
-      const kv = await openChaindata(opts.datadir)
+      let kv: LevelKV | undefined
       try {
+        kv = await openChaindata(opts.datadir)
         const view = await openStoredChain(kv)
         const report = await checkChain(view, {
           ...(opts.last !== undefined ? { last: opts.last } : {}),
@@ -68,8 +79,13 @@ export function registerDb(program: Command): void {
         })
         printCheck(report, opts.json === true)
         if (report.problems.length > 0) process.exitCode = 1
+      } catch (err) {
+        // Damaged files are a finding of the check, reported as one (exit 1), not a crash.
+        if (!isCairnError(err, DbErrorCode.CORRUPT)) throw err
+        printCorrupt(err, opts.json === true)
+        process.exitCode = 1
       } finally {
-        await kv.close()
+        await kv?.close()
       }
     })
 
