@@ -2,7 +2,7 @@
  * execution-spec-tests BlockchainTests through Cairn's import path, as `cairn init` + `cairn
  * import` run them: the fixture's genesis as a geth-style genesis.json through Cairn's parser (its
  * hash must be the fixture's), a Chain on a real LevelDB in a temporary directory, every block's
- * RLP decoded and imported by the chain's importer in order — refused when the fixture expects an
+ * RLP read as `cairn import` reads a chain file and imported by the chain's importer in order — refused when the fixture expects an
  * exception, accepted (with the fixture's hash) otherwise — and the head equal to `lastblockhash`.
  *
  *   node --import tsx conformance/blockchain/run.ts [filter]
@@ -14,11 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Chain, type ChainEngine } from '@cairn/chain'
+import { Chain, type ChainEngine, readChainFile } from '@cairn/chain'
 import { LevelKV } from '@cairn/db'
 import { bytesToHex, errorMessage, silentLogger } from '@cairn/utils'
-import { type BlockBytes, createBlockFromBytesArray } from '@ethereumjs/block'
-import { RLP } from '@ethereumjs/rlp'
 import { hexToBytes } from '@ethereumjs/util'
 import { type SuiteFailure, type SuiteOptions, type SuiteResult, summary } from '../suite.ts'
 import { type BlockchainCase, type NamedCase, readDirectory, readVendored } from './fixture.ts'
@@ -81,16 +79,21 @@ export async function runCase(c: BlockchainCase, datadir: string): Promise<strin
     if (genesisHash !== c.genesisBlockHeader.hash.toLowerCase()) {
       return `genesis hash ${genesisHash}, fixture says ${c.genesisBlockHeader.hash}`
     }
+    const file = `${datadir}.rlp`
+    const commons = ((chain as unknown as { commons?: unknown }).commons ?? chain.common) as Parameters<
+      typeof readChainFile
+    >[1]
     for (const [i, b] of c.blocks.entries()) {
       const expected = b.expectException
       let imported: string | undefined
       let refusal: string | undefined
       try {
-        const block = createBlockFromBytesArray(RLP.decode(hexToBytes(b.rlp as `0x${string}`)) as BlockBytes, {
-          common: chain.common,
-        })
-        const { block: got } = await chain.importer.importBlock(block)
-        imported = bytesToHex(got.hash())
+        // As `cairn import` reads it: a chain file, each block decoded with its fork's Common.
+        writeFileSync(file, hexToBytes(b.rlp as `0x${string}`))
+        for (const block of readChainFile(file, commons)) {
+          const { block: got } = await chain.importer.importBlock(block)
+          imported = bytesToHex(got.hash())
+        }
       } catch (err) {
         refusal = errorMessage(err)
       }
@@ -108,6 +111,7 @@ export async function runCase(c: BlockchainCase, datadir: string): Promise<strin
   } finally {
     await kv.close()
     rmSync(datadir, { recursive: true, force: true })
+    rmSync(`${datadir}.rlp`, { force: true })
   }
 }
 
