@@ -2,23 +2,22 @@
  * execution-spec-tests BlockchainTests through Cairn's import path, as `cairn init` + `cairn
  * import` run them: the fixture's genesis as a geth-style genesis.json through Cairn's parser (its
  * hash must be the fixture's), a Chain on a real LevelDB in a temporary directory, every block's
- * RLP decoded and imported by the chain's importer in order — refused when the fixture expects an
+ * RLP read as `cairn import` reads a chain file and imported by the chain's importer in order — refused when the fixture expects an
  * exception, accepted (with the fixture's hash) otherwise — and the head equal to `lastblockhash`.
  *
  *   node --import tsx conformance/blockchain/run.ts [filter]
  *
  * runs the vendored set (fixtures/); `CAIRN_EEST_DIR=…/blockchain_tests` runs an unpacked
- * release instead; `CAIRN_EEST_REPORT=file.json` writes every failure there. Cases run one after another in this process.
+ * release instead; `CAIRN_EEST_REPORT=file.json` writes every failure there, and
+ * `CAIRN_EEST_REASONS=file.json` each expected refusal with Cairn's reason. Cases run one after another in this process.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Chain, type ChainEngine } from '@cairn/chain'
+import { Chain, type ChainEngine, readChainFile } from '@cairn/chain'
 import { LevelKV } from '@cairn/db'
 import { bytesToHex, errorMessage, silentLogger } from '@cairn/utils'
-import { type BlockBytes, createBlockFromBytesArray } from '@ethereumjs/block'
-import { RLP } from '@ethereumjs/rlp'
 import { hexToBytes } from '@ethereumjs/util'
 import { type SuiteFailure, type SuiteOptions, type SuiteResult, summary } from '../suite.ts'
 import { type BlockchainCase, type NamedCase, readDirectory, readVendored } from './fixture.ts'
@@ -61,6 +60,9 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
   return result
 }
 
+/** Each expected refusal and Cairn's reason for it, for `CAIRN_EEST_REASONS=file.json`. */
+const refusals: { expected: string; got: string }[] = []
+
 /** Runs one case in a fresh datadir; returns why it failed, or undefined when it passed. */
 export async function runCase(c: BlockchainCase, datadir: string): Promise<string | undefined> {
   const kv = new LevelKV({ path: datadir })
@@ -81,19 +83,25 @@ export async function runCase(c: BlockchainCase, datadir: string): Promise<strin
     if (genesisHash !== c.genesisBlockHeader.hash.toLowerCase()) {
       return `genesis hash ${genesisHash}, fixture says ${c.genesisBlockHeader.hash}`
     }
+    const file = `${datadir}.rlp`
+    const commons = ((chain as unknown as { commons?: unknown }).commons ?? chain.common) as Parameters<
+      typeof readChainFile
+    >[1]
     for (const [i, b] of c.blocks.entries()) {
       const expected = b.expectException
       let imported: string | undefined
       let refusal: string | undefined
       try {
-        const block = createBlockFromBytesArray(RLP.decode(hexToBytes(b.rlp as `0x${string}`)) as BlockBytes, {
-          common: chain.common,
-        })
-        const { block: got } = await chain.importer.importBlock(block)
-        imported = bytesToHex(got.hash())
+        // As `cairn import` reads it: a chain file, each block decoded with its fork's Common.
+        writeFileSync(file, hexToBytes(b.rlp as `0x${string}`))
+        for (const block of readChainFile(file, commons)) {
+          const { block: got } = await chain.importer.importBlock(block)
+          imported = bytesToHex(got.hash())
+        }
       } catch (err) {
         refusal = errorMessage(err)
       }
+      if (expected !== undefined && refusal !== undefined) refusals.push({ expected, got: refusal })
       if (expected !== undefined && refusal === undefined) {
         return `block ${i} imported (${imported}) but the fixture expects ${expected}`
       }
@@ -108,6 +116,7 @@ export async function runCase(c: BlockchainCase, datadir: string): Promise<strin
   } finally {
     await kv.close()
     rmSync(datadir, { recursive: true, force: true })
+    rmSync(`${datadir}.rlp`, { force: true })
   }
 }
 
@@ -127,5 +136,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const s of r.skipped.slice(0, 5)) process.stdout.write(`skipped ${s.name}: ${s.why}\n`)
   const report = process.env['CAIRN_EEST_REPORT']
   if (report) writeFileSync(report, JSON.stringify(r, null, 1))
+  const reasons = process.env['CAIRN_EEST_REASONS']
+  if (reasons) writeFileSync(reasons, JSON.stringify(refusals, null, 1))
   process.exitCode = r.failed > 0 ? 1 : 0
 }

@@ -4,6 +4,7 @@ import type { EVMResult } from '@ethereumjs/evm'
 import { createTx, getCalldataFloorGas } from '@ethereumjs/tx'
 import { Address, bytesToUnprefixedHex, createZeroAddress, setLengthLeft } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
+import { applyAuthorizations } from './authorizations.ts'
 import type { CallOutcome } from './call-cache.ts'
 import { type CallVm, callVms, timeoutError } from './call-vms.ts'
 import type { RpcContext } from './context.ts'
@@ -133,6 +134,7 @@ async function prepareOn(
   const data = hexToBytes(req.input ?? req.data ?? '0x')
   const value = req.value ?? 0n
   const { feeCap, gasPrice } = pricesOf(req, block.header.baseFeePerGas)
+  const auths = req.authorizationList ?? []
   const { intrinsic, minimumGas, floor } = callVms(ctx).gasOf(shapeKey(req, to, data, chain.common.hardfork()), () => {
     const shape = createTx(
       {
@@ -141,6 +143,8 @@ async function prepareOn(
         value,
         gasLimit: 0n,
         ...(req.accessList ? { accessList: req.accessList, type: 1 } : {}),
+        // Only the count matters to the intrinsic gas (25,000 each).
+        ...(auths.length > 0 ? { type: 4, authorizationList: auths.map(() => PLACEHOLDER_AUTH) } : {}),
       },
       { common: chain.common },
     )
@@ -193,6 +197,7 @@ async function prepareOn(
       }
       let res: EVMResult
       try {
+        const authRefund = auths.length > 0 ? await applyAuthorizations(vm, caller, auths) : 0n
         res = await vm.evm.runCall({
           block,
           caller,
@@ -204,6 +209,8 @@ async function prepareOn(
           gasLimit: gasLimit - intrinsic,
           skipBalance: gasPrice === 0n,
         })
+        // A failed call's state changes, and their refunds, are undone; the authorizations' stay.
+        res.execResult.gasRefund = (res.execResult.exceptionError ? 0n : (res.execResult.gasRefund ?? 0n)) + authRefund
       } catch (err) {
         // Thrown mid-call (the time limit): inner checkpoints are left open. Never reuse this VM.
         cv.reusable = false
@@ -219,6 +226,16 @@ async function prepareOn(
     },
   }
 }
+
+/** An authorization standing in for each of a call's when only their count matters (intrinsic gas). */
+const PLACEHOLDER_AUTH = {
+  chainId: '0x0',
+  address: '0x0000000000000000000000000000000000000000',
+  nonce: '0x0',
+  yParity: '0x0',
+  r: '0x1',
+  s: '0x1',
+} as const
 
 /** The result of a transaction whose gas limit is below what it must pay before executing. */
 function outOfGas(gasLimit: bigint): EVMResult {
@@ -280,7 +297,8 @@ export async function checkFunds(call: PreparedCall, req: CallRequest, gas: bigi
 export function gasUsedOf(call: PreparedCall, res: EVMResult): { used: bigint; refunded: bigint } {
   const spent = call.intrinsicGas + res.execResult.executionGasUsed
   const cap = spent / call.vm.common.param('maxRefundQuotient')
-  const counter = res.execResult.exceptionError ? 0n : (res.execResult.gasRefund ?? 0n)
+  // The run's refund counter (see `run`: none from a failed call, plus the authorities' refund).
+  const counter = res.execResult.gasRefund ?? 0n
   const refunded = counter < cap ? counter : cap
   const used = spent - refunded
   return { used: used < call.floorGas ? call.floorGas : used, refunded }
@@ -289,14 +307,16 @@ export function gasUsedOf(call: PreparedCall, res: EVMResult): { used: bigint; r
 /**
  * What the intrinsic gas of a call depends on: creation or not, the ruleset, the input's length
  * and how many of its bytes are zero (calldata is priced per zero and non-zero byte, init code per
- * word, the EIP-7623 floor per token: all functions of these two counts), and the access list. Calls
+ * word, the EIP-7623 floor per token: all functions of these two counts), the number of EIP-7702
+ * authorizations, and the access list. Calls
  * with different arguments of the same shape (`balanceOf(a)`, `balanceOf(b)`) share one entry.
  */
 export function shapeKey(req: CallRequest, to: Address | undefined, data: Uint8Array, hardfork: string): string {
   let zeros = 0
   for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++
   const list = req.accessList ? JSON.stringify(req.accessList) : ''
-  return `${to ? 'call' : 'create'} ${hardfork} ${data.length} ${zeros} ${list}`
+  const auths = req.authorizationList?.length ?? 0
+  return `${to ? 'call' : 'create'} ${hardfork} ${data.length} ${zeros} ${auths} ${list}`
 }
 
 /** The gas limit a call runs with: the request's, capped by the RPC gas cap. */

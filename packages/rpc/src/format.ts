@@ -91,9 +91,10 @@ export function formatTx(tx: TypedTransaction, pos?: TxPosition, from?: string):
     out.gasPrice = q((tx as unknown as { gasPrice: bigint }).gasPrice)
   }
   if ('maxFeePerBlobGas' in tx) {
-    const t = tx as unknown as { maxFeePerBlobGas: bigint; blobVersionedHashes: Uint8Array[] }
+    // @ethereumjs keeps the versioned hashes as hex strings.
+    const t = tx as unknown as { maxFeePerBlobGas: bigint; blobVersionedHashes: (string | Uint8Array)[] }
     out.maxFeePerBlobGas = q(t.maxFeePerBlobGas)
-    out.blobVersionedHashes = t.blobVersionedHashes.map((h) => hex(h))
+    out.blobVersionedHashes = t.blobVersionedHashes.map((h) => (typeof h === 'string' ? h.toLowerCase() : hex(h)))
   }
   if (tx.type !== 0) {
     out.chainId = q(tx.common.chainId())

@@ -59,6 +59,18 @@ export const blockRefOrHash = z.union([
 
 const accessList = z.array(z.object({ address, storageKeys: z.array(hash32) }))
 
+/** A signed EIP-7702 authorization (type-4 transactions), as viem and geth write it. */
+const authorization = z
+  .object({
+    chainId: looseQuantity,
+    address,
+    nonce: looseQuantity,
+    yParity: looseQuantity,
+    r: looseQuantity,
+    s: looseQuantity,
+  })
+  .passthrough()
+
 /** The transaction object of eth_call, eth_estimateGas and eth_sendTransaction. */
 export const callRequest = z
   .object({
@@ -75,6 +87,7 @@ export const callRequest = z
     chainId: looseQuantity.optional(),
     type: looseQuantity.optional(),
     accessList: accessList.optional(),
+    authorizationList: z.array(authorization).optional(),
   })
   .passthrough()
 export type CallRequest = z.infer<typeof callRequest>

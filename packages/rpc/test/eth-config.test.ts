@@ -78,8 +78,10 @@ describe('eth_config', () => {
     })
   })
 
-  it('answers eth_blobBaseFee as the next block’s blob base fee (1 wei on a chain without blobs)', async () => {
+  it('answers eth_blobBaseFee as the next block’s blob base fee (1 wei on a chain without blobs), as eth_feeHistory ends', async () => {
     expect(await result(node.url, 'eth_blobBaseFee')).toBe('0x1')
+    const history = await result<{ baseFeePerBlobGas: string[] }>(node.url, 'eth_feeHistory', ['0x1', 'latest'])
+    expect(history.baseFeePerBlobGas[1]).toBe('0x1')
   })
 })
 

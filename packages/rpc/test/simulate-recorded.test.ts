@@ -106,6 +106,23 @@ const MUST_MATCH = [
   'ethSimulate-gas-fees-and-value-error-38014.io',
   'ethSimulate-basefee-too-low-with-validation-38012.io',
   'ethSimulate-move-to-address-itself-reference-38022.io',
+  // A failed call's output is only in its error (returnData "0x").
+  'ethSimulate-eth-send-should-not-produce-logs-on-revert.io',
+  // The ruleset's precompile addresses stay warm when overridden; a moved-to address is cold.
+  'ethSimulate-extcodehash-precompile.io',
+  'ethSimulate-override-ecrecover.io',
+  // A precompile move lasts one block.
+  'ethSimulate-move-ecrecover-twice-and-call.io',
+  // A contract may send (no EIP-3607), with traceTransfers' logs.
+  'ethSimulate-simple-send-from-contract.io',
+  // Outside validation a fee cap under an overridden base fee still runs.
+  'ethSimulate-basefee-too-low-without-validation-38012.io',
+  // Blob transactions, blob base fee override; full transactions with their senders.
+  'ethSimulate-blobs.io',
+  'ethSimulate-no-fields-call.io',
+  'ethSimulate-simple-validation-fulltx.io',
+  'ethSimulate-check-invalid-nonce.io',
+  'ethSimulate-transfer-over-BlockStateCalls.io',
 ]
 
 describe('eth_simulateV1 against geth’s recorded exchanges', () => {
@@ -118,7 +135,7 @@ describe('eth_simulateV1 against geth’s recorded exchanges', () => {
       else report.push(`${name}: ${why.split('\n')[0]}`)
     }
     console.log(`eth_simulateV1 recorded cases: ${same} of ${Object.keys(cases).length} match\n${report.join('\n')}`)
-    expect(same).toBeGreaterThan(0)
+    expect(same).toBeGreaterThanOrEqual(75)
   }, 120_000)
 
   for (const name of MUST_MATCH) {

@@ -41,6 +41,7 @@ export class SimLogTracer {
     events.on('afterMessage', (r: EVMResult) => this.exit(r))
     events.on('step', (e: InterpreterStep) => {
       if (e.opcode.name.startsWith('LOG')) this.log(e)
+      else if (e.opcode.name === 'SELFDESTRUCT') this.selfDestruct(e)
     })
   }
 
@@ -93,6 +94,14 @@ export class SimLogTracer {
     const data = new Uint8Array(size)
     data.set(e.memory.subarray(offset, offset + size))
     this.push({ address: e.address.bytes, topics, data })
+  }
+
+  /** SELFDESTRUCT sends the account's whole balance to the beneficiary (geth enters a SELFDESTRUCT frame with it). */
+  private selfDestruct(e: InterpreterStep): void {
+    const balance = e.account.balance
+    if (balance <= 0n) return
+    const beneficiary = setLengthLeft(bigIntToBytes(e.stack[e.stack.length - 1] as bigint), 20)
+    this.transfer(e.address.bytes, beneficiary, balance)
   }
 
   private transfer(from: Uint8Array, to: Uint8Array, value: bigint): void {

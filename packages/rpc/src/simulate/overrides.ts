@@ -9,9 +9,10 @@ import type { SimStateOverride } from './schema.ts'
  * geth's StateOverride.Apply for a simulated block: accounts in address order; balance, nonce,
  * code, full storage (`state`) or some slots (`stateDiff`); `movePrecompileToAddress` moves a
  * precompile's function to another address (the precompile's own address then runs what code it
- * has, none by default). Errors are geth's (-32000).
+ * has, none by default). Errors are geth's (-32000). Returns the addresses precompiles were moved
+ * to (unprefixed lowercase hex).
  */
-export async function applySimStateOverride(vm: VM, override: SimStateOverride): Promise<void> {
+export async function applySimStateOverride(vm: VM, override: SimStateOverride): Promise<Set<string>> {
   const sm = vm.stateManager
   const precompiles = (vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
   const moved = new Set<string>()
@@ -41,6 +42,7 @@ export async function applySimStateOverride(vm: VM, override: SimStateOverride):
       await sm.putStorage(a, setLengthLeft(hexToBytes(slot), 32), setLengthLeft(hexToBytes(value), 32))
     }
   }
+  return moved
 }
 
 function failed(message: string) {

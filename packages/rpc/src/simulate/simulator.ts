@@ -57,7 +57,9 @@ export async function simulate(ctx: RpcContext, opts: SimOptions, base: Block): 
   const tracer = opts.traceTransfers ? new SimLogTracer(vm) : undefined
   const deadline = Date.now() + ctx.limits.evmTimeoutMs
   const precompiles = new Map(precompilesOf(vm))
-  const sim: Sim = { ctx, vm, opts, tracer, deadline, gasBudget: ctx.limits.gasCap, precompiles }
+  warmRulesetPrecompiles(vm, precompiles)
+  const sim: Sim = { ctx, vm, opts, tracer, deadline, gasBudget: ctx.limits.gasCap, precompiles, movedTo: new Set() }
+  coolMovedPrecompiles(sim)
   const out: Record<string, unknown>[] = []
   let parent = base.header
   for (const planned of blocks) {
@@ -79,10 +81,42 @@ interface Sim {
   gasBudget: bigint
   /** The ruleset's precompiles, each block's starting set. */
   precompiles: Map<string, unknown>
+  /** Where this block's overrides moved precompiles to (cold unless accessed, as in geth). */
+  movedTo: Set<string>
+  /** The access-listed addresses of the call running now. */
+  accessListed?: Set<string>
 }
 
 function precompilesOf(vm: VM): Map<string, unknown> {
   return (vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
+}
+
+/**
+ * As geth, the ruleset's precompile addresses are warm in every call even when an override moved
+ * the precompile away or gave its address code (@ethereumjs warms what its precompile map holds).
+ */
+function warmRulesetPrecompiles(vm: VM, ruleset: Map<string, unknown>): void {
+  const journal = vm.evm.journal as unknown as { isWarmedAddress(address: Uint8Array): boolean }
+  const isWarm = journal.isWarmedAddress.bind(journal)
+  journal.isWarmedAddress = (address: Uint8Array) => isWarm(address) || ruleset.has(bytesToHex(address).slice(2))
+}
+
+/**
+ * @ethereumjs warms every address its precompile map holds, so a precompile's new address would be
+ * warm; geth warms the ruleset's addresses only. When the transaction's first message starts (after
+ * runTx warmed its addresses), a moved-to address that is not the sender, recipient, coinbase or in
+ * the access list is made cold again.
+ */
+function coolMovedPrecompiles(sim: Sim): void {
+  const journal = sim.vm.evm.journal as unknown as { alwaysWarmJournal: Map<string, Set<string>> }
+  sim.vm.evm.events?.on('beforeMessage', (m: { depth: number; caller: Address; to?: Address }) => {
+    if (m.depth !== 0 || sim.movedTo.size === 0) return
+    for (const addr of sim.movedTo) {
+      if (addr === m.caller.toString().slice(2) || addr === m.to?.toString().slice(2)) continue
+      const slots = journal.alwaysWarmJournal.get(addr)
+      if (slots && slots.size === 0 && !sim.accessListed?.has(addr)) journal.alwaysWarmJournal.delete(addr)
+    }
+  })
 }
 
 function resetPrecompiles(vm: VM, original: Map<string, unknown>): void {
@@ -172,7 +206,7 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
   }
   // As geth: every block starts from the ruleset's precompiles (a move lasts one block).
   resetPrecompiles(vm, sim.precompiles)
-  if (planned.stateOverrides) await applySimStateOverride(vm, planned.stateOverrides)
+  sim.movedTo = planned.stateOverrides ? await applySimStateOverride(vm, planned.stateOverrides) : new Set()
   await preExecution(vm, o.number, o.time, parent.hash(), headerData.parentBeaconBlockRoot ?? ZERO32)
   sim.tracer?.startBlock()
   const txs: TypedTransaction[] = []
@@ -195,6 +229,8 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     const { tx, from, gas, capped } = await toTx(sim, call, remaining)
     sim.tracer?.startCall()
     if (validation) await checkNonce(vm, from, tx, gas)
+    sim.accessListed = new Set((call.accessList ?? []).map((e) => e.address.slice(2)))
+    sim.accessListed.add(env.header.coinbase.toString().slice(2))
     // geth's NoBaseFee outside validation: a fee cap under the block's base fee still runs.
     const feeCap = 'maxFeePerGas' in tx ? (tx as { maxFeePerGas: bigint }).maxFeePerGas : tx.getEffectivePriorityFee(0n)
     const block = !validation && baseFee !== undefined && feeCap < baseFee ? withoutBaseFee(env) : env
@@ -230,7 +266,8 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
       from: from.bytes,
     })
     const result: CallResult & { raw: SimLog[]; txHash: Uint8Array; index: number } = {
-      returnData: bytesToHex(e.returnValue),
+      // As geth: a failed call's output is only in its error's data.
+      returnData: failed ? '0x' : bytesToHex(e.returnValue),
       logs: [],
       gasUsed: toQuantity(r.totalGasSpent),
       maxUsedGas: toQuantity(maxUsedGas(r.totalGasSpent, r.gasRefund ?? 0n)),

@@ -1,0 +1,83 @@
+// Transaction and receipt shapes of the kinds a dev chain does not easily produce (blob and
+// pre-EIP-155 transactions), against geth's RPCTransaction / MarshalReceipt fields.
+import { createChainCommon } from '@cairn/chain'
+import { createBlock } from '@ethereumjs/block'
+import { createTx } from '@ethereumjs/tx'
+import { describe, expect, it } from 'vitest'
+import { formatReceipts, formatTx } from '../src/format.ts'
+
+const common = createChainCommon({ chainId: 1337n, hardfork: 'prague' })
+const key = Buffer.from('ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80', 'hex')
+const hash1 = `0x01${'ab'.repeat(31)}` as const
+const block = createBlock(
+  { header: { number: 7n, timestamp: 1234n, baseFeePerGas: 10n, excessBlobGas: 0n, blobGasUsed: 131072n } },
+  { common, skipConsensusFormatValidation: true },
+)
+
+describe('formatTx', () => {
+  it('gives a blob transaction maxFeePerBlobGas and blobVersionedHashes, and its block timestamp', () => {
+    const tx = createTx(
+      {
+        type: 3,
+        to: `0x${'11'.repeat(20)}`,
+        maxFeePerGas: 100n,
+        maxPriorityFeePerGas: 1n,
+        maxFeePerBlobGas: 7n,
+        blobVersionedHashes: [hash1],
+        gasLimit: 21000n,
+      },
+      { common },
+    ).sign(key)
+    const out = formatTx(tx, { block, index: 0 })
+    expect(out).toMatchObject({
+      type: '0x3',
+      blockNumber: '0x7',
+      blockTimestamp: '0x4d2',
+      maxFeePerBlobGas: '0x7',
+      blobVersionedHashes: [hash1],
+      gasPrice: '0xb', // base fee 10 + tip 1
+      chainId: '0x539',
+    })
+  })
+
+  it('names no chainId on a pre-EIP-155 legacy transaction (v 27/28), and names it on an EIP-155 one', () => {
+    const unprotected = createTx(
+      { type: 0, to: `0x${'11'.repeat(20)}`, gasPrice: 20n, gasLimit: 21000n },
+      { common: createChainCommon({ chainId: 1337n, hardfork: 'prague' }) },
+    )
+    const signed155 = unprotected.sign(key)
+    expect(formatTx(signed155).chainId).toBe('0x539')
+    const pre155 = createTx({ ...unprotected.toJSON(), type: 0, v: 27n, r: signed155.r, s: signed155.s }, { common })
+    expect(formatTx(pre155)).not.toHaveProperty('chainId')
+    expect(formatTx(pre155)).toMatchObject({
+      blockHash: null,
+      blockNumber: null,
+      blockTimestamp: null,
+      transactionIndex: null,
+    })
+  })
+})
+
+describe('formatReceipts', () => {
+  it('gives a blob transaction receipt blobGasUsed and blobGasPrice (as geth)', () => {
+    const tx = createTx(
+      {
+        type: 3,
+        to: `0x${'11'.repeat(20)}`,
+        maxFeePerGas: 100n,
+        maxFeePerBlobGas: 7n,
+        blobVersionedHashes: [hash1],
+        gasLimit: 21000n,
+      },
+      { common },
+    ).sign(key)
+    const b = createBlock(
+      { header: { number: 7n, baseFeePerGas: 10n, excessBlobGas: 0n, blobGasUsed: 131072n }, transactions: [tx] },
+      { common, skipConsensusFormatValidation: true },
+    )
+    const [r] = formatReceipts(b, [
+      { type: 3, status: 1, cumulativeGasUsed: 21000n, logs: [], from: tx.getSenderAddress().bytes },
+    ])
+    expect(r).toMatchObject({ blobGasUsed: '0x20000', blobGasPrice: '0x1', type: '0x3' })
+  })
+})
