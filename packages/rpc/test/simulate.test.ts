@@ -116,6 +116,31 @@ describe('eth_simulateV1', () => {
     expect(tx).toMatchObject({ from: ACCOUNT_0, to, value: '0x3e8', blockHash: (block as Obj).hash })
   })
 
+  it('runs a set-code (EIP-7702) call with its authorization list: 25,000 gas per authorization', async () => {
+    const [block] = await result<Obj[]>(url, 'eth_simulateV1', [
+      {
+        blockStateCalls: [
+          {
+            calls: [
+              {
+                from: ACCOUNT_0,
+                to: '0x00000000000000000000000000000000000000c7',
+                authorizationList: [
+                  // A signature that recovers no authority: charged, then skipped (EIP-7702).
+                  { chainId: '0x539', address: store, nonce: '0x1', yParity: '0x0', r: '0x1', s: '0x1' },
+                ],
+              },
+            ],
+          },
+        ],
+        returnFullTransactions: true,
+      },
+    ])
+    const [c] = (block as Obj).calls as Obj[]
+    expect(c).toMatchObject({ status: '0x1', gasUsed: `0x${(21000 + 25000).toString(16)}` })
+    expect(((block as Obj).transactions as Obj[])[0]).toMatchObject({ type: '0x4' })
+  })
+
   it('refuses what geth refuses, with its codes', async () => {
     const head = BigInt(await result<string>(url, 'eth_blockNumber'))
     const order = await call(url, 'eth_simulateV1', [

@@ -45,13 +45,15 @@ export const simStateOverride = z.record(
 )
 export type SimStateOverride = z.infer<typeof simStateOverride>
 
+/** An EIP-7702 authorization, kept as hex (the form @ethereumjs/tx builds set-code transactions from). */
+const hexQuantity = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a hex number, like 0x1a')
 const authorization = z.object({
-  chainId: looseQuantity,
+  chainId: hexQuantity,
   address,
-  nonce: looseQuantity,
-  yParity: looseQuantity,
-  r: looseQuantity,
-  s: looseQuantity,
+  nonce: hexQuantity,
+  yParity: hexQuantity,
+  r: hexQuantity,
+  s: hexQuantity,
 })
 
 /** A call of a simulated block: eth_call's object, plus the fields of blob and set-code transactions. */
