@@ -1,8 +1,10 @@
 import { closeSync, openSync, readSync } from 'node:fs'
 import { CairnError } from '@cairn/utils'
-import { type Block, type BlockBytes, createBlockFromBytesArray } from '@ethereumjs/block'
+import type { Block, BlockBytes } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
+import { decodeBlock } from './block-decode.ts'
+import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 
 /**
@@ -32,10 +34,12 @@ function readLong(buf: Uint8Array, lenOfLen: number): number | undefined {
 }
 
 /**
- * Reads the blocks of a chain file one at a time, without loading the file whole. A truncated
+ * Reads the blocks of a chain file one at a time, without loading the file whole, each decoded
+ * with the Common of its fork (`chain.commons`). A truncated
  * last block or bytes that are not a block are reported with their byte offset.
  */
-export function* readChainFile(path: string, common: Common): Generator<Block> {
+export function* readChainFile(path: string, commons: ChainCommons | Common): Generator<Block> {
+  const forks = commons instanceof ChainCommons ? commons : ChainCommons.of(commons)
   const fd = openSync(path, 'r')
   try {
     let buf: Uint8Array = new Uint8Array(0)
@@ -67,7 +71,7 @@ export function* readChainFile(path: string, common: Common): Generator<Block> {
       let block: Block
       try {
         const values = RLP.decode(item) as unknown as BlockBytes
-        block = createBlockFromBytesArray(values, { common })
+        block = decodeBlock(values, forks)
       } catch (err) {
         throw chainFileError(path, offset, `bytes that are not a block (${(err as Error).message})`)
       }

@@ -1,9 +1,9 @@
 import type { KVStore } from '@cairn/db'
-import { WriteBatch } from '@cairn/db'
+import { Bucket, bytesCodec, Repository, WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common, CustomCrypto } from '@ethereumjs/common'
-import { createChainCommon } from './common.ts'
+import { ChainCommons, DEFAULT_HARDFORK } from './common.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { ChainEvents } from './events.ts'
@@ -46,10 +46,44 @@ export interface OpenReport {
   warnings: string[]
 }
 
+const utf8Codec = {
+  encode: (s: string) => new TextEncoder().encode(s),
+  decode: (b: Uint8Array) => new TextDecoder().decode(b),
+}
 const META_GENESIS = 'genesis'
 const META_GENESIS_HASH = 'genesisHash'
 const META_SCHEMA = 'schemaVersion'
-const SCHEMA_VERSION = 1
+/**
+ * 1: a genesis naming no fork ran Prague from block 0. 2: it runs the default of this version
+ * ({@link DEFAULT_HARDFORK}, Osaka). A datadir keeps the ruleset it was created with.
+ */
+const SCHEMA_VERSION = 2
+const SCHEMA_DEFAULTS: Record<number, string> = { 1: 'prague', 2: DEFAULT_HARDFORK }
+
+/** The stored genesis JSON, and the default ruleset of the version that created the datadir. */
+export async function readStoredGenesis(kv: KVStore): Promise<{ stored: unknown; defaultHardfork: string }> {
+  const meta = new Repository(kv, Bucket.meta, utf8Codec, bytesCodec)
+  const raw = await meta.get(META_GENESIS)
+  const schema = (await meta.get(META_SCHEMA))?.[0] ?? SCHEMA_VERSION
+  return {
+    stored: raw ? JSON.parse(new TextDecoder().decode(raw)) : undefined,
+    defaultHardfork: SCHEMA_DEFAULTS[schema] ?? DEFAULT_HARDFORK,
+  }
+}
+
+function describeSchedule(spec: GenesisSpec): string {
+  const later = spec.schedule.forks.filter(
+    (f) => (f.block !== undefined && f.block > 0n) || (f.timestamp !== undefined && f.timestamp > spec.timestamp),
+  )
+  return later.length === 0 ? spec.hardfork : `${spec.hardfork}, then ${later.map((f) => f.name).join(', ')}`
+}
+
+function sameSchedule(a: GenesisSpec, b: GenesisSpec): boolean {
+  return (
+    JSON.stringify(a.schedule, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) ===
+    JSON.stringify(b.schedule, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+  )
+}
 
 /**
  * The chain: its store, executor, import pipeline and events, opened over a KV store.
@@ -60,7 +94,8 @@ export class Chain {
   readonly events = new TypedEmitter<ChainEvents>()
 
   private constructor(
-    readonly common: Common,
+    /** The shared Common of each fork of the chain's schedule. */
+    readonly commons: ChainCommons,
     readonly genesis: GenesisSpec,
     readonly genesisBlock: Block,
     readonly store: ChainStore,
@@ -72,9 +107,7 @@ export class Chain {
 
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
     const { kv, logger } = modules
-    const probe = new ChainStore(kv, createChainCommon({ chainId: 1n, hardfork: 'prague' }))
-    const storedRaw = await probe.meta.get(META_GENESIS)
-    const stored = storedRaw ? JSON.parse(new TextDecoder().decode(storedRaw)) : undefined
+    const { stored, defaultHardfork } = await readStoredGenesis(kv)
     const source = opts.genesisSource ?? 'genesis'
     // A datadir made before the dev genesis deployed the system contracts keeps its stored genesis.
     if (opts.genesis !== undefined && stored !== undefined && predatesSystemContracts(opts.genesis, stored)) {
@@ -86,13 +119,13 @@ export class Chain {
         hint: 'run `cairn init --genesis FILE --datadir DIR` or start with --dev',
       })
     }
-    const spec = parseGenesis(opts.genesis ?? stored, opts.genesis === undefined ? 'stored genesis' : source)
-    const common = createChainCommon({
-      chainId: spec.chainId,
-      hardfork: spec.hardfork,
-      ...(modules.customCrypto ? { customCrypto: modules.customCrypto } : {}),
+    // A genesis that names no fork gets the default ruleset of the version that created the datadir.
+    const spec = parseGenesis(opts.genesis ?? stored, opts.genesis === undefined ? 'stored genesis' : source, {
+      defaultHardfork,
     })
-    const store = new ChainStore(kv, common)
+    const commons = new ChainCommons(spec.schedule, modules.customCrypto)
+    const common = commons.fork(spec.hardfork)
+    const store = new ChainStore(kv, commons)
     const stateDB = new StateDB(kv)
     const genesisBlock = await buildGenesisBlock(spec, common, stateDB)
     const report: OpenReport = { created: false, rolledBack: 0, warnings: spec.warnings }
@@ -107,12 +140,12 @@ export class Chain {
       )
     }
     if (stored !== undefined && opts.genesis !== undefined) {
-      const old = parseGenesis(stored, 'stored genesis')
-      if (old.chainId !== spec.chainId || old.hardfork !== spec.hardfork) {
+      const old = parseGenesis(stored, 'stored genesis', { defaultHardfork })
+      if (old.chainId !== spec.chainId || old.hardfork !== spec.hardfork || !sameSchedule(old, spec)) {
         stateDB.discard()
         throw new CairnError(
           ChainErrorCode.GENESIS_MISMATCH,
-          `the datadir belongs to chain id ${old.chainId} (${old.hardfork}); ${source} gives chain id ${spec.chainId} (${spec.hardfork})`,
+          `the datadir belongs to chain id ${old.chainId} (${describeSchedule(old)}); ${source} gives chain id ${spec.chainId} (${describeSchedule(spec)})`,
           {
             fault: 'caller',
             hint: 'use another --datadir, or start without --genesis/--chain-id to use the stored chain',
@@ -123,6 +156,7 @@ export class Chain {
     if (!storedHash) {
       const batch = new WriteBatch()
       store.putBlock(batch, genesisBlock, [])
+      store.totalDifficulty.put(genesisBlock.hash(), genesisBlock.header.difficulty, batch)
       store.setCanonical(batch, genesisBlock)
       for (const name of ['latest', 'safe', 'finalized'] as HeadName[]) store.setHead(batch, name, genesisBlock.hash())
       store.meta.put(META_GENESIS, new TextEncoder().encode(JSON.stringify(opts.genesis)), batch)
@@ -144,7 +178,7 @@ export class Chain {
     report.rolledBack = rolledBack
     const raw = (opts.genesis ?? stored) as { config?: { pragueTime?: unknown } }
     const executor = await Executor.create(
-      { common, toleratedMissingContracts: toleratedMissingContracts(spec.alloc, raw.config) },
+      { commons, toleratedMissingContracts: toleratedMissingContracts(spec.alloc, raw.config) },
       {
         store,
         stateDB,
@@ -153,7 +187,7 @@ export class Chain {
         logger: logger.child({ module: 'executor' }),
       },
     )
-    const chain = new Chain(common, spec, genesisBlock, store, stateDB, executor, null as never, report)
+    const chain = new Chain(commons, spec, genesisBlock, store, stateDB, executor, null as never, report)
     const importer = new BlockImporter(
       { head },
       {
@@ -175,6 +209,18 @@ export class Chain {
 
   get chainId(): bigint {
     return this.genesis.chainId
+  }
+
+  /**
+   * The Common of the next block's fork: what transactions sent now are decoded and checked
+   * with (the pool, RPC). Its timestamp is taken as now (or just after the head's), and it is a
+   * proof-of-stake block when the head is one (difficulty 0).
+   */
+  get common(): Common {
+    const h = this.importer.head.header
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const timestamp = now > h.timestamp ? now : h.timestamp + 1n
+    return this.commons.at({ number: h.number + 1n, timestamp, difficulty: h.difficulty === 0n ? 0n : 1n })
   }
 
   /** The current head block. */

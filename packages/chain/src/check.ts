@@ -1,7 +1,7 @@
 import { Bucket, bucketKey, bucketRange } from '@cairn/db'
 import { bytesToHex, equalsBytes, uintToBytes } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import { createBlockHeaderFromRLP } from '@ethereumjs/block'
+import { createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
@@ -164,7 +164,8 @@ async function readHeader(store: ChainStore, hash: Uint8Array): Promise<BlockHea
   const raw = await store.headers.getRaw(hash)
   if (!raw) return undefined
   try {
-    return createBlockHeaderFromRLP(raw, { common: store.common })
+    const values = RLP.decode(raw) as Uint8Array[]
+    return createBlockHeaderFromBytesArray(values, { common: store.commons.forHeaderFields(values) })
   } catch {
     return undefined
   }

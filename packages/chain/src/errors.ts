@@ -9,5 +9,6 @@ export const ChainErrorCode = {
   STATE_MISSING: 'CHAIN_STATE_MISSING',
   BLOCK_NOT_FOUND: 'CHAIN_BLOCK_NOT_FOUND',
   CORRUPT: 'CHAIN_CORRUPT',
+  SHARED_COMMON_SWITCHED: 'CHAIN_SHARED_COMMON_SWITCHED',
 } as const
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode]

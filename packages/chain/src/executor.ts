@@ -8,12 +8,13 @@ import { Address, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
 import { Bloom, buildBlock, createVM, encodeReceipt, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { BatchedStateManager } from './batched-state.ts'
 import { ChainView } from './chain-view.ts'
-import { ownCopy } from './common.ts'
+import { type ChainCommons, ownCopy } from './common.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { type BlockEnv, fastPathAllowed, runFastTransfer } from './fast-transfer.ts'
 import { installJumpDestCache } from './jump-cache.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
+import { creditUncleRewards, isProofOfWork } from './pow.ts'
 import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
 import type { StoredReceipt } from './receipt.ts'
 import type { StateDB } from './state-db.ts'
@@ -70,16 +71,25 @@ const MIN_TX_GAS = 21_000n
  * Not re-entrant: the import pipeline serializes calls.
  */
 export class Executor {
+  /** The Common and VM of the block being built or executed (one VM per fork, sharing the state). */
+  private common: Common
+  private vm: VM
+  private readonly vms = new Map<Common, VM>()
+
   private constructor(
-    readonly common: Common,
-    private readonly vm: VM,
+    private readonly commons: ChainCommons,
+    vm: VM,
     private readonly view: ChainView,
     private readonly stateDB: StateDB,
     private readonly engine: Pick<ChainEngine, 'finalize'>,
     private readonly logger: Logger,
     private readonly caches: Caches,
     private readonly toleratedMissing: ReadonlySet<Hex>,
-  ) {}
+  ) {
+    this.vm = vm
+    this.common = vm.common
+    this.vms.set(vm.common, vm)
+  }
 
   /**
    * The state root the state manager's caches belong to: the root of the last block this executor
@@ -108,7 +118,7 @@ export class Executor {
 
   static async create(
     opts: {
-      common: Common
+      commons: ChainCommons
       /**
        * EIP-7002/7251 contracts whose absence does not make a block invalid (`toleratedMissingContracts`:
        * a chain whose genesis runs Prague without them). None by default.
@@ -126,17 +136,18 @@ export class Executor {
     if (!(await installJumpDestCache()))
       modules.logger.debug('EVM jump-destination cache not installed (other @ethereumjs/evm)')
     const caches = new Caches()
+    const common = opts.commons.at(modules.genesis)
     const stateManager = newStateManager(
-      opts.common,
+      common,
       modules.stateDB,
       modules.genesis.stateRoot,
       caches,
       (o) => new BatchedStateManager(o),
     )
     const view = new ChainView(modules.store, modules.genesis)
-    const vm = await createVM({ common: opts.common, stateManager, blockchain: view })
+    const vm = await createVM({ common, stateManager, blockchain: view })
     return new Executor(
-      opts.common,
+      opts.commons,
       vm,
       view,
       modules.stateDB,
@@ -240,7 +251,9 @@ export class Executor {
       await builder.revert()
       throw invalid(block, why)
     }
-    await this.engine.finalize(h, this.vm.stateManager)
+    // Proof-of-work blocks: uncle rewards here, the miner's base reward in the builder's build().
+    if (isProofOfWork(this.common)) await creditUncleRewards(this.vm, block)
+    else await this.engine.finalize(h, this.vm.stateManager)
     // The transactions root was checked against the header before execution (validateBlock).
     let finished: Awaited<ReturnType<typeof checkedRequestCalls<Block>>>
     try {
@@ -308,7 +321,7 @@ export class Executor {
    * the shared view of {@link stateAt}, whose caches stay warm across calls. Writes must run inside
    * a state checkpoint that is reverted (or stays open): see {@link ReadThroughStateManager}.
    */
-  async vmAt(header: BlockHeader, store: ChainStore): Promise<VM> {
+  async vmAt(header: BlockHeader, store: ChainStore, common: Common = header.common): Promise<VM> {
     const base = this.stateAt(header.stateRoot)
     const stateManager = newStateManager(
       this.common,
@@ -317,7 +330,7 @@ export class Executor {
       new Caches(),
       (o) => new ReadThroughStateManager(o, base),
     )
-    return createVM({ common: ownCopy(this.common), stateManager, blockchain: new ChainView(store, header) })
+    return createVM({ common: ownCopy(common), stateManager, blockchain: new ChainView(store, header) })
   }
 
   /** The block fields the transfer fast path needs, or undefined when the rules exclude it. */
@@ -359,12 +372,26 @@ export class Executor {
     return addTx(builder, tx, this.common, received)
   }
 
+  /** The VM of `common`'s fork, over the executor's one state manager (made on first use). */
+  private async useFork(common: Common): Promise<void> {
+    let vm = this.vms.get(common)
+    if (!vm) {
+      vm = await createVM({ common, stateManager: this.vm.stateManager, blockchain: this.view })
+      this.vms.set(common, vm)
+    }
+    this.vm = vm
+    this.common = common
+  }
+
   private async startBuilder(
     parent: Block,
     header: BuildHeader,
     baseFeePerGas?: bigint,
     withdrawals: readonly Withdrawal[] = [],
   ) {
+    const number = parent.header.number + 1n
+    const common = this.commons.at({ number, timestamp: header.timestamp, difficulty: header.difficulty ?? 0n })
+    if (common !== this.common) await this.useFork(common)
     if (!this.stateDB.has(parent.header.stateRoot)) {
       throw new CairnError(
         ChainErrorCode.STATE_MISSING,
@@ -389,18 +416,24 @@ export class Executor {
       ...(header.nonce ? { nonce: header.nonce } : {}),
       ...(header.difficulty !== undefined ? { difficulty: header.difficulty } : {}),
       ...(baseFeePerGas !== undefined ? { baseFeePerGas } : {}),
-      parentBeaconBlockRoot: header.parentBeaconBlockRoot ?? new Uint8Array(32),
+      ...(common.isActivatedEIP(4788)
+        ? { parentBeaconBlockRoot: header.parentBeaconBlockRoot ?? new Uint8Array(32) }
+        : {}),
     }
     return buildBlock(this.vm, {
       parentBlock: parent,
       headerData,
       // A received block's withdrawals, credited in order when the block is finalized (EIP-4895).
-      withdrawals: withdrawals.map((w) => ({
-        index: w.index,
-        validatorIndex: w.validatorIndex,
-        address: w.address,
-        amount: w.amount,
-      })),
+      ...(common.isActivatedEIP(4895)
+        ? {
+            withdrawals: withdrawals.map((w) => ({
+              index: w.index,
+              validatorIndex: w.validatorIndex,
+              address: w.address,
+              amount: w.amount,
+            })),
+          }
+        : {}),
       blockOpts: { putBlockIntoBlockchain: false, calcDifficultyFromHeader: undefined },
     })
   }

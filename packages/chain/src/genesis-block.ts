@@ -10,6 +10,9 @@ import type { StateDB } from './state-db.ts'
  * genesis block. The caller commits or discards the overlay.
  */
 export async function buildGenesisBlock(spec: GenesisSpec, common: Common, stateDB: StateDB): Promise<Block> {
+  // The header has the fields of the fork at genesis (as geth's Genesis.ToBlock): a base fee from
+  // London, withdrawals root from Shanghai, blob fields and beacon root from Cancun, requests hash
+  // from Prague; @ethereumjs fills the defaults of those not given.
   const state = newStateManager(common, stateDB, undefined)
   for (const [addr, acc] of spec.alloc) {
     const address = createAddressFromString(addr)
@@ -23,7 +26,10 @@ export async function buildGenesisBlock(spec: GenesisSpec, common: Common, state
       header: {
         number: 0n,
         gasLimit: spec.gasLimit,
-        baseFeePerGas: spec.baseFeePerGas,
+        ...(spec.baseFeePerGas !== undefined ? { baseFeePerGas: spec.baseFeePerGas } : {}),
+        ...(common.isActivatedEIP(4844) ? { excessBlobGas: spec.excessBlobGas, blobGasUsed: spec.blobGasUsed } : {}),
+        ...(spec.parentBeaconBlockRoot ? { parentBeaconBlockRoot: spec.parentBeaconBlockRoot } : {}),
+        ...(spec.requestsHash ? { requestsHash: spec.requestsHash } : {}),
         timestamp: spec.timestamp,
         extraData: spec.extraData,
         difficulty: spec.difficulty,
@@ -32,7 +38,7 @@ export async function buildGenesisBlock(spec: GenesisSpec, common: Common, state
         nonce: bigToNonce(spec.nonce),
         stateRoot,
       },
-      withdrawals: [],
+      ...(common.isActivatedEIP(4895) ? { withdrawals: [] } : {}),
     },
     { common },
   )

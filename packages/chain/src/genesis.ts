@@ -1,7 +1,16 @@
 import { CairnError, type Hex } from '@cairn/utils'
+import { Hardfork } from '@ethereumjs/common'
 import { z } from 'zod'
-import { DEFAULT_HARDFORK, SUPPORTED_HARDFORKS, type SupportedHardfork } from './common.ts'
+import { DEFAULT_HARDFORK, SUPPORTED_HARDFORKS } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
+import {
+  type ForkSchedule,
+  forkAt,
+  forkAtLeast,
+  parseForkSchedule,
+  setsNoFork,
+  singleForkSchedule,
+} from './fork-schedule.ts'
 import { systemContractAlloc } from './system-contracts.ts'
 
 /**
@@ -38,40 +47,49 @@ const allocEntry = z
   })
   .strict()
 
-const forkTimes = ['shanghaiTime', 'cancunTime', 'pragueTime', 'osakaTime'] as const
+const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 32-byte 0x-hex value')
 
-export const genesisSchema = z
-  .object({
-    config: z
-      .object({
-        chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-        cairn: z
-          .object({ hardfork: z.enum(SUPPORTED_HARDFORKS).optional() })
-          .strict()
-          .optional(),
-        shanghaiTime: z.number().int().nonnegative().optional(),
-        cancunTime: z.number().int().nonnegative().optional(),
-        pragueTime: z.number().int().nonnegative().optional(),
-        osakaTime: z.number().int().nonnegative().optional(),
-      })
-      .passthrough(),
-    alloc: z.record(address, allocEntry).default({}),
-    gasLimit: u64.default('0x1c9c380'),
-    baseFeePerGas: u256.default('0x3b9aca00'),
-    timestamp: u64.default('0x0'),
-    extraData: hexData.default('0x'),
-    difficulty: u256.default('0x0'),
-    coinbase: address.optional(),
-    mixHash: z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{64}$/)
-      .optional(),
-    nonce: u64.optional(),
-    number: numeric.optional(),
-    gasUsed: numeric.optional(),
-    parentHash: z.string().optional(),
-  })
-  .passthrough()
+/** geth writes absent optional fields as `null` (`"baseFeePerGas": null`): the same as leaving them out. */
+function withoutNulls(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null))
+}
+
+export const genesisSchema = z.preprocess(
+  withoutNulls,
+  z
+    .object({
+      config: z.preprocess(
+        withoutNulls,
+        z
+          .object({
+            chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+            cairn: z
+              .object({ hardfork: z.enum(SUPPORTED_HARDFORKS).optional() })
+              .strict()
+              .optional(),
+          })
+          .catchall(z.unknown()),
+      ),
+      alloc: z.record(address, allocEntry).default({}),
+      gasLimit: u64.default('0x1c9c380'),
+      baseFeePerGas: u256.optional(),
+      timestamp: u64.default('0x0'),
+      extraData: hexData.default('0x'),
+      difficulty: u256.default('0x0'),
+      coinbase: address.optional(),
+      mixHash: hash32.optional(),
+      nonce: u64.optional(),
+      number: numeric.optional(),
+      gasUsed: numeric.optional(),
+      parentHash: z.string().optional(),
+      excessBlobGas: u64.optional(),
+      blobGasUsed: u64.optional(),
+      parentBeaconBlockRoot: hash32.optional(),
+      requestsHash: hash32.optional(),
+    })
+    .passthrough(),
+)
 
 export interface GenesisAccount {
   balance: bigint
@@ -83,16 +101,26 @@ export interface GenesisAccount {
 /** A validated genesis, with every number as a bigint. */
 export interface GenesisSpec {
   chainId: bigint
-  hardfork: SupportedHardfork
+  /** The fork the genesis block runs under (the latest one scheduled at block 0 and its timestamp). */
+  hardfork: string
+  /** Which fork every later block runs under. */
+  schedule: ForkSchedule
   alloc: Map<Hex, GenesisAccount>
   gasLimit: bigint
-  baseFeePerGas: bigint
+  /** Absent before London. */
+  baseFeePerGas: bigint | undefined
   timestamp: bigint
   extraData: Uint8Array
   difficulty: bigint
   coinbase: Hex
   mixHash: Hex
   nonce: bigint
+  /** Cancun and later: the genesis header's blob fields (0 by default). */
+  excessBlobGas: bigint
+  blobGasUsed: bigint
+  /** Cancun and later (zero by default); Prague and later (the empty requests hash by default). */
+  parentBeaconBlockRoot: Hex | undefined
+  requestsHash: Hex | undefined
   /** Settings geth would honour that Cairn ignores, for the caller to log. */
   warnings: string[]
 }
@@ -117,7 +145,7 @@ function word32(hex: string): Uint8Array {
  * Validates a parsed genesis.json and returns a {@link GenesisSpec}. Throws
  * `CHAIN_GENESIS_INVALID` naming the field and what was expected.
  */
-export function parseGenesis(json: unknown, source = 'genesis'): GenesisSpec {
+export function parseGenesis(json: unknown, source = 'genesis', opts: { defaultHardfork?: string } = {}): GenesisSpec {
   const parsed = genesisSchema.safeParse(json)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
@@ -147,7 +175,25 @@ export function parseGenesis(json: unknown, source = 'genesis'): GenesisSpec {
       fault: 'caller',
     })
   }
-  const hardfork = chooseHardfork(g.config, warnings, source)
+  const chainId = BigInt(g.config.chainId)
+  const schedule = chooseSchedule(g.config, chainId, opts.defaultHardfork ?? DEFAULT_HARDFORK, warnings, source)
+  const timestamp = big(g.timestamp)
+  const difficulty = big(g.difficulty)
+  const hardfork = forkAt(schedule, 0n, timestamp, difficulty === 0n)
+  const london = forkAtLeast(hardfork, Hardfork.London)
+  if (!london && g.baseFeePerGas !== undefined) {
+    throw invalid(source, `field "baseFeePerGas" is set but London is not active at genesis (${hardfork})`)
+  }
+  for (const [field, fork] of [
+    ['excessBlobGas', Hardfork.Cancun],
+    ['blobGasUsed', Hardfork.Cancun],
+    ['parentBeaconBlockRoot', Hardfork.Cancun],
+    ['requestsHash', Hardfork.Prague],
+  ] as const) {
+    if (g[field] !== undefined && !forkAtLeast(hardfork, fork)) {
+      throw invalid(source, `field "${field}" is set but ${fork} is not active at genesis (${hardfork})`)
+    }
+  }
   const alloc = new Map<Hex, GenesisAccount>()
   for (const [addr, acc] of Object.entries(g.alloc)) {
     const key = (addr.startsWith('0x') ? addr : `0x${addr}`).toLowerCase() as Hex
@@ -165,44 +211,50 @@ export function parseGenesis(json: unknown, source = 'genesis'): GenesisSpec {
     })
   }
   return {
-    chainId: BigInt(g.config.chainId),
+    chainId,
     hardfork,
+    schedule,
     alloc,
     gasLimit,
-    baseFeePerGas: big(g.baseFeePerGas),
-    timestamp: big(g.timestamp),
+    // geth: London at genesis without a base fee gets the initial one (1 gwei).
+    baseFeePerGas: london ? big(g.baseFeePerGas ?? '0x3b9aca00') : undefined,
+    timestamp,
     extraData: bytes(g.extraData),
-    difficulty: big(g.difficulty),
+    difficulty,
     coinbase: (g.coinbase ?? '0x0000000000000000000000000000000000000000').toLowerCase() as Hex,
     mixHash: (g.mixHash ?? `0x${'00'.repeat(32)}`) as Hex,
     nonce: g.nonce === undefined ? 0n : big(g.nonce),
+    excessBlobGas: big(g.excessBlobGas ?? 0),
+    blobGasUsed: big(g.blobGasUsed ?? 0),
+    parentBeaconBlockRoot: g.parentBeaconBlockRoot as Hex | undefined,
+    requestsHash: g.requestsHash as Hex | undefined,
     warnings,
   }
 }
 
-type ForkConfig = { cairn?: { hardfork?: SupportedHardfork | undefined } | undefined } & Partial<
-  Record<(typeof forkTimes)[number], number>
->
+function invalid(source: string, what: string): CairnError {
+  return new CairnError(ChainErrorCode.GENESIS_INVALID, `${source}: ${what}`, { fault: 'caller' })
+}
 
-/** `config.cairn.hardfork`, else the latest geth fork time at 0, else Prague. */
-function chooseHardfork(config: ForkConfig, warnings: string[], source: string): SupportedHardfork {
-  if (config.cairn?.hardfork) return config.cairn.hardfork
-  let chosen: string | undefined
-  for (const f of forkTimes) {
-    const t = config[f]
-    if (t === undefined) continue
-    if (t === 0) chosen = f.replace('Time', '')
-    else warnings.push(`config.${f}=${t}: scheduled forks are not supported; the chain runs one ruleset from genesis`)
+/**
+ * `config.cairn.hardfork` (every fork up to it at genesis), else geth's fork settings, else (no
+ * fork set at all) every fork up to `defaultHardfork` at genesis.
+ */
+function chooseSchedule(
+  config: Record<string, unknown> & { cairn?: { hardfork?: string | undefined } | undefined },
+  chainId: bigint,
+  defaultHardfork: string,
+  warnings: string[],
+  source: string,
+): ForkSchedule {
+  const chosen = config.cairn?.hardfork
+  if (chosen !== undefined) {
+    if (!setsNoFork(config))
+      warnings.push(`config.cairn.hardfork=${chosen} is used; the fork settings beside it are not`)
+    return singleForkSchedule(chainId, chosen)
   }
-  if (chosen === undefined) return DEFAULT_HARDFORK
-  if (!(SUPPORTED_HARDFORKS as readonly string[]).includes(chosen)) {
-    throw new CairnError(
-      ChainErrorCode.GENESIS_INVALID,
-      `${source}: the latest fork active at genesis is ${chosen}; Cairn needs Cancun or later`,
-      { fault: 'caller', hint: 'set "cancunTime": 0 and "pragueTime": 0 in config, or config.cairn.hardfork' },
-    )
-  }
-  return chosen as SupportedHardfork
+  if (setsNoFork(config)) return singleForkSchedule(chainId, defaultHardfork)
+  return parseForkSchedule(config, chainId, warnings, source)
 }
 
 /** The dev chain's genesis: chain id 1337 (or `chainId`), the given accounts funded, the system contracts deployed. */

@@ -6,6 +6,7 @@ import { ChainErrorCode } from './errors.ts'
 import { blockLogs, type ChainEvents } from './events.ts'
 import type { ExecutedBlock, Executor } from './executor.ts'
 import type { ChainMetrics } from './metrics.ts'
+import { isProofOfWork, validateProofOfWork } from './pow.ts'
 import type { StoredReceipt } from './receipt.ts'
 import type { SenderRecovery } from './recovery.ts'
 import type { StateDB } from './state-db.ts'
@@ -82,7 +83,9 @@ export class BlockImporter {
       )
     }
     let result: ExecutedBlock
+    let totalDifficulty: bigint | undefined
     try {
+      totalDifficulty = await this.totalDifficulty(block, parent)
       if (executed && equalsBytes(executed.block.hash(), hash)) {
         result = executed
       } else {
@@ -90,7 +93,9 @@ export class BlockImporter {
         // and its first transactions execute.
         const checks = new TxChecks(block, this.modules.recovery)
         await validateBlock(block, parent)
-        await engine.validateHeader(block.header, parent.header)
+        // Before the merge, Ethereum's proof-of-work rules; after it, the engine's.
+        if (isProofOfWork(block.common)) await validateProofOfWork(block, parent, store)
+        else await engine.validateHeader(block.header, parent.header)
         result = await executor.execute(block, parent, checks)
       }
     } catch (err) {
@@ -101,6 +106,7 @@ export class BlockImporter {
 
     const batch = new WriteBatch()
     const size = store.putBlock(batch, block, result.receipts)
+    if (totalDifficulty !== undefined) store.totalDifficulty.put(hash, totalDifficulty, batch)
     stateDB.drainInto(batch)
 
     const old = this.head
@@ -127,6 +133,38 @@ export class BlockImporter {
     this.observe(block, result.receipts, status, performance.now() - started, size)
     if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
     return { status, block, removed }
+  }
+
+  /**
+   * On a chain that merges by terminal total difficulty (TTD), the block's total difficulty, after
+   * checking which side of the merge it is on: a proof-of-work block (difficulty > 0) only while
+   * its parent's total difficulty is below the TTD, a proof-of-stake one (difficulty 0) only once
+   * it has reached it. Undefined on other chains.
+   */
+  private async totalDifficulty(block: Block, parent: Block): Promise<bigint | undefined> {
+    const { store } = this.modules
+    const ttd = store.commons.schedule.terminalTotalDifficulty
+    if (ttd === undefined) return undefined
+    const h = block.header
+    const parentTd = await store.totalDifficulty.get(parent.hash())
+    if (parentTd === undefined) {
+      throw new CairnError(ChainErrorCode.CORRUPT, `no total difficulty stored for block ${parent.header.number}`, {
+        hint: 'the datadir was not created by this version; import the chain into a new datadir',
+      })
+    }
+    const fail = (why: string) =>
+      new CairnError(ChainErrorCode.BLOCK_INVALID, `block ${h.number} ${bytesToHex(block.hash())}: ${why}`, {
+        fault: 'caller',
+      })
+    if (h.difficulty === 0n && parentTd < ttd) {
+      throw fail(
+        `a proof-of-stake block (difficulty 0) before the terminal total difficulty ${ttd} (parent's ${parentTd})`,
+      )
+    }
+    if (h.difficulty > 0n && parentTd >= ttd) {
+      throw fail(`a proof-of-work block after the terminal total difficulty ${ttd} was reached (parent's ${parentTd})`)
+    }
+    return parentTd + h.difficulty
   }
 
   /** The blocks to add (oldest first) and remove (newest first) to move the head to `target`. */

@@ -1,7 +1,8 @@
 import type { KVStore } from '@cairn/db'
 import { CairnError } from '@cairn/utils'
 import type { Common } from '@ethereumjs/common'
-import { createChainCommon } from './common.ts'
+import { readStoredGenesis } from './chain.ts'
+import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 import { type GenesisSpec, parseGenesis } from './genesis.ts'
 import { StateDB } from './state-db.ts'
@@ -11,6 +12,7 @@ import { ChainStore } from './store.ts'
 export interface StoredChainView {
   store: ChainStore
   stateDB: StateDB
+  /** The Common of the genesis block's fork (`store.commons` has every fork's). */
   common: Common
   genesis: GenesisSpec
   /** The stored genesis exactly as it was given to `cairn init` / `start` (JSON). */
@@ -22,16 +24,15 @@ export interface StoredChainView {
  * does NOT run `repairHead` (a check must see the store as it is, and must not write to it).
  */
 export async function openStoredChain(kv: KVStore): Promise<StoredChainView> {
-  const probe = new ChainStore(kv, createChainCommon({ chainId: 1n, hardfork: 'prague' }))
-  const raw = await probe.meta.get('genesis')
-  if (!raw) {
+  const { stored: genesisJson, defaultHardfork } = await readStoredGenesis(kv)
+  if (genesisJson === undefined) {
     throw new CairnError(ChainErrorCode.GENESIS_INVALID, 'the database holds no chain (no stored genesis)', {
       fault: 'caller',
       hint: 'point --datadir at a datadir created by `cairn init` or `cairn start`',
     })
   }
-  const genesisJson = JSON.parse(new TextDecoder().decode(raw)) as unknown
-  const genesis = parseGenesis(genesisJson, 'stored genesis')
-  const common = createChainCommon({ chainId: genesis.chainId, hardfork: genesis.hardfork })
-  return { store: new ChainStore(kv, common), stateDB: new StateDB(kv), common, genesis, genesisJson }
+  const genesis = parseGenesis(genesisJson, 'stored genesis', { defaultHardfork })
+  const commons = new ChainCommons(genesis.schedule)
+  const common = commons.fork(genesis.hardfork)
+  return { store: new ChainStore(kv, commons), stateDB: new StateDB(kv), common, genesis, genesisJson }
 }

@@ -1,14 +1,10 @@
 import { Bucket, bytesCodec, type Codec, type KVStore, Repository, type WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, LruCache, uintToBytes } from '@cairn/utils'
-import {
-  type Block,
-  type BlockBytes,
-  type BlockHeader,
-  createBlockFromBytesArray,
-  createBlockHeaderFromRLP,
-} from '@ethereumjs/block'
+import { type Block, type BlockBytes, type BlockHeader, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
+import { decodeBlock } from './block-decode.ts'
+import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
 import { SenderOverrides } from './sender-overrides.ts'
@@ -25,6 +21,10 @@ export interface TxLocation {
 
 const u64: Codec<bigint> = {
   encode: (n) => uintToBytes(n, 8),
+  decode: (b) => BigInt(bytesToHex(b)),
+}
+const u256: Codec<bigint> = {
+  encode: (n) => uintToBytes(n, 32),
   decode: (b) => BigInt(bytesToHex(b)),
 }
 const utf8: Codec<string> = {
@@ -55,6 +55,7 @@ const receiptsCodec: Codec<StoredReceipt[]> = { encode: encodeReceipts, decode: 
  * | hashToNumber | block hash       | uint64 number                          |
  * | head         | 'latest'/'safe'/'finalized' | block hash                  |
  * | meta         | utf-8 name       | bytes (genesis, chain id, schema)      |
+ * | weight       | block hash       | uint256 total difficulty (TTD chains)  |
  *
  * Writes take a {@link WriteBatch}: the import pipeline commits a block in one batch.
  */
@@ -67,6 +68,8 @@ export class ChainStore {
   readonly hashToNumber: Repository<Uint8Array, bigint>
   readonly heads: Repository<string, Uint8Array>
   readonly meta: Repository<string, Uint8Array>
+  /** Total difficulty per block hash, kept on chains that merge by terminal total difficulty. */
+  readonly totalDifficulty: Repository<Uint8Array, bigint>
 
   /** Senders of dev-mode impersonated transactions (see {@link SenderOverrides}). */
   readonly senderOverrides: SenderOverrides
@@ -77,10 +80,18 @@ export class ChainStore {
   private readonly headerCache = new LruCache<string, BlockHeader>(2048)
   private readonly receiptCache = new LruCache<string, StoredReceipt[]>(16)
 
+  /** The shared Common of each fork: a stored block is decoded with that of its own fork. */
+  readonly commons: ChainCommons
+
+  /**
+   * `commons`: the chain's per-fork Commons, or one Common for a chain that runs one ruleset
+   * (tests and tools).
+   */
   constructor(
     readonly kv: KVStore,
-    readonly common: Common,
+    commons: ChainCommons | Common,
   ) {
+    this.commons = commons instanceof ChainCommons ? commons : ChainCommons.of(commons)
     this.headers = new Repository(kv, Bucket.header, bytesCodec, bytesCodec)
     this.bodies = new Repository(kv, Bucket.body, bytesCodec, bytesCodec)
     this.receipts = new Repository(kv, Bucket.receipts, bytesCodec, receiptsCodec)
@@ -89,6 +100,7 @@ export class ChainStore {
     this.hashToNumber = new Repository(kv, Bucket.hashToNumber, bytesCodec, u64)
     this.heads = new Repository(kv, Bucket.head, utf8, bytesCodec)
     this.meta = new Repository(kv, Bucket.meta, utf8, bytesCodec)
+    this.totalDifficulty = new Repository(kv, Bucket.weight, bytesCodec, u256)
     this.senderOverrides = new SenderOverrides(kv)
   }
 
@@ -140,7 +152,8 @@ export class ChainStore {
     if (cached) return cached
     const raw = await this.headers.get(hash)
     if (!raw) return undefined
-    const header = createBlockHeaderFromRLP(raw, { common: this.common })
+    const values = RLP.decode(raw) as Uint8Array[]
+    const header = createBlockHeaderFromBytesArray(values, { common: this.commons.forHeaderFields(values) })
     this.headerCache.set(key, header)
     return header
   }
@@ -153,7 +166,7 @@ export class ChainStore {
     if (!headerRaw || !bodyRaw) return undefined
     const header = RLP.decode(headerRaw) as Uint8Array[]
     const body = RLP.decode(bodyRaw) as unknown as Uint8Array[][]
-    const block = createBlockFromBytesArray([header, ...body] as unknown as BlockBytes, { common: this.common })
+    const block = decodeBlock([header, ...body] as unknown as BlockBytes, this.commons)
     this.senderOverrides.applyInPlace(block.transactions)
     this.blockCache.set(key, block)
     return block

@@ -29,7 +29,12 @@ function gethGenesis(): Record<string, unknown> {
       homesteadBlock: 0,
       eip150Block: 0,
       eip155Block: 0,
+      eip158Block: 0,
       byzantiumBlock: 0,
+      constantinopleBlock: 0,
+      petersburgBlock: 0,
+      istanbulBlock: 0,
+      berlinBlock: 0,
       londonBlock: 0,
       terminalTotalDifficulty: 0,
       shanghaiTime: 0,
@@ -119,22 +124,23 @@ describe('parseGenesis', () => {
       expect(parseGenesis(minimal({}, { cancunTime: 0, pragueTime: 0, osakaTime: 0 })).hardfork).toBe('osaka')
     })
 
-    it('a fork scheduled later is ignored with a warning naming it', () => {
+    it('a fork scheduled later is in the schedule; the genesis runs the one before it', () => {
       const spec = parseGenesis(minimal({}, { shanghaiTime: 0, cancunTime: 0, pragueTime: 1_700_000_000 }))
       expect(spec.hardfork).toBe('cancun')
-      expect(spec.warnings).toHaveLength(1)
-      expect(spec.warnings[0]).toMatch(/pragueTime=1700000000/)
+      expect(spec.warnings).toEqual([])
+      expect(spec.schedule.forks.find((f) => f.name === 'prague')?.timestamp).toBe(1_700_000_000n)
     })
 
-    it('else prague', () => {
-      expect(parseGenesis(minimal()).hardfork).toBe('prague')
+    it('else osaka (the default for new chains)', () => {
+      expect(parseGenesis(minimal()).hardfork).toBe('osaka')
+      expect(parseGenesis(minimal(), 'g', { defaultHardfork: 'prague' }).hardfork).toBe('prague')
     })
 
-    it('refuses a shanghai-only genesis, saying Cairn needs Cancun', () => {
-      const err = cairnErrorSync(() => parseGenesis(minimal({}, { shanghaiTime: 0 })))
+    it('a shanghai genesis runs shanghai (no blob fields)', () => {
+      expect(parseGenesis(minimal({}, { shanghaiTime: 0 })).hardfork).toBe('shanghai')
+      const err = cairnErrorSync(() => parseGenesis(minimal({ excessBlobGas: '0x0' }, { shanghaiTime: 0 })))
       expect(err.code).toBe(ChainErrorCode.GENESIS_INVALID)
-      expect(err.message).toMatch(/shanghai/)
-      expect(err.message).toMatch(/Cancun/)
+      expect(err.message).toMatch(/excessBlobGas.*cancun/)
     })
 
     it('refuses an unsupported config.cairn.hardfork', () => {
@@ -148,7 +154,7 @@ describe('parseGenesis', () => {
       expect(cancun.common.hardfork()).toBe('cancun')
       expect(cancun.genesisBlock.header.requestsHash).toBeUndefined()
       expect(cancun.genesisBlock.header.parentBeaconBlockRoot).toBeDefined()
-      const prague = await openChain(new MemoryKV(), minimal())
+      const prague = await openChain(new MemoryKV(), minimal({}, { pragueTime: 0 }))
       expect(prague.common.hardfork()).toBe('prague')
       expect(prague.genesisBlock.header.requestsHash).toBeDefined()
     })

@@ -204,7 +204,7 @@ describe('EIP-7002/7251 system calls', () => {
     const block = await referenceBlock(ref, ref.head, [])
     // Strict: what any chain gets for a contract its genesis had or its schedule deployed.
     const strict = await Executor.create(
-      { common: chain.common },
+      { commons: chain.commons },
       {
         store: chain.store,
         stateDB: chain.stateDB,

@@ -1,4 +1,4 @@
-import type { Chain } from '@cairn/chain'
+import { type Chain, devGenesis } from '@cairn/chain'
 import type { CairnError, Hex } from '@cairn/utils'
 import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx'
 import { createAddressFromString } from '@ethereumjs/util'
@@ -120,14 +120,16 @@ describe('admission', () => {
   })
 
   it('exceeds block gas limit', async () => {
-    const { chain, pool, common } = await setup()
-    expect(chain.head.header.gasLimit).toBe(30_000_000n)
+    // Under EIP-7825's per-transaction cap (16,777,216 on Osaka), so that the block's limit decides.
+    const genesis = { ...(devGenesis({ accounts: ADDRS }) as object), gasLimit: '0x989680' }
+    const { chain, pool, common } = await setup({}, null, genesis)
+    expect(chain.head.header.gasLimit).toBe(10_000_000n)
     await expectRejected(
-      pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 30_000_001n })),
+      pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 10_000_001n })),
       TxPoolErrorCode.GAS_LIMIT,
       'exceeds block gas limit',
     )
-    await pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 30_000_000n }))
+    await pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 10_000_000n }))
   })
 
   // @ethereumjs/tx refuses to construct (or decode) a 1559 tx with tip > cap, so this check is

@@ -66,11 +66,16 @@ function updateParamsOnce(this: Common, params: ParamsTable): Common {
 }
 
 /**
- * `createTxFromRLP(bytes, { common })`, cheaper: the transaction's Common is a copy of `common` with
- * {@link updateParamsOnce}, and `bytes` seed its encoding and hash (see `seedEncodedTx`).
+ * `createTxFromRLP(bytes, { common })`, cheaper: `bytes` seed the encoding and hash (see
+ * `seedEncodedTx`). The chain's shared Commons (whose `copy()` is themselves) already skip
+ * parameter tables they merged and are used as they are: giving one {@link updateParamsOnce} would
+ * replace its own `updateParams` for every later user. Any other Common is copied and the copy
+ * gets {@link updateParamsOnce}.
  */
 export function decodeRawTx(common: Common, bytes: Uint8Array): TypedTransaction {
-  const tx = createTxFromRLP(bytes, { common: Object.assign(common.copy(), { updateParams: updateParamsOnce }) })
+  const copy = common.copy()
+  const own = copy === common ? common : Object.assign(copy, { updateParams: updateParamsOnce })
+  const tx = createTxFromRLP(bytes, { common: own })
   seedEncodedTx(tx, bytes)
   return tx
 }

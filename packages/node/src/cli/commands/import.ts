@@ -5,8 +5,12 @@ import type { Command } from 'commander'
 import { prepareDatadir } from '../../datadir.ts'
 import { readGenesisFile } from '../../genesis-file.ts'
 
-/** Blocks from a file carry no seal Cairn checks yet; the longest chain wins. */
-const importEngine: ChainEngine = {
+/**
+ * The rules `cairn import` runs under after the merge: blocks from a file carry no seal Cairn
+ * checks yet; the longest chain wins. Proof-of-work blocks follow the chain's own PoW-era rules
+ * (difficulty, uncles, rewards: @cairn/chain's pow.ts), whatever the engine.
+ */
+export const importEngine: ChainEngine = {
   name: 'import',
   validateHeader: async () => {},
   finalize: async () => {},
@@ -36,13 +40,7 @@ export function registerImport(program: Command): void {
           { ...(genesis !== undefined ? { genesis, genesisSource: opts.genesis } : {}) },
           { kv, engine: importEngine, logger: silentLogger, metrics: null },
         )
-        let imported = 0
-        let known = 0
-        for (const block of readChainFile(file, chain.common)) {
-          const { status } = await chain.importer.importBlock(block)
-          if (status === 'known') known++
-          else imported++
-        }
+        const { imported, known } = await importChainFile(chain, file)
         const head = chain.head
         process.stdout.write(
           `imported ${imported} block(s) (${known} already known); head ${head.header.number} 0x${Buffer.from(head.hash()).toString('hex')}, state root 0x${Buffer.from(head.header.stateRoot).toString('hex')}\n`,
@@ -51,4 +49,16 @@ export function registerImport(program: Command): void {
         await kv.close()
       }
     })
+}
+
+/** Imports every block of an RLP chain file, in order, each decoded with the Common of its fork. */
+export async function importChainFile(chain: Chain, file: string): Promise<{ imported: number; known: number }> {
+  let imported = 0
+  let known = 0
+  for (const block of readChainFile(file, chain.commons)) {
+    const { status } = await chain.importer.importBlock(block)
+    if (status === 'known') known++
+    else imported++
+  }
+  return { imported, known }
 }

@@ -1,0 +1,17 @@
+import { Block, type BlockBytes, createBlockFromBytesArray, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
+import type { ChainCommons } from './common.ts'
+
+/**
+ * A block from its RLP fields, decoded with the shared Common of its own fork. Uncles (proof-of-work
+ * blocks only) are decoded with the Common of theirs: an uncle may come from the fork before its
+ * nephew's (a Berlin uncle in a London block has no base fee), which @ethereumjs's decoder,
+ * giving every uncle the block's Common, refuses.
+ */
+export function decodeBlock(values: BlockBytes, commons: ChainCommons): Block {
+  const [header, txs, uncles, ...rest] = values as unknown as [Uint8Array[], unknown, Uint8Array[][], ...unknown[]]
+  const common = commons.forHeaderFields(header)
+  if (!uncles || uncles.length === 0) return createBlockFromBytesArray(values, { common })
+  const block = createBlockFromBytesArray([header, txs, [], ...rest] as unknown as BlockBytes, { common })
+  const uncleHeaders = uncles.map((u) => createBlockHeaderFromBytesArray(u, { common: commons.forHeaderFields(u) }))
+  return new Block(block.header, block.transactions, uncleHeaders, block.withdrawals, { common })
+}
