@@ -8,7 +8,8 @@
  *   node --import tsx conformance/blockchain/run.ts [filter]
  *
  * runs the vendored set (fixtures/); `CAIRN_EEST_DIR=…/blockchain_tests` runs an unpacked
- * release instead; `CAIRN_EEST_REPORT=file.json` writes every failure there. Cases run one after another in this process.
+ * release instead; `CAIRN_EEST_REPORT=file.json` writes every failure there, and
+ * `CAIRN_EEST_REASONS=file.json` each expected refusal with Cairn's reason. Cases run one after another in this process.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -59,6 +60,9 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
   return result
 }
 
+/** Each expected refusal and Cairn's reason for it, for `CAIRN_EEST_REASONS=file.json`. */
+const refusals: { expected: string; got: string }[] = []
+
 /** Runs one case in a fresh datadir; returns why it failed, or undefined when it passed. */
 export async function runCase(c: BlockchainCase, datadir: string): Promise<string | undefined> {
   const kv = new LevelKV({ path: datadir })
@@ -97,6 +101,7 @@ export async function runCase(c: BlockchainCase, datadir: string): Promise<strin
       } catch (err) {
         refusal = errorMessage(err)
       }
+      if (expected !== undefined && refusal !== undefined) refusals.push({ expected, got: refusal })
       if (expected !== undefined && refusal === undefined) {
         return `block ${i} imported (${imported}) but the fixture expects ${expected}`
       }
@@ -131,5 +136,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const s of r.skipped.slice(0, 5)) process.stdout.write(`skipped ${s.name}: ${s.why}\n`)
   const report = process.env['CAIRN_EEST_REPORT']
   if (report) writeFileSync(report, JSON.stringify(r, null, 1))
+  const reasons = process.env['CAIRN_EEST_REASONS']
+  if (reasons) writeFileSync(reasons, JSON.stringify(refusals, null, 1))
   process.exitCode = r.failed > 0 ? 1 : 0
 }
