@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises'
 import { CairnError } from '@cairn/utils'
 import { ClassicLevel } from 'classic-level'
 import { corruptionError, isCorruption } from './corruption.ts'
@@ -22,20 +23,28 @@ export interface LevelKVOptions {
 }
 
 const BYTES = { keyEncoding: 'view', valueEncoding: 'view' } as const
+/** Free space a reopen after a failed write waits for (LevelDB writes a new log and manifest). */
+const REOPEN_MIN_FREE_BYTES = 4 * 1024 * 1024
 
 /** The on-disk store: LevelDB through classic-level, keys and values as Uint8Array views. */
 export class LevelKV implements KVStore {
   readonly kind = 'leveldb' as const
-  private readonly db: ClassicLevel<Uint8Array, Uint8Array>
+  private db: ClassicLevel<Uint8Array, Uint8Array>
   readonly path: string
+  /** The last write failed: LevelDB keeps that error for every later write until reopened. */
+  private writeFailed = false
 
-  constructor(opts: LevelKVOptions) {
+  constructor(private readonly opts: LevelKVOptions) {
     this.path = opts.path
-    this.db = new ClassicLevel<Uint8Array, Uint8Array>(opts.path, {
+    this.db = this.make()
+  }
+
+  private make(): ClassicLevel<Uint8Array, Uint8Array> {
+    return new ClassicLevel<Uint8Array, Uint8Array>(this.opts.path, {
       ...BYTES,
-      cacheSize: opts.cacheSize ?? 64 * 1024 * 1024,
-      writeBufferSize: opts.writeBufferSize ?? 16 * 1024 * 1024,
-      maxOpenFiles: opts.maxOpenFiles ?? 128,
+      cacheSize: this.opts.cacheSize ?? 64 * 1024 * 1024,
+      writeBufferSize: this.opts.writeBufferSize ?? 16 * 1024 * 1024,
+      maxOpenFiles: this.opts.maxOpenFiles ?? 128,
     })
   }
 
@@ -64,6 +73,20 @@ export class LevelKV implements KVStore {
 
   async close(): Promise<void> {
     await this.db.close()
+  }
+
+  /**
+   * Reopens the store after a failed write, once the disk has room again: while it is still full
+   * the open handle is kept (reads go on working) and the write fails at once.
+   */
+  private async reopen(): Promise<void> {
+    const { bavail, bsize } = await statfs(this.path)
+    if (bavail * bsize < REOPEN_MIN_FREE_BYTES) {
+      throw new Error(`only ${bavail * bsize} bytes free on the datadir's filesystem`)
+    }
+    await this.db.close()
+    this.db = this.make()
+    await this.db.open()
   }
 
   // Reads report a corrupted table as DB_CORRUPT with the way out (restore a backup), not as
@@ -99,8 +122,13 @@ export class LevelKV implements KVStore {
   async batch(ops: BatchOp[]): Promise<void> {
     if (ops.length === 0) return
     try {
+      // After a failed write (a full disk) LevelDB refuses every write until reopened: reopen now,
+      // so the node recovers by itself once space returns.
+      if (this.writeFailed) await this.reopen()
       await this.db.batch(ops as { type: 'put'; key: Uint8Array; value: Uint8Array }[])
+      this.writeFailed = false
     } catch (err) {
+      this.writeFailed = true
       if (isCorruption(err)) throw corruptionError(err, this.path)
       throw new CairnError(DbErrorCode.WRITE_FAILED, `database write failed: ${(err as Error).message}`, {
         fault: 'transient',

@@ -1,5 +1,6 @@
 import { bytesToHex, CairnError, LruCache } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
 import type { VM } from '@ethereumjs/vm'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
@@ -57,10 +58,11 @@ export class CallVmPool {
   constructor(private readonly ctx: RpcContext) {}
 
   /** A fresh VM, never shared with another call unless released and reusable. */
-  async create(block: Block): Promise<CallVm> {
+  async create(block: Block, common?: Common): Promise<CallVm> {
     const { chain } = this.ctx
-    const vm = await chain.executor.vmAt(block.header, chain.store)
-    const cv: CallVm = { vm, key: bytesToHex(block.hash()), deadline: Number.POSITIVE_INFINITY, reusable: true }
+    const vm = await chain.executor.vmAt(block.header, chain.store, ...(common ? [common] : []))
+    // A VM under other rules than the block's (the next block's fork) is never kept for the block.
+    const cv: CallVm = { vm, key: bytesToHex(block.hash()), deadline: Number.POSITIVE_INFINITY, reusable: !common }
     vm.evm.events?.on('beforeMessage', () => {
       if (Date.now() > cv.deadline) throw timeoutError(this.ctx)
     })

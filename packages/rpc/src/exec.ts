@@ -65,7 +65,8 @@ export async function prepareCall(
   baseBlock: Block,
   overrides: CallOverrides = {},
 ): Promise<PreparedCall> {
-  const cv = await callVms(ctx).create(baseBlock)
+  const next = overrides.next ? nextBlock(ctx, baseBlock) : undefined
+  const cv = await callVms(ctx).create(baseBlock, next?.common)
   const call = await prepareOn(ctx, cv, req, baseBlock, overrides)
   await checkFunds(call, req, req.gas ?? ctx.limits.gasCap)
   return call
@@ -100,7 +101,13 @@ async function borrow<T>(
   fn: (call: PreparedCall) => Promise<T>,
 ): Promise<T> {
   const pool = callVms(ctx)
-  const cv = overrides.state || overrides.block ? await pool.create(block) : await pool.acquire(block)
+  // The next block may start a fork: then its rules need a VM of their own (not pooled).
+  const next = overrides.next ? nextBlock(ctx, block) : undefined
+  const newFork = next !== undefined && next.common.hardfork() !== block.common.hardfork()
+  const cv =
+    overrides.state || overrides.block || newFork
+      ? await pool.create(block, newFork ? next.common : undefined)
+      : await pool.acquire(block)
   try {
     return await fn(await prepareOn(ctx, cv, req, block, overrides))
   } finally {
@@ -115,7 +122,6 @@ async function prepareOn(
   baseBlock: Block,
   overrides: CallOverrides,
 ): Promise<PreparedCall> {
-  const { chain } = ctx
   const { vm } = cv
   if (overrides.state) {
     // Kept inside a checkpoint that is never closed: nothing is flushed into the view's own trie,
@@ -125,7 +131,7 @@ async function prepareOn(
     await applyStateOverride(vm, overrides.state)
   }
   const context = overrides.next ? nextBlock(ctx, baseBlock) : baseBlock
-  const block = overrides.block ? withBlockOverride(ctx, context, overrides.block) : context
+  const block = overrides.block ? withBlockOverride(context, overrides.block) : context
   // Checked whenever a message starts, by the VM's one `beforeMessage` listener: cheap (once per
   // CALL/CREATE, not per opcode). A single frame that loops without calling is bounded by the gas cap.
   cv.deadline = Date.now() + ctx.limits.evmTimeoutMs
@@ -135,7 +141,9 @@ async function prepareOn(
   const value = req.value ?? 0n
   const { feeCap, gasPrice } = pricesOf(req, block.header.baseFeePerGas)
   const auths = req.authorizationList ?? []
-  const { intrinsic, minimumGas, floor } = callVms(ctx).gasOf(shapeKey(req, to, data, chain.common.hardfork()), () => {
+  // The rules of the block the call runs in (the next block's fork for estimates and `pending`).
+  const { common } = block
+  const { intrinsic, minimumGas, floor } = callVms(ctx).gasOf(shapeKey(req, to, data, common.hardfork()), () => {
     const shape = createTx(
       {
         ...(to ? { to } : {}),
@@ -146,7 +154,7 @@ async function prepareOn(
         // Only the count matters to the intrinsic gas (25,000 each).
         ...(auths.length > 0 ? { type: 4, authorizationList: auths.map(() => PLACEHOLDER_AUTH) } : {}),
       },
-      { common: chain.common },
+      { common },
     )
     return {
       intrinsic: shape.getIntrinsicGas(),
@@ -450,7 +458,7 @@ async function applyStateOverride(vm: VM, override: StateOverride): Promise<void
 }
 
 /** The block a call sees with geth's block overrides applied (number, time, gas limit, coinbase, base fee, randao). */
-function withBlockOverride(ctx: RpcContext, block: Block, o: BlockOverride): Block {
+function withBlockOverride(block: Block, o: BlockOverride): Block {
   const h = block.header
   return createBlock(
     {
@@ -470,7 +478,7 @@ function withBlockOverride(ctx: RpcContext, block: Block, o: BlockOverride): Blo
           : {}),
       } as HeaderData,
     },
-    { common: ctx.chain.common, skipConsensusFormatValidation: true },
+    { common: block.common, skipConsensusFormatValidation: true },
   )
 }
 

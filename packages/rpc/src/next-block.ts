@@ -19,8 +19,15 @@ export function nextBlock(ctx: RpcContext, parent: Block): Block {
   const key = `${bytesToHex(parent.hash())} ${env.timestamp} ${env.coinbase ? bytesToHex(env.coinbase) : ''} ${env.mixHash ? bytesToHex(env.mixHash) : ''} ${env.gasLimit ?? ''}`
   const known = last.get(ctx)
   if (known?.key === key) return known.block
-  const header = nextBlockHeader(parent, env, ctx.chain.common)
-  const block = createBlock({ header }, { common: ctx.chain.common, skipConsensusFormatValidation: true })
+  // The rules of the next block's fork (a fork may start at its number or timestamp).
+  const p = parent.header
+  const common = ctx.chain.commons.at({
+    number: p.number + 1n,
+    timestamp: env.timestamp,
+    difficulty: env.difficulty ?? (p.difficulty === 0n ? 0n : 1n),
+  })
+  const header = nextBlockHeader(parent, env, common)
+  const block = createBlock({ header }, { common, skipConsensusFormatValidation: true })
   last.set(ctx, { key, block })
   return block
 }

@@ -1,7 +1,7 @@
 import { type BuildHeader, type BuildResult, type Chain, rewindChain, type StateEdit } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import type { TxPool } from '@cairn/txpool'
-import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, isCairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
 import { devChainRules } from './dev-rules.ts'
@@ -41,6 +41,9 @@ const EMPTY_SOURCE = { peek: () => undefined, shift() {}, pop() {} }
  * default a block is sealed as soon as transactions are pending, taking all that fit; with a
  * block time it seals every N seconds, empty blocks included. Every block is final at once.
  */
+/** How often sealing is retried while block writes fail. */
+const STORAGE_RETRY_MS = 2000
+
 /** A header's timestamp is a 64-bit number. */
 const MAX_TIMESTAMP = 2n ** 64n - 1n
 
@@ -52,6 +55,9 @@ export class DevEngine implements Engine {
   private sealing: Promise<unknown> = Promise.resolve()
   private offsetSeconds = 0n
   private nextTimestamp: bigint | undefined
+  /** Set while block writes fail (a full disk); see {@link sealFailed}. */
+  private storageFailing = false
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
   private unsubscribe: (() => void) | undefined
   private snapshots = new Map<bigint, { hash: Uint8Array; offsetSeconds: bigint }>()
   /** The last block with transactions sealed in instant mode: when it ended (ms), its duration, whether full. */
@@ -79,10 +85,10 @@ export class DevEngine implements Engine {
     this.running = true
     const { pool, logger } = this.modules
     if (this.opts.blockTime > 0) {
-      this.timer = setInterval(
-        () => void this.seal().catch((err) => logger.error({ err }, 'sealing failed')),
-        this.opts.blockTime * 1000,
-      )
+      this.timer = setInterval(() => {
+        // While blocks cannot be written the retry timer seals; the interval waits.
+        if (!this.storageFailing) void this.seal().catch((err) => this.sealFailed(err))
+      }, this.opts.blockTime * 1000)
       logger.info({ blockTime: this.opts.blockTime }, 'dev engine sealing on an interval')
     } else {
       this.unsubscribe = pool.events.on('added', () => this.schedule())
@@ -94,6 +100,7 @@ export class DevEngine implements Engine {
   async stop(): Promise<void> {
     this.running = false
     if (this.timer) clearInterval(this.timer)
+    clearTimeout(this.retryTimer)
     this.unsubscribe?.()
     this.release()
     await this.sealing.catch(() => {})
@@ -109,6 +116,13 @@ export class DevEngine implements Engine {
    * `backpressureMaxWaitMs` (the transaction then meets the pool's own limits).
    */
   async admit<T>(add: () => Promise<T>): Promise<T> {
+    if (this.storageFailing) {
+      throw new CairnError(
+        'CONSENSUS_STORAGE_UNWRITABLE',
+        'transaction not accepted: the node cannot write blocks now (disk full?)',
+        { fault: 'transient', hint: 'retry once the operator has freed disk space; the node resumes by itself' },
+      )
+    }
     const limit = this.opts.backpressureAt
     if (limit === undefined || this.opts.blockTime > 0 || !this.running) return add()
     const { pool, logger } = this.modules
@@ -201,7 +215,10 @@ export class DevEngine implements Engine {
 
   /** Seals one block now (evm_mine). */
   mine(): Promise<BuildResult> {
-    return this.seal()
+    return this.seal().catch((err: unknown) => {
+      this.sealFailed(err)
+      throw err
+    })
   }
 
   /** Seals one block now, with whatever is pending (evm_mine, and the interval timer). */
@@ -298,8 +315,43 @@ export class DevEngine implements Engine {
       }
       if (this.running && pool.size > 0) this.schedule()
     } catch (err) {
-      logger.error({ err }, 'sealing failed')
+      this.sealFailed(err)
     }
+  }
+
+  /**
+   * A seal that failed. A block write that failed (a full disk: DB_WRITE_FAILED) pauses sealing:
+   * logged once, retried every {@link STORAGE_RETRY_MS} (the store reopens itself on the next
+   * write), new transactions refused meanwhile (see {@link admit}); anything else is logged.
+   */
+  private sealFailed(err: unknown): void {
+    const { logger } = this.modules
+    if (!isCairnError(err, 'DB_WRITE_FAILED')) {
+      logger.error({ err }, 'sealing failed')
+      return
+    }
+    if (!this.storageFailing) {
+      this.storageFailing = true
+      logger.error(
+        { err: err.message, retryMs: STORAGE_RETRY_MS },
+        'cannot write blocks (disk full?): sealing paused and new transactions refused until a write succeeds',
+      )
+    }
+    if (this.retryTimer || !this.running) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (!this.running) return
+      void this.seal().catch((e) => this.sealFailed(e))
+    }, STORAGE_RETRY_MS)
+    this.retryTimer.unref?.()
+  }
+
+  /** A block was written: if writes had been failing, say they work again. */
+  private sealSucceeded(): void {
+    if (!this.storageFailing) return
+    this.storageFailing = false
+    this.modules.logger.info('blocks are written again: sealing resumed, transactions accepted')
+    if (this.opts.blockTime === 0 && this.modules.pool.size > 0) this.schedule()
   }
 
   private async sealOne(edit?: StateEdit): Promise<BuildResult> {
@@ -319,6 +371,7 @@ export class DevEngine implements Engine {
         pool.discard(built.rejected.map((r) => r.tx))
       }
       const result = await chain.importer.importLocked(built.block, built)
+      this.sealSucceeded()
       await pool.onNewHead(built.block, result.removed)
       this.release()
       return built
