@@ -13,7 +13,7 @@ import { RowReader } from '../input/rows.ts'
 import { buildTreeParallel, checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
 import type { Currency } from '../verifier/proof.ts'
 import { bundleVerifier, pageAsset } from '../web/bundle.ts'
-import type { AtRestKey } from './at-rest.ts'
+import { type AtRestKey, userKey } from './at-rest.ts'
 import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
 import { type ApiKey, checkHmacSecret, type Principal, type Role, requireRole } from './auth.ts'
 import { createAuthenticator } from './authenticator.ts'
@@ -23,7 +23,7 @@ import { createReservesMetrics } from './metrics.ts'
 import { openApiDocument } from './openapi.ts'
 import { type CachedProof, DEFAULT_PROOF_CACHE, etagOf, ProofCache } from './proof-cache.ts'
 import type { Sql } from './sql.ts'
-import { SnapshotStore } from './store.ts'
+import { type SnapshotInfo, SnapshotStore } from './store.ts'
 
 export interface ReservesServiceOptions {
   /** HS256 secret for bearer tokens (null: none). */
@@ -130,6 +130,27 @@ function parse<T>(schema: z.ZodType<T>, v: unknown): T {
       },
     )
   return r.data
+}
+
+/**
+ * A snapshot as a viewer may see it. Users see what their proof shows and no more: not the exact
+ * user count, nor the depth and minimum depth (the random padding up to the minimum depth exists
+ * to hide the count). Staff see everything.
+ */
+function forViewer(s: SnapshotInfo, role: Role): Partial<SnapshotInfo> {
+  if (role !== 'user') return s
+  const { userCount: _count, depth: _depth, minDepth: _min, ...shown } = s
+  return shown
+}
+
+/**
+ * How the audit trail names a user: the first 16 bytes of the users table's lookup key
+ * (HMAC(at-rest key, snapshot ‖ user id)), never the id. Whoever holds the key can tell whether a
+ * given user's proof was read (compute the ref); the table itself, its backups and the database's
+ * WAL reveal no ids.
+ */
+function auditRef(key: AtRestKey, snapshotId: string, userId: string): string {
+  return Buffer.from(userKey(key, snapshotId, userId).subarray(0, 16)).toString('hex')
 }
 
 function parseCurrencyList(text: string | undefined): Currency[] | null {
@@ -294,14 +315,16 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
 
   app.get('/v1/snapshots', guard(['admin', 'auditor', 'user']), async (req) => {
     const q = parse(Page, req.query)
-    return store.list(q.cursor ? Number(q.cursor) : null, q.limit)
+    const page = await store.list(q.cursor ? Number(q.cursor) : null, q.limit)
+    return { ...page, items: page.items.map((s) => forViewer(s, who(req).role)) }
   })
 
   app.get('/v1/snapshots/:id', guard(['admin', 'auditor', 'user']), async (req, reply) => {
     const { id } = req.params as { id: string }
     const s = await store.get(id)
     // not immutable: an anchor may still be added; clients revalidate with the ETag
-    return sendTagged(req, reply, JSON.stringify(s), s.status === 'built' ? 'no-cache' : 'no-store')
+    const body = JSON.stringify(forViewer(s, who(req).role))
+    return sendTagged(req, reply, body, s.status === 'built' ? 'no-cache' : 'no-store')
   })
 
   // Only built snapshots have proofs (store.proof refuses others), and a built snapshot never
@@ -327,7 +350,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     const p = who(req)
     const { id, userId } = req.params as { id: string; userId: string }
     const body = await timed('staff', () => proofBody(id, userId))
-    await audit(p, 'proof.read', { id, userIds: [userId] })
+    await audit(p, 'proof.read', { id, users: [auditRef(key, id, userId)] })
     return sendImmutable(req, reply, body)
   })
 
@@ -345,7 +368,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
         else throw err
       }
     }
-    await audit(p, 'proof.read', { id, userIds: [...new Set(userIds)] })
+    await audit(p, 'proof.read', { id, users: [...new Set(userIds)].map((u) => auditRef(key, id, u)) })
     return { proofs, missing }
   })
 
