@@ -77,8 +77,6 @@ export async function runCase(c: BlockchainCase, datadir: string): Promise<strin
     } catch (err) {
       return `genesis refused: ${errorMessage(err)}`
     }
-    const scheduled = chain.report.warnings.find((w) => w.includes('scheduled forks are not supported'))
-    if (scheduled) return `fork schedule not supported yet: ${scheduled}`
     const genesisHash = bytesToHex(chain.genesisBlock.hash())
     if (genesisHash !== c.genesisBlockHeader.hash.toLowerCase()) {
       return `genesis hash ${genesisHash}, fixture says ${c.genesisBlockHeader.hash}`
