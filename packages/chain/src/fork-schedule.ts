@@ -138,6 +138,15 @@ export function singleForkSchedule(chainId: bigint, hardfork: string): ForkSched
   }
 }
 
+/** Refuses settings Cairn cannot run as geth would (clique, forks @ethereumjs does not implement). */
+export function refuseUnsupported(config: Record<string, unknown>, source: string): void {
+  for (const [key, why] of Object.entries(REFUSED)) {
+    if (config[key] !== undefined && config[key] !== null && config[key] !== false) {
+      throw invalid(source, `config.${key}: ${why}`)
+    }
+  }
+}
+
 /** True when `config` sets no fork at all (every fork to the default one applies from genesis). */
 export function setsNoFork(config: Record<string, unknown>): boolean {
   return ![...BLOCK_FORKS, ...TIME_FORKS, ['mergeNetsplitBlock'], ['terminalTotalDifficulty'], ['mergeForkBlock']].some(
@@ -156,11 +165,6 @@ export function parseForkSchedule(
   warnings: string[],
   source: string,
 ): ForkSchedule {
-  for (const [key, why] of Object.entries(REFUSED)) {
-    if (config[key] !== undefined && config[key] !== null && config[key] !== false) {
-      throw invalid(source, `config.${key}: ${why}`)
-    }
-  }
   for (const key of Object.keys(config)) {
     if (!IGNORED.has(key) && !(key in REFUSED)) warnings.push(`config.${key} is not a setting Cairn knows; ignored`)
   }

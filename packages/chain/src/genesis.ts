@@ -8,6 +8,7 @@ import {
   forkAt,
   forkAtLeast,
   parseForkSchedule,
+  refuseUnsupported,
   setsNoFork,
   singleForkSchedule,
 } from './fork-schedule.ts'
@@ -247,6 +248,7 @@ function chooseSchedule(
   warnings: string[],
   source: string,
 ): ForkSchedule {
+  refuseUnsupported(config, source)
   const chosen = config.cairn?.hardfork
   if (chosen !== undefined) {
     if (!setsNoFork(config))

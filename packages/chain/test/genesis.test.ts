@@ -450,3 +450,74 @@ describe('opening a datadir', () => {
     expect(await dumpKV(kv)).toEqual(new Map())
   })
 })
+
+describe('genesis.json as geth writes it', () => {
+  const london = {
+    homesteadBlock: 0,
+    eip150Block: 0,
+    eip155Block: 0,
+    eip158Block: 0,
+    byzantiumBlock: 0,
+    constantinopleBlock: 0,
+    petersburgBlock: 0,
+    istanbulBlock: 0,
+    berlinBlock: 0,
+  }
+
+  it('nulls are absent fields: "baseFeePerGas": null on London gives the initial base fee', async () => {
+    const g = minimal(
+      { baseFeePerGas: null, excessBlobGas: null, blobGasUsed: null, number: '0x0', coinbase: null },
+      { ...london, londonBlock: 0, terminalTotalDifficulty: 0, shanghaiTime: null, daoForkBlock: null },
+    )
+    const spec = parseGenesis(g)
+    expect(spec.hardfork).toBe('paris')
+    expect(spec.baseFeePerGas).toBe(1_000_000_000n)
+    const chain = await openChain(new MemoryKV(), g)
+    expect(chain.genesisBlock.header.baseFeePerGas).toBe(1_000_000_000n)
+    expect(chain.genesisBlock.header.withdrawalsRoot).toBeUndefined()
+  })
+
+  it('a pre-London genesis has no base fee (and refuses one)', async () => {
+    const g = minimal({ difficulty: '0x20000' }, { ...london, londonBlock: 5, terminalTotalDifficulty: '1000000' })
+    const chain = await openChain(new MemoryKV(), g)
+    expect(chain.genesis.hardfork).toBe('berlin')
+    expect(chain.genesisBlock.header.baseFeePerGas).toBeUndefined()
+    const err = cairnErrorSync(() => parseGenesis({ ...g, baseFeePerGas: '0x7' }))
+    expect(err.code).toBe(ChainErrorCode.GENESIS_INVALID)
+    expect(err.message).toMatch(/baseFeePerGas.*London/)
+  })
+
+  it('excessBlobGas, blobGasUsed, parentBeaconBlockRoot and requestsHash go into the header', async () => {
+    const root = `0x${'12'.repeat(32)}`
+    const requests = `0x${'34'.repeat(32)}`
+    const g = minimal(
+      { excessBlobGas: '0x60000', blobGasUsed: '0x20000', parentBeaconBlockRoot: root, requestsHash: requests },
+      { pragueTime: 0 },
+    )
+    const h = (await openChain(new MemoryKV(), g)).genesisBlock.header
+    expect([h.excessBlobGas, h.blobGasUsed]).toEqual([0x60000n, 0x20000n])
+    expect(bytesToHex(h.parentBeaconBlockRoot as Uint8Array)).toBe(root)
+    expect(bytesToHex(h.requestsHash as Uint8Array)).toBe(requests)
+    const err = cairnErrorSync(() => parseGenesis(minimal({ requestsHash: requests }, { cancunTime: 0 })))
+    expect(err.message).toMatch(/requestsHash.*prague/)
+  })
+
+  it('refuses what it cannot run as geth would, and warns about settings it ignores', () => {
+    for (const [config, why] of [
+      [{ clique: { period: 5 } }, /clique/],
+      [{ pragueTime: 0, bpo3Time: 0 }, /BPO3/],
+      [{ ...london, londonBlock: 0, arrowGlacierBlock: 5, grayGlacierBlock: 3 }, /fork order/],
+      [{ homesteadBlock: 0, byzantiumBlock: 0 }, /fork order: tangerineWhistle is not enabled/],
+      [
+        { eip155Block: 1, eip158Block: 2, homesteadBlock: 0, eip150Block: 0 },
+        /eip155Block \(1\) and config.eip158Block \(2\)/,
+      ],
+      [{ pragueTime: 0, blobSchedule: { prague: { target: 9, max: 6, baseFeeUpdateFraction: 1 } } }, /target > max/],
+    ] as const) {
+      expect(cairnErrorSync(() => parseGenesis(minimal({}, config))).message).toMatch(why)
+    }
+    expect(parseGenesis(minimal({}, { pragueTime: 0, someFutureSetting: 1 })).warnings).toEqual([
+      'config.someFutureSetting is not a setting Cairn knows; ignored',
+    ])
+  })
+})

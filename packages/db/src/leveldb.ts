@@ -82,7 +82,10 @@ export class LevelKV implements KVStore {
   private async reopen(): Promise<void> {
     const { bavail, bsize } = await statfs(this.path)
     if (bavail * bsize < REOPEN_MIN_FREE_BYTES) {
-      throw new Error(`only ${bavail * bsize} bytes free on the datadir's filesystem`)
+      throw new CairnError(DbErrorCode.WRITE_FAILED, `only ${bavail * bsize} bytes free on the datadir's filesystem`, {
+        fault: 'transient',
+        hint: 'free disk space on the datadir',
+      })
     }
     await this.db.close()
     this.db = this.make()

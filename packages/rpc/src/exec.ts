@@ -140,6 +140,8 @@ async function prepareOn(
   const data = hexToBytes(req.input ?? req.data ?? '0x')
   const value = req.value ?? 0n
   const { feeCap, gasPrice } = pricesOf(req, block.header.baseFeePerGas)
+  // As geth: a call that pays nothing sees a base fee of 0 (BASEFEE never exceeds GASPRICE).
+  const runBlock = gasPrice === 0n ? withoutBaseFee(block) : block
   const auths = req.authorizationList ?? []
   // The rules of the block the call runs in (the next block's fork for estimates and `pending`).
   const { common } = block
@@ -207,7 +209,7 @@ async function prepareOn(
       try {
         const authRefund = auths.length > 0 ? await applyAuthorizations(vm, caller, auths) : 0n
         res = await vm.evm.runCall({
-          block,
+          block: runBlock,
           caller,
           origin: caller,
           ...(to ? { to } : {}),
@@ -455,6 +457,22 @@ async function applyStateOverride(vm: VM, override: StateOverride): Promise<void
       await sm.putStorage(a, setLengthLeft(hexToBytes(slot), 32), setLengthLeft(hexToBytes(value), 32))
     }
   }
+}
+
+const zeroBaseFee = new WeakMap<Block, Block>()
+
+/** `block` with a base fee of 0 (itself when it has none or 0), made once per block. */
+function withoutBaseFee(block: Block): Block {
+  if (!block.header.baseFeePerGas) return block
+  let zero = zeroBaseFee.get(block)
+  if (!zero) {
+    zero = createBlock(
+      { header: { ...(block.header.toJSON() as Record<string, unknown>), baseFeePerGas: 0n } as HeaderData },
+      { common: block.common, skipConsensusFormatValidation: true },
+    )
+    zeroBaseFee.set(block, zero)
+  }
+  return zero
 }
 
 /** The block a call sees with geth's block overrides applied (number, time, gas limit, coinbase, base fee, randao). */

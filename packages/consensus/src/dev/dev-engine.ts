@@ -298,7 +298,7 @@ export class DevEngine implements Engine {
 
   /** Seals blocks while executable transactions remain (instant mode). */
   private async drain(): Promise<void> {
-    const { chain, pool, logger } = this.modules
+    const { chain, pool } = this.modules
     const max = this.opts.maxBlocksPerTurn ?? 8
     try {
       for (let i = 0; i < max && this.running; i++) {

@@ -112,7 +112,7 @@ describe('eth_call at pending: the block the transaction is mined in', () => {
     expect(latest.baseFee).toBe(head.baseFeePerGas)
   })
 
-  it('a capped fee: GASPRICE is maxFeePerGas when baseFee + tip exceeds it; a legacy gasPrice is the price', async () => {
+  it('a capped fee: GASPRICE is maxFeePerGas when baseFee + tip exceeds it; a legacy gasPrice is the price; no price: GASPRICE and BASEFEE 0', async () => {
     const baseFee = (await client().getBlock()).baseFeePerGas ?? 0n
     const capped = {
       from: FROM,
@@ -124,6 +124,11 @@ describe('eth_call at pending: the block the transaction is mined in', () => {
     expect(decode(await rpc<Hex>('eth_call', [capped, 'pending'])).gasPrice).toBe(baseFee * 2n)
     const legacy = { from: FROM, to: probe, gasPrice: toHex(baseFee * 3n) }
     expect(decode(await rpc<Hex>('eth_call', [legacy, 'pending'])).gasPrice).toBe(baseFee * 3n)
+    // No price at all: as geth, GASPRICE and BASEFEE are both 0 (recorded: execution-apis call-callenv).
+    for (const tag of ['latest', 'pending']) {
+      const free = decode(await rpc<Hex>('eth_call', [{ from: FROM, to: probe }, tag]))
+      expect([free.gasPrice, free.baseFee]).toEqual([0n, 0n])
+    }
     const tooHigh = { from: FROM, to: probe, maxFeePerGas: toHex(1n), maxPriorityFeePerGas: toHex(2n) }
     await expect(rpc('eth_call', [tooHigh, 'pending'])).rejects.toThrow(
       /max priority fee per gas higher than max fee per gas/,

@@ -80,6 +80,36 @@ describe('the execution-apis test chain (PoW → merge → BPO2)', () => {
       expect(chain.head.header.number).toBe(BigInt(headers.length))
       expect(bytesToHex(chain.head.hash())).toBe(bytesToHex(keccak256(RLP.encode(last))))
       expect(bytesToHex(chain.head.header.stateRoot)).toBe(bytesToHex(last[3] as Uint8Array))
+      // Each stored block has the shared Common of its fork, still on that fork (none was switched).
+      const seen = new Map<string, unknown>()
+      for (let n = 0n; n <= chain.head.header.number; n++) {
+        const block = await chain.store.getBlockByNumber(n)
+        const fork = chain.commons.forkOf(block?.header as NonNullable<typeof block>['header'])
+        expect(block?.common).toBe(chain.commons.fork(fork))
+        expect(block?.common.hardfork()).toBe(fork)
+        seen.set(fork, block?.common)
+      }
+      expect([...seen.keys()]).toEqual([
+        'homestead',
+        'tangerineWhistle',
+        'spuriousDragon',
+        'byzantium',
+        'constantinople',
+        'petersburg',
+        'istanbul',
+        'muirGlacier',
+        'berlin',
+        'london',
+        'arrowGlacier',
+        'grayGlacier',
+        'mergeNetsplitBlock',
+        'shanghai',
+        'cancun',
+        'prague',
+        'osaka',
+        'bpo1',
+        'bpo2',
+      ])
     } finally {
       await kv.close()
     }

@@ -7,6 +7,14 @@ import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
 import { blockRef, looseQuantity } from '../schemas.ts'
 
+/** Blob gas used over the most the block's fork allows; 0 before Cancun. */
+function blobGasUsedRatio(b: Block): number {
+  const used = b.header.blobGasUsed
+  if (used === undefined) return 0
+  const max = b.header.common.getBlobGasSchedule().maxBlobGasPerBlock
+  return max > 0n ? Number(used) / Number(max) : 0
+}
+
 /** Chain identity, accounts and fees. */
 export const ethMiscMethods: MethodDef[] = [
   method({ name: 'eth_chainId', params: z.tuple([]), handler: (_p, ctx) => toQuantity(ctx.chain.chainId) }),
@@ -68,11 +76,14 @@ export const ethMiscMethods: MethodDef[] = [
         oldestBlock: toQuantity((blocks[0] as Block).header.number),
         baseFeePerGas: baseFees,
         gasUsedRatio: blocks.map((b) => Number(b.header.gasUsed) / Number(b.header.gasLimit)),
+        // Zeroes before Cancun (no blob gas in the header), as the spec and geth give them.
         baseFeePerBlobGas: [
-          ...blocks.map((b) => toQuantity(b.header.getBlobGasPrice?.() ?? 1n)),
-          toQuantity(last.header.calcNextBlobGasPrice(ctx.chain.common)),
+          ...blocks.map((b) => toQuantity(b.header.excessBlobGas === undefined ? 0n : b.header.getBlobGasPrice())),
+          toQuantity(
+            last.header.excessBlobGas === undefined ? 0n : last.header.calcNextBlobGasPrice(last.header.common),
+          ),
         ],
-        blobGasUsedRatio: blocks.map(() => 0),
+        blobGasUsedRatio: blocks.map(blobGasUsedRatio),
       }
       if (percentiles) {
         out.reward = blocks.map((b) => {
