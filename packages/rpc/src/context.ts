@@ -34,6 +34,8 @@ export interface RpcLimits {
   batchResponseLimit: number
   /** Longest a batch executes in ms; entries past it are not run (-32002). */
   batchTimeLimitMs: number
+  /** Gas the EVM runs of one batch's entries may use together (2 × geth's per-call cap); then -32005. */
+  batchGasLimit: bigint
   /** Gas cap of eth_call and eth_estimateGas (geth: 50,000,000). */
   gasCap: bigint
   /** Time limit of eth_call and eth_estimateGas in ms (geth: 5 s). */
@@ -57,6 +59,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   batchLimit: 1000,
   batchResponseLimit: 25_000_000,
   batchTimeLimitMs: 10_000,
+  batchGasLimit: 100_000_000n,
   gasCap: 50_000_000n,
   evmTimeoutMs: 5000,
   logsBlockRange: 10_000,

@@ -112,14 +112,16 @@ export class RpcDispatcher {
    * Runs a batch's entries one after another under two budgets, as geth does: once the answers
    * so far pass `batchResponseLimit` bytes, the entries not yet run are answered -32003 "response
    * too large" without running; once the batch has executed for `batchTimeLimitMs`, -32002
-   * "request timed out". Results are serialized as they come, so memory holds at most the limit
+   * "request timed out"; and the EVM runs of its entries (calls, estimates) share
+   * `batchGasLimit` gas, past which they answer -32005 without running. Results are serialized as they come, so memory holds at most the limit
    * plus one answer (never every answer, as a parallel run did: 200 heavy eth_getLogs took a node
    * out of memory). After any entry that held the event loop for a millisecond or more the loop
    * yields, so /health, other requests and block sealing run between a batch's calls instead of
    * after the whole batch.
    */
   private async handleBatch(entries: unknown[], call: CallInfo): Promise<string | undefined> {
-    const { batchResponseLimit, batchTimeLimitMs } = this.modules.ctx.limits
+    const { batchResponseLimit, batchTimeLimitMs, batchGasLimit } = this.modules.ctx.limits
+    const withBudget: CallInfo = { ...call, gasBudget: { left: batchGasLimit, limit: batchGasLimit } }
     const now = this.modules.now ?? Date.now
     const started = now()
     const parts: string[] = []
@@ -135,7 +137,7 @@ export class RpcDispatcher {
       }
       let res: JsonRpcResponse | undefined
       if (refusal === undefined) {
-        res = await this.handle(entry, call)
+        res = await this.handle(entry, withBudget)
         // Cheap entries run on; one that held the loop for a millisecond lets others in first.
         if (performance.now() - ranSince >= 1) {
           await yieldToEventLoop()

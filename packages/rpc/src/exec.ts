@@ -41,6 +41,12 @@ export interface PreparedCall {
 export { timeoutError }
 
 /** What eth_call may override: state per account, and block fields (as geth). */
+/** Gas left to execute, shared by the entries of one batch and charged by every run. */
+export interface GasBudget {
+  left: bigint
+  readonly limit: bigint
+}
+
 export interface CallOverrides {
   state?: StateOverride
   block?: BlockOverride
@@ -52,6 +58,8 @@ export interface CallOverrides {
    * gas limit, blob gas: see next-block.ts). Gas estimates and `pending` calls.
    */
   next?: boolean
+  /** The gas a batch may still execute (shared by its entries; see the dispatcher). */
+  gasBudget?: GasBudget
 }
 
 /**
@@ -193,6 +201,13 @@ async function prepareOn(
     accessList: () => accessListOf(reported, caller, to),
     async run(gasLimit: bigint): Promise<EVMResult> {
       if (Date.now() > cv.deadline) throw timeoutError(ctx)
+      const budget = overrides.gasBudget
+      if (budget && budget.left <= 0n) {
+        throw new CairnError(RpcErrorCode.LIMIT, `batch gas budget exhausted (${budget.limit} gas per batch)`, {
+          fault: 'caller',
+          hint: 'send fewer or cheaper calls per batch',
+        })
+      }
       // A transaction below its intrinsic gas (or the calldata floor) is invalid: it fails.
       if (gasLimit < minimumGas) return outOfGas(gasLimit)
       const { journal } = vm.evm
@@ -226,6 +241,7 @@ async function prepareOn(
         cv.reusable = false
         throw err
       }
+      if (budget) budget.left -= res.execResult.executionGasUsed
       reported = journal.accessList
       await journal.revert()
       // Not journal.cleanup(): it would delete touched empty accounts outside any checkpoint.

@@ -19,6 +19,8 @@ export interface CallInfo {
   connection?: import('./subscriptions.ts').SubscriptionSink
   /** The request's id, for the dispatcher's own log lines. */
   reqId?: string
+  /** In a batch: the gas its entries may still execute, together (eth_call, estimates). */
+  gasBudget?: import('./exec.ts').GasBudget
 }
 
 /** Declares a method (keeps the param and handler types tied together). */

@@ -63,12 +63,14 @@ describe('eth_config', () => {
     expect(current.activationTime).toBe(0)
     expect(current.chainId).toBe(chainId)
     expect(current.forkId).toBe(`0x${crc.toString(16).padStart(8, '0')}`)
-    // Prague (the dev default): 6 blobs targeted, 9 at most (EIP-7691).
+    // Osaka (the dev default) keeps Prague's blob schedule: 6 blobs targeted, 9 at most (EIP-7691).
     expect(current.blobSchedule).toEqual({ target: 6, max: 9, baseFeeUpdateFraction: 5007716 })
     const precompiles = current.precompiles as Record<string, string>
     expect(precompiles.ECREC).toBe('0x0000000000000000000000000000000000000001')
     expect(precompiles.BLS12_MAP_FP2_TO_G2).toBe('0x0000000000000000000000000000000000000011')
-    expect(Object.keys(precompiles)).toHaveLength(17)
+    // Prague's 17 and Osaka's P256VERIFY (EIP-7951) at 0x100.
+    expect(precompiles.P256VERIFY).toBe('0x0000000000000000000000000000000000000100')
+    expect(Object.keys(precompiles)).toHaveLength(18)
     expect(current.systemContracts).toEqual({
       BEACON_ROOTS_ADDRESS: '0x000f3df6d732807ef1319fb7b8bb8522d0beac02',
       CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS: '0x0000bbddc7ce488642fb579f8b00f3a590007251',

@@ -249,6 +249,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       try {
         // large trees hash on worker threads, so the service keeps answering while it builds
         const tree = await buildTreeParallel(entries, { hash, currencies, minDepth })
+        // users in short chunks (the service keeps answering), then levels and status at once
+        await store.saveUsers(id, tree)
         await sql.transaction(async (tx) => {
           await store.saveBuilt(id, tree, tx)
           await appendAudit(tx, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })

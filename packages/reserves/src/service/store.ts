@@ -44,6 +44,9 @@ const notFound = (id: string) =>
   new CairnError(ReservesErrorCode.SNAPSHOT_UNKNOWN, `snapshot ${id} does not exist`, { fault: 'caller' })
 
 /** Snapshots, their trees and their (encrypted) users in SQL. */
+/** Users per INSERT statement when a snapshot is stored. */
+const USER_CHUNK = 500
+
 export class SnapshotStore {
   constructor(
     private readonly sql: Sql,
@@ -58,19 +61,17 @@ export class SnapshotStore {
     )
   }
 
-  /** Stores a built tree and its users in one transaction, and marks the snapshot built. */
-  async saveBuilt(id: string, tree: SumTree, tx: Sql): Promise<void> {
-    for (const [level, l] of tree.levels.entries())
-      await tx.query('INSERT INTO reserves_levels (snapshot_id, level, hashes, balances) VALUES ($1, $2, $3, $4)', [
-        id,
-        level,
-        l.hashes,
-        l.balances,
-      ])
+  /**
+   * Stores a built tree's users in chunks of {@link USER_CHUNK}, each its own short statement,
+   * yielding the event loop between them: requests (and on PGlite, whose one connection a
+   * transaction holds, every other query) run between chunks instead of waiting for a million
+   * rows. The snapshot stays `building` until {@link saveBuilt}; a failure leaves rows that
+   * {@link markFailed} removes.
+   */
+  async saveUsers(id: string, tree: SumTree): Promise<void> {
     const enc = new TextEncoder()
-    const batch = 500
-    for (let i = 0; i < tree.users.length; i += batch) {
-      const chunk = tree.users.slice(i, i + batch)
+    for (let i = 0; i < tree.users.length; i += USER_CHUNK) {
+      const chunk = tree.users.slice(i, i + USER_CHUNK)
       const params: unknown[] = []
       const values = chunk.map((u, j) => {
         params.push(
@@ -84,11 +85,23 @@ export class SnapshotStore {
         const b = j * 6
         return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6})`
       })
-      await tx.query(
+      await this.sql.query(
         `INSERT INTO reserves_users (snapshot_id, user_key, key_id, user_id_enc, salt_enc, leaf_index) VALUES ${values.join(', ')}`,
         params,
       )
+      await new Promise((r) => setImmediate(r))
     }
+  }
+
+  /** Stores the tree's levels and marks the snapshot built, in `tx` (after {@link saveUsers}). */
+  async saveBuilt(id: string, tree: SumTree, tx: Sql): Promise<void> {
+    for (const [level, l] of tree.levels.entries())
+      await tx.query('INSERT INTO reserves_levels (snapshot_id, level, hashes, balances) VALUES ($1, $2, $3, $4)', [
+        id,
+        level,
+        l.hashes,
+        l.balances,
+      ])
     const root = tree.levels[tree.depth]!
     await tx.query(
       `UPDATE reserves_snapshots SET status = 'built', depth = $2, root_hash = $3, totals = $4, built_at = now() WHERE id = $1`,
@@ -97,6 +110,8 @@ export class SnapshotStore {
   }
 
   async markFailed(id: string, error: string): Promise<void> {
+    await this.sql.query('DELETE FROM reserves_users WHERE snapshot_id = $1', [id])
+    await this.sql.query('DELETE FROM reserves_levels WHERE snapshot_id = $1', [id])
     await this.sql.query(`UPDATE reserves_snapshots SET status = 'failed', error = $2 WHERE id = $1`, [id, error])
   }
 

@@ -73,11 +73,16 @@ export const ethStateMethods: MethodDef[] = [
   method({
     name: 'eth_call',
     params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional(), blockOverride.optional()]),
-    async handler([req, ref, state, blockOv], ctx) {
+    async handler([req, ref, state, blockOv], ctx, call) {
       const block = await resolveBlock(ctx, ref)
       // `pending`: in the block the engine would seal next, on the head's state.
       const next = ref === 'pending'
-      const overrides = { ...(state ? { state } : {}), ...(blockOv ? { block: blockOv } : {}), next }
+      const overrides = {
+        ...(state ? { state } : {}),
+        ...(blockOv ? { block: blockOv } : {}),
+        next,
+        ...(call.gasBudget ? { gasBudget: call.gasBudget } : {}),
+      }
       const gas = callGas(ctx, req)
       const cache = callResults(ctx)
       // With overrides, or in the next block (whose header moves with the clock), the outcome is
@@ -93,17 +98,18 @@ export const ethStateMethods: MethodDef[] = [
   method({
     name: 'eth_estimateGas',
     params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional()]),
-    async handler([req, ref, state], ctx) {
+    async handler([req, ref, state], ctx, call) {
       // On the state of `ref` (latest by default, as geth), in the block after it: the one the
       // transaction will be in (its timestamp, number, base fee, coinbase).
       const block = await resolveBlock(ctx, ref)
-      return toQuantity(await estimateGas(ctx, req, block, state ? { state } : {}))
+      const budget = call.gasBudget ? { gasBudget: call.gasBudget } : {}
+      return toQuantity(await estimateGas(ctx, req, block, { ...(state ? { state } : {}), ...budget }))
     },
   }),
   method({
     name: 'eth_createAccessList',
     params: z.tuple([callRequest, blockRef.optional()]),
-    async handler([req, ref], ctx) {
+    async handler([req, ref], ctx, info) {
       // As geth, `pending` by default: the list and gas of the transaction sent now.
       const block = await resolveBlock(ctx, ref ?? 'pending')
       const next = ref === undefined || ref === 'pending'
@@ -114,7 +120,7 @@ export const ethStateMethods: MethodDef[] = [
           ctx,
           { ...req, accessList: list },
           block,
-          { reportAccessList: true, next },
+          { reportAccessList: true, next, ...(info.gasBudget ? { gasBudget: info.gasBudget } : {}) },
           async (call) => {
             const res = await call.run(callGas(ctx, req))
             return { res, found: call.accessList(), gasUsed: gasUsedOf(call, res).used }
