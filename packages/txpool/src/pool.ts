@@ -154,7 +154,7 @@ export class TxPool {
     try {
       if (this.modules.recovery) await this.modules.recovery.prepare([tx])
       const local = options.local ?? true
-      const hash = await this.validateAndInsert(tx, local)
+      const hash = await this.validateAndInsert(tx, local, options.journaled === true)
       if (local && !options.journaled && this.modules.journal) await this.persist(tx, hash)
       this.modules.metrics?.admitted.inc()
       this.updateGauges()
@@ -186,7 +186,13 @@ export class TxPool {
     }
   }
 
-  private async validateAndInsert(tx: TypedTransaction, local: boolean): Promise<Uint8Array> {
+  /**
+   * `reloaded`: read back from the journal at start. Such a transaction was acknowledged before
+   * the restart: when it is executable but the pending pool has no room (and nothing cheaper to
+   * evict) it waits as queued, promoted when blocks free room, instead of being refused "txpool
+   * is full" — which stranded every later nonce of its sender behind the gap.
+   */
+  private async validateAndInsert(tx: TypedTransaction, local: boolean, reloaded = false): Promise<Uint8Array> {
     const size = encodeOnce(tx).length
     const hashBytes = tx.hash()
     const hash = bytesToHex(hashBytes)
@@ -241,7 +247,7 @@ export class TxPool {
     const candidate = { cap, tip }
     let victims: PoolTx[] = []
     if (executable) {
-      if (need > 0 && this.pendingSlots + need > this.opts.globalSlots) {
+      if (need > 0 && this.pendingSlots + need > this.opts.globalSlots && !reloaded) {
         // An account past its guaranteed share does not push others out.
         if (!existing && pendingLen >= this.opts.accountSlots) throw reject(TxPoolErrorCode.FULL)
         victims = this.pickVictims(true, need - (this.opts.globalSlots - this.pendingSlots), candidate, key, tx.nonce)

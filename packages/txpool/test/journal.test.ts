@@ -139,6 +139,26 @@ describe('TxJournal appends on admission', () => {
   })
 })
 
+describe('a journal larger than the pending pool', () => {
+  it('reports the executable transactions that wait for room as queued, and promotes them as blocks free it', async () => {
+    const { chain, pool, common } = await setup()
+    const path = join(tempDir(), 'txpool.journal')
+    const txs = Array.from({ length: 6 }, (_, i) => transfer(common, K0, BigInt(i), A2, 1n))
+    for (const tx of txs) await pool.add(tx)
+    await new TxJournal({ path, rejournal: 0 }, { pool, common, logger: silentLogger }).stop()
+
+    // A node restarted with room for 4 executable transactions (txpool.globalSlots).
+    const small = poolOn(chain, { globalSlots: 4 })
+    const loaded = await new TxJournal({ path, rejournal: 0 }, { pool: small, common, logger: silentLogger }).load()
+    expect(loaded).toMatchObject({ loaded: 6, refused: 0, pending: 4, queued: 2 })
+    // Nothing vanished: the two waiting ones run once a block takes the first four.
+    const { block } = await buildAndImport(chain, txs.slice(0, 4))
+    await small.onNewHead(block)
+    expect(small.counts).toEqual({ pending: 2, queued: 0 })
+    expect(small.get(txs[5]!.hash())).toBeDefined()
+  })
+})
+
 describe('journal through a real node', () => {
   it('a pooled transaction survives a restart on the same datadir', async () => {
     const datadir = tempDir()
