@@ -68,11 +68,16 @@ export async function runCrashTest(opts: CrashRunOptions): Promise<CrashRunResul
         violations.push(`kill ${kills}: the node did not start again: ${(err as Error).message.split('\n')[0]}`)
         break
       }
-      const res = await rpcRequest<string>(node.url, 'eth_blockNumber', [])
-      const restarted = 'result' in res ? BigInt(res.result) : -1n
-      if (restarted !== found.head) {
+      // The node resumes from the last committed block: it may already have sealed on top of it
+      // (the journal brings acknowledged transactions back, and instant mode mines them at once).
+      const res = await rpcRequest<{ hash: string } | null>(node.url, 'eth_getBlockByNumber', [
+        `0x${found.head.toString(16)}`,
+        false,
+      ])
+      const resumed = 'result' in res && res.result !== null ? res.result.hash : 'none'
+      if (resumed !== found.headHash) {
         violations.push(
-          `kill ${kills}: after restart the head is ${restarted}, the last committed block was ${found.head}`,
+          `kill ${kills}: after restart block ${found.head} is ${resumed}, the last committed block was ${found.headHash}`,
         )
       }
       for (const v of await lostAcknowledged(node.url, state.acknowledged)) violations.push(`kill ${kills}: ${v}`)
@@ -112,7 +117,7 @@ async function lostAcknowledged(url: string, acknowledged: string[]): Promise<st
 async function checkDatadir(
   datadir: string,
   seen: { hash: string; blockNumber: bigint; blockHash: string }[],
-): Promise<{ head: bigint; violations: string[] }> {
+): Promise<{ head: bigint; headHash: string; violations: string[] }> {
   const kv = new LevelKV({ path: join(datadir, 'chaindata') })
   await kv.open()
   try {
@@ -128,7 +133,7 @@ async function checkDatadir(
       }
       if (r.blockNumber > head) violations.push(`tx ${r.hash}'s block ${r.blockNumber} is above the head ${head}`)
     }
-    return { head, violations }
+    return { head, headHash: report.head?.hash ?? 'none', violations }
   } finally {
     await kv.close()
   }
