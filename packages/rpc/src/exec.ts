@@ -210,6 +210,10 @@ async function prepareOn(
       }
       // A transaction below its intrinsic gas (or the calldata floor) is invalid: it fails.
       if (gasLimit < minimumGas) return outOfGas(gasLimit)
+      // Reserved up front (what the run may use), the unused part given back after: entries of a
+      // batch that run together cannot all start on the same remaining budget.
+      const reserved = gasLimit - intrinsic
+      if (budget) budget.left -= reserved
       const { journal } = vm.evm
       if (overrides.reportAccessList) journal.startReportingAccessList()
       await journal.checkpoint()
@@ -241,7 +245,7 @@ async function prepareOn(
         cv.reusable = false
         throw err
       }
-      if (budget) budget.left -= res.execResult.executionGasUsed
+      if (budget) budget.left += reserved - res.execResult.executionGasUsed
       reported = journal.accessList
       await journal.revert()
       // Not journal.cleanup(): it would delete touched empty accounts outside any checkpoint.

@@ -21,8 +21,9 @@ const call = (i: number, name: string, params: unknown[] = []) => ({ jsonrpc: '2
 describe('batch budgets', () => {
   it('stops running a batch once its answers pass the response limit, as geth (-32003 for the rest)', async () => {
     let ran = 0
+    // Named as the heavy method it stands for: eth_getLogs weighs 10, so ten run at a time.
     const big = method({
-      name: 'test_big',
+      name: 'eth_getLogs',
       params: z.tuple([]),
       handler: () => {
         ran++
@@ -31,14 +32,14 @@ describe('batch budgets', () => {
     })
     const d = dispatcher({ batchResponseLimit: 5000 }, [big])
     const out = JSON.parse(
-      (await d.handleText(JSON.stringify(Array.from({ length: 200 }, (_, i) => call(i, 'test_big'))))) as string,
+      (await d.handleText(JSON.stringify(Array.from({ length: 200 }, (_, i) => call(i, 'eth_getLogs'))))) as string,
     )
     expect(out).toHaveLength(200)
-    // 5 answers of ~1040 bytes pass 5000: the 5th crosses it and is kept, the rest never run.
-    expect(ran).toBe(5)
-    expect(out.slice(0, 5).every((r: { result?: string }) => r.result?.length === 1000)).toBe(true)
-    for (const [i, r] of out.slice(5).entries()) {
-      expect(r).toEqual({ jsonrpc: '2.0', id: i + 5, error: { code: -32003, message: 'response too large' } })
+    // A window of 10 answers of ~1040 bytes passes 5000: it is kept, the other 190 never run.
+    expect(ran).toBe(10)
+    expect(out.slice(0, 10).every((r: { result?: string }) => r.result?.length === 1000)).toBe(true)
+    for (const [i, r] of out.slice(10).entries()) {
+      expect(r).toEqual({ jsonrpc: '2.0', id: i + 10, error: { code: -32003, message: 'response too large' } })
     }
   })
 
@@ -46,7 +47,7 @@ describe('batch budgets', () => {
     let clock = 0
     let ran = 0
     const slow = method({
-      name: 'test_slow',
+      name: 'debug_slow',
       params: z.tuple([]),
       handler: () => {
         ran++
@@ -55,20 +56,19 @@ describe('batch budgets', () => {
       },
     })
     const d = dispatcher({ batchTimeLimitMs: 10_000 }, [slow], () => clock)
-    const batch = Array.from({ length: 10 }, (_, i) => call(i, 'test_slow'))
+    const batch = Array.from({ length: 20 }, (_, i) => call(i, 'debug_slow'))
     const out = JSON.parse((await d.handleText(JSON.stringify(batch))) as string)
-    expect(ran).toBe(4)
-    expect(out.slice(0, 4).map((r: { result: number }) => r.result)).toEqual([1, 2, 3, 4])
-    expect(out.slice(4).map((r: { error: { code: number } }) => r.error.code)).toEqual([
-      -32002, -32002, -32002, -32002, -32002, -32002,
-    ])
+    // debug_* weighs 20: windows of five. The first window ends at 15 s, past the 10 s budget.
+    expect(ran).toBe(5)
+    expect(out.slice(0, 5).map((r: { result: number }) => r.result)).toEqual([1, 2, 3, 4, 5])
+    expect(out.slice(5).map((r: { error: { code: number } }) => r.error.code)).toEqual(Array(15).fill(-32002))
   })
 
   it('lets the event loop run between entries that hold it (health checks and sealing are timers and I/O)', async () => {
     const marks: string[] = []
     let timerArmed = false
     const busy = method({
-      name: 'test_busy',
+      name: 'debug_busy',
       params: z.tuple([z.number()]),
       handler: ([i]) => {
         if (!timerArmed) {
@@ -84,8 +84,9 @@ describe('batch budgets', () => {
       },
     })
     const d = dispatcher({}, [busy])
-    await d.handleText(JSON.stringify([0, 1, 2].map((i) => call(i, 'test_busy', [i]))))
-    expect(marks).toEqual(['entry 0', 'event loop', 'entry 1', 'entry 2'])
+    await d.handleText(JSON.stringify(Array.from({ length: 7 }, (_, i) => call(i, 'debug_busy', [i]))))
+    // Windows of five (debug_* weighs 20): the loop runs after the first window, before the second.
+    expect(marks).toEqual(['entry 0', 'entry 1', 'entry 2', 'entry 3', 'entry 4', 'event loop', 'entry 5', 'entry 6'])
   })
 
   it('answers every entry in order, notifications with nothing, whatever the mix (property)', async () => {
@@ -123,6 +124,29 @@ describe('batch budgets', () => {
       ),
       { numRuns: 100 },
     )
+  })
+
+  it('runs cheap entries together: 100 sends share one window (their recovery and journal syncs batch)', async () => {
+    let inFlight = 0
+    let most = 0
+    const send = method({
+      name: 'eth_sendRawTransaction',
+      params: z.tuple([]),
+      handler: async () => {
+        most = Math.max(most, ++inFlight)
+        await new Promise((r) => setImmediate(r))
+        inFlight--
+        return '0x'
+      },
+    })
+    const d = dispatcher({}, [send])
+    const out = JSON.parse(
+      (await d.handleText(
+        JSON.stringify(Array.from({ length: 150 }, (_, i) => call(i, 'eth_sendRawTransaction'))),
+      )) as string,
+    )
+    expect(out.map((r: { id: number }) => r.id)).toEqual(Array.from({ length: 150 }, (_, i) => i))
+    expect(most).toBe(100)
   })
 
   it('weighs heavy methods like their heavy siblings', () => {
