@@ -15,23 +15,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Chain, type ChainEngine, readChainFile } from '@cairn/chain'
+import { Chain, readChainFile } from '@cairn/chain'
 import { LevelKV } from '@cairn/db'
 import { bytesToHex, errorMessage, silentLogger } from '@cairn/utils'
 import { hexToBytes } from '@ethereumjs/util'
+// The fixtures' blocks carry no seal (`sealEngine: NoProof`): the rules `cairn import` runs under.
+import { importEngine } from '../../packages/node/src/cli/commands/import.ts'
 import { type SuiteFailure, type SuiteOptions, type SuiteResult, summary } from '../suite.ts'
 import { type BlockchainCase, type NamedCase, readDirectory, readVendored } from './fixture.ts'
 import { genesisJson } from './genesis.ts'
-
-/** The blocks of these fixtures carry no seal (`sealEngine: NoProof`); the longest chain wins, as in `cairn import`. */
-const importEngine: ChainEngine = {
-  name: 'import',
-  validateHeader: async () => {},
-  finalize: async () => {},
-  preferHead: async (candidate, current) => candidate.number > current.number,
-  safeNumber: (h) => h.number,
-  finalizedNumber: (h) => h.number,
-}
 
 /** Runs the suite; see the module comment. */
 export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {

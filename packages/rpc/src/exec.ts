@@ -2,7 +2,7 @@ import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Block, createBlock, type HeaderData } from '@ethereumjs/block'
 import type { EVMResult } from '@ethereumjs/evm'
 import { createTx, getCalldataFloorGas } from '@ethereumjs/tx'
-import { Address, bytesToUnprefixedHex, createZeroAddress, setLengthLeft } from '@ethereumjs/util'
+import { Address, bytesToUnprefixedHex, createZeroAddress } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import { applyAuthorizations } from './authorizations.ts'
 import type { CallOutcome } from './call-cache.ts'
@@ -11,6 +11,7 @@ import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
 import { nextBlock } from './next-block.ts'
 import type { BlockOverride, CallRequest, StateOverride } from './schemas.ts'
+import { applyAccountOverride } from './state-override.ts'
 
 type AccessListEntry = { address: `0x${string}`; storageKeys: `0x${string}`[] }
 
@@ -462,21 +463,9 @@ async function searchGas(ctx: RpcContext, req: CallRequest, call: PreparedCall):
   return hi
 }
 
-/** Applies geth's state override set: balance, nonce, code, full storage (`state`) or some slots (`stateDiff`). */
+/** Applies geth's state override set, account by account (see {@link applyAccountOverride}). */
 async function applyStateOverride(vm: VM, override: StateOverride): Promise<void> {
-  const sm = vm.stateManager
-  for (const [addr, o] of Object.entries(override)) {
-    const a = new Address(hexToBytes(addr))
-    const fields: { balance?: bigint; nonce?: bigint } = {}
-    if (o.balance !== undefined) fields.balance = o.balance
-    if (o.nonce !== undefined) fields.nonce = o.nonce
-    await sm.modifyAccountFields(a, fields)
-    if (o.code !== undefined) await sm.putCode(a, hexToBytes(o.code))
-    if (o.state) await sm.clearStorage(a)
-    for (const [slot, value] of Object.entries(o.state ?? o.stateDiff ?? {})) {
-      await sm.putStorage(a, setLengthLeft(hexToBytes(slot), 32), setLengthLeft(hexToBytes(value), 32))
-    }
-  }
+  for (const [addr, o] of Object.entries(override)) await applyAccountOverride(vm.stateManager, addr, o)
 }
 
 const zeroBaseFee = new WeakMap<Block, Block>()

@@ -1,7 +1,6 @@
-import { hexToBytes } from '@cairn/utils'
-import { Address, setLengthLeft } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import { RpcErrorCode } from '../errors.ts'
+import { applyAccountOverride } from '../state-override.ts'
 import { simError } from './errors.ts'
 import type { SimStateOverride } from './schema.ts'
 
@@ -30,17 +29,8 @@ export async function applySimStateOverride(vm: VM, override: SimStateOverride):
       moved.add(target.slice(2))
     }
     if (fn) precompiles.delete(key)
-    const a = new Address(hexToBytes(addr))
     if (o.state && o.stateDiff) throw failed(`account ${addr} has both 'state' and 'stateDiff'`)
-    const fields: { balance?: bigint; nonce?: bigint } = {}
-    if (o.balance !== undefined) fields.balance = o.balance
-    if (o.nonce !== undefined) fields.nonce = o.nonce
-    await sm.modifyAccountFields(a, fields)
-    if (o.code !== undefined) await sm.putCode(a, hexToBytes(o.code))
-    if (o.state) await sm.clearStorage(a)
-    for (const [slot, value] of Object.entries(o.state ?? o.stateDiff ?? {}) as [string, string][]) {
-      await sm.putStorage(a, setLengthLeft(hexToBytes(slot), 32), setLengthLeft(hexToBytes(value), 32))
-    }
+    await applyAccountOverride(sm, addr, o)
   }
   return moved
 }
