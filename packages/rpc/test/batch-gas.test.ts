@@ -1,11 +1,12 @@
 // One request froze the node: a batch of looping eth_calls ran one after another, each to the gas
 // cap. A batch's EVM runs now share a gas budget; past it, entries answer -32005 without running.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LOOP_RUNTIME } from './bytecode.ts'
 import { post, type StartedNode, startDevNode } from './live-node.ts'
 
 const LOOP = '0x000000000000000000000000000000000000100F'
-/** JUMPDEST PUSH1 0 JUMP: loops until the gas runs out. */
-const LOOP_CODE = '0x5b600056'
+/** Loops until the gas runs out. */
+const LOOP_CODE = `0x${LOOP_RUNTIME}`
 
 let node: StartedNode
 beforeAll(async () => {

@@ -23,9 +23,13 @@ export const STORE_RUNTIME = '600134016000556000546000526020' + '6000f3'
 /** Runtime: an endless loop (JUMPDEST PUSH1 0 JUMP). */
 export const LOOP_RUNTIME = '5b600056'
 
-/** Deploys `runtime` from ACCOUNT_0 and returns the contract address. */
-export async function deploy(url: string, runtime: string): Promise<string> {
+/**
+ * Deploys `runtime` from ACCOUNT_0 and returns the contract address; `mine` seals the block at
+ * once (for nodes that seal on an interval).
+ */
+export async function deploy(url: string, runtime: string, opts: { mine?: boolean } = {}): Promise<string> {
   const hash = await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, data: deployer(runtime) }])
+  if (opts.mine) await result(url, 'evm_mine')
   const r = await receipt(url, hash)
   if (r.status !== '0x1') throw new Error(`deploy failed: ${JSON.stringify(r)}`)
   return r.contractAddress as string

@@ -3,7 +3,7 @@
 // default block, eth_getLogs' range errors, eth_getStorageValues. Over real HTTP on a dev node that
 // seals only when told (blockTime 3600 + evm_mine), so a block can hold several transactions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ACCOUNT_0, deployer, STORE_RUNTIME } from './bytecode.ts'
+import { ACCOUNT_0, deploy, STORE_RUNTIME } from './bytecode.ts'
 import { call, receipt, result, type StartedNode, startDevNode } from './live-node.ts'
 
 type Obj = Record<string, unknown>
@@ -16,11 +16,7 @@ let hashes: string[]
 beforeAll(async () => {
   node = await startDevNode({}, { flags: { blockTime: 3600 } })
   url = node.url
-  const deployHash = await result<string>(url, 'eth_sendTransaction', [
-    { from: ACCOUNT_0, data: deployer(STORE_RUNTIME) },
-  ])
-  await result(url, 'evm_mine')
-  store = (await receipt(url, deployHash)).contractAddress as string
+  store = await deploy(url, STORE_RUNTIME, { mine: true })
   // Two transactions sealed into one block.
   hashes = [
     await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: store, value: '0x5' }]),

@@ -1,7 +1,7 @@
 // debug_traceBlockByNumber and debug_traceBlockByHash: geth's [{txHash, result}], each result
 // exactly what debug_traceTransaction gives for that transaction (differential), with both tracers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ACCOUNT_0, deployer, STORE_RUNTIME } from './bytecode.ts'
+import { ACCOUNT_0, deploy, STORE_RUNTIME } from './bytecode.ts'
 import { call, receipt, result, type StartedNode, startDevNode } from './live-node.ts'
 
 type Obj = Record<string, unknown>
@@ -13,11 +13,7 @@ let hashes: string[]
 beforeAll(async () => {
   node = await startDevNode({}, { flags: { blockTime: 3600 } })
   url = node.url
-  const deployHash = await result<string>(url, 'eth_sendTransaction', [
-    { from: ACCOUNT_0, data: deployer(STORE_RUNTIME) },
-  ])
-  await result(url, 'evm_mine')
-  const store = (await receipt(url, deployHash)).contractAddress as string
+  const store = await deploy(url, STORE_RUNTIME, { mine: true })
   // Three transactions in one block, the later ones reading what the earlier ones wrote.
   hashes = []
   for (const value of ['0x1', '0x2', '0x3']) {
