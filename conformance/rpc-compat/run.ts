@@ -45,7 +45,18 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
     try {
       await cairn(['init', '--genesis', join(FIXTURES, 'genesis.json'), '--datadir', datadir])
       await cairn(['import', join(FIXTURES, 'chain.rlp'), '--datadir', datadir])
-      node = await startCairn(['--datadir', datadir, '--profile', 'test', '--no-mining', '--log.level', 'warn'])
+      // a long simulate (121 blocks) needs more than geth's 5 s of wall clock on a loaded machine
+      node = await startCairn([
+        '--datadir',
+        datadir,
+        '--profile',
+        'test',
+        '--no-mining',
+        '--log.level',
+        'warn',
+        '--rpc.evm-timeout-ms',
+        '60000',
+      ])
     } catch (err) {
       // Without the chain no case can pass: each fails with the reason, so the count stays honest.
       const why = `setup failed: ${(err as Error).message}`

@@ -12,3 +12,9 @@ export const ChainErrorCode = {
   SHARED_COMMON_SWITCHED: 'CHAIN_SHARED_COMMON_SWITCHED',
 } as const
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode]
+
+declare module '@cairn/utils' {
+  interface CairnErrorCodes {
+    chain: ChainErrorCode
+  }
+}

@@ -50,8 +50,12 @@ export interface BuildHeader {
   nonce?: Uint8Array
   difficulty?: bigint
   parentBeaconBlockRoot?: Uint8Array
+  /** EIP-4895 withdrawals to credit (from Shanghai on; none by default). */
+  withdrawals?: readonly Withdrawal[]
   /** Dev-mode state edits applied before the block's transactions (anvil_setBalance and kin). */
   preState?: StateEdit
+  /** Dev mode: a base fee other than EIP-1559's (anvil_setNextBlockBaseFeePerGas). */
+  baseFeePerGas?: bigint
 }
 
 /** A change to the state made outside any transaction (dev chains only; not reproducible on import). */
@@ -60,6 +64,8 @@ export type StateEdit = (state: StateManagerInterface) => Promise<void>
 export interface BuildResult extends ExecutedBlock {
   /** Transactions the builder could not include, and why (to be dropped by the pool). */
   rejected: { tx: TypedTransaction; reason: string }[]
+  /** The block's EIP-7685 execution requests (type byte + data each), from Prague on. */
+  requests: Uint8Array[]
 }
 
 const MIN_TX_GAS = 21_000n
@@ -160,7 +166,7 @@ export class Executor {
 
   /** Builds a new block on `parent` from `txs`, executing each; the block is not committed. */
   async build(parent: Block, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
-    const builder = await this.startBuilder(parent, header)
+    const builder = await this.startBuilder(parent, header, header.baseFeePerGas, header.withdrawals)
     if (header.preState) await header.preState(this.vm.stateManager)
     const results: RunTxResult[] = []
     const included: TypedTransaction[] = []
@@ -191,7 +197,7 @@ export class Executor {
       },
       this.vm.stateManager,
     )
-    const { result: block, failure } = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
+    const { result, failure } = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
       finish(builder, this.common),
     )
     if (failure !== undefined) {
@@ -205,9 +211,10 @@ export class Executor {
         },
       )
     }
+    const { block, requests } = result
     this.warmRoot = block.header.stateRoot
     this.logger.debug({ number: block.header.number, txs: included.length, rejected: rejected.length }, 'block built')
-    return { block, receipts: toReceipts(included, results), rejected }
+    return { block, receipts: toReceipts(included, results), rejected, requests }
   }
 
   /**
@@ -240,7 +247,7 @@ export class Executor {
         throw invalid(block, why)
       }
       try {
-        results.push(await this.addTx(builder, tx, env, true))
+        results.push(await this.addTx(builder, tx, env))
       } catch (err) {
         await builder.revert()
         throw invalid(block, `transaction ${i} (${bytesToHex(tx.hash())}) cannot execute: ${errorMessage(err)}`)
@@ -255,7 +262,7 @@ export class Executor {
     if (isProofOfWork(this.common)) await creditUncleRewards(this.vm, block)
     else await this.engine.finalize(h, this.vm.stateManager)
     // The transactions root was checked against the header before execution (validateBlock).
-    let finished: Awaited<ReturnType<typeof checkedRequestCalls<Block>>>
+    let finished: Awaited<ReturnType<typeof checkedRequestCalls<Finished>>>
     try {
       finished = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
         finish(builder, this.common, h.transactionsTrie),
@@ -265,7 +272,7 @@ export class Executor {
       throw invalid(block, `cannot finalize: ${errorMessage(err)}`)
     }
     if (finished.failure !== undefined) throw invalid(block, finished.failure)
-    const r = finished.result.header
+    const r = finished.result.block.header
     this.warmRoot = r.stateRoot
     const fields: [string, Uint8Array | bigint | undefined, Uint8Array | bigint | undefined][] = [
       ['stateRoot', r.stateRoot, h.stateRoot],
@@ -347,12 +354,7 @@ export class Executor {
   }
 
   /** Runs `tx` in the block being built: a plain transfer directly, anything else through the EVM. */
-  private async addTx(
-    builder: Builder,
-    tx: TypedTransaction,
-    env: BlockEnv | undefined,
-    received = false,
-  ): Promise<RunTxResult> {
+  private async addTx(builder: Builder, tx: TypedTransaction, env: BlockEnv | undefined): Promise<RunTxResult> {
     if (env) {
       const b = builder as unknown as BuilderInternals
       if (!b.checkpointed) {
@@ -369,7 +371,7 @@ export class Executor {
         return result
       }
     }
-    return addTx(builder, tx, this.common, received)
+    return addTx(builder, tx, this.common)
   }
 
   /** The VM of `common`'s fork, over the executor's one state manager (made on first use). */
@@ -471,6 +473,12 @@ interface BuilderInternals {
   logsBloom(): Uint8Array
 }
 
+/** A finished block and its EIP-7685 requests (type byte + data each; none before Prague). */
+interface Finished {
+  block: Block
+  requests: Uint8Array[]
+}
+
 /**
  * `builder.build()` with the block's transactions kept: BlockBuilder.build creates the block
  * with `createBlock`, which re-creates every transaction from its fields (losing the cached
@@ -479,8 +487,11 @@ interface BuilderInternals {
  * cached encodings, the builder finalizes an empty list (system calls, requests and the state
  * root are its own), and the block is assembled from its header and the original transactions.
  */
-async function finish(builder: Builder, common: Common, knownTxRoot?: Uint8Array): Promise<Block> {
-  if (common.isActivatedEIP(7928)) return (await builder.build()).block
+async function finish(builder: Builder, common: Common, knownTxRoot?: Uint8Array): Promise<Finished> {
+  if (common.isActivatedEIP(7928)) {
+    const { block, requests } = await builder.build()
+    return { block, requests: (requests ?? []).map((r) => r.bytes) }
+  }
   const b = builder as unknown as BuilderInternals
   const txs = b.transactions
   const results = b.transactionResults
@@ -495,8 +506,11 @@ async function finish(builder: Builder, common: Common, knownTxRoot?: Uint8Array
     orderedTrieRoot(results.map((r, i) => encodeReceipt(r.receipt, (txs[i] as TypedTransaction).type)))
   b.transactions = []
   try {
-    const { block } = await builder.build()
-    return new Block(block.header, txs, [], block.withdrawals, { common: block.common })
+    const { block, requests } = await builder.build()
+    return {
+      block: new Block(block.header, txs, [], block.withdrawals, { common: block.common }),
+      requests: (requests ?? []).map((r) => r.bytes),
+    }
   } finally {
     b.transactions = txs
   }
@@ -509,10 +523,11 @@ async function finish(builder: Builder, common: Common, knownTxRoot?: Uint8Array
  * access-list index aside, which no Cairn hardfork activates), so while a transaction runs the
  * builder sees an empty list; the list is put back, with what the call appended, right after.
  */
-async function addTx(builder: Builder, tx: TypedTransaction, common: Common, received: boolean): Promise<RunTxResult> {
+async function addTx(builder: Builder, tx: TypedTransaction, common: Common): Promise<RunTxResult> {
   // Inside a block a blob transaction carries no blobs (only the network wrapper does): a received
-  // block's are checked by their versioned hashes and blob gas (TxChecks, validateBlock) instead.
-  const opts = received ? { allowNoBlobs: true } : {}
+  // block's are checked by their versioned hashes and blob gas (TxChecks, validateBlock) instead,
+  // and a built block's come from the pool, which verified their sidecars and keeps the blobs.
+  const opts = { allowNoBlobs: true }
   if (common.isActivatedEIP(7928)) return builder.addTransaction(tx, opts)
   const b = builder as unknown as { transactions: TypedTransaction[] }
   const all = b.transactions
@@ -529,10 +544,17 @@ async function addTx(builder: Builder, tx: TypedTransaction, common: Common, rec
 function toReceipts(txs: readonly TypedTransaction[], results: RunTxResult[]): StoredReceipt[] {
   return results.map((res, i) => {
     const tx = txs[i] as TypedTransaction
-    const r = res.receipt as { status?: 0 | 1; cumulativeBlockGasUsed: bigint; logs: StoredReceipt['logs'] }
+    const r = res.receipt as {
+      status?: 0 | 1
+      stateRoot?: Uint8Array
+      cumulativeBlockGasUsed: bigint
+      logs: StoredReceipt['logs']
+    }
     return {
       type: tx.type,
-      status: r.status ?? 1,
+      // Before Byzantium @ethereumjs gives the post-state root instead of a status.
+      status: r.status ?? (res.execResult.exceptionError ? 0 : 1),
+      ...(r.stateRoot ? { root: r.stateRoot } : {}),
       cumulativeGasUsed: r.cumulativeBlockGasUsed,
       logs: r.logs,
       from: txSender(tx).bytes,

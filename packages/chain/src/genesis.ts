@@ -24,6 +24,10 @@ const numeric = z.union([
   z.number().int().nonnegative(),
   z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/, 'a decimal or 0x-hex number'),
 ])
+/** True for what `numeric` accepts (a refinement may see other input when the union failed). */
+const isNumeric = (v: unknown): v is number | string =>
+  (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) ||
+  (typeof v === 'string' && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v))
 const U64_MAX = 2n ** 64n - 1n
 const U256_MAX = 2n ** 256n - 1n
 /** A number that fits `bits` bits, as geth requires per field. */
@@ -64,7 +68,12 @@ export const genesisSchema = z.preprocess(
         withoutNulls,
         z
           .object({
-            chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+            // A number, or a decimal or 0x-hex string as the other numbers (docs/genesis.md).
+            chainId: numeric
+              .refine((v) => !isNumeric(v) || (BigInt(v) > 0n && BigInt(v) <= BigInt(Number.MAX_SAFE_INTEGER)), {
+                message: `must be a positive integer of at most ${Number.MAX_SAFE_INTEGER}`,
+              })
+              .transform((v) => Number(v)),
             cairn: z
               .object({ hardfork: z.enum(SUPPORTED_HARDFORKS).optional() })
               .strict()

@@ -1,6 +1,7 @@
 import { WriteBatch } from '@cairn/db'
-import { bytesToHex, CairnError, equalsBytes, type Logger, Mutex, type TypedEmitter } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, type Logger, type TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
+import { Mutex } from 'async-mutex'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { blockLogs, type ChainEvents } from './events.ts'
@@ -54,12 +55,12 @@ export class BlockImporter {
    * on the current state (skips validating and executing it again).
    */
   importBlock(block: Block, executed?: ExecutedBlock): Promise<ImportResult> {
-    return this.mutex.run(() => this.importLocked(block, executed))
+    return this.mutex.runExclusive(() => this.importLocked(block, executed))
   }
 
   /** Runs `fn` while no import runs (block production uses this to build on a stable head). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.mutex.run(fn)
+    return this.mutex.runExclusive(fn)
   }
 
   /** Imports while already holding {@link exclusive}. */

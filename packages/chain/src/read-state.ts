@@ -67,7 +67,10 @@ export class SharedReadView extends MerkleStateManager {
  *
  * Valid while this manager's own trie is still at `base`'s root, i.e. while nothing was flushed
  * into it: callers run every write inside a checkpoint that is reverted, or keep a checkpoint open
- * for the VM's lifetime (state overrides). An account whose storage root or code hash differs from
+ * for the VM's lifetime (state overrides). A commit that flushes into this manager's own trie is
+ * also safe while its caches never evict (the default ordered maps): whatever was written stays
+ * cached or is read from the own trie, never from `base` (eth_simulateV1 does so for the state
+ * root of each simulated block). An account whose storage root or code hash differs from
  * `base`'s (storage cleared, contract created in the call) is read from this manager's own trie.
  */
 export class ReadThroughStateManager extends MerkleStateManager {

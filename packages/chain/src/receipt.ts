@@ -14,22 +14,33 @@ export type RawLog = [address: Uint8Array, topics: Uint8Array[], data: Uint8Arra
  */
 export interface StoredReceipt {
   type: number
+  /** Whether the transaction succeeded (a consensus field from Byzantium on, EIP-658). */
   status: 0 | 1
+  /**
+   * Before Byzantium: the state root after the transaction, the consensus field in place of
+   * `status` (the receipts trie, `debug_getRawReceipts` and JSON-RPC's `root` carry it).
+   */
+  root?: Uint8Array
   cumulativeGasUsed: bigint
   logs: RawLog[]
   from: Uint8Array
 }
 
-/** RLP of the list of a block's receipts, in storage form. */
+/**
+ * RLP of the list of a block's receipts, in storage form: per receipt
+ * `[type, status, cumulativeGasUsed, logs, from]`, or before Byzantium
+ * `[type, root, cumulativeGasUsed, logs, from, status]` (the 32-byte post-state root where the
+ * status byte goes, the status after). Lists stored before roots were kept have 5 fields: they
+ * decode unchanged.
+ */
 export function encodeReceipts(receipts: StoredReceipt[]): Uint8Array {
   return RLP.encode(
-    receipts.map((r) => [
-      bigIntToUnpaddedBytes(BigInt(r.type)),
-      r.status === 1 ? Uint8Array.of(1) : new Uint8Array(),
-      bigIntToUnpaddedBytes(r.cumulativeGasUsed),
-      r.logs,
-      r.from,
-    ]),
+    receipts.map((r) => {
+      const status = r.status === 1 ? Uint8Array.of(1) : new Uint8Array()
+      const rest = [bigIntToUnpaddedBytes(r.cumulativeGasUsed), r.logs, r.from]
+      const type = bigIntToUnpaddedBytes(BigInt(r.type))
+      return r.root ? [type, r.root, ...rest, status] : [type, status, ...rest]
+    }),
   )
 }
 
@@ -37,11 +48,22 @@ export function decodeReceipts(bytes: Uint8Array): StoredReceipt[] {
   const list = RLP.decode(bytes)
   if (!Array.isArray(list)) throw corrupt()
   return list.map((item) => {
-    if (!Array.isArray(item) || item.length !== 5) throw corrupt()
-    const [type, status, cumulative, logs, from] = item as [Uint8Array, Uint8Array, Uint8Array, RawLog[], Uint8Array]
+    if (!Array.isArray(item) || (item.length !== 5 && item.length !== 6)) throw corrupt()
+    const [type, first, cumulative, logs, from, last] = item as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      RawLog[],
+      Uint8Array,
+      Uint8Array | undefined,
+    ]
+    const root = last !== undefined
+    if (root && first.length !== 32) throw corrupt()
+    const status = root ? last : first
     return {
       type: Number(bytesToBigInt(type)),
       status: status.length > 0 && status[0] === 1 ? 1 : 0,
+      ...(root ? { root: first } : {}),
       cumulativeGasUsed: bytesToBigInt(cumulative),
       logs,
       from,
@@ -59,10 +81,13 @@ export function logsBloom(logs: RawLog[]): Uint8Array {
   return bloom.bitvector
 }
 
-/** Consensus encoding of one receipt (EIP-2718 typed), as in the receipts trie and `debug_getRawReceipts`. */
+/**
+ * Consensus encoding of one receipt (EIP-2718 typed), as in the receipts trie and
+ * `debug_getRawReceipts`: its post-state root before Byzantium, its status from then on.
+ */
 export function encodeConsensusReceipt(r: StoredReceipt): Uint8Array {
   const body = RLP.encode([
-    r.status === 1 ? Uint8Array.of(1) : new Uint8Array(),
+    r.root ?? (r.status === 1 ? Uint8Array.of(1) : new Uint8Array()),
     bigIntToUnpaddedBytes(r.cumulativeGasUsed),
     logsBloom(r.logs),
     r.logs,

@@ -61,8 +61,9 @@ export async function replayBlock(
       { hint: 'run `cairn db check`' },
     )
   }
-  const vm = await chain.executor.vmAt(parent.header, chain.store)
+  // The block's own fork (its header's Common), not the parent's: a fork's first block runs its rules.
   const h = block.header
+  const vm = await chain.executor.vmAt(parent.header, chain.store, h.common)
   const builder = await buildBlock(vm, {
     parentBlock: parent,
     headerData: {
@@ -74,9 +75,10 @@ export async function replayBlock(
       nonce: h.nonce,
       difficulty: h.difficulty,
       ...(h.baseFeePerGas !== undefined ? { baseFeePerGas: h.baseFeePerGas } : {}),
-      parentBeaconBlockRoot: h.parentBeaconBlockRoot ?? new Uint8Array(32),
+      // Only where the fork has them (EIP-4788, EIP-4895): @ethereumjs refuses them before.
+      ...(h.parentBeaconBlockRoot !== undefined ? { parentBeaconBlockRoot: h.parentBeaconBlockRoot } : {}),
     },
-    withdrawals: [],
+    ...(h.common.isActivatedEIP(4895) ? { withdrawals: [] } : {}),
     blockOpts: { putBlockIntoBlockchain: false, calcDifficultyFromHeader: undefined },
   })
   let i = 0
@@ -85,7 +87,8 @@ export async function replayBlock(
     next() {
       const tx = block.transactions[i++]
       if (!tx) throw new CairnError(ChainErrorCode.CORRUPT, `block ${block.header.number} has no transaction ${i - 1}`)
-      return builder.addTransaction(tx)
+      // A stored blob transaction has no blobs (only the network form carries them), as at import.
+      return builder.addTransaction(tx, { allowNoBlobs: true })
     },
   }
 }

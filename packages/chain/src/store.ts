@@ -1,8 +1,9 @@
 import { Bucket, bytesCodec, type Codec, type KVStore, Repository, type WriteBatch } from '@cairn/db'
-import { bytesToHex, CairnError, equalsBytes, LruCache, uintToBytes } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, uintToBytes } from '@cairn/utils'
 import { type Block, type BlockBytes, type BlockHeader, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
+import { LRUCache } from 'lru-cache'
 import { decodeBlock } from './block-decode.ts'
 import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
@@ -76,9 +77,9 @@ export class ChainStore {
 
   // Bounded for full blocks: 1,428 decoded transactions (30M gas of transfers) take ~4 MB, so 256
   // cached blocks and their receipts held over 1 GB (measured by packages/node/bench/memory.ts).
-  private readonly blockCache = new LruCache<string, Block>(16)
-  private readonly headerCache = new LruCache<string, BlockHeader>(2048)
-  private readonly receiptCache = new LruCache<string, StoredReceipt[]>(16)
+  private readonly blockCache = new LRUCache<string, Block>({ max: 16 })
+  private readonly headerCache = new LRUCache<string, BlockHeader>({ max: 2048 })
+  private readonly receiptCache = new LRUCache<string, StoredReceipt[]>({ max: 16 })
 
   /** The shared Common of each fork: a stored block is decoded with that of its own fork. */
   readonly commons: ChainCommons

@@ -103,6 +103,21 @@ describe('parseGenesis', () => {
     expect(a4?.code).toBeUndefined()
   })
 
+  it('config.chainId may be a decimal or 0x-hex string, as the other numbers; zero or past 2^53-1 is refused', () => {
+    const withChainId = (chainId: unknown) => ({
+      ...gethGenesis(),
+      config: { ...(gethGenesis().config as object), chainId },
+    })
+    expect(parseGenesis(withChainId('12345')).chainId).toBe(12345n)
+    expect(parseGenesis(withChainId('0x3039')).chainId).toBe(12345n)
+    expect(parseGenesis(withChainId(12345)).chainId).toBe(12345n)
+    for (const bad of ['0', 0, '9007199254740992', 'abc', -1]) {
+      const err = cairnErrorSync(() => parseGenesis(withChainId(bad)))
+      expect(err.code, String(bad)).toBe(ChainErrorCode.GENESIS_INVALID)
+      expect(err.message).toContain('chainId')
+    }
+  })
+
   it('applies the defaults: 30M gas limit, 1 gwei base fee, timestamp 0, empty extra data', () => {
     const spec = parseGenesis(minimal())
     expect(spec.gasLimit).toBe(30_000_000n)
@@ -166,7 +181,7 @@ describe('parseGenesis', () => {
       ['not an object', 'hello', /\(root\)/],
       ['missing config', { alloc: {} }, /"config"/],
       ['missing chainId', { config: {} }, /config\.chainId/],
-      ['chainId as a string', { config: { chainId: '0x1' } }, /config\.chainId/],
+      ['chainId not a number', { config: { chainId: 'one' } }, /config\.chainId/],
       ['chainId 0', { config: { chainId: 0 } }, /config\.chainId/],
       [
         'negative balance',

@@ -21,18 +21,24 @@ import { ADDRS, buildAndImport, call, contractsGenesis, KEYS, LOG_ADDR, openChai
 
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max })
 const arbLog: fc.Arbitrary<RawLog> = fc.tuple(bytes(20, 20), fc.array(bytes(32, 32), { maxLength: 4 }), bytes(0, 96))
-const arbReceipt: fc.Arbitrary<StoredReceipt> = fc.record({
-  type: fc.constantFrom(0, 1, 2, 3, 4),
-  status: fc.constantFrom(0 as const, 1 as const),
-  cumulativeGasUsed: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
-  logs: fc.array(arbLog, { maxLength: 5 }),
-  from: bytes(20, 20),
-})
+const arbReceipt: fc.Arbitrary<StoredReceipt> = fc.record(
+  {
+    type: fc.constantFrom(0, 1, 2, 3, 4),
+    status: fc.constantFrom(0 as const, 1 as const),
+    /** Pre-Byzantium receipts: the post-state root. */
+    root: bytes(32, 32),
+    cumulativeGasUsed: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    logs: fc.array(arbLog, { maxLength: 5 }),
+    from: bytes(20, 20),
+  },
+  { requiredKeys: ['type', 'status', 'cumulativeGasUsed', 'logs', 'from'] },
+)
 
 /** Plain values, so that Buffer/subarray differences do not matter. */
 const norm = (rs: StoredReceipt[]) =>
   rs.map((r) => ({
     ...r,
+    ...(r.root ? { root: bytesToHex(r.root) } : {}),
     from: bytesToHex(r.from),
     logs: r.logs.map(([a, t, d]) => [bytesToHex(a), t.map(bytesToHex), bytesToHex(d)]),
   }))
@@ -66,11 +72,21 @@ describe('stored receipts encoding', () => {
     expect(norm(decodeReceipts(encodeReceipts([r])))).toEqual(norm([r]))
   })
 
+  it('reads lists stored before pre-Byzantium roots were kept (5 fields, a status)', () => {
+    const from = new Uint8Array(20).fill(7)
+    const old = RLP.encode([[Uint8Array.of(2), Uint8Array.of(1), Uint8Array.of(0x52, 0x08), [], from]])
+    expect(norm(decodeReceipts(old))).toEqual(
+      norm([{ type: 2, status: 1, cumulativeGasUsed: 21_000n, logs: [], from }]),
+    )
+  })
+
   it('garbage is CHAIN_CORRUPT', () => {
     for (const bad of [
       RLP.encode(Uint8Array.of(1, 2, 3)),
       RLP.encode([[Uint8Array.of(1), Uint8Array.of(1)]]),
       RLP.encode([Uint8Array.of(5)]),
+      // 6 fields: the second must be a 32-byte root
+      RLP.encode([[Uint8Array.of(0), Uint8Array.of(1), Uint8Array.of(1), [], new Uint8Array(20), Uint8Array.of(1)]]),
     ]) {
       let caught: unknown
       try {
@@ -136,6 +152,13 @@ describe('encodeConsensusReceipt', () => {
       expect(bloom).toEqual(logsBloom(base.logs))
       expect(bytesToHex(logs[0]?.[2] as Uint8Array)).toBe('0xdead')
     }
+  })
+
+  it('a pre-Byzantium receipt carries its post-state root where the status goes', () => {
+    const root = word(0xab)
+    const [first, gas] = RLP.decode(encodeConsensusReceipt({ ...base, type: 0, status: 1, root })) as Uint8Array[]
+    expect(first).toEqual(root)
+    expect(bytesToHex(gas as Uint8Array)).toBe('0x5208')
   })
 
   it('a legacy receipt is the bare RLP list; a failed one has an empty status', () => {

@@ -29,7 +29,7 @@ export function nextBlockHeader(parent: Block, env: BuildHeader, common: Common)
       ...(env.nonce ? { nonce: env.nonce } : {}),
       ...(env.difficulty !== undefined ? { difficulty: env.difficulty } : {}),
       ...(common.isActivatedEIP(1559)
-        ? { baseFeePerGas: london ? common.param('initialBaseFee') : p.calcNextBaseFee() }
+        ? { baseFeePerGas: env.baseFeePerGas ?? (london ? common.param('initialBaseFee') : p.calcNextBaseFee()) }
         : {}),
       ...(common.isActivatedEIP(4844) ? { excessBlobGas: p.calcNextExcessBlobGas(common), blobGasUsed: 0n } : {}),
       ...(common.isActivatedEIP(4788)

@@ -66,3 +66,9 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   return typeof value
 }
+
+declare module '@cairn/utils' {
+  interface CairnErrorCodes {
+    crypto: CryptoErrorCode
+  }
+}

@@ -10,3 +10,9 @@ export const DbErrorCode = {
   CORRUPT: 'DB_CORRUPT',
 } as const
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode]
+
+declare module '@cairn/utils' {
+  interface CairnErrorCodes {
+    db: DbErrorCode
+  }
+}

@@ -12,6 +12,7 @@
 //               limit docs/operations/memory.md gives for a 1 GB node; "" runs with Node's default)
 //   admission   BENCH_ADMISSION (1; 0 skips; BENCH_SKIP_ADMISSION=1 too)  (child process)
 //   reserves    BENCH_RESERVES (1; 0 skips), when packages/reserves/bench/run.ts exists (child process)
+//   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 3 (`cairn start --dev --ephemeral`)
 //   nodes       BENCH_ONLY (cairn|anvil), ANVIL_BIN (path), ANVIL_BLOCK_TIME (1; 0 = automine),
 //               CAIRN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 // Cairn and Anvil move transactions one after the other, never at the same time; for the reads
@@ -28,6 +29,7 @@ import type { ImportFigure } from './import.ts'
 import type { MemoryFigure } from './memory.ts'
 import { runReads } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
+import { measureStart } from './start-time.ts'
 import { cpuMsOf, findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
 import { DEV_MNEMONIC, runTransfers, type TransferResult } from './transfers.ts'
 
@@ -48,6 +50,7 @@ const settings = {
   memoryAccounts: num('BENCH_MEMORY_ACCOUNTS', 200_000),
   admission: on('BENCH_ADMISSION') && env.BENCH_SKIP_ADMISSION !== '1',
   reserves: on('BENCH_RESERVES'),
+  start: on('BENCH_START'),
 }
 const only = env.BENCH_ONLY
 const log = (name: string, msg: string) => process.stderr.write(`[${name}] ${msg}\n`)
@@ -300,6 +303,35 @@ if (only !== 'anvil' && settings.memoryAccounts > 0) {
   })
   // Without LevelDB's mapped table files (file-backed pages the kernel can drop).
   if (f.peakAnonMb !== undefined) rows.push({ figure: '  of which anonymous MB', cairn: f.peakAnonMb })
+}
+
+if (settings.start) {
+  log('start', 'spawn to the first answered eth_chainId, median of 3 starts')
+  const cairnBin = here('../bin/cairn.js')
+  const cairn =
+    only === 'anvil'
+      ? undefined
+      : await measureStart(process.execPath, (port) => [
+          cairnBin,
+          'start',
+          '--dev',
+          '--ephemeral',
+          '--log.level',
+          'warn',
+          '--http.port',
+          String(port),
+        ])
+  const anvilBin = only === 'cairn' ? undefined : findAnvil(env.ANVIL_BIN)
+  const anvil = anvilBin ? await measureStart(anvilBin, (port) => ['--port', String(port), '--silent']) : undefined
+  log('start', JSON.stringify({ cairn, anvil }))
+  rows.push({
+    figure: 'start to first eth_chainId ms',
+    cairn: cairn?.medianMs,
+    anvil: anvil?.medianMs,
+    max: 1000,
+    lowerIsBetter: true,
+  })
+  rows.push({ figure: '  CPU used by then ms', cairn: cairn?.cpuMs, anvil: anvil?.cpuMs, lowerIsBetter: true })
 }
 
 // ---- The table --------------------------------------------------------------------------------

@@ -1,6 +1,46 @@
 #!/usr/bin/env node
-// The `cairn` executable. Sources are TypeScript run through tsx's loader: no build step to forget.
-import { register } from 'tsx/esm/api'
+// The `cairn` executable. `cairn start` runs the prebuilt JavaScript bundle (dist/start.js, made by
+// `npm run build`, which `npm ci` runs) while no source file is newer than it: no TypeScript is
+// compiled at start. Every other command, and `start` with a missing or stale bundle, runs the
+// TypeScript sources through tsx's loader.
+import { readdirSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 
-register()
-await import('../src/cli/main.ts')
+const bundle = fileURLToPath(new URL('../dist/start.js', import.meta.url))
+const packages = fileURLToPath(new URL('../../', import.meta.url))
+
+/** The bundle's mtime when it is newer than every source file of every package, else undefined. */
+function currentBundle() {
+  let built
+  try {
+    built = statSync(bundle).mtimeMs
+  } catch {
+    return undefined
+  }
+  for (const pkg of readdirSync(packages)) {
+    let files
+    try {
+      files = readdirSync(`${packages}${pkg}/src`, { recursive: true })
+    } catch {
+      continue
+    }
+    for (const f of files) if (statSync(`${packages}${pkg}/src/${f}`).mtimeMs > built) return undefined
+  }
+  return built
+}
+
+let ran = false
+if (process.argv[2] === 'start' && currentBundle() !== undefined) {
+  try {
+    await import(bundle)
+    ran = true
+  } catch (err) {
+    // A dependency moved since the build (reinstalled): nothing ran yet, so run from source.
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err
+  }
+}
+if (!ran) {
+  const { register } = await import('tsx/esm/api')
+  register()
+  await import('../src/cli/main.ts')
+}

@@ -1,6 +1,7 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { CairnError } from '@cairn/utils'
+import { NodeErrorCode } from './errors.ts'
 
 /** The layout of a datadir. */
 export interface DatadirLayout {
@@ -25,11 +26,15 @@ export function prepareDatadir(root: string): DatadirLayout {
     accessSync(layout.root, constants.W_OK | constants.R_OK)
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'error'
-    throw new CairnError('NODE_DATADIR_UNUSABLE', `datadir ${layout.root} is not a writable directory (${code})`, {
-      fault: 'caller',
-      cause: err,
-      hint: 'choose another --datadir or fix its permissions',
-    })
+    throw new CairnError(
+      NodeErrorCode.DATADIR_UNUSABLE,
+      `datadir ${layout.root} is not a writable directory (${code})`,
+      {
+        fault: 'caller',
+        cause: err,
+        hint: 'choose another --datadir or fix its permissions',
+      },
+    )
   }
   return layout
 }

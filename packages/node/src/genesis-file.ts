@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseGenesis } from '@cairn/chain'
 import { CairnError, errorMessage } from '@cairn/utils'
+import { NodeErrorCode } from './errors.ts'
 
 /**
  * Reads and fully checks a genesis file before anything touches a datadir: unreadable, not JSON
@@ -11,7 +12,7 @@ export function readGenesisFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new CairnError('NODE_GENESIS_UNREADABLE', `cannot read genesis file ${path}: ${errorMessage(err)}`, {
+    throw new CairnError(NodeErrorCode.GENESIS_UNREADABLE, `cannot read genesis file ${path}: ${errorMessage(err)}`, {
       fault: 'caller',
       hint: 'check the --genesis path',
     })

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileS
 import { join } from 'node:path'
 import { encryptKeystore, type KeystoreV3, toChecksumAddress } from '@cairn/crypto'
 import { CairnError, type Hex } from '@cairn/utils'
+import { NodeErrorCode } from './errors.ts'
 
 export interface KeystoreEntry {
   address: Hex
@@ -40,7 +41,9 @@ export async function writeKeystore(
   const json: KeystoreV3 = await encryptKeystore(privateKey, password, scrypt ? { n: scrypt.n } : {})
   const address = toChecksumAddress(`0x${json.address}` as Hex)
   if (listKeystores(dir).some((e) => e.address === address)) {
-    throw new CairnError('NODE_ACCOUNT_EXISTS', `account ${address} already exists in ${dir}`, { fault: 'caller' })
+    throw new CairnError(NodeErrorCode.ACCOUNT_EXISTS, `account ${address} already exists in ${dir}`, {
+      fault: 'caller',
+    })
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const stamp = new Date().toISOString().replace(/:/g, '-')

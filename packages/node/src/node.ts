@@ -1,4 +1,4 @@
-import { type Chain, Chain as ChainImpl, createChainMetrics, devGenesis, workerRecovery } from '@cairn/chain'
+import { type Chain, Chain as ChainImpl, createChainMetrics, workerRecovery } from '@cairn/chain'
 import { DevEngine, devChainRules } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
@@ -7,8 +7,6 @@ import {
   createRpcMetrics,
   DEFAULT_RPC_LIMITS,
   DEFAULT_RPC_SERVER_OPTIONS,
-  MemoryRateLimitStore,
-  RedisRateLimitStore,
   type RpcContext,
   RpcDispatcher,
   type RpcLimits,
@@ -18,7 +16,9 @@ import {
   createMetricsRegistry,
   createTracing,
   HealthChecks,
+  MemoryRateLimitStore,
   MetricsServer,
+  RedisRateLimitStore,
   Shutdown,
   setLogLevels,
   type Tracing,
@@ -26,15 +26,15 @@ import {
 import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { ConfigInputs } from './config/load.ts'
-import { effectiveProfile } from './config/profile.ts'
+import { effectiveProfile, servesTestingNamespace } from './config/profile.ts'
 import { ConfigReloader } from './config/reload.ts'
 import { rpcSecurity, rpcServerSettings } from './config/rpc-settings.ts'
 import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
 import { startDurability } from './durability.ts'
-import { readGenesisFile } from './genesis-file.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
+import { nodeGenesis } from './node-genesis.ts'
 import { headFreshness, rpcAccepts } from './readiness.ts'
 import { traceComponents } from './traced.ts'
 import { buildCommit, clientVersion, VERSION } from './version.ts'
@@ -66,6 +66,8 @@ export async function startNode(
   modules: {
     logger: Logger
     rpcLimits?: Partial<RpcLimits>
+    /** The RPC's millisecond clock (filter expiry); Date.now when absent. Tests move it by hand. */
+    clockMs?: () => number
     tracing?: Tracing
     /** The config's sources: given, SIGHUP and config-file changes reload the safe subset. */
     configInputs?: ConfigInputs
@@ -74,7 +76,7 @@ export async function startNode(
   const { logger } = modules
   const shutdown = new Shutdown(logger)
   try {
-    const node = await wire(config, logger, shutdown, modules.rpcLimits ?? {}, modules.tracing)
+    const node = await wire(config, logger, shutdown, modules.rpcLimits ?? {}, modules.tracing, modules.clockMs)
     if (modules.configInputs) {
       const reloader = new ConfigReloader(
         { inputs: modules.configInputs },
@@ -85,6 +87,8 @@ export async function startNode(
             node.rpc.reconfigure(rpcSecurity(next))
             setLogLevels(logger, { level: next.log.level, modules: next.log.modules })
           },
+          // A renewed TLS certificate (same paths) is served to new connections.
+          refresh: () => node.rpc.reloadTls(),
         },
       )
       reloader.start()
@@ -103,6 +107,7 @@ async function wire(
   shutdown: Shutdown,
   rpcLimits: Partial<RpcLimits>,
   givenTracing: Tracing | undefined,
+  clockMs: (() => number) | undefined,
 ): Promise<StartedNode> {
   const backends = await initCrypto()
   logger.debug({ ...backends }, 'crypto backends')
@@ -114,7 +119,7 @@ async function wire(
   }
 
   const accounts = config.dev ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count) : []
-  const genesis = readGenesis(config, accounts)
+  const genesis = nodeGenesis(config, accounts)
 
   const datadir = config.ephemeral
     ? null
@@ -233,14 +238,20 @@ async function wire(
     producer: engine,
     dev: config.dev ? engine : null,
     accounts: accountSigner(accounts),
-    clientVersion: clientVersion(),
-    limits: { ...DEFAULT_RPC_LIMITS, ...rpcLimits },
+    clientVersion: config.rpc.clientVersion ?? clientVersion(),
+    buildCommit: buildCommit(),
+    limits: {
+      ...DEFAULT_RPC_LIMITS,
+      ...(config.rpc.evmTimeoutMs !== undefined ? { evmTimeoutMs: config.rpc.evmTimeoutMs } : {}),
+      ...rpcLimits,
+    },
     allowUnprotectedTxs: config.rpc.allowUnprotectedTxs ?? effectiveProfile(config) === 'dev',
+    ...(clockMs ? { clockMs } : {}),
     logger: logger.child({ module: 'rpc' }),
     metrics: rpcMetrics,
   }
   const dispatcher = new RpcDispatcher(
-    { dev: config.dev },
+    { dev: config.dev, testing: servesTestingNamespace(config) },
     { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger, tracer: tracing.tracer },
   )
   const health = new HealthChecks()
@@ -283,18 +294,6 @@ const PROBE_KEY = bucketKey(Bucket.meta, new TextEncoder().encode('health-probe'
 async function probeDb(kv: KVStore): Promise<void> {
   await kv.put(PROBE_KEY, new TextEncoder().encode(String(Date.now())))
   await kv.del(PROBE_KEY)
-}
-
-function readGenesis(config: NodeConfig, accounts: DevAccount[]): unknown {
-  if (config.genesis) return readGenesisFile(config.genesis)
-  if (config.dev) {
-    return devGenesis({
-      chainId: BigInt(config.chainId ?? 1337),
-      accounts: accounts.map((a) => a.address),
-      balance: config.dev_accounts.balance,
-    })
-  }
-  return undefined
 }
 
 export { cryptoBackends }

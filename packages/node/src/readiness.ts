@@ -11,6 +11,7 @@ import type { Chain } from '@cairn/chain'
 import type { RpcDispatcher } from '@cairn/rpc'
 import type { TxPool } from '@cairn/txpool'
 import { CairnError } from '@cairn/utils'
+import { NodeErrorCode } from './errors.ts'
 
 export interface HeadFreshnessOptions {
   /** Seconds between blocks (0: instant sealing). */
@@ -36,7 +37,7 @@ export function headFreshness(
       const limit = Math.max(3 * opts.blockTime * 1000, opts.stuckAfterMs)
       if (age > limit) {
         throw new CairnError(
-          'NODE_HEAD_STALE',
+          NodeErrorCode.HEAD_STALE,
           `no new block for ${Math.round(age / 1000)} s (block time ${opts.blockTime} s); head ${head.number}`,
           { fault: 'transient' },
         )
@@ -45,7 +46,7 @@ export function headFreshness(
     }
     if (age > opts.stuckAfterMs && modules.pool.hasExecutable(head.calcNextBaseFee())) {
       throw new CairnError(
-        'NODE_HEAD_STUCK',
+        NodeErrorCode.HEAD_STUCK,
         `transactions are pending but no block was sealed for ${Math.round(age / 1000)} s; head ${head.number}`,
         { fault: 'transient' },
       )
@@ -60,9 +61,13 @@ export function rpcAccepts(modules: { dispatcher: RpcDispatcher }): () => Promis
       | { result?: unknown; error?: { message: string } }
       | undefined
     if (res === undefined || typeof res.result !== 'string') {
-      throw new CairnError('NODE_RPC_UNAVAILABLE', `eth_blockNumber failed: ${res?.error?.message ?? 'no answer'}`, {
-        fault: 'transient',
-      })
+      throw new CairnError(
+        NodeErrorCode.RPC_UNAVAILABLE,
+        `eth_blockNumber failed: ${res?.error?.message ?? 'no answer'}`,
+        {
+          fault: 'transient',
+        },
+      )
     }
   }
 }

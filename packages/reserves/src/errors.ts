@@ -1,3 +1,5 @@
+import type { RowError } from './input/rows.ts'
+
 /** Stable error codes of @cairn/reserves (never reused once published). */
 export const ReservesErrorCode = {
   /** The snapshot input has bad rows; `meta.errors` lists them. */
@@ -30,4 +32,23 @@ export const ReservesErrorCode = {
   AUDIT_BROKEN: 'RESERVES_AUDIT_BROKEN',
   /** A tree build failed inside (a worker thread died). */
   BUILD_FAILED: 'RESERVES_BUILD_FAILED',
+  /** The Host header (or a WebSocket's Origin) is not one this service answers for (403). */
+  INVALID_HOST: 'RESERVES_INVALID_HOST',
+  /** A POST whose Content-Type the service does not take (415). */
+  UNSUPPORTED_MEDIA_TYPE: 'RESERVES_UNSUPPORTED_MEDIA_TYPE',
+  /** The client holds more connections than its IP may (429). */
+  CONNECTION_LIMIT: 'RESERVES_CONNECTION_LIMIT',
+  /** The service sheds load while its event loop lags (503, Retry-After). */
+  OVERLOADED: 'RESERVES_OVERLOADED',
 } as const
+export type ReservesErrorCode = (typeof ReservesErrorCode)[keyof typeof ReservesErrorCode]
+
+declare module '@cairn/utils' {
+  interface CairnErrorCodes {
+    reserves: ReservesErrorCode
+  }
+  interface CairnErrorMetas {
+    /** Either the whole input's bad rows (the reader) or the one entry at fault (the tree builder). */
+    RESERVES_INPUT_INVALID: { errorCount: number; errors: RowError[] } | { row: number; userId: string }
+  }
+}

@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream'
 import { isCairnError } from '@cairn/utils'
+import { parse as parseCsv } from 'csv-parse/sync'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { splitCsvLine } from '../src/input/csv-line.ts'
 import { readSnapshot, readSnapshotText } from '../src/input/read.ts'
@@ -80,10 +82,62 @@ describe('snapshot input', () => {
     expect(refusal(() => readSnapshotText('', 'csv')).errorCount).toBe(1)
   })
 
-  it('splits CSV lines', () => {
-    expect(splitCsvLine('a,b,,c')).toEqual(['a', 'b', '', 'c'])
-    expect(splitCsvLine('"a,b",c')).toEqual(['a,b', 'c'])
-    expect(splitCsvLine('"a,c')).toBeNull()
-    expect(splitCsvLine('a"b,c')).toBeNull()
+  it('splits CSV rows as RFC 4180 says (csv-parse): empty cells, quoted commas, broken quotes refused', () => {
+    const ok = readSnapshotText('userId,A,B\n"a,b",1,0\nc,0,2\n', 'csv')
+    expect(ok.entries[0]).toEqual({ userId: 'a,b', balances: [1n, 0n] })
+    // Line 2 opens a quote that line 3 closes, followed by a stray b: one broken record (2-3).
+    const r = refusal(() => readSnapshotText('userId,A\n"a,1\na"b,1\n"c"d,1\nok,1', 'csv'))
+    expect(r.errors.map((e) => [e.line, e.reason])).toEqual([
+      [2, 'broken quoting'],
+      [4, 'broken quoting'],
+    ])
+    // A quote still open when the input ends: its line is refused, the lines it held are read again.
+    const open = refusal(() => readSnapshotText('userId,A\n"a,1\nok,1\nfine,2', 'csv'))
+    expect(open.errors).toEqual([{ line: 2, reason: 'broken quoting (a quoted field is never closed)' }])
+    expect(open.errorCount).toBe(1)
+    expect(refusal(() => readSnapshotText('userId,A\nc,,2', 'csv')).errors[0]?.reason).toMatch(/columns/)
+  })
+
+  it('reads a quoted field spanning lines (RFC 4180), in text and in arbitrary chunks', async () => {
+    const csv = 'userId,"BTC\r\ncoin",ETH\r\n"multi\nline\nid",1,2\r\nbob,3,4\r\n"x, ""y""",5,6\r\n'
+    const want = [
+      { userId: 'multi\nline\nid', balances: [1n, 2n] },
+      { userId: 'bob', balances: [3n, 4n] },
+      { userId: 'x, "y"', balances: [5n, 6n] },
+    ]
+    const text = readSnapshotText(csv, 'csv')
+    expect(text.currencies.map((c) => c.symbol)).toEqual(['BTC\ncoin', 'ETH'])
+    expect(text.entries).toEqual(want)
+    const bytes = Buffer.from(csv)
+    const pieces = Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1))
+    expect((await readSnapshot(Readable.from(pieces), 'csv')).entries).toEqual(want)
+  })
+
+  it('the one-line splitter agrees with csv-parse (the reference) on every line (property)', () => {
+    const line = fc
+      .array(fc.constantFrom('a', 'b', ',', '"', ' ', 'é'), { minLength: 1, maxLength: 14 })
+      .map((cs) => cs.join(''))
+    fc.assert(
+      fc.property(line, (text) => {
+        const quick = splitCsvLine(text)
+        let reference: string[][] | null
+        try {
+          reference = parseCsv(text, { relax_column_count: true }) as string[][]
+        } catch {
+          reference = null
+        }
+        // What the splitter splits, csv-parse splits the same; what it refuses, csv-parse refuses.
+        if (quick !== null) expect([quick]).toEqual(reference)
+        else expect(reference).toBeNull()
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('a quote left open is refused after MAX_RECORD_LINES lines and the lines it held are read as rows', () => {
+    const rows = Array.from({ length: 20 }, (_, i) => `u${i},1`)
+    const r = refusal(() => readSnapshotText(['userId,A', '"open,1', ...rows].join('\n'), 'csv'))
+    expect(r.errorCount).toBe(1)
+    expect(r.errors[0]).toMatchObject({ line: 2, reason: expect.stringMatching(/still open after 16 lines/) })
   })
 })

@@ -1,7 +1,8 @@
-import { bytesToHex, CairnError, LruCache } from '@cairn/utils'
+import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { VM } from '@ethereumjs/vm'
+import { LRUCache } from 'lru-cache'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
 
@@ -53,7 +54,7 @@ export class CallVmPool {
   /** VMs handed out by {@link acquire} (counted in `busy` until released). */
   private readonly pooled = new WeakSet<CallVm>()
   /** Intrinsic and minimum gas by call shape: building a transaction to ask cost ~45 µs a call. */
-  private readonly gas = new LruCache<string, CallGas>(1024)
+  private readonly gas = new LRUCache<string, CallGas>({ max: 1024 })
 
   constructor(private readonly ctx: RpcContext) {}
 

@@ -17,6 +17,23 @@ export interface DevControls {
   revert(id: bigint): Promise<boolean>
   /** Runs `add` when the pool has room: senders outrunning sealing wait for blocks (see DevEngine.admit). */
   admit?<T>(add: () => Promise<T>): Promise<T>
+  /** In automine mode, resolves once the pooled transaction is in the head's chain; rejects when it was dropped. */
+  awaitMined(hash: Uint8Array): Promise<void>
+  getAutomine(): boolean
+  setAutomine(on: boolean): void
+  getIntervalMining(): number
+  setIntervalMining(seconds: number): void
+  setCoinbase(address: Uint8Array): void
+  setNextBlockBaseFee(fee: bigint): void
+  setBlockGasLimit(gasLimit: bigint): void
+  /** Sets the clock; returns the new offset from the wall clock in seconds. */
+  setTime(timestamp: bigint): bigint
+  /** Each later block `seconds` after its parent (undefined: the clock again); whether one was set. */
+  setBlockTimestampInterval(seconds: bigint | undefined): boolean
+  /** Drops the last `depth` blocks. */
+  rollback(depth: bigint): Promise<void>
+  /** Back to the genesis block: blocks, pool, snapshots and time controls gone. */
+  reset(): Promise<void>
 }
 
 /** Unlocked accounts the node signs for (dev accounts). */
@@ -79,9 +96,13 @@ export interface RpcContext {
   dev: DevControls | null
   accounts: AccountSigner
   clientVersion: string
+  /** The git commit the node runs (anvil_metadata's clientCommitSha); absent: unknown. */
+  buildCommit?: string
   limits: RpcLimits
   /** Accept pre-EIP-155 (unprotected) raw transactions; absent: refused, as geth. */
   allowUnprotectedTxs?: boolean
+  /** Millisecond clock of filter expiry; Date.now when absent (tests inject one). */
+  clockMs?: () => number
   logger: Logger
   /** The RPC metrics, where the node exports them (the call cache counts its answers). */
   metrics?: RpcMetrics | null

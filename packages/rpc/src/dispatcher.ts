@@ -31,7 +31,8 @@ export class RpcDispatcher {
   private readonly timers = new Map<string, { observe(v: number): void }>()
 
   constructor(
-    readonly opts: { dev: boolean },
+    /** `testing`: serve the `testing_` namespace (off unless set). */
+    readonly opts: { dev: boolean; testing?: boolean },
     private readonly modules: {
       ctx: RpcContext
       methods: MethodDef[]
@@ -45,6 +46,7 @@ export class RpcDispatcher {
   ) {
     for (const m of modules.methods) {
       if (m.devOnly && !opts.dev) continue
+      if (m.testingOnly && !opts.testing) continue
       this.methods.set(m.name, m)
       // Parsing is deterministic: a schema that turns `[]` into `[]` always will.
       const empty = m.params.safeParse([])

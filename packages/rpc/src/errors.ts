@@ -45,9 +45,17 @@ export const RpcErrorCode = {
   SIM_BLOCK_TIMESTAMP_INVALID: 'RPC_SIM_BLOCK_TIMESTAMP_INVALID',
   SIM_SENDER_NOT_EOA: 'RPC_SIM_SENDER_NOT_EOA',
   SIM_INIT_CODE_TOO_LARGE: 'RPC_SIM_INIT_CODE_TOO_LARGE',
+  /** A simulated call refused for another reason than those above (geth's internal error, -32603). */
+  SIM_TX_INVALID: 'RPC_SIM_TX_INVALID',
   /** A simulated call failed in the EVM other than by reverting (-32015). */
   SIM_VM_ERROR: 'RPC_SIM_VM_ERROR',
+  // Retired, never to be reused: RPC_TLS_UNREADABLE (TLS files are read by service-kit: SERVICE_TLS_UNREADABLE).
+  /** The RPC server cannot listen (any reason but the port being taken). */
+  LISTEN_FAILED: 'RPC_LISTEN_FAILED',
+  /** The RPC port is taken by another process. */
+  PORT_IN_USE: 'RPC_PORT_IN_USE',
 } as const
+export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode]
 
 export interface JsonRpcErrorObject {
   code: number
@@ -87,6 +95,7 @@ const CODES: Record<string, number> = {
   [RpcErrorCode.SIM_SENDER_NOT_EOA]: -38024,
   [RpcErrorCode.SIM_INIT_CODE_TOO_LARGE]: -38025,
   [RpcErrorCode.SIM_VM_ERROR]: -32015,
+  [RpcErrorCode.SIM_TX_INVALID]: -32603,
 }
 
 /** HTTP status of a refusal made before dispatch (auth, rate limit); 200 for anything else. */
@@ -110,8 +119,13 @@ export function httpStatusOf(err: unknown): number {
 /** The one place where errors become JSON-RPC error objects. Never leaks a stack trace. */
 export function toJsonRpcError(err: unknown): JsonRpcErrorObject {
   if (isCairnError(err)) {
-    const code = CODES[err.code] ?? (err.fault === 'internal' ? -32603 : -32000)
-    const out: JsonRpcErrorObject = { code, message: code === -32603 ? 'internal error' : err.message }
+    const mapped = CODES[err.code]
+    const code = mapped ?? (err.fault === 'internal' ? -32603 : -32000)
+    // An internal fault's message stays in the logs; a mapped code's is meant for the caller.
+    const out: JsonRpcErrorObject = {
+      code,
+      message: mapped === undefined && code === -32603 ? 'internal error' : err.message,
+    }
     if (err.meta && 'data' in err.meta) out.data = err.meta.data
     return out
   }
@@ -124,4 +138,10 @@ export function invalidParams(message: string): CairnError {
 
 export function notFound(message: string): CairnError {
   return new CairnError(RpcErrorCode.NOT_FOUND, message, { fault: 'caller' })
+}
+
+declare module '@cairn/utils' {
+  interface CairnErrorCodes {
+    rpc: RpcErrorCode
+  }
 }

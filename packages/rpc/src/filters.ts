@@ -30,7 +30,11 @@ export class FilterRegistry {
   private off: (() => void)[] = []
   private sweeper: NodeJS.Timeout | undefined
 
-  constructor(private readonly ctx: RpcContext) {}
+  private readonly now: () => number
+
+  constructor(private readonly ctx: RpcContext) {
+    this.now = ctx.clockMs ?? Date.now
+  }
 
   install(f: FilterSpec): string {
     this.sweep()
@@ -41,7 +45,7 @@ export class FilterRegistry {
       })
     }
     const id = `0x${randomBytes(16).toString('hex')}`
-    this.filters.set(id, { ...f, buffer: [], polled: Date.now() } as Installed)
+    this.filters.set(id, { ...f, buffer: [], polled: this.now() } as Installed)
     this.listen()
     return id
   }
@@ -51,7 +55,7 @@ export class FilterRegistry {
     this.sweep()
     const f = this.filters.get(id.toLowerCase())
     if (!f) throw new CairnError(RpcErrorCode.NOT_FOUND, 'filter not found', { fault: 'caller' })
-    f.polled = Date.now()
+    f.polled = this.now()
     return f
   }
 
@@ -74,7 +78,7 @@ export class FilterRegistry {
   }
 
   /** Uninstalls filters not polled within the timeout. */
-  sweep(now = Date.now()): void {
+  sweep(now = this.now()): void {
     const ttl = this.ctx.limits.filterTimeoutMs
     for (const [id, f] of this.filters) if (now - f.polled > ttl) this.filters.delete(id)
     if (this.filters.size === 0) this.stopListening()

@@ -3,7 +3,7 @@ import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, type Hex, toQuantity } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { generateAddress } from '@ethereumjs/util'
+import { bytesToBigInt, generateAddress } from '@ethereumjs/util'
 
 /** Ethereum JSON-RPC shapes of blocks, transactions, receipts and logs. */
 
@@ -104,11 +104,27 @@ export function formatTx(tx: TypedTransaction, pos?: TxPosition, from?: string):
     // As geth: only an EIP-155 signature (v = chainId * 2 + 35/36) names its chain.
     out.chainId = q(legacyChainId(tx) as bigint)
   }
-  if (j.authorizationList !== undefined) out.authorizationList = j.authorizationList
+  if ('authorizationList' in tx) out.authorizationList = formatAuthorizations(tx.authorizationList as Uint8Array[][])
   out.v = q(tx.v ?? 0n)
   out.r = q(tx.r ?? 0n)
   out.s = q(tx.s ?? 0n)
   return out
+}
+
+/**
+ * An EIP-7702 authorization list as geth prints it: `chainId`, `nonce`, `yParity`, `r` and `s` as
+ * quantities (no leading zeros, `0x0` for zero), `address` as 20 bytes. @ethereumjs's `toJSON`
+ * gives the raw RLP bytes (`0x0c72…`, `0x`).
+ */
+function formatAuthorizations(list: Uint8Array[][]): Record<string, string>[] {
+  return list.map(([chainId, address, nonce, yParity, r, s]) => ({
+    chainId: q(bytesToBigInt(chainId as Uint8Array)),
+    address: hex(address as Uint8Array),
+    nonce: q(bytesToBigInt(nonce as Uint8Array)),
+    yParity: q(bytesToBigInt(yParity as Uint8Array)),
+    r: q(bytesToBigInt(r as Uint8Array)),
+    s: q(bytesToBigInt(s as Uint8Array)),
+  }))
 }
 
 /** The chain id a legacy transaction's signature commits to (EIP-155), or undefined for a pre-155 one. */
@@ -161,7 +177,8 @@ export function formatReceipts(block: Block, receipts: StoredReceipt[]): Record<
     }))
     const out: Record<string, unknown> = {
       type: q(r.type),
-      status: q(r.status),
+      // Before Byzantium a receipt holds the post-transaction state root, not a status (as geth).
+      ...(r.root ? { root: hex(r.root) } : { status: q(r.status) }),
       cumulativeGasUsed: q(r.cumulativeGasUsed),
       gasUsed: q(r.cumulativeGasUsed - prevCumulative),
       logs,

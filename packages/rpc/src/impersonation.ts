@@ -15,8 +15,16 @@ export function impersonatedSet(ctx: RpcContext): Set<string> {
   return set
 }
 
+/** Nodes where every address is impersonated (anvil_autoImpersonateAccount true). */
+const autoImpersonating = new WeakSet<RpcContext>()
+
+export function setAutoImpersonate(ctx: RpcContext, on: boolean): void {
+  if (on) autoImpersonating.add(ctx)
+  else autoImpersonating.delete(ctx)
+}
+
 export function isImpersonated(ctx: RpcContext, address: string): boolean {
-  return impersonated.get(ctx)?.has(address.toLowerCase()) ?? false
+  return autoImpersonating.has(ctx) || (impersonated.get(ctx)?.has(address.toLowerCase()) ?? false)
 }
 
 /**

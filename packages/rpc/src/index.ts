@@ -1,10 +1,14 @@
 import type { MethodDef } from './method.ts'
 import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
+import { devAnvilMethods } from './methods/dev-anvil.ts'
 import { devImpersonateMethods } from './methods/dev-impersonate.ts'
+import { devInfoMethods } from './methods/dev-info.ts'
 import { devStateMethods } from './methods/dev-state.ts'
+import { ethAccountMethods } from './methods/eth-account.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
 import { ethCapabilitiesMethods } from './methods/eth-capabilities.ts'
+import { ethCompatMethods } from './methods/eth-compat.ts'
 import { ethConfigMethods } from './methods/eth-config.ts'
 import { ethFilterMethods } from './methods/eth-filters.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
@@ -14,6 +18,7 @@ import { ethSignMethods } from './methods/eth-sign.ts'
 import { ethSimulateMethods } from './methods/eth-simulate.ts'
 import { ethStateMethods } from './methods/eth-state.ts'
 import { netWeb3Methods } from './methods/net-web3.ts'
+import { testingMethods } from './methods/testing.ts'
 import { txpoolMethods } from './methods/txpool.ts'
 import { subscriptionMethods } from './subscriptions.ts'
 
@@ -25,6 +30,8 @@ export const ALL_METHODS: MethodDef[] = [
   ...ethCapabilitiesMethods,
   ...ethBlockMethods,
   ...ethStateMethods,
+  ...ethAccountMethods,
+  ...ethCompatMethods,
   ...ethSimulateMethods,
   ...ethSendMethods,
   ...ethSignMethods,
@@ -33,38 +40,24 @@ export const ALL_METHODS: MethodDef[] = [
   ...subscriptionMethods,
   ...txpoolMethods,
   ...debugTraceMethods,
+  ...testingMethods,
   ...devMethods,
   ...devImpersonateMethods,
   ...devStateMethods,
+  ...devAnvilMethods,
+  ...devInfoMethods,
 ]
 
-export type { ApiKeyEntry } from './auth/api-keys.ts'
-export { findApiKey, hashApiKey } from './auth/api-keys.ts'
-export type { AuthOptions, Principal } from './auth/authenticator.ts'
-export { AUTH_OFF, Authenticator } from './auth/authenticator.ts'
-export type { JwksOptions } from './auth/jwks.ts'
-export { JwksVerifier } from './auth/jwks.ts'
-export { signJwt, verifyJwt } from './auth/jwt.ts'
+export type { AuthOptions, JwksOptions, Principal } from './auth/authenticator.ts'
+export { AUTH_OFF, Authenticator, JWT_IAT_LEEWAY_SECONDS } from './auth/authenticator.ts'
 export type { Role } from './auth/roles.ts'
-export { METHOD_ROLES, ROLES, requiredRole, roleAllows } from './auth/roles.ts'
+export { METHOD_ROLES, ROLES, RPC_ROLES, requiredRole, roleAllows } from './auth/roles.ts'
 export type { AccountSigner, DevControls, RpcContext, RpcLimits } from './context.ts'
 export { DEFAULT_RPC_LIMITS } from './context.ts'
 export type { JsonRpcResponse } from './dispatcher.ts'
 export { RpcDispatcher } from './dispatcher.ts'
 export { RpcErrorCode, toJsonRpcError } from './errors.ts'
 export { decodeRevertReason } from './exec.ts'
-export { ConnectionCap } from './http/connection-cap.ts'
-export type { LagSource } from './http/event-loop-lag.ts'
-export { EventLoopLag } from './http/event-loop-lag.ts'
-export { hostAllowed } from './http/host-check.ts'
-export { originAllowed, wsOriginAllowed } from './http/origins.ts'
-export type { TlsFiles } from './http/tls.ts'
-export { MemoryRateLimitStore } from './limits/memory-store.ts'
-export type { RateLimitOptions } from './limits/rate-limiter.ts'
-export { RATE_LIMIT_OFF, RateLimiter } from './limits/rate-limiter.ts'
-export type { RedisRateLimitStoreOptions } from './limits/redis-store.ts'
-export { RedisRateLimitStore } from './limits/redis-store.ts'
-export type { LimitDecision, RateLimitStore } from './limits/store.ts'
 export { methodWeight } from './limits/weights.ts'
 export type { CallInfo, MethodDef } from './method.ts'
 export { method } from './method.ts'

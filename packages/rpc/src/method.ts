@@ -11,6 +11,8 @@ export interface MethodDef<S extends z.ZodType = z.ZodType> {
   handler(params: z.output<S>, ctx: RpcContext, call: CallInfo): Promise<unknown> | unknown
   /** Only served when the node runs in dev mode. */
   devOnly?: boolean
+  /** The `testing` namespace: only served when the node enables it (`rpc.testing`). */
+  testingOnly?: boolean
 }
 
 /** Per-call information the transport gives handlers. */

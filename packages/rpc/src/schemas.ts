@@ -138,3 +138,17 @@ export const blockOverride = z
   })
   .strict()
 export type BlockOverride = z.infer<typeof blockOverride>
+
+/**
+ * A quantity as Anvil and Hardhat take it in their dev methods and `eth_feeHistory`'s block count:
+ * a hex string (`"0x3"`) or a non-negative JSON integer (`3`).
+ */
+export const numberOrHex = z.unknown().transform((v, c) => {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v)
+  if (typeof v === 'string' && /^0x[0-9a-fA-F]{1,64}$/.test(v)) return BigInt(v)
+  c.addIssue({
+    code: 'custom',
+    message: `expected a hex number like "0x1a" or a non-negative integer like 26, got ${JSON.stringify(v) ?? String(v)}`,
+  })
+  return z.NEVER
+})

@@ -1,26 +1,36 @@
-import { type HealthChecks, inRequestContext, requestFields, requestId } from '@cairn/service-kit'
+import type { Server as TlsServer } from 'node:tls'
+import {
+  createHttpServer,
+  Edge,
+  type EdgeRefusal,
+  type HealthChecks,
+  inRequestContext,
+  JwksVerifier,
+  type LagSource,
+  MemoryRateLimitStore,
+  RATE_LIMIT_OFF,
+  RateLimiter,
+  type RateLimitOptions,
+  type RateLimitStore,
+  readTls,
+  reloadTls,
+  requestFields,
+  requestId,
+  type TlsFiles,
+} from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
-import { AUTH_OFF, Authenticator, type AuthOptions, type Principal } from './auth/authenticator.ts'
+import { AUTH_OFF, Authenticator, type AuthOptions, type JwksOptions, type Principal } from './auth/authenticator.ts'
 import { gate, type Refusal } from './auth/gate.ts'
-import { type JwksOptions, JwksVerifier } from './auth/jwks.ts'
 import { requiredRole } from './auth/roles.ts'
 import { bodyMethods, type ParsedBody, parseBody } from './body.ts'
 import type { RpcContext } from './context.ts'
 import type { RpcDispatcher } from './dispatcher.ts'
-import { httpStatusOf, toJsonRpcError } from './errors.ts'
-import { ConnectionCap } from './http/connection-cap.ts'
-import { registerCors } from './http/cors.ts'
-import { checkEdge, type EdgeRefusal, type EdgeState, overloaded } from './http/edge.ts'
-import { EventLoopLag, type LagSource } from './http/event-loop-lag.ts'
-import { createHttpServer } from './http/http-server.ts'
-import { securityHeaders } from './http/security-headers.ts'
-import { readTls, type TlsFiles } from './http/tls.ts'
-import { MemoryRateLimitStore } from './limits/memory-store.ts'
-import { RATE_LIMIT_OFF, RateLimiter, type RateLimitOptions } from './limits/rate-limiter.ts'
-import type { RateLimitStore } from './limits/store.ts'
+import { httpStatusOf, RpcErrorCode, toJsonRpcError } from './errors.ts'
+import { edgeError, RPC_EDGE_CHECKS } from './http/edge.ts'
+import { methodWeight } from './limits/weights.ts'
 import type { RpcMetrics } from './metrics.ts'
 import type { SubscriptionSink } from './subscriptions.ts'
 
@@ -95,7 +105,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * parsed here so that malformed JSON gets a JSON-RPC parse error (-32700), not an HTTP 400.
  * Every request gets an id (the caller's sane `x-request-id`, else a UUID) sent back in
  * `x-request-id` and carried by every log line written while it runs. Every request first passes
- * the edge checks ({@link checkEdge}: virtual host, WebSocket origin, per-IP connection cap, load
+ * service-kit's edge checks (`Edge`: virtual host, WebSocket origin, per-IP connection cap, load
  * shedding), gets security headers (helmet) and CORS headers for allowed origins; before dispatch
  * each body passes the {@link gate}: roles (401/403) and rate limits (429 with Retry-After). With
  * `tls` the same port serves HTTPS and WSS. {@link reconfigure} swaps auth, limits, CORS and
@@ -109,7 +119,7 @@ export class RpcServer {
   private security: RpcSecurity
   private jwks: JwksVerifier | null
   private readonly store: RateLimitStore
-  private readonly edge: EdgeState
+  private readonly edge: Edge
 
   constructor(
     readonly opts: RpcServerOptions,
@@ -143,13 +153,20 @@ export class RpcServer {
     this.jwks = this.jwksFor(opts.auth.jwks ?? null)
     this.authenticator = new Authenticator(opts.auth, { jwks: this.jwks })
     this.limiter = this.limiterFor(opts.rateLimit)
-    this.edge = {
-      vhosts: opts.vhosts,
-      cors: opts.cors,
-      cap: new ConnectionCap(opts.maxConnectionsPerIp),
-      lag: modules.lag ?? (opts.shedLagMs > 0 ? new EventLoopLag() : null),
-      shedLagMs: opts.shedLagMs,
-    }
+    this.edge = new Edge(
+      {
+        vhosts: opts.vhosts,
+        cors: opts.cors,
+        tls: tls !== null,
+        maxConnectionsPerIp: opts.maxConnectionsPerIp,
+        shedLagMs: opts.shedLagMs,
+        checks: RPC_EDGE_CHECKS,
+      },
+      {
+        refuse: (refused, req, reply) => this.refuseAtEdge(refused, req, reply),
+        ...(modules.lag ? { lag: modules.lag } : {}),
+      },
+    )
   }
 
   /**
@@ -162,9 +179,17 @@ export class RpcServer {
     if (JSON.stringify(jwks) !== JSON.stringify(this.security.auth.jwks ?? null)) this.jwks = this.jwksFor(jwks)
     this.authenticator = new Authenticator(security.auth, { jwks: this.jwks })
     this.limiter = this.limiterFor(security.rateLimit)
-    this.edge.cors = security.cors
-    this.edge.vhosts = security.vhosts
+    this.edge.reconfigure({ vhosts: security.vhosts, cors: security.cors })
     this.security = security
+  }
+
+  /**
+   * Re-reads the TLS certificate and key files and serves them to new connections (a renewed
+   * certificate takes effect without a restart). A no-op without TLS; throws SERVICE_TLS_UNREADABLE,
+   * keeping the old certificate, when a file is unusable.
+   */
+  reloadTls(): void {
+    if (this.opts.tls) reloadTls(this.app.server as unknown as TlsServer, this.opts.tls)
   }
 
   /** The settings in force (after the last {@link reconfigure}). */
@@ -173,11 +198,15 @@ export class RpcServer {
   }
 
   private jwksFor(opts: JwksOptions | null): JwksVerifier | null {
-    return opts ? new JwksVerifier(opts, { logger: this.modules.logger, registry: this.modules.registry }) : null
+    if (!opts) return null
+    const { url, issuer, audience } = opts
+    return new JwksVerifier({ url, issuer, audience }, { logger: this.modules.logger, registry: this.modules.registry })
   }
 
   private limiterFor(opts: RateLimitOptions): RateLimiter | null {
-    return opts.enabled ? new RateLimiter(opts, { store: this.store, logger: this.modules.logger }) : null
+    return opts.enabled
+      ? new RateLimiter(opts, { store: this.store, logger: this.modules.logger, weigh: methodWeight })
+      : null
   }
 
   /** Answers a request refused at the edge (before auth) and counts it. */
@@ -185,12 +214,11 @@ export class RpcServer {
     this.modules.metrics?.refused.inc({ reason: refused.kind })
     this.modules.logger.info(
       { reason: refused.kind, ip: req.ip, url: req.url, host: req.headers.host, ...requestFields(req.id) },
-      `request refused: ${refused.error.message}`,
+      `request refused: ${refused.message}`,
     )
-    if (refused.retryAfterSeconds !== undefined) reply.header('retry-after', String(refused.retryAfterSeconds))
-    if (refused.close) reply.header('connection', 'close')
-    reply.code(httpStatusOf(refused.error)).header('content-type', 'application/json')
-    return reply.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(refused.error) }))
+    const error = edgeError(refused)
+    reply.code(httpStatusOf(error)).header('content-type', 'application/json')
+    return reply.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(error) }))
   }
 
   /** Runs the gate for one body; logs and returns the refusal, if any. */
@@ -233,29 +261,11 @@ export class RpcServer {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
     await app.register(websocket, { options: { maxPayload: this.opts.wsMaxPayload } })
-    this.edge.cap.attach(app.server, this.opts.tls !== null)
-
-    // Every response names its request and carries the security headers (computed once); the
-    // lines logged about it carry the same id (see `dispatch` for the request context).
-    const headers = securityHeaders({ tls: this.opts.tls !== null })
-    app.addHook('onRequest', (req, reply, done) => {
-      reply.headers(headers)
-      reply.header('x-request-id', req.id)
-      done()
-    })
-    // Virtual host, WebSocket origin, connection cap, load shedding: before CORS, auth and parsing.
-    app.addHook('onRequest', (req, reply, done) => {
-      const refused = checkEdge(
-        { method: req.method, url: req.url, headers: req.headers, socket: req.socket },
-        this.edge,
-      )
-      if (refused) {
-        this.refuseAtEdge(refused, req, reply)
-        return
-      }
-      done()
-    })
-    await registerCors(app, () => this.edge.cors)
+    // service-kit's edge: every response names its request and carries the security headers
+    // (computed once); virtual host, WebSocket origin, Content-Type, connection cap and load
+    // shedding are checked before CORS, auth and parsing. The lines logged about a request carry
+    // the same id (see `dispatch` for the request context).
+    await this.edge.register(app)
     app.addHook('onResponse', (req, reply, done) => {
       logger.debug({ reqId: req.id, url: req.url, status: reply.statusCode }, 'http request served')
       done()
@@ -267,13 +277,11 @@ export class RpcServer {
       handler: async (_req, reply) =>
         reply.code(405).send({ error: 'use POST with a JSON-RPC body, or a WebSocket upgrade' }),
       wsHandler: (socket, req) => {
-        if (this.edge.cap.isOver(req.socket)) {
+        const { cap } = this.edge.state
+        if (cap.isOver(req.socket)) {
           metrics?.refused.inc({ reason: 'connection_limit' })
-          logger.info({ ip: req.ip, limit: this.edge.cap.limit }, 'websocket refused: too many connections')
-          socket.close(
-            WS_CLOSE_TRY_AGAIN_LATER,
-            `too many connections from your address (limit ${this.edge.cap.limit})`,
-          )
+          logger.info({ ip: req.ip, limit: cap.limit }, 'websocket refused: too many connections')
+          socket.close(WS_CLOSE_TRY_AGAIN_LATER, `too many connections from your address (limit ${cap.limit})`)
           return
         }
         const principal = this.authenticator.authenticate(req.headers)
@@ -370,31 +378,37 @@ export class RpcServer {
     } catch (err) {
       const code = (err as { code?: string }).code
       if (code === 'EADDRINUSE') {
-        throw new CairnError('RPC_PORT_IN_USE', `port ${this.opts.port} on ${this.opts.host} is already in use`, {
-          fault: 'caller',
-          cause: err,
-          hint: 'stop the other process or choose another --http.port',
-        })
+        throw new CairnError(
+          RpcErrorCode.PORT_IN_USE,
+          `port ${this.opts.port} on ${this.opts.host} is already in use`,
+          {
+            fault: 'caller',
+            cause: err,
+            hint: 'stop the other process or choose another --http.port',
+          },
+        )
       }
       if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-        throw new CairnError('RPC_LISTEN_FAILED', `cannot listen on ${this.opts.host}:${this.opts.port} (${code})`, {
-          fault: 'caller',
-          cause: err,
-          hint: 'check --http.addr and --http.port',
-        })
+        throw new CairnError(
+          RpcErrorCode.LISTEN_FAILED,
+          `cannot listen on ${this.opts.host}:${this.opts.port} (${code})`,
+          {
+            fault: 'caller',
+            cause: err,
+            hint: 'check --http.addr and --http.port',
+          },
+        )
       }
       throw err
     }
   }
 
   /** The overload error while the event loop lags past the threshold (WebSocket messages), else undefined. */
-  private shedding(): ReturnType<typeof overloaded> | undefined {
-    const { lag, shedLagMs } = this.edge
-    if (!lag || shedLagMs <= 0) return undefined
-    const ms = lag.lagMs()
-    if (ms <= shedLagMs) return undefined
+  private shedding(): CairnError | undefined {
+    const refused = this.edge.shedding()
+    if (!refused) return undefined
     this.modules.metrics?.refused.inc({ reason: 'overloaded' })
-    return overloaded(Math.max(1, Math.ceil(ms / 1000)))
+    return edgeError(refused)
   }
 
   /** `/ready`: `{status, checks: [{name, ok, detail}]}`, 503 while any check fails. */
@@ -419,7 +433,7 @@ export class RpcServer {
 
   async close(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer)
-    if (!this.modules.lag) this.edge.lag?.close()
+    this.edge.close()
     await this.app.close()
   }
 }

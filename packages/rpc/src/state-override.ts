@@ -11,7 +11,11 @@ export interface AccountOverride {
   stateDiff?: Record<string, string> | undefined
 }
 
-/** Applies one account's override: balance, nonce, code, full storage (`state`) or some slots (`stateDiff`). */
+/**
+ * Applies one account's override: balance, nonce, code, full storage (`state`) or some slots
+ * (`stateDiff`). As geth's, an override that sets nothing (only moves a precompile, or an empty
+ * `stateDiff`) leaves a missing account missing: no empty account appears in the state.
+ */
 export async function applyAccountOverride(
   sm: StateManagerInterface,
   address: string,
@@ -21,7 +25,10 @@ export async function applyAccountOverride(
   const fields: { balance?: bigint; nonce?: bigint } = {}
   if (o.balance !== undefined) fields.balance = o.balance
   if (o.nonce !== undefined) fields.nonce = o.nonce
-  await sm.modifyAccountFields(a, fields)
+  const slots = Object.keys(o.state ?? o.stateDiff ?? {}).length
+  if (o.balance !== undefined || o.nonce !== undefined || o.state !== undefined || slots > 0) {
+    await sm.modifyAccountFields(a, fields)
+  }
   if (o.code !== undefined) await sm.putCode(a, hexToBytes(o.code))
   if (o.state) await sm.clearStorage(a)
   for (const [slot, value] of Object.entries(o.state ?? o.stateDiff ?? {})) {

@@ -3,13 +3,13 @@
 // sits in front of dispatch, so the answer itself does not matter).
 import { request } from 'node:http'
 import { createRequire } from 'node:module'
+import type { LagSource } from '@cairn/service-kit'
 import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import {
   createRpcMetrics,
   DEFAULT_RPC_LIMITS,
   DEFAULT_RPC_SERVER_OPTIONS,
-  type LagSource,
   type RpcContext,
   type RpcDispatcher,
   RpcServer,

@@ -80,4 +80,54 @@ describe('formatReceipts', () => {
     ])
     expect(r).toMatchObject({ blobGasUsed: '0x20000', blobGasPrice: '0x1', type: '0x3' })
   })
+
+  it('gives a pre-Byzantium receipt its post-state root and no status (as geth)', () => {
+    const tx = createTx({ type: 0, to: `0x${'11'.repeat(20)}`, gasPrice: 20n, gasLimit: 21000n }, { common }).sign(key)
+    const b = createBlock(
+      { header: { number: 7n }, transactions: [tx] },
+      { common, skipConsensusFormatValidation: true },
+    )
+    const from = tx.getSenderAddress().bytes
+    const root = new Uint8Array(32).fill(0x5e)
+    const [pre] = formatReceipts(b, [{ type: 0, status: 1, root, cumulativeGasUsed: 21000n, logs: [], from }])
+    expect(pre?.root).toBe(`0x${'5e'.repeat(32)}`)
+    expect(pre).not.toHaveProperty('status')
+    const [post] = formatReceipts(b, [{ type: 0, status: 0, cumulativeGasUsed: 21000n, logs: [], from }])
+    expect(post?.status).toBe('0x0')
+    expect(post).not.toHaveProperty('root')
+  })
+})
+
+describe('formatTx authorizationList', () => {
+  it('prints chainId, nonce, yParity, r and s as quantities (geth; rpc-compat get-setcode-tx)', () => {
+    const tx = createTx(
+      {
+        type: 4,
+        to: `0x${'11'.repeat(20)}`,
+        maxFeePerGas: 100n,
+        gasLimit: 50000n,
+        authorizationList: [
+          {
+            chainId: '0x0c72dd9d5e883e',
+            address: `0x${'8c'.repeat(20)}`,
+            nonce: '0x',
+            yParity: '0x',
+            r: `0x00${'f1'.repeat(31)}`,
+            s: '0x0193',
+          },
+        ],
+      },
+      { common },
+    ).sign(key)
+    expect(formatTx(tx).authorizationList).toEqual([
+      {
+        chainId: '0xc72dd9d5e883e',
+        address: `0x${'8c'.repeat(20)}`,
+        nonce: '0x0',
+        yParity: '0x0',
+        r: `0x${'f1'.repeat(31)}`,
+        s: '0x193',
+      },
+    ])
+  })
 })

@@ -2,6 +2,7 @@
 // entries without a method and requests refused for their credentials are charged too, so guessing
 // API keys or tokens is rate-limited like anything else.
 
+import { MemoryRateLimitStore, RateLimiter } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -9,13 +10,12 @@ import type { Principal } from '../src/auth/authenticator.ts'
 import { gate } from '../src/auth/gate.ts'
 import { parseBody } from '../src/body.ts'
 import { RpcErrorCode } from '../src/errors.ts'
-import { MemoryRateLimitStore } from '../src/limits/memory-store.ts'
-import { RateLimiter } from '../src/limits/rate-limiter.ts'
+import { methodWeight } from '../src/limits/weights.ts'
 
 const limiter = (perIp: number) =>
   new RateLimiter(
     { enabled: true, windowMs: 60_000, perIp, perKey: 1000, onStoreError: 'open' },
-    { store: new MemoryRateLimitStore() },
+    { store: new MemoryRateLimitStore(), weigh: methodWeight },
   )
 
 const anonymous: Principal = { role: 'public', kind: 'anonymous', name: null, invalid: null }

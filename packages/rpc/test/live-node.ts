@@ -14,7 +14,13 @@ export type { StartedNode }
  */
 export async function startDevNode(
   rpcLimits: Partial<RpcLimits> = {},
-  extra: { flags?: Record<string, unknown>; env?: Record<string, string>; file?: string; logger?: Logger } = {},
+  extra: {
+    flags?: Record<string, unknown>
+    env?: Record<string, string>
+    file?: string
+    logger?: Logger
+    clockMs?: () => number
+  } = {},
 ): Promise<StartedNode> {
   const config = loadConfig({
     flags: {
@@ -28,7 +34,11 @@ export async function startDevNode(
     env: extra.env ?? {},
     ...(extra.file ? { file: extra.file } : {}),
   })
-  return startNode(config, { logger: extra.logger ?? silentLogger, rpcLimits })
+  return startNode(config, {
+    logger: extra.logger ?? silentLogger,
+    rpcLimits,
+    ...(extra.clockMs ? { clockMs: extra.clockMs } : {}),
+  })
 }
 
 export interface Posted {

@@ -4,8 +4,6 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 import { outboundMetrics } from './resilience.ts'
 
 export interface MetricsOptions {
-  /** Prefix of process metrics (default `cairn_`). */
-  prefix?: string
   version: string
   commit: string
   /** The service's data directory: its filesystem's free and total bytes are exported. */
@@ -14,13 +12,14 @@ export interface MetricsOptions {
 
 /**
  * A Prometheus registry with process metrics (CPU, memory, event-loop lag, GC, open fds: prom-client's
- * defaults under the `cairn_` prefix), `cairn_build_info{version,commit}` and, given a datadir,
+ * default collector under its standard names, `process_cpu_user_seconds_total`,
+ * `nodejs_eventloop_lag_seconds`…, which the common Node.js Grafana dashboards query), `cairn_build_info{version,commit}` and, given a datadir,
  * `cairn_datadir_free_bytes` / `cairn_datadir_size_bytes`, and the `cairn_outbound_*` families of
 {@link outboundMetrics}. Components register their own metrics on it.
  */
 export function createMetricsRegistry(opts: MetricsOptions): Registry {
   const register = new Registry()
-  collectDefaultMetrics({ register, prefix: opts.prefix ?? 'cairn_' })
+  collectDefaultMetrics({ register })
   const info = new Gauge({
     name: 'cairn_build_info',
     help: 'Build information; always 1',

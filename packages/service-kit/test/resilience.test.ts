@@ -1,4 +1,4 @@
-import { CairnError, silentLogger } from '@cairn/utils'
+import { CairnError, type CairnErrorCode, silentLogger } from '@cairn/utils'
 import fc from 'fast-check'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -72,7 +72,7 @@ describe('resilientCall', () => {
       { logger: silentLogger, metrics: null },
     )
     let attempts = 0
-    const refused = new CairnError('AUTH_BAD_TOKEN', 'no such key id', { fault: 'caller' })
+    const refused = new CairnError('AUTH_BAD_TOKEN' as CairnErrorCode, 'no such key id', { fault: 'caller' })
     const err = await rejection(
       call.execute(async () => {
         attempts++

@@ -19,6 +19,18 @@ export const TxPoolErrorCode = {
   NONCE_MAX: 'TXPOOL_NONCE_MAX',
   /** The journal of local transactions cannot be written (disk full): the transaction is not kept. */
   JOURNAL_UNWRITABLE: 'TXPOOL_JOURNAL_UNWRITABLE',
+  /** The journal of local transactions exists but cannot be read. */
+  JOURNAL_UNREADABLE: 'TXPOOL_JOURNAL_UNREADABLE',
+  /** A blob transaction without its blobs (the canonical form, as inside a block). */
+  BLOB_SIDECAR_MISSING: 'TXPOOL_BLOB_SIDECAR_MISSING',
+  /** The sidecar's version is not the one the chain's fork takes (cell proofs from Osaka on). */
+  BLOB_SIDECAR_VERSION: 'TXPOOL_BLOB_SIDECAR_VERSION',
+  /** Blob, commitment or proof counts or sizes wrong, or a versioned hash not its commitment's. */
+  BLOB_SIDECAR_INVALID: 'TXPOOL_BLOB_SIDECAR_INVALID',
+  /** The KZG proofs do not verify. */
+  BLOB_PROOF_INVALID: 'TXPOOL_BLOB_PROOF_INVALID',
+  /** More blobs than a transaction (or a block of this fork) may carry. */
+  BLOB_LIMIT: 'TXPOOL_BLOB_LIMIT',
 } as const
 export type TxPoolErrorCode = (typeof TxPoolErrorCode)[keyof typeof TxPoolErrorCode]
 
@@ -38,6 +50,12 @@ export const TX_POOL_MESSAGES: Record<TxPoolErrorCode, string> = {
   TXPOOL_ACCOUNT_LIMIT: 'account limit exceeded',
   TXPOOL_NONCE_MAX: 'nonce has max value',
   TXPOOL_JOURNAL_UNWRITABLE: 'txpool journal cannot be written',
+  TXPOOL_JOURNAL_UNREADABLE: 'txpool journal cannot be read',
+  TXPOOL_BLOB_SIDECAR_MISSING: 'missing sidecar in blob transaction',
+  TXPOOL_BLOB_SIDECAR_VERSION: 'unexpected blob sidecar version',
+  TXPOOL_BLOB_SIDECAR_INVALID: 'invalid blob sidecar',
+  TXPOOL_BLOB_PROOF_INVALID: 'invalid blob proof',
+  TXPOOL_BLOB_LIMIT: 'too many blobs in transaction',
 }
 
 /** How each refusal can be fixed (the `hint` of the CairnError). */
@@ -51,4 +69,14 @@ export const TX_POOL_HINTS: Partial<Record<TxPoolErrorCode, string>> = {
   TXPOOL_REPLACEMENT_UNDERPRICED: 'raise both maxFeePerGas and maxPriorityFeePerGas by at least the price bump (10%)',
   TXPOOL_FULL: 'pay a higher tip than the cheapest pooled transaction, or wait for blocks to drain the pool',
   TXPOOL_ACCOUNT_LIMIT: 'fill the nonce gap first: this account has too many transactions waiting behind one',
+  TXPOOL_BLOB_SIDECAR_MISSING: 'send the network form (blobs, commitments and proofs) to eth_sendRawTransaction',
+  TXPOOL_BLOB_SIDECAR_VERSION:
+    'from Osaka on send cell proofs (wrapper version 1, 128 proofs per blob); before it one proof per blob',
+  TXPOOL_BLOB_LIMIT: 'split the blobs over several transactions',
+}
+
+declare module '@cairn/utils' {
+  interface CairnErrorCodes {
+    txpool: TxPoolErrorCode
+  }
 }

@@ -1,3 +1,12 @@
+export type { BlobNetworkTx, BlobSidecar } from './blob-sidecar.ts'
+export {
+  decodeBlobNetworkTx,
+  encodeBlobNetworkTx,
+  sidecarVersionFor,
+  toCellProofSidecar,
+  verifySidecar,
+  versionedHash,
+} from './blob-sidecar.ts'
 export { TX_POOL_HINTS, TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
 export { EvictHeap } from './evict-heap.ts'
 export type { JournalLoadResult, TxJournalOptions } from './journal.ts'
@@ -15,5 +24,6 @@ export type {
 } from './pool.ts'
 export { DEFAULT_TXPOOL_OPTIONS, TxPool } from './pool.ts'
 export type { PoolTx } from './pool-tx.ts'
-export { comparePrice, feesOf, SLOT_SIZE, slotsOf, tipAt } from './pool-tx.ts'
+export { blobFieldsOf, comparePrice, feesOf, SLOT_SIZE, slotsOf, tipAt } from './pool-tx.ts'
+export type { BlobBlockLimits } from './price-heap.ts'
 export { coversBaseFee, effectiveTip, PriceAndNonceSource } from './price-heap.ts'

@@ -26,6 +26,17 @@ export interface PoolTx {
   /** Bumped on every move or removal so stale eviction-heap entries can be recognised. */
   version: number
   live: boolean
+  /** Blob transactions: how many blobs (its sidecar is kept by the pool under its hash). */
+  readonly blobs?: number
+  /** Blob transactions: maxFeePerBlobGas. */
+  readonly blobFeeCap?: bigint
+}
+
+/** A blob transaction's blob count and maxFeePerBlobGas; undefined for other types. */
+export function blobFieldsOf(tx: TypedTransaction): { count: number; feeCap: bigint } | undefined {
+  if (tx.type !== 3) return undefined
+  const t = tx as unknown as { blobVersionedHashes: unknown[]; maxFeePerBlobGas: bigint }
+  return { count: t.blobVersionedHashes.length, feeCap: t.maxFeePerBlobGas }
 }
 
 /** Fee cap and tip of any supported transaction type. */

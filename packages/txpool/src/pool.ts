@@ -1,13 +1,15 @@
 import type { SenderRecovery } from '@cairn/chain'
+import { type BlobKzg, blobKzg } from '@cairn/crypto'
 import { bytesToHex, CairnError, errorMessage, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
+import { type BlobSidecar, sidecarBytes, sidecarVersionFor, verifySidecar } from './blob-sidecar.ts'
 import { TX_POOL_HINTS, TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
 import { EvictHeap } from './evict-heap.ts'
 import type { TxPoolMetrics } from './metrics.ts'
-import { comparePrice, feesOf, type PoolTx, slotsOf } from './pool-tx.ts'
-import { coversBaseFee, PriceAndNonceSource } from './price-heap.ts'
+import { blobFieldsOf, comparePrice, feesOf, type PoolTx, slotsOf } from './pool-tx.ts'
+import { type BlobBlockLimits, coversBaseFee, PriceAndNonceSource } from './price-heap.ts'
 import { byNonce, newSender, pendingRun, type SenderTxs } from './sender.ts'
 import { encodeOnce, senderOf } from './sender-address.ts'
 
@@ -28,6 +30,12 @@ export interface TxPoolOptions {
   maxTxSize: number
   /** Seconds an account's queued transactions are kept without activity (geth's Lifetime: 3 h). */
   lifetime: number
+  /** Percent by which a blob transaction's replacement must raise all three fee fields (geth's blobpool: 100). */
+  blobPriceBump: number
+  /** Most blob transactions per account (geth's blobpool maxTxsPerAccount: 16). */
+  blobAccountLimit: number
+  /** Most bytes of blobs the pool holds (128 KiB per blob); a blob transaction past it is refused "txpool is full". */
+  blobCap: number
 }
 
 export const DEFAULT_TXPOOL_OPTIONS: TxPoolOptions = {
@@ -39,6 +47,9 @@ export const DEFAULT_TXPOOL_OPTIONS: TxPoolOptions = {
   globalQueue: 1024,
   maxTxSize: 128 * 1024,
   lifetime: 3 * 3600,
+  blobPriceBump: 100,
+  blobAccountLimit: 16,
+  blobCap: 256 * 1024 * 1024,
 }
 
 /** Reads accounts at the head (nonce and balance are all the pool needs). */
@@ -58,6 +69,8 @@ export interface TxPoolModules {
   recovery?: SenderRecovery
   /** Local transactions are appended here, durably, before `add` resolves; absent: not kept. */
   journal?: LocalTxLog
+  /** KZG for blob sidecars; the process's shared {@link blobKzg} by default (loaded on first blob transaction). */
+  kzg?: BlobKzg
 }
 
 export interface TxPoolEvents extends Record<string, unknown> {
@@ -70,6 +83,8 @@ export interface AddOptions {
   local?: boolean
   /** Already in the journal (read back from it at start): not appended again. */
   journaled?: boolean
+  /** A blob (type-3) transaction's blobs, commitments and proofs (its network form); required for type 3. */
+  sidecar?: BlobSidecar
 }
 
 /** Where local transactions are made durable before they are acknowledged (the {@link TxJournal}). */
@@ -93,6 +108,7 @@ type Account = { nonce: bigint; balance: bigint }
 type EvictReason = 'full' | 'expired' | 'unpayable' | 'account_queue' | 'unjournaled'
 
 const SUPPORTED_TYPES = new Set([0, 1, 2, 4])
+const BLOB_TX_TYPE = 3
 const NONCE_MAX = 2n ** 64n - 1n
 const EXPIRY_CHECK_MS = 60_000
 
@@ -108,6 +124,9 @@ export class TxPool {
   readonly events = new TypedEmitter<TxPoolEvents>()
   private readonly senders = new Map<string, SenderTxs>()
   private readonly byHash = new Map<string, PoolTx>()
+  /** Blob transactions' sidecars by transaction hash: kept beside the pool, dropped with the transaction. */
+  private readonly sidecars = new Map<string, BlobSidecar>()
+  private blobBytes = 0
   private head: BlockHeader
   private headState: AccountReader
   /** Base fee of the next block: the price at which eviction compares transactions. */
@@ -154,8 +173,9 @@ export class TxPool {
     try {
       if (this.modules.recovery) await this.modules.recovery.prepare([tx])
       const local = options.local ?? true
-      const hash = await this.validateAndInsert(tx, local, options.journaled === true)
-      if (local && !options.journaled && this.modules.journal) await this.persist(tx, hash)
+      const hash = await this.validateAndInsert(tx, local, options.journaled === true, options.sidecar)
+      // Blob transactions are not journaled: the journal keeps canonical encodings, without blobs.
+      if (local && !options.journaled && this.modules.journal && tx.type !== BLOB_TX_TYPE) await this.persist(tx, hash)
       this.modules.metrics?.admitted.inc()
       this.updateGauges()
       this.events.emit('added', tx)
@@ -192,12 +212,18 @@ export class TxPool {
    * evict) it waits as queued, promoted when blocks free room, instead of being refused "txpool
    * is full" — which stranded every later nonce of its sender behind the gap.
    */
-  private async validateAndInsert(tx: TypedTransaction, local: boolean, reloaded = false): Promise<Uint8Array> {
+  private async validateAndInsert(
+    tx: TypedTransaction,
+    local: boolean,
+    reloaded = false,
+    sidecar?: BlobSidecar,
+  ): Promise<Uint8Array> {
     const size = encodeOnce(tx).length
     const hashBytes = tx.hash()
     const hash = bytesToHex(hashBytes)
     if (this.byHash.has(hash)) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
-    if (!SUPPORTED_TYPES.has(tx.type)) throw reject(TxPoolErrorCode.TYPE_NOT_SUPPORTED)
+    const isBlob = tx.type === BLOB_TX_TYPE && this.head.common.isActivatedEIP(4844)
+    if (!SUPPORTED_TYPES.has(tx.type) && !isBlob) throw reject(TxPoolErrorCode.TYPE_NOT_SUPPORTED)
     if (size > this.opts.maxTxSize) throw reject(TxPoolErrorCode.OVERSIZED)
     if (tx.gasLimit > this.head.gasLimit) throw reject(TxPoolErrorCode.GAS_LIMIT)
     if (tx.gasLimit < tx.getMinimumGasLimit()) throw reject(TxPoolErrorCode.INTRINSIC_GAS)
@@ -205,6 +231,7 @@ export class TxPool {
     if (tip > cap) throw reject(TxPoolErrorCode.TIP_ABOVE_FEE_CAP)
     if (tip < this.opts.minTip) throw reject(TxPoolErrorCode.UNDERPRICED)
     if (tx.nonce >= NONCE_MAX) throw reject(TxPoolErrorCode.NONCE_MAX)
+    const blob = isBlob ? this.checkBlobTx(tx, sidecar) : undefined
     let from: Address
     try {
       from = senderOf(tx)
@@ -212,6 +239,15 @@ export class TxPool {
       throw reject(TxPoolErrorCode.INVALID_SENDER)
     }
     const key = from.toString()
+    // The expensive check last among the stateless ones: the KZG proofs (off the event loop).
+    if (blob) {
+      const end = this.modules.metrics?.blobVerifySeconds?.startTimer()
+      try {
+        await verifySidecar(tx, blob.sidecar, this.kzg())
+      } finally {
+        end?.()
+      }
+    }
     // Read the account at the head; read again if a new head arrived meanwhile.
     let account: Account
     for (;;) {
@@ -230,13 +266,42 @@ export class TxPool {
     }
     const existing = sender?.txs.get(tx.nonce)
     if (existing) {
-      // geth's threshold: old * (100 + bump) / 100, rounded down.
-      const bump = BigInt(100 + this.opts.priceBump)
-      if (cap < (existing.cap * bump) / 100n || tip < (existing.tip * bump) / 100n) {
-        throw reject(TxPoolErrorCode.REPLACEMENT_UNDERPRICED)
+      // geth's threshold: old * (100 + bump) / 100, rounded down. A blob transaction, or one that
+      // replaces one, needs the blob pool's bump on every fee field (geth: 100%).
+      const blobBump = blob !== undefined || existing.blobs !== undefined
+      const pct = blobBump ? this.opts.blobPriceBump : this.opts.priceBump
+      const bump = BigInt(100 + pct)
+      const blobFeeLow =
+        blob !== undefined && existing.blobFeeCap !== undefined && blob.feeCap < (existing.blobFeeCap * bump) / 100n
+      if (cap < (existing.cap * bump) / 100n || tip < (existing.tip * bump) / 100n || blobFeeLow) {
+        throw blobBump
+          ? reject(
+              TxPoolErrorCode.REPLACEMENT_UNDERPRICED,
+              undefined,
+              `a blob transaction's replacement must raise maxFeePerGas, maxPriorityFeePerGas and maxFeePerBlobGas by at least ${pct}%`,
+            )
+          : reject(TxPoolErrorCode.REPLACEMENT_UNDERPRICED)
       }
     }
-    const cost = tx.gasLimit * cap + tx.value
+    if (blob) {
+      let count = 0
+      for (const t of sender?.txs.values() ?? []) if (t.blobs !== undefined && t !== existing) count++
+      if (count >= this.opts.blobAccountLimit) {
+        throw reject(
+          TxPoolErrorCode.ACCOUNT_LIMIT,
+          `have ${count} blob transactions, permitted ${this.opts.blobAccountLimit}`,
+        )
+      }
+      const freed = existing
+        ? this.sidecars.get(existing.hash)
+          ? sidecarBytes(this.sidecars.get(existing.hash) as BlobSidecar)
+          : 0
+        : 0
+      if (this.blobBytes - freed + sidecarBytes(blob.sidecar) > this.opts.blobCap) {
+        throw reject(TxPoolErrorCode.FULL, 'the pool holds its most blob data (blobCap)')
+      }
+    }
+    const cost = tx.gasLimit * cap + tx.value + (blob ? blob.gas * blob.feeCap : 0n)
     const committed = (sender?.cost ?? 0n) - (existing?.cost ?? 0n) + cost
     if (account.balance < committed) throw reject(TxPoolErrorCode.INSUFFICIENT_FUNDS)
 
@@ -280,6 +345,7 @@ export class TxPool {
       pending: false,
       version: 0,
       live: true,
+      ...(blob ? { blobs: blob.sidecar.blobs.length, blobFeeCap: blob.feeCap } : {}),
     }
     const old = sender.txs.get(tx.nonce)
     if (old) {
@@ -287,11 +353,40 @@ export class TxPool {
       this.modules.metrics?.replaced.inc()
     }
     this.link(sender, ptx)
+    if (blob) {
+      this.sidecars.set(hash, blob.sidecar)
+      this.blobBytes += sidecarBytes(blob.sidecar)
+    }
     sender.lastActive = this.now()
     if (!old && sender.queued === 1 && tx.nonce === sender.stateNonce + BigInt(sender.pending))
       this.extendRun(sender, ptx)
     else this.reclassify(sender)
     return hashBytes
+  }
+
+  /**
+   * The stateless checks of a blob transaction (geth's blobpool): it carries its sidecar, of the
+   * version the head's fork takes, and no more blobs than a transaction and a block may carry.
+   */
+  private checkBlobTx(
+    tx: TypedTransaction,
+    sidecar: BlobSidecar | undefined,
+  ): { sidecar: BlobSidecar; feeCap: bigint; gas: bigint } {
+    const common = this.head.common
+    const { count, feeCap } = blobFieldsOf(tx) as { count: number; feeCap: bigint }
+    const perTx = common.isActivatedEIP(7594) ? Number(common.param('maxBlobsPerTx')) : Number.POSITIVE_INFINITY
+    const perBlock = maxBlobsPerBlock(common)
+    const limit = Math.min(perTx, perBlock)
+    if (count > limit) throw reject(TxPoolErrorCode.BLOB_LIMIT, `have ${count}, permitted ${limit}`)
+    if (!sidecar) throw reject(TxPoolErrorCode.BLOB_SIDECAR_MISSING)
+    const want = sidecarVersionFor(common)
+    if (sidecar.version !== want) {
+      throw reject(
+        TxPoolErrorCode.BLOB_SIDECAR_VERSION,
+        `have version ${sidecar.version}, the chain's fork (${common.hardfork()}) takes version ${want}`,
+      )
+    }
+    return { sidecar, feeCap, gas: BigInt(count) * common.param('blobGasPerBlob') }
   }
 
   /**
@@ -340,6 +435,16 @@ export class TxPool {
 
   private *liveTxs(pending: boolean): Iterable<PoolTx> {
     for (const p of this.byHash.values()) if (p.pending === pending) yield p
+  }
+
+  /** The blobs, commitments and proofs of the pooled blob transaction with this hash. */
+  blobSidecar(hash: Uint8Array): BlobSidecar | undefined {
+    return this.sidecars.get(bytesToHex(hash))
+  }
+
+  /** Blob transactions pooled and the bytes of blob data they hold. */
+  get blobStats(): { txs: number; bytes: number } {
+    return { txs: this.sidecars.size, bytes: this.blobBytes }
   }
 
   /** The transaction with this hash, if pooled. */
@@ -401,11 +506,11 @@ export class TxPool {
     return out
   }
 
-  /** Locally submitted transactions, per sender in nonce order (what the journal keeps). */
+  /** Locally submitted transactions, per sender in nonce order (what the journal keeps: no blob transactions). */
   locals(): TypedTransaction[] {
     const out: TypedTransaction[] = []
     for (const sender of this.senders.values()) {
-      for (const p of byNonce(sender)) if (p.local) out.push(p.tx)
+      for (const p of byNonce(sender)) if (p.local && p.blobs === undefined) out.push(p.tx)
     }
     return out
   }
@@ -419,13 +524,28 @@ export class TxPool {
     return n
   }
 
-  /** Block candidates on the current head, by price and nonce, at `baseFee`. */
-  async blockSource(baseFee: bigint): Promise<PriceAndNonceSource> {
+  /**
+   * Block candidates on the current head, by price and nonce, at `baseFee`. Blob transactions go
+   * in only while the block has blob room and pay the blob base fee (`blob`; by default the next
+   * block's after the pool's head, at the head's fork): one that does not stops its sender for
+   * this block and stays pooled.
+   */
+  async blockSource(
+    baseFee: bigint,
+    blob: BlobBlockLimits | null = this.nextBlobLimits(),
+  ): Promise<PriceAndNonceSource> {
     const runs: TypedTransaction[][] = []
     for (const sender of this.senders.values()) {
       if (sender.pending > 0) runs.push(pendingRun(sender).map((p) => p.tx))
     }
-    return new PriceAndNonceSource(runs, baseFee)
+    return new PriceAndNonceSource(runs, baseFee, blob)
+  }
+
+  /** The blob room and blob base fee of the block after the pool's head; null before Cancun. */
+  private nextBlobLimits(): BlobBlockLimits | null {
+    const common = this.head.common
+    if (!common.isActivatedEIP(4844) || this.head.excessBlobGas === undefined) return null
+    return { maxBlobs: maxBlobsPerBlock(common), blobBaseFee: this.head.calcNextBlobGasPrice(common) }
   }
 
   /** True when some sender's next transaction could go into the next block. */
@@ -557,6 +677,11 @@ export class TxPool {
     sender.txs.delete(p.nonce)
     sender.cost -= p.cost
     this.byHash.delete(p.hash)
+    const sidecar = p.blobs !== undefined ? this.sidecars.get(p.hash) : undefined
+    if (sidecar) {
+      this.sidecars.delete(p.hash)
+      this.blobBytes -= sidecarBytes(sidecar)
+    }
     if (p.pending) {
       sender.pending--
       this.pendingCount--
@@ -695,6 +820,10 @@ export class TxPool {
     if (heap.length > 2 * live + 1024) heap.rebuild(this.liveTxs(pending), heap.baseFee)
   }
 
+  private kzg(): BlobKzg {
+    return this.modules.kzg ?? blobKzg()
+  }
+
   private now(): number {
     return this.modules.now?.() ?? Date.now()
   }
@@ -704,7 +833,14 @@ export class TxPool {
     if (!m) return
     m.pending.set(this.pendingCount)
     m.queued.set(this.queuedCount)
+    m.blobTxs?.set(this.sidecars.size)
+    m.blobBytes?.set(this.blobBytes)
   }
+}
+
+/** Blobs a block of `common`'s fork may carry (its blob schedule's max). */
+function maxBlobsPerBlock(common: BlockHeader['common']): number {
+  return Number(common.getBlobGasSchedule().maxBlobGasPerBlock / common.param('blobGasPerBlob'))
 }
 
 /** The base fee of the block after `header` (0 before London). */
@@ -725,7 +861,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
-function reject(code: TxPoolErrorCode): CairnError {
-  const hint = TX_POOL_HINTS[code]
-  return new CairnError(code, TX_POOL_MESSAGES[code], { fault: 'caller', ...(hint ? { hint } : {}) })
+function reject(code: TxPoolErrorCode, detail?: string, hintOverride?: string): CairnError {
+  const hint = hintOverride ?? TX_POOL_HINTS[code]
+  const message = detail ? `${TX_POOL_MESSAGES[code]}: ${detail}` : TX_POOL_MESSAGES[code]
+  return new CairnError(code, message, { fault: 'caller', ...(hint ? { hint } : {}) })
 }

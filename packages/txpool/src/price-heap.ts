@@ -1,5 +1,12 @@
 import type { BlockTxSource } from '@cairn/chain'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import { blobFieldsOf } from './pool-tx.ts'
+
+/** The blob room of the block being built and the blob base fee its blob transactions must pay. */
+export interface BlobBlockLimits {
+  maxBlobs: number
+  blobBaseFee: bigint
+}
 
 /** The tip a transaction pays a block producer at `baseFee`. */
 export function effectiveTip(tx: TypedTransaction, baseFee: bigint): bigint {
@@ -18,13 +25,19 @@ type Entry = { txs: TypedTransaction[]; pos: number; tip: bigint; seq: number }
  * Transactions by price and nonce: the head of each sender's executable run, highest effective tip
  * first (earlier arrival on ties), so a block takes the best-paying transactions while each
  * sender's nonces stay in order. A sender whose next transaction cannot pay the base fee stops.
+ * So does one whose next is a blob transaction that cannot pay the blob base fee or whose blobs
+ * no longer fit the block (`blob`; null: no blob transaction goes in): it is passed over here, not
+ * offered and refused, so the pool keeps it for a later block.
  */
 export class PriceAndNonceSource implements BlockTxSource {
   private heap: Entry[] = []
+  /** Blobs of the transactions taken so far (those `shift`ed past). */
+  private blobsUsed = 0
 
   constructor(
     runs: TypedTransaction[][],
     private readonly baseFee: bigint,
+    private readonly blob: BlobBlockLimits | null = null,
   ) {
     let seq = 0
     for (const txs of runs) {
@@ -35,13 +48,28 @@ export class PriceAndNonceSource implements BlockTxSource {
   }
 
   peek(): TypedTransaction | undefined {
-    const top = this.heap[0]
-    return top ? top.txs[top.pos] : undefined
+    for (;;) {
+      const top = this.heap[0]
+      if (!top) return undefined
+      const tx = top.txs[top.pos] as TypedTransaction
+      const b = blobFieldsOf(tx)
+      if (b && !this.blobFits(b.count, b.feeCap)) {
+        this.pop()
+        continue
+      }
+      return tx
+    }
+  }
+
+  private blobFits(count: number, feeCap: bigint): boolean {
+    const limits = this.blob
+    return limits !== null && this.blobsUsed + count <= limits.maxBlobs && feeCap >= limits.blobBaseFee
   }
 
   shift(): void {
     const top = this.heap[0]
     if (!top) return
+    this.blobsUsed += blobFieldsOf(top.txs[top.pos] as TypedTransaction)?.count ?? 0
     top.pos++
     const next = top.txs[top.pos]
     if (!next || !coversBaseFee(next, this.baseFee)) {

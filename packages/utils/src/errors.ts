@@ -7,26 +7,61 @@
  * map codes to their own numbers in one place each; core code never knows about those numbers.
  */
 
-/** Who is to blame: the caller sent bad input, a transient fault may go away on retry, or a bug. */
-export type ErrorFault = 'caller' | 'transient' | 'internal'
+/**
+ * Who is to blame: the caller sent bad input, a peer sent something invalid over the network (the
+ * caller of a network component penalizes it), a transient fault may go away on retry, or a bug.
+ */
+export type ErrorFault = 'caller' | 'peer' | 'transient' | 'internal'
 
-export interface CairnErrorOptions {
+/**
+ * The registry of error codes: every domain adds its own union of codes here by module
+ * augmentation, next to the `const` object that names them:
+ *
+ * ```ts
+ * declare module '@cairn/utils' {
+ *   interface CairnErrorCodes { chain: ChainErrorCode }
+ * }
+ * ```
+ *
+ * {@link CairnErrorCode} is then the union of every registered domain's codes, so a code that no
+ * domain declares (a typo, a string literal made up on the spot) fails `tsc`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by each domain's module augmentation
+export interface CairnErrorCodes {}
+
+/** Every error code some domain declares (see {@link CairnErrorCodes}). */
+export type CairnErrorCode = CairnErrorCodes[keyof CairnErrorCodes]
+
+/**
+ * The shape of `meta` for the codes whose consumers read it (Lodestar's typed error pattern),
+ * added by module augmentation beside the code: `interface CairnErrorMetas { RESERVES_INPUT_INVALID: {…} }`.
+ * A code not listed here carries a free-form record.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by each domain's module augmentation
+export interface CairnErrorMetas {}
+
+/** The `meta` type of code `C`. */
+export type CairnErrorMeta<C extends CairnErrorCode = CairnErrorCode> = C extends keyof CairnErrorMetas
+  ? CairnErrorMetas[C]
+  : Record<string, unknown>
+
+export interface CairnErrorOptions<C extends CairnErrorCode = CairnErrorCode> {
   fault?: ErrorFault
   cause?: unknown
-  /** Machine-readable context (never secrets). */
-  meta?: Record<string, unknown>
+  /** Machine-readable context (never secrets); typed per code where {@link CairnErrorMetas} says. */
+  meta?: CairnErrorMeta<C>
   /** A hint that tells the user how to fix the problem. */
   hint?: string
 }
 
-export class CairnError extends Error {
+export class CairnError<C extends CairnErrorCode = CairnErrorCode> extends Error {
   override readonly name: string = 'CairnError'
-  readonly code: string
+  readonly code: C
   readonly fault: ErrorFault
-  readonly meta: Record<string, unknown> | undefined
+  readonly meta: CairnErrorMeta<C> | undefined
   readonly hint: string | undefined
 
-  constructor(code: string, message: string, opts: CairnErrorOptions = {}) {
+  constructor(code: C, message: string, opts: CairnErrorOptions<C> = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.code = code
     this.fault = opts.fault ?? 'internal'
@@ -40,8 +75,8 @@ export class CairnError extends Error {
   }
 }
 
-/** True when `err` is a CairnError, optionally with the given code. */
-export function isCairnError(err: unknown, code?: string): err is CairnError {
+/** True when `err` is a CairnError, optionally with the given code (then its `meta` is typed). */
+export function isCairnError<C extends CairnErrorCode = CairnErrorCode>(err: unknown, code?: C): err is CairnError<C> {
   return err instanceof CairnError && (code === undefined || err.code === code)
 }
 

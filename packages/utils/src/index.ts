@@ -1,5 +1,12 @@
 export { TypedEmitter } from './emitter.ts'
-export type { CairnErrorOptions, ErrorFault } from './errors.ts'
+export type {
+  CairnErrorCode,
+  CairnErrorCodes,
+  CairnErrorMeta,
+  CairnErrorMetas,
+  CairnErrorOptions,
+  ErrorFault,
+} from './errors.ts'
 export { CairnError, errorMessage, isCairnError, walkCause } from './errors.ts'
 export type { Hex } from './hex.ts'
 export {
@@ -15,5 +22,3 @@ export {
 } from './hex.ts'
 export type { LogFn, Logger } from './logger.ts'
 export { silentLogger } from './logger.ts'
-export { LruCache } from './lru.ts'
-export { Mutex } from './mutex.ts'

@@ -1,7 +1,7 @@
 import { type BuildHeader, type BuildResult, type Chain, rewindChain, type StateEdit } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import type { TxPool } from '@cairn/txpool'
-import { bytesToHex, CairnError, isCairnError, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
 import { devChainRules } from './dev-rules.ts'
@@ -68,11 +68,28 @@ export class DevEngine implements Engine {
   private holding = false
   /** Transactions let through by {@link admit} and not yet in the pool. */
   private admitting = 0
+  /** Seals when transactions arrive (automine); set by the options, evm_setAutomine. */
+  private automine: boolean
+  /** Seconds between interval blocks, 0 for none; set by the options, evm_setIntervalMining. */
+  private intervalSeconds: number
+  private coinbase: Uint8Array
+  /** anvil_setNextBlockBaseFeePerGas: the next block's base fee, used once. */
+  private nextBaseFee: bigint | undefined
+  /** evm_setBlockGasLimit: every later block's gas limit. */
+  private gasLimit: bigint | undefined
+  /** anvil_setBlockTimestampInterval: each block this many seconds after its parent. */
+  private timestampInterval: bigint | undefined
+  /** Senders of eth_sendTransaction waiting for their transaction's block (see {@link awaitMined}). */
+  private minedWaiters = new Map<string, { resolve: () => void; reject: (err: Error) => void }>()
 
   constructor(
     readonly opts: DevEngineOptions,
     private readonly modules: DevEngineModules,
-  ) {}
+  ) {
+    this.automine = opts.blockTime === 0
+    this.intervalSeconds = opts.blockTime
+    this.coinbase = opts.coinbase
+  }
 
   // The chain-side hooks are the dev rules (./dev-rules.ts); this class adds block production.
   readonly validateHeader = devChainRules.validateHeader
@@ -83,17 +100,31 @@ export class DevEngine implements Engine {
 
   async start(): Promise<void> {
     this.running = true
+    this.applyMiningMode()
+  }
+
+  /** Starts the interval timer and the automine subscription the mode asks for, stopping the others. */
+  private applyMiningMode(): void {
     const { pool, logger } = this.modules
-    if (this.opts.blockTime > 0) {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    this.unsubscribe?.()
+    this.unsubscribe = undefined
+    if (!this.running) return
+    if (this.intervalSeconds > 0) {
       this.timer = setInterval(() => {
         // While blocks cannot be written the retry timer seals; the interval waits.
         if (!this.storageFailing) void this.seal().catch((err) => this.sealFailed(err))
-      }, this.opts.blockTime * 1000)
-      logger.info({ blockTime: this.opts.blockTime }, 'dev engine sealing on an interval')
-    } else {
+      }, this.intervalSeconds * 1000)
+      logger.info({ blockTime: this.intervalSeconds }, 'dev engine sealing on an interval')
+    }
+    if (this.automine) {
       this.unsubscribe = pool.events.on('added', () => this.schedule())
       logger.info('dev engine sealing when transactions arrive')
       if (pool.size > 0) this.schedule()
+    } else {
+      // Nobody waits for a block that automine no longer seals: their hashes are answered.
+      this.settleWaiters()
     }
   }
 
@@ -103,6 +134,7 @@ export class DevEngine implements Engine {
     clearTimeout(this.retryTimer)
     this.unsubscribe?.()
     this.release()
+    this.settleWaiters()
     await this.sealing.catch(() => {})
   }
 
@@ -124,7 +156,7 @@ export class DevEngine implements Engine {
       )
     }
     const limit = this.opts.backpressureAt
-    if (limit === undefined || this.opts.blockTime > 0 || !this.running) return add()
+    if (limit === undefined || !this.automine || !this.running) return add()
     const { pool, logger } = this.modules
     const deadline = performance.now() + (this.opts.backpressureMaxWaitMs ?? 10_000)
     while (this.running && pool.slots.pending + this.admitting >= limit) {
@@ -204,12 +236,16 @@ export class DevEngine implements Engine {
    */
   nextBlockEnv(parent: Block): BuildHeader {
     const now = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000)) + this.offsetSeconds
-    let timestamp = this.nextTimestamp ?? now
+    let timestamp =
+      this.nextTimestamp ??
+      (this.timestampInterval !== undefined ? parent.header.timestamp + this.timestampInterval : now)
     if (timestamp <= parent.header.timestamp) timestamp = parent.header.timestamp + 1n
     return {
       timestamp,
-      coinbase: this.opts.coinbase,
+      coinbase: this.coinbase,
       mixHash: keccak256(parent.hash()),
+      ...(this.gasLimit !== undefined ? { gasLimit: this.gasLimit } : {}),
+      ...(this.nextBaseFee !== undefined ? { baseFeePerGas: this.nextBaseFee } : {}),
     }
   }
 
@@ -238,7 +274,7 @@ export class DevEngine implements Engine {
       // The edited accounts need not be senders of the block: offering the pool the same head
       // again makes it re-read every sender (it treats a head that is not a child as a reorg).
       await this.modules.pool.onNewHead(built.block, [])
-      if (this.running && this.modules.pool.size > 0 && this.opts.blockTime === 0) this.schedule()
+      if (this.running && this.modules.pool.size > 0 && this.automine) this.schedule()
       return built
     })
   }
@@ -302,7 +338,7 @@ export class DevEngine implements Engine {
     const max = this.opts.maxBlocksPerTurn ?? 8
     try {
       for (let i = 0; i < max && this.running; i++) {
-        const baseFee = chain.head.header.calcNextBaseFee()
+        const baseFee = this.nextBaseFee ?? chain.head.header.calcNextBaseFee()
         if (!pool.hasExecutable(baseFee)) return
         // Back to back only while blocks fill up; else paced (see schedule).
         if (i > 0 && !this.lastSeal.full) break
@@ -351,7 +387,7 @@ export class DevEngine implements Engine {
     if (!this.storageFailing) return
     this.storageFailing = false
     this.modules.logger.info('blocks are written again: sealing resumed, transactions accepted')
-    if (this.opts.blockTime === 0 && this.modules.pool.size > 0) this.schedule()
+    if (this.automine && this.modules.pool.size > 0) this.schedule()
   }
 
   private async sealOne(edit?: StateEdit): Promise<BuildResult> {
@@ -360,7 +396,8 @@ export class DevEngine implements Engine {
       const parent = chain.head
       const env = this.nextBlockEnv(parent)
       this.nextTimestamp = undefined
-      const baseFee = parent.header.calcNextBaseFee()
+      this.nextBaseFee = undefined
+      const baseFee = env.baseFeePerGas ?? parent.header.calcNextBaseFee()
       const source = edit ? EMPTY_SOURCE : await pool.blockSource(baseFee)
       const built = await chain.executor.build(parent, edit ? { ...env, preState: edit } : env, source)
       if (built.rejected.length > 0) {
@@ -374,7 +411,185 @@ export class DevEngine implements Engine {
       this.sealSucceeded()
       await pool.onNewHead(built.block, result.removed)
       this.release()
+      this.settleWaiters(built)
       return built
     })
+  }
+
+  // ---- Anvil's and Hardhat's chain controls (anvil_*, evm_*, hardhat_* in @cairn/rpc) ----
+
+  /** Whether blocks are sealed as transactions arrive (anvil_getAutomine). */
+  getAutomine(): boolean {
+    return this.automine
+  }
+
+  /** Turns sealing on arrival on or off (evm_setAutomine); on ends interval mining, as in Anvil. */
+  setAutomine(on: boolean): void {
+    this.automine = on
+    if (on) this.intervalSeconds = 0
+    this.applyMiningMode()
+  }
+
+  /**
+   * Seals every `seconds` seconds, 0 for never (evm_setIntervalMining). Automine goes off either
+   * way, as in Anvil (whose mining mode is one of automine, interval or none).
+   */
+  setIntervalMining(seconds: number): void {
+    this.intervalSeconds = seconds
+    this.automine = false
+    this.applyMiningMode()
+  }
+
+  /** Seconds between interval blocks, 0 when off (anvil_getIntervalMining). */
+  getIntervalMining(): number {
+    return this.intervalSeconds
+  }
+
+  /** The beneficiary of later blocks (anvil_setCoinbase). */
+  setCoinbase(address: Uint8Array): void {
+    this.coinbase = address
+  }
+
+  /** The next block's base fee, instead of the one EIP-1559 derives (anvil_setNextBlockBaseFeePerGas). */
+  setNextBlockBaseFee(fee: bigint): void {
+    this.nextBaseFee = fee
+  }
+
+  /** The gas limit of every later block (evm_setBlockGasLimit). */
+  setBlockGasLimit(gasLimit: bigint): void {
+    this.gasLimit = gasLimit
+  }
+
+  /** Moves the clock so that now is `timestamp` (evm_setTime); returns the offset, as Anvil. */
+  setTime(timestamp: bigint): bigint {
+    const clock = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000))
+    if (timestamp > MAX_TIMESTAMP) {
+      throw new CairnError('CONSENSUS_TIMESTAMP_TOO_HIGH', `timestamp ${timestamp} does not fit a header`, {
+        fault: 'caller',
+      })
+    }
+    this.offsetSeconds = timestamp - clock
+    this.nextTimestamp = undefined
+    return this.offsetSeconds
+  }
+
+  /** Each later block `seconds` after its parent, or undefined to follow the clock again (anvil_setBlockTimestampInterval). */
+  setBlockTimestampInterval(seconds: bigint | undefined): boolean {
+    const had = this.timestampInterval !== undefined
+    this.timestampInterval = seconds
+    return had
+  }
+
+  /** Drops the last `depth` blocks (anvil_rollback); their transactions are not put back. */
+  rollback(depth: bigint): Promise<void> {
+    const head = this.modules.chain.head.header.number
+    if (depth > head) {
+      throw new CairnError(
+        'CONSENSUS_ROLLBACK_TOO_DEEP',
+        `cannot roll back ${depth} blocks: the head is block ${head}`,
+        {
+          fault: 'caller',
+        },
+      )
+    }
+    return this.rewindTo(head - depth)
+  }
+
+  /**
+   * Back to the genesis block (anvil_reset / hardhat_reset without forking): every block, pooled
+   * transaction, snapshot and time control is gone.
+   */
+  async reset(): Promise<void> {
+    const { pool } = this.modules
+    pool.discard([...(await pool.content()).pending.values(), ...(await pool.content()).queued.values()].flat())
+    this.snapshots.clear()
+    this.offsetSeconds = 0n
+    this.timestampInterval = undefined
+    this.nextBaseFee = undefined
+    await this.rewindTo(0n)
+  }
+
+  private rewindTo(number: bigint): Promise<void> {
+    return this.serialize(async () => {
+      const { chain, pool, logger } = this.modules
+      const hash = await chain.store.getCanonicalHash(number)
+      if (!hash) throw new CairnError('CONSENSUS_UNKNOWN_BLOCK', `no canonical block ${number}`, { fault: 'caller' })
+      const { head, removed } = await rewindChain(chain, hash)
+      this.nextTimestamp = undefined
+      await pool.onNewHead(head, [])
+      logger.info({ head: Number(head.header.number), dropped: removed.length }, 'rewound')
+    })
+  }
+
+  /**
+   * Resolves once the pooled transaction `hash` is in a sealed block that is the head, in automine
+   * mode (eth_sendTransaction answers then, as Anvil's and Hardhat's automine do, so a read right
+   * after sees it); rejects with the reason when the block builder dropped it (it failed at
+   * execution) or it left the pool unsealed. Resolves at once without automine, when it waits for
+   * an earlier nonce (queued), when its fee cap is below the next base fee (it waits in the pool,
+   * as on Anvil), or when it is not pooled.
+   */
+  awaitMined(hash: Uint8Array): Promise<void> {
+    const { pool } = this.modules
+    const tx = pool.get(hash)
+    if (!this.running || !this.automine || !tx) return Promise.resolve()
+    const pending = pool.contentFrom(tx.getSenderAddress()).pending
+    if (!pending.includes(tx) || !this.affordable(tx)) return Promise.resolve()
+    const key = bytesToHex(hash)
+    return new Promise<void>((resolve, reject) => {
+      this.minedWaiters.set(key, { resolve, reject })
+    })
+  }
+
+  /** Whether a transaction's fee cap covers the next block's base fee (else automine leaves it pooled). */
+  private affordable(tx: { maxFeePerGas?: bigint; gasPrice?: bigint } | object): boolean {
+    const t = tx as { maxFeePerGas?: bigint; gasPrice?: bigint }
+    const cap = t.maxFeePerGas ?? t.gasPrice ?? 0n
+    return cap >= (this.nextBaseFee ?? this.modules.chain.head.header.calcNextBaseFee())
+  }
+
+  /**
+   * After a seal (`built`): wakes the waiters whose transaction it holds, fails those it rejected
+   * and those no longer pooled (replaced, evicted, dropped). Without `built` (automine off,
+   * stopping): wakes every waiter.
+   */
+  private settleWaiters(built?: BuildResult): void {
+    if (this.minedWaiters.size === 0) return
+    if (!built || !this.running || !this.automine) {
+      for (const w of this.minedWaiters.values()) w.resolve()
+      this.minedWaiters.clear()
+      return
+    }
+    for (const tx of built.block.transactions) {
+      const key = bytesToHex(tx.hash())
+      this.minedWaiters.get(key)?.resolve()
+      this.minedWaiters.delete(key)
+    }
+    for (const { tx, reason } of built.rejected) {
+      const key = bytesToHex(tx.hash())
+      this.minedWaiters.get(key)?.reject(
+        new CairnError('CONSENSUS_TX_DROPPED', `transaction ${key} failed at execution and was dropped: ${reason}`, {
+          fault: 'caller',
+        }),
+      )
+      this.minedWaiters.delete(key)
+    }
+    for (const [key, w] of this.minedWaiters) {
+      const pooled = this.modules.pool.get(hexToBytes(key as `0x${string}`))
+      if (pooled && !this.affordable(pooled)) {
+        // The base fee rose past its fee cap: it waits in the pool, its sender no longer does.
+        w.resolve()
+        this.minedWaiters.delete(key)
+        continue
+      }
+      if (pooled) continue
+      w.reject(
+        new CairnError('CONSENSUS_TX_DROPPED', `transaction ${key} left the pool before it was sealed`, {
+          fault: 'caller',
+          hint: 'it was replaced, evicted or dropped (anvil_dropTransaction, a revert)',
+        }),
+      )
+      this.minedWaiters.delete(key)
+    }
   }
 }

@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import { CairnError, type Logger } from '@cairn/utils'
+import { CairnError, type CairnErrorCode, isCairnError, type Logger } from '@cairn/utils'
 import { z } from 'zod'
+import { NodeErrorCode } from '../errors.ts'
 
 /**
  * The node's local admin endpoint: a Unix socket `DATADIR/admin.sock` (mode 0600, so only the
@@ -16,7 +17,7 @@ export const adminRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('ping') }).strict(),
 ])
 export type AdminRequest = z.output<typeof adminRequestSchema>
-export type AdminResponse = { ok: true; result: unknown } | { ok: false; code: string; message: string }
+export type AdminResponse = { ok: true; result: unknown } | { ok: false; code: CairnErrorCode; message: string }
 
 export type AdminHandler = (req: AdminRequest) => Promise<unknown>
 
@@ -62,15 +63,19 @@ export class AdminSocket {
     try {
       json = JSON.parse(line)
     } catch {
-      return { ok: false, code: 'ADMIN_BAD_REQUEST', message: 'request is not JSON' }
+      return { ok: false, code: NodeErrorCode.ADMIN_BAD_REQUEST, message: 'request is not JSON' }
     }
     const parsed = adminRequestSchema.safeParse(json)
     if (!parsed.success)
-      return { ok: false, code: 'ADMIN_BAD_REQUEST', message: parsed.error.issues[0]?.message ?? 'bad request' }
+      return {
+        ok: false,
+        code: NodeErrorCode.ADMIN_BAD_REQUEST,
+        message: parsed.error.issues[0]?.message ?? 'bad request',
+      }
     try {
       return { ok: true, result: await this.modules.handle(parsed.data) }
     } catch (err) {
-      const code = (err as { code?: string }).code ?? 'ADMIN_FAILED'
+      const code: CairnErrorCode = isCairnError(err) ? err.code : 'ADMIN_FAILED'
       this.modules.logger.warn(
         { op: parsed.data.op, code },
         `admin ${parsed.data.op} failed: ${(err as Error).message}`,
@@ -96,7 +101,7 @@ export function adminRequest(path: string, req: AdminRequest, timeoutMs = 600_00
     const timer = setTimeout(() => {
       socket.destroy()
       reject(
-        new CairnError('ADMIN_TIMEOUT', `the node did not answer ${req.op} within ${timeoutMs / 1000} s`, {
+        new CairnError(NodeErrorCode.ADMIN_TIMEOUT, `the node did not answer ${req.op} within ${timeoutMs / 1000} s`, {
           fault: 'transient',
         }),
       )
@@ -118,7 +123,9 @@ export function adminRequest(path: string, req: AdminRequest, timeoutMs = 600_00
         res = JSON.parse(buf) as AdminResponse
       } catch {
         return reject(
-          new CairnError('ADMIN_BAD_RESPONSE', 'the node answered something that is not JSON', { fault: 'internal' }),
+          new CairnError(NodeErrorCode.ADMIN_BAD_RESPONSE, 'the node answered something that is not JSON', {
+            fault: 'internal',
+          }),
         )
       }
       if (res.ok) resolve(res.result)

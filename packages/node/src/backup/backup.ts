@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path'
 import { checkChain, openStoredChain } from '@cairn/chain'
 import { copySnapshot, digestTree, type KVStore, LevelKV, verifyTree } from '@cairn/db'
 import { bytesToHex, CairnError } from '@cairn/utils'
+import { NodeErrorCode } from '../errors.ts'
 import { VERSION } from '../version.ts'
 import { type BackupManifest, MANIFEST_FILE, readManifest, writeManifest } from './manifest.ts'
 
@@ -20,7 +21,7 @@ export const BACKUP_CHAINDATA = 'chaindata'
 export async function createBackup(kv: KVStore, outDir: string): Promise<BackupManifest> {
   const out = resolve(outDir)
   if (existsSync(out) && readdirSync(out).length > 0) {
-    throw new CairnError('BACKUP_TARGET_NOT_EMPTY', `backup target ${out} exists and is not empty`, {
+    throw new CairnError(NodeErrorCode.BACKUP_TARGET_NOT_EMPTY, `backup target ${out} exists and is not empty`, {
       fault: 'caller',
       hint: 'choose a new directory for every backup',
     })
@@ -63,7 +64,7 @@ async function inspect(chaindata: string): Promise<BackupManifest['chain']> {
     const report = await checkChain(view, { last: 1, stateSamples: 0 })
     if (!report.head || report.problems.length > 0) {
       throw new CairnError(
-        'BACKUP_INCONSISTENT',
+        NodeErrorCode.BACKUP_INCONSISTENT,
         `the backup's database is inconsistent: ${report.problems.map((p) => p.message).join('; ')}`,
         { fault: 'internal', hint: 'run `cairn db check` on the source datadir' },
       )
@@ -123,15 +124,19 @@ export async function verifyBackup(dir: string): Promise<BackupVerification> {
 export async function restoreBackup(dir: string, datadir: string, force: boolean): Promise<BackupManifest> {
   const { manifest, problems } = await verifyBackup(dir)
   if (problems.length > 0) {
-    throw new CairnError('BACKUP_INVALID', `backup ${resolve(dir)} does not verify: ${problems.join('; ')}`, {
-      fault: 'caller',
-      hint: 'restore another backup',
-    })
+    throw new CairnError(
+      NodeErrorCode.BACKUP_INVALID,
+      `backup ${resolve(dir)} does not verify: ${problems.join('; ')}`,
+      {
+        fault: 'caller',
+        hint: 'restore another backup',
+      },
+    )
   }
   const root = resolve(datadir)
   const target = join(root, 'chaindata')
   if (existsSync(target) && readdirSync(target).length > 0 && !force) {
-    throw new CairnError('RESTORE_TARGET_NOT_EMPTY', `datadir ${root} already holds a chain`, {
+    throw new CairnError(NodeErrorCode.RESTORE_TARGET_NOT_EMPTY, `datadir ${root} already holds a chain`, {
       fault: 'caller',
       hint: 'restore into an empty datadir, or add --force to replace its chain (stop the node first)',
     })

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
+import { NodeErrorCode } from '../errors.ts'
 
 export const MANIFEST_FILE = 'manifest.json'
 
@@ -40,7 +41,7 @@ export function readManifest(dir: string): BackupManifest {
   try {
     json = JSON.parse(readFileSync(path, 'utf8'))
   } catch (err) {
-    throw new CairnError('BACKUP_MANIFEST_INVALID', `cannot read ${path}: ${(err as Error).message}`, {
+    throw new CairnError(NodeErrorCode.BACKUP_MANIFEST_INVALID, `cannot read ${path}: ${(err as Error).message}`, {
       fault: 'caller',
       hint: 'give the directory a `cairn db backup` wrote',
     })
@@ -48,10 +49,14 @@ export function readManifest(dir: string): BackupManifest {
   const parsed = backupManifestSchema.safeParse(json)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    throw new CairnError('BACKUP_MANIFEST_INVALID', `${path}: ${issue?.path.join('.')}: ${issue?.message}`, {
-      fault: 'caller',
-      hint: 'the manifest was edited or damaged; use another backup',
-    })
+    throw new CairnError(
+      NodeErrorCode.BACKUP_MANIFEST_INVALID,
+      `${path}: ${issue?.path.join('.')}: ${issue?.message}`,
+      {
+        fault: 'caller',
+        hint: 'the manifest was edited or damaged; use another backup',
+      },
+    )
   }
   return parsed.data
 }

@@ -1,8 +1,12 @@
 import { bytesToHex } from '@cairn/utils'
+import { isLoopback } from '../config/profile.ts'
 import type { StartedNode } from '../node.ts'
 
 /** The start-up summary, Anvil-style: accounts, keys, mnemonic, chain, datadir and endpoints. */
-export function banner(node: StartedNode, opts: { mnemonic: string; balanceEth: string; version: string }): string {
+export function banner(
+  node: StartedNode,
+  opts: { mnemonic: string; balanceEth: string; version: string; bindAddr?: string },
+): string {
   const lines: string[] = ['', `Cairn ${opts.version}`, '']
   if (node.accounts.length > 0) {
     lines.push('Available Accounts', '==================')
@@ -26,8 +30,22 @@ export function banner(node: StartedNode, opts: { mnemonic: string; balanceEth: 
     `Block gas limit:   ${h.gasLimit}`,
     `Datadir:           ${node.datadir?.root ?? '(ephemeral: nothing is kept)'}`,
     '',
-    `Listening on ${node.url} (HTTP and WebSocket ${node.url.replace(/^http/, 'ws')})`,
+  )
+  const bind = opts.bindAddr
+  const everyInterface = bind !== undefined && !isLoopback(bind)
+  lines.push(
+    everyInterface
+      ? `Listening on ${bind}:${new URL(node.url).port}, every interface (here: ${node.url})`
+      : `Listening on ${node.url} (HTTP and WebSocket ${node.url.replace(/^http/, 'ws')})`,
     '',
   )
+  if (everyInterface && node.accounts.length > 0) {
+    lines.push(
+      `WARNING: the dev accounts above are unlocked and the RPC is reachable from other machines on ${bind}:`,
+      'anyone who reaches the port can send their funds (eth_sendTransaction). Use --http.addr 127.0.0.1',
+      'unless that is what you want.',
+      '',
+    )
+  }
   return lines.join('\n')
 }

@@ -43,6 +43,21 @@ export function addNodeOptions(cmd: Command): Command {
       '--rpc.allow-unprotected-txs',
       'accept pre-EIP-155 transactions (no chain id, replayable on any chain) over RPC (default: only in the dev profile)',
     )
+    .option(
+      '--rpc.testing',
+      'serve the testing_ namespace (testing_buildBlockV1; admin role) (default: in the dev and test profiles, not in prod)',
+    )
+    .option('--accounts <n>', 'dev accounts to fund and unlock (default 10), as Anvil')
+    .option('--balance <ether>', "each dev account's balance in whole ether (default 10000), as Anvil")
+    .option('-m, --mnemonic <phrase>', "the dev accounts' BIP-39 mnemonic (default test test … junk), as Anvil")
+    .option(
+      '--rpc.evm-timeout-ms <ms>',
+      "time limit of one eth_call, eth_estimateGas or eth_simulateV1 in ms (default 5000, geth's --rpc.evmtimeout)",
+    )
+    .option(
+      '--rpc.client-version <version>',
+      "what web3_clientVersion answers (e.g. anvil/v1.7.1 for Hardhat's network helpers; default Cairn/v…)",
+    )
 }
 
 /** The config loader's inputs from parsed flags and the process environment. */
@@ -66,6 +81,17 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'log.format': opts['log.format'],
       'metrics.port': opts['metrics.port'],
       'rpc.allowUnprotectedTxs': opts['rpc.allowUnprotectedTxs'],
+      'rpc.testing': opts['rpc.testing'],
+      'rpc.clientVersion': opts['rpc.clientVersion'],
+      'rpc.evmTimeoutMs': opts['rpc.evmTimeoutMs'],
+      'dev_accounts.count': opts.accounts,
+      'dev_accounts.balance': etherToWei(opts.balance),
+      'dev_accounts.mnemonic': opts.mnemonic,
     },
   }
+}
+
+/** `--balance` is in whole ether as Anvil's; the config key is in wei. Anything else is left for the schema to refuse. */
+function etherToWei(v: unknown): unknown {
+  return typeof v === 'string' && /^\d{1,30}$/.test(v) ? (BigInt(v) * 10n ** 18n).toString() : v
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { CairnError } from '@cairn/utils'
 import { parse as parseToml } from 'smol-toml'
+import { ConfigErrorCode } from './errors.ts'
 import { checkProfile } from './profile.ts'
 import { type NodeConfig, nodeConfigSchema } from './schema.ts'
 
@@ -46,7 +47,7 @@ export function loadConfigWithSources(inputs: ConfigInputs): LoadedConfig {
     const key = envKey(fromFile ? name.slice(0, -'_FILE'.length) : name)
     if (!key || !KNOWN_KEYS.has(key)) continue
     if (value === '') {
-      throw new CairnError('CONFIG_INVALID', `config (environment ${name}): empty value`, {
+      throw new CairnError(ConfigErrorCode.INVALID, `config (environment ${name}): empty value`, {
         fault: 'caller',
         hint: `unset ${name} or give it a value`,
       })
@@ -75,7 +76,7 @@ export function loadConfigWithSources(inputs: ConfigInputs): LoadedConfig {
             ? `flag --${flagName(key)}`
             : 'defaults'
     const what = keys.length ? 'unknown key' : `bad value ${value}: ${issue?.message}`
-    throw new CairnError('CONFIG_INVALID', `config "${key}" (${from}): ${what}`, {
+    throw new CairnError(ConfigErrorCode.INVALID, `config "${key}" (${from}): ${what}`, {
       fault: 'caller',
       hint: 'see `cairn start --help` for the keys and their values',
     })
@@ -88,7 +89,7 @@ function readSecretFile(name: string, path: string): string {
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
   } catch (err) {
-    throw new CairnError('CONFIG_UNREADABLE', `cannot read ${name}=${path}: ${(err as Error).message}`, {
+    throw new CairnError(ConfigErrorCode.UNREADABLE, `cannot read ${name}=${path}: ${(err as Error).message}`, {
       fault: 'caller',
       hint: `point ${name} at a readable file`,
     })
@@ -100,7 +101,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
-    throw new CairnError('CONFIG_UNREADABLE', `cannot read config file ${path}: ${(err as Error).message}`, {
+    throw new CairnError(ConfigErrorCode.UNREADABLE, `cannot read config file ${path}: ${(err as Error).message}`, {
       fault: 'caller',
       hint: 'check the --config path',
     })
@@ -109,7 +110,7 @@ function readConfigFile(path: string): Record<string, unknown> {
     return path.endsWith('.json') ? JSON.parse(text) : (parseToml(text) as Record<string, unknown>)
   } catch (err) {
     throw new CairnError(
-      'CONFIG_INVALID',
+      ConfigErrorCode.INVALID,
       `config file ${path} does not parse: ${(err as Error).message.split('\n')[0]}`,
       {
         fault: 'caller',
@@ -129,7 +130,10 @@ function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unkn
   return out
 }
 
-const NESTED = ['http', 'log', 'txpool', 'dev_accounts', 'backup', 'keys', 'auth', 'rateLimit', 'metrics', 'tracing']
+/** The schema's groups of keys (`http`, `rpc`, `rateLimit`…): its object-valued entries. */
+const NESTED: string[] = Object.entries(nodeConfigSchema.shape)
+  .filter(([, v]) => ((v as { unwrap?: () => unknown }).unwrap?.() as { shape?: unknown } | undefined)?.shape)
+  .map(([k]) => k)
 
 /** Every dotted key the schema knows (`http.port`, `blockTime`…). */
 const KNOWN_KEYS: Set<string> = (() => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { CairnError } from '@cairn/utils'
+import { NodeErrorCode } from '../errors.ts'
 
 /**
  * A keystore password, never from a flag: from `--password-file`, else the `CAIRN_PASSWORD`
@@ -16,7 +17,7 @@ export async function readPassword(opts: {
       return readFileSync(opts.passwordFile, 'utf8').replace(/\r?\n$/, '')
     } catch (err) {
       throw new CairnError(
-        'NODE_PASSWORD_UNREADABLE',
+        NodeErrorCode.PASSWORD_UNREADABLE,
         `cannot read password file ${opts.passwordFile}: ${(err as Error).message}`,
         {
           fault: 'caller',
@@ -27,7 +28,7 @@ export async function readPassword(opts: {
   const fromEnv = opts.env.CAIRN_PASSWORD
   if (fromEnv !== undefined) return fromEnv
   if (!process.stdin.isTTY) {
-    throw new CairnError('NODE_PASSWORD_MISSING', 'no password: stdin is not a terminal', {
+    throw new CairnError(NodeErrorCode.PASSWORD_MISSING, 'no password: stdin is not a terminal', {
       fault: 'caller',
       hint: 'pass --password-file FILE or set CAIRN_PASSWORD',
     })
@@ -36,7 +37,7 @@ export async function readPassword(opts: {
   if (opts.confirm) {
     const second = await promptHidden('Repeat password: ')
     if (first !== second)
-      throw new CairnError('NODE_PASSWORD_MISMATCH', 'the passwords do not match', { fault: 'caller' })
+      throw new CairnError(NodeErrorCode.PASSWORD_MISMATCH, 'the passwords do not match', { fault: 'caller' })
   }
   return first
 }

@@ -1,11 +1,21 @@
 import { isIP } from 'node:net'
 import { CairnError } from '@cairn/utils'
+import { ConfigErrorCode } from './errors.ts'
 import type { ConfigSource } from './load.ts'
 import { authActive, type NodeConfig } from './schema.ts'
 
 /** The profile in force: as set, else `dev` for a dev chain and `prod` otherwise. */
 export function effectiveProfile(config: NodeConfig): 'dev' | 'test' | 'prod' {
   return config.profile ?? (config.dev ? 'dev' : 'prod')
+}
+
+/**
+ * Whether the RPC serves the `testing_` namespace (testing_buildBlockV1): as `rpc.testing` says,
+ * else in the dev and test profiles only. It builds blocks on demand (CPU for any caller that
+ * reaches it), so a production node serves it only when asked to, and only to `admin`.
+ */
+export function servesTestingNamespace(config: NodeConfig): boolean {
+  return config.rpc.testing ?? effectiveProfile(config) !== 'prod'
 }
 
 /**
@@ -30,13 +40,14 @@ export function checkProfile(config: NodeConfig, sources: Map<string, ConfigSour
   }
   if (problems.length === 0) return
   const explicit = sources.has('profile') ? 'profile=prod' : 'the prod profile (the default without --dev)'
-  throw new CairnError('CONFIG_INSECURE', `${explicit} refuses: ${problems.join('; ')}`, {
+  throw new CairnError(ConfigErrorCode.INSECURE, `${explicit} refuses: ${problems.join('; ')}`, {
     fault: 'caller',
     hint: 'change those settings, or set profile=test (CAIRN_PROFILE=test) if this is not a production network',
   })
 }
 
-function isLoopback(addr: string): boolean {
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(addr: string): boolean {
   if (addr === 'localhost') return true
   if (isIP(addr) === 4) return addr.startsWith('127.')
   if (isIP(addr) === 6) return addr === '::1'

@@ -46,7 +46,17 @@ export class ConfigReloader {
 
   constructor(
     private readonly opts: { inputs: ConfigInputs; debounceMs?: number },
-    private readonly modules: { logger: Logger; initial: NodeConfig; apply: (config: NodeConfig) => void },
+    private readonly modules: {
+      logger: Logger
+      initial: NodeConfig
+      apply: (config: NodeConfig) => void
+      /**
+       * Re-reads files the config names whose content may change under the same path (the TLS
+       * certificate and key: a renewal), at every reload that loads; a failure is logged and the
+       * old content kept.
+       */
+      refresh?: () => void
+    },
   ) {
     this.running = modules.initial
   }
@@ -90,6 +100,13 @@ export class ConfigReloader {
     } catch (err) {
       logger.error({ trigger, err: (err as Error).message }, 'config reload refused; the running config is kept')
       return null
+    }
+    if (this.modules.refresh) {
+      try {
+        this.modules.refresh()
+      } catch (err) {
+        logger.error({ trigger, err: (err as Error).message }, 'reloading files failed; the running ones are kept')
+      }
     }
     const changed = changedKeys(this.running, next)
     const reloaded = changed.filter((k) => HOT_RELOADABLE.some((r) => r.test(k)))

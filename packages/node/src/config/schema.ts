@@ -138,6 +138,22 @@ export const nodeConfigSchema = z
          * geth's --rpc.allow-unprotected-txs. Unset: allowed in the dev profile only.
          */
         allowUnprotectedTxs: z.boolean().optional(),
+        /**
+         * Serve the `testing_` namespace (geth's testing_buildBlockV1: builds a block without
+         * importing it; admin role). Unset: served in the dev and test profiles, not in prod.
+         */
+        testing: z.boolean().optional(),
+        /**
+         * What web3_clientVersion (and anvil_nodeInfo/hardhat_metadata) answer instead of
+         * `Cairn/v…`: Hardhat's network helpers accept only a version starting with `anvil`,
+         * `hardhat` or `zksync` (`--rpc.client-version anvil/v1.7.1` runs them against Cairn).
+         */
+        clientVersion: z.string().min(1).max(200).optional(),
+        /**
+         * Time limit in ms of one eth_call, eth_estimateGas or eth_simulateV1 (geth's
+         * --rpc.evmtimeout; default 5000). Wall clock: a loaded machine needs more.
+         */
+        evmTimeoutMs: z.coerce.number().int().min(1).max(600_000).optional(),
       })
       .strict()
       .default({}),

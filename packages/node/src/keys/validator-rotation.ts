@@ -2,6 +2,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path'
 import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
+import { NodeErrorCode } from '../errors.ts'
 import { type KeyFile, loadOrCreateKey } from './key-file.ts'
 
 /**
@@ -36,22 +37,30 @@ function paths(keysDir: string) {
 export function scheduleValidatorRotation(keysDir: string, activeFrom: bigint, headNumber: bigint): ValidatorKeys {
   const p = paths(keysDir)
   if (!existsSync(p.current)) {
-    throw new CairnError('KEY_ROTATION_NO_KEY', `there is no validator key in ${keysDir} to rotate`, {
+    throw new CairnError(NodeErrorCode.KEY_ROTATION_NO_KEY, `there is no validator key in ${keysDir} to rotate`, {
       fault: 'caller',
       hint: 'start the node once with keys.validator = true to create one',
     })
   }
   if (existsSync(p.rotation) || existsSync(p.next)) {
-    throw new CairnError('KEY_ROTATION_PENDING', `a validator key rotation is already pending in ${keysDir}`, {
-      fault: 'caller',
-      hint: 'wait until the chain passes its height (the node promotes the key at start), or remove validator.next.key and validator.rotation.json',
-    })
+    throw new CairnError(
+      NodeErrorCode.KEY_ROTATION_PENDING,
+      `a validator key rotation is already pending in ${keysDir}`,
+      {
+        fault: 'caller',
+        hint: 'wait until the chain passes its height (the node promotes the key at start), or remove validator.next.key and validator.rotation.json',
+      },
+    )
   }
   if (activeFrom <= headNumber) {
-    throw new CairnError('KEY_ROTATION_HEIGHT', `height ${activeFrom} is not above the head (${headNumber})`, {
-      fault: 'caller',
-      hint: 'choose a height in the future, leaving time to restart the node',
-    })
+    throw new CairnError(
+      NodeErrorCode.KEY_ROTATION_HEIGHT,
+      `height ${activeFrom} is not above the head (${headNumber})`,
+      {
+        fault: 'caller',
+        hint: 'choose a height in the future, leaving time to restart the node',
+      },
+    )
   }
   const current = loadOrCreateKey(p.current, 'validator key')
   const next = loadOrCreateKey(p.next, 'next validator key')
@@ -76,7 +85,7 @@ export function loadValidatorKeys(keysDir: string, headNumber: bigint): Validato
   const parsed = rotationSchema.safeParse(JSON.parse(readFileSync(p.rotation, 'utf8')))
   if (!parsed.success || !existsSync(p.next)) {
     throw new CairnError(
-      'KEY_ROTATION_INVALID',
+      NodeErrorCode.KEY_ROTATION_INVALID,
       `the validator key rotation in ${keysDir} is incomplete or unreadable`,
       {
         fault: 'caller',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
+import { servesTestingNamespace } from '../../src/config/profile.ts'
 
 const load = (flags: Record<string, unknown>, env: Record<string, string> = {}) => loadConfig({ flags, env })
 
@@ -29,5 +30,13 @@ describe('profiles', () => {
     expect(load({ 'http.addr': '::1' }).http.addr).toBe('::1')
     expect(load({ dev: true, ephemeral: true, 'http.addr': '0.0.0.0' }).dev).toBe(true)
     expect(load({ 'http.addr': '0.0.0.0' }, { CAIRN_PROFILE: 'test' }).profile).toBe('test')
+  })
+
+  it('the testing_ namespace is off in prod unless rpc.testing says so, on in dev and test', () => {
+    expect(servesTestingNamespace(load({}))).toBe(false)
+    expect(servesTestingNamespace(load({ 'rpc.testing': true }))).toBe(true)
+    expect(servesTestingNamespace(load({ profile: 'test' }))).toBe(true)
+    expect(servesTestingNamespace(load({ dev: true, ephemeral: true }))).toBe(true)
+    expect(servesTestingNamespace(load({ profile: 'test', 'rpc.testing': false }))).toBe(false)
   })
 })

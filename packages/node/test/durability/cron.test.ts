@@ -67,6 +67,8 @@ describe('backup cron schedules', () => {
       ['61 * * * *', /minute "61"/],
       ['* * * 13 *', /month "13"/],
       ['x * * * *', /minute "x"/],
+      // never matches: refused when the config loads, not at the first backup
+      ['0 0 30 2 *', /day of month/],
     ] as const) {
       expect(() =>
         loadConfig({ flags: { dev: true }, env: { CAIRN_BACKUP_CRON: cron, CAIRN_BACKUP_DIR: '/tmp/b' } }),

@@ -95,7 +95,7 @@ export function freePort(): Promise<number> {
  * SIGTERM on itself right away, so its exit code says nothing about Anvil's and Anvil could
  * outlive it: use the platform binary it wraps. ANVIL_BIN overrides.
  */
-function anvilBinary(): string {
+export function anvilBinary(): string {
   if (process.env.ANVIL_BIN) return process.env.ANVIL_BIN
   const scope = join(REPO_ROOT, 'node_modules/@foundry-rs')
   const platformDirs = existsSync(scope) ? readdirSync(scope).filter((d) => d.startsWith('anvil-')) : []

@@ -53,7 +53,7 @@ describe('live clients against cairn', () => {
         },
       })
     })
-    await new Promise((r) => setTimeout(r, 200)) // the subscription is in place
+    await answered(node.url, 'eth_subscribe') // the subscription is in place
     await viem.unlocked0.writeContract({ address: emitter, abi: emitterAbi, functionName: 'set', args: [7n] })
     const args = await got
     expect(args.newValue).toBe(7n)
@@ -66,19 +66,14 @@ describe('live clients against cairn', () => {
     const got = new Promise<bigint>((resolve) => {
       void contract.on('ValueChanged', (_setter: string, _old: bigint, newValue: bigint) => resolve(newValue))
     })
-    await new Promise((r) => setTimeout(r, 300)) // the filter is installed and polled
+    await answered(node.url, 'eth_newFilter') // the filter is installed
+    await answered(node.url, 'eth_getFilterChanges') // and polled once
     await viem.unlocked0.writeContract({ address: emitter, abi: emitterAbi, functionName: 'set', args: [9n] })
     expect(await got).toBe(9n)
     await contract.removeAllListeners()
     // ethers uninstalls the filter in the background; wait until the node has answered it, so that
     // destroying the provider later does not cancel it mid-flight (an uncaught rejection in ethers).
-    const uninstalled = async () =>
-      /cairn_rpc_requests_total\{[^}]*method="eth_uninstallFilter"/.test(
-        await (await fetch(`${node.url}/metrics`)).text(),
-      )
-    const until = Date.now() + 10_000
-    while (!(await uninstalled()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
-    expect(await uninstalled()).toBe(true)
+    await answered(node.url, 'eth_uninstallFilter')
   }, 30_000)
 
   it("viem getProof verifies against the block's state root with an independent trie check", async () => {
@@ -122,3 +117,12 @@ describe('live clients against cairn', () => {
     ).rejects.toThrow()
   }, 30_000)
 })
+
+/**
+ * Resolves once the node has answered `method` at least once (its request counter appears in
+ * /metrics): waiting for the event a client's background call causes, instead of a fixed sleep.
+ */
+async function answered(url: string, method: string): Promise<void> {
+  const pattern = new RegExp(`cairn_rpc_requests_total\\{[^}]*method="${method}"`)
+  while (!pattern.test(await (await fetch(`${url}/metrics`)).text())) await new Promise((r) => setTimeout(r, 20))
+}

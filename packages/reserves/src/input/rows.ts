@@ -1,4 +1,5 @@
 import { CairnError } from '@cairn/utils'
+import { CsvError, parse as parseCsv } from 'csv-parse/sync'
 import { ReservesErrorCode } from '../errors.ts'
 import type { LiabilityEntry } from '../tree/build.ts'
 import { balanceOf, ColumnsBuilder, idSpan, type UserColumns, type UserIndex } from '../tree/columns.ts'
@@ -17,6 +18,31 @@ export interface RowError {
 
 /** How many bad rows a refusal lists (the count covers all of them). */
 export const MAX_REPORTED_ERRORS = 100
+
+/**
+ * The most lines one CSV record may span (a quoted field holding line breaks, RFC 4180). A quote
+ * left open is refused after this many lines instead of swallowing the rest of the file, and the
+ * lines it held are read again as rows of their own.
+ */
+export const MAX_RECORD_LINES = 16
+
+/**
+ * One CSV record's cells (RFC 4180), `'open'` while a quoted field is still open, null when the
+ * quoting is broken: the one-line splitter when it can, else csv-parse (multi-line records, and
+ * the verdict on broken quoting).
+ */
+function csvCells(text: string): string[] | 'open' | null {
+  const quick = text.includes('\n') ? null : splitCsvLine(text)
+  if (quick) return quick
+  try {
+    const records = parseCsv(text, { relax_column_count: true }) as string[][]
+    return records.length === 1 ? (records[0] as string[]) : null
+  } catch (err) {
+    if (err instanceof CsvError && err.code === 'CSV_QUOTE_NOT_CLOSED') return 'open'
+    if (err instanceof CsvError) return null
+    throw err
+  }
+}
 
 const utf8 = new TextEncoder()
 const CANONICAL_SMALL = /^(0|[1-9][0-9]{0,14})$/
@@ -44,6 +70,8 @@ export class RowReader {
   private readonly idBuf = new Uint8Array(4 * MAX_USER_ID_BYTES + 4)
   private readonly errors: RowError[] = []
   private errorCount = 0
+  /** A CSV record whose quoted field is still open: its first line's number and its lines so far. */
+  private pending: { line: number; lines: string[] } | null = null
 
   constructor(
     private readonly format: InputFormat,
@@ -58,9 +86,9 @@ export class RowReader {
       })
   }
 
-  private bad(reason: string): undefined {
+  private bad(reason: string, line = this.pending?.line ?? this.lineNo): undefined {
     this.errorCount++
-    if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push({ line: this.lineNo, reason })
+    if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push({ line, reason })
     return undefined
   }
 
@@ -81,7 +109,7 @@ export class RowReader {
    * bigints; anything else goes through {@link push}'s checks, so the outcome is the same.
    */
   pushCsvBytes(buf: Uint8Array, start: number, end: number): undefined {
-    if (this.format !== 'csv' || this.currencies === null) return this.pushBytes(buf, start, end)
+    if (this.format !== 'csv' || this.currencies === null || this.pending) return this.pushBytes(buf, start, end)
     this.lineNo++
     let e = end
     if (e > start && buf[e - 1] === 0x0d) e--
@@ -135,7 +163,7 @@ export class RowReader {
 
   /** Feeds one line of bytes (without its newline): CSV rows on the fast path, anything else decoded. */
   pushBytes(buf: Uint8Array, start: number, end: number): undefined {
-    if (this.format === 'csv' && this.currencies !== null) return this.pushCsvBytes(buf, start, end)
+    if (this.format === 'csv' && this.currencies !== null && !this.pending) return this.pushCsvBytes(buf, start, end)
     this.lineNo++
     let e = end
     if (e > start && buf[e - 1] === 0x0d) e--
@@ -143,14 +171,61 @@ export class RowReader {
   }
 
   private line(line: string): undefined {
-    if (this.format === 'csv' && this.currencies === null) return this.header(line)
+    if (this.format === 'csv') return this.csvLine(line)
     if (line.trim() === '') return
-    if (this.format === 'csv') this.csvRow(line)
-    else this.jsonRow(line)
+    this.jsonRow(line)
   }
 
-  private header(line: string): undefined {
-    const cells = splitCsvLine(line.replace(/^\uFEFF/, ''))
+  /**
+   * One CSV line: a record of its own, or a piece of a record whose quoted field spans lines
+   * (csv-parse says the quote is still open); the record is read once its quote closes.
+   */
+  private csvLine(line: string): undefined {
+    if (!this.pending) {
+      if (line.trim() === '') return
+      // The common row (no quotes) needs no CSV parser: commas split it.
+      if (!line.includes('"')) return this.csvRecord(line.split(','))
+      const cells = csvCells(this.currencies === null ? line.replace(/^\uFEFF/, '') : line)
+      if (cells !== 'open') return this.csvRecord(cells)
+      this.pending = { line: this.lineNo, lines: [line] }
+      return
+    }
+    const pending = this.pending
+    pending.lines.push(line)
+    const cells = csvCells(pending.lines.join('\n'))
+    if (cells !== 'open') {
+      this.csvRecord(cells)
+      this.pending = null
+      return
+    }
+    if (pending.lines.length < MAX_RECORD_LINES) return
+    // A quote left open: refuse its first line, read the lines after it as rows again.
+    this.bad(`broken quoting (a quoted field is still open after ${MAX_RECORD_LINES} lines)`)
+    this.readAgain(pending)
+  }
+
+  /** Gives up an open quoted record: its lines after the first are read as rows again. */
+  private readAgain(pending: { line: number; lines: string[] }): void {
+    this.pending = null
+    const now = this.lineNo
+    for (const [i, again] of pending.lines.slice(1).entries()) {
+      this.lineNo = pending.line + 1 + i
+      this.csvLine(again)
+    }
+    this.lineNo = now
+  }
+
+  /** The header or a row, from its cells (null: broken quoting). */
+  private csvRecord(cells: string[] | null): undefined {
+    if (this.currencies === null) return this.header(cells)
+    const cur = this.currencies
+    if (!cells) return this.bad('broken quoting')
+    if (cells.length !== cur.length + 1)
+      return this.bad(`${cells.length} columns where the header has ${cur.length + 1}`)
+    this.add(cells[0], cells.slice(1))
+  }
+
+  private header(cells: string[] | null): undefined {
     if (!cells || cells.length < 2) {
       this.currencies = []
       return this.bad('the header must be userId followed by one column per currency')
@@ -181,15 +256,6 @@ export class RowReader {
       rows.setBig(i, v)
     }
     if (!rows.commit(this.idBuf, 0, id.written)) return this.bad(`duplicate user id ${JSON.stringify(userId)}`)
-  }
-
-  private csvRow(line: string): undefined {
-    const cells = splitCsvLine(line)
-    const cur = this.currencies as Currency[]
-    if (!cells) return this.bad('broken quoting')
-    if (cells.length !== cur.length + 1)
-      return this.bad(`${cells.length} columns where the header has ${cur.length + 1}`)
-    this.add(cells[0], cells.slice(1))
   }
 
   private jsonRow(line: string): undefined {
@@ -240,6 +306,12 @@ export class RowReader {
   }
 
   private check(): Currency[] {
+    if (this.pending) {
+      // The input ended inside a quoted field.
+      this.bad('broken quoting (a quoted field is never closed)')
+      this.readAgain(this.pending)
+      if (this.pending) return this.check()
+    }
     if (this.currencies === null) {
       this.lineNo = 1
       this.bad('the input is empty (a CSV needs a header)')

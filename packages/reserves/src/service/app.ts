@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { initCrypto } from '@cairn/crypto'
-import { createMetricsRegistry } from '@cairn/service-kit'
+import { type CspDirectives, createMetricsRegistry, Edge, type LagSource, requestId } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -16,9 +16,8 @@ import { bundleVerifier, pageAsset } from '../web/bundle.ts'
 import { type AtRestKey, userKey } from './at-rest.ts'
 import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
 import { type ApiKey, checkHmacSecret, type Principal, type Role, requireRole } from './auth.ts'
-import { createAuthenticator } from './authenticator.ts'
-import { httpError } from './errors-http.ts'
-import type { JwksOptions } from './jwks.ts'
+import { createAuthenticator, type JwksOptions } from './authenticator.ts'
+import { edgeError, httpError } from './errors-http.ts'
 import { createReservesMetrics } from './metrics.ts'
 import { openApiDocument } from './openapi.ts'
 import { type CachedProof, DEFAULT_PROOF_CACHE, etagOf, ProofCache } from './proof-cache.ts'
@@ -45,6 +44,8 @@ export interface ReservesServiceOptions {
   proofCacheSize: number
   /** redis://… for a proof cache shared by instances (null: memory only). */
   redisUrl: string | null
+  /** service-kit's edge: Host names answered (`*`: any), CORS origins, per-IP connection cap (0: none), load shedding (0: never). */
+  edge: { vhosts: readonly string[]; cors: readonly string[]; maxConnectionsPerIp: number; shedLagMs: number }
 }
 
 export interface ReservesServiceModules {
@@ -53,6 +54,8 @@ export interface ReservesServiceModules {
   logger: Logger
   /** service-kit's Prometheus registry (one is made when absent); served at /metrics. */
   metrics?: Registry
+  /** Event-loop lag for load shedding (tests inject one). */
+  lag?: LagSource
 }
 
 export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
@@ -65,6 +68,25 @@ export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
   maxSnapshotJsonBytes: 16 << 20,
   proofCacheSize: 100_000,
   redisUrl: null,
+  // Usually behind a reverse proxy with its own name: every Host, no CORS, no per-IP cap (the
+  // proxy is one IP), no shedding unless configured.
+  edge: { vhosts: ['*'], cors: [], maxConnectionsPerIp: 0, shedLagMs: 0 },
+}
+
+/**
+ * The page's CSP: its own script, styles (inline in index.html), fetches and WebSocket; no
+ * framing, no plugins, no base rewriting. The JSON routes carry the same headers (helmet's set).
+ */
+export const RESERVES_CSP: CspDirectives = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  connectSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
 }
 
 /** The running service: its Fastify app, and a way to wait for background builds. */
@@ -189,7 +211,34 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   const opened = cache.open()
   const building = new Set<Promise<void>>()
   checkHmacSecret(opts.jwtSecret)
-  const app = Fastify({ logger: false, bodyLimit: opts.maxJsonBytes })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.maxJsonBytes,
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+  })
+  // service-kit's edge, as on the RPC port: security headers and x-request-id on every answer,
+  // virtual hosts, WebSocket origins, the per-IP cap and load shedding before auth, then CORS.
+  const edge = new Edge(
+    {
+      ...opts.edge,
+      tls: false,
+      csp: RESERVES_CSP,
+      corsMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+      // /v1/stream takes its token in the URL (browsers cannot set headers on a WebSocket): no
+      // ambient credentials, so any page may open one, as before the edge.
+      checks: { webSocketOrigins: 'any' },
+    },
+    {
+      refuse: (refused, req, reply) => {
+        const { status, body } = httpError(edgeError(refused))
+        logger.info({ reason: refused.kind, ip: req.ip, url: req.url }, `request refused: ${refused.message}`)
+        return reply.code(status).send(body)
+      },
+      ...(modules.lag ? { lag: modules.lag } : {}),
+    },
+  )
+  // The hooks are in place when `register` returns; CORS loads with the app's other plugins.
+  edge.register(app).catch((err: unknown) => logger.error({ err }, 'reserves edge: CORS failed to load'))
   let verifierJs: Promise<string> | null = null
   /** Open /v1/stream sockets and who holds them. */
   const streams = new Set<{ send(data: string): void; principal: Principal }>()
@@ -425,6 +474,11 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   void app.register(websocket, { options: { maxPayload: 4096 } })
   void app.register(async (inst) => {
     inst.get('/v1/stream', { websocket: true }, async (socket, req) => {
+      const { cap } = edge.state
+      if (cap.isOver(req.socket)) {
+        socket.close(1013, `too many connections from your address (limit ${cap.limit})`)
+        return
+      }
       let principal: Principal
       try {
         const token = (req.query as { token?: string }).token
@@ -469,6 +523,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     close: async () => {
       await idle()
       await app.close()
+      edge.close()
       await cache.close()
     },
   }

@@ -1,8 +1,23 @@
-import { CairnError, type Logger, LruCache } from '@cairn/utils'
+import { Authenticator, hashApiKey, JwksVerifier, ServiceErrorCode } from '@cairn/service-kit'
+import { isCairnError, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
-import { ReservesErrorCode } from '../errors.ts'
-import { type ApiKey, authenticate, type Principal } from './auth.ts'
-import { createJwksVerifier, JWKS_ALGORITHMS, type JwksOptions } from './jwks.ts'
+import { type ApiKey, type Principal, RESERVES_ROLES, type Role, TOKEN_POLICY, unauthenticated } from './auth.ts'
+
+/** Bearer tokens signed by an OAuth2/OIDC provider, checked against its JWKS. */
+export interface JwksOptions {
+  /** The provider's JWKS URL (e.g. https://idp.example/.well-known/jwks.json). */
+  url: string
+  /** Required `iss`. */
+  issuer: string
+  /** Required `aud` (one of the token's audiences). */
+  audience: string
+  /** The claim holding admin / auditor / user (default `role`). */
+  roleClaim?: string
+  /** Accepted clock skew, seconds (default 30). */
+  clockToleranceSeconds?: number
+  /** Timeout of one JWKS fetch (default 5000 ms). */
+  timeoutMs?: number
+}
 
 /** Every way a caller may prove who they are. */
 export interface AuthOptions {
@@ -14,7 +29,7 @@ export interface AuthOptions {
 }
 
 /** Authenticates a request's headers; null when it carries no credentials. */
-export type Authenticator = (headers: {
+export type ReservesAuthenticator = (headers: {
   authorization?: string | undefined
   'x-api-key'?: string | string[] | undefined
 }) => Promise<Principal | null>
@@ -22,55 +37,52 @@ export type Authenticator = (headers: {
 /** Verified bearer tokens remembered (by their full text, signature included) until their `exp`. */
 const TOKEN_CACHE_SIZE = 10_000
 
-/** A JWT's header (0) or claims (1), without checking anything; null when unreadable. */
-function part(token: string, i: 0 | 1): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(Buffer.from(token.split('.')[i] ?? '', 'base64url').toString()) as unknown
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null
-  } catch {
-    return null
-  }
-}
-
 /**
- * API keys, HS256 bearer tokens (the shared secret) and RS256/ES256 bearer tokens (the JWKS),
- * chosen by the token's `alg`: an asymmetric token is never checked with the HMAC secret nor an
- * HS256 token with a JWKS key, so algorithm confusion cannot turn a public key into a secret.
- * A token is verified once and then recognised by its exact text until it expires (the
- * signature is part of the key, so no other token can match the entry).
+ * service-kit's authenticator with the reserves role table: API keys (X-Api-Key; kept as their
+ * sha256, compared in constant time), HS256 bearer tokens (the shared secret; `exp` and `sub`
+ * required) and RS256/ES256 bearer tokens (the JWKS, with issuer and audience), chosen by the
+ * token's `alg`. A token must name one of admin, auditor, user. A verified token is recognised by
+ * its exact text until it expires. Refused credentials are RESERVES_UNAUTHENTICATED (401); a JWKS
+ * that cannot be fetched stays transient (503).
  */
 export function createAuthenticator(
   opts: AuthOptions,
   modules: { logger: Logger; metrics: Registry | null },
-): Authenticator {
-  const viaJwks = opts.jwks ? createJwksVerifier(opts.jwks, modules) : null
-  const sync = { jwtSecret: opts.jwtSecret, apiKeys: opts.apiKeys }
-  const verified = new LruCache<string, { principal: Principal; expMs: number }>(TOKEN_CACHE_SIZE)
-  const remember = (token: string, principal: Principal): Principal => {
-    const exp = part(token, 1)?.exp
-    if (typeof exp === 'number') verified.set(token, { principal, expMs: exp * 1000 })
-    return principal
-  }
+): ReservesAuthenticator {
+  const jwks = opts.jwks
+  const kit = new Authenticator<Role>(RESERVES_ROLES, {
+    apiKeys: opts.apiKeys.map((k) => ({ name: k.name, role: k.role, keyHash: hashApiKey(k.key) })),
+    hs256: opts.jwtSecret ? { secret: opts.jwtSecret, ...TOKEN_POLICY, defaultRole: null } : null,
+    jwks: jwks
+      ? {
+          verifier: new JwksVerifier(
+            {
+              url: jwks.url,
+              issuer: jwks.issuer,
+              audience: jwks.audience,
+              requiredClaims: ['exp', 'sub'],
+              clockToleranceSeconds: jwks.clockToleranceSeconds ?? 30,
+              timeoutMs: jwks.timeoutMs ?? 5000,
+              halfOpenAfterMs: 10_000,
+              refreshDeadlineMs: (jwks.timeoutMs ?? 5000) * 3,
+            },
+            { logger: modules.logger, registry: modules.metrics },
+          ),
+          roleClaim: jwks.roleClaim ?? 'role',
+          defaultRole: null,
+          requireSub: true,
+        }
+      : null,
+    tokenCache: TOKEN_CACHE_SIZE,
+  })
   return async (headers) => {
-    const m = headers['x-api-key'] === undefined ? /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '') : null
-    if (!m) return authenticate(headers, sync)
-    const token = m[1] as string
-    const hit = verified.get(token)
-    if (hit && hit.expMs > Date.now()) return hit.principal
-    if (hit) verified.delete(token)
-    const alg = part(token, 0)?.alg
-    if (typeof alg === 'string' && (JWKS_ALGORITHMS as readonly string[]).includes(alg)) {
-      if (!viaJwks)
-        throw new CairnError(
-          ReservesErrorCode.UNAUTHENTICATED,
-          `JWT algorithm ${alg} is not accepted (no JWKS configured)`,
-          {
-            fault: 'caller',
-          },
-        )
-      return remember(token, await viaJwks(token))
+    try {
+      const c = await kit.authenticate(headers)
+      if (!c) return null
+      return { sub: c.name ?? '', role: c.role, via: c.via === 'apiKey' ? 'api-key' : 'jwt' }
+    } catch (err) {
+      if (isCairnError(err, ServiceErrorCode.AUTH_INVALID)) throw unauthenticated(err.message)
+      throw err
     }
-    const p = authenticate(headers, sync)
-    return p ? remember(token, p) : p
   }
 }

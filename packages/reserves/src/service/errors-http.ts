@@ -1,4 +1,5 @@
-import { isCairnError } from '@cairn/utils'
+import type { EdgeRefusal } from '@cairn/service-kit'
+import { CairnError, isCairnError } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
 
 const STATUS: Record<string, number> = {
@@ -13,6 +14,26 @@ const STATUS: Record<string, number> = {
   [ReservesErrorCode.FORBIDDEN]: 403,
   [ReservesErrorCode.STORAGE_FAILED]: 503,
   [ReservesErrorCode.ANCHOR_FAILED]: 502,
+  [ReservesErrorCode.INVALID_HOST]: 403,
+  [ReservesErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ReservesErrorCode.CONNECTION_LIMIT]: 429,
+  [ReservesErrorCode.OVERLOADED]: 503,
+}
+
+const EDGE_CODES = {
+  invalid_host: ReservesErrorCode.INVALID_HOST,
+  origin_forbidden: ReservesErrorCode.INVALID_HOST,
+  content_type: ReservesErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  connection_limit: ReservesErrorCode.CONNECTION_LIMIT,
+  overloaded: ReservesErrorCode.OVERLOADED,
+} as const
+
+/** A request refused at service-kit's edge as this service's error (its status comes from the table above). */
+export function edgeError(refusal: EdgeRefusal): CairnError {
+  return new CairnError(EDGE_CODES[refusal.kind], refusal.message, {
+    fault: refusal.kind === 'overloaded' ? 'transient' : 'caller',
+    ...(refusal.hint ? { hint: refusal.hint } : {}),
+  })
 }
 
 /** The HTTP status and JSON body of any error (the one place error codes become HTTP statuses). */
@@ -22,7 +43,7 @@ export function httpError(err: unknown): { status: number; body: Record<string, 
     const status = STATUS[err.code] ?? (err.fault === 'caller' ? 400 : err.fault === 'transient' ? 503 : 500)
     const body: Record<string, unknown> = { code: err.code, message: err.message }
     if (err.hint) body.hint = err.hint
-    if (err.code === ReservesErrorCode.INPUT_INVALID && err.meta) {
+    if (isCairnError(err, ReservesErrorCode.INPUT_INVALID) && err.meta && 'errors' in err.meta) {
       body.errorCount = err.meta.errorCount
       body.errors = err.meta.errors
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import { outboundMetrics, type ResilientCall, resilientCall } from '@cairn/service-kit'
-import { CairnError, type Logger, LruCache } from '@cairn/utils'
-import { Redis } from 'ioredis'
+import { RedisClient } from '@cairn/service-kit'
+import type { Logger } from '@cairn/utils'
+import { LRUCache } from 'lru-cache'
 import type { Registry } from 'prom-client'
 import { type AtRestKey, open, seal, userKey } from './at-rest.ts'
 import type { ReservesMetrics } from './metrics.ts'
@@ -35,21 +35,17 @@ export function etagOf(body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
 }
 
-const redactUrl = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@')
-
 /**
  * Proofs of built snapshots (immutable: a built snapshot never changes) in two tiers: an LRU in
  * memory, then Redis when configured, then `load` (the database). Keys never carry a user id:
  * `cairn:reserves:proof:v1:<snapshot>:<HMAC(at-rest key, snapshot ‖ user)>`, and values are
  * AES-256-GCM sealed with the at-rest key, so Redis holds no ids, salts or balances in clear.
- * Redis failures (down, slow: `redisTimeoutMs`, breaker after 5) fall through to the database
- * and are counted; they never fail a request.
+ * Redis (service-kit's {@link RedisClient}) failures — down, slow: `redisTimeoutMs`, breaker
+ * after 5 — fall through to the database and are counted; they never fail a request.
  */
 export class ProofCache {
-  private readonly memory: LruCache<string, CachedProof>
-  private readonly redis: Redis | null
-  private readonly call: ResilientCall | null
-  private lastError = ''
+  private readonly memory: LRUCache<string, CachedProof>
+  private readonly redis: RedisClient | null
 
   constructor(
     private readonly opts: ProofCacheOptions,
@@ -60,51 +56,27 @@ export class ProofCache {
       registry: Registry | null
     },
   ) {
-    this.memory = new LruCache(opts.memoryEntries)
-    if (!opts.redisUrl) {
-      this.redis = null
-      this.call = null
-      return
-    }
-    const url = opts.redisUrl
-    this.redis = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
-    })
-    this.redis.on('error', (err: Error) => {
-      if (err.message === this.lastError) return
-      this.lastError = err.message
-      modules.logger.warn({ err: err.message, url: redactUrl(url) }, 'proof cache: redis connection error')
-    })
-    this.redis.on('ready', () => {
-      this.lastError = ''
-    })
-    this.call = resilientCall(
-      { name: 'redis-proof-cache', timeoutMs: opts.redisTimeoutMs, breaker: { threshold: 5, halfOpenAfterMs: 5000 } },
-      { logger: modules.logger, metrics: modules.registry ? outboundMetrics(modules.registry) : null },
-    )
+    this.memory = new LRUCache({ max: opts.memoryEntries })
+    this.redis = opts.redisUrl
+      ? new RedisClient(
+          {
+            url: opts.redisUrl,
+            target: 'redis-proof-cache',
+            label: 'proof cache: redis',
+            timeoutMs: opts.redisTimeoutMs,
+          },
+          { logger: modules.logger, registry: modules.registry },
+        )
+      : null
   }
 
   /** Connects to Redis; an unreachable one is logged, not fatal (the database answers meanwhile). */
   async open(): Promise<void> {
-    if (!this.redis || !this.opts.redisUrl) return
-    try {
-      await this.redis.connect()
-      this.modules.logger.info({ url: redactUrl(this.opts.redisUrl) }, 'proof cache: redis connected')
-    } catch (err) {
-      this.modules.logger.warn(
-        { err: (err as Error).message, url: redactUrl(this.opts.redisUrl) },
-        'proof cache: redis unreachable at start; using the database until it answers',
-      )
-    }
+    await this.redis?.open()
   }
 
   async close(): Promise<void> {
-    this.call?.dispose()
-    if (this.redis && this.redis.status !== 'end') this.redis.disconnect()
+    await this.redis?.close()
   }
 
   private redisKey(snapshotId: string, userId: string): string {
@@ -117,13 +89,9 @@ export class ProofCache {
   }
 
   private async fromRedis(snapshotId: string, rk: string): Promise<CachedProof | null> {
-    if (!this.redis || !this.call) return null
+    if (!this.redis) return null
     try {
-      const sealed = await this.call.execute(async () => {
-        if (this.redis?.status !== 'ready')
-          throw new CairnError('RESERVES_CACHE_DOWN', `redis is ${this.redis?.status}`, { fault: 'transient' })
-        return this.redis.getBuffer(rk)
-      })
+      const sealed = await this.redis.execute((redis) => redis.getBuffer(rk))
       if (!sealed) {
         this.count('redis', 'miss')
         return null
@@ -139,14 +107,10 @@ export class ProofCache {
   }
 
   private toRedis(snapshotId: string, rk: string, body: string): void {
-    if (!this.redis || !this.call) return
+    if (!this.redis) return
     const sealed = Buffer.from(seal(this.modules.key, new TextEncoder().encode(body), `proof:${snapshotId}`))
-    void this.call
-      .execute(async () => {
-        if (this.redis?.status !== 'ready')
-          throw new CairnError('RESERVES_CACHE_DOWN', `redis is ${this.redis?.status}`, { fault: 'transient' })
-        return this.redis.set(rk, sealed, 'EX', this.opts.redisTtlSeconds)
-      })
+    void this.redis
+      .execute((redis) => redis.set(rk, sealed, 'EX', this.opts.redisTtlSeconds))
       .catch((err: Error) => this.modules.logger.debug({ err: err.message }, 'proof cache: redis write failed'))
   }
 
@@ -172,6 +136,6 @@ export class ProofCache {
 
   /** Whether Redis is connected (for /ready and tests). */
   get redisReady(): boolean {
-    return this.redis?.status === 'ready'
+    return this.redis?.ready ?? false
   }
 }

@@ -1,5 +1,5 @@
-import { Mutex } from '@cairn/utils'
 import { PGlite } from '@electric-sql/pglite'
+import { Mutex } from 'async-mutex'
 import { type Row, type Sql, storageError } from './sql.ts'
 
 /** Opens an embedded PostgreSQL (PGlite) in `dataDir`, or in memory when it is null. */
@@ -24,10 +24,10 @@ export async function openPglite(dataDir: string | null): Promise<Sql> {
   }
   const sql: Sql = {
     driver: 'pglite',
-    exec: (text) => lock.run(() => exec(text)),
-    query: (text, params) => lock.run(() => run(text, params)),
+    exec: (text) => lock.runExclusive(() => exec(text)),
+    query: (text, params) => lock.runExclusive(() => run(text, params)),
     transaction: (fn) =>
-      lock.run(async () => {
+      lock.runExclusive(async () => {
         await run('BEGIN')
         const tx: Sql = { ...sql, query: run, exec, transaction: (f) => f(tx) }
         try {

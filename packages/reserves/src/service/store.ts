@@ -43,10 +43,10 @@ function info(r: Row): SnapshotInfo {
 const notFound = (id: string) =>
   new CairnError(ReservesErrorCode.SNAPSHOT_UNKNOWN, `snapshot ${id} does not exist`, { fault: 'caller' })
 
-/** Snapshots, their trees and their (encrypted) users in SQL. */
 /** Users per INSERT statement when a snapshot is stored. */
 const USER_CHUNK = 500
 
+/** Snapshots, their trees and their (encrypted) users in SQL. */
 export class SnapshotStore {
   constructor(
     private readonly sql: Sql,

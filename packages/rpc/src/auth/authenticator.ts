@@ -1,14 +1,34 @@
+import {
+  type ApiKeyEntry,
+  type CredentialHeaders,
+  type JwksVerifier,
+  Authenticator as KitAuthenticator,
+} from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import { RpcErrorCode } from '../errors.ts'
-import { type ApiKeyEntry, findApiKey } from './api-keys.ts'
-import type { JwksOptions, JwksVerifier } from './jwks.ts'
-import { verifyJwt } from './jwt.ts'
-import type { Role } from './roles.ts'
+import { type Role, RPC_ROLES } from './roles.ts'
+
+/** How far an HS256 token's `iat` may be from now, in seconds (geth's authenticated port: 60). */
+export const JWT_IAT_LEEWAY_SECONDS = 60
+
+/** An external OAuth2/OIDC provider whose RS256/ES256 JWTs the RPC accepts. */
+export interface JwksOptions {
+  /** The provider's JWKS (e.g. `https://idp.example.com/.well-known/jwks.json`). */
+  url: string
+  /** Required `iss`, if set. */
+  issuer?: string | undefined
+  /** Required `aud`, if set. */
+  audience?: string | undefined
+  /** Claim holding the role(s): a dotted path (`realm_access.roles`), a string or an array of strings. */
+  roleClaim: string
+  /** Claim value → role; a value that is a role name maps to itself; anything else is ignored. */
+  roleMap: Readonly<Record<string, Role>>
+}
 
 export interface AuthOptions {
   /** Off: every caller is `admin` (the dev profile on loopback). */
   enabled: boolean
-  apiKeys: readonly ApiKeyEntry[]
+  apiKeys: readonly ApiKeyEntry<Role>[]
   /** The HS256 secret (32 bytes, as geth's jwtsecret file), or null for no HS256 JWTs. */
   jwtSecret: Uint8Array | null
   /** Role of an HS256 JWT without a `role` claim (`public` unless configured: least privilege). */
@@ -30,77 +50,48 @@ export interface Principal {
   expiresAt?: number
 }
 
-/** The credential headers: `Authorization: Bearer <jwt or key>` or `x-api-key: <key>`. */
-export interface CredentialHeaders {
-  authorization?: string | undefined
-  'x-api-key'?: string | string[] | undefined
-}
-
 /**
- * Turns request headers into a {@link Principal}: an API key, an HS256 JWT (the node's secret) or
- * an RS256/ES256 JWT (the provider's JWKS), told apart by the JWT header's `alg`.
+ * The RPC's view of service-kit's authenticator: an API key, an HS256 JWT (the node's secret;
+ * `iat` within ±60 s as geth's authenticated port) or an RS256/ES256 JWT (the provider's JWKS),
+ * with the RPC's ordered role table. Refused credentials do not fail the request here: the caller
+ * is anonymous (`public`) with the reason kept, and the gate answers 401 only when a method needs
+ * more than `public`. A JWKS that cannot be fetched refuses its tokens the same way.
  */
 export class Authenticator {
+  private readonly kit: KitAuthenticator<Role>
+
   constructor(
     readonly opts: AuthOptions,
-    private readonly modules: { jwks: JwksVerifier | null } = { jwks: null },
-  ) {}
+    modules: { jwks: JwksVerifier | null } = { jwks: null },
+  ) {
+    const jwks = opts.jwks && modules.jwks ? opts.jwks : null
+    this.kit = new KitAuthenticator(RPC_ROLES, {
+      apiKeys: opts.apiKeys,
+      hs256: opts.jwtSecret
+        ? { secret: opts.jwtSecret, iatLeewaySeconds: JWT_IAT_LEEWAY_SECONDS, defaultRole: opts.jwtRole }
+        : null,
+      jwks:
+        jwks && modules.jwks
+          ? { verifier: modules.jwks, roleClaim: jwks.roleClaim, roleMap: jwks.roleMap, defaultRole: 'public' }
+          : null,
+    })
+  }
 
   async authenticate(headers: CredentialHeaders, nowSeconds = Math.floor(Date.now() / 1000)): Promise<Principal> {
     if (!this.opts.enabled) return { role: 'admin', kind: 'open', name: null, invalid: null }
-    const xKey = Array.isArray(headers['x-api-key']) ? headers['x-api-key'][0] : headers['x-api-key']
-    const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1]
-    if (xKey) return this.byKey(xKey)
-    if (bearer) {
-      if (bearer.split('.').length === 3) return this.byJwt(bearer, nowSeconds)
-      return this.byKey(bearer)
-    }
-    if (headers.authorization) return anonymous(invalid('unsupported Authorization scheme (use Bearer)'))
-    return anonymous(null)
-  }
-
-  private byKey(key: string): Principal {
-    const entry = findApiKey(this.opts.apiKeys, key)
-    if (!entry) return anonymous(invalid('unknown API key'))
-    return { role: entry.role, kind: 'apiKey', name: entry.name, invalid: null }
-  }
-
-  private async byJwt(token: string, now: number): Promise<Principal> {
-    const alg = jwtAlg(token)
-    if (alg === undefined) return anonymous(invalid('malformed JWT (its header does not decode)'))
-    if (alg !== 'HS256') {
-      const jwks = this.modules.jwks
-      if (!jwks) return anonymous(invalid(`JWTs signed with ${alg} need auth.jwksUrl`))
-      try {
-        const { sub, role, exp } = await jwks.verify(token)
-        return { role, kind: 'jwt', name: sub, invalid: null, ...(exp !== undefined ? { expiresAt: exp } : {}) }
-      } catch (err) {
-        return anonymous(err as CairnError)
-      }
-    }
-    if (!this.opts.jwtSecret) return anonymous(invalid('HS256 JWTs are not accepted (no auth.jwtSecret)'))
     try {
-      const claims = verifyJwt(token, this.opts.jwtSecret, now)
+      const c = await this.kit.authenticate(headers, nowSeconds * 1000)
+      if (!c) return anonymous(null)
       return {
-        role: claims.role ?? this.opts.jwtRole,
-        kind: 'jwt',
-        name: claims.sub ?? null,
+        role: c.role,
+        kind: c.via,
+        name: c.name,
         invalid: null,
-        ...(claims.exp !== undefined ? { expiresAt: claims.exp } : {}),
+        ...(c.expiresAt !== undefined ? { expiresAt: c.expiresAt } : {}),
       }
     } catch (err) {
-      return anonymous(err as CairnError)
+      return anonymous(invalid(err))
     }
-  }
-}
-
-/** The `alg` of a JWT's header, or undefined when it does not decode. */
-function jwtAlg(token: string): string | undefined {
-  try {
-    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg?: unknown }
-    return typeof header.alg === 'string' ? header.alg : undefined
-  } catch {
-    return undefined
   }
 }
 
@@ -108,9 +99,12 @@ function anonymous(err: CairnError | null): Principal {
   return { role: 'public', kind: 'anonymous', name: null, invalid: err }
 }
 
-function invalid(why: string): CairnError {
+/** Any refusal (service-kit's SERVICE_AUTH_INVALID, a JWKS outage) as the RPC's AUTH_INVALID. */
+function invalid(err: unknown): CairnError {
+  const why = err instanceof Error ? err.message : String(err)
   return new CairnError(RpcErrorCode.AUTH_INVALID, `invalid credentials: ${why}`, {
     fault: 'caller',
-    hint: 'send a valid API key (x-api-key) or a JWT (Authorization: Bearer)',
+    cause: err,
+    hint: 'send a valid API key (x-api-key), a fresh HS256 JWT signed with the node secret, or a JWT from the configured identity provider (Authorization: Bearer)',
   })
 }

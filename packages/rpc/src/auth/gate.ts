@@ -1,7 +1,7 @@
+import type { RateLimiter } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import { type ParsedBody, UNPARSEABLE } from '../body.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from '../errors.ts'
-import type { RateLimiter } from '../limits/rate-limiter.ts'
 import type { Principal } from './authenticator.ts'
 import { type Role, requiredRole, roleAllows } from './roles.ts'
 

@@ -1,21 +1,27 @@
+import { defineRoles, roleAllows as kitRoleAllows } from '@cairn/service-kit'
+
 /** Roles, least to most trusted. */
 export const ROLES = ['public', 'user', 'operator', 'admin'] as const
 export type Role = (typeof ROLES)[number]
 
+/** The RPC's role table for service-kit's authenticator: ordered, a higher role may do what a lower may. */
+export const RPC_ROLES = defineRoles<Role>(ROLES, { ordered: true })
+
 /** True when `have` is at least `need`. */
 export function roleAllows(have: Role, need: Role): boolean {
-  return ROLES.indexOf(have) >= ROLES.indexOf(need)
+  return kitRoleAllows(RPC_ROLES, have, need)
 }
 
 /**
  * The least role per JSON-RPC method, as prefix rules checked in order (first match wins):
- * sending and signing need `user`, the txpool `operator`, admin/debug/dev methods `admin`; the
+ * sending and signing need `user`, the txpool `operator`, admin/debug/testing/dev methods `admin`; the
  * reads of `eth_`, `net_` and `web3_` are `public`. Anything else needs `admin` (fail closed): a
  * namespace added later is never public by accident. `personal_sign` signs with a node-held key exactly as
  * `eth_sign` does, so both need `user`; `personal_ecRecover` uses no key (`public`); the rest of
  * geth's `personal_` namespace manages keys (new, import, unlock) and needs `admin`.
  */
 export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = [
+  ['eth_sendUnsigned', 'admin'],
   ['eth_send', 'user'],
   ['eth_sign', 'user'],
   ['personal_sign', 'user'],
@@ -24,6 +30,7 @@ export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = 
   ['txpool_', 'operator'],
   ['admin_', 'admin'],
   ['debug_', 'admin'],
+  ['testing_', 'admin'],
   ['evm_', 'admin'],
   ['anvil_', 'admin'],
   ['hardhat_', 'admin'],

@@ -5,8 +5,8 @@ import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { type MethodDef, method } from '../method.ts'
-import { address, data, hash32, looseQuantity } from '../schemas.ts'
-import { MAX_BLOCKS_PER_CALL } from './dev.ts'
+import { address, data, hash32, numberOrHex } from '../schemas.ts'
+import { dev, MAX_BLOCKS_PER_CALL } from './dev.ts'
 
 /**
  * Foundry's and Hardhat's test-setup methods (dev mode only): snapshots, state edits and mining
@@ -14,17 +14,11 @@ import { MAX_BLOCKS_PER_CALL } from './dev.ts'
  * DevEngine.editState), so `latest`, the pool and traces see it immediately.
  */
 
-function dev(ctx: RpcContext) {
-  if (!ctx.dev)
-    throw new CairnError('RPC_METHOD_NOT_FOUND', 'dev methods need a dev chain (--dev)', { fault: 'caller' })
-  return ctx.dev
-}
-
 const slot = z
   .string()
   .regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a storage slot of at most 32 bytes')
   .transform((s) => setLengthLeft(hexToBytes(`0x${s.slice(2).padStart(64, '0')}`), 32))
-const count = looseQuantity.optional()
+const count = numberOrHex.optional()
 
 const setBalance =
   (addr: string, wei: bigint): StateEdit =>
@@ -50,7 +44,7 @@ const setStorage =
   }
 
 /** Mines `blocks` blocks, `interval` seconds apart when given (anvil_mine / hardhat_mine). */
-async function mineMany(ctx: RpcContext, blocks = 1n, interval?: bigint): Promise<void> {
+export async function mineMany(ctx: RpcContext, blocks = 1n, interval?: bigint): Promise<void> {
   const d = dev(ctx)
   if (blocks > MAX_BLOCKS_PER_CALL) {
     throw new CairnError(
@@ -101,13 +95,13 @@ export const devStateMethods: MethodDef[] = [
   method({
     name: 'evm_revert',
     devOnly: true,
-    params: z.tuple([looseQuantity]),
+    params: z.tuple([numberOrHex]),
     handler: ([id], ctx) => dev(ctx).revert(id),
   }),
-  ...both('setBalance', z.tuple([address, looseQuantity]), async ([a, wei]: [string, bigint], ctx) => {
+  ...both('setBalance', z.tuple([address, numberOrHex]), async ([a, wei]: [string, bigint], ctx) => {
     await dev(ctx).editState(setBalance(a, wei))
   }),
-  ...both('setNonce', z.tuple([address, looseQuantity]), async ([a, n]: [string, bigint], ctx) => {
+  ...both('setNonce', z.tuple([address, numberOrHex]), async ([a, n]: [string, bigint], ctx) => {
     await dev(ctx).editState(setNonce(a, n))
   }),
   ...both('setCode', z.tuple([address, data]), async ([a, code]: [string, string], ctx) => {

@@ -1,13 +1,14 @@
-import { CairnError, toQuantity } from '@cairn/utils'
+import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { type MethodDef, method } from '../method.ts'
-import { looseQuantity } from '../schemas.ts'
+import { numberOrHex } from '../schemas.ts'
 
-function dev(ctx: RpcContext) {
+/** The dev controls; -32601 on a chain that is not a dev chain. */
+export function dev(ctx: RpcContext) {
   if (!ctx.dev)
-    throw new CairnError('RPC_METHOD_NOT_FOUND', 'dev methods need a dev chain (--dev)', { fault: 'caller' })
+    throw new CairnError(RpcErrorCode.METHOD_NOT_FOUND, 'dev methods need a dev chain (--dev)', { fault: 'caller' })
   return ctx.dev
 }
 
@@ -21,7 +22,7 @@ export const devMethods: MethodDef[] = [
     devOnly: true,
     params: z.tuple([
       z
-        .union([looseQuantity, z.object({ timestamp: looseQuantity.optional(), blocks: looseQuantity.optional() })])
+        .union([numberOrHex, z.object({ timestamp: numberOrHex.optional(), blocks: numberOrHex.optional() })])
         .optional(),
     ]),
     async handler([opts], ctx) {
@@ -43,13 +44,14 @@ export const devMethods: MethodDef[] = [
   method({
     name: 'evm_increaseTime',
     devOnly: true,
-    params: z.tuple([z.union([looseQuantity, z.number().int().nonnegative().transform(BigInt)])]),
-    handler: ([s], ctx) => toQuantity(dev(ctx).increaseTime(s)),
+    params: z.tuple([numberOrHex]),
+    // A JSON number, as Anvil and Hardhat answer (the total offset in seconds).
+    handler: ([s], ctx) => Number(dev(ctx).increaseTime(s)),
   }),
   method({
     name: 'evm_setNextBlockTimestamp',
     devOnly: true,
-    params: z.tuple([z.union([looseQuantity, z.number().int().nonnegative().transform(BigInt)])]),
+    params: z.tuple([numberOrHex]),
     handler: ([t], ctx) => {
       dev(ctx).setNextBlockTimestamp(t)
       return null

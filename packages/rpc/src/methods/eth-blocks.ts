@@ -13,7 +13,7 @@ async function byHash(ctx: RpcContext, hash: string) {
   return ctx.chain.store.getBlock(hexToBytes(hash))
 }
 
-async function locateTx(ctx: RpcContext, hash: string) {
+export async function locateTx(ctx: RpcContext, hash: string) {
   const loc = await ctx.chain.store.getTxLocation(hexToBytes(hash))
   if (!loc) return undefined
   const block = await ctx.chain.store.getBlock(loc.blockHash)

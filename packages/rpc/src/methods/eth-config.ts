@@ -62,16 +62,20 @@ function gte(common: Common, hardfork: string, since: string): boolean {
   return common.hardforkGteHardfork(hardfork, since)
 }
 
-function blobSchedule(common: Common, hardfork: string) {
-  try {
-    const per = common.paramByHardfork('blobGasPerBlob', hardfork)
-    return {
-      target: Number(common.paramByHardfork('targetBlobGasPerBlock', hardfork) / per),
-      max: Number(common.paramByHardfork('maxBlobGasPerBlock', hardfork) / per),
-      baseFeeUpdateFraction: Number(common.paramByHardfork('blobGasPriceUpdateFraction', hardfork)),
-    }
-  } catch {
-    return null
+/**
+ * A fork's blob target, max and base-fee update fraction, from that fork's own Common: a BPO fork
+ * carries them in its own config (`target`/`max`), which @ethereumjs's `getBlobGasSchedule` reads,
+ * not in the parameter tables (those still hold Osaka's). Null before Cancun.
+ */
+function blobSchedule(ctx: RpcContext, hardfork: string) {
+  if (!gte(ctx.chain.common, hardfork, 'cancun')) return null
+  const common = ctx.chain.commons.fork(hardfork)
+  const s = common.getBlobGasSchedule()
+  const per = common.param('blobGasPerBlob')
+  return {
+    target: Number(s.targetBlobGasPerBlock / per),
+    max: Number(s.maxBlobGasPerBlock / per),
+    baseFeeUpdateFraction: Number(s.blobGasPriceUpdateFraction),
   }
 }
 
@@ -94,7 +98,7 @@ function forkConfig(ctx: RpcContext, forks: Fork[], fork: Fork) {
   }
   return {
     activationTime: Number(fork.at),
-    blobSchedule: blobSchedule(common, fork.name),
+    blobSchedule: blobSchedule(ctx, fork.name),
     chainId: toQuantity(ctx.chain.chainId),
     forkId: forkHash(ctx.chain.genesisBlock.hash(), activations),
     precompiles,

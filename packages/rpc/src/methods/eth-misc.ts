@@ -5,7 +5,7 @@ import { invalidParams } from '../errors.ts'
 import { percentile, suggestTip, tipOf } from '../gas-oracle.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
-import { blockRef, looseQuantity } from '../schemas.ts'
+import { blockRef, numberOrHex } from '../schemas.ts'
 
 /** Blob gas used over the most the block's fork allows; 0 before Cancun. */
 function blobGasUsedRatio(b: Block): number {
@@ -54,7 +54,7 @@ export const ethMiscMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_feeHistory',
-    params: z.tuple([looseQuantity, blockRef, z.array(z.number().min(0).max(100)).max(100).optional()]),
+    params: z.tuple([numberOrHex, blockRef, z.array(z.number().min(0).max(100)).max(100).optional()]),
     async handler([count, newest, percentiles], ctx) {
       if (count < 1n) return { oldestBlock: '0x0', baseFeePerGas: [], gasUsedRatio: [] }
       const n = count > 1024n ? 1024n : count

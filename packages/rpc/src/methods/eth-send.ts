@@ -1,4 +1,6 @@
 import { seedEncodedTx } from '@cairn/chain'
+import { blobKzg } from '@cairn/crypto'
+import { type BlobSidecar, decodeBlobNetworkTx, sidecarVersionFor, toCellProofSidecar } from '@cairn/txpool'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { createTx, createTxFromRLP, paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
@@ -86,13 +88,19 @@ function isUnprotected(tx: TypedTransaction): boolean {
 }
 
 /** Adds a transaction to the pool; on a dev chain, when the pool has room (see DevEngine.admit). */
-function addToPool(ctx: RpcContext, tx: TypedTransaction): Promise<Uint8Array> {
-  return ctx.dev?.admit ? ctx.dev.admit(() => ctx.pool.add(tx)) : ctx.pool.add(tx)
+function addToPool(ctx: RpcContext, tx: TypedTransaction, sidecar?: BlobSidecar): Promise<Uint8Array> {
+  const add = () => ctx.pool.add(tx, sidecar ? { sidecar } : {})
+  return ctx.dev?.admit ? ctx.dev.admit(add) : add()
 }
 
-function decodeRaw(ctx: RpcContext, raw: string) {
+/**
+ * A raw transaction: any type in its canonical encoding, or a blob transaction in its network
+ * form (with its sidecar: blobs, commitments, proofs), which is what eth_sendRawTransaction takes.
+ */
+function decodeRaw(ctx: RpcContext, raw: string): { tx: TypedTransaction; sidecar?: BlobSidecar } {
+  const bytes = hexToBytes(raw)
   try {
-    return decodeRawTx(ctx.chain.common, hexToBytes(raw))
+    return decodeBlobNetworkTx(ctx.chain.common, bytes) ?? { tx: decodeRawTx(ctx.chain.common, bytes) }
   } catch (err) {
     throw new CairnError(
       RpcErrorCode.EXECUTION_FAILED,
@@ -134,7 +142,8 @@ export async function fillRequest(ctx: RpcContext, req: CallRequest): Promise<Ty
   const nonce = req.nonce ?? (await pool.pendingNonce(new Address(hexToBytes(from))))
   const legacy = req.gasPrice !== undefined || req.type === 0n || req.type === 1n
   const tip = req.maxPriorityFeePerGas ?? (legacy ? 0n : await suggestTip(ctx))
-  const baseFee = head.header.calcNextBaseFee()
+  // The next block's base fee: the producer's when it sets one (anvil_setNextBlockBaseFeePerGas).
+  const baseFee = ctx.producer.nextBlockEnv(head).baseFeePerGas ?? head.header.calcNextBaseFee()
   // As geth's setDefaults: the fees first, then the gas, estimated with those fees (GASPRICE and
   // the funds cap see them) in the block the transaction will be in.
   const fees = legacy
@@ -174,6 +183,18 @@ function invalidTx(err: unknown, chainId: bigint): CairnError {
   })
 }
 
+/**
+ * Pools a transaction the node made (eth_sendTransaction) and, on a dev chain sealing as
+ * transactions arrive (automine), answers its hash once its block is the head — as Anvil's and
+ * Hardhat's automine do, so a read right after the awaited send sees its effects — or an error when
+ * it was dropped at execution instead of vanishing.
+ */
+async function sendAndSeal(ctx: RpcContext, tx: TypedTransaction): Promise<string> {
+  const hash = await addToPool(ctx, tx)
+  await ctx.dev?.awaitMined(hash)
+  return bytesToHex(hash)
+}
+
 /** Fills and signs with the unlocked key of `req.from`. */
 async function signRequest(ctx: RpcContext, req: CallRequest): Promise<TypedTransaction> {
   const key = keyOf(ctx, req)
@@ -190,7 +211,7 @@ export const ethSendMethods: MethodDef[] = [
     name: 'eth_sendRawTransaction',
     params: z.tuple([data]),
     async handler([raw], ctx) {
-      const tx = decodeRaw(ctx, raw)
+      const { tx, sidecar } = decodeRaw(ctx, raw)
       if (!ctx.allowUnprotectedTxs && isUnprotected(tx)) {
         throw new CairnError(
           RpcErrorCode.EXECUTION_FAILED,
@@ -201,7 +222,13 @@ export const ethSendMethods: MethodDef[] = [
           },
         )
       }
-      return bytesToHex(await addToPool(ctx, tx))
+      // As geth from Osaka on: a sidecar with one proof per blob (what wallets and libraries made
+      // for Cancun send) is checked and converted to cell proofs here, before the pool sees it.
+      const converted =
+        sidecar?.version === 0 && sidecarVersionFor(ctx.chain.head.header.common) === 1
+          ? await toCellProofSidecar(tx, sidecar, blobKzg())
+          : sidecar
+      return bytesToHex(await addToPool(ctx, tx, converted))
     },
   }),
   method({
@@ -213,7 +240,17 @@ export const ethSendMethods: MethodDef[] = [
         from && ctx.dev && !ctx.accounts.privateKey(from) && isImpersonated(ctx, from)
           ? await impersonatedTx(ctx, await fillRequest(ctx, req), from)
           : await signRequest(ctx, req)
-      return bytesToHex(await addToPool(ctx, tx))
+      return sendAndSeal(ctx, tx)
+    },
+  }),
+  method({
+    // Anvil's: sends as `from` without its key or an impersonation (dev mode).
+    name: 'eth_sendUnsignedTransaction',
+    devOnly: true,
+    params: z.tuple([callRequest.refine((r) => r.from !== undefined, 'expected a from address')]),
+    async handler([req], ctx) {
+      const from = req.from as string
+      return sendAndSeal(ctx, await impersonatedTx(ctx, await fillRequest(ctx, req), from))
     },
   }),
   method({

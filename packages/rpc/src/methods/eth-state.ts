@@ -23,6 +23,15 @@ const storageKey = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a storage
 /** Most slots one eth_getStorageValues may read (geth's maxGetStorageSlots). */
 const MAX_STORAGE_VALUES = 1024
 
+/**
+ * How eth_getProof echoes a storage key, as geth: a key given as 32 bytes as given (lower case),
+ * any shorter one as a quantity (`0x00` → `0x0`), which the spec asks for.
+ */
+function proofKey(key: string): string {
+  const digits = key.length - 2
+  return Math.ceil(digits / 2) === 32 ? key.toLowerCase() : toQuantity(BigInt(key))
+}
+
 /** Account state at a block: balance, nonce, code, storage; calls and gas estimation. */
 
 async function stateAt(ctx: Parameters<MethodDef['handler']>[1], ref: z.infer<typeof blockRef> | undefined) {
@@ -180,7 +189,7 @@ export const ethStateMethods: MethodDef[] = [
         address: addr,
         storageProof: proof.storageProof.map((p, i) => ({
           ...p,
-          key: keys[i],
+          key: proofKey(keys[i] as string),
           value: toQuantity(p.value === '0x' ? 0n : BigInt(p.value)),
         })),
       }

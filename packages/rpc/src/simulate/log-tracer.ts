@@ -29,7 +29,8 @@ export class SimLogTracer {
   /** A CREATE with value whose address is known only at `newContract`. */
   private pendingCreate: { from: Uint8Array; value: bigint } | undefined
 
-  constructor(vm: VM) {
+  /** Listens to a VM's EVM (one per fork a simulation crosses; all share this tracer's state). */
+  attach(vm: VM): void {
     const events = vm.evm.events
     if (!events) return
     events.on('beforeMessage', (m: Message) => this.enter(m))

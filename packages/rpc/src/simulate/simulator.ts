@@ -1,27 +1,45 @@
 import { logsBloom, type RawLog, receiptsRoot, type StoredReceipt } from '@cairn/chain'
 import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
-import { type Block, type BlockHeader, createBlock, genTransactionsTrieRoot } from '@ethereumjs/block'
-import { createTx, type TypedTransaction } from '@ethereumjs/tx'
-import { Address, equalsBytes, KECCAK256_NULL, KECCAK256_RLP, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
-import { runTx, type VM } from '@ethereumjs/vm'
+import {
+  Block,
+  type BlockHeader,
+  createBlock,
+  createBlockHeader,
+  genTransactionsTrieRoot,
+  genWithdrawalsTrieRoot,
+} from '@ethereumjs/block'
+import { Common, Hardfork } from '@ethereumjs/common'
+import { bytesToNibbles, type MerklePatriciaTrie } from '@ethereumjs/mpt'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import {
+  type Address,
+  createWithdrawal,
+  equalsBytes,
+  KECCAK256_NULL,
+  setLengthLeft,
+  toChecksumAddress,
+} from '@ethereumjs/util'
+import { createVM, runTx, type VM } from '@ethereumjs/vm'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { decodeRevertReason } from '../exec.ts'
 import { formatBlock } from '../format.ts'
 import { gethError } from '../trace/tracer.ts'
+import { finishBlock, type SimWithdrawal } from './block-end.ts'
 import { type PlannedBlock, planBlocks } from './chain.ts'
 import { simError, tooManyCalls, txRefused } from './errors.ts'
 import { type SimLog, SimLogTracer } from './log-tracer.ts'
 import { applySimStateOverride } from './overrides.ts'
-import type { SimCall, SimOptions } from './schema.ts'
+import type { SimOptions } from './schema.ts'
 import { preExecution } from './system-calls.ts'
+import { toSimTx } from './tx.ts'
 
 /** Most calls in one simulated block and in one request (geth's limits). */
 const MAX_CALLS_PER_BLOCK = 5000
 const MAX_CALLS = 10_000
 const ZERO32 = new Uint8Array(32)
-/** sha256 of no requests: the EIP-7685 requests hash of a block without any. */
-const EMPTY_REQUESTS_HASH = hexToBytes('0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+/** A nonce is a uint64 in geth: 2^64-1 is the largest, and one more wraps to 0. */
+const NONCE_LIMIT = 1n << 64n
 
 interface CallResult {
   returnData: string
@@ -34,11 +52,12 @@ interface CallResult {
 
 /**
  * eth_simulateV1 (execution-apis src/eth/execute.yaml; geth internal/ethapi/simulate.go): the
- * blocks of `opts` built one after another on the state after `base`, in one private VM whose
- * writes stay in a state checkpoint that is never committed. Each call runs as a transaction
- * (nonces move, fees are paid, logs are kept) from its `from`, unsigned. Differences from geth:
- * the state root of a simulated block is not computed (zero), so its hash differs from geth's;
- * calls from accounts with code are refused as by import (EIP-3607), where geth lets them run.
+ * blocks of `opts` built one after another on the state after `base`, over one private state
+ * whose writes never reach the chain's store. Each call runs as a transaction (nonces move, fees
+ * are paid, logs are kept) from its `from`, unsigned; each block runs under its own fork's rules
+ * and ends as a real block does (EIP-7685 requests, the block reward before the merge,
+ * withdrawals), and its header carries the real post-state root, so its hash is the one geth
+ * gives it. Calls from accounts with code run (geth skips EIP-3607 in a simulation).
  */
 export async function simulate(ctx: RpcContext, opts: SimOptions, base: Block): Promise<Record<string, unknown>[]> {
   const blocks = planBlocks(opts.blockStateCalls, base.header)
@@ -49,17 +68,27 @@ export async function simulate(ctx: RpcContext, opts: SimOptions, base: Block): 
     total += n
   }
   if (total > MAX_CALLS) throw tooManyCalls()
-  const vm = await ctx.chain.executor.vmAt(base.header, ctx.chain.store)
-  // Never committed: the private view must stay at the base block's root (see Executor.vmAt).
+  const first = blocks[0]
+  if (!first) return []
+  const rules = blockRules(ctx, base.header, first)
+  const vm = await ctx.chain.executor.vmAt(base.header, ctx.chain.store, rules.common)
+  // The private state's writes stay in this checkpoint until a block ends (see stateRoot).
   await vm.stateManager.checkpoint()
+  skipEmptyStorageTries(vm)
   const hashes = new Map<bigint, Uint8Array>()
   routeBlockHashes(vm, hashes)
-  const tracer = opts.traceTransfers ? new SimLogTracer(vm) : undefined
-  const deadline = Date.now() + ctx.limits.evmTimeoutMs
-  const precompiles = new Map(precompilesOf(vm))
-  warmRulesetPrecompiles(vm, precompiles)
-  const sim: Sim = { ctx, vm, opts, tracer, deadline, gasBudget: ctx.limits.gasCap, precompiles, movedTo: new Set() }
-  coolMovedPrecompiles(sim)
+  const sim: Sim = {
+    ctx,
+    vm,
+    opts,
+    tracer: opts.traceTransfers ? new SimLogTracer() : undefined,
+    deadline: Date.now() + ctx.limits.evmTimeoutMs,
+    gasBudget: ctx.limits.gasCap,
+    vms: new Map(),
+    rulesets: new WeakMap(),
+    movedTo: new Set(),
+  }
+  instrument(sim, vm, rules.common)
   const out: Record<string, unknown>[] = []
   let parent = base.header
   for (const planned of blocks) {
@@ -73,20 +102,78 @@ export async function simulate(ctx: RpcContext, opts: SimOptions, base: Block): 
 
 interface Sim {
   ctx: RpcContext
+  /** The VM of the block running now (one per fork, all over one state manager). */
   vm: VM
   opts: SimOptions
   tracer: SimLogTracer | undefined
   deadline: number
   /** Gas left for the whole request (the RPC gas cap, as geth's gasBudget). */
   gasBudget: bigint
-  /** The ruleset's precompiles, each block's starting set. */
-  precompiles: Map<string, unknown>
+  /** The VM of each fork the simulated blocks run under. */
+  vms: Map<Common, VM>
+  /** Each VM's ruleset precompiles, every block's starting set. */
+  rulesets: WeakMap<VM, Map<string, unknown>>
   /** Where this block's overrides moved precompiles to (cold unless accessed, as in geth). */
   movedTo: Set<string>
   /** The access-listed addresses of the call running now. */
   accessListed?: Set<string>
 }
 
+/**
+ * The difficulty and rules of a simulated block, as geth's makeHeaders: after the merge (the
+ * parent is proof-of-stake, or the block is at Shanghai or later) difficulty 0, before it the
+ * parent's; an override wins. The fork follows from number, time and difficulty.
+ */
+function blockRules(
+  ctx: RpcContext,
+  parent: BlockHeader,
+  planned: PlannedBlock,
+): { common: Common; difficulty: bigint } {
+  const o = planned.blockOverrides
+  const commons = ctx.chain.commons
+  const key = { number: o.number, timestamp: o.time }
+  const merged = parent.difficulty === 0n || commons.at({ ...key, difficulty: 0n }).gteHardfork(Hardfork.Shanghai)
+  const difficulty = o.difficulty ?? (merged ? 0n : parent.difficulty)
+  return { common: commons.at({ ...key, difficulty }), difficulty }
+}
+
+/** The VM of `common`'s fork over the simulation's one state (made on first use, as the executor's useFork). */
+async function useFork(sim: Sim, common: Common): Promise<VM> {
+  let vm = sim.vms.get(common)
+  if (!vm) {
+    const { stateManager, blockchain } = sim.vm
+    // A Common of its own (chain's ownCopy): the VM's EVM subscribes to it.
+    vm = await createVM({ common: Common.prototype.copy.call(common), stateManager, blockchain })
+    instrument(sim, vm, common)
+  }
+  sim.vm = vm
+  return vm
+}
+
+/** Hooks a fork's VM the way a simulation needs (see each). */
+function instrument(sim: Sim, vm: VM, common: Common): void {
+  sim.vms.set(common, vm)
+  const ruleset = new Map(precompilesOf(vm))
+  sim.rulesets.set(vm, ruleset)
+  warmRulesetPrecompiles(vm, ruleset)
+  coolMovedPrecompiles(sim, vm)
+  sim.tracer?.attach(vm)
+}
+
+/**
+ * The state root after the block's writes: the checkpoint that holds them is committed, which
+ * writes them into the private trie (the state's own store view, never the chain's store), and a
+ * new one opened for the next block. The read-through state stays right after such a flush: its
+ * caches are unbounded (@ethereumjs's ordered maps), so every account or slot written is still
+ * read from them or from the private trie, never from the base view it reads through.
+ */
+async function stateRoot(vm: VM): Promise<Uint8Array> {
+  const sm = vm.stateManager
+  await sm.commit()
+  const root = await sm.getStateRoot()
+  await sm.checkpoint()
+  return root
+}
 function precompilesOf(vm: VM): Map<string, unknown> {
   return (vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
 }
@@ -107,9 +194,9 @@ function warmRulesetPrecompiles(vm: VM, ruleset: Map<string, unknown>): void {
  * runTx warmed its addresses), a moved-to address that is not the sender, recipient, coinbase or in
  * the access list is made cold again.
  */
-function coolMovedPrecompiles(sim: Sim): void {
-  const journal = sim.vm.evm.journal as unknown as { alwaysWarmJournal: Map<string, Set<string>> }
-  sim.vm.evm.events?.on('beforeMessage', (m: { depth: number; caller: Address; to?: Address }) => {
+function coolMovedPrecompiles(sim: Sim, vm: VM): void {
+  const journal = vm.evm.journal as unknown as { alwaysWarmJournal: Map<string, Set<string>> }
+  vm.evm.events?.on('beforeMessage', (m: { depth: number; caller: Address; to?: Address }) => {
     if (m.depth !== 0 || sim.movedTo.size === 0) return
     for (const addr of sim.movedTo) {
       if (addr === m.caller.toString().slice(2) || addr === m.to?.toString().slice(2)) continue
@@ -164,6 +251,31 @@ function allowCodeSender(vm: VM, from: Address): () => void {
   }
 }
 
+/**
+ * A storage trie with no slots answers every read and delete at once. @ethereumjs/mpt looks its
+ * root up in the database first, where the empty root is not stored, and throws and catches an
+ * error each time: ~16 times a block (the system contracts' empty slots), a tenth of a simulated
+ * block's time.
+ */
+function skipEmptyStorageTries(vm: VM): void {
+  type Trie = MerklePatriciaTrie & { EMPTY_TRIE_ROOT: Uint8Array }
+  const sm = vm.stateManager as unknown as { _getStorageTrie(address: Address, account: unknown): Trie }
+  const storageTrie = sm._getStorageTrie.bind(sm)
+  const patched = new WeakSet<Trie>()
+  sm._getStorageTrie = (address, account) => {
+    // The state manager keeps a trie per account: patch each once.
+    const trie = storageTrie(address, account)
+    if (patched.has(trie)) return trie
+    patched.add(trie)
+    const findPath = trie.findPath.bind(trie)
+    trie.findPath = async (key, ...rest) =>
+      equalsBytes(trie.root(), trie.EMPTY_TRIE_ROOT)
+        ? { node: null, remaining: Array.from(bytesToNibbles(key)), stack: [] }
+        : findPath(key, ...rest)
+    return trie
+  }
+}
+
 /** BLOCKHASH of a simulated block answers its hash; older ones the chain's. */
 function routeBlockHashes(vm: VM, hashes: Map<bigint, Uint8Array>): void {
   type HashOnly = { hash(): Uint8Array }
@@ -176,13 +288,22 @@ function routeBlockHashes(vm: VM, hashes: Map<bigint, Uint8Array>): void {
 }
 
 async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeader) {
-  const { vm, opts } = sim
-  const common = vm.common
+  const { opts } = sim
   const o = planned.blockOverrides
+  const { common, difficulty } = blockRules(sim.ctx, parent, planned)
+  const vm = await useFork(sim, common)
   const validation = opts.validation ?? false
   const london = common.isActivatedEIP(1559)
   const cancun = common.isActivatedEIP(4844)
+  const shanghai = common.isActivatedEIP(4895)
+  // geth: without validation the base fee is 0 unless overridden (a call's fee cap may be under it).
   const baseFee = london ? (o.baseFeePerGas ?? (validation ? parent.calcNextBaseFee() : 0n)) : undefined
+  const withdrawals: SimWithdrawal[] = (o.withdrawals ?? []).map((w) => ({
+    index: w.index,
+    validatorIndex: w.validatorIndex,
+    address: hexToBytes(w.address),
+    amount: w.amount,
+  }))
   const headerData = {
     parentHash: parent.hash(),
     number: o.number,
@@ -190,7 +311,7 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     gasLimit: o.gasLimit ?? parent.gasLimit,
     coinbase: o.feeRecipient ?? parent.coinbase.toString(),
     mixHash: o.prevRandao ? hexToBytes(o.prevRandao) : ZERO32,
-    difficulty: 0n,
+    difficulty,
     ...(baseFee !== undefined ? { baseFeePerGas: baseFee } : {}),
     ...(cancun
       ? {
@@ -205,7 +326,7 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     env.header.getBlobGasPrice = () => fee
   }
   // As geth: every block starts from the ruleset's precompiles (a move lasts one block).
-  resetPrecompiles(vm, sim.precompiles)
+  resetPrecompiles(vm, sim.rulesets.get(vm) as Map<string, unknown>)
   sim.movedTo = planned.stateOverrides ? await applySimStateOverride(vm, planned.stateOverrides) : new Set()
   await preExecution(vm, o.number, o.time, parent.hash(), headerData.parentBeaconBlockRoot ?? ZERO32)
   sim.tracer?.startBlock()
@@ -225,8 +346,12 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
         },
       )
     }
-    const remaining = env.header.gasLimit - gasUsed
-    const { tx, from, gas, capped } = await toTx(sim, call, remaining)
+    const { tx, from, gas, capped } = await toSimTx(vm, call, {
+      remaining: env.header.gasLimit - gasUsed,
+      budget: sim.gasBudget,
+      chainId: sim.ctx.chain.chainId,
+      london,
+    })
     sim.tracer?.startCall()
     if (validation) await checkNonce(vm, from, tx, gas)
     sim.accessListed = new Set((call.accessList ?? []).map((e) => e.address.slice(2)))
@@ -241,11 +366,13 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
       skipNonce: !validation,
       skipBlockGasLimitValidation: true,
       skipHardForkValidation: true,
+      blockGasUsed: gasUsed,
     })
       .catch((err: unknown) => {
         throw refusal(err, from, tx, gas, baseFee ?? 0n)
       })
       .finally(restore)
+    await wrapNonce(vm, from)
     gasUsed += r.totalGasSpent
     blobGasUsed += r.blobGasUsed ?? 0n
     sim.gasBudget -= r.totalGasSpent
@@ -279,94 +406,59 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     if (failed) result.error = callError(e.exceptionError?.error ?? 'execution failed', e.returnValue, capped)
     calls.push(result)
   }
+  const allLogs = receipts.flatMap((r) => r.logs)
+  const requestsHash = await finishBlock(vm, {
+    coinbase: env.header.coinbase,
+    logs: allLogs,
+    // As geth: a block before Shanghai has no withdrawals (an override is ignored there).
+    withdrawals: shanghai ? withdrawals : [],
+    gasLimit: env.header.gasLimit,
+  })
   const header = {
     ...headerData,
     gasUsed,
     transactionsTrie: await genTransactionsTrieRoot(txs),
     receiptTrie: await receiptsRoot(receipts),
-    logsBloom: logsBloom(receipts.flatMap((r) => r.logs)),
-    stateRoot: ZERO32,
-    ...(common.isActivatedEIP(4895) ? { withdrawalsRoot: KECCAK256_RLP } : {}),
+    logsBloom: logsBloom(allLogs),
+    stateRoot: await stateRoot(vm),
+    ...(shanghai ? { withdrawalsRoot: await genWithdrawalsTrieRoot(withdrawals.map(createWithdrawal)) } : {}),
     ...(cancun ? { blobGasUsed } : {}),
-    ...(common.isActivatedEIP(7685) ? { requestsHash: EMPTY_REQUESTS_HASH } : {}),
+    ...(requestsHash ? { requestsHash } : {}),
   }
-  const block = createBlock(
-    { header, transactions: txs, ...(common.isActivatedEIP(4895) ? { withdrawals: [] } : {}) },
-    { common, skipConsensusFormatValidation: true, freeze: false },
+  // Not createBlock: it would build the transactions again, and refuse what a simulation runs (a
+  // gas limit above EIP-7825's cap, the nonce 2^64-1); these ones also know their sender.
+  const block = new Block(
+    createBlockHeader(header, { common, skipConsensusFormatValidation: true }),
+    txs,
+    [],
+    shanghai ? withdrawals.map(createWithdrawal) : undefined,
+    { common },
   )
-  // createBlock copies the transactions: keep the ones that know their sender.
-  for (let i = 0; i < txs.length; i++) (block.transactions as TypedTransaction[])[i] = txs[i] as TypedTransaction
   return { block, calls }
 }
 
-/** The transaction a call runs as: unsigned (zero signature, as geth's), sent from `from`. */
-async function toTx(sim: Sim, call: SimCall, remaining: bigint) {
-  const { vm } = sim
-  const from = new Address(hexToBytes(call.from ?? `0x${'00'.repeat(20)}`))
-  const requested = call.gas ?? remaining
-  if (requested > remaining) {
-    throw simError(
-      RpcErrorCode.SIM_BLOCK_GAS_LIMIT,
-      `block gas limit reached: remaining: ${remaining}, required: ${requested}`,
-    )
-  }
-  let gas = requested < sim.gasBudget ? requested : sim.gasBudget
-  const capped = gas < requested
-  if (call.gas === undefined && vm.common.isActivatedEIP(7825)) {
-    const max = vm.common.param('maxTransactionGasLimit')
-    if (gas > max) gas = max
-  }
-  const nonce = call.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n
-  const type = call.authorizationList
-    ? 4
-    : call.blobVersionedHashes
-      ? 3
-      : call.gasPrice !== undefined && call.maxFeePerGas === undefined
-        ? call.accessList
-          ? 1
-          : 0
-        : 2
-  const to = call.to ?? undefined
-  const fields: Record<string, unknown> = {
-    type,
-    nonce,
-    gasLimit: gas,
-    value: call.value ?? 0n,
-    data: call.input ?? call.data ?? '0x',
-    ...(to ? { to } : {}),
-    chainId: sim.ctx.chain.chainId,
-    accessList: call.accessList ?? [],
-    v: 0n,
-    r: 0n,
-    s: 0n,
-  }
-  if (type < 2) {
-    fields.gasPrice = call.gasPrice ?? 0n
-  } else {
-    fields.maxFeePerGas = call.maxFeePerGas ?? 0n
-    fields.maxPriorityFeePerGas = call.maxPriorityFeePerGas ?? 0n
-  }
-  if (type === 3) {
-    fields.maxFeePerBlobGas = call.maxFeePerBlobGas ?? 0n
-    fields.blobVersionedHashes = call.blobVersionedHashes
-  }
-  if (type === 4) fields.authorizationList = call.authorizationList
-  if (type === 0) delete fields.accessList
-  let tx: TypedTransaction
-  try {
-    tx = createTx(fields as Parameters<typeof createTx>[0], { common: vm.common, freeze: false })
-  } catch (err) {
-    throw simError(RpcErrorCode.INVALID_PARAMS, `invalid call: ${(err as Error).message.split('\n')[0]}`)
-  }
-  tx.getSenderAddress = () => from
-  return { tx, from, gas, capped }
+/**
+ * geth's nonce is a uint64: a call from an account at 2^64-1 (allowed without validation) leaves
+ * it at 0, not 2^64.
+ */
+async function wrapNonce(vm: VM, from: Address): Promise<void> {
+  const account = await vm.stateManager.getAccount(from)
+  if (!account || account.nonce < NONCE_LIMIT) return
+  account.nonce -= NONCE_LIMIT
+  await vm.stateManager.putAccount(from, account)
 }
 
-/** geth checks the nonce first (@ethereumjs checks the base fee before it): -38010 / -38011. */
+/**
+ * geth checks the nonce first (@ethereumjs checks the base fee before it): -38010 / -38011, and
+ * an account at the largest nonce cannot send (-32603, as geth's ErrNonceMax).
+ */
 async function checkNonce(vm: VM, from: Address, tx: TypedTransaction, gas: bigint): Promise<void> {
   const state = (await vm.stateManager.getAccount(from))?.nonce ?? 0n
-  if (tx.nonce === state) return
   const a = toChecksumAddress(from.toString())
+  if (tx.nonce === state) {
+    if (state + 1n < NONCE_LIMIT) return
+    throw txRefused(RpcErrorCode.SIM_TX_INVALID, `nonce has max value: address ${a}, nonce: ${state}`, gas)
+  }
   throw tx.nonce < state
     ? txRefused(RpcErrorCode.SIM_NONCE_TOO_LOW, `nonce too low: address ${a}, tx: ${tx.nonce} state: ${state}`, gas)
     : txRefused(RpcErrorCode.SIM_NONCE_TOO_HIGH, `nonce too high: address ${a}, tx: ${tx.nonce} state: ${state}`, gas)
@@ -423,7 +515,7 @@ function refusal(err: unknown, from: Address, tx: TypedTransaction, gas: bigint,
   if (/initcode|init code/i.test(msg)) {
     return txRefused(RpcErrorCode.SIM_INIT_CODE_TOO_LARGE, `max initcode size exceeded: ${msg.split(' (')[0]}`, gas)
   }
-  return simError(RpcErrorCode.INVALID_PARAMS, `err: ${msg.split(' (block')[0]} (supplied gas ${gas})`)
+  return simError(RpcErrorCode.SIM_TX_INVALID, `err: ${msg.split(' (block')[0]} (supplied gas ${gas})`)
 }
 
 /** The gas the call held at its peak: what it paid plus the refund it got back (capped at a fifth, EIP-3529). */

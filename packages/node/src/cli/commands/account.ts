@@ -11,6 +11,7 @@ import { bytesToHex, CairnError, errorMessage, hexToBytes } from '@cairn/utils'
 import type { Command } from 'commander'
 import { readPassword } from '../../config/password.ts'
 import { datadirLayout } from '../../datadir.ts'
+import { NodeErrorCode } from '../../errors.ts'
 import { listKeystores, writeKeystore } from '../../keystore-dir.ts'
 
 /** Registers `cairn account`. */
@@ -68,7 +69,7 @@ export function registerAccount(program: Command): void {
     .action(async (address: string, opts: { datadir: string; keystore?: string; passwordFile?: string }) => {
       const entry = listKeystores(keystoreDir(opts)).find((e) => e.address.toLowerCase() === address.toLowerCase())
       if (!entry) {
-        throw new CairnError('NODE_ACCOUNT_UNKNOWN', `no keystore for ${address} in ${keystoreDir(opts)}`, {
+        throw new CairnError(NodeErrorCode.ACCOUNT_UNKNOWN, `no keystore for ${address} in ${keystoreDir(opts)}`, {
           fault: 'caller',
           hint: 'see `cairn account list`',
         })
@@ -101,7 +102,7 @@ export function registerAccount(program: Command): void {
     .action(
       async (file: string, opts: { datadir: string; keystore?: string; passwordFile?: string; hdPath: string }) => {
         if (!existsSync(file))
-          throw new CairnError('NODE_IMPORT_UNREADABLE', `cannot read ${file}`, { fault: 'caller' })
+          throw new CairnError(NodeErrorCode.IMPORT_UNREADABLE, `cannot read ${file}`, { fault: 'caller' })
         const text = readFileSync(file, 'utf8').trim()
         let key: Uint8Array
         if (text.startsWith('{')) {
@@ -115,7 +116,7 @@ export function registerAccount(program: Command): void {
             json = JSON.parse(text)
           } catch (err) {
             throw new CairnError(
-              'NODE_IMPORT_INVALID',
+              NodeErrorCode.IMPORT_INVALID,
               `${file} is not valid JSON: ${errorMessage(err).split('\n')[0]}`,
               {
                 fault: 'caller',
@@ -130,7 +131,7 @@ export function registerAccount(program: Command): void {
           key = hexToBytes(text)
           if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text) || !isValidPrivateKey(key)) {
             throw new CairnError(
-              'NODE_IMPORT_INVALID',
+              NodeErrorCode.IMPORT_INVALID,
               `${file} holds neither a 32-byte hex private key, a mnemonic, nor a keystore JSON`,
               {
                 fault: 'caller',

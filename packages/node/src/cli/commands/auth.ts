@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { hashApiKey } from '@cairn/rpc'
+import { hashApiKey } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import { type Command, Option } from 'commander'
+import { NodeErrorCode } from '../../errors.ts'
 
 /** Registers `cairn auth`. */
 export function registerAuth(program: Command): void {
@@ -53,13 +54,13 @@ async function readKey(): Promise<string> {
     .toString('utf8')
     .replace(/\r?\n$/, '')
   if (key.length === 0) {
-    throw new CairnError('AUTH_NO_KEY', 'no key on stdin', {
+    throw new CairnError(NodeErrorCode.AUTH_NO_KEY, 'no key on stdin', {
       fault: 'caller',
       hint: 'pipe the key in (printf \'%s\' "$KEY" | cairn auth hash-key) or pass --generate',
     })
   }
   if (/\s/.test(key)) {
-    throw new CairnError('AUTH_BAD_KEY', 'the key on stdin contains whitespace', {
+    throw new CairnError(NodeErrorCode.AUTH_BAD_KEY, 'the key on stdin contains whitespace', {
       fault: 'caller',
       hint: 'an API key is one token; check what was piped in',
     })

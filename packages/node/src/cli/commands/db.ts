@@ -7,6 +7,7 @@ import { ADMIN_SOCKET, adminRequest } from '../../backup/admin-socket.ts'
 import { createBackup, restoreBackup, verifyBackup } from '../../backup/backup.ts'
 import type { BackupManifest } from '../../backup/manifest.ts'
 import { datadirLayout } from '../../datadir.ts'
+import { NodeErrorCode } from '../../errors.ts'
 
 function positiveInt(v: string): number {
   const n = Number(v)
@@ -146,6 +147,6 @@ export function registerDb(program: Command): void {
 }
 
 function resolveOut(p: string): string {
-  if (!p.trim()) throw new CairnError('BACKUP_TARGET_INVALID', 'empty --out', { fault: 'caller' })
+  if (!p.trim()) throw new CairnError(NodeErrorCode.BACKUP_TARGET_INVALID, 'empty --out', { fault: 'caller' })
   return join(p.startsWith('/') ? '' : process.cwd(), p)
 }

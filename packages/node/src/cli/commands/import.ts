@@ -1,9 +1,11 @@
 import { Chain, type ChainEngine, readChainFile } from '@cairn/chain'
 import { LevelKV } from '@cairn/db'
-import { silentLogger } from '@cairn/utils'
+import { CairnError, silentLogger } from '@cairn/utils'
 import type { Command } from 'commander'
 import { prepareDatadir } from '../../datadir.ts'
+import { NodeErrorCode } from '../../errors.ts'
 import { readGenesisFile } from '../../genesis-file.ts'
+import { devNodeGenesis } from '../../node-genesis.ts'
 
 /**
  * The rules `cairn import` runs under after the merge: blocks from a file carry no seal Cairn
@@ -27,17 +29,39 @@ export function registerImport(program: Command): void {
       "import blocks from an RLP chain file (geth's format), validating and executing each (the node must be stopped)",
     )
     .argument('<file>', 'the chain file to read')
-    .requiredOption('--datadir <dir>', 'the datadir to import into')
+    .option('--datadir <dir>', 'the datadir to import into (default with --dev: ./.cairn/dev)')
     .option('--genesis <file>', 'the genesis, for a datadir that holds no chain yet')
-    .addHelpText('after', '\nExample:\n  $ cairn import chain.rlp --datadir ./copy --genesis genesis.json\n')
-    .action(async (file: string, opts: { datadir: string; genesis?: string }) => {
-      const genesis = opts.genesis ? readGenesisFile(opts.genesis) : undefined
-      const layout = prepareDatadir(opts.datadir)
+    .option(
+      '--dev',
+      'the file was exported from a dev chain: use the dev genesis (`cairn start --dev`: chain id 1337, the dev accounts), as `geth --dev import` does',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ cairn import chain.rlp --datadir ./copy --genesis genesis.json\n  $ cairn import dev-chain.rlp --dev --datadir ./dev-copy\n',
+    )
+    .action(async (file: string, opts: { datadir?: string; genesis?: string; dev?: boolean }) => {
+      if (opts.dev && opts.genesis) {
+        throw new CairnError(NodeErrorCode.IMPORT_INVALID, '--dev and --genesis name two genesis blocks', {
+          fault: 'caller',
+          hint: 'give one: --dev for a chain exported from `cairn start --dev`, --genesis for any other',
+        })
+      }
+      const datadir = opts.datadir ?? (opts.dev ? '.cairn/dev' : undefined)
+      if (datadir === undefined) {
+        throw new CairnError(NodeErrorCode.IMPORT_INVALID, 'no datadir to import into', {
+          fault: 'caller',
+          hint: 'give --datadir DIR (or --dev for ./.cairn/dev)',
+        })
+      }
+      // the dev genesis as `cairn start --dev` builds it (CAIRN_CHAIN_ID and the dev_accounts settings apply)
+      const genesis = opts.dev ? devNodeGenesis(process.env) : opts.genesis ? readGenesisFile(opts.genesis) : undefined
+      const genesisSource = opts.dev ? 'dev genesis' : opts.genesis
+      const layout = prepareDatadir(datadir)
       const kv = new LevelKV({ path: layout.chaindata })
       await kv.open()
       try {
         const chain = await Chain.open(
-          { ...(genesis !== undefined ? { genesis, genesisSource: opts.genesis } : {}) },
+          { ...(genesis !== undefined ? { genesis, genesisSource } : {}) },
           { kv, engine: importEngine, logger: silentLogger, metrics: null },
         )
         const { imported, known } = await importChainFile(chain, file)

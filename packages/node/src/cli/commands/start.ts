@@ -29,7 +29,7 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
       const node = await startNode(config, { logger, configInputs: inputs })
       const balanceEth = (config.dev_accounts.balance / 10n ** 18n).toString()
       process.stdout.write(
-        `${banner(node, { mnemonic: config.dev_accounts.mnemonic, balanceEth, version: VERSION })}\n`,
+        `${banner(node, { mnemonic: config.dev_accounts.mnemonic, balanceEth, version: VERSION, bindAddr: config.http.addr })}\n`,
       )
       let exiting = false
       const onSignal = (sig: NodeJS.Signals) => {

@@ -1,0 +1,70 @@
+// Search and sizing time per block: N pools (one per token against the base, the rest between
+// random tokens), M of them changing per block; cycles of up to H hops through the base.
+//   node --import tsx packages/arbitrage/bench/search.ts [pools=10000] [changed=1000] [hops=4] [blocks=20] [spread‰=5]
+import { type Address, TokenGraph } from '../src/graph/token-graph.ts'
+import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
+import { findOpportunities } from '../src/strategy/search.ts'
+
+const [pools = 10_000, changedPerBlock = 1_000, hops = 4, blocks = 20, spread = 5] = process.argv.slice(2).map(Number)
+const tokens = Math.max(10, Math.floor(pools / 5))
+let seed = 42
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff
+  return seed / 0x7fffffff
+}
+const addr = (prefix: number, i: number) => `0x${prefix.toString(16)}${i.toString(16).padStart(39, '0')}` as Address
+const price = Array.from({ length: tokens }, () => 0.5 + rand() * 1.5)
+const depth = (p: number) => BigInt(Math.floor(1e6 * p)) * 10n ** 16n
+
+const t0 = performance.now()
+const g = new TokenGraph({ base: addr(1, 0), maxHops: hops })
+const all: Address[] = []
+for (let i = 0; i < pools; i++) {
+  const a = i < tokens - 1 ? 0 : Math.floor(rand() * tokens)
+  let b = i < tokens - 1 ? i + 1 : Math.floor(rand() * tokens)
+  if (a === b) b = (b + 1) % tokens
+  const address = addr(2, i)
+  all.push(address)
+  g.addPool({
+    address,
+    token0: addr(1, a),
+    token1: addr(1, b),
+    fee: UNISWAP_V2_FEE,
+    reserve0: depth(1 / price[a]!),
+    reserve1: depth(1 / price[b]!),
+  })
+}
+const built = performance.now() - t0
+const gas = { gasUnits: (h: number) => 40_000n + 75_000n * BigInt(h), gasPrice: 10n ** 9n }
+const times: number[] = []
+let found = 0
+for (let k = 0; k < blocks; k++) {
+  const changed: Address[] = []
+  for (let j = 0; j < changedPerBlock; j++) {
+    const a = all[Math.floor(rand() * all.length)]!
+    const p = g.pool(a)!
+    // a swap-sized move (±spread permille) of the price
+    const f = BigInt(Math.floor(1000 - spread + rand() * 2 * spread))
+    g.setReserves(a, (p.reserve0 * f) / 1000n, (p.reserve1 * 1000n) / f)
+    changed.push(a)
+  }
+  const s = performance.now()
+  found += findOpportunities(g, { gas }, changed).length
+  times.push(performance.now() - s)
+}
+times.sort((x, y) => x - y)
+const q = (f: number) => times[Math.min(times.length - 1, Math.floor(f * times.length))]!.toFixed(1)
+console.log(
+  JSON.stringify({
+    pools,
+    tokens,
+    hops,
+    cycles: g.cycleCount,
+    indexBuildMs: Math.round(built),
+    changedPerBlock,
+    blocks,
+    searchMsP50: q(0.5),
+    searchMsP99: q(0.99),
+    opportunitiesPerBlock: Math.round(found / blocks),
+  }),
+)

@@ -1,0 +1,201 @@
+// The execution side: turns an opportunity into an ArbExecutor.execute call, proves it by eth_call
+// against the pending block (and estimates its gas there), then signs and sends it and reads the
+// realised profit from the receipt's Executed event.
+import { arbExecutor } from '@cairn/contracts'
+import { CairnError, type Logger } from '@cairn/utils'
+import {
+  type Abi,
+  type Account,
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeEventLog,
+  type Hex,
+  type PublicClient,
+  type WalletClient,
+} from 'viem'
+import { ArbErrorCode } from '../errors.ts'
+import type { Address, TokenGraph } from '../graph/token-graph.ts'
+import type { Opportunity } from '../strategy/search.ts'
+
+export const arbExecutorAbi = arbExecutor.abi as Abi
+
+/** One hop as ArbExecutor takes it. */
+export interface ExecutorHop {
+  pair: Address
+  zeroForOne: boolean
+  feeNum: number
+  feeDen: number
+  minOut: bigint
+}
+
+export interface ExecutorClientOptions {
+  /** The deployed ArbExecutor. */
+  address: Address
+  /** Borrow the first hop's output with a flash swap (no capital in the contract). Default true. */
+  flash?: boolean
+  /**
+   * Each hop's least output as a share of the expected one, in basis points below it (0: no per-hop
+   * bound, only the final profit check). Default 0.
+   */
+  hopSlippageBps?: number
+}
+
+export interface ExecutorClientModules {
+  public: PublicClient
+  wallet: WalletClient
+  account: Account
+  logger: Logger
+}
+
+export type Simulation =
+  | { ok: true; profit: bigint; gas: bigint }
+  | { ok: false; reason: string; revert?: string | undefined }
+
+export interface Execution {
+  hash: Hex
+  status: 'success' | 'reverted'
+  gasUsed: bigint
+  effectiveGasPrice: bigint
+  /** The base-token profit the contract reported (0n when reverted). */
+  profit: bigint
+  blockNumber: bigint
+}
+
+/**
+ * Gas a V2 pair may use beyond an estimate made in another block: its `_update` writes the two
+ * cumulative prices only when the block's timestamp moved since the pair's last update (zero →
+ * non-zero the first time: 2 × ~22k). An estimate made in the same second as the last update
+ * does not see it; the mined transaction may.
+ */
+export const V2_PAIR_GAS_SLACK = 45_000n
+
+/**
+ * The gas limit to send with: the estimate plus `marginPercent`, plus the pairs' slack per hop.
+ * It is also what the engine prices a trade's gas at, so the net profit is a floor.
+ */
+export function gasLimitFor(estimate: bigint, hops: number, marginPercent = 20): bigint {
+  return (estimate * BigInt(100 + marginPercent)) / 100n + V2_PAIR_GAS_SLACK * BigInt(hops)
+}
+
+/** The arguments of ArbExecutor.execute for an opportunity. */
+export function executeArgs(
+  graph: TokenGraph,
+  o: Opportunity,
+  minProfit: bigint,
+  flash: boolean,
+  hopSlippageBps = 0,
+): readonly [Address, bigint, bigint, ExecutorHop[], boolean] {
+  const hops = o.cycle.pools.map((a, i): ExecutorHop => {
+    const p = graph.pool(a)!
+    if (p.fee.den > 0xffffffffn || p.fee.num > p.fee.den)
+      throw new CairnError(ArbErrorCode.CONFIG, `pool ${a} has a fee ArbExecutor cannot express`, {
+        fault: 'caller',
+      })
+    const expected = o.hopOuts[i] ?? 0n
+    return {
+      pair: a,
+      zeroForOne: o.cycle.tokens[i] === p.token0,
+      feeNum: Number(p.fee.num),
+      feeDen: Number(p.fee.den),
+      minOut: hopSlippageBps > 0 ? (expected * BigInt(10_000 - hopSlippageBps)) / 10_000n : 0n,
+    }
+  })
+  return [o.cycle.tokens[0]!, o.amountIn, minProfit < 1n ? 1n : minProfit, hops, flash]
+}
+
+export class ExecutorClient {
+  private readonly flash: boolean
+  private readonly hopSlippageBps: number
+
+  constructor(
+    private readonly opts: ExecutorClientOptions,
+    private readonly modules: ExecutorClientModules,
+  ) {
+    this.flash = opts.flash ?? true
+    this.hopSlippageBps = opts.hopSlippageBps ?? 0
+  }
+
+  /**
+   * Runs the trade with eth_call against the pending block: the profit the contract would report
+   * and the gas it would use. A revert (another trade moved a pool, too little profit) is
+   * `{ok: false}` with the contract's error name.
+   */
+  async simulate(graph: TokenGraph, o: Opportunity, minProfit: bigint): Promise<Simulation> {
+    const args = executeArgs(graph, o, minProfit, this.flash, this.hopSlippageBps)
+    const call = {
+      address: this.opts.address,
+      abi: arbExecutorAbi,
+      functionName: 'execute',
+      args,
+      account: this.modules.account,
+      blockTag: 'pending',
+    } as const
+    try {
+      const { result } = await this.modules.public.simulateContract(call)
+      const gas = await this.modules.public.estimateContractGas(call)
+      return { ok: true, profit: result as bigint, gas }
+    } catch (err) {
+      return { ok: false, reason: shortReason(err), revert: revertName(err) }
+    }
+  }
+
+  /**
+   * Signs and sends the trade (with `gas` from the simulation plus a margin) and waits for its
+   * receipt. A revert on chain is an Execution with status 'reverted', not a throw.
+   */
+  async execute(
+    graph: TokenGraph,
+    o: Opportunity,
+    minProfit: bigint,
+    tx: { gas: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; nonce?: number },
+  ): Promise<Execution> {
+    const { wallet, public: pub, account, logger } = this.modules
+    const args = executeArgs(graph, o, minProfit, this.flash, this.hopSlippageBps)
+    const hash = await wallet.writeContract({
+      address: this.opts.address,
+      abi: arbExecutorAbi,
+      functionName: 'execute',
+      args,
+      account,
+      chain: wallet.chain ?? null,
+      gas: tx.gas,
+      ...(tx.maxFeePerGas !== undefined ? { maxFeePerGas: tx.maxFeePerGas } : {}),
+      ...(tx.maxPriorityFeePerGas !== undefined ? { maxPriorityFeePerGas: tx.maxPriorityFeePerGas } : {}),
+      ...(tx.nonce !== undefined ? { nonce: tx.nonce } : {}),
+    })
+    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+    let profit = 0n
+    for (const l of receipt.logs) {
+      if (l.address.toLowerCase() !== this.opts.address.toLowerCase()) continue
+      try {
+        const ev = decodeEventLog({ abi: arbExecutorAbi, data: l.data, topics: l.topics })
+        if (ev.eventName === 'Executed') profit = (ev.args as unknown as { profit: bigint }).profit
+      } catch {
+        // not one of ours
+      }
+    }
+    logger.info(
+      { tx: hash, status: receipt.status, profit: profit.toString(), gasUsed: receipt.gasUsed.toString() },
+      'trade mined',
+    )
+    return {
+      hash,
+      status: receipt.status,
+      gasUsed: receipt.gasUsed,
+      effectiveGasPrice: receipt.effectiveGasPrice,
+      profit,
+      blockNumber: receipt.blockNumber,
+    }
+  }
+}
+
+function revertName(err: unknown): string | undefined {
+  if (!(err instanceof BaseError)) return undefined
+  const r = err.walk((e) => e instanceof ContractFunctionRevertedError)
+  return r instanceof ContractFunctionRevertedError ? (r.data?.errorName ?? r.reason) : undefined
+}
+
+function shortReason(err: unknown): string {
+  if (err instanceof BaseError) return err.shortMessage
+  return err instanceof Error ? err.message : String(err)
+}

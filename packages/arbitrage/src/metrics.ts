@@ -1,0 +1,71 @@
+// The engine's Prometheus metrics (cairn_arb_*). Components take `ArbMetrics | null`.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+export interface ArbMetrics {
+  /** Opportunities found by the search (net profit ≥ the minimum). */
+  opportunities: Counter<'stage'>
+  /** Trades mined, by status (success, reverted). */
+  trades: Counter<'status'>
+  /** Realised profit in base-token units (a float: exact amounts are in the trade records). */
+  profit: Counter<'token'>
+  /** Search and sizing time per block. */
+  searchSeconds: Histogram
+  /** From seeing a block to sending the trade it prompted. */
+  blockToTxSeconds: Histogram
+  /** 1 while the breaker is open. */
+  breakerOpen: Gauge
+  /** Pools tracked and cycles indexed. */
+  pools: Gauge
+  cycles: Gauge
+  /** Blocks undone by reorgs. */
+  reorgedBlocks: Counter
+}
+
+/** Registers the arbitrage metrics on `registry` (service-kit's registry in the service). */
+export function createArbMetrics(registry: Registry): ArbMetrics {
+  const registers = [registry]
+  return {
+    opportunities: new Counter({
+      name: 'cairn_arb_opportunities_total',
+      help: 'Opportunities by pipeline stage: found, simulated, rejected (simulation failed or below the minimum after gas), skipped (kill switch, breaker, gas cap), executed',
+      labelNames: ['stage'],
+      registers,
+    }),
+    trades: new Counter({
+      name: 'cairn_arb_trades_total',
+      help: 'Trades mined, by status (success, reverted)',
+      labelNames: ['status'],
+      registers,
+    }),
+    profit: new Counter({
+      name: 'cairn_arb_profit_base_units_total',
+      help: "Realised gross profit in the base token's smallest unit, by token address",
+      labelNames: ['token'],
+      registers,
+    }),
+    searchSeconds: new Histogram({
+      name: 'cairn_arb_search_seconds',
+      help: 'Search and sizing time for the cycles through the pools one poll changed',
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    blockToTxSeconds: new Histogram({
+      name: 'cairn_arb_block_to_tx_seconds',
+      help: 'From the poll that saw a block to sending the trade it prompted',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    breakerOpen: new Gauge({
+      name: 'cairn_arb_breaker_open',
+      help: '1 while the circuit breaker stops trading',
+      registers,
+    }),
+    pools: new Gauge({ name: 'cairn_arb_pools', help: 'Pools tracked', registers }),
+    cycles: new Gauge({ name: 'cairn_arb_cycles', help: 'Cycles through the base token indexed', registers }),
+    reorgedBlocks: new Counter({
+      name: 'cairn_arb_reorged_blocks_total',
+      help: 'Blocks whose effects the pool tracker undid after a reorg',
+      registers,
+    }),
+  }
+}

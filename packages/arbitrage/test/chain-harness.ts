@@ -1,0 +1,265 @@
+// A real EVM chain for the arbitrage tests, and Uniswap V2 deployed on it from its published build
+// (npm @uniswap/v2-core `build/`): a Cairn dev node started in this process, or Anvil when its
+// binary is installed (`@foundry-rs/anvil-linux-amd64`, an optional dependency). Both serve the
+// same ten dev accounts (the "test … junk" mnemonic).
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { arbExecutor } from '@cairn/contracts'
+import {
+  type Abi,
+  type Account,
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+  type PublicClient,
+  parseAbi,
+  type WalletClient,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { startDevNode } from '../../rpc/test/live-node.ts'
+import type { Address } from '../src/graph/token-graph.ts'
+import { getAmountOut } from '../src/math/v2.ts'
+
+const require = createRequire(import.meta.url)
+const v2 = (name: string) => require(`@uniswap/v2-core/build/${name}.json`) as { abi: Abi; bytecode: string }
+const factoryBuild = v2('UniswapV2Factory')
+const erc20Build = v2('ERC20')
+const pairBuild = v2('UniswapV2Pair')
+
+export const erc20Abi = parseAbi([
+  'function balanceOf(address) view returns (uint256)',
+  'function transfer(address to, uint256 amount) returns (bool)',
+])
+export const pairAbiFull = pairBuild.abi
+export const factoryAbi = factoryBuild.abi
+
+export interface TestChain {
+  name: 'cairn' | 'anvil'
+  url: string
+  chain: Chain
+  pub: PublicClient
+  accounts: Account[]
+  wallets: WalletClient[]
+  close(): Promise<void>
+}
+
+async function clients(name: TestChain['name'], url: string, keys: Hex[], close: () => Promise<void>) {
+  const probe = createPublicClient({ transport: http(url) })
+  const id = await probe.getChainId()
+  const chain = defineChain({
+    id,
+    name,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [url] } },
+  })
+  // viem's default 10 s per request is short on a loaded 2-core machine (once, with six sessions on
+  // it, a 4-hop trade's simulation failed in a test that took 7.6 s; the cause was not recorded, a
+  // timeout is the likely one): give the chain a minute
+  const transport = http(url, { timeout: 60_000 })
+  const pub = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient
+  const accounts = keys.map((k) => privateKeyToAccount(k))
+  const wallets = accounts.map((account) => createWalletClient({ account, chain, transport }))
+  return { name, url, chain, pub, accounts, wallets, close } satisfies TestChain
+}
+
+/** A Cairn dev node in this process (instant sealing: every transaction is mined at once). */
+export async function startCairn(): Promise<TestChain> {
+  const node = await startDevNode()
+  const keys = node.accounts.map((a) => `0x${Buffer.from(a.privateKey).toString('hex')}` as Hex)
+  return clients('cairn', node.url, keys, () => node.close())
+}
+
+/** The Anvil binary shipped by the optional npm dependency, if installed on this platform. */
+export function anvilBinary(): string | undefined {
+  try {
+    const pkg = require.resolve('@foundry-rs/anvil-linux-amd64/package.json')
+    const bin = join(dirname(pkg), 'bin', 'anvil')
+    return existsSync(bin) ? bin : undefined
+  } catch {
+    return undefined
+  }
+}
+
+// Anvil's default accounts (mnemonic "test test test test test test test test test test test junk")
+const ANVIL_KEYS: Hex[] = [
+  '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
+  '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+  '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+  '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
+]
+
+/** Anvil on an ephemeral port (it prints the address it listens on). */
+export async function startAnvil(bin: string): Promise<TestChain> {
+  const child: ChildProcess = spawn(bin, ['--port', '0', '--host', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /Listening on ([\d.]+:\d+)/.exec(out)
+      if (m) resolve(`http://${m[1]}`)
+    })
+    child.once('exit', (code) => reject(new Error(`anvil exited with ${code}: ${out}`)))
+  })
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+    })
+  return clients('anvil', url, ANVIL_KEYS, close)
+}
+
+/**
+ * Gas limits for the fixture's transactions. Fixed, not estimated: a V2 pair writes its cumulative
+ * prices only when the block's timestamp moved, so an estimate made in the second of the last
+ * update (Anvil's `latest`) falls short by ~44k when the transaction is mined a second later.
+ */
+const GAS = { transfer: 120_000n, swap: 300_000n, mint: 400_000n, createPair: 5_000_000n }
+
+/** Waits until a sent transaction is mined successfully. */
+export async function mined(c: TestChain, hash: Promise<Hex>): Promise<void> {
+  const r = await c.pub.waitForTransactionReceipt({ hash: await hash, pollingInterval: 20 })
+  if (r.status !== 'success') throw new Error(`transaction ${r.transactionHash} reverted`)
+}
+
+export async function deploy(c: TestChain, who: number, abi: Abi, bytecode: string, args: unknown[] = []) {
+  const w = c.wallets[who]!
+  const hash = await w.deployContract({
+    abi,
+    bytecode: (bytecode.startsWith('0x') ? bytecode : `0x${bytecode}`) as Hex,
+    args,
+    account: w.account!,
+    chain: c.chain,
+  })
+  const r = await c.pub.waitForTransactionReceipt({ hash, pollingInterval: 20 })
+  if (!r.contractAddress || r.status !== 'success') throw new Error('deployment failed')
+  return r.contractAddress.toLowerCase() as Address
+}
+
+export const deployToken = (c: TestChain, supply: bigint) => deploy(c, 0, erc20Build.abi, erc20Build.bytecode, [supply])
+export const deployFactory = (c: TestChain) =>
+  deploy(c, 0, factoryBuild.abi, factoryBuild.bytecode, [c.accounts[0]!.address])
+export const deployExecutor = (c: TestChain, who = 0) => deploy(c, who, arbExecutor.abi as Abi, arbExecutor.bytecode)
+
+export async function transfer(c: TestChain, who: number, token: Address, to: Address, amount: bigint) {
+  const w = c.wallets[who]!
+  await mined(
+    c,
+    w.writeContract({
+      address: token,
+      abi: erc20Abi,
+      functionName: 'transfer',
+      args: [to, amount],
+      account: w.account!,
+      chain: c.chain,
+      gas: GAS.transfer,
+    }),
+  )
+}
+
+export async function balanceOf(c: TestChain, token: Address, who: Address): Promise<bigint> {
+  return c.pub.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [who] })
+}
+
+/** factory.createPair; returns the pair's address. */
+export async function createPair(c: TestChain, factory: Address, a: Address, b: Address): Promise<Address> {
+  const w = c.wallets[0]!
+  await mined(
+    c,
+    w.writeContract({
+      address: factory,
+      abi: factoryAbi,
+      functionName: 'createPair',
+      args: [a, b],
+      account: w.account!,
+      chain: c.chain,
+      gas: GAS.createPair,
+    }),
+  )
+  const pair = (await c.pub.readContract({
+    address: factory,
+    abi: factoryAbi,
+    functionName: 'getPair',
+    args: [a, b],
+  })) as Address
+  return pair.toLowerCase() as Address
+}
+
+export async function reserves(c: TestChain, pair: Address): Promise<[bigint, bigint]> {
+  const r = (await c.pub.readContract({ address: pair, abi: pairAbiFull, functionName: 'getReserves' })) as readonly [
+    bigint,
+    bigint,
+    number,
+  ]
+  return [r[0], r[1]]
+}
+
+export async function token0(c: TestChain, pair: Address): Promise<Address> {
+  const t = (await c.pub.readContract({ address: pair, abi: pairAbiFull, functionName: 'token0' })) as Address
+  return t.toLowerCase() as Address
+}
+
+/** Transfers both amounts into the pair and mints its liquidity to account 0. */
+export async function addLiquidity(
+  c: TestChain,
+  pair: Address,
+  a: Address,
+  amountA: bigint,
+  b: Address,
+  amountB: bigint,
+) {
+  await transfer(c, 0, a, pair, amountA)
+  await transfer(c, 0, b, pair, amountB)
+  const w = c.wallets[0]!
+  await mined(
+    c,
+    w.writeContract({
+      address: pair,
+      abi: pairAbiFull,
+      functionName: 'mint',
+      args: [c.accounts[0]!.address],
+      account: w.account!,
+      chain: c.chain,
+      gas: GAS.mint,
+    }),
+  )
+}
+
+/**
+ * Swaps `amountIn` of `tokenIn` through the pair as account `who` (which must hold it), asking for
+ * exactly getAmountOut's output (`extraOut` more to provoke the pair's K check).
+ */
+export async function swap(
+  c: TestChain,
+  who: number,
+  pair: Address,
+  tokenIn: Address,
+  amountIn: bigint,
+  extraOut = 0n,
+): Promise<bigint> {
+  const [r0, r1] = await reserves(c, pair)
+  const zeroForOne = (await token0(c, pair)) === tokenIn.toLowerCase()
+  const out = getAmountOut(amountIn, zeroForOne ? r0 : r1, zeroForOne ? r1 : r0) + extraOut
+  await transfer(c, who, tokenIn, pair, amountIn)
+  const w = c.wallets[who]!
+  await mined(
+    c,
+    w.writeContract({
+      address: pair,
+      abi: pairAbiFull,
+      functionName: 'swap',
+      args: zeroForOne ? [0n, out, w.account!.address, '0x'] : [out, 0n, w.account!.address, '0x'],
+      account: w.account!,
+      chain: c.chain,
+      gas: GAS.swap,
+    }),
+  )
+  return out
+}

@@ -1,0 +1,123 @@
+// The engine's decisions with the chain faked (unit tier): the breaker opens after consecutive
+// failed simulations, the gas price cap and the kill switch skip, a trade is refused when the
+// simulated gas eats the profit, and an untaken opportunity is searched again without a new block.
+import { silentLogger } from '@cairn/utils'
+import type { PublicClient } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { ArbEngine, type RiskLimits } from '../src/engine.ts'
+import type { Execution, ExecutorClient, Simulation } from '../src/execution/executor.ts'
+import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-graph.ts'
+import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
+import type { BlockUpdate, PoolTracker } from '../src/pools/tracker.ts'
+
+const tok = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address
+const poolAddr = (i: number) => `0x${(0xa000 + i).toString(16).padStart(40, '0')}` as Address
+const pool = (i: number, t0: number, t1: number, r0: bigint, r1: bigint): PoolInfo => ({
+  address: poolAddr(i),
+  token0: tok(t0),
+  token1: tok(t1),
+  fee: UNISWAP_V2_FEE,
+  reserve0: r0,
+  reserve1: r1,
+})
+
+function setup(opts: {
+  sim: () => Simulation
+  limits?: Partial<RiskLimits>
+  baseFee?: bigint
+  killed?: () => boolean
+}) {
+  const graph = new TokenGraph({ base: tok(0), maxHops: 2 })
+  graph.addPool(pool(1, 0, 1, 10n ** 21n, 2n * 10n ** 21n))
+  graph.addPool(pool(2, 0, 1, 10n ** 21n, 10n ** 21n))
+  let pending: BlockUpdate[] = [{ number: 1n, hash: '0x01', changed: new Set([poolAddr(1)]), created: [] }]
+  const tracker = {
+    poll: async () => {
+      const out = pending
+      pending = []
+      return out
+    },
+  } as unknown as PoolTracker
+  const sent: bigint[] = []
+  const executor = {
+    simulate: async () => opts.sim(),
+    execute: async (_g: unknown, _o: unknown, minProfit: bigint): Promise<Execution> => {
+      sent.push(minProfit)
+      return { hash: '0x02', status: 'success', gasUsed: 1n, effectiveGasPrice: 1n, profit: 1n, blockNumber: 2n }
+    },
+  } as unknown as ExecutorClient
+  const baseFee = opts.baseFee ?? 10n ** 9n
+  const pub = {
+    estimateFeesPerGas: async () => ({ maxFeePerGas: baseFee * 2n + 1n, maxPriorityFeePerGas: 1n }),
+  } as unknown as PublicClient
+  const engine = new ArbEngine(
+    { limits: { minProfit: 10n ** 15n, ...opts.limits }, tip: 10n ** 9n },
+    {
+      graph,
+      tracker,
+      executor,
+      public: pub,
+      logger: silentLogger,
+      ...(opts.killed ? { killed: opts.killed } : {}),
+    },
+  )
+  return { engine, sent, newBlock: (u: BlockUpdate) => pending.push(u) }
+}
+
+describe('ArbEngine decisions', () => {
+  it('opens the breaker after consecutive failed simulations, then skips until reset', async () => {
+    const { engine } = setup({ sim: () => ({ ok: false, reason: 'reverted', revert: 'InsufficientProfit' }) })
+    const kinds: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const r = i === 0 ? await engine.step() : await engine.trade()
+      kinds.push(...r.decisions.map((d) => (d.kind === 'skipped' ? `skipped:${d.why}` : d.kind)))
+    }
+    expect(kinds).toEqual([
+      'simulation-failed',
+      'simulation-failed',
+      'simulation-failed',
+      'skipped:breaker-open',
+      'skipped:breaker-open',
+    ])
+    expect(engine.breakerOpen).toBe(true)
+    engine.resetBreaker()
+    expect((await engine.trade()).decisions[0]!.kind).toBe('simulation-failed')
+  })
+
+  it('skips above the gas price cap and while killed; refuses when the simulated gas eats the profit', async () => {
+    const capped = setup({
+      sim: () => ({ ok: true, profit: 10n ** 20n, gas: 200_000n }),
+      limits: { gasPriceCap: 10n ** 9n },
+    })
+    expect((await capped.engine.step()).decisions).toMatchObject([{ kind: 'skipped', why: 'gas-price-cap' }])
+    const killed = setup({ sim: () => ({ ok: true, profit: 10n ** 20n, gas: 200_000n }), killed: () => true })
+    expect((await killed.engine.step()).decisions).toMatchObject([{ kind: 'skipped', why: 'killed' }])
+    expect(killed.sent).toEqual([])
+    // simulated profit 1e15 + a little, but 10M gas at ~3 gwei costs 3e16
+    const thin = setup({ sim: () => ({ ok: true, profit: 10n ** 15n + 1n, gas: 10_000_000n }) })
+    expect((await thin.engine.step()).decisions).toMatchObject([{ kind: 'below-min-profit' }])
+    expect(thin.sent).toEqual([])
+  })
+
+  it('sends with the contract minimum = gas at the limit priced at the max fee + minProfit', async () => {
+    const { engine, sent } = setup({ sim: () => ({ ok: true, profit: 10n ** 20n, gas: 100_000n }) })
+    const r = await engine.step()
+    expect(r.decisions[0]!.kind).toBe('executed')
+    // limit = 100k·1.2 + 2·45k = 210k; max fee = 2·1e9 + 1 − 1 + 1e9 (tip) = 3e9
+    expect(sent).toEqual([210_000n * 3_000_000_000n + 10n ** 15n])
+  })
+
+  it('searches an untaken opportunity again on the next step, with no block touching its pools', async () => {
+    const { engine, newBlock } = setup({
+      sim: () => ({ ok: true, profit: 10n ** 20n, gas: 100_000n }),
+      killed: (() => {
+        let n = 0
+        return () => n++ < 1 // killed for the first check only
+      })(),
+    })
+    expect((await engine.step()).decisions).toMatchObject([{ kind: 'skipped', why: 'killed' }])
+    newBlock({ number: 2n, hash: '0x03', changed: new Set(), created: [] })
+    const again = await engine.step()
+    expect(again.decisions).toMatchObject([{ kind: 'executed' }])
+  })
+})

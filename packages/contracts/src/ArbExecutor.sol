@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+interface IArbERC20 {
+    function balanceOf(address account) external view returns (uint256);
+    function transfer(address to, uint256 amount) external returns (bool);
+}
+
+interface IArbV2Pair {
+    function getReserves() external view returns (uint112 reserve0, uint112 reserve1, uint32 blockTimestampLast);
+    function swap(uint256 amount0Out, uint256 amount1Out, address to, bytes calldata data) external;
+    function token0() external view returns (address);
+    function token1() external view returns (address);
+}
+
+/// @title ArbExecutor: runs one arbitrage cycle through Uniswap V2-style pairs atomically.
+/// @notice Owner-only. The cycle starts and ends in `token`; each hop's output is computed here from
+/// the pair's reserves at execution time (the pair's own formula, with the fee given per hop) and
+/// sent straight to the next pair. Funded either from this contract's balance or by a flash swap
+/// from the first pair (repaid in its callback). Reverts unless this contract's balance of `token`
+/// ends at least `minProfit` above where it started (and strictly above), so a trade that would
+/// lose reverts and costs only gas.
+contract ArbExecutor {
+    struct Hop {
+        address pair;
+        /// true: token0 in, token1 out
+        bool zeroForOne;
+        /// fraction of the input that reaches the curve: Uniswap V2 is 997 / 1000
+        uint32 feeNum;
+        uint32 feeDen;
+        /// least output this hop may give (0: no bound)
+        uint256 minOut;
+    }
+
+    address public owner;
+    /// The pair whose swap callback is expected: set only while a flash execution is under way.
+    address private expectedPair;
+
+    error NotOwner();
+    error BadPath();
+    error UnexpectedCallback();
+    error TransferFailed();
+    error HopOutputTooLow(uint256 hop, uint256 amountOut, uint256 minOut);
+    error InsufficientProfit(uint256 balanceBefore, uint256 balanceAfter, uint256 minProfit);
+
+    event Executed(address indexed token, uint256 amountIn, uint256 profit, uint256 hops, bool flash);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    event Withdrawn(address indexed token, address indexed to, uint256 amount);
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert NotOwner();
+        _;
+    }
+
+    constructor() {
+        owner = msg.sender;
+        emit OwnershipTransferred(address(0), msg.sender);
+    }
+
+    function transferOwnership(address newOwner) external onlyOwner {
+        if (newOwner == address(0)) revert NotOwner();
+        emit OwnershipTransferred(owner, newOwner);
+        owner = newOwner;
+    }
+
+    /// @notice Sends `amount` of `token` held here to `to`.
+    function withdraw(address token, address to, uint256 amount) external onlyOwner {
+        _transfer(token, to, amount);
+        emit Withdrawn(token, to, amount);
+    }
+
+    /// @notice Runs the cycle `hops` with `amountIn` of `token`; `flash` borrows the first hop's
+    /// output from its pair instead of paying from this contract's balance first.
+    /// @return profit the rise of this contract's balance of `token`
+    function execute(address token, uint256 amountIn, uint256 minProfit, Hop[] calldata hops, bool flash)
+        external
+        onlyOwner
+        returns (uint256 profit)
+    {
+        if (hops.length < 2 || amountIn == 0) revert BadPath();
+        uint256 before = IArbERC20(token).balanceOf(address(this));
+        if (flash) {
+            uint256 out0 = _amountOut(hops[0], amountIn, 0);
+            expectedPair = hops[0].pair;
+            (uint256 a0, uint256 a1) = hops[0].zeroForOne ? (uint256(0), out0) : (out0, uint256(0));
+            // a V2 pair calls back the receiver of the output: this contract
+            IArbV2Pair(hops[0].pair).swap(a0, a1, address(this), abi.encode(token, amountIn, out0, hops));
+            if (expectedPair != address(0)) revert UnexpectedCallback();
+        } else {
+            _transfer(token, hops[0].pair, amountIn);
+            _run(hops, 0, amountIn);
+        }
+        uint256 afterBalance = IArbERC20(token).balanceOf(address(this));
+        if (afterBalance <= before || afterBalance - before < minProfit) {
+            revert InsufficientProfit(before, afterBalance, minProfit);
+        }
+        profit = afterBalance - before;
+        emit Executed(token, amountIn, profit, hops.length, flash);
+    }
+
+    /// @notice The flash swap's callback: only from the pair this contract just called, for a swap
+    /// it started. Sends the borrowed output on to the second pair, runs the remaining hops, then
+    /// repays the first pair with `amountIn` of `token`.
+    function uniswapV2Call(address sender, uint256, uint256, bytes calldata data) external {
+        if (msg.sender != expectedPair || expectedPair == address(0) || sender != address(this)) {
+            revert UnexpectedCallback();
+        }
+        expectedPair = address(0);
+        (address token, uint256 amountIn, uint256 out0, Hop[] memory hops) =
+            abi.decode(data, (address, uint256, uint256, Hop[]));
+        address borrowed = hops[0].zeroForOne ? IArbV2Pair(msg.sender).token1() : IArbV2Pair(msg.sender).token0();
+        _transfer(borrowed, hops[1].pair, out0);
+        _run(hops, 1, out0);
+        _transfer(token, msg.sender, amountIn);
+    }
+
+    /// Hops from `start` on; the input of hop `start` is already in its pair.
+    function _run(Hop[] memory hops, uint256 start, uint256 amountIn) private {
+        uint256 amount = amountIn;
+        for (uint256 i = start; i < hops.length; i++) {
+            amount = _swap(hops[i], amount, i, i + 1 < hops.length ? hops[i + 1].pair : address(this));
+        }
+    }
+
+    function _swap(Hop memory hop, uint256 amountIn, uint256 index, address to) private returns (uint256 out) {
+        out = _amountOut(hop, amountIn, index);
+        (uint256 a0, uint256 a1) = hop.zeroForOne ? (uint256(0), out) : (out, uint256(0));
+        IArbV2Pair(hop.pair).swap(a0, a1, to, new bytes(0));
+    }
+
+    /// UniswapV2Library.getAmountOut with the hop's fee, at the pair's current reserves.
+    function _amountOut(Hop memory hop, uint256 amountIn, uint256 index) private view returns (uint256 out) {
+        (uint112 r0, uint112 r1,) = IArbV2Pair(hop.pair).getReserves();
+        (uint256 rIn, uint256 rOut) = hop.zeroForOne ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
+        uint256 inWithFee = amountIn * hop.feeNum;
+        out = (inWithFee * rOut) / (rIn * hop.feeDen + inWithFee);
+        if (out == 0 || out < hop.minOut) revert HopOutputTooLow(index, out, hop.minOut);
+    }
+
+    function _transfer(address token, address to, uint256 amount) private {
+        (bool ok, bytes memory ret) = token.call(abi.encodeWithSelector(IArbERC20.transfer.selector, to, amount));
+        if (!ok || (ret.length != 0 && !abi.decode(ret, (bool)))) revert TransferFailed();
+    }
+}

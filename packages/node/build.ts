@@ -1,0 +1,44 @@
+// `npm run build` (also run by `npm ci` / `npm install` through the root `prepare` script): bundles
+// the sources `cairn start` runs — every @cairn/* package, TypeScript compiled — into one
+// JavaScript file, dist/start.js, so a node starts without compiling TypeScript at run time.
+// Dependencies from npm stay outside the bundle (imported from node_modules as usual).
+// bin/cairn.js uses the bundle for `start` only while no source file is newer than it.
+import { build } from 'esbuild'
+
+const started = performance.now()
+await build({
+  entryPoints: [new URL('./src/cli/start-main.ts', import.meta.url).pathname],
+  outfile: new URL('./dist/start.js', import.meta.url).pathname,
+  bundle: true,
+  platform: 'node',
+  // No `module` condition (esbuild's default adds it): packages such as @opentelemetry/api map it
+  // to an ESM build with extensionless imports that only bundlers resolve, not Node.
+  conditions: [],
+  format: 'esm',
+  target: 'node20.19',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // The workspace packages are bundled. Every other bare import stays external, as the absolute
+  // path of the file it resolves to from its importer: a package may have its own nested copy of a
+  // dependency (packages/crypto/node_modules/@noble/curves), which a bare name would miss from dist/.
+  plugins: [
+    {
+      name: 'external-npm-packages',
+      setup(b) {
+        b.onResolve({ filter: /^[^./]/ }, async (args) => {
+          if (args.path.startsWith('@cairn/') || args.path.startsWith('node:') || args.pluginData === 'inner') {
+            return undefined
+          }
+          const found = await b.resolve(args.path, {
+            resolveDir: args.resolveDir,
+            kind: args.kind,
+            pluginData: 'inner',
+          })
+          if (found.errors.length > 0 || found.external) return { path: args.path, external: true }
+          return { path: found.path, external: true }
+        })
+      },
+    },
+  ],
+})
+console.log(`built packages/node/dist/start.js in ${Math.round(performance.now() - started)} ms`)

@@ -1,0 +1,33 @@
+import { devGenesis } from '@cairn/chain'
+import { loadConfig } from './config/load.ts'
+import type { NodeConfig } from './config/schema.ts'
+import { type DevAccount, devAccounts } from './dev-accounts.ts'
+import { readGenesisFile } from './genesis-file.ts'
+
+/**
+ * The genesis a node with `config` starts from: the `genesis` file when one is set, else with
+ * `dev` the dev genesis (its chain id, the dev accounts funded), else none (the datadir's own).
+ * `cairn start` and `cairn import --dev` both build it here, so they agree on the genesis hash.
+ */
+export function nodeGenesis(
+  config: NodeConfig,
+  accounts: DevAccount[] = config.dev ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count) : [],
+): unknown {
+  if (config.genesis) return readGenesisFile(config.genesis)
+  if (config.dev) {
+    return devGenesis({
+      chainId: BigInt(config.chainId ?? 1337),
+      accounts: accounts.map((a) => a.address),
+      balance: config.dev_accounts.balance,
+    })
+  }
+  return undefined
+}
+
+/**
+ * The dev genesis `cairn start --dev` would build under `env` (CAIRN_CHAIN_ID, CAIRN_DEV_ACCOUNTS_*
+ * apply): what `cairn import --dev` imports onto and what `cairn export` recognizes as `--dev`.
+ */
+export function devNodeGenesis(env: Record<string, string | undefined>): unknown {
+  return nodeGenesis(loadConfig({ flags: { dev: true }, env }))
+}

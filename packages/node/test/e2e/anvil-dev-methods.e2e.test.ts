@@ -1,0 +1,260 @@
+// Differential test of the dev methods against Anvil: the same calls, in the same order, to a real
+// Anvil 1.7.1 (the reference: ANVIL_BIN, or `npm install --no-save @foundry-rs/anvil@1.7.1`; the
+// registry reachable here has only its linux-x64 build, so it cannot be a devDependency whose lock
+// file `npm ci` accepts on every platform) and a real Cairn dev
+// node; each step compares the answers (exactly where the two chains agree, by shape where a value
+// is the chain's own: hashes, clocks) and what the chain shows afterwards.
+//
+//   npx vitest run packages/node/test/e2e/anvil-dev-methods.e2e.test.ts
+import { existsSync } from 'node:fs'
+import { keccak256 } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { anvilBinary, killAllNodes, type NodeHandle, rpcRequest, startNode } from './harness.ts'
+import { devAccount } from './helpers.ts'
+
+const haveAnvil = existsSync(anvilBinary())
+if (!haveAnvil) {
+  console.warn(
+    `skipping the Anvil differential test: no Anvil binary at ${anvilBinary()} (set ANVIL_BIN, or npm install --no-save @foundry-rs/anvil@1.7.1)`,
+  )
+}
+
+const A0 = devAccount(0).address.toLowerCase()
+const A9 = devAccount(9).address.toLowerCase()
+const STRANGER = '0x1111111111111111111111111111111111111111'
+const COINBASE = '0x2222222222222222222222222222222222222222'
+
+type Answer = { result?: unknown; error?: { code: number; message: string } }
+type Block = { number: string; timestamp: string; baseFeePerGas: string; gasLimit: string; miner: string }
+
+let anvil: NodeHandle
+let cairn: NodeHandle
+
+/** The same call to both nodes: [anvil's answer, cairn's]. */
+async function both(method: string, params: unknown[] = []): Promise<[Answer, Answer]> {
+  const [a, c] = await Promise.all([rpcRequest(anvil.url, method, params), rpcRequest(cairn.url, method, params)])
+  return [a as Answer, c as Answer]
+}
+
+/** Calls both and expects the same result (no error). */
+async function same(method: string, params: unknown[] = []): Promise<unknown> {
+  const [a, c] = await both(method, params)
+  expect(a.error, `anvil: ${method}`).toBeUndefined()
+  expect(c.error, `cairn: ${method} ${JSON.stringify(c.error)}`).toBeUndefined()
+  expect(c.result, method).toEqual(a.result)
+  return c.result
+}
+
+/** The JSON type of every leaf, keys kept: what must agree when the values are each chain's own. */
+function shape(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(shape)
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]))
+  if (typeof v === 'string' && /^0x[0-9a-f]*$/i.test(v)) return 'hex'
+  return v === null ? null : typeof v
+}
+
+/** Calls both and expects results of the same shape; returns both. */
+async function alike(method: string, params: unknown[] = []): Promise<[unknown, unknown]> {
+  const [a, c] = await both(method, params)
+  expect(a.error, `anvil: ${method}`).toBeUndefined()
+  expect(c.error, `cairn: ${method} ${JSON.stringify(c.error)}`).toBeUndefined()
+  expect(shape(c.result), method).toEqual(shape(a.result))
+  return [a.result, c.result]
+}
+
+async function latest(): Promise<[Block, Block]> {
+  const [a, c] = await both('eth_getBlockByNumber', ['latest', false])
+  return [a.result as Block, c.result as Block]
+}
+
+describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
+  beforeAll(async () => {
+    ;[anvil, cairn] = await Promise.all([startNode('anvil'), startNode('cairn', { args: ['--ephemeral'] })])
+  })
+  afterAll(async () => {
+    await Promise.all([anvil?.stop(), cairn?.stop()])
+    killAllNodes()
+  })
+
+  it('anvil_nodeInfo, anvil_metadata, hardhat_metadata: the same fields', async () => {
+    const [a, c] = (await alike('anvil_nodeInfo')) as [Record<string, unknown>, Record<string, unknown>]
+    expect(Object.keys(c)).toEqual(Object.keys(a))
+    await alike('anvil_metadata')
+    await alike('hardhat_metadata')
+  })
+
+  it('evm_setAutomine false: a send is answered but not sealed; dropping it empties the pool', async () => {
+    await same('evm_setAutomine', [false])
+    await same('anvil_getAutomine')
+    const [a, c] = await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x1' }])
+    expect(shape(c.result)).toBe('hex')
+    await same('eth_getTransactionReceipt', [c.result])
+    expect(await rpcRequest(anvil.url, 'eth_getTransactionReceipt', [a.result])).toMatchObject({ result: null })
+    await same('txpool_status')
+    const dropped = await Promise.all([
+      rpcRequest(anvil.url, 'anvil_dropTransaction', [a.result]),
+      rpcRequest(cairn.url, 'anvil_dropTransaction', [c.result]),
+    ])
+    expect(dropped.map((d) => ('result' in d ? d.result : d.error))).toEqual([a.result, c.result])
+    await same('txpool_status')
+    await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x2' }])
+    await same('anvil_dropAllTransactions')
+    await same('txpool_status')
+    await same('anvil_dropTransaction', [`0x${'00'.repeat(31)}01`])
+  })
+
+  it('interval mining and automine switch each other off', async () => {
+    await same('evm_setIntervalMining', [0])
+    await same('anvil_getAutomine')
+    await same('anvil_getIntervalMining')
+    await same('evm_setIntervalMining', [3600])
+    await same('anvil_getIntervalMining')
+    await same('anvil_setAutomine', [true])
+    await same('anvil_getAutomine')
+    await same('anvil_getIntervalMining')
+  })
+
+  it('automine: the receipt is there on the first read after a send', async () => {
+    for (let i = 0; i < 5; i++) {
+      const [a, c] = await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x3' }])
+      const receipts = await Promise.all([
+        rpcRequest(anvil.url, 'eth_getTransactionReceipt', [a.result]),
+        rpcRequest(cairn.url, 'eth_getTransactionReceipt', [c.result]),
+      ])
+      for (const r of receipts) expect(r).toMatchObject({ result: { status: '0x1' } })
+    }
+  })
+
+  it('anvil_setBlockTimestampInterval spaces blocks; removing it answers whether one was set', async () => {
+    await same('anvil_setBlockTimestampInterval', [5])
+    await same('anvil_mine', [2])
+    const [a, c] = await both('eth_getBlockByNumber', ['latest', false])
+    for (const [node, b] of [
+      [anvil, a],
+      [cairn, c],
+    ] as const) {
+      const head = b.result as Block
+      const parent = (
+        (await rpcRequest(node.url, 'eth_getBlockByNumber', [
+          `0x${(BigInt(head.number) - 1n).toString(16)}`,
+          false,
+        ])) as {
+          result: Block
+        }
+      ).result
+      expect(BigInt(head.timestamp) - BigInt(parent.timestamp), node.kind).toBe(5n)
+    }
+    await same('anvil_removeBlockTimestampInterval')
+    await same('anvil_removeBlockTimestampInterval')
+  })
+
+  it('time: evm_setTime, anvil_setNextBlockTimestamp, increaseTime answer numbers', async () => {
+    const target = 4_000_000_000
+    await alike('evm_setTime', [target])
+    await same('evm_mine')
+    for (const b of await latest()) expect(Number(BigInt(b.timestamp)) - target).toBeLessThan(5)
+    await same('anvil_setNextBlockTimestamp', [target + 1000])
+    await same('evm_mine')
+    const [a, c] = await latest()
+    expect(c.timestamp).toBe(a.timestamp)
+    await alike('anvil_increaseTime', [10])
+    await alike('evm_increaseTime', ['0xa'])
+  })
+
+  it('the next block: base fee, gas limit, coinbase', async () => {
+    await same('anvil_setNextBlockBaseFeePerGas', ['0x12345'])
+    await same('evm_setBlockGasLimit', ['0x2000000'])
+    await same('anvil_setCoinbase', [COINBASE])
+    await same('evm_mine')
+    const [a, c] = await latest()
+    expect({ baseFee: c.baseFeePerGas, gasLimit: c.gasLimit, miner: c.miner }).toEqual({
+      baseFee: a.baseFeePerGas,
+      gasLimit: a.gasLimit,
+      miner: a.miner,
+    })
+    expect(c.baseFeePerGas).toBe('0x12345')
+  })
+
+  it('balances and accounts: anvil_setBalance with a JSON number, anvil_addBalance, eth_getAccount', async () => {
+    await same('anvil_setBalance', [A9, 1000])
+    await same('anvil_addBalance', [A9, '0x100'])
+    await same('eth_getBalance', [A9, 'latest'])
+    await same('eth_getAccount', [A9, 'latest'])
+    await same('eth_getAccount', [STRANGER.replace('11', '33'), 'latest'])
+  })
+
+  it('sending as anyone: anvil_autoImpersonateAccount and eth_sendUnsignedTransaction', async () => {
+    const someone = '0x4444444444444444444444444444444444444444'
+    await same('anvil_setBalance', [someone, '0xde0b6b3a7640000'])
+    await same('anvil_autoImpersonateAccount', [true])
+    const [a, c] = await both('eth_sendTransaction', [{ from: someone, to: STRANGER, value: '0x5' }])
+    expect(shape(c.result)).toBe(shape(a.result))
+    await same('anvil_autoImpersonateAccount', [false])
+    const refused = await both('eth_sendTransaction', [{ from: someone, to: STRANGER, value: '0x5' }])
+    expect(refused.map((r) => r.error !== undefined)).toEqual([true, true])
+    const [ua, uc] = await both('eth_sendUnsignedTransaction', [{ from: someone, to: STRANGER, value: '0x6' }])
+    expect(shape(uc.result)).toBe(shape(ua.result))
+    await same('eth_getTransactionCount', [someone, 'latest'])
+    // The raw form hashes to the transaction's hash (a real signed one: the dev account's).
+    const [sa, sc] = await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x7' }])
+    for (const [node, hash] of [
+      [anvil, sa.result],
+      [cairn, sc.result],
+    ] as const) {
+      const raw = (await rpcRequest(node.url, 'eth_getRawTransactionByHash', [hash])) as { result: `0x${string}` }
+      expect(keccak256(raw.result), node.kind).toBe(hash)
+    }
+    await same('eth_getRawTransactionByHash', [`0x${'00'.repeat(31)}02`])
+  })
+
+  it("Anvil's other reads: names, uncles, transactions by sender and nonce, raw by block", async () => {
+    await same('eth_networkId')
+    await same('eth_requestAccounts')
+    await same('eth_protocolVersion')
+    await same('eth_getUncleCountByBlockNumber', ['latest'])
+    await same('eth_getUncleByBlockNumberAndIndex', ['latest', '0x0'])
+    await alike('eth_getTransactionBySenderAndNonce', [A0, '0x0'])
+    await same('eth_getTransactionBySenderAndNonce', [A0, '0xffff'])
+    await alike('eth_getRawTransactionByBlockNumberAndIndex', ['latest', '0x0'])
+    await alike('anvil_getGenesisTime')
+    await same('anvil_removePoolTransactions', [A0])
+    await same('evm_setAccountNonce', [COINBASE, '0x5'])
+    await same('eth_getTransactionCount', [COINBASE, 'latest'])
+  })
+
+  it('evm_mine_detailed answers the blocks it made', async () => {
+    const [a, c] = (await both('evm_mine_detailed')) as [{ result: Block[] }, { result: Block[] }]
+    expect(c.result.length).toBe(a.result.length)
+    const [la, lc] = await latest()
+    expect([a.result[0]?.number, c.result[0]?.number]).toEqual([la.number, lc.number])
+  })
+
+  it('snapshots, rollback and reset move the head alike', async () => {
+    // Cairn seals a block for each state edit (anvil_setBalance and kin) where Anvil does not, so
+    // the heads differ: compare how each call moves its node's head.
+    const heads = async () => (await both('eth_blockNumber')).map((r) => BigInt(r.result as string))
+    const moved = async (step: () => Promise<unknown>) => {
+      const before = await heads()
+      await step()
+      const after = await heads()
+      return after.map((h, i) => h - (before[i] as bigint))
+    }
+    await same('anvil_snapshot')
+    expect(await moved(() => same('anvil_mine', [3]))).toEqual([3n, 3n])
+    expect(await moved(() => same('anvil_revert', ['0x0']))).toEqual([-3n, -3n])
+    expect(await moved(() => same('anvil_rollback', [1]))).toEqual([-1n, -1n])
+    expect(await moved(() => same('evm_mine', [{ timestamp: 5_000_000_000, blocks: 2 }]))).toEqual([2n, 2n])
+    await same('anvil_reset')
+    expect(await same('eth_blockNumber')).toBe('0x0')
+    await same('eth_getBalance', [A9, 'latest'])
+  })
+
+  it('refusals: a negative or fractional number is an invalid parameter on both', async () => {
+    for (const bad of [-1, 1.5]) {
+      const [a, c] = await both('anvil_mine', [bad])
+      expect(a.error?.code).toBe(-32602)
+      expect(c.error?.code).toBe(-32602)
+      expect(c.error?.message).toMatch(/expected a hex number .* or a non-negative integer/)
+    }
+  })
+})

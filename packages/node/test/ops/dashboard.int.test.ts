@@ -1,0 +1,134 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createArbMetrics } from '@cairn/arbitrage'
+import { createReservesMetrics } from '@cairn/reserves'
+import { silentLogger } from '@cairn/utils'
+import { Registry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/load.ts'
+import { type StartedNode, startNode } from '../../src/node.ts'
+import { rpc } from '../cli/run-cli.ts'
+
+const ROOT = join(import.meta.dirname, '../../../..')
+const DASHBOARD = join(ROOT, 'deploy/grafana/cairn-node.json')
+
+/** Every PromQL expression of a Grafana dashboard. */
+function dashboardQueries(): string[] {
+  const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+    panels: { targets?: { expr: string }[] }[]
+    templating: { list: { query?: unknown }[] }
+  }
+  const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr))
+  for (const v of dash.templating.list)
+    if (typeof v.query === 'string' && v.query.includes('cairn_')) exprs.push(v.query)
+  return exprs
+}
+
+/**
+ * Names in a Prometheus text exposition: every declared family (`# TYPE`, even one whose labelled
+ * series have no sample yet) and every sample name (histograms give _bucket, _sum, _count).
+ */
+function exportedNames(text: string): Set<string> {
+  const names = new Set<string>()
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (\w+)/.exec(line)
+    if (type?.[1]) {
+      names.add(type[1])
+      if (type[2] === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(type[1] + s)
+      continue
+    }
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{| )/.exec(line)
+    if (m?.[1]) names.add(m[1])
+  }
+  return names
+}
+
+describe('deploy/grafana dashboard', () => {
+  let node: StartedNode
+  const datadir = mkdtempSync(join(tmpdir(), 'cairn-dashboard-'))
+  beforeAll(async () => {
+    // A datadir (not --ephemeral): the datadir disk metrics exist only with one.
+    const config = loadConfig({
+      flags: { dev: true, datadir, 'http.port': 0, 'http.addr': '127.0.0.1', 'log.level': 'silent' },
+      env: {},
+    })
+    node = await startNode(config, { logger: silentLogger })
+    // one transaction, so that the block and RPC histograms and counters have samples
+    const hash = await rpc(node.url, 'eth_sendTransaction', [
+      { from: node.accounts[0]?.address, to: '0x000000000000000000000000000000000000beef', value: '0x1' },
+    ])
+    expect(hash).toMatch(/^0x[0-9a-f]{64}$/)
+    for (let i = 0; i < 100 && node.chain.head.header.number === 0n; i++) await new Promise((r) => setTimeout(r, 50))
+  })
+  afterAll(async () => {
+    await node?.close()
+    rmSync(datadir, { recursive: true, force: true })
+  })
+
+  it('every query names only metrics the node exports', async () => {
+    const text = await (await fetch(`${node.url}/metrics`)).text()
+    const exported = exportedNames(text)
+    const queries = dashboardQueries()
+    expect(queries.length).toBeGreaterThan(10)
+    const missing: string[] = []
+    for (const q of queries) {
+      for (const name of q.match(/\bcairn_[a-z0-9_]+/g) ?? [])
+        if (!exported.has(name)) missing.push(`${name} (in: ${q})`)
+    }
+    expect(missing).toEqual([])
+  })
+
+  it('the metrics the issue names are exported, with values that move when blocks are made', async () => {
+    const text = await (await fetch(`${node.url}/metrics`)).text()
+    for (const name of [
+      'cairn_chain_head_block',
+      'cairn_chain_head_timestamp_seconds',
+      'cairn_blocks_imported_total',
+      'cairn_block_import_seconds_bucket',
+      'cairn_transactions_processed_total',
+      'cairn_txpool_pending',
+      'cairn_rpc_requests_total',
+      'cairn_build_info',
+    ]) {
+      expect(text).toContain(name)
+    }
+    const head = /^cairn_chain_head_block (\d+)/m.exec(text)?.[1]
+    expect(Number(head)).toBe(Number(node.chain.head.header.number))
+    expect(Number(head)).toBeGreaterThanOrEqual(1)
+  })
+
+  it('every metric the docs and READMEs name is exported (the node, the reserves service for cairn_reserves_*, the arbitrage engine for cairn_arb_*)', async () => {
+    const exported = exportedNames(await (await fetch(`${node.url}/metrics`)).text())
+    const reserves = new Registry()
+    createReservesMetrics(reserves)
+    createArbMetrics(reserves)
+    for (const name of exportedNames(await reserves.metrics())) exported.add(name)
+    const missing: string[] = []
+    for (const file of docFiles()) {
+      const text = readFileSync(file, 'utf8')
+      // a name ending in `_` is a family prefix (`cairn_outbound_*`): some exported name must start with it
+      for (const name of new Set(text.match(/\bcairn_[a-z0-9_]+/g) ?? [])) {
+        const ok = name.endsWith('_') ? [...exported].some((e) => e.startsWith(name)) : exported.has(name)
+        if (!ok) missing.push(`${name} (in ${file.slice(ROOT.length + 1)})`)
+      }
+    }
+    expect(missing).toEqual([])
+  })
+})
+
+/** README.md, docs/**, deploy/README.md and every package README. */
+function docFiles(): string[] {
+  const out = [join(ROOT, 'README.md'), join(ROOT, 'deploy/README.md')]
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) walk(join(dir, e.name))
+      else if (e.name.endsWith('.md')) out.push(join(dir, e.name))
+  }
+  walk(join(ROOT, 'docs'))
+  for (const pkg of readdirSync(join(ROOT, 'packages'))) {
+    const readme = join(ROOT, 'packages', pkg, 'README.md')
+    if (existsSync(readme)) out.push(readme)
+  }
+  return out
+}

@@ -1,0 +1,106 @@
+// Automine as Anvil's and Hardhat's: eth_sendTransaction answers once its block is the head (on a
+// persistent datadir too, where the journal's sync used to let the answer overtake the block), and
+// a transaction dropped at execution is an error to its sender, never a hash that vanishes. Mining
+// modes, the next block's fields and the node's self-description over real HTTP.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ACCOUNT_0 } from './bytecode.ts'
+import { call, result, type StartedNode, startDevNode } from './live-node.ts'
+
+const SOMEONE = '0x1111111111111111111111111111111111111111'
+const CONTRACT = '0x3333333333333333333333333333333333333333'
+
+let node: StartedNode
+let url: string
+let datadir: string
+beforeAll(async () => {
+  datadir = mkdtempSync(join(tmpdir(), 'cairn-automine-'))
+  node = await startDevNode({}, { flags: { ephemeral: false, datadir, 'rpc.clientVersion': 'anvil/v1.7.1' } })
+  url = node.url
+})
+afterAll(async () => {
+  await node?.close()
+  rmSync(datadir, { recursive: true, force: true })
+})
+
+describe('eth_sendTransaction in automine', () => {
+  it('answers after the block: the receipt and the new state are there on the first read', async () => {
+    for (let i = 0; i < 30; i++) {
+      const before = BigInt(await result<string>(url, 'eth_getBalance', [SOMEONE, 'latest']))
+      const hash = await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: SOMEONE, value: '0x7' }])
+      expect(await result(url, 'eth_getTransactionReceipt', [hash])).toMatchObject({ status: '0x1' })
+      expect(BigInt(await result<string>(url, 'eth_getBalance', [SOMEONE, 'latest']))).toBe(before + 7n)
+    }
+  })
+
+  it('a transaction dropped at execution is an error, not a hash that vanishes', async () => {
+    // An impersonated account with code: EIP-3607 refuses it when the block is built.
+    await result(url, 'anvil_setCode', [CONTRACT, '0x00'])
+    await result(url, 'anvil_setBalance', [CONTRACT, '0xde0b6b3a7640000'])
+    await result(url, 'anvil_impersonateAccount', [CONTRACT])
+    const sent = await call(url, 'eth_sendTransaction', [{ from: CONTRACT, to: SOMEONE, value: '0x1' }])
+    expect(sent.error?.code).toBe(-32000)
+    expect(sent.error?.message).toMatch(/failed at execution and was dropped: .*EIP-3607/)
+    expect(await result(url, 'txpool_status')).toEqual({ pending: '0x0', queued: '0x0' })
+  })
+
+  it('a transaction whose fee cap is below the base fee is answered at once (it waits in the pool)', async () => {
+    const sent = await call(url, 'eth_sendTransaction', [
+      { from: ACCOUNT_0, to: SOMEONE, value: '0x1', maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x0' },
+    ])
+    expect(sent.error).toBeUndefined()
+    expect(await result(url, 'eth_getTransactionReceipt', [sent.result])).toBeNull()
+    expect(await result(url, 'anvil_dropTransaction', [sent.result])).toBe(sent.result)
+  })
+
+  it('a nonce-gapped transaction is answered at once (it waits in the pool, as on Anvil)', async () => {
+    const nonce = BigInt(await result<string>(url, 'eth_getTransactionCount', [ACCOUNT_0, 'pending']))
+    const gapped = `0x${(nonce + 1n).toString(16)}`
+    const hash = await result<string>(url, 'eth_sendTransaction', [
+      { from: ACCOUNT_0, to: SOMEONE, value: '0x1', nonce: gapped },
+    ])
+    expect(await result(url, 'eth_getTransactionReceipt', [hash])).toBeNull()
+    // Filling the gap seals both.
+    await result(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: SOMEONE, value: '0x1' }])
+    expect(await result(url, 'eth_getTransactionReceipt', [hash])).toMatchObject({ status: '0x1' })
+  })
+})
+
+describe('mining modes', () => {
+  it('evm_setAutomine false: sends are answered unsealed; evm_mine seals them', async () => {
+    await result(url, 'evm_setAutomine', [false])
+    expect(await result(url, 'anvil_getAutomine')).toBe(false)
+    const hash = await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: SOMEONE, value: '0x1' }])
+    expect(await result(url, 'eth_getTransactionReceipt', [hash])).toBeNull()
+    await result(url, 'evm_mine')
+    expect(await result(url, 'eth_getTransactionReceipt', [hash])).toMatchObject({ status: '0x1' })
+    await result(url, 'evm_setAutomine', [true])
+    expect(await result(url, 'anvil_getAutomine')).toBe(true)
+  })
+
+  it('anvil_setNextBlockBaseFeePerGas: the next block has it, and a send pays it', async () => {
+    const fee = 50_000_000_000n
+    await result(url, 'anvil_setNextBlockBaseFeePerGas', [`0x${fee.toString(16)}`])
+    const hash = await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: SOMEONE, value: '0x1' }])
+    const r = await result<{ blockNumber: string }>(url, 'eth_getTransactionReceipt', [hash])
+    const block = await result<{ baseFeePerGas: string }>(url, 'eth_getBlockByNumber', [r.blockNumber, false])
+    expect(BigInt(block.baseFeePerGas)).toBe(fee)
+  })
+})
+
+describe('the node describes itself', () => {
+  it('web3_clientVersion and the metadata answer the configured client version', async () => {
+    expect(await result(url, 'web3_clientVersion')).toBe('anvil/v1.7.1')
+    const meta = await result<Record<string, unknown>>(url, 'hardhat_metadata')
+    expect(meta).toMatchObject({ clientVersion: 'anvil/v1.7.1', clientSemver: '1.7.1', chainId: 1337 })
+    expect(meta.latestBlockHash).toBe(
+      (await result<{ hash: string }>(url, 'eth_getBlockByNumber', ['latest', false])).hash,
+    )
+    const first = meta.instanceId
+    expect(await result<Record<string, unknown>>(url, 'anvil_metadata')).toMatchObject({ instanceId: first })
+    await result(url, 'anvil_reset')
+    expect((await result<Record<string, unknown>>(url, 'anvil_metadata')).instanceId).not.toBe(first)
+  })
+})
