@@ -1,6 +1,8 @@
 // Blob (type-3) transactions in the pool: sidecar checks (versions, counts, versioned hashes, KZG
 // proofs), limits, replacement, and block building within the blob room. The KZG is the real one
-// (the native backend's setup is made once, ~5 s).
+// (the native backend's setup is made once, ~5 s). Integration tier: the native KZG addon
+// (@crate-crypto/node-eth-kzg 0.10.0) crashed vitest's forked worker on Node 22.23 (V8 fatal in
+// napi_reference_unref) when it ran among the unit tier's files; on its own it passes.
 import { type Chain, devGenesis } from '@cairn/chain'
 import { type BlobKzg, BYTES_PER_BLOB, blobKzg } from '@cairn/crypto'
 import type { Hex } from '@cairn/utils'
