@@ -16,7 +16,7 @@ const last = new WeakMap<RpcContext, { key: string; block: Block }>()
  */
 export function nextBlock(ctx: RpcContext, parent: Block): Block {
   const env = ctx.producer.nextBlockEnv(parent)
-  const key = `${bytesToHex(parent.hash())} ${env.timestamp} ${env.coinbase ? bytesToHex(env.coinbase) : ''} ${env.mixHash ? bytesToHex(env.mixHash) : ''} ${env.gasLimit ?? ''}`
+  const key = `${bytesToHex(parent.hash())} ${env.timestamp} ${env.coinbase ? bytesToHex(env.coinbase) : ''} ${env.mixHash ? bytesToHex(env.mixHash) : ''} ${env.gasLimit ?? ''} ${env.baseFeePerGas ?? ''} ${env.difficulty ?? ''}`
   const known = last.get(ctx)
   if (known?.key === key) return known.block
   // The rules of the next block's fork (a fork may start at its number or timestamp).

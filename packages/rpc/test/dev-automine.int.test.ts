@@ -88,6 +88,21 @@ describe('mining modes', () => {
     const block = await result<{ baseFeePerGas: string }>(url, 'eth_getBlockByNumber', [r.blockNumber, false])
     expect(BigInt(block.baseFeePerGas)).toBe(fee)
   })
+
+  it('a pending call sees a base fee set after it was last asked, with the next timestamp fixed', async () => {
+    // Initcode returning BASEFEE (BASEFEE PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN): what a pending
+    // call runs in is the next block, whose header is cached while its inputs stay the same. A fee
+    // cap is given: without one a call runs with a zero base fee (as geth's).
+    const call = { from: ACCOUNT_0, data: '0x4860005260206000f3', maxFeePerGas: '0xe8d4a51000' }
+    const baseFeeAtPending = async () => BigInt(await result<string>(url, 'eth_call', [call, 'pending']))
+    const head = await result<{ timestamp: string }>(url, 'eth_getBlockByNumber', ['latest', false])
+    await result(url, 'evm_setNextBlockTimestamp', [`0x${(BigInt(head.timestamp) + 100n).toString(16)}`])
+    const before = await baseFeeAtPending()
+    const fee = before + 7_000_000_000n
+    await result(url, 'anvil_setNextBlockBaseFeePerGas', [`0x${fee.toString(16)}`])
+    expect(await baseFeeAtPending()).toBe(fee)
+    await result(url, 'evm_mine')
+  })
 })
 
 describe('the node describes itself', () => {
