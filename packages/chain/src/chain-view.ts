@@ -14,7 +14,14 @@ export class ChainView implements EVMMockBlockchainInterface {
   constructor(
     private readonly store: ChainStore,
     public parent: BlockHeader,
+    /** Headers of uncommitted ancestors (an execution built on executed, uncommitted blocks). */
+    public pending: readonly BlockHeader[] = [],
   ) {}
+
+  private async header(hash: Uint8Array): Promise<BlockHeader | undefined> {
+    for (const h of this.pending) if (equalsBytes(h.hash(), hash)) return h
+    return this.store.getHeader(hash)
+  }
 
   async getBlock(blockId: number): Promise<HashOnly> {
     const n = BigInt(blockId)
@@ -26,7 +33,7 @@ export class ChainView implements EVMMockBlockchainInterface {
       if (h) return { hash: () => h }
     }
     let cur: BlockHeader | undefined = this.parent
-    while (cur && cur.number > n) cur = await this.store.getHeader(cur.parentHash)
+    while (cur && cur.number > n) cur = await this.header(cur.parentHash)
     const found = cur
     const hash = found && found.number === n ? found.hash() : new Uint8Array(32)
     return { hash: () => hash }
@@ -35,6 +42,6 @@ export class ChainView implements EVMMockBlockchainInterface {
   async putBlock(): Promise<void> {}
 
   shallowCopy(): ChainView {
-    return new ChainView(this.store, this.parent)
+    return new ChainView(this.store, this.parent, this.pending)
   }
 }

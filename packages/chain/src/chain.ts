@@ -3,6 +3,13 @@ import { Bucket, bytesCodec, Repository, WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common, CustomCrypto } from '@ethereumjs/common'
+import {
+  BlockProcessor,
+  type BlockProcessorOptions,
+  DEFAULT_BLOCK_PROCESSOR_OPTIONS,
+  type ProcessOptions,
+  type ProcessResult,
+} from './block-processor.ts'
 import { ChainCommons, DEFAULT_HARDFORK } from './common.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
@@ -26,6 +33,8 @@ export interface ChainOptions {
   genesis?: unknown
   /** Where the genesis came from, for error messages. */
   genesisSource?: string
+  /** Limits of the block front door (`processBlock`). */
+  blocks?: Partial<BlockProcessorOptions>
 }
 
 export interface ChainModules {
@@ -36,6 +45,8 @@ export interface ChainModules {
   customCrypto?: CustomCrypto
   /** Recovers the senders of received blocks on worker threads (`workerRecovery`). */
   recovery?: SenderRecovery
+  /** Seconds since the epoch, for the front door's future-timestamp check (injected in tests). */
+  now?: () => number
 }
 
 /** What start-up found and did, for the node to report. */
@@ -103,7 +114,18 @@ export class Chain {
     readonly executor: Executor,
     readonly importer: BlockImporter,
     readonly report: OpenReport,
+    /** The front door for blocks from outside (see {@link processBlock}). */
+    readonly blocks: BlockProcessor,
   ) {}
+
+  /**
+   * The one front door for blocks from outside (gossip, sync, RPC, a file): cheap checks, the
+   * import queue, the orphan pool and the bad-block cache (`./block-processor.ts`). Answers with a
+   * typed outcome; a bad block is a `BlockError` saying whether the sender is to blame, never a throw.
+   */
+  processBlock(input: Block | Uint8Array, opts: ProcessOptions): Promise<ProcessResult> {
+    return this.blocks.processBlock(input, opts)
+  }
 
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
     const { kv, logger } = modules
@@ -187,9 +209,13 @@ export class Chain {
         logger: logger.child({ module: 'executor' }),
       },
     )
-    const chain = new Chain(commons, spec, genesisBlock, store, stateDB, executor, null as never, report)
+    const chain = new Chain(commons, spec, genesisBlock, store, stateDB, executor, null as never, report, null as never)
+    const checkpoint = async (name: 'safe' | 'finalized') => {
+      const hash = await store.getHeadHash(name)
+      return (hash && (await store.getHeader(hash))) || genesisBlock.header
+    }
     const importer = new BlockImporter(
-      { head },
+      { head, safe: await checkpoint('safe'), finalized: await checkpoint('finalized') },
       {
         store,
         stateDB,
@@ -202,6 +228,17 @@ export class Chain {
       },
     )
     ;(chain as { importer: BlockImporter }).importer = importer
+    ;(chain as { blocks: BlockProcessor }).blocks = new BlockProcessor(
+      { ...DEFAULT_BLOCK_PROCESSOR_OPTIONS, ...opts.blocks },
+      {
+        store,
+        importer,
+        engine: modules.engine,
+        logger: logger.child({ module: 'blocks' }),
+        metrics: modules.metrics,
+        now: modules.now ?? (() => Date.now() / 1000),
+      },
+    )
     modules.metrics?.headBlock.set(Number(head.header.number))
     modules.metrics?.headTimestamp.set(Number(head.header.timestamp))
     return chain
@@ -226,6 +263,20 @@ export class Chain {
   /** The current head block. */
   get head(): Block {
     return this.importer.head
+  }
+
+  /**
+   * Makes the canonical block `hash` final, with the engine's proof (kept in the `finality`
+   * bucket): an engine that proves finality (BFT) pushes it here. Finality only moves forward, and
+   * the importer refuses any block whose branch would revert it. Emits `finalized`.
+   */
+  setFinalized(hash: Uint8Array, certificate?: Uint8Array): Promise<void> {
+    return this.importer.setFinalized(hash, certificate)
+  }
+
+  /** Makes the canonical block `hash` the safe block. Emits `safe`. */
+  setSafe(hash: Uint8Array): Promise<void> {
+    return this.importer.setSafe(hash)
   }
 
   /** The block the engine reports as `safe` or `finalized`, or the head for `latest`. */

@@ -1,31 +1,88 @@
 import type { BlockHeader } from '@ethereumjs/block'
 import type { StateManagerInterface } from '@ethereumjs/common'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import type { RunTxResult, VM } from '@ethereumjs/vm'
+import type { ChainStore } from './store.ts'
 
 /**
- * What the chain needs from a consensus engine. The import pipeline calls these hooks and never
- * knows which engine runs; `@cairn/consensus` defines the full Engine (which also produces blocks)
- * on top of this.
+ * What the chain needs from a consensus engine: its rules. The import pipeline calls these hooks
+ * and never knows which engine runs; `@cairn/consensus` defines the full Engine (which also
+ * produces blocks) on top of this.
  */
 export interface ChainEngine {
   readonly name: string
-  /** Checks the engine's own header fields (seal, difficulty, proposer). Throws a CairnError. */
-  validateHeader(header: BlockHeader, parent: BlockHeader): Promise<void>
   /**
-   * Applies the engine's state changes after a block's transactions and before its state root is
-   * computed (block rewards, system calls). Runs identically when producing and when importing.
+   * Checks the engine's own header fields (seal, proposer, timestamp rules, extra-data shape)
+   * against the parent, with read access to the chain and to the state of any stored block (a
+   * validator set kept in a system contract). Throws a CairnError (fault `caller` when the block
+   * is at fault). Runs before execution, and in `preValidate` (gossip's cheap checks).
    */
-  finalize(header: BlockHeader | BuildingHeader, state: StateManagerInterface): Promise<void>
+  validateHeader(header: BlockHeader, parent: BlockHeader, ctx: HeaderContext): Promise<void>
+  /**
+   * Runs before a block's transactions, on its state (system calls through `ctx.vm`), the same
+   * way when producing and when importing.
+   */
+  beginBlock?(ctx: BlockHookContext): Promise<void>
+  /**
+   * Runs after a block's transactions and before its state root is computed (rewards, system
+   * calls, slashing from evidence), the same way when producing and when importing. May return
+   * validator-set updates and evidence: the executed block carries them (`ExecutedBlock.endBlock`).
+   */
+  endBlock?(ctx: EndBlockContext): Promise<EndBlockResult | undefined>
   /** True when `candidate` should become the head instead of `current` (fork choice). */
   preferHead(candidate: BlockHeader, current: BlockHeader): Promise<boolean>
-  /** The number of the latest block the engine considers safe, given the head. */
-  safeNumber(head: BlockHeader): bigint
-  /** The number of the latest block the engine considers final, given the head. */
-  finalizedNumber(head: BlockHeader): bigint
+  /**
+   * Rule finality (engines whose finality follows from the head, as the dev engine's "every block
+   * is final"): the number of the latest safe block given the head. Engines that prove finality
+   * (BFT) leave both out and push it instead with `Chain.setFinalized(hash, certificate)`.
+   */
+  safeNumber?(head: BlockHeader): bigint
+  /** Rule finality: the number of the latest final block given the head (see {@link safeNumber}). */
+  finalizedNumber?(head: BlockHeader): bigint
 }
 
-/** The header fields known before execution, as `finalize` sees them while building. */
+/** What {@link ChainEngine.validateHeader} may read. */
+export interface HeaderContext {
+  /** The chain's stored blocks (headers, canonical index, receipts). */
+  chain: ChainStore
+  /** A read-only view of the state at a stored state root. */
+  stateAt(stateRoot: Uint8Array): StateManagerInterface
+}
+
+/** The header fields known before execution, as the hooks see them while building. */
 export interface BuildingHeader {
   number: bigint
   timestamp: bigint
   coinbase: Uint8Array
+}
+
+/** What {@link ChainEngine.beginBlock} and {@link ChainEngine.endBlock} work on. */
+export interface BlockHookContext {
+  /** The block's header (while building: the fields known before execution). */
+  header: BlockHeader | BuildingHeader
+  /** The block's state: writes become part of the block. */
+  state: StateManagerInterface
+  /** The VM running the block (`vm.evm.runCall` for system calls). */
+  vm: VM
+}
+
+export interface EndBlockContext extends BlockHookContext {
+  /** The block's transactions, in order. */
+  txs: readonly TypedTransaction[]
+  /** Their execution results (receipts, gas, logs), in order. */
+  results: readonly RunTxResult[]
+}
+
+/** A change to the validator set decided in `endBlock` (a BFT engine applies it at H+2). */
+export interface ValidatorUpdate {
+  address: Uint8Array
+  /** Voting power; 0 removes the validator. */
+  power: bigint
+}
+
+/** What {@link ChainEngine.endBlock} may return. */
+export interface EndBlockResult {
+  validatorUpdates?: ValidatorUpdate[]
+  /** Evidence of misbehaviour the block put on-chain, engine-encoded. */
+  evidence?: Uint8Array[]
 }

@@ -10,6 +10,10 @@ export const ChainErrorCode = {
   BLOCK_NOT_FOUND: 'CHAIN_BLOCK_NOT_FOUND',
   CORRUPT: 'CHAIN_CORRUPT',
   SHARED_COMMON_SWITCHED: 'CHAIN_SHARED_COMMON_SWITCHED',
+  /** A block whose branch leaves the canonical chain below the finalized block. */
+  WOULD_REVERT_FINALIZED: 'CHAIN_WOULD_REVERT_FINALIZED',
+  /** A finality or safe update the chain cannot take (unknown block, off the canonical chain, backwards). */
+  FINALITY_INVALID: 'CHAIN_FINALITY_INVALID',
 } as const
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode]
 

@@ -1,4 +1,4 @@
-import type { Block } from '@ethereumjs/block'
+import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { StoredReceipt } from './receipt.ts'
 
 /** One log with its position in the chain, as subscriptions and filters deliver it. */
@@ -22,6 +22,13 @@ export interface ChainEvents extends Record<string, unknown> {
   logs: LogEntry[]
   /** The canonical chain switched branches. Emitted before the new branch's newHead events. */
   reorg: { oldHead: Block; newHead: Block; ancestorNumber: bigint; removed: Block[]; added: Block[] }
+  /**
+   * The finalized block moved forward (pushed by the engine with its certificate, or by a
+   * rule-finality engine's `finalizedNumber`); never reverted by import.
+   */
+  finalized: { block: BlockHeader; certificate: Uint8Array }
+  /** The safe block changed. */
+  safe: { block: BlockHeader }
 }
 
 /** The logs of one block as {@link LogEntry}s. */

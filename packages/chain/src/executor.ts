@@ -4,12 +4,13 @@ import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, CacheType, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Address, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
+import { Address, type DB, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
 import { Bloom, buildBlock, createVM, encodeReceipt, type RunTxResult, type VM } from '@ethereumjs/vm'
+import { Mutex } from 'async-mutex'
 import { BatchedStateManager } from './batched-state.ts'
 import { ChainView } from './chain-view.ts'
 import { type ChainCommons, ownCopy } from './common.ts'
-import type { ChainEngine } from './engine.ts'
+import type { ChainEngine, EndBlockResult } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { type BlockEnv, fastPathAllowed, runFastTransfer } from './fast-transfer.ts'
 import { installJumpDestCache } from './jump-cache.ts'
@@ -17,16 +18,39 @@ import { orderedTrieRoot } from './ordered-trie.ts'
 import { creditUncleRewards, isProofOfWork } from './pow.ts'
 import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
 import type { StoredReceipt } from './receipt.ts'
-import type { StateDB } from './state-db.ts'
+import { LayerSwitch, type StateDB, type StateLayer } from './state-db.ts'
 import type { ChainStore } from './store.ts'
 import { checkedRequestCalls } from './system-calls.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
 import type { TxChecks } from './tx-checks.ts'
 
-/** A block with the results of executing it: what the import pipeline commits. */
+/**
+ * A block with the results of executing it: a value that owns its state writes, which the import
+ * pipeline commits (in the block's one batch) or which is simply dropped. Many can exist at once —
+ * a proposal under vote, a competing fork, the next proposal built on an uncommitted one — and
+ * dropping one drops only its writes.
+ */
 export interface ExecutedBlock {
   block: Block
   receipts: StoredReceipt[]
+  /** The post-state root (the block header's). */
+  stateRoot: Uint8Array
+  /** The trie nodes this execution wrote; read through by executions built on this block. */
+  writes: StateLayer
+  /**
+   * Headers of the uncommitted blocks this one was built on (parent first): what BLOCKHASH sees
+   * of them while they are not in the store. Empty when the parent was committed.
+   */
+  pendingAncestors: readonly BlockHeader[]
+  /** What the engine's `endBlock` returned (validator-set updates, evidence), if anything. */
+  endBlock?: EndBlockResult
+}
+
+/** What a block executes or is built on: a stored block, or an executed one not committed yet. */
+export type ParentBlock = Block | ExecutedBlock
+
+function isExecuted(parent: ParentBlock): parent is ExecutedBlock {
+  return (parent as ExecutedBlock).writes !== undefined
 }
 
 /**
@@ -73,8 +97,10 @@ const MIN_TX_GAS = 21_000n
 /**
  * Runs blocks through `@ethereumjs/vm` over the persistent state trie. Producing and importing use
  * one path — a BlockBuilder — so a block made here and the same block received from a peer execute
- * identically. State writes collect in the {@link StateDB} overlay until the pipeline commits.
- * Not re-entrant: the import pipeline serializes calls.
+ * identically. Each execution returns an {@link ExecutedBlock} that owns its state writes (a
+ * {@link StateLayer}); nothing reaches the store until the import pipeline commits it. Executions
+ * run one at a time (one VM and state manager), queued on the executor's own lock, never the
+ * importer's.
  */
 export class Executor {
   /** The Common and VM of the block being built or executed (one VM per fork, sharing the state). */
@@ -87,7 +113,8 @@ export class Executor {
     vm: VM,
     private readonly view: ChainView,
     private readonly stateDB: StateDB,
-    private readonly engine: Pick<ChainEngine, 'finalize'>,
+    private readonly layers: LayerSwitch,
+    private readonly engine: Pick<ChainEngine, 'beginBlock' | 'endBlock'>,
     private readonly logger: Logger,
     private readonly caches: Caches,
     private readonly toleratedMissing: ReadonlySet<Hex>,
@@ -98,11 +125,16 @@ export class Executor {
   }
 
   /**
-   * The state root the state manager's caches belong to: the root of the last block this executor
-   * built or executed to the end. Building on that block keeps the caches (accounts, storage,
-   * code) instead of re-reading them from the trie. Cleared when a block is abandoned or fails.
+   * The state root the state manager's caches hold: the post-state of the last execution that
+   * ran to the end. An execution on a parent with this state root (whichever block it is, and
+   * whether or not it was committed: the state is content-addressed) keeps the caches (accounts,
+   * storage, code) instead of re-reading them from the trie; any other starts cold. Cleared when
+   * an execution fails.
    */
   private warmRoot: Uint8Array | undefined
+
+  /** One execution at a time on the one state manager. */
+  private readonly running = new Mutex()
 
   /**
    * Past this many cached accounts the caches are dropped at the next block (bounds memory: a cached
@@ -135,7 +167,7 @@ export class Executor {
       store: ChainStore
       stateDB: StateDB
       genesis: BlockHeader
-      engine: Pick<ChainEngine, 'finalize'>
+      engine: Pick<ChainEngine, 'beginBlock' | 'endBlock'>
       logger: Logger
     },
   ): Promise<Executor> {
@@ -143,9 +175,10 @@ export class Executor {
       modules.logger.debug('EVM jump-destination cache not installed (other @ethereumjs/evm)')
     const caches = new Caches()
     const common = opts.commons.at(modules.genesis)
+    const layers = new LayerSwitch(modules.stateDB)
     const stateManager = newStateManager(
       common,
-      modules.stateDB,
+      layers,
       modules.genesis.stateRoot,
       caches,
       (o) => new BatchedStateManager(o),
@@ -157,6 +190,7 @@ export class Executor {
       vm,
       view,
       modules.stateDB,
+      layers,
       modules.engine,
       modules.logger,
       caches,
@@ -164,10 +198,31 @@ export class Executor {
     )
   }
 
-  /** Builds a new block on `parent` from `txs`, executing each; the block is not committed. */
-  async build(parent: Block, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
-    const builder = await this.startBuilder(parent, header, header.baseFeePerGas, header.withdrawals)
+  /**
+   * Builds a new block on `parent` (stored, or executed and not committed) from `txs`, executing
+   * each; the result owns its writes and is not committed.
+   */
+  build(parent: ParentBlock, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
+    return this.exclusive(() => this.buildNow(parent, header, txs))
+  }
+
+  private async buildNow(from: ParentBlock, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
+    const { parent, writes, pendingAncestors } = this.enter(from)
+    const builder = await this.startBuilder(
+      parent,
+      header,
+      writes,
+      pendingAncestors,
+      header.baseFeePerGas,
+      header.withdrawals,
+    )
     if (header.preState) await header.preState(this.vm.stateManager)
+    const building = {
+      number: parent.header.number + 1n,
+      timestamp: header.timestamp,
+      coinbase: header.coinbase ?? new Uint8Array(20),
+    }
+    await this.engine.beginBlock?.({ header: building, state: this.vm.stateManager, vm: this.vm })
     const results: RunTxResult[] = []
     const included: TypedTransaction[] = []
     const rejected: BuildResult['rejected'] = []
@@ -189,19 +244,17 @@ export class Executor {
         txs.pop()
       }
     }
-    await this.engine.finalize(
-      {
-        number: parent.header.number + 1n,
-        timestamp: header.timestamp,
-        coinbase: header.coinbase ?? new Uint8Array(20),
-      },
-      this.vm.stateManager,
-    )
+    const endBlock = await this.engine.endBlock?.({
+      header: building,
+      state: this.vm.stateManager,
+      vm: this.vm,
+      txs: included,
+      results,
+    })
     const { result, failure } = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
       finish(builder, this.common),
     )
     if (failure !== undefined) {
-      this.abandon()
       throw new CairnError(
         ChainErrorCode.BLOCK_INVALID,
         `cannot build block ${parent.header.number + 1n}: ${failure}`,
@@ -214,15 +267,30 @@ export class Executor {
     const { block, requests } = result
     this.warmRoot = block.header.stateRoot
     this.logger.debug({ number: block.header.number, txs: included.length, rejected: rejected.length }, 'block built')
-    return { block, receipts: toReceipts(included, results), rejected, requests }
+    return {
+      block,
+      receipts: toReceipts(included, results),
+      stateRoot: block.header.stateRoot,
+      writes,
+      pendingAncestors,
+      rejected,
+      requests,
+      ...(endBlock ? { endBlock } : {}),
+    }
   }
 
   /**
-   * Executes a block received from elsewhere on top of `parent` and checks every field that
-   * execution determines (state root, receipts root, bloom, gas used, requests hash).
+   * Executes a block received from elsewhere on top of `parent` (stored, or executed and not
+   * committed) and checks every field that execution determines (state root, receipts root, bloom,
+   * gas used, requests hash). The result owns its writes and is not committed.
    */
-  async execute(block: Block, parent: Block, checks: TxChecks): Promise<ExecutedBlock> {
+  execute(block: Block, parent: ParentBlock, checks: TxChecks): Promise<ExecutedBlock> {
+    return this.exclusive(() => this.executeNow(block, parent, checks))
+  }
+
+  private async executeNow(block: Block, from: ParentBlock, checks: TxChecks): Promise<ExecutedBlock> {
     const h = block.header
+    const { parent, writes, pendingAncestors } = this.enter(from)
     const builder = await this.startBuilder(
       parent,
       {
@@ -235,10 +303,14 @@ export class Executor {
         difficulty: h.difficulty,
         ...(h.parentBeaconBlockRoot ? { parentBeaconBlockRoot: h.parentBeaconBlockRoot } : {}),
       },
+      writes,
+      pendingAncestors,
       h.baseFeePerGas,
       block.withdrawals,
     )
     const results: RunTxResult[] = []
+    const pow = isProofOfWork(this.common)
+    if (!pow) await this.engine.beginBlock?.({ header: h, state: this.vm.stateManager, vm: this.vm })
     const env = this.blockEnv(builder)
     for (const [i, tx] of block.transactions.entries()) {
       const why = await checks.check(i)
@@ -259,8 +331,17 @@ export class Executor {
       throw invalid(block, why)
     }
     // Proof-of-work blocks: uncle rewards here, the miner's base reward in the builder's build().
-    if (isProofOfWork(this.common)) await creditUncleRewards(this.vm, block)
-    else await this.engine.finalize(h, this.vm.stateManager)
+    let endBlock: EndBlockResult | undefined
+    if (pow) await creditUncleRewards(this.vm, block)
+    else {
+      endBlock = await this.engine.endBlock?.({
+        header: h,
+        state: this.vm.stateManager,
+        vm: this.vm,
+        txs: block.transactions,
+        results,
+      })
+    }
     // The transactions root was checked against the header before execution (validateBlock).
     let finished: Awaited<ReturnType<typeof checkedRequestCalls<Finished>>>
     try {
@@ -293,13 +374,41 @@ export class Executor {
         )
       }
     }
-    return { block, receipts: toReceipts(block.transactions, results) }
+    return {
+      block,
+      receipts: toReceipts(block.transactions, results),
+      stateRoot: r.stateRoot,
+      writes,
+      pendingAncestors,
+      ...(endBlock ? { endBlock } : {}),
+    }
   }
 
-  /** Drops the state writes of a block that will not be committed. */
-  abandon(): void {
-    this.warmRoot = undefined
-    this.stateDB.discard()
+  /** Runs one execution alone; a failed one leaves the caches cold. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.running.runExclusive(async () => {
+      try {
+        return await fn()
+      } catch (err) {
+        this.warmRoot = undefined
+        throw err
+      } finally {
+        this.layers.current = this.stateDB
+      }
+    })
+  }
+
+  /** The parent block, a fresh write layer over its state, and the uncommitted ancestors' headers. */
+  private enter(from: ParentBlock): { parent: Block; writes: StateLayer; pendingAncestors: BlockHeader[] } {
+    if (!isExecuted(from) || from.writes.committed) {
+      const parent = isExecuted(from) ? from.block : from
+      return { parent, writes: this.stateDB.layer(), pendingAncestors: [] }
+    }
+    return {
+      parent: from.block,
+      writes: this.stateDB.layer(from.writes),
+      pendingAncestors: [from.block.header, ...from.pendingAncestors],
+    }
   }
 
   /**
@@ -388,13 +497,16 @@ export class Executor {
   private async startBuilder(
     parent: Block,
     header: BuildHeader,
+    writes: StateLayer,
+    pendingAncestors: readonly BlockHeader[],
     baseFeePerGas?: bigint,
     withdrawals: readonly Withdrawal[] = [],
   ) {
     const number = parent.header.number + 1n
     const common = this.commons.at({ number, timestamp: header.timestamp, difficulty: header.difficulty ?? 0n })
     if (common !== this.common) await this.useFork(common)
-    if (!this.stateDB.has(parent.header.stateRoot)) {
+    this.layers.current = writes
+    if (!writes.has(parent.header.stateRoot)) {
       throw new CairnError(
         ChainErrorCode.STATE_MISSING,
         `the state of block ${parent.header.number} ${bytesToHex(parent.hash())} is not stored; cannot execute on it`,
@@ -409,6 +521,7 @@ export class Executor {
       await this.vm.stateManager.setStateRoot(parent.header.stateRoot)
     }
     this.view.parent = parent.header
+    this.view.pending = pendingAncestors
     const headerData: HeaderData = {
       timestamp: header.timestamp,
       gasLimit: header.gasLimit ?? parent.header.gasLimit,
@@ -444,7 +557,7 @@ export class Executor {
 /** A MerkleStateManager over the persistent trie, rooted at `root`. */
 export function newStateManager(
   common: Common,
-  db: StateDB | ReturnType<StateDB['readView']>,
+  db: DB<string, string | Uint8Array>,
   root: Uint8Array | undefined,
   caches: Caches = new Caches(),
   make: (opts: MerkleStateManagerOpts) => MerkleStateManager = (o) => new MerkleStateManager(o),

@@ -1,8 +1,8 @@
 import { WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, type Logger, type TypedEmitter } from '@cairn/utils'
-import type { Block } from '@ethereumjs/block'
+import type { Block, BlockHeader } from '@ethereumjs/block'
 import { Mutex } from 'async-mutex'
-import type { ChainEngine } from './engine.ts'
+import type { ChainEngine, HeaderContext } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { blockLogs, type ChainEvents } from './events.ts'
 import type { ExecutedBlock, Executor } from './executor.ts'
@@ -16,6 +16,9 @@ import { TxChecks } from './tx-checks.ts'
 import { validateBlock } from './validate.ts'
 
 export type ImportStatus = 'head' | 'side' | 'known'
+
+/** Safe and finalized pointers that moved. */
+type Checkpoints = { safe?: BlockHeader; finalized?: BlockHeader }
 
 export interface ImportResult {
   status: ImportStatus
@@ -32,9 +35,14 @@ export interface ImportResult {
 export class BlockImporter {
   private readonly mutex = new Mutex()
   head: Block
+  /**
+   * The safe and finalized blocks (what the store's `safe` and `finalized` pointers name). A block
+   * whose branch leaves the canonical chain below `finalized` is refused (WOULD_REVERT_FINALIZED).
+   */
+  checkpoints: { safe: BlockHeader; finalized: BlockHeader }
 
   constructor(
-    opts: { head: Block },
+    opts: { head: Block; safe?: BlockHeader; finalized?: BlockHeader },
     private readonly modules: {
       store: ChainStore
       stateDB: StateDB
@@ -48,30 +56,54 @@ export class BlockImporter {
     },
   ) {
     this.head = opts.head
+    this.checkpoints = { safe: opts.safe ?? opts.head.header, finalized: opts.finalized ?? opts.head.header }
   }
 
   /**
-   * Imports a block. `executed` is the producer's own execution result for a block it just built
-   * on the current state (skips validating and executing it again).
+   * Imports a block: validates and executes it (unless `executed`, the producer's own result for
+   * this block, is given), then commits it. Only the commit and the head update run under the
+   * importer's lock; execution does not, so blocks can execute while another commits.
+   * `senderOverrides: false` (blocks from outside: gossip, sync) ignores the dev-mode
+   * impersonation table.
    */
-  importBlock(block: Block, executed?: ExecutedBlock): Promise<ImportResult> {
-    return this.mutex.runExclusive(() => this.importLocked(block, executed))
+  importBlock(block: Block, executed?: ExecutedBlock, opts: { senderOverrides?: boolean } = {}): Promise<ImportResult> {
+    const key = bytesToHex(block.hash())
+    const before = this.inflight.get(key)
+    const run = (async () => {
+      // The same block already on its way in: once it is, this one is known.
+      if (before) await before.catch(() => {})
+      return this.importNow(block, executed, opts)
+    })()
+    const settled = run.catch(() => undefined)
+    this.inflight.set(key, settled)
+    void settled.then(() => {
+      if (this.inflight.get(key) === settled) this.inflight.delete(key)
+    })
+    return run
   }
 
-  /** Runs `fn` while no import runs (block production uses this to build on a stable head). */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.mutex.runExclusive(fn)
+  /** What the engine's `validateHeader` may read. */
+  get headerContext(): HeaderContext {
+    const { store, executor } = this.modules
+    return { chain: store, stateAt: (root) => executor.stateAt(root) }
   }
 
-  /** Imports while already holding {@link exclusive}. */
-  importLocked = async (block: Block, executed?: ExecutedBlock): Promise<ImportResult> => {
-    const { store, stateDB, executor, engine, metrics } = this.modules
+  /** Imports in flight by block hash: a block whose parent is one of them waits for it. */
+  private readonly inflight = new Map<string, Promise<unknown>>()
+
+  private async importNow(
+    block: Block,
+    executed: ExecutedBlock | undefined,
+    opts: { senderOverrides?: boolean },
+  ): Promise<ImportResult> {
+    const { store, executor, engine, metrics } = this.modules
     const started = performance.now()
     const hash = block.hash()
     // Dev-mode impersonated transactions only: a rebuilt block holds fresh transaction objects.
-    store.senderOverrides.applyInPlace(block.transactions)
+    if (opts.senderOverrides !== false) store.senderOverrides.applyInPlace(block.transactions)
+    // A parent still being imported (consecutive blocks imported at once): wait for it.
+    await this.inflight.get(bytesToHex(block.header.parentHash))
     if (await store.hashToNumber.has(hash)) {
-      executor.abandon()
       metrics?.blocksImported.inc({ status: 'known' })
       return { status: 'known', block, removed: [] }
     }
@@ -86,6 +118,7 @@ export class BlockImporter {
     let result: ExecutedBlock
     let totalDifficulty: bigint | undefined
     try {
+      await this.checkFinality(block)
       totalDifficulty = await this.totalDifficulty(block, parent)
       if (executed && equalsBytes(executed.block.hash(), hash)) {
         result = executed
@@ -96,44 +129,79 @@ export class BlockImporter {
         await validateBlock(block, parent)
         // Before the merge, Ethereum's proof-of-work rules; after it, the engine's.
         if (isProofOfWork(block.common)) await validateProofOfWork(block, parent, store)
-        else await engine.validateHeader(block.header, parent.header)
+        else await engine.validateHeader(block.header, parent.header, this.headerContext)
         result = await executor.execute(block, parent, checks)
       }
     } catch (err) {
-      executor.abandon()
       metrics?.blocksImported.inc({ status: 'invalid' })
       throw err
     }
+    return this.commit(result, totalDifficulty, started)
+  }
 
-    const batch = new WriteBatch()
-    const size = store.putBlock(batch, block, result.receipts)
-    if (totalDifficulty !== undefined) store.totalDifficulty.put(hash, totalDifficulty, batch)
-    stateDB.drainInto(batch)
+  /**
+   * Runs `fn` while no commit runs (rewinds use it to move the head; nothing else needs the head to
+   * stay put across an await).
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.runExclusive(fn)
+  }
 
-    const old = this.head
-    let status: ImportStatus = 'side'
-    let added: Block[] = []
-    let removed: Block[] = []
-    if (equalsBytes(block.header.parentHash, old.hash())) {
-      status = 'head'
-      added = [block]
-    } else if (await engine.preferHead(block.header, old.header)) {
-      status = 'head'
-      ;({ added, removed } = await this.branches(old, block))
-    }
-    if (status === 'head') {
-      for (const b of removed) store.unsetCanonical(batch, b)
-      for (const b of added) store.setCanonical(batch, b)
-      store.setHead(batch, 'latest', hash)
-      await this.setCheckpoints(batch, block)
-    }
-    await batch.write(store.kv)
-    store.remember(block, result.receipts)
+  /**
+   * Commits an executed block whose parent is stored: the block, its receipts, indexes and state
+   * writes in ONE batch, then the head (fork choice) and the events. Under the importer's lock.
+   */
+  private commit(result: ExecutedBlock, totalDifficulty: bigint | undefined, started: number): Promise<ImportResult> {
+    return this.mutex.runExclusive(async () => {
+      const { store, stateDB, engine, metrics } = this.modules
+      const { block } = result
+      const hash = block.hash()
+      // Another import of the same block may have committed it while this one executed.
+      if (await store.hashToNumber.has(hash)) {
+        metrics?.blocksImported.inc({ status: 'known' })
+        return { status: 'known', block, removed: [] }
+      }
+      // Finality may have moved while it executed.
+      try {
+        await this.checkFinality(block)
+      } catch (err) {
+        metrics?.blocksImported.inc({ status: 'invalid' })
+        throw err
+      }
+      const batch = new WriteBatch()
+      const size = store.putBlock(batch, block, result.receipts)
+      if (totalDifficulty !== undefined) store.totalDifficulty.put(hash, totalDifficulty, batch)
+      stateDB.commitLayer(result.writes, batch)
 
-    if (status === 'head') this.head = block
-    this.observe(block, result.receipts, status, performance.now() - started, size)
-    if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
-    return { status, block, removed }
+      const old = this.head
+      let status: ImportStatus = 'side'
+      let added: Block[] = []
+      let removed: Block[] = []
+      if (equalsBytes(block.header.parentHash, old.hash())) {
+        status = 'head'
+        added = [block]
+      } else if (await engine.preferHead(block.header, old.header)) {
+        status = 'head'
+        ;({ added, removed } = await this.branches(old, block))
+      }
+      let moved: Checkpoints = {}
+      if (status === 'head') {
+        for (const b of removed) store.unsetCanonical(batch, b)
+        for (const b of added) store.setCanonical(batch, b)
+        store.setHead(batch, 'latest', hash)
+        moved = await this.setCheckpoints(batch, block, added, removed)
+      }
+      await batch.write(store.kv)
+      result.writes.markCommitted()
+      store.remember(block, result.receipts)
+
+      if (status === 'head') this.head = block
+      this.checkpoints = { ...this.checkpoints, ...moved }
+      this.observe(block, result.receipts, status, performance.now() - started, size)
+      if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
+      this.announceCheckpoints(moved, new Uint8Array())
+      return { status, block, removed }
+    })
   }
 
   /**
@@ -192,20 +260,135 @@ export class BlockImporter {
     return { added, removed }
   }
 
-  private async setCheckpoints(batch: WriteBatch, head: Block): Promise<void> {
+  /**
+   * Where the safe and finalized pointers go with a new head: a rule-finality engine's numbers
+   * (finalized only forward: it is never reverted), and a safe block that a reorg removed falls
+   * back to the branches' common ancestor. Returns the pointers that moved.
+   */
+  private async setCheckpoints(batch: WriteBatch, head: Block, added: Block[], removed: Block[]): Promise<Checkpoints> {
     const { store, engine } = this.modules
-    for (const [name, n] of [
-      ['safe', engine.safeNumber(head.header)],
-      ['finalized', engine.finalizedNumber(head.header)],
-    ] as const) {
-      const hash = n === head.header.number ? head.hash() : await this.canonicalAncestor(head, n)
-      if (hash) store.setHead(batch, name, hash)
+    const moved: Checkpoints = {}
+    const at = async (n: bigint) => {
+      if (n === head.header.number) return head.header
+      const hash = await this.canonicalAncestor(head, n, added)
+      return hash ? store.getHeader(hash) : undefined
+    }
+    const { safe, finalized } = this.checkpoints
+    if (engine.finalizedNumber) {
+      const n = engine.finalizedNumber(head.header)
+      const h = n > finalized.number ? await at(n) : undefined
+      if (h) moved.finalized = h
+    }
+    if (engine.safeNumber) {
+      const h = await at(engine.safeNumber(head.header))
+      if (h && !equalsBytes(h.hash(), safe.hash())) moved.safe = h
+    } else if (removed.some((b) => equalsBytes(b.hash(), safe.hash()))) {
+      const ancestor = await store.getHeader((added[0] as Block).header.parentHash)
+      if (ancestor) moved.safe = ancestor
+    }
+    const fin = moved.finalized ?? finalized
+    if ((moved.safe ?? safe).number < fin.number) moved.safe = fin
+    if (moved.finalized) store.setHead(batch, 'finalized', moved.finalized.hash())
+    if (moved.safe) store.setHead(batch, 'safe', moved.safe.hash())
+    return moved
+  }
+
+  /**
+   * Refuses a block whose branch leaves the canonical chain below the finalized block: importing
+   * it could only ever make a finalized block non-canonical. A block extending the head passes at once.
+   */
+  private async checkFinality(block: Block): Promise<void> {
+    if (equalsBytes(block.header.parentHash, this.head.hash())) return
+    const { store } = this.modules
+    const fin = this.checkpoints.finalized
+    let cur = await store.getHeader(block.header.parentHash)
+    while (cur && cur.number > fin.number) {
+      const canonical = await store.getCanonicalHash(cur.number)
+      if (canonical && equalsBytes(canonical, cur.hash())) return
+      cur = await store.getHeader(cur.parentHash)
+    }
+    if (cur && equalsBytes(cur.hash(), fin.hash())) return
+    throw new CairnError(
+      ChainErrorCode.WOULD_REVERT_FINALIZED,
+      `block ${block.header.number} ${bytesToHex(block.hash())} is on a branch that leaves the chain below finalized block ${fin.number} ${bytesToHex(fin.hash())}`,
+      { fault: 'caller' },
+    )
+  }
+
+  /**
+   * Makes the canonical block `hash` the finalized one (an engine that proves finality pushes it,
+   * with its certificate, stored in the `finality` bucket). Finality only moves forward; the safe
+   * block moves with it when it was below. Emits `finalized` (and `safe`).
+   */
+  setFinalized(hash: Uint8Array, certificate: Uint8Array = new Uint8Array()): Promise<void> {
+    return this.mutex.runExclusive(async () => {
+      const { store } = this.modules
+      const header = await this.canonicalHeader(hash, 'finalize')
+      const { finalized, safe } = this.checkpoints
+      if (header.number < finalized.number) {
+        throw new CairnError(
+          ChainErrorCode.FINALITY_INVALID,
+          `cannot finalize block ${header.number}: block ${finalized.number} is already final`,
+          { fault: 'caller' },
+        )
+      }
+      const moved: Checkpoints = { finalized: header }
+      if (safe.number < header.number) moved.safe = header
+      const batch = new WriteBatch()
+      store.finality.put(hash, certificate, batch)
+      store.setHead(batch, 'finalized', hash)
+      if (moved.safe) store.setHead(batch, 'safe', hash)
+      await batch.write(store.kv)
+      this.checkpoints = { ...this.checkpoints, ...moved }
+      this.announceCheckpoints(moved, certificate)
+    })
+  }
+
+  /** Makes the canonical block `hash` (at or above the finalized one) the safe block. Emits `safe`. */
+  setSafe(hash: Uint8Array): Promise<void> {
+    return this.mutex.runExclusive(async () => {
+      const header = await this.canonicalHeader(hash, 'mark safe')
+      if (header.number < this.checkpoints.finalized.number) {
+        throw new CairnError(ChainErrorCode.FINALITY_INVALID, `block ${header.number} is below the finalized block`, {
+          fault: 'caller',
+        })
+      }
+      const batch = new WriteBatch()
+      this.modules.store.setHead(batch, 'safe', hash)
+      await batch.write(this.modules.store.kv)
+      this.checkpoints = { ...this.checkpoints, safe: header }
+      this.announceCheckpoints({ safe: header }, new Uint8Array())
+    })
+  }
+
+  private async canonicalHeader(hash: Uint8Array, what: string): Promise<BlockHeader> {
+    const { store } = this.modules
+    const header = await store.getHeader(hash)
+    const canonical = header ? await store.getCanonicalHash(header.number) : undefined
+    if (!header || !canonical || !equalsBytes(canonical, hash)) {
+      throw new CairnError(
+        ChainErrorCode.FINALITY_INVALID,
+        `cannot ${what} block ${bytesToHex(hash)}: it is not on the canonical chain`,
+        { fault: 'caller' },
+      )
+    }
+    return header
+  }
+
+  private announceCheckpoints(moved: Checkpoints, certificate: Uint8Array): void {
+    const { events, logger } = this.modules
+    try {
+      if (moved.finalized) events.emit('finalized', { block: moved.finalized, certificate })
+      if (moved.safe) events.emit('safe', { block: moved.safe })
+    } catch (err) {
+      logger.error({ err }, 'chain event listener failed')
     }
   }
 
   /** The hash at height `n` on the branch ending at `head` (canonical index not yet updated). */
-  private async canonicalAncestor(head: Block, n: bigint): Promise<Uint8Array | undefined> {
+  private async canonicalAncestor(head: Block, n: bigint, added: Block[]): Promise<Uint8Array | undefined> {
     const { store } = this.modules
+    for (const b of added) if (b.header.number === n) return b.hash()
     let cur = head.header
     while (cur.number > n) {
       const parent = await store.getHeader(cur.parentHash)

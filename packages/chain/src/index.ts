@@ -1,3 +1,11 @@
+export type {
+  BlockProcessorOptions,
+  BlockSource,
+  PreValidation,
+  ProcessOptions,
+  ProcessResult,
+} from './block-processor.ts'
+export { BlockError, BlockErrorCode, BlockProcessor, DEFAULT_BLOCK_PROCESSOR_OPTIONS } from './block-processor.ts'
 export { blockSize } from './block-size.ts'
 export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
 export { Chain, repairHead } from './chain.ts'
@@ -7,11 +15,19 @@ export type { CheckOptions, CheckProblem, CheckReport } from './check.ts'
 export { checkChain, receiptsRoot } from './check.ts'
 export type { ChainCommonOptions, SupportedHardfork } from './common.ts'
 export { createChainCommon, DEFAULT_HARDFORK, SUPPORTED_HARDFORKS } from './common.ts'
-export type { BuildingHeader, ChainEngine } from './engine.ts'
+export type {
+  BlockHookContext,
+  BuildingHeader,
+  ChainEngine,
+  EndBlockContext,
+  EndBlockResult,
+  HeaderContext,
+  ValidatorUpdate,
+} from './engine.ts'
 export { ChainErrorCode } from './errors.ts'
 export type { ChainEvents, LogEntry } from './events.ts'
 export { blockLogs } from './events.ts'
-export type { BlockTxSource, BuildHeader, BuildResult, ExecutedBlock, StateEdit } from './executor.ts'
+export type { BlockTxSource, BuildHeader, BuildResult, ExecutedBlock, ParentBlock, StateEdit } from './executor.ts'
 export { Executor, newStateManager } from './executor.ts'
 export type { GenesisAccount, GenesisSpec } from './genesis.ts'
 export { devGenesis, genesisSchema, parseGenesis } from './genesis.ts'
@@ -34,7 +50,7 @@ export type { RewindResult } from './rewind.ts'
 export { rewindChain } from './rewind.ts'
 export { SenderOverrides } from './sender-overrides.ts'
 export { signingHash } from './signing-hash.ts'
-export { StateDB, StateReadView } from './state-db.ts'
+export { StateDB, StateLayer, StateReadView } from './state-db.ts'
 export type { RawGet, StateProblem, StateWalkStats } from './state-walk.ts'
 export { walkStateTrie } from './state-walk.ts'
 export type { HeadName, TxLocation } from './store.ts'
@@ -42,4 +58,4 @@ export { ChainStore } from './store.ts'
 export type { SystemContract } from './system-contracts.ts'
 export { CONSOLIDATION_QUEUE, WITHDRAWAL_QUEUE } from './system-contracts.ts'
 export { encodedTx, seedEncodedTx, txSender } from './tx-cache.ts'
-export { validateBlock } from './validate.ts'
+export { MAX_EXTRA_DATA, validateBlock, validateExtraData } from './validate.ts'

@@ -12,6 +12,11 @@ export interface ChainMetrics {
   transactionsProcessed: Counter
   reorgs: Counter
   reorgDepth: Histogram
+  importQueueLength: Gauge
+  importQueueWaitSeconds: Histogram
+  importQueueDropped: Counter
+  orphanBlocks: Gauge
+  badBlocks: Counter<'code'>
 }
 
 export function createChainMetrics(register: Registry): ChainMetrics {
@@ -63,6 +68,33 @@ export function createChainMetrics(register: Registry): ChainMetrics {
       name: 'cairn_chain_reorg_depth',
       help: 'Blocks removed from the canonical chain per reorg',
       buckets: [1, 2, 4, 8, 16, 64],
+      registers,
+    }),
+    importQueueLength: new Gauge({
+      name: 'cairn_block_import_queue_length',
+      help: 'Blocks from outside waiting in the import queue (processBlock)',
+      registers,
+    }),
+    importQueueWaitSeconds: new Histogram({
+      name: 'cairn_block_import_queue_wait_seconds',
+      help: 'Time a block waited in the import queue before its turn',
+      buckets: [0.0001, 0.001, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    importQueueDropped: new Counter({
+      name: 'cairn_block_import_queue_dropped_total',
+      help: 'Blocks ignored because the import queue was full',
+      registers,
+    }),
+    orphanBlocks: new Gauge({
+      name: 'cairn_block_orphans',
+      help: 'Blocks waiting in the orphan pool for an unknown parent',
+      registers,
+    }),
+    badBlocks: new Counter({
+      name: 'cairn_block_bad_total',
+      help: 'Blocks refused as invalid (remembered in the bad-block cache), by error code',
+      labelNames: ['code'],
       registers,
     }),
   }

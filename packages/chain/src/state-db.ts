@@ -5,9 +5,11 @@ import { type BatchDBOp, type DB, type EncodingOpts, KECCAK256_RLP } from '@ethe
 /**
  * The state trie's node store, in the chain's KV store under {@link Bucket.state}.
  *
- * The trie (and the state manager above it) write here while a block executes; those writes stay
- * in an in-memory overlay until {@link drainInto} moves them into the block's atomic batch. So a
- * block's state and its header, body and receipts reach the disk together or not at all. Reads
+ * A block's execution writes its new trie nodes into a {@link StateLayer} of its own (owned by the
+ * `ExecutedBlock`), which the import pipeline puts into the block's atomic batch
+ * ({@link commitLayer}): a block's state and its header, body and receipts reach the disk together
+ * or not at all. The store's own overlay ({@link drainInto}) is for writes outside execution (the
+ * genesis state). Reads
  * see the overlay first, then the disk. The store never deletes nodes: every block's state root
  * stays readable (an archive node), which `eth_getBalance` at old blocks and reorgs rely on.
  */
@@ -74,10 +76,136 @@ export class StateDB implements DB<string, string | Uint8Array> {
     this.overlay = new Map()
   }
 
+  /**
+   * A layer for one execution's writes, on top of the store (or of `parent`, the layer of an
+   * executed block not committed yet).
+   */
+  layer(parent?: StateLayer): StateLayer {
+    return new StateLayer(this, parent !== undefined && !parent.committed ? parent : undefined)
+  }
+
+  /** Puts a layer's writes into `batch` (then {@link StateLayer.markCommitted} once written). */
+  commitLayer(layer: StateLayer, batch: WriteBatch): void {
+    for (const [k, v] of layer.entries()) batch.put(this.dbKey(k), v)
+  }
+
   /** Drops pending writes (the block they belonged to was abandoned). */
   discard(): void {
     this.overlay = new Map()
   }
+}
+
+/**
+ * The state-trie writes of one execution, owned by its {@link ExecutedBlock} value: new nodes
+ * stay here (reads see them first, then the parent execution's layer while that is uncommitted,
+ * then the store) until the block commits ({@link StateDB.commitLayer}). Several layers exist at
+ * once (a proposal under vote, a fork, the next proposal on top of the first); dropping one drops
+ * only its writes.
+ */
+export class StateLayer implements DB<string, string | Uint8Array> {
+  private own = new Map<string, Uint8Array>()
+  private done = false
+
+  constructor(
+    private readonly base: StateDB,
+    private parent: StateLayer | undefined = undefined,
+  ) {}
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return this.lookup(key) ?? (await this.base.get(key))
+  }
+
+  /** The node from this layer or an uncommitted ancestor's. */
+  private lookup(key: string): Uint8Array | undefined {
+    for (let l: StateLayer | undefined = this; l !== undefined; l = l.parent) {
+      const v = l.own.get(key)
+      if (v !== undefined) return v
+    }
+    return undefined
+  }
+
+  async put(key: string, val: string | Uint8Array): Promise<void> {
+    this.set(key, val)
+  }
+
+  private set(key: string, val: string | Uint8Array): void {
+    this.own.set(key, typeof val === 'string' ? hexToBytes(val) : val)
+  }
+
+  async del(): Promise<void> {}
+
+  async batch(ops: BatchDBOp<string, string | Uint8Array>[]): Promise<void> {
+    for (const op of ops) if (op.type === 'put') this.set(op.key, op.value)
+  }
+
+  shallowCopy(): DB<string, string | Uint8Array> {
+    return this
+  }
+
+  async open(): Promise<void> {}
+
+  /** True when the node with this hash is readable here (pending in a layer, or stored). */
+  has(hash: Uint8Array): boolean {
+    return this.lookup(bytesToHex(hash).slice(2)) !== undefined || this.base.has(hash)
+  }
+
+  /** Number of nodes this execution wrote. */
+  get size(): number {
+    return this.own.size
+  }
+
+  /** @internal The layer's own writes (for {@link StateDB.commitLayer}). */
+  entries(): IterableIterator<[string, Uint8Array]> {
+    return this.own.entries()
+  }
+
+  /**
+   * @internal Called once the layer's writes are on disk: they are dropped from memory (reads
+   * find them in the store), and layers built on this one stop looking here.
+   */
+  markCommitted(): void {
+    this.done = true
+    this.own = new Map()
+    this.parent = undefined
+  }
+
+  /** True once the writes are in the store. */
+  get committed(): boolean {
+    return this.done
+  }
+}
+
+/**
+ * The node store the executor's trie writes through: the layer of the execution in progress.
+ * Executions run one at a time on the executor's single state manager, and each switches it to
+ * a fresh {@link StateLayer} first.
+ */
+export class LayerSwitch implements DB<string, string | Uint8Array> {
+  current: StateLayer | StateDB
+
+  constructor(base: StateDB) {
+    this.current = base
+  }
+
+  get(key: string): Promise<Uint8Array | undefined> {
+    return this.current.get(key)
+  }
+
+  put(key: string, val: string | Uint8Array): Promise<void> {
+    return this.current.put(key, val)
+  }
+
+  async del(): Promise<void> {}
+
+  batch(ops: BatchDBOp<string, string | Uint8Array>[]): Promise<void> {
+    return this.current.batch(ops)
+  }
+
+  shallowCopy(): DB<string, string | Uint8Array> {
+    return this
+  }
+
+  async open(): Promise<void> {}
 }
 
 /** See {@link StateDB.readView}. */

@@ -57,6 +57,7 @@ const receiptsCodec: Codec<StoredReceipt[]> = { encode: encodeReceipts, decode: 
  * | head         | 'latest'/'safe'/'finalized' | block hash                  |
  * | meta         | utf-8 name       | bytes (genesis, chain id, schema)      |
  * | weight       | block hash       | uint256 total difficulty (TTD chains)  |
+ * | finality     | block hash       | finality certificate (engine's bytes)  |
  *
  * Writes take a {@link WriteBatch}: the import pipeline commits a block in one batch.
  */
@@ -71,6 +72,8 @@ export class ChainStore {
   readonly meta: Repository<string, Uint8Array>
   /** Total difficulty per block hash, kept on chains that merge by terminal total difficulty. */
   readonly totalDifficulty: Repository<Uint8Array, bigint>
+  /** The certificate an engine pushed with each block it finalized (`Chain.setFinalized`). */
+  readonly finality: Repository<Uint8Array, Uint8Array>
 
   /** Senders of dev-mode impersonated transactions (see {@link SenderOverrides}). */
   readonly senderOverrides: SenderOverrides
@@ -102,6 +105,7 @@ export class ChainStore {
     this.heads = new Repository(kv, Bucket.head, utf8, bytesCodec)
     this.meta = new Repository(kv, Bucket.meta, utf8, bytesCodec)
     this.totalDifficulty = new Repository(kv, Bucket.weight, bytesCodec, u256)
+    this.finality = new Repository(kv, Bucket.finality, bytesCodec, bytesCodec)
     this.senderOverrides = new SenderOverrides(kv)
   }
 

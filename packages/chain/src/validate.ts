@@ -7,11 +7,14 @@ import { orderedTrieRoot } from './ordered-trie.ts'
 import { encodedTx } from './tx-cache.ts'
 
 const GAS_LIMIT_BOUND_DIVISOR = 1024n
+/** Ethereum's cap on a header's extra data (bytes). */
+export const MAX_EXTRA_DATA = 32
 const MIN_GAS_LIMIT = 5000n
 
 /**
  * The engine-independent checks of a block against its parent, before execution: numbering,
- * time, gas limit bounds, EIP-1559 base fee, EIP-4844 excess blob gas, extra data size, and the
+ * time, gas limit bounds, EIP-1559 base fee, EIP-4844 excess blob gas, extra data size (before the
+ * merge; after it the engine's rule, see {@link validateExtraData}), and the
  * block's own data (transactions root, uncle hash (no uncles after the merge), withdrawals root).
  * Proof-of-work blocks' difficulty and uncles are checked by `./pow.ts`. Each transaction's own
  * validity (signature, fees, blob gas) is checked as it executes ({@link TxChecks}).
@@ -61,7 +64,11 @@ export function headerAgainstParent(h: BlockHeader, p: BlockHeader): string | un
   const diff = h.gasLimit > parentLimit ? h.gasLimit - parentLimit : parentLimit - h.gasLimit
   if (diff >= bound) return `gas limit ${h.gasLimit} moves more than 1/1024 from the parent's ${parentLimit}`
   if (h.gasUsed > h.gasLimit) return `gas used ${h.gasUsed} exceeds the gas limit ${h.gasLimit}`
-  if (h.extraData.length > 32) return `extra data is ${h.extraData.length} bytes, more than 32`
+  // After the merge the extra data's shape is the engine's (a BFT commit certificate is longer):
+  // ChainEngine.validateHeader checks it (`validateExtraData` for the usual 32-byte cap).
+  if (h.common.consensusType() === ConsensusType.ProofOfWork && h.extraData.length > MAX_EXTRA_DATA) {
+    return `extra data is ${h.extraData.length} bytes, more than ${MAX_EXTRA_DATA}`
+  }
   if (h.baseFeePerGas !== undefined) {
     const expected = londonBlock ? h.common.param('initialBaseFee') : p.calcNextBaseFee()
     if (h.baseFeePerGas !== expected) return `base fee ${h.baseFeePerGas} is not the expected ${expected}`
@@ -71,4 +78,18 @@ export function headerAgainstParent(h: BlockHeader, p: BlockHeader): string | un
     if (h.excessBlobGas !== expected) return `excess blob gas ${h.excessBlobGas} is not the expected ${expected}`
   }
   return undefined
+}
+
+/**
+ * Ethereum's rule for extra data (at most 32 bytes), for engines that keep it (dev, import);
+ * after the merge the extra data's shape is the engine's to check (`ChainEngine.validateHeader`).
+ */
+export function validateExtraData(h: BlockHeader, max = MAX_EXTRA_DATA): void {
+  if (h.extraData.length > max) {
+    throw new CairnError(
+      ChainErrorCode.BLOCK_INVALID,
+      `block ${h.number} ${bytesToHex(h.hash())}: extra data is ${h.extraData.length} bytes, more than ${max}`,
+      { fault: 'caller' },
+    )
+  }
 }

@@ -4,7 +4,7 @@ import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { createFeeMarket1559Tx, type TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex, createAddressFromString, privateToAddress } from '@ethereumjs/util'
-import { type BlockTxSource, Chain, type ChainEngine, devGenesis } from '../src/index.ts'
+import { type BlockTxSource, Chain, type ChainEngine, devGenesis, validateExtraData } from '../src/index.ts'
 
 /** Well-known dev keys (test mnemonic accounts 0..2). */
 export const KEYS = [
@@ -14,11 +14,10 @@ export const KEYS = [
 ].map((k) => Uint8Array.from(Buffer.from(k.slice(2), 'hex')))
 export const ADDRS = KEYS.map((k) => bytesToHex(privateToAddress(k)) as Hex)
 
-/** Longest chain wins; no seal; nothing final. */
+/** Longest chain wins; no seal; extra data ≤ 32 bytes; nothing final. */
 export const testEngine: ChainEngine = {
   name: 'test',
-  validateHeader: async () => {},
-  finalize: async () => {},
+  validateHeader: async (header) => validateExtraData(header),
   preferHead: async (c: BlockHeader, cur: BlockHeader) => c.number > cur.number,
   safeNumber: (h) => h.number,
   finalizedNumber: () => 0n,

@@ -33,7 +33,6 @@ beforeAll(async () => {
   }
   const built = await source.executor.build(source.head, { timestamp: 12n }, listSource(txs))
   expect(built.rejected).toEqual([])
-  source.executor.abandon()
   good = built.block
 }, 60_000)
 afterAll(async () => {

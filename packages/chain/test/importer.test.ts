@@ -261,13 +261,11 @@ describe('gas limit bounds', () => {
       { timestamp: 1n, gasLimit: 30_000_000n + bound - 1n },
       listSource([]),
     )
-    source.executor.abandon()
     const tooFar = await source.executor.build(
       source.head,
       { timestamp: 1n, gasLimit: 30_000_000n - bound },
       listSource([]),
     )
-    source.executor.abandon()
     const chain = await openChain()
     const err = await cairnError(chain.importer.importBlock(tooFar.block))
     expect(err.code).toBe(ChainErrorCode.BLOCK_INVALID)

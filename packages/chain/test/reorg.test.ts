@@ -2,7 +2,7 @@ import { MemoryKV } from '@cairn/db'
 import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { Chain, type ChainEvents, type LogEntry } from '../src/index.ts'
 import {
   ADDRS,
@@ -282,7 +282,7 @@ describe('other fork-choice rules', () => {
     expect(events.map(describeEvent)).toEqual(['reorg', 'newHead 1'])
   })
 
-  it('safe and finalized checkpoints follow the new branch on a reorg', async () => {
+  it('a reorg moves safe to the new branch but never reverts the finalized block (WOULD_REVERT_FINALIZED)', async () => {
     const lag = (n: bigint, d: bigint) => (n > d ? n - d : 0n)
     const engine = {
       ...testEngine,
@@ -293,14 +293,37 @@ describe('other fork-choice rules', () => {
       Chain.open({ genesis: contractsGenesis() }, { kv: new MemoryKV(), engine, logger: silentLogger, metrics: null })
     const chainA = await open()
     const chainB = await open()
+    const chainC = await open()
     const a: Block[] = []
     const b: Block[] = []
-    for (let i = 0n; i < 2n; i++) a.push((await buildAndImport(chainA, [transfer(chainA.common, K0, i, X, 1n)])).block)
+    for (let i = 0n; i < 6n; i++) a.push((await buildAndImport(chainC, [transfer(chainC.common, K0, i, X, 1n)])).block)
     for (let i = 0n; i < 4n; i++) b.push((await buildAndImport(chainB, [transfer(chainB.common, K1, i, X, 1n)])).block)
+    for (const blk of a.slice(0, 2)) await chainA.importer.importBlock(blk)
     expect(hex(await chainA.checkpoint('safe'))).toBe(hex(a[0] as Block))
+    // Finalized is still the genesis: B's longer branch may replace A's.
     for (const blk of b) await chainA.importer.importBlock(blk)
     expect(hex(chainA.head)).toBe(hex(b[3] as Block))
     expect(hex(await chainA.checkpoint('safe'))).toBe(hex(b[2] as Block))
     expect(hex(await chainA.checkpoint('finalized'))).toBe(hex(b[1] as Block))
+
+    // A longer branch from A's blocks would revert B's finalized block 2: refused, and nothing
+    // of it executes or is written.
+    const events = record(chainA)
+    const execute = vi.spyOn(chainA.executor, 'execute')
+    const kvBefore = await dumpKV(chainA.store.kv as MemoryKV)
+    await expect(chainA.importer.importBlock(a[2] as Block)).rejects.toMatchObject({
+      code: 'CHAIN_WOULD_REVERT_FINALIZED',
+    })
+    await expect(chainA.importer.importBlock(a[3] as Block)).rejects.toMatchObject({ code: 'CHAIN_PARENT_UNKNOWN' })
+    expect(execute).not.toHaveBeenCalled()
+    expect(await dumpKV(chainA.store.kv as MemoryKV)).toEqual(kvBefore)
+    expect(events).toEqual([])
+    expect(hex(chainA.head)).toBe(hex(b[3] as Block))
+    // A fork above the finalized block is still fine.
+    const fork = await buildAndImport(chainB, [], {
+      parent: b[2] as Block,
+      timestamp: (b[3] as Block).header.timestamp + 1n,
+    })
+    expect((await chainA.importer.importBlock(fork.block)).status).toBe('side')
   })
 })

@@ -245,7 +245,6 @@ describe('repair of an incomplete head on open', () => {
       { timestamp: c0.head.header.timestamp + 12n },
       listSource([tx4]),
     )
-    c0.executor.abandon()
     await kv0.close()
     await withRaw(f.path, async (kv) => {
       await kv.batch([

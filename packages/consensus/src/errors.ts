@@ -10,6 +10,8 @@ export const ConsensusErrorCode = {
   UNKNOWN_BLOCK: 'CONSENSUS_UNKNOWN_BLOCK',
   /** A transaction a sender waits for (automine) was dropped instead of sealed. */
   TX_DROPPED: 'CONSENSUS_TX_DROPPED',
+  /** The engine was asked to produce before `attach({ chain, pool })` (a wiring bug). */
+  NOT_ATTACHED: 'CONSENSUS_NOT_ATTACHED',
 } as const
 export type ConsensusErrorCode = (typeof ConsensusErrorCode)[keyof typeof ConsensusErrorCode]
 

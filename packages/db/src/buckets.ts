@@ -25,6 +25,8 @@ export enum Bucket {
   meta = 10,
   /** tx hash (32) -> sender address (20), for dev-mode impersonated transactions (no valid signature) */
   senderOverride = 11,
+  /** finalized block hash (32) -> finality certificate (engine-defined bytes; empty for rule finality) */
+  finality = 12,
 }
 
 /** `bucket ++ key` */

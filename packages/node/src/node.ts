@@ -1,5 +1,5 @@
 import { type Chain, Chain as ChainImpl, createChainMetrics, workerRecovery } from '@cairn/chain'
-import { DevEngine, devChainRules } from '@cairn/consensus'
+import type { Engine } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
 import {
@@ -7,6 +7,8 @@ import {
   createRpcMetrics,
   DEFAULT_RPC_LIMITS,
   DEFAULT_RPC_SERVER_OPTIONS,
+  type DevControls,
+  NO_NETWORK,
   type RpcContext,
   RpcDispatcher,
   type RpcLimits,
@@ -23,7 +25,7 @@ import {
   setLogLevels,
   type Tracing,
 } from '@cairn/service-kit'
-import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '@cairn/txpool'
+import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, followChain, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { ConfigInputs } from './config/load.ts'
 import { effectiveProfile, servesTestingNamespace } from './config/profile.ts'
@@ -33,6 +35,7 @@ import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
 import { startDurability } from './durability.ts'
+import { createEngine } from './engine.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
 import { nodeGenesis } from './node-genesis.ts'
 import { headFreshness, rpcAccepts } from './readiness.ts'
@@ -43,7 +46,10 @@ import { buildCommit, clientVersion, VERSION } from './version.ts'
 export interface StartedNode {
   chain: Chain
   pool: TxPool
-  engine: DevEngine
+  /** The consensus engine (config `engine`). */
+  engine: Engine
+  /** Dev-chain controls (evm_mine, time, snapshots, state edits); null outside dev mode. */
+  dev: DevControls | null
   rpc: RpcServer
   url: string
   datadir: DatadirLayout | null
@@ -143,11 +149,14 @@ async function wire(
   if (recoverPool) shutdown.add('recovery workers', () => recoverPool.close())
   const recovery = recoverPool ? workerRecovery(recoverPool) : undefined
 
+  // The engine is built once; the chain opens with it as its rules, and it is attached to the chain
+  // and the pool below (two phases).
+  const { engine, dev } = createEngine(config, { logger: logger.child({ module: 'engine' }) })
   const chain = await ChainImpl.open(
     { genesis, genesisSource: config.genesis ?? 'dev genesis' },
     {
       kv,
-      engine: devChainRules,
+      engine,
       logger: chainLogger,
       metrics: createChainMetrics(registry),
       customCrypto: createCustomCrypto(),
@@ -212,17 +221,13 @@ async function wire(
     await journal?.stop()
   })
 
-  // Anvil's coinbase is the zero address: tips do not move the dev accounts' balances, so
-  // tests that compute balances from receipts hold against both.
-  const engine = new DevEngine(
-    {
-      blockTime: config.blockTime,
-      coinbase: new Uint8Array(20),
-      // A flood of transactions waits for blocks before the pool is full (dev mode only).
-      backpressureAt: Math.max(1, Math.floor((config.txpool.globalSlots * 3) / 4)),
-    },
-    { chain, pool, logger: logger.child({ module: 'engine' }) },
-  )
+  // The pool learns of new heads and reorgs from the chain's events, wherever a block came from.
+  const follower = followChain(pool, chain.events, { logger: logger.child({ module: 'txpool' }) })
+  shutdown.add('txpool follower', async () => {
+    follower.stop()
+    await follower.settled()
+  })
+  engine.attach({ chain, pool, follower })
   if (config.mining) {
     await engine.start()
     shutdown.add('engine', () => engine.stop())
@@ -236,7 +241,9 @@ async function wire(
     pool,
     // Estimates and `pending` calls run in the block the engine would seal next.
     producer: engine,
-    dev: config.dev ? engine : null,
+    dev,
+    // The network slot: p2p and sync are wired here (chain → network → sync → api) once they exist.
+    network: NO_NETWORK,
     accounts: accountSigner(accounts),
     clientVersion: config.rpc.clientVersion ?? clientVersion(),
     buildCommit: buildCommit(),
@@ -285,7 +292,20 @@ async function wire(
   if (datadir) await startDurability(config, { kv, datadir, registry, logger, shutdown })
   logger.info({ url, ws: url.replace(/^http/, 'ws'), datadir: datadir?.root ?? '(ephemeral)' }, `listening on ${url}`)
 
-  return { chain, pool, engine, rpc, url, datadir, accounts, health, kv, metricsUrl, close: () => shutdown.close() }
+  return {
+    chain,
+    pool,
+    engine,
+    dev,
+    rpc,
+    url,
+    datadir,
+    accounts,
+    health,
+    kv,
+    metricsUrl,
+    close: () => shutdown.close(),
+  }
 }
 
 const PROBE_KEY = bucketKey(Bucket.meta, new TextEncoder().encode('health-probe'))

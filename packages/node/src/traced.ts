@@ -17,7 +17,7 @@ export function traceComponents(tracer: Tracer, { kv, chain }: { kv: KVStore; ch
   }))
   tracer.wrapMethod(
     chain.importer,
-    'importLocked',
+    'importBlock',
     'block.import',
     (block, executed) => ({
       'block.number': Number(block.header.number),
@@ -34,7 +34,7 @@ export function traceComponents(tracer: Tracer, { kv, chain }: { kv: KVStore; ch
     chain.executor,
     'build',
     'block.build',
-    (parent) => ({ 'block.number': Number(parent.header.number) + 1 }),
+    (parent) => ({ 'block.number': Number(('writes' in parent ? parent.block : parent).header.number) + 1 }),
     (built) => ({ 'block.transactions': built.block.transactions.length, 'block.rejected': built.rejected.length }),
   )
 }

@@ -3,6 +3,7 @@ import type { Engine } from '@cairn/consensus'
 import type { TxPool } from '@cairn/txpool'
 import type { Hex, Logger } from '@cairn/utils'
 import type { RpcMetrics } from './metrics.ts'
+import type { RpcNetwork } from './network.ts'
 
 /** Controls a dev chain offers (evm_mine, time travel, snapshots, state edits). Null outside dev mode. */
 export interface DevControls {
@@ -94,6 +95,8 @@ export interface RpcContext {
   /** The block producer: what it puts in the next block's header (gas estimates and `pending` calls run in that block). */
   producer: Pick<Engine, 'nextBlockEnv'>
   dev: DevControls | null
+  /** The node's network (peers, sync): `NO_NETWORK` until p2p lands. */
+  network: RpcNetwork
   accounts: AccountSigner
   clientVersion: string
   /** The git commit the node runs (anvil_metadata's clientCommitSha); absent: unknown. */

@@ -1,4 +1,5 @@
 import type { MethodDef } from './method.ts'
+import { adminMethods } from './methods/admin.ts'
 import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
 import { devAnvilMethods } from './methods/dev-anvil.ts'
@@ -25,6 +26,7 @@ import { subscriptionMethods } from './subscriptions.ts'
 /** Every method Cairn serves, declared (never discovered by reflection). */
 export const ALL_METHODS: MethodDef[] = [
   ...netWeb3Methods,
+  ...adminMethods,
   ...ethMiscMethods,
   ...ethConfigMethods,
   ...ethCapabilitiesMethods,
@@ -63,5 +65,7 @@ export type { CallInfo, MethodDef } from './method.ts'
 export { method } from './method.ts'
 export type { RpcMetrics } from './metrics.ts'
 export { createRpcMetrics } from './metrics.ts'
+export type { NodeInfo, PeerInfo, RpcNetwork, SyncProgress } from './network.ts'
+export { NO_NETWORK } from './network.ts'
 export type { RpcSecurity, RpcServerOptions } from './server.ts'
 export { DEFAULT_RPC_SERVER_OPTIONS, RpcServer, WS_CLOSE_TRY_AGAIN_LATER } from './server.ts'

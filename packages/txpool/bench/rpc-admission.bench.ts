@@ -116,7 +116,6 @@ function testEngine() {
   return {
     name: 'test',
     validateHeader: async () => {},
-    finalize: async () => {},
     preferHead: async (c: { number: bigint }, cur: { number: bigint }) => c.number > cur.number,
     safeNumber: (h: { number: bigint }) => h.number,
     finalizedNumber: () => 0n,

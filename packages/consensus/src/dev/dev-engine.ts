@@ -1,9 +1,19 @@
-import { type BuildHeader, type BuildResult, type Chain, rewindChain, type StateEdit } from '@cairn/chain'
+import {
+  type BuildHeader,
+  type BuildResult,
+  type Chain,
+  type ExecutedBlock,
+  type ImportResult,
+  type ParentBlock,
+  rewindChain,
+  type StateEdit,
+} from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
-import type { TxPool } from '@cairn/txpool'
+import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
-import type { Block } from '@ethereumjs/block'
+import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 import { devChainRules } from './dev-rules.ts'
 
 export interface DevEngineOptions {
@@ -18,13 +28,19 @@ export interface DevEngineOptions {
    * mode); undefined: never. The node sets three quarters of `txpool.globalSlots`.
    */
   backpressureAt?: number
+  /**
+   * Every block safe and final at once (default true, one trusted producer). False: no finality,
+   * so several dev producers (the in-process network harness) can fork and reorganise.
+   */
+  instantFinality?: boolean
   /** Longest a sender waits in {@link DevEngine.admit} before its transaction goes to the pool anyway (ms; 10,000). */
   backpressureMaxWaitMs?: number
 }
 
 export interface DevEngineModules {
-  chain: Chain
-  pool: TxPool
+  /** Given here or later by {@link DevEngine.attach} (the node opens the chain with the engine's rules first). */
+  chain?: Chain
+  pool?: TxPool
   logger: Logger
   /** Seconds since the epoch; injectable for tests. */
   now?: () => number
@@ -82,21 +98,54 @@ export class DevEngine implements Engine {
   /** Senders of eth_sendTransaction waiting for their transaction's block (see {@link awaitMined}). */
   private minedWaiters = new Map<string, { resolve: () => void; reject: (err: Error) => void }>()
 
+  private attached: { chain: Chain; pool: TxPool; logger: Logger; follower: ChainFollower } | undefined
+  /** The follower this engine made itself (none given to {@link attach}), stopped with it. */
+  private ownFollower: ChainFollower | undefined
+
   constructor(
     readonly opts: DevEngineOptions,
-    private readonly modules: DevEngineModules,
+    private readonly deps: DevEngineModules,
   ) {
     this.automine = opts.blockTime === 0
     this.intervalSeconds = opts.blockTime
     this.coinbase = opts.coinbase
+    const instant = opts.instantFinality !== false
+    this.safeNumber = instant ? devChainRules.safeNumber : undefined
+    this.finalizedNumber = instant ? devChainRules.finalizedNumber : undefined
+    if (deps.chain && deps.pool) this.attach({ chain: deps.chain, pool: deps.pool })
+  }
+
+  /**
+   * `follower`: the pool following the chain's events (`followChain`, made by the node); without
+   * one the engine makes its own. The pool learns of new heads from the chain's events only:
+   * after committing a block the engine waits for the follower, so the next block is built on an
+   * up-to-date pool.
+   */
+  attach(modules: { chain: Chain; pool: TxPool; follower?: ChainFollower }): void {
+    this.ownFollower?.stop()
+    this.ownFollower = modules.follower
+      ? undefined
+      : followChain(modules.pool, modules.chain.events, { logger: this.deps.logger })
+    const follower = modules.follower ?? (this.ownFollower as ChainFollower)
+    this.attached = { chain: modules.chain, pool: modules.pool, logger: this.deps.logger, follower }
+  }
+
+  /** The chain, the pool and its follower (once attached), and the logger. */
+  private get modules(): { chain: Chain; pool: TxPool; logger: Logger; follower: ChainFollower } {
+    if (!this.attached) {
+      throw new CairnError(ConsensusErrorCode.NOT_ATTACHED, 'the engine was not attached to a chain and a pool', {
+        hint: 'call engine.attach({ chain, pool }) after opening the chain with the engine',
+      })
+    }
+    return this.attached
   }
 
   // The chain-side hooks are the dev rules (./dev-rules.ts); this class adds block production.
   readonly validateHeader = devChainRules.validateHeader
-  readonly finalize = devChainRules.finalize
   readonly preferHead = devChainRules.preferHead
-  readonly safeNumber = devChainRules.safeNumber
-  readonly finalizedNumber = devChainRules.finalizedNumber
+  // Rule finality: every block is safe and final at once (unless `instantFinality: false`).
+  readonly safeNumber: ((head: BlockHeader) => bigint) | undefined
+  readonly finalizedNumber: ((head: BlockHeader) => bigint) | undefined
 
   async start(): Promise<void> {
     this.running = true
@@ -136,6 +185,7 @@ export class DevEngine implements Engine {
     this.release()
     this.settleWaiters()
     await this.sealing.catch(() => {})
+    await this.attached?.follower.settled()
   }
 
   /**
@@ -195,7 +245,7 @@ export class DevEngine implements Engine {
 
   /** Moves the clock of future blocks forward (evm_increaseTime). */
   increaseTime(seconds: bigint): bigint {
-    const clock = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000))
+    const clock = BigInt(Math.floor(this.deps.now?.() ?? Date.now() / 1000))
     const latest = clock + this.offsetSeconds + seconds
     if (latest > MAX_TIMESTAMP) {
       throw new CairnError(
@@ -235,7 +285,7 @@ export class DevEngine implements Engine {
    * calls use it through the RPC context.
    */
   nextBlockEnv(parent: Block): BuildHeader {
-    const now = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000)) + this.offsetSeconds
+    const now = BigInt(Math.floor(this.deps.now?.() ?? Date.now() / 1000)) + this.offsetSeconds
     let timestamp =
       this.nextTimestamp ??
       (this.timestampInterval !== undefined ? parent.header.timestamp + this.timestampInterval : now)
@@ -296,13 +346,14 @@ export class DevEngine implements Engine {
       const snap = this.snapshots.get(id)
       if (!snap) return false
       for (const k of [...this.snapshots.keys()]) if (k >= id) this.snapshots.delete(k)
-      const { chain, pool, logger } = this.modules
+      const { chain, logger, follower } = this.modules
       const { head, removed } = await rewindChain(chain, snap.hash)
       this.offsetSeconds = snap.offsetSeconds
       this.nextTimestamp = undefined
-      // A head that is not a child of the pool's head: the pool re-reads every sender, so the
-      // nonces of the dropped transactions are forgotten (the transactions are not re-added).
-      await pool.onNewHead(head, [])
+      // The rewind's reorg event (nothing added) gives the pool a head that is not a child of its
+      // own: it re-reads every sender, so the nonces of the dropped transactions are forgotten
+      // (the transactions are not re-added).
+      await follower.settled()
       logger.info({ snapshot: Number(id), head: Number(head.header.number), dropped: removed.length }, 'reverted')
       return true
     })
@@ -391,29 +442,51 @@ export class DevEngine implements Engine {
   }
 
   private async sealOne(edit?: StateEdit): Promise<BuildResult> {
+    // Seals, edits and reverts run one at a time (serialize), so the head does not move between
+    // building and committing; the importer's lock is held only for the commit.
+    const built = await this.propose(this.modules.chain.head, edit)
+    await this.commit(built)
+    this.sealSucceeded()
+    this.release()
+    // Senders waiting for their transaction's block (automine) are answered once the pool has
+    // taken in the new head (commit awaited the follower).
+    this.settleWaiters(built)
+    return built
+  }
+
+  /**
+   * Builds a block on `parent` from the pool's price-and-nonce order (or, with `edit`, an empty
+   * block whose state edit runs first), in the environment of {@link nextBlockEnv} (a fixed next
+   * timestamp is used up). Transactions that fail at execution leave the pool. Not committed.
+   */
+  async propose(parent: ParentBlock, edit?: StateEdit): Promise<BuildResult> {
     const { chain, pool, logger } = this.modules
-    return chain.importer.exclusive(async () => {
-      const parent = chain.head
-      const env = this.nextBlockEnv(parent)
-      this.nextTimestamp = undefined
-      this.nextBaseFee = undefined
-      const baseFee = env.baseFeePerGas ?? parent.header.calcNextBaseFee()
-      const source = edit ? EMPTY_SOURCE : await pool.blockSource(baseFee)
-      const built = await chain.executor.build(parent, edit ? { ...env, preState: edit } : env, source)
-      if (built.rejected.length > 0) {
-        logger.warn(
-          { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
-          'transactions dropped: they failed at execution',
-        )
-        pool.discard(built.rejected.map((r) => r.tx))
-      }
-      const result = await chain.importer.importLocked(built.block, built)
-      this.sealSucceeded()
-      await pool.onNewHead(built.block, result.removed)
-      this.release()
-      this.settleWaiters(built)
-      return built
-    })
+    const parentBlock = 'writes' in parent ? parent.block : parent
+    const env = this.nextBlockEnv(parentBlock)
+    this.nextTimestamp = undefined
+    this.nextBaseFee = undefined
+    const baseFee = env.baseFeePerGas ?? parentBlock.header.calcNextBaseFee()
+    const source = edit ? EMPTY_SOURCE : await pool.blockSource(baseFee)
+    const built = await chain.executor.build(parent, edit ? { ...env, preState: edit } : env, source)
+    if (built.rejected.length > 0) {
+      logger.warn(
+        { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
+        'transactions dropped: they failed at execution',
+      )
+      pool.discard(built.rejected.map((r) => r.tx))
+    }
+    return built
+  }
+
+  /**
+   * Commits a proposal (the producer's own execution: not run again); resolves once the pool has
+   * taken in the new head (from the chain's events).
+   */
+  async commit(proposal: ExecutedBlock): Promise<ImportResult> {
+    const { chain, follower } = this.modules
+    const result = await chain.importer.importBlock(proposal.block, proposal)
+    await follower.settled()
+    return result
   }
 
   // ---- Anvil's and Hardhat's chain controls (anvil_*, evm_*, hardhat_* in @cairn/rpc) ----
@@ -462,7 +535,7 @@ export class DevEngine implements Engine {
 
   /** Moves the clock so that now is `timestamp` (evm_setTime); returns the offset, as Anvil. */
   setTime(timestamp: bigint): bigint {
-    const clock = BigInt(Math.floor(this.modules.now?.() ?? Date.now() / 1000))
+    const clock = BigInt(Math.floor(this.deps.now?.() ?? Date.now() / 1000))
     if (timestamp > MAX_TIMESTAMP) {
       throw new CairnError('CONSENSUS_TIMESTAMP_TOO_HIGH', `timestamp ${timestamp} does not fit a header`, {
         fault: 'caller',

@@ -207,7 +207,6 @@ export async function readStoredChain(datadir: string): Promise<StoredChain> {
         engine: {
           name: 'test',
           validateHeader: async () => {},
-          finalize: async () => {},
           preferHead: async () => false,
           safeNumber: (h) => h.number,
           finalizedNumber: (h) => h.number,

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import { createLogger, createTracing } from '@cairn/service-kit'
+import type { Block } from '@ethereumjs/block'
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
@@ -98,23 +99,33 @@ describe('tracing through the node (in-memory exporter)', () => {
       env: {},
     })
     const other = await startNode(config, { logger: createLogger({ level: 'silent', format: 'json' }) })
+    // The other node follows this one first: a dev node finalizes every block at once, so a
+    // competing block would be refused (it would revert a finalized block); one on top imports.
+    const head = node.chain.head.header.number
+    for (let n = 1n; n <= head; n++) {
+      await other.chain.importer.importBlock(
+        await node.chain.store.mustGetBlock((await node.chain.store.getCanonicalHash(n)) as Uint8Array),
+      )
+    }
+    let foreign: Block
     try {
       await call(other.url, 'eth_sendTransaction', [
         { from: other.accounts[1]?.address, to: '0x000000000000000000000000000000000000cafe', value: '0x2' },
       ])
-      for (let i = 0; i < 100 && other.chain.head.header.number === 0n; i++) await new Promise((r) => setTimeout(r, 20))
-      const foreign = other.chain.head
+      for (let i = 0; i < 100 && other.chain.head.header.number === head; i++)
+        await new Promise((r) => setTimeout(r, 20))
+      foreign = other.chain.head
       exporter.reset()
       const res = await node.chain.importer.importBlock(foreign)
-      expect(res.status).toBe('side')
+      expect(res.status).toBe('head')
     } finally {
       await other.close()
     }
     const spans = exporter.getFinishedSpans()
     const imp = spans.find((s) => s.name === 'block.import')
     const exec = spans.find((s) => s.name === 'block.execute')
-    expect(imp?.attributes).toMatchObject({ 'block.executed_by_producer': false, 'block.import.status': 'side' })
+    expect(imp?.attributes).toMatchObject({ 'block.executed_by_producer': false, 'block.import.status': 'head' })
     expect(exec?.parentSpanContext?.spanId).toBe(imp?.spanContext().spanId)
-    expect(exec?.attributes).toMatchObject({ 'block.number': 1, 'block.transactions': 1 })
+    expect(exec?.attributes).toMatchObject({ 'block.number': Number(head) + 1, 'block.transactions': 1 })
   })
 })

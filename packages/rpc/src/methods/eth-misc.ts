@@ -18,7 +18,20 @@ function blobGasUsedRatio(b: Block): number {
 /** Chain identity, accounts and fees. */
 export const ethMiscMethods: MethodDef[] = [
   method({ name: 'eth_chainId', params: z.tuple([]), handler: (_p, ctx) => toQuantity(ctx.chain.chainId) }),
-  method({ name: 'eth_syncing', params: z.tuple([]), handler: () => false }),
+  method({
+    name: 'eth_syncing',
+    params: z.tuple([]),
+    handler: (_p, ctx) => {
+      const s = ctx.network.syncing()
+      return s === false
+        ? false
+        : {
+            startingBlock: toQuantity(s.startingBlock),
+            currentBlock: toQuantity(s.currentBlock),
+            highestBlock: toQuantity(s.highestBlock),
+          }
+    },
+  }),
   method({ name: 'eth_accounts', params: z.tuple([]), handler: (_p, ctx) => ctx.accounts.addresses() }),
   method({
     name: 'eth_coinbase',

@@ -12,6 +12,6 @@ export const netWeb3Methods: MethodDef[] = [
     handler: ([d]) => bytesToHex(keccak256(hexToBytes(d))),
   }),
   method({ name: 'net_version', params: z.tuple([]), handler: (_p, ctx) => ctx.chain.chainId.toString() }),
-  method({ name: 'net_listening', params: z.tuple([]), handler: () => true }),
-  method({ name: 'net_peerCount', params: z.tuple([]), handler: () => toQuantity(0) }),
+  method({ name: 'net_listening', params: z.tuple([]), handler: (_p, ctx) => ctx.network.listening() }),
+  method({ name: 'net_peerCount', params: z.tuple([]), handler: (_p, ctx) => toQuantity(ctx.network.peerCount()) }),
 ]

@@ -84,8 +84,8 @@ export const testingMethods: MethodDef[] = [
           },
           source,
         )
-        // Never committed: the state writes are dropped, the chain and the pool stay as they were.
-        chain.executor.abandon()
+        // Never committed: the result owns its state writes and is dropped with it; the chain and
+        // the pool stay as they were.
         if (given) {
           const missing = given.find(
             (tx, i) => !equalsBytes(built.block.transactions[i]?.hash() ?? new Uint8Array(), tx.hash()),

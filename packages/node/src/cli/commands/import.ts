@@ -1,6 +1,6 @@
-import { Chain, type ChainEngine, readChainFile } from '@cairn/chain'
+import { Chain, type ChainEngine, ChainErrorCode, readChainFile, validateExtraData } from '@cairn/chain'
 import { LevelKV } from '@cairn/db'
-import { CairnError, silentLogger } from '@cairn/utils'
+import { bytesToHex, CairnError, silentLogger } from '@cairn/utils'
 import type { Command } from 'commander'
 import { prepareDatadir } from '../../datadir.ts'
 import { NodeErrorCode } from '../../errors.ts'
@@ -10,15 +10,14 @@ import { devNodeGenesis } from '../../node-genesis.ts'
 /**
  * The rules `cairn import` runs under after the merge: blocks from a file carry no seal Cairn
  * checks yet; the longest chain wins. Proof-of-work blocks follow the chain's own PoW-era rules
- * (difficulty, uncles, rewards: @cairn/chain's pow.ts), whatever the engine.
+ * (difficulty, uncles, rewards: @cairn/chain's pow.ts), whatever the engine. No rule finality:
+ * the blocks of a file may reorganise each other; {@link importChainFile} finalizes the head once
+ * the whole file is in (as hive's forkchoiceUpdated after a chain import).
  */
 export const importEngine: ChainEngine = {
   name: 'import',
-  validateHeader: async () => {},
-  finalize: async () => {},
+  validateHeader: async (header) => validateExtraData(header),
   preferHead: async (candidate, current) => candidate.number > current.number,
-  safeNumber: (h) => h.number,
-  finalizedNumber: (h) => h.number,
 }
 
 /** Registers `cairn import`. */
@@ -75,14 +74,28 @@ export function registerImport(program: Command): void {
     })
 }
 
-/** Imports every block of an RLP chain file, in order, each decoded with the Common of its fork. */
+/**
+ * Imports every block of an RLP chain file, in order, each decoded with the Common of its fork,
+ * through the chain's front door (`processBlock`, source `file`). The first block that does not
+ * import stops it with the chain's error (a file must hold a chain: an unknown parent is an error).
+ */
 export async function importChainFile(chain: Chain, file: string): Promise<{ imported: number; known: number }> {
   let imported = 0
   let known = 0
   for (const block of readChainFile(file, chain.commons)) {
-    const { status } = await chain.importer.importBlock(block)
-    if (status === 'known') known++
-    else imported++
+    const r = await chain.processBlock(block, { source: 'file' })
+    if (r.status === 'known') known++
+    else if (r.status === 'imported') imported++
+    else if (r.status === 'error') throw r.error.cause ?? r.error
+    else {
+      throw new CairnError(
+        ChainErrorCode.PARENT_UNKNOWN,
+        `block ${block.header.number} ${bytesToHex(block.hash())}: parent ${bytesToHex(block.header.parentHash)} is unknown`,
+        { fault: 'caller' },
+      )
+    }
   }
+  // The file's head is the chain's: safe and final (hive makes it so with engine_forkchoiceUpdated).
+  await chain.setFinalized(chain.head.hash())
   return { imported, known }
 }
