@@ -2,7 +2,7 @@ import { devGenesis } from '@cairn/chain'
 import { bytesToHex, type Hex } from '@cairn/utils'
 import { type Block, createBlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ADDRS, balanceAt, cairnErrorSync, KEYS, transfer } from '../../chain/test/helpers.ts'
 import { devSetup, GWEI, nextHead, recordHeads, recordingLogger, sleep, stopAll, until } from './helpers.ts'
 
@@ -145,7 +145,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     expect(rejected[0]?.hash).toBe(hex(victim))
     expect(rejected[0]?.reason).toMatch(/enough funds/)
     // nothing else to do: no further block
-    await sleep(150)
+    await engine.idle()
     expect(chain.head.header.number).toBe(1n)
   })
 
@@ -158,7 +158,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     const { chain, pool, engine } = await devSetup()
     await engine.start()
     await pool.add(transfer(chain.common, K0, 1n, A1, 1n))
-    await sleep(200)
+    await engine.idle()
     expect(chain.head.header.number).toBe(0n)
   })
 })
@@ -190,47 +190,63 @@ describe('DevEngine: senders outrunning sealing (backpressure)', () => {
   })
 
   it('without the limit, or in interval mode, or stopped, admit() adds at once', async () => {
-    const over = async (opts: { blockTime?: number; backpressureAt?: number }, start: boolean) => {
+    // "At once": admit resolves before any block is sealed (a held sender waits for one).
+    const blocksWaitedFor = async (opts: { blockTime?: number; backpressureAt?: number }, start: boolean) => {
       const { chain, pool, engine } = await devSetup(opts)
       for (let n = 0n; n < 3n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n))
       if (start) await engine.start()
-      const t0 = performance.now()
+      const heads = recordHeads(chain)
       await engine.admit(async () => undefined)
-      return performance.now() - t0
+      return heads.length
     }
-    expect(await over({}, true)).toBeLessThan(50)
-    expect(await over({ blockTime: 1, backpressureAt: 1 }, true)).toBeLessThan(50)
-    expect(await over({ backpressureAt: 1 }, false)).toBeLessThan(50)
+    expect(await blocksWaitedFor({}, true)).toBe(0)
+    expect(await blocksWaitedFor({ blockTime: 1, backpressureAt: 1 }, true)).toBe(0)
+    expect(await blocksWaitedFor({ backpressureAt: 1 }, false)).toBe(0)
   })
 })
 
 describe('DevEngine: interval mode (blockTime 1)', () => {
-  it('seals a block about every second, empty ones included; timestamps strictly increase', async () => {
-    const { chain, pool, engine } = await devSetup({ blockTime: 1 })
+  // The interval is the engine's setInterval, faked: a tick is `advanceTimersByTime(1000)`, so the
+  // tests wait for the event a tick causes instead of for wall-clock seconds. Only the interval
+  // is faked (the pool, the chain and the helpers' timeouts keep real timers).
+  const T0 = 1_700_000_000
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('seals a block on every tick, empty ones included; timestamps strictly increase', async () => {
+    let clock = T0
+    const { chain, pool, engine } = await devSetup({ blockTime: 1, now: () => clock })
     const heads = recordHeads(chain)
-    const started = performance.now()
     await engine.start()
     const tx = transfer(chain.common, K0, 0n, A1, 1n)
     await pool.add(tx)
-    // not sealed on arrival in this mode
-    await sleep(100)
-    expect(chain.head.header.number).toBe(0n)
-    await until(() => heads.length >= 2, 3000, 'two blocks')
+    // Not sealed on arrival in this mode: before the first tick, nothing.
+    await new Promise((r) => setImmediate(r))
+    expect(heads).toHaveLength(0)
+    vi.advanceTimersByTime(999)
+    expect(heads).toHaveLength(0)
+    let next = nextHead(chain)
+    vi.advanceTimersByTime(1)
+    const h1 = await next
+    clock += 1
+    next = nextHead(chain)
+    vi.advanceTimersByTime(1000)
+    const h2 = await next
     await engine.stop()
 
-    const [h1, h2] = heads as [{ block: Block; at: number }, { block: Block; at: number }]
-    expect(h1.at - started).toBeGreaterThan(800)
-    expect(h2.at - h1.at).toBeGreaterThan(800)
-    expect(h2.at - h1.at).toBeLessThan(1600)
-    expect(h1.block.transactions.map(hex)).toEqual([hex(tx)])
-    expect(h2.block.transactions).toHaveLength(0)
-    expect(h2.block.header.timestamp).toBeGreaterThan(h1.block.header.timestamp)
-    expect(h1.block.header.timestamp).toBeGreaterThan(chain.genesisBlock.header.timestamp)
+    expect(h1.transactions.map(hex)).toEqual([hex(tx)])
+    expect(h2.transactions).toHaveLength(0)
+    expect(h1.header.timestamp).toBe(BigInt(T0))
+    expect(h2.header.timestamp).toBe(BigInt(T0) + 1n)
   })
 
-  // Regression (was a bug in dev-engine.ts `start()`, line 75: `setInterval(() => void this.seal().catch(() => {}), …)`):
-  // in interval mode a failed seal is swallowed without a word, every blockTime seconds, whereas
-  // instant mode logs `logger.error({ err }, 'sealing failed')`. Fix: log in that catch as drain() does.
+  // Regression (was a bug in dev-engine.ts `start()`: `setInterval(() => void this.seal().catch(() => {}), …)`):
+  // in interval mode a failed seal was swallowed without a word, every blockTime seconds, whereas
+  // instant mode logs `logger.error({ err }, 'sealing failed')`.
   it('a seal that fails on the interval is logged', async () => {
     const logger = recordingLogger()
     const { pool, engine } = await devSetup({ blockTime: 1, logger })
@@ -239,18 +255,22 @@ describe('DevEngine: interval mode (blockTime 1)', () => {
       throw new Error('boom')
     }
     await engine.start()
-    await sleep(1200)
+    vi.advanceTimersByTime(1000)
+    await until(() => logger.records.some((r) => r.level === 'error'), 5000, 'the failed seal to be logged')
     await engine.stop()
-    expect(logger.records.some((r) => r.level === 'error')).toBe(true)
   })
 
-  it('stop(): no more blocks afterwards', async () => {
+  it('stop(): the interval is cleared, no more blocks afterwards', async () => {
     const { chain, engine } = await devSetup({ blockTime: 1 })
     await engine.start()
-    await nextHead(chain, 2500)
+    const next = nextHead(chain)
+    vi.advanceTimersByTime(1000)
+    await next
     await engine.stop()
+    expect(vi.getTimerCount()).toBe(0)
     const n = chain.head.header.number
-    await sleep(1300)
+    vi.advanceTimersByTime(10_000)
+    await new Promise((r) => setImmediate(r))
     expect(chain.head.header.number).toBe(n)
   })
 })
@@ -325,7 +345,7 @@ describe('DevEngine: mining and time controls', () => {
     expect(headAtStop.header.number).toBe(1n)
 
     await pool.add(transfer(chain.common, K0, 0n, A1, 1n))
-    await sleep(200)
+    await engine.idle()
     expect(chain.head.header.number).toBe(1n)
     expect(pool.size).toBe(1)
   })
@@ -340,7 +360,7 @@ describe('DevEngine: mining and time controls', () => {
     const n = chain.head.header.number
     const left = pool.size
     expect(left).toBeGreaterThan(0)
-    await sleep(200)
+    await engine.idle()
     expect(chain.head.header.number).toBe(n)
     expect(pool.size).toBe(left)
     // the pool agrees with the chain: what is left starts at the head's nonce

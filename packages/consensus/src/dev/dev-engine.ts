@@ -69,6 +69,8 @@ export class DevEngine implements Engine {
   private scheduled = false
   private running = false
   private sealing: Promise<unknown> = Promise.resolve()
+  /** The instant-mode turn in progress (see {@link drain}). */
+  private draining: Promise<void> = Promise.resolve()
   private offsetSeconds = 0n
   private nextTimestamp: bigint | undefined
   /** Set while block writes fail (a full disk); see {@link sealFailed}. */
@@ -376,11 +378,24 @@ export class DevEngine implements Engine {
     this.scheduled = true
     const run = () => {
       this.scheduled = false
-      void this.drain()
+      this.draining = this.drain()
     }
     const wait = this.lastSeal.full ? 0 : this.lastSeal.end + this.lastSeal.ms - performance.now()
     if (wait > 1) setTimeout(run, Math.min(wait, 1000))
     else setImmediate(run)
+  }
+
+  /**
+   * Resolves once nothing is scheduled or in progress: no turn waiting to run, none running, no
+   * seal. What proves that no block follows (tests wait for this instead of sleeping).
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.draining
+      await this.sealing
+      if (!this.scheduled) return
+      await new Promise((r) => setTimeout(r, 5))
+    }
   }
 
   /** Seals blocks while executable transactions remain (instant mode). */
