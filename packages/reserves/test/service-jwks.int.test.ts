@@ -35,6 +35,8 @@ describe('reserves service: JWT via JWKS (RS256, ES256) beside HS256', () => {
   let jwksServer: Server
   let jwksHits = 0
   let jwksDown = false
+  /** How far the service's clock runs ahead of the wall clock (the expiry test moves it). */
+  let skewMs = 0
   let db: OpenedSql
   let svc: ReservesService
   let rsa: { privateKey: Key; publicKey: Key }
@@ -71,7 +73,7 @@ describe('reserves service: JWT via JWKS (RS256, ES256) beside HS256', () => {
         jwks: { url, issuer: ISSUER, audience: AUDIENCE, timeoutMs: 1000 },
         defaultMinDepth: 3,
       },
-      { sql: db.sql, key: parseKeyFile('12'.repeat(32)), logger: silentLogger },
+      { sql: db.sql, key: parseKeyFile('12'.repeat(32)), logger: silentLogger, clockMs: () => Date.now() + skewMs },
     )
     const admin = await mint(rsa.privateKey, 'RS256', 'rsa-1', { sub: 'ops', role: 'admin' })
     const r = await svc.app.inject({
@@ -141,10 +143,15 @@ describe('reserves service: JWT via JWKS (RS256, ES256) beside HS256', () => {
     const short = signToken(hsSecret, { sub: 'bob', role: 'user', ttlSeconds: 2 })
     expect((await get('/v1/snapshots/j1/proof', short)).statusCode).toBe(200)
     expect((await get('/v1/snapshots/j1/proof', short)).statusCode).toBe(200) // from the token cache
-    await new Promise((r) => setTimeout(r, 2100))
-    const late = await get('/v1/snapshots/j1/proof', short)
-    expect(late.statusCode).toBe(401)
-    expect(late.json().message).toMatch(/expired/)
+    // The service's clock moves past the expiry (its injected clock) instead of the test waiting.
+    skewMs = 2_100
+    try {
+      const late = await get('/v1/snapshots/j1/proof', short)
+      expect(late.statusCode).toBe(401)
+      expect(late.json().message).toMatch(/expired/)
+    } finally {
+      skewMs = 0
+    }
   })
 
   it('a valid token with a role that may not do this is 403; an HS256 token forged with a JWKS public key is 401', async () => {

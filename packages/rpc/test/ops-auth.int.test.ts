@@ -174,7 +174,10 @@ describe('authentication and roles', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'evm_mine' }),
     })
     await rpc(node.url, 'admin_nodeInfo', { authorization: `Bearer ${USER_KEY}`, 'x-request-id': 'trace-me-2' })
-    await new Promise((r) => setTimeout(r, 100))
+    // Wait for the refusal's log line (logs are written asynchronously) rather than a fixed time.
+    for (let i = 0; i < 500 && !lines.join('').includes('"reqId":"trace-me-2"'); i++) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
     const text = lines.join('')
     expect(text).toContain('"reqId":"trace-me-1"')
     expect(text).toMatch(/"reqId":"trace-me-2".*rpc request refused|rpc request refused.*"reqId":"trace-me-2"/)

@@ -56,6 +56,8 @@ export interface ReservesServiceModules {
   metrics?: Registry
   /** Event-loop lag for load shedding (tests inject one). */
   lag?: LagSource
+  /** Milliseconds since the epoch for token expiry (tests inject one); Date.now when absent. */
+  clockMs?: () => number
 }
 
 export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
@@ -250,7 +252,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
 
   const authn = createAuthenticator(
     { jwtSecret: opts.jwtSecret, jwks: opts.jwks, apiKeys: opts.apiKeys },
-    { logger, metrics: registry },
+    { logger, metrics: registry, ...(modules.clockMs ? { clockMs: modules.clockMs } : {}) },
   )
   const need = async (req: FastifyRequest, roles: Role[]) =>
     requireRole(await authn(req.headers as Record<string, string | undefined>), roles)

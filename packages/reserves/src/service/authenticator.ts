@@ -47,7 +47,7 @@ const TOKEN_CACHE_SIZE = 10_000
  */
 export function createAuthenticator(
   opts: AuthOptions,
-  modules: { logger: Logger; metrics: Registry | null },
+  modules: { logger: Logger; metrics: Registry | null; clockMs?: () => number },
 ): ReservesAuthenticator {
   const jwks = opts.jwks
   const kit = new Authenticator<Role>(RESERVES_ROLES, {
@@ -77,7 +77,7 @@ export function createAuthenticator(
   })
   return async (headers) => {
     try {
-      const c = await kit.authenticate(headers)
+      const c = await kit.authenticate(headers, modules.clockMs?.() ?? Date.now())
       if (!c) return null
       return { sub: c.name ?? '', role: c.role, via: c.via === 'apiKey' ? 'api-key' : 'jwt' }
     } catch (err) {
