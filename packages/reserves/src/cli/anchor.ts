@@ -15,6 +15,7 @@ import {
 import { type KeySource, loadSigner } from '../anchor/signer.ts'
 import { ReservesErrorCode } from '../errors.ts'
 import type { ProofV1 } from '../verifier/proof.ts'
+import { readArgFile } from './read-arg-file.ts'
 import type { SnapshotFile } from './tree-dir.ts'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
@@ -59,8 +60,8 @@ async function chain(rpc: string, key: KeyFlags | null, timeout: string): Promis
 
 /** How `anchor --service` reaches the reserves service: a bearer token or an API key, read from files. */
 function serviceAuth(o: { tokenFile?: string; apiKeyFile?: string }): Record<string, string> {
-  if (o.tokenFile) return { authorization: `Bearer ${readFileSync(o.tokenFile, 'utf8').trim()}` }
-  if (o.apiKeyFile) return { 'x-api-key': readFileSync(o.apiKeyFile, 'utf8').trim() }
+  if (o.tokenFile) return { authorization: `Bearer ${readArgFile('--token-file', o.tokenFile, 'utf8').trim()}` }
+  if (o.apiKeyFile) return { 'x-api-key': readArgFile('--api-key-file', o.apiKeyFile, 'utf8').trim() }
   throw bad('--service needs --token-file or --api-key-file (an admin credential)')
 }
 

@@ -10,6 +10,7 @@ import { proofFromTreeDir } from '../tree/dir-proof.ts'
 import type { ProofV1 } from '../verifier/proof.ts'
 import { verifyProof } from '../verifier/verify.ts'
 import { registerAnchor, verifyAgainstRegistry } from './anchor.ts'
+import { readArgFile } from './read-arg-file.ts'
 import { registerServe } from './serve.ts'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
@@ -131,7 +132,7 @@ export function registerReserves(program: Command): void {
     .action((o: { role: string; sub: string; secretFile: string; ttl: string }) => {
       if (!['admin', 'auditor', 'user'].includes(o.role))
         throw bad(`unknown role ${o.role}`, 'use admin, auditor or user')
-      const secret = new Uint8Array(readFileSync(o.secretFile))
+      const secret = new Uint8Array(readArgFile('--secret-file', o.secretFile))
       checkHmacSecret(secret, `--secret-file ${o.secretFile}`)
       out(signToken(secret, { sub: o.sub, role: o.role as 'admin', ttlSeconds: Number(o.ttl) }))
     })

@@ -15,6 +15,7 @@ import { migrate } from '../service/migrations.ts'
 import type { Sql } from '../service/sql.ts'
 import { openPostgres } from '../service/sql-pg.ts'
 import { openPglite } from '../service/sql-pglite.ts'
+import { readArgFile } from './read-arg-file.ts'
 
 const PKG_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
@@ -166,7 +167,7 @@ export function registerServe(r: Command): void {
               hint: 'give --key-file (create one with: openssl rand -hex 32 > reserves.key; chmod 600 reserves.key), or --dev to generate one',
             },
           )
-        const jwtSecret = o.jwtSecretFile ? new Uint8Array(readFileSync(o.jwtSecretFile)) : null
+        const jwtSecret = o.jwtSecretFile ? new Uint8Array(readArgFile('--jwt-secret-file', o.jwtSecretFile)) : null
         checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
         const sql = await openStorage(o)
         const keyFile = o.keyFile
