@@ -6,8 +6,8 @@
 import type { Hex } from '@cairn/utils'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CallOutcome, CallResultCache } from '../src/call-cache.ts'
-import type { CallRequest } from '../src/schemas.ts'
+import { type CallOutcome, CallResultCache } from '../../packages/rpc/src/call-cache.ts'
+import type { CallRequest } from '../../packages/rpc/src/schemas.ts'
 import { call, result, type StartedNode, startDevNode } from './live-node.ts'
 
 const HASH_A = `0x${'aa'.repeat(32)}` as Hex

@@ -8,7 +8,7 @@ import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BUILD_GAS_CEILING, nextGasLimit } from '../src/methods/testing.ts'
+import { BUILD_GAS_CEILING, nextGasLimit } from '../../packages/rpc/src/methods/testing.ts'
 import { ACCOUNT_0, deploy, EMITTER_RUNTIME } from './bytecode.ts'
 import { call, result, type StartedNode, startDevNode } from './live-node.ts'
 

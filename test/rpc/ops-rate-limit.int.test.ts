@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { hashApiKey } from '@cairn/service-kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { methodWeight } from '../src/index.ts'
+import { methodWeight } from '../../packages/rpc/src/index.ts'
 import { type StartedNode, startDevNode } from './live-node.ts'
 
 const KEY = randomBytes(16).toString('hex')

@@ -9,18 +9,18 @@ import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import type { Abi, Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type StartedNode, startDevNode } from '../../rpc/test/live-node.ts'
-import { type ChainClients, connectChain } from '../src/anchor/chain-client.ts'
+import { type ChainClients, connectChain } from '../../packages/reserves/src/anchor/chain-client.ts'
 import {
   anchorInRegistry,
   compareWithRecord,
   deployRegistry,
   readRegistryRecord,
   setPublisher,
-} from '../src/anchor/registry.ts'
-import { loadSigner } from '../src/anchor/signer.ts'
-import { buildTree } from '../src/tree/build.ts'
-import { proofFor, rootOf } from '../src/tree/proof.ts'
+} from '../../packages/reserves/src/anchor/registry.ts'
+import { loadSigner } from '../../packages/reserves/src/anchor/signer.ts'
+import { buildTree } from '../../packages/reserves/src/tree/build.ts'
+import { proofFor, rootOf } from '../../packages/reserves/src/tree/proof.ts'
+import { type StartedNode, startDevNode } from '../rpc/live-node.ts'
 
 const currencies = [
   { symbol: 'BTC', decimals: 8 },

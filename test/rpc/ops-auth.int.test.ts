@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { createLogger, hashApiKey, signHs256 as signJwt } from '@cairn/service-kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ALL_METHODS, requiredRole } from '../src/index.ts'
-import { WebSocket } from './edge-server.ts'
+import { ALL_METHODS, requiredRole } from '../../packages/rpc/src/index.ts'
+import { WebSocket } from '../../packages/rpc/test/edge-server.ts'
 import { type RpcResponse, type StartedNode, startDevNode, WsRpc } from './live-node.ts'
 
 const USER_KEY = `user-${randomBytes(16).toString('hex')}`

@@ -21,9 +21,9 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { startDevNode } from '../../rpc/test/live-node.ts'
-import type { Address } from '../src/graph/token-graph.ts'
-import { getAmountOut } from '../src/math/v2.ts'
+import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
+import { getAmountOut } from '../../packages/arbitrage/src/math/v2.ts'
+import { startDevNode } from '../rpc/live-node.ts'
 
 const require = createRequire(import.meta.url)
 const v2 = (name: string) => require(`@uniswap/v2-core/build/${name}.json`) as { abi: Abi; bytecode: string }

@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { bytesToHex, type CairnError, type Hex, silentLogger } from '@cairn/utils'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ADDRS, buildAndImport, KEYS, transfer } from '../../chain/test/helpers.ts'
-import { DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '../src/index.ts'
-import { GWEI, poolOn, setup } from './helpers.ts'
+import { ADDRS, buildAndImport, KEYS, transfer } from '../../packages/chain/test/helpers.ts'
+import { DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '../../packages/txpool/src/index.ts'
+import { GWEI, poolOn, setup } from '../../packages/txpool/test/helpers.ts'
 import { rpc, startDev } from './node-helpers.ts'
 
 const [K0, K1] = KEYS as [Uint8Array, Uint8Array]

@@ -14,7 +14,9 @@ import { call, result, type StartedNode, startDevNode } from './live-node.ts'
 type Obj = Record<string, unknown>
 
 const cases = JSON.parse(
-  gunzipSync(readFileSync(new URL('./fixtures/eth-simulate/cases.json.gz', import.meta.url))).toString('utf8'),
+  gunzipSync(
+    readFileSync(new URL('../../packages/rpc/test/fixtures/eth-simulate/cases.json.gz', import.meta.url)),
+  ).toString('utf8'),
 ) as Record<string, string>
 
 /** The suite's chain head (block 0x36, timestamp 0x21c) that its requests' "latest" names. */

@@ -6,11 +6,11 @@
 import { silentLogger } from '@cairn/utils'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ArbEngine } from '../src/engine.ts'
-import { ExecutorClient } from '../src/execution/executor.ts'
-import { type Address, TokenGraph } from '../src/graph/token-graph.ts'
-import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
-import { PoolTracker } from '../src/pools/tracker.ts'
+import { ArbEngine } from '../../packages/arbitrage/src/engine.ts'
+import { ExecutorClient } from '../../packages/arbitrage/src/execution/executor.ts'
+import { type Address, TokenGraph } from '../../packages/arbitrage/src/graph/token-graph.ts'
+import { UNISWAP_V2_FEE } from '../../packages/arbitrage/src/math/v2.ts'
+import { PoolTracker } from '../../packages/arbitrage/src/pools/tracker.ts'
 import {
   addLiquidity,
   anvilBinary,

@@ -7,8 +7,8 @@ import { createBlob4844Tx } from '@ethereumjs/tx'
 import { createPublicClient, createWalletClient, http, toBlobs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeBlobNetworkTx, versionedHash } from '../src/index.ts'
-import { GWEI } from './helpers.ts'
+import { encodeBlobNetworkTx, versionedHash } from '../../packages/txpool/src/index.ts'
+import { GWEI } from '../../packages/txpool/test/helpers.ts'
 import { rpc, type StartedNode, startDev } from './node-helpers.ts'
 
 const TO = '0x000000000000000000000000000000000000b10b' as Hex

@@ -6,8 +6,8 @@ import { createTx, createTxFromRLP } from '@ethereumjs/tx'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { KEYS } from '../../chain/test/helpers.ts'
-import { decodeRawTx } from '../../rpc/src/methods/eth-send.ts'
-import { setup } from './helpers.ts'
+import { setup } from '../../txpool/test/helpers.ts'
+import { decodeRawTx } from '../src/methods/eth-send.ts'
 
 const { common } = await setup()
 

@@ -4,9 +4,9 @@
 import { silentLogger } from '@cairn/utils'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Address, TokenGraph } from '../src/graph/token-graph.ts'
-import { getAmountOut, UNISWAP_V2_FEE } from '../src/math/v2.ts'
-import { PoolTracker } from '../src/pools/tracker.ts'
+import { type Address, TokenGraph } from '../../packages/arbitrage/src/graph/token-graph.ts'
+import { getAmountOut, UNISWAP_V2_FEE } from '../../packages/arbitrage/src/math/v2.ts'
+import { PoolTracker } from '../../packages/arbitrage/src/pools/tracker.ts'
 import {
   addLiquidity,
   anvilBinary,

@@ -2,9 +2,9 @@
 // free port, for tests that talk to the RPC over its real transports (HTTP POST and WebSocket).
 import { createRequire } from 'node:module'
 import { type Logger, silentLogger } from '@cairn/utils'
-import { loadConfig } from '../../node/src/config/load.ts'
-import { type StartedNode, startNode } from '../../node/src/node.ts'
-import type { RpcLimits } from '../src/index.ts'
+import { loadConfig } from '../../packages/node/src/config/load.ts'
+import { type StartedNode, startNode } from '../../packages/node/src/node.ts'
+import type { RpcLimits } from '../../packages/rpc/src/index.ts'
 
 export type { StartedNode }
 

@@ -2,8 +2,8 @@
 // WebSocket origins, security headers, the per-IP connection cap and load shedding.
 import { connect, type Socket } from 'node:net'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { WS_CLOSE_TRY_AGAIN_LATER } from '../src/index.ts'
-import { FakeLag, rawRequest, stubServer, wsAttempt } from './edge-server.ts'
+import { WS_CLOSE_TRY_AGAIN_LATER } from '../../packages/rpc/src/index.ts'
+import { FakeLag, rawRequest, stubServer, wsAttempt } from '../../packages/rpc/test/edge-server.ts'
 import { type StartedNode, startDevNode } from './live-node.ts'
 
 const servers: { close(): Promise<void> }[] = []

@@ -1,7 +1,7 @@
 // A real Cairn dev node started in-process (the composition root of packages/node) on a free port.
 import { silentLogger } from '@cairn/utils'
-import { loadConfig } from '../../node/src/config/load.ts'
-import { type StartedNode, startNode } from '../../node/src/node.ts'
+import { loadConfig } from '../../packages/node/src/config/load.ts'
+import { type StartedNode, startNode } from '../../packages/node/src/node.ts'
 
 export type { StartedNode }
 

@@ -7,14 +7,18 @@ import { join } from 'node:path'
 import { encryptKeystore } from '@cairn/crypto'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type StartedNode, startDevNode } from '../../rpc/test/live-node.ts'
-import { writeTreeDir } from '../src/cli/tree-dir.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { buildTree } from '../src/tree/build.ts'
-import { proofFor, rootOf } from '../src/tree/proof.ts'
-import { reservesCli } from './cli-harness.ts'
-import { type OpenedSql, openTestSql } from './service-harness.ts'
+import { writeTreeDir } from '../../packages/reserves/src/cli/tree-dir.ts'
+import {
+  createReservesService,
+  DEFAULT_SERVICE_OPTIONS,
+  type ReservesService,
+} from '../../packages/reserves/src/service/app.ts'
+import { parseKeyFile } from '../../packages/reserves/src/service/at-rest.ts'
+import { buildTree } from '../../packages/reserves/src/tree/build.ts'
+import { proofFor, rootOf } from '../../packages/reserves/src/tree/proof.ts'
+import { reservesCli } from '../../packages/reserves/test/cli-harness.ts'
+import { type OpenedSql, openTestSql } from '../../packages/reserves/test/service-harness.ts'
+import { type StartedNode, startDevNode } from '../rpc/live-node.ts'
 
 const currencies = [
   { symbol: 'BTC', decimals: 8 },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { forkHash } from '../src/fork-id.ts'
+import { forkHash } from '../../packages/rpc/src/fork-id.ts'
 import { result, type StartedNode, startDevNode } from './live-node.ts'
 
 /** Mainnet's genesis and fork activations (blocks, then timestamps), as go-ethereum's core/forkid tests list them. */

@@ -13,7 +13,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hashTypedData } from '../src/eip712.ts'
+import { hashTypedData } from '../../packages/rpc/src/eip712.ts'
 import { call, receipt, result, type StartedNode, startDevNode } from './live-node.ts'
 
 const ACCOUNT_0 = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266'

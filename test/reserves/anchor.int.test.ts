@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type StartedNode, startDevNode } from '../../rpc/test/live-node.ts'
-import { anchorRoot, checkAnchor } from '../src/anchor/anchor.ts'
-import { decodeAnchor, encodeAnchor } from '../src/anchor/payload.ts'
-import { buildTree } from '../src/tree/build.ts'
-import { proofFor, rootOf } from '../src/tree/proof.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { anchorRoot, checkAnchor } from '../../packages/reserves/src/anchor/anchor.ts'
+import { decodeAnchor, encodeAnchor } from '../../packages/reserves/src/anchor/payload.ts'
+import { buildTree } from '../../packages/reserves/src/tree/build.ts'
+import { proofFor, rootOf } from '../../packages/reserves/src/tree/proof.ts'
+import { verifyProof } from '../../packages/reserves/src/verifier/index.ts'
+import { type StartedNode, startDevNode } from '../rpc/live-node.ts'
 
 const currencies = [{ symbol: 'BTC', decimals: 8 }]
 

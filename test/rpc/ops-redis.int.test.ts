@@ -7,7 +7,7 @@ import { Writable } from 'node:stream'
 import { createLogger, hashApiKey } from '@cairn/service-kit'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { rawRequest, WebSocket } from './edge-server.ts'
+import { rawRequest, WebSocket } from '../../packages/rpc/test/edge-server.ts'
 import { type StartedNode, startDevNode } from './live-node.ts'
 
 const REDIS_URL = 'redis://127.0.0.1:6379'

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { WebSocket } from './edge-server.ts'
+import { WebSocket } from '../../packages/rpc/test/edge-server.ts'
 import { type StartedNode, startDevNode } from './live-node.ts'
 
 let dir: string

@@ -2,7 +2,7 @@
 // envelopes, batches, notifications, params errors, reverts, raw transactions, WebSocket
 // subscriptions and the /metrics endpoint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ALL_METHODS } from '../src/index.ts'
+import { ALL_METHODS } from '../../packages/rpc/src/index.ts'
 import {
   call,
   type Posted,

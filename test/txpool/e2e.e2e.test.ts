@@ -2,7 +2,7 @@ import type { Hex } from '@cairn/utils'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { createFeeMarket1559Tx, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GWEI } from './helpers.ts'
+import { GWEI } from '../../packages/txpool/test/helpers.ts'
 import { rpc, type StartedNode, startDev } from './node-helpers.ts'
 
 const SENDERS = 5

@@ -7,13 +7,18 @@ import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { BaseError, ContractFunctionRevertedError, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ArbEngine } from '../src/engine.ts'
-import { arbExecutorAbi, ExecutorClient, executeArgs, gasLimitFor } from '../src/execution/executor.ts'
-import { type Address, type Cycle, TokenGraph } from '../src/graph/token-graph.ts'
-import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
-import { createArbMetrics } from '../src/metrics.ts'
-import { PoolTracker } from '../src/pools/tracker.ts'
-import { findOpportunities, type Opportunity } from '../src/strategy/search.ts'
+import { ArbEngine } from '../../packages/arbitrage/src/engine.ts'
+import {
+  arbExecutorAbi,
+  ExecutorClient,
+  executeArgs,
+  gasLimitFor,
+} from '../../packages/arbitrage/src/execution/executor.ts'
+import { type Address, type Cycle, TokenGraph } from '../../packages/arbitrage/src/graph/token-graph.ts'
+import { UNISWAP_V2_FEE } from '../../packages/arbitrage/src/math/v2.ts'
+import { createArbMetrics } from '../../packages/arbitrage/src/metrics.ts'
+import { PoolTracker } from '../../packages/arbitrage/src/pools/tracker.ts'
+import { findOpportunities, type Opportunity } from '../../packages/arbitrage/src/strategy/search.ts'
 import {
   addLiquidity,
   anvilBinary,

@@ -1,0 +1,65 @@
+// A package's own tests import only that package and the packages it depends on (its package.json's
+// @cairn/* dependencies, transitively): tests that need more (a whole node under an RPC test, the
+// reserves anchor on a chain) live here, in the root test/<package>/ directories. Checked by
+// construction rather than by a list someone keeps up to date.
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, normalize, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const PACKAGES = readdirSync(join(ROOT, 'packages')).filter((p) => statSync(join(ROOT, 'packages', p)).isDirectory())
+
+function cairnDeps(pkg: string): string[] {
+  const json = JSON.parse(readFileSync(join(ROOT, 'packages', pkg, 'package.json'), 'utf8'))
+  const all = { ...json.dependencies, ...json.devDependencies, ...json.peerDependencies }
+  return Object.keys(all)
+    .filter((d) => d.startsWith('@cairn/'))
+    .map((d) => d.slice('@cairn/'.length))
+}
+
+/** The package and every package below it. */
+function allowed(pkg: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(pkg)) return seen
+  seen.add(pkg)
+  for (const d of cairnDeps(pkg)) allowed(d, seen)
+  return seen
+}
+
+function tsFiles(dir: string): string[] {
+  const out: string[] = []
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name)
+    if (name === 'node_modules' || name === 'fixtures') continue
+    if (statSync(p).isDirectory()) out.push(...tsFiles(p))
+    else if (p.endsWith('.ts')) out.push(p)
+  }
+  return out
+}
+
+const IMPORT = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g
+
+describe('test layering', () => {
+  it('no package test imports a package above it, or the root test/ directory', () => {
+    const violations: string[] = []
+    for (const pkg of PACKAGES) {
+      const dir = join(ROOT, 'packages', pkg, 'test')
+      let files: string[]
+      try {
+        files = tsFiles(dir)
+      } catch {
+        continue
+      }
+      const ok = allowed(pkg)
+      for (const file of files) {
+        for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+          const target = relative(ROOT, normalize(join(dirname(file), m[1] as string))).split(/[\\/]/)
+          const bad =
+            target[0] === 'test' || (target[0] === 'packages' && target[1] !== undefined && !ok.has(target[1]))
+          if (bad) violations.push(`${relative(ROOT, file)} imports ${m[1]} (move it to test/${pkg}/)`)
+        }
+      }
+    }
+    expect(violations).toEqual([])
+  })
+})
