@@ -1,8 +1,8 @@
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { compress, uncompress } from 'snappyjs'
-import type { ForkId } from './fork-id.ts'
 import { P2pErrorCode } from './errors.ts'
+import type { ForkId } from './fork-id.ts'
 
 /** Snappy-compresses a message (the raw block format, as Ethereum's consensus layer). */
 export function snappy(data: Uint8Array): Uint8Array {
@@ -14,7 +14,10 @@ export function unsnappy(data: Uint8Array, maxBytes: number): Uint8Array {
   try {
     return uncompress(data, maxBytes)
   } catch (err) {
-    throw new CairnError(P2pErrorCode.DECODE, `bad snappy data: ${(err as Error).message}`, { fault: 'peer', cause: err })
+    throw new CairnError(P2pErrorCode.DECODE, `bad snappy data: ${(err as Error).message}`, {
+      fault: 'peer',
+      cause: err,
+    })
   }
 }
 

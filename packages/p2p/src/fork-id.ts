@@ -39,7 +39,10 @@ function activations(points: ForkPoints): { kind: 'block' | 'time'; at: bigint }
   const times = [...new Set(points.timestamps.filter((t) => t > points.genesisTimestamp))].sort((a, b) =>
     a < b ? -1 : a > b ? 1 : 0,
   )
-  return [...blocks.map((at) => ({ kind: 'block' as const, at })), ...times.map((at) => ({ kind: 'time' as const, at }))]
+  return [
+    ...blocks.map((at) => ({ kind: 'block' as const, at })),
+    ...times.map((at) => ({ kind: 'time' as const, at })),
+  ]
 }
 
 /** The checksums after genesis and after each activation (`sums[i]` has `i` activations folded in). */
@@ -73,7 +76,8 @@ export function checkForkId(
   remote: ForkId,
 ): string | undefined {
   const { sums, forks } = checksums(points)
-  const remoteSum = remote.hash.length === 4 ? new DataView(remote.hash.buffer, remote.hash.byteOffset).getUint32(0) : -1
+  const remoteSum =
+    remote.hash.length === 4 ? new DataView(remote.hash.buffer, remote.hash.byteOffset).getUint32(0) : -1
   let i = 0
   while (i < forks.length && passed(forks[i] as (typeof forks)[number], head)) i++
   // Rule 1: the same fork state. Incompatible only if the remote announces a fork we already passed

@@ -61,14 +61,23 @@ export function createP2pMetrics(register: Registry): P2pMetrics {
       labelNames: ['reason'],
       registers,
     }),
-    bans: new Counter({ name: 'cairn_p2p_bans_total', help: 'Peers banned, by reason', labelNames: ['reason'], registers }),
+    bans: new Counter({
+      name: 'cairn_p2p_bans_total',
+      help: 'Peers banned, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
     refusedAtStatus: new Counter({
       name: 'cairn_p2p_status_refused_total',
       help: 'Peers refused at the status exchange, by reason (genesis, chain_id, fork_id)',
       labelNames: ['reason'],
       registers,
     }),
-    syncHighest: new Gauge({ name: 'cairn_p2p_sync_highest_block', help: 'Highest head announced by a peer', registers }),
+    syncHighest: new Gauge({
+      name: 'cairn_p2p_sync_highest_block',
+      help: 'Highest head announced by a peer',
+      registers,
+    }),
     syncBlocks: new Counter({ name: 'cairn_p2p_sync_blocks_total', help: 'Blocks imported by range sync', registers }),
     peerScore: new Histogram({
       name: 'cairn_p2p_peer_score',

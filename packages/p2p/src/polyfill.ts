@@ -4,7 +4,11 @@
  * so this installs the spec's definition when the runtime lacks it. Imported first by the package.
  */
 interface WithResolvers {
-  withResolvers?: <T>() => { promise: Promise<T>; resolve: (v: T | PromiseLike<T>) => void; reject: (e?: unknown) => void }
+  withResolvers?: <T>() => {
+    promise: Promise<T>
+    resolve: (v: T | PromiseLike<T>) => void
+    reject: (e?: unknown) => void
+  }
 }
 
 const P = Promise as unknown as WithResolvers
