@@ -6,6 +6,7 @@ import { type GossipSub, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { snappy, unsnappy } from './codec.ts'
 import type { P2pMetrics } from './metrics.ts'
+import { blockPenalty } from './penalty.ts'
 import { PeerAction } from './scoring.ts'
 import { BLOB_TX_TYPE_GUARD, decodeTx } from './tx-codec.ts'
 
@@ -120,7 +121,7 @@ export class Gossip implements ConsensusGossip {
     const pre = await chain.blocks.preValidate(bytes, 'gossip')
     if (pre.status === 'known' || pre.status === 'future') return 'ignore'
     if (pre.status === 'error') {
-      if (pre.error.penalize) penalize(from, PeerAction.LowToleranceError, pre.error.code)
+      if (pre.error.penalize) penalize(from, blockPenalty(pre.error), pre.error.code)
       return pre.error.action
     }
     const result = await chain.processBlock(pre.block, { source: 'gossip', peer: from })
@@ -131,7 +132,7 @@ export class Gossip implements ConsensusGossip {
         this.modules.onUnknownParent(peer, result)
         return 'ignore'
       case 'error':
-        if (result.error.penalize) penalize(from, PeerAction.LowToleranceError, result.error.code)
+        if (result.error.penalize) penalize(from, blockPenalty(result.error), result.error.code)
         return result.error.action
       default:
         return 'ignore'

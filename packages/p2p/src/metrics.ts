@@ -10,6 +10,7 @@ export interface P2pMetrics {
   disconnects: Counter<'reason'>
   bans: Counter<'reason'>
   refusedAtStatus: Counter<'reason'>
+  refusedConnections: Counter<'reason'>
   syncHighest: Gauge
   syncBlocks: Counter
   peerScore: Histogram
@@ -70,6 +71,12 @@ export function createP2pMetrics(register: Registry): P2pMetrics {
     refusedAtStatus: new Counter({
       name: 'cairn_p2p_status_refused_total',
       help: 'Peers refused at the status exchange, by reason (genesis, chain_id, fork_id)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    refusedConnections: new Counter({
+      name: 'cairn_p2p_refused_connections_total',
+      help: 'Connections refused by the gater, by reason (denied, banned, low_score, per_ip)',
       labelNames: ['reason'],
       registers,
     }),

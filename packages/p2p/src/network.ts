@@ -26,6 +26,7 @@ import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
 import { createHost, type Host } from './host.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import type { P2pMetrics } from './metrics.ts'
+import { blockPenalty } from './penalty.ts'
 import { Protocol, ReqResp } from './reqresp.ts'
 import { type PeerAction, PeerScores, type ScoreState } from './scoring.ts'
 import { statusMismatch } from './status.ts'
@@ -124,7 +125,20 @@ export class P2pNetwork {
     const identity = opts.dir ? await loadOrCreateIdentity(join(opts.dir, 'nodekey')) : null
     const privateKey = identity?.key ?? (await import('@libp2p/crypto/keys')).generateKeyPair('Ed25519')
     const deny = new Set(opts.deny)
-    const refused = (peer: PeerId) => deny.has(peer.toString()) || this.bans.isBanned(peer.toString())
+    // Denied, banned, or disconnected for a low score that has not decayed yet: not let back in.
+    const refused = (peer: PeerId) => {
+      const id = peer.toString()
+      if (opts.allow.includes(id)) return false
+      const reason = deny.has(id)
+        ? 'denied'
+        : this.bans.isBanned(id)
+          ? 'banned'
+          : this.scores.state(id) !== 'healthy'
+            ? 'low_score'
+            : undefined
+      if (reason) modules.metrics?.refusedConnections.inc({ reason })
+      return reason !== undefined
+    }
     const genesis = bytesToHex(chain.genesisBlock.hash())
     this.host = await createHost({
       privateKey: await privateKey,
@@ -138,7 +152,9 @@ export class P2pNetwork {
         denyInboundConnection: (maConn) => {
           const ip = hostOf(maConn.remoteAddr)
           const same = this.host?.getConnections().filter((c) => hostOf(c.remoteAddr) === ip).length ?? 0
-          return same >= opts.maxPeersPerIp
+          if (same < opts.maxPeersPerIp) return false
+          modules.metrics?.refusedConnections.inc({ reason: 'per_ip' })
+          return true
         },
       },
     })
@@ -210,6 +226,20 @@ export class P2pNetwork {
     return this.host.peerId.toString()
   }
 
+  get topics(): { blocks: string; txs: string; consensus: string } {
+    return this.gossip.topics
+  }
+
+  /** Publishes an encoded block on the blocks topic (the node does it for each new head). */
+  publishBlock(bytes: Uint8Array): Promise<void> {
+    return this.gossip.publish(bytes, this.gossip.topics.blocks)
+  }
+
+  /** Peers subscribed to a topic, as gossipsub knows them. */
+  gossipSubscribers(topic: string): string[] {
+    return this.host.services.pubsub.getSubscribers(topic).map((p) => p.toString())
+  }
+
   /** The consensus topic, for the consensus engine. */
   get consensus(): ConsensusGossip {
     return this.gossip
@@ -252,7 +282,11 @@ export class P2pNetwork {
       metrics?.refusedAtStatus.inc({ reason: mismatch.reason })
       metrics?.disconnects.inc({ reason: `wrong_${mismatch.reason}` })
       this.bans.ban(peer.toString(), 600, `another chain: ${mismatch.message}`)
-      void this.host.hangUp(peer).catch(() => {})
+      void this.host.peerStore
+        .merge(peer, { tags: { [KEEP_ALIVE]: undefined } })
+        .catch(() => {})
+        .then(() => this.host.hangUp(peer))
+        .catch(() => {})
       return false
     }
     this.peerStates.set(peer.toString(), { id: peer, status: remote })
@@ -282,8 +316,9 @@ export class P2pNetwork {
       maxChunkBytes: 1024,
       handle: async (peer, request) => {
         await this.refreshFinalized()
-        const ok = await this.acceptStatus(peerIdFromString(peer), decodeStatus(request))
-        return ok ? [encodeStatus(this.localStatus())] : []
+        // Answered even when refused, so that the dialler learns why and refuses too.
+        await this.acceptStatus(peerIdFromString(peer), decodeStatus(request))
+        return [encodeStatus(this.localStatus())]
       },
     })
     await this.reqresp.register(Protocol.BLOCKS_BY_RANGE, {
@@ -351,7 +386,7 @@ export class P2pNetwork {
         if (!bytes) return
         const r = await chain.processBlock(bytes, { source: 'sync', peer })
         if (r.status === 'error') {
-          if (r.error.penalize) this.penalize(peer, 'low', `lookup_${r.error.code}`)
+          if (r.error.penalize) this.penalize(peer, blockPenalty(r.error), `lookup_${r.error.code}`)
           return
         }
         if (r.status !== 'unknownParent') return

@@ -1,6 +1,7 @@
 import type { Chain } from '@cairn/chain'
 import type { Logger } from '@cairn/utils'
 import type { P2pMetrics } from './metrics.ts'
+import { blockPenalty } from './penalty.ts'
 import { PeerAction } from './scoring.ts'
 
 /** A peer sync can use, with the head it announced. */
@@ -153,7 +154,7 @@ export class RangeSync {
           }
         } else if (r.status === 'error' && r.error.penalize) {
           logger.warn({ peer: peer.id, err: r.error }, 'peer served an invalid block for sync')
-          penalize(peer.id, PeerAction.LowToleranceError, `sync_${r.error.code}`)
+          penalize(peer.id, blockPenalty(r.error), `sync_${r.error.code}`)
           excluded.add(peer.id)
         } else if (r.status !== 'unknownParent') {
           excluded.add(peer.id)
