@@ -5,6 +5,7 @@ import type { TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { KEEP_ALIVE, type PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
@@ -38,8 +39,13 @@ export const MAX_REQUEST_BLOCKS = 1024
 const MAX_LOOKUP_DEPTH = 32
 
 export interface P2pOptions extends P2pConfig {
-  /** Where the node key, bans and known peers live (`<datadir>/p2p`); null: an ephemeral identity. */
+  /** Where bans and known peers live (`<datadir>/p2p`), and the node key when none is given; null: memory. */
   dir: string | null
+  /**
+   * The node's identity as a raw secp256k1 private key (the node's `keys/node.key`, managed by
+   * `cairn keys`); the peer id derives from it. Without it, an Ed25519 key kept in `dir/nodekey`.
+   */
+  identityKey?: Uint8Array
   /** Largest encoded block accepted. */
   maxBlockBytes: number
   /** Request quota per peer and protocol (tokens = blocks asked for; 1 per status). */
@@ -122,8 +128,10 @@ export class P2pNetwork {
   private async startHost(): Promise<void> {
     const { opts, modules } = this
     const { chain, logger } = modules
-    const identity = opts.dir ? await loadOrCreateIdentity(join(opts.dir, 'nodekey')) : null
-    const privateKey = identity?.key ?? (await import('@libp2p/crypto/keys')).generateKeyPair('Ed25519')
+    const identity = opts.identityKey || !opts.dir ? null : await loadOrCreateIdentity(join(opts.dir, 'nodekey'))
+    const privateKey = opts.identityKey
+      ? privateKeyFromRaw(opts.identityKey)
+      : (identity?.key ?? (await generateKeyPair('Ed25519')))
     const deny = new Set(opts.deny)
     // Denied, banned, or disconnected for a low score that has not decayed yet: not let back in.
     const refused = (peer: PeerId) => {
@@ -141,7 +149,7 @@ export class P2pNetwork {
     }
     const genesis = bytesToHex(chain.genesisBlock.hash())
     this.host = await createHost({
-      privateKey: await privateKey,
+      privateKey,
       listen: [`/ip4/${opts.host}/tcp/${opts.port}`],
       announce: opts.announce,
       maxConnections: opts.maxPeers,
