@@ -448,6 +448,9 @@ export class DevEngine implements Engine {
     await this.commit(built)
     this.sealSucceeded()
     this.release()
+    // Senders waiting for their transaction's block (automine) are answered once the pool has
+    // taken in the new head (commit awaited the follower).
+    this.settleWaiters(built)
     return built
   }
 
