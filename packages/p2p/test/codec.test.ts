@@ -17,18 +17,28 @@ const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })
 describe('codecs', () => {
   it('status round-trips', () => {
     fc.assert(
-      fc.property(u64, bytes(32), bytes(4), u64, bytes(32), u64, bytes(32), u64, (chainId, g, fh, next, h, hn, f, fn) => {
-        const s = {
-          chainId,
-          genesisHash: g,
-          forkId: { hash: fh, next },
-          headHash: h,
-          headNumber: hn,
-          finalizedHash: f,
-          finalizedNumber: fn,
-        }
-        expect(decodeStatus(encodeStatus(s))).toEqual(s)
-      }),
+      fc.property(
+        u64,
+        bytes(32),
+        bytes(4),
+        u64,
+        bytes(32),
+        u64,
+        bytes(32),
+        u64,
+        (chainId, g, fh, next, h, hn, f, fn) => {
+          const s = {
+            chainId,
+            genesisHash: g,
+            forkId: { hash: fh, next },
+            headHash: h,
+            headNumber: hn,
+            finalizedHash: f,
+            finalizedNumber: fn,
+          }
+          expect(decodeStatus(encodeStatus(s))).toEqual(s)
+        },
+      ),
     )
   })
 

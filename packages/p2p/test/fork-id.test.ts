@@ -7,7 +7,21 @@ import { checkForkId, type ForkPoints, forkId } from '../src/fork-id.ts'
 const MAINNET: ForkPoints = {
   genesisHash: hexToBytes('0xd4e56740f876aef8c010b86a40d5f56745a118d0906a34e69aec8c0db1cb8fa3'),
   genesisTimestamp: 0n,
-  blocks: [1150000n, 1920000n, 2463000n, 2675000n, 4370000n, 7280000n, 7280000n, 9069000n, 9200000n, 12244000n, 12965000n, 13773000n, 15050000n],
+  blocks: [
+    1150000n,
+    1920000n,
+    2463000n,
+    2675000n,
+    4370000n,
+    7280000n,
+    7280000n,
+    9069000n,
+    9200000n,
+    12244000n,
+    12965000n,
+    13773000n,
+    15050000n,
+  ],
   timestamps: [],
 }
 

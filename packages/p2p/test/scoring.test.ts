@@ -5,7 +5,12 @@ import { GOSSIP_SCORE_AT_BAN, PeerAction, PeerScores, SCORE_HALFLIFE_MS } from '
 
 function clock() {
   let t = 1_000_000
-  return { now: () => t, advance: (ms: number) => void (t += ms) }
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms
+    },
+  }
 }
 
 describe('peer scores', () => {
