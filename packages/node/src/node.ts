@@ -46,7 +46,7 @@ import { startDurability } from './durability.ts'
 import { createEngine } from './engine.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
 import { nodeGenesis } from './node-genesis.ts'
-import { headFreshness, rpcAccepts } from './readiness.ts'
+import { headFreshness, networkReady, rpcAccepts } from './readiness.ts'
 import { traceComponents } from './traced.ts'
 import { buildCommit, clientVersion, VERSION } from './version.ts'
 
@@ -304,6 +304,7 @@ async function wire(
     health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
   }
   health.register('rpc', rpcAccepts({ dispatcher }))
+  if (network) health.register('network', networkReady({ minPeers: config.p2p.minPeers }, { network }))
   const rateLimitStore =
     config.rateLimit.store === 'redis' && config.rateLimit.redisUrl
       ? new RedisRateLimitStore({ url: config.rateLimit.redisUrl }, { logger: ctx.logger, registry })
