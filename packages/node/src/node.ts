@@ -277,8 +277,9 @@ async function wire(
     pool,
     // Estimates and `pending` calls run in the block the engine would seal next.
     producer: engine,
-    dev,
-    // The network slot: p2p and sync are wired here (chain → network → sync → api) once they exist.
+    // A follower's chain is the producer's: no local sealing or state edits (evm_mine, anvil_*).
+    dev: config.follow ? null : dev,
+    // The network slot: the p2p network (peers, sync) when enabled.
     network: network ?? NO_NETWORK,
     accounts: accountSigner(accounts),
     clientVersion: config.rpc.clientVersion ?? clientVersion(),
@@ -294,7 +295,7 @@ async function wire(
     metrics: rpcMetrics,
   }
   const dispatcher = new RpcDispatcher(
-    { dev: config.dev, testing: servesTestingNamespace(config) },
+    { dev: config.dev && !config.follow, testing: servesTestingNamespace(config) && !config.follow },
     { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger, tracer: tracing.tracer },
   )
   const health = new HealthChecks()
