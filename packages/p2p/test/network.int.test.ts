@@ -114,6 +114,19 @@ describe('p2p on loopback', () => {
     expect(victim.net.peers().some((p) => p.id === bad.net.peerId)).toBe(false)
   })
 
+  it('answers requests over the quota with RATE_LIMITED and penalises the peer', async () => {
+    const server = await node({ p2p: { quota: { capacity: 10, perSecond: 0.001 } } })
+    const client = await node()
+    for (let i = 0; i < 3; i++) await server.engine.seal()
+    await client.net.addPeer(addrOf(server))
+    await waitFor(() => head(client) === head(server), 'synced 3 blocks (3 tokens)')
+    expect(await client.net.blocksByRange(server.net.peerId, 1n, 3)).toHaveLength(3)
+    await expect(client.net.blocksByRange(server.net.peerId, 1n, 8)).rejects.toMatchObject({ code: 'P2P_RATE_LIMITED' })
+    expect(
+      await metricValue(server.registry, 'cairn_p2p_peer_actions_total', { action: 'mid', reason: 'over_quota' }),
+    ).toBe(1)
+  })
+
   it('disconnects a peer whose blocks fail cheap checks, and refuses it while its score is low', async () => {
     const victim = await node()
     const bad = await node()
