@@ -258,6 +258,7 @@ async function wire(
           dir: datadir ? prepareP2pDir(datadir.root) : null,
           ...(nodeKeys ? { identityKey: nodeKeys.identity.privateKey } : {}),
           maxBlockBytes: DEFAULT_BLOCK_PROCESSOR_OPTIONS.maxBlockBytes,
+          announceHeads: !config.follow,
         },
         { chain, pool, logger: logger.child({ module: 'p2p' }), metrics: createP2pMetrics(registry) },
       )

@@ -50,6 +50,12 @@ export interface P2pOptions extends P2pConfig {
   maxBlockBytes: number
   /** Request quota per peer and protocol (tokens = blocks asked for; 1 per status). */
   quota?: { capacity: number; perSecond: number }
+  /**
+   * Publish each new head (default true): a producer's blocks reach the network this way. A
+   * follower sets it false: what it imports from gossip is forwarded by gossipsub already, and
+   * what it syncs is old news.
+   */
+  announceHeads?: boolean
   /** Seconds between score heartbeats. */
   heartbeatMs?: number
 }
@@ -203,7 +209,9 @@ export class P2pNetwork {
       if (this.host.getConnections().length < opts.maxPeers) void this.host.dial(e.detail.id).catch(() => {})
     })
     const onHead = ({ block }: { block: Block }) => {
-      if (!this.sync.active) void this.gossip.publish(block.serialize(), this.gossip.topics.blocks)
+      if (opts.announceHeads !== false && !this.sync.active) {
+        void this.gossip.publish(block.serialize(), this.gossip.topics.blocks)
+      }
     }
     chain.events.on('newHead', onHead)
     this.unsubscribe.push(() => chain.events.off('newHead', onHead))

@@ -114,6 +114,31 @@ describe('p2p on loopback', () => {
     expect(victim.net.peers().some((p) => p.id === bad.net.peerId)).toBe(false)
   })
 
+  it('looks up the missing ancestors of a gossiped block by hash from the peer that sent it', async () => {
+    const producer = await node() // not connected to anyone
+    const relay = await node({ p2p: { announceHeads: false } })
+    const follower = await node()
+    await relay.net.addPeer(addrOf(follower))
+    await waitFor(() => follower.net.peerCount() === 1 && relay.net.peerCount() === 1, 'connected at genesis')
+    const topic = relay.net.topics.blocks
+    await waitFor(() => relay.net.gossipSubscribers(topic).includes(follower.net.peerId), 'follower subscribed')
+    const blocks = []
+    for (let i = 0; i < 3; i++) blocks.push((await producer.engine.seal()).block)
+    // The relay imports them quietly, then gossips only the last: the follower must fetch 1 and 2.
+    for (const b of blocks)
+      expect((await relay.chain.processBlock(b.serialize(), { source: 'rpc' })).status).toBe('imported')
+    await relay.net.publishBlock((blocks[2] as Block).serialize())
+    await waitFor(() => head(follower) === head(producer), 'follower adopts the gossiped block after the lookup')
+    expect(follower.chain.head.header.number).toBe(3n)
+    expect(await metricValue(follower.registry, 'cairn_p2p_sync_blocks_total')).toBe(0)
+    expect(
+      await metricValue(follower.registry, 'cairn_p2p_messages_total', {
+        topic: '/cairn/req/blocks_by_hash/1',
+        direction: 'out',
+      }),
+    ).toBeGreaterThanOrEqual(2)
+  })
+
   it('answers requests over the quota with RATE_LIMITED and penalises the peer', async () => {
     const server = await node({ p2p: { quota: { capacity: 10, perSecond: 0.001 } } })
     const client = await node()
