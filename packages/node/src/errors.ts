@@ -6,6 +6,10 @@ export const NodeErrorCode = {
   GENESIS_UNREADABLE: 'NODE_GENESIS_UNREADABLE',
   HEAD_STALE: 'NODE_HEAD_STALE',
   HEAD_STUCK: 'NODE_HEAD_STUCK',
+  /** /ready: fewer peers than --p2p.min-peers. */
+  FEW_PEERS: 'NODE_FEW_PEERS',
+  /** /ready: syncing, far behind the best peer. */
+  SYNCING: 'NODE_SYNCING',
   IMPORT_INVALID: 'NODE_IMPORT_INVALID',
   IMPORT_UNREADABLE: 'NODE_IMPORT_UNREADABLE',
   PASSWORD_MISMATCH: 'NODE_PASSWORD_MISMATCH',

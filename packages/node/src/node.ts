@@ -1,7 +1,15 @@
-import { type Chain, Chain as ChainImpl, createChainMetrics, workerRecovery } from '@cairn/chain'
+import { mkdirSync } from 'node:fs'
+import {
+  type Chain,
+  Chain as ChainImpl,
+  createChainMetrics,
+  DEFAULT_BLOCK_PROCESSOR_OPTIONS,
+  workerRecovery,
+} from '@cairn/chain'
 import type { Engine } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
+import { createP2pMetrics, P2pNetwork, parseP2pConfig } from '@cairn/p2p'
 import {
   ALL_METHODS,
   createRpcMetrics,
@@ -38,7 +46,7 @@ import { startDurability } from './durability.ts'
 import { createEngine } from './engine.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
 import { nodeGenesis } from './node-genesis.ts'
-import { headFreshness, rpcAccepts } from './readiness.ts'
+import { headFreshness, networkReady, rpcAccepts } from './readiness.ts'
 import { traceComponents } from './traced.ts'
 import { buildCommit, clientVersion, VERSION } from './version.ts'
 
@@ -130,7 +138,7 @@ async function wire(
   const datadir = config.ephemeral
     ? null
     : prepareDatadir(config.datadir ?? (config.dev ? '.cairn/dev' : '.cairn/node'))
-  if (datadir) loadNodeKeys(datadir, { validator: config.keys.validator })
+  const nodeKeys = datadir ? loadNodeKeys(datadir, { validator: config.keys.validator }) : null
   // Closed last: spans of the shutdown itself are still exported.
   const tracing =
     givenTracing ??
@@ -153,7 +161,13 @@ async function wire(
   // and the pool below (two phases).
   const { engine, dev } = createEngine(config, { logger: logger.child({ module: 'engine' }) })
   const chain = await ChainImpl.open(
-    { genesis, genesisSource: config.genesis ?? 'dev genesis' },
+    {
+      genesis,
+      genesisSource: config.genesis ?? 'dev genesis',
+      // A dev chain's clock moves at will (evm_increaseTime, anvil_mine): its followers accept
+      // timestamps ahead of their own clock.
+      ...(config.dev ? { blocks: { maxFutureSeconds: 2 ** 40 } } : {}),
+    },
     {
       kv,
       engine,
@@ -228,7 +242,30 @@ async function wire(
     await follower.settled()
   })
   engine.attach({ chain, pool, follower })
-  if (config.mining) {
+  const network = p2pEnabled(config)
+    ? await P2pNetwork.start(
+        {
+          ...parseP2pConfig({
+            host: config.p2p.addr,
+            port: config.p2p.port,
+            bootnodes: config.p2p.bootnodes,
+            announce: config.p2p.announce,
+            maxPeers: config.p2p.maxPeers,
+            maxPeersPerIp: config.p2p.maxPeersPerIp,
+            dht: config.p2p.dht,
+            banSeconds: config.p2p.banSeconds,
+          }),
+          dir: datadir ? prepareP2pDir(datadir.root) : null,
+          ...(nodeKeys ? { identityKey: nodeKeys.identity.privateKey } : {}),
+          maxBlockBytes: DEFAULT_BLOCK_PROCESSOR_OPTIONS.maxBlockBytes,
+          announceHeads: !config.follow,
+        },
+        { chain, pool, logger: logger.child({ module: 'p2p' }), metrics: createP2pMetrics(registry) },
+      )
+    : null
+  if (network) shutdown.add('p2p', () => network.stop())
+  if (config.follow) logger.info('follower: producing nothing, following the chain of peers')
+  if (config.mining && !config.follow) {
     await engine.start()
     shutdown.add('engine', () => engine.stop())
   } else {
@@ -241,9 +278,10 @@ async function wire(
     pool,
     // Estimates and `pending` calls run in the block the engine would seal next.
     producer: engine,
-    dev,
-    // The network slot: p2p and sync are wired here (chain → network → sync → api) once they exist.
-    network: NO_NETWORK,
+    // A follower's chain is the producer's: no local sealing or state edits (evm_mine, anvil_*).
+    dev: config.follow ? null : dev,
+    // The network slot: the p2p network (peers, sync) when enabled.
+    network: network ?? NO_NETWORK,
     accounts: accountSigner(accounts),
     clientVersion: config.rpc.clientVersion ?? clientVersion(),
     buildCommit: buildCommit(),
@@ -258,16 +296,17 @@ async function wire(
     metrics: rpcMetrics,
   }
   const dispatcher = new RpcDispatcher(
-    { dev: config.dev, testing: servesTestingNamespace(config) },
+    { dev: config.dev && !config.follow, testing: servesTestingNamespace(config) && !config.follow },
     { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger, tracer: tracing.tracer },
   )
   const health = new HealthChecks()
   health.register('db', () => probeDb(kv))
   // Without block production the head moves only by import: pending transactions are not a stuck head.
-  if (config.mining) {
+  if (config.mining && !config.follow) {
     health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
   }
   health.register('rpc', rpcAccepts({ dispatcher }))
+  if (network) health.register('network', networkReady({ minPeers: config.p2p.minPeers }, { network }))
   const rateLimitStore =
     config.rateLimit.store === 'redis' && config.rateLimit.redisUrl
       ? new RedisRateLimitStore({ url: config.rateLimit.redisUrl }, { logger: ctx.logger, registry })
@@ -317,3 +356,14 @@ async function probeDb(kv: KVStore): Promise<void> {
 }
 
 export { cryptoBackends }
+
+/** P2p is on when asked (`p2p.enabled`), for a follower, and by default outside --dev. */
+export function p2pEnabled(config: NodeConfig): boolean {
+  return config.p2p.enabled ?? (config.follow || !config.dev)
+}
+
+function prepareP2pDir(root: string): string {
+  const dir = `${root}/p2p`
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  return dir
+}

@@ -71,3 +71,35 @@ export function rpcAccepts(modules: { dispatcher: RpcDispatcher }): () => Promis
     }
   }
 }
+
+/** Blocks behind the best peer beyond which a syncing node is not ready. */
+export const SYNC_READY_DISTANCE = 64n
+
+/**
+ * A readiness check of the network: at least `minPeers` peers, and not syncing more than
+ * {@link SYNC_READY_DISTANCE} blocks behind the best peer.
+ */
+export function networkReady(
+  opts: { minPeers: number },
+  modules: {
+    network: {
+      peerCount(): number
+      syncing(): { currentBlock: bigint; highestBlock: bigint } | false
+    }
+  },
+): () => Promise<void> {
+  return async () => {
+    const peers = modules.network.peerCount()
+    if (peers < opts.minPeers) {
+      throw new CairnError(NodeErrorCode.FEW_PEERS, `${peers} peers, fewer than --p2p.min-peers ${opts.minPeers}`, {
+        fault: 'transient',
+      })
+    }
+    const s = modules.network.syncing()
+    if (s && s.highestBlock - s.currentBlock > SYNC_READY_DISTANCE) {
+      throw new CairnError(NodeErrorCode.SYNCING, `syncing: at block ${s.currentBlock} of ${s.highestBlock}`, {
+        fault: 'transient',
+      })
+    }
+  }
+}

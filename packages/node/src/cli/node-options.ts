@@ -25,6 +25,14 @@ export function addNodeOptions(cmd: Command): Command {
       'seal a block every N seconds, empty ones included (default: when transactions arrive)',
     )
     .option('--no-mining', 'produce no blocks: serve the chain as it is (the head moves only by import)')
+    .option('--follow', 'a read replica: produce nothing, sync from --p2p.bootnodes, serve RPC (turns p2p on)')
+    .option('--p2p.enabled', 'join the peer-to-peer network (default: on, off with --dev)')
+    .option('--p2p.port <port>', 'TCP port of the peer-to-peer network (default 30303; 0 = any free port)')
+    .option('--p2p.addr <addr>', 'address the peer-to-peer network listens on (default 0.0.0.0)')
+    .option('--p2p.bootnodes <multiaddrs>', 'peers to dial at start: comma list of /ip4/…/tcp/…/p2p/<peer id>')
+    .option('--p2p.announce <multiaddrs>', 'addresses announced to peers instead of the listen address')
+    .option('--p2p.max-peers <n>', 'most connected peers (default 50)')
+    .option('--p2p.min-peers <n>', '/ready fails with fewer peers (default 0)')
     .option('--chain-id <id>', 'chain id of a new dev chain (default 1337)')
     .addOption(
       new Option('--log.level <level>', 'log level').choices([
@@ -77,6 +85,14 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       // commander defaults a --no-x flag to true: only an explicit --no-mining is a flag value.
       mining: opts.mining === false ? false : undefined,
       chainId: opts.chainId,
+      follow: opts.follow,
+      'p2p.enabled': opts['p2p.enabled'],
+      'p2p.port': opts['p2p.port'],
+      'p2p.addr': opts['p2p.addr'],
+      'p2p.bootnodes': opts['p2p.bootnodes'],
+      'p2p.announce': opts['p2p.announce'],
+      'p2p.maxPeers': opts['p2p.maxPeers'],
+      'p2p.minPeers': opts['p2p.minPeers'],
       'log.level': opts['log.level'],
       'log.format': opts['log.format'],
       'metrics.port': opts['metrics.port'],

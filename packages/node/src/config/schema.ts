@@ -306,6 +306,41 @@ export const nodeConfigSchema = z
         count: 10,
         balance: 10_000n * 10n ** 18n,
       }),
+    /** A read replica: produce nothing, sync from peers, serve RPC; transactions are relayed to the producer. */
+    follow: z.boolean().default(false),
+    p2p: z
+      .object({
+        /** The peer-to-peer network (unset: on, except with --dev where --p2p.enabled or --follow turns it on). */
+        enabled: z.boolean().optional(),
+        addr: z.string().min(1).default('0.0.0.0'),
+        port: z.coerce.number().int().min(0).max(65535).default(30303),
+        /** Multiaddrs `/ip4/…/tcp/…/p2p/<peer id>` dialled at start and kept connected. Comma list in env. */
+        bootnodes: commaList(
+          z.string().regex(/^\/.+\/p2p\/[A-Za-z0-9]+$/, 'a multiaddr ending in /p2p/<peer id>'),
+        ).default([]),
+        /** Addresses announced to peers instead of the listen address (NAT, containers). */
+        announce: commaList(z.string().regex(/^\//, 'a multiaddr like /ip4/203.0.113.7/tcp/30303')).default([]),
+        maxPeers: z.coerce.number().int().min(1).max(10_000).default(50),
+        maxPeersPerIp: z.coerce.number().int().min(1).default(8),
+        /** /ready fails with fewer peers than this. */
+        minPeers: z.coerce.number().int().min(0).default(0),
+        /** Kademlia DHT discovery. */
+        dht: z.boolean().default(true),
+        /** How long a ban lasts (seconds). */
+        banSeconds: z.coerce.number().int().min(1).default(3600),
+      })
+      .strict()
+      .default({
+        addr: '0.0.0.0',
+        port: 30303,
+        bootnodes: [],
+        announce: [],
+        maxPeers: 50,
+        maxPeersPerIp: 8,
+        minPeers: 0,
+        dht: true,
+        banSeconds: 3600,
+      }),
   })
   .strict()
 

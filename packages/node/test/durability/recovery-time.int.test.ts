@@ -40,7 +40,7 @@ describe('recovery time', () => {
     expect(verified.problems).toEqual([])
     await restoreBackup(join(root, 'backup'), join(root, 'restored'), false)
     const config = loadConfig({
-      flags: { datadir: join(root, 'restored'), 'http.port': 0, 'log.level': 'silent' },
+      flags: { datadir: join(root, 'restored'), 'http.port': 0, 'log.level': 'silent', 'p2p.enabled': false },
       env: {},
     })
     const node = await startNode(config, { logger: silentLogger })

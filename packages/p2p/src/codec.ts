@@ -1,0 +1,122 @@
+import { CairnError } from '@cairn/utils'
+import { RLP } from '@ethereumjs/rlp'
+import { compress, uncompress } from 'snappyjs'
+import { P2pErrorCode } from './errors.ts'
+import type { ForkId } from './fork-id.ts'
+
+/** Snappy-compresses a message (the raw block format, as Ethereum's consensus layer). */
+export function snappy(data: Uint8Array): Uint8Array {
+  return compress(data)
+}
+
+/** Decompresses a peer's message, refusing one that would exceed `maxBytes` once decompressed. */
+export function unsnappy(data: Uint8Array, maxBytes: number): Uint8Array {
+  try {
+    return uncompress(data, maxBytes)
+  } catch (err) {
+    throw new CairnError(P2pErrorCode.DECODE, `bad snappy data: ${(err as Error).message}`, {
+      fault: 'peer',
+      cause: err,
+    })
+  }
+}
+
+/** The status exchanged on connect. */
+export interface Status {
+  chainId: bigint
+  genesisHash: Uint8Array
+  forkId: ForkId
+  headHash: Uint8Array
+  headNumber: bigint
+  finalizedHash: Uint8Array
+  finalizedNumber: bigint
+}
+
+function bigintOf(b: unknown, what: string): bigint {
+  if (!(b instanceof Uint8Array) || b.length > 32) throw decodeError(`${what} is not an integer`)
+  if (b.length > 0 && b[0] === 0) throw decodeError(`${what} has leading zeros`)
+  let n = 0n
+  for (const x of b) n = (n << 8n) | BigInt(x)
+  return n
+}
+
+function bytesOf(b: unknown, what: string, length?: number): Uint8Array {
+  if (!(b instanceof Uint8Array)) throw decodeError(`${what} is not bytes`)
+  if (length !== undefined && b.length !== length) throw decodeError(`${what} is not ${length} bytes`)
+  return b
+}
+
+function listOf(b: unknown, what: string): unknown[] {
+  if (!Array.isArray(b)) throw decodeError(`${what} is not a list`)
+  return b
+}
+
+function decodeError(why: string): CairnError {
+  return new CairnError(P2pErrorCode.DECODE, why, { fault: 'peer' })
+}
+
+function rlpDecode(data: Uint8Array): unknown {
+  try {
+    return RLP.decode(data)
+  } catch (err) {
+    throw new CairnError(P2pErrorCode.DECODE, `bad RLP: ${(err as Error).message}`, { fault: 'peer', cause: err })
+  }
+}
+
+export function encodeStatus(s: Status): Uint8Array {
+  return RLP.encode([
+    s.chainId,
+    s.genesisHash,
+    [s.forkId.hash, s.forkId.next],
+    s.headHash,
+    s.headNumber,
+    s.finalizedHash,
+    s.finalizedNumber,
+  ])
+}
+
+export function decodeStatus(data: Uint8Array): Status {
+  const l = listOf(rlpDecode(data), 'status')
+  if (l.length < 7) throw decodeError('status has too few fields')
+  const fork = listOf(l[2], 'fork id')
+  return {
+    chainId: bigintOf(l[0], 'chain id'),
+    genesisHash: bytesOf(l[1], 'genesis hash', 32),
+    forkId: { hash: bytesOf(fork[0], 'fork hash', 4), next: bigintOf(fork[1], 'fork next') },
+    headHash: bytesOf(l[3], 'head hash', 32),
+    headNumber: bigintOf(l[4], 'head number'),
+    finalizedHash: bytesOf(l[5], 'finalized hash', 32),
+    finalizedNumber: bigintOf(l[6], 'finalized number'),
+  }
+}
+
+/** blocks_by_range's request: `count` canonical blocks from `start`. */
+export interface RangeRequest {
+  start: bigint
+  count: number
+}
+
+export function encodeRange(r: RangeRequest): Uint8Array {
+  return RLP.encode([r.start, r.count])
+}
+
+export function decodeRange(data: Uint8Array): RangeRequest {
+  const l = listOf(rlpDecode(data), 'range request')
+  const count = bigintOf(l[1], 'count')
+  if (count > 1_000_000n) throw decodeError('count is too large')
+  return { start: bigintOf(l[0], 'start'), count: Number(count) }
+}
+
+export function encodeHashes(hashes: Uint8Array[]): Uint8Array {
+  return RLP.encode(hashes)
+}
+
+export function decodeHashes(data: Uint8Array, max: number): Uint8Array[] {
+  const l = listOf(rlpDecode(data), 'hashes')
+  if (l.length > max) throw decodeError(`more than ${max} hashes`)
+  return l.map((h) => bytesOf(h, 'hash', 32))
+}
+
+/** The first byte of each response frame (as Ethereum's req/resp). */
+export const ResponseCode = { OK: 0, INVALID_REQUEST: 1, SERVER_ERROR: 2, RATE_LIMITED: 3 } as const
+export type ResponseCode = (typeof ResponseCode)[keyof typeof ResponseCode]

@@ -1,0 +1,34 @@
+import { z } from 'zod'
+
+/** The p2p layer's settings (validated at the edge; the node's config loader fills them from flags). */
+export const P2pConfigSchema = z.object({
+  /** Interface to listen on. */
+  host: z.string().default('0.0.0.0'),
+  /** TCP port; 0 picks a free one. */
+  port: z.number().int().min(0).max(65535).default(30303),
+  /** Multiaddrs (`/ip4/…/tcp/…/p2p/<id>`) dialled at start and kept connected. */
+  bootnodes: z.array(z.string()).default([]),
+  /** Addresses announced to peers instead of the listen addresses (NAT, containers). */
+  announce: z.array(z.string()).default([]),
+  /** Most connected peers. */
+  maxPeers: z.number().int().min(1).default(50),
+  /** Most connections from one IP address. */
+  maxPeersPerIp: z.number().int().min(1).default(8),
+  /** Kademlia DHT for discovery (off: only bootnodes and admin_addPeer). */
+  dht: z.boolean().default(true),
+  /** Blocks per range-sync request. */
+  syncBatch: z.number().int().min(1).max(1024).default(128),
+  /** How long a ban lasts (seconds). */
+  banSeconds: z.number().int().min(1).default(3600),
+  /** Peer ids never connected (deny list) and always allowed (allow list: never banned). */
+  deny: z.array(z.string()).default([]),
+  allow: z.array(z.string()).default([]),
+  /** How long a request waits for its answer (ms). */
+  requestTimeoutMs: z.number().int().min(100).default(15_000),
+})
+export type P2pConfig = z.infer<typeof P2pConfigSchema>
+export type P2pConfigInput = z.input<typeof P2pConfigSchema>
+
+export function parseP2pConfig(input: P2pConfigInput): P2pConfig {
+  return P2pConfigSchema.parse(input)
+}

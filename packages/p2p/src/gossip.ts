@@ -1,0 +1,182 @@
+import type { Chain, ProcessResult } from '@cairn/chain'
+import type { TxPool } from '@cairn/txpool'
+import { classifyRefusal } from '@cairn/txpool'
+import type { Logger } from '@cairn/utils'
+import { type GossipSub, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { snappy, unsnappy } from './codec.ts'
+import type { P2pMetrics } from './metrics.ts'
+import { blockPenalty } from './penalty.ts'
+import { PeerAction } from './scoring.ts'
+import { BLOB_TX_TYPE_GUARD, decodeTx } from './tx-codec.ts'
+
+/** What a validator decides about a gossip message: forward it, drop it, or drop it and blame the sender. */
+export type Verdict = 'accept' | 'ignore' | 'reject'
+
+/**
+ * The consensus topic, for the consensus engine (the BFT engine's votes and proposals): publish
+ * bytes, and judge what arrives (the verdict decides whether gossipsub forwards it and whether
+ * the sender is penalised). Without a handler every message is ignored.
+ */
+export interface ConsensusGossip {
+  publish(data: Uint8Array): Promise<void>
+  setHandler(handler: ((data: Uint8Array, from: string) => Promise<Verdict>) | null): void
+}
+
+export interface GossipTopics {
+  blocks: string
+  txs: string
+  consensus: string
+}
+
+/** Topic names of a chain: its id and genesis hash make them disjoint from other chains'. */
+export function topicsOf(chainId: bigint, genesisHash: string): GossipTopics {
+  const base = `/cairn/${chainId}/${genesisHash.slice(2, 10)}`
+  return { blocks: `${base}/blocks/1`, txs: `${base}/txs/1`, consensus: `${base}/consensus/1` }
+}
+
+const VERDICT: Record<Verdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+}
+
+export interface GossipModules {
+  pubsub: GossipSub
+  chain: Chain
+  pool: TxPool
+  logger: Logger
+  metrics: P2pMetrics | null
+  penalize: (peer: string, action: PeerAction, reason: string) => void
+  /** A gossiped block whose parent is unknown: look the parent up from the peer. */
+  onUnknownParent: (peer: PeerId, result: Extract<ProcessResult, { status: 'unknownParent' }>) => void
+  maxBlockBytes: number
+}
+
+/**
+ * Gossip on the chain's three topics. A block is checked cheaply first (`preValidate`: decoding,
+ * known/bad, the header against its parent, the seal) and then imported through
+ * `processBlock({source: 'gossip'})`: it is forwarded only once imported (`accept`); a known
+ * block or one waiting for its parent is `ignore`d; an invalid one is `reject`ed and its sender
+ * penalised. A transaction is forwarded once the pool admits it; a refusal that is the sender's
+ * fault (`classifyRefusal`: bad) rejects it. Payloads are snappy-compressed.
+ */
+export class Gossip implements ConsensusGossip {
+  readonly topics: GossipTopics
+  private consensusHandler: ((data: Uint8Array, from: string) => Promise<Verdict>) | null = null
+
+  constructor(
+    topics: GossipTopics,
+    private readonly modules: GossipModules,
+  ) {
+    this.topics = topics
+  }
+
+  start(): void {
+    const { pubsub } = this.modules
+    pubsub.topicValidators.set(this.topics.blocks, (peer, msg) =>
+      this.judge(this.topics.blocks, peer, msg.data, this.validateBlock),
+    )
+    pubsub.topicValidators.set(this.topics.txs, (peer, msg) =>
+      this.judge(this.topics.txs, peer, msg.data, this.validateTx),
+    )
+    pubsub.topicValidators.set(this.topics.consensus, (peer, msg) =>
+      this.judge(this.topics.consensus, peer, msg.data, this.validateConsensus),
+    )
+    for (const t of Object.values(this.topics)) pubsub.subscribe(t)
+  }
+
+  stop(): void {
+    const { pubsub } = this.modules
+    for (const t of Object.values(this.topics)) {
+      pubsub.topicValidators.delete(t)
+      pubsub.unsubscribe(t)
+    }
+  }
+
+  private async judge(
+    topic: string,
+    peer: PeerId,
+    data: Uint8Array,
+    validate: (peer: PeerId, payload: Uint8Array) => Promise<Verdict>,
+  ): Promise<TopicValidatorResult> {
+    const { metrics } = this.modules
+    metrics?.messages.inc({ topic, direction: 'in' })
+    metrics?.bytes.inc({ topic, direction: 'in' }, data.length)
+    let verdict: Verdict
+    try {
+      verdict = await validate(peer, unsnappy(data, this.modules.maxBlockBytes))
+    } catch (err) {
+      this.modules.logger.debug({ peer: peer.toString(), topic, err }, 'undecodable gossip')
+      this.modules.penalize(peer.toString(), PeerAction.LowToleranceError, 'gossip_decode')
+      verdict = 'reject'
+    }
+    metrics?.gossipValidation.inc({ topic, result: verdict })
+    return VERDICT[verdict]
+  }
+
+  private readonly validateBlock = async (peer: PeerId, bytes: Uint8Array): Promise<Verdict> => {
+    const { chain, penalize } = this.modules
+    const from = peer.toString()
+    const pre = await chain.blocks.preValidate(bytes, 'gossip')
+    if (pre.status === 'known' || pre.status === 'future') return 'ignore'
+    if (pre.status === 'error') {
+      if (pre.error.penalize) penalize(from, blockPenalty(pre.error), pre.error.code)
+      return pre.error.action
+    }
+    const result = await chain.processBlock(pre.block, { source: 'gossip', peer: from })
+    switch (result.status) {
+      case 'imported':
+        return 'accept'
+      case 'unknownParent':
+        this.modules.onUnknownParent(peer, result)
+        return 'ignore'
+      case 'error':
+        if (result.error.penalize) penalize(from, blockPenalty(result.error), result.error.code)
+        return result.error.action
+      default:
+        return 'ignore'
+    }
+  }
+
+  private readonly validateTx = async (peer: PeerId, bytes: Uint8Array): Promise<Verdict> => {
+    const { chain, pool, penalize } = this.modules
+    const tx = decodeTx(bytes, chain)
+    if (tx === BLOB_TX_TYPE_GUARD) return 'ignore'
+    try {
+      await pool.add(tx, { local: false })
+      return 'accept'
+    } catch (err) {
+      if (classifyRefusal(err) === 'bad') {
+        penalize(peer.toString(), PeerAction.LowToleranceError, 'bad_tx')
+        return 'reject'
+      }
+      return 'ignore'
+    }
+  }
+
+  private readonly validateConsensus = async (peer: PeerId, bytes: Uint8Array): Promise<Verdict> => {
+    const handler = this.consensusHandler
+    if (!handler) return 'ignore'
+    const verdict = await handler(bytes, peer.toString())
+    if (verdict === 'reject') this.modules.penalize(peer.toString(), PeerAction.LowToleranceError, 'bad_consensus')
+    return verdict
+  }
+
+  /** Publishes a payload (compressed here) on a topic. */
+  async publish(data: Uint8Array, topic = this.topics.consensus): Promise<void> {
+    const { pubsub, metrics, logger } = this.modules
+    const out = snappy(data)
+    metrics?.messages.inc({ topic, direction: 'out' })
+    metrics?.bytes.inc({ topic, direction: 'out' }, out.length)
+    try {
+      await pubsub.publish(topic, out)
+    } catch (err) {
+      logger.debug({ topic, err }, 'gossip publish failed')
+    }
+  }
+
+  setHandler(handler: ((data: Uint8Array, from: string) => Promise<Verdict>) | null): void {
+    this.consensusHandler = handler
+  }
+}

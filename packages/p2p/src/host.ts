@@ -1,0 +1,60 @@
+import './polyfill.ts'
+import { createHash } from 'node:crypto'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
+import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { type Ping, ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+
+export type HostServices = { identify: unknown; ping: Ping; pubsub: GossipSub; dht?: KadDHT }
+export type Host = Libp2p<HostServices>
+
+export interface HostOptions {
+  privateKey: PrivateKey
+  listen: string[]
+  announce: string[]
+  maxConnections: number
+  /** Kademlia DHT protocol id (per chain), or null for no DHT. */
+  dhtProtocol: string | null
+  gater: ConnectionGater
+}
+
+/**
+ * The libp2p host: TCP, Noise (encryption with forward secrecy), Yamux (multiplexing), identify,
+ * ping, gossipsub and, when enabled, a Kademlia DHT for discovery (with every address kept: a
+ * private network's peers are on private addresses). Gossip messages carry no signature or
+ * author (StrictNoSign, as Ethereum's): their id is the SHA-256 of their data.
+ */
+export async function createHost(opts: HostOptions): Promise<Host> {
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      globalSignaturePolicy: 'StrictNoSign',
+      msgIdFn: (msg) => createHash('sha256').update(msg.data).digest().subarray(0, 20),
+      allowPublishToZeroTopicPeers: true,
+      ignoreDuplicatePublishError: true,
+      // Validation (a block's import) may take longer than a heartbeat.
+      asyncValidation: false,
+      maxInboundDataLength: 12 * 1024 * 1024,
+      emitSelf: false,
+    }),
+  }
+  if (opts.dhtProtocol !== null) {
+    services.dht = kadDHT({ protocol: opts.dhtProtocol, clientMode: false, peerInfoMapper: passthroughMapper })
+  }
+  return (await createLibp2p({
+    privateKey: opts.privateKey,
+    addresses: { listen: opts.listen, announce: opts.announce },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: opts.gater,
+    connectionManager: { maxConnections: opts.maxConnections },
+    services: services as never,
+  })) as unknown as Host
+}

@@ -1,0 +1,46 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { CairnError } from '@cairn/utils'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { P2pErrorCode } from './errors.ts'
+
+/**
+ * The node's libp2p identity (an Ed25519 key, its peer id derived from it), kept in the datadir
+ * (`p2p/nodekey`, libp2p's protobuf encoding, mode 0600) so the peer id survives restarts.
+ * Made on first start.
+ */
+export async function loadOrCreateIdentity(path: string): Promise<{ key: PrivateKey; created: boolean }> {
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = readFileSync(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw identityError(path, err)
+  }
+  if (bytes) {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600)
+    try {
+      return { key: privateKeyFromProtobuf(bytes), created: false }
+    } catch (err) {
+      throw identityError(path, err)
+    }
+  }
+  const key = await generateKeyPair('Ed25519')
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    const tmp = `${path}.tmp`
+    writeFileSync(tmp, privateKeyToProtobuf(key), { mode: 0o600 })
+    renameSync(tmp, path)
+  } catch (err) {
+    throw identityError(path, err)
+  }
+  return { key, created: true }
+}
+
+function identityError(path: string, cause: unknown): CairnError {
+  return new CairnError(P2pErrorCode.IDENTITY, `cannot use the node key ${path}: ${(cause as Error).message}`, {
+    fault: 'caller',
+    cause,
+    hint: 'the file must be readable by this user; delete it to make a new identity (a new peer id)',
+  })
+}

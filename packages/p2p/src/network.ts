@@ -1,0 +1,573 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Chain } from '@cairn/chain'
+import type { TxPool } from '@cairn/txpool'
+import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
+import { KEEP_ALIVE, type PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { BanList } from './bans.ts'
+import {
+  decodeHashes,
+  decodeRange,
+  decodeStatus,
+  encodeHashes,
+  encodeRange,
+  encodeStatus,
+  type Status,
+} from './codec.ts'
+import type { P2pConfig } from './config.ts'
+import { P2pErrorCode } from './errors.ts'
+import { type ForkPoints, forkId } from './fork-id.ts'
+import { forkPointsOf } from './fork-points.ts'
+import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
+import { createHost, type Host } from './host.ts'
+import { loadOrCreateIdentity } from './identity.ts'
+import type { P2pMetrics } from './metrics.ts'
+import { blockPenalty } from './penalty.ts'
+import { Protocol, ReqResp } from './reqresp.ts'
+import { type PeerAction, PeerScores, type ScoreState } from './scoring.ts'
+import { statusMismatch } from './status.ts'
+import { RangeSync } from './sync.ts'
+
+/** Most blocks one blocks_by_range or blocks_by_hash request may ask for. */
+export const MAX_REQUEST_BLOCKS = 1024
+/** How deep a gossiped block's missing ancestors are looked up by hash before range sync takes over. */
+const MAX_LOOKUP_DEPTH = 32
+
+export interface P2pOptions extends P2pConfig {
+  /** Where bans and known peers live (`<datadir>/p2p`), and the node key when none is given; null: memory. */
+  dir: string | null
+  /**
+   * The node's identity as a raw secp256k1 private key (the node's `keys/node.key`, managed by
+   * `cairn keys`); the peer id derives from it. Without it, an Ed25519 key kept in `dir/nodekey`.
+   */
+  identityKey?: Uint8Array
+  /** Largest encoded block accepted. */
+  maxBlockBytes: number
+  /** Request quota per peer and protocol (tokens = blocks asked for; 1 per status). */
+  quota?: { capacity: number; perSecond: number }
+  /**
+   * Publish each new head (default true): a producer's blocks reach the network this way. A
+   * follower sets it false: what it imports from gossip is forwarded by gossipsub already, and
+   * what it syncs is old news.
+   */
+  announceHeads?: boolean
+  /** Seconds between score heartbeats. */
+  heartbeatMs?: number
+}
+
+export interface P2pModules {
+  chain: Chain
+  pool: TxPool
+  logger: Logger
+  metrics: P2pMetrics | null
+  /** Milliseconds since the epoch (injected in tests). */
+  now?: () => number
+}
+
+/** A connected peer that passed the status exchange. */
+interface PeerState {
+  id: PeerId
+  status: Status
+}
+
+/** eth_syncing's object. */
+export interface SyncProgress {
+  startingBlock: bigint
+  currentBlock: bigint
+  highestBlock: bigint
+}
+
+/**
+ * The node's peer-to-peer network: the libp2p host, the status exchange that refuses other
+ * chains, request/response (status, blocks by range, blocks by hash), gossip (blocks,
+ * transactions, consensus), range sync and parent lookup, and peer scoring with bans. It answers
+ * what the RPC asks of the network (the shape of rpc's `RpcNetwork`, wired by the node).
+ */
+export class P2pNetwork {
+  readonly scores: PeerScores
+  readonly bans: BanList
+  private host!: Host
+  private reqresp!: ReqResp
+  private gossip!: Gossip
+  readonly sync: RangeSync
+  private readonly peerStates = new Map<string, PeerState>()
+  private readonly points: ForkPoints
+  private heartbeat: NodeJS.Timeout | undefined
+  private readonly unsubscribe: (() => void)[] = []
+  private readonly lookups = new Set<string>()
+  private started = false
+
+  private constructor(
+    private readonly opts: P2pOptions,
+    private readonly modules: P2pModules,
+  ) {
+    const now = modules.now ?? Date.now
+    this.scores = new PeerScores(now)
+    this.bans = new BanList({ path: opts.dir ? join(opts.dir, 'bans.json') : null }, { logger: modules.logger, now })
+    this.points = forkPointsOf(modules.chain)
+    this.sync = new RangeSync(
+      { batch: opts.syncBatch },
+      {
+        chain: modules.chain,
+        logger: modules.logger,
+        metrics: modules.metrics,
+        peers: () =>
+          [...this.peerStates.values()].map((p) => ({ id: p.id.toString(), headNumber: p.status.headNumber })),
+        fetchRange: (peer, start, count) => this.blocksByRange(peer, start, count),
+        penalize: (peer, action, reason) => this.penalize(peer, action, reason),
+      },
+    )
+  }
+
+  /** Makes the host (identity from the datadir) and starts it: listening, protocols, gossip, bootnodes. */
+  static async start(opts: P2pOptions, modules: P2pModules): Promise<P2pNetwork> {
+    const net = new P2pNetwork(opts, modules)
+    await net.startHost()
+    return net
+  }
+
+  private async startHost(): Promise<void> {
+    const { opts, modules } = this
+    const { chain, logger } = modules
+    const identity = opts.identityKey || !opts.dir ? null : await loadOrCreateIdentity(join(opts.dir, 'nodekey'))
+    const privateKey = opts.identityKey
+      ? privateKeyFromRaw(opts.identityKey)
+      : (identity?.key ?? (await generateKeyPair('Ed25519')))
+    const deny = new Set(opts.deny)
+    // Denied, banned, or disconnected for a low score that has not decayed yet: not let back in.
+    const refused = (peer: PeerId) => {
+      const id = peer.toString()
+      if (opts.allow.includes(id)) return false
+      const reason = deny.has(id)
+        ? 'denied'
+        : this.bans.isBanned(id)
+          ? 'banned'
+          : this.scores.state(id) !== 'healthy'
+            ? 'low_score'
+            : undefined
+      if (reason) modules.metrics?.refusedConnections.inc({ reason })
+      return reason !== undefined
+    }
+    const genesis = bytesToHex(chain.genesisBlock.hash())
+    this.host = await createHost({
+      privateKey,
+      listen: [`/ip4/${opts.host}/tcp/${opts.port}`],
+      announce: opts.announce,
+      maxConnections: opts.maxPeers,
+      dhtProtocol: opts.dht ? `/cairn/${chain.genesis.chainId}/${genesis.slice(2, 10)}/kad/1.0.0` : null,
+      gater: {
+        denyDialPeer: refused,
+        denyInboundEncryptedConnection: refused,
+        denyInboundConnection: (maConn) => {
+          const ip = hostOf(maConn.remoteAddr)
+          const same = this.host?.getConnections().filter((c) => hostOf(c.remoteAddr) === ip).length ?? 0
+          if (same < opts.maxPeersPerIp) return false
+          modules.metrics?.refusedConnections.inc({ reason: 'per_ip' })
+          return true
+        },
+      },
+    })
+    if (identity?.created) logger.info({ peerId: this.host.peerId.toString() }, 'made a new node key')
+    this.reqresp = new ReqResp(
+      { requestTimeoutMs: opts.requestTimeoutMs, quota: opts.quota ?? { capacity: 4096, perSecond: 1024 } },
+      {
+        libp2p: this.host,
+        logger,
+        metrics: modules.metrics,
+        penalize: (p, a, r) => this.penalize(p, a, r),
+        ...(modules.now ? { now: modules.now } : {}),
+      },
+    )
+    await this.registerProtocols()
+    this.gossip = new Gossip(topicsOf(chain.genesis.chainId, genesis), {
+      pubsub: this.host.services.pubsub,
+      chain,
+      pool: modules.pool,
+      logger,
+      metrics: modules.metrics,
+      maxBlockBytes: opts.maxBlockBytes,
+      penalize: (p, a, r) => this.penalize(p, a, r),
+      onUnknownParent: (peer, result) => void this.lookupParent(peer.toString(), result.block),
+    })
+    this.gossip.start()
+    this.host.addEventListener('connection:open', (e) => {
+      const conn = e.detail
+      this.updatePeerGauge()
+      // The dialler opens the status exchange; the other side checks it in its handler.
+      if (conn.direction === 'outbound') void this.exchangeStatus(conn.remotePeer)
+    })
+    this.host.addEventListener('peer:disconnect', (e) => {
+      this.peerStates.delete(e.detail.toString())
+      this.updatePeerGauge()
+    })
+    this.host.addEventListener('peer:discovery', (e) => {
+      if (this.host.getConnections().length < opts.maxPeers) void this.host.dial(e.detail.id).catch(() => {})
+    })
+    const onHead = ({ block }: { block: Block }) => {
+      if (opts.announceHeads !== false && !this.sync.active) {
+        void this.gossip.publish(block.serialize(), this.gossip.topics.blocks)
+      }
+    }
+    chain.events.on('newHead', onHead)
+    this.unsubscribe.push(() => chain.events.off('newHead', onHead))
+    const onTx = (tx: TypedTransaction) => {
+      if (tx.type !== 3) void this.gossip.publish(tx.serialize(), this.gossip.topics.txs)
+    }
+    modules.pool.events.on('added', onTx)
+    this.unsubscribe.push(() => modules.pool.events.off('added', onTx))
+    this.heartbeat = setInterval(() => this.scoreHeartbeat(), opts.heartbeatMs ?? 10_000)
+    this.heartbeat.unref()
+    this.started = true
+    logger.info({ peerId: this.host.peerId.toString(), addrs: this.listenAddrs() }, 'p2p listening')
+    for (const addr of [...opts.bootnodes, ...this.knownPeers()]) void this.addPeer(addr)
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.heartbeat)
+    for (const off of this.unsubscribe) off()
+    this.saveKnownPeers()
+    this.gossip.stop()
+    await this.host.stop()
+    await this.sync.settled()
+  }
+
+  get peerId(): string {
+    return this.host.peerId.toString()
+  }
+
+  get topics(): { blocks: string; txs: string; consensus: string } {
+    return this.gossip.topics
+  }
+
+  /** Publishes an encoded block on the blocks topic (the node does it for each new head). */
+  publishBlock(bytes: Uint8Array): Promise<void> {
+    return this.gossip.publish(bytes, this.gossip.topics.blocks)
+  }
+
+  /** Peers subscribed to a topic, as gossipsub knows them. */
+  gossipSubscribers(topic: string): string[] {
+    return this.host.services.pubsub.getSubscribers(topic).map((p) => p.toString())
+  }
+
+  /** The consensus topic, for the consensus engine. */
+  get consensus(): ConsensusGossip {
+    return this.gossip
+  }
+
+  // ---- status
+
+  /** This node's status now. */
+  localStatus(): Status {
+    const { chain } = this.modules
+    const head = chain.head.header
+    return {
+      chainId: chain.genesis.chainId,
+      genesisHash: chain.genesisBlock.hash(),
+      forkId: forkId(this.points, head),
+      headHash: chain.head.hash(),
+      headNumber: head.number,
+      finalizedHash: this.finalized.hash,
+      finalizedNumber: this.finalized.number,
+    }
+  }
+
+  private finalized: { hash: Uint8Array; number: bigint } = { hash: new Uint8Array(32), number: 0n }
+
+  private async refreshFinalized(): Promise<void> {
+    const f = await this.modules.chain.checkpoint('finalized')
+    this.finalized = { hash: f.hash(), number: f.header.number }
+  }
+
+  /** Checks a peer's status: same chain → remembered (and sync triggered); another chain → disconnected. */
+  private async acceptStatus(peer: PeerId, remote: Status): Promise<boolean> {
+    const { logger, metrics, chain } = this.modules
+    const local = this.localStatus()
+    const mismatch = statusMismatch(local, this.points, chain.head.header, remote)
+    if (mismatch) {
+      logger.info(
+        { peer: peer.toString(), reason: mismatch.reason, why: mismatch.message },
+        'peer of another chain refused',
+      )
+      metrics?.refusedAtStatus.inc({ reason: mismatch.reason })
+      metrics?.disconnects.inc({ reason: `wrong_${mismatch.reason}` })
+      this.bans.ban(peer.toString(), 600, `another chain: ${mismatch.message}`)
+      void this.host.peerStore
+        .merge(peer, { tags: { [KEEP_ALIVE]: undefined } })
+        .catch(() => {})
+        .then(() => this.host.hangUp(peer))
+        .catch(() => {})
+      return false
+    }
+    this.peerStates.set(peer.toString(), { id: peer, status: remote })
+    logger.debug({ peer: peer.toString(), head: remote.headNumber.toString() }, 'peer status accepted')
+    if (remote.headNumber > chain.head.header.number) this.sync.trigger()
+    return true
+  }
+
+  private async exchangeStatus(peer: PeerId): Promise<void> {
+    try {
+      await this.refreshFinalized()
+      const [answer] = await this.reqresp.request(peer, Protocol.STATUS, encodeStatus(this.localStatus()))
+      if (!answer) throw new CairnError(P2pErrorCode.DECODE, 'empty status', { fault: 'peer' })
+      await this.acceptStatus(peer, decodeStatus(answer))
+    } catch (err) {
+      this.modules.logger.debug({ peer: peer.toString(), err }, 'status exchange failed')
+      if (err instanceof CairnError && err.fault === 'peer') this.penalize(peer.toString(), 'low', 'bad_status')
+    }
+  }
+
+  private async registerProtocols(): Promise<void> {
+    const { chain } = this.modules
+    const maxBlock = this.opts.maxBlockBytes
+    await this.reqresp.register(Protocol.STATUS, {
+      cost: () => 1,
+      maxChunks: 1,
+      maxChunkBytes: 1024,
+      handle: async (peer, request) => {
+        await this.refreshFinalized()
+        // Answered even when refused, so that the dialler learns why and refuses too.
+        await this.acceptStatus(peerIdFromString(peer), decodeStatus(request))
+        return [encodeStatus(this.localStatus())]
+      },
+    })
+    await this.reqresp.register(Protocol.BLOCKS_BY_RANGE, {
+      cost: (request) => Math.max(1, decodeRange(request).count),
+      maxChunks: MAX_REQUEST_BLOCKS,
+      maxChunkBytes: maxBlock,
+      handle: async (_peer, request) => {
+        const { start, count } = decodeRange(request)
+        if (count > MAX_REQUEST_BLOCKS) {
+          throw new CairnError(P2pErrorCode.TOO_LARGE, `more than ${MAX_REQUEST_BLOCKS} blocks`, { fault: 'peer' })
+        }
+        const out: Uint8Array[] = []
+        const head = chain.head.header.number
+        for (let n = start; n < start + BigInt(count) && n <= head; n++) {
+          const block = await chain.store.getBlockByNumber(n)
+          if (!block) break
+          out.push(block.serialize())
+        }
+        return out
+      },
+    })
+    await this.reqresp.register(Protocol.BLOCKS_BY_HASH, {
+      cost: (request) => Math.max(1, decodeHashes(request, MAX_REQUEST_BLOCKS).length),
+      maxChunks: MAX_REQUEST_BLOCKS,
+      maxChunkBytes: maxBlock,
+      handle: async (_peer, request) => {
+        const out: Uint8Array[] = []
+        for (const hash of decodeHashes(request, MAX_REQUEST_BLOCKS)) {
+          const block = await chain.store.getBlock(hash)
+          if (block) out.push(block.serialize())
+        }
+        return out
+      },
+    })
+  }
+
+  blocksByRange(peer: string, start: bigint, count: number): Promise<Uint8Array[]> {
+    return this.reqresp.request(peerIdFromString(peer), Protocol.BLOCKS_BY_RANGE, encodeRange({ start, count }))
+  }
+
+  blocksByHash(peer: string, hashes: Uint8Array[]): Promise<Uint8Array[]> {
+    return this.reqresp.request(peerIdFromString(peer), Protocol.BLOCKS_BY_HASH, encodeHashes(hashes))
+  }
+
+  /**
+   * A gossiped block's parent is unknown: ask the peer for the missing ancestors by hash, a few
+   * deep, importing each through `processBlock({source: 'sync'})` (the orphan pool then adopts the
+   * block). Further behind, range sync takes over (the peer's head is at least this block's).
+   */
+  private async lookupParent(peer: string, block: Block): Promise<void> {
+    const { chain, logger } = this.modules
+    const state = this.peerStates.get(peer)
+    if (state && block.header.number > state.status.headNumber) state.status.headNumber = block.header.number
+    if (block.header.number > chain.head.header.number + BigInt(MAX_LOOKUP_DEPTH)) {
+      this.sync.trigger()
+      return
+    }
+    let want = block.header.parentHash
+    for (let depth = 0; depth < MAX_LOOKUP_DEPTH; depth++) {
+      const key = bytesToHex(want)
+      if (this.lookups.has(key)) return
+      this.lookups.add(key)
+      try {
+        const [bytes] = await this.blocksByHash(peer, [want])
+        if (!bytes) return
+        const r = await chain.processBlock(bytes, { source: 'sync', peer })
+        if (r.status === 'error') {
+          if (r.error.penalize) this.penalize(peer, blockPenalty(r.error), `lookup_${r.error.code}`)
+          return
+        }
+        if (r.status !== 'unknownParent') return
+        want = r.parentHash
+      } catch (err) {
+        logger.debug({ peer, err }, 'parent lookup failed')
+        return
+      } finally {
+        this.lookups.delete(key)
+      }
+    }
+  }
+
+  // ---- scoring
+
+  /** Applies an action to a peer, and disconnects or bans it when its score says so. */
+  penalize(peer: string, action: PeerAction, reason: string): void {
+    this.modules.metrics?.peerActions.inc({ action, reason })
+    if (this.opts.allow.includes(peer)) return
+    this.modules.logger.debug({ peer, action, reason }, 'peer penalised')
+    this.act(peer, this.scores.apply(peer, action), reason)
+  }
+
+  private act(peer: string, state: ScoreState, reason: string): void {
+    if (state === 'healthy' || this.opts.allow.includes(peer) || !this.started) return
+    const { logger, metrics } = this.modules
+    if (state === 'ban') {
+      if (this.bans.isBanned(peer)) return
+      this.bans.ban(peer, this.opts.banSeconds, reason)
+      metrics?.bans.inc({ reason })
+      logger.warn({ peer, reason, seconds: this.opts.banSeconds }, 'peer banned')
+    } else {
+      metrics?.disconnects.inc({ reason })
+      logger.info({ peer, reason }, 'peer disconnected: low score')
+    }
+    void this.host.hangUp(peerIdFromString(peer)).catch(() => {})
+  }
+
+  private scoreHeartbeat(): void {
+    const pubsub = this.host.services.pubsub as unknown as { getScore?: (id: string) => number }
+    for (const peer of this.host.getPeers()) {
+      const id = peer.toString()
+      const state = this.scores.setGossipScore(id, pubsub.getScore?.(id) ?? 0)
+      this.modules.metrics?.peerScore.observe(this.scores.score(id))
+      this.act(id, state, 'gossip_score')
+    }
+  }
+
+  private updatePeerGauge(): void {
+    const metrics = this.modules.metrics
+    if (!metrics) return
+    let inbound = 0
+    let outbound = 0
+    const seen = new Set<string>()
+    for (const c of this.host.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (seen.has(id)) continue
+      seen.add(id)
+      if (c.direction === 'inbound') inbound++
+      else outbound++
+    }
+    metrics.peers.set({ direction: 'inbound' }, inbound)
+    metrics.peers.set({ direction: 'outbound' }, outbound)
+  }
+
+  // ---- known peers (the persisted part of the peer store)
+
+  private knownPeers(): string[] {
+    if (!this.opts.dir) return []
+    try {
+      const list = JSON.parse(readFileSync(join(this.opts.dir, 'peers.json'), 'utf8')) as unknown
+      return Array.isArray(list) ? list.filter((a): a is string => typeof a === 'string').slice(0, 64) : []
+    } catch {
+      return []
+    }
+  }
+
+  private saveKnownPeers(): void {
+    if (!this.opts.dir) return
+    const addrs = new Set<string>()
+    for (const c of this.host.getConnections()) {
+      if (c.direction === 'outbound')
+        addrs.add(`${c.remoteAddr.toString()}/p2p/${c.remotePeer.toString()}`.replace(/\/p2p\/[^/]+\/p2p\//, '/p2p/'))
+    }
+    try {
+      writeFileSync(join(this.opts.dir, 'peers.json'), JSON.stringify([...addrs]), { mode: 0o600 })
+    } catch (err) {
+      this.modules.logger.warn({ err }, 'cannot save known peers')
+    }
+  }
+
+  // ---- what the RPC reads (rpc's RpcNetwork)
+
+  peerCount(): number {
+    return this.peerStates.size
+  }
+
+  listening(): boolean {
+    return this.started
+  }
+
+  syncing(): SyncProgress | false {
+    const p = this.sync.progress()
+    if (!p) return false
+    return {
+      startingBlock: p.startingBlock,
+      currentBlock: this.modules.chain.head.header.number,
+      highestBlock: p.highestBlock,
+    }
+  }
+
+  private listenAddrs(): string[] {
+    return this.host.getMultiaddrs().map((a) => a.toString())
+  }
+
+  nodeInfo(): { id: string; listenAddrs: string[] } {
+    return { id: this.peerId, listenAddrs: this.listenAddrs() }
+  }
+
+  peers(): { id: string; remoteAddress: string; inbound: boolean }[] {
+    const out = new Map<string, { id: string; remoteAddress: string; inbound: boolean }>()
+    for (const c of this.host.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (!out.has(id)) out.set(id, { id, remoteAddress: c.remoteAddr.toString(), inbound: c.direction === 'inbound' })
+    }
+    return [...out.values()]
+  }
+
+  /** Dials a multiaddr with a peer id (`/ip4/…/tcp/…/p2p/<id>`) and keeps it connected. */
+  async addPeer(address: string): Promise<boolean> {
+    try {
+      const ma = multiaddr(address)
+      const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
+      if (!id) return false
+      const peer = peerIdFromString(id)
+      if (peer.equals(this.host.peerId)) return false
+      await this.host.peerStore.merge(peer, { multiaddrs: [ma], tags: { [KEEP_ALIVE]: { value: 1 } } })
+      await this.host.dial(ma, { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) })
+      return true
+    } catch (err) {
+      this.modules.logger.debug({ address, err }, 'dial failed')
+      return false
+    }
+  }
+
+  /** Disconnects a peer given by peer id or a multiaddr ending in one. */
+  async removePeer(address: string): Promise<boolean> {
+    try {
+      const id = address.startsWith('/')
+        ? multiaddr(address)
+            .getComponents()
+            .find((c) => c.name === 'p2p')?.value
+        : address
+      if (!id) return false
+      const peer = peerIdFromString(id)
+      if (this.host.getConnections(peer).length === 0) return false
+      await this.host.peerStore.merge(peer, { tags: { [KEEP_ALIVE]: undefined } })
+      await this.host.hangUp(peer)
+      return true
+    } catch {
+      return false
+    }
+  }
+}
+
+function hostOf(ma: Multiaddr): string | undefined {
+  return ma.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value
+}

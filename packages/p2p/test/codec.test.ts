@@ -1,0 +1,79 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  decodeHashes,
+  decodeRange,
+  decodeStatus,
+  encodeHashes,
+  encodeRange,
+  encodeStatus,
+  snappy,
+  unsnappy,
+} from '../src/codec.ts'
+
+const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
+const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })
+
+describe('codecs', () => {
+  it('status round-trips', () => {
+    fc.assert(
+      fc.property(
+        u64,
+        bytes(32),
+        bytes(4),
+        u64,
+        bytes(32),
+        u64,
+        bytes(32),
+        u64,
+        (chainId, g, fh, next, h, hn, f, fn) => {
+          const s = {
+            chainId,
+            genesisHash: g,
+            forkId: { hash: fh, next },
+            headHash: h,
+            headNumber: hn,
+            finalizedHash: f,
+            finalizedNumber: fn,
+          }
+          expect(decodeStatus(encodeStatus(s))).toEqual(s)
+        },
+      ),
+    )
+  })
+
+  it('range and hash requests round-trip; too many hashes are refused', () => {
+    fc.assert(
+      fc.property(u64, fc.integer({ min: 0, max: 100_000 }), (start, count) => {
+        expect(decodeRange(encodeRange({ start, count }))).toEqual({ start, count })
+      }),
+    )
+    const hashes = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]
+    expect(decodeHashes(encodeHashes(hashes), 2)).toEqual(hashes)
+    expect(() => decodeHashes(encodeHashes(hashes), 1)).toThrow(/more than 1/)
+  })
+
+  it('refuses garbage as a peer fault, never with a crash', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (junk) => {
+        for (const decode of [decodeStatus, decodeRange, (b: Uint8Array) => decodeHashes(b, 10)]) {
+          try {
+            decode(junk)
+          } catch (err) {
+            expect((err as { fault?: string }).fault).toBe('peer')
+          }
+        }
+      }),
+    )
+  })
+
+  it('snappy round-trips and refuses what would decompress beyond the cap', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4096 }), (data) => {
+        expect(unsnappy(snappy(data), 4096)).toEqual(data)
+      }),
+    )
+    const big = snappy(new Uint8Array(10_000))
+    expect(() => unsnappy(big, 1000)).toThrow(/snappy/)
+  })
+})

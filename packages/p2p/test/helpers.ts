@@ -1,0 +1,119 @@
+import { Chain, devGenesis } from '@cairn/chain'
+import { DevEngine } from '@cairn/consensus'
+import { createCustomCrypto, initCrypto } from '@cairn/crypto'
+import { MemoryKV } from '@cairn/db'
+import { DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
+import { type Logger, silentLogger } from '@cairn/utils'
+import { Registry } from 'prom-client'
+import { ADDRS } from '../../chain/test/helpers.ts'
+import { createP2pMetrics, type P2pMetrics, P2pNetwork, type P2pOptions, parseP2pConfig } from '../src/index.ts'
+
+export interface TestNode {
+  chain: Chain
+  pool: TxPool
+  engine: DevEngine
+  net: P2pNetwork
+  metrics: P2pMetrics
+  registry: Registry
+  stop(): Promise<void>
+}
+
+/** Logs to stderr when P2P_TEST_LOG is set (debugging), else nothing. */
+function testLogger(name: string): Logger {
+  if (!process.env.P2P_TEST_LOG) return silentLogger
+  const log =
+    (level: string) =>
+    (a: unknown, b?: string): void => {
+      const [obj, msg] = typeof a === 'string' ? [{}, a] : [a, b]
+      process.stderr.write(
+        `${name} ${level} ${msg} ${JSON.stringify(obj, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Error ? v.message : v))}\n`,
+      )
+    }
+  const l: Logger = {
+    trace: () => {},
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    fatal: log('fatal'),
+    child: () => l,
+  }
+  return l
+}
+
+let counter = 0
+
+/** One second per block, an hour in the past: blocks sealed back to back are never "in the future". */
+export function pastClock(): () => number {
+  const start = Math.floor(Date.now() / 1000) - 3600
+  return () => start
+}
+
+/** A node on MemoryKV with a dev engine (sealing only when told) and the p2p layer on loopback. */
+export async function testNode(
+  o: { chainId?: bigint; dir?: string | null; p2p?: Partial<P2pOptions>; now?: () => number } = {},
+): Promise<TestNode> {
+  await initCrypto()
+  const kv = new MemoryKV()
+  await kv.open()
+  const now = o.now ?? pastClock()
+  const engine = new DevEngine({ blockTime: 0, coinbase: new Uint8Array(20).fill(7) }, { logger: silentLogger, now })
+  const chain = await Chain.open(
+    { genesis: devGenesis({ accounts: ADDRS, ...(o.chainId ? { chainId: o.chainId } : {}) }) },
+    { kv, engine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
+  )
+  const pool = new TxPool(
+    { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
+    { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+  )
+  const follower = followChain(pool, chain.events, { logger: silentLogger })
+  engine.attach({ chain, pool, follower })
+  const registry = new Registry()
+  const metrics = createP2pMetrics(registry)
+  const net = await P2pNetwork.start(
+    {
+      ...parseP2pConfig({ host: '127.0.0.1', port: 0, dht: false }),
+      dir: o.dir ?? null,
+      maxBlockBytes: 10 * 1024 * 1024,
+      heartbeatMs: 500,
+      ...o.p2p,
+    },
+    { chain, pool, logger: testLogger(`node${counter++}`), metrics },
+  )
+  return {
+    chain,
+    pool,
+    engine,
+    net,
+    metrics,
+    registry,
+    async stop() {
+      await net.stop()
+      follower.stop()
+      await follower.settled()
+      await kv.close()
+    },
+  }
+}
+
+/** Polls `cond` until it holds (no fixed sleep: the wait ends at the event, or fails after `ms`). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const m = await registry.getSingleMetric(name)?.get()
+  let sum = 0
+  for (const v of m?.values ?? []) {
+    if (Object.entries(labels).every(([k, x]) => String((v.labels as Record<string, unknown>)[k]) === x)) sum += v.value
+  }
+  return sum
+}

@@ -1,0 +1,190 @@
+import { bytesToHex } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
+import { RLP } from '@ethereumjs/rlp'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ADDRS, KEYS, transfer } from '../../chain/test/helpers.ts'
+import { metricValue, type TestNode, testNode, waitFor } from './helpers.ts'
+
+const nodes: TestNode[] = []
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()))
+})
+
+async function node(o: Parameters<typeof testNode>[0] = {}): Promise<TestNode> {
+  const n = await testNode(o)
+  nodes.push(n)
+  return n
+}
+
+function addrOf(n: TestNode): string {
+  return n.net.nodeInfo().listenAddrs[0] as string
+}
+
+const head = (n: TestNode) => bytesToHex(n.chain.head.hash())
+
+describe('p2p on loopback', () => {
+  it('two nodes of one chain exchange status and count each other as peers', async () => {
+    const a = await node()
+    const b = await node()
+    expect(addrOf(a)).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3Koo/)
+    expect(await b.net.addPeer(addrOf(a))).toBe(true)
+    await waitFor(() => a.net.peerCount() === 1 && b.net.peerCount() === 1, 'status exchanged')
+    expect(b.net.peers()[0]).toMatchObject({ id: a.net.peerId, inbound: false })
+    expect(a.net.peers()[0]).toMatchObject({ id: b.net.peerId, inbound: true })
+    expect(await b.net.removePeer(a.net.peerId)).toBe(true)
+    await waitFor(() => a.net.peers().length === 0 && b.net.peerCount() === 0, 'disconnected')
+  })
+
+  it('refuses a node of another chain at status, with a reason in the metrics', async () => {
+    const a = await node()
+    const other = await node({ chainId: 4242n })
+    await other.net.addPeer(addrOf(a))
+    // Both sides refuse: the dev genesis header does not hold the chain id, so it is the chain id that differs.
+    const refused = async (n: TestNode) =>
+      metricValue(n.registry, 'cairn_p2p_status_refused_total', { reason: 'chain_id' })
+    await waitFor(async () => (await refused(a)) > 0 && (await refused(other)) > 0, 'refusal on both sides')
+    await waitFor(() => a.net.peers().length === 0 && other.net.peers().length === 0, 'hang up')
+    expect(a.net.peerCount()).toBe(0)
+    expect(other.net.peerCount()).toBe(0)
+  })
+
+  it('a follower syncs 200 blocks from a producer, follows gossip to the same head, and relays transactions', async () => {
+    const producer = await node()
+    const follower = await node()
+    let nonce = 0n
+    for (let i = 0; i < 200; i++) {
+      if (i % 4 === 0)
+        await producer.pool.add(
+          transfer(producer.chain.common, KEYS[0] as Uint8Array, nonce++, ADDRS[1] as `0x${string}`, 1n),
+        )
+      await producer.engine.seal()
+    }
+    expect(producer.chain.head.header.number).toBe(200n)
+    const started = performance.now()
+    await follower.net.addPeer(addrOf(producer))
+    await waitFor(() => head(follower) === head(producer), 'range sync to the producer head')
+    const seconds = (performance.now() - started) / 1000
+    console.log(`synced 200 blocks in ${seconds.toFixed(2)} s (${(200 / seconds).toFixed(0)} blocks/s)`)
+    expect(await metricValue(follower.registry, 'cairn_p2p_sync_blocks_total')).toBe(200)
+    await follower.net.sync.settled()
+    expect(follower.net.syncing()).toBe(false)
+
+    // Gossip: new blocks arrive without a sync request.
+    await waitFor(() => producer.net.peerCount() === 1, 'producer sees the follower')
+    for (let i = 0; i < 5; i++) await producer.engine.seal()
+    await waitFor(() => head(follower) === head(producer), 'gossip to the new head')
+    expect(follower.chain.head.header.number).toBe(205n)
+
+    // A transaction sent to the follower reaches the producer's pool, then a block.
+    const tx = transfer(follower.chain.common, KEYS[1] as Uint8Array, 0n, ADDRS[2] as `0x${string}`, 5n)
+    await follower.pool.add(tx)
+    await waitFor(() => producer.pool.get(tx.hash()) !== undefined, 'tx relayed to the producer')
+    const sealed = await producer.engine.seal()
+    expect(sealed.block.transactions.map((t) => bytesToHex(t.hash()))).toContain(bytesToHex(tx.hash()))
+    await waitFor(() => head(follower) === head(producer), 'follower imports the block with the tx')
+  })
+
+  it('bans a peer that gossips a block whose execution is invalid, and never forwards it', async () => {
+    const victim = await node()
+    const bad = await node()
+    const watcher = await node()
+    await bad.engine.seal()
+    await bad.net.addPeer(addrOf(victim))
+    await watcher.net.addPeer(addrOf(victim))
+    await waitFor(() => victim.net.peerCount() === 2, 'both connected')
+    await waitFor(() => head(victim) === head(bad) && head(watcher) === head(bad), 'both synced block 1')
+    const topic = bad.net.topics.blocks
+    await waitFor(() => bad.net.gossipSubscribers(topic).includes(victim.net.peerId), 'victim subscribed')
+    // Block 2, built but not committed by `bad`, with another state root: a valid header on the
+    // victim's head whose execution disagrees.
+    const next = (await bad.engine.propose(bad.chain.head)).block
+    await bad.net.publishBlock(invalidVariant(next, 1))
+    await waitFor(() => victim.net.bans.isBanned(bad.net.peerId), 'bad peer banned')
+    await waitFor(() => !victim.net.peers().some((p) => p.id === bad.net.peerId), 'bad peer disconnected')
+    expect(await metricValue(victim.registry, 'cairn_p2p_bans_total')).toBe(1)
+    expect(await metricValue(victim.registry, 'cairn_p2p_gossip_validation_total', { result: 'reject' })).toBe(1)
+    expect(await metricValue(watcher.registry, 'cairn_p2p_gossip_validation_total', { topic })).toBe(0)
+    expect(head(victim)).toBe(head(watcher))
+    // A banned peer cannot come back.
+    await bad.net.addPeer(addrOf(victim))
+    await waitFor(
+      async () => (await metricValue(victim.registry, 'cairn_p2p_refused_connections_total', { reason: 'banned' })) > 0,
+      'reconnection refused',
+    )
+    expect(victim.net.peers().some((p) => p.id === bad.net.peerId)).toBe(false)
+  })
+
+  it('looks up the missing ancestors of a gossiped block by hash from the peer that sent it', async () => {
+    const producer = await node() // not connected to anyone
+    const relay = await node({ p2p: { announceHeads: false } })
+    const follower = await node()
+    await relay.net.addPeer(addrOf(follower))
+    await waitFor(() => follower.net.peerCount() === 1 && relay.net.peerCount() === 1, 'connected at genesis')
+    const topic = relay.net.topics.blocks
+    await waitFor(() => relay.net.gossipSubscribers(topic).includes(follower.net.peerId), 'follower subscribed')
+    const blocks = []
+    for (let i = 0; i < 3; i++) blocks.push((await producer.engine.seal()).block)
+    // The relay imports them quietly, then gossips only the last: the follower must fetch 1 and 2.
+    for (const b of blocks)
+      expect((await relay.chain.processBlock(b.serialize(), { source: 'rpc' })).status).toBe('imported')
+    await relay.net.publishBlock((blocks[2] as Block).serialize())
+    await waitFor(() => head(follower) === head(producer), 'follower adopts the gossiped block after the lookup')
+    expect(follower.chain.head.header.number).toBe(3n)
+    expect(await metricValue(follower.registry, 'cairn_p2p_sync_blocks_total')).toBe(0)
+    expect(
+      await metricValue(follower.registry, 'cairn_p2p_messages_total', {
+        topic: '/cairn/req/blocks_by_hash/1',
+        direction: 'out',
+      }),
+    ).toBeGreaterThanOrEqual(2)
+  })
+
+  it('answers requests over the quota with RATE_LIMITED and penalises the peer', async () => {
+    const server = await node({ p2p: { quota: { capacity: 10, perSecond: 0.001 } } })
+    const client = await node()
+    for (let i = 0; i < 3; i++) await server.engine.seal()
+    await client.net.addPeer(addrOf(server))
+    await waitFor(() => head(client) === head(server), 'synced 3 blocks (3 tokens)')
+    expect(await client.net.blocksByRange(server.net.peerId, 1n, 3)).toHaveLength(3)
+    await expect(client.net.blocksByRange(server.net.peerId, 1n, 8)).rejects.toMatchObject({ code: 'P2P_RATE_LIMITED' })
+    expect(
+      await metricValue(server.registry, 'cairn_p2p_peer_actions_total', { action: 'mid', reason: 'over_quota' }),
+    ).toBe(1)
+  })
+
+  it('disconnects a peer whose blocks fail cheap checks, and refuses it while its score is low', async () => {
+    const victim = await node()
+    const bad = await node()
+    const block = (await bad.engine.seal()).block
+    await bad.net.addPeer(addrOf(victim))
+    await waitFor(() => head(victim) === head(bad), 'victim synced block 1')
+    const topic = bad.net.topics.blocks
+    await waitFor(() => bad.net.gossipSubscribers(topic).includes(victim.net.peerId), 'victim subscribed')
+    // Siblings of the (instantly final) block 1: they would revert finality. Low tolerance each.
+    for (let i = 1; victim.net.peers().some((p) => p.id === bad.net.peerId); i++) {
+      await bad.net.publishBlock(invalidVariant(block, i))
+      await waitFor(
+        async () =>
+          (await metricValue(victim.registry, 'cairn_p2p_gossip_validation_total', { result: 'reject' })) >= i,
+        `variant ${i} rejected`,
+      )
+    }
+    expect(victim.net.scores.state(bad.net.peerId)).not.toBe('healthy')
+    expect(await metricValue(victim.registry, 'cairn_p2p_disconnects_total')).toBeGreaterThan(0)
+    await bad.net.addPeer(addrOf(victim))
+    await waitFor(
+      async () =>
+        (await metricValue(victim.registry, 'cairn_p2p_refused_connections_total', { reason: 'low_score' })) > 0,
+      'reconnection refused',
+    )
+    expect(victim.net.peers().some((p) => p.id === bad.net.peerId)).toBe(false)
+  })
+})
+
+/** The block with another state root: valid header, invalid execution (a different hash each time). */
+function invalidVariant(block: Block, i: number): Uint8Array {
+  const raw = block.raw() as unknown as Uint8Array[][]
+  const header = [...(raw[0] as Uint8Array[])]
+  header[3] = new Uint8Array(32).fill(i)
+  return RLP.encode([header, ...raw.slice(1)] as never)
+}
