@@ -45,6 +45,8 @@ export interface ExecutorClientModules {
   wallet: WalletClient
   account: Account
   logger: Logger
+  /** The live per-hop bound (the service's configuration), read per trade; `opts.hopSlippageBps` when absent. */
+  hopSlippageBps?: () => number
 }
 
 export type Simulation =
@@ -121,7 +123,7 @@ export class ExecutorClient {
    * `{ok: false}` with the contract's error name.
    */
   async simulate(graph: TokenGraph, o: Opportunity, minProfit: bigint): Promise<Simulation> {
-    const args = executeArgs(graph, o, minProfit, this.flash, this.hopSlippageBps)
+    const args = executeArgs(graph, o, minProfit, this.flash, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
     const call = {
       address: this.opts.address,
       abi: arbExecutorAbi,
@@ -150,7 +152,7 @@ export class ExecutorClient {
     tx: { gas: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; nonce?: number },
   ): Promise<Execution> {
     const { wallet, public: pub, account, logger } = this.modules
-    const args = executeArgs(graph, o, minProfit, this.flash, this.hopSlippageBps)
+    const args = executeArgs(graph, o, minProfit, this.flash, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
     const hash = await wallet.writeContract({
       address: this.opts.address,
       abi: arbExecutorAbi,
