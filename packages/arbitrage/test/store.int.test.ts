@@ -12,8 +12,8 @@ import { applyRetention, ensurePartitions, partitionsOf } from '../src/store/par
 import { ArbStore, type TradeRecord } from '../src/store/store.ts'
 import { BACKENDS, postgresReachable } from './store-backends.ts'
 
-const A = `0x${'a'.repeat(40)}`
-const B = `0x${'b'.repeat(40)}`
+const A = `0x${'a'.repeat(40)}` as const
+const B = `0x${'b'.repeat(40)}` as const
 const DAY = 86_400_000
 const T0 = Date.UTC(2026, 10, 20, 12)
 
