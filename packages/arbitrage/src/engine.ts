@@ -129,6 +129,16 @@ export class ArbEngine {
 
   /** Applies the node's new blocks, then searches and trades on what they changed. */
   async step(): Promise<StepResult> {
+    const { updates, changed, seen } = await this.collect()
+    if (changed.size === 0) return { updates, found: [], decisions: [] }
+    return { updates, ...(await this.trade(changed, seen)) }
+  }
+
+  /**
+   * Applies the node's new blocks: what they changed (plus the pools of opportunities carried from
+   * the last search) and when the poll saw them. The service's strategy then searches and queues.
+   */
+  async collect(): Promise<{ updates: BlockUpdate[]; changed: Set<`0x${string}`>; seen: number }> {
     const seen = this.now()
     const updates = await this.modules.tracker.poll()
     const changed = new Set<`0x${string}`>()
@@ -142,8 +152,7 @@ export class ArbEngine {
       m.cycles.set(this.modules.graph.cycleCount)
     }
     for (const p of this.carried) changed.add(p)
-    if (changed.size === 0) return { updates, found: [], decisions: [] }
-    return { updates, ...(await this.trade(changed, seen)) }
+    return { updates, changed, seen }
   }
 
   private now(): number {

@@ -132,6 +132,19 @@ for (const backend of BACKENDS) {
       expect(results.filter(Boolean)).toHaveLength(1)
     })
 
+    it('lets one owner at a time hold a signing account, taken over only once its heartbeat is stale', async (ctx) => {
+      if (skip) return ctx.skip()
+      const store = new ArbStore(sql)
+      const t = new Date(T0)
+      expect(await store.holdSigner(A, 'x1', t, 10_000)).toBe(true)
+      expect(await store.holdSigner(A, 'x2', new Date(T0 + 5_000), 10_000)).toBe(false)
+      expect(await store.holdSigner(A, 'x1', new Date(T0 + 5_000), 10_000)).toBe(true) // heartbeat
+      expect(await store.holdSigner(A, 'x2', new Date(T0 + 14_000), 10_000)).toBe(false)
+      expect(await store.holdSigner(A, 'x2', new Date(T0 + 16_000), 10_000)).toBe(true) // x1 went silent
+      await store.releaseSigner(A, 'x2')
+      expect(await store.holdSigner(A, 'x3', new Date(T0 + 16_001), 10_000)).toBe(true)
+    })
+
     it('validates, versions and audits configuration writes; the audit log refuses edits', async (ctx) => {
       if (skip) return ctx.skip()
       const cfg = new ConfigStore(sql)

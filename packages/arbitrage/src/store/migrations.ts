@@ -8,7 +8,7 @@ const MIGRATION_LOCK = 719_001
 export const ARB_MIGRATIONS: Migration[] = [
   {
     version: 1,
-    name: 'pools, reserve history, opportunities, trades, claims, configuration, audit',
+    name: 'pools, reserve history, opportunities, trades, claims, signers, configuration, audit',
     sql: `
 CREATE TABLE arb_pools (
   address       text PRIMARY KEY,
@@ -72,6 +72,12 @@ CREATE TABLE arb_claims (
   opportunity_id  text PRIMARY KEY,
   owner           text NOT NULL,
   claimed_at      timestamptz NOT NULL
+);
+-- one nonce owner per signing account: the executor process holding the row (heartbeat) signs for it
+CREATE TABLE arb_signers (
+  account    text PRIMARY KEY,
+  owner      text NOT NULL,
+  heartbeat  timestamptz NOT NULL
 );
 CREATE TABLE arb_config (
   key         text PRIMARY KEY,

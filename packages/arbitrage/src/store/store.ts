@@ -269,6 +269,25 @@ export class ArbStore {
     return rows.length === 1
   }
 
+  /**
+   * Takes (or keeps) the signing account for `owner`: true when no other owner holds it with a
+   * heartbeat newer than `staleMs`. Called at start and on every tick as the heartbeat: two
+   * executors never hand out nonces for one account.
+   */
+  async holdSigner(account: string, owner: string, now: Date, staleMs: number): Promise<boolean> {
+    const rows = await this.sql.query(
+      `INSERT INTO arb_signers (account, owner, heartbeat) VALUES ($1,$2,$3)
+       ON CONFLICT (account) DO UPDATE SET owner = EXCLUDED.owner, heartbeat = EXCLUDED.heartbeat
+       WHERE arb_signers.owner = EXCLUDED.owner OR arb_signers.heartbeat < $4 RETURNING owner`,
+      [account.toLowerCase(), owner, now, new Date(now.getTime() - staleMs)],
+    )
+    return rows.length === 1
+  }
+
+  async releaseSigner(account: string, owner: string): Promise<void> {
+    await this.sql.query('DELETE FROM arb_signers WHERE account = $1 AND owner = $2', [account.toLowerCase(), owner])
+  }
+
   /** Appends to the audit log (the table refuses updates and deletes). */
   async audit(e: { actor: string; role: string; action: string; details?: Record<string, unknown> }, tx?: Sql) {
     const rows = await (tx ?? this.sql).query(
