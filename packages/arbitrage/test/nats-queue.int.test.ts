@@ -5,7 +5,7 @@ import { createLogger } from '@cairn/service-kit'
 import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NatsQueue } from '../src/queue/nats-queue.ts'
-import { claimed, MemoryClaims, type OpportunityHandler } from '../src/queue/queue.ts'
+import { type ClaimedHandler, claimed, MemoryClaims, type OpportunityHandler } from '../src/queue/queue.ts'
 import { queued } from './queue-fixtures.ts'
 
 const SERVERS = process.env.CAIRN_TEST_NATS_URL ?? '127.0.0.1:4222'
@@ -52,10 +52,11 @@ describe('NATS JetStream work queue', () => {
       resolveAll = r
     })
     const executor =
-      (name: string): OpportunityHandler =>
+      (name: string): ClaimedHandler =>
       async (q) => {
         executed.set(q.id, [...(executed.get(q.id) ?? []), name])
         if (executed.size === N) resolveAll()
+        return true
       }
     const withFailure = (name: string): OpportunityHandler => {
       const inner = claimed(claims, name, executor(name))

@@ -33,7 +33,15 @@ describe('MemoryQueue with claims', () => {
     const done: string[] = []
     let dup = 0
     const stop = await q.consume(
-      claimed(claims, 'x', async (m) => void done.push(m.id), () => dup++),
+      claimed(
+        claims,
+        'x',
+        async (m) => {
+          done.push(m.id)
+          return true
+        },
+        () => dup++,
+      ),
     )
     for (let i = 0; i < 10; i++) {
       await q.publish(queued(i))
@@ -43,5 +51,20 @@ describe('MemoryQueue with claims', () => {
     await stop()
     expect(done).toEqual(Array.from({ length: 10 }, (_, i) => queued(i).id))
     expect(dup).toBe(4)
+  })
+
+  it('releases the claim of an opportunity that was not sent, so a later delivery may take it', async () => {
+    const claims = new MemoryClaims()
+    const runs: boolean[] = []
+    let send = false
+    const h = claimed(claims, 'x', async () => {
+      runs.push(send)
+      return send
+    })
+    await h(queued(1)) // not sent (killed): released
+    send = true
+    await h(queued(1)) // taken and sent: kept
+    await h(queued(1)) // a duplicate: not run
+    expect(runs).toEqual([false, true])
   })
 })

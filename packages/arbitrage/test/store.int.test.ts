@@ -149,6 +149,7 @@ for (const backend of BACKENDS) {
       if (skip) return ctx.skip()
       const cfg = new ConfigStore(sql)
       const store = new ArbStore(sql)
+      const stamp0 = await cfg.stamp()
       const before = (await cfg.load()).config
       expect(before.minProfit).toBe('0')
       await expect(cfg.put('minProfit', '-1', { actor: 'ann', role: 'operator' })).rejects.toSatisfy((e) =>
@@ -158,6 +159,7 @@ for (const backend of BACKENDS) {
         isCairnError(e, ArbErrorCode.CONFIG),
       )
       await cfg.put('minProfit', '1000', { actor: 'ann', role: 'operator' })
+      expect(await cfg.stamp()).not.toBe(stamp0)
       const e2 = await cfg.put('minProfit', '2000', { actor: 'bob', role: 'admin' }, 1)
       expect(e2.version).toBe(2)
       await expect(cfg.put('minProfit', '3000', { actor: 'bob', role: 'admin' }, 1)).rejects.toSatisfy((e) =>

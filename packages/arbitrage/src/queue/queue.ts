@@ -15,9 +15,14 @@ export interface OpportunityQueue {
   close(): Promise<void>
 }
 
-/** The idempotency record: true for the first claim of an id, false for every later one. */
+/**
+ * The idempotency record: true for the first claim of an id, false for every later one. A claim
+ * whose opportunity was not sent (killed, refused, stale) is released, so the same opportunity
+ * found again later may still be taken; one that was sent is never released.
+ */
 export interface Claims {
   claim(id: string, owner: string): Promise<boolean>
+  release(id: string, owner: string): Promise<void>
 }
 
 export class MemoryClaims implements Claims {
@@ -27,19 +32,32 @@ export class MemoryClaims implements Claims {
     this.seen.set(id, owner)
     return true
   }
+
+  async release(id: string, owner: string): Promise<void> {
+    if (this.seen.get(id) === owner) this.seen.delete(id)
+  }
 }
+
+/** Handles a claimed opportunity: true when it was sent (the claim stands), false to release it. */
+export type ClaimedHandler = (q: QueuedOpportunity) => Promise<boolean>
 
 /**
  * Wraps a handler with the claim: an id already claimed (by this or another executor) is
- * acknowledged without running. `onDuplicate` counts them.
+ * acknowledged without running (`onDuplicate` counts them); a claim whose handler did not send
+ * (returned false) is released. A handler that throws keeps its claim: whether it sent is unknown.
  */
-export function claimed(claims: Claims, owner: string, handler: OpportunityHandler, onDuplicate?: (q: QueuedOpportunity) => void): OpportunityHandler {
+export function claimed(
+  claims: Claims,
+  owner: string,
+  handler: ClaimedHandler,
+  onDuplicate?: (q: QueuedOpportunity) => void,
+): OpportunityHandler {
   return async (q) => {
     if (!(await claims.claim(q.id, owner))) {
       onDuplicate?.(q)
       return
     }
-    await handler(q)
+    if (!(await handler(q))) await claims.release(q.id, owner)
   }
 }
 

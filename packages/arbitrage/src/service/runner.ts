@@ -162,19 +162,27 @@ export class ArbRunner {
     this.modules.logger.info({ id: q.id }, 'opportunity already claimed: not executed again')
   }
 
-  /** An executor's work on one claimed opportunity. */
-  private async execute(q: QueuedOpportunity): Promise<void> {
+  /** An executor's work on one claimed opportunity: true when a transaction was sent. */
+  private async execute(q: QueuedOpportunity): Promise<boolean> {
     const { engine, store, logger } = this.modules
     const o = q.opportunity
     const head = this.modules.tracker.head?.number ?? q.block
     const save = (decision: string, detail: string | null) => store.recordOpportunity(this.record(o, q.block, q.seenAt, decision, detail))
-    if (head - q.block > BigInt(this.opts.maxAgeBlocks ?? 2)) return save('stale', `head ${head}`)
-    if (o.cycle.pools.some((p) => !this.modules.graph.pool(p))) return save('stale', 'unknown pool')
+    if (head - q.block > BigInt(this.opts.maxAgeBlocks ?? 2)) {
+      await save('stale', `head ${head}`)
+      return false
+    }
+    if (o.cycle.pools.some((p) => !this.modules.graph.pool(p))) {
+      await save('stale', 'unknown pool')
+      return false
+    }
     const quote = await engine.quote()
     // the latency metric measures from when the strategy saw the block (wall clock across processes)
     const d: Decision = await engine.decide(o, quote, performance.now() - (this.now() - q.seenAt))
     await save(d.kind, detailOf(d))
-    if (d.kind !== 'executed') return
+    // a failed send may have reached the node: its claim stands
+    if (d.kind === 'send-failed') return true
+    if (d.kind !== 'executed') return false
     this.counts.executed++
     const x = d.execution
     const gasCostBase = x.gasUsed * x.effectiveGasPrice
@@ -194,6 +202,7 @@ export class ArbRunner {
       executor: this.opts.executorId,
     })
     logger.info({ id: q.id, tx: x.hash, status: x.status, profit: x.profit.toString() }, 'trade recorded')
+    return true
   }
 
   private async refreshConfig(): Promise<void> {

@@ -64,6 +64,8 @@ export interface ArbService {
   account: Address
   /** Runs one tick now (tests); the loop runs them anyway. */
   tick(): Promise<void>
+  /** Resolves when the in-process queue has handled everything queued so far (NATS: at once). */
+  idle(): Promise<void>
   close(): Promise<void>
 }
 
@@ -156,7 +158,7 @@ export async function startArbService(opts: ArbServiceOptions, modules: { logger
         },
         { logger },
       )
-      claims = { claim: (id, who) => store.claim(id, who, new Date()) } // shared by every executor through the database
+      claims = { claim: (id, who) => store.claim(id, who, new Date()), release: (id, who) => store.releaseClaim(id, who) } // shared by every executor through the database
     } else {
       queue = new MemoryQueue()
       claims = new MemoryClaims()
@@ -235,6 +237,9 @@ export async function startArbService(opts: ArbServiceOptions, modules: { logger
       address,
       account: account.address,
       tick,
+      idle: async () => {
+        if (queue instanceof MemoryQueue) await queue.drained()
+      },
       close: async () => {
         closed = true
         await shutdown.close()

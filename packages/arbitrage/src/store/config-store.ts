@@ -47,7 +47,7 @@ export class ConfigStore {
 
   /** The highest version of any key (a cheap change check for other instances). */
   async stamp(): Promise<string> {
-    const rows = await this.sql.query('SELECT count(*) AS n, coalesce(max(updated_at), to_timestamp(0)) AS t FROM arb_config_history')
+    const rows = await this.sql.query('SELECT count(*) AS n, coalesce(max(at), to_timestamp(0)) AS t FROM arb_config_history')
     return `${rows[0]?.n}:${new Date(rows[0]?.t as string).getTime()}`
   }
 

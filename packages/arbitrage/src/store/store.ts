@@ -288,6 +288,11 @@ export class ArbStore {
     await this.sql.query('DELETE FROM arb_signers WHERE account = $1 AND owner = $2', [account.toLowerCase(), owner])
   }
 
+  /** Releases a claim whose opportunity was not sent (it may be taken again). */
+  async releaseClaim(opportunityId: string, owner: string): Promise<void> {
+    await this.sql.query('DELETE FROM arb_claims WHERE opportunity_id = $1 AND owner = $2', [opportunityId, owner])
+  }
+
   /** Appends to the audit log (the table refuses updates and deletes). */
   async audit(e: { actor: string; role: string; action: string; details?: Record<string, unknown> }, tx?: Sql) {
     const rows = await (tx ?? this.sql).query(
