@@ -83,7 +83,12 @@ export type Decision =
   | { kind: 'executed'; opportunity: Opportunity; simulation: Simulation & { ok: true }; execution: Execution }
   | { kind: 'simulation-failed'; opportunity: Opportunity; simulation: Simulation & { ok: false } }
   | { kind: 'below-min-profit'; opportunity: Opportunity; netAfterGas: bigint }
-  | { kind: 'skipped'; opportunity: Opportunity; why: 'killed' | 'breaker-open' | 'gas-price-cap' | 'risk'; detail?: string }
+  | {
+      kind: 'skipped'
+      opportunity: Opportunity
+      why: 'killed' | 'breaker-open' | 'gas-price-cap' | 'risk'
+      detail?: string
+    }
   | { kind: 'send-failed'; opportunity: Opportunity; error: string }
 
 export interface StepResult {
@@ -170,7 +175,9 @@ export class ArbEngine {
    * Searches the cycles through `changed` (all when absent): every opportunity found, and the
    * pool-disjoint best ones to take this block (at most `maxTradesPerBlock`).
    */
-  async search(changed?: Iterable<`0x${string}`>): Promise<{ found: Opportunity[]; selected: Opportunity[]; quote: GasQuote }> {
+  async search(
+    changed?: Iterable<`0x${string}`>,
+  ): Promise<{ found: Opportunity[]; selected: Opportunity[]; quote: GasQuote }> {
     const m = this.modules.metrics ?? null
     const limits = this.limits
     const quote = await this.quote()

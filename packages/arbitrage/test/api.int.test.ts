@@ -51,7 +51,11 @@ beforeAll(async () => {
     {
       auth: {
         jwtSecret: SECRET,
-        apiKeys: (Object.keys(KEYS) as (keyof typeof KEYS)[]).map((role) => ({ name: `${role}-bot`, role, key: KEYS[role] })),
+        apiKeys: (Object.keys(KEYS) as (keyof typeof KEYS)[]).map((role) => ({
+          name: `${role}-bot`,
+          role,
+          key: KEYS[role],
+        })),
       },
       edge: DEFAULT_EDGE,
     },
@@ -76,23 +80,42 @@ afterAll(async () => {
 describe('arbitrage API', () => {
   it('refuses anonymous and under-privileged callers', async () => {
     expect((await app.inject({ url: '/v1/pools' })).statusCode).toBe(401)
-    expect((await app.inject({ url: '/v1/pools', headers: { 'x-api-key': 'nope-nope-nope-nope' } })).statusCode).toBe(401)
-    const put = await app.inject({ method: 'PUT', url: '/v1/config/minProfit', headers: as('viewer'), payload: { value: '5' } })
+    expect((await app.inject({ url: '/v1/pools', headers: { 'x-api-key': 'nope-nope-nope-nope' } })).statusCode).toBe(
+      401,
+    )
+    const put = await app.inject({
+      method: 'PUT',
+      url: '/v1/config/minProfit',
+      headers: as('viewer'),
+      payload: { value: '5' },
+    })
     expect(put.statusCode).toBe(403)
     expect(put.json().code).toBe('ARB_FORBIDDEN')
     expect((await app.inject({ url: '/v1/audit', headers: as('operator') })).statusCode).toBe(403)
     const jwt = signToken(SECRET, { sub: 'carol', role: 'viewer', ttlSeconds: 60 })
-    expect((await app.inject({ url: '/v1/status', headers: { authorization: `Bearer ${jwt}` } })).json()).toMatchObject({
-      head: '12',
-      stopReason: null,
-    })
+    expect((await app.inject({ url: '/v1/status', headers: { authorization: `Bearer ${jwt}` } })).json()).toMatchObject(
+      {
+        head: '12',
+        stopReason: null,
+      },
+    )
   })
 
   it('validates configuration writes, applies them live and audits who changed what', async () => {
-    const bad = await app.inject({ method: 'PUT', url: '/v1/config/maxIn', headers: as('operator'), payload: { value: 'lots' } })
+    const bad = await app.inject({
+      method: 'PUT',
+      url: '/v1/config/maxIn',
+      headers: as('operator'),
+      payload: { value: 'lots' },
+    })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().code).toBe('ARB_CONFIG')
-    const ok = await app.inject({ method: 'PUT', url: '/v1/config/maxIn', headers: as('operator'), payload: { value: '5000' } })
+    const ok = await app.inject({
+      method: 'PUT',
+      url: '/v1/config/maxIn',
+      headers: as('operator'),
+      payload: { value: '5000' },
+    })
     expect(ok.statusCode).toBe(200)
     expect(ok.json()).toMatchObject({ key: 'maxIn', value: '5000', version: 1, updatedBy: 'operator-bot' })
     expect(guard.limits().maxIn).toBe(5000n)
@@ -117,15 +140,25 @@ describe('arbitrage API', () => {
   })
 
   it('engages and releases the kill switch (audited); a kill file stops trading too', async () => {
-    const on = await app.inject({ method: 'POST', url: '/v1/kill-switch', headers: as('operator'), payload: { engaged: true, reason: 'drill' } })
+    const on = await app.inject({
+      method: 'POST',
+      url: '/v1/kill-switch',
+      headers: as('operator'),
+      payload: { engaged: true, reason: 'drill' },
+    })
     expect(on.json()).toEqual({ engaged: true, stopReason: 'kill-switch' })
     expect(guard.killed()).toBe(true)
     await app.inject({ method: 'POST', url: '/v1/kill-switch', headers: as('operator'), payload: { engaged: false } })
     expect(guard.killed()).toBe(false)
     killFile = true
-    expect((await app.inject({ url: '/v1/kill-switch', headers: as('viewer') })).json()).toEqual({ engaged: false, stopReason: 'kill-file' })
+    expect((await app.inject({ url: '/v1/kill-switch', headers: as('viewer') })).json()).toEqual({
+      engaged: false,
+      stopReason: 'kill-file',
+    })
     killFile = false
-    const actions = (await app.inject({ url: '/v1/audit', headers: as('admin') })).json().entries.map((e: { action: string }) => e.action)
+    const actions = (await app.inject({ url: '/v1/audit', headers: as('admin') }))
+      .json()
+      .entries.map((e: { action: string }) => e.action)
     expect(actions).toEqual(['config.set', 'config.set', 'kill-switch.reason', 'config.set'])
   })
 
@@ -134,7 +167,12 @@ describe('arbitrage API', () => {
     expect(trades).toHaveLength(1)
     expect(trades[0]).toMatchObject({ token: TOKEN, profit: '30000000000000000', status: 'success' })
     const pnl = (await app.inject({ url: '/v1/pnl?bucket=day', headers: as('viewer') })).json()
-    expect(pnl.totals[TOKEN]).toEqual({ profit: '30000000000000000', gasCost: '300000000000000', realized: '29700000000000000', trades: 1 })
+    expect(pnl.totals[TOKEN]).toEqual({
+      profit: '30000000000000000',
+      gasCost: '300000000000000',
+      realized: '29700000000000000',
+      trades: 1,
+    })
     expect(pnl.buckets[0].bucket).toBe('2026-11-23T00:00:00.000Z')
     expect((await app.inject({ url: '/v1/pnl?bucket=week', headers: as('viewer') })).statusCode).toBe(400)
   })

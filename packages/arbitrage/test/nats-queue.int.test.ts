@@ -11,7 +11,13 @@ import { queued } from './queue-fixtures.ts'
 const SERVERS = process.env.CAIRN_TEST_NATS_URL ?? '127.0.0.1:4222'
 const logger = createLogger({ level: 'silent', format: 'json' })
 const tag = `T${process.pid}_${Math.floor(Math.random() * 1e9)}`
-const opts = { servers: SERVERS, stream: `ARB_${tag}`, subject: `cairn.arb.test.${tag}`, durable: 'executors', ackWaitMs: 5_000 }
+const opts = {
+  servers: SERVERS,
+  stream: `ARB_${tag}`,
+  subject: `cairn.arb.test.${tag}`,
+  durable: 'executors',
+  ackWaitMs: 5_000,
+}
 
 let up = false
 beforeAll(async () => {

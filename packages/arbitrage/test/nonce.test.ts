@@ -10,7 +10,18 @@ const ADDR = `0x${'2'.repeat(40)}` as const
 describe('NonceManager', () => {
   it('hands out consecutive nonces from the pending count, concurrently without duplicates, reading it once', async () => {
     let reads = 0
-    const m = new NonceManager({ address: ADDR }, { client: { getTransactionCount: async () => (reads++, 7) }, logger })
+    const m = new NonceManager(
+      { address: ADDR },
+      {
+        client: {
+          getTransactionCount: async () => {
+            reads++
+            return 7
+          },
+        },
+        logger,
+      },
+    )
     const got = await Promise.all(Array.from({ length: 20 }, () => m.next()))
     expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 7 + i))
     expect(reads).toBe(1)
@@ -46,7 +57,9 @@ describe('bumpFees', () => {
           expect(b.maxPriorityFeePerGas * 10n >= old.maxPriorityFeePerGas * 11n).toBe(true)
           expect(b.maxFeePerGas >= nowFee && b.maxPriorityFeePerGas >= nowTip).toBe(true)
           expect(b.maxFeePerGas >= b.maxPriorityFeePerGas).toBe(true)
-          expect(bumpFees(old, { maxFeePerGas: nowFee, maxPriorityFeePerGas: nowTip }, 10, b.maxFeePerGas - 1n)).toBeNull()
+          expect(
+            bumpFees(old, { maxFeePerGas: nowFee, maxPriorityFeePerGas: nowTip }, 10, b.maxFeePerGas - 1n),
+          ).toBeNull()
         },
       ),
     )

@@ -6,7 +6,11 @@ const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}` as const
 
 export function queued(i: number): QueuedOpportunity {
   const o: Opportunity = {
-    cycle: { key: `${addr(i + 100)}>${addr(i + 200)}`, pools: [addr(i + 100), addr(i + 200)], tokens: [addr(1), addr(i + 2), addr(1)] },
+    cycle: {
+      key: `${addr(i + 100)}>${addr(i + 200)}`,
+      pools: [addr(i + 100), addr(i + 200)],
+      tokens: [addr(1), addr(i + 2), addr(1)],
+    },
     amountIn: 10n ** 18n + BigInt(i),
     amountOut: 10n ** 18n + BigInt(i) + 5n,
     grossProfit: 5n,

@@ -27,7 +27,8 @@ describe('risk configuration', () => {
       ['maxTradesPerBlock', 0],
       ['killSwitch', 'yes'],
     ]
-    for (const [k, v] of bad) expect(() => parseRiskValue(k, v), k).toThrow(expect.objectContaining({ code: ArbErrorCode.CONFIG }))
+    for (const [k, v] of bad)
+      expect(() => parseRiskValue(k, v), k).toThrow(expect.objectContaining({ code: ArbErrorCode.CONFIG }))
   })
 
   it('round-trips any uint256 amount exactly into the engine limits', () => {

@@ -91,9 +91,19 @@ describe('the arbitrage service on a Cairn dev chain', () => {
     expect(svc.account.toLowerCase()).toBe(c.accounts[0]!.address.toLowerCase())
     const inject = svc.app.inject.bind(svc.app)
     expect((await inject({ url: '/v1/pools', headers: OPERATOR })).json().pools).toHaveLength(4)
-    const min = await inject({ method: 'PUT', url: '/v1/config/minProfit', headers: OPERATOR, payload: { value: (10n ** 15n).toString() } })
+    const min = await inject({
+      method: 'PUT',
+      url: '/v1/config/minProfit',
+      headers: OPERATOR,
+      payload: { value: (10n ** 15n).toString() },
+    })
     expect(min.statusCode).toBe(200)
-    await inject({ method: 'POST', url: '/v1/kill-switch', headers: OPERATOR, payload: { engaged: true, reason: 'e2e' } })
+    await inject({
+      method: 'POST',
+      url: '/v1/kill-switch',
+      headers: OPERATOR,
+      payload: { engaged: true, reason: 'e2e' },
+    })
 
     await swap(c, 2, pool.BW!, W, 1500n * E18) // cheap W in BW: W→A→B→W and W→B… cycles open up
     await svc.tick()

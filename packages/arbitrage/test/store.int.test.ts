@@ -59,10 +59,19 @@ for (const backend of BACKENDS) {
     it('keeps pools, reserve history and opportunities in daily partitions, and drops them past retention', async (ctx) => {
       if (skip) return ctx.skip()
       const store = new ArbStore(sql)
-      const pool = { address: B, token0: A, token1: B, fee: { num: 997n, den: 1000n }, reserve0: 2n ** 200n, reserve1: 7n } as const
+      const pool = {
+        address: B,
+        token0: A,
+        token1: B,
+        fee: { num: 997n, den: 1000n },
+        reserve0: 2n ** 200n,
+        reserve1: 7n,
+      } as const
       await store.upsertPools([pool], 5n, new Date(T0))
       await store.upsertPools([{ ...pool, reserve1: 9n }], 6n, new Date(T0))
-      expect((await store.listPools()).map((p) => [p.reserve0, p.reserve1, p.updatedBlock])).toEqual([[2n ** 200n, 9n, 6n]])
+      expect((await store.listPools()).map((p) => [p.reserve0, p.reserve1, p.updatedBlock])).toEqual([
+        [2n ** 200n, 9n, 6n],
+      ])
       // a row written before its day's partition exists lands in the default one and moves over
       await store.recordReserves([{ pool: B, block: 1n, reserve0: 1n, reserve1: 2n, at: new Date(T0 - 3 * DAY) }])
       await ensurePartitions(sql, T0, 1, 3)

@@ -1,7 +1,8 @@
 // `cairn arb …`: start the service, mint a token. Only this module reads flags and files; the
 // service takes plain options.
-import { hostname } from 'node:os'
+
 import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { checkHmacSecret, closeLogs, createLogger } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
@@ -21,7 +22,8 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 /** `--factory ADDR[:FEE_BPS[:FROM_BLOCK]]` (fee default 30 bps = Uniswap V2's 997/1000). */
 export function parseFactory(text: string): FactoryConfig {
   const [addr, bps, from] = text.split(':')
-  if (!addr || !ADDRESS.test(addr)) throw bad(`bad --factory ${text}`, 'ADDRESS[:FEE_BPS[:FROM_BLOCK]], e.g. 0x5C69…:30:10000835')
+  if (!addr || !ADDRESS.test(addr))
+    throw bad(`bad --factory ${text}`, 'ADDRESS[:FEE_BPS[:FROM_BLOCK]], e.g. 0x5C69…:30:10000835')
   const fee = bps === undefined ? 30 : Number(bps)
   if (!Number.isInteger(fee) || fee < 0 || fee >= 10_000) throw bad(`bad fee in --factory ${text}`)
   return {
@@ -32,7 +34,13 @@ export function parseFactory(text: string): FactoryConfig {
 }
 
 const ApiKeys = z
-  .array(z.object({ name: z.string().min(1).max(64), role: z.enum(['viewer', 'operator', 'admin']), key: z.string().min(16) }))
+  .array(
+    z.object({
+      name: z.string().min(1).max(64),
+      role: z.enum(['viewer', 'operator', 'admin']),
+      key: z.string().min(16),
+    }),
+  )
   .max(1000)
 
 function readApiKeys(file: string): ApiKey[] {
@@ -40,10 +48,17 @@ function readApiKeys(file: string): ApiKey[] {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'))
   } catch (err) {
-    throw new CairnError(ArbErrorCode.CONFIG, `cannot read the API keys file ${file} as JSON`, { fault: 'caller', cause: err })
+    throw new CairnError(ArbErrorCode.CONFIG, `cannot read the API keys file ${file} as JSON`, {
+      fault: 'caller',
+      cause: err,
+    })
   }
   const r = ApiKeys.safeParse(json)
-  if (!r.success) throw bad(`bad API keys file ${file}: ${z.prettifyError(r.error)}`, 'write [{"name":"ops","role":"operator","key":"<openssl rand -hex 32>"}]')
+  if (!r.success)
+    throw bad(
+      `bad API keys file ${file}: ${z.prettifyError(r.error)}`,
+      'write [{"name":"ops","role":"operator","key":"<openssl rand -hex 32>"}]',
+    )
   return r.data
 }
 
@@ -51,7 +66,10 @@ function readSecret(file: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(file))
   } catch (err) {
-    throw new CairnError(ArbErrorCode.CONFIG, `cannot read the JWT secret file ${file}`, { fault: 'caller', cause: err })
+    throw new CairnError(ArbErrorCode.CONFIG, `cannot read the JWT secret file ${file}`, {
+      fault: 'caller',
+      cause: err,
+    })
   }
 }
 
@@ -110,7 +128,12 @@ export function registerArb(program: Command): void {
     .option('--key-file <file>', 'a hex private key in a file (a secret manager mount), instead of a keystore')
     .requiredOption('--executor <address>', 'the deployed ArbExecutor (owned by the signing account)')
     .requiredOption('--base <address>', 'the base token cycles start and end in (the wrapped native token)')
-    .option('--factory <spec>', 'ADDRESS[:FEE_BPS[:FROM_BLOCK]] of a V2 factory (repeatable)', (v, prev: string[]) => [...prev, v], [])
+    .option(
+      '--factory <spec>',
+      'ADDRESS[:FEE_BPS[:FROM_BLOCK]] of a V2 factory (repeatable)',
+      (v, prev: string[]) => [...prev, v],
+      [],
+    )
     .option('--max-hops <n>', 'longest cycle, in pools', '3')
     .option('--poll-ms <ms>', 'poll interval', '1000')
     .option('--kill-file <file>', 'trading stops while this file exists')
@@ -130,7 +153,10 @@ export function registerArb(program: Command): void {
     .action(async (o: StartFlags) => {
       const logger = createLogger({ level: o.logLevel, format: 'auto' })
       if (o.factory.length === 0) throw bad('give at least one --factory')
-      for (const [flag, v] of [['--executor', o.executor], ['--base', o.base]] as const)
+      for (const [flag, v] of [
+        ['--executor', o.executor],
+        ['--base', o.base],
+      ] as const)
         if (!ADDRESS.test(v)) throw bad(`bad ${flag} ${v}`)
       if (!['all', 'strategy', 'executor'].includes(o.role)) throw bad(`bad --role ${o.role}`)
       if (!['memory', 'nats'].includes(o.queue)) throw bad(`bad --queue ${o.queue}`)

@@ -11,8 +11,8 @@ import {
   decodeEventLog,
   type Hex,
   type PublicClient,
-  type WalletClient,
   WaitForTransactionReceiptTimeoutError,
+  type WalletClient,
 } from 'viem'
 import { ArbErrorCode } from '../errors.ts'
 import type { Address, TokenGraph } from '../graph/token-graph.ts'
@@ -198,7 +198,10 @@ export class ExecutorClient {
         const sent = await pub.getTransaction({ hash })
         const now = await pub.estimateFeesPerGas()
         const bumped = bumpFees(
-          { maxFeePerGas: sent.maxFeePerGas ?? now.maxFeePerGas, maxPriorityFeePerGas: sent.maxPriorityFeePerGas ?? now.maxPriorityFeePerGas },
+          {
+            maxFeePerGas: sent.maxFeePerGas ?? now.maxFeePerGas,
+            maxPriorityFeePerGas: sent.maxPriorityFeePerGas ?? now.maxPriorityFeePerGas,
+          },
           now,
           this.opts.bumpPercent ?? 12.5,
           this.modules.gasPriceCap?.(),
@@ -208,7 +211,10 @@ export class ExecutorClient {
           continue
         }
         fees = bumped
-        logger.warn({ tx: hash, nonce: sent.nonce, maxFeePerGas: bumped.maxFeePerGas.toString() }, 'trade stuck: replacing it')
+        logger.warn(
+          { tx: hash, nonce: sent.nonce, maxFeePerGas: bumped.maxFeePerGas.toString() },
+          'trade stuck: replacing it',
+        )
         try {
           hash = await send(fees, sent.nonce)
         } catch (sendErr) {

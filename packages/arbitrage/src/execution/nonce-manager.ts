@@ -80,7 +80,8 @@ export function bumpFees(
 ): { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | null {
   const bps = BigInt(Math.ceil(percent * 100))
   const up = (v: bigint) => (v * (10_000n + bps) + 9_999n) / 10_000n
-  const tip = up(old.maxPriorityFeePerGas) > now.maxPriorityFeePerGas ? up(old.maxPriorityFeePerGas) : now.maxPriorityFeePerGas
+  const tip =
+    up(old.maxPriorityFeePerGas) > now.maxPriorityFeePerGas ? up(old.maxPriorityFeePerGas) : now.maxPriorityFeePerGas
   let max = up(old.maxFeePerGas) > now.maxFeePerGas ? up(old.maxFeePerGas) : now.maxFeePerGas
   if (max < tip) max = tip
   if (cap !== undefined && max > cap) return null

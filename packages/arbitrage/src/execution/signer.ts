@@ -31,7 +31,11 @@ export async function loadSigner(src: KeySource): Promise<PrivateKeyAccount> {
     const text = (await readText(src.keyFile, 'key file')).trim()
     const hex = text.startsWith('0x') ? text : `0x${text}`
     if (!/^0x[0-9a-fA-F]{64}$/.test(hex))
-      throw unreadable(`the key file ${src.keyFile} does not hold a 32-byte hex key`, undefined, 'one line of 64 hex digits')
+      throw unreadable(
+        `the key file ${src.keyFile} does not hold a 32-byte hex key`,
+        undefined,
+        'one line of 64 hex digits',
+      )
     return privateKeyToAccount(hex as `0x${string}`)
   }
   // a password file's trailing newline is not part of the password (as geth's --password)

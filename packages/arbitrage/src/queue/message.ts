@@ -20,7 +20,10 @@ export function opportunityId(block: bigint, o: Opportunity): string {
   return createHash('sha256').update(`${block}|${o.cycle.key}|${o.amountIn}`).digest('hex').slice(0, 32)
 }
 
-const Big = z.string().regex(/^-?\d+$/).transform((s) => BigInt(s))
+const Big = z
+  .string()
+  .regex(/^-?\d+$/)
+  .transform((s) => BigInt(s))
 const Addr = z.string().regex(/^0x[0-9a-fA-F]{40}$/) as unknown as z.ZodType<Address>
 const Wire = z.object({
   v: z.literal(1),

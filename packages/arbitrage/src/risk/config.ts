@@ -63,9 +63,13 @@ export function parseRiskValue<K extends RiskKey>(key: string, value: unknown): 
     })
   const r = RISK_SCHEMAS[key].safeParse(value)
   if (!r.success)
-    throw new CairnError(ArbErrorCode.CONFIG, `bad value for ${key}: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`, {
-      fault: 'caller',
-    })
+    throw new CairnError(
+      ArbErrorCode.CONFIG,
+      `bad value for ${key}: ${z.prettifyError(r.error).replace(/\n/g, '; ')}`,
+      {
+        fault: 'caller',
+      },
+    )
   return r.data as RiskConfig[K]
 }
 

@@ -36,7 +36,12 @@ export const DEFAULT_EDGE: ArbApiOptions['edge'] = { vhosts: ['*'], cors: [], ma
 
 const Since = z.string().datetime({ offset: true }).optional()
 const Limit = z.coerce.number().int().min(1).max(1000).default(100)
-const ListQuery = z.object({ since: Since, limit: Limit, decision: z.string().max(32).optional(), offset: z.coerce.number().int().min(0).default(0) })
+const ListQuery = z.object({
+  since: Since,
+  limit: Limit,
+  decision: z.string().max(32).optional(),
+  offset: z.coerce.number().int().min(0).default(0),
+})
 const PnlQuery = z.object({ since: Since, bucket: z.enum(['hour', 'day']).default('hour') })
 const AuditQuery = z.object({ after: z.coerce.number().int().min(0).default(0), limit: Limit })
 const ConfigBody = z.object({ value: z.unknown(), expectedVersion: z.number().int().min(0).optional() })
@@ -56,7 +61,11 @@ const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 
 
 export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): FastifyInstance {
   const { store, config, guard, registry, health, logger } = modules
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, genReqId: (req) => requestId(req.headers['x-request-id']) })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+  })
   const edge = new Edge(
     { ...opts.edge, tls: false, corsMethods: ['GET', 'POST', 'PUT', 'OPTIONS'] },
     {
@@ -78,7 +87,8 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     },
   })
   const who = (req: FastifyRequest) => principals.get(req) as Principal
-  const send = (reply: { type(t: string): { send(b: string): unknown } }, v: unknown) => reply.type('application/json').send(json(v))
+  const send = (reply: { type(t: string): { send(b: string): unknown } }, v: unknown) =>
+    reply.type('application/json').send(json(v))
 
   app.setErrorHandler((err, _req, reply) => {
     const { status, body } = httpError(err)
@@ -112,14 +122,17 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
   })
   app.get('/v1/trades', guardRole('viewer'), async (req, reply) => {
     const q = parse(ListQuery, req.query)
-    return send(reply, { trades: await store.listTrades({ limit: q.limit, ...(q.since ? { since: new Date(q.since) } : {}) }) })
+    return send(reply, {
+      trades: await store.listTrades({ limit: q.limit, ...(q.since ? { since: new Date(q.since) } : {}) }),
+    })
   })
   app.get('/v1/pnl', guardRole('viewer'), async (req, reply) => {
     const q = parse(PnlQuery, req.query)
     const buckets = await store.pnl({ bucket: q.bucket, ...(q.since ? { since: new Date(q.since) } : {}) })
     const totals: Record<string, { profit: bigint; gasCost: bigint; realized: bigint; trades: number }> = {}
     for (const b of buckets) {
-      const t = (totals[b.token] ??= { profit: 0n, gasCost: 0n, realized: 0n, trades: 0 })
+      const t = totals[b.token] ?? { profit: 0n, gasCost: 0n, realized: 0n, trades: 0 }
+      totals[b.token] = t
       t.profit += b.profit
       t.gasCost += b.gasCost
       t.realized += b.realized
@@ -127,7 +140,9 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     }
     return send(reply, { bucket: q.bucket, totals, buckets })
   })
-  app.get('/v1/config', guardRole('viewer'), async (_req, reply) => send(reply, { entries: (await config.load()).entries }))
+  app.get('/v1/config', guardRole('viewer'), async (_req, reply) =>
+    send(reply, { entries: (await config.load()).entries }),
+  )
   app.put<{ Params: { key: string } }>('/v1/config/:key', guardRole('operator'), async (req, reply) => {
     const p = who(req)
     const body = parse(ConfigBody, req.body)
@@ -136,14 +151,23 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     logger.info({ key: entry.key, version: entry.version, actor: p.sub }, 'configuration changed')
     return send(reply, entry)
   })
-  app.get('/v1/kill-switch', guardRole('viewer'), async () => ({ engaged: guard.config.killSwitch, stopReason: guard.stopReason() }))
+  app.get('/v1/kill-switch', guardRole('viewer'), async () => ({
+    engaged: guard.config.killSwitch,
+    stopReason: guard.stopReason(),
+  }))
   app.post('/v1/kill-switch', guardRole('operator'), async (req) => {
     const p = who(req)
     const body = parse(KillBody, req.body)
     // the guard first: new trades stop before the write returns, whatever the database does
     if (body.engaged) guard.update({ ...guard.config, killSwitch: true })
     await config.put('killSwitch', body.engaged, { actor: p.sub, role: p.role })
-    if (body.reason) await store.audit({ actor: p.sub, role: p.role, action: 'kill-switch.reason', details: { engaged: body.engaged, reason: body.reason } })
+    if (body.reason)
+      await store.audit({
+        actor: p.sub,
+        role: p.role,
+        action: 'kill-switch.reason',
+        details: { engaged: body.engaged, reason: body.reason },
+      })
     guard.update((await config.load()).config)
     logger.warn({ engaged: body.engaged, actor: p.sub, reason: body.reason }, 'kill switch changed')
     return { engaged: guard.config.killSwitch, stopReason: guard.stopReason() }

@@ -1,7 +1,15 @@
 // The arbitrage service's roles, ordered: a viewer reads, an operator also changes limits and the
 // kill switch, an admin also reads the audit log. service-kit's authenticator resolves API keys
 // and HS256 JWTs (`sub`, `role`, `exp` required) to one of them.
-import { Authenticator, type CredentialHeaders, defineRoles, hashApiKey, roleAllows, ServiceErrorCode, signHs256 } from '@cairn/service-kit'
+import {
+  Authenticator,
+  type CredentialHeaders,
+  defineRoles,
+  hashApiKey,
+  roleAllows,
+  ServiceErrorCode,
+  signHs256,
+} from '@cairn/service-kit'
 import { CairnError, isCairnError } from '@cairn/utils'
 import { ArbErrorCode } from '../errors.ts'
 
@@ -60,7 +68,11 @@ export function requireRole(p: Principal | null, need: Role): Principal {
 }
 
 /** Mints an HS256 JWT `{sub, role, iat, exp}` for the service. */
-export function signToken(secret: Uint8Array, claims: { sub: string; role: Role; ttlSeconds: number }, nowMs = Date.now()): string {
+export function signToken(
+  secret: Uint8Array,
+  claims: { sub: string; role: Role; ttlSeconds: number },
+  nowMs = Date.now(),
+): string {
   const iat = Math.floor(nowMs / 1000)
   return signHs256({ sub: claims.sub, role: claims.role, iat, exp: iat + claims.ttlSeconds }, secret)
 }

@@ -32,6 +32,9 @@ export function httpError(err: unknown): { status: number; body: Record<string, 
   }
   const e = err as { statusCode?: number; code?: string; message?: string }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
-    return { status: e.statusCode, body: { code: e.code ?? ArbErrorCode.BAD_REQUEST, message: e.message ?? 'bad request' } }
+    return {
+      status: e.statusCode,
+      body: { code: e.code ?? ArbErrorCode.BAD_REQUEST, message: e.message ?? 'bad request' },
+    }
   return { status: 500, body: { code: 'ARB_INTERNAL', message: 'internal error' } }
 }

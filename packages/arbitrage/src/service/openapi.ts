@@ -27,7 +27,8 @@ export function openApiDocument(): Record<string, unknown> {
     info: {
       title: 'Cairn arbitrage',
       version: '1',
-      description: 'DEX arbitrage service: pools, opportunities, trades, P&L, live risk configuration, kill switch, audit.',
+      description:
+        'DEX arbitrage service: pools, opportunities, trades, P&L, live risk configuration, kill switch, audit.',
     },
     components: {
       securitySchemes: {
@@ -37,10 +38,18 @@ export function openApiDocument(): Record<string, unknown> {
     },
     paths: {
       '/v1/status': { get: op('Head block, pools, breaker, stop reason, realised result today, queue', 'viewer') },
-      '/v1/pools': { get: op('Tracked pools with their last reserves', 'viewer', { parameters: [limit, q('offset', 'rows to skip', { type: 'integer' })] }) },
+      '/v1/pools': {
+        get: op('Tracked pools with their last reserves', 'viewer', {
+          parameters: [limit, q('offset', 'rows to skip', { type: 'integer' })],
+        }),
+      },
       '/v1/opportunities': {
         get: op('Opportunities found and what was decided, newest first', 'viewer', {
-          parameters: [since, limit, q('decision', 'found, executed, simulation-failed, below-min-profit, skipped, send-failed, duplicate')],
+          parameters: [
+            since,
+            limit,
+            q('decision', 'found, executed, simulation-failed, below-min-profit, skipped, send-failed, duplicate'),
+          ],
         }),
       },
       '/v1/trades': { get: op('Trades sent, newest first', 'viewer', { parameters: [since, limit] }) },
@@ -58,7 +67,10 @@ export function openApiDocument(): Record<string, unknown> {
                 schema: {
                   type: 'object',
                   required: ['value'],
-                  properties: { value: {}, expectedVersion: { type: 'integer', description: '409 unless the stored version is this' } },
+                  properties: {
+                    value: {},
+                    expectedVersion: { type: 'integer', description: '409 unless the stored version is this' },
+                  },
                 },
               },
             },
@@ -71,7 +83,11 @@ export function openApiDocument(): Record<string, unknown> {
           requestBody: {
             content: {
               'application/json': {
-                schema: { type: 'object', required: ['engaged'], properties: { engaged: { type: 'boolean' }, reason: { type: 'string' } } },
+                schema: {
+                  type: 'object',
+                  required: ['engaged'],
+                  properties: { engaged: { type: 'boolean' }, reason: { type: 'string' } },
+                },
               },
             },
           },
@@ -79,8 +95,16 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/audit': { get: op('The append-only audit log, oldest first (after, limit)', 'admin') },
       '/health': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'alive' } } } },
-      '/ready': { get: { summary: 'Readiness (database, chain)', security: [], responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text exposition' } } } },
+      '/ready': {
+        get: {
+          summary: 'Readiness (database, chain)',
+          security: [],
+          responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
+        },
+      },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text exposition' } } },
+      },
     },
   }
 }

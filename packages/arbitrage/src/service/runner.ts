@@ -74,7 +74,12 @@ export class ArbRunner {
     logger.info({ pools: this.modules.graph.poolCount, head: first.number.toString() }, 'pools synced')
     if (this.opts.role !== 'strategy')
       this.stopConsume = await this.modules.queue.consume(
-        claimed(this.modules.claims, this.opts.executorId, (q) => this.execute(q), (q) => this.duplicate(q)),
+        claimed(
+          this.modules.claims,
+          this.opts.executorId,
+          (q) => this.execute(q),
+          (q) => this.duplicate(q),
+        ),
       )
     this.started = true
   }
@@ -138,7 +143,13 @@ export class ArbRunner {
     for (const r of STOP_REASONS) m.stopped.set({ reason: r }, why === r ? 1 : 0)
   }
 
-  private record(o: Opportunity, block: bigint, at: number, decision: string, detail: string | null): OpportunityRecord {
+  private record(
+    o: Opportunity,
+    block: bigint,
+    at: number,
+    decision: string,
+    detail: string | null,
+  ): OpportunityRecord {
     return {
       id: opportunityId(block, o),
       at: new Date(at),
@@ -167,7 +178,8 @@ export class ArbRunner {
     const { engine, store, logger } = this.modules
     const o = q.opportunity
     const head = this.modules.tracker.head?.number ?? q.block
-    const save = (decision: string, detail: string | null) => store.recordOpportunity(this.record(o, q.block, q.seenAt, decision, detail))
+    const save = (decision: string, detail: string | null) =>
+      store.recordOpportunity(this.record(o, q.block, q.seenAt, decision, detail))
     if (head - q.block > BigInt(this.opts.maxAgeBlocks ?? 2)) {
       await save('stale', `head ${head}`)
       return false

@@ -8,7 +8,15 @@ import { openPglite, openPostgres, type Sql } from '@cairn/service-kit/sql'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, type Transport, webSocket } from 'viem'
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type PublicClient,
+  type Transport,
+  webSocket,
+} from 'viem'
 import { ArbEngine } from '../engine.ts'
 import { ArbErrorCode } from '../errors.ts'
 import { ExecutorClient } from '../execution/executor.ts'
@@ -69,7 +77,10 @@ export interface ArbService {
   close(): Promise<void>
 }
 
-export async function startArbService(opts: ArbServiceOptions, modules: { logger: Logger; registry?: Registry }): Promise<ArbService> {
+export async function startArbService(
+  opts: ArbServiceOptions,
+  modules: { logger: Logger; registry?: Registry },
+): Promise<ArbService> {
   const { logger } = modules
   const shutdown = new Shutdown(logger, 15_000)
   let closed = false
@@ -119,7 +130,10 @@ export async function startArbService(opts: ArbServiceOptions, modules: { logger
     const wallet = createWalletClient({ account, chain, transport })
     const guard = new RiskGuard({ killFile: opts.killFile ?? null })
     const graph = new TokenGraph({ base: opts.base, maxHops: opts.maxHops })
-    const tracker = new PoolTracker({ factories: opts.factories }, { client: pub, graph, logger: logger.child({ module: 'tracker' }) })
+    const tracker = new PoolTracker(
+      { factories: opts.factories },
+      { client: pub, graph, logger: logger.child({ module: 'tracker' }) },
+    )
     const nonces = new NonceManager({ address: account.address }, { client: pub, logger })
     const executor = new ExecutorClient(
       { address: opts.executor, flash: opts.flash ?? true, replaceAfterMs: opts.replaceAfterMs ?? 0 },
@@ -158,13 +172,27 @@ export async function startArbService(opts: ArbServiceOptions, modules: { logger
         },
         { logger },
       )
-      claims = { claim: (id, who) => store.claim(id, who, new Date()), release: (id, who) => store.releaseClaim(id, who) } // shared by every executor through the database
+      claims = {
+        claim: (id, who) => store.claim(id, who, new Date()),
+        release: (id, who) => store.releaseClaim(id, who),
+      } // shared by every executor through the database
     } else {
       queue = new MemoryQueue()
       claims = new MemoryClaims()
     }
     shutdown.add('queue', () => queue.close())
-    const runner = new ArbRunner(opts.runner, { engine, tracker, graph, store, config, guard, queue, claims, logger, metrics })
+    const runner = new ArbRunner(opts.runner, {
+      engine,
+      tracker,
+      graph,
+      store,
+      config,
+      guard,
+      queue,
+      claims,
+      logger,
+      metrics,
+    })
     await runner.start()
     shutdown.add('executor', () => runner.stop())
 

@@ -3,7 +3,7 @@
 import type { Sql } from '@cairn/service-kit/sql'
 import { CairnError } from '@cairn/utils'
 import { ArbErrorCode } from '../errors.ts'
-import { DEFAULT_RISK_CONFIG, parseRiskValue, type RiskConfig, type RiskKey, isRiskKey } from '../risk/config.ts'
+import { DEFAULT_RISK_CONFIG, isRiskKey, parseRiskValue, type RiskConfig, type RiskKey } from '../risk/config.ts'
 
 export interface ConfigEntry {
   key: RiskKey
@@ -40,14 +40,17 @@ export class ConfigStore {
       })
     }
     const entries = (Object.keys(DEFAULT_RISK_CONFIG) as RiskKey[]).map(
-      (key) => stored.get(key) ?? { key, value: DEFAULT_RISK_CONFIG[key], version: 0, updatedAt: null, updatedBy: null },
+      (key) =>
+        stored.get(key) ?? { key, value: DEFAULT_RISK_CONFIG[key], version: 0, updatedAt: null, updatedBy: null },
     )
     return { config: config as RiskConfig, entries }
   }
 
   /** The highest version of any key (a cheap change check for other instances). */
   async stamp(): Promise<string> {
-    const rows = await this.sql.query('SELECT count(*) AS n, coalesce(max(at), to_timestamp(0)) AS t FROM arb_config_history')
+    const rows = await this.sql.query(
+      'SELECT count(*) AS n, coalesce(max(at), to_timestamp(0)) AS t FROM arb_config_history',
+    )
     return `${rows[0]?.n}:${new Date(rows[0]?.t as string).getTime()}`
   }
 
@@ -83,16 +86,13 @@ export class ConfigStore {
         at,
         who.actor,
       ])
-      await tx.query(
-        'INSERT INTO arb_audit (at, actor, role, action, details) VALUES ($1, $2, $3, $4, $5)',
-        [
-          at,
-          who.actor,
-          who.role,
-          'config.set',
-          JSON.stringify({ key: k, old: old[0] ? old[0].value : DEFAULT_RISK_CONFIG[k], new: parsed, version }),
-        ],
-      )
+      await tx.query('INSERT INTO arb_audit (at, actor, role, action, details) VALUES ($1, $2, $3, $4, $5)', [
+        at,
+        who.actor,
+        who.role,
+        'config.set',
+        JSON.stringify({ key: k, old: old[0] ? old[0].value : DEFAULT_RISK_CONFIG[k], new: parsed, version }),
+      ])
       return { key: k, value: parsed, version, updatedAt: at.toISOString(), updatedBy: who.actor }
     })
   }
