@@ -22,6 +22,7 @@ let sql: Sql
 let app: FastifyInstance
 let guard: RiskGuard
 let killFile = false
+let resets = 0
 
 const as = (role: keyof typeof KEYS) => ({ 'x-api-key': KEYS[role] })
 
@@ -67,6 +68,9 @@ beforeAll(async () => {
       health,
       logger: createLogger({ level: 'silent', format: 'json' }),
       status: () => ({ head: 12n, pools: 3 }),
+      resetBreaker: () => {
+        resets++
+      },
     },
   )
   await app.ready()
@@ -160,6 +164,15 @@ describe('arbitrage API', () => {
       .json()
       .entries.map((e: { action: string }) => e.action)
     expect(actions).toEqual(['config.set', 'config.set', 'kill-switch.reason', 'config.set'])
+  })
+
+  it('lets an operator reset the breaker (audited)', async () => {
+    expect((await app.inject({ method: 'POST', url: '/v1/breaker/reset', headers: as('viewer') })).statusCode).toBe(403)
+    const r = await app.inject({ method: 'POST', url: '/v1/breaker/reset', headers: as('operator') })
+    expect(r.json()).toEqual({ reset: true, stopReason: null })
+    expect(resets).toBe(1)
+    const last = (await app.inject({ url: '/v1/audit', headers: as('admin') })).json().entries.at(-1)
+    expect(last).toMatchObject({ actor: 'operator-bot', action: 'breaker.reset' })
   })
 
   it('serves trades and P&L by token with amounts as decimal strings', async () => {

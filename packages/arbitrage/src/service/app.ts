@@ -29,6 +29,8 @@ export interface ArbApiModules {
   logger: Logger
   /** What /v1/status shows of the running pipeline. */
   status: () => Record<string, unknown>
+  /** Closes the engine's breaker (after consecutive reverts); absent: the route answers 404. */
+  resetBreaker?: () => void
   lag?: LagSource
 }
 
@@ -172,6 +174,17 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     logger.warn({ engaged: body.engaged, actor: p.sub, reason: body.reason }, 'kill switch changed')
     return { engaged: guard.config.killSwitch, stopReason: guard.stopReason() }
   })
+  if (modules.resetBreaker) {
+    const reset = modules.resetBreaker
+    app.post('/v1/breaker/reset', guardRole('operator'), async (req) => {
+      const p = who(req)
+      reset()
+      guard.rpcSucceeded()
+      await store.audit({ actor: p.sub, role: p.role, action: 'breaker.reset' })
+      logger.warn({ actor: p.sub }, 'breaker reset')
+      return { reset: true, stopReason: guard.stopReason() }
+    })
+  }
   app.get('/v1/audit', guardRole('admin'), async (req) => {
     const q = parse(AuditQuery, req.query)
     return { entries: await store.listAudit(q.after, q.limit) }

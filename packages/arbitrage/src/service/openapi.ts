@@ -93,6 +93,12 @@ export function openApiDocument(): Record<string, unknown> {
           },
         }),
       },
+      '/v1/breaker/reset': {
+        post: op(
+          "Close the engine's breaker (opened by consecutive reverts) and the RPC breaker (audited)",
+          'operator',
+        ),
+      },
       '/v1/audit': { get: op('The append-only audit log, oldest first (after, limit)', 'admin') },
       '/health': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'alive' } } } },
       '/ready': {

@@ -247,6 +247,7 @@ export async function startArbService(
           breakerOpen: engine.breakerOpen,
           counts: runner.counts,
         }),
+        resetBreaker: () => engine.resetBreaker(),
       },
     )
     let address: string | null = null
