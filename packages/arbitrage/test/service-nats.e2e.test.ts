@@ -92,7 +92,7 @@ describe('scale-out: a strategy and two executors over NATS and PostgreSQL', () 
       await addLiquidity(c, p, x, 10_000n * E18, y, 10_000n * E18)
     }
     execs = [await deployExecutor(c, 0), await deployExecutor(c, 1)]
-    KEYS.forEach((k, i) => writeFileSync(join(dir, `key${i}`), `${k}\n`, { mode: 0o600 }))
+    for (const [i, k] of KEYS.entries()) writeFileSync(join(dir, `key${i}`), `${k}\n`, { mode: 0o600 })
     schema = `arb_e2e_${process.pid}_${Math.floor(Math.random() * 1e9)}`
     const admin = await openPostgres(PG_URL, { max: 1 })
     await admin.exec(`CREATE SCHEMA ${schema}`)
