@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RiskGuard } from '../src/risk/guard.ts'
 import { createArbApi, DEFAULT_EDGE } from '../src/service/app.ts'
 import { signToken } from '../src/service/auth.ts'
+import { EventHub } from '../src/service/events.ts'
 import { ConfigStore } from '../src/store/config-store.ts'
 import { migrateArb } from '../src/store/migrations.ts'
 import { ArbStore } from '../src/store/store.ts'
@@ -23,6 +24,7 @@ let app: FastifyInstance
 let guard: RiskGuard
 let killFile = false
 let resets = 0
+const hub = new EventHub()
 
 const as = (role: keyof typeof KEYS) => ({ 'x-api-key': KEYS[role] })
 
@@ -71,6 +73,7 @@ beforeAll(async () => {
       resetBreaker: () => {
         resets++
       },
+      events: hub,
     },
   )
   await app.ready()
@@ -188,6 +191,63 @@ describe('arbitrage API', () => {
     })
     expect(pnl.buckets[0].bucket).toBe('2026-11-23T00:00:00.000Z')
     expect((await app.inject({ url: '/v1/pnl?bucket=week', headers: as('viewer') })).statusCode).toBe(400)
+  })
+
+  it('streams events over a WebSocket to viewers, and refuses anonymous sockets', async () => {
+    let refused!: Promise<{ message: string; code: number }>
+    await app.injectWS(
+      '/v1/stream',
+      {},
+      {
+        onInit: (ws) => {
+          refused = new Promise((r) => {
+            let message = ''
+            ws.on('message', (d: unknown) => {
+              message = String(d)
+            })
+            ws.on('close', (code: number) => r({ message, code }))
+          })
+        },
+      },
+    )
+    const r = await refused
+    expect(r.code).toBe(4401)
+    expect(JSON.parse(r.message).code).toBe('ARB_UNAUTHENTICATED')
+    const got: Record<string, unknown>[] = []
+    let hello!: Promise<void>
+    let trade!: Promise<void>
+    const ws = await app.injectWS(
+      `/v1/stream?token=${KEYS.viewer}`,
+      {},
+      {
+        onInit: (sock) => {
+          let heard: () => void = () => {}
+          let traded: () => void = () => {}
+          hello = new Promise((res) => {
+            heard = res
+          })
+          trade = new Promise((res) => {
+            traded = res
+          })
+          sock.on('message', (d: unknown) => {
+            got.push(JSON.parse(String(d)))
+            if (got.length === 1) heard()
+            if (got.length === 2) traded()
+          })
+        },
+      },
+    )
+    try {
+      await hello // subscribed by now: hello is sent after the subscription
+      hub.publish({ type: 'trade', id: 'o9', tx: '0x09', status: 'success', token: TOKEN, profit: 5n, realized: 4n })
+      await trade
+      expect(got).toEqual([
+        { type: 'hello' },
+        { type: 'trade', id: 'o9', tx: '0x09', status: 'success', token: TOKEN, profit: '5', realized: '4' },
+      ])
+    } finally {
+      ws.terminate()
+    }
   })
 
   it('serves OpenAPI, metrics, health and readiness without credentials, with security headers', async () => {

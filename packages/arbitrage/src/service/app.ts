@@ -3,6 +3,7 @@
 // /docs, Prometheus at /metrics, /health and /ready.
 import { Edge, type HealthChecks, type LagSource, requestId } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
+import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
@@ -12,6 +13,7 @@ import type { ConfigStore } from '../store/config-store.ts'
 import type { ArbStore } from '../store/store.ts'
 import { type AuthOptions, createAuthenticator, type Principal, type Role, requireRole } from './auth.ts'
 import { edgeError, httpError } from './errors-http.ts'
+import type { EventHub } from './events.ts'
 import { openApiDocument } from './openapi.ts'
 
 export interface ArbApiOptions {
@@ -29,6 +31,8 @@ export interface ArbApiModules {
   logger: Logger
   /** What /v1/status shows of the running pipeline. */
   status: () => Record<string, unknown>
+  /** Events for GET /v1/stream (WebSocket); absent: no stream. */
+  events?: EventHub
   /** Closes the engine's breaker (after consecutive reverts); absent: the route answers 404. */
   resetBreaker?: () => void
   lag?: LagSource
@@ -149,6 +153,7 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     const p = who(req)
     const body = parse(ConfigBody, req.body)
     const entry = await config.put(req.params.key, body.value, { actor: p.sub, role: p.role }, body.expectedVersion)
+    modules.events?.publish({ type: 'config', key: entry.key, version: entry.version, actor: p.sub })
     guard.update((await config.load()).config)
     logger.info({ key: entry.key, version: entry.version, actor: p.sub }, 'configuration changed')
     return send(reply, entry)
@@ -183,6 +188,27 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
       await store.audit({ actor: p.sub, role: p.role, action: 'breaker.reset' })
       logger.warn({ actor: p.sub }, 'breaker reset')
       return { reset: true, stopReason: guard.stopReason() }
+    })
+  }
+  // WebSocket /v1/stream (viewer): opportunities as decided, trades, configuration changes. Browsers
+  // cannot set headers on a WebSocket: the token may come as ?token= (a bearer JWT or an API key).
+  const hub = modules.events
+  if (hub) {
+    void app.register(websocket, { options: { maxPayload: 4096 } })
+    void app.register(async (inst) => {
+      inst.get('/v1/stream', { websocket: true }, async (socket, req) => {
+        try {
+          const token = (req.query as { token?: string }).token
+          requireRole(await authn(token ? { authorization: `Bearer ${token}` } : req.headers), 'viewer')
+        } catch (err) {
+          socket.send(JSON.stringify({ type: 'error', ...httpError(err).body }))
+          socket.close(4401, 'unauthenticated')
+          return
+        }
+        const off = hub.subscribe((e) => socket.send(json(e)))
+        socket.on('close', off)
+        socket.send(JSON.stringify({ type: 'hello' }))
+      })
     })
   }
   app.get('/v1/audit', guardRole('admin'), async (req) => {

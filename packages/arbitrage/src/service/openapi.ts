@@ -99,6 +99,12 @@ export function openApiDocument(): Record<string, unknown> {
           'operator',
         ),
       },
+      '/v1/stream': {
+        get: op(
+          'WebSocket: {type: opportunity | trade | config, …} as they happen (token in a header or ?token=)',
+          'viewer',
+        ),
+      },
       '/v1/audit': { get: op('The append-only audit log, oldest first (after, limit)', 'admin') },
       '/health': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'alive' } } } },
       '/ready': {

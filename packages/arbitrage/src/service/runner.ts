@@ -15,6 +15,7 @@ import type { ConfigStore } from '../store/config-store.ts'
 import { applyRetention, ensurePartitions } from '../store/partitions.ts'
 import type { ArbStore, OpportunityRecord } from '../store/store.ts'
 import type { Opportunity } from '../strategy/search.ts'
+import type { ArbEvent } from './events.ts'
 
 export interface ArbRunnerOptions {
   /** What this process does: everything (default), only search and queue, or only execute from the queue. */
@@ -42,6 +43,8 @@ export interface ArbRunnerModules {
   metrics: ArbMetrics | null
   /** Wall clock, ms (records' times, the loss limit's day). */
   now?: () => number
+  /** Told of every decision and trade (the WebSocket stream). */
+  events?: (e: ArbEvent) => void
 }
 
 const STOP_REASONS = ['kill-switch', 'kill-file', 'rpc-breaker', 'daily-loss'] as const
@@ -212,6 +215,15 @@ export class ArbRunner {
       gasCostBase,
       realized: x.profit - gasCostBase,
       executor: this.opts.executorId,
+    })
+    this.modules.events?.({
+      type: 'trade',
+      id: q.id,
+      tx: x.hash,
+      status: x.status,
+      token: o.cycle.tokens[0]!,
+      profit: x.profit,
+      realized: x.profit - gasCostBase,
     })
     logger.info({ id: q.id, tx: x.hash, status: x.status, profit: x.profit.toString() }, 'trade recorded')
     return true

@@ -33,6 +33,7 @@ import { migrateArb } from '../store/migrations.ts'
 import { ArbStore } from '../store/store.ts'
 import { type ArbApiOptions, createArbApi, DEFAULT_EDGE } from './app.ts'
 import type { AuthOptions } from './auth.ts'
+import { EventHub } from './events.ts'
 import { ArbRunner, type ArbRunnerOptions } from './runner.ts'
 
 export interface ArbServiceOptions {
@@ -181,6 +182,7 @@ export async function startArbService(
       claims = new MemoryClaims()
     }
     shutdown.add('queue', () => queue.close())
+    const events = new EventHub()
     const runner = new ArbRunner(opts.runner, {
       engine,
       tracker,
@@ -192,6 +194,7 @@ export async function startArbService(
       claims,
       logger,
       metrics,
+      events: events.publish,
     })
     await runner.start()
     shutdown.add('executor', () => runner.stop())
@@ -248,6 +251,7 @@ export async function startArbService(
           counts: runner.counts,
         }),
         resetBreaker: () => engine.resetBreaker(),
+        events,
       },
     )
     let address: string | null = null
