@@ -116,12 +116,21 @@ export class ArbRunner {
     }
     this.exportStop()
     const head = this.modules.tracker.head?.number ?? 0n
-    for (const u of collected.updates) await this.savePools(u.changed, u.number)
-    if (this.opts.role === 'executor' || collected.changed.size === 0) return
+    // storage after the trade decision: the queue gets the opportunities first
+    try {
+      if (this.opts.role !== 'executor' && collected.changed.size > 0) await this.strategy(collected.changed, head)
+    } finally {
+      for (const u of collected.updates) await this.savePools(u.changed, u.number)
+    }
+  }
+
+  /** Searches the changed pools, queues the selected opportunities, then records every one found. */
+  private async strategy(changed: Set<`0x${string}`>, head: bigint): Promise<void> {
+    const { engine, guard, logger, metrics } = this.modules
     let found: Opportunity[]
     let selected: Opportunity[]
     try {
-      ;({ found, selected } = await engine.search(collected.changed))
+      ;({ found, selected } = await engine.search(changed))
     } catch (err) {
       guard.rpcFailed()
       metrics?.rpcFailures.inc()
@@ -131,12 +140,13 @@ export class ArbRunner {
     const seenAt = this.now()
     this.counts.found += found.length
     const chosen = new Set(selected)
-    for (const o of found)
-      await this.modules.store.recordOpportunity(this.record(o, head, seenAt, chosen.has(o) ? 'queued' : 'found', null))
     for (const o of selected) {
+      await this.modules.store.recordOpportunity(this.record(o, head, seenAt, 'queued', null))
       await this.modules.queue.publish({ id: opportunityId(head, o), block: head, seenAt, opportunity: o })
       this.counts.queued++
     }
+    for (const o of found)
+      if (!chosen.has(o)) await this.modules.store.recordOpportunity(this.record(o, head, seenAt, 'found', null))
   }
 
   private exportStop(): void {

@@ -109,34 +109,50 @@ function tradeFrom(r: Row): TradeRecord {
 export class ArbStore {
   constructor(readonly sql: Sql) {}
 
-  /** Inserts or updates pools with their current reserves (one statement per pool, one transaction). */
+  /** Inserts or updates pools with their current reserves (multi-row statements of up to 1,000 pools). */
   async upsertPools(pools: readonly PoolInfo[], block: bigint, at: Date): Promise<void> {
-    if (pools.length === 0) return
-    await this.sql.transaction(async (tx) => {
-      for (const p of pools)
-        await tx.query(
-          `INSERT INTO arb_pools (address, token0, token1, fee_num, fee_den, reserve0, reserve1, updated_block, updated_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-           ON CONFLICT (address) DO UPDATE SET reserve0 = EXCLUDED.reserve0, reserve1 = EXCLUDED.reserve1,
-             updated_block = EXCLUDED.updated_block, updated_at = EXCLUDED.updated_at`,
-          [p.address, p.token0, p.token1, s(p.fee.num), s(p.fee.den), s(p.reserve0), s(p.reserve1), s(block), at],
+    for (let i = 0; i < pools.length; i += 1000) {
+      const chunk = pools.slice(i, i + 1000)
+      const params: unknown[] = []
+      const values = chunk.map((p, j) => {
+        params.push(
+          p.address,
+          p.token0,
+          p.token1,
+          s(p.fee.num),
+          s(p.fee.den),
+          s(p.reserve0),
+          s(p.reserve1),
+          s(block),
+          at,
         )
-    })
+        const o = j * 9
+        return `(${Array.from({ length: 9 }, (_, k) => `$${o + k + 1}`).join(',')})`
+      })
+      await this.sql.query(
+        `INSERT INTO arb_pools (address, token0, token1, fee_num, fee_den, reserve0, reserve1, updated_block, updated_at)
+         VALUES ${values.join(',')}
+         ON CONFLICT (address) DO UPDATE SET reserve0 = EXCLUDED.reserve0, reserve1 = EXCLUDED.reserve1,
+           updated_block = EXCLUDED.updated_block, updated_at = EXCLUDED.updated_at`,
+        params,
+      )
+    }
   }
 
-  /** Appends reserve observations to the history (one row per pool and block). */
+  /** Appends reserve observations to the history (one row per pool and block; statements of up to 2,000 rows). */
   async recordReserves(rows: readonly { pool: string; block: bigint; reserve0: bigint; reserve1: bigint; at: Date }[]) {
-    if (rows.length === 0) return
-    const params: unknown[] = []
-    const values = rows.map((r, i) => {
-      params.push(r.at, s(r.block), r.pool, s(r.reserve0), s(r.reserve1))
-      const b = i * 5
-      return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5})`
-    })
-    await this.sql.query(
-      `INSERT INTO arb_reserves (at, block, pool, reserve0, reserve1) VALUES ${values.join(',')}`,
-      params,
-    )
+    for (let i = 0; i < rows.length; i += 2000) {
+      const params: unknown[] = []
+      const values = rows.slice(i, i + 2000).map((r, j) => {
+        params.push(r.at, s(r.block), r.pool, s(r.reserve0), s(r.reserve1))
+        const b = j * 5
+        return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5})`
+      })
+      await this.sql.query(
+        `INSERT INTO arb_reserves (at, block, pool, reserve0, reserve1) VALUES ${values.join(',')}`,
+        params,
+      )
+    }
   }
 
   async listPools(limit = 1000, offset = 0): Promise<PoolRow[]> {
