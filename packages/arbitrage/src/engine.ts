@@ -46,13 +46,50 @@ export interface ArbEngineModules {
   metrics?: ArbMetrics | null
   /** Milliseconds, monotonic (default performance.now): search and block-to-transaction timings. */
   now?: () => number
+  /** The live limits (the service's configuration table); `opts.limits` when absent. */
+  limits?: () => RiskLimits
+  /** Limits the engine does not hold itself: per-token exposure, the daily loss (the service's RiskGuard). */
+  risk?: RiskHooks | null
+  /** Gives each trade its nonce (one owner per signing account); the wallet's own when absent. */
+  nonces?: NonceSource | null
+}
+
+/** What the engine asks and tells the risk state around it (see risk/guard.ts). */
+export interface RiskHooks {
+  /** A reason not to take `o` now, or null. */
+  allow(o: Opportunity): string | null
+  /** `o` was sent: its input is in flight. */
+  sent(o: Opportunity): void
+  /** `o` settled; `realized` = its profit less its gas, in base units (negative when it reverted). */
+  settled(o: Opportunity, realized: bigint): void
+}
+
+/** Nonces for the signing account (see execution/nonce-manager.ts). */
+export interface NonceSource {
+  next(): Promise<number>
+  /** The transaction with `nonce` was mined (or dropped). */
+  settled(nonce: number): void
+  /** A send failed: the nonce may not have been used; read the account's nonce again. */
+  resync(): Promise<void>
+}
+
+/** The fees one search priced its trades at. */
+export interface GasQuote {
+  maxFeePerGas: bigint
+  maxPriorityFeePerGas: bigint
 }
 
 export type Decision =
   | { kind: 'executed'; opportunity: Opportunity; simulation: Simulation & { ok: true }; execution: Execution }
   | { kind: 'simulation-failed'; opportunity: Opportunity; simulation: Simulation & { ok: false } }
   | { kind: 'below-min-profit'; opportunity: Opportunity; netAfterGas: bigint }
-  | { kind: 'skipped'; opportunity: Opportunity; why: 'killed' | 'breaker-open' | 'gas-price-cap' }
+  | {
+      kind: 'skipped'
+      opportunity: Opportunity
+      why: 'killed' | 'breaker-open' | 'gas-price-cap' | 'risk'
+      detail?: string
+    }
+  | { kind: 'send-failed'; opportunity: Opportunity; error: string }
 
 export interface StepResult {
   updates: BlockUpdate[]
@@ -83,7 +120,12 @@ export class ArbEngine {
 
   /** True while consecutive failures keep the breaker open (reset with `resetBreaker`). */
   get breakerOpen(): boolean {
-    return this.failures >= (this.opts.limits.maxConsecutiveFailures ?? 3)
+    return this.failures >= (this.limits.maxConsecutiveFailures ?? 3)
+  }
+
+  /** The limits in force (read live when the service hands a source). */
+  get limits(): RiskLimits {
+    return this.modules.limits ? this.modules.limits() : this.opts.limits
   }
 
   resetBreaker(): void {
@@ -92,6 +134,16 @@ export class ArbEngine {
 
   /** Applies the node's new blocks, then searches and trades on what they changed. */
   async step(): Promise<StepResult> {
+    const { updates, changed, seen } = await this.collect()
+    if (changed.size === 0) return { updates, found: [], decisions: [] }
+    return { updates, ...(await this.trade(changed, seen)) }
+  }
+
+  /**
+   * Applies the node's new blocks: what they changed (plus the pools of opportunities carried from
+   * the last search) and when the poll saw them. The service's strategy then searches and queues.
+   */
+  async collect(): Promise<{ updates: BlockUpdate[]; changed: Set<`0x${string}`>; seen: number }> {
     const seen = this.now()
     const updates = await this.modules.tracker.poll()
     const changed = new Set<`0x${string}`>()
@@ -105,29 +157,36 @@ export class ArbEngine {
       m.cycles.set(this.modules.graph.cycleCount)
     }
     for (const p of this.carried) changed.add(p)
-    if (changed.size === 0) return { updates, found: [], decisions: [] }
-    return { updates, ...(await this.trade(changed, seen)) }
+    return { updates, changed, seen }
   }
 
   private now(): number {
     return this.modules.now ? this.modules.now() : performance.now()
   }
 
-  /** Searches the cycles through `changed` (all when absent) and trades the best. */
-  async trade(changed?: Iterable<`0x${string}`>, seen = this.now()): Promise<Omit<StepResult, 'updates'>> {
-    const { graph, executor, logger } = this.modules
-    const m = this.modules.metrics ?? null
-    const { limits } = this.opts
+  /** The fees a trade sent now would be priced at: the most it may pay per gas, with our tip. */
+  async quote(): Promise<GasQuote> {
     const fees = await this.modules.public.estimateFeesPerGas()
-    const maxPriorityFeePerGas = this.tip
     // price gas at the most the transaction may pay: the profit after gas is a floor
-    const maxFeePerGas = fees.maxFeePerGas - fees.maxPriorityFeePerGas + this.tip
+    return { maxFeePerGas: fees.maxFeePerGas - fees.maxPriorityFeePerGas + this.tip, maxPriorityFeePerGas: this.tip }
+  }
+
+  /**
+   * Searches the cycles through `changed` (all when absent): every opportunity found, and the
+   * pool-disjoint best ones to take this block (at most `maxTradesPerBlock`).
+   */
+  async search(
+    changed?: Iterable<`0x${string}`>,
+  ): Promise<{ found: Opportunity[]; selected: Opportunity[]; quote: GasQuote }> {
+    const m = this.modules.metrics ?? null
+    const limits = this.limits
+    const quote = await this.quote()
     const toBase = this.opts.weiToBase ?? ((w: bigint) => w)
     const searchStart = this.now()
     const found = findOpportunities(
-      graph,
+      this.modules.graph,
       {
-        gas: { gasUnits: this.gasUnits, gasPrice: maxFeePerGas, weiToBase: toBase },
+        gas: { gasUnits: this.gasUnits, gasPrice: quote.maxFeePerGas, weiToBase: toBase },
         minProfit: limits.minProfit,
         ...(limits.maxIn !== undefined ? { maxIn: limits.maxIn } : {}),
       },
@@ -137,65 +196,96 @@ export class ArbEngine {
       m.searchSeconds.observe((this.now() - searchStart) / 1000)
       m.opportunities.inc({ stage: 'found' }, found.length)
     }
-    const decisions: Decision[] = []
     this.carried.clear()
     for (const o of found) for (const p of o.cycle.pools) this.carried.add(p)
-    for (const o of selectDisjoint(found).slice(0, limits.maxTradesPerBlock ?? 1)) {
-      if (this.modules.killed?.()) {
-        decisions.push({ kind: 'skipped', opportunity: o, why: 'killed' })
-        m?.opportunities.inc({ stage: 'skipped' })
-        continue
-      }
-      if (this.breakerOpen) {
-        m?.opportunities.inc({ stage: 'skipped' })
-        decisions.push({ kind: 'skipped', opportunity: o, why: 'breaker-open' })
-        continue
-      }
-      if (limits.gasPriceCap !== undefined && maxFeePerGas > limits.gasPriceCap) {
-        m?.opportunities.inc({ stage: 'skipped' })
-        decisions.push({ kind: 'skipped', opportunity: o, why: 'gas-price-cap' })
-        continue
-      }
-      // proven profitable at all against the pending block; the net after the simulated gas decides
-      const sim = await executor.simulate(graph, o, 1n)
-      m?.opportunities.inc({ stage: 'simulated' })
-      if (!sim.ok) {
-        this.failures++
-        m?.opportunities.inc({ stage: 'rejected' })
-        m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
-        logger.warn({ cycle: o.cycle.key, reason: sim.reason, revert: sim.revert }, 'simulation failed')
-        decisions.push({ kind: 'simulation-failed', opportunity: o, simulation: sim })
-        continue
-      }
-      // priced at the gas limit: what is used can only be less
-      const gas = gasLimitFor(sim.gas, o.cycle.pools.length, this.marginPercent)
-      const netAfterGas = sim.profit - toBase(gas * maxFeePerGas)
-      if (netAfterGas < limits.minProfit) {
-        m?.opportunities.inc({ stage: 'rejected' })
-        decisions.push({ kind: 'below-min-profit', opportunity: o, netAfterGas })
-        continue
-      }
-      if (this.modules.killed?.()) {
-        decisions.push({ kind: 'skipped', opportunity: o, why: 'killed' })
-        m?.opportunities.inc({ stage: 'skipped' })
-        continue
-      }
-      m?.blockToTxSeconds.observe((this.now() - seen) / 1000)
-      const execution = await executor.execute(graph, o, toBase(gas * maxFeePerGas) + limits.minProfit, {
-        gas,
-        maxFeePerGas,
-        maxPriorityFeePerGas,
-      })
-      if (execution.status === 'reverted') this.failures++
-      else this.failures = 0
-      if (m) {
-        m.opportunities.inc({ stage: 'executed' })
-        m.trades.inc({ status: execution.status })
-        if (execution.profit > 0n) m.profit.inc({ token: o.cycle.tokens[0]! }, Number(execution.profit))
-        m.breakerOpen.set(this.breakerOpen ? 1 : 0)
-      }
-      decisions.push({ kind: 'executed', opportunity: o, simulation: sim, execution })
-    }
+    return { found, selected: selectDisjoint(found).slice(0, limits.maxTradesPerBlock ?? 1), quote }
+  }
+
+  /** Searches the cycles through `changed` (all when absent) and trades the best. */
+  async trade(changed?: Iterable<`0x${string}`>, seen = this.now()): Promise<Omit<StepResult, 'updates'>> {
+    const { found, selected, quote } = await this.search(changed)
+    const decisions: Decision[] = []
+    for (const o of selected) decisions.push(await this.decide(o, quote, seen))
     return { found, decisions }
+  }
+
+  /** Whether a stop (kill switch, breaker, gas cap, risk) keeps `o` from being sent now. */
+  private stopped(o: Opportunity, quote: GasQuote): Decision | null {
+    const m = this.modules.metrics ?? null
+    const skip = (why: 'killed' | 'breaker-open' | 'gas-price-cap' | 'risk', detail?: string): Decision => {
+      m?.opportunities.inc({ stage: 'skipped' })
+      return { kind: 'skipped', opportunity: o, why, ...(detail ? { detail } : {}) }
+    }
+    if (this.modules.killed?.()) return skip('killed')
+    if (this.breakerOpen) return skip('breaker-open')
+    const cap = this.limits.gasPriceCap
+    if (cap !== undefined && quote.maxFeePerGas > cap) return skip('gas-price-cap')
+    const refused = this.modules.risk?.allow(o)
+    if (refused) return skip('risk', refused)
+    return null
+  }
+
+  /**
+   * Takes one opportunity through the risk checks, the simulation against the pending block and,
+   * if it still clears the minimum after its simulated gas, the send and the receipt. The work
+   * queue's executors call this for each opportunity they claim.
+   */
+  async decide(o: Opportunity, quote: GasQuote, seen = this.now()): Promise<Decision> {
+    const { graph, executor, logger } = this.modules
+    const m = this.modules.metrics ?? null
+    const limits = this.limits
+    const toBase = this.opts.weiToBase ?? ((w: bigint) => w)
+    const stop = this.stopped(o, quote)
+    if (stop) return stop
+    // proven profitable at all against the pending block; the net after the simulated gas decides
+    const sim = await executor.simulate(graph, o, 1n)
+    m?.opportunities.inc({ stage: 'simulated' })
+    if (!sim.ok) {
+      this.failures++
+      m?.opportunities.inc({ stage: 'rejected' })
+      m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
+      logger.warn({ cycle: o.cycle.key, reason: sim.reason, revert: sim.revert }, 'simulation failed')
+      return { kind: 'simulation-failed', opportunity: o, simulation: sim }
+    }
+    // priced at the gas limit: what is used can only be less
+    const gas = gasLimitFor(sim.gas, o.cycle.pools.length, this.marginPercent)
+    const netAfterGas = sim.profit - toBase(gas * quote.maxFeePerGas)
+    if (netAfterGas < limits.minProfit) {
+      m?.opportunities.inc({ stage: 'rejected' })
+      return { kind: 'below-min-profit', opportunity: o, netAfterGas }
+    }
+    const late = this.stopped(o, quote)
+    if (late) return late
+    m?.blockToTxSeconds.observe((this.now() - seen) / 1000)
+    const nonces = this.modules.nonces ?? null
+    const nonce = nonces ? await nonces.next() : undefined
+    this.modules.risk?.sent(o)
+    let execution: Execution
+    try {
+      execution = await executor.execute(graph, o, toBase(gas * quote.maxFeePerGas) + limits.minProfit, {
+        gas,
+        maxFeePerGas: quote.maxFeePerGas,
+        maxPriorityFeePerGas: quote.maxPriorityFeePerGas,
+        ...(nonce !== undefined ? { nonce } : {}),
+      })
+    } catch (err) {
+      this.modules.risk?.settled(o, 0n)
+      this.failures++
+      await nonces?.resync()
+      const error = err instanceof Error ? err.message : String(err)
+      logger.warn({ cycle: o.cycle.key, err: error }, 'sending the trade failed')
+      return { kind: 'send-failed', opportunity: o, error }
+    }
+    if (nonce !== undefined) nonces?.settled(nonce)
+    this.modules.risk?.settled(o, execution.profit - toBase(execution.gasUsed * execution.effectiveGasPrice))
+    if (execution.status === 'reverted') this.failures++
+    else this.failures = 0
+    if (m) {
+      m.opportunities.inc({ stage: 'executed' })
+      m.trades.inc({ status: execution.status })
+      if (execution.profit > 0n) m.profit.inc({ token: o.cycle.tokens[0]! }, Number(execution.profit))
+      m.breakerOpen.set(this.breakerOpen ? 1 : 0)
+    }
+    return { kind: 'executed', opportunity: o, simulation: sim, execution }
   }
 }

@@ -10,6 +10,24 @@ export const ArbErrorCode = {
   TRADE_REVERTED: 'ARB_TRADE_REVERTED',
   /** A configuration value is out of range. */
   CONFIG: 'ARB_CONFIG',
+  /** A configuration write named a version that is no longer the stored one. */
+  CONFIG_CONFLICT: 'ARB_CONFIG_CONFLICT',
+  /** The signing key cannot be read (keystore, password or key file). */
+  KEY_UNREADABLE: 'ARB_KEY_UNREADABLE',
+  /** A transaction could not be sent or replaced (nonce, fees). */
+  SEND_FAILED: 'ARB_SEND_FAILED',
+  /** The work queue (NATS JetStream) failed. */
+  QUEUE: 'ARB_QUEUE',
+  /** No or bad credentials (401). */
+  UNAUTHENTICATED: 'ARB_UNAUTHENTICATED',
+  /** The role may not do this (403). */
+  FORBIDDEN: 'ARB_FORBIDDEN',
+  /** An API request is malformed (400). */
+  BAD_REQUEST: 'ARB_BAD_REQUEST',
+  /** Refused at the edge: host, origin, media type (403/415). */
+  EDGE_REFUSED: 'ARB_EDGE_REFUSED',
+  /** Too many connections from one address, or the service is shedding load (429/503). */
+  OVERLOADED: 'ARB_OVERLOADED',
 } as const
 export type ArbErrorCode = (typeof ArbErrorCode)[keyof typeof ArbErrorCode]
 

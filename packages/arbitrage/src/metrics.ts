@@ -19,6 +19,12 @@ export interface ArbMetrics {
   cycles: Gauge
   /** Blocks undone by reorgs. */
   reorgedBlocks: Counter
+  /** Queue deliveries of an opportunity already claimed (not executed again). */
+  duplicates: Counter
+  /** 1 for the reason trading is stopped (kill-switch, kill-file, rpc-breaker, daily-loss), 0 otherwise. */
+  stopped: Gauge<'reason'>
+  /** Consecutive failed polls of the chain's RPC. */
+  rpcFailures: Counter
 }
 
 /** Registers the arbitrage metrics on `registry` (service-kit's registry in the service). */
@@ -65,6 +71,22 @@ export function createArbMetrics(registry: Registry): ArbMetrics {
     reorgedBlocks: new Counter({
       name: 'cairn_arb_reorged_blocks_total',
       help: 'Blocks whose effects the pool tracker undid after a reorg',
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'cairn_arb_queue_duplicates_total',
+      help: 'Queue deliveries of an opportunity another delivery already claimed (not executed again)',
+      registers,
+    }),
+    stopped: new Gauge({
+      name: 'cairn_arb_stopped',
+      help: '1 for the reason no new trade starts (kill-switch, kill-file, rpc-breaker, daily-loss)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    rpcFailures: new Counter({
+      name: 'cairn_arb_rpc_failures_total',
+      help: "Polls of the chain's JSON-RPC that failed",
       registers,
     }),
   }

@@ -4,7 +4,7 @@
 import { silentLogger } from '@cairn/utils'
 import type { PublicClient } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { ArbEngine, type RiskLimits } from '../src/engine.ts'
+import { ArbEngine, type ArbEngineModules, type RiskLimits } from '../src/engine.ts'
 import type { Execution, ExecutorClient, Simulation } from '../src/execution/executor.ts'
 import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-graph.ts'
 import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
@@ -26,6 +26,8 @@ function setup(opts: {
   limits?: Partial<RiskLimits>
   baseFee?: bigint
   killed?: () => boolean
+  extra?: Partial<ArbEngineModules>
+  failSend?: () => boolean
 }) {
   const graph = new TokenGraph({ base: tok(0), maxHops: 2 })
   graph.addPool(pool(1, 0, 1, 10n ** 21n, 2n * 10n ** 21n))
@@ -39,10 +41,13 @@ function setup(opts: {
     },
   } as unknown as PoolTracker
   const sent: bigint[] = []
+  const nonces: (number | undefined)[] = []
   const executor = {
     simulate: async () => opts.sim(),
-    execute: async (_g: unknown, _o: unknown, minProfit: bigint): Promise<Execution> => {
+    execute: async (_g: unknown, _o: unknown, minProfit: bigint, tx: { nonce?: number }): Promise<Execution> => {
+      if (opts.failSend?.()) throw new Error('nonce too low')
       sent.push(minProfit)
+      nonces.push(tx.nonce)
       return { hash: '0x02', status: 'success', gasUsed: 1n, effectiveGasPrice: 1n, profit: 1n, blockNumber: 2n }
     },
   } as unknown as ExecutorClient
@@ -59,9 +64,10 @@ function setup(opts: {
       public: pub,
       logger: silentLogger,
       ...(opts.killed ? { killed: opts.killed } : {}),
+      ...opts.extra,
     },
   )
-  return { engine, sent, newBlock: (u: BlockUpdate) => pending.push(u) }
+  return { engine, sent, nonces, newBlock: (u: BlockUpdate) => pending.push(u) }
 }
 
 describe('ArbEngine decisions', () => {
@@ -119,5 +125,42 @@ describe('ArbEngine decisions', () => {
     newBlock({ number: 2n, hash: '0x03', changed: new Set(), created: [] })
     const again = await engine.step()
     expect(again.decisions).toMatchObject([{ kind: 'executed' }])
+  })
+
+  it('asks the risk hooks, takes nonces from the nonce source, reads limits live, and resyncs after a failed send', async () => {
+    const events: string[] = []
+    let refuse: string | null = 'exposure'
+    let limits: RiskLimits = { minProfit: 10n ** 15n }
+    let next = 40
+    let fail = false
+    const { engine, sent, nonces } = setup({
+      sim: () => ({ ok: true, profit: 10n ** 20n, gas: 200_000n }),
+      failSend: () => fail,
+      extra: {
+        limits: () => limits,
+        risk: {
+          allow: () => refuse,
+          sent: () => void events.push('sent'),
+          settled: (_o, realized) => void events.push(`settled:${realized}`),
+        },
+        nonces: {
+          next: async () => next++,
+          settled: (n) => void events.push(`nonce-settled:${n}`),
+          resync: async () => void events.push('resync'),
+        },
+      },
+    })
+    expect((await engine.step()).decisions).toMatchObject([{ kind: 'skipped', why: 'risk', detail: 'exposure' }])
+    refuse = null
+    limits = { minProfit: 10n ** 30n } // raised live: nothing clears it any more
+    expect((await engine.trade()).decisions).toEqual([])
+    limits = { minProfit: 10n ** 15n }
+    expect((await engine.trade()).decisions).toMatchObject([{ kind: 'executed' }])
+    expect(nonces).toEqual([40])
+    fail = true
+    expect((await engine.trade()).decisions).toMatchObject([{ kind: 'send-failed', error: 'nonce too low' }])
+    expect(sent).toHaveLength(1)
+    // realised = profit 1 − gas 1×1 = 0 for the fake receipt; a failed send settles with 0 and resyncs
+    expect(events).toEqual(['sent', 'nonce-settled:40', 'settled:0', 'sent', 'settled:0', 'resync'])
   })
 })

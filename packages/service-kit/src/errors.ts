@@ -19,6 +19,8 @@ export const ServiceErrorCode = {
   AUTH_SECRET_INVALID: 'SERVICE_AUTH_SECRET_INVALID',
   /** The Redis client is not connected (a call through it fails at once). */
   REDIS_DOWN: 'SERVICE_REDIS_DOWN',
+  /** The database (PGlite or PostgreSQL) failed a query or cannot be reached. */
+  STORAGE_FAILED: 'SERVICE_STORAGE_FAILED',
 } as const
 export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode]
 

@@ -11,11 +11,13 @@ import {
   decodeEventLog,
   type Hex,
   type PublicClient,
+  WaitForTransactionReceiptTimeoutError,
   type WalletClient,
 } from 'viem'
 import { ArbErrorCode } from '../errors.ts'
 import type { Address, TokenGraph } from '../graph/token-graph.ts'
 import type { Opportunity } from '../strategy/search.ts'
+import { bumpFees } from './nonce-manager.ts'
 
 export const arbExecutorAbi = arbExecutor.abi as Abi
 
@@ -38,6 +40,15 @@ export interface ExecutorClientOptions {
    * bound, only the final profit check). Default 0.
    */
   hopSlippageBps?: number
+  /**
+   * A trade not mined after this long is sent again with the same nonce and fees raised by
+   * `bumpPercent` (a stuck transaction replaced); 0 or absent: wait for it as sent.
+   */
+  replaceAfterMs?: number
+  /** Fee raise per replacement, percent (default 12.5; nodes require ≥ 10 on both fees). */
+  bumpPercent?: number
+  /** Replacements at most per trade (default 3); then it waits for whichever lands. */
+  maxReplacements?: number
 }
 
 export interface ExecutorClientModules {
@@ -45,6 +56,10 @@ export interface ExecutorClientModules {
   wallet: WalletClient
   account: Account
   logger: Logger
+  /** The live per-hop bound (the service's configuration), read per trade; `opts.hopSlippageBps` when absent. */
+  hopSlippageBps?: () => number
+  /** The gas price cap in force: a replacement never offers more (wei per gas). */
+  gasPriceCap?: () => bigint | undefined
 }
 
 export type Simulation =
@@ -121,7 +136,7 @@ export class ExecutorClient {
    * `{ok: false}` with the contract's error name.
    */
   async simulate(graph: TokenGraph, o: Opportunity, minProfit: bigint): Promise<Simulation> {
-    const args = executeArgs(graph, o, minProfit, this.flash, this.hopSlippageBps)
+    const args = executeArgs(graph, o, minProfit, this.flash, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
     const call = {
       address: this.opts.address,
       abi: arbExecutorAbi,
@@ -150,20 +165,65 @@ export class ExecutorClient {
     tx: { gas: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; nonce?: number },
   ): Promise<Execution> {
     const { wallet, public: pub, account, logger } = this.modules
-    const args = executeArgs(graph, o, minProfit, this.flash, this.hopSlippageBps)
-    const hash = await wallet.writeContract({
-      address: this.opts.address,
-      abi: arbExecutorAbi,
-      functionName: 'execute',
-      args,
-      account,
-      chain: wallet.chain ?? null,
-      gas: tx.gas,
-      ...(tx.maxFeePerGas !== undefined ? { maxFeePerGas: tx.maxFeePerGas } : {}),
-      ...(tx.maxPriorityFeePerGas !== undefined ? { maxPriorityFeePerGas: tx.maxPriorityFeePerGas } : {}),
-      ...(tx.nonce !== undefined ? { nonce: tx.nonce } : {}),
-    })
-    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+    const args = executeArgs(graph, o, minProfit, this.flash, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
+    const send = (fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }, nonce: number | undefined) =>
+      wallet.writeContract({
+        address: this.opts.address,
+        abi: arbExecutorAbi,
+        functionName: 'execute',
+        args,
+        account,
+        chain: wallet.chain ?? null,
+        gas: tx.gas,
+        ...(fees.maxFeePerGas !== undefined ? { maxFeePerGas: fees.maxFeePerGas } : {}),
+        ...(fees.maxPriorityFeePerGas !== undefined ? { maxPriorityFeePerGas: fees.maxPriorityFeePerGas } : {}),
+        ...(nonce !== undefined ? { nonce } : {}),
+      })
+    let fees = { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas }
+    let hash = await send(fees, tx.nonce)
+    const after = this.opts.replaceAfterMs ?? 0
+    let replacements = after > 0 ? (this.opts.maxReplacements ?? 3) : 0
+    let receipt: Awaited<ReturnType<typeof pub.waitForTransactionReceipt>> | null = null
+    while (receipt === null) {
+      try {
+        // viem follows a replacement: if an earlier hash with this nonce lands instead, its receipt comes back
+        receipt = await pub.waitForTransactionReceipt({
+          hash,
+          pollingInterval: 50,
+          ...(replacements > 0 ? { timeout: after } : {}),
+        })
+      } catch (err) {
+        if (!(err instanceof WaitForTransactionReceiptTimeoutError) || replacements === 0) throw err
+        replacements--
+        const sent = await pub.getTransaction({ hash })
+        const now = await pub.estimateFeesPerGas()
+        const bumped = bumpFees(
+          {
+            maxFeePerGas: sent.maxFeePerGas ?? now.maxFeePerGas,
+            maxPriorityFeePerGas: sent.maxPriorityFeePerGas ?? now.maxPriorityFeePerGas,
+          },
+          now,
+          this.opts.bumpPercent ?? 12.5,
+          this.modules.gasPriceCap?.(),
+        )
+        if (!bumped) {
+          replacements = 0 // at the cap: wait for it as it is
+          continue
+        }
+        fees = bumped
+        logger.warn(
+          { tx: hash, nonce: sent.nonce, maxFeePerGas: bumped.maxFeePerGas.toString() },
+          'trade stuck: replacing it',
+        )
+        try {
+          hash = await send(fees, sent.nonce)
+        } catch (sendErr) {
+          // the original landed meanwhile (nonce too low) or the node refused: wait for what was sent
+          logger.info({ tx: hash, err: (sendErr as Error).message }, 'replacement not sent')
+          replacements = 0
+        }
+      }
+    }
     let profit = 0n
     for (const l of receipt.logs) {
       if (l.address.toLowerCase() !== this.opts.address.toLowerCase()) continue

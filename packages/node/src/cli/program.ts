@@ -24,5 +24,6 @@ export async function buildProgram(): Promise<Command> {
   registerConfig(program)
   registerAuth(program)
   ;(await import('./commands/reserves.ts')).registerReserves(program)
+  ;(await import('./commands/arb.ts')).registerArb(program)
   return program
 }

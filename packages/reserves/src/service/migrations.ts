@@ -1,10 +1,11 @@
+import { type Migration, migrate as runMigrations } from '@cairn/service-kit/sql'
 import type { Sql } from './sql.ts'
 
 /**
- * Versioned schema migrations, applied in order inside one transaction each; applied versions are
- * recorded in `reserves_migrations`. Never edit a published migration: add the next one.
+ * Versioned schema migrations (service-kit's runner: in order, one transaction each, under an advisory
+ * lock); applied versions are recorded in `reserves_migrations`. Never edit a published migration: add the next one.
  */
-export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'snapshots, levels, users, audit',
@@ -67,21 +68,6 @@ ALTER TABLE reserves_levels ALTER COLUMN balances SET STORAGE EXTERNAL;`,
 ]
 
 /** Brings the schema to the latest version; returns the versions it applied. */
-export async function migrate(sql: Sql): Promise<number[]> {
-  await sql.query(
-    'CREATE TABLE IF NOT EXISTS reserves_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-  )
-  const applied: number[] = []
-  for (const m of MIGRATIONS) {
-    const done = await sql.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(707070)')
-      const have = await tx.query('SELECT 1 FROM reserves_migrations WHERE version = $1', [m.version])
-      if (have.length > 0) return false
-      await tx.exec(m.sql)
-      await tx.query('INSERT INTO reserves_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
-      return true
-    })
-    if (done) applied.push(m.version)
-  }
-  return applied
+export function migrate(sql: Sql): Promise<number[]> {
+  return runMigrations(sql, MIGRATIONS, { table: 'reserves_migrations', lockId: 707070 })
 }

@@ -1,0 +1,215 @@
+// `cairn arb …`: start the service, mint a token. Only this module reads flags and files; the
+// service takes plain options.
+
+import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { checkHmacSecret, closeLogs, createLogger } from '@cairn/service-kit'
+import { CairnError } from '@cairn/utils'
+import type { Command } from 'commander'
+import { z } from 'zod'
+import { ArbErrorCode } from '../errors.ts'
+import type { KeySource } from '../execution/signer.ts'
+import type { Address } from '../graph/token-graph.ts'
+import type { FactoryConfig } from '../pools/tracker.ts'
+import { type ApiKey, type Role, signToken } from '../service/auth.ts'
+import { startArbService } from '../service/service.ts'
+
+const bad = (message: string, hint?: string) =>
+  new CairnError(ArbErrorCode.CONFIG, message, { fault: 'caller', ...(hint ? { hint } : {}) })
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+
+/** `--factory ADDR[:FEE_BPS[:FROM_BLOCK]]` (fee default 30 bps = Uniswap V2's 997/1000). */
+export function parseFactory(text: string): FactoryConfig {
+  const [addr, bps, from] = text.split(':')
+  if (!addr || !ADDRESS.test(addr))
+    throw bad(`bad --factory ${text}`, 'ADDRESS[:FEE_BPS[:FROM_BLOCK]], e.g. 0x5C69…:30:10000835')
+  const fee = bps === undefined ? 30 : Number(bps)
+  if (!Number.isInteger(fee) || fee < 0 || fee >= 10_000) throw bad(`bad fee in --factory ${text}`)
+  return {
+    address: addr as Address,
+    fee: { num: BigInt(10_000 - fee), den: 10_000n },
+    ...(from !== undefined ? { fromBlock: BigInt(from) } : {}),
+  }
+}
+
+const ApiKeys = z
+  .array(
+    z.object({
+      name: z.string().min(1).max(64),
+      role: z.enum(['viewer', 'operator', 'admin']),
+      key: z.string().min(16),
+    }),
+  )
+  .max(1000)
+
+function readApiKeys(file: string): ApiKey[] {
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new CairnError(ArbErrorCode.CONFIG, `cannot read the API keys file ${file} as JSON`, {
+      fault: 'caller',
+      cause: err,
+    })
+  }
+  const r = ApiKeys.safeParse(json)
+  if (!r.success)
+    throw bad(
+      `bad API keys file ${file}: ${z.prettifyError(r.error)}`,
+      'write [{"name":"ops","role":"operator","key":"<openssl rand -hex 32>"}]',
+    )
+  return r.data
+}
+
+function readSecret(file: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file))
+  } catch (err) {
+    throw new CairnError(ArbErrorCode.CONFIG, `cannot read the JWT secret file ${file}`, {
+      fault: 'caller',
+      cause: err,
+    })
+  }
+}
+
+const list = (t: string) =>
+  t
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+interface StartFlags {
+  rpc: string
+  ws?: string
+  databaseUrl?: string
+  datadir: string
+  keystore?: string
+  passwordFile?: string
+  keyFile?: string
+  executor: string
+  base: string
+  factory: string[]
+  maxHops: string
+  pollMs: string
+  killFile?: string
+  jwtSecretFile?: string
+  apiKeysFile?: string
+  queue: string
+  natsUrl: string
+  role: string
+  executorId?: string
+  retentionDays: string
+  replaceAfterMs: string
+  logLevel: string
+  'http.addr': string
+  'http.port': string
+  'http.vhosts': string
+  'http.cors': string
+}
+
+export function keySource(o: { keystore?: string; passwordFile?: string; keyFile?: string }): KeySource {
+  if (o.keyFile && !o.keystore) return { keyFile: o.keyFile }
+  if (o.keystore && o.passwordFile && !o.keyFile) return { keystore: o.keystore, passwordFile: o.passwordFile }
+  throw bad('give the signing key as --keystore FILE --password-file FILE, or --key-file FILE (a mounted secret)')
+}
+
+export function registerArb(program: Command): void {
+  const arb = program.command('arb').description('DEX arbitrage: the engine and its service')
+  arb
+    .command('start')
+    .description('Run the arbitrage service: watch pools over JSON-RPC, trade through ArbExecutor, serve the API')
+    .requiredOption('--rpc <url>', "the chain's JSON-RPC (http)")
+    .option('--ws <url>', 'WebSocket JSON-RPC: a tick on every new head')
+    .option('--database-url <url>', 'PostgreSQL connection string (default: PGlite in --datadir)')
+    .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/arb')
+    .option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')
+    .option('--password-file <file>', "the keystore's password")
+    .option('--key-file <file>', 'a hex private key in a file (a secret manager mount), instead of a keystore')
+    .requiredOption('--executor <address>', 'the deployed ArbExecutor (owned by the signing account)')
+    .requiredOption('--base <address>', 'the base token cycles start and end in (the wrapped native token)')
+    .option(
+      '--factory <spec>',
+      'ADDRESS[:FEE_BPS[:FROM_BLOCK]] of a V2 factory (repeatable)',
+      (v, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option('--max-hops <n>', 'longest cycle, in pools', '3')
+    .option('--poll-ms <ms>', 'poll interval', '1000')
+    .option('--kill-file <file>', 'trading stops while this file exists')
+    .option('--jwt-secret-file <file>', 'HS256 secret (≥ 32 bytes) for bearer tokens')
+    .option('--api-keys-file <file>', 'JSON [{"name","role","key"}] of API keys (roles viewer, operator, admin)')
+    .option('--queue <kind>', 'memory (embedded) or nats', 'memory')
+    .option('--nats-url <url>', 'NATS with JetStream', '127.0.0.1:4222')
+    .option('--role <role>', 'all, strategy (search and queue) or executor (execute from the queue)', 'all')
+    .option('--executor-id <name>', 'this process in claims and trades (default: host:pid)')
+    .option('--retention-days <n>', 'days of reserve history and opportunities kept', '30')
+    .option('--replace-after-ms <ms>', 'replace a trade not mined after this long with higher fees (0: never)', '0')
+    .option('--log-level <level>', 'log level', 'info')
+    .option('--http.addr <addr>', 'API listen address', '127.0.0.1')
+    .option('--http.port <port>', 'API listen port', '8570')
+    .option('--http.vhosts <names>', 'Host names answered (* = any)', '*')
+    .option('--http.cors <origins>', 'origins allowed cross-origin', '')
+    .action(async (o: StartFlags) => {
+      const logger = createLogger({ level: o.logLevel, format: 'auto' })
+      if (o.factory.length === 0) throw bad('give at least one --factory')
+      for (const [flag, v] of [
+        ['--executor', o.executor],
+        ['--base', o.base],
+      ] as const)
+        if (!ADDRESS.test(v)) throw bad(`bad ${flag} ${v}`)
+      if (!['all', 'strategy', 'executor'].includes(o.role)) throw bad(`bad --role ${o.role}`)
+      if (!['memory', 'nats'].includes(o.queue)) throw bad(`bad --queue ${o.queue}`)
+      if (o.role !== 'all' && o.queue === 'memory') throw bad('--role strategy/executor needs --queue nats')
+      const jwtSecret = o.jwtSecretFile ? readSecret(o.jwtSecretFile) : null
+      checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
+      const svc = await startArbService(
+        {
+          rpc: o.rpc,
+          ws: o.ws ?? null,
+          databaseUrl: o.databaseUrl ?? null,
+          datadir: o.datadir,
+          key: keySource(o),
+          executor: o.executor as Address,
+          base: o.base as Address,
+          factories: o.factory.map(parseFactory),
+          maxHops: Number(o.maxHops),
+          pollMs: Number(o.pollMs),
+          http: { host: o['http.addr'], port: Number(o['http.port']) },
+          auth: { jwtSecret, apiKeys: o.apiKeysFile ? readApiKeys(o.apiKeysFile) : [] },
+          edge: { vhosts: list(o['http.vhosts']), cors: list(o['http.cors']), maxConnectionsPerIp: 0, shedLagMs: 0 },
+          killFile: o.killFile ?? null,
+          queue: o.queue === 'nats' ? { kind: 'nats', servers: o.natsUrl } : { kind: 'memory' },
+          runner: {
+            role: o.role as 'all' | 'strategy' | 'executor',
+            executorId: o.executorId ?? `${hostname()}:${process.pid}`,
+            retentionDays: Number(o.retentionDays),
+          },
+          replaceAfterMs: Number(o.replaceAfterMs),
+        },
+        { logger },
+      )
+      const stop = async () => {
+        await svc.close()
+        logger.info('stopped cleanly')
+        await closeLogs(logger)
+        process.exit(0)
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+
+  arb
+    .command('token')
+    .description('Mint an HS256 bearer token for the arbitrage API')
+    .requiredOption('--secret-file <file>', 'the HS256 secret the service was given')
+    .requiredOption('--role <role>', 'viewer, operator or admin')
+    .requiredOption('--sub <name>', 'who (recorded in the audit log)')
+    .option('--ttl <seconds>', 'lifetime', '3600')
+    .action((o: { secretFile: string; role: string; sub: string; ttl: string }) => {
+      if (!['viewer', 'operator', 'admin'].includes(o.role)) throw bad(`bad --role ${o.role}`)
+      const secret = readSecret(o.secretFile)
+      checkHmacSecret(secret, `--secret-file ${o.secretFile}`)
+      process.stdout.write(`${signToken(secret, { sub: o.sub, role: o.role as Role, ttlSeconds: Number(o.ttl) })}\n`)
+    })
+}

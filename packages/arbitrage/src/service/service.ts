@@ -1,0 +1,284 @@
+// The arbitrage service composed: storage (PGlite or PostgreSQL, migrated), the signer and its nonce
+// owner, the engine over a viem client, the risk guard on the configuration table, the queue
+// (in-process or NATS), the runner's loop, and the HTTP API — with ordered shutdown.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { createMetricsRegistry, HealthChecks, Shutdown } from '@cairn/service-kit'
+import { openPglite, openPostgres, type Sql } from '@cairn/service-kit/sql'
+import { CairnError, type Logger } from '@cairn/utils'
+import type { FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type PublicClient,
+  type Transport,
+  webSocket,
+} from 'viem'
+import { ArbEngine } from '../engine.ts'
+import { ArbErrorCode } from '../errors.ts'
+import { ExecutorClient } from '../execution/executor.ts'
+import { NonceManager } from '../execution/nonce-manager.ts'
+import { type KeySource, loadSigner } from '../execution/signer.ts'
+import { type Address, TokenGraph } from '../graph/token-graph.ts'
+import { createArbMetrics } from '../metrics.ts'
+import { type FactoryConfig, PoolTracker } from '../pools/tracker.ts'
+import { NatsQueue } from '../queue/nats-queue.ts'
+import { type Claims, MemoryClaims, MemoryQueue, type OpportunityQueue } from '../queue/queue.ts'
+import { RiskGuard } from '../risk/guard.ts'
+import { ConfigStore } from '../store/config-store.ts'
+import { migrateArb } from '../store/migrations.ts'
+import { ArbStore } from '../store/store.ts'
+import { type ArbApiOptions, createArbApi, DEFAULT_EDGE } from './app.ts'
+import type { AuthOptions } from './auth.ts'
+import { EventHub } from './events.ts'
+import { ArbRunner, type ArbRunnerOptions } from './runner.ts'
+
+export interface ArbServiceOptions {
+  rpc: string
+  /** WebSocket endpoint: new heads trigger a tick at once (polling at `pollMs` stays as the fallback). */
+  ws?: string | null
+  /** PostgreSQL URL; absent: PGlite in `datadir` (null datadir: in memory). */
+  databaseUrl?: string | null
+  datadir: string | null
+  key: KeySource
+  executor: Address
+  base: Address
+  factories: FactoryConfig[]
+  maxHops: number
+  pollMs: number
+  http: { host: string; port: number } | null
+  auth: AuthOptions
+  edge?: ArbApiOptions['edge']
+  killFile?: string | null
+  queue: { kind: 'memory' } | { kind: 'nats'; servers: string; stream?: string; subject?: string }
+  runner: ArbRunnerOptions
+  /** Flash-swap the first hop (default true). */
+  flash?: boolean
+  /** A stuck trade is replaced after this long (0: never). */
+  replaceAfterMs?: number
+}
+
+export interface ArbService {
+  app: FastifyInstance
+  runner: ArbRunner
+  store: ArbStore
+  guard: RiskGuard
+  registry: Registry
+  sql: Sql
+  /** The bound address of the HTTP API (null without http). */
+  address: string | null
+  account: Address
+  /** Runs one tick now (tests); the loop runs them anyway. */
+  tick(): Promise<void>
+  /** Resolves when the in-process queue has handled everything queued so far (NATS: at once). */
+  idle(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function startArbService(
+  opts: ArbServiceOptions,
+  modules: { logger: Logger; registry?: Registry },
+): Promise<ArbService> {
+  const { logger } = modules
+  const shutdown = new Shutdown(logger, 15_000)
+  let closed = false
+  const fail = async (err: unknown) => {
+    await shutdown.close().catch(() => {})
+    throw err
+  }
+  try {
+    // storage first: nothing runs without its configuration
+    let sql: Sql
+    if (opts.databaseUrl) sql = await openPostgres(opts.databaseUrl)
+    else {
+      if (opts.datadir) mkdirSync(opts.datadir, { recursive: true })
+      sql = await openPglite(opts.datadir ? join(opts.datadir, 'pgdata') : null)
+    }
+    shutdown.add('database', () => sql.close())
+    const applied = await migrateArb(sql)
+    if (applied.length) logger.info({ applied, driver: sql.driver }, 'database migrated')
+    const store = new ArbStore(sql)
+    const config = new ConfigStore(sql)
+    const registry = modules.registry ?? createMetricsRegistry({ version: '0.1.0', commit: 'unknown' })
+    const metrics = createArbMetrics(registry)
+
+    const account = await loadSigner(opts.key)
+    logger.info({ account: account.address }, 'signer loaded')
+    const owner = opts.runner.executorId
+    const staleMs = Math.max(30_000, opts.pollMs * 20)
+    if (opts.runner.role !== 'strategy') {
+      if (!(await store.holdSigner(account.address, owner, new Date(), staleMs)))
+        throw new CairnError(ArbErrorCode.CONFIG, `another executor holds the nonces of ${account.address}`, {
+          fault: 'caller',
+          hint: 'give each executor process its own signing account (one nonce owner per account), or stop the other one',
+        })
+      shutdown.add('signer', () => store.releaseSigner(account.address, owner))
+    }
+
+    const transport: Transport = opts.ws ? webSocket(opts.ws) : http(opts.rpc, { timeout: 30_000 })
+    const probe = createPublicClient({ transport: http(opts.rpc) })
+    const chainId = await probe.getChainId()
+    const chain = defineChain({
+      id: chainId,
+      name: `chain-${chainId}`,
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [opts.rpc] } },
+    })
+    const pub = createPublicClient({ chain, transport, pollingInterval: Math.min(opts.pollMs, 1000) }) as PublicClient
+    const wallet = createWalletClient({ account, chain, transport })
+    const guard = new RiskGuard({ killFile: opts.killFile ?? null })
+    const graph = new TokenGraph({ base: opts.base, maxHops: opts.maxHops })
+    const tracker = new PoolTracker(
+      { factories: opts.factories },
+      { client: pub, graph, logger: logger.child({ module: 'tracker' }) },
+    )
+    const nonces = new NonceManager({ address: account.address }, { client: pub, logger })
+    const executor = new ExecutorClient(
+      { address: opts.executor, flash: opts.flash ?? true, replaceAfterMs: opts.replaceAfterMs ?? 0 },
+      {
+        public: pub,
+        wallet,
+        account,
+        logger: logger.child({ module: 'executor' }),
+        hopSlippageBps: () => guard.config.hopSlippageBps,
+        gasPriceCap: () => guard.limits().gasPriceCap,
+      },
+    )
+    const engine = new ArbEngine(
+      { limits: guard.limits() },
+      {
+        graph,
+        tracker,
+        executor,
+        public: pub,
+        logger: logger.child({ module: 'engine' }),
+        killed: guard.killed,
+        limits: () => guard.limits(),
+        risk: guard,
+        nonces,
+        metrics,
+      },
+    )
+    let queue: OpportunityQueue
+    let claims: Claims
+    if (opts.queue.kind === 'nats') {
+      queue = await NatsQueue.open(
+        {
+          servers: opts.queue.servers,
+          ...(opts.queue.stream ? { stream: opts.queue.stream } : {}),
+          ...(opts.queue.subject ? { subject: opts.queue.subject } : {}),
+        },
+        { logger },
+      )
+      claims = {
+        claim: (id, who) => store.claim(id, who, new Date()),
+        release: (id, who) => store.releaseClaim(id, who),
+      } // shared by every executor through the database
+    } else {
+      queue = new MemoryQueue()
+      claims = new MemoryClaims()
+    }
+    shutdown.add('queue', () => queue.close())
+    const events = new EventHub()
+    const runner = new ArbRunner(opts.runner, {
+      engine,
+      tracker,
+      graph,
+      store,
+      config,
+      guard,
+      queue,
+      claims,
+      logger,
+      metrics,
+      events: events.publish,
+    })
+    await runner.start()
+    shutdown.add('executor', () => runner.stop())
+
+    // the loop: a tick per poll interval, or per new head over the WebSocket; never two at once
+    let ticking: Promise<void> | null = null
+    let again = false
+    const tick = async (): Promise<void> => {
+      if (ticking) {
+        again = true
+        return ticking
+      }
+      ticking = (async () => {
+        do {
+          again = false
+          await runner.tick()
+          if (opts.runner.role !== 'strategy')
+            await store.holdSigner(account.address, owner, new Date(), staleMs).catch(() => {})
+        } while (again && !closed)
+      })().finally(() => {
+        ticking = null
+      })
+      return ticking
+    }
+    const timer = setInterval(() => void tick(), opts.pollMs)
+    const unwatch = opts.ws ? pub.watchBlockNumber({ onBlockNumber: () => void tick(), emitOnBegin: false }) : () => {}
+    shutdown.add('loop', async () => {
+      closed = true
+      clearInterval(timer)
+      unwatch()
+      await ticking
+    })
+
+    const health = new HealthChecks({ timeoutMs: 2_000 })
+    health.register('database', async () => void (await sql.query('SELECT 1')))
+    health.register('chain', async () => void (await probe.getBlockNumber()))
+    const app = createArbApi(
+      { auth: opts.auth, edge: opts.edge ?? DEFAULT_EDGE },
+      {
+        store,
+        config,
+        guard,
+        registry,
+        health,
+        logger,
+        status: () => ({
+          account: account.address,
+          role: opts.runner.role,
+          queue: queue.kind,
+          head: tracker.head?.number,
+          pools: graph.poolCount,
+          cycles: graph.cycleCount,
+          breakerOpen: engine.breakerOpen,
+          counts: runner.counts,
+        }),
+        resetBreaker: () => engine.resetBreaker(),
+        events,
+      },
+    )
+    let address: string | null = null
+    if (opts.http) {
+      address = await app.listen({ host: opts.http.host, port: opts.http.port })
+      logger.info({ address, storage: sql.driver, queue: queue.kind }, 'arbitrage service listening')
+    }
+    shutdown.add('http', () => app.close())
+    return {
+      app,
+      runner,
+      store,
+      guard,
+      registry,
+      sql,
+      address,
+      account: account.address,
+      tick,
+      idle: async () => {
+        if (queue instanceof MemoryQueue) await queue.drained()
+      },
+      close: async () => {
+        closed = true
+        await shutdown.close()
+      },
+    }
+  } catch (err) {
+    return fail(err)
+  }
+}

@@ -1,0 +1,138 @@
+// The arbitrage service end to end on a Cairn dev chain with Uniswap V2 from its published build:
+// started as `cairn arb start` composes it (PGlite, the signer from a key file, the in-process
+// queue), it syncs the pools, an operator raises the minimum profit and engages the kill switch
+// over the API; a mispricing another account makes is found but not traded while killed; released,
+// the service trades it, and the trade, its realised profit and the audit trail are in the API.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLogger } from '@cairn/service-kit'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Address } from '../src/graph/token-graph.ts'
+import { type ArbService, startArbService } from '../src/service/service.ts'
+import {
+  addLiquidity,
+  balanceOf,
+  createPair,
+  deployExecutor,
+  deployFactory,
+  deployToken,
+  startCairn,
+  swap,
+  type TestChain,
+  transfer,
+} from './chain-harness.ts'
+
+const E18 = 10n ** 18n
+// dev account 0 of the "test … junk" mnemonic the dev node serves
+const DEV_KEY_0 = 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+const OPERATOR = { 'x-api-key': 'operator-key-0123456789abcdef' }
+const ADMIN = { 'x-api-key': 'admin-key-0123456789abcdef0123' }
+
+describe('the arbitrage service on a Cairn dev chain', () => {
+  let c: TestChain
+  let svc: ArbService
+  let W: Address
+  let A: Address
+  let executor: Address
+  const pool: Record<string, Address> = {}
+  const dir = mkdtempSync(join(tmpdir(), 'arb-svc-'))
+
+  beforeAll(async () => {
+    c = await startCairn()
+    const [f1, f2] = [await deployFactory(c), await deployFactory(c)]
+    W = await deployToken(c, 10n ** 12n * E18)
+    A = await deployToken(c, 10n ** 12n * E18)
+    const B = await deployToken(c, 10n ** 12n * E18)
+    for (const t of [W, A, B]) await transfer(c, 0, t, c.accounts[2]!.address.toLowerCase() as Address, 10n ** 9n * E18)
+    for (const [key, f, x, y] of [
+      ['WA1', f1, W, A],
+      ['WA2', f2, W, A],
+      ['AB', f1, A, B],
+      ['BW', f1, B, W],
+    ] as const) {
+      pool[key] = await createPair(c, f, x, y)
+      await addLiquidity(c, pool[key]!, x, 10_000n * E18, y, 10_000n * E18)
+    }
+    executor = await deployExecutor(c)
+    writeFileSync(join(dir, 'key'), `${DEV_KEY_0}\n`, { mode: 0o600 })
+    svc = await startArbService(
+      {
+        rpc: c.url,
+        datadir: null,
+        key: { keyFile: join(dir, 'key') },
+        executor,
+        base: W,
+        factories: [f1, f2].map((address) => ({ address, fee: { num: 997n, den: 1000n } })),
+        maxHops: 3,
+        pollMs: 3_600_000, // the test ticks by hand
+        http: null,
+        auth: {
+          jwtSecret: null,
+          apiKeys: [
+            { name: 'ops', role: 'operator', key: OPERATOR['x-api-key'] },
+            { name: 'root', role: 'admin', key: ADMIN['x-api-key'] },
+          ],
+        },
+        queue: { kind: 'memory' },
+        runner: { role: 'all', executorId: 'e2e' },
+      },
+      { logger: createLogger({ level: 'error', format: 'json' }) },
+    )
+  }, 180_000)
+
+  afterAll(async () => {
+    await svc?.close()
+    await c?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('finds, holds while killed, then trades a mispricing, and shows it in the API', async () => {
+    expect(svc.account.toLowerCase()).toBe(c.accounts[0]!.address.toLowerCase())
+    const inject = svc.app.inject.bind(svc.app)
+    expect((await inject({ url: '/v1/pools', headers: OPERATOR })).json().pools).toHaveLength(4)
+    const min = await inject({
+      method: 'PUT',
+      url: '/v1/config/minProfit',
+      headers: OPERATOR,
+      payload: { value: (10n ** 15n).toString() },
+    })
+    expect(min.statusCode).toBe(200)
+    await inject({
+      method: 'POST',
+      url: '/v1/kill-switch',
+      headers: OPERATOR,
+      payload: { engaged: true, reason: 'e2e' },
+    })
+
+    await swap(c, 2, pool.BW!, W, 1500n * E18) // cheap W in BW: W→A→B→W and W→B… cycles open up
+    await svc.tick()
+    await svc.idle()
+    const held = (await inject({ url: '/v1/opportunities?decision=skipped', headers: OPERATOR })).json().opportunities
+    expect(held.length).toBeGreaterThan(0)
+    expect(held[0].detail).toBe('killed')
+    expect((await inject({ url: '/v1/trades', headers: OPERATOR })).json().trades).toEqual([])
+
+    await inject({ method: 'POST', url: '/v1/kill-switch', headers: OPERATOR, payload: { engaged: false } })
+    const before = await balanceOf(c, W, executor)
+    await svc.tick() // no new block: the carried pools are searched again
+    await svc.idle()
+    const trades = (await inject({ url: '/v1/trades', headers: OPERATOR })).json().trades
+    expect(trades).toHaveLength(1)
+    expect(trades[0].status).toBe('success')
+    expect(BigInt(trades[0].realized)).toBeGreaterThan(10n ** 15n)
+    expect(await balanceOf(c, W, executor)).toBe(before + BigInt(trades[0].profit))
+    const pnl = (await inject({ url: '/v1/pnl', headers: OPERATOR })).json()
+    expect(pnl.totals[W.toLowerCase()] ?? pnl.totals[W]).toMatchObject({ trades: 1, realized: trades[0].realized })
+    const audit = (await inject({ url: '/v1/audit', headers: ADMIN })).json().entries
+    expect(audit.map((e: { actor: string; action: string }) => `${e.actor}:${e.action}`)).toEqual([
+      'ops:config.set',
+      'ops:config.set',
+      'ops:kill-switch.reason',
+      'ops:config.set',
+    ])
+    const metrics = (await inject({ url: '/metrics' })).body
+    expect(metrics).toMatch(/cairn_arb_trades_total\{status="success"\} 1/)
+    expect(metrics).toMatch(/cairn_arb_block_to_tx_seconds_count 1/)
+  }, 180_000)
+})

@@ -1,0 +1,66 @@
+import pg from 'pg'
+import { type Row, type Sql, type StorageErrorWrap, storageFailed } from './sql.ts'
+
+export interface PostgresOptions {
+  /** Pool size (default 10). */
+  max?: number
+  wrapError?: StorageErrorWrap
+}
+
+/** Connects to a PostgreSQL server through a `pg` pool (`connectionString` as in DATABASE_URL). */
+export async function openPostgres(connectionString: string, opts: PostgresOptions = {}): Promise<Sql> {
+  const wrap = opts.wrapError ?? storageFailed
+  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, connectionTimeoutMillis: 5_000 })
+  pool.on('error', () => {}) // idle-client errors surface on the next query instead
+  const on =
+    (client: pg.Pool | pg.PoolClient): Sql['query'] =>
+    async <T extends Row>(text: string, params?: unknown[]) => {
+      try {
+        const r = await client.query(text, params)
+        const last = Array.isArray(r) ? r[r.length - 1] : r
+        return (last?.rows ?? []).map(toBytes) as T[]
+      } catch (err) {
+        throw wrap(err, 'query failed')
+      }
+    }
+  try {
+    await pool.query('SELECT 1')
+  } catch (err) {
+    await pool.end()
+    throw wrap(err, 'cannot connect to PostgreSQL')
+  }
+  const sql: Sql = {
+    driver: 'pg',
+    query: on(pool),
+    exec: async (text) => {
+      await on(pool)(text)
+    },
+    transaction: async (fn) => {
+      const client = await pool.connect()
+      const query = on(client)
+      const tx: Sql = { ...sql, query, exec: async (t) => void (await query(t)), transaction: (f) => f(tx) }
+      try {
+        await query('BEGIN')
+        const out = await fn(tx)
+        await query('COMMIT')
+        return out
+      } catch (err) {
+        await query('ROLLBACK').catch(() => {})
+        throw err
+      } finally {
+        client.release()
+      }
+    },
+    close: () => pool.end(),
+  }
+  return sql
+}
+
+/** `pg` returns bytea as Buffer; the services work on plain Uint8Array. */
+function toBytes(row: Row): Row {
+  for (const k of Object.keys(row)) {
+    const v = row[k]
+    if (Buffer.isBuffer(v)) row[k] = new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+  }
+  return row
+}
