@@ -8,6 +8,7 @@ import { Address, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
 import { Bloom, buildBlock, createVM, encodeReceipt, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { BatchedStateManager } from './batched-state.ts'
 import { ChainView } from './chain-view.ts'
+import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 import { type ChainCommons, ownCopy } from './common.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
@@ -371,7 +372,14 @@ export class Executor {
         return result
       }
     }
-    return addTx(builder, tx, this.common)
+    if (!isImpersonatedTx(tx)) return addTx(builder, tx, this.common)
+    // Anvil skips EIP-3607 for an impersonated sender (a contract may send, dev chains only).
+    const restore = allowCodeSender(this.vm, txSender(tx))
+    try {
+      return await addTx(builder, tx, this.common)
+    } finally {
+      restore()
+    }
   }
 
   /** The VM of `common`'s fork, over the executor's one state manager (made on first use). */

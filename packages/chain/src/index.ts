@@ -5,6 +5,7 @@ export { encodeChainFileBlock, readChainFile, rlpItemLength } from './chain-file
 export { ChainView } from './chain-view.ts'
 export type { CheckOptions, CheckProblem, CheckReport } from './check.ts'
 export { checkChain, receiptsRoot } from './check.ts'
+export { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 export type { ChainCommonOptions, SupportedHardfork } from './common.ts'
 export { createChainCommon, DEFAULT_HARDFORK, SUPPORTED_HARDFORKS } from './common.ts'
 export type { BuildingHeader, ChainEngine } from './engine.ts'
