@@ -16,6 +16,7 @@ import { type BlockEnv, fastPathAllowed, runFastTransfer } from './fast-transfer
 import { installJumpDestCache } from './jump-cache.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import { creditUncleRewards, isProofOfWork } from './pow.ts'
+import { StatePreimages } from './preimages.ts'
 import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
 import type { StoredReceipt } from './receipt.ts'
 import type { StateDB } from './state-db.ts'
@@ -119,6 +120,17 @@ export class Executor {
 
   /** Transactions that took the fast path so far (for tests and metrics). */
   fastCount = 0
+  /** Addresses and slots written since {@link recordPreimages} (dev chains; undefined otherwise). */
+  preimages: StatePreimages | undefined
+
+  /** Records the addresses and slots every later block writes (dev chains: anvil_dumpState). */
+  recordPreimages(): StatePreimages {
+    if (!this.preimages) {
+      this.preimages = new StatePreimages()
+      this.preimages.install(this.vm.stateManager)
+    }
+    return this.preimages
+  }
 
   /** Read-only state views shared by callers at the same root (see {@link stateAt}). */
   private readonly readViews = new Map<string, MerkleStateManager>()

@@ -214,6 +214,8 @@ async function wire(
 
   // Anvil's coinbase is the zero address: tips do not move the dev accounts' balances, so
   // tests that compute balances from receipts hold against both.
+  // anvil_dumpState needs the addresses and slots in the clear (the trie keeps their hashes).
+  if (config.dev) chain.executor.recordPreimages()
   const engine = new DevEngine(
     {
       blockTime: config.blockTime,

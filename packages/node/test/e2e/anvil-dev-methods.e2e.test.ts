@@ -222,6 +222,24 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     await same('eth_getTransactionCount', [COINBASE, 'latest'])
   })
 
+  it('an impersonated account with code sends on both (no EIP-3607 for impersonated senders)', async () => {
+    const contract = '0x5555555555555555555555555555555555555555'
+    await same('anvil_setCode', [contract, '0x00'])
+    await same('anvil_setBalance', [contract, '0xde0b6b3a7640000'])
+    await same('anvil_impersonateAccount', [contract])
+    const [a, c] = await both('eth_sendTransaction', [{ from: contract, to: STRANGER, value: '0x9' }])
+    expect(a.error).toBeUndefined()
+    expect(c.error, JSON.stringify(c.error)).toBeUndefined()
+    const receipts = await Promise.all([
+      rpcRequest(anvil.url, 'eth_getTransactionReceipt', [a.result]),
+      rpcRequest(cairn.url, 'eth_getTransactionReceipt', [c.result]),
+    ])
+    expect(receipts.map((r) => (r as { result: { status: string } }).result.status)).toEqual(['0x1', '0x1'])
+    await same('eth_getBalance', [STRANGER, 'latest'])
+    await same('eth_getCode', [contract, 'latest'])
+    await same('anvil_stopImpersonatingAccount', [contract])
+  })
+
   it('evm_mine_detailed answers the blocks it made', async () => {
     const [a, c] = (await both('evm_mine_detailed')) as [{ result: Block[] }, { result: Block[] }]
     expect(c.result.length).toBe(a.result.length)
@@ -256,5 +274,29 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
       expect(c.error?.code).toBe(-32602)
       expect(c.error?.message).toMatch(/expected a hex number .* or a non-negative integer/)
     }
+  })
+
+  // Last: loading a dump with a foreign head block leaves Anvil's block history unlike its own.
+  it("anvil_dumpState / anvil_loadState: each loads the other's dump", async () => {
+    const holder = '0x6666666666666666666666666666666666666666'
+    const slot = `0x${'00'.repeat(31)}07`
+    await same('anvil_setBalance', [holder, '0x1234'])
+    await same('anvil_setNonce', [holder, '0x3'])
+    await same('anvil_setCode', [holder, '0x6001600055'])
+    await same('anvil_setStorageAt', [holder, slot, `0x${'00'.repeat(31)}2a`])
+    const [da, dc] = await alike('anvil_dumpState')
+    // Swap the dumps: each node loads the other's, on a fresh address set, and reads alike.
+    await same('anvil_setBalance', [holder, '0x0'])
+    await same('anvil_setStorageAt', [holder, slot, `0x${'00'.repeat(32)}`])
+    const [la, lc] = await Promise.all([
+      rpcRequest(anvil.url, 'anvil_loadState', [dc]),
+      rpcRequest(cairn.url, 'anvil_loadState', [da]),
+    ])
+    expect([(la as Answer).result, (lc as Answer).result], JSON.stringify(la)).toEqual([true, true])
+    expect(await same('eth_getBalance', [holder, 'latest'])).toBe('0x1234')
+    expect(await same('eth_getStorageAt', [holder, slot, 'latest'])).toBe(`0x${'00'.repeat(31)}2a`)
+    await same('eth_getTransactionCount', [holder, 'latest'])
+    await same('eth_getCode', [holder, 'latest'])
+    await same('eth_getBalance', [A0, 'latest'])
   })
 })

@@ -11,13 +11,7 @@ import {
 import { Common, Hardfork } from '@ethereumjs/common'
 import { bytesToNibbles, type MerklePatriciaTrie } from '@ethereumjs/mpt'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import {
-  type Address,
-  createWithdrawal,
-  equalsBytes,
-  setLengthLeft,
-  toChecksumAddress,
-} from '@ethereumjs/util'
+import { type Address, createWithdrawal, equalsBytes, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
 import { createVM, runTx, type VM } from '@ethereumjs/vm'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
