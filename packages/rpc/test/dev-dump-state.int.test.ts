@@ -3,7 +3,7 @@
 // anvil_reset brings them back. (The Anvil differential is in node's anvil-dev-methods e2e test.)
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ACCOUNT_0, deploy, send, STORE_RUNTIME } from './bytecode.ts'
+import { ACCOUNT_0, deploy, STORE_RUNTIME, send } from './bytecode.ts'
 import { call, result, type StartedNode, startDevNode } from './live-node.ts'
 
 const HOLDER = '0x7777777777777777777777777777777777777777'
@@ -42,7 +42,7 @@ describe('anvil_dumpState / anvil_loadState', () => {
     const head = await result<string>(url, 'eth_blockNumber')
     expect(dump.block.number).toBe(head)
     expect(dump.best_block_number).toBe(Number(head))
-    expect(dump.accounts[store]).toEqual({ nonce: 1, balance: '0x0', code, storage: { [SLOT_0]: value } })
+    expect(dump.accounts[store]).toEqual({ nonce: 1, balance: '0x29', code, storage: { [SLOT_0]: value } })
     expect(dump.accounts[HOLDER]).toEqual({ nonce: 3, balance: '0x1234', code: '0x', storage: {} })
     expect(dump.accounts[ACCOUNT_0]?.nonce).toBe(2)
 
