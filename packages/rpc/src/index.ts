@@ -2,6 +2,7 @@ import type { MethodDef } from './method.ts'
 import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
 import { devAnvilMethods } from './methods/dev-anvil.ts'
+import { devErc20Methods } from './methods/dev-erc20.ts'
 import { devImpersonateMethods } from './methods/dev-impersonate.ts'
 import { devInfoMethods } from './methods/dev-info.ts'
 import { devStateMethods } from './methods/dev-state.ts'
@@ -44,6 +45,7 @@ export const ALL_METHODS: MethodDef[] = [
   ...devMethods,
   ...devImpersonateMethods,
   ...devStateMethods,
+  ...devErc20Methods,
   ...devAnvilMethods,
   ...devInfoMethods,
 ]

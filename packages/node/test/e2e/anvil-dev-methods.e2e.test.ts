@@ -7,8 +7,9 @@
 //
 //   npx vitest run packages/node/test/e2e/anvil-dev-methods.e2e.test.ts
 import { existsSync } from 'node:fs'
-import { keccak256 } from 'viem'
+import { encodeDeployData, encodeFunctionData, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { compileContracts, tokenAbi } from './contracts.ts'
 import { anvilBinary, killAllNodes, type NodeHandle, rpcRequest, startNode } from './harness.ts'
 import { devAccount } from './helpers.ts'
 
@@ -19,6 +20,7 @@ if (!haveAnvil) {
   )
 }
 
+const toHex = (n: bigint) => `0x${n.toString(16)}`
 const A0 = devAccount(0).address.toLowerCase()
 const A9 = devAccount(9).address.toLowerCase()
 const STRANGER = '0x1111111111111111111111111111111111111111'
@@ -276,6 +278,51 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     }
   })
 
+  it('anvil_dealERC20 / anvil_setERC20Allowance: the token answers the amount on both', async () => {
+    const { Token } = compileContracts()
+    const data = encodeDeployData({ abi: tokenAbi, bytecode: Token.bytecode, args: ['T', 'T', 1000n] })
+    const [da, dc] = await both('eth_sendTransaction', [{ from: A0, data }])
+    const tokens = await Promise.all(
+      [
+        [anvil, da.result],
+        [cairn, dc.result],
+      ].map(async ([node, hash]) => {
+        const r = (await rpcRequest((node as NodeHandle).url, 'eth_getTransactionReceipt', [hash])) as {
+          result: { contractAddress: string }
+        }
+        return r.result.contractAddress
+      }),
+    )
+    const read = async (fn: 'balanceOf' | 'allowance', args: readonly unknown[]) =>
+      Promise.all(
+        [anvil, cairn].map(async (node, i) => {
+          const input = encodeFunctionData({ abi: tokenAbi, functionName: fn, args: args as never })
+          const r = (await rpcRequest(node.url, 'eth_call', [{ to: tokens[i], data: input }, 'latest'])) as Answer
+          return BigInt(r.result as string)
+        }),
+      )
+    const amount = 123_456_789n
+    for (const [i, node] of [anvil, cairn].entries()) {
+      const r = (await rpcRequest(node.url, 'anvil_dealERC20', [STRANGER, tokens[i], toHex(amount)])) as Answer
+      expect(r.error, node.kind).toBeUndefined()
+      expect(r.result, node.kind).toBeNull()
+      const a = (await rpcRequest(node.url, 'anvil_setERC20Allowance', [
+        STRANGER,
+        A9,
+        tokens[i],
+        toHex(amount + 1n),
+      ])) as Answer
+      expect(a.error, node.kind).toBeUndefined()
+    }
+    expect(await read('balanceOf', [STRANGER])).toEqual([amount, amount])
+    expect(await read('allowance', [STRANGER, A9])).toEqual([amount + 1n, amount + 1n])
+    // The deployer's balance is untouched (only the holder's slot was found and set).
+    expect(await read('balanceOf', [A0])).toEqual([1000n, 1000n])
+    // Not a token: both refuse.
+    const refused = await both('anvil_dealERC20', [STRANGER, COINBASE, '0x1'])
+    expect(refused.map((r) => r.error !== undefined)).toEqual([true, true])
+  })
+
   // Last: loading a dump with a foreign head block leaves Anvil's block history unlike its own.
   it("anvil_dumpState / anvil_loadState: each loads the other's dump", async () => {
     const holder = '0x6666666666666666666666666666666666666666'
@@ -285,6 +332,7 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     await same('anvil_setCode', [holder, '0x6001600055'])
     await same('anvil_setStorageAt', [holder, slot, `0x${'00'.repeat(31)}2a`])
     const [da, dc] = await alike('anvil_dumpState')
+    const [ba, bc] = (await both('eth_getBalance', [A0, 'latest'])).map((r) => r.result)
     // Swap the dumps: each node loads the other's, on a fresh address set, and reads alike.
     await same('anvil_setBalance', [holder, '0x0'])
     await same('anvil_setStorageAt', [holder, slot, `0x${'00'.repeat(32)}`])
@@ -297,6 +345,8 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     expect(await same('eth_getStorageAt', [holder, slot, 'latest'])).toBe(`0x${'00'.repeat(31)}2a`)
     await same('eth_getTransactionCount', [holder, 'latest'])
     await same('eth_getCode', [holder, 'latest'])
-    await same('eth_getBalance', [A0, 'latest'])
+    // A0's balance differs (each chain's own fees): each node now holds the other's.
+    const [la0, lc0] = (await both('eth_getBalance', [A0, 'latest'])).map((r) => r.result)
+    expect([la0, lc0]).toEqual([bc, ba])
   })
 })
