@@ -4,6 +4,7 @@
 // compiled at start. Every other command, and `start` with a missing or stale bundle, runs the
 // TypeScript sources through tsx's loader.
 import { readdirSync, statSync } from 'node:fs'
+import module from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 const bundle = fileURLToPath(new URL('../dist/start.js', import.meta.url))
@@ -28,6 +29,10 @@ function currentBundle() {
   }
   return built
 }
+
+// Node 22.1+: V8 keeps compiled code of the bundle and its dependencies between runs (in the OS
+// temp directory), so later starts skip most parsing and compiling. Node 20 lacks it: no-op there.
+module.enableCompileCache?.()
 
 let ran = false
 if (process.argv[2] === 'start' && currentBundle() !== undefined) {

@@ -71,6 +71,9 @@ async function latest(): Promise<[Block, Block]> {
 
 describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
   beforeAll(async () => {
+    // solc first: compiling for seconds between two requests lets the nodes close idle keep-alive
+    // sockets, which the next request may reuse ("other side closed").
+    compileContracts()
     ;[anvil, cairn] = await Promise.all([startNode('anvil'), startNode('cairn', { args: ['--ephemeral'] })])
   })
   afterAll(async () => {
