@@ -47,5 +47,17 @@ if (process.argv[2] === 'start' && currentBundle() !== undefined) {
 if (!ran) {
   const { register } = await import('tsx/esm/api')
   register()
-  await import('../src/cli/main.ts')
+  if (process.argv[2] === 'solc') {
+    // The native solc command line (--version, --standard-json), answered by solc-js: its options
+    // are solc's, not Cairn's, so it bypasses the command parser.
+    const { readFileSync } = await import('node:fs')
+    const { runSolcShim } = await import('../src/cli/solc-shim.ts')
+    process.exitCode = runSolcShim(process.argv.slice(3), {
+      stdin: () => readFileSync(0, 'utf8'),
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+    })
+  } else {
+    await import('../src/cli/main.ts')
+  }
 }
