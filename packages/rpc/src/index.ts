@@ -19,7 +19,9 @@ import { ethSignMethods } from './methods/eth-sign.ts'
 import { ethSimulateMethods } from './methods/eth-simulate.ts'
 import { ethStateMethods } from './methods/eth-state.ts'
 import { netWeb3Methods } from './methods/net-web3.ts'
+import { otsMethods } from './methods/ots.ts'
 import { testingMethods } from './methods/testing.ts'
+import { traceParityMethods } from './methods/trace-parity.ts'
 import { txpoolMethods } from './methods/txpool.ts'
 import { subscriptionMethods } from './subscriptions.ts'
 
@@ -41,6 +43,8 @@ export const ALL_METHODS: MethodDef[] = [
   ...subscriptionMethods,
   ...txpoolMethods,
   ...debugTraceMethods,
+  ...traceParityMethods,
+  ...otsMethods,
   ...testingMethods,
   ...devMethods,
   ...devImpersonateMethods,

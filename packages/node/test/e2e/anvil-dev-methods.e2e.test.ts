@@ -326,6 +326,78 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     expect(refused.map((r) => r.error !== undefined)).toEqual([true, true])
   })
 
+  it("Otterscan's ots_ basics and Parity's trace_transaction answer alike", async () => {
+    const { Token } = compileContracts()
+    const data = encodeDeployData({ abi: tokenAbi, bytecode: Token.bytecode, args: ['O', 'O', 1000n] })
+    const [da, dc] = await both('eth_sendTransaction', [{ from: A0, data }])
+    const receipts = (await Promise.all([
+      rpcRequest(anvil.url, 'eth_getTransactionReceipt', [da.result]),
+      rpcRequest(cairn.url, 'eth_getTransactionReceipt', [dc.result]),
+    ])) as { result: { contractAddress: string; blockNumber: string } }[]
+    const tokens = receipts.map((r) => r.result.contractAddress)
+    await same('ots_getApiLevel')
+    for (const [i, node] of [anvil, cairn].entries()) {
+      const has = (await rpcRequest(node.url, 'ots_hasCode', [tokens[i], 'latest'])) as Answer
+      expect(has.result, node.kind).toBe(true)
+      const creator = (await rpcRequest(node.url, 'ots_getContractCreator', [tokens[i]])) as Answer
+      expect(creator.result, node.kind).toEqual({ hash: [da, dc][i]?.result, creator: A0 })
+    }
+    await same('ots_hasCode', [STRANGER, 'latest'])
+    // A transfer that reverts (more than the balance), sent with a fixed gas so it is mined.
+    const transfer = encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [A9, 10_000n] })
+    const failed = await Promise.all(
+      [anvil, cairn].map(
+        async (node, i) =>
+          (
+            (await rpcRequest(node.url, 'eth_sendTransaction', [
+              { from: A0, to: tokens[i], data: transfer, gas: '0x30000' },
+            ])) as Answer
+          ).result as string,
+      ),
+    )
+    const errors = await Promise.all(
+      [anvil, cairn].map(
+        async (node, i) => (await rpcRequest(node.url, 'ots_getTransactionError', [failed[i]])) as Answer,
+      ),
+    )
+    expect(errors[1]?.result).toEqual(errors[0]?.result)
+    expect(errors[1]?.result).not.toBe('0x')
+    const ok = encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [A9, 10n] })
+    const sent = await Promise.all(
+      [anvil, cairn].map(
+        async (node, i) =>
+          ((await rpcRequest(node.url, 'eth_sendTransaction', [{ from: A0, to: tokens[i], data: ok }])) as Answer)
+            .result as string,
+      ),
+    )
+    const [ta, tc] = (await Promise.all(
+      [anvil, cairn].map(async (node, i) => (await rpcRequest(node.url, 'trace_transaction', [sent[i]])) as Answer),
+    )) as { result: Record<string, unknown>[] }[]
+    const pick = (t: Record<string, unknown>) => {
+      const a = t.action as Record<string, unknown>
+      return {
+        type: t.type,
+        traceAddress: t.traceAddress,
+        subtraces: t.subtraces,
+        from: a.from,
+        input: a.input,
+        value: a.value,
+        callType: a.callType,
+        output: (t.result as Record<string, unknown>)?.output,
+      }
+    }
+    expect(tc?.result.map(pick)).toEqual(ta?.result.map(pick))
+    const opsA = (await rpcRequest(anvil.url, 'ots_getInternalOperations', [sent[0]])) as Answer
+    const opsC = (await rpcRequest(cairn.url, 'ots_getInternalOperations', [sent[1]])) as Answer
+    expect(opsC.result).toEqual(opsA.result)
+    const [ba, bc] = (await Promise.all(
+      [anvil, cairn].map(async (node) => (await rpcRequest(node.url, 'ots_getBlockDetails', ['latest'])) as Answer),
+    )) as { result: { block: Record<string, unknown>; issuance: unknown; totalFees: string } }[]
+    expect(Object.keys(bc?.result ?? {}).sort()).toEqual(Object.keys(ba?.result ?? {}).sort())
+    expect(bc?.result.block.transactionCount).toBe(ba?.result.block.transactionCount)
+    expect(BigInt(bc?.result.totalFees ?? 0)).toBeGreaterThan(0n)
+  })
+
   // Last: loading a dump with a foreign head block leaves Anvil's block history unlike its own.
   it("anvil_dumpState / anvil_loadState: each loads the other's dump", async () => {
     const holder = '0x6666666666666666666666666666666666666666'
