@@ -344,7 +344,7 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     }
     await same('ots_hasCode', [STRANGER, 'latest'])
     // A transfer that reverts (more than the balance), sent with a fixed gas so it is mined.
-    const transfer = encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [A9, 10_000n] })
+    const transfer = encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [A9 as `0x${string}`, 10_000n] })
     const failed = await Promise.all(
       [anvil, cairn].map(
         async (node, i) =>
@@ -362,7 +362,7 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     )
     expect(errors[1]?.result).toEqual(errors[0]?.result)
     expect(errors[1]?.result).not.toBe('0x')
-    const ok = encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [A9, 10n] })
+    const ok = encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [A9 as `0x${string}`, 10n] })
     const sent = await Promise.all(
       [anvil, cairn].map(
         async (node, i) =>
