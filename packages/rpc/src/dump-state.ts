@@ -48,7 +48,7 @@ const dumpedState = z.object({
 })
 
 /** The head's state as Anvil dumps it: every account the node wrote or the genesis allocated. */
-export async function dumpState(ctx: RpcContext): Promise<DumpedState> {
+export async function dumpState(ctx: Pick<RpcContext, 'chain'>): Promise<DumpedState> {
   const head = ctx.chain.head.header
   const state = ctx.chain.executor.stateAt(head.stateRoot)
   const known = new Map<string, Set<string>>()

@@ -62,6 +62,8 @@ export type { AccountSigner, DevControls, RpcContext, RpcLimits } from './contex
 export { DEFAULT_RPC_LIMITS } from './context.ts'
 export type { JsonRpcResponse } from './dispatcher.ts'
 export { RpcDispatcher } from './dispatcher.ts'
+export type { DumpedState } from './dump-state.ts'
+export { decodeDump, dumpState, loadEdit } from './dump-state.ts'
 export { RpcErrorCode, toJsonRpcError } from './errors.ts'
 export { decodeRevertReason } from './exec.ts'
 export { methodWeight } from './limits/weights.ts'
