@@ -344,7 +344,11 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     }
     await same('ots_hasCode', [STRANGER, 'latest'])
     // A transfer that reverts (more than the balance), sent with a fixed gas so it is mined.
-    const transfer = encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [A9 as `0x${string}`, 10_000n] })
+    const transfer = encodeFunctionData({
+      abi: tokenAbi,
+      functionName: 'transfer',
+      args: [A9 as `0x${string}`, 10_000n],
+    })
     const failed = await Promise.all(
       [anvil, cairn].map(
         async (node, i) =>
