@@ -47,12 +47,13 @@ if (process.argv[2] === 'start' && currentBundle() !== undefined) {
 if (!ran) {
   const { register } = await import('tsx/esm/api')
   register()
-  if (process.argv[2] === 'solc') {
+  const argv = process.argv.slice(3)
+  if (process.argv[2] === 'solc' && !argv.includes('--help') && !argv.includes('-h')) {
     // The native solc command line (--version, --standard-json), answered by solc-js: its options
     // are solc's, not Cairn's, so it bypasses the command parser.
     const { readFileSync } = await import('node:fs')
     const { runSolcShim } = await import('../src/cli/solc-shim.ts')
-    process.exitCode = runSolcShim(process.argv.slice(3), {
+    process.exitCode = runSolcShim(argv, {
       stdin: () => readFileSync(0, 'utf8'),
       stdout: (t) => process.stdout.write(t),
       stderr: (t) => process.stderr.write(t),
