@@ -35,15 +35,35 @@ describe('eth_sendTransaction in automine', () => {
     }
   })
 
-  it('a transaction dropped at execution is an error, not a hash that vanishes', async () => {
-    // An impersonated account with code: EIP-3607 refuses it when the block is built.
+  it('an impersonated account with code sends (no EIP-3607, as Anvil); its code stays', async () => {
     await result(url, 'anvil_setCode', [CONTRACT, '0x00'])
     await result(url, 'anvil_setBalance', [CONTRACT, '0xde0b6b3a7640000'])
     await result(url, 'anvil_impersonateAccount', [CONTRACT])
-    const sent = await call(url, 'eth_sendTransaction', [{ from: CONTRACT, to: SOMEONE, value: '0x1' }])
-    expect(sent.error?.code).toBe(-32000)
-    expect(sent.error?.message).toMatch(/failed at execution and was dropped: .*EIP-3607/)
-    expect(await result(url, 'txpool_status')).toEqual({ pending: '0x0', queued: '0x0' })
+    const before = BigInt(await result<string>(url, 'eth_getBalance', [SOMEONE, 'latest']))
+    const hash = await result<string>(url, 'eth_sendTransaction', [{ from: CONTRACT, to: SOMEONE, value: '0x1' }])
+    expect(await result(url, 'eth_getTransactionReceipt', [hash])).toMatchObject({ status: '0x1', from: CONTRACT })
+    expect(BigInt(await result<string>(url, 'eth_getBalance', [SOMEONE, 'latest']))).toBe(before + 1n)
+    expect(await result(url, 'eth_getCode', [CONTRACT, 'latest'])).toBe('0x00')
+    // Replayed (tracing) as it was built.
+    expect(await result(url, 'debug_traceTransaction', [hash, { tracer: 'callTracer' }])).toMatchObject({
+      from: CONTRACT,
+      to: SOMEONE,
+      value: '0x1',
+    })
+    await result(url, 'anvil_stopImpersonatingAccount', [CONTRACT])
+  })
+
+  it('a transaction that cannot fit the block gas limit is an error, not a hash that hangs or vanishes', async () => {
+    await result(url, 'evm_setBlockGasLimit', ['0x7a120'])
+    try {
+      const sent = await call(url, 'eth_sendTransaction', [
+        { from: ACCOUNT_0, to: SOMEONE, value: '0x1', gas: '0x989680' },
+      ])
+      expect(sent.error?.code).toBe(-32000)
+      expect(await result(url, 'txpool_status')).toEqual({ pending: '0x0', queued: '0x0' })
+    } finally {
+      await result(url, 'evm_setBlockGasLimit', ['0x1c9c380'])
+    }
   })
 
   it('a transaction whose fee cap is below the base fee is answered at once (it waits in the pool)', async () => {

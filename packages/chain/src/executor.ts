@@ -9,6 +9,7 @@ import { Bloom, buildBlock, createVM, encodeReceipt, type RunTxResult, type VM }
 import { Mutex } from 'async-mutex'
 import { BatchedStateManager } from './batched-state.ts'
 import { ChainView } from './chain-view.ts'
+import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 import { type ChainCommons, ownCopy } from './common.ts'
 import type { ChainEngine, EndBlockResult } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
@@ -16,6 +17,7 @@ import { type BlockEnv, fastPathAllowed, runFastTransfer } from './fast-transfer
 import { installJumpDestCache } from './jump-cache.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import { creditUncleRewards, isProofOfWork } from './pow.ts'
+import { StatePreimages } from './preimages.ts'
 import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
 import type { StoredReceipt } from './receipt.ts'
 import { LayerSwitch, type StateDB, type StateLayer } from './state-db.ts'
@@ -150,6 +152,17 @@ export class Executor {
 
   /** Transactions that took the fast path so far (for tests and metrics). */
   fastCount = 0
+  /** Addresses and slots written since {@link recordPreimages} (dev chains; undefined otherwise). */
+  preimages: StatePreimages | undefined
+
+  /** Records the addresses and slots every later block writes (dev chains: anvil_dumpState). */
+  recordPreimages(): StatePreimages {
+    if (!this.preimages) {
+      this.preimages = new StatePreimages()
+      this.preimages.install(this.vm.stateManager)
+    }
+    return this.preimages
+  }
 
   /** Read-only state views shared by callers at the same root (see {@link stateAt}). */
   private readonly readViews = new Map<string, MerkleStateManager>()
@@ -480,7 +493,14 @@ export class Executor {
         return result
       }
     }
-    return addTx(builder, tx, this.common)
+    if (!isImpersonatedTx(tx)) return addTx(builder, tx, this.common)
+    // Anvil skips EIP-3607 for an impersonated sender (a contract may send, dev chains only).
+    const restore = allowCodeSender(this.vm, txSender(tx))
+    try {
+      return await addTx(builder, tx, this.common)
+    } finally {
+      restore()
+    }
   }
 
   /** The VM of `common`'s fork, over the executor's one state manager (made on first use). */

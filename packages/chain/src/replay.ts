@@ -1,9 +1,11 @@
 import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { buildBlock, type RunTxResult, type VM } from '@ethereumjs/vm'
+import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { Executor } from './executor.ts'
 import type { ChainStore } from './store.ts'
+import { txSender } from './tx-cache.ts'
 
 /** A block replayed up to one of its transactions, on a private VM (nothing is written). */
 export interface ReplayedTx {
@@ -88,7 +90,10 @@ export async function replayBlock(
       const tx = block.transactions[i++]
       if (!tx) throw new CairnError(ChainErrorCode.CORRUPT, `block ${block.header.number} has no transaction ${i - 1}`)
       // A stored blob transaction has no blobs (only the network form carries them), as at import.
-      return builder.addTransaction(tx, { allowNoBlobs: true })
+      if (!isImpersonatedTx(tx)) return builder.addTransaction(tx, { allowNoBlobs: true })
+      // As at import: an impersonated sender may have code (no EIP-3607, as Anvil).
+      const restore = allowCodeSender(vm, txSender(tx))
+      return builder.addTransaction(tx, { allowNoBlobs: true }).finally(restore)
     },
   }
 }

@@ -223,3 +223,11 @@ describe('module-level functions use the default backend', () => {
     expect(isValidPrivateKey(HARDHAT_KEY_0)).toBe(true)
   })
 })
+
+describe('the native addon self-check', () => {
+  it("its known answer is @noble/curves' signature (so the addon is checked against it)", async () => {
+    const { SELF_CHECK } = await import('../src/secp256k1.ts')
+    const sig = jsSecp256k1.ecdsaSign(new Uint8Array(32).fill(0x22), new Uint8Array(32).fill(0x11))
+    expect({ r: bytesToHex(sig.r).slice(2), s: bytesToHex(sig.s).slice(2), recovery: sig.recovery }).toEqual(SELF_CHECK)
+  })
+})

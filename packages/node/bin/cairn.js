@@ -4,6 +4,7 @@
 // compiled at start. Every other command, and `start` with a missing or stale bundle, runs the
 // TypeScript sources through tsx's loader.
 import { readdirSync, statSync } from 'node:fs'
+import module from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 const bundle = fileURLToPath(new URL('../dist/start.js', import.meta.url))
@@ -29,6 +30,10 @@ function currentBundle() {
   return built
 }
 
+// Node 22.1+: V8 keeps compiled code of the bundle and its dependencies between runs (in the OS
+// temp directory), so later starts skip most parsing and compiling. Node 20 lacks it: no-op there.
+module.enableCompileCache?.()
+
 let ran = false
 if (process.argv[2] === 'start' && currentBundle() !== undefined) {
   try {
@@ -42,5 +47,18 @@ if (process.argv[2] === 'start' && currentBundle() !== undefined) {
 if (!ran) {
   const { register } = await import('tsx/esm/api')
   register()
-  await import('../src/cli/main.ts')
+  const argv = process.argv.slice(3)
+  if (process.argv[2] === 'solc' && !argv.includes('--help') && !argv.includes('-h')) {
+    // The native solc command line (--version, --standard-json), answered by solc-js: its options
+    // are solc's, not Cairn's, so it bypasses the command parser.
+    const { readFileSync } = await import('node:fs')
+    const { runSolcShim } = await import('../src/cli/solc-shim.ts')
+    process.exitCode = runSolcShim(argv, {
+      stdin: () => readFileSync(0, 'utf8'),
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+    })
+  } else {
+    await import('../src/cli/main.ts')
+  }
 }

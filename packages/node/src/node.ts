@@ -242,6 +242,8 @@ async function wire(
     await follower.settled()
   })
   engine.attach({ chain, pool, follower })
+  // anvil_dumpState needs the addresses and slots in the clear (the trie keeps their hashes).
+  if (config.dev) chain.executor.recordPreimages()
   const network = p2pEnabled(config)
     ? await P2pNetwork.start(
         {

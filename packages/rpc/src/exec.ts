@@ -37,6 +37,8 @@ export interface PreparedCall {
   run(gasLimit: bigint): Promise<EVMResult>
   /** The access list of the last run (with `reportAccessList`), without sender, recipient and precompiles. */
   accessList(): AccessListEntry[]
+  /** Every storage slot the last run touched (with `reportAccessList`), by address: sender and recipient too. */
+  slotsTouched(): AccessListEntry[]
 }
 
 export { timeoutError }
@@ -200,6 +202,11 @@ async function prepareOn(
     gasPrice,
     balance: balanceOf,
     accessList: () => accessListOf(reported, caller, to),
+    slotsTouched: () =>
+      [...(reported ?? new Map<string, Set<string>>())].map(([addr, slots]) => ({
+        address: `0x${addr}`,
+        storageKeys: [...slots].map((s) => `0x${s.padStart(64, '0')}` as const),
+      })),
     async run(gasLimit: bigint): Promise<EVMResult> {
       if (Date.now() > cv.deadline) throw timeoutError(ctx)
       const budget = overrides.gasBudget

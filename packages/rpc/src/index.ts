@@ -3,6 +3,7 @@ import { adminMethods } from './methods/admin.ts'
 import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
 import { devAnvilMethods } from './methods/dev-anvil.ts'
+import { devErc20Methods } from './methods/dev-erc20.ts'
 import { devImpersonateMethods } from './methods/dev-impersonate.ts'
 import { devInfoMethods } from './methods/dev-info.ts'
 import { devStateMethods } from './methods/dev-state.ts'
@@ -19,7 +20,9 @@ import { ethSignMethods } from './methods/eth-sign.ts'
 import { ethSimulateMethods } from './methods/eth-simulate.ts'
 import { ethStateMethods } from './methods/eth-state.ts'
 import { netWeb3Methods } from './methods/net-web3.ts'
+import { otsMethods } from './methods/ots.ts'
 import { testingMethods } from './methods/testing.ts'
+import { traceParityMethods } from './methods/trace-parity.ts'
 import { txpoolMethods } from './methods/txpool.ts'
 import { subscriptionMethods } from './subscriptions.ts'
 
@@ -42,10 +45,13 @@ export const ALL_METHODS: MethodDef[] = [
   ...subscriptionMethods,
   ...txpoolMethods,
   ...debugTraceMethods,
+  ...traceParityMethods,
+  ...otsMethods,
   ...testingMethods,
   ...devMethods,
   ...devImpersonateMethods,
   ...devStateMethods,
+  ...devErc20Methods,
   ...devAnvilMethods,
   ...devInfoMethods,
 ]
@@ -58,6 +64,8 @@ export type { AccountSigner, DevControls, RpcContext, RpcLimits } from './contex
 export { DEFAULT_RPC_LIMITS } from './context.ts'
 export type { JsonRpcResponse } from './dispatcher.ts'
 export { RpcDispatcher } from './dispatcher.ts'
+export type { DumpedState } from './dump-state.ts'
+export { decodeDump, dumpState, loadEdit } from './dump-state.ts'
 export { RpcErrorCode, toJsonRpcError } from './errors.ts'
 export { decodeRevertReason } from './exec.ts'
 export { methodWeight } from './limits/weights.ts'

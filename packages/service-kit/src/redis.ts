@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module'
 import { CairnError, type Logger } from '@cairn/utils'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Registry } from 'prom-client'
 import { ServiceErrorCode } from './errors.ts'
 import { outboundMetrics, type ResilientCall, resilientCall } from './resilience.ts'
@@ -35,7 +36,10 @@ export class RedisClient {
     private readonly modules: { logger: Logger; registry: Registry | null },
   ) {
     const url = redactUrl(opts.url)
-    this.redis = new Redis(opts.url, {
+    // Loaded on first use: ioredis costs ~80 ms to load, which every process that imports
+    // service-kit paid at start (a dev node among them) without ever connecting to Redis.
+    const { Redis: RedisCtor } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis')
+    this.redis = new RedisCtor(opts.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -624,9 +624,29 @@ export class DevEngine implements Engine {
     const pending = pool.contentFrom(tx.getSenderAddress()).pending
     if (!pending.includes(tx) || !this.affordable(tx)) return Promise.resolve()
     const key = bytesToHex(hash)
+    const tooBig = this.tooBig(tx)
+    if (tooBig) {
+      // It would wait in the pool for a block big enough, which automine never makes: refuse it.
+      pool.discard([tx])
+      return Promise.reject(tooBig)
+    }
     return new Promise<void>((resolve, reject) => {
       this.minedWaiters.set(key, { resolve, reject })
     })
+  }
+
+  /** The refusal of a transaction whose gas limit exceeds the next block's (evm_setBlockGasLimit lowered it). */
+  private tooBig(tx: { gasLimit: bigint }): CairnError | undefined {
+    const limit = this.gasLimit ?? this.modules.chain.head.header.gasLimit
+    if (tx.gasLimit <= limit) return undefined
+    return new CairnError(
+      'CONSENSUS_TX_DROPPED',
+      `exceeds block gas limit: gas ${tx.gasLimit} > block gas limit ${limit}`,
+      {
+        fault: 'caller',
+        hint: 'lower the gas limit, or raise the block gas limit (evm_setBlockGasLimit)',
+      },
+    )
   }
 
   /** Whether a transaction's fee cap covers the next block's base fee (else automine leaves it pooled). */
@@ -667,6 +687,13 @@ export class DevEngine implements Engine {
       if (pooled && !this.affordable(pooled)) {
         // The base fee rose past its fee cap: it waits in the pool, its sender no longer does.
         w.resolve()
+        this.minedWaiters.delete(key)
+        continue
+      }
+      const tooBig = pooled && this.tooBig(pooled)
+      if (pooled && tooBig) {
+        this.modules.pool.discard([pooled])
+        w.reject(tooBig)
         this.minedWaiters.delete(key)
         continue
       }

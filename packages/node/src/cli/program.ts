@@ -7,6 +7,7 @@ import { registerExport } from './commands/export.ts'
 import { registerImport } from './commands/import.ts'
 import { registerInit } from './commands/init.ts'
 import { registerKeys } from './commands/keys.ts'
+import { registerSolc } from './commands/solc.ts'
 import { registerStart } from './commands/start.ts'
 import { newProgram } from './run-program.ts'
 
@@ -23,6 +24,7 @@ export async function buildProgram(): Promise<Command> {
   registerKeys(program)
   registerConfig(program)
   registerAuth(program)
+  registerSolc(program)
   ;(await import('./commands/reserves.ts')).registerReserves(program)
   ;(await import('./commands/arb.ts')).registerArb(program)
   return program

@@ -7,8 +7,9 @@
 //
 //   npx vitest run packages/node/test/e2e/anvil-dev-methods.e2e.test.ts
 import { existsSync } from 'node:fs'
-import { keccak256 } from 'viem'
+import { encodeDeployData, encodeFunctionData, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { compileContracts, tokenAbi } from './contracts.ts'
 import { anvilBinary, killAllNodes, type NodeHandle, rpcRequest, startNode } from './harness.ts'
 import { devAccount } from './helpers.ts'
 
@@ -19,6 +20,7 @@ if (!haveAnvil) {
   )
 }
 
+const toHex = (n: bigint) => `0x${n.toString(16)}`
 const A0 = devAccount(0).address.toLowerCase()
 const A9 = devAccount(9).address.toLowerCase()
 const STRANGER = '0x1111111111111111111111111111111111111111'
@@ -69,6 +71,9 @@ async function latest(): Promise<[Block, Block]> {
 
 describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
   beforeAll(async () => {
+    // solc first: compiling for seconds between two requests lets the nodes close idle keep-alive
+    // sockets, which the next request may reuse ("other side closed").
+    compileContracts()
     ;[anvil, cairn] = await Promise.all([startNode('anvil'), startNode('cairn', { args: ['--ephemeral'] })])
   })
   afterAll(async () => {
@@ -222,6 +227,24 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     await same('eth_getTransactionCount', [COINBASE, 'latest'])
   })
 
+  it('an impersonated account with code sends on both (no EIP-3607 for impersonated senders)', async () => {
+    const contract = '0x5555555555555555555555555555555555555555'
+    await same('anvil_setCode', [contract, '0x00'])
+    await same('anvil_setBalance', [contract, '0xde0b6b3a7640000'])
+    await same('anvil_impersonateAccount', [contract])
+    const [a, c] = await both('eth_sendTransaction', [{ from: contract, to: STRANGER, value: '0x9' }])
+    expect(a.error).toBeUndefined()
+    expect(c.error, JSON.stringify(c.error)).toBeUndefined()
+    const receipts = await Promise.all([
+      rpcRequest(anvil.url, 'eth_getTransactionReceipt', [a.result]),
+      rpcRequest(cairn.url, 'eth_getTransactionReceipt', [c.result]),
+    ])
+    expect(receipts.map((r) => (r as { result: { status: string } }).result.status)).toEqual(['0x1', '0x1'])
+    await same('eth_getBalance', [STRANGER, 'latest'])
+    await same('eth_getCode', [contract, 'latest'])
+    await same('anvil_stopImpersonatingAccount', [contract])
+  })
+
   it('evm_mine_detailed answers the blocks it made', async () => {
     const [a, c] = (await both('evm_mine_detailed')) as [{ result: Block[] }, { result: Block[] }]
     expect(c.result.length).toBe(a.result.length)
@@ -256,5 +279,153 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
       expect(c.error?.code).toBe(-32602)
       expect(c.error?.message).toMatch(/expected a hex number .* or a non-negative integer/)
     }
+  })
+
+  it('anvil_dealERC20 / anvil_setERC20Allowance: the token answers the amount on both', async () => {
+    const { Token } = compileContracts()
+    const data = encodeDeployData({ abi: tokenAbi, bytecode: Token.bytecode, args: ['T', 'T', 1000n] })
+    const [da, dc] = await both('eth_sendTransaction', [{ from: A0, data }])
+    const tokens = await Promise.all(
+      [
+        [anvil, da.result],
+        [cairn, dc.result],
+      ].map(async ([node, hash]) => {
+        const r = (await rpcRequest((node as NodeHandle).url, 'eth_getTransactionReceipt', [hash])) as {
+          result: { contractAddress: string }
+        }
+        return r.result.contractAddress
+      }),
+    )
+    const read = async (fn: 'balanceOf' | 'allowance', args: readonly unknown[]) =>
+      Promise.all(
+        [anvil, cairn].map(async (node, i) => {
+          const input = encodeFunctionData({ abi: tokenAbi, functionName: fn, args: args as never })
+          const r = (await rpcRequest(node.url, 'eth_call', [{ to: tokens[i], data: input }, 'latest'])) as Answer
+          return BigInt(r.result as string)
+        }),
+      )
+    const amount = 123_456_789n
+    for (const [i, node] of [anvil, cairn].entries()) {
+      const r = (await rpcRequest(node.url, 'anvil_dealERC20', [STRANGER, tokens[i], toHex(amount)])) as Answer
+      expect(r.error, node.kind).toBeUndefined()
+      expect(r.result, node.kind).toBeNull()
+      const a = (await rpcRequest(node.url, 'anvil_setERC20Allowance', [
+        STRANGER,
+        A9,
+        tokens[i],
+        toHex(amount + 1n),
+      ])) as Answer
+      expect(a.error, node.kind).toBeUndefined()
+    }
+    expect(await read('balanceOf', [STRANGER])).toEqual([amount, amount])
+    expect(await read('allowance', [STRANGER, A9])).toEqual([amount + 1n, amount + 1n])
+    // The deployer's balance is untouched (only the holder's slot was found and set).
+    expect(await read('balanceOf', [A0])).toEqual([1000n, 1000n])
+    // Not a token: both refuse.
+    const refused = await both('anvil_dealERC20', [STRANGER, COINBASE, '0x1'])
+    expect(refused.map((r) => r.error !== undefined)).toEqual([true, true])
+  })
+
+  it("Otterscan's ots_ basics and Parity's trace_transaction answer alike", async () => {
+    const { Token } = compileContracts()
+    const data = encodeDeployData({ abi: tokenAbi, bytecode: Token.bytecode, args: ['O', 'O', 1000n] })
+    const [da, dc] = await both('eth_sendTransaction', [{ from: A0, data }])
+    const receipts = (await Promise.all([
+      rpcRequest(anvil.url, 'eth_getTransactionReceipt', [da.result]),
+      rpcRequest(cairn.url, 'eth_getTransactionReceipt', [dc.result]),
+    ])) as { result: { contractAddress: string; blockNumber: string } }[]
+    const tokens = receipts.map((r) => r.result.contractAddress)
+    await same('ots_getApiLevel')
+    for (const [i, node] of [anvil, cairn].entries()) {
+      const has = (await rpcRequest(node.url, 'ots_hasCode', [tokens[i], 'latest'])) as Answer
+      expect(has.result, node.kind).toBe(true)
+      const creator = (await rpcRequest(node.url, 'ots_getContractCreator', [tokens[i]])) as Answer
+      expect(creator.result, node.kind).toEqual({ hash: [da, dc][i]?.result, creator: A0 })
+    }
+    await same('ots_hasCode', [STRANGER, 'latest'])
+    // A transfer that reverts (more than the balance), sent with a fixed gas so it is mined.
+    const transfer = encodeFunctionData({
+      abi: tokenAbi,
+      functionName: 'transfer',
+      args: [A9 as `0x${string}`, 10_000n],
+    })
+    const failed = await Promise.all(
+      [anvil, cairn].map(
+        async (node, i) =>
+          (
+            (await rpcRequest(node.url, 'eth_sendTransaction', [
+              { from: A0, to: tokens[i], data: transfer, gas: '0x30000' },
+            ])) as Answer
+          ).result as string,
+      ),
+    )
+    const errors = await Promise.all(
+      [anvil, cairn].map(
+        async (node, i) => (await rpcRequest(node.url, 'ots_getTransactionError', [failed[i]])) as Answer,
+      ),
+    )
+    expect(errors[1]?.result).toEqual(errors[0]?.result)
+    expect(errors[1]?.result).not.toBe('0x')
+    const ok = encodeFunctionData({ abi: tokenAbi, functionName: 'transfer', args: [A9 as `0x${string}`, 10n] })
+    const sent = await Promise.all(
+      [anvil, cairn].map(
+        async (node, i) =>
+          ((await rpcRequest(node.url, 'eth_sendTransaction', [{ from: A0, to: tokens[i], data: ok }])) as Answer)
+            .result as string,
+      ),
+    )
+    const [ta, tc] = (await Promise.all(
+      [anvil, cairn].map(async (node, i) => (await rpcRequest(node.url, 'trace_transaction', [sent[i]])) as Answer),
+    )) as { result: Record<string, unknown>[] }[]
+    const pick = (t: Record<string, unknown>) => {
+      const a = t.action as Record<string, unknown>
+      return {
+        type: t.type,
+        traceAddress: t.traceAddress,
+        subtraces: t.subtraces,
+        from: a.from,
+        input: a.input,
+        value: a.value,
+        callType: a.callType,
+        output: (t.result as Record<string, unknown>)?.output,
+      }
+    }
+    expect(tc?.result.map(pick)).toEqual(ta?.result.map(pick))
+    const opsA = (await rpcRequest(anvil.url, 'ots_getInternalOperations', [sent[0]])) as Answer
+    const opsC = (await rpcRequest(cairn.url, 'ots_getInternalOperations', [sent[1]])) as Answer
+    expect(opsC.result).toEqual(opsA.result)
+    const [ba, bc] = (await Promise.all(
+      [anvil, cairn].map(async (node) => (await rpcRequest(node.url, 'ots_getBlockDetails', ['latest'])) as Answer),
+    )) as { result: { block: Record<string, unknown>; issuance: unknown; totalFees: string } }[]
+    expect(Object.keys(bc?.result ?? {}).sort()).toEqual(Object.keys(ba?.result ?? {}).sort())
+    expect(bc?.result.block.transactionCount).toBe(ba?.result.block.transactionCount)
+    expect(BigInt(bc?.result.totalFees ?? 0)).toBeGreaterThan(0n)
+  })
+
+  // Last: loading a dump with a foreign head block leaves Anvil's block history unlike its own.
+  it("anvil_dumpState / anvil_loadState: each loads the other's dump", async () => {
+    const holder = '0x6666666666666666666666666666666666666666'
+    const slot = `0x${'00'.repeat(31)}07`
+    await same('anvil_setBalance', [holder, '0x1234'])
+    await same('anvil_setNonce', [holder, '0x3'])
+    await same('anvil_setCode', [holder, '0x6001600055'])
+    await same('anvil_setStorageAt', [holder, slot, `0x${'00'.repeat(31)}2a`])
+    const [da, dc] = await alike('anvil_dumpState')
+    const [ba, bc] = (await both('eth_getBalance', [A0, 'latest'])).map((r) => r.result)
+    // Swap the dumps: each node loads the other's, on a fresh address set, and reads alike.
+    await same('anvil_setBalance', [holder, '0x0'])
+    await same('anvil_setStorageAt', [holder, slot, `0x${'00'.repeat(32)}`])
+    const [la, lc] = await Promise.all([
+      rpcRequest(anvil.url, 'anvil_loadState', [dc]),
+      rpcRequest(cairn.url, 'anvil_loadState', [da]),
+    ])
+    expect([(la as Answer).result, (lc as Answer).result], JSON.stringify(la)).toEqual([true, true])
+    expect(await same('eth_getBalance', [holder, 'latest'])).toBe('0x1234')
+    expect(await same('eth_getStorageAt', [holder, slot, 'latest'])).toBe(`0x${'00'.repeat(31)}2a`)
+    await same('eth_getTransactionCount', [holder, 'latest'])
+    await same('eth_getCode', [holder, 'latest'])
+    // A0's balance differs (each chain's own fees): each node now holds the other's.
+    const [la0, lc0] = (await both('eth_getBalance', [A0, 'latest'])).map((r) => r.result)
+    expect([la0, lc0]).toEqual([bc, ba])
   })
 })

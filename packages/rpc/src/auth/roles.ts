@@ -30,6 +30,9 @@ export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = 
   ['txpool_', 'operator'],
   ['admin_', 'admin'],
   ['debug_', 'admin'],
+  // Parity traces and Otterscan's namespace replay transactions, as debug_trace*.
+  ['trace_', 'admin'],
+  ['ots_', 'admin'],
   ['testing_', 'admin'],
   ['evm_', 'admin'],
   ['anvil_', 'admin'],

@@ -4,7 +4,14 @@
  * then anything that executes the EVM (calls, estimates, and the sends and fills that estimate).
  */
 export function methodWeight(method: string): number {
-  if (method.startsWith('debug_') || method.startsWith('testing_') || method === 'eth_simulateV1') return 20
+  if (
+    method.startsWith('debug_') ||
+    method.startsWith('trace_') ||
+    method.startsWith('ots_') ||
+    method.startsWith('testing_') ||
+    method === 'eth_simulateV1'
+  )
+    return 20
   if (method === 'eth_getLogs' || method === 'eth_getFilterLogs' || method === 'eth_getBlockReceipts') return 10
   if (EXECUTES.has(method)) return 5
   return 1

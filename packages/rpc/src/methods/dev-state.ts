@@ -3,6 +3,7 @@ import { CairnError, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
+import { decodeDump, dumpState, encodeDump, loadEdit } from '../dump-state.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { type MethodDef, method } from '../method.ts'
 import { address, data, hash32, numberOrHex } from '../schemas.ts'
@@ -114,6 +115,26 @@ export const devStateMethods: MethodDef[] = [
       await dev(ctx).editState(setStorage(a, key, value))
     },
     true,
+  ),
+  // Anvil's state file: hex of the gzipped JSON of every account (see dump-state.ts).
+  ...['anvil_dumpState', 'hardhat_dumpState'].map((name) =>
+    method({
+      name,
+      devOnly: true,
+      params: z.union([z.tuple([]), z.tuple([z.boolean().nullish()])]),
+      handler: async (_p, ctx) => encodeDump(await dumpState(ctx)),
+    }),
+  ),
+  ...['anvil_loadState', 'hardhat_loadState'].map((name) =>
+    method({
+      name,
+      devOnly: true,
+      params: z.tuple([data]),
+      async handler([bytes], ctx) {
+        await dev(ctx).editState(loadEdit(decodeDump(hexToBytes(bytes as `0x${string}`))))
+        return true
+      },
+    }),
   ),
   ...both('mine', z.tuple([count, count]), ([n, interval]: [bigint?, bigint?], ctx) => mineMany(ctx, n, interval)),
 ]

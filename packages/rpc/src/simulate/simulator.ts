@@ -1,4 +1,4 @@
-import { logsBloom, type RawLog, receiptsRoot, type StoredReceipt } from '@cairn/chain'
+import { allowCodeSender, logsBloom, type RawLog, receiptsRoot, type StoredReceipt } from '@cairn/chain'
 import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
 import {
   Block,
@@ -11,14 +11,7 @@ import {
 import { Common, Hardfork } from '@ethereumjs/common'
 import { bytesToNibbles, type MerklePatriciaTrie } from '@ethereumjs/mpt'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import {
-  type Address,
-  createWithdrawal,
-  equalsBytes,
-  KECCAK256_NULL,
-  setLengthLeft,
-  toChecksumAddress,
-} from '@ethereumjs/util'
+import { type Address, createWithdrawal, equalsBytes, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
 import { createVM, runTx, type VM } from '@ethereumjs/vm'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
@@ -219,39 +212,6 @@ function withoutBaseFee(env: Block): Block {
 }
 
 /**
- * geth never applies EIP-3607 in a simulation (a contract may send: smart-account previews);
- * @ethereumjs/vm refuses a sender with code. The sender's account as runTx reads it first answers
- * an empty code hash to that one check, and its real one afterwards (so nothing else changes).
- * Returns the function that undoes the patch.
- */
-function allowCodeSender(vm: VM, from: Address): () => void {
-  const sm = vm.stateManager
-  const getAccount = sm.getAccount.bind(sm)
-  let pending = true
-  sm.getAccount = async (address: Address) => {
-    const account = await getAccount(address)
-    if (!pending || !account || !address.equals(from)) return account
-    pending = false
-    if (equalsBytes(account.codeHash, KECCAK256_NULL)) return account
-    const code = await sm.getCode(from)
-    if (code.length >= 3 && code[0] === 0xef && code[1] === 0x01 && code[2] === 0x00) return account
-    const real = account.codeHash
-    let reads = 0
-    Object.defineProperty(account, 'codeHash', {
-      configurable: true,
-      get: () => (reads++ === 0 ? KECCAK256_NULL : real),
-      set: (v: Uint8Array) => {
-        Object.defineProperty(account, 'codeHash', { value: v, writable: true, configurable: true })
-      },
-    })
-    return account
-  }
-  return () => {
-    delete (sm as unknown as { getAccount?: unknown }).getAccount
-  }
-}
-
-/**
  * A storage trie with no slots answers every read and delete at once. @ethereumjs/mpt looks its
  * root up in the database first, where the empty root is not stored, and throws and catches an
  * error each time: ~16 times a block (the system contracts' empty slots), a tenth of a simulated
@@ -359,6 +319,7 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
     // geth's NoBaseFee outside validation: a fee cap under the block's base fee still runs.
     const feeCap = 'maxFeePerGas' in tx ? (tx as { maxFeePerGas: bigint }).maxFeePerGas : tx.getEffectivePriorityFee(0n)
     const block = !validation && baseFee !== undefined && feeCap < baseFee ? withoutBaseFee(env) : env
+    // geth never applies EIP-3607 in a simulation (a contract may send: smart-account previews).
     const restore = allowCodeSender(vm, from)
     const r = await runTx(vm, {
       tx,

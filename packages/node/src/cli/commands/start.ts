@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs'
 import { closeLogs, createLogger } from '@cairn/service-kit'
 import type { Command } from 'commander'
 import { loadConfig } from '../../config/load.ts'
 import { loggerOptions } from '../../config/log.ts'
 import { startNode } from '../../node.ts'
+import { dumpStateFile, loadStateFile } from '../../state-file.ts'
 import { VERSION } from '../../version.ts'
 import { banner } from '../banner.ts'
 import { addNodeOptions, nodeConfigInputs } from '../node-options.ts'
@@ -10,6 +12,9 @@ import { addNodeOptions, nodeConfigInputs } from '../node-options.ts'
 /** Registers `cairn start`. */
 export function registerStart(program: Command): void {
   addNodeOptions(program.command('start').description('run a node (JSON-RPC over HTTP and WebSocket on one port)'))
+    .option('--load-state <file>', "dev: load the accounts of an Anvil state file (anvil_dumpState's JSON) at start")
+    .option('--dump-state <file>', "dev: write the state to FILE (Anvil's JSON) on a clean stop")
+    .option('--state <file>', 'dev: --load-state FILE when it exists, and --dump-state FILE')
     .addHelpText(
       'after',
       `
@@ -27,6 +32,16 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
       const config = loadConfig(inputs)
       const logger = createLogger(loggerOptions(config))
       const node = await startNode(config, { logger, configInputs: inputs })
+      const stateFile = opts.state as string | undefined
+      const load =
+        (opts.loadState as string | undefined) ?? (stateFile && existsSync(stateFile) ? stateFile : undefined)
+      const dump = (opts.dumpState as string | undefined) ?? stateFile
+      if ((load || dump) && !node.dev) {
+        logger.warn('--load-state / --dump-state / --state are for dev chains (--dev, not --follow): ignored')
+      } else if (load && node.dev) {
+        await loadStateFile(load, node.dev)
+        logger.info({ file: load }, 'state loaded')
+      }
       const balanceEth = (config.dev_accounts.balance / 10n ** 18n).toString()
       process.stdout.write(
         `${banner(node, { mnemonic: config.dev_accounts.mnemonic, balanceEth, version: VERSION, bindAddr: config.http.addr })}\n`,
@@ -39,16 +54,22 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
         }
         exiting = true
         logger.info({ signal: sig }, 'shutting down')
-        node.close().then(
-          () => {
-            logger.info('stopped cleanly')
-            void closeLogs(logger).then(() => process.exit(0))
-          },
-          (err) => {
-            logger.error({ err }, 'shutdown failed')
-            void closeLogs(logger).then(() => process.exit(1))
-          },
-        )
+        const dumped =
+          dump && node.dev
+            ? dumpStateFile(dump, node.chain).then(() => logger.info({ file: dump }, 'state written'))
+            : Promise.resolve()
+        dumped
+          .then(() => node.close())
+          .then(
+            () => {
+              logger.info('stopped cleanly')
+              void closeLogs(logger).then(() => process.exit(0))
+            },
+            (err) => {
+              logger.error({ err }, 'shutdown failed')
+              void closeLogs(logger).then(() => process.exit(1))
+            },
+          )
       }
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)

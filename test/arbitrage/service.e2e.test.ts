@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger } from '@cairn/service-kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Address } from '../src/graph/token-graph.ts'
-import { type ArbService, startArbService } from '../src/service/service.ts'
+import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
+import { type ArbService, startArbService } from '../../packages/arbitrage/src/service/service.ts'
 import {
   addLiquidity,
   balanceOf,

@@ -11,10 +11,15 @@ import { openPostgres } from '@cairn/service-kit/sql'
 import { isCairnError } from '@cairn/utils'
 import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ArbErrorCode } from '../src/errors.ts'
-import type { Address } from '../src/graph/token-graph.ts'
-import { encodeQueued } from '../src/queue/message.ts'
-import { type ArbService, type ArbServiceOptions, startArbService } from '../src/service/service.ts'
+import { ArbErrorCode } from '../../packages/arbitrage/src/errors.ts'
+import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
+import { encodeQueued } from '../../packages/arbitrage/src/queue/message.ts'
+import {
+  type ArbService,
+  type ArbServiceOptions,
+  startArbService,
+} from '../../packages/arbitrage/src/service/service.ts'
+import { PG_URL, postgresReachable } from '../../packages/arbitrage/test/store-backends.ts'
 import {
   addLiquidity,
   createPair,
@@ -26,7 +31,6 @@ import {
   type TestChain,
   transfer,
 } from './chain-harness.ts'
-import { PG_URL, postgresReachable } from './store-backends.ts'
 
 const E18 = 10n ** 18n
 // dev accounts 0, 1 and 3 of the "test … junk" mnemonic

@@ -1,0 +1,34 @@
+import type { RpcContext } from '../context.ts'
+import { debugTraceMethods } from '../methods/debug-trace.ts'
+
+/** geth's callTracer frame, as debug_traceTransaction answers it. */
+export interface CallFrame {
+  type: string
+  from: string
+  to?: string
+  value?: string
+  gas: string
+  gasUsed: string
+  input: string
+  output?: string
+  error?: string
+  revertReason?: string
+  calls?: CallFrame[]
+}
+
+/** The call tree of a mined transaction (debug_traceTransaction with callTracer); undefined when unknown. */
+export async function callTreeOf(ctx: RpcContext, hash: string): Promise<CallFrame | undefined> {
+  const m = debugTraceMethods.find((d) => d.name === 'debug_traceTransaction')
+  if (!m) return undefined
+  return (await m.handler(m.params.parse([hash, { tracer: 'callTracer' }]), ctx, {})) as CallFrame | undefined
+}
+
+/** Every frame, depth first, with its depth (0: the transaction) and its path of child indexes. */
+export function* walkFrames(
+  frame: CallFrame,
+  depth = 0,
+  path: number[] = [],
+): Generator<{ frame: CallFrame; depth: number; path: number[] }> {
+  yield { frame, depth, path }
+  for (const [i, child] of (frame.calls ?? []).entries()) yield* walkFrames(child, depth + 1, [...path, i])
+}
