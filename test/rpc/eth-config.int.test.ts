@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
+import { forkHash } from '@cairn/chain'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { forkHash } from '../../packages/rpc/src/fork-id.ts'
 import { result, type StartedNode, startDevNode } from './live-node.ts'
 
 /** Mainnet's genesis and fork activations (blocks, then timestamps), as go-ethereum's core/forkid tests list them. */

@@ -1,8 +1,8 @@
+import type { ForkId } from '@cairn/chain'
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { compress, uncompress } from 'snappyjs'
 import { P2pErrorCode } from './errors.ts'
-import type { ForkId } from './fork-id.ts'
 
 /** Snappy-compresses a message (the raw block format, as Ethereum's consensus layer). */
 export function snappy(data: Uint8Array): Uint8Array {

@@ -1,6 +1,6 @@
+import { checkForkId, type ForkPoints } from '@cairn/chain'
 import { bytesToHex, equalsBytes } from '@cairn/utils'
 import type { Status } from './codec.ts'
-import { checkForkId, type ForkPoints } from './fork-id.ts'
 
 /** Why a peer's status shows another chain, as a metric label and a message; undefined: same chain. */
 export function statusMismatch(

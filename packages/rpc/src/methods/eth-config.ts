@@ -1,8 +1,8 @@
+import { forkHash } from '@cairn/chain'
 import { toQuantity } from '@cairn/utils'
 import type { Common } from '@ethereumjs/common'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
-import { forkHash } from '../fork-id.ts'
 import { type MethodDef, method } from '../method.ts'
 
 /** EIP-7910's names of the precompiles, by address, and the fork that brought each. */

@@ -45,20 +45,56 @@ function activations(points: ForkPoints): { kind: 'block' | 'time'; at: bigint }
   ]
 }
 
+/** The CRC32 of the genesis hash, then of each activation (8 bytes, big-endian) in the given order: each step's sum. */
+function fold(genesisHash: Uint8Array, ats: bigint[]): number[] {
+  let sum = crc32(genesisHash)
+  const sums = [sum]
+  for (const at of ats) {
+    sum = crc32(uint64be(at), sum)
+    sums.push(sum)
+  }
+  return sums
+}
+
 /** The checksums after genesis and after each activation (`sums[i]` has `i` activations folded in). */
 function checksums(points: ForkPoints): { sums: number[]; forks: { kind: 'block' | 'time'; at: bigint }[] } {
   const forks = activations(points)
-  let sum = crc32(points.genesisHash)
-  const sums = [sum]
-  for (const f of forks) {
-    sum = crc32(uint64be(f.at), sum)
-    sums.push(sum)
+  return {
+    sums: fold(
+      points.genesisHash,
+      forks.map((f) => f.at),
+    ),
+    forks,
   }
-  return { sums, forks }
+}
+
+/**
+ * The fork hash as `eth_config` (EIP-7910) gives it for one fork's configuration: the fold of the
+ * given activations (block numbers or timestamps) in ascending order, skipping those at genesis (0)
+ * and repeated values. Node's zlib.crc32 (Node 20.15+) is the IEEE polynomial the EIP uses.
+ */
+export function forkHash(genesisHash: Uint8Array, activations: bigint[]): string {
+  const ats = [...new Set(activations.filter((a) => a !== 0n))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const sum = fold(genesisHash, ats).at(-1) as number
+  return `0x${sum.toString(16).padStart(8, '0')}`
 }
 
 function passed(f: { kind: 'block' | 'time'; at: bigint }, head: { number: bigint; timestamp: bigint }): boolean {
   return f.kind === 'block' ? head.number >= f.at : head.timestamp >= f.at
+}
+
+/** The fork id inputs of a chain: its genesis and the activation points of its fork schedule. */
+export function forkPointsOf(chain: {
+  genesisBlock: { hash(): Uint8Array }
+  genesis: { timestamp: bigint; schedule: { forks: readonly { block?: bigint; timestamp?: bigint }[] } }
+}): ForkPoints {
+  const blocks: bigint[] = []
+  const timestamps: bigint[] = []
+  for (const f of chain.genesis.schedule.forks) {
+    if (f.block !== undefined) blocks.push(f.block)
+    if (f.timestamp !== undefined) timestamps.push(f.timestamp)
+  }
+  return { genesisHash: chain.genesisBlock.hash(), genesisTimestamp: chain.genesis.timestamp, blocks, timestamps }
 }
 
 /** The fork id of a node whose head is `head`. */

@@ -1,7 +1,7 @@
+import { checkForkId, type ForkPoints, forkId } from '@cairn/chain'
 import { hexToBytes } from '@cairn/utils'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { checkForkId, type ForkPoints, forkId } from '../src/fork-id.ts'
 
 // EIP-2124's mainnet vectors (the block-number forks up to Gray Glacier).
 const MAINNET: ForkPoints = {
