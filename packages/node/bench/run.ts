@@ -14,6 +14,7 @@
 //   reserves    BENCH_RESERVES (1; 0 skips), when packages/reserves/bench/run.ts exists (child process)
 //   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 3 (`cairn start --dev --ephemeral`)
 //   nodes       BENCH_ONLY (cairn|anvil), ANVIL_BIN (path), ANVIL_BLOCK_TIME (1; 0 = automine),
+//               ANVIL_GAS_LIMIT (300000000: room for the load; at Anvil's 30M one block/s caps it at 1,428 tx/s),
 //               CAIRN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 // Cairn and Anvil move transactions one after the other, never at the same time; for the reads
 // both stay up (idle) and are measured in alternating slices, so a load change on this shared
@@ -46,6 +47,7 @@ const settings = {
   readWarmup: num('BENCH_READ_WARMUP', 2),
   connections: num('BENCH_CONNECTIONS', 16),
   anvilBlockTime: num('ANVIL_BLOCK_TIME', 1),
+  anvilGasLimit: BigInt(env.ANVIL_GAS_LIMIT ?? '300000000'),
   importBlocks: on('BENCH_IMPORT') ? num('BENCH_IMPORT_BLOCKS', 3) : 0,
   memoryAccounts: num('BENCH_MEMORY_ACCOUNTS', 200_000),
   admission: on('BENCH_ADMISSION') && env.BENCH_SKIP_ADMISSION !== '1',
@@ -202,7 +204,7 @@ try {
   }
   const anvilBin = findAnvil(env.ANVIL_BIN)
   if (only !== 'cairn' && (settings.txs > 0 || settings.reads)) {
-    if (anvilBin) nodes.push(await prepare(await startAnvil(anvilBin, 28546, settings.anvilBlockTime)))
+    if (anvilBin) nodes.push(await prepare(await startAnvil(anvilBin, 28546, settings.anvilBlockTime, settings.anvilGasLimit)))
     else console.log('anvil: not installed, skipped (set ANVIL_BIN, or `cd /tmp && npm i @foundry-rs/anvil@1.7.1`)')
   }
   const byName = (name: string) => nodes.find((n) => n.target.name === name)
@@ -361,7 +363,7 @@ for (const r of rows) {
   )
 }
 console.log(
-  `\n${settings.txs} transfers from ${settings.senders} senders, batches of ${settings.batch}; reads: ${settings.connections} connections × ${settings.readSeconds} s per node in ${settings.readRounds} alternating slices after ${settings.readWarmup} s of warm-up; anvil --block-time ${settings.anvilBlockTime}`,
+  `\n${settings.txs} transfers from ${settings.senders} senders, batches of ${settings.batch}; reads: ${settings.connections} connections × ${settings.readSeconds} s per node in ${settings.readRounds} alternating slices after ${settings.readWarmup} s of warm-up; anvil --block-time ${settings.anvilBlockTime} --gas-limit ${settings.anvilGasLimit}`,
 )
 
 // Txpool admission (issue targets: ≥ 20,000/s with senders recovered; recovery bounded by native
