@@ -15,16 +15,19 @@
  * verifying context lives on its own worker thread, started on first use: the event loop never
  * waits for the setup or a verification (the worker holds the process open only while an answer
  * is awaited). `blobToCommitment` and `computeBlobProof` (synchronous, for tools and tests that
- * make blobs, e.g. viem's `kzg` option) make a second context on the calling thread when first
- * called.
+ * make blobs, e.g. viem's `kzg` option) are answered by the same worker while the caller blocks:
+ * the binding is never loaded on the calling thread (see {@link KzgWorker} for why).
  */
 import { createRequire } from 'node:module'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import { CairnError } from '@cairn/utils'
 import { CryptoErrorCode } from './errors.ts'
 
 /** Field elements per blob × 32 bytes. */
 export const BYTES_PER_BLOB = 131_072
+/** How long a synchronous KZG call waits for the worker (its first call includes the ~5 s setup). */
+const SYNC_TIMEOUT_MS = 120_000
+
 /** Cells (and cell proofs) per extended blob (EIP-7594). */
 export const CELLS_PER_EXT_BLOB = 128
 
@@ -57,11 +60,6 @@ export function blobKzg(): BlobKzg {
   return loaded
 }
 
-interface DasContext {
-  blobToKzgCommitment(blob: Uint8Array): Uint8Array
-  computeBlobKzgProof(blob: Uint8Array, commitment: Uint8Array): Uint8Array
-}
-
 /**
  * The worker: one native context, made when the thread starts. Requests: `{ id, op, blobs,
  * commitments, proofs }`; answers `{ id, ok }` (verifications), `{ id, proofs }` (cell proofs) or
@@ -72,6 +70,19 @@ const { parentPort, workerData } = require('node:worker_threads')
 const { DasContextJs } = require('node:module').createRequire(workerData.from)('@crate-crypto/node-eth-kzg')
 const ctx = DasContextJs.create({ usePrecomp: false })
 const CELLS = ${CELLS_PER_EXT_BLOB}
+// Synchronous requests (blobToCommitment, computeBlobProof): answered on their own port, then the
+// flag the blocked caller waits on is raised.
+const flag = new Int32Array(workerData.flag)
+workerData.syncPort.on('message', ({ kind, blob, commitment }) => {
+  try {
+    const out = kind === 'commit' ? ctx.blobToKzgCommitment(blob) : ctx.computeBlobKzgProof(blob, commitment)
+    workerData.syncPort.postMessage({ out })
+  } catch (err) {
+    workerData.syncPort.postMessage({ error: String(err && err.message ? err.message : err) })
+  }
+  Atomics.store(flag, 0, 1)
+  Atomics.notify(flag, 0)
+})
 parentPort.on('message', async ({ id, op, blobs, commitments, proofs }) => {
   try {
     if (op === 'verifyBlob') {
@@ -92,9 +103,17 @@ parentPort.on('message', async ({ id, op, blobs, commitments, proofs }) => {
 
 type Answer = { ok?: boolean; proofs?: Uint8Array[]; error?: string }
 
-/** The native context on a worker thread (started on the first request). */
+/**
+ * The native context on a worker thread (started on the first request). The calling thread never
+ * loads the native binding: node-eth-kzg 0.10.0's finalizers crashed the process when it was used
+ * on the main thread (a V8 fatal in napi_reference_unref on Node 22.23, `free(): invalid pointer`
+ * on Node 20) — its synchronous calls are answered by the worker too, the caller blocking on
+ * `Atomics.wait` until the answer is on the port (what they are for, making blobs in tools and
+ * tests, can wait; the node itself uses only the asynchronous requests).
+ */
 class KzgWorker {
   private worker: Worker | undefined
+  private sync: { port: MessagePort; flag: Int32Array } | undefined
   private nextId = 1
   private readonly waiting = new Map<number, { resolve: (a: Answer) => void; reject: (e: unknown) => void }>()
 
@@ -113,9 +132,41 @@ class KzgWorker {
     })
   }
 
+  /** A synchronous request: blocks the calling thread until the worker has answered (first call: its setup, ~5 s). */
+  requestSync(kind: 'commit' | 'proof', blob: Uint8Array, commitment?: Uint8Array): Uint8Array {
+    this.start()
+    const sync = this.sync as { port: MessagePort; flag: Int32Array }
+    Atomics.store(sync.flag, 0, 0)
+    sync.port.postMessage({ kind, blob, commitment })
+    if (Atomics.wait(sync.flag, 0, 0, SYNC_TIMEOUT_MS) === 'timed-out') {
+      throw new CairnError(
+        CryptoErrorCode.BACKEND_UNAVAILABLE,
+        `the KZG worker did not answer within ${SYNC_TIMEOUT_MS} ms`,
+        {
+          fault: 'transient',
+        },
+      )
+    }
+    const answer = receiveMessageOnPort(sync.port)?.message as { out?: Uint8Array; error?: string } | undefined
+    if (!answer?.out) {
+      throw new CairnError(CryptoErrorCode.INVALID_ARGUMENT, answer?.error ?? 'the KZG worker gave no answer', {
+        fault: 'caller',
+      })
+    }
+    return new Uint8Array(answer.out)
+  }
+
   private start(): Worker {
     if (this.worker) return this.worker
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { from: import.meta.url } })
+    const { port1, port2 } = new MessageChannel()
+    const flag = new Int32Array(new SharedArrayBuffer(4))
+    this.sync = { port: port1, flag }
+    port1.unref()
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { from: import.meta.url, syncPort: port2, flag: flag.buffer },
+      transferList: [port2],
+    })
     w.on('message', (m: Answer & { id: number }) => {
       const p = this.waiting.get(m.id)
       this.waiting.delete(m.id)
@@ -141,19 +192,13 @@ class KzgWorker {
 }
 
 function nativeKzg(): BlobKzg {
-  const { DasContextJs } = require('@crate-crypto/node-eth-kzg') as {
-    DasContextJs: { create(o: { usePrecomp: boolean }): DasContext }
-  }
-  // The binary is loaded now (this throws where it is missing: the pure-JS fallback is used).
+  // Where the binary is missing this throws, and the pure-JS fallback is used. Only resolved here:
+  // the binding itself is loaded on the worker thread alone (see KzgWorker).
+  require.resolve('@crate-crypto/node-eth-kzg')
   const worker = new KzgWorker()
   const verdict = (a: Answer): boolean => {
     if (a.error !== undefined) throw new CairnError(CryptoErrorCode.INVALID_ARGUMENT, a.error, { fault: 'caller' })
     return a.ok === true
-  }
-  let local: DasContext | undefined
-  const das = (): DasContext => {
-    local ??= DasContextJs.create({ usePrecomp: false })
-    return local
   }
   return {
     backend: 'node-eth-kzg',
@@ -168,8 +213,8 @@ function nativeKzg(): BlobKzg {
       }
       return a.proofs
     },
-    blobToCommitment: (blob) => das().blobToKzgCommitment(blob),
-    computeBlobProof: (blob, commitment) => das().computeBlobKzgProof(blob, commitment),
+    blobToCommitment: (blob) => worker.requestSync('commit', blob),
+    computeBlobProof: (blob, commitment) => worker.requestSync('proof', blob, commitment),
   }
 }
 
