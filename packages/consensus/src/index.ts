@@ -46,6 +46,7 @@ export {
   recoverSigner,
   Step,
   signDigest,
+  signStepOf,
   timeoutDuration,
   ValidatorSet,
   ValidatorSigner,

@@ -23,8 +23,12 @@ export type BftEvent =
   | { kind: 'validity'; height: number; blockHash: BlockHash; valid: boolean }
   /** The block this validator proposes for (height, round), answering `buildBlock`. */
   | { kind: 'proposalBlock'; height: number; round: number; blockHash: BlockHash; block: Uint8Array }
-  /** A block of the current height from elsewhere than a proposal (catch-up from a peer that committed it). */
-  | { kind: 'block'; height: number; blockHash: BlockHash; block: Uint8Array }
+  /**
+   * Catch-up: a peer's commit certificate for the current height with the block. The machine checks
+   * the certificate (signers, > 2/3 of the power) and commits once the block is valid, even when its
+   * own vote sets could not reach the majority (an equivocator's conflicting votes are not counted).
+   */
+  | { kind: 'certificate'; certificate: CommitCertificate; block: Uint8Array }
 
 export type BftAction =
   | { kind: 'broadcastProposal'; proposal: Proposal }

@@ -105,6 +105,8 @@ export class BftStateMachine {
   #proposals = new Map<number, SignedProposal>()
   #blocks = new Map<string, HeldBlock>()
   #prevotes = new Map<number, VoteSet>()
+  /** Verified commit certificates of this height (catch-up), by block hash key. */
+  #certified = new Map<string, CommitCertificate>()
   #precommits = new Map<number, VoteSet>()
   /** Per round: the indices of validators with any vote in it, and their power (L55). */
   #roundVoters = new Map<number, { voters: Set<number>; power: bigint }>()
@@ -200,9 +202,9 @@ export class BftStateMachine {
       case 'proposalBlock':
         this.#onProposalBlock(event.height, event.round, event.blockHash, event.block)
         return
-      case 'block':
-        if (event.height === this.#height) this.#holdBlock(event.blockHash, event.block, undefined)
-        else if (event.height === this.#height + 1) this.#defer(event)
+      case 'certificate':
+        if (event.certificate.height === this.#height) this.#onCertificate(event.certificate, event.block)
+        else if (event.certificate.height === this.#height + 1) this.#defer(event)
         return
     }
   }
@@ -274,6 +276,28 @@ export class BftStateMachine {
     }
   }
 
+  #onCertificate(cert: CommitCertificate, block: Uint8Array): void {
+    const key = hashKey(cert.blockHash)
+    if (this.#certified.has(key) || !this.#holdBlock(cert.blockHash, block, undefined)) return
+    let power = 0n
+    const seen = new Set<number>()
+    for (const s of cert.signatures) {
+      const v = this.#validators.at(s.validatorIndex)
+      if (v === undefined || seen.has(s.validatorIndex)) return
+      seen.add(s.validatorIndex)
+      const signer = this.#m.verifier.voteSigner({
+        type: MsgType.PRECOMMIT,
+        height: cert.height,
+        round: cert.round,
+        blockHash: cert.blockHash,
+        signature: s.signature,
+      })
+      if (signer === null || hashKey(signer) !== hashKey(v.address)) return
+      power += v.votingPower
+    }
+    if (this.#validators.hasTwoThirds(power)) this.#certified.set(key, cert)
+  }
+
   #onProposalBlock(height: number, round: number, hash: BlockHash, block: Uint8Array): void {
     if (height !== this.#height || round !== this.#round || this.#step !== Step.PROPOSE) return
     if (this.#proposals.has(round) || !this.#fired.has(`prop:${round}`) || this.#fired.has(`sent:${round}`)) return
@@ -324,6 +348,13 @@ export class BftStateMachine {
       if (key === undefined || key === 'nil') continue
       if (this.#blocks.get(key)?.valid === true) {
         this.#commit(round, key)
+        return true
+      }
+    }
+    // A peer's certificate (catch-up) decides as well.
+    for (const [key, cert] of this.#certified) {
+      if (this.#blocks.get(key)?.valid === true) {
+        this.#decide(cert)
         return true
       }
     }
@@ -426,12 +457,17 @@ export class BftStateMachine {
   #commit(round: number, key: string): void {
     const held = this.#blocks.get(key) as HeldBlock
     const set = this.#precommits.get(round) as VoteSet
-    const certificate: CommitCertificate = {
+    this.#decide({
       height: this.#height,
       round,
       blockHash: held.hash,
       signatures: set.votesFor(key).map(({ validatorIndex, vote }) => ({ validatorIndex, signature: vote.signature })),
-    }
+    })
+  }
+
+  #decide(certificate: CommitCertificate): void {
+    const held = this.#blocks.get(hashKey(certificate.blockHash)) as HeldBlock
+    const round = certificate.round
     this.#out.push({
       kind: 'commit',
       height: this.#height,
@@ -467,6 +503,7 @@ export class BftStateMachine {
     this.#proposals = new Map()
     this.#blocks = new Map()
     this.#prevotes = new Map()
+    this.#certified = new Map()
     this.#precommits = new Map()
     this.#roundVoters = new Map()
     this.#fired = new Set()
