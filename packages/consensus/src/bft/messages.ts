@@ -65,7 +65,18 @@ export function signStepOf(type: VoteType | typeof MsgType.PROPOSAL): 1 | 2 | 3 
   return type === MsgType.PREVOTE ? 2 : 3
 }
 
-/** Lowercase hex of a hash, or `nil`: the key vote tallies and maps use. */
+const keys = new WeakMap<Uint8Array, string>()
+
+/**
+ * Lowercase hex of a hash, or `nil`: the key vote tallies and maps use. Memoized per array (the same
+ * hash object is met many times: every vote for a block shares it); treat hashes as immutable.
+ */
 export function hashKey(hash: Uint8Array | null): string {
-  return hash === null ? 'nil' : Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('hex')
+  if (hash === null) return 'nil'
+  let key = keys.get(hash)
+  if (key === undefined) {
+    key = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('hex')
+    keys.set(hash, key)
+  }
+  return key
 }

@@ -1,9 +1,13 @@
 /**
- * Validator keys and cheap signatures for the simulator: real secp256k1, memoized. Keys and block
- * contents are the same in every seed, so most (key, digest) pairs repeat across seeds and each is
- * signed and recovered once per process.
+ * Validator keys and signatures for the simulator, two schemes behind one interface:
+ * - `secp256k1`: the real thing, memoized (keys and block contents repeat across seeds, so many
+ *   (key, digest) pairs are signed and recovered once per process);
+ * - `fast`: a keyed hash standing in for a signature (`keccak(privateKey ‖ digest)`, then the
+ *   signer's index), about 20× cheaper, for the many-seed runs. The protocol logic under test is the
+ *   same; the real scheme runs in its own seeds and in the unit tests of signing, certificates and evidence.
  */
 import { keccak256, privateKeyToAddress } from '@cairn/crypto'
+import { proposalDigest, voteDigest } from '../../../src/index.ts'
 import {
   type Address,
   createVerifier,
@@ -11,6 +15,7 @@ import {
   type SignatureVerifier,
   type SignedProposal,
   type SignedVote,
+  recoverSigner as realRecover,
   signDigest,
 } from '../../../src/index.ts'
 
@@ -89,4 +94,69 @@ export function memoRecover(real: (d: Uint8Array, s: Uint8Array) => Address | nu
     }
     return a
   }
+}
+
+/** How the simulated validators sign and verify. */
+export interface SimCrypto {
+  sign(i: number, digest: Uint8Array): Uint8Array
+  verifier(chainId: bigint): SignatureVerifier
+  /** `recoverSigner`-shaped, for certificate and evidence checks. */
+  recover(digest: Uint8Array, signature: Uint8Array): Address | null
+}
+
+/** Wraps a verifier with a per-object memo (one signed message reaches every peer as the same object). */
+function objectMemo(v: SignatureVerifier): SignatureVerifier {
+  const votes = new WeakMap<SignedVote, Address | null>()
+  const proposals = new WeakMap<SignedProposal, Address | null>()
+  return {
+    voteSigner(vote) {
+      let a = votes.get(vote)
+      if (a === undefined) {
+        a = v.voteSigner(vote)
+        votes.set(vote, a)
+      }
+      return a
+    },
+    proposalSigner(p) {
+      let a = proposals.get(p)
+      if (a === undefined) {
+        a = v.proposalSigner(p)
+        proposals.set(p, a)
+      }
+      return a
+    },
+  }
+}
+
+export function secpCrypto(chainId: bigint): SimCrypto {
+  const recover = memoRecover(realRecover)
+  const verifier = objectMemo(memoVerifier(chainId))
+  return { sign: memoSign, verifier: () => verifier, recover }
+}
+
+function fastSig(i: number, digest: Uint8Array): Uint8Array {
+  const key = simKey(i).privateKey
+  const buf = new Uint8Array(64)
+  buf.set(key, 0)
+  buf.set(digest, 32)
+  const sig = new Uint8Array(65)
+  sig.set(keccak256(buf), 0)
+  sig[64] = i
+  return sig
+}
+
+function fastRecover(digest: Uint8Array, sig: Uint8Array): Address | null {
+  if (sig.length !== 65) return null
+  const i = sig[64] as number
+  const expect = fastSig(i, digest)
+  for (let k = 0; k < 32; k++) if (expect[k] !== sig[k]) return null
+  return simKey(i).address
+}
+
+export function fastCrypto(chainId: bigint): SimCrypto {
+  const verifier = objectMemo({
+    voteSigner: (v) => fastRecover(voteDigest(chainId, v), v.signature),
+    proposalSigner: (p) => fastRecover(proposalDigest(chainId, p), p.signature),
+  })
+  return { sign: fastSig, verifier: () => verifier, recover: fastRecover }
 }

@@ -13,6 +13,7 @@ import {
   EvidencePool,
   hashKey,
   MemorySignerState,
+  MsgType,
   type Proposal,
   proposalDigest,
   type SignedProposal,
@@ -23,7 +24,7 @@ import {
   voteDigest,
 } from '../../../src/index.ts'
 import { blockHash, encodeBlock, isValidBlock } from './blocks.ts'
-import { memoSign, memoVerifier, simKey } from './keys.ts'
+import { simKey } from './keys.ts'
 import type { Behaviour } from './scenario.ts'
 import type { World } from './world.ts'
 
@@ -51,6 +52,7 @@ export class SimNode {
   #sync = new Map<number, Extract<WireMsg, { kind: 'commit' }>>()
   #lastHelp = new Map<string, number>()
   #replaying = false
+  #lastGossipAt = ''
   #draining = false
   readonly #world: World
   readonly #signer: ValidatorSigner
@@ -63,7 +65,7 @@ export class SimNode {
     this.address = simKey(index).address
     this.#signer = new ValidatorSigner(
       { chainId: world.chainId, privateKey: simKey(index).privateKey },
-      { state: this.signerState, sign: (d) => memoSign(index, d) },
+      { state: this.signerState, sign: (d) => world.crypto.sign(index, d) },
     )
   }
 
@@ -81,7 +83,7 @@ export class SimNode {
     const w = this.#world
     this.machine = new BftStateMachine(
       { chainId: w.chainId, self: this.address, height: this.height, timeouts: w.timeouts },
-      { validatorSetAt: (h) => w.validatorSetAt(h), verifier: memoVerifier(w.chainId), blockHash },
+      { validatorSetAt: (h) => w.validatorSetAt(h), verifier: w.crypto.verifier(w.chainId), blockHash },
     )
     this.#replaying = true
     this.#process(this.machine.start())
@@ -133,7 +135,7 @@ export class SimNode {
         const v = msg.vote
         if (v.height < m.height) return this.#help(from, v.height)
         if (this.honest && v.height === m.height) {
-          const signer = memoVerifier(this.#world.chainId).voteSigner(v)
+          const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(v)
           if (signer !== null) this.#world.recorder.sawVote(this.index, v.height, v.round, v.type, signer, v.blockHash)
         }
         this.input({ kind: 'vote', vote: v })
@@ -149,15 +151,25 @@ export class SimNode {
     }
   }
 
-  /** Retransmission: own messages of the current and previous round, the round's proposal, or a status. */
+  /** Retransmission when stalled: own messages of the current round and the POL rounds, the round's proposal, or a status. */
   gossip(): void {
     const m = this.machine
     if (m === null || this.behaviour === 'silent') return
-    const recent = this.#own.filter((msg) => {
-      const round = msg.kind === 'proposal' ? msg.proposal.round : msg.kind === 'vote' ? msg.vote.round : 0
-      return round >= m.round - 1
-    })
+    // Only when stalled: the same (height, round, step) as at the last gossip.
+    const at = `${m.height}/${m.round}/${m.step}`
+    const stalled = at === this.#lastGossipAt
+    this.#lastGossipAt = at
+    if (!stalled) return
+    // The current round's messages, and the prevotes of the proof-of-lock rounds (our valid round,
+    // the current proposal's polRound) that a re-proposal needs, as CometBFT's gossip sends them.
     const relay = this.#proposalsSeen.get(`${m.height}/${m.round}`)
+    const polRounds = new Set([m.snapshot().validRound, relay?.polRound ?? -1])
+    const recent = this.#own.filter((msg) =>
+      msg.kind === 'proposal'
+        ? msg.proposal.round === m.round
+        : msg.kind === 'vote' &&
+          (msg.vote.round === m.round || (msg.vote.type === MsgType.PREVOTE && polRounds.has(msg.vote.round))),
+    )
     if (relay !== undefined && !this.#isOwnProposal(relay)) recent.push({ kind: 'proposal', proposal: relay })
     if (recent.length === 0) recent.push({ kind: 'status', height: m.height })
     for (const msg of recent) this.#world.broadcast(this.index, msg)
@@ -331,20 +343,20 @@ export class SimNode {
   }
 
   #rawVote(v: Vote): SignedVote {
-    return { ...v, signature: memoSign(this.index, voteDigest(this.#world.chainId, v)) }
+    return { ...v, signature: this.#world.crypto.sign(this.index, voteDigest(this.#world.chainId, v)) }
   }
 
   #rawProposal(p: Proposal): SignedProposal {
-    return { ...p, signature: memoSign(this.index, proposalDigest(this.#world.chainId, p)) }
+    return { ...p, signature: this.#world.crypto.sign(this.index, proposalDigest(this.#world.chainId, p)) }
   }
 
   #isOwn(v: SignedVote): boolean {
-    const s = memoVerifier(this.#world.chainId).voteSigner(v)
+    const s = this.#world.crypto.verifier(this.#world.chainId).voteSigner(v)
     return s !== null && hashKey(s) === hashKey(this.address)
   }
 
   #isOwnProposal(p: SignedProposal): boolean {
-    const s = memoVerifier(this.#world.chainId).proposalSigner(p)
+    const s = this.#world.crypto.verifier(this.#world.chainId).proposalSigner(p)
     return s !== null && hashKey(s) === hashKey(this.address)
   }
 }

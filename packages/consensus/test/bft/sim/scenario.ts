@@ -29,7 +29,7 @@ export interface Scenario {
 
 export function drawScenario(seed: number, overrides: Partial<Pick<Scenario, 'n' | 'heights'>> = {}): Scenario {
   const rng = new Prng(seed)
-  const n = overrides.n ?? rng.pick([4, 4, 4, 4, 7, 7, 7, 10])
+  const n = overrides.n ?? rng.pick([4, 4, 4, 4, 4, 4, 7, 7, 7, 10])
   const weighted = rng.chance(0.3)
   const powers = Array.from({ length: n }, () => (weighted ? BigInt(rng.int(1, 4)) : 10n))
   const total = powers.reduce((a, b) => a + b, 0n)

@@ -4,7 +4,7 @@
  * comes from one seeded PRNG, so a seed replays exactly.
  */
 import { type BftEvent, type Timeout, type TimeoutConfig, ValidatorSet } from '../../../src/index.ts'
-import { simKey } from './keys.ts'
+import { fastCrypto, type SimCrypto, secpCrypto, simKey } from './keys.ts'
 import { SimNode, type WireMsg } from './node.ts'
 import { Prng } from './prng.ts'
 import { EventQueue } from './queue.ts'
@@ -44,6 +44,8 @@ export interface SimResult {
 }
 
 export interface SimOptions {
+  /** The signature scheme: real secp256k1 (memoized) or the fast stand-in (default). */
+  signatures?: 'secp256k1' | 'fast'
   /** Virtual ms after healing within which every height must be committed (liveness). */
   livenessBoundMs?: number
   maxEvents?: number
@@ -53,6 +55,7 @@ export class World {
   readonly chainId = 4242n
   readonly timeouts = SIM_TIMEOUTS
   readonly rng: Prng
+  readonly crypto: SimCrypto
   readonly recorder = new Recorder()
   readonly nodes: SimNode[]
   now = 0
@@ -62,8 +65,9 @@ export class World {
   #groups: number[] | null = null
   #healed = false
 
-  constructor(scenario: Scenario) {
+  constructor(scenario: Scenario, opts: { signatures?: 'secp256k1' | 'fast' } = {}) {
     this.#scenario = scenario
+    this.crypto = opts.signatures === 'secp256k1' ? secpCrypto(this.chainId) : fastCrypto(this.chainId)
     this.rng = new Prng(scenario.seed ^ 0x5eed)
     this.#sets.push(
       ValidatorSet.create(scenario.powers.map((votingPower, i) => ({ address: simKey(i).address, votingPower }))),
@@ -210,5 +214,5 @@ export class World {
 
 /** Runs one scenario. */
 export function simulate(scenario: Scenario, opts?: SimOptions): SimResult {
-  return new World(scenario).run(opts)
+  return new World(scenario, opts).run(opts)
 }
