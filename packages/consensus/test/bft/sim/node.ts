@@ -13,7 +13,6 @@ import {
   EvidencePool,
   hashKey,
   MemorySignerState,
-  MsgType,
   type Proposal,
   proposalDigest,
   type SignedProposal,
@@ -151,7 +150,7 @@ export class SimNode {
     }
   }
 
-  /** Retransmission when stalled: own messages of the current round and the POL rounds, the round's proposal, or a status. */
+  /** Retransmission when stalled: own messages of this height, the round's proposal, or a status. */
   gossip(): void {
     const m = this.machine
     if (m === null || this.behaviour === 'silent') return
@@ -160,16 +159,10 @@ export class SimNode {
     const stalled = at === this.#lastGossipAt
     this.#lastGossipAt = at
     if (!stalled) return
-    // The current round's messages, and the prevotes of the proof-of-lock rounds (our valid round,
-    // the current proposal's polRound) that a re-proposal needs, as CometBFT's gossip sends them.
+    // Every own message of this height (a few per round): a peer still in an earlier round needs
+    // that round's votes to time out of it, and a re-proposal needs the proof-of-lock's prevotes.
     const relay = this.#proposalsSeen.get(`${m.height}/${m.round}`)
-    const polRounds = new Set([m.snapshot().validRound, relay?.polRound ?? -1])
-    const recent = this.#own.filter((msg) =>
-      msg.kind === 'proposal'
-        ? msg.proposal.round === m.round
-        : msg.kind === 'vote' &&
-          (msg.vote.round === m.round || (msg.vote.type === MsgType.PREVOTE && polRounds.has(msg.vote.round))),
-    )
+    const recent = [...this.#own]
     if (relay !== undefined && !this.#isOwnProposal(relay)) recent.push({ kind: 'proposal', proposal: relay })
     if (recent.length === 0) recent.push({ kind: 'status', height: m.height })
     for (const msg of recent) this.#world.broadcast(this.index, msg)
