@@ -7,16 +7,17 @@
  *   same; the real scheme runs in its own seeds and in the unit tests of signing, certificates and evidence.
  */
 import { keccak256, privateKeyToAddress } from '@cairn/crypto'
-import { proposalDigest, voteDigest } from '../../../src/index.ts'
 import {
   type Address,
   createVerifier,
   hashKey,
+  proposalDigest,
+  recoverSigner as realRecover,
   type SignatureVerifier,
   type SignedProposal,
   type SignedVote,
-  recoverSigner as realRecover,
   signDigest,
+  voteDigest,
 } from '../../../src/index.ts'
 
 export interface SimKey {

@@ -229,7 +229,11 @@ export class SimNode {
           variant: 0,
           valid: this.behaviour !== 'invalid-proposal',
         })
-        w.local(this, { kind: 'proposalBlock', height: a.height, round: a.round, blockHash: blockHash(block), block }, w.rng.int(0, 10))
+        w.local(
+          this,
+          { kind: 'proposalBlock', height: a.height, round: a.round, blockHash: blockHash(block), block },
+          w.rng.int(0, 10),
+        )
         return
       }
       case 'validateBlock':
@@ -248,7 +252,8 @@ export class SimNode {
         this.wal = []
         this.#own = []
         this.#sync.delete(a.height)
-        if (this.behaviour === 'honest') w.recorder.commit(this.index, a.height, a.blockHash, isValidBlock(a.block, a.height))
+        if (this.behaviour === 'honest')
+          w.recorder.commit(this.index, a.height, a.blockHash, isValidBlock(a.block, a.height))
         return
       }
       case 'evidence':
@@ -265,7 +270,8 @@ export class SimNode {
         if (!this.#replaying) w.recorder.refusals++
         return
       }
-      if (this.behaviour === 'honest') w.recorder.honestSigned(this.index, vote.height, vote.round, signStepOf(vote.type), vote.blockHash)
+      if (this.behaviour === 'honest')
+        w.recorder.honestSigned(this.index, vote.height, vote.round, signStepOf(vote.type), vote.blockHash)
       this.#emit({ kind: 'vote', vote: signed })
       return
     }
@@ -332,7 +338,11 @@ export class SimNode {
     const w = this.#world
     this.#own.push(msg)
     w.broadcast(this.index, msg)
-    w.local(this, msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal }, 0)
+    w.local(
+      this,
+      msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal },
+      0,
+    )
   }
 
   #rawVote(v: Vote): SignedVote {

@@ -21,7 +21,8 @@ export class Recorder {
 
   commit(node: number, height: number, hash: Uint8Array, valid: boolean): void {
     const key = hashKey(hash)
-    if (!this.proposed.has(key)) this.fail(`validity: node ${node} committed at height ${height} a block never proposed`)
+    if (!this.proposed.has(key))
+      this.fail(`validity: node ${node} committed at height ${height} a block never proposed`)
     if (!valid) this.fail(`validity: node ${node} committed an invalid block at height ${height}`)
     let at = this.commits.get(height)
     if (at === undefined) {
@@ -42,7 +43,14 @@ export class Recorder {
     this.#honestSigned.set(k, h)
   }
 
-  sawVote(node: number, height: number, round: number, type: number, signer: Uint8Array, hash: Uint8Array | null): void {
+  sawVote(
+    node: number,
+    height: number,
+    round: number,
+    type: number,
+    signer: Uint8Array,
+    hash: Uint8Array | null,
+  ): void {
     let m = this.seenVotes.get(node)
     if (m === undefined) {
       m = new Map()

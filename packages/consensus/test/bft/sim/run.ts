@@ -18,7 +18,15 @@ export function replayCommand(seed: number): string {
 }
 
 export function runSeeds(first: number, count: number, onResult?: (r: SimResult, s: Scenario) => void): RangeSummary {
-  const summary: RangeSummary = { seeds: 0, failures: [], maxLivenessMs: 0, maxRound: 0, evidence: 0, refusals: 0, events: 0 }
+  const summary: RangeSummary = {
+    seeds: 0,
+    failures: [],
+    maxLivenessMs: 0,
+    maxRound: 0,
+    evidence: 0,
+    refusals: 0,
+    events: 0,
+  }
   for (let seed = first; seed < first + count; seed++) {
     const scenario = drawScenario(seed)
     const r = simulate(scenario)
