@@ -32,5 +32,5 @@ export function blockHash(bytes: Uint8Array): Uint8Array {
 /** The validity a node's execution would report: decodes, marked valid, and for the height under vote. */
 export function isValidBlock(bytes: Uint8Array, height: number): boolean {
   const b = decodeBlock(bytes)
-  return b !== null && b.valid && b.height === height
+  return b?.valid === true && b.height === height
 }

@@ -125,14 +125,20 @@ export class SimNode {
     switch (msg.kind) {
       case 'proposal': {
         const p = msg.proposal
-        if (p.height < m.height) return this.#help(from, p.height)
+        if (p.height < m.height) {
+          this.#help(from, p.height)
+          return
+        }
         this.#proposalsSeen.set(`${p.height}/${p.round}`, p)
         this.input({ kind: 'proposal', proposal: p })
         return
       }
       case 'vote': {
         const v = msg.vote
-        if (v.height < m.height) return this.#help(from, v.height)
+        if (v.height < m.height) {
+          this.#help(from, v.height)
+          return
+        }
         if (this.honest && v.height === m.height) {
           const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(v)
           if (signer !== null) this.#world.recorder.sawVote(this.index, v.height, v.round, v.type, signer, v.blockHash)
