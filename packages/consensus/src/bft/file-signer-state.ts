@@ -54,7 +54,12 @@ export class FileSignerState implements SignerState {
     const r = RecordSchema.safeParse(parsed)
     if (!r.success) throw unusable(`is not a signer state: ${r.error.message}`, path)
     const { height, round, step, blockHash } = r.data
-    return { height, round, step, blockHash: blockHash === null ? null : Buffer.from(blockHash.slice(2), 'hex') }
+    return {
+      height,
+      round,
+      step,
+      blockHash: blockHash === null ? null : new Uint8Array(Buffer.from(blockHash.slice(2), 'hex')),
+    }
   }
 
   checkAndRecord(next: SignedRecord): SignCheck {

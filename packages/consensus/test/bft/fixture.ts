@@ -50,7 +50,12 @@ export function vote(index: number, type: VoteType, height: number, round: numbe
   return { ...v, signature: signDigest(voteDigest(CHAIN_ID, v), keyAt(index)) }
 }
 
-export function proposal(height: number, round: number, b: { block: Uint8Array; hash: BlockHash }, polRound = -1): SignedProposal {
+export function proposal(
+  height: number,
+  round: number,
+  b: { block: Uint8Array; hash: BlockHash },
+  polRound = -1,
+): SignedProposal {
   const proposer = SET.proposerIndex(round)
   const p: Proposal = { height, round, polRound, blockHash: b.hash, block: b.block }
   return { ...p, signature: signDigest(proposalDigest(CHAIN_ID, p), keyAt(proposer)) }

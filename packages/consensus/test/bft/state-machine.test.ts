@@ -1,6 +1,12 @@
 /** The paper's rules, one at a time, on the machine of one validator among four of equal power. */
 import { describe, expect, it } from 'vitest'
-import { decodeEvidence, encodeEvidence, Step, verifyCertificate, verifyDuplicateVoteEvidence } from '../../src/index.ts'
+import {
+  decodeEvidence,
+  encodeEvidence,
+  Step,
+  verifyCertificate,
+  verifyDuplicateVoteEvidence,
+} from '../../src/index.ts'
 import {
   block,
   CHAIN_ID,
@@ -33,7 +39,11 @@ describe('BftStateMachine', () => {
     const s = nonProposer()
     const m = machine(s)
     const start = m.start()
-    expect(start).toContainEqual({ kind: 'scheduleTimeout', timeout: { step: 'propose', height: 1, round: 0 }, delayMs: 1000 })
+    expect(start).toContainEqual({
+      kind: 'scheduleTimeout',
+      timeout: { step: 'propose', height: 1, round: 0 },
+      delayMs: 1000,
+    })
     const onProposal = m.handle({ kind: 'proposal', proposal: proposal(1, 0, A) })
     expect(onProposal).toEqual([{ kind: 'validateBlock', height: 1, blockHash: A.hash, block: A.block }])
     const onValid = m.handle({ kind: 'validity', height: 1, blockHash: A.hash, valid: true })
@@ -169,7 +179,8 @@ describe('BftStateMachine', () => {
     m.handle({ kind: 'validity', height: 1, blockHash: A.hash, valid: true })
     let commit: unknown
     for (const x of others(s)) {
-      for (const a of m.handle({ kind: 'vote', vote: vote(x, PRECOMMIT, 1, 2, A.hash) })) if (a.kind === 'commit') commit = a
+      for (const a of m.handle({ kind: 'vote', vote: vote(x, PRECOMMIT, 1, 2, A.hash) }))
+        if (a.kind === 'commit') commit = a
     }
     expect(commit).toMatchObject({ kind: 'commit', height: 1, round: 2, blockHash: A.hash })
     expect(m.height).toBe(2)
@@ -179,12 +190,19 @@ describe('BftStateMachine', () => {
     const s = nonProposer()
     const m = machine(s)
     m.start()
-    const signatures = others(s).map((x) => ({ validatorIndex: x, signature: vote(x, PRECOMMIT, 1, 4, A.hash).signature }))
+    const signatures = others(s).map((x) => ({
+      validatorIndex: x,
+      signature: vote(x, PRECOMMIT, 1, 4, A.hash).signature,
+    }))
     const certificate = { height: 1, round: 4, blockHash: A.hash, signatures }
     // A certificate short of 2/3 does nothing; a full one asks to validate the block, then commits.
     const short = machine(s)
     short.start()
-    short.handle({ kind: 'certificate', certificate: { ...certificate, signatures: signatures.slice(0, 2) }, block: A.block })
+    short.handle({
+      kind: 'certificate',
+      certificate: { ...certificate, signatures: signatures.slice(0, 2) },
+      block: A.block,
+    })
     short.handle({ kind: 'validity', height: 1, blockHash: A.hash, valid: true })
     expect(short.height).toBe(1)
     expect(m.handle({ kind: 'certificate', certificate, block: A.block })).toContainEqual({
