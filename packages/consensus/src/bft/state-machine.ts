@@ -25,9 +25,10 @@
  * the machine is still in the (height, round, step) they were scheduled for.
  *
  * Thresholds are by voting power: "2f+1" is more than 2/3 of the total, "f+1" more than 1/3.
- * Two small departures, both on the safe side: L36 and L49 need the block (any proposal or
- * catch-up of this height that carried it), not necessarily the proposal of that very round; and
- * a proposal waits for its block's validity (the node executes it) until timeoutPropose.
+ * Small departures, all on the safe side: L36 and L49 need the block (any proposal or catch-up of
+ * this height that carried it), not necessarily the proposal of that very round; a proposal waits
+ * for its block's validity (the node executes it) until timeoutPropose; and a verified commit
+ * certificate from a peer (catch-up) decides the height like L49 does.
  */
 import type { CommitCertificate } from './certificate.ts'
 import type { BftAction, BftEvent } from './events.ts'

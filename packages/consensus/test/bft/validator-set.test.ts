@@ -13,7 +13,7 @@ const addr = (b: number): Uint8Array => {
   a[19] = b
   return a
 }
-const name = (set: ValidatorSet, a: Uint8Array): string => String.fromCharCode(64 + (a[19] as number))
+const name = (_set: ValidatorSet, a: Uint8Array): string => String.fromCharCode(64 + (a[19] as number))
 const prio = (set: ValidatorSet): Record<string, bigint> =>
   Object.fromEntries(set.validators.map((v) => [name(set, v.address), v.proposerPriority]))
 
