@@ -279,7 +279,7 @@ export class BftStateMachine {
 
   #onCertificate(cert: CommitCertificate, block: Uint8Array): void {
     const key = hashKey(cert.blockHash)
-    if (this.#certified.has(key) || !this.#holdBlock(cert.blockHash, block, undefined)) return
+    if (this.#certified.has(key)) return
     let power = 0n
     const seen = new Set<number>()
     for (const s of cert.signatures) {
@@ -296,7 +296,9 @@ export class BftStateMachine {
       if (signer === null || hashKey(signer) !== hashKey(v.address)) return
       power += v.votingPower
     }
-    if (this.#validators.hasTwoThirds(power)) this.#certified.set(key, cert)
+    if (this.#validators.hasTwoThirds(power) && this.#holdBlock(cert.blockHash, block, undefined)) {
+      this.#certified.set(key, cert)
+    }
   }
 
   #onProposalBlock(height: number, round: number, hash: BlockHash, block: Uint8Array): void {

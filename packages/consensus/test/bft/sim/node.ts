@@ -13,6 +13,7 @@ import {
   EvidencePool,
   hashKey,
   MemorySignerState,
+  MsgType,
   type Proposal,
   proposalDigest,
   type SignedProposal,
@@ -48,6 +49,8 @@ export class SimNode {
   incarnation = 0
   #own: WireMsg[] = []
   #proposalsSeen = new Map<string, SignedProposal>()
+  /** Prevotes received at the current height, by `height/round/hash`, to relay a proof-of-lock. */
+  #prevotesSeen = new Map<string, SignedVote[]>()
   #sync = new Map<number, Extract<WireMsg, { kind: 'commit' }>>()
   #lastHelp = new Map<string, number>()
   #replaying = false
@@ -103,6 +106,7 @@ export class SimNode {
     this.incarnation++
     this.#own = []
     this.#proposalsSeen.clear()
+    this.#prevotesSeen.clear()
     this.#sync.clear()
     if (this.amnesiac) {
       this.wal = []
@@ -143,6 +147,12 @@ export class SimNode {
           const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(v)
           if (signer !== null) this.#world.recorder.sawVote(this.index, v.height, v.round, v.type, signer, v.blockHash)
         }
+        if (v.type === MsgType.PREVOTE && v.height === m.height) {
+          const k = `${v.height}/${v.round}/${hashKey(v.blockHash)}`
+          const list = this.#prevotesSeen.get(k) ?? []
+          if (list.length < 64) list.push(v)
+          this.#prevotesSeen.set(k, list)
+        }
         this.input({ kind: 'vote', vote: v })
         return
       }
@@ -169,6 +179,15 @@ export class SimNode {
     // that round's votes to time out of it, and a re-proposal needs the proof-of-lock's prevotes.
     const relay = this.#proposalsSeen.get(`${m.height}/${m.round}`)
     const recent = [...this.#own]
+    // And the proof-of-lock of our valid value, everyone's prevotes (an equivocator may have sent
+    // its prevote for it to us only; the others need it to accept the re-proposal), as CometBFT's
+    // vote gossip relays the votes a peer lacks.
+    const { validRound, validValue } = m.snapshot()
+    if (validValue !== null) {
+      for (const v of this.#prevotesSeen.get(`${m.height}/${validRound}/${hashKey(validValue)}`) ?? []) {
+        if (!this.#isOwn(v)) recent.push({ kind: 'vote', vote: v })
+      }
+    }
     if (relay !== undefined && !this.#isOwnProposal(relay)) recent.push({ kind: 'proposal', proposal: relay })
     if (recent.length === 0) recent.push({ kind: 'status', height: m.height })
     for (const msg of recent) this.#world.broadcast(this.index, msg)
@@ -257,6 +276,7 @@ export class SimNode {
         this.chain.push({ hash: a.blockHash, block: a.block, certificate: a.certificate })
         this.wal = []
         this.#own = []
+        this.#prevotesSeen.clear()
         this.#sync.delete(a.height)
         if (this.behaviour === 'honest')
           w.recorder.commit(this.index, a.height, a.blockHash, isValidBlock(a.block, a.height))
