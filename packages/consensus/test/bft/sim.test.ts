@@ -46,9 +46,9 @@ describe.runIf(only === undefined)(`the simulator over ${SEEDS} seeds`, () => {
     })
   }
 
-  it('20 seeds with real secp256k1 signatures keep every invariant', () => {
+  it('10 seeds with real secp256k1 signatures keep every invariant', () => {
     const failures = []
-    for (let seed = 0; seed < 20; seed++) {
+    for (let seed = 0; seed < 10; seed++) {
       const r = simulate(drawScenario(seed * 7919 + 13), { signatures: 'secp256k1' })
       if (r.violations.length > 0) failures.push(r)
     }
