@@ -34,7 +34,7 @@ for (let seed = first; seed < first + count; seed++) {
   if (done % 1000 === 0 || done === count) {
     const s = (performance.now() - started) / 1000
     console.log(
-      `${done}/${count} seeds, ${failed} failed, ${s.toFixed(0)} s; max liveness after healing ${maxLivenessMs} ms, max round ${maxRound}, evidence ${evidence}`,
+      `${done}/${count} seeds, ${failed} failed, ${s.toFixed(0)} s; max liveness after healing ${maxLivenessMs} ms, max commit round ${maxRound}, evidence ${evidence}`,
     )
   }
 }

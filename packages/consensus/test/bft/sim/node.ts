@@ -274,6 +274,7 @@ export class SimNode {
           return
         }
         this.chain.push({ hash: a.blockHash, block: a.block, certificate: a.certificate })
+        w.recorder.maxRound = Math.max(w.recorder.maxRound, a.round)
         this.wal = []
         this.#own = []
         this.#prevotesSeen.clear()

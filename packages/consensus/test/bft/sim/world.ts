@@ -38,6 +38,7 @@ export interface SimResult {
   livenessMs: number
   virtualMs: number
   events: number
+  /** The highest round any block was committed in. */
   maxRound: number
   evidence: number
   refusals: number
@@ -156,10 +157,6 @@ export class World {
       this.#dispatch(next.item)
     }
     for (const n of correct) this.recorder.checkEvidence(n.index, (a, h, r, t) => n.evidence.has(a, h, r, t))
-    for (const n of this.nodes) {
-      const r = n.machine?.round ?? 0
-      if (r > this.recorder.maxRound) this.recorder.maxRound = r
-    }
     return {
       seed: s.seed,
       violations: this.recorder.violations,
