@@ -291,7 +291,12 @@ export class SimNode {
 
   #sendVote(vote: Vote): void {
     const w = this.#world
-    if (this.behaviour === 'honest' || this.behaviour === 'double-propose' || this.behaviour === 'invalid-proposal') {
+    const coalition = this.behaviour === 'double-propose' && w.doubleProposals.has(`${vote.height}/${vote.round}`)
+    if (
+      this.behaviour === 'honest' ||
+      this.behaviour === 'invalid-proposal' ||
+      (this.behaviour === 'double-propose' && !coalition)
+    ) {
       const signed = this.#signer.signVote(vote)
       if ('refused' in signed) {
         if (!this.#replaying) w.recorder.refusals++
@@ -313,15 +318,27 @@ export class SimNode {
       w.local(this, { kind: 'vote', vote: signed }, 0)
       return
     }
-    if (this.behaviour === 'equivocate') {
-      const p = this.#proposalsSeen.get(`${vote.height}/${vote.round}`)
-      const other = v.blockHash === null ? (p?.blockHash ?? blockHash(new Uint8Array([this.index, vote.round]))) : null
-      const alt = this.#rawVote({ ...v, blockHash: other })
-      const peers = w.peersOf(this.index)
-      const a = new Set(w.rng.half(peers))
-      for (const peer of peers) w.send(this.index, peer, { kind: 'vote', vote: a.has(peer) ? signed : alt })
-      this.#own.push({ kind: 'vote', vote: signed })
-      w.local(this, { kind: 'vote', vote: signed }, 0)
+    if (this.behaviour === 'equivocate' || coalition) {
+      // The byzantine coalition splits the network in two fixed halves: when a byzantine proposer
+      // double-proposed this round, vote for its first block to one half and its second to the
+      // other (the classic attack on agreement); otherwise, for the vote to one half and another
+      // value to the other.
+      const pair = w.doubleProposals.get(`${vote.height}/${vote.round}`)
+      let first = signed
+      let alt: SignedVote
+      if (pair !== undefined) {
+        first = this.#rawVote({ ...v, blockHash: pair[0] })
+        alt = this.#rawVote({ ...v, blockHash: pair[1] })
+      } else {
+        const p = this.#proposalsSeen.get(`${vote.height}/${vote.round}`)
+        const other =
+          v.blockHash === null ? (p?.blockHash ?? blockHash(new Uint8Array([this.index, vote.round]))) : null
+        alt = this.#rawVote({ ...v, blockHash: other })
+      }
+      for (const peer of w.peersOf(this.index))
+        w.send(this.index, peer, { kind: 'vote', vote: w.splitA.has(peer) ? first : alt })
+      this.#own.push({ kind: 'vote', vote: first })
+      w.local(this, { kind: 'vote', vote: first }, 0)
       return
     }
     this.#emit({ kind: 'vote', vote: signed })
@@ -350,9 +367,10 @@ export class SimNode {
       const block = encodeBlock({ height: p.height, proposer: this.index, round: p.round, variant: 1, valid: true })
       const alt = this.#rawProposal({ ...p, blockHash: blockHash(block), block })
       w.recorder.proposed.add(hashKey(alt.blockHash))
-      const peers = w.peersOf(this.index)
-      const a = new Set(w.rng.half(peers))
-      for (const peer of peers) w.send(this.index, peer, { kind: 'proposal', proposal: a.has(peer) ? signed : alt })
+      w.doubleProposals.set(`${p.height}/${p.round}`, [signed.blockHash, alt.blockHash])
+      for (const peer of w.peersOf(this.index)) {
+        w.send(this.index, peer, { kind: 'proposal', proposal: w.splitA.has(peer) ? signed : alt })
+      }
       this.#own.push({ kind: 'proposal', proposal: signed })
       w.local(this, { kind: 'proposal', proposal: signed }, 0)
       return

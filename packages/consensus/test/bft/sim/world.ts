@@ -60,6 +60,10 @@ export class World {
   readonly recorder = new Recorder()
   readonly nodes: SimNode[]
   now = 0
+  /** The byzantine coalition's split of the network: one half gets one story, the rest the other. */
+  readonly splitA: Set<number>
+  /** Double proposals made so far, by `height/round`: the two block hashes (coalition knowledge). */
+  readonly doubleProposals = new Map<string, [Uint8Array, Uint8Array]>()
   readonly #queue = new EventQueue<Item>()
   readonly #scenario: Scenario
   readonly #sets: ValidatorSet[] = []
@@ -73,6 +77,7 @@ export class World {
     this.#sets.push(
       ValidatorSet.create(scenario.powers.map((votingPower, i) => ({ address: simKey(i).address, votingPower }))),
     )
+    this.splitA = new Set(this.rng.half(scenario.behaviours.map((_, i) => i)))
     this.nodes = scenario.behaviours.map((b, i) => new SimNode(this, i, b, scenario.amnesiac[i] ?? false))
   }
 
