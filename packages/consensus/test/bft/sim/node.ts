@@ -98,6 +98,8 @@ export class SimNode {
           ? [{ kind: 'proposal', proposal: e.proposal }]
           : [],
     )
+    // What the relay needs comes back from the WAL too.
+    for (const e of this.wal) if (e.kind === 'vote') this.#keepPrevote(e.vote)
     w.scheduleGossip(this)
   }
 
@@ -147,12 +149,7 @@ export class SimNode {
           const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(v)
           if (signer !== null) this.#world.recorder.sawVote(this.index, v.height, v.round, v.type, signer, v.blockHash)
         }
-        if (v.type === MsgType.PREVOTE && v.height === m.height) {
-          const k = `${v.height}/${v.round}/${hashKey(v.blockHash)}`
-          const list = this.#prevotesSeen.get(k) ?? []
-          if (list.length < 64) list.push(v)
-          this.#prevotesSeen.set(k, list)
-        }
+        if (v.height === m.height) this.#keepPrevote(v)
         this.input({ kind: 'vote', vote: v })
         return
       }
@@ -164,6 +161,14 @@ export class SimNode {
         this.#drainSync()
         return
     }
+  }
+
+  #keepPrevote(v: SignedVote): void {
+    if (v.type !== MsgType.PREVOTE) return
+    const k = `${v.height}/${v.round}/${hashKey(v.blockHash)}`
+    const list = this.#prevotesSeen.get(k) ?? []
+    if (list.length < 64) list.push(v)
+    this.#prevotesSeen.set(k, list)
   }
 
   /** Retransmission when stalled: own messages of this height, the round's proposal, or a status. */
