@@ -12,6 +12,18 @@ export const ConsensusErrorCode = {
   TX_DROPPED: 'CONSENSUS_TX_DROPPED',
   /** The engine was asked to produce before `attach({ chain, pool })` (a wiring bug). */
   NOT_ATTACHED: 'CONSENSUS_NOT_ATTACHED',
+  /** A BFT message, certificate or evidence that does not decode (bad RLP, wrong field sizes). */
+  BFT_MALFORMED: 'CONSENSUS_BFT_MALFORMED',
+  /** A commit certificate that does not prove > 2/3 of the voting power precommitted the block. */
+  BFT_INVALID_CERTIFICATE: 'CONSENSUS_BFT_INVALID_CERTIFICATE',
+  /** Duplicate-vote evidence that does not prove an equivocation. */
+  BFT_INVALID_EVIDENCE: 'CONSENSUS_BFT_INVALID_EVIDENCE',
+  /** A validator set that cannot be used (empty, zero or negative power, duplicate addresses). */
+  BFT_INVALID_VALIDATOR_SET: 'CONSENSUS_BFT_INVALID_VALIDATOR_SET',
+  /** The signer state refused to sign: it would conflict with what this key already signed. */
+  BFT_DOUBLE_SIGN_REFUSED: 'CONSENSUS_BFT_DOUBLE_SIGN_REFUSED',
+  /** The signer-state file cannot be read, parsed or written. */
+  BFT_SIGNER_STATE_UNUSABLE: 'CONSENSUS_BFT_SIGNER_STATE_UNUSABLE',
 } as const
 export type ConsensusErrorCode = (typeof ConsensusErrorCode)[keyof typeof ConsensusErrorCode]
 

@@ -204,7 +204,8 @@ try {
   }
   const anvilBin = findAnvil(env.ANVIL_BIN)
   if (only !== 'cairn' && (settings.txs > 0 || settings.reads)) {
-    if (anvilBin) nodes.push(await prepare(await startAnvil(anvilBin, 28546, settings.anvilBlockTime, settings.anvilGasLimit)))
+    if (anvilBin)
+      nodes.push(await prepare(await startAnvil(anvilBin, 28546, settings.anvilBlockTime, settings.anvilGasLimit)))
     else console.log('anvil: not installed, skipped (set ANVIL_BIN, or `cd /tmp && npm i @foundry-rs/anvil@1.7.1`)')
   }
   const byName = (name: string) => nodes.find((n) => n.target.name === name)

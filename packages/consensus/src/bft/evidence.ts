@@ -1,0 +1,151 @@
+/**
+ * Evidence of equivocation: two signed votes of one validator for the same (height, round, type)
+ * and different block hashes. The pair alone proves it (recover both signers; no trust in whoever
+ * reports it), so it can be gossiped, put in a block and later checked on-chain with `ecrecover`.
+ *
+ * RLP: `[height, round, type, [hashA, sigA], [hashB, sigB]]`, a nil vote's hash empty, the pair
+ * ordered by hash (nil first) so the same equivocation always encodes the same way.
+ */
+import { CairnError } from '@cairn/utils'
+import { RLP } from '@ethereumjs/rlp'
+import { ConsensusErrorCode } from '../errors.ts'
+import { type Address, hashKey, MsgType, type SignedVote } from './messages.ts'
+import { recoverSigner, voteDigest } from './signing.ts'
+import type { ValidatorSet } from './validator-set.ts'
+
+export interface DuplicateVoteEvidence {
+  /** The equivocating validator. */
+  validator: Address
+  voteA: SignedVote
+  voteB: SignedVote
+}
+
+/** Evidence from two conflicting votes of `validator`, in canonical order. */
+export function duplicateVoteEvidence(validator: Address, a: SignedVote, b: SignedVote): DuplicateVoteEvidence {
+  const order = (v: SignedVote): string => (v.blockHash === null ? '' : hashKey(v.blockHash))
+  return order(a) <= order(b) ? { validator, voteA: a, voteB: b } : { validator, voteA: b, voteB: a }
+}
+
+/** The key the pool deduplicates on: one piece of evidence per (validator, height, round, type). */
+export function evidenceKey(ev: DuplicateVoteEvidence): string {
+  return `${hashKey(ev.validator)}/${ev.voteA.height}/${ev.voteA.round}/${ev.voteA.type}`
+}
+
+function invalid(message: string): CairnError {
+  return new CairnError(ConsensusErrorCode.BFT_INVALID_EVIDENCE, `duplicate-vote evidence: ${message}`, {
+    fault: 'peer',
+  })
+}
+
+/**
+ * Checks the evidence stands alone: same height, round and type, different hashes, both signatures
+ * by `ev.validator`, a member of `validators` (the set of that height).
+ * @throws CairnError `CONSENSUS_BFT_INVALID_EVIDENCE` (fault 'peer')
+ */
+export function verifyDuplicateVoteEvidence(
+  ev: DuplicateVoteEvidence,
+  validators: ValidatorSet,
+  chainId: bigint,
+  recover: (digest: Uint8Array, signature: Uint8Array) => Uint8Array | null = recoverSigner,
+): void {
+  const { voteA: a, voteB: b } = ev
+  if (a.height !== b.height || a.round !== b.round || a.type !== b.type) {
+    throw invalid('the votes are for different heights, rounds or types')
+  }
+  if (a.type !== MsgType.PREVOTE && a.type !== MsgType.PRECOMMIT) throw invalid(`unknown vote type ${a.type}`)
+  if (hashKey(a.blockHash) === hashKey(b.blockHash)) throw invalid('the votes are for the same block')
+  if (validators.indexOf(ev.validator) < 0) throw invalid(`${hashKey(ev.validator)} is not a validator`)
+  for (const v of [a, b]) {
+    const signer = recover(voteDigest(chainId, v), v.signature)
+    if (signer === null || hashKey(signer) !== hashKey(ev.validator))
+      throw invalid('a vote is not signed by the validator')
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** The RLP bytes of the evidence. */
+export function encodeEvidence(ev: DuplicateVoteEvidence): Uint8Array {
+  const { voteA: a, voteB: b } = ev
+  return RLP.encode([
+    a.height,
+    a.round,
+    a.type,
+    [a.blockHash ?? EMPTY, a.signature],
+    [b.blockHash ?? EMPTY, b.signature],
+  ])
+}
+
+/**
+ * Evidence from its RLP bytes; the validator is recovered from the first signature.
+ * @throws CairnError `CONSENSUS_BFT_MALFORMED` or `CONSENSUS_BFT_INVALID_EVIDENCE` (fault 'peer')
+ */
+export function decodeEvidence(bytes: Uint8Array, chainId: bigint): DuplicateVoteEvidence {
+  const malformed = (why: string, cause?: unknown): CairnError =>
+    new CairnError(ConsensusErrorCode.BFT_MALFORMED, `duplicate-vote evidence: ${why}`, { fault: 'peer', cause })
+  let d: unknown
+  try {
+    d = RLP.decode(bytes)
+  } catch (err) {
+    throw malformed('not RLP', err)
+  }
+  if (!Array.isArray(d) || d.length !== 5) throw malformed('expected a list of 5 items')
+  const num = (x: unknown): number => {
+    if (!(x instanceof Uint8Array) || x.length > 6) throw malformed('bad integer')
+    let n = 0
+    for (const byte of x) n = n * 256 + byte
+    return n
+  }
+  const height = num(d[0])
+  const round = num(d[1])
+  const type = num(d[2])
+  if (type !== MsgType.PREVOTE && type !== MsgType.PRECOMMIT) throw malformed(`unknown vote type ${type}`)
+  const vote = (x: unknown): SignedVote => {
+    if (!Array.isArray(x) || x.length !== 2) throw malformed('a vote is not [hash, signature]')
+    const [hash, signature] = x as unknown[]
+    if (!(hash instanceof Uint8Array) || (hash.length !== 0 && hash.length !== 32)) throw malformed('bad block hash')
+    if (!(signature instanceof Uint8Array) || signature.length !== 65) throw malformed('bad signature')
+    return { type, height, round, blockHash: hash.length === 0 ? null : hash, signature }
+  }
+  const voteA = vote(d[3])
+  const voteB = vote(d[4])
+  const validator = recoverSigner(voteDigest(chainId, voteA), voteA.signature)
+  if (validator === null) throw invalid('the first signature recovers no signer')
+  return { validator, voteA, voteB }
+}
+
+/**
+ * The evidence a node has seen and not yet seen committed, deduplicated by (validator, height,
+ * round, type). Whoever adds evidence from outside verifies it first ({@link verifyDuplicateVoteEvidence});
+ * the state machine's own evidence comes from votes it verified.
+ */
+export class EvidencePool {
+  readonly #byKey = new Map<string, DuplicateVoteEvidence>()
+
+  /** Adds evidence; false when the pool already has evidence of that equivocation. */
+  add(ev: DuplicateVoteEvidence): boolean {
+    const key = evidenceKey(ev)
+    if (this.#byKey.has(key)) return false
+    this.#byKey.set(key, ev)
+    return true
+  }
+
+  /** True when the pool holds evidence of `validator` at (height, round, type). */
+  has(validator: Address, height: number, round: number, type: number): boolean {
+    return this.#byKey.has(`${hashKey(validator)}/${height}/${round}/${type}`)
+  }
+
+  /** Removes evidence once committed in a block. */
+  remove(ev: DuplicateVoteEvidence): void {
+    this.#byKey.delete(evidenceKey(ev))
+  }
+
+  /** Every piece, in arrival order. */
+  pending(): DuplicateVoteEvidence[] {
+    return [...this.#byKey.values()]
+  }
+
+  get size(): number {
+    return this.#byKey.size
+  }
+}

@@ -1,0 +1,30 @@
+/** Cairn's BFT consensus core (Tendermint): see docs/consensus/bft.md. */
+export type { CommitCertificate, CommitSignature } from './certificate.ts'
+export { decodeCertificate, encodeCertificate, verifyCertificate } from './certificate.ts'
+export type { BftAction, BftEvent } from './events.ts'
+export type { DuplicateVoteEvidence } from './evidence.ts'
+export {
+  decodeEvidence,
+  duplicateVoteEvidence,
+  EvidencePool,
+  encodeEvidence,
+  evidenceKey,
+  verifyDuplicateVoteEvidence,
+} from './evidence.ts'
+export { FileSignerState } from './file-signer-state.ts'
+export type { Address, BlockHash, Proposal, SignedProposal, SignedVote, Vote, VoteType } from './messages.ts'
+export { hashKey, MsgType, Step, signStepOf } from './messages.ts'
+export type { SignCheck, SignedRecord, SignerState, SignStep } from './signer-state.ts'
+export { checkSign, MemorySignerState } from './signer-state.ts'
+export type { SignatureVerifier } from './signing.ts'
+export { BFT_DOMAIN, createVerifier, proposalDigest, recoverSigner, signDigest, voteDigest } from './signing.ts'
+export type { BftStateMachineModules, BftStateMachineOptions, BftStateSnapshot } from './state-machine.ts'
+export { BftStateMachine } from './state-machine.ts'
+export type { Timeout, TimeoutConfig, TimeoutStep } from './timeouts.ts'
+export { DEFAULT_TIMEOUTS, timeoutDuration } from './timeouts.ts'
+export type { Validator } from './validator-set.ts'
+export { MAX_TOTAL_VOTING_POWER, ValidatorSet } from './validator-set.ts'
+export type { SignRefusal, ValidatorSignerModules } from './validator-signer.ts'
+export { ValidatorSigner } from './validator-signer.ts'
+export type { AddVoteResult } from './vote-set.ts'
+export { VoteSet } from './vote-set.ts'
