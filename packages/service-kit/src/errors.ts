@@ -21,6 +21,8 @@ export const ServiceErrorCode = {
   REDIS_DOWN: 'SERVICE_REDIS_DOWN',
   /** The database (PGlite or PostgreSQL) failed a query or cannot be reached. */
   STORAGE_FAILED: 'SERVICE_STORAGE_FAILED',
+  /** A service's configuration file (API keys, …) cannot be read or does not match its schema. */
+  CONFIG_INVALID: 'SERVICE_CONFIG_INVALID',
 } as const
 export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode]
 

@@ -1,5 +1,6 @@
 export type { ApiKeyEntry } from './auth/api-keys.ts'
 export { findApiKey, hashApiKey } from './auth/api-keys.ts'
+export { type ApiKeyFileEntry, readApiKeysFile } from './auth/api-keys-file.ts'
 export type { AuthenticatorOptions, Credential, CredentialHeaders, Hs256Auth, JwksAuth } from './auth/authenticator.ts'
 export { Authenticator } from './auth/authenticator.ts'
 export type { Hs256Policy, JwtPayload } from './auth/hs256.ts'

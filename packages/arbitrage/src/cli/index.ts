@@ -3,15 +3,14 @@
 
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { checkHmacSecret, closeLogs, createLogger } from '@cairn/service-kit'
+import { checkHmacSecret, closeLogs, createLogger, readApiKeysFile } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
-import { z } from 'zod'
 import { ArbErrorCode } from '../errors.ts'
 import type { KeySource } from '../execution/signer.ts'
 import type { Address } from '../graph/token-graph.ts'
 import type { FactoryConfig } from '../pools/tracker.ts'
-import { type ApiKey, type Role, signToken } from '../service/auth.ts'
+import { ARB_ROLES, type Role, signToken } from '../service/auth.ts'
 import { startArbService } from '../service/service.ts'
 
 const bad = (message: string, hint?: string) =>
@@ -31,35 +30,6 @@ export function parseFactory(text: string): FactoryConfig {
     fee: { num: BigInt(10_000 - fee), den: 10_000n },
     ...(from !== undefined ? { fromBlock: BigInt(from) } : {}),
   }
-}
-
-const ApiKeys = z
-  .array(
-    z.object({
-      name: z.string().min(1).max(64),
-      role: z.enum(['viewer', 'operator', 'admin']),
-      key: z.string().min(16),
-    }),
-  )
-  .max(1000)
-
-function readApiKeys(file: string): ApiKey[] {
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'))
-  } catch (err) {
-    throw new CairnError(ArbErrorCode.CONFIG, `cannot read the API keys file ${file} as JSON`, {
-      fault: 'caller',
-      cause: err,
-    })
-  }
-  const r = ApiKeys.safeParse(json)
-  if (!r.success)
-    throw bad(
-      `bad API keys file ${file}: ${z.prettifyError(r.error)}`,
-      'write [{"name":"ops","role":"operator","key":"<openssl rand -hex 32>"}]',
-    )
-  return r.data
 }
 
 function readSecret(file: string): Uint8Array {
@@ -176,7 +146,7 @@ export function registerArb(program: Command): void {
           maxHops: Number(o.maxHops),
           pollMs: Number(o.pollMs),
           http: { host: o['http.addr'], port: Number(o['http.port']) },
-          auth: { jwtSecret, apiKeys: o.apiKeysFile ? readApiKeys(o.apiKeysFile) : [] },
+          auth: { jwtSecret, apiKeys: o.apiKeysFile ? readApiKeysFile(o.apiKeysFile, ARB_ROLES) : [] },
           edge: { vhosts: list(o['http.vhosts']), cors: list(o['http.cors']), maxConnectionsPerIp: 0, shedLagMs: 0 },
           killFile: o.killFile ?? null,
           queue: o.queue === 'nats' ? { kind: 'nats', servers: o.natsUrl } : { kind: 'memory' },

@@ -2,15 +2,14 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { closeLogs, createLogger, createMetricsRegistry } from '@cairn/service-kit'
+import { closeLogs, createLogger, createMetricsRegistry, readApiKeysFile } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
-import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
 import { createReservesService, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
 import { type AtRestKey, parseKeyFile } from '../service/at-rest.ts'
 import { verifyStoredAudit } from '../service/audit.ts'
-import { type ApiKey, checkHmacSecret } from '../service/auth.ts'
+import { checkHmacSecret, RESERVES_ROLES } from '../service/auth.ts'
 import { migrate } from '../service/migrations.ts'
 import type { Sql } from '../service/sql.ts'
 import { openPostgres } from '../service/sql-pg.ts'
@@ -43,36 +42,6 @@ function readKey(file: string): AtRestKey {
     })
   }
   return parseKeyFile(text)
-}
-
-const ApiKeys = z
-  .array(
-    z.object({
-      name: z.string().min(1).max(64),
-      role: z.enum(['admin', 'auditor', 'user']),
-      key: z.string().min(16, 'API keys must be at least 16 characters'),
-    }),
-  )
-  .max(1000)
-
-/** Reads `--api-keys-file`: a JSON array of `{name, role, key}`. */
-function readApiKeys(file: string): ApiKey[] {
-  let json: unknown
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'))
-  } catch (err) {
-    throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `cannot read the API keys file ${file} as JSON`, {
-      fault: 'caller',
-      cause: err,
-    })
-  }
-  const r = ApiKeys.safeParse(json)
-  if (!r.success)
-    throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `bad API keys file ${file}: ${z.prettifyError(r.error)}`, {
-      fault: 'caller',
-      hint: 'write [{"name":"exporter","role":"admin","key":"<openssl rand -hex 32>"}]',
-    })
-  return r.data
 }
 
 /** A comma-separated flag as a list (empty entries dropped). */
@@ -179,7 +148,7 @@ export function registerServe(r: Command): void {
               ? { url: o.jwksUrl, issuer: o.jwtIssuer!, audience: o.jwtAudience!, roleClaim: o.jwtRoleClaim }
               : null,
             redisUrl: o.redisUrl ?? null,
-            apiKeys: o.apiKeysFile ? readApiKeys(o.apiKeysFile) : [],
+            apiKeys: o.apiKeysFile ? readApiKeysFile(o.apiKeysFile, RESERVES_ROLES) : [],
             defaultMinDepth: Number(o.minDepth),
             edge: { ...DEFAULT_SERVICE_OPTIONS.edge, vhosts: list(o['http.vhosts']), cors: list(o['http.cors']) },
           },
