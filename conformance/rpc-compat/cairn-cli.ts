@@ -27,7 +27,7 @@ export interface RunningCairn {
  * it prints the address it listens on; rejects with its output if it exits first.
  */
 export async function startCairn(args: string[]): Promise<RunningCairn> {
-  const child = spawn(process.execPath, [CAIRN_BIN, 'start', ...args, '--http.port', '0'], {
+  const child = spawn(process.execPath, [CAIRN_BIN, 'start', ...args, '--http.port', '0', '--p2p.enabled', 'false'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const out = collect(child)

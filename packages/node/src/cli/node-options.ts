@@ -26,7 +26,11 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .option('--no-mining', 'produce no blocks: serve the chain as it is (the head moves only by import)')
     .option('--follow', 'a read replica: produce nothing, sync from --p2p.bootnodes, serve RPC (turns p2p on)')
-    .option('--p2p.enabled', 'join the peer-to-peer network (default: on, off with --dev)')
+    .option(
+      '--p2p.enabled [on]',
+      'join the peer-to-peer network (default: on, off with --dev); --p2p.enabled false: a standalone node',
+      (v: string) => !['false', 'off', '0', 'no'].includes(v.toLowerCase()),
+    )
     .option('--p2p.port <port>', 'TCP port of the peer-to-peer network (default 30303; 0 = any free port)')
     .option('--p2p.addr <addr>', 'address the peer-to-peer network listens on (default 0.0.0.0)')
     .option('--p2p.bootnodes <multiaddrs>', 'peers to dial at start: comma list of /ip4/…/tcp/…/p2p/<peer id>')

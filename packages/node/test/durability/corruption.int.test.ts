@@ -27,7 +27,7 @@ async function chainInTables(): Promise<{ dir: string; tables: string[] }> {
 }
 
 const start = (dir: string) =>
-  runCli(['start', '--datadir', dir, '--profile', 'test', '--http.port', '0'], { timeoutMs: 60_000 })
+  runCli(['start', '--datadir', dir, '--profile', 'test', '--http.port', '0', '--p2p.port', '0'], { timeoutMs: 60_000 })
 
 describe('a corrupted chain database', () => {
   let dir: string
