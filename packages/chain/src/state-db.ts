@@ -52,10 +52,11 @@ export class StateDB implements DB<string, string | Uint8Array> {
 
   /**
    * A view for reads and throw-away execution (eth_call): it reads through this store, and keeps
-   * its own writes private so they never reach a block's batch.
+   * its own writes private so they never reach a block's batch: a {@link StateLayer} of no
+   * execution, never committed.
    */
-  readView(): StateReadView {
-    return new StateReadView(this)
+  readView(): StateLayer {
+    return new StateLayer(this)
   }
 
   /** True when the node with this hash is stored (on disk or pending). */
@@ -199,37 +200,6 @@ export class LayerSwitch implements DB<string, string | Uint8Array> {
 
   batch(ops: BatchDBOp<string, string | Uint8Array>[]): Promise<void> {
     return this.current.batch(ops)
-  }
-
-  shallowCopy(): DB<string, string | Uint8Array> {
-    return this
-  }
-
-  async open(): Promise<void> {}
-}
-
-/** See {@link StateDB.readView}. */
-export class StateReadView implements DB<string, string | Uint8Array> {
-  private readonly own = new Map<string, Uint8Array>()
-
-  constructor(private readonly base: StateDB) {}
-
-  async get(key: string): Promise<Uint8Array | undefined> {
-    return this.own.get(key) ?? this.base.get(key)
-  }
-
-  async put(key: string, val: string | Uint8Array): Promise<void> {
-    this.set(key, val)
-  }
-
-  private set(key: string, val: string | Uint8Array): void {
-    this.own.set(key, typeof val === 'string' ? hexToBytes(val) : val)
-  }
-
-  async del(): Promise<void> {}
-
-  async batch(ops: BatchDBOp<string, string | Uint8Array>[]): Promise<void> {
-    for (const op of ops) if (op.type === 'put') this.set(op.key, op.value)
   }
 
   shallowCopy(): DB<string, string | Uint8Array> {

@@ -8,7 +8,7 @@ import { formatBlock } from '../format.ts'
 import { setAutoImpersonate } from '../impersonation.ts'
 import { type MethodDef, method } from '../method.ts'
 import { address, hash32, numberOrHex } from '../schemas.ts'
-import { dev, devMethods, MAX_BLOCKS_PER_CALL } from './dev.ts'
+import { checkBlocksPerCall, dev, devMethods } from './dev.ts'
 import { renewInstanceId } from './dev-info.ts'
 import { devStateMethods } from './dev-state.ts'
 
@@ -49,16 +49,7 @@ async function mineDetailed(ctx: RpcContext, opts: bigint | { timestamp?: bigint
   const d = dev(ctx)
   const timestamp = typeof opts === 'bigint' ? opts : opts?.timestamp
   const blocks = typeof opts === 'object' && opts.blocks !== undefined ? opts.blocks : 1n
-  if (blocks > MAX_BLOCKS_PER_CALL) {
-    throw new CairnError(
-      RpcErrorCode.LIMIT,
-      `cannot mine ${blocks} blocks in one call (at most ${MAX_BLOCKS_PER_CALL})`,
-      {
-        fault: 'caller',
-        hint: 'call it again for more blocks',
-      },
-    )
-  }
+  checkBlocksPerCall(blocks)
   if (timestamp !== undefined) d.setNextBlockTimestamp(timestamp)
   const out: Record<string, unknown>[] = []
   for (let i = 0n; i < blocks; i++) {

@@ -1,13 +1,12 @@
 import type { StateEdit } from '@cairn/chain'
-import { CairnError, hexToBytes, toQuantity } from '@cairn/utils'
+import { hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { decodeDump, dumpState, encodeDump, loadEdit } from '../dump-state.ts'
-import { RpcErrorCode } from '../errors.ts'
 import { type MethodDef, method } from '../method.ts'
 import { address, data, hash32, numberOrHex } from '../schemas.ts'
-import { dev, MAX_BLOCKS_PER_CALL } from './dev.ts'
+import { checkBlocksPerCall, dev } from './dev.ts'
 
 /**
  * Foundry's and Hardhat's test-setup methods (dev mode only): snapshots, state edits and mining
@@ -47,16 +46,7 @@ const setStorage =
 /** Mines `blocks` blocks, `interval` seconds apart when given (anvil_mine / hardhat_mine). */
 export async function mineMany(ctx: RpcContext, blocks = 1n, interval?: bigint): Promise<void> {
   const d = dev(ctx)
-  if (blocks > MAX_BLOCKS_PER_CALL) {
-    throw new CairnError(
-      RpcErrorCode.LIMIT,
-      `cannot mine ${blocks} blocks in one call (at most ${MAX_BLOCKS_PER_CALL})`,
-      {
-        fault: 'caller',
-        hint: 'call it again for more blocks',
-      },
-    )
-  }
+  checkBlocksPerCall(blocks)
   for (let i = 0n; i < blocks; i++) {
     if (interval !== undefined && i > 0n) d.setNextBlockTimestamp(ctx.chain.head.header.timestamp + interval)
     await d.mine()

@@ -15,6 +15,20 @@ export function dev(ctx: RpcContext) {
 /** The most blocks one evm_mine / anvil_mine makes (each is sealed and committed). */
 export const MAX_BLOCKS_PER_CALL = 10_000n
 
+/** Refuses a mining call asking for more than {@link MAX_BLOCKS_PER_CALL} blocks (evm_mine, anvil_mine, evm_mine_detailed). */
+export function checkBlocksPerCall(blocks: bigint): void {
+  if (blocks > MAX_BLOCKS_PER_CALL) {
+    throw new CairnError(
+      RpcErrorCode.LIMIT,
+      `cannot mine ${blocks} blocks in one call (at most ${MAX_BLOCKS_PER_CALL})`,
+      {
+        fault: 'caller',
+        hint: 'call it again for more blocks',
+      },
+    )
+  }
+}
+
 /** Anvil/Hardhat-compatible chain controls, served only in dev mode. */
 export const devMethods: MethodDef[] = [
   method({
@@ -30,13 +44,7 @@ export const devMethods: MethodDef[] = [
       const timestamp = typeof opts === 'bigint' ? opts : opts?.timestamp
       if (timestamp !== undefined) d.setNextBlockTimestamp(timestamp)
       const blocks = typeof opts === 'object' && opts.blocks !== undefined ? opts.blocks : 1n
-      if (blocks > MAX_BLOCKS_PER_CALL) {
-        throw new CairnError(
-          RpcErrorCode.LIMIT,
-          `cannot mine ${blocks} blocks in one call (at most ${MAX_BLOCKS_PER_CALL})`,
-          { fault: 'caller', hint: 'call it again for more blocks' },
-        )
-      }
+      checkBlocksPerCall(blocks)
       for (let i = 0n; i < blocks; i++) await d.mine()
       return '0x0'
     },

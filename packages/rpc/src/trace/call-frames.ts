@@ -1,20 +1,8 @@
 import type { RpcContext } from '../context.ts'
 import { debugTraceMethods } from '../methods/debug-trace.ts'
+import type { CallFrame } from './call-tracer.ts'
 
-/** geth's callTracer frame, as debug_traceTransaction answers it. */
-export interface CallFrame {
-  type: string
-  from: string
-  to?: string
-  value?: string
-  gas: string
-  gasUsed: string
-  input: string
-  output?: string
-  error?: string
-  revertReason?: string
-  calls?: CallFrame[]
-}
+export type { CallFrame }
 
 /** The call tree of a mined transaction (debug_traceTransaction with callTracer); undefined when unknown. */
 export async function callTreeOf(ctx: RpcContext, hash: string): Promise<CallFrame | undefined> {
