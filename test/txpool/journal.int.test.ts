@@ -30,8 +30,8 @@ describe('TxJournal', () => {
     const a3 = transfer(common, K0, 3n, A2, 1n) // queued: kept too
     const b0 = transfer(common, K1, 0n, A2, 1n)
     const remote = transfer(common, K1, 1n, A2, 1n)
-    for (const tx of [a0, a1, a3, b0]) await pool.add(tx)
-    await pool.add(remote, { local: false })
+    for (const tx of [a0, a1, a3, b0]) await pool.add(tx, { source: 'local' })
+    await pool.add(remote, { source: 'remote' })
     const journal = new TxJournal({ path, rejournal: 0 }, { pool, common, logger: silentLogger })
     await journal.stop()
     const lines = readFileSync(path, 'utf8').trim().split('\n')
@@ -102,10 +102,10 @@ describe('TxJournal appends on admission', () => {
     const path = join(tempDir(), 'txpool.journal')
     const { common, pool } = await journaled(path)
     const tx = transfer(common, K0, 0n, A2, 1n)
-    await pool.add(tx)
+    await pool.add(tx, { source: 'local' })
     expect(readFileSync(path, 'utf8')).toContain(bytesToHex(tx.serialize()))
     const remote = transfer(common, K1, 0n, A2, 1n)
-    await pool.add(remote, { local: false })
+    await pool.add(remote, { source: 'remote' })
     expect(readFileSync(path, 'utf8')).not.toContain(bytesToHex(remote.serialize()))
   })
 
@@ -113,7 +113,7 @@ describe('TxJournal appends on admission', () => {
     const path = join(tempDir(), 'txpool.journal')
     const { chain, common, pool } = await journaled(path)
     const txs = Array.from({ length: 60 }, (_, i) => transfer(common, i % 2 === 0 ? K0 : K1, BigInt(i >> 1), A2, 1n))
-    await Promise.all(txs.map((tx) => pool.add(tx)))
+    await Promise.all(txs.map((tx) => pool.add(tx, { source: 'local' })))
     const lines = readFileSync(path, 'utf8').trim().split('\n')
     expect(new Set(lines)).toEqual(new Set(txs.map((t) => bytesToHex(t.serialize()))))
     const fresh = poolOn(chain)
@@ -127,14 +127,14 @@ describe('TxJournal appends on admission', () => {
     mkdirSync(path) // a directory where the file should be: every write fails, as on a full disk
     const { common, pool } = await journaled(path)
     const tx = transfer(common, K0, 0n, A2, 1n)
-    const err = await pool.add(tx).catch((e: unknown) => e)
+    const err = await pool.add(tx, { source: 'local' }).catch((e: unknown) => e)
     expect((err as CairnError).code).toBe('TXPOOL_JOURNAL_UNWRITABLE')
     expect((err as CairnError).message).toMatch(/^transaction not accepted: the txpool journal cannot be written/)
     expect(pool.get(tx.hash())).toBeUndefined()
     expect(pool.size).toBe(0)
     // Space comes back: the next transaction is kept.
     rmdirSync(path)
-    await pool.add(tx)
+    await pool.add(tx, { source: 'local' })
     expect(readFileSync(path, 'utf8')).toContain(bytesToHex(tx.serialize()))
   })
 })
@@ -144,7 +144,7 @@ describe('a journal larger than the pending pool', () => {
     const { chain, pool, common } = await setup()
     const path = join(tempDir(), 'txpool.journal')
     const txs = Array.from({ length: 6 }, (_, i) => transfer(common, K0, BigInt(i), A2, 1n))
-    for (const tx of txs) await pool.add(tx)
+    for (const tx of txs) await pool.add(tx, { source: 'local' })
     await new TxJournal({ path, rejournal: 0 }, { pool, common, logger: silentLogger }).stop()
 
     // A node restarted with room for 4 executable transactions (txpool.globalSlots).

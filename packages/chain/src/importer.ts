@@ -6,6 +6,7 @@ import type { ChainEngine, HeaderContext } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { blockLogs, type ChainEvents } from './events.ts'
 import type { ExecutedBlock, Executor } from './executor.ts'
+import { type Checkpoints, ForkChoice } from './fork-choice.ts'
 import type { ChainMetrics } from './metrics.ts'
 import { isProofOfWork, validateProofOfWork } from './pow.ts'
 import type { StoredReceipt } from './receipt.ts'
@@ -16,9 +17,6 @@ import { TxChecks } from './tx-checks.ts'
 import { validateBlock } from './validate.ts'
 
 export type ImportStatus = 'head' | 'side' | 'known'
-
-/** Safe and finalized pointers that moved. */
-type Checkpoints = { safe?: BlockHeader; finalized?: BlockHeader }
 
 export interface ImportResult {
   status: ImportStatus
@@ -34,12 +32,12 @@ export interface ImportResult {
  */
 export class BlockImporter {
   private readonly mutex = new Mutex()
-  head: Block
   /**
-   * The safe and finalized blocks (what the store's `safe` and `finalized` pointers name). A block
-   * whose branch leaves the canonical chain below `finalized` is refused (WOULD_REVERT_FINALIZED).
+   * The head and the safe and finalized checkpoints (what the store's pointers name), and the
+   * choice between branches. A block whose branch leaves the canonical chain below `finalized` is
+   * refused (WOULD_REVERT_FINALIZED).
    */
-  checkpoints: { safe: BlockHeader; finalized: BlockHeader }
+  readonly forkChoice: ForkChoice
 
   constructor(
     opts: { head: Block; safe?: BlockHeader; finalized?: BlockHeader },
@@ -55,8 +53,12 @@ export class BlockImporter {
       recovery?: SenderRecovery
     },
   ) {
-    this.head = opts.head
-    this.checkpoints = { safe: opts.safe ?? opts.head.header, finalized: opts.finalized ?? opts.head.header }
+    this.forkChoice = new ForkChoice(opts, { store: modules.store, engine: modules.engine })
+  }
+
+  /** The canonical head. */
+  get head(): Block {
+    return this.forkChoice.head()
   }
 
   /**
@@ -118,7 +120,7 @@ export class BlockImporter {
     let result: ExecutedBlock
     let totalDifficulty: bigint | undefined
     try {
-      await this.checkFinality(block)
+      await this.forkChoice.checkViable(block)
       totalDifficulty = await this.totalDifficulty(block, parent)
       if (executed && equalsBytes(executed.block.hash(), hash)) {
         result = executed
@@ -153,7 +155,7 @@ export class BlockImporter {
    */
   private commit(result: ExecutedBlock, totalDifficulty: bigint | undefined, started: number): Promise<ImportResult> {
     return this.mutex.runExclusive(async () => {
-      const { store, stateDB, engine, metrics } = this.modules
+      const { store, stateDB, metrics } = this.modules
       const { block } = result
       const hash = block.hash()
       // Another import of the same block may have committed it while this one executed.
@@ -163,7 +165,7 @@ export class BlockImporter {
       }
       // Finality may have moved while it executed.
       try {
-        await this.checkFinality(block)
+        await this.forkChoice.checkViable(block)
       } catch (err) {
         metrics?.blocksImported.inc({ status: 'invalid' })
         throw err
@@ -174,29 +176,18 @@ export class BlockImporter {
       stateDB.commitLayer(result.writes, batch)
 
       const old = this.head
-      let status: ImportStatus = 'side'
-      let added: Block[] = []
-      let removed: Block[] = []
-      if (equalsBytes(block.header.parentHash, old.hash())) {
-        status = 'head'
-        added = [block]
-      } else if (await engine.preferHead(block.header, old.header)) {
-        status = 'head'
-        ;({ added, removed } = await this.branches(old, block))
-      }
-      let moved: Checkpoints = {}
+      const { status, added, removed, moved } = await this.forkChoice.onBlock(block)
       if (status === 'head') {
         for (const b of removed) store.unsetCanonical(batch, b)
         for (const b of added) store.setCanonical(batch, b)
         store.setHead(batch, 'latest', hash)
-        moved = await this.setCheckpoints(batch, block, added, removed)
+        if (moved.finalized) store.setHead(batch, 'finalized', moved.finalized.hash())
+        if (moved.safe) store.setHead(batch, 'safe', moved.safe.hash())
       }
       await batch.write(store.kv)
       result.writes.markCommitted()
       store.remember(block, result.receipts)
-
-      if (status === 'head') this.head = block
-      this.checkpoints = { ...this.checkpoints, ...moved }
+      this.forkChoice.apply({ head: status === 'head' ? block : undefined, moved })
       this.observe(block, result.receipts, status, performance.now() - started, size)
       if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
       this.announceCheckpoints(moved, new Uint8Array())
@@ -236,85 +227,6 @@ export class BlockImporter {
     return parentTd + h.difficulty
   }
 
-  /** The blocks to add (oldest first) and remove (newest first) to move the head to `target`. */
-  private async branches(from: Block, target: Block): Promise<{ added: Block[]; removed: Block[] }> {
-    const { store } = this.modules
-    const added: Block[] = [target]
-    const removed: Block[] = []
-    let a = from
-    let b = await store.mustGetBlock(target.header.parentHash)
-    while (a.header.number > b.header.number) {
-      removed.push(a)
-      a = await store.mustGetBlock(a.header.parentHash)
-    }
-    while (b.header.number > a.header.number) {
-      added.unshift(b)
-      b = await store.mustGetBlock(b.header.parentHash)
-    }
-    while (!equalsBytes(a.hash(), b.hash())) {
-      removed.push(a)
-      added.unshift(b)
-      a = await store.mustGetBlock(a.header.parentHash)
-      b = await store.mustGetBlock(b.header.parentHash)
-    }
-    return { added, removed }
-  }
-
-  /**
-   * Where the safe and finalized pointers go with a new head: a rule-finality engine's numbers
-   * (finalized only forward: it is never reverted), and a safe block that a reorg removed falls
-   * back to the branches' common ancestor. Returns the pointers that moved.
-   */
-  private async setCheckpoints(batch: WriteBatch, head: Block, added: Block[], removed: Block[]): Promise<Checkpoints> {
-    const { store, engine } = this.modules
-    const moved: Checkpoints = {}
-    const at = async (n: bigint) => {
-      if (n === head.header.number) return head.header
-      const hash = await this.canonicalAncestor(head, n, added)
-      return hash ? store.getHeader(hash) : undefined
-    }
-    const { safe, finalized } = this.checkpoints
-    if (engine.finalizedNumber) {
-      const n = engine.finalizedNumber(head.header)
-      const h = n > finalized.number ? await at(n) : undefined
-      if (h) moved.finalized = h
-    }
-    if (engine.safeNumber) {
-      const h = await at(engine.safeNumber(head.header))
-      if (h && !equalsBytes(h.hash(), safe.hash())) moved.safe = h
-    } else if (removed.some((b) => equalsBytes(b.hash(), safe.hash()))) {
-      const ancestor = await store.getHeader((added[0] as Block).header.parentHash)
-      if (ancestor) moved.safe = ancestor
-    }
-    const fin = moved.finalized ?? finalized
-    if ((moved.safe ?? safe).number < fin.number) moved.safe = fin
-    if (moved.finalized) store.setHead(batch, 'finalized', moved.finalized.hash())
-    if (moved.safe) store.setHead(batch, 'safe', moved.safe.hash())
-    return moved
-  }
-
-  /**
-   * Refuses a block whose branch leaves the canonical chain below the finalized block: importing
-   * it could only ever make a finalized block non-canonical. A block extending the head passes at once.
-   */
-  private async checkFinality(block: Block): Promise<void> {
-    if (equalsBytes(block.header.parentHash, this.head.hash())) return
-    const { store } = this.modules
-    const fin = this.checkpoints.finalized
-    let cur = await store.getHeader(block.header.parentHash)
-    while (cur && cur.number > fin.number) {
-      const canonical = await store.getCanonicalHash(cur.number)
-      if (canonical && equalsBytes(canonical, cur.hash())) return
-      cur = await store.getHeader(cur.parentHash)
-    }
-    if (cur && equalsBytes(cur.hash(), fin.hash())) return
-    throw new CairnError(
-      ChainErrorCode.WOULD_REVERT_FINALIZED,
-      `block ${block.header.number} ${bytesToHex(block.hash())} is on a branch that leaves the chain below finalized block ${fin.number} ${bytesToHex(fin.hash())}`,
-      { fault: 'caller' },
-    )
-  }
-
   /**
    * Makes the canonical block `hash` the finalized one (an engine that proves finality pushes it,
    * with its certificate, stored in the `finality` bucket). Finality only moves forward; the safe
@@ -324,22 +236,13 @@ export class BlockImporter {
     return this.mutex.runExclusive(async () => {
       const { store } = this.modules
       const header = await this.canonicalHeader(hash, 'finalize')
-      const { finalized, safe } = this.checkpoints
-      if (header.number < finalized.number) {
-        throw new CairnError(
-          ChainErrorCode.FINALITY_INVALID,
-          `cannot finalize block ${header.number}: block ${finalized.number} is already final`,
-          { fault: 'caller' },
-        )
-      }
-      const moved: Checkpoints = { finalized: header }
-      if (safe.number < header.number) moved.safe = header
+      const moved = this.forkChoice.onFinalized(header)
       const batch = new WriteBatch()
       store.finality.put(hash, certificate, batch)
       store.setHead(batch, 'finalized', hash)
       if (moved.safe) store.setHead(batch, 'safe', hash)
       await batch.write(store.kv)
-      this.checkpoints = { ...this.checkpoints, ...moved }
+      this.forkChoice.apply({ moved })
       this.announceCheckpoints(moved, certificate)
     })
   }
@@ -348,15 +251,11 @@ export class BlockImporter {
   setSafe(hash: Uint8Array): Promise<void> {
     return this.mutex.runExclusive(async () => {
       const header = await this.canonicalHeader(hash, 'mark safe')
-      if (header.number < this.checkpoints.finalized.number) {
-        throw new CairnError(ChainErrorCode.FINALITY_INVALID, `block ${header.number} is below the finalized block`, {
-          fault: 'caller',
-        })
-      }
+      const moved = this.forkChoice.onSafe(header)
       const batch = new WriteBatch()
       this.modules.store.setHead(batch, 'safe', hash)
       await batch.write(this.modules.store.kv)
-      this.checkpoints = { ...this.checkpoints, safe: header }
+      this.forkChoice.apply({ moved })
       this.announceCheckpoints({ safe: header }, new Uint8Array())
     })
   }
@@ -383,22 +282,6 @@ export class BlockImporter {
     } catch (err) {
       logger.error({ err }, 'chain event listener failed')
     }
-  }
-
-  /** The hash at height `n` on the branch ending at `head` (canonical index not yet updated). */
-  private async canonicalAncestor(head: Block, n: bigint, added: Block[]): Promise<Uint8Array | undefined> {
-    const { store } = this.modules
-    for (const b of added) if (b.header.number === n) return b.hash()
-    let cur = head.header
-    while (cur.number > n) {
-      const parent = await store.getHeader(cur.parentHash)
-      if (!parent) return undefined
-      if (parent.number === n) return parent.hash()
-      const canonical = await store.getCanonicalHash(parent.number)
-      if (canonical && equalsBytes(canonical, parent.hash())) return store.getCanonicalHash(n)
-      cur = parent
-    }
-    return cur.number === n ? cur.hash() : undefined
   }
 
   private observe(block: Block, receipts: StoredReceipt[], status: ImportStatus, ms: number, size: number): void {

@@ -55,12 +55,7 @@ export function rewindChain(chain: Chain, toHash: Uint8Array): Promise<RewindRes
     }
     await batch.write(store.kv)
     store.clearCaches()
-    chain.importer.head = target
-    const { safe, finalized } = chain.importer.checkpoints
-    chain.importer.checkpoints = {
-      safe: safe.number > target.header.number ? target.header : safe,
-      finalized: finalized.number > target.header.number ? target.header : finalized,
-    }
+    chain.importer.forkChoice.rewindTo(target)
 
     const gone = removed.flatMap((b, i) => blockLogs(b, receipts[i] ?? [], true))
     // As the importer: a failing listener must not undo a committed rewind.

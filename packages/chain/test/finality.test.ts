@@ -53,7 +53,7 @@ describe('finality pushed by the engine', () => {
 
     // A restart reads them back, and refuses a branch below the finalized block.
     const again = await Chain.open({}, { kv, engine: pushEngine, logger: silentLogger, metrics: null })
-    expect(hex(again.importer.checkpoints.finalized)).toBe(hex(blocks[1] as Block))
+    expect(hex(again.importer.forkChoice.finalized())).toBe(hex(blocks[1] as Block))
     const other = await open()
     const fork: Block[] = []
     for (let i = 0n; i < 5n; i++) fork.push((await buildAndImport(other, [transfer(other.common, K1, i, X, 2n)])).block)

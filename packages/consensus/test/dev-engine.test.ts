@@ -41,7 +41,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     await engine.start()
     const tx = transfer(chain.common, K0, 0n, A1, 1n)
     const head = nextHead(chain, 3000)
-    await pool.add(tx)
+    await pool.add(tx, { source: 'local' })
     const block = await head
     expect(block.header.number).toBe(1n)
     expect(block.transactions.map(hex)).toEqual([hex(tx)])
@@ -56,7 +56,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
   it('seals transactions already pooled when it starts', async () => {
     const { chain, pool, engine } = await devSetup()
     const tx = transfer(chain.common, K1, 0n, A0, 1n)
-    await pool.add(tx)
+    await pool.add(tx, { source: 'local' })
     const head = nextHead(chain, 3000)
     await engine.start()
     expect((await head).transactions.map(hex)).toEqual([hex(tx)])
@@ -77,7 +77,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
         txs.push(transfer(chain.common, key, n, A0, 1n, { maxPriorityFeePerGas: BigInt(i + 1) * GWEI }))
       }
     }
-    for (const tx of txs) await pool.add(tx)
+    for (const tx of txs) await pool.add(tx, { source: 'local' })
     await engine.start()
     await until(() => pool.size === 0, 10_000, 'the pool to empty')
 
@@ -98,7 +98,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
       for (const key of SENDERS) {
         const tx = transfer(chain.common, key, n, A0, 1n)
         txs.push(tx)
-        await pool.add(tx)
+        await pool.add(tx, { source: 'local' })
         if (n % 4n === 0n) await sleep(0)
       }
     }
@@ -126,8 +126,8 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
 
     const drain = transfer(chain.common, K1, 0n, A0, 0n, { gasLimit: 100_000n, maxPriorityFeePerGas: 2n * GWEI })
     const victim = transfer(chain.common, K0, 0n, A2, 1n, { maxPriorityFeePerGas: GWEI })
-    await pool.add(drain)
-    await pool.add(victim)
+    await pool.add(drain, { source: 'local' })
+    await pool.add(victim, { source: 'local' })
     const head = nextHead(chain, 3000)
     await engine.start()
     const block = await head
@@ -157,7 +157,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
   it('a nonce-gapped tx does not make the engine seal an (empty) block', async () => {
     const { chain, pool, engine } = await devSetup()
     await engine.start()
-    await pool.add(transfer(chain.common, K0, 1n, A1, 1n))
+    await pool.add(transfer(chain.common, K0, 1n, A1, 1n), { source: 'local' })
     await engine.idle()
     expect(chain.head.header.number).toBe(0n)
   })
@@ -177,7 +177,7 @@ describe('DevEngine: senders outrunning sealing (backpressure)', () => {
         Promise.all(
           Array.from({ length: perSender }, (_, n) =>
             engine.admit(async () => {
-              await pool.add(transfer(chain.common, key, BigInt(n), A0, 1n))
+              await pool.add(transfer(chain.common, key, BigInt(n), A0, 1n), { source: 'local' })
               most = Math.max(most, pool.slots.pending)
             }),
           ),
@@ -193,7 +193,7 @@ describe('DevEngine: senders outrunning sealing (backpressure)', () => {
     // "At once": admit resolves before any block is sealed (a held sender waits for one).
     const blocksWaitedFor = async (opts: { blockTime?: number; backpressureAt?: number }, start: boolean) => {
       const { chain, pool, engine } = await devSetup(opts)
-      for (let n = 0n; n < 3n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n))
+      for (let n = 0n; n < 3n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n), { source: 'local' })
       if (start) await engine.start()
       const heads = recordHeads(chain)
       await engine.admit(async () => undefined)
@@ -223,7 +223,7 @@ describe('DevEngine: interval mode (blockTime 1)', () => {
     const heads = recordHeads(chain)
     await engine.start()
     const tx = transfer(chain.common, K0, 0n, A1, 1n)
-    await pool.add(tx)
+    await pool.add(tx, { source: 'local' })
     // Not sealed on arrival in this mode: before the first tick, nothing.
     await new Promise((r) => setImmediate(r))
     expect(heads).toHaveLength(0)
@@ -285,7 +285,7 @@ describe('DevEngine: mining and time controls', () => {
     expect(block.transactions).toHaveLength(0)
     expect(chain.head.hash()).toEqual(block.hash())
     const tx = transfer(chain.common, K2, 0n, A1, 1n)
-    await pool.add(tx)
+    await pool.add(tx, { source: 'local' })
     const built = await engine.mine()
     expect(built.block.transactions.map(hex)).toEqual([hex(tx)])
     expect(pool.size).toBe(0)
@@ -344,7 +344,7 @@ describe('DevEngine: mining and time controls', () => {
     expect(headAtStop.hash()).toEqual(block.hash())
     expect(headAtStop.header.number).toBe(1n)
 
-    await pool.add(transfer(chain.common, K0, 0n, A1, 1n))
+    await pool.add(transfer(chain.common, K0, 0n, A1, 1n), { source: 'local' })
     await engine.idle()
     expect(chain.head.header.number).toBe(1n)
     expect(pool.size).toBe(1)
@@ -352,7 +352,7 @@ describe('DevEngine: mining and time controls', () => {
 
   it('stop() in the middle of draining a full pool: the block being sealed lands, then nothing', async () => {
     const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(5n) })
-    for (let n = 0n; n < 20n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n))
+    for (let n = 0n; n < 20n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n), { source: 'local' })
     const first = nextHead(chain, 3000)
     await engine.start()
     await first

@@ -67,7 +67,8 @@ describe('nextBlockHeader(parent, engine.nextBlockEnv(parent))', () => {
           else if (s.kind === 'setNextBlockTimestamp')
             engine.setNextBlockTimestamp(chain.head.header.timestamp + s.delta)
           else {
-            for (let i = 0; i < s.transfers; i++) await pool.add(transfer(chain.common, K0, nonce++, A1, 1n))
+            for (let i = 0; i < s.transfers; i++)
+              await pool.add(transfer(chain.common, K0, nonce++, A1, 1n), { source: 'local' })
             const parent = chain.head
             const predicted = nextBlockHeader(parent, engine.nextBlockEnv(parent), chain.common)
             // Asking does not consume anything: asked twice, the same answer.

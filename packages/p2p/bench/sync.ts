@@ -24,7 +24,7 @@ try {
       const nonce = nonces[k] as bigint
       nonces[k] = nonce + 1n
       const tx = transfer(producer.chain.common, KEYS[k] as Uint8Array, nonce, ADDRS[(k + 1) % 3] as `0x${string}`, 1n)
-      await producer.pool.add(tx)
+      await producer.pool.add(tx, { source: 'local' })
     }
     await producer.engine.seal()
   }

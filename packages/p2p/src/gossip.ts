@@ -144,7 +144,7 @@ export class Gossip implements ConsensusGossip {
     const tx = decodeTx(bytes, chain)
     if (tx === BLOB_TX_TYPE_GUARD) return 'ignore'
     try {
-      await pool.add(tx, { local: false })
+      await pool.add(tx, { source: 'remote', peer: peer.toString() })
       return 'accept'
     } catch (err) {
       if (classifyRefusal(err) === 'bad') {

@@ -56,6 +56,7 @@ describe('p2p on loopback', () => {
       if (i % 4 === 0)
         await producer.pool.add(
           transfer(producer.chain.common, KEYS[0] as Uint8Array, nonce++, ADDRS[1] as `0x${string}`, 1n),
+          { source: 'local' },
         )
       await producer.engine.seal()
     }
@@ -77,7 +78,7 @@ describe('p2p on loopback', () => {
 
     // A transaction sent to the follower reaches the producer's pool, then a block.
     const tx = transfer(follower.chain.common, KEYS[1] as Uint8Array, 0n, ADDRS[2] as `0x${string}`, 5n)
-    await follower.pool.add(tx)
+    await follower.pool.add(tx, { source: 'local' })
     await waitFor(() => producer.pool.get(tx.hash()) !== undefined, 'tx relayed to the producer')
     const sealed = await producer.engine.seal()
     expect(sealed.block.transactions.map((t) => bytesToHex(t.hash()))).toContain(bytesToHex(tx.hash()))

@@ -88,7 +88,7 @@ export class TxJournal {
         continue
       }
       try {
-        await this.modules.pool.add(tx, { local: true, journaled: true })
+        await this.modules.pool.add(tx, { source: 'local', journaled: true })
         result.loaded++
       } catch (err) {
         result.refused++

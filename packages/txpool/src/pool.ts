@@ -78,9 +78,19 @@ export interface TxPoolEvents extends Record<string, unknown> {
   added: TypedTransaction
 }
 
-/** How a transaction reached the pool: `local` ones (this node's RPC) are journaled. */
+/**
+ * Where a transaction came from, which the pool must be told (geth keeps local transactions):
+ * `local` — this node's RPC or its journal: journaled, so a restart keeps it, and never evicted to
+ * make room for a remote one; `remote` — a peer's gossip (with the peer's id, for the logs):
+ * not journaled, and the first to be evicted when the pool is full.
+ */
+export type TxSource = 'local' | 'remote'
+
+/** How a transaction reached the pool. */
 export interface AddOptions {
-  local?: boolean
+  source: TxSource
+  /** The peer that sent a `remote` transaction. */
+  peer?: string
   /** Already in the journal (read back from it at start): not appended again. */
   journaled?: boolean
   /** A blob (type-3) transaction's blobs, commitments and proofs (its network form); required for type 3. */
@@ -169,10 +179,10 @@ export class TxPool {
   }
 
   /** Admits a signed transaction, or throws a CairnError whose message is geth's. */
-  async add(tx: TypedTransaction, options: AddOptions = {}): Promise<Uint8Array> {
+  async add(tx: TypedTransaction, options: AddOptions): Promise<Uint8Array> {
     try {
       if (this.modules.recovery) await this.modules.recovery.prepare([tx])
-      const local = options.local ?? true
+      const local = options.source === 'local'
       const hash = await this.validateAndInsert(tx, local, options.journaled === true, options.sidecar)
       // Blob transactions are not journaled: the journal keeps canonical encodings, without blobs.
       if (local && !options.journaled && this.modules.journal && tx.type !== BLOB_TX_TYPE) await this.persist(tx, hash)
@@ -181,7 +191,11 @@ export class TxPool {
       this.events.emit('added', tx)
       return hash
     } catch (err) {
-      if (err instanceof CairnError) this.modules.metrics?.rejected.inc({ reason: err.code })
+      if (err instanceof CairnError) {
+        this.modules.metrics?.rejected.inc({ reason: err.code })
+        if (options.peer)
+          this.modules.logger.debug({ peer: options.peer, code: err.code }, 'remote transaction refused')
+      }
       throw err
     }
   }
@@ -315,13 +329,25 @@ export class TxPool {
       if (need > 0 && this.pendingSlots + need > this.opts.globalSlots && !reloaded) {
         // An account past its guaranteed share does not push others out.
         if (!existing && pendingLen >= this.opts.accountSlots) throw reject(TxPoolErrorCode.FULL)
-        victims = this.pickVictims(true, need - (this.opts.globalSlots - this.pendingSlots), candidate, key, tx.nonce)
+        victims = this.pickVictims(
+          true,
+          need - (this.opts.globalSlots - this.pendingSlots),
+          { ...candidate, local },
+          key,
+          tx.nonce,
+        )
       }
     } else {
       if (!existing && (sender?.queued ?? 0) >= this.opts.accountQueue) throw reject(TxPoolErrorCode.ACCOUNT_LIMIT)
       // A gapped transaction only ever competes with other gapped ones: it never evicts a pending one.
       if (need > 0 && this.queuedSlots + need > this.opts.globalQueue) {
-        victims = this.pickVictims(false, need - (this.opts.globalQueue - this.queuedSlots), candidate, key, tx.nonce)
+        victims = this.pickVictims(
+          false,
+          need - (this.opts.globalQueue - this.queuedSlots),
+          { ...candidate, local },
+          key,
+          tx.nonce,
+        )
       }
     }
 
@@ -392,12 +418,14 @@ export class TxPool {
   /**
    * Victims to free `missing` slots of the pending (or queued) pool for a transaction priced
    * `candidate`: the cheapest first, each strictly cheaper than the candidate, never the candidate
-   * sender's own earlier nonces. Throws "txpool is full" (and leaves the heap as it was) otherwise.
+   * sender's own earlier nonces, and never a local transaction for a remote one (eviction class:
+   * a peer's gossip cannot push out what this node's users sent). Throws "txpool is full" (and
+   * leaves the heap as it was) otherwise.
    */
   private pickVictims(
     pending: boolean,
     missing: number,
-    candidate: { cap: bigint; tip: bigint },
+    candidate: { cap: bigint; tip: bigint; local: boolean },
     senderKey: string,
     nonce: bigint,
   ): PoolTx[] {
@@ -407,6 +435,7 @@ export class TxPool {
     }
     const victims: PoolTx[] = []
     const popped: PoolTx[] = []
+    const spared: PoolTx[] = []
     const seen = new Set<PoolTx>()
     let freed = 0
     const fail = (): never => {
@@ -418,6 +447,10 @@ export class TxPool {
       if (!v) return fail()
       popped.push(v)
       if (seen.has(v)) continue
+      if (v.local && !candidate.local) {
+        spared.push(v)
+        continue
+      }
       victims.push(v)
       if (comparePrice(candidate, v, this.baseFee) <= 0) return fail()
       if (v.sender === senderKey && v.nonce <= nonce) return fail()
@@ -430,6 +463,7 @@ export class TxPool {
         }
       }
     }
+    for (const v of spared) heap.push(v)
     return victims
   }
 

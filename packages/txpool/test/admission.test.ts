@@ -25,7 +25,7 @@ describe('admission', () => {
     const seen: unknown[] = []
     pool.events.on('added', (tx) => seen.push(tx))
     const tx = transfer(common, K0, 0n, A1, 1n)
-    const hash = await pool.add(tx)
+    const hash = await pool.add(tx, { source: 'local' })
     expect(hash).toEqual(tx.hash())
     expect(pool.get(tx.hash())).toBe(tx)
     expect(pool.size).toBe(1)
@@ -39,8 +39,8 @@ describe('admission', () => {
       { nonce: 1n, to: A1, gasLimit: 21000n, gasPrice: 2n * GWEI, accessList: [] },
       { common },
     ).sign(K0)
-    await pool.add(legacy)
-    await pool.add(al)
+    await pool.add(legacy, { source: 'local' })
+    await pool.add(al, { source: 'local' })
     expect(pool.size).toBe(2)
     expect(await pool.pendingNonce(createAddressFromString(A0))).toBe(2n)
   })
@@ -48,8 +48,8 @@ describe('admission', () => {
   it('already known: the same transaction twice', async () => {
     const { pool, common } = await setup()
     const tx = transfer(common, K0, 0n, A1, 1n)
-    await pool.add(tx)
-    await expectRejected(pool.add(tx), TxPoolErrorCode.ALREADY_KNOWN, 'already known')
+    await pool.add(tx, { source: 'local' })
+    await expectRejected(pool.add(tx, { source: 'local' }), TxPoolErrorCode.ALREADY_KNOWN, 'already known')
     expect(pool.size).toBe(1)
   })
 
@@ -59,10 +59,14 @@ describe('admission', () => {
     const { block } = await buildAndImport(chain, [included])
     await pool.onNewHead(block)
     // another nonce-0 transaction, and the included one itself
-    await expectRejected(pool.add(transfer(common, K0, 0n, A2, 5n)), TxPoolErrorCode.NONCE_TOO_LOW, 'nonce too low')
-    await expectRejected(pool.add(included), TxPoolErrorCode.NONCE_TOO_LOW, 'nonce too low')
+    await expectRejected(
+      pool.add(transfer(common, K0, 0n, A2, 5n), { source: 'local' }),
+      TxPoolErrorCode.NONCE_TOO_LOW,
+      'nonce too low',
+    )
+    await expectRejected(pool.add(included, { source: 'local' }), TxPoolErrorCode.NONCE_TOO_LOW, 'nonce too low')
     // nonce 1 is fine
-    await pool.add(transfer(common, K0, 1n, A1, 1n))
+    await pool.add(transfer(common, K0, 1n, A1, 1n), { source: 'local' })
     expect(pool.size).toBe(1)
   })
 
@@ -71,20 +75,20 @@ describe('admission', () => {
     // each affordable alone (10 000 ETH in genesis), not together
     const first = transfer(common, K0, 0n, A1, 6000n * ETHER)
     const second = transfer(common, K0, 1n, A1, 6000n * ETHER)
-    await pool.add(first)
+    await pool.add(first, { source: 'local' })
     await expectRejected(
-      pool.add(second),
+      pool.add(second, { source: 'local' }),
       TxPoolErrorCode.INSUFFICIENT_FUNDS,
       'insufficient funds for gas * price + value',
     )
     // another sender is not affected
-    await pool.add(transfer(common, K1, 0n, A2, 6000n * ETHER))
+    await pool.add(transfer(common, K1, 0n, A2, 6000n * ETHER), { source: 'local' })
     // a replacement is not counted twice with the transaction it replaces
     const bumped = transfer(common, K0, 0n, A1, 6000n * ETHER, {
       maxFeePerGas: 11n * GWEI,
       maxPriorityFeePerGas: 2n * GWEI,
     })
-    await pool.add(bumped)
+    await pool.add(bumped, { source: 'local' })
     expect(pool.get(first.hash())).toBeUndefined()
     expect(pool.size).toBe(2)
   })
@@ -92,13 +96,13 @@ describe('admission', () => {
   it('insufficient funds: a single transaction over the balance, and an unfunded sender', async () => {
     const { pool, common } = await setup()
     await expectRejected(
-      pool.add(transfer(common, K0, 0n, A1, 10_000n * ETHER)), // value alone is the whole balance, plus gas
+      pool.add(transfer(common, K0, 0n, A1, 10_000n * ETHER), { source: 'local' }), // value alone is the whole balance, plus gas
       TxPoolErrorCode.INSUFFICIENT_FUNDS,
       'insufficient funds for gas * price + value',
     )
     const unfunded = Uint8Array.from(Buffer.from('11'.repeat(32), 'hex'))
     await expectRejected(
-      pool.add(transfer(common, unfunded, 0n, A1, 0n)),
+      pool.add(transfer(common, unfunded, 0n, A1, 0n), { source: 'local' }),
       TxPoolErrorCode.INSUFFICIENT_FUNDS,
       'insufficient funds for gas * price + value',
     )
@@ -107,13 +111,13 @@ describe('admission', () => {
   it('intrinsic gas too low', async () => {
     const { pool, common } = await setup()
     await expectRejected(
-      pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 20_999n })),
+      pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 20_999n }), { source: 'local' }),
       TxPoolErrorCode.INTRINSIC_GAS,
       'intrinsic gas too low',
     )
     // calldata costs gas too: 21000 is not enough with 10 non-zero bytes
     await expectRejected(
-      pool.add(transfer(common, K0, 0n, A1, 1n, { data: new Uint8Array(10).fill(1) })),
+      pool.add(transfer(common, K0, 0n, A1, 1n, { data: new Uint8Array(10).fill(1) }), { source: 'local' }),
       TxPoolErrorCode.INTRINSIC_GAS,
       'intrinsic gas too low',
     )
@@ -125,11 +129,11 @@ describe('admission', () => {
     const { chain, pool, common } = await setup({}, null, genesis)
     expect(chain.head.header.gasLimit).toBe(10_000_000n)
     await expectRejected(
-      pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 10_000_001n })),
+      pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 10_000_001n }), { source: 'local' }),
       TxPoolErrorCode.GAS_LIMIT,
       'exceeds block gas limit',
     )
-    await pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 10_000_000n }))
+    await pool.add(transfer(common, K0, 0n, A1, 1n, { gasLimit: 10_000_000n }), { source: 'local' })
   })
 
   // @ethereumjs/tx refuses to construct (or decode) a 1559 tx with tip > cap, so this check is
@@ -142,7 +146,7 @@ describe('admission', () => {
     const tx = forged(common, { maxFeePerGas: GWEI, maxPriorityFeePerGas: GWEI })
     Object.assign(tx, { maxPriorityFeePerGas: GWEI + 1n })
     await expectRejected(
-      pool.add(tx),
+      pool.add(tx, { source: 'local' }),
       TxPoolErrorCode.TIP_ABOVE_FEE_CAP,
       'max priority fee per gas higher than max fee per gas',
     )
@@ -151,27 +155,29 @@ describe('admission', () => {
   it('transaction underpriced: tip below minTip (1559 tip, legacy gas price)', async () => {
     const { pool, common } = await setup({ minTip: GWEI })
     await expectRejected(
-      pool.add(transfer(common, K0, 0n, A1, 1n, { maxPriorityFeePerGas: GWEI - 1n })),
+      pool.add(transfer(common, K0, 0n, A1, 1n, { maxPriorityFeePerGas: GWEI - 1n }), { source: 'local' }),
       TxPoolErrorCode.UNDERPRICED,
       'transaction underpriced',
     )
     await expectRejected(
-      pool.add(createLegacyTx({ nonce: 0n, to: A1, gasLimit: 21000n, gasPrice: GWEI - 1n }, { common }).sign(K0)),
+      pool.add(createLegacyTx({ nonce: 0n, to: A1, gasLimit: 21000n, gasPrice: GWEI - 1n }, { common }).sign(K0), {
+        source: 'local',
+      }),
       TxPoolErrorCode.UNDERPRICED,
       'transaction underpriced',
     )
     // exactly minTip is enough
-    await pool.add(transfer(common, K0, 0n, A1, 1n, { maxPriorityFeePerGas: GWEI }))
+    await pool.add(transfer(common, K0, 0n, A1, 1n, { maxPriorityFeePerGas: GWEI }), { source: 'local' })
   })
 
   it('oversized data: encoded size above maxTxSize', async () => {
     const { pool, common } = await setup({ maxTxSize: 1024 })
     const big = transfer(common, K0, 0n, A1, 0n, { data: new Uint8Array(1100), gasLimit: 100_000n })
     expect(big.serialize().length).toBeGreaterThan(1024)
-    await expectRejected(pool.add(big), TxPoolErrorCode.OVERSIZED, 'oversized data')
+    await expectRejected(pool.add(big, { source: 'local' }), TxPoolErrorCode.OVERSIZED, 'oversized data')
     const fits = transfer(common, K0, 0n, A1, 0n, { data: new Uint8Array(900), gasLimit: 100_000n })
     expect(fits.serialize().length).toBeLessThanOrEqual(1024)
-    await pool.add(fits)
+    await pool.add(fits, { source: 'local' })
   })
 
   it('invalid sender: a signature (r = s = 0) from which no key can be recovered', async () => {
@@ -190,7 +196,7 @@ describe('admission', () => {
       { common },
     )
     expect(() => bad.getSenderAddress()).toThrow()
-    await expectRejected(pool.add(bad), TxPoolErrorCode.INVALID_SENDER, 'invalid sender')
+    await expectRejected(pool.add(bad, { source: 'local' }), TxPoolErrorCode.INVALID_SENDER, 'invalid sender')
     expect(pool.size).toBe(0)
   })
 
@@ -200,14 +206,14 @@ describe('admission', () => {
     expect(() => transfer(common, K0, 2n ** 64n - 1n, A1, 1n)).toThrow()
     const tx = forged(common, {})
     Object.assign(tx, { nonce: 2n ** 64n - 1n })
-    await expectRejected(pool.add(tx), TxPoolErrorCode.NONCE_MAX, 'nonce has max value')
+    await expectRejected(pool.add(tx, { source: 'local' }), TxPoolErrorCode.NONCE_MAX, 'nonce has max value')
   })
 
   it('a rejected transaction leaves the pool unchanged', async () => {
     const { pool, common } = await setup()
     const ok = transfer(common, K0, 0n, A1, 1n)
-    await pool.add(ok)
-    await pool.add(transfer(common, K0, 1n, A1, 1n, { gasLimit: 1n })).catch(() => {})
+    await pool.add(ok, { source: 'local' })
+    await pool.add(transfer(common, K0, 1n, A1, 1n, { gasLimit: 1n }), { source: 'local' }).catch(() => {})
     expect(pool.size).toBe(1)
     expect(await pool.pendingNonce(createAddressFromString(A0))).toBe(1n)
   })
@@ -219,10 +225,11 @@ describe('replacement', () => {
   it('+9% on both fees is refused: replacement transaction underpriced', async () => {
     const { pool, common } = await setup()
     const old = transfer(common, K0, 0n, A1, 1n, base)
-    await pool.add(old)
+    await pool.add(old, { source: 'local' })
     await expectRejected(
       pool.add(
         transfer(common, K0, 0n, A2, 1n, { maxFeePerGas: 109n * GWEI, maxPriorityFeePerGas: (109n * GWEI) / 10n }),
+        { source: 'local' },
       ),
       TxPoolErrorCode.REPLACEMENT_UNDERPRICED,
       'replacement transaction underpriced',
@@ -233,14 +240,18 @@ describe('replacement', () => {
 
   it('+10% on one fee only is refused', async () => {
     const { pool, common } = await setup()
-    await pool.add(transfer(common, K0, 0n, A1, 1n, base))
+    await pool.add(transfer(common, K0, 0n, A1, 1n, base), { source: 'local' })
     await expectRejected(
-      pool.add(transfer(common, K0, 0n, A1, 2n, { maxFeePerGas: 110n * GWEI, maxPriorityFeePerGas: 10n * GWEI })),
+      pool.add(transfer(common, K0, 0n, A1, 2n, { maxFeePerGas: 110n * GWEI, maxPriorityFeePerGas: 10n * GWEI }), {
+        source: 'local',
+      }),
       TxPoolErrorCode.REPLACEMENT_UNDERPRICED,
       'replacement transaction underpriced',
     )
     await expectRejected(
-      pool.add(transfer(common, K0, 0n, A1, 2n, { maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: 11n * GWEI })),
+      pool.add(transfer(common, K0, 0n, A1, 2n, { maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: 11n * GWEI }), {
+        source: 'local',
+      }),
       TxPoolErrorCode.REPLACEMENT_UNDERPRICED,
       'replacement transaction underpriced',
     )
@@ -250,12 +261,12 @@ describe('replacement', () => {
     const metrics = createTxPoolMetrics(new Registry())
     const { pool, common } = await setup({}, metrics)
     const other = transfer(common, K1, 0n, A2, 1n)
-    await pool.add(other)
+    await pool.add(other, { source: 'local' })
     const old = transfer(common, K0, 0n, A1, 1n, base)
-    await pool.add(old)
+    await pool.add(old, { source: 'local' })
     expect(pool.size).toBe(2)
     const next = transfer(common, K0, 0n, A2, 1n, { maxFeePerGas: 110n * GWEI, maxPriorityFeePerGas: 11n * GWEI })
-    await pool.add(next)
+    await pool.add(next, { source: 'local' })
     expect(pool.get(old.hash())).toBeUndefined()
     expect(pool.get(next.hash())).toBe(next)
     expect(pool.size).toBe(2)
@@ -263,21 +274,25 @@ describe('replacement', () => {
     const { pending } = await pool.content()
     expect(pending.get(createAddressFromString(A0).toString())).toEqual([next])
     // the old one can be re-submitted only as a replacement, which is now underpriced
-    await expectRejected(pool.add(old), TxPoolErrorCode.REPLACEMENT_UNDERPRICED, 'replacement transaction underpriced')
+    await expectRejected(
+      pool.add(old, { source: 'local' }),
+      TxPoolErrorCode.REPLACEMENT_UNDERPRICED,
+      'replacement transaction underpriced',
+    )
   })
 
   it('legacy: gas price +10% replaces, +9% does not', async () => {
     const { pool, common } = await setup()
     const legacy = (gasPrice: bigint, value: bigint) =>
       createLegacyTx({ nonce: 0n, to: A1, value, gasLimit: 21000n, gasPrice }, { common }).sign(K0)
-    await pool.add(legacy(100n * GWEI, 1n))
+    await pool.add(legacy(100n * GWEI, 1n), { source: 'local' })
     await expectRejected(
-      pool.add(legacy(109n * GWEI, 2n)),
+      pool.add(legacy(109n * GWEI, 2n), { source: 'local' }),
       TxPoolErrorCode.REPLACEMENT_UNDERPRICED,
       'replacement transaction underpriced',
     )
     const next = legacy(110n * GWEI, 3n)
-    await pool.add(next)
+    await pool.add(next, { source: 'local' })
     expect(pool.size).toBe(1)
     expect(pool.get(next.hash())).toBe(next)
   })
@@ -291,19 +306,19 @@ describe('pending and queued', () => {
     const t0 = transfer(common, K0, 0n, A1, 1n)
     const t1 = transfer(common, K0, 1n, A1, 1n)
     const t2 = transfer(common, K0, 2n, A1, 1n)
-    await pool.add(t2)
+    await pool.add(t2, { source: 'local' })
     let c = await pool.content()
     expect(c.pending.has(key)).toBe(false)
     expect(c.queued.get(key)).toEqual([t2])
     expect(await pool.pendingNonce(from)).toBe(0n)
 
-    await pool.add(t0)
+    await pool.add(t0, { source: 'local' })
     c = await pool.content()
     expect(c.pending.get(key)).toEqual([t0])
     expect(c.queued.get(key)).toEqual([t2])
     expect(await pool.pendingNonce(from)).toBe(1n)
 
-    await pool.add(t1)
+    await pool.add(t1, { source: 'local' })
     c = await pool.content()
     expect(c.pending.get(key)).toEqual([t0, t1, t2])
     expect(c.queued.has(key)).toBe(false)
@@ -317,7 +332,7 @@ describe('pending and queued', () => {
     const t5 = transfer(common, K0, 5n, A1, 1n)
     const t3 = transfer(common, K0, 3n, A1, 1n)
     const t4 = transfer(common, K0, 4n, A1, 1n)
-    for (const t of [t5, t3, t4]) await pool.add(t)
+    for (const t of [t5, t3, t4]) await pool.add(t, { source: 'local' })
     const c = await pool.content()
     expect(c.queued.get(key)).toEqual([t3, t4, t5])
     const source = await pool.blockSource(GWEI)
@@ -333,12 +348,20 @@ describe('pending and queued', () => {
 describe('limits', () => {
   it('globalSlots full: txpool is full (a replacement is still accepted)', async () => {
     const { pool, common } = await setup({ globalSlots: 2 })
-    await pool.add(transfer(common, K0, 0n, A1, 1n))
-    await pool.add(transfer(common, K1, 0n, A1, 1n))
-    await expectRejected(pool.add(transfer(common, K2, 0n, A1, 1n)), TxPoolErrorCode.FULL, 'txpool is full')
-    await expectRejected(pool.add(transfer(common, K0, 1n, A1, 1n)), TxPoolErrorCode.FULL, 'txpool is full')
+    await pool.add(transfer(common, K0, 0n, A1, 1n), { source: 'local' })
+    await pool.add(transfer(common, K1, 0n, A1, 1n), { source: 'local' })
+    await expectRejected(
+      pool.add(transfer(common, K2, 0n, A1, 1n), { source: 'local' }),
+      TxPoolErrorCode.FULL,
+      'txpool is full',
+    )
+    await expectRejected(
+      pool.add(transfer(common, K0, 1n, A1, 1n), { source: 'local' }),
+      TxPoolErrorCode.FULL,
+      'txpool is full',
+    )
     const replacement = transfer(common, K0, 0n, A2, 1n, { maxFeePerGas: 11n * GWEI, maxPriorityFeePerGas: 2n * GWEI })
-    await pool.add(replacement)
+    await pool.add(replacement, { source: 'local' })
     expect(pool.size).toBe(2)
   })
 
@@ -347,9 +370,9 @@ describe('limits', () => {
   // globalSlots = 2 and a second *executable* tx is refused although only one slot is used.
   it('queued transactions do not use up globalSlots', async () => {
     const { pool, common } = await setup({ globalSlots: 2, globalQueue: 10 })
-    await pool.add(transfer(common, K0, 0n, A1, 1n)) // pending
-    await pool.add(transfer(common, K0, 5n, A1, 1n)) // queued (gap at 1..4)
-    await pool.add(transfer(common, K1, 0n, A1, 1n)) // pending: the 2nd executable tx
+    await pool.add(transfer(common, K0, 0n, A1, 1n), { source: 'local' }) // pending
+    await pool.add(transfer(common, K0, 5n, A1, 1n), { source: 'local' }) // queued (gap at 1..4)
+    await pool.add(transfer(common, K1, 0n, A1, 1n), { source: 'local' }) // pending: the 2nd executable tx
     expect(pool.size).toBe(3)
   })
 
@@ -357,8 +380,12 @@ describe('limits', () => {
   // globalQueue is not enforced at all (unless it is 0).
   it('globalQueue full: txpool is full for a nonce-gapped transaction', async () => {
     const { pool, common } = await setup({ globalSlots: 10, globalQueue: 1 })
-    await pool.add(transfer(common, K0, 5n, A1, 1n)) // queued
-    await expectRejected(pool.add(transfer(common, K0, 6n, A1, 1n)), TxPoolErrorCode.FULL, 'txpool is full')
+    await pool.add(transfer(common, K0, 5n, A1, 1n), { source: 'local' }) // queued
+    await expectRejected(
+      pool.add(transfer(common, K0, 6n, A1, 1n), { source: 'local' }),
+      TxPoolErrorCode.FULL,
+      'txpool is full',
+    )
   })
 })
 
@@ -367,11 +394,11 @@ describe('metrics', () => {
     const metrics = createTxPoolMetrics(new Registry())
     const { pool, common } = await setup({ minTip: GWEI }, metrics)
     const tx = transfer(common, K0, 0n, A1, 1n)
-    await pool.add(tx)
-    await pool.add(tx).catch(() => {})
-    await pool.add(tx).catch(() => {})
-    await pool.add(transfer(common, K1, 0n, A1, 1n, { gasLimit: 20_000n })).catch(() => {})
-    await pool.add(transfer(common, K1, 0n, A1, 1n, { maxPriorityFeePerGas: 1n })).catch(() => {})
+    await pool.add(tx, { source: 'local' })
+    await pool.add(tx, { source: 'local' }).catch(() => {})
+    await pool.add(tx, { source: 'local' }).catch(() => {})
+    await pool.add(transfer(common, K1, 0n, A1, 1n, { gasLimit: 20_000n }), { source: 'local' }).catch(() => {})
+    await pool.add(transfer(common, K1, 0n, A1, 1n, { maxPriorityFeePerGas: 1n }), { source: 'local' }).catch(() => {})
 
     const rejected = await metrics.rejected.get()
     const byReason = Object.fromEntries(rejected.values.map((v) => [v.labels.reason, v.value]))
@@ -389,8 +416,8 @@ describe('metrics', () => {
   it('pending and queued gauges split executable and gapped transactions', async () => {
     const metrics = createTxPoolMetrics(new Registry())
     const { pool, common } = await setup({}, metrics)
-    await pool.add(transfer(common, K0, 0n, A1, 1n))
-    await pool.add(transfer(common, K0, 2n, A1, 1n))
+    await pool.add(transfer(common, K0, 0n, A1, 1n), { source: 'local' })
+    await pool.add(transfer(common, K0, 2n, A1, 1n), { source: 'local' })
     expect((await metrics.pending.get()).values[0]?.value).toBe(1)
     expect((await metrics.queued.get()).values[0]?.value).toBe(1)
   })
@@ -400,8 +427,8 @@ describe('concurrent admission', () => {
   it('two concurrent transactions of one sender, not affordable together: one is refused', async () => {
     const { pool, common } = await setup()
     const results = await Promise.allSettled([
-      pool.add(transfer(common, K0, 0n, A1, 6000n * ETHER)),
-      pool.add(transfer(common, K0, 1n, A1, 6000n * ETHER)),
+      pool.add(transfer(common, K0, 0n, A1, 6000n * ETHER), { source: 'local' }),
+      pool.add(transfer(common, K0, 1n, A1, 6000n * ETHER), { source: 'local' }),
     ])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected'])
     const err = (results[1] as PromiseRejectedResult).reason as CairnError
@@ -419,7 +446,7 @@ describe('concurrent admission', () => {
   it('the same transaction added twice at once: the second is "already known"', async () => {
     const { pool, common } = await setup()
     const tx = transfer(common, K0, 0n, A1, 1n)
-    const results = await Promise.allSettled([pool.add(tx), pool.add(tx)])
+    const results = await Promise.allSettled([pool.add(tx, { source: 'local' }), pool.add(tx, { source: 'local' })])
     expect(results[0]?.status).toBe('fulfilled')
     const err = (results[1] as PromiseRejectedResult).reason as CairnError
     expect(err.code).toBe(TxPoolErrorCode.ALREADY_KNOWN)

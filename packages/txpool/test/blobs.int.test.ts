@@ -95,7 +95,7 @@ describe('blob transactions in the pool', () => {
   it('admits one with its cell-proof sidecar (Osaka), keeps the sidecar beside it and drops it with the transaction', async () => {
     const { chain, pool, common } = await setup()
     const tx = blobTx(common, K0, 0n, one.hashes)
-    expect(await pool.add(tx, { sidecar: one.v1 })).toEqual(tx.hash())
+    expect(await pool.add(tx, { source: 'local', sidecar: one.v1 })).toEqual(tx.hash())
     expect(pool.get(tx.hash())).toBe(tx)
     expect(pool.blobSidecar(tx.hash())).toBe(one.v1)
     expect(pool.blobStats).toEqual({ txs: 1, bytes: BYTES_PER_BLOB })
@@ -118,26 +118,30 @@ describe('blob transactions in the pool', () => {
   it('refuses one without a sidecar, with a sidecar of the wrong version, or a bad proof', async () => {
     const { pool, common } = await setup()
     const tx = blobTx(common, K0, 0n, one.hashes)
-    await expectRejected(pool.add(tx), TxPoolErrorCode.BLOB_SIDECAR_MISSING, 'missing sidecar in blob transaction')
     await expectRejected(
-      pool.add(tx, { sidecar: one.v0 }),
+      pool.add(tx, { source: 'local' }),
+      TxPoolErrorCode.BLOB_SIDECAR_MISSING,
+      'missing sidecar in blob transaction',
+    )
+    await expectRejected(
+      pool.add(tx, { source: 'local', sidecar: one.v0 }),
       TxPoolErrorCode.BLOB_SIDECAR_VERSION,
       "unexpected blob sidecar version: have version 0, the chain's fork (osaka) takes version 1",
     )
     const badProofs = one.v1.proofs.slice()
     badProofs[7] = one.v1.proofs[8] as Uint8Array
-    const err = await pool.add(tx, { sidecar: { ...one.v1, proofs: badProofs } }).catch((e) => e)
+    const err = await pool.add(tx, { source: 'local', sidecar: { ...one.v1, proofs: badProofs } }).catch((e) => e)
     expect(err.code).toBe(TxPoolErrorCode.BLOB_PROOF_INVALID)
     expect(err.message).toMatch(/^invalid blob proof/)
     await expectRejected(
-      pool.add(tx, { sidecar: { ...one.v1, proofs: one.v1.proofs.slice(1) } }),
+      pool.add(tx, { source: 'local', sidecar: { ...one.v1, proofs: one.v1.proofs.slice(1) } }),
       TxPoolErrorCode.BLOB_SIDECAR_INVALID,
       'invalid number of 127 blob proofs expected 128',
     )
     const other = kzg.blobToCommitment(makeBlob(2))
     const wrong = bytesToHex(versionedHash(other))
     await expectRejected(
-      pool.add(tx, { sidecar: { ...one.v1, commitments: [other] } }),
+      pool.add(tx, { source: 'local', sidecar: { ...one.v1, commitments: [other] } }),
       TxPoolErrorCode.BLOB_SIDECAR_INVALID,
       `blob 0: computed hash ${wrong} mismatches transaction one ${one.hashes[0]}`,
     )
@@ -149,14 +153,14 @@ describe('blob transactions in the pool', () => {
     const { pool, common } = await setup({}, null, PRAGUE)
     const tx = blobTx(common, K0, 0n, one.hashes)
     await expectRejected(
-      pool.add(tx, { sidecar: one.v1 }),
+      pool.add(tx, { source: 'local', sidecar: one.v1 }),
       TxPoolErrorCode.BLOB_SIDECAR_VERSION,
       "unexpected blob sidecar version: have version 1, the chain's fork (prague) takes version 0",
     )
-    await pool.add(tx, { sidecar: one.v0 })
+    await pool.add(tx, { source: 'local', sidecar: one.v0 })
     expect(pool.size).toBe(1)
     const bad = { ...one.v0, proofs: [one.v1.proofs[0] as Uint8Array] }
-    const err = await pool.add(blobTx(common, K0, 1n, one.hashes), { sidecar: bad }).catch((e) => e)
+    const err = await pool.add(blobTx(common, K0, 1n, one.hashes), { source: 'local', sidecar: bad }).catch((e) => e)
     expect(err.code).toBe(TxPoolErrorCode.BLOB_PROOF_INVALID)
   })
 
@@ -178,7 +182,7 @@ describe('blob transactions in the pool', () => {
     const hashes = tx.blobVersionedHashes as Hex[]
     while (hashes.length < 10) hashes.push(one.hashes[0] as Hex)
     await expectRejected(
-      pool.add(tx, { sidecar: one.v0 }),
+      pool.add(tx, { source: 'local', sidecar: one.v0 }),
       TxPoolErrorCode.BLOB_LIMIT,
       'too many blobs in transaction: have 10, permitted 9',
     )
@@ -186,18 +190,26 @@ describe('blob transactions in the pool', () => {
 
   it('replacement needs +100% on maxFeePerGas, tip and maxFeePerBlobGas', async () => {
     const { pool, common } = await setup()
-    await pool.add(blobTx(common, K0, 0n, one.hashes), { sidecar: one.v1 })
+    await pool.add(blobTx(common, K0, 0n, one.hashes), { source: 'local', sidecar: one.v1 })
     const msg = 'replacement transaction underpriced'
     const code = TxPoolErrorCode.REPLACEMENT_UNDERPRICED
     // +50% everywhere: enough for a plain transaction, not for a blob one.
     const half = { maxFeePerGas: 15n * GWEI, maxPriorityFeePerGas: (3n * GWEI) / 2n, maxFeePerBlobGas: 15n }
-    const err = await expectRejected(pool.add(blobTx(common, K0, 0n, one.hashes, half), { sidecar: one.v1 }), code, msg)
+    const err = await expectRejected(
+      pool.add(blobTx(common, K0, 0n, one.hashes, half), { source: 'local', sidecar: one.v1 }),
+      code,
+      msg,
+    )
     expect(err.hint).toMatch(/100%/)
     // Gas fees doubled, blob fee not.
     const gasOnly = { maxFeePerGas: 20n * GWEI, maxPriorityFeePerGas: 2n * GWEI }
-    await expectRejected(pool.add(blobTx(common, K0, 0n, one.hashes, gasOnly), { sidecar: one.v1 }), code, msg)
+    await expectRejected(
+      pool.add(blobTx(common, K0, 0n, one.hashes, gasOnly), { source: 'local', sidecar: one.v1 }),
+      code,
+      msg,
+    )
     const doubled = blobTx(common, K0, 0n, one.hashes, { ...gasOnly, maxFeePerBlobGas: 20n })
-    await pool.add(doubled, { sidecar: one.v1 })
+    await pool.add(doubled, { source: 'local', sidecar: one.v1 })
     expect(pool.size).toBe(1)
     expect(pool.get(doubled.hash())).toBe(doubled)
     expect(pool.blobStats).toEqual({ txs: 1, bytes: BYTES_PER_BLOB })
@@ -205,16 +217,16 @@ describe('blob transactions in the pool', () => {
 
   it('limits blob transactions per account and the blob bytes held', async () => {
     const { pool, common } = await setup({ blobAccountLimit: 2, blobCap: 3 * BYTES_PER_BLOB })
-    await pool.add(blobTx(common, K0, 0n, one.hashes), { sidecar: one.v1 })
-    await pool.add(blobTx(common, K0, 1n, one.hashes), { sidecar: one.v1 })
+    await pool.add(blobTx(common, K0, 0n, one.hashes), { source: 'local', sidecar: one.v1 })
+    await pool.add(blobTx(common, K0, 1n, one.hashes), { source: 'local', sidecar: one.v1 })
     await expectRejected(
-      pool.add(blobTx(common, K0, 2n, one.hashes), { sidecar: one.v1 }),
+      pool.add(blobTx(common, K0, 2n, one.hashes), { source: 'local', sidecar: one.v1 }),
       TxPoolErrorCode.ACCOUNT_LIMIT,
       'account limit exceeded: have 2 blob transactions, permitted 2',
     )
-    await pool.add(blobTx(common, K1, 0n, one.hashes), { sidecar: one.v1 })
+    await pool.add(blobTx(common, K1, 0n, one.hashes), { source: 'local', sidecar: one.v1 })
     await expectRejected(
-      pool.add(blobTx(common, K1, 1n, one.hashes), { sidecar: one.v1 }),
+      pool.add(blobTx(common, K1, 1n, one.hashes), { source: 'local', sidecar: one.v1 }),
       TxPoolErrorCode.FULL,
       'txpool is full: the pool holds its most blob data (blobCap)',
     )
@@ -225,7 +237,7 @@ describe('blob transactions in the pool', () => {
     // 10,000 ether of balance: gas × fee is tiny, the blob fee cap × 131072 blob gas is not.
     const feeCap = (10_001n * ETHER) / 131072n
     await expectRejected(
-      pool.add(blobTx(common, K0, 0n, one.hashes, { maxFeePerBlobGas: feeCap }), { sidecar: one.v1 }),
+      pool.add(blobTx(common, K0, 0n, one.hashes, { maxFeePerBlobGas: feeCap }), { source: 'local', sidecar: one.v1 }),
       TxPoolErrorCode.INSUFFICIENT_FUNDS,
       'insufficient funds for gas * price + value',
     )
@@ -237,7 +249,7 @@ describe('blob transactions in the pool', () => {
     for (let n = 0n; n < 10n; n++) {
       const tx = blobTx(common, K0, n, one.hashes)
       txs.push(tx)
-      await pool.add(tx, { sidecar: one.v1 })
+      await pool.add(tx, { source: 'local', sidecar: one.v1 })
     }
     const built = await chain.executor.build(
       chain.head,
@@ -294,7 +306,7 @@ describe('blob transactions in the pool', () => {
   it('a built block whose blob transactions came from the pool imports on another node', async () => {
     const { chain, pool, common } = await setup()
     const tx = blobTx(common, K0, 0n, one.hashes)
-    await pool.add(tx, { sidecar: one.v1 })
+    await pool.add(tx, { source: 'local', sidecar: one.v1 })
     const built = await chain.executor.build(
       chain.head,
       { timestamp: chain.head.header.timestamp + 12n },

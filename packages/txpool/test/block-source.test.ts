@@ -93,7 +93,7 @@ describe('blockSource (price and nonce order)', () => {
             })
           })
           const order = items.map((it, i) => ({ it, k: orderKeys[i] ?? 0 })).sort((a, b) => a.k - b.k)
-          for (const { it } of order) await pool.add(txFor(it.sender, it.nonce, it.spec))
+          for (const { it } of order) await pool.add(txFor(it.sender, it.nonce, it.spec), { source: 'local' })
 
           // the model: each sender's executable run from nonce 0
           const runs = senders.map((nonces, sender) => {
@@ -151,7 +151,7 @@ describe('blockSource (price and nonce order)', () => {
     const ok = transfer(common, K0, 0n, A1, 1n)
     const mid = transfer(common, K1, 0n, A1, 1n, { maxPriorityFeePerGas: 2n * GWEI })
     const low = transfer(common, K1, 1n, A1, 1n, { maxFeePerGas: GWEI / 2n, maxPriorityFeePerGas: 0n })
-    for (const tx of [poor, behind, ok, mid, low]) await pool.add(tx)
+    for (const tx of [poor, behind, ok, mid, low]) await pool.add(tx, { source: 'local' })
 
     const baseFee = GWEI
     expect(pool.hasExecutable(baseFee)).toBe(true)
@@ -199,7 +199,7 @@ describe('onNewHead', () => {
     // cannot pay the next base fee (0.875 gwei): stays in the pool, and holds back c1
     const c0 = transfer(common, K2, 0n, A0, 1n, { maxFeePerGas: GWEI / 2n, maxPriorityFeePerGas: 1n })
     const c1 = transfer(common, K2, 1n, A0, 1n)
-    for (const tx of [a0, a1, a3, b0, c0, c1]) await pool.add(tx)
+    for (const tx of [a0, a1, a3, b0, c0, c1]) await pool.add(tx, { source: 'local' })
 
     const parent = chain.head
     const baseFee = parent.header.calcNextBaseFee()
@@ -236,7 +236,7 @@ describe('onNewHead', () => {
     expect(await pool.pendingNonce(createAddressFromString(A2))).toBe(2n)
 
     // admission now checks against the new head
-    await expect(pool.add(a0)).rejects.toMatchObject({ code: 'TXPOOL_NONCE_TOO_LOW' })
+    await expect(pool.add(a0, { source: 'local' })).rejects.toMatchObject({ code: 'TXPOOL_NONCE_TOO_LOW' })
   })
 
   it('reorg: puts back the still-valid transactions of the removed blocks', async () => {
@@ -246,7 +246,7 @@ describe('onNewHead', () => {
     const t1 = transfer(common, K1, 0n, A2, 1n)
     const t2 = transfer(common, K2, 0n, A0, 1n)
     const t0next = transfer(common, K0, 1n, A1, 1n)
-    for (const tx of [t0, t1, t2, t0next]) await pool.add(tx)
+    for (const tx of [t0, t1, t2, t0next]) await pool.add(tx, { source: 'local' })
 
     // branch A: block 1a with all four
     const built = await chain.executor.build(
@@ -287,8 +287,8 @@ describe('onNewHead', () => {
     const { pool, common } = await setup()
     const a = transfer(common, K0, 0n, A1, 1n)
     const b = transfer(common, K0, 1n, A1, 1n)
-    await pool.add(a)
-    await pool.add(b)
+    await pool.add(a, { source: 'local' })
+    await pool.add(b, { source: 'local' })
     pool.discard([a])
     expect(pool.size).toBe(1)
     expect(pool.get(a.hash())).toBeUndefined()
@@ -303,7 +303,9 @@ describe('hasExecutable', () => {
   it('is false on an empty pool and when no tx can pay the base fee', async () => {
     const { pool, common } = await setup({ minTip: 0n })
     expect(pool.hasExecutable(GWEI)).toBe(false)
-    await pool.add(transfer(common, K0, 0n, A1, 1n, { maxFeePerGas: GWEI / 2n, maxPriorityFeePerGas: 0n }))
+    await pool.add(transfer(common, K0, 0n, A1, 1n, { maxFeePerGas: GWEI / 2n, maxPriorityFeePerGas: 0n }), {
+      source: 'local',
+    })
     expect(pool.hasExecutable(GWEI)).toBe(false)
     expect(pool.hasExecutable(GWEI / 2n)).toBe(true)
   })
@@ -316,7 +318,7 @@ describe('hasExecutable', () => {
   // state nonce (cache it per sender on add/onNewHead, or make it async).
   it('is false when the only transactions are queued behind a nonce gap', async () => {
     const { pool, common } = await setup()
-    await pool.add(transfer(common, K0, 1n, A1, 1n))
+    await pool.add(transfer(common, K0, 1n, A1, 1n), { source: 'local' })
     expect(pool.hasExecutable(GWEI)).toBe(false)
   })
 })

@@ -14,7 +14,7 @@ describe('the pool follows the chain events', () => {
     const pool = poolOn(chain)
     const follower = followChain(pool, chain.events, { logger: silentLogger })
     const tx = transfer(chain.common, K0, 0n, X, 1n)
-    await pool.add(tx)
+    await pool.add(tx, { source: 'local' })
     expect(pool.get(tx.hash())).toBeDefined()
 
     // Another node seals the transaction; this node only imports the block.

@@ -139,7 +139,7 @@ describe('pool invariants under random adds, new heads and reorgs', () => {
         const pool = poolOn(chain, LIMITS)
         for (const op of ops) {
           if (op.kind === 'add') {
-            await pool.add(sign(chain, op)).catch(() => {})
+            await pool.add(sign(chain, op), { source: 'local' }).catch(() => {})
           } else if (op.kind === 'block') {
             await mineFromPool(chain, pool)
           } else {

@@ -155,7 +155,7 @@ export class Harness {
     if (msg.kind === 'tx') {
       const tx = createTxFromRLP(msg.bytes, { common: node.chain.common })
       try {
-        await node.pool.add(tx, { local: false })
+        await node.pool.add(tx, { source: 'remote' })
         this.broadcast(to, msg)
       } catch {}
       return
@@ -199,7 +199,7 @@ export class Harness {
 
   /** Sends a transaction into node `i`'s pool, and floods it to the others. */
   async submit(i: number, tx: TypedTransaction): Promise<void> {
-    await (this.nodes[i] as HarnessNode).pool.add(tx)
+    await (this.nodes[i] as HarnessNode).pool.add(tx, { source: 'local' })
     this.broadcast(i, { kind: 'tx', bytes: tx.serialize() })
   }
 

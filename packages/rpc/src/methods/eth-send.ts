@@ -89,7 +89,7 @@ function isUnprotected(tx: TypedTransaction): boolean {
 
 /** Adds a transaction to the pool; on a dev chain, when the pool has room (see DevEngine.admit). */
 function addToPool(ctx: RpcContext, tx: TypedTransaction, sidecar?: BlobSidecar): Promise<Uint8Array> {
-  const add = () => ctx.pool.add(tx, sidecar ? { sidecar } : {})
+  const add = () => ctx.pool.add(tx, sidecar ? { source: 'local', sidecar } : { source: 'local' })
   return ctx.dev?.admit ? ctx.dev.admit(add) : add()
 }
 
