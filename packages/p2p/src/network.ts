@@ -78,6 +78,8 @@ export interface P2pModules {
 interface PeerState {
   id: PeerId
   status: Status
+  /** When the status was last exchanged (ms). */
+  at: number
 }
 
 /** eth_syncing's object. */
@@ -119,7 +121,7 @@ export class P2pNetwork {
     this.bans = new BanList({ path: opts.dir ? join(opts.dir, 'bans.json') : null }, { logger: modules.logger, now })
     this.points = forkPointsOf(modules.chain)
     this.sync = new RangeSync(
-      { batch: opts.syncBatch },
+      { batch: opts.syncBatch, parallel: opts.syncParallel },
       {
         chain: modules.chain,
         logger: modules.logger,
@@ -340,7 +342,7 @@ export class P2pNetwork {
         .catch(() => {})
       return false
     }
-    this.peerStates.set(peer.toString(), { id: peer, status: remote })
+    this.peerStates.set(peer.toString(), { id: peer, status: remote, at: (this.modules.now ?? Date.now)() })
     logger.debug({ peer: peer.toString(), head: remote.headNumber.toString() }, 'peer status accepted')
     if (remote.headNumber > chain.head.header.number) this.sync.trigger()
     return true
@@ -494,7 +496,18 @@ export class P2pNetwork {
     void this.host.hangUp(peerIdFromString(peer)).catch(() => {})
   }
 
+  /** Exchanges status again with the peers last heard from more than `statusIntervalSeconds` ago. */
+  private refreshStatuses(): void {
+    const now = (this.modules.now ?? Date.now)()
+    for (const p of this.peerStates.values()) {
+      if (now - p.at < this.opts.statusIntervalSeconds * 1000) continue
+      p.at = now // one refresh in flight at a time
+      void this.exchangeStatus(p.id)
+    }
+  }
+
   private scoreHeartbeat(): void {
+    this.refreshStatuses()
     const pubsub = this.host.services.pubsub as unknown as { getScore?: (id: string) => number }
     for (const peer of this.host.getPeers()) {
       const id = peer.toString()

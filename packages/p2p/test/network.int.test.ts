@@ -87,6 +87,26 @@ describe('p2p on loopback', () => {
     await waitFor(() => head(follower) === head(producer), 'follower imports the block with the tx')
   })
 
+  it('a late node syncs from three peers in parallel batches; a status refresh makes a quiet head known', async () => {
+    const producer = await node({ p2p: { announceHeads: false } })
+    for (let i = 0; i < 160; i++) await producer.engine.seal()
+    const relays = [await node(), await node()]
+    for (const r of relays) await r.net.addPeer(addrOf(producer))
+    for (const r of relays) await waitFor(() => head(r) === head(producer), 'relay synced')
+    const late = await node({ p2p: { syncBatch: 16, statusIntervalSeconds: 1 } })
+    for (const n of [producer, ...relays]) await late.net.addPeer(addrOf(n))
+    await waitFor(() => head(late) === head(producer), 'late node synced')
+    const served = async (n: TestNode) =>
+      metricValue(n.registry, 'cairn_p2p_messages_total', { topic: '/cairn/req/blocks_by_range/1', direction: 'out' })
+    const counts = await Promise.all([producer, ...relays].map(served))
+    // The first peer's status may start a run before the others are known; the rest go to all.
+    expect(counts.filter((c) => c > 0).length).toBeGreaterThanOrEqual(2)
+    expect(await metricValue(late.registry, 'cairn_p2p_sync_blocks_total')).toBe(160)
+    // The producer seals quietly (no gossip): the late node learns its head from a status refresh.
+    for (let i = 0; i < 3; i++) await producer.engine.seal()
+    await waitFor(() => head(late) === head(producer), 'head learnt by status refresh, then synced')
+  })
+
   it('announces transactions by hash (eth/68), fetches unknown bodies once, and penalises an announcer whose body does not match', async () => {
     const a = await node()
     const b = await node()
