@@ -26,6 +26,7 @@ import {
 import type { P2pConfig } from './config.ts'
 import { P2pErrorCode } from './errors.ts'
 import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
+import { GOSSIP_THRESHOLDS, gossipScoreParams } from './gossip-score.ts'
 import { createHost, type Host } from './host.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import type { P2pMetrics } from './metrics.ts'
@@ -164,7 +165,12 @@ export class P2pNetwork {
       return reason !== undefined
     }
     const genesis = bytesToHex(chain.genesisBlock.hash())
+    const topics = topicsOf(chain.genesis.chainId, genesis)
     this.host = await createHost({
+      score: {
+        params: gossipScoreParams(topics, { ipColocationThreshold: opts.maxPeersPerIp }),
+        thresholds: GOSSIP_THRESHOLDS,
+      },
       privateKey,
       listen: [`/ip4/${opts.host}/tcp/${opts.port}`],
       announce: opts.announce,
@@ -201,7 +207,7 @@ export class P2pNetwork {
       request: (peer, hashes) => this.pooledTransactions(peer, hashes),
       penalize: (p, a, r) => this.penalize(p, a, r),
     })
-    this.gossip = new Gossip(topicsOf(chain.genesis.chainId, genesis), {
+    this.gossip = new Gossip(topics, {
       pubsub: this.host.services.pubsub,
       chain,
       logger,
