@@ -94,8 +94,18 @@ describe('p2p on loopback', () => {
     for (const r of relays) await r.net.addPeer(addrOf(producer))
     for (const r of relays) await waitFor(() => head(r) === head(producer), 'relay synced')
     const late = await node({ p2p: { syncBatch: 16, statusIntervalSeconds: 1 } })
+    // eth_syncing at each block the sync imports: the head as current, the peers' head as highest.
+    const progress: { head: bigint; syncing: ReturnType<typeof late.net.syncing> }[] = []
+    late.chain.events.on('newHead', ({ block }: { block: Block }) =>
+      progress.push({ head: block.header.number, syncing: late.net.syncing() }),
+    )
     for (const n of [producer, ...relays]) await late.net.addPeer(addrOf(n))
     await waitFor(() => head(late) === head(producer), 'late node synced')
+    expect(progress.map((p) => p.head)).toEqual(Array.from({ length: 160 }, (_, i) => BigInt(i + 1)))
+    for (const p of progress.slice(0, -1)) {
+      expect(p.syncing).toEqual({ startingBlock: 0n, currentBlock: p.head, highestBlock: 160n })
+    }
+    expect(progress.at(-1)?.syncing).toBe(false)
     const served = async (n: TestNode) =>
       metricValue(n.registry, 'cairn_p2p_messages_total', { topic: '/cairn/req/blocks_by_range/1', direction: 'out' })
     const counts = await Promise.all([producer, ...relays].map(served))
