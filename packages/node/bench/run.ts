@@ -12,6 +12,9 @@
 //               limit docs/operations/memory.md gives for a 1 GB node; "" runs with Node's default)
 //   admission   BENCH_ADMISSION (1; 0 skips; BENCH_SKIP_ADMISSION=1 too)  (child process)
 //   reserves    BENCH_RESERVES (1; 0 skips), when packages/reserves/bench/run.ts exists (child process)
+//   p2p         BENCH_P2P (0; 1 runs it): packages/p2p/bench — block propagation across 4 local nodes
+//               (p50/p99, bytes per block on the wire; BENCH_P2P_BLOCKS 100, BENCH_P2P_TXS 20) and sync
+//               from one peer (BENCH_P2P_SYNC_BLOCKS 500) (child processes)
 //   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 3 (`cairn start --dev --ephemeral`)
 //   nodes       BENCH_ONLY (cairn|anvil), ANVIL_BIN (path), ANVIL_BLOCK_TIME (1; 0 = automine),
 //               ANVIL_GAS_LIMIT (300000000: room for the load; at Anvil's 30M one block/s caps it at 1,428 tx/s),
@@ -382,4 +385,16 @@ if (only !== 'anvil' && settings.reserves && existsSync(reservesBench)) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', reservesBench], { encoding: 'utf8', env })
   console.log(`\nreserves (packages/reserves/bench/run.ts, exit ${r.status}):\n${`${r.stdout}`.trimEnd()}`)
   if (r.status !== 0) console.log(`${r.stderr}`.trimEnd().split('\n').slice(-10).join('\n'))
+}
+
+// Peer-to-peer (off unless BENCH_P2P=1: it takes a minute and needs loopback sockets): block
+// propagation across 4 local nodes and sync from one peer, both over libp2p in process.
+if (only !== 'anvil' && env.BENCH_P2P === '1') {
+  const runP2p = (title: string, script: string, args: string[]) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', here(script), ...args], { encoding: 'utf8', env })
+    console.log(`\n${title} (${script.replace('../../', 'packages/')}, exit ${r.status}):\n${`${r.stdout}`.trimEnd()}`)
+    if (r.status !== 0) console.log(`${r.stderr}`.trimEnd().split('\n').slice(-10).join('\n'))
+  }
+  runP2p('p2p block propagation', '../../p2p/bench/propagation.ts', [])
+  runP2p('p2p sync from one peer', '../../p2p/bench/sync.ts', [env.BENCH_P2P_SYNC_BLOCKS ?? '500'])
 }

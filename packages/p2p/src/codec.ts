@@ -120,3 +120,35 @@ export function decodeHashes(data: Uint8Array, max: number): Uint8Array[] {
 /** The first byte of each response frame (as Ethereum's req/resp). */
 export const ResponseCode = { OK: 0, INVALID_REQUEST: 1, SERVER_ERROR: 2, RATE_LIMITED: 3 } as const
 export type ResponseCode = (typeof ResponseCode)[keyof typeof ResponseCode]
+
+/** One transaction of an eth/68-style announcement: its hash, type and size (its canonical encoding's length). */
+export interface TxAnnouncement {
+  type: number
+  size: number
+  hash: Uint8Array
+}
+
+/** Most transactions in one announcement (eth/68 has no limit but geth sends 4096 at most). */
+export const MAX_ANNOUNCED_TXS = 4096
+
+/** The txs topic's payload, eth/68's `NewPooledTransactionHashes`: `[types, [size…], [hash…]]`. */
+export function encodeTxAnnouncement(txs: TxAnnouncement[]): Uint8Array {
+  return RLP.encode([Uint8Array.from(txs.map((t) => t.type)), txs.map((t) => t.size), txs.map((t) => t.hash)])
+}
+
+export function decodeTxAnnouncement(data: Uint8Array): TxAnnouncement[] {
+  const l = listOf(rlpDecode(data), 'announcement')
+  if (l.length !== 3) throw decodeError('announcement is not [types, sizes, hashes]')
+  const types = bytesOf(l[0], 'types')
+  const sizes = listOf(l[1], 'sizes')
+  const hashes = listOf(l[2], 'hashes')
+  if (types.length !== sizes.length || types.length !== hashes.length) {
+    throw decodeError('announcement lists differ in length')
+  }
+  if (types.length > MAX_ANNOUNCED_TXS) throw decodeError(`more than ${MAX_ANNOUNCED_TXS} announced transactions`)
+  return hashes.map((h, i) => {
+    const size = bigintOf(sizes[i], 'size')
+    if (size > 0xffffffffn) throw decodeError('size is too large')
+    return { type: types[i] as number, size: Number(size), hash: bytesOf(h, 'hash', 32) }
+  })
+}

@@ -18,6 +18,10 @@ export const P2pConfigSchema = z.object({
   dht: z.boolean().default(true),
   /** Blocks per range-sync request. */
   syncBatch: z.number().int().min(1).max(1024).default(128),
+  /** Peers range sync asks in parallel (the ones with the highest heads). */
+  syncParallel: z.number().int().min(1).max(32).default(4),
+  /** Seconds between status refreshes with each peer (its head stays known between gossiped blocks). */
+  statusIntervalSeconds: z.number().int().min(1).default(30),
   /** How long a ban lasts (seconds). */
   banSeconds: z.number().int().min(1).default(3600),
   /** Peer ids never connected (deny list) and always allowed (allow list: never banned). */

@@ -1,14 +1,11 @@
 import type { Chain, ProcessResult } from '@cairn/chain'
-import type { TxPool } from '@cairn/txpool'
-import { classifyRefusal } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import { type GossipSub, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import { snappy, unsnappy } from './codec.ts'
+import { decodeTxAnnouncement, snappy, type TxAnnouncement, unsnappy } from './codec.ts'
 import type { P2pMetrics } from './metrics.ts'
 import { blockPenalty } from './penalty.ts'
 import { PeerAction } from './scoring.ts'
-import { BLOB_TX_TYPE_GUARD, decodeTx } from './tx-codec.ts'
 
 /** What a validator decides about a gossip message: forward it, drop it, or drop it and blame the sender. */
 export type Verdict = 'accept' | 'ignore' | 'reject'
@@ -44,12 +41,13 @@ const VERDICT: Record<Verdict, TopicValidatorResult> = {
 export interface GossipModules {
   pubsub: GossipSub
   chain: Chain
-  pool: TxPool
   logger: Logger
   metrics: P2pMetrics | null
   penalize: (peer: string, action: PeerAction, reason: string) => void
   /** A gossiped block whose parent is unknown: look the parent up from the peer. */
   onUnknownParent: (peer: PeerId, result: Extract<ProcessResult, { status: 'unknownParent' }>) => void
+  /** A well-formed transaction announcement: fetch the unknown bodies from its sender. */
+  onTxAnnouncement: (peer: string, txs: TxAnnouncement[]) => void
   maxBlockBytes: number
 }
 
@@ -58,8 +56,9 @@ export interface GossipModules {
  * known/bad, the header against its parent, the seal) and then imported through
  * `processBlock({source: 'gossip'})`: it is forwarded only once imported (`accept`); a known
  * block or one waiting for its parent is `ignore`d; an invalid one is `reject`ed and its sender
- * penalised. A transaction is forwarded once the pool admits it; a refusal that is the sender's
- * fault (`classifyRefusal`: bad) rejects it. Payloads are snappy-compressed.
+ * penalised. The transactions topic carries eth/68 announcements (hash, type, size): a
+ * well-formed one is handed to the fetcher and `ignore`d (not forwarded: each node announces what
+ * its own pool admits); an undecodable one is rejected. Payloads are snappy-compressed.
  */
 export class Gossip implements ConsensusGossip {
   readonly topics: GossipTopics
@@ -140,19 +139,10 @@ export class Gossip implements ConsensusGossip {
   }
 
   private readonly validateTx = async (peer: PeerId, bytes: Uint8Array): Promise<Verdict> => {
-    const { chain, pool, penalize } = this.modules
-    const tx = decodeTx(bytes, chain)
-    if (tx === BLOB_TX_TYPE_GUARD) return 'ignore'
-    try {
-      await pool.add(tx, { source: 'remote', peer: peer.toString() })
-      return 'accept'
-    } catch (err) {
-      if (classifyRefusal(err) === 'bad') {
-        penalize(peer.toString(), PeerAction.LowToleranceError, 'bad_tx')
-        return 'reject'
-      }
-      return 'ignore'
-    }
+    const txs = decodeTxAnnouncement(bytes)
+    if (txs.length === 0) return 'ignore'
+    this.modules.onTxAnnouncement(peer.toString(), txs)
+    return 'ignore'
   }
 
   private readonly validateConsensus = async (peer: PeerId, bytes: Uint8Array): Promise<Verdict> => {

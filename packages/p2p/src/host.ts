@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import type { PeerScoreParams, PeerScoreThresholds } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
 import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -21,6 +22,8 @@ export interface HostOptions {
   /** Kademlia DHT protocol id (per chain), or null for no DHT. */
   dhtProtocol: string | null
   gater: ConnectionGater
+  /** Gossipsub peer scoring (topic parameters and thresholds). */
+  score?: { params: PeerScoreParams; thresholds: PeerScoreThresholds }
 }
 
 /**
@@ -42,6 +45,7 @@ export async function createHost(opts: HostOptions): Promise<Host> {
       asyncValidation: false,
       maxInboundDataLength: 12 * 1024 * 1024,
       emitSelf: false,
+      ...(opts.score ? { scoreParams: opts.score.params, scoreThresholds: opts.score.thresholds } : {}),
     }),
   }
   if (opts.dhtProtocol !== null) {

@@ -18,11 +18,15 @@ import {
   encodeHashes,
   encodeRange,
   encodeStatus,
+  encodeTxAnnouncement,
+  MAX_ANNOUNCED_TXS,
   type Status,
+  type TxAnnouncement,
 } from './codec.ts'
 import type { P2pConfig } from './config.ts'
 import { P2pErrorCode } from './errors.ts'
 import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
+import { GOSSIP_THRESHOLDS, gossipScoreParams } from './gossip-score.ts'
 import { createHost, type Host } from './host.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import type { P2pMetrics } from './metrics.ts'
@@ -31,6 +35,7 @@ import { Protocol, ReqResp } from './reqresp.ts'
 import { type PeerAction, PeerScores, type ScoreState } from './scoring.ts'
 import { statusMismatch } from './status.ts'
 import { RangeSync } from './sync.ts'
+import { MAX_TX_BYTES, MAX_TX_REQUEST, TxFetcher } from './tx-fetch.ts'
 
 /** Most blocks one blocks_by_range or blocks_by_hash request may ask for. */
 export const MAX_REQUEST_BLOCKS = 1024
@@ -55,8 +60,10 @@ export interface P2pOptions extends P2pConfig {
    * what it syncs is old news.
    */
   announceHeads?: boolean
-  /** Seconds between score heartbeats. */
+  /** Milliseconds between score heartbeats. */
   heartbeatMs?: number
+  /** Milliseconds transactions admitted by the pool wait to be announced together (default 10). */
+  txAnnounceMs?: number
 }
 
 export interface P2pModules {
@@ -72,6 +79,8 @@ export interface P2pModules {
 interface PeerState {
   id: PeerId
   status: Status
+  /** When the status was last exchanged (ms). */
+  at: number
 }
 
 /** eth_syncing's object. */
@@ -100,6 +109,9 @@ export class P2pNetwork {
   private readonly unsubscribe: (() => void)[] = []
   private readonly lookups = new Set<string>()
   private started = false
+  private fetcher!: TxFetcher
+  private announceQueue: TxAnnouncement[] = []
+  private announceTimer: NodeJS.Timeout | undefined
 
   private constructor(
     private readonly opts: P2pOptions,
@@ -110,7 +122,7 @@ export class P2pNetwork {
     this.bans = new BanList({ path: opts.dir ? join(opts.dir, 'bans.json') : null }, { logger: modules.logger, now })
     this.points = forkPointsOf(modules.chain)
     this.sync = new RangeSync(
-      { batch: opts.syncBatch },
+      { batch: opts.syncBatch, parallel: opts.syncParallel },
       {
         chain: modules.chain,
         logger: modules.logger,
@@ -153,7 +165,12 @@ export class P2pNetwork {
       return reason !== undefined
     }
     const genesis = bytesToHex(chain.genesisBlock.hash())
+    const topics = topicsOf(chain.genesis.chainId, genesis)
     this.host = await createHost({
+      score: {
+        params: gossipScoreParams(topics, { ipColocationThreshold: opts.maxPeersPerIp }),
+        thresholds: GOSSIP_THRESHOLDS,
+      },
       privateKey,
       listen: [`/ip4/${opts.host}/tcp/${opts.port}`],
       announce: opts.announce,
@@ -183,11 +200,18 @@ export class P2pNetwork {
       },
     )
     await this.registerProtocols()
-    this.gossip = new Gossip(topicsOf(chain.genesis.chainId, genesis), {
-      pubsub: this.host.services.pubsub,
+    this.fetcher = new TxFetcher({
       chain,
       pool: modules.pool,
       logger,
+      request: (peer, hashes) => this.pooledTransactions(peer, hashes),
+      penalize: (p, a, r) => this.penalize(p, a, r),
+    })
+    this.gossip = new Gossip(topics, {
+      pubsub: this.host.services.pubsub,
+      chain,
+      logger,
+      onTxAnnouncement: (peer, txs) => this.fetcher.announced(peer, txs),
       metrics: modules.metrics,
       maxBlockBytes: opts.maxBlockBytes,
       penalize: (p, a, r) => this.penalize(p, a, r),
@@ -214,8 +238,12 @@ export class P2pNetwork {
     }
     chain.events.on('newHead', onHead)
     this.unsubscribe.push(() => chain.events.off('newHead', onHead))
+    // eth/68: what the pool admits (RPC or fetched) is announced by hash, type and size, in batches.
     const onTx = (tx: TypedTransaction) => {
-      if (tx.type !== 3) void this.gossip.publish(tx.serialize(), this.gossip.topics.txs)
+      if (tx.type === 3) return
+      this.fetcher.admitted(tx.hash())
+      this.announceQueue.push({ type: tx.type, size: tx.serialize().length, hash: tx.hash() })
+      this.announceTimer ??= setTimeout(() => this.flushAnnouncements(), opts.txAnnounceMs ?? 10)
     }
     modules.pool.events.on('added', onTx)
     this.unsubscribe.push(() => modules.pool.events.off('added', onTx))
@@ -230,11 +258,22 @@ export class P2pNetwork {
     if (!this.started) return
     this.started = false
     clearInterval(this.heartbeat)
+    clearTimeout(this.announceTimer)
     for (const off of this.unsubscribe) off()
     this.saveKnownPeers()
     this.gossip.stop()
     await this.host.stop()
     await this.sync.settled()
+    await this.fetcher.settled()
+  }
+
+  private flushAnnouncements(): void {
+    this.announceTimer = undefined
+    const queue = this.announceQueue
+    this.announceQueue = []
+    for (let i = 0; i < queue.length; i += MAX_ANNOUNCED_TXS) {
+      void this.gossip.publish(encodeTxAnnouncement(queue.slice(i, i + MAX_ANNOUNCED_TXS)), this.gossip.topics.txs)
+    }
   }
 
   get peerId(): string {
@@ -248,6 +287,11 @@ export class P2pNetwork {
   /** Publishes an encoded block on the blocks topic (the node does it for each new head). */
   publishBlock(bytes: Uint8Array): Promise<void> {
     return this.gossip.publish(bytes, this.gossip.topics.blocks)
+  }
+
+  /** Publishes a transaction announcement (the network announces what the pool admits by itself). */
+  publishTxAnnouncement(txs: TxAnnouncement[]): Promise<void> {
+    return this.gossip.publish(encodeTxAnnouncement(txs), this.gossip.topics.txs)
   }
 
   /** Peers subscribed to a topic, as gossipsub knows them. */
@@ -304,7 +348,7 @@ export class P2pNetwork {
         .catch(() => {})
       return false
     }
-    this.peerStates.set(peer.toString(), { id: peer, status: remote })
+    this.peerStates.set(peer.toString(), { id: peer, status: remote, at: (this.modules.now ?? Date.now)() })
     logger.debug({ peer: peer.toString(), head: remote.headNumber.toString() }, 'peer status accepted')
     if (remote.headNumber > chain.head.header.number) this.sync.trigger()
     return true
@@ -368,6 +412,24 @@ export class P2pNetwork {
         return out
       },
     })
+    await this.reqresp.register(Protocol.POOLED_TRANSACTIONS_BY_HASH, {
+      cost: (request) => Math.max(1, decodeHashes(request, MAX_TX_REQUEST).length),
+      maxChunks: MAX_TX_REQUEST,
+      maxChunkBytes: MAX_TX_BYTES,
+      handle: async (_peer, request) => {
+        const out: Uint8Array[] = []
+        for (const hash of decodeHashes(request, MAX_TX_REQUEST)) {
+          const tx = this.modules.pool.get(hash)
+          if (tx && tx.type !== 3) out.push(tx.serialize())
+        }
+        return out
+      },
+    })
+  }
+
+  /** pooled_transactions_by_hash: the bodies the peer's pool still holds. */
+  pooledTransactions(peer: string, hashes: Uint8Array[]): Promise<Uint8Array[]> {
+    return this.reqresp.request(peerIdFromString(peer), Protocol.POOLED_TRANSACTIONS_BY_HASH, encodeHashes(hashes))
   }
 
   blocksByRange(peer: string, start: bigint, count: number): Promise<Uint8Array[]> {
@@ -440,7 +502,18 @@ export class P2pNetwork {
     void this.host.hangUp(peerIdFromString(peer)).catch(() => {})
   }
 
+  /** Exchanges status again with the peers last heard from more than `statusIntervalSeconds` ago. */
+  private refreshStatuses(): void {
+    const now = (this.modules.now ?? Date.now)()
+    for (const p of this.peerStates.values()) {
+      if (now - p.at < this.opts.statusIntervalSeconds * 1000) continue
+      p.at = now // one refresh in flight at a time
+      void this.exchangeStatus(p.id)
+    }
+  }
+
   private scoreHeartbeat(): void {
+    this.refreshStatuses()
     const pubsub = this.host.services.pubsub as unknown as { getScore?: (id: string) => number }
     for (const peer of this.host.getPeers()) {
       const id = peer.toString()

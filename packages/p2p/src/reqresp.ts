@@ -12,6 +12,7 @@ export const Protocol = {
   STATUS: '/cairn/req/status/1',
   BLOCKS_BY_RANGE: '/cairn/req/blocks_by_range/1',
   BLOCKS_BY_HASH: '/cairn/req/blocks_by_hash/1',
+  POOLED_TRANSACTIONS_BY_HASH: '/cairn/req/pooled_transactions_by_hash/1',
 } as const
 export type Protocol = (typeof Protocol)[keyof typeof Protocol]
 

@@ -26,12 +26,24 @@ export interface SyncState {
   highestBlock: bigint
 }
 
+/** A batch asked of a peer: `count` blocks from `start`. */
+interface Batch {
+  peer: string
+  start: bigint
+  count: number
+  blocks: Promise<Uint8Array[]>
+}
+
 /**
- * Range sync: while a peer announces a head above ours, ask the best peer for the next batch of
- * canonical blocks and import them one by one through `processBlock({source: 'sync'})`, with the
- * next batch already requested while this one imports. A peer that serves an invalid block is
- * penalised and left out of this run, and the batch is asked of another. A batch that does not
- * attach (our head is on another branch) makes the next request start a batch earlier, down to
+ * Range sync from several peers in parallel: while a peer announces a head above ours, the range
+ * up to the highest head is cut into batches of `batch` blocks, spread over the best `parallel`
+ * peers (the least busy first, each asked only for blocks up to its own head), with up to two
+ * batches in flight per peer. Batches are imported strictly in order through
+ * `processBlock({source: 'sync'})`. A peer whose request fails or answers nothing is penalised
+ * (mid) and left out of this run; one that serves an invalid block is penalised by the block's
+ * error and left out; either way the rest of its batch is asked of another peer. A short answer
+ * (the peer's chain is shorter than it said) has its remainder asked again. A first batch that
+ * does not attach (our head is on another branch) restarts the pipeline a batch earlier, down to
  * the finalized block.
  */
 export class RangeSync {
@@ -40,7 +52,7 @@ export class RangeSync {
   private again = false
 
   constructor(
-    private readonly opts: { batch: number },
+    private readonly opts: { batch: number; parallel?: number },
     private readonly modules: RangeSyncModules,
   ) {}
 
@@ -67,7 +79,7 @@ export class RangeSync {
         this.state = null
         if (this.again) {
           this.again = false
-          if (this.best(new Set())) this.trigger()
+          if (this.ranked(new Set()).length > 0) this.trigger()
         }
       })
   }
@@ -77,92 +89,129 @@ export class RangeSync {
     while (this.running) await this.running
   }
 
-  private best(excluded: Set<string>): SyncPeer | undefined {
+  /** Peers ahead of our head, not excluded, highest head first (the best `parallel`). */
+  private ranked(excluded: Set<string>): SyncPeer[] {
     const head = this.modules.chain.head.header.number
+    return this.modules
+      .peers()
+      .filter((p) => !excluded.has(p.id) && p.headNumber > head)
+      .sort((a, b) => (a.headNumber === b.headNumber ? 0 : a.headNumber > b.headNumber ? -1 : 1))
+      .slice(0, this.opts.parallel ?? 4)
+  }
+
+  /** Asks the least busy peer that has `start` for up to `count` blocks (clipped to its head). */
+  private ask(peers: SyncPeer[], queue: Batch[], start: bigint, count: number): Batch | undefined {
     let best: SyncPeer | undefined
-    for (const p of this.modules.peers()) {
-      if (excluded.has(p.id) || p.headNumber <= head) continue
-      if (!best || p.headNumber > best.headNumber) best = p
+    let bestLoad = Number.POSITIVE_INFINITY
+    for (const p of peers) {
+      if (p.headNumber < start) continue
+      const load = queue.filter((b) => b.peer === p.id).length
+      // Prefer a peer holding the whole batch; among them, the least busy.
+      const covers = p.headNumber >= start + BigInt(count) - 1n ? 0 : 0.5
+      if (load + covers < bestLoad) {
+        best = p
+        bestLoad = load + covers
+      }
     }
-    return best
+    if (!best) return undefined
+    const n = Number(min(BigInt(count), best.headNumber - start + 1n))
+    const blocks = this.modules.fetchRange(best.id, start, n)
+    blocks.catch(() => {})
+    return { peer: best.id, start, count: n, blocks }
   }
 
   private async run(): Promise<void> {
     const { chain, logger, metrics, penalize } = this.modules
     const excluded = new Set<string>()
-    let from: bigint | undefined
-    let prefetch: { peer: string; start: bigint; count: number; blocks: Promise<Uint8Array[]> } | undefined
     const started = performance.now()
     let imported = 0
+    let queue: Batch[] = []
+    let next = chain.head.header.number + 1n
     for (;;) {
       this.again = false
-      const peer = this.best(excluded)
-      if (!peer) break
-      const head = chain.head.header.number
-      this.state ??= { startingBlock: head, highestBlock: peer.headNumber }
-      if (peer.headNumber > this.state.highestBlock) this.state.highestBlock = peer.headNumber
+      const peers = this.ranked(excluded)
+      if (peers.length === 0) break
+      const target = (peers[0] as SyncPeer).headNumber
+      this.state ??= { startingBlock: chain.head.header.number, highestBlock: target }
+      if (target > this.state.highestBlock) this.state.highestBlock = target
       metrics?.syncHighest.set(Number(this.state.highestBlock))
-      const start = from ?? head + 1n
-      from = undefined
-      const count = Number(min(BigInt(this.opts.batch), peer.headNumber - start + 1n))
-      if (count <= 0) break
-      const fetch =
-        prefetch && prefetch.peer === peer.id && prefetch.start === start && prefetch.count === count
-          ? prefetch.blocks
-          : this.modules.fetchRange(peer.id, start, count)
-      prefetch = undefined
+      // Keep up to two batches in flight per peer.
+      while (queue.length < peers.length * 2 && next <= target) {
+        const b = this.ask(peers, queue, next, Number(min(BigInt(this.opts.batch), target - next + 1n)))
+        if (!b) break
+        queue.push(b)
+        next = b.start + BigInt(b.count)
+      }
+      const batch = queue.shift()
+      if (!batch) break
+      // Asks another peer for the rest of a batch (put first: batches import in order).
+      const retry = (from: bigint, count: number) => {
+        const again = this.ask(this.ranked(excluded), queue, from, count)
+        if (again) queue.unshift(again)
+        else {
+          queue = []
+          next = from
+        }
+      }
+      if (excluded.has(batch.peer)) {
+        // Asked before the peer was left out: not trusted now.
+        retry(batch.start, batch.count)
+        continue
+      }
       let blocks: Uint8Array[]
       try {
-        blocks = await fetch
+        blocks = await batch.blocks
       } catch (err) {
-        logger.debug({ peer: peer.id, err }, 'range request failed')
-        penalize(peer.id, PeerAction.MidToleranceError, 'sync_request_failed')
-        excluded.add(peer.id)
+        logger.debug({ peer: batch.peer, err }, 'range request failed')
+        penalize(batch.peer, PeerAction.MidToleranceError, 'sync_request_failed')
+        excluded.add(batch.peer)
+        retry(batch.start, batch.count)
         continue
       }
       if (blocks.length === 0) {
-        penalize(peer.id, PeerAction.MidToleranceError, 'sync_empty_response')
-        excluded.add(peer.id)
+        penalize(batch.peer, PeerAction.MidToleranceError, 'sync_empty_response')
+        excluded.add(batch.peer)
+        retry(batch.start, batch.count)
         continue
       }
-      // Ask for the next batch while this one imports.
-      const nextStart = start + BigInt(blocks.length)
-      if (nextStart <= peer.headNumber) {
-        const nextCount = Number(min(BigInt(this.opts.batch), peer.headNumber - nextStart + 1n))
-        const p = this.modules.fetchRange(peer.id, nextStart, nextCount)
-        p.catch(() => {})
-        prefetch = { peer: peer.id, start: nextStart, count: nextCount, blocks: p }
-      }
-      let failed = false
+      let done = 0
+      let restart = false
       for (const [i, bytes] of blocks.entries()) {
-        const r = await chain.processBlock(bytes, { source: 'sync', peer: peer.id })
+        const r = await chain.processBlock(bytes, { source: 'sync', peer: batch.peer })
         if (r.status === 'imported' || r.status === 'known') {
           if (r.status === 'imported') {
             imported++
             metrics?.syncBlocks.inc()
           }
+          done++
           continue
         }
         if (r.status === 'unknownParent' && i === 0) {
           // Our head is on another branch than the peer's: step back toward the common ancestor.
           const finalized = (await chain.checkpoint('finalized')).header.number
-          const back = start - BigInt(this.opts.batch)
-          from = back > finalized ? back : finalized + 1n
-          if (start <= finalized + 1n) {
-            penalize(peer.id, PeerAction.LowToleranceError, 'sync_unrelated_chain')
-            excluded.add(peer.id)
+          const back = batch.start - BigInt(this.opts.batch)
+          if (batch.start <= finalized + 1n) {
+            penalize(batch.peer, PeerAction.LowToleranceError, 'sync_unrelated_chain')
+            excluded.add(batch.peer)
           }
+          queue = []
+          next = back > finalized ? back : finalized + 1n
+          restart = true
         } else if (r.status === 'error' && r.error.penalize) {
-          logger.warn({ peer: peer.id, err: r.error }, 'peer served an invalid block for sync')
-          penalize(peer.id, blockPenalty(r.error), `sync_${r.error.code}`)
-          excluded.add(peer.id)
-        } else if (r.status !== 'unknownParent') {
-          excluded.add(peer.id)
+          logger.warn({ peer: batch.peer, err: r.error }, 'peer served an invalid block for sync')
+          penalize(batch.peer, blockPenalty(r.error), `sync_${r.error.code}`)
+          excluded.add(batch.peer)
+        } else if (r.status === 'unknownParent') {
+          // Blocks that do not follow each other: not what was asked.
+          penalize(batch.peer, PeerAction.LowToleranceError, 'sync_bad_batch')
+          excluded.add(batch.peer)
+        } else {
+          excluded.add(batch.peer)
         }
-        failed = true
         break
       }
-      if (failed) prefetch = undefined
+      if (restart) continue
+      if (done < batch.count) retry(batch.start + BigInt(done), batch.count - done)
     }
     if (imported > 0) {
       const seconds = (performance.now() - started) / 1000

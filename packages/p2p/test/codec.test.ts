@@ -1,12 +1,15 @@
+import { RLP } from '@ethereumjs/rlp'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   decodeHashes,
   decodeRange,
   decodeStatus,
+  decodeTxAnnouncement,
   encodeHashes,
   encodeRange,
   encodeStatus,
+  encodeTxAnnouncement,
   snappy,
   unsnappy,
 } from '../src/codec.ts'
@@ -53,10 +56,30 @@ describe('codecs', () => {
     expect(() => decodeHashes(encodeHashes(hashes), 1)).toThrow(/more than 1/)
   })
 
+  it('transaction announcements (eth/68) round-trip; lists of different lengths are refused', () => {
+    const entry = fc.record({
+      type: fc.integer({ min: 0, max: 255 }),
+      size: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      hash: bytes(32),
+    })
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 50 }), (txs) => {
+        expect(decodeTxAnnouncement(encodeTxAnnouncement(txs))).toEqual(txs)
+      }),
+    )
+    const two = RLP.encode([new Uint8Array([2, 2]), [100], [new Uint8Array(32), new Uint8Array(32)]])
+    expect(() => decodeTxAnnouncement(two)).toThrow(/differ in length/)
+  })
+
   it('refuses garbage as a peer fault, never with a crash', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (junk) => {
-        for (const decode of [decodeStatus, decodeRange, (b: Uint8Array) => decodeHashes(b, 10)]) {
+        for (const decode of [
+          decodeStatus,
+          decodeRange,
+          decodeTxAnnouncement,
+          (b: Uint8Array) => decodeHashes(b, 10),
+        ]) {
           try {
             decode(junk)
           } catch (err) {

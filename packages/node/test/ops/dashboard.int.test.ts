@@ -49,9 +49,20 @@ describe('deploy/grafana dashboard', () => {
   let node: StartedNode
   const datadir = mkdtempSync(join(tmpdir(), 'cairn-dashboard-'))
   beforeAll(async () => {
-    // A datadir (not --ephemeral): the datadir disk metrics exist only with one.
+    // A datadir (not --ephemeral): the datadir disk metrics exist only with one. P2p on (loopback,
+    // a free port, no DHT): the dashboard's p2p row queries its metrics.
     const config = loadConfig({
-      flags: { dev: true, datadir, 'http.port': 0, 'http.addr': '127.0.0.1', 'log.level': 'silent' },
+      flags: {
+        dev: true,
+        datadir,
+        'http.port': 0,
+        'http.addr': '127.0.0.1',
+        'log.level': 'silent',
+        'p2p.enabled': true,
+        'p2p.port': 0,
+        'p2p.addr': '127.0.0.1',
+        'p2p.dht': false,
+      },
       env: {},
     })
     node = await startNode(config, { logger: silentLogger })
@@ -104,7 +115,7 @@ describe('deploy/grafana dashboard', () => {
     const reserves = new Registry()
     createReservesMetrics(reserves)
     createArbMetrics(reserves)
-    // p2p is off on a dev node: its metrics come from the p2p package's own registry function
+    // p2p's metrics also from the p2p package's own registry function (the node above has them too)
     createP2pMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)
     const missing: string[] = []

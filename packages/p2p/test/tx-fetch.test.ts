@@ -1,0 +1,123 @@
+import { Chain, devGenesis } from '@cairn/chain'
+import { DevEngine } from '@cairn/consensus'
+import { createCustomCrypto, initCrypto } from '@cairn/crypto'
+import { MemoryKV } from '@cairn/db'
+import { DEFAULT_TXPOOL_OPTIONS, TxPool } from '@cairn/txpool'
+import { silentLogger } from '@cairn/utils'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { describe, expect, it } from 'vitest'
+import { ADDRS, KEYS, transfer } from '../../chain/test/helpers.ts'
+import type { TxAnnouncement } from '../src/codec.ts'
+import { MAX_TX_REQUEST, TxFetcher } from '../src/tx-fetch.ts'
+
+async function setup(serve: (peer: string, hashes: Uint8Array[]) => Uint8Array[]) {
+  await initCrypto()
+  const kv = new MemoryKV()
+  await kv.open()
+  const chain = await Chain.open(
+    { genesis: devGenesis({ accounts: ADDRS }) },
+    {
+      kv,
+      engine: new DevEngine({ blockTime: 0, coinbase: new Uint8Array(20) }, { logger: silentLogger }),
+      logger: silentLogger,
+      metrics: null,
+      customCrypto: createCustomCrypto(),
+    },
+  )
+  const pool = new TxPool(
+    { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
+    { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+  )
+  const requests: { peer: string; hashes: Uint8Array[] }[] = []
+  const penalties: [string, string, string][] = []
+  const fetcher = new TxFetcher({
+    chain,
+    pool,
+    logger: silentLogger,
+    request: async (peer, hashes) => {
+      requests.push({ peer, hashes })
+      return serve(peer, hashes)
+    },
+    penalize: (peer, action, reason) => penalties.push([peer, action, reason]),
+  })
+  return { chain, pool, fetcher, requests, penalties }
+}
+
+const txs = (chain: Chain, n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    transfer(chain.common, KEYS[0] as Uint8Array, BigInt(i), ADDRS[1] as `0x${string}`, 1n),
+  )
+const ann = (tx: TypedTransaction, o: Partial<TxAnnouncement> = {}): TxAnnouncement => ({
+  type: tx.type,
+  size: tx.serialize().length,
+  hash: tx.hash(),
+  ...o,
+})
+
+describe('eth/68 transaction fetcher', () => {
+  it('fetches what it lacks once, in requests of at most 256, and admits matching bodies', async () => {
+    const byHash = new Map<string, Uint8Array>()
+    const s = await setup((_p, hashes) =>
+      hashes.map((h) => byHash.get(Buffer.from(h).toString('hex'))).filter((b): b is Uint8Array => !!b),
+    )
+    const list = txs(s.chain, 300)
+    for (const t of list) byHash.set(Buffer.from(t.hash()).toString('hex'), t.serialize())
+    s.fetcher.announced(
+      'a',
+      list.map((t) => ann(t)),
+    )
+    // The same hashes from another peer while in flight: not asked again.
+    s.fetcher.announced(
+      'b',
+      list.slice(0, 10).map((t) => ann(t)),
+    )
+    await s.fetcher.settled()
+    expect(s.requests.map((r) => [r.peer, r.hashes.length])).toEqual([
+      ['a', MAX_TX_REQUEST],
+      ['a', 300 - MAX_TX_REQUEST],
+    ])
+    expect(s.pool.size).toBe(300)
+    expect(s.penalties).toEqual([])
+    // Known now: a new announcement asks for nothing.
+    s.fetcher.announced(
+      'b',
+      list.map((t) => ann(t)),
+    )
+    await s.fetcher.settled()
+    expect(s.requests).toHaveLength(2)
+  })
+
+  it('penalises an announcer whose body differs in size or type, or was not asked for; drops the body', async () => {
+    let extra: Uint8Array | undefined
+    const s = await setup((_p, hashes) => {
+      const out = hashes.map((h) => bodies.get(Buffer.from(h).toString('hex')) as Uint8Array)
+      return extra ? [...out, extra] : out
+    })
+    const list = txs(s.chain, 3)
+    const bodies = new Map(list.map((t) => [Buffer.from(t.hash()).toString('hex'), t.serialize()]))
+    const [t0, t1, t2] = list as [TypedTransaction, TypedTransaction, TypedTransaction]
+    s.fetcher.announced('liar', [ann(t0, { size: 999 })])
+    await s.fetcher.settled()
+    s.fetcher.announced('liar2', [ann(t0, { type: 0 })])
+    await s.fetcher.settled()
+    expect(s.penalties).toEqual([
+      ['liar', 'low', 'tx_announce_mismatch'],
+      ['liar2', 'low', 'tx_announce_mismatch'],
+    ])
+    expect(s.pool.size).toBe(0)
+    // An honest announcement of it afterwards is fetched (a mismatch is not remembered).
+    s.fetcher.announced('honest', [ann(t0)])
+    await s.fetcher.settled()
+    expect(s.pool.size).toBe(1)
+    // A body that was not asked for.
+    extra = transfer(s.chain.common, KEYS[2] as Uint8Array, 0n, ADDRS[0] as `0x${string}`, 1n).serialize()
+    s.fetcher.announced('stuffer', [ann(t1)])
+    await s.fetcher.settled()
+    expect(s.penalties.at(-1)).toEqual(['stuffer', 'low', 'tx_unrequested'])
+    // Blob transactions and oversize ones are never asked for.
+    extra = undefined
+    s.fetcher.announced('x', [ann(t2, { type: 3 }), ann(t2, { size: 200_000 })])
+    await s.fetcher.settled()
+    expect(s.requests.filter((r) => r.peer === 'x')).toEqual([])
+  })
+})
