@@ -402,6 +402,72 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     expect(BigInt(bc?.result.totalFees ?? 0)).toBeGreaterThan(0n)
   })
 
+  it('anvil_reorg replaces the last blocks alike (request, raw and empty forms; refusals)', async () => {
+    const nodes = [anvil, cairn] as const
+    const on = async (method: string, params: unknown[]) =>
+      Promise.all(nodes.map(async (n) => (await rpcRequest(n.url, method, params)) as Answer))
+    const count = async (who: string) =>
+      (await on('eth_getTransactionCount', [who, 'latest'])).map((r) => BigInt(r.result as string))
+    const balance = async (who: string) =>
+      (await on('eth_getBalance', [who, 'latest'])).map((r) => BigInt(r.result as string))
+    await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x1' }])
+    await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x2' }])
+    const heights = (await latest()).map((b) => BigInt(b.number))
+    const [n0, n9, s0] = [await count(A0), await count(A9), await balance(STRANGER)]
+    await same('anvil_reorg', [
+      2,
+      [
+        [{ from: A9, to: STRANGER, value: '0x10' }, 1],
+        [{ from: A9, to: STRANGER, value: '0x20' }, 0],
+        [{ from: A9, to: STRANGER, value: '0x40' }, 1],
+      ],
+    ])
+    expect((await latest()).map((b) => BigInt(b.number))).toEqual(heights)
+    for (const [i, n] of nodes.entries()) {
+      const h = heights[i] as bigint
+      const blocks = await Promise.all(
+        [h - 1n, h].map(async (k) => {
+          const r = (await rpcRequest(n.url, 'eth_getBlockByNumber', [toHex(k), true])) as Answer
+          return (r.result as { transactions: { value: string }[] }).transactions.map((t) => t.value)
+        }),
+      )
+      expect(blocks, i === 0 ? 'anvil' : 'cairn').toEqual([['0x20'], ['0x10', '0x40']])
+    }
+    // The old blocks' two sends are gone (not pooled again), A9's three are in.
+    expect((await count(A0)).map((n, i) => (n0[i] as bigint) - n)).toEqual([2n, 2n])
+    expect((await count(A9)).map((n, i) => n - (n9[i] as bigint))).toEqual([3n, 3n])
+    expect((await balance(STRANGER)).map((b, i) => b - (s0[i] as bigint))).toEqual([0x70n - 3n, 0x70n - 3n])
+    await same('txpool_status')
+    // A raw transaction, signed for the ancestor's nonce of A9 (on an empty head).
+    await same('evm_mine')
+    const raws = await Promise.all(
+      nodes.map(async (n, i) => {
+        const nonce = toHex((await count(A9))[i] as bigint)
+        const r = (await rpcRequest(n.url, 'eth_signTransaction', [
+          { from: A9, to: STRANGER, value: '0x99', nonce, gas: '0x5208' },
+        ])) as Answer
+        return r.result as string
+      }),
+    )
+    await Promise.all(nodes.map((n, i) => rpcRequest(n.url, 'anvil_reorg', [1, [[raws[i], 0]]])))
+    const tips = await on('eth_getBlockByNumber', ['latest', true])
+    expect(
+      tips.map((t) => (t.result as { transactions: { value: string }[] }).transactions.map((x) => x.value)),
+    ).toEqual([['0x99'], ['0x99']])
+    await same('anvil_reorg', [2, []])
+    expect((await latest()).map((b) => BigInt(b.number))).toEqual(heights.map((h) => h + 1n))
+    // Refusals: the same codes and messages (the height in the first is each chain's).
+    const deep = await on('anvil_reorg', [1_000_000, []])
+    expect(deep.map((d) => d.error?.code)).toEqual([-32602, -32602])
+    expect(deep[1]?.error?.message.replace(/height \d+/, 'height N')).toBe(
+      deep[0]?.error?.message.replace(/height \d+/, 'height N'),
+    )
+    const [a, c] = await both('anvil_reorg', [2, [[{ from: A9, to: STRANGER }, 2]]])
+    expect(c.error).toEqual(a.error)
+    const [ra, rc] = await both('anvil_reorg', [1, [['0x1234', 0]]])
+    expect(rc.error).toEqual(ra.error)
+  })
+
   // Last: loading a dump with a foreign head block leaves Anvil's block history unlike its own.
   it("anvil_dumpState / anvil_loadState: each loads the other's dump", async () => {
     const holder = '0x6666666666666666666666666666666666666666'
