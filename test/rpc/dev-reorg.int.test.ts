@@ -31,6 +31,11 @@ describe('anvil_reorg', () => {
     await send(url, { to: ACCOUNT_1, value: '0x2' })
     expect(await result<unknown[]>(url, 'eth_getFilterChanges', [filter])).toHaveLength(1)
     await result(url, 'eth_getFilterChanges', [blockFilter])
+    // The address index sees the emitter's call (and caches the block's traces).
+    type Page = { txs: { hash: string }[] }
+    const search = async () =>
+      (await result<Page>(url, 'ots_searchTransactionsBefore', [emitter, 0, 10])).txs.map((t) => t.hash)
+    expect(await search()).toContain(logged.transactionHash)
     const oldHead = await head()
     const height = BigInt(oldHead.number)
     const nonce0 = BigInt(await result<string>(url, 'eth_getTransactionCount', [ACCOUNT_0, 'latest']))
@@ -60,6 +65,10 @@ describe('anvil_reorg', () => {
     expect(await result(url, 'txpool_status')).toEqual({ pending: '0x0', queued: '0x0' })
     expect(BigInt(await result<string>(url, 'eth_getTransactionCount', [ACCOUNT_0, 'latest']))).toBe(nonce0 - 2n)
     expect(BigInt(await result<string>(url, 'eth_getTransactionCount', [ACCOUNT_1, 'latest']))).toBe(nonce1 + 3n)
+    // The replaced block's transaction is no longer in the address's history, nor in trace_filter.
+    expect(await search()).not.toContain(logged.transactionHash)
+    const traced = await result<{ transactionHash: string }[]>(url, 'trace_filter', [{ toAddress: [emitter] }])
+    expect(traced.map((t) => t.transactionHash)).not.toContain(logged.transactionHash)
     // Filters: the old branch's log comes back removed; the block filter names the new blocks.
     const changes = await result<{ removed: boolean; topics: string[] }[]>(url, 'eth_getFilterChanges', [filter])
     expect(changes).toEqual([expect.objectContaining({ removed: true, topics: [TOPIC] })])

@@ -402,6 +402,104 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     expect(BigInt(bc?.result.totalFees ?? 0)).toBeGreaterThan(0n)
   })
 
+  it('address history: ots_searchTransactionsBefore/After and trace_filter page alike', async () => {
+    const X = '0x7777777777777777777777777777777777777777'
+    // A forwarder: CALL(gas, X, callvalue, 0, 0, 0, 0), so X is touched only inside a trace.
+    const runtime = `60006000600060003473${X.slice(2)}5af100`
+    const init = `0x60${(runtime.length / 2).toString(16)}600c60003960${(runtime.length / 2).toString(16)}6000f3${runtime}`
+    const nodes = [anvil, cairn] as const
+    const deployed = await both('eth_sendTransaction', [{ from: A0, data: init }])
+    const forwarders = await Promise.all(
+      nodes.map(async (n, i) => {
+        const r = (await rpcRequest(n.url, 'eth_getTransactionReceipt', [deployed[i]?.result])) as Answer
+        return (r.result as { contractAddress: string }).contractAddress
+      }),
+    )
+    const starts = (await latest()).map((b) => BigInt(b.number))
+    await both('eth_sendTransaction', [{ from: A0, to: X, value: '0x1' }])
+    await Promise.all(
+      nodes.map((n, i) => rpcRequest(n.url, 'eth_sendTransaction', [{ from: A0, to: forwarders[i], value: '0x2' }])),
+    )
+    await same('evm_mine')
+    await both('eth_sendTransaction', [{ from: A9, to: STRANGER, value: '0x3' }])
+    await both('eth_sendTransaction', [{ from: A0, to: X, value: '0x4' }])
+    // Each node with its own block numbers (Cairn's state edits seal blocks, Anvil's do not).
+    const summary = (r: Answer) => {
+      const p = r.result as {
+        txs: { value: string; from: string }[]
+        receipts: Record<string, unknown>[]
+        firstPage: boolean
+        lastPage: boolean
+      }
+      return {
+        txs: p.txs.map((t) => [t.value, t.from]),
+        firstPage: p.firstPage,
+        lastPage: p.lastPage,
+        receipts: p.receipts.length,
+      }
+    }
+    const per = async (method: string, params: (i: number) => unknown[]) =>
+      Promise.all(nodes.map(async (n, i) => (await rpcRequest(n.url, method, params(i))) as Answer))
+    const pages = [
+      ['ots_searchTransactionsBefore', () => [X, 0, 1]],
+      ['ots_searchTransactionsBefore', () => [X, 0, 10]],
+      ['ots_searchTransactionsBefore', (i: number) => [X, Number((starts[i] as bigint) + 3n), 1]],
+      ['ots_searchTransactionsAfter', () => [X, 0, 2]],
+      ['ots_searchTransactionsAfter', (i: number) => [X, Number(starts[i]), 1]],
+      ['ots_searchTransactionsAfter', (i: number) => [X, Number((starts[i] as bigint) + 1n), 10]],
+      ['ots_searchTransactionsAfter', () => [X, 1_000_000, 10]],
+    ] as const
+    for (const [method, params] of pages) {
+      const [a, c] = await per(method, params)
+      expect(c?.error, `${method} ${JSON.stringify(params(1))}`).toBeUndefined()
+      expect(summary(c as Answer), `${method} ${JSON.stringify(params(1))}`).toEqual(summary(a as Answer))
+    }
+    // The entries themselves: the same fields (the receipts carry the block's timestamp; Anvil's
+    // blobGasPrice on receipts of non-blob transactions aside, which geth and Cairn leave out).
+    const keys = (r: Record<string, unknown> | undefined) =>
+      Object.keys(r ?? {})
+        .filter((k) => k !== 'blobGasPrice')
+        .sort()
+    const [fa, fc] = await per('ots_searchTransactionsBefore', () => [X, 0, 10])
+    const full = (r: Answer) => r.result as { txs: Record<string, unknown>[]; receipts: Record<string, unknown>[] }
+    expect(keys(full(fc as Answer).receipts[0])).toEqual(keys(full(fa as Answer).receipts[0]))
+    expect(keys(full(fc as Answer).txs[0])).toEqual(keys(full(fa as Answer).txs[0]))
+    expect(full(fc as Answer).receipts.map((r) => r.timestamp)).toEqual(
+      await Promise.all(
+        full(fc as Answer).receipts.map(async (r) => {
+          const b = (await rpcRequest(cairn.url, 'eth_getBlockByHash', [r.blockHash, false])) as Answer
+          return (b.result as { timestamp: string }).timestamp
+        }),
+      ),
+    )
+    // trace_filter: the same traces (each chain's own hashes, numbers and gas aside).
+    const trace = (r: Answer) =>
+      (r.result as { type: string; action: Record<string, string>; traceAddress: number[] }[]).map((t) => [
+        t.type,
+        t.action.from,
+        t.action.to,
+        t.action.value,
+        t.traceAddress,
+      ])
+    const range = (i: number) => ({
+      fromBlock: toHex((starts[i] as bigint) + 1n),
+      toBlock: toHex((starts[i] as bigint) + 5n),
+    })
+    for (const filter of [
+      (i: number) => ({ ...range(i), toAddress: [X] }),
+      (i: number) => ({ ...range(i), fromAddress: [A0] }),
+      (i: number) => ({ ...range(i), fromAddress: [A0], toAddress: [X] }),
+      (i: number) => ({ ...range(i), fromAddress: [A0], after: 1, count: 1 }),
+      (i: number) => range(i),
+    ]) {
+      const [a, c] = await per('trace_filter', (i) => [filter(i)])
+      expect(c?.error, JSON.stringify(filter(1))).toBeUndefined()
+      expect(trace(c as Answer), JSON.stringify(filter(1))).toEqual(trace(a as Answer))
+    }
+    const [ea, ec] = await per('trace_filter', () => [{ fromBlock: '0xffffff' }])
+    expect(ec?.error).toEqual(ea?.error)
+  })
+
   it('anvil_reorg replaces the last blocks alike (request, raw and empty forms; refusals)', async () => {
     const nodes = [anvil, cairn] as const
     const on = async (method: string, params: unknown[]) =>

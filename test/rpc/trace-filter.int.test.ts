@@ -1,0 +1,61 @@
+// Parity's trace_block (one replay of the block) agrees with trace_transaction of each of its
+// transactions, and trace_filter's modes and limits (answers compared with Anvil in
+// packages/node/test/e2e/anvil-dev-methods.e2e.test.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ACCOUNT_0 } from './bytecode.ts'
+import { call, result, type StartedNode, startDevNode } from './live-node.ts'
+
+const ACCOUNT_1 = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8'
+const SOMEONE = '0x1111111111111111111111111111111111111111'
+
+let node: StartedNode
+let url: string
+beforeAll(async () => {
+  node = await startDevNode({ logsBlockRange: 100 })
+  url = node.url
+})
+afterAll(async () => {
+  await node?.close()
+})
+
+type Trace = { transactionHash: string; action: { from: string; to: string } }
+
+describe('trace_block and trace_filter', () => {
+  it('trace_block is the traces of its transactions in order; filters by sender, recipient and mode', async () => {
+    await result(url, 'evm_setAutomine', [false])
+    const hashes = [
+      await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: SOMEONE, value: '0x1' }]),
+      await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_1, to: SOMEONE, value: '0x2' }]),
+      await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: ACCOUNT_1, value: '0x3' }]),
+    ]
+    await result(url, 'evm_mine')
+    await result(url, 'evm_setAutomine', [true])
+    // In the block's order (the builder's price-and-nonce order, not the sending order).
+    const order = (await result<{ transactions: string[] }>(url, 'eth_getBlockByNumber', ['latest', false]))
+      .transactions
+    expect([...order].sort()).toEqual([...hashes].sort())
+    const block = await result<Trace[]>(url, 'trace_block', ['latest'])
+    const each = await Promise.all(order.map((h) => result<Trace[]>(url, 'trace_transaction', [h])))
+    expect(block).toEqual(each.flat())
+    const inOrder = (...hs: (string | undefined)[]) => order.filter((h) => hs.includes(h))
+
+    const filter = async (f: Record<string, unknown>) =>
+      (await result<Trace[]>(url, 'trace_filter', [{ fromBlock: 'latest', ...f }])).map((t) => t.transactionHash)
+    expect(await filter({ fromAddress: [ACCOUNT_0] })).toEqual(inOrder(hashes[0], hashes[2]))
+    expect(await filter({ toAddress: [SOMEONE] })).toEqual(inOrder(hashes[0], hashes[1]))
+    expect(await filter({ fromAddress: [ACCOUNT_0], toAddress: [SOMEONE] })).toEqual(order)
+    expect(await filter({ fromAddress: [ACCOUNT_0], toAddress: [SOMEONE], mode: 'intersection' })).toEqual([hashes[0]])
+    expect(await filter({ after: 1, count: 1 })).toEqual([order[1]])
+  })
+
+  it('refuses a range over the limit, and one past the head', async () => {
+    await result(url, 'anvil_mine', [120])
+    const wide = await call(url, 'trace_filter', [{ fromBlock: '0x0' }])
+    expect(wide.error).toMatchObject({ code: -32602, message: expect.stringContaining('at most 100 blocks') })
+    const past = await call(url, 'trace_filter', [{ fromBlock: '0xffffff' }])
+    expect(past.error).toMatchObject({
+      code: -32602,
+      message: 'invalid block range, ensure that to block is greater than from block',
+    })
+  })
+})
