@@ -58,4 +58,36 @@ describe('trace_block and trace_filter', () => {
       message: 'invalid block range, ensure that to block is greater than from block',
     })
   })
+  it('trace_replayTransaction is its block replay entry; trace_call traces a call; vmTrace is refused', async () => {
+    const sent = await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: SOMEONE, value: '0x5' }])
+    const one = await result<Record<string, unknown>>(url, 'trace_replayTransaction', [sent, ['trace', 'stateDiff']])
+    const block = await result<Record<string, unknown>[]>(url, 'trace_replayBlockTransactions', [
+      'latest',
+      ['trace', 'stateDiff'],
+    ])
+    expect(block).toEqual([{ ...one, transactionHash: sent }])
+    const diff = one.stateDiff as Record<string, { balance: unknown; nonce: unknown }>
+    expect(diff[SOMEONE]?.balance).toMatchObject({ '*': expect.anything() })
+    expect(diff[ACCOUNT_0]?.nonce).toMatchObject({ '*': expect.anything() })
+    expect(await result(url, 'trace_replayTransaction', [`0x${'00'.repeat(32)}`, ['trace']])).toBeNull()
+
+    const traced = await result<{ output: string; trace: { type: string; action: { to: string; value: string } }[] }>(
+      url,
+      'trace_call',
+      [{ from: ACCOUNT_0, to: SOMEONE, value: '0x7' }, ['trace'], 'latest'],
+    )
+    expect(traced).toMatchObject({ output: '0x', stateDiff: null, vmTrace: null })
+    expect(traced.trace).toEqual([
+      expect.objectContaining({ type: 'call', action: expect.objectContaining({ to: SOMEONE, value: '0x7' }) }),
+    ])
+    for (const [m, p] of [
+      ['trace_replayTransaction', [sent, ['vmTrace']]],
+      ['trace_call', [{ from: ACCOUNT_0, to: SOMEONE }, ['stateDiff']]],
+    ] as const) {
+      expect((await call(url, m, [...p])).error).toMatchObject({
+        code: -32602,
+        message: expect.stringContaining('not supported'),
+      })
+    }
+  })
 })

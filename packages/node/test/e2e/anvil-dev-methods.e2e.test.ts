@@ -500,6 +500,74 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     expect(ec?.error).toEqual(ea?.error)
   })
 
+  it('trace_replayBlockTransactions: the same traces and state diffs', async () => {
+    // Init code deploying a runtime that stores 42 at slot 1 when called.
+    const runtime = '602a60015500'
+    // A tip paid first, so that the coinbase exists before on both chains.
+    await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x1' }])
+    const len = (runtime.length / 2).toString(16).padStart(2, '0')
+    const init = `0x60${len}600c60003960${len}6000f3${runtime}`
+    const deployed = await both('eth_sendTransaction', [{ from: A0, data: init }])
+    const nodes = [anvil, cairn] as const
+    const created = await Promise.all(
+      nodes.map(async (n, i) => {
+        const r = (await rpcRequest(n.url, 'eth_getTransactionReceipt', [deployed[i]?.result])) as Answer
+        return (r.result as { contractAddress: string }).contractAddress
+      }),
+    )
+    type Replay = {
+      output: string
+      stateDiff: Record<string, Record<string, unknown>> | null
+      trace: unknown[]
+      vmTrace: null
+    }
+    // Each chain's own numbers (balances, gas) aside: which accounts changed, and how.
+    const view = (r: Answer, contract: string) =>
+      (r.result as Replay[]).map((x) => ({
+        output: x.output,
+        vmTrace: x.vmTrace,
+        trace: (
+          x.trace as {
+            type: string
+            action: { from: string; to?: string; value: string }
+            subtraces: number
+            traceAddress: number[]
+          }[]
+        ).map((t) => [t.type, t.action.from, t.action.to, t.action.value, t.subtraces, t.traceAddress]),
+        stateDiff:
+          x.stateDiff &&
+          Object.fromEntries(
+            Object.entries(x.stateDiff).map(([a, d]) => [
+              a === contract ? 'contract' : a,
+              { ...(shape(d) as object), nonce: d.nonce, code: d.code, storage: d.storage },
+            ]),
+          ),
+      }))
+    for (const types of [['trace'], ['trace', 'stateDiff'], [], ['stateDiff']]) {
+      const [a, c] = await Promise.all(
+        nodes.map(async (n) => (await rpcRequest(n.url, 'trace_replayBlockTransactions', ['latest', types])) as Answer),
+      )
+      expect(c?.error, JSON.stringify(types)).toBeUndefined()
+      const [va, vc] = [view(a as Answer, created[0] as string), view(c as Answer, created[1] as string)]
+      // The created contract's address is each chain's own: compare the traces without it.
+      expect(JSON.stringify(vc).replaceAll(created[1] as string, 'C'), JSON.stringify(types)).toBe(
+        JSON.stringify(va).replaceAll(created[0] as string, 'C'),
+      )
+    }
+    // A call that writes storage: the slot's diff.
+    await Promise.all(nodes.map((n, i) => rpcRequest(n.url, 'eth_sendTransaction', [{ from: A0, to: created[i] }])))
+    const [a, c] = await Promise.all(
+      nodes.map(
+        async (n) => (await rpcRequest(n.url, 'trace_replayBlockTransactions', ['latest', ['stateDiff']])) as Answer,
+      ),
+    )
+    const storageOf = (r: Answer, contract: string) => (r.result as Replay[])[0]?.stateDiff?.[contract]?.storage
+    expect(storageOf(c as Answer, created[1] as string)).toEqual(storageOf(a as Answer, created[0] as string))
+    expect(storageOf(c as Answer, created[1] as string)).toEqual({
+      [`0x${'00'.repeat(31)}01`]: { '*': { from: `0x${'00'.repeat(32)}`, to: `0x${'00'.repeat(31)}2a` } },
+    })
+  })
+
   it('anvil_reorg replaces the last blocks alike (request, raw and empty forms; refusals)', async () => {
     const nodes = [anvil, cairn] as const
     const on = async (method: string, params: unknown[]) =>
