@@ -144,6 +144,7 @@ export function replaceBranch(chain: Chain, ancestorHash: Uint8Array, branch: Ex
       store.putBlock(batch, e.block, e.receipts)
       stateDB.commitLayer(e.writes, batch)
     }
+    chain.executor.preimages?.drainInto(batch)
     for (const b of removed) store.unsetCanonical(batch, b)
     for (const b of added) store.setCanonical(batch, b)
     // The new branch may be shorter than the old one.
