@@ -80,6 +80,36 @@ describe('anvil_reorg', () => {
     expect((await head()).parentHash).toBe(newHead.hash)
   })
 
+  it('uses up the snapshots of replaced blocks; older ones still revert', async () => {
+    const older = await result<string>(url, 'evm_snapshot')
+    await result(url, 'evm_mine')
+    const atHead = await result<string>(url, 'evm_snapshot')
+    const kept = await head()
+    await result(url, 'evm_mine')
+    // A transaction in the first new block: an empty one sealed in the same second would be the old block again.
+    await result(url, 'anvil_reorg', [2, [[{ from: ACCOUNT_1, to: ACCOUNT_0, value: '0x1' }, 0]]])
+    expect(await result(url, 'evm_revert', [atHead])).toBe(false)
+    expect((await head()).hash).not.toBe(kept.hash)
+    expect(await result(url, 'evm_revert', [older])).toBe(true)
+  })
+
+  it('a block sealed again after a revert onto the old branch is the head, though a side block has its hash', async () => {
+    // Fixed timestamps: the block sealed after the revert is the replaced one, byte for byte.
+    await result(url, 'anvil_setBlockTimestampInterval', [1])
+    try {
+      const snap = await result<string>(url, 'evm_snapshot')
+      await result(url, 'evm_mine')
+      const replaced = await head()
+      await result(url, 'anvil_reorg', [1, [[{ from: ACCOUNT_1, to: ACCOUNT_0, value: '0x1' }, 0]]])
+      expect((await head()).hash).not.toBe(replaced.hash)
+      expect(await result(url, 'evm_revert', [snap])).toBe(true)
+      await result(url, 'evm_mine')
+      expect(await head()).toEqual(replaced)
+    } finally {
+      await result(url, 'anvil_removeBlockTimestampInterval')
+    }
+  })
+
   it('takes raw signed transactions, and an empty list (empty blocks)', async () => {
     // An empty head: the raw transaction's nonce is the same on its parent.
     await result(url, 'evm_mine')

@@ -11,7 +11,7 @@ import {
 } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
-import { bytesToHex, CairnError, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Engine } from '../engine.ts'
@@ -504,6 +504,15 @@ export class DevEngine implements Engine {
   async commit(proposal: ExecutedBlock): Promise<ImportResult> {
     const { chain, follower } = this.modules
     const result = await chain.importer.importBlock(proposal.block, proposal)
+    const { block } = proposal
+    if (result.status === 'known' && !equalsBytes(chain.head.hash(), block.hash())) {
+      // The same block (same parent, time and contents) is stored on a side branch an anvil_reorg
+      // left, or from before an evm_revert onto that branch: the importer takes it as known, so it
+      // is made the head here.
+      await replaceBranch(chain, block.header.parentHash, [proposal])
+      await follower.settled()
+      return { status: 'head', block, removed: [] }
+    }
     await follower.settled()
     return result
   }
@@ -632,6 +641,12 @@ export class DevEngine implements Engine {
         // The pool re-injected the old blocks' transactions (a reorg from the network); Anvil's drops them.
         const kept = new Set(added.flatMap((b) => b.transactions.map((t) => bytesToHex(t.hash()))))
         pool.discard(removed.flatMap((b) => b.transactions).filter((t) => !kept.has(bytesToHex(t.hash()))))
+        // Snapshots of replaced blocks are used up (evm_revert answers false for them, as for an unknown id).
+        for (const [id, snap] of [...this.snapshots]) {
+          const number = await chain.store.hashToNumber.get(snap.hash)
+          const canonical = number === undefined ? undefined : await chain.store.getCanonicalHash(number)
+          if (!canonical || bytesToHex(canonical) !== bytesToHex(snap.hash)) this.snapshots.delete(id)
+        }
         logger.info(
           { depth: Number(depth), replaced: removed.length, head: Number(chain.head.header.number) },
           'reorganised',
