@@ -2,7 +2,7 @@
 // transactions, and trace_filter's modes and limits (answers compared with Anvil in
 // packages/node/test/e2e/anvil-dev-methods.e2e.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ACCOUNT_0 } from './bytecode.ts'
+import { ACCOUNT_0, deploy } from './bytecode.ts'
 import { call, result, type StartedNode, startDevNode } from './live-node.ts'
 
 const ACCOUNT_1 = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8'
@@ -89,5 +89,28 @@ describe('trace_block and trace_filter', () => {
         message: expect.stringContaining('not supported'),
       })
     }
+  })
+
+  it('trace_callMany: each call sees the writes of those before it', async () => {
+    // An accumulator: slot 0 += CALLVALUE, returns the new slot 0.
+    const store = await deploy(url, '60005434018060005560005260206000f3')
+    const out = await result<{ output: string; trace: { action: { to: string } }[]; stateDiff: null }[]>(
+      url,
+      'trace_callMany',
+      [
+        [
+          [{ from: ACCOUNT_0, to: store, value: '0x4' }, ['trace']],
+          [{ from: ACCOUNT_0, to: store, value: '0x3' }, []],
+        ],
+        'latest',
+      ],
+    )
+    expect(out.map((o) => BigInt(o.output))).toEqual([4n, 7n])
+    expect(out[0]?.trace).toEqual([expect.objectContaining({ action: expect.objectContaining({ to: store }) })])
+    expect(out[1]?.trace).toEqual([])
+    // Nothing reached the chain.
+    expect(BigInt(await result<string>(url, 'eth_getStorageAt', [store, '0x0', 'latest']))).toBe(0n)
+    const refused = await call(url, 'trace_callMany', [[[{ from: ACCOUNT_0, to: store }, ['stateDiff']]]])
+    expect(refused.error).toMatchObject({ code: -32602, message: expect.stringContaining('not supported') })
   })
 })

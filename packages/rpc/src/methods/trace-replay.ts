@@ -10,7 +10,9 @@ import { invalidParams } from '../errors.ts'
 import { callGas, prepareCall, timeoutError } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock, resolveBlock } from '../resolve.ts'
-import { blockRef, callRequest, hash32 } from '../schemas.ts'
+import { blockRef, blockRefOrHash, callRequest, hash32 } from '../schemas.ts'
+import { simCall } from '../simulate/schema.ts'
+import { simulate } from '../simulate/simulator.ts'
 import { walkFrames } from '../trace/call-frames.ts'
 import { CallTracer } from '../trace/call-tracer.ts'
 import { attachTracer, type Tracer } from '../trace/tracer.ts'
@@ -245,6 +247,52 @@ export const traceReplayMethods: MethodDef[] = [
       if (!one) return null
       const { transactionHash: _h, ...rest } = one
       return rest
+    },
+  }),
+  method({
+    // Calls run one after another as transactions (each sees the previous ones' writes) on a
+    // block's state, in the block after it, through eth_simulateV1's machinery (no validation:
+    // nonces and fees as geth's simulation); the trace of each. stateDiff as for trace_call.
+    name: 'trace_callMany',
+    params: z.tuple([z.array(z.tuple([simCall, traceTypes])), blockRefOrHash.optional()]),
+    async handler([pairs, ref], ctx) {
+      for (const [, types] of pairs) {
+        checkTypes(types)
+        if (types.includes('stateDiff')) {
+          throw invalidParams(
+            'stateDiff is not supported for trace_callMany: trace_replayTransaction gives it for mined transactions',
+          )
+        }
+      }
+      const base = await resolveBlock(ctx, ref ?? 'latest')
+      const out: Record<string, unknown>[] = []
+      let current: Touched | undefined
+      await simulate(ctx, { blockStateCalls: [{ calls: pairs.map(([c]) => c) }], validation: false }, base, {
+        attach: (vm) =>
+          attachTracer(
+            vm,
+            {
+              step: (e) => current?.step(e),
+              beforeMessage: (m) => current?.beforeMessage(m),
+              afterMessage: (r) => current?.afterMessage(r),
+            },
+            () => {},
+          ),
+        beforeCall: () => {
+          current = new Touched()
+        },
+        afterCall: (r, tx) => {
+          const types = pairs[out.length]?.[1] ?? []
+          out.push({
+            output: bytesToHex(r.execResult.returnValue),
+            stateDiff: null,
+            trace: current && types.includes('trace') ? traceEntries(current, tx.gasLimit, r.totalGasSpent) : [],
+            vmTrace: null,
+          })
+          current = undefined
+        },
+      })
+      return out
     },
   }),
   method({
