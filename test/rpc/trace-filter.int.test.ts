@@ -113,4 +113,25 @@ describe('trace_block and trace_filter', () => {
     const refused = await call(url, 'trace_callMany', [[[{ from: ACCOUNT_0, to: store }, ['stateDiff']]]])
     expect(refused.error).toMatchObject({ code: -32602, message: expect.stringContaining('not supported') })
   })
+
+  it('trace_rawTransaction traces a signed transaction without sending it; trace_get picks one entry', async () => {
+    const nonce = await result<string>(url, 'eth_getTransactionCount', [ACCOUNT_0, 'latest'])
+    const raw = await result<string>(url, 'eth_signTransaction', [
+      { from: ACCOUNT_0, to: SOMEONE, value: '0x9', nonce },
+    ])
+    const traced = await result<{ trace: { action: { from: string; to: string; value: string } }[] }>(
+      url,
+      'trace_rawTransaction',
+      [raw, ['trace']],
+    )
+    expect(traced.trace).toEqual([
+      expect.objectContaining({ action: expect.objectContaining({ from: ACCOUNT_0, to: SOMEONE, value: '0x9' }) }),
+    ])
+    expect(await result(url, 'eth_getTransactionCount', [ACCOUNT_0, 'latest'])).toBe(nonce)
+    const sent = await result<string>(url, 'eth_sendRawTransaction', [raw])
+    const all = await result<unknown[]>(url, 'trace_transaction', [sent])
+    expect(await result(url, 'trace_get', [sent, ['0x0']])).toEqual(all[0])
+    expect(await result(url, 'trace_get', [sent, [1]])).toBeNull()
+    expect(await result(url, 'trace_get', [sent, [0, 0]])).toBeNull()
+  })
 })

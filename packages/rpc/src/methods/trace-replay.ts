@@ -10,13 +10,14 @@ import { invalidParams } from '../errors.ts'
 import { callGas, prepareCall, timeoutError } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock, resolveBlock } from '../resolve.ts'
-import { blockRef, blockRefOrHash, callRequest, hash32 } from '../schemas.ts'
-import { simCall } from '../simulate/schema.ts'
+import { blockRef, blockRefOrHash, callRequest, data, hash32, numberOrHex } from '../schemas.ts'
+import { type SimCall, simCall } from '../simulate/schema.ts'
 import { simulate } from '../simulate/simulator.ts'
 import { walkFrames } from '../trace/call-frames.ts'
 import { CallTracer } from '../trace/call-tracer.ts'
 import { attachTracer, type Tracer } from '../trace/tracer.ts'
-import { flatTraces } from './trace-parity.ts'
+import { decodeRawTx } from './eth-send.ts'
+import { flatTraces, traceParityMethods } from './trace-parity.ts'
 
 /**
  * Parity's replays: `trace_replayTransaction`, `trace_replayBlockTransactions` (as Anvil 1.7
@@ -224,7 +225,97 @@ async function replayBlockTraced(
   return out
 }
 
+/**
+ * Runs `pairs`' calls one after another as transactions on the state after `base` (through
+ * eth_simulateV1's machinery, one block, no validation), each traced as its types ask.
+ */
+async function traceCalls(
+  ctx: RpcContext,
+  pairs: [SimCall, TraceTypes][],
+  base: Block,
+): Promise<Record<string, unknown>[]> {
+  for (const [, types] of pairs) {
+    checkTypes(types)
+    if (types.includes('stateDiff')) {
+      throw invalidParams(
+        'stateDiff is not supported for calls: trace_replayTransaction gives it for mined transactions',
+      )
+    }
+  }
+  const out: Record<string, unknown>[] = []
+  let current: Touched | undefined
+  await simulate(ctx, { blockStateCalls: [{ calls: pairs.map(([c]) => c) }], validation: false }, base, {
+    attach: (vm) =>
+      attachTracer(
+        vm,
+        {
+          step: (e) => current?.step(e),
+          beforeMessage: (m) => current?.beforeMessage(m),
+          afterMessage: (r) => current?.afterMessage(r),
+        },
+        () => {},
+      ),
+    beforeCall: () => {
+      current = new Touched()
+    },
+    afterCall: (r, tx) => {
+      const types = pairs[out.length]?.[1] ?? []
+      out.push({
+        output: bytesToHex(r.execResult.returnValue),
+        stateDiff: null,
+        trace: current && types.includes('trace') ? traceEntries(current, tx.gasLimit, r.totalGasSpent) : [],
+        vmTrace: null,
+      })
+      current = undefined
+    },
+  })
+  return out
+}
+
+/** A signed transaction as the call it makes (its sender recovered), for the simulation. */
+function asCall(ctx: RpcContext, raw: `0x${string}`): SimCall {
+  let tx: ReturnType<typeof decodeRawTx>
+  try {
+    tx = decodeRawTx(ctx.chain.common, hexToBytes(raw))
+  } catch {
+    throw invalidParams('invalid raw transaction: not a transaction in its canonical encoding')
+  }
+  const t = tx as unknown as { gasPrice?: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }
+  return simCall.parse({
+    from: tx.getSenderAddress().toString(),
+    ...(tx.to ? { to: tx.to.toString() } : {}),
+    gas: toQuantity(tx.gasLimit),
+    value: toQuantity(tx.value),
+    input: bytesToHex(tx.data),
+    nonce: toQuantity(tx.nonce),
+    ...(t.gasPrice !== undefined ? { gasPrice: toQuantity(t.gasPrice) } : {}),
+    ...(t.maxFeePerGas !== undefined ? { maxFeePerGas: toQuantity(t.maxFeePerGas) } : {}),
+    ...(t.maxPriorityFeePerGas !== undefined ? { maxPriorityFeePerGas: toQuantity(t.maxPriorityFeePerGas) } : {}),
+  })
+}
+
 export const traceReplayMethods: MethodDef[] = [
+  method({
+    // A signed transaction traced as it would run on the latest state (not sent).
+    name: 'trace_rawTransaction',
+    params: z.tuple([data, traceTypes]),
+    async handler([raw, types], ctx) {
+      const [one] = await traceCalls(ctx, [[asCall(ctx, raw), types]], ctx.chain.head)
+      return one ?? null
+    },
+  }),
+  method({
+    // reth's: the entry at `indices[0]` of the transaction's flat traces (null for any other length).
+    name: 'trace_get',
+    params: z.tuple([hash32, z.array(numberOrHex)]),
+    async handler([hash, indices], ctx) {
+      if (indices.length !== 1) return null
+      const m = traceParityMethods.find((d) => d.name === 'trace_transaction')
+      if (!m) return null
+      const traces = (await m.handler(m.params.parse([hash]), ctx, {})) as unknown[] | null
+      return traces?.[Number(indices[0])] ?? null
+    },
+  }),
   method({
     name: 'trace_replayBlockTransactions',
     params: z.tuple([blockRef, traceTypes]),
@@ -264,35 +355,7 @@ export const traceReplayMethods: MethodDef[] = [
           )
         }
       }
-      const base = await resolveBlock(ctx, ref ?? 'latest')
-      const out: Record<string, unknown>[] = []
-      let current: Touched | undefined
-      await simulate(ctx, { blockStateCalls: [{ calls: pairs.map(([c]) => c) }], validation: false }, base, {
-        attach: (vm) =>
-          attachTracer(
-            vm,
-            {
-              step: (e) => current?.step(e),
-              beforeMessage: (m) => current?.beforeMessage(m),
-              afterMessage: (r) => current?.afterMessage(r),
-            },
-            () => {},
-          ),
-        beforeCall: () => {
-          current = new Touched()
-        },
-        afterCall: (r, tx) => {
-          const types = pairs[out.length]?.[1] ?? []
-          out.push({
-            output: bytesToHex(r.execResult.returnValue),
-            stateDiff: null,
-            trace: current && types.includes('trace') ? traceEntries(current, tx.gasLimit, r.totalGasSpent) : [],
-            vmTrace: null,
-          })
-          current = undefined
-        },
-      })
-      return out
+      return traceCalls(ctx, pairs, await resolveBlock(ctx, ref ?? 'latest'))
     },
   }),
   method({
