@@ -1,6 +1,9 @@
 // anvil_dumpState / anvil_loadState on Cairn alone: a dump holds what transactions wrote (storage
 // set by the EVM, deployed code), the edits and the genesis accounts, and loading it after
 // anvil_reset brings them back. (The Anvil differential is in node's anvil-dev-methods e2e test.)
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ACCOUNT_0, deploy, STORE_RUNTIME, send } from './bytecode.ts'
@@ -62,5 +65,37 @@ describe('anvil_dumpState / anvil_loadState', () => {
     expect(bad.error?.message).toMatch(/invalid state dump/)
     const notJson = await call(url, 'anvil_loadState', [`0x${Buffer.from('{"accounts": 3}').toString('hex')}`])
     expect(notJson.error?.message).toMatch(/invalid state dump: accounts/)
+  })
+})
+
+describe('anvil_dumpState after a restart of a persistent datadir', () => {
+  it('dumps the whole state: the preimages of what earlier runs wrote are stored', async () => {
+    const datadir = mkdtempSync(join(tmpdir(), 'cairn-dump-restart-'))
+    const start = () => startDevNode({}, { flags: { ephemeral: false, datadir } })
+    let first: StartedNode | undefined = await start()
+    let second: StartedNode | undefined
+    try {
+      const store = await deploy(first.url, STORE_RUNTIME)
+      await send(first.url, { from: ACCOUNT_0, to: store, value: '0x29' })
+      await result(first.url, 'anvil_setBalance', [HOLDER, '0x1234'])
+      await result(first.url, 'anvil_setStorageAt', [HOLDER, `0x${'00'.repeat(31)}05`, `0x${'00'.repeat(31)}07`])
+      const before = decode(await result<string>(first.url, 'anvil_dumpState'))
+      await first.close()
+      first = undefined
+
+      second = await start()
+      const after = decode(await result<string>(second.url, 'anvil_dumpState'))
+      expect(after.accounts).toEqual(before.accounts)
+      expect(after.accounts[store]?.storage[SLOT_0]).toBeDefined()
+      expect(after.accounts[HOLDER]?.storage).toEqual({ [`0x${'00'.repeat(31)}05`]: `0x${'00'.repeat(31)}07` })
+      // And what the second run writes joins them.
+      await send(second.url, { from: ACCOUNT_0, to: store, value: '0x1' })
+      const later = decode(await result<string>(second.url, 'anvil_dumpState'))
+      expect(later.accounts[store]?.balance).toBe('0x2a')
+    } finally {
+      await first?.close()
+      await second?.close()
+      rmSync(datadir, { recursive: true, force: true })
+    }
   })
 })

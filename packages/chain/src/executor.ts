@@ -1,3 +1,4 @@
+import type { KVStore } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, type Logger } from '@cairn/utils'
 import { Block, type BlockHeader, type HeaderData } from '@ethereumjs/block'
 import type { Common, StateManagerInterface } from '@ethereumjs/common'
@@ -155,11 +156,16 @@ export class Executor {
   /** Addresses and slots written since {@link recordPreimages} (dev chains; undefined otherwise). */
   preimages: StatePreimages | undefined
 
-  /** Records the addresses and slots every later block writes (dev chains: anvil_dumpState). */
-  recordPreimages(): StatePreimages {
+  /**
+   * Records the addresses and slots every later block writes (dev chains: anvil_dumpState), with
+   * those stored by earlier runs in `kv` (the importer writes new ones with each block).
+   */
+  async recordPreimages(kv?: KVStore): Promise<StatePreimages> {
     if (!this.preimages) {
-      this.preimages = new StatePreimages()
-      this.preimages.install(this.vm.stateManager)
+      const preimages = new StatePreimages()
+      preimages.install(this.vm.stateManager)
+      this.preimages = preimages
+      if (kv) await preimages.load(kv)
     }
     return this.preimages
   }

@@ -174,6 +174,7 @@ export class BlockImporter {
       const size = store.putBlock(batch, block, result.receipts)
       if (totalDifficulty !== undefined) store.totalDifficulty.put(hash, totalDifficulty, batch)
       stateDB.commitLayer(result.writes, batch)
+      this.modules.executor.preimages?.drainInto(batch)
 
       const old = this.head
       const { status, added, removed, moved } = await this.forkChoice.onBlock(block)

@@ -6,6 +6,8 @@ export const ConsensusErrorCode = {
   TIMESTAMP_TOO_LOW: 'CONSENSUS_TIMESTAMP_TOO_LOW',
   /** anvil_rollback deeper than the chain. */
   ROLLBACK_TOO_DEEP: 'CONSENSUS_ROLLBACK_TOO_DEEP',
+  /** anvil_reorg deeper than the chain. */
+  REORG_TOO_DEEP: 'CONSENSUS_REORG_TOO_DEEP',
   /** A rewind to a block number the canonical chain does not have. */
   UNKNOWN_BLOCK: 'CONSENSUS_UNKNOWN_BLOCK',
   /** A transaction a sender waits for (automine) was dropped instead of sealed. */

@@ -27,6 +27,11 @@ export enum Bucket {
   senderOverride = 11,
   /** finalized block hash (32) -> finality certificate (engine-defined bytes; empty for rule finality) */
   finality = 12,
+  /**
+   * address (20) -> 0x01, or address (20) ++ slot (32) -> 0x01: the preimages of state trie keys
+   * written on a dev chain (anvil_dumpState lists accounts and slots from them)
+   */
+  preimage = 13,
 }
 
 /** `bucket ++ key` */

@@ -243,7 +243,7 @@ async function wire(
   })
   engine.attach({ chain, pool, follower })
   // anvil_dumpState needs the addresses and slots in the clear (the trie keeps their hashes).
-  if (config.dev) chain.executor.recordPreimages()
+  if (config.dev) await chain.executor.recordPreimages(chain.store.kv)
   const network = p2pEnabled(config)
     ? await P2pNetwork.start(
         {

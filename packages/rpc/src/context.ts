@@ -2,6 +2,7 @@ import type { Chain, StateEdit } from '@cairn/chain'
 import type { Engine } from '@cairn/consensus'
 import type { TxPool } from '@cairn/txpool'
 import type { Hex, Logger } from '@cairn/utils'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import type { RpcMetrics } from './metrics.ts'
 import type { RpcNetwork } from './network.ts'
 
@@ -33,6 +34,8 @@ export interface DevControls {
   setBlockTimestampInterval(seconds: bigint | undefined): boolean
   /** Drops the last `depth` blocks. */
   rollback(depth: bigint): Promise<void>
+  /** Replaces the last `depth` blocks with new ones, the `i`th carrying `txs[i]` (anvil_reorg). */
+  reorg(depth: bigint, txs: TypedTransaction[][]): Promise<void>
   /** Back to the genesis block: blocks, pool, snapshots and time controls gone. */
   reset(): Promise<void>
 }

@@ -23,6 +23,7 @@ import { netWeb3Methods } from './methods/net-web3.ts'
 import { otsMethods } from './methods/ots.ts'
 import { testingMethods } from './methods/testing.ts'
 import { traceParityMethods } from './methods/trace-parity.ts'
+import { traceReplayMethods } from './methods/trace-replay.ts'
 import { txpoolMethods } from './methods/txpool.ts'
 import { subscriptionMethods } from './subscriptions.ts'
 
@@ -46,6 +47,7 @@ export const ALL_METHODS: MethodDef[] = [
   ...txpoolMethods,
   ...debugTraceMethods,
   ...traceParityMethods,
+  ...traceReplayMethods,
   ...otsMethods,
   ...testingMethods,
   ...devMethods,

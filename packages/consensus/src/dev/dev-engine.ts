@@ -5,13 +5,15 @@ import {
   type ExecutedBlock,
   type ImportResult,
   type ParentBlock,
+  replaceBranch,
   rewindChain,
   type StateEdit,
 } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
-import { bytesToHex, CairnError, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Engine } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
 import { devChainRules } from './dev-rules.ts'
@@ -97,6 +99,8 @@ export class DevEngine implements Engine {
   private gasLimit: bigint | undefined
   /** anvil_setBlockTimestampInterval: each block this many seconds after its parent. */
   private timestampInterval: bigint | undefined
+  /** Set while {@link reorg} swaps branches: the pool's re-injections must not start a seal. */
+  private reorging = false
   /** Senders of eth_sendTransaction waiting for their transaction's block (see {@link awaitMined}). */
   private minedWaiters = new Map<string, { resolve: () => void; reject: (err: Error) => void }>()
 
@@ -374,7 +378,7 @@ export class DevEngine implements Engine {
    * many small ones, and sealing takes at most about half of the thread. A quiet node seals at once.
    */
   private schedule(): void {
-    if (this.scheduled || !this.running) return
+    if (this.scheduled || !this.running || this.reorging) return
     this.scheduled = true
     const run = () => {
       this.scheduled = false
@@ -500,6 +504,15 @@ export class DevEngine implements Engine {
   async commit(proposal: ExecutedBlock): Promise<ImportResult> {
     const { chain, follower } = this.modules
     const result = await chain.importer.importBlock(proposal.block, proposal)
+    const { block } = proposal
+    if (result.status === 'known' && !equalsBytes(chain.head.hash(), block.hash())) {
+      // The same block (same parent, time and contents) is stored on a side branch an anvil_reorg
+      // left, or from before an evm_revert onto that branch: the importer takes it as known, so it
+      // is made the head here.
+      await replaceBranch(chain, block.header.parentHash, [proposal])
+      await follower.settled()
+      return { status: 'head', block, removed: [] }
+    }
     await follower.settled()
     return result
   }
@@ -581,6 +594,68 @@ export class DevEngine implements Engine {
       )
     }
     return this.rewindTo(head - depth)
+  }
+
+  /**
+   * Replaces the last `depth` blocks with `depth` new ones sealed on their parent now, the `i`th
+   * carrying `txs[i]` (anvil_reorg). As Anvil: the old blocks' transactions are not put back in
+   * the pool, and transactions that fail at execution are left out. Unlike Anvil's, the old
+   * blocks stay stored as a side branch, and subscribers see a reorg (`reorg` event, removed logs).
+   */
+  reorg(depth: bigint, txs: TypedTransaction[][]): Promise<void> {
+    return this.serialize(async () => {
+      const { chain, pool, logger, follower } = this.modules
+      const height = chain.head.header.number
+      if (depth > height) {
+        throw new CairnError(
+          'CONSENSUS_REORG_TOO_DEEP',
+          `Reorg depth must not exceed current chain height: current height ${height}, depth ${depth}`,
+          { fault: 'caller' },
+        )
+      }
+      const ancestor = await chain.store.getBlockByNumber(height - depth)
+      if (!ancestor) throw new CairnError('CONSENSUS_UNKNOWN_BLOCK', `no canonical block ${height - depth}`)
+      const branch: BuildResult[] = []
+      let parent: ParentBlock = ancestor
+      for (let i = 0; i < Number(depth); i++) {
+        const list = txs[i] ?? []
+        let at = 0
+        const source = { peek: () => list[at], shift: () => void at++, pop: () => void at++ }
+        const env = this.nextBlockEnv('writes' in parent ? parent.block : parent)
+        const built = await chain.executor.build(parent, env, source)
+        if (built.rejected.length > 0) {
+          logger.warn(
+            { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
+            'reorg: transactions left out: they failed at execution',
+          )
+        }
+        branch.push(built)
+        parent = built
+      }
+      this.nextTimestamp = undefined
+      this.nextBaseFee = undefined
+      this.reorging = true
+      try {
+        const { removed, added } = await replaceBranch(chain, ancestor.hash(), branch)
+        await follower.settled()
+        // The pool re-injected the old blocks' transactions (a reorg from the network); Anvil's drops them.
+        const kept = new Set(added.flatMap((b) => b.transactions.map((t) => bytesToHex(t.hash()))))
+        pool.discard(removed.flatMap((b) => b.transactions).filter((t) => !kept.has(bytesToHex(t.hash()))))
+        // Snapshots of replaced blocks are used up (evm_revert answers false for them, as for an unknown id).
+        for (const [id, snap] of [...this.snapshots]) {
+          const number = await chain.store.hashToNumber.get(snap.hash)
+          const canonical = number === undefined ? undefined : await chain.store.getCanonicalHash(number)
+          if (!canonical || bytesToHex(canonical) !== bytesToHex(snap.hash)) this.snapshots.delete(id)
+        }
+        logger.info(
+          { depth: Number(depth), replaced: removed.length, head: Number(chain.head.header.number) },
+          'reorganised',
+        )
+      } finally {
+        this.reorging = false
+      }
+      if (this.running && this.automine && pool.size > 0) this.schedule()
+    })
   }
 
   /**

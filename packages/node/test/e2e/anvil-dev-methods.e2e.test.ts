@@ -402,6 +402,238 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     expect(BigInt(bc?.result.totalFees ?? 0)).toBeGreaterThan(0n)
   })
 
+  it('address history: ots_searchTransactionsBefore/After and trace_filter page alike', async () => {
+    const X = '0x7777777777777777777777777777777777777777'
+    // A forwarder: CALL(gas, X, callvalue, 0, 0, 0, 0), so X is touched only inside a trace.
+    const runtime = `60006000600060003473${X.slice(2)}5af100`
+    const init = `0x60${(runtime.length / 2).toString(16)}600c60003960${(runtime.length / 2).toString(16)}6000f3${runtime}`
+    const nodes = [anvil, cairn] as const
+    const deployed = await both('eth_sendTransaction', [{ from: A0, data: init }])
+    const forwarders = await Promise.all(
+      nodes.map(async (n, i) => {
+        const r = (await rpcRequest(n.url, 'eth_getTransactionReceipt', [deployed[i]?.result])) as Answer
+        return (r.result as { contractAddress: string }).contractAddress
+      }),
+    )
+    const starts = (await latest()).map((b) => BigInt(b.number))
+    await both('eth_sendTransaction', [{ from: A0, to: X, value: '0x1' }])
+    await Promise.all(
+      nodes.map((n, i) => rpcRequest(n.url, 'eth_sendTransaction', [{ from: A0, to: forwarders[i], value: '0x2' }])),
+    )
+    await same('evm_mine')
+    await both('eth_sendTransaction', [{ from: A9, to: STRANGER, value: '0x3' }])
+    await both('eth_sendTransaction', [{ from: A0, to: X, value: '0x4' }])
+    // Each node with its own block numbers (Cairn's state edits seal blocks, Anvil's do not).
+    const summary = (r: Answer) => {
+      const p = r.result as {
+        txs: { value: string; from: string }[]
+        receipts: Record<string, unknown>[]
+        firstPage: boolean
+        lastPage: boolean
+      }
+      return {
+        txs: p.txs.map((t) => [t.value, t.from]),
+        firstPage: p.firstPage,
+        lastPage: p.lastPage,
+        receipts: p.receipts.length,
+      }
+    }
+    const per = async (method: string, params: (i: number) => unknown[]) =>
+      Promise.all(nodes.map(async (n, i) => (await rpcRequest(n.url, method, params(i))) as Answer))
+    const pages = [
+      ['ots_searchTransactionsBefore', () => [X, 0, 1]],
+      ['ots_searchTransactionsBefore', () => [X, 0, 10]],
+      ['ots_searchTransactionsBefore', (i: number) => [X, Number((starts[i] as bigint) + 3n), 1]],
+      ['ots_searchTransactionsAfter', () => [X, 0, 2]],
+      ['ots_searchTransactionsAfter', (i: number) => [X, Number(starts[i]), 1]],
+      ['ots_searchTransactionsAfter', (i: number) => [X, Number((starts[i] as bigint) + 1n), 10]],
+      ['ots_searchTransactionsAfter', () => [X, 1_000_000, 10]],
+    ] as const
+    for (const [method, params] of pages) {
+      const [a, c] = await per(method, params)
+      expect(c?.error, `${method} ${JSON.stringify(params(1))}`).toBeUndefined()
+      expect(summary(c as Answer), `${method} ${JSON.stringify(params(1))}`).toEqual(summary(a as Answer))
+    }
+    // The entries themselves: the same fields (the receipts carry the block's timestamp; Anvil's
+    // blobGasPrice on receipts of non-blob transactions aside, which geth and Cairn leave out).
+    const keys = (r: Record<string, unknown> | undefined) =>
+      Object.keys(r ?? {})
+        .filter((k) => k !== 'blobGasPrice')
+        .sort()
+    const [fa, fc] = await per('ots_searchTransactionsBefore', () => [X, 0, 10])
+    const full = (r: Answer) => r.result as { txs: Record<string, unknown>[]; receipts: Record<string, unknown>[] }
+    expect(keys(full(fc as Answer).receipts[0])).toEqual(keys(full(fa as Answer).receipts[0]))
+    expect(keys(full(fc as Answer).txs[0])).toEqual(keys(full(fa as Answer).txs[0]))
+    expect(full(fc as Answer).receipts.map((r) => r.timestamp)).toEqual(
+      await Promise.all(
+        full(fc as Answer).receipts.map(async (r) => {
+          const b = (await rpcRequest(cairn.url, 'eth_getBlockByHash', [r.blockHash, false])) as Answer
+          return (b.result as { timestamp: string }).timestamp
+        }),
+      ),
+    )
+    // trace_filter: the same traces (each chain's own hashes, numbers and gas aside).
+    const trace = (r: Answer) =>
+      (r.result as { type: string; action: Record<string, string>; traceAddress: number[] }[]).map((t) => [
+        t.type,
+        t.action.from,
+        t.action.to,
+        t.action.value,
+        t.traceAddress,
+      ])
+    const range = (i: number) => ({
+      fromBlock: toHex((starts[i] as bigint) + 1n),
+      toBlock: toHex((starts[i] as bigint) + 5n),
+    })
+    for (const filter of [
+      (i: number) => ({ ...range(i), toAddress: [X] }),
+      (i: number) => ({ ...range(i), fromAddress: [A0] }),
+      (i: number) => ({ ...range(i), fromAddress: [A0], toAddress: [X] }),
+      (i: number) => ({ ...range(i), fromAddress: [A0], after: 1, count: 1 }),
+      (i: number) => range(i),
+    ]) {
+      const [a, c] = await per('trace_filter', (i) => [filter(i)])
+      expect(c?.error, JSON.stringify(filter(1))).toBeUndefined()
+      expect(trace(c as Answer), JSON.stringify(filter(1))).toEqual(trace(a as Answer))
+    }
+    const [ea, ec] = await per('trace_filter', () => [{ fromBlock: '0xffffff' }])
+    expect(ec?.error).toEqual(ea?.error)
+  })
+
+  it('trace_replayBlockTransactions: the same traces and state diffs', async () => {
+    // Init code deploying a runtime that stores 42 at slot 1 when called.
+    const runtime = '602a60015500'
+    // A tip paid first, so that the coinbase exists before on both chains.
+    await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x1' }])
+    const len = (runtime.length / 2).toString(16).padStart(2, '0')
+    const init = `0x60${len}600c60003960${len}6000f3${runtime}`
+    const deployed = await both('eth_sendTransaction', [{ from: A0, data: init }])
+    const nodes = [anvil, cairn] as const
+    const created = await Promise.all(
+      nodes.map(async (n, i) => {
+        const r = (await rpcRequest(n.url, 'eth_getTransactionReceipt', [deployed[i]?.result])) as Answer
+        return (r.result as { contractAddress: string }).contractAddress
+      }),
+    )
+    type Replay = {
+      output: string
+      stateDiff: Record<string, Record<string, unknown>> | null
+      trace: unknown[]
+      vmTrace: null
+    }
+    // Each chain's own numbers (balances, gas) aside: which accounts changed, and how.
+    const view = (r: Answer, contract: string) =>
+      (r.result as Replay[]).map((x) => ({
+        output: x.output,
+        vmTrace: x.vmTrace,
+        trace: (
+          x.trace as {
+            type: string
+            action: { from: string; to?: string; value: string }
+            subtraces: number
+            traceAddress: number[]
+          }[]
+        ).map((t) => [t.type, t.action.from, t.action.to, t.action.value, t.subtraces, t.traceAddress]),
+        stateDiff:
+          x.stateDiff &&
+          Object.fromEntries(
+            Object.entries(x.stateDiff).map(([a, d]) => [
+              a === contract ? 'contract' : a,
+              { ...(shape(d) as object), nonce: d.nonce, code: d.code, storage: d.storage },
+            ]),
+          ),
+      }))
+    for (const types of [['trace'], ['trace', 'stateDiff'], [], ['stateDiff']]) {
+      const [a, c] = await Promise.all(
+        nodes.map(async (n) => (await rpcRequest(n.url, 'trace_replayBlockTransactions', ['latest', types])) as Answer),
+      )
+      expect(c?.error, JSON.stringify(types)).toBeUndefined()
+      const [va, vc] = [view(a as Answer, created[0] as string), view(c as Answer, created[1] as string)]
+      // The created contract's address is each chain's own: compare the traces without it.
+      expect(JSON.stringify(vc).replaceAll(created[1] as string, 'C'), JSON.stringify(types)).toBe(
+        JSON.stringify(va).replaceAll(created[0] as string, 'C'),
+      )
+    }
+    // A call that writes storage: the slot's diff.
+    await Promise.all(nodes.map((n, i) => rpcRequest(n.url, 'eth_sendTransaction', [{ from: A0, to: created[i] }])))
+    const [a, c] = await Promise.all(
+      nodes.map(
+        async (n) => (await rpcRequest(n.url, 'trace_replayBlockTransactions', ['latest', ['stateDiff']])) as Answer,
+      ),
+    )
+    const storageOf = (r: Answer, contract: string) => (r.result as Replay[])[0]?.stateDiff?.[contract]?.storage
+    expect(storageOf(c as Answer, created[1] as string)).toEqual(storageOf(a as Answer, created[0] as string))
+    expect(storageOf(c as Answer, created[1] as string)).toEqual({
+      [`0x${'00'.repeat(31)}01`]: { '*': { from: `0x${'00'.repeat(32)}`, to: `0x${'00'.repeat(31)}2a` } },
+    })
+  })
+
+  it('anvil_reorg replaces the last blocks alike (request, raw and empty forms; refusals)', async () => {
+    const nodes = [anvil, cairn] as const
+    const on = async (method: string, params: unknown[]) =>
+      Promise.all(nodes.map(async (n) => (await rpcRequest(n.url, method, params)) as Answer))
+    const count = async (who: string) =>
+      (await on('eth_getTransactionCount', [who, 'latest'])).map((r) => BigInt(r.result as string))
+    const balance = async (who: string) =>
+      (await on('eth_getBalance', [who, 'latest'])).map((r) => BigInt(r.result as string))
+    await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x1' }])
+    await both('eth_sendTransaction', [{ from: A0, to: STRANGER, value: '0x2' }])
+    const heights = (await latest()).map((b) => BigInt(b.number))
+    const [n0, n9, s0] = [await count(A0), await count(A9), await balance(STRANGER)]
+    await same('anvil_reorg', [
+      2,
+      [
+        [{ from: A9, to: STRANGER, value: '0x10' }, 1],
+        [{ from: A9, to: STRANGER, value: '0x20' }, 0],
+        [{ from: A9, to: STRANGER, value: '0x40' }, 1],
+      ],
+    ])
+    expect((await latest()).map((b) => BigInt(b.number))).toEqual(heights)
+    for (const [i, n] of nodes.entries()) {
+      const h = heights[i] as bigint
+      const blocks = await Promise.all(
+        [h - 1n, h].map(async (k) => {
+          const r = (await rpcRequest(n.url, 'eth_getBlockByNumber', [toHex(k), true])) as Answer
+          return (r.result as { transactions: { value: string }[] }).transactions.map((t) => t.value)
+        }),
+      )
+      expect(blocks, i === 0 ? 'anvil' : 'cairn').toEqual([['0x20'], ['0x10', '0x40']])
+    }
+    // The old blocks' two sends are gone (not pooled again), A9's three are in.
+    expect((await count(A0)).map((n, i) => (n0[i] as bigint) - n)).toEqual([2n, 2n])
+    expect((await count(A9)).map((n, i) => n - (n9[i] as bigint))).toEqual([3n, 3n])
+    expect((await balance(STRANGER)).map((b, i) => b - (s0[i] as bigint))).toEqual([0x70n - 3n, 0x70n - 3n])
+    await same('txpool_status')
+    // A raw transaction, signed for the ancestor's nonce of A9 (on an empty head).
+    await same('evm_mine')
+    const raws = await Promise.all(
+      nodes.map(async (n, i) => {
+        const nonce = toHex((await count(A9))[i] as bigint)
+        const r = (await rpcRequest(n.url, 'eth_signTransaction', [
+          { from: A9, to: STRANGER, value: '0x99', nonce, gas: '0x5208' },
+        ])) as Answer
+        return r.result as string
+      }),
+    )
+    await Promise.all(nodes.map((n, i) => rpcRequest(n.url, 'anvil_reorg', [1, [[raws[i], 0]]])))
+    const tips = await on('eth_getBlockByNumber', ['latest', true])
+    expect(
+      tips.map((t) => (t.result as { transactions: { value: string }[] }).transactions.map((x) => x.value)),
+    ).toEqual([['0x99'], ['0x99']])
+    await same('anvil_reorg', [2, []])
+    expect((await latest()).map((b) => BigInt(b.number))).toEqual(heights.map((h) => h + 1n))
+    // Refusals: the same codes and messages (the height in the first is each chain's).
+    const deep = await on('anvil_reorg', [1_000_000, []])
+    expect(deep.map((d) => d.error?.code)).toEqual([-32602, -32602])
+    expect(deep[1]?.error?.message.replace(/height \d+/, 'height N')).toBe(
+      deep[0]?.error?.message.replace(/height \d+/, 'height N'),
+    )
+    const [a, c] = await both('anvil_reorg', [2, [[{ from: A9, to: STRANGER }, 2]]])
+    expect(c.error).toEqual(a.error)
+    const [ra, rc] = await both('anvil_reorg', [1, [['0x1234', 0]]])
+    expect(rc.error).toEqual(ra.error)
+  })
+
   // Last: loading a dump with a foreign head block leaves Anvil's block history unlike its own.
   it("anvil_dumpState / anvil_loadState: each loads the other's dump", async () => {
     const holder = '0x6666666666666666666666666666666666666666'

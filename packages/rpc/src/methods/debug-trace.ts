@@ -10,7 +10,7 @@ import { callGas, prepareCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock, resolveBlock } from '../resolve.ts'
 import { blockOverride, blockRef, callRequest, hash32, stateOverride } from '../schemas.ts'
-import { CallTracer } from '../trace/call-tracer.ts'
+import { type CallFrame, CallTracer } from '../trace/call-tracer.ts'
 import { StructLogger } from '../trace/struct-logger.ts'
 import { attachTracer, type Tracer } from '../trace/tracer.ts'
 
@@ -130,6 +130,13 @@ async function traceBlock(ctx: RpcContext, block: Block, config: TraceConfig) {
     out.push({ txHash: bytesToHex(tx.hash()), result: result(r, r.totalGasSpent, tx.gasLimit) })
   }
   return out
+}
+
+/** The call trees of a block's transactions, in order (one replay of the block under `callTracer`). */
+export async function blockCallTrees(ctx: RpcContext, block: Block): Promise<CallFrame[]> {
+  if (block.transactions.length === 0) return []
+  const traced = await traceBlock(ctx, block, { tracer: 'callTracer' })
+  return traced.map((t) => t.result as CallFrame)
 }
 
 /** geth's debug tracing: re-executes a mined transaction, or a call, with a tracer attached. */

@@ -10,6 +10,7 @@ import { type MethodDef, method } from '../method.ts'
 import { address, hash32, numberOrHex } from '../schemas.ts'
 import { checkBlocksPerCall, dev, devMethods } from './dev.ts'
 import { renewInstanceId } from './dev-info.ts'
+import { devReorgMethods } from './dev-reorg.ts'
 import { devStateMethods } from './dev-state.ts'
 
 /**
@@ -275,3 +276,4 @@ for (const [alias, of] of ALIASES) {
   }
   devAnvilMethods.push({ ...def, name: alias })
 }
+devAnvilMethods.push(...devReorgMethods)

@@ -196,7 +196,7 @@ async function sendAndSeal(ctx: RpcContext, tx: TypedTransaction): Promise<strin
 }
 
 /** Fills and signs with the unlocked key of `req.from`. */
-async function signRequest(ctx: RpcContext, req: CallRequest): Promise<TypedTransaction> {
+export async function signRequest(ctx: RpcContext, req: CallRequest): Promise<TypedTransaction> {
   const key = keyOf(ctx, req)
   const tx = await fillRequest(ctx, req)
   try {

@@ -3,19 +3,20 @@ import type { Block } from '@ethereumjs/block'
 import { Address } from '@ethereumjs/util'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
-import { effectiveGasPrice, formatBlock, formatReceipts } from '../format.ts'
+import { effectiveGasPrice, formatBlock, formatReceipts, formatTx } from '../format.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
-import { address, blockRef, hash32, quantity } from '../schemas.ts'
+import { address, blockRef, hash32, numberOrHex, quantity } from '../schemas.ts'
+import { callTreesOf, mentions } from '../trace/address-index.ts'
 import { callTreeOf, walkFrames } from '../trace/call-frames.ts'
 import { ethAccountMethods } from './eth-account.ts'
 
 /**
  * Otterscan's `ots_` namespace (Erigon's, also Anvil's), the methods Otterscan needs to browse a
  * chain: blocks with their fees, transactions with their internal operations, call traces and
- * revert data, contract creators. The address searches (`ots_searchTransactionsBefore/After`)
- * need an address → transactions index Cairn does not keep: not served (Otterscan then shows no
- * address history). Traces come from the call tracer (the replay of debug_traceTransaction).
+ * revert data, contract creators, and an address's history (`ots_searchTransactionsBefore/After`,
+ * over the lazily derived address index of `src/trace/address-index.ts`). Traces come from the call
+ * tracer (the replay of debug_traceTransaction, or of the whole block for the searches).
  */
 
 const API_LEVEL = 8
@@ -58,7 +59,88 @@ async function firstBlockWithCode(ctx: RpcContext, addr: Address): Promise<bigin
   return hi
 }
 
+/**
+ * Otterscan's address history, as Anvil pages it: blocks are scanned one by one (before `blockNum`
+ * downwards, 0 meaning from the head; or after it upwards, from block 1 for 0), each whole block's
+ * transactions that mention the address taken (so a page may exceed `pageSize`), until the page has
+ * `pageSize` or the chain ends; newest first either way. `firstPage`: the page reaches the head;
+ * `lastPage`: it reaches block 1. A scan traces at most `limits.logsBlockRange` blocks that carry
+ * transactions (empty blocks cost nothing); a page cut there has neither flag from the cut side.
+ */
+async function searchTransactions(
+  ctx: RpcContext,
+  addr: string,
+  blockNum: bigint,
+  pageSize: bigint,
+  direction: 'before' | 'after',
+): Promise<Record<string, unknown>> {
+  const best = ctx.chain.head.header.number
+  const who = addr.toLowerCase()
+  const found: { block: Block; index: number }[] = []
+  let traced = 0
+  const visit = async (n: bigint, newestFirst: boolean): Promise<boolean> => {
+    const block = await ctx.chain.store.getBlockByNumber(n)
+    if (!block || block.transactions.length === 0) return true
+    if (traced++ >= ctx.limits.logsBlockRange) return false
+    const roots = await callTreesOf(ctx, block)
+    const hits = roots.flatMap((root, index) => (mentions(root, who) ? [{ block, index }] : []))
+    found.push(...(newestFirst ? hits.reverse() : hits))
+    return true
+  }
+  let firstPage = false
+  let lastPage = false
+  if (direction === 'before') {
+    const from = blockNum === 0n ? best : blockNum - 1n
+    firstPage = from >= best
+    for (let n = from; n >= 1n; n--) {
+      if (BigInt(found.length) >= pageSize) break
+      if (!(await visit(n, true))) break
+      if (n === 1n) lastPage = true
+    }
+  } else {
+    const from = blockNum + 1n
+    lastPage = blockNum === 0n
+    firstPage = from > best
+    for (let n = from; n <= best; n++) {
+      if (BigInt(found.length) >= pageSize) break
+      if (!(await visit(n, false))) break
+      if (n === best) firstPage = true
+    }
+    found.reverse()
+  }
+  const receiptsOf = new Map<Block, Record<string, unknown>[]>()
+  const receipts: Record<string, unknown>[] = []
+  for (const { block, index } of found) {
+    let list = receiptsOf.get(block)
+    if (!list) {
+      list = formatReceipts(block, (await ctx.chain.store.getReceipts(block.hash())) ?? [])
+      receiptsOf.set(block, list)
+    }
+    receipts.push({ ...list[index], timestamp: toQuantity(block.header.timestamp) })
+  }
+  return {
+    txs: found.map(({ block, index }) =>
+      formatTx(block.transactions[index] as Block['transactions'][number], { block, index }),
+    ),
+    receipts,
+    firstPage,
+    lastPage,
+  }
+}
+
+const searchParams = z.tuple([address, numberOrHex, numberOrHex])
+
 export const otsMethods: MethodDef[] = [
+  method({
+    name: 'ots_searchTransactionsBefore',
+    params: searchParams,
+    handler: ([addr, blockNum, pageSize], ctx) => searchTransactions(ctx, addr, blockNum, pageSize, 'before'),
+  }),
+  method({
+    name: 'ots_searchTransactionsAfter',
+    params: searchParams,
+    handler: ([addr, blockNum, pageSize], ctx) => searchTransactions(ctx, addr, blockNum, pageSize, 'after'),
+  }),
   method({
     name: 'ots_getApiLevel',
     params: z.tuple([]),

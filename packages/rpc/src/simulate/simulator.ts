@@ -12,7 +12,7 @@ import { Common, Hardfork } from '@ethereumjs/common'
 import { bytesToNibbles, type MerklePatriciaTrie } from '@ethereumjs/mpt'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { type Address, createWithdrawal, equalsBytes, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
-import { createVM, runTx, type VM } from '@ethereumjs/vm'
+import { createVM, type RunTxResult, runTx, type VM } from '@ethereumjs/vm'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { decodeRevertReason } from '../exec.ts'
@@ -52,7 +52,21 @@ interface CallResult {
  * withdrawals), and its header carries the real post-state root, so its hash is the one geth
  * gives it. Calls from accounts with code run (geth skips EIP-3607 in a simulation).
  */
-export async function simulate(ctx: RpcContext, opts: SimOptions, base: Block): Promise<Record<string, unknown>[]> {
+/** Listeners around each simulated call (trace_callMany traces through them). */
+export interface SimHooks {
+  /** Each VM the simulation runs (one per fork): attach EVM listeners. */
+  attach(vm: VM): void
+  beforeCall?(): void
+  /** After a call ran as a transaction (its writes applied to the private state). */
+  afterCall?(r: RunTxResult, tx: TypedTransaction): void
+}
+
+export async function simulate(
+  ctx: RpcContext,
+  opts: SimOptions,
+  base: Block,
+  hooks?: SimHooks,
+): Promise<Record<string, unknown>[]> {
   const blocks = planBlocks(opts.blockStateCalls, base.header)
   let total = 0
   for (const b of blocks) {
@@ -75,6 +89,7 @@ export async function simulate(ctx: RpcContext, opts: SimOptions, base: Block): 
     vm,
     opts,
     tracer: opts.traceTransfers ? new SimLogTracer() : undefined,
+    ...(hooks ? { hooks } : {}),
     deadline: Date.now() + ctx.limits.evmTimeoutMs,
     gasBudget: ctx.limits.gasCap,
     vms: new Map(),
@@ -99,6 +114,7 @@ interface Sim {
   vm: VM
   opts: SimOptions
   tracer: SimLogTracer | undefined
+  hooks?: SimHooks
   deadline: number
   /** Gas left for the whole request (the RPC gas cap, as geth's gasBudget). */
   gasBudget: bigint
@@ -151,6 +167,7 @@ function instrument(sim: Sim, vm: VM, common: Common): void {
   warmRulesetPrecompiles(vm, ruleset)
   coolMovedPrecompiles(sim, vm)
   sim.tracer?.attach(vm)
+  sim.hooks?.attach(vm)
 }
 
 /**
@@ -313,6 +330,7 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
       london,
     })
     sim.tracer?.startCall()
+    sim.hooks?.beforeCall?.()
     if (validation) await checkNonce(vm, from, tx, gas)
     sim.accessListed = new Set((call.accessList ?? []).map((e) => e.address.slice(2)))
     sim.accessListed.add(env.header.coinbase.toString().slice(2))
@@ -334,6 +352,7 @@ async function simulateBlock(sim: Sim, planned: PlannedBlock, parent: BlockHeade
       })
       .finally(restore)
     await wrapNonce(vm, from)
+    sim.hooks?.afterCall?.(r, tx)
     gasUsed += r.totalGasSpent
     blobGasUsed += r.blobGasUsed ?? 0n
     sim.gasBudget -= r.totalGasSpent
