@@ -144,12 +144,25 @@ export class ForkChoice {
 
   /**
    * A dev rewind to the canonical ancestor `target`: the head moves back, and checkpoints above it
-   * come down to it (the one place finality moves back: dev controls, never consensus).
+   * come down to it.
    */
   rewindTo(target: Block): void {
-    this.current = target
-    if (this.safeHeader.number > target.header.number) this.safeHeader = target.header
-    if (this.finalizedHeader.number > target.header.number) this.finalizedHeader = target.header
+    this.devReset({
+      head: target,
+      safe: this.safeHeader.number > target.header.number ? target.header : this.safeHeader,
+      finalized: this.finalizedHeader.number > target.header.number ? target.header : this.finalizedHeader,
+    })
+  }
+
+  /**
+   * Dev controls only (rewind, `anvil_reorg`'s branch replacement), after they have written the
+   * pointers themselves: the head and both checkpoints as given — the one place finality may move
+   * back, which consensus never does.
+   */
+  devReset(to: { head: Block; safe: BlockHeader; finalized: BlockHeader }): void {
+    this.current = to.head
+    this.safeHeader = to.safe
+    this.finalizedHeader = to.finalized
   }
 
   /** The blocks to add (oldest first) and remove (newest first) to move the head to `target`. */

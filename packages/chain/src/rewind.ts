@@ -148,16 +148,15 @@ export function replaceBranch(chain: Chain, ancestorHash: Uint8Array, branch: Ex
     const above = ancestor.header.number + BigInt(shared)
     const move = (h: BlockHeader): BlockHeader =>
       h.number <= above ? h : equalsBytes(h.hash(), oldHead.hash()) ? head.header : ancestor.header
-    const { safe, finalized } = chain.importer.checkpoints
-    const checkpoints = { safe: move(safe), finalized: move(finalized) }
+    const fc = chain.importer.forkChoice
+    const checkpoints = { safe: move(fc.safe()), finalized: move(fc.finalized()) }
     store.setHead(batch, 'safe', checkpoints.safe.hash())
     store.setHead(batch, 'finalized', checkpoints.finalized.hash())
     await batch.write(store.kv)
     for (const e of fresh) e.writes.markCommitted()
     store.clearCaches()
     for (const e of fresh) store.remember(e.block, e.receipts)
-    chain.importer.head = head
-    chain.importer.checkpoints = checkpoints
+    fc.devReset({ head, ...checkpoints })
 
     const removedReceipts = await Promise.all(removed.map((b) => store.getReceipts(b.hash())))
     const gone = removed.flatMap((b, i) => blockLogs(b, removedReceipts[i] ?? [], true))
