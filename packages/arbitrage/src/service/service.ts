@@ -3,7 +3,7 @@
 // (in-process or NATS), the runner's loop, and the HTTP API — with ordered shutdown.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createMetricsRegistry, HealthChecks, Shutdown } from '@cairn/service-kit'
+import { createMetricsRegistry, HealthChecks, RedisRateLimitStore, Shutdown } from '@cairn/service-kit'
 import { openPglite, openPostgres, type Sql } from '@cairn/service-kit/sql'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyInstance } from 'fastify'
@@ -52,6 +52,8 @@ export interface ArbServiceOptions {
   http: { host: string; port: number } | null
   auth: AuthOptions
   edge?: ArbApiOptions['edge']
+  /** API rate limits (default: on, in memory); `redisUrl` shares the windows between instances. */
+  rateLimit?: NonNullable<ArbApiOptions['rateLimit']> & { redisUrl?: string | null }
   killFile?: string | null
   queue: { kind: 'memory' } | { kind: 'nats'; servers: string; stream?: string; subject?: string }
   runner: ArbRunnerOptions
@@ -231,9 +233,21 @@ export async function startArbService(
     const health = new HealthChecks({ timeoutMs: 2_000 })
     health.register('database', async () => void (await sql.query('SELECT 1')))
     health.register('chain', async () => void (await probe.getBlockNumber()))
+    let rateLimitStore: RedisRateLimitStore | undefined
+    if (opts.rateLimit?.redisUrl) {
+      const rl = new RedisRateLimitStore({ url: opts.rateLimit.redisUrl }, { logger, registry })
+      rateLimitStore = rl
+      await rl.open()
+      shutdown.add('rate-limit store', () => rl.close())
+    }
     const app = createArbApi(
-      { auth: opts.auth, edge: opts.edge ?? DEFAULT_EDGE },
       {
+        auth: opts.auth,
+        edge: opts.edge ?? DEFAULT_EDGE,
+        ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+      },
+      {
+        ...(rateLimitStore ? { rateLimitStore } : {}),
         store,
         config,
         guard,
