@@ -135,8 +135,8 @@ export function registerArb(program: Command): void {
   arb
     .command('start')
     .description('Run the arbitrage service: watch pools over JSON-RPC, trade through ArbExecutor, serve the API')
-    .requiredOption('--rpc <url>', "the chain's JSON-RPC (http)")
-    .option('--ws <url>', 'WebSocket JSON-RPC: a tick on every new head')
+    .requiredOption('--rpc <url>', "the chain's JSON-RPC (http, or ws: then also the subscription)")
+    .option('--ws <url>', 'WebSocket JSON-RPC: eth_subscribe new heads and pool logs (polling while it is down)')
     .option('--database-url <url>', 'PostgreSQL connection string (default: PGlite in --datadir)')
     .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/arb')
     .option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')

@@ -24,6 +24,7 @@ import { NonceManager } from '../execution/nonce-manager.ts'
 import { type KeySource, loadSigner } from '../execution/signer.ts'
 import { type Address, TokenGraph } from '../graph/token-graph.ts'
 import { createArbMetrics } from '../metrics.ts'
+import { ChainFeed } from '../pools/feed.ts'
 import { type FactoryConfig, PoolTracker } from '../pools/tracker.ts'
 import { NatsQueue } from '../queue/nats-queue.ts'
 import { type Claims, MemoryClaims, MemoryQueue, type OpportunityQueue } from '../queue/queue.ts'
@@ -38,7 +39,11 @@ import { ArbRunner, type ArbRunnerOptions } from './runner.ts'
 
 export interface ArbServiceOptions {
   rpc: string
-  /** WebSocket endpoint: new heads trigger a tick at once (polling at `pollMs` stays as the fallback). */
+  /**
+   * WebSocket endpoint (default: `rpc` itself when it is ws:// or wss://): `eth_subscribe` to new
+   * heads and pool logs ticks at once and undoes removed logs; while the socket is down the loop
+   * polls every `pollMs` and, once it is back, reconciles every pool with getReserves.
+   */
   ws?: string | null
   /** PostgreSQL URL; absent: PGlite in `datadir` (null datadir: in memory). */
   databaseUrl?: string | null
@@ -120,8 +125,13 @@ export async function startArbService(
       shutdown.add('signer', () => store.releaseSigner(account.address, owner))
     }
 
-    const transport: Transport = opts.ws ? webSocket(opts.ws) : http(opts.rpc, { timeout: 30_000 })
-    const probe = createPublicClient({ transport: http(opts.rpc) })
+    const rpcIsWs = /^wss?:\/\//i.test(opts.rpc)
+    const wsUrl = opts.ws ?? (rpcIsWs ? opts.rpc : null)
+    // calls go to the RPC URL (http or ws); the subscriptions have their own socket (ChainStream)
+    const transport: Transport = rpcIsWs
+      ? webSocket(opts.rpc, { timeout: 30_000 })
+      : http(opts.rpc, { timeout: 30_000 })
+    const probe = createPublicClient({ transport })
     const chainId = await probe.getChainId()
     const chain = defineChain({
       id: chainId,
@@ -221,12 +231,11 @@ export async function startArbService(
       })
       return ticking
     }
-    const timer = setInterval(() => void tick(), opts.pollMs)
-    const unwatch = opts.ws ? pub.watchBlockNumber({ onBlockNumber: () => void tick(), emitOnBegin: false }) : () => {}
+    const feed = new ChainFeed({ pollMs: opts.pollMs, ws: wsUrl }, { tracker, logger, tick, metrics })
+    feed.start()
     shutdown.add('loop', async () => {
       closed = true
-      clearInterval(timer)
-      unwatch()
+      await feed.close()
       await ticking
     })
 
@@ -258,6 +267,7 @@ export async function startArbService(
           account: account.address,
           role: opts.runner.role,
           queue: queue.kind,
+          subscription: feed.subscription,
           head: tracker.head?.number,
           pools: graph.poolCount,
           cycles: graph.cycleCount,
