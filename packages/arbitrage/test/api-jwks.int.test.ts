@@ -135,6 +135,13 @@ describe('arbitrage API: JWTs via a JWKS (RS256, ES256)', () => {
     expect(r.json().code).toBe(ArbErrorCode.UNAUTHENTICATED)
   })
 
+  it('the OpenAPI document names the JWKS scheme with its issuer, audience and role claim', async () => {
+    const doc = (await app.inject({ url: '/docs' })).json()
+    expect(doc.components.securitySchemes.bearerJwks.description).toContain(`iss ${ISSUER}, aud ${AUDIENCE}`)
+    expect(doc.components.securitySchemes.bearerJwks.description).toContain('claim cairn_role')
+    expect(doc.paths['/v1/audit'].get.security).toContainEqual({ bearerJwks: [] })
+  })
+
   it('rate-limits a token subject as one principal', async () => {
     const t = mint('ES256', ec.privateKey, 'ec-1', { sub: 'busy', cairn_role: 'viewer' })
     for (let i = 0; i < 20; i++) expect((await call('/v1/status', t)).statusCode).toBe(200)

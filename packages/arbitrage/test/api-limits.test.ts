@@ -133,6 +133,16 @@ describe('arbitrage API rate limits (injected clock)', () => {
     await closed.app.close()
   })
 
+  it('the OpenAPI document describes the 429, its Retry-After and the configured limits', async () => {
+    const { app } = api(LIMITS, { now: 0 })
+    const doc = (await get(app, '/docs')).json()
+    const r429 = doc.paths['/v1/status'].get.responses['429']
+    expect(r429.headers['Retry-After'].schema.type).toBe('integer')
+    expect(r429.description).toContain('5 requests per 10 s per principal, 3 per IP')
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(['bearer', 'apiKey'])
+    await app.close()
+  })
+
   it('disabled: never refuses', async () => {
     const { app } = api({ ...LIMITS, enabled: false, perIp: 1 }, { now: 0 })
     for (let i = 0; i < 5; i++) expect((await get(app, '/v1/status', { key: KEYS.alice })).statusCode).toBe(200)

@@ -185,7 +185,11 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     return reply.code(r.status === 'ok' ? 200 : 503).send(r)
   })
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()))
-  app.get('/docs', async () => openApiDocument())
+  const docs = openApiDocument({
+    jwks: opts.auth.jwks ?? null,
+    rateLimit: opts.rateLimit ?? DEFAULT_API_RATE_LIMIT,
+  })
+  app.get('/docs', async () => docs)
 
   app.get('/v1/status', guardRole('viewer'), async (_req, reply) =>
     send(reply, { ...modules.status(), stopReason: guard.stopReason(), realizedToday: guard.realized }),
