@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { apiSecurityFlags } from '../src/cli/index.ts'
+import { apiSecurityFlags, tracingFlags } from '../src/cli/index.ts'
 import { ArbErrorCode } from '../src/errors.ts'
 import { RiskGuard } from '../src/risk/guard.ts'
 import { parseApiSecurity } from '../src/service/api-config.ts'
@@ -228,6 +228,16 @@ describe('API security settings (schema)', () => {
     }
     expect(isCairnError(err, ArbErrorCode.CONFIG)).toBe(true)
     expect((err as Error).message).toContain(message)
+  })
+
+  it('tracing: off without an endpoint; the endpoint and ratio validated', () => {
+    expect(tracingFlags({})).toBeNull()
+    expect(tracingFlags({ otlpEndpoint: 'http://127.0.0.1:4318/v1/traces', traceSampleRatio: '0.25' })).toEqual({
+      otlpEndpoint: 'http://127.0.0.1:4318/v1/traces',
+      sampleRatio: 0.25,
+    })
+    expect(() => tracingFlags({ otlpEndpoint: 'grpc://x:4317' })).toThrow('--otlp-endpoint must be an http(s) URL')
+    expect(() => tracingFlags({ otlpEndpoint: 'http://x:4318', traceSampleRatio: '2' })).toThrow('bad tracing options')
   })
 
   it('refuses an issuer without a JWKS', () => {

@@ -6,6 +6,7 @@ import { hostname } from 'node:os'
 import { checkHmacSecret, closeLogs, createLogger, readApiKeysFile } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
+import { z } from 'zod'
 import { ArbErrorCode } from '../errors.ts'
 import type { KeySource } from '../execution/signer.ts'
 import type { Address } from '../graph/token-graph.ts'
@@ -83,6 +84,8 @@ interface StartFlags {
   retentionDays: string
   replaceAfterMs: string
   logLevel: string
+  otlpEndpoint?: string
+  traceSampleRatio: string
   'http.addr': string
   'http.port': string
   'http.vhosts': string
@@ -122,6 +125,22 @@ export function apiSecurityFlags(o: {
       redisUrl: o['rateLimit.redisUrl'] ?? null,
     },
   }
+}
+
+/** `--otlp-endpoint` / `--trace-sample-ratio`, validated; null without an endpoint. */
+export function tracingFlags(o: {
+  otlpEndpoint?: string
+  traceSampleRatio?: string
+}): { otlpEndpoint: string; sampleRatio: number } | null {
+  if (!o.otlpEndpoint) return null
+  const r = z
+    .object({
+      otlpEndpoint: z.url({ protocol: /^https?$/, error: '--otlp-endpoint must be an http(s) URL' }),
+      sampleRatio: z.number({ error: '--trace-sample-ratio must be a number' }).min(0).max(1),
+    })
+    .safeParse({ otlpEndpoint: o.otlpEndpoint, sampleRatio: Number(o.traceSampleRatio ?? '1') })
+  if (!r.success) throw bad(`bad tracing options: ${r.error.issues.map((i) => i.message).join('; ')}`)
+  return r.data
 }
 
 export function keySource(o: { keystore?: string; passwordFile?: string; keyFile?: string }): KeySource {
@@ -172,6 +191,8 @@ export function registerArb(program: Command): void {
     .option('--retention-days <n>', 'days of reserve history and opportunities kept', '30')
     .option('--replace-after-ms <ms>', 'replace a trade not mined after this long with higher fees (0: never)', '0')
     .option('--log-level <level>', 'log level', 'info')
+    .option('--otlp-endpoint <url>', 'OpenTelemetry: send spans to this OTLP/HTTP traces URL (default: no tracing)')
+    .option('--trace-sample-ratio <r>', 'share of ticks traced, 0..1', '1')
     .option('--http.addr <addr>', 'API listen address', '127.0.0.1')
     .option('--http.port <port>', 'API listen port', '8570')
     .option('--http.vhosts <names>', 'Host names answered (* = any)', '*')
@@ -218,6 +239,7 @@ export function registerArb(program: Command): void {
             retentionDays: Number(o.retentionDays),
           },
           replaceAfterMs: Number(o.replaceAfterMs),
+          tracing: tracingFlags(o),
         },
         { logger },
       )

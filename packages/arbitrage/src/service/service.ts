@@ -3,7 +3,14 @@
 // (in-process or NATS), the runner's loop, and the HTTP API — with ordered shutdown.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createMetricsRegistry, HealthChecks, RedisRateLimitStore, Shutdown } from '@cairn/service-kit'
+import {
+  createMetricsRegistry,
+  createTracing,
+  HealthChecks,
+  RedisRateLimitStore,
+  Shutdown,
+  type Tracing,
+} from '@cairn/service-kit'
 import { openPglite, openPostgres, type Sql } from '@cairn/service-kit/sql'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyInstance } from 'fastify'
@@ -66,6 +73,8 @@ export interface ArbServiceOptions {
   flash?: boolean
   /** A stuck trade is replaced after this long (0: never). */
   replaceAfterMs?: number
+  /** OpenTelemetry spans (tick → search → simulate → execute) to an OTLP/HTTP collector; absent or null: off. */
+  tracing?: { otlpEndpoint: string; sampleRatio?: number } | null
 }
 
 export interface ArbService {
@@ -87,7 +96,7 @@ export interface ArbService {
 
 export async function startArbService(
   opts: ArbServiceOptions,
-  modules: { logger: Logger; registry?: Registry },
+  modules: { logger: Logger; registry?: Registry /** Tests inject one (an in-memory exporter). */; tracing?: Tracing },
 ): Promise<ArbService> {
   const { logger } = modules
   const shutdown = new Shutdown(logger, 15_000)
@@ -97,6 +106,20 @@ export async function startArbService(
     throw err
   }
   try {
+    // tracing first, closed last: spans of the shutdown itself are still exported
+    const tracing =
+      modules.tracing ??
+      (await createTracing(
+        {
+          enabled: !!opts.tracing,
+          otlpEndpoint: opts.tracing?.otlpEndpoint ?? '',
+          sampleRatio: opts.tracing?.sampleRatio ?? 1,
+          serviceName: 'cairn-arb',
+          version: '0.1.0',
+        },
+        { logger },
+      ))
+    shutdown.add('tracing', () => tracing.shutdown())
     // storage first: nothing runs without its configuration
     let sql: Sql
     if (opts.databaseUrl) sql = await openPostgres(opts.databaseUrl)
@@ -208,6 +231,36 @@ export async function startArbService(
       metrics,
       events: events.publish,
     })
+    // spans: a tick, its search, and each opportunity's simulation and execution (no-ops when off)
+    const tracer = tracing.tracer
+    tracer.wrapMethod(runner, 'tick', 'arb.tick', undefined, () => ({ 'arb.head': tracker.head?.number.toString() }))
+    tracer.wrapMethod(
+      engine,
+      'search',
+      'arb.search',
+      () => ({ 'arb.pools': graph.poolCount }),
+      (r) => ({ 'arb.found': r.found.length, 'arb.selected': r.selected.length }),
+    )
+    const hops = (o: { cycle: { pools: readonly unknown[] }; amountIn: bigint; netProfit: bigint }) => ({
+      'arb.hops': o.cycle.pools.length,
+      'arb.amount_in': o.amountIn.toString(),
+      'arb.net_profit': o.netProfit.toString(),
+    })
+    tracer.wrapMethod(
+      executor,
+      'simulate',
+      'arb.simulate',
+      (_g, o) => hops(o),
+      (r) =>
+        r.ok ? { 'arb.ok': true, 'arb.gas': Number(r.gas) } : { 'arb.ok': false, 'arb.revert': r.revert ?? r.reason },
+    )
+    tracer.wrapMethod(
+      executor,
+      'execute',
+      'arb.execute',
+      (_g, o) => hops(o),
+      (r) => ({ 'arb.status': r.status, 'arb.tx': r.hash, 'arb.block': Number(r.blockNumber) }),
+    )
     await runner.start()
     shutdown.add('executor', () => runner.stop())
 
