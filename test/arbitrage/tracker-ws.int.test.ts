@@ -8,12 +8,14 @@ import type { AddressInfo } from 'node:net'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { createMetricsRegistry } from '@cairn/service-kit'
 import { silentLogger } from '@cairn/utils'
+import { createPublicClient } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Address, TokenGraph } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { UNISWAP_V2_FEE } from '../../packages/arbitrage/src/math/v2.ts'
 import { createArbMetrics } from '../../packages/arbitrage/src/metrics.ts'
 import { ChainFeed } from '../../packages/arbitrage/src/pools/feed.ts'
 import { type BlockUpdate, PoolTracker } from '../../packages/arbitrage/src/pools/tracker.ts'
+import { reconnectingWebSocket } from '../../packages/arbitrage/src/pools/ws-transport.ts'
 import {
   addLiquidity,
   createPair,
@@ -237,4 +239,21 @@ describe('pool tracker over a WebSocket subscription (Cairn dev node)', () => {
       await proxy.close()
     }
   }, 180_000)
+
+  it('calls over ws:// fail while the node is unreachable and succeed again once it is back', async () => {
+    const proxy = await cuttableProxy(Number(new URL(c.url).port))
+    const client = createPublicClient({ transport: reconnectingWebSocket(proxy.url, { timeoutMs: 5000 }) })
+    try {
+      const n = await c.pub.getBlockNumber({ cacheTime: 0 })
+      expect(await client.getBlockNumber({ cacheTime: 0 })).toBe(n)
+      proxy.cut()
+      // several calls fail while it stays away (viem's own transport stops trying after a few)
+      for (let i = 0; i < 8; i++) await expect(client.getBlockNumber({ cacheTime: 0 })).rejects.toThrow()
+      proxy.heal()
+      expect(await client.getBlockNumber({ cacheTime: 0 })).toBe(n)
+      await expect(client.request({ method: 'eth_nope' as never })).rejects.toThrow(/not|exist|support/i)
+    } finally {
+      await proxy.close()
+    }
+  }, 60_000)
 })

@@ -15,15 +15,7 @@ import { openPglite, openPostgres, type Sql } from '@cairn/service-kit/sql'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-  type PublicClient,
-  type Transport,
-  webSocket,
-} from 'viem'
+import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, type Transport } from 'viem'
 import { ArbEngine } from '../engine.ts'
 import { ArbErrorCode } from '../errors.ts'
 import { ExecutorClient } from '../execution/executor.ts'
@@ -33,6 +25,7 @@ import { type Address, TokenGraph } from '../graph/token-graph.ts'
 import { createArbMetrics } from '../metrics.ts'
 import { ChainFeed } from '../pools/feed.ts'
 import { type FactoryConfig, PoolTracker } from '../pools/tracker.ts'
+import { reconnectingWebSocket } from '../pools/ws-transport.ts'
 import { NatsQueue } from '../queue/nats-queue.ts'
 import { type Claims, MemoryClaims, MemoryQueue, type OpportunityQueue } from '../queue/queue.ts'
 import { RiskGuard } from '../risk/guard.ts'
@@ -151,8 +144,10 @@ export async function startArbService(
     const rpcIsWs = /^wss?:\/\//i.test(opts.rpc)
     const wsUrl = opts.ws ?? (rpcIsWs ? opts.rpc : null)
     // calls go to the RPC URL (http or ws); the subscriptions have their own socket (ChainStream)
+    // over ws:// a socket reopened by the next call after the node went away (viem's webSocket
+    // transport gives up for good after its reconnect attempts)
     const transport: Transport = rpcIsWs
-      ? webSocket(opts.rpc, { timeout: 30_000 })
+      ? reconnectingWebSocket(opts.rpc, { timeoutMs: 30_000 })
       : http(opts.rpc, { timeout: 30_000 })
     const probe = createPublicClient({ transport })
     const chainId = await probe.getChainId()
