@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger } from '@cairn/service-kit'
+import { createLogger, createTracing } from '@cairn/service-kit'
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { type ArbService, startArbService } from '../../packages/arbitrage/src/service/service.ts'
@@ -37,6 +38,7 @@ describe('the arbitrage service on a Cairn dev chain', () => {
   let executor: Address
   const pool: Record<string, Address> = {}
   const dir = mkdtempSync(join(tmpdir(), 'arb-svc-'))
+  const spans = new InMemorySpanExporter()
 
   beforeAll(async () => {
     c = await startCairn()
@@ -77,7 +79,13 @@ describe('the arbitrage service on a Cairn dev chain', () => {
         queue: { kind: 'memory' },
         runner: { role: 'all', executorId: 'e2e' },
       },
-      { logger: createLogger({ level: 'error', format: 'json' }) },
+      {
+        logger: createLogger({ level: 'error', format: 'json' }),
+        tracing: await createTracing(
+          { enabled: true, otlpEndpoint: '', sampleRatio: 1, serviceName: 'arb-e2e', version: 't', exporter: spans },
+          { logger: createLogger({ level: 'error', format: 'json' }) },
+        ),
+      },
     )
   }, 180_000)
 
@@ -134,5 +142,28 @@ describe('the arbitrage service on a Cairn dev chain', () => {
     const metrics = (await inject({ url: '/metrics' })).body
     expect(metrics).toMatch(/cairn_arb_trades_total\{status="success"\} 1/)
     expect(metrics).toMatch(/cairn_arb_block_to_tx_seconds_count 1/)
+
+    // OpenTelemetry (in-memory exporter): each tick holds its search; the simulation and the
+    // execution are spans with the trade's shape and outcome
+    const done = spans.getFinishedSpans()
+    const named = (n: string) => done.filter((sp) => sp.name === n)
+    const ticks = named('arb.tick')
+    expect(ticks.length).toBeGreaterThanOrEqual(2)
+    const search = named('arb.search')
+    expect(search.length).toBeGreaterThan(0)
+    for (const sp of search) expect(ticks.map((t) => t.spanContext().spanId)).toContain(sp.parentSpanContext?.spanId)
+    const exec = named('arb.execute')
+    expect(exec).toHaveLength(1)
+    expect(exec[0]!.attributes['arb.status']).toBe('success')
+    expect(exec[0]!.attributes['arb.tx']).toBe(trades[0].txHash)
+    const sim = named('arb.simulate')
+    expect(sim.some((sp) => sp.attributes['arb.ok'] === true)).toBe(true)
+    // one trace per tick: the trade's simulation and execution are children of the tick that found it
+    const tradeTick = ticks.find((t) => t.spanContext().spanId === exec[0]!.parentSpanContext?.spanId)
+    expect(tradeTick).toBeDefined()
+    expect(sim.some((sp) => sp.parentSpanContext?.spanId === tradeTick!.spanContext().spanId)).toBe(true)
+    expect(new Set([...sim, ...exec].map((sp) => sp.spanContext().traceId))).toEqual(
+      new Set([tradeTick!.spanContext().traceId]),
+    )
   }, 180_000)
 })

@@ -28,6 +28,8 @@ export const ArbErrorCode = {
   EDGE_REFUSED: 'ARB_EDGE_REFUSED',
   /** Too many connections from one address, or the service is shedding load (429/503). */
   OVERLOADED: 'ARB_OVERLOADED',
+  /** A caller (principal or IP) spent its API rate limit (429 with Retry-After). */
+  RATE_LIMITED: 'ARB_RATE_LIMITED',
 } as const
 export type ArbErrorCode = (typeof ArbErrorCode)[keyof typeof ArbErrorCode]
 

@@ -25,6 +25,10 @@ export interface ArbMetrics {
   stopped: Gauge<'reason'>
   /** Consecutive failed polls of the chain's RPC. */
   rpcFailures: Counter
+  /** 1 while the WebSocket subscription (new heads, pool logs) is live; 0 while polling instead. */
+  wsConnected: Gauge
+  /** Times the WebSocket subscription went down. */
+  wsDisconnects: Counter
 }
 
 /** Registers the arbitrage metrics on `registry` (service-kit's registry in the service). */
@@ -87,6 +91,16 @@ export function createArbMetrics(registry: Registry): ArbMetrics {
     rpcFailures: new Counter({
       name: 'cairn_arb_rpc_failures_total',
       help: "Polls of the chain's JSON-RPC that failed",
+      registers,
+    }),
+    wsConnected: new Gauge({
+      name: 'cairn_arb_ws_connected',
+      help: 'WebSocket subscription to new heads and pool logs live (1) or down / not configured (0)',
+      registers,
+    }),
+    wsDisconnects: new Counter({
+      name: 'cairn_arb_ws_disconnects_total',
+      help: 'Times the WebSocket subscription went down (polling took over until it came back)',
       registers,
     }),
   }

@@ -6,10 +6,12 @@ import { hostname } from 'node:os'
 import { checkHmacSecret, closeLogs, createLogger, readApiKeysFile } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
+import { z } from 'zod'
 import { ArbErrorCode } from '../errors.ts'
 import type { KeySource } from '../execution/signer.ts'
 import type { Address } from '../graph/token-graph.ts'
 import type { FactoryConfig } from '../pools/tracker.ts'
+import { parseApiSecurity } from '../service/api-config.ts'
 import { ARB_ROLES, type Role, signToken } from '../service/auth.ts'
 import { startArbService } from '../service/service.ts'
 
@@ -65,6 +67,16 @@ interface StartFlags {
   killFile?: string
   jwtSecretFile?: string
   apiKeysFile?: string
+  jwksUrl?: string
+  jwtIssuer?: string
+  jwtAudience?: string
+  jwtRoleClaim: string
+  rateLimit: boolean
+  'rateLimit.windowMs': string
+  'rateLimit.perIp': string
+  'rateLimit.perPrincipal': string
+  'rateLimit.redisUrl'?: string
+  'rateLimit.onStoreError': string
   queue: string
   natsUrl: string
   role: string
@@ -72,10 +84,63 @@ interface StartFlags {
   retentionDays: string
   replaceAfterMs: string
   logLevel: string
+  otlpEndpoint?: string
+  traceSampleRatio: string
   'http.addr': string
   'http.port': string
   'http.vhosts': string
   'http.cors': string
+}
+
+/** The API security flags as the raw object {@link parseApiSecurity} validates. */
+export function apiSecurityFlags(o: {
+  jwksUrl?: string
+  jwtIssuer?: string
+  jwtAudience?: string
+  jwtRoleClaim?: string
+  rateLimit?: boolean
+  'rateLimit.windowMs'?: string
+  'rateLimit.perIp'?: string
+  'rateLimit.perPrincipal'?: string
+  'rateLimit.redisUrl'?: string
+  'rateLimit.onStoreError'?: string
+}): unknown {
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
+  if (!o.jwksUrl && (o.jwtIssuer || o.jwtAudience)) throw bad('--jwt-issuer and --jwt-audience need --jwks-url')
+  return {
+    jwks: o.jwksUrl
+      ? {
+          url: o.jwksUrl,
+          issuer: o.jwtIssuer ?? '',
+          audience: o.jwtAudience ?? '',
+          ...(o.jwtRoleClaim ? { roleClaim: o.jwtRoleClaim } : {}),
+        }
+      : null,
+    rateLimit: {
+      enabled: o.rateLimit !== false,
+      ...(o['rateLimit.windowMs'] !== undefined ? { windowMs: num(o['rateLimit.windowMs']) } : {}),
+      ...(o['rateLimit.perIp'] !== undefined ? { perIp: num(o['rateLimit.perIp']) } : {}),
+      ...(o['rateLimit.perPrincipal'] !== undefined ? { perPrincipal: num(o['rateLimit.perPrincipal']) } : {}),
+      ...(o['rateLimit.onStoreError'] !== undefined ? { onStoreError: o['rateLimit.onStoreError'] } : {}),
+      redisUrl: o['rateLimit.redisUrl'] ?? null,
+    },
+  }
+}
+
+/** `--otlp-endpoint` / `--trace-sample-ratio`, validated; null without an endpoint. */
+export function tracingFlags(o: {
+  otlpEndpoint?: string
+  traceSampleRatio?: string
+}): { otlpEndpoint: string; sampleRatio: number } | null {
+  if (!o.otlpEndpoint) return null
+  const r = z
+    .object({
+      otlpEndpoint: z.url({ protocol: /^https?$/, error: '--otlp-endpoint must be an http(s) URL' }),
+      sampleRatio: z.number({ error: '--trace-sample-ratio must be a number' }).min(0).max(1),
+    })
+    .safeParse({ otlpEndpoint: o.otlpEndpoint, sampleRatio: Number(o.traceSampleRatio ?? '1') })
+  if (!r.success) throw bad(`bad tracing options: ${r.error.issues.map((i) => i.message).join('; ')}`)
+  return r.data
 }
 
 export function keySource(o: { keystore?: string; passwordFile?: string; keyFile?: string }): KeySource {
@@ -89,8 +154,8 @@ export function registerArb(program: Command): void {
   arb
     .command('start')
     .description('Run the arbitrage service: watch pools over JSON-RPC, trade through ArbExecutor, serve the API')
-    .requiredOption('--rpc <url>', "the chain's JSON-RPC (http)")
-    .option('--ws <url>', 'WebSocket JSON-RPC: a tick on every new head')
+    .requiredOption('--rpc <url>', "the chain's JSON-RPC (http, or ws: then also the subscription)")
+    .option('--ws <url>', 'WebSocket JSON-RPC: eth_subscribe new heads and pool logs (polling while it is down)')
     .option('--database-url <url>', 'PostgreSQL connection string (default: PGlite in --datadir)')
     .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/arb')
     .option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')
@@ -109,6 +174,16 @@ export function registerArb(program: Command): void {
     .option('--kill-file <file>', 'trading stops while this file exists')
     .option('--jwt-secret-file <file>', 'HS256 secret (≥ 32 bytes) for bearer tokens')
     .option('--api-keys-file <file>', 'JSON [{"name","role","key"}] of API keys (roles viewer, operator, admin)')
+    .option('--jwks-url <url>', 'JWKS of an OAuth2/OIDC provider: RS256/ES256 bearer tokens')
+    .option('--jwt-issuer <iss>', 'required iss of JWKS tokens (with --jwks-url)')
+    .option('--jwt-audience <aud>', 'required aud of JWKS tokens (with --jwks-url)')
+    .option('--jwt-role-claim <name>', 'the claim of JWKS tokens holding viewer, operator or admin', 'role')
+    .option('--no-rate-limit', 'serve the API without rate limits')
+    .option('--rate-limit.window-ms <ms>', 'rate-limit sliding window', '60000')
+    .option('--rate-limit.per-ip <n>', 'requests per window from one IP without valid credentials', '300')
+    .option('--rate-limit.per-principal <n>', 'requests per window of one API key or token subject', '3000')
+    .option('--rate-limit.redis-url <url>', 'keep rate-limit windows in Redis (shared by every instance)')
+    .option('--rate-limit.on-store-error <policy>', 'when Redis fails: open (let through) or closed (503)', 'open')
     .option('--queue <kind>', 'memory (embedded) or nats', 'memory')
     .option('--nats-url <url>', 'NATS with JetStream', '127.0.0.1:4222')
     .option('--role <role>', 'all, strategy (search and queue) or executor (execute from the queue)', 'all')
@@ -116,6 +191,8 @@ export function registerArb(program: Command): void {
     .option('--retention-days <n>', 'days of reserve history and opportunities kept', '30')
     .option('--replace-after-ms <ms>', 'replace a trade not mined after this long with higher fees (0: never)', '0')
     .option('--log-level <level>', 'log level', 'info')
+    .option('--otlp-endpoint <url>', 'OpenTelemetry: send spans to this OTLP/HTTP traces URL (default: no tracing)')
+    .option('--trace-sample-ratio <r>', 'share of ticks traced, 0..1', '1')
     .option('--http.addr <addr>', 'API listen address', '127.0.0.1')
     .option('--http.port <port>', 'API listen port', '8570')
     .option('--http.vhosts <names>', 'Host names answered (* = any)', '*')
@@ -133,6 +210,7 @@ export function registerArb(program: Command): void {
       if (o.role !== 'all' && o.queue === 'memory') throw bad('--role strategy/executor needs --queue nats')
       const jwtSecret = o.jwtSecretFile ? readSecret(o.jwtSecretFile) : null
       checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
+      const security = parseApiSecurity(apiSecurityFlags(o))
       const svc = await startArbService(
         {
           rpc: o.rpc,
@@ -146,7 +224,12 @@ export function registerArb(program: Command): void {
           maxHops: Number(o.maxHops),
           pollMs: Number(o.pollMs),
           http: { host: o['http.addr'], port: Number(o['http.port']) },
-          auth: { jwtSecret, apiKeys: o.apiKeysFile ? readApiKeysFile(o.apiKeysFile, ARB_ROLES) : [] },
+          auth: {
+            jwtSecret,
+            jwks: security.jwks,
+            apiKeys: o.apiKeysFile ? readApiKeysFile(o.apiKeysFile, ARB_ROLES) : [],
+          },
+          rateLimit: security.rateLimit,
           edge: { vhosts: list(o['http.vhosts']), cors: list(o['http.cors']), maxConnectionsPerIp: 0, shedLagMs: 0 },
           killFile: o.killFile ?? null,
           queue: o.queue === 'nats' ? { kind: 'nats', servers: o.natsUrl } : { kind: 'memory' },
@@ -156,6 +239,7 @@ export function registerArb(program: Command): void {
             retentionDays: Number(o.retentionDays),
           },
           replaceAfterMs: Number(o.replaceAfterMs),
+          tracing: tracingFlags(o),
         },
         { logger },
       )

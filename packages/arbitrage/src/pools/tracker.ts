@@ -6,6 +6,11 @@
 // parent is not the block we applied at that height, the chain reorganised: the journal undoes our
 // blocks back to the common ancestor (the removed logs' effects) and the new branch is applied. A
 // reorg deeper than the journal falls back to reading every pool's reserves again.
+//
+// Over a WebSocket subscription (pools/chain-stream.ts) the same journal serves two more signals:
+// a removed log (the node dropped a block we applied) undoes that block and those above it at the
+// next poll, before the node's new branch is read; and after the socket was down, the next poll
+// reconciles every pool with getReserves (a notification may have been lost with the socket).
 import { CairnError, type Logger } from '@cairn/utils'
 import type { Hex, PublicClient } from 'viem'
 import { ArbErrorCode } from '../errors.ts'
@@ -62,6 +67,12 @@ export class PoolTracker {
   private headNumber: bigint | undefined
   /** Pools whose reserves an undo changed, reported with the next update. */
   private readonly undone = new Set<Address>()
+  /** Blocks reported removed (a subscription's removed logs), undone at the next poll. */
+  private readonly removed = new Map<bigint, Hex>()
+  /** Blocks already undone for removed logs, reported as the next update's reorg depth. */
+  private removedDepth = 0
+  /** The next poll reads every pool's reserves too (after the subscription was down). */
+  private reconcileNext = false
 
   constructor(
     opts: PoolTrackerOptions,
@@ -113,18 +124,52 @@ export class PoolTracker {
     return { number: head.number, hash: head.hash, changed: new Set(created), created }
   }
 
+  /**
+   * A removed log's block (the node reorganised it away): if it is a block we applied, the next
+   * poll undoes it and every block above it from the journal before reading the new branch.
+   */
+  noteRemoved(number: bigint, hash: Hex): void {
+    this.removed.set(number, hash.toLowerCase() as Hex)
+  }
+
+  /** The next poll also reads every pool's reserves (getReserves) and reports those that were wrong. */
+  requestReconcile(): void {
+    this.reconcileNext = true
+  }
+
   /** Applies every block from the last applied one to the node's head; one update per block. */
   async poll(): Promise<BlockUpdate[]> {
     if (this.headNumber === undefined) return [await this.start()]
+    this.undoRemoved()
+    const out = await this.follow()
+    if (this.reconcileNext && this.headNumber !== undefined) {
+      this.reconcileNext = false
+      const wrong = await this.reconcile()
+      if (wrong.length > 0) {
+        this.modules.logger.warn({ pools: wrong.length }, 'reconciled: reserves read again differed')
+        const h = this.head!
+        const last = out.at(-1)
+        if (last && last.number === h.number) for (const p of wrong) last.changed.add(p)
+        else out.push({ number: h.number, hash: h.hash, changed: new Set(wrong), created: [] })
+      }
+    }
+    return out
+  }
+
+  private async follow(): Promise<BlockUpdate[]> {
     const { client } = this.modules
     const latest = await this.rpc('eth_blockNumber', () => client.getBlockNumber({ cacheTime: 0 }))
     const out: BlockUpdate[] = []
+    const carried = this.removedDepth
+    this.removedDepth = 0
+    if (this.headNumber === undefined) return [await this.resync()]
     // our head must still be the node's block at that height (a reorg to a branch no longer than
     // ours, or a rewind of the chain, shows up here and nowhere else)
     const head = this.headNumber
     const ancestor = await this.rewind(head, latest)
     if (ancestor === undefined) return [await this.resync()]
-    let pendingReorg: number | undefined = ancestor < head ? Number(head - ancestor) : undefined
+    let pendingReorg: number | undefined =
+      ancestor < head || carried > 0 ? Number(head - ancestor) + carried : undefined
     let n = ancestor + 1n
     while (n <= latest) {
       const block = await this.rpc('eth_getBlockByNumber', () => client.getBlock({ blockNumber: n }))
@@ -170,6 +215,37 @@ export class PoolTracker {
   }
 
   // -- internals ---------------------------------------------------------------------------------
+
+  /** Undoes, from the journal, every block noted removed that we applied, and all blocks above it. */
+  private undoRemoved(): void {
+    if (this.removed.size === 0) return
+    let lowest: bigint | undefined
+    for (const [n, hash] of this.removed)
+      if (this.hashes.get(n)?.toLowerCase() === hash && (lowest === undefined || n < lowest)) lowest = n
+    this.removed.clear()
+    if (lowest === undefined || this.headNumber === undefined) return
+    const { graph, logger } = this.modules
+    let k = this.headNumber
+    for (; k >= lowest; k--) {
+      const undo = this.journal.get(k)
+      if (undo === undefined) {
+        // the journal does not reach it: the next poll finds no ancestor and reads everything again
+        this.hashes.clear()
+        break
+      }
+      for (let i = undo.length - 1; i >= 0; i--) {
+        const u = undo[i]!
+        if (u.kind === 'created') graph.removePool(u.pool)
+        else graph.setReserves(u.pool, u.reserve0, u.reserve1)
+        this.undone.add(u.pool)
+      }
+      this.journal.delete(k)
+      this.hashes.delete(k)
+      this.removedDepth++
+    }
+    logger.warn({ from: Number(lowest), depth: this.removedDepth }, 'reorg: removed logs undone')
+    this.headNumber = lowest - 1n
+  }
 
   private async applyBlock(number: bigint, hash: Hex): Promise<BlockUpdate> {
     const { client, graph } = this.modules

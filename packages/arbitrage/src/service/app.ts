@@ -1,7 +1,14 @@
 // The arbitrage service's HTTP API on Fastify behind service-kit's edge: reads for viewers, live
 // risk configuration and the kill switch for operators, the audit log for admins; OpenAPI at
 // /docs, Prometheus at /metrics, /health and /ready.
-import { Edge, type HealthChecks, type LagSource, requestId } from '@cairn/service-kit'
+import {
+  type CredentialHeaders,
+  Edge,
+  type HealthChecks,
+  type LagSource,
+  type RateLimitStore,
+  requestId,
+} from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
@@ -15,11 +22,20 @@ import { type AuthOptions, createAuthenticator, type Principal, type Role, requi
 import { edgeError, httpError } from './errors-http.ts'
 import type { EventHub } from './events.ts'
 import { openApiDocument } from './openapi.ts'
+import {
+  ApiLimiter,
+  type ApiRateLimitOptions,
+  DEFAULT_API_RATE_LIMIT,
+  retryAfterSeconds,
+  UNLIMITED_ROUTES,
+} from './rate-limit.ts'
 
 export interface ArbApiOptions {
   auth: AuthOptions
   /** service-kit's edge: Host names answered (`*`: any), CORS origins, per-IP cap (0: none), shedding (0: never). */
   edge: { vhosts: readonly string[]; cors: readonly string[]; maxConnectionsPerIp: number; shedLagMs: number }
+  /** Requests per principal / per IP (default {@link DEFAULT_API_RATE_LIMIT}: on, in memory). */
+  rateLimit?: ApiRateLimitOptions
 }
 
 export interface ArbApiModules {
@@ -36,6 +52,10 @@ export interface ArbApiModules {
   /** Closes the engine's breaker (after consecutive reverts); absent: the route answers 404. */
   resetBreaker?: () => void
   lag?: LagSource
+  /** Where rate-limit windows live (default: memory; a RedisRateLimitStore shares them). */
+  rateLimitStore?: RateLimitStore
+  /** Milliseconds since the epoch, for token expiry and rate-limit windows (tests inject one). */
+  clockMs?: () => number
 }
 
 export const DEFAULT_EDGE: ArbApiOptions['edge'] = { vhosts: ['*'], cors: [], maxConnectionsPerIp: 0, shedLagMs: 0 }
@@ -84,15 +104,72 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     },
   )
   edge.register(app).catch((err: unknown) => logger.error({ err }, 'arbitrage edge: CORS failed to load'))
-  const authn = createAuthenticator(opts.auth)
-  // credentials are checked before any body is read
-  const principals = new WeakMap<FastifyRequest, Principal>()
+  const authn = createAuthenticator(opts.auth, {
+    logger,
+    registry,
+    ...(modules.clockMs ? { clockMs: modules.clockMs } : {}),
+  })
+  // Credentials are checked once per request, before any body is read: the rate limit charges the
+  // principal they prove (or the IP without valid ones), the route's guard then checks the role.
+  // Browsers cannot set headers on a WebSocket: /v1/stream may carry ?token= (a JWT or an API key).
+  type Authn = { principal: Principal | null } | { error: unknown }
+  const authns = new WeakMap<FastifyRequest, Authn>()
+  const credentials = (req: FastifyRequest): CredentialHeaders => {
+    const token = req.routeOptions.url === '/v1/stream' ? (req.query as { token?: string }).token : undefined
+    return token ? { authorization: `Bearer ${token}` } : req.headers
+  }
+  const authOnce = async (req: FastifyRequest): Promise<Authn> => {
+    let a = authns.get(req)
+    if (!a) {
+      try {
+        a = { principal: await authn(credentials(req)) }
+      } catch (error) {
+        a = { error }
+      }
+      authns.set(req, a)
+    }
+    return a
+  }
+  const principalOf = async (req: FastifyRequest): Promise<Principal | null> => {
+    const a = await authOnce(req)
+    if ('error' in a) throw a.error
+    return a.principal
+  }
+  const limiter = new ApiLimiter(opts.rateLimit ?? DEFAULT_API_RATE_LIMIT, {
+    registry,
+    logger,
+    ...(modules.rateLimitStore ? { store: modules.rateLimitStore } : {}),
+    ...(modules.clockMs ? { now: modules.clockMs } : {}),
+  })
+  app.addHook('onRequest', async (req, reply) => {
+    if (!limiter.opts.enabled || UNLIMITED_ROUTES.has(req.routeOptions.url ?? '')) return
+    const a = await authOnce(req)
+    const p = 'principal' in a ? a.principal : null
+    const d = await limiter.charge(req.ip, p ? p.sub : null)
+    if (d.allowed) return
+    const err = d.storeDown
+      ? new CairnError(ArbErrorCode.OVERLOADED, 'the rate-limit store is unavailable', { fault: 'transient' })
+      : new CairnError(
+          ArbErrorCode.RATE_LIMITED,
+          `rate limit of ${p ? `principal ${p.sub}` : `address ${req.ip}`} reached (${p ? limiter.opts.perPrincipal : limiter.opts.perIp} requests per ${limiter.opts.windowMs / 1000} s)`,
+          { fault: 'caller', hint: 'wait for Retry-After seconds; authenticated callers get a larger allowance' },
+        )
+    const { status, body } = httpError(err)
+    logger.info({ ip: req.ip, sub: p?.sub, url: req.url }, 'request refused: rate limit')
+    return reply
+      .code(status)
+      .header('retry-after', String(retryAfterSeconds(d)))
+      .send(body)
+  })
   const guardRole = (role: Role) => ({
     onRequest: async (req: FastifyRequest) => {
-      principals.set(req, requireRole(await authn(req.headers), role))
+      requireRole(await principalOf(req), role)
     },
   })
-  const who = (req: FastifyRequest) => principals.get(req) as Principal
+  const who = (req: FastifyRequest) => {
+    const a = authns.get(req)
+    return (a && 'principal' in a ? a.principal : null) as Principal
+  }
   const send = (reply: { type(t: string): { send(b: string): unknown } }, v: unknown) =>
     reply.type('application/json').send(json(v))
 
@@ -108,7 +185,11 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     return reply.code(r.status === 'ok' ? 200 : 503).send(r)
   })
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()))
-  app.get('/docs', async () => openApiDocument())
+  const docs = openApiDocument({
+    jwks: opts.auth.jwks ?? null,
+    rateLimit: opts.rateLimit ?? DEFAULT_API_RATE_LIMIT,
+  })
+  app.get('/docs', async () => docs)
 
   app.get('/v1/status', guardRole('viewer'), async (_req, reply) =>
     send(reply, { ...modules.status(), stopReason: guard.stopReason(), realizedToday: guard.realized }),
@@ -190,16 +271,14 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
       return { reset: true, stopReason: guard.stopReason() }
     })
   }
-  // WebSocket /v1/stream (viewer): opportunities as decided, trades, configuration changes. Browsers
-  // cannot set headers on a WebSocket: the token may come as ?token= (a bearer JWT or an API key).
+  // WebSocket /v1/stream (viewer): opportunities as decided, trades, configuration changes.
   const hub = modules.events
   if (hub) {
     void app.register(websocket, { options: { maxPayload: 4096 } })
     void app.register(async (inst) => {
       inst.get('/v1/stream', { websocket: true }, async (socket, req) => {
         try {
-          const token = (req.query as { token?: string }).token
-          requireRole(await authn(token ? { authorization: `Bearer ${token}` } : req.headers), 'viewer')
+          requireRole(await principalOf(req), 'viewer')
         } catch (err) {
           socket.send(JSON.stringify({ type: 'error', ...httpError(err).body }))
           socket.close(4401, 'unauthenticated')

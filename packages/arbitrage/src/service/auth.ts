@@ -1,16 +1,19 @@
 // The arbitrage service's roles, ordered: a viewer reads, an operator also changes limits and the
-// kill switch, an admin also reads the audit log. service-kit's authenticator resolves API keys
-// and HS256 JWTs (`sub`, `role`, `exp` required) to one of them.
+// kill switch, an admin also reads the audit log. service-kit's authenticator resolves API keys,
+// HS256 JWTs (`sub`, `role`, `exp` required) and RS256/ES256 JWTs of an OAuth2/OIDC provider
+// (checked against its JWKS, with issuer and audience; the role in a configurable claim) to one of them.
 import {
   Authenticator,
   type CredentialHeaders,
   defineRoles,
   hashApiKey,
+  JwksVerifier,
   roleAllows,
   ServiceErrorCode,
   signHs256,
 } from '@cairn/service-kit'
-import { CairnError, isCairnError } from '@cairn/utils'
+import { CairnError, isCairnError, type Logger } from '@cairn/utils'
+import type { Registry } from 'prom-client'
 import { ArbErrorCode } from '../errors.ts'
 
 export type Role = 'viewer' | 'operator' | 'admin'
@@ -27,10 +30,36 @@ export interface ApiKey {
   key: string
 }
 
+/** Bearer tokens signed by an OAuth2/OIDC provider (RS256 or ES256), checked against its JWKS. */
+export interface JwksOptions {
+  /** The provider's JWKS URL (e.g. https://idp.example/.well-known/jwks.json). */
+  url: string
+  /** Required `iss`. */
+  issuer: string
+  /** Required `aud` (one of the token's audiences). */
+  audience: string
+  /** The claim holding viewer / operator / admin (default `role`). */
+  roleClaim?: string
+  /** Accepted clock skew, seconds (default 30). */
+  clockToleranceSeconds?: number
+  /** Timeout of one JWKS fetch, ms (default 5000). */
+  timeoutMs?: number
+}
+
 export interface AuthOptions {
-  /** HS256 secret (≥ 32 bytes); null: no JWTs. */
+  /** HS256 secret (≥ 32 bytes); null: no HS256 JWTs. */
   jwtSecret: Uint8Array | null
+  /** RS256/ES256 JWTs of an OAuth2/OIDC provider; absent or null: none. */
+  jwks?: JwksOptions | null
   apiKeys: readonly ApiKey[]
+}
+
+export interface AuthModules {
+  logger: Logger
+  /** Where the JWKS fetches are counted (`cairn_outbound_calls_total{target="jwks"}`); null: nowhere. */
+  registry: Registry | null
+  /** Milliseconds since the epoch (tests move it to expire tokens). */
+  clockMs?: () => number
 }
 
 const unauthenticated = (message: string) =>
@@ -39,16 +68,46 @@ const unauthenticated = (message: string) =>
     hint: 'send Authorization: Bearer <JWT> (cairn arb token) or X-Api-Key',
   })
 
-export function createAuthenticator(opts: AuthOptions): (h: CredentialHeaders) => Promise<Principal | null> {
+/**
+ * Resolves a request's credentials to a principal: API keys (X-Api-Key, kept as sha256, compared
+ * in constant time), HS256 tokens (the shared secret) and RS256/ES256 tokens (the JWKS; `exp` and
+ * `sub` required, `iss` and `aud` checked), chosen by the token's `alg`. A token must name one of
+ * viewer, operator, admin. Refused credentials are ARB_UNAUTHENTICATED (401); a JWKS that cannot be
+ * fetched stays transient (503). Null when the request carries no credentials.
+ */
+export function createAuthenticator(
+  opts: AuthOptions,
+  modules: AuthModules,
+): (h: CredentialHeaders) => Promise<Principal | null> {
+  const jwks = opts.jwks ?? null
   const kit = new Authenticator<Role>(ARB_ROLES, {
     apiKeys: opts.apiKeys.map((k) => ({ name: k.name, role: k.role, keyHash: hashApiKey(k.key) })),
     hs256: opts.jwtSecret ? { secret: opts.jwtSecret, requireExp: true, requireSub: true, defaultRole: null } : null,
-    jwks: null,
+    jwks: jwks
+      ? {
+          verifier: new JwksVerifier(
+            {
+              url: jwks.url,
+              issuer: jwks.issuer,
+              audience: jwks.audience,
+              requiredClaims: ['exp', 'sub'],
+              clockToleranceSeconds: jwks.clockToleranceSeconds ?? 30,
+              timeoutMs: jwks.timeoutMs ?? 5000,
+              halfOpenAfterMs: 10_000,
+              refreshDeadlineMs: (jwks.timeoutMs ?? 5000) * 3,
+            },
+            { logger: modules.logger, registry: modules.registry },
+          ),
+          roleClaim: jwks.roleClaim ?? 'role',
+          defaultRole: null,
+          requireSub: true,
+        }
+      : null,
     tokenCache: 10_000,
   })
   return async (headers) => {
     try {
-      const c = await kit.authenticate(headers)
+      const c = await kit.authenticate(headers, modules.clockMs?.() ?? Date.now())
       return c ? { sub: c.name ?? '', role: c.role } : null
     } catch (err) {
       if (isCairnError(err, ServiceErrorCode.AUTH_INVALID)) throw unauthenticated(err.message)

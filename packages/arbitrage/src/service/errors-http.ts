@@ -11,6 +11,7 @@ const STATUS: Record<string, number> = {
   [ArbErrorCode.FORBIDDEN]: 403,
   [ArbErrorCode.EDGE_REFUSED]: 403,
   [ArbErrorCode.OVERLOADED]: 503,
+  [ArbErrorCode.RATE_LIMITED]: 429,
   [ServiceErrorCode.STORAGE_FAILED]: 503,
 }
 

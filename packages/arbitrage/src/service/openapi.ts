@@ -1,6 +1,32 @@
-// The OpenAPI 3.1 document served at /docs.
-export function openApiDocument(): Record<string, unknown> {
-  const security = [{ bearer: [] }, { apiKey: [] }]
+// The OpenAPI 3.1 document served at /docs: the auth schemes this instance accepts and the rate
+// limits it applies are described as configured.
+
+/** What the document says of this instance's configuration (all optional). */
+export interface OpenApiFacts {
+  /** RS256/ES256 tokens from an OAuth2/OIDC provider, if configured. */
+  jwks?: { issuer: string; audience: string; roleClaim?: string } | null
+  /** The API rate limits, if on. */
+  rateLimit?: { enabled: boolean; windowMs: number; perIp: number; perPrincipal: number } | null
+}
+
+export function openApiDocument(facts: OpenApiFacts = {}): Record<string, unknown> {
+  const jwks = facts.jwks ?? null
+  const rl = facts.rateLimit?.enabled ? facts.rateLimit : null
+  const security = [{ bearer: [] }, ...(jwks ? [{ bearerJwks: [] }] : []), { apiKey: [] }]
+  const retryAfter = {
+    'Retry-After': { description: 'seconds until the request would fit the window', schema: { type: 'integer' } },
+  }
+  const limited = {
+    429: {
+      description: rl
+        ? `rate limit reached (${rl.perPrincipal} requests per ${rl.windowMs / 1000} s per principal, ${rl.perIp} per IP without valid credentials); code ARB_RATE_LIMITED`
+        : 'rate limit reached (code ARB_RATE_LIMITED)',
+      headers: retryAfter,
+    },
+    503: {
+      description: 'not now: the JWKS cannot be fetched, the rate-limit store is down (closed policy), or shedding',
+    },
+  }
   const op = (summary: string, role: string, extra: Record<string, unknown> = {}) => ({
     summary,
     description: `Role: ${role} or above (viewer < operator < admin).`,
@@ -10,6 +36,7 @@ export function openApiDocument(): Record<string, unknown> {
       400: { description: 'bad request (code, message, hint)' },
       401: { description: 'no or bad credentials' },
       403: { description: 'role not allowed' },
+      ...limited,
     },
     ...extra,
   })
@@ -32,7 +59,21 @@ export function openApiDocument(): Record<string, unknown> {
     },
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (HS256; claims sub, role, exp)' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT (HS256 from cairn arb token; claims sub, role, exp)',
+        },
+        ...(jwks
+          ? {
+              bearerJwks: {
+                type: 'http',
+                scheme: 'bearer',
+                bearerFormat: 'JWT (RS256 or ES256 of an OAuth2/OIDC provider, checked against its JWKS)',
+                description: `iss ${jwks.issuer}, aud ${jwks.audience}; sub and exp required; claim ${jwks.roleClaim ?? 'role'}: viewer, operator or admin`,
+              },
+            }
+          : {}),
         apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
       },
     },

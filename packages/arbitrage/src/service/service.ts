@@ -3,20 +3,19 @@
 // (in-process or NATS), the runner's loop, and the HTTP API — with ordered shutdown.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { createMetricsRegistry, HealthChecks, Shutdown } from '@cairn/service-kit'
+import {
+  createMetricsRegistry,
+  createTracing,
+  HealthChecks,
+  RedisRateLimitStore,
+  Shutdown,
+  type Tracing,
+} from '@cairn/service-kit'
 import { openPglite, openPostgres, type Sql } from '@cairn/service-kit/sql'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-  type PublicClient,
-  type Transport,
-  webSocket,
-} from 'viem'
+import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, type Transport } from 'viem'
 import { ArbEngine } from '../engine.ts'
 import { ArbErrorCode } from '../errors.ts'
 import { ExecutorClient } from '../execution/executor.ts'
@@ -24,7 +23,9 @@ import { NonceManager } from '../execution/nonce-manager.ts'
 import { type KeySource, loadSigner } from '../execution/signer.ts'
 import { type Address, TokenGraph } from '../graph/token-graph.ts'
 import { createArbMetrics } from '../metrics.ts'
+import { ChainFeed } from '../pools/feed.ts'
 import { type FactoryConfig, PoolTracker } from '../pools/tracker.ts'
+import { reconnectingWebSocket } from '../pools/ws-transport.ts'
 import { NatsQueue } from '../queue/nats-queue.ts'
 import { type Claims, MemoryClaims, MemoryQueue, type OpportunityQueue } from '../queue/queue.ts'
 import { RiskGuard } from '../risk/guard.ts'
@@ -38,7 +39,11 @@ import { ArbRunner, type ArbRunnerOptions } from './runner.ts'
 
 export interface ArbServiceOptions {
   rpc: string
-  /** WebSocket endpoint: new heads trigger a tick at once (polling at `pollMs` stays as the fallback). */
+  /**
+   * WebSocket endpoint (default: `rpc` itself when it is ws:// or wss://): `eth_subscribe` to new
+   * heads and pool logs ticks at once and undoes removed logs; while the socket is down the loop
+   * polls every `pollMs` and, once it is back, reconciles every pool with getReserves.
+   */
   ws?: string | null
   /** PostgreSQL URL; absent: PGlite in `datadir` (null datadir: in memory). */
   databaseUrl?: string | null
@@ -52,6 +57,8 @@ export interface ArbServiceOptions {
   http: { host: string; port: number } | null
   auth: AuthOptions
   edge?: ArbApiOptions['edge']
+  /** API rate limits (default: on, in memory); `redisUrl` shares the windows between instances. */
+  rateLimit?: NonNullable<ArbApiOptions['rateLimit']> & { redisUrl?: string | null }
   killFile?: string | null
   queue: { kind: 'memory' } | { kind: 'nats'; servers: string; stream?: string; subject?: string }
   runner: ArbRunnerOptions
@@ -59,6 +66,8 @@ export interface ArbServiceOptions {
   flash?: boolean
   /** A stuck trade is replaced after this long (0: never). */
   replaceAfterMs?: number
+  /** OpenTelemetry spans (tick → search → simulate → execute) to an OTLP/HTTP collector; absent or null: off. */
+  tracing?: { otlpEndpoint: string; sampleRatio?: number } | null
 }
 
 export interface ArbService {
@@ -80,7 +89,7 @@ export interface ArbService {
 
 export async function startArbService(
   opts: ArbServiceOptions,
-  modules: { logger: Logger; registry?: Registry },
+  modules: { logger: Logger; registry?: Registry /** Tests inject one (an in-memory exporter). */; tracing?: Tracing },
 ): Promise<ArbService> {
   const { logger } = modules
   const shutdown = new Shutdown(logger, 15_000)
@@ -90,6 +99,20 @@ export async function startArbService(
     throw err
   }
   try {
+    // tracing first, closed last: spans of the shutdown itself are still exported
+    const tracing =
+      modules.tracing ??
+      (await createTracing(
+        {
+          enabled: !!opts.tracing,
+          otlpEndpoint: opts.tracing?.otlpEndpoint ?? '',
+          sampleRatio: opts.tracing?.sampleRatio ?? 1,
+          serviceName: 'cairn-arb',
+          version: '0.1.0',
+        },
+        { logger },
+      ))
+    shutdown.add('tracing', () => tracing.shutdown())
     // storage first: nothing runs without its configuration
     let sql: Sql
     if (opts.databaseUrl) sql = await openPostgres(opts.databaseUrl)
@@ -118,8 +141,15 @@ export async function startArbService(
       shutdown.add('signer', () => store.releaseSigner(account.address, owner))
     }
 
-    const transport: Transport = opts.ws ? webSocket(opts.ws) : http(opts.rpc, { timeout: 30_000 })
-    const probe = createPublicClient({ transport: http(opts.rpc) })
+    const rpcIsWs = /^wss?:\/\//i.test(opts.rpc)
+    const wsUrl = opts.ws ?? (rpcIsWs ? opts.rpc : null)
+    // calls go to the RPC URL (http or ws); the subscriptions have their own socket (ChainStream)
+    // over ws:// a socket reopened by the next call after the node went away (viem's webSocket
+    // transport gives up for good after its reconnect attempts)
+    const transport: Transport = rpcIsWs
+      ? reconnectingWebSocket(opts.rpc, { timeoutMs: 30_000 })
+      : http(opts.rpc, { timeout: 30_000 })
+    const probe = createPublicClient({ transport })
     const chainId = await probe.getChainId()
     const chain = defineChain({
       id: chainId,
@@ -196,6 +226,36 @@ export async function startArbService(
       metrics,
       events: events.publish,
     })
+    // spans: a tick, its search, and each opportunity's simulation and execution (no-ops when off)
+    const tracer = tracing.tracer
+    tracer.wrapMethod(runner, 'tick', 'arb.tick', undefined, () => ({ 'arb.head': tracker.head?.number.toString() }))
+    tracer.wrapMethod(
+      engine,
+      'search',
+      'arb.search',
+      () => ({ 'arb.pools': graph.poolCount }),
+      (r) => ({ 'arb.found': r.found.length, 'arb.selected': r.selected.length }),
+    )
+    const hops = (o: { cycle: { pools: readonly unknown[] }; amountIn: bigint; netProfit: bigint }) => ({
+      'arb.hops': o.cycle.pools.length,
+      'arb.amount_in': o.amountIn.toString(),
+      'arb.net_profit': o.netProfit.toString(),
+    })
+    tracer.wrapMethod(
+      executor,
+      'simulate',
+      'arb.simulate',
+      (_g, o) => hops(o),
+      (r) =>
+        r.ok ? { 'arb.ok': true, 'arb.gas': Number(r.gas) } : { 'arb.ok': false, 'arb.revert': r.revert ?? r.reason },
+    )
+    tracer.wrapMethod(
+      executor,
+      'execute',
+      'arb.execute',
+      (_g, o) => hops(o),
+      (r) => ({ 'arb.status': r.status, 'arb.tx': r.hash, 'arb.block': Number(r.blockNumber) }),
+    )
     await runner.start()
     shutdown.add('executor', () => runner.stop())
 
@@ -219,21 +279,32 @@ export async function startArbService(
       })
       return ticking
     }
-    const timer = setInterval(() => void tick(), opts.pollMs)
-    const unwatch = opts.ws ? pub.watchBlockNumber({ onBlockNumber: () => void tick(), emitOnBegin: false }) : () => {}
+    const feed = new ChainFeed({ pollMs: opts.pollMs, ws: wsUrl }, { tracker, logger, tick, metrics })
+    feed.start()
     shutdown.add('loop', async () => {
       closed = true
-      clearInterval(timer)
-      unwatch()
+      await feed.close()
       await ticking
     })
 
     const health = new HealthChecks({ timeoutMs: 2_000 })
     health.register('database', async () => void (await sql.query('SELECT 1')))
     health.register('chain', async () => void (await probe.getBlockNumber()))
+    let rateLimitStore: RedisRateLimitStore | undefined
+    if (opts.rateLimit?.redisUrl) {
+      const rl = new RedisRateLimitStore({ url: opts.rateLimit.redisUrl }, { logger, registry })
+      rateLimitStore = rl
+      await rl.open()
+      shutdown.add('rate-limit store', () => rl.close())
+    }
     const app = createArbApi(
-      { auth: opts.auth, edge: opts.edge ?? DEFAULT_EDGE },
       {
+        auth: opts.auth,
+        edge: opts.edge ?? DEFAULT_EDGE,
+        ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+      },
+      {
+        ...(rateLimitStore ? { rateLimitStore } : {}),
         store,
         config,
         guard,
@@ -244,6 +315,7 @@ export async function startArbService(
           account: account.address,
           role: opts.runner.role,
           queue: queue.kind,
+          subscription: feed.subscription,
           head: tracker.head?.number,
           pools: graph.poolCount,
           cycles: graph.cycleCount,
