@@ -1,3 +1,4 @@
+export { decodeBlock } from './block-decode.ts'
 export type {
   BlockProcessorOptions,
   BlockSource,
@@ -61,4 +62,5 @@ export { ChainStore } from './store.ts'
 export type { SystemContract } from './system-contracts.ts'
 export { CONSOLIDATION_QUEUE, WITHDRAWAL_QUEUE } from './system-contracts.ts'
 export { encodedTx, seedEncodedTx, txSender } from './tx-cache.ts'
+export { TxChecks } from './tx-checks.ts'
 export { MAX_EXTRA_DATA, validateBlock, validateExtraData } from './validate.ts'

@@ -22,6 +22,10 @@ export const ConsensusErrorCode = {
   BFT_INVALID_VALIDATOR_SET: 'CONSENSUS_BFT_INVALID_VALIDATOR_SET',
   /** The signer state refused to sign: it would conflict with what this key already signed. */
   BFT_DOUBLE_SIGN_REFUSED: 'CONSENSUS_BFT_DOUBLE_SIGN_REFUSED',
+  /** `config.cairn.bft` of the genesis is missing or invalid. */
+  BFT_INVALID_CONFIG: 'CONSENSUS_BFT_INVALID_CONFIG',
+  /** A BFT block header that breaks the engine's rules (proposer, extra data, parent certificate). */
+  BFT_INVALID_HEADER: 'CONSENSUS_BFT_INVALID_HEADER',
   /** The signer-state file cannot be read, parsed or written. */
   BFT_SIGNER_STATE_UNUSABLE: 'CONSENSUS_BFT_SIGNER_STATE_UNUSABLE',
 } as const
