@@ -123,6 +123,8 @@ export class BftEngine implements Engine {
   /** Bumped by stop(): timers of an earlier run do nothing. */
   #epoch = 0
   #queue: Promise<void> = Promise.resolve()
+  /** Steps queued or running. */
+  #pending = 0
   /** Executed blocks of the current height (built or validated), by hash. */
   #executed = new Map<string, ExecutedBlock>()
   #decoded = new WeakMap<Uint8Array, Block | null>()
@@ -300,12 +302,32 @@ export class BftEngine implements Engine {
     return result
   }
 
+  /** True when the driver has nothing queued or running. */
+  get quiet(): boolean {
+    return this.#pending === 0
+  }
+
+  /** Resolves once the driver has nothing queued (tests settle a manual clock's turn with it). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const q = this.#queue
+      await q
+      if (q === this.#queue) return
+    }
+  }
+
   // ---- the driver ----
 
   #enqueue(fn: () => Promise<void>): void {
-    this.#queue = this.#queue.then(fn).catch((err: unknown) => {
-      this.#m.logger.error({ err }, 'bft driver step failed')
-    })
+    this.#pending++
+    this.#queue = this.#queue
+      .then(fn)
+      .catch((err: unknown) => {
+        this.#m.logger.error({ err }, 'bft driver step failed')
+      })
+      .finally(() => {
+        this.#pending--
+      })
   }
 
   /** Carries out `actions` and handles the events they give back, then commits kept for the new height. */
