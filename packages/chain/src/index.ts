@@ -9,7 +9,7 @@ export type {
 export { BlockError, BlockErrorCode, BlockProcessor, DEFAULT_BLOCK_PROCESSOR_OPTIONS } from './block-processor.ts'
 export { blockSize } from './block-size.ts'
 export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
-export { Chain, repairHead } from './chain.ts'
+export { Chain, readStoredGenesis, repairHead } from './chain.ts'
 export { encodeChainFileBlock, readChainFile, rlpItemLength } from './chain-file.ts'
 export { ChainView } from './chain-view.ts'
 export type { CheckOptions, CheckProblem, CheckReport } from './check.ts'
