@@ -161,7 +161,9 @@ async function runDevnet(configs: string[]): Promise<void> {
     }
     return child
   })
-  children.forEach((c, k) => process.stdout.write(`[devnet] node-${k + 1} pid ${c.pid} config ${configs[k]}\n`))
+  for (const [k, c] of children.entries()) {
+    process.stdout.write(`[devnet] node-${k + 1} pid ${c.pid} config ${configs[k]}\n`)
+  }
   const exited = children.map(
     (c, k) =>
       new Promise<void>((r) =>
