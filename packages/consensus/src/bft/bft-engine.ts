@@ -48,7 +48,15 @@ import { type CommitCertificate, decodeCertificate, encodeCertificate } from './
 import type { BftAction, BftEvent } from './events.ts'
 import { EvidencePool } from './evidence.ts'
 import { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
-import { type Address, hashKey, type Proposal, type Vote } from './messages.ts'
+import {
+  type Address,
+  hashKey,
+  MsgType,
+  type Proposal,
+  type SignedProposal,
+  type SignedVote,
+  type Vote,
+} from './messages.ts'
 import type { SignerState } from './signer-state.ts'
 import { createVerifier } from './signing.ts'
 import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
@@ -133,6 +141,10 @@ export class BftEngine implements Engine {
   #committing: Uint8Array | undefined
   /** This node's signed messages of the current height (re-published when stalled). */
   #own: WireMessage[] = []
+  /** Prevotes of the current height by `round/hash`, to relay a proof-of-lock (as the simulator's driver). */
+  #prevotesSeen = new Map<string, SignedVote[]>()
+  /** Proposals of the current height by round, to relay the round's proposal. */
+  #proposalsSeen = new Map<number, SignedProposal>()
   #sync = new Map<number, PendingCommit>()
   #lastHelp = new Map<number, number>()
   #lastStatusAt = 0
@@ -499,6 +511,8 @@ export class BftEngine implements Engine {
     this.#lastCertificate = certificate
     this.#executed.clear()
     this.#own = []
+    this.#prevotesSeen.clear()
+    this.#proposalsSeen.clear()
     for (const h of this.#sync.keys()) if (h <= height) this.#sync.delete(h)
     this.#m.logger.debug({ height, round: certificate.round, hash: bytesToHex(hash) }, 'committed')
   }
@@ -541,6 +555,7 @@ export class BftEngine implements Engine {
           return 'ignore'
         }
         if (h > height + 1) this.#askForHelp()
+        if (h === height) this.#keep(msg)
         this.#handle(
           msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal },
         )
@@ -613,6 +628,31 @@ export class BftEngine implements Engine {
     this.#lastGossipAt = at
     if (!stalled) return
     for (const msg of this.#own) this.#publish(msg)
+    // The round's proposal, and the proof-of-lock of our valid value (everyone's prevotes for it): a
+    // peer that missed them (a partition, a restart) needs them to accept a re-proposal.
+    const proposal = this.#proposalsSeen.get(m.round)
+    if (proposal !== undefined) this.#publish({ kind: 'proposal', proposal })
+    const { validRound, validValue } = m.snapshot()
+    if (validValue !== null) {
+      for (const vote of this.#prevotesSeen.get(`${validRound}/${hashKey(validValue)}`) ?? []) {
+        this.#publish({ kind: 'vote', vote })
+      }
+    }
     this.#publish({ kind: 'status', height: m.height })
+  }
+
+  /** Keeps a message of the current height that a stalled round may need to relay (bounded). */
+  #keep(msg: WireMessage): void {
+    if (msg.kind === 'proposal') {
+      if (this.#proposalsSeen.size < 64 && !this.#proposalsSeen.has(msg.proposal.round)) {
+        this.#proposalsSeen.set(msg.proposal.round, msg.proposal)
+      }
+      return
+    }
+    if (msg.kind !== 'vote' || msg.vote.type !== MsgType.PREVOTE || this.#prevotesSeen.size >= 256) return
+    const key = `${msg.vote.round}/${hashKey(msg.vote.blockHash)}`
+    const list = this.#prevotesSeen.get(key) ?? []
+    if (list.length < 64) list.push(msg.vote)
+    this.#prevotesSeen.set(key, list)
   }
 }

@@ -15,6 +15,9 @@ export interface BftNetworkOptions {
   delayMs?: number
   blockTimeMs?: number
   emptyBlocks?: boolean
+  /** Share of deliveries lost, 0..1, from a seeded generator (default 0). */
+  loss?: number
+  seed?: number
   /** The engines' logger (silent by default). */
   logger?: Logger
 }
@@ -22,6 +25,8 @@ export interface BftNetworkOptions {
 export interface BftNode {
   index: number
   key: Uint8Array | null
+  kv: MemoryKV
+  signerState: MemorySignerState | null
   chain: Chain
   pool: TxPool
   engine: BftEngine
@@ -45,8 +50,11 @@ export class BftNetwork {
   readonly silent = new Set<number>()
   private readonly handlers = new Map<number, (data: Uint8Array, from: string) => Promise<unknown>>()
   readonly genesis: unknown
+  private rand: number
+  readonly stats = { sent: 0, lost: 0 }
 
   private constructor(readonly opts: BftNetworkOptions) {
+    this.rand = opts.seed ?? 1
     const g = devGenesis({ accounts: ADDRS, timestamp: BigInt(this.clock.seconds()) }) as {
       config: Record<string, unknown>
     }
@@ -72,9 +80,14 @@ export class BftNetwork {
     return net
   }
 
-  private async makeNode(index: number, key: Uint8Array | null): Promise<BftNode> {
-    const kv = new MemoryKV()
-    await kv.open()
+  private async makeNode(
+    index: number,
+    key: Uint8Array | null,
+    kept?: { kv: MemoryKV; signerState: MemorySignerState | null },
+  ): Promise<BftNode> {
+    const kv = kept?.kv ?? new MemoryKV()
+    if (!kept) await kv.open()
+    const signerState = kept ? kept.signerState : key ? new MemorySignerState() : null
     const now = () => this.clock.seconds()
     const transport: BftTransport = {
       publish: (data) => this.publish(index, data),
@@ -90,7 +103,7 @@ export class BftNetwork {
         logger: this.opts.logger ?? silentLogger,
         scheduler: this.clock,
         transport,
-        ...(key ? { signerState: new MemorySignerState() } : {}),
+        ...(signerState ? { signerState } : {}),
       },
     )
     const chain = await Chain.open(
@@ -103,13 +116,41 @@ export class BftNetwork {
     )
     const follower = followChain(pool, chain.events, { logger: silentLogger })
     engine.attach({ chain, pool, follower })
-    return { index, key, chain, pool, engine, follower }
+    return { index, key, kv, signerState, chain, pool, engine, follower }
+  }
+
+  /**
+   * Restarts node `i` as after a crash: its engine stops and a new one (and chain, pool) opens over
+   * the same store and signer state; what was in memory (the machine's round, votes seen) is gone.
+   */
+  async restart(i: number): Promise<void> {
+    const old = this.nodes[i] as BftNode
+    await old.engine.stop()
+    old.follower.stop()
+    const node = await this.makeNode(i, old.key, { kv: old.kv, signerState: old.signerState })
+    this.nodes[i] = node
+    await node.engine.start()
+    await this.settle()
+  }
+
+  /** mulberry32: the network's only randomness. */
+  private random(): number {
+    this.rand = (this.rand + 0x6d2b79f5) >>> 0
+    let t = this.rand
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 
   private publish(from: number, data: Uint8Array): void {
     if (this.silent.has(from)) return
     for (const n of this.nodes) {
       if (n.index === from) continue
+      this.stats.sent++
+      if ((this.opts.loss ?? 0) > 0 && this.random() < (this.opts.loss ?? 0)) {
+        this.stats.lost++
+        continue
+      }
       this.clock.setTimeout(() => {
         if (this.silent.has(n.index) || this.silent.has(from)) return
         void this.handlers.get(n.index)?.(data, String(from))
