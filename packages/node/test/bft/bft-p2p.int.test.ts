@@ -1,11 +1,13 @@
 // Four BFT validators in one process, each a full node (LevelDB datadir, JSON-RPC, libp2p on
 // loopback): the consensus messages travel over gossipsub's consensus topic. They commit the same
 // blocks, a transaction sent to one lands in a block on all, finality follows the commits, and
-// with one validator stopped the other three go on.
+// with one validator stopped the other three go on; with two stopped it halts, and resumes
+// when they restart from their datadirs.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { devGenesis } from '@cairn/chain'
+import type { BftEngine } from '@cairn/consensus'
 import { keccak256, privateKeyToAddress } from '@cairn/crypto'
 import { bytesToHex, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -76,7 +78,7 @@ const blockHash = async (n: StartedNode, tag: string) =>
   ((await rpc(n.url, 'eth_getBlockByNumber', [tag, false])) as { hash: string } | null)?.hash
 
 describe('BFT over libp2p (4 validators on loopback)', () => {
-  it('commit the same blocks, carry a transaction, finalize each commit, and go on with one stopped', async () => {
+  it('commit the same blocks, carry a transaction, finalize, go on with one stopped, halt with two, resume on restart', async () => {
     const genesis = writeSetup()
     const first = await start(0, genesis, [])
     nodes.push(first)
@@ -128,5 +130,33 @@ describe('BFT over libp2p (4 validators on loopback)', () => {
     )
     const hex = `0x${(at + 3).toString(16)}`
     expect(new Set(await Promise.all(live().map((n) => blockHash(n, hex)))).size).toBe(1)
+
+    // A second one stops: 2 of 4 is not more than 2/3, the chain halts (and does not fork).
+    await (nodes[2] as StartedNode).close()
+    nodes[2] = null
+    // The event that proves the halt: both live validators have prevoted at one height and wait
+    // there (their two prevotes are not > 2/3, so no timeout moves them on), heads one below it.
+    const engines = live().map((n) => n.engine as BftEngine)
+    await waitFor(
+      async () =>
+        engines.every((e) => (e.snapshot()?.step ?? 0) >= 2) &&
+        new Set(engines.map((e) => e.snapshot()?.height)).size === 1,
+      120_000,
+      'the live validators waiting in prevote at one height',
+    )
+    const stuckAt = engines.map((e) => e.snapshot()?.height)
+    expect(new Set(stuckAt).size).toBe(1)
+    const halted = await Promise.all(live().map(height))
+    for (const h of halted) expect(h).toBe((stuckAt[0] as number) - 1)
+
+    // Both come back from their datadirs (chain, keys, signer state): the chain resumes.
+    nodes[2] = await start(2, genesis, boot)
+    nodes[3] = await start(3, genesis, boot)
+    const top = Math.max(...halted)
+    await waitFor(async () => (await Promise.all(live().map(height))).every((h) => h >= top + 3), 120_000, 'resume')
+    for (let h = 1; h <= top + 3; h++) {
+      const hashes = await Promise.all(live().map((n) => blockHash(n, `0x${h.toString(16)}`)))
+      expect(new Set(hashes).size, `block ${h}`).toBe(1)
+    }
   }, 300_000)
 })
