@@ -55,6 +55,21 @@ describe.runIf(only === undefined)(`the simulator over ${SEEDS} seeds`, () => {
     expect(report(failures)).toBe('')
   })
 
+  // Seeds the soak found failing, each with its cause (the fix is in the sim's driver; see node.ts):
+  // - 2306, 7350, 36188, 78045: a double-proposer's prevote for the value a validator locked on
+  //   reached that validator only, early (deferred to the height), and the driver's relay of the
+  //   proof-of-lock came from a side list that missed deferred votes: the re-proposal was never
+  //   accepted. The relay now reads the machine's tally (`proofOfLock()`).
+  // - 54598: an amnesiac validator's nil precommit reached one partition side only, and the sim's
+  //   gossip carried own messages alone: the other side waited forever for > 2/3 precommits of the
+  //   round. Peers now send a validator behind them the votes of its round (`votes(round)`), the
+  //   gossip property Tendermint's liveness assumes.
+  it.each([2306, 7350, 36188, 54598, 78045])('regression seed %i keeps every invariant', (seed) => {
+    const r = simulate(drawScenario(seed))
+    expect(r.violations).toEqual([])
+    expect(r.livenessMs).toBeGreaterThanOrEqual(0)
+  })
+
   it('the same seed replays the same run', () => {
     const a = simulate(drawScenario(4242))
     const b = simulate(drawScenario(4242))

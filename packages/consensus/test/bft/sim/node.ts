@@ -28,11 +28,27 @@ import { simKey } from './keys.ts'
 import type { Behaviour } from './scenario.ts'
 import type { World } from './world.ts'
 
+/** The height an event belongs to. */
+function eventHeight(e: BftEvent): number {
+  switch (e.kind) {
+    case 'proposal':
+      return e.proposal.height
+    case 'vote':
+      return e.vote.height
+    case 'timeout':
+      return e.timeout.height
+    case 'certificate':
+      return e.certificate.height
+    default:
+      return e.height
+  }
+}
+
 export type WireMsg =
   | { kind: 'proposal'; proposal: SignedProposal }
   | { kind: 'vote'; vote: SignedVote }
   | { kind: 'commit'; height: number; blockHash: Uint8Array; block: Uint8Array; certificate: CommitCertificate }
-  | { kind: 'status'; height: number }
+  | { kind: 'status'; height: number; round: number }
 
 export class SimNode {
   readonly index: number
@@ -49,8 +65,6 @@ export class SimNode {
   incarnation = 0
   #own: WireMsg[] = []
   #proposalsSeen = new Map<string, SignedProposal>()
-  /** Prevotes received at the current height, by `height/round/hash`, to relay a proof-of-lock. */
-  #prevotesSeen = new Map<string, SignedVote[]>()
   #sync = new Map<number, Extract<WireMsg, { kind: 'commit' }>>()
   #lastHelp = new Map<string, number>()
   #replaying = false
@@ -98,8 +112,6 @@ export class SimNode {
           ? [{ kind: 'proposal', proposal: e.proposal }]
           : [],
     )
-    // What the relay needs comes back from the WAL too.
-    for (const e of this.wal) if (e.kind === 'vote') this.#keepPrevote(e.vote)
     w.scheduleGossip(this)
   }
 
@@ -108,7 +120,6 @@ export class SimNode {
     this.incarnation++
     this.#own = []
     this.#proposalsSeen.clear()
-    this.#prevotesSeen.clear()
     this.#sync.clear()
     if (this.amnesiac) {
       this.wal = []
@@ -149,26 +160,18 @@ export class SimNode {
           const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(v)
           if (signer !== null) this.#world.recorder.sawVote(this.index, v.height, v.round, v.type, signer, v.blockHash)
         }
-        if (v.height === m.height) this.#keepPrevote(v)
         this.input({ kind: 'vote', vote: v })
         return
       }
       case 'status':
         if (msg.height < m.height) this.#help(from, msg.height)
+        else if (msg.height === m.height && msg.round < m.round) this.#relayRound(from, msg.round)
         return
       case 'commit':
         if (msg.height >= m.height && msg.height < m.height + 32) this.#sync.set(msg.height, msg)
         this.#drainSync()
         return
     }
-  }
-
-  #keepPrevote(v: SignedVote): void {
-    if (v.type !== MsgType.PREVOTE) return
-    const k = `${v.height}/${v.round}/${hashKey(v.blockHash)}`
-    const list = this.#prevotesSeen.get(k) ?? []
-    if (list.length < 64) list.push(v)
-    this.#prevotesSeen.set(k, list)
   }
 
   /** Retransmission when stalled: own messages of this height, the round's proposal, or a status. */
@@ -187,15 +190,28 @@ export class SimNode {
     // And the proof-of-lock of our valid value, everyone's prevotes (an equivocator may have sent
     // its prevote for it to us only; the others need it to accept the re-proposal), as CometBFT's
     // vote gossip relays the votes a peer lacks.
-    const { validRound, validValue } = m.snapshot()
-    if (validValue !== null) {
-      for (const v of this.#prevotesSeen.get(`${m.height}/${validRound}/${hashKey(validValue)}`) ?? []) {
-        if (!this.#isOwn(v)) recent.push({ kind: 'vote', vote: v })
-      }
+    // The machine's own tally is the source (not a side list of the driver's): it holds every
+    // prevote it counted, including those that arrived while it was still deciding the previous
+    // height (seed 2306: an equivocator's prevote for the lock, deferred, was missing from the relay).
+    for (const v of m.proofOfLock()) {
+      if (!this.#isOwn(v)) recent.push({ kind: 'vote', vote: v })
     }
     if (relay !== undefined && !this.#isOwnProposal(relay)) recent.push({ kind: 'proposal', proposal: relay })
-    if (recent.length === 0) recent.push({ kind: 'status', height: m.height })
+    // And where we are, so a peer in a later round of this height sends us the votes of our round
+    // (the gossip property Tendermint's liveness assumes; seed 54598).
+    recent.push({ kind: 'status', height: m.height, round: m.round })
     for (const msg of recent) this.#world.broadcast(this.index, msg)
+  }
+
+  /** Sends a peer behind us in this height the votes we hold for its round (rate-limited per peer and round). */
+  #relayRound(peer: number, round: number): void {
+    const m = this.machine
+    if (m === null || this.behaviour === 'silent') return
+    const key = `${peer}/${m.height}/r${round}`
+    const last = this.#lastHelp.get(key)
+    if (last !== undefined && this.#world.now - last < 500) return
+    this.#lastHelp.set(key, this.#world.now)
+    for (const vote of m.votes(round)) this.#world.send(this.index, peer, { kind: 'vote', vote })
   }
 
   #help(peer: number, height: number): void {
@@ -280,9 +296,10 @@ export class SimNode {
         }
         this.chain.push({ hash: a.blockHash, block: a.block, certificate: a.certificate })
         w.recorder.maxRound = Math.max(w.recorder.maxRound, a.round)
-        this.wal = []
+        // The next height's messages the machine received early (it replays them when the height
+        // starts) stay in the WAL: a restart must see them again.
+        this.wal = this.wal.filter((e) => eventHeight(e) > a.height)
         this.#own = []
-        this.#prevotesSeen.clear()
         this.#sync.delete(a.height)
         if (this.behaviour === 'honest')
           w.recorder.commit(this.index, a.height, a.blockHash, isValidBlock(a.block, a.height))
