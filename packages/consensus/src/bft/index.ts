@@ -28,3 +28,14 @@ export type { SignRefusal, ValidatorSignerModules } from './validator-signer.ts'
 export { ValidatorSigner } from './validator-signer.ts'
 export type { AddVoteResult } from './vote-set.ts'
 export { VoteSet } from './vote-set.ts'
+export type { ConsensusWalModules, WalReplay, WalStorage } from './wal.ts'
+export {
+  ConsensusWal,
+  decodeWalEvent,
+  encodeWalEvent,
+  eventHeight,
+  FileWalStorage,
+  frameWalRecord,
+  MemoryWalStorage,
+  parseWalSegment,
+} from './wal.ts'

@@ -43,6 +43,9 @@ describe.runIf(only === undefined)(`the simulator over ${SEEDS} seeds`, () => {
       // The runs exercise what they claim to: equivocations and rounds past 0 happen.
       expect(summary.evidence).toBeGreaterThan(0)
       expect(summary.maxRound).toBeGreaterThan(0)
+      // Crashes restart from the WAL (checked to be back in their round and lock), some with a torn record.
+      expect(summary.walRestarts).toBeGreaterThan(0)
+      expect(summary.tornWalRecords).toBeGreaterThan(0)
     })
   }
 

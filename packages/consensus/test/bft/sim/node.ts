@@ -9,10 +9,13 @@ import {
   type BftAction,
   type BftEvent,
   BftStateMachine,
+  type BftStateSnapshot,
   type CommitCertificate,
+  ConsensusWal,
   EvidencePool,
   hashKey,
   MemorySignerState,
+  MemoryWalStorage,
   MsgType,
   type Proposal,
   proposalDigest,
@@ -27,22 +30,6 @@ import { blockHash, encodeBlock, isValidBlock } from './blocks.ts'
 import { simKey } from './keys.ts'
 import type { Behaviour } from './scenario.ts'
 import type { World } from './world.ts'
-
-/** The height an event belongs to. */
-function eventHeight(e: BftEvent): number {
-  switch (e.kind) {
-    case 'proposal':
-      return e.proposal.height
-    case 'vote':
-      return e.vote.height
-    case 'timeout':
-      return e.timeout.height
-    case 'certificate':
-      return e.certificate.height
-    default:
-      return e.height
-  }
-}
 
 export type WireMsg =
   | { kind: 'proposal'; proposal: SignedProposal }
@@ -59,7 +46,15 @@ export class SimNode {
   readonly signerState = new MemorySignerState()
   readonly evidence = new EvidencePool()
   readonly chain: { hash: Uint8Array; block: Uint8Array; certificate: CommitCertificate }[] = []
-  wal: BftEvent[] = []
+  /** The WAL's bytes (the real record format, in memory): durable, unless the validator is amnesiac. */
+  walStorage = new MemoryWalStorage()
+  wal = ConsensusWal.inMemory(this.walStorage)
+  /** Whether the last WAL append was synced (a crash can tear only an unsynced record). */
+  #lastAppendSynced = true
+  /** The last event appended to the WAL (what a torn write loses). */
+  #lastAppended: BftEvent | null = null
+  /** Where the machine was when it crashed with its WAL whole: the restart must be back there (or further). */
+  #crashedAt: BftStateSnapshot | null = null
   // Lost on a crash.
   machine: BftStateMachine | null = null
   incarnation = 0
@@ -101,11 +96,31 @@ export class SimNode {
       { chainId: w.chainId, self: this.address, height: this.height, timeouts: w.timeouts },
       { validatorSetAt: (h) => w.validatorSetAt(h), verifier: w.crypto.verifier(w.chainId), blockHash },
     )
+    // Reopening the WAL cuts off a record torn by the crash; then the height's events, replayed.
+    this.wal = ConsensusWal.inMemory(this.walStorage)
+    const events = this.wal.replay(this.height)
     this.#replaying = true
     this.#process(this.machine.start())
-    for (const event of this.wal) this.#process(this.machine.handle(event))
+    for (const event of events) this.#process(this.machine.handle(event))
     this.#replaying = false
-    this.#own = this.wal.flatMap((e): WireMsg[] =>
+    const was = this.#crashedAt
+    this.#crashedAt = null
+    if (was !== null && this.behaviour === 'honest') {
+      w.recorder.walRestarts++
+      const now = this.machine.snapshot()
+      const behind =
+        now.height < was.height ||
+        (now.height === was.height &&
+          (now.round < was.round ||
+            (now.round === was.round && now.step < was.step) ||
+            now.lockedRound < was.lockedRound))
+      if (behind) {
+        w.recorder.fail(
+          `wal: node ${this.index} restarted at ${now.height}/${now.round}/${now.step} locked ${now.lockedRound}, before the ${was.height}/${was.round}/${was.step} locked ${was.lockedRound} it crashed in`,
+        )
+      }
+    }
+    this.#own = events.flatMap((e): WireMsg[] =>
       e.kind === 'vote' && this.#isOwn(e.vote)
         ? [{ kind: 'vote', vote: e.vote }]
         : e.kind === 'proposal' && this.#isOwnProposal(e.proposal)
@@ -116,21 +131,40 @@ export class SimNode {
   }
 
   crash(): void {
+    const at = this.machine?.snapshot() ?? null
     this.machine = null
     this.incarnation++
     this.#own = []
     this.#proposalsSeen.clear()
     this.#sync.clear()
+    // A crash in the middle of an unsynced append leaves a torn last record (never a synced one:
+    // fsync returned before the message left). Tear a few bytes, less than any record's length.
+    if (!this.#lastAppendSynced && this.#world.rng.chance(0.5)) {
+      this.walStorage.tear(this.#world.rng.int(1, 7))
+      this.#world.recorder.tornWalRecords++
+      // The node lost that vote: it no longer counts as one it saw (for the evidence invariant).
+      const lost = this.#lastAppended
+      if (lost?.kind === 'vote') {
+        const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(lost.vote)
+        if (signer !== null) this.#world.recorder.lostVote(this.index, lost.vote, signer)
+      }
+    } else if (!this.amnesiac) {
+      this.#crashedAt = at
+    }
     if (this.amnesiac) {
-      this.wal = []
+      this.walStorage = new MemoryWalStorage()
       this.#world.recorder.forgetVotes(this.index)
     }
   }
 
-  /** Hands an event to the machine (logged in the WAL first) and carries out its actions. */
-  input(event: BftEvent): void {
+  /** Hands an event to the machine (logged in the WAL first, unless it already is) and carries out its actions. */
+  input(event: BftEvent, logged = false): void {
     if (this.machine === null) return
-    this.wal.push(event)
+    if (!logged) {
+      this.wal.append(event)
+      this.#lastAppendSynced = false
+      this.#lastAppended = event
+    }
     this.#process(this.machine.handle(event))
     this.#drainSync()
   }
@@ -298,7 +332,7 @@ export class SimNode {
         w.recorder.maxRound = Math.max(w.recorder.maxRound, a.round)
         // The next height's messages the machine received early (it replays them when the height
         // starts) stay in the WAL: a restart must see them again.
-        this.wal = this.wal.filter((e) => eventHeight(e) > a.height)
+        this.wal.truncateBelow(a.height + 1)
         this.#own = []
         this.#sync.delete(a.height)
         if (this.behaviour === 'honest')
@@ -403,13 +437,15 @@ export class SimNode {
   /** Sends a signed message to every peer, keeps it for retransmission and hands it back to the machine. */
   #emit(msg: Extract<WireMsg, { kind: 'vote' | 'proposal' }>): void {
     const w = this.#world
+    const event: BftEvent =
+      msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal }
+    // Logged and synced before it leaves (a restart rejoins with it); handed back to the machine
+    // without logging it twice.
+    this.wal.append(event, { sync: true })
+    this.#lastAppendSynced = true
     this.#own.push(msg)
     w.broadcast(this.index, msg)
-    w.local(
-      this,
-      msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal },
-      0,
-    )
+    w.local(this, event, 0, true)
   }
 
   #rawVote(v: Vote): SignedVote {
