@@ -11,6 +11,13 @@ export {
   evidenceKey,
   verifyDuplicateVoteEvidence,
 } from './evidence.ts'
+export type { EvidencePoolModules, EvidencePoolOptions, SubmitResult } from './evidence-pool.ts'
+export {
+  DEFAULT_MAX_EVIDENCE_AGE_HEIGHTS,
+  DEFAULT_MAX_PENDING_EVIDENCE,
+  decodeEvidenceList,
+  encodeEvidenceList,
+} from './evidence-pool.ts'
 export { FileSignerState } from './file-signer-state.ts'
 export type { Address, BlockHash, Proposal, SignedProposal, SignedVote, Vote, VoteType } from './messages.ts'
 export { hashKey, MsgType, Step, signStepOf } from './messages.ts'

@@ -75,10 +75,10 @@ describe('ConsensusWal', () => {
     const a = frameWalRecord(encodeWalEvent(EVENTS[2] as BftEvent))
     const b = frameWalRecord(encodeWalEvent(EVENTS[3] as BftEvent))
     const lastBad = Buffer.concat([a, b])
-    lastBad[lastBad.length - 1] ^= 1
+    lastBad[lastBad.length - 1] = (lastBad[lastBad.length - 1] as number) ^ 1
     expect(parseWalSegment(lastBad, 't')).toMatchObject({ validLength: a.length, torn: true })
     const firstBad = Buffer.concat([a, b])
-    firstBad[a.length - 1] ^= 1
+    firstBad[a.length - 1] = (firstBad[a.length - 1] as number) ^ 1
     expect(() => parseWalSegment(firstBad, 't')).toThrow(expect.objectContaining({ code: 'CONSENSUS_BFT_WAL_CORRUPT' }))
     const storage = new MemoryWalStorage()
     storage.append(1, firstBad)

@@ -5,6 +5,8 @@
  * amnesiac validator loses its WAL), retransmits its own messages, and helps peers that are behind
  * with commits (block + certificate). Byzantine validators bypass the signer state and misbehave.
  */
+
+import { errorMessage } from '@cairn/utils'
 import {
   type BftAction,
   type BftEvent,
@@ -12,11 +14,11 @@ import {
   type BftStateSnapshot,
   type CommitCertificate,
   ConsensusWal,
+  type DuplicateVoteEvidence,
   EvidencePool,
   hashKey,
   MemorySignerState,
   MemoryWalStorage,
-  MsgType,
   type Proposal,
   proposalDigest,
   type SignedProposal,
@@ -36,6 +38,7 @@ export type WireMsg =
   | { kind: 'vote'; vote: SignedVote }
   | { kind: 'commit'; height: number; blockHash: Uint8Array; block: Uint8Array; certificate: CommitCertificate }
   | { kind: 'status'; height: number; round: number }
+  | { kind: 'evidence'; evidence: DuplicateVoteEvidence }
 
 export class SimNode {
   readonly index: number
@@ -44,7 +47,7 @@ export class SimNode {
   readonly address: Uint8Array
   // Durable across crashes.
   readonly signerState = new MemorySignerState()
-  readonly evidence = new EvidencePool()
+  readonly evidence: EvidencePool
   readonly chain: { hash: Uint8Array; block: Uint8Array; certificate: CommitCertificate }[] = []
   /** The WAL's bytes (the real record format, in memory): durable, unless the validator is amnesiac. */
   walStorage = new MemoryWalStorage()
@@ -74,6 +77,10 @@ export class SimNode {
     this.behaviour = behaviour
     this.amnesiac = amnesiac
     this.address = simKey(index).address
+    this.evidence = new EvidencePool(
+      { chainId: world.chainId, maxAgeHeights: 100 },
+      { validatorSetAt: (h) => world.validatorSetAt(h), recover: world.crypto.recover },
+    )
     this.#signer = new ValidatorSigner(
       { chainId: world.chainId, privateKey: simKey(index).privateKey },
       { state: this.signerState, sign: (d) => world.crypto.sign(index, d) },
@@ -201,6 +208,9 @@ export class SimNode {
         if (msg.height < m.height) this.#help(from, msg.height)
         else if (msg.height === m.height && msg.round < m.round) this.#relayRound(from, msg.round)
         return
+      case 'evidence':
+        this.#submitEvidence(msg.evidence)
+        return
       case 'commit':
         if (msg.height >= m.height && msg.height < m.height + 32) this.#sync.set(msg.height, msg)
         this.#drainSync()
@@ -235,6 +245,16 @@ export class SimNode {
     // (the gossip property Tendermint's liveness assumes; seed 54598).
     recent.push({ kind: 'status', height: m.height, round: m.round })
     for (const msg of recent) this.#world.broadcast(this.index, msg)
+  }
+
+  /** Verifies and adds evidence; a piece an honest node's pool refuses is a violation (it came from verified votes). */
+  #submitEvidence(ev: DuplicateVoteEvidence): boolean {
+    try {
+      return this.evidence.submit(ev, this.height) === 'added'
+    } catch (err) {
+      if (this.honest) this.#world.recorder.fail(`evidence: node ${this.index} refused evidence: ${errorMessage(err)}`)
+      return false
+    }
   }
 
   /** Sends a peer behind us in this height the votes we hold for its round (rate-limited per peer and round). */
@@ -340,7 +360,12 @@ export class SimNode {
         return
       }
       case 'evidence':
-        if (this.evidence.add(a.evidence)) w.recorder.onEvidence(a.evidence)
+        // Through the pool's verification (signatures, the set of that height, the age limit), as
+        // evidence from a peer or a block would go; then gossiped, and each peer verifies it again.
+        if (this.#submitEvidence(a.evidence)) {
+          w.recorder.onEvidence(a.evidence)
+          if (this.behaviour !== 'silent') w.broadcast(this.index, { kind: 'evidence', evidence: a.evidence })
+        }
         return
     }
   }
