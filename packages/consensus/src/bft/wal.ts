@@ -428,9 +428,12 @@ export interface WalReplay {
 /**
  * The consensus WAL. The driver's loop:
  *
- * - at start, `replay(height)` (height = last committed + 1) and hand the events to a fresh machine
- *   after `start()`, without appending them again; carry out the actions as usual (the signer state
- *   answers a re-signed vote with the same signature);
+ * - at start, `truncateBelow(height)` and `replay(height)` (height = last committed + 1), and hand
+ *   the events to a fresh machine after `start()`, without appending them again. Own proposals and
+ *   votes found among them are not signed again when the machine asks (their records hand them to
+ *   the machine; the signer state only moves forward and would refuse all but the last); anything
+ *   else it asks for is signed as usual (one signed just before the crash but not yet logged gets
+ *   the same signature: the signer state answers "again"). Then re-send the height's own messages;
  * - for every event from then on, `append(event)` before `machine.handle(event)`; for its own signed
  *   proposal or vote, `append(event, { sync: true })` before sending it;
  * - after persisting a commit of height H, `truncateBelow(H + 1)`.
