@@ -12,11 +12,13 @@
  * segment: the machine replays it when the height starts). Dropping decided heights is deleting
  * segments (`truncateBelow`).
  *
- * A record is `length (u32 BE) ‖ crc32 (u32 BE, of the payload) ‖ payload`, the payload the RLP of
- * the event (`encodeWalEvent`). On replay a segment's last record cut short or failing its checksum
- * is a write torn by a crash: it is cut off (the segment truncated to the last whole record) and
- * replay goes on. A bad record followed by more records is corruption, not a torn write: replay
- * refuses it (`CONSENSUS_BFT_WAL_CORRUPT`) rather than guess.
+ * A record is `length ‖ crc32(length) ‖ crc32(payload) ‖ payload` (u32 big-endian each), the
+ * payload the RLP of the event (`encodeWalEvent`). On opening, a segment's last record cut short or
+ * failing its checksum (or a tail of zeros) is a write torn by a crash: it is cut off (the segment
+ * truncated to the last whole record). Anything else bad — a length failing its own checksum, a bad
+ * record followed by more records — is damage, not a torn write: the WAL refuses it
+ * (`CONSENSUS_BFT_WAL_CORRUPT`) rather than guess. (The length's own checksum is what tells a
+ * damaged length from a record cut short.)
  *
  * Durability: `append` writes through to the OS (it survives the process being killed); with
  * `{ sync: true }` it also fsyncs (it survives the machine losing power). The driver appends its own
@@ -179,22 +181,47 @@ export function decodeWalEvent(bytes: Uint8Array): BftEvent {
   throw bad(`record tag ${tag} with ${items.length} items`)
 }
 
-/** One framed record: length ‖ crc32 ‖ payload. */
+/** The record header: length, the length's own checksum, the payload's checksum (u32 big-endian each). */
+const HEADER = 12
+
+function lengthCheck(length: number): number {
+  const b = new Uint8Array(4)
+  new DataView(b.buffer).setUint32(0, length)
+  return crc32(b)
+}
+
+/** One framed record: length ‖ crc32(length) ‖ crc32(payload) ‖ payload. */
 export function frameWalRecord(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + payload.length)
+  const out = new Uint8Array(HEADER + payload.length)
   const view = new DataView(out.buffer)
   view.setUint32(0, payload.length)
-  view.setUint32(4, crc32(payload))
-  out.set(payload, 8)
+  view.setUint32(4, lengthCheck(payload.length))
+  view.setUint32(8, crc32(payload))
+  out.set(payload, HEADER)
   return out
 }
 
-/** Records larger than this are not ours (a block is at most a few MB): a torn or corrupt length. */
+/** Records larger than this are not ours (a block is at most a few MB). */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024
 
+function corrupt(where: string, at: number, why: string): CairnError {
+  return new CairnError(
+    ConsensusErrorCode.BFT_WAL_CORRUPT,
+    `consensus WAL ${where}: the record at byte ${at} ${why} and is not a write torn by a crash`,
+    {
+      fault: 'internal',
+      hint: 'the disk or the file was damaged; move the WAL directory aside to start the height afresh — the signer state still prevents a double sign',
+    },
+  )
+}
+
 /**
- * The whole records of a segment and where they end. A torn tail (the last record short or failing
- * its checksum) ends the records; a bad record with more bytes after it throws.
+ * The whole records of a segment and where they end. A torn tail ends the records: fewer bytes
+ * than a header, a record whose (checked) length runs past the end, the last record failing its
+ * payload checksum, or only zero bytes (a file the filesystem extended before the data landed).
+ * Anything else bad — a length failing its own checksum, a record failing its checksum with more
+ * records after it — is damage, and throws.
+ * @throws CairnError `CONSENSUS_BFT_WAL_CORRUPT`
  */
 export function parseWalSegment(
   bytes: Uint8Array,
@@ -202,28 +229,22 @@ export function parseWalSegment(
 ): { payloads: Uint8Array[]; validLength: number; torn: boolean } {
   const payloads: Uint8Array[] = []
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const torn = (at: number) => ({ payloads, validLength: at, torn: true })
   let at = 0
   while (at < bytes.length) {
-    const rest = bytes.length - at
-    if (rest < 8) return { payloads, validLength: at, torn: true }
+    if (bytes.length - at < HEADER) return torn(at)
     const length = view.getUint32(at)
-    const sum = view.getUint32(at + 4)
-    const end = at + 8 + length
-    if (length > MAX_RECORD_BYTES || end > bytes.length) {
-      // Cut short by a crash (a length that runs past the end can only be the last record).
-      return { payloads, validLength: at, torn: true }
+    if (view.getUint32(at + 4) !== lengthCheck(length)) {
+      if (bytes.subarray(at).every((b) => b === 0)) return torn(at)
+      throw corrupt(where, at, 'has a damaged length')
     }
-    const payload = bytes.subarray(at + 8, end)
-    if (crc32(payload) !== sum) {
-      if (end === bytes.length) return { payloads, validLength: at, torn: true }
-      throw new CairnError(
-        ConsensusErrorCode.BFT_WAL_CORRUPT,
-        `consensus WAL ${where}: the record at byte ${at} fails its checksum and is not the last one`,
-        {
-          fault: 'internal',
-          hint: 'the disk or the file was damaged (not a crash mid-write); move the WAL directory aside to start the height afresh — the signer state still prevents a double sign',
-        },
-      )
+    if (length > MAX_RECORD_BYTES) throw corrupt(where, at, `claims ${length} bytes`)
+    const end = at + HEADER + length
+    if (end > bytes.length) return torn(at) // the last record, cut short
+    const payload = bytes.subarray(at + HEADER, end)
+    if (crc32(payload) !== view.getUint32(at + 8)) {
+      if (end === bytes.length) return torn(at)
+      throw corrupt(where, at, 'fails its checksum')
     }
     payloads.push(payload)
     at = end

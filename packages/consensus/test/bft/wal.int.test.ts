@@ -69,6 +69,21 @@ describe('ConsensusWal on disk', () => {
     )
   })
 
+  it('a tail of zeros (the filesystem grew the file before the data landed) is a torn write; a damaged length is not', () => {
+    const wal = ConsensusWal.open({ dir })
+    wal.append(EVENTS[0] as BftEvent)
+    wal.close()
+    const file = join(dir, '000000000005.wal')
+    const good = readFileSync(file)
+    appendFileSync(file, new Uint8Array(40))
+    expect(ConsensusWal.open({ dir }).replay(5)).toEqual([EVENTS[0]])
+    expect(readFileSync(file)).toEqual(good)
+    const bad = Buffer.concat([good, good])
+    bad[1] = (bad[1] as number) ^ 1 // the first record's length
+    writeFileSync(file, bad)
+    expect(() => ConsensusWal.open({ dir })).toThrow(/has a damaged length/)
+  })
+
   it('a garbage tail shorter than a header is a torn write', () => {
     const wal = ConsensusWal.open({ dir })
     wal.append(EVENTS[0] as BftEvent)

@@ -1,4 +1,5 @@
 /** The consensus WAL in memory: the record format, torn tails, corruption, and a restart's replay. */
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   type BftAction,
@@ -56,7 +57,7 @@ describe('ConsensusWal', () => {
   })
 
   it('cuts off a torn last record (a crash mid-append) and goes on appending after it', () => {
-    for (let cut = 1; cut < 12; cut++) {
+    for (let cut = 1; cut < 16; cut++) {
       const storage = new MemoryWalStorage()
       const wal = ConsensusWal.inMemory(storage)
       for (const e of EVENTS.slice(0, 4)) wal.append(e)
@@ -71,6 +72,43 @@ describe('ConsensusWal', () => {
     }
   })
 
+  it('property: a crash at any byte of the last append loses that record only; damage at any earlier byte is refused', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: EVENTS.length - 1 }), { minLength: 1, maxLength: 12 }),
+        fc.nat(),
+        fc.nat(),
+        (picks, cutSeed, flipSeed) => {
+          const events = picks
+            .map((i) => EVENTS[i] as BftEvent)
+            .filter((e) => e.kind !== 'timeout' || e.timeout.height === 1)
+          if (events.length === 0) return
+          const storage = new MemoryWalStorage()
+          const wal = ConsensusWal.inMemory(storage)
+          for (const e of events) wal.append(e)
+          const whole = storage.read(1)
+          const last = frameWalRecord(encodeWalEvent(events.at(-1) as BftEvent)).length
+          // Torn: 1 .. last-1 bytes of the last record made it to disk.
+          storage.tear(1 + (cutSeed % (last - 1)))
+          expect(ConsensusWal.inMemory(storage).replay(1)).toEqual(events.slice(0, -1))
+          // Damaged: a byte flipped inside a record that is not the last.
+          if (whole.length > last) {
+            const bad = whole.slice()
+            const at = flipSeed % (whole.length - last)
+            bad[at] = (bad[at] as number) ^ 0x55
+            const damaged = new MemoryWalStorage()
+            damaged.append(1, bad)
+            // Length, its checksum, the payload's checksum or the payload: always refused as damage.
+            expect(() => ConsensusWal.inMemory(damaged)).toThrow(
+              expect.objectContaining({ code: 'CONSENSUS_BFT_WAL_CORRUPT' }),
+            )
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
   it('treats a last record failing its checksum as torn, and refuses a damaged record before the last', () => {
     const a = frameWalRecord(encodeWalEvent(EVENTS[2] as BftEvent))
     const b = frameWalRecord(encodeWalEvent(EVENTS[3] as BftEvent))
@@ -82,7 +120,7 @@ describe('ConsensusWal', () => {
     expect(() => parseWalSegment(firstBad, 't')).toThrow(expect.objectContaining({ code: 'CONSENSUS_BFT_WAL_CORRUPT' }))
     const storage = new MemoryWalStorage()
     storage.append(1, firstBad)
-    expect(() => ConsensusWal.inMemory(storage)).toThrow(/fails its checksum and is not the last one/)
+    expect(() => ConsensusWal.inMemory(storage)).toThrow(/fails its checksum and is not a write torn by a crash/)
   })
 
   it('a restarted validator replays its WAL into a fresh machine: same round, step and lock, and it re-signs nothing new', () => {
