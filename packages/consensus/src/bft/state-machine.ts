@@ -186,6 +186,25 @@ export class BftStateMachine {
     return [...(this.#prevotes.get(round)?.all() ?? []), ...(this.#precommits.get(round)?.all() ?? [])]
   }
 
+  /**
+   * False for an event the machine would drop on its height alone (a height already decided, or
+   * further ahead than the next one); the driver leaves those out of the WAL, so that a replay
+   * hands a fresh machine what this one considered, no more.
+   */
+  accepts(event: BftEvent): boolean {
+    const h =
+      event.kind === 'proposal'
+        ? event.proposal.height
+        : event.kind === 'vote'
+          ? event.vote.height
+          : event.kind === 'timeout'
+            ? event.timeout.height
+            : event.kind === 'certificate'
+              ? event.certificate.height
+              : event.height
+    return h === this.#height || h === this.#height + 1
+  }
+
   /** Starts round 0 of the first height. Call once, before any event. */
   start(): BftAction[] {
     if (!this.#started) {

@@ -67,7 +67,11 @@ describe.runIf(only === undefined)(`the simulator over ${SEEDS} seeds`, () => {
   //   gossip carried own messages alone: the other side waited forever for > 2/3 precommits of the
   //   round. Peers now send a validator behind them the votes of its round (`votes(round)`), the
   //   gossip property Tendermint's liveness assumes.
-  it.each([2306, 7350, 36188, 54598, 78045])('regression seed %i keeps every invariant', (seed) => {
+  // - 3024 (found by the soak of the WAL's first version): the driver logged votes for two heights
+  //   ahead, which the machine had dropped; the replay handed them over and the restarted machine
+  //   locked where the original had not. The driver now logs only what `accepts()` says the machine
+  //   considers.
+  it.each([2306, 3024, 7350, 36188, 54598, 78045])('regression seed %i keeps every invariant', (seed) => {
     const r = simulate(drawScenario(seed))
     expect(r.violations).toEqual([])
     expect(r.livenessMs).toBeGreaterThanOrEqual(0)

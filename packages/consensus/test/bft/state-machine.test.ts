@@ -266,6 +266,16 @@ describe('BftStateMachine', () => {
     expect(m.votes(1)).toEqual([])
   })
 
+  it('accepts events of its height and the next only (what the driver logs in the WAL)', () => {
+    const m = machine(0)
+    m.start()
+    expect(m.accepts({ kind: 'vote', vote: vote(1, PREVOTE, 1, 0, null) })).toBe(true)
+    expect(m.accepts({ kind: 'vote', vote: vote(1, PREVOTE, 2, 0, null) })).toBe(true)
+    expect(m.accepts({ kind: 'vote', vote: vote(1, PREVOTE, 3, 0, null) })).toBe(false)
+    expect(m.accepts({ kind: 'timeout', timeout: { step: 'propose', height: 0, round: 0 } })).toBe(false)
+    expect(m.accepts({ kind: 'proposal', proposal: proposal(1, 0, A) })).toBe(true)
+  })
+
   it('gives the same actions for the same events (deterministic)', () => {
     const run = () => {
       const s = nonProposer()

@@ -167,7 +167,9 @@ export class SimNode {
   /** Hands an event to the machine (logged in the WAL first, unless it already is) and carries out its actions. */
   input(event: BftEvent, logged = false): void {
     if (this.machine === null) return
-    if (!logged) {
+    // What the machine drops on its height alone stays out of the WAL (seed 3024: prevotes of height
+    // + 2, logged, made the replay lock where the original had not).
+    if (!logged && this.machine.accepts(event)) {
       this.wal.append(event)
       this.#lastAppendSynced = false
       this.#lastAppended = event
