@@ -28,6 +28,10 @@ export const ConsensusErrorCode = {
   BFT_INVALID_HEADER: 'CONSENSUS_BFT_INVALID_HEADER',
   /** The signer-state file cannot be read, parsed or written. */
   BFT_SIGNER_STATE_UNUSABLE: 'CONSENSUS_BFT_SIGNER_STATE_UNUSABLE',
+  /** A consensus WAL record that fails its checksum and is not the last one (damage, not a torn write). */
+  BFT_WAL_CORRUPT: 'CONSENSUS_BFT_WAL_CORRUPT',
+  /** The consensus WAL directory or a segment cannot be created, read or written. */
+  BFT_WAL_UNUSABLE: 'CONSENSUS_BFT_WAL_UNUSABLE',
 } as const
 export type ConsensusErrorCode = (typeof ConsensusErrorCode)[keyof typeof ConsensusErrorCode]
 

@@ -18,6 +18,13 @@ export {
   evidenceKey,
   verifyDuplicateVoteEvidence,
 } from './evidence.ts'
+export type { EvidencePoolModules, EvidencePoolOptions, SubmitResult } from './evidence-pool.ts'
+export {
+  DEFAULT_MAX_EVIDENCE_AGE_HEIGHTS,
+  DEFAULT_MAX_PENDING_EVIDENCE,
+  decodeEvidenceList,
+  encodeEvidenceList,
+} from './evidence-pool.ts'
 export type { BftExtra } from './extra-data.ts'
 export { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
 export { FileSignerState } from './file-signer-state.ts'
@@ -37,5 +44,16 @@ export type { SignRefusal, ValidatorSignerModules } from './validator-signer.ts'
 export { ValidatorSigner } from './validator-signer.ts'
 export type { AddVoteResult } from './vote-set.ts'
 export { VoteSet } from './vote-set.ts'
+export type { ConsensusWalModules, WalReplay, WalStorage } from './wal.ts'
+export {
+  ConsensusWal,
+  decodeWalEvent,
+  encodeWalEvent,
+  eventHeight,
+  FileWalStorage,
+  frameWalRecord,
+  MemoryWalStorage,
+  parseWalSegment,
+} from './wal.ts'
 export type { WireMessage } from './wire.ts'
 export { decodeWire, encodeWire } from './wire.ts'
