@@ -1,6 +1,7 @@
 import { readStoredGenesis } from '@cairn/chain'
 import {
   BftEngine,
+  ConsensusWal,
   DevEngine,
   type Engine,
   FileSignerState,
@@ -29,6 +30,8 @@ export interface EngineModules {
   keys: NodeKeys | null
   /** Where the validator's signer state lives (`DATADIR/keys/validator.state.json`); null: in memory. */
   signerStatePath: string | null
+  /** The consensus WAL's directory (`DATADIR/consensus-wal`); null: none (ephemeral). */
+  walDir: string | null
 }
 
 /**
@@ -64,9 +67,11 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           : modules.signerStatePath
             ? new FileSignerState({ path: modules.signerStatePath })
             : new MemorySignerState()
+      // A validator logs what its machine receives, so a restart rejoins its height where it was.
+      const wal = key !== undefined && modules.walDir ? ConsensusWal.open({ dir: modules.walDir }) : undefined
       const engine = new BftEngine(
         { chainId, config: bft, ...(key !== undefined ? { privateKey: key } : {}) },
-        { logger: modules.logger, ...(signerState ? { signerState } : {}) },
+        { logger: modules.logger, ...(signerState ? { signerState } : {}), ...(wal ? { wal } : {}) },
       )
       return { engine, dev: null }
     }

@@ -166,6 +166,7 @@ async function wire(
     kv,
     keys: nodeKeys,
     signerStatePath: datadir ? join(datadir.root, 'keys', 'validator.state.json') : null,
+    walDir: datadir ? join(datadir.root, 'consensus-wal') : null,
   })
   const chain = await ChainImpl.open(
     {

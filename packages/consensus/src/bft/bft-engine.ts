@@ -63,6 +63,7 @@ import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
 import type { Timeout } from './timeouts.ts'
 import type { ValidatorSet } from './validator-set.ts'
 import { ValidatorSigner } from './validator-signer.ts'
+import type { ConsensusWal } from './wal.ts'
 import { decodeWire, encodeWire, type WireMessage } from './wire.ts'
 
 /** Where consensus messages go and come from: p2p's `ConsensusGossip`, or a test network. */
@@ -103,6 +104,11 @@ export interface BftEngineModules {
   scheduler?: BftScheduler
   /** Given here or later with {@link BftEngine.connect}. */
   transport?: BftTransport
+  /**
+   * The consensus WAL (`ConsensusWal.open` in a node): every event is logged before the machine
+   * handles it, own signed messages with fsync before they leave; a restart replays the height.
+   */
+  wal?: ConsensusWal
 }
 
 /** A commit a peer sent ahead of this node's height, kept until the height comes. */
@@ -123,6 +129,7 @@ export class BftEngine implements Engine {
   readonly #rules: ChainEngine
   readonly #signer: ValidatorSigner | null
   readonly #scheduler: BftScheduler
+  readonly #verifier: ReturnType<typeof createVerifier>
   #transport: BftTransport | undefined
   #attached: { chain: Chain; pool: TxPool; follower: ChainFollower } | undefined
   #ownFollower: ChainFollower | undefined
@@ -146,6 +153,10 @@ export class BftEngine implements Engine {
   /** Proposals of the current height by round, to relay the round's proposal. */
   #proposalsSeen = new Map<number, SignedProposal>()
   #sync = new Map<number, PendingCommit>()
+  /** Events already logged (own signed messages, with fsync before they left). */
+  #logged = new WeakSet<BftEvent>()
+  /** While replaying the WAL: own messages and built blocks it holds, by `kind/height/round/type`. */
+  #replayed: Set<string> | null = null
   #lastHelp = new Map<number, number>()
   #lastStatusAt = 0
   #lastGossipAt = ''
@@ -156,6 +167,7 @@ export class BftEngine implements Engine {
     this.#opts = opts
     this.#m = modules
     this.#scheduler = modules.scheduler ?? realScheduler
+    this.#verifier = createVerifier(opts.chainId)
     this.#transport = modules.transport
     this.validators = new ValidatorSchedule(opts.config.validators)
     this.#rules = bftChainRules({
@@ -242,7 +254,7 @@ export class BftEngine implements Engine {
       { chainId: this.#opts.chainId, self: this.address, height, timeouts: this.#opts.config.timeouts },
       {
         validatorSetAt: (h) => this.validators.at(h),
-        verifier: createVerifier(this.#opts.chainId),
+        verifier: this.#verifier,
         blockHash: (bytes) => this.#decode(bytes)?.hash() ?? null,
       },
     )
@@ -252,7 +264,34 @@ export class BftEngine implements Engine {
     this.#unsubscribe = () => chain.events.off('newHead', onHead)
     this.#transport?.setHandler((data, from) => this.#onMessage(data, from))
     const machine = this.#machine
-    this.#enqueue(() => this.#run(machine.start()))
+    const wal = this.#m.wal
+    this.#enqueue(async () => {
+      if (wal === undefined) return this.#run(machine.start())
+      // Back where the height was: the logged events into the fresh machine, not logged again. Own
+      // messages and built blocks found in the log are not signed or built again (their records
+      // hand them to the machine: the signer state only moves forward).
+      wal.truncateBelow(height)
+      const events = wal.replay(height)
+      this.#replayed = new Set(events.flatMap((e) => this.#replayKeys(e)))
+      try {
+        const work = machine.start()
+        for (const e of events) {
+          await this.#run(work.splice(0))
+          if (e.kind === 'vote' && this.#isOwn(e.vote)) this.#own.push({ kind: 'vote', vote: e.vote })
+          if (e.kind === 'proposal' && this.#isOwnProposal(e.proposal)) {
+            this.#own.push({ kind: 'proposal', proposal: e.proposal })
+          }
+          work.push(...machine.handle(e))
+        }
+        await this.#run(work)
+      } finally {
+        this.#replayed = null
+      }
+      if (events.length > 0) {
+        this.#m.logger.info({ height, events: events.length }, 'consensus WAL replayed')
+        for (const msg of this.#own) this.#publish(msg)
+      }
+    })
     this.#scheduleGossip(epoch)
     this.#m.logger.info(
       {
@@ -271,6 +310,7 @@ export class BftEngine implements Engine {
     this.#transport?.setHandler(null)
     this.#unsubscribe?.()
     await this.#queue
+    this.#m.wal?.close()
     this.#machine = null
     this.#executed.clear()
     this.#ownFollower?.stop()
@@ -350,19 +390,28 @@ export class BftEngine implements Engine {
     for (;;) {
       while (work.length > 0) {
         const action = work.shift() as BftAction
-        for (const event of await this.#act(action)) work.push(...machine.handle(event))
+        for (const event of await this.#act(action)) work.push(...this.#feed(machine, event))
       }
       const pending = this.#sync.get(machine.height)
       if (pending === undefined) return
       this.#sync.delete(machine.height)
-      work.push(...machine.handle({ kind: 'certificate', certificate: pending.certificate, block: pending.block }))
+      work.push(...this.#feed(machine, { kind: 'certificate', certificate: pending.certificate, block: pending.block }))
     }
+  }
+
+  /** Logs `event` (unless logged already, or one the machine drops), then hands it to the machine. */
+  #feed(machine: BftStateMachine, event: BftEvent): BftAction[] {
+    const wal = this.#m.wal
+    if (wal !== undefined && this.#replayed === null && !this.#logged.has(event) && machine.accepts(event)) {
+      wal.append(event)
+    }
+    return machine.handle(event)
   }
 
   #handle(event: BftEvent): void {
     this.#enqueue(async () => {
       if (this.#machine === null) return
-      await this.#run(this.#machine.handle(event))
+      await this.#run(this.#feed(this.#machine, event))
     })
   }
 
@@ -399,28 +448,65 @@ export class BftEngine implements Engine {
 
   #sendVote(vote: Vote): BftEvent[] {
     if (this.#signer === null) return []
+    if (this.#replayed?.has(`vote/${vote.height}/${vote.round}/${vote.type}`)) return []
     const signed = this.#signer.signVote(vote)
     if ('refused' in signed) {
       this.#m.logger.warn({ reason: signed.refused }, 'signer state refused a vote')
       return []
     }
+    const event: BftEvent = { kind: 'vote', vote: signed }
+    this.#logSync(event)
     const msg: WireMessage = { kind: 'vote', vote: signed }
     this.#own.push(msg)
     this.#publish(msg)
-    return [{ kind: 'vote', vote: signed }]
+    return [event]
   }
 
   #sendProposal(proposal: Proposal): BftEvent[] {
     if (this.#signer === null) return []
+    if (this.#replayed?.has(`proposal/${proposal.height}/${proposal.round}`)) return []
     const signed = this.#signer.signProposal(proposal)
     if ('refused' in signed) {
       this.#m.logger.warn({ reason: signed.refused }, 'signer state refused a proposal')
       return []
     }
+    const event: BftEvent = { kind: 'proposal', proposal: signed }
+    this.#logSync(event)
     const msg: WireMessage = { kind: 'proposal', proposal: signed }
     this.#own.push(msg)
     this.#publish(msg)
-    return [{ kind: 'proposal', proposal: signed }]
+    return [event]
+  }
+
+  /** An own signed message goes into the WAL with fsync before it leaves the node. */
+  #logSync(event: BftEvent): void {
+    if (this.#m.wal === undefined) return
+    this.#m.wal.append(event, { sync: true })
+    this.#logged.add(event)
+  }
+
+  /** What a logged event stands for, so a replay does not sign or build it again. */
+  #replayKeys(e: BftEvent): string[] {
+    if (e.kind === 'vote' && this.#isOwn(e.vote)) return [`vote/${e.vote.height}/${e.vote.round}/${e.vote.type}`]
+    if (e.kind === 'proposal' && this.#isOwnProposal(e.proposal)) {
+      return [`proposal/${e.proposal.height}/${e.proposal.round}`]
+    }
+    if (e.kind === 'proposalBlock') return [`build/${e.height}/${e.round}`]
+    return []
+  }
+
+  #isOwn(vote: SignedVote): boolean {
+    const self = this.address
+    if (self === null) return false
+    const signer = this.#verifier.voteSigner(vote)
+    return signer !== null && equalsBytes(signer, self)
+  }
+
+  #isOwnProposal(p: SignedProposal): boolean {
+    const self = this.address
+    if (self === null) return false
+    const signer = this.#verifier.proposalSigner(p)
+    return signer !== null && equalsBytes(signer, self)
   }
 
   #publish(msg: WireMessage): void {
@@ -459,6 +545,7 @@ export class BftEngine implements Engine {
   }
 
   async #build(height: number, round: number): Promise<BftEvent[]> {
+    if (this.#replayed?.has(`build/${height}/${round}`)) return []
     const parent = this.#lastCommitted
     if (Number(parent.header.number) + 1 !== height) return []
     const built = await this.propose(parent, round)
@@ -509,6 +596,7 @@ export class BftEngine implements Engine {
     }
     this.#lastCommitted = block
     this.#lastCertificate = certificate
+    this.#m.wal?.truncateBelow(height + 1)
     this.#executed.clear()
     this.#own = []
     this.#prevotesSeen.clear()
@@ -571,7 +659,7 @@ export class BftEngine implements Engine {
           const m = this.#machine
           if (m === null || h < m.height) return
           if (h === m.height) {
-            await this.#run(m.handle({ kind: 'certificate', certificate: msg.certificate, block: msg.block }))
+            await this.#run(this.#feed(m, { kind: 'certificate', certificate: msg.certificate, block: msg.block }))
           } else {
             this.#sync.set(h, msg)
             this.#askForHelp()

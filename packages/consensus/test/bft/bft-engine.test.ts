@@ -169,4 +169,27 @@ describe('BftEngine: loss and restarts', () => {
     const reference = await hashes(net.nodes[0] as BftNode, h2 + 3n)
     for (const n of net.nodes) expect(await hashes(n, h2 + 3n)).toEqual(reference)
   }, 120_000)
+
+  it('a validator restarted mid-height replays its WAL: back in the same round and step, with its lock', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    await net.start()
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= 2n))).toBe(true)
+    // Two silent: the other two prevote and wait at one height.
+    net.silent.add(2)
+    net.silent.add(3)
+    const node0 = () => net!.nodes[0] as BftNode
+    expect(await net.runUntil(() => (node0().engine.snapshot()?.step ?? 0) >= 2, 60_000)).toBe(true)
+    await net.run(2_000)
+    const before = node0().engine.snapshot()
+    expect(node0().walStorage.heights()).toContain(before?.height)
+    await net.restart(0)
+    expect(node0().engine.snapshot()).toEqual(before)
+    net.silent.clear()
+    const h = net.height(1)
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= h + 2n))).toBe(true)
+    const reference = await hashes(node0(), h + 2n)
+    for (const n of net.nodes) expect(await hashes(n, h + 2n)).toEqual(reference)
+    // Decided heights leave the WAL.
+    expect(Math.min(...node0().walStorage.heights())).toBeGreaterThan(Number(h))
+  }, 120_000)
 })

@@ -4,7 +4,14 @@ import { MemoryKV } from '@cairn/db'
 import { type ChainFollower, DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
 import { bytesToHex, type Logger, silentLogger } from '@cairn/utils'
 import { ADDRS } from '../../../chain/test/helpers.ts'
-import { BftEngine, type BftTransport, MemorySignerState, parseBftConfig } from '../../src/index.ts'
+import {
+  BftEngine,
+  type BftTransport,
+  ConsensusWal,
+  MemorySignerState,
+  MemoryWalStorage,
+  parseBftConfig,
+} from '../../src/index.ts'
 import { ManualClock } from './clock.ts'
 
 export interface BftNetworkOptions {
@@ -27,6 +34,8 @@ export interface BftNode {
   key: Uint8Array | null
   kv: MemoryKV
   signerState: MemorySignerState | null
+  /** The consensus WAL's storage (kept across restarts, as a file would be). */
+  walStorage: MemoryWalStorage
   chain: Chain
   pool: TxPool
   engine: BftEngine
@@ -83,11 +92,12 @@ export class BftNetwork {
   private async makeNode(
     index: number,
     key: Uint8Array | null,
-    kept?: { kv: MemoryKV; signerState: MemorySignerState | null },
+    kept?: { kv: MemoryKV; signerState: MemorySignerState | null; walStorage: MemoryWalStorage },
   ): Promise<BftNode> {
     const kv = kept?.kv ?? new MemoryKV()
     if (!kept) await kv.open()
     const signerState = kept ? kept.signerState : key ? new MemorySignerState() : null
+    const walStorage = kept?.walStorage ?? new MemoryWalStorage()
     const now = () => this.clock.seconds()
     const transport: BftTransport = {
       publish: (data) => this.publish(index, data),
@@ -104,6 +114,7 @@ export class BftNetwork {
         scheduler: this.clock,
         transport,
         ...(signerState ? { signerState } : {}),
+        wal: ConsensusWal.inMemory(walStorage),
       },
     )
     const chain = await Chain.open(
@@ -116,7 +127,7 @@ export class BftNetwork {
     )
     const follower = followChain(pool, chain.events, { logger: silentLogger })
     engine.attach({ chain, pool, follower })
-    return { index, key, kv, signerState, chain, pool, engine, follower }
+    return { index, key, kv, signerState, walStorage, chain, pool, engine, follower }
   }
 
   /**
@@ -127,7 +138,11 @@ export class BftNetwork {
     const old = this.nodes[i] as BftNode
     await old.engine.stop()
     old.follower.stop()
-    const node = await this.makeNode(i, old.key, { kv: old.kv, signerState: old.signerState })
+    const node = await this.makeNode(i, old.key, {
+      kv: old.kv,
+      signerState: old.signerState,
+      walStorage: old.walStorage,
+    })
     this.nodes[i] = node
     await node.engine.start()
     await this.settle()
