@@ -2,6 +2,7 @@ import { readStoredGenesis } from '@cairn/chain'
 import {
   BftEngine,
   ConsensusWal,
+  createBftMetrics,
   DevEngine,
   type Engine,
   FileSignerState,
@@ -12,6 +13,7 @@ import {
 import type { KVStore } from '@cairn/db'
 import type { DevControls } from '@cairn/rpc'
 import type { Logger } from '@cairn/utils'
+import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
 
@@ -30,6 +32,8 @@ export interface EngineModules {
   keys: NodeKeys | null
   /** Where the validator's signer state lives (`DATADIR/keys/validator.state.json`); null: in memory. */
   signerStatePath: string | null
+  /** Where the engine's metrics go (`cairn_bft_*`). */
+  registry: Registry | null
   /** The consensus WAL's directory (`DATADIR/consensus-wal`); null: none (ephemeral). */
   walDir: string | null
 }
@@ -71,7 +75,12 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       const wal = key !== undefined && modules.walDir ? ConsensusWal.open({ dir: modules.walDir }) : undefined
       const engine = new BftEngine(
         { chainId, config: bft, ...(key !== undefined ? { privateKey: key } : {}) },
-        { logger: modules.logger, ...(signerState ? { signerState } : {}), ...(wal ? { wal } : {}) },
+        {
+          logger: modules.logger,
+          metrics: modules.registry ? createBftMetrics(modules.registry) : null,
+          ...(signerState ? { signerState } : {}),
+          ...(wal ? { wal } : {}),
+        },
       )
       return { engine, dev: null }
     }

@@ -167,6 +167,7 @@ async function wire(
     keys: nodeKeys,
     signerStatePath: datadir ? join(datadir.root, 'keys', 'validator.state.json') : null,
     walDir: datadir ? join(datadir.root, 'consensus-wal') : null,
+    registry,
   })
   const chain = await ChainImpl.open(
     {

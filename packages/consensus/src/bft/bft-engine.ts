@@ -43,6 +43,7 @@ import { RLP } from '@ethereumjs/rlp'
 import type { Engine } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
 import type { BftConfig } from './bft-config.ts'
+import type { BftMetrics } from './bft-metrics.ts'
 import { bftChainRules, ValidatorSchedule } from './bft-rules.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { BftAction, BftEvent } from './events.ts'
@@ -104,6 +105,8 @@ export interface BftEngineModules {
   scheduler?: BftScheduler
   /** Given here or later with {@link BftEngine.connect}. */
   transport?: BftTransport
+  /** Height, round, step, commits, rounds per height, missed signatures, evidence (`createBftMetrics`). */
+  metrics?: BftMetrics | null
   /**
    * The consensus WAL (`ConsensusWal.open` in a node): every event is logged before the machine
    * handles it, own signed messages with fsync before they leave; a restart replays the height.
@@ -153,6 +156,9 @@ export class BftEngine implements Engine {
   /** Proposals of the current height by round, to relay the round's proposal. */
   #proposalsSeen = new Map<number, SignedProposal>()
   #sync = new Map<number, PendingCommit>()
+  /** When this node started deciding the current height (ms), for `cairn_bft_commit_seconds`. */
+  #heightStartedAt: number | undefined
+  #heightStartedFor: number | undefined
   /** Events already logged (own signed messages, with fsync before they left). */
   #logged = new WeakSet<BftEvent>()
   /** While replaying the WAL: own messages and built blocks it holds, by `kind/height/round/type`. */
@@ -393,10 +399,26 @@ export class BftEngine implements Engine {
         for (const event of await this.#act(action)) work.push(...this.#feed(machine, event))
       }
       const pending = this.#sync.get(machine.height)
-      if (pending === undefined) return
+      if (pending === undefined) {
+        this.#observe(machine)
+        return
+      }
       this.#sync.delete(machine.height)
       work.push(...this.#feed(machine, { kind: 'certificate', certificate: pending.certificate, block: pending.block }))
     }
+  }
+
+  /** The machine's position in the metrics; the start of a height's clock. */
+  #observe(machine: BftStateMachine): void {
+    const metrics = this.#m.metrics
+    if (this.#heightStartedAt === undefined || this.#heightStartedFor !== machine.height) {
+      this.#heightStartedFor = machine.height
+      this.#heightStartedAt = this.#scheduler.now()
+    }
+    if (!metrics) return
+    metrics.height.set(machine.height)
+    metrics.round.set(machine.round)
+    metrics.step.set(machine.step)
   }
 
   /** Logs `event` (unless logged already, or one the machine drops), then hands it to the machine. */
@@ -441,6 +463,7 @@ export class BftEngine implements Engine {
             },
             'duplicate vote evidence',
           )
+          this.#m.metrics?.evidence.inc()
         }
         return []
     }
@@ -452,6 +475,7 @@ export class BftEngine implements Engine {
     const signed = this.#signer.signVote(vote)
     if ('refused' in signed) {
       this.#m.logger.warn({ reason: signed.refused }, 'signer state refused a vote')
+      this.#m.metrics?.refusedSignatures.inc()
       return []
     }
     const event: BftEvent = { kind: 'vote', vote: signed }
@@ -468,6 +492,7 @@ export class BftEngine implements Engine {
     const signed = this.#signer.signProposal(proposal)
     if ('refused' in signed) {
       this.#m.logger.warn({ reason: signed.refused }, 'signer state refused a proposal')
+      this.#m.metrics?.refusedSignatures.inc()
       return []
     }
     const event: BftEvent = { kind: 'proposal', proposal: signed }
@@ -603,6 +628,18 @@ export class BftEngine implements Engine {
     this.#proposalsSeen.clear()
     for (const h of this.#sync.keys()) if (h <= height) this.#sync.delete(h)
     this.#m.logger.debug({ height, round: certificate.round, hash: bytesToHex(hash) }, 'committed')
+    const metrics = this.#m.metrics
+    if (metrics) {
+      metrics.commits.inc()
+      metrics.roundsPerHeight.observe(certificate.round + 1)
+      if (this.#heightStartedAt !== undefined && this.#heightStartedFor === height) {
+        metrics.commitSeconds.observe((this.#scheduler.now() - this.#heightStartedAt) / 1000)
+      }
+      const signed = new Set(certificate.signatures.map((sig) => sig.validatorIndex))
+      this.validators.at(height).validators.forEach((v, i) => {
+        if (!signed.has(i)) metrics.missedSignatures.inc({ validator: bytesToHex(v.address) })
+      })
+    }
   }
 
   /** Finality from the chain alone: a new head carries its parent's certificate (checked on import). */

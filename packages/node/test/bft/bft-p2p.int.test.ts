@@ -118,6 +118,11 @@ describe('BFT over libp2p (4 validators on loopback)', () => {
     }
     const commit = (await rpc(first.url, 'cairn_getCommit', ['0x2'])) as { signatures: unknown[] }
     expect(commit.signatures.length).toBeGreaterThanOrEqual(3)
+    // The engine's metrics are exported beside the RPC.
+    const metrics = await (await fetch(`${first.url}/metrics`)).text()
+    expect(Number(/^cairn_bft_commits_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(target)
+    expect(metrics).toMatch(/^cairn_bft_height \d+/m)
+    expect(metrics).toMatch(/^cairn_bft_rounds_per_height_count \d+/m)
 
     // One validator stops: the three others hold more than 2/3 of the power and go on.
     await (nodes[3] as StartedNode).close()
