@@ -1,6 +1,7 @@
 // `cairn devnet`: four validator processes on loopback. viem sends a transaction to one node;
 // every node reports the same block hashes and the same finalized block; after kill -9 of one
-// validator the other three go on; Ctrl-C on `cairn devnet start` stops the rest.
+// validator the other three go on; Ctrl-C on `cairn devnet start` stops the rest; started again,
+// all four resume from their datadirs.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -128,5 +129,28 @@ describe('cairn devnet (4 validator processes)', () => {
     process.kill(devnet.pid as number, 'SIGINT')
     expect(await exited).toBe(0)
     expect(out.match(/exited/g)?.length).toBe(4)
+
+    // All four again, from their datadirs (chain, signer state, WAL): the chain resumes where it was.
+    const stoppedAt = at + 3n
+    devnet = spawn(process.execPath, [CAIRN_BIN, 'devnet', 'start', '--dir', join(dir, 'dn')], {
+      env: cleanEnv(),
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    })
+    const exitedAgain = new Promise<number | null>((r) => devnet?.once('exit', (code) => r(code)))
+    killed = -1
+    await waitFor(
+      async () => (await Promise.all(clients.map((c) => c.getBlockNumber()))).every((n) => n >= stoppedAt + 2n),
+      240_000,
+      'all four past where they stopped',
+    )
+    const resumed = await Promise.all(
+      clients.map((c) => c.getBlock({ blockNumber: stoppedAt + 2n }).then((b) => b.hash)),
+    )
+    expect(new Set(resumed).size).toBe(1)
+    // The blocks from before the restart are still there, unchanged.
+    expect(await clients[0]?.getBlock({ blockNumber: stoppedAt }).then((b) => b.hash)).toBe(after[0])
+    process.kill(devnet.pid as number, 'SIGINT')
+    expect(await exitedAgain).toBe(0)
   }, 600_000)
 })
