@@ -269,7 +269,9 @@ async function wire(
           dir: datadir ? prepareP2pDir(datadir.root) : null,
           ...(nodeKeys ? { identityKey: nodeKeys.identity.privateKey } : {}),
           maxBlockBytes: DEFAULT_BLOCK_PROCESSOR_OPTIONS.maxBlockBytes,
-          announceHeads: !config.follow,
+          // A BFT network carries its blocks in proposals and commits (the consensus topic): heads
+          // announced on the blocks topic too would have validators execute them a second time.
+          announceHeads: !config.follow && !(engine instanceof BftEngine),
         },
         { chain, pool, logger: logger.child({ module: 'p2p' }), metrics: createP2pMetrics(registry) },
       )
