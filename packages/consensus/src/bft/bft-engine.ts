@@ -122,6 +122,8 @@ interface PendingCommit {
 
 /** Commits kept ahead of the current height, at most. */
 const MAX_SYNC_AHEAD = 64
+/** Driver steps queued past which messages from the network are ignored. */
+const MAX_QUEUED = 10_000
 
 export class BftEngine implements Engine {
   readonly name = 'bft'
@@ -670,6 +672,8 @@ export class BftEngine implements Engine {
     }
     const machine = this.#machine
     if (machine === null) return 'ignore'
+    // A flood faster than the driver works is dropped here rather than queued without bound.
+    if (this.#pending > MAX_QUEUED) return 'ignore'
     const height = machine.height
     switch (msg.kind) {
       case 'proposal':
