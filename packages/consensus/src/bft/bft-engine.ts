@@ -175,7 +175,27 @@ export class BftEngine implements Engine {
     this.#opts = opts
     this.#m = modules
     this.#scheduler = modules.scheduler ?? realScheduler
-    this.#verifier = createVerifier(opts.chainId)
+    // Signers are recovered once per message object: at the edge (to refuse what no validator
+    // signed) and again by the machine.
+    const plain = createVerifier(opts.chainId)
+    const votes = new WeakMap<SignedVote, Address | null>()
+    const proposals = new WeakMap<SignedProposal, Address | null>()
+    this.#verifier = {
+      voteSigner: (v) => {
+        const known = votes.get(v)
+        if (known !== undefined) return known
+        const a = plain.voteSigner(v)
+        votes.set(v, a)
+        return a
+      },
+      proposalSigner: (p) => {
+        const known = proposals.get(p)
+        if (known !== undefined) return known
+        const a = plain.proposalSigner(p)
+        proposals.set(p, a)
+        return a
+      },
+    }
     this.#transport = modules.transport
     this.validators = new ValidatorSchedule(opts.config.validators)
     this.#rules = bftChainRules({
@@ -683,7 +703,15 @@ export class BftEngine implements Engine {
           this.#help(h)
           return 'ignore'
         }
-        if (h > height + 1) this.#askForHelp()
+        // Further ahead than the next height: the machine would drop it; this node is behind.
+        if (h > height + 1) {
+          this.#askForHelp()
+          return 'ignore'
+        }
+        // Signed by a validator of its height, or the sender relayed a forgery: reject (penalised).
+        const signer =
+          msg.kind === 'vote' ? this.#verifier.voteSigner(msg.vote) : this.#verifier.proposalSigner(msg.proposal)
+        if (signer === null || this.validators.at(h).indexOf(signer) < 0) return 'reject'
         if (h === height) this.#keep(msg)
         this.#handle(
           msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal },

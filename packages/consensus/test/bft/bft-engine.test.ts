@@ -1,5 +1,5 @@
 import { Chain } from '@cairn/chain'
-import { createCustomCrypto } from '@cairn/crypto'
+import { createCustomCrypto, keccak256 } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, silentLogger } from '@cairn/utils'
 import { createBlockHeader } from '@ethereumjs/block'
@@ -9,10 +9,14 @@ import {
   bftChainRules,
   decodeBftExtra,
   decodeCertificate,
+  encodeWire,
+  MsgType,
+  signDigest,
   ValidatorSchedule,
   verifyCertificate,
+  voteDigest,
 } from '../../src/index.ts'
-import { BftNetwork, type BftNode } from '../harness/bft-network.ts'
+import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
 
 let net: BftNetwork | undefined
 afterEach(async () => {
@@ -192,4 +196,27 @@ describe('BftEngine: loss and restarts', () => {
     // Decided heights leave the WAL.
     expect(Math.min(...node0().walStorage.heights())).toBeGreaterThan(Number(h))
   }, 120_000)
+
+  it('refuses at the edge what does not decode or no validator of its height signed', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    await net.start()
+    let handler: ((data: Uint8Array, from: string) => Promise<string>) | null = null
+    ;(net.nodes[0] as BftNode).engine.connect({
+      publish: () => {},
+      setHandler: (h) => {
+        handler = h
+      },
+    })
+    const send = (bytes: Uint8Array) => (handler as NonNullable<typeof handler>)(bytes, 'peer')
+    const height = (net.nodes[0] as BftNode).engine.snapshot()?.height as number
+    const vote = { type: MsgType.PREVOTE, height, round: 0, blockHash: null }
+    const signed = (key: Uint8Array) => ({ ...vote, signature: signDigest(voteDigest(1337n, vote), key) })
+    expect(await send(Uint8Array.of(1, 2, 3))).toBe('reject')
+    expect(await send(encodeWire({ kind: 'vote', vote: signed(keccak256(Uint8Array.of(9))) }, 0))).toBe('reject')
+    expect(await send(encodeWire({ kind: 'vote', vote: signed(validatorKey(1)) }, 0))).toBe('accept')
+    // Far ahead: not judged, ignored (the node asks for help instead).
+    const ahead = { ...vote, height: height + 5 }
+    const far = { ...ahead, signature: signDigest(voteDigest(1337n, ahead), keccak256(Uint8Array.of(9))) }
+    expect(await send(encodeWire({ kind: 'vote', vote: far }, 0))).toBe('ignore')
+  })
 })
