@@ -278,14 +278,7 @@ export class BftEngine implements Engine {
     this.#lastCommitted = finalized
     this.#lastCertificate = await this.#storedCertificate(finalized)
     const height = Number(finalized.header.number) + 1
-    this.#machine = new BftStateMachine(
-      { chainId: this.#opts.chainId, self: this.address, height, timeouts: this.#opts.config.timeouts },
-      {
-        validatorSetAt: (h) => this.validators.at(h),
-        verifier: this.#verifier,
-        blockHash: (bytes) => this.#decode(bytes)?.hash() ?? null,
-      },
-    )
+    this.#machine = this.#newMachine(height)
     // A block imported from a peer proves its parent final: follow finality from the chain alone.
     const onHead = ({ block }: { block: Block }) => this.#enqueue(() => this.#finalizeParentOf(block))
     chain.events.on('newHead', onHead)
@@ -637,7 +630,10 @@ export class BftEngine implements Engine {
     try {
       if (executed) await this.commit(executed)
       else await chain.importer.importBlock(block, undefined, { senderOverrides: false })
-      await chain.setFinalized(hash, encodeCertificate(certificate))
+      // Sync may have made it (or a later block) final already, from the next block's certificate.
+      if (BigInt(height) >= chain.importer.checkpoints.finalized.number) {
+        await chain.setFinalized(hash, encodeCertificate(certificate))
+      }
     } finally {
       this.#committing = undefined
     }
@@ -672,6 +668,41 @@ export class BftEngine implements Engine {
     const cert = decodeBftExtra(block.header.extraData).parentCertificate
     if (cert === null) return
     await chain.setFinalized(block.header.parentHash, encodeCertificate(cert))
+    await this.#followChainFinality()
+  }
+
+  #newMachine(height: number): BftStateMachine {
+    return new BftStateMachine(
+      { chainId: this.#opts.chainId, self: this.address, height, timeouts: this.#opts.config.timeouts },
+      {
+        validatorSetAt: (h) => this.validators.at(h),
+        verifier: this.#verifier,
+        blockHash: (bytes) => this.#decode(bytes)?.hash() ?? null,
+      },
+    )
+  }
+
+  /**
+   * The chain's finality overtook the machine (blocks imported by sync prove their parents final):
+   * a fresh machine at the height after the final block. What it held of the passed heights is moot.
+   */
+  async #followChainFinality(): Promise<void> {
+    const machine = this.#machine
+    if (machine === null || this.#replayed !== null) return
+    const finalized = await this.#chain.checkpoint('finalized')
+    if (Number(finalized.header.number) < machine.height) return
+    const height = Number(finalized.header.number) + 1
+    this.#m.logger.info({ from: machine.height, to: height }, 'bft: the chain is final past the machine; jumping')
+    this.#lastCommitted = finalized
+    this.#lastCertificate = await this.#storedCertificate(finalized)
+    this.#executed.clear()
+    this.#own = []
+    this.#prevotesSeen.clear()
+    this.#proposalsSeen.clear()
+    for (const h of this.#sync.keys()) if (h < height) this.#sync.delete(h)
+    this.#m.wal?.truncateBelow(height)
+    this.#machine = this.#newMachine(height)
+    await this.#run(this.#machine.start())
   }
 
   async #storedCertificate(block: Block): Promise<CommitCertificate | null> {
