@@ -2,6 +2,13 @@ import { Block, type BlockBytes, createBlockFromBytesArray, createBlockHeaderFro
 import type { ChainCommons } from './common.ts'
 
 /**
+ * @ethereumjs's proof-of-stake format check (extra data ≤ 32 bytes, zero nonce, empty uncles) is
+ * skipped when building a header: after the merge the extra data's shape is the engine's (a BFT
+ * block carries its parent's commit certificate there), and `validateBlock` checks the rest.
+ */
+export const FORMAT = { skipConsensusFormatValidation: true } as const
+
+/**
  * A block from its RLP fields, decoded with the shared Common of its own fork. Uncles (proof-of-work
  * blocks only) are decoded with the Common of theirs: an uncle may come from the fork before its
  * nephew's (a Berlin uncle in a London block has no base fee), which @ethereumjs's decoder,
@@ -10,8 +17,8 @@ import type { ChainCommons } from './common.ts'
 export function decodeBlock(values: BlockBytes, commons: ChainCommons): Block {
   const [header, txs, uncles, ...rest] = values as unknown as [Uint8Array[], unknown, Uint8Array[][], ...unknown[]]
   const common = commons.forHeaderFields(header)
-  if (!uncles || uncles.length === 0) return createBlockFromBytesArray(values, { common })
-  const block = createBlockFromBytesArray([header, txs, [], ...rest] as unknown as BlockBytes, { common })
+  if (!uncles || uncles.length === 0) return createBlockFromBytesArray(values, { common, ...FORMAT })
+  const block = createBlockFromBytesArray([header, txs, [], ...rest] as unknown as BlockBytes, { common, ...FORMAT })
   const uncleHeaders = uncles.map((u) => createBlockHeaderFromBytesArray(u, { common: commons.forHeaderFields(u) }))
   return new Block(block.header, block.transactions, uncleHeaders, block.withdrawals, { common })
 }

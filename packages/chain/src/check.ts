@@ -165,7 +165,10 @@ async function readHeader(store: ChainStore, hash: Uint8Array): Promise<BlockHea
   if (!raw) return undefined
   try {
     const values = RLP.decode(raw) as Uint8Array[]
-    return createBlockHeaderFromBytesArray(values, { common: store.commons.forHeaderFields(values) })
+    return createBlockHeaderFromBytesArray(values, {
+      common: store.commons.forHeaderFields(values),
+      skipConsensusFormatValidation: true,
+    })
   } catch {
     return undefined
   }

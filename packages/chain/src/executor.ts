@@ -575,7 +575,11 @@ export class Executor {
             })),
           }
         : {}),
-      blockOpts: { putBlockIntoBlockchain: false, calcDifficultyFromHeader: undefined },
+      blockOpts: {
+        putBlockIntoBlockchain: false,
+        calcDifficultyFromHeader: undefined,
+        skipConsensusFormatValidation: true,
+      },
     })
   }
 }

@@ -75,7 +75,11 @@ export const genesisSchema = z.preprocess(
               })
               .transform((v) => Number(v)),
             cairn: z
-              .object({ hardfork: z.enum(SUPPORTED_HARDFORKS).optional() })
+              .object({
+                hardfork: z.enum(SUPPORTED_HARDFORKS).optional(),
+                // The BFT engine's settings (validators, timeouts): @cairn/consensus validates them.
+                bft: z.unknown().optional(),
+              })
               .strict()
               .optional(),
           })

@@ -1,3 +1,4 @@
+export { decodeBlock } from './block-decode.ts'
 export type {
   BlockProcessorOptions,
   BlockSource,
@@ -8,7 +9,7 @@ export type {
 export { BlockError, BlockErrorCode, BlockProcessor, DEFAULT_BLOCK_PROCESSOR_OPTIONS } from './block-processor.ts'
 export { blockSize } from './block-size.ts'
 export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
-export { Chain, repairHead } from './chain.ts'
+export { Chain, readStoredGenesis, repairHead } from './chain.ts'
 export { encodeChainFileBlock, readChainFile, rlpItemLength } from './chain-file.ts'
 export { ChainView } from './chain-view.ts'
 export type { CheckOptions, CheckProblem, CheckReport } from './check.ts'
@@ -62,4 +63,5 @@ export { ChainStore } from './store.ts'
 export type { SystemContract } from './system-contracts.ts'
 export { CONSOLIDATION_QUEUE, WITHDRAWAL_QUEUE } from './system-contracts.ts'
 export { encodedTx, seedEncodedTx, txSender } from './tx-cache.ts'
+export { TxChecks } from './tx-checks.ts'
 export { MAX_EXTRA_DATA, validateBlock, validateExtraData } from './validate.ts'

@@ -158,7 +158,10 @@ export class ChainStore {
     const raw = await this.headers.get(hash)
     if (!raw) return undefined
     const values = RLP.decode(raw) as Uint8Array[]
-    const header = createBlockHeaderFromBytesArray(values, { common: this.commons.forHeaderFields(values) })
+    const header = createBlockHeaderFromBytesArray(values, {
+      common: this.commons.forHeaderFields(values),
+      skipConsensusFormatValidation: true,
+    })
     this.headerCache.set(key, header)
     return header
   }

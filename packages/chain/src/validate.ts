@@ -36,6 +36,8 @@ export async function validateBlock(block: Block, parent: Block): Promise<void> 
   } else {
     if (block.uncleHeaders.length > 0) throw fail('uncles are not allowed')
     if (!equalsBytes(h.uncleHash, KECCAK256_RLP_ARRAY)) throw fail('invalid uncle hash')
+    // What @ethereumjs's proof-of-stake format check did (headers are built without it: the extra data is the engine's).
+    if (!equalsBytes(h.nonce, new Uint8Array(8))) throw fail('nonce is not zero')
   }
   if (!equalsBytes(orderedTrieRoot(block.transactions.map(encodedTx)), h.transactionsTrie)) {
     throw fail('invalid transaction trie')

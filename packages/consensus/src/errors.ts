@@ -24,8 +24,16 @@ export const ConsensusErrorCode = {
   BFT_INVALID_VALIDATOR_SET: 'CONSENSUS_BFT_INVALID_VALIDATOR_SET',
   /** The signer state refused to sign: it would conflict with what this key already signed. */
   BFT_DOUBLE_SIGN_REFUSED: 'CONSENSUS_BFT_DOUBLE_SIGN_REFUSED',
+  /** `config.cairn.bft` of the genesis is missing or invalid. */
+  BFT_INVALID_CONFIG: 'CONSENSUS_BFT_INVALID_CONFIG',
+  /** A BFT block header that breaks the engine's rules (proposer, extra data, parent certificate). */
+  BFT_INVALID_HEADER: 'CONSENSUS_BFT_INVALID_HEADER',
   /** The signer-state file cannot be read, parsed or written. */
   BFT_SIGNER_STATE_UNUSABLE: 'CONSENSUS_BFT_SIGNER_STATE_UNUSABLE',
+  /** A consensus WAL record that fails its checksum and is not the last one (damage, not a torn write). */
+  BFT_WAL_CORRUPT: 'CONSENSUS_BFT_WAL_CORRUPT',
+  /** The consensus WAL directory or a segment cannot be created, read or written. */
+  BFT_WAL_UNUSABLE: 'CONSENSUS_BFT_WAL_UNUSABLE',
 } as const
 export type ConsensusErrorCode = (typeof ConsensusErrorCode)[keyof typeof ConsensusErrorCode]
 

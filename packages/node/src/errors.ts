@@ -36,6 +36,8 @@ export const NodeErrorCode = {
   KEY_ROTATION_INVALID: 'KEY_ROTATION_INVALID',
   KEY_ROTATION_NO_KEY: 'KEY_ROTATION_NO_KEY',
   KEY_ROTATION_PENDING: 'KEY_ROTATION_PENDING',
+  /** `cairn devnet`: the directory already holds a devnet (init) or none (start). */
+  DEVNET_DIR: 'NODE_DEVNET_DIR',
 } as const
 export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode]
 

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   type Chain,
   Chain as ChainImpl,
@@ -6,7 +7,7 @@ import {
   DEFAULT_BLOCK_PROCESSOR_OPTIONS,
   workerRecovery,
 } from '@cairn/chain'
-import type { Engine } from '@cairn/consensus'
+import { BftEngine, type Engine } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
 import { createP2pMetrics, P2pNetwork, parseP2pConfig } from '@cairn/p2p'
@@ -159,7 +160,15 @@ async function wire(
 
   // The engine is built once; the chain opens with it as its rules, and it is attached to the chain
   // and the pool below (two phases).
-  const { engine, dev } = createEngine(config, { logger: logger.child({ module: 'engine' }) })
+  const { engine, dev } = await createEngine(config, {
+    logger: logger.child({ module: 'engine' }),
+    genesis,
+    kv,
+    keys: nodeKeys,
+    signerStatePath: datadir ? join(datadir.root, 'keys', 'validator.state.json') : null,
+    walDir: datadir ? join(datadir.root, 'consensus-wal') : null,
+    registry,
+  })
   const chain = await ChainImpl.open(
     {
       genesis,
@@ -260,14 +269,19 @@ async function wire(
           dir: datadir ? prepareP2pDir(datadir.root) : null,
           ...(nodeKeys ? { identityKey: nodeKeys.identity.privateKey } : {}),
           maxBlockBytes: DEFAULT_BLOCK_PROCESSOR_OPTIONS.maxBlockBytes,
-          announceHeads: !config.follow,
+          // A BFT network carries its blocks in proposals and commits (the consensus topic): heads
+          // announced on the blocks topic too would have validators execute them a second time.
+          announceHeads: !config.follow && !(engine instanceof BftEngine),
         },
         { chain, pool, logger: logger.child({ module: 'p2p' }), metrics: createP2pMetrics(registry) },
       )
     : null
   if (network) shutdown.add('p2p', () => network.stop())
+  // The BFT engine talks on the consensus topic.
+  if (network && engine instanceof BftEngine) engine.connect(network.consensus)
   if (config.follow) logger.info('follower: producing nothing, following the chain of peers')
-  if (config.mining && !config.follow) {
+  // A BFT node always runs its engine: a validator votes, any other node follows the commits.
+  if (engine instanceof BftEngine || (config.mining && !config.follow)) {
     await engine.start()
     shutdown.add('engine', () => engine.stop())
   } else {
@@ -284,6 +298,7 @@ async function wire(
     dev: config.follow ? null : dev,
     // The network slot: the p2p network (peers, sync) when enabled.
     network: network ?? NO_NETWORK,
+    ...(engine instanceof BftEngine ? { consensus: engine } : {}),
     accounts: accountSigner(accounts),
     clientVersion: config.rpc.clientVersion ?? clientVersion(),
     buildCommit: buildCommit(),
@@ -304,7 +319,8 @@ async function wire(
   const health = new HealthChecks()
   health.register('db', () => probeDb(kv))
   // Without block production the head moves only by import: pending transactions are not a stuck head.
-  if (config.mining && !config.follow) {
+  // A BFT node always runs its engine: a validator votes, any other node follows the commits.
+  if (engine instanceof BftEngine || (config.mining && !config.follow)) {
     health.register('head', headFreshness({ blockTime: config.blockTime, stuckAfterMs: 30_000 }, { chain, pool }))
   }
   health.register('rpc', rpcAccepts({ dispatcher }))

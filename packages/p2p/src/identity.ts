@@ -1,8 +1,9 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CairnError } from '@cairn/utils'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyFromRaw, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { P2pErrorCode } from './errors.ts'
 
 /**
@@ -43,4 +44,9 @@ function identityError(path: string, cause: unknown): CairnError {
     cause,
     hint: 'the file must be readable by this user; delete it to make a new identity (a new peer id)',
   })
+}
+
+/** The peer id (`16Uiu2…`) of a node whose identity is the secp256k1 key `raw` (the node's `keys/node.key`). */
+export function peerIdOfSecp256k1(raw: Uint8Array): string {
+  return peerIdFromPrivateKey(privateKeyFromRaw(raw)).toString()
 }

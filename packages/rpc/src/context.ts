@@ -91,6 +91,16 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   callCacheEntries: 4096,
 }
 
+/** What `cairn_getValidators` and `cairn_getCommit` read of a BFT engine (`BftEngine`, by shape). */
+export interface RpcConsensus {
+  /** The validator set of `height` (≥ 1), in its order (certificates refer to validators by index). */
+  validatorsAt(height: number): {
+    readonly validators: readonly { address: Uint8Array; votingPower: bigint; proposerPriority: bigint }[]
+    readonly totalVotingPower: bigint
+    proposerIndex(round: number): number
+  }
+}
+
 /** Everything a method handler may use. Built once by the composition root. */
 export interface RpcContext {
   chain: Chain
@@ -98,6 +108,8 @@ export interface RpcContext {
   /** The block producer: what it puts in the next block's header (gas estimates and `pending` calls run in that block). */
   producer: Pick<Engine, 'nextBlockEnv'>
   dev: DevControls | null
+  /** The consensus engine's validator sets (a BFT chain); absent: the engine has none (dev). */
+  consensus?: RpcConsensus
   /** The node's network (peers, sync): `NO_NETWORK` until p2p lands. */
   network: RpcNetwork
   accounts: AccountSigner

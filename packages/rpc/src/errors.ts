@@ -32,6 +32,8 @@ export const RpcErrorCode = {
   INVALID_HOST: 'RPC_INVALID_HOST',
   /** A POST whose Content-Type is not JSON (HTTP 415, as geth): what a cross-site form can send. */
   UNSUPPORTED_MEDIA_TYPE: 'RPC_UNSUPPORTED_MEDIA_TYPE',
+  /** The method needs what this node's engine does not have (cairn_getValidators on a dev chain). */
+  NOT_SUPPORTED: 'RPC_NOT_SUPPORTED',
   /** A request asks for more than one call may (geth's clientLimitExceededError, -38026). */
   CLIENT_LIMIT: 'RPC_CLIENT_LIMIT_EXCEEDED',
   /** eth_simulateV1 refusals, with geth's codes (-38010…-38025, -32015). */

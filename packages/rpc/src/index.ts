@@ -1,5 +1,6 @@
 import type { MethodDef } from './method.ts'
 import { adminMethods } from './methods/admin.ts'
+import { cairnConsensusMethods } from './methods/cairn-consensus.ts'
 import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
 import { devAnvilMethods } from './methods/dev-anvil.ts'
@@ -30,6 +31,7 @@ import { subscriptionMethods } from './subscriptions.ts'
 /** Every method Cairn serves, declared (never discovered by reflection). */
 export const ALL_METHODS: MethodDef[] = [
   ...netWeb3Methods,
+  ...cairnConsensusMethods,
   ...adminMethods,
   ...ethMiscMethods,
   ...ethConfigMethods,
@@ -62,7 +64,7 @@ export type { AuthOptions, JwksOptions, Principal } from './auth/authenticator.t
 export { AUTH_OFF, Authenticator, JWT_IAT_LEEWAY_SECONDS } from './auth/authenticator.ts'
 export type { Role } from './auth/roles.ts'
 export { METHOD_ROLES, ROLES, RPC_ROLES, requiredRole, roleAllows } from './auth/roles.ts'
-export type { AccountSigner, DevControls, RpcContext, RpcLimits } from './context.ts'
+export type { AccountSigner, DevControls, RpcConsensus, RpcContext, RpcLimits } from './context.ts'
 export { DEFAULT_RPC_LIMITS } from './context.ts'
 export type { JsonRpcResponse } from './dispatcher.ts'
 export { RpcDispatcher } from './dispatcher.ts'

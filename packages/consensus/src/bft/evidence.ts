@@ -114,38 +114,6 @@ export function decodeEvidence(bytes: Uint8Array, chainId: bigint): DuplicateVot
   return { validator, voteA, voteB }
 }
 
-/**
- * The evidence a node has seen and not yet seen committed, deduplicated by (validator, height,
- * round, type). Whoever adds evidence from outside verifies it first ({@link verifyDuplicateVoteEvidence});
- * the state machine's own evidence comes from votes it verified.
- */
-export class EvidencePool {
-  readonly #byKey = new Map<string, DuplicateVoteEvidence>()
-
-  /** Adds evidence; false when the pool already has evidence of that equivocation. */
-  add(ev: DuplicateVoteEvidence): boolean {
-    const key = evidenceKey(ev)
-    if (this.#byKey.has(key)) return false
-    this.#byKey.set(key, ev)
-    return true
-  }
-
-  /** True when the pool holds evidence of `validator` at (height, round, type). */
-  has(validator: Address, height: number, round: number, type: number): boolean {
-    return this.#byKey.has(`${hashKey(validator)}/${height}/${round}/${type}`)
-  }
-
-  /** Removes evidence once committed in a block. */
-  remove(ev: DuplicateVoteEvidence): void {
-    this.#byKey.delete(evidenceKey(ev))
-  }
-
-  /** Every piece, in arrival order. */
-  pending(): DuplicateVoteEvidence[] {
-    return [...this.#byKey.values()]
-  }
-
-  get size(): number {
-    return this.#byKey.size
-  }
-}
+// The pool moved to evidence-pool.ts (verification, age limit, bound, block encoding); still
+// exported from here for the importers of this module.
+export { EvidencePool } from './evidence-pool.ts'

@@ -1,4 +1,13 @@
 /** Cairn's BFT consensus core (Tendermint): see docs/consensus/bft.md. */
+
+export type { BftConfig } from './bft-config.ts'
+export { bftConfigSchema, parseBftConfig } from './bft-config.ts'
+export type { BftEngineModules, BftEngineOptions, BftScheduler, BftTransport } from './bft-engine.ts'
+export { BftEngine } from './bft-engine.ts'
+export type { BftMetrics } from './bft-metrics.ts'
+export { createBftMetrics } from './bft-metrics.ts'
+export type { BftRulesOptions } from './bft-rules.ts'
+export { bftChainRules, ValidatorSchedule } from './bft-rules.ts'
 export type { CommitCertificate, CommitSignature } from './certificate.ts'
 export { decodeCertificate, encodeCertificate, verifyCertificate } from './certificate.ts'
 export type { BftAction, BftEvent } from './events.ts'
@@ -11,6 +20,15 @@ export {
   evidenceKey,
   verifyDuplicateVoteEvidence,
 } from './evidence.ts'
+export type { EvidencePoolModules, EvidencePoolOptions, SubmitResult } from './evidence-pool.ts'
+export {
+  DEFAULT_MAX_EVIDENCE_AGE_HEIGHTS,
+  DEFAULT_MAX_PENDING_EVIDENCE,
+  decodeEvidenceList,
+  encodeEvidenceList,
+} from './evidence-pool.ts'
+export type { BftExtra } from './extra-data.ts'
+export { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
 export { FileSignerState } from './file-signer-state.ts'
 export type { Address, BlockHash, Proposal, SignedProposal, SignedVote, Vote, VoteType } from './messages.ts'
 export { hashKey, MsgType, Step, signStepOf } from './messages.ts'
@@ -28,3 +46,16 @@ export type { SignRefusal, ValidatorSignerModules } from './validator-signer.ts'
 export { ValidatorSigner } from './validator-signer.ts'
 export type { AddVoteResult } from './vote-set.ts'
 export { VoteSet } from './vote-set.ts'
+export type { ConsensusWalModules, WalReplay, WalStorage } from './wal.ts'
+export {
+  ConsensusWal,
+  decodeWalEvent,
+  encodeWalEvent,
+  eventHeight,
+  FileWalStorage,
+  frameWalRecord,
+  MemoryWalStorage,
+  parseWalSegment,
+} from './wal.ts'
+export type { WireMessage } from './wire.ts'
+export { decodeWire, encodeWire } from './wire.ts'

@@ -161,6 +161,50 @@ export class BftStateMachine {
     }
   }
 
+  /**
+   * The proof-of-lock of the valid value: the prevotes of `validRound` for it (conflicting votes of
+   * an equivocator included, as the tally counts them), or [] without a valid value. The driver
+   * relays them with a re-proposal: a peer accepts a proposal with `polRound` >= 0 only once it holds
+   * > 2/3 prevotes for it in that round (L28), and an equivocator may have sent its prevote for the
+   * value to us alone.
+   */
+  proofOfLock(): SignedVote[] {
+    if (this.#validValue === null) return []
+    const set = this.#prevotes.get(this.#validRound)
+    return set === undefined ? [] : set.votesFor(this.#validValue).map((v) => v.vote)
+  }
+
+  /**
+   * Every vote this machine holds for `round` of the current height (each validator's first prevote
+   * and precommit), for the driver's vote gossip: a peer still in an earlier round is sent that
+   * round's votes, as CometBFT's gossip sends a peer the votes it lacks. Tendermint's liveness
+   * assumes that gossip (a message one correct validator received reaches every correct validator):
+   * without it, a faulty validator's vote that reached only part of the network can leave the rest
+   * short of the > 2/3 that would let them time out of the round.
+   */
+  votes(round: number): SignedVote[] {
+    return [...(this.#prevotes.get(round)?.all() ?? []), ...(this.#precommits.get(round)?.all() ?? [])]
+  }
+
+  /**
+   * False for an event the machine would drop on its height alone (a height already decided, or
+   * further ahead than the next one); the driver leaves those out of the WAL, so that a replay
+   * hands a fresh machine what this one considered, no more.
+   */
+  accepts(event: BftEvent): boolean {
+    const h =
+      event.kind === 'proposal'
+        ? event.proposal.height
+        : event.kind === 'vote'
+          ? event.vote.height
+          : event.kind === 'timeout'
+            ? event.timeout.height
+            : event.kind === 'certificate'
+              ? event.certificate.height
+              : event.height
+    return h === this.#height || h === this.#height + 1
+  }
+
   /** Starts round 0 of the first height. Call once, before any event. */
   start(): BftAction[] {
     if (!this.#started) {

@@ -43,6 +43,9 @@ describe.runIf(only === undefined)(`the simulator over ${SEEDS} seeds`, () => {
       // The runs exercise what they claim to: equivocations and rounds past 0 happen.
       expect(summary.evidence).toBeGreaterThan(0)
       expect(summary.maxRound).toBeGreaterThan(0)
+      // Crashes restart from the WAL (checked to be back in their round and lock), some with a torn record.
+      expect(summary.walRestarts).toBeGreaterThan(0)
+      expect(summary.tornWalRecords).toBeGreaterThan(0)
     })
   }
 
@@ -53,6 +56,25 @@ describe.runIf(only === undefined)(`the simulator over ${SEEDS} seeds`, () => {
       if (r.violations.length > 0) failures.push(r)
     }
     expect(report(failures)).toBe('')
+  })
+
+  // Seeds the soak found failing, each with its cause (the fix is in the sim's driver; see node.ts):
+  // - 2306, 7350, 36188, 78045: a double-proposer's prevote for the value a validator locked on
+  //   reached that validator only, early (deferred to the height), and the driver's relay of the
+  //   proof-of-lock came from a side list that missed deferred votes: the re-proposal was never
+  //   accepted. The relay now reads the machine's tally (`proofOfLock()`).
+  // - 54598: an amnesiac validator's nil precommit reached one partition side only, and the sim's
+  //   gossip carried own messages alone: the other side waited forever for > 2/3 precommits of the
+  //   round. Peers now send a validator behind them the votes of its round (`votes(round)`), the
+  //   gossip property Tendermint's liveness assumes.
+  // - 3024 (found by the soak of the WAL's first version): the driver logged votes for two heights
+  //   ahead, which the machine had dropped; the replay handed them over and the restarted machine
+  //   locked where the original had not. The driver now logs only what `accepts()` says the machine
+  //   considers.
+  it.each([2306, 3024, 7350, 36188, 54598, 78045])('regression seed %i keeps every invariant', (seed) => {
+    const r = simulate(drawScenario(seed))
+    expect(r.violations).toEqual([])
+    expect(r.livenessMs).toBeGreaterThanOrEqual(0)
   })
 
   it('the same seed replays the same run', () => {

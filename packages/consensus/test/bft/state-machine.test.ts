@@ -241,6 +241,41 @@ describe('BftStateMachine', () => {
     expect(() => verifyDuplicateVoteEvidence(ev.evidence, SET, CHAIN_ID + 1n)).toThrow(/not signed/)
   })
 
+  it("hands the driver its proof-of-lock (an equivocator's conflicting prevote included) and a round's votes", () => {
+    const s = nonProposer()
+    const m = machine(s)
+    m.start()
+    expect(m.proofOfLock()).toEqual([])
+    m.handle({ kind: 'proposal', proposal: proposal(1, 0, A) })
+    m.handle({ kind: 'validity', height: 1, blockHash: A.hash, valid: true })
+    m.handle({ kind: 'vote', vote: vote(s, PREVOTE, 1, 0, A.hash) }) // its own, handed back
+    const [i, j, k] = others(s) as [number, number, number]
+    // k first prevotes nil, then (equivocating) A: its A prevote still counts towards A's tally.
+    m.handle({ kind: 'vote', vote: vote(k, PREVOTE, 1, 0, null) })
+    m.handle({ kind: 'vote', vote: vote(i, PREVOTE, 1, 0, A.hash) })
+    m.handle({ kind: 'vote', vote: vote(k, PREVOTE, 1, 0, A.hash) })
+    expect(m.snapshot()).toMatchObject({ validRound: 0, validValue: A.hash })
+    const pol = m.proofOfLock()
+    expect(pol.map((v) => v.blockHash)).toEqual([A.hash, A.hash, A.hash])
+    expect(pol).toContainEqual(vote(k, PREVOTE, 1, 0, A.hash))
+    m.handle({ kind: 'vote', vote: vote(j, PRECOMMIT, 1, 0, null) })
+    const round0 = m.votes(0)
+    expect(round0).toHaveLength(4) // each validator's first prevote (s, i, k) and j's precommit
+    expect(round0).toContainEqual(vote(k, PREVOTE, 1, 0, null))
+    expect(round0).toContainEqual(vote(j, PRECOMMIT, 1, 0, null))
+    expect(m.votes(1)).toEqual([])
+  })
+
+  it('accepts events of its height and the next only (what the driver logs in the WAL)', () => {
+    const m = machine(0)
+    m.start()
+    expect(m.accepts({ kind: 'vote', vote: vote(1, PREVOTE, 1, 0, null) })).toBe(true)
+    expect(m.accepts({ kind: 'vote', vote: vote(1, PREVOTE, 2, 0, null) })).toBe(true)
+    expect(m.accepts({ kind: 'vote', vote: vote(1, PREVOTE, 3, 0, null) })).toBe(false)
+    expect(m.accepts({ kind: 'timeout', timeout: { step: 'propose', height: 0, round: 0 } })).toBe(false)
+    expect(m.accepts({ kind: 'proposal', proposal: proposal(1, 0, A) })).toBe(true)
+  })
+
   it('gives the same actions for the same events (deterministic)', () => {
     const run = () => {
       const s = nonProposer()

@@ -3,6 +3,7 @@ import { registerAccount } from './commands/account.ts'
 import { registerAuth } from './commands/auth.ts'
 import { registerConfig } from './commands/config.ts'
 import { registerDb } from './commands/db.ts'
+import { registerDevnet } from './commands/devnet.ts'
 import { registerExport } from './commands/export.ts'
 import { registerImport } from './commands/import.ts'
 import { registerInit } from './commands/init.ts'
@@ -22,6 +23,7 @@ export async function buildProgram(): Promise<Command> {
   registerExport(program)
   registerImport(program)
   registerKeys(program)
+  registerDevnet(program)
   registerConfig(program)
   registerAuth(program)
   registerSolc(program)

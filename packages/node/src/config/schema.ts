@@ -45,8 +45,11 @@ export const nodeConfigSchema = z
     genesis: z.string().min(1).optional(),
     chainId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
     blockTime: z.coerce.number().min(0).max(3600).default(0),
-    /** The consensus engine (built once from this; `dev`, the only one yet: a single trusted sealer). */
-    engine: z.enum(['dev']).default('dev'),
+    /**
+     * The consensus engine (built once from this): `dev`, a single trusted sealer; `bft`, Tendermint
+     * among the validators of the genesis's `config.cairn.bft` (docs/consensus/bft.md).
+     */
+    engine: z.enum(['dev', 'bft']).default('dev'),
     /** Produce blocks (false: the engine seals nothing; the head moves only by import, as Anvil's --no-mining). */
     mining: z.boolean().default(true),
     http: z

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createArbMetrics } from '@cairn/arbitrage'
+import { createBftMetrics } from '@cairn/consensus'
 import { createP2pMetrics } from '@cairn/p2p'
 import { createReservesMetrics } from '@cairn/reserves'
 import { silentLogger } from '@cairn/utils'
@@ -110,13 +111,15 @@ describe('deploy/grafana dashboard', () => {
     expect(Number(head)).toBeGreaterThanOrEqual(1)
   })
 
-  it('every metric the docs and READMEs name is exported (the node, the reserves service for cairn_reserves_*, the arbitrage engine for cairn_arb_*, p2p for cairn_p2p_*)', async () => {
+  it('every metric the docs and READMEs name is exported (the node, the reserves service for cairn_reserves_*, the arbitrage engine for cairn_arb_*, p2p for cairn_p2p_*, the BFT engine for cairn_bft_*)', async () => {
     const exported = exportedNames(await (await fetch(`${node.url}/metrics`)).text())
     const reserves = new Registry()
     createReservesMetrics(reserves)
     createArbMetrics(reserves)
     // p2p's metrics also from the p2p package's own registry function (the node above has them too)
     createP2pMetrics(reserves)
+    // so are the BFT engine's (engine = "bft"): from the consensus package's
+    createBftMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)
     const missing: string[] = []
     for (const file of docFiles()) {

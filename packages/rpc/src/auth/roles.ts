@@ -39,6 +39,9 @@ export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = 
   ['hardhat_', 'admin'],
   ['miner_', 'admin'],
   ['eth_', 'public'],
+  // The BFT engine's reads (certificates, validator sets): public chain data.
+  ['cairn_getCommit', 'public'],
+  ['cairn_getValidators', 'public'],
   ['net_', 'public'],
   ['web3_', 'public'],
 ]

@@ -5,15 +5,20 @@
  * amnesiac validator loses its WAL), retransmits its own messages, and helps peers that are behind
  * with commits (block + certificate). Byzantine validators bypass the signer state and misbehave.
  */
+
+import { errorMessage } from '@cairn/utils'
 import {
   type BftAction,
   type BftEvent,
   BftStateMachine,
+  type BftStateSnapshot,
   type CommitCertificate,
+  ConsensusWal,
+  type DuplicateVoteEvidence,
   EvidencePool,
   hashKey,
   MemorySignerState,
-  MsgType,
+  MemoryWalStorage,
   type Proposal,
   proposalDigest,
   type SignedProposal,
@@ -32,7 +37,8 @@ export type WireMsg =
   | { kind: 'proposal'; proposal: SignedProposal }
   | { kind: 'vote'; vote: SignedVote }
   | { kind: 'commit'; height: number; blockHash: Uint8Array; block: Uint8Array; certificate: CommitCertificate }
-  | { kind: 'status'; height: number }
+  | { kind: 'status'; height: number; round: number }
+  | { kind: 'evidence'; evidence: DuplicateVoteEvidence }
 
 export class SimNode {
   readonly index: number
@@ -41,16 +47,22 @@ export class SimNode {
   readonly address: Uint8Array
   // Durable across crashes.
   readonly signerState = new MemorySignerState()
-  readonly evidence = new EvidencePool()
+  readonly evidence: EvidencePool
   readonly chain: { hash: Uint8Array; block: Uint8Array; certificate: CommitCertificate }[] = []
-  wal: BftEvent[] = []
+  /** The WAL's bytes (the real record format, in memory): durable, unless the validator is amnesiac. */
+  walStorage = new MemoryWalStorage()
+  wal = ConsensusWal.inMemory(this.walStorage)
+  /** Whether the last WAL append was synced (a crash can tear only an unsynced record). */
+  #lastAppendSynced = true
+  /** The last event appended to the WAL (what a torn write loses). */
+  #lastAppended: BftEvent | null = null
+  /** Where the machine was when it crashed with its WAL whole: the restart must be back there (or further). */
+  #crashedAt: BftStateSnapshot | null = null
   // Lost on a crash.
   machine: BftStateMachine | null = null
   incarnation = 0
   #own: WireMsg[] = []
   #proposalsSeen = new Map<string, SignedProposal>()
-  /** Prevotes received at the current height, by `height/round/hash`, to relay a proof-of-lock. */
-  #prevotesSeen = new Map<string, SignedVote[]>()
   #sync = new Map<number, Extract<WireMsg, { kind: 'commit' }>>()
   #lastHelp = new Map<string, number>()
   #replaying = false
@@ -65,6 +77,10 @@ export class SimNode {
     this.behaviour = behaviour
     this.amnesiac = amnesiac
     this.address = simKey(index).address
+    this.evidence = new EvidencePool(
+      { chainId: world.chainId, maxAgeHeights: 100 },
+      { validatorSetAt: (h) => world.validatorSetAt(h), recover: world.crypto.recover },
+    )
     this.#signer = new ValidatorSigner(
       { chainId: world.chainId, privateKey: simKey(index).privateKey },
       { state: this.signerState, sign: (d) => world.crypto.sign(index, d) },
@@ -87,39 +103,77 @@ export class SimNode {
       { chainId: w.chainId, self: this.address, height: this.height, timeouts: w.timeouts },
       { validatorSetAt: (h) => w.validatorSetAt(h), verifier: w.crypto.verifier(w.chainId), blockHash },
     )
+    // Reopening the WAL cuts off a record torn by the crash; then the height's events, replayed.
+    this.wal = ConsensusWal.inMemory(this.walStorage)
+    const events = this.wal.replay(this.height)
     this.#replaying = true
     this.#process(this.machine.start())
-    for (const event of this.wal) this.#process(this.machine.handle(event))
+    for (const event of events) this.#process(this.machine.handle(event))
     this.#replaying = false
-    this.#own = this.wal.flatMap((e): WireMsg[] =>
+    const was = this.#crashedAt
+    this.#crashedAt = null
+    if (was !== null && this.behaviour === 'honest') {
+      w.recorder.walRestarts++
+      const now = this.machine.snapshot()
+      const behind =
+        now.height < was.height ||
+        (now.height === was.height &&
+          (now.round < was.round ||
+            (now.round === was.round && now.step < was.step) ||
+            now.lockedRound < was.lockedRound))
+      if (behind) {
+        w.recorder.fail(
+          `wal: node ${this.index} restarted at ${now.height}/${now.round}/${now.step} locked ${now.lockedRound}, before the ${was.height}/${was.round}/${was.step} locked ${was.lockedRound} it crashed in`,
+        )
+      }
+    }
+    this.#own = events.flatMap((e): WireMsg[] =>
       e.kind === 'vote' && this.#isOwn(e.vote)
         ? [{ kind: 'vote', vote: e.vote }]
         : e.kind === 'proposal' && this.#isOwnProposal(e.proposal)
           ? [{ kind: 'proposal', proposal: e.proposal }]
           : [],
     )
-    // What the relay needs comes back from the WAL too.
-    for (const e of this.wal) if (e.kind === 'vote') this.#keepPrevote(e.vote)
     w.scheduleGossip(this)
   }
 
   crash(): void {
+    const at = this.machine?.snapshot() ?? null
     this.machine = null
     this.incarnation++
     this.#own = []
     this.#proposalsSeen.clear()
-    this.#prevotesSeen.clear()
     this.#sync.clear()
+    // A crash in the middle of an unsynced append leaves a torn last record (never a synced one:
+    // fsync returned before the message left). Tear a few bytes, less than any record's length.
+    if (!this.#lastAppendSynced && this.#world.rng.chance(0.5)) {
+      this.walStorage.tear(this.#world.rng.int(1, 7))
+      this.#world.recorder.tornWalRecords++
+      // The node lost that vote: it no longer counts as one it saw (for the evidence invariant).
+      const lost = this.#lastAppended
+      if (lost?.kind === 'vote') {
+        const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(lost.vote)
+        if (signer !== null) this.#world.recorder.lostVote(this.index, lost.vote, signer)
+      }
+    } else if (!this.amnesiac) {
+      this.#crashedAt = at
+    }
     if (this.amnesiac) {
-      this.wal = []
+      this.walStorage = new MemoryWalStorage()
       this.#world.recorder.forgetVotes(this.index)
     }
   }
 
-  /** Hands an event to the machine (logged in the WAL first) and carries out its actions. */
-  input(event: BftEvent): void {
+  /** Hands an event to the machine (logged in the WAL first, unless it already is) and carries out its actions. */
+  input(event: BftEvent, logged = false): void {
     if (this.machine === null) return
-    this.wal.push(event)
+    // What the machine drops on its height alone stays out of the WAL (seed 3024: prevotes of height
+    // + 2, logged, made the replay lock where the original had not).
+    if (!logged && this.machine.accepts(event)) {
+      this.wal.append(event)
+      this.#lastAppendSynced = false
+      this.#lastAppended = event
+    }
     this.#process(this.machine.handle(event))
     this.#drainSync()
   }
@@ -149,26 +203,21 @@ export class SimNode {
           const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(v)
           if (signer !== null) this.#world.recorder.sawVote(this.index, v.height, v.round, v.type, signer, v.blockHash)
         }
-        if (v.height === m.height) this.#keepPrevote(v)
         this.input({ kind: 'vote', vote: v })
         return
       }
       case 'status':
         if (msg.height < m.height) this.#help(from, msg.height)
+        else if (msg.height === m.height && msg.round < m.round) this.#relayRound(from, msg.round)
+        return
+      case 'evidence':
+        this.#submitEvidence(msg.evidence)
         return
       case 'commit':
         if (msg.height >= m.height && msg.height < m.height + 32) this.#sync.set(msg.height, msg)
         this.#drainSync()
         return
     }
-  }
-
-  #keepPrevote(v: SignedVote): void {
-    if (v.type !== MsgType.PREVOTE) return
-    const k = `${v.height}/${v.round}/${hashKey(v.blockHash)}`
-    const list = this.#prevotesSeen.get(k) ?? []
-    if (list.length < 64) list.push(v)
-    this.#prevotesSeen.set(k, list)
   }
 
   /** Retransmission when stalled: own messages of this height, the round's proposal, or a status. */
@@ -187,15 +236,38 @@ export class SimNode {
     // And the proof-of-lock of our valid value, everyone's prevotes (an equivocator may have sent
     // its prevote for it to us only; the others need it to accept the re-proposal), as CometBFT's
     // vote gossip relays the votes a peer lacks.
-    const { validRound, validValue } = m.snapshot()
-    if (validValue !== null) {
-      for (const v of this.#prevotesSeen.get(`${m.height}/${validRound}/${hashKey(validValue)}`) ?? []) {
-        if (!this.#isOwn(v)) recent.push({ kind: 'vote', vote: v })
-      }
+    // The machine's own tally is the source (not a side list of the driver's): it holds every
+    // prevote it counted, including those that arrived while it was still deciding the previous
+    // height (seed 2306: an equivocator's prevote for the lock, deferred, was missing from the relay).
+    for (const v of m.proofOfLock()) {
+      if (!this.#isOwn(v)) recent.push({ kind: 'vote', vote: v })
     }
     if (relay !== undefined && !this.#isOwnProposal(relay)) recent.push({ kind: 'proposal', proposal: relay })
-    if (recent.length === 0) recent.push({ kind: 'status', height: m.height })
+    // And where we are, so a peer in a later round of this height sends us the votes of our round
+    // (the gossip property Tendermint's liveness assumes; seed 54598).
+    recent.push({ kind: 'status', height: m.height, round: m.round })
     for (const msg of recent) this.#world.broadcast(this.index, msg)
+  }
+
+  /** Verifies and adds evidence; a piece an honest node's pool refuses is a violation (it came from verified votes). */
+  #submitEvidence(ev: DuplicateVoteEvidence): boolean {
+    try {
+      return this.evidence.submit(ev, this.height) === 'added'
+    } catch (err) {
+      if (this.honest) this.#world.recorder.fail(`evidence: node ${this.index} refused evidence: ${errorMessage(err)}`)
+      return false
+    }
+  }
+
+  /** Sends a peer behind us in this height the votes we hold for its round (rate-limited per peer and round). */
+  #relayRound(peer: number, round: number): void {
+    const m = this.machine
+    if (m === null || this.behaviour === 'silent') return
+    const key = `${peer}/${m.height}/r${round}`
+    const last = this.#lastHelp.get(key)
+    if (last !== undefined && this.#world.now - last < 500) return
+    this.#lastHelp.set(key, this.#world.now)
+    for (const vote of m.votes(round)) this.#world.send(this.index, peer, { kind: 'vote', vote })
   }
 
   #help(peer: number, height: number): void {
@@ -280,16 +352,22 @@ export class SimNode {
         }
         this.chain.push({ hash: a.blockHash, block: a.block, certificate: a.certificate })
         w.recorder.maxRound = Math.max(w.recorder.maxRound, a.round)
-        this.wal = []
+        // The next height's messages the machine received early (it replays them when the height
+        // starts) stay in the WAL: a restart must see them again.
+        this.wal.truncateBelow(a.height + 1)
         this.#own = []
-        this.#prevotesSeen.clear()
         this.#sync.delete(a.height)
         if (this.behaviour === 'honest')
           w.recorder.commit(this.index, a.height, a.blockHash, isValidBlock(a.block, a.height))
         return
       }
       case 'evidence':
-        if (this.evidence.add(a.evidence)) w.recorder.onEvidence(a.evidence)
+        // Through the pool's verification (signatures, the set of that height, the age limit), as
+        // evidence from a peer or a block would go; then gossiped, and each peer verifies it again.
+        if (this.#submitEvidence(a.evidence)) {
+          w.recorder.onEvidence(a.evidence)
+          if (this.behaviour !== 'silent') w.broadcast(this.index, { kind: 'evidence', evidence: a.evidence })
+        }
         return
     }
   }
@@ -386,13 +464,15 @@ export class SimNode {
   /** Sends a signed message to every peer, keeps it for retransmission and hands it back to the machine. */
   #emit(msg: Extract<WireMsg, { kind: 'vote' | 'proposal' }>): void {
     const w = this.#world
+    const event: BftEvent =
+      msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal }
+    // Logged and synced before it leaves (a restart rejoins with it); handed back to the machine
+    // without logging it twice.
+    this.wal.append(event, { sync: true })
+    this.#lastAppendSynced = true
     this.#own.push(msg)
     w.broadcast(this.index, msg)
-    w.local(
-      this,
-      msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal },
-      0,
-    )
+    w.local(this, event, 0, true)
   }
 
   #rawVote(v: Vote): SignedVote {

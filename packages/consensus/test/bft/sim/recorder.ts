@@ -1,5 +1,5 @@
 /** What the simulator watches to check the invariants. */
-import { type DuplicateVoteEvidence, hashKey } from '../../../src/index.ts'
+import { type DuplicateVoteEvidence, hashKey, type SignedVote } from '../../../src/index.ts'
 
 export class Recorder {
   readonly violations: string[] = []
@@ -12,6 +12,9 @@ export class Recorder {
   /** per honest node: `height/round/type/signer` → the hash keys of the votes it processed. */
   readonly seenVotes = new Map<number, Map<string, Set<string>>>()
   refusals = 0
+  /** WAL records torn by a simulated crash mid-append (cut off on restart). */
+  tornWalRecords = 0
+  walRestarts = 0
   evidence = 0
   maxRound = 0
 
@@ -63,6 +66,12 @@ export class Recorder {
       m.set(k, s)
     }
     s.add(hashKey(hash))
+  }
+
+  /** A vote the node lost before it was durable (a torn WAL record). */
+  lostVote(node: number, vote: SignedVote, signer: Uint8Array): void {
+    const k = `${vote.height}/${vote.round}/${vote.type}/${hashKey(signer)}`
+    this.seenVotes.get(node)?.get(k)?.delete(hashKey(vote.blockHash))
   }
 
   forgetVotes(node: number): void {

@@ -10,6 +10,8 @@ export interface RangeSummary {
   evidence: number
   refusals: number
   events: number
+  tornWalRecords: number
+  walRestarts: number
 }
 
 /** The command that replays one seed. */
@@ -26,6 +28,8 @@ export function runSeeds(first: number, count: number, onResult?: (r: SimResult,
     evidence: 0,
     refusals: 0,
     events: 0,
+    tornWalRecords: 0,
+    walRestarts: 0,
   }
   for (let seed = first; seed < first + count; seed++) {
     const scenario = drawScenario(seed)
@@ -37,6 +41,8 @@ export function runSeeds(first: number, count: number, onResult?: (r: SimResult,
     summary.evidence += r.evidence
     summary.refusals += r.refusals
     summary.events += r.events
+    summary.tornWalRecords += r.tornWalRecords
+    summary.walRestarts += r.walRestarts
     onResult?.(r, scenario)
   }
   return summary

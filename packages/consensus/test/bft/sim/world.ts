@@ -13,7 +13,7 @@ import type { Scenario } from './scenario.ts'
 
 type Item =
   | { k: 'deliver'; from: number; to: number; msg: WireMsg }
-  | { k: 'local'; node: SimNode; incarnation: number; event: BftEvent }
+  | { k: 'local'; node: SimNode; incarnation: number; event: BftEvent; logged: boolean }
   | { k: 'timeout'; node: SimNode; incarnation: number; timeout: Timeout }
   | { k: 'gossip'; node: SimNode; incarnation: number }
   | { k: 'crash'; node: SimNode; downMs: number }
@@ -42,6 +42,10 @@ export interface SimResult {
   maxRound: number
   evidence: number
   refusals: number
+  /** WAL records torn by crashes mid-append (cut off at the restart). */
+  tornWalRecords: number
+  /** Restarts that replayed a whole WAL (checked to be back in their round and lock). */
+  walRestarts: number
 }
 
 export interface SimOptions {
@@ -108,8 +112,9 @@ export class World {
     for (const to of this.peersOf(from)) this.send(from, to, msg)
   }
 
-  local(node: SimNode, event: BftEvent, delayMs: number): void {
-    this.#queue.push(this.now + delayMs, { k: 'local', node, incarnation: node.incarnation, event })
+  /** An event for a node's machine after `delayMs`; `logged`: already in its WAL (its own signed message). */
+  local(node: SimNode, event: BftEvent, delayMs: number, logged = false): void {
+    this.#queue.push(this.now + delayMs, { k: 'local', node, incarnation: node.incarnation, event, logged })
   }
 
   scheduleTimeout(node: SimNode, timeout: Timeout, delayMs: number): void {
@@ -171,6 +176,8 @@ export class World {
       maxRound: this.recorder.maxRound,
       evidence: this.recorder.evidence,
       refusals: this.recorder.refusals,
+      tornWalRecords: this.recorder.tornWalRecords,
+      walRestarts: this.recorder.walRestarts,
     }
   }
 
@@ -188,7 +195,7 @@ export class World {
         return
       }
       case 'local':
-        if (item.node.incarnation === item.incarnation) item.node.input(item.event)
+        if (item.node.incarnation === item.incarnation) item.node.input(item.event, item.logged)
         return
       case 'timeout':
         if (item.node.incarnation === item.incarnation) item.node.input({ kind: 'timeout', timeout: item.timeout })

@@ -1,0 +1,82 @@
+/**
+ * The BFT engine's settings, from the genesis (`config.cairn.bft`): the validator set with voting
+ * power, the round timeouts, the block time and whether to make empty blocks. Every node of a chain
+ * reads the same genesis, so they agree on the set of height 1 and on the rules.
+ */
+import { CairnError, hexToBytes } from '@cairn/utils'
+import { z } from 'zod'
+import { ConsensusErrorCode } from '../errors.ts'
+import type { Address } from './messages.ts'
+import { DEFAULT_TIMEOUTS, type TimeoutConfig } from './timeouts.ts'
+
+export interface BftConfig {
+  validators: { address: Address; votingPower: bigint }[]
+  timeouts: TimeoutConfig
+  /** Time between a commit and round 0 of the next height (ms): the block time when the network is fast. */
+  blockTimeMs: number
+  /** False: a height waits for transactions before its first round (no empty blocks). */
+  emptyBlocks: boolean
+}
+
+const ms = z.number().int().min(0).max(3_600_000)
+const power = z
+  .union([z.number().int().positive(), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/)])
+  .transform((v) => BigInt(v))
+
+export const bftConfigSchema = z
+  .object({
+    validators: z
+      .array(
+        z
+          .object({
+            address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 20-byte hex address'),
+            power: power.default(1n),
+          })
+          .strict(),
+      )
+      .min(1),
+    timeouts: z
+      .object({
+        proposeMs: ms,
+        proposeDeltaMs: ms,
+        prevoteMs: ms,
+        prevoteDeltaMs: ms,
+        precommitMs: ms,
+        precommitDeltaMs: ms,
+      })
+      .partial()
+      .strict()
+      .optional(),
+    blockTimeMs: ms.default(1000),
+    emptyBlocks: z.boolean().default(true),
+  })
+  .strict()
+
+/**
+ * The BFT settings of a genesis: `genesis.config.cairn.bft`.
+ * @throws CairnError `CONSENSUS_BFT_INVALID_CONFIG` (fault 'caller') when absent or invalid
+ */
+export function parseBftConfig(genesis: unknown): BftConfig {
+  const raw = (genesis as { config?: { cairn?: { bft?: unknown } } } | undefined)?.config?.cairn?.bft
+  if (raw === undefined) {
+    throw new CairnError(ConsensusErrorCode.BFT_INVALID_CONFIG, 'the genesis has no config.cairn.bft', {
+      fault: 'caller',
+      hint: 'the bft engine needs config.cairn.bft.validators in the genesis (docs/consensus/bft.md)',
+    })
+  }
+  const parsed = bftConfigSchema.safeParse(raw)
+  if (!parsed.success) {
+    throw new CairnError(
+      ConsensusErrorCode.BFT_INVALID_CONFIG,
+      `config.cairn.bft: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      { fault: 'caller' },
+    )
+  }
+  const c = parsed.data
+  return {
+    validators: c.validators.map((v) => ({ address: hexToBytes(v.address as `0x${string}`), votingPower: v.power })),
+    timeouts: { ...DEFAULT_TIMEOUTS, ...c.timeouts, commitMs: c.blockTimeMs },
+    blockTimeMs: c.blockTimeMs,
+    emptyBlocks: c.emptyBlocks,
+  }
+}

@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** The BFT engine's metrics. The engine takes `BftMetrics | null` (null: not measured). */
+export interface BftMetrics {
+  height: Gauge
+  round: Gauge
+  step: Gauge
+  commits: Counter
+  roundsPerHeight: Histogram
+  /** From the start of a height on this node (the previous commit, the wait included) to its commit. */
+  commitSeconds: Histogram
+  /** Validators of a height whose precommit is not in this node's certificate of it. */
+  missedSignatures: Counter<'validator'>
+  evidence: Counter
+  refusedSignatures: Counter
+}
+
+export function createBftMetrics(register: Registry): BftMetrics {
+  const registers = [register]
+  return {
+    height: new Gauge({ name: 'cairn_bft_height', help: 'The height the BFT machine decides', registers }),
+    round: new Gauge({ name: 'cairn_bft_round', help: 'The round the BFT machine is in', registers }),
+    step: new Gauge({
+      name: 'cairn_bft_step',
+      help: 'The step of the round (0 new height, 1 propose, 2 prevote, 3 precommit)',
+      registers,
+    }),
+    commits: new Counter({ name: 'cairn_bft_commits_total', help: 'Heights committed', registers }),
+    roundsPerHeight: new Histogram({
+      name: 'cairn_bft_rounds_per_height',
+      help: 'Rounds a height took to commit (1: committed in round 0)',
+      buckets: [1, 2, 3, 5, 10],
+      registers,
+    }),
+    commitSeconds: new Histogram({
+      name: 'cairn_bft_commit_seconds',
+      help: 'From the start of a height on this node (the previous commit, block-time wait included) to its commit',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers,
+    }),
+    missedSignatures: new Counter({
+      name: 'cairn_bft_missed_signatures_total',
+      help: "Committed heights whose certificate lacks a validator's precommit, by validator",
+      labelNames: ['validator'],
+      registers,
+    }),
+    evidence: new Counter({
+      name: 'cairn_bft_evidence_total',
+      help: 'Duplicate-vote evidence seen (equivocations)',
+      registers,
+    }),
+    refusedSignatures: new Counter({
+      name: 'cairn_bft_refused_signatures_total',
+      help: 'Signatures the signer state refused (they would have conflicted with an earlier one)',
+      registers,
+    }),
+  }
+}

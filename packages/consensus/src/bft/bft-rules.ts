@@ -1,0 +1,125 @@
+/**
+ * The BFT chain's rules, as the import pipeline sees them ({@link ChainEngine}): no seal but a
+ * proposer, and the parent's commit certificate in the extra data (`extra-data.ts`).
+ *
+ * - `validateHeader`: difficulty 0; the extra data decodes; the coinbase is the proposer of
+ *   (height, round) in the validator set of the height; from block 2 on, the extra data carries a
+ *   certificate that proves the parent committed (> 2/3 of the parent height's power precommitted
+ *   its hash), block 1 none. A follower importing block H+1 so learns that H is final.
+ * - Fork choice: the higher block wins; at equal height, only the block this node's engine is
+ *   committing replaces the head (a block gossiped by a byzantine proposer before any commit never
+ *   outranks the committed one). The importer refuses any branch that reverts a finalized block,
+ *   and the engine finalizes every block it commits: a committed block is never reverted.
+ * - No rule finality: the engine pushes finality (`Chain.setFinalized`) per commit.
+ */
+import type { ChainEngine } from '@cairn/chain'
+import { CairnError, equalsBytes } from '@cairn/utils'
+import type { BlockHeader } from '@ethereumjs/block'
+import { ConsensusErrorCode } from '../errors.ts'
+import { verifyCertificate } from './certificate.ts'
+import { decodeBftExtra } from './extra-data.ts'
+import type { Address } from './messages.ts'
+import { ValidatorSet } from './validator-set.ts'
+
+/**
+ * The validator set of every height. Today the genesis set at every height, with the proposer
+ * priorities advanced once per height (CometBFT's): set(1) = create(genesis), set(h+1) =
+ * set(h).copyIncrementProposerPriority(1). Validator-set changes from `endBlock` are to apply at
+ * H+2 (not wired yet; docs/consensus/bft.md).
+ */
+export class ValidatorSchedule {
+  readonly #sets: ValidatorSet[] = []
+  /** Every `stride` heights a set is kept; the ones between are recomputed from the nearest. */
+  readonly #stride = 256
+  /** The sets asked for lately, by height. */
+  readonly #recent = new Map<number, ValidatorSet>()
+
+  constructor(genesis: readonly { address: Address; votingPower: bigint }[]) {
+    this.#sets.push(ValidatorSet.create(genesis))
+  }
+
+  /** The set of `height` (≥ 1). */
+  at(height: number): ValidatorSet {
+    if (!Number.isSafeInteger(height) || height < 1) {
+      throw new CairnError(ConsensusErrorCode.BFT_INVALID_HEADER, `no validator set for height ${height}`, {
+        fault: 'caller',
+      })
+    }
+    const cached = this.#recent.get(height)
+    if (cached !== undefined) return cached
+    // One increment per height, as CometBFT (several at once rescale differently).
+    const slot = Math.floor((height - 1) / this.#stride)
+    while (this.#sets.length <= slot) {
+      let set = this.#sets[this.#sets.length - 1] as ValidatorSet
+      for (let i = 0; i < this.#stride; i++) set = set.copyIncrementProposerPriority(1)
+      this.#sets.push(set)
+    }
+    let set = this.#sets[slot] as ValidatorSet
+    for (let h = slot * this.#stride + 1; h < height; h++) set = set.copyIncrementProposerPriority(1)
+    if (this.#recent.size >= 16) this.#recent.delete(this.#recent.keys().next().value as number)
+    this.#recent.set(height, set)
+    return set
+  }
+
+  /** The proposer's address for (height, round). */
+  proposer(height: number, round: number): Address {
+    const set = this.at(height)
+    return (set.at(set.proposerIndex(round)) as { address: Address }).address
+  }
+}
+
+function invalid(header: BlockHeader, message: string, cause?: unknown): CairnError {
+  return new CairnError(ConsensusErrorCode.BFT_INVALID_HEADER, `bft block ${header.number}: ${message}`, {
+    fault: 'caller',
+    ...(cause !== undefined ? { cause } : {}),
+  })
+}
+
+export interface BftRulesOptions {
+  chainId: bigint
+  validators: ValidatorSchedule
+  /** The hash of the block this node is committing right now (fork choice lets it replace an equal-height head). */
+  committing?: () => Uint8Array | undefined
+}
+
+/** The rules of a BFT chain (see the file comment). */
+export function bftChainRules(opts: BftRulesOptions): ChainEngine {
+  const { chainId, validators } = opts
+  return {
+    name: 'bft',
+    async validateHeader(header: BlockHeader, parent: BlockHeader): Promise<void> {
+      if (header.difficulty !== 0n) throw invalid(header, `difficulty ${header.difficulty}, expected 0`)
+      if (header.number > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(header, 'height out of range')
+      let extra: ReturnType<typeof decodeBftExtra>
+      try {
+        extra = decodeBftExtra(header.extraData)
+      } catch (err) {
+        throw invalid(header, 'extra data is not [version, round, certificate]', err)
+      }
+      const height = Number(header.number)
+      const proposer = validators.proposer(height, extra.round)
+      if (!equalsBytes(proposer, header.coinbase.bytes)) {
+        throw invalid(header, `coinbase ${header.coinbase} is not the proposer of round ${extra.round}`)
+      }
+      if (height === 1) {
+        if (extra.parentCertificate !== null) throw invalid(header, 'block 1 carries a certificate')
+        return
+      }
+      const cert = extra.parentCertificate
+      if (cert === null) throw invalid(header, 'no commit certificate of the parent')
+      if (cert.height !== height - 1 || !equalsBytes(cert.blockHash, parent.hash())) {
+        throw invalid(header, `the certificate is for height ${cert.height}, not the parent`)
+      }
+      try {
+        verifyCertificate(cert, validators.at(height - 1), chainId)
+      } catch (err) {
+        throw invalid(header, "the parent's certificate does not prove its commit", err)
+      }
+    },
+    async preferHead(candidate: BlockHeader, current: BlockHeader): Promise<boolean> {
+      if (candidate.number !== current.number) return candidate.number > current.number
+      const committing = opts.committing?.()
+      return committing !== undefined && equalsBytes(committing, candidate.hash())
+    },
+  }
+}

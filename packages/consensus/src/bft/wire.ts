@@ -1,0 +1,112 @@
+/**
+ * The messages validators exchange on the consensus topic, as RLP: `[kind, nonce, …fields]`.
+ *
+ * - proposal `[1, nonce, height, round, polRound + 1, blockHash, block, signature]`
+ * - vote `[2, nonce, type, height, round, blockHash | "", signature]`
+ * - commit `[3, nonce, block, certificate]`: a committed block with its certificate (catch-up)
+ * - status `[4, nonce, height]`: the height the sender decides (a peer ahead answers with commits)
+ *
+ * The nonce makes a retransmission differ from the first copy (gossipsub drops a message whose
+ * bytes it has seen); it means nothing else.
+ */
+import { CairnError } from '@cairn/utils'
+import { RLP } from '@ethereumjs/rlp'
+import { ConsensusErrorCode } from '../errors.ts'
+import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
+import { MsgType, type SignedProposal, type SignedVote } from './messages.ts'
+
+export type WireMessage =
+  | { kind: 'proposal'; proposal: SignedProposal }
+  | { kind: 'vote'; vote: SignedVote }
+  | { kind: 'commit'; block: Uint8Array; certificate: CommitCertificate }
+  | { kind: 'status'; height: number }
+
+const KIND = { proposal: 1, vote: 2, commit: 3, status: 4 } as const
+const EMPTY = new Uint8Array()
+
+export function encodeWire(msg: WireMessage, nonce: number): Uint8Array {
+  switch (msg.kind) {
+    case 'proposal': {
+      const p = msg.proposal
+      return RLP.encode([KIND.proposal, nonce, p.height, p.round, p.polRound + 1, p.blockHash, p.block, p.signature])
+    }
+    case 'vote': {
+      const v = msg.vote
+      return RLP.encode([KIND.vote, nonce, v.type, v.height, v.round, v.blockHash ?? EMPTY, v.signature])
+    }
+    case 'commit':
+      return RLP.encode([KIND.commit, nonce, msg.block, encodeCertificate(msg.certificate)])
+    case 'status':
+      return RLP.encode([KIND.status, nonce, msg.height])
+  }
+}
+
+function malformed(message: string): CairnError {
+  return new CairnError(ConsensusErrorCode.BFT_MALFORMED, `consensus message: ${message}`, { fault: 'peer' })
+}
+
+function uint(v: unknown, what: string): number {
+  if (!(v instanceof Uint8Array) || v.length > 6 || (v.length > 0 && v[0] === 0)) throw malformed(`bad ${what}`)
+  let n = 0
+  for (const b of v) n = n * 256 + b
+  return n
+}
+
+function bytes(v: unknown, what: string, length?: number): Uint8Array {
+  if (!(v instanceof Uint8Array) || (length !== undefined && v.length !== length)) throw malformed(`bad ${what}`)
+  return v
+}
+
+/** @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'peer') */
+export function decodeWire(data: Uint8Array): WireMessage {
+  let d: unknown
+  try {
+    d = RLP.decode(data)
+  } catch {
+    throw malformed('not RLP')
+  }
+  if (!Array.isArray(d) || d.length < 3) throw malformed('not a list')
+  const f = d as unknown[]
+  const kind = uint(f[0], 'kind')
+  switch (kind) {
+    case KIND.proposal: {
+      if (f.length !== 8) throw malformed('proposal: 8 fields expected')
+      return {
+        kind: 'proposal',
+        proposal: {
+          height: uint(f[2], 'height'),
+          round: uint(f[3], 'round'),
+          polRound: uint(f[4], 'polRound') - 1,
+          blockHash: bytes(f[5], 'block hash', 32),
+          block: bytes(f[6], 'block'),
+          signature: bytes(f[7], 'signature', 65),
+        },
+      }
+    }
+    case KIND.vote: {
+      if (f.length !== 7) throw malformed('vote: 7 fields expected')
+      const type = uint(f[2], 'vote type')
+      if (type !== MsgType.PREVOTE && type !== MsgType.PRECOMMIT) throw malformed('bad vote type')
+      const hash = bytes(f[5], 'block hash')
+      if (hash.length !== 0 && hash.length !== 32) throw malformed('bad block hash')
+      return {
+        kind: 'vote',
+        vote: {
+          type,
+          height: uint(f[3], 'height'),
+          round: uint(f[4], 'round'),
+          blockHash: hash.length === 0 ? null : hash,
+          signature: bytes(f[6], 'signature', 65),
+        },
+      }
+    }
+    case KIND.commit:
+      if (f.length !== 4) throw malformed('commit: 4 fields expected')
+      return { kind: 'commit', block: bytes(f[2], 'block'), certificate: decodeCertificate(bytes(f[3], 'certificate')) }
+    case KIND.status:
+      if (f.length !== 3) throw malformed('status: 3 fields expected')
+      return { kind: 'status', height: uint(f[2], 'height') }
+    default:
+      throw malformed(`unknown kind ${kind}`)
+  }
+}

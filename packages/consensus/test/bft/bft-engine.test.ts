@@ -1,0 +1,222 @@
+import { Chain } from '@cairn/chain'
+import { createCustomCrypto, keccak256 } from '@cairn/crypto'
+import { MemoryKV } from '@cairn/db'
+import { bytesToHex, silentLogger } from '@cairn/utils'
+import { createBlockHeader } from '@ethereumjs/block'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
+import {
+  bftChainRules,
+  decodeBftExtra,
+  decodeCertificate,
+  encodeWire,
+  MsgType,
+  signDigest,
+  ValidatorSchedule,
+  verifyCertificate,
+  voteDigest,
+} from '../../src/index.ts'
+import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+
+let net: BftNetwork | undefined
+afterEach(async () => {
+  await net?.stop()
+  net = undefined
+})
+
+function hashes(n: BftNode, upTo: bigint): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: Number(upTo) }, async (_, i) => {
+      const h = await n.chain.store.getCanonicalHash(BigInt(i + 1))
+      return h ? bytesToHex(h) : 'missing'
+    }),
+  )
+}
+
+async function finalizedNumber(n: BftNode): Promise<bigint> {
+  return (await n.chain.checkpoint('finalized')).header.number
+}
+
+describe('BftEngine in the in-process network', () => {
+  it('4 validators commit every height with the same hashes, finality = the last commit, certificates in the next header', async () => {
+    net = await BftNetwork.create({ validators: 4, followers: 1 })
+    await net.start()
+    const node0 = net.nodes[0] as BftNode
+    // A transfer sent to every pool (as gossip would) ends up in a committed block.
+    const tx = transfer(node0.chain.common, KEYS[0] as Uint8Array, 0n, ADDRS[1] as `0x${string}`, 1000n)
+    for (const n of net.nodes) await n.pool.add(tx, { source: 'local' })
+    const N = 8n
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= N))).toBe(true)
+    const reference = await hashes(node0, N)
+    for (const n of net.nodes) {
+      expect(await hashes(n, N)).toEqual(reference)
+      // Finalized (and safe) is the last committed block: the head on a validator.
+      if (n.key !== null) {
+        expect(await finalizedNumber(n)).toBe(n.chain.head.header.number)
+        expect(bytesToHex((await n.chain.checkpoint('safe')).hash())).toBe(bytesToHex(n.chain.head.hash()))
+      }
+    }
+    expect(await node0.chain.store.getTxLocation(tx.hash())).toBeDefined()
+    // Block H+1 carries the certificate of H; the finality bucket holds a certificate of every commit.
+    const schedule = new ValidatorSchedule(
+      (
+        net.genesis as { config: { cairn: { bft: { validators: { address: string }[] } } } }
+      ).config.cairn.bft.validators.map((v) => ({ address: Buffer.from(v.address.slice(2), 'hex'), votingPower: 10n })),
+    )
+    for (let h = 2n; h <= N; h++) {
+      const block = (await node0.chain.store.getBlockByNumber(h)) as NonNullable<
+        Awaited<ReturnType<typeof node0.chain.store.getBlockByNumber>>
+      >
+      const extra = decodeBftExtra(block.header.extraData)
+      expect(extra.parentCertificate?.height).toBe(Number(h - 1n))
+      expect(bytesToHex(extra.parentCertificate?.blockHash as Uint8Array)).toBe(bytesToHex(block.header.parentHash))
+      verifyCertificate(extra.parentCertificate as never, schedule.at(Number(h - 1n)), 1337n)
+      const stored = await node0.chain.store.finality.get(block.header.parentHash)
+      expect(decodeCertificate(stored as Uint8Array).height).toBe(Number(h - 1n))
+    }
+  }, 60_000)
+
+  it('commits with one validator silent', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    net.silent.add(3)
+    await net.start()
+    expect(await net.runUntil(() => [0, 1, 2].every((i) => net!.height(i) >= 5n))).toBe(true)
+    const reference = await hashes(net.nodes[0] as BftNode, 5n)
+    for (const i of [1, 2]) expect(await hashes(net.nodes[i] as BftNode, 5n)).toEqual(reference)
+    expect(net.height(3)).toBe(0n)
+  }, 60_000)
+
+  it('halts without forking with two silent, and resumes (the silent catch up) when they return', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    await net.start()
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= 2n))).toBe(true)
+    net.silent.add(2)
+    net.silent.add(3)
+    // Whatever was in flight lands; then no height commits for a long (virtual) time.
+    await net.run(5_000)
+    const stuck = net.nodes.map((n) => n.chain.head.header.number)
+    await net.run(60_000)
+    expect(net.nodes.map((n) => n.chain.head.header.number)).toEqual(stuck)
+    const top = stuck.reduce((a, b) => (a > b ? a : b))
+    const reference = await hashes(net.nodes.find((n) => n.chain.head.header.number === top) as BftNode, top)
+    // No fork: every node's chain is a prefix of the longest one.
+    for (const n of net.nodes) {
+      const mine = await hashes(n, n.chain.head.header.number)
+      expect(mine).toEqual(reference.slice(0, mine.length))
+    }
+    net.silent.clear()
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= top + 3n), 300_000)).toBe(
+      true,
+    )
+    const after = await hashes(net.nodes[0] as BftNode, top + 3n)
+    for (const n of net.nodes) expect(await hashes(n, top + 3n)).toEqual(after)
+  }, 120_000)
+
+  it('refuses a block whose coinbase is not the proposer, or whose parent certificate is missing', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    await net.start()
+    expect(await net.runUntil(() => net!.height(0) >= 3n)).toBe(true)
+    const node0 = net.nodes[0] as BftNode
+    const b2 = (await node0.chain.store.getBlockByNumber(2n)) as NonNullable<
+      Awaited<ReturnType<typeof node0.chain.store.getBlockByNumber>>
+    >
+    const b1 = (await node0.chain.store.getBlockByNumber(1n)) as typeof b2
+    const schedule = new ValidatorSchedule(node0.engine.validators.at(1).validators)
+    const rules = bftChainRules({ chainId: 1337n, validators: schedule })
+    const ctx = node0.chain.importer.headerContext
+    await expect(rules.validateHeader(b2.header, b1.header, ctx)).resolves.toBeUndefined()
+    const wrongCoinbase = createBlockHeader(
+      { ...b2.header.toJSON(), coinbase: `0x${'11'.repeat(20)}` },
+      { common: b2.header.common, skipConsensusFormatValidation: true },
+    )
+    await expect(rules.validateHeader(wrongCoinbase, b1.header, ctx)).rejects.toThrow(/not the proposer/)
+    const noCert = createBlockHeader(
+      { ...b2.header.toJSON(), extraData: '0xc3018080' },
+      { common: b2.header.common, skipConsensusFormatValidation: true },
+    )
+    await expect(rules.validateHeader(noCert, b1.header, ctx)).rejects.toThrow(/certificate|extra data/)
+    // A fresh node that is fed the committed blocks through the front door imports them and
+    // finalizes each parent from the next block's certificate.
+    const kv = new MemoryKV()
+    await kv.open()
+    const follower = await Chain.open(
+      { genesis: net.genesis },
+      { kv, engine: rules, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
+    )
+    for (const b of [b1, b2]) {
+      const r = await follower.processBlock(b.serialize(), { source: 'sync' })
+      expect(r.status).toBe('imported')
+    }
+  }, 60_000)
+})
+
+describe('BftEngine: loss and restarts', () => {
+  it('commits the same chain with 20% of the messages lost (retransmission when stalled)', async () => {
+    net = await BftNetwork.create({ validators: 4, loss: 0.2, seed: 7 })
+    await net.start()
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= 6n), 600_000)).toBe(true)
+    expect(net.stats.lost).toBeGreaterThan(0)
+    const reference = await hashes(net.nodes[0] as BftNode, 6n)
+    for (const n of net.nodes) expect(await hashes(n, 6n)).toEqual(reference)
+  }, 120_000)
+
+  it('a validator restarted (memory lost, store and signer state kept) rejoins; all four restarted resume from their stores', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    await net.start()
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= 3n))).toBe(true)
+    await net.restart(1)
+    const h = net.height(0)
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= h + 3n))).toBe(true)
+    for (const i of [0, 1, 2, 3]) await net.restart(i)
+    const h2 = net.nodes.map((n) => n.chain.head.header.number).reduce((a, b) => (a > b ? a : b))
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= h2 + 3n))).toBe(true)
+    const reference = await hashes(net.nodes[0] as BftNode, h2 + 3n)
+    for (const n of net.nodes) expect(await hashes(n, h2 + 3n)).toEqual(reference)
+  }, 120_000)
+
+  it('a validator restarted mid-height replays its WAL: back in the same round and step, with its lock', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    await net.start()
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= 2n))).toBe(true)
+    // Two silent: the other two prevote and wait at one height.
+    net.silent.add(2)
+    net.silent.add(3)
+    const node0 = () => net!.nodes[0] as BftNode
+    expect(await net.runUntil(() => (node0().engine.snapshot()?.step ?? 0) >= 2, 60_000)).toBe(true)
+    await net.run(2_000)
+    const before = node0().engine.snapshot()
+    expect(node0().walStorage.heights()).toContain(before?.height)
+    await net.restart(0)
+    expect(node0().engine.snapshot()).toEqual(before)
+    net.silent.clear()
+    const h = net.height(1)
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= h + 2n))).toBe(true)
+    const reference = await hashes(node0(), h + 2n)
+    for (const n of net.nodes) expect(await hashes(n, h + 2n)).toEqual(reference)
+    // Decided heights leave the WAL.
+    expect(Math.min(...node0().walStorage.heights())).toBeGreaterThan(Number(h))
+  }, 120_000)
+
+  it('refuses at the edge what does not decode or no validator of its height signed', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    await net.start()
+    let handler: ((data: Uint8Array, from: string) => Promise<string>) | null = null
+    ;(net.nodes[0] as BftNode).engine.connect({
+      publish: () => {},
+      setHandler: (h) => {
+        handler = h
+      },
+    })
+    const send = (bytes: Uint8Array) => (handler as NonNullable<typeof handler>)(bytes, 'peer')
+    const height = (net.nodes[0] as BftNode).engine.snapshot()?.height as number
+    const vote = { type: MsgType.PREVOTE, height, round: 0, blockHash: null }
+    const signed = (key: Uint8Array) => ({ ...vote, signature: signDigest(voteDigest(1337n, vote), key) })
+    expect(await send(Uint8Array.of(1, 2, 3))).toBe('reject')
+    expect(await send(encodeWire({ kind: 'vote', vote: signed(keccak256(Uint8Array.of(9))) }, 0))).toBe('reject')
+    expect(await send(encodeWire({ kind: 'vote', vote: signed(validatorKey(1)) }, 0))).toBe('accept')
+    // Far ahead: not judged, ignored (the node asks for help instead).
+    const ahead = { ...vote, height: height + 5 }
+    const far = { ...ahead, signature: signDigest(voteDigest(1337n, ahead), keccak256(Uint8Array.of(9))) }
+    expect(await send(encodeWire({ kind: 'vote', vote: far }, 0))).toBe('ignore')
+  })
+})

@@ -1,0 +1,219 @@
+import { Chain, devGenesis } from '@cairn/chain'
+import { createCustomCrypto, initCrypto, keccak256, privateKeyToAddress } from '@cairn/crypto'
+import { MemoryKV } from '@cairn/db'
+import { type ChainFollower, DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
+import { bytesToHex, type Logger, silentLogger } from '@cairn/utils'
+import { ADDRS } from '../../../chain/test/helpers.ts'
+import {
+  BftEngine,
+  type BftTransport,
+  ConsensusWal,
+  MemorySignerState,
+  MemoryWalStorage,
+  parseBftConfig,
+} from '../../src/index.ts'
+import { ManualClock } from './clock.ts'
+
+export interface BftNetworkOptions {
+  validators: number
+  /** Nodes without a key that follow the validators' messages. Default 0. */
+  followers?: number
+  /** Delivery delay (ms); default 20. */
+  delayMs?: number
+  blockTimeMs?: number
+  emptyBlocks?: boolean
+  /** Share of deliveries lost, 0..1, from a seeded generator (default 0). */
+  loss?: number
+  seed?: number
+  /** The engines' logger (silent by default). */
+  logger?: Logger
+}
+
+export interface BftNode {
+  index: number
+  key: Uint8Array | null
+  kv: MemoryKV
+  signerState: MemorySignerState | null
+  /** The consensus WAL's storage (kept across restarts, as a file would be). */
+  walStorage: MemoryWalStorage
+  chain: Chain
+  pool: TxPool
+  engine: BftEngine
+  follower: ChainFollower
+}
+
+/** The validator keys of the in-process network: keccak256("cairn-bft-test-" + i). */
+export function validatorKey(i: number): Uint8Array {
+  return keccak256(new TextEncoder().encode(`cairn-bft-test-${i}`))
+}
+
+/**
+ * N BFT nodes in one process on an injected clock: each a chain on MemoryKV, a pool and a
+ * `BftEngine`, their consensus topics joined by an in-memory transport with a delay and with
+ * nodes that can be cut off ("silent": nothing in, nothing out). Deterministic: timers fire only
+ * when the test runs the clock, and each turn runs every engine's queue to the end.
+ */
+export class BftNetwork {
+  readonly clock = new ManualClock()
+  readonly nodes: BftNode[] = []
+  readonly silent = new Set<number>()
+  private readonly handlers = new Map<number, (data: Uint8Array, from: string) => Promise<unknown>>()
+  readonly genesis: unknown
+  private rand: number
+  readonly stats = { sent: 0, lost: 0 }
+
+  private constructor(readonly opts: BftNetworkOptions) {
+    this.rand = opts.seed ?? 1
+    const g = devGenesis({ accounts: ADDRS, timestamp: BigInt(this.clock.seconds()) }) as {
+      config: Record<string, unknown>
+    }
+    g.config.cairn = {
+      bft: {
+        validators: Array.from({ length: opts.validators }, (_, i) => ({
+          address: bytesToHex(privateKeyToAddress(validatorKey(i))),
+          power: 10,
+        })),
+        timeouts: { proposeMs: 1000, proposeDeltaMs: 500, prevoteMs: 500, prevoteDeltaMs: 250 },
+        blockTimeMs: opts.blockTimeMs ?? 1000,
+        emptyBlocks: opts.emptyBlocks ?? true,
+      },
+    }
+    this.genesis = g
+  }
+
+  static async create(opts: BftNetworkOptions): Promise<BftNetwork> {
+    await initCrypto()
+    const net = new BftNetwork(opts)
+    const total = opts.validators + (opts.followers ?? 0)
+    for (let i = 0; i < total; i++) net.nodes.push(await net.makeNode(i, i < opts.validators ? validatorKey(i) : null))
+    return net
+  }
+
+  private async makeNode(
+    index: number,
+    key: Uint8Array | null,
+    kept?: { kv: MemoryKV; signerState: MemorySignerState | null; walStorage: MemoryWalStorage },
+  ): Promise<BftNode> {
+    const kv = kept?.kv ?? new MemoryKV()
+    if (!kept) await kv.open()
+    const signerState = kept ? kept.signerState : key ? new MemorySignerState() : null
+    const walStorage = kept?.walStorage ?? new MemoryWalStorage()
+    const now = () => this.clock.seconds()
+    const transport: BftTransport = {
+      publish: (data) => this.publish(index, data),
+      setHandler: (h) => {
+        if (h === null) this.handlers.delete(index)
+        else this.handlers.set(index, h)
+      },
+    }
+    const config = parseBftConfig(this.genesis)
+    const engine = new BftEngine(
+      { chainId: 1337n, config, ...(key ? { privateKey: key } : {}) },
+      {
+        logger: this.opts.logger ?? silentLogger,
+        scheduler: this.clock,
+        transport,
+        ...(signerState ? { signerState } : {}),
+        wal: ConsensusWal.inMemory(walStorage),
+      },
+    )
+    const chain = await Chain.open(
+      { genesis: this.genesis },
+      { kv, engine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto(), now },
+    )
+    const pool = new TxPool(
+      { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
+      { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+    )
+    const follower = followChain(pool, chain.events, { logger: silentLogger })
+    engine.attach({ chain, pool, follower })
+    return { index, key, kv, signerState, walStorage, chain, pool, engine, follower }
+  }
+
+  /**
+   * Restarts node `i` as after a crash: its engine stops and a new one (and chain, pool) opens over
+   * the same store and signer state; what was in memory (the machine's round, votes seen) is gone.
+   */
+  async restart(i: number): Promise<void> {
+    const old = this.nodes[i] as BftNode
+    await old.engine.stop()
+    old.follower.stop()
+    const node = await this.makeNode(i, old.key, {
+      kv: old.kv,
+      signerState: old.signerState,
+      walStorage: old.walStorage,
+    })
+    this.nodes[i] = node
+    await node.engine.start()
+    await this.settle()
+  }
+
+  /** mulberry32: the network's only randomness. */
+  private random(): number {
+    this.rand = (this.rand + 0x6d2b79f5) >>> 0
+    let t = this.rand
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+
+  private publish(from: number, data: Uint8Array): void {
+    if (this.silent.has(from)) return
+    for (const n of this.nodes) {
+      if (n.index === from) continue
+      this.stats.sent++
+      if ((this.opts.loss ?? 0) > 0 && this.random() < (this.opts.loss ?? 0)) {
+        this.stats.lost++
+        continue
+      }
+      this.clock.setTimeout(() => {
+        if (this.silent.has(n.index) || this.silent.has(from)) return
+        void this.handlers.get(n.index)?.(data, String(from))
+      }, this.opts.delayMs ?? 20)
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const n of this.nodes) await n.engine.start()
+    await this.settle()
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) {
+      await n.engine.stop()
+      n.follower.stop()
+    }
+  }
+
+  /** Runs every engine's queue (and the pools' followers) until nothing is left to do. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      await Promise.all(this.nodes.map((n) => n.engine.idle()))
+      await Promise.all(this.nodes.map((n) => n.follower.settled()))
+      if (this.nodes.every((n) => n.engine.quiet)) return
+    }
+  }
+
+  /** Runs the clock for `ms`, settling the engines after every timer. */
+  async run(ms: number): Promise<void> {
+    const until = this.clock.now() + ms
+    await this.settle()
+    while (this.clock.step(until)) await this.settle()
+    this.clock.advance(until - this.clock.now())
+  }
+
+  /** Runs the clock until `pred` holds (checked after each timer), at most `maxMs`; true when it held. */
+  async runUntil(pred: () => boolean, maxMs = 120_000): Promise<boolean> {
+    const until = this.clock.now() + maxMs
+    await this.settle()
+    while (!pred()) {
+      if (!this.clock.step(until)) return pred()
+      await this.settle()
+    }
+    return true
+  }
+
+  height(i: number): bigint {
+    return (this.nodes[i] as BftNode).chain.head.header.number
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The BFT engine's view of the chain: `cairn_getCommit(block)` — the commit certificate that made
+ * the block final (the precommits of more than 2/3 of the voting power) with each signer's address,
+ * or null when the block is not (yet) final or the engine proves no finality (dev) — and
+ * `cairn_getValidators(block)`, the validator set that decides that block's height.
+ */
+import { decodeCertificate } from '@cairn/consensus'
+import { bytesToHex, CairnError, toQuantity } from '@cairn/utils'
+import { z } from 'zod'
+import type { RpcContext } from '../context.ts'
+import { RpcErrorCode } from '../errors.ts'
+import { type MethodDef, method } from '../method.ts'
+import { resolveBlock } from '../resolve.ts'
+import { blockRefOrHash } from '../schemas.ts'
+
+function consensusOf(ctx: RpcContext): NonNullable<RpcContext['consensus']> {
+  if (ctx.consensus === undefined) {
+    throw new CairnError(RpcErrorCode.NOT_SUPPORTED, "this chain's engine has no validator set (not a BFT chain)", {
+      fault: 'caller',
+    })
+  }
+  return ctx.consensus
+}
+
+export const cairnConsensusMethods: MethodDef[] = [
+  method({
+    name: 'cairn_getCommit',
+    params: z.tuple([blockRefOrHash]),
+    handler: async ([ref], ctx) => {
+      const block = await resolveBlock(ctx, ref)
+      if (block.header.number === 0n) return null
+      const bytes = await ctx.chain.store.finality.get(block.hash())
+      if (bytes === undefined || bytes.length === 0) return null
+      const cert = decodeCertificate(bytes)
+      const set = ctx.consensus?.validatorsAt(cert.height)
+      return {
+        height: toQuantity(cert.height),
+        round: toQuantity(cert.round),
+        blockHash: bytesToHex(cert.blockHash),
+        signatures: cert.signatures.map((s) => {
+          const v = set?.validators[s.validatorIndex]
+          return {
+            validatorIndex: toQuantity(s.validatorIndex),
+            validator: v ? bytesToHex(v.address) : null,
+            signature: bytesToHex(s.signature),
+          }
+        }),
+      }
+    },
+  }),
+  method({
+    name: 'cairn_getValidators',
+    params: z.tuple([blockRefOrHash]),
+    handler: async ([ref], ctx) => {
+      const consensus = consensusOf(ctx)
+      const block = await resolveBlock(ctx, ref)
+      // The genesis is decided by no one: answer the set of block 1.
+      const height = Number(block.header.number === 0n ? 1n : block.header.number)
+      const set = consensus.validatorsAt(height)
+      return {
+        height: toQuantity(height),
+        totalVotingPower: toQuantity(set.totalVotingPower),
+        proposer: bytesToHex((set.validators[set.proposerIndex(0)] as { address: Uint8Array }).address),
+        validators: set.validators.map((v) => ({
+          address: bytesToHex(v.address),
+          votingPower: toQuantity(v.votingPower),
+          proposerPriority: v.proposerPriority.toString(),
+        })),
+      }
+    },
+  }),
+]
