@@ -307,10 +307,10 @@ export class MemoryWalStorage implements WalStorage {
     this.#segments.delete(height)
   }
 
-  /** Test hook: cuts `bytes` off the end of the last segment, as a crash mid-write would. */
-  tear(bytes: number): void {
-    const h = this.heights().at(-1)
-    if (h === undefined) return
+  /** Test hook: cuts `bytes` off the end of a segment (default the highest), as a crash mid-write would. */
+  tear(bytes: number, height?: number): void {
+    const h = height ?? this.heights().at(-1)
+    if (h === undefined || !this.#segments.has(h)) return
     const all = this.read(h)
     this.#segments.set(h, [all.subarray(0, Math.max(0, all.length - bytes))])
   }

@@ -16,6 +16,7 @@ import {
   ConsensusWal,
   type DuplicateVoteEvidence,
   EvidencePool,
+  eventHeight,
   hashKey,
   MemorySignerState,
   MemoryWalStorage,
@@ -146,12 +147,13 @@ export class SimNode {
     this.#sync.clear()
     // A crash in the middle of an unsynced append leaves a torn last record (never a synced one:
     // fsync returned before the message left). Tear a few bytes, less than any record's length.
-    if (!this.#lastAppendSynced && this.#world.rng.chance(0.5)) {
-      this.walStorage.tear(this.#world.rng.int(1, 7))
+    const lost = this.#lastAppended
+    if (!this.#lastAppendSynced && lost !== null && this.#world.rng.chance(0.5)) {
+      // The last write only, in its own segment (the next height's may hold later-numbered records).
+      this.walStorage.tear(this.#world.rng.int(1, 7), eventHeight(lost))
       this.#world.recorder.tornWalRecords++
       // The node lost that vote: it no longer counts as one it saw (for the evidence invariant).
-      const lost = this.#lastAppended
-      if (lost?.kind === 'vote') {
+      if (lost.kind === 'vote') {
         const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(lost.vote)
         if (signer !== null) this.#world.recorder.lostVote(this.index, lost.vote, signer)
       }
