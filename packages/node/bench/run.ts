@@ -267,7 +267,7 @@ try {
       figure: 'transfers mined /s',
       cairn: t('cairn', (r) => r.tps),
       anvil: t('anvil', (r) => r.tps),
-      minRatio: 2,
+      minRatio: 1.5, // issue 20's target, against an Anvil with room for the load
     })
     if (interval) {
       rows.push({
