@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
+import * as evmModule from '@ethereumjs/evm'
 
 interface Analysis {
   jumps: Uint8Array
@@ -21,10 +22,12 @@ let installed: Promise<boolean> | undefined
  * bytes for the same account) and per opcode table (one per EVM and ruleset), and dropped with
  * either.
  *
- * `Interpreter` is not exported by @ethereumjs/evm: its module is loaded by file next to the
- * package's entry point (the same module instance the EVM uses). Where that file or the method is
- * not there (another version), nothing is changed and the EVM analyses as before. Resolves to
- * whether the cache is in place.
+ * `Interpreter` is exported by this repository's patch of @ethereumjs/evm (patches/), so the class
+ * changed is the one the EVM runs, also inside the `cairn start` bundle (dist/start.js), which holds
+ * its own copy of the EVM: loading interpreter.js by file there patched the node_modules copy, which
+ * the bundle never runs. Without the patch, the module is loaded by file next to the package's
+ * entry point (the same instance when not bundled). Where neither is there (another version),
+ * nothing is changed and the EVM analyses as before. Resolves to whether the cache is in place.
  */
 export function installJumpDestCache(): Promise<boolean> {
   installed ??= install()
@@ -33,11 +36,9 @@ export function installJumpDestCache(): Promise<boolean> {
 
 async function install(): Promise<boolean> {
   try {
-    const entry = createRequire(import.meta.url).resolve('@ethereumjs/evm')
-    const file = entry.replace(/[\\/]cjs[\\/]index\.js$/, '/esm/interpreter.js')
-    if (file === entry) return false
-    const mod = (await import(pathToFileURL(file).href)) as { Interpreter?: { prototype: InterpreterProto } }
-    const proto = mod.Interpreter?.prototype
+    const exported = evmModule as { Interpreter?: { prototype: InterpreterProto } }
+    const mod = exported.Interpreter ? exported : await byFile()
+    const proto = mod?.Interpreter?.prototype
     if (!proto || typeof proto._getValidJumpDestinations !== 'function') return false
     const analyse = proto._getValidJumpDestinations
     const byCode = new WeakMap<Uint8Array, WeakMap<object, Analysis>>()
@@ -59,4 +60,12 @@ async function install(): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+/** The interpreter module loaded by file beside the package's entry point (an unpatched @ethereumjs/evm). */
+async function byFile(): Promise<{ Interpreter?: { prototype: InterpreterProto } } | undefined> {
+  const entry = createRequire(import.meta.url).resolve('@ethereumjs/evm')
+  const file = entry.replace(/[\\/]cjs[\\/]index\.js$/, '/esm/interpreter.js')
+  if (file === entry) return undefined
+  return (await import(pathToFileURL(file).href)) as { Interpreter?: { prototype: InterpreterProto } }
 }

@@ -53,18 +53,34 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
       ['eth_getBalance', [owner, 'latest']],
       ['eth_blockNumber', []],
       ['eth_call', [{ to: receipt.contractAddress, data: callData }, 'latest']],
+      // balanceOf of a different holder each time: no outcome cache, every call executes.
+      ['eth_call_distinct', []],
     ]
     const out: DispatchFigures[] = []
     for (const [method, params] of cases.filter(
       ([m]) => !process.env.DISPATCH_ONLY || m === process.env.DISPATCH_ONLY,
     )) {
-      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
-      for (let i = 0; i < Math.min(n, 2000); i++) await dispatcher.handleText(body) // warm-up (JIT)
+      let holder = 0
+      const distinct = method === 'eth_call_distinct'
+      const fixed = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
+      const body = () =>
+        distinct
+          ? JSON.stringify({
+              jsonrpc: '2.0',
+              id: 1,
+              method: 'eth_call',
+              params: [
+                { to: receipt?.contractAddress, data: `0x70a08231${(++holder).toString(16).padStart(64, '0')}` },
+                'latest',
+              ],
+            })
+          : fixed
+      for (let i = 0; i < Math.min(n, 2000); i++) await dispatcher.handleText(body()) // warm-up (JIT)
       const t0 = performance.now()
       const lanes = Number(process.env.DISPATCH_CONCURRENCY ?? 1)
       await Promise.all(
         Array.from({ length: lanes }, async (_, lane) => {
-          for (let i = lane; i < n; i += lanes) await dispatcher.handleText(body)
+          for (let i = lane; i < n; i += lanes) await dispatcher.handleText(body())
         }),
       )
       const ms = performance.now() - t0

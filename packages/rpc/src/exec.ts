@@ -78,7 +78,7 @@ export async function prepareCall(
 ): Promise<PreparedCall> {
   const next = overrides.next ? nextBlock(ctx, baseBlock) : undefined
   const cv = await callVms(ctx).create(baseBlock, next?.common)
-  const call = await prepareOn(ctx, cv, req, baseBlock, overrides)
+  const call = await prepareOn(ctx, cv, req, baseBlock, overrides, false)
   await checkFunds(call, req, req.gas ?? ctx.limits.gasCap)
   return call
 }
@@ -115,12 +115,13 @@ async function borrow<T>(
   // The next block may start a fork: then its rules need a VM of their own (not pooled).
   const next = overrides.next ? nextBlock(ctx, block) : undefined
   const newFork = next !== undefined && next.common.hardfork() !== block.common.hardfork()
-  const cv =
-    overrides.state || overrides.block || newFork
-      ? await pool.create(block, newFork ? next.common : undefined)
-      : await pool.acquire(block)
+  const own = Boolean(overrides.state || overrides.block || newFork)
+  const cv = own ? await pool.create(block, newFork ? next.common : undefined) : await pool.acquire(block)
+  // Pooled calls (no overrides) take the shortcuts of a read-only run; the access-list report
+  // keeps the full path (it lists what the run touched).
+  const shortcuts = !own && !overrides.reportAccessList
   try {
-    return await fn(await prepareOn(ctx, cv, req, block, overrides))
+    return await fn(await prepareOn(ctx, cv, req, block, overrides, shortcuts))
   } finally {
     pool.release(cv)
   }
@@ -132,6 +133,7 @@ async function prepareOn(
   req: CallRequest,
   baseBlock: Block,
   overrides: CallOverrides,
+  shortcuts: boolean,
 ): Promise<PreparedCall> {
   const { vm } = cv
   if (overrides.state) {
@@ -235,6 +237,8 @@ async function prepareOn(
       let res: EVMResult
       try {
         const authRefund = auths.length > 0 ? await applyAuthorizations(vm, caller, auths) : 0n
+        const skipNonce = shortcuts && to !== undefined && auths.length === 0 && (await nonceUnseen(vm, caller))
+        ;(vm.evm as ReadOnlyFlags).cairnUntouchedZeroValue = shortcuts
         res = await vm.evm.runCall({
           block: runBlock,
           caller,
@@ -245,6 +249,7 @@ async function prepareOn(
           gasPrice,
           gasLimit: gasLimit - intrinsic,
           skipBalance: gasPrice === 0n,
+          ...(skipNonce ? { skipNonceIncrement: true } : {}),
         })
         // A failed call's state changes, and their refunds, are undone; the authorizations' stay.
         res.execResult.gasRefund = (res.execResult.exceptionError ? 0n : (res.execResult.gasRefund ?? 0n)) + authRefund
@@ -263,6 +268,24 @@ async function prepareOn(
       return res
     },
   }
+}
+
+/** The flag of this repository's @ethereumjs/evm patch (patches/): skip the zero-value transfer of a read-only run's top frame. */
+interface ReadOnlyFlags {
+  cairnUntouchedZeroValue?: boolean
+}
+
+/**
+ * Whether bumping the caller's nonce before a call (as a transaction does) can change nothing the
+ * call computes: no opcode reads a nonce; only code running at the caller's address could use it
+ * (CREATE), and only emptiness is seen of an account (EXTCODEHASH, the new-account charge of a
+ * CALL with value, SELFDESTRUCT's beneficiary). So: a caller without code (no contract, no EIP-7702
+ * delegation) that is already non-empty. The zero address of a call without `from` is often empty:
+ * bumped as before.
+ */
+async function nonceUnseen(vm: VM, caller: Address): Promise<boolean> {
+  const account = await vm.stateManager.getAccount(caller)
+  return account !== undefined && !account.isEmpty() && !account.isContract()
 }
 
 /** An authorization standing in for each of a call's when only their count matters (intrinsic gas). */

@@ -1,6 +1,10 @@
 // eth_call on reused VMs (exec.ts withCall, call-vms.ts) gives exactly what a fresh VM per call
 // gives: a differential property over random call sequences that write storage, transient storage,
 // balances and nonces, create contracts, self-destruct, revert, run out of gas and use overrides.
+// Pooled calls also take the read-only shortcuts (no nonce bump for a non-empty caller without
+// code, no zero-value transfer of the top frame: exec.ts, patches/): the fresh-VM path takes none,
+// so the property is the differential test of those shortcuts too (callers empty, absent, funded,
+// a contract; code that reads the caller's code hash, pays the caller, or makes the caller CREATE).
 import { type Chain, devGenesis } from '@cairn/chain'
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, type Hex } from '@cairn/utils'
@@ -29,6 +33,9 @@ const C = {
   destruct: addr(0xc008), // SELFDESTRUCT to FRESH
   nested: addr(0xc009), // calls counter, then reverts
   reader: addr(0xc00a), // returns BALANCE(FRESH) + EXTCODEHASH(EMPTY) + NUMBER + SLOAD(counter via call)
+  callerHash: addr(0xc00b), // returns EXTCODEHASH(CALLER): 0 for an empty caller, keccak('') once its nonce is bumped
+  payCaller: addr(0xc00c), // sends 1 wei to CALLER (25,000 more gas when the caller is empty), returns GAS
+  callBack: addr(0xc00d), // calls CALLER and returns its first word (the creator's new address: its nonce)
 }
 /** Pushes 0, 0, 0 (args, value), the counter, GAS; CALL; POP: prefix it with the return size. */
 const callCounter = `6000600060006000${push20(C.counter)}5af150`
@@ -44,12 +51,16 @@ const CODE: Record<keyof typeof C, string> = {
   nested: `6000${callCounter}60006000fd`,
   // BALANCE(FRESH) + EXTCODEHASH(EMPTY) + NUMBER + what counter returned (it runs and increments)
   reader: `61beef3160e03f01430160206000${callCounter.slice(4)}60005101${ret}`,
+  callerHash: `333f${ret}`,
+  payCaller: `6000600060006000600133${'5a'}f1505a${ret}`,
+  callBack: `6020600060006000600033${'5a'}f15060206000f3`,
 }
 
 function genesis(): unknown {
   const g = devGenesis({ accounts: ADDRS }) as { alloc: Record<string, unknown> }
   for (const [name, a] of Object.entries(C)) {
-    g.alloc[a] = { balance: name === 'destruct' ? '0x64' : '0x0', code: `0x${CODE[name as keyof typeof C]}` }
+    const funded = name === 'destruct' || name === 'payCaller'
+    g.alloc[a] = { balance: funded ? '0x64' : '0x0', code: `0x${CODE[name as keyof typeof C]}` }
   }
   g.alloc[EMPTY] = { balance: '0x0' }
   return g
@@ -58,7 +69,7 @@ function genesis(): unknown {
 const target = fc.constantFrom(...(Object.keys(C) as (keyof typeof C)[]))
 const step = fc.record({
   to: target,
-  from: fc.constantFrom<Hex | undefined>(ADDRS[0] as Hex, FRESH, undefined),
+  from: fc.constantFrom<Hex | undefined>(ADDRS[0] as Hex, FRESH, undefined, EMPTY, C.creator),
   value: fc.constantFrom(0n, 0n, 7n),
   gas: fc.constantFrom<bigint | undefined>(undefined, 25_000n, 40_000n, 60_000n),
   override: fc.constantFrom('none', 'none', 'none', 'storage', 'balance', 'block'),
