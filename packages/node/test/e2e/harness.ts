@@ -107,6 +107,25 @@ export function anvilBinary(): string {
 }
 
 /**
+ * Foundry's forge binary, or undefined: FORGE_BIN, else the platform binary of `@foundry-rs/forge`
+ * installed in the repository (`npm install --no-save @foundry-rs/forge`) or in /tmp
+ * (`cd /tmp && npm i @foundry-rs/forge`, which keeps it out of the repository's lockfile).
+ */
+export function forgeBinary(): string | undefined {
+  if (process.env.FORGE_BIN) return existsSync(process.env.FORGE_BIN) ? process.env.FORGE_BIN : undefined
+  const exe = process.platform === 'win32' ? 'forge.exe' : 'forge'
+  for (const root of [REPO_ROOT, tmpdir(), '/tmp']) {
+    const scope = join(root, 'node_modules/@foundry-rs')
+    const platformDirs = existsSync(scope) ? readdirSync(scope).filter((d) => d.startsWith('forge-')) : []
+    for (const dir of platformDirs) {
+      const bin = join(scope, dir, 'bin', exe)
+      if (existsSync(bin)) return bin
+    }
+  }
+  return undefined
+}
+
+/**
  * The environment of the node: ours minus the test's own knobs. Cairn reads CAIRN_* variables as
  * config and rejects unknown keys, so CAIRN_E2E_ANVIL=1 would otherwise stop it from starting.
  */
