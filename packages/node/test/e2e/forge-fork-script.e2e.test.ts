@@ -93,7 +93,7 @@ describe.skipIf(forge === undefined)(
     afterAll(async () => {
       await cairn?.stop()
       killAllNodes()
-      if (project) rmSync(project, { recursive: true, force: true })
+      for (const dir of [project, cairn?.datadir]) if (dir) rmSync(dir, { recursive: true, force: true })
     })
 
     it('forge test --fork-url reads a contract and a balance put on the node beforehand', async () => {
