@@ -60,15 +60,7 @@ export class ApiLimiter {
         ...(modules.now ? { now: modules.now } : {}),
       },
     )
-    const name = 'cairn_arb_api_rate_limited_total'
-    this.refused =
-      (modules.registry.getSingleMetric(name) as Counter<'caller'> | undefined) ??
-      new Counter({
-        name,
-        help: 'API requests refused by the rate limit (429), by who was charged: principal or ip',
-        labelNames: ['caller'],
-        registers: [modules.registry],
-      })
+    this.refused = apiRateLimitedCounter(modules.registry)
   }
 
   /** Charges one request to `principal` (its subject) or, without one, to `ip`. */
@@ -81,3 +73,17 @@ export class ApiLimiter {
 
 /** Retry-After in whole seconds (at least 1). */
 export const retryAfterSeconds = (d: LimitDecision): number => Math.max(1, Math.ceil(d.retryAfterMs / 1000))
+
+/** The API's rate-limit refusals (`cairn_arb_api_rate_limited_total{caller}`), made once per registry. */
+export function apiRateLimitedCounter(registry: Registry): Counter<'caller'> {
+  const name = 'cairn_arb_api_rate_limited_total'
+  return (
+    (registry.getSingleMetric(name) as Counter<'caller'> | undefined) ??
+    new Counter({
+      name,
+      help: 'API requests refused by the rate limit (429), by who was charged: principal or ip',
+      labelNames: ['caller'],
+      registers: [registry],
+    })
+  )
+}

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createArbMetrics } from '@cairn/arbitrage'
+import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics } from '@cairn/consensus'
 import { createP2pMetrics } from '@cairn/p2p'
 import { createReservesMetrics } from '@cairn/reserves'
@@ -116,6 +116,7 @@ describe('deploy/grafana dashboard', () => {
     const reserves = new Registry()
     createReservesMetrics(reserves)
     createArbMetrics(reserves)
+    apiRateLimitedCounter(reserves)
     // p2p's metrics also from the p2p package's own registry function (the node above has them too)
     createP2pMetrics(reserves)
     // so are the BFT engine's (engine = "bft"): from the consensus package's
