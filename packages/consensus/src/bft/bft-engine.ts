@@ -282,11 +282,12 @@ export class BftEngine implements Engine {
     this.#lastCommitted = finalized
     this.#lastCertificate = await this.#storedCertificate(finalized)
     const height = Number(finalized.header.number) + 1
+    await this.#restoreCommittedEvidence(height - 1)
     this.#machine = this.#newMachine(height)
     // A block imported from a peer proves its parent final: follow finality from the chain alone.
     const onHead = ({ block }: { block: Block }) =>
       this.#enqueue(async () => {
-        this.#markEvidence(block)
+        this.#markEvidence(block.header)
         await this.#finalizeParentOf(block)
       })
     chain.events.on('newHead', onHead)
@@ -394,18 +395,34 @@ export class BftEngine implements Engine {
     return list.length === 0 ? new Uint8Array() : encodeEvidenceList(list)
   }
 
+  /**
+   * The pool's memory of committed evidence, back from the chain after a restart: the headers of
+   * the evidence age window below `top` (evidence older than that is refused anyway), so a
+   * restarted node neither accepts nor proposes again what a block already carries.
+   */
+  async #restoreCommittedEvidence(top: number): Promise<void> {
+    const store = this.#chain.store
+    for (let h = Math.max(1, top - this.evidence.maxAgeHeights); h <= top; h++) {
+      const hash = await store.getCanonicalHash(BigInt(h))
+      const header = hash === undefined ? undefined : await store.getHeader(hash)
+      if (header !== undefined) this.#markEvidence(header, false)
+    }
+  }
+
   /** The evidence of a committed (or imported) block leaves the pending list and is not taken again. */
-  #markEvidence(block: Block): void {
+  #markEvidence(header: BlockHeader, log = true): void {
     let list: DuplicateVoteEvidence[]
     try {
-      list = bftExtraEvidence(decodeBftExtra(block.header.extraData), this.#opts.chainId)
+      const extra = decodeBftExtra(header.extraData)
+      if (extra.evidence === undefined) return
+      list = bftExtraEvidence(extra, this.#opts.chainId)
     } catch {
       return
     }
     list = list.filter((ev) => !this.evidence.isCommitted(ev))
     if (list.length === 0) return
-    this.evidence.markCommitted(list, Number(block.header.number))
-    this.#m.logger.info({ height: Number(block.header.number), evidence: list.length }, 'evidence committed')
+    this.evidence.markCommitted(list, Number(header.number))
+    if (log) this.#m.logger.info({ height: Number(header.number), evidence: list.length }, 'evidence committed')
   }
 
   /** Imports an executed block without executing it again (the BFT commit path uses this). */
@@ -681,7 +698,7 @@ export class BftEngine implements Engine {
     }
     this.#lastCommitted = block
     this.#lastCertificate = certificate
-    this.#markEvidence(block)
+    this.#markEvidence(block.header)
     this.evidence.prune(height + 1)
     this.#m.wal?.truncateBelow(height + 1)
     this.#executed.clear()

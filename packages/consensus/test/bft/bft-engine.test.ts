@@ -357,5 +357,14 @@ describe('BftEngine: duplicate-vote evidence', () => {
     // The committed one again: ignored (not pooled again, not penalised).
     expect(await net.deliver(1, encodeWire({ kind: 'evidence', evidence: encodeEvidence(ev) }, 3))).toBe('ignore')
     expect((net.nodes[1] as BftNode).engine.evidence.size).toBe(0)
+
+    // Restarted (memory lost), a node reads the committed evidence back from its chain: it refuses
+    // the block's evidence again and ignores it over the topic.
+    await net.restart(2)
+    const restarted = net.nodes[2] as BftNode
+    expect(restarted.engine.evidence.isCommitted(ev)).toBe(true)
+    await expect(restarted.engine.validateHeader(b.header, parent.header, ctx)).rejects.toThrow(/already committed/)
+    expect(await net.deliver(2, encodeWire({ kind: 'evidence', evidence: encodeEvidence(ev) }, 4))).toBe('ignore')
+    expect(restarted.engine.evidence.size).toBe(0)
   }, 120_000)
 })
