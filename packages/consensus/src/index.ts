@@ -40,10 +40,13 @@ export type {
 } from './bft/index.ts'
 export {
   BFT_DOMAIN,
+  BFT_EXTRA_VERSION,
+  BFT_EXTRA_VERSION_EVIDENCE,
   BftEngine,
   BftStateMachine,
   bftChainRules,
   bftConfigSchema,
+  bftExtraEvidence,
   ConsensusWal,
   checkSign,
   createBftMetrics,
@@ -71,6 +74,7 @@ export {
   FileWalStorage,
   frameWalRecord,
   hashKey,
+  MAX_BLOCK_EVIDENCE,
   MemorySignerState,
   MemoryWalStorage,
   MsgType,

@@ -47,8 +47,9 @@ import type { BftMetrics } from './bft-metrics.ts'
 import { bftChainRules, ValidatorSchedule } from './bft-rules.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { BftAction, BftEvent } from './events.ts'
-import { EvidencePool } from './evidence.ts'
-import { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
+import { type DuplicateVoteEvidence, decodeEvidence, EvidencePool, encodeEvidence } from './evidence.ts'
+import { encodeEvidenceList } from './evidence-pool.ts'
+import { bftExtraEvidence, decodeBftExtra, encodeBftExtra, MAX_BLOCK_EVIDENCE } from './extra-data.ts'
 import {
   type Address,
   hashKey,
@@ -128,7 +129,8 @@ const MAX_QUEUED = 10_000
 export class BftEngine implements Engine {
   readonly name = 'bft'
   readonly validators: ValidatorSchedule
-  readonly evidence = new EvidencePool()
+  /** Duplicate-vote evidence: the machine's, peers' (gossiped) and blocks'; pending goes into the next proposal. */
+  readonly evidence: EvidencePool
   readonly #opts: BftEngineOptions
   readonly #m: BftEngineModules
   readonly #rules: ChainEngine
@@ -198,10 +200,12 @@ export class BftEngine implements Engine {
     }
     this.#transport = modules.transport
     this.validators = new ValidatorSchedule(opts.config.validators)
+    this.evidence = new EvidencePool({ chainId: opts.chainId }, { validatorSetAt: (h) => this.validators.at(h) })
     this.#rules = bftChainRules({
       chainId: opts.chainId,
       validators: this.validators,
       committing: () => this.#committing,
+      evidence: this.evidence,
     })
     if (opts.privateKey !== undefined) {
       if (modules.signerState === undefined) {
@@ -278,9 +282,14 @@ export class BftEngine implements Engine {
     this.#lastCommitted = finalized
     this.#lastCertificate = await this.#storedCertificate(finalized)
     const height = Number(finalized.header.number) + 1
+    await this.#restoreCommittedEvidence(height - 1)
     this.#machine = this.#newMachine(height)
     // A block imported from a peer proves its parent final: follow finality from the chain alone.
-    const onHead = ({ block }: { block: Block }) => this.#enqueue(() => this.#finalizeParentOf(block))
+    const onHead = ({ block }: { block: Block }) =>
+      this.#enqueue(async () => {
+        this.#markEvidence(block.header)
+        await this.#finalizeParentOf(block)
+      })
     chain.events.on('newHead', onHead)
     this.#unsubscribe = () => chain.events.off('newHead', onHead)
     this.#transport?.setHandler((data, from) => this.#onMessage(data, from))
@@ -360,11 +369,60 @@ export class BftEngine implements Engine {
     const extraData = encodeBftExtra({
       round,
       parentCertificate: parentBlock.header.number === 0n ? null : certificate,
+      evidence: this.#blockEvidence(Number(parentBlock.header.number) + 1),
     })
     const source = await pool.blockSource(parentBlock.header.calcNextBaseFee())
     const built = await chain.executor.build(parent, { ...env, extraData }, source)
     if (built.rejected.length > 0) pool.discard(built.rejected.map((r) => r.tx))
     return built
+  }
+
+  /**
+   * The pending evidence a block of `height` carries (the oldest first, at most
+   * `MAX_BLOCK_EVIDENCE`): only pieces every importer accepts at that height.
+   */
+  #blockEvidence(height: number): Uint8Array {
+    const list: DuplicateVoteEvidence[] = []
+    for (const ev of this.evidence.pending()) {
+      if (list.length >= MAX_BLOCK_EVIDENCE) break
+      try {
+        this.evidence.check(ev, height)
+        list.push(ev)
+      } catch {
+        // For a later height (kept for then) or aged out (pruned at a commit).
+      }
+    }
+    return list.length === 0 ? new Uint8Array() : encodeEvidenceList(list)
+  }
+
+  /**
+   * The pool's memory of committed evidence, back from the chain after a restart: the headers of
+   * the evidence age window below `top` (evidence older than that is refused anyway), so a
+   * restarted node neither accepts nor proposes again what a block already carries.
+   */
+  async #restoreCommittedEvidence(top: number): Promise<void> {
+    const store = this.#chain.store
+    for (let h = Math.max(1, top - this.evidence.maxAgeHeights); h <= top; h++) {
+      const hash = await store.getCanonicalHash(BigInt(h))
+      const header = hash === undefined ? undefined : await store.getHeader(hash)
+      if (header !== undefined) this.#markEvidence(header, false)
+    }
+  }
+
+  /** The evidence of a committed (or imported) block leaves the pending list and is not taken again. */
+  #markEvidence(header: BlockHeader, log = true): void {
+    let list: DuplicateVoteEvidence[]
+    try {
+      const extra = decodeBftExtra(header.extraData)
+      if (extra.evidence === undefined) return
+      list = bftExtraEvidence(extra, this.#opts.chainId)
+    } catch {
+      return
+    }
+    list = list.filter((ev) => !this.evidence.isCommitted(ev))
+    if (list.length === 0) return
+    this.evidence.markCommitted(list, Number(header.number))
+    if (log) this.#m.logger.info({ height: Number(header.number), evidence: list.length }, 'evidence committed')
   }
 
   /** Imports an executed block without executing it again (the BFT commit path uses this). */
@@ -470,6 +528,7 @@ export class BftEngine implements Engine {
         return []
       case 'evidence':
         if (this.evidence.add(a.evidence)) {
+          this.#publish({ kind: 'evidence', evidence: encodeEvidence(a.evidence) })
           this.#m.logger.warn(
             {
               validator: bytesToHex(a.evidence.validator),
@@ -639,6 +698,8 @@ export class BftEngine implements Engine {
     }
     this.#lastCommitted = block
     this.#lastCertificate = certificate
+    this.#markEvidence(block.header)
+    this.evidence.prune(height + 1)
     this.#m.wal?.truncateBelow(height + 1)
     this.#executed.clear()
     this.#own = []
@@ -752,6 +813,8 @@ export class BftEngine implements Engine {
       case 'status':
         if (msg.height < height) this.#help(msg.height)
         return 'accept'
+      case 'evidence':
+        return this.#onEvidence(msg.evidence, height)
       case 'commit': {
         const h = msg.certificate.height
         if (h < height || h >= height + MAX_SYNC_AHEAD) return 'ignore'
@@ -768,6 +831,29 @@ export class BftEngine implements Engine {
         return 'accept'
       }
     }
+  }
+
+  /**
+   * Evidence from a peer: verified (signatures, validator of its height, conflicting, age) and
+   * pooled. Invalid: rejected (the sender is penalised); known, committed, ahead or pool full: ignored.
+   */
+  #onEvidence(bytes: Uint8Array, height: number): 'accept' | 'ignore' | 'reject' {
+    let ev: DuplicateVoteEvidence
+    let result: ReturnType<EvidencePool['submit']>
+    try {
+      ev = decodeEvidence(bytes, this.#opts.chainId)
+      result = this.evidence.submit(ev, height)
+    } catch (err) {
+      this.#m.logger.debug({ err }, 'invalid evidence from a peer')
+      return 'reject'
+    }
+    if (result !== 'added') return 'ignore'
+    this.#m.logger.warn(
+      { validator: bytesToHex(ev.validator), height: ev.voteA.height, round: ev.voteA.round },
+      'duplicate vote evidence from a peer',
+    )
+    this.#m.metrics?.evidence.inc()
+    return 'accept'
   }
 
   /** A peer is at `height`, which this node committed: send it the commits from there (a few). */
@@ -816,6 +902,8 @@ export class BftEngine implements Engine {
     this.#lastGossipAt = at
     if (!stalled) return
     for (const msg of this.#own) this.#publish(msg)
+    // Pending evidence: a peer that missed it (a partition) can still put it in its block.
+    for (const ev of this.evidence.pending(4)) this.#publish({ kind: 'evidence', evidence: encodeEvidence(ev) })
     // The round's proposal, and the proof-of-lock of our valid value (everyone's prevotes for it): a
     // peer that missed them (a partition, a restart) needs them to accept a re-proposal.
     const proposal = this.#proposalsSeen.get(m.round)

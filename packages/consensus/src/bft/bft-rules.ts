@@ -5,7 +5,10 @@
  * - `validateHeader`: difficulty 0; the extra data decodes; the coinbase is the proposer of
  *   (height, round) in the validator set of the height; from block 2 on, the extra data carries a
  *   certificate that proves the parent committed (> 2/3 of the parent height's power precommitted
- *   its hash), block 1 none. A follower importing block H+1 so learns that H is final.
+ *   its hash), block 1 none. A follower importing block H+1 so learns that H is final. Evidence
+ *   the block carries (extra data version 2) is checked piece by piece: both signatures by a
+ *   validator of the evidence's height, conflicting votes, not for a later height nor older than the
+ *   pool's age limit, not already committed (`BftEvidenceCheck`, the engine's pool).
  * - Fork choice: the higher block wins; at equal height, only the block this node's engine is
  *   committing replaces the head (a block gossiped by a byzantine proposer before any commit never
  *   outranks the committed one). The importer refuses any branch that reverts a finalized block,
@@ -17,7 +20,8 @@ import { CairnError, equalsBytes } from '@cairn/utils'
 import type { BlockHeader } from '@ethereumjs/block'
 import { ConsensusErrorCode } from '../errors.ts'
 import { verifyCertificate } from './certificate.ts'
-import { decodeBftExtra } from './extra-data.ts'
+import type { DuplicateVoteEvidence } from './evidence.ts'
+import { bftExtraEvidence, decodeBftExtra } from './extra-data.ts'
 import type { Address } from './messages.ts'
 import { ValidatorSet } from './validator-set.ts'
 
@@ -75,16 +79,45 @@ function invalid(header: BlockHeader, message: string, cause?: unknown): CairnEr
   })
 }
 
+/** What the rules ask of the evidence pool about a block's evidence (`EvidencePool` fits). */
+export interface BftEvidenceCheck {
+  /** @throws CairnError `CONSENSUS_BFT_INVALID_EVIDENCE` when it does not verify at `currentHeight` */
+  check(ev: DuplicateVoteEvidence, currentHeight: number): void
+  /** True when that equivocation is already in a committed block. */
+  isCommitted(ev: DuplicateVoteEvidence): boolean
+}
+
 export interface BftRulesOptions {
   chainId: bigint
   validators: ValidatorSchedule
   /** The hash of the block this node is committing right now (fork choice lets it replace an equal-height head). */
   committing?: () => Uint8Array | undefined
+  /** Checks a block's evidence; absent: a block carrying evidence is refused (it cannot be checked). */
+  evidence?: BftEvidenceCheck
 }
 
 /** The rules of a BFT chain (see the file comment). */
 export function bftChainRules(opts: BftRulesOptions): ChainEngine {
   const { chainId, validators } = opts
+  const checkEvidence = (header: BlockHeader, extra: ReturnType<typeof decodeBftExtra>, height: number): void => {
+    if (extra.evidence === undefined) return
+    let list: DuplicateVoteEvidence[]
+    try {
+      list = bftExtraEvidence(extra, chainId)
+    } catch (err) {
+      throw invalid(header, 'the evidence list does not decode', err)
+    }
+    const pool = opts.evidence
+    if (pool === undefined) throw invalid(header, 'carries evidence and this node has no evidence pool to check it')
+    for (const ev of list) {
+      if (pool.isCommitted(ev)) throw invalid(header, 'carries evidence already committed')
+      try {
+        pool.check(ev, height)
+      } catch (err) {
+        throw invalid(header, 'carries invalid evidence', err)
+      }
+    }
+  }
   return {
     name: 'bft',
     async validateHeader(header: BlockHeader, parent: BlockHeader): Promise<void> {
@@ -101,6 +134,7 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
       if (!equalsBytes(proposer, header.coinbase.bytes)) {
         throw invalid(header, `coinbase ${header.coinbase} is not the proposer of round ${extra.round}`)
       }
+      checkEvidence(header, extra, height)
       if (height === 1) {
         if (extra.parentCertificate !== null) throw invalid(header, 'block 1 carries a certificate')
         return

@@ -170,6 +170,11 @@ export class EvidencePool {
     for (const [key, h] of this.#committed) if (h < floor) this.#committed.delete(key)
   }
 
+  /** Evidence below `current − maxAgeHeights` is refused and pruned. */
+  get maxAgeHeights(): number {
+    return this.#maxAge
+  }
+
   /** The number of pending pieces. */
   get size(): number {
     return this.#pending.size

@@ -3,13 +3,24 @@
  * proposer built it for (which fixes the proposer: the header's coinbase) and the commit certificate
  * of its parent (empty for block 1, whose parent is the genesis). So block H+1 proves that block H
  * is final, and a follower checks finality from the chain alone.
+ *
+ * A block that carries duplicate-vote evidence is `rlp([2, round, certificate, evidence])`, the
+ * evidence the byte string `encodeEvidenceList(...)` (an RLP list of each piece's RLP). A block
+ * without evidence stays version 1 (byte for byte what it was), and version 1 still decodes (no
+ * evidence).
  */
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { ConsensusErrorCode } from '../errors.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
+import type { DuplicateVoteEvidence } from './evidence.ts'
+import { decodeEvidenceList } from './evidence-pool.ts'
 
 export const BFT_EXTRA_VERSION = 1
+/** The version of a block that carries evidence. */
+export const BFT_EXTRA_VERSION_EVIDENCE = 2
+/** At most this many pieces of evidence in one block (the proposer takes the oldest pending). */
+export const MAX_BLOCK_EVIDENCE = 32
 /** Rounds beyond this are refused in a header (the proposer of round r costs r priority steps to find). */
 export const MAX_HEADER_ROUND = 100_000
 
@@ -17,14 +28,28 @@ export interface BftExtra {
   round: number
   /** The parent's commit certificate; null in block 1. */
   parentCertificate: CommitCertificate | null
+  /**
+   * The block's evidence list as `encodeEvidenceList` bytes, empty when it carries none. Decoded
+   * (signers recovered) by {@link bftExtraEvidence}; not verified here (`bft-rules.ts` does).
+   */
+  evidence?: Uint8Array
 }
 
 export function encodeBftExtra(extra: BftExtra): Uint8Array {
-  return RLP.encode([
-    BFT_EXTRA_VERSION,
-    extra.round,
-    extra.parentCertificate === null ? new Uint8Array() : encodeCertificate(extra.parentCertificate),
-  ])
+  const cert = extra.parentCertificate === null ? new Uint8Array() : encodeCertificate(extra.parentCertificate)
+  const evidence = extra.evidence ?? new Uint8Array()
+  if (evidence.length === 0) return RLP.encode([BFT_EXTRA_VERSION, extra.round, cert])
+  return RLP.encode([BFT_EXTRA_VERSION_EVIDENCE, extra.round, cert, evidence])
+}
+
+/**
+ * The evidence a block's extra data carries, decoded (signers recovered, not verified).
+ * @throws CairnError `CONSENSUS_BFT_MALFORMED` or `CONSENSUS_BFT_INVALID_EVIDENCE` (fault 'peer')
+ */
+export function bftExtraEvidence(extra: BftExtra, chainId: bigint): DuplicateVoteEvidence[] {
+  const bytes = extra.evidence
+  if (bytes === undefined || bytes.length === 0) return []
+  return decodeEvidenceList(bytes, chainId, MAX_BLOCK_EVIDENCE)
 }
 
 function malformed(message: string, cause?: unknown): CairnError {
@@ -42,10 +67,16 @@ export function decodeBftExtra(bytes: Uint8Array): BftExtra {
   } catch (err) {
     throw malformed('not RLP', err)
   }
-  if (!Array.isArray(decoded) || decoded.length !== 3) throw malformed('expected [version, round, certificate]')
-  const [version, round, cert] = decoded as unknown[]
-  if (!(version instanceof Uint8Array) || version.length !== 1 || version[0] !== BFT_EXTRA_VERSION) {
-    throw malformed('unknown version')
+  if (!Array.isArray(decoded) || (decoded.length !== 3 && decoded.length !== 4)) {
+    throw malformed('expected [version, round, certificate] or [version, round, certificate, evidence]')
+  }
+  const [version, round, cert, evidence] = decoded as unknown[]
+  if (!(version instanceof Uint8Array) || version.length !== 1) throw malformed('unknown version')
+  const v = version[0]
+  if (
+    !((v === BFT_EXTRA_VERSION && decoded.length === 3) || (v === BFT_EXTRA_VERSION_EVIDENCE && decoded.length === 4))
+  ) {
+    throw malformed(`unknown version ${v} with ${decoded.length} fields`)
   }
   if (!(round instanceof Uint8Array) || round.length > 4 || (round.length > 0 && round[0] === 0)) {
     throw malformed('bad round')
@@ -54,5 +85,10 @@ export function decodeBftExtra(bytes: Uint8Array): BftExtra {
   for (const b of round) r = r * 256 + b
   if (r > MAX_HEADER_ROUND) throw malformed(`round ${r} is above ${MAX_HEADER_ROUND}`)
   if (!(cert instanceof Uint8Array)) throw malformed('certificate is not a byte string')
-  return { round: r, parentCertificate: cert.length === 0 ? null : decodeCertificate(cert) }
+  const parentCertificate = cert.length === 0 ? null : decodeCertificate(cert)
+  if (evidence === undefined) return { round: r, parentCertificate }
+  // Version 2 carries at least one piece (a block without evidence is version 1).
+  if (!(evidence instanceof Uint8Array) || evidence.length === 0)
+    throw malformed('evidence is not a non-empty byte string')
+  return { round: r, parentCertificate, evidence }
 }

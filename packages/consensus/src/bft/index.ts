@@ -6,7 +6,7 @@ export type { BftEngineModules, BftEngineOptions, BftScheduler, BftTransport } f
 export { BftEngine } from './bft-engine.ts'
 export type { BftMetrics } from './bft-metrics.ts'
 export { createBftMetrics } from './bft-metrics.ts'
-export type { BftRulesOptions } from './bft-rules.ts'
+export type { BftEvidenceCheck, BftRulesOptions } from './bft-rules.ts'
 export { bftChainRules, ValidatorSchedule } from './bft-rules.ts'
 export type { CommitCertificate, CommitSignature } from './certificate.ts'
 export { decodeCertificate, encodeCertificate, verifyCertificate } from './certificate.ts'
@@ -28,7 +28,14 @@ export {
   encodeEvidenceList,
 } from './evidence-pool.ts'
 export type { BftExtra } from './extra-data.ts'
-export { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
+export {
+  BFT_EXTRA_VERSION,
+  BFT_EXTRA_VERSION_EVIDENCE,
+  bftExtraEvidence,
+  decodeBftExtra,
+  encodeBftExtra,
+  MAX_BLOCK_EVIDENCE,
+} from './extra-data.ts'
 export { FileSignerState } from './file-signer-state.ts'
 export type { Address, BlockHash, Proposal, SignedProposal, SignedVote, Vote, VoteType } from './messages.ts'
 export { hashKey, MsgType, Step, signStepOf } from './messages.ts'

@@ -5,6 +5,8 @@
  * - vote `[2, nonce, type, height, round, blockHash | "", signature]`
  * - commit `[3, nonce, block, certificate]`: a committed block with its certificate (catch-up)
  * - status `[4, nonce, height]`: the height the sender decides (a peer ahead answers with commits)
+ * - evidence `[5, nonce, evidence]`: duplicate-vote evidence, `encodeEvidence` bytes (decoded and
+ *   verified by the receiver, which knows the chain id and the validator sets)
  *
  * The nonce makes a retransmission differ from the first copy (gossipsub drops a message whose
  * bytes it has seen); it means nothing else.
@@ -20,8 +22,9 @@ export type WireMessage =
   | { kind: 'vote'; vote: SignedVote }
   | { kind: 'commit'; block: Uint8Array; certificate: CommitCertificate }
   | { kind: 'status'; height: number }
+  | { kind: 'evidence'; evidence: Uint8Array }
 
-const KIND = { proposal: 1, vote: 2, commit: 3, status: 4 } as const
+const KIND = { proposal: 1, vote: 2, commit: 3, status: 4, evidence: 5 } as const
 const EMPTY = new Uint8Array()
 
 export function encodeWire(msg: WireMessage, nonce: number): Uint8Array {
@@ -38,6 +41,8 @@ export function encodeWire(msg: WireMessage, nonce: number): Uint8Array {
       return RLP.encode([KIND.commit, nonce, msg.block, encodeCertificate(msg.certificate)])
     case 'status':
       return RLP.encode([KIND.status, nonce, msg.height])
+    case 'evidence':
+      return RLP.encode([KIND.evidence, nonce, msg.evidence])
   }
 }
 
@@ -106,6 +111,9 @@ export function decodeWire(data: Uint8Array): WireMessage {
     case KIND.status:
       if (f.length !== 3) throw malformed('status: 3 fields expected')
       return { kind: 'status', height: uint(f[2], 'height') }
+    case KIND.evidence:
+      if (f.length !== 3) throw malformed('evidence: 3 fields expected')
+      return { kind: 'evidence', evidence: bytes(f[2], 'evidence') }
     default:
       throw malformed(`unknown kind ${kind}`)
   }

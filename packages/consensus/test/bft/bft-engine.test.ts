@@ -7,8 +7,15 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
 import {
   bftChainRules,
+  bftExtraEvidence,
+  type DuplicateVoteEvidence,
   decodeBftExtra,
   decodeCertificate,
+  duplicateVoteEvidence,
+  EvidencePool,
+  encodeBftExtra,
+  encodeEvidence,
+  encodeEvidenceList,
   encodeWire,
   MsgType,
   signDigest,
@@ -219,4 +226,145 @@ describe('BftEngine: loss and restarts', () => {
     const far = { ...ahead, signature: signDigest(voteDigest(1337n, ahead), keccak256(Uint8Array.of(9))) }
     expect(await send(encodeWire({ kind: 'vote', vote: far }, 0))).toBe('ignore')
   })
+})
+
+describe('BftEngine: duplicate-vote evidence', () => {
+  /** The blocks of node `n` from 1 to its head that carry evidence, with the evidence. */
+  async function blocksWithEvidence(n: BftNode) {
+    const out: { number: bigint; evidence: DuplicateVoteEvidence[] }[] = []
+    for (let h = 1n; h <= n.chain.head.header.number; h++) {
+      const block = await n.chain.store.getBlockByNumber(h)
+      const evidence = bftExtraEvidence(decodeBftExtra(block?.header.extraData as Uint8Array), 1337n)
+      if (evidence.length > 0) out.push({ number: h, evidence })
+    }
+    return out
+  }
+
+  it("a validator's key in a second signer: the double vote is detected, gossiped, committed once in a block; forged evidence refuses the block", async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    await net.start()
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= 2n))).toBe(true)
+    const node0 = net.nodes[0] as BftNode
+    const key3 = validatorKey(3)
+    const addr3 = (net.nodes[3] as BftNode).engine.address as Uint8Array
+    // The second signer with validator 3's key prevotes another block in node 0's round; only node 0
+    // hears it (the others learn of the equivocation from node 0's gossip).
+    const { height, round } = node0.engine.snapshot() as { height: number; round: number }
+    const vote = { type: MsgType.PREVOTE, height, round, blockHash: keccak256(Uint8Array.of(7, 7)) }
+    const second = { ...vote, signature: signDigest(voteDigest(1337n, vote), key3) }
+    expect(await net.deliver(0, encodeWire({ kind: 'vote', vote: second }, 0))).toBe('accept')
+    // Validator 3's own prevote of that round (once the proposal is out) conflicts with it.
+    expect(await net.runUntil(() => node0.engine.evidence.has(addr3, height, round, MsgType.PREVOTE), 10_000)).toBe(
+      true,
+    )
+    await net.run(100)
+    // Gossiped: every node holds it (pending, or committed already).
+    for (const n of net.nodes) expect(n.engine.evidence.has(addr3, height, round, MsgType.PREVOTE)).toBe(true)
+
+    // A proposer puts it in a block; every node commits that block and marks the evidence committed.
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.engine.evidence.size === 0), 60_000)).toBe(true)
+    const top = net.nodes.map((n) => n.chain.head.header.number).reduce((a, b) => (a < b ? a : b))
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= top + 2n))).toBe(true)
+    const carried = await blocksWithEvidence(node0)
+    expect(carried.length).toBe(1)
+    const [{ number, evidence }] = carried as [(typeof carried)[number]]
+    expect(evidence.length).toBe(1)
+    const [ev] = evidence as [DuplicateVoteEvidence]
+    expect(bytesToHex(ev.validator)).toBe(bytesToHex(addr3))
+    expect([ev.voteA.height, ev.voteA.round, ev.voteA.type]).toEqual([height, round, MsgType.PREVOTE])
+    expect(number).toBeGreaterThanOrEqual(BigInt(height))
+    const reference = await hashes(node0, top + 2n)
+    for (const n of net.nodes) {
+      expect(await hashes(n, top + 2n)).toEqual(reference)
+      expect(n.engine.evidence.isCommitted(ev)).toBe(true)
+    }
+
+    // Import-side checks of the block carrying it.
+    const b = (await node0.chain.store.getBlockByNumber(number)) as NonNullable<
+      Awaited<ReturnType<typeof node0.chain.store.getBlockByNumber>>
+    >
+    const parent = (await node0.chain.store.getBlockByNumber(number - 1n)) as typeof b
+    const ctx = node0.chain.importer.headerContext
+    const schedule = new ValidatorSchedule(node0.engine.validators.at(1).validators)
+    const freshRules = () =>
+      bftChainRules({
+        chainId: 1337n,
+        validators: schedule,
+        evidence: new EvidencePool({ chainId: 1337n }, { validatorSetAt: (h) => schedule.at(h) }),
+      })
+    // A node that has not seen it committed accepts it; a node that has (it is in a block already) refuses it again.
+    await expect(freshRules().validateHeader(b.header, parent.header, ctx)).resolves.toBeUndefined()
+    await expect(node0.engine.validateHeader(b.header, parent.header, ctx)).rejects.toThrow(/already committed/)
+    // Without an evidence pool, a block carrying evidence cannot be checked: refused.
+    await expect(
+      bftChainRules({ chainId: 1337n, validators: schedule }).validateHeader(b.header, parent.header, ctx),
+    ).rejects.toThrow(/no evidence pool/)
+    const withEvidence = (list: DuplicateVoteEvidence[]) => {
+      const extra = decodeBftExtra(b.header.extraData)
+      return createBlockHeader(
+        {
+          ...b.header.toJSON(),
+          extraData: bytesToHex(encodeBftExtra({ ...extra, evidence: encodeEvidenceList(list) })),
+        },
+        { common: b.header.common, skipConsensusFormatValidation: true },
+      )
+    }
+    const refused = (list: DuplicateVoteEvidence[]) =>
+      expect(freshRules().validateHeader(withEvidence(list), parent.header, ctx)).rejects.toThrow(
+        expect.objectContaining({ code: 'CONSENSUS_BFT_INVALID_HEADER', fault: 'caller' }),
+      )
+    // Forged: the second vote signed by a key that is not validator 3's.
+    const outsiderKey = keccak256(Uint8Array.of(9))
+    const otherVote = { ...vote, blockHash: keccak256(Uint8Array.of(8)) }
+    const forgedB = { ...otherVote, signature: signDigest(voteDigest(1337n, otherVote), outsiderKey) }
+    await refused([duplicateVoteEvidence(addr3, ev.voteA, forgedB)])
+    // Not an equivocation: the same vote twice.
+    await refused([{ validator: addr3, voteA: ev.voteA, voteB: ev.voteA }])
+    // Evidence signed by a key outside the validator set (an outsider equivocating).
+    const outVote = (h: Uint8Array) => {
+      const v = { ...vote, blockHash: h }
+      return { ...v, signature: signDigest(voteDigest(1337n, v), outsiderKey) }
+    }
+    await refused([
+      duplicateVoteEvidence(
+        new Uint8Array(20),
+        outVote(keccak256(Uint8Array.of(1))),
+        outVote(keccak256(Uint8Array.of(2))),
+      ),
+    ])
+    // For a height after the block's.
+    const later = (h: Uint8Array) => {
+      const v = { ...vote, height: Number(number) + 1, blockHash: h }
+      return { ...v, signature: signDigest(voteDigest(1337n, v), key3) }
+    }
+    await refused([
+      duplicateVoteEvidence(addr3, later(keccak256(Uint8Array.of(1))), later(keccak256(Uint8Array.of(2)))),
+    ])
+
+    // Forged evidence over the consensus topic: rejected (the sender penalised), not pooled.
+    // (Another round: a forged copy of committed evidence is only ignored, as its key is known.)
+    const r5 = (h: Uint8Array, k: Uint8Array) => {
+      const v = { ...vote, round: round + 5, blockHash: h }
+      return { ...v, signature: signDigest(voteDigest(1337n, v), k) }
+    }
+    const forged = encodeEvidence({
+      validator: addr3,
+      voteA: r5(keccak256(Uint8Array.of(1)), key3),
+      voteB: r5(keccak256(Uint8Array.of(2)), outsiderKey),
+    })
+    expect(await net.deliver(1, encodeWire({ kind: 'evidence', evidence: forged }, 1))).toBe('reject')
+    expect(await net.deliver(1, encodeWire({ kind: 'evidence', evidence: Uint8Array.of(1, 2) }, 2))).toBe('reject')
+    // The committed one again: ignored (not pooled again, not penalised).
+    expect(await net.deliver(1, encodeWire({ kind: 'evidence', evidence: encodeEvidence(ev) }, 3))).toBe('ignore')
+    expect((net.nodes[1] as BftNode).engine.evidence.size).toBe(0)
+
+    // Restarted (memory lost), a node reads the committed evidence back from its chain: it refuses
+    // the block's evidence again and ignores it over the topic.
+    await net.restart(2)
+    const restarted = net.nodes[2] as BftNode
+    expect(restarted.engine.evidence.isCommitted(ev)).toBe(true)
+    await expect(restarted.engine.validateHeader(b.header, parent.header, ctx)).rejects.toThrow(/already committed/)
+    expect(await net.deliver(2, encodeWire({ kind: 'evidence', evidence: encodeEvidence(ev) }, 4))).toBe('ignore')
+    expect(restarted.engine.evidence.size).toBe(0)
+  }, 120_000)
 })

@@ -173,6 +173,14 @@ export class BftNetwork {
     }
   }
 
+  /**
+   * Hands `data` to node `to`'s consensus handler now, as a peer's message (a second signer, a
+   * forger): the handler's verdict ('accept' | 'ignore' | 'reject'), or undefined when not started.
+   */
+  async deliver(to: number, data: Uint8Array, from = 'outsider'): Promise<unknown> {
+    return this.handlers.get(to)?.(data, from)
+  }
+
   async start(): Promise<void> {
     for (const n of this.nodes) await n.engine.start()
     await this.settle()

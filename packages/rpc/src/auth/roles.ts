@@ -39,9 +39,10 @@ export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = 
   ['hardhat_', 'admin'],
   ['miner_', 'admin'],
   ['eth_', 'public'],
-  // The BFT engine's reads (certificates, validator sets): public chain data.
+  // The BFT engine's reads (certificates, validator sets, evidence): public chain data.
   ['cairn_getCommit', 'public'],
   ['cairn_getValidators', 'public'],
+  ['cairn_getEvidence', 'public'],
   ['net_', 'public'],
   ['web3_', 'public'],
 ]

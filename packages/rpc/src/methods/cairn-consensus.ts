@@ -2,9 +2,11 @@
  * The BFT engine's view of the chain: `cairn_getCommit(block)` — the commit certificate that made
  * the block final (the precommits of more than 2/3 of the voting power) with each signer's address,
  * or null when the block is not (yet) final or the engine proves no finality (dev) — and
- * `cairn_getValidators(block)`, the validator set that decides that block's height.
+ * `cairn_getValidators(block)`, the validator set that decides that block's height — and
+ * `cairn_getEvidence(block)`, the duplicate-vote evidence the block carries in its extra data
+ * (verified when the block was imported), decoded.
  */
-import { decodeCertificate } from '@cairn/consensus'
+import { bftExtraEvidence, decodeBftExtra, decodeCertificate, MsgType } from '@cairn/consensus'
 import { bytesToHex, CairnError, toQuantity } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
@@ -21,6 +23,42 @@ function consensusOf(ctx: RpcContext): NonNullable<RpcContext['consensus']> {
   }
   return ctx.consensus
 }
+
+/** `cairn_getEvidence`'s answer: one entry per equivocation the block carries. */
+export interface RpcEvidence {
+  type: 'duplicateVote'
+  validator: string
+  height: string
+  round: string
+  voteType: 'prevote' | 'precommit'
+  /** The two conflicting votes' block hashes (null: a nil vote), in the evidence's canonical order. */
+  blockHashes: [string | null, string | null]
+  signatures: [string, string]
+}
+
+const getEvidence = method({
+  name: 'cairn_getEvidence',
+  params: z.tuple([blockRefOrHash]),
+  handler: async ([ref], ctx): Promise<RpcEvidence[]> => {
+    consensusOf(ctx)
+    const block = await resolveBlock(ctx, ref)
+    if (block.header.number === 0n) return []
+    // Imported blocks passed the BFT rules: their extra data decodes.
+    const extra = decodeBftExtra(block.header.extraData)
+    return bftExtraEvidence(extra, ctx.chain.common.chainId()).map((ev) => ({
+      type: 'duplicateVote',
+      validator: bytesToHex(ev.validator),
+      height: toQuantity(ev.voteA.height),
+      round: toQuantity(ev.voteA.round),
+      voteType: ev.voteA.type === MsgType.PREVOTE ? 'prevote' : 'precommit',
+      blockHashes: [
+        ev.voteA.blockHash === null ? null : bytesToHex(ev.voteA.blockHash),
+        ev.voteB.blockHash === null ? null : bytesToHex(ev.voteB.blockHash),
+      ],
+      signatures: [bytesToHex(ev.voteA.signature), bytesToHex(ev.voteB.signature)],
+    }))
+  },
+})
 
 export const cairnConsensusMethods: MethodDef[] = [
   method({
@@ -69,4 +107,5 @@ export const cairnConsensusMethods: MethodDef[] = [
       }
     },
   }),
+  getEvidence,
 ]
