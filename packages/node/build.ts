@@ -1,8 +1,9 @@
 // `npm run build` (also run by `npm ci` / `npm install` through the root `prepare` script): bundles
 // the sources `cairn start` runs — every @cairn/* package, TypeScript compiled — into one
-// JavaScript file, dist/start.js, so a node starts without compiling TypeScript at run time.
+// JavaScript entry, dist/start.js (with chunks it loads on demand in dist/chunks/), so a node starts without compiling TypeScript at run time.
 // Dependencies from npm stay outside the bundle (imported from node_modules as usual).
 // bin/cairn.js uses the bundle for `start` only while no source file is newer than it.
+import { rmSync } from 'node:fs'
 import { build } from 'esbuild'
 
 /**
@@ -26,9 +27,16 @@ const BUNDLED = [
 ]
 
 const started = performance.now()
+// Chunks are named by content hash: start from an empty dist/ so old ones do not pile up.
+rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true })
 await build({
   entryPoints: [new URL('./src/cli/start-main.ts', import.meta.url).pathname],
-  outfile: new URL('./dist/start.js', import.meta.url).pathname,
+  outdir: new URL('./dist', import.meta.url).pathname,
+  entryNames: 'start',
+  // What start imports on demand (the p2p host and libp2p, only with the network on) is a chunk
+  // of its own, so a dev node does not load it.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   // No `module` condition (esbuild's default adds it): packages such as @opentelemetry/api map it

@@ -10,7 +10,7 @@ import {
 import { BftEngine, type Engine } from '@cairn/consensus'
 import { createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
-import { createP2pMetrics, P2pNetwork, parseP2pConfig } from '@cairn/p2p'
+import type { P2pNetwork } from '@cairn/p2p'
 import {
   ALL_METHODS,
   createRpcMetrics,
@@ -253,10 +253,13 @@ async function wire(
   engine.attach({ chain, pool, follower })
   // anvil_dumpState needs the addresses and slots in the clear (the trie keeps their hashes).
   if (config.dev) await chain.executor.recordPreimages(chain.store.kv)
-  const network = p2pEnabled(config)
-    ? await P2pNetwork.start(
+  // libp2p is imported only when the network is on: its ~400 ms of module loading is most of a
+  // dev node's start (the bundle keeps it in a chunk of its own).
+  const p2p = p2pEnabled(config) ? await import('@cairn/p2p') : null
+  const network: P2pNetwork | null = p2p
+    ? await p2p.P2pNetwork.start(
         {
-          ...parseP2pConfig({
+          ...p2p.parseP2pConfig({
             host: config.p2p.addr,
             port: config.p2p.port,
             bootnodes: config.p2p.bootnodes,
@@ -273,7 +276,7 @@ async function wire(
           // announced on the blocks topic too would have validators execute them a second time.
           announceHeads: !config.follow && !(engine instanceof BftEngine),
         },
-        { chain, pool, logger: logger.child({ module: 'p2p' }), metrics: createP2pMetrics(registry) },
+        { chain, pool, logger: logger.child({ module: 'p2p' }), metrics: p2p.createP2pMetrics(registry) },
       )
     : null
   if (network) shutdown.add('p2p', () => network.stop())
