@@ -13,6 +13,7 @@ export {
 } from './auth/hs256.ts'
 export type { JwksOptions } from './auth/jwks.ts'
 export { JWKS_ALGORITHMS, JwksVerifier } from './auth/jwks.ts'
+export { type JwksBearerOptions, jwksBearer } from './auth/jwks-bearer.ts'
 export { authInvalid } from './auth/refusal.ts'
 export type { RoleTable } from './auth/roles.ts'
 export { defineRoles, highestRole, isRole, roleAllows } from './auth/roles.ts'

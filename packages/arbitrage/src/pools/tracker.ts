@@ -224,7 +224,7 @@ export class PoolTracker {
       if (this.hashes.get(n)?.toLowerCase() === hash && (lowest === undefined || n < lowest)) lowest = n
     this.removed.clear()
     if (lowest === undefined || this.headNumber === undefined) return
-    const { graph, logger } = this.modules
+    const { logger } = this.modules
     let k = this.headNumber
     for (; k >= lowest; k--) {
       const undo = this.journal.get(k)
@@ -233,18 +233,24 @@ export class PoolTracker {
         this.hashes.clear()
         break
       }
-      for (let i = undo.length - 1; i >= 0; i--) {
-        const u = undo[i]!
-        if (u.kind === 'created') graph.removePool(u.pool)
-        else graph.setReserves(u.pool, u.reserve0, u.reserve1)
-        this.undone.add(u.pool)
-      }
-      this.journal.delete(k)
-      this.hashes.delete(k)
+      this.undoBlock(k, undo)
       this.removedDepth++
     }
     logger.warn({ from: Number(lowest), depth: this.removedDepth }, 'reorg: removed logs undone')
     this.headNumber = lowest - 1n
+  }
+
+  /** Reverts block `k`'s pool changes (its journal, newest first) and forgets the block. */
+  private undoBlock(k: bigint, undo: Undo[]): void {
+    const { graph } = this.modules
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const u = undo[i]!
+      if (u.kind === 'created') graph.removePool(u.pool)
+      else graph.setReserves(u.pool, u.reserve0, u.reserve1)
+      this.undone.add(u.pool)
+    }
+    this.journal.delete(k)
+    this.hashes.delete(k)
   }
 
   private async applyBlock(number: bigint, hash: Hex): Promise<BlockUpdate> {
@@ -299,7 +305,7 @@ export class PoolTracker {
    * itself when nothing was undone), or undefined when the journal does not reach it.
    */
   private async rewind(from: bigint, latest: bigint): Promise<bigint | undefined> {
-    const { client, graph, logger } = this.modules
+    const { client, logger } = this.modules
     let k = from
     for (;;) {
       const ours = this.hashes.get(k)
@@ -310,14 +316,7 @@ export class PoolTracker {
       }
       const undo = this.journal.get(k)
       if (undo === undefined) return undefined
-      for (let i = undo.length - 1; i >= 0; i--) {
-        const u = undo[i]!
-        if (u.kind === 'created') graph.removePool(u.pool)
-        else graph.setReserves(u.pool, u.reserve0, u.reserve1)
-        this.undone.add(u.pool)
-      }
-      this.journal.delete(k)
-      this.hashes.delete(k)
+      this.undoBlock(k, undo)
       k--
     }
     if (k < from) logger.warn({ ancestor: Number(k), depth: Number(from - k) }, 'reorg: blocks undone')

@@ -7,7 +7,8 @@ import {
   type CredentialHeaders,
   defineRoles,
   hashApiKey,
-  JwksVerifier,
+  type JwksBearerOptions,
+  jwksBearer,
   roleAllows,
   ServiceErrorCode,
   signHs256,
@@ -31,20 +32,7 @@ export interface ApiKey {
 }
 
 /** Bearer tokens signed by an OAuth2/OIDC provider (RS256 or ES256), checked against its JWKS. */
-export interface JwksOptions {
-  /** The provider's JWKS URL (e.g. https://idp.example/.well-known/jwks.json). */
-  url: string
-  /** Required `iss`. */
-  issuer: string
-  /** Required `aud` (one of the token's audiences). */
-  audience: string
-  /** The claim holding viewer / operator / admin (default `role`). */
-  roleClaim?: string
-  /** Accepted clock skew, seconds (default 30). */
-  clockToleranceSeconds?: number
-  /** Timeout of one JWKS fetch, ms (default 5000). */
-  timeoutMs?: number
-}
+export type JwksOptions = JwksBearerOptions
 
 export interface AuthOptions {
   /** HS256 secret (≥ 32 bytes); null: no HS256 JWTs. */
@@ -83,26 +71,7 @@ export function createAuthenticator(
   const kit = new Authenticator<Role>(ARB_ROLES, {
     apiKeys: opts.apiKeys.map((k) => ({ name: k.name, role: k.role, keyHash: hashApiKey(k.key) })),
     hs256: opts.jwtSecret ? { secret: opts.jwtSecret, requireExp: true, requireSub: true, defaultRole: null } : null,
-    jwks: jwks
-      ? {
-          verifier: new JwksVerifier(
-            {
-              url: jwks.url,
-              issuer: jwks.issuer,
-              audience: jwks.audience,
-              requiredClaims: ['exp', 'sub'],
-              clockToleranceSeconds: jwks.clockToleranceSeconds ?? 30,
-              timeoutMs: jwks.timeoutMs ?? 5000,
-              halfOpenAfterMs: 10_000,
-              refreshDeadlineMs: (jwks.timeoutMs ?? 5000) * 3,
-            },
-            { logger: modules.logger, registry: modules.registry },
-          ),
-          roleClaim: jwks.roleClaim ?? 'role',
-          defaultRole: null,
-          requireSub: true,
-        }
-      : null,
+    jwks: jwks ? jwksBearer<Role>(jwks, { logger: modules.logger, registry: modules.registry }) : null,
     tokenCache: 10_000,
   })
   return async (headers) => {

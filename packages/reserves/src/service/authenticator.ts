@@ -1,23 +1,10 @@
-import { Authenticator, hashApiKey, JwksVerifier, ServiceErrorCode } from '@cairn/service-kit'
+import { Authenticator, hashApiKey, type JwksBearerOptions, jwksBearer, ServiceErrorCode } from '@cairn/service-kit'
 import { isCairnError, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import { type ApiKey, type Principal, RESERVES_ROLES, type Role, TOKEN_POLICY, unauthenticated } from './auth.ts'
 
 /** Bearer tokens signed by an OAuth2/OIDC provider, checked against its JWKS. */
-export interface JwksOptions {
-  /** The provider's JWKS URL (e.g. https://idp.example/.well-known/jwks.json). */
-  url: string
-  /** Required `iss`. */
-  issuer: string
-  /** Required `aud` (one of the token's audiences). */
-  audience: string
-  /** The claim holding admin / auditor / user (default `role`). */
-  roleClaim?: string
-  /** Accepted clock skew, seconds (default 30). */
-  clockToleranceSeconds?: number
-  /** Timeout of one JWKS fetch (default 5000 ms). */
-  timeoutMs?: number
-}
+export type JwksOptions = JwksBearerOptions
 
 /** Every way a caller may prove who they are. */
 export interface AuthOptions {
@@ -53,26 +40,7 @@ export function createAuthenticator(
   const kit = new Authenticator<Role>(RESERVES_ROLES, {
     apiKeys: opts.apiKeys.map((k) => ({ name: k.name, role: k.role, keyHash: hashApiKey(k.key) })),
     hs256: opts.jwtSecret ? { secret: opts.jwtSecret, ...TOKEN_POLICY, defaultRole: null } : null,
-    jwks: jwks
-      ? {
-          verifier: new JwksVerifier(
-            {
-              url: jwks.url,
-              issuer: jwks.issuer,
-              audience: jwks.audience,
-              requiredClaims: ['exp', 'sub'],
-              clockToleranceSeconds: jwks.clockToleranceSeconds ?? 30,
-              timeoutMs: jwks.timeoutMs ?? 5000,
-              halfOpenAfterMs: 10_000,
-              refreshDeadlineMs: (jwks.timeoutMs ?? 5000) * 3,
-            },
-            { logger: modules.logger, registry: modules.metrics },
-          ),
-          roleClaim: jwks.roleClaim ?? 'role',
-          defaultRole: null,
-          requireSub: true,
-        }
-      : null,
+    jwks: jwks ? jwksBearer<Role>(jwks, { logger: modules.logger, registry: modules.metrics }) : null,
     tokenCache: TOKEN_CACHE_SIZE,
   })
   return async (headers) => {
