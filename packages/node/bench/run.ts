@@ -15,6 +15,9 @@
 //   p2p         BENCH_P2P (0; 1 runs it): packages/p2p/bench — block propagation across 4 local nodes
 //               (p50/p99, bytes per block on the wire; BENCH_P2P_BLOCKS 100, BENCH_P2P_TXS 20) and sync
 //               from one peer (BENCH_P2P_SYNC_BLOCKS 500) (child processes)
+//   bft         BENCH_BFT (0; 1 runs it): packages/node/bench/bft.ts — 4 BFT validators over libp2p in
+//               one process; finalized transfers/s, block time, finality p50/p99 (BENCH_BFT_TXS 5000,
+//               BENCH_BFT_SENDERS 10, BENCH_BFT_BATCH 100, BENCH_BFT_BLOCK_MS 1000) (child process)
 //   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 3 (`cairn start --dev --ephemeral`)
 //   interval    BENCH_CAIRN_INTERVAL (1; 0 skips): the transfers again on a Cairn node that seals a
 //               block a second like Anvil (`--block-time 1`, block gas limit ANVIL_GAS_LIMIT set
@@ -33,6 +36,7 @@ import { deriveAccounts, ecdsaSign, keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { encodeDeployData, encodeFunctionData, type Hex, serializeTransaction } from 'viem'
 import { compileContracts, tokenAbi } from '../test/e2e/contracts.ts'
+import type { BftFigure } from './bft.ts'
 import type { ImportFigure } from './import.ts'
 import type { MemoryFigure } from './memory.ts'
 import { runReads } from './reads.ts'
@@ -471,4 +475,25 @@ if (only !== 'anvil' && env.BENCH_P2P === '1') {
   }
   runP2p('p2p block propagation', '../../p2p/bench/propagation.ts', [])
   runP2p('p2p sync from one peer', '../../p2p/bench/sync.ts', [env.BENCH_P2P_SYNC_BLOCKS ?? '500'])
+}
+
+// BFT consensus (off unless BENCH_BFT=1: a minute, loopback sockets): 4 validators on this machine,
+// finalized transfers/s and finality latency, beside the issue's anchors and target.
+if (only !== 'anvil' && env.BENCH_BFT === '1') {
+  log('bft', '4 validators over libp2p in one process; transfers to their JSON-RPC, followed to finalized')
+  const f = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1' }))
+  log('bft', JSON.stringify(f))
+  const tpsMet = f.tps >= 1000 ? 'yes' : 'no'
+  const p99Met = f.p99Ms <= 3000 ? 'yes' : 'no'
+  console.log(
+    [
+      '',
+      `BFT consensus (packages/node/bench/bft.ts; ${f.validators} validators, ${f.finalized}/${f.txs} transfers finalized, block time setting ${f.blockTimeMs} ms, gas limit ${f.gasLimit}):`,
+      `  finalized transfers/s      ${String(f.tps).padStart(8)}   target ≥ 1,000  met ${tpsMet}   anchor: CometBFT QA ≈400 tx/s saturating 200 nodes`,
+      `  block time ms              ${String(f.blockMs).padStart(8)}                         anchor: Besu QBFT 2,000 ms blocks`,
+      `  finality p50 ms            ${String(f.p50Ms).padStart(8)}`,
+      `  finality p99 ms            ${String(f.p99Ms).padStart(8)}   target ≤ 3,000  met ${p99Met}`,
+      `  heights decided after round 0: ${f.laterRounds} of ${f.blocks}; load average after the run ${f.load.join(' ')}`,
+    ].join('\n'),
+  )
 }

@@ -1,0 +1,271 @@
+// The BFT benchmark (issue 18): 4 validators on this machine, each a full node (LevelDB datadir,
+// JSON-RPC, libp2p on loopback, the consensus messages over gossipsub) in one process, built as
+// packages/node/test/bft/bft-p2p.int.test.ts builds them. Pre-signed transfers from the dev
+// accounts (as /work/shared/tools/loadgen.mjs) go in JSON-RPC batches to the four nodes in turn;
+// a poller follows the `finalized` block of node 1. Figures: finalized transfers/s (first
+// submission to the last transfer finalized), block time (mean interval between the finalized
+// heights seen during the run), and finality latency p50/p99 (a batch's send to the poll that saw
+// its block finalized; 20 ms polling granularity).
+//
+// `node --import tsx packages/node/bench/bft.ts` (or `BENCH_BFT=1 npm run bench`). Settings:
+// BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_BLOCK_MS (1000),
+// BENCH_BFT_GAS_LIMIT (the dev genesis' 30,000,000: 1,428 transfers a block). BENCH_JSON=1 prints
+// the figures as a `RESULT {json}` line (run.ts reads it).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { devGenesis } from '@cairn/chain'
+import { deriveAccounts, ecdsaSign, keccak256, privateKeyToAddress } from '@cairn/crypto'
+import { bytesToHex, hexToBytes, silentLogger } from '@cairn/utils'
+import { type Hex, serializeTransaction } from 'viem'
+import { loadConfig } from '../src/config/load.ts'
+import { type StartedNode, startNode } from '../src/node.ts'
+import { RpcClient } from './rpc-client.ts'
+import { DEV_MNEMONIC } from './transfers.ts'
+
+const env = process.env
+const num = (name: string, dflt: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : dflt)
+const settings = {
+  txs: num('BENCH_BFT_TXS', 5000),
+  senders: num('BENCH_BFT_SENDERS', 10),
+  batch: num('BENCH_BFT_BATCH', 100),
+  blockMs: num('BENCH_BFT_BLOCK_MS', 1000),
+  gasLimit: num('BENCH_BFT_GAS_LIMIT', 30_000_000),
+}
+const VALIDATORS = 4
+const log = (msg: string) => process.stderr.write(`[bft] ${msg}\n`)
+
+export interface BftFigure {
+  validators: number
+  txs: number
+  accepted: number
+  finalized: number
+  seconds: number
+  sendSeconds: number
+  /** Finalized transfers per second, first submission to the last one finalized. */
+  tps: number
+  /** Mean interval between finalized heights seen during the run, ms. */
+  blockMs: number
+  blocks: number
+  p50Ms: number
+  p90Ms: number
+  p99Ms: number
+  maxMs: number
+  /** Heights of the run committed in a later round than 0 (from cairn_getCommit). */
+  laterRounds: number
+  blockTimeMs: number
+  gasLimit: number
+  load: number[]
+  firstError?: string
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'cairn-bft-bench-'))
+const key = (i: number) => keccak256(new TextEncoder().encode(`cairn-bft-bench-${i}`))
+
+function writeSetup(senders: Hex[]): string {
+  const genesis = devGenesis({
+    chainId: 4243n,
+    accounts: senders,
+    timestamp: BigInt(Math.floor(Date.now() / 1000)),
+  }) as { config: Record<string, unknown>; gasLimit: string }
+  genesis.gasLimit = `0x${settings.gasLimit.toString(16)}`
+  genesis.config.cairn = {
+    bft: {
+      validators: [0, 1, 2, 3].map((i) => ({ address: bytesToHex(privateKeyToAddress(key(i))), power: 1 })),
+      blockTimeMs: settings.blockMs,
+    },
+  }
+  const path = join(dir, 'genesis.json')
+  writeFileSync(path, JSON.stringify(genesis))
+  for (let i = 0; i < VALIDATORS; i++) {
+    mkdirSync(join(dir, `node-${i}`, 'keys'), { recursive: true, mode: 0o700 })
+    writeFileSync(join(dir, `node-${i}`, 'keys', 'validator.key'), `${Buffer.from(key(i)).toString('hex')}\n`, {
+      mode: 0o600,
+    })
+  }
+  return path
+}
+
+async function start(i: number, genesis: string, bootnodes: string[]): Promise<StartedNode> {
+  const config = loadConfig({
+    flags: {
+      engine: 'bft',
+      genesis,
+      datadir: join(dir, `node-${i}`),
+      'keys.validator': true,
+      'http.port': 0,
+      'p2p.enabled': true,
+      'p2p.addr': '127.0.0.1',
+      'p2p.port': 0,
+      'p2p.dht': false,
+      ...(bootnodes.length > 0 ? { 'p2p.bootnodes': bootnodes.join(',') } : {}),
+    },
+    env: {},
+  })
+  return startNode(config, { logger: silentLogger })
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function run(nodes: StartedNode[]): Promise<BftFigure> {
+  const clients = nodes.map((n) => new RpcClient(n.url, 2))
+  const watch = clients[0] as RpcClient
+  const accounts = deriveAccounts(DEV_MNEMONIC, settings.senders)
+  const chainId = Number(await watch.call<Hex>('eth_chainId'))
+  // Every validator at height 2 first: the mesh is up and rounds run at their pace.
+  for (;;) {
+    const heights = await Promise.all(clients.map((c) => c.call<Hex>('eth_blockNumber')))
+    if (heights.every((h) => Number(h) >= 2)) break
+    await sleep(100)
+  }
+  const raws: Hex[] = []
+  const hashes: string[] = []
+  for (let i = 0; i < settings.txs; i++) {
+    const j = i % accounts.length
+    const a = accounts[j] as (typeof accounts)[number]
+    const tx = {
+      type: 'eip1559',
+      chainId,
+      nonce: Math.floor(i / accounts.length),
+      to: `0x${(0x100000 + i).toString(16).padStart(40, 'c')}` as Hex,
+      value: 1n,
+      gas: 21000n,
+      maxFeePerGas: 10n ** 13n,
+      maxPriorityFeePerGas: 10n ** 9n,
+    } as const
+    const sig = ecdsaSign(keccak256(hexToBytes(serializeTransaction(tx))), a.privateKey)
+    const raw = serializeTransaction(tx, { r: bytesToHex(sig.r), s: bytesToHex(sig.s), yParity: sig.recovery })
+    raws.push(raw)
+    hashes.push(bytesToHex(keccak256(hexToBytes(raw))))
+  }
+  log(
+    `${settings.txs} transfers signed; sending in batches of ${settings.batch}, each sender to one of the ${VALIDATORS} nodes`,
+  )
+
+  const sentAt = new Map<string, number>()
+  const latencies: number[] = []
+  let next = Number(await watch.call<Hex>('eth_blockNumber', []))
+  // Heights already finalized before the first send carry none of these transfers; walk from there.
+  const fin0 = await watch.call<{ number: Hex }>('eth_getBlockByNumber', ['finalized', false])
+  next = Math.min(next, Number(fin0.number))
+  const runHeights: number[] = []
+  const seenAt: number[] = []
+  let sending = true
+  let accepted = 0
+  let finalized = 0
+  let firstError: string | undefined
+  let lastFinal = 0
+  const t0 = performance.now()
+  const poller = (async () => {
+    let until = Date.now() + 120_000
+    let said = performance.now()
+    while ((sending || finalized < accepted) && Date.now() < until) {
+      const f = await watch.call<{ number: Hex }>('eth_getBlockByNumber', ['finalized', false])
+      const now = performance.now()
+      const top = Number(f.number)
+      while (next < top) {
+        next++
+        runHeights.push(next)
+        seenAt.push(now)
+        const b = await watch.call<{ transactions: string[] }>('eth_getBlockByNumber', [
+          `0x${next.toString(16)}`,
+          false,
+        ])
+        for (const h of b.transactions) {
+          const t = sentAt.get(h)
+          if (t !== undefined) {
+            latencies.push(now - t)
+            finalized++
+            lastFinal = now
+          }
+        }
+      }
+      if (sending) until = Date.now() + 120_000
+      if (now - said > 2000) {
+        said = now
+        const head = Number(await watch.call<Hex>('eth_blockNumber', []))
+        log(
+          `${((now - t0) / 1000).toFixed(1)} s: ${accepted} accepted, ${finalized} finalized; head ${head}, finalized ${top}${firstError ? `; first error ${firstError}` : ''}`,
+        )
+      }
+      await sleep(20)
+    }
+  })()
+  // Each sender talks to one node (sender j to node j mod 4), as a wallet keeps its RPC endpoint:
+  // a node's pool sees that sender's nonces without gaps, the others get them by gossip.
+  const queues = clients.map((_, n) =>
+    raws.map((_, i) => i).filter((i) => (i % accounts.length) % clients.length === n),
+  )
+  const batches: [number, number[]][] = []
+  for (let off = 0; queues.some((q) => off < q.length); off += settings.batch) {
+    for (const [n, q] of queues.entries()) if (off < q.length) batches.push([n, q.slice(off, off + settings.batch)])
+  }
+  for (const [n, idx] of batches) {
+    const now = performance.now()
+    for (const i of idx) sentAt.set(hashes[i] as string, now)
+    const res = await (clients[n] as RpcClient).batch(idx.map((i) => ['eth_sendRawTransaction', [raws[i]]]))
+    for (const r of res) {
+      if (!r.error) accepted++
+      else firstError ??= JSON.stringify(r.error)
+    }
+  }
+  const tSent = performance.now()
+  sending = false
+  await poller
+  // Rounds: a height's commit certificate names the round it was decided in.
+  let laterRounds = 0
+  for (const h of runHeights) {
+    const c = await watch.call<{ round?: number | Hex } | null>('cairn_getCommit', [`0x${h.toString(16)}`])
+    if (c && Number(c.round ?? 0) > 0) laterRounds++
+  }
+  for (const c of clients) c.close()
+  latencies.sort((a, b) => a - b)
+  const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0)
+  const seconds = ((lastFinal || performance.now()) - t0) / 1000
+  const intervals = seenAt.length > 1 ? ((seenAt.at(-1) as number) - (seenAt[0] as number)) / (seenAt.length - 1) : 0
+  return {
+    validators: VALIDATORS,
+    txs: settings.txs,
+    accepted,
+    finalized,
+    seconds: +seconds.toFixed(3),
+    sendSeconds: +((tSent - t0) / 1000).toFixed(3),
+    tps: Math.round(finalized / seconds),
+    blockMs: Math.round(intervals),
+    blocks: runHeights.length,
+    p50Ms: q(0.5),
+    p90Ms: q(0.9),
+    p99Ms: q(0.99),
+    maxMs: Math.round(latencies.at(-1) ?? 0),
+    laterRounds,
+    blockTimeMs: settings.blockMs,
+    gasLimit: settings.gasLimit,
+    load: loadavg().map((l) => +l.toFixed(2)),
+    ...(firstError ? { firstError } : {}),
+  }
+}
+
+const nodes: StartedNode[] = []
+let figure: BftFigure | undefined
+try {
+  const senders = deriveAccounts(DEV_MNEMONIC, settings.senders).map((a) => a.address as Hex)
+  const genesis = writeSetup(senders)
+  const first = await start(0, genesis, [])
+  nodes.push(first)
+  const admin = new RpcClient(first.url, 1)
+  const info = await admin.call<{ listenAddrs: string[] }>('admin_nodeInfo', [])
+  admin.close()
+  const boot = info.listenAddrs.filter((a) => a.includes('127.0.0.1'))
+  for (let i = 1; i < VALIDATORS; i++) nodes.push(await start(i, genesis, boot))
+  log(`${VALIDATORS} validators up (libp2p on loopback, block time ${settings.blockMs} ms)`)
+  figure = await run(nodes)
+} finally {
+  for (const n of nodes) await n.close()
+  rmSync(dir, { recursive: true, force: true })
+}
+if (env.BENCH_JSON === '1') console.log(`RESULT ${JSON.stringify(figure)}`)
+else {
+  console.log(JSON.stringify(figure, null, 2))
+  console.log(`node ${process.version}, ${cpus().length} cores ${cpus()[0]?.model ?? ''}`)
+}
+process.exit(0)
