@@ -1,19 +1,27 @@
-// The BFT benchmark (issue 18): 4 validators on this machine, each a full node (LevelDB datadir,
-// JSON-RPC, libp2p on loopback, the consensus messages over gossipsub) in one process, built as
-// packages/node/test/bft/bft-p2p.int.test.ts builds them. Pre-signed transfers from the dev
-// accounts (as /work/shared/tools/loadgen.mjs) go in JSON-RPC batches to the four nodes in turn;
-// a poller follows the `finalized` block of node 1. Figures: finalized transfers/s (first
-// submission to the last transfer finalized), block time (mean interval between the finalized
-// heights seen during the run), and finality latency p50/p99 (a batch's send to the poll that saw
-// its block finalized; 20 ms polling granularity).
+// The BFT benchmark (issue 18): 4 validators on this machine. By default 4 `cairn start` processes
+// from `cairn devnet init` (its genesis: block time 1 s, gas limit 30,000,000 = 1,428 transfers a
+// block); BENCH_BFT_MODE=in-process runs them as full nodes in this one process instead (LevelDB
+// datadir, JSON-RPC, libp2p on loopback), built as packages/node/test/bft/bft-p2p.int.test.ts
+// builds them — one event loop for all four, so it measures less than the processes do.
+// Pre-signed transfers from the dev accounts (as /work/shared/tools/loadgen.mjs) go as JSON-RPC
+// batches of eth_sendRawTransaction, each sender to one node (sender j to node j mod 4, as a wallet
+// keeps its endpoint), one stream of sequential batches per node, the four at once; a poller
+// follows node 1's `finalized` block. Figures: finalized transfers/s (first submission to the last
+// transfer finalized), block time (mean interval between the finalized heights seen during the
+// run), and finality latency p50/p99 (a batch's send to the poll that saw its block finalized;
+// 20 ms polling). The load is offered as fast as the nodes admit it, so the latencies include the
+// pool's backlog at saturation.
 //
 // `node --import tsx packages/node/bench/bft.ts` (or `BENCH_BFT=1 npm run bench`). Settings:
-// BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_BLOCK_MS (1000),
-// BENCH_BFT_GAS_LIMIT (the dev genesis' 30,000,000: 1,428 transfers a block). BENCH_JSON=1 prints
+// BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_MODE
+// (processes | in-process), BENCH_BFT_BASE_PORT (28645: JSON-RPC of node 1, p2p from +100); in
+// process only: BENCH_BFT_BLOCK_MS (1000), BENCH_BFT_GAS_LIMIT (30,000,000). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { devGenesis } from '@cairn/chain'
 import { deriveAccounts, ecdsaSign, keccak256, privateKeyToAddress } from '@cairn/crypto'
 import { bytesToHex, hexToBytes, silentLogger } from '@cairn/utils'
@@ -31,12 +39,16 @@ const settings = {
   batch: num('BENCH_BFT_BATCH', 100),
   blockMs: num('BENCH_BFT_BLOCK_MS', 1000),
   gasLimit: num('BENCH_BFT_GAS_LIMIT', 30_000_000),
+  mode: env.BENCH_BFT_MODE === 'in-process' ? 'in-process' : 'processes',
+  basePort: num('BENCH_BFT_BASE_PORT', 28645),
 }
 const VALIDATORS = 4
 const log = (msg: string) => process.stderr.write(`[bft] ${msg}\n`)
 
 export interface BftFigure {
   validators: number
+  /** `in-process`: the 4 nodes share one process (one event loop); `processes`: 4 `cairn start`. */
+  mode: string
   txs: number
   accepted: number
   finalized: number
@@ -59,6 +71,7 @@ export interface BftFigure {
   firstError?: string
 }
 
+const CAIRN_BIN = fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'cairn-bft-bench-'))
 const key = (i: number) => keccak256(new TextEncoder().encode(`cairn-bft-bench-${i}`))
 
@@ -107,17 +120,18 @@ async function start(i: number, genesis: string, bootnodes: string[]): Promise<S
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function run(nodes: StartedNode[]): Promise<BftFigure> {
-  const clients = nodes.map((n) => new RpcClient(n.url, 2))
-  const watch = clients[0] as RpcClient
+async function run(urls: string[]): Promise<BftFigure> {
+  const clients = urls.map((u) => new RpcClient(u, 2))
+  // The poller's own connection (node 1's client carries node 1's sends).
+  const watch = new RpcClient(urls[0] as string, 1)
   const accounts = deriveAccounts(DEV_MNEMONIC, settings.senders)
-  const chainId = Number(await watch.call<Hex>('eth_chainId'))
   // Every validator at height 2 first: the mesh is up and rounds run at their pace.
   for (;;) {
-    const heights = await Promise.all(clients.map((c) => c.call<Hex>('eth_blockNumber')))
+    const heights = await Promise.all(clients.map((c) => c.call<Hex>('eth_blockNumber').catch(() => '0x0')))
     if (heights.every((h) => Number(h) >= 2)) break
     await sleep(100)
   }
+  const chainId = Number(await watch.call<Hex>('eth_chainId'))
   const raws: Hex[] = []
   const hashes: string[] = []
   for (let i = 0; i < settings.txs; i++) {
@@ -196,19 +210,21 @@ async function run(nodes: StartedNode[]): Promise<BftFigure> {
   const queues = clients.map((_, n) =>
     raws.map((_, i) => i).filter((i) => (i % accounts.length) % clients.length === n),
   )
-  const batches: [number, number[]][] = []
-  for (let off = 0; queues.some((q) => off < q.length); off += settings.batch) {
-    for (const [n, q] of queues.entries()) if (off < q.length) batches.push([n, q.slice(off, off + settings.batch)])
-  }
-  for (const [n, idx] of batches) {
-    const now = performance.now()
-    for (const i of idx) sentAt.set(hashes[i] as string, now)
-    const res = await (clients[n] as RpcClient).batch(idx.map((i) => ['eth_sendRawTransaction', [raws[i]]]))
-    for (const r of res) {
-      if (!r.error) accepted++
-      else firstError ??= JSON.stringify(r.error)
-    }
-  }
+  // One stream of sequential batches per node, the four at once.
+  await Promise.all(
+    queues.map(async (q, n) => {
+      for (let off = 0; off < q.length; off += settings.batch) {
+        const idx = q.slice(off, off + settings.batch)
+        const now = performance.now()
+        for (const i of idx) sentAt.set(hashes[i] as string, now)
+        const res = await (clients[n] as RpcClient).batch(idx.map((i) => ['eth_sendRawTransaction', [raws[i]]]))
+        for (const r of res) {
+          if (!r.error) accepted++
+          else firstError ??= JSON.stringify(r.error)
+        }
+      }
+    }),
+  )
   const tSent = performance.now()
   sending = false
   await poller
@@ -219,12 +235,14 @@ async function run(nodes: StartedNode[]): Promise<BftFigure> {
     if (c && Number(c.round ?? 0) > 0) laterRounds++
   }
   for (const c of clients) c.close()
+  watch.close()
   latencies.sort((a, b) => a - b)
   const q = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0)
   const seconds = ((lastFinal || performance.now()) - t0) / 1000
   const intervals = seenAt.length > 1 ? ((seenAt.at(-1) as number) - (seenAt[0] as number)) / (seenAt.length - 1) : 0
   return {
     validators: VALIDATORS,
+    mode: settings.mode,
     txs: settings.txs,
     accepted,
     finalized,
@@ -245,22 +263,76 @@ async function run(nodes: StartedNode[]): Promise<BftFigure> {
   }
 }
 
+/** 4 `cairn start` processes from `cairn devnet init` (gas limit and block time: the devnet's). */
+async function startProcesses(): Promise<{ urls: string[]; stop: () => Promise<void> }> {
+  const init = spawnSync(
+    process.execPath,
+    [
+      CAIRN_BIN,
+      'devnet',
+      'init',
+      '--validators',
+      String(VALIDATORS),
+      '--dir',
+      join(dir, 'devnet'),
+      '--base-port',
+      String(settings.basePort),
+      '--p2p-base-port',
+      String(settings.basePort + 100),
+    ],
+    { encoding: 'utf8' },
+  )
+  if (init.status !== 0) throw new Error(`cairn devnet init failed: ${init.stderr}`)
+  const procs: ChildProcess[] = []
+  for (let i = 1; i <= VALIDATORS; i++) {
+    procs.push(
+      spawn(
+        process.execPath,
+        [CAIRN_BIN, 'start', '--config', join(dir, 'devnet', `node-${i}.toml`), '--log.level', 'warn'],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      ),
+    )
+  }
+  const stop = async () => {
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null) return resolve()
+            p.once('exit', () => resolve())
+            p.kill('SIGTERM')
+          }),
+      ),
+    )
+  }
+  return { urls: procs.map((_, i) => `http://127.0.0.1:${settings.basePort + i}`), stop }
+}
+
 const nodes: StartedNode[] = []
+let stopProcesses: (() => Promise<void>) | undefined
 let figure: BftFigure | undefined
 try {
-  const senders = deriveAccounts(DEV_MNEMONIC, settings.senders).map((a) => a.address as Hex)
-  const genesis = writeSetup(senders)
-  const first = await start(0, genesis, [])
-  nodes.push(first)
-  const admin = new RpcClient(first.url, 1)
-  const info = await admin.call<{ listenAddrs: string[] }>('admin_nodeInfo', [])
-  admin.close()
-  const boot = info.listenAddrs.filter((a) => a.includes('127.0.0.1'))
-  for (let i = 1; i < VALIDATORS; i++) nodes.push(await start(i, genesis, boot))
-  log(`${VALIDATORS} validators up (libp2p on loopback, block time ${settings.blockMs} ms)`)
-  figure = await run(nodes)
+  if (settings.mode === 'processes') {
+    const started = await startProcesses()
+    stopProcesses = started.stop
+    log(`${VALIDATORS} \`cairn start\` processes from \`cairn devnet init\` (JSON-RPC from port ${settings.basePort})`)
+    figure = await run(started.urls)
+  } else {
+    const senders = deriveAccounts(DEV_MNEMONIC, settings.senders).map((a) => a.address as Hex)
+    const genesis = writeSetup(senders)
+    const first = await start(0, genesis, [])
+    nodes.push(first)
+    const admin = new RpcClient(first.url, 1)
+    const info = await admin.call<{ listenAddrs: string[] }>('admin_nodeInfo', [])
+    admin.close()
+    const boot = info.listenAddrs.filter((a) => a.includes('127.0.0.1'))
+    for (let i = 1; i < VALIDATORS; i++) nodes.push(await start(i, genesis, boot))
+    log(`${VALIDATORS} validators up in this process (libp2p on loopback, block time ${settings.blockMs} ms)`)
+    figure = await run(nodes.map((n) => n.url))
+  }
 } finally {
   for (const n of nodes) await n.close()
+  await stopProcesses?.()
   rmSync(dir, { recursive: true, force: true })
 }
 if (env.BENCH_JSON === '1') console.log(`RESULT ${JSON.stringify(figure)}`)

@@ -15,9 +15,10 @@
 //   p2p         BENCH_P2P (0; 1 runs it): packages/p2p/bench — block propagation across 4 local nodes
 //               (p50/p99, bytes per block on the wire; BENCH_P2P_BLOCKS 100, BENCH_P2P_TXS 20) and sync
 //               from one peer (BENCH_P2P_SYNC_BLOCKS 500) (child processes)
-//   bft         BENCH_BFT (0; 1 runs it): packages/node/bench/bft.ts — 4 BFT validators over libp2p in
-//               one process; finalized transfers/s, block time, finality p50/p99 (BENCH_BFT_TXS 5000,
-//               BENCH_BFT_SENDERS 10, BENCH_BFT_BATCH 100, BENCH_BFT_BLOCK_MS 1000) (child process)
+//   bft         BENCH_BFT (0; 1 runs it): packages/node/bench/bft.ts — 4 BFT validators (`cairn devnet
+//               init` + 4 `cairn start`; BENCH_BFT_MODE=in-process: 4 nodes in one process); finalized
+//               transfers/s, block time, finality p50/p99 (BENCH_BFT_TXS 5000, BENCH_BFT_SENDERS 10,
+//               BENCH_BFT_BATCH 100) (child process)
 //   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 3 (`cairn start --dev --ephemeral`)
 //   interval    BENCH_CAIRN_INTERVAL (1; 0 skips): the transfers again on a Cairn node that seals a
 //               block a second like Anvil (`--block-time 1`, block gas limit ANVIL_GAS_LIMIT set
@@ -480,7 +481,7 @@ if (only !== 'anvil' && env.BENCH_P2P === '1') {
 // BFT consensus (off unless BENCH_BFT=1: a minute, loopback sockets): 4 validators on this machine,
 // finalized transfers/s and finality latency, beside the issue's anchors and target.
 if (only !== 'anvil' && env.BENCH_BFT === '1') {
-  log('bft', '4 validators over libp2p in one process; transfers to their JSON-RPC, followed to finalized')
+  log('bft', '4 validators on this machine; transfers to their JSON-RPC, followed to finalized')
   const f = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1' }))
   log('bft', JSON.stringify(f))
   const tpsMet = f.tps >= 1000 ? 'yes' : 'no'
@@ -488,7 +489,7 @@ if (only !== 'anvil' && env.BENCH_BFT === '1') {
   console.log(
     [
       '',
-      `BFT consensus (packages/node/bench/bft.ts; ${f.validators} validators, ${f.finalized}/${f.txs} transfers finalized, block time setting ${f.blockTimeMs} ms, gas limit ${f.gasLimit}):`,
+      `BFT consensus (packages/node/bench/bft.ts; ${f.validators} validators, ${f.mode}, ${f.finalized}/${f.txs} transfers finalized, block time setting ${f.blockTimeMs} ms, gas limit ${f.gasLimit}):`,
       `  finalized transfers/s      ${String(f.tps).padStart(8)}   target ≥ 1,000  met ${tpsMet}   anchor: CometBFT QA ≈400 tx/s saturating 200 nodes`,
       `  block time ms              ${String(f.blockMs).padStart(8)}                         anchor: Besu QBFT 2,000 ms blocks`,
       `  finality p50 ms            ${String(f.p50Ms).padStart(8)}`,
