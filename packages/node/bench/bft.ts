@@ -29,6 +29,7 @@ import { type Hex, serializeTransaction } from 'viem'
 import { loadConfig } from '../src/config/load.ts'
 import { type StartedNode, startNode } from '../src/node.ts'
 import { RpcClient } from './rpc-client.ts'
+import { cpuMsOf } from './targets.ts'
 import { DEV_MNEMONIC } from './transfers.ts'
 
 const env = process.env
@@ -65,6 +66,8 @@ export interface BftFigure {
   maxMs: number
   /** Heights of the run committed in a later round than 0 (from cairn_getCommit). */
   laterRounds: number
+  /** CPU the nodes used from the first send to the end of the run (processes: the 4 nodes'; in process: this process'). */
+  nodeCpuSeconds: number
   blockTimeMs: number
   gasLimit: number
   load: number[]
@@ -120,7 +123,7 @@ async function start(i: number, genesis: string, bootnodes: string[]): Promise<S
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function run(urls: string[]): Promise<BftFigure> {
+async function run(urls: string[], cpuMs: () => number | undefined): Promise<BftFigure> {
   const clients = urls.map((u) => new RpcClient(u, 2))
   // The poller's own connection (node 1's client carries node 1's sends).
   const watch = new RpcClient(urls[0] as string, 1)
@@ -170,6 +173,7 @@ async function run(urls: string[]): Promise<BftFigure> {
   let firstError: string | undefined
   let lastFinal = 0
   const t0 = performance.now()
+  const cpu0 = cpuMs()
   const poller = (async () => {
     let until = Date.now() + 120_000
     let said = performance.now()
@@ -228,6 +232,7 @@ async function run(urls: string[]): Promise<BftFigure> {
   const tSent = performance.now()
   sending = false
   await poller
+  const cpu1 = cpuMs()
   // Rounds: a height's commit certificate names the round it was decided in.
   let laterRounds = 0
   for (const h of runHeights) {
@@ -256,6 +261,7 @@ async function run(urls: string[]): Promise<BftFigure> {
     p99Ms: q(0.99),
     maxMs: Math.round(latencies.at(-1) ?? 0),
     laterRounds,
+    nodeCpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? +((cpu1 - cpu0) / 1000).toFixed(1) : -1,
     blockTimeMs: settings.blockMs,
     gasLimit: settings.gasLimit,
     load: loadavg().map((l) => +l.toFixed(2)),
@@ -264,7 +270,11 @@ async function run(urls: string[]): Promise<BftFigure> {
 }
 
 /** 4 `cairn start` processes from `cairn devnet init` (gas limit and block time: the devnet's). */
-async function startProcesses(): Promise<{ urls: string[]; stop: () => Promise<void> }> {
+async function startProcesses(): Promise<{
+  urls: string[]
+  cpuMs: () => number | undefined
+  stop: () => Promise<void>
+}> {
   const init = spawnSync(
     process.execPath,
     [
@@ -305,7 +315,16 @@ async function startProcesses(): Promise<{ urls: string[]; stop: () => Promise<v
       ),
     )
   }
-  return { urls: procs.map((_, i) => `http://127.0.0.1:${settings.basePort + i}`), stop }
+  const cpuMs = () => {
+    let total = 0
+    for (const p of procs) {
+      const ms = cpuMsOf(p.pid)
+      if (ms === undefined) return undefined
+      total += ms
+    }
+    return total
+  }
+  return { urls: procs.map((_, i) => `http://127.0.0.1:${settings.basePort + i}`), cpuMs, stop }
 }
 
 const nodes: StartedNode[] = []
@@ -316,7 +335,7 @@ try {
     const started = await startProcesses()
     stopProcesses = started.stop
     log(`${VALIDATORS} \`cairn start\` processes from \`cairn devnet init\` (JSON-RPC from port ${settings.basePort})`)
-    figure = await run(started.urls)
+    figure = await run(started.urls, started.cpuMs)
   } else {
     const senders = deriveAccounts(DEV_MNEMONIC, settings.senders).map((a) => a.address as Hex)
     const genesis = writeSetup(senders)
@@ -328,7 +347,13 @@ try {
     const boot = info.listenAddrs.filter((a) => a.includes('127.0.0.1'))
     for (let i = 1; i < VALIDATORS; i++) nodes.push(await start(i, genesis, boot))
     log(`${VALIDATORS} validators up in this process (libp2p on loopback, block time ${settings.blockMs} ms)`)
-    figure = await run(nodes.map((n) => n.url))
+    figure = await run(
+      nodes.map((n) => n.url),
+      () => {
+        const u = process.cpuUsage()
+        return (u.user + u.system) / 1000
+      },
+    )
   }
 } finally {
   for (const n of nodes) await n.close()

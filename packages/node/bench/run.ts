@@ -494,7 +494,7 @@ if (only !== 'anvil' && env.BENCH_BFT === '1') {
       `  block time ms              ${String(f.blockMs).padStart(8)}                         anchor: Besu QBFT 2,000 ms blocks`,
       `  finality p50 ms            ${String(f.p50Ms).padStart(8)}`,
       `  finality p99 ms            ${String(f.p99Ms).padStart(8)}   target ≤ 3,000  met ${p99Met}`,
-      `  heights decided after round 0: ${f.laterRounds} of ${f.blocks}; load average after the run ${f.load.join(' ')}`,
+      `  heights decided after round 0: ${f.laterRounds} of ${f.blocks}; nodes' CPU ${f.nodeCpuSeconds} s over ${f.seconds} s; load average after the run ${f.load.join(' ')}`,
     ].join('\n'),
   )
 }
