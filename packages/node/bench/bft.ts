@@ -14,11 +14,11 @@
 //
 // `node --import tsx packages/node/bench/bft.ts` (or `BENCH_BFT=1 npm run bench`). Settings:
 // BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_MODE
-// (processes | in-process), BENCH_BFT_BASE_PORT (28645: JSON-RPC of node 1, p2p from +100); in
-// process only: BENCH_BFT_BLOCK_MS (1000), BENCH_BFT_GAS_LIMIT (30,000,000). BENCH_JSON=1 prints
+// (processes | in-process), BENCH_BFT_BASE_PORT (28645: JSON-RPC of node 1, p2p from +100),
+// BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -293,6 +293,15 @@ async function startProcesses(): Promise<{
     { encoding: 'utf8' },
   )
   if (init.status !== 0) throw new Error(`cairn devnet init failed: ${init.stderr}`)
+  // The block time and gas limit settings, into the devnet's genesis (its defaults: 1 s, 30,000,000).
+  const genesisPath = join(dir, 'devnet', 'genesis.json')
+  const genesis = JSON.parse(readFileSync(genesisPath, 'utf8')) as {
+    gasLimit: string
+    config: { cairn: { bft: { blockTimeMs: number } } }
+  }
+  genesis.gasLimit = `0x${settings.gasLimit.toString(16)}`
+  genesis.config.cairn.bft.blockTimeMs = settings.blockMs
+  writeFileSync(genesisPath, JSON.stringify(genesis, null, 2))
   const procs: ChildProcess[] = []
   for (let i = 1; i <= VALIDATORS; i++) {
     procs.push(
