@@ -15,7 +15,8 @@
 // `node --import tsx packages/node/bench/bft.ts` (or `BENCH_BFT=1 npm run bench`). Settings:
 // BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_MODE
 // (processes | in-process), BENCH_BFT_BASE_PORT (28645: JSON-RPC of node 1, p2p from +100),
-// BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000). BENCH_JSON=1 prints
+// BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000),
+// BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -42,6 +43,8 @@ const settings = {
   gasLimit: num('BENCH_BFT_GAS_LIMIT', 30_000_000),
   mode: env.BENCH_BFT_MODE === 'in-process' ? 'in-process' : 'processes',
   basePort: num('BENCH_BFT_BASE_PORT', 28645),
+  /** Node flags for the 4 processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+  nodeArgs: (env.BENCH_BFT_NODE_ARGS ?? '').split(' ').filter(Boolean),
 }
 const VALIDATORS = 4
 const log = (msg: string) => process.stderr.write(`[bft] ${msg}\n`)
@@ -307,7 +310,15 @@ async function startProcesses(): Promise<{
     procs.push(
       spawn(
         process.execPath,
-        [CAIRN_BIN, 'start', '--config', join(dir, 'devnet', `node-${i}.toml`), '--log.level', 'warn'],
+        [
+          ...settings.nodeArgs,
+          CAIRN_BIN,
+          'start',
+          '--config',
+          join(dir, 'devnet', `node-${i}.toml`),
+          '--log.level',
+          'warn',
+        ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       ),
     )
