@@ -155,14 +155,35 @@ export class Gossip implements ConsensusGossip {
 
   /** Publishes a payload (compressed here) on a topic. */
   async publish(data: Uint8Array, topic = this.topics.consensus): Promise<void> {
+    await this.publishTo(data, topic)
+  }
+
+  /**
+   * Publishes and says to how many peers it went. With `requirePeers`, a message no subscribed
+   * peer would receive is not published at all (0), so it can be published again later: gossipsub
+   * remembers every published message id, and identical bytes published again are dropped.
+   */
+  async publishTo(data: Uint8Array, topic: string, opts: { requirePeers?: boolean } = {}): Promise<number> {
     const { pubsub, metrics, logger } = this.modules
     const out = snappy(data)
-    metrics?.messages.inc({ topic, direction: 'out' })
-    metrics?.bytes.inc({ topic, direction: 'out' }, out.length)
+    // The implementation takes per-call options (`PublishOpts`) that the GossipSub interface omits.
+    const publish = pubsub.publish.bind(pubsub) as (
+      topic: string,
+      data: Uint8Array,
+      o?: { allowPublishToZeroTopicPeers?: boolean },
+    ) => Promise<{ recipients: unknown[] }>
     try {
-      await pubsub.publish(topic, out)
+      const { recipients } = await publish(
+        topic,
+        out,
+        opts.requirePeers ? { allowPublishToZeroTopicPeers: false } : undefined,
+      )
+      metrics?.messages.inc({ topic, direction: 'out' })
+      metrics?.bytes.inc({ topic, direction: 'out' }, out.length)
+      return recipients.length
     } catch (err) {
       logger.debug({ topic, err }, 'gossip publish failed')
+      return 0
     }
   }
 

@@ -90,6 +90,12 @@ export interface SyncProgress {
   highestBlock: bigint
 }
 
+/** How often announcements that reached no peer are tried again, and how many are kept for it. */
+const ANNOUNCE_RETRY_MS = 500
+const MAX_UNSENT_ANNOUNCEMENTS = 4096
+/** Status exchanges that fail for no fault of the peer are tried this many more times. */
+const STATUS_RETRIES = 3
+
 /**
  * The node's peer-to-peer network: the libp2p host, the status exchange that refuses other
  * chains, request/response (status, blocks by range, blocks by hash), gossip (blocks,
@@ -243,7 +249,7 @@ export class P2pNetwork {
       if (tx.type === 3) return
       this.fetcher.admitted(tx.hash())
       this.announceQueue.push({ type: tx.type, size: tx.serialize().length, hash: tx.hash() })
-      this.announceTimer ??= setTimeout(() => this.flushAnnouncements(), opts.txAnnounceMs ?? 10)
+      this.announceTimer ??= setTimeout(() => void this.flushAnnouncements(), opts.txAnnounceMs ?? 10)
     }
     modules.pool.events.on('added', onTx)
     this.unsubscribe.push(() => modules.pool.events.off('added', onTx))
@@ -267,12 +273,28 @@ export class P2pNetwork {
     await this.fetcher.settled()
   }
 
-  private flushAnnouncements(): void {
+  /**
+   * Publishes the queued announcements. One that no peer would receive yet (a node that has just
+   * started or restarted, before its peers' subscriptions are known) is kept and tried again every
+   * `ANNOUNCE_RETRY_MS` while its transactions are still pooled: otherwise a transaction sent to a
+   * follower that had no subscribed peer would never reach the producer.
+   */
+  private async flushAnnouncements(): Promise<void> {
     this.announceTimer = undefined
-    const queue = this.announceQueue
+    const { pool } = this.modules
+    const queue = this.announceQueue.filter((t) => pool.get(t.hash) !== undefined)
     this.announceQueue = []
+    const unsent: TxAnnouncement[] = []
     for (let i = 0; i < queue.length; i += MAX_ANNOUNCED_TXS) {
-      void this.gossip.publish(encodeTxAnnouncement(queue.slice(i, i + MAX_ANNOUNCED_TXS)), this.gossip.topics.txs)
+      const chunk = queue.slice(i, i + MAX_ANNOUNCED_TXS)
+      const sent = await this.gossip.publishTo(encodeTxAnnouncement(chunk), this.gossip.topics.txs, {
+        requirePeers: true,
+      })
+      if (sent === 0) unsent.push(...chunk)
+    }
+    if (unsent.length > 0 && this.started) {
+      this.announceQueue.unshift(...unsent.slice(-MAX_UNSENT_ANNOUNCEMENTS))
+      this.announceTimer ??= setTimeout(() => void this.flushAnnouncements(), ANNOUNCE_RETRY_MS)
     }
   }
 
@@ -328,8 +350,16 @@ export class P2pNetwork {
     this.finalized = { hash: f.hash(), number: f.header.number }
   }
 
-  /** Checks a peer's status: same chain → remembered (and sync triggered); another chain → disconnected. */
-  private async acceptStatus(peer: PeerId, remote: Status): Promise<boolean> {
+  /** Peers refused while answering their status: hung up once the answer is written. */
+  private readonly hangUpAfterAnswer = new Set<string>()
+
+  /**
+   * Checks a peer's status: same chain → remembered (and sync triggered); another chain →
+   * disconnected, at once when this node asked (`answering` false), or once the answer is written
+   * when it is answering the peer's request — a hang-up racing the answer could close the
+   * connection before the peer reads why, and the peer would not refuse this node in turn.
+   */
+  private async acceptStatus(peer: PeerId, remote: Status, answering = false): Promise<boolean> {
     const { logger, metrics, chain } = this.modules
     const local = this.localStatus()
     const mismatch = statusMismatch(local, this.points, chain.head.header, remote)
@@ -341,11 +371,8 @@ export class P2pNetwork {
       metrics?.refusedAtStatus.inc({ reason: mismatch.reason })
       metrics?.disconnects.inc({ reason: `wrong_${mismatch.reason}` })
       this.bans.ban(peer.toString(), 600, `another chain: ${mismatch.message}`)
-      void this.host.peerStore
-        .merge(peer, { tags: { [KEEP_ALIVE]: undefined } })
-        .catch(() => {})
-        .then(() => this.host.hangUp(peer))
-        .catch(() => {})
+      if (answering) this.hangUpAfterAnswer.add(peer.toString())
+      else this.dropPeer(peer)
       return false
     }
     this.peerStates.set(peer.toString(), { id: peer, status: remote, at: (this.modules.now ?? Date.now)() })
@@ -354,15 +381,45 @@ export class P2pNetwork {
     return true
   }
 
-  private async exchangeStatus(peer: PeerId): Promise<void> {
+  /** Forgets a peer of another chain (no keep-alive tag) and hangs up. */
+  private dropPeer(peer: PeerId): void {
+    void this.host.peerStore
+      .merge(peer, { tags: { [KEEP_ALIVE]: undefined } })
+      .catch(() => {})
+      .then(() => this.host.hangUp(peer))
+      .catch(() => {})
+  }
+
+  /**
+   * Asks a peer for its status (this node dialled it). A failed exchange (a timeout while either
+   * node is starting, a stream reset) is tried again after 1, 2 and 4 s while the peer is still
+   * connected and unknown, instead of waiting for the next status refresh (30 s): until then this
+   * node would not sync from it.
+   */
+  private async exchangeStatus(peer: PeerId, attempt = 0): Promise<void> {
     try {
       await this.refreshFinalized()
       const [answer] = await this.reqresp.request(peer, Protocol.STATUS, encodeStatus(this.localStatus()))
       if (!answer) throw new CairnError(P2pErrorCode.DECODE, 'empty status', { fault: 'peer' })
       await this.acceptStatus(peer, decodeStatus(answer))
     } catch (err) {
-      this.modules.logger.debug({ peer: peer.toString(), err }, 'status exchange failed')
-      if (err instanceof CairnError && err.fault === 'peer') this.penalize(peer.toString(), 'low', 'bad_status')
+      this.modules.logger.debug({ peer: peer.toString(), err, attempt }, 'status exchange failed')
+      if (err instanceof CairnError && err.fault === 'peer') {
+        this.penalize(peer.toString(), 'low', 'bad_status')
+        return
+      }
+      if (attempt < STATUS_RETRIES && this.started) {
+        const retry = setTimeout(
+          () => {
+            const connected = this.host.getConnections(peer).length > 0
+            if (this.started && connected && !this.peerStates.has(peer.toString())) {
+              void this.exchangeStatus(peer, attempt + 1)
+            }
+          },
+          1000 * 2 ** attempt,
+        )
+        retry.unref()
+      }
     }
   }
 
@@ -375,9 +432,13 @@ export class P2pNetwork {
       maxChunkBytes: 1024,
       handle: async (peer, request) => {
         await this.refreshFinalized()
-        // Answered even when refused, so that the dialler learns why and refuses too.
-        await this.acceptStatus(peerIdFromString(peer), decodeStatus(request))
+        // Answered even when refused, so that the dialler learns why and refuses too; the hang-up
+        // waits for the answer (`served`).
+        await this.acceptStatus(peerIdFromString(peer), decodeStatus(request), true)
         return [encodeStatus(this.localStatus())]
+      },
+      served: (peer) => {
+        if (this.hangUpAfterAnswer.delete(peer)) this.dropPeer(peerIdFromString(peer))
       },
     })
     await this.reqresp.register(Protocol.BLOCKS_BY_RANGE, {

@@ -31,6 +31,8 @@ export interface ProtocolSpec {
   /** Most chunks in a response; larger uncompressed chunks than `maxChunkBytes` are refused. */
   maxChunks: number
   maxChunkBytes: number
+  /** Runs once the response to `peer` is written and its stream closed (or serving failed). */
+  served?: (peer: string) => void
 }
 
 export interface ReqRespModules {
@@ -117,6 +119,8 @@ export class ReqResp {
     } catch (err) {
       this.modules.logger.debug({ peer, protocol, err }, 'serving a request failed')
       stream.abort(err as Error)
+    } finally {
+      spec.served?.(peer)
     }
   }
 
