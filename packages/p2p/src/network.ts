@@ -265,6 +265,7 @@ export class P2pNetwork {
     this.started = false
     clearInterval(this.heartbeat)
     clearTimeout(this.announceTimer)
+    this.fetcher.stop()
     for (const off of this.unsubscribe) off()
     this.saveKnownPeers()
     this.gossip.stop()

@@ -12,6 +12,8 @@ export const MAX_TX_REQUEST = 256
 export const MAX_TX_BYTES = 128 * 1024
 /** Hashes remembered as done (fetched, refused or mismatched), so an announcement of them is not fetched again. */
 const RECENT = 32_768
+/** A failed request is asked again this many more times. */
+const FETCH_RETRIES = 3
 
 export interface TxFetcherModules {
   chain: Chain
@@ -35,11 +37,16 @@ export class TxFetcher {
   private readonly inFlight = new Set<string>()
   private readonly recent = new Set<string>()
   private readonly pending = new Set<Promise<void>>()
+  private stopped = false
 
   constructor(private readonly modules: TxFetcherModules) {}
 
-  /** An announcement from `peer` (the sender on the topic): fetch, in the background, what is unknown. */
-  announced(peer: string, txs: TxAnnouncement[]): void {
+  /**
+   * An announcement from `peer` (the sender on the topic): fetch, in the background, what is
+   * unknown. A request that fails (a timeout, a reset stream) is asked again of the same peer
+   * after 1, 2 and 4 s (`attempt`): the announcer announces once, so nothing else would.
+   */
+  announced(peer: string, txs: TxAnnouncement[], attempt = 0): void {
     const { logger } = this.modules
     const want = new Map<string, TxAnnouncement>()
     for (const t of txs) {
@@ -54,12 +61,17 @@ export class TxFetcher {
     for (let i = 0; i < entries.length; i += MAX_TX_REQUEST) {
       const part = new Map(entries.slice(i, i + MAX_TX_REQUEST))
       for (const key of part.keys()) this.inFlight.add(key)
-      const p: Promise<void> = this.fetch(peer, part).finally(() => {
+      const p: Promise<void> = this.fetch(peer, part, attempt).finally(() => {
         for (const key of part.keys()) this.inFlight.delete(key)
         this.pending.delete(p)
       })
       this.pending.add(p)
     }
+  }
+
+  /** No more fetches or retries (the network is stopping). */
+  stop(): void {
+    this.stopped = true
   }
 
   /** Resolves when no fetch is under way. */
@@ -80,7 +92,7 @@ export class TxFetcher {
     this.recent.add(key)
   }
 
-  private async fetch(peer: string, want: Map<string, TxAnnouncement>): Promise<void> {
+  private async fetch(peer: string, want: Map<string, TxAnnouncement>, attempt: number): Promise<void> {
     const { chain, pool, logger, penalize } = this.modules
     let bodies: Uint8Array[]
     try {
@@ -89,7 +101,17 @@ export class TxFetcher {
         [...want.values()].map((t) => t.hash),
       )
     } catch (err) {
-      logger.debug({ peer, err }, 'pooled transactions request failed')
+      logger.debug({ peer, err, attempt }, 'pooled transactions request failed')
+      if (attempt < FETCH_RETRIES && !this.stopped) {
+        const txs = [...want.values()]
+        const retry = setTimeout(
+          () => {
+            if (!this.stopped) this.announced(peer, txs, attempt + 1)
+          },
+          1000 * 2 ** attempt,
+        )
+        retry.unref()
+      }
       return
     }
     const served = new Set<string>()

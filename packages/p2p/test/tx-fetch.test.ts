@@ -5,7 +5,7 @@ import { MemoryKV } from '@cairn/db'
 import { DEFAULT_TXPOOL_OPTIONS, TxPool } from '@cairn/txpool'
 import { silentLogger } from '@cairn/utils'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ADDRS, KEYS, transfer } from '../../chain/test/helpers.ts'
 import type { TxAnnouncement } from '../src/codec.ts'
 import { MAX_TX_REQUEST, TxFetcher } from '../src/tx-fetch.ts'
@@ -55,6 +55,41 @@ const ann = (tx: TypedTransaction, o: Partial<TxAnnouncement> = {}): TxAnnouncem
 })
 
 describe('eth/68 transaction fetcher', () => {
+  it('asks a failed request again of the announcer (after 1, 2, 4 s), and not after stop', async () => {
+    let failures = 2
+    const byHash = new Map<string, Uint8Array>()
+    const s = await setup((_p, hashes) => {
+      if (failures-- > 0) throw new Error('stream reset')
+      return hashes.map((h) => byHash.get(Buffer.from(h).toString('hex'))).filter((b): b is Uint8Array => !!b)
+    })
+    const [tx] = txs(s.chain, 1) as [TypedTransaction]
+    byHash.set(Buffer.from(tx.hash()).toString('hex'), tx.serialize())
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    try {
+      s.fetcher.announced('a', [ann(tx)])
+      await s.fetcher.settled()
+      expect(s.pool.size).toBe(0)
+      await vi.advanceTimersByTimeAsync(1000)
+      await s.fetcher.settled()
+      expect(s.pool.size).toBe(0)
+      await vi.advanceTimersByTimeAsync(2000)
+      await s.fetcher.settled()
+      expect(s.pool.size).toBe(1)
+      expect(s.requests.map((r) => r.peer)).toEqual(['a', 'a', 'a'])
+      // A stopped fetcher schedules nothing more.
+      failures = 1
+      const [, other] = txs(s.chain, 2) as [TypedTransaction, TypedTransaction]
+      s.fetcher.announced('b', [ann(other)])
+      await s.fetcher.settled()
+      s.fetcher.stop()
+      await vi.advanceTimersByTimeAsync(10_000)
+      await s.fetcher.settled()
+      expect(s.requests.length).toBe(4)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('fetches what it lacks once, in requests of at most 256, and admits matching bodies', async () => {
     const byHash = new Map<string, Uint8Array>()
     const s = await setup((_p, hashes) =>
