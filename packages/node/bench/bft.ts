@@ -19,16 +19,15 @@
 // BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { devGenesis } from '@cairn/chain'
-import { deriveAccounts, ecdsaSign, keccak256, privateKeyToAddress } from '@cairn/crypto'
-import { bytesToHex, hexToBytes, silentLogger } from '@cairn/utils'
+import { deriveAccounts, ecdsaSign, keccak256 } from '@cairn/crypto'
+import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { type Hex, serializeTransaction } from 'viem'
-import { loadConfig } from '../src/config/load.ts'
-import { type StartedNode, startNode } from '../src/node.ts'
+import type { StartedNode } from '../src/node.ts'
+import { startValidator, writeBftSetup } from '../test/bft/validators.ts'
 import { RpcClient } from './rpc-client.ts'
 import { cpuMsOf } from './targets.ts'
 import { DEV_MNEMONIC } from './transfers.ts'
@@ -79,50 +78,16 @@ export interface BftFigure {
 
 const CAIRN_BIN = fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'cairn-bft-bench-'))
-const key = (i: number) => keccak256(new TextEncoder().encode(`cairn-bft-bench-${i}`))
-
-function writeSetup(senders: Hex[]): string {
-  const genesis = devGenesis({
+const writeSetup = (senders: Hex[]) =>
+  writeBftSetup(dir, {
+    seed: 'cairn-bft-bench',
+    validators: VALIDATORS,
     chainId: 4243n,
     accounts: senders,
-    timestamp: BigInt(Math.floor(Date.now() / 1000)),
-  }) as { config: Record<string, unknown>; gasLimit: string }
-  genesis.gasLimit = `0x${settings.gasLimit.toString(16)}`
-  genesis.config.cairn = {
-    bft: {
-      validators: [0, 1, 2, 3].map((i) => ({ address: bytesToHex(privateKeyToAddress(key(i))), power: 1 })),
-      blockTimeMs: settings.blockMs,
-    },
-  }
-  const path = join(dir, 'genesis.json')
-  writeFileSync(path, JSON.stringify(genesis))
-  for (let i = 0; i < VALIDATORS; i++) {
-    mkdirSync(join(dir, `node-${i}`, 'keys'), { recursive: true, mode: 0o700 })
-    writeFileSync(join(dir, `node-${i}`, 'keys', 'validator.key'), `${Buffer.from(key(i)).toString('hex')}\n`, {
-      mode: 0o600,
-    })
-  }
-  return path
-}
-
-async function start(i: number, genesis: string, bootnodes: string[]): Promise<StartedNode> {
-  const config = loadConfig({
-    flags: {
-      engine: 'bft',
-      genesis,
-      datadir: join(dir, `node-${i}`),
-      'keys.validator': true,
-      'http.port': 0,
-      'p2p.enabled': true,
-      'p2p.addr': '127.0.0.1',
-      'p2p.port': 0,
-      'p2p.dht': false,
-      ...(bootnodes.length > 0 ? { 'p2p.bootnodes': bootnodes.join(',') } : {}),
-    },
-    env: {},
+    blockTimeMs: settings.blockMs,
+    gasLimit: BigInt(settings.gasLimit),
   })
-  return startNode(config, { logger: silentLogger })
-}
+const start = (i: number, genesis: string, bootnodes: string[]) => startValidator(dir, i, genesis, bootnodes)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

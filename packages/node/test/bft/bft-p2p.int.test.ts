@@ -3,18 +3,16 @@
 // blocks, a transaction sent to one lands in a block on all, finality follows the commits, and
 // with one validator stopped the other three go on; with two stopped it halts, and resumes
 // when they restart from their datadirs.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { devGenesis } from '@cairn/chain'
 import type { BftEngine } from '@cairn/consensus'
-import { keccak256, privateKeyToAddress } from '@cairn/crypto'
-import { bytesToHex, silentLogger } from '@cairn/utils'
+import { bytesToHex } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
-import { loadConfig } from '../../src/config/load.ts'
-import { type StartedNode, startNode } from '../../src/node.ts'
+import type { StartedNode } from '../../src/node.ts'
 import { rpc } from '../cli/run-cli.ts'
+import { startValidator, writeBftSetup } from './validators.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-bft-'))
 const nodes: (StartedNode | null)[] = []
@@ -23,48 +21,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const key = (i: number) => keccak256(new TextEncoder().encode(`cairn-bft-int-${i}`))
-
-function writeSetup(): string {
-  const genesis = devGenesis({ chainId: 4242n, accounts: ADDRS, timestamp: BigInt(Math.floor(Date.now() / 1000)) }) as {
-    config: Record<string, unknown>
-  }
-  genesis.config.cairn = {
-    bft: {
-      validators: [0, 1, 2, 3].map((i) => ({ address: bytesToHex(privateKeyToAddress(key(i))), power: 1 })),
-      timeouts: { proposeMs: 2000, prevoteMs: 1000, precommitMs: 1000 },
-      blockTimeMs: 1000,
-    },
-  }
-  const path = join(dir, 'genesis.json')
-  writeFileSync(path, JSON.stringify(genesis))
-  for (let i = 0; i < 4; i++) {
-    mkdirSync(join(dir, `node-${i}`, 'keys'), { recursive: true, mode: 0o700 })
-    writeFileSync(join(dir, `node-${i}`, 'keys', 'validator.key'), `${Buffer.from(key(i)).toString('hex')}\n`, {
-      mode: 0o600,
-    })
-  }
-  return path
-}
-
-async function start(i: number, genesis: string, bootnodes: string[]): Promise<StartedNode> {
-  const config = loadConfig({
-    flags: {
-      engine: 'bft',
-      genesis,
-      datadir: join(dir, `node-${i}`),
-      'keys.validator': true,
-      'http.port': 0,
-      'p2p.enabled': true,
-      'p2p.addr': '127.0.0.1',
-      'p2p.port': 0,
-      'p2p.dht': false,
-      ...(bootnodes.length > 0 ? { 'p2p.bootnodes': bootnodes.join(',') } : {}),
-    },
-    env: {},
+const writeSetup = () =>
+  writeBftSetup(dir, {
+    seed: 'cairn-bft-int',
+    validators: 4,
+    chainId: 4242n,
+    accounts: ADDRS,
+    blockTimeMs: 1000,
+    timeouts: { proposeMs: 2000, prevoteMs: 1000, precommitMs: 1000 },
   })
-  return startNode(config, { logger: silentLogger })
-}
+const start = (i: number, genesis: string, bootnodes: string[]) => startValidator(dir, i, genesis, bootnodes)
 
 async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const until = Date.now() + ms
