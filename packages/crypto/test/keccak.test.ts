@@ -1,6 +1,6 @@
 import { bytesToHex } from '@cairn/utils'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   CryptoErrorCode,
   cryptoBackends,
@@ -22,12 +22,16 @@ const KECCAK_VECTORS: [string, string][] = [
 
 describe('keccak256', () => {
   // Order matters in this describe: the module starts on JS and switches to WASM after initCrypto().
+  // Unit files share their worker's modules (vitest.config.ts: isolate false), and another file may
+  // have run initCrypto() already: the start is checked on a fresh instance of the module.
   it('starts on the JS backend, and wasmKeccak256 refuses to run before init', async () => {
-    expect(keccakBackend()).toBe('js')
-    expect(() => wasmKeccak256(new Uint8Array())).toThrowError(
+    vi.resetModules()
+    const fresh = await import('../src/index.ts')
+    expect(fresh.keccakBackend()).toBe('js')
+    expect(() => fresh.wasmKeccak256(new Uint8Array())).toThrowError(
       expect.objectContaining({ code: CryptoErrorCode.BACKEND_UNAVAILABLE, fault: 'internal' }),
     )
-    for (const [input, expected] of KECCAK_VECTORS) expect(bytesToHex(keccak256(utf8(input)))).toBe(expected)
+    for (const [input, expected] of KECCAK_VECTORS) expect(bytesToHex(fresh.keccak256(utf8(input)))).toBe(expected)
   })
 
   it('switches to WASM after initCrypto() (idempotent, concurrent-safe)', async () => {
