@@ -67,6 +67,7 @@ describe('the arbitrage service on a Cairn dev chain', () => {
         base: W,
         factories: [f1, f2].map((address) => ({ address, fee: { num: 997n, den: 1000n } })),
         maxHops: 3,
+        searchThreads: 1, // the search pool starts and stops with the service
         pollMs: 3_600_000, // the test ticks by hand
         http: null,
         auth: {

@@ -1,11 +1,17 @@
 // Search and sizing time per block: N pools (one per token against the base, the rest between
 // random tokens), M of them changing per block; cycles of up to H hops through the base.
-//   node --import tsx packages/arbitrage/bench/search.ts [pools=10000] [changed=1000] [hops=4] [blocks=20] [spread‰=5]
+//   node --import tsx packages/arbitrage/bench/search.ts [pools=10000] [changed=1000] [hops=4] [blocks=20] [spread‰=5] [threads=0]
+// threads > 0: the exact sizing is spread over that many worker threads (SizingPool) besides the main thread.
+
+import { silentLogger } from '@cairn/utils'
 import { type Address, TokenGraph } from '../src/graph/token-graph.ts'
 import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
 import { findOpportunities } from '../src/strategy/search.ts'
+import { SizingPool } from '../src/strategy/sizing-pool.ts'
 
-const [pools = 10_000, changedPerBlock = 1_000, hops = 4, blocks = 20, spread = 5] = process.argv.slice(2).map(Number)
+const [pools = 10_000, changedPerBlock = 1_000, hops = 4, blocks = 20, spread = 5, threads = 0] = process.argv
+  .slice(2)
+  .map(Number)
 const tokens = Math.max(10, Math.floor(pools / 5))
 let seed = 42
 const rand = () => {
@@ -35,8 +41,11 @@ for (let i = 0; i < pools; i++) {
   })
 }
 const built = performance.now() - t0
+const sizing = threads > 0 ? new SizingPool({ threads }, { graph: g, logger: silentLogger }) : null
 const gas = { gasUnits: (h: number) => 40_000n + 75_000n * BigInt(h), gasPrice: 10n ** 9n }
 const times: number[] = []
+// CPU time as well (the process's, workers included): on a shared machine wall time includes waiting for a core
+const cpuTimes: number[] = []
 let found = 0
 for (let k = 0; k < blocks; k++) {
   const changed: Address[] = []
@@ -49,15 +58,20 @@ for (let k = 0; k < blocks; k++) {
     changed.push(a)
   }
   const s = performance.now()
-  found += findOpportunities(g, { gas }, changed).length
+  const c = process.cpuUsage()
+  found += (sizing ? await sizing.find({ gas }, changed) : findOpportunities(g, { gas }, changed)).length
+  const used = process.cpuUsage(c)
   times.push(performance.now() - s)
+  cpuTimes.push((used.user + used.system) / 1000)
 }
-times.sort((x, y) => x - y)
-const q = (f: number) => times[Math.min(times.length - 1, Math.floor(f * times.length))]!.toFixed(1)
+const quantile = (xs: number[], f: number) =>
+  [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(f * xs.length))]!.toFixed(1)
+const q = (f: number) => quantile(times, f)
 console.log(
   JSON.stringify({
     pools,
     tokens,
+    threads,
     hops,
     cycles: g.cycleCount,
     indexBuildMs: Math.round(built),
@@ -65,6 +79,9 @@ console.log(
     blocks,
     searchMsP50: q(0.5),
     searchMsP99: q(0.99),
+    searchCpuMsP50: quantile(cpuTimes, 0.5),
+    searchCpuMsP99: quantile(cpuTimes, 0.99),
     opportunitiesPerBlock: Math.round(found / blocks),
   }),
 )
+await sizing?.close()

@@ -9,6 +9,7 @@ import type { TokenGraph } from './graph/token-graph.ts'
 import type { ArbMetrics } from './metrics.ts'
 import type { BlockUpdate, PoolTracker } from './pools/tracker.ts'
 import { defaultGasUnits, findOpportunities, type Opportunity, selectDisjoint } from './strategy/search.ts'
+import type { SizingPool } from './strategy/sizing-pool.ts'
 
 export interface RiskLimits {
   /** Least net profit (after gas), in base units, for a trade to be sent. */
@@ -52,6 +53,8 @@ export interface ArbEngineModules {
   risk?: RiskHooks | null
   /** Gives each trade its nonce (one owner per signing account); the wallet's own when absent. */
   nonces?: NonceSource | null
+  /** Worker threads for the exact sizing (over `graph`); on this thread when absent. */
+  sizing?: SizingPool | null
 }
 
 /** What the engine asks and tells the risk state around it (see risk/guard.ts). */
@@ -183,15 +186,15 @@ export class ArbEngine {
     const quote = await this.quote()
     const toBase = this.opts.weiToBase ?? ((w: bigint) => w)
     const searchStart = this.now()
-    const found = findOpportunities(
-      this.modules.graph,
-      {
-        gas: { gasUnits: this.gasUnits, gasPrice: quote.maxFeePerGas, weiToBase: toBase },
-        minProfit: limits.minProfit,
-        ...(limits.maxIn !== undefined ? { maxIn: limits.maxIn } : {}),
-      },
-      changed,
-    )
+    const searchOpts = {
+      gas: { gasUnits: this.gasUnits, gasPrice: quote.maxFeePerGas, weiToBase: toBase },
+      minProfit: limits.minProfit,
+      ...(limits.maxIn !== undefined ? { maxIn: limits.maxIn } : {}),
+    }
+    const sizing = this.modules.sizing
+    const found = sizing
+      ? await sizing.find(searchOpts, changed)
+      : findOpportunities(this.modules.graph, searchOpts, changed)
     if (m) {
       m.searchSeconds.observe((this.now() - searchStart) / 1000)
       m.opportunities.inc({ stage: 'found' }, found.length)

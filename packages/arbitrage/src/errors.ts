@@ -30,6 +30,8 @@ export const ArbErrorCode = {
   OVERLOADED: 'ARB_OVERLOADED',
   /** A caller (principal or IP) spent its API rate limit (429 with Retry-After). */
   RATE_LIMITED: 'ARB_RATE_LIMITED',
+  /** A search worker thread failed or exited: its share of a batch is sized on the main thread. */
+  SEARCH_WORKER_FAILED: 'ARB_SEARCH_WORKER_FAILED',
 } as const
 export type ArbErrorCode = (typeof ArbErrorCode)[keyof typeof ArbErrorCode]
 

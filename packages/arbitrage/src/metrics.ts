@@ -29,6 +29,8 @@ export interface ArbMetrics {
   wsConnected: Gauge
   /** Times the WebSocket subscription went down. */
   wsDisconnects: Counter
+  /** Search worker threads that failed or exited (their share was sized on the main thread). */
+  searchWorkerFailures: Counter
 }
 
 /** Registers the arbitrage metrics on `registry` (service-kit's registry in the service). */
@@ -101,6 +103,11 @@ export function createArbMetrics(registry: Registry): ArbMetrics {
     wsDisconnects: new Counter({
       name: 'cairn_arb_ws_disconnects_total',
       help: 'Times the WebSocket subscription went down (polling took over until it came back)',
+      registers,
+    }),
+    searchWorkerFailures: new Counter({
+      name: 'cairn_arb_search_worker_failures_total',
+      help: 'Search worker threads that failed or exited (their share of the batch was sized on the main thread; the worker is started again)',
       registers,
     }),
   }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import {
   foldPath,
   type Hop,
+  isProfitable,
   leastInputForOutput,
   optimalInput,
   simulatePath,
@@ -172,6 +173,43 @@ describe('closed-form optimal input', () => {
       { numRuns: 300 },
     )
     expect(checked).toBeGreaterThan(30)
+  })
+
+  it('skips the least-input candidate only where it cannot win (differential against always trying it)', () => {
+    // The sizing before the shortcut: floor, floor + 1 and the least input that brings out a unit,
+    // each capped at maxIn, the best kept.
+    const reference = (hops: Hop[], maxIn?: bigint) => {
+      const floor = optimalInput(foldPath(hops))
+      const candidates = [floor, floor + 1n]
+      const least = leastInputForOutput(hops)
+      if (least !== undefined && least > floor + 1n) candidates.push(least)
+      let best = { amountIn: 0n, profit: 0n }
+      let any = false
+      for (let x of candidates) {
+        if (maxIn !== undefined && x > maxIn) x = maxIn
+        if (x <= 0n) continue
+        const profit = simulatePath(hops, x).amountOut - x
+        if (!any || profit > best.profit) best = { amountIn: x, profit }
+        any = true
+      }
+      return best
+    }
+    // small reserves and wide price gaps, where the floors matter (one unit worth many of the next)
+    const tiny = fc.bigInt({ min: 1n, max: 10n ** 6n })
+    const anyReserve = fc.oneof(tiny, reserve)
+    const rawHop = fc.record({ reserveIn: anyReserve, reserveOut: anyReserve, fee })
+    fc.assert(
+      fc.property(
+        fc.array(rawHop, { minLength: 2, maxLength: 4 }),
+        fc.option(fc.bigInt({ min: 1n, max: 10n ** 9n }), { nil: undefined }),
+        (hops, maxIn) => {
+          fc.pre(isProfitable(foldPath(hops)))
+          const got = sizeCycle(hops, maxIn)
+          expect({ amountIn: got.amountIn, profit: got.profit }).toEqual(reference(hops, maxIn))
+        },
+      ),
+      { numRuns: 2000 },
+    )
   })
 
   it('is 0n for an unprofitable cycle, and capped by maxIn', () => {

@@ -22,3 +22,4 @@ export {
 } from './hex.ts'
 export type { LogFn, Logger } from './logger.ts'
 export { silentLogger } from './logger.ts'
+export { startWorker } from './worker.ts'

@@ -2,7 +2,7 @@
 // service takes plain options.
 
 import { readFileSync } from 'node:fs'
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { checkHmacSecret, closeLogs, createLogger, readApiKeysFile } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
@@ -63,6 +63,7 @@ interface StartFlags {
   base: string
   factory: string[]
   maxHops: string
+  searchThreads: string
   pollMs: string
   killFile?: string
   jwtSecretFile?: string
@@ -127,6 +128,25 @@ export function apiSecurityFlags(o: {
   }
 }
 
+/** The default of `--search-threads`: one per core but the main thread's, at most 4. */
+export function defaultSearchThreads(): number {
+  return Math.max(0, Math.min(4, availableParallelism() - 1))
+}
+
+/** `--max-hops` / `--search-threads`, validated. */
+export function searchFlags(o: { maxHops: string; searchThreads: string }): { maxHops: number; searchThreads: number } {
+  const whole = (min: number, max: number, error: string) =>
+    z.number({ error }).int({ error }).min(min, { error }).max(max, { error })
+  const r = z
+    .object({
+      maxHops: whole(2, 4, `--max-hops must be a whole number from 2 to 4 (gas grows per hop), got ${o.maxHops}`),
+      searchThreads: whole(0, 64, `--search-threads must be a whole number from 0 to 64, got ${o.searchThreads}`),
+    })
+    .safeParse({ maxHops: Number(o.maxHops), searchThreads: Number(o.searchThreads) })
+  if (!r.success) throw bad(r.error.issues.map((i) => i.message).join('; '))
+  return r.data
+}
+
 /** `--otlp-endpoint` / `--trace-sample-ratio`, validated; null without an endpoint. */
 export function tracingFlags(o: {
   otlpEndpoint?: string
@@ -169,7 +189,12 @@ export function registerArb(program: Command): void {
       (v, prev: string[]) => [...prev, v],
       [],
     )
-    .option('--max-hops <n>', 'longest cycle, in pools', '3')
+    .option('--max-hops <n>', 'longest cycle, in pools (2-4)', '3')
+    .option(
+      '--search-threads <n>',
+      "worker threads for the search's exact sizing (0: on the main thread)",
+      String(defaultSearchThreads()),
+    )
     .option('--poll-ms <ms>', 'poll interval', '1000')
     .option('--kill-file <file>', 'trading stops while this file exists')
     .option('--jwt-secret-file <file>', 'HS256 secret (≥ 32 bytes) for bearer tokens')
@@ -211,6 +236,7 @@ export function registerArb(program: Command): void {
       const jwtSecret = o.jwtSecretFile ? readSecret(o.jwtSecretFile) : null
       checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
       const security = parseApiSecurity(apiSecurityFlags(o))
+      const search = searchFlags(o)
       const svc = await startArbService(
         {
           rpc: o.rpc,
@@ -221,7 +247,8 @@ export function registerArb(program: Command): void {
           executor: o.executor as Address,
           base: o.base as Address,
           factories: o.factory.map(parseFactory),
-          maxHops: Number(o.maxHops),
+          maxHops: search.maxHops,
+          searchThreads: search.searchThreads,
           pollMs: Number(o.pollMs),
           http: { host: o['http.addr'], port: Number(o['http.port']) },
           auth: {

@@ -4,6 +4,8 @@
 // adding a pool finds exactly the cycles that contain it (all of whose other pools exist already).
 import type { Hop } from '../math/path.ts'
 import type { PoolFee } from '../math/v2.ts'
+import { CycleIndex, type QuickLook } from './cycle-index.ts'
+import type { PoolReserves, PoolUpdate } from './pool-reserves.ts'
 
 export type Address = `0x${string}`
 
@@ -47,8 +49,8 @@ export class TokenGraph {
   private readonly maxCycles: number
   private readonly pools = new Map<Address, PoolInfo>()
   private readonly byToken = new Map<Address, Set<Address>>()
-  private readonly cycles = new Map<string, Cycle>()
-  private readonly cyclesByPool = new Map<Address, Set<string>>()
+  /** The cycles, in typed arrays with the pools' reserves as doubles (the search's first look). */
+  private readonly index = new CycleIndex()
   /** Hops from each token to base (BFS); absent = unreachable. Kept exact on add, rebuilt on remove. */
   private dist = new Map<Address, number>()
   private distDirty = false
@@ -67,7 +69,7 @@ export class TokenGraph {
   }
 
   get cycleCount(): number {
-    return this.cycles.size
+    return this.index.size
   }
 
   pool(address: Address): PoolInfo | undefined {
@@ -88,6 +90,7 @@ export class TokenGraph {
     }
     if (this.pools.has(p.address) || p.token0 === p.token1) return 0
     this.pools.set(p.address, p)
+    this.index.setPool(this.index.poolId(p.address), p.reserve0, p.reserve1, p.fee.num, p.fee.den)
     for (const t of [p.token0, p.token1]) addTo(this.byToken, t, p.address)
     this.relax(p.token0, p.token1)
     let found = 0
@@ -96,13 +99,15 @@ export class TokenGraph {
       [p.token1, p.token0],
     ] as const) {
       for (const c of this.cyclesThroughEdge(p.address, u, v)) {
-        if (this.maxCycles > 0 && this.cycles.size >= this.maxCycles) {
+        if (this.maxCycles > 0 && this.index.size >= this.maxCycles) {
           this.dropped++
           continue
         }
-        if (this.cycles.has(c.key)) continue
-        this.cycles.set(c.key, c)
-        for (const q of c.pools) addTo(this.cyclesByPool, q, c.key)
+        if (this.index.has(c.key)) continue
+        const edges = c.pools.map(
+          (q, i) => this.index.poolId(q) * 2 + (c.tokens[i] === this.pools.get(q)!.token0 ? 0 : 1),
+        )
+        this.index.add(c, edges)
         found++
       }
     }
@@ -114,13 +119,7 @@ export class TokenGraph {
     const a = lower(address)
     const p = this.pools.get(a)
     if (!p) return
-    for (const key of this.cyclesByPool.get(a) ?? []) {
-      const c = this.cycles.get(key)
-      if (!c) continue
-      this.cycles.delete(key)
-      for (const q of c.pools) if (q !== a) this.cyclesByPool.get(q)?.delete(key)
-    }
-    this.cyclesByPool.delete(a)
+    this.index.removePool(a)
     this.pools.delete(a)
     for (const t of [p.token0, p.token1]) this.byToken.get(t)?.delete(a)
     this.distDirty = true
@@ -128,25 +127,73 @@ export class TokenGraph {
 
   /** Sets a pool's reserves (from a Sync log or getReserves). False for an unknown pool. */
   setReserves(address: Address, reserve0: bigint, reserve1: bigint): boolean {
-    const p = this.pools.get(lower(address))
+    const a = lower(address)
+    const p = this.pools.get(a)
     if (!p) return false
     p.reserve0 = reserve0
     p.reserve1 = reserve1
+    this.index.setReserves(this.index.poolId(a), reserve0, reserve1)
     return true
   }
 
   /** The cycles through any of `changed` (each once). */
   cyclesThrough(changed: Iterable<Address>): Cycle[] {
-    const keys = new Set<string>()
-    for (const a of changed) for (const k of this.cyclesByPool.get(lower(a)) ?? []) keys.add(k)
-    const out: Cycle[] = []
-    for (const k of keys) out.push(this.cycles.get(k)!)
-    return out
+    return this.cycleIdsThrough(changed).map((id) => this.index.cycle(id))
   }
 
   /** Every indexed cycle. */
-  allCycles(): IterableIterator<Cycle> {
-    return this.cycles.values()
+  *allCycles(): IterableIterator<Cycle> {
+    for (const id of this.index.all()) yield this.index.cycle(id)
+  }
+
+  // -- the search's view: cycles by id ----------------------------------------------------------
+
+  /** The ids of the cycles through any of `changed` (each once), for {@link quickLook} and {@link cycleById}. */
+  cycleIdsThrough(changed: Iterable<Address>): number[] {
+    const lowered: string[] = []
+    for (const a of changed) lowered.push(lower(a))
+    return this.index.through(lowered)
+  }
+
+  /** The ids of every indexed cycle. */
+  allCycleIds(): number[] {
+    return this.index.all()
+  }
+
+  cycleById(id: number): Cycle {
+    return this.index.cycle(id)
+  }
+
+  /** The number of pools in cycle `id`. */
+  cycleLength(id: number): number {
+    return this.index.hops(id)
+  }
+
+  /** The float first look of cycle `id` at the current reserves (see `quickSize` in math/path.ts). */
+  quickLook(id: number, out: QuickLook = { amountIn: 0, profit: 0 }): QuickLook {
+    return this.index.quick(id, out)
+  }
+
+  /** Appends cycle `id`'s directed edges (pool id × 2, plus 1 for token1 → token0) to `out`. */
+  pushCycleEdges(id: number, out: number[]): void {
+    this.index.pushEdges(id, out)
+  }
+
+  /** Every pool's exact reserves and fee by pool id (what the exact sizing reads). */
+  get reserves(): PoolReserves {
+    return this.index.reserves
+  }
+
+  /** The pools whose state was set since the last call, for a copy of {@link reserves}. */
+  drainPoolUpdates(): PoolUpdate[] {
+    return this.index.drainChanged().map((id) => this.index.reserves.update(id))
+  }
+
+  /** Every pool's state, for a new copy of {@link reserves}. */
+  allPoolUpdates(): PoolUpdate[] {
+    const out: PoolUpdate[] = []
+    for (let id = 0; id < this.index.poolIdCount(); id++) out.push(this.index.reserves.update(id))
+    return out
   }
 
   /** The hops of a cycle at the pools' current reserves. */

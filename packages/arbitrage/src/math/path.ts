@@ -100,17 +100,24 @@ export function sizeCycle(hops: readonly Hop[], maxIn?: bigint): Sizing {
   const v = foldPath(hops)
   if (!isProfitable(v)) return { amountIn: 0n, amountOut: 0n, profit: 0n, hopOuts: [] }
   const floor = optimalInput(v)
-  const candidates = [floor, floor + 1n]
-  // where the continuous optimum is below what the floors let through at all (one unit of a token
-  // worth a great many of the next), the least input that brings out one unit is the best start
-  const least = leastInputForOutput(hops)
-  if (least !== undefined && least > floor + 1n) candidates.push(least)
   let best: Sizing | undefined
-  for (let x of candidates) {
-    if (maxIn !== undefined && x > maxIn) x = maxIn
-    if (x <= 0n) continue
+  /** Simulates `input` (capped at maxIn) and keeps it if best; returns its output. */
+  const consider = (input: bigint): bigint => {
+    const x = maxIn !== undefined && input > maxIn ? maxIn : input
+    if (x <= 0n) return 0n
     const { amountOut, hopOuts } = simulatePath(hops, x)
     if (!best || amountOut - x > best.profit) best = { amountIn: x, amountOut, profit: amountOut - x, hopOuts }
+    return amountOut
+  }
+  consider(floor)
+  const outAbove = consider(floor + 1n)
+  // where the continuous optimum is below what the floors let through at all (one unit of a token
+  // worth a great many of the next), the least input that brings out one unit is the best start.
+  // Outputs grow with the input, so that least input exceeds floor + 1 exactly when floor + 1
+  // brings out nothing (and under a cap below floor + 1 every candidate is the cap anyway).
+  if (outAbove === 0n && (maxIn === undefined || floor + 1n <= maxIn)) {
+    const least = leastInputForOutput(hops)
+    if (least !== undefined && least > floor + 1n) consider(least)
   }
   return best ?? { amountIn: 0n, amountOut: 0n, profit: 0n, hopOuts: [] }
 }

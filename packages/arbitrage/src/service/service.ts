@@ -32,6 +32,7 @@ import { RiskGuard } from '../risk/guard.ts'
 import { ConfigStore } from '../store/config-store.ts'
 import { migrateArb } from '../store/migrations.ts'
 import { ArbStore } from '../store/store.ts'
+import { SizingPool } from '../strategy/sizing-pool.ts'
 import { type ArbApiOptions, createArbApi, DEFAULT_EDGE } from './app.ts'
 import type { AuthOptions } from './auth.ts'
 import { EventHub } from './events.ts'
@@ -53,6 +54,8 @@ export interface ArbServiceOptions {
   base: Address
   factories: FactoryConfig[]
   maxHops: number
+  /** Worker threads for the search's exact sizing (0 or absent: on the main thread). */
+  searchThreads?: number
   pollMs: number
   http: { host: string; port: number } | null
   auth: AuthOptions
@@ -161,6 +164,14 @@ export async function startArbService(
     const wallet = createWalletClient({ account, chain, transport })
     const guard = new RiskGuard({ killFile: opts.killFile ?? null })
     const graph = new TokenGraph({ base: opts.base, maxHops: opts.maxHops })
+    const sizing =
+      (opts.searchThreads ?? 0) > 0
+        ? new SizingPool(
+            { threads: opts.searchThreads ?? 0 },
+            { graph, logger: logger.child({ module: 'search' }), metrics },
+          )
+        : null
+    if (sizing) shutdown.add('search workers', () => sizing.close())
     const tracker = new PoolTracker(
       { factories: opts.factories },
       { client: pub, graph, logger: logger.child({ module: 'tracker' }) },
@@ -190,6 +201,7 @@ export async function startArbService(
         risk: guard,
         nonces,
         metrics,
+        sizing,
       },
     )
     let queue: OpportunityQueue

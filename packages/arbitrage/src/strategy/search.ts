@@ -2,7 +2,8 @@
 // price its gas, keep those that clear the minimum profit, best first, and pick a set that shares
 // no pool (two trades through one pool would spoil each other's sizing).
 import type { Cycle, TokenGraph } from '../graph/token-graph.ts'
-import { quickSize, sizeCycle } from '../math/path.ts'
+import { sizeCycle } from '../math/path.ts'
+import { type SizedBatch, type SizingBatch, sizeBatch } from './sizing-batch.ts'
 
 /** A sized, priced cycle. Amounts are in the base token's smallest unit. */
 export interface Opportunity {
@@ -59,27 +60,97 @@ export function evaluateCycle(graph: TokenGraph, cycle: Cycle, opts: SearchOptio
 
 /**
  * The opportunities among the cycles through `changed` (every cycle when `changed` is absent),
- * net profit ≥ minProfit, best first.
+ * net profit ≥ minProfit, best first. On this thread; `SizingPool.find` spreads the exact sizing
+ * over worker threads and gives the same answer.
  */
 export function findOpportunities(
   graph: TokenGraph,
   opts: SearchOptions,
   changed?: Iterable<`0x${string}`>,
 ): Opportunity[] {
+  const c = findCandidates(graph, opts, changed)
+  const batch = sizingBatch(graph, c.ids, c.gasCost, opts)
+  return opportunitiesOf(graph, c.ids, c.gasCost, [sizeBatch(graph.reserves, batch)], [c.ids.length])
+}
+
+/** The cycles worth sizing exactly, and the gas cost of a cycle by hop count. */
+export interface Candidates {
+  ids: number[]
+  gasCost: bigint[]
+}
+
+/**
+ * The cycles through `changed` (all when absent) whose floating-point look (typed arrays, no
+ * allocation) might clear the bar of minimum profit plus gas: most cycles cannot pay their gas,
+ * and the exact sizing decides the rest. The uncapped float optimum bounds any capped profit from
+ * above; 1e-9 of the amounts (and two units) is slack for float error.
+ */
+export function findCandidates(graph: TokenGraph, opts: SearchOptions, changed?: Iterable<`0x${string}`>): Candidates {
   const minProfit = opts.minProfit ?? 1n
-  const cycles = changed ? graph.cyclesThrough(changed) : [...graph.allCycles()]
-  const out: Opportunity[] = []
   const toBase = opts.gas.weiToBase ?? ((w: bigint) => w)
-  for (const c of cycles) {
-    // a floating-point look first: most cycles cannot pay their gas; the exact sizing decides the rest
-    const q = quickSize(graph.hops(c))
-    const bar = Number(minProfit + toBase(opts.gas.gasUnits(c.pools.length) * opts.gas.gasPrice))
-    // the uncapped float optimum bounds any capped profit from above; 1e-9 of the amounts (and two
-    // units) is slack for float error — the exact sizing is what counts
-    if (q.profit + 1e-9 * (q.amountIn + Math.abs(q.profit)) + 2 < bar) continue
-    const o = evaluateCycle(graph, c, opts)
-    if (o.amountIn > 0n && o.netProfit >= minProfit) out.push(o)
+  const gasCost: bigint[] = []
+  const bars: number[] = []
+  for (let h = 0; h <= graph.maxHops; h++) {
+    gasCost.push(toBase(opts.gas.gasUnits(h) * opts.gas.gasPrice))
+    bars.push(Number(minProfit + gasCost[h]!))
   }
+  const look = { amountIn: 0, profit: 0 }
+  const ids: number[] = []
+  for (const id of changed ? graph.cycleIdsThrough(changed) : graph.allCycleIds()) {
+    const q = graph.quickLook(id, look)
+    if (q.profit + 1e-9 * (q.amountIn + Math.abs(q.profit)) + 2 >= bars[graph.cycleLength(id)]!) ids.push(id)
+  }
+  return { ids, gasCost }
+}
+
+/** The exact sizing batch of the cycles `ids`. */
+export function sizingBatch(
+  graph: TokenGraph,
+  ids: readonly number[],
+  gasCost: bigint[],
+  opts: SearchOptions,
+): SizingBatch {
+  const edges: number[] = []
+  for (const id of ids) {
+    edges.push(graph.cycleLength(id))
+    graph.pushCycleEdges(id, edges)
+  }
+  return {
+    edges: Int32Array.from(edges),
+    gasCost,
+    minProfit: opts.minProfit ?? 1n,
+    ...(opts.maxIn !== undefined ? { maxIn: opts.maxIn } : {}),
+  }
+}
+
+/**
+ * The opportunities of sized batches: `sized[j]` sized the `sizes[j]` cycles of `ids` that follow
+ * the previous batches' (batch order is `ids` order). Best first; ties keep `ids` order.
+ */
+export function opportunitiesOf(
+  graph: TokenGraph,
+  ids: readonly number[],
+  gasCost: readonly bigint[],
+  sized: readonly SizedBatch[],
+  sizes: readonly number[],
+): Opportunity[] {
+  const out: Opportunity[] = []
+  let offset = 0
+  sized.forEach((b, j) => {
+    let v = 0
+    for (const k of b.accepted) {
+      const cycle = graph.cycleById(ids[offset + k]!)
+      const hops = cycle.pools.length
+      const amountIn = b.values[v]!
+      const amountOut = b.values[v + 1]!
+      const hopOuts = b.values.slice(v + 2, v + 2 + hops)
+      v += 2 + hops
+      const grossProfit = amountOut - amountIn
+      const cost = gasCost[hops]!
+      out.push({ cycle, amountIn, amountOut, grossProfit, gasCost: cost, netProfit: grossProfit - cost, hopOuts })
+    }
+    offset += sizes[j]!
+  })
   out.sort((x, y) => (y.netProfit > x.netProfit ? 1 : y.netProfit < x.netProfit ? -1 : 0))
   return out
 }

@@ -1,9 +1,6 @@
-import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
-import { CairnError } from '@cairn/utils'
+import type { Worker } from 'node:worker_threads'
+import { CairnError, startWorker } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
 import type { BuildJob } from './job.ts'
 
@@ -12,18 +9,9 @@ export function defaultWorkers(): number {
   return Math.min(8, availableParallelism())
 }
 
-/**
- * The worker's entry. Sources run as TypeScript through tsx (no build step), so a worker first
- * registers tsx's loader itself: hooks registered by the parent (`--import tsx`, or
- * `register()` in bin/cairn.js) do not reach worker threads in every setup (vitest forks).
- */
+/** The worker's entry (TypeScript through tsx, or the built JavaScript). */
 function spawn(): Worker {
-  const entry = new URL(`./worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry)
-  const req = createRequire(import.meta.url)
-  const tsx = pathToFileURL(join(dirname(req.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}) })`
-  return new Worker(boot, { eval: true })
+  return startWorker(new URL(`./worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
 }
 
 /** Worker threads started ahead of a build (their start-up overlaps reading and placing). */
