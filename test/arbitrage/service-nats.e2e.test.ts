@@ -1,17 +1,16 @@
-// Scale-out end to end: on a Cairn dev chain, one strategy service and two executor services (each
-// with its own signing account and ArbExecutor) share a PostgreSQL database and a NATS JetStream
-// work queue. A mispricing is traded exactly once; the same opportunity delivered again under
-// another message id is recognised by its claim and not executed; a third executor with an account
-// already owned refuses to start. Skipped with a message without PostgreSQL or NATS.
+// Scale-out end to end: on a Cairn dev chain, one strategy service (in this process, ticked by hand)
+// and two executor processes (`cairn arb start --role executor`, each with its own signing account
+// and ArbExecutor) share a PostgreSQL database and a NATS JetStream work queue. A mispricing is
+// traded exactly once; the same opportunity delivered again under another message id is recognised
+// by its claim and not executed; a third executor process with an account already owned exits with
+// the reason. Skipped with a message without PostgreSQL or NATS.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger } from '@cairn/service-kit'
 import { openPostgres } from '@cairn/service-kit/sql'
-import { isCairnError } from '@cairn/utils'
 import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ArbErrorCode } from '../../packages/arbitrage/src/errors.ts'
 import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { encodeQueued } from '../../packages/arbitrage/src/queue/message.ts'
 import {
@@ -20,6 +19,8 @@ import {
   startArbService,
 } from '../../packages/arbitrage/src/service/service.ts'
 import { PG_URL, postgresReachable } from '../../packages/arbitrage/test/store-backends.ts'
+import { type RunningNode, runCli, startCli } from '../../packages/node/test/cli/run-cli.ts'
+import { metric } from '../p2p/cluster.ts'
 import {
   addLiquidity,
   createPair,
@@ -72,6 +73,8 @@ describe('scale-out: a strategy and two executors over NATS and PostgreSQL', () 
   const dir = mkdtempSync(join(tmpdir(), 'arb-nats-'))
   const services: ArbService[] = []
   let base: Omit<ArbServiceOptions, 'key' | 'executor' | 'runner'>
+  let factories: Address[] = []
+  const processes: RunningNode[] = []
   let execs: Address[] = []
   let W: Address
   let BW: Address
@@ -81,6 +84,7 @@ describe('scale-out: a strategy and two executors over NATS and PostgreSQL', () 
     if (!up) return
     c = await startCairn()
     const [f1, f2] = [await deployFactory(c), await deployFactory(c)]
+    factories = [f1, f2]
     W = await deployToken(c, 10n ** 12n * E18)
     const A = await deployToken(c, 10n ** 12n * E18)
     const B = await deployToken(c, 10n ** 12n * E18)
@@ -116,6 +120,7 @@ describe('scale-out: a strategy and two executors over NATS and PostgreSQL', () 
   }, 180_000)
 
   afterAll(async () => {
+    await Promise.all(processes.map((p) => p.stop().catch(() => null)))
     for (const s of services.reverse()) await s.close().catch(() => {})
     if (up) {
       const nc = await connect({ servers: NATS })
@@ -129,30 +134,51 @@ describe('scale-out: a strategy and two executors over NATS and PostgreSQL', () 
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('trades a mispricing exactly once across two executors, and refuses a second owner of an account', async (ctx) => {
+  /** The flags of `cairn arb start` for this test's chain, database and queue. */
+  const flags = (key: number, executor: Address, id: string): string[] => [
+    ...['--rpc', c.url, '--database-url', base.databaseUrl!, '--key-file', join(dir, `key${key}`)],
+    ...['--executor', executor, '--base', W, '--max-hops', '3', '--poll-ms', '200', '--search-threads', '0'],
+    ...factories.flatMap((f) => ['--factory', `${f}:30`]),
+    ...['--queue', 'nats', '--nats-url', NATS, '--nats-stream', STREAM, '--nats-subject', SUBJECT],
+    ...['--role', 'executor', '--executor-id', id, '--http.port', '0', '--log-level', 'info'],
+  ]
+  const LISTENING = /"address":"(http:\/\/[^"]+)"[^\n]*"msg":"arbitrage service listening"/
+  const sum = async (name: string, labels: Record<string, string> = {}) =>
+    (await Promise.all(processes.map((p) => metric(p.url, name, labels)))).reduce((a, b) => a + b, 0)
+
+  it('trades a mispricing exactly once across two executor processes, and refuses a second owner of an account', async (ctx) => {
     if (!up) return ctx.skip()
-    const start = (key: number, executor: Address, role: 'strategy' | 'executor', id: string) =>
-      startArbService(
-        { ...base, key: { keyFile: join(dir, `key${key}`) }, executor, runner: { role, executorId: id } },
-        { logger },
-      )
-    const strategy = await start(2, execs[0]!, 'strategy', 'strategy')
+    const strategy = await startArbService(
+      {
+        ...base,
+        key: { keyFile: join(dir, 'key2') },
+        executor: execs[0]!,
+        runner: { role: 'strategy', executorId: 'strategy' },
+      },
+      { logger },
+    )
     services.push(strategy)
-    const x0 = await start(0, execs[0]!, 'executor', 'x0')
-    services.push(x0)
-    const x1 = await start(1, execs[1]!, 'executor', 'x1')
-    services.push(x1)
-    const err = await start(0, execs[0]!, 'executor', 'x0-twin').catch((e) => e)
-    expect(isCairnError(err, ArbErrorCode.CONFIG)).toBe(true)
-    expect(err.message).toMatch(/another executor holds the nonces/)
+    for (const [i, id] of ['x0', 'x1'].entries()) {
+      processes.push(
+        await startCli(flags(i, execs[i]!, id), { command: ['arb', 'start'], ready: LISTENING, timeoutMs: 120_000 }),
+      )
+    }
+    // a third process with x0's account: refused, with the reason, before it serves anything
+    const twin = await runCli(['arb', 'start', ...flags(0, execs[0]!, 'x0-twin')], { timeoutMs: 120_000 })
+    expect(twin.code).not.toBe(0)
+    expect(twin.stdout + twin.stderr).toMatch(/another executor holds the nonces/)
 
     await swap(c, 2, BW, W, 1500n * E18)
-    for (const s of [x0, x1, strategy]) await s.tick()
+    await strategy.tick()
     const trades = () => strategy.store.listTrades()
     await until(async () => (await trades()).length >= 1, 'the trade')
     const [t] = await trades()
     expect(t!.status).toBe('success')
-    expect(x0.runner.counts.executed + x1.runner.counts.executed).toBe(1)
+    expect(['x0', 'x1']).toContain(t!.executor)
+    await until(
+      async () => (await sum('cairn_arb_opportunities_total', { stage: 'executed' })) === 1,
+      'the executed count',
+    )
 
     // the same opportunity again under another message id (a second strategy instance past the
     // de-duplication window, a replayed message): its claim stops it
@@ -177,9 +203,12 @@ describe('scale-out: a strategy and two executors over NATS and PostgreSQL', () 
     } finally {
       await nc.close()
     }
-    await until(async () => x0.runner.counts.duplicates + x1.runner.counts.duplicates === 1, 'the duplicate')
+    await until(async () => (await sum('cairn_arb_queue_duplicates_total')) === 1, 'the duplicate')
     expect(await trades()).toHaveLength(1)
+    expect(await sum('cairn_arb_opportunities_total', { stage: 'executed' })).toBe(1)
     const claims = await strategy.sql.query('SELECT opportunity_id, owner FROM arb_claims')
     expect(claims.filter((r) => r.opportunity_id === t!.opportunityId)).toHaveLength(1)
-  }, 300_000)
+    // Ctrl-C: each executor stops cleanly
+    for (const p of processes.splice(0)) expect(await p.stop()).toBe(0)
+  }, 400_000)
 })

@@ -80,6 +80,8 @@ interface StartFlags {
   'rateLimit.onStoreError': string
   queue: string
   natsUrl: string
+  natsStream: string
+  natsSubject: string
   role: string
   executorId?: string
   retentionDays: string
@@ -143,6 +145,27 @@ export function searchFlags(o: { maxHops: string; searchThreads: string }): { ma
       searchThreads: whole(0, 64, `--search-threads must be a whole number from 0 to 64, got ${o.searchThreads}`),
     })
     .safeParse({ maxHops: Number(o.maxHops), searchThreads: Number(o.searchThreads) })
+  if (!r.success) throw bad(r.error.issues.map((i) => i.message).join('; '))
+  return r.data
+}
+
+/** `--nats-url` / `--nats-stream` / `--nats-subject`, validated (JetStream's rules for names). */
+export function natsFlags(o: { natsUrl: string; natsStream: string; natsSubject: string }): {
+  servers: string
+  stream: string
+  subject: string
+} {
+  const r = z
+    .object({
+      servers: z.string().min(1, { error: '--nats-url is empty' }),
+      stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+        error: `--nats-stream must be 1-64 letters, digits, _ or -, got ${JSON.stringify(o.natsStream)}`,
+      }),
+      subject: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, {
+        error: `--nats-subject must be dot-separated tokens of letters, digits, _ or - (no wildcards), got ${JSON.stringify(o.natsSubject)}`,
+      }),
+    })
+    .safeParse({ servers: o.natsUrl, stream: o.natsStream, subject: o.natsSubject })
   if (!r.success) throw bad(r.error.issues.map((i) => i.message).join('; '))
   return r.data
 }
@@ -211,6 +234,8 @@ export function registerArb(program: Command): void {
     .option('--rate-limit.on-store-error <policy>', 'when Redis fails: open (let through) or closed (503)', 'open')
     .option('--queue <kind>', 'memory (embedded) or nats', 'memory')
     .option('--nats-url <url>', 'NATS with JetStream', '127.0.0.1:4222')
+    .option('--nats-stream <name>', 'the JetStream stream of opportunities (one per deployment)', 'CAIRN_ARB')
+    .option('--nats-subject <subject>', 'the subject opportunities are published on', 'cairn.arb.opportunities')
     .option('--role <role>', 'all, strategy (search and queue) or executor (execute from the queue)', 'all')
     .option('--executor-id <name>', 'this process in claims and trades (default: host:pid)')
     .option('--retention-days <n>', 'days of reserve history and opportunities kept', '30')
@@ -259,7 +284,7 @@ export function registerArb(program: Command): void {
           rateLimit: security.rateLimit,
           edge: { vhosts: list(o['http.vhosts']), cors: list(o['http.cors']), maxConnectionsPerIp: 0, shedLagMs: 0 },
           killFile: o.killFile ?? null,
-          queue: o.queue === 'nats' ? { kind: 'nats', servers: o.natsUrl } : { kind: 'memory' },
+          queue: o.queue === 'nats' ? { kind: 'nats', ...natsFlags(o) } : { kind: 'memory' },
           runner: {
             role: o.role as 'all' | 'strategy' | 'executor',
             executorId: o.executorId ?? `${hostname()}:${process.pid}`,

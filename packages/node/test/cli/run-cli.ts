@@ -104,10 +104,19 @@ export interface RunningNode {
   stop(): Promise<number | null>
 }
 
-/** Starts `cairn start <args>` and waits until it listens (args should include `--http.port 0`). */
-export function startCli(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}) {
+/**
+ * Starts `cairn start <args>` (or another long-running `command`, e.g. `['arb', 'start']`) and waits
+ * until its output matches `ready` (default: the node's "Listening on URL"; the first group is the
+ * URL). Args should include `--http.port 0`.
+ */
+export function startCli(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number; command?: string[]; ready?: RegExp } = {},
+) {
+  const command = opts.command ?? ['start']
+  const ready = opts.ready ?? LISTENING
   return new Promise<RunningNode>((resolve, reject) => {
-    const child = spawn(process.execPath, [CAIRN_BIN, 'start', ...args], {
+    const child = spawn(process.execPath, [CAIRN_BIN, ...command, ...args], {
       cwd: REPO_ROOT,
       env: cleanEnv(opts.env),
       detached: true,
@@ -125,17 +134,17 @@ export function startCli(args: string[], opts: { env?: Record<string, string>; t
     })
     const timer = setTimeout(() => {
       killGroup(child)
-      reject(new Error(`cairn start ${args.join(' ')} did not come up:\n${out}`))
+      reject(new Error(`cairn ${command.join(' ')} ${args.join(' ')} did not come up:\n${out}`))
     }, opts.timeoutMs ?? 60_000)
     void exited.then((code) => {
       if (!up) {
         clearTimeout(timer)
-        reject(new Error(`cairn start ${args.join(' ')} exited with ${code}:\n${out}`))
+        reject(new Error(`cairn ${command.join(' ')} ${args.join(' ')} exited with ${code}:\n${out}`))
       }
     })
     const onData = (chunk: Buffer) => {
       out += chunk.toString('utf8')
-      const m = LISTENING.exec(out)
+      const m = ready.exec(out)
       if (m && !up) {
         up = true
         clearTimeout(timer)
