@@ -42,12 +42,15 @@ export function rewindChain(chain: Chain, toHash: Uint8Array): Promise<RewindRes
     if (removed.length === 0) return { head: target, removed }
     const receipts = await Promise.all(removed.map((b) => store.getReceipts(b.hash())))
     const batch = new WriteBatch()
+    const forgotten: (() => void)[] = []
     for (const b of removed) {
       const hash = b.hash()
       store.unsetCanonical(batch, b)
       for (const repo of [store.headers, store.bodies, store.receipts, store.hashToNumber] as const) {
         repo.del(hash, batch)
       }
+      // The state edits made on a removed block go with it.
+      forgotten.push(chain.editedStates.stage(batch, b.header, undefined))
     }
     for (const name of ['latest', 'safe', 'finalized'] as const) {
       const h = await store.getHeadHash(name)
@@ -55,6 +58,7 @@ export function rewindChain(chain: Chain, toHash: Uint8Array): Promise<RewindRes
       if (name === 'latest' || n === undefined || n > target.header.number) store.setHead(batch, name, toHash)
     }
     await batch.write(store.kv)
+    for (const done of forgotten) done()
     store.clearCaches()
     chain.importer.forkChoice.rewindTo(target)
 
@@ -135,9 +139,12 @@ export function replaceBranch(chain: Chain, ancestorHash: Uint8Array, branch: Ex
     if (added.length === 0 && removed.length === 0) return { head, removed, added }
 
     const batch = new WriteBatch()
+    const forgotten: (() => void)[] = []
     for (const e of fresh) {
       store.putBlock(batch, e.block, e.receipts)
       stateDB.commitLayer(e.writes, batch)
+      // A block stored before (a side branch) that was edited while it was the head starts afresh.
+      forgotten.push(chain.editedStates.stage(batch, e.block.header, undefined))
     }
     chain.executor.preimages?.drainInto(batch)
     for (const b of removed) store.unsetCanonical(batch, b)
@@ -153,6 +160,7 @@ export function replaceBranch(chain: Chain, ancestorHash: Uint8Array, branch: Ex
     store.setHead(batch, 'safe', checkpoints.safe.hash())
     store.setHead(batch, 'finalized', checkpoints.finalized.hash())
     await batch.write(store.kv)
+    for (const done of forgotten) done()
     for (const e of fresh) e.writes.markCommitted()
     store.clearCaches()
     for (const e of fresh) store.remember(e.block, e.receipts)
