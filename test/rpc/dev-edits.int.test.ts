@@ -47,8 +47,20 @@ function cases(): EditCase[] {
     { edit: 'anvil_setBalance', params: [a[0], '0x1234'], read: 'eth_getBalance', readParams: [a[0]], value: '0x1234' },
     { edit: 'hardhat_setBalance', params: [a[1], 4660], read: 'eth_getBalance', readParams: [a[1]], value: '0x1234' },
     { edit: 'anvil_addBalance', params: [a[2], '0x10'], read: 'eth_getBalance', readParams: [a[2]], value: '0x10' },
-    { edit: 'anvil_setNonce', params: [a[3], '0x7'], read: 'eth_getTransactionCount', readParams: [a[3]], value: '0x7' },
-    { edit: 'hardhat_setNonce', params: [a[4], '0x8'], read: 'eth_getTransactionCount', readParams: [a[4]], value: '0x8' },
+    {
+      edit: 'anvil_setNonce',
+      params: [a[3], '0x7'],
+      read: 'eth_getTransactionCount',
+      readParams: [a[3]],
+      value: '0x7',
+    },
+    {
+      edit: 'hardhat_setNonce',
+      params: [a[4], '0x8'],
+      read: 'eth_getTransactionCount',
+      readParams: [a[4]],
+      value: '0x8',
+    },
     {
       edit: 'evm_setAccountNonce',
       params: [a[5], '0x9'],
@@ -93,7 +105,13 @@ describe('each state edit changes the head state without a block', () => {
       // No block: the head, its hash and its header's state root are as sealed.
       expect(await head()).toEqual(before)
       // Every name of the head sees the edit (as Anvil), the parent does not.
-      for (const at of ['latest', 'pending', before.number, { blockHash: before.hash }, { blockNumber: before.number }]) {
+      for (const at of [
+        'latest',
+        'pending',
+        before.number,
+        { blockHash: before.hash },
+        { blockNumber: before.number },
+      ]) {
         expect(await result(url, c.read, [...c.readParams, at]), JSON.stringify(at)).toBe(c.value)
       }
       expect(await result(url, c.read, [...c.readParams, parent])).toBe(old)

@@ -12,12 +12,12 @@ export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
 export { Chain, readStoredGenesis, repairHead } from './chain.ts'
 export { encodeChainFileBlock, readChainFile, rlpItemLength } from './chain-file.ts'
 export { ChainView } from './chain-view.ts'
-export { EditedStates, editHeadState, restoreHeadState } from './edited-states.ts'
 export type { CheckOptions, CheckProblem, CheckReport } from './check.ts'
 export { checkChain, receiptsRoot } from './check.ts'
 export { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 export type { ChainCommonOptions, SupportedHardfork } from './common.ts'
 export { createChainCommon, DEFAULT_HARDFORK, SUPPORTED_HARDFORKS } from './common.ts'
+export { EditedStates, editHeadState, restoreHeadState } from './edited-states.ts'
 export type {
   BlockHookContext,
   BuildingHeader,
