@@ -1,5 +1,5 @@
 import type { KVStore } from '@cairn/db'
-import { Bucket, bytesCodec, Repository, WriteBatch } from '@cairn/db'
+import { Bucket, bucketKey, bytesCodec, Repository, WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common, CustomCrypto } from '@ethereumjs/common'
@@ -354,6 +354,8 @@ export async function repairHead(
       for (const repo of [store.headers, store.bodies, store.receipts, store.hashToNumber] as const) {
         repo.del(d.hash, batch)
       }
+      // And its dev state edits (EditedStates, loaded after this), should the same block come back.
+      batch.del(bucketKey(Bucket.editedState, d.hash))
     }
     store.setHead(batch, 'latest', hash)
     for (const name of ['safe', 'finalized'] as const) {
