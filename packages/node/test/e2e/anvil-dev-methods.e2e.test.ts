@@ -290,6 +290,7 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
       fc.record({ kind: fc.constant('send' as const) }),
       fc.record({ kind: fc.constant('snapshot' as const) }),
       fc.record({ kind: fc.constant('revert' as const), which: fc.nat() }),
+      fc.record({ kind: fc.constant('rollback' as const) }),
     )
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 10 }), async (actions) => {
@@ -342,6 +343,10 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
           } else if (a.kind === 'snapshot') {
             const [sa, sc] = await both('evm_snapshot')
             snapshots.push([sa.result, sc.result])
+          } else if (a.kind === 'rollback') {
+            if (BigInt((await same('eth_blockNumber')) as string) > start) await same('anvil_rollback', [1])
+            // A snapshot of a block rolled back is not compared (Cairn refuses to revert to it).
+            snapshots.length = 0
           } else if (snapshots.length > 0) {
             const i = a.which % snapshots.length
             const [ia, ic] = snapshots[i] as [unknown, unknown]
