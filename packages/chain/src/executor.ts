@@ -257,10 +257,11 @@ export class Executor {
 
   private async buildNow(from: ParentBlock, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
     const { parent, writes, pendingAncestors } = this.enter(from)
-    // A dev chain's block starts from its parent's edited state (EditedStates), if any.
+    // A dev chain's block on a stored parent starts from the parent's edited state (EditedStates),
+    // if any; on an executed one (anvil_reorg's branch, a proposal) from what that execution left.
     const builder = await this.startBuilder(
       parent,
-      this.postStateRoot(parent.header),
+      isExecuted(from) ? from.stateRoot : this.postStateRoot(parent.header),
       header,
       writes,
       pendingAncestors,

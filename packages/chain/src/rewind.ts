@@ -136,15 +136,19 @@ export function replaceBranch(chain: Chain, ancestorHash: Uint8Array, branch: Ex
     const added = fresh.map((e) => e.block)
     const removed = old.slice(shared).reverse()
     const head = added.at(-1) ?? old.at(shared - 1) ?? ancestor
-    if (added.length === 0 && removed.length === 0) return { head, removed, added }
-
+    // The branch's blocks were built on one another's sealed states: dev state edits made on a
+    // block of the old branch that comes back (the same block sealed again), or on a side-branch
+    // block, are not theirs (as Anvil, whose reorg rebuilds from the ancestor's state).
     const batch = new WriteBatch()
-    const forgotten: (() => void)[] = []
+    const forgotten = branch.map((e) => chain.editedStates.stage(batch, e.block.header, undefined))
+    if (added.length === 0 && removed.length === 0) {
+      if (batch.size > 0) await batch.write(store.kv)
+      for (const done of forgotten) done()
+      return { head, removed, added }
+    }
     for (const e of fresh) {
       store.putBlock(batch, e.block, e.receipts)
       stateDB.commitLayer(e.writes, batch)
-      // A block stored before (a side branch) that was edited while it was the head starts afresh.
-      forgotten.push(chain.editedStates.stage(batch, e.block.header, undefined))
     }
     chain.executor.preimages?.drainInto(batch)
     for (const b of removed) store.unsetCanonical(batch, b)

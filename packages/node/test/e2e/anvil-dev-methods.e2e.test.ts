@@ -273,7 +273,7 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     await same('eth_getBalance', [A9, 'latest'])
   })
 
-  it('state edits without a block: sequences of edits, reads, mines, sends, snapshots and reverts answer alike', async () => {
+  it('state edits without a block: sequences of edits, reads, mines, sends, snapshots, reverts, rollbacks and reorgs answer alike', async () => {
     // Both from the genesis block (anvil_reset), so block numbers compare exactly. Per run: fresh
     // addresses; an impersonated sender funded with 10 ETH (its own balance is not compared: fees
     // are each chain's own) and a recipient; a reader contract returning SLOAD(0) + BALANCE(its
@@ -291,6 +291,7 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
       fc.record({ kind: fc.constant('snapshot' as const) }),
       fc.record({ kind: fc.constant('revert' as const), which: fc.nat() }),
       fc.record({ kind: fc.constant('rollback' as const) }),
+      fc.record({ kind: fc.constant('reorg' as const), depth: fc.integer({ min: 1, max: 2 }) }),
     )
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 10 }), async (actions) => {
@@ -346,6 +347,11 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
           } else if (a.kind === 'rollback') {
             if (BigInt((await same('eth_blockNumber')) as string) > start) await same('anvil_rollback', [1])
             // A snapshot of a block rolled back is not compared (Cairn refuses to revert to it).
+            snapshots.length = 0
+          } else if (a.kind === 'reorg') {
+            if (BigInt((await same('eth_blockNumber')) as string) - start >= BigInt(a.depth)) {
+              await same('anvil_reorg', [a.depth, []])
+            }
             snapshots.length = 0
           } else if (snapshots.length > 0) {
             const i = a.which % snapshots.length
