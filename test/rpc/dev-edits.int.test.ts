@@ -238,6 +238,20 @@ describe('snapshots, rollback and reset', () => {
     expect(await balance()).toBe('0x500')
   })
 
+  it("anvil_reorg builds on the ancestor's state, its edits included; the replaced blocks' edits go (as Anvil)", async () => {
+    await result(url, 'anvil_setBalance', [X, '0x510'])
+    await result(url, 'evm_mine')
+    await result(url, 'anvil_setBalance', [X, '0x520'])
+    const number = (await head()).number
+    await result(url, 'anvil_reorg', [1, []])
+    expect((await head()).number).toBe(number)
+    expect(await balance()).toBe('0x510')
+    await result(url, 'anvil_setBalance', [X, '0x530'])
+    await result(url, 'anvil_reorg', [2, []])
+    // The ancestor two blocks down had 0x500 (the rollback test's), its child's edit (0x510) is gone too.
+    expect(await balance()).toBe('0x500')
+  })
+
   it('anvil_reset drops every edit', async () => {
     await result(url, 'anvil_setBalance', [X, '0x700'])
     await result(url, 'anvil_setNonce', [ACCOUNT_0, '0x50'])
