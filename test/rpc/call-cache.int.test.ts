@@ -151,16 +151,19 @@ describe('eth_call through the cache on a dev node', () => {
     await result(url, 'anvil_setCode', [READER, READER_CODE])
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 14 }), async (actions) => {
-        // The model: slot and balance per block number, from the head at the start.
+        // The model: slot and balance per block number, from the head at the start. An edit
+        // changes the head's state without a block (as Anvil: reads at the head's number see it,
+        // before and after the next block); a block starts from its parent's state.
         const start = Number(await result<Hex>(url, 'eth_blockNumber'))
         const startSnap = await result<Hex>(url, 'evm_snapshot')
         await result(url, 'anvil_setStorageAt', [READER, '0x0', `0x${'0'.repeat(64)}`])
         await result(url, 'anvil_setBalance', [FRESH, '0x0'])
+        expect(Number(await result<Hex>(url, 'eth_blockNumber'))).toBe(start)
         const model = new Map<number, { slot: number; balance: number }>()
-        let head = start + 2
+        let head = start
         let state = { slot: 0, balance: 0 }
         model.set(head, state)
-        const snaps: { id: Hex; head: number }[] = []
+        const snaps: { id: Hex; head: number; state: typeof state }[] = []
         const expected = (n: number, slotOverride: number | null) => {
           const at = model.get(n) as { slot: number; balance: number }
           const sum = (slotOverride ?? at.slot) + at.balance
@@ -172,23 +175,25 @@ describe('eth_call through the cache on a dev node', () => {
               await result(url, 'anvil_setStorageAt', [READER, '0x0', `0x${a.value.toString(16).padStart(64, '0')}`])
             else await result(url, 'anvil_setBalance', [FRESH, `0x${a.value.toString(16)}`])
             state = { ...state, [a.kind]: a.value }
-            model.set(++head, state)
+            model.set(head, state)
           } else if (a.kind === 'mine') {
             await result(url, 'evm_mine')
             model.set(++head, state)
           } else if (a.kind === 'snapshot') {
-            snaps.push({ id: await result<Hex>(url, 'evm_snapshot'), head })
+            snaps.push({ id: await result<Hex>(url, 'evm_snapshot'), head, state })
           } else if (a.kind === 'revert') {
             if (snaps.length === 0) continue
             const i = a.which % snaps.length
-            const snap = snaps[i] as { id: Hex; head: number }
+            const snap = snaps[i] as (typeof snaps)[number]
             expect(await result(url, 'evm_revert', [snap.id])).toBe(true)
             snaps.splice(i) // this snapshot and every later one are used up
             for (const n of [...model.keys()]) if (n > snap.head) model.delete(n)
+            // The head's state as it was at the snapshot: edits made after it are undone.
             head = snap.head
-            state = model.get(head) as typeof state
+            state = snap.state
+            model.set(head, state)
           } else {
-            const n = Math.max(start + 2, head - a.back)
+            const n = Math.max(start, head - a.back)
             const tag = n === head ? 'latest' : `0x${n.toString(16)}`
             const override =
               a.override === null

@@ -1,5 +1,5 @@
 import type { KVStore } from '@cairn/db'
-import { Bucket, bytesCodec, Repository, WriteBatch } from '@cairn/db'
+import { Bucket, bucketKey, bytesCodec, Repository, WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common, CustomCrypto } from '@ethereumjs/common'
@@ -11,6 +11,7 @@ import {
   type ProcessResult,
 } from './block-processor.ts'
 import { ChainCommons, DEFAULT_HARDFORK } from './common.ts'
+import { EditedStates } from './edited-states.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { ChainEvents } from './events.ts'
@@ -116,6 +117,8 @@ export class Chain {
     readonly report: OpenReport,
     /** The front door for blocks from outside (see {@link processBlock}). */
     readonly blocks: BlockProcessor,
+    /** A dev chain's states edited without a block (anvil_setBalance and kin; see `editHeadState`). */
+    readonly editedStates: EditedStates,
   ) {}
 
   /**
@@ -199,6 +202,7 @@ export class Chain {
     const { head, rolledBack } = await repairHead(store, stateDB, genesisBlock, logger)
     report.rolledBack = rolledBack
     const raw = (opts.genesis ?? stored) as { config?: { pragueTime?: unknown } }
+    const editedStates = await EditedStates.load(kv)
     const executor = await Executor.create(
       { commons, toleratedMissingContracts: toleratedMissingContracts(spec.alloc, raw.config) },
       {
@@ -207,9 +211,21 @@ export class Chain {
         genesis: genesisBlock.header,
         engine: modules.engine,
         logger: logger.child({ module: 'executor' }),
+        editedStates,
       },
     )
-    const chain = new Chain(commons, spec, genesisBlock, store, stateDB, executor, null as never, report, null as never)
+    const chain = new Chain(
+      commons,
+      spec,
+      genesisBlock,
+      store,
+      stateDB,
+      executor,
+      null as never,
+      report,
+      null as never,
+      editedStates,
+    )
     const checkpoint = async (name: 'safe' | 'finalized') => {
       const hash = await store.getHeadHash(name)
       return (hash && (await store.getHeader(hash))) || genesisBlock.header
@@ -338,6 +354,8 @@ export async function repairHead(
       for (const repo of [store.headers, store.bodies, store.receipts, store.hashToNumber] as const) {
         repo.del(d.hash, batch)
       }
+      // And its dev state edits (EditedStates, loaded after this), should the same block come back.
+      batch.del(bucketKey(Bucket.editedState, d.hash))
     }
     store.setHead(batch, 'latest', hash)
     for (const name of ['safe', 'finalized'] as const) {

@@ -12,6 +12,7 @@ import { BatchedStateManager } from './batched-state.ts'
 import { ChainView } from './chain-view.ts'
 import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 import { type ChainCommons, ownCopy } from './common.ts'
+import type { EditedStates } from './edited-states.ts'
 import type { ChainEngine, EndBlockResult } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { type BlockEnv, fastPathAllowed, runFastTransfer } from './fast-transfer.ts'
@@ -79,8 +80,6 @@ export interface BuildHeader {
   parentBeaconBlockRoot?: Uint8Array
   /** EIP-4895 withdrawals to credit (from Shanghai on; none by default). */
   withdrawals?: readonly Withdrawal[]
-  /** Dev-mode state edits applied before the block's transactions (anvil_setBalance and kin). */
-  preState?: StateEdit
   /** Dev mode: a base fee other than EIP-1559's (anvil_setNextBlockBaseFeePerGas). */
   baseFeePerGas?: bigint
 }
@@ -121,6 +120,7 @@ export class Executor {
     private readonly logger: Logger,
     private readonly caches: Caches,
     private readonly toleratedMissing: ReadonlySet<Hex>,
+    private readonly edited: EditedStates | undefined,
   ) {
     this.vm = vm
     this.common = vm.common
@@ -188,6 +188,8 @@ export class Executor {
       genesis: BlockHeader
       engine: Pick<ChainEngine, 'beginBlock' | 'endBlock'>
       logger: Logger
+      /** A dev chain's states edited without a block (see {@link postStateRoot}); absent: none. */
+      editedStates?: EditedStates
     },
   ): Promise<Executor> {
     if (!(await installJumpDestCache()))
@@ -214,7 +216,35 @@ export class Executor {
       modules.logger,
       caches,
       opts.toleratedMissingContracts ?? new Set(),
+      modules.editedStates,
     )
+  }
+
+  /**
+   * The state root after the block `header`: its own, or, on a dev chain, the one state edits
+   * made while it was the head (`EditedStates`). What reads at the block see, what a block built on
+   * it starts from, and what replaying its child starts from.
+   */
+  postStateRoot(header: BlockHeader): Uint8Array {
+    return this.edited ? this.edited.rootAfter(header) : header.stateRoot
+  }
+
+  /** The shared read-only view of the state after `header` ({@link stateAt} of {@link postStateRoot}). */
+  stateAfter(header: BlockHeader): MerkleStateManager {
+    return this.stateAt(this.postStateRoot(header))
+  }
+
+  /**
+   * Runs a dev state edit on the state after `header` (see {@link postStateRoot}) in a private
+   * state manager; returns the new state root and the trie nodes it wrote (not committed: see
+   * `editHeadState`). The addresses and slots it writes are recorded as preimages (dev chains).
+   */
+  async applyEdit(header: BlockHeader, edit: StateEdit): Promise<{ root: Uint8Array; writes: StateLayer }> {
+    const writes = this.stateDB.layer()
+    const sm = newStateManager(header.common, writes, this.postStateRoot(header))
+    this.preimages?.install(sm)
+    await edit(sm)
+    return { root: await sm.getStateRoot(), writes }
   }
 
   /**
@@ -227,15 +257,17 @@ export class Executor {
 
   private async buildNow(from: ParentBlock, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
     const { parent, writes, pendingAncestors } = this.enter(from)
+    // A dev chain's block on a stored parent starts from the parent's edited state (EditedStates),
+    // if any; on an executed one (anvil_reorg's branch, a proposal) from what that execution left.
     const builder = await this.startBuilder(
       parent,
+      isExecuted(from) ? from.stateRoot : this.postStateRoot(parent.header),
       header,
       writes,
       pendingAncestors,
       header.baseFeePerGas,
       header.withdrawals,
     )
-    if (header.preState) await header.preState(this.vm.stateManager)
     const building = {
       number: parent.header.number + 1n,
       timestamp: header.timestamp,
@@ -310,8 +342,10 @@ export class Executor {
   private async executeNow(block: Block, from: ParentBlock, checks: TxChecks): Promise<ExecutedBlock> {
     const h = block.header
     const { parent, writes, pendingAncestors } = this.enter(from)
+    // A received block runs on its parent's own state: another producer made it without our edits.
     const builder = await this.startBuilder(
       parent,
+      parent.header.stateRoot,
       {
         timestamp: h.timestamp,
         coinbase: h.coinbase.bytes,
@@ -451,17 +485,18 @@ export class Executor {
   }
 
   /**
-   * A VM over a private, throw-away view of the state after `header` (eth_call, gas estimation,
-   * tracing, replay). Its writes stay in its own caches; what it has not written it reads through
+   * A VM over a private, throw-away view of the state after `header` (its edited state on a dev
+   * chain: {@link postStateRoot}) (eth_call, gas estimation, tracing, replay). Its writes stay in its own caches; what it has not written it reads through
    * the shared view of {@link stateAt}, whose caches stay warm across calls. Writes must run inside
    * a state checkpoint that is reverted (or stays open): see {@link ReadThroughStateManager}.
    */
   async vmAt(header: BlockHeader, store: ChainStore, common: Common = header.common): Promise<VM> {
-    const base = this.stateAt(header.stateRoot)
+    const root = this.postStateRoot(header)
+    const base = this.stateAt(root)
     const stateManager = newStateManager(
       this.common,
       this.stateDB.readView(),
-      header.stateRoot,
+      root,
       new Caches(),
       (o) => new ReadThroughStateManager(o, base),
     )
@@ -522,6 +557,7 @@ export class Executor {
 
   private async startBuilder(
     parent: Block,
+    preStateRoot: Uint8Array,
     header: BuildHeader,
     writes: StateLayer,
     pendingAncestors: readonly BlockHeader[],
@@ -532,19 +568,19 @@ export class Executor {
     const common = this.commons.at({ number, timestamp: header.timestamp, difficulty: header.difficulty ?? 0n })
     if (common !== this.common) await this.useFork(common)
     this.layers.current = writes
-    if (!writes.has(parent.header.stateRoot)) {
+    if (!writes.has(preStateRoot)) {
       throw new CairnError(
         ChainErrorCode.STATE_MISSING,
         `the state of block ${parent.header.number} ${bytesToHex(parent.hash())} is not stored; cannot execute on it`,
         { fault: 'transient', hint: 'run `cairn db check`; the block must be imported again' },
       )
     }
-    const warm = this.warmRoot !== undefined && equalsBytes(this.warmRoot, parent.header.stateRoot)
+    const warm = this.warmRoot !== undefined && equalsBytes(this.warmRoot, preStateRoot)
     this.warmRoot = undefined
     if (!warm || this.caches.account === undefined || this.caches.account.size() > Executor.MAX_CACHED_ACCOUNTS) {
-      await this.vm.stateManager.setStateRoot(parent.header.stateRoot)
-    } else if (!equalsBytes(await this.vm.stateManager.getStateRoot(), parent.header.stateRoot)) {
-      await this.vm.stateManager.setStateRoot(parent.header.stateRoot)
+      await this.vm.stateManager.setStateRoot(preStateRoot)
+    } else if (!equalsBytes(await this.vm.stateManager.getStateRoot(), preStateRoot)) {
+      await this.vm.stateManager.setStateRoot(preStateRoot)
     }
     this.view.parent = parent.header
     this.view.pending = pendingAncestors

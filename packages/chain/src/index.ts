@@ -17,6 +17,7 @@ export { checkChain, receiptsRoot } from './check.ts'
 export { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 export type { ChainCommonOptions, SupportedHardfork } from './common.ts'
 export { createChainCommon, DEFAULT_HARDFORK, SUPPORTED_HARDFORKS } from './common.ts'
+export { EditedStates, editHeadState, restoreHeadState } from './edited-states.ts'
 export type {
   BlockHookContext,
   BuildingHeader,

@@ -42,12 +42,15 @@ export function rewindChain(chain: Chain, toHash: Uint8Array): Promise<RewindRes
     if (removed.length === 0) return { head: target, removed }
     const receipts = await Promise.all(removed.map((b) => store.getReceipts(b.hash())))
     const batch = new WriteBatch()
+    const forgotten: (() => void)[] = []
     for (const b of removed) {
       const hash = b.hash()
       store.unsetCanonical(batch, b)
       for (const repo of [store.headers, store.bodies, store.receipts, store.hashToNumber] as const) {
         repo.del(hash, batch)
       }
+      // The state edits made on a removed block go with it.
+      forgotten.push(chain.editedStates.stage(batch, b.header, undefined))
     }
     for (const name of ['latest', 'safe', 'finalized'] as const) {
       const h = await store.getHeadHash(name)
@@ -55,6 +58,7 @@ export function rewindChain(chain: Chain, toHash: Uint8Array): Promise<RewindRes
       if (name === 'latest' || n === undefined || n > target.header.number) store.setHead(batch, name, toHash)
     }
     await batch.write(store.kv)
+    for (const done of forgotten) done()
     store.clearCaches()
     chain.importer.forkChoice.rewindTo(target)
 
@@ -132,9 +136,16 @@ export function replaceBranch(chain: Chain, ancestorHash: Uint8Array, branch: Ex
     const added = fresh.map((e) => e.block)
     const removed = old.slice(shared).reverse()
     const head = added.at(-1) ?? old.at(shared - 1) ?? ancestor
-    if (added.length === 0 && removed.length === 0) return { head, removed, added }
-
+    // The branch's blocks were built on one another's sealed states: dev state edits made on a
+    // block of the old branch that comes back (the same block sealed again), or on a side-branch
+    // block, are not theirs (as Anvil, whose reorg rebuilds from the ancestor's state).
     const batch = new WriteBatch()
+    const forgotten = branch.map((e) => chain.editedStates.stage(batch, e.block.header, undefined))
+    if (added.length === 0 && removed.length === 0) {
+      if (batch.size > 0) await batch.write(store.kv)
+      for (const done of forgotten) done()
+      return { head, removed, added }
+    }
     for (const e of fresh) {
       store.putBlock(batch, e.block, e.receipts)
       stateDB.commitLayer(e.writes, batch)
@@ -153,6 +164,7 @@ export function replaceBranch(chain: Chain, ancestorHash: Uint8Array, branch: Ex
     store.setHead(batch, 'safe', checkpoints.safe.hash())
     store.setHead(batch, 'finalized', checkpoints.finalized.hash())
     await batch.write(store.kv)
+    for (const done of forgotten) done()
     for (const e of fresh) e.writes.markCommitted()
     store.clearCaches()
     for (const e of fresh) store.remember(e.block, e.receipts)

@@ -32,6 +32,11 @@ export enum Bucket {
    * written on a dev chain (anvil_dumpState lists accounts and slots from them)
    */
   preimage = 13,
+  /**
+   * block hash (32) -> state root (32): a dev chain's state after the block plus the state edits
+   * (anvil_setBalance and kin) made while it was the head; absent for a block never edited
+   */
+  editedState = 14,
 }
 
 /** `bucket ++ key` */

@@ -229,6 +229,7 @@ async function wire(
     },
     {
       stateAt: (root) => chain.executor.stateAt(root),
+      stateRootOf: (head) => chain.executor.postStateRoot(head),
       head: chain.head.header,
       logger: logger.child({ module: 'txpool' }),
       metrics: createTxPoolMetrics(registry),

@@ -27,9 +27,10 @@ export type CallCacheResult = 'hit' | 'miss' | 'joined' | 'bypass'
  * Outcomes of `eth_call` by block and request. A call without overrides is a pure function of the
  * block it runs on top of (its hash commits to the state root and to every header field the EVM
  * reads) and of the request, so the same request at the same block has the same outcome: dapps
- * polling a view function from many clients, every new block, ask exactly that. Each block's
- * state never changes under its hash (dev state edits seal a block of their own), so nothing is
- * ever invalidated; outcomes of older blocks age out of the LRU.
+ * polling a view function from many clients, every new block, ask exactly that. A block's state
+ * never changes under its hash, except on a dev chain whose head is edited without a block
+ * (anvil_setBalance and kin): the key is then the hash and the edited state root (`stateKey` in
+ * call-vms.ts), so nothing is ever invalidated; outcomes of older states age out of the LRU.
  *
  * Identical calls in flight at once share one execution. Only outcomes of a finished execution
  * are kept (success, revert, out of gas, …); an error thrown around it (the time limit, funds
@@ -46,10 +47,10 @@ export class CallResultCache {
     private readonly modules: { count?: (result: CallCacheResult) => void } = {},
   ) {}
 
-  /** The key of `req` at the block with hash `blockHash`, or undefined when it is not to be remembered. */
-  keyOf(blockHash: Hex, req: CallRequest, gasLimit: bigint): string | undefined {
+  /** The key of `req` on the state `state` names (`stateKey`), or undefined when it is not to be remembered. */
+  keyOf(state: Hex, req: CallRequest, gasLimit: bigint): string | undefined {
     if (this.opts.entries <= 0) return undefined
-    const key = `${blockHash} ${gasLimit} ${JSON.stringify(req, bigintsAsText)}`
+    const key = `${state} ${gasLimit} ${JSON.stringify(req, bigintsAsText)}`
     return key.length > MAX_KEY_CHARS ? undefined : key
   }
 

@@ -1,4 +1,4 @@
-import { bytesToHex, CairnError } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, type Hex } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { VM } from '@ethereumjs/vm'
@@ -9,7 +9,7 @@ import { RpcErrorCode } from './errors.ts'
 /** A VM for calls at one block, with the deadline its time-limit listener checks. */
 export interface CallVm {
   vm: VM
-  /** The block hash it executes on top of. */
+  /** The state it executes on top of ({@link stateKey}). */
   key: string
   /** `Date.now()` past which a starting message aborts the call (set per call). */
   deadline: number
@@ -63,7 +63,7 @@ export class CallVmPool {
     const { chain } = this.ctx
     const vm = await chain.executor.vmAt(block.header, chain.store, ...(common ? [common] : []))
     // A VM under other rules than the block's (the next block's fork) is never kept for the block.
-    const cv: CallVm = { vm, key: bytesToHex(block.hash()), deadline: Number.POSITIVE_INFINITY, reusable: !common }
+    const cv: CallVm = { vm, key: stateKey(this.ctx, block), deadline: Number.POSITIVE_INFINITY, reusable: !common }
     vm.evm.events?.on('beforeMessage', () => {
       if (Date.now() > cv.deadline) throw timeoutError(this.ctx)
     })
@@ -72,7 +72,7 @@ export class CallVmPool {
 
   /** An idle VM for `block`, a new one while the block has fewer than `PER_BLOCK`, else the next one released. */
   async acquire(block: Block): Promise<CallVm> {
-    const key = bytesToHex(block.hash())
+    const key = stateKey(this.ctx, block)
     const busy = this.busy.get(key) ?? 0
     const idle = this.idle.get(key)?.pop()
     if (idle || busy < PER_BLOCK) {
@@ -151,6 +151,17 @@ export class CallVmPool {
     for (const list of this.idle.values()) n += list.length
     return n
   }
+}
+
+/**
+ * What a call at `block` runs on: the block's hash, and on a dev chain whose head was edited
+ * without a block (anvil_setBalance and kin: `Executor.postStateRoot`) the edited state root too.
+ * Call VMs and remembered call outcomes are kept per key, so an edit is never hidden by either.
+ */
+export function stateKey(ctx: Pick<RpcContext, 'chain'>, block: Block): Hex {
+  const hash = bytesToHex(block.hash())
+  const root = ctx.chain.executor.postStateRoot(block.header)
+  return equalsBytes(root, block.header.stateRoot) ? hash : `${hash}/${bytesToHex(root)}`
 }
 
 const pools = new WeakMap<RpcContext, CallVmPool>()

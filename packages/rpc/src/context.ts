@@ -11,7 +11,10 @@ export interface DevControls {
   mine(): Promise<unknown>
   increaseTime(seconds: bigint): bigint
   setNextBlockTimestamp(timestamp: bigint): void
-  /** Applies a state edit in a block sealed at once (anvil_setBalance and kin). */
+  /**
+   * Applies a state edit to the state after the head, without a block (anvil_setBalance and kin,
+   * as Anvil): reads at the head and the pool see it at once; the next block sealed includes it.
+   */
   editState(edit: StateEdit): Promise<unknown>
   /** Remembers the head; returns the snapshot id. */
   snapshot(): bigint

@@ -50,7 +50,7 @@ const dumpedState = z.object({
 /** The head's state as Anvil dumps it: every account the node wrote or the genesis allocated. */
 export async function dumpState(ctx: Pick<RpcContext, 'chain'>): Promise<DumpedState> {
   const head = ctx.chain.head.header
-  const state = ctx.chain.executor.stateAt(head.stateRoot)
+  const state = ctx.chain.executor.stateAfter(head)
   const known = new Map<string, Set<string>>()
   for (const [addr, acc] of ctx.chain.genesis.alloc) {
     known.set(addr, new Set(acc.storage.map(([k]) => bytesToHex(setLengthLeft(k, 32)))))

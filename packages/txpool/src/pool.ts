@@ -60,6 +60,11 @@ export interface AccountReader {
 export interface TxPoolModules {
   /** State at a head's state root. */
   stateAt(stateRoot: Uint8Array): AccountReader
+  /**
+   * The state root after a head block: its header's by default; on a dev chain, the one state
+   * edits made of it without a block (anvil_setBalance and kin: `Executor.postStateRoot`).
+   */
+  stateRootOf?(head: BlockHeader): Uint8Array
   head: BlockHeader
   logger: Logger
   metrics: TxPoolMetrics | null
@@ -159,7 +164,7 @@ export class TxPool {
     private readonly modules: TxPoolModules,
   ) {
     this.head = modules.head
-    this.headState = modules.stateAt(this.head.stateRoot)
+    this.headState = modules.stateAt(modules.stateRootOf?.(this.head) ?? this.head.stateRoot)
     this.baseFee = nextBaseFee(this.head)
     this.pendingHeap = new EvictHeap(this.baseFee)
     this.queuedHeap = new EvictHeap(this.baseFee)
@@ -602,7 +607,7 @@ export class TxPool {
   async onNewHead(head: Block, removed: Block[] = []): Promise<void> {
     const prev = this.head
     this.head = head.header
-    this.headState = this.modules.stateAt(head.header.stateRoot)
+    this.headState = this.modules.stateAt(this.modules.stateRootOf?.(head.header) ?? head.header.stateRoot)
     this.baseFee = nextBaseFee(head.header)
     this.accountCache = new Map()
     const full =

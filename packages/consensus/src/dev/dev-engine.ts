@@ -3,9 +3,11 @@ import {
   type BuildResult,
   type Chain,
   type ExecutedBlock,
+  editHeadState,
   type ImportResult,
   type ParentBlock,
   replaceBranch,
+  restoreHeadState,
   rewindChain,
   type StateEdit,
 } from '@cairn/chain'
@@ -51,9 +53,6 @@ export interface DevEngineModules {
 /** Intrinsic gas of the cheapest transaction: a block with less room left is full. */
 const MIN_TX_GAS = 21_000n
 
-/** A block source with nothing in it (blocks that carry a state edit carry no transactions). */
-const EMPTY_SOURCE = { peek: () => undefined, shift() {}, pop() {} }
-
 /**
  * The dev sealer, as Anvil and `geth --dev` do it: a single trusted producer with no seal. By
  * default a block is sealed as soon as transactions are pending, taking all that fit; with a
@@ -79,7 +78,8 @@ export class DevEngine implements Engine {
   private storageFailing = false
   private retryTimer: ReturnType<typeof setTimeout> | undefined
   private unsubscribe: (() => void) | undefined
-  private snapshots = new Map<bigint, { hash: Uint8Array; offsetSeconds: bigint }>()
+  /** evm_snapshot: the head, its state (with the state edits made on it so far) and the time offset. */
+  private snapshots = new Map<bigint, { hash: Uint8Array; stateRoot: Uint8Array; offsetSeconds: bigint }>()
   /** The last block with transactions sealed in instant mode: when it ended (ms), its duration, whether full. */
   private lastSeal = { end: 0, ms: 0, full: false }
   private nextSnapshotId = 0n
@@ -319,26 +319,38 @@ export class DevEngine implements Engine {
   }
 
   /**
-   * Applies `edit` to the state in a block of its own, sealed now, with no transactions
-   * (anvil_setBalance and kin). Unlike Anvil each edit makes a block: every state change stays a
-   * block, so queries at `latest`, the pool and tracing all see it at once. Such a block cannot
-   * be re-executed elsewhere (the edit is not in it): dev chains only.
+   * Applies `edit` to the state after the head without sealing a block (anvil_setBalance and
+   * kin), as Anvil: the block number stays, reads at the head, calls, estimates and the pool see
+   * the edit at once, and the next block sealed starts from it (`editHeadState`, `EditedStates`).
+   * Such a block cannot be re-executed elsewhere (the edit is not in it): dev chains only.
    */
-  editState(edit: StateEdit): Promise<BuildResult> {
+  editState(edit: StateEdit): Promise<void> {
     return this.serialize(async () => {
-      const built = await this.sealOne(edit)
-      // The edited accounts need not be senders of the block: offering the pool the same head
-      // again makes it re-read every sender (it treats a head that is not a child as a reorg).
-      await this.modules.pool.onNewHead(built.block, [])
-      if (this.running && this.modules.pool.size > 0 && this.automine) this.schedule()
-      return built
+      await editHeadState(this.modules.chain, edit)
+      await this.headStateChanged()
     })
   }
 
-  /** Remembers the head (and the time offset) under a new id (evm_snapshot). */
+  /**
+   * The head's state changed without a new block (an edit, a snapshot's edits restored): the
+   * pool re-reads every sender (offered the same head again, it treats it as a reorg), and a
+   * transaction the edit made executable (funds, a nonce) is sealed in automine mode.
+   */
+  private async headStateChanged(): Promise<void> {
+    const { chain, pool } = this.modules
+    await pool.onNewHead(chain.head, [])
+    if (this.running && pool.size > 0 && this.automine) this.schedule()
+  }
+
+  /** Remembers the head, its state (edits included) and the time offset under a new id (evm_snapshot). */
   snapshot(): bigint {
     const id = this.nextSnapshotId++
-    this.snapshots.set(id, { hash: this.modules.chain.head.hash(), offsetSeconds: this.offsetSeconds })
+    const head = this.modules.chain.head
+    this.snapshots.set(id, {
+      hash: head.hash(),
+      stateRoot: this.modules.chain.executor.postStateRoot(head.header),
+      offsetSeconds: this.offsetSeconds,
+    })
     return id
   }
 
@@ -354,12 +366,15 @@ export class DevEngine implements Engine {
       for (const k of [...this.snapshots.keys()]) if (k >= id) this.snapshots.delete(k)
       const { chain, logger, follower } = this.modules
       const { head, removed } = await rewindChain(chain, snap.hash)
+      // The state edits made on the head after the snapshot are undone; those before it stay.
+      await restoreHeadState(chain, snap.stateRoot)
       this.offsetSeconds = snap.offsetSeconds
       this.nextTimestamp = undefined
       // The rewind's reorg event (nothing added) gives the pool a head that is not a child of its
       // own: it re-reads every sender, so the nonces of the dropped transactions are forgotten
-      // (the transactions are not re-added).
+      // (the transactions are not re-added). Offered the head again, it reads the restored state.
       await follower.settled()
+      await this.headStateChanged()
       logger.info({ snapshot: Number(id), head: Number(head.header.number), dropped: removed.length }, 'reverted')
       return true
     })
@@ -460,10 +475,10 @@ export class DevEngine implements Engine {
     if (this.automine && this.modules.pool.size > 0) this.schedule()
   }
 
-  private async sealOne(edit?: StateEdit): Promise<BuildResult> {
+  private async sealOne(): Promise<BuildResult> {
     // Seals, edits and reverts run one at a time (serialize), so the head does not move between
     // building and committing; the importer's lock is held only for the commit.
-    const built = await this.propose(this.modules.chain.head, edit)
+    const built = await this.propose(this.modules.chain.head)
     await this.commit(built)
     this.sealSucceeded()
     this.release()
@@ -474,19 +489,19 @@ export class DevEngine implements Engine {
   }
 
   /**
-   * Builds a block on `parent` from the pool's price-and-nonce order (or, with `edit`, an empty
-   * block whose state edit runs first), in the environment of {@link nextBlockEnv} (a fixed next
-   * timestamp is used up). Transactions that fail at execution leave the pool. Not committed.
+   * Builds a block on `parent` (on the state after it: its state edits included) from the pool's
+   * price-and-nonce order, in the environment of {@link nextBlockEnv} (a fixed next timestamp is
+   * used up). Transactions that fail at execution leave the pool. Not committed.
    */
-  async propose(parent: ParentBlock, edit?: StateEdit): Promise<BuildResult> {
+  async propose(parent: ParentBlock): Promise<BuildResult> {
     const { chain, pool, logger } = this.modules
     const parentBlock = 'writes' in parent ? parent.block : parent
     const env = this.nextBlockEnv(parentBlock)
     this.nextTimestamp = undefined
     this.nextBaseFee = undefined
     const baseFee = env.baseFeePerGas ?? parentBlock.header.calcNextBaseFee()
-    const source = edit ? EMPTY_SOURCE : await pool.blockSource(baseFee)
-    const built = await chain.executor.build(parent, edit ? { ...env, preState: edit } : env, source)
+    const source = await pool.blockSource(baseFee)
+    const built = await chain.executor.build(parent, env, source)
     if (built.rejected.length > 0) {
       logger.warn(
         { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
@@ -660,7 +675,7 @@ export class DevEngine implements Engine {
 
   /**
    * Back to the genesis block (anvil_reset / hardhat_reset without forking): every block, pooled
-   * transaction, snapshot and time control is gone.
+   * transaction, snapshot, time control and state edit is gone.
    */
   async reset(): Promise<void> {
     const { pool } = this.modules
@@ -669,15 +684,20 @@ export class DevEngine implements Engine {
     this.offsetSeconds = 0n
     this.timestampInterval = undefined
     this.nextBaseFee = undefined
-    await this.rewindTo(0n)
+    await this.rewindTo(0n, true)
   }
 
-  private rewindTo(number: bigint): Promise<void> {
+  /**
+   * Rewinds to canonical block `number`. The state edits made on it while it was the head stay
+   * (anvil_rollback: as Anvil, whose edits changed that block's state), unless `dropEdits` (reset).
+   */
+  private rewindTo(number: bigint, dropEdits = false): Promise<void> {
     return this.serialize(async () => {
       const { chain, pool, logger } = this.modules
       const hash = await chain.store.getCanonicalHash(number)
       if (!hash) throw new CairnError('CONSENSUS_UNKNOWN_BLOCK', `no canonical block ${number}`, { fault: 'caller' })
       const { head, removed } = await rewindChain(chain, hash)
+      if (dropEdits) await restoreHeadState(chain, undefined)
       this.nextTimestamp = undefined
       await pool.onNewHead(head, [])
       logger.info({ head: Number(head.header.number), dropped: removed.length }, 'rewound')

@@ -40,7 +40,7 @@ async function toTx(
   let nonce = nonces.get(from)
   if (nonce === undefined) {
     const block = await ctx.chain.store.getBlockByNumber(ancestor)
-    const state = block && ctx.chain.executor.stateAt(block.header.stateRoot)
+    const state = block && ctx.chain.executor.stateAfter(block.header)
     nonce = state ? ((await state.getAccount(new Address(hexToBytes(from))))?.nonce ?? 0n) : 0n
   }
   nonces.set(from, nonce + 1n)

@@ -10,8 +10,9 @@ import { checkBlocksPerCall, dev } from './dev.ts'
 
 /**
  * Foundry's and Hardhat's test-setup methods (dev mode only): snapshots, state edits and mining
- * several blocks. Each state edit is applied in a block of its own, sealed at once (see
- * DevEngine.editState), so `latest`, the pool and traces see it immediately.
+ * several blocks. A state edit changes the state after the head without sealing a block, as
+ * Anvil (see DevEngine.editState, EditedStates): `latest`, `pending`, the pool, calls and
+ * estimates see it at once, and the next block sealed starts from it.
  */
 
 const slot = z

@@ -14,7 +14,7 @@ export const ethAccountMethods: MethodDef[] = [
     params: z.tuple([address, blockRefOrHash.optional()]),
     async handler([addr, ref], ctx) {
       const block = await resolveBlock(ctx, ref)
-      const acc = await ctx.chain.executor.stateAt(block.header.stateRoot).getAccount(new Address(hexToBytes(addr)))
+      const acc = await ctx.chain.executor.stateAfter(block.header).getAccount(new Address(hexToBytes(addr)))
       // An absent account answers as an empty one, as Anvil (reth answers null).
       return {
         nonce: toQuantity(acc?.nonce ?? 0n),
@@ -65,7 +65,7 @@ export const ethAccountMethods: MethodDef[] = [
       const nonceAt = async (n: bigint) => {
         const hash = await ctx.chain.store.getCanonicalHash(n)
         const block = hash ? await ctx.chain.store.getBlock(hash) : undefined
-        const acc = block ? await ctx.chain.executor.stateAt(block.header.stateRoot).getAccount(sender) : undefined
+        const acc = block ? await ctx.chain.executor.stateAfter(block.header).getAccount(sender) : undefined
         return acc?.nonce ?? 0n
       }
       if ((await nonceAt(head)) <= nonce) return null

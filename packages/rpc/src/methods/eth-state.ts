@@ -3,6 +3,7 @@ import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import { callResults, outcomeOf } from '../call-cache.ts'
+import { stateKey } from '../call-vms.ts'
 import { invalidParams, RpcErrorCode } from '../errors.ts'
 import { callGas, estimateGas, gasUsedOf, throwIfCallFailed, withCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
@@ -36,7 +37,7 @@ function proofKey(key: string): string {
 
 async function stateAt(ctx: Parameters<MethodDef['handler']>[1], ref: z.infer<typeof blockRef> | undefined) {
   const block = await resolveBlock(ctx, ref)
-  return { block, state: ctx.chain.executor.stateAt(block.header.stateRoot) }
+  return { block, state: ctx.chain.executor.stateAfter(block.header) }
 }
 
 export const ethStateMethods: MethodDef[] = [
@@ -96,7 +97,7 @@ export const ethStateMethods: MethodDef[] = [
       const cache = callResults(ctx)
       // With overrides, or in the next block (whose header moves with the clock), the outcome is
       // not the block's: executed, never remembered.
-      const key = state || blockOv || next ? undefined : cache.keyOf(bytesToHex(block.hash()), req, gas)
+      const key = state || blockOv || next ? undefined : cache.keyOf(stateKey(ctx, block), req, gas)
       const outcome = await cache.outcome(key, async () =>
         outcomeOf(await withCall(ctx, req, block, overrides, (call) => call.run(gas))),
       )

@@ -44,7 +44,7 @@ async function firstBlockWithCode(ctx: RpcContext, addr: Address): Promise<bigin
     const hash = await ctx.chain.store.getCanonicalHash(n)
     const header = hash ? await ctx.chain.store.getHeader(hash) : undefined
     if (!header) return false
-    return (await ctx.chain.executor.stateAt(header.stateRoot).getCode(addr)).length > 0
+    return (await ctx.chain.executor.stateAfter(header).getCode(addr)).length > 0
   }
   let hi = ctx.chain.head.header.number
   if (!(await codeAt(hi))) return undefined
@@ -151,7 +151,7 @@ export const otsMethods: MethodDef[] = [
     params: z.tuple([address, blockRef.optional()]),
     async handler([addr, ref], ctx) {
       const block = (await findBlock(ctx, ref ?? 'latest')) ?? ctx.chain.head
-      const code = await ctx.chain.executor.stateAt(block.header.stateRoot).getCode(new Address(hexToBytes(addr)))
+      const code = await ctx.chain.executor.stateAfter(block.header).getCode(new Address(hexToBytes(addr)))
       return code.length > 0
     },
   }),
