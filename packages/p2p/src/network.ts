@@ -31,10 +31,10 @@ import { createHost, type Host } from './host.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import type { P2pMetrics } from './metrics.ts'
 import { blockPenalty } from './penalty.ts'
+import { Redialer } from './redial.ts'
 import { Protocol, ReqResp } from './reqresp.ts'
 import { type PeerAction, PeerScores, type ScoreState } from './scoring.ts'
 import { statusMismatch } from './status.ts'
-import { Redialer } from './redial.ts'
 import { RangeSync } from './sync.ts'
 import { MAX_TX_BYTES, MAX_TX_REQUEST, TxFetcher } from './tx-fetch.ts'
 
@@ -101,6 +101,8 @@ const REDIAL_MIN_MS = 1000
 const REDIAL_MAX_MS = 60_000
 /** The peer-store tag of kept peers: the connection pruner closes them last. */
 const KEPT_TAG = 'cairn-kept'
+/** Failed dials in a row after which a peer remembered from the last run (peers.json) is given up. */
+const KNOWN_PEER_TRIES = 5
 
 /**
  * The node's peer-to-peer network: the libp2p host, the status exchange that refuses other
@@ -282,7 +284,9 @@ export class P2pNetwork {
     this.heartbeat.unref()
     this.started = true
     logger.info({ peerId: this.host.peerId.toString(), addrs: this.listenAddrs() }, 'p2p listening')
-    for (const addr of [...opts.bootnodes, ...this.knownPeers()]) void this.addPeer(addr)
+    for (const addr of opts.bootnodes) void this.addPeer(addr)
+    // Peers only remembered from the last run may be gone for good: given up after a few tries.
+    for (const addr of this.knownPeers()) void this.addPeer(addr, { giveUpAfter: KNOWN_PEER_TRIES })
   }
 
   async stop(): Promise<void> {
@@ -699,7 +703,7 @@ export class P2pNetwork {
    * again after a loss or a failed dial, with backoff: `redial.ts`). True once connected; false
    * when this first dial failed (later ones are scheduled) or the address names no peer.
    */
-  async addPeer(address: string): Promise<boolean> {
+  async addPeer(address: string, o: { giveUpAfter?: number } = {}): Promise<boolean> {
     try {
       const ma = multiaddr(address)
       const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
@@ -707,7 +711,7 @@ export class P2pNetwork {
       const peer = peerIdFromString(id)
       if (peer.equals(this.host.peerId)) return false
       await this.host.peerStore.merge(peer, { multiaddrs: [ma], tags: { [KEPT_TAG]: { value: 100 } } })
-      return await this.redialer.keep(id, address)
+      return await this.redialer.keep(id, address, o)
     } catch (err) {
       this.modules.logger.debug({ address, err }, 'dial failed')
       return false

@@ -24,6 +24,8 @@ interface Kept {
   failures: number
   /** Whether the peer passed the status exchange on its current connection. */
   established: boolean
+  /** Failures in a row after which the peer is forgotten. */
+  giveUpAfter: number
   timer: unknown
 }
 
@@ -33,7 +35,9 @@ interface Kept {
  * doubles with each failure in a row (`minMs`, 2 × `minMs`, … up to `maxMs`). A failure is a dial
  * that fails (the peer is down, or refuses: a full connection limit, a ban) and a connection that
  * ends before the peer passed the status exchange (a peer that hangs up at once); a connection
- * on which the status exchange succeeded resets the count. libp2p's own keep-alive (`KEEP_ALIVE`
+ * on which the status exchange succeeded resets the count. A peer kept with `giveUpAfter` (one
+ * only remembered from before a restart) is forgotten after that many failures in a row; the
+ * others (bootnodes, added by the operator) are tried for as long as the node runs. libp2p's own keep-alive (`KEEP_ALIVE`
  * tag) is not used for this: it dials again at once whenever a connection ends, so a peer that
  * accepts the connection and then hangs up (a peer that banned this node) was dialled in a tight
  * loop, which spent the peer's per-host inbound allowance (libp2p's default: 5 connections a
@@ -63,15 +67,17 @@ export class Redialer {
    * Keeps `peer` (at `address`) connected from now on, and dials it now unless connected: true
    * once connected, false when this dial failed (the next one is scheduled).
    */
-  keep(peer: string, address: string): Promise<boolean> {
+  keep(peer: string, address: string, o: { giveUpAfter?: number } = {}): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false)
+    const giveUpAfter = o.giveUpAfter ?? Number.POSITIVE_INFINITY
     const k = this.kept.get(peer)
     if (k) {
       k.address = address
       k.failures = 0
+      k.giveUpAfter = Math.max(k.giveUpAfter, giveUpAfter)
       this.cancel(k)
     } else {
-      this.kept.set(peer, { address, failures: 0, established: false, timer: undefined })
+      this.kept.set(peer, { address, failures: 0, established: false, giveUpAfter, timer: undefined })
     }
     return this.modules.connected(peer) ? Promise.resolve(true) : this.dial(peer)
   }
@@ -123,6 +129,11 @@ export class Redialer {
 
   private schedule(peer: string, k: Kept): void {
     this.cancel(k)
+    if (k.failures >= k.giveUpAfter) {
+      this.modules.logger.debug({ peer, address: k.address, failures: k.failures }, 'peer no longer kept: unreachable')
+      this.kept.delete(peer)
+      return
+    }
     const ms = k.failures === 0 ? this.opts.minMs : this.delay(k.failures)
     k.timer = this.setTimer(() => {
       k.timer = undefined

@@ -98,6 +98,21 @@ describe('kept peers are dialled again with backoff', () => {
     expect(state.dials).toBe(2)
   })
 
+  it('a peer kept with giveUpAfter (remembered from the last run) is forgotten after that many failures in a row', async () => {
+    const { timers, state, redialer } = setup()
+    expect(await redialer.keep('p', '/a', { giveUpAfter: 3 })).toBe(false)
+    await timers.fire()
+    await timers.fire()
+    expect(state.dials).toBe(3)
+    expect(timers.due()).toEqual([])
+    expect(redialer.isKept('p')).toBe(false)
+    // A bootnode is tried for as long as the node runs.
+    await redialer.keep('b', '/b')
+    for (let i = 0; i < 20; i++) await timers.fire()
+    expect(redialer.isKept('b')).toBe(true)
+    expect(timers.due()).toEqual([60_000])
+  })
+
   it('the delay never exceeds the cap and never shrinks while failures go on (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 20 }), async (minMs, n) => {

@@ -30,7 +30,7 @@ async function host(): Promise<{ host: Host; reqresp: ReqResp }> {
 }
 
 describe('request/response on loopback', () => {
-  it("runs `served` (where a refused peer is hung up on) only once the requester has read the answer and closed the stream", async () => {
+  it('runs `served` (where a refused peer is hung up on) only once the requester has read the answer and closed the stream', async () => {
     const server = await host()
     const client = await host()
     const served: string[] = []

@@ -69,7 +69,10 @@ describe('p2p nodes that crash and restart with the same identity', () => {
     producer = await node({ dir: producerDir, p2p: { port } })
     expect(addrOf(producer)).toBe(bootnode)
     await waitFor(() => producer.net.peerCount() === 1 && follower.net.peerCount() === 1, 'reconnected')
-    await waitFor(() => producer.pool.get(tx1.hash()) !== undefined, 'transaction sent while apart reaches the producer')
+    await waitFor(
+      () => producer.pool.get(tx1.hash()) !== undefined,
+      'transaction sent while apart reaches the producer',
+    )
     // Each side knows the other subscribed to the topics again (its announcements find a peer).
     const { txs, blocks } = producer.net.topics
     await waitFor(
@@ -90,6 +93,9 @@ describe('p2p nodes that crash and restart with the same identity', () => {
     await follower.pool.add(tx2, { source: 'local' })
     await waitFor(() => producer.pool.get(tx2.hash()) !== undefined, 'transaction after a restart reaches the producer')
     await producer.engine.seal()
-    await waitFor(() => bytesToHex(follower.chain.head.hash()) === bytesToHex(producer.chain.head.hash()), 'block gossiped')
+    await waitFor(
+      () => bytesToHex(follower.chain.head.hash()) === bytesToHex(producer.chain.head.hash()),
+      'block gossiped',
+    )
   })
 })
