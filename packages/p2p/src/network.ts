@@ -124,7 +124,7 @@ export class P2pNetwork {
   private readonly lookups = new Set<string>()
   private started = false
   private fetcher!: TxFetcher
-  private redialer!: Redialer
+  private readonly redialer: Redialer
   private announceQueue: TxAnnouncement[] = []
   private announceTimer: NodeJS.Timeout | undefined
 
@@ -136,6 +136,17 @@ export class P2pNetwork {
     this.scores = new PeerScores(now)
     this.bans = new BanList({ path: opts.dir ? join(opts.dir, 'bans.json') : null }, { logger: modules.logger, now })
     this.points = forkPointsOf(modules.chain)
+    // Before the host: a status answered as soon as it listens marks its peer established.
+    this.redialer = new Redialer(
+      { minMs: REDIAL_MIN_MS, maxMs: REDIAL_MAX_MS },
+      {
+        dial: async (_peer, address) => {
+          await this.host.dial(multiaddr(address), { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) })
+        },
+        connected: (peer) => this.host.getConnections(peerIdFromString(peer)).length > 0,
+        logger: modules.logger,
+      },
+    )
     this.sync = new RangeSync(
       { batch: opts.syncBatch, parallel: opts.syncParallel },
       {
@@ -233,16 +244,6 @@ export class P2pNetwork {
       onUnknownParent: (peer, result) => void this.lookupParent(peer.toString(), result.block),
     })
     this.gossip.start()
-    this.redialer = new Redialer(
-      { minMs: REDIAL_MIN_MS, maxMs: REDIAL_MAX_MS },
-      {
-        dial: async (_peer, address) => {
-          await this.host.dial(multiaddr(address), { signal: AbortSignal.timeout(opts.requestTimeoutMs) })
-        },
-        connected: (peer) => this.host.getConnections(peerIdFromString(peer)).length > 0,
-        logger,
-      },
-    )
     this.host.addEventListener('connection:open', (e) => {
       const conn = e.detail
       logger.debug({ peer: conn.remotePeer.toString(), direction: conn.direction, conn: conn.id }, 'connection open')
