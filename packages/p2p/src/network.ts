@@ -7,7 +7,7 @@ import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
-import { KEEP_ALIVE, type PeerId } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { BanList } from './bans.ts'
@@ -31,6 +31,7 @@ import { createHost, type Host } from './host.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import type { P2pMetrics } from './metrics.ts'
 import { blockPenalty } from './penalty.ts'
+import { Redialer } from './redial.ts'
 import { Protocol, ReqResp } from './reqresp.ts'
 import { type PeerAction, PeerScores, type ScoreState } from './scoring.ts'
 import { statusMismatch } from './status.ts'
@@ -95,6 +96,13 @@ const ANNOUNCE_RETRY_MS = 500
 const MAX_UNSENT_ANNOUNCEMENTS = 4096
 /** Status exchanges that fail for no fault of the peer are tried this many more times. */
 const STATUS_RETRIES = 3
+/** Kept peers (bootnodes, known peers, admin_addPeer) are dialled again after 1 s, doubling up to a minute. */
+const REDIAL_MIN_MS = 1000
+const REDIAL_MAX_MS = 60_000
+/** The peer-store tag of kept peers: the connection pruner closes them last. */
+const KEPT_TAG = 'cairn-kept'
+/** Failed dials in a row after which a peer remembered from the last run (peers.json) is given up. */
+const KNOWN_PEER_TRIES = 5
 
 /**
  * The node's peer-to-peer network: the libp2p host, the status exchange that refuses other
@@ -116,6 +124,7 @@ export class P2pNetwork {
   private readonly lookups = new Set<string>()
   private started = false
   private fetcher!: TxFetcher
+  private readonly redialer: Redialer
   private announceQueue: TxAnnouncement[] = []
   private announceTimer: NodeJS.Timeout | undefined
 
@@ -127,6 +136,17 @@ export class P2pNetwork {
     this.scores = new PeerScores(now)
     this.bans = new BanList({ path: opts.dir ? join(opts.dir, 'bans.json') : null }, { logger: modules.logger, now })
     this.points = forkPointsOf(modules.chain)
+    // Before the host: a status answered as soon as it listens marks its peer established.
+    this.redialer = new Redialer(
+      { minMs: REDIAL_MIN_MS, maxMs: REDIAL_MAX_MS },
+      {
+        dial: async (_peer, address) => {
+          await this.host.dial(multiaddr(address), { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) })
+        },
+        connected: (peer) => this.host.getConnections(peerIdFromString(peer)).length > 0,
+        logger: modules.logger,
+      },
+    )
     this.sync = new RangeSync(
       { batch: opts.syncBatch, parallel: opts.syncParallel },
       {
@@ -226,13 +246,21 @@ export class P2pNetwork {
     this.gossip.start()
     this.host.addEventListener('connection:open', (e) => {
       const conn = e.detail
+      logger.debug({ peer: conn.remotePeer.toString(), direction: conn.direction, conn: conn.id }, 'connection open')
       this.updatePeerGauge()
       // The dialler opens the status exchange; the other side checks it in its handler.
       if (conn.direction === 'outbound') void this.exchangeStatus(conn.remotePeer)
     })
+    this.host.addEventListener('connection:close', (e) => {
+      const conn = e.detail
+      logger.debug({ peer: conn.remotePeer.toString(), direction: conn.direction, conn: conn.id }, 'connection closed')
+    })
     this.host.addEventListener('peer:disconnect', (e) => {
-      this.peerStates.delete(e.detail.toString())
+      const id = e.detail.toString()
+      logger.debug({ peer: id }, 'peer disconnected')
+      this.peerStates.delete(id)
       this.updatePeerGauge()
+      this.redialer.disconnected(id)
     })
     this.host.addEventListener('peer:discovery', (e) => {
       if (this.host.getConnections().length < opts.maxPeers) void this.host.dial(e.detail.id).catch(() => {})
@@ -257,7 +285,9 @@ export class P2pNetwork {
     this.heartbeat.unref()
     this.started = true
     logger.info({ peerId: this.host.peerId.toString(), addrs: this.listenAddrs() }, 'p2p listening')
-    for (const addr of [...opts.bootnodes, ...this.knownPeers()]) void this.addPeer(addr)
+    for (const addr of opts.bootnodes) void this.addPeer(addr)
+    // Peers only remembered from the last run may be gone for good: given up after a few tries.
+    for (const addr of this.knownPeers()) void this.addPeer(addr, { giveUpAfter: KNOWN_PEER_TRIES })
   }
 
   async stop(): Promise<void> {
@@ -265,6 +295,8 @@ export class P2pNetwork {
     this.started = false
     clearInterval(this.heartbeat)
     clearTimeout(this.announceTimer)
+    this.redialer.stop()
+    this.sync.stop()
     this.fetcher.stop()
     for (const off of this.unsubscribe) off()
     this.saveKnownPeers()
@@ -377,15 +409,17 @@ export class P2pNetwork {
       return false
     }
     this.peerStates.set(peer.toString(), { id: peer, status: remote, at: (this.modules.now ?? Date.now)() })
+    this.redialer.established(peer.toString())
     logger.debug({ peer: peer.toString(), head: remote.headNumber.toString() }, 'peer status accepted')
     if (remote.headNumber > chain.head.header.number) this.sync.trigger()
     return true
   }
 
-  /** Forgets a peer of another chain (no keep-alive tag) and hangs up. */
+  /** Forgets a peer of another chain (not kept connected any more) and hangs up. */
   private dropPeer(peer: PeerId): void {
+    this.redialer.forget(peer.toString())
     void this.host.peerStore
-      .merge(peer, { tags: { [KEEP_ALIVE]: undefined } })
+      .merge(peer, { tags: { [KEPT_TAG]: undefined } })
       .catch(() => {})
       .then(() => this.host.hangUp(peer))
       .catch(() => {})
@@ -665,17 +699,20 @@ export class P2pNetwork {
     return [...out.values()]
   }
 
-  /** Dials a multiaddr with a peer id (`/ip4/…/tcp/…/p2p/<id>`) and keeps it connected. */
-  async addPeer(address: string): Promise<boolean> {
+  /**
+   * Dials a multiaddr with a peer id (`/ip4/…/tcp/…/p2p/<id>`) and keeps it connected (dialled
+   * again after a loss or a failed dial, with backoff: `redial.ts`). True once connected; false
+   * when this first dial failed (later ones are scheduled) or the address names no peer.
+   */
+  async addPeer(address: string, o: { giveUpAfter?: number } = {}): Promise<boolean> {
     try {
       const ma = multiaddr(address)
       const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
       if (!id) return false
       const peer = peerIdFromString(id)
       if (peer.equals(this.host.peerId)) return false
-      await this.host.peerStore.merge(peer, { multiaddrs: [ma], tags: { [KEEP_ALIVE]: { value: 1 } } })
-      await this.host.dial(ma, { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) })
-      return true
+      await this.host.peerStore.merge(peer, { multiaddrs: [ma], tags: { [KEPT_TAG]: { value: 100 } } })
+      return await this.redialer.keep(id, address, o)
     } catch (err) {
       this.modules.logger.debug({ address, err }, 'dial failed')
       return false
@@ -692,8 +729,9 @@ export class P2pNetwork {
         : address
       if (!id) return false
       const peer = peerIdFromString(id)
+      this.redialer.forget(id)
       if (this.host.getConnections(peer).length === 0) return false
-      await this.host.peerStore.merge(peer, { tags: { [KEEP_ALIVE]: undefined } })
+      await this.host.peerStore.merge(peer, { tags: { [KEPT_TAG]: undefined } })
       await this.host.hangUp(peer)
       return true
     } catch {

@@ -31,7 +31,12 @@ export interface ProtocolSpec {
   /** Most chunks in a response; larger uncompressed chunks than `maxChunkBytes` are refused. */
   maxChunks: number
   maxChunkBytes: number
-  /** Runs once the response to `peer` is written and its stream closed (or serving failed). */
+  /**
+   * Runs once the response to `peer` is written and the peer has closed the stream, i.e. it has
+   * read the whole answer (or serving failed, or the request timeout passed). A hang-up here cannot
+   * overtake the answer: a connection closed while the answer is still unread in the peer's
+   * buffers loses it (libp2p drops a stream's unread data when its connection ends).
+   */
   served?: (peer: string) => void
 }
 
@@ -120,7 +125,10 @@ export class ReqResp {
       this.modules.logger.debug({ peer, protocol, err }, 'serving a request failed')
       stream.abort(err as Error)
     } finally {
-      spec.served?.(peer)
+      if (spec.served) {
+        await closedByPeer(stream, this.opts.requestTimeoutMs)
+        spec.served(peer)
+      }
     }
   }
 
@@ -167,6 +175,20 @@ export class ReqResp {
       })
     }
   }
+}
+
+/** Resolves when the stream is closed at both ends (the peer closed its side), or after `ms`. */
+function closedByPeer(stream: Stream, ms: number): Promise<void> {
+  if (stream.status !== 'open' && stream.status !== 'closing') return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    timer.unref()
+    stream.addEventListener('close', done, { once: true })
+  })
 }
 
 function concat(code: number, payload: Uint8Array): Uint8Array {

@@ -19,6 +19,9 @@ export interface RangeSyncModules {
   /** blocks_by_range: `count` encoded canonical blocks from `start`. */
   fetchRange: (peer: string, start: bigint, count: number) => Promise<Uint8Array[]>
   penalize: (peer: string, action: PeerAction, reason: string) => void
+  /** Timers (injected in tests). */
+  setTimeout?: (fn: () => void, ms: number) => unknown
+  clearTimeout?: (timer: unknown) => void
 }
 
 export interface SyncState {
@@ -45,14 +48,25 @@ interface Batch {
  * (the peer's chain is shorter than it said) has its remainder asked again. A first batch that
  * does not attach (our head is on another branch) restarts the pipeline a batch earlier, down to
  * the finalized block.
+ *
+ * A run that ends while a peer still announces a head above ours (every such peer was left out
+ * of it for a failed request or a bad batch) is followed by another after `retryMs`, doubling
+ * with each such run in a row that imported nothing (up to `maxRetryMs`): a sync is never left
+ * waiting for the next event that happens to trigger it (a status refresh, a gossiped block),
+ * which on a quiet chain may be the 30 s status interval away. A peer that keeps failing is
+ * penalised by each run until its score disconnects it.
  */
 export class RangeSync {
   private running: Promise<void> | null = null
   private state: SyncState | null = null
   private again = false
+  private stopped = false
+  private retryTimer: unknown
+  /** Runs in a row that ended short of a peer's head without importing anything. */
+  private fruitless = 0
 
   constructor(
-    private readonly opts: { batch: number; parallel?: number },
+    private readonly opts: { batch: number; parallel?: number; retryMs?: number; maxRetryMs?: number },
     private readonly modules: RangeSyncModules,
   ) {}
 
@@ -68,25 +82,71 @@ export class RangeSync {
 
   /** Starts a sync run if a peer is ahead (or asks the current run to look again). */
   trigger(): void {
+    if (this.stopped) return
     if (this.running) {
       this.again = true
       return
     }
+    this.cancelRetry()
+    let imported = 0
     this.running = this.run()
+      .then((n) => {
+        imported = n
+      })
       .catch((err) => this.modules.logger.warn({ err }, 'sync run failed'))
       .finally(() => {
         this.running = null
         this.state = null
-        if (this.again) {
-          this.again = false
-          if (this.ranked(new Set()).length > 0) this.trigger()
+        const again = this.again
+        this.again = false
+        if (this.stopped || this.ranked(new Set()).length === 0) {
+          this.fruitless = 0
+          return
         }
+        if (again) {
+          this.trigger()
+          return
+        }
+        // A peer is still ahead, but this run left every such peer out: try again later.
+        this.fruitless = imported > 0 ? 0 : this.fruitless + 1
+        const base = this.opts.retryMs ?? 1000
+        const ms = Math.min(this.opts.maxRetryMs ?? 30_000, base * 2 ** Math.max(0, this.fruitless - 1))
+        this.modules.logger.debug({ retryMs: ms, fruitless: this.fruitless }, 'sync stopped short of a peer head')
+        this.scheduleRetry(ms)
       })
+  }
+
+  /** No more runs (the network is stopping); a run under way ends at its next batch. */
+  stop(): void {
+    this.stopped = true
+    this.cancelRetry()
   }
 
   /** Resolves when no sync run is under way. */
   async settled(): Promise<void> {
     while (this.running) await this.running
+  }
+
+  private scheduleRetry(ms: number): void {
+    this.cancelRetry()
+    const set =
+      this.modules.setTimeout ??
+      ((fn: () => void, delay: number) => {
+        const t = setTimeout(fn, delay)
+        t.unref()
+        return t
+      })
+    this.retryTimer = set(() => {
+      this.retryTimer = undefined
+      this.trigger()
+    }, ms)
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer === undefined) return
+    const clear = this.modules.clearTimeout ?? ((t: unknown) => clearTimeout(t as NodeJS.Timeout))
+    clear(this.retryTimer)
+    this.retryTimer = undefined
   }
 
   /** Peers ahead of our head, not excluded, highest head first (the best `parallel`). */
@@ -120,7 +180,8 @@ export class RangeSync {
     return { peer: best.id, start, count: n, blocks }
   }
 
-  private async run(): Promise<void> {
+  /** One run; resolves to the number of blocks it imported. */
+  private async run(): Promise<number> {
     const { chain, logger, metrics, penalize } = this.modules
     const excluded = new Set<string>()
     const started = performance.now()
@@ -129,6 +190,7 @@ export class RangeSync {
     let next = chain.head.header.number + 1n
     for (;;) {
       this.again = false
+      if (this.stopped) break
       const peers = this.ranked(excluded)
       if (peers.length === 0) break
       const target = (peers[0] as SyncPeer).headNumber
@@ -220,6 +282,7 @@ export class RangeSync {
         'range sync done',
       )
     }
+    return imported
   }
 }
 

@@ -93,4 +93,49 @@ describe('range sync from several peers', () => {
     }
     expect(next).toBe(97n)
   })
+
+  it('a run that left out the only peer ahead (a failed request) is followed by another, later each time it imports nothing', async () => {
+    const source = await devChain()
+    for (let i = 0; i < 40; i++) await source.engine.seal()
+    const { chain } = await devChain()
+    const timers: { fn: () => void; ms: number }[] = []
+    // Every request fails until the second retry: two runs in a row import nothing.
+    let retries = 0
+    const sync = new RangeSync(
+      { batch: 16, parallel: 2, retryMs: 1000 },
+      {
+        chain,
+        logger: silentLogger,
+        metrics: null,
+        peers: () => [{ id: 'only', headNumber: 40n }],
+        fetchRange: async (_peer, start, count) => {
+          await Promise.resolve()
+          if (retries < 2) throw new Error('timeout')
+          const out: Uint8Array[] = []
+          for (let n = start; n < start + BigInt(count); n++) {
+            out.push((await source.chain.store.getBlockByNumber(n))?.serialize() as Uint8Array)
+          }
+          return out
+        },
+        penalize: () => {},
+        setTimeout: (fn, ms) => timers.push({ fn, ms }),
+        clearTimeout: () => {},
+      },
+    )
+    const delays: number[] = []
+    sync.trigger()
+    await sync.settled()
+    // The peer was left out of each failed run; nothing else would start the next one.
+    while (chain.head.header.number < 40n) {
+      const t = timers.shift()
+      if (!t) throw new Error(`sync stalled at ${chain.head.header.number} with no retry scheduled`)
+      delays.push(t.ms)
+      retries++
+      t.fn()
+      await sync.settled()
+    }
+    expect(delays).toEqual([1000, 2000])
+    expect(timers).toEqual([])
+    expect(bytesToHex(chain.head.hash())).toBe(bytesToHex(source.chain.head.hash()))
+  })
 })
