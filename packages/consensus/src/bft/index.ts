@@ -2,7 +2,13 @@
 
 export type { BftConfig } from './bft-config.ts'
 export { bftConfigSchema, parseBftConfig } from './bft-config.ts'
-export type { BftEngineModules, BftEngineOptions, BftScheduler, BftTransport } from './bft-engine.ts'
+export type {
+  BftEngineModules,
+  BftEngineOptions,
+  BftScheduler,
+  BftTransport,
+  ValidatorUpdateSource,
+} from './bft-engine.ts'
 export { BftEngine } from './bft-engine.ts'
 export type { BftMetrics } from './bft-metrics.ts'
 export { createBftMetrics } from './bft-metrics.ts'
