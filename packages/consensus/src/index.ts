@@ -81,6 +81,7 @@ export {
   frameWalRecord,
   hashKey,
   MAX_BLOCK_EVIDENCE,
+  MAX_TOTAL_VOTING_POWER,
   MemorySignerState,
   MemoryWalStorage,
   MsgType,
