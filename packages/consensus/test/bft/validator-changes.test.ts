@@ -6,12 +6,14 @@
  */
 import { privateKeyToAddress } from '@cairn/crypto'
 import { bytesToHex } from '@cairn/utils'
+import { type BlockHeader, createBlockHeader } from '@ethereumjs/block'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   createVerifier,
   decodeBftExtra,
   decodeCertificate,
   decodeWire,
+  encodeBftExtra,
   ValidatorSchedule,
   type ValidatorSet,
   verifyCertificate,
@@ -113,6 +115,26 @@ describe('validator-set changes at H+2', () => {
       fromHeaders.recordHeader(Number(h), decodeBftExtra(block?.header.extraData as Uint8Array).validatorChanges ?? [])
     }
     expect(Array.from({ length: 12 }, (_, i) => describeSet(fromHeaders.at(i + 1)))).toEqual(reference)
+
+    // A block must carry exactly its parent's updates: block 4 without them, or block 5 with some, is refused.
+    const ctx = node2.chain.importer.headerContext
+    const header = async (h: bigint) => (await node2.chain.store.getBlockByNumber(h))?.header as BlockHeader
+    const withChanges = (hd: BlockHeader, validatorChanges: { address: Uint8Array; votingPower: bigint }[]) => {
+      const extra = decodeBftExtra(hd.extraData)
+      return createBlockHeader(
+        { ...hd.toJSON(), extraData: bytesToHex(encodeBftExtra({ ...extra, validatorChanges })) },
+        { common: hd.common, skipConsensusFormatValidation: true },
+      )
+    }
+    const [h3, h4, h5] = [await header(3n), await header(4n), await header(5n)]
+    await expect(node2.engine.validateHeader(h4, h3, ctx)).resolves.toBeUndefined()
+    await expect(node2.engine.validateHeader(withChanges(h4, []), h3, ctx)).rejects.toThrow(/validator changes/)
+    await expect(
+      node2.engine.validateHeader(withChanges(h4, [{ address: addr(4), votingPower: 11n }]), h3, ctx),
+    ).rejects.toThrow(/validator changes/)
+    await expect(
+      node2.engine.validateHeader(withChanges(h5, [{ address: addr(1), votingPower: 0n }]), h4, ctx),
+    ).rejects.toThrow(/validator changes/)
 
     // A restarted node rebuilds the same schedule: from its stored record (node 3), and from the
     // headers when the record is gone (node 5, the follower).
