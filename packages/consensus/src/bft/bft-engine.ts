@@ -190,6 +190,11 @@ export class BftEngine implements Engine {
   /** When this node started deciding the current height (ms), for `cairn_bft_commit_seconds`. */
   #heightStartedAt: number | undefined
   #heightStartedFor: number | undefined
+  /** When this node entered the current round (ms), by `height/round`, for the latency histograms. */
+  #roundStartedAt: number | undefined
+  #roundStartedFor = ''
+  /** `kind/signer/round` already measured (the first copy only), by height (the current and the next). */
+  #latencySeen = new Map<number, Set<string>>()
   /** Events already logged (own signed messages, with fsync before they left). */
   #logged = new WeakSet<BftEvent>()
   /** While replaying the WAL: own messages and built blocks it holds, by `kind/height/round/type`. */
@@ -611,6 +616,13 @@ export class BftEngine implements Engine {
     if (this.#heightStartedAt === undefined || this.#heightStartedFor !== machine.height) {
       this.#heightStartedFor = machine.height
       this.#heightStartedAt = this.#scheduler.now()
+      for (const h of this.#latencySeen.keys()) if (h < machine.height) this.#latencySeen.delete(h)
+    }
+    // A round starts with its propose step (step 0 is the wait after the last commit).
+    const round = `${machine.height}/${machine.round}`
+    if (machine.step !== 0 && this.#roundStartedFor !== round) {
+      this.#roundStartedFor = round
+      this.#roundStartedAt = this.#scheduler.now()
     }
     if (!metrics) return
     metrics.height.set(machine.height)
@@ -934,6 +946,9 @@ export class BftEngine implements Engine {
           msg.kind === 'vote' ? this.#verifier.voteSigner(msg.vote) : this.#verifier.proposalSigner(msg.proposal)
         if (signer === null || this.validators.at(h).indexOf(signer) < 0) return 'reject'
         if (h === height) this.#keep(msg)
+        if (msg.kind === 'vote')
+          this.#latency(msg.vote.type === MsgType.PREVOTE ? 'prevote' : 'precommit', signer, h, msg.vote.round)
+        else this.#latency('proposal', signer, h, msg.proposal.round)
         this.#handle(
           msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal },
         )
@@ -983,6 +998,30 @@ export class BftEngine implements Engine {
     )
     this.#m.metrics?.evidence.inc()
     return 'accept'
+  }
+
+  /**
+   * The proposal and vote latency histograms: the time since this node entered the message's round
+   * (0 when the message came before; nothing for a round this node left), the first copy only.
+   */
+  #latency(kind: 'proposal' | 'prevote' | 'precommit', signer: Address, height: number, round: number): void {
+    const metrics = this.#m.metrics
+    const machine = this.#machine
+    if (!metrics || machine === null) return
+    const ahead = height > machine.height || (height === machine.height && round > machine.round)
+    const current = `${height}/${round}` === this.#roundStartedFor && this.#roundStartedAt !== undefined
+    if (!ahead && !current) return
+    let seen = this.#latencySeen.get(height)
+    if (seen === undefined) {
+      seen = new Set()
+      this.#latencySeen.set(height, seen)
+    }
+    const key = `${kind}/${hashKey(signer)}/${round}`
+    if (seen.has(key) || seen.size >= 10_000) return
+    seen.add(key)
+    const seconds = ahead ? 0 : (this.#scheduler.now() - (this.#roundStartedAt as number)) / 1000
+    if (kind === 'proposal') metrics.proposalReceiveSeconds.observe(seconds)
+    else metrics.voteReceiveSeconds.observe({ type: kind }, seconds)
   }
 
   /** A peer is at `height`, which this node committed: send it the commits from there (a few). */

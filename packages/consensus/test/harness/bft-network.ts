@@ -6,6 +6,7 @@ import { bytesToHex, type Logger, silentLogger } from '@cairn/utils'
 import { ADDRS } from '../../../chain/test/helpers.ts'
 import {
   BftEngine,
+  type BftMetrics,
   type BftTransport,
   ConsensusWal,
   MemorySignerState,
@@ -32,6 +33,8 @@ export interface BftNetworkOptions {
   genesisValidators?: number
   /** Validator-set changes every engine's `endBlock` returns (deterministic: the same on every node). */
   validatorUpdates?: ValidatorUpdateSource
+  /** Each node's metrics (default none). */
+  metrics?: (index: number) => BftMetrics
   /** Sees every message a node publishes (before loss and silence). */
   onPublish?: (from: number, data: Uint8Array) => void
 }
@@ -123,6 +126,7 @@ export class BftNetwork {
         ...(signerState ? { signerState } : {}),
         wal: ConsensusWal.inMemory(walStorage),
         ...(this.opts.validatorUpdates ? { validatorUpdates: this.opts.validatorUpdates } : {}),
+        ...(this.opts.metrics ? { metrics: this.opts.metrics(index) } : {}),
       },
     )
     const chain = await Chain.open(
