@@ -82,7 +82,7 @@ export function drawScenario(seed: number, overrides: Partial<Pick<Scenario, 'n'
   const net = { minDelayMs: 1, maxDelayMs, loss: rng.pick([0, 0, 0.05, 0.2]), dup: rng.pick([0, 0.05, 0.2]) }
   const healedLoss = rng.pick([0, 0, 0.05])
   // Drawn last, so the draws above stay what they were for a seed.
-  const changes = drawChanges(rng, n, powers, behaviours, amnesiac, heights, weighted)
+  const changes = drawChanges(rng, powers, behaviours, amnesiac, heights, weighted)
   return { seed, n, powers, behaviours, amnesiac, heights, chaosMs, crashes, partitions, net, healedLoss, changes }
 }
 
@@ -94,7 +94,6 @@ export function drawScenario(seed: number, overrides: Partial<Pick<Scenario, 'n'
  */
 function drawChanges(
   rng: Prng,
-  n: number,
   powers: bigint[],
   behaviours: Behaviour[],
   amnesiac: boolean[],
