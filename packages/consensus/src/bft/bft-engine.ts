@@ -835,10 +835,16 @@ export class BftEngine implements Engine {
     this.#lastCommitted = block
     this.#lastCertificate = certificate
     // The schedule: what this block carries (effect height + 1) and what it returned (height + 2).
-    let changed = this.#recordHeader(block.header)
-    const own = await this.#updatesOf(hash)
-    if (own.length > 0) changed = this.validators.record(height + 2, own) || changed
-    if (changed) await this.#saveSchedule()
+    // (Both were checked before: the header on import, the updates in `endBlock`; a failure here
+    // is a bug, logged, and must not stop the commit's bookkeeping.)
+    try {
+      let changed = this.#recordHeader(block.header)
+      const own = await this.#updatesOf(hash)
+      if (own.length > 0) changed = this.validators.record(height + 2, own) || changed
+      if (changed) await this.#saveSchedule()
+    } catch (err) {
+      this.#m.logger.error({ err, height }, 'cannot record the validator-set changes of a committed block')
+    }
     this.#markEvidence(block.header)
     this.evidence.prune(height + 1)
     this.#m.wal?.truncateBelow(height + 1)
