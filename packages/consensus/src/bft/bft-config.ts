@@ -16,6 +16,11 @@ export interface BftConfig {
   blockTimeMs: number
   /** False: a height waits for transactions before its first round (no empty blocks). */
   emptyBlocks: boolean
+  /**
+   * Dev/test only: validator-set changes the genesis schedules, by height of effect (≥ 3). Every
+   * node of the chain reads the same genesis, so they agree. Staking replaces this.
+   */
+  validatorChanges?: Map<number, { address: Address; votingPower: bigint }[]>
 }
 
 const ms = z.number().int().min(0).max(3_600_000)
@@ -49,6 +54,20 @@ export const bftConfigSchema = z
       .optional(),
     blockTimeMs: ms.default(1000),
     emptyBlocks: z.boolean().default(true),
+    /** Dev/test: changes by height of effect, e.g. `[{ height: 10, address, power: 0 }]` (power 0 removes). */
+    validatorChanges: z
+      .array(
+        z
+          .object({
+            height: z.number().int().min(3),
+            address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 20-byte hex address'),
+            power: z
+              .union([z.number().int().min(0), z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/)])
+              .transform((v) => BigInt(v)),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict()
 
@@ -78,5 +97,20 @@ export function parseBftConfig(genesis: unknown): BftConfig {
     timeouts: { ...DEFAULT_TIMEOUTS, ...c.timeouts, commitMs: c.blockTimeMs },
     blockTimeMs: c.blockTimeMs,
     emptyBlocks: c.emptyBlocks,
+    ...(c.validatorChanges !== undefined && c.validatorChanges.length > 0
+      ? { validatorChanges: groupChanges(c.validatorChanges) }
+      : {}),
   }
+}
+
+function groupChanges(
+  list: { height: number; address: string; power: bigint }[],
+): Map<number, { address: Address; votingPower: bigint }[]> {
+  const byHeight = new Map<number, { address: Address; votingPower: bigint }[]>()
+  for (const c of list) {
+    const at = byHeight.get(c.height) ?? []
+    at.push({ address: hexToBytes(c.address as `0x${string}`), votingPower: c.power })
+    byHeight.set(c.height, at)
+  }
+  return byHeight
 }

@@ -28,11 +28,14 @@ import {
   type Chain,
   type ChainEngine,
   decodeBlock,
+  type EndBlockContext,
+  type EndBlockResult,
   type ExecutedBlock,
   type HeaderContext,
   type ImportResult,
   type ParentBlock,
   TxChecks,
+  type ValidatorUpdate,
   validateBlock,
 } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
@@ -44,7 +47,7 @@ import type { Engine } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
 import type { BftConfig } from './bft-config.ts'
 import type { BftMetrics } from './bft-metrics.ts'
-import { bftChainRules, ValidatorSchedule } from './bft-rules.ts'
+import { bftChainRules } from './bft-rules.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { BftAction, BftEvent } from './events.ts'
 import { type DuplicateVoteEvidence, decodeEvidence, EvidencePool, encodeEvidence } from './evidence.ts'
@@ -63,10 +66,32 @@ import type { SignerState } from './signer-state.ts'
 import { createVerifier } from './signing.ts'
 import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
 import type { Timeout } from './timeouts.ts'
+import {
+  decodeScheduleRecord,
+  decodeValidatorChanges,
+  encodeScheduleRecord,
+  encodeValidatorChanges,
+  type ValidatorChange,
+  ValidatorSchedule,
+} from './validator-schedule.ts'
 import type { ValidatorSet } from './validator-set.ts'
 import { ValidatorSigner } from './validator-signer.ts'
 import type { ConsensusWal } from './wal.ts'
 import { decodeWire, encodeWire, type WireMessage } from './wire.ts'
+
+/**
+ * Where validator-set changes come from until staking exists: called in every block's `endBlock`
+ * (producing and importing alike, so it must be deterministic: a function of the block and its
+ * state). The updates of block H take effect at H+2. Tests pass one; a node passes none (the set
+ * stays the genesis set) unless the genesis schedules changes (`config.cairn.bft.validatorChanges`).
+ */
+export type ValidatorUpdateSource = (
+  ctx: EndBlockContext,
+) => readonly ValidatorUpdate[] | undefined | Promise<readonly ValidatorUpdate[] | undefined>
+
+/** The chain-store meta keys the engine keeps the schedule under. */
+const SCHEDULE_KEY = 'bft/validator-schedule'
+const UPDATES_KEY = (hash: Uint8Array) => `bft/validator-updates/${bytesToHex(hash)}`
 
 /** Where consensus messages go and come from: p2p's `ConsensusGossip`, or a test network. */
 export interface BftTransport {
@@ -113,6 +138,8 @@ export interface BftEngineModules {
    * handles it, own signed messages with fsync before they leave; a restart replays the height.
    */
   wal?: ConsensusWal
+  /** Validator-set changes from `endBlock` (see {@link ValidatorUpdateSource}); absent: the genesis set forever. */
+  validatorUpdates?: ValidatorUpdateSource
 }
 
 /** A commit a peer sent ahead of this node's height, kept until the height comes. */
@@ -163,6 +190,11 @@ export class BftEngine implements Engine {
   /** When this node started deciding the current height (ms), for `cairn_bft_commit_seconds`. */
   #heightStartedAt: number | undefined
   #heightStartedFor: number | undefined
+  /** When this node entered the current round (ms), by `height/round`, for the latency histograms. */
+  #roundStartedAt: number | undefined
+  #roundStartedFor = ''
+  /** `kind/signer/round` already measured (the first copy only), by height (the current and the next). */
+  #latencySeen = new Map<number, Set<string>>()
   /** Events already logged (own signed messages, with fsync before they left). */
   #logged = new WeakSet<BftEvent>()
   /** While replaying the WAL: own messages and built blocks it holds, by `kind/height/round/type`. */
@@ -172,6 +204,8 @@ export class BftEngine implements Engine {
   #lastGossipAt = ''
   #nonce = 0
   #unsubscribe: (() => void) | undefined
+  /** The validator updates `endBlock` returned, by block hash (recent; the chain store keeps them too). */
+  #updates = new Map<string, ValidatorChange[]>()
 
   constructor(opts: BftEngineOptions, modules: BftEngineModules) {
     this.#opts = opts
@@ -199,13 +233,15 @@ export class BftEngine implements Engine {
       },
     }
     this.#transport = modules.transport
-    this.validators = new ValidatorSchedule(opts.config.validators)
+    this.validators = new ValidatorSchedule(opts.config.validators, opts.config.validatorChanges)
     this.evidence = new EvidencePool({ chainId: opts.chainId }, { validatorSetAt: (h) => this.validators.at(h) })
     this.#rules = bftChainRules({
       chainId: opts.chainId,
       validators: this.validators,
       committing: () => this.#committing,
       evidence: this.evidence,
+      parentValidatorChanges: (parent, ctx) => this.#updatesOf(parent.hash(), ctx.chain.meta),
+      onScheduleChange: (ctx) => this.#saveSchedule(ctx.chain.meta),
     })
     if (opts.privateKey !== undefined) {
       if (modules.signerState === undefined) {
@@ -230,6 +266,81 @@ export class BftEngine implements Engine {
 
   preferHead(candidate: BlockHeader, current: BlockHeader): Promise<boolean> {
     return this.#rules.preferHead(candidate, current)
+  }
+
+  /**
+   * The block's validator-set updates (`modules.validatorUpdates`), in effect at its height + 2.
+   * Updates that do not apply to the next height's set (a removal of a non-member, an empty set, a
+   * repeated address) make the block invalid. Kept by block hash: the next block must carry them.
+   */
+  async endBlock(ctx: EndBlockContext): Promise<EndBlockResult | undefined> {
+    const source = this.#m.validatorUpdates
+    if (source === undefined) return undefined
+    const updates = await source(ctx)
+    if (updates === undefined || updates.length === 0) return undefined
+    const changes = updates.map((u) => ({ address: u.address, votingPower: u.power }))
+    const height = Number(ctx.header.number)
+    this.validators.at(height + 1).update(changes)
+    if ('hash' in ctx.header) await this.#keepUpdates(ctx.header.hash(), changes)
+    return { validatorUpdates: updates.map((u) => ({ address: u.address, power: u.power })) }
+  }
+
+  /** The validator updates block `hash` returned from `endBlock` (none: empty). */
+  async #updatesOf(hash: Uint8Array, meta?: Chain['store']['meta']): Promise<ValidatorChange[]> {
+    const known = this.#updates.get(hashKey(hash))
+    if (known !== undefined) return known
+    const bytes = await (meta ?? this.#attached?.chain.store.meta)?.get(UPDATES_KEY(hash))
+    return bytes === undefined ? [] : decodeValidatorChanges(bytes)
+  }
+
+  /** Keeps a block's validator updates (memory and the chain store) before the block is stored. */
+  async #keepUpdates(hash: Uint8Array, changes: ValidatorChange[]): Promise<void> {
+    this.#updates.set(hashKey(hash), changes)
+    if (this.#updates.size > 64) this.#updates.delete(this.#updates.keys().next().value as string)
+    await this.#attached?.chain.store.meta.put(UPDATES_KEY(hash), encodeValidatorChanges(changes))
+  }
+
+  /** Persists the schedule (the changes by height of effect and how far the headers were read). */
+  async #saveSchedule(meta?: Chain['store']['meta']): Promise<void> {
+    await (meta ?? this.#attached?.chain.store.meta)?.put(
+      SCHEDULE_KEY,
+      encodeScheduleRecord(this.validators.toRecord()),
+    )
+  }
+
+  /**
+   * The schedule back from the chain: the persisted record, then the headers above where it was
+   * read to (each carries its parent's updates), up to the head.
+   */
+  async #restoreSchedule(): Promise<void> {
+    const store = this.#chain.store
+    const bytes = await store.meta.get(SCHEDULE_KEY)
+    if (bytes !== undefined) {
+      const record = decodeScheduleRecord(bytes)
+      for (const [h, cs] of [...record.changes.entries()].sort((a, b) => a[0] - b[0])) this.validators.record(h, cs)
+      this.validators.markScanned(record.scannedTo)
+    }
+    const head = Number(this.#chain.importer.forkChoice.head().header.number)
+    let changed = false
+    for (let h = Math.max(2, this.validators.scannedTo + 1); h <= head; h++) {
+      const hash = await store.getCanonicalHash(BigInt(h))
+      const header = hash === undefined ? undefined : await store.getHeader(hash)
+      if (header === undefined) break
+      changed = this.#recordHeader(header) || changed
+    }
+    this.validators.markScanned(head)
+    if (changed || bytes === undefined) await this.#saveSchedule()
+  }
+
+  /** Records the validator changes a header carries into the schedule; true when new. */
+  #recordHeader(header: BlockHeader): boolean {
+    let changes: ValidatorChange[]
+    try {
+      changes = decodeBftExtra(header.extraData).validatorChanges ?? []
+    } catch {
+      return false
+    }
+    return this.validators.recordHeader(Number(header.number), changes)
   }
 
   // ---- the Engine seam ----
@@ -282,11 +393,13 @@ export class BftEngine implements Engine {
     this.#lastCommitted = finalized
     this.#lastCertificate = await this.#storedCertificate(finalized)
     const height = Number(finalized.header.number) + 1
+    await this.#restoreSchedule()
     await this.#restoreCommittedEvidence(height - 1)
     this.#machine = this.#newMachine(height)
     // A block imported from a peer proves its parent final: follow finality from the chain alone.
     const onHead = ({ block }: { block: Block }) =>
       this.#enqueue(async () => {
+        if (this.#recordHeader(block.header)) await this.#saveSchedule()
         this.#markEvidence(block.header)
         await this.#finalizeParentOf(block)
       })
@@ -340,6 +453,9 @@ export class BftEngine implements Engine {
     this.#transport?.setHandler(null)
     this.#unsubscribe?.()
     await this.#queue
+    await this.#saveSchedule().catch((err: unknown) =>
+      this.#m.logger.warn({ err }, 'cannot save the validator schedule'),
+    )
     this.#m.wal?.close()
     this.#machine = null
     this.#executed.clear()
@@ -366,14 +482,27 @@ export class BftEngine implements Engine {
       this.#lastCommitted !== undefined && equalsBytes(parentBlock.hash(), this.#lastCommitted.hash())
         ? this.#lastCertificate
         : await this.#storedCertificate(parentBlock)
+    // The parent's validator-set updates ride in this block (in effect at its height + 1).
+    const validatorChanges = parentBlock.header.number === 0n ? [] : await this.#updatesOf(parentBlock.hash())
     const extraData = encodeBftExtra({
       round,
       parentCertificate: parentBlock.header.number === 0n ? null : certificate,
       evidence: this.#blockEvidence(Number(parentBlock.header.number) + 1),
+      validatorChanges,
     })
     const source = await pool.blockSource(parentBlock.header.calcNextBaseFee())
+    if (this.validators.recordHeader(Number(parentBlock.header.number) + 1, validatorChanges)) {
+      await this.#saveSchedule()
+    }
     const built = await chain.executor.build(parent, { ...env, extraData }, source)
     if (built.rejected.length > 0) pool.discard(built.rejected.map((r) => r.tx))
+    const updates = built.endBlock?.validatorUpdates ?? []
+    if (updates.length > 0) {
+      await this.#keepUpdates(
+        built.block.hash(),
+        updates.map((u) => ({ address: u.address, votingPower: u.power })),
+      )
+    }
     return built
   }
 
@@ -487,6 +616,13 @@ export class BftEngine implements Engine {
     if (this.#heightStartedAt === undefined || this.#heightStartedFor !== machine.height) {
       this.#heightStartedFor = machine.height
       this.#heightStartedAt = this.#scheduler.now()
+      for (const h of this.#latencySeen.keys()) if (h < machine.height) this.#latencySeen.delete(h)
+    }
+    // A round starts with its propose step (step 0 is the wait after the last commit).
+    const round = `${machine.height}/${machine.round}`
+    if (machine.step !== 0 && this.#roundStartedFor !== round) {
+      this.#roundStartedFor = round
+      this.#roundStartedAt = this.#scheduler.now()
     }
     if (!metrics) return
     metrics.height.set(machine.height)
@@ -698,6 +834,17 @@ export class BftEngine implements Engine {
     }
     this.#lastCommitted = block
     this.#lastCertificate = certificate
+    // The schedule: what this block carries (effect height + 1) and what it returned (height + 2).
+    // (Both were checked before: the header on import, the updates in `endBlock`; a failure here
+    // is a bug, logged, and must not stop the commit's bookkeeping.)
+    try {
+      let changed = this.#recordHeader(block.header)
+      const own = await this.#updatesOf(hash)
+      if (own.length > 0) changed = this.validators.record(height + 2, own) || changed
+      if (changed) await this.#saveSchedule()
+    } catch (err) {
+      this.#m.logger.error({ err, height }, 'cannot record the validator-set changes of a committed block')
+    }
     this.#markEvidence(block.header)
     this.evidence.prune(height + 1)
     this.#m.wal?.truncateBelow(height + 1)
@@ -805,6 +952,9 @@ export class BftEngine implements Engine {
           msg.kind === 'vote' ? this.#verifier.voteSigner(msg.vote) : this.#verifier.proposalSigner(msg.proposal)
         if (signer === null || this.validators.at(h).indexOf(signer) < 0) return 'reject'
         if (h === height) this.#keep(msg)
+        if (msg.kind === 'vote')
+          this.#latency(msg.vote.type === MsgType.PREVOTE ? 'prevote' : 'precommit', signer, h, msg.vote.round)
+        else this.#latency('proposal', signer, h, msg.proposal.round)
         this.#handle(
           msg.kind === 'vote' ? { kind: 'vote', vote: msg.vote } : { kind: 'proposal', proposal: msg.proposal },
         )
@@ -854,6 +1004,30 @@ export class BftEngine implements Engine {
     )
     this.#m.metrics?.evidence.inc()
     return 'accept'
+  }
+
+  /**
+   * The proposal and vote latency histograms: the time since this node entered the message's round
+   * (0 when the message came before; nothing for a round this node left), the first copy only.
+   */
+  #latency(kind: 'proposal' | 'prevote' | 'precommit', signer: Address, height: number, round: number): void {
+    const metrics = this.#m.metrics
+    const machine = this.#machine
+    if (!metrics || machine === null) return
+    const ahead = height > machine.height || (height === machine.height && round > machine.round)
+    const current = `${height}/${round}` === this.#roundStartedFor && this.#roundStartedAt !== undefined
+    if (!ahead && !current) return
+    let seen = this.#latencySeen.get(height)
+    if (seen === undefined) {
+      seen = new Set()
+      this.#latencySeen.set(height, seen)
+    }
+    const key = `${kind}/${hashKey(signer)}/${round}`
+    if (seen.has(key) || seen.size >= 10_000) return
+    seen.add(key)
+    const seconds = ahead ? 0 : (this.#scheduler.now() - (this.#roundStartedAt as number)) / 1000
+    if (kind === 'proposal') metrics.proposalReceiveSeconds.observe(seconds)
+    else metrics.voteReceiveSeconds.observe({ type: kind }, seconds)
   }
 
   /** A peer is at `height`, which this node committed: send it the commits from there (a few). */

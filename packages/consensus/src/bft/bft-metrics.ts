@@ -13,7 +13,14 @@ export interface BftMetrics {
   missedSignatures: Counter<'validator'>
   evidence: Counter
   refusedSignatures: Counter
+  /** From this node entering a round to the round's proposal arriving from a peer (0: it came first). */
+  proposalReceiveSeconds: Histogram
+  /** From this node entering a round to each validator's vote of it arriving, by type. */
+  voteReceiveSeconds: Histogram<'type'>
 }
+
+/** Latency buckets (s) for proposals and votes. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5]
 
 export function createBftMetrics(register: Registry): BftMetrics {
   const registers = [register]
@@ -52,6 +59,19 @@ export function createBftMetrics(register: Registry): BftMetrics {
     refusedSignatures: new Counter({
       name: 'cairn_bft_refused_signatures_total',
       help: 'Signatures the signer state refused (they would have conflicted with an earlier one)',
+      registers,
+    }),
+    proposalReceiveSeconds: new Histogram({
+      name: 'cairn_bft_proposal_receive_seconds',
+      help: "From this node entering a round to the round's proposal arriving from a peer (0 when it came before)",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    voteReceiveSeconds: new Histogram({
+      name: 'cairn_bft_vote_receive_seconds',
+      help: "From this node entering a round to each validator's first vote of it arriving from a peer, by type",
+      labelNames: ['type'],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
   }

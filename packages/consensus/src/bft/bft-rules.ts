@@ -15,62 +15,14 @@
  *   and the engine finalizes every block it commits: a committed block is never reverted.
  * - No rule finality: the engine pushes finality (`Chain.setFinalized`) per commit.
  */
-import type { ChainEngine } from '@cairn/chain'
+import type { ChainEngine, HeaderContext } from '@cairn/chain'
 import { CairnError, equalsBytes } from '@cairn/utils'
 import type { BlockHeader } from '@ethereumjs/block'
 import { ConsensusErrorCode } from '../errors.ts'
 import { verifyCertificate } from './certificate.ts'
 import type { DuplicateVoteEvidence } from './evidence.ts'
 import { bftExtraEvidence, decodeBftExtra } from './extra-data.ts'
-import type { Address } from './messages.ts'
-import { ValidatorSet } from './validator-set.ts'
-
-/**
- * The validator set of every height. Today the genesis set at every height, with the proposer
- * priorities advanced once per height (CometBFT's): set(1) = create(genesis), set(h+1) =
- * set(h).copyIncrementProposerPriority(1). Validator-set changes from `endBlock` are to apply at
- * H+2 (not wired yet; docs/consensus/bft.md).
- */
-export class ValidatorSchedule {
-  readonly #sets: ValidatorSet[] = []
-  /** Every `stride` heights a set is kept; the ones between are recomputed from the nearest. */
-  readonly #stride = 256
-  /** The sets asked for lately, by height. */
-  readonly #recent = new Map<number, ValidatorSet>()
-
-  constructor(genesis: readonly { address: Address; votingPower: bigint }[]) {
-    this.#sets.push(ValidatorSet.create(genesis))
-  }
-
-  /** The set of `height` (≥ 1). */
-  at(height: number): ValidatorSet {
-    if (!Number.isSafeInteger(height) || height < 1) {
-      throw new CairnError(ConsensusErrorCode.BFT_INVALID_HEADER, `no validator set for height ${height}`, {
-        fault: 'caller',
-      })
-    }
-    const cached = this.#recent.get(height)
-    if (cached !== undefined) return cached
-    // One increment per height, as CometBFT (several at once rescale differently).
-    const slot = Math.floor((height - 1) / this.#stride)
-    while (this.#sets.length <= slot) {
-      let set = this.#sets[this.#sets.length - 1] as ValidatorSet
-      for (let i = 0; i < this.#stride; i++) set = set.copyIncrementProposerPriority(1)
-      this.#sets.push(set)
-    }
-    let set = this.#sets[slot] as ValidatorSet
-    for (let h = slot * this.#stride + 1; h < height; h++) set = set.copyIncrementProposerPriority(1)
-    if (this.#recent.size >= 16) this.#recent.delete(this.#recent.keys().next().value as number)
-    this.#recent.set(height, set)
-    return set
-  }
-
-  /** The proposer's address for (height, round). */
-  proposer(height: number, round: number): Address {
-    const set = this.at(height)
-    return (set.at(set.proposerIndex(round)) as { address: Address }).address
-  }
-}
+import { sameChanges, type ValidatorChange, type ValidatorSchedule } from './validator-schedule.ts'
 
 function invalid(header: BlockHeader, message: string, cause?: unknown): CairnError {
   return new CairnError(ConsensusErrorCode.BFT_INVALID_HEADER, `bft block ${header.number}: ${message}`, {
@@ -94,6 +46,15 @@ export interface BftRulesOptions {
   committing?: () => Uint8Array | undefined
   /** Checks a block's evidence; absent: a block carrying evidence is refused (it cannot be checked). */
   evidence?: BftEvidenceCheck
+  /**
+   * The validator-set updates the parent's `endBlock` returned (the engine keeps them by block
+   * hash). A block must carry exactly these; each checked header's changes are recorded into
+   * `validators` (effect: its height + 1) and `onScheduleChange` persists them. Absent: a block
+   * carrying changes is refused (they cannot be checked) and none are recorded.
+   */
+  parentValidatorChanges?: (parent: BlockHeader, ctx: HeaderContext) => Promise<readonly ValidatorChange[]>
+  /** Called when a header recorded new changes into the schedule (persist it). */
+  onScheduleChange?: (ctx: HeaderContext) => Promise<void>
 }
 
 /** The rules of a BFT chain (see the file comment). */
@@ -120,7 +81,7 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
   }
   return {
     name: 'bft',
-    async validateHeader(header: BlockHeader, parent: BlockHeader): Promise<void> {
+    async validateHeader(header: BlockHeader, parent: BlockHeader, ctx: HeaderContext): Promise<void> {
       if (header.difficulty !== 0n) throw invalid(header, `difficulty ${header.difficulty}, expected 0`)
       if (header.number > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(header, 'height out of range')
       let extra: ReturnType<typeof decodeBftExtra>
@@ -135,8 +96,10 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
         throw invalid(header, `coinbase ${header.coinbase} is not the proposer of round ${extra.round}`)
       }
       checkEvidence(header, extra, height)
+      const carried = extra.validatorChanges ?? []
       if (height === 1) {
         if (extra.parentCertificate !== null) throw invalid(header, 'block 1 carries a certificate')
+        if (carried.length > 0) throw invalid(header, 'block 1 carries validator changes')
         return
       }
       const cert = extra.parentCertificate
@@ -149,6 +112,23 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
       } catch (err) {
         throw invalid(header, "the parent's certificate does not prove its commit", err)
       }
+      // The parent's validator-set updates, in effect at height + 1. The parent is final (its
+      // certificate just verified), so every valid block of this height carries the same ones.
+      if (opts.parentValidatorChanges === undefined) {
+        if (carried.length > 0) throw invalid(header, 'carries validator changes this node cannot check')
+        return
+      }
+      const expected = await opts.parentValidatorChanges(parent, ctx)
+      if (!sameChanges(carried, expected)) {
+        throw invalid(header, `carries ${carried.length} validator changes, the parent returned ${expected.length}`)
+      }
+      let fresh: boolean
+      try {
+        fresh = validators.recordHeader(height, carried)
+      } catch (err) {
+        throw invalid(header, 'its validator changes do not apply', err)
+      }
+      if (fresh) await opts.onScheduleChange?.(ctx)
     },
     async preferHead(candidate: BlockHeader, current: BlockHeader): Promise<boolean> {
       if (candidate.number !== current.number) return candidate.number > current.number

@@ -8,6 +8,11 @@
  * evidence the byte string `encodeEvidenceList(...)` (an RLP list of each piece's RLP). A block
  * without evidence stays version 1 (byte for byte what it was), and version 1 still decodes (no
  * evidence).
+ *
+ * A block whose parent's `endBlock` returned validator-set updates carries them:
+ * `rlp([3, round, certificate, evidence, [[address, power], …]])` (evidence empty when none, the
+ * list non-empty). They take effect at this block's height + 1 (the parent's + 2), so the schedule
+ * of validator sets follows from the headers alone (`validator-schedule.ts`).
  */
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
@@ -15,10 +20,15 @@ import { ConsensusErrorCode } from '../errors.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { DuplicateVoteEvidence } from './evidence.ts'
 import { decodeEvidenceList } from './evidence-pool.ts'
+import { decodeValidatorChanges, encodeValidatorChanges, type ValidatorChange } from './validator-schedule.ts'
 
 export const BFT_EXTRA_VERSION = 1
 /** The version of a block that carries evidence. */
 export const BFT_EXTRA_VERSION_EVIDENCE = 2
+/** The version of a block that carries its parent's validator-set updates. */
+export const BFT_EXTRA_VERSION_VALIDATORS = 3
+/** At most this many validator changes in one block. */
+export const MAX_BLOCK_VALIDATOR_CHANGES = 1000
 /** At most this many pieces of evidence in one block (the proposer takes the oldest pending). */
 export const MAX_BLOCK_EVIDENCE = 32
 /** Rounds beyond this are refused in a header (the proposer of round r costs r priority steps to find). */
@@ -33,11 +43,23 @@ export interface BftExtra {
    * (signers recovered) by {@link bftExtraEvidence}; not verified here (`bft-rules.ts` does).
    */
   evidence?: Uint8Array
+  /** The parent's validator-set updates (in effect at this height + 1); absent or empty: none. */
+  validatorChanges?: ValidatorChange[]
 }
 
 export function encodeBftExtra(extra: BftExtra): Uint8Array {
   const cert = extra.parentCertificate === null ? new Uint8Array() : encodeCertificate(extra.parentCertificate)
   const evidence = extra.evidence ?? new Uint8Array()
+  const changes = extra.validatorChanges ?? []
+  if (changes.length > 0) {
+    return RLP.encode([
+      BFT_EXTRA_VERSION_VALIDATORS,
+      extra.round,
+      cert,
+      evidence,
+      RLP.decode(encodeValidatorChanges(changes)) as never,
+    ])
+  }
   if (evidence.length === 0) return RLP.encode([BFT_EXTRA_VERSION, extra.round, cert])
   return RLP.encode([BFT_EXTRA_VERSION_EVIDENCE, extra.round, cert, evidence])
 }
@@ -67,14 +89,18 @@ export function decodeBftExtra(bytes: Uint8Array): BftExtra {
   } catch (err) {
     throw malformed('not RLP', err)
   }
-  if (!Array.isArray(decoded) || (decoded.length !== 3 && decoded.length !== 4)) {
-    throw malformed('expected [version, round, certificate] or [version, round, certificate, evidence]')
+  if (!Array.isArray(decoded) || decoded.length < 3 || decoded.length > 5) {
+    throw malformed('expected [version, round, certificate, evidence?, validator changes?]')
   }
-  const [version, round, cert, evidence] = decoded as unknown[]
+  const [version, round, cert, evidence, changes] = decoded as unknown[]
   if (!(version instanceof Uint8Array) || version.length !== 1) throw malformed('unknown version')
   const v = version[0]
   if (
-    !((v === BFT_EXTRA_VERSION && decoded.length === 3) || (v === BFT_EXTRA_VERSION_EVIDENCE && decoded.length === 4))
+    !(
+      (v === BFT_EXTRA_VERSION && decoded.length === 3) ||
+      (v === BFT_EXTRA_VERSION_EVIDENCE && decoded.length === 4) ||
+      (v === BFT_EXTRA_VERSION_VALIDATORS && decoded.length === 5)
+    )
   ) {
     throw malformed(`unknown version ${v} with ${decoded.length} fields`)
   }
@@ -87,6 +113,24 @@ export function decodeBftExtra(bytes: Uint8Array): BftExtra {
   if (!(cert instanceof Uint8Array)) throw malformed('certificate is not a byte string')
   const parentCertificate = cert.length === 0 ? null : decodeCertificate(cert)
   if (evidence === undefined) return { round: r, parentCertificate }
+  if (v === BFT_EXTRA_VERSION_VALIDATORS) {
+    if (!(evidence instanceof Uint8Array)) throw malformed('evidence is not a byte string')
+    if (!Array.isArray(changes) || changes.length === 0 || changes.length > MAX_BLOCK_VALIDATOR_CHANGES) {
+      throw malformed('validator changes are not a non-empty list')
+    }
+    let validatorChanges: ValidatorChange[]
+    try {
+      validatorChanges = decodeValidatorChanges(changes)
+    } catch (err) {
+      throw malformed('validator changes do not decode', err)
+    }
+    return {
+      round: r,
+      parentCertificate,
+      ...(evidence.length > 0 ? { evidence } : {}),
+      validatorChanges,
+    }
+  }
   // Version 2 carries at least one piece (a block without evidence is version 1).
   if (!(evidence instanceof Uint8Array) || evidence.length === 0)
     throw malformed('evidence is not a non-empty byte string')

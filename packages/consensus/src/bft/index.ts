@@ -2,12 +2,18 @@
 
 export type { BftConfig } from './bft-config.ts'
 export { bftConfigSchema, parseBftConfig } from './bft-config.ts'
-export type { BftEngineModules, BftEngineOptions, BftScheduler, BftTransport } from './bft-engine.ts'
+export type {
+  BftEngineModules,
+  BftEngineOptions,
+  BftScheduler,
+  BftTransport,
+  ValidatorUpdateSource,
+} from './bft-engine.ts'
 export { BftEngine } from './bft-engine.ts'
 export type { BftMetrics } from './bft-metrics.ts'
 export { createBftMetrics } from './bft-metrics.ts'
 export type { BftEvidenceCheck, BftRulesOptions } from './bft-rules.ts'
-export { bftChainRules, ValidatorSchedule } from './bft-rules.ts'
+export { bftChainRules } from './bft-rules.ts'
 export type { CommitCertificate, CommitSignature } from './certificate.ts'
 export { decodeCertificate, encodeCertificate, verifyCertificate } from './certificate.ts'
 export type { BftAction, BftEvent } from './events.ts'
@@ -31,6 +37,7 @@ export type { BftExtra } from './extra-data.ts'
 export {
   BFT_EXTRA_VERSION,
   BFT_EXTRA_VERSION_EVIDENCE,
+  BFT_EXTRA_VERSION_VALIDATORS,
   bftExtraEvidence,
   decodeBftExtra,
   encodeBftExtra,
@@ -47,6 +54,16 @@ export type { BftStateMachineModules, BftStateMachineOptions, BftStateSnapshot }
 export { BftStateMachine } from './state-machine.ts'
 export type { Timeout, TimeoutConfig, TimeoutStep } from './timeouts.ts'
 export { DEFAULT_TIMEOUTS, timeoutDuration } from './timeouts.ts'
+export {
+  decodeScheduleRecord,
+  decodeValidatorChanges,
+  encodeScheduleRecord,
+  encodeValidatorChanges,
+  type ScheduleRecord,
+  sameChanges,
+  type ValidatorChange,
+  ValidatorSchedule,
+} from './validator-schedule.ts'
 export type { Validator } from './validator-set.ts'
 export { MAX_TOTAL_VOTING_POWER, ValidatorSet } from './validator-set.ts'
 export type { SignRefusal, ValidatorSignerModules } from './validator-signer.ts'

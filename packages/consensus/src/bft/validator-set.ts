@@ -134,25 +134,7 @@ export class ValidatorSet {
     if (!Number.isSafeInteger(times) || times <= 0) throw invalid(`increment times must be positive, got ${times}`)
     const vals = this.validators.map((v) => ({ ...v }))
     const total = this.totalVotingPower
-    // Rescale when the spread is too wide.
-    const diffMax = PRIORITY_WINDOW_SIZE_FACTOR * total
-    let max = INT64_MIN
-    let min = INT64_MAX
-    for (const v of vals) {
-      if (v.proposerPriority > max) max = v.proposerPriority
-      if (v.proposerPriority < min) min = v.proposerPriority
-    }
-    const diff = max - min
-    if (diff > diffMax) {
-      const ratio = (diff + diffMax - 1n) / diffMax
-      for (const v of vals) v.proposerPriority /= ratio
-    }
-    // Centre on zero.
-    const avg = floorDiv(
-      vals.reduce((s, v) => s + v.proposerPriority, 0n),
-      BigInt(vals.length),
-    )
-    for (const v of vals) v.proposerPriority = clip(v.proposerPriority - avg)
+    rescaleAndCentre(vals, total)
     let proposer = vals[0] as (typeof vals)[number]
     for (let i = 0; i < times; i++) {
       for (const v of vals) v.proposerPriority = clip(v.proposerPriority + v.votingPower)
@@ -160,6 +142,70 @@ export class ValidatorSet {
       proposer.proposerPriority = clip(proposer.proposerPriority - total)
     }
     return new ValidatorSet(vals, proposer)
+  }
+
+  /**
+   * A copy with validator-set updates applied, as CometBFT's `UpdateWithChangeSet`: power 0 removes
+   * a validator, a new address joins with priority −1.125 × the total power after the updates
+   * (before removals; so leaving and rejoining cannot reset a negative priority), a changed power
+   * keeps its priority; then the priorities are rescaled and centred. The proposer priorities are
+   * not incremented (the schedule does that, once per height). The order of `changes` does not matter.
+   * @throws CairnError `CONSENSUS_BFT_INVALID_VALIDATOR_SET` on a repeated address, a negative power,
+   * a removal of a non-member, an empty result, or a total above {@link MAX_TOTAL_VOTING_POWER}.
+   */
+  update(changes: readonly { address: Address; votingPower: bigint }[]): ValidatorSet {
+    if (changes.length === 0) return this
+    const seen = new Set<string>()
+    const updates: { address: Address; votingPower: bigint }[] = []
+    const removals: string[] = []
+    for (const c of changes) {
+      const key = hashKey(c.address)
+      if (c.address.length !== 20) throw invalid(`a validator address is 20 bytes, got ${c.address.length}`)
+      if (seen.has(key)) throw invalid(`validator ${key} appears twice in one update`)
+      seen.add(key)
+      if (c.votingPower < 0n) throw invalid(`validator ${key}: voting power ${c.votingPower} is negative`)
+      if (c.votingPower > MAX_TOTAL_VOTING_POWER)
+        throw invalid(`validator ${key}: voting power ${c.votingPower} too high`)
+      if (c.votingPower === 0n) {
+        if (this.indexOf(c.address) < 0) throw invalid(`cannot remove ${key}: not a validator`)
+        removals.push(key)
+      } else {
+        updates.push(c)
+      }
+    }
+    const removed = new Set(removals)
+    const added = updates.filter((u) => this.indexOf(u.address) < 0).length
+    if (added === 0 && removals.length === this.size) throw invalid('the updates would leave no validator')
+    let removedPower = 0n
+    for (const v of this.validators) if (removed.has(hashKey(v.address))) removedPower += v.votingPower
+    // The total after the updates, before the removals (CometBFT's `verifyUpdates`).
+    let total = this.totalVotingPower
+    for (const u of updates) {
+      const i = this.indexOf(u.address)
+      total += u.votingPower - (i < 0 ? 0n : (this.validators[i] as Validator).votingPower)
+    }
+    if (total - removedPower > MAX_TOTAL_VOTING_POWER) {
+      throw invalid(`total voting power ${total - removedPower} exceeds ${MAX_TOTAL_VOTING_POWER}`)
+    }
+    const joining = -(total + (total >> 3n))
+    const byKey = new Map<string, Validator>()
+    for (const v of this.validators) byKey.set(hashKey(v.address), { ...v })
+    for (const u of updates) {
+      const key = hashKey(u.address)
+      const was = byKey.get(key)
+      byKey.set(key, {
+        address: u.address,
+        votingPower: u.votingPower,
+        proposerPriority: was === undefined ? joining : was.proposerPriority,
+      })
+    }
+    for (const key of removed) byKey.delete(key)
+    const vals = [...byKey.values()].map((v) => ({ ...v }))
+    rescaleAndCentre(
+      vals,
+      vals.reduce((s, v) => s + v.votingPower, 0n),
+    )
+    return ValidatorSet.withPriorities(vals)
   }
 
   /** The index of the proposer of `round` at the height this set is for (round 0: {@link proposer}). */
@@ -173,6 +219,31 @@ export class ValidatorSet {
     }
     return index
   }
+}
+
+/**
+ * CometBFT's `RescalePriorities(2 × total)` then `shiftByAvgProposerPriority`, in place: when the
+ * spread exceeds 2 × total power, divide by ceil(spread / (2 × total)) (truncating); then subtract
+ * the average (rounded down).
+ */
+function rescaleAndCentre(vals: { proposerPriority: bigint }[], total: bigint): void {
+  const diffMax = PRIORITY_WINDOW_SIZE_FACTOR * total
+  let max = INT64_MIN
+  let min = INT64_MAX
+  for (const v of vals) {
+    if (v.proposerPriority > max) max = v.proposerPriority
+    if (v.proposerPriority < min) min = v.proposerPriority
+  }
+  const diff = max - min
+  if (diffMax > 0n && diff > diffMax) {
+    const ratio = (diff + diffMax - 1n) / diffMax
+    for (const v of vals) v.proposerPriority /= ratio
+  }
+  const avg = floorDiv(
+    vals.reduce((s, v) => s + v.proposerPriority, 0n),
+    BigInt(vals.length),
+  )
+  for (const v of vals) v.proposerPriority = clip(v.proposerPriority - avg)
 }
 
 /** The validator with the highest priority; ties go to the lower address (CometBFT's `CompareProposerPriority`). */

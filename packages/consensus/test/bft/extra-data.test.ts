@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import {
   BFT_EXTRA_VERSION,
   BFT_EXTRA_VERSION_EVIDENCE,
+  BFT_EXTRA_VERSION_VALIDATORS,
   bftExtraEvidence,
   decodeBftExtra,
   decodeEvidence,
@@ -25,6 +26,34 @@ const equivocation = (i: number, height: number) =>
   duplicateVoteEvidence(who(i), vote(i, PREVOTE, height, 0, A.hash), vote(i, PREVOTE, height, 0, B.hash))
 
 describe('BFT extra data', () => {
+  it("version 3 carries the parent's validator changes (with or without evidence); other versions stay as they were", () => {
+    const changes = [
+      { address: who(1), votingPower: 0n },
+      { address: new Uint8Array(20).fill(7), votingPower: 300n },
+    ]
+    const bytes = encodeBftExtra({ round: 2, parentCertificate: null, validatorChanges: changes })
+    const d = RLP.decode(bytes) as unknown[]
+    expect(d[0]).toEqual(Uint8Array.of(BFT_EXTRA_VERSION_VALIDATORS))
+    expect(d).toHaveLength(5)
+    expect(decodeBftExtra(bytes)).toEqual({ round: 2, parentCertificate: null, validatorChanges: changes })
+    const evidence = encodeEvidenceList([equivocation(1, 3)])
+    const both = decodeBftExtra(
+      encodeBftExtra({ round: 0, parentCertificate: null, evidence, validatorChanges: changes }),
+    )
+    expect(both.evidence).toEqual(evidence)
+    expect(both.validatorChanges).toEqual(changes)
+    // No changes: version 1 or 2 as before.
+    expect(encodeBftExtra({ round: 3, parentCertificate: null, validatorChanges: [] })).toEqual(
+      RLP.encode([BFT_EXTRA_VERSION, 3, new Uint8Array()]),
+    )
+    // Version 3 with an empty list, a short address or a power with a leading zero is refused.
+    const bad = (list: unknown) =>
+      RLP.encode([BFT_EXTRA_VERSION_VALIDATORS, 0, new Uint8Array(), new Uint8Array(), list] as never)
+    expect(() => decodeBftExtra(bad([]))).toThrow(/validator changes/)
+    expect(() => decodeBftExtra(bad([[new Uint8Array(19), Uint8Array.of(1)]]))).toThrow(/validator changes/)
+    expect(() => decodeBftExtra(bad([[new Uint8Array(20), Uint8Array.of(0, 1)]]))).toThrow(/validator changes/)
+  })
+
   it('a block without evidence stays version 1, byte for byte; version 1 decodes with no evidence', () => {
     const bytes = encodeBftExtra({ round: 3, parentCertificate: null })
     expect(bytes).toEqual(RLP.encode([BFT_EXTRA_VERSION, 3, new Uint8Array()]))

@@ -1,6 +1,7 @@
 /**
  * The seeded simulator over many seeds (see sim/): agreement, validity, no honest double sign,
- * evidence for every equivocation an honest validator saw, liveness after healing.
+ * evidence for every equivocation an honest validator saw, liveness after healing, and honest
+ * validators sign only at heights where they are members (the sets change at H+2: scenario.ts).
  * Replay one seed: BFT_SEED=123 npx vitest run packages/consensus/test/bft/sim.test.ts
  */
 import { initCrypto } from '@cairn/crypto'
@@ -48,6 +49,9 @@ describe.runIf(only === undefined)(`the simulator over ${SEEDS} seeds`, () => {
       // Crashes restart from the WAL (checked to be back in their round and lock), some with a torn record.
       expect(summary.walRestarts).toBeGreaterThan(0)
       expect(summary.tornWalRecords).toBeGreaterThan(0)
+      // Validator sets change (add, remove, re-weigh at H+2) and validators that joined sign.
+      expect(summary.setChanges).toBeGreaterThan(0)
+      expect(summary.joinedSignatures).toBeGreaterThan(0)
     })
   }
 

@@ -21,11 +21,15 @@ let failed = 0
 let maxLivenessMs = 0
 let maxRound = 0
 let evidence = 0
+let setChanges = 0
+let joinedSignatures = 0
 for (let seed = first; seed < first + count; seed++) {
   const r = simulate(drawScenario(seed), { signatures })
   maxLivenessMs = Math.max(maxLivenessMs, r.livenessMs)
   maxRound = Math.max(maxRound, r.maxRound)
   evidence += r.evidence
+  setChanges += r.setChanges
+  joinedSignatures += r.joinedSignatures
   if (r.violations.length > 0) {
     failed++
     console.log(`FAIL seed ${seed}: ${r.violations.join('; ')}\n  replay: ${replayCommand(seed)}`)
@@ -34,7 +38,7 @@ for (let seed = first; seed < first + count; seed++) {
   if (done % 1000 === 0 || done === count) {
     const s = (performance.now() - started) / 1000
     console.log(
-      `${done}/${count} seeds, ${failed} failed, ${s.toFixed(0)} s; max liveness after healing ${maxLivenessMs} ms, max commit round ${maxRound}, evidence ${evidence}`,
+      `${done}/${count} seeds, ${failed} failed, ${s.toFixed(0)} s; max liveness after healing ${maxLivenessMs} ms, max commit round ${maxRound}, evidence ${evidence}, validator-set changes ${setChanges}, signatures by joined validators ${joinedSignatures}`,
     )
   }
 }

@@ -6,11 +6,13 @@ import { bytesToHex, type Logger, silentLogger } from '@cairn/utils'
 import { ADDRS } from '../../../chain/test/helpers.ts'
 import {
   BftEngine,
+  type BftMetrics,
   type BftTransport,
   ConsensusWal,
   MemorySignerState,
   MemoryWalStorage,
   parseBftConfig,
+  type ValidatorUpdateSource,
 } from '../../src/index.ts'
 import { ManualClock } from './clock.ts'
 
@@ -27,6 +29,14 @@ export interface BftNetworkOptions {
   seed?: number
   /** The engines' logger (silent by default). */
   logger?: Logger
+  /** How many of the keyed nodes (the first ones) are in the genesis set; default all `validators`. */
+  genesisValidators?: number
+  /** Validator-set changes every engine's `endBlock` returns (deterministic: the same on every node). */
+  validatorUpdates?: ValidatorUpdateSource
+  /** Each node's metrics (default none). */
+  metrics?: (index: number) => BftMetrics
+  /** Sees every message a node publishes (before loss and silence). */
+  onPublish?: (from: number, data: Uint8Array) => void
 }
 
 export interface BftNode {
@@ -69,7 +79,7 @@ export class BftNetwork {
     }
     g.config.cairn = {
       bft: {
-        validators: Array.from({ length: opts.validators }, (_, i) => ({
+        validators: Array.from({ length: opts.genesisValidators ?? opts.validators }, (_, i) => ({
           address: bytesToHex(privateKeyToAddress(validatorKey(i))),
           power: 10,
         })),
@@ -115,6 +125,8 @@ export class BftNetwork {
         transport,
         ...(signerState ? { signerState } : {}),
         wal: ConsensusWal.inMemory(walStorage),
+        ...(this.opts.validatorUpdates ? { validatorUpdates: this.opts.validatorUpdates } : {}),
+        ...(this.opts.metrics ? { metrics: this.opts.metrics(index) } : {}),
       },
     )
     const chain = await Chain.open(
@@ -134,10 +146,11 @@ export class BftNetwork {
    * Restarts node `i` as after a crash: its engine stops and a new one (and chain, pool) opens over
    * the same store and signer state; what was in memory (the machine's round, votes seen) is gone.
    */
-  async restart(i: number): Promise<void> {
+  async restart(i: number, whileDown?: (old: BftNode) => Promise<void>): Promise<void> {
     const old = this.nodes[i] as BftNode
     await old.engine.stop()
     old.follower.stop()
+    await whileDown?.(old)
     const node = await this.makeNode(i, old.key, {
       kv: old.kv,
       signerState: old.signerState,
@@ -158,6 +171,7 @@ export class BftNetwork {
   }
 
   private publish(from: number, data: Uint8Array): void {
+    this.opts.onPublish?.(from, data)
     if (this.silent.has(from)) return
     for (const n of this.nodes) {
       if (n.index === from) continue

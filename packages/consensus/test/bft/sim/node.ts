@@ -203,7 +203,9 @@ export class SimNode {
         }
         if (this.honest && v.height === m.height) {
           const signer = this.#world.crypto.verifier(this.#world.chainId).voteSigner(v)
-          if (signer !== null) this.#world.recorder.sawVote(this.index, v.height, v.round, v.type, signer, v.blockHash)
+          // Only a member of the height's set can be caught equivocating (a removed validator's votes are dropped).
+          if (signer !== null && this.#world.validatorSetAt(v.height).indexOf(signer) >= 0)
+            this.#world.recorder.sawVote(this.index, v.height, v.round, v.type, signer, v.blockHash)
         }
         this.input({ kind: 'vote', vote: v })
         return
@@ -387,8 +389,15 @@ export class SimNode {
         if (!this.#replaying) w.recorder.refusals++
         return
       }
-      if (this.behaviour === 'honest')
+      if (this.behaviour === 'honest') {
         w.recorder.honestSigned(this.index, vote.height, vote.round, signStepOf(vote.type), vote.blockHash)
+        w.recorder.memberSigned(
+          this.index,
+          vote.height,
+          w.validatorSetAt(vote.height).indexOf(this.address) >= 0,
+          w.joined(this.index, vote.height),
+        )
+      }
       this.#emit({ kind: 'vote', vote: signed })
       return
     }
@@ -438,6 +447,12 @@ export class SimNode {
         return
       }
       w.recorder.honestSigned(this.index, p.height, p.round, 1, p.blockHash)
+      w.recorder.memberSigned(
+        this.index,
+        p.height,
+        w.validatorSetAt(p.height).indexOf(this.address) >= 0,
+        w.joined(this.index, p.height),
+      )
       w.recorder.proposed.add(hashKey(p.blockHash))
       this.#emit({ kind: 'proposal', proposal: signed })
       return

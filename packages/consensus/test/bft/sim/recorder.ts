@@ -18,6 +18,15 @@ export class Recorder {
   evidence = 0
   maxRound = 0
 
+  /** Signatures by honest validators that joined through a validator-set change (not in the genesis set). */
+  joinedSignatures = 0
+
+  /** An honest node signed at `height`: it must be a member of that height's set (joined: by a change). */
+  memberSigned(node: number, height: number, member: boolean, joined: boolean): void {
+    if (!member) this.fail(`membership: node ${node} signed at height ${height}, where it is not a validator`)
+    else if (joined) this.joinedSignatures++
+  }
+
   fail(message: string): void {
     if (this.violations.length < 20) this.violations.push(message)
   }

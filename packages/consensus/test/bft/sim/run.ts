@@ -12,6 +12,8 @@ export interface RangeSummary {
   events: number
   tornWalRecords: number
   walRestarts: number
+  setChanges: number
+  joinedSignatures: number
 }
 
 /** The command that replays one seed. */
@@ -30,6 +32,8 @@ export function runSeeds(first: number, count: number, onResult?: (r: SimResult,
     events: 0,
     tornWalRecords: 0,
     walRestarts: 0,
+    setChanges: 0,
+    joinedSignatures: 0,
   }
   for (let seed = first; seed < first + count; seed++) {
     const scenario = drawScenario(seed)
@@ -43,6 +47,8 @@ export function runSeeds(first: number, count: number, onResult?: (r: SimResult,
     summary.events += r.events
     summary.tornWalRecords += r.tornWalRecords
     summary.walRestarts += r.walRestarts
+    summary.setChanges += r.setChanges
+    summary.joinedSignatures += r.joinedSignatures
     onResult?.(r, scenario)
   }
   return summary

@@ -12,8 +12,10 @@ export const BYZANTINE_BEHAVIOURS: readonly Behaviour[] = [
 
 export interface Scenario {
   seed: number
+  /** Validators of the genesis set (nodes 0..n−1). */
   n: number
   powers: bigint[]
+  /** One per node: the genesis validators, then the spares (honest nodes outside the genesis set, which changes may add). */
   behaviours: Behaviour[]
   /** Honest validators whose crashes lose the consensus WAL (they count against f: they forget their lock). */
   amnesiac: boolean[]
@@ -25,6 +27,12 @@ export interface Scenario {
   net: { minDelayMs: number; maxDelayMs: number; loss: number; dup: number }
   /** Loss after healing (retransmission still needed). */
   healedLoss: number
+  /**
+   * Validator-set changes by height of effect (as if block height − 2 returned them from `endBlock`):
+   * add a spare, remove a validator (power 0), change a power. Faulty power stays below 1/3 of
+   * every height's set.
+   */
+  changes: { height: number; node: number; power: bigint }[]
 }
 
 export function drawScenario(seed: number, overrides: Partial<Pick<Scenario, 'n' | 'heights'>> = {}): Scenario {
@@ -70,17 +78,67 @@ export function drawScenario(seed: number, overrides: Partial<Pick<Scenario, 'n'
     }
   }
   const maxDelayMs = rng.pick([20, 50, 150, 400])
-  return {
-    seed,
-    n,
-    powers,
-    behaviours,
-    amnesiac,
-    heights: overrides.heights ?? 5,
-    chaosMs,
-    crashes,
-    partitions,
-    net: { minDelayMs: 1, maxDelayMs, loss: rng.pick([0, 0, 0.05, 0.2]), dup: rng.pick([0, 0.05, 0.2]) },
-    healedLoss: rng.pick([0, 0, 0.05]),
+  const heights = overrides.heights ?? 5
+  const net = { minDelayMs: 1, maxDelayMs, loss: rng.pick([0, 0, 0.05, 0.2]), dup: rng.pick([0, 0.05, 0.2]) }
+  const healedLoss = rng.pick([0, 0, 0.05])
+  // Drawn last, so the draws above stay what they were for a seed.
+  const changes = drawChanges(rng, powers, behaviours, amnesiac, heights, weighted)
+  return { seed, n, powers, behaviours, amnesiac, heights, chaosMs, crashes, partitions, net, healedLoss, changes }
+}
+
+/**
+ * Validator-set changes for about half the seeds: at some heights of effect (3 up to one past the
+ * last height), one or two of: a spare joins, a validator leaves, a power changes. A change is
+ * kept only when the set stays non-empty and its faulty members (byzantine or amnesiac) keep less
+ * than 1/3 of the power. Spares are appended to `behaviours` and `amnesiac` (honest, whole WAL).
+ */
+function drawChanges(
+  rng: Prng,
+  powers: bigint[],
+  behaviours: Behaviour[],
+  amnesiac: boolean[],
+  heights: number,
+  weighted: boolean,
+): Scenario['changes'] {
+  if (!rng.chance(0.5)) return []
+  const spares = rng.int(0, 2)
+  for (let k = 0; k < spares; k++) {
+    behaviours.push('honest')
+    amnesiac.push(false)
   }
+  const power = new Map<number, bigint>(powers.map((p, i) => [i, p]))
+  const faulty = (i: number) => behaviours[i] !== 'honest' || amnesiac[i] === true
+  const safe = (m: Map<number, bigint>): boolean => {
+    let total = 0n
+    let bad = 0n
+    for (const [i, p] of m) {
+      total += p
+      if (faulty(i)) bad += p
+    }
+    return m.size > 0 && bad * 3n < total
+  }
+  const drawPower = () => (weighted ? BigInt(rng.int(1, 4)) : rng.pick([5n, 10n, 20n]))
+  const changes: Scenario['changes'] = []
+  for (let height = 3; height <= heights + 1; height++) {
+    if (!rng.chance(0.4)) continue
+    const ops = rng.int(1, 2)
+    const touched = new Set<number>()
+    for (let k = 0; k < ops; k++) {
+      const node = rng.int(0, behaviours.length - 1)
+      if (touched.has(node)) continue
+      const next = new Map(power)
+      let p: bigint
+      if (!power.has(node)) p = drawPower()
+      else if (rng.chance(0.5)) p = 0n
+      else p = drawPower()
+      if (p === 0n) next.delete(node)
+      else next.set(node, p)
+      if (!safe(next)) continue
+      touched.add(node)
+      power.clear()
+      for (const [i, q] of next) power.set(i, q)
+      changes.push({ height, node, power: p })
+    }
+  }
+  return changes
 }

@@ -3,7 +3,14 @@
  * loss, duplication, partitions), crashes and restarts, and the invariant checks. Everything random
  * comes from one seeded PRNG, so a seed replays exactly.
  */
-import { type BftEvent, type Timeout, type TimeoutConfig, ValidatorSet } from '../../../src/index.ts'
+import {
+  type BftEvent,
+  type Timeout,
+  type TimeoutConfig,
+  type ValidatorChange,
+  ValidatorSchedule,
+  type ValidatorSet,
+} from '../../../src/index.ts'
 import { fastCrypto, type SimCrypto, secpCrypto, simKey } from './keys.ts'
 import { SimNode, type WireMsg } from './node.ts'
 import { Prng } from './prng.ts'
@@ -46,6 +53,10 @@ export interface SimResult {
   tornWalRecords: number
   /** Restarts that replayed a whole WAL (checked to be back in their round and lock). */
   walRestarts: number
+  /** Validator-set changes that took effect within the run's heights. */
+  setChanges: number
+  /** Votes and proposals signed by honest validators that joined through a change. */
+  joinedSignatures: number
 }
 
 export interface SimOptions {
@@ -70,7 +81,7 @@ export class World {
   readonly doubleProposals = new Map<string, [Uint8Array, Uint8Array]>()
   readonly #queue = new EventQueue<Item>()
   readonly #scenario: Scenario
-  readonly #sets: ValidatorSet[] = []
+  readonly #schedule: ValidatorSchedule
   #groups: number[] | null = null
   #healed = false
 
@@ -78,19 +89,29 @@ export class World {
     this.#scenario = scenario
     this.crypto = opts.signatures === 'secp256k1' ? secpCrypto(this.chainId) : fastCrypto(this.chainId)
     this.rng = new Prng(scenario.seed ^ 0x5eed)
-    this.#sets.push(
-      ValidatorSet.create(scenario.powers.map((votingPower, i) => ({ address: simKey(i).address, votingPower }))),
+    // The schedule as a node builds it: genesis, then the changes by height of effect (H+2).
+    const changes = new Map<number, ValidatorChange[]>()
+    for (const c of scenario.changes) {
+      const at = changes.get(c.height) ?? []
+      at.push({ address: simKey(c.node).address, votingPower: c.power })
+      changes.set(c.height, at)
+    }
+    this.#schedule = new ValidatorSchedule(
+      scenario.powers.map((votingPower, i) => ({ address: simKey(i).address, votingPower })),
+      changes,
     )
     this.splitA = new Set(this.rng.half(scenario.behaviours.map((_, i) => i)))
     this.nodes = scenario.behaviours.map((b, i) => new SimNode(this, i, b, scenario.amnesiac[i] ?? false))
   }
 
-  /** The validator set of a height: genesis priorities advanced once per height (no set changes yet). */
+  /** The validator set of a height (the scenario's changes applied at their heights). */
   validatorSetAt(height: number): ValidatorSet {
-    while (this.#sets.length < height) {
-      this.#sets.push((this.#sets[this.#sets.length - 1] as ValidatorSet).copyIncrementProposerPriority(1))
-    }
-    return this.#sets[height - 1] as ValidatorSet
+    return this.#schedule.at(height)
+  }
+
+  /** True when node `index` is a validator at `height` through a change (it was not in the genesis set). */
+  joined(index: number, height: number): boolean {
+    return index >= this.#scenario.n && this.#schedule.at(height).indexOf(simKey(index).address) >= 0
   }
 
   peersOf(index: number): number[] {
@@ -178,6 +199,8 @@ export class World {
       refusals: this.recorder.refusals,
       tornWalRecords: this.recorder.tornWalRecords,
       walRestarts: this.recorder.walRestarts,
+      setChanges: s.changes.filter((c) => c.height <= s.heights).length,
+      joinedSignatures: this.recorder.joinedSignatures,
     }
   }
 

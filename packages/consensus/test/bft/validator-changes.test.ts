@@ -1,0 +1,149 @@
+/**
+ * Validator-set changes through `endBlock` in the in-process network: updates returned by block H
+ * take effect at H+2, a joining validator signs from there (not before), a removed one stops being
+ * needed, and every node — validators, a follower, a restarted node, one that rebuilds from the
+ * headers alone — holds the same schedule.
+ */
+import { privateKeyToAddress } from '@cairn/crypto'
+import { bytesToHex } from '@cairn/utils'
+import { type BlockHeader, createBlockHeader } from '@ethereumjs/block'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  createVerifier,
+  decodeBftExtra,
+  decodeCertificate,
+  decodeWire,
+  encodeBftExtra,
+  ValidatorSchedule,
+  type ValidatorSet,
+  verifyCertificate,
+} from '../../src/index.ts'
+import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+
+const CHAIN_ID = 1337n
+let net: BftNetwork | undefined
+afterEach(async () => {
+  await net?.stop()
+  net = undefined
+})
+
+const addr = (i: number) => privateKeyToAddress(validatorKey(i))
+const hex = (a: Uint8Array) => bytesToHex(a)
+
+function describeSet(set: ValidatorSet): string[] {
+  return set.validators.map((v) => `${hex(v.address)}:${v.votingPower}:${v.proposerPriority}`)
+}
+
+function schedulesOf(n: BftNode, upTo: number): string[][] {
+  return Array.from({ length: upTo }, (_, i) => describeSet(n.engine.validatorsAt(i + 1)))
+}
+
+describe('validator-set changes at H+2', () => {
+  it('a validator added by block 3 signs from height 5, one removed by block 6 is not needed from height 8', async () => {
+    // Nodes 0..3 are the genesis set (power 10 each); node 4 has a key but joins later; node 5 follows.
+    const signedAt = new Map<string, number[]>()
+    const verifier = createVerifier(CHAIN_ID)
+    net = await BftNetwork.create({
+      validators: 5,
+      genesisValidators: 4,
+      followers: 1,
+      validatorUpdates: ({ header }) => {
+        if (header.number === 3n) return [{ address: addr(4), power: 10n }]
+        if (header.number === 6n) return [{ address: addr(0), power: 0n }]
+        return undefined
+      },
+      onPublish: (from, data) => {
+        const msg = decodeWire(data)
+        if (msg.kind !== 'vote') return
+        const signer = verifier.voteSigner(msg.vote)
+        if (signer === null) return
+        const list = signedAt.get(`${from}/${hex(signer)}`) ?? []
+        list.push(msg.vote.height)
+        signedAt.set(`${from}/${hex(signer)}`, list)
+      },
+    })
+    await net.start()
+    const all = () => net as BftNetwork
+    expect(await net.runUntil(() => all().nodes.every((n) => n.chain.head.header.number >= 7n))).toBe(true)
+    // From height 8 the set is {1, 2, 3, 4}: with 0 and 1 cut off, 2, 3 and 4 hold 30 of 40 (> 2/3);
+    // in the set of heights 5..7 ({0..4}) they held 30 of 50 and could not commit.
+    net.silent.add(0)
+    net.silent.add(1)
+    expect(await net.runUntil(() => [2, 3, 4, 5].every((i) => all().height(i) >= 11n))).toBe(true)
+
+    const node2 = net.nodes[2] as BftNode
+    const members = (h: number) => node2.engine.validatorsAt(h).validators.map((v) => hex(v.address))
+    for (const h of [1, 2, 3, 4]) expect(members(h).sort()).toEqual([0, 1, 2, 3].map((i) => hex(addr(i))).sort())
+    for (const h of [5, 6, 7]) expect(members(h).sort()).toEqual([0, 1, 2, 3, 4].map((i) => hex(addr(i))).sort())
+    for (const h of [8, 9, 10, 11]) expect(members(h).sort()).toEqual([1, 2, 3, 4].map((i) => hex(addr(i))).sort())
+
+    // Node 4 voted from height 5 on, never before; node 0's votes stopped mattering at 8.
+    const heights4 = signedAt.get(`4/${hex(addr(4))}`) ?? []
+    expect(heights4.length).toBeGreaterThan(0)
+    expect(Math.min(...heights4)).toBe(5)
+
+    // Block 4 carries block 3's updates, block 7 block 6's; the others none.
+    for (let h = 2n; h <= 11n; h++) {
+      const block = await node2.chain.store.getBlockByNumber(h)
+      const extra = decodeBftExtra(block?.header.extraData as Uint8Array)
+      const carried = (extra.validatorChanges ?? []).map((c) => `${hex(c.address)}:${c.votingPower}`)
+      if (h === 4n) expect(carried).toEqual([`${hex(addr(4))}:10`])
+      else if (h === 7n) expect(carried).toEqual([`${hex(addr(0))}:0`])
+      else expect(carried).toEqual([])
+    }
+    // Every certificate verifies against its height's set; node 4 signs some from height 5; the
+    // certificate of height 9 (nodes 2, 3, 4) does not verify against the old set.
+    let fourSigned = 0
+    for (let h = 1; h <= 10; h++) {
+      const block = await node2.chain.store.getBlockByNumber(BigInt(h))
+      const cert = decodeCertificate((await node2.chain.store.finality.get(block?.hash() as Uint8Array)) as Uint8Array)
+      const set = node2.engine.validatorsAt(h)
+      verifyCertificate(cert, set, CHAIN_ID)
+      const signers = cert.signatures.map((s) => hex((set.at(s.validatorIndex) as { address: Uint8Array }).address))
+      if (signers.includes(hex(addr(4)))) fourSigned++
+      if (h >= 9) expect(() => verifyCertificate(cert, node2.engine.validatorsAt(7), CHAIN_ID)).toThrow()
+    }
+    expect(fourSigned).toBeGreaterThan(0)
+
+    // Every running node, the follower included, holds the same schedule.
+    const reference = schedulesOf(node2, 12)
+    for (const i of [3, 4, 5]) expect(schedulesOf(net.nodes[i] as BftNode, 12)).toEqual(reference)
+    // The same schedule from the headers alone (what a light client does).
+    const fromHeaders = new ValidatorSchedule([0, 1, 2, 3].map((i) => ({ address: addr(i), votingPower: 10n })))
+    for (let h = 1n; h <= node2.chain.head.header.number; h++) {
+      const block = await node2.chain.store.getBlockByNumber(h)
+      fromHeaders.recordHeader(Number(h), decodeBftExtra(block?.header.extraData as Uint8Array).validatorChanges ?? [])
+    }
+    expect(Array.from({ length: 12 }, (_, i) => describeSet(fromHeaders.at(i + 1)))).toEqual(reference)
+
+    // A block must carry exactly its parent's updates: block 4 without them, or block 5 with some, is refused.
+    const ctx = node2.chain.importer.headerContext
+    const header = async (h: bigint) => (await node2.chain.store.getBlockByNumber(h))?.header as BlockHeader
+    const withChanges = (hd: BlockHeader, validatorChanges: { address: Uint8Array; votingPower: bigint }[]) => {
+      const extra = decodeBftExtra(hd.extraData)
+      return createBlockHeader(
+        { ...hd.toJSON(), extraData: bytesToHex(encodeBftExtra({ ...extra, validatorChanges })) },
+        { common: hd.common, skipConsensusFormatValidation: true },
+      )
+    }
+    const [h3, h4, h5] = [await header(3n), await header(4n), await header(5n)]
+    await expect(node2.engine.validateHeader(h4, h3, ctx)).resolves.toBeUndefined()
+    await expect(node2.engine.validateHeader(withChanges(h4, []), h3, ctx)).rejects.toThrow(/validator changes/)
+    await expect(
+      node2.engine.validateHeader(withChanges(h4, [{ address: addr(4), votingPower: 11n }]), h3, ctx),
+    ).rejects.toThrow(/validator changes/)
+    await expect(
+      node2.engine.validateHeader(withChanges(h5, [{ address: addr(1), votingPower: 0n }]), h4, ctx),
+    ).rejects.toThrow(/validator changes/)
+
+    // A restarted node rebuilds the same schedule: from its stored record (node 3), and from the
+    // headers when the record is gone (node 5, the follower).
+    await net.restart(3)
+    expect(schedulesOf(net.nodes[3] as BftNode, 12)).toEqual(reference)
+    await net.restart(5, async (old) => {
+      await old.chain.store.meta.del('bft/validator-schedule')
+      expect(await old.chain.store.meta.get('bft/validator-schedule')).toBeUndefined()
+    })
+    expect(schedulesOf(net.nodes[5] as BftNode, 12)).toEqual(reference)
+  }, 120_000)
+})
