@@ -1,6 +1,7 @@
 /** Main thread → read thread. Delivered in order: a `head` is applied before the requests after it. */
 export type ToThread =
-  | { type: 'head'; hash: string }
+  /** `clear`: the main thread's store dropped its caches (blocks were deleted): drop the thread's too. */
+  | { type: 'head'; hash: string; clear: boolean }
   | { type: 'request'; id: number; text: string }
   | { type: 'stop' }
 

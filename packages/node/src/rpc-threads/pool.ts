@@ -34,6 +34,8 @@ interface Slot {
   ready: boolean
   /** The head last named to this thread (a new one is sent in front of the next request). */
   sentHead: Block | null
+  /** The store's cache epoch when the thread last heard (a newer one: it drops its caches). */
+  sentEpoch: number
   pending: Map<number, Pending>
   /** Stops in a row without serving (the restart delay's exponent). */
   failures: number
@@ -103,7 +105,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
 
   constructor(
     private readonly opts: ReadThreadPoolOptions,
-    private readonly modules: { chain: Pick<Chain, 'head'>; logger: Logger; registry: Registry | null },
+    private readonly modules: { chain: Pick<Chain, 'head' | 'store'>; logger: Logger; registry: Registry | null },
   ) {
     super()
     this.metrics = createMetrics(modules.registry)
@@ -112,6 +114,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       worker: null,
       ready: false,
       sentHead: null,
+      sentEpoch: 0,
       pending: new Map(),
       failures: 0,
     }))
@@ -137,10 +140,12 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     for (const s of this.slots) if (s.ready && (!slot || s.pending.size < slot.pending.size)) slot = s
     if (!slot?.worker) return null
     const { worker } = slot
-    const head = this.modules.chain.head
-    if (slot.sentHead !== head) {
-      this.post(worker, { type: 'head', hash: bytesToHex(head.hash()) })
+    const { head, store } = this.modules.chain
+    const epoch = store.cacheEpoch
+    if (slot.sentHead !== head || slot.sentEpoch !== epoch) {
+      this.post(worker, { type: 'head', hash: bytesToHex(head.hash()), clear: slot.sentEpoch !== epoch })
       slot.sentHead = head
+      slot.sentEpoch = epoch
     }
     const id = this.nextId++
     const thread = String(slot.thread)
@@ -191,6 +196,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     const worker = startWorker(data)
     slot.worker = worker
     slot.sentHead = null
+    slot.sentEpoch = this.modules.chain.store.cacheEpoch
     const log = this.modules.logger.child({ thread: slot.thread })
     return new Promise((started) => {
       worker.on('message', (m: FromThread) => {

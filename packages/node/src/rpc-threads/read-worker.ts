@@ -108,7 +108,8 @@ async function main(data: ReadWorkerData): Promise<void> {
   // The head in force for the requests behind it: a head message is applied before any request
   // that arrived after it is dispatched.
   let headApplied: Promise<void> = Promise.resolve()
-  const setHead = async (hash: string) => {
+  const setHead = async (hash: string, clear: boolean) => {
+    if (clear) chain.store.clearCaches()
     const block = await chain.store.getBlock(hexToBytes(hash as `0x${string}`))
     if (!block) throw new Error(`read thread: head ${hash} is not stored`)
     const fc = chain.importer.forkChoice
@@ -118,7 +119,7 @@ async function main(data: ReadWorkerData): Promise<void> {
   port.on('message', (m: ToThread) => {
     switch (m.type) {
       case 'head':
-        headApplied = headApplied.then(() => setHead(m.hash))
+        headApplied = headApplied.then(() => setHead(m.hash, m.clear))
         // A head that cannot be read leaves the thread unable to answer at the main thread's head:
         // it exits, and the pool restarts it (and answers what was in flight with an error).
         headApplied.catch((err: unknown) => {
