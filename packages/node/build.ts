@@ -30,9 +30,14 @@ const started = performance.now()
 // Chunks are named by content hash: start from an empty dist/ so old ones do not pile up.
 rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true })
 await build({
-  entryPoints: [new URL('./src/cli/start-main.ts', import.meta.url).pathname],
+  // The RPC read threads' entry (`--rpc.threads`) is a second entry point beside start.js: the
+  // pool (src/rpc-threads/pool.ts) starts dist/rpc-read-worker.js when it runs from the bundle.
+  entryPoints: {
+    start: new URL('./src/cli/start-main.ts', import.meta.url).pathname,
+    'rpc-read-worker': new URL('./src/rpc-threads/read-worker.ts', import.meta.url).pathname,
+  },
   outdir: new URL('./dist', import.meta.url).pathname,
-  entryNames: 'start',
+  entryNames: '[name]',
   // What start imports on demand (the p2p host and libp2p, only with the network on) is a chunk
   // of its own, so a dev node does not load it.
   splitting: true,
