@@ -30,22 +30,41 @@ export const READ_THREAD_METHODS: ReadonlySet<string> = new Set([
 ])
 
 /**
+ * The read methods worth sending to a thread while the main thread still parses every HTTP request
+ * (Node 20's single listener): those whose work (EVM execution, scanning blocks for logs, proofs,
+ * formatting whole blocks) outweighs the hand-over (a structured clone each way, and the answer's
+ * promise). A cheap one (`eth_getBalance` of a warm account, `eth_blockNumber`) costs the main
+ * thread more to forward than to answer: measured in docs/performance.md (read threads).
+ */
+export const READ_THREAD_WORTH_FORWARDING: ReadonlySet<string> = new Set([
+  'eth_call',
+  'eth_getLogs',
+  'eth_getProof',
+  'eth_getStorageValues',
+  'eth_getBlockByNumber',
+  'eth_getBlockByHash',
+  'eth_getBlockReceipts',
+])
+
+/**
  * Whether a parsed body goes to a read thread: every entry (one, or a batch) calls a method of
- * {@link READ_THREAD_METHODS} and none names the `pending` block (anywhere in its params). An
- * unparseable or empty body, or one with a malformed entry, stays on the main thread (which
- * answers the error).
+ * {@link READ_THREAD_METHODS}, at least one of them is {@link READ_THREAD_WORTH_FORWARDING}, and
+ * none names the `pending` block (anywhere in its params). An unparseable or empty body, or one
+ * with a malformed entry, stays on the main thread (which answers the error).
  */
 export function servedOnReadThread(body: ParsedBody): boolean {
   if (body === UNPARSEABLE) return false
   const entries = Array.isArray(body.value) ? body.value : [body.value]
   if (entries.length === 0) return false
+  let worth = false
   for (const e of entries) {
     if (typeof e !== 'object' || e === null) return false
     const { method, params } = e as { method?: unknown; params?: unknown }
     if (typeof method !== 'string' || !READ_THREAD_METHODS.has(method)) return false
     if (params !== undefined && namesPending(params)) return false
+    worth ||= READ_THREAD_WORTH_FORWARDING.has(method)
   }
-  return true
+  return worth
 }
 
 function namesPending(v: unknown): boolean {
