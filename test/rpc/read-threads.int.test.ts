@@ -94,7 +94,9 @@ function readRequest(height: bigint): fc.Arbitrary<{ method: string; params: rea
     fc.tuple(blockHash, fc.boolean()).map((p) => ({ method: 'eth_getBlockByHash', params: p })),
     number.map((n) => ({ method: 'eth_getBlockTransactionCountByNumber', params: [n] })),
     fc.tuple(number, fc.nat(2).map(hex)).map((p) => ({ method: 'eth_getTransactionByBlockNumberAndIndex', params: p })),
-    fc.tuple(blockHash, fc.nat(2).map(hex)).map((p) => ({ method: 'eth_getTransactionByBlockHashAndIndex', params: p })),
+    fc
+      .tuple(blockHash, fc.nat(2).map(hex))
+      .map((p) => ({ method: 'eth_getTransactionByBlockHashAndIndex', params: p })),
     txHash.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })),
     fc.oneof(number, blockHash).map((b) => ({ method: 'eth_getBlockReceipts', params: [b] })),
     fc
@@ -112,13 +114,17 @@ function readRequest(height: bigint): fc.Arbitrary<{ method: string; params: rea
 async function checkReads(runs: number): Promise<void> {
   const height = await headNumber()
   await fc.assert(
-    fc.asyncProperty(fc.array(readRequest(height), { minLength: 1, maxLength: 3 }), fc.boolean(), async (reqs, batch) => {
-      const body = batch
-        ? reqs.map((r) => ({ jsonrpc: '2.0', id: nextId++, ...r }))
-        : { jsonrpc: '2.0', id: nextId++, ...reqs[0] }
-      const [onThread, onMain] = await both(body)
-      expect(onThread).toBe(onMain)
-    }),
+    fc.asyncProperty(
+      fc.array(readRequest(height), { minLength: 1, maxLength: 3 }),
+      fc.boolean(),
+      async (reqs, batch) => {
+        const body = batch
+          ? reqs.map((r) => ({ jsonrpc: '2.0', id: nextId++, ...r }))
+          : { jsonrpc: '2.0', id: nextId++, ...reqs[0] }
+        const [onThread, onMain] = await both(body)
+        expect(onThread).toBe(onMain)
+      },
+    ),
     { numRuns: runs },
   )
 }
@@ -239,7 +245,12 @@ describe('read threads', () => {
     const called = await post(node.url, { jsonrpc: '2.0', id: 1, method: 'eth_call', params: callReq })
     expect(called.json).toEqual({ jsonrpc: '2.0', id: 1, result: await main('eth_call', callReq) })
     expect(await served()).toBe(before + 1)
-    const balance = await post(node.url, { jsonrpc: '2.0', id: 1, method: 'eth_getBalance', params: [ACCOUNT_1, 'latest'] })
+    const balance = await post(node.url, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'eth_getBalance',
+      params: [ACCOUNT_1, 'latest'],
+    })
     expect(balance.json).toEqual({ jsonrpc: '2.0', id: 1, result: await main('eth_getBalance', [ACCOUNT_1, 'latest']) })
     expect(await served()).toBe(before + 1)
     // `pending` and writes are the main thread's (the pool lives there).
@@ -249,7 +260,11 @@ describe('read threads', () => {
       method: 'eth_getTransactionCount',
       params: [ACCOUNT_0, 'pending'],
     })
-    expect(pending.json).toEqual({ jsonrpc: '2.0', id: 2, result: await main('eth_getTransactionCount', [ACCOUNT_0, 'pending']) })
+    expect(pending.json).toEqual({
+      jsonrpc: '2.0',
+      id: 2,
+      result: await main('eth_getTransactionCount', [ACCOUNT_0, 'pending']),
+    })
     expect(await served()).toBe(before + 1)
   })
 

@@ -153,7 +153,10 @@ async function wire(
   // Read threads open the same LevelDB beside this thread: every opener of it must say so.
   const readThreads = datadir ? config.rpc.threads : 0
   if (!datadir && config.rpc.threads > 0) {
-    logger.info({ threads: config.rpc.threads }, 'rpc.threads ignored with --ephemeral: an in-memory store cannot be shared')
+    logger.info(
+      { threads: config.rpc.threads },
+      'rpc.threads ignored with --ephemeral: an in-memory store cannot be shared',
+    )
   }
   const kv: KVStore = datadir
     ? new LevelKV({ path: datadir.chaindata, multithreading: readThreads > 0 })

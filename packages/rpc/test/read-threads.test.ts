@@ -19,7 +19,12 @@ const param = fc.oneof(
   fc.record({ blockNumber: fc.constantFrom('pending', '0x2') }),
   fc.record({ to: fc.constant(`0x${'11'.repeat(20)}`), data: fc.constant('0x') }),
 )
-const entry = fc.record({ jsonrpc: fc.constant('2.0'), id: fc.nat(), method: methods, params: fc.array(param, { maxLength: 3 }) })
+const entry = fc.record({
+  jsonrpc: fc.constant('2.0'),
+  id: fc.nat(),
+  method: methods,
+  params: fc.array(param, { maxLength: 3 }),
+})
 
 const pendingIn = (v: unknown): boolean => JSON.stringify(v).includes('"pending"')
 

@@ -1,9 +1,7 @@
 /** Main thread → read thread. Delivered in order: a `head` is applied before the requests after it. */
 export type ToThread =
   /** `clear`: the main thread's store dropped its caches (blocks were deleted): drop the thread's too. */
-  | { type: 'head'; hash: string; clear: boolean }
-  | { type: 'request'; id: number; text: string }
-  | { type: 'stop' }
+  { type: 'head'; hash: string; clear: boolean } | { type: 'request'; id: number; text: string } | { type: 'stop' }
 
 /** Read thread → main thread. */
 export type FromThread =

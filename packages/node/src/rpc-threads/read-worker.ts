@@ -17,6 +17,7 @@ import {
   READ_THREAD_METHODS,
   type RpcContext,
   RpcDispatcher,
+  RpcErrorCode,
   type RpcLimits,
 } from '@cairn/rpc'
 import type { TxPool } from '@cairn/txpool'
@@ -41,7 +42,7 @@ const READ_ONLY_ENGINE: ChainEngine = {
 }
 
 function refused(what: string): CairnError {
-  return new CairnError('RPC_NOT_SUPPORTED', `a read thread does not ${what}`, { fault: 'internal' })
+  return new CairnError(RpcErrorCode.NOT_SUPPORTED, `a read thread does not ${what}`, { fault: 'internal' })
 }
 
 /** The pool, the producer and dev controls live on the main thread: methods using them are never forwarded. */
@@ -80,13 +81,18 @@ function threadLogger(post: (m: FromThread) => void, bindings: Record<string, un
 
 async function main(data: ReadWorkerData): Promise<void> {
   const port = parentPort
-  if (!port) throw new Error('read-worker runs as a worker thread')
+  if (!port) {
+    throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, 'read-worker runs as a worker thread', { fault: 'internal' })
+  }
   const post = (m: FromThread) => port.postMessage(m)
   const logger = threadLogger(post)
   await initCrypto()
   const kv = new LevelKV({ path: data.chaindata, multithreading: true })
   await kv.open()
-  const chain = await Chain.open({}, { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto() })
+  const chain = await Chain.open(
+    {},
+    { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto() },
+  )
   const ctx: RpcContext = {
     chain,
     pool: mainThreadOnly<TxPool>('the pool'),
@@ -111,7 +117,11 @@ async function main(data: ReadWorkerData): Promise<void> {
   const setHead = async (hash: string, clear: boolean) => {
     if (clear) chain.store.clearCaches()
     const block = await chain.store.getBlock(hexToBytes(hash as `0x${string}`))
-    if (!block) throw new Error(`read thread: head ${hash} is not stored`)
+    if (!block) {
+      throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, `read thread: head ${hash} is not stored`, {
+        fault: 'internal',
+      })
+    }
     const fc = chain.importer.forkChoice
     fc.devReset({ head: block, safe: fc.safe(), finalized: fc.finalized() })
   }
