@@ -8,7 +8,7 @@ import { type ReadThreads, RpcErrorCode, type RpcLimits, toJsonRpcError } from '
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { FromThread, ToThread } from './messages.ts'
+import { type FromThread, Outbox, type ToThread } from './messages.ts'
 import type { ReadWorkerData } from './read-worker.ts'
 
 export interface ReadThreadPoolOptions {
@@ -31,6 +31,8 @@ interface Pending {
 interface Slot {
   thread: number
   worker: Worker | null
+  /** What goes to the worker in this event-loop turn (one postMessage). */
+  outbox: Outbox<ToThread> | null
   ready: boolean
   /** The head last named to this thread (a new one is sent in front of the next request). */
   sentHead: Block | null
@@ -112,6 +114,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     this.slots = Array.from({ length: opts.threads }, (_, i) => ({
       thread: i + 1,
       worker: null,
+      outbox: null,
       ready: false,
       sentHead: null,
       sentEpoch: 0,
@@ -138,12 +141,12 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
   handle(body: { value: unknown }, text: string): Promise<string | undefined> | null {
     let slot: Slot | undefined
     for (const s of this.slots) if (s.ready && (!slot || s.pending.size < slot.pending.size)) slot = s
-    if (!slot?.worker) return null
-    const { worker } = slot
+    const outbox = slot?.worker && slot.outbox
+    if (!slot || !outbox) return null
     const { head, store } = this.modules.chain
     const epoch = store.cacheEpoch
     if (slot.sentHead !== head || slot.sentEpoch !== epoch) {
-      this.post(worker, { type: 'head', hash: bytesToHex(head.hash()), clear: slot.sentEpoch !== epoch })
+      outbox.push({ type: 'head', hash: bytesToHex(head.hash()), clear: slot.sentEpoch !== epoch })
       slot.sentHead = head
       slot.sentEpoch = epoch
     }
@@ -160,7 +163,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
           resolve(answer)
         },
       })
-      this.post(worker, { type: 'request', id, text })
+      outbox.push({ type: 'request', id, text })
     })
   }
 
@@ -172,17 +175,14 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
         const w = s.worker
         if (!w) return
         const exited = new Promise<void>((r) => w.once('exit', () => r()))
-        this.post(w, { type: 'stop' })
+        s.outbox?.push({ type: 'stop' })
+        s.outbox?.flush()
         // A thread stuck in a long call is not waited for.
         const timer = setTimeout(() => void w.terminate(), 2000)
         await exited
         clearTimeout(timer)
       }),
     )
-  }
-
-  private post(worker: Worker, m: ToThread): void {
-    worker.postMessage(m)
   }
 
   private spawn(slot: Slot): Promise<void> {
@@ -195,11 +195,12 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     }
     const worker = startWorker(data)
     slot.worker = worker
+    slot.outbox = new Outbox<ToThread>((items) => worker.postMessage(items))
     slot.sentHead = null
     slot.sentEpoch = this.modules.chain.store.cacheEpoch
     const log = this.modules.logger.child({ thread: slot.thread })
     return new Promise((started) => {
-      worker.on('message', (m: FromThread) => {
+      const receive = (m: FromThread) => {
         switch (m.type) {
           case 'ready':
             slot.ready = true
@@ -220,11 +221,15 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
             log[m.level](m.obj, m.msg)
             return
         }
+      }
+      worker.on('message', (batch: FromThread[]) => {
+        for (const m of batch) receive(m)
       })
       worker.on('error', (err) => log.error({ err }, 'read thread failed'))
       worker.on('exit', (code) => {
         slot.ready = false
         slot.worker = null
+        slot.outbox = null
         this.metrics?.up.set({ thread: String(slot.thread) }, 0)
         for (const p of slot.pending.values()) {
           this.metrics?.failed.inc({ thread: String(slot.thread) })

@@ -22,7 +22,7 @@ import {
 } from '@cairn/rpc'
 import type { TxPool } from '@cairn/txpool'
 import { CairnError, hexToBytes, type LogFn, type Logger } from '@cairn/utils'
-import type { FromThread, ToThread } from './messages.ts'
+import { type FromThread, Outbox, type ToThread } from './messages.ts'
 
 export interface ReadWorkerData {
   /** The chain's LevelDB directory (the main thread opened it with `multithreading`). */
@@ -84,7 +84,8 @@ async function main(data: ReadWorkerData): Promise<void> {
   if (!port) {
     throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, 'read-worker runs as a worker thread', { fault: 'internal' })
   }
-  const post = (m: FromThread) => port.postMessage(m)
+  const outbox = new Outbox<FromThread>((items) => port.postMessage(items))
+  const post = (m: FromThread) => outbox.push(m)
   const logger = threadLogger(post)
   await initCrypto()
   const kv = new LevelKV({ path: data.chaindata, multithreading: true })
@@ -126,7 +127,7 @@ async function main(data: ReadWorkerData): Promise<void> {
     fc.devReset({ head: block, safe: fc.safe(), finalized: fc.finalized() })
   }
 
-  port.on('message', (m: ToThread) => {
+  const receive = (m: ToThread) => {
     switch (m.type) {
       case 'head':
         headApplied = headApplied.then(() => setHead(m.hash, m.clear))
@@ -151,21 +152,27 @@ async function main(data: ReadWorkerData): Promise<void> {
         return
       }
       case 'stop':
+        outbox.flush()
         void kv.close().finally(() => process.exit(0))
         return
     }
+  }
+  port.on('message', (batch: ToThread[]) => {
+    for (const m of batch) receive(m)
   })
   post({ type: 'ready', head: `0x${Buffer.from(chain.head.hash()).toString('hex')}` })
 }
 
 if (!isMainThread && parentPort) {
   main(workerData as ReadWorkerData).catch((err: unknown) => {
-    parentPort?.postMessage({
-      type: 'log',
-      level: 'error',
-      obj: { err: { message: (err as Error).message, stack: (err as Error).stack } },
-      msg: 'read thread failed to start',
-    } satisfies FromThread)
+    parentPort?.postMessage([
+      {
+        type: 'log',
+        level: 'error',
+        obj: { err: { message: (err as Error).message, stack: (err as Error).stack } },
+        msg: 'read thread failed to start',
+      } satisfies FromThread,
+    ])
     process.exit(1)
   })
 }
