@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Read threads A/B (docs/performance.md, "Read threads"): two dev nodes on datadirs up at once
-# (--rpc.threads 0 on :8611, --rpc.threads 1 on :8612), each with a 20-byte view contract
+# (--rpc.threads 0 on :8611, --rpc.threads THREADS (default 1) on :8612), each with a 20-byte view contract
 # (SLOAD(keccak(arg))); eth_getBalance and eth_call with a different argument per request, measured
 # with wrk (Debian package `wrk`) in alternating SLICE-second slices (default 5), ROUNDS rounds
 # (default 4), after 2 s of warm-up each. Prints req/s and the node's CPU µs per request, for the
@@ -16,7 +16,8 @@ declare -A pid to
 for t in 0 1; do
   port=$((8611 + t)); dd=$(mktemp -d "${TMPDIR:-/tmp}/cairn-rt-XXXX")
   dds+=("$dd")
-  $runner node packages/node/bin/cairn.js start --dev --datadir "$dd" --rpc.threads $t --http.port $port --log.level warn > "$dd.log" 2>&1 &
+  n=0; [ "$t" = 1 ] && n=${THREADS:-1}
+  $runner node packages/node/bin/cairn.js start --dev --datadir "$dd" --rpc.threads $n --http.port $port --log.level warn > "$dd.log" 2>&1 &
   pid[$t]=$!
 done
 rpc() { curl -s -XPOST localhost:$1 -H 'content-type: application/json' -d "$2"; }
@@ -36,7 +37,7 @@ measure() { # threads script
   c0=$(cpu ${pid[$t]}); m0=$(mcpu ${pid[$t]})
   r=$(CALL_TO=${to[$t]} wrk -t1 -c16 -d${slice}s -s $here/$s.lua http://127.0.0.1:$port/ | awk '/Requests\/sec/ {print $2}')
   c1=$(cpu ${pid[$t]}); m1=$(mcpu ${pid[$t]})
-  echo "$s threads=$t req/s=$r process-cpu-us/req=$(python3 -c "print(round(($c1-$c0)/$tck*1e6/($r*$slice)))") main-thread-cpu-us/req=$(python3 -c "print(round(($m1-$m0)/$tck*1e6/($r*$slice)))")"
+  echo "$s threads=$( [ "$t" = 1 ] && echo "${THREADS:-1}" || echo 0) req/s=$r process-cpu-us/req=$(python3 -c "print(round(($c1-$c0)/$tck*1e6/($r*$slice)))") main-thread-cpu-us/req=$(python3 -c "print(round(($m1-$m0)/$tck*1e6/($r*$slice)))")"
 }
 for t in 0 1; do for s in balance call; do SLICE=2 slice=2 measure $t $s > /dev/null; done; done
 echo "node $($runner node --version | tail -1) load=$(cut -d' ' -f1 /proc/loadavg)"
