@@ -41,6 +41,8 @@ interface Slot {
   pending: Map<number, Pending>
   /** Stops in a row without serving (the restart delay's exponent). */
   failures: number
+  /** This thread's counters, bound once (a labelled inc() hashes its labels on every call). */
+  counted: { requests: { inc(): void }; inFlight: { inc(): void; dec(): void } } | null
 }
 
 interface ReadThreadMetrics {
@@ -120,6 +122,12 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       sentEpoch: 0,
       pending: new Map(),
       failures: 0,
+      counted: this.metrics
+        ? {
+            requests: this.metrics.requests.labels(String(i + 1)),
+            inFlight: this.metrics.inFlight.labels(String(i + 1)),
+          }
+        : null,
     }))
   }
 
@@ -151,15 +159,14 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       slot.sentEpoch = epoch
     }
     const id = this.nextId++
-    const thread = String(slot.thread)
-    this.metrics?.requests.inc({ thread })
-    this.metrics?.inFlight.inc({ thread })
-    const s = slot
+    const { counted, pending } = slot
+    counted?.requests.inc()
+    counted?.inFlight.inc()
     return new Promise((resolve) => {
-      s.pending.set(id, {
+      pending.set(id, {
         body: body.value,
         resolve: (answer) => {
-          this.metrics?.inFlight.dec({ thread })
+          counted?.inFlight.dec()
           resolve(answer)
         },
       })
