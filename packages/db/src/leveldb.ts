@@ -23,7 +23,9 @@ export interface LevelKVOptions {
   /**
    * Share the open LevelDB with other threads of this process (classic-level's `multithreading`):
    * every thread that opens the same path must set it, and they then share one handle, its block
-   * cache and its write visibility (the RPC read threads open the chain's store this way).
+   * cache and its write visibility (the RPC read threads open the chain's store this way). A
+   * shared handle stays open while any thread holds it: the reopen after a failed write then gets
+   * the same handle back, with LevelDB's write error still set.
    */
   multithreading?: boolean
 }
