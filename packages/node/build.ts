@@ -4,7 +4,7 @@
 // Dependencies from npm stay outside the bundle (imported from node_modules as usual).
 // bin/cairn.js uses the bundle for `start` only while no source file is newer than it.
 import { rmSync } from 'node:fs'
-import { build } from 'esbuild'
+import { type BuildOptions, build } from 'esbuild'
 
 /**
  * npm packages bundled into dist/start.js (pure JavaScript, no native addon, no worker or dynamic
@@ -29,7 +29,7 @@ const BUNDLED = [
 const started = performance.now()
 // Chunks are named by content hash: start from an empty dist/ so old ones do not pile up.
 rmSync(new URL('./dist', import.meta.url), { recursive: true, force: true })
-await build({
+const options = {
   entryPoints: [new URL('./src/cli/start-main.ts', import.meta.url).pathname],
   outdir: new URL('./dist', import.meta.url).pathname,
   entryNames: 'start',
@@ -71,5 +71,16 @@ await build({
       },
     },
   ],
+} satisfies BuildOptions
+await build(options)
+// The RPC read threads' entry (`--rpc.threads`; src/rpc-threads/pool.ts starts it from the bundle
+// as dist/rpc-read-worker.js). Built on its own, without chunks shared with start.js: start.js and
+// its chunks stay what they were (a node without read threads loads nothing more), at the cost of
+// a second copy of the code on disk.
+await build({
+  ...options,
+  entryPoints: [new URL('./src/rpc-threads/read-worker.ts', import.meta.url).pathname],
+  entryNames: 'rpc-read-worker',
+  splitting: false,
 })
 console.log(`built packages/node/dist/start.js in ${Math.round(performance.now() - started)} ms`)

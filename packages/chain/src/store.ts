@@ -225,8 +225,19 @@ export class ChainStore {
     return b
   }
 
-  /** Forgets cached entries (after a startup repair rewrote the chain). */
+  private clears = 0
+
+  /**
+   * How many times the caches were cleared (blocks deleted by a rewind or a branch replacement):
+   * another reader of the same store (an RPC read thread) clears its own when this moves.
+   */
+  get cacheEpoch(): number {
+    return this.clears
+  }
+
+  /** Forgets cached entries (after a startup repair rewrote the chain, or a dev rewind deleted blocks). */
   clearCaches(): void {
+    this.clears++
     this.blockCache.clear()
     this.headerCache.clear()
     this.receiptCache.clear()

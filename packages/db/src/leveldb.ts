@@ -20,6 +20,14 @@ export interface LevelKVOptions {
    * Tables past the limit are reopened when read (their index and filter blocks read again).
    */
   maxOpenFiles?: number
+  /**
+   * Share the open LevelDB with other threads of this process (classic-level's `multithreading`):
+   * every thread that opens the same path must set it, and they then share one handle, its block
+   * cache and its write visibility (the RPC read threads open the chain's store this way). A
+   * shared handle stays open while any thread holds it: the reopen after a failed write then gets
+   * the same handle back, with LevelDB's write error still set.
+   */
+  multithreading?: boolean
 }
 
 const BYTES = { keyEncoding: 'view', valueEncoding: 'view' } as const
@@ -55,7 +63,7 @@ export class LevelKV implements KVStore {
       throw corruptionError(new Error(`Corruption: damaged table file(s): ${list}`), this.path)
     }
     try {
-      await this.db.open()
+      await this.db.open({ multithreading: this.opts.multithreading ?? false })
     } catch (err) {
       if (isCorruption(err)) throw corruptionError(err, this.path)
       const cause = (err as { cause?: { message?: string } }).cause
@@ -89,7 +97,7 @@ export class LevelKV implements KVStore {
     }
     await this.db.close()
     this.db = this.make()
-    await this.db.open()
+    await this.db.open({ multithreading: this.opts.multithreading ?? false })
   }
 
   // Reads report a corrupted table as DB_CORRUPT with the way out (restore a backup), not as

@@ -48,6 +48,7 @@ import { createEngine } from './engine.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
 import { nodeGenesis } from './node-genesis.ts'
 import { headFreshness, networkReady, rpcAccepts } from './readiness.ts'
+import { ReadThreadPool } from './rpc-threads/pool.ts'
 import { traceComponents } from './traced.ts'
 import { buildCommit, clientVersion, VERSION } from './version.ts'
 
@@ -69,6 +70,10 @@ export interface StartedNode {
   kv: KVStore
   /** The separate metrics listener (`metrics.port`), or null. */
   metricsUrl: string | null
+  /** The main thread's dispatcher (what answers every request read threads do not). */
+  dispatcher: RpcDispatcher
+  /** The RPC read threads (`rpc.threads`), or null. */
+  readThreads: ReadThreadPool | null
   close(): Promise<void>
 }
 
@@ -145,7 +150,17 @@ async function wire(
     givenTracing ??
     (await createTracing({ ...config.tracing, serviceName: 'cairn-node', version: VERSION }, { logger }))
   shutdown.add('tracing', () => tracing.shutdown())
-  const kv: KVStore = datadir ? new LevelKV({ path: datadir.chaindata }) : new MemoryKV()
+  // Read threads open the same LevelDB beside this thread: every opener of it must say so.
+  const readThreads = datadir ? config.rpc.threads : 0
+  if (!datadir && config.rpc.threads > 0) {
+    logger.info(
+      { threads: config.rpc.threads },
+      'rpc.threads ignored with --ephemeral: an in-memory store cannot be shared',
+    )
+  }
+  const kv: KVStore = datadir
+    ? new LevelKV({ path: datadir.chaindata, multithreading: readThreads > 0 })
+    : new MemoryKV()
   await kv.open()
   shutdown.add('database', () => kv.close())
 
@@ -337,9 +352,37 @@ async function wire(
     await rateLimitStore.open()
     shutdown.add('rate-limit store', () => rateLimitStore.close())
   }
+  // Read threads (`--rpc.threads`): HTTP bodies of pure reads are answered on worker threads.
+  const threadPool =
+    datadir && readThreads > 0
+      ? new ReadThreadPool(
+          {
+            threads: readThreads,
+            chaindata: datadir.chaindata,
+            limits: ctx.limits,
+            clientVersion: ctx.clientVersion,
+            ...(ctx.buildCommit ? { buildCommit: ctx.buildCommit } : {}),
+          },
+          { chain, logger: logger.child({ module: 'rpc-threads' }), registry },
+        )
+      : null
+  if (threadPool) {
+    shutdown.add('rpc read threads', () => threadPool.close())
+    await threadPool.start()
+    logger.info({ threads: readThreads, ready: threadPool.readyThreads }, 'rpc read threads started')
+  }
   const rpc = new RpcServer(
     { ...DEFAULT_RPC_SERVER_OPTIONS, ...rpcServerSettings(config) },
-    { dispatcher, ctx, registry, metrics: rpcMetrics, logger: ctx.logger, health, rateLimitStore },
+    {
+      dispatcher,
+      ctx,
+      registry,
+      metrics: rpcMetrics,
+      logger: ctx.logger,
+      health,
+      rateLimitStore,
+      readThreads: threadPool,
+    },
   )
   const url = await rpc.listen()
   shutdown.add('rpc', () => rpc.close())
@@ -365,6 +408,8 @@ async function wire(
     health,
     kv,
     metricsUrl,
+    dispatcher,
+    readThreads: threadPool,
     close: () => shutdown.close(),
   }
 }

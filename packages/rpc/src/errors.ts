@@ -56,6 +56,8 @@ export const RpcErrorCode = {
   LISTEN_FAILED: 'RPC_LISTEN_FAILED',
   /** The RPC port is taken by another process. */
   PORT_IN_USE: 'RPC_PORT_IN_USE',
+  /** A read thread (`--rpc.threads`) stopped with the request in flight (-32603; it is restarted: retry). */
+  READ_THREAD_STOPPED: 'RPC_READ_THREAD_STOPPED',
 } as const
 export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode]
 
@@ -98,6 +100,7 @@ const CODES: Record<string, number> = {
   [RpcErrorCode.SIM_INIT_CODE_TOO_LARGE]: -38025,
   [RpcErrorCode.SIM_VM_ERROR]: -32015,
   [RpcErrorCode.SIM_TX_INVALID]: -32603,
+  [RpcErrorCode.READ_THREAD_STOPPED]: -32603,
 }
 
 /** HTTP status of a refusal made before dispatch (auth, rate limit); 200 for anything else. */

@@ -25,13 +25,14 @@ import type { Registry } from 'prom-client'
 import { AUTH_OFF, Authenticator, type AuthOptions, type JwksOptions, type Principal } from './auth/authenticator.ts'
 import { gate, type Refusal } from './auth/gate.ts'
 import { requiredRole } from './auth/roles.ts'
-import { bodyMethods, type ParsedBody, parseBody } from './body.ts'
+import { bodyMethods, type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
 import type { RpcDispatcher } from './dispatcher.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from './errors.ts'
 import { edgeError, RPC_EDGE_CHECKS } from './http/edge.ts'
 import { methodWeight } from './limits/weights.ts'
 import type { RpcMetrics } from './metrics.ts'
+import { type ReadThreads, servedOnReadThread } from './read-threads.ts'
 import type { SubscriptionSink } from './subscriptions.ts'
 
 export interface RpcServerOptions {
@@ -135,6 +136,8 @@ export class RpcServer {
       rateLimitStore: RateLimitStore | null
       /** Event-loop lag for load shedding (tests inject one); default: monitorEventLoopDelay when shedLagMs > 0. */
       lag?: LagSource
+      /** Read threads (`--rpc.threads`): HTTP bodies of pure reads are answered there; absent: all here. */
+      readThreads?: ReadThreads | null
     },
   ) {
     const tls = opts.tls ? readTls(opts.tls) : null
@@ -354,12 +357,19 @@ export class RpcServer {
 
     app.post('/', async (req, reply) => {
       // Parsed once, for the gate (roles and limits per method) and the dispatcher.
-      const body = parseBody(typeof req.body === 'string' ? req.body : '')
+      const text = typeof req.body === 'string' ? req.body : ''
+      const body = parseBody(text)
       reply.header('content-type', 'application/json')
       const refused = await this.check(body, await this.authenticator.authenticate(req.headers), req.ip, req.id)
       if (refused) {
         if (refused.retryAfterSeconds !== undefined) reply.header('retry-after', String(refused.retryAfterSeconds))
         return reply.code(refused.status).send(refused.body)
+      }
+      // Pure reads go to a read thread when one can take them (it sees the head this thread sees).
+      const { readThreads } = this.modules
+      if (readThreads && body !== UNPARSEABLE && servedOnReadThread(body)) {
+        const answered = readThreads.handle(body, text)
+        if (answered) return (await answered) ?? ''
       }
       return (await this.dispatch(body, req.id)) ?? ''
     })

@@ -67,6 +67,10 @@ export function addNodeOptions(cmd: Command): Command {
       "time limit of one eth_call, eth_estimateGas or eth_simulateV1 in ms (default 5000, geth's --rpc.evmtimeout)",
     )
     .option(
+      '--rpc.threads <n>',
+      'worker threads answering HTTP reads (eth_getBalance, eth_call, blocks, receipts, logs…) beside the main thread (default 0: none; not with --ephemeral)',
+    )
+    .option(
       '--rpc.client-version <version>',
       "what web3_clientVersion answers (e.g. anvil/v1.7.1 for Hardhat's network helpers; default Cairn/v…)",
     )
@@ -104,6 +108,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'rpc.testing': opts['rpc.testing'],
       'rpc.clientVersion': opts['rpc.clientVersion'],
       'rpc.evmTimeoutMs': opts['rpc.evmTimeoutMs'],
+      'rpc.threads': opts['rpc.threads'],
       'dev_accounts.count': opts.accounts,
       'dev_accounts.balance': etherToWei(opts.balance),
       'dev_accounts.mnemonic': opts.mnemonic,

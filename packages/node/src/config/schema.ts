@@ -159,9 +159,16 @@ export const nodeConfigSchema = z
          * --rpc.evmtimeout; default 5000). Wall clock: a loaded machine needs more.
          */
         evmTimeoutMs: z.coerce.number().int().min(1).max(600_000).optional(),
+        /**
+         * Worker threads answering HTTP reads (eth_getBalance, eth_call, blocks, receipts, logs,
+         * proofs…) beside the main thread, each with the chain's LevelDB open (`--rpc.threads`;
+         * docs/api/json-rpc.md). 0 (the default): every request on the main thread. Ignored with
+         * --ephemeral (an in-memory store cannot be shared).
+         */
+        threads: z.coerce.number().int().min(0).max(64).default(0),
       })
       .strict()
-      .default({}),
+      .default({ threads: 0 }),
     txpool: z
       .object({
         minTip: z.coerce.bigint().nonnegative().optional(),

@@ -1,0 +1,178 @@
+// The entry of one RPC read thread (`--rpc.threads`, ./pool.ts). It opens the chain's LevelDB
+// beside the main thread (classic-level's `multithreading`: one shared handle), opens the chain
+// over it read-only (the stored genesis; nothing written: the main thread created and repaired it),
+// and answers the bodies the main thread's server forwards (`servedOnReadThread`) with its own
+// dispatcher and the read methods only. Its head is the one the main thread names in front of each
+// request whose head moved (messages arrive in order), so it answers at the head the main thread
+// answers at. Its caches (decoded blocks, state views, VMs, eth_call outcomes) are its own, keyed
+// by block hash and state root: a head message or a reorg makes nothing in them wrong.
+import { isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { Chain, type ChainEngine } from '@cairn/chain'
+import { createCustomCrypto, initCrypto } from '@cairn/crypto'
+import { LevelKV } from '@cairn/db'
+import {
+  ALL_METHODS,
+  type DevControls,
+  NO_NETWORK,
+  READ_THREAD_METHODS,
+  type RpcContext,
+  RpcDispatcher,
+  RpcErrorCode,
+  type RpcLimits,
+} from '@cairn/rpc'
+import type { TxPool } from '@cairn/txpool'
+import { CairnError, hexToBytes, type LogFn, type Logger } from '@cairn/utils'
+import { type FromThread, Outbox, type ToThread } from './messages.ts'
+
+export interface ReadWorkerData {
+  /** The chain's LevelDB directory (the main thread opened it with `multithreading`). */
+  chaindata: string
+  /** The thread's number (the `thread` label of its metrics, its log lines). */
+  thread: number
+  limits: RpcLimits
+  clientVersion: string
+  buildCommit?: string
+}
+
+/** Import and execution are the main thread's: a read thread's engine refuses both. */
+const READ_ONLY_ENGINE: ChainEngine = {
+  name: 'read-thread',
+  validateHeader: () => Promise.reject(refused('validate a header')),
+  preferHead: () => Promise.reject(refused('choose a head')),
+}
+
+function refused(what: string): CairnError {
+  return new CairnError(RpcErrorCode.NOT_SUPPORTED, `a read thread does not ${what}`, { fault: 'internal' })
+}
+
+/** The pool, the producer and dev controls live on the main thread: methods using them are never forwarded. */
+function mainThreadOnly<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get: (_t, prop) => {
+      throw refused(`use ${name}.${String(prop)}`)
+    },
+  })
+}
+
+/** Log lines go to the main thread's logger (with the thread's number). */
+function threadLogger(post: (m: FromThread) => void, bindings: Record<string, unknown> = {}): Logger {
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error'): LogFn =>
+    (a: string | Record<string, unknown>, b?: string) => {
+      const obj = typeof a === 'string' ? bindings : { ...bindings, ...a }
+      const msg = typeof a === 'string' ? a : (b ?? '')
+      // Errors do not survive the structured clone as such: their message does.
+      const safe = Object.fromEntries(
+        Object.entries(obj).map(([k, v]) => [k, v instanceof Error ? { message: v.message, stack: v.stack } : v]),
+      )
+      post({ type: 'log', level, obj: safe, msg })
+    }
+  const noop: LogFn = () => {}
+  return {
+    trace: noop,
+    debug: noop,
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    fatal: at('error'),
+    child: (more) => threadLogger(post, { ...bindings, ...more }),
+  }
+}
+
+async function main(data: ReadWorkerData): Promise<void> {
+  const port = parentPort
+  if (!port) {
+    throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, 'read-worker runs as a worker thread', { fault: 'internal' })
+  }
+  const outbox = new Outbox<FromThread>((items) => port.postMessage(items))
+  const post = (m: FromThread) => outbox.push(m)
+  const logger = threadLogger(post)
+  await initCrypto()
+  const kv = new LevelKV({ path: data.chaindata, multithreading: true })
+  await kv.open()
+  const chain = await Chain.open(
+    {},
+    { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto() },
+  )
+  const ctx: RpcContext = {
+    chain,
+    pool: mainThreadOnly<TxPool>('the pool'),
+    producer: mainThreadOnly<RpcContext['producer']>('the producer'),
+    dev: null as DevControls | null,
+    network: NO_NETWORK,
+    accounts: { addresses: () => [], privateKey: () => undefined },
+    clientVersion: data.clientVersion,
+    ...(data.buildCommit ? { buildCommit: data.buildCommit } : {}),
+    limits: data.limits,
+    logger,
+    metrics: null,
+  }
+  const dispatcher = new RpcDispatcher(
+    { dev: false, testing: false },
+    { ctx, methods: ALL_METHODS.filter((m) => READ_THREAD_METHODS.has(m.name)), metrics: null, logger },
+  )
+
+  // The head in force for the requests behind it: a head message is applied before any request
+  // that arrived after it is dispatched.
+  let headApplied: Promise<void> = Promise.resolve()
+  const setHead = async (hash: string, clear: boolean) => {
+    if (clear) chain.store.clearCaches()
+    const block = await chain.store.getBlock(hexToBytes(hash as `0x${string}`))
+    if (!block) {
+      throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, `read thread: head ${hash} is not stored`, {
+        fault: 'internal',
+      })
+    }
+    const fc = chain.importer.forkChoice
+    fc.devReset({ head: block, safe: fc.safe(), finalized: fc.finalized() })
+  }
+
+  const receive = (m: ToThread) => {
+    switch (m.type) {
+      case 'head':
+        headApplied = headApplied.then(() => setHead(m.hash, m.clear))
+        // A head that cannot be read leaves the thread unable to answer at the main thread's head:
+        // it exits, and the pool restarts it (and answers what was in flight with an error).
+        headApplied.catch((err: unknown) => {
+          logger.error({ err }, 'read thread cannot follow the head')
+          process.exit(1)
+        })
+        return
+      case 'request': {
+        const { id, text } = m
+        void headApplied
+          .then(() => dispatcher.handleText(text, {}))
+          .then(
+            (answer) => post({ type: 'response', id, text: answer }),
+            (err: unknown) => {
+              logger.error({ err }, 'read thread failed a request')
+              post({ type: 'response', id, text: undefined, failed: true })
+            },
+          )
+        return
+      }
+      case 'stop':
+        outbox.flush()
+        void kv.close().finally(() => process.exit(0))
+        return
+    }
+  }
+  port.on('message', (batch: ToThread[]) => {
+    for (const m of batch) receive(m)
+  })
+  post({ type: 'ready', head: `0x${Buffer.from(chain.head.hash()).toString('hex')}` })
+}
+
+if (!isMainThread && parentPort) {
+  main(workerData as ReadWorkerData).catch((err: unknown) => {
+    parentPort?.postMessage([
+      {
+        type: 'log',
+        level: 'error',
+        obj: { err: { message: (err as Error).message, stack: (err as Error).stack } },
+        msg: 'read thread failed to start',
+      } satisfies FromThread,
+    ])
+    process.exit(1)
+  })
+}

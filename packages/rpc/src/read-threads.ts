@@ -1,0 +1,86 @@
+import { type ParsedBody, UNPARSEABLE } from './body.ts'
+
+/**
+ * Methods a read thread answers by itself (`--rpc.threads`): pure reads of the stored chain at a
+ * block the request names, whose answer depends only on the store and the head. Everything else —
+ * transactions, the pool, subscriptions and filters, dev and admin methods, estimates and traces,
+ * anything naming `pending` (the pool and the producer live on the main thread) — stays on the
+ * main thread.
+ */
+export const READ_THREAD_METHODS: ReadonlySet<string> = new Set([
+  'eth_blockNumber',
+  'eth_chainId',
+  'eth_getBalance',
+  'eth_getTransactionCount',
+  'eth_getCode',
+  'eth_getStorageAt',
+  'eth_getStorageValues',
+  'eth_getAccount',
+  'eth_getProof',
+  'eth_call',
+  'eth_getBlockByNumber',
+  'eth_getBlockByHash',
+  'eth_getBlockTransactionCountByNumber',
+  'eth_getBlockTransactionCountByHash',
+  'eth_getTransactionByBlockNumberAndIndex',
+  'eth_getTransactionByBlockHashAndIndex',
+  'eth_getTransactionReceipt',
+  'eth_getBlockReceipts',
+  'eth_getLogs',
+])
+
+/**
+ * The read methods worth sending to a thread while the main thread still parses every HTTP request
+ * (Node 20's single listener): those whose work (EVM execution, scanning blocks for logs, proofs,
+ * formatting whole blocks) outweighs the hand-over (a structured clone each way, and the answer's
+ * promise). A cheap one (`eth_getBalance` of a warm account, `eth_blockNumber`) costs the main
+ * thread more to forward than to answer: measured in docs/performance.md (read threads).
+ */
+export const READ_THREAD_WORTH_FORWARDING: ReadonlySet<string> = new Set([
+  'eth_call',
+  'eth_getLogs',
+  'eth_getProof',
+  'eth_getStorageValues',
+  'eth_getBlockByNumber',
+  'eth_getBlockByHash',
+  'eth_getBlockReceipts',
+])
+
+/**
+ * Whether a parsed body goes to a read thread: every entry (one, or a batch) calls a method of
+ * {@link READ_THREAD_METHODS}, at least one of them is {@link READ_THREAD_WORTH_FORWARDING}, and
+ * none names the `pending` block (anywhere in its params). An unparseable or empty body, or one
+ * with a malformed entry, stays on the main thread (which answers the error).
+ */
+export function servedOnReadThread(body: ParsedBody): boolean {
+  if (body === UNPARSEABLE) return false
+  const entries = Array.isArray(body.value) ? body.value : [body.value]
+  if (entries.length === 0) return false
+  let worth = false
+  for (const e of entries) {
+    if (typeof e !== 'object' || e === null) return false
+    const { method, params } = e as { method?: unknown; params?: unknown }
+    if (typeof method !== 'string' || !READ_THREAD_METHODS.has(method)) return false
+    if (params !== undefined && namesPending(params)) return false
+    worth ||= READ_THREAD_WORTH_FORWARDING.has(method)
+  }
+  return worth
+}
+
+function namesPending(v: unknown): boolean {
+  if (v === 'pending') return true
+  if (Array.isArray(v)) return v.some(namesPending)
+  if (typeof v === 'object' && v !== null) return Object.values(v).some(namesPending)
+  return false
+}
+
+/** Where the server sends the bodies {@link servedOnReadThread} accepts (the node's read-thread pool). */
+export interface ReadThreads {
+  /**
+   * Answers the body on a read thread (the JSON text of the answer; undefined for notifications),
+   * or returns null when no thread can take it now (none started yet, all restarting): the main
+   * thread answers it then. A thread that dies with the request in flight answers it with a
+   * JSON-RPC error (-32603, "read thread … stopped"), never a hang.
+   */
+  handle(body: { value: unknown }, text: string): Promise<string | undefined> | null
+}
