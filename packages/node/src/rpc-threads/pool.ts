@@ -53,7 +53,8 @@ interface ReadThreadMetrics {
   up: Gauge<'thread'>
 }
 
-function createMetrics(registry: Registry | null): ReadThreadMetrics | null {
+/** The read threads' metrics on `registry` (null: none). */
+export function createReadThreadMetrics(registry: Registry | null): ReadThreadMetrics | null {
   if (!registry) return null
   const registers = [registry]
   return {
@@ -112,7 +113,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     private readonly modules: { chain: Pick<Chain, 'head' | 'store'>; logger: Logger; registry: Registry | null },
   ) {
     super()
-    this.metrics = createMetrics(modules.registry)
+    this.metrics = createReadThreadMetrics(modules.registry)
     this.slots = Array.from({ length: opts.threads }, (_, i) => ({
       thread: i + 1,
       worker: null,

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
 import { type StartedNode, startNode } from '../../src/node.ts'
+import { createReadThreadMetrics } from '../../src/rpc-threads/pool.ts'
 import { rpc } from '../cli/run-cli.ts'
 
 const ROOT = join(import.meta.dirname, '../../../..')
@@ -126,6 +127,8 @@ describe('deploy/grafana dashboard', () => {
     createP2pMetrics(reserves)
     // so are the BFT engine's (engine = "bft"): from the consensus package's
     createBftMetrics(reserves)
+    // and the RPC read threads' (--rpc.threads; a dev node runs none)
+    createReadThreadMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)
     const missing: string[] = []
     for (const file of docFiles()) {
