@@ -6,7 +6,7 @@ import { silentLogger } from '@cairn/utils'
 import fc from 'fast-check'
 import { Registry } from 'prom-client'
 import { afterAll, describe, expect, it } from 'vitest'
-import { defaultSearchThreads, searchFlags } from '../src/cli/index.ts'
+import { searchFlags, suggestedSearchThreads } from '../src/cli/index.ts'
 import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-graph.ts'
 import { feeFromBps, UNISWAP_V2_FEE } from '../src/math/v2.ts'
 import { createArbMetrics } from '../src/metrics.ts'
@@ -117,7 +117,7 @@ describe('SizingPool: the exact sizing on worker threads', () => {
 
   it('--search-threads and --max-hops are validated at the edge, naming the flag and the range', () => {
     expect(searchFlags({ maxHops: '4', searchThreads: '0' })).toEqual({ maxHops: 4, searchThreads: 0 })
-    expect(defaultSearchThreads()).toBeGreaterThanOrEqual(0)
+    expect(suggestedSearchThreads()).toBeGreaterThanOrEqual(0)
     expect(() => searchFlags({ maxHops: '5', searchThreads: '1' })).toThrowError(
       expect.objectContaining({
         code: 'ARB_CONFIG',

@@ -130,8 +130,12 @@ export function apiSecurityFlags(o: {
   }
 }
 
-/** The default of `--search-threads`: one per core but the main thread's, at most 4. */
-export function defaultSearchThreads(): number {
+/**
+ * A suggested `--search-threads` for this machine: one per core but the main thread's, at most 4.
+ * Not the default (0): on a busy 2-core machine the worker share made blocks slower, not faster
+ * (packages/arbitrage/README.md, Figures); set it where cores are free.
+ */
+export function suggestedSearchThreads(): number {
   return Math.max(0, Math.min(4, availableParallelism() - 1))
 }
 
@@ -215,8 +219,8 @@ export function registerArb(program: Command): void {
     .option('--max-hops <n>', 'longest cycle, in pools (2-4)', '3')
     .option(
       '--search-threads <n>',
-      "worker threads for the search's exact sizing (0: on the main thread)",
-      String(defaultSearchThreads()),
+      `worker threads for the search's exact sizing (0: on the main thread; on this machine ${suggestedSearchThreads()} would leave one core to the main thread)`,
+      '0',
     )
     .option('--poll-ms <ms>', 'poll interval', '1000')
     .option('--kill-file <file>', 'trading stops while this file exists')
