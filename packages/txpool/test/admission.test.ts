@@ -1,11 +1,11 @@
 import { type Chain, devGenesis } from '@cairn/chain'
-import type { CairnError, Hex } from '@cairn/utils'
-import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx'
+import { bytesToHex, type CairnError, type Hex, silentLogger } from '@cairn/utils'
+import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx, createTxFromRLP } from '@ethereumjs/tx'
 import { createAddressFromString } from '@ethereumjs/util'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { ADDRS, buildAndImport, KEYS, transfer } from '../../chain/test/helpers.ts'
-import { createTxPoolMetrics, TxPoolErrorCode } from '../src/index.ts'
+import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxPool, TxPoolErrorCode } from '../src/index.ts'
 import { ETHER, expectRejected, GWEI, setup } from './helpers.ts'
 
 const [K0, K1, K2] = KEYS as [Uint8Array, Uint8Array, Uint8Array]
@@ -51,6 +51,31 @@ describe('admission', () => {
     await pool.add(tx, { source: 'local' })
     await expectRejected(pool.add(tx, { source: 'local' }), TxPoolErrorCode.ALREADY_KNOWN, 'already known')
     expect(pool.size).toBe(1)
+  })
+
+  it('already known is decided before the sender is recovered (a copy of a pooled transaction from another peer)', async () => {
+    const { chain, common } = await setup()
+    const prepared: string[] = []
+    const pool = new TxPool(
+      { ...DEFAULT_TXPOOL_OPTIONS },
+      {
+        stateAt: (root) => chain.executor.stateAt(root),
+        head: chain.head.header,
+        logger: silentLogger,
+        metrics: null,
+        recovery: { prepare: async (txs) => void prepared.push(...txs.map((t) => bytesToHex(t.hash()))) },
+      },
+    )
+    const tx = transfer(common, K0, 0n, A1, 1n)
+    await pool.add(tx, { source: 'remote', peer: 'a' })
+    // the same transaction decoded again from another peer's message: a new object, same hash
+    const copy = createTxFromRLP(tx.serialize(), { common })
+    await expectRejected(
+      pool.add(copy, { source: 'remote', peer: 'b' }),
+      TxPoolErrorCode.ALREADY_KNOWN,
+      'already known',
+    )
+    expect(prepared).toEqual([bytesToHex(tx.hash())])
   })
 
   it('nonce too low: after a block includes nonce 0', async () => {
