@@ -12,7 +12,10 @@ import { DEFAULT_TIMEOUTS, type TimeoutConfig } from './timeouts.ts'
 export interface BftConfig {
   validators: { address: Address; votingPower: bigint }[]
   timeouts: TimeoutConfig
-  /** Time between a commit and round 0 of the next height (ms): the block time when the network is fast. */
+  /**
+   * The block time (ms): heights start this far apart (the wait after a commit is what is left of
+   * it since the committed height's first round began), or at once when a height took longer.
+   */
   blockTimeMs: number
   /** False: a height waits for transactions before its first round (no empty blocks). */
   emptyBlocks: boolean

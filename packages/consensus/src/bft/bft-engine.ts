@@ -193,6 +193,8 @@ export class BftEngine implements Engine {
   /** When this node entered the current round (ms), by `height/round`, for the latency histograms. */
   #roundStartedAt: number | undefined
   #roundStartedFor = ''
+  /** When this node first entered a round of a height (ms), by height: where the block time counts from. */
+  #proposingSince: { height: number; at: number } | undefined
   /** `kind/signer/round` already measured (the first copy only), by height (the current and the next). */
   #latencySeen = new Map<number, Set<string>>()
   /** Events already logged (own signed messages, with fsync before they left). */
@@ -623,6 +625,9 @@ export class BftEngine implements Engine {
     if (machine.step !== 0 && this.#roundStartedFor !== round) {
       this.#roundStartedFor = round
       this.#roundStartedAt = this.#scheduler.now()
+      if (this.#proposingSince?.height !== machine.height) {
+        this.#proposingSince = { height: machine.height, at: this.#roundStartedAt }
+      }
     }
     if (!metrics) return
     metrics.height.set(machine.height)
@@ -753,6 +758,13 @@ export class BftEngine implements Engine {
   }
 
   #scheduleTimeout(timeout: Timeout, ms: number): void {
+    // The block time is an interval: the wait after a commit is what is left of it since the
+    // committed height's first round began (proposing, executing and voting took the rest), so
+    // heights start `blockTimeMs` apart while the network keeps up, and at once when it does not.
+    const since = this.#proposingSince
+    if (timeout.step === 'commit' && since?.height === timeout.height - 1) {
+      ms = Math.max(0, ms - (this.#scheduler.now() - since.at))
+    }
     const epoch = this.#epoch
     const fire = () => {
       if (epoch !== this.#epoch) return
