@@ -1,4 +1,6 @@
 import { BlockList, isIP } from 'node:net'
+import { CairnError } from '@cairn/utils'
+import { P2pErrorCode } from './errors.ts'
 
 export interface InboundLimitsOptions {
   /** Most inbound connections from one IP at a time (being upgraded or open). */
@@ -113,11 +115,15 @@ function normalize(ip: string): string {
 export function parseCidr(entry: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } {
   const [address = '', bits, ...rest] = entry.trim().split('/')
   const family = isIP(address)
-  if (family === 0 || rest.length > 0) throw new Error(`not an IP address or CIDR: ${entry}`)
+  if (family === 0 || rest.length > 0) throw invalid(`not an IP address or CIDR: ${entry}`)
   const max = family === 4 ? 32 : 128
   const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : Number.NaN
-  if (!(prefix >= 0 && prefix <= max)) throw new Error(`bad prefix length in ${entry} (0–${max})`)
+  if (!(prefix >= 0 && prefix <= max)) throw invalid(`bad prefix length in ${entry} (0–${max})`)
   return { address, prefix, family: family === 4 ? 'ipv4' : 'ipv6' }
+}
+
+function invalid(message: string): CairnError {
+  return new CairnError(P2pErrorCode.CONFIG_INVALID, message, { fault: 'caller' })
 }
 
 /** Whether `entry` is an address or CIDR `parseCidr` takes (for the config schemas). */

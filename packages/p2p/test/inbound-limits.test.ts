@@ -7,7 +7,13 @@ const IPS = ['203.0.113.1', '203.0.113.2', '2001:db8::1', '127.0.0.1', '::ffff:2
 type Op = { kind: 'wait'; ms: number } | { kind: 'admit'; ip: number } | { kind: 'release'; pick: number }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 14 }).map((x) => x * 50) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('wait' as const),
+      ms: fc.integer({ min: 0, max: 14 }).map((x) => x * 50),
+    }),
+  },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('admit' as const), ip: fc.nat({ max: IPS.length - 1 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
 )
@@ -23,10 +29,7 @@ describe('InboundLimiter', () => {
         fc.array(opArb, { maxLength: 300 }),
         (maxPerIp, ratePerIp, windowMs, ops) => {
           let t = 1_000_000
-          const limiter = new InboundLimiter(
-            { maxPerIp, ratePerIp, windowMs, exempt: LOOPBACK },
-            { now: () => t },
-          )
+          const limiter = new InboundLimiter({ maxPerIp, ratePerIp, windowMs, exempt: LOOPBACK }, { now: () => t })
           // The reference: live handles and admission times per IP (an IPv4-mapped address is its IPv4 one).
           const key = (ip: string) => ip.replace(/^::ffff:/, '')
           const handles: { ip: string; release: () => void }[] = []
