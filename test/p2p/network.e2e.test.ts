@@ -33,7 +33,8 @@ describe('p2p between cairn processes', () => {
   // peer (its transactions stayed in its pool: "NoPeersSubscribedToTopic"), a failed bootnode
   // dial being never tried again. Fixed in packages/p2p: the refusal is hung up on only once the
   // peer has read it (reqresp `served`), kept peers are dialled again with backoff (redial.ts),
-  // and a range sync that left out every peer ahead is tried again (sync.ts).
+  // and a range sync that left out every peer ahead is tried again (sync.ts). Since then the per-IP
+  // limits are Cairn's (packages/p2p/src/inbound-limits.ts), with loopback exempt by default.
   it('a producer and three followers converge while transactions go to any node; kill -9 mid-sync resumes; another chain is refused', {
     timeout: 90_000,
   }, async () => {

@@ -282,6 +282,8 @@ async function wire(
             announce: config.p2p.announce,
             maxPeers: config.p2p.maxPeers,
             maxPeersPerIp: config.p2p.maxPeersPerIp,
+            inboundRatePerIp: config.p2p.inboundRatePerIp,
+            limitsExempt: config.p2p.limitsExempt,
             dht: config.p2p.dht,
             banSeconds: config.p2p.banSeconds,
           }),

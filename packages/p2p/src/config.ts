@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isCidr, LOOPBACK } from './inbound-limits.ts'
 
 /** The p2p layer's settings (validated at the edge; the node's config loader fills them from flags). */
 export const P2pConfigSchema = z.object({
@@ -12,8 +13,12 @@ export const P2pConfigSchema = z.object({
   announce: z.array(z.string()).default([]),
   /** Most connected peers. */
   maxPeers: z.number().int().min(1).default(50),
-  /** Most connections from one IP address. */
+  /** Most inbound connections from one IP address at a time (in their handshake or open). */
   maxPeersPerIp: z.number().int().min(1).default(8),
+  /** Most new inbound connections from one IP address within any second. */
+  inboundRatePerIp: z.number().int().min(1).default(5),
+  /** Addresses and CIDRs neither per-IP limit applies to (default: loopback). */
+  limitsExempt: z.array(z.string().refine(isCidr, 'an IP address or CIDR like 10.0.0.0/8')).default(LOOPBACK),
   /** Kademlia DHT for discovery (off: only bootnodes and admin_addPeer). */
   dht: z.boolean().default(true),
   /** Blocks per range-sync request. */

@@ -58,7 +58,12 @@ export async function createHost(opts: HostOptions): Promise<Host> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: opts.gater,
-    connectionManager: { maxConnections: opts.maxConnections },
+    connectionManager: {
+      maxConnections: opts.maxConnections,
+      // The per-IP rate is the gater's (counted, loopback exempt): libp2p's own, 5 new inbound
+      // connections a second per host, would refuse first and silently.
+      inboundConnectionThreshold: Number.MAX_SAFE_INTEGER,
+    },
     services: services as never,
   })) as unknown as Host
 }

@@ -76,7 +76,7 @@ export function createP2pMetrics(register: Registry): P2pMetrics {
     }),
     refusedConnections: new Counter({
       name: 'cairn_p2p_refused_connections_total',
-      help: 'Connections refused by the gater, by reason (denied, banned, low_score, per_ip)',
+      help: 'Connections refused by the gater, by reason (denied, banned, low_score; per_ip, rate: inbound limits per IP)',
       labelNames: ['reason'],
       registers,
     }),

@@ -29,6 +29,7 @@ import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
 import { GOSSIP_THRESHOLDS, gossipScoreParams } from './gossip-score.ts'
 import { createHost, type Host } from './host.ts'
 import { loadOrCreateIdentity } from './identity.ts'
+import { InboundLimiter } from './inbound-limits.ts'
 import type { P2pMetrics } from './metrics.ts'
 import { blockPenalty } from './penalty.ts'
 import { Redialer } from './redial.ts'
@@ -187,9 +188,23 @@ export class P2pNetwork {
           : this.scores.state(id) !== 'healthy'
             ? 'low_score'
             : undefined
-      if (reason) modules.metrics?.refusedConnections.inc({ reason })
+      if (reason) {
+        modules.metrics?.refusedConnections.inc({ reason })
+        logger.debug({ peer: id, reason }, 'connection refused')
+      }
       return reason !== undefined
     }
+    // Per remote IP, at arrival (before the handshake is paid for): this limiter, not libp2p's
+    // own rate limit (5 a second per host, refusals it neither counts nor lets us exempt loopback).
+    const limiter = new InboundLimiter(
+      {
+        maxPerIp: opts.maxPeersPerIp,
+        ratePerIp: opts.inboundRatePerIp,
+        windowMs: 1000,
+        exempt: opts.limitsExempt,
+      },
+      modules.now ? { now: modules.now } : {},
+    )
     const genesis = bytesToHex(chain.genesisBlock.hash())
     const topics = topicsOf(chain.genesis.chainId, genesis)
     this.host = await createHost({
@@ -207,10 +222,20 @@ export class P2pNetwork {
         denyInboundEncryptedConnection: refused,
         denyInboundConnection: (maConn) => {
           const ip = hostOf(maConn.remoteAddr)
-          const same = this.host?.getConnections().filter((c) => hostOf(c.remoteAddr) === ip).length ?? 0
-          if (same < opts.maxPeersPerIp) return false
-          modules.metrics?.refusedConnections.inc({ reason: 'per_ip' })
-          return true
+          if (ip === undefined) return false
+          const admission = limiter.admit(ip)
+          if (!admission.ok) {
+            modules.metrics?.refusedConnections.inc({ reason: admission.reason })
+            logger.debug(
+              { ip, reason: admission.reason, live: admission.live, addr: maConn.remoteAddr.toString() },
+              'inbound connection refused',
+            )
+            return true
+          }
+          // Counted until the raw connection closes: through a failed handshake, or the connection's life.
+          if (maConn.status === 'closed') admission.release()
+          else maConn.addEventListener('close', admission.release, { once: true })
+          return false
         },
       },
     })

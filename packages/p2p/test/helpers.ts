@@ -51,7 +51,14 @@ export function pastClock(): () => number {
 
 /** A node on MemoryKV with a dev engine (sealing only when told) and the p2p layer on loopback. */
 export async function testNode(
-  o: { chainId?: bigint; dir?: string | null; p2p?: Partial<P2pOptions>; now?: () => number } = {},
+  o: {
+    chainId?: bigint
+    dir?: string | null
+    p2p?: Partial<P2pOptions>
+    now?: () => number
+    /** The network's clock (ms; default the wall clock): quotas, inbound limits. */
+    netNow?: () => number
+  } = {},
 ): Promise<TestNode> {
   await initCrypto()
   const kv = new MemoryKV()
@@ -78,7 +85,7 @@ export async function testNode(
       heartbeatMs: 500,
       ...o.p2p,
     },
-    { chain, pool, logger: testLogger(`node${counter++}`), metrics },
+    { chain, pool, logger: testLogger(`node${counter++}`), metrics, ...(o.netNow ? { now: o.netNow } : {}) },
   )
   return {
     chain,

@@ -36,6 +36,15 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--p2p.bootnodes <multiaddrs>', 'peers to dial at start: comma list of /ip4/…/tcp/…/p2p/<peer id>')
     .option('--p2p.announce <multiaddrs>', 'addresses announced to peers instead of the listen address')
     .option('--p2p.max-peers <n>', 'most connected peers (default 50)')
+    .option(
+      '--p2p.max-peers-per-ip <n>',
+      'most inbound connections from one IP at a time, those in their handshake included (default 8)',
+    )
+    .option('--p2p.inbound-rate-per-ip <n>', 'most new inbound connections from one IP within any second (default 5)')
+    .option(
+      '--p2p.limits-exempt <cidrs>',
+      "addresses/CIDRs the per-IP limits skip, comma list (default 127.0.0.0/8,::1/128; '' for none)",
+    )
     .option('--p2p.min-peers <n>', '/ready fails with fewer peers (default 0)')
     .option('--chain-id <id>', 'chain id of a new dev chain (default 1337)')
     .addOption(
@@ -100,6 +109,9 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'p2p.bootnodes': opts['p2p.bootnodes'],
       'p2p.announce': opts['p2p.announce'],
       'p2p.maxPeers': opts['p2p.maxPeers'],
+      'p2p.maxPeersPerIp': opts['p2p.maxPeersPerIp'],
+      'p2p.inboundRatePerIp': opts['p2p.inboundRatePerIp'],
+      'p2p.limitsExempt': opts['p2p.limitsExempt'],
       'p2p.minPeers': opts['p2p.minPeers'],
       'log.level': opts['log.level'],
       'log.format': opts['log.format'],

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { parseCron } from '../backup/cron.ts'
 
@@ -28,6 +29,14 @@ const originList = commaList(
   z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'an origin like https://app.example.com, or *'),
 )
 const proxyList = commaList(z.string().regex(/^[0-9A-Fa-f.:]+(\/\d{1,3})?$/, 'an IP address or CIDR like 10.0.0.0/8'))
+/** An IP address or CIDR whose prefix fits its family (127.0.0.0/8, ::1/128, 10.0.0.7). */
+function isCidr(v: string): boolean {
+  const [address = '', bits, ...rest] = v.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+}
+const cidrList = commaList(z.string().refine(isCidr, 'an IP address or CIDR like 127.0.0.0/8'))
 const hostList = commaList(z.string().regex(/^(\*|[A-Za-z0-9.-]+)$/, 'a host name like rpc.example.com, or *'))
 
 /**
@@ -331,7 +340,12 @@ export const nodeConfigSchema = z
         /** Addresses announced to peers instead of the listen address (NAT, containers). */
         announce: commaList(z.string().regex(/^\//, 'a multiaddr like /ip4/203.0.113.7/tcp/30303')).default([]),
         maxPeers: z.coerce.number().int().min(1).max(10_000).default(50),
-        maxPeersPerIp: z.coerce.number().int().min(1).default(8),
+        /** Most inbound connections from one IP at a time (counting those in their handshake). */
+        maxPeersPerIp: z.coerce.number().int().min(1).max(10_000).default(8),
+        /** Most new inbound connections from one IP within any second. */
+        inboundRatePerIp: z.coerce.number().int().min(1).max(10_000).default(5),
+        /** Addresses and CIDRs the two per-IP limits do not apply to (comma list in env and flags; '' for none). */
+        limitsExempt: cidrList.default(['127.0.0.0/8', '::1/128']),
         /** /ready fails with fewer peers than this. */
         minPeers: z.coerce.number().int().min(0).default(0),
         /** Kademlia DHT discovery. */
@@ -347,6 +361,8 @@ export const nodeConfigSchema = z
         announce: [],
         maxPeers: 50,
         maxPeersPerIp: 8,
+        inboundRatePerIp: 5,
+        limitsExempt: ['127.0.0.0/8', '::1/128'],
         minPeers: 0,
         dht: true,
         banSeconds: 3600,

@@ -26,3 +26,43 @@ describe('--p2p.enabled', () => {
     }
   })
 })
+
+describe('connection limits per IP', () => {
+  const p2pConfig = (argv: string[], env: Record<string, string> = {}) => {
+    const cmd = addNodeOptions(new Command('start').exitOverride())
+    cmd.parse(argv, { from: 'user' })
+    return loadConfig(nodeConfigInputs(cmd.opts(), env)).p2p
+  }
+
+  it('defaults: 8 at a time, 5 a second, loopback exempt', () => {
+    expect(p2pConfig(['--dev', '--ephemeral'])).toMatchObject({
+      maxPeersPerIp: 8,
+      inboundRatePerIp: 5,
+      limitsExempt: ['127.0.0.0/8', '::1/128'],
+    })
+  })
+
+  it('takes --p2p.max-peers-per-ip, --p2p.inbound-rate-per-ip and --p2p.limits-exempt (a comma list; empty for none)', () => {
+    const args = ['--dev', '--ephemeral', '--p2p.max-peers-per-ip', '3', '--p2p.inbound-rate-per-ip', '2']
+    expect(p2pConfig([...args, '--p2p.limits-exempt', '10.0.0.0/8, ::1'])).toMatchObject({
+      maxPeersPerIp: 3,
+      inboundRatePerIp: 2,
+      limitsExempt: ['10.0.0.0/8', '::1'],
+    })
+    expect(p2pConfig([...args, '--p2p.limits-exempt', '']).limitsExempt).toEqual([])
+    expect(p2pConfig(['--dev', '--ephemeral'], { CAIRN_P2P_LIMITS_EXEMPT: '192.168.0.0/16' }).limitsExempt).toEqual([
+      '192.168.0.0/16',
+    ])
+  })
+
+  it('refuses bad values at the edge', () => {
+    for (const bad of [
+      ['--p2p.max-peers-per-ip', '0'],
+      ['--p2p.inbound-rate-per-ip', 'many'],
+      ['--p2p.limits-exempt', '10.0.0.0/33'],
+      ['--p2p.limits-exempt', 'localhost'],
+    ]) {
+      expect(() => p2pConfig(['--dev', '--ephemeral', ...bad]), bad.join(' ')).toThrow()
+    }
+  })
+})
