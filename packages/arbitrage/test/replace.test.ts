@@ -35,7 +35,7 @@ function market() {
   return { graph, o }
 }
 
-function fakes(minedAfter: number, cap?: bigint) {
+function fakes(minedAfter: number, cap?: bigint, landed?: (waited: number) => number) {
   const sends: { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }[] = []
   const wallet = {
     chain: null,
@@ -55,7 +55,10 @@ function fakes(minedAfter: number, cap?: bigint) {
         effectiveGasPrice: 5n,
         blockNumber: 9n,
         logs: [],
-        transactionHash: hash,
+        // viem answers the receipt of whichever send with this nonce was mined
+        transactionHash: landed
+          ? `0x${landed(Number.parseInt(hash.slice(2), 16)).toString(16).padStart(64, '0')}`
+          : hash,
       }
     },
     getTransaction: async ({ hash }: { hash: `0x${string}` }) => {
@@ -109,5 +112,19 @@ describe('stuck trade replacement', () => {
     })
     expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
     expect(sends).toHaveLength(1)
+  })
+
+  it('answers the hash that was mined when an earlier send landed instead of the replacement', async () => {
+    const { graph, o } = market()
+    // the replacement (send 2) is what is waited for, the original (send 1) is what the chain mined
+    const { client, sends } = fakes(2, undefined, () => 1)
+    const x = await client.execute(graph, o, 1n, {
+      gas: 300_000n,
+      maxFeePerGas: 1000n,
+      maxPriorityFeePerGas: 100n,
+      nonce: 17,
+    })
+    expect(sends).toHaveLength(2)
+    expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
   })
 })

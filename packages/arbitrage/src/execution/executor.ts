@@ -207,7 +207,13 @@ export class ExecutorClient {
           this.modules.gasPriceCap?.(),
         )
         if (!bumped) {
-          replacements = 0 // at the cap: wait for it as it is
+          // a higher offer would pass the gas price cap: the trade stays in the pool as sent (it holds
+          // the nonce; nothing sent after it could land first) and we wait for it without a deadline
+          logger.warn(
+            { tx: hash, nonce: sent.nonce, maxFeePerGas: sent.maxFeePerGas?.toString() },
+            'trade stuck at the gas price cap: waiting for it as sent',
+          )
+          replacements = 0
           continue
         }
         fees = bumped
@@ -216,7 +222,18 @@ export class ExecutorClient {
           'trade stuck: replacing it',
         )
         try {
+          const replaced = hash
           hash = await send(fees, sent.nonce)
+          logger.info(
+            {
+              tx: hash,
+              replaces: replaced,
+              nonce: sent.nonce,
+              maxFeePerGas: fees.maxFeePerGas.toString(),
+              maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
+            },
+            'replacement sent',
+          )
         } catch (sendErr) {
           // the original landed meanwhile (nonce too low) or the node refused: wait for what was sent
           logger.info({ tx: hash, err: (sendErr as Error).message }, 'replacement not sent')
@@ -234,12 +251,14 @@ export class ExecutorClient {
         // not one of ours
       }
     }
+    // the hash that landed: viem answers an earlier send's receipt when that one was mined instead
+    const landed = receipt.transactionHash
     logger.info(
-      { tx: hash, status: receipt.status, profit: profit.toString(), gasUsed: receipt.gasUsed.toString() },
+      { tx: landed, status: receipt.status, profit: profit.toString(), gasUsed: receipt.gasUsed.toString() },
       'trade mined',
     )
     return {
-      hash,
+      hash: landed,
       status: receipt.status,
       gasUsed: receipt.gasUsed,
       effectiveGasPrice: receipt.effectiveGasPrice,
