@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '@cairn/utils'
-import type { Hex } from 'viem'
+import { decodeFunctionData, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { arbExecutorAbi } from '../../packages/arbitrage/src/execution/executor.ts'
 import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { type ArbService, startArbService } from '../../packages/arbitrage/src/service/service.ts'
 import {
@@ -35,6 +36,14 @@ const GWEI = 10n ** 9n
 const DEV_KEY_0 = 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
 const OPERATOR = { 'x-api-key': 'operator-key-0123456789abcdef' }
 const REPLACE_AFTER_MS = 400
+const MIN_PROFIT = 10n ** 15n
+
+/** The least profit a sent ArbExecutor.execute asks the contract for. */
+function minProfitOf(input: Hex): bigint {
+  const { functionName, args } = decodeFunctionData({ abi: arbExecutorAbi, data: input })
+  expect(functionName).toBe('execute')
+  return args![2] as bigint
+}
 
 interface LogLine {
   level: string
@@ -156,6 +165,13 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
         { logger: log.logger },
       )
       expect(svc.account.toLowerCase()).toBe(me().toLowerCase())
+      const min = await inject({
+        method: 'PUT',
+        url: '/v1/config/minProfit',
+        headers: OPERATOR,
+        payload: { value: MIN_PROFIT.toString() },
+      })
+      expect(min.statusCode).toBe(200)
     }, 180_000)
 
     afterAll(async () => {
@@ -211,6 +227,9 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
       expect(r.maxFeePerGas! * 100n).toBeGreaterThanOrEqual(q * 110n)
       expect(r.maxPriorityFeePerGas! * 100n).toBeGreaterThanOrEqual(GWEI * 110n)
       expect(r.maxFeePerGas!).toBeLessThanOrEqual((q * 120n) / 100n)
+      // it pays more per gas, so it asks the contract for that much more profit: it nets the minimum or reverts
+      expect(minProfitOf(r.input)).toBe(r.gas * r.maxFeePerGas! + MIN_PROFIT)
+      expect(replaced.obj.minProfit).toBe(minProfitOf(r.input).toString())
       // the pool holds one transaction of ours with that nonce: the replacement
       const pending = await rpc<{ pending: Record<string, Record<string, { hash: Hex }>> }>('txpool_content')
       const mine = Object.entries(pending.pending).find(([a]) => a.toLowerCase() === me().toLowerCase())?.[1] ?? {}
@@ -232,6 +251,7 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
       expect(trades[0].status).toBe('success')
       const profit = BigInt(trades[0].profit)
       expect(profit).toBeGreaterThan(0n)
+      expect(BigInt(trades[0].realized)).toBeGreaterThanOrEqual(MIN_PROFIT)
       expect(await balanceOf(c, W, executor)).toBe(before + profit)
     }, 120_000)
 
@@ -251,6 +271,7 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
       expect(log.count('replacement sent')).toBe(sentBefore)
       const t = await c.pub.getTransaction({ hash: original })
       expect(t.maxFeePerGas).toBe(q)
+      expect(minProfitOf(t.input)).toBe(t.gas * q + MIN_PROFIT)
       // the nonce manager counted on past the replaced trade's nonce
       expect(t.nonce).toBe(nonce)
       expect(t.blockNumber).toBeNull()

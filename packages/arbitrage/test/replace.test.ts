@@ -36,10 +36,11 @@ function market() {
 }
 
 function fakes(minedAfter: number, cap?: bigint, landed?: (waited: number) => number) {
-  const sends: { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }[] = []
+  type Send = { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; args: readonly unknown[] }
+  const sends: Send[] = []
   const wallet = {
     chain: null,
-    writeContract: async (req: { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }) => {
+    writeContract: async (req: Send) => {
       sends.push({ ...req })
       return `0x${sends.length.toString(16).padStart(64, '0')}`
     },
@@ -57,7 +58,9 @@ function fakes(minedAfter: number, cap?: bigint, landed?: (waited: number) => nu
         logs: [],
         // viem answers the receipt of whichever send with this nonce was mined
         transactionHash: landed
-          ? `0x${landed(Number.parseInt(hash.slice(2), 16)).toString(16).padStart(64, '0')}`
+          ? `0x${landed(Number.parseInt(hash.slice(2), 16))
+              .toString(16)
+              .padStart(64, '0')}`
           : hash,
       }
     },
@@ -126,5 +129,24 @@ describe('stuck trade replacement', () => {
     })
     expect(sends).toHaveLength(2)
     expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
+  })
+
+  it("raises the contract's least profit with the fee a replacement offers", async () => {
+    const { graph, o } = market()
+    const { client, sends } = fakes(3)
+    const gas = 300_000n
+    const minProfitAt = (fee: bigint) => gas * fee + 7n
+    await client.execute(graph, o, minProfitAt(1000n), {
+      gas,
+      maxFeePerGas: 1000n,
+      maxPriorityFeePerGas: 100n,
+      nonce: 17,
+      minProfitAt,
+    })
+    expect(sends).toHaveLength(3)
+    // ArbExecutor.execute(token, amountIn, minProfit, hops, flash): each send's minProfit covers its own gas
+    for (const s of sends) expect(s.args[2]).toBe(minProfitAt(s.maxFeePerGas!))
+    expect(sends[2]!.args[2]).toBeGreaterThan(sends[0]!.args[2] as bigint)
+    for (const s of sends) expect(s.args.filter((_, i) => i !== 2)).toEqual(sends[0]!.args.filter((_, i) => i !== 2))
   })
 })

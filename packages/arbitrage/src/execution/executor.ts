@@ -162,10 +162,23 @@ export class ExecutorClient {
     graph: TokenGraph,
     o: Opportunity,
     minProfit: bigint,
-    tx: { gas: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; nonce?: number },
+    tx: {
+      gas: bigint
+      maxFeePerGas?: bigint
+      maxPriorityFeePerGas?: bigint
+      nonce?: number
+      /**
+       * The contract's least profit for a send offering `maxFeePerGas` (the engine: the gas at that
+       * fee plus its minimum). A replacement pays more per gas, so it asks the contract for more:
+       * the trade still lands only if it nets the minimum after the raised gas, or reverts. Absent:
+       * every send asks `minProfit`.
+       */
+      minProfitAt?: (maxFeePerGas: bigint) => bigint
+    },
   ): Promise<Execution> {
     const { wallet, public: pub, account, logger } = this.modules
-    const args = executeArgs(graph, o, minProfit, this.flash, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
+    const slippage = this.modules.hopSlippageBps?.() ?? this.hopSlippageBps
+    let args = executeArgs(graph, o, minProfit, this.flash, slippage)
     const send = (fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }, nonce: number | undefined) =>
       wallet.writeContract({
         address: this.opts.address,
@@ -221,6 +234,7 @@ export class ExecutorClient {
           { tx: hash, nonce: sent.nonce, maxFeePerGas: bumped.maxFeePerGas.toString() },
           'trade stuck: replacing it',
         )
+        if (tx.minProfitAt) args = executeArgs(graph, o, tx.minProfitAt(fees.maxFeePerGas), this.flash, slippage)
         try {
           const replaced = hash
           hash = await send(fees, sent.nonce)
@@ -231,6 +245,7 @@ export class ExecutorClient {
               nonce: sent.nonce,
               maxFeePerGas: fees.maxFeePerGas.toString(),
               maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
+              minProfit: args[2].toString(),
             },
             'replacement sent',
           )
