@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '@cairn/utils'
+import type { InjectOptions } from 'fastify'
 import { decodeFunctionData, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { arbExecutorAbi } from '../../packages/arbitrage/src/execution/executor.ts'
@@ -112,7 +113,7 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
     const rpc = <T>(method: string, params: unknown[] = []) =>
       c.pub.request({ method: method as never, params: params as never }) as Promise<T>
     const automine = (on: boolean) => rpc('evm_setAutomine', [on])
-    const inject = (req: Parameters<ArbService['app']['inject']>[0]) => svc.app.inject(req)
+    const inject = (req: InjectOptions) => svc.app.inject(req)
 
     /** The fee per gas the engine prices a trade at now (engine.quote, its default 1 gwei tip). */
     async function quote(): Promise<bigint> {

@@ -234,7 +234,7 @@ export class ExecutorClient {
           { tx: hash, nonce: sent.nonce, maxFeePerGas: bumped.maxFeePerGas.toString() },
           'trade stuck: replacing it',
         )
-        if (tx.minProfitAt) args = executeArgs(graph, o, tx.minProfitAt(fees.maxFeePerGas), this.flash, slippage)
+        if (tx.minProfitAt) args = executeArgs(graph, o, tx.minProfitAt(bumped.maxFeePerGas), this.flash, slippage)
         try {
           const replaced = hash
           hash = await send(fees, sent.nonce)
@@ -243,8 +243,8 @@ export class ExecutorClient {
               tx: hash,
               replaces: replaced,
               nonce: sent.nonce,
-              maxFeePerGas: fees.maxFeePerGas.toString(),
-              maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
+              maxFeePerGas: bumped.maxFeePerGas.toString(),
+              maxPriorityFeePerGas: bumped.maxPriorityFeePerGas.toString(),
               minProfit: args[2].toString(),
             },
             'replacement sent',
