@@ -57,7 +57,14 @@ const FAILURES = ['replacement not sent', 'sending the trade failed', 'simulatio
 /** A logger that keeps what the service logs and lets the test wait for a message. */
 function recordingLogger() {
   const lines: LogLine[] = []
-  const waiters: { msg: string; from: number; resolve: (l: LogLine) => void; reject: (e: Error) => void }[] = []
+  const waiters: {
+    msg: string
+    from: number
+    failOn: string[]
+    resolve: (l: LogLine) => void
+    reject: (e: Error) => void
+  }[] = []
+  const failure = (l: LogLine) => new Error(`${l.msg}: ${JSON.stringify(l.obj)}`)
   const at =
     (level: string) =>
     (obj: unknown, msg?: string): void => {
@@ -67,8 +74,11 @@ function recordingLogger() {
           : { level, msg: msg ?? '', obj: (obj ?? {}) as Record<string, unknown> }
       lines.push(line)
       // a refused replacement or a failed send ends every wait at once (rather than at the timeout)
-      if (FAILURES.includes(line.msg))
-        for (const w of waiters.splice(0)) w.reject(new Error(`${line.msg}: ${JSON.stringify(line.obj)}`))
+      for (const w of [...waiters])
+        if (FAILURES.includes(line.msg) || w.failOn.includes(line.msg)) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w.reject(failure(line))
+        }
       for (const w of [...waiters])
         if (w.msg === line.msg && lines.length > w.from) {
           waiters.splice(waiters.indexOf(w), 1)
@@ -87,13 +97,16 @@ function recordingLogger() {
   return {
     logger,
     lines,
-    /** The next line with `msg` logged after line index `from` (one already logged counts). */
-    next(msg: string, from = 0): Promise<LogLine> {
-      const seen = lines.slice(from).find((l) => l.msg === msg)
-      if (seen) return Promise.resolve(seen)
-      const failed = lines.slice(from).find((l) => FAILURES.includes(l.msg))
-      if (failed) return Promise.reject(new Error(`${failed.msg}: ${JSON.stringify(failed.obj)}`))
-      return new Promise((resolve, reject) => waiters.push({ msg, from, resolve, reject }))
+    /**
+     * The first line with `msg` from line index `from` on (one already logged counts); rejects at a
+     * failure line (FAILURES, or one of `failOn`) that comes first.
+     */
+    next(msg: string, from = 0, failOn: string[] = []): Promise<LogLine> {
+      for (const l of lines.slice(from)) {
+        if (l.msg === msg) return Promise.resolve(l)
+        if (FAILURES.includes(l.msg) || failOn.includes(l.msg)) return Promise.reject(failure(l))
+      }
+      return new Promise((resolve, reject) => waiters.push({ msg, from, failOn, resolve, reject }))
     },
     count: (msg: string) => lines.filter((l) => l.msg === msg).length,
   }
@@ -217,7 +230,10 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
       const replacement = replaced.obj.tx as Hex
       expect(replacement).not.toBe(original)
       // the next raise would pass the cap: not sent, the trade waits as it is
-      await log.next('trade stuck at the gas price cap: waiting for it as sent', from)
+      // (a second replacement instead fails at once)
+      await log.next('trade stuck at the gas price cap: waiting for it as sent', log.lines.indexOf(replaced) + 1, [
+        'replacement sent',
+      ])
       expect(log.count('replacement sent')).toBe(1)
       expect(await c.pub.getBlockNumber()).toBe(head) // nothing mined meanwhile
 
@@ -267,7 +283,9 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
       const nonce = await c.pub.getTransactionCount({ address: me(), blockTag: 'latest' })
       const done = tickInBackground()
 
-      const capped = await log.next('trade stuck at the gas price cap: waiting for it as sent', from)
+      const capped = await log.next('trade stuck at the gas price cap: waiting for it as sent', from, [
+        'replacement sent',
+      ])
       const original = capped.obj.tx as Hex
       expect(log.count('replacement sent')).toBe(sentBefore)
       const t = await c.pub.getTransaction({ hash: original })
