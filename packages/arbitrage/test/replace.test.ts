@@ -1,6 +1,8 @@
 // Replacing a stuck trade (unit; viem's clients faked): a trade not mined within replaceAfterMs is
 // sent again with the same nonce and both fees raised ≥ 12.5%, at most maxReplacements times and
-// never above the gas price cap; the receipt that lands is the one returned.
+// never above the gas price cap; each send asks the contract for the profit its own fee needs; the
+// receipt that lands is the one returned, with its own hash (an earlier send may win).
+// On a real chain (Cairn dev node and Anvil, automine off): test/arbitrage/replace.e2e.test.ts.
 import { silentLogger } from '@cairn/utils'
 import { type PublicClient, WaitForTransactionReceiptTimeoutError, type WalletClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
