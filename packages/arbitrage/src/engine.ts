@@ -265,11 +265,15 @@ export class ArbEngine {
     this.modules.risk?.sent(o)
     let execution: Execution
     try {
-      execution = await executor.execute(graph, o, toBase(gas * quote.maxFeePerGas) + limits.minProfit, {
+      // the contract's minimum is the gas at the offered fee plus ours: a replacement offering more
+      // per gas asks for more, so no send nets less than minProfit (it reverts instead)
+      const minProfitAt = (maxFeePerGas: bigint) => toBase(gas * maxFeePerGas) + limits.minProfit
+      execution = await executor.execute(graph, o, minProfitAt(quote.maxFeePerGas), {
         gas,
         maxFeePerGas: quote.maxFeePerGas,
         maxPriorityFeePerGas: quote.maxPriorityFeePerGas,
         ...(nonce !== undefined ? { nonce } : {}),
+        minProfitAt,
       })
     } catch (err) {
       this.modules.risk?.settled(o, 0n)

@@ -1,6 +1,8 @@
 // Replacing a stuck trade (unit; viem's clients faked): a trade not mined within replaceAfterMs is
 // sent again with the same nonce and both fees raised ≥ 12.5%, at most maxReplacements times and
-// never above the gas price cap; the receipt that lands is the one returned.
+// never above the gas price cap; each send asks the contract for the profit its own fee needs; the
+// receipt that lands is the one returned, with its own hash (an earlier send may win).
+// On a real chain (Cairn dev node and Anvil, automine off): test/arbitrage/replace.e2e.test.ts.
 import { silentLogger } from '@cairn/utils'
 import { type PublicClient, WaitForTransactionReceiptTimeoutError, type WalletClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -35,11 +37,12 @@ function market() {
   return { graph, o }
 }
 
-function fakes(minedAfter: number, cap?: bigint) {
-  const sends: { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }[] = []
+function fakes(minedAfter: number, cap?: bigint, landed?: (waited: number) => number) {
+  type Send = { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; args: readonly unknown[] }
+  const sends: Send[] = []
   const wallet = {
     chain: null,
-    writeContract: async (req: { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }) => {
+    writeContract: async (req: Send) => {
       sends.push({ ...req })
       return `0x${sends.length.toString(16).padStart(64, '0')}`
     },
@@ -55,7 +58,12 @@ function fakes(minedAfter: number, cap?: bigint) {
         effectiveGasPrice: 5n,
         blockNumber: 9n,
         logs: [],
-        transactionHash: hash,
+        // viem answers the receipt of whichever send with this nonce was mined
+        transactionHash: landed
+          ? `0x${landed(Number.parseInt(hash.slice(2), 16))
+              .toString(16)
+              .padStart(64, '0')}`
+          : hash,
       }
     },
     getTransaction: async ({ hash }: { hash: `0x${string}` }) => {
@@ -109,5 +117,38 @@ describe('stuck trade replacement', () => {
     })
     expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
     expect(sends).toHaveLength(1)
+  })
+
+  it('answers the hash that was mined when an earlier send landed instead of the replacement', async () => {
+    const { graph, o } = market()
+    // the replacement (send 2) is what is waited for, the original (send 1) is what the chain mined
+    const { client, sends } = fakes(2, undefined, () => 1)
+    const x = await client.execute(graph, o, 1n, {
+      gas: 300_000n,
+      maxFeePerGas: 1000n,
+      maxPriorityFeePerGas: 100n,
+      nonce: 17,
+    })
+    expect(sends).toHaveLength(2)
+    expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
+  })
+
+  it("raises the contract's least profit with the fee a replacement offers", async () => {
+    const { graph, o } = market()
+    const { client, sends } = fakes(3)
+    const gas = 300_000n
+    const minProfitAt = (fee: bigint) => gas * fee + 7n
+    await client.execute(graph, o, minProfitAt(1000n), {
+      gas,
+      maxFeePerGas: 1000n,
+      maxPriorityFeePerGas: 100n,
+      nonce: 17,
+      minProfitAt,
+    })
+    expect(sends).toHaveLength(3)
+    // ArbExecutor.execute(token, amountIn, minProfit, hops, flash): each send's minProfit covers its own gas
+    for (const s of sends) expect(s.args[2]).toBe(minProfitAt(s.maxFeePerGas!))
+    expect(sends[2]!.args[2]).toBeGreaterThan(sends[0]!.args[2] as bigint)
+    for (const s of sends) expect(s.args.filter((_, i) => i !== 2)).toEqual(sends[0]!.args.filter((_, i) => i !== 2))
   })
 })

@@ -162,10 +162,23 @@ export class ExecutorClient {
     graph: TokenGraph,
     o: Opportunity,
     minProfit: bigint,
-    tx: { gas: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; nonce?: number },
+    tx: {
+      gas: bigint
+      maxFeePerGas?: bigint
+      maxPriorityFeePerGas?: bigint
+      nonce?: number
+      /**
+       * The contract's least profit for a send offering `maxFeePerGas` (the engine: the gas at that
+       * fee plus its minimum). A replacement pays more per gas, so it asks the contract for more:
+       * the trade still lands only if it nets the minimum after the raised gas, or reverts. Absent:
+       * every send asks `minProfit`.
+       */
+      minProfitAt?: (maxFeePerGas: bigint) => bigint
+    },
   ): Promise<Execution> {
     const { wallet, public: pub, account, logger } = this.modules
-    const args = executeArgs(graph, o, minProfit, this.flash, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
+    const slippage = this.modules.hopSlippageBps?.() ?? this.hopSlippageBps
+    let args = executeArgs(graph, o, minProfit, this.flash, slippage)
     const send = (fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }, nonce: number | undefined) =>
       wallet.writeContract({
         address: this.opts.address,
@@ -207,7 +220,13 @@ export class ExecutorClient {
           this.modules.gasPriceCap?.(),
         )
         if (!bumped) {
-          replacements = 0 // at the cap: wait for it as it is
+          // a higher offer would pass the gas price cap: the trade stays in the pool as sent (it holds
+          // the nonce; nothing sent after it could land first) and we wait for it without a deadline
+          logger.warn(
+            { tx: hash, nonce: sent.nonce, maxFeePerGas: sent.maxFeePerGas?.toString() },
+            'trade stuck at the gas price cap: waiting for it as sent',
+          )
+          replacements = 0
           continue
         }
         fees = bumped
@@ -215,8 +234,21 @@ export class ExecutorClient {
           { tx: hash, nonce: sent.nonce, maxFeePerGas: bumped.maxFeePerGas.toString() },
           'trade stuck: replacing it',
         )
+        if (tx.minProfitAt) args = executeArgs(graph, o, tx.minProfitAt(bumped.maxFeePerGas), this.flash, slippage)
         try {
+          const replaced = hash
           hash = await send(fees, sent.nonce)
+          logger.info(
+            {
+              tx: hash,
+              replaces: replaced,
+              nonce: sent.nonce,
+              maxFeePerGas: bumped.maxFeePerGas.toString(),
+              maxPriorityFeePerGas: bumped.maxPriorityFeePerGas.toString(),
+              minProfit: args[2].toString(),
+            },
+            'replacement sent',
+          )
         } catch (sendErr) {
           // the original landed meanwhile (nonce too low) or the node refused: wait for what was sent
           logger.info({ tx: hash, err: (sendErr as Error).message }, 'replacement not sent')
@@ -234,12 +266,14 @@ export class ExecutorClient {
         // not one of ours
       }
     }
+    // the hash that landed: viem answers an earlier send's receipt when that one was mined instead
+    const landed = receipt.transactionHash
     logger.info(
-      { tx: hash, status: receipt.status, profit: profit.toString(), gasUsed: receipt.gasUsed.toString() },
+      { tx: landed, status: receipt.status, profit: profit.toString(), gasUsed: receipt.gasUsed.toString() },
       'trade mined',
     )
     return {
-      hash,
+      hash: landed,
       status: receipt.status,
       gasUsed: receipt.gasUsed,
       effectiveGasPrice: receipt.effectiveGasPrice,
