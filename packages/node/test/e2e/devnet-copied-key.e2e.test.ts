@@ -8,6 +8,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createWalletClient, defineChain, http, parseGwei } from 'viem'
+import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CAIRN_BIN, cleanEnv, rpc } from '../cli/run-cli.ts'
 import { freePort } from './harness.ts'
@@ -108,7 +110,12 @@ describe('cairn devnet with validator 3 key copied to a fifth process', () => {
       })
     expect(twinToml).toContain(`port = ${base + 4}`)
     expect(twinToml).toContain(`port = ${p2pBase + 4}`)
-    writeFileSync(join(dir, 'twin.toml'), twinToml)
+    // A different pool from node 3's: the twin takes no transaction the test sends (their tip is
+    // below its floor), so when validator 3 proposes, its two copies build different blocks and
+    // each prevotes its own: conflicting votes. (Without it the copies mostly build the very same
+    // block, empty, in the same second, and sign the same votes: a first run found the
+    // equivocation at height 16, a second only at height 122.)
+    writeFileSync(join(dir, 'twin.toml'), `${twinToml}\n[txpool]\nminTip = ${parseGwei('1000')}\n`)
 
     const devnet = cairn(['devnet', 'start', '--dir', dn])
     const urls = [0, 1, 2, 3].map((k) => `http://127.0.0.1:${base + k}`)
@@ -121,6 +128,36 @@ describe('cairn devnet with validator 3 key copied to a fifth process', () => {
       240_000,
       'all four nodes at height 2',
     )
+
+    // A steady stream of transfers (one every ~half second) to node 1, spread by gossip.
+    const chain = defineChain({
+      id: 1337,
+      name: 'devnet',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [urls[0] as string] } },
+    })
+    const account = mnemonicToAccount('test test test test test test test test test test test junk')
+    const wallet = createWalletClient({ account, chain, transport: http(urls[0]) })
+    let sending = true
+    let sent = 0
+    const stream = (async () => {
+      let nonce = 0
+      while (sending) {
+        try {
+          await wallet.sendTransaction({
+            to: '0x000000000000000000000000000000000000bEEF',
+            value: 1n,
+            nonce,
+            gas: 21_000n,
+            maxFeePerGas: parseGwei('100'),
+            maxPriorityFeePerGas: parseGwei('2'),
+          })
+          nonce++
+          sent++
+        } catch {}
+        await new Promise((r) => setTimeout(r, 500))
+      }
+    })()
 
     const twin = cairn(['start', '--config', join(dir, 'twin.toml')])
     const twinUrl = `http://127.0.0.1:${base + 4}`
@@ -182,7 +219,19 @@ describe('cairn devnet with validator 3 key copied to a fifth process', () => {
     expect(all.length).toBeGreaterThan(0)
     for (const e of all) expect(e.validator.toLowerCase()).toBe(v3)
 
+    const at = (await rpc(urls[0] as string, 'eth_getBlockByNumber', [committed?.height, false])) as {
+      hash: string
+      transactions: string[]
+    }
+    // eslint-disable-next-line no-console
+    console.log(
+      `copied key: block ${BigInt(committed?.height ?? 0)} committed ${at.hash} with ${at.transactions.length} tx; ${sent} transfers sent`,
+    )
+
     // Stop everything that was started.
+    sending = false
+    await stream
+    expect(sent).toBeGreaterThan(0)
     process.kill(twin.child.pid as number, 'SIGINT')
     await twin.exited
     process.kill(devnet.child.pid as number, 'SIGINT')
