@@ -260,11 +260,17 @@ describe('BftEngine: duplicate-vote evidence', () => {
       true,
     )
     await net.run(100)
-    // Gossiped: every node holds it (pending, or committed already).
-    for (const n of net.nodes) expect(n.engine.evidence.has(addr3, height, round, MsgType.PREVOTE)).toBe(true)
+    // Gossiped: every node holds it (pending, or committed already); a node holding it pending has
+    // it in its store too (a peer's evidence is written before the message is accepted).
+    for (const n of net.nodes) {
+      expect(n.engine.evidence.has(addr3, height, round, MsgType.PREVOTE)).toBe(true)
+      const stored = await n.chain.store.meta.get(PENDING_EVIDENCE_KEY)
+      expect(stored !== undefined).toBe(n.engine.evidence.size > 0)
+    }
 
     // A proposer puts it in a block; every node commits that block and marks the evidence committed.
     expect(await net.runUntil(() => net!.nodes.every((n) => n.engine.evidence.size === 0), 60_000)).toBe(true)
+    for (const n of net.nodes) expect(await n.chain.store.meta.get(PENDING_EVIDENCE_KEY)).toBeUndefined()
     const top = net.nodes.map((n) => n.chain.head.header.number).reduce((a, b) => (a < b ? a : b))
     expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= top + 2n))).toBe(true)
     const carried = await blocksWithEvidence(node0)
