@@ -85,6 +85,7 @@ export {
   MemorySignerState,
   MemoryWalStorage,
   MsgType,
+  PENDING_EVIDENCE_KEY,
   parseBftConfig,
   parseWalSegment,
   proposalDigest,

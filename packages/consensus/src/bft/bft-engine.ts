@@ -51,7 +51,7 @@ import { bftChainRules } from './bft-rules.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { BftAction, BftEvent } from './events.ts'
 import { type DuplicateVoteEvidence, decodeEvidence, EvidencePool, encodeEvidence } from './evidence.ts'
-import { encodeEvidenceList } from './evidence-pool.ts'
+import { decodeEvidenceList, encodeEvidenceList } from './evidence-pool.ts'
 import { bftExtraEvidence, decodeBftExtra, encodeBftExtra, MAX_BLOCK_EVIDENCE } from './extra-data.ts'
 import {
   type Address,
@@ -92,6 +92,8 @@ export type ValidatorUpdateSource = (
 /** The chain-store meta keys the engine keeps the schedule under. */
 const SCHEDULE_KEY = 'bft/validator-schedule'
 const UPDATES_KEY = (hash: Uint8Array) => `bft/validator-updates/${bytesToHex(hash)}`
+/** The chain-store meta key of the pending evidence (an `encodeEvidenceList` of the pool's pending pieces). */
+export const PENDING_EVIDENCE_KEY = 'bft/evidence/pending'
 
 /** Where consensus messages go and come from: p2p's `ConsensusGossip`, or a test network. */
 export interface BftTransport {
@@ -208,6 +210,9 @@ export class BftEngine implements Engine {
   #unsubscribe: (() => void) | undefined
   /** The validator updates `endBlock` returned, by block hash (recent; the chain store keeps them too). */
   #updates = new Map<string, ValidatorChange[]>()
+  /** The pending evidence changed since it was last written to the chain store. */
+  #evidenceDirty = false
+  #evidenceWrite: Promise<unknown> = Promise.resolve()
 
   constructor(opts: BftEngineOptions, modules: BftEngineModules) {
     this.#opts = opts
@@ -397,12 +402,14 @@ export class BftEngine implements Engine {
     const height = Number(finalized.header.number) + 1
     await this.#restoreSchedule()
     await this.#restoreCommittedEvidence(height - 1)
+    await this.#restorePendingEvidence(height)
     this.#machine = this.#newMachine(height)
     // A block imported from a peer proves its parent final: follow finality from the chain alone.
     const onHead = ({ block }: { block: Block }) =>
       this.#enqueue(async () => {
         if (this.#recordHeader(block.header)) await this.#saveSchedule()
         this.#markEvidence(block.header)
+        await this.#savePendingEvidence()
         await this.#finalizeParentOf(block)
       })
     chain.events.on('newHead', onHead)
@@ -553,7 +560,63 @@ export class BftEngine implements Engine {
     list = list.filter((ev) => !this.evidence.isCommitted(ev))
     if (list.length === 0) return
     this.evidence.markCommitted(list, Number(header.number))
+    this.#evidenceDirty = true
     if (log) this.#m.logger.info({ height: Number(header.number), evidence: list.length }, 'evidence committed')
+  }
+
+  /**
+   * Writes the pool's pending evidence to the chain store (`PENDING_EVIDENCE_KEY`) when it changed:
+   * before a new piece is gossiped or accepted from a peer, and after a block commits some. A
+   * LevelDB write survives the process being killed; the evidence is in no block yet, so a node
+   * restarted before one carries it still proposes it and gossips it.
+   */
+  async #savePendingEvidence(): Promise<void> {
+    if (!this.#evidenceDirty) return
+    const meta = this.#attached?.chain.store.meta
+    if (meta === undefined) return
+    this.#evidenceDirty = false
+    const pending = this.evidence.pending()
+    // One write at a time, in order (a peer's evidence is saved outside the engine's queue).
+    const write = this.#evidenceWrite.then(() =>
+      pending.length === 0
+        ? meta.del(PENDING_EVIDENCE_KEY)
+        : meta.put(PENDING_EVIDENCE_KEY, encodeEvidenceList(pending)),
+    )
+    this.#evidenceWrite = write.catch(() => {})
+    await write
+  }
+
+  /**
+   * The pending evidence back from the chain store at start (after the committed evidence): what a
+   * block committed since, or what aged out below `height − maxAgeHeights`, is dropped; the rest is
+   * verified again (`submit` at `height`) and pooled, to be proposed and gossiped.
+   */
+  async #restorePendingEvidence(height: number): Promise<void> {
+    const bytes = await this.#chain.store.meta.get(PENDING_EVIDENCE_KEY)
+    if (bytes === undefined) return
+    let list: DuplicateVoteEvidence[]
+    try {
+      list = decodeEvidenceList(bytes, this.#opts.chainId, Number.MAX_SAFE_INTEGER)
+    } catch (err) {
+      this.#m.logger.warn({ err }, 'the stored pending evidence does not decode; dropped')
+      this.#evidenceDirty = true
+      await this.#savePendingEvidence()
+      return
+    }
+    let restored = 0
+    for (const ev of list) {
+      if (this.evidence.isCommitted(ev) || ev.voteA.height < height - this.evidence.maxAgeHeights) continue
+      try {
+        if (this.evidence.submit(ev, height) === 'added') restored++
+      } catch (err) {
+        this.#m.logger.warn({ err, height: ev.voteA.height }, 'stored pending evidence no longer verifies; dropped')
+      }
+    }
+    if (restored !== list.length) {
+      this.#evidenceDirty = true
+      await this.#savePendingEvidence()
+    }
+    if (restored > 0) this.#m.logger.info({ evidence: restored }, 'pending evidence restored')
   }
 
   /** Imports an executed block without executing it again (the BFT commit path uses this). */
@@ -669,6 +732,9 @@ export class BftEngine implements Engine {
         return []
       case 'evidence':
         if (this.evidence.add(a.evidence)) {
+          // Durable before it leaves: a restart before a block carries it still proposes it.
+          this.#evidenceDirty = true
+          await this.#savePendingEvidence()
           this.#publish({ kind: 'evidence', evidence: encodeEvidence(a.evidence) })
           this.#m.logger.warn(
             {
@@ -858,7 +924,10 @@ export class BftEngine implements Engine {
       this.#m.logger.error({ err, height }, 'cannot record the validator-set changes of a committed block')
     }
     this.#markEvidence(block.header)
+    const before = this.evidence.size
     this.evidence.prune(height + 1)
+    if (this.evidence.size !== before) this.#evidenceDirty = true
+    await this.#savePendingEvidence()
     this.#m.wal?.truncateBelow(height + 1)
     this.#executed.clear()
     this.#own = []
@@ -976,7 +1045,7 @@ export class BftEngine implements Engine {
         if (msg.height < height) this.#help(msg.height)
         return 'accept'
       case 'evidence':
-        return this.#onEvidence(msg.evidence, height)
+        return await this.#onEvidence(msg.evidence, height)
       case 'commit': {
         const h = msg.certificate.height
         if (h < height || h >= height + MAX_SYNC_AHEAD) return 'ignore'
@@ -999,7 +1068,7 @@ export class BftEngine implements Engine {
    * Evidence from a peer: verified (signatures, validator of its height, conflicting, age) and
    * pooled. Invalid: rejected (the sender is penalised); known, committed, ahead or pool full: ignored.
    */
-  #onEvidence(bytes: Uint8Array, height: number): 'accept' | 'ignore' | 'reject' {
+  async #onEvidence(bytes: Uint8Array, height: number): Promise<'accept' | 'ignore' | 'reject'> {
     let ev: DuplicateVoteEvidence
     let result: ReturnType<EvidencePool['submit']>
     try {
@@ -1010,6 +1079,9 @@ export class BftEngine implements Engine {
       return 'reject'
     }
     if (result !== 'added') return 'ignore'
+    // Durable before it is accepted (gossipsub forwards it then).
+    this.#evidenceDirty = true
+    await this.#savePendingEvidence()
     this.#m.logger.warn(
       { validator: bytesToHex(ev.validator), height: ev.voteA.height, round: ev.voteA.round },
       'duplicate vote evidence from a peer',

@@ -9,7 +9,7 @@ export type {
   BftTransport,
   ValidatorUpdateSource,
 } from './bft-engine.ts'
-export { BftEngine } from './bft-engine.ts'
+export { BftEngine, PENDING_EVIDENCE_KEY } from './bft-engine.ts'
 export type { BftMetrics } from './bft-metrics.ts'
 export { createBftMetrics } from './bft-metrics.ts'
 export type { BftEvidenceCheck, BftRulesOptions } from './bft-rules.ts'

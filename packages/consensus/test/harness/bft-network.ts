@@ -67,6 +67,8 @@ export class BftNetwork {
   readonly clock = new ManualClock()
   readonly nodes: BftNode[] = []
   readonly silent = new Set<number>()
+  /** Published messages this returns true for are dropped (e.g. one kind of message from one node). */
+  dropIf: ((from: number, data: Uint8Array) => boolean) | null = null
   private readonly handlers = new Map<number, (data: Uint8Array, from: string) => Promise<unknown>>()
   readonly genesis: unknown
   private rand: number
@@ -172,7 +174,7 @@ export class BftNetwork {
 
   private publish(from: number, data: Uint8Array): void {
     this.opts.onPublish?.(from, data)
-    if (this.silent.has(from)) return
+    if (this.silent.has(from) || this.dropIf?.(from, data)) return
     for (const n of this.nodes) {
       if (n.index === from) continue
       this.stats.sent++

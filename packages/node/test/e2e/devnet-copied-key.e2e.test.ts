@@ -1,0 +1,245 @@
+// The copied validator key, a classic operator mistake: a 4-validator devnet (`cairn devnet init`
+// + `cairn devnet start`) and a fifth process, `cairn start` with a copy of validator 3's key and
+// its own datadir, so two processes sign as validator 3. The chain must keep finalizing the same
+// blocks on every node, no other validator may be named in evidence, and when the two copies sign
+// conflicting votes, a block carries the evidence naming validator 3 (`cairn_getEvidence`) on
+// every node.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createWalletClient, defineChain, http, parseGwei } from 'viem'
+import { mnemonicToAccount } from 'viem/accounts'
+import { afterAll, describe, expect, it } from 'vitest'
+import { CAIRN_BIN, cleanEnv, rpc } from '../cli/run-cli.ts'
+import { freePort } from './harness.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-twin-'))
+const started: ChildProcess[] = []
+afterAll(() => {
+  for (const p of started) {
+    if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
+      try {
+        process.kill(-p.pid, 'SIGKILL')
+      } catch {}
+    }
+  }
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms
+  for (;;) {
+    try {
+      if (await pred()) return
+    } catch {}
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+interface RpcEvidence {
+  validator: string
+  height: string
+  round: string
+  voteType: string
+  blockHashes: [string | null, string | null]
+}
+
+/** Spawns `cairn …` in its own process group, its output kept (for the assertions' messages). */
+function cairn(args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
+    env: cleanEnv(),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  started.push(child)
+  let out = ''
+  child.stdout?.on('data', (d) => {
+    out += String(d)
+  })
+  child.stderr?.on('data', (d) => {
+    out += String(d)
+  })
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  return { child, out: () => out, exited }
+}
+
+describe('cairn devnet with validator 3 key copied to a fifth process', () => {
+  it('keeps finalizing the same blocks; only validator 3 is named in evidence, committed on every node', async () => {
+    const base = await freePort()
+    const p2pBase = await freePort()
+    const dn = join(dir, 'dn')
+    const init = spawnSync(
+      process.execPath,
+      [
+        CAIRN_BIN,
+        'devnet',
+        'init',
+        '--validators',
+        '4',
+        '--dir',
+        dn,
+        '--base-port',
+        String(base),
+        '--p2p-base-port',
+        String(p2pBase),
+      ],
+      { env: cleanEnv(), encoding: 'utf8' },
+    )
+    expect(init.status, init.stderr).toBe(0)
+    const genesis = JSON.parse(readFileSync(join(dn, 'genesis.json'), 'utf8')) as {
+      config: { cairn: { bft: { validators: { address: string }[] } } }
+    }
+    const validators = genesis.config.cairn.bft.validators.map((v) => v.address.toLowerCase())
+    const v3 = validators[2] as string
+
+    // The twin: node 3's config with its own datadir (a new node identity, validator 3's key
+    // copied), its own ports, every devnet node a bootnode. Outside `node-N.toml`, so `devnet
+    // start` does not run it.
+    const twinDir = join(dir, 'twin')
+    mkdirSync(join(twinDir, 'keys'), { recursive: true })
+    copyFileSync(join(dn, 'node-3', 'keys', 'validator.key'), join(twinDir, 'keys', 'validator.key'))
+    const twinToml = readFileSync(join(dn, 'node-3.toml'), 'utf8')
+      .replace(/^datadir = .*$/m, `datadir = ${JSON.stringify(twinDir)}`)
+      .replace(/^port = (\d+)$/gm, (_, p: string) => `port = ${Number(p) + 2}`)
+      .replace(/^bootnodes = \[(.*)\]$/m, (_, list: string) => {
+        const others = readFileSync(join(dn, 'node-2.toml'), 'utf8').match(/^bootnodes = \[(.*)\]$/m)?.[1] ?? ''
+        // node-2's bootnodes name nodes 1, 3 and 4; with node-3's (1, 2, 4) that is all four.
+        return `bootnodes = [${[...new Set([...list.split(', '), ...others.split(', ')])].join(', ')}]`
+      })
+    expect(twinToml).toContain(`port = ${base + 4}`)
+    expect(twinToml).toContain(`port = ${p2pBase + 4}`)
+    // A different pool from node 3's: the twin takes no transaction the test sends (their tip is
+    // below its floor), so when validator 3 proposes, its two copies build different blocks and
+    // each prevotes its own: conflicting votes. (Without it the copies mostly build the very same
+    // block, empty, in the same second, and sign the same votes: a first run found the
+    // equivocation at height 16, a second only at height 122.)
+    writeFileSync(join(dir, 'twin.toml'), `${twinToml}\n[txpool]\nminTip = ${parseGwei('1000')}\n`)
+
+    const devnet = cairn(['devnet', 'start', '--dir', dn])
+    const urls = [0, 1, 2, 3].map((k) => `http://127.0.0.1:${base + k}`)
+    const honest = [0, 1, 3].map((k) => urls[k] as string)
+    const blockNumber = async (url: string) => BigInt((await rpc(url, 'eth_blockNumber')) as string)
+    const finalized = async (url: string) =>
+      (await rpc(url, 'eth_getBlockByNumber', ['finalized', false])) as { number: string; hash: string }
+    await waitFor(
+      async () => (await Promise.all(urls.map(blockNumber))).every((n) => n >= 2n),
+      240_000,
+      'all four nodes at height 2',
+    )
+
+    // A steady stream of transfers (one every ~half second) to node 1, spread by gossip.
+    const chain = defineChain({
+      id: 1337,
+      name: 'devnet',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [urls[0] as string] } },
+    })
+    const account = mnemonicToAccount('test test test test test test test test test test test junk')
+    const wallet = createWalletClient({ account, chain, transport: http(urls[0]) })
+    let sending = true
+    let sent = 0
+    const stream = (async () => {
+      let nonce = 0
+      while (sending) {
+        try {
+          await wallet.sendTransaction({
+            to: '0x000000000000000000000000000000000000bEEF',
+            value: 1n,
+            nonce,
+            gas: 21_000n,
+            maxFeePerGas: parseGwei('100'),
+            maxPriorityFeePerGas: parseGwei('2'),
+          })
+          nonce++
+          sent++
+        } catch {}
+        await new Promise((r) => setTimeout(r, 500))
+      }
+    })()
+
+    const twin = cairn(['start', '--config', join(dir, 'twin.toml')])
+    const twinUrl = `http://127.0.0.1:${base + 4}`
+    const startedAt = (await Promise.all(urls.map(blockNumber))).reduce((a, b) => (a > b ? a : b))
+    // The twin catches up, then signs as validator 3 alongside node 3.
+    await waitFor(async () => (await blockNumber(twinUrl)) >= startedAt, 120_000, 'the twin to catch up')
+
+    // Scan every node's blocks for evidence until one names validator 3 on all four nodes.
+    const evidenceOf = async (url: string, from: bigint, to: bigint) => {
+      const found: (RpcEvidence & { block: bigint })[] = []
+      for (let n = from; n <= to; n++) {
+        const list = (await rpc(url, 'cairn_getEvidence', [`0x${n.toString(16)}`])) as RpcEvidence[]
+        for (const e of list) found.push({ ...e, block: n })
+      }
+      return found
+    }
+    let committed: (RpcEvidence & { block: bigint }) | undefined
+    await waitFor(
+      async () => {
+        const top = (await Promise.all(urls.map(blockNumber))).reduce((a, b) => (a < b ? a : b))
+        const ev = await evidenceOf(urls[0] as string, 1n, top)
+        committed = ev.find((e) => e.validator.toLowerCase() === v3)
+        return committed !== undefined
+      },
+      240_000,
+      'evidence naming validator 3 in a block',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n--- twin ---\n${twin.out().slice(-4000)}`)
+    })
+    const carrier = committed?.block as bigint
+    // Every node holds that block and answers the same evidence for it.
+    await waitFor(
+      async () => (await Promise.all(urls.map(blockNumber))).every((n) => n >= carrier),
+      60_000,
+      'every node at the evidence block',
+    )
+    const answers = await Promise.all(urls.map((u) => rpc(u, 'cairn_getEvidence', [`0x${carrier.toString(16)}`])))
+    for (const a of answers) expect(a).toEqual(answers[0])
+    expect((answers[0] as RpcEvidence[]).some((e) => e.validator.toLowerCase() === v3)).toBe(true)
+
+    // The chain keeps finalizing, the same blocks on every honest node (and node 3).
+    const f0 = (await Promise.all(honest.map(finalized))).map((f) => BigInt(f.number)).reduce((a, b) => (a > b ? a : b))
+    await waitFor(
+      async () => (await Promise.all(honest.map(finalized))).every((f) => BigInt(f.number) >= f0 + 3n),
+      120_000,
+      'three more finalized blocks',
+    )
+    const top = (await Promise.all(urls.map(blockNumber))).reduce((a, b) => (a < b ? a : b))
+    for (let n = 1n; n <= top; n++) {
+      const hashes = await Promise.all(
+        urls.map((u) =>
+          rpc(u, 'eth_getBlockByNumber', [`0x${n.toString(16)}`, false]).then((b) => (b as { hash: string }).hash),
+        ),
+      )
+      expect(new Set(hashes).size, `block ${n}`).toBe(1)
+    }
+    // No honest validator double-signed: every piece of evidence in the chain names validator 3.
+    const all = await evidenceOf(urls[0] as string, 1n, top)
+    expect(all.length).toBeGreaterThan(0)
+    for (const e of all) expect(e.validator.toLowerCase()).toBe(v3)
+
+    const at = (await rpc(urls[0] as string, 'eth_getBlockByNumber', [committed?.height, false])) as {
+      hash: string
+      transactions: string[]
+    }
+    // eslint-disable-next-line no-console
+    console.log(
+      `copied key: block ${BigInt(committed?.height ?? 0)} committed ${at.hash} with ${at.transactions.length} tx; ${sent} transfers sent`,
+    )
+
+    // Stop everything that was started.
+    sending = false
+    await stream
+    expect(sent).toBeGreaterThan(0)
+    process.kill(twin.child.pid as number, 'SIGINT')
+    await twin.exited
+    process.kill(devnet.child.pid as number, 'SIGINT')
+    expect(await devnet.exited).toBe(0)
+    expect(devnet.out().match(/\[devnet\] node-\d exited/g)?.length).toBe(4)
+    // eslint-disable-next-line no-console
+    console.log(
+      `copied key: evidence for validator 3 (${committed?.voteType}, height ${BigInt(committed?.height ?? 0)}, round ${BigInt(committed?.round ?? 0)}, hashes ${JSON.stringify(committed?.blockHashes)}) in block ${carrier}; ${all.length} piece(s) in blocks 1..${top}`,
+    )
+  }, 600_000)
+})
