@@ -21,6 +21,7 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { describe } from 'vitest'
 import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { getAmountOut } from '../../packages/arbitrage/src/math/v2.ts'
 import { startDevNode } from '../rpc/live-node.ts'
@@ -262,4 +263,16 @@ export async function swap(
     }),
   )
   return out
+}
+
+/**
+ * Declares `suite` on a Cairn dev node and, where Anvil's binary is installed, on Anvil; without
+ * it, a skipped suite says why (`what` names it).
+ */
+export function onEachChain(what: string, suite: (name: string, start: () => Promise<TestChain>) => void): void {
+  suite('a Cairn dev node', startCairn)
+  const anvil = anvilBinary()
+  if (anvil) suite('Anvil', () => startAnvil(anvil))
+  else
+    describe.skip(`${what} on Anvil (binary not installed: npm optional dependency @foundry-rs/anvil-linux-amd64)`, () => {})
 }

@@ -21,15 +21,13 @@ import { PoolTracker } from '../../packages/arbitrage/src/pools/tracker.ts'
 import { findOpportunities, type Opportunity } from '../../packages/arbitrage/src/strategy/search.ts'
 import {
   addLiquidity,
-  anvilBinary,
   balanceOf,
   createPair,
   deployExecutor,
   deployFactory,
   deployToken,
+  onEachChain,
   pairAbiFull,
-  startAnvil,
-  startCairn,
   swap,
   type TestChain,
   transfer,
@@ -294,10 +292,6 @@ function executorSuite(name: string, start: () => Promise<TestChain>) {
   })
 }
 
-executorSuite('a Cairn dev node', startCairn)
-const anvil = anvilBinary()
-if (anvil) executorSuite('Anvil', () => startAnvil(anvil))
-else
-  describe.skip('ArbExecutor on Anvil (binary not installed: npm optional dependency @foundry-rs/anvil-linux-amd64)', () => {})
+onEachChain('ArbExecutor', executorSuite)
 
 export type { Cycle }

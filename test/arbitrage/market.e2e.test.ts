@@ -13,14 +13,12 @@ import { UNISWAP_V2_FEE } from '../../packages/arbitrage/src/math/v2.ts'
 import { PoolTracker } from '../../packages/arbitrage/src/pools/tracker.ts'
 import {
   addLiquidity,
-  anvilBinary,
   createPair,
   deployExecutor,
   deployFactory,
   deployToken,
+  onEachChain,
   reserves,
-  startAnvil,
-  startCairn,
   swap,
   type TestChain,
   token0,
@@ -214,8 +212,4 @@ function marketSuite(name: string, start: () => Promise<TestChain>) {
   })
 }
 
-marketSuite('a Cairn dev node', startCairn)
-const anvil = anvilBinary()
-if (anvil) marketSuite('Anvil', () => startAnvil(anvil))
-else
-  describe.skip('the engine in a random market on Anvil (binary not installed: npm optional dependency @foundry-rs/anvil-linux-amd64)', () => {})
+onEachChain('the engine in a random market', marketSuite)

@@ -18,14 +18,12 @@ import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { type ArbService, startArbService } from '../../packages/arbitrage/src/service/service.ts'
 import {
   addLiquidity,
-  anvilBinary,
   balanceOf,
   createPair,
   deployExecutor,
   deployFactory,
   deployToken,
-  startAnvil,
-  startCairn,
+  onEachChain,
   swap,
   type TestChain,
   transfer,
@@ -308,8 +306,4 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
   })
 }
 
-replaceSuite('a Cairn dev node', startCairn)
-const anvil = anvilBinary()
-if (anvil) replaceSuite('Anvil', () => startAnvil(anvil))
-else
-  describe.skip('stuck trade replacement on Anvil (binary not installed: npm optional dependency @foundry-rs/anvil-linux-amd64)', () => {})
+onEachChain('stuck trade replacement', replaceSuite)

@@ -9,14 +9,12 @@ import { getAmountOut, UNISWAP_V2_FEE } from '../../packages/arbitrage/src/math/
 import { PoolTracker } from '../../packages/arbitrage/src/pools/tracker.ts'
 import {
   addLiquidity,
-  anvilBinary,
   createPair,
   deployFactory,
   deployToken,
   factoryAbi,
+  onEachChain,
   reserves,
-  startAnvil,
-  startCairn,
   swap,
   type TestChain,
   transfer,
@@ -143,8 +141,4 @@ function trackerSuite(name: string, start: () => Promise<TestChain>) {
   })
 }
 
-trackerSuite('a Cairn dev node', startCairn)
-const anvil = anvilBinary()
-if (anvil) trackerSuite('Anvil', () => startAnvil(anvil))
-else
-  describe.skip('pool tracker on Anvil (binary not installed: npm optional dependency @foundry-rs/anvil-linux-amd64)', () => {})
+onEachChain('pool tracker', trackerSuite)
