@@ -62,7 +62,10 @@ async function clients(name: TestChain['name'], url: string, keys: Hex[], close:
   // it, a 4-hop trade's simulation failed in a test that took 7.6 s; the cause was not recorded, a
   // timeout is the likely one): give the chain a minute
   const transport = http(url, { timeout: 60_000 })
-  const pub = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient
+  // cacheTime 0: viem otherwise answers getBlockNumber from a cache as old as the polling interval,
+  // and a test that reads the head right after a mined transaction then sees the block before it
+  // (replace.e2e once took that block, the swap's, for the next one's on a fast quiet run)
+  const pub = createPublicClient({ chain, transport, pollingInterval: 50, cacheTime: 0 }) as PublicClient
   const accounts = keys.map((k) => privateKeyToAccount(k))
   const wallets = accounts.map((account) => createWalletClient({ account, chain, transport }))
   return { name, url, chain, pub, accounts, wallets, close } satisfies TestChain
