@@ -93,7 +93,8 @@ export class SizingPool {
     const worker = startWorker(
       new URL(`./sizing-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
     )
-    // the workers never keep the process alive: the service's own handles do
+    // an idle worker never keeps the process alive (the service's own handles do); one with a
+    // batch out does, until it answers (see size)
     worker.unref()
     const t: Thread = { worker, pending: new Map(), failed: false }
     const fail = (why: string) => {
@@ -110,11 +111,13 @@ export class SizingPool {
       })
       for (const p of t.pending.values()) p.reject(err)
       t.pending.clear()
+      worker.unref()
     }
     worker.on('message', (m: WorkerReply) => {
       const p = t.pending.get(m.id)
       if (!p) return
       t.pending.delete(m.id)
+      if (t.pending.size === 0) worker.unref()
       if ('error' in m) p.reject(new CairnError(ArbErrorCode.SEARCH_WORKER_FAILED, m.error, { fault: 'internal' }))
       else p.resolve(m.sized)
     })
@@ -139,6 +142,7 @@ export class SizingPool {
       return Promise.reject(new CairnError(ArbErrorCode.SEARCH_WORKER_FAILED, 'worker failed', { fault: 'internal' }))
     const id = this.nextId++
     return new Promise<SizedBatch>((resolve, reject) => {
+      if (t.pending.size === 0) t.worker.ref()
       t.pending.set(id, { resolve, reject })
       this.post(t, { type: 'size', id, batch })
     })
