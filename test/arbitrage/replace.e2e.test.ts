@@ -132,15 +132,18 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
       return f.maxFeePerGas - f.maxPriorityFeePerGas + GWEI
     }
 
-    async function setCap(cap: bigint) {
+    /** Sets a live configuration key through the API, as an operator. */
+    async function putConfig(key: string, value: bigint) {
       const r = await inject({
         method: 'PUT',
-        url: '/v1/config/gasPriceCap',
+        url: `/v1/config/${key}`,
         headers: OPERATOR,
-        payload: { value: cap.toString() },
+        payload: { value: value.toString() },
       })
       expect(r.statusCode).toBe(200)
     }
+
+    const setCap = (cap: bigint) => putConfig('gasPriceCap', cap)
 
     beforeAll(async () => {
       c = await start()
@@ -177,13 +180,7 @@ function replaceSuite(name: string, start: () => Promise<TestChain>) {
         { logger: log.logger },
       )
       expect(svc.account.toLowerCase()).toBe(me().toLowerCase())
-      const min = await inject({
-        method: 'PUT',
-        url: '/v1/config/minProfit',
-        headers: OPERATOR,
-        payload: { value: MIN_PROFIT.toString() },
-      })
-      expect(min.statusCode).toBe(200)
+      await putConfig('minProfit', MIN_PROFIT)
     }, 180_000)
 
     afterAll(async () => {

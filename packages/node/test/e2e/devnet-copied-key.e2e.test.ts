@@ -4,14 +4,14 @@
 // blocks on every node, no other validator may be named in evidence, and when the two copies sign
 // conflicting votes, a block carries the evidence naming validator 3 (`cairn_getEvidence`) on
 // every node.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createWalletClient, defineChain, http, parseGwei } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CAIRN_BIN, cleanEnv, rpc } from '../cli/run-cli.ts'
+import { CAIRN_BIN, cleanEnv, rpc, runCli } from '../cli/run-cli.ts'
 import { freePort } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-twin-'))
@@ -78,24 +78,19 @@ describe('cairn devnet with validator 3 key copied to a fifth process', () => {
     const base = await freePort()
     const p2pBase = await freePort()
     const dn = join(dir, 'dn')
-    const init = spawnSync(
-      process.execPath,
-      [
-        CAIRN_BIN,
-        'devnet',
-        'init',
-        '--validators',
-        '4',
-        '--dir',
-        dn,
-        '--base-port',
-        String(base),
-        '--p2p-base-port',
-        String(p2pBase),
-      ],
-      { env: cleanEnv(), encoding: 'utf8' },
-    )
-    expect(init.status, init.stderr).toBe(0)
+    const init = await runCli([
+      'devnet',
+      'init',
+      '--validators',
+      '4',
+      '--dir',
+      dn,
+      '--base-port',
+      String(base),
+      '--p2p-base-port',
+      String(p2pBase),
+    ])
+    expect(init.code, init.stderr).toBe(0)
     const genesis = JSON.parse(readFileSync(join(dn, 'genesis.json'), 'utf8')) as {
       config: { cairn: { bft: { validators: { address: string }[] } } }
     }

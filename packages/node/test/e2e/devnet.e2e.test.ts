@@ -2,14 +2,14 @@
 // every node reports the same block hashes and the same finalized block; after kill -9 of one
 // validator the other three go on; Ctrl-C on `cairn devnet start` stops the rest; started again,
 // all four resume from their datadirs.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPublicClient, createWalletClient, defineChain, http, parseEther } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CAIRN_BIN, cleanEnv } from '../cli/run-cli.ts'
+import { CAIRN_BIN, cleanEnv, runCli } from '../cli/run-cli.ts'
 import { freePort } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-'))
@@ -45,24 +45,19 @@ describe('cairn devnet (4 validator processes)', () => {
   it('init + start: same hashes and finalized block on every node; survives kill -9 of one; Ctrl-C stops all', async () => {
     const base = await freePort()
     const p2pBase = await freePort()
-    const init = spawnSync(
-      process.execPath,
-      [
-        CAIRN_BIN,
-        'devnet',
-        'init',
-        '--validators',
-        '4',
-        '--dir',
-        join(dir, 'dn'),
-        '--base-port',
-        String(base),
-        '--p2p-base-port',
-        String(p2pBase),
-      ],
-      { env: cleanEnv(), encoding: 'utf8' },
-    )
-    expect(init.status, init.stderr).toBe(0)
+    const init = await runCli([
+      'devnet',
+      'init',
+      '--validators',
+      '4',
+      '--dir',
+      join(dir, 'dn'),
+      '--base-port',
+      String(base),
+      '--p2p-base-port',
+      String(p2pBase),
+    ])
+    expect(init.code, init.stderr).toBe(0)
     devnet = spawn(process.execPath, [CAIRN_BIN, 'devnet', 'start', '--dir', join(dir, 'dn')], {
       env: cleanEnv(),
       detached: true,
