@@ -21,6 +21,8 @@ export interface CairnProcess {
   url: string
   /** The p2p multiaddr `/ip4/127.0.0.1/tcp/…/p2p/<id>`. */
   addr: string
+  /** The node's process id (its CPU time: /proc). */
+  pid: number | undefined
   out(): string
   /** SIGTERM and wait for the exit (SIGKILL after 15 s). */
   stop(): Promise<number | null>
@@ -31,8 +33,15 @@ export interface CairnProcess {
 const LISTENING = /Listening on (http:\/\/[^\s]+)/
 const P2P_ADDR = /"addrs":\["(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/[A-Za-z0-9]+)"/
 
-/** `cairn start <args> --http.port 0 --p2p.port 0 --p2p.addr 127.0.0.1 --log.format json`, once RPC and p2p listen. */
-export function startCairn(args: string[], timeoutMs = 30_000): Promise<CairnProcess> {
+/**
+ * `cairn start <args> --http.port 0 --p2p.port 0 --p2p.addr 127.0.0.1 --log.format json`, once RPC
+ * and p2p listen (`env`: CAIRN_ settings on top of an environment cleared of the caller's).
+ */
+export function startCairn(
+  args: string[],
+  timeoutMs = 30_000,
+  env: Record<string, string> = {},
+): Promise<CairnProcess> {
   const all = [
     CAIRN_BIN,
     'start',
@@ -51,7 +60,7 @@ export function startCairn(args: string[], timeoutMs = 30_000): Promise<CairnPro
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, all, {
       cwd: REPO_ROOT,
-      env: cleanEnv(),
+      env: cleanEnv(env),
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -81,6 +90,7 @@ export function startCairn(args: string[], timeoutMs = 30_000): Promise<CairnPro
       resolve({
         url,
         addr,
+        pid: child.pid,
         out: () => out,
         stop: async () => {
           killGroup(child, 'SIGTERM')

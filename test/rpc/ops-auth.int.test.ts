@@ -143,15 +143,23 @@ describe('authentication and roles', () => {
   })
 
   it('closes a WebSocket when the JWT it opened with expires (1008), ending its subscriptions', async () => {
-    const token = signJwt({ iat: now(), exp: now() + 1, role: 'admin', sub: 'short-lived' }, SECRET)
+    // exp is in whole seconds: now() + 4 lives 3–4 s, room for the upgrade and the subscription on a
+    // loaded machine (with + 1 it lived 0–1 s, and a socket closed before the subscription's answer
+    // left the test waiting for an answer that never came). Every wait below ends at an event.
+    const token = signJwt({ iat: now(), exp: now() + 4, role: 'admin', sub: 'short-lived' }, SECRET)
     const ws = new WebSocket(node.url.replace(/^http/, 'ws'), { headers: { authorization: `Bearer ${token}` } })
     const closed = new Promise<{ code: number; reason: string }>((resolve) =>
       ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
     )
-    await new Promise<void>((resolve) => ws.on('open', () => resolve()))
+    const opened = await Promise.race([
+      new Promise<'open'>((resolve) => ws.on('open', () => resolve('open'))),
+      closed.then((c) => `closed before open: ${JSON.stringify(c)}`),
+    ])
+    expect(opened).toBe('open')
     const answer = new Promise<string>((resolve) => ws.on('message', (d: Buffer) => resolve(d.toString())))
     ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] }))
-    expect(JSON.parse(await answer).result).toMatch(/^0x/)
+    const first = await Promise.race([answer, closed.then((c) => `closed before the answer: ${JSON.stringify(c)}`)])
+    expect(first).toMatch(/"result":"0x/)
     expect(await closed).toEqual({ code: 1008, reason: 'credentials expired: reconnect with a fresh token' })
   })
 

@@ -12,13 +12,21 @@
 //               limit docs/operations/memory.md gives for a 1 GB node; "" runs with Node's default)
 //   admission   BENCH_ADMISSION (1; 0 skips; BENCH_SKIP_ADMISSION=1 too)  (child process)
 //   reserves    BENCH_RESERVES (1; 0 skips), when packages/reserves/bench/run.ts exists (child process)
-//   p2p         BENCH_P2P (0; 1 runs it): packages/p2p/bench — block propagation across 4 local nodes
-//               (p50/p99, bytes per block on the wire; BENCH_P2P_BLOCKS 100, BENCH_P2P_TXS 20) and sync
-//               from one peer (BENCH_P2P_SYNC_BLOCKS 500) (child processes)
+//   p2p         BENCH_P2P (0; 1 runs it): packages/node/bench/p2p.ts — `cairn start` processes on
+//               loopback: block propagation across 4 nodes (p50/p99 by newHeads, bytes per block on the
+//               wire; BENCH_P2P_PROP_BLOCKS 100, BENCH_P2P_PROP_TXS 20, 0 blocks skips; BENCH_P2P_TOPOLOGY
+//               line (bootnodes in a line, discovery off: 1-3 hops) | mesh) and sync from one
+//               peer by a fresh `--follow` process beside `cairn import` of the same blocks
+//               (BENCH_P2P_SYNC_BLOCKS 2000, BENCH_P2P_SYNC_TXS 10; 0 blocks skips) (child process).
+//               BENCH_P2P_MODE=in-process runs packages/p2p/bench instead (4 nodes in one process;
+//               BENCH_P2P_BLOCKS 100, BENCH_P2P_TXS 20, BENCH_P2P_SYNC_BLOCKS 500)
 //   bft         BENCH_BFT (0; 1 runs it): packages/node/bench/bft.ts — 4 BFT validators (`cairn devnet
 //               init` + 4 `cairn start`; BENCH_BFT_MODE=in-process: 4 nodes in one process); finalized
 //               transfers/s, block time, finality p50/p99 (BENCH_BFT_TXS 5000, BENCH_BFT_SENDERS 10,
 //               BENCH_BFT_BATCH 100) (child process)
+//   arbitrage   BENCH_ARB (0; 1 runs it): packages/node/bench/arb-latency.ts — block-to-transaction latency of
+//               `cairn arb start` on a Cairn dev node and on Anvil (BENCH_ARB_ROUNDS 40), and the search per
+//               block (packages/arbitrage/bench/search.ts: 10,000 pools, 1,000 changed, 4 hops) (child processes)
 //   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 3 (`cairn start --dev --ephemeral`)
 //   interval    BENCH_CAIRN_INTERVAL (1; 0 skips): the transfers again on a Cairn node that seals a
 //               block a second like Anvil (`--block-time 1`, block gas limit ANVIL_GAS_LIMIT set
@@ -37,9 +45,11 @@ import { deriveAccounts, ecdsaSign, keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { encodeDeployData, encodeFunctionData, type Hex, serializeTransaction } from 'viem'
 import { compileContracts, tokenAbi } from '../test/e2e/contracts.ts'
+import type { ArbLatencyFigure } from './arb-latency.ts'
 import type { BftFigure } from './bft.ts'
 import type { ImportFigure } from './import.ts'
 import type { MemoryFigure } from './memory.ts'
+import type { P2pFigure } from './p2p.ts'
 import { runReads } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
 import { measureStart } from './start-time.ts'
@@ -466,9 +476,9 @@ if (only !== 'anvil' && settings.reserves && existsSync(reservesBench)) {
   if (r.status !== 0) console.log(`${r.stderr}`.trimEnd().split('\n').slice(-10).join('\n'))
 }
 
-// Peer-to-peer (off unless BENCH_P2P=1: it takes a minute and needs loopback sockets): block
-// propagation across 4 local nodes and sync from one peer, both over libp2p in process.
-if (only !== 'anvil' && env.BENCH_P2P === '1') {
+// Peer-to-peer (off unless BENCH_P2P=1: minutes, loopback sockets): block propagation across 4
+// local nodes and sync from one peer beside the node's own import rate.
+if (only !== 'anvil' && env.BENCH_P2P === '1' && env.BENCH_P2P_MODE === 'in-process') {
   const runP2p = (title: string, script: string, args: string[]) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', here(script), ...args], { encoding: 'utf8', env })
     console.log(`\n${title} (${script.replace('../../', 'packages/')}, exit ${r.status}):\n${`${r.stdout}`.trimEnd()}`)
@@ -476,6 +486,64 @@ if (only !== 'anvil' && env.BENCH_P2P === '1') {
   }
   runP2p('p2p block propagation', '../../p2p/bench/propagation.ts', [])
   runP2p('p2p sync from one peer', '../../p2p/bench/sync.ts', [env.BENCH_P2P_SYNC_BLOCKS ?? '500'])
+} else if (only !== 'anvil' && env.BENCH_P2P === '1') {
+  log('p2p', '4 cairn processes on loopback (propagation), then sync from one peer beside cairn import')
+  const f = resultOf<P2pFigure>(child(here('./p2p.ts'), { BENCH_JSON: '1' }))
+  const met = (ok: boolean) => (ok ? 'yes' : 'no')
+  const lines = ['', 'Peer-to-peer (packages/node/bench/p2p.ts; cairn processes on loopback):']
+  const p = f.propagation
+  if (p) {
+    lines.push(
+      `  propagation p50 ms         ${String(p.p50Ms).padStart(8)}   ${p.nodes} nodes (${p.topology}, peers at the end ${p.peers.join('/')}), ${p.blocks} blocks of ${p.txsPerBlock} transfers, ${p.samples} samples`,
+      `  propagation p99 ms         ${String(p.p99Ms).padStart(8)}   target < 200  met ${met(p.p99Ms < 200)}   (max ${p.maxMs})`,
+      `  per follower p50/p99 ms    ${p.perFollower.map((x) => `${x.p50Ms}/${x.p99Ms}`).join(', ')}${p.topology === 'line' ? ' (1, 2, 3 hops)' : ''}`,
+      `  block message bytes        ${String(p.gossipBytesPerBlock).padStart(8)}   snappy (RLP ${p.rlpBytesPerBlock}); received by the 3 followers together ${p.gossipInBytesPerBlock}`,
+    )
+  }
+  const s = f.sync
+  if (s) {
+    lines.push(
+      `  cairn import blocks/s      ${String(s.importBlocksPerS).padStart(8)}   ${s.importTxsPerS} tx/s (${s.blocks} blocks of ${s.txsPerBlock} transfers)`,
+      `  sync from one peer blocks/s${String(s.syncBlocksPerS).padStart(8)}   ${s.syncTxsPerS} tx/s; sync/import ${s.ratio}  target ≥ 1  met ${met(s.ratio >= 1)}`,
+      `  CPU ms per block           ${String(s.syncCpuMsPerBlock).padStart(8)}   the syncing follower's; cairn import's ${s.importCpuMsPerBlock}`,
+      `  range sync bytes per block ${String(s.rangeBytesPerBlock).padStart(8)}`,
+    )
+  }
+  lines.push(`  load average after the run ${f.load.join(' ')}`)
+  console.log(lines.join('\n'))
+}
+
+// Arbitrage (off unless BENCH_ARB=1: about a minute per chain): the service's block-to-transaction
+// latency on Cairn beside Anvil, and the search's time per block on the issue's synthetic market.
+if (env.BENCH_ARB === '1') {
+  log('arb', 'cairn arb start against a Cairn dev node, then Anvil: a mispricing per block, timed to the trade')
+  const figures = resultOf<ArbLatencyFigure[]>(
+    child(here('./arb-latency.ts'), { BENCH_ARB_ROUNDS: env.BENCH_ARB_ROUNDS ?? '40' }),
+  )
+  const cairnF = figures.find((f) => f.chain === 'cairn')
+  const anvilF = figures.find((f) => f.chain === 'anvil')
+  const row = (name: string, pick: (f: ArbLatencyFigure) => number) => {
+    const c = cairnF ? pick(cairnF) : Number.NaN
+    const a = anvilF ? pick(anvilF) : Number.NaN
+    return `  ${name.padEnd(34)} ${String(c).padStart(7)} ${String(a).padStart(7)}   ${a > 0 ? (c / a).toFixed(2) : '-'}×`
+  }
+  const search = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', here('../../arbitrage/bench/search.ts'), '10000', '1000', '4', '20'],
+    { encoding: 'utf8', env },
+  )
+  console.log(
+    [
+      '',
+      `arbitrage (packages/node/bench/arb-latency.ts: \`cairn arb start --ws\`, 2 pools, ${cairnF?.rounds ?? 0} mispricings; ms):`,
+      '                                       cairn   anvil   ratio (lower is better)',
+      row('block → trade block p50', (f) => f.p50Ms),
+      row('block → trade block p99', (f) => f.p99Ms),
+      row("service's tick → send, mean", (f) => f.serviceMeanMs),
+      `  traded ${figures.map((f) => `${f.chain} ${f.traded}/${f.rounds}`).join(', ')}`,
+      `  search per block (packages/arbitrage/bench/search.ts 10000 1000 4 20; target < 50 ms): ${`${search.stdout}`.trim()}`,
+    ].join('\n'),
+  )
 }
 
 // BFT consensus (off unless BENCH_BFT=1: a minute, loopback sockets): 4 validators on this machine,

@@ -2,25 +2,13 @@
 // `cairn start --dev --ephemeral`, Anvil beside it), the median of a few starts, and the CPU the
 // process used until then (less sensitive than wall time to a loaded machine).
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
-import { cpuMsOf } from './targets.ts'
+import { cpuMsOf, freePort } from './targets.ts'
 
 export interface StartFigure {
   /** Median wall time to the first answered eth_chainId, ms. */
   medianMs: number
   /** Median CPU (user + system) the process used by then, ms; undefined off Linux. */
   cpuMs: number | undefined
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 async function once(cmd: string, args: (port: number) => string[]): Promise<{ ms: number; cpu: number | undefined }> {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { RpcClient } from './rpc-client.ts'
 
@@ -10,6 +11,18 @@ export interface Target {
   /** The node's process id (to read its CPU time). */
   pid: number | undefined
   stop(): Promise<void>
+}
+
+/** A TCP port free on 127.0.0.1 now (the OS's pick). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
 }
 
 /** CPU time (user + system) a process has used so far, in ms; undefined where /proc is missing. */

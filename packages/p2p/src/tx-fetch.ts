@@ -2,6 +2,7 @@ import type { Chain } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import { classifyRefusal } from '@cairn/txpool'
 import { bytesToHex, type Logger } from '@cairn/utils'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import type { TxAnnouncement } from './codec.ts'
 import { PeerAction } from './scoring.ts'
 import { BLOB_TX_TYPE_GUARD, decodeTx } from './tx-codec.ts'
@@ -115,23 +116,24 @@ export class TxFetcher {
       return
     }
     const served = new Set<string>()
+    const admit: TypedTransaction[] = []
     for (const body of bodies) {
       let tx: ReturnType<typeof decodeTx>
       try {
         tx = decodeTx(body, chain)
       } catch {
         penalize(peer, PeerAction.LowToleranceError, 'bad_tx_body')
-        return
+        break
       }
       if (tx === BLOB_TX_TYPE_GUARD) {
         penalize(peer, PeerAction.LowToleranceError, 'tx_unrequested')
-        return
+        break
       }
       const key = bytesToHex(tx.hash())
       const announced = want.get(key)
       if (!announced || served.has(key)) {
         penalize(peer, PeerAction.LowToleranceError, 'tx_unrequested')
-        return
+        break
       }
       served.add(key)
       if (announced.type !== tx.type || announced.size !== body.length) {
@@ -149,6 +151,12 @@ export class TxFetcher {
         continue
       }
       this.remember(key)
+      admit.push(tx)
+    }
+    // The bodies before a bad one (which ends the answer, as before) go to the pool: their senders
+    // in one request to the recovery workers, then admitted in order.
+    await pool.prepareSenders(admit).catch(() => undefined) // a failed recovery: `add` recovers itself
+    for (const tx of admit) {
       try {
         await pool.add(tx, { source: 'remote', peer })
       } catch (err) {

@@ -53,6 +53,8 @@ export function pastClock(): () => number {
 export async function testNode(
   o: {
     chainId?: bigint
+    /** A genesis (any form Chain.open takes) instead of the dev genesis of the chain test helpers' accounts. */
+    genesis?: unknown
     dir?: string | null
     p2p?: Partial<P2pOptions>
     now?: () => number
@@ -66,7 +68,7 @@ export async function testNode(
   const now = o.now ?? pastClock()
   const engine = new DevEngine({ blockTime: 0, coinbase: new Uint8Array(20).fill(7) }, { logger: silentLogger, now })
   const chain = await Chain.open(
-    { genesis: devGenesis({ accounts: ADDRS, ...(o.chainId ? { chainId: o.chainId } : {}) }) },
+    { genesis: o.genesis ?? devGenesis({ accounts: ADDRS, ...(o.chainId ? { chainId: o.chainId } : {}) }) },
     { kv, engine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
   )
   const pool = new TxPool(

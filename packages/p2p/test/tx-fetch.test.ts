@@ -1,4 +1,4 @@
-import { Chain, devGenesis } from '@cairn/chain'
+import { Chain, devGenesis, type SenderRecovery } from '@cairn/chain'
 import { DevEngine } from '@cairn/consensus'
 import { createCustomCrypto, initCrypto } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
@@ -10,7 +10,7 @@ import { ADDRS, KEYS, transfer } from '../../chain/test/helpers.ts'
 import type { TxAnnouncement } from '../src/codec.ts'
 import { MAX_TX_REQUEST, TxFetcher } from '../src/tx-fetch.ts'
 
-async function setup(serve: (peer: string, hashes: Uint8Array[]) => Uint8Array[]) {
+async function setup(serve: (peer: string, hashes: Uint8Array[]) => Uint8Array[], recovery?: SenderRecovery) {
   await initCrypto()
   const kv = new MemoryKV()
   await kv.open()
@@ -26,7 +26,13 @@ async function setup(serve: (peer: string, hashes: Uint8Array[]) => Uint8Array[]
   )
   const pool = new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
-    { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+    {
+      stateAt: (root) => chain.executor.stateAt(root),
+      head: chain.head.header,
+      logger: silentLogger,
+      metrics: null,
+      ...(recovery ? { recovery } : {}),
+    },
   )
   const requests: { peer: string; hashes: Uint8Array[] }[] = []
   const penalties: [string, string, string][] = []
@@ -149,10 +155,41 @@ describe('eth/68 transaction fetcher', () => {
     s.fetcher.announced('stuffer', [ann(t1)])
     await s.fetcher.settled()
     expect(s.penalties.at(-1)).toEqual(['stuffer', 'low', 'tx_unrequested'])
+    // The bodies before the unrequested one were admitted (t1), as before.
+    expect(s.pool.get(t1.hash())).toBeDefined()
+    expect(s.pool.size).toBe(2)
     // Blob transactions and oversize ones are never asked for.
     extra = undefined
     s.fetcher.announced('x', [ann(t2, { type: 3 }), ann(t2, { size: 200_000 })])
     await s.fetcher.settled()
     expect(s.requests.filter((r) => r.peer === 'x')).toEqual([])
+  })
+
+  it("recovers an answer's senders in one request to the recovery workers, then admits the bodies as before", async () => {
+    const byHash = new Map<string, Uint8Array>()
+    // Records how many keys each request would recover (the worker recovery skips seeded ones).
+    const requests: number[] = []
+    const recovery: SenderRecovery = {
+      async prepare(list) {
+        const fresh = list.filter((t) => t.cache.senderPubKey === undefined)
+        if (fresh.length > 0) requests.push(fresh.length)
+        for (const t of fresh) t.getSenderPublicKey() // caches it on the (frozen) transaction
+      },
+    }
+    const s = await setup(
+      (_p, hashes) => hashes.map((h) => byHash.get(Buffer.from(h).toString('hex'))).filter((b): b is Uint8Array => !!b),
+      recovery,
+    )
+    const list = txs(s.chain, 40)
+    for (const t of list) byHash.set(Buffer.from(t.hash()).toString('hex'), t.serialize())
+    s.fetcher.announced(
+      'a',
+      list.map((t) => ann(t)),
+    )
+    await s.fetcher.settled()
+    expect(requests).toEqual([40])
+    expect(s.pool.size).toBe(40)
+    expect(s.pool.counts).toEqual({ pending: 40, queued: 0 })
+    expect(s.penalties).toEqual([])
   })
 })

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import type { Logger } from '@cairn/utils'
 import pino from 'pino'
 import { requestContext } from './request-context.ts'
@@ -14,6 +15,11 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream
   /** Also write JSON lines to a file, rotated by size and/or time (pino-roll, in a worker thread). */
   file?: LogFileOptions
+  /**
+   * Called once when stdout's reader has gone away (EPIPE on the JSON destination): pino then
+   * drops every later line, so a long-running service should stop cleanly rather than run blind.
+   */
+  onBrokenPipe?: () => void
 }
 
 export interface LogFileOptions {
@@ -77,7 +83,7 @@ export function createLogger(opts: LoggerOptions): Logger {
         target: 'pino-pretty',
         options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
       })
-    : (opts.destination ?? pino.destination({ sync: false }))
+    : (opts.destination ?? brokenPipeAware(pino.destination({ sync: false }), opts.onBrokenPipe))
   const file = opts.file ? fileStream(opts.file) : undefined
   const stream = file
     ? pino.multistream([
@@ -186,4 +192,16 @@ function withModuleLevels(logger: pino.Logger, state: LevelState): pino.Logger {
     return withModuleLevels(child, state)
   }) as unknown as typeof logger.child
   return logger
+}
+
+/** `stream` with `onBrokenPipe` called (once) on its first EPIPE; pino's own listener mutes it. */
+function brokenPipeAware<T extends EventEmitter>(stream: T, onBrokenPipe?: () => void): T {
+  if (!onBrokenPipe) return stream
+  const listener = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') return
+    stream.removeListener('error', listener)
+    onBrokenPipe()
+  }
+  stream.on('error', listener)
+  return stream
 }

@@ -495,6 +495,39 @@ export class TxPool {
     return this.byHash.get(bytesToHex(hash))?.tx
   }
 
+  /**
+   * Recovers the senders of `txs` that are not pooled yet in one request to the recovery workers
+   * (none: nothing), ahead of adding them one at a time: `add` recovers one transaction per
+   * request, a message to a worker and back each, which costs the main thread about what the
+   * recovery itself costs the worker (the transaction fetcher adds up to 256 bodies in a row).
+   */
+  async prepareSenders(txs: readonly TypedTransaction[]): Promise<void> {
+    const recovery = this.modules.recovery
+    if (!recovery) return
+    const fresh = txs.filter((tx) => !this.byHash.has(bytesToHex(tx.hash())))
+    if (fresh.length > 0) await recovery.prepare(fresh)
+  }
+
+  /**
+   * Gives each of `txs` that is pooled (the same hash: the same signed bytes) the sender public key
+   * the pool recovered for it, so that checking a received block's transactions (`TxChecks`:
+   * @ethereumjs's `verifySignature`) does not recover it again — a BFT validator executes every
+   * proposal, made of transactions its pool admitted. Impersonated transactions (sender set on the
+   * object) and ones already seeded are left alone. Returns how many were seeded.
+   */
+  seedSenders(txs: readonly TypedTransaction[]): number {
+    let seeded = 0
+    for (const tx of txs) {
+      if (tx.cache.senderPubKey !== undefined || !Object.isFrozen(tx) || Object.hasOwn(tx, 'getSenderAddress')) continue
+      encodeOnce(tx)
+      const key = this.byHash.get(bytesToHex(tx.hash()))?.tx.cache.senderPubKey
+      if (key === undefined) continue
+      tx.cache.senderPubKey = key
+      seeded++
+    }
+    return seeded
+  }
+
   get size(): number {
     return this.byHash.size
   }

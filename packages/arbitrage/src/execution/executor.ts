@@ -146,9 +146,15 @@ export class ExecutorClient {
       blockTag: 'pending',
     } as const
     try {
-      const { result } = await this.modules.public.simulateContract(call)
-      const gas = await this.modules.public.estimateContractGas(call)
-      return { ok: true, profit: result as bigint, gas }
+      // both at once: one round trip less between a block and the trade; a revert fails both, and
+      // the call's error (not whichever came first) is the one reported
+      const [sim, est] = await Promise.allSettled([
+        this.modules.public.simulateContract(call),
+        this.modules.public.estimateContractGas(call),
+      ])
+      if (sim.status === 'rejected') throw sim.reason
+      if (est.status === 'rejected') throw est.reason
+      return { ok: true, profit: sim.value.result as bigint, gas: est.value }
     } catch (err) {
       return { ok: false, reason: shortReason(err), revert: revertName(err) }
     }

@@ -210,6 +210,8 @@ export class BftEngine implements Engine {
   #unsubscribe: (() => void) | undefined
   /** The validator updates `endBlock` returned, by block hash (recent; the chain store keeps them too). */
   #updates = new Map<string, ValidatorChange[]>()
+  /** The updates records of canonical blocks up to this height are pruned (see `#pruneUpdates`). */
+  #updatesPrunedTo = 0
   /** The pending evidence changed since it was last written to the chain store. */
   #evidenceDirty = false
   #evidenceWrite: Promise<unknown> = Promise.resolve()
@@ -247,7 +249,7 @@ export class BftEngine implements Engine {
       validators: this.validators,
       committing: () => this.#committing,
       evidence: this.evidence,
-      parentValidatorChanges: (parent, ctx) => this.#updatesOf(parent.hash(), ctx.chain.meta),
+      parentValidatorChanges: (parent, ctx) => this.#updatesOf(parent, ctx.chain),
       onScheduleChange: (ctx) => this.#saveSchedule(ctx.chain.meta),
     })
     if (opts.privateKey !== undefined) {
@@ -292,12 +294,49 @@ export class BftEngine implements Engine {
     return { validatorUpdates: updates.map((u) => ({ address: u.address, power: u.power })) }
   }
 
-  /** The validator updates block `hash` returned from `endBlock` (none: empty). */
-  async #updatesOf(hash: Uint8Array, meta?: Chain['store']['meta']): Promise<ValidatorChange[]> {
+  /**
+   * The validator updates the block of `header` returned from `endBlock` (none: empty). The record
+   * of a canonical block whose child is final is pruned ({@link #pruneUpdates}); the child's header
+   * carries them (checked against the record when it was imported), so they are read from there.
+   */
+  async #updatesOf(header: BlockHeader, store = this.#attached?.chain.store): Promise<ValidatorChange[]> {
+    const hash = header.hash()
     const known = this.#updates.get(hashKey(hash))
     if (known !== undefined) return known
-    const bytes = await (meta ?? this.#attached?.chain.store.meta)?.get(UPDATES_KEY(hash))
-    return bytes === undefined ? [] : decodeValidatorChanges(bytes)
+    if (store === undefined) return []
+    const bytes = await store.meta.get(UPDATES_KEY(hash))
+    if (bytes !== undefined) return decodeValidatorChanges(bytes)
+    if (header.number > BigInt(this.#updatesPrunedTo)) return []
+    const canonical = await store.getCanonicalHash(header.number)
+    const child = await store.getCanonicalHash(header.number + 1n)
+    if (canonical === undefined || !equalsBytes(canonical, hash) || child === undefined) return []
+    const childHeader = await store.getHeader(child)
+    try {
+      return childHeader === undefined ? [] : (decodeBftExtra(childHeader.extraData).validatorChanges ?? [])
+    } catch {
+      return []
+    }
+  }
+
+  /**
+   * Prunes the updates records of the canonical blocks up to `finalized − 1`: each one's child is
+   * final, so its updates are in a final header and in the schedule (recorded and saved when that
+   * header was read, before this runs). Kept: the records of the last final block (its updates are
+   * in no header yet: the next block carries them) and of the blocks above it. The blocks with a
+   * record are those whose updates take effect two heights later (the schedule knows which).
+   */
+  async #pruneUpdates(finalized: number): Promise<void> {
+    const to = finalized - 1
+    if (to <= this.#updatesPrunedTo) return
+    const store = this.#chain.store
+    for (let h = this.#updatesPrunedTo + 1; h <= to; h++) {
+      if (this.validators.changesAt(h + 2) === undefined) continue
+      const hash = await store.getCanonicalHash(BigInt(h))
+      if (hash === undefined) continue
+      this.#updates.delete(hashKey(hash))
+      await store.meta.del(UPDATES_KEY(hash))
+    }
+    this.#updatesPrunedTo = to
   }
 
   /** Keeps a block's validator updates (memory and the chain store) before the block is stored. */
@@ -401,6 +440,7 @@ export class BftEngine implements Engine {
     this.#lastCertificate = await this.#storedCertificate(finalized)
     const height = Number(finalized.header.number) + 1
     await this.#restoreSchedule()
+    await this.#pruneUpdates(height - 1)
     await this.#restoreCommittedEvidence(height - 1)
     await this.#restorePendingEvidence(height)
     this.#machine = this.#newMachine(height)
@@ -492,7 +532,7 @@ export class BftEngine implements Engine {
         ? this.#lastCertificate
         : await this.#storedCertificate(parentBlock)
     // The parent's validator-set updates ride in this block (in effect at its height + 1).
-    const validatorChanges = parentBlock.header.number === 0n ? [] : await this.#updatesOf(parentBlock.hash())
+    const validatorChanges = parentBlock.header.number === 0n ? [] : await this.#updatesOf(parentBlock.header)
     const extraData = encodeBftExtra({
       round,
       parentCertificate: parentBlock.header.number === 0n ? null : certificate,
@@ -885,6 +925,13 @@ export class BftEngine implements Engine {
     try {
       await validateBlock(block, parent)
       await this.#rules.validateHeader(block.header, parent.header, chain.importer.headerContext)
+      // The proposal's transactions this node pooled keep the senders the pool recovered (the
+      // costliest per-transaction check otherwise: one secp256k1 recovery each); the others (not
+      // fetched yet) go to the pool's recovery workers in one request, off this thread.
+      const pool = this.#attached?.pool
+      if (pool !== undefined && pool.seedSenders(block.transactions) < block.transactions.length) {
+        await pool.prepareSenders(block.transactions).catch(() => undefined)
+      }
       const executed = await chain.executor.execute(block, parent, new TxChecks(block))
       this.#executed.set(hashKey(blockHash), executed)
       return answer(true)
@@ -917,12 +964,20 @@ export class BftEngine implements Engine {
     // is a bug, logged, and must not stop the commit's bookkeeping.)
     try {
       let changed = this.#recordHeader(block.header)
-      const own = await this.#updatesOf(hash)
+      const own = await this.#updatesOf(block.header)
       if (own.length > 0) changed = this.validators.record(height + 2, own) || changed
       if (changed) await this.#saveSchedule()
     } catch (err) {
       this.#m.logger.error({ err, height }, 'cannot record the validator-set changes of a committed block')
     }
+    // The records of this height's other executed proposals (none can become canonical now), and
+    // of the parent (its updates are in this final block's header).
+    for (const [key, other] of this.#executed) {
+      if (key === hashKey(hash) || !this.#updates.has(key)) continue
+      this.#updates.delete(key)
+      await chain.store.meta.del(UPDATES_KEY(other.block.hash()))
+    }
+    await this.#pruneUpdates(height)
     this.#markEvidence(block.header)
     const before = this.evidence.size
     this.evidence.prune(height + 1)
@@ -958,6 +1013,7 @@ export class BftEngine implements Engine {
     if (cert === null) return
     await chain.setFinalized(block.header.parentHash, encodeCertificate(cert))
     await this.#followChainFinality()
+    await this.#pruneUpdates(Number(chain.importer.forkChoice.finalized().number))
   }
 
   #newMachine(height: number): BftStateMachine {

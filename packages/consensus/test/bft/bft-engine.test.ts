@@ -3,7 +3,7 @@ import { createCustomCrypto, keccak256 } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, silentLogger } from '@cairn/utils'
 import { createBlockHeader } from '@ethereumjs/block'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
 import {
   bftChainRules,
@@ -82,6 +82,42 @@ describe('BftEngine in the in-process network', () => {
       verifyCertificate(extra.parentCertificate as never, schedule.at(Number(h - 1n)), 1337n)
       const stored = await node0.chain.store.finality.get(block.header.parentHash)
       expect(decodeCertificate(stored as Uint8Array).height).toBe(Number(h - 1n))
+    }
+  }, 60_000)
+
+  it('a validator executes a proposal with the senders its pool recovered; one that lacks the transactions recovers them, and all agree', async () => {
+    net = await BftNetwork.create({ validators: 4 })
+    const node0 = net.nodes[0] as BftNode
+    const txs = [0n, 1n, 2n, 3n, 4n].map((n) =>
+      transfer(node0.chain.common, KEYS[0] as Uint8Array, n, ADDRS[1] as `0x${string}`, 1000n),
+    )
+    // Nodes 0-2 pooled them (as gossip would); node 3 did not: its proposals are empty.
+    for (const n of net.nodes.slice(0, 3)) for (const tx of txs) await n.pool.add(tx, { source: 'local' })
+    const seeded = net.nodes.map(() => 0)
+    net.nodes.forEach((n, i) => {
+      const seed = n.pool.seedSenders.bind(n.pool)
+      vi.spyOn(n.pool, 'seedSenders').mockImplementation((list) => {
+        const count = seed(list)
+        seeded[i] = (seeded[i] as number) + count
+        return count
+      })
+    })
+    await net.start()
+    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= 4n))).toBe(true)
+    const reference = await hashes(node0, 4n)
+    for (const n of net.nodes) {
+      expect(await hashes(n, 4n)).toEqual(reference)
+      for (const tx of txs) expect(await n.chain.store.getTxLocation(tx.hash())).toBeDefined()
+    }
+    // The block of the five came from one of nodes 0-2; the other two executed it with pooled keys.
+    expect(seeded.slice(0, 3).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10)
+    expect(seeded[3]).toBe(0)
+    // Every node's state: the sender's five transfers executed (nonce 5).
+    for (const n of net.nodes) {
+      const account = await n.chain.executor
+        .stateAfter(n.chain.head.header)
+        .getAccount((txs[0] as (typeof txs)[number]).getSenderAddress())
+      expect(account?.nonce).toBe(5n)
     }
   }, 60_000)
 

@@ -64,6 +64,12 @@ describe('validator-set changes at H+2', () => {
     })
     await net.start()
     const all = () => net as BftNetwork
+    // The updates record of block 3 is kept while no child of it is final (block 4 carries them).
+    const record = async (n: BftNode, h: bigint) =>
+      n.chain.store.meta.get(`bft/validator-updates/${hex((await n.chain.store.getCanonicalHash(h)) as Uint8Array)}`)
+    expect(await net.runUntil(() => all().height(2) >= 3n)).toBe(true)
+    expect(net.height(2)).toBe(3n)
+    expect(await record(net.nodes[2] as BftNode, 3n)).toBeDefined()
     expect(await net.runUntil(() => all().nodes.every((n) => n.chain.head.header.number >= 7n))).toBe(true)
     // From height 8 the set is {1, 2, 3, 4}: with 0 and 1 cut off, 2, 3 and 4 hold 30 of 40 (> 2/3);
     // in the set of heights 5..7 ({0..4}) they held 30 of 50 and could not commit.
@@ -145,5 +151,12 @@ describe('validator-set changes at H+2', () => {
       expect(await old.chain.store.meta.get('bft/validator-schedule')).toBeUndefined()
     })
     expect(schedulesOf(net.nodes[5] as BftNode, 12)).toEqual(reference)
+
+    // Pruned: the records of blocks 3 and 6 (their children, 4 and 7, are final and carry them) on
+    // every node that went on, the restarted ones included; the rule checks above read them from
+    // blocks 4 and 7 then.
+    for (const i of [2, 3, 4, 5]) {
+      for (const h of [3n, 6n]) expect(await record(net.nodes[i] as BftNode, h), `node ${i} block ${h}`).toBeUndefined()
+    }
   }, 120_000)
 })

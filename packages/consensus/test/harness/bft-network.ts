@@ -101,10 +101,24 @@ export class BftNetwork {
     return net
   }
 
+  /**
+   * Adds a keyed node after the others (not started: `await node.engine.start()`), e.g. a second
+   * process with a validator's key. `bft` overrides fields of its genesis's `config.cairn.bft` (its
+   * own pace or timeouts); the genesis block, and so the chain, stay the same.
+   */
+  async addNode(key: Uint8Array, bft: Record<string, unknown> = {}): Promise<BftNode> {
+    const g = structuredClone(this.genesis) as { config: { cairn: { bft: Record<string, unknown> } } }
+    g.config.cairn.bft = { ...g.config.cairn.bft, ...bft }
+    const node = await this.makeNode(this.nodes.length, key, undefined, g)
+    this.nodes.push(node)
+    return node
+  }
+
   private async makeNode(
     index: number,
     key: Uint8Array | null,
     kept?: { kv: MemoryKV; signerState: MemorySignerState | null; walStorage: MemoryWalStorage },
+    genesis: unknown = this.genesis,
   ): Promise<BftNode> {
     const kv = kept?.kv ?? new MemoryKV()
     if (!kept) await kv.open()
@@ -118,7 +132,7 @@ export class BftNetwork {
         else this.handlers.set(index, h)
       },
     }
-    const config = parseBftConfig(this.genesis)
+    const config = parseBftConfig(genesis)
     const engine = new BftEngine(
       { chainId: 1337n, config, ...(key ? { privateKey: key } : {}) },
       {
@@ -132,7 +146,7 @@ export class BftNetwork {
       },
     )
     const chain = await Chain.open(
-      { genesis: this.genesis },
+      { genesis },
       { kv, engine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto(), now },
     )
     const pool = new TxPool(

@@ -32,14 +32,16 @@ export function banner(
     '',
   )
   const bind = opts.bindAddr
-  const everyInterface = bind !== undefined && !isLoopback(bind)
+  // reachable from other machines: every interface (a wildcard), or one that is not loopback
+  const exposed = bind !== undefined && !isLoopback(bind)
+  const wildcard = bind === '0.0.0.0' || bind === '::' || bind === '[::]'
   lines.push(
-    everyInterface
+    wildcard
       ? `Listening on ${bind}:${new URL(node.url).port}, every interface (here: ${node.url})`
       : `Listening on ${node.url} (HTTP and WebSocket ${node.url.replace(/^http/, 'ws')})`,
     '',
   )
-  if (everyInterface && node.accounts.length > 0) {
+  if (exposed && node.accounts.length > 0) {
     lines.push(
       `WARNING: the dev accounts above are unlocked and the RPC is reachable from other machines on ${bind}:`,
       'anyone who reaches the port can send their funds (eth_sendTransaction). Use --http.addr 127.0.0.1',

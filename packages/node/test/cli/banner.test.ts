@@ -29,6 +29,18 @@ describe('the start banner', () => {
     expect(text).toMatch(/WARNING: the dev accounts above are unlocked and the RPC is reachable from other machines/)
   })
 
+  it('on one address that is not loopback: that URL, not "every interface", and the warning', () => {
+    const text = banner({ ...node, url: 'http://10.0.0.5:8545' } as unknown as StartedNode, {
+      ...opts,
+      bindAddr: '10.0.0.5',
+    })
+    expect(text).toContain('Listening on http://10.0.0.5:8545 (HTTP and WebSocket ws://10.0.0.5:8545)')
+    expect(text).not.toContain('every interface')
+    expect(text).toMatch(
+      /WARNING: the dev accounts above are unlocked and the RPC is reachable from other machines on 10\.0\.0\.5/,
+    )
+  })
+
   it('without dev accounts there is nothing to warn about', () => {
     const text = banner({ ...node, accounts: [] } as unknown as StartedNode, { ...opts, bindAddr: '0.0.0.0' })
     expect(text).not.toContain('WARNING')

@@ -102,6 +102,10 @@ export interface RunningNode {
   stdout(): string
   /** SIGTERM, wait for the exit; resolves to the exit code. */
   stop(): Promise<number | null>
+  /** Closes the test's ends of the node's stdout and stderr pipes (its reader went away). */
+  closeOutput(): void
+  /** Resolves to the exit code once the node has exited. */
+  exited: Promise<number | null>
 }
 
 /**
@@ -151,6 +155,11 @@ export function startCli(
         resolve({
           url: m[1] as string,
           stdout: () => out,
+          closeOutput: () => {
+            child.stdout?.destroy()
+            child.stderr?.destroy()
+          },
+          exited,
           stop: async () => {
             child.kill('SIGTERM')
             const t = setTimeout(() => killGroup(child), 15_000)

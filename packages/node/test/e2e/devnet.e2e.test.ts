@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { createPublicClient, createWalletClient, defineChain, http, parseEther } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CAIRN_BIN, cleanEnv, runCli } from '../cli/run-cli.ts'
-import { freePort } from './harness.ts'
+import { CAIRN_BIN, cleanEnv } from '../cli/run-cli.ts'
+import { initDevnet } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-'))
 let devnet: ChildProcess | undefined
@@ -43,21 +43,7 @@ async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): 
 
 describe('cairn devnet (4 validator processes)', () => {
   it('init + start: same hashes and finalized block on every node; survives kill -9 of one; Ctrl-C stops all', async () => {
-    const base = await freePort()
-    const p2pBase = await freePort()
-    const init = await runCli([
-      'devnet',
-      'init',
-      '--validators',
-      '4',
-      '--dir',
-      join(dir, 'dn'),
-      '--base-port',
-      String(base),
-      '--p2p-base-port',
-      String(p2pBase),
-    ])
-    expect(init.code, init.stderr).toBe(0)
+    const { base } = await initDevnet(join(dir, 'dn'))
     devnet = spawn(process.execPath, [CAIRN_BIN, 'devnet', 'start', '--dir', join(dir, 'dn')], {
       env: cleanEnv(),
       detached: true,

@@ -8,6 +8,7 @@ import { createServer } from 'node:net'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runCli } from '../cli/run-cli.ts'
 
 export type NodeKind = 'cairn' | 'anvil'
 
@@ -290,4 +291,27 @@ export async function rpcRequest<T = unknown>(
     signal: AbortSignal.timeout(timeoutMs),
   })
   return (await response.json()) as JsonRpcResponse<T>
+}
+
+/**
+ * `cairn devnet init --validators 4 --dir DIR` on free JSON-RPC and p2p base ports (node i serves on
+ * base + i − 1); throws with its stderr when it fails. The ports, for the caller's URLs.
+ */
+export async function initDevnet(dir: string): Promise<{ base: number; p2pBase: number }> {
+  const base = await freePort()
+  const p2pBase = await freePort()
+  const init = await runCli([
+    'devnet',
+    'init',
+    '--validators',
+    '4',
+    '--dir',
+    dir,
+    '--base-port',
+    String(base),
+    '--p2p-base-port',
+    String(p2pBase),
+  ])
+  if (init.code !== 0) throw new Error(`cairn devnet init exited ${init.code}: ${init.stderr}`)
+  return { base, p2pBase }
 }

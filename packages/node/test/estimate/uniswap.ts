@@ -39,7 +39,8 @@ export async function mined(client: PublicClient, hash: Hex) {
   return receipt
 }
 
-async function deploy(
+/** Deploys an artifact from the wallet's account and waits for it; its address. */
+export async function deploy(
   pub: PublicClient,
   wallet: WalletClient,
   a: { abi: Abi; bytecode: Hex },

@@ -94,3 +94,31 @@ describe('SIGTERM during a stream of transactions', () => {
     }
   }, 90_000)
 })
+
+describe('the reader of the node’s output goes away', () => {
+  // `cairn start | head`, a log shipper that died: the next line the node writes meets EPIPE. It
+  // used to hang for good (the unhandled EPIPE ended the process, and the exit's log flush retried
+  // the write forever: sonic-boom, patched); now the node stops as on SIGTERM.
+  it('stops cleanly at the next line it writes, and its datadir opens again with every block', async () => {
+    const dir = join(datadir, 'epipe')
+    const node = await startCli(['--dev', '--datadir', dir, '--http.port', '0', '--log.format', 'json'])
+    await call(node.url, 'anvil_mine', ['0x3'])
+    const head = await call<{ hash: string; number: string }>(node.url, 'eth_getBlockByNumber', ['latest', false])
+    node.closeOutput()
+    // something to say: a new block is logged
+    await call(node.url, 'evm_mine', []).catch(() => undefined)
+    const code = await Promise.race([
+      node.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000)),
+    ])
+    if (code === 'still running after 20 s') await node.stop() // not left behind when the test fails
+    expect(code).toBe(0)
+    const again = await startCli(['--dev', '--datadir', dir, '--http.port', '0'])
+    try {
+      const after = await call<{ hash: string }>(again.url, 'eth_getBlockByNumber', [head.number, false])
+      expect(after.hash).toBe(head.hash)
+    } finally {
+      expect(await again.stop()).toBe(0)
+    }
+  }, 90_000)
+})

@@ -1,4 +1,5 @@
 import { Chain, type ChainEngine, ChainErrorCode, readChainFile, validateExtraData } from '@cairn/chain'
+import { createCustomCrypto, initCrypto } from '@cairn/crypto'
 import { LevelKV } from '@cairn/db'
 import { bytesToHex, CairnError, silentLogger } from '@cairn/utils'
 import type { Command } from 'commander'
@@ -56,12 +57,15 @@ export function registerImport(program: Command): void {
       const genesis = opts.dev ? devNodeGenesis(process.env) : opts.genesis ? readGenesisFile(opts.genesis) : undefined
       const genesisSource = opts.dev ? 'dev genesis' : opts.genesis
       const layout = prepareDatadir(datadir)
+      // The node's own crypto (native keccak and ecrecover where available), as `cairn start` runs
+      // blocks with: without it sender recovery falls back to @ethereumjs' pure-JS secp256k1.
+      await initCrypto()
       const kv = new LevelKV({ path: layout.chaindata })
       await kv.open()
       try {
         const chain = await Chain.open(
           { ...(genesis !== undefined ? { genesis, genesisSource } : {}) },
-          { kv, engine: importEngine, logger: silentLogger, metrics: null },
+          { kv, engine: importEngine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
         )
         const { imported, known } = await importChainFile(chain, file)
         const head = chain.head

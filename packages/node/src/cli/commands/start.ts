@@ -30,7 +30,9 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
     .action(async (opts: Record<string, unknown>) => {
       const inputs = nodeConfigInputs(opts, process.env)
       const config = loadConfig(inputs)
-      const logger = createLogger(loggerOptions(config))
+      // set once the node is up: the log output's reader going away stops it (below)
+      let onBrokenPipe = () => {}
+      const logger = createLogger({ ...loggerOptions(config), onBrokenPipe: () => onBrokenPipe() })
       const node = await startNode(config, { logger, configInputs: inputs })
       const stateFile = opts.state as string | undefined
       const load =
@@ -42,18 +44,10 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
         await loadStateFile(load, node.dev)
         logger.info({ file: load }, 'state loaded')
       }
-      const balanceEth = (config.dev_accounts.balance / 10n ** 18n).toString()
-      process.stdout.write(
-        `${banner(node, { mnemonic: config.dev_accounts.mnemonic, balanceEth, version: VERSION, bindAddr: config.http.addr })}\n`,
-      )
       let exiting = false
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (exiting) {
-          process.stderr.write('second signal: exiting now\n')
-          process.exit(130)
-        }
+      const shutdown = (why: string) => {
         exiting = true
-        logger.info({ signal: sig }, 'shutting down')
+        logger.info({ signal: why }, 'shutting down')
         const dumped =
           dump && node.dev
             ? dumpStateFile(dump, node.chain).then(() => logger.info({ file: dump }, 'state written'))
@@ -71,6 +65,31 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
             },
           )
       }
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (exiting) {
+          try {
+            process.stderr.write('second signal: exiting now\n')
+          } catch {}
+          process.exit(130)
+        }
+        shutdown(sig)
+      }
+      // The reader of stdout or stderr went away (`cairn start | head`, a log shipper that died):
+      // nothing can be said any more, so the node stops as on SIGTERM — cleanly, the database
+      // closed — instead of dying on the unhandled EPIPE (or, before, hanging in the exit's flush).
+      onBrokenPipe = () => {
+        if (!exiting) shutdown('EPIPE')
+      }
+      const onStdioError = (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err
+        onBrokenPipe()
+      }
+      process.stdout.on('error', onStdioError)
+      process.stderr.on('error', onStdioError)
+      const balanceEth = (config.dev_accounts.balance / 10n ** 18n).toString()
+      process.stdout.write(
+        `${banner(node, { mnemonic: config.dev_accounts.mnemonic, balanceEth, version: VERSION, bindAddr: config.http.addr })}\n`,
+      )
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
