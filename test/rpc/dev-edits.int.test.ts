@@ -252,6 +252,27 @@ describe('snapshots, rollback and reset', () => {
     expect(await balance()).toBe('0x500')
   })
 
+  it('anvil_reorg that seals the same block again drops its edits from pending reads too (the pool)', async () => {
+    // Blocks one second apart: the reorg's empty block on the same parent is the replaced block
+    // again, byte for byte (same hash), so the chain emits no event; the pool must still forget
+    // the edit (a differential run against Anvil found `pending` keeping it).
+    await result(url, 'anvil_setBlockTimestampInterval', [1])
+    try {
+      await result(url, 'evm_mine')
+      const sealed = await head()
+      const Y = freshAddress()
+      await result(url, 'anvil_setNonce', [Y, '0x1'])
+      expect(await result(url, 'eth_getTransactionCount', [Y, 'pending'])).toBe('0x1')
+      await result(url, 'anvil_reorg', [1, []])
+      expect((await head()).hash).toBe(sealed.hash)
+      for (const tag of ['latest', 'pending', sealed.number]) {
+        expect(await result(url, 'eth_getTransactionCount', [Y, tag]), tag).toBe('0x0')
+      }
+    } finally {
+      await result(url, 'anvil_removeBlockTimestampInterval')
+    }
+  })
+
   it('anvil_reset drops every edit', async () => {
     await result(url, 'anvil_setBalance', [X, '0x700'])
     await result(url, 'anvil_setNonce', [ACCOUNT_0, '0x50'])

@@ -653,6 +653,9 @@ export class DevEngine implements Engine {
       try {
         const { removed, added } = await replaceBranch(chain, ancestor.hash(), branch)
         await follower.settled()
+        // The same blocks sealed again (same parent, time and contents): no chain event, but the
+        // state edits made on them are gone, so the pool must read the head's state again.
+        if (added.length === 0) await pool.onNewHead(chain.head, [])
         // The pool re-injected the old blocks' transactions (a reorg from the network); Anvil's drops them.
         const kept = new Set(added.flatMap((b) => b.transactions.map((t) => bytesToHex(t.hash()))))
         pool.discard(removed.flatMap((b) => b.transactions).filter((t) => !kept.has(bytesToHex(t.hash()))))
