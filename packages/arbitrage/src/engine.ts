@@ -2,8 +2,9 @@
 // searches the cycles through the pools they changed, sizes them in closed form and prices their
 // gas → the risk limits decide → each trade is simulated against the pending block and, if it
 // still clears the minimum profit with its simulated gas, sent and awaited.
-import type { Logger } from '@cairn/utils'
+import { isCairnError, type Logger } from '@cairn/utils'
 import type { PublicClient } from 'viem'
+import { ArbErrorCode } from './errors.ts'
 import { type Execution, type ExecutorClient, gasLimitFor, type Simulation } from './execution/executor.ts'
 import type { TokenGraph } from './graph/token-graph.ts'
 import type { ArbMetrics } from './metrics.ts'
@@ -278,9 +279,16 @@ export class ArbEngine {
     } catch (err) {
       this.modules.risk?.settled(o, 0n)
       this.failures++
+      // A trade stuck past its deadline still holds its nonce: every later trade of this account
+      // would queue behind it, so the breaker opens now rather than after more failures.
+      const stuck = isCairnError(err, ArbErrorCode.TRADE_STUCK)
+      if (stuck) this.failures = Math.max(this.failures, limits.maxConsecutiveFailures ?? 3)
       await nonces?.resync()
       const error = err instanceof Error ? err.message : String(err)
-      logger.warn({ cycle: o.cycle.key, err: error }, 'sending the trade failed')
+      if (stuck) {
+        logger.error({ cycle: o.cycle.key, err: error, ...err.meta, hint: err.hint }, 'trade stuck: breaker open')
+        m?.breakerOpen.set(1)
+      } else logger.warn({ cycle: o.cycle.key, err: error }, 'sending the trade failed')
       return { kind: 'send-failed', opportunity: o, error }
     }
     if (nonce !== undefined) nonces?.settled(nonce)

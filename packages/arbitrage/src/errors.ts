@@ -30,6 +30,11 @@ export const ArbErrorCode = {
   OVERLOADED: 'ARB_OVERLOADED',
   /** A caller (principal or IP) spent its API rate limit (429 with Retry-After). */
   RATE_LIMITED: 'ARB_RATE_LIMITED',
+  /**
+   * A sent trade did not land within its deadline (`stuckTimeoutMs`): it stays in the node's pool
+   * holding its nonce, so the engine opens the breaker (later trades would queue behind it).
+   */
+  TRADE_STUCK: 'ARB_TRADE_STUCK',
   /** A search worker thread failed or exited: its share of a batch is sized on the main thread. */
   SEARCH_WORKER_FAILED: 'ARB_SEARCH_WORKER_FAILED',
 } as const
@@ -41,5 +46,6 @@ declare module '@cairn/utils' {
   }
   interface CairnErrorMetas {
     ARB_RPC: { method: string }
+    ARB_TRADE_STUCK: { hash: `0x${string}`; nonce: number | undefined; waitedMs: number }
   }
 }

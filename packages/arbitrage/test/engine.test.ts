@@ -1,10 +1,11 @@
 // The engine's decisions with the chain faked (unit tier): the breaker opens after consecutive
 // failed simulations, the gas price cap and the kill switch skip, a trade is refused when the
 // simulated gas eats the profit, and an untaken opportunity is searched again without a new block.
-import { silentLogger } from '@cairn/utils'
+import { CairnError, silentLogger } from '@cairn/utils'
 import type { PublicClient } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { ArbEngine, type ArbEngineModules, type RiskLimits } from '../src/engine.ts'
+import { ArbErrorCode } from '../src/errors.ts'
 import type { Execution, ExecutorClient, Simulation } from '../src/execution/executor.ts'
 import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-graph.ts'
 import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
@@ -27,7 +28,7 @@ function setup(opts: {
   baseFee?: bigint
   killed?: () => boolean
   extra?: Partial<ArbEngineModules>
-  failSend?: () => boolean
+  failSend?: () => boolean | Error
 }) {
   const graph = new TokenGraph({ base: tok(0), maxHops: 2 })
   graph.addPool(pool(1, 0, 1, 10n ** 21n, 2n * 10n ** 21n))
@@ -45,7 +46,9 @@ function setup(opts: {
   const executor = {
     simulate: async () => opts.sim(),
     execute: async (_g: unknown, _o: unknown, minProfit: bigint, tx: { nonce?: number }): Promise<Execution> => {
-      if (opts.failSend?.()) throw new Error('nonce too low')
+      const fail = opts.failSend?.()
+      if (fail instanceof Error) throw fail
+      if (fail) throw new Error('nonce too low')
       sent.push(minProfit)
       nonces.push(tx.nonce)
       return { hash: '0x02', status: 'success', gasUsed: 1n, effectiveGasPrice: 1n, profit: 1n, blockNumber: 2n }
@@ -88,6 +91,28 @@ describe('ArbEngine decisions', () => {
     expect(engine.breakerOpen).toBe(true)
     engine.resetBreaker()
     expect((await engine.trade()).decisions[0]!.kind).toBe('simulation-failed')
+  })
+
+  it('opens the breaker at once when a trade is stuck past its deadline (it holds the nonce), not after three', async () => {
+    let stuck = true
+    const { engine, sent } = setup({
+      sim: () => ({ ok: true, profit: 10n ** 20n, gas: 100_000n }),
+      failSend: () =>
+        stuck &&
+        new CairnError(ArbErrorCode.TRADE_STUCK, 'trade 0x02 not mined within 180 s (nonce 7)', {
+          fault: 'transient',
+          meta: { hash: '0x02', nonce: 7, waitedMs: 180_000 },
+        }),
+    })
+    expect((await engine.step()).decisions).toMatchObject([
+      { kind: 'send-failed', error: expect.stringMatching(/not mined/) },
+    ])
+    expect(engine.breakerOpen).toBe(true)
+    stuck = false
+    expect((await engine.trade()).decisions).toMatchObject([{ kind: 'skipped', why: 'breaker-open' }])
+    expect(sent).toEqual([])
+    engine.resetBreaker()
+    expect((await engine.trade()).decisions).toMatchObject([{ kind: 'executed' }])
   })
 
   it('skips above the gas price cap and while killed; refuses when the simulated gas eats the profit', async () => {

@@ -3,10 +3,12 @@
 // never above the gas price cap; each send asks the contract for the profit its own fee needs; the
 // receipt that lands is the one returned, with its own hash (an earlier send may win).
 // On a real chain (Cairn dev node and Anvil, automine off): test/arbitrage/replace.e2e.test.ts.
-import { silentLogger } from '@cairn/utils'
+import { type CairnError, isCairnError, silentLogger } from '@cairn/utils'
 import { type PublicClient, WaitForTransactionReceiptTimeoutError, type WalletClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
+import { tradeWaitFlags } from '../src/cli/index.ts'
+import { ArbErrorCode } from '../src/errors.ts'
 import { ExecutorClient } from '../src/execution/executor.ts'
 import { type Address, TokenGraph } from '../src/graph/token-graph.ts'
 import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
@@ -37,9 +39,21 @@ function market() {
   return { graph, o }
 }
 
-function fakes(minedAfter: number, cap?: bigint, landed?: (waited: number) => number) {
+/**
+ * viem's clients faked, with a clock the waits advance: send n ≥ `minedAfter` is mined at once; an
+ * earlier one `lateMs` after the wait starts (after the replacement timeout: Infinity for never).
+ */
+function fakes(
+  minedAfter: number,
+  cap?: bigint,
+  landed?: (waited: number) => number,
+  more: { lateMs?: number; replaceAfterMs?: number; stuckTimeoutMs?: number } = {},
+) {
+  let clock = 0
+  const lateMs = more.lateMs ?? 1_000
   type Send = { nonce?: number; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; args: readonly unknown[] }
   const sends: Send[] = []
+  const waits: (number | undefined)[] = []
   const wallet = {
     chain: null,
     writeContract: async (req: Send) => {
@@ -49,9 +63,13 @@ function fakes(minedAfter: number, cap?: bigint, landed?: (waited: number) => nu
   } as unknown as WalletClient
   const pub = {
     waitForTransactionReceipt: async ({ hash, timeout }: { hash: `0x${string}`; timeout?: number }) => {
-      // the n-th send is the one mined within a timeout; a wait without one lasts until it is mined
-      if (timeout !== undefined && Number.parseInt(hash.slice(2), 16) < minedAfter)
+      waits.push(timeout)
+      const after = Number.parseInt(hash.slice(2), 16) < minedAfter ? lateMs : 0
+      if (timeout !== undefined && after > timeout) {
+        clock += timeout
         throw new WaitForTransactionReceiptTimeoutError({ hash })
+      }
+      clock += after
       return {
         status: 'success',
         gasUsed: 100n,
@@ -73,16 +91,22 @@ function fakes(minedAfter: number, cap?: bigint, landed?: (waited: number) => nu
     estimateFeesPerGas: async () => ({ maxFeePerGas: 100n, maxPriorityFeePerGas: 10n }),
   } as unknown as PublicClient
   const client = new ExecutorClient(
-    { address: tok(99), replaceAfterMs: 1, maxReplacements: 3 },
+    {
+      address: tok(99),
+      replaceAfterMs: more.replaceAfterMs ?? 1,
+      maxReplacements: 3,
+      ...(more.stuckTimeoutMs !== undefined ? { stuckTimeoutMs: more.stuckTimeoutMs } : {}),
+    },
     {
       public: pub,
       wallet,
       account: privateKeyToAccount(`0x${'4c'.repeat(32)}`),
       logger: silentLogger,
+      now: () => clock,
       ...(cap !== undefined ? { gasPriceCap: () => cap } : {}),
     },
   )
-  return { client, sends }
+  return { client, sends, waits, clock: () => clock }
 }
 
 describe('stuck trade replacement', () => {
@@ -119,6 +143,57 @@ describe('stuck trade replacement', () => {
     expect(sends).toHaveLength(1)
   })
 
+  it('gives up at the deadline when the cap keeps it from replacing: ARB_TRADE_STUCK with the hash and nonce', async () => {
+    const { graph, o } = market()
+    const { client, sends, waits, clock } = fakes(2, 1100n, undefined, { lateMs: Infinity, stuckTimeoutMs: 5_000 })
+    const err = await client
+      .execute(graph, o, 1n, { gas: 300_000n, maxFeePerGas: 1000n, maxPriorityFeePerGas: 100n, nonce: 17 })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      )
+    expect(isCairnError(err, ArbErrorCode.TRADE_STUCK)).toBe(true)
+    const stuck = err as CairnError<'ARB_TRADE_STUCK'>
+    expect(stuck.meta).toEqual({ hash: `0x${'1'.padStart(64, '0')}`, nonce: 17, waitedMs: 5_000 })
+    expect(stuck.fault).toBe('transient')
+    expect(stuck.message).toMatch(/not mined within 5 s \(nonce 17\)/)
+    expect(stuck.hint).toMatch(/raise the gas price cap/)
+    // one send; the replacement timeout (1 ms), then the rest of the deadline, never past it
+    expect(sends).toHaveLength(1)
+    expect(waits).toEqual([1, 4_999])
+    expect(clock()).toBe(5_000)
+  })
+
+  it('gives up at the deadline without replacement too (replaceAfterMs 0), after one wait of the whole deadline', async () => {
+    const { graph, o } = market()
+    const { client, sends, waits } = fakes(2, undefined, undefined, {
+      lateMs: Infinity,
+      replaceAfterMs: 0,
+      stuckTimeoutMs: 60_000,
+    })
+    const err = await client
+      .execute(graph, o, 1n, { gas: 300_000n, maxFeePerGas: 1000n, maxPriorityFeePerGas: 100n })
+      .catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'ARB_TRADE_STUCK', meta: { nonce: undefined, waitedMs: 60_000 } })
+    expect(sends).toHaveLength(1)
+    expect(waits).toEqual([60_000])
+  })
+
+  it('a trade that lands before the deadline is answered, the deadline counted from the first send', async () => {
+    const { graph, o } = market()
+    // replaced three times (1 ms each), the first send then lands 1 s into the last wait
+    const { client, sends, waits } = fakes(99, undefined, () => 1, { stuckTimeoutMs: 2_000 })
+    const x = await client.execute(graph, o, 1n, {
+      gas: 300_000n,
+      maxFeePerGas: 1000n,
+      maxPriorityFeePerGas: 100n,
+      nonce: 17,
+    })
+    expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
+    expect(sends).toHaveLength(4)
+    expect(waits).toEqual([1, 1, 1, 1_997])
+  })
+
   it('answers the hash that was mined when an earlier send landed instead of the replacement', async () => {
     const { graph, o } = market()
     // the replacement (send 2) is what is waited for, the original (send 1) is what the chain mined
@@ -150,5 +225,27 @@ describe('stuck trade replacement', () => {
     for (const s of sends) expect(s.args[2]).toBe(minProfitAt(s.maxFeePerGas!))
     expect(sends[2]!.args[2]).toBeGreaterThan(sends[0]!.args[2] as bigint)
     for (const s of sends) expect(s.args.filter((_, i) => i !== 2)).toEqual(sends[0]!.args.filter((_, i) => i !== 2))
+  })
+})
+
+describe('--replace-after-ms / --stuck-timeout-ms', () => {
+  it('takes whole milliseconds, replacement before the deadline; says what was wrong otherwise', () => {
+    expect(tradeWaitFlags({ replaceAfterMs: '0', stuckTimeoutMs: '180000' })).toEqual({
+      replaceAfterMs: 0,
+      stuckTimeoutMs: 180_000,
+    })
+    expect(tradeWaitFlags({ replaceAfterMs: '12000', stuckTimeoutMs: '60000' })).toEqual({
+      replaceAfterMs: 12_000,
+      stuckTimeoutMs: 60_000,
+    })
+    expect(() => tradeWaitFlags({ replaceAfterMs: 'soon', stuckTimeoutMs: '180000' })).toThrowError(
+      /--replace-after-ms must be whole milliseconds .* got soon/,
+    )
+    expect(() => tradeWaitFlags({ replaceAfterMs: '0', stuckTimeoutMs: '0' })).toThrowError(
+      /--stuck-timeout-ms must be whole milliseconds from 1/,
+    )
+    expect(() => tradeWaitFlags({ replaceAfterMs: '60000', stuckTimeoutMs: '60000' })).toThrowError(
+      /--replace-after-ms \(60000\) must be below --stuck-timeout-ms \(60000\)/,
+    )
   })
 })

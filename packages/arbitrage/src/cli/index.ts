@@ -86,6 +86,7 @@ interface StartFlags {
   executorId?: string
   retentionDays: string
   replaceAfterMs: string
+  stuckTimeoutMs: string
   logLevel: string
   otlpEndpoint?: string
   traceSampleRatio: string
@@ -150,6 +151,32 @@ export function searchFlags(o: { maxHops: string; searchThreads: string }): { ma
     })
     .safeParse({ maxHops: Number(o.maxHops), searchThreads: Number(o.searchThreads) })
   if (!r.success) throw bad(r.error.issues.map((i) => i.message).join('; '))
+  return r.data
+}
+
+/** `--replace-after-ms` / `--stuck-timeout-ms`, validated. */
+export function tradeWaitFlags(o: { replaceAfterMs: string; stuckTimeoutMs: string }): {
+  replaceAfterMs: number
+  stuckTimeoutMs: number
+} {
+  const ms = (min: number, error: string) =>
+    z.number({ error }).int({ error }).min(min, { error }).max(86_400_000, { error })
+  const r = z
+    .object({
+      replaceAfterMs: ms(
+        0,
+        `--replace-after-ms must be whole milliseconds from 0 (never) to a day, got ${o.replaceAfterMs}`,
+      ),
+      stuckTimeoutMs: ms(1, `--stuck-timeout-ms must be whole milliseconds from 1 to a day, got ${o.stuckTimeoutMs}`),
+    })
+    .safeParse({ replaceAfterMs: Number(o.replaceAfterMs), stuckTimeoutMs: Number(o.stuckTimeoutMs) })
+  if (!r.success) throw bad(r.error.issues.map((i) => i.message).join('; '))
+  if (r.data.replaceAfterMs >= r.data.stuckTimeoutMs) {
+    throw bad(
+      `--replace-after-ms (${r.data.replaceAfterMs}) must be below --stuck-timeout-ms (${r.data.stuckTimeoutMs})`,
+      'a trade is replaced before it is given up as stuck',
+    )
+  }
   return r.data
 }
 
@@ -244,6 +271,11 @@ export function registerArb(program: Command): void {
     .option('--executor-id <name>', 'this process in claims and trades (default: host:pid)')
     .option('--retention-days <n>', 'days of reserve history and opportunities kept', '30')
     .option('--replace-after-ms <ms>', 'replace a trade not mined after this long with higher fees (0: never)', '0')
+    .option(
+      '--stuck-timeout-ms <ms>',
+      'give up on a trade not mined this long after its first send: the breaker opens',
+      '180000',
+    )
     .option('--log-level <level>', 'log level', 'info')
     .option('--otlp-endpoint <url>', 'OpenTelemetry: send spans to this OTLP/HTTP traces URL (default: no tracing)')
     .option('--trace-sample-ratio <r>', 'share of ticks traced, 0..1', '1')
@@ -266,6 +298,7 @@ export function registerArb(program: Command): void {
       checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
       const security = parseApiSecurity(apiSecurityFlags(o))
       const search = searchFlags(o)
+      const waits = tradeWaitFlags(o)
       const svc = await startArbService(
         {
           rpc: o.rpc,
@@ -294,7 +327,7 @@ export function registerArb(program: Command): void {
             executorId: o.executorId ?? `${hostname()}:${process.pid}`,
             retentionDays: Number(o.retentionDays),
           },
-          replaceAfterMs: Number(o.replaceAfterMs),
+          ...waits,
           tracing: tracingFlags(o),
         },
         { logger },

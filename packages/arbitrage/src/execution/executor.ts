@@ -49,6 +49,13 @@ export interface ExecutorClientOptions {
   bumpPercent?: number
   /** Replacements at most per trade (default 3); then it waits for whichever lands. */
   maxReplacements?: number
+  /**
+   * How long a trade may take to land after its first send, replacements included (default
+   * 180,000 ms, viem's own receipt timeout). Past it, `execute` fails with `ARB_TRADE_STUCK`: the
+   * transaction stays in the node's pool holding its nonce (typically priced out under the gas
+   * price cap), and the engine opens its breaker.
+   */
+  stuckTimeoutMs?: number
 }
 
 export interface ExecutorClientModules {
@@ -60,6 +67,8 @@ export interface ExecutorClientModules {
   hopSlippageBps?: () => number
   /** The gas price cap in force: a replacement never offers more (wei per gas). */
   gasPriceCap?: () => bigint | undefined
+  /** Milliseconds now (tests pass a fake clock; default Date.now). */
+  now?: () => number
 }
 
 export type Simulation =
@@ -199,20 +208,27 @@ export class ExecutorClient {
         ...(nonce !== undefined ? { nonce } : {}),
       })
     let fees = { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas }
+    const clock = this.modules.now ?? Date.now
+    const stuckAfter = this.opts.stuckTimeoutMs ?? 180_000
+    const sentAt = clock()
     let hash = await send(fees, tx.nonce)
     const after = this.opts.replaceAfterMs ?? 0
     let replacements = after > 0 ? (this.opts.maxReplacements ?? 3) : 0
     let receipt: Awaited<ReturnType<typeof pub.waitForTransactionReceipt>> | null = null
     while (receipt === null) {
+      const left = sentAt + stuckAfter - clock()
+      if (left <= 0) throw stuck(hash, tx.nonce, clock() - sentAt)
       try {
         // viem follows a replacement: if an earlier hash with this nonce lands instead, its receipt comes back
         receipt = await pub.waitForTransactionReceipt({
           hash,
           pollingInterval: 50,
-          ...(replacements > 0 ? { timeout: after } : {}),
+          timeout: replacements > 0 ? Math.min(after, left) : left,
         })
       } catch (err) {
-        if (!(err instanceof WaitForTransactionReceiptTimeoutError) || replacements === 0) throw err
+        if (!(err instanceof WaitForTransactionReceiptTimeoutError)) throw err
+        // no replacement left, or the deadline came first: the loop's check decides
+        if (replacements === 0 || clock() - sentAt >= stuckAfter) continue
         replacements--
         const sent = await pub.getTransaction({ hash })
         const now = await pub.estimateFeesPerGas()
@@ -227,9 +243,14 @@ export class ExecutorClient {
         )
         if (!bumped) {
           // a higher offer would pass the gas price cap: the trade stays in the pool as sent (it holds
-          // the nonce; nothing sent after it could land first) and we wait for it without a deadline
+          // the nonce; nothing sent after it could land first) and we wait for it until the deadline
           logger.warn(
-            { tx: hash, nonce: sent.nonce, maxFeePerGas: sent.maxFeePerGas?.toString() },
+            {
+              tx: hash,
+              nonce: sent.nonce,
+              maxFeePerGas: sent.maxFeePerGas?.toString(),
+              deadlineMs: Math.max(0, sentAt + stuckAfter - clock()),
+            },
             'trade stuck at the gas price cap: waiting for it as sent',
           )
           replacements = 0
@@ -287,6 +308,18 @@ export class ExecutorClient {
       blockNumber: receipt.blockNumber,
     }
   }
+}
+
+function stuck(hash: Hex, nonce: number | undefined, waitedMs: number): CairnError<'ARB_TRADE_STUCK'> {
+  return new CairnError(
+    ArbErrorCode.TRADE_STUCK,
+    `trade ${hash} not mined within ${Math.round(waitedMs / 1000)} s${nonce === undefined ? '' : ` (nonce ${nonce})`}`,
+    {
+      fault: 'transient',
+      meta: { hash, nonce, waitedMs },
+      hint: 'it stays in the pool holding its nonce: raise the gas price cap so a replacement can pass it, or wait for it to land, then reset the breaker',
+    },
+  )
 }
 
 function revertName(err: unknown): string | undefined {

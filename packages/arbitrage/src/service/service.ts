@@ -69,6 +69,8 @@ export interface ArbServiceOptions {
   flash?: boolean
   /** A stuck trade is replaced after this long (0: never). */
   replaceAfterMs?: number
+  /** A trade not mined this long after its first send fails as stuck and opens the breaker (default 180,000). */
+  stuckTimeoutMs?: number
   /** OpenTelemetry spans (tick → search → simulate → execute) to an OTLP/HTTP collector; absent or null: off. */
   tracing?: { otlpEndpoint: string; sampleRatio?: number } | null
 }
@@ -178,7 +180,12 @@ export async function startArbService(
     )
     const nonces = new NonceManager({ address: account.address }, { client: pub, logger })
     const executor = new ExecutorClient(
-      { address: opts.executor, flash: opts.flash ?? true, replaceAfterMs: opts.replaceAfterMs ?? 0 },
+      {
+        address: opts.executor,
+        flash: opts.flash ?? true,
+        replaceAfterMs: opts.replaceAfterMs ?? 0,
+        ...(opts.stuckTimeoutMs !== undefined ? { stuckTimeoutMs: opts.stuckTimeoutMs } : {}),
+      },
       {
         public: pub,
         wallet,
