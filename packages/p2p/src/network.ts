@@ -7,6 +7,7 @@ import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
+import type { SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
@@ -66,6 +67,12 @@ export interface P2pOptions extends P2pConfig {
   heartbeatMs?: number
   /** Milliseconds transactions admitted by the pool wait to be announced together (default 10). */
   txAnnounceMs?: number
+  /**
+   * Milliseconds after a peer subscribes to the blocks topic before its status is asked for again
+   * (default 1,000): a head it sealed after the first status but before it knew of our
+   * subscription reached us by neither, and would wait for its next block or status refresh.
+   */
+  subscribedStatusDelayMs?: number
 }
 
 export interface P2pModules {
@@ -128,6 +135,7 @@ export class P2pNetwork {
   private readonly redialer: Redialer
   private announceQueue: TxAnnouncement[] = []
   private announceTimer: NodeJS.Timeout | undefined
+  private readonly statusTimers = new Set<NodeJS.Timeout>()
 
   private constructor(
     private readonly opts: P2pOptions,
@@ -306,6 +314,10 @@ export class P2pNetwork {
     }
     modules.pool.events.on('added', onTx)
     this.unsubscribe.push(() => modules.pool.events.off('added', onTx))
+    const onSubscription = (e: CustomEvent<SubscriptionChangeData>) => this.subscribed(e.detail)
+    const pubsub = this.host.services.pubsub
+    pubsub.addEventListener('subscription-change', onSubscription)
+    this.unsubscribe.push(() => pubsub.removeEventListener('subscription-change', onSubscription))
     this.heartbeat = setInterval(() => this.scoreHeartbeat(), opts.heartbeatMs ?? 10_000)
     this.heartbeat.unref()
     this.started = true
@@ -320,6 +332,8 @@ export class P2pNetwork {
     this.started = false
     clearInterval(this.heartbeat)
     clearTimeout(this.announceTimer)
+    for (const t of this.statusTimers) clearTimeout(t)
+    this.statusTimers.clear()
     this.redialer.stop()
     this.sync.stop()
     this.fetcher.stop()
@@ -621,6 +635,24 @@ export class P2pNetwork {
       logger.info({ peer, reason }, 'peer disconnected: low score')
     }
     void this.host.hangUp(peerIdFromString(peer)).catch(() => {})
+  }
+
+  /**
+   * A peer subscribed to the blocks topic: from about now its gossiped heads reach us, and what it
+   * sealed before came in its status, except a head sealed between the two (published before it
+   * knew of our subscription). One more status exchange a moment later closes that gap.
+   */
+  private subscribed({ peerId, subscriptions }: SubscriptionChangeData): void {
+    if (!subscriptions.some((s) => s.subscribe && s.topic === this.gossip.topics.blocks)) return
+    const timer = setTimeout(() => {
+      this.statusTimers.delete(timer)
+      const state = this.peerStates.get(peerId.toString())
+      if (!this.started || !state) return
+      state.at = (this.modules.now ?? Date.now)()
+      void this.exchangeStatus(peerId)
+    }, this.opts.subscribedStatusDelayMs ?? 1000)
+    timer.unref()
+    this.statusTimers.add(timer)
   }
 
   /** Exchanges status again with the peers last heard from more than `statusIntervalSeconds` ago. */

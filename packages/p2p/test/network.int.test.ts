@@ -119,6 +119,27 @@ describe('p2p on loopback', () => {
     await waitFor(() => head(late) === head(producer), 'head learnt by status refresh, then synced')
   })
 
+  it('asks a peer its status again once it subscribes to blocks: a head sealed in between is not left for the refresh', async () => {
+    // The producer gossips nothing (as a block published before it knew of the follower's
+    // subscription): the follower learns the block sealed right after the first status only by
+    // the status it asks again when the producer's subscription arrives, not the 60 s refresh.
+    // (The producer asks too, when the follower subscribes: put off here, so the follower's ask is what is tested.)
+    const producer = await node({
+      p2p: { announceHeads: false, statusIntervalSeconds: 60, subscribedStatusDelayMs: 120_000 },
+    })
+    await producer.engine.seal()
+    const follower = await node({ p2p: { statusIntervalSeconds: 60, subscribedStatusDelayMs: 5_000 } })
+    await follower.net.addPeer(addrOf(producer))
+    await waitFor(() => follower.net.peerCount() === 1, 'status exchanged')
+    await producer.engine.seal()
+    expect(producer.chain.head.header.number).toBe(2n)
+    await waitFor(
+      () => head(follower) === head(producer),
+      'the second block, learnt from the status asked again',
+      30_000,
+    )
+  })
+
   it('announces transactions by hash (eth/68), fetches unknown bodies once, and penalises an announcer whose body does not match', async () => {
     const a = await node()
     const b = await node()
