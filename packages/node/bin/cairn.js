@@ -2,7 +2,8 @@
 // The `cairn` executable. `cairn start` runs the prebuilt JavaScript bundle (dist/start.js, made by
 // `npm run build`, which `npm ci` runs) while no source file is newer than it: no TypeScript is
 // compiled at start. Every other command, and `start` with a missing or stale bundle, runs the
-// TypeScript sources through tsx's loader.
+// TypeScript sources through tsx's loader (a stale bundle is said on stderr: a source edited since
+// the build).
 import { readdirSync, statSync } from 'node:fs'
 import module from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -10,13 +11,16 @@ import { fileURLToPath } from 'node:url'
 const bundle = fileURLToPath(new URL('../dist/start.js', import.meta.url))
 const packages = fileURLToPath(new URL('../../', import.meta.url))
 
-/** The bundle's mtime when it is newer than every source file of every package, else undefined. */
-function currentBundle() {
+/**
+ * Whether the bundle can run: `current` when it is newer than every source file of every package;
+ * `missing`; or `stale`, with the first source file found newer than it.
+ */
+function bundleState() {
   let built
   try {
     built = statSync(bundle).mtimeMs
   } catch {
-    return undefined
+    return { state: 'missing' }
   }
   for (const pkg of readdirSync(packages)) {
     let files
@@ -25,9 +29,12 @@ function currentBundle() {
     } catch {
       continue
     }
-    for (const f of files) if (statSync(`${packages}${pkg}/src/${f}`).mtimeMs > built) return undefined
+    for (const f of files) {
+      if (statSync(`${packages}${pkg}/src/${f}`).mtimeMs > built)
+        return { state: 'stale', newer: `packages/${pkg}/src/${f}` }
+    }
   }
-  return built
+  return { state: 'current' }
 }
 
 // Node 22.1+: V8 keeps compiled code of the bundle and its dependencies between runs (in the OS
@@ -35,7 +42,16 @@ function currentBundle() {
 module.enableCompileCache?.()
 
 let ran = false
-if (process.argv[2] === 'start' && currentBundle() !== undefined) {
+const help = process.argv.includes('--help') || process.argv.includes('-h')
+const found = process.argv[2] === 'start' && !help ? bundleState() : undefined
+if (found?.state === 'stale') {
+  // Said once, on stderr: a node started from sources takes seconds longer to start and runs
+  // slower (tsx's loader), which is easy to mistake for a regression when measuring.
+  process.stderr.write(
+    `cairn: ${found.newer} is newer than the prebuilt bundle (packages/node/dist/start.js): running from the TypeScript sources, which starts and runs slower; \`npm run build\` rebuilds it\n`,
+  )
+}
+if (found?.state === 'current') {
   try {
     await import(bundle)
     ran = true
