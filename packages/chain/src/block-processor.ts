@@ -238,7 +238,8 @@ export class BlockProcessor {
       const executed = opts.source === 'local' ? opts.executed : undefined
       // Dev-mode impersonation applies only to what this node itself produced or was handed by RPC.
       const senderOverrides = opts.source === 'local' || opts.source === 'rpc'
-      const r = await importer.importBlock(block, executed, { senderOverrides })
+      // A range sync logs its progress per batch, not a line per block.
+      const r = await importer.importBlock(block, executed, { senderOverrides, quiet: opts.source === 'sync' })
       if (r.status === 'known') return { status: 'known', block }
       return { status: 'imported', block, head: r.status === 'head', removed: r.removed }
     } catch (err) {

@@ -66,9 +66,14 @@ export class BlockImporter {
    * this block, is given), then commits it. Only the commit and the head update run under the
    * importer's lock; execution does not, so blocks can execute while another commits.
    * `senderOverrides: false` (blocks from outside: gossip, sync) ignores the dev-mode
-   * impersonation table.
+   * impersonation table. `quiet` logs the block at debug instead of info (a range sync, which
+   * logs its progress per batch instead: a line per block costs as much as a small block's commit).
    */
-  importBlock(block: Block, executed?: ExecutedBlock, opts: { senderOverrides?: boolean } = {}): Promise<ImportResult> {
+  importBlock(
+    block: Block,
+    executed?: ExecutedBlock,
+    opts: { senderOverrides?: boolean; quiet?: boolean } = {},
+  ): Promise<ImportResult> {
     const key = bytesToHex(block.hash())
     const before = this.inflight.get(key)
     const run = (async () => {
@@ -96,7 +101,7 @@ export class BlockImporter {
   private async importNow(
     block: Block,
     executed: ExecutedBlock | undefined,
-    opts: { senderOverrides?: boolean },
+    opts: { senderOverrides?: boolean; quiet?: boolean },
   ): Promise<ImportResult> {
     const { store, executor, engine, metrics } = this.modules
     const started = performance.now()
@@ -138,7 +143,7 @@ export class BlockImporter {
       metrics?.blocksImported.inc({ status: 'invalid' })
       throw err
     }
-    return this.commit(result, totalDifficulty, started)
+    return this.commit(result, totalDifficulty, started, opts.quiet === true)
   }
 
   /**
@@ -153,7 +158,12 @@ export class BlockImporter {
    * Commits an executed block whose parent is stored: the block, its receipts, indexes and state
    * writes in ONE batch, then the head (fork choice) and the events. Under the importer's lock.
    */
-  private commit(result: ExecutedBlock, totalDifficulty: bigint | undefined, started: number): Promise<ImportResult> {
+  private commit(
+    result: ExecutedBlock,
+    totalDifficulty: bigint | undefined,
+    started: number,
+    quiet: boolean,
+  ): Promise<ImportResult> {
     return this.mutex.runExclusive(async () => {
       const { store, stateDB, metrics } = this.modules
       const { block } = result
@@ -189,7 +199,7 @@ export class BlockImporter {
       result.writes.markCommitted()
       store.remember(block, result.receipts)
       this.forkChoice.apply({ head: status === 'head' ? block : undefined, moved })
-      this.observe(block, result.receipts, status, performance.now() - started, size)
+      this.observe(block, result.receipts, status, performance.now() - started, size, quiet)
       if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
       this.announceCheckpoints(moved, new Uint8Array())
       return { status, block, removed }
@@ -285,7 +295,14 @@ export class BlockImporter {
     }
   }
 
-  private observe(block: Block, receipts: StoredReceipt[], status: ImportStatus, ms: number, size: number): void {
+  private observe(
+    block: Block,
+    receipts: StoredReceipt[],
+    status: ImportStatus,
+    ms: number,
+    size: number,
+    quiet: boolean,
+  ): void {
     const { metrics, logger } = this.modules
     const h = block.header
     if (metrics) {
@@ -300,7 +317,8 @@ export class BlockImporter {
         metrics.transactionsProcessed.inc(receipts.length)
       }
     }
-    logger.info(
+    ;(quiet ? logger.debug : logger.info).call(
+      logger,
       {
         number: Number(h.number),
         hash: bytesToHex(block.hash()),

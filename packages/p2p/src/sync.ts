@@ -29,6 +29,9 @@ export interface SyncState {
   highestBlock: bigint
 }
 
+/** A range sync logs its progress at most this often (its blocks are logged at debug). */
+const PROGRESS_LOG_MS = 8000
+
 /** A batch asked of a peer: `count` blocks from `start`. */
 interface Batch {
   peer: string
@@ -185,6 +188,7 @@ export class RangeSync {
     const { chain, logger, metrics, penalize } = this.modules
     const excluded = new Set<string>()
     const started = performance.now()
+    let logged = started
     let imported = 0
     let queue: Batch[] = []
     let next = chain.head.header.number + 1n
@@ -271,6 +275,19 @@ export class RangeSync {
           excluded.add(batch.peer)
         }
         break
+      }
+      if (performance.now() - logged >= PROGRESS_LOG_MS && imported > 0) {
+        // As geth's "Imported new chain segment": the blocks are logged at debug one by one.
+        logged = performance.now()
+        logger.info(
+          {
+            imported,
+            head: chain.head.header.number.toString(),
+            highest: this.state.highestBlock.toString(),
+            blocksPerSecond: Math.round((imported * 1000) / (logged - started)),
+          },
+          'range sync progress',
+        )
       }
       if (restart) continue
       if (done < batch.count) retry(batch.start + BigInt(done), batch.count - done)

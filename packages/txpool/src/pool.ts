@@ -143,7 +143,8 @@ export class TxPool {
   private readonly sidecars = new Map<string, BlobSidecar>()
   private blobBytes = 0
   private head: BlockHeader
-  private headState: AccountReader
+  /** The head's state view, made when first read: a head no sender needs (a follower's pool during a sync) costs none. */
+  private headStateView: AccountReader | null = null
   /** Base fee of the next block: the price at which eviction compares transactions. */
   private baseFee: bigint
   /** Account reads at the current head (the state of one root never changes). */
@@ -164,7 +165,6 @@ export class TxPool {
     private readonly modules: TxPoolModules,
   ) {
     this.head = modules.head
-    this.headState = modules.stateAt(modules.stateRootOf?.(this.head) ?? this.head.stateRoot)
     this.baseFee = nextBaseFee(this.head)
     this.pendingHeap = new EvictHeap(this.baseFee)
     this.queuedHeap = new EvictHeap(this.baseFee)
@@ -644,7 +644,7 @@ export class TxPool {
   async onNewHead(head: Block, removed: Block[] = []): Promise<void> {
     const prev = this.head
     this.head = head.header
-    this.headState = this.modules.stateAt(this.modules.stateRootOf?.(head.header) ?? head.header.stateRoot)
+    this.headStateView = null
     this.baseFee = nextBaseFee(head.header)
     this.accountCache = new Map()
     const full =
@@ -721,6 +721,11 @@ export class TxPool {
   // -------------------------------------------------------------------------------------------
   // Internal structure. Every change goes through link/unlink (membership and counters) and then
   // reclassify (which transactions of a sender are pending).
+
+  private get headState(): AccountReader {
+    this.headStateView ??= this.modules.stateAt(this.modules.stateRootOf?.(this.head) ?? this.head.stateRoot)
+    return this.headStateView
+  }
 
   private accountAt(address: Address): Promise<Account> {
     const key = address.toString()
