@@ -119,6 +119,17 @@ describe('p2p on loopback', () => {
     await waitFor(() => head(late) === head(producer), 'head learnt by status refresh, then synced')
   })
 
+  it('finds peers through the Kademlia DHT: two nodes that dial only a third end up connected', async () => {
+    const hub = await node({ p2p: { dht: true } })
+    const [b, c] = [await node({ p2p: { dht: true } }), await node({ p2p: { dht: true } })]
+    for (const n of [b, c]) await n.net.addPeer(addrOf(hub))
+    // Neither was given the other's address: only the DHT's queries (through the hub) name it.
+    const linked = (x: TestNode, y: TestNode) => x.net.peers().some((p) => p.id === y.net.peerId)
+    await waitFor(() => linked(b, c) && linked(c, b), 'b and c connected through discovery', 45_000)
+    await b.engine.seal()
+    await waitFor(() => head(c) === head(b) && head(hub) === head(b), 'a block from b reaches both')
+  }, 60_000)
+
   it('asks a peer its status again once it subscribes to blocks: a head sealed in between is not left for the refresh', async () => {
     // The producer gossips nothing (as a block published before it knew of the follower's
     // subscription): the follower learns the block sealed right after the first status only by
