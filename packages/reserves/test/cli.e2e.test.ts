@@ -176,4 +176,62 @@ describe('cairn reserves (CLI)', () => {
     expect(audit.stderr).toBe('')
     expect(audit.stdout).toMatch(/^OK: 2 entries/)
   }, 150_000)
+
+  it("serve: stops cleanly by itself when its log output's reader goes away (EPIPE), as on SIGTERM", async () => {
+    writeFileSync(join(dir, 'pipe.key'), 'ef'.repeat(32))
+    writeFileSync(join(dir, 'pipe.secret'), 'a-long-random-secret-for-the-broken-pipe-test')
+    const child = spawn(
+      'node',
+      [
+        CAIRN_BIN,
+        'reserves',
+        'serve',
+        '--datadir',
+        'pipe',
+        '--key-file',
+        'pipe.key',
+        '--jwt-secret-file',
+        'pipe.secret',
+        '--http.port',
+        '0',
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] },
+    )
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let logs = ''
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${logs}`)), 60_000)
+        child.stdout.on('data', (d) => {
+          logs += d
+          const m = /"addr":"(http:[^"]+)"/.exec(logs)
+          if (m) {
+            clearTimeout(timer)
+            resolve(m[1] as string)
+          }
+        })
+      })
+      child.stdout.destroy()
+      // something to log: a snapshot is taken
+      const secret = new Uint8Array(readFileSync(join(dir, 'pipe.secret')))
+      await fetch(`${url}/v1/snapshots?id=p&currencies=BTC:8`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${signToken(secret, { role: 'admin', sub: 'ops', ttlSeconds: 60 })}`,
+          'content-type': 'text/csv',
+        },
+        body: 'userId,BTC\nalice,5\n',
+      }).catch(() => undefined)
+      const code = await Promise.race([
+        exited,
+        new Promise<string>((r) => setTimeout(() => r('still running after 30 s'), 30_000)),
+      ])
+      expect(code).toBe(0)
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    }
+    // the store closed cleanly: its audit log verifies
+    const audit = await cli('audit', 'verify', '--datadir', 'pipe')
+    expect(audit.stdout).toMatch(/^OK: /)
+  }, 120_000)
 })

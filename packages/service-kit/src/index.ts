@@ -55,5 +55,7 @@ export type { CircuitStateName, OutboundMetrics, ResilienceOptions, ResilientCal
 export { outboundMetrics, resilientCall } from './resilience.ts'
 export type { ShutdownStep } from './shutdown.ts'
 export { Shutdown } from './shutdown.ts'
+export type { StopOnSignalsModules } from './stop-on-signals.ts'
+export { StopOnSignals } from './stop-on-signals.ts'
 export type { RunningSpan, SpanAttributes, SpanHandle, Tracer, Tracing, TracingOptions } from './tracing.ts'
 export { activeTraceFields, createTracing, noopTracer } from './tracing.ts'

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
-import { checkHmacSecret, closeLogs, createLogger, readApiKeysFile } from '@cairn/service-kit'
+import { checkHmacSecret, createLogger, readApiKeysFile, StopOnSignals } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { z } from 'zod'
@@ -284,7 +284,8 @@ export function registerArb(program: Command): void {
     .option('--http.vhosts <names>', 'Host names answered (* = any)', '*')
     .option('--http.cors <origins>', 'origins allowed cross-origin', '')
     .action(async (o: StartFlags) => {
-      const logger = createLogger({ level: o.logLevel, format: 'auto' })
+      const stopper = new StopOnSignals()
+      const logger = createLogger({ level: o.logLevel, format: 'auto', onBrokenPipe: stopper.onBrokenPipe })
       if (o.factory.length === 0) throw bad('give at least one --factory')
       for (const [flag, v] of [
         ['--executor', o.executor],
@@ -332,14 +333,8 @@ export function registerArb(program: Command): void {
         },
         { logger },
       )
-      const stop = async () => {
-        await svc.close()
-        logger.info('stopped cleanly')
-        await closeLogs(logger)
-        process.exit(0)
-      }
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
+      // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): stops cleanly
+      stopper.arm(logger, () => svc.close())
     })
 
   arb

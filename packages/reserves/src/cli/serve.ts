@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { closeLogs, createLogger, createMetricsRegistry, readApiKeysFile } from '@cairn/service-kit'
+import { createLogger, createMetricsRegistry, readApiKeysFile, StopOnSignals } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { ReservesErrorCode } from '../errors.ts'
@@ -112,7 +112,8 @@ export function registerServe(r: Command): void {
           minDepth: string
         },
       ) => {
-        const logger = createLogger({ level: 'info', format: 'auto' })
+        const stopper = new StopOnSignals()
+        const logger = createLogger({ level: 'info', format: 'auto', onBrokenPipe: stopper.onBrokenPipe })
         if (o.jwksUrl && (!o.jwtIssuer || !o.jwtAudience))
           throw new CairnError(ReservesErrorCode.BAD_OPTIONS, '--jwks-url needs --jwt-issuer and --jwt-audience', {
             fault: 'caller',
@@ -161,16 +162,14 @@ export function registerServe(r: Command): void {
         )
         const addr = await svc.app.listen({ host: o['http.addr'], port: Number(o['http.port']) })
         logger.info({ addr, storage: sql.driver }, 'reserves service listening')
-        const stop = async () => {
-          logger.info('shutting down')
-          await svc.close()
-          await sql.close()
-          logger.info('stopped cleanly')
-          await closeLogs(logger)
-          process.exit(0)
-        }
-        process.once('SIGINT', stop)
-        process.once('SIGTERM', stop)
+        // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): stops cleanly
+        stopper.arm(logger, async () => {
+          try {
+            await svc.close()
+          } finally {
+            await sql.close()
+          }
+        })
       },
     )
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { closeLogs, createLogger } from '@cairn/service-kit'
+import { createLogger, StopOnSignals } from '@cairn/service-kit'
 import type { Command } from 'commander'
 import { loadConfig } from '../../config/load.ts'
 import { loggerOptions } from '../../config/log.ts'
@@ -30,9 +30,9 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
     .action(async (opts: Record<string, unknown>) => {
       const inputs = nodeConfigInputs(opts, process.env)
       const config = loadConfig(inputs)
-      // set once the node is up: the log output's reader going away stops it (below)
-      let onBrokenPipe = () => {}
-      const logger = createLogger({ ...loggerOptions(config), onBrokenPipe: () => onBrokenPipe() })
+      // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): the node stops cleanly
+      const stopper = new StopOnSignals()
+      const logger = createLogger({ ...loggerOptions(config), onBrokenPipe: stopper.onBrokenPipe })
       const node = await startNode(config, { logger, configInputs: inputs })
       const stateFile = opts.state as string | undefined
       const load =
@@ -44,53 +44,20 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
         await loadStateFile(load, node.dev)
         logger.info({ file: load }, 'state loaded')
       }
-      let exiting = false
-      const shutdown = (why: string) => {
-        exiting = true
-        logger.info({ signal: why }, 'shutting down')
-        const dumped =
-          dump && node.dev
-            ? dumpStateFile(dump, node.chain).then(() => logger.info({ file: dump }, 'state written'))
-            : Promise.resolve()
-        dumped
-          .then(() => node.close())
-          .then(
-            () => {
-              logger.info('stopped cleanly')
-              void closeLogs(logger).then(() => process.exit(0))
-            },
-            (err) => {
-              logger.error({ err }, 'shutdown failed')
-              void closeLogs(logger).then(() => process.exit(1))
-            },
-          )
-      }
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (exiting) {
-          try {
-            process.stderr.write('second signal: exiting now\n')
-          } catch {}
-          process.exit(130)
+      stopper.arm(logger, async () => {
+        try {
+          if (dump && node.dev) {
+            await dumpStateFile(dump, node.chain)
+            logger.info({ file: dump }, 'state written')
+          }
+        } finally {
+          // closed even when the state file could not be written (the stop then exits 1)
+          await node.close()
         }
-        shutdown(sig)
-      }
-      // The reader of stdout or stderr went away (`cairn start | head`, a log shipper that died):
-      // nothing can be said any more, so the node stops as on SIGTERM — cleanly, the database
-      // closed — instead of dying on the unhandled EPIPE (or, before, hanging in the exit's flush).
-      onBrokenPipe = () => {
-        if (!exiting) shutdown('EPIPE')
-      }
-      const onStdioError = (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EPIPE') throw err
-        onBrokenPipe()
-      }
-      process.stdout.on('error', onStdioError)
-      process.stderr.on('error', onStdioError)
+      })
       const balanceEth = (config.dev_accounts.balance / 10n ** 18n).toString()
       process.stdout.write(
         `${banner(node, { mnemonic: config.dev_accounts.mnemonic, balanceEth, version: VERSION, bindAddr: config.http.addr })}\n`,
       )
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
     })
 }
