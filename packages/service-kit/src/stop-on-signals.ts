@@ -56,7 +56,8 @@ export class StopOnSignals {
 
   /** Stops once; `why` is logged (a signal's name, or EPIPE). */
   stop(why: string): void {
-    const { logger, close } = this
+    const logger = this.logger
+    const close = this.close
     if (this.stopping || !logger || !close) return
     this.stopping = true
     logger.info({ signal: why }, 'shutting down')
@@ -73,7 +74,10 @@ export class StopOnSignals {
   }
 
   private signal(sig: NodeJS.Signals): void {
-    if (!this.stopping) return this.stop(sig)
+    if (!this.stopping) {
+      this.stop(sig)
+      return
+    }
     try {
       this.proc.stderr.write('second signal: exiting now\n')
     } catch {}
