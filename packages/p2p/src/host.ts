@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import type { MetricsRegister } from '@libp2p/gossipsub/metrics'
 import type { PeerScoreParams, PeerScoreThresholds } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
 import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
@@ -24,6 +25,8 @@ export interface HostOptions {
   gater: ConnectionGater
   /** Gossipsub peer scoring (topic parameters and thresholds). */
   score?: { params: PeerScoreParams; thresholds: PeerScoreThresholds }
+  /** gossipsub's own metrics: where they go, and each topic's label (blocks, txs, consensus). */
+  gossipMetrics?: { register: MetricsRegister; topics: Map<string, string> }
 }
 
 /**
@@ -46,6 +49,9 @@ export async function createHost(opts: HostOptions): Promise<Host> {
       maxInboundDataLength: 12 * 1024 * 1024,
       emitSelf: false,
       ...(opts.score ? { scoreParams: opts.score.params, scoreThresholds: opts.score.thresholds } : {}),
+      ...(opts.gossipMetrics
+        ? { metricsRegister: opts.gossipMetrics.register, metricsTopicStrToLabel: opts.gossipMetrics.topics }
+        : {}),
     }),
   }
   if (opts.dhtProtocol !== null) {

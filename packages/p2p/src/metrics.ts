@@ -1,4 +1,6 @@
+import type { MetricsRegister } from '@libp2p/gossipsub/metrics'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { gossipsubMetricsRegister } from './gossip-metrics.ts'
 
 export interface P2pMetrics {
   peers: Gauge<'direction'>
@@ -14,6 +16,8 @@ export interface P2pMetrics {
   syncHighest: Gauge
   syncBlocks: Counter
   peerScore: Histogram
+  /** gossipsub's own metrics, `cairn_p2p_gossipsub_*` (see gossip-metrics.ts). */
+  gossipsub: MetricsRegister
 }
 
 export function createP2pMetrics(register: Registry): P2pMetrics {
@@ -92,5 +96,6 @@ export function createP2pMetrics(register: Registry): P2pMetrics {
       buckets: [-100, -50, -20, -10, -1, 0, 1, 10, 100],
       registers,
     }),
+    gossipsub: gossipsubMetricsRegister(register),
   }
 }

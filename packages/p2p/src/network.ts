@@ -225,6 +225,14 @@ export class P2pNetwork {
       announce: opts.announce,
       maxConnections: opts.maxPeers,
       dhtProtocol: opts.dht ? `/cairn/${chain.genesis.chainId}/${genesis.slice(2, 10)}/kad/1.0.0` : null,
+      ...(modules.metrics
+        ? {
+            gossipMetrics: {
+              register: modules.metrics.gossipsub,
+              topics: new Map(Object.entries(topics).map(([label, topic]) => [topic, label])),
+            },
+          }
+        : {}),
       gater: {
         denyDialPeer: refused,
         denyInboundEncryptedConnection: refused,

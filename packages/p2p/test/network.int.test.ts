@@ -119,6 +119,39 @@ describe('p2p on loopback', () => {
     await waitFor(() => head(late) === head(producer), 'head learnt by status refresh, then synced')
   })
 
+  it("gossipsub's own metrics: a relay's forwards and every gossip byte it sent, relays included", async () => {
+    // A line: producer ← relay ← end (discovery off), so the end gets blocks only as the relay forwards them.
+    const producer = await node()
+    const relay = await node({ p2p: { announceHeads: false } })
+    const end = await node({ p2p: { announceHeads: false } })
+    await relay.net.addPeer(addrOf(producer))
+    await end.net.addPeer(addrOf(relay))
+    await waitFor(() => relay.net.peerCount() === 2 && end.net.peerCount() === 1, 'the line connected')
+    // gossip reaches a peer once the meshes formed: seal until a block arrives by gossip at the end
+    await waitFor(
+      async () => {
+        await producer.engine.seal()
+        await new Promise((r) => setTimeout(r, 200))
+        // a forward that reached a peer (one made before the end joined the mesh reaches none)
+        const to = { topic: 'blocks' }
+        return (await metricValue(relay.registry, 'cairn_p2p_gossipsub_msg_forward_peers_total', to)) > 0
+      },
+      'a block forwarded by the relay',
+      30_000,
+    )
+    await waitFor(() => head(end) === head(producer), 'the end at the head')
+    expect(
+      await metricValue(relay.registry, 'cairn_p2p_gossipsub_msg_forward_count_total', { topic: 'blocks' }),
+    ).toBeGreaterThan(0)
+    // the relay published nothing itself, yet sent gossip bytes: the forwards (and control)
+    expect(await metricValue(relay.registry, 'cairn_p2p_messages_total', { direction: 'out', topic: 'blocks' })).toBe(0)
+    expect(await metricValue(relay.registry, 'cairn_p2p_gossipsub_rpc_sent_bytes_total')).toBeGreaterThan(0)
+    // gauges gossipsub computes when scraped (its mesh sizes): a scrape first, as Prometheus's would be
+    await relay.registry.metrics()
+    const mesh = await relay.registry.getSingleMetric('cairn_p2p_gossipsub_mesh_peer_count')?.get()
+    expect(mesh?.values.some((v) => String(v.labels.topicStr).endsWith('/blocks/1') && v.value > 0)).toBe(true)
+  })
+
   it('finds peers through the Kademlia DHT: two nodes that dial only a third end up connected', async () => {
     const hub = await node({ p2p: { dht: true } })
     const [b, c] = [await node({ p2p: { dht: true } }), await node({ p2p: { dht: true } })]
