@@ -41,8 +41,11 @@ export function startCairn(
   args: string[],
   timeoutMs = 30_000,
   env: Record<string, string> = {},
+  /** Node's own flags for the process (`--cpu-prof`, which NODE_OPTIONS does not take). */
+  nodeArgs: string[] = [],
 ): Promise<CairnProcess> {
   const all = [
+    ...nodeArgs,
     CAIRN_BIN,
     'start',
     ...args,

@@ -27,7 +27,8 @@
 //
 // `node --import tsx packages/node/bench/p2p.ts` (or `BENCH_P2P=1 npm run bench`). Settings:
 // BENCH_P2P_SYNC_BLOCKS (2000; 0 skips), BENCH_P2P_SYNC_TXS (10), BENCH_P2P_PROP_BLOCKS (100; 0 skips),
-// BENCH_P2P_PROP_TXS (20), BENCH_P2P_TOPOLOGY (line | mesh). BENCH_JSON=1 prints the figures as a `RESULT {json}` line (run.ts reads it).
+// BENCH_P2P_PROP_TXS (20), BENCH_P2P_TOPOLOGY (line | mesh), BENCH_P2P_FOLLOWER_NODE_ARGS (the syncing
+// follower's Node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). BENCH_JSON=1 prints the figures as a `RESULT {json}` line (run.ts reads it).
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -226,14 +227,13 @@ async function benchSync(dir: string): Promise<P2pSyncFigure> {
 
     producer = await startCairn(['--dev', '--datadir', pdir, '--p2p.enabled'])
     log('sync: a fresh --follow process syncing from the producer')
-    const follower = await startCairn([
-      '--dev',
-      '--follow',
-      '--datadir',
-      join(dir, 'follower'),
-      '--p2p.bootnodes',
-      producer.addr,
-    ])
+    // BENCH_P2P_FOLLOWER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): the syncing follower's Node flags
+    const follower = await startCairn(
+      ['--dev', '--follow', '--datadir', join(dir, 'follower'), '--p2p.bootnodes', producer.addr],
+      30_000,
+      {},
+      (process.env.BENCH_P2P_FOLLOWER_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    )
     procs.push(follower)
     // From its JSON-RPC up (process start done, as the import's is subtracted) to the head:
     // dial, status, range sync.
