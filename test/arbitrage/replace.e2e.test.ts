@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Logger } from '@cairn/utils'
+import { writerLogger } from '@cairn/utils'
 import type { InjectOptions } from 'fastify'
 import { decodeFunctionData, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -63,35 +63,21 @@ function recordingLogger() {
     reject: (e: Error) => void
   }[] = []
   const failure = (l: LogLine) => new Error(`${l.msg}: ${JSON.stringify(l.obj)}`)
-  const at =
-    (level: string) =>
-    (obj: unknown, msg?: string): void => {
-      const line =
-        typeof obj === 'string'
-          ? { level, msg: obj, obj: {} }
-          : { level, msg: msg ?? '', obj: (obj ?? {}) as Record<string, unknown> }
-      lines.push(line)
-      // a refused replacement or a failed send ends every wait at once (rather than at the timeout)
-      for (const w of [...waiters])
-        if (FAILURES.includes(line.msg) || w.failOn.includes(line.msg)) {
-          waiters.splice(waiters.indexOf(w), 1)
-          w.reject(failure(line))
-        }
-      for (const w of [...waiters])
-        if (w.msg === line.msg && lines.length > w.from) {
-          waiters.splice(waiters.indexOf(w), 1)
-          w.resolve(line)
-        }
-    }
-  const logger = {
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    fatal: at('fatal'),
-    child: () => logger,
-  } as unknown as Logger
+  const logger = writerLogger((level, obj, msg) => {
+    const line = { level, msg, obj }
+    lines.push(line)
+    // a refused replacement or a failed send ends every wait at once (rather than at the timeout)
+    for (const w of [...waiters])
+      if (FAILURES.includes(line.msg) || w.failOn.includes(line.msg)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.reject(failure(line))
+      }
+    for (const w of [...waiters])
+      if (w.msg === line.msg && lines.length > w.from) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(line)
+      }
+  })
   return {
     logger,
     lines,

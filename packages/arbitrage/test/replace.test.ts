@@ -109,16 +109,14 @@ function fakes(
   return { client, sends, waits, clock: () => clock }
 }
 
+/** A trade's first send: 300k gas at 1000/100 wei per gas, nonce 17. */
+const TX17 = { gas: 300_000n, maxFeePerGas: 1000n, maxPriorityFeePerGas: 100n, nonce: 17 }
+
 describe('stuck trade replacement', () => {
   it('re-sends with the same nonce and raised fees until one lands', async () => {
     const { graph, o } = market()
     const { client, sends } = fakes(3)
-    const x = await client.execute(graph, o, 1n, {
-      gas: 300_000n,
-      maxFeePerGas: 1000n,
-      maxPriorityFeePerGas: 100n,
-      nonce: 17,
-    })
+    const x = await client.execute(graph, o, 1n, TX17)
     expect(x.hash).toBe(`0x${'3'.padStart(64, '0')}`)
     expect(sends.map((s) => s.nonce)).toEqual([17, 17, 17])
     for (let i = 1; i < sends.length; i++) {
@@ -133,12 +131,7 @@ describe('stuck trade replacement', () => {
     const { graph, o } = market()
     const { client, sends } = fakes(2, 1100n)
     // the first bump (1125) would pass the cap (1100): no replacement, it waits for the first send
-    const x = await client.execute(graph, o, 1n, {
-      gas: 300_000n,
-      maxFeePerGas: 1000n,
-      maxPriorityFeePerGas: 100n,
-      nonce: 17,
-    })
+    const x = await client.execute(graph, o, 1n, TX17)
     expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
     expect(sends).toHaveLength(1)
   })
@@ -146,12 +139,10 @@ describe('stuck trade replacement', () => {
   it('gives up at the deadline when the cap keeps it from replacing: ARB_TRADE_STUCK with the hash and nonce', async () => {
     const { graph, o } = market()
     const { client, sends, waits, clock } = fakes(2, 1100n, undefined, { lateMs: Infinity, stuckTimeoutMs: 5_000 })
-    const err = await client
-      .execute(graph, o, 1n, { gas: 300_000n, maxFeePerGas: 1000n, maxPriorityFeePerGas: 100n, nonce: 17 })
-      .then(
-        () => null,
-        (e: unknown) => e,
-      )
+    const err = await client.execute(graph, o, 1n, TX17).then(
+      () => null,
+      (e: unknown) => e,
+    )
     expect(isCairnError(err, ArbErrorCode.TRADE_STUCK)).toBe(true)
     const stuck = err as CairnError<'ARB_TRADE_STUCK'>
     expect(stuck.meta).toEqual({ hash: `0x${'1'.padStart(64, '0')}`, nonce: 17, waitedMs: 5_000 })
@@ -183,12 +174,7 @@ describe('stuck trade replacement', () => {
     const { graph, o } = market()
     // replaced three times (1 ms each), the first send then lands 1 s into the last wait
     const { client, sends, waits } = fakes(99, undefined, () => 1, { stuckTimeoutMs: 2_000 })
-    const x = await client.execute(graph, o, 1n, {
-      gas: 300_000n,
-      maxFeePerGas: 1000n,
-      maxPriorityFeePerGas: 100n,
-      nonce: 17,
-    })
+    const x = await client.execute(graph, o, 1n, TX17)
     expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
     expect(sends).toHaveLength(4)
     expect(waits).toEqual([1, 1, 1, 1_997])
@@ -198,12 +184,7 @@ describe('stuck trade replacement', () => {
     const { graph, o } = market()
     // the replacement (send 2) is what is waited for, the original (send 1) is what the chain mined
     const { client, sends } = fakes(2, undefined, () => 1)
-    const x = await client.execute(graph, o, 1n, {
-      gas: 300_000n,
-      maxFeePerGas: 1000n,
-      maxPriorityFeePerGas: 100n,
-      nonce: 17,
-    })
+    const x = await client.execute(graph, o, 1n, TX17)
     expect(sends).toHaveLength(2)
     expect(x.hash).toBe(`0x${'1'.padStart(64, '0')}`)
   })

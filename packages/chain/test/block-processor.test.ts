@@ -1,5 +1,5 @@
 import { MemoryKV } from '@cairn/db'
-import { bytesToHex, CairnError, type Hex, type Logger, silentLogger } from '@cairn/utils'
+import { bytesToHex, CairnError, type Hex, type Logger, silentLogger, writerLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { describe, expect, it, vi } from 'vitest'
 import {
@@ -49,29 +49,11 @@ function errorOf(r: ProcessResult) {
   return r.error
 }
 
-/** A logger that records each line's level and message. */
-function recordingLogger(lines: [string, string][]): Logger {
-  const at =
-    (level: string) =>
-    (a: unknown, b?: string): void =>
-      void lines.push([level, typeof a === 'string' ? a : (b ?? '')])
-  const l: Logger = {
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    fatal: at('fatal'),
-    child: () => l,
-  }
-  return l
-}
-
 describe('processBlock: the front door for blocks from outside', () => {
   it('logs a gossiped block at info, a synced one at debug (a range sync logs its progress per batch)', async () => {
     const { blocks } = await sourceBlocks(2)
     const lines: [string, string][] = []
-    const chain = await open({ logger: recordingLogger(lines) })
+    const chain = await open({ logger: writerLogger((level, _f, msg) => void lines.push([level, msg])) })
     await chain.processBlock(blocks[0] as Block, { source: 'gossip', peer: 'p1' })
     await chain.processBlock(blocks[1] as Block, { source: 'sync', peer: 'p1' })
     expect(lines.filter(([, msg]) => msg === 'imported new head')).toEqual([

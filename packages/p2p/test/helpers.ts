@@ -3,7 +3,7 @@ import { DevEngine } from '@cairn/consensus'
 import { createCustomCrypto, initCrypto } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
-import { type Logger, silentLogger } from '@cairn/utils'
+import { type Logger, silentLogger, writerLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { ADDRS } from '../../chain/test/helpers.ts'
 import { createP2pMetrics, type P2pMetrics, P2pNetwork, type P2pOptions, parseP2pConfig } from '../src/index.ts'
@@ -21,24 +21,11 @@ export interface TestNode {
 /** Logs to stderr when P2P_TEST_LOG is set (debugging), else nothing. */
 function testLogger(name: string): Logger {
   if (!process.env.P2P_TEST_LOG) return silentLogger
-  const log =
-    (level: string) =>
-    (a: unknown, b?: string): void => {
-      const [obj, msg] = typeof a === 'string' ? [{}, a] : [a, b]
-      process.stderr.write(
-        `${name} ${level} ${msg} ${JSON.stringify(obj, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Error ? v.message : v))}\n`,
-      )
-    }
-  const l: Logger = {
-    trace: () => {},
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-    fatal: log('fatal'),
-    child: () => l,
-  }
-  return l
+  return writerLogger((level, fields, msg) =>
+    process.stderr.write(
+      `${name} ${level} ${msg} ${JSON.stringify(fields, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Error ? v.message : v))}\n`,
+    ),
+  )
 }
 
 let counter = 0

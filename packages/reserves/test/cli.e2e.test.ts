@@ -1,14 +1,41 @@
 // `cairn reserves …` as a user runs it: a real `cairn` process per command.
-import { spawn } from 'node:child_process'
+import { type ChildProcessByStdio, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
 import { signToken, verifyToken } from '../src/service/auth.ts'
 import { verifyProof } from '../src/verifier/index.ts'
 import { CAIRN_BIN, reservesCli } from './cli-harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-reserves-cli-'))
+
+/** `cairn reserves serve <args> --http.port 0` as a process in `dir`, once it says its address. */
+async function startServe(args: string[], stderr: 'pipe' | 'ignore' = 'pipe') {
+  const child = spawn('node', [CAIRN_BIN, 'reserves', 'serve', ...args, '--http.port', '0'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', stderr],
+  }) as ChildProcessByStdio<null, Readable, Readable | null>
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  let logs = ''
+  child.stderr?.on('data', (d) => {
+    logs += d
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${logs}`)), 60_000)
+    void exited.then((code) => reject(new Error(`serve exited with ${code}: ${logs}`)))
+    child.stdout.on('data', (d) => {
+      logs += d
+      const m = /"addr":"(http:[^"]+)"/.exec(logs)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1] as string)
+      }
+    })
+  })
+  return { child, url, exited }
+}
 
 const cli = reservesCli(dir)
 
@@ -103,43 +130,18 @@ describe('cairn reserves (CLI)', () => {
       join(dir, 'keys.json'),
       JSON.stringify([{ name: 'exporter', role: 'auditor', key: 'k-0123456789abcdef' }]),
     )
-    const child = spawn(
-      'node',
-      [
-        CAIRN_BIN,
-        'reserves',
-        'serve',
-        '--datadir',
-        'svc',
-        '--key-file',
-        'at-rest.key',
-        '--jwt-secret-file',
-        'jwt2.secret',
-        '--http.port',
-        '0',
-        '--min-depth',
-        '3',
-        '--api-keys-file',
-        'keys.json',
-      ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let logs = ''
-    child.stderr.on('data', (d) => {
-      logs += d
-    })
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start: ${logs}`)), 60_000)
-      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${logs}`)))
-      child.stdout.on('data', (d) => {
-        logs += d
-        const m = /"addr":"(http:[^"]+)"/.exec(logs)
-        if (m) {
-          clearTimeout(timer)
-          resolve(m[1] as string)
-        }
-      })
-    })
+    const { child, url } = await startServe([
+      '--datadir',
+      'svc',
+      '--key-file',
+      'at-rest.key',
+      '--jwt-secret-file',
+      'jwt2.secret',
+      '--min-depth',
+      '3',
+      '--api-keys-file',
+      'keys.json',
+    ])
     try {
       const secret = new Uint8Array(readFileSync(join(dir, 'jwt2.secret')))
       const auth = (role: 'admin' | 'user', sub: string) => ({
@@ -180,37 +182,11 @@ describe('cairn reserves (CLI)', () => {
   it("serve: stops cleanly by itself when its log output's reader goes away (EPIPE), as on SIGTERM", async () => {
     writeFileSync(join(dir, 'pipe.key'), 'ef'.repeat(32))
     writeFileSync(join(dir, 'pipe.secret'), 'a-long-random-secret-for-the-broken-pipe-test')
-    const child = spawn(
-      'node',
-      [
-        CAIRN_BIN,
-        'reserves',
-        'serve',
-        '--datadir',
-        'pipe',
-        '--key-file',
-        'pipe.key',
-        '--jwt-secret-file',
-        'pipe.secret',
-        '--http.port',
-        '0',
-      ],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] },
+    const { child, url, exited } = await startServe(
+      ['--datadir', 'pipe', '--key-file', 'pipe.key', '--jwt-secret-file', 'pipe.secret'],
+      'ignore',
     )
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let logs = ''
-        const timer = setTimeout(() => reject(new Error(`serve did not start: ${logs}`)), 60_000)
-        child.stdout.on('data', (d) => {
-          logs += d
-          const m = /"addr":"(http:[^"]+)"/.exec(logs)
-          if (m) {
-            clearTimeout(timer)
-            resolve(m[1] as string)
-          }
-        })
-      })
       child.stdout.destroy()
       // something to log: a snapshot is taken
       const secret = new Uint8Array(readFileSync(join(dir, 'pipe.secret')))

@@ -2,25 +2,15 @@
 // destination, even before the service is up) stops the service once, cleanly; a failed close
 // exits 1; a second signal exits 130 at once; any other stdio error is not swallowed.
 import { EventEmitter } from 'node:events'
-import type { Logger } from '@cairn/utils'
+import { writerLogger } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
 import { StopOnSignals } from '../src/stop-on-signals.ts'
 
 function harness(close: () => Promise<void> = async () => {}) {
   const lines: string[] = []
-  const log =
-    (level: string) =>
-    (a: unknown, b?: string): void =>
-      void lines.push(`${level} ${typeof a === 'string' ? a : `${b} ${JSON.stringify(a)}`}`)
-  const logger = {
-    trace: log('trace'),
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-    fatal: log('fatal'),
-    child: () => logger,
-  } as unknown as Logger
+  const logger = writerLogger((level, fields, msg) =>
+    lines.push(`${level} ${Object.keys(fields).length > 0 ? `${msg} ${JSON.stringify(fields)}` : msg}`),
+  )
   const stderr = Object.assign(new EventEmitter(), { write: (t: string) => void lines.push(`stderr ${t.trim()}`) })
   const proc = Object.assign(new EventEmitter(), { stdout: new EventEmitter(), stderr })
   const exits: number[] = []

@@ -21,5 +21,5 @@ export {
   uintToBytes,
 } from './hex.ts'
 export type { LogFn, Logger } from './logger.ts'
-export { silentLogger } from './logger.ts'
+export { type LogLevel, silentLogger, writerLogger } from './logger.ts'
 export { startWorker } from './worker.ts'

@@ -29,3 +29,26 @@ export const silentLogger: Logger = {
   fatal: noop,
   child: () => silentLogger,
 }
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
+
+/**
+ * A logger whose every line goes to `write(level, fields, msg)` (children share it): for tests
+ * that record or print what a component logs.
+ */
+export function writerLogger(write: (level: LogLevel, fields: Record<string, unknown>, msg: string) => void): Logger {
+  const at =
+    (level: LogLevel): LogFn =>
+    (a: string | Record<string, unknown>, b?: string) =>
+      typeof a === 'string' ? write(level, {}, a) : write(level, a, b ?? '')
+  const logger: Logger = {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    fatal: at('fatal'),
+    child: () => logger,
+  }
+  return logger
+}
