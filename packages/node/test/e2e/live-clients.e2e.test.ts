@@ -68,6 +68,12 @@ describe('live clients against cairn', () => {
     })
     await answered(node.url, 'eth_newFilter') // the filter is installed
     await answered(node.url, 'eth_getFilterChanges') // and polled once
+    // ethers polls the filter again only on a "block" event, and its block poller takes the block
+    // number of its first poll as known without an event. That first poll starts after the filter's
+    // first answer: wait for it, or the transaction's block (sealed at once) can be the number it
+    // first reads, never announced, and the filter never polled again (a repeat run hung here).
+    const polled = await requests(node.url, 'eth_blockNumber')
+    while ((await requests(node.url, 'eth_blockNumber')) <= polled) await new Promise((r) => setTimeout(r, 20))
     await viem.unlocked0.writeContract({ address: emitter, abi: emitterAbi, functionName: 'set', args: [9n] })
     expect(await got).toBe(9n)
     await contract.removeAllListeners()
@@ -122,6 +128,18 @@ describe('live clients against cairn', () => {
  * Resolves once the node has answered `method` at least once (its request counter appears in
  * /metrics): waiting for the event a client's background call causes, instead of a fixed sleep.
  */
+/** How many `method` requests the node has answered (its `cairn_rpc_requests_total`, all labels). */
+async function requests(url: string, method: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  let n = 0
+  for (const line of text.split('\n')) {
+    if (line.startsWith('cairn_rpc_requests_total{') && line.includes(`method="${method}"`)) {
+      n += Number(line.slice(line.lastIndexOf(' ') + 1))
+    }
+  }
+  return n
+}
+
 async function answered(url: string, method: string): Promise<void> {
   const pattern = new RegExp(`cairn_rpc_requests_total\\{[^}]*method="${method}"`)
   while (!pattern.test(await (await fetch(`${url}/metrics`)).text())) await new Promise((r) => setTimeout(r, 20))
