@@ -56,6 +56,28 @@ for (const backend of BACKENDS) {
       expect(await migrateArb(sql)).toEqual([])
     })
 
+    it("sees only its own schema's partitions: another schema's arb tables in the database are not its", async (ctx) => {
+      if (skip) return ctx.skip()
+      // A second store beside this one (on PostgreSQL: another schema of the same database; on
+      // PGlite: another database), with partitions of days this one never makes.
+      const other = await backend.open()
+      try {
+        expect(await ensurePartitions(other.sql, Date.UTC(2031, 0, 10), 1, 1)).toHaveLength(6)
+        for (const table of ['arb_reserves', 'arb_opportunities'] as const) {
+          expect((await partitionsOf(sql, table)).filter((n) => n.includes('2031'))).toEqual([])
+          expect(await partitionsOf(other.sql, table)).toEqual([
+            `${table}_p20310109`,
+            `${table}_p20310110`,
+            `${table}_p20310111`,
+          ])
+        }
+        // and its retention drops only its own (here: everything of the other's, 10 years later)
+        expect(await applyRetention(other.sql, Date.UTC(2041, 0, 1), 30)).toHaveLength(6)
+      } finally {
+        await other.close()
+      }
+    })
+
     it('keeps pools, reserve history and opportunities in daily partitions, and drops them past retention', async (ctx) => {
       if (skip) return ctx.skip()
       const store = new ArbStore(sql)

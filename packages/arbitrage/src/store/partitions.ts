@@ -47,11 +47,16 @@ export async function ensurePartitions(sql: Sql, nowMs: number, ahead = 2, back 
   return made
 }
 
-/** The daily partitions of `table`, oldest first. */
+/**
+ * The daily partitions of `table`, oldest first: of the table the connection's search path names
+ * (`regclass`), not of every table of that name in the database. Matching by name alone saw another
+ * schema's partitions (two services, or two test runs, in one database): creation skipped days
+ * that existed only there, and retention tried to drop tables this schema does not have.
+ */
 export async function partitionsOf(sql: Sql, table: PartitionedTable): Promise<string[]> {
   const rows = await sql.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-     JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1 AND c.relname <> $2 ORDER BY c.relname`,
+     WHERE i.inhparent = $1::regclass AND c.relname <> $2 ORDER BY c.relname`,
     [table, `${table}_default`],
   )
   return rows.map((r) => r.name)

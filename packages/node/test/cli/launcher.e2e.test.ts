@@ -38,7 +38,8 @@ function cairn(...args: string[]) {
   return { stdout: r.stdout.trim(), stderr: r.stderr.trim(), status: r.status }
 }
 
-describe('the cairn launcher', () => {
+// Each case spawns the launcher (the sources' runs through tsx): seconds apiece on a loaded machine.
+describe('the cairn launcher', { timeout: 60_000 }, () => {
   it('runs the bundle for start while it is newer than every source, silently', () => {
     put('packages/node/dist/start.js', "console.log('bundle ran')\n", T + 10)
     expect(cairn('start', '--dev')).toEqual({ stdout: 'bundle ran', stderr: '', status: 0 })
