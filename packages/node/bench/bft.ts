@@ -29,11 +29,11 @@ import { type Hex, serializeTransaction } from 'viem'
 import type { StartedNode } from '../src/node.ts'
 import { startValidator, writeBftSetup } from '../test/bft/validators.ts'
 import { RpcClient } from './rpc-client.ts'
-import { cpuMsOf } from './targets.ts'
+import { cpuMsOf, envNumber } from './targets.ts'
 import { DEV_MNEMONIC } from './transfers.ts'
 
 const env = process.env
-const num = (name: string, dflt: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : dflt)
+const num = envNumber
 const settings = {
   txs: num('BENCH_BFT_TXS', 5000),
   senders: num('BENCH_BFT_SENDERS', 10),

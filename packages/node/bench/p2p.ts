@@ -39,11 +39,11 @@ import { type Hex, serializeTransaction, webSocket } from 'viem'
 import { type CairnProcess, call, startCairn } from '../../../test/p2p/cluster.ts'
 import { CAIRN_BIN, cleanEnv, REPO_ROOT } from '../test/cli/run-cli.ts'
 import { RpcClient } from './rpc-client.ts'
-import { cpuMsOf } from './targets.ts'
+import { cpuMsOf, envNumber } from './targets.ts'
 import { DEV_MNEMONIC } from './transfers.ts'
 
 const env = process.env
-const num = (name: string, dflt: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : dflt)
+const num = envNumber
 const settings = {
   syncBlocks: num('BENCH_P2P_SYNC_BLOCKS', 2000),
   syncTxs: num('BENCH_P2P_SYNC_TXS', 10),

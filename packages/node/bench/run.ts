@@ -53,12 +53,12 @@ import type { P2pFigure } from './p2p.ts'
 import { runReads } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
 import { measureStart } from './start-time.ts'
-import { cpuMsOf, findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
+import { cpuMsOf, envNumber, findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
 import { DEV_MNEMONIC, runTransfers, type TransferResult } from './transfers.ts'
 import { deployUniswapRead, type UniswapRead } from './uniswap.ts'
 
 const env = process.env
-const num = (name: string, dflt: number) => (env[name] !== undefined && env[name] !== '' ? Number(env[name]) : dflt)
+const num = envNumber
 const on = (name: string) => env[name] !== '0'
 const settings = {
   txs: num('BENCH_TXS', 20_000),

@@ -25,6 +25,12 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** A bench setting from the environment: `name` as a number, `dflt` when unset or empty. */
+export function envNumber(name: string, dflt: number): number {
+  const v = process.env[name]
+  return v !== undefined && v !== '' ? Number(v) : dflt
+}
+
 /** CPU time (user + system) a process has used so far, in ms; undefined where /proc is missing. */
 export function cpuMsOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined
