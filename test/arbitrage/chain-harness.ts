@@ -3,7 +3,7 @@
 // binary is installed (`@foundry-rs/anvil-linux-amd64`, an optional dependency). Both serve the
 // same ten dev accounts (the "test … junk" mnemonic).
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { arbExecutor } from '@cairn/contracts'
@@ -148,6 +148,64 @@ export async function deploy(c: TestChain, who: number, abi: Abi, bytecode: stri
 }
 
 export const deployToken = (c: TestChain, supply: bigint) => deploy(c, 0, erc20Build.abi, erc20Build.bytecode, [supply])
+
+export const feeTokenAbi = parseAbi([
+  'constructor(uint256 supply, uint256 feeBps)',
+  'function setBlocked(address who, bool isBlocked)',
+  'function balanceOf(address) view returns (uint256)',
+  'function transfer(address to, uint256 amount) returns (bool)',
+])
+let feeTokenCode: Hex | undefined
+/** fixtures/FeeToken.sol compiled with the pinned solc-js (once per process). */
+function feeTokenBytecode(): Hex {
+  if (feeTokenCode) return feeTokenCode
+  const solc = require('solc') as { compile(input: string): string }
+  const content = readFileSync(new URL('./fixtures/FeeToken.sol', import.meta.url), 'utf8')
+  const out = JSON.parse(
+    solc.compile(
+      JSON.stringify({
+        language: 'Solidity',
+        sources: { 'FeeToken.sol': { content } },
+        settings: {
+          evmVersion: 'paris',
+          optimizer: { enabled: true, runs: 200 },
+          outputSelection: { '*': { FeeToken: ['evm.bytecode.object'] } },
+        },
+      }),
+    ),
+  ) as {
+    errors?: { severity: string; formattedMessage: string }[]
+    contracts?: Record<string, Record<string, { evm: { bytecode: { object: string } } }>>
+  }
+  const errors = (out.errors ?? []).filter((e) => e.severity === 'error')
+  if (errors.length > 0) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join('\n')}`)
+  feeTokenCode = `0x${out.contracts!['FeeToken.sol']!.FeeToken!.evm.bytecode.object}`
+  return feeTokenCode
+}
+
+/**
+ * A token that burns `feeBps` of every transfer and refuses transfers from addresses blocked with
+ * {@link blockSender} (fixtures/FeeToken.sol); account 0 holds the supply.
+ */
+export const deployFeeToken = (c: TestChain, supply: bigint, feeBps: bigint) =>
+  deploy(c, 0, feeTokenAbi, feeTokenBytecode(), [supply, feeBps])
+
+/** FeeToken.setBlocked(who, true): transfers from `who` revert from now on. */
+export async function blockSender(c: TestChain, token: Address, who: Address): Promise<void> {
+  const w = c.wallets[0]!
+  await mined(
+    c,
+    w.writeContract({
+      address: token,
+      abi: feeTokenAbi,
+      functionName: 'setBlocked',
+      args: [who, true],
+      account: w.account!,
+      chain: c.chain,
+      gas: GAS.transfer,
+    }),
+  )
+}
 export const deployFactory = (c: TestChain) =>
   deploy(c, 0, factoryBuild.abi, factoryBuild.bytecode, [c.accounts[0]!.address])
 export const deployExecutor = (c: TestChain, who = 0) => deploy(c, who, arbExecutor.abi as Abi, arbExecutor.bytecode)

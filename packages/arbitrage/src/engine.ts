@@ -9,6 +9,7 @@ import { type Execution, type ExecutorClient, gasLimitFor, type Simulation } fro
 import type { TokenGraph } from './graph/token-graph.ts'
 import type { ArbMetrics } from './metrics.ts'
 import type { BlockUpdate, PoolTracker } from './pools/tracker.ts'
+import { isPathRevert, Quarantine, type QuarantineOptions } from './risk/quarantine.ts'
 import { defaultGasUnits, findOpportunities, type Opportunity, selectDisjoint } from './strategy/search.ts'
 import type { SizingPool } from './strategy/sizing-pool.ts'
 
@@ -21,7 +22,12 @@ export interface RiskLimits {
   gasPriceCap?: bigint
   /** Trades sent per block at most (disjoint pools). Default 1. */
   maxTradesPerBlock?: number
-  /** The breaker opens (no trades) after this many reverted trades or simulations in a row. Default 3. */
+  /**
+   * The breaker opens (no trades) after this many failures in a row: trades reverted on chain or
+   * not sent, and simulations that failed without reverting in the path (the RPC, or the executor
+   * refusing: not its owner, a bad path). A simulation the path reverts (too little profit, a pair
+   * or token refusing) quarantines its cycle instead (see risk/quarantine.ts). Default 3.
+   */
   maxConsecutiveFailures?: number
 }
 
@@ -35,6 +41,8 @@ export interface ArbEngineOptions {
   weiToBase?: (wei: bigint) => bigint
   /** Gas added to the simulated estimate when sending, in percent (plus the pairs' slack, see gasLimitFor). Default 20. */
   gasMarginPercent?: number
+  /** How long cycles and tokens whose simulations revert in the path sit out (see risk/quarantine.ts). */
+  quarantine?: QuarantineOptions
 }
 
 export interface ArbEngineModules {
@@ -56,6 +64,8 @@ export interface ArbEngineModules {
   nonces?: NonceSource | null
   /** Worker threads for the exact sizing (over `graph`); on this thread when absent. */
   sizing?: SizingPool | null
+  /** Cycles and tokens sitting out; the engine keeps its own (`opts.quarantine`) when absent. */
+  quarantine?: Quarantine | null
 }
 
 /** What the engine asks and tells the risk state around it (see risk/guard.ts). */
@@ -85,7 +95,13 @@ export interface GasQuote {
 
 export type Decision =
   | { kind: 'executed'; opportunity: Opportunity; simulation: Simulation & { ok: true }; execution: Execution }
-  | { kind: 'simulation-failed'; opportunity: Opportunity; simulation: Simulation & { ok: false } }
+  | {
+      kind: 'simulation-failed'
+      opportunity: Opportunity
+      simulation: Simulation & { ok: false }
+      /** The path reverted: the cycle was quarantined (else the failure fed the breaker). */
+      quarantined: boolean
+    }
   | { kind: 'below-min-profit'; opportunity: Opportunity; netAfterGas: bigint }
   | {
       kind: 'skipped'
@@ -112,6 +128,10 @@ export class ArbEngine {
   private readonly tip: bigint
   private readonly gasUnits: (hops: number) => bigint
   private readonly marginPercent: number
+  /** Cycles and tokens whose simulations reverted in the path, sitting out for a while. */
+  readonly quarantine: Quarantine
+  /** The newest block the collector applied (the quarantine counts in blocks). */
+  private head = 0n
 
   constructor(
     private readonly opts: ArbEngineOptions,
@@ -120,6 +140,14 @@ export class ArbEngine {
     this.tip = opts.tip ?? 1_000_000_000n
     this.gasUnits = opts.gasUnits ?? defaultGasUnits
     this.marginPercent = opts.gasMarginPercent ?? 20
+    this.quarantine =
+      modules.quarantine ??
+      new Quarantine(opts.quarantine ?? {}, { logger: modules.logger, metrics: modules.metrics ?? null })
+  }
+
+  /** The newest block applied (0 before the first). */
+  get block(): bigint {
+    return this.head
   }
 
   /** True while consecutive failures keep the breaker open (reset with `resetBreaker`). */
@@ -154,7 +182,9 @@ export class ArbEngine {
     for (const u of updates) {
       for (const p of u.changed) changed.add(p)
       if (u.reorgDepth) this.modules.metrics?.reorgedBlocks.inc(u.reorgDepth)
+      this.head = u.number
     }
+    if (updates.length > 0) this.quarantine.export(this.head)
     const m = this.modules.metrics
     if (m) {
       m.pools.set(this.modules.graph.poolCount)
@@ -177,7 +207,8 @@ export class ArbEngine {
 
   /**
    * Searches the cycles through `changed` (all when absent): every opportunity found, and the
-   * pool-disjoint best ones to take this block (at most `maxTradesPerBlock`).
+   * pool-disjoint best ones to take this block (at most `maxTradesPerBlock`) among those not in
+   * quarantine.
    */
   async search(
     changed?: Iterable<`0x${string}`>,
@@ -200,9 +231,11 @@ export class ArbEngine {
       m.searchSeconds.observe((this.now() - searchStart) / 1000)
       m.opportunities.inc({ stage: 'found' }, found.length)
     }
+    // a quarantined cycle is neither taken nor carried: a block that touches its pools brings it back
+    const eligible = found.filter((o) => this.quarantine.blocked(o.cycle, this.head) === null)
     this.carried.clear()
-    for (const o of found) for (const p of o.cycle.pools) this.carried.add(p)
-    return { found, selected: selectDisjoint(found).slice(0, limits.maxTradesPerBlock ?? 1), quote }
+    for (const o of eligible) for (const p of o.cycle.pools) this.carried.add(p)
+    return { found, selected: selectDisjoint(eligible).slice(0, limits.maxTradesPerBlock ?? 1), quote }
   }
 
   /** Searches the cycles through `changed` (all when absent) and trades the best. */
@@ -245,12 +278,20 @@ export class ArbEngine {
     const sim = await executor.simulate(graph, o, 1n)
     m?.opportunities.inc({ stage: 'simulated' })
     if (!sim.ok) {
-      this.failures++
       m?.opportunities.inc({ stage: 'rejected' })
-      m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
-      logger.warn({ cycle: o.cycle.key, reason: sim.reason, revert: sim.revert }, 'simulation failed')
-      return { kind: 'simulation-failed', opportunity: o, simulation: sim }
+      let quarantined = false
+      if (isPathRevert(sim.revert)) {
+        // the path cannot be traded now: its cycle sits out (the quarantine logs it), the breaker is not fed
+        this.quarantine.failed(o.cycle, this.head, sim.revert)
+        quarantined = true
+      } else {
+        this.failures++
+        m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
+        logger.warn({ cycle: o.cycle.key, reason: sim.reason, revert: sim.revert }, 'simulation failed')
+      }
+      return { kind: 'simulation-failed', opportunity: o, simulation: sim, quarantined }
     }
+    this.quarantine.succeeded(o.cycle, this.head)
     // priced at the gas limit: what is used can only be less
     const gas = gasLimitFor(sim.gas, o.cycle.pools.length, this.marginPercent)
     const netAfterGas = sim.profit - toBase(gas * quote.maxFeePerGas)

@@ -31,6 +31,10 @@ export interface ArbMetrics {
   wsDisconnects: Counter
   /** Search worker threads that failed or exited (their share was sized on the main thread). */
   searchWorkerFailures: Counter
+  /** Cycles and tokens put in quarantine (their simulations reverted in the path), by kind. */
+  quarantines: Counter<'kind'>
+  /** Cycles and tokens sitting out now, by kind. */
+  quarantined: Gauge<'kind'>
 }
 
 /** Registers the arbitrage metrics on `registry` (service-kit's registry in the service). */
@@ -108,6 +112,18 @@ export function createArbMetrics(registry: Registry): ArbMetrics {
     searchWorkerFailures: new Counter({
       name: 'cairn_arb_search_worker_failures_total',
       help: 'Search worker threads that failed or exited (their share of the batch was sized on the main thread; the worker is started again)',
+      registers,
+    }),
+    quarantines: new Counter({
+      name: 'cairn_arb_quarantines_total',
+      help: 'Cycles and tokens put in quarantine after their simulations reverted in the path (kind: cycle, token)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    quarantined: new Gauge({
+      name: 'cairn_arb_quarantined',
+      help: 'Cycles and tokens sitting out of the search now (kind: cycle, token)',
+      labelNames: ['kind'],
       registers,
     }),
   }

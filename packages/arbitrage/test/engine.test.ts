@@ -1,7 +1,8 @@
 // The engine's decisions with the chain faked (unit tier): the breaker opens after consecutive
-// failed simulations, the gas price cap and the kill switch skip, a trade is refused when the
+// simulations failed outside the path, a path revert quarantines its cycle instead, the gas price cap and the kill switch skip, a trade is refused when the
 // simulated gas eats the profit, and an untaken opportunity is searched again without a new block.
 import { CairnError, silentLogger } from '@cairn/utils'
+import { Registry } from 'prom-client'
 import type { PublicClient } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { ArbEngine, type ArbEngineModules, type RiskLimits } from '../src/engine.ts'
@@ -9,6 +10,7 @@ import { ArbErrorCode } from '../src/errors.ts'
 import type { Execution, ExecutorClient, Simulation } from '../src/execution/executor.ts'
 import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-graph.ts'
 import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
+import { createArbMetrics } from '../src/metrics.ts'
 import type { BlockUpdate, PoolTracker } from '../src/pools/tracker.ts'
 
 const tok = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address
@@ -74,23 +76,66 @@ function setup(opts: {
 }
 
 describe('ArbEngine decisions', () => {
-  it('opens the breaker after consecutive failed simulations, then skips until reset', async () => {
-    const { engine } = setup({ sim: () => ({ ok: false, reason: 'reverted', revert: 'InsufficientProfit' }) })
-    const kinds: string[] = []
-    for (let i = 0; i < 5; i++) {
-      const r = i === 0 ? await engine.step() : await engine.trade()
-      kinds.push(...r.decisions.map((d) => (d.kind === 'skipped' ? `skipped:${d.why}` : d.kind)))
+  it('opens the breaker after consecutive simulations that fail outside the path (RPC, executor refusals), then skips until reset', async () => {
+    for (const failure of [{ reason: 'HTTP request failed' }, { reason: 'reverted', revert: 'NotOwner' }]) {
+      const { engine, newBlock } = setup({ sim: () => ({ ok: false, ...failure }) })
+      const kinds: string[] = []
+      for (let i = 0; i < 5; i++) {
+        if (i > 0) newBlock({ number: BigInt(i + 1), hash: '0x01', changed: new Set([poolAddr(1)]), created: [] })
+        kinds.push(...(await engine.step()).decisions.map((d) => (d.kind === 'skipped' ? `skipped:${d.why}` : d.kind)))
+      }
+      expect(kinds).toEqual([
+        'simulation-failed',
+        'simulation-failed',
+        'simulation-failed',
+        'skipped:breaker-open',
+        'skipped:breaker-open',
+      ])
+      expect(engine.breakerOpen).toBe(true)
+      expect(engine.quarantine.list(engine.block)).toEqual([])
+      engine.resetBreaker()
+      expect((await engine.trade()).decisions[0]!.kind).toBe('simulation-failed')
     }
+  })
+
+  it('a simulation the path reverts quarantines its cycle (sits out 2, then 4 blocks), never opens the breaker, and a success clears it', async () => {
+    let sim: Simulation = { ok: false, reason: 'reverted', revert: 'UniswapV2: K' }
+    const registry = new Registry()
+    const { engine, newBlock, sent } = setup({ sim: () => sim, extra: { metrics: createArbMetrics(registry) } })
+    const at = (n: number) =>
+      newBlock({ number: BigInt(n), hash: '0x01', changed: new Set([poolAddr(1)]), created: [] })
+    const kinds: string[] = []
+    const step = async (n?: number) => {
+      if (n !== undefined) at(n)
+      const r = await engine.step()
+      kinds.push(r.decisions.map((d) => d.kind).join(',') || (r.found.length > 0 ? 'sat-out' : 'none'))
+    }
+    await step() // block 1: fails → sits out blocks 1-2
+    await step(2)
+    await step(3) // fails again → sits out 3-6
+    expect(engine.quarantine.list(3n)).toMatchObject([{ kind: 'cycle', strikes: 2, until: 7n, why: 'UniswapV2: K' }])
+    expect(await registry.getSingleMetricAsString('cairn_arb_quarantined')).toMatch(/kind="cycle"} 1/)
+    for (const n of [4, 5, 6]) await step(n)
+    sim = { ok: true, profit: 10n ** 20n, gas: 100_000n }
+    await step(7)
     expect(kinds).toEqual([
       'simulation-failed',
+      'sat-out',
       'simulation-failed',
-      'simulation-failed',
-      'skipped:breaker-open',
-      'skipped:breaker-open',
+      'sat-out',
+      'sat-out',
+      'sat-out',
+      'executed',
     ])
-    expect(engine.breakerOpen).toBe(true)
-    engine.resetBreaker()
-    expect((await engine.trade()).decisions[0]!.kind).toBe('simulation-failed')
+    expect(engine.breakerOpen).toBe(false)
+    expect(sent).toHaveLength(1)
+    expect(engine.quarantine.list(7n)).toEqual([])
+    expect(await registry.getSingleMetricAsString('cairn_arb_quarantined')).toMatch(/kind="cycle"} 0/)
+    expect(await registry.getSingleMetricAsString('cairn_arb_quarantines_total')).toMatch(/kind="cycle"} 2/)
+    // in good standing again: the next path revert starts over at 2 blocks
+    sim = { ok: false, reason: 'reverted', revert: 'InsufficientProfit' }
+    await step(8)
+    expect(engine.quarantine.list(8n)).toMatchObject([{ kind: 'cycle', strikes: 1, until: 10n }])
   })
 
   it('opens the breaker at once when a trade is stuck past its deadline (it holds the nonce), not after three', async () => {

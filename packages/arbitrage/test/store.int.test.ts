@@ -132,6 +132,35 @@ for (const backend of BACKENDS) {
       expect((await store.listOpportunities()).map((o) => o.id)).toEqual(['opp1'])
     })
 
+    it('lists opportunities by one decision or any of several, newest first', async (ctx) => {
+      if (skip) return ctx.skip()
+      const store = new ArbStore(sql)
+      const decisions = ['found', 'simulation-failed', 'executed', 'found']
+      for (const [i, decision] of decisions.entries())
+        await store.recordOpportunity({
+          id: `d${i}`,
+          at: new Date(T0 + 600_000 + i * 1000), // after the other tests' rows
+          block: BigInt(i),
+          cycleKey: 'p1>p2',
+          baseToken: A,
+          tokens: [A, B, A],
+          pools: [B, B],
+          amountIn: 10n,
+          grossProfit: 3n,
+          gasCost: 1n,
+          netProfit: 2n,
+          decision,
+          detail: null,
+        })
+      const since = new Date(T0 + 600_000)
+      const ids = async (decision?: string | string[]) =>
+        (await store.listOpportunities({ since, ...(decision ? { decision } : {}) })).map((o) => o.id)
+      expect(await ids('found')).toEqual(['d3', 'd0'])
+      expect(await ids(['simulation-failed', 'executed'])).toEqual(['d2', 'd1'])
+      expect(await ids([])).toEqual([])
+      expect(await ids()).toEqual(['d3', 'd2', 'd1', 'd0'])
+    })
+
     it('records trades and sums realised P&L by token and hour', async (ctx) => {
       if (skip) return ctx.skip()
       const store = new ArbStore(sql)

@@ -9,20 +9,23 @@ interface IArbERC20 {
 interface IArbV2Pair {
     function getReserves() external view returns (uint112 reserve0, uint112 reserve1, uint32 blockTimestampLast);
     function swap(uint256 amount0Out, uint256 amount1Out, address to, bytes calldata data) external;
-    function token0() external view returns (address);
-    function token1() external view returns (address);
 }
 
 /// @title ArbExecutor: runs one arbitrage cycle through Uniswap V2-style pairs atomically.
 /// @notice Owner-only. The cycle starts and ends in `token`; each hop's output is computed here from
 /// the pair's reserves at execution time (the pair's own formula, with the fee given per hop) and
-/// sent straight to the next pair. Funded either from this contract's balance or by a flash swap
+/// sent straight to the next pair. A hop's input is what reached its pair (the pair's balance of
+/// the token above its reserve, as UniswapV2Router02's fee-on-transfer swaps measure it), so a
+/// token that takes a fee on transfer delivers less and the hop asks for less, instead of the
+/// pair refusing the swap. Funded either from this contract's balance or by a flash swap
 /// from the first pair (repaid in its callback). Reverts unless this contract's balance of `token`
 /// ends at least `minProfit` above where it started (and strictly above), so a trade that would
 /// lose reverts and costs only gas.
 contract ArbExecutor {
     struct Hop {
         address pair;
+        /// the token this hop sells (the pair's token0 when zeroForOne, else its token1)
+        address tokenIn;
         /// true: token0 in, token1 out
         bool zeroForOne;
         /// fraction of the input that reaches the curve: Uniswap V2 is 997 / 1000
@@ -80,15 +83,10 @@ contract ArbExecutor {
         if (hops.length < 2 || amountIn == 0) revert BadPath();
         uint256 before = IArbERC20(token).balanceOf(address(this));
         if (flash) {
-            uint256 out0 = _amountOut(hops[0], amountIn, 0);
-            expectedPair = hops[0].pair;
-            (uint256 a0, uint256 a1) = hops[0].zeroForOne ? (uint256(0), out0) : (out0, uint256(0));
-            // a V2 pair calls back the receiver of the output: this contract
-            IArbV2Pair(hops[0].pair).swap(a0, a1, address(this), abi.encode(token, amountIn, out0, hops));
-            if (expectedPair != address(0)) revert UnexpectedCallback();
+            _flash(token, amountIn, hops);
         } else {
             _transfer(token, hops[0].pair, amountIn);
-            _run(hops, 0, amountIn);
+            _run(hops, 0);
         }
         uint256 afterBalance = IArbERC20(token).balanceOf(address(this));
         if (afterBalance <= before || afterBalance - before < minProfit) {
@@ -98,40 +96,69 @@ contract ArbExecutor {
         emit Executed(token, amountIn, profit, hops.length, flash);
     }
 
+    /// Borrows the first hop's output from its pair; the pair calls back `uniswapV2Call`.
+    function _flash(address token, uint256 amountIn, Hop[] calldata hops) private {
+        uint256 out0 = _amountOut(hops[0], amountIn, 0);
+        // what this contract already holds of the borrowed token: the callback sends on only what arrived
+        uint256 held = IArbERC20(hops[1].tokenIn).balanceOf(address(this));
+        expectedPair = hops[0].pair;
+        (uint256 a0, uint256 a1) = hops[0].zeroForOne ? (uint256(0), out0) : (out0, uint256(0));
+        // a V2 pair calls back the receiver of the output: this contract
+        IArbV2Pair(hops[0].pair).swap(a0, a1, address(this), abi.encode(token, amountIn, held, hops));
+        if (expectedPair != address(0)) revert UnexpectedCallback();
+    }
+
     /// @notice The flash swap's callback: only from the pair this contract just called, for a swap
-    /// it started. Sends the borrowed output on to the second pair, runs the remaining hops, then
-    /// repays the first pair with `amountIn` of `token`.
+    /// it started. Sends the borrowed output that arrived (less than borrowed for a fee-on-transfer
+    /// token) on to the second pair, runs the remaining hops, then repays the first pair with
+    /// `amountIn` of `token`.
     function uniswapV2Call(address sender, uint256, uint256, bytes calldata data) external {
         if (msg.sender != expectedPair || expectedPair == address(0) || sender != address(this)) {
             revert UnexpectedCallback();
         }
         expectedPair = address(0);
-        (address token, uint256 amountIn, uint256 out0, Hop[] memory hops) =
+        (address token, uint256 amountIn, uint256 held, Hop[] memory hops) =
             abi.decode(data, (address, uint256, uint256, Hop[]));
-        address borrowed = hops[0].zeroForOne ? IArbV2Pair(msg.sender).token1() : IArbV2Pair(msg.sender).token0();
-        _transfer(borrowed, hops[1].pair, out0);
-        _run(hops, 1, out0);
+        address borrowed = hops[1].tokenIn;
+        _transfer(borrowed, hops[1].pair, IArbERC20(borrowed).balanceOf(address(this)) - held);
+        _run(hops, 1);
         _transfer(token, msg.sender, amountIn);
     }
 
     /// Hops from `start` on; the input of hop `start` is already in its pair.
-    function _run(Hop[] memory hops, uint256 start, uint256 amountIn) private {
-        uint256 amount = amountIn;
+    function _run(Hop[] memory hops, uint256 start) private {
         for (uint256 i = start; i < hops.length; i++) {
-            amount = _swap(hops[i], amount, i, i + 1 < hops.length ? hops[i + 1].pair : address(this));
+            _swap(hops[i], i, i + 1 < hops.length ? hops[i + 1].pair : address(this));
         }
     }
 
-    function _swap(Hop memory hop, uint256 amountIn, uint256 index, address to) private returns (uint256 out) {
-        out = _amountOut(hop, amountIn, index);
+    /// Swaps what reached the pair: its balance of `tokenIn` above its reserve (0 when a token's
+    /// transfer left it none, which reverts HopOutputTooLow).
+    function _swap(Hop memory hop, uint256 index, address to) private {
+        (uint256 rIn, uint256 rOut) = _reserves(hop);
+        uint256 balance = IArbERC20(hop.tokenIn).balanceOf(hop.pair);
+        uint256 out = _amountOutAt(hop, balance > rIn ? balance - rIn : 0, rIn, rOut, index);
         (uint256 a0, uint256 a1) = hop.zeroForOne ? (uint256(0), out) : (out, uint256(0));
         IArbV2Pair(hop.pair).swap(a0, a1, to, new bytes(0));
     }
 
     /// UniswapV2Library.getAmountOut with the hop's fee, at the pair's current reserves.
-    function _amountOut(Hop memory hop, uint256 amountIn, uint256 index) private view returns (uint256 out) {
+    function _amountOut(Hop memory hop, uint256 amountIn, uint256 index) private view returns (uint256) {
+        (uint256 rIn, uint256 rOut) = _reserves(hop);
+        return _amountOutAt(hop, amountIn, rIn, rOut, index);
+    }
+
+    /// The hop's (input, output) reserves.
+    function _reserves(Hop memory hop) private view returns (uint256 rIn, uint256 rOut) {
         (uint112 r0, uint112 r1,) = IArbV2Pair(hop.pair).getReserves();
-        (uint256 rIn, uint256 rOut) = hop.zeroForOne ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
+        (rIn, rOut) = hop.zeroForOne ? (uint256(r0), uint256(r1)) : (uint256(r1), uint256(r0));
+    }
+
+    function _amountOutAt(Hop memory hop, uint256 amountIn, uint256 rIn, uint256 rOut, uint256 index)
+        private
+        pure
+        returns (uint256 out)
+    {
         uint256 inWithFee = amountIn * hop.feeNum;
         out = (inWithFee * rOut) / (rIn * hop.feeDen + inWithFee);
         if (out == 0 || out < hop.minOut) revert HopOutputTooLow(index, out, hop.minOut);

@@ -24,6 +24,8 @@ export const arbExecutorAbi = arbExecutor.abi as Abi
 /** One hop as ArbExecutor takes it. */
 export interface ExecutorHop {
   pair: Address
+  /** The token the hop sells: the contract swaps the pair's balance of it above its reserve. */
+  tokenIn: Address
   zeroForOne: boolean
   feeNum: number
   feeDen: number
@@ -118,6 +120,7 @@ export function executeArgs(
     const expected = o.hopOuts[i] ?? 0n
     return {
       pair: a,
+      tokenIn: o.cycle.tokens[i]!,
       zeroForOne: o.cycle.tokens[i] === p.token0,
       feeNum: Number(p.fee.num),
       feeDen: Number(p.fee.den),
@@ -322,10 +325,18 @@ function stuck(hash: Hex, nonce: number | undefined, waitedMs: number): CairnErr
   )
 }
 
-function revertName(err: unknown): string | undefined {
+/**
+ * What a reverted call said: the custom error's name (`InsufficientProfit`), the message of an
+ * `Error(string)` (a pair's `UniswapV2: K`), a panic's reason, or `revert` for a bare revert;
+ * undefined when the failure was not a revert (the RPC, a timeout).
+ */
+export function revertName(err: unknown): string | undefined {
   if (!(err instanceof BaseError)) return undefined
   const r = err.walk((e) => e instanceof ContractFunctionRevertedError)
-  return r instanceof ContractFunctionRevertedError ? (r.data?.errorName ?? r.reason) : undefined
+  if (!(r instanceof ContractFunctionRevertedError)) return undefined
+  const name = r.data?.errorName
+  if (name !== undefined && name !== 'Error' && name !== 'Panic') return name
+  return r.reason ?? name ?? 'revert'
 }
 
 function shortReason(err: unknown): string {

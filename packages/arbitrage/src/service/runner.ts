@@ -16,6 +16,7 @@ import { applyRetention, ensurePartitions } from '../store/partitions.ts'
 import type { ArbStore, OpportunityRecord } from '../store/store.ts'
 import type { Opportunity } from '../strategy/search.ts'
 import type { ArbEvent } from './events.ts'
+import { QUARANTINED, type QuarantineFeed } from './quarantine-feed.ts'
 
 export interface ArbRunnerOptions {
   /** What this process does: everything (default), only search and queue, or only execute from the queue. */
@@ -45,6 +46,8 @@ export interface ArbRunnerModules {
   now?: () => number
   /** Told of every decision and trade (the WebSocket stream). */
   events?: (e: ArbEvent) => void
+  /** Role `strategy`: the executors' path reverts and trades, read from the store before each search. */
+  quarantineFeed?: QuarantineFeed | null
 }
 
 const STOP_REASONS = ['kill-switch', 'kill-file', 'rpc-breaker', 'daily-loss'] as const
@@ -129,6 +132,11 @@ export class ArbRunner {
     const { engine, guard, logger, metrics } = this.modules
     let found: Opportunity[]
     let selected: Opportunity[]
+    try {
+      await this.modules.quarantineFeed?.pull()
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, "reading the executors' decisions failed (quarantine not updated)")
+    }
     try {
       ;({ found, selected } = await engine.search(changed))
     } catch (err) {
@@ -279,7 +287,7 @@ function detailOf(d: Decision): string | null {
     case 'skipped':
       return d.detail ? `${d.why}: ${d.detail}` : d.why
     case 'simulation-failed':
-      return d.simulation.revert ?? d.simulation.reason
+      return d.quarantined ? `${QUARANTINED}${d.simulation.revert}` : (d.simulation.revert ?? d.simulation.reason)
     case 'below-min-profit':
       return `net ${d.netAfterGas}`
     case 'send-failed':

@@ -36,6 +36,7 @@ import { SizingPool } from '../strategy/sizing-pool.ts'
 import { type ArbApiOptions, createArbApi, DEFAULT_EDGE } from './app.ts'
 import type { AuthOptions } from './auth.ts'
 import { EventHub } from './events.ts'
+import { QuarantineFeed } from './quarantine-feed.ts'
 import { ArbRunner, type ArbRunnerOptions } from './runner.ts'
 
 export interface ArbServiceOptions {
@@ -244,6 +245,10 @@ export async function startArbService(
       logger,
       metrics,
       events: events.publish,
+      quarantineFeed:
+        opts.runner.role === 'strategy'
+          ? new QuarantineFeed({}, { store, quarantine: engine.quarantine, logger, now: Date.now })
+          : null,
     })
     // spans: a tick, its search, and each opportunity's simulation and execution (no-ops when off)
     const tracer = tracing.tracer

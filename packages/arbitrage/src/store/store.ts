@@ -207,11 +207,15 @@ export class ArbStore {
     )
   }
 
-  async listOpportunities(q: { since?: Date; decision?: string; limit?: number } = {}): Promise<OpportunityRecord[]> {
+  /** Opportunities seen since `since`, newest first; `decision`: only those with it (or one of them). */
+  async listOpportunities(
+    q: { since?: Date; decision?: string | readonly string[]; limit?: number } = {},
+  ): Promise<OpportunityRecord[]> {
+    const decisions = q.decision === undefined ? null : typeof q.decision === 'string' ? [q.decision] : [...q.decision]
     const rows = await this.sql.query(
-      `SELECT * FROM arb_opportunities WHERE at >= $1 AND ($2::text IS NULL OR decision = $2)
+      `SELECT * FROM arb_opportunities WHERE at >= $1 AND ($2::text[] IS NULL OR decision = ANY($2::text[]))
        ORDER BY at DESC, id LIMIT $3`,
-      [q.since ?? new Date(0), q.decision ?? null, q.limit ?? 100],
+      [q.since ?? new Date(0), decisions, q.limit ?? 100],
     )
     return rows.map(opportunityFrom)
   }
