@@ -140,6 +140,8 @@ describe('the arbitrage service on a Cairn dev chain', () => {
       'ops:kill-switch.reason',
       'ops:config.set',
     ])
+    const status = (await inject({ url: '/v1/status', headers: OPERATOR })).json()
+    expect(status).toMatchObject({ breakerOpen: false, quarantine: { cycles: 0, tokens: [] } })
     const metrics = (await inject({ url: '/metrics' })).body
     expect(metrics).toMatch(/cairn_arb_trades_total\{status="success"\} 1/)
     expect(metrics).toMatch(/cairn_arb_block_to_tx_seconds_count 1/)

@@ -29,6 +29,7 @@ import { reconnectingWebSocket } from '../pools/ws-transport.ts'
 import { NatsQueue } from '../queue/nats-queue.ts'
 import { type Claims, MemoryClaims, MemoryQueue, type OpportunityQueue } from '../queue/queue.ts'
 import { RiskGuard } from '../risk/guard.ts'
+import type { Quarantined } from '../risk/quarantine.ts'
 import { ConfigStore } from '../store/config-store.ts'
 import { migrateArb } from '../store/migrations.ts'
 import { ArbStore } from '../store/store.ts'
@@ -344,6 +345,7 @@ export async function startArbService(
           pools: graph.poolCount,
           cycles: graph.cycleCount,
           breakerOpen: engine.breakerOpen,
+          quarantine: quarantineStatus(engine.quarantine.list(engine.block)),
           counts: runner.counts,
         }),
         resetBreaker: () => engine.resetBreaker(),
@@ -376,5 +378,15 @@ export async function startArbService(
     }
   } catch (err) {
     return fail(err)
+  }
+}
+
+/** /v1/status's view of the quarantine: how many cycles sit out, and every token that does. */
+function quarantineStatus(now: Quarantined[]) {
+  return {
+    cycles: now.filter((q) => q.kind === 'cycle').length,
+    tokens: now
+      .filter((q) => q.kind === 'token')
+      .map(({ key, until, strikes, why }) => ({ token: key, until, strikes, why })),
   }
 }
