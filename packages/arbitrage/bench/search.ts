@@ -1,7 +1,10 @@
 // Search and sizing time per block: N pools (one per token against the base, the rest between
 // random tokens), M of them changing per block; cycles of up to H hops through the base.
-//   node --import tsx packages/arbitrage/bench/search.ts [pools=10000] [changed=1000] [hops=4] [blocks=20] [spread‰=5] [threads=0]
+//   node --import tsx packages/arbitrage/bench/search.ts [pools=10000] [changed=1000] [hops=4] [blocks=20] [spread‰=5] [threads=0] [maxSized=256] [carry=1]
 // threads > 0: the exact sizing is spread over that many worker threads (SizingPool) besides the main thread.
+// maxSized: candidates sized exactly per block, the float look's best (the engine's default, 256); 0: all of them.
+// carry = 1 (default): as the engine, the cycles found and the candidates not sized are looked at again with the
+// next block (nobody trades here, so in a busy market they pile up); 0: only the cycles through the changed pools.
 
 import { silentLogger } from '@cairn/utils'
 import { type Address, TokenGraph } from '../src/graph/token-graph.ts'
@@ -9,9 +12,16 @@ import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
 import { findOpportunities } from '../src/strategy/search.ts'
 import { SizingPool } from '../src/strategy/sizing-pool.ts'
 
-const [pools = 10_000, changedPerBlock = 1_000, hops = 4, blocks = 20, spread = 5, threads = 0] = process.argv
-  .slice(2)
-  .map(Number)
+const [
+  pools = 10_000,
+  changedPerBlock = 1_000,
+  hops = 4,
+  blocks = 20,
+  spread = 5,
+  threads = 0,
+  maxSized = 256,
+  carry = 1,
+] = process.argv.slice(2).map(Number)
 const tokens = Math.max(10, Math.floor(pools / 5))
 let seed = 42
 const rand = () => {
@@ -43,6 +53,9 @@ for (let i = 0; i < pools; i++) {
 const built = performance.now() - t0
 const sizing = threads > 0 ? new SizingPool({ threads }, { graph: g, logger: silentLogger }) : null
 const gas = { gasUnits: (h: number) => 40_000n + 75_000n * BigInt(h), gasPrice: 10n ** 9n }
+const searchOpts = { gas, ...(maxSized > 0 ? { maxSized } : {}) }
+// as the engine: the cycles found and the candidates not sized are looked at again with the next block
+let carried: number[] = []
 const times: number[] = []
 // CPU time as well (the process's, workers included): on a shared machine wall time includes waiting for a core
 const cpuTimes: number[] = []
@@ -59,7 +72,11 @@ for (let k = 0; k < blocks; k++) {
   }
   const s = performance.now()
   const c = process.cpuUsage()
-  found += (sizing ? await sizing.find({ gas }, changed) : findOpportunities(g, { gas }, changed)).length
+  const deferred = new Set<number>()
+  const opts = { ...searchOpts, deferred, also: carried }
+  const ops = sizing ? await sizing.find(opts, changed) : findOpportunities(g, opts, changed)
+  found += ops.length
+  if (carry) carried = [...ops.map((o) => g.cycleIdOf(o.cycle.key)!), ...deferred]
   const used = process.cpuUsage(c)
   times.push(performance.now() - s)
   cpuTimes.push((used.user + used.system) / 1000)
@@ -72,6 +89,8 @@ console.log(
     pools,
     tokens,
     threads,
+    maxSized,
+    carry,
     hops,
     cycles: g.cycleCount,
     indexBuildMs: Math.round(built),

@@ -43,6 +43,12 @@ export interface ArbEngineOptions {
   gasMarginPercent?: number
   /** How long cycles and tokens whose simulations revert in the path sit out (see risk/quarantine.ts). */
   quarantine?: QuarantineOptions
+  /**
+   * Candidates sized exactly per search, the float look's best (see SearchOptions.maxSized): at
+   * most 64 trades a block are taken, and sizing thousands in a busy market cost most of the
+   * search. The rest are searched again next block. Default 256.
+   */
+  maxSized?: number
 }
 
 export interface ArbEngineModules {
@@ -120,11 +126,12 @@ export interface StepResult {
 export class ArbEngine {
   private failures = 0
   /**
-   * Pools of opportunities found but not taken (over the per-block limit, killed, refused): their
-   * cycles are searched again next step even if no block touches them, so the incremental search
-   * does not forget a standing mispricing.
+   * Cycle ids of opportunities found but not taken (over the per-block limit, killed, refused) and
+   * of candidates not sized (past `maxSized`): looked at again next step even if no block touches
+   * their pools, so the incremental search does not forget a standing mispricing. (Their cycles
+   * only: another cycle through the same pools that did not pay cannot pay until a pool moves.)
    */
-  private readonly carried = new Set<`0x${string}`>()
+  private readonly carried = new Set<number>()
   private readonly tip: bigint
   private readonly gasUnits: (hops: number) => bigint
   private readonly marginPercent: number
@@ -167,13 +174,13 @@ export class ArbEngine {
   /** Applies the node's new blocks, then searches and trades on what they changed. */
   async step(): Promise<StepResult> {
     const { updates, changed, seen } = await this.collect()
-    if (changed.size === 0) return { updates, found: [], decisions: [] }
+    if (changed.size === 0 && this.carried.size === 0) return { updates, found: [], decisions: [] }
     return { updates, ...(await this.trade(changed, seen)) }
   }
 
   /**
-   * Applies the node's new blocks: what they changed (plus the pools of opportunities carried from
-   * the last search) and when the poll saw them. The service's strategy then searches and queues.
+   * Applies the node's new blocks: the pools they changed and when the poll saw them. The service's
+   * strategy then searches them (with what is {@link carrying}) and queues.
    */
   async collect(): Promise<{ updates: BlockUpdate[]; changed: Set<`0x${string}`>; seen: number }> {
     const seen = this.now()
@@ -190,8 +197,12 @@ export class ArbEngine {
       m.pools.set(this.modules.graph.poolCount)
       m.cycles.set(this.modules.graph.cycleCount)
     }
-    for (const p of this.carried) changed.add(p)
     return { updates, changed, seen }
+  }
+
+  /** Cycles the next search looks at again whatever the blocks change (untaken, unsized). */
+  get carrying(): number {
+    return this.carried.size
   }
 
   private now(): number {
@@ -218,10 +229,14 @@ export class ArbEngine {
     const quote = await this.quote()
     const toBase = this.opts.weiToBase ?? ((w: bigint) => w)
     const searchStart = this.now()
+    const deferred = new Set<number>()
     const searchOpts = {
       gas: { gasUnits: this.gasUnits, gasPrice: quote.maxFeePerGas, weiToBase: toBase },
       minProfit: limits.minProfit,
       ...(limits.maxIn !== undefined ? { maxIn: limits.maxIn } : {}),
+      maxSized: this.opts.maxSized ?? 256,
+      deferred,
+      also: changed ? [...this.carried] : [],
     }
     const sizing = this.modules.sizing
     const found = sizing
@@ -234,7 +249,11 @@ export class ArbEngine {
     // a quarantined cycle is neither taken nor carried: a block that touches its pools brings it back
     const eligible = found.filter((o) => this.quarantine.blocked(o.cycle, this.head) === null)
     this.carried.clear()
-    for (const o of eligible) for (const p of o.cycle.pools) this.carried.add(p)
+    for (const o of eligible) {
+      const id = this.modules.graph.cycleIdOf(o.cycle.key)
+      if (id !== undefined) this.carried.add(id)
+    }
+    for (const id of deferred) this.carried.add(id)
     return { found, selected: selectDisjoint(eligible).slice(0, limits.maxTradesPerBlock ?? 1), quote }
   }
 

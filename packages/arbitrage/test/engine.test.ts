@@ -31,10 +31,14 @@ function setup(opts: {
   killed?: () => boolean
   extra?: Partial<ArbEngineModules>
   failSend?: () => boolean | Error
+  maxSized?: number
+  /** Pools beside the default two (a mispriced pair 1, 2 between tokens 0 and 1). */
+  morePools?: PoolInfo[]
 }) {
   const graph = new TokenGraph({ base: tok(0), maxHops: 2 })
   graph.addPool(pool(1, 0, 1, 10n ** 21n, 2n * 10n ** 21n))
   graph.addPool(pool(2, 0, 1, 10n ** 21n, 10n ** 21n))
+  for (const p of opts.morePools ?? []) graph.addPool(p)
   let pending: BlockUpdate[] = [{ number: 1n, hash: '0x01', changed: new Set([poolAddr(1)]), created: [] }]
   const tracker = {
     poll: async () => {
@@ -61,7 +65,11 @@ function setup(opts: {
     estimateFeesPerGas: async () => ({ maxFeePerGas: baseFee * 2n + 1n, maxPriorityFeePerGas: 1n }),
   } as unknown as PublicClient
   const engine = new ArbEngine(
-    { limits: { minProfit: 10n ** 15n, ...opts.limits }, tip: 10n ** 9n },
+    {
+      limits: { minProfit: 10n ** 15n, ...opts.limits },
+      tip: 10n ** 9n,
+      ...(opts.maxSized !== undefined ? { maxSized: opts.maxSized } : {}),
+    },
     {
       graph,
       tracker,
@@ -72,7 +80,7 @@ function setup(opts: {
       ...opts.extra,
     },
   )
-  return { engine, sent, nonces, newBlock: (u: BlockUpdate) => pending.push(u) }
+  return { engine, graph, sent, nonces, newBlock: (u: BlockUpdate) => pending.push(u) }
 }
 
 describe('ArbEngine decisions', () => {
@@ -195,6 +203,25 @@ describe('ArbEngine decisions', () => {
     newBlock({ number: 2n, hash: '0x03', changed: new Set(), created: [] })
     const again = await engine.step()
     expect(again.decisions).toMatchObject([{ kind: 'executed' }])
+  })
+
+  it("sizes only the float look's best maxSized candidates and searches the rest again next step", async () => {
+    const { engine, graph, newBlock } = setup({
+      sim: () => ({ ok: true, profit: 10n ** 20n, gas: 100_000n }),
+      maxSized: 1,
+      // a second, larger mispricing between tokens 0 and 2
+      morePools: [pool(3, 0, 2, 10n ** 21n, 3n * 10n ** 21n), pool(4, 0, 2, 10n ** 21n, 10n ** 21n)],
+    })
+    newBlock({ number: 1n, hash: '0x01', changed: new Set([poolAddr(3)]), created: [] })
+    const first = await engine.step()
+    expect(first.found.map((o) => o.cycle.pools)).toEqual([[poolAddr(3), poolAddr(4)]])
+    expect(first.decisions).toMatchObject([{ kind: 'executed' }])
+    // the trade evened pools 3 and 4; a block touches nothing: the candidate left unsized is searched again
+    graph.setReserves(poolAddr(3), 10n ** 21n, 10n ** 21n)
+    newBlock({ number: 2n, hash: '0x02', changed: new Set(), created: [] })
+    const second = await engine.step()
+    expect(second.found.map((o) => o.cycle.pools)).toEqual([[poolAddr(1), poolAddr(2)]])
+    expect(second.decisions).toMatchObject([{ kind: 'executed' }])
   })
 
   it('asks the risk hooks, takes nonces from the nonce source, reads limits live, and resyncs after a failed send', async () => {

@@ -156,6 +156,49 @@ describe('search', () => {
     )
   })
 
+  it("maxSized sizes the float look's best k: the exact best is among them, each as the full search sizes it, the rest deferred, and looked at again through `also` (differential)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            a: fc.nat(5),
+            b: fc.nat(5),
+            r0: fc.bigInt({ min: 10n ** 18n, max: 10n ** 24n }),
+            r1: fc.bigInt({ min: 10n ** 18n, max: 10n ** 24n }),
+          }),
+          { minLength: 3, maxLength: 14 },
+        ),
+        fc.integer({ min: 1, max: 6 }),
+        (edges, k) => {
+          const g = new TokenGraph({ base: tok(0), maxHops: 4 })
+          edges.forEach((e, i) => {
+            if (e.a !== e.b) g.addPool(pool(i, e.a, e.b, e.r0, e.r1))
+          })
+          const gas = { gasUnits: defaultGasUnits, gasPrice: 10n ** 9n }
+          const full = findOpportunities(g, { gas })
+          const deferred = new Set<number>()
+          const some = findOpportunities(g, { gas, maxSized: k, deferred })
+          expect(some.length).toBeLessThanOrEqual(k)
+          const byKey = new Map(full.map((o) => [o.cycle.key, o]))
+          // each one sized exactly as the full search sizes it, and in its order
+          for (const o of some) expect(o).toEqual(byKey.get(o.cycle.key))
+          const at = some.map((o) => full.indexOf(byKey.get(o.cycle.key)!))
+          expect(at).toEqual([...at].sort((x, y) => x - y))
+          if (full.length > 0) expect(some[0]!.cycle.key).toBe(full[0]!.cycle.key)
+          // what was not sized is looked at again next time: its cycle is deferred
+          const kept = new Set(some.map((o) => o.cycle.key))
+          for (const o of full) if (!kept.has(o.cycle.key)) expect(deferred).toContain(g.cycleIdOf(o.cycle.key))
+          // nothing deferred: everything was sized
+          if (deferred.size === 0) expect(some.map((o) => o.cycle.key)).toEqual(full.map((o) => o.cycle.key))
+          // `also`: no pool changed, those cycles looked at again give the same opportunities
+          const ids = full.map((o) => g.cycleIdOf(o.cycle.key)!)
+          expect(findOpportunities(g, { gas, also: ids }, [])).toEqual(full)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
   it('selectDisjoint keeps the best of overlapping cycles', () => {
     const g = new TokenGraph({ base: tok(0), maxHops: 3 })
     g.addPool(pool(1, 0, 1, 10n ** 21n, 3n * 10n ** 21n))

@@ -30,6 +30,7 @@ const step = fc.record({
   gasPrice: fc.bigInt({ min: 0n, max: 10n ** 8n }),
   minProfit: fc.option(fc.bigInt({ min: 1n, max: 10n ** 15n }), { nil: undefined }),
   maxIn: fc.option(fc.bigInt({ min: 1n, max: 10n ** 22n }), { nil: undefined }),
+  maxSized: fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }),
   everything: fc.boolean(),
 })
 
@@ -77,10 +78,13 @@ describe('SizingPool: the exact sizing on worker threads', () => {
           gas: { gasUnits: defaultGasUnits, gasPrice: s.gasPrice },
           ...(s.minProfit !== undefined ? { minProfit: s.minProfit } : {}),
           ...(s.maxIn !== undefined ? { maxIn: s.maxIn } : {}),
+          ...(s.maxSized !== undefined ? { maxSized: s.maxSized } : {}),
         }
-        const want = findOpportunities(w.graph, opts, s.everything ? undefined : changed)
-        const got = await w.sizing.find(opts, s.everything ? undefined : changed)
+        const deferred = [new Set<number>(), new Set<number>()] as const
+        const want = findOpportunities(w.graph, { ...opts, deferred: deferred[0] }, s.everything ? undefined : changed)
+        const got = await w.sizing.find({ ...opts, deferred: deferred[1] }, s.everything ? undefined : changed)
         expect(got).toEqual(want)
+        expect(deferred[1]).toEqual(deferred[0])
         compared++
         if (want.length > 0) nonEmpty++
       }),

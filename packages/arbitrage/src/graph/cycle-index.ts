@@ -139,8 +139,8 @@ export class CycleIndex {
     for (let i = start; i < start + this.lengths[id]!; i++) out.push(this.edges[i]!)
   }
 
-  /** The ids of the live cycles through any of the pools (each once). */
-  through(pools: Iterable<string>): number[] {
+  /** The ids of the live cycles through any of the pools, then those of `also` still live (each once). */
+  through(pools: Iterable<string>, also: Iterable<number> = []): number[] {
     const gen = ++this.generation
     if (gen === 0xffffffff) {
       this.stamps.fill(0)
@@ -157,7 +157,17 @@ export class CycleIndex {
         out.push(id)
       }
     }
+    for (const id of also) {
+      if (this.stamps[id] === g || this.list[id] === undefined) continue
+      this.stamps[id] = g
+      out.push(id)
+    }
     return out
+  }
+
+  /** The id of the live cycle with this key. */
+  idOf(key: string): number | undefined {
+    return this.byKey.get(key)
   }
 
   /** The ids of every live cycle. */

@@ -148,11 +148,19 @@ export class TokenGraph {
 
   // -- the search's view: cycles by id ----------------------------------------------------------
 
-  /** The ids of the cycles through any of `changed` (each once), for {@link quickLook} and {@link cycleById}. */
-  cycleIdsThrough(changed: Iterable<Address>): number[] {
+  /**
+   * The ids of the cycles through any of `changed`, then those of `also` still indexed (each once),
+   * for {@link quickLook} and {@link cycleById}.
+   */
+  cycleIdsThrough(changed: Iterable<Address>, also?: Iterable<number>): number[] {
     const lowered: string[] = []
     for (const a of changed) lowered.push(lower(a))
-    return this.index.through(lowered)
+    return this.index.through(lowered, also)
+  }
+
+  /** The id of the indexed cycle with this key (ids are never reused: a removed cycle's id stays dead). */
+  cycleIdOf(key: string): number | undefined {
+    return this.index.idOf(key)
   }
 
   /** The ids of every indexed cycle. */

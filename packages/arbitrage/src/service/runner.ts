@@ -121,7 +121,8 @@ export class ArbRunner {
     const head = this.modules.tracker.head?.number ?? 0n
     // storage after the trade decision: the queue gets the opportunities first
     try {
-      if (this.opts.role !== 'executor' && collected.changed.size > 0) await this.strategy(collected.changed, head)
+      if (this.opts.role !== 'executor' && (collected.changed.size > 0 || engine.carrying > 0))
+        await this.strategy(collected.changed, head)
     } finally {
       for (const u of collected.updates) await this.savePools(u.changed, u.number)
     }

@@ -35,6 +35,17 @@ export interface SearchOptions {
   minProfit?: bigint
   /** Largest input per trade (risk limit). */
   maxIn?: bigint
+  /**
+   * Size exactly at most this many candidates: those the float look rates best, net of gas (its
+   * relative error, ~1e-12, cannot reorder candidates that differ by more). The rest are not
+   * opportunities this time: their cycle ids go to `deferred`, for the next search. Absent: every
+   * candidate is sized (the reference the tests compare with).
+   */
+  maxSized?: number
+  /** Filled with the cycle ids of the candidates beyond `maxSized`. */
+  deferred?: Set<number>
+  /** Cycle ids to look at besides those through `changed` (untaken or deferred ones of the last search). */
+  also?: Iterable<number>
 }
 
 /** A default gas estimate for Uniswap V2 cycles through ArbExecutor: ~40k + ~75k per hop. */
@@ -96,11 +107,23 @@ export function findCandidates(graph: TokenGraph, opts: SearchOptions, changed?:
   }
   const look = { amountIn: 0, profit: 0 }
   const ids: number[] = []
-  for (const id of changed ? graph.cycleIdsThrough(changed) : graph.allCycleIds()) {
+  /** The float look's net profit of each candidate (ids order). */
+  const nets: number[] = []
+  for (const id of changed ? graph.cycleIdsThrough(changed, opts.also) : graph.allCycleIds()) {
     const q = graph.quickLook(id, look)
-    if (q.profit + 1e-9 * (q.amountIn + Math.abs(q.profit)) + 2 >= bars[graph.cycleLength(id)]!) ids.push(id)
+    const bar = bars[graph.cycleLength(id)]!
+    if (q.profit + 1e-9 * (q.amountIn + Math.abs(q.profit)) + 2 >= bar) {
+      ids.push(id)
+      nets.push(q.profit - bar)
+    }
   }
-  return { ids, gasCost }
+  const max = opts.maxSized
+  if (max === undefined || ids.length <= max) return { ids, gasCost }
+  // the best `max` by the float look, kept in search order (ties in the exact sizing keep it)
+  const order = ids.map((_, i) => i).sort((a, b) => nets[b]! - nets[a]! || a - b)
+  if (opts.deferred) for (let k = max; k < order.length; k++) opts.deferred.add(ids[order[k]!]!)
+  const kept = order.slice(0, max).sort((a, b) => a - b)
+  return { ids: kept.map((i) => ids[i]!), gasCost }
 }
 
 /** The exact sizing batch of the cycles `ids`. */
