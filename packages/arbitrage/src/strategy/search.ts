@@ -3,6 +3,7 @@
 // no pool (two trades through one pool would spoil each other's sizing).
 import type { Cycle, TokenGraph } from '../graph/token-graph.ts'
 import { sizeCycle } from '../math/path.ts'
+import { topK } from '../math/select.ts'
 import { type SizedBatch, type SizingBatch, sizeBatch } from './sizing-batch.ts'
 
 /** A sized, priced cycle. Amounts are in the base token's smallest unit. */
@@ -120,9 +121,14 @@ export function findCandidates(graph: TokenGraph, opts: SearchOptions, changed?:
   const max = opts.maxSized
   if (max === undefined || ids.length <= max) return { ids, gasCost }
   // the best `max` by the float look, kept in search order (ties in the exact sizing keep it)
-  const order = ids.map((_, i) => i).sort((a, b) => nets[b]! - nets[a]! || a - b)
-  if (opts.deferred) for (let k = max; k < order.length; k++) opts.deferred.add(ids[order[k]!]!)
-  const kept = order.slice(0, max).sort((a, b) => a - b)
+  const kept = topK(Float64Array.from(nets), max)
+  if (opts.deferred) {
+    let next = 0
+    for (let i = 0; i < ids.length; i++) {
+      if (kept[next] === i) next++
+      else opts.deferred.add(ids[i]!)
+    }
+  }
   return { ids: kept.map((i) => ids[i]!), gasCost }
 }
 
