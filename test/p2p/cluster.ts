@@ -60,33 +60,52 @@ export function startCairn(
     '--log.format',
     'json',
   ]
+  const child = spawn(process.execPath, all, {
+    cwd: REPO_ROOT,
+    env: cleanEnv(env),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  live.add(child)
+  return superviseCairn(child, {
+    what: `cairn ${args.join(' ')}`,
+    listening: LISTENING,
+    addr: P2P_ADDR,
+    timeoutMs,
+    onExit: () => live.delete(child),
+  })
+}
+
+/**
+ * Watches a spawned `cairn start` (the leader of its own process group, `detached`): resolves once
+ * its output shows the RPC URL (`listening`'s group 1) and the p2p multiaddr (`addr`'s), rejects
+ * with the output's tail when it exits or `timeoutMs` passes first. Its group is SIGKILLed when it
+ * exits (children it left) or times out. Used by `startCairn` and the network-namespace lab.
+ */
+export function superviseCairn(
+  child: ChildProcess,
+  opts: { what: string; listening: RegExp; addr: RegExp; timeoutMs: number; onExit?: () => void },
+): Promise<CairnProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, all, {
-      cwd: REPO_ROOT,
-      env: cleanEnv(env),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    live.add(child)
     let out = ''
     let up = false
     const exited = new Promise<number | null>((res) => child.once('close', (code) => res(code)))
     void exited.then((code) => {
-      live.delete(child)
+      opts.onExit?.()
       killGroup(child, 'SIGKILL')
       if (!up) {
         clearTimeout(timer)
-        reject(new Error(`cairn ${args.join(' ')} exited with ${code}:\n${out.slice(-3000)}`))
+        reject(new Error(`${opts.what} exited with ${code}:\n${out.slice(-3000)}`))
       }
     })
     const timer = setTimeout(() => {
       killGroup(child, 'SIGKILL')
-      reject(new Error(`cairn ${args.join(' ')} did not come up:\n${out.slice(-3000)}`))
-    }, timeoutMs)
+      reject(new Error(`${opts.what} did not come up:\n${out.slice(-3000)}`))
+    }, opts.timeoutMs)
     const onData = (chunk: Buffer) => {
       out += chunk.toString('utf8')
-      const url = LISTENING.exec(out)?.[1]
-      const addr = P2P_ADDR.exec(out)?.[1]
+      const url = opts.listening.exec(out)?.[1]
+      const addr = opts.addr.exec(out)?.[1]
       if (up || !url || !addr) return
       up = true
       clearTimeout(timer)

@@ -7,7 +7,7 @@
 // runs on one machine do not meet.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { CAIRN_BIN, cleanEnv, REPO_ROOT } from '../../packages/node/test/cli/run-cli.ts'
-import type { CairnProcess } from './cluster.ts'
+import { type CairnProcess, superviseCairn } from './cluster.ts'
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -121,54 +121,12 @@ export class NetLab {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.procs.add(child)
-    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)))
-    void exited.then(() => this.procs.delete(child))
-    const kill = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal)
-      } catch {}
-    }
-    let out = ''
-    const addrRe = new RegExp(`"addrs":\\["(/ip4/${host.p2pIp.replaceAll('.', '\\.')}/tcp/\\d+/p2p/[A-Za-z0-9]+)"`)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        kill('SIGKILL')
-        reject(new Error(`cairn in ${host.ns} did not come up:\n${out.slice(-3000)}`))
-      }, timeoutMs)
-      void exited.then((code) => {
-        clearTimeout(timer)
-        reject(new Error(`cairn in ${host.ns} exited with ${code}:\n${out.slice(-3000)}`))
-      })
-      let up = false
-      const onData = (chunk: Buffer) => {
-        out += chunk.toString('utf8')
-        const url = /"msg":"listening on (http:\/\/[^"\s]+)"/.exec(out)?.[1]
-        const addr = addrRe.exec(out)?.[1]
-        if (up || !url || !addr) return
-        up = true
-        clearTimeout(timer)
-        resolve({
-          url,
-          addr,
-          pid: child.pid,
-          out: () => out,
-          stop: async () => {
-            kill('SIGTERM')
-            const t = setTimeout(() => kill('SIGKILL'), 15_000)
-            try {
-              return await exited
-            } finally {
-              clearTimeout(t)
-            }
-          },
-          kill9: async () => {
-            kill('SIGKILL')
-            await exited
-          },
-        } as CairnProcess)
-      }
-      child.stdout?.on('data', onData)
-      child.stderr?.on('data', onData)
+    return superviseCairn(child, {
+      what: `cairn in ${host.ns}`,
+      listening: /"msg":"listening on (http:\/\/[^"\s]+)"/,
+      addr: new RegExp(`"addrs":\\["(/ip4/${host.p2pIp.replaceAll('.', '\\.')}/tcp/\\d+/p2p/[A-Za-z0-9]+)"`),
+      timeoutMs,
+      onExit: () => this.procs.delete(child),
     })
   }
 
