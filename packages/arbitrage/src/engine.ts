@@ -237,6 +237,10 @@ export class ArbEngine {
       maxSized: this.opts.maxSized ?? 256,
       deferred,
       also: changed ? [...this.carried] : [],
+      // quarantined cycles are not sized (nor take a place among the best): deferred, they come back when their sit-out ends
+      ...(this.quarantine.empty
+        ? {}
+        : { exclude: (id: number) => this.quarantine.blocked(this.modules.graph.cycleById(id), this.head) !== null }),
     }
     const sizing = this.modules.sizing
     const found = sizing
@@ -246,15 +250,13 @@ export class ArbEngine {
       m.searchSeconds.observe((this.now() - searchStart) / 1000)
       m.opportunities.inc({ stage: 'found' }, found.length)
     }
-    // a quarantined cycle is neither taken nor carried: a block that touches its pools brings it back
-    const eligible = found.filter((o) => this.quarantine.blocked(o.cycle, this.head) === null)
     this.carried.clear()
-    for (const o of eligible) {
+    for (const o of found) {
       const id = this.modules.graph.cycleIdOf(o.cycle.key)
       if (id !== undefined) this.carried.add(id)
     }
     for (const id of deferred) this.carried.add(id)
-    return { found, selected: selectDisjoint(eligible).slice(0, limits.maxTradesPerBlock ?? 1), quote }
+    return { found, selected: selectDisjoint(found).slice(0, limits.maxTradesPerBlock ?? 1), quote }
   }
 
   /** Searches the cycles through `changed` (all when absent) and trades the best. */

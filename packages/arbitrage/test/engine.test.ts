@@ -12,6 +12,7 @@ import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-grap
 import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
 import { createArbMetrics } from '../src/metrics.ts'
 import type { BlockUpdate, PoolTracker } from '../src/pools/tracker.ts'
+import type { Opportunity } from '../src/strategy/search.ts'
 
 const tok = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address
 const poolAddr = (i: number) => `0x${(0xa000 + i).toString(16).padStart(40, '0')}` as Address
@@ -25,7 +26,7 @@ const pool = (i: number, t0: number, t1: number, r0: bigint, r1: bigint): PoolIn
 })
 
 function setup(opts: {
-  sim: () => Simulation
+  sim: (o: Opportunity) => Simulation
   limits?: Partial<RiskLimits>
   baseFee?: bigint
   killed?: () => boolean
@@ -50,7 +51,7 @@ function setup(opts: {
   const sent: bigint[] = []
   const nonces: (number | undefined)[] = []
   const executor = {
-    simulate: async () => opts.sim(),
+    simulate: async (_g: unknown, o: Opportunity) => opts.sim(o),
     execute: async (_g: unknown, _o: unknown, minProfit: bigint, tx: { nonce?: number }): Promise<Execution> => {
       const fail = opts.failSend?.()
       if (fail instanceof Error) throw fail
@@ -116,7 +117,8 @@ describe('ArbEngine decisions', () => {
     const step = async (n?: number) => {
       if (n !== undefined) at(n)
       const r = await engine.step()
-      kinds.push(r.decisions.map((d) => d.kind).join(',') || (r.found.length > 0 ? 'sat-out' : 'none'))
+      const sitting = engine.quarantine.list(engine.block).length > 0
+      kinds.push(r.decisions.map((d) => d.kind).join(',') || (sitting ? 'sat-out' : 'none'))
     }
     await step() // block 1: fails → sits out blocks 1-2
     await step(2)
@@ -222,6 +224,27 @@ describe('ArbEngine decisions', () => {
     const second = await engine.step()
     expect(second.found.map((o) => o.cycle.pools)).toEqual([[poolAddr(1), poolAddr(2)]])
     expect(second.decisions).toMatchObject([{ kind: 'executed' }])
+  })
+
+  it('a quarantined cycle takes none of the maxSized places: the next best is sized and traded', async () => {
+    const { engine, newBlock } = setup({
+      // the cycle through pool 3 (the larger mispricing) reverts in the path
+      sim: (o) =>
+        o.cycle.pools.includes(poolAddr(3))
+          ? { ok: false, reason: 'reverted', revert: 'UniswapV2: K' }
+          : { ok: true, profit: 10n ** 20n, gas: 100_000n },
+      maxSized: 1,
+      morePools: [pool(3, 0, 2, 10n ** 21n, 3n * 10n ** 21n), pool(4, 0, 2, 10n ** 21n, 10n ** 21n)],
+    })
+    newBlock({ number: 1n, hash: '0x01', changed: new Set([poolAddr(3)]), created: [] })
+    expect((await engine.step()).decisions).toMatchObject([{ kind: 'simulation-failed', quarantined: true }])
+    newBlock({ number: 2n, hash: '0x02', changed: new Set([poolAddr(3)]), created: [] })
+    const next = await engine.step()
+    expect(next.found.map((o) => o.cycle.pools)).toEqual([[poolAddr(1), poolAddr(2)]])
+    expect(next.decisions).toMatchObject([{ kind: 'executed' }])
+    // its sit-out over (2 blocks), the quarantined cycle is back without a block touching its pools
+    newBlock({ number: 3n, hash: '0x03', changed: new Set(), created: [] })
+    expect((await engine.step()).found.map((o) => o.cycle.pools)).toContainEqual([poolAddr(3), poolAddr(4)])
   })
 
   it('asks the risk hooks, takes nonces from the nonce source, reads limits live, and resyncs after a failed send', async () => {

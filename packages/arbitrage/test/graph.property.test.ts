@@ -193,6 +193,13 @@ describe('search', () => {
           // `also`: no pool changed, those cycles looked at again give the same opportunities
           const ids = full.map((o) => g.cycleIdOf(o.cycle.key)!)
           expect(findOpportunities(g, { gas, also: ids }, [])).toEqual(full)
+          // `exclude`: those are not sized but deferred, the rest as before
+          const skipped = new Set<number>()
+          const odd = (id: number) => id % 2 === 1
+          expect(findOpportunities(g, { gas, exclude: odd, deferred: skipped })).toEqual(
+            full.filter((o) => !odd(g.cycleIdOf(o.cycle.key)!)),
+          )
+          for (const id of ids) if (odd(id)) expect(skipped).toContain(id)
         },
       ),
       { numRuns: 300 },

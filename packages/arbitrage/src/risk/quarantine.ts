@@ -70,6 +70,11 @@ export class Quarantine {
     this.tokenAfter = opts.tokenAfter ?? 3
   }
 
+  /** Nothing has failed (or everything that had was cleared): no cycle can be blocked. */
+  get empty(): boolean {
+    return this.cycles.size === 0 && this.tokens.size === 0
+  }
+
   /** Why `cycle` may not be traded at `block` (its own or a token's quarantine), or null. */
   blocked(cycle: QuarantineCycle, block: bigint): string | null {
     const c = this.cycles.peek(cycle.key)

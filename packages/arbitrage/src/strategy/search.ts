@@ -43,8 +43,13 @@ export interface SearchOptions {
    * candidate is sized (the reference the tests compare with).
    */
   maxSized?: number
-  /** Filled with the cycle ids of the candidates beyond `maxSized`. */
+  /** Filled with the cycle ids of the candidates beyond `maxSized` and of those `exclude`d. */
   deferred?: Set<number>
+  /**
+   * Candidates not to size now (the engine's quarantine): skipped before the ranking, so they take
+   * none of the `maxSized` places, and deferred.
+   */
+  exclude?: (cycleId: number) => boolean
   /** Cycle ids to look at besides those through `changed` (untaken or deferred ones of the last search). */
   also?: Iterable<number>
 }
@@ -114,6 +119,10 @@ export function findCandidates(graph: TokenGraph, opts: SearchOptions, changed?:
     const q = graph.quickLook(id, look)
     const bar = bars[graph.cycleLength(id)]!
     if (q.profit + 1e-9 * (q.amountIn + Math.abs(q.profit)) + 2 >= bar) {
+      if (opts.exclude?.(id)) {
+        opts.deferred?.add(id)
+        continue
+      }
       ids.push(id)
       nets.push(q.profit - bar)
     }
