@@ -70,5 +70,12 @@ describe('QuarantineFeed (PGlite)', () => {
     await store.recordOpportunity(record('o3', T0 + 3000, 12n, 'executed', '0xabc'))
     expect(await feed.pull()).toBe(1)
     expect(quarantine.blocked(cycle, 11n)).toBeNull()
+    // and so does a clean simulation that fell below the minimum after gas
+    await store.recordOpportunity(record('o4', T0 + 4000, 13n, 'simulation-failed', `${QUARANTINED}UniswapV2: K`))
+    expect(await feed.pull()).toBe(1)
+    expect(quarantine.blocked(cycle, 13n)).not.toBeNull()
+    await store.recordOpportunity(record('o5', T0 + 5000, 13n, 'below-min-profit', 'net 5'))
+    expect(await feed.pull()).toBe(1)
+    expect(quarantine.blocked(cycle, 13n)).toBeNull()
   })
 })

@@ -1,6 +1,6 @@
 // A strategy process that does not execute (role `strategy`) learns of its executors' simulations
 // from the store they record decisions in: a path revert ("quarantined: …") quarantines the cycle
-// here too, and an executed trade clears it, so the strategy stops queuing what its executors
+// here too, and a clean simulation (a trade executed, or one below the minimum after gas) clears it, so the strategy stops queuing what its executors
 // cannot trade. A process that executes itself (role `all`) has this from its own engine.
 import type { Logger } from '@cairn/utils'
 import { LRUCache } from 'lru-cache'
@@ -33,7 +33,7 @@ export class QuarantineFeed {
     const since = new Date(this.modules.now() - (this.opts.windowMs ?? 120_000))
     const records = await store.listOpportunities({
       since,
-      decision: ['simulation-failed', 'executed'],
+      decision: ['simulation-failed', 'executed', 'below-min-profit'],
       limit: 1000,
     })
     let n = 0
@@ -43,7 +43,7 @@ export class QuarantineFeed {
       if (this.applied.has(key)) continue
       this.applied.set(key, true)
       const cycle = { key: r.cycleKey, tokens: r.tokens as `0x${string}`[] }
-      if (r.decision === 'executed') quarantine.succeeded(cycle, r.block)
+      if (r.decision !== 'simulation-failed') quarantine.succeeded(cycle, r.block)
       else if (r.detail?.startsWith(QUARANTINED)) quarantine.failed(cycle, r.block, r.detail.slice(QUARANTINED.length))
       else continue
       n++
