@@ -51,6 +51,10 @@ describe('cairn export → cairn import', { timeout: 120_000 }, () => {
     const copy = join(dir, 'dev-copy')
     const imp = await runCli(['import', file, '--dev', '--datadir', copy])
     expect(imp.code, imp.stderr).toBe(0)
+    // what it did and how fast, without the process start (as geth's "Import done in …")
+    expect(imp.stdout).toMatch(
+      /^imported [1-9]\d* block\(s\) \(\d+ already known\), 1 transaction\(s\) in \d+\.\d{3} s, \d+ blocks\/s, \d+ tx\/s; head \d+ 0x[0-9a-f]{64}/m,
+    )
     const [a, b] = await Promise.all([readStoredChain(source), readStoredChain(copy)])
     expect(b.genesisHash).toBe(a.genesisHash)
     expect(b.headHash).toBe(a.headHash)

@@ -67,10 +67,15 @@ export function registerImport(program: Command): void {
           { ...(genesis !== undefined ? { genesis, genesisSource } : {}) },
           { kv, engine: importEngine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
         )
-        const { imported, known } = await importChainFile(chain, file)
+        const started = performance.now()
+        const { imported, known, transactions } = await importChainFile(chain, file)
+        const seconds = (performance.now() - started) / 1000
         const head = chain.head
+        // As geth's "Import done in …": the import's own time and rate, without the process start.
+        const rate =
+          seconds > 0 ? `, ${Math.round(imported / seconds)} blocks/s, ${Math.round(transactions / seconds)} tx/s` : ''
         process.stdout.write(
-          `imported ${imported} block(s) (${known} already known); head ${head.header.number} 0x${Buffer.from(head.hash()).toString('hex')}, state root 0x${Buffer.from(head.header.stateRoot).toString('hex')}\n`,
+          `imported ${imported} block(s) (${known} already known), ${transactions} transaction(s) in ${seconds.toFixed(3)} s${rate}; head ${head.header.number} 0x${Buffer.from(head.hash()).toString('hex')}, state root 0x${Buffer.from(head.header.stateRoot).toString('hex')}\n`,
         )
       } finally {
         await kv.close()
@@ -83,14 +88,20 @@ export function registerImport(program: Command): void {
  * through the chain's front door (`processBlock`, source `file`). The first block that does not
  * import stops it with the chain's error (a file must hold a chain: an unknown parent is an error).
  */
-export async function importChainFile(chain: Chain, file: string): Promise<{ imported: number; known: number }> {
+export async function importChainFile(
+  chain: Chain,
+  file: string,
+): Promise<{ imported: number; known: number; transactions: number }> {
   let imported = 0
   let known = 0
+  let transactions = 0
   for (const block of readChainFile(file, chain.commons)) {
     const r = await chain.processBlock(block, { source: 'file' })
     if (r.status === 'known') known++
-    else if (r.status === 'imported') imported++
-    else if (r.status === 'error') throw r.error.cause ?? r.error
+    else if (r.status === 'imported') {
+      imported++
+      transactions += block.transactions.length
+    } else if (r.status === 'error') throw r.error.cause ?? r.error
     else {
       throw new CairnError(
         ChainErrorCode.PARENT_UNKNOWN,
@@ -101,5 +112,5 @@ export async function importChainFile(chain: Chain, file: string): Promise<{ imp
   }
   // The file's head is the chain's: safe and final (hive makes it so with engine_forkchoiceUpdated).
   await chain.setFinalized(chain.head.hash())
-  return { imported, known }
+  return { imported, known, transactions }
 }
