@@ -133,6 +133,17 @@ export async function mined(c: TestChain, hash: Promise<Hex>): Promise<void> {
   if (r.status !== 'success') throw new Error(`transaction ${r.transactionHash} reverted`)
 }
 
+/** Account `who` calls a contract function and waits until the call is mined successfully. */
+async function write(
+  c: TestChain,
+  who: number,
+  call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] },
+  gas: bigint,
+): Promise<void> {
+  const w = c.wallets[who]!
+  await mined(c, w.writeContract({ ...call, account: w.account!, chain: c.chain, gas } as never))
+}
+
 export async function deploy(c: TestChain, who: number, abi: Abi, bytecode: string, args: unknown[] = []) {
   const w = c.wallets[who]!
   const hash = await w.deployContract({
@@ -192,38 +203,14 @@ export const deployFeeToken = (c: TestChain, supply: bigint, feeBps: bigint) =>
 
 /** FeeToken.setBlocked(who, true): transfers from `who` revert from now on. */
 export async function blockSender(c: TestChain, token: Address, who: Address): Promise<void> {
-  const w = c.wallets[0]!
-  await mined(
-    c,
-    w.writeContract({
-      address: token,
-      abi: feeTokenAbi,
-      functionName: 'setBlocked',
-      args: [who, true],
-      account: w.account!,
-      chain: c.chain,
-      gas: GAS.transfer,
-    }),
-  )
+  await write(c, 0, { address: token, abi: feeTokenAbi, functionName: 'setBlocked', args: [who, true] }, GAS.transfer)
 }
 export const deployFactory = (c: TestChain) =>
   deploy(c, 0, factoryBuild.abi, factoryBuild.bytecode, [c.accounts[0]!.address])
 export const deployExecutor = (c: TestChain, who = 0) => deploy(c, who, arbExecutor.abi as Abi, arbExecutor.bytecode)
 
 export async function transfer(c: TestChain, who: number, token: Address, to: Address, amount: bigint) {
-  const w = c.wallets[who]!
-  await mined(
-    c,
-    w.writeContract({
-      address: token,
-      abi: erc20Abi,
-      functionName: 'transfer',
-      args: [to, amount],
-      account: w.account!,
-      chain: c.chain,
-      gas: GAS.transfer,
-    }),
-  )
+  await write(c, who, { address: token, abi: erc20Abi, functionName: 'transfer', args: [to, amount] }, GAS.transfer)
 }
 
 export async function balanceOf(c: TestChain, token: Address, who: Address): Promise<bigint> {
@@ -232,19 +219,7 @@ export async function balanceOf(c: TestChain, token: Address, who: Address): Pro
 
 /** factory.createPair; returns the pair's address. */
 export async function createPair(c: TestChain, factory: Address, a: Address, b: Address): Promise<Address> {
-  const w = c.wallets[0]!
-  await mined(
-    c,
-    w.writeContract({
-      address: factory,
-      abi: factoryAbi,
-      functionName: 'createPair',
-      args: [a, b],
-      account: w.account!,
-      chain: c.chain,
-      gas: GAS.createPair,
-    }),
-  )
+  await write(c, 0, { address: factory, abi: factoryAbi, functionName: 'createPair', args: [a, b] }, GAS.createPair)
   const pair = (await c.pub.readContract({
     address: factory,
     abi: factoryAbi,
@@ -279,19 +254,7 @@ export async function addLiquidity(
 ) {
   await transfer(c, 0, a, pair, amountA)
   await transfer(c, 0, b, pair, amountB)
-  const w = c.wallets[0]!
-  await mined(
-    c,
-    w.writeContract({
-      address: pair,
-      abi: pairAbiFull,
-      functionName: 'mint',
-      args: [c.accounts[0]!.address],
-      account: w.account!,
-      chain: c.chain,
-      gas: GAS.mint,
-    }),
-  )
+  await write(c, 0, { address: pair, abi: pairAbiFull, functionName: 'mint', args: [c.accounts[0]!.address] }, GAS.mint)
 }
 
 /**
@@ -310,18 +273,16 @@ export async function swap(
   const zeroForOne = (await token0(c, pair)) === tokenIn.toLowerCase()
   const out = getAmountOut(amountIn, zeroForOne ? r0 : r1, zeroForOne ? r1 : r0) + extraOut
   await transfer(c, who, tokenIn, pair, amountIn)
-  const w = c.wallets[who]!
-  await mined(
+  await write(
     c,
-    w.writeContract({
+    who,
+    {
       address: pair,
       abi: pairAbiFull,
       functionName: 'swap',
-      args: zeroForOne ? [0n, out, w.account!.address, '0x'] : [out, 0n, w.account!.address, '0x'],
-      account: w.account!,
-      chain: c.chain,
-      gas: GAS.swap,
-    }),
+      args: zeroForOne ? [0n, out, c.accounts[who]!.address, '0x'] : [out, 0n, c.accounts[who]!.address, '0x'],
+    },
+    GAS.swap,
   )
   return out
 }

@@ -9,13 +9,32 @@ import { ArbErrorCode } from '../src/errors.ts'
 import { ConfigStore } from '../src/store/config-store.ts'
 import { ARB_MIGRATIONS, migrateArb } from '../src/store/migrations.ts'
 import { applyRetention, ensurePartitions, partitionsOf } from '../src/store/partitions.ts'
-import { ArbStore, type TradeRecord } from '../src/store/store.ts'
+import { ArbStore, type OpportunityRecord, type TradeRecord } from '../src/store/store.ts'
 import { BACKENDS, postgresReachable } from './store-backends.ts'
 
 const A = `0x${'a'.repeat(40)}` as const
 const B = `0x${'b'.repeat(40)}` as const
 const DAY = 86_400_000
 const T0 = Date.UTC(2026, 10, 20, 12)
+
+/** An opportunity record of the cycle p1>p2 (A → B → A) with `decision`. */
+function opportunity(id: string, atMs: number, block: bigint, decision: string): OpportunityRecord {
+  return {
+    id,
+    at: new Date(atMs),
+    block,
+    cycleKey: 'p1>p2',
+    baseToken: A,
+    tokens: [A, B, A],
+    pools: [B, B],
+    amountIn: 10n,
+    grossProfit: 3n,
+    gasCost: 1n,
+    netProfit: 2n,
+    decision,
+    detail: null,
+  }
+}
 
 function trade(i: number, over: Partial<TradeRecord> = {}): TradeRecord {
   return {
@@ -110,21 +129,7 @@ for (const backend of BACKENDS) {
         { pool: B, block: 3n, reserve0: 5n, reserve1: 6n, at: new Date(T0) },
       ])
       for (const [i, at] of [T0 - 3 * DAY, T0].entries())
-        await store.recordOpportunity({
-          id: `opp${i}`,
-          at: new Date(at),
-          block: BigInt(i),
-          cycleKey: 'p1>p2',
-          baseToken: A,
-          tokens: [A, B, A],
-          pools: [B, B],
-          amountIn: 10n,
-          grossProfit: 3n,
-          gasCost: 1n,
-          netProfit: 2n,
-          decision: 'found',
-          detail: null,
-        })
+        await store.recordOpportunity(opportunity(`opp${i}`, at, BigInt(i), 'found'))
       expect((await store.reserveHistory(B, new Date(0))).map((r) => r.block)).toEqual([1n, 2n, 3n])
       const dropped = await applyRetention(sql, T0, 2)
       expect(dropped).toEqual(['arb_reserves_p20261117', 'arb_opportunities_p20261117'])
@@ -136,22 +141,9 @@ for (const backend of BACKENDS) {
       if (skip) return ctx.skip()
       const store = new ArbStore(sql)
       const decisions = ['found', 'simulation-failed', 'executed', 'found']
+      // after the other tests' rows
       for (const [i, decision] of decisions.entries())
-        await store.recordOpportunity({
-          id: `d${i}`,
-          at: new Date(T0 + 600_000 + i * 1000), // after the other tests' rows
-          block: BigInt(i),
-          cycleKey: 'p1>p2',
-          baseToken: A,
-          tokens: [A, B, A],
-          pools: [B, B],
-          amountIn: 10n,
-          grossProfit: 3n,
-          gasCost: 1n,
-          netProfit: 2n,
-          decision,
-          detail: null,
-        })
+        await store.recordOpportunity(opportunity(`d${i}`, T0 + 600_000 + i * 1000, BigInt(i), decision))
       const since = new Date(T0 + 600_000)
       const ids = async (decision?: string | string[]) =>
         (await store.listOpportunities({ since, ...(decision ? { decision } : {}) })).map((o) => o.id)
