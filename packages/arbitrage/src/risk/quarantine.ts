@@ -79,7 +79,11 @@ export class Quarantine {
   blocked(cycle: QuarantineCycle, block: bigint): string | null {
     const c = this.cycles.peek(cycle.key)
     if (c && block < c.until) return `cycle quarantined until block ${c.until}: ${c.why}`
-    for (const t of blamed(cycle)) {
+    if (this.tokens.size === 0) return null
+    // no allocation: this runs for every candidate of a search while anything is quarantined
+    const base = cycle.tokens[0]
+    for (const t of cycle.tokens) {
+      if (t === base) continue
       const e = this.tokens.peek(t)
       if (e && e.strikes > 0 && block < e.until) return `token ${t} quarantined until block ${e.until}: ${e.why}`
     }
