@@ -5,7 +5,7 @@
 // executes, and the profit lands; the kill switch stops it.
 import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
-import { BaseError, ContractFunctionRevertedError, type Hex } from 'viem'
+import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ArbEngine } from '../../packages/arbitrage/src/engine.ts'
 import {
@@ -13,6 +13,7 @@ import {
   ExecutorClient,
   executeArgs,
   gasLimitFor,
+  revertName,
 } from '../../packages/arbitrage/src/execution/executor.ts'
 import { type Address, type Cycle, TokenGraph } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { UNISWAP_V2_FEE } from '../../packages/arbitrage/src/math/v2.ts'
@@ -34,12 +35,6 @@ import {
 } from './chain-harness.ts'
 
 const E18 = 10n ** 18n
-
-function revertName(err: unknown): string | undefined {
-  if (!(err instanceof BaseError)) return undefined
-  const r = err.walk((e) => e instanceof ContractFunctionRevertedError)
-  return r instanceof ContractFunctionRevertedError ? r.data?.errorName : undefined
-}
 
 function executorSuite(name: string, start: () => Promise<TestChain>) {
   describe(`ArbExecutor and the engine on ${name}`, () => {
