@@ -189,18 +189,23 @@ describe('DevEngine: senders outrunning sealing (backpressure)', () => {
     expect(chain.head.header.number).toBeGreaterThanOrEqual(BigInt((perSender * SENDERS.length) / 4))
   })
 
-  it('without the limit, or in interval mode, or stopped, admit() adds at once', async () => {
+  it('without the limit, with nothing sealing (automine off, no interval), or stopped, admit() adds at once', async () => {
     // "At once": admit resolves before any block is sealed (a held sender waits for one).
-    const blocksWaitedFor = async (opts: { blockTime?: number; backpressureAt?: number }, start: boolean) => {
+    const blocksWaitedFor = async (
+      opts: { blockTime?: number; backpressureAt?: number },
+      start: boolean,
+      manual = false,
+    ) => {
       const { chain, pool, engine } = await devSetup(opts)
       for (let n = 0n; n < 3n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n), { source: 'local' })
+      if (manual) engine.setAutomine(false)
       if (start) await engine.start()
       const heads = recordHeads(chain)
       await engine.admit(async () => undefined)
       return heads.length
     }
     expect(await blocksWaitedFor({}, true)).toBe(0)
-    expect(await blocksWaitedFor({ blockTime: 1, backpressureAt: 1 }, true)).toBe(0)
+    expect(await blocksWaitedFor({ backpressureAt: 1 }, true, true)).toBe(0)
     expect(await blocksWaitedFor({ backpressureAt: 1 }, false)).toBe(0)
   })
 })
@@ -242,6 +247,27 @@ describe('DevEngine: interval mode (blockTime 1)', () => {
     expect(h2.transactions).toHaveLength(0)
     expect(h1.header.timestamp).toBe(BigInt(T0))
     expect(h2.header.timestamp).toBe(BigInt(T0) + 1n)
+  })
+
+  it('holds a sender past the limit until the next interval block drains the pool (no "txpool is full")', async () => {
+    const { chain, pool, engine } = await devSetup({ blockTime: 1, backpressureAt: 2 })
+    await engine.start()
+    for (let n = 0n; n < 3n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n), { source: 'local' })
+    let added = false
+    const admitted = engine.admit(async () => {
+      added = true
+    })
+    await new Promise((r) => setImmediate(r))
+    vi.advanceTimersByTime(999)
+    await new Promise((r) => setImmediate(r))
+    expect(added).toBe(false)
+    const sealed = nextHead(chain)
+    vi.advanceTimersByTime(1)
+    const block = await sealed
+    await admitted
+    expect(block.transactions).toHaveLength(3)
+    expect(added).toBe(true)
+    expect(pool.slots.pending).toBe(0)
   })
 
   // Regression (was a bug in dev-engine.ts `start()`: `setInterval(() => void this.seal().catch(() => {}), …)`):

@@ -1,3 +1,7 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { RpcClient } from './rpc-client.ts'
 
 export interface ReadResult {
@@ -8,21 +12,60 @@ export interface ReadResult {
 }
 
 /**
- * Calls one method from `connections` concurrent loops (one keep-alive connection each) for
- * `seconds`, as autocannon would, and counts successful responses per second. `params` is the same
- * for every request, or made per request from its sequence number (every request different).
+ * What a read load sends: the same body every time, or a body with one 32-byte word that differs
+ * per request (`prefix` + the word + `suffix`; the word is `start + n` in hex, so no two requests of
+ * a load, nor of loads with ascending starts, are alike).
+ */
+export type ReadLoad = { fixed: string } | { prefix: string; suffix: string }
+
+/** A load of `method` with the same params every time. */
+export function fixedLoad(method: string, params: unknown[]): ReadLoad {
+  return { fixed: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) }
+}
+
+const SENTINEL = 0xc0ffee_c0ffeen
+
+/**
+ * A load whose params differ per request in one 32-byte word: `make(x)` builds the params for
+ * word value `x` (an ABI-encoded uint or address argument, say); the body is cut around it.
+ */
+export function distinctLoad(method: string, make: (word: bigint) => unknown[]): ReadLoad {
+  const text = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: make(SENTINEL) })
+  const word = SENTINEL.toString(16).padStart(64, '0')
+  const at = text.indexOf(word)
+  if (at < 0 || text.indexOf(word, at + 1) >= 0) throw new Error(`${method}: the varying word must appear once in the body`)
+  return { prefix: text.slice(0, at), suffix: text.slice(at + word.length) }
+}
+
+/** Where distinct loads start counting: ascending across every call, so no body is ever sent twice. */
+let nextWord = 1
+
+function bodyAt(load: ReadLoad, word: number): string {
+  return 'fixed' in load ? load.fixed : `${load.prefix}${word.toString(16).padStart(64, '0')}${load.suffix}`
+}
+
+/** `wrk` on PATH (Debian's package): a native client that leaves the cores to the node measured. */
+export function wrkAvailable(): boolean {
+  return spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined
+}
+
+/**
+ * Sends `load` from `connections` keep-alive connections for `seconds` and counts successful
+ * answers per second (a JSON-RPC error or a non-200 counts as an error). `client: 'wrk'` runs
+ * `wrk -t1` in its own process (one native thread: the client takes a fraction of a core, so the
+ * node gets the rest); `'node'` runs the loops in this process (what autocannon would do: on a
+ * 2-core machine the client then competes with the node for the cores).
  */
 export async function runReads(
   url: string,
-  method: string,
-  params: unknown[] | ((seq: number) => unknown[]),
-  opts: { connections: number; seconds: number },
+  load: ReadLoad,
+  opts: { connections: number; seconds: number; client: 'wrk' | 'node' },
 ): Promise<ReadResult> {
+  return opts.client === 'wrk' ? runWrk(url, load, opts) : runNode(url, load, opts)
+}
+
+async function runNode(url: string, load: ReadLoad, opts: { connections: number; seconds: number }) {
   const client = new RpcClient(url, opts.connections)
-  const fixed = typeof params === 'function' ? undefined : JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
-  let seq = 0
-  const bodyOf = () =>
-    fixed ?? JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: (params as (seq: number) => unknown[])(seq++) })
   let requests = 0
   let errors = 0
   const t0 = performance.now()
@@ -30,7 +73,7 @@ export async function runReads(
   const loop = async () => {
     while (performance.now() < end) {
       try {
-        const text = await client.post(bodyOf())
+        const text = await client.post(bodyAt(load, nextWord++))
         if (text.includes('"error"')) errors++
         else requests++
       } catch {
@@ -42,4 +85,65 @@ export async function runReads(
   const seconds = (performance.now() - t0) / 1000
   client.close()
   return { requests, errors, seconds, perSecond: Math.round(requests / seconds) }
+}
+
+/** The wrk script of a load: a request per call of `request` with the next word, errors counted per thread. */
+function wrkScript(load: ReadLoad, start: number): string {
+  const lua = (s: string) => `[==[${s}]==]`
+  const body =
+    'fixed' in load
+      ? `wrk.body = ${lua(load.fixed)}`
+      : `local prefix, suffix, n = ${lua(load.prefix)}, ${lua(load.suffix)}, ${start}
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, prefix .. string.format("%064x", n) .. suffix)
+end`
+  return `wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+${body}
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+errors = 0
+response = function(status, headers, b)
+  if status ~= 200 or b:find('"error"', 1, true) then errors = errors + 1 end
+end
+done = function(summary, latency, requests)
+  local e = 0
+  for _, t in ipairs(threads) do e = e + t:get("errors") end
+  io.write(string.format("BENCH_WRK %d %d %d\\n", summary.requests, e, summary.duration))
+end
+`
+}
+
+async function runWrk(url: string, load: ReadLoad, opts: { connections: number; seconds: number }) {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-wrk-'))
+  const script = join(dir, 'load.lua')
+  const start = nextWord
+  writeFileSync(script, wrkScript(load, start))
+  try {
+    const seconds = Math.max(1, Math.round(opts.seconds))
+    const args = ['-t1', `-c${opts.connections}`, `-d${seconds}s`, '-s', script, url]
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      let text = ''
+      p.stdout.on('data', (d: Buffer) => {
+        text += d.toString()
+      })
+      p.stderr.on('data', (d: Buffer) => {
+        text += d.toString()
+      })
+      p.on('error', reject)
+      p.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${text}`))))
+    })
+    const m = /BENCH_WRK (\d+) (\d+) (\d+)/.exec(out)
+    if (!m) throw new Error(`wrk printed no summary: ${out}`)
+    const [total, errors, micros] = [Number(m[1]), Number(m[2]), Number(m[3])]
+    // wrk may send a few requests past the count it reports (in flight at the end): skip ahead.
+    nextWord = start + total + opts.connections * 4 + 1
+    const requests = total - errors
+    const secs = micros / 1e6
+    return { requests, errors, seconds: secs, perSecond: Math.round(requests / secs) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }

@@ -31,9 +31,15 @@
 //   interval    BENCH_CAIRN_INTERVAL (1; 0 skips): the transfers again on a Cairn node that seals a
 //               block a second like Anvil (`--block-time 1`, block gas limit ANVIL_GAS_LIMIT set
 //               through evm_setBlockGasLimit): the like-for-like figure beside the instant-sealing one
+//   store       BENCH_CAIRN_STORE (datadir: the node keeps its chain in a fresh temp datadir, what
+//               users run; ephemeral: in memory); BENCH_CAIRN_OTHER_STORE (1; 0 skips): the
+//               transfers again on a node with the other store, a row of its own
 //   nodes       BENCH_ONLY (cairn|anvil), ANVIL_BIN (path), ANVIL_BLOCK_TIME (1; 0 = automine),
 //               ANVIL_GAS_LIMIT (300000000: room for the load; at Anvil's 30M one block/s caps it at 1,428 tx/s),
-//               CAIRN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+//               CAIRN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), CAIRN_ARGS (extra
+//               `cairn start` flags, e.g. "--rpc.threads 1"), BENCH_READ_CLIENT (wrk when it is on
+//               PATH — Debian's `wrk`, a native client in its own process —, else node: loops in
+//               the bench process, which then competes with the nodes for the cores)
 // Cairn and Anvil move transactions one after the other, never at the same time; for the reads
 // both stay up (idle) and are measured in alternating slices, so a load change on this shared
 // machine hits both alike.
@@ -50,7 +56,7 @@ import type { BftFigure } from './bft.ts'
 import type { ImportFigure } from './import.ts'
 import type { MemoryFigure } from './memory.ts'
 import type { P2pFigure } from './p2p.ts'
-import { runReads } from './reads.ts'
+import { distinctLoad, fixedLoad, type ReadLoad, runReads, wrkAvailable } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
 import { measureStart } from './start-time.ts'
 import { cpuMsOf, envNumber, findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
@@ -66,6 +72,7 @@ const settings = {
   batch: num('BENCH_BATCH', 100),
   reads: on('BENCH_READS'),
   cairnInterval: on('BENCH_CAIRN_INTERVAL'),
+  cairnOtherStore: on('BENCH_CAIRN_OTHER_STORE'),
   readSeconds: num('BENCH_READ_SECONDS', 6),
   readRounds: Math.max(1, num('BENCH_READ_ROUNDS', 3)),
   readWarmup: num('BENCH_READ_WARMUP', 2),
@@ -104,6 +111,14 @@ interface Running {
 }
 
 const readMethods = env.BENCH_READ_METHODS?.split(',')
+/** The read client: wrk (native, its own process: the node keeps the cores) when installed, else in-process loops. */
+const readClient: 'wrk' | 'node' =
+  env.BENCH_READ_CLIENT === 'node' || (env.BENCH_READ_CLIENT !== 'wrk' && !wrkAvailable()) ? 'node' : 'wrk'
+/** Extra `cairn start` flags for the Cairn node of the transfers and reads (e.g. "--rpc.threads 1"). */
+const cairnArgs = env.CAIRN_ARGS ? env.CAIRN_ARGS.split(' ').filter(Boolean) : []
+/** Where the Cairn node keeps its chain: a datadir (what users run; the issue's figure) or memory. */
+const cairnStore: 'datadir' | 'ephemeral' = env.BENCH_CAIRN_STORE === 'ephemeral' ? 'ephemeral' : 'datadir'
+const storeFlag = (store: 'datadir' | 'ephemeral') => (store === 'datadir' ? '--datadir <tmp>' : '--ephemeral')
 
 async function prepare(target: Target): Promise<Running> {
   const r: Running = { target }
@@ -176,39 +191,40 @@ async function measureReads(nodes: Running[]): Promise<Map<string, Map<string, n
   const callData = encodeFunctionData({ abi: tokenAbi, functionName: 'balanceOf', args: [reader] })
   // balanceOf of a different holder in every request: no two calls alike, so each one executes
   // (Cairn remembers eth_call outcomes per block and request; the figure above is the repeated call).
-  let holder = 0
-  let amountIn = 10n ** 15n
-  const distinctCall = (n: Running) => () => [
-    { to: n.token, data: `0x70a08231${(++holder).toString(16).padStart(64, '0')}` },
-    'latest',
-  ]
-  const methods: [string, string, (n: Running) => unknown[] | ((seq: number) => unknown[])][] = [
-    ['eth_getBalance', 'eth_getBalance', () => [reader, 'latest']],
-    ['eth_blockNumber', 'eth_blockNumber', () => []],
-    ['eth_call', 'eth_call', (n) => [{ to: n.token, data: callData }, 'latest']],
-    ['eth_call_distinct', 'eth_call', distinctCall],
+  const methods: [string, (n: Running) => ReadLoad][] = [
+    ['eth_getBalance', () => fixedLoad('eth_getBalance', [reader, 'latest'])],
+    ['eth_blockNumber', () => fixedLoad('eth_blockNumber', [])],
+    ['eth_call', (n) => fixedLoad('eth_call', [{ to: n.token, data: callData }, 'latest'])],
+    [
+      'eth_call_distinct',
+      (n) =>
+        distinctLoad('eth_call', (holder) => [
+          { to: n.token, data: `0x70a08231${holder.toString(16).padStart(64, '0')}` },
+          'latest',
+        ]),
+    ],
     // Router02.getAmountsOut(amountIn, [A, B]) with a different amountIn each time: a library call,
     // a STATICCALL to the pair (getReserves), ABI decoding of a dynamic array.
     [
       'getAmountsOut',
-      'eth_call',
       (n) => {
         const u = n.uniswap
         if (!u) throw new Error(`${n.target.name}: no Uniswap deployment`)
-        return () => [{ to: u.router, data: u.callData(++amountIn) }, 'latest']
+        return distinctLoad('eth_call', (amountIn) => [{ to: u.router, data: u.callData(amountIn) }, 'latest'])
       },
     ],
   ]
   const pick = readMethods
   const out = new Map<string, Map<string, number>>()
   const slice = settings.readSeconds / settings.readRounds
-  for (const [label, method, params] of methods) {
+  for (const [label, loadOf] of methods) {
     if (pick && !pick.includes(label)) continue
     for (const n of nodes) {
       if (settings.readWarmup > 0) {
-        await runReads(n.target.url, method, params(n), {
+        await runReads(n.target.url, loadOf(n), {
           connections: settings.connections,
           seconds: settings.readWarmup,
+          client: readClient,
         })
       }
     }
@@ -216,7 +232,11 @@ async function measureReads(nodes: Running[]): Promise<Map<string, Map<string, n
     for (let round = 0; round < settings.readRounds; round++) {
       for (const n of round % 2 === 0 ? nodes : [...nodes].reverse()) {
         const cpu0 = cpuMsOf(n.target.pid)
-        const r = await runReads(n.target.url, method, params(n), { connections: settings.connections, seconds: slice })
+        const r = await runReads(n.target.url, loadOf(n), {
+          connections: settings.connections,
+          seconds: slice,
+          client: readClient,
+        })
         const cpu1 = cpuMsOf(n.target.pid)
         const t = totals.get(n.target.name) as { requests: number; seconds: number; errors: number; cpuMs: number }
         t.requests += r.requests
@@ -227,7 +247,7 @@ async function measureReads(nodes: Running[]): Promise<Map<string, Map<string, n
     }
     const rates = new Map<string, number>()
     for (const [name, t] of totals) {
-      if (t.requests === 0) throw new Error(`${name}: every ${method} failed`)
+      if (t.requests === 0) throw new Error(`${name}: every ${label} request failed`)
       rates.set(name, Math.round(t.requests / t.seconds))
       // The node's own CPU per request: what a request costs it, whatever the machine's load.
       const cpuUs = Math.round((t.cpuMs * 1000) / t.requests)
@@ -243,7 +263,7 @@ const nodes: Running[] = []
 try {
   if (only !== 'anvil' && (settings.txs > 0 || settings.reads)) {
     const nodeArgs = env.CAIRN_NODE_ARGS ? env.CAIRN_NODE_ARGS.split(' ') : []
-    nodes.push(await prepare(await startCairn(28545, [], nodeArgs)))
+    nodes.push(await prepare(await startCairn(28545, cairnArgs, nodeArgs, cairnStore)))
   }
   const anvilBin = findAnvil(env.ANVIL_BIN)
   if (only !== 'cairn' && (settings.txs > 0 || settings.reads)) {
@@ -251,30 +271,39 @@ try {
       nodes.push(await prepare(await startAnvil(anvilBin, 28546, settings.anvilBlockTime, settings.anvilGasLimit)))
     else console.log('anvil: not installed, skipped (set ANVIL_BIN, or `cd /tmp && npm i @foundry-rs/anvil@1.7.1`)')
   }
-  let interval: TransferResult | undefined
-  if (only !== 'anvil' && settings.txs > 0 && settings.cairnInterval) {
+  /** The transfers again on another Cairn node, started for them alone. */
+  const transfersOn = async (label: string, args: string[], store: 'datadir' | 'ephemeral', gasLimit?: bigint) => {
     const nodeArgs = env.CAIRN_NODE_ARGS ? env.CAIRN_NODE_ARGS.split(' ') : []
-    const target = await startCairn(28547, ['--block-time', '1'], nodeArgs)
+    const target = await startCairn(28547, [...cairnArgs, ...args], nodeArgs, store)
     try {
-      // Room for the load, as Anvil gets: at the dev genesis' 30,000,000 a block a second caps at 1,428/s.
-      const client = new RpcClient(target.url, 1)
-      await client.call('evm_setBlockGasLimit', [`0x${settings.anvilGasLimit.toString(16)}`])
-      client.close()
-      log(
-        'cairn --block-time 1',
-        `transfers: ${settings.txs} from ${settings.senders} senders in batches of ${settings.batch}`,
-      )
-      interval = await runTransfers(target.url, {
+      if (gasLimit !== undefined) {
+        const client = new RpcClient(target.url, 1)
+        await client.call('evm_setBlockGasLimit', [`0x${gasLimit.toString(16)}`])
+        client.close()
+      }
+      log(label, `transfers: ${settings.txs} from ${settings.senders} senders in batches of ${settings.batch}`)
+      const r = await runTransfers(target.url, {
         count: settings.txs,
         senders: settings.senders,
         batch: settings.batch,
         waitMs: 120_000,
       })
-      log('cairn --block-time 1', JSON.stringify(interval))
+      log(label, JSON.stringify(r))
+      return r
     } finally {
       await target.stop()
     }
   }
+  const other = cairnStore === 'datadir' ? 'ephemeral' : 'datadir'
+  const otherStore =
+    only !== 'anvil' && settings.txs > 0 && settings.cairnOtherStore
+      ? await transfersOn(`cairn ${storeFlag(other)}`, [], other)
+      : undefined
+  // Room for the load, as Anvil gets: at the dev genesis' 30,000,000 a block a second caps at 1,428/s.
+  const interval =
+    only !== 'anvil' && settings.txs > 0 && settings.cairnInterval
+      ? await transfersOn('cairn --block-time 1', ['--block-time', '1'], cairnStore, settings.anvilGasLimit)
+      : undefined
   const byName = (name: string) => nodes.find((n) => n.target.name === name)
   if (settings.txs > 0) {
     const t = (name: string, f: (r: TransferResult) => number) => {
@@ -287,6 +316,14 @@ try {
       anvil: t('anvil', (r) => r.tps),
       minRatio: 1.5, // issue 20's target, against an Anvil with room for the load
     })
+    if (otherStore) {
+      rows.push({
+        figure: `  cairn ${storeFlag(other)}`,
+        cairn: otherStore.tps,
+        anvil: t('anvil', (r) => r.tps),
+        minRatio: 1.5,
+      })
+    }
     if (interval) {
       rows.push({
         figure: '  cairn --block-time 1 (interval sealing)',
@@ -295,6 +332,18 @@ try {
         minRatio: 1.5,
       })
     }
+    // A rate is only a rate if every transfer was mined (a refused or stranded one would flatter it).
+    const lost = (r: TransferResult | undefined) => (r ? settings.txs - r.mined : undefined)
+    rows.push({
+      figure: 'transfers not mined (every row above)',
+      cairn: [byName('cairn')?.transfers, otherStore, interval].reduce<number | undefined>(
+        (sum, r) => (r ? (sum ?? 0) + (lost(r) ?? 0) : sum),
+        undefined,
+      ),
+      anvil: lost(byName('anvil')?.transfers),
+      max: 0,
+      lowerIsBetter: true,
+    })
     rows.push({
       figure: 'inclusion p50 ms',
       cairn: t('cairn', (r) => r.p50Ms),
@@ -448,10 +497,10 @@ for (const r of rows) {
   )
 }
 console.log(
-  `\n${settings.txs} transfers from ${settings.senders} senders, batches of ${settings.batch}; reads: ${settings.connections} connections × ${settings.readSeconds} s per node in ${settings.readRounds} alternating slices after ${settings.readWarmup} s of warm-up`,
+  `\n${settings.txs} transfers from ${settings.senders} senders, batches of ${settings.batch}; reads: ${settings.connections} connections × ${settings.readSeconds} s per node in ${settings.readRounds} alternating slices after ${settings.readWarmup} s of warm-up, client ${readClient === 'wrk' ? '`wrk -t1` (its own process)' : 'in the bench process (install wrk for a client that leaves the cores to the nodes)'}`,
 )
 console.log(
-  `cairn: \`cairn start --dev --ephemeral\` (instant sealing: a block as transactions arrive)${settings.cairnInterval && settings.txs > 0 ? `; interval row: \`--dev --ephemeral --block-time 1\` + evm_setBlockGasLimit ${settings.anvilGasLimit}` : ''}; anvil: --block-time ${settings.anvilBlockTime} --gas-limit ${settings.anvilGasLimit}`,
+  `cairn: \`cairn start --dev ${storeFlag(cairnStore)}${cairnArgs.length ? ` ${cairnArgs.join(' ')}` : ''}\` (instant sealing: a block as transactions arrive)${settings.cairnInterval && settings.txs > 0 ? `; interval row: \`--dev ${storeFlag(cairnStore)} --block-time 1\` + evm_setBlockGasLimit ${settings.anvilGasLimit}` : ''}; anvil: --block-time ${settings.anvilBlockTime} --gas-limit ${settings.anvilGasLimit}`,
 )
 console.log(
   `node ${process.version} (bench and Cairn), ${cpus().length} cores ${cpus()[0]?.model ?? ''}, load average ${loadavg()

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RpcClient } from './rpc-client.ts'
 
@@ -53,14 +55,37 @@ export function findAnvil(envPath: string | undefined): string | undefined {
   return undefined
 }
 
-/** Starts a throw-away Cairn dev node (instant sealing) on `port`. */
-export function startCairn(port: number, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<Target> {
-  const args = [...nodeArgs, CAIRN_BIN, 'start', '--dev', '--ephemeral', '--http.port', String(port)]
-  return start(
-    'cairn',
-    port,
-    spawn(process.execPath, [...args, '--log.level', 'warn', ...extraArgs], { stdio: 'pipe' }),
-  )
+/**
+ * Starts a throw-away Cairn dev node (instant sealing) on `port`: in memory (`--ephemeral`), or on
+ * a datadir of its own in the temp directory (`store: 'datadir'`, what a user runs; removed at stop).
+ */
+export async function startCairn(
+  port: number,
+  extraArgs: string[] = [],
+  nodeArgs: string[] = [],
+  store: 'ephemeral' | 'datadir' = 'ephemeral',
+): Promise<Target> {
+  const datadir = store === 'datadir' ? mkdtempSync(join(tmpdir(), 'cairn-bench-')) : undefined
+  const storeArgs = datadir ? ['--datadir', datadir] : ['--ephemeral']
+  const args = [...nodeArgs, CAIRN_BIN, 'start', '--dev', ...storeArgs, '--http.port', String(port)]
+  const child = spawn(process.execPath, [...args, '--log.level', 'warn', ...extraArgs], { stdio: 'pipe' })
+  const removeDatadir = () => {
+    if (datadir) rmSync(datadir, { recursive: true, force: true })
+  }
+  try {
+    const target = await start('cairn', port, child)
+    return {
+      ...target,
+      async stop() {
+        await target.stop()
+        removeDatadir()
+      },
+    }
+  } catch (err) {
+    child.kill('SIGKILL')
+    removeDatadir()
+    throw err
+  }
 }
 
 /** Starts Anvil on `port` with the flags of the issue's reference figures. */

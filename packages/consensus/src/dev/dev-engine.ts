@@ -29,7 +29,7 @@ export interface DevEngineOptions {
   maxBlocksPerTurn?: number
   /**
    * Executable pool slots past which {@link DevEngine.admit} makes senders wait for blocks (instant
-   * mode); undefined: never. The node sets three quarters of `txpool.globalSlots`.
+   * and interval mode); undefined: never. The node sets three quarters of `txpool.globalSlots`.
    */
   backpressureAt?: number
   /**
@@ -199,8 +199,10 @@ export class DevEngine implements Engine {
    * senders that outrun sealing (more than `backpressureAt` executable slots pooled or being added)
    * wait for blocks to drain the pool — as Anvil's and Hardhat's automine, which mine before
    * answering, slow a flood down — instead of being refused with "txpool is full" and left with a
-   * nonce gap that strands every later transaction of that sender. Waiting senders go on in
-   * arrival order. At once in interval mode, when stopped, without the option, and after
+   * nonce gap that strands every later transaction of that sender. In interval mode they wait for
+   * the next interval's block (Anvil's interval mode has no pool limit: it never refuses a flood).
+   * Waiting senders go on in arrival order. At once when nothing seals (automine off and no
+   * interval: blocks only on `evm_mine`), when stopped, without the option, and after
    * `backpressureMaxWaitMs` (the transaction then meets the pool's own limits).
    */
   async admit<T>(add: () => Promise<T>): Promise<T> {
@@ -212,7 +214,9 @@ export class DevEngine implements Engine {
       )
     }
     const limit = this.opts.backpressureAt
-    if (limit === undefined || !this.automine || !this.running) return add()
+    // Something must seal for a held sender to go on: automine, or the interval's next block.
+    const sealing = this.automine || this.intervalSeconds > 0
+    if (limit === undefined || !sealing || !this.running) return add()
     const { pool, logger } = this.modules
     const deadline = performance.now() + (this.opts.backpressureMaxWaitMs ?? 10_000)
     while (this.running && pool.slots.pending + this.admitting >= limit) {
