@@ -33,7 +33,8 @@ export function distinctLoad(method: string, make: (word: bigint) => unknown[]):
   const text = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: make(SENTINEL) })
   const word = SENTINEL.toString(16).padStart(64, '0')
   const at = text.indexOf(word)
-  if (at < 0 || text.indexOf(word, at + 1) >= 0) throw new Error(`${method}: the varying word must appear once in the body`)
+  if (at < 0 || text.indexOf(word, at + 1) >= 0)
+    throw new Error(`${method}: the varying word must appear once in the body`)
   return { prefix: text.slice(0, at), suffix: text.slice(at + word.length) }
 }
 
