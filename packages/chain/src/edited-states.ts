@@ -23,8 +23,25 @@ import type { StateEdit } from './executor.ts'
  */
 export class EditedStates {
   private readonly roots = new Map<string, Uint8Array>()
+  private changes = 0
 
   private constructor() {}
+
+  /**
+   * How many times an entry was put or deleted here: another reader of the same store (an RPC
+   * read thread) {@link reload}s when this moves.
+   */
+  get version(): number {
+    return this.changes
+  }
+
+  /** Re-reads every entry from `kv` (a read thread, after the main thread edited the head's state). */
+  async reload(kv: KVStore): Promise<void> {
+    const fresh = await EditedStates.load(kv)
+    this.roots.clear()
+    for (const [k, v] of fresh.roots) this.roots.set(k, v)
+    this.changes++
+  }
 
   /** Reads the entries stored by earlier runs. */
   static async load(kv: KVStore): Promise<EditedStates> {
@@ -61,6 +78,7 @@ export class EditedStates {
     return () => {
       if (own) this.roots.delete(bytesToHex(hash))
       else this.roots.set(bytesToHex(hash), root)
+      this.changes++
     }
   }
 }

@@ -48,7 +48,7 @@ import { createEngine } from './engine.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
 import { nodeGenesis } from './node-genesis.ts'
 import { headFreshness, networkReady, rpcAccepts } from './readiness.ts'
-import { ReadThreadPool } from './rpc-threads/pool.ts'
+import { ReadThreadPool, reusePortSupported } from './rpc-threads/pool.ts'
 import { traceComponents } from './traced.ts'
 import { buildCommit, clientVersion, VERSION } from './version.ts'
 
@@ -105,10 +105,14 @@ export async function startNode(
           initial: config,
           apply: (next) => {
             node.rpc.reconfigure(rpcSecurity(next))
+            node.readThreads?.reconfigure(rpcSecurity(next))
             setLogLevels(logger, { level: next.log.level, modules: next.log.modules })
           },
           // A renewed TLS certificate (same paths) is served to new connections.
-          refresh: () => node.rpc.reloadTls(),
+          refresh: () => {
+            node.rpc.reloadTls()
+            node.readThreads?.reloadTls()
+          },
         },
       )
       reloader.start()
@@ -355,6 +359,9 @@ async function wire(
     shutdown.add('rate-limit store', () => rateLimitStore.close())
   }
   // Read threads (`--rpc.threads`): HTTP bodies of pure reads are answered on worker threads.
+  // Where Node can share the port (reusePort), each thread also listens on it itself.
+  const serverOptions = { ...DEFAULT_RPC_SERVER_OPTIONS, ...rpcServerSettings(config) }
+  const listeners = readThreads > 0 && reusePortSupported()
   const threadPool =
     datadir && readThreads > 0
       ? new ReadThreadPool(
@@ -364,6 +371,7 @@ async function wire(
             limits: ctx.limits,
             clientVersion: ctx.clientVersion,
             ...(ctx.buildCommit ? { buildCommit: ctx.buildCommit } : {}),
+            ...(listeners ? { listener: { server: withoutPort(serverOptions) } } : {}),
           },
           { chain, logger: logger.child({ module: 'rpc-threads' }), registry },
         )
@@ -374,20 +382,32 @@ async function wire(
     logger.info({ threads: readThreads, ready: threadPool.readyThreads }, 'rpc read threads started')
   }
   const rpc = new RpcServer(
-    { ...DEFAULT_RPC_SERVER_OPTIONS, ...rpcServerSettings(config) },
+    { ...serverOptions, ...(listeners ? { reusePort: true } : {}) },
     {
       dispatcher,
       ctx,
       registry,
+      ...(threadPool && listeners ? { metricsPage: threadPool.metricsPage } : {}),
       metrics: rpcMetrics,
       logger: ctx.logger,
       health,
       rateLimitStore,
-      readThreads: threadPool,
+      // With listeners of their own the threads take their share of connections: the main thread
+      // answers what reaches it (handing reads over too would leave it idle and a thread doubly busy).
+      readThreads: listeners ? null : threadPool,
     },
   )
   const url = await rpc.listen()
   shutdown.add('rpc', () => rpc.close())
+  if (threadPool && listeners) {
+    await threadPool.listen(rpc.port, { dispatcher, health, rateLimitStore })
+    logger.info({ threads: readThreads, port: rpc.port }, 'rpc read threads listen on the port too (reusePort)')
+  } else if (threadPool) {
+    logger.info(
+      { node: process.version },
+      'rpc read threads answer reads the main thread hands them (one listener: reusePort needs Node ≥ 22.12 on Linux)',
+    )
+  }
   const metricsServer =
     config.metrics.port === undefined
       ? null
@@ -435,4 +455,10 @@ function prepareP2pDir(root: string): string {
   const dir = `${root}/p2p`
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   return dir
+}
+
+/** The RPC server's settings for a read thread's listener (its port comes when the main thread has bound it). */
+function withoutPort<T extends { port: number }>(opts: T): Omit<T, 'port'> {
+  const { port: _port, ...rest } = opts
+  return rest
 }

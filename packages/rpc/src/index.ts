@@ -64,6 +64,7 @@ export type { AuthOptions, JwksOptions, Principal } from './auth/authenticator.t
 export { AUTH_OFF, Authenticator, JWT_IAT_LEEWAY_SECONDS } from './auth/authenticator.ts'
 export type { Role } from './auth/roles.ts'
 export { METHOD_ROLES, ROLES, RPC_ROLES, requiredRole, roleAllows } from './auth/roles.ts'
+export { type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 export type { AccountSigner, DevControls, RpcConsensus, RpcContext, RpcLimits } from './context.ts'
 export { DEFAULT_RPC_LIMITS } from './context.ts'
 export type { JsonRpcResponse } from './dispatcher.ts'
@@ -80,6 +81,12 @@ export { createRpcMetrics } from './metrics.ts'
 export type { NodeInfo, PeerInfo, RpcNetwork, SyncProgress } from './network.ts'
 export { NO_NETWORK } from './network.ts'
 export type { ReadThreads } from './read-threads.ts'
-export { READ_THREAD_METHODS, READ_THREAD_WORTH_FORWARDING, servedOnReadThread } from './read-threads.ts'
-export type { RpcSecurity, RpcServerOptions } from './server.ts'
-export { DEFAULT_RPC_SERVER_OPTIONS, RpcServer, WS_CLOSE_TRY_AGAIN_LATER } from './server.ts'
+export {
+  answerableOnThread,
+  READ_THREAD_METHODS,
+  READ_THREAD_WORTH_FORWARDING,
+  servedOnReadThread,
+} from './read-threads.ts'
+export type { BodyDispatcher, MetricsPage, RpcSecurity, RpcServerOptions } from './server.ts'
+export { DEFAULT_RPC_SERVER_OPTIONS, dispatchInContext, RpcServer, WS_CLOSE_TRY_AGAIN_LATER } from './server.ts'
+export type { SubscriptionSink } from './subscriptions.ts'

@@ -53,10 +53,23 @@ export const READ_THREAD_WORTH_FORWARDING: ReadonlySet<string> = new Set([
  * with a malformed entry, stays on the main thread (which answers the error).
  */
 export function servedOnReadThread(body: ParsedBody): boolean {
+  return readsOnly(body, true)
+}
+
+/**
+ * Whether a read thread with a listener of its own (`reusePort`) answers a parsed body itself:
+ * every entry calls a method of {@link READ_THREAD_METHODS} and none names `pending`. Anything
+ * else it hands to the main thread.
+ */
+export function answerableOnThread(body: ParsedBody): boolean {
+  return readsOnly(body, false)
+}
+
+function readsOnly(body: ParsedBody, needWorth: boolean): boolean {
   if (body === UNPARSEABLE) return false
   const entries = Array.isArray(body.value) ? body.value : [body.value]
   if (entries.length === 0) return false
-  let worth = false
+  let worth = !needWorth
   for (const e of entries) {
     if (typeof e !== 'object' || e === null) return false
     const { method, params } = e as { method?: unknown; params?: unknown }

@@ -68,6 +68,36 @@ export interface RpcServerOptions {
    * limits and logs is then the first untrusted hop. Empty: the socket address, no header trusted.
    */
   trustProxy: readonly string[]
+  /**
+   * Listen with SO_REUSEPORT (Node ≥ 22.12 on Linux): several listeners — the main thread's and
+   * each read thread's (`--rpc.threads`) — share the port and the kernel spreads connections
+   * among them.
+   */
+  reusePort?: boolean
+}
+
+/** What answers a body that passed the gate (the node's dispatcher; on a read thread, its own or the main thread's). */
+export type BodyDispatcher = Pick<RpcDispatcher, 'handleParsed'>
+
+/** The text of `GET /metrics` when it is more than one registry (the node's threads, merged). */
+export interface MetricsPage {
+  contentType: string
+  metrics(): Promise<string>
+}
+
+/**
+ * Dispatches a body that passed the gate. Bodies that can make other modules log (anything above
+ * the `public` role: sending transactions, mining, txpool, admin, debug) run in the request
+ * context, so those lines carry the request id; pure reads run without it (on Node 20 the context
+ * costs a hook per promise; their own lines name the request).
+ */
+export function dispatchInContext(
+  dispatcher: BodyDispatcher,
+  body: ParsedBody,
+  call: { reqId: string; connection?: SubscriptionSink },
+): Promise<string | undefined> {
+  if (bodyMethods(body).every((m) => requiredRole(m) === 'public')) return dispatcher.handleParsed(body, call)
+  return inRequestContext({ reqId: call.reqId }, () => dispatcher.handleParsed(body, call))
 }
 
 /** What can change while the server runs ({@link RpcServer.reconfigure}): the hot-reloadable subset. */
@@ -125,13 +155,15 @@ export class RpcServer {
   constructor(
     readonly opts: RpcServerOptions,
     private readonly modules: {
-      dispatcher: RpcDispatcher
-      ctx: RpcContext
+      dispatcher: BodyDispatcher
+      ctx: Pick<RpcContext, 'limits'>
       registry: Registry | null
+      /** What `GET /metrics` serves instead of `registry` alone (the threads' registries merged). */
+      metricsPage?: MetricsPage | null
       metrics: RpcMetrics | null
       logger: Logger
       /** Readiness checks behind `/ready`; null: always ready. */
-      health: HealthChecks | null
+      health: Pick<HealthChecks, 'run'> | null
       /** Where rate-limit windows live (null: in memory). */
       rateLimitStore: RateLimitStore | null
       /** Event-loop lag for load shedding (tests inject one); default: monitorEventLoopDelay when shedLagMs > 0. */
@@ -244,18 +276,8 @@ export class RpcServer {
     return refused
   }
 
-  /**
-   * Dispatches a body that passed the gate. Bodies that can make other modules log (anything
-   * above the `public` role: sending transactions, mining, txpool, admin, debug) run in the
-   * request context, so those lines carry the request id; pure reads run without it (on Node 20 the
-   * context costs a hook per promise; their own lines name the request).
-   */
   private dispatch(body: ParsedBody, reqId: string, connection?: SubscriptionSink): Promise<string | undefined> {
-    const call = connection ? { reqId, connection } : { reqId }
-    if (bodyMethods(body).every((m) => requiredRole(m) === 'public')) {
-      return this.modules.dispatcher.handleParsed(body, call)
-    }
-    return inRequestContext({ reqId }, () => this.modules.dispatcher.handleParsed(body, call))
+    return dispatchInContext(this.modules.dispatcher, body, connection ? { reqId, connection } : { reqId })
   }
 
   async listen(): Promise<string> {
@@ -376,15 +398,17 @@ export class RpcServer {
 
     app.get('/health', async () => ({ status: 'ok' }))
     app.get('/ready', (req, reply) => this.ready(req, reply))
-    if (registry) {
+    const page = this.modules.metricsPage ?? registry
+    if (page) {
       app.get('/metrics', async (_req, reply) => {
-        reply.header('content-type', registry.contentType)
-        return registry.metrics()
+        reply.header('content-type', page.contentType)
+        return page.metrics()
       })
     }
 
     try {
-      return await app.listen({ host: this.opts.host, port: this.opts.port })
+      const { host, port, reusePort } = this.opts
+      return await app.listen({ host, port, ...(reusePort ? { reusePort: true } : {}) })
     } catch (err) {
       const code = (err as { code?: string }).code
       if (code === 'EADDRINUSE') {

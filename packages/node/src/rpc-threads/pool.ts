@@ -4,12 +4,24 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Chain } from '@cairn/chain'
-import { type ReadThreads, RpcErrorCode, type RpcLimits, toJsonRpcError } from '@cairn/rpc'
+import {
+  type BodyDispatcher,
+  dispatchInContext,
+  parseBody,
+  type ReadThreads,
+  RpcErrorCode,
+  type RpcLimits,
+  type RpcSecurity,
+  type SubscriptionSink,
+  toJsonRpcError,
+} from '@cairn/rpc'
+import type { HealthChecks, RateLimitStore } from '@cairn/service-kit'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
-import { Counter, Gauge, type Registry } from 'prom-client'
-import { type FromThread, Outbox, type ToThread } from './messages.ts'
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
+import { type Ask, type FromThread, HeadSeq, Outbox, type ToThread } from './messages.ts'
 import type { ReadWorkerData } from './read-worker.ts'
+import type { ThreadServerOptions } from './thread-server.ts'
 
 export interface ReadThreadPoolOptions {
   /** Read threads to run (≥ 1). */
@@ -21,6 +33,25 @@ export interface ReadThreadPoolOptions {
   buildCommit?: string
   /** First restart delay after a thread stops unasked, in ms; doubles per stop in a row, at most 5 s. */
   restartDelayMs?: number
+  /**
+   * Each thread also listens on the RPC port (SO_REUSEPORT, Node ≥ 22.12 on Linux: see
+   * {@link reusePortSupported}) with these server settings, once {@link listen} names the port.
+   */
+  listener?: { server: ThreadServerOptions }
+}
+
+/** What a listening thread asks the main thread for ({@link ReadThreadPool} answers with these). */
+export interface MainThreadServices {
+  dispatcher: BodyDispatcher
+  health: Pick<HealthChecks, 'run'> | null
+  rateLimitStore: RateLimitStore
+}
+
+/** Whether this Node can share a listening port between threads (`reusePort`: Node ≥ 22.12 / 23.1, Linux). */
+export function reusePortSupported(version = process.versions.node, platform = process.platform): boolean {
+  if (platform !== 'linux') return false
+  const [major = 0, minor = 0] = version.split('.').map(Number)
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)
 }
 
 interface Pending {
@@ -38,6 +69,14 @@ interface Slot {
   sentHead: Block | null
   /** The store's cache epoch when the thread last heard (a newer one: it drops its caches). */
   sentEpoch: number
+  /** The edited states' version when the thread last heard (a newer one: it re-reads them). */
+  sentEdits: number
+  /** Its listener is up (listener mode). */
+  listening: boolean
+  /** WebSocket connections of its listener whose bodies came here, by the thread's number for them. */
+  sinks: Map<number, SubscriptionSink & { closed: boolean }>
+  /** Questions of the main thread to it (its registry for /metrics). */
+  metricsAsked: Map<number, (json: unknown) => void>
   pending: Map<number, Pending>
   /** Stops in a row without serving (the restart delay's exponent). */
   failures: number
@@ -107,13 +146,24 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
   private readonly metrics: ReadThreadMetrics | null
   private nextId = 1
   private closing = false
+  /** Listener mode: the shared head sequence, the port, what answers the threads' questions. */
+  private readonly headSeq: HeadSeq | null
+  private port: number | null = null
+  private main: MainThreadServices | null = null
+  private lastHead: { head: Block | null; epoch: number; edits: number } = { head: null, epoch: 0, edits: 0 }
+  private unsubscribeHead: (() => void) | null = null
 
   constructor(
     private readonly opts: ReadThreadPoolOptions,
-    private readonly modules: { chain: Pick<Chain, 'head' | 'store'>; logger: Logger; registry: Registry | null },
+    private readonly modules: {
+      chain: Pick<Chain, 'head' | 'store' | 'editedStates' | 'events'>
+      logger: Logger
+      registry: Registry | null
+    },
   ) {
     super()
     this.metrics = createReadThreadMetrics(modules.registry)
+    this.headSeq = opts.listener ? new HeadSeq() : null
     this.slots = Array.from({ length: opts.threads }, (_, i) => ({
       thread: i + 1,
       worker: null,
@@ -121,6 +171,10 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       ready: false,
       sentHead: null,
       sentEpoch: 0,
+      sentEdits: 0,
+      listening: false,
+      sinks: new Map(),
+      metricsAsked: new Map(),
       pending: new Map(),
       failures: 0,
       counted: this.metrics
@@ -152,13 +206,8 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     for (const s of this.slots) if (s.ready && (!slot || s.pending.size < slot.pending.size)) slot = s
     const outbox = slot?.worker && slot.outbox
     if (!slot || !outbox) return null
-    const { head, store } = this.modules.chain
-    const epoch = store.cacheEpoch
-    if (slot.sentHead !== head || slot.sentEpoch !== epoch) {
-      outbox.push({ type: 'head', hash: bytesToHex(head.hash()), clear: slot.sentEpoch !== epoch })
-      slot.sentHead = head
-      slot.sentEpoch = epoch
-    }
+    if (this.headSeq) this.syncHeads()
+    else this.sendHead(slot)
     const id = this.nextId++
     const { counted, pending } = slot
     counted?.requests.inc()
@@ -175,9 +224,161 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     })
   }
 
+  /** Names the head to `slot` if it moved since the thread last heard (`seq`: listener mode's number). */
+  private sendHead(slot: Slot, seq?: number): void {
+    const { head, store, editedStates } = this.modules.chain
+    const epoch = store.cacheEpoch
+    const edits = editedStates.version
+    if (slot.sentHead === head && slot.sentEpoch === epoch && slot.sentEdits === edits && seq === undefined) return
+    slot.outbox?.push({
+      type: 'head',
+      hash: bytesToHex(head.hash()),
+      clear: slot.sentEpoch !== epoch,
+      edits: slot.sentEdits !== edits,
+      ...(seq !== undefined ? { seq } : {}),
+    })
+    slot.sentHead = head
+    slot.sentEpoch = epoch
+    slot.sentEdits = edits
+  }
+
+  /**
+   * Listener mode: when the head, the caches' epoch or the edited states moved, bumps the shared
+   * head sequence (at once: a thread answering after this waits for the head message) and names the
+   * new head to every thread.
+   */
+  private syncHeads(): void {
+    const seq = this.headSeq
+    if (!seq) return
+    const { head, store, editedStates } = this.modules.chain
+    const now = { head, epoch: store.cacheEpoch, edits: editedStates.version }
+    const last = this.lastHead
+    if (last.head === now.head && last.epoch === now.epoch && last.edits === now.edits) return
+    this.lastHead = now
+    const n = seq.bump()
+    for (const slot of this.slots) if (slot.worker) this.sendHead(slot, n)
+  }
+
+  /**
+   * Listener mode: starts every thread's listener on `port` (the main thread's, bound with
+   * reusePort) and answers their questions with `main`. Resolves when each has listened; throws
+   * RPC_LISTEN_FAILED when one cannot. Threads restarted later listen again by themselves.
+   */
+  async listen(port: number, main: MainThreadServices): Promise<void> {
+    if (!this.headSeq) throw new Error('listen() needs the listener option')
+    this.port = port
+    this.main = main
+    const { events } = this.modules.chain
+    const onHead = () => this.syncHeads()
+    events.on('newHead', onHead)
+    events.on('reorg', onHead)
+    this.unsubscribeHead = () => {
+      events.off('newHead', onHead)
+      events.off('reorg', onHead)
+    }
+    this.syncHeads()
+    const failures = await Promise.all(this.slots.map((s) => this.startListener(s)))
+    const failed = failures.find((f) => f !== undefined)
+    if (failed) {
+      throw new CairnError(RpcErrorCode.LISTEN_FAILED, `a read thread could not listen on port ${port}: ${failed}`, {
+        fault: 'caller',
+        hint: 'run with --rpc.threads 0, or check that nothing else listens on the port',
+      })
+    }
+  }
+
+  private startListener(slot: Slot): Promise<string | undefined> {
+    if (!slot.worker || this.port === null) return Promise.resolve(undefined)
+    const { outbox } = slot
+    return new Promise((resolve) => {
+      this.once(`listening:${slot.thread}`, resolve)
+      outbox?.push({ type: 'listen', port: this.port as number })
+    })
+  }
+
+  /** Every thread's registry merged with the main thread's (prom-client's cluster aggregation): `/metrics` in listener mode. */
+  readonly metricsPage = {
+    contentType: Registry.PROMETHEUS_CONTENT_TYPE,
+    metrics: async (): Promise<string> => {
+      const own = this.modules.registry ? [await this.modules.registry.getMetricsAsJSON()] : []
+      const theirs = await Promise.all(
+        this.slots
+          .filter((s) => s.worker && s.ready)
+          .map(
+            (s) =>
+              new Promise<unknown>((resolve) => {
+                const id = this.nextId++
+                s.metricsAsked.set(id, resolve)
+                s.outbox?.push({ type: 'metrics', id })
+              }),
+          ),
+      )
+      return AggregatorRegistry.aggregate([...own, ...(theirs as typeof own)]).metrics()
+    },
+  }
+
+  /** Hot-reloaded RPC settings, to every listening thread. */
+  reconfigure(security: RpcSecurity): void {
+    for (const s of this.slots) s.outbox?.push({ type: 'reconfigure', security })
+  }
+
+  /** Re-read TLS files, in every listening thread. */
+  reloadTls(): void {
+    for (const s of this.slots) s.outbox?.push({ type: 'reload-tls' })
+  }
+
+  /** Answers a listening thread's question (messages.ts, `Ask`). */
+  private async answer(slot: Slot, ask: Ask): Promise<unknown> {
+    const main = this.main
+    if (!main) throw new Error('the pool is not listening')
+    switch (ask.what) {
+      case 'dispatch': {
+        const call: { reqId: string; connection?: SubscriptionSink } = { reqId: ask.reqId }
+        if (ask.conn !== undefined) call.connection = this.sinkOf(slot, ask.conn)
+        const answer = await dispatchInContext(main.dispatcher, parseBody(ask.text), call)
+        // A write may have moved the head: the threads hear of it before the caller is answered.
+        this.syncHeads()
+        return answer
+      }
+      case 'rate':
+        return main.rateLimitStore.hit(ask.key, ask.weight, ask.limit, ask.windowMs, ask.nowMs)
+      case 'ready':
+        return main.health ? main.health.run() : { status: 'ok', checks: {} }
+      case 'metrics':
+        return this.metricsPage.metrics()
+    }
+  }
+
+  /** The main thread's side of a thread's WebSocket connection: notifications go back through the thread. */
+  private sinkOf(slot: Slot, conn: number): SubscriptionSink {
+    let sink = slot.sinks.get(conn)
+    if (!sink) {
+      const made: SubscriptionSink & { closed: boolean } = {
+        closed: false,
+        subscriptions: new Map(),
+        send: (text) => {
+          if (!made.closed) slot.outbox?.push({ type: 'ws-send', conn, text })
+        },
+      }
+      sink = made
+      slot.sinks.set(conn, made)
+    }
+    return sink
+  }
+
+  private closeSink(slot: Slot, conn: number): void {
+    const sink = slot.sinks.get(conn)
+    if (!sink) return
+    slot.sinks.delete(conn)
+    sink.closed = true
+    for (const off of sink.subscriptions.values()) off()
+    sink.subscriptions.clear()
+  }
+
   /** Stops every thread (pending requests answered with RPC_READ_THREAD_STOPPED). */
   async close(): Promise<void> {
     this.closing = true
+    this.unsubscribeHead?.()
     await Promise.all(
       this.slots.map(async (s) => {
         const w = s.worker
@@ -200,12 +401,16 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       limits: this.opts.limits,
       clientVersion: this.opts.clientVersion,
       ...(this.opts.buildCommit ? { buildCommit: this.opts.buildCommit } : {}),
+      ...(this.opts.listener && this.headSeq
+        ? { listener: { server: this.opts.listener.server, headSeq: this.headSeq.buffer } }
+        : {}),
     }
     const worker = startWorker(data)
     slot.worker = worker
     slot.outbox = new Outbox<ToThread>((items) => worker.postMessage(items))
     slot.sentHead = null
     slot.sentEpoch = this.modules.chain.store.cacheEpoch
+    slot.sentEdits = this.modules.chain.editedStates.version
     const log = this.modules.logger.child({ thread: slot.thread })
     return new Promise((started) => {
       const receive = (m: FromThread) => {
@@ -215,6 +420,13 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
             slot.failures = 0
             this.metrics?.up.set({ thread: String(slot.thread) }, 1)
             log.debug({ head: m.head }, 'read thread ready')
+            if (this.headSeq) {
+              // It opened the chain at the stored head: name the current one, at the current number.
+              slot.sentHead = null
+              this.sendHead(slot, this.headSeq.get())
+              // A thread restarted while the node serves listens again.
+              if (this.port !== null) void this.startListener(slot)
+            }
             this.emit('ready', slot.thread)
             started()
             return
@@ -228,6 +440,32 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
           case 'log':
             log[m.level](m.obj, m.msg)
             return
+          case 'listening':
+            slot.listening = m.error === undefined
+            if (m.error !== undefined) log.error({ error: m.error }, 'read thread could not listen')
+            else log.debug({ port: this.port }, 'read thread listening')
+            this.emit(`listening:${slot.thread}`, m.error)
+            return
+          case 'ask': {
+            const { id } = m
+            this.answer(slot, m.ask).then(
+              (value) => slot.outbox?.push({ type: 'answer', id, value }),
+              (err: unknown) => {
+                log.error({ err, what: m.ask.what }, 'could not answer a read thread')
+                slot.outbox?.push({ type: 'answer', id, value: undefined, error: (err as Error).message })
+              },
+            )
+            return
+          }
+          case 'ws-close':
+            this.closeSink(slot, m.conn)
+            return
+          case 'metrics': {
+            const resolve = slot.metricsAsked.get(m.id)
+            slot.metricsAsked.delete(m.id)
+            resolve?.(m.json)
+            return
+          }
         }
       }
       worker.on('message', (batch: FromThread[]) => {
@@ -236,8 +474,12 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       worker.on('error', (err) => log.error({ err }, 'read thread failed'))
       worker.on('exit', (code) => {
         slot.ready = false
+        slot.listening = false
         slot.worker = null
         slot.outbox = null
+        for (const conn of [...slot.sinks.keys()]) this.closeSink(slot, conn)
+        for (const resolve of slot.metricsAsked.values()) resolve([])
+        slot.metricsAsked.clear()
         this.metrics?.up.set({ thread: String(slot.thread) }, 0)
         for (const p of slot.pending.values()) {
           this.metrics?.failed.inc({ thread: String(slot.thread) })

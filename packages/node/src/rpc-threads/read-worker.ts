@@ -12,6 +12,7 @@ import { createCustomCrypto, initCrypto } from '@cairn/crypto'
 import { LevelKV } from '@cairn/db'
 import {
   ALL_METHODS,
+  createRpcMetrics,
   type DevControls,
   NO_NETWORK,
   READ_THREAD_METHODS,
@@ -19,10 +20,14 @@ import {
   RpcDispatcher,
   RpcErrorCode,
   type RpcLimits,
+  type RpcMetrics,
+  type RpcSecurity,
 } from '@cairn/rpc'
 import type { TxPool } from '@cairn/txpool'
 import { CairnError, hexToBytes, type LogFn, type Logger } from '@cairn/utils'
-import { type FromThread, Outbox, type ToThread } from './messages.ts'
+import { Registry } from 'prom-client'
+import { type Ask, type FromThread, HeadSeq, Outbox, type ToThread } from './messages.ts'
+import { ThreadServer, type ThreadServerOptions } from './thread-server.ts'
 
 export interface ReadWorkerData {
   /** The chain's LevelDB directory (the main thread opened it with `multithreading`). */
@@ -32,6 +37,8 @@ export interface ReadWorkerData {
   limits: RpcLimits
   clientVersion: string
   buildCommit?: string
+  /** A listener of the thread's own (reusePort): the server's settings and the shared head sequence. */
+  listener?: { server: ThreadServerOptions; headSeq: SharedArrayBuffer }
 }
 
 /** Import and execution are the main thread's: a read thread's engine refuses both. */
@@ -107,16 +114,21 @@ async function main(data: ReadWorkerData): Promise<void> {
     logger,
     metrics: null,
   }
+  const registry = new Registry()
+  // Merged into the node's /metrics (pool.ts, metricsPage): what this thread answered carries its number.
+  registry.setDefaultLabels({ thread: String(data.thread) })
+  const metrics = data.listener ? createRpcMetrics(registry) : null
   const dispatcher = new RpcDispatcher(
     { dev: false, testing: false },
-    { ctx, methods: ALL_METHODS.filter((m) => READ_THREAD_METHODS.has(m.name)), metrics: null, logger },
+    { ctx, methods: ALL_METHODS.filter((m) => READ_THREAD_METHODS.has(m.name)), metrics, logger },
   )
 
   // The head in force for the requests behind it: a head message is applied before any request
   // that arrived after it is dispatched.
   let headApplied: Promise<void> = Promise.resolve()
-  const setHead = async (hash: string, clear: boolean) => {
+  const setHead = async (hash: string, clear: boolean, edits: boolean) => {
     if (clear) chain.store.clearCaches()
+    if (edits) await chain.editedStates.reload(kv)
     const block = await chain.store.getBlock(hexToBytes(hash as `0x${string}`))
     if (!block) {
       throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, `read thread: head ${hash} is not stored`, {
@@ -127,17 +139,60 @@ async function main(data: ReadWorkerData): Promise<void> {
     fc.devReset({ head: block, safe: fc.safe(), finalized: fc.finalized() })
   }
 
+  // With a listener: the head sequence the main thread bumps before its head can be seen moved
+  // (messages.ts, HeadSeq); a request waits until this thread has applied the latest number.
+  const seq = data.listener ? new HeadSeq(data.listener.headSeq) : null
+  let appliedSeq = 0
+  let seqWaiters: (() => void)[] = []
+  const headSynced = (): Promise<void> | undefined => {
+    if (!seq || seq.get() <= appliedSeq) return undefined
+    return new Promise<void>((resolve) => seqWaiters.push(resolve)).then(headSynced)
+  }
+
+  // Questions to the main thread (a listening thread's forwarded bodies, rate limits, /ready, /metrics).
+  let nextAsk = 1
+  const asked = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()
+  const ask = (q: Ask) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextAsk++
+      asked.set(id, { resolve, reject })
+      post({ type: 'ask', id, ask: q })
+    })
+  const server = data.listener
+    ? new ThreadServer(data.listener.server, {
+        local: dispatcher,
+        headSynced,
+        ask,
+        closed: (conn) => post({ type: 'ws-close', conn }),
+        limits: data.limits,
+        registry,
+        metrics: metrics as RpcMetrics,
+        logger,
+      })
+    : null
+
   const receive = (m: ToThread) => {
     switch (m.type) {
-      case 'head':
-        headApplied = headApplied.then(() => setHead(m.hash, m.clear))
+      case 'head': {
+        const applied = headApplied.then(() => setHead(m.hash, m.clear, m.edits))
+        headApplied = applied
+        if (m.seq !== undefined) {
+          const s = m.seq
+          void applied.then(() => {
+            appliedSeq = Math.max(appliedSeq, s)
+            const waiters = seqWaiters
+            seqWaiters = []
+            for (const wake of waiters) wake()
+          })
+        }
         // A head that cannot be read leaves the thread unable to answer at the main thread's head:
         // it exits, and the pool restarts it (and answers what was in flight with an error).
-        headApplied.catch((err: unknown) => {
+        applied.catch((err: unknown) => {
           logger.error({ err }, 'read thread cannot follow the head')
           process.exit(1)
         })
         return
+      }
       case 'request': {
         const { id, text } = m
         void headApplied
@@ -151,9 +206,42 @@ async function main(data: ReadWorkerData): Promise<void> {
           )
         return
       }
+      case 'answer': {
+        const a = asked.get(m.id)
+        if (!a) return
+        asked.delete(m.id)
+        if (m.error !== undefined)
+          a.reject(new CairnError(RpcErrorCode.READ_THREAD_STOPPED, m.error, { fault: 'internal' }))
+        else a.resolve(m.value)
+        return
+      }
+      case 'ws-send':
+        server?.send(m.conn, m.text)
+        return
+      case 'listen':
+        if (!server) return
+        server.listen(m.port).then(
+          () => post({ type: 'listening' }),
+          (err: unknown) => post({ type: 'listening', error: (err as Error).message }),
+        )
+        return
+      case 'reconfigure':
+        server?.reconfigure(m.security as RpcSecurity)
+        return
+      case 'reload-tls':
+        server?.reloadTls()
+        return
+      case 'metrics':
+        void registry.getMetricsAsJSON().then((json) => post({ type: 'metrics', id: m.id, json }))
+        return
       case 'stop':
-        outbox.flush()
-        void kv.close().finally(() => process.exit(0))
+        void (server ? server.close() : Promise.resolve())
+          .catch(() => {})
+          .then(() => {
+            outbox.flush()
+            return kv.close()
+          })
+          .finally(() => process.exit(0))
         return
     }
   }
