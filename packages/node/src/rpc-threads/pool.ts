@@ -265,7 +265,11 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
    * RPC_LISTEN_FAILED when one cannot. Threads restarted later listen again by themselves.
    */
   async listen(port: number, main: MainThreadServices): Promise<void> {
-    if (!this.headSeq) throw new Error('listen() needs the listener option')
+    if (!this.headSeq) {
+      throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, 'read threads listen only with the listener option', {
+        fault: 'internal',
+      })
+    }
     this.port = port
     this.main = main
     const { events } = this.modules.chain
@@ -330,7 +334,11 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
   /** Answers a listening thread's question (messages.ts, `Ask`). */
   private async answer(slot: Slot, ask: Ask): Promise<unknown> {
     const main = this.main
-    if (!main) throw new Error('the pool is not listening')
+    if (!main) {
+      throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, 'a read thread asked before the pool listens', {
+        fault: 'internal',
+      })
+    }
     switch (ask.what) {
       case 'dispatch': {
         const call: { reqId: string; connection?: SubscriptionSink } = { reqId: ask.reqId }
