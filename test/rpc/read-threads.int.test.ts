@@ -138,6 +138,8 @@ type Step =
   | { kind: 'empty' }
   | { kind: 'reorg'; depth: number; txs: number }
   | { kind: 'rollback'; depth: number }
+  /** A dev state edit without a block (anvil_setBalance): the threads must re-read the edited states. */
+  | { kind: 'edit'; who: string; value: number }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('transfer' as const), to: fc.constantFrom(ACCOUNT_1, STRANGER), value: fc.nat(9) }),
@@ -146,6 +148,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.constant({ kind: 'empty' as const }),
   fc.record({ kind: fc.constant('reorg' as const), depth: fc.integer({ min: 1, max: 3 }), txs: fc.nat(2) }),
   fc.record({ kind: fc.constant('rollback' as const), depth: fc.integer({ min: 1, max: 2 }) }),
+  fc.record({ kind: fc.constant('edit' as const), who: fc.constantFrom(ACCOUNT_1, STRANGER), value: fc.nat(9) }),
 )
 
 async function apply(s: Step): Promise<void> {
@@ -182,12 +185,19 @@ async function apply(s: Step): Promise<void> {
       if (depth > 0) await main('anvil_rollback', [depth])
       return
     }
+    case 'edit':
+      await main('anvil_setBalance', [s.who, hex(10n ** 18n * BigInt(s.value + 1))])
+      return
   }
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cairn-read-threads-'))
-  node = await startDevNode({ evmTimeoutMs: 60_000 }, { flags: { ephemeral: false, datadir: dir, 'rpc.threads': 1 } })
+  node = await startDevNode(
+    { evmTimeoutMs: 60_000 },
+    // The hand-over mode (the main thread takes every request): read-listeners.int.test.ts tests the threads' own listeners.
+    { flags: { ephemeral: false, datadir: dir, 'rpc.threads': 1, 'rpc.threadListeners': false } },
+  )
   known.blocks.push(await main<{ hash: string }>('eth_getBlockByNumber', ['0x0', false]).then((b) => b.hash))
   await main('evm_setAutomine', [false])
   for (const runtime of [EMITTER_RUNTIME, STORE_RUNTIME, LOOP_RUNTIME]) {

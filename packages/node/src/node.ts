@@ -361,7 +361,7 @@ async function wire(
   // Read threads (`--rpc.threads`): HTTP bodies of pure reads are answered on worker threads.
   // Where Node can share the port (reusePort), each thread also listens on it itself.
   const serverOptions = { ...DEFAULT_RPC_SERVER_OPTIONS, ...rpcServerSettings(config) }
-  const listeners = readThreads > 0 && reusePortSupported()
+  const listeners = readThreads > 0 && config.rpc.threadListeners && reusePortSupported()
   const threadPool =
     datadir && readThreads > 0
       ? new ReadThreadPool(
@@ -384,7 +384,7 @@ async function wire(
   const rpc = new RpcServer(
     { ...serverOptions, ...(listeners ? { reusePort: true } : {}) },
     {
-      dispatcher,
+      dispatcher: threadPool && listeners ? threadPool.mainDispatcher(dispatcher) : dispatcher,
       ctx,
       registry,
       ...(threadPool && listeners ? { metricsPage: threadPool.metricsPage } : {}),

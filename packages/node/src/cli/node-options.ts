@@ -80,6 +80,10 @@ export function addNodeOptions(cmd: Command): Command {
       'worker threads answering HTTP reads (eth_getBalance, eth_call, blocks, receipts, logs…) beside the main thread (default 0: none; not with --ephemeral)',
     )
     .option(
+      '--rpc.no-thread-listeners',
+      'read threads do not listen on the RPC port themselves (they do by default where Node ≥ 22.12 on Linux shares the port): the main thread takes every request and hands reads over',
+    )
+    .option(
       '--rpc.client-version <version>',
       "what web3_clientVersion answers (e.g. anvil/v1.7.1 for Hardhat's network helpers; default Cairn/v…)",
     )
@@ -121,6 +125,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'rpc.clientVersion': opts['rpc.clientVersion'],
       'rpc.evmTimeoutMs': opts['rpc.evmTimeoutMs'],
       'rpc.threads': opts['rpc.threads'],
+      'rpc.threadListeners': opts['rpc.noThreadListeners'] === true ? false : undefined,
       'dev_accounts.count': opts.accounts,
       'dev_accounts.balance': etherToWei(opts.balance),
       'dev_accounts.mnemonic': opts.mnemonic,

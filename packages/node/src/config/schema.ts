@@ -175,9 +175,15 @@ export const nodeConfigSchema = z
          * --ephemeral (an in-memory store cannot be shared).
          */
         threads: z.coerce.number().int().min(0).max(64).default(0),
+        /**
+         * Read threads listen on the RPC port themselves (SO_REUSEPORT: the kernel spreads
+         * connections over the main thread and the threads) where Node allows it (≥ 22.12 on
+         * Linux); false, or an older Node: the main thread takes every request and hands reads over.
+         */
+        threadListeners: z.boolean().default(true),
       })
       .strict()
-      .default({ threads: 0 }),
+      .default({ threads: 0, threadListeners: true }),
     txpool: z
       .object({
         minTip: z.coerce.bigint().nonnegative().optional(),

@@ -260,6 +260,21 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
   }
 
   /**
+   * Listener mode: the main thread's server dispatches through this, so that a body it answers
+   * itself that moved the head or edited its state without a block (anvil_setBalance, evm_revert)
+   * bumps the head sequence before its caller is answered (a thread then waits for the new head).
+   */
+  mainDispatcher(dispatcher: BodyDispatcher): BodyDispatcher {
+    return {
+      handleParsed: async (body, call) => {
+        const answer = await dispatcher.handleParsed(body, call)
+        this.syncHeads()
+        return answer
+      },
+    }
+  }
+
+  /**
    * Listener mode: starts every thread's listener on `port` (the main thread's, bound with
    * reusePort) and answers their questions with `main`. Resolves when each has listened; throws
    * RPC_LISTEN_FAILED when one cannot. Threads restarted later listen again by themselves.
