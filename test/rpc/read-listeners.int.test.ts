@@ -87,6 +87,14 @@ async function answeredBy(url: string): Promise<{ main: number; thread: number }
   }
 }
 
+/** The node does not wait for its threads: resolves once thread 1 has bound the port too. */
+async function listening(node: StartedNode): Promise<void> {
+  await node.readThreads?.whenStarted()
+  const deadline = Date.now() + 10_000
+  while (!node.readThreads?.listeningThreads && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  expect(node.readThreads?.listeningThreads).toBe(1)
+}
+
 describe.skipIf(!supported)('read threads listening on the RPC port (reusePort)', () => {
   let node: StartedNode
   let dir: string
@@ -95,6 +103,7 @@ describe.skipIf(!supported)('read threads listening on the RPC port (reusePort)'
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cairn-read-listeners-'))
     node = await startDevNode({}, { flags: { ephemeral: false, datadir: dir, 'rpc.threads': 1 } })
+    await listening(node)
     const hash = await rpc<string>(node.url, 'eth_sendTransaction', [
       { from: ACCOUNT_0, data: deployer(STORE_RUNTIME) },
     ])
@@ -225,6 +234,7 @@ describe.skipIf(!supported)('read threads listening on the RPC port: one rate li
       },
     )
     try {
+      await listening(node)
       const statuses: number[] = []
       for (let i = 0; i < 40; i++) statuses.push((await postFresh(node.url, envelope('eth_chainId', []))).status)
       expect(statuses.filter((s) => s === 200)).toHaveLength(20)

@@ -198,6 +198,8 @@ beforeAll(async () => {
     // The hand-over mode (the main thread takes every request): read-listeners.int.test.ts tests the threads' own listeners.
     { flags: { ephemeral: false, datadir: dir, 'rpc.threads': 1, 'rpc.threadListeners': false } },
   )
+  // The node does not wait for its threads to open the chain.
+  await node.readThreads?.whenStarted()
   known.blocks.push(await main<{ hash: string }>('eth_getBlockByNumber', ['0x0', false]).then((b) => b.hash))
   await main('evm_setAutomine', [false])
   for (const runtime of [EMITTER_RUNTIME, STORE_RUNTIME, LOOP_RUNTIME]) {

@@ -48,7 +48,7 @@ import { createEngine } from './engine.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
 import { nodeGenesis } from './node-genesis.ts'
 import { headFreshness, networkReady, rpcAccepts } from './readiness.ts'
-import { ReadThreadPool, reusePortSupported } from './rpc-threads/pool.ts'
+import { ReadThreadPool, readThreadCount, reusePortSupported } from './rpc-threads/pool.ts'
 import { traceComponents } from './traced.ts'
 import { buildCommit, clientVersion, VERSION } from './version.ts'
 
@@ -155,8 +155,8 @@ async function wire(
     (await createTracing({ ...config.tracing, serviceName: 'cairn-node', version: VERSION }, { logger }))
   shutdown.add('tracing', () => tracing.shutdown())
   // Read threads open the same LevelDB beside this thread: every opener of it must say so.
-  const readThreads = datadir ? config.rpc.threads : 0
-  if (!datadir && config.rpc.threads > 0) {
+  const readThreads = datadir ? readThreadCount(config.rpc.threads) : 0
+  if (!datadir && config.rpc.threads !== 'auto' && config.rpc.threads > 0) {
     logger.info(
       { threads: config.rpc.threads },
       'rpc.threads ignored with --ephemeral: an in-memory store cannot be shared',
@@ -378,8 +378,11 @@ async function wire(
       : null
   if (threadPool) {
     shutdown.add('rpc read threads', () => threadPool.close())
-    await threadPool.start()
-    logger.info({ threads: readThreads, ready: threadPool.readyThreads }, 'rpc read threads started')
+    // Not waited for (each opens the chain: ~250 ms): the main thread answers everything until a
+    // thread is ready, and a thread that becomes ready after the port is bound listens then.
+    void threadPool
+      .whenStarted()
+      .then(() => logger.info({ threads: readThreads, ready: threadPool.readyThreads }, 'rpc read threads started'))
   }
   const rpc = new RpcServer(
     { ...serverOptions, ...(listeners ? { reusePort: true } : {}) },

@@ -171,10 +171,11 @@ export const nodeConfigSchema = z
         /**
          * Worker threads answering HTTP reads (eth_getBalance, eth_call, blocks, receipts, logs,
          * proofs…) beside the main thread, each with the chain's LevelDB open (`--rpc.threads`;
-         * docs/api/json-rpc.md). 0 (the default): every request on the main thread. Ignored with
-         * --ephemeral (an in-memory store cannot be shared).
+         * docs/api/json-rpc.md). `auto` (the default): one per core but one, at least 1, at most 8;
+         * 0: every request on the main thread. None with --ephemeral (an in-memory store cannot be
+         * shared).
          */
-        threads: z.coerce.number().int().min(0).max(64).default(0),
+        threads: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(64)]).default('auto'),
         /**
          * Read threads listen on the RPC port themselves (SO_REUSEPORT: the kernel spreads
          * connections over the main thread and the threads) where Node allows it (≥ 22.12 on
@@ -183,7 +184,7 @@ export const nodeConfigSchema = z
         threadListeners: z.boolean().default(true),
       })
       .strict()
-      .default({ threads: 0, threadListeners: true }),
+      .default({ threads: 'auto', threadListeners: true }),
     txpool: z
       .object({
         minTip: z.coerce.bigint().nonnegative().optional(),

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -45,6 +46,18 @@ export interface MainThreadServices {
   dispatcher: BodyDispatcher
   health: Pick<HealthChecks, 'run'> | null
   rateLimitStore: RateLimitStore
+}
+
+/** Most read threads `rpc.threads = "auto"` starts (each is a V8 isolate with its own caches: ~60–160 MB). */
+export const AUTO_THREADS_MAX = 8
+
+/**
+ * The read threads to run for the `rpc.threads` setting: a number as given; `auto` (the default)
+ * one per core but one (the main thread's), at least 1, at most {@link AUTO_THREADS_MAX}.
+ */
+export function readThreadCount(setting: number | 'auto', cores = availableParallelism()): number {
+  if (setting !== 'auto') return setting
+  return Math.min(AUTO_THREADS_MAX, Math.max(1, cores - 1))
 }
 
 /** Whether this Node can share a listening port between threads (`reusePort`: Node ≥ 22.12 / 23.1, Linux). */
@@ -146,6 +159,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
   private readonly metrics: ReadThreadMetrics | null
   private nextId = 1
   private closing = false
+  private starting: Promise<void> | undefined
   /** Listener mode: the shared head sequence, the port, what answers the threads' questions. */
   private readonly headSeq: HeadSeq | null
   private port: number | null = null
@@ -188,7 +202,21 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
 
   /** Starts every thread; resolves when each has opened the chain (or failed to: it is retried). */
   async start(): Promise<void> {
-    await Promise.all(this.slots.map((s) => this.spawn(s)))
+    this.starting ??= Promise.all(this.slots.map((s) => this.spawn(s))).then(() => {})
+    await this.starting
+  }
+
+  /**
+   * Resolves once every thread has come up (or failed to: it is retried) after {@link start}. The
+   * node does not wait for it: until a thread is ready the main thread answers everything.
+   */
+  whenStarted(): Promise<void> {
+    return this.start()
+  }
+
+  /** Threads whose own listener is up (listener mode). */
+  get listeningThreads(): number {
+    return this.slots.filter((s) => s.listening).length
   }
 
   /** Threads taking requests now. */
@@ -276,8 +304,9 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
 
   /**
    * Listener mode: starts every thread's listener on `port` (the main thread's, bound with
-   * reusePort) and answers their questions with `main`. Resolves when each has listened; throws
-   * RPC_LISTEN_FAILED when one cannot. Threads restarted later listen again by themselves.
+   * reusePort) and answers their questions with `main`. Resolves when each thread ready now has
+   * listened; throws RPC_LISTEN_FAILED when one cannot. Threads that become ready later (still
+   * starting, or restarted) listen by themselves.
    */
   async listen(port: number, main: MainThreadServices): Promise<void> {
     if (!this.headSeq) {
@@ -296,7 +325,8 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       events.off('reorg', onHead)
     }
     this.syncHeads()
-    const failures = await Promise.all(this.slots.map((s) => this.startListener(s)))
+    // Threads still starting listen once ready (the `ready` handler).
+    const failures = await Promise.all(this.slots.filter((s) => s.ready).map((s) => this.startListener(s)))
     const failed = failures.find((f) => f !== undefined)
     if (failed) {
       throw new CairnError(RpcErrorCode.LISTEN_FAILED, `a read thread could not listen on port ${port}: ${failed}`, {

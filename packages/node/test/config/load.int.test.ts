@@ -56,7 +56,8 @@ describe('defaults', () => {
     expect(c.dev_accounts.count).toBe(10)
     expect(c.dev_accounts.balance).toBe(10_000n * 10n ** 18n)
     expect(c.txpool.priceBump).toBe(10)
-    expect(c.rpc.threads).toBe(0)
+    expect(c.rpc.threads).toBe('auto')
+    expect(c.rpc.threadListeners).toBe(true)
   })
 
   it('flags that are undefined (not given on the command line) do not count', () => {

@@ -127,7 +127,7 @@ describe('deploy/grafana dashboard', () => {
     createP2pMetrics(reserves)
     // so are the BFT engine's (engine = "bft"): from the consensus package's
     createBftMetrics(reserves)
-    // and the RPC read threads' (--rpc.threads; a dev node runs none)
+    // and the RPC read threads' (--rpc.threads; none on this --ephemeral node)
     createReadThreadMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)
     const missing: string[] = []
