@@ -50,6 +50,7 @@ import { fileURLToPath } from 'node:url'
 import { deriveAccounts, ecdsaSign, keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { encodeDeployData, encodeFunctionData, type Hex, serializeTransaction } from 'viem'
+import { readThreadCount, reusePortSupported } from '../src/rpc-threads/pool.ts'
 import { compileContracts, tokenAbi } from '../test/e2e/contracts.ts'
 import type { ArbLatencyFigure } from './arb-latency.ts'
 import type { BftFigure } from './bft.ts'
@@ -501,6 +502,11 @@ console.log(
 )
 console.log(
   `cairn: \`cairn start --dev ${storeFlag(cairnStore)}${cairnArgs.length ? ` ${cairnArgs.join(' ')}` : ''}\` (instant sealing: a block as transactions arrive)${settings.cairnInterval && settings.txs > 0 ? `; interval row: \`--dev ${storeFlag(cairnStore)} --block-time 1\` + evm_setBlockGasLimit ${settings.anvilGasLimit}` : ''}; anvil: --block-time ${settings.anvilBlockTime} --gas-limit ${settings.anvilGasLimit}`,
+)
+const threadsFlag = cairnArgs.includes('--rpc.threads') ? cairnArgs[cairnArgs.indexOf('--rpc.threads') + 1] : 'auto'
+const threads = cairnStore === 'datadir' ? readThreadCount(threadsFlag === 'auto' ? 'auto' : Number(threadsFlag)) : 0
+console.log(
+  `cairn read threads: ${threads} (--rpc.threads ${threadsFlag}${cairnStore === 'ephemeral' ? '; none with --ephemeral' : ''})${threads > 0 ? (reusePortSupported() ? ', each listening on the port (reusePort)' : ', handed reads by the main thread (no reusePort before Node 22.12)') : ''}`,
 )
 console.log(
   `node ${process.version} (bench and Cairn), ${cpus().length} cores ${cpus()[0]?.model ?? ''}, load average ${loadavg()

@@ -27,6 +27,7 @@ import type { TxPool } from '@cairn/txpool'
 import { CairnError, hexToBytes, type LogFn, type Logger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { type Ask, type FromThread, HeadSeq, Outbox, type ToThread } from './messages.ts'
+import { ThreadHead } from './thread-head.ts'
 import { ThreadServer, type ThreadServerOptions } from './thread-server.ts'
 
 export interface ReadWorkerData {
@@ -123,31 +124,30 @@ async function main(data: ReadWorkerData): Promise<void> {
     { ctx, methods: ALL_METHODS.filter((m) => READ_THREAD_METHODS.has(m.name)), metrics, logger },
   )
 
-  // The head in force for the requests behind it: a head message is applied before any request
-  // that arrived after it is dispatched.
-  let headApplied: Promise<void> = Promise.resolve()
+  // The head in force for the requests behind it: the last one named is applied before the next
+  // request is dispatched (./thread-head.ts). One that cannot be read leaves the thread unable to
+  // answer at the main thread's head: it exits, and the pool restarts it (and answers what was in
+  // flight with an error).
   const setHead = async (hash: string, clear: boolean, edits: boolean) => {
-    if (clear) chain.store.clearCaches()
-    if (edits) await chain.editedStates.reload(kv)
-    const block = await chain.store.getBlock(hexToBytes(hash as `0x${string}`))
-    if (!block) {
-      throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, `read thread: head ${hash} is not stored`, {
-        fault: 'internal',
-      })
+    try {
+      if (clear) chain.store.clearCaches()
+      if (edits) await chain.editedStates.reload(kv)
+      const block = await chain.store.getBlock(hexToBytes(hash as `0x${string}`))
+      if (!block) {
+        throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, `read thread: head ${hash} is not stored`, {
+          fault: 'internal',
+        })
+      }
+      const fc = chain.importer.forkChoice
+      fc.devReset({ head: block, safe: fc.safe(), finalized: fc.finalized() })
+    } catch (err) {
+      logger.error({ err }, 'read thread cannot follow the head')
+      outbox.flush()
+      process.exit(1)
     }
-    const fc = chain.importer.forkChoice
-    fc.devReset({ head: block, safe: fc.safe(), finalized: fc.finalized() })
   }
-
-  // With a listener: the head sequence the main thread bumps before its head can be seen moved
-  // (messages.ts, HeadSeq); a request waits until this thread has applied the latest number.
-  const seq = data.listener ? new HeadSeq(data.listener.headSeq) : null
-  let appliedSeq = 0
-  let seqWaiters: (() => void)[] = []
-  const headSynced = (): Promise<void> | undefined => {
-    if (!seq || seq.get() <= appliedSeq) return undefined
-    return new Promise<void>((resolve) => seqWaiters.push(resolve)).then(headSynced)
-  }
+  const head = new ThreadHead(setHead, data.listener ? new HeadSeq(data.listener.headSeq) : null)
+  const headSynced = () => head.ready()
 
   // Questions to the main thread (a listening thread's forwarded bodies, rate limits, /ready, /metrics).
   let nextAsk = 1
@@ -173,37 +173,20 @@ async function main(data: ReadWorkerData): Promise<void> {
 
   const receive = (m: ToThread) => {
     switch (m.type) {
-      case 'head': {
-        const applied = headApplied.then(() => setHead(m.hash, m.clear, m.edits))
-        headApplied = applied
-        if (m.seq !== undefined) {
-          const s = m.seq
-          void applied.then(() => {
-            appliedSeq = Math.max(appliedSeq, s)
-            const waiters = seqWaiters
-            seqWaiters = []
-            for (const wake of waiters) wake()
-          })
-        }
-        // A head that cannot be read leaves the thread unable to answer at the main thread's head:
-        // it exits, and the pool restarts it (and answers what was in flight with an error).
-        applied.catch((err: unknown) => {
-          logger.error({ err }, 'read thread cannot follow the head')
-          process.exit(1)
-        })
+      case 'head':
+        head.named(m)
         return
-      }
       case 'request': {
         const { id, text } = m
-        void headApplied
-          .then(() => dispatcher.handleText(text, {}))
-          .then(
-            (answer) => post({ type: 'response', id, text: answer }),
-            (err: unknown) => {
-              logger.error({ err }, 'read thread failed a request')
-              post({ type: 'response', id, text: undefined, failed: true })
-            },
-          )
+        const run = () => dispatcher.handleText(text, {})
+        const synced = head.ready()
+        void (synced ? synced.then(run) : run()).then(
+          (answer) => post({ type: 'response', id, text: answer }),
+          (err: unknown) => {
+            logger.error({ err }, 'read thread failed a request')
+            post({ type: 'response', id, text: undefined, failed: true })
+          },
+        )
         return
       }
       case 'answer': {
