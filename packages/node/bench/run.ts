@@ -504,7 +504,10 @@ console.log(
   `cairn: \`cairn start --dev ${storeFlag(cairnStore)}${cairnArgs.length ? ` ${cairnArgs.join(' ')}` : ''}\` (instant sealing: a block as transactions arrive)${settings.cairnInterval && settings.txs > 0 ? `; interval row: \`--dev ${storeFlag(cairnStore)} --block-time 1\` + evm_setBlockGasLimit ${settings.anvilGasLimit}` : ''}; anvil: --block-time ${settings.anvilBlockTime} --gas-limit ${settings.anvilGasLimit}`,
 )
 const threadsFlag = cairnArgs.includes('--rpc.threads') ? cairnArgs[cairnArgs.indexOf('--rpc.threads') + 1] : 'auto'
-const threads = cairnStore === 'datadir' ? readThreadCount(threadsFlag === 'auto' ? 'auto' : Number(threadsFlag)) : 0
+const threads =
+  cairnStore === 'datadir'
+    ? readThreadCount(threadsFlag === 'auto' ? 'auto' : Number(threadsFlag), reusePortSupported())
+    : 0
 console.log(
   `cairn read threads: ${threads} (--rpc.threads ${threadsFlag}${cairnStore === 'ephemeral' ? '; none with --ephemeral' : ''})${threads > 0 ? (reusePortSupported() ? ', each listening on the port (reusePort)' : ', handed reads by the main thread (no reusePort before Node 22.12)') : ''}`,
 )

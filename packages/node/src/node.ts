@@ -155,7 +155,8 @@ async function wire(
     (await createTracing({ ...config.tracing, serviceName: 'cairn-node', version: VERSION }, { logger }))
   shutdown.add('tracing', () => tracing.shutdown())
   // Read threads open the same LevelDB beside this thread: every opener of it must say so.
-  const readThreads = datadir ? readThreadCount(config.rpc.threads) : 0
+  const canListen = config.rpc.threadListeners && reusePortSupported()
+  const readThreads = datadir ? readThreadCount(config.rpc.threads, canListen) : 0
   if (!datadir && config.rpc.threads !== 'auto' && config.rpc.threads > 0) {
     logger.info(
       { threads: config.rpc.threads },
@@ -361,7 +362,7 @@ async function wire(
   // Read threads (`--rpc.threads`): HTTP bodies of pure reads are answered on worker threads.
   // Where Node can share the port (reusePort), each thread also listens on it itself.
   const serverOptions = { ...DEFAULT_RPC_SERVER_OPTIONS, ...rpcServerSettings(config) }
-  const listeners = readThreads > 0 && config.rpc.threadListeners && reusePortSupported()
+  const listeners = readThreads > 0 && canListen
   const threadPool =
     datadir && readThreads > 0
       ? new ReadThreadPool(

@@ -77,7 +77,7 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .option(
       '--rpc.threads <n>',
-      'worker threads answering HTTP reads (eth_getBalance, eth_call, blocks, receipts, logs…) beside the main thread: a number, 0 for none, or auto (the default: one per core but one, at least 1, at most 8); none with --ephemeral',
+      'worker threads answering HTTP reads (eth_getBalance, eth_call, blocks, receipts, logs…) beside the main thread: a number, 0 for none, or auto (the default: one per core but one, at least 1, at most 8, where Node ≥ 22.12 lets them listen on the port themselves; else none); none with --ephemeral',
     )
     .option(
       '--rpc.no-thread-listeners',

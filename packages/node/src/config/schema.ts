@@ -171,9 +171,9 @@ export const nodeConfigSchema = z
         /**
          * Worker threads answering HTTP reads (eth_getBalance, eth_call, blocks, receipts, logs,
          * proofs…) beside the main thread, each with the chain's LevelDB open (`--rpc.threads`;
-         * docs/api/json-rpc.md). `auto` (the default): one per core but one, at least 1, at most 8;
-         * 0: every request on the main thread. None with --ephemeral (an in-memory store cannot be
-         * shared).
+         * docs/api/json-rpc.md). `auto` (the default): one per core but one, at least 1, at most 8,
+         * where threads listen on the port themselves (Node ≥ 22.12 on Linux), else none; 0: every
+         * request on the main thread. None with --ephemeral (an in-memory store cannot be shared).
          */
         threads: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(64)]).default('auto'),
         /**
