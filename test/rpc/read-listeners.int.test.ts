@@ -102,7 +102,10 @@ describe.skipIf(!supported)('read threads listening on the RPC port (reusePort)'
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cairn-read-listeners-'))
-    node = await startDevNode({}, { flags: { ephemeral: false, datadir: dir, 'rpc.threads': 1 } })
+    node = await startDevNode(
+      {},
+      { flags: { ephemeral: false, datadir: dir, 'rpc.threads': 1, 'metrics.port': 0, 'metrics.host': '127.0.0.1' } },
+    )
     await listening(node)
     const hash = await rpc<string>(node.url, 'eth_sendTransaction', [
       { from: ACCOUNT_0, data: deployer(STORE_RUNTIME) },
@@ -212,7 +215,7 @@ describe.skipIf(!supported)('read threads listening on the RPC port (reusePort)'
     expect(subscriptions()).toBe(open - 1)
   }, 60_000)
 
-  it('/ready and /metrics answer on every listener (the node-wide checks, every thread merged)', async () => {
+  it('/ready and /metrics answer on every listener (the node-wide checks, every thread merged), and so does --metrics.port', async () => {
     for (let i = 0; i < 8; i++) {
       const ready = await getFresh(`${node.url}/ready`)
       expect(ready.status).toBe(200)
@@ -221,6 +224,9 @@ describe.skipIf(!supported)('read threads listening on the RPC port (reusePort)'
       expect(page).toMatch(/^cairn_rpc_thread_up\{thread="1"\} 1$/m)
       expect(page).toMatch(/^cairn_rpc_requests_total\{method="eth_getBalance",code="0",thread="1"\} \d+$/m)
     }
+    // The separate metrics listener (--metrics.port) serves the same merged page.
+    const separate = (await getFresh(`${node.metricsUrl}/metrics`)).text
+    expect(separate).toMatch(/^cairn_rpc_requests_total\{method="eth_getBalance",code="0",thread="1"\} \d+$/m)
   })
 })
 

@@ -415,7 +415,10 @@ async function wire(
   const metricsServer =
     config.metrics.port === undefined
       ? null
-      : new MetricsServer({ host: config.metrics.host, port: config.metrics.port }, { registry, health, logger })
+      : new MetricsServer(
+          { host: config.metrics.host, port: config.metrics.port },
+          { registry: threadPool && listeners ? threadPool.metricsPage : registry, health, logger },
+        )
   const metricsUrl = (await metricsServer?.listen()) ?? null
   if (metricsServer) shutdown.add('metrics', () => metricsServer.close())
   if (metricsUrl) logger.info({ metrics: `${metricsUrl}/metrics` }, 'metrics listener')

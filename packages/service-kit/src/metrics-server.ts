@@ -20,7 +20,12 @@ export class MetricsServer {
 
   constructor(
     private readonly opts: MetricsServerOptions,
-    private readonly modules: { registry: Registry; health: HealthChecks | null; logger: Logger },
+    private readonly modules: {
+      /** What `/metrics` serves: a prom-client registry, or several merged (the node's read threads). */
+      registry: Pick<Registry, 'metrics'> & { contentType: string }
+      health: HealthChecks | null
+      logger: Logger
+    },
   ) {}
 
   /** Starts listening; resolves to `http://host:port`. */
