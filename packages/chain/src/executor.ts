@@ -3,7 +3,7 @@ import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, type Logge
 import { Block, type BlockHeader, type HeaderData } from '@ethereumjs/block'
 import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { Caches, CacheType, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
+import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Address, type DB, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
 import { Bloom, buildBlock, createVM, encodeReceipt, type RunTxResult, type VM } from '@ethereumjs/vm'
@@ -27,6 +27,7 @@ import type { ChainStore } from './store.ts'
 import { checkedRequestCalls } from './system-calls.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
 import type { TxChecks } from './tx-checks.ts'
+import { growingViewCaches } from './view-caches.ts'
 
 /**
  * A block with the results of executing it: a value that owns its state writes, which the import
@@ -473,11 +474,7 @@ export class Executor {
     const key = bytesToHex(stateRoot)
     const shared = this.readViews.get(key)
     if (shared) return shared
-    const caches = new Caches({
-      account: { type: CacheType.LRU, size: 20_000 },
-      storage: { type: CacheType.LRU, size: 20_000 },
-      code: { type: CacheType.LRU, size: 1_000 },
-    })
+    const caches = growingViewCaches({ accounts: 20_000, slots: 20_000, codes: 1_000 })
     const view = newStateManager(this.common, this.stateDB.readView(), stateRoot, caches, (o) => new SharedReadView(o))
     this.readViews.set(key, view)
     if (this.readViews.size > 4) this.readViews.delete(this.readViews.keys().next().value as string)
