@@ -1,4 +1,5 @@
 import { type FileHandle, open, readFile, rename, writeFile } from 'node:fs/promises'
+import { encodedTx } from '@cairn/chain'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import { createTxFromRLP, type TxOptions, type TypedTransaction } from '@ethereumjs/tx'
 import type { TxPool } from './pool.ts'
@@ -108,7 +109,7 @@ export class TxJournal {
    * written (disk full, permissions): the caller must not acknowledge the transaction then.
    */
   append(tx: TypedTransaction): Promise<void> {
-    this.queued.push(bytesToHex(tx.serialize()))
+    this.queued.push(bytesToHex(encodedTx(tx)))
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }))
     if (!this.flushScheduled) {
       this.flushScheduled = true
