@@ -404,8 +404,8 @@ async function wire(
   const url = await rpc.listen()
   shutdown.add('rpc', () => rpc.close())
   if (threadPool && listeners) {
+    // Each thread logs when its listener is up (those still opening the chain listen once ready).
     await threadPool.listen(rpc.port, { dispatcher, health, rateLimitStore })
-    logger.info({ threads: readThreads, port: rpc.port }, 'rpc read threads listen on the port too (reusePort)')
   } else if (threadPool) {
     logger.info(
       { node: process.version },

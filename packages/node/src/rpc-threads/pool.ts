@@ -499,7 +499,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
           case 'listening':
             slot.listening = m.error === undefined
             if (m.error !== undefined) log.error({ error: m.error }, 'read thread could not listen')
-            else log.debug({ port: this.port }, 'read thread listening')
+            else log.info({ port: this.port }, 'read thread listening on the RPC port too (reusePort)')
             this.emit(`listening:${slot.thread}`, m.error)
             return
           case 'ask': {
