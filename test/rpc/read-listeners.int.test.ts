@@ -90,7 +90,8 @@ async function answeredBy(url: string): Promise<{ main: number; thread: number }
 /** The node does not wait for its threads: resolves once thread 1 has bound the port too. */
 async function listening(node: StartedNode): Promise<void> {
   await node.readThreads?.whenStarted()
-  const deadline = Date.now() + 10_000
+  // A loaded CI machine may take seconds to open the chain on the thread.
+  const deadline = Date.now() + 30_000
   while (!node.readThreads?.listeningThreads && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
   expect(node.readThreads?.listeningThreads).toBe(1)
 }
