@@ -31,30 +31,12 @@ interface Answer {
   text: string
 }
 
-/** POSTs on a new TCP connection (no keep-alive): the kernel picks the listener each time. */
-function postFresh(url: string, body: unknown): Promise<Answer> {
-  const data = JSON.stringify(body)
+/** A request on a new TCP connection (no keep-alive): the kernel picks the listener each time. */
+function fresh(url: string, body?: unknown): Promise<Answer> {
+  const headers: Record<string, string> = { connection: 'close' }
+  if (body !== undefined) headers['content-type'] = 'application/json'
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } },
-      (res) => {
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (c: string) => {
-          text += c
-        })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
-      },
-    )
-    req.on('error', reject)
-    req.end(data)
-  })
-}
-
-function getFresh(url: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+    const req = request(url, { method: body === undefined ? 'GET' : 'POST', agent: false, headers }, (res) => {
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => {
@@ -63,9 +45,12 @@ function getFresh(url: string): Promise<Answer> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
     })
     req.on('error', reject)
-    req.end()
+    req.end(body === undefined ? undefined : JSON.stringify(body))
   })
 }
+
+const postFresh = (url: string, body: unknown) => fresh(url, body)
+const getFresh = (url: string) => fresh(url)
 
 let nextId = 1
 const envelope = (method: string, params: unknown[]) => ({ jsonrpc: '2.0', id: nextId++, method, params })
