@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { reusePortSupported } from '../../packages/node/src/rpc-threads/pool.ts'
+import { reusePortSupported } from '../../packages/node/src/rpc-threads/thread-count.ts'
 import { ACCOUNT_0, deployer, STORE_RUNTIME } from './bytecode.ts'
 import { type StartedNode, startDevNode, WsRpc } from './live-node.ts'
 

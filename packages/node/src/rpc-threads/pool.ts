@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events'
 import { createRequire } from 'node:module'
-import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -19,8 +18,9 @@ import {
 import type { HealthChecks, RateLimitStore } from '@cairn/service-kit'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
+import { AggregatorRegistry, Registry } from 'prom-client'
 import { type Ask, type FromThread, HeadSeq, Outbox, type ToThread } from './messages.ts'
+import { createReadThreadMetrics, type ReadThreadMetrics } from './pool-metrics.ts'
 import type { ReadWorkerData } from './read-worker.ts'
 import type { ThreadServerOptions } from './thread-server.ts'
 
@@ -36,7 +36,7 @@ export interface ReadThreadPoolOptions {
   restartDelayMs?: number
   /**
    * Each thread also listens on the RPC port (SO_REUSEPORT, Node ≥ 22.12 on Linux: see
-   * {@link reusePortSupported}) with these server settings, once {@link listen} names the port.
+   * `reusePortSupported` in ./thread-count.ts) with these server settings, once {@link listen} names the port.
    */
   listener?: { server: ThreadServerOptions }
 }
@@ -46,28 +46,6 @@ export interface MainThreadServices {
   dispatcher: BodyDispatcher
   health: Pick<HealthChecks, 'run'> | null
   rateLimitStore: RateLimitStore
-}
-
-/** Most read threads `rpc.threads = "auto"` starts (each is a V8 isolate with its own caches: ~60–160 MB). */
-export const AUTO_THREADS_MAX = 8
-
-/**
- * The read threads to run for the `rpc.threads` setting: a number as given; `auto` (the default)
- * one per core but one (the main thread's), at least 1, at most {@link AUTO_THREADS_MAX}, where
- * threads can listen on the port themselves (`listeners`: {@link reusePortSupported} and
- * `rpc.threadListeners`); else 0 — threads only handed reads by the main thread cost a transfer
- * load 12–16% for +45–50% distinct `eth_call`s (docs/performance.md), a trade to make by hand.
- */
-export function readThreadCount(setting: number | 'auto', listeners: boolean, cores = availableParallelism()): number {
-  if (setting !== 'auto') return setting
-  return listeners ? Math.min(AUTO_THREADS_MAX, Math.max(1, cores - 1)) : 0
-}
-
-/** Whether this Node can share a listening port between threads (`reusePort`: Node ≥ 22.12 / 23.1, Linux). */
-export function reusePortSupported(version = process.versions.node, platform = process.platform): boolean {
-  if (platform !== 'linux') return false
-  const [major = 0, minor = 0] = version.split('.').map(Number)
-  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)
 }
 
 interface Pending {
@@ -98,52 +76,6 @@ interface Slot {
   failures: number
   /** This thread's counters, bound once (a labelled inc() hashes its labels on every call). */
   counted: { requests: { inc(): void }; inFlight: { inc(): void; dec(): void } } | null
-}
-
-interface ReadThreadMetrics {
-  requests: Counter<'thread'>
-  failed: Counter<'thread'>
-  restarts: Counter<'thread'>
-  inFlight: Gauge<'thread'>
-  up: Gauge<'thread'>
-}
-
-/** The read threads' metrics on `registry` (null: none). */
-export function createReadThreadMetrics(registry: Registry | null): ReadThreadMetrics | null {
-  if (!registry) return null
-  const registers = [registry]
-  return {
-    requests: new Counter({
-      name: 'cairn_rpc_thread_requests_total',
-      help: 'HTTP JSON-RPC bodies (a request or a batch) answered by each read thread (--rpc.threads)',
-      labelNames: ['thread'],
-      registers,
-    }),
-    failed: new Counter({
-      name: 'cairn_rpc_thread_failed_total',
-      help: 'Bodies answered with RPC_READ_THREAD_STOPPED (-32603) because their read thread stopped with them in flight',
-      labelNames: ['thread'],
-      registers,
-    }),
-    restarts: new Counter({
-      name: 'cairn_rpc_thread_restarts_total',
-      help: 'Read threads restarted after stopping unasked',
-      labelNames: ['thread'],
-      registers,
-    }),
-    inFlight: new Gauge({
-      name: 'cairn_rpc_thread_in_flight',
-      help: 'Bodies sent to each read thread and not yet answered',
-      labelNames: ['thread'],
-      registers,
-    }),
-    up: new Gauge({
-      name: 'cairn_rpc_thread_up',
-      help: '1 while the read thread is started and taking requests, 0 while it starts or restarts',
-      labelNames: ['thread'],
-      registers,
-    }),
-  }
 }
 
 /**

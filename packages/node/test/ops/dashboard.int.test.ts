@@ -10,7 +10,7 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
 import { type StartedNode, startNode } from '../../src/node.ts'
-import { createReadThreadMetrics } from '../../src/rpc-threads/pool.ts'
+import { createReadThreadMetrics } from '../../src/rpc-threads/pool-metrics.ts'
 import { rpc } from '../cli/run-cli.ts'
 
 const ROOT = join(import.meta.dirname, '../../../..')

@@ -4,7 +4,7 @@
 // of the latest number.
 import { describe, expect, it } from 'vitest'
 import { HeadSeq } from '../../src/rpc-threads/messages.ts'
-import { AUTO_THREADS_MAX, readThreadCount, reusePortSupported } from '../../src/rpc-threads/pool.ts'
+import { AUTO_THREADS_MAX, readThreadCount, reusePortSupported } from '../../src/rpc-threads/thread-count.ts'
 import { ThreadHead } from '../../src/rpc-threads/thread-head.ts'
 
 function recorder() {
