@@ -23,6 +23,7 @@ import { type Ask, type FromThread, HeadSeq, Outbox, type ToThread } from './mes
 import { createReadThreadMetrics, type ReadThreadMetrics } from './pool-metrics.ts'
 import type { ReadWorkerData } from './read-worker.ts'
 import type { ThreadServerOptions } from './thread-server.ts'
+import { ThreadSockets } from './thread-sockets.ts'
 
 export interface ReadThreadPoolOptions {
   /** Read threads to run (≥ 1). */
@@ -67,8 +68,8 @@ interface Slot {
   sentEdits: number
   /** Its listener is up (listener mode). */
   listening: boolean
-  /** WebSocket connections of its listener whose bodies came here, by the thread's number for them. */
-  sinks: Map<number, SubscriptionSink & { closed: boolean }>
+  /** WebSocket connections of its listener whose bodies came here. */
+  sockets: ThreadSockets
   /** Questions of the main thread to it (its registry for /metrics). */
   metricsAsked: Map<number, (json: unknown) => void>
   pending: Map<number, Pending>
@@ -113,26 +114,30 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     super()
     this.metrics = createReadThreadMetrics(modules.registry)
     this.headSeq = opts.listener ? new HeadSeq() : null
-    this.slots = Array.from({ length: opts.threads }, (_, i) => ({
-      thread: i + 1,
-      worker: null,
-      outbox: null,
-      ready: false,
-      sentHead: null,
-      sentEpoch: 0,
-      sentEdits: 0,
-      listening: false,
-      sinks: new Map(),
-      metricsAsked: new Map(),
-      pending: new Map(),
-      failures: 0,
-      counted: this.metrics
-        ? {
-            requests: this.metrics.requests.labels(String(i + 1)),
-            inFlight: this.metrics.inFlight.labels(String(i + 1)),
-          }
-        : null,
-    }))
+    this.slots = Array.from({ length: opts.threads }, (_, i) => {
+      const slot: Slot = {
+        thread: i + 1,
+        worker: null,
+        outbox: null,
+        ready: false,
+        sentHead: null,
+        sentEpoch: 0,
+        sentEdits: 0,
+        listening: false,
+        // Notifications for the thread's WebSocket connections go out through its current worker.
+        sockets: new ThreadSockets((conn, text) => slot.outbox?.push({ type: 'ws-send', conn, text })),
+        metricsAsked: new Map(),
+        pending: new Map(),
+        failures: 0,
+        counted: this.metrics
+          ? {
+              requests: this.metrics.requests.labels(String(i + 1)),
+              inFlight: this.metrics.inFlight.labels(String(i + 1)),
+            }
+          : null,
+      }
+      return slot
+    })
   }
 
   /** Starts every thread; resolves when each has opened the chain (or failed to: it is retried). */
@@ -322,7 +327,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     switch (ask.what) {
       case 'dispatch': {
         const call: { reqId: string; connection?: SubscriptionSink } = { reqId: ask.reqId }
-        if (ask.conn !== undefined) call.connection = this.sinkOf(slot, ask.conn)
+        if (ask.conn !== undefined) call.connection = slot.sockets.sinkOf(ask.conn)
         const answer = await dispatchInContext(main.dispatcher, parseBody(ask.text), call)
         // A write may have moved the head: the threads hear of it before the caller is answered.
         this.syncHeads()
@@ -335,32 +340,6 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       case 'metrics':
         return this.metricsPage.metrics()
     }
-  }
-
-  /** The main thread's side of a thread's WebSocket connection: notifications go back through the thread. */
-  private sinkOf(slot: Slot, conn: number): SubscriptionSink {
-    let sink = slot.sinks.get(conn)
-    if (!sink) {
-      const made: SubscriptionSink & { closed: boolean } = {
-        closed: false,
-        subscriptions: new Map(),
-        send: (text) => {
-          if (!made.closed) slot.outbox?.push({ type: 'ws-send', conn, text })
-        },
-      }
-      sink = made
-      slot.sinks.set(conn, made)
-    }
-    return sink
-  }
-
-  private closeSink(slot: Slot, conn: number): void {
-    const sink = slot.sinks.get(conn)
-    if (!sink) return
-    slot.sinks.delete(conn)
-    sink.closed = true
-    for (const off of sink.subscriptions.values()) off()
-    sink.subscriptions.clear()
   }
 
   /** Stops every thread (pending requests answered with RPC_READ_THREAD_STOPPED). */
@@ -446,7 +425,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
             return
           }
           case 'ws-close':
-            this.closeSink(slot, m.conn)
+            slot.sockets.close(m.conn)
             return
           case 'metrics': {
             const resolve = slot.metricsAsked.get(m.id)
@@ -465,7 +444,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
         slot.listening = false
         slot.worker = null
         slot.outbox = null
-        for (const conn of [...slot.sinks.keys()]) this.closeSink(slot, conn)
+        slot.sockets.closeAll()
         for (const resolve of slot.metricsAsked.values()) resolve([])
         slot.metricsAsked.clear()
         this.metrics?.up.set({ thread: String(slot.thread) }, 0)
