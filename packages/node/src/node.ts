@@ -378,6 +378,8 @@ async function wire(
           { chain, logger: logger.child({ module: 'rpc-threads' }), registry },
         )
       : null
+  // The pool when its threads listen on the port themselves.
+  const listening = threadPool && listeners ? threadPool : null
   if (threadPool) {
     shutdown.add('rpc read threads', () => threadPool.close())
     // Not waited for (each opens the chain: ~250 ms): the main thread answers everything until a
@@ -389,24 +391,24 @@ async function wire(
   const rpc = new RpcServer(
     { ...serverOptions, ...(listeners ? { reusePort: true } : {}) },
     {
-      dispatcher: threadPool && listeners ? threadPool.mainDispatcher(dispatcher) : dispatcher,
+      dispatcher: listening ? listening.mainDispatcher(dispatcher) : dispatcher,
       ctx,
       registry,
-      ...(threadPool && listeners ? { metricsPage: threadPool.metricsPage } : {}),
+      ...(listening ? { metricsPage: listening.metricsPage } : {}),
       metrics: rpcMetrics,
       logger: ctx.logger,
       health,
       rateLimitStore,
       // With listeners of their own the threads take their share of connections: the main thread
       // answers what reaches it (handing reads over too would leave it idle and a thread doubly busy).
-      readThreads: listeners ? null : threadPool,
+      readThreads: listening ? null : threadPool,
     },
   )
   const url = await rpc.listen()
   shutdown.add('rpc', () => rpc.close())
-  if (threadPool && listeners) {
+  if (listening) {
     // Each thread logs when its listener is up (those still opening the chain listen once ready).
-    await threadPool.listen(rpc.port, { dispatcher, health, rateLimitStore })
+    await listening.listen(rpc.port, { dispatcher, health, rateLimitStore })
   } else if (threadPool) {
     logger.info(
       { node: process.version },
@@ -418,7 +420,7 @@ async function wire(
       ? null
       : new MetricsServer(
           { host: config.metrics.host, port: config.metrics.port },
-          { registry: threadPool && listeners ? threadPool.metricsPage : registry, health, logger },
+          { registry: listening ? listening.metricsPage : registry, health, logger },
         )
   const metricsUrl = (await metricsServer?.listen()) ?? null
   if (metricsServer) shutdown.add('metrics', () => metricsServer.close())

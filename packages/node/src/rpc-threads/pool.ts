@@ -255,7 +255,8 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       })
     }
     this.port = port
-    this.main = main
+    // Bodies a thread hands over go through the same wrapper as the main listener's own.
+    this.main = { ...main, dispatcher: this.mainDispatcher(main.dispatcher) }
     const { events } = this.modules.chain
     const onHead = () => this.syncHeads()
     events.on('newHead', onHead)
@@ -328,10 +329,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       case 'dispatch': {
         const call: { reqId: string; connection?: SubscriptionSink } = { reqId: ask.reqId }
         if (ask.conn !== undefined) call.connection = slot.sockets.sinkOf(ask.conn)
-        const answer = await dispatchInContext(main.dispatcher, parseBody(ask.text), call)
-        // A write may have moved the head: the threads hear of it before the caller is answered.
-        this.syncHeads()
-        return answer
+        return dispatchInContext(main.dispatcher, parseBody(ask.text), call)
       }
       case 'rate':
         return main.rateLimitStore.hit(ask.key, ask.weight, ask.limit, ask.windowMs, ask.nowMs)
@@ -389,7 +387,6 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
             log.debug({ head: m.head }, 'read thread ready')
             if (this.headSeq) {
               // It opened the chain at the stored head: name the current one, at the current number.
-              slot.sentHead = null
               this.sendHead(slot, this.headSeq.get())
               // A thread restarted while the node serves listens again.
               if (this.port !== null) void this.startListener(slot)
