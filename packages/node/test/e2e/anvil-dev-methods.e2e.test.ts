@@ -355,6 +355,9 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
             expect(sc.error === undefined, `${step}: ${JSON.stringify([sa.error, sc.error])}`).toBe(
               sa.error === undefined,
             )
+            // Anvil mines after answering the hash: the head it reads next may not hold the send yet
+            // (a CI run read its block number one behind Cairn's). Wait for its receipt, as a client would.
+            if (sa.error === undefined) await minedReceipt(anvil, sa.result)
           } else if (a.kind === 'snapshot') {
             const [sa, sc] = await both('evm_snapshot')
             snapshots.push([sa.result, sc.result])
