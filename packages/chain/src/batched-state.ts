@@ -1,6 +1,17 @@
 import { keccak256 } from '@cairn/crypto'
-import { MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
-import { type Account, type Address, createAccountFromRLP, unprefixedHexToBytes } from '@ethereumjs/util'
+import { RLP } from '@ethereumjs/rlp'
+import { CacheType, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
+import {
+  type Account,
+  type Address,
+  createAccountFromRLP,
+  createAddressFromString,
+  EthereumJSErrorWithoutCode,
+  equalsBytes,
+  KECCAK256_RLP,
+  unpadBytes,
+  unprefixedHexToBytes,
+} from '@ethereumjs/util'
 import { BatchTrie } from './batch-trie.ts'
 
 /**
@@ -9,6 +20,18 @@ import { BatchTrie } from './batch-trie.ts'
  * `trie.put` per changed account. Storage tries and code are the base class's. The account
  * cache (in front of the trie) is the base class's too: the state root is computed when the
  * block asks for it, once per block.
+ *
+ * A storage write goes to the storage cache only, when that cache is an unbounded ordered map (as
+ * the executor's is): the base class's `putStorage` writes the cache AND the contract's storage
+ * trie at once (`cache.put(…) ?? write(…)`: the cache's `put` returns nothing), then the flush
+ * writes it to the trie again. Reads take the cache first, so they see the write either way;
+ * what reads a storage trie directly (proofs, dumps) reads committed state, after a flush.
+ *
+ * A storage write of zero to a contract whose storage trie is empty is dropped before the base
+ * class's flush: it deletes a key that is not there (the keys of one flush are distinct, so no
+ * other write of the flush put it there), and the base class's delete on an empty trie walks to
+ * a root node that is not stored and throws and catches "Missing node in DB" for it. Prague's
+ * request contracts (EIP-7002, EIP-7251) write four such zeros each at every block's end.
  */
 export class BatchedStateManager extends MerkleStateManager {
   private readonly accounts: BatchTrie
@@ -30,6 +53,20 @@ export class BatchedStateManager extends MerkleStateManager {
     return account
   }
 
+  override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
+    const storage = this._caches?.storage
+    // A bounded cache may evict an entry before its flush: the trie must hold it then.
+    if (storage === undefined || this._caches?.settings.storage.type !== CacheType.ORDERED_MAP) {
+      return super.putStorage(address, key, value)
+    }
+    if (key.length !== 32) throw EthereumJSErrorWithoutCode('Storage key must be 32 bytes long')
+    if (value.length > 32) throw EthereumJSErrorWithoutCode('Storage value cannot be longer than 32 bytes')
+    if ((await this.getAccount(address)) === undefined) {
+      throw EthereumJSErrorWithoutCode('putStorage() called on non-existing account')
+    }
+    storage.put(address, key, RLP.encode(unpadBytes(value)))
+  }
+
   override async flush(): Promise<void> {
     const cache = this._caches?.account
     if (cache === undefined) return super.flush()
@@ -41,10 +78,14 @@ export class BatchedStateManager extends MerkleStateManager {
       items = flushAccounts()
       return []
     }
+    const storage = this._caches?.storage
+    const writes = storage ? await this.effectiveStorageWrites(storage.flush()) : []
+    if (storage) storage.flush = () => writes
     try {
       await super.flush()
     } finally {
       delete (cache as { flush?: unknown }).flush
+      if (storage) delete (storage as { flush?: unknown }).flush
     }
     await this.accounts.update(
       items.map(([address, elem]) => ({
@@ -52,5 +93,26 @@ export class BatchedStateManager extends MerkleStateManager {
         value: elem.accountRLP ?? null,
       })),
     )
+  }
+
+  /** The storage cache's flushed writes without the deletes from empty storage tries (see the class). */
+  private async effectiveStorageWrites<T extends [string, string, Uint8Array | undefined]>(items: T[]): Promise<T[]> {
+    const emptyStorage = new Map<string, boolean>()
+    const kept: T[] = []
+    for (const item of items) {
+      const [addressHex, , value] = item
+      // The base class writes RLP.decode(value): empty for 0x80 (a zero) and for no value.
+      if (value === undefined || value.length === 0 || (value.length === 1 && value[0] === 0x80)) {
+        let empty = emptyStorage.get(addressHex)
+        if (empty === undefined) {
+          const account = await this.getAccount(createAddressFromString(`0x${addressHex}`))
+          empty = account !== undefined && equalsBytes(account.storageRoot, KECCAK256_RLP)
+          emptyStorage.set(addressHex, empty)
+        }
+        if (empty) continue
+      }
+      kept.push(item)
+    }
+    return kept
   }
 }

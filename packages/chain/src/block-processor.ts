@@ -9,6 +9,7 @@ import type { ExecutedBlock } from './executor.ts'
 import type { BlockImporter } from './importer.ts'
 import type { ChainMetrics } from './metrics.ts'
 import { isProofOfWork } from './pow.ts'
+import type { SenderRecovery } from './recovery.ts'
 import type { ChainStore } from './store.ts'
 import { headerAgainstParent } from './validate.ts'
 
@@ -118,9 +119,33 @@ export class BlockProcessor {
       metrics: ChainMetrics | null
       /** Seconds since the epoch (injected in tests). */
       now: () => number
+      /** Sender recovery off the main thread (see {@link prepare}); absent: recovered at execution. */
+      recovery?: SenderRecovery
     },
   ) {
     this.bad = new LRUCache({ max: opts.maxBadBlocks })
+  }
+
+  /**
+   * Gets blocks that will be imported in a row (a range sync's batch) ready ahead of
+   * {@link processBlock}: decodes them and recovers the senders of all their transactions in one
+   * request to the recovery workers, so that a batch's recovery overlaps the execution of the
+   * batch before it instead of each block waiting for its own. Resolves once the senders are
+   * recovered, to the blocks; an input that does not decode (or is over the size limit) is
+   * returned as it was, for `processBlock` to refuse with the usual error.
+   */
+  async prepare(inputs: Uint8Array[]): Promise<(Block | Uint8Array)[]> {
+    const out = inputs.map((input) => {
+      const block = this.decode(input)
+      return block instanceof BlockError ? input : block
+    })
+    const { recovery } = this.modules
+    if (recovery) {
+      const txs = out.flatMap((b) => (b instanceof Uint8Array ? [] : b.transactions))
+      // A failed recovery leaves the keys unset: execution recovers them as it would have.
+      await recovery.prepare(txs).catch(() => undefined)
+    }
+    return out
   }
 
   /** Blocks waiting for their parent. */

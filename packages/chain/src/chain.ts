@@ -130,6 +130,14 @@ export class Chain {
     return this.blocks.processBlock(input, opts)
   }
 
+  /**
+   * Blocks to be imported in a row, decoded and with their senders recovered off the main thread
+   * in one request (see `BlockProcessor.prepare`): what a range sync hands to {@link processBlock}.
+   */
+  prepareBlocks(inputs: Uint8Array[]): Promise<(Block | Uint8Array)[]> {
+    return this.blocks.prepare(inputs)
+  }
+
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
     const { kv, logger } = modules
     const { stored, defaultHardfork } = await readStoredGenesis(kv)
@@ -253,6 +261,7 @@ export class Chain {
         logger: logger.child({ module: 'blocks' }),
         metrics: modules.metrics,
         now: modules.now ?? (() => Date.now() / 1000),
+        ...(modules.recovery ? { recovery: modules.recovery } : {}),
       },
     )
     modules.metrics?.headBlock.set(Number(head.header.number))

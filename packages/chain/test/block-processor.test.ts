@@ -10,6 +10,7 @@ import {
   ChainErrorCode,
   devGenesis,
   type ProcessResult,
+  type SenderRecovery,
 } from '../src/index.ts'
 import { ADDRS, buildAndImport, KEYS, openChain, tamper, testEngine, transfer } from './helpers.ts'
 
@@ -18,7 +19,13 @@ const X = '0x00000000000000000000000000000000000000aa' as Hex
 const hex = (b: Block) => bytesToHex(b.hash())
 
 async function open(
-  opts: { blocks?: Partial<BlockProcessorOptions>; now?: () => number; engine?: ChainEngine; logger?: Logger } = {},
+  opts: {
+    blocks?: Partial<BlockProcessorOptions>
+    now?: () => number
+    engine?: ChainEngine
+    logger?: Logger
+    recovery?: SenderRecovery
+  } = {},
 ): Promise<Chain> {
   const kv = new MemoryKV()
   await kv.open()
@@ -30,6 +37,7 @@ async function open(
       logger: opts.logger ?? silentLogger,
       metrics: null,
       ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.recovery ? { recovery: opts.recovery } : {}),
     },
   )
 }
@@ -163,6 +171,35 @@ describe('processBlock: the front door for blocks from outside', () => {
     expect(errorOf(await chain.processBlock(big, { source: 'gossip' })).code).toBe(BlockErrorCode.TOO_LARGE)
     expect((await chain.processBlock(b1.serialize(), { source: 'gossip' })).status).toBe('imported')
     expect(hex(chain.head)).toBe(hex(b1))
+  })
+
+  it('prepareBlocks: a batch decoded and all its senders recovered in one request, before processBlock', async () => {
+    const { blocks } = await sourceBlocks(3)
+    // A recovery that records each request and how many of its transactions still lacked a key.
+    const requests: number[] = []
+    const recovery: SenderRecovery = {
+      async prepare(txs) {
+        const missing = txs.filter((tx) => tx.cache.senderPubKey === undefined)
+        requests.push(missing.length)
+        for (const tx of missing) tx.cache.senderPubKey = tx.getSenderPublicKey()
+      },
+    }
+    const chain = await open({ recovery, blocks: { maxBlockBytes: (blocks[0] as Block).serialize().length + 10 } })
+    const garbage = Uint8Array.of(1, 2, 3)
+    const prepared = await chain.prepareBlocks([...blocks.map((b) => b.serialize()), garbage])
+    expect(requests).toEqual([3]) // one request for the three blocks' transactions
+    expect(prepared.at(-1)).toBe(garbage) // not a block: left for processBlock to refuse
+    for (const [i, b] of prepared.slice(0, 3).entries()) {
+      const block = b as Block
+      expect(hex(block)).toBe(hex(blocks[i] as Block))
+      expect(block.transactions[0]?.cache.senderPubKey).toBeDefined()
+    }
+    for (const b of prepared.slice(0, 3))
+      expect((await chain.processBlock(b, { source: 'sync' })).status).toBe('imported')
+    // Execution found every sender recovered already.
+    expect(requests.slice(1).every((n) => n === 0)).toBe(true)
+    expect(errorOf(await chain.processBlock(garbage, { source: 'sync' })).code).toBe(BlockErrorCode.DECODE)
+    expect(chain.head.header.number).toBe(3n)
   })
 
   it('a timestamp too far ahead of the clock is `future` from peers, imported from RPC', async () => {

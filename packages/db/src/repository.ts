@@ -36,8 +36,13 @@ export class Repository<K, V> {
     return this.store.get(this.key(id))
   }
 
+  /**
+   * Whether the key is stored. A synchronous point read (LevelDB's `getSync`, as state reads are):
+   * the import path asks it three times per block, and each asynchronous read was a round trip
+   * through libuv's thread pool with the main thread waiting.
+   */
   async has(id: K): Promise<boolean> {
-    return (await this.store.get(this.key(id))) !== undefined
+    return this.store.getSync(this.key(id)) !== undefined
   }
 
   put(id: K, value: V, batch?: WriteBatch): Promise<void> | undefined {

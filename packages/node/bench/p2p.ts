@@ -29,7 +29,8 @@
 // `node --import tsx packages/node/bench/p2p.ts` (or `BENCH_P2P=1 npm run bench`). Settings:
 // BENCH_P2P_SYNC_BLOCKS (2000; 0 skips), BENCH_P2P_SYNC_TXS (10), BENCH_P2P_PROP_BLOCKS (100; 0 skips),
 // BENCH_P2P_PROP_TXS (20), BENCH_P2P_TOPOLOGY (line | mesh), BENCH_P2P_FOLLOWER_NODE_ARGS (the syncing
-// follower's Node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). BENCH_JSON=1 prints the figures as a `RESULT {json}` line (run.ts reads it).
+// follower's Node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_P2P_IMPORT_NODE_ARGS (the same for
+// `cairn import` of the chain). BENCH_JSON=1 prints the figures as a `RESULT {json}` line (run.ts reads it).
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -206,13 +207,17 @@ async function benchSync(dir: string): Promise<P2pSyncFigure> {
     log('sync: cairn import of the exported chain (and of its first block alone)')
     // Wall and CPU time of a `cairn import` (its CPU from the shell's reaped-children times:
     // /proc/<shell>/stat cutime + cstime, in clock ticks of 10 ms).
-    const timed = (args: string[]) => {
+    const timed = (args: string[], nodeArgs: string[] = []) => {
       const t = performance.now()
-      const r = spawnSync('sh', ['-c', `"$0" "$@" && cat /proc/$$/stat >&2`, process.execPath, CAIRN_BIN, ...args], {
-        cwd: REPO_ROOT,
-        env: cleanEnv(),
-        encoding: 'utf8',
-      })
+      const r = spawnSync(
+        'sh',
+        ['-c', `"$0" "$@" && cat /proc/$$/stat >&2`, process.execPath, ...nodeArgs, CAIRN_BIN, ...args],
+        {
+          cwd: REPO_ROOT,
+          env: cleanEnv(),
+          encoding: 'utf8',
+        },
+      )
       const s = (performance.now() - t) / 1000
       if (r.status !== 0) throw new Error(`cairn ${args.join(' ')}: exit ${r.status}\n${r.stderr}`)
       const stat = r.stderr.trim().split('\n').pop() ?? ''
@@ -221,7 +226,10 @@ async function benchSync(dir: string): Promise<P2pSyncFigure> {
       return { out: r.stdout, s, cpuS }
     }
     const base = timed(['import', one, '--dev', '--datadir', join(dir, 'imported-one')])
-    const full = timed(['import', file, '--dev', '--datadir', join(dir, 'imported')])
+    const full = timed(
+      ['import', file, '--dev', '--datadir', join(dir, 'imported')],
+      (process.env.BENCH_P2P_IMPORT_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    )
     if (!full.out.includes(`imported ${blocks} block`)) throw new Error(`import: ${full.out}`)
     // the import's own time as it reports it (no process start, no TypeScript compile); the
     // spawn-to-exit difference only where an older build does not say it

@@ -1,4 +1,5 @@
 import type { Chain } from '@cairn/chain'
+import type { Block } from '@ethereumjs/block'
 import type { Logger } from '@cairn/utils'
 import type { P2pMetrics } from './metrics.ts'
 import { blockPenalty } from './penalty.ts'
@@ -37,15 +38,17 @@ interface Batch {
   peer: string
   start: bigint
   count: number
-  blocks: Promise<Uint8Array[]>
+  /** The answer, decoded and with its senders recovered as soon as it arrives (`chain.prepareBlocks`). */
+  blocks: Promise<(Block | Uint8Array)[]>
 }
 
 /**
  * Range sync from several peers in parallel: while a peer announces a head above ours, the range
  * up to the highest head is cut into batches of `batch` blocks, spread over the best `parallel`
  * peers (the least busy first, each asked only for blocks up to its own head), with up to two
- * batches in flight per peer. Batches are imported strictly in order through
- * `processBlock({source: 'sync'})`. A peer whose request fails or answers nothing is penalised
+ * batches in flight per peer. A batch is decoded and its senders recovered (on the recovery
+ * workers, in one request) as soon as it arrives, so that this overlaps the execution of the
+ * batch before it. Batches are imported strictly in order through `processBlock({source: 'sync'})`. A peer whose request fails or answers nothing is penalised
  * (mid) and left out of this run; one that serves an invalid block is penalised by the block's
  * error and left out; either way the rest of its batch is asked of another peer. A short answer
  * (the peer's chain is shorter than it said) has its remainder asked again. A first batch that
@@ -178,7 +181,8 @@ export class RangeSync {
     }
     if (!best) return undefined
     const n = Number(min(BigInt(count), best.headNumber - start + 1n))
-    const blocks = this.modules.fetchRange(best.id, start, n)
+    // Decoded and senders recovered on arrival: while the batch before it executes.
+    const blocks = this.modules.fetchRange(best.id, start, n).then((bytes) => this.modules.chain.prepareBlocks(bytes))
     blocks.catch(() => {})
     return { peer: best.id, start, count: n, blocks }
   }
@@ -224,7 +228,7 @@ export class RangeSync {
         retry(batch.start, batch.count)
         continue
       }
-      let blocks: Uint8Array[]
+      let blocks: (Block | Uint8Array)[]
       try {
         blocks = await batch.blocks
       } catch (err) {
@@ -242,8 +246,8 @@ export class RangeSync {
       }
       let done = 0
       let restart = false
-      for (const [i, bytes] of blocks.entries()) {
-        const r = await chain.processBlock(bytes, { source: 'sync', peer: batch.peer })
+      for (const [i, block] of blocks.entries()) {
+        const r = await chain.processBlock(block, { source: 'sync', peer: batch.peer })
         if (r.status === 'imported' || r.status === 'known') {
           if (r.status === 'imported') {
             imported++
