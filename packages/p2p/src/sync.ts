@@ -1,6 +1,6 @@
 import type { Chain } from '@cairn/chain'
-import type { Block } from '@ethereumjs/block'
 import type { Logger } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
 import type { P2pMetrics } from './metrics.ts'
 import { blockPenalty } from './penalty.ts'
 import { PeerAction } from './scoring.ts'
