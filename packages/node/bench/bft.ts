@@ -16,7 +16,8 @@
 // BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_MODE
 // (processes | in-process), BENCH_BFT_BASE_PORT (28645: JSON-RPC of node 1, p2p from +100),
 // BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000),
-// BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). BENCH_JSON=1 prints
+// BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+// BENCH_BFT_METRICS (a directory: each process's /metrics after the run, node-N.prom). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -321,6 +322,13 @@ try {
     stopProcesses = started.stop
     log(`${VALIDATORS} \`cairn start\` processes from \`cairn devnet init\` (JSON-RPC from port ${settings.basePort})`)
     figure = await run(started.urls, started.cpuMs)
+    // BENCH_BFT_METRICS=DIR: each node's /metrics after the run, as DIR/node-N.prom (what crossed the wire).
+    if (env.BENCH_BFT_METRICS) {
+      for (const [i, u] of started.urls.entries()) {
+        const page = await (await fetch(`${u}/metrics`)).text()
+        writeFileSync(join(env.BENCH_BFT_METRICS, `node-${i + 1}.prom`), page)
+      }
+    }
   } else {
     const senders = deriveAccounts(DEV_MNEMONIC, settings.senders).map((a) => a.address as Hex)
     const genesis = writeSetup(senders)

@@ -157,6 +157,8 @@ export class TxPool {
   private readonly queuedHeap: EvictHeap
   /** Senders whose promotion stopped for lack of pending room. */
   private readonly blocked = new Set<string>()
+  /** Admission's incremental reclassification (see `validateAndInsert`); a differential test turns it off. */
+  private incremental = true
   private lastExpiry = 0
   private timer: ReturnType<typeof setInterval> | undefined
 
@@ -393,9 +395,13 @@ export class TxPool {
       this.blobBytes += sidecarBytes(blob.sidecar)
     }
     sender.lastActive = this.now()
-    if (!old && sender.queued === 1 && tx.nonce === sender.stateNonce + BigInt(sender.pending))
-      this.extendRun(sender, ptx)
-    else this.reclassify(sender)
+    // Incremental where the sender's pending transactions are exactly its run from the account
+    // nonce (it is not blocked for room): a transaction past the run's end leaves it as it was, one
+    // at its end extends it; anything else walks the sender (reclassify). Fetched transactions
+    // arrive out of nonce order: walking every time made a sender's admissions O(n²).
+    const runEnd = sender.stateNonce + BigInt(sender.pending)
+    if (old || !this.incremental || this.blocked.has(sender.key) || tx.nonce < runEnd) this.reclassify(sender)
+    else if (tx.nonce === runEnd) this.extendRun(sender, ptx)
     return hashBytes
   }
 
@@ -825,17 +831,26 @@ export class TxPool {
   }
 
   /**
-   * `p` (just linked, the sender's only queued transaction) extends the sender's executable run by
-   * one: what {@link reclassify} does in that case (every other transaction of the sender is
-   * pending, contiguous from the account nonce, so nothing else moves), without walking all of
-   * the sender's transactions — a sender with thousands pooled made every admission O(n).
+   * `p` (just linked, queued) has the nonce right after the sender's run of pending transactions,
+   * which is exactly the run from the account nonce: it and the queued transactions that follow
+   * it without a gap join the run, as far as the pending pool has room. What {@link reclassify}
+   * does in that case (nothing before `p` moves), without walking all of the sender's transactions.
    */
   private extendRun(sender: SenderTxs, p: PoolTx): void {
-    if (this.pendingSlots + p.slots > this.opts.globalSlots) {
-      this.blocked.add(sender.key)
-      return
+    let next: PoolTx | undefined = p
+    let nonce = p.nonce
+    let promoted = false
+    while (next !== undefined && !next.pending) {
+      if (this.pendingSlots + next.slots > this.opts.globalSlots) {
+        this.blocked.add(sender.key)
+        if (promoted) sender.lastActive = this.now()
+        return
+      }
+      this.setPending(sender, next, true)
+      promoted = true
+      nonce++
+      next = sender.txs.get(nonce)
     }
-    this.setPending(sender, p, true)
     this.blocked.delete(sender.key)
     sender.lastActive = this.now()
   }

@@ -168,3 +168,58 @@ describe('pool invariants under random adds, new heads and reorgs', () => {
     )
   }, 180_000)
 })
+
+describe('incremental admission (a run extended, a gapped transaction left queued)', () => {
+  /** The pool's classification: each sender's pending and queued nonces. */
+  async function classes(pool: TxPool): Promise<unknown> {
+    const { pending, queued } = await pool.content()
+    const nonces = (m: Map<string, TypedTransaction[]>) =>
+      [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, txs]) => [k, txs.map((t) => t.nonce)])
+    return { pending: nonces(pending), queued: nonces(queued), counts: pool.counts, slots: pool.slots }
+  }
+
+  it('classifies as walking every sender at each admission does, nonces in any order', async () => {
+    const genesis = devGenesis({ accounts: ADDRESSES, balance: 10n ** 20n })
+    // Nonces 0..9 of 2 senders in random orders, with a block now and then; room for 6 pending.
+    const addArb = fc.record({
+      kind: fc.constant('add' as const),
+      sender: fc.integer({ min: 0, max: 1 }),
+      nonce: fc.integer({ min: 0, max: 9 }),
+      tip: fc.integer({ min: 1, max: 3 }),
+      cap: fc.constant(2),
+      value: fc.constant(0),
+    })
+    const stepArb = fc.oneof(
+      { weight: 8, arbitrary: addArb },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('block' as const) }) },
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 40 }), async (steps) => {
+        const chain = await openChain(undefined, genesis)
+        const limits = { globalSlots: 6, globalQueue: 20, accountSlots: 16, accountQueue: 20, minTip: 0n }
+        const fast = poolOn(chain, limits)
+        const walking = poolOn(chain, limits)
+        ;(walking as unknown as { incremental: boolean }).incremental = false
+        for (const step of steps) {
+          if (step.kind === 'add') {
+            const tx = sign(chain, step)
+            const a = await fast.add(tx, { source: 'remote' }).then(
+              () => 'ok',
+              (e: Error) => e.message,
+            )
+            const b = await walking.add(tx, { source: 'remote' }).then(
+              () => 'ok',
+              (e: Error) => e.message,
+            )
+            expect(a).toBe(b)
+          } else {
+            const block = await mineFromPool(chain, fast)
+            await walking.onNewHead(block, [])
+          }
+          expect(await classes(fast)).toEqual(await classes(walking))
+        }
+      }),
+      { numRuns: 60 },
+    )
+  }, 180_000)
+})
