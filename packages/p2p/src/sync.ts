@@ -48,7 +48,8 @@ interface Batch {
  * peers (the least busy first, each asked only for blocks up to its own head), with up to two
  * batches in flight per peer. A batch is decoded and its senders recovered (on the recovery
  * workers, in one request) as soon as it arrives, so that this overlaps the execution of the
- * batch before it. Batches are imported strictly in order through `processBlock({source: 'sync'})`. A peer whose request fails or answers nothing is penalised
+ * batch before it. Batches are imported strictly in order through
+ * `processBlock({source: 'sync'})`. A peer whose request fails or answers nothing is penalised
  * (mid) and left out of this run; one that serves an invalid block is penalised by the block's
  * error and left out; either way the rest of its batch is asked of another peer. A short answer
  * (the peer's chain is shorter than it said) has its remainder asked again. A first batch that
