@@ -2,12 +2,13 @@
 // - memory (no store until a frame touches memory, then growth by doubling instead of 8 KiB steps)
 //   reads exactly as a flat zero-initialised memory: random writes, reads and extensions against a
 //   plain model; a step event shows the charged words zero-filled when nothing was stored there;
-// - opcodes of static gas with synchronous handlers run without a promise unless a step listener
-//   is attached (the listener keeps the original runStep): random programs give the same outcome,
-//   gas, return data, stack and memory either way.
-import { createEVM, Memory } from '@ethereumjs/evm'
+// - opcodes with synchronous handlers, of static gas or of a synchronous gas handler (memory,
+//   copies, hashing, logs, return), run without a promise unless a step listener is attached (the
+//   listener keeps the original runStep): random programs give the same outcome, gas, return data,
+//   stack and memory either way.
+import { createEVM, Interpreter, Memory } from '@ethereumjs/evm'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createChainCommon } from '../src/common.ts'
 
 const op = fc.oneof(
@@ -62,6 +63,12 @@ const progOp = fc.oneof(
     0x5d,
     0x5e,
     0x5f,
+    0x20,
+    0x37,
+    0x39,
+    0x3e,
+    0xa0,
+    0xa1,
     0x80,
     0x81,
     0x90,
@@ -86,6 +93,30 @@ const progOp = fc.oneof(
 const prog = fc.array(progOp, { minLength: 1, maxLength: 80 }).map((ops) => Uint8Array.from(ops.flat()))
 
 describe('opcodes without a promise', () => {
+  it('memory, copy, hash, log and return opcodes take it too (their gas handlers are synchronous)', async () => {
+    const evm = await createEVM({ common: createChainCommon({ chainId: 1337n, hardfork: 'osaka' }) })
+    const runStep = vi.spyOn(Interpreter.prototype, 'runStep')
+    try {
+      // MSTORE, MLOAD, KECCAK256, CODECOPY, MCOPY, LOG0, RETURN (and PUSH1, POP); CALLDATACOPY's
+      // handler is asynchronous (runStep, as before)
+      const code = [
+        '602a600052', // MSTORE(0, 0x2a)
+        '60005150', // MLOAD(0), POP
+        '602060002050', // KECCAK256(0, 32), POP
+        '60206000602039', // CODECOPY(32, 0, 32)
+        '6020600060405e', // MCOPY(64, 0, 32)
+        '60206000a0', // LOG0(0, 32)
+        '60206000f3', // RETURN(0, 32)
+      ].join('')
+      const r = await evm.runCode({ code: Uint8Array.from(Buffer.from(code, 'hex')), gasLimit: 100_000n })
+      expect(r.exceptionError).toBeUndefined()
+      expect(r.returnValue).toHaveLength(32)
+      expect(runStep.mock.calls.map((c) => (c[0] as { opcodeInfo: { name: string } } | undefined)?.opcodeInfo.name)).toEqual([])
+    } finally {
+      runStep.mockRestore()
+    }
+  })
+
   it('random programs give the same result with and without a step listener (the original path)', async () => {
     const plain = await createEVM({ common: createChainCommon({ chainId: 1337n, hardfork: 'osaka' }) })
     const watched = await createEVM({ common: createChainCommon({ chainId: 1337n, hardfork: 'osaka' }) })
