@@ -38,17 +38,45 @@ interface Batch {
   peer: string
   start: bigint
   count: number
-  /** The answer, decoded and with its senders recovered as soon as it arrives (`chain.prepareBlocks`). */
-  blocks: Promise<(Block | Uint8Array)[]>
+  blocks: Promise<Uint8Array[]>
+  /** Its first chunk (see {@link chunked}), prepared while the last chunk of the batch before it imports. */
+  head?: Promise<(Block | Uint8Array)[]>
+}
+
+/**
+ * Blocks of a batch are decoded and their senders recovered (`chain.prepareBlocks`: one request to
+ * the recovery workers) in chunks of at most this many encoded bytes, the next chunk while the
+ * current one imports: a decoded block takes an order of magnitude more memory than its bytes, so
+ * at most two chunks are held decoded (a batch of 128 full 30M-gas blocks would be ~250 MB).
+ */
+const PREPARE_BYTES = 256 * 1024
+
+/** A batch's blocks cut into chunks of at most `maxBytes` (at least one block each). */
+function chunked(blocks: Uint8Array[], maxBytes: number): Uint8Array[][] {
+  const out: Uint8Array[][] = []
+  let current: Uint8Array[] = []
+  let size = 0
+  for (const b of blocks) {
+    if (current.length > 0 && size + b.length > maxBytes) {
+      out.push(current)
+      current = []
+      size = 0
+    }
+    current.push(b)
+    size += b.length
+  }
+  if (current.length > 0) out.push(current)
+  return out
 }
 
 /**
  * Range sync from several peers in parallel: while a peer announces a head above ours, the range
  * up to the highest head is cut into batches of `batch` blocks, spread over the best `parallel`
  * peers (the least busy first, each asked only for blocks up to its own head), with up to two
- * batches in flight per peer. A batch is decoded and its senders recovered (on the recovery
- * workers, in one request) as soon as it arrives, so that this overlaps the execution of the
- * batch before it. Batches are imported strictly in order through
+ * batches in flight per peer. A batch's blocks are decoded and their senders recovered (on the
+ * recovery workers, one request per chunk of {@link PREPARE_BYTES}) one chunk ahead of their import,
+ * the next batch's first chunk during the current batch's last, so that recovery overlaps
+ * execution instead of each block waiting for its own. Batches are imported strictly in order through
  * `processBlock({source: 'sync'})`. A peer whose request fails or answers nothing is penalised
  * (mid) and left out of this run; one that serves an invalid block is penalised by the block's
  * error and left out; either way the rest of its batch is asked of another peer. A short answer
@@ -73,7 +101,14 @@ export class RangeSync {
   private fruitless = 0
 
   constructor(
-    private readonly opts: { batch: number; parallel?: number; retryMs?: number; maxRetryMs?: number },
+    private readonly opts: {
+      batch: number
+      parallel?: number
+      retryMs?: number
+      maxRetryMs?: number
+      /** Chunk size for decoding and recovery ahead of import (default {@link PREPARE_BYTES}). */
+      prepareBytes?: number
+    },
     private readonly modules: RangeSyncModules,
   ) {}
 
@@ -182,10 +217,18 @@ export class RangeSync {
     }
     if (!best) return undefined
     const n = Number(min(BigInt(count), best.headNumber - start + 1n))
-    // Decoded and senders recovered on arrival: while the batch before it executes.
-    const blocks = this.modules.fetchRange(best.id, start, n).then((bytes) => this.modules.chain.prepareBlocks(bytes))
+    const blocks = this.modules.fetchRange(best.id, start, n)
     blocks.catch(() => {})
     return { peer: best.id, start, count: n, blocks }
+  }
+
+  /** Starts preparing the first chunk of `batch` once its blocks arrive (if not already). */
+  private prepareHead(batch: Batch | undefined): void {
+    if (batch === undefined || batch.head !== undefined) return
+    const maxBytes = this.opts.prepareBytes ?? PREPARE_BYTES
+    const head = batch.blocks.then((bytes) => this.modules.chain.prepareBlocks(chunked(bytes, maxBytes)[0] ?? []))
+    head.catch(() => {})
+    batch.head = head
   }
 
   /** One run; resolves to the number of blocks it imported. */
@@ -229,7 +272,7 @@ export class RangeSync {
         retry(batch.start, batch.count)
         continue
       }
-      let blocks: (Block | Uint8Array)[]
+      let blocks: Uint8Array[]
       try {
         blocks = await batch.blocks
       } catch (err) {
@@ -247,39 +290,48 @@ export class RangeSync {
       }
       let done = 0
       let restart = false
-      for (const [i, block] of blocks.entries()) {
-        const r = await chain.processBlock(block, { source: 'sync', peer: batch.peer })
-        if (r.status === 'imported' || r.status === 'known') {
-          if (r.status === 'imported') {
-            imported++
-            metrics?.syncBlocks.inc()
+      const parts = chunked(blocks, this.opts.prepareBytes ?? PREPARE_BYTES)
+      let ready = batch.head ?? chain.prepareBlocks(parts[0] as Uint8Array[])
+      let i = -1
+      chunks: for (let c = 0; c < parts.length; c++) {
+        const prepared = await ready
+        if (c + 1 < parts.length) ready = chain.prepareBlocks(parts[c + 1] as Uint8Array[])
+        else this.prepareHead(queue[0])
+        for (const block of prepared) {
+          i++
+          const r = await chain.processBlock(block, { source: 'sync', peer: batch.peer })
+          if (r.status === 'imported' || r.status === 'known') {
+            if (r.status === 'imported') {
+              imported++
+              metrics?.syncBlocks.inc()
+            }
+            done++
+            continue
           }
-          done++
-          continue
-        }
-        if (r.status === 'unknownParent' && i === 0) {
-          // Our head is on another branch than the peer's: step back toward the common ancestor.
-          const finalized = (await chain.checkpoint('finalized')).header.number
-          const back = batch.start - BigInt(this.opts.batch)
-          if (batch.start <= finalized + 1n) {
-            penalize(batch.peer, PeerAction.LowToleranceError, 'sync_unrelated_chain')
+          if (r.status === 'unknownParent' && i === 0) {
+            // Our head is on another branch than the peer's: step back toward the common ancestor.
+            const finalized = (await chain.checkpoint('finalized')).header.number
+            const back = batch.start - BigInt(this.opts.batch)
+            if (batch.start <= finalized + 1n) {
+              penalize(batch.peer, PeerAction.LowToleranceError, 'sync_unrelated_chain')
+              excluded.add(batch.peer)
+            }
+            queue = []
+            next = back > finalized ? back : finalized + 1n
+            restart = true
+          } else if (r.status === 'error' && r.error.penalize) {
+            logger.warn({ peer: batch.peer, err: r.error }, 'peer served an invalid block for sync')
+            penalize(batch.peer, blockPenalty(r.error), `sync_${r.error.code}`)
+            excluded.add(batch.peer)
+          } else if (r.status === 'unknownParent') {
+            // Blocks that do not follow each other: not what was asked.
+            penalize(batch.peer, PeerAction.LowToleranceError, 'sync_bad_batch')
+            excluded.add(batch.peer)
+          } else {
             excluded.add(batch.peer)
           }
-          queue = []
-          next = back > finalized ? back : finalized + 1n
-          restart = true
-        } else if (r.status === 'error' && r.error.penalize) {
-          logger.warn({ peer: batch.peer, err: r.error }, 'peer served an invalid block for sync')
-          penalize(batch.peer, blockPenalty(r.error), `sync_${r.error.code}`)
-          excluded.add(batch.peer)
-        } else if (r.status === 'unknownParent') {
-          // Blocks that do not follow each other: not what was asked.
-          penalize(batch.peer, PeerAction.LowToleranceError, 'sync_bad_batch')
-          excluded.add(batch.peer)
-        } else {
-          excluded.add(batch.peer)
+          break chunks
         }
-        break
       }
       if (performance.now() - logged >= PROGRESS_LOG_MS && imported > 0) {
         // As geth's "Imported new chain segment": the blocks are logged at debug one by one.

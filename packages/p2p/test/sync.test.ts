@@ -37,7 +37,10 @@ function corrupt(bytes: Uint8Array): Uint8Array {
 }
 
 describe('range sync from several peers', () => {
-  it('spreads batches over the peers, imports in order, and re-asks another peer for a batch that failed or was invalid', async () => {
+  it.each([
+    ['whole batches', undefined],
+    ['a block at a time (prepareBytes 1: every block its own chunk)', 1],
+  ])('spreads batches over the peers, imports in order, and re-asks another peer for a batch that failed or was invalid; prepared %s', async (_, prepareBytes) => {
     const source = await devChain()
     for (let i = 0; i < 96; i++) await source.engine.seal()
     const { chain } = await devChain()
@@ -45,7 +48,7 @@ describe('range sync from several peers', () => {
     const penalties: [string, string, string][] = []
     let flaky = true
     const sync = new RangeSync(
-      { batch: 8, parallel: 3 },
+      { batch: 8, parallel: 3, ...(prepareBytes !== undefined ? { prepareBytes } : {}) },
       {
         chain,
         logger: silentLogger,
