@@ -222,13 +222,39 @@ export class RangeSync {
     return { peer: best.id, start, count: n, blocks }
   }
 
+  /**
+   * `batch`'s blocks (`blocks`, its answer) in order, prepared a chunk ahead: chunk k + 1 while
+   * chunk k imports, and the first chunk of the batch after it (`after()`, asked then) while its
+   * last one does.
+   */
+  private async *prepared(
+    batch: Batch,
+    blocks: Uint8Array[],
+    after: () => Batch | undefined,
+  ): AsyncGenerator<Block | Uint8Array> {
+    const { chain } = this.modules
+    const parts = chunked(blocks, this.prepareBytes)
+    let ready = batch.head ?? chain.prepareBlocks(parts[0] as Uint8Array[])
+    for (let c = 0; c < parts.length; c++) {
+      const chunk = await ready
+      if (c + 1 < parts.length) ready = chain.prepareBlocks(parts[c + 1] as Uint8Array[])
+      else this.prepareHead(after())
+      yield* chunk
+    }
+  }
+
   /** Starts preparing the first chunk of `batch` once its blocks arrive (if not already). */
   private prepareHead(batch: Batch | undefined): void {
     if (batch === undefined || batch.head !== undefined) return
-    const maxBytes = this.opts.prepareBytes ?? PREPARE_BYTES
-    const head = batch.blocks.then((bytes) => this.modules.chain.prepareBlocks(chunked(bytes, maxBytes)[0] ?? []))
+    const head = batch.blocks.then((bytes) =>
+      this.modules.chain.prepareBlocks(chunked(bytes, this.prepareBytes)[0] ?? []),
+    )
     head.catch(() => {})
     batch.head = head
+  }
+
+  private get prepareBytes(): number {
+    return this.opts.prepareBytes ?? PREPARE_BYTES
   }
 
   /** One run; resolves to the number of blocks it imported. */
@@ -290,48 +316,40 @@ export class RangeSync {
       }
       let done = 0
       let restart = false
-      const parts = chunked(blocks, this.opts.prepareBytes ?? PREPARE_BYTES)
-      let ready = batch.head ?? chain.prepareBlocks(parts[0] as Uint8Array[])
-      let i = -1
-      chunks: for (let c = 0; c < parts.length; c++) {
-        const prepared = await ready
-        if (c + 1 < parts.length) ready = chain.prepareBlocks(parts[c + 1] as Uint8Array[])
-        else this.prepareHead(queue[0])
-        for (const block of prepared) {
-          i++
-          const r = await chain.processBlock(block, { source: 'sync', peer: batch.peer })
-          if (r.status === 'imported' || r.status === 'known') {
-            if (r.status === 'imported') {
-              imported++
-              metrics?.syncBlocks.inc()
-            }
-            done++
-            continue
+      // Blocks before a failing one all imported: `done` is its index in the batch.
+      for await (const block of this.prepared(batch, blocks, () => queue[0])) {
+        const r = await chain.processBlock(block, { source: 'sync', peer: batch.peer })
+        if (r.status === 'imported' || r.status === 'known') {
+          if (r.status === 'imported') {
+            imported++
+            metrics?.syncBlocks.inc()
           }
-          if (r.status === 'unknownParent' && i === 0) {
-            // Our head is on another branch than the peer's: step back toward the common ancestor.
-            const finalized = (await chain.checkpoint('finalized')).header.number
-            const back = batch.start - BigInt(this.opts.batch)
-            if (batch.start <= finalized + 1n) {
-              penalize(batch.peer, PeerAction.LowToleranceError, 'sync_unrelated_chain')
-              excluded.add(batch.peer)
-            }
-            queue = []
-            next = back > finalized ? back : finalized + 1n
-            restart = true
-          } else if (r.status === 'error' && r.error.penalize) {
-            logger.warn({ peer: batch.peer, err: r.error }, 'peer served an invalid block for sync')
-            penalize(batch.peer, blockPenalty(r.error), `sync_${r.error.code}`)
-            excluded.add(batch.peer)
-          } else if (r.status === 'unknownParent') {
-            // Blocks that do not follow each other: not what was asked.
-            penalize(batch.peer, PeerAction.LowToleranceError, 'sync_bad_batch')
-            excluded.add(batch.peer)
-          } else {
-            excluded.add(batch.peer)
-          }
-          break chunks
+          done++
+          continue
         }
+        if (r.status === 'unknownParent' && done === 0) {
+          // Our head is on another branch than the peer's: step back toward the common ancestor.
+          const finalized = (await chain.checkpoint('finalized')).header.number
+          const back = batch.start - BigInt(this.opts.batch)
+          if (batch.start <= finalized + 1n) {
+            penalize(batch.peer, PeerAction.LowToleranceError, 'sync_unrelated_chain')
+            excluded.add(batch.peer)
+          }
+          queue = []
+          next = back > finalized ? back : finalized + 1n
+          restart = true
+        } else if (r.status === 'error' && r.error.penalize) {
+          logger.warn({ peer: batch.peer, err: r.error }, 'peer served an invalid block for sync')
+          penalize(batch.peer, blockPenalty(r.error), `sync_${r.error.code}`)
+          excluded.add(batch.peer)
+        } else if (r.status === 'unknownParent') {
+          // Blocks that do not follow each other: not what was asked.
+          penalize(batch.peer, PeerAction.LowToleranceError, 'sync_bad_batch')
+          excluded.add(batch.peer)
+        } else {
+          excluded.add(batch.peer)
+        }
+        break
       }
       if (performance.now() - logged >= PROGRESS_LOG_MS && imported > 0) {
         // As geth's "Imported new chain segment": the blocks are logged at debug one by one.
