@@ -180,6 +180,35 @@ export class ChainStore {
     return block
   }
 
+  /**
+   * A stored block's encoding (what `block.serialize()` gives), assembled from its stored header and
+   * body without decoding either: what peers are served (blocks by range and by hash). Decoding a
+   * block and re-encoding it cost a serving node ~0.2 ms a block of ten transfers.
+   */
+  async getBlockBytes(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    const [header, body] = await Promise.all([this.headers.getRaw(hash), this.bodies.getRaw(hash)])
+    if (!header || !body) return undefined
+    const bodyPayload = body.subarray(rlpListSize(0, body))
+    const payload = header.length + bodyPayload.length
+    const size = rlpListSize(payload)
+    const out = new Uint8Array(size)
+    const prefix = size - payload
+    if (prefix === 1) out[0] = 0xc0 + payload
+    else {
+      out[0] = 0xf7 + prefix - 1
+      for (let i = prefix - 1, n = payload; i >= 1; i--, n = Math.floor(n / 256)) out[i] = n % 256
+    }
+    out.set(header, prefix)
+    out.set(bodyPayload, prefix + header.length)
+    return out
+  }
+
+  /** The canonical block at `number`, encoded (see {@link getBlockBytes}). */
+  async getBlockBytesByNumber(number: bigint): Promise<Uint8Array | undefined> {
+    const hash = await this.canonical.get(number)
+    return hash ? this.getBlockBytes(hash) : undefined
+  }
+
   /** Keeps a block just committed in the caches, so the next reads skip decoding. */
   remember(block: Block, receipts: StoredReceipt[]): void {
     const key = bytesToHex(block.hash())

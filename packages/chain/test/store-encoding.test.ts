@@ -33,3 +33,29 @@ describe('ChainStore.putBlock with cached transaction encodings', () => {
     expect(read?.transactions.map((t) => bytesToHex(t.hash()))).toEqual(txs.map((t) => bytesToHex(t.hash())))
   })
 })
+
+describe('ChainStore.getBlockBytes', () => {
+  it('assembles block.serialize() from the stored header and body, for every length of prefix', async () => {
+    const chain = await openChain(new MemoryKV())
+    const key = KEYS[0] as Uint8Array
+    const to = ADDRS[1] as `0x${string}`
+    // bodies: empty (a one-byte list prefix), 1 and 40 transfers (long lists), one transfer with
+    // 70,000 bytes of data (a block over 65,535 bytes: three length bytes)
+    const blocks = [[], [0], Array.from({ length: 40 }, () => 0), [70_000]]
+    let nonce = 0n
+    for (const sizes of blocks) {
+      const txs = sizes.map((size) =>
+        transfer(chain.common, key, nonce++, to, 1n, { data: new Uint8Array(size).fill(1), gasLimit: 3_000_000n }),
+      )
+      const { block } = await buildAndImport(chain, txs)
+      expect(block.transactions.length).toBe(sizes.length)
+      const bytes = await chain.store.getBlockBytes(block.hash())
+      expect(bytesToHex(bytes as Uint8Array)).toBe(bytesToHex(block.serialize()))
+      const byNumber = await chain.store.getBlockBytesByNumber(block.header.number)
+      expect(bytesToHex(byNumber as Uint8Array)).toBe(bytesToHex(block.serialize()))
+    }
+    expect((await chain.store.getBlockBytesByNumber(4n))?.length).toBeGreaterThan(65_535)
+    expect(await chain.store.getBlockBytes(new Uint8Array(32))).toBeUndefined()
+    expect(await chain.store.getBlockBytesByNumber(10_000n)).toBeUndefined()
+  })
+})

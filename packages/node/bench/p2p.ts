@@ -30,9 +30,9 @@
 // BENCH_P2P_SYNC_BLOCKS (2000; 0 skips), BENCH_P2P_SYNC_TXS (10), BENCH_P2P_PROP_BLOCKS (100; 0 skips),
 // BENCH_P2P_PROP_TXS (20), BENCH_P2P_TOPOLOGY (line | mesh), BENCH_P2P_FOLLOWER_NODE_ARGS (the syncing
 // follower's Node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_P2P_IMPORT_NODE_ARGS (the same for
-// `cairn import` of the chain). BENCH_JSON=1 prints the figures as a `RESULT {json}` line (run.ts reads it).
+// `cairn import` of the chain), BENCH_P2P_SERVER_NODE_ARGS (the same for the producer serving the sync). BENCH_JSON=1 prints the figures as a `RESULT {json}` line (run.ts reads it).
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deriveAccounts, ecdsaSign, keccak256 } from '@cairn/crypto'
@@ -72,6 +72,8 @@ export interface P2pSyncFigure {
   /** CPU per block: the import process' (blocks 2..N), the follower's while it synced. */
   importCpuMsPerBlock: number
   syncCpuMsPerBlock: number
+  /** The producer's CPU per block while it served the sync (on the same two cores). */
+  serveCpuMsPerBlock: number
   /** blocks_by_range payload the follower read, per block (snappy-compressed). */
   rangeBytesPerBlock: number
 }
@@ -237,7 +239,13 @@ async function benchSync(dir: string): Promise<P2pSyncFigure> {
     const importSeconds = own !== undefined ? Number(own) : full.s - base.s
     const importCpuSeconds = full.cpuS - base.cpuS
 
-    producer = await startCairn(['--dev', '--datadir', pdir, '--p2p.enabled'])
+    // BENCH_P2P_SERVER_NODE_ARGS: the Node flags of the producer serving the sync
+    producer = await startCairn(
+      ['--dev', '--datadir', pdir, '--p2p.enabled'],
+      30_000,
+      {},
+      (process.env.BENCH_P2P_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    )
     log('sync: a fresh --follow process syncing from the producer')
     // BENCH_P2P_FOLLOWER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): the syncing follower's Node flags
     const follower = await startCairn(
@@ -251,9 +259,13 @@ async function benchSync(dir: string): Promise<P2pSyncFigure> {
     // dial, status, range sync.
     const t = performance.now()
     const cpu0 = cpuMsOf(follower.pid)
+    const servedCpu0 = cpuMsOf(producer.pid)
     await waitUntil(async () => (await blockNumber(follower.url)) >= blocks, 'the follower at the head', 1_800_000)
     const syncSeconds = (performance.now() - t) / 1000
+    // BENCH_P2P_FOLLOWER_LOG=FILE: the syncing follower's JSON log, written after the sync
+    if (process.env.BENCH_P2P_FOLLOWER_LOG) writeFileSync(process.env.BENCH_P2P_FOLLOWER_LOG, follower.out())
     const syncCpuSeconds = ((cpuMsOf(follower.pid) ?? Number.NaN) - (cpu0 ?? Number.NaN)) / 1000
+    const servedCpuSeconds = ((cpuMsOf(producer.pid) ?? Number.NaN) - (servedCpu0 ?? Number.NaN)) / 1000
     const rangeBytes = await metricSum(
       follower.url,
       'cairn_p2p_bytes_total',
@@ -273,6 +285,7 @@ async function benchSync(dir: string): Promise<P2pSyncFigure> {
       ratio: Math.round((syncBlocksPerS / importBlocksPerS) * 100) / 100,
       importCpuMsPerBlock: round1((importCpuSeconds * 1000) / (blocks - 1)),
       syncCpuMsPerBlock: round1((syncCpuSeconds * 1000) / blocks),
+      serveCpuMsPerBlock: round1((servedCpuSeconds * 1000) / blocks),
       rangeBytesPerBlock: Math.round(rangeBytes / blocks),
     }
   } finally {
@@ -422,7 +435,7 @@ if (s) {
     `sync from one peer (--follow):  ${s.blocks} blocks in ${s.syncSeconds} s = ${s.syncBlocksPerS} blocks/s, ${s.syncTxsPerS} tx/s; sync/import ${s.ratio} (target ≥ 1); ${s.rangeBytesPerBlock} bytes/block of blocks_by_range`,
   )
   console.log(
-    `CPU per block: import ${s.importCpuMsPerBlock} ms, the syncing follower ${s.syncCpuMsPerBlock} ms (the producer serving it not counted)`,
+    `CPU per block: import ${s.importCpuMsPerBlock} ms, the syncing follower ${s.syncCpuMsPerBlock} ms, the producer serving it ${s.serveCpuMsPerBlock} ms`,
   )
 }
 console.log(`load average after the run ${figure.load.join(' ')}`)

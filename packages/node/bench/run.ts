@@ -563,7 +563,7 @@ if (only !== 'anvil' && env.BENCH_P2P === '1' && env.BENCH_P2P_MODE === 'in-proc
     lines.push(
       `  cairn import blocks/s      ${String(s.importBlocksPerS).padStart(8)}   ${s.importTxsPerS} tx/s (${s.blocks} blocks of ${s.txsPerBlock} transfers)`,
       `  sync from one peer blocks/s${String(s.syncBlocksPerS).padStart(8)}   ${s.syncTxsPerS} tx/s; sync/import ${s.ratio}  target ≥ 1  met ${met(s.ratio >= 1)}`,
-      `  CPU ms per block           ${String(s.syncCpuMsPerBlock).padStart(8)}   the syncing follower's; cairn import's ${s.importCpuMsPerBlock}`,
+      `  CPU ms per block           ${String(s.syncCpuMsPerBlock).padStart(8)}   the syncing follower's; cairn import's ${s.importCpuMsPerBlock}; the producer serving the sync ${s.serveCpuMsPerBlock}`,
       `  range sync bytes per block ${String(s.rangeBytesPerBlock).padStart(8)}`,
     )
   }

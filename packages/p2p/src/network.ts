@@ -535,9 +535,9 @@ export class P2pNetwork {
         const out: Uint8Array[] = []
         const head = chain.head.header.number
         for (let n = start; n < start + BigInt(count) && n <= head; n++) {
-          const block = await chain.store.getBlockByNumber(n)
+          const block = await chain.store.getBlockBytesByNumber(n)
           if (!block) break
-          out.push(block.serialize())
+          out.push(block)
         }
         return out
       },
@@ -549,8 +549,8 @@ export class P2pNetwork {
       handle: async (_peer, request) => {
         const out: Uint8Array[] = []
         for (const hash of decodeHashes(request, MAX_REQUEST_BLOCKS)) {
-          const block = await chain.store.getBlock(hash)
-          if (block) out.push(block.serialize())
+          const block = await chain.store.getBlockBytes(hash)
+          if (block) out.push(block)
         }
         return out
       },
