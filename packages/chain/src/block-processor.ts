@@ -22,6 +22,12 @@ export interface ProcessOptions {
   peer?: string
   /** The local producer's own execution of this block (source `local` only): not executed again. */
   executed?: ExecutedBlock
+  /**
+   * The child the caller processes right after this block (a range sync's or a file's next one;
+   * sources `sync` and `file`): executed ahead while this one commits, used once it passes its own
+   * checks (`BlockImporter.importBlock`'s `next`).
+   */
+  next?: Block
 }
 
 /**
@@ -264,7 +270,12 @@ export class BlockProcessor {
       // Dev-mode impersonation applies only to what this node itself produced or was handed by RPC.
       const senderOverrides = opts.source === 'local' || opts.source === 'rpc'
       // A range sync logs its progress per batch, not a line per block.
-      const r = await importer.importBlock(block, executed, { senderOverrides, quiet: opts.source === 'sync' })
+      const next = opts.source === 'sync' || opts.source === 'file' ? opts.next : undefined
+      const r = await importer.importBlock(block, executed, {
+        senderOverrides,
+        quiet: opts.source === 'sync',
+        ...(next ? { next } : {}),
+      })
       if (r.status === 'known') return { status: 'known', block }
       return { status: 'imported', block, head: r.status === 'head', removed: r.removed }
     } catch (err) {

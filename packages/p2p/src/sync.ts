@@ -225,13 +225,14 @@ export class RangeSync {
   /**
    * `batch`'s blocks (`blocks`, its answer) in order, prepared a chunk ahead: chunk k + 1 while
    * chunk k imports, and the first chunk of the batch after it (`after()`, asked then) while its
-   * last one does.
+   * last one does. Each with the block after it in its chunk, if decoded (executed ahead while
+   * this one commits: `processBlock`'s `next`).
    */
   private async *prepared(
     batch: Batch,
     blocks: Uint8Array[],
     after: () => Batch | undefined,
-  ): AsyncGenerator<Block | Uint8Array> {
+  ): AsyncGenerator<[Block | Uint8Array, Block | undefined]> {
     const { chain } = this.modules
     const parts = chunked(blocks, this.prepareBytes)
     let ready = batch.head ?? chain.prepareBlocks(parts[0] as Uint8Array[])
@@ -239,7 +240,10 @@ export class RangeSync {
       const chunk = await ready
       if (c + 1 < parts.length) ready = chain.prepareBlocks(parts[c + 1] as Uint8Array[])
       else this.prepareHead(after())
-      yield* chunk
+      for (let i = 0; i < chunk.length; i++) {
+        const next = chunk[i + 1]
+        yield [chunk[i] as Block | Uint8Array, next instanceof Uint8Array ? undefined : next]
+      }
     }
   }
 
@@ -317,8 +321,12 @@ export class RangeSync {
       let done = 0
       let restart = false
       // Blocks before a failing one all imported: `done` is its index in the batch.
-      for await (const block of this.prepared(batch, blocks, () => queue[0])) {
-        const r = await chain.processBlock(block, { source: 'sync', peer: batch.peer })
+      for await (const [block, child] of this.prepared(batch, blocks, () => queue[0])) {
+        const r = await chain.processBlock(block, {
+          source: 'sync',
+          peer: batch.peer,
+          ...(child ? { next: child } : {}),
+        })
         if (r.status === 'imported' || r.status === 'known') {
           if (r.status === 'imported') {
             imported++

@@ -95,8 +95,12 @@ export async function importChainFile(
   let imported = 0
   let known = 0
   let transactions = 0
-  for (const block of readChainFile(file, chain.commons)) {
-    const r = await chain.processBlock(block, { source: 'file' })
+  // Each block is handed over with the one after it, executed ahead while it commits.
+  const blocks = readChainFile(file, chain.commons)[Symbol.iterator]()
+  for (let at = blocks.next(); !at.done; ) {
+    const block = at.value
+    at = blocks.next()
+    const r = await chain.processBlock(block, { source: 'file', ...(at.done ? {} : { next: at.value }) })
     if (r.status === 'known') known++
     else if (r.status === 'imported') {
       imported++
