@@ -40,6 +40,7 @@ describe('range sync from several peers', () => {
   it.each([
     ['whole batches', undefined],
     ['a block at a time (prepareBytes 1: every block its own chunk)', 1],
+    ['in chunks of a few blocks, the first of one (prepareBytes 2,000)', 2000],
   ])('spreads batches over the peers, imports in order, and re-asks another peer for a batch that failed or was invalid; prepared %s', async (_, prepareBytes) => {
     const source = await devChain()
     for (let i = 0; i < 96; i++) await source.engine.seal()
