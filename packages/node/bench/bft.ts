@@ -9,11 +9,13 @@
 // follows node 1's `finalized` block. Figures: finalized transfers/s (first submission to the last
 // transfer finalized), block time (mean interval between the finalized heights seen during the
 // run), and finality latency p50/p99 (a batch's send to the poll that saw its block finalized;
-// 20 ms polling). The load is offered as fast as the nodes admit it, so the latencies include the
-// pool's backlog at saturation.
+// 20 ms polling). By default the load is offered as fast as the nodes admit it (the throughput at
+// saturation; the latencies then include the pool's backlog, which grows with the run's length);
+// BENCH_BFT_RATE=R offers R transfers a second in all instead (each node's stream sends a batch
+// when it is due, the four staggered), the latency at that rate.
 //
 // `node --import tsx packages/node/bench/bft.ts` (or `BENCH_BFT=1 npm run bench`). Settings:
-// BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_MODE
+// BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_RATE (0: unpaced), BENCH_BFT_MODE
 // (processes | in-process), BENCH_BFT_BASE_PORT (28645: JSON-RPC of node 1, p2p from +100),
 // BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000),
 // BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
@@ -39,6 +41,8 @@ const settings = {
   txs: num('BENCH_BFT_TXS', 5000),
   senders: num('BENCH_BFT_SENDERS', 10),
   batch: num('BENCH_BFT_BATCH', 100),
+  /** Transfers a second offered in all (0: as fast as the nodes admit them). */
+  rate: num('BENCH_BFT_RATE', 0),
   blockMs: num('BENCH_BFT_BLOCK_MS', 1000),
   gasLimit: num('BENCH_BFT_GAS_LIMIT', 30_000_000),
   mode: env.BENCH_BFT_MODE === 'in-process' ? 'in-process' : 'processes',
@@ -54,6 +58,8 @@ export interface BftFigure {
   /** `in-process`: the 4 nodes share one process (one event loop); `processes`: 4 `cairn start`. */
   mode: string
   txs: number
+  /** Transfers a second offered (0: unpaced, as fast as admitted). */
+  rate: number
   accepted: number
   finalized: number
   seconds: number
@@ -183,11 +189,17 @@ async function run(urls: string[], cpuMs: () => number | undefined): Promise<Bft
   const queues = clients.map((_, n) =>
     raws.map((_, i) => i).filter((i) => (i % accounts.length) % clients.length === n),
   )
-  // One stream of sequential batches per node, the four at once.
+  // One stream of sequential batches per node, the four at once; paced, batch k of node n is due
+  // when k·4 + n batches of the whole load have been offered at the rate.
   await Promise.all(
     queues.map(async (q, n) => {
-      for (let off = 0; off < q.length; off += settings.batch) {
+      for (let off = 0, k = 0; off < q.length; off += settings.batch, k++) {
         const idx = q.slice(off, off + settings.batch)
+        if (settings.rate > 0) {
+          const due = t0 + ((k * clients.length + n) * settings.batch * 1000) / settings.rate
+          const wait = due - performance.now()
+          if (wait > 0) await sleep(wait)
+        }
         const now = performance.now()
         for (const i of idx) sentAt.set(hashes[i] as string, now)
         const res = await (clients[n] as RpcClient).batch(idx.map((i) => ['eth_sendRawTransaction', [raws[i]]]))
@@ -218,6 +230,7 @@ async function run(urls: string[], cpuMs: () => number | undefined): Promise<Bft
     validators: VALIDATORS,
     mode: settings.mode,
     txs: settings.txs,
+    rate: settings.rate,
     accepted,
     finalized,
     seconds: +seconds.toFixed(3),

@@ -9,7 +9,6 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { BanList } from './bans.ts'
 import {
@@ -32,6 +31,7 @@ import { createHost, type Host } from './host.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { InboundLimiter } from './inbound-limits.ts'
 import type { P2pMetrics } from './metrics.ts'
+import { peerIdOf } from './peer-ids.ts'
 import { blockPenalty } from './penalty.ts'
 import { Redialer } from './redial.ts'
 import { Protocol, ReqResp } from './reqresp.ts'
@@ -152,7 +152,7 @@ export class P2pNetwork {
         dial: async (_peer, address) => {
           await this.host.dial(multiaddr(address), { signal: AbortSignal.timeout(this.opts.requestTimeoutMs) })
         },
-        connected: (peer) => this.host.getConnections(peerIdFromString(peer)).length > 0,
+        connected: (peer) => this.host.getConnections(peerIdOf(peer)).length > 0,
         logger: modules.logger,
       },
     )
@@ -516,11 +516,11 @@ export class P2pNetwork {
         await this.refreshFinalized()
         // Answered even when refused, so that the dialler learns why and refuses too; the hang-up
         // waits for the answer (`served`).
-        await this.acceptStatus(peerIdFromString(peer), decodeStatus(request), true)
+        await this.acceptStatus(peerIdOf(peer), decodeStatus(request), true)
         return [encodeStatus(this.localStatus())]
       },
       served: (peer) => {
-        if (this.hangUpAfterAnswer.delete(peer)) this.dropPeer(peerIdFromString(peer))
+        if (this.hangUpAfterAnswer.delete(peer)) this.dropPeer(peerIdOf(peer))
       },
     })
     await this.reqresp.register(Protocol.BLOCKS_BY_RANGE, {
@@ -572,15 +572,15 @@ export class P2pNetwork {
 
   /** pooled_transactions_by_hash: the bodies the peer's pool still holds. */
   pooledTransactions(peer: string, hashes: Uint8Array[]): Promise<Uint8Array[]> {
-    return this.reqresp.request(peerIdFromString(peer), Protocol.POOLED_TRANSACTIONS_BY_HASH, encodeHashes(hashes))
+    return this.reqresp.request(peerIdOf(peer), Protocol.POOLED_TRANSACTIONS_BY_HASH, encodeHashes(hashes))
   }
 
   blocksByRange(peer: string, start: bigint, count: number): Promise<Uint8Array[]> {
-    return this.reqresp.request(peerIdFromString(peer), Protocol.BLOCKS_BY_RANGE, encodeRange({ start, count }))
+    return this.reqresp.request(peerIdOf(peer), Protocol.BLOCKS_BY_RANGE, encodeRange({ start, count }))
   }
 
   blocksByHash(peer: string, hashes: Uint8Array[]): Promise<Uint8Array[]> {
-    return this.reqresp.request(peerIdFromString(peer), Protocol.BLOCKS_BY_HASH, encodeHashes(hashes))
+    return this.reqresp.request(peerIdOf(peer), Protocol.BLOCKS_BY_HASH, encodeHashes(hashes))
   }
 
   /**
@@ -642,7 +642,7 @@ export class P2pNetwork {
       metrics?.disconnects.inc({ reason })
       logger.info({ peer, reason }, 'peer disconnected: low score')
     }
-    void this.host.hangUp(peerIdFromString(peer)).catch(() => {})
+    void this.host.hangUp(peerIdOf(peer)).catch(() => {})
   }
 
   /**
@@ -774,7 +774,7 @@ export class P2pNetwork {
       const ma = multiaddr(address)
       const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
       if (!id) return false
-      const peer = peerIdFromString(id)
+      const peer = peerIdOf(id)
       if (peer.equals(this.host.peerId)) return false
       await this.host.peerStore.merge(peer, { multiaddrs: [ma], tags: { [KEPT_TAG]: { value: 100 } } })
       return await this.redialer.keep(id, address, o)
@@ -793,7 +793,7 @@ export class P2pNetwork {
             .find((c) => c.name === 'p2p')?.value
         : address
       if (!id) return false
-      const peer = peerIdFromString(id)
+      const peer = peerIdOf(id)
       this.redialer.forget(id)
       if (this.host.getConnections(peer).length === 0) return false
       await this.host.peerStore.merge(peer, { tags: { [KEPT_TAG]: undefined } })
