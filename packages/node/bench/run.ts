@@ -22,8 +22,8 @@
 //               BENCH_P2P_BLOCKS 100, BENCH_P2P_TXS 20, BENCH_P2P_SYNC_BLOCKS 500)
 //   bft         BENCH_BFT (0; 1 runs it): packages/node/bench/bft.ts — 4 BFT validators (`cairn devnet
 //               init` + 4 `cairn start`; BENCH_BFT_MODE=in-process: 4 nodes in one process); finalized
-//               transfers/s, block time, finality p50/p99 (BENCH_BFT_TXS 5000, BENCH_BFT_SENDERS 10,
-//               BENCH_BFT_BATCH 100) (child process)
+//               transfers/s, block time, finality p50/p99, unpaced then paced at BENCH_BFT_RATE (1000)
+//               (BENCH_BFT_TXS 5000, BENCH_BFT_SENDERS 10, BENCH_BFT_BATCH 100) (child processes)
 //   arbitrage   BENCH_ARB (0; 1 runs it): packages/node/bench/arb-latency.ts — block-to-transaction latency of
 //               `cairn arb start` on a Cairn dev node and on Anvil (BENCH_ARB_ROUNDS 40), and the search per
 //               block (packages/arbitrage/bench/search.ts: 10,000 pools, 1,000 changed, 4 hops) (child processes)
@@ -607,20 +607,29 @@ if (env.BENCH_ARB === '1') {
 // BFT consensus (off unless BENCH_BFT=1: a minute, loopback sockets): 4 validators on this machine,
 // finalized transfers/s and finality latency, beside the issue's anchors and target.
 if (only !== 'anvil' && env.BENCH_BFT === '1') {
+  // Two runs: the load offered as fast as the nodes admit it (the throughput at saturation), then
+  // paced at the target rate (the finality latency at that rate: unpaced, the latencies include a
+  // backlog that grows with the run's length). BENCH_BFT_RATE sets the second run's rate.
+  const rate = env.BENCH_BFT_RATE && Number(env.BENCH_BFT_RATE) > 0 ? Number(env.BENCH_BFT_RATE) : 1000
   log('bft', '4 validators on this machine; transfers to their JSON-RPC, followed to finalized')
-  const f = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1' }))
+  const f = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1', BENCH_BFT_RATE: '0' }))
   log('bft', JSON.stringify(f))
+  log('bft', `the same, the load paced at ${rate} transfers/s`)
+  const paced = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1', BENCH_BFT_RATE: String(rate) }))
+  log('bft', JSON.stringify(paced))
   const tpsMet = f.tps >= 1000 ? 'yes' : 'no'
-  const p99Met = f.p99Ms <= 3000 ? 'yes' : 'no'
+  // At the paced rate: finalized as fast as offered (within 5%), and p99 within the target.
+  const keptUp = paced.tps >= rate * 0.95
+  const p99Met = paced.p99Ms <= 3000 && keptUp ? 'yes' : 'no'
   console.log(
     [
       '',
       `BFT consensus (packages/node/bench/bft.ts; ${f.validators} validators, ${f.mode}, ${f.finalized}/${f.txs} transfers finalized, block time setting ${f.blockTimeMs} ms, gas limit ${f.gasLimit}):`,
-      `  finalized transfers/s      ${String(f.tps).padStart(8)}   target ≥ 1,000  met ${tpsMet}   anchor: CometBFT QA ≈400 tx/s saturating 200 nodes`,
+      `  finalized transfers/s      ${String(f.tps).padStart(8)}   target ≥ 1,000  met ${tpsMet}   load unpaced; anchor: CometBFT QA ≈400 tx/s saturating 200 nodes`,
       `  block time ms              ${String(f.blockMs).padStart(8)}                         anchor: Besu QBFT 2,000 ms blocks`,
-      `  finality p50 ms            ${String(f.p50Ms).padStart(8)}`,
-      `  finality p99 ms            ${String(f.p99Ms).padStart(8)}   target ≤ 3,000  met ${p99Met}`,
-      `  heights decided after round 0: ${f.laterRounds} of ${f.blocks}; nodes' CPU ${f.nodeCpuSeconds} s over ${f.seconds} s; load average after the run ${f.load.join(' ')}`,
+      `  finality p50 / p99 ms      ${`${f.p50Ms} / ${f.p99Ms}`.padStart(8)}   load unpaced (includes the backlog at saturation)`,
+      `  paced at ${rate}/s: finalized ${paced.tps}/s (${paced.finalized}/${paced.txs}), finality p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms   target p99 ≤ 3,000 at ≥ 1,000/s  met ${p99Met}`,
+      `  heights decided after round 0: ${f.laterRounds} of ${f.blocks}; nodes' CPU ${f.nodeCpuSeconds} s over ${f.seconds} s (${Math.round((f.nodeCpuSeconds * 1e6) / Math.max(1, f.finalized))} µs a transfer); load average after the run ${f.load.join(' ')}`,
     ].join('\n'),
   )
 }
