@@ -1,13 +1,13 @@
 // The acceptance test of fork schedules: ethereum/execution-apis' test chain (proof-of-work from
 // genesis, the merge at its terminal total difficulty, then Shanghai … BPO2 by timestamp) imported
 // whole into a real LevelDB through what `cairn init` and `cairn import` run.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Chain, readChainFile } from '@cairn/chain'
 import { devChainRules } from '@cairn/consensus'
 import { keccak256 } from '@cairn/crypto'
-import { LevelKV } from '@cairn/db'
+import { LevelKV, MemoryKV } from '@cairn/db'
 import { bytesToHex, silentLogger } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -113,5 +113,29 @@ describe('the execution-apis test chain (PoW → merge → BPO2)', () => {
     } finally {
       await kv.close()
     }
+  })
+
+  it('a file cut short inside a block: every whole block before the cut is imported, then the read error', async () => {
+    const whole = readFileSync(CHAIN_FILE)
+    // the end of block 10 and half of block 11
+    let end = 0
+    let rest: Uint8Array = whole
+    for (let i = 0; i < 10; i++) {
+      const { remainder } = RLP.decode(rest, true) as unknown as { remainder: Uint8Array }
+      end += rest.length - remainder.length
+      rest = remainder
+    }
+    const next = whole.length - end - (RLP.decode(rest, true) as unknown as { remainder: Uint8Array }).remainder.length
+    const cut = join(dir, 'cut.rlp')
+    writeFileSync(cut, whole.subarray(0, end + Math.floor(next / 2)))
+    const kv = new MemoryKV()
+    await kv.open()
+    const chain = await Chain.open(
+      { genesis: GENESIS },
+      { kv, engine: importEngine, logger: silentLogger, metrics: null },
+    )
+    await expect(importChainFile(chain, cut)).rejects.toThrow()
+    expect(chain.head.header.number).toBe(10n)
+    expect(bytesToHex(chain.head.hash())).toBe(bytesToHex(keccak256(RLP.encode(fileHeaders()[9] as Uint8Array[]))))
   })
 })

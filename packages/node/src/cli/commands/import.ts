@@ -95,11 +95,18 @@ export async function importChainFile(
   let imported = 0
   let known = 0
   let transactions = 0
-  // Each block is handed over with the one after it, executed ahead while it commits.
-  const blocks = readChainFile(file, chain.commons)[Symbol.iterator]()
+  // Each block is handed over with the one after it, executed ahead while it commits. A file that
+  // fails to read past a block still has that block imported first (the error is thrown after).
+  const blocks = readChainFile(file, chain.commons)
   for (let at = blocks.next(); !at.done; ) {
     const block = at.value
-    at = blocks.next()
+    let unreadable: { error: unknown } | undefined
+    try {
+      at = blocks.next()
+    } catch (error) {
+      unreadable = { error }
+      at = { done: true, value: undefined }
+    }
     const r = await chain.processBlock(block, { source: 'file', ...(at.done ? {} : { next: at.value }) })
     if (r.status === 'known') known++
     else if (r.status === 'imported') {
@@ -113,6 +120,7 @@ export async function importChainFile(
         { fault: 'caller' },
       )
     }
+    if (unreadable) throw unreadable.error
   }
   // The file's head is the chain's: safe and final (hive makes it so with engine_forkchoiceUpdated).
   await chain.setFinalized(chain.head.hash())
