@@ -2,20 +2,33 @@
 // used once the child passes its own checks. Differential: a chain imported with `next` leaves
 // the store exactly as one imported block by block without it, with the same outcome for every
 // block, valid or not (a tampered state root fails the parent's or the child's execution ahead),
-// and a chain of valid blocks is executed once per block.
-import { MemoryKV } from '@cairn/db'
+// and a chain of valid blocks is executed once per block. On LevelDB, whose batch writes complete
+// on libuv's thread pool in the middle of the child's execution (an in-memory store's complete at
+// once, before it starts).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type KVStore, LevelKV } from '@cairn/db'
 import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import fc from 'fast-check'
-import { describe, expect, it, vi } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { Chain, devGenesis, type ProcessResult } from '../src/index.ts'
 import { ADDRS, buildAndImport, dumpKV, KEYS, openChain, tamper, testEngine, transfer } from './helpers.ts'
 
 const RECIPIENTS = [0xa1, 0xa2, 0xa3, 0xa4].map((b) => `0x${b.toString(16).repeat(20)}` as Hex)
 
-async function fresh(): Promise<{ chain: Chain; kv: MemoryKV }> {
-  const kv = new MemoryKV()
+const root = mkdtempSync(join(tmpdir(), 'cairn-execute-ahead-'))
+const opened: LevelKV[] = []
+afterAll(async () => {
+  await Promise.all(opened.map((kv) => kv.close()))
+  rmSync(root, { recursive: true, force: true })
+})
+
+async function fresh(): Promise<{ chain: Chain; kv: KVStore }> {
+  const kv = new LevelKV({ path: mkdtempSync(join(root, 'db-')), cacheSize: 1 << 20, writeBufferSize: 1 << 20 })
   await kv.open()
+  opened.push(kv)
   const chain = await Chain.open(
     { genesis: devGenesis({ accounts: ADDRS }) },
     { kv, engine: testEngine, logger: silentLogger, metrics: null },
