@@ -156,6 +156,9 @@ export function resilientCall(
   return {
     async execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
       try {
+        // A signal of its own per call: without one cockatiel derives every call's from one shared
+        // module-level signal, and more than ten calls at once printed Node's "possible
+        // EventTarget memory leak" warning (its listeners are removed as calls end: no leak).
         return await policy.execute(async ({ signal }) => {
           // An attempt cut off by the timeout is counted once, by the timeout policy.
           try {
@@ -166,7 +169,7 @@ export function resilientCall(
             if (!signal.aborted) count('error')
             throw err
           }
-        })
+        }, new AbortController().signal)
       } catch (err) {
         throw toCairnError(err, target, opts, count)
       }

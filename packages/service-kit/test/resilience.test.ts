@@ -152,6 +152,23 @@ describe('resilientCall', () => {
     expect(await counts(registry, 'slow')).toEqual({ timeout: 1 })
   })
 
+  it('many calls at once: no "possible EventTarget memory leak" warning (each call has its own signal)', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    onTestFinished(() => void process.off('warning', onWarning))
+    const call = resilientCall(
+      { name: 'busy', timeoutMs: 1000, retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 } },
+      { logger: silentLogger, metrics: null },
+    )
+    const values = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => call.execute(() => new Promise<number>((r) => setTimeout(() => r(i), 5)))),
+    )
+    expect(values).toEqual(Array.from({ length: 40 }, (_, i) => i))
+    await new Promise((r) => setImmediate(r)) // warnings are emitted on the next tick
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+  })
+
   it('a timeout also gives up on a call that ignores its signal', async () => {
     const call = resilientCall({ name: 'deaf', timeoutMs: 20 }, { logger: silentLogger, metrics: null })
     const err = await rejection(call.execute(() => new Promise(() => {})))
