@@ -1,5 +1,6 @@
 import { keccak256 } from '@cairn/crypto'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import { rlpLengthPrefix } from './rlp-prefix.ts'
 import { encodedTx } from './tx-cache.ts'
 
 /** Typed transactions whose signed encoding is `type ‖ rlp([...unsigned fields, yParity, r, s])`. */
@@ -27,7 +28,7 @@ export function signingHash(tx: TypedTransaction): Uint8Array | undefined {
   const cut = starts[starts.length - 3]
   if (cut === undefined) return undefined
   const length = cut - list.payload
-  const header = lengthPrefix(0xc0, length)
+  const header = rlpLengthPrefix(0xc0, length)
   const message = new Uint8Array(1 + header.length + length)
   message[0] = raw[0] as number
   message.set(header, 1)
@@ -48,11 +49,4 @@ function item(raw: Uint8Array, at: number): { payload: number; end: number } | u
     return { payload: at + 1 + ll, end: at + 1 + ll + len }
   }
   return { payload: at + 1, end: at + 1 + b - 0xc0 }
-}
-
-function lengthPrefix(base: number, length: number): Uint8Array {
-  if (length <= 55) return Uint8Array.of(base + length)
-  const bytes: number[] = []
-  for (let l = length; l > 0; l = Math.floor(l / 256)) bytes.unshift(l % 256)
-  return Uint8Array.of(base + 55 + bytes.length, ...bytes)
 }

@@ -1,5 +1,5 @@
 import { Bucket, bytesCodec, type Codec, type KVStore, Repository, type WriteBatch } from '@cairn/db'
-import { bytesToHex, CairnError, equalsBytes, uintToBytes } from '@cairn/utils'
+import { bytesToHex, CairnError, concatBytes, equalsBytes, uintToBytes } from '@cairn/utils'
 import { type Block, type BlockBytes, type BlockHeader, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
@@ -8,6 +8,7 @@ import { decodeBlock } from './block-decode.ts'
 import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
+import { rlpLengthPrefix } from './rlp-prefix.ts'
 import { SenderOverrides } from './sender-overrides.ts'
 import { encodedTx } from './tx-cache.ts'
 
@@ -189,18 +190,7 @@ export class ChainStore {
     const [header, body] = await Promise.all([this.headers.getRaw(hash), this.bodies.getRaw(hash)])
     if (!header || !body) return undefined
     const bodyPayload = body.subarray(rlpListSize(0, body))
-    const payload = header.length + bodyPayload.length
-    const size = rlpListSize(payload)
-    const out = new Uint8Array(size)
-    const prefix = size - payload
-    if (prefix === 1) out[0] = 0xc0 + payload
-    else {
-      out[0] = 0xf7 + prefix - 1
-      for (let i = prefix - 1, n = payload; i >= 1; i--, n = Math.floor(n / 256)) out[i] = n % 256
-    }
-    out.set(header, prefix)
-    out.set(bodyPayload, prefix + header.length)
-    return out
+    return concatBytes(rlpLengthPrefix(0xc0, header.length + bodyPayload.length), header, bodyPayload)
   }
 
   /** The canonical block at `number`, encoded (see {@link getBlockBytes}). */

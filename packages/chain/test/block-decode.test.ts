@@ -4,12 +4,12 @@
 import { keccak256 } from '@cairn/crypto'
 import { type BlockBytes, createBlock } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
-import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx, createTxFromRLP } from '@ethereumjs/tx'
+import { createTxFromRLP } from '@ethereumjs/tx'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ChainCommons } from '../src/common.ts'
 import { createChainCommon, decodeBlock, encodedTx, signingHash } from '../src/index.ts'
-import { KEYS } from './helpers.ts'
+import { KEYS, typedTx } from './helpers.ts'
 
 const common = createChainCommon({ chainId: 1337n, hardfork: 'prague' })
 const commons = ChainCommons.of(common)
@@ -23,16 +23,12 @@ const txSpec = fc.record({
 })
 
 function tx(spec: { type: number; data: Uint8Array; nonce: bigint; value: bigint }) {
-  const fields = {
+  return typedTx(common, key, spec.type, {
     nonce: spec.nonce,
-    to: `0x${'be'.repeat(20)}` as const,
     value: spec.value,
     gasLimit: 1_000_000n,
     data: spec.data,
-  }
-  if (spec.type === 0) return createLegacyTx({ ...fields, gasPrice: 10n ** 9n }, { common }).sign(key)
-  if (spec.type === 1) return createAccessList2930Tx({ ...fields, gasPrice: 10n ** 9n }, { common }).sign(key)
-  return createFeeMarket1559Tx({ ...fields, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }, { common }).sign(key)
+  })
 }
 
 describe('decodeBlock', () => {

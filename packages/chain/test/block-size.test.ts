@@ -1,11 +1,11 @@
 // blockSize (the JSON-RPC `size`, summed from cached encodings) equals block.serialize().length
 // for blocks of every transaction type and size, across the RLP length-prefix boundaries.
 import { createBlock } from '@ethereumjs/block'
-import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx, type TypedTransaction } from '@ethereumjs/tx'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { blockSize, createChainCommon } from '../src/index.ts'
-import { KEYS } from './helpers.ts'
+import { KEYS, typedTx } from './helpers.ts'
 
 const common = createChainCommon({ chainId: 1337n, hardfork: 'prague' })
 const key = KEYS[0] as Uint8Array
@@ -19,16 +19,8 @@ const txSpec = fc.record({
 })
 
 function tx(spec: { type: number; length: number; nonce: bigint }): TypedTransaction {
-  const fields = {
-    nonce: spec.nonce,
-    to: `0x${'be'.repeat(20)}` as const,
-    value: 1n,
-    gasLimit: 10_000_000n,
-    data: new Uint8Array(spec.length).fill(7),
-  }
-  if (spec.type === 0) return createLegacyTx({ ...fields, gasPrice: 10n ** 9n }, { common }).sign(key)
-  if (spec.type === 1) return createAccessList2930Tx({ ...fields, gasPrice: 10n ** 9n }, { common }).sign(key)
-  return createFeeMarket1559Tx({ ...fields, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }, { common }).sign(key)
+  const data = new Uint8Array(spec.length).fill(7)
+  return typedTx(common, key, spec.type, { nonce: spec.nonce, value: 1n, gasLimit: 10_000_000n, data })
 }
 
 describe('blockSize', () => {

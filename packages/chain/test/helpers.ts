@@ -2,7 +2,7 @@ import { type KVStore, MemoryKV } from '@cairn/db'
 import { CairnError, type Hex, silentLogger } from '@cairn/utils'
 import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
-import { createFeeMarket1559Tx, type TypedTransaction } from '@ethereumjs/tx'
+import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx, type TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex, createAddressFromString, privateToAddress } from '@ethereumjs/util'
 import { type BlockTxSource, Chain, type ChainEngine, devGenesis, validateExtraData } from '../src/index.ts'
 
@@ -40,6 +40,22 @@ export function transfer(
     { nonce, to, value, gasLimit: 21000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n, ...extra },
     { common },
   ).sign(key)
+}
+
+/**
+ * A signed transaction of type 0, 1 or 2 (legacy, EIP-2930, EIP-1559) to a fixed address, for
+ * tests that need every encoding: fee 1 gwei (the 1559 one: cap 10 gwei, tip 1 wei).
+ */
+export function typedTx(
+  common: Common,
+  key: Uint8Array,
+  type: number,
+  f: { nonce: bigint; value: bigint; gasLimit: bigint; data: Uint8Array },
+): TypedTransaction {
+  const fields = { ...f, to: `0x${'be'.repeat(20)}` as const }
+  if (type === 0) return createLegacyTx({ ...fields, gasPrice: 10n ** 9n }, { common }).sign(key)
+  if (type === 1) return createAccessList2930Tx({ ...fields, gasPrice: 10n ** 9n }, { common }).sign(key)
+  return createFeeMarket1559Tx({ ...fields, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }, { common }).sign(key)
 }
 
 /** A tx source over a plain list (in order, no grouping by sender). */

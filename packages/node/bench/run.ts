@@ -610,7 +610,8 @@ if (only !== 'anvil' && env.BENCH_BFT === '1') {
   // Two runs: the load offered as fast as the nodes admit it (the throughput at saturation), then
   // paced at the target rate (the finality latency at that rate: unpaced, the latencies include a
   // backlog that grows with the run's length). BENCH_BFT_RATE sets the second run's rate.
-  const rate = env.BENCH_BFT_RATE && Number(env.BENCH_BFT_RATE) > 0 ? Number(env.BENCH_BFT_RATE) : 1000
+  const asked = num('BENCH_BFT_RATE', 1000)
+  const rate = asked > 0 ? asked : 1000
   log('bft', '4 validators on this machine; transfers to their JSON-RPC, followed to finalized')
   const f = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1', BENCH_BFT_RATE: '0' }))
   log('bft', JSON.stringify(f))
