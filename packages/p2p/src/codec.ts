@@ -131,14 +131,25 @@ export interface TxAnnouncement {
 /** Most transactions in one announcement (eth/68 has no limit but geth sends 4096 at most). */
 export const MAX_ANNOUNCED_TXS = 4096
 
-/** The txs topic's payload, eth/68's `NewPooledTransactionHashes`: `[types, [size…], [hash…]]`. */
-export function encodeTxAnnouncement(txs: TxAnnouncement[]): Uint8Array {
-  return RLP.encode([Uint8Array.from(txs.map((t) => t.type)), txs.map((t) => t.size), txs.map((t) => t.hash)])
+/** Bytes of an announcement's nonce (see {@link encodeTxAnnouncement}). */
+export const ANNOUNCEMENT_NONCE_BYTES = 8
+
+/**
+ * The txs topic's payload: eth/68's `NewPooledTransactionHashes`, `[types, [size…], [hash…]]`,
+ * with the announcer's `nonce` (random bytes) as a fourth item. Gossipsub names a message by the
+ * hash of its bytes: without the nonce, a node announcing a transaction it fetched would publish
+ * the very bytes it received for it, which gossipsub drops as seen (for two minutes), so a
+ * transaction sent to the end of a line of nodes stopped at the second.
+ */
+export function encodeTxAnnouncement(txs: TxAnnouncement[], nonce: Uint8Array): Uint8Array {
+  return RLP.encode([Uint8Array.from(txs.map((t) => t.type)), txs.map((t) => t.size), txs.map((t) => t.hash), nonce])
 }
 
+/** An announcement's transactions (its nonce is only there to make it a message of its own). */
 export function decodeTxAnnouncement(data: Uint8Array): TxAnnouncement[] {
   const l = listOf(rlpDecode(data), 'announcement')
-  if (l.length !== 3) throw decodeError('announcement is not [types, sizes, hashes]')
+  if (l.length !== 3 && l.length !== 4) throw decodeError('announcement is not [types, sizes, hashes, nonce]')
+  if (l.length === 4 && bytesOf(l[3], 'nonce').length > 32) throw decodeError('announcement nonce is too long')
   const types = bytesOf(l[0], 'types')
   const sizes = listOf(l[1], 'sizes')
   const hashes = listOf(l[2], 'hashes')

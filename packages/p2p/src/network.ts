@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Chain } from '@cairn/chain'
@@ -12,6 +13,7 @@ import type { PeerId } from '@libp2p/interface'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { BanList } from './bans.ts'
 import {
+  ANNOUNCEMENT_NONCE_BYTES,
   decodeHashes,
   decodeRange,
   decodeStatus,
@@ -367,9 +369,13 @@ export class P2pNetwork {
     const unsent: TxAnnouncement[] = []
     for (let i = 0; i < queue.length; i += MAX_ANNOUNCED_TXS) {
       const chunk = queue.slice(i, i + MAX_ANNOUNCED_TXS)
-      const sent = await this.gossip.publishTo(encodeTxAnnouncement(chunk), this.gossip.topics.txs, {
-        requirePeers: true,
-      })
+      const sent = await this.gossip.publishTo(
+        encodeTxAnnouncement(chunk, announcementNonce()),
+        this.gossip.topics.txs,
+        {
+          requirePeers: true,
+        },
+      )
       if (sent === 0) unsent.push(...chunk)
     }
     if (unsent.length > 0 && this.started) {
@@ -393,7 +399,7 @@ export class P2pNetwork {
 
   /** Publishes a transaction announcement (the network announces what the pool admits by itself). */
   publishTxAnnouncement(txs: TxAnnouncement[]): Promise<void> {
-    return this.gossip.publish(encodeTxAnnouncement(txs), this.gossip.topics.txs)
+    return this.gossip.publish(encodeTxAnnouncement(txs, announcementNonce()), this.gossip.topics.txs)
   }
 
   /** Peers subscribed to a topic, as gossipsub knows them. */
@@ -807,4 +813,9 @@ export class P2pNetwork {
 
 function hostOf(ma: Multiaddr): string | undefined {
   return ma.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value
+}
+
+/** A fresh nonce for a transaction announcement (each announcement a gossip message of its own). */
+function announcementNonce(): Uint8Array {
+  return randomBytes(ANNOUNCEMENT_NONCE_BYTES)
 }

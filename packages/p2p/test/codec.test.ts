@@ -63,10 +63,14 @@ describe('codecs', () => {
       hash: bytes(32),
     })
     fc.assert(
-      fc.property(fc.array(entry, { maxLength: 50 }), (txs) => {
-        expect(decodeTxAnnouncement(encodeTxAnnouncement(txs))).toEqual(txs)
+      fc.property(fc.array(entry, { maxLength: 50 }), bytes(8), (txs, nonce) => {
+        expect(decodeTxAnnouncement(encodeTxAnnouncement(txs, nonce))).toEqual(txs)
       }),
     )
+    // without the nonce (three items) it still decodes; a nonce over 32 bytes does not
+    const one = [new Uint8Array([2]), [100], [new Uint8Array(32)]]
+    expect(decodeTxAnnouncement(RLP.encode(one))).toHaveLength(1)
+    expect(() => decodeTxAnnouncement(RLP.encode([...one, new Uint8Array(33)]))).toThrow(/nonce is too long/)
     const two = RLP.encode([new Uint8Array([2, 2]), [100], [new Uint8Array(32), new Uint8Array(32)]])
     expect(() => decodeTxAnnouncement(two)).toThrow(/differ in length/)
   })

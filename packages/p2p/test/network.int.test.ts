@@ -119,6 +119,26 @@ describe('p2p on loopback', () => {
     await waitFor(() => head(late) === head(producer), 'head learnt by status refresh, then synced')
   })
 
+  it('a transaction sent to the end of a line reaches the producer through the node between (its own announcement of the same transaction is not taken for the one it received)', async () => {
+    // producer ← relay ← end, discovery off: the end's announcement reaches the relay only, and the
+    // relay, once its pool admits the fetched body, announces the same transaction in the same bytes.
+    const producer = await node()
+    const relay = await node({ p2p: { announceHeads: false } })
+    const end = await node({ p2p: { announceHeads: false } })
+    await relay.net.addPeer(addrOf(producer))
+    await end.net.addPeer(addrOf(relay))
+    await waitFor(() => relay.net.peerCount() === 2 && end.net.peerCount() === 1, 'the line connected')
+    const txs = relay.net.topics.txs
+    await waitFor(
+      () => end.net.gossipSubscribers(txs).length === 1 && producer.net.gossipSubscribers(txs).length === 1,
+      'the transaction topic subscriptions known',
+    )
+    const tx = transfer(end.chain.common, KEYS[1] as Uint8Array, 0n, ADDRS[2] as `0x${string}`, 5n)
+    await end.pool.add(tx, { source: 'local' })
+    await waitFor(() => relay.pool.get(tx.hash()) !== undefined, 'the relay fetched it from the end', 20_000)
+    await waitFor(() => producer.pool.get(tx.hash()) !== undefined, 'the producer fetched it from the relay', 20_000)
+  })
+
   it("gossipsub's own metrics: a relay's forwards and every gossip byte it sent, relays included", async () => {
     // A line: producer ← relay ← end (discovery off), so the end gets blocks only as the relay forwards them.
     const producer = await node()
