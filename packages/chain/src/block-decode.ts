@@ -1,6 +1,13 @@
+import { keccak256 } from '@cairn/crypto'
 import { Block, type BlockBytes, createBlockFromBytesArray, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
+import { createTxFromBlockBodyData, type TypedTransaction } from '@ethereumjs/tx'
+import { equalsBytes } from '@ethereumjs/util'
 import type { ChainCommons } from './common.ts'
-import { seedEncodedTx } from './tx-cache.ts'
+import { encodedTx, seedEncodedTx } from './tx-cache.ts'
+
+/** Transactions this node already decoded, by hash (a pool's `get`): a block may reuse them. */
+export type KnownTx = (hash: Uint8Array) => TypedTransaction | undefined
 
 /**
  * @ethereumjs's proof-of-stake format check (extra data ≤ 32 bytes, zero nonce, empty uncles) is
@@ -15,9 +22,10 @@ export const FORMAT = { skipConsensusFormatValidation: true } as const
  * nephew's (a Berlin uncle in a London block has no base fee), which @ethereumjs's decoder,
  * giving every uncle the block's Common, refuses.
  */
-export function decodeBlock(values: BlockBytes, commons: ChainCommons): Block {
+export function decodeBlock(values: BlockBytes, commons: ChainCommons, known?: KnownTx): Block {
   const [header, txs, uncles, ...rest] = values as unknown as [Uint8Array[], unknown, Uint8Array[][], ...unknown[]]
   const common = commons.forHeaderFields(header)
+  if (known !== undefined && (!uncles || uncles.length === 0)) return withKnown(values, common, known)
   if (!uncles || uncles.length === 0) return seeded(createBlockFromBytesArray(values, { common, ...FORMAT }), txs)
   const block = createBlockFromBytesArray([header, txs, [], ...rest] as unknown as BlockBytes, { common, ...FORMAT })
   const uncleHeaders = uncles.map((u) => createBlockHeaderFromBytesArray(u, { common: commons.forHeaderFields(u) }))
@@ -36,4 +44,41 @@ function seeded(block: Block, txs: unknown): Block {
     if (bytes instanceof Uint8Array) seedEncodedTx(tx, bytes)
   })
   return block
+}
+
+/**
+ * A block whose typed transactions this node already holds decoded (a BFT proposal of pooled
+ * transactions: each validator fetched and decoded them once already) takes those objects instead
+ * of decoding each body again, with the sender the pool recovered and the encoding it kept. Only
+ * an object whose encoding is the body's very bytes and whose rules are the block's (the same shared
+ * Common) is taken, so the block is what decoding would give; the rest are decoded as usual.
+ * Transactions with a sender set on the object (dev-mode impersonation) are never taken: decoding
+ * their bytes recovers a different sender.
+ */
+function withKnown(values: BlockBytes, common: Common, known: KnownTx): Block {
+  const [header, txs, , ...rest] = values as unknown as [
+    Uint8Array[],
+    (Uint8Array | Uint8Array[])[],
+    unknown,
+    ...unknown[],
+  ]
+  const shell = createBlockFromBytesArray([header, [], [], ...rest] as unknown as BlockBytes, { common, ...FORMAT })
+  const transactions = txs.map((data) => {
+    if (data instanceof Uint8Array) {
+      const tx = known(keccak256(data))
+      if (
+        tx !== undefined &&
+        tx.common === shell.common &&
+        Object.isFrozen(tx) &&
+        !Object.hasOwn(tx, 'getSenderAddress') &&
+        equalsBytes(encodedTx(tx), data)
+      ) {
+        return tx
+      }
+    }
+    const tx = createTxFromBlockBodyData(data, { common: shell.common })
+    if (data instanceof Uint8Array) seedEncodedTx(tx, data)
+    return tx
+  })
+  return new Block(shell.header, transactions, [], shell.withdrawals, { common: shell.common })
 }

@@ -1,4 +1,4 @@
-export { decodeBlock } from './block-decode.ts'
+export { decodeBlock, type KnownTx } from './block-decode.ts'
 export type {
   BlockProcessorOptions,
   BlockSource,

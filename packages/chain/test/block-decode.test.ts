@@ -4,7 +4,8 @@
 import { keccak256 } from '@cairn/crypto'
 import { type BlockBytes, createBlock } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
-import { createTxFromRLP } from '@ethereumjs/tx'
+import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
+import { bytesToHex } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ChainCommons } from '../src/common.ts'
@@ -54,6 +55,53 @@ describe('decodeBlock', () => {
         })
       }),
       { numRuns: 80 },
+    )
+  })
+
+  it('takes the transactions it already holds (same bytes, same rules) as they are; the block is a fresh decode’s', () => {
+    const otherCommon = createChainCommon({ chainId: 1337n, hardfork: 'prague' }) // same rules, another object
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ spec: txSpec, held: fc.constantFrom('no', 'yes', 'other-common', 'impersonated') }), {
+          maxLength: 8,
+        }),
+        (entries) => {
+          const txs = entries.map((e) => tx(e.spec))
+          const bytes = createBlock(
+            { header: { number: 1n, gasLimit: 30_000_000n }, transactions: txs },
+            { common },
+          ).serialize()
+          const values = RLP.decode(bytes) as unknown as BlockBytes
+          const body = values[1] as unknown as (Uint8Array | Uint8Array[])[]
+          const held = new Map<string, TypedTransaction>()
+          entries.forEach((e, i) => {
+            const raw = (txs[i] as TypedTransaction).serialize()
+            if (e.held === 'no') return
+            // dev-mode impersonation: an unfrozen object with its sender set on it
+            const pooled = createTxFromRLP(raw, {
+              common: e.held === 'other-common' ? otherCommon : common,
+              freeze: e.held !== 'impersonated',
+            })
+            if (e.held === 'impersonated') Object.defineProperty(pooled, 'getSenderAddress', { value: () => undefined })
+            held.set(bytesToHex(keccak256(raw)), pooled)
+          })
+          const block = decodeBlock(values, commons, (hash) => held.get(bytesToHex(hash)))
+          const fresh = decodeBlock(values, commons)
+          expect(block.serialize()).toEqual(bytes)
+          expect(block.hash()).toEqual(fresh.hash())
+          block.transactions.forEach((t, i) => {
+            const entry = entries[i] as (typeof entries)[number]
+            const pooled = held.get(bytesToHex(keccak256(encodedTx(t))))
+            // taken only when typed, held under the block's own Common and not impersonated
+            const taken = entry.held === 'yes' && body[i] instanceof Uint8Array
+            expect(t === pooled).toBe(taken)
+            expect(t.common).toBe(block.common)
+            expect(t.hash()).toEqual((fresh.transactions[i] as TypedTransaction).hash())
+            expect(t.getSenderAddress()).toEqual((fresh.transactions[i] as TypedTransaction).getSenderAddress())
+          })
+        },
+      ),
+      { numRuns: 60 },
     )
   })
 })

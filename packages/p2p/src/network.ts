@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Chain } from '@cairn/chain'
-import { type ForkPoints, forkId, forkPointsOf } from '@cairn/chain'
+import { encodedTx, type ForkPoints, forkId, forkPointsOf } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
@@ -319,7 +319,7 @@ export class P2pNetwork {
     const onTx = (tx: TypedTransaction) => {
       if (tx.type === 3) return
       this.fetcher.admitted(tx.hash())
-      this.announceQueue.push({ type: tx.type, size: tx.serialize().length, hash: tx.hash() })
+      this.announceQueue.push({ type: tx.type, size: encodedTx(tx).length, hash: tx.hash() })
       this.announceTimer ??= setTimeout(() => void this.flushAnnouncements(), opts.txAnnounceMs ?? 10)
     }
     modules.pool.events.on('added', onTx)
@@ -569,7 +569,7 @@ export class P2pNetwork {
         const out: Uint8Array[] = []
         for (const hash of decodeHashes(request, MAX_TX_REQUEST)) {
           const tx = this.modules.pool.get(hash)
-          if (tx && tx.type !== 3) out.push(tx.serialize())
+          if (tx && tx.type !== 3) out.push(encodedTx(tx))
         }
         return out
       },

@@ -169,7 +169,7 @@ export class TxJournal {
 
   private async rewrite(): Promise<void> {
     const txs = this.modules.pool.locals()
-    const body = [HEADER, ...txs.map((tx) => bytesToHex(tx.serialize()))].join('\n')
+    const body = [HEADER, ...txs.map((tx) => bytesToHex(encodedTx(tx)))].join('\n')
     const tmp = `${this.opts.path}.tmp`
     await writeFile(tmp, `${body}\n`, { mode: 0o600, flush: true })
     await this.file?.close()

@@ -888,7 +888,13 @@ export class BftEngine implements Engine {
     let block = this.#decoded.get(bytes)
     if (block === undefined) {
       try {
-        block = decodeBlock(RLP.decode(bytes) as unknown as BlockBytes, this.#chain.store.commons)
+        // The transactions this node pooled (fetched and decoded already) are taken as they are.
+        const pool = this.#attached?.pool
+        block = decodeBlock(
+          RLP.decode(bytes) as unknown as BlockBytes,
+          this.#chain.store.commons,
+          pool && ((hash) => pool.get(hash)),
+        )
       } catch {
         block = null
       }
