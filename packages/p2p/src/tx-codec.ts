@@ -11,7 +11,10 @@ export const BLOB_TX_TYPE_GUARD = Symbol('blob transaction')
  * the bytes as its encoding (`seedEncodedTx`): its hash, signing hash and the body served to the
  * next peer are cut from them instead of re-serializing every field.
  */
-export function decodeTx(bytes: Uint8Array, chain: Pick<Chain, 'common'>): TypedTransaction | typeof BLOB_TX_TYPE_GUARD {
+export function decodeTx(
+  bytes: Uint8Array,
+  chain: Pick<Chain, 'common'>,
+): TypedTransaction | typeof BLOB_TX_TYPE_GUARD {
   if (bytes[0] === 3) return BLOB_TX_TYPE_GUARD
   try {
     const tx = createTxFromRLP(bytes, { common: chain.common })
