@@ -619,8 +619,8 @@ if (only !== 'anvil' && env.BENCH_BFT === '1') {
   const paced = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1', BENCH_BFT_RATE: String(rate) }))
   log('bft', JSON.stringify(paced))
   const tpsMet = f.tps >= 1000 ? 'yes' : 'no'
-  // At the paced rate: finalized as fast as offered (within 5%), and p99 within the target.
-  const keptUp = paced.tps >= rate * 0.95
+  // At the paced rate: the chain finalized as fast as it was offered (within 5%), and p99 within the target.
+  const keptUp = paced.chainTps >= rate * 0.95
   const p99Met = paced.p99Ms <= 3000 && keptUp ? 'yes' : 'no'
   console.log(
     [
@@ -629,7 +629,7 @@ if (only !== 'anvil' && env.BENCH_BFT === '1') {
       `  finalized transfers/s      ${String(f.tps).padStart(8)}   target ≥ 1,000  met ${tpsMet}   load unpaced; anchor: CometBFT QA ≈400 tx/s saturating 200 nodes`,
       `  block time ms              ${String(f.blockMs).padStart(8)}                         anchor: Besu QBFT 2,000 ms blocks`,
       `  finality p50 / p99 ms      ${`${f.p50Ms} / ${f.p99Ms}`.padStart(8)}   load unpaced (includes the backlog at saturation)`,
-      `  paced at ${rate}/s: finalized ${paced.tps}/s (${paced.finalized}/${paced.txs}), finality p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms   target p99 ≤ 3,000 at ≥ 1,000/s  met ${p99Met}`,
+      `  paced at ${rate}/s: the chain finalized ${paced.chainTps}/s over the blocks carrying the load (first send to last final: ${paced.tps}/s, ${paced.finalized}/${paced.txs}), finality p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms   target p99 ≤ 3,000 at ≥ 1,000/s  met ${p99Met}`,
       `  heights decided after round 0: ${f.laterRounds} of ${f.blocks}; nodes' CPU ${f.nodeCpuSeconds} s over ${f.seconds} s (${Math.round((f.nodeCpuSeconds * 1e6) / Math.max(1, f.finalized))} µs a transfer); load average after the run ${f.load.join(' ')}`,
     ].join('\n'),
   )

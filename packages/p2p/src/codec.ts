@@ -121,15 +121,28 @@ export function decodeHashes(data: Uint8Array, max: number): Uint8Array[] {
 export const ResponseCode = { OK: 0, INVALID_REQUEST: 1, SERVER_ERROR: 2, RATE_LIMITED: 3 } as const
 export type ResponseCode = (typeof ResponseCode)[keyof typeof ResponseCode]
 
-/** One transaction of an eth/68-style announcement: its hash, type and size (its canonical encoding's length). */
+/**
+ * One transaction of an eth/68-style announcement: its hash, type and size (its canonical
+ * encoding's length), and, when the announcer carries it, its body (that encoding).
+ */
 export interface TxAnnouncement {
   type: number
   size: number
   hash: Uint8Array
+  body?: Uint8Array
 }
 
 /** Most transactions in one announcement (eth/68 has no limit but geth sends 4096 at most). */
 export const MAX_ANNOUNCED_TXS = 4096
+
+/** Most transactions in an announcement that carries their bodies (a pooled_transactions_by_hash answer's cap). */
+export const MAX_CARRIED_TXS = 256
+
+/**
+ * Largest transaction an announcement carries (geth's `txMaxBroadcastSize`, 4 KiB): a larger one
+ * is announced by hash only and fetched by those that want it.
+ */
+export const MAX_CARRIED_TX_BYTES = 4096
 
 /** Bytes of an announcement's nonce (see {@link encodeTxAnnouncement}). */
 export const ANNOUNCEMENT_NONCE_BYTES = 8
@@ -140,16 +153,30 @@ export const ANNOUNCEMENT_NONCE_BYTES = 8
  * hash of its bytes: without the nonce, a node announcing a transaction it fetched would publish
  * the very bytes it received for it, which gossipsub drops as seen (for two minutes), so a
  * transaction sent to the end of a line of nodes stopped at the second.
+ *
+ * A fifth item, `[body…]`, one per hash, carries the transactions themselves (eth/68's full
+ * `Transactions` broadcast, which geth sends to some peers for small transactions): the node whose
+ * own RPC admitted them sends the bodies with the announcement, so its peers skip the request
+ * and answer a fetch would cost (a round trip, and the announcer serving each peer in turn). The
+ * hashes stay: a receiver skips the bodies of transactions it has without decoding them.
  */
 export function encodeTxAnnouncement(txs: TxAnnouncement[], nonce: Uint8Array): Uint8Array {
-  return RLP.encode([Uint8Array.from(txs.map((t) => t.type)), txs.map((t) => t.size), txs.map((t) => t.hash), nonce])
+  const fields: unknown[] = [
+    Uint8Array.from(txs.map((t) => t.type)),
+    txs.map((t) => t.size),
+    txs.map((t) => t.hash),
+    nonce,
+  ]
+  const bodies = txs.map((t) => t.body)
+  if (bodies.length > 0 && bodies.every((b) => b !== undefined)) fields.push(bodies)
+  return RLP.encode(fields as Parameters<typeof RLP.encode>[0])
 }
 
 /** An announcement's transactions (its nonce is only there to make it a message of its own). */
 export function decodeTxAnnouncement(data: Uint8Array): TxAnnouncement[] {
   const l = listOf(rlpDecode(data), 'announcement')
-  if (l.length !== 3 && l.length !== 4) throw decodeError('announcement is not [types, sizes, hashes, nonce]')
-  if (l.length === 4 && bytesOf(l[3], 'nonce').length > 32) throw decodeError('announcement nonce is too long')
+  if (l.length < 3 || l.length > 5) throw decodeError('announcement is not [types, sizes, hashes, nonce, bodies?]')
+  if (l.length >= 4 && bytesOf(l[3], 'nonce').length > 32) throw decodeError('announcement nonce is too long')
   const types = bytesOf(l[0], 'types')
   const sizes = listOf(l[1], 'sizes')
   const hashes = listOf(l[2], 'hashes')
@@ -157,9 +184,20 @@ export function decodeTxAnnouncement(data: Uint8Array): TxAnnouncement[] {
     throw decodeError('announcement lists differ in length')
   }
   if (types.length > MAX_ANNOUNCED_TXS) throw decodeError(`more than ${MAX_ANNOUNCED_TXS} announced transactions`)
+  const bodies = l.length === 5 ? listOf(l[4], 'bodies') : undefined
+  if (bodies !== undefined) {
+    if (bodies.length !== hashes.length) throw decodeError('announcement bodies and hashes differ in length')
+    if (bodies.length > MAX_CARRIED_TXS) throw decodeError(`more than ${MAX_CARRIED_TXS} carried transactions`)
+  }
   return hashes.map((h, i) => {
     const size = bigintOf(sizes[i], 'size')
     if (size > 0xffffffffn) throw decodeError('size is too large')
-    return { type: types[i] as number, size: Number(size), hash: bytesOf(h, 'hash', 32) }
+    const tx: TxAnnouncement = { type: types[i] as number, size: Number(size), hash: bytesOf(h, 'hash', 32) }
+    if (bodies !== undefined) {
+      const body = bytesOf(bodies[i], 'body')
+      if (body.length > MAX_CARRIED_TX_BYTES) throw decodeError('a carried transaction is over 4 KiB')
+      tx.body = body
+    }
+    return tx
   })
 }

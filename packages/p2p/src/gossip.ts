@@ -56,8 +56,9 @@ export interface GossipModules {
  * known/bad, the header against its parent, the seal) and then imported through
  * `processBlock({source: 'gossip'})`: it is forwarded only once imported (`accept`); a known
  * block or one waiting for its parent is `ignore`d; an invalid one is `reject`ed and its sender
- * penalised. The transactions topic carries eth/68 announcements (hash, type, size): a
- * well-formed one is handed to the fetcher and `ignore`d (not forwarded: each node announces what
+ * penalised. The transactions topic carries eth/68 announcements (hash, type, size, and the
+ * bodies of the announcer's own small transactions): a well-formed one is handed to the fetcher
+ * and `ignore`d (not forwarded: each node announces what
  * its own pool admits); an undecodable one is rejected. Payloads are snappy-compressed.
  */
 export class Gossip implements ConsensusGossip {

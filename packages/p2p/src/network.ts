@@ -22,6 +22,8 @@ import {
   encodeStatus,
   encodeTxAnnouncement,
   MAX_ANNOUNCED_TXS,
+  MAX_CARRIED_TX_BYTES,
+  MAX_CARRIED_TXS,
   type Status,
   type TxAnnouncement,
 } from './codec.ts'
@@ -319,7 +321,11 @@ export class P2pNetwork {
     const onTx = (tx: TypedTransaction) => {
       if (tx.type === 3) return
       this.fetcher.admitted(tx.hash())
-      this.announceQueue.push({ type: tx.type, size: encodedTx(tx).length, hash: tx.hash() })
+      // A small transaction this node's own RPC admitted travels with its announcement: every
+      // peer wants it (none has it yet), so a request for it would only add a round trip.
+      const body = encodedTx(tx)
+      const carry = body.length <= MAX_CARRIED_TX_BYTES && modules.pool.isLocal(tx.hash())
+      this.announceQueue.push({ type: tx.type, size: body.length, hash: tx.hash(), ...(carry ? { body } : {}) })
       this.announceTimer ??= setTimeout(() => void this.flushAnnouncements(), opts.txAnnounceMs ?? 10)
     }
     modules.pool.events.on('added', onTx)
@@ -367,8 +373,12 @@ export class P2pNetwork {
     const queue = this.announceQueue.filter((t) => pool.get(t.hash) !== undefined)
     this.announceQueue = []
     const unsent: TxAnnouncement[] = []
-    for (let i = 0; i < queue.length; i += MAX_ANNOUNCED_TXS) {
-      const chunk = queue.slice(i, i + MAX_ANNOUNCED_TXS)
+    const carried = queue.filter((t) => t.body !== undefined)
+    const bare = queue.filter((t) => t.body === undefined)
+    const chunks: TxAnnouncement[][] = []
+    for (let i = 0; i < carried.length; i += MAX_CARRIED_TXS) chunks.push(carried.slice(i, i + MAX_CARRIED_TXS))
+    for (let i = 0; i < bare.length; i += MAX_ANNOUNCED_TXS) chunks.push(bare.slice(i, i + MAX_ANNOUNCED_TXS))
+    for (const chunk of chunks) {
       const sent = await this.gossip.publishTo(
         encodeTxAnnouncement(chunk, announcementNonce()),
         this.gossip.topics.txs,

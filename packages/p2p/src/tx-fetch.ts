@@ -32,7 +32,8 @@ export interface TxFetcherModules {
  * and size, else the announcer is penalised (low tolerance) and the body dropped; a match enters
  * the pool as a remote transaction (a refusal that is the sender's fault penalises too). A
  * transaction missing from the answer is not blamed (it may have left the peer's pool): a later
- * announcement fetches it.
+ * announcement fetches it. Bodies an announcement carries (see `encodeTxAnnouncement`) are taken
+ * as that answer, without a request; the same checks apply.
  */
 export class TxFetcher {
   private readonly inFlight = new Set<string>()
@@ -50,24 +51,42 @@ export class TxFetcher {
   announced(peer: string, txs: TxAnnouncement[], attempt = 0): void {
     const { logger } = this.modules
     const want = new Map<string, TxAnnouncement>()
+    const carried = new Map<string, TxAnnouncement>()
     for (const t of txs) {
       if (t.type === 3 || t.size > MAX_TX_BYTES) continue // blobs travel with sidecars; oversize never fits the pool
       const key = bytesToHex(t.hash)
-      if (want.has(key) || this.inFlight.has(key) || this.recent.has(key) || this.modules.pool.get(t.hash)) continue
-      want.set(key, t)
+      if (want.has(key) || carried.has(key)) continue
+      if (this.inFlight.has(key) || this.recent.has(key) || this.modules.pool.get(t.hash)) continue
+      ;(t.body !== undefined ? carried : want).set(key, t)
     }
-    logger.debug({ peer, announced: txs.length, want: want.size }, 'transactions announced')
+    logger.debug({ peer, announced: txs.length, want: want.size, carried: carried.size }, 'transactions announced')
+    // Bodies the announcement carries are checked and admitted as a fetched answer would be.
+    if (carried.size > 0) {
+      this.track(
+        carried,
+        this.admit(
+          peer,
+          carried,
+          [...carried.values()].map((t) => t.body as Uint8Array),
+        ),
+      )
+    }
     if (want.size === 0) return
     const entries = [...want.entries()]
     for (let i = 0; i < entries.length; i += MAX_TX_REQUEST) {
       const part = new Map(entries.slice(i, i + MAX_TX_REQUEST))
-      for (const key of part.keys()) this.inFlight.add(key)
-      const p: Promise<void> = this.fetch(peer, part, attempt).finally(() => {
-        for (const key of part.keys()) this.inFlight.delete(key)
-        this.pending.delete(p)
-      })
-      this.pending.add(p)
+      this.track(part, this.fetch(peer, part, attempt))
     }
+  }
+
+  /** Marks `part` in flight until `work` settles, and `work` pending for {@link settled}. */
+  private track(part: Map<string, TxAnnouncement>, work: Promise<void>): void {
+    for (const key of part.keys()) this.inFlight.add(key)
+    const p: Promise<void> = work.finally(() => {
+      for (const key of part.keys()) this.inFlight.delete(key)
+      this.pending.delete(p)
+    })
+    this.pending.add(p)
   }
 
   /** No more fetches or retries (the network is stopping). */
@@ -94,7 +113,7 @@ export class TxFetcher {
   }
 
   private async fetch(peer: string, want: Map<string, TxAnnouncement>, attempt: number): Promise<void> {
-    const { chain, pool, logger, penalize } = this.modules
+    const { logger } = this.modules
     let bodies: Uint8Array[]
     try {
       bodies = await this.modules.request(
@@ -115,6 +134,16 @@ export class TxFetcher {
       }
       return
     }
+    await this.admit(peer, want, bodies)
+  }
+
+  /**
+   * The bodies `peer` sent for the transactions in `want` (its answer to a request, or carried by
+   * its announcement): each must be one of them, once, and match its announced type and size,
+   * else the peer is penalised; the ones before a bad body enter the pool.
+   */
+  private async admit(peer: string, want: Map<string, TxAnnouncement>, bodies: Uint8Array[]): Promise<void> {
+    const { chain, pool, logger, penalize } = this.modules
     const served = new Set<string>()
     const admit: TypedTransaction[] = []
     for (const body of bodies) {

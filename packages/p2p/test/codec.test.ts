@@ -67,6 +67,27 @@ describe('codecs', () => {
         expect(decodeTxAnnouncement(encodeTxAnnouncement(txs, nonce))).toEqual(txs)
       }),
     )
+    // with the bodies carried (a fifth item, one per hash)
+    const carried = fc.record({
+      type: fc.constantFrom(0, 1, 2),
+      size: fc.nat({ max: 4096 }),
+      hash: bytes(32),
+      body: fc.uint8Array({ maxLength: 4096 }),
+    })
+    fc.assert(
+      fc.property(fc.array(carried, { minLength: 1, maxLength: 20 }), bytes(8), (txs, nonce) => {
+        expect(decodeTxAnnouncement(encodeTxAnnouncement(txs, nonce))).toEqual(txs)
+      }),
+      { numRuns: 30 },
+    )
+    const h = new Uint8Array(32)
+    // bodies not one per hash, or one over 4 KiB: refused as the peer's fault
+    expect(() => decodeTxAnnouncement(RLP.encode([new Uint8Array([2]), [1], [h], new Uint8Array(8), []]))).toThrow(
+      /differ in length/,
+    )
+    expect(() =>
+      decodeTxAnnouncement(RLP.encode([new Uint8Array([2]), [1], [h], new Uint8Array(8), [new Uint8Array(4097)]])),
+    ).toThrow(/over 4 KiB/)
     // without the nonce (three items) it still decodes; a nonce over 32 bytes does not
     const one = [new Uint8Array([2]), [100], [new Uint8Array(32)]]
     expect(decodeTxAnnouncement(RLP.encode(one))).toHaveLength(1)

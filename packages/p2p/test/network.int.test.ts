@@ -80,9 +80,10 @@ describe('p2p on loopback', () => {
     const tx = transfer(follower.chain.common, KEYS[1] as Uint8Array, 0n, ADDRS[2] as `0x${string}`, 5n)
     await follower.pool.add(tx, { source: 'local' })
     await waitFor(() => producer.pool.get(tx.hash()) !== undefined, 'tx relayed to the producer')
-    // eth/68: the topic carried an announcement, the body came by pooled_transactions_by_hash.
+    // A transaction the follower's own RPC admitted travels with its announcement: the producer
+    // asked for nothing (pooled_transactions_by_hash).
     const fetched = { topic: '/cairn/req/pooled_transactions_by_hash/1', direction: 'out' }
-    expect(await metricValue(producer.registry, 'cairn_p2p_messages_total', fetched)).toBe(1)
+    expect(await metricValue(producer.registry, 'cairn_p2p_messages_total', fetched)).toBe(0)
     const sealed = await producer.engine.seal()
     expect(sealed.block.transactions.map((t) => bytesToHex(t.hash()))).toContain(bytesToHex(tx.hash()))
     await waitFor(() => head(follower) === head(producer), 'follower imports the block with the tx')
@@ -217,11 +218,12 @@ describe('p2p on loopback', () => {
       const others = [a, b, c].filter((o) => o !== n).map((o) => o.net.peerId)
       await waitFor(() => others.every((id) => n.net.gossipSubscribers(topic).includes(id)), 'txs topic meshed')
     }
-    // Ten transactions into a's pool: announced in one batch, each body fetched once per node.
+    // Ten transactions a's pool took from elsewhere (a peer): announced by hash in one batch, each
+    // body fetched once per node.
     const txs = Array.from({ length: 10 }, (_, i) =>
       transfer(a.chain.common, KEYS[0] as Uint8Array, BigInt(i), ADDRS[1] as `0x${string}`, 1n),
     )
-    for (const tx of txs) await a.pool.add(tx, { source: 'local' })
+    for (const tx of txs) await a.pool.add(tx, { source: 'remote' })
     for (const n of [b, c])
       await waitFor(() => txs.every((tx) => n.pool.get(tx.hash()) !== undefined), 'bodies fetched')
     const fetchedOut = (n: TestNode) =>
@@ -235,6 +237,17 @@ describe('p2p on loopback', () => {
     const announced = await metricValue(a.registry, 'cairn_p2p_bytes_total', { topic, direction: 'out' })
     expect(announced).toBeGreaterThan(0)
     expect(announced).toBeLessThan(bodies)
+    // Ten of a's own (its RPC's): the bodies travel with the announcement, nobody asks for them.
+    const requestsBefore = (await fetchedOut(b)) + (await fetchedOut(c))
+    const own = Array.from({ length: 10 }, (_, i) =>
+      transfer(a.chain.common, KEYS[1] as Uint8Array, BigInt(i), ADDRS[2] as `0x${string}`, 1n),
+    )
+    for (const tx of own) await a.pool.add(tx, { source: 'local' })
+    for (const n of [b, c])
+      await waitFor(() => own.every((tx) => n.pool.get(tx.hash()) !== undefined), 'bodies carried')
+    expect((await fetchedOut(b)) + (await fetchedOut(c))).toBe(requestsBefore)
+    const carried = (await metricValue(a.registry, 'cairn_p2p_bytes_total', { topic, direction: 'out' })) - announced
+    expect(carried).toBeGreaterThan(own.reduce((s, tx) => s + tx.serialize().length, 0) / 2) // snappy, random signatures
 
     // A lying announcer: the real hash of a transaction it holds, with a wrong size.
     const liar = await node()

@@ -192,4 +192,48 @@ describe('eth/68 transaction fetcher', () => {
     expect(s.pool.counts).toEqual({ pending: 40, queued: 0 })
     expect(s.penalties).toEqual([])
   })
+
+  it('admits the bodies an announcement carries without a request, with the same checks; fetches the rest', async () => {
+    const byHash = new Map<string, Uint8Array>()
+    const s = await setup((_p, hashes) =>
+      hashes.map((h) => byHash.get(Buffer.from(h).toString('hex'))).filter((b): b is Uint8Array => !!b),
+    )
+    const list = txs(s.chain, 6)
+    for (const t of list) byHash.set(Buffer.from(t.hash()).toString('hex'), t.serialize())
+    const [t0, t1, t2, t3, t4, t5] = list as [
+      TypedTransaction,
+      TypedTransaction,
+      TypedTransaction,
+      TypedTransaction,
+      TypedTransaction,
+      TypedTransaction,
+    ]
+    // Carried: admitted with no request; the same announcement's bare ones are fetched.
+    s.fetcher.announced('a', [ann(t0, { body: t0.serialize() }), ann(t1, { body: t1.serialize() }), ann(t2)])
+    await s.fetcher.settled()
+    expect(s.requests.map((r) => r.hashes.length)).toEqual([1])
+    expect([t0, t1, t2].every((t) => s.pool.get(t.hash()) !== undefined)).toBe(true)
+    expect(s.penalties).toEqual([])
+    // Carried again by another peer: known, neither decoded nor asked for.
+    s.fetcher.announced('b', [ann(t0, { body: t0.serialize() })])
+    await s.fetcher.settled()
+    expect(s.requests).toHaveLength(1)
+    // A carried body that is not the announced transaction, or differs from its announced size:
+    // the announcer is penalised and the body dropped, as for a fetched answer.
+    s.fetcher.announced('liar', [ann(t3, { body: t4.serialize() })])
+    await s.fetcher.settled()
+    s.fetcher.announced('liar2', [ann(t4, { body: t4.serialize(), size: 1 })])
+    await s.fetcher.settled()
+    expect(s.penalties).toEqual([
+      ['liar', 'low', 'tx_unrequested'],
+      ['liar2', 'low', 'tx_announce_mismatch'],
+    ])
+    expect(s.pool.get(t3.hash())).toBeUndefined()
+    expect(s.pool.get(t4.hash())).toBeUndefined()
+    // An undecodable carried body is the announcer's fault too.
+    s.fetcher.announced('junk', [ann(t5, { body: new Uint8Array([2, 0xc1, 0x80]) })])
+    await s.fetcher.settled()
+    expect(s.penalties.at(-1)).toEqual(['junk', 'low', 'bad_tx_body'])
+    expect(s.requests).toHaveLength(1)
+  })
 })

@@ -501,6 +501,11 @@ export class TxPool {
     return this.byHash.get(bytesToHex(hash))?.tx
   }
 
+  /** Whether the pooled transaction `hash` came from this node (its RPC or journal): false if not pooled. */
+  isLocal(hash: Uint8Array): boolean {
+    return this.byHash.get(bytesToHex(hash))?.local === true
+  }
+
   /**
    * Recovers the senders of `txs` that are not pooled yet in one request to the recovery workers
    * (none: nothing), ahead of adding them one at a time: `add` recovers one transaction per

@@ -3,6 +3,7 @@ import { createCustomCrypto, keccak256 } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, silentLogger } from '@cairn/utils'
 import { createBlockHeader } from '@ethereumjs/block'
+import { createTxFromRLP } from '@ethereumjs/tx'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
 import {
@@ -85,20 +86,28 @@ describe('BftEngine in the in-process network', () => {
     }
   }, 60_000)
 
-  it('a validator executes a proposal with the senders its pool recovered; one that lacks the transactions recovers them, and all agree', async () => {
+  it('a validator executes a proposal with the transactions (and senders) its pool holds; one that lacks them recovers them, and all agree', async () => {
     net = await BftNetwork.create({ validators: 4 })
     const node0 = net.nodes[0] as BftNode
     const txs = [0n, 1n, 2n, 3n, 4n].map((n) =>
       transfer(node0.chain.common, KEYS[0] as Uint8Array, n, ADDRS[1] as `0x${string}`, 1000n),
     )
-    // Nodes 0-2 pooled them (as gossip would); node 3 did not: its proposals are empty.
-    for (const n of net.nodes.slice(0, 3)) for (const tx of txs) await n.pool.add(tx, { source: 'local' })
+    // Nodes 0-2 pooled them (as gossip would: each its own objects, under its chain's rules); node 3
+    // did not: its proposals are empty.
+    for (const n of net.nodes.slice(0, 3)) {
+      for (const tx of txs)
+        await n.pool.add(createTxFromRLP(tx.serialize(), { common: n.chain.common }), { source: 'local' })
+    }
+    // Per node, the proposal's transactions that had their sender before any recovery: the pool's
+    // own objects (a proposal's pooled transactions are taken as decoded) or seeded from it.
     const seeded = net.nodes.map(() => 0)
+    const pooledObjects = net.nodes.map(() => 0)
     net.nodes.forEach((n, i) => {
       const seed = n.pool.seedSenders.bind(n.pool)
       vi.spyOn(n.pool, 'seedSenders').mockImplementation((list) => {
         const count = seed(list)
-        seeded[i] = (seeded[i] as number) + count
+        seeded[i] = (seeded[i] as number) + list.filter((t) => t.cache.senderPubKey !== undefined).length
+        pooledObjects[i] = (pooledObjects[i] as number) + list.filter((t) => n.pool.get(t.hash()) === t).length
         return count
       })
     })
@@ -111,6 +120,7 @@ describe('BftEngine in the in-process network', () => {
     }
     // The block of the five came from one of nodes 0-2; the other two executed it with pooled keys.
     expect(seeded.slice(0, 3).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10)
+    expect(pooledObjects.slice(0, 3).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10)
     expect(seeded[3]).toBe(0)
     // Every node's state: the sender's five transfers executed (nonce 5).
     for (const n of net.nodes) {
