@@ -30,13 +30,16 @@ const chain = defineChain({
   rpcUrls: { default: { http: ['http://127.0.0.1:8545'] } },
 })
 
+/** The devnet's output so far (stdout and stderr), said when a wait times out. */
+let output = ''
+
 async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const until = Date.now() + ms
   for (;;) {
     try {
       if (await pred()) return
     } catch {}
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; the devnet said:\n${output.slice(-4000)}`)
     await new Promise((r) => setTimeout(r, 250))
   }
 }
@@ -52,8 +55,11 @@ describe('cairn devnet (4 validator processes)', () => {
     let out = ''
     devnet.stdout?.on('data', (d) => {
       out += String(d)
+      output += String(d)
     })
-    devnet.stderr?.on('data', () => {})
+    devnet.stderr?.on('data', (d) => {
+      output += String(d)
+    })
     const exited = new Promise<number | null>((r) => devnet?.once('exit', (code) => r(code)))
 
     const clients = [0, 1, 2, 3].map((k) =>

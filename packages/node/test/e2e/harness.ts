@@ -91,6 +91,33 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** Whether nothing listens on `port` of 127.0.0.1 (a listen there succeeds). */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/**
+ * The first of `count` consecutive free ports, for processes that take a port range (`cairn devnet
+ * init --base-port`: node i on base + i - 1). Drawn below the kernel's ephemeral range (32768 and
+ * up on Linux), where `freePort` and every outgoing connection take theirs: a range after an
+ * ephemeral port could be taken port by port by other tests' connections before the processes
+ * bind it (a devnet test once waited four minutes for a node that never started).
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const start = 20_000 + Math.floor(Math.random() * (12_000 - count))
+    let free = true
+    for (let p = start; p < start + count && free; p++) free = await bindable(p)
+    if (free) return start
+  }
+  throw new Error(`no ${count} consecutive free ports below 32768`)
+}
+
 /**
  * The Anvil binary. The npm wrapper (node_modules/.bin/anvil) is a node script that re-raises
  * SIGTERM on itself right away, so its exit code says nothing about Anvil's and Anvil could
@@ -298,8 +325,9 @@ export async function rpcRequest<T = unknown>(
  * base + i − 1); throws with its stderr when it fails. The ports, for the caller's URLs.
  */
 export async function initDevnet(dir: string): Promise<{ base: number; p2pBase: number }> {
-  const base = await freePort()
-  const p2pBase = await freePort()
+  // JSON-RPC on base..base+4 and p2p on p2pBase..p2pBase+4 (the fifth: a copied validator).
+  const base = await freePortRange(10)
+  const p2pBase = base + 5
   const init = await runCli([
     'devnet',
     'init',
