@@ -12,7 +12,9 @@
 // 20 ms polling). By default the load is offered as fast as the nodes admit it (the throughput at
 // saturation; the latencies then include the pool's backlog, which grows with the run's length);
 // BENCH_BFT_RATE=R offers R transfers a second in all instead (each node's stream sends a batch
-// when it is due, the four staggered), the latency at that rate.
+// when it is due, the four staggered, whether or not the batches before it were answered: an open
+// loop), the latency at that rate, and `chainTps`, the chain's own rate over the blocks that
+// carried the load (what "kept up" is checked against).
 //
 // `node --import tsx packages/node/bench/bft.ts` (or `BENCH_BFT=1 npm run bench`). Settings:
 // BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_RATE (0: unpaced), BENCH_BFT_MODE
