@@ -15,7 +15,7 @@ import { type ChainCommons, ownCopy } from './common.ts'
 import type { EditedStates } from './edited-states.ts'
 import type { ChainEngine, EndBlockResult } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
-import { type BlockEnv, fastPathAllowed, runFastTransfer } from './fast-transfer.ts'
+import { type BlockEnv, fastPathAllowed, runFastTransfer, TransferAccounts } from './fast-transfer.ts'
 import { installJumpDestCache } from './jump-cache.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import { creditUncleRewards, isProofOfWork } from './pow.ts'
@@ -296,6 +296,7 @@ export class Executor {
         txs.pop()
       }
     }
+    await env?.accounts.flush()
     const endBlock = await this.engine.endBlock?.({
       header: building,
       state: this.vm.stateManager,
@@ -369,21 +370,25 @@ export class Executor {
     for (const [i, tx] of block.transactions.entries()) {
       const why = await checks.check(i)
       if (why !== undefined) {
+        env?.accounts.clear()
         await builder.revert()
         throw invalid(block, why)
       }
       try {
         results.push(await this.addTx(builder, tx, env))
       } catch (err) {
+        env?.accounts.clear()
         await builder.revert()
         throw invalid(block, `transaction ${i} (${bytesToHex(tx.hash())}) cannot execute: ${errorMessage(err)}`)
       }
     }
     const why = checks.finish()
     if (why !== undefined) {
+      env?.accounts.clear()
       await builder.revert()
       throw invalid(block, why)
     }
+    await env?.accounts.flush()
     // Proof-of-work blocks: uncle rewards here, the miner's base reward in the builder's build().
     let endBlock: EndBlockResult | undefined
     if (pow) await creditUncleRewards(this.vm, block)
@@ -505,6 +510,7 @@ export class Executor {
     if (!this.fastTransfers || !fastPathAllowed(this.common)) return undefined
     const h = (builder as unknown as BuilderInternals).headerData
     return {
+      accounts: new TransferAccounts(this.vm.stateManager),
       gasLimit: BigInt(h.gasLimit as bigint),
       baseFee: BigInt((h.baseFeePerGas as bigint | undefined) ?? 0n),
       coinbase: new Address(h.coinbase ? (h.coinbase as Uint8Array) : new Uint8Array(20)),
@@ -521,7 +527,7 @@ export class Executor {
         await this.vm.evm.journal.checkpoint()
         b.checkpointed = true
       }
-      const result = await runFastTransfer(this.vm, env, tx, txSender(tx), builder.gasUsed)
+      const result = await runFastTransfer(env, tx, txSender(tx), builder.gasUsed)
       if (result) {
         this.fastCount++
         b.transactions.push(tx)
@@ -530,6 +536,8 @@ export class Executor {
         b._minerValue += result.minerValue
         return result
       }
+      // The EVM reads and writes state itself: the transfers' accounts are written first.
+      await env.accounts.flush()
     }
     if (!isImpersonatedTx(tx)) return addTx(builder, tx, this.common)
     // Anvil skips EIP-3607 for an impersonated sender (a contract may send, dev chains only).

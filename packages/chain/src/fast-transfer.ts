@@ -7,6 +7,8 @@ const TX_GAS = 21_000n
 
 /** What the fast path needs of the block being built (read once per block). */
 export interface BlockEnv {
+  /** The accounts the block's plain transfers read and changed, held until something else reads state. */
+  accounts: TransferAccounts
   gasLimit: bigint
   baseFee: bigint
   coinbase: Address
@@ -26,13 +28,76 @@ const EIPS_OUTSIDE_FAST_PATH = [2780, 6800, 7708, 7778, 7864, 7928, 8037, 8246]
 /** An empty bloom shared by every fast-path result (readers only OR it into the block's bloom). */
 const EMPTY_BLOOM = new Bloom()
 
+type StateManager = VM['stateManager']
+
+/**
+ * The accounts a block's plain transfers touch, kept as objects from one transfer to the next: the
+ * state manager's account cache stores RLP, so each read decoded and each write encoded the sender,
+ * the recipient and the coinbase again (three of each per transfer; a block of 1,400 transfers from
+ * a few senders reads the same few accounts thousands of times). The first read of an account goes
+ * to the state manager; the changes are written back, each account once, by {@link flush}, which
+ * the executor calls before anything else reads or writes state (a transaction on the EVM path,
+ * the block's end) — or dropped by {@link clear} when the block is reverted.
+ */
+export class TransferAccounts {
+  private readonly held = new Map<string, { address: Address; account: Account | undefined; dirty: boolean }>()
+
+  constructor(private readonly state: StateManager) {}
+
+  async get(address: Address): Promise<Account | undefined> {
+    const key = latin1(address.bytes)
+    let entry = this.held.get(key)
+    if (entry === undefined) {
+      entry = { address, account: await this.state.getAccount(address), dirty: false }
+      this.held.set(key, entry)
+    }
+    return entry.account
+  }
+
+  /** Records `account` (read by {@link get}, changed in place or new) as `address`'s, to be written. */
+  set(address: Address, account: Account): void {
+    const key = latin1(address.bytes)
+    const entry = this.held.get(key)
+    if (entry === undefined) this.held.set(key, { address, account, dirty: true })
+    else {
+      entry.account = account
+      entry.dirty = true
+    }
+  }
+
+  /**
+   * Writes every changed account to the state manager and forgets them all (what runs next may
+   * change them). EIP-161: a touched account left empty is deleted (or never created); a sender's
+   * nonce moved, so it is never empty.
+   */
+  async flush(): Promise<void> {
+    // Forgotten only once all are written: a write that fails leaves them held, and writing the
+    // same final values again is harmless.
+    for (const { address, account, dirty } of this.held.values()) {
+      if (dirty && account !== undefined) await putOrDelete(this.state, address, account)
+    }
+    this.held.clear()
+  }
+
+  /** Forgets every account unwritten (the block was reverted). */
+  clear(): void {
+    this.held.clear()
+  }
+}
+
+/** A map key of an address's bytes (cheaper than hex). */
+function latin1(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[])
+}
+
 /** Whether `common`'s rules allow the fast path at all (checked once per block). */
 export function fastPathAllowed(common: Common): boolean {
   return common.isActivatedEIP(1559) && EIPS_OUTSIDE_FAST_PATH.every((eip) => !common.isActivatedEIP(eip))
 }
 
 /**
- * Runs a plain value transfer straight on the state manager, without setting up the EVM, with the
+ * Runs a plain value transfer on the block's held accounts (`env.accounts`, written to the state
+ * manager at the next flush), without setting up the EVM, with the
  * same effects as `@ethereumjs/vm`'s `runTx` (10.x) for it. Returns `undefined`, having changed
  * nothing, when the transaction is not one: the caller then runs it through the EVM, which also
  * produces the exact error for an invalid one (wrong nonce, insufficient funds, fee cap under the
@@ -55,7 +120,6 @@ export function fastPathAllowed(common: Common): boolean {
  * 6. receipt: status 1, cumulative gas = block gas so far + 21,000, no logs, empty bloom.
  */
 export async function runFastTransfer(
-  vm: VM,
   env: BlockEnv,
   tx: TypedTransaction,
   sender: Address,
@@ -83,8 +147,8 @@ export async function runFastTransfer(
     maxCost = tx.value + tx.gasLimit * price
   }
 
-  const state = vm.stateManager
-  const from = await state.getAccount(sender)
+  const state = env.accounts
+  const from = await state.get(sender)
   if (from === undefined || !equalsBytes(from.codeHash, KECCAK256_NULL)) return undefined
   if (from.nonce !== tx.nonce || from.balance < maxCost) return undefined
   // Each account is read once; aliases (self-transfer, coinbase as sender or recipient) share the
@@ -92,18 +156,14 @@ export async function runFastTransfer(
   const self = sender.equals(to)
   let recipient = from
   if (!self) {
-    const r = await state.getAccount(to)
+    const r = await state.get(to)
     if (r !== undefined && !equalsBytes(r.codeHash, KECCAK256_NULL)) return undefined
     if ((r?.balance ?? 0n) + tx.value > MAX_INTEGER) return undefined
     recipient = r ?? new Account()
   }
   const minerIsSender = env.coinbase.equals(sender)
   const minerIsRecipient = !minerIsSender && env.coinbase.equals(to)
-  const miner = minerIsSender
-    ? from
-    : minerIsRecipient
-      ? recipient
-      : ((await state.getAccount(env.coinbase)) ?? new Account())
+  const miner = minerIsSender ? from : minerIsRecipient ? recipient : ((await state.get(env.coinbase)) ?? new Account())
 
   // 1. Upfront gas and nonce; 2. the value; 3. unused gas back; 4. the tip.
   from.balance -= tx.gasLimit * price
@@ -113,10 +173,11 @@ export async function runFastTransfer(
   from.balance += (tx.gasLimit - TX_GAS) * price
   const minerValue = TX_GAS * (price - baseFee)
   miner.balance += minerValue
-  // 5. Written once each; touched accounts left empty go (the sender's nonce moved: never empty).
-  await state.putAccount(sender, from)
-  if (!self) await putOrDelete(state, to, recipient)
-  if (!minerIsSender && !minerIsRecipient) await putOrDelete(state, env.coinbase, miner)
+  // 5. Held for the block's later transfers, written at the next flush (touched accounts left
+  // empty go then, as runTx deletes them: EIP-161).
+  state.set(sender, from)
+  if (!self) state.set(to, recipient)
+  if (!minerIsSender && !minerIsRecipient) state.set(env.coinbase, miner)
 
   const amountSpent = TX_GAS * price
   return {
@@ -132,7 +193,7 @@ export async function runFastTransfer(
 }
 
 /** EIP-161: a touched account left empty is deleted (or never created). */
-async function putOrDelete(state: VM['stateManager'], address: Address, account: Account): Promise<void> {
+async function putOrDelete(state: StateManager, address: Address, account: Account): Promise<void> {
   if (account.isEmpty()) await state.deleteAccount(address)
   else await state.putAccount(address, account)
 }
