@@ -26,10 +26,15 @@ export interface GossipTopics {
   consensus: string
 }
 
-/** Topic names of a chain: its id and genesis hash make them disjoint from other chains'. */
+/**
+ * Topic names of a chain: its id and genesis hash make them disjoint from other chains'. The
+ * version ends each name: `txs/2` since announcements may carry bodies (a fifth item, which a
+ * `txs/1` node would refuse as undecodable and penalise its sender for); nodes of the two versions
+ * do not share transactions, and do not punish each other.
+ */
 export function topicsOf(chainId: bigint, genesisHash: string): GossipTopics {
   const base = `/cairn/${chainId}/${genesisHash.slice(2, 10)}`
-  return { blocks: `${base}/blocks/1`, txs: `${base}/txs/1`, consensus: `${base}/consensus/1` }
+  return { blocks: `${base}/blocks/1`, txs: `${base}/txs/2`, consensus: `${base}/consensus/1` }
 }
 
 const VERDICT: Record<Verdict, TopicValidatorResult> = {
