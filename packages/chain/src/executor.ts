@@ -370,21 +370,18 @@ export class Executor {
     for (const [i, tx] of block.transactions.entries()) {
       const why = await checks.check(i)
       if (why !== undefined) {
-        env?.accounts.clear()
         await builder.revert()
         throw invalid(block, why)
       }
       try {
         results.push(await this.addTx(builder, tx, env))
       } catch (err) {
-        env?.accounts.clear()
         await builder.revert()
         throw invalid(block, `transaction ${i} (${bytesToHex(tx.hash())}) cannot execute: ${errorMessage(err)}`)
       }
     }
     const why = checks.finish()
     if (why !== undefined) {
-      env?.accounts.clear()
       await builder.revert()
       throw invalid(block, why)
     }

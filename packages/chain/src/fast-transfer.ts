@@ -1,3 +1,4 @@
+import { latin1Key } from '@cairn/db'
 import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Account, type Address, bytesToUnprefixedHex, equalsBytes, KECCAK256_NULL, MAX_INTEGER } from '@ethereumjs/util'
@@ -37,7 +38,7 @@ type StateManager = VM['stateManager']
  * a few senders reads the same few accounts thousands of times). The first read of an account goes
  * to the state manager; the changes are written back, each account once, by {@link flush}, which
  * the executor calls before anything else reads or writes state (a transaction on the EVM path,
- * the block's end) — or dropped by {@link clear} when the block is reverted.
+ * the block's end); a reverted block's are dropped with it (one instance per block).
  */
 export class TransferAccounts {
   private readonly held = new Map<string, { address: Address; account: Account | undefined; dirty: boolean }>()
@@ -45,7 +46,7 @@ export class TransferAccounts {
   constructor(private readonly state: StateManager) {}
 
   async get(address: Address): Promise<Account | undefined> {
-    const key = latin1(address.bytes)
+    const key = latin1Key(address.bytes)
     let entry = this.held.get(key)
     if (entry === undefined) {
       entry = { address, account: await this.state.getAccount(address), dirty: false }
@@ -56,7 +57,7 @@ export class TransferAccounts {
 
   /** Records `account` (read by {@link get}, changed in place or new) as `address`'s, to be written. */
   set(address: Address, account: Account): void {
-    const key = latin1(address.bytes)
+    const key = latin1Key(address.bytes)
     const entry = this.held.get(key)
     if (entry === undefined) this.held.set(key, { address, account, dirty: true })
     else {
@@ -78,16 +79,6 @@ export class TransferAccounts {
     }
     this.held.clear()
   }
-
-  /** Forgets every account unwritten (the block was reverted). */
-  clear(): void {
-    this.held.clear()
-  }
-}
-
-/** A map key of an address's bytes (cheaper than hex). */
-function latin1(bytes: Uint8Array): string {
-  return String.fromCharCode.apply(null, bytes as unknown as number[])
 }
 
 /** Whether `common`'s rules allow the fast path at all (checked once per block). */

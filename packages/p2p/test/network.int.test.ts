@@ -22,6 +22,20 @@ function addrOf(n: TestNode): string {
 
 const head = (n: TestNode) => bytesToHex(n.chain.head.hash())
 
+/**
+ * A line, producer ← relay ← end (discovery off, only the producer announces heads): what the end
+ * sends or gets crosses the relay.
+ */
+async function line(): Promise<{ producer: TestNode; relay: TestNode; end: TestNode }> {
+  const producer = await node()
+  const relay = await node({ p2p: { announceHeads: false } })
+  const end = await node({ p2p: { announceHeads: false } })
+  await relay.net.addPeer(addrOf(producer))
+  await end.net.addPeer(addrOf(relay))
+  await waitFor(() => relay.net.peerCount() === 2 && end.net.peerCount() === 1, 'the line connected')
+  return { producer, relay, end }
+}
+
 describe('p2p on loopback', () => {
   it('two nodes of one chain exchange status and count each other as peers', async () => {
     const a = await node()
@@ -121,14 +135,9 @@ describe('p2p on loopback', () => {
   })
 
   it('a transaction sent to the end of a line reaches the producer through the node between (its own announcement of the same transaction is not taken for the one it received)', async () => {
-    // producer ← relay ← end, discovery off: the end's announcement reaches the relay only, and the
-    // relay, once its pool admits the fetched body, announces the same transaction in the same bytes.
-    const producer = await node()
-    const relay = await node({ p2p: { announceHeads: false } })
-    const end = await node({ p2p: { announceHeads: false } })
-    await relay.net.addPeer(addrOf(producer))
-    await end.net.addPeer(addrOf(relay))
-    await waitFor(() => relay.net.peerCount() === 2 && end.net.peerCount() === 1, 'the line connected')
+    // The end's announcement (its own transaction, body carried) reaches the relay only; the relay,
+    // once its pool admits it, announces the same transaction by hash, and the producer fetches it.
+    const { producer, relay, end } = await line()
     const txs = relay.net.topics.txs
     await waitFor(
       () => end.net.gossipSubscribers(txs).length === 1 && producer.net.gossipSubscribers(txs).length === 1,
@@ -136,18 +145,13 @@ describe('p2p on loopback', () => {
     )
     const tx = transfer(end.chain.common, KEYS[1] as Uint8Array, 0n, ADDRS[2] as `0x${string}`, 5n)
     await end.pool.add(tx, { source: 'local' })
-    await waitFor(() => relay.pool.get(tx.hash()) !== undefined, 'the relay fetched it from the end', 20_000)
+    await waitFor(() => relay.pool.get(tx.hash()) !== undefined, 'the relay took it from the end', 20_000)
     await waitFor(() => producer.pool.get(tx.hash()) !== undefined, 'the producer fetched it from the relay', 20_000)
   })
 
   it("gossipsub's own metrics: a relay's forwards and every gossip byte it sent, relays included", async () => {
-    // A line: producer ← relay ← end (discovery off), so the end gets blocks only as the relay forwards them.
-    const producer = await node()
-    const relay = await node({ p2p: { announceHeads: false } })
-    const end = await node({ p2p: { announceHeads: false } })
-    await relay.net.addPeer(addrOf(producer))
-    await end.net.addPeer(addrOf(relay))
-    await waitFor(() => relay.net.peerCount() === 2 && end.net.peerCount() === 1, 'the line connected')
+    // The end gets blocks only as the relay forwards them.
+    const { producer, relay, end } = await line()
     // gossip reaches a peer once the meshes formed: seal until a block arrives by gossip at the end
     await waitFor(
       async () => {
