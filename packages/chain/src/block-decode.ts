@@ -5,6 +5,7 @@ import { createTxFromBlockBodyData, type TypedTransaction } from '@ethereumjs/tx
 import { equalsBytes } from '@ethereumjs/util'
 import type { ChainCommons } from './common.ts'
 import { encodedTx, seedEncodedTx } from './tx-cache.ts'
+import { decodeTransaction } from './tx-decode.ts'
 
 /** Transactions this node already decoded, by hash (a pool's `get`): a block may reuse them. */
 export type KnownTx = (hash: Uint8Array) => TypedTransaction | undefined
@@ -25,7 +26,7 @@ export const FORMAT = { skipConsensusFormatValidation: true } as const
 export function decodeBlock(values: BlockBytes, commons: ChainCommons, known?: KnownTx): Block {
   const [header, txs, uncles, ...rest] = values as unknown as [Uint8Array[], unknown, Uint8Array[][], ...unknown[]]
   const common = commons.forHeaderFields(header)
-  if (known !== undefined && (!uncles || uncles.length === 0)) return withKnown(values, common, known)
+  if (Array.isArray(txs) && (!uncles || uncles.length === 0)) return withBody(values, common, known)
   if (!uncles || uncles.length === 0) return seeded(createBlockFromBytesArray(values, { common, ...FORMAT }), txs)
   const block = createBlockFromBytesArray([header, txs, [], ...rest] as unknown as BlockBytes, { common, ...FORMAT })
   const uncleHeaders = uncles.map((u) => createBlockHeaderFromBytesArray(u, { common: commons.forHeaderFields(u) }))
@@ -47,15 +48,19 @@ function seeded(block: Block, txs: unknown): Block {
 }
 
 /**
- * A block whose typed transactions this node already holds decoded (a BFT proposal of pooled
- * transactions: each validator fetched and decoded them once already) takes those objects instead
- * of decoding each body again, with the sender the pool recovered and the encoding it kept. Only
- * an object whose encoding is the body's very bytes and whose rules are the block's (the same shared
- * Common) is taken, so the block is what decoding would give; the rest are decoded as usual.
- * Transactions with a sender set on the object (dev-mode impersonation) are never taken: decoding
- * their bytes recovers a different sender.
+ * A block of a header, transactions and withdrawals (no uncles), its typed transactions decoded by
+ * `decodeTransaction` (the common EIP-1559 form built directly, each body's bytes kept as its
+ * encoding); legacy ones, RLP lists, by @ethereumjs. The header and withdrawals are @ethereumjs's
+ * (`createBlockFromBytesArray` of the block without its transactions, in the order it checks them).
+ *
+ * With `known` (a BFT proposal of pooled transactions: each validator fetched and decoded them once
+ * already), a transaction this node already holds decoded is taken instead of decoding its body
+ * again, with the sender the pool recovered and the encoding it kept. Only an object whose encoding
+ * is the body's very bytes and whose rules are the block's (the same shared Common) is taken, so the
+ * block is what decoding would give. Transactions with a sender set on the object (dev-mode
+ * impersonation) are never taken: decoding their bytes recovers a different sender.
  */
-function withKnown(values: BlockBytes, common: Common, known: KnownTx): Block {
+function withBody(values: BlockBytes, common: Common, known: KnownTx | undefined): Block {
   const [header, txs, , ...rest] = values as unknown as [
     Uint8Array[],
     (Uint8Array | Uint8Array[])[],
@@ -64,7 +69,8 @@ function withKnown(values: BlockBytes, common: Common, known: KnownTx): Block {
   ]
   const shell = createBlockFromBytesArray([header, [], [], ...rest] as unknown as BlockBytes, { common, ...FORMAT })
   const transactions = txs.map((data) => {
-    if (data instanceof Uint8Array) {
+    if (!(data instanceof Uint8Array)) return createTxFromBlockBodyData(data, { common: shell.common })
+    if (known !== undefined) {
       const tx = known(keccak256(data))
       if (
         tx !== undefined &&
@@ -76,9 +82,7 @@ function withKnown(values: BlockBytes, common: Common, known: KnownTx): Block {
         return tx
       }
     }
-    const tx = createTxFromBlockBodyData(data, { common: shell.common })
-    if (data instanceof Uint8Array) seedEncodedTx(tx, data)
-    return tx
+    return decodeTransaction(data, shell.common)
   })
   return new Block(shell.header, transactions, [], shell.withdrawals, { common: shell.common })
 }

@@ -141,6 +141,13 @@ export class ChainCommons {
 
 const BLOB_GAS_PER_BLOB = 131072
 
+const sharedCommons = new WeakSet<Common>()
+
+/** Whether `common` is one of the chain's shared Commons (its `copy()` is itself; see {@link shareable}). */
+export function isSharedCommon(common: Common): boolean {
+  return sharedCommons.has(common)
+}
+
 /**
  * Makes one Common serve every transaction and header of its fork. @ethereumjs copies the Common
  * into each transaction and header and re-merges the parameter tables each time (JSON round
@@ -151,6 +158,7 @@ const BLOB_GAS_PER_BLOB = 131072
  * VM, whose EVM subscribes to it) takes {@link ownCopy}.
  */
 function shareable(common: Common): Common {
+  sharedCommons.add(common)
   const applied = new WeakSet<ParamsDict>()
   const update = common.updateParams.bind(common)
   for (const p of [paramsTx, paramsBlock, paramsVM, paramsEVM]) {

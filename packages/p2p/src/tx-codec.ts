@@ -1,6 +1,6 @@
-import { type Chain, seedEncodedTx } from '@cairn/chain'
+import { type Chain, decodeTransaction } from '@cairn/chain'
 import { CairnError } from '@cairn/utils'
-import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import { P2pErrorCode } from './errors.ts'
 
 /** Blob transactions travel with their sidecars, which gossip does not carry: they are not gossiped. */
@@ -17,9 +17,7 @@ export function decodeTx(
 ): TypedTransaction | typeof BLOB_TX_TYPE_GUARD {
   if (bytes[0] === 3) return BLOB_TX_TYPE_GUARD
   try {
-    const tx = createTxFromRLP(bytes, { common: chain.common })
-    seedEncodedTx(tx, bytes)
-    return tx
+    return decodeTransaction(bytes, chain.common)
   } catch (err) {
     throw new CairnError(P2pErrorCode.DECODE, `bad transaction: ${(err as Error).message}`, {
       fault: 'peer',

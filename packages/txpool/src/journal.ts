@@ -1,7 +1,7 @@
 import { type FileHandle, open, readFile, rename, writeFile } from 'node:fs/promises'
-import { encodedTx } from '@cairn/chain'
+import { decodeTransaction, encodedTx } from '@cairn/chain'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
-import { createTxFromRLP, type TxOptions, type TypedTransaction } from '@ethereumjs/tx'
+import type { TxOptions, TypedTransaction } from '@ethereumjs/tx'
 import type { TxPool } from './pool.ts'
 
 export interface TxJournalOptions {
@@ -83,7 +83,7 @@ export class TxJournal {
       seen.add(hex)
       let tx: TypedTransaction
       try {
-        tx = createTxFromRLP(hexToBytes(hex), { common: this.modules.common })
+        tx = decodeTransaction(hexToBytes(hex), this.modules.common)
       } catch {
         result.undecodable++
         continue

@@ -1,4 +1,4 @@
-import { seedEncodedTx } from '@cairn/chain'
+import { decodeTransaction, seedEncodedTx } from '@cairn/chain'
 import { blobKzg } from '@cairn/crypto'
 import { type BlobSidecar, decodeBlobNetworkTx, sidecarVersionFor, toCellProofSidecar } from '@cairn/txpool'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
@@ -70,13 +70,14 @@ function updateParamsOnce(this: Common, params: ParamsTable): Common {
 /**
  * `createTxFromRLP(bytes, { common })`, cheaper: `bytes` seed the encoding and hash (see
  * `seedEncodedTx`). The chain's shared Commons (whose `copy()` is themselves) already skip
- * parameter tables they merged and are used as they are: giving one {@link updateParamsOnce} would
- * replace its own `updateParams` for every later user. Any other Common is copied and the copy
- * gets {@link updateParamsOnce}.
+ * parameter tables they merged and go to `decodeTransaction` (which builds the common EIP-1559
+ * form directly): giving one {@link updateParamsOnce} would replace its own `updateParams` for
+ * every later user. Any other Common is copied and the copy gets {@link updateParamsOnce}.
  */
 export function decodeRawTx(common: Common, bytes: Uint8Array): TypedTransaction {
   const copy = common.copy()
-  const own = copy === common ? common : Object.assign(copy, { updateParams: updateParamsOnce })
+  if (copy === common) return decodeTransaction(bytes, common)
+  const own = Object.assign(copy, { updateParams: updateParamsOnce })
   const tx = createTxFromRLP(bytes, { common: own })
   seedEncodedTx(tx, bytes)
   return tx
