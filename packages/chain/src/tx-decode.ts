@@ -101,11 +101,13 @@ function uint(b: Uint8Array, c: Cursor, max: number): bigint {
     for (let i = 0; i < len; i++) n = n * 256 + (b[off + i] as number)
     return BigInt(n)
   }
-  let hex = '0x'
-  for (let i = 0; i < len; i++) hex += HEX[b[off + i] as number]
-  return BigInt(hex)
+  return BigInt(`0x${hexOf(b, off, len)}`)
 }
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** The bytes as hex in one native call (a string built byte by byte allocates one string per byte). */
+function hexOf(b: Uint8Array, off: number, len: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + off, len).toString('hex')
+}
 
 /**
  * (Exported for its differential test.) `0x02 ‖ rlp([chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gasLimit, to, value, data,
@@ -190,7 +192,5 @@ export function feeMarketTx(b: Uint8Array, common: Common): TypedTransaction | u
 
 /** An unsigned integer of at most 32 bytes; leading zeros allowed (the chain id is read so). */
 function uintAllowingZeros(b: Uint8Array, c: Cursor): bigint {
-  let hex = '0x0'
-  for (let i = 0; i < c.len; i++) hex += HEX[b[c.off + i] as number]
-  return BigInt(hex)
+  return c.len === 0 ? 0n : BigInt(`0x${hexOf(b, c.off, c.len)}`)
 }
