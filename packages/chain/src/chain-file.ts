@@ -4,6 +4,7 @@ import type { Block, BlockBytes } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
 import { decodeBlock } from './block-decode.ts'
+import { encodeBlock } from './block-encode.ts'
 import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 
@@ -12,7 +13,7 @@ import { ChainErrorCode } from './errors.ts'
  * `[header, transactions, uncles, withdrawals?]`, concatenated with nothing between them.
  */
 export function encodeChainFileBlock(block: Block): Uint8Array {
-  return block.serialize()
+  return encodeBlock(block)
 }
 
 /** Length of the RLP item starting at `buf[0]`, or undefined when `buf` is too short to tell. */

@@ -1,4 +1,5 @@
 export { decodeBlock, type KnownTx } from './block-decode.ts'
+export { encodeBlock } from './block-encode.ts'
 export type {
   BlockProcessorOptions,
   BlockSource,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Chain } from '@cairn/chain'
-import { encodedTx, type ForkPoints, forkId, forkPointsOf } from '@cairn/chain'
+import { encodeBlock, encodedTx, type ForkPoints, forkId, forkPointsOf } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
@@ -312,7 +312,7 @@ export class P2pNetwork {
     })
     const onHead = ({ block }: { block: Block }) => {
       if (opts.announceHeads !== false && !this.sync.active) {
-        void this.gossip.publish(block.serialize(), this.gossip.topics.blocks)
+        void this.gossip.publish(encodeBlock(block), this.gossip.topics.blocks)
       }
     }
     chain.events.on('newHead', onHead)

@@ -31,6 +31,7 @@ import {
   type EndBlockContext,
   type EndBlockResult,
   type ExecutedBlock,
+  encodeBlock,
   type HeaderContext,
   type ImportResult,
   type ParentBlock,
@@ -908,7 +909,7 @@ export class BftEngine implements Engine {
     const parent = this.#lastCommitted
     if (Number(parent.header.number) + 1 !== height) return []
     const built = await this.propose(parent, round)
-    const bytes = built.block.serialize()
+    const bytes = encodeBlock(built.block)
     this.#decoded.set(bytes, built.block)
     const hash = built.block.hash()
     this.#executed.set(hashKey(hash), built)
@@ -1191,7 +1192,7 @@ export class BftEngine implements Engine {
         if (block === undefined) continue
         const cert = await store.finality.get(block.hash())
         if (cert === undefined || cert.length === 0) continue
-        this.#publish({ kind: 'commit', block: block.serialize(), certificate: decodeCertificate(cert) })
+        this.#publish({ kind: 'commit', block: encodeBlock(block), certificate: decodeCertificate(cert) })
       }
     })
   }

@@ -1,4 +1,4 @@
-import { encodeConsensusReceipt } from '@cairn/chain'
+import { encodeBlock, encodeConsensusReceipt } from '@cairn/chain'
 import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
@@ -143,7 +143,7 @@ export const ethBlockMethods: MethodDef[] = [
     params: z.tuple([blockRef]),
     async handler([ref], ctx) {
       const block = await findBlock(ctx, ref)
-      return block ? bytesToHex(block.serialize()) : null
+      return block ? bytesToHex(encodeBlock(block)) : null
     },
   }),
 ]
