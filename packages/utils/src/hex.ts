@@ -4,7 +4,19 @@ export type Hex = `0x${string}`
 
 const HEX_BYTE: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
+/** Below this length the table loop is as fast as a native call; from it on, Buffer's hex is. */
+const NATIVE_HEX_FROM = 16
+
+/**
+ * Lower-case 0x-prefixed hex. From {@link NATIVE_HEX_FROM} bytes on (hashes, addresses of state
+ * keys, encodings) through Buffer's native hex, one flat string: the per-byte `+=` of the table
+ * loop made a string per byte (a 32-byte hash: 32 strings, then a flattening copy when used as a
+ * map key), the largest single source of garbage on a validator (7% of what it allocated).
+ */
 export function bytesToHex(bytes: Uint8Array): Hex {
+  if (bytes.length >= NATIVE_HEX_FROM) {
+    return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')}` as Hex
+  }
   let out = '0x'
   for (let i = 0; i < bytes.length; i++) out += HEX_BYTE[bytes[i] as number]
   return out as Hex

@@ -18,6 +18,19 @@ describe('hex', () => {
       }),
     )
   })
+  it('encodes any bytes (any length, any offset into a larger buffer) as the per-byte table does', () => {
+    const reference = (b: Uint8Array) => `0x${[...b].map((x) => x.toString(16).padStart(2, '0')).join('')}`
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(40), fc.nat(40), (b, head, tail) => {
+        const backing = new Uint8Array(head + b.length + tail).fill(0xee)
+        backing.set(b, head)
+        const view = backing.subarray(head, head + b.length)
+        expect(bytesToHex(view)).toBe(reference(b))
+        expect(bytesToHex(b)).toBe(reference(b))
+      }),
+      { numRuns: 1000 },
+    )
+  })
   it('decodes any string as Buffer.from(hex) does (the table path is only a faster way)', () => {
     const reference = (hex: string) => {
       let h = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex
