@@ -8,7 +8,8 @@
 //     TypeScript compile are seconds on a loaded machine; its CPU is spawn to exit minus the same
 //     for a file of the first block alone). The producer is started again on P and a fresh follower
 //     (`--dev --follow --datadir F --p2p.bootnodes <producer>`) range-syncs the same blocks: from its
-//     JSON-RPC up (process start done) to its eth_blockNumber at the producer's head (20 ms polling):
+//     JSON-RPC up (process start done) to its eth_blockNumber at the producer's head (polled every
+//     200 ms, every 10 ms over the last 5% of the blocks):
 //     dial, status exchange, range sync. Both write LevelDB. Printed as blocks/s and transactions/s
 //     and their ratio, with the CPU per block of each (the import's from the reaped child's times,
 //     the follower's from /proc while it synced), steadier than the rates on a loaded machine.
@@ -260,7 +261,16 @@ async function benchSync(dir: string): Promise<P2pSyncFigure> {
     const t = performance.now()
     const cpu0 = cpuMsOf(follower.pid)
     const servedCpu0 = cpuMsOf(producer.pid)
-    await waitUntil(async () => (await blockNumber(follower.url)) >= blocks, 'the follower at the head', 1_800_000)
+    // Polled every 200 ms until the last 5% of the blocks, then every 10 ms: a request every 20 ms
+    // throughout was ~1.5% of the syncing follower's CPU (its HTTP parsing in the profile), the
+    // observer loading what it measures; the end is still seen within 10 ms.
+    const deadline = Date.now() + 1_800_000
+    for (;;) {
+      const height = await blockNumber(follower.url).catch(() => 0)
+      if (height >= blocks) break
+      if (Date.now() > deadline) throw new Error('timed out waiting for the follower at the head')
+      await new Promise((r) => setTimeout(r, height < blocks * 0.95 ? 200 : 10))
+    }
     const syncSeconds = (performance.now() - t) / 1000
     // BENCH_P2P_FOLLOWER_LOG=FILE: the syncing follower's JSON log, written after the sync
     if (process.env.BENCH_P2P_FOLLOWER_LOG) writeFileSync(process.env.BENCH_P2P_FOLLOWER_LOG, follower.out())
