@@ -1,6 +1,20 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
+/** The pool's sizes, read when the gauges are scraped. */
+export interface TxPoolSizes {
+  pending: number
+  queued: number
+  blobTxs: number
+  blobBytes: number
+}
+
 export interface TxPoolMetrics {
+  /**
+   * Where the size gauges read their values when scraped (set by the pool): updating four gauges
+   * per admitted transaction (a label lookup and an object each) was per-transaction garbage for a
+   * figure read every few seconds.
+   */
+  sizes: { source?: () => TxPoolSizes }
   pending: Gauge
   queued: Gauge
   admitted: Counter
@@ -17,9 +31,22 @@ export interface TxPoolMetrics {
 
 export function createTxPoolMetrics(register: Registry): TxPoolMetrics {
   const registers = [register]
+  const sizes: TxPoolMetrics['sizes'] = {}
+  /** A gauge set from the pool's sizes when scraped. */
+  const size = (name: string, help: string, of: (s: TxPoolSizes) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect(this: Gauge) {
+        const s = sizes.source?.()
+        if (s) this.set(of(s))
+      },
+    })
   return {
-    pending: new Gauge({ name: 'cairn_txpool_pending', help: 'Executable transactions in the pool', registers }),
-    queued: new Gauge({ name: 'cairn_txpool_queued', help: 'Nonce-gapped transactions in the pool', registers }),
+    sizes,
+    pending: size('cairn_txpool_pending', 'Executable transactions in the pool', (s) => s.pending),
+    queued: size('cairn_txpool_queued', 'Nonce-gapped transactions in the pool', (s) => s.queued),
     admitted: new Counter({ name: 'cairn_txpool_admitted_total', help: 'Transactions admitted', registers }),
     rejected: new Counter({
       name: 'cairn_txpool_rejected_total',
@@ -38,12 +65,12 @@ export function createTxPoolMetrics(register: Registry): TxPoolMetrics {
       labelNames: ['reason'],
       registers,
     }),
-    blobTxs: new Gauge({ name: 'cairn_txpool_blob_txs', help: 'Blob transactions in the pool', registers }),
-    blobBytes: new Gauge({
-      name: 'cairn_txpool_blob_bytes',
-      help: 'Bytes of blobs held beside the pool (128 KiB per blob)',
-      registers,
-    }),
+    blobTxs: size('cairn_txpool_blob_txs', 'Blob transactions in the pool', (s) => s.blobTxs),
+    blobBytes: size(
+      'cairn_txpool_blob_bytes',
+      'Bytes of blobs held beside the pool (128 KiB per blob)',
+      (s) => s.blobBytes,
+    ),
     blobVerifySeconds: new Histogram({
       name: 'cairn_txpool_blob_verify_seconds',
       help: "Time to verify a blob transaction's KZG proofs",

@@ -171,6 +171,14 @@ export class TxPool {
     this.pendingHeap = new EvictHeap(this.baseFee)
     this.queuedHeap = new EvictHeap(this.baseFee)
     this.lastExpiry = this.now()
+    if (modules.metrics) {
+      modules.metrics.sizes.source = () => ({
+        pending: this.pendingCount,
+        queued: this.queuedCount,
+        blobTxs: this.sidecars.size,
+        blobBytes: this.blobBytes,
+      })
+    }
   }
 
   /** Starts the periodic queued-expiry sweep (once a minute, not keeping the process alive). */
@@ -198,7 +206,6 @@ export class TxPool {
       // Blob transactions are not journaled: the journal keeps canonical encodings, without blobs.
       if (local && !options.journaled && this.modules.journal && tx.type !== BLOB_TX_TYPE) await this.persist(tx, hash)
       this.modules.metrics?.admitted.inc()
-      this.updateGauges()
       this.events.emit('added', tx)
       return hash
     } catch (err) {
@@ -222,7 +229,6 @@ export class TxPool {
     } catch (err) {
       const p = this.byHash.get(bytesToHex(hash))
       if (p) this.removeWithDescendants(p, 'unjournaled')
-      this.updateGauges()
       throw new CairnError(
         TxPoolErrorCode.JOURNAL_UNWRITABLE,
         `transaction not accepted: the txpool journal cannot be written (${errorMessage(err)})`,
@@ -688,7 +694,6 @@ export class TxPool {
       for (const tx of block.transactions) await this.validateAndInsert(tx, false).catch(() => {})
     }
     if (this.now() - this.lastExpiry >= EXPIRY_CHECK_MS) this.expireQueued()
-    this.updateGauges()
   }
 
   /** Removes transactions the producer could not include (invalid at execution). */
@@ -701,7 +706,6 @@ export class TxPool {
       this.reclassify(sender)
     }
     this.enforceQueueLimit()
-    this.updateGauges()
   }
 
   /**
@@ -724,7 +728,6 @@ export class TxPool {
     if (dropped > 0) {
       this.modules.metrics?.evicted.inc({ reason: 'expired' }, dropped)
       this.modules.logger.debug({ dropped }, 'txpool: expired queued transactions')
-      this.updateGauges()
     }
     return dropped
   }
@@ -927,15 +930,6 @@ export class TxPool {
 
   private now(): number {
     return this.modules.now?.() ?? Date.now()
-  }
-
-  private updateGauges(): void {
-    const m = this.modules.metrics
-    if (!m) return
-    m.pending.set(this.pendingCount)
-    m.queued.set(this.queuedCount)
-    m.blobTxs?.set(this.sidecars.size)
-    m.blobBytes?.set(this.blobBytes)
   }
 }
 
