@@ -200,7 +200,8 @@ export class TxPool {
       // check: gossip delivers one transaction from several peers (the BFT bench's profile spent
       // 2.6 s recovering senders, duplicates among them).
       if (this.byHash.has(bytesToHex(tx.hash()))) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
-      if (this.modules.recovery) await this.modules.recovery.prepare([tx])
+      // (Senders already recovered in a batch, `prepareSenders`, are not asked again.)
+      if (this.modules.recovery && tx.cache.senderPubKey === undefined) await this.modules.recovery.prepare([tx])
       const local = options.source === 'local'
       const hash = await this.validateAndInsert(tx, local, options.journaled === true, options.sidecar)
       // Blob transactions are not journaled: the journal keeps canonical encodings, without blobs.
