@@ -1,7 +1,7 @@
 import { type RecoverJob, type RecoverPool, recoveryFromV } from '@cairn/crypto'
 import { Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
-import { signingHash } from './signing-hash.ts'
+import { signingParts } from './signing-hash.ts'
 
 /** Recovers the senders of transactions ahead of admission (off the main thread). */
 export interface SenderRecovery {
@@ -59,6 +59,14 @@ function jobOf(tx: TypedTransaction): RecoverJob | undefined {
     return
   }
   if (recovery !== 0n && recovery !== 1n) return
+  // Typed: hash and signature cut from the encoding; otherwise from the fields.
+  const parts = signingParts(tx)
+  if (parts !== undefined) return { hash: parts.hash, sig: parts.sig, recovery: Number(recovery) }
+  return { hash: tx.getMessageToVerifySignature(), sig: signatureBytes(r, s), recovery: Number(recovery) }
+}
+
+/** `r ‖ s`, 32 bytes each, big-endian (both at most 256 bits: checked by the caller). */
+export function signatureBytes(r: bigint, s: bigint): Uint8Array {
   const sig = new Uint8Array(64)
   const view = new DataView(sig.buffer)
   for (let i = 0; i < 4; i++) {
@@ -66,5 +74,5 @@ function jobOf(tx: TypedTransaction): RecoverJob | undefined {
     view.setBigUint64(8 * i, (r >> shift) & MASK_64)
     view.setBigUint64(32 + 8 * i, (s >> shift) & MASK_64)
   }
-  return { hash: signingHash(tx) ?? tx.getMessageToVerifySignature(), sig, recovery: Number(recovery) }
+  return sig
 }

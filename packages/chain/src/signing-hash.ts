@@ -14,6 +14,17 @@ const TYPED = new Set([1, 2])
  * decoding). Undefined for other types: callers use @ethereumjs's.
  */
 export function signingHash(tx: TypedTransaction): Uint8Array | undefined {
+  return signingParts(tx)?.hash
+}
+
+/**
+ * {@link signingHash} and the signature as 64 bytes `r ‖ s` (each right-aligned in 32), both cut
+ * from the encoding in one pass: the signed encoding's last two items are r and s, minimal
+ * big-endian integers, so their payloads are the values' bytes (what shifting `tx.r`/`tx.s` out 64
+ * bits at a time gives, without a bigint per word). Undefined as for {@link signingHash}, or when
+ * r or s is longer than 32 bytes.
+ */
+export function signingParts(tx: TypedTransaction): { hash: Uint8Array; sig: Uint8Array } | undefined {
   if (!TYPED.has(tx.type)) return undefined
   const raw = encodedTx(tx)
   const list = item(raw, 1)
@@ -27,13 +38,22 @@ export function signingHash(tx: TypedTransaction): Uint8Array | undefined {
   }
   const cut = starts[starts.length - 3]
   if (cut === undefined) return undefined
+  const sig = new Uint8Array(64)
+  for (const [n, offset] of [
+    [2, 0],
+    [1, 32],
+  ] as const) {
+    const it = item(raw, starts[starts.length - n] as number)
+    if (it === undefined || it.end - it.payload > 32) return undefined
+    sig.set(raw.subarray(it.payload, it.end), offset + 32 - (it.end - it.payload))
+  }
   const length = cut - list.payload
   const header = rlpLengthPrefix(0xc0, length)
   const message = new Uint8Array(1 + header.length + length)
   message[0] = raw[0] as number
   message.set(header, 1)
   message.set(raw.subarray(list.payload, cut), 1 + header.length)
-  return keccak256(message)
+  return { hash: keccak256(message), sig }
 }
 
 /** The RLP item at `at`: where its payload starts and where it ends. */

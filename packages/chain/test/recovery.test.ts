@@ -1,4 +1,4 @@
-import { createCustomCrypto, initCrypto, RecoverPool } from '@cairn/crypto'
+import { createCustomCrypto, initCrypto, keccak256, RecoverPool } from '@cairn/crypto'
 import { bytesToHex } from '@cairn/utils'
 import {
   createAccessList2930Tx,
@@ -7,10 +7,12 @@ import {
   createTxFromRLP,
   type TypedTransaction,
 } from '@ethereumjs/tx'
+import { SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createChainCommon } from '../src/common.ts'
-import { workerRecovery } from '../src/recovery.ts'
+import { signatureBytes, workerRecovery } from '../src/recovery.ts'
+import { signingParts } from '../src/signing-hash.ts'
 
 let common: ReturnType<typeof createChainCommon>
 let pool: RecoverPool | undefined
@@ -94,6 +96,39 @@ describe('sender recovery on worker threads', () => {
         },
       ),
       { numRuns: 40 },
+    )
+  })
+
+  it("cuts a typed transaction's signature and signing hash from its encoding as the fields give them (any r and s, short ones included)", () => {
+    const word = fc.oneof(
+      fc.bigInt({ min: 1n, max: 2n ** 256n - 1n }),
+      fc.bigInt({ min: 0n, max: 2n ** 16n }),
+      fc.bigInt({ min: 2n ** 247n, max: 2n ** 249n }),
+    )
+    const half = fc.oneof(
+      word.filter((x) => x <= SECP256K1_ORDER_DIV_2),
+      fc.constant(SECP256K1_ORDER_DIV_2),
+    )
+    fc.assert(
+      fc.property(
+        fc.constantFrom(1, 2),
+        word,
+        half,
+        fc.constantFrom(0n, 1n),
+        fc.uint8Array({ maxLength: 80 }),
+        (type, r, s, v, data) => {
+          const fields = { nonce: 3n, to: `0x${'be'.repeat(20)}` as const, value: 5n, gasLimit: 50_000n, data, v, r, s }
+          const tx =
+            type === 1
+              ? createAccessList2930Tx({ ...fields, gasPrice: 7n }, { common })
+              : createFeeMarket1559Tx({ ...fields, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n }, { common })
+          const parts = signingParts(tx)
+          expect(parts).toBeDefined()
+          expect(bytesToHex(parts?.sig as Uint8Array)).toBe(bytesToHex(signatureBytes(r, s)))
+          expect(bytesToHex(parts?.hash as Uint8Array)).toBe(bytesToHex(keccak256(tx.getMessageToSign())))
+        },
+      ),
+      { numRuns: 500 },
     )
   })
 })
