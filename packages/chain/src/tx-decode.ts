@@ -1,3 +1,4 @@
+import { bytesToHex } from '@cairn/utils'
 import type { Common } from '@ethereumjs/common'
 import { createTxFromRLP, FeeMarket1559Tx, type TxOptions, type TypedTransaction } from '@ethereumjs/tx'
 import { Address, MAX_INTEGER, MAX_UINT64, SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
@@ -81,15 +82,24 @@ function readString(b: Uint8Array, c: Cursor, end: number): number {
     if (c.len === 1 && (b[c.off] as number) < 0x80) return -1
   } else if (first <= 0xbf) {
     const ll = first - 0xb7
-    if (ll > 3 || p + 1 + ll > end || b[p + 1] === 0) return -1
-    let len = 0
-    for (let i = 0; i < ll; i++) len = len * 256 + (b[p + 1 + i] as number)
-    if (len < 56) return -1
+    const len = longLength(b, p + 1, ll, end)
+    if (len < 0) return -1
     c.off = p + 1 + ll
     c.len = len
   } else return -1
   c.pos = c.off + c.len
   return c.pos <= end ? c.len : -1
+}
+
+/**
+ * The length written in the `ll` bytes at `at` of a long-form RLP header; -1 when it is not minimal
+ * (a leading zero, or under 56, which takes the short form), longer than 3 bytes, or past `end`.
+ */
+function longLength(b: Uint8Array, at: number, ll: number, end: number): number {
+  if (ll > 3 || at + ll > end || b[at] === 0) return -1
+  let len = 0
+  for (let i = 0; i < ll; i++) len = len * 256 + (b[at + i] as number)
+  return len < 56 ? -1 : len
 }
 
 /** An unsigned integer of at most `max` bytes without leading zeros, or -1n. */
@@ -101,12 +111,7 @@ function uint(b: Uint8Array, c: Cursor, max: number): bigint {
     for (let i = 0; i < len; i++) n = n * 256 + (b[off + i] as number)
     return BigInt(n)
   }
-  return BigInt(`0x${hexOf(b, off, len)}`)
-}
-
-/** The bytes as hex in one native call (a string built byte by byte allocates one string per byte). */
-function hexOf(b: Uint8Array, off: number, len: number): string {
-  return Buffer.from(b.buffer, b.byteOffset + off, len).toString('hex')
+  return BigInt(bytesToHex(b.subarray(off, off + len)))
 }
 
 /**
@@ -127,10 +132,8 @@ export function feeMarketTx(b: Uint8Array, common: Common): TypedTransaction | u
     pos = 2
   } else {
     const ll = h - 0xf7
-    if (ll > 3 || b[2] === 0 || 2 + ll > end) return undefined
-    let len = 0
-    for (let i = 0; i < ll; i++) len = len * 256 + (b[2 + i] as number)
-    if (len < 56 || 2 + ll + len !== end) return undefined
+    const len = longLength(b, 2, ll, end)
+    if (len < 0 || 2 + ll + len !== end) return undefined
     pos = 2 + ll
   }
   const c: Cursor = { pos, off: 0, len: 0 }
@@ -192,5 +195,5 @@ export function feeMarketTx(b: Uint8Array, common: Common): TypedTransaction | u
 
 /** An unsigned integer of at most 32 bytes; leading zeros allowed (the chain id is read so). */
 function uintAllowingZeros(b: Uint8Array, c: Cursor): bigint {
-  return c.len === 0 ? 0n : BigInt(`0x${hexOf(b, c.off, c.len)}`)
+  return c.len === 0 ? 0n : BigInt(bytesToHex(b.subarray(c.off, c.off + c.len)))
 }
