@@ -12,13 +12,13 @@
 // run), and finality latency p50/p99 (a batch's send to the poll that saw its block finalized;
 // 20 ms polling). By default the load is offered as fast as the nodes admit it (the throughput at
 // saturation; the latencies then include the pool's backlog, which grows with the run's length);
-// BENCH_BFT_RATE=R offers R transfers a second in all instead (each node's stream sends a batch
-// when it is due, the four staggered, whether or not the batches before it were answered: an open
-// loop), the latency at that rate, and `chainTps`, the chain's own rate over the blocks that
-// carried the load (what "kept up" is checked against).
+// BENCH_BFT_RATE=R offers R transfers a second in all instead (each node's stream carries its
+// senders' share of R and sends a batch when it is due, the four staggered, whether or not the
+// batches before it were answered: an open loop; pacing.ts), the latency at that rate, and
+// `chainTps`, the chain's own rate over the blocks that carried the load.
 //
 // `node --import tsx packages/node/bench/bft.ts` (or `BENCH_BFT=1 npm run bench`). Settings:
-// BENCH_BFT_TXS (5000), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_RATE (0: unpaced), BENCH_BFT_MODE
+// BENCH_BFT_TXS (20000 paced, 10000 unpaced), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_RATE (0: unpaced), BENCH_BFT_MODE
 // (processes | in-process), BENCH_BFT_BASE_PORT (28645: JSON-RPC of node 1, p2p from +100),
 // BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000),
 // BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
@@ -34,6 +34,7 @@ import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { type Hex, serializeTransaction } from 'viem'
 import type { StartedNode } from '../src/node.ts'
 import { startValidator, writeBftSetup } from '../test/bft/validators.ts'
+import { batchDueTimes } from './pacing.ts'
 import { RpcClient } from './rpc-client.ts'
 import { cpuMsOf, envNumber } from './targets.ts'
 import { DEV_MNEMONIC } from './transfers.ts'
@@ -41,7 +42,9 @@ import { DEV_MNEMONIC } from './transfers.ts'
 const env = process.env
 const num = envNumber
 const settings = {
-  txs: num('BENCH_BFT_TXS', 5000),
+  // Unpaced, the backlog past what the blocks take piles up in the pools (5,120 slots each, as
+  // geth's): 20,000 at once would be refused "txpool is full" and strand later nonces.
+  txs: num('BENCH_BFT_TXS', num('BENCH_BFT_RATE', 0) > 0 ? 20_000 : 10_000),
   senders: num('BENCH_BFT_SENDERS', 10),
   batch: num('BENCH_BFT_BATCH', 100),
   /** Transfers a second offered in all (0: as fast as the nodes admit them). */
@@ -213,9 +216,14 @@ async function run(urls: string[], cpuMs: () => number | undefined): Promise<Bft
     raws.map((_, i) => i).filter((i) => (i % accounts.length) % clients.length === n),
   )
   // One stream of batches per node, the four at once. Unpaced, each batch waits for the previous
-  // one's answer. Paced, batch k of node n is due when k·4 + n batches of the whole load have been
-  // offered at the rate, and is sent then whatever the answers before it (an open loop, as users
-  // are: a slow answer does not lower the offered rate, and its wait counts in the latency).
+  // one's answer. Paced, each stream carries its share of the rate (pacing.ts: every stream spans
+  // the load's time), and a batch is sent when due whatever the answers before it (an open loop,
+  // as users are: a slow answer does not lower the offered rate, and its wait counts in the latency).
+  const due = batchDueTimes(
+    queues.map((q) => q.length),
+    settings.batch,
+    settings.rate > 0 ? settings.rate : 1,
+  )
   const send = async (n: number, idx: number[]) => {
     const now = performance.now()
     for (const i of idx) sentAt.set(hashes[i] as string, now)
@@ -234,8 +242,7 @@ async function run(urls: string[], cpuMs: () => number | undefined): Promise<Bft
           await send(n, idx)
           continue
         }
-        const due = t0 + ((k * clients.length + n) * settings.batch * 1000) / settings.rate
-        const wait = due - performance.now()
+        const wait = t0 + (due[n]?.[k] as number) - performance.now()
         if (wait > 0) await sleep(wait)
         inFlight.push(send(n, idx))
       }

@@ -22,8 +22,8 @@
 //               BENCH_P2P_BLOCKS 100, BENCH_P2P_TXS 20, BENCH_P2P_SYNC_BLOCKS 500)
 //   bft         BENCH_BFT (0; 1 runs it): packages/node/bench/bft.ts — 4 BFT validators (`cairn devnet
 //               init` + 4 `cairn start`; BENCH_BFT_MODE=in-process: 4 nodes in one process); finalized
-//               transfers/s, block time, finality p50/p99, unpaced then paced at BENCH_BFT_RATE (1000)
-//               (BENCH_BFT_TXS 5000, BENCH_BFT_SENDERS 10, BENCH_BFT_BATCH 100) (child processes)
+//               transfers/s, block time, finality p50/p99, unpaced then paced at BENCH_BFT_RATE (1100)
+//               (BENCH_BFT_TXS 20000 paced / 10000 unpaced, BENCH_BFT_SENDERS 10, BENCH_BFT_BATCH 100) (child processes)
 //   arbitrage   BENCH_ARB (0; 1 runs it): packages/node/bench/arb-latency.ts — block-to-transaction latency of
 //               `cairn arb start` on a Cairn dev node and on Anvil (BENCH_ARB_ROUNDS 40), and the search per
 //               block (packages/arbitrage/bench/search.ts: 10,000 pools, 1,000 changed, 4 hops) (child processes)
@@ -607,30 +607,29 @@ if (env.BENCH_ARB === '1') {
 // BFT consensus (off unless BENCH_BFT=1: a minute, loopback sockets): 4 validators on this machine,
 // finalized transfers/s and finality latency, beside the issue's anchors and target.
 if (only !== 'anvil' && env.BENCH_BFT === '1') {
-  // Two runs: the load offered as fast as the nodes admit it (the throughput at saturation), then
-  // paced at the target rate (the finality latency at that rate: unpaced, the latencies include a
-  // backlog that grows with the run's length). BENCH_BFT_RATE sets the second run's rate.
-  const asked = num('BENCH_BFT_RATE', 1000)
-  const rate = asked > 0 ? asked : 1000
+  // Two runs: the load offered as fast as the nodes admit it (the chain's rate at saturation: its
+  // blocks full), then paced at BENCH_BFT_RATE (1,100: a tenth above the target, since a finite
+  // run's first-send-to-last-final rate includes one finality latency of ramp-up and tail and so
+  // stays below the rate offered). The target (≥ 1,000 finalized/s with p99 ≤ 3 s) is checked on
+  // the paced run: every transfer finalized, at ≥ 1,000/s first send to last final, p99 ≤ 3 s.
+  const asked = num('BENCH_BFT_RATE', 1100)
+  const rate = asked > 0 ? asked : 1100
   log('bft', '4 validators on this machine; transfers to their JSON-RPC, followed to finalized')
   const f = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1', BENCH_BFT_RATE: '0' }))
   log('bft', JSON.stringify(f))
   log('bft', `the same, the load paced at ${rate} transfers/s`)
   const paced = resultOf<BftFigure>(child(here('./bft.ts'), { BENCH_JSON: '1', BENCH_BFT_RATE: String(rate) }))
   log('bft', JSON.stringify(paced))
-  const tpsMet = f.tps >= 1000 ? 'yes' : 'no'
-  // At the paced rate: the chain finalized as fast as it was offered (within 5%), and p99 within the target.
-  const keptUp = paced.chainTps >= rate * 0.95
-  const p99Met = paced.p99Ms <= 3000 && keptUp ? 'yes' : 'no'
+  const met = paced.finalized === paced.txs && paced.tps >= 1000 && paced.p99Ms <= 3000 ? 'yes' : 'no'
   console.log(
     [
       '',
-      `BFT consensus (packages/node/bench/bft.ts; ${f.validators} validators, ${f.mode}, ${f.finalized}/${f.txs} transfers finalized, block time setting ${f.blockTimeMs} ms, gas limit ${f.gasLimit}):`,
-      `  finalized transfers/s      ${String(f.tps).padStart(8)}   target ≥ 1,000  met ${tpsMet}   load unpaced; anchor: CometBFT QA ≈400 tx/s saturating 200 nodes`,
-      `  block time ms              ${String(f.blockMs).padStart(8)}                         anchor: Besu QBFT 2,000 ms blocks`,
-      `  finality p50 / p99 ms      ${`${f.p50Ms} / ${f.p99Ms}`.padStart(8)}   load unpaced (includes the backlog at saturation)`,
-      `  paced at ${rate}/s: the chain finalized ${paced.chainTps}/s over the blocks carrying the load (first send to last final: ${paced.tps}/s, ${paced.finalized}/${paced.txs}), finality p50 ${paced.p50Ms} ms, p99 ${paced.p99Ms} ms   target p99 ≤ 3,000 at ≥ 1,000/s  met ${p99Met}`,
-      `  heights decided after round 0: ${f.laterRounds} of ${f.blocks}; nodes' CPU ${f.nodeCpuSeconds} s over ${f.seconds} s (${Math.round((f.nodeCpuSeconds * 1e6) / Math.max(1, f.finalized))} µs a transfer); load average after the run ${f.load.join(' ')}`,
+      `BFT consensus (packages/node/bench/bft.ts; ${f.validators} validators, ${f.mode}, block time setting ${f.blockTimeMs} ms, gas limit ${f.gasLimit}):`,
+      `  paced at ${rate}/s: finalized/s   ${String(paced.tps).padStart(8)}   target ≥ 1,000 with p99 ≤ 3,000 ms  met ${met}   (${paced.finalized}/${paced.txs} finalized, first send to last final; the chain's own rate ${paced.chainTps}/s)`,
+      `  paced: finality p50 / p99 ms ${`${paced.p50Ms} / ${paced.p99Ms}`.padStart(8)}   anchor: CometBFT QA ≈400 tx/s saturating 200 nodes`,
+      `  unpaced (saturation): the chain's rate ${f.chainTps}/s over its blocks (first send to last final ${f.tps}/s, ${f.finalized}/${f.txs}), blocks of ${Math.round(f.finalized / Math.max(1, f.blocks))} transfers on average; finality p50 / p99 ${f.p50Ms} / ${f.p99Ms} ms (with the backlog)`,
+      `  block time ms                ${String(paced.blockMs).padStart(8)}   anchor: Besu QBFT 2,000 ms blocks`,
+      `  heights decided after round 0: ${f.laterRounds + paced.laterRounds} of ${f.blocks + paced.blocks}; nodes' CPU ${paced.nodeCpuSeconds} s over ${paced.seconds} s paced (${Math.round((paced.nodeCpuSeconds * 1e6) / Math.max(1, paced.finalized))} µs a transfer); load average after the run ${paced.load.join(' ')}`,
     ].join('\n'),
   )
 }
