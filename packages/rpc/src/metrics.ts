@@ -12,6 +12,11 @@ export interface RpcMetrics {
   refused: Counter<'reason'>
   /** eth_call answers by how: `hit` (remembered), `joined` (an identical call in flight), `miss` (run), `bypass` (not cacheable). */
   callCache: Counter<'result'>
+  /**
+   * HTTP requests the port's fast lane took (http/fast-lane.ts): `answered` there, or `handed_over`
+   * (the first request of a connection that needs the full server: it and the rest go to Fastify).
+   */
+  fastLane: Counter<'outcome'>
 }
 
 export function createRpcMetrics(register: Registry): RpcMetrics {
@@ -46,6 +51,12 @@ export function createRpcMetrics(register: Registry): RpcMetrics {
       name: 'cairn_rpc_call_cache_requests_total',
       help: 'eth_call requests by how they were answered: hit (remembered outcome at that block), joined (an identical call in flight), miss (executed), bypass (overrides or large input: executed, not remembered)',
       labelNames: ['result'],
+      registers,
+    }),
+    fastLane: new Counter({
+      name: 'cairn_rpc_fast_lane_requests_total',
+      help: "HTTP requests the port's fast lane took: answered (plain JSON-RPC POSTs, answered off the socket) or handed_over (the first request of a connection that needs the full server: it and the rest of that connection go there)",
+      labelNames: ['outcome'],
       registers,
     }),
   }

@@ -1,11 +1,15 @@
+import type { Server as HttpServer } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Server as TlsServer } from 'node:tls'
 import {
+  checkEdge,
   createHttpServer,
   Edge,
   type EdgeRefusal,
   type HealthChecks,
   inRequestContext,
   JwksVerifier,
+  KEEP_ALIVE_MS,
   type LagSource,
   MemoryRateLimitStore,
   RATE_LIMIT_OFF,
@@ -16,6 +20,7 @@ import {
   reloadTls,
   requestFields,
   requestId,
+  securityHeaders,
   type TlsFiles,
 } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
@@ -30,6 +35,8 @@ import type { RpcContext } from './context.ts'
 import type { RpcDispatcher } from './dispatcher.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from './errors.ts'
 import { edgeError, RPC_EDGE_CHECKS } from './http/edge.ts'
+import { FastLane, type LaneAnswer } from './http/fast-lane.ts'
+import type { PlainPost } from './http/plain-post.ts'
 import { methodWeight } from './limits/weights.ts'
 import type { RpcMetrics } from './metrics.ts'
 import { type ReadThreads, servedOnReadThread } from './read-threads.ts'
@@ -74,6 +81,12 @@ export interface RpcServerOptions {
    * among them.
    */
   reusePort?: boolean
+  /**
+   * Plain JSON-RPC POSTs answered off the socket (http/fast-lane.ts; default on without TLS): the
+   * same answers, headers and checks, without Node's HTTP parser and Fastify's per-request objects.
+   * Off: every request through Fastify (tests compare the two).
+   */
+  fastLane?: boolean
 }
 
 /** What answers a body that passed the gate (the node's dispatcher; on a read thread, its own or the main thread's). */
@@ -151,6 +164,7 @@ export class RpcServer {
   private jwks: JwksVerifier | null
   private readonly store: RateLimitStore
   private readonly edge: Edge
+  private lane: FastLane | null = null
 
   constructor(
     readonly opts: RpcServerOptions,
@@ -406,6 +420,8 @@ export class RpcServer {
       })
     }
 
+    if (this.opts.fastLane !== false && !this.opts.tls) this.installFastLane(app.server as unknown as HttpServer)
+
     try {
       const { host, port, reusePort } = this.opts
       return await app.listen({ host, port, ...(reusePort ? { reusePort: true } : {}) })
@@ -435,6 +451,71 @@ export class RpcServer {
       }
       throw err
     }
+  }
+
+  /**
+   * Puts the fast lane in front of the port's connections (http/fast-lane.ts). It answers a plain
+   * POST exactly as the route below does — the edge checks first (a refused request goes to Fastify,
+   * which refuses it and counts it), then the gate, the read threads and dispatch — with the same
+   * headers: helmet's, `x-request-id`, `vary: Origin` (the CORS plugin's, on every answer), the
+   * content type Fastify gives a string. Behind a trusted proxy the client's address comes from
+   * X-Forwarded-For, which only Fastify reads: there every request goes to Fastify.
+   */
+  private installFastLane(server: HttpServer): void {
+    const { metrics, logger } = this.modules
+    const fixed = Object.entries(securityHeaders({ tls: false }))
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('')
+    const answered = metrics?.fastLane.labels('answered')
+    const handedOver = metrics?.fastLane.labels('handed_over')
+    const lane = new FastLane(
+      {
+        bodyLimit: this.modules.ctx.limits.bodyLimit,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        keepAliveMs: KEEP_ALIVE_MS,
+        fixedHeaders: fixed,
+      },
+      {
+        admits: (post, socket) =>
+          this.opts.trustProxy.length === 0 &&
+          checkEdge({ method: 'POST', url: '/', headers: post.headers, socket }, this.edge.state, RPC_EDGE_CHECKS) ===
+            undefined,
+        answer: (post, text, socket) => {
+          answered?.inc()
+          return this.answerPlain(post, text, socket)
+        },
+        handedOver: () => handedOver?.inc(),
+        failed: (err) => logger.error({ err }, 'the fast lane could not answer a request'),
+      },
+    )
+    if (lane.attach(server)) this.lane = lane
+    else logger.warn("this Node's HTTP server has no connection listener to take over: the RPC fast lane is off")
+  }
+
+  /** The answer to a plain POST on the fast lane: what the `POST /` route answers. */
+  private async answerPlain(post: PlainPost, text: string, socket: Socket): Promise<LaneAnswer> {
+    const reqId = requestId(post.headers['x-request-id'])
+    const ids = `x-request-id: ${reqId}\r\nvary: Origin\r\n`
+    const body = parseBody(text)
+    const refused = await this.check(
+      body,
+      await this.authenticator.authenticate(post.headers),
+      socket.remoteAddress ?? '',
+      reqId,
+    )
+    if (refused) {
+      const retry = refused.retryAfterSeconds !== undefined ? `retry-after: ${refused.retryAfterSeconds}\r\n` : ''
+      this.modules.logger.debug({ reqId, url: '/', status: refused.status }, 'http request served')
+      return { status: refused.status, headers: ids + retry, body: refused.body }
+    }
+    const { readThreads } = this.modules
+    let out: string | undefined
+    const answered =
+      readThreads && body !== UNPARSEABLE && servedOnReadThread(body) ? readThreads.handle(body, text) : undefined
+    if (answered) out = await answered
+    else out = await this.dispatch(body, reqId)
+    this.modules.logger.debug({ reqId, url: '/', status: 200 }, 'http request served')
+    return { status: 200, headers: ids, body: out ?? '' }
   }
 
   /** The overload error while the event loop lags past the threshold (WebSocket messages), else undefined. */
@@ -468,6 +549,7 @@ export class RpcServer {
   async close(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer)
     this.edge.close()
+    this.lane?.close()
     await this.app.close()
   }
 }

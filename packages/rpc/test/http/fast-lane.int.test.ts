@@ -1,0 +1,305 @@
+// The fast lane against the full server: the same requests, on raw keep-alive connections
+// (pipelined, mixed with requests only Fastify serves), to one RpcServer with the lane and one
+// without, must get the same answers — status, headers (all but Date, and the request id where
+// the server makes one) and body, in order. Then the lane's own duties: a request that does not
+// arrive in time, a client that half-closes, close().
+import { connect } from 'node:net'
+import { hashApiKey } from '@cairn/service-kit'
+import { silentLogger } from '@cairn/utils'
+import fc from 'fast-check'
+import { Registry } from 'prom-client'
+import { afterAll, describe, expect, it } from 'vitest'
+import {
+  createRpcMetrics,
+  DEFAULT_RPC_LIMITS,
+  DEFAULT_RPC_SERVER_OPTIONS,
+  type RpcContext,
+  type RpcDispatcher,
+  RpcServer,
+  type RpcServerOptions,
+  UNPARSEABLE,
+} from '../../src/index.ts'
+
+const servers: RpcServer[] = []
+afterAll(async () => {
+  for (const s of servers) await s.close()
+})
+
+/** An RpcServer whose dispatcher echoes each call's method and id (the answer shows what reached it). */
+async function echoServer(
+  opts: Partial<RpcServerOptions>,
+): Promise<{ server: RpcServer; port: number; registry: Registry }> {
+  const registry = new Registry()
+  const one = (e: unknown) => {
+    const { id, method } = (e ?? {}) as { id?: unknown; method?: unknown }
+    return { jsonrpc: '2.0', id: id ?? null, result: `echo:${String(method)}` }
+  }
+  const dispatcher = {
+    handleParsed: async (body: unknown) => {
+      if (body === UNPARSEABLE)
+        return JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } })
+      const value = (body as { value: unknown }).value
+      if (value !== null && typeof value === 'object' && !Array.isArray(value) && !('id' in value)) return undefined
+      return JSON.stringify(Array.isArray(value) ? value.map(one) : one(value))
+    },
+  } as unknown as RpcDispatcher
+  const server = new RpcServer(
+    { ...DEFAULT_RPC_SERVER_OPTIONS, host: '127.0.0.1', port: 0, ...opts },
+    {
+      dispatcher,
+      ctx: { limits: { ...DEFAULT_RPC_LIMITS, bodyLimit: 4096 } } as RpcContext,
+      registry,
+      metrics: createRpcMetrics(registry),
+      logger: silentLogger,
+      health: null,
+      rateLimitStore: null,
+    },
+  )
+  servers.push(server)
+  await server.listen()
+  return { server, port: server.port, registry }
+}
+
+interface Answer {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+/** Sends `raw` on one connection (all at once: pipelined) and reads `count` answers, or until the server closes. */
+function exchange(port: number, raw: string, count: number): Promise<Answer[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    let buf = Buffer.alloc(0)
+    const answers: Answer[] = []
+    const done = () => {
+      socket.destroy()
+      resolve(answers)
+    }
+    socket.on('data', (d) => {
+      buf = Buffer.concat([buf, d])
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n')
+        if (end < 0) break
+        const lines = buf.toString('latin1', 0, end).split('\r\n')
+        const status = Number(lines[0]?.split(' ')[1])
+        const headers: Record<string, string> = {}
+        for (const l of lines.slice(1)) {
+          const i = l.indexOf(':')
+          headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim()
+        }
+        const length = Number(headers['content-length'] ?? 0)
+        if (buf.length < end + 4 + length) break
+        answers.push({ status, headers, body: buf.toString('utf8', end + 4, end + 4 + length) })
+        buf = buf.subarray(end + 4 + length)
+        if (answers.length === count) return done()
+      }
+    })
+    socket.on('close', () => resolve(answers))
+    socket.on('error', reject)
+    socket.write(raw)
+  })
+}
+
+/** An answer without what differs by design between two servers or two runs. */
+function normal(a: Answer, givenId: boolean): Answer {
+  const { date, ...headers } = a.headers
+  expect(date).toMatch(/GMT$/)
+  if (!givenId) {
+    expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+    delete headers['x-request-id']
+  }
+  return { ...a, headers }
+}
+
+const bodies = fc.oneof(
+  fc
+    .record({
+      jsonrpc: fc.constant('2.0'),
+      id: fc.nat(),
+      method: fc.constantFrom('eth_chainId', 'eth_getBalance', 'admin_peers'),
+    })
+    .map((b) => JSON.stringify(b)),
+  fc.constant('[{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"},{"jsonrpc":"2.0","id":2,"method":"net_version"}]'),
+  fc.constant('{"jsonrpc":"2.0","method":"eth_chainId"}'),
+  fc.constant('{"jsonrpc":'),
+  fc.constant(''),
+  fc.constant('{"jsonrpc":"2.0","id":"é✓","method":"eth_chainId"}'),
+  fc.constant(`{"jsonrpc":"2.0","id":1,"method":"eth_call","pad":"${'a'.repeat(5000)}"}`),
+)
+
+/** One request: mostly plain POSTs (the lane's), some that only the full server serves. */
+const requests = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('post' as const),
+      body: bodies,
+      id: fc.option(fc.constantFrom('req-1', 'abc_DEF.9'), { nil: undefined }),
+      type: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain'),
+      host: fc.constantFrom('localhost', '127.0.0.1:1', 'evil.example.com'),
+      auth: fc.constantFrom(undefined, 'Bearer good-key', 'Bearer bad-key'),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('GET /health', 'GET /', 'GET /nope', 'OPTIONS /')
+      .map((line) => ({ kind: 'get' as const, line })),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'cors' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'chunked' as const }) },
+)
+type Req = typeof requests extends fc.Arbitrary<infer T> ? T : never
+
+function render(r: Req): string {
+  if (r.kind === 'get') return `${r.line} HTTP/1.1\r\nHost: localhost\r\n\r\n`
+  if (r.kind === 'cors') {
+    const body = '{"jsonrpc":"2.0","id":7,"method":"eth_chainId"}'
+    return `POST / HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.example\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+  }
+  if (r.kind === 'chunked') {
+    const body = '{"jsonrpc":"2.0","id":8,"method":"eth_chainId"}'
+    return `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`
+  }
+  const headers = [`Host: ${r.host}`, `Content-Type: ${r.type}`, `Content-Length: ${Buffer.byteLength(r.body)}`]
+  if (r.id) headers.push(`X-Request-Id: ${r.id}`)
+  if (r.auth) headers.push(`Authorization: ${r.auth}`)
+  return `POST / HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n${r.body}`
+}
+
+describe('the fast lane answers as the full server does', () => {
+  const settings: [string, Partial<RpcServerOptions>][] = [
+    ['defaults', {}],
+    [
+      'auth and rate limits on',
+      {
+        auth: {
+          enabled: true,
+          apiKeys: [{ name: 'ops', keyHash: hashApiKey('good-key'), role: 'admin' }],
+          jwtSecret: null,
+          jwtRole: 'public',
+          jwks: null,
+        },
+        rateLimit: { enabled: true, windowMs: 60_000, perIp: 40, perKey: 40, onStoreError: 'open' },
+      },
+    ],
+  ]
+  for (const [name, opts] of settings) {
+    it(`${name}: the same answers, in order, on pipelined keep-alive connections`, async () => {
+      const lane = await echoServer({ ...opts, fastLane: true })
+      const full = await echoServer({ ...opts, fastLane: false })
+      await fc.assert(
+        fc.asyncProperty(fc.array(requests, { minLength: 1, maxLength: 8 }), async (reqs) => {
+          const raw = reqs.map(render).join('')
+          const [a, b] = await Promise.all([
+            exchange(lane.port, raw, reqs.length),
+            exchange(full.port, raw, reqs.length),
+          ])
+          expect(a.length).toBe(b.length)
+          a.forEach((answer, i) => {
+            const r = reqs[i] as Req
+            const givenId = r.kind === 'post' && r.id !== undefined
+            expect(normal(answer, givenId), JSON.stringify(r)).toEqual(normal(b[i] as Answer, givenId))
+          })
+        }),
+        { numRuns: 60 },
+      )
+      // The lane took the plain ones and handed connections over at the others.
+      const page = await lane.registry.metrics()
+      expect(Number(/fast_lane_requests_total\{outcome="answered"\} (\d+)/.exec(page)?.[1])).toBeGreaterThan(0)
+      expect(Number(/fast_lane_requests_total\{outcome="handed_over"\} (\d+)/.exec(page)?.[1])).toBeGreaterThan(0)
+    }, 60_000)
+  }
+
+  it('a request split across many writes is answered once it is whole', async () => {
+    const { port } = await echoServer({})
+    const raw = render({
+      kind: 'post',
+      body: '{"jsonrpc":"2.0","id":5,"method":"eth_chainId"}',
+      id: undefined,
+      type: 'application/json',
+      host: 'localhost',
+      auth: undefined,
+    })
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1')
+      let got = ''
+      socket.on('data', (d) => {
+        got += d
+        if (got.includes('echo:')) {
+          socket.destroy()
+          resolve(got)
+        }
+      })
+      socket.on('error', reject)
+      let i = 0
+      const drip = () => {
+        if (i >= raw.length) return
+        socket.write(raw.slice(i, i + 7))
+        i += 7
+        setTimeout(drip, 1)
+      }
+      drip()
+    })
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+    expect(answer).toContain('{"jsonrpc":"2.0","id":5,"result":"echo:eth_chainId"}')
+  })
+
+  it('answers a client that half-closes after its request, then closes', async () => {
+    const { port } = await echoServer({})
+    const raw = render({
+      kind: 'post',
+      body: '{"jsonrpc":"2.0","id":6,"method":"eth_chainId"}',
+      id: undefined,
+      type: 'application/json',
+      host: 'localhost',
+      auth: undefined,
+    })
+    const got = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+      let text = ''
+      socket.on('data', (d) => {
+        text += d
+      })
+      socket.on('end', () => resolve(text))
+      socket.on('error', reject)
+      socket.end(raw)
+    })
+    expect(got).toContain('"id":6')
+  })
+
+  it('408s a request whose head does not arrive in requestTimeoutMs; close() ends the connections it holds', async () => {
+    const { server, port } = await echoServer({ requestTimeoutMs: 300 })
+    const slow = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1')
+      let text = ''
+      socket.on('data', (d) => {
+        text += d
+      })
+      socket.on('close', () => resolve(text))
+      socket.on('error', reject)
+      socket.write('POST / HTTP/1.1\r\nHost: localhost\r\n')
+    })
+    expect(slow).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+    // An idle keep-alive connection held by the lane ends with the server.
+    const closed = new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          render({
+            kind: 'post',
+            body: '{"jsonrpc":"2.0","id":1,"method":"x"}',
+            id: undefined,
+            type: 'application/json',
+            host: 'localhost',
+            auth: undefined,
+          }),
+        )
+      })
+      socket.on('data', () => void server.close())
+      socket.on('close', () => resolve())
+      socket.on('error', () => {})
+    })
+    await closed
+  })
+})

@@ -1,0 +1,117 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { MAX_HEAD_BYTES, scanPlainPost } from '../../src/http/plain-post.ts'
+
+const token = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/)
+const value = fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,30}[\x21-\x7e])?$/)
+/** Headers a plain POST may carry besides Content-Length (none the lane refuses). */
+const extra = fc
+  .dictionary(token, value, { maxKeys: 6 })
+  .map((d) =>
+    Object.fromEntries(
+      Object.entries(d).filter(
+        ([k]) =>
+          ![
+            'content-length',
+            'connection',
+            'transfer-encoding',
+            'upgrade',
+            'expect',
+            'origin',
+            'http2-settings',
+            'te',
+            'trailer',
+          ].includes(k),
+      ),
+    ),
+  )
+
+function head(headers: [string, string][], line = 'POST / HTTP/1.1'): Buffer {
+  return Buffer.from(`${line}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`, 'latin1')
+}
+
+describe('scanPlainPost (the fast lane’s filter)', () => {
+  it('reads a plain POST’s headers, lower-cased and trimmed, and its body length', () => {
+    fc.assert(
+      fc.property(extra, fc.nat({ max: 1_000_000 }), fc.boolean(), (headers, length, upper) => {
+        const lines: [string, string][] = Object.entries(headers).map(([k, v]) => [
+          upper ? k.toUpperCase() : k,
+          ` ${v} `,
+        ])
+        lines.push(['Content-Length', String(length)])
+        const buf = head(lines)
+        const scan = scanPlainPost(Buffer.concat([buf, Buffer.from('{"body":1}')]))
+        expect(scan).toEqual({
+          headers: { ...headers, 'content-length': String(length) },
+          headLength: buf.length,
+          bodyLength: length,
+        })
+        // Any prefix of the head is incomplete, never a wrong answer.
+        for (const cut of [1, 5, 16, buf.length - 1]) expect(scanPlainPost(buf.subarray(0, cut))).toBe('incomplete')
+      }),
+    )
+  })
+
+  it('leaves to Node whatever it does not treat exactly', () => {
+    const ok: [string, string][] = [
+      ['Host', 'localhost'],
+      ['Content-Length', '2'],
+    ]
+    expect(scanPlainPost(head(ok))).not.toBeNull()
+    const cases: [string, Buffer][] = [
+      ['GET', head(ok, 'GET / HTTP/1.1')],
+      ['another path', head(ok, 'POST /x HTTP/1.1')],
+      ['HTTP/1.0', head(ok, 'POST / HTTP/1.0')],
+      ['lower-case method', head(ok, 'post / HTTP/1.1')],
+      ['no Content-Length', head([['Host', 'a']])],
+      ['chunked', head([...ok, ['Transfer-Encoding', 'chunked']])],
+      ['two Content-Lengths', head([...ok, ['content-length', '2']])],
+      ['a signed length', head([['Content-Length', '+2']])],
+      ['a length in hex', head([['Content-Length', '0x2']])],
+      ['an upgrade', head([...ok, ['Upgrade', 'websocket']])],
+      ['Expect', head([...ok, ['Expect', '100-continue']])],
+      ['a CORS request', head([...ok, ['Origin', 'https://a.example']])],
+      ['Connection: close', head([...ok, ['Connection', 'close']])],
+      ['a space before the colon', head([...ok, ['X-A ', 'b']])],
+      ['an empty name', head([...ok, ['', 'b']])],
+      ['a control character', head([...ok, ['X-A', 'b\x01c']])],
+      ['a bare LF', head([...ok, ['X-A', 'b\nc']])],
+      ['a bare CR', head([...ok, ['X-A', 'b\rc']])],
+      ['a NUL', head([...ok, ['X-A', 'b\x00']])],
+      ['an obsolete line fold', Buffer.from('POST / HTTP/1.1\r\nHost: a\r\n b\r\nContent-Length: 2\r\n\r\n')],
+      ['a line without a colon', Buffer.from('POST / HTTP/1.1\r\nHost a\r\nContent-Length: 2\r\n\r\n')],
+    ]
+    for (const [what, buf] of cases) expect(scanPlainPost(buf), what).toBeNull()
+  })
+
+  it('takes `Connection: keep-alive` in any case', () => {
+    expect(
+      scanPlainPost(
+        head([
+          ['Content-Length', '0'],
+          ['Connection', 'Keep-Alive'],
+        ]),
+      ),
+    ).not.toBeNull()
+  })
+
+  it('gives a head past Node’s header size to Node (431 there), and never waits for more', () => {
+    const big = head([
+      ['Content-Length', '0'],
+      ['X-Pad', 'a'.repeat(MAX_HEAD_BYTES)],
+    ])
+    expect(scanPlainPost(big)).toBeNull()
+    expect(scanPlainPost(big.subarray(0, MAX_HEAD_BYTES + 10))).toBeNull()
+    expect(scanPlainPost(big.subarray(0, 1000))).toBe('incomplete')
+  })
+
+  it('answers null for any bytes that do not start as a plain POST', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), (bytes) => {
+        const buf = Buffer.from(bytes)
+        fc.pre(!'POST / HTTP/1.1\r\n'.startsWith(buf.toString('latin1', 0, 17)))
+        expect(scanPlainPost(buf)).toBeNull()
+      }),
+    )
+  })
+})
