@@ -23,18 +23,18 @@ export type HeadScan = PlainPost | null | 'incomplete'
 const REQUEST_LINE = 'POST / HTTP/1.1\r\n'
 /** Node's default `maxHeaderSize`: a longer head goes to Node, which answers 431. */
 export const MAX_HEAD_BYTES = 16 * 1024
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** Whether a header value holds a control character other than horizontal tab, or DEL. */
-function hasControl(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i)
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true
-  }
-  return false
-}
+/** Characters of an HTTP token (RFC 9110 `tchar`), by code. */
+const TCHAR = new Uint8Array(128)
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  TCHAR[c.charCodeAt(0)] = 1
 const DIGITS = /^[0-9]{1,15}$/
 /** Headers whose meaning the lane does not implement: their requests go to Node and Fastify. */
 const NOT_HERE = new Set(['transfer-encoding', 'upgrade', 'expect', 'origin', 'http2-settings', 'te', 'trailer'])
+
+/** Space or horizontal tab (optional whitespace around a header value). */
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09
+}
 
 /** Scans the head at the start of `buf` (see the file's comment). */
 export function scanPlainPost(buf: Buffer): HeadScan {
@@ -45,19 +45,30 @@ export function scanPlainPost(buf: Buffer): HeadScan {
   const end = buf.indexOf('\r\n\r\n', REQUEST_LINE.length - 2, 'latin1')
   if (end < 0 || end + 4 > MAX_HEAD_BYTES) return limit < MAX_HEAD_BYTES ? 'incomplete' : null
   const headers: Record<string, string> = {}
-  const text = buf.toString('latin1', REQUEST_LINE.length, end)
-  if (text.length > 0) {
-    for (const line of text.split('\r\n')) {
-      const colon = line.indexOf(':')
-      if (colon <= 0) return null
-      const name = line.slice(0, colon)
-      if (!TOKEN.test(name)) return null
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')
-      if (hasControl(value)) return null
-      const key = name.toLowerCase()
-      if (key in headers || NOT_HERE.has(key)) return null
-      headers[key] = value
+  const text = buf.toString('latin1', 0, end)
+  // Each header line, from after the request line to the blank line.
+  for (let at = REQUEST_LINE.length; at < end; ) {
+    let eol = text.indexOf('\r\n', at)
+    if (eol < 0) eol = end
+    const colon = text.indexOf(':', at)
+    if (colon <= at || colon >= eol) return null
+    for (let i = at; i < colon; i++) {
+      const c = text.charCodeAt(i)
+      if (c >= 128 || TCHAR[c] === 0) return null
     }
+    // The value without the whitespace around it; no control character but tab, and no DEL.
+    let from = colon + 1
+    let to = eol
+    while (from < to && isBlank(text.charCodeAt(from))) from++
+    while (to > from && isBlank(text.charCodeAt(to - 1))) to--
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i)
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return null
+    }
+    const key = text.slice(at, colon).toLowerCase()
+    if (headers[key] !== undefined || NOT_HERE.has(key)) return null
+    headers[key] = text.slice(from, to)
+    at = eol + 2
   }
   const length = headers['content-length']
   if (length === undefined || !DIGITS.test(length)) return null
