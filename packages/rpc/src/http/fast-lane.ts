@@ -15,7 +15,7 @@
 // every connection it holds. The answer (status, headers, body) comes from `modules.answer`.
 import { type Server, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import { type PlainPost, scanPlainPost } from './plain-post.ts'
+import { MAX_HEAD_BYTES, type PlainPost, scanPlainPost } from './plain-post.ts'
 
 /** What the lane writes back: the status, the headers after the fixed ones, the body. */
 export interface LaneAnswer {
@@ -50,11 +50,15 @@ export interface FastLaneModules {
 /** A connection the lane holds. */
 interface Held {
   socket: Socket
-  /** Bytes received and not yet consumed (a request's start, then pipelined ones). */
-  buffered: Buffer | null
+  /** Bytes received and not yet consumed (a request's start, then pipelined ones), in arrival order. */
+  parts: Buffer[]
+  /** Their total length. */
+  size: number
+  /** Bytes the request under way needs before it can be answered (a body still arriving: no copying until then). */
+  need: number
   /** When the request being received began (ms); 0 between requests. */
   since: number
-  /** A request is being answered: later bytes wait. */
+  /** A request is being answered, or its answer waits for the client to read: later bytes wait. */
   busy: boolean
   onData: (chunk: Buffer) => void
   onError: () => void
@@ -113,7 +117,9 @@ export class FastLane {
   private accept(socket: Socket): void {
     const h: Held = {
       socket,
-      buffered: null,
+      parts: [],
+      size: 0,
+      need: 0,
       since: 0,
       busy: false,
       ended: false,
@@ -126,15 +132,21 @@ export class FastLane {
       },
     }
     h.onData = (chunk) => {
-      h.buffered = h.buffered === null ? chunk : Buffer.concat([h.buffered, chunk])
+      h.parts.push(chunk)
+      h.size += chunk.length
       if (h.since === 0) h.since = Date.now()
-      if (!h.busy) this.next(h)
+      if (h.busy) {
+        // Pipelined bytes past one largest request wait in the kernel (TCP back-pressure).
+        if (h.size > this.opts.bodyLimit + MAX_HEAD_BYTES) socket.pause()
+        return
+      }
+      if (h.size >= h.need) this.next(h)
     }
     this.held.add(h)
     socket.setNoDelay(true)
     socket.setTimeout(this.opts.keepAliveMs, () => {
       // Idle (no request under way): close as Node closes an idle keep-alive connection.
-      if (this.held.has(h) && !h.busy && h.buffered === null) socket.destroy()
+      if (this.held.has(h) && !h.busy && h.size === 0) socket.destroy()
     })
     socket.on('data', h.onData)
     socket.on('error', h.onError)
@@ -144,8 +156,8 @@ export class FastLane {
 
   /** Answers the requests buffered on `h` in order, until one is incomplete, busy or not the lane's. */
   private next(h: Held): void {
-    const buf = h.buffered
     if (h.socket.destroyed) return
+    const buf = this.heldBytes(h)
     if (buf === null) {
       if (h.ended) h.socket.end()
       return
@@ -161,12 +173,15 @@ export class FastLane {
     }
     const end = post.headLength + post.bodyLength
     if (buf.length < end) {
+      h.need = end
       if (h.ended) h.socket.end()
       return
     }
     const body = buf.toString('utf8', post.headLength, end)
-    h.buffered = buf.length === end ? null : buf.subarray(end)
-    h.since = h.buffered === null ? 0 : Date.now()
+    h.parts = buf.length === end ? [] : [buf.subarray(end)]
+    h.size = buf.length - end
+    h.need = 0
+    h.since = h.size === 0 ? 0 : Date.now()
     h.busy = true
     this.modules
       .answer(post, body, h.socket)
@@ -177,8 +192,14 @@ export class FastLane {
       .then((answer) => this.write(h, answer))
   }
 
+  /** Everything `h` holds as one buffer (null: nothing). */
+  private heldBytes(h: Held): Buffer | null {
+    if (h.parts.length === 0) return null
+    if (h.parts.length > 1) h.parts = [Buffer.concat(h.parts, h.size)]
+    return h.parts[0] as Buffer
+  }
+
   private write(h: Held, answer: LaneAnswer): void {
-    h.busy = false
     const { socket } = h
     if (socket.destroyed) return
     const head =
@@ -186,8 +207,15 @@ export class FastLane {
       `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n` +
       `Date: ${this.utcDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.opts.keepAliveMs / 1000)}\r\n\r\n`
     // Back-pressure: a client that does not read its answers gets no more read from it until it does.
-    if (socket.write(head + answer.body)) this.next(h)
-    else socket.once('drain', () => this.next(h))
+    if (socket.write(head + answer.body)) this.resume(h)
+    else socket.once('drain', () => this.resume(h))
+  }
+
+  /** The answer is written: on to the next request. */
+  private resume(h: Held): void {
+    h.busy = false
+    if (h.socket.isPaused()) h.socket.resume()
+    this.next(h)
   }
 
   /** Gives the connection to Node's parser and Fastify, from the request at the start of its buffer on. */
@@ -200,9 +228,12 @@ export class FastLane {
     socket.removeListener('end', h.onEnd)
     socket.setTimeout(0)
     socket.removeAllListeners('timeout')
+    const held = this.heldBytes(h)
     ;(this.takeOver as (socket: Socket) => void)(socket)
-    // Node's parser reads new bytes from the socket itself from now on; the held ones first.
-    if (h.buffered !== null) socket.emit('data', h.buffered)
+    // Node's parser reads new bytes from the socket itself from now on; the held ones first (a
+    // paused socket's own buffer follows them on the next tick).
+    if (held !== null) socket.emit('data', held)
+    if (socket.isPaused()) socket.resume()
   }
 
   /** 408 and close for each request still arriving after `requestTimeoutMs`. */
