@@ -3,7 +3,7 @@
 // filter, not a general HTTP parser: whatever it does not recognize exactly — another method, path
 // or version, a header it does not treat (Transfer-Encoding, Upgrade, Expect, Origin, Connection
 // other than keep-alive), a repeated header, a character a header may not hold, an obsolete line
-// fold — makes it answer `null`, and the connection goes to Node's HTTP parser (llhttp), which
+// fold, a missing Host — makes it answer `null`, and the connection goes to Node's HTTP parser (llhttp), which
 // answers it as before. So the lane never accepts what Node would refuse, and never reads a body
 // length Node would read differently (request smuggling needs two parsers disagreeing on one).
 
@@ -70,6 +70,8 @@ export function scanPlainPost(buf: Buffer): HeadScan {
     headers[key] = text.slice(from, to)
     at = eol + 2
   }
+  // HTTP/1.1 requires Host; Node answers a request without it 400 (its `requireHostHeader`).
+  if (headers.host === undefined) return null
   const length = headers['content-length']
   if (length === undefined || !DIGITS.test(length)) return null
   const connection = headers.connection

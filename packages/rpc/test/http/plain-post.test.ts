@@ -4,7 +4,7 @@ import { MAX_HEAD_BYTES, scanPlainPost } from '../../src/http/plain-post.ts'
 
 const token = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/)
 const value = fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,30}[\x21-\x7e])?$/)
-/** Headers a plain POST may carry besides Content-Length (none the lane refuses). */
+/** Headers a plain POST may carry besides Host and Content-Length (none the lane refuses). */
 const extra = fc
   .dictionary(token, value, { maxKeys: 6 })
   .map((d) =>
@@ -12,6 +12,7 @@ const extra = fc
       Object.entries(d).filter(
         ([k]) =>
           ![
+            'host',
             'content-length',
             'connection',
             'transfer-encoding',
@@ -38,11 +39,11 @@ describe('scanPlainPost (the fast lane’s filter)', () => {
           upper ? k.toUpperCase() : k,
           ` ${v} `,
         ])
-        lines.push(['Content-Length', String(length)])
+        lines.push(['Content-Length', String(length)], ['Host', 'localhost'])
         const buf = head(lines)
         const scan = scanPlainPost(Buffer.concat([buf, Buffer.from('{"body":1}')]))
         expect(scan).toEqual({
-          headers: { ...headers, 'content-length': String(length) },
+          headers: { ...headers, 'content-length': String(length), host: 'localhost' },
           headLength: buf.length,
           bodyLength: length,
         })
@@ -64,6 +65,7 @@ describe('scanPlainPost (the fast lane’s filter)', () => {
       ['HTTP/1.0', head(ok, 'POST / HTTP/1.0')],
       ['lower-case method', head(ok, 'post / HTTP/1.1')],
       ['no Content-Length', head([['Host', 'a']])],
+      ['no Host (Node answers 400)', head([['Content-Length', '2']])],
       ['chunked', head([...ok, ['Transfer-Encoding', 'chunked']])],
       ['two Content-Lengths', head([...ok, ['content-length', '2']])],
       ['a signed length', head([['Content-Length', '+2']])],
@@ -88,6 +90,7 @@ describe('scanPlainPost (the fast lane’s filter)', () => {
     expect(
       scanPlainPost(
         head([
+          ['Host', 'a'],
           ['Content-Length', '0'],
           ['Connection', 'Keep-Alive'],
         ]),
@@ -97,6 +100,7 @@ describe('scanPlainPost (the fast lane’s filter)', () => {
 
   it('gives a head past Node’s header size to Node (431 there), and never waits for more', () => {
     const big = head([
+      ['Host', 'a'],
       ['Content-Length', '0'],
       ['X-Pad', 'a'.repeat(MAX_HEAD_BYTES)],
     ])
