@@ -2,8 +2,12 @@
 // what the node spends per eth_getBalance / eth_blockNumber / eth_call of the fixture ERC-20's
 // balanceOf, measured in one process so the figure does not depend on the load generator.
 //   node --import tsx packages/node/bench/dispatch.ts   (DISPATCH_N=20000 per method; DISPATCH_ONLY=eth_getBalance: one method;
-//   DISPATCH_CONCURRENCY=16: that many requests in flight)
+//   DISPATCH_CONCURRENCY=16: that many requests in flight; DISPATCH_STORE=datadir: the chain in a fresh LevelDB
+//   datadir, as users run it, instead of in memory — an absent storage slot is then read from disk)
 // Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx packages/node/bench/dispatch.ts
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { silentLogger } from '@cairn/utils'
 import { encodeDeployData, encodeFunctionData, type Hex } from 'viem'
 import type { RpcContext } from '../../rpc/src/context.ts'
@@ -25,8 +29,15 @@ export interface DispatchFigures {
 
 /** Starts an in-process dev node, deploys the token and times `n` sequential requests per method. */
 export async function runDispatch(n: number): Promise<DispatchFigures[]> {
+  const datadir = process.env.DISPATCH_STORE === 'datadir' ? mkdtempSync(join(tmpdir(), 'cairn-dispatch-')) : null
   const config = loadConfig({
-    flags: { dev: true, ephemeral: true, 'http.port': 0, 'http.addr': '127.0.0.1', 'log.level': 'silent' },
+    flags: {
+      dev: true,
+      ...(datadir ? { datadir } : { ephemeral: true }),
+      'http.port': 0,
+      'http.addr': '127.0.0.1',
+      'log.level': 'silent',
+    },
     env: {},
   })
   const node = await startNode(config, { logger: silentLogger })
@@ -104,6 +115,7 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
     return out
   } finally {
     await node.close()
+    if (datadir) rmSync(datadir, { recursive: true, force: true })
   }
 }
 
