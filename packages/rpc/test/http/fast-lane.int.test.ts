@@ -170,6 +170,11 @@ function render(r: Req): string {
   return `POST / HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n${r.body}`
 }
 
+/** A plain POST of `body` (the lane's kind of request). */
+function plainPost(body: string): string {
+  return render({ kind: 'post', body, id: undefined, type: 'application/json', host: 'localhost', auth: undefined })
+}
+
 describe('the fast lane answers as the full server does', () => {
   const settings: [string, Partial<RpcServerOptions>][] = [
     ['defaults', {}],
@@ -216,14 +221,7 @@ describe('the fast lane answers as the full server does', () => {
 
   it('a request split across many writes is answered once it is whole', async () => {
     const { port } = await echoServer({})
-    const raw = render({
-      kind: 'post',
-      body: '{"jsonrpc":"2.0","id":5,"method":"eth_chainId"}',
-      id: undefined,
-      type: 'application/json',
-      host: 'localhost',
-      auth: undefined,
-    })
+    const raw = plainPost('{"jsonrpc":"2.0","id":5,"method":"eth_chainId"}')
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1')
       let got = ''
@@ -252,8 +250,7 @@ describe('the fast lane answers as the full server does', () => {
     const { port } = await echoServer({}, 8 * 1024 * 1024)
     const big = JSON.stringify({ jsonrpc: '2.0', id: 'big', method: 'eth_call', pad: 'x'.repeat(3 * 1024 * 1024) })
     const small = (i: number) => JSON.stringify({ jsonrpc: '2.0', id: i, method: 'eth_chainId' })
-    const post = (body: string) =>
-      `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+    const post = plainPost
     const raw = [post(big), ...Array.from({ length: 2000 }, (_, i) => post(small(i)))].join('')
     const answers = await exchange(port, raw, 2001)
     expect(answers.length).toBe(2001)
@@ -269,14 +266,7 @@ describe('the fast lane answers as the full server does', () => {
 
   it('answers a client that half-closes after its request, then closes', async () => {
     const { port } = await echoServer({})
-    const raw = render({
-      kind: 'post',
-      body: '{"jsonrpc":"2.0","id":6,"method":"eth_chainId"}',
-      id: undefined,
-      type: 'application/json',
-      host: 'localhost',
-      auth: undefined,
-    })
+    const raw = plainPost('{"jsonrpc":"2.0","id":6,"method":"eth_chainId"}')
     const got = await new Promise<string>((resolve, reject) => {
       const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
       let text = ''
@@ -306,16 +296,7 @@ describe('the fast lane answers as the full server does', () => {
     // An idle keep-alive connection held by the lane ends with the server.
     const closed = new Promise<void>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {
-        socket.write(
-          render({
-            kind: 'post',
-            body: '{"jsonrpc":"2.0","id":1,"method":"x"}',
-            id: undefined,
-            type: 'application/json',
-            host: 'localhost',
-            auth: undefined,
-          }),
-        )
+        socket.write(plainPost('{"jsonrpc":"2.0","id":1,"method":"x"}'))
       })
       socket.on('data', () => void server.close())
       socket.on('close', () => resolve())
