@@ -178,6 +178,7 @@ function plainPost(body: string): string {
 describe('the fast lane answers as the full server does', () => {
   const settings: [string, Partial<RpcServerOptions>][] = [
     ['defaults', {}],
+    ['every origin and host allowed', { cors: ['*'], vhosts: ['*'] }],
     [
       'auth and rate limits on',
       {
