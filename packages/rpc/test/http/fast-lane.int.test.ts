@@ -256,7 +256,7 @@ describe('the fast lane answers as the full server does', () => {
     const answers = await exchange(port, raw, 2001)
     expect(answers.length).toBe(2001)
     expect(JSON.parse((answers[0] as Answer).body).id).toBe('big')
-    answers.slice(1).forEach((a, i) => expect(JSON.parse(a.body).id).toBe(i))
+    expect(answers.slice(1).map((a) => JSON.parse(a.body).id)).toEqual(Array.from({ length: 2000 }, (_, i) => i))
     // With a 4 KiB body limit the same 2,000 requests (~300 KB) outgrow what the lane holds while
     // one is answered: the socket is paused and resumed, and nothing is lost or reordered.
     const tight = await echoServer({})
