@@ -30,6 +30,14 @@ export interface ImportResult {
  * emit events. It does not know which engine runs: the engine validates its seal, finalizes and
  * chooses between forks through {@link ChainEngine}. Imports run one at a time.
  */
+/** How {@link BlockImporter.importBlock} treats a block (see there). */
+export interface ImportOptions {
+  senderOverrides?: boolean
+  quiet?: boolean
+  next?: Block
+  finality?: Uint8Array
+}
+
 export class BlockImporter {
   private readonly mutex = new Mutex()
   /**
@@ -70,11 +78,16 @@ export class BlockImporter {
    * logs its progress per batch instead: a line per block costs as much as a small block's commit).
    * `next` (with `senderOverrides: false`): the child block the caller imports right after this
    * one (a range sync's or a file's next block), executed ahead (see {@link executeAhead}).
+   * `finality`: the engine has proven this block final (its certificate): when the block becomes
+   * the head it is written final in the block's own batch, as {@link setFinalized} would after it
+   * (one write, and no moment at which the stored head is committed but not yet final). Not
+   * applied to a block that was already known or lands on a side branch: the caller then calls
+   * `setFinalized` itself.
    */
   importBlock(
     block: Block,
     executed?: ExecutedBlock,
-    opts: { senderOverrides?: boolean; quiet?: boolean; next?: Block } = {},
+    opts: ImportOptions = {},
   ): Promise<ImportResult> {
     const key = bytesToHex(block.hash())
     const before = this.inflight.get(key)
@@ -121,11 +134,7 @@ export class BlockImporter {
     this.ahead = { block: next, result }
   }
 
-  private async importNow(
-    block: Block,
-    executed: ExecutedBlock | undefined,
-    opts: { senderOverrides?: boolean; quiet?: boolean; next?: Block },
-  ): Promise<ImportResult> {
+  private async importNow(block: Block, executed: ExecutedBlock | undefined, opts: ImportOptions): Promise<ImportResult> {
     const { store, executor, engine, metrics } = this.modules
     const started = performance.now()
     const hash = block.hash()
@@ -171,7 +180,7 @@ export class BlockImporter {
       throw err
     }
     if (opts.next && opts.senderOverrides === false) this.executeAhead(opts.next, result)
-    return this.commit(result, totalDifficulty, started, opts.quiet === true)
+    return this.commit(result, totalDifficulty, started, opts.quiet === true, opts.finality)
   }
 
   /**
@@ -191,6 +200,7 @@ export class BlockImporter {
     totalDifficulty: bigint | undefined,
     started: number,
     quiet: boolean,
+    finality: Uint8Array | undefined,
   ): Promise<ImportResult> {
     return this.mutex.runExclusive(async () => {
       const { store, stateDB, metrics } = this.modules
@@ -216,6 +226,12 @@ export class BlockImporter {
 
       const old = this.head
       const { status, added, removed, moved } = await this.forkChoice.onBlock(block)
+      // Proven final by the engine: the block, and its finality, in this one batch.
+      const final = finality !== undefined && status === 'head'
+      if (final) {
+        Object.assign(moved, this.forkChoice.onFinalized(block.header))
+        store.finality.put(hash, finality, batch)
+      }
       if (status === 'head') {
         for (const b of removed) store.unsetCanonical(batch, b)
         for (const b of added) store.setCanonical(batch, b)
@@ -229,7 +245,7 @@ export class BlockImporter {
       this.forkChoice.apply({ head: status === 'head' ? block : undefined, moved })
       this.observe(block, result.receipts, status, performance.now() - started, size, quiet)
       if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
-      this.announceCheckpoints(moved, new Uint8Array())
+      this.announceCheckpoints(moved, final ? finality : new Uint8Array())
       return { status, block, removed }
     })
   }

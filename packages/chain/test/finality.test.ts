@@ -3,7 +3,7 @@ import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { describe, expect, it } from 'vitest'
 import { Chain, ChainErrorCode, type ChainEvents, devGenesis } from '../src/index.ts'
-import { ADDRS, buildAndImport, cairnError, KEYS, testEngine, transfer } from './helpers.ts'
+import { ADDRS, buildAndImport, cairnError, KEYS, listSource, testEngine, transfer } from './helpers.ts'
 
 const [K0, K1] = KEYS as [Uint8Array, Uint8Array]
 const X = '0x00000000000000000000000000000000000000aa' as Hex
@@ -77,5 +77,62 @@ describe('finality pushed by the engine', () => {
     expect(hex(chain.head)).toBe(hex(b[2] as Block))
     expect(hex(await chain.checkpoint('finalized'))).toBe(hex(a[0] as Block))
     expect(hex(await chain.checkpoint('safe'))).toBe(hex(a[0] as Block))
+  })
+
+  it('a block imported with its finality is written final in its own batch; a known or side block is not', async () => {
+    const kv = new MemoryKV()
+    const chain = await open(kv)
+    const other = await open()
+    const build = async (on: Chain, key: Uint8Array, nonce: bigint) => {
+      const parent = on.head
+      return on.executor.build(
+        parent,
+        { timestamp: parent.header.timestamp + 12n },
+        listSource([transfer(on.common, key, nonce, X, 1n)]),
+      )
+    }
+    const seen: string[] = []
+    chain.events.on('newHead', (e: ChainEvents['newHead']) => seen.push(`newHead ${e.block.header.number}`))
+    chain.events.on('finalized', (e: ChainEvents['finalized']) =>
+      seen.push(`finalized ${e.block.number} ${bytesToHex(e.certificate)}`),
+    )
+    chain.events.on('safe', (e: ChainEvents['safe']) => seen.push(`safe ${e.block.number}`))
+    let batches = 0
+    const batch = kv.batch.bind(kv)
+    kv.batch = (ops) => {
+      batches++
+      return batch(ops)
+    }
+    const b1 = await build(chain, K0, 0n)
+    const cert = Uint8Array.of(0xce, 0x47)
+    const r1 = await chain.importer.importBlock(b1.block, b1, { finality: cert })
+    expect(r1.status).toBe('head')
+    expect(batches).toBe(1)
+    expect(seen).toEqual(['newHead 1', 'finalized 1 0xce47', 'safe 1'])
+    expect(hex(await chain.checkpoint('finalized'))).toBe(hex(b1.block))
+    expect(hex(await chain.checkpoint('safe'))).toBe(hex(b1.block))
+    expect(bytesToHex((await chain.store.finality.get(b1.block.hash())) as Uint8Array)).toBe('0xce47')
+
+    // Known already: nothing written, finality where it was (the caller pushes setFinalized).
+    const b2 = await build(chain, K0, 1n)
+    await chain.importer.importBlock(b2.block, b2)
+    seen.length = 0
+    batches = 0
+    expect((await chain.importer.importBlock(b2.block, b2, { finality: cert })).status).toBe('known')
+    expect(batches).toBe(0)
+    expect(seen).toEqual([])
+    expect(hex(await chain.checkpoint('finalized'))).toBe(hex(b1.block))
+
+    // A side block (the other chain's block 2 on the same block 1, not preferred): not final.
+    await other.importer.importBlock(b1.block)
+    const side = await build(other, K1, 0n)
+    const r = await chain.importer.importBlock(side.block, undefined, { finality: cert })
+    expect(r.status).toBe('side')
+    expect(await chain.store.finality.get(side.block.hash())).toBeUndefined()
+    expect(hex(await chain.checkpoint('finalized'))).toBe(hex(b1.block))
+
+    // A restart reads the finality written with the block.
+    const again = await Chain.open({}, { kv, engine: pushEngine, logger: silentLogger, metrics: null })
+    expect(hex(again.importer.forkChoice.finalized())).toBe(hex(b1.block))
   })
 })

@@ -661,9 +661,12 @@ export class BftEngine implements Engine {
   }
 
   /** Imports an executed block without executing it again (the BFT commit path uses this). */
-  async commit(proposal: ExecutedBlock): Promise<ImportResult> {
+  async commit(proposal: ExecutedBlock, finality?: Uint8Array): Promise<ImportResult> {
     const { chain, follower } = this.#attached ?? { chain: this.#chain, follower: undefined as never }
-    const result = await chain.importer.importBlock(proposal.block, proposal, { senderOverrides: false })
+    const result = await chain.importer.importBlock(proposal.block, proposal, {
+      senderOverrides: false,
+      ...(finality ? { finality } : {}),
+    })
     await follower.settled()
     return result
   }
@@ -955,12 +958,13 @@ export class BftEngine implements Engine {
     if (block === null || block === undefined) return
     this.#committing = hash
     try {
-      if (executed) await this.commit(executed)
-      else await chain.importer.importBlock(block, undefined, { senderOverrides: false })
-      // Sync may have made it (or a later block) final already, from the next block's certificate.
-      if (BigInt(height) >= chain.importer.forkChoice.finalized().number) {
-        await chain.setFinalized(hash, encodeCertificate(certificate))
-      }
+      // Final in the block's own batch (no second write on the way to `finalized`)...
+      const finality = encodeCertificate(certificate)
+      if (executed) await this.commit(executed, finality)
+      else await chain.importer.importBlock(block, undefined, { senderOverrides: false, finality })
+      // ...unless it was known already (sync may have imported it, or made it or a later block
+      // final from the next block's certificate).
+      if (BigInt(height) > chain.importer.forkChoice.finalized().number) await chain.setFinalized(hash, finality)
     } finally {
       this.#committing = undefined
     }
