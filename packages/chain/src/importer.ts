@@ -84,11 +84,7 @@ export class BlockImporter {
    * applied to a block that was already known or lands on a side branch: the caller then calls
    * `setFinalized` itself.
    */
-  importBlock(
-    block: Block,
-    executed?: ExecutedBlock,
-    opts: ImportOptions = {},
-  ): Promise<ImportResult> {
+  importBlock(block: Block, executed?: ExecutedBlock, opts: ImportOptions = {}): Promise<ImportResult> {
     const key = bytesToHex(block.hash())
     const before = this.inflight.get(key)
     const run = (async () => {
@@ -134,7 +130,11 @@ export class BlockImporter {
     this.ahead = { block: next, result }
   }
 
-  private async importNow(block: Block, executed: ExecutedBlock | undefined, opts: ImportOptions): Promise<ImportResult> {
+  private async importNow(
+    block: Block,
+    executed: ExecutedBlock | undefined,
+    opts: ImportOptions,
+  ): Promise<ImportResult> {
     const { store, executor, engine, metrics } = this.modules
     const started = performance.now()
     const hash = block.hash()
