@@ -2,8 +2,9 @@
 // `POST / HTTP/1.1` with a Content-Length body and nothing that needs the full server. It is a
 // filter, not a general HTTP parser: whatever it does not recognize exactly — another method, path
 // or version, a header it does not treat (Transfer-Encoding, Upgrade, Expect, Origin, Connection
-// other than keep-alive), a repeated header, a character a header may not hold, an obsolete line
-// fold, a missing Host — makes it answer `null`, and the connection goes to Node's HTTP parser (llhttp), which
+// other than keep-alive, Proxy-Connection), a repeated header, a character a header may not hold,
+// an obsolete line fold, a missing Host, a Content-Length llhttp would not read, more header lines
+// than a JSON-RPC client sends — makes it answer `null`, and the connection goes to Node's HTTP parser (llhttp), which
 // answers it as before. So the lane never accepts what Node would refuse, and never reads a body
 // length Node would read differently (request smuggling needs two parsers disagreeing on one).
 
@@ -27,9 +28,30 @@ export const MAX_HEAD_BYTES = 16 * 1024
 const TCHAR = new Uint8Array(128)
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
   TCHAR[c.charCodeAt(0)] = 1
-const DIGITS = /^[0-9]{1,15}$/
-/** Headers whose meaning the lane does not implement: their requests go to Node and Fastify. */
-const NOT_HERE = new Set(['transfer-encoding', 'upgrade', 'expect', 'origin', 'http2-settings', 'te', 'trailer'])
+/**
+ * A Content-Length value after its leading whitespace, as llhttp reads it: digits, then spaces only
+ * (a tab after the digits is a 400 there, "Invalid character in Content-Length").
+ */
+const CONTENT_LENGTH = /^[0-9]{1,15} *$/
+/**
+ * Header lines the lane takes: far more than a JSON-RPC client sends, far fewer than the 1,000 Node
+ * keeps (its `maxHeaderPairs`: a Host or Content-Type past them is not seen there).
+ */
+export const MAX_HEADERS = 100
+/**
+ * Headers whose meaning the lane does not implement: their requests go to Node and Fastify.
+ * Proxy-Connection is one: llhttp reads it as Connection (`close` ends the connection there).
+ */
+const NOT_HERE = new Set([
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'origin',
+  'http2-settings',
+  'te',
+  'trailer',
+  'proxy-connection',
+])
 
 /** Space or horizontal tab (optional whitespace around a header value). */
 function isBlank(c: number): boolean {
@@ -47,7 +69,9 @@ export function scanPlainPost(buf: Buffer): HeadScan {
   const headers: Record<string, string> = {}
   const text = buf.toString('latin1', 0, end)
   // Each header line, from after the request line to the blank line.
+  let lines = 0
   for (let at = REQUEST_LINE.length; at < end; ) {
+    if (++lines > MAX_HEADERS) return null
     let eol = text.indexOf('\r\n', at)
     if (eol < 0) eol = end
     const colon = text.indexOf(':', at)
@@ -66,14 +90,16 @@ export function scanPlainPost(buf: Buffer): HeadScan {
       if ((c < 0x20 && c !== 0x09) || c === 0x7f) return null
     }
     const key = text.slice(at, colon).toLowerCase()
+    // Already there: a repeated header, or a name every object has (`constructor`, `__proto__`).
     if (headers[key] !== undefined || NOT_HERE.has(key)) return null
+    if (key === 'content-length' && !CONTENT_LENGTH.test(text.slice(from, eol))) return null
     headers[key] = text.slice(from, to)
     at = eol + 2
   }
   // HTTP/1.1 requires Host; Node answers a request without it 400 (its `requireHostHeader`).
   if (headers.host === undefined) return null
   const length = headers['content-length']
-  if (length === undefined || !DIGITS.test(length)) return null
+  if (length === undefined) return null
   const connection = headers.connection
   if (connection !== undefined && connection.toLowerCase() !== 'keep-alive') return null
   return { headers, headLength: end + 4, bodyLength: Number(length) }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_HEAD_BYTES, scanPlainPost } from '../../src/http/plain-post.ts'
+import { MAX_HEAD_BYTES, MAX_HEADERS, scanPlainPost } from '../../src/http/plain-post.ts'
 
 const token = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/)
 const value = fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,30}[\x21-\x7e])?$/)
@@ -22,6 +22,7 @@ const extra = fc
             'http2-settings',
             'te',
             'trailer',
+            'proxy-connection',
           ].includes(k),
       ),
     ),
@@ -84,6 +85,64 @@ describe('scanPlainPost (the fast lane’s filter)', () => {
       ['a line without a colon', Buffer.from('POST / HTTP/1.1\r\nHost a\r\nContent-Length: 2\r\n\r\n')],
     ]
     for (const [what, buf] of cases) expect(scanPlainPost(buf), what).toBeNull()
+  })
+
+  // llhttp reads a Content-Length value as OWS, digits, then spaces only: a tab after the digits is
+  // a 400 there ("Invalid character in Content-Length"), so the lane must not read it as a length.
+  it('reads Content-Length as llhttp does: tabs before the digits, only spaces after', () => {
+    const at = (value: string) =>
+      scanPlainPost(
+        head([
+          ['Host', 'a'],
+          ['Content-Length', value],
+        ]),
+      )
+    for (const ok of ['2', '002', '\t2', ' \t 2', '2 ', '2   '])
+      expect(at(ok), JSON.stringify(ok)).toMatchObject({ bodyLength: 2 })
+    for (const bad of ['2\t', '2 \t', '\t2\t', '2\t ', '2 2', '2,2', '2, 2', '+2', '-2', '', ' ', '1234567890123456'])
+      expect(at(bad), JSON.stringify(bad)).toBeNull()
+  })
+
+  // llhttp treats Proxy-Connection as Connection (`close` ends the connection there).
+  it('leaves Proxy-Connection to Node', () => {
+    for (const value of ['close', 'keep-alive'])
+      expect(
+        scanPlainPost(
+          head([
+            ['Host', 'a'],
+            ['Content-Length', '0'],
+            ['Proxy-Connection', value],
+          ]),
+        ),
+      ).toBeNull()
+  })
+
+  // Node keeps the first 1,000 header lines of a request (maxHeaderPairs): a Host or Content-Type
+  // after them is not seen there (400, 415). The lane takes far fewer, and gives the rest to Node.
+  it('leaves a request with many header lines to Node', () => {
+    const pad = (n: number): [string, string][] => Array.from({ length: n }, (_, i) => [`x-${i}`, ''])
+    const ok: [string, string][] = [
+      ['Content-Length', '0'],
+      ['Host', 'a'],
+    ]
+    expect(scanPlainPost(head([...pad(MAX_HEADERS - 2), ...ok]))).not.toBeNull()
+    expect(scanPlainPost(head([...pad(MAX_HEADERS - 1), ...ok]))).toBeNull()
+    expect(scanPlainPost(head([...pad(1000), ...ok]))).toBeNull()
+  })
+
+  // The head's names become keys of a plain object: one that is already a key of every object is
+  // not a header the lane has seen twice, but is not one it needs either.
+  it('leaves header names that are Object.prototype keys to Node', () => {
+    for (const name of ['__proto__', 'constructor'])
+      expect(
+        scanPlainPost(
+          head([
+            ['Host', 'a'],
+            ['Content-Length', '0'],
+            [name, 'x'],
+          ]),
+        ),
+      ).toBeNull()
   })
 
   it('takes `Connection: keep-alive` in any case', () => {
