@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { silentLogger } from '@cairn/utils'
+import { hexToBytes, silentLogger } from '@cairn/utils'
+import { Address, bigIntToBytes, setLengthLeft } from '@ethereumjs/util'
 import { encodeDeployData, encodeFunctionData, type Hex } from 'viem'
 import type { RpcContext } from '../../rpc/src/context.ts'
 import { prepareCall, withCall } from '../../rpc/src/exec.ts'
@@ -111,6 +112,10 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
     }
     if (process.env.DISPATCH_ONLY) return out
     await timeIt('call: pooled VM', () => withCall(ctx, req, node.chain.head, {}, (c) => c.run(10_000_000n)))
+    const view = node.chain.executor.stateAt(node.chain.executor.postStateRoot(node.chain.head.header))
+    const tokenAddr = new Address(hexToBytes(receipt.contractAddress))
+    let slot = 1n << 200n
+    await timeIt('read: absent slot', () => view.getStorage(tokenAddr, setLengthLeft(bigIntToBytes(++slot), 32)))
     await timeIt('call: fresh VM', async () => (await prepareCall(ctx, req, node.chain.head)).run(10_000_000n))
     return out
   } finally {

@@ -76,6 +76,8 @@ export interface RpcLimits {
   traceStructLogLimit: number
   /** eth_call outcomes remembered per block and request (0: none; see call-cache.ts). */
   callCacheEntries: number
+  /** Answer plain view calls with the view interpreter, not the EVM (see view-calls.ts); false: every call runs in the EVM. */
+  viewInterpreter: boolean
 }
 
 export const DEFAULT_RPC_LIMITS: RpcLimits = {
@@ -92,6 +94,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   filterTimeoutMs: 5 * 60_000,
   traceStructLogLimit: 100_000,
   callCacheEntries: 4096,
+  viewInterpreter: true,
 }
 
 /** What `cairn_getValidators` and `cairn_getCommit` read of a BFT engine (`BftEngine`, by shape). */

@@ -1,12 +1,13 @@
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Block, createBlock, type HeaderData } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
 import type { EVMResult } from '@ethereumjs/evm'
 import { createTx, getCalldataFloorGas } from '@ethereumjs/tx'
 import { Address, bytesToUnprefixedHex, createZeroAddress } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import { applyAuthorizations } from './authorizations.ts'
 import type { CallOutcome } from './call-cache.ts'
-import { type CallVm, callVms, timeoutError } from './call-vms.ts'
+import { type CallGas, type CallVm, callVms, timeoutError } from './call-vms.ts'
 import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
 import { nextBlock } from './next-block.ts'
@@ -158,25 +159,7 @@ async function prepareOn(
   const auths = req.authorizationList ?? []
   // The rules of the block the call runs in (the next block's fork for estimates and `pending`).
   const { common } = block
-  const { intrinsic, minimumGas, floor } = callVms(ctx).gasOf(shapeKey(req, to, data, common.hardfork()), () => {
-    const shape = createTx(
-      {
-        ...(to ? { to } : {}),
-        data,
-        value,
-        gasLimit: 0n,
-        ...(req.accessList ? { accessList: req.accessList, type: 1 } : {}),
-        // Only the count matters to the intrinsic gas (25,000 each).
-        ...(auths.length > 0 ? { type: 4, authorizationList: auths.map(() => PLACEHOLDER_AUTH) } : {}),
-      },
-      { common },
-    )
-    return {
-      intrinsic: shape.getIntrinsicGas(),
-      minimumGas: shape.getMinimumGasLimit(),
-      floor: getCalldataFloorGas(shape),
-    }
-  })
+  const { intrinsic, minimumGas, floor } = callGasOf(ctx, req, to, data, common)
   let balance: bigint | undefined
   const balanceOf = async () => {
     balance ??= (await vm.stateManager.getAccount(caller))?.balance ?? 0n
@@ -212,12 +195,7 @@ async function prepareOn(
     async run(gasLimit: bigint): Promise<EVMResult> {
       if (Date.now() > cv.deadline) throw timeoutError(ctx)
       const budget = overrides.gasBudget
-      if (budget && budget.left <= 0n) {
-        throw new CairnError(RpcErrorCode.LIMIT, `batch gas budget exhausted (${budget.limit} gas per batch)`, {
-          fault: 'caller',
-          hint: 'send fewer or cheaper calls per batch',
-        })
-      }
+      if (budget && budget.left <= 0n) throw budgetExhausted(budget)
       // A transaction below its intrinsic gas (or the calldata floor) is invalid: it fails.
       if (gasLimit < minimumGas) return outOfGas(gasLimit)
       // Reserved up front (what the run may use), the unused part given back after: entries of a
@@ -297,6 +275,47 @@ const PLACEHOLDER_AUTH = {
   r: '0x1',
   s: '0x1',
 } as const
+
+/**
+ * The intrinsic gas of a transaction with the call's input under `common`'s rules, the least gas
+ * limit it needs (intrinsic, or the EIP-7623 floor) and that floor: computed once per call shape.
+ */
+export function callGasOf(
+  ctx: RpcContext,
+  req: CallRequest,
+  to: Address | undefined,
+  data: Uint8Array,
+  common: Common,
+): CallGas {
+  const auths = req.authorizationList ?? []
+  return callVms(ctx).gasOf(shapeKey(req, to, data, common.hardfork()), () => {
+    const shape = createTx(
+      {
+        ...(to ? { to } : {}),
+        data,
+        value: req.value ?? 0n,
+        gasLimit: 0n,
+        ...(req.accessList ? { accessList: req.accessList, type: 1 } : {}),
+        // Only the count matters to the intrinsic gas (25,000 each).
+        ...(auths.length > 0 ? { type: 4, authorizationList: auths.map(() => PLACEHOLDER_AUTH) } : {}),
+      },
+      { common },
+    )
+    return {
+      intrinsic: shape.getIntrinsicGas(),
+      minimumGas: shape.getMinimumGasLimit(),
+      floor: getCalldataFloorGas(shape),
+    }
+  })
+}
+
+/** The error of a batch entry that starts once the batch's gas budget is spent. */
+export function budgetExhausted(budget: GasBudget): CairnError {
+  return new CairnError(RpcErrorCode.LIMIT, `batch gas budget exhausted (${budget.limit} gas per batch)`, {
+    fault: 'caller',
+    hint: 'send fewer or cheaper calls per batch',
+  })
+}
 
 /** The result of a transaction whose gas limit is below what it must pay before executing. */
 function outOfGas(gasLimit: bigint): EVMResult {

@@ -17,6 +17,8 @@ export interface RpcMetrics {
    * (the first request of a connection that needs the full server: it and the rest go to Fastify).
    */
   fastLane: Counter<'outcome'>
+  /** eth_calls tried on the view interpreter: answered there (`interpreter`) or handed to the EVM (`evm`). */
+  viewCalls: Counter<'path'>
 }
 
 export function createRpcMetrics(register: Registry): RpcMetrics {
@@ -51,6 +53,12 @@ export function createRpcMetrics(register: Registry): RpcMetrics {
       name: 'cairn_rpc_call_cache_requests_total',
       help: 'eth_call requests by how they were answered: hit (remembered outcome at that block), joined (an identical call in flight), miss (executed), bypass (overrides or large input: executed, not remembered)',
       labelNames: ['result'],
+      registers,
+    }),
+    viewCalls: new Counter({
+      name: 'cairn_rpc_view_calls_total',
+      help: 'Plain eth_calls tried on the view interpreter, by the path that answered: interpreter, or evm (the call did something the interpreter does not run: it ran in the EVM from the start)',
+      labelNames: ['path'],
       registers,
     }),
     fastLane: new Counter({

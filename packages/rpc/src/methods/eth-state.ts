@@ -17,6 +17,7 @@ import {
   looseQuantity,
   stateOverride,
 } from '../schemas.ts'
+import { viewCall } from '../view-calls.ts'
 
 /** A storage key of eth_getProof: up to 32 bytes of hex (geth pads it on the left). */
 const storageKey = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a storage key of at most 32 bytes')
@@ -98,9 +99,10 @@ export const ethStateMethods: MethodDef[] = [
       // With overrides, or in the next block (whose header moves with the clock), the outcome is
       // not the block's: executed, never remembered.
       const key = state || blockOv || next ? undefined : cache.keyOf(stateKey(ctx, block), req, gas)
-      const outcome = await cache.outcome(key, async () =>
-        outcomeOf(await withCall(ctx, req, block, overrides, (call) => call.run(gas))),
-      )
+      const outcome = await cache.outcome(key, async () => {
+        const viewed = state || blockOv || next ? undefined : await viewCall(ctx, req, block, gas, call.gasBudget)
+        return viewed ?? outcomeOf(await withCall(ctx, req, block, overrides, (c) => c.run(gas)))
+      })
       throwIfCallFailed(outcome)
       return outcome.output
     },

@@ -1,0 +1,467 @@
+import type { Address } from '@ethereumjs/util'
+import { analyse } from './code.ts'
+import { byteLength, bytesToWord, expWord, signExtend, toSigned, toWord, WORD_MASK, wordAt, wordHex } from './words.ts'
+
+/** The state a view call reads: the code of the called contract and its storage. */
+export interface ViewState {
+  getCode(address: Address): Promise<Uint8Array>
+  getStorage(address: Address, key: Uint8Array): Promise<Uint8Array>
+}
+
+/** The block fields a view call may read (its base fee and gas price are 0: see {@link runViewCall}). */
+export interface ViewBlock {
+  number: bigint
+  timestamp: bigint
+  coinbase: Uint8Array
+  gasLimit: bigint
+  chainId: bigint
+}
+
+export interface ViewCallInput {
+  state: ViewState
+  /** The contract called (`to`). */
+  address: Address
+  /** The caller (`from`) and origin. */
+  caller: Address
+  data: Uint8Array
+  /** The gas the call may execute (its limit less the intrinsic gas). */
+  gas: bigint
+  block: ViewBlock
+  keccak256(data: Uint8Array): Uint8Array
+}
+
+/**
+ * What a view call came to. `unsupported`: the call did something this interpreter does not
+ * run (see {@link runViewCall}); it must be run by the full EVM, from the start. `gasUsed` is an
+ * upper bound of what the EVM charges.
+ */
+export type ViewCallResult =
+  | { kind: 'return' | 'revert'; output: Uint8Array; gasUsed: bigint }
+  | { kind: 'unsupported'; reason: string }
+
+/** Memory past this many bytes costs more gas than any call may have: the EVM runs out of gas. */
+const MAX_MEMORY = 1 << 25
+const STACK_LIMIT = 1024
+
+/**
+ * Gas charged before each opcode: at least the EVM's static charge (0xff: not run here). SLOAD is
+ * charged as a cold read (EIP-2929's 2,100, the most a read costs), so the sum is never below
+ * what the EVM charges and a call that would run out of gas there is never answered here.
+ */
+const STATIC_GAS = new Uint16Array(256).fill(0xffff)
+for (const [ops, gas] of [
+  [[0x00, 0xf3, 0xfd], 0], // STOP RETURN REVERT
+  [[0x5b], 1], // JUMPDEST
+  [[0x30, 0x32, 0x33, 0x34, 0x36, 0x38, 0x3a, 0x3d, 0x41, 0x42, 0x43, 0x45, 0x46, 0x48, 0x50, 0x59, 0x5f], 2],
+  [[0x01, 0x03, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d], 3],
+  [[0x35, 0x37, 0x39, 0x3e, 0x51, 0x52, 0x53, 0x5e], 3],
+  [[0x02, 0x04, 0x05, 0x06, 0x07, 0x0b], 5],
+  [[0x08, 0x09, 0x56], 8], // ADDMOD MULMOD JUMP
+  [[0x0a, 0x57], 10], // EXP JUMPI
+  [[0x20], 30], // KECCAK256
+  [[0x54], 2100], // SLOAD (cold)
+] as const) {
+  for (const op of ops) STATIC_GAS[op] = gas
+}
+for (let op = 0x60; op <= 0x9f; op++) STATIC_GAS[op] = 3 // PUSH1–32, DUP, SWAP
+
+class Unsupported {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * Runs a read-only call to a contract in one frame, without the full EVM: the opcodes a view
+ * function compiles to (arithmetic, comparison and bit operations, KECCAK256, calldata, code,
+ * memory, MCOPY, SLOAD, jumps, PUSH/DUP/SWAP, the caller, address and block fields, RETURN and
+ * REVERT). Anything else — a call to another contract, a write (SSTORE, TSTORE, LOG), CREATE,
+ * SELFDESTRUCT, another account's balance or code, GAS, PC, BLOCKHASH, PREVRANDAO, blobs — and
+ * any exceptional halt (stack or jump errors, invalid opcodes, running out of gas) is
+ * `unsupported`: the caller runs the call through the EVM instead, which reports it as it always
+ * did. Nothing a call reads changes under it (it writes nothing), so running it again from the start
+ * gives what the EVM would have given.
+ *
+ * The caller's checks: the call sends no value and pays no gas price (so BASEFEE and GASPRICE are
+ * 0, as geth runs such a call), the contract has code and is no EIP-7702 delegation, and the rules
+ * are Cancun's or later (PUSH0, MCOPY, BASEFEE exist).
+ */
+export async function runViewCall(input: ViewCallInput): Promise<ViewCallResult> {
+  try {
+    return await run(input)
+  } catch (err) {
+    if (err instanceof Unsupported) return { kind: 'unsupported', reason: err.reason }
+    throw err
+  }
+}
+
+async function run(input: ViewCallInput): Promise<ViewCallResult> {
+  const code = await input.state.getCode(input.address)
+  if (code.length === 0) throw new Unsupported('no code')
+  if (code[0] === 0xef) throw new Unsupported('delegation or EOF code')
+  const { jumpdests } = analyse(code)
+  const data = input.data
+  const limit = input.gas > 1n << 52n ? 2 ** 52 : Number(input.gas)
+  let gas = limit
+  const stack: bigint[] = []
+  let mem = Buffer.alloc(1024)
+  let memWords = 0
+  const slots = new Map<string, bigint>()
+  const addressWord = bytesToWord(input.address.bytes)
+  const callerWord = bytesToWord(input.caller.bytes)
+  const block = input.block
+
+  /** Charges memory growth to cover [offset, offset + size) (size > 0), and grows the buffer. */
+  const touch = (offset: bigint, size: bigint): number => {
+    const end = offset + size
+    if (end > MAX_MEMORY) throw new Unsupported('out of gas (memory)')
+    const start = Number(offset)
+    const words = Math.ceil(Number(end) / 32)
+    if (words > memWords) {
+      gas -= words * 3 + Math.floor((words * words) / 512) - (memWords * 3 + Math.floor((memWords * memWords) / 512))
+      if (gas < 0) throw new Unsupported('out of gas (memory)')
+      memWords = words
+      if (words * 32 > mem.length) {
+        const grown = Buffer.alloc(Math.max(words * 32, mem.length * 2))
+        mem.copy(grown)
+        mem = grown
+      }
+    }
+    return start
+  }
+  const copyCost = (size: bigint): void => {
+    gas -= 3 * Math.ceil(Number(size) / 32)
+    if (gas < 0) throw new Unsupported('out of gas (copy)')
+  }
+  /** Copies `src[from, from + size)` (zero past its end) to memory at `to` (already touched). */
+  const copyIn = (src: Uint8Array, to: number, from: bigint, size: number): void => {
+    const start = from > BigInt(src.length) ? src.length : Number(from)
+    const n = Math.min(size, src.length - start)
+    if (n > 0) mem.set(src.subarray(start, start + n), to)
+    if (n < size) mem.fill(0, to + Math.max(n, 0), to + size)
+  }
+  const pop = (): bigint => {
+    const v = stack.pop()
+    if (v === undefined) throw new Unsupported('stack underflow')
+    return v
+  }
+  const push = (v: bigint): void => {
+    if (stack.length >= STACK_LIMIT) throw new Unsupported('stack overflow')
+    stack.push(v)
+  }
+  const halt = (kind: 'return' | 'revert'): ViewCallResult => {
+    const offset = pop()
+    const size = pop()
+    let output = new Uint8Array(0)
+    if (size > 0n) {
+      const at = touch(offset, size)
+      output = Uint8Array.prototype.slice.call(mem, at, at + Number(size))
+    }
+    return { kind, output, gasUsed: BigInt(limit - gas) }
+  }
+
+  let pc = 0
+  for (;;) {
+    if (pc >= code.length) return { kind: 'return', output: new Uint8Array(0), gasUsed: BigInt(limit - gas) }
+    const op = code[pc] as number
+    const cost = STATIC_GAS[op] as number
+    if (cost === 0xffff) throw new Unsupported(`opcode 0x${op.toString(16).padStart(2, '0')}`)
+    gas -= cost
+    if (gas < 0) throw new Unsupported('out of gas')
+    pc++
+    if (op >= 0x60 && op <= 0x7f) {
+      const n = op - 0x5f
+      push(wordAt(code, pc) >> BigInt(8 * (32 - n)))
+      pc += n
+      continue
+    }
+    if (op >= 0x80 && op <= 0x8f) {
+      const v = stack[stack.length - (op - 0x7f)]
+      if (v === undefined) throw new Unsupported('stack underflow')
+      push(v)
+      continue
+    }
+    if (op >= 0x90 && op <= 0x9f) {
+      const top = stack.length - 1
+      const other = top - (op - 0x8f)
+      if (other < 0) throw new Unsupported('stack underflow')
+      const v = stack[top] as bigint
+      stack[top] = stack[other] as bigint
+      stack[other] = v
+      continue
+    }
+    switch (op) {
+      case 0x00:
+        return { kind: 'return', output: new Uint8Array(0), gasUsed: BigInt(limit - gas) }
+      case 0x01:
+        push((pop() + pop()) & WORD_MASK)
+        break
+      case 0x02:
+        push((pop() * pop()) & WORD_MASK)
+        break
+      case 0x03: {
+        const a = pop()
+        push(toWord(a - pop()))
+        break
+      }
+      case 0x04: {
+        const a = pop()
+        const b = pop()
+        push(b === 0n ? 0n : a / b)
+        break
+      }
+      case 0x05: {
+        const a = pop()
+        const b = pop()
+        push(b === 0n ? 0n : toWord(toSigned(a) / toSigned(b)))
+        break
+      }
+      case 0x06: {
+        const a = pop()
+        const b = pop()
+        push(b === 0n ? 0n : a % b)
+        break
+      }
+      case 0x07: {
+        const a = pop()
+        const b = pop()
+        push(b === 0n ? 0n : toWord(toSigned(a) % toSigned(b)))
+        break
+      }
+      case 0x08: {
+        const a = pop()
+        const b = pop()
+        const n = pop()
+        push(n === 0n ? 0n : (a + b) % n)
+        break
+      }
+      case 0x09: {
+        const a = pop()
+        const b = pop()
+        const n = pop()
+        push(n === 0n ? 0n : (a * b) % n)
+        break
+      }
+      case 0x0a: {
+        const base = pop()
+        const exponent = pop()
+        gas -= 50 * byteLength(exponent)
+        if (gas < 0) throw new Unsupported('out of gas (EXP)')
+        push(expWord(base, exponent))
+        break
+      }
+      case 0x0b: {
+        const b = pop()
+        push(signExtend(b, pop()))
+        break
+      }
+      case 0x10: {
+        const a = pop()
+        const b = pop()
+        push(a < b ? 1n : 0n)
+        break
+      }
+      case 0x11: {
+        const a = pop()
+        const b = pop()
+        push(a > b ? 1n : 0n)
+        break
+      }
+      case 0x12: {
+        const a = pop()
+        const b = pop()
+        push(toSigned(a) < toSigned(b) ? 1n : 0n)
+        break
+      }
+      case 0x13: {
+        const a = pop()
+        const b = pop()
+        push(toSigned(a) > toSigned(b) ? 1n : 0n)
+        break
+      }
+      case 0x14: {
+        const a = pop()
+        const b = pop()
+        push(a === b ? 1n : 0n)
+        break
+      }
+      case 0x15:
+        push(pop() === 0n ? 1n : 0n)
+        break
+      case 0x16:
+        push(pop() & pop())
+        break
+      case 0x17:
+        push(pop() | pop())
+        break
+      case 0x18:
+        push(pop() ^ pop())
+        break
+      case 0x19:
+        push(WORD_MASK ^ pop())
+        break
+      case 0x1a: {
+        const i = pop()
+        const x = pop()
+        push(i >= 32n ? 0n : (x >> (8n * (31n - i))) & 0xffn)
+        break
+      }
+      case 0x1b: {
+        const shift = pop()
+        const v = pop()
+        push(shift >= 256n ? 0n : (v << shift) & WORD_MASK)
+        break
+      }
+      case 0x1c: {
+        const shift = pop()
+        const v = pop()
+        push(shift >= 256n ? 0n : v >> shift)
+        break
+      }
+      case 0x1d: {
+        const shift = pop()
+        const v = toSigned(pop())
+        push(toWord(v >> (shift >= 256n ? 255n : shift)))
+        break
+      }
+      case 0x20: {
+        const offset = pop()
+        const size = pop()
+        gas -= 6 * Math.ceil(Number(size > BigInt(MAX_MEMORY) ? MAX_MEMORY : size) / 32)
+        if (gas < 0) throw new Unsupported('out of gas (KECCAK256)')
+        let bytes = new Uint8Array(0)
+        if (size > 0n) {
+          const at = touch(offset, size)
+          bytes = mem.subarray(at, at + Number(size))
+        }
+        push(bytesToWord(input.keccak256(bytes)))
+        break
+      }
+      case 0x30:
+        push(addressWord)
+        break
+      case 0x32:
+      case 0x33:
+        push(callerWord)
+        break
+      case 0x34: // CALLVALUE: no value is sent
+      case 0x3a: // GASPRICE: the call pays none
+      case 0x3d: // RETURNDATASIZE: no call has returned
+      case 0x48: // BASEFEE: 0 for a call that pays no gas price
+        push(0n)
+        break
+      case 0x35: {
+        const i = pop()
+        push(i >= BigInt(data.length) ? 0n : wordAt(data, Number(i)))
+        break
+      }
+      case 0x36:
+        push(BigInt(data.length))
+        break
+      case 0x37:
+      case 0x39: {
+        const to = pop()
+        const from = pop()
+        const size = pop()
+        if (size > 0n) {
+          const at = touch(to, size)
+          copyCost(size)
+          copyIn(op === 0x37 ? data : code, at, from, Number(size))
+        }
+        break
+      }
+      case 0x38:
+        push(BigInt(code.length))
+        break
+      case 0x3e: {
+        pop()
+        const from = pop()
+        const size = pop()
+        // Nothing has returned: any byte asked for is out of bounds, an exceptional halt.
+        if (from !== 0n || size !== 0n) throw new Unsupported('return data out of bounds')
+        break
+      }
+      case 0x41:
+        push(bytesToWord(block.coinbase))
+        break
+      case 0x42:
+        push(block.timestamp)
+        break
+      case 0x43:
+        push(block.number)
+        break
+      case 0x45:
+        push(block.gasLimit)
+        break
+      case 0x46:
+        push(block.chainId)
+        break
+      case 0x50:
+        pop()
+        break
+      case 0x51: {
+        const at = touch(pop(), 32n)
+        push(wordAt(mem, at))
+        break
+      }
+      case 0x52: {
+        const at = touch(pop(), 32n)
+        mem.write(wordHex(pop()), at, 32, 'hex')
+        break
+      }
+      case 0x53: {
+        const at = touch(pop(), 1n)
+        mem[at] = Number(pop() & 0xffn)
+        break
+      }
+      case 0x54: {
+        const key = wordHex(pop())
+        let v = slots.get(key)
+        if (v === undefined) {
+          v = bytesToWord(await input.state.getStorage(input.address, Buffer.from(key, 'hex')))
+          slots.set(key, v)
+        }
+        push(v)
+        break
+      }
+      case 0x56: {
+        pc = jumpTo(pop(), jumpdests)
+        break
+      }
+      case 0x57: {
+        const dest = pop()
+        if (pop() !== 0n) pc = jumpTo(dest, jumpdests)
+        break
+      }
+      case 0x59:
+        push(BigInt(memWords * 32))
+        break
+      case 0x5b:
+        break
+      case 0x5e: {
+        const to = pop()
+        const from = pop()
+        const size = pop()
+        if (size > 0n) {
+          const src = touch(from, size)
+          const dst = touch(to, size)
+          copyCost(size)
+          mem.copyWithin(dst, src, src + Number(size))
+        }
+        break
+      }
+      case 0x5f:
+        push(0n)
+        break
+      case 0xf3:
+        return halt('return')
+      case 0xfd:
+        return halt('revert')
+      default:
+        throw new Unsupported(`opcode 0x${op.toString(16).padStart(2, '0')}`)
+    }
+  }
+}
+
+function jumpTo(dest: bigint, jumpdests: Uint8Array): number {
+  if (dest >= BigInt(jumpdests.length) || jumpdests[Number(dest)] !== 1) throw new Unsupported('invalid jump')
+  return Number(dest)
+}

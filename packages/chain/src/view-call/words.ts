@@ -1,0 +1,64 @@
+/** 256-bit EVM words as non-negative bigints below 2^256, and their byte forms. */
+
+export const WORD_MASK = (1n << 256n) - 1n
+const SIGN_BIT = 1n << 255n
+const TWO_256 = 1n << 256n
+
+/** The signed value of a word (two's complement). */
+export function toSigned(w: bigint): bigint {
+  return w & SIGN_BIT ? w - TWO_256 : w
+}
+
+/** The word of a signed value (two's complement, mod 2^256). */
+export function toWord(v: bigint): bigint {
+  return v & WORD_MASK
+}
+
+/** `base ** exponent mod 2^256`, by squaring (the exponent may be any word). */
+export function expWord(base: bigint, exponent: bigint): bigint {
+  let result = 1n
+  let b = base
+  let e = exponent
+  while (e > 0n) {
+    if (e & 1n) result = (result * b) & WORD_MASK
+    e >>= 1n
+    if (e > 0n) b = (b * b) & WORD_MASK
+  }
+  return result
+}
+
+/** How many bytes the word needs (0 for 0): EXP's dynamic gas counts them. */
+export function byteLength(w: bigint): number {
+  return w === 0n ? 0 : Math.ceil(w.toString(16).length / 2)
+}
+
+/** SIGNEXTEND: extends the sign of the low `b + 1` bytes of `x` (b < 31), else `x`. */
+export function signExtend(b: bigint, x: bigint): bigint {
+  if (b >= 31n) return x
+  const bit = b * 8n + 7n
+  const mask = (1n << (bit + 1n)) - 1n
+  return (x >> bit) & 1n ? x | (WORD_MASK ^ mask) : x & mask
+}
+
+/** The word `bytes[start, start + 32)` of `bytes`, zero past its end. */
+export function wordAt(bytes: Uint8Array, start: number): bigint {
+  if (start >= bytes.length) return 0n
+  const end = start + 32
+  if (end <= bytes.length) return BigInt(`0x${hexOf(bytes, start, end) || '0'}`)
+  const hex = hexOf(bytes, start, bytes.length).padEnd(64, '0')
+  return BigInt(`0x${hex}`)
+}
+
+/** The big-endian unsigned value of `bytes` (any length). */
+export function bytesToWord(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt(`0x${hexOf(bytes, 0, bytes.length)}`)
+}
+
+/** The 64 hex digits of a word. */
+export function wordHex(w: bigint): string {
+  return w.toString(16).padStart(64, '0')
+}
+
+function hexOf(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('hex')
+}
