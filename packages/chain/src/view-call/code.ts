@@ -1,8 +1,12 @@
+import { wordAt } from './words.ts'
+
 /** A contract's code with its valid jump destinations, analysed once per code object. */
 export interface AnalysedCode {
   code: Uint8Array
   /** 1 where a JUMPDEST opcode (not PUSH data) stands. */
   jumpdests: Uint8Array
+  /** The value each PUSH1–PUSH32 pushes, by the PUSH's position (data past the code's end is zero). */
+  pushes: bigint[]
 }
 
 const PUSH1 = 0x60
@@ -19,12 +23,17 @@ export function analyse(code: Uint8Array): AnalysedCode {
   let a = analysed.get(code)
   if (a === undefined) {
     const jumpdests = new Uint8Array(code.length)
+    const pushes: bigint[] = []
     for (let pc = 0; pc < code.length; pc++) {
       const op = code[pc] as number
       if (op === JUMPDEST) jumpdests[pc] = 1
-      else if (op >= PUSH1 && op <= PUSH32) pc += op - PUSH1 + 1
+      else if (op >= PUSH1 && op <= PUSH32) {
+        const n = op - PUSH1 + 1
+        pushes[pc] = wordAt(code, pc + 1) >> BigInt(8 * (32 - n))
+        pc += n
+      }
     }
-    a = { code, jumpdests }
+    a = { code, jumpdests, pushes }
     analysed.set(code, a)
   }
   return a

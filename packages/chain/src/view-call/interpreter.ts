@@ -97,7 +97,7 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
   const code = await input.state.getCode(input.address)
   if (code.length === 0) throw new Unsupported('no code')
   if (code[0] === 0xef) throw new Unsupported('delegation or EOF code')
-  const { jumpdests } = analyse(code)
+  const { jumpdests, pushes } = analyse(code)
   const data = input.data
   const limit = input.gas > 1n << 52n ? 2 ** 52 : Number(input.gas)
   let gas = limit
@@ -168,9 +168,8 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
     if (gas < 0) throw new Unsupported('out of gas')
     pc++
     if (op >= 0x60 && op <= 0x7f) {
-      const n = op - 0x5f
-      push(wordAt(code, pc) >> BigInt(8 * (32 - n)))
-      pc += n
+      push(pushes[pc - 1] as bigint)
+      pc += op - 0x5f
       continue
     }
     if (op >= 0x80 && op <= 0x8f) {
