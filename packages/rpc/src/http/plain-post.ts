@@ -53,6 +53,10 @@ const NOT_HERE = new Set([
   'proxy-connection',
 ])
 
+/** What no head holds: a control character but tab, or a CR or LF other than in a CRLF (a CR last may start one). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const NOT_IN_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n|$)|(?<!\r)\n/
+
 /** Space or horizontal tab (optional whitespace around a header value). */
 function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09
@@ -65,7 +69,12 @@ export function scanPlainPost(buf: Buffer): HeadScan {
   const lineLength = Math.min(limit, REQUEST_LINE.length)
   if (buf.toString('latin1', 0, lineLength) !== REQUEST_LINE.slice(0, lineLength)) return null
   const end = buf.indexOf('\r\n\r\n', REQUEST_LINE.length - 2, 'latin1')
-  if (end < 0 || end + 4 > MAX_HEAD_BYTES) return limit < MAX_HEAD_BYTES ? 'incomplete' : null
+  if (end < 0 || end + 4 > MAX_HEAD_BYTES) {
+    if (limit >= MAX_HEAD_BYTES) return null
+    // A head still arriving that llhttp refuses already (a bare LF or CR, a NUL) goes to Node now,
+    // which answers it 400 at once, rather than when its end arrives or it times out (408).
+    return NOT_IN_HEAD.test(buf.toString('latin1', REQUEST_LINE.length, limit)) ? null : 'incomplete'
+  }
   const headers: Record<string, string> = {}
   const text = buf.toString('latin1', 0, end)
   // Each header line, from after the request line to the blank line.
