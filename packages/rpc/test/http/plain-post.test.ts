@@ -150,7 +150,16 @@ describe('scanPlainPost (the fast lane’s filter)', () => {
     const start = 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n'
     for (const ok of ['', '\r', 'X-A: b', 'X-A: b\r', 'X-A: b\t\xe9\r\n'])
       expect(scanPlainPost(Buffer.from(start + ok, 'latin1')), JSON.stringify(ok)).toBe('incomplete')
-    for (const bad of ['\n', 'X-A: b\r\n\n', 'X-A: b\n', 'X-A: b\r\r', 'X-A: b\rc', 'X-A: \0', 'X-A: \x7f', 'X-A: \x1b'])
+    for (const bad of [
+      '\n',
+      'X-A: b\r\n\n',
+      'X-A: b\n',
+      'X-A: b\r\r',
+      'X-A: b\rc',
+      'X-A: \0',
+      'X-A: \x7f',
+      'X-A: \x1b',
+    ])
       expect(scanPlainPost(Buffer.from(start + bad, 'latin1')), JSON.stringify(bad)).toBeNull()
     expect(scanPlainPost(Buffer.from('POST / HTTP/1.1\r\n\n'))).toBeNull()
   })
