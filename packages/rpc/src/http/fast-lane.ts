@@ -233,6 +233,10 @@ export class FastLane {
     // Node's parser reads new bytes from the socket itself from now on; the held ones first (a
     // paused socket's own buffer follows them on the next tick).
     if (held !== null) socket.emit('data', held)
+    // The client ended its side while the lane held the connection (its 'end' came to the lane):
+    // Node learns it too, as it would have itself — it refuses a request cut short, or ends its
+    // side — instead of keeping the half-open connection until its keep-alive timeout.
+    if (h.ended) socket.emit('end')
     if (socket.isPaused()) socket.resume()
   }
 
