@@ -9,10 +9,11 @@
 // at that request's first byte, with the bytes it holds, and never takes it back.
 //
 // What the lane does itself, as Node does it: requests on a connection are answered one at a time
-// in order (pipelined ones wait), a request must arrive in full within `requestTimeoutMs` (408 and
-// close, as Node's `requestTimeout`), an idle connection closes after `keepAliveMs`, a client
-// that does not read stops the reading of its next requests (back-pressure), and `close()` ends
-// every connection it holds. The answer (status, headers, body) comes from `modules.answer`.
+// in order (pipelined ones wait), a request must arrive in full within `requestTimeoutMs` and its
+// head within the server's `headersTimeout` (408 and close, as Node's `requestTimeout` and
+// `headersTimeout`), an idle connection closes after `keepAliveMs`, a client that does not read
+// stops the reading of its next requests (back-pressure), and `close()` ends every connection it
+// holds. The answer (status, headers, body) comes from `modules.answer`.
 import { type Server, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import { MAX_HEAD_BYTES, type PlainPost, scanPlainPost } from './plain-post.ts'
@@ -76,11 +77,15 @@ export class FastLane {
   private date = ''
   private dateSecond = -1
   private takeOver: ((socket: Socket) => void) | undefined
+  /** How long a head may take to arrive: Node's `headersTimeout` when it is shorter (attach). */
+  private headMs: number
 
   constructor(
     private readonly opts: FastLaneOptions,
     private readonly modules: FastLaneModules,
-  ) {}
+  ) {
+    this.headMs = opts.requestTimeoutMs
+  }
 
   /**
    * Puts the lane in front of `server`'s connections: Node's `connection` listener is replaced by
@@ -95,8 +100,10 @@ export class FastLane {
     server.removeListener('connection', node)
     this.takeOver = (socket) => node.call(server, socket)
     server.on('connection', (socket: Socket) => this.accept(socket))
+    // A head is bounded as Node bounds it (its headersTimeout, 0: none), a whole request by requestTimeoutMs.
+    if (server.headersTimeout > 0) this.headMs = Math.min(server.headersTimeout, this.opts.requestTimeoutMs)
     // Requests that do not arrive in time: checked as often as Node checks its own connections.
-    const every = Math.max(100, Math.min(30_000, Math.floor(this.opts.requestTimeoutMs / 4)))
+    const every = Math.max(100, Math.min(30_000, Math.floor(this.headMs / 4)))
     this.sweep = setInterval(() => this.expire(), every)
     this.sweep.unref()
     return true
@@ -240,11 +247,13 @@ export class FastLane {
     if (socket.isPaused()) socket.resume()
   }
 
-  /** 408 and close for each request still arriving after `requestTimeoutMs`. */
+  /** 408 and close for each head still arriving after Node's headersTimeout, each request after `requestTimeoutMs`. */
   private expire(): void {
     const now = Date.now()
     for (const h of this.held) {
-      if (h.since === 0 || h.busy || now - h.since < this.opts.requestTimeoutMs) continue
+      // Not busy and no body awaited (`need`): its head is what is still arriving.
+      const limit = h.need === 0 ? this.headMs : this.opts.requestTimeoutMs
+      if (h.since === 0 || h.busy || now - h.since < limit) continue
       this.held.delete(h)
       h.socket.removeListener('data', h.onData)
       h.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n')

@@ -4,8 +4,11 @@
 // is one llhttp reads with the same bounds. Each adversarial request of RFC 9112's sore spots is sent
 // alone and pipelined, and fast-check streams of them are cut at random points; the answers of the
 // two servers are compared, and each answer is matched against llhttp's own framing of the stream.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FastLane } from '../../src/http/fast-lane.ts'
 import {
   type EchoServer,
   echoServer,
@@ -335,6 +338,75 @@ describe('the fast lane and request smuggling', () => {
     expect(totals.both).toBeGreaterThan(20)
     expect(totals.same).toBeGreaterThan(totals.runs / 2)
   }, 180_000)
+})
+
+// How long a request may take to arrive: the lane bounds a head by Node's headersTimeout and a whole
+// request by its requestTimeout, as Node does; a head or body past them is answered 408 and closed.
+describe("the fast lane's time bounds are Node's", () => {
+  /** A bare http.Server with these bounds, the lane in front of it or not. */
+  async function bare(withLane: boolean, headersTimeout: number, requestTimeout: number) {
+    const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: 100 }, (req, res) => {
+      req.resume()
+      req.on('end', () => res.end('node'))
+    })
+    const lane = new FastLane(
+      { bodyLimit: 1024, requestTimeoutMs: requestTimeout, keepAliveMs: 5000, fixedHeaders: '' },
+      {
+        admits: () => true,
+        answer: async () => ({ status: 200, headers: '', body: 'lane' }),
+        handedOver: () => {},
+        failed: () => {},
+      },
+    )
+    if (withLane) expect(lane.attach(server)).toBe(true)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    return {
+      port,
+      close: async () => {
+        lane.close()
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      },
+    }
+  }
+
+  /** Writes `raw` and times how long the server takes to answer 408 and close. */
+  async function timed(port: number, raw: string): Promise<{ ms: number; text: string }> {
+    const start = Date.now()
+    const heard = await talk(port, [Buffer.from(raw)], { quietMs: 5000 })
+    return { ms: Date.now() - start, text: heard.bytes.toString('latin1') }
+  }
+
+  it('a head that does not arrive within headersTimeout: 408 and close, with the lane as without', async () => {
+    const head = 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Len'
+    for (const withLane of [true, false]) {
+      const s = await bare(withLane, 300, 3000)
+      try {
+        const { ms, text } = await timed(s.port, head)
+        expect(text, `lane ${withLane}`).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+        expect(ms, `lane ${withLane}`).toBeGreaterThanOrEqual(290)
+        expect(ms, `lane ${withLane}`).toBeLessThan(1500)
+      } finally {
+        await s.close()
+      }
+    }
+  })
+
+  it('a body that does not arrive within requestTimeout: 408 and close, with the lane as without', async () => {
+    const partial = 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n{"a'
+    for (const withLane of [true, false]) {
+      const s = await bare(withLane, 300, 600)
+      try {
+        const { ms, text } = await timed(s.port, partial)
+        expect(text, `lane ${withLane}`).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+        expect(ms, `lane ${withLane}`).toBeGreaterThanOrEqual(590)
+        expect(ms, `lane ${withLane}`).toBeLessThan(2000)
+      } finally {
+        await s.close()
+      }
+    }
+  })
 })
 
 // The generator: requests built from RFC 9112's sore spots, mostly plain enough for the lane.
