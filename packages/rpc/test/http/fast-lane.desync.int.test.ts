@@ -292,6 +292,70 @@ describe('the fast lane and request smuggling', () => {
     }
   })
 
+  // Lane requests, a hand-over, requests Node reads (one the lane would have taken), the sentinel.
+  const mixed = `${plain(1)}${plain(2, 'Connection: keep-alive')}GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n${plain(3)}${SENTINEL}`
+  const ids = (h: Heard) => responses(h.bytes).list.map((r) => /"id":(\d+)/.exec(r.body)?.[1] ?? r.body)
+
+  it('a pipelined stream cut in two at every byte boundary: the same answers, each once, in order', async () => {
+    const buf = Buffer.from(mixed)
+    const reference = await talk(full.port, [buf])
+    expect(ids(reference)).toEqual(['1', '2', '{"status":"ok"}', '3', '{"status":"ok"}'])
+    const before = await lane.lane()
+    for (let i = 1; i < buf.length; i++) {
+      const heard = await talk(lane.port, [buf.subarray(0, i), buf.subarray(i)], { gapMs: 1 })
+      agree(buf, heard, reference, `cut at ${i}`)
+      expect(responses(heard.bytes).list.map(normal), `cut at ${i}`).toEqual(
+        responses(reference.bytes).list.map(normal),
+      )
+    }
+    const after = await lane.lane()
+    // Each cut: the lane answered the first two and handed the connection over at the GET.
+    expect(after.answered - before.answered).toBe(2 * (buf.length - 1))
+    expect(after.handedOver - before.handedOver).toBe(buf.length - 1)
+  }, 120_000)
+
+  it('the same stream one byte per write', async () => {
+    const buf = Buffer.from(mixed)
+    const bytes = [...buf].map((b) => Buffer.from([b]))
+    const [a, b] = await Promise.all([talk(lane.port, bytes), talk(full.port, bytes)])
+    agree(buf, a, b, 'one byte per write')
+    expect(ids(a)).toEqual(['1', '2', '{"status":"ok"}', '3', '{"status":"ok"}'])
+  })
+
+  // While the lane answers a slow request, the requests behind it outgrow what it holds: the socket
+  // is paused, and the socket's own buffer and the kernel keep the rest. The lane hands the
+  // connection over at a GET right behind the slow request (its held bytes go to Node first, then
+  // the paused socket's buffer, then what Node's parser reads itself), or answers 3,000 requests
+  // first and hands it over at a GET behind them: nothing lost, nothing twice, answers in order.
+  it('a hand-over while the socket is paused: every byte to Node once, in order', async () => {
+    const slow = call(7, 'test_slow')
+    const head = `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${slow.length}\r\n\r\n`
+    const get = 'GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n'
+    const many = (from: number) => Array.from({ length: 3000 }, (_, i) => plain(from + i)).join('')
+    const named = (from: number) => Array.from({ length: 3000 }, (_, i) => String(from + i))
+    const ok = '{"status":"ok"}'
+    for (const [stream, expected, answered] of [
+      [`${head}${slow}${get}${many(10_000)}${SENTINEL}`, ['7', ok, ...named(10_000), ok], 1],
+      [
+        `${head}${slow}${many(10_000)}${get}${many(20_000)}${SENTINEL}`,
+        ['7', ...named(10_000), ok, ...named(20_000), ok],
+        3001,
+      ],
+    ] as const) {
+      const buf = Buffer.from(stream)
+      const before = await lane.lane()
+      const [a, b] = await Promise.all([
+        talk(lane.port, [buf], { quietMs: 1000 }),
+        talk(full.port, [buf], { quietMs: 1000 }),
+      ])
+      const after = await lane.lane()
+      expect(agree(buf, a, b, 'paused hand-over').same).toBe(true)
+      expect(ids(a)).toEqual(expected)
+      expect(after.answered - before.answered).toBe(answered)
+      expect(after.handedOver - before.handedOver).toBe(1)
+    }
+  }, 30_000)
+
   // The lane holds a connection's 'end' while it answers; the connection then goes to Node, which must
   // learn of it as it would have itself: it ends its side (or refuses a request cut short), rather
   // than keep a half-open connection until its keep-alive timeout.
