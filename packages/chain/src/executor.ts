@@ -1,3 +1,4 @@
+import { keccak256 } from '@cairn/crypto'
 import type { KVStore } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, type Logger } from '@cairn/utils'
 import { Block, type BlockHeader, type HeaderData } from '@ethereumjs/block'
@@ -28,6 +29,9 @@ import { checkedRequestCalls } from './system-calls.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
 import type { TxChecks } from './tx-checks.ts'
 import { growingViewCaches } from './view-caches.ts'
+import type { ViewState } from './view-call/interpreter.ts'
+import { TrieReader } from './view-call/trie-reader.ts'
+import { ViewStateReader } from './view-call/view-state.ts'
 
 /**
  * A block with the results of executing it: a value that owns its state writes, which the import
@@ -173,6 +177,8 @@ export class Executor {
 
   /** Read-only state views shared by callers at the same root (see {@link stateAt}). */
   private readonly readViews = new Map<string, MerkleStateManager>()
+  /** Storage reads of view calls, over every state root (see {@link viewState}). */
+  private trieReader: TrieReader | undefined
 
   static async create(
     opts: {
@@ -465,6 +471,16 @@ export class Executor {
       writes: this.stateDB.layer(from.writes),
       pendingAncestors: [from.block.header, ...from.pendingAncestors],
     }
+  }
+
+  /**
+   * What a view call reads at the state after `header` (its edited state on a dev chain): code
+   * through {@link stateAt}'s shared view, storage straight from the storage tries.
+   */
+  viewState(header: BlockHeader): ViewState {
+    const root = this.postStateRoot(header)
+    this.trieReader ??= new TrieReader((hash) => this.stateDB.nodeSync(hash))
+    return new ViewStateReader(this.stateAt(root), this.trieReader, keccak256)
   }
 
   /**

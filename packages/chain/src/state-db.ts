@@ -59,6 +59,15 @@ export class StateDB implements DB<string, string | Uint8Array> {
     return new StateLayer(this)
   }
 
+  /** The stored RLP of the node with this hash (pending or on disk), read synchronously. */
+  nodeSync(hash: Uint8Array): Uint8Array | undefined {
+    if (this.overlay.size > 0) {
+      const pending = this.overlay.get(bytesToHex(hash).slice(2))
+      if (pending !== undefined) return pending
+    }
+    return this.kv.getSync(bucketKey(Bucket.state, hash))
+  }
+
   /** True when the node with this hash is stored (on disk or pending). */
   has(hash: Uint8Array): boolean {
     if (equalsBytes(hash, KECCAK256_RLP)) return true

@@ -131,7 +131,11 @@ async function compare(codeHex: string, data: Uint8Array, gas: bigint) {
   try {
     await sm.putCode(CONTRACT, code)
     for (const [k, v] of SLOTS) await sm.putStorage(CONTRACT, setLengthLeft(bigIntToBytes(k), 32), bigIntToBytes(v))
-    const view = await runViewCall({ state: sm, address: CONTRACT, caller: CALLER, data, gas, block, keccak256 })
+    const state = {
+      getCode: (a: Address) => sm.getCode(a),
+      storageOf: async (a: Address) => (k: Uint8Array) => sm.getStorage(a, k),
+    }
+    const view = await runViewCall({ state, address: CONTRACT, caller: CALLER, data, gas, block, keccak256 })
     const evmBlock = createBlock(
       {
         header: {

@@ -41,7 +41,7 @@ export async function viewCall(
   let res: Awaited<ReturnType<typeof runViewCall>>
   try {
     res = await runViewCall({
-      state: executor.stateAt(executor.postStateRoot(h)),
+      state: executor.viewState(h),
       address: to,
       caller: req.from ? new Address(hexToBytes(req.from)) : createZeroAddress(),
       data,

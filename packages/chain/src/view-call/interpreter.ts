@@ -2,10 +2,13 @@ import type { Address } from '@ethereumjs/util'
 import { analyse } from './code.ts'
 import { byteLength, bytesToWord, expWord, signExtend, toSigned, toWord, WORD_MASK, wordAt, wordHex } from './words.ts'
 
+/** A reader of one account's storage: the value of a 32-byte slot key (empty or minimal bytes for 0). */
+export type SlotReader = (key: Uint8Array) => Uint8Array | Promise<Uint8Array>
+
 /** The state a view call reads: the code of the called contract and its storage. */
 export interface ViewState {
   getCode(address: Address): Promise<Uint8Array>
-  getStorage(address: Address, key: Uint8Array): Promise<Uint8Array>
+  storageOf(address: Address): Promise<SlotReader>
 }
 
 /** The block fields a view call may read (its base fee and gas price are 0: see {@link runViewCall}). */
@@ -98,6 +101,7 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
   if (code.length === 0) throw new Unsupported('no code')
   if (code[0] === 0xef) throw new Unsupported('delegation or EOF code')
   const { jumpdests, pushes } = analyse(code)
+  const readSlot = await input.state.storageOf(input.address)
   const data = input.data
   const limit = input.gas > 1n << 52n ? 2 ** 52 : Number(input.gas)
   let gas = limit
@@ -415,7 +419,8 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
         const key = wordHex(pop())
         let v = slots.get(key)
         if (v === undefined) {
-          v = bytesToWord(await input.state.getStorage(input.address, Buffer.from(key, 'hex')))
+          const read = readSlot(Buffer.from(key, 'hex'))
+          v = bytesToWord(read instanceof Promise ? await read : read)
           slots.set(key, v)
         }
         push(v)
