@@ -38,14 +38,14 @@ export class TrieReader {
     while (node !== undefined) {
       let next: Uint8Array | Node
       if (node.length === 17) {
-        if (pos === nibbles) return valueOf(node[16] as Uint8Array)
+        if (pos === nibbles) return storedValue(node[16] as Uint8Array)
         next = node[nibble(pos++)] as Uint8Array | Node
       } else if (node.length === 2) {
         const { path, leaf } = decodePath(node[0] as Uint8Array)
         if (path.length > nibbles - pos) return null
         for (let i = 0; i < path.length; i++) if (path[i] !== nibble(pos + i)) return null
         pos += path.length
-        if (leaf) return pos === nibbles ? valueOf(node[1] as Uint8Array) : null
+        if (leaf) return pos === nibbles ? storedValue(node[1] as Uint8Array) : null
         next = node[1] as Uint8Array | Node
       } else {
         return undefined // not a node: let the caller's reader report it
@@ -71,6 +71,6 @@ export class TrieReader {
   }
 }
 
-function valueOf(v: Uint8Array): Uint8Array | null {
+function storedValue(v: Uint8Array): Uint8Array | null {
   return v.length === 0 ? null : v
 }
