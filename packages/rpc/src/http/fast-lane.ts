@@ -14,7 +14,7 @@
 // `headersTimeout`), an idle connection closes after `keepAliveMs`, a client that does not read
 // stops the reading of its next requests (back-pressure), and `close()` ends every connection it
 // holds. The answer (status, headers, body) comes from `modules.answer`.
-import { type Server, STATUS_CODES } from 'node:http'
+import { maxHeaderSize, type Server, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import { MAX_HEAD_BYTES, type PlainPost, scanPlainPost } from './plain-post.ts'
 
@@ -79,6 +79,8 @@ export class FastLane {
   private takeOver: ((socket: Socket) => void) | undefined
   /** How long a head may take to arrive: Node's `headersTimeout` when it is shorter (attach). */
   private headMs: number
+  /** The longest head read here: Node's `maxHeaderSize` when it is smaller than the lane's (attach). */
+  private maxHead = MAX_HEAD_BYTES
 
   constructor(
     private readonly opts: FastLaneOptions,
@@ -102,6 +104,9 @@ export class FastLane {
     server.on('connection', (socket: Socket) => this.accept(socket))
     // A head is bounded as Node bounds it (its headersTimeout, 0: none), a whole request by requestTimeoutMs.
     if (server.headersTimeout > 0) this.headMs = Math.min(server.headersTimeout, this.opts.requestTimeoutMs)
+    // A head is no longer than Node takes (the server's maxHeaderSize, else the process's --max-http-header-size).
+    const nodeMax = (server as Server & { maxHeaderSize?: number }).maxHeaderSize ?? maxHeaderSize
+    this.maxHead = Math.min(MAX_HEAD_BYTES, nodeMax)
     // Requests that do not arrive in time: checked as often as Node checks its own connections.
     const every = Math.max(100, Math.min(30_000, Math.floor(this.headMs / 4)))
     this.sweep = setInterval(() => this.expire(), every)
@@ -169,7 +174,7 @@ export class FastLane {
       if (h.ended) h.socket.end()
       return
     }
-    const post = scanPlainPost(buf)
+    const post = scanPlainPost(buf, this.maxHead)
     if (post === 'incomplete') {
       if (h.ended) h.socket.end()
       return

@@ -62,15 +62,19 @@ function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09
 }
 
-/** Scans the head at the start of `buf` (see the file's comment). */
-export function scanPlainPost(buf: Buffer): HeadScan {
-  const limit = Math.min(buf.length, MAX_HEAD_BYTES)
+/**
+ * Scans the head at the start of `buf` (see the file's comment). A head longer than `maxHead` bytes
+ * (at most {@link MAX_HEAD_BYTES}; the server's own `maxHeaderSize` when smaller) is not the lane's.
+ */
+export function scanPlainPost(buf: Buffer, maxHead = MAX_HEAD_BYTES): HeadScan {
+  const cap = Math.min(maxHead, MAX_HEAD_BYTES)
+  const limit = Math.min(buf.length, cap)
   // The request line first: anything else is not for the lane, however much has arrived.
   const lineLength = Math.min(limit, REQUEST_LINE.length)
   if (buf.toString('latin1', 0, lineLength) !== REQUEST_LINE.slice(0, lineLength)) return null
   const end = buf.indexOf('\r\n\r\n', REQUEST_LINE.length - 2, 'latin1')
-  if (end < 0 || end + 4 > MAX_HEAD_BYTES) {
-    if (limit >= MAX_HEAD_BYTES) return null
+  if (end < 0 || end + 4 > cap) {
+    if (limit >= cap) return null
     // A head still arriving that llhttp refuses already (a bare LF or CR, a NUL) goes to Node now,
     // which answers it 400 at once, rather than when its end arrives or it times out (408).
     return NOT_IN_HEAD.test(buf.toString('latin1', REQUEST_LINE.length, limit)) ? null : 'incomplete'

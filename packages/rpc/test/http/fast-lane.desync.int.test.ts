@@ -404,12 +404,14 @@ describe('the fast lane and request smuggling', () => {
   }, 180_000)
 })
 
-// How long a request may take to arrive: the lane bounds a head by Node's headersTimeout and a whole
-// request by its requestTimeout, as Node does; a head or body past them is answered 408 and closed.
-describe("the fast lane's time bounds are Node's", () => {
+// How long a request may take to arrive and how long its head may be: the lane bounds a head by
+// Node's headersTimeout and maxHeaderSize and a whole request by its requestTimeout, as Node does; a
+// head or body past them is answered 408 (or 431) and closed.
+describe("the fast lane's bounds are Node's", () => {
   /** A bare http.Server with these bounds, the lane in front of it or not. */
-  async function bare(withLane: boolean, headersTimeout: number, requestTimeout: number) {
-    const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: 100 }, (req, res) => {
+  async function bare(withLane: boolean, headersTimeout: number, requestTimeout: number, maxHeaderSize = 16 * 1024) {
+    const options = { headersTimeout, requestTimeout, connectionsCheckingInterval: 100, maxHeaderSize }
+    const server = createServer(options, (req, res) => {
       req.resume()
       req.on('end', () => res.end('node'))
     })
@@ -451,6 +453,20 @@ describe("the fast lane's time bounds are Node's", () => {
         expect(text, `lane ${withLane}`).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
         expect(ms, `lane ${withLane}`).toBeGreaterThanOrEqual(290)
         expect(ms, `lane ${withLane}`).toBeLessThan(1500)
+      } finally {
+        await s.close()
+      }
+    }
+  })
+
+  it("a head longer than the server's maxHeaderSize: 431, with the lane as without", async () => {
+    const body = call(1)
+    const request = `POST / HTTP/1.1\r\nHost: localhost\r\nX-Pad: ${'a'.repeat(2000)}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+    for (const withLane of [true, false]) {
+      const s = await bare(withLane, 1000, 2000, 1024)
+      try {
+        const heard = await talk(s.port, [Buffer.from(request)])
+        expect(heard.bytes.toString('latin1'), `lane ${withLane}`).toMatch(/^HTTP\/1\.1 431 /)
       } finally {
         await s.close()
       }

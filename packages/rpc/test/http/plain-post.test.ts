@@ -187,6 +187,25 @@ describe('scanPlainPost (the fast lane’s filter)', () => {
     expect(scanPlainPost(big.subarray(0, 1000))).toBe('incomplete')
   })
 
+  it('gives a head past a smaller maxHeaderSize to Node', () => {
+    const buf = head([
+      ['Host', 'a'],
+      ['Content-Length', '0'],
+      ['X-Pad', 'a'.repeat(1000)],
+    ])
+    expect(scanPlainPost(buf, buf.length)).not.toBeNull()
+    expect(scanPlainPost(buf, buf.length - 1)).toBeNull()
+    expect(scanPlainPost(buf.subarray(0, 1030), 1024)).toBeNull()
+    expect(scanPlainPost(buf.subarray(0, 1000), 1024)).toBe('incomplete')
+    // Never more than the lane's own cap.
+    const big = head([
+      ['Host', 'a'],
+      ['Content-Length', '0'],
+      ['X-Pad', 'a'.repeat(MAX_HEAD_BYTES)],
+    ])
+    expect(scanPlainPost(big, 10 * MAX_HEAD_BYTES)).toBeNull()
+  })
+
   it('answers null for any bytes that do not start as a plain POST', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), (bytes) => {
