@@ -57,6 +57,8 @@ interface Held {
   size: number
   /** Bytes the request under way needs before it can be answered (a body still arriving: no copying until then). */
   need: number
+  /** Bytes of an incomplete head already scanned (scanPlainPost's `scanned`); 0 when the next request starts. */
+  scanned: number
   /** When the request being received began (ms); 0 between requests. */
   since: number
   /** A request is being answered, or its answer waits for the client to read: later bytes wait. */
@@ -132,6 +134,7 @@ export class FastLane {
       parts: [],
       size: 0,
       need: 0,
+      scanned: 0,
       since: 0,
       busy: false,
       ended: false,
@@ -174,8 +177,9 @@ export class FastLane {
       if (h.ended) h.socket.end()
       return
     }
-    const post = scanPlainPost(buf, this.maxHead)
+    const post = scanPlainPost(buf, this.maxHead, h.scanned)
     if (post === 'incomplete') {
+      h.scanned = buf.length
       if (h.ended) h.socket.end()
       return
     }
@@ -193,6 +197,7 @@ export class FastLane {
     h.parts = buf.length === end ? [] : [buf.subarray(end)]
     h.size = buf.length - end
     h.need = 0
+    h.scanned = 0
     h.since = h.size === 0 ? 0 : Date.now()
     h.busy = true
     this.modules

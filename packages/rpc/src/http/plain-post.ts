@@ -65,19 +65,24 @@ function isBlank(c: number): boolean {
 /**
  * Scans the head at the start of `buf` (see the file's comment). A head longer than `maxHead` bytes
  * (at most {@link MAX_HEAD_BYTES}; the server's own `maxHeaderSize` when smaller) is not the lane's.
+ * `scanned`: the length of `buf` when this scan last answered 'incomplete' for it (its start is the
+ * same): those bytes are not looked at again, so a head arriving a byte at a time costs its length,
+ * not its square.
  */
-export function scanPlainPost(buf: Buffer, maxHead = MAX_HEAD_BYTES): HeadScan {
+export function scanPlainPost(buf: Buffer, maxHead = MAX_HEAD_BYTES, scanned = 0): HeadScan {
   const cap = Math.min(maxHead, MAX_HEAD_BYTES)
   const limit = Math.min(buf.length, cap)
   // The request line first: anything else is not for the lane, however much has arrived.
   const lineLength = Math.min(limit, REQUEST_LINE.length)
   if (buf.toString('latin1', 0, lineLength) !== REQUEST_LINE.slice(0, lineLength)) return null
-  const end = buf.indexOf('\r\n\r\n', REQUEST_LINE.length - 2, 'latin1')
+  const end = buf.indexOf('\r\n\r\n', Math.max(REQUEST_LINE.length - 2, scanned - 3), 'latin1')
   if (end < 0 || end + 4 > cap) {
     if (limit >= cap) return null
     // A head still arriving that llhttp refuses already (a bare LF or CR, a NUL) goes to Node now,
-    // which answers it 400 at once, rather than when its end arrives or it times out (408).
-    return NOT_IN_HEAD.test(buf.toString('latin1', REQUEST_LINE.length, limit)) ? null : 'incomplete'
+    // which answers it 400 at once, rather than when its end arrives or it times out (408). Only
+    // the new bytes are checked, and the CR before them, which may pair with an LF among them.
+    const from = scanned > REQUEST_LINE.length && buf[scanned - 1] === 0x0d ? scanned - 1 : scanned
+    return NOT_IN_HEAD.test(buf.toString('latin1', Math.max(REQUEST_LINE.length, from), limit)) ? null : 'incomplete'
   }
   const headers: Record<string, string> = {}
   const text = buf.toString('latin1', 0, end)

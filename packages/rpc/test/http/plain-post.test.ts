@@ -206,6 +206,31 @@ describe('scanPlainPost (the fast lane’s filter)', () => {
     expect(scanPlainPost(big, 10 * MAX_HEAD_BYTES)).toBeNull()
   })
 
+  // The lane scans a head again as its bytes arrive, telling the scan how much it has seen: the
+  // answer must be the one a scan of the whole prefix gives, at every step.
+  it('scans a head arriving in pieces as it scans it whole', () => {
+    const piece = fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom('Host: a', 'Content-Length: 2', 'X-A: b', 'X-B:\tc d', '\r\n', ':') },
+      { weight: 2, arbitrary: fc.constantFrom('\r', '\n', '\r\n\r\n', '\0', ' ', '\t', '\x7f', '\xe9') },
+      { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
+    )
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, cuts) => {
+        const full = Buffer.from(`POST / HTTP/1.1\r\n${pieces.join('')}`, 'latin1')
+        const at = [...new Set(cuts.map((c) => c % (full.length + 1)))].sort((x, y) => x - y)
+        let scanned = 0
+        for (const end of [...at, full.length]) {
+          const prefix = full.subarray(0, end)
+          const step = scanPlainPost(prefix, MAX_HEAD_BYTES, scanned)
+          expect(step, JSON.stringify(prefix.toString('latin1'))).toEqual(scanPlainPost(prefix))
+          if (step !== 'incomplete') break
+          scanned = prefix.length
+        }
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
   it('answers null for any bytes that do not start as a plain POST', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), (bytes) => {
