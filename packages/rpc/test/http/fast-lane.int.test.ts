@@ -5,62 +5,21 @@
 // arrive in time, a client that half-closes, close().
 import { connect } from 'node:net'
 import { hashApiKey } from '@cairn/service-kit'
-import { silentLogger } from '@cairn/utils'
 import fc from 'fast-check'
-import { Registry } from 'prom-client'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  createRpcMetrics,
-  DEFAULT_RPC_LIMITS,
-  DEFAULT_RPC_SERVER_OPTIONS,
-  type RpcContext,
-  type RpcDispatcher,
-  RpcServer,
-  type RpcServerOptions,
-  UNPARSEABLE,
-} from '../../src/index.ts'
+import type { RpcServerOptions } from '../../src/index.ts'
+import { type EchoServer, echoServer as startEchoServer } from './wire.ts'
 
-const servers: RpcServer[] = []
+const servers: EchoServer[] = []
 afterAll(async () => {
   for (const s of servers) await s.close()
 })
 
-/** An RpcServer whose dispatcher echoes each call's method and id (the answer shows what reached it). */
-async function echoServer(
-  opts: Partial<RpcServerOptions>,
-  bodyLimit = 4096,
-): Promise<{ server: RpcServer; port: number; registry: Registry }> {
-  const registry = new Registry()
-  const one = (e: unknown) => {
-    const { id, method } = (e ?? {}) as { id?: unknown; method?: unknown }
-    return { jsonrpc: '2.0', id: id ?? null, result: `echo:${String(method)}` }
-  }
-  const dispatcher = {
-    handleParsed: async (body: unknown) => {
-      if (body === UNPARSEABLE)
-        return JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } })
-      const value = (body as { value: unknown }).value
-      // A slow method: the lane holds what arrives meanwhile.
-      if ((value as { method?: unknown } | null)?.method === 'test_slow') await new Promise((r) => setTimeout(r, 100))
-      if (value !== null && typeof value === 'object' && !Array.isArray(value) && !('id' in value)) return undefined
-      return JSON.stringify(Array.isArray(value) ? value.map(one) : one(value))
-    },
-  } as unknown as RpcDispatcher
-  const server = new RpcServer(
-    { ...DEFAULT_RPC_SERVER_OPTIONS, host: '127.0.0.1', port: 0, ...opts },
-    {
-      dispatcher,
-      ctx: { limits: { ...DEFAULT_RPC_LIMITS, bodyLimit } } as RpcContext,
-      registry,
-      metrics: createRpcMetrics(registry),
-      logger: silentLogger,
-      health: null,
-      rateLimitStore: null,
-    },
-  )
+/** An RpcServer whose dispatcher echoes each call's method and id (wire.ts), closed after the tests. */
+async function echoServer(opts: Partial<RpcServerOptions>, bodyLimit = 4096): Promise<EchoServer> {
+  const server = await startEchoServer(opts, bodyLimit)
   servers.push(server)
-  await server.listen()
-  return { server, port: server.port, registry }
+  return server
 }
 
 interface Answer {
