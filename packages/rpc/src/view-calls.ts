@@ -13,7 +13,7 @@ import type { CallRequest } from './schemas.ts'
  * An `eth_call` answered by the view interpreter (`runViewCall` in @cairn/chain) instead of the
  * EVM, or undefined when it must go to the EVM: a call with overrides, value, a gas price, an
  * access list or authorizations, rules before Cancun, or one the interpreter does not run to the
- * end (a call to another contract, a write, an exceptional halt: see `runViewCall`). What it
+ * end (a CALL or CREATE, a write, an exceptional halt: see `runViewCall`). What it
  * answers is what the EVM answers (the differential tests in test/view-calls*); it reads the
  * block's shared state view directly, without a VM, a journal or a checkpoint.
  */

@@ -1,4 +1,4 @@
-import type { Address } from '@ethereumjs/util'
+import { Address } from '@ethereumjs/util'
 import { analyse } from './code.ts'
 import { byteLength, bytesToWord, expWord, signExtend, toSigned, toWord, WORD_MASK, wordAt, wordHex } from './words.ts'
 
@@ -53,7 +53,7 @@ const STACK_LIMIT = 1024
  */
 const STATIC_GAS = new Uint16Array(256).fill(0xffff)
 for (const [ops, gas] of [
-  [[0x00, 0xf3, 0xfd], 0], // STOP RETURN REVERT
+  [[0x00, 0xf3, 0xfd, 0xf4, 0xfa, 0x3b], 0], // STOP RETURN REVERT; DELEGATECALL STATICCALL EXTCODESIZE: charged when run
   [[0x5b], 1], // JUMPDEST
   [[0x30, 0x32, 0x33, 0x34, 0x36, 0x38, 0x3a, 0x3d, 0x41, 0x42, 0x43, 0x45, 0x46, 0x48, 0x50, 0x59, 0x5f], 2],
   [[0x01, 0x03, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d], 3],
@@ -73,19 +73,23 @@ class Unsupported {
 }
 
 /**
- * Runs a read-only call to a contract in one frame, without the full EVM: the opcodes a view
- * function compiles to (arithmetic, comparison and bit operations, KECCAK256, calldata, code,
- * memory, MCOPY, SLOAD, jumps, PUSH/DUP/SWAP, the caller, address and block fields, RETURN and
- * REVERT). Anything else — a call to another contract, a write (SSTORE, TSTORE, LOG), CREATE,
- * SELFDESTRUCT, another account's balance or code, GAS, PC, BLOCKHASH, PREVRANDAO, blobs — and
- * any exceptional halt (stack or jump errors, invalid opcodes, running out of gas) is
- * `unsupported`: the caller runs the call through the EVM instead, which reports it as it always
- * did. Nothing a call reads changes under it (it writes nothing), so running it again from the start
- * gives what the EVM would have given.
+ * Runs a read-only call to a contract without the full EVM: the opcodes view functions compile
+ * to (arithmetic, comparison and bit operations, KECCAK256, calldata, code, memory, MCOPY, SLOAD,
+ * jumps, PUSH/DUP/SWAP, the caller, origin, address and block fields, RETURN and REVERT), and
+ * STATICCALL, DELEGATECALL (proxies) and EXTCODESIZE to other contracts, in frames of their own.
+ * Anything else — a CALL or CREATE, a write (SSTORE, TSTORE, LOG), SELFDESTRUCT, a balance, a code
+ * hash or copy, GAS, PC, BLOCKHASH, PREVRANDAO, blobs, a call to a precompile or an account without
+ * code — and any exceptional halt in any frame (stack or jump errors, invalid opcodes, running out
+ * of gas, return data out of bounds) is `unsupported`: the caller runs the call through the EVM
+ * instead, from the start, which reports it as it always did. Nothing a call reads changes under
+ * it (it writes nothing), so running it again gives what the EVM would have given.
+ *
+ * Gas is charged at least as the EVM charges it (storage reads and account accesses as cold), and
+ * never shown (GAS is unsupported): a call that completes here completes in the EVM, which leaves
+ * every frame at least as much gas.
  *
  * The caller's checks: the call sends no value and pays no gas price (so BASEFEE and GASPRICE are
- * 0, as geth runs such a call), the contract has code and is no EIP-7702 delegation, and the rules
- * are Cancun's or later (PUSH0, MCOPY, BASEFEE exist).
+ * 0, as geth runs such a call), and the rules are Cancun's or later (PUSH0, MCOPY, BASEFEE exist).
  */
 export async function runViewCall(input: ViewCallInput): Promise<ViewCallResult> {
   try {
@@ -96,21 +100,78 @@ export async function runViewCall(input: ViewCallInput): Promise<ViewCallResult>
   }
 }
 
+/** What one frame runs: its code's account, the account whose storage it reads (DELEGATECALL: the caller's), its caller and input. */
+interface Frame {
+  codeAddress: Address
+  address: Address
+  caller: Address
+  data: Uint8Array
+  /** Gas the frame may use (a number: no call has 2^52). */
+  gas: number
+  depth: number
+}
+
+/** A frame's end: its output and the gas it left. */
+interface FrameEnd {
+  kind: 'return' | 'revert'
+  output: Uint8Array
+  gasLeft: number
+}
+
+/** Per call: storage readers and the slots read, per account (every frame of the call shares them). */
+interface CallScope {
+  input: ViewCallInput
+  slots: Map<string, { read: SlotReader; values: Map<string, bigint> }>
+}
+
 async function run(input: ViewCallInput): Promise<ViewCallResult> {
-  const code = await input.state.getCode(input.address)
+  const gas = input.gas > 1n << 52n ? 2 ** 52 : Number(input.gas)
+  const scope: CallScope = { input, slots: new Map() }
+  const end = await runFrame(scope, {
+    codeAddress: input.address,
+    address: input.address,
+    caller: input.caller,
+    data: input.data,
+    gas,
+    depth: 0,
+  })
+  return { kind: end.kind, output: end.output, gasUsed: BigInt(gas - end.gasLeft) }
+}
+
+/** The code a frame runs: unsupported when there is none (a precompile, an account without code) or it is a delegation. */
+async function codeOf(input: ViewCallInput, address: Address): Promise<Uint8Array> {
+  const code = await input.state.getCode(address)
   if (code.length === 0) throw new Unsupported('no code')
   if (code[0] === 0xef) throw new Unsupported('delegation or EOF code')
+  return code
+}
+
+const ADDRESS_MASK = (1n << 160n) - 1n
+
+function addressOf(w: bigint): Address {
+  return new Address(Buffer.from((w & ADDRESS_MASK).toString(16).padStart(40, '0'), 'hex'))
+}
+
+async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
+  const { input } = scope
+  const code = await codeOf(input, frame.codeAddress)
   const { jumpdests, pushes } = analyse(code)
-  const readSlot = await input.state.storageOf(input.address)
-  const data = input.data
-  const limit = input.gas > 1n << 52n ? 2 ** 52 : Number(input.gas)
-  let gas = limit
+  const storageKey = frame.address.toString()
+  let storage = scope.slots.get(storageKey)
+  if (storage === undefined) {
+    storage = { read: await input.state.storageOf(frame.address), values: new Map() }
+    scope.slots.set(storageKey, storage)
+  }
+  const { read: readSlot, values: slots } = storage
+  const data = frame.data
+  let gas = frame.gas
   const stack: bigint[] = []
   let mem = Buffer.alloc(1024)
   let memWords = 0
-  const slots = new Map<string, bigint>()
-  const addressWord = bytesToWord(input.address.bytes)
-  const callerWord = bytesToWord(input.caller.bytes)
+  let returned: Uint8Array = new Uint8Array(0)
+  const addressWord = bytesToWord(frame.address.bytes)
+  const callerWord = bytesToWord(frame.caller.bytes)
+  const originWord = bytesToWord(input.caller.bytes)
   const block = input.block
 
   /** Charges memory growth to cover [offset, offset + size) (size > 0), and grows the buffer. */
@@ -151,7 +212,7 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
     if (stack.length >= STACK_LIMIT) throw new Unsupported('stack overflow')
     stack.push(v)
   }
-  const halt = (kind: 'return' | 'revert'): ViewCallResult => {
+  const halt = (kind: 'return' | 'revert'): FrameEnd => {
     const offset = pop()
     const size = pop()
     let output = new Uint8Array(0)
@@ -159,12 +220,47 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
       const at = touch(offset, size)
       output = Uint8Array.prototype.slice.call(mem, at, at + Number(size))
     }
-    return { kind, output, gasUsed: BigInt(limit - gas) }
+    return { kind, output, gasLeft: gas }
+  }
+  /**
+   * STATICCALL and DELEGATECALL to a contract: its account charged as a cold access (EIP-2929's
+   * most), memory for the input and the output, all but a 64th of the gas left at most (EIP-150).
+   * A callee that reverts returns 0 here, with its revert data as the return data; any other end
+   * but RETURN or STOP is unsupported (thrown from the frame).
+   */
+  const call = async (delegate: boolean): Promise<void> => {
+    const asked = pop()
+    const target = addressOf(pop())
+    const inOffset = pop()
+    const inSize = pop()
+    const outOffset = pop()
+    const outSize = pop()
+    gas -= 2600
+    if (gas < 0) throw new Unsupported('out of gas (call)')
+    const inAt = inSize > 0n ? touch(inOffset, inSize) : 0
+    const outAt = outSize > 0n ? touch(outOffset, outSize) : 0
+    if (frame.depth >= 1024) throw new Unsupported('call depth')
+    const most = gas - Math.floor(gas / 64)
+    const given = asked < BigInt(most) ? Number(asked) : most
+    gas -= given
+    const end = await runFrame(scope, {
+      codeAddress: target,
+      address: delegate ? frame.address : target,
+      caller: delegate ? frame.caller : frame.address,
+      data: inSize > 0n ? Uint8Array.prototype.slice.call(mem, inAt, inAt + Number(inSize)) : new Uint8Array(0),
+      gas: given,
+      depth: frame.depth + 1,
+    })
+    gas += end.gasLeft
+    returned = end.output
+    const n = Math.min(Number(outSize > BigInt(MAX_MEMORY) ? MAX_MEMORY : outSize), returned.length)
+    if (n > 0) mem.set(returned.subarray(0, n), outAt)
+    push(end.kind === 'return' ? 1n : 0n)
   }
 
   let pc = 0
   for (;;) {
-    if (pc >= code.length) return { kind: 'return', output: new Uint8Array(0), gasUsed: BigInt(limit - gas) }
+    if (pc >= code.length) return { kind: 'return', output: new Uint8Array(0), gasLeft: gas }
     const op = code[pc] as number
     const cost = STATIC_GAS[op] as number
     if (cost === 0xffff) throw new Unsupported(`opcode 0x${op.toString(16).padStart(2, '0')}`)
@@ -193,7 +289,7 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
     }
     switch (op) {
       case 0x00:
-        return { kind: 'return', output: new Uint8Array(0), gasUsed: BigInt(limit - gas) }
+        return { kind: 'return', output: new Uint8Array(0), gasLeft: gas }
       case 0x01:
         push((pop() + pop()) & WORD_MASK)
         break
@@ -342,15 +438,28 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
         push(addressWord)
         break
       case 0x32:
+        push(originWord)
+        break
       case 0x33:
         push(callerWord)
         break
-      case 0x34: // CALLVALUE: no value is sent
+      case 0x34: // CALLVALUE: no value is sent (DELEGATECALL keeps its caller's: none)
       case 0x3a: // GASPRICE: the call pays none
-      case 0x3d: // RETURNDATASIZE: no call has returned
       case 0x48: // BASEFEE: 0 for a call that pays no gas price
         push(0n)
         break
+      case 0x3d:
+        push(BigInt(returned.length))
+        break
+      case 0x3b: {
+        // EXTCODESIZE, charged as a cold access (EIP-2929's most).
+        gas -= 2600
+        if (gas < 0) throw new Unsupported('out of gas (EXTCODESIZE)')
+        const other = await input.state.getCode(addressOf(pop()))
+        if (other[0] === 0xef) throw new Unsupported('EXTCODESIZE of delegation or EOF code')
+        push(BigInt(other.length))
+        break
+      }
       case 0x35: {
         const i = pop()
         push(i >= BigInt(data.length) ? 0n : wordAt(data, Number(i)))
@@ -375,11 +484,16 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
         push(BigInt(code.length))
         break
       case 0x3e: {
-        pop()
+        const to = pop()
         const from = pop()
         const size = pop()
-        // Nothing has returned: any byte asked for is out of bounds, an exceptional halt.
-        if (from !== 0n || size !== 0n) throw new Unsupported('return data out of bounds')
+        // Past the end of the return data is an exceptional halt (EIP-211).
+        if (from + size > BigInt(returned.length)) throw new Unsupported('return data out of bounds')
+        if (size > 0n) {
+          const at = touch(to, size)
+          copyCost(size)
+          mem.set(returned.subarray(Number(from), Number(from + size)), at)
+        }
         break
       }
       case 0x41:
@@ -454,6 +568,12 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
       }
       case 0x5f:
         push(0n)
+        break
+      case 0xf4:
+        await call(true)
+        break
+      case 0xfa:
+        await call(false)
         break
       case 0xf3:
         return halt('return')
