@@ -141,9 +141,8 @@ export class FastLane {
       onData: () => {},
       onError: () => socket.destroy(),
       onEnd: () => {
-        // The server's sockets are half-open capable (Node's http server asks for it): close ours.
         h.ended = true
-        if (!h.busy) socket.end()
+        if (!h.busy) this.finish(h)
       },
     }
     h.onData = (chunk) => {
@@ -174,13 +173,13 @@ export class FastLane {
     if (h.socket.destroyed) return
     const buf = this.heldBytes(h)
     if (buf === null) {
-      if (h.ended) h.socket.end()
+      if (h.ended) this.finish(h)
       return
     }
     const post = scanPlainPost(buf, this.maxHead, h.scanned)
     if (post === 'incomplete') {
       h.scanned = buf.length
-      if (h.ended) h.socket.end()
+      if (h.ended) this.finish(h)
       return
     }
     if (post === null || post.bodyLength > this.opts.bodyLimit || !this.modules.admits(post, h.socket)) {
@@ -190,7 +189,7 @@ export class FastLane {
     const end = post.headLength + post.bodyLength
     if (buf.length < end) {
       h.need = end
-      if (h.ended) h.socket.end()
+      if (h.ended) this.finish(h)
       return
     }
     const body = buf.toString('utf8', post.headLength, end)
@@ -207,6 +206,16 @@ export class FastLane {
         return { status: 500, headers: '', body: INTERNAL }
       })
       .then((answer) => this.write(h, answer))
+  }
+
+  /**
+   * The client ended its side and no answer is under way. The server's sockets are half-open capable
+   * (Node's http server asks for it): with nothing held, end ours; with a request cut short, Node
+   * gets it and the end, and refuses it as it would have (400, from llhttp's finish).
+   */
+  private finish(h: Held): void {
+    if (h.size === 0) h.socket.end()
+    else this.handOver(h)
   }
 
   /** Everything `h` holds as one buffer (null: nothing). */
