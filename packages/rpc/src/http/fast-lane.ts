@@ -59,7 +59,7 @@ interface Held {
   need: number
   /** Bytes of an incomplete head already scanned (scanPlainPost's `scanned`); 0 when the next request starts. */
   scanned: number
-  /** When the request being received began (ms); 0 between requests. */
+  /** When the request being received began (ms): the first at the connection's accept, as Node counts it; 0 between requests. */
   since: number
   /** A request is being answered, or its answer waits for the client to read: later bytes wait. */
   busy: boolean
@@ -135,7 +135,8 @@ export class FastLane {
       size: 0,
       need: 0,
       scanned: 0,
-      since: 0,
+      // A new connection is a request under way: one that sends nothing is a head that does not arrive (408).
+      since: Date.now(),
       busy: false,
       ended: false,
       onData: () => {},

@@ -467,6 +467,22 @@ describe("the fast lane's bounds are Node's", () => {
     return { ms: Date.now() - start, text: heard.bytes.toString('latin1') }
   }
 
+  // Node starts a connection's clock when it accepts it: one that sends nothing is a head that
+  // does not arrive (not an idle keep-alive connection, which waits keepAliveTimeout).
+  it('a new connection that sends nothing: 408 and close after headersTimeout, with the lane as without', async () => {
+    for (const withLane of [true, false]) {
+      const s = await bare(withLane, 300, 3000)
+      try {
+        const { ms, text } = await timed(s.port, '')
+        expect(text, `lane ${withLane}`).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+        expect(ms, `lane ${withLane}`).toBeGreaterThanOrEqual(290)
+        expect(ms, `lane ${withLane}`).toBeLessThan(1500)
+      } finally {
+        await s.close()
+      }
+    }
+  })
+
   it('a head that does not arrive within headersTimeout: 408 and close, with the lane as without', async () => {
     const head = 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Len'
     for (const withLane of [true, false]) {
