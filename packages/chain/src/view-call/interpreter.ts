@@ -35,8 +35,8 @@ export interface ViewCallInput {
 
 /**
  * What a view call came to. `unsupported`: the call did something this interpreter does not
- * run (see {@link runViewCall}); it must be run by the full EVM, from the start. `gasUsed` is an
- * upper bound of what the EVM charges.
+ * run (see {@link runViewCall}); it must be run by the full EVM, from the start. `gasUsed`: the
+ * execution gas, as the EVM charges it.
  */
 export type ViewCallResult =
   | { kind: 'return' | 'revert'; output: Uint8Array; gasUsed: bigint }
@@ -47,26 +47,29 @@ const MAX_MEMORY = 1 << 25
 const STACK_LIMIT = 1024
 
 /**
- * Gas charged before each opcode: at least the EVM's static charge (0xff: not run here). SLOAD is
- * charged as a cold read (EIP-2929's 2,100, the most a read costs), so the sum is never below
- * what the EVM charges and a call that would run out of gas there is never answered here.
+ * Gas charged before each opcode, as the EVM charges it (0xffff: not run here); the access costs
+ * of EIP-2929 (a cold account or slot: 2,600 or 2,100 in all, a warm one 100) on top, where run.
  */
 const STATIC_GAS = new Uint16Array(256).fill(0xffff)
 for (const [ops, gas] of [
-  [[0x00, 0xf3, 0xfd, 0xf4, 0xfa, 0x3b], 0], // STOP RETURN REVERT; DELEGATECALL STATICCALL EXTCODESIZE: charged when run
+  [[0x00, 0xf3, 0xfd], 0], // STOP RETURN REVERT
   [[0x5b], 1], // JUMPDEST
-  [[0x30, 0x32, 0x33, 0x34, 0x36, 0x38, 0x3a, 0x3d, 0x41, 0x42, 0x43, 0x45, 0x46, 0x48, 0x50, 0x59, 0x5f], 2],
+  [[0x30, 0x32, 0x33, 0x34, 0x36, 0x38, 0x3a, 0x3d, 0x41, 0x42, 0x43, 0x45, 0x46, 0x48, 0x50, 0x59, 0x5a, 0x5f], 2],
   [[0x01, 0x03, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d], 3],
   [[0x35, 0x37, 0x39, 0x3e, 0x51, 0x52, 0x53, 0x5e], 3],
   [[0x02, 0x04, 0x05, 0x06, 0x07, 0x0b], 5],
   [[0x08, 0x09, 0x56], 8], // ADDMOD MULMOD JUMP
   [[0x0a, 0x57], 10], // EXP JUMPI
   [[0x20], 30], // KECCAK256
-  [[0x54], 2100], // SLOAD (cold)
+  [[0x54, 0x3b, 0xf4, 0xfa], 100], // SLOAD EXTCODESIZE DELEGATECALL STATICCALL: a warm access
 ] as const) {
   for (const op of ops) STATIC_GAS[op] = gas
 }
 for (let op = 0x60; op <= 0x9f; op++) STATIC_GAS[op] = 3 // PUSH1–32, DUP, SWAP
+
+/** What a cold access costs beyond a warm one (EIP-2929): an account, a storage slot. */
+const COLD_ACCOUNT = 2500
+const COLD_SLOT = 2000
 
 class Unsupported {
   constructor(readonly reason: string) {}
@@ -77,16 +80,16 @@ class Unsupported {
  * to (arithmetic, comparison and bit operations, KECCAK256, calldata, code, memory, MCOPY, SLOAD,
  * jumps, PUSH/DUP/SWAP, the caller, origin, address and block fields, RETURN and REVERT), and
  * STATICCALL, DELEGATECALL (proxies) and EXTCODESIZE to other contracts, in frames of their own.
- * Anything else — a CALL or CREATE, a write (SSTORE, TSTORE, LOG), SELFDESTRUCT, a balance, a code
- * hash or copy, GAS, PC, BLOCKHASH, PREVRANDAO, blobs, a call to a precompile or an account without
- * code — and any exceptional halt in any frame (stack or jump errors, invalid opcodes, running out
+ * GAS too. Anything else — a CALL or CREATE, a write (SSTORE, TSTORE, LOG), SELFDESTRUCT, a
+ * balance, a code hash or copy, PC, BLOCKHASH, PREVRANDAO, blobs, an access to a precompile or a
+ * call to an account without code — and any exceptional halt in any frame (stack or jump errors, invalid opcodes, running out
  * of gas, return data out of bounds) is `unsupported`: the caller runs the call through the EVM
  * instead, from the start, which reports it as it always did. Nothing a call reads changes under
  * it (it writes nothing), so running it again gives what the EVM would have given.
  *
- * Gas is charged at least as the EVM charges it (storage reads and account accesses as cold), and
- * never shown (GAS is unsupported): a call that completes here completes in the EVM, which leaves
- * every frame at least as much gas.
+ * Gas is charged as the EVM charges it, warm and cold accesses (EIP-2929) included, with the
+ * transaction's warm set at the start (sender, recipient, coinbase) and a reverted frame's
+ * accesses undone: GAS reads what the EVM's would, and a call runs out of gas where the EVM's does.
  *
  * The caller's checks: the call sends no value and pays no gas price (so BASEFEE and GASPRICE are
  * 0, as geth runs such a call), and the rules are Cancun's or later (PUSH0, MCOPY, BASEFEE exist).
@@ -118,15 +121,28 @@ interface FrameEnd {
   gasLeft: number
 }
 
-/** Per call: storage readers and the slots read, per account (every frame of the call shares them). */
+/**
+ * Per call: storage readers and the slots read, per account, and the accounts and slots accessed
+ * (EIP-2929), shared by every frame; `accessed` lists what each access added, so that a frame that
+ * reverts takes its accesses back (as the EVM's journal does).
+ */
 interface CallScope {
   input: ViewCallInput
   slots: Map<string, { read: SlotReader; values: Map<string, bigint> }>
+  warm: Set<string>
+  accessed: string[]
 }
 
 async function run(input: ViewCallInput): Promise<ViewCallResult> {
   const gas = input.gas > 1n << 52n ? 2 ** 52 : Number(input.gas)
-  const scope: CallScope = { input, slots: new Map() }
+  // Warm before the first opcode, as a transaction: the sender, the recipient, the coinbase
+  // (EIP-3651); the precompiles too, which are never accessed here (see `accessAccount`).
+  const warm = new Set([
+    input.caller.toString(),
+    input.address.toString(),
+    new Address(input.block.coinbase).toString(),
+  ])
+  const scope: CallScope = { input, slots: new Map(), warm, accessed: [] }
   const end = await runFrame(scope, {
     codeAddress: input.address,
     address: input.address,
@@ -147,6 +163,19 @@ async function codeOf(input: ViewCallInput, address: Address): Promise<Uint8Arra
 }
 
 const ADDRESS_MASK = (1n << 160n) - 1n
+/** Addresses below this are (or may become) precompiles: not run here. */
+const PRECOMPILE_RANGE = 1n << 16n
+
+/** The extra gas of accessing `address` (cold: 2,500 more), which is warm from then on. */
+function accessAccount(scope: CallScope, w: bigint): { address: Address; extra: number } {
+  if ((w & ADDRESS_MASK) < PRECOMPILE_RANGE) throw new Unsupported('precompile range')
+  const address = addressOf(w)
+  const key = address.toString()
+  if (scope.warm.has(key)) return { address, extra: 0 }
+  scope.warm.add(key)
+  scope.accessed.push(key)
+  return { address, extra: COLD_ACCOUNT }
+}
 
 function addressOf(w: bigint): Address {
   return new Address(Buffer.from((w & ADDRESS_MASK).toString(16).padStart(40, '0'), 'hex'))
@@ -230,12 +259,12 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
    */
   const call = async (delegate: boolean): Promise<void> => {
     const asked = pop()
-    const target = addressOf(pop())
+    const { address: target, extra } = accessAccount(scope, pop())
     const inOffset = pop()
     const inSize = pop()
     const outOffset = pop()
     const outSize = pop()
-    gas -= 2600
+    gas -= extra
     if (gas < 0) throw new Unsupported('out of gas (call)')
     const inAt = inSize > 0n ? touch(inOffset, inSize) : 0
     const outAt = outSize > 0n ? touch(outOffset, outSize) : 0
@@ -243,6 +272,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
     const most = gas - Math.floor(gas / 64)
     const given = asked < BigInt(most) ? Number(asked) : most
     gas -= given
+    const checkpoint = scope.accessed.length
     const end = await runFrame(scope, {
       codeAddress: target,
       address: delegate ? frame.address : target,
@@ -253,6 +283,10 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
     })
     gas += end.gasLeft
     returned = end.output
+    if (end.kind === 'revert') {
+      // The callee's accesses are undone with it (EIP-2929).
+      for (const key of scope.accessed.splice(checkpoint)) scope.warm.delete(key)
+    }
     const n = Math.min(Number(outSize > BigInt(MAX_MEMORY) ? MAX_MEMORY : outSize), returned.length)
     if (n > 0) mem.set(returned.subarray(0, n), outAt)
     push(end.kind === 'return' ? 1n : 0n)
@@ -452,12 +486,12 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
         push(BigInt(returned.length))
         break
       case 0x3b: {
-        // EXTCODESIZE, charged as a cold access (EIP-2929's most).
-        gas -= 2600
+        const { address: other, extra } = accessAccount(scope, pop())
+        gas -= extra
         if (gas < 0) throw new Unsupported('out of gas (EXTCODESIZE)')
-        const other = await input.state.getCode(addressOf(pop()))
-        if (other[0] === 0xef) throw new Unsupported('EXTCODESIZE of delegation or EOF code')
-        push(BigInt(other.length))
+        const theirs = await input.state.getCode(other)
+        if (theirs[0] === 0xef) throw new Unsupported('EXTCODESIZE of delegation or EOF code')
+        push(BigInt(theirs.length))
         break
       }
       case 0x35: {
@@ -531,6 +565,13 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
       }
       case 0x54: {
         const key = wordHex(pop())
+        const access = storageKey + key
+        if (!scope.warm.has(access)) {
+          scope.warm.add(access)
+          scope.accessed.push(access)
+          gas -= COLD_SLOT
+          if (gas < 0) throw new Unsupported('out of gas (SLOAD)')
+        }
         let v = slots.get(key)
         if (v === undefined) {
           const read = readSlot(Buffer.from(key, 'hex'))
@@ -551,6 +592,9 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
       }
       case 0x59:
         push(BigInt(memWords * 32))
+        break
+      case 0x5a:
+        push(BigInt(gas))
         break
       case 0x5b:
         break
