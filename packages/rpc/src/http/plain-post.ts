@@ -4,9 +4,10 @@
 // or version, a header it does not treat (Transfer-Encoding, Upgrade, Expect, Origin, Connection
 // other than keep-alive, Proxy-Connection), a repeated header, a character a header may not hold,
 // an obsolete line fold, a missing Host, a Content-Length llhttp would not read, more header lines
-// than a JSON-RPC client sends — makes it answer `null`, and the connection goes to Node's HTTP parser (llhttp), which
-// answers it as before. So the lane never accepts what Node would refuse, and never reads a body
-// length Node would read differently (request smuggling needs two parsers disagreeing on one).
+// than a JSON-RPC client sends — makes it answer `null`, and the connection goes to Node's HTTP
+// parser (llhttp), which answers it as before. So the lane never accepts what Node would refuse,
+// and never reads a body length Node would read differently (request smuggling needs two parsers
+// disagreeing on one).
 
 /** A request head the fast lane may answer. */
 export interface PlainPost {
