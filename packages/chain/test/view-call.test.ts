@@ -276,10 +276,10 @@ describe('view interpreter', () => {
       ),
       { numRuns: 3000 },
     )
-    // Not vacuous: most programs are answered by the interpreter.
-    console.log('answered', answered, answeredWithCalls, runs)
-    expect(answered).toBeGreaterThan(runs / 4)
-    expect(answeredWithCalls).toBeGreaterThan(runs / 20)
+    // Not vacuous: many programs are answered by the interpreter (24–29% of them in runs seen), and
+    // many of those after calling the callee (8%); the bounds are far below, for any seed.
+    expect(answered).toBeGreaterThan(runs / 6)
+    expect(answeredWithCalls).toBeGreaterThan(runs / 30)
   })
 
   it('hands back what it does not run, and an exceptional halt', async () => {
