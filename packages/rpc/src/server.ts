@@ -1,4 +1,5 @@
-import type { Server as HttpServer } from 'node:http'
+import type { EventEmitter } from 'node:events'
+import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Server as TlsServer } from 'node:tls'
 import {
@@ -165,6 +166,8 @@ export class RpcServer {
   private readonly store: RateLimitStore
   private readonly edge: Edge
   private lane: FastLane | null = null
+  /** Upgrade requests waiting for the answers pipelined ahead of them ({@link orderUpgrades}). */
+  private readonly waitingUpgrades = new Set<Socket>()
 
   constructor(
     readonly opts: RpcServerOptions,
@@ -300,6 +303,7 @@ export class RpcServer {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
     await app.register(websocket, { options: { maxPayload: this.opts.wsMaxPayload } })
+    this.orderUpgrades(app.server as unknown as HttpServer)
     // service-kit's edge: every response names its request and carries the security headers
     // (computed once); virtual host, WebSocket origin, Content-Type, connection cap and load
     // shedding are checked before CORS, auth and parsing. The lines logged about a request carry
@@ -492,6 +496,52 @@ export class RpcServer {
     else logger.warn("this Node's HTTP server has no connection listener to take over: the RPC fast lane is off")
   }
 
+  /**
+   * Node emits 'upgrade' for an upgrade request pipelined behind other requests (`GET /health`, then
+   * a WebSocket handshake, in one packet) as soon as it parses it — its parser and timeouts gone,
+   * while the answers ahead of it are still under way and the socket still belongs to one of them.
+   * @fastify/websocket's listener then cannot take the socket (ERR_HTTP_SOCKET_ASSIGNED, which it
+   * swallows) and nothing owns it: it stays open after the client goes, counted against the IP's
+   * cap, and close() waits on it. Here such an upgrade waits for those answers, then goes to the
+   * plugin as one sent alone; a wait longer than requestTimeoutMs (a client that does not read
+   * them) closes the connection, as does close().
+   */
+  private orderUpgrades(server: HttpServer): void {
+    type OnUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => void
+    const plugin = server.listeners('upgrade') as OnUpgrade[]
+    server.removeAllListeners('upgrade')
+    const answering = (socket: Socket) => (socket as Socket & { _httpMessage?: EventEmitter | null })._httpMessage
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (!answering(socket)) {
+        for (const listener of plugin) listener.call(server, req, socket, head)
+        return
+      }
+      // Node took its own error listener off the socket: a reset while waiting must not throw.
+      const onError = () => socket.destroy()
+      const done = () => {
+        clearTimeout(timer)
+        this.waitingUpgrades.delete(socket)
+        socket.removeListener('error', onError)
+        socket.removeListener('close', done)
+      }
+      const timer = setTimeout(() => socket.destroy(), this.opts.requestTimeoutMs)
+      this.waitingUpgrades.add(socket)
+      socket.on('error', onError)
+      socket.once('close', done)
+      const next = () => {
+        if (socket.destroyed) return
+        const ahead = answering(socket)
+        // The answer's 'close' comes a tick after Node gave the socket to the next one, if any.
+        if (ahead) return void ahead.once('close', next)
+        done()
+        // The last answer ahead ended the connection (Connection: close): nothing to upgrade.
+        if (!socket.writable) return void socket.destroy()
+        for (const listener of plugin) listener.call(server, req, socket, head)
+      }
+      next()
+    })
+  }
+
   /** The answer to a plain POST on the fast lane: what the `POST /` route answers. */
   private async answerPlain(post: PlainPost, text: string, socket: Socket): Promise<LaneAnswer> {
     const reqId = requestId(post.headers['x-request-id'])
@@ -550,6 +600,7 @@ export class RpcServer {
     if (this.pingTimer) clearInterval(this.pingTimer)
     this.edge.close()
     this.lane?.close()
+    for (const socket of this.waitingUpgrades) socket.destroy()
     await this.app.close()
   }
 }

@@ -1,0 +1,187 @@
+// An upgrade request pipelined behind another request (`GET /health`, then a WebSocket handshake or
+// a `POST /` with `Upgrade: websocket`, in one packet). Node emits 'upgrade' for it while the
+// answer ahead of it is still under way; @fastify/websocket could not take the socket then
+// (ERR_HTTP_SOCKET_ASSIGNED, swallowed) and nothing owned it: the connection stayed open after the
+// client went, counted against its IP's cap, and close() waited on it for ever. Now it waits for
+// the answers ahead of it and is then served as if sent alone. Every wait here is on an event,
+// bounded far above what it takes (the server closes these at once, or after requestTimeoutMs).
+import { connect, type Socket } from 'node:net'
+import { silentLogger } from '@cairn/utils'
+import { Registry } from 'prom-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  createRpcMetrics,
+  DEFAULT_RPC_LIMITS,
+  DEFAULT_RPC_SERVER_OPTIONS,
+  type RpcContext,
+  type RpcDispatcher,
+  RpcServer,
+} from '../../src/index.ts'
+import { echoServer } from './wire.ts'
+
+const BOUND_MS = 5_000
+const REQUEST_TIMEOUT_MS = 1_000
+const H = 'Host: localhost\r\n'
+const HEALTH = `GET /health HTTP/1.1\r\n${H}\r\n`
+const HANDSHAKE = `GET / HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`
+/** Upgrade requests the server refuses (no WebSocket key, or not a GET). */
+const REFUSED = {
+  'POST / with Upgrade': `POST / HTTP/1.1\r\n${H}Connection: upgrade\r\nUpgrade: websocket\r\n\r\n`,
+  'POST / with Upgrade and a body': `POST / HTTP/1.1\r\n${H}Content-Type: application/json\r\nContent-Length: 2\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n{}`,
+  'GET / with Upgrade, no key': `GET / HTTP/1.1\r\n${H}Connection: upgrade\r\nUpgrade: websocket\r\n\r\n`,
+}
+
+const cleanups: (() => Promise<void>)[] = []
+/** Both ends of every connection opened: destroyed first, so a leaked one cannot hold a server's close(). */
+const sockets = new Set<Socket>()
+afterEach(async () => {
+  for (const s of sockets) s.destroy()
+  sockets.clear()
+  for (const c of cleanups.splice(0)) await c()
+})
+
+/** Rejects if `p` has not settled after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not after ${ms} ms`)), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
+/** A raw connection to `port`, the server's side of it, and a way to wait for what it sent. */
+async function open(server: RpcServer, port: number) {
+  const accepted = new Promise<Socket>((resolve) => server.app.server.once('connection', resolve))
+  const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+  client.on('error', () => {})
+  let got = ''
+  const waiters: (() => void)[] = []
+  client.on('data', (d) => {
+    got += d.toString('latin1')
+    for (const w of waiters.splice(0)) w()
+  })
+  await new Promise((r) => client.once('connect', r))
+  const serverSide = await accepted
+  sockets.add(client).add(serverSide)
+  const closed = new Promise<void>((resolve) => {
+    if (serverSide.destroyed) resolve()
+    else serverSide.once('close', () => resolve())
+  })
+  /** Resolves once the server has sent something that matches. */
+  const heard = (re: RegExp): Promise<string> =>
+    new Promise((resolve) => {
+      const check = () => (re.test(got) ? resolve(got) : waiters.push(check))
+      check()
+    })
+  return { client, serverSide, closed, heard, got: () => got }
+}
+
+/** Every status line the server sent, in order. */
+const statuses = (bytes: string) => [...bytes.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
+
+describe.each([true, false])('a pipelined upgrade request (fast lane %s)', (fastLane) => {
+  async function server(opts: { maxConnectionsPerIp?: number; wsPingIntervalMs?: number } = {}) {
+    const s = await echoServer({ fastLane, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...opts })
+    cleanups.push(() => s.close())
+    return s
+  }
+
+  for (const [name, upgrade] of Object.entries(REFUSED)) {
+    for (const leaves of ['destroy', 'end'] as const) {
+      it(`${name} behind GET /health: closed when the client goes (${leaves}), not counted against the cap`, async () => {
+        const s = await server({ maxConnectionsPerIp: 1 })
+        const c = await open(s.server, s.port)
+        c.client.write(HEALTH + upgrade)
+        await within(c.heard(/^HTTP\/1\.1 200 /), BOUND_MS, '/health answered')
+        if (leaves === 'destroy') c.client.destroy()
+        else c.client.end()
+        await within(c.closed, BOUND_MS, 'the server closed the connection')
+        // The cap of one connection per IP is free again: a new connection is served, not 429.
+        const next = await open(s.server, s.port)
+        next.client.write(HEALTH)
+        await within(next.heard(/^HTTP\/1\.1 \d{3} /), BOUND_MS, 'the next connection answered')
+        expect(statuses(next.got())).toEqual([200])
+        next.client.destroy()
+      })
+    }
+
+    it(`${name} behind GET /health: refused after the /health answer, and close() does not wait on it`, async () => {
+      const s = await server()
+      const c = await open(s.server, s.port)
+      c.client.write(HEALTH + upgrade)
+      await within(c.heard(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 4\d\d /), BOUND_MS, 'both answered')
+      expect(statuses(c.got())).toEqual([200, expect.any(Number)])
+      // The client stays: the server's own close() must not wait for it.
+      await within(s.server.close(), BOUND_MS, 'close()')
+      await within(c.closed, BOUND_MS, 'the server closed the connection')
+    })
+  }
+
+  it('a WebSocket handshake behind GET /health is upgraded after the /health answer and served; abandoned, pings close it', async () => {
+    const s = await server({ wsPingIntervalMs: 200 })
+    const c = await open(s.server, s.port)
+    // A JSON-RPC call in a text frame follows in the same packet (masked, with a zero key).
+    const call = Buffer.from('{"jsonrpc":"2.0","id":7,"method":"test_ws"}')
+    const frame = Buffer.concat([Buffer.from([0x81, 0x80 | call.length, 0, 0, 0, 0]), call])
+    c.client.write(Buffer.concat([Buffer.from(HEALTH + HANDSHAKE), frame]))
+    await within(c.heard(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 101 [\s\S]*echo:test_ws/), BOUND_MS, '200, 101, answer')
+    expect(statuses(c.got())).toEqual([200, 101])
+    // The client answers no ping: it is terminated after two intervals.
+    await within(c.closed, BOUND_MS, 'the server closed the abandoned WebSocket')
+    c.client.destroy()
+  })
+})
+
+describe('an upgrade behind an answer that does not come', () => {
+  async function hangingReady() {
+    const server = new RpcServer(
+      { ...DEFAULT_RPC_SERVER_OPTIONS, host: '127.0.0.1', port: 0, fastLane: false, requestTimeoutMs: 500 },
+      {
+        dispatcher: { handleParsed: async () => undefined } as unknown as RpcDispatcher,
+        ctx: { limits: DEFAULT_RPC_LIMITS } as RpcContext,
+        registry: null,
+        metrics: createRpcMetrics(new Registry()),
+        logger: silentLogger,
+        // `/ready` never answers.
+        health: { run: () => new Promise(() => {}) },
+        rateLimitStore: null,
+      },
+    )
+    await server.listen()
+    let closed = false
+    cleanups.push(async () => {
+      if (!closed) await server.close()
+    })
+    return {
+      server,
+      close: () => {
+        closed = true
+        return server.close()
+      },
+    }
+  }
+
+  it('is closed after requestTimeoutMs', async () => {
+    const { server } = await hangingReady()
+    const c = await open(server, server.port)
+    c.client.write(`GET /ready HTTP/1.1\r\n${H}\r\n${HANDSHAKE}`)
+    await within(c.closed, BOUND_MS, 'the server closed the connection')
+    expect(c.got()).toBe('')
+    c.client.destroy()
+  })
+
+  it('does not hold close()', async () => {
+    const { server, close } = await hangingReady()
+    const c = await open(server, server.port)
+    c.client.write(`GET /ready HTTP/1.1\r\n${H}\r\n${HANDSHAKE}`)
+    // The upgrade reached the server (the request ahead of it is under way) before close().
+    await within(
+      new Promise((r) => server.app.server.prependOnceListener('upgrade', () => setImmediate(r))),
+      BOUND_MS,
+      'upgrade',
+    )
+    await within(close(), BOUND_MS, 'close()')
+    await within(c.closed, BOUND_MS, 'the server closed the connection')
+    c.client.destroy()
+  })
+})
