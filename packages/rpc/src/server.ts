@@ -141,6 +141,8 @@ export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'>
 export const WS_CLOSE_TRY_AGAIN_LATER = 1013
 /** WebSocket close code when the credentials it was opened with expire (1008: policy violation). */
 export const WS_CLOSE_CREDENTIALS_EXPIRED = 1008
+/** WebSocket close code sent to open connections when the server closes (1001: going away). */
+const WS_CLOSE_GOING_AWAY = 1001
 /** setTimeout's longest delay; a later expiry re-arms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -601,6 +603,13 @@ export class RpcServer {
     this.edge.close()
     this.lane?.close()
     for (const socket of this.waitingUpgrades) socket.destroy()
+    // Open WebSockets get a close frame (1001: going away) and their connection ends now: ws would
+    // wait up to 30 s for each client's own close frame — one that abandoned its socket never
+    // sends it — and close() with it.
+    for (const client of this.app.websocketServer?.clients ?? []) {
+      client.close(WS_CLOSE_GOING_AWAY, 'server shutting down')
+      client.terminate()
+    }
     await this.app.close()
   }
 }

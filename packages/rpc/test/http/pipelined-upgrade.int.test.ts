@@ -185,3 +185,25 @@ describe('an upgrade behind an answer that does not come', () => {
     c.client.destroy()
   })
 })
+
+describe('an abandoned WebSocket', () => {
+  it('gets 1001 and does not hold close() (ws would wait 30 s for its close frame)', async () => {
+    const s = await echoServer({})
+    let closed = false
+    cleanups.push(async () => {
+      if (!closed) await s.close()
+    })
+    const c = await open(s.server, s.port)
+    c.client.write(HANDSHAKE)
+    await within(c.heard(/^HTTP\/1\.1 101 [^\r]*\r\n[\s\S]*\r\n\r\n/), BOUND_MS, '101')
+    // The client sends nothing more (no close frame, no pong).
+    closed = true
+    await within(s.server.close(), BOUND_MS, 'close()')
+    await within(c.closed, BOUND_MS, 'the server closed the connection')
+    const got = Buffer.from(await within(c.heard(/server shutting down$/), BOUND_MS, 'the close frame'), 'latin1')
+    // After the 101's head, an unmasked close frame: FIN + opcode 8, its length, then the code 1001.
+    const frame = got.subarray(got.indexOf('\r\n\r\n') + 4)
+    expect([frame[0], frame[1], frame.readUInt16BE(2)]).toEqual([0x88, frame.length - 2, 1001])
+    c.client.destroy()
+  })
+})
