@@ -1,6 +1,17 @@
 import { Address } from '@ethereumjs/util'
 import { analyse } from './code.ts'
-import { byteLength, bytesToWord, expWord, signExtend, toSigned, toWord, WORD_MASK, wordAt, wordHex } from './words.ts'
+import {
+  byteLength,
+  bytesToWord,
+  expWord,
+  readWord,
+  signExtend,
+  toSigned,
+  toWord,
+  WORD_MASK,
+  wordHex,
+  writeWord,
+} from './words.ts'
 
 /** A reader of one account's storage: the value of a 32-byte slot key (empty or minimal bytes for 0). */
 export type SlotReader = (key: Uint8Array) => Uint8Array | Promise<Uint8Array>
@@ -196,7 +207,12 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
   let gas = frame.gas
   const stack: bigint[] = []
   let mem = Buffer.alloc(1024)
+  let memView = new DataView(mem.buffer, mem.byteOffset, mem.length)
   let memWords = 0
+  // The input with 32 zero bytes after it: CALLDATALOAD reads any word starting inside it.
+  const padded = new Uint8Array(data.length + 32)
+  padded.set(data)
+  const dataView = new DataView(padded.buffer)
   let returned: Uint8Array = new Uint8Array(0)
   const addressWord = bytesToWord(frame.address.bytes)
   const callerWord = bytesToWord(frame.caller.bytes)
@@ -217,6 +233,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
         const grown = Buffer.alloc(Math.max(words * 32, mem.length * 2))
         mem.copy(grown)
         mem = grown
+        memView = new DataView(mem.buffer, mem.byteOffset, mem.length)
       }
     }
     return start
@@ -465,7 +482,8 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
           const at = touch(offset, size)
           bytes = mem.subarray(at, at + Number(size))
         }
-        push(bytesToWord(input.keccak256(bytes)))
+        const hash = input.keccak256(bytes)
+        push(readWord(new DataView(hash.buffer, hash.byteOffset, 32), 0))
         break
       }
       case 0x30:
@@ -496,7 +514,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
       }
       case 0x35: {
         const i = pop()
-        push(i >= BigInt(data.length) ? 0n : wordAt(data, Number(i)))
+        push(i >= BigInt(data.length) ? 0n : readWord(dataView, Number(i)))
         break
       }
       case 0x36:
@@ -550,12 +568,12 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
         break
       case 0x51: {
         const at = touch(pop(), 32n)
-        push(wordAt(mem, at))
+        push(readWord(memView, at))
         break
       }
       case 0x52: {
         const at = touch(pop(), 32n)
-        mem.write(wordHex(pop()), at, 32, 'hex')
+        writeWord(memView, at, pop())
         break
       }
       case 0x53: {
