@@ -27,11 +27,17 @@ export type { LagSource } from './edge/event-loop-lag.ts'
 export { EventLoopLag } from './edge/event-loop-lag.ts'
 export { hostAllowed } from './edge/host-check.ts'
 export { createHttpServer, KEEP_ALIVE_MS } from './edge/http-server.ts'
+export { type OrderedUpgrades, orderUpgrades } from './edge/ordered-upgrades.ts'
 export { originAllowed, wsOriginAllowed } from './edge/origins.ts'
 export type { CspDirectives } from './edge/security-headers.ts'
 export { API_CSP, securityHeaders } from './edge/security-headers.ts'
 export type { TlsFileNames, TlsFiles } from './edge/tls.ts'
 export { readTls, reloadTls } from './edge/tls.ts'
+export {
+  type ClosableWebSocket,
+  closeWebSocketsGoingAway,
+  WS_CLOSE_GOING_AWAY,
+} from './edge/websockets-going-away.ts'
 export { ServiceErrorCode } from './errors.ts'
 export type { CheckResult, HealthReport } from './health.ts'
 export { HealthChecks } from './health.ts'
