@@ -1,9 +1,9 @@
-import type { EventEmitter } from 'node:events'
-import type { Server as HttpServer, IncomingMessage } from 'node:http'
+import type { Server as HttpServer } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Server as TlsServer } from 'node:tls'
 import {
   checkEdge,
+  closeWebSocketsGoingAway,
   createHttpServer,
   Edge,
   type EdgeRefusal,
@@ -13,6 +13,8 @@ import {
   KEEP_ALIVE_MS,
   type LagSource,
   MemoryRateLimitStore,
+  type OrderedUpgrades,
+  orderUpgrades,
   RATE_LIMIT_OFF,
   RateLimiter,
   type RateLimitOptions,
@@ -141,8 +143,6 @@ export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'>
 export const WS_CLOSE_TRY_AGAIN_LATER = 1013
 /** WebSocket close code when the credentials it was opened with expire (1008: policy violation). */
 export const WS_CLOSE_CREDENTIALS_EXPIRED = 1008
-/** WebSocket close code sent to open connections when the server closes (1001: going away). */
-const WS_CLOSE_GOING_AWAY = 1001
 /** setTimeout's longest delay; a later expiry re-arms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -168,8 +168,8 @@ export class RpcServer {
   private readonly store: RateLimitStore
   private readonly edge: Edge
   private lane: FastLane | null = null
-  /** Upgrade requests waiting for the answers pipelined ahead of them ({@link orderUpgrades}). */
-  private readonly waitingUpgrades = new Set<Socket>()
+  /** Upgrade requests waiting for the answers pipelined ahead of them (service-kit's `orderUpgrades`). */
+  private upgrades: OrderedUpgrades | undefined
 
   constructor(
     readonly opts: RpcServerOptions,
@@ -305,7 +305,8 @@ export class RpcServer {
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
     await app.register(websocket, { options: { maxPayload: this.opts.wsMaxPayload } })
-    this.orderUpgrades(app.server as unknown as HttpServer)
+    // An upgrade pipelined behind other requests waits for their answers (service-kit's `orderUpgrades`).
+    this.upgrades = orderUpgrades(app.server, this.opts.requestTimeoutMs)
     // service-kit's edge: every response names its request and carries the security headers
     // (computed once); virtual host, WebSocket origin, Content-Type, connection cap and load
     // shedding are checked before CORS, auth and parsing. The lines logged about a request carry
@@ -498,52 +499,6 @@ export class RpcServer {
     else logger.warn("this Node's HTTP server has no connection listener to take over: the RPC fast lane is off")
   }
 
-  /**
-   * Node emits 'upgrade' for an upgrade request pipelined behind other requests (`GET /health`, then
-   * a WebSocket handshake, in one packet) as soon as it parses it — its parser and timeouts gone,
-   * while the answers ahead of it are still under way and the socket still belongs to one of them.
-   * @fastify/websocket's listener then cannot take the socket (ERR_HTTP_SOCKET_ASSIGNED, which it
-   * swallows) and nothing owns it: it stays open after the client goes, counted against the IP's
-   * cap, and close() waits on it. Here such an upgrade waits for those answers, then goes to the
-   * plugin as one sent alone; a wait longer than requestTimeoutMs (a client that does not read
-   * them) closes the connection, as does close().
-   */
-  private orderUpgrades(server: HttpServer): void {
-    type OnUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => void
-    const plugin = server.listeners('upgrade') as OnUpgrade[]
-    server.removeAllListeners('upgrade')
-    const answering = (socket: Socket) => (socket as Socket & { _httpMessage?: EventEmitter | null })._httpMessage
-    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      if (!answering(socket)) {
-        for (const listener of plugin) listener.call(server, req, socket, head)
-        return
-      }
-      // Node took its own error listener off the socket: a reset while waiting must not throw.
-      const onError = () => socket.destroy()
-      const done = () => {
-        clearTimeout(timer)
-        this.waitingUpgrades.delete(socket)
-        socket.removeListener('error', onError)
-        socket.removeListener('close', done)
-      }
-      const timer = setTimeout(() => socket.destroy(), this.opts.requestTimeoutMs)
-      this.waitingUpgrades.add(socket)
-      socket.on('error', onError)
-      socket.once('close', done)
-      const next = () => {
-        if (socket.destroyed) return
-        const ahead = answering(socket)
-        // The answer's 'close' comes a tick after Node gave the socket to the next one, if any.
-        if (ahead) return void ahead.once('close', next)
-        done()
-        // The last answer ahead ended the connection (Connection: close): nothing to upgrade.
-        if (!socket.writable) return void socket.destroy()
-        for (const listener of plugin) listener.call(server, req, socket, head)
-      }
-      next()
-    })
-  }
-
   /** The answer to a plain POST on the fast lane: what the `POST /` route answers. */
   private async answerPlain(post: PlainPost, text: string, socket: Socket): Promise<LaneAnswer> {
     const reqId = requestId(post.headers['x-request-id'])
@@ -602,14 +557,10 @@ export class RpcServer {
     if (this.pingTimer) clearInterval(this.pingTimer)
     this.edge.close()
     this.lane?.close()
-    for (const socket of this.waitingUpgrades) socket.destroy()
+    this.upgrades?.close()
     // Open WebSockets get a close frame (1001: going away) and their connection ends now: ws would
-    // wait up to 30 s for each client's own close frame — one that abandoned its socket never
-    // sends it — and close() with it.
-    for (const client of this.app.websocketServer?.clients ?? []) {
-      client.close(WS_CLOSE_GOING_AWAY, 'server shutting down')
-      client.terminate()
-    }
+    // wait up to 30 s for each client's own close frame, and close() with it.
+    closeWebSocketsGoingAway(this.app.websocketServer?.clients)
     await this.app.close()
   }
 }
