@@ -5,11 +5,11 @@
 // open after the client went, counted against its IP's cap, and close() waited on it for ever.
 // service-kit's `orderUpgrades` makes it wait for the answers ahead of it. Every wait here is on an
 // event, bounded far above what it takes.
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { createLogger, createMetricsRegistry, HealthChecks } from '@cairn/service-kit'
 import { openPglite, type Sql } from '@cairn/service-kit/sql'
-import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
+import { rawConnection, statuses, within } from '../../service-kit/test/raw-connection.ts'
 import { RiskGuard } from '../src/risk/guard.ts'
 import { createArbApi, DEFAULT_EDGE } from '../src/service/app.ts'
 import { EventHub } from '../src/service/events.ts'
@@ -32,15 +32,6 @@ afterEach(async () => {
   sockets.clear()
   for (const c of cleanups.splice(0).reverse()) await c()
 })
-
-/** Rejects if `p` has not settled after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not after ${ms} ms`)), ms)
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
-}
 
 /** The API on PGlite with a stream, listening on loopback; `close` is idempotent. */
 async function api(maxConnectionsPerIp: number) {
@@ -74,49 +65,18 @@ async function api(maxConnectionsPerIp: number) {
   return { app, close }
 }
 
-/** A raw connection to the app, the server's side of it, and a way to wait for what it sent. */
-async function open(app: FastifyInstance) {
-  const accepted = new Promise<Socket>((resolve) => app.server.once('connection', resolve))
-  const { port } = app.server.address() as { port: number }
-  const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
-  client.on('error', () => {})
-  let got = ''
-  const waiters: (() => void)[] = []
-  client.on('data', (d) => {
-    got += d.toString('latin1')
-    for (const w of waiters.splice(0)) w()
-  })
-  await new Promise((r) => client.once('connect', r))
-  const serverSide = await accepted
-  sockets.add(client).add(serverSide)
-  const closed = new Promise<void>((resolve) => {
-    if (serverSide.destroyed) resolve()
-    else serverSide.once('close', () => resolve())
-  })
-  /** Resolves once the server has sent something that matches. */
-  const heard = (re: RegExp): Promise<string> =>
-    new Promise((resolve) => {
-      const check = () => (re.test(got) ? resolve(got) : waiters.push(check))
-      check()
-    })
-  return { client, closed, heard, got: () => got }
-}
-
-/** Every status line the server sent, in order. */
-const statuses = (bytes: string) => [...bytes.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
-
 describe('the arbitrage API: an upgrade request pipelined behind GET /health', () => {
   for (const leaves of ['destroy', 'end'] as const) {
     it(`POST / with Upgrade: closed when the client goes (${leaves}), not counted against the cap`, async () => {
       const { app } = await api(1)
-      const c = await open(app)
+      const c = await rawConnection(app.server, sockets)
       c.client.write(HEALTH + REFUSED_UPGRADE)
       await within(c.heard(/^HTTP\/1\.1 200 /), BOUND_MS, '/health answered')
       if (leaves === 'destroy') c.client.destroy()
       else c.client.end()
       await within(c.closed, BOUND_MS, 'the server closed the connection')
       // The cap of one connection per IP is free again: a new connection is served, not 429.
-      const next = await open(app)
+      const next = await rawConnection(app.server, sockets)
       next.client.write(`GET /v1/status HTTP/1.1\r\n${H}x-api-key: ${VIEWER}\r\n\r\n`)
       await within(next.heard(/^HTTP\/1\.1 \d{3} /), BOUND_MS, 'the next connection answered')
       expect(statuses(next.got())).toEqual([200])
@@ -125,7 +85,7 @@ describe('the arbitrage API: an upgrade request pipelined behind GET /health', (
 
   it('POST / with Upgrade: answered after /health, and close() does not wait on the connection', async () => {
     const { app, close } = await api(0)
-    const c = await open(app)
+    const c = await rawConnection(app.server, sockets)
     c.client.write(HEALTH + REFUSED_UPGRADE)
     await within(c.heard(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 \d{3} /), BOUND_MS, 'both answered')
     expect(statuses(c.got())).toEqual([200, expect.any(Number)])
@@ -136,7 +96,7 @@ describe('the arbitrage API: an upgrade request pipelined behind GET /health', (
 
   it('a /v1/stream handshake is upgraded after the /health answer; close() sends it 1001 and does not wait', async () => {
     const { app, close } = await api(0)
-    const c = await open(app)
+    const c = await rawConnection(app.server, sockets)
     c.client.write(HEALTH + HANDSHAKE)
     await within(c.heard(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 101 [\s\S]*"hello"/), BOUND_MS, '200, 101, hello')
     expect(statuses(c.got())).toEqual([200, 101])

@@ -2,10 +2,11 @@
 // way @fastify/websocket does (a ServerResponse assigned to it). Every wait is on an event, bounded
 // far above what it takes.
 import { type IncomingMessage, type Server, ServerResponse } from 'node:http'
-import { type AddressInfo, connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHttpServer } from '../src/edge/http-server.ts'
 import { orderUpgrades } from '../src/edge/ordered-upgrades.ts'
+import { rawConnection, within } from './raw-connection.ts'
 
 const BOUND_MS = 5_000
 const H = 'Host: localhost\r\n'
@@ -19,14 +20,6 @@ afterEach(async () => {
   sockets.clear()
   for (const c of cleanups.splice(0)) await c()
 })
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not after ${ms} ms`)), ms)
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
-}
 
 /**
  * A server answering `/fast` at once and `/slow` never, whose 'upgrade' listener takes the socket
@@ -50,34 +43,7 @@ async function server(requestTimeoutMs: number) {
   })
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
   cleanups.push(() => new Promise<void>((r) => s.close(() => r())))
-  return { s, errors, upgraded, port: (s.address() as AddressInfo).port }
-}
-
-async function open(s: Server, port: number) {
-  const accepted = new Promise<Socket>((resolve) => s.once('connection', resolve))
-  const client = connect({ port, host: '127.0.0.1' })
-  client.on('error', () => {})
-  let got = ''
-  const waiters: (() => void)[] = []
-  client.on('data', (d) => {
-    got += d.toString('latin1')
-    for (const w of waiters.splice(0)) w()
-  })
-  await new Promise((r) => client.once('connect', r))
-  const serverSide = await accepted
-  sockets.add(client).add(serverSide)
-  const closed = new Promise<void>((resolve) => {
-    if (serverSide.destroyed) resolve()
-    else serverSide.once('close', () => resolve())
-  })
-  /** Resolves once the client's side has read everything and closed. */
-  const ended = new Promise<void>((resolve) => client.once('close', () => resolve()))
-  const heard = (re: RegExp): Promise<string> =>
-    new Promise((resolve) => {
-      const check = () => (re.test(got) ? resolve(got) : waiters.push(check))
-      check()
-    })
-  return { client, closed, ended, heard, got: () => got }
+  return { s, errors, upgraded }
 }
 
 /** Resolves on the next 'upgrade' the server emits, once its listeners have run. */
@@ -85,8 +51,8 @@ const nextUpgrade = (s: Server) => new Promise<void>((r) => s.prependOnceListene
 
 describe('orderUpgrades', () => {
   it('the cause: without it, an upgrade pipelined behind a request reaches the listener while the answer owns the socket', async () => {
-    const { s, errors, port } = await server(1_000)
-    const c = await open(s, port)
+    const { s, errors } = await server(1_000)
+    const c = await rawConnection(s, sockets, false)
     const emitted = nextUpgrade(s)
     c.client.write(`GET /slow HTTP/1.1\r\n${H}\r\n${UPGRADE}`)
     await within(emitted, BOUND_MS, 'upgrade')
@@ -94,9 +60,9 @@ describe('orderUpgrades', () => {
   })
 
   it('passes an upgrade sent alone at once', async () => {
-    const { s, errors, port } = await server(1_000)
+    const { s, errors } = await server(1_000)
     const ordered = orderUpgrades(s, 1_000)
-    const c = await open(s, port)
+    const c = await rawConnection(s, sockets, false)
     c.client.write(UPGRADE)
     await within(c.heard(/^HTTP\/1\.1 101 /), BOUND_MS, '101')
     expect(errors).toEqual([])
@@ -104,9 +70,9 @@ describe('orderUpgrades', () => {
   })
 
   it('passes a pipelined upgrade once the answer ahead of it is sent', async () => {
-    const { s, errors, upgraded, port } = await server(1_000)
+    const { s, errors, upgraded } = await server(1_000)
     const ordered = orderUpgrades(s, 1_000)
-    const c = await open(s, port)
+    const c = await rawConnection(s, sockets, false)
     c.client.write(FAST + FAST + UPGRADE)
     await within(c.heard(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 101 /), BOUND_MS, '200, 200, 101')
     expect(errors).toEqual([])
@@ -115,9 +81,9 @@ describe('orderUpgrades', () => {
   })
 
   it('closes the connection, without upgrading, when the answer ahead of it ends it (Connection: close)', async () => {
-    const { s, errors, upgraded, port } = await server(1_000)
+    const { s, errors, upgraded } = await server(1_000)
     orderUpgrades(s, 1_000)
-    const c = await open(s, port)
+    const c = await rawConnection(s, sockets, false)
     c.client.write(`GET /fast HTTP/1.1\r\n${H}Connection: close\r\n\r\n${UPGRADE}`)
     await within(c.ended, BOUND_MS, 'the server closed the connection')
     expect(c.got()).toMatch(/^HTTP\/1\.1 200 /)
@@ -126,9 +92,9 @@ describe('orderUpgrades', () => {
   })
 
   it('closes a connection whose upgrade waited requestTimeoutMs', async () => {
-    const { s, upgraded, port } = await server(60_000)
+    const { s, upgraded } = await server(60_000)
     const ordered = orderUpgrades(s, 300)
-    const c = await open(s, port)
+    const c = await rawConnection(s, sockets, false)
     const emitted = nextUpgrade(s)
     c.client.write(`GET /slow HTTP/1.1\r\n${H}\r\n${UPGRADE}`)
     await within(emitted, BOUND_MS, 'upgrade')
@@ -139,9 +105,9 @@ describe('orderUpgrades', () => {
   })
 
   it('close() ends the connections still waiting, so the server closes', async () => {
-    const { s, port } = await server(60_000)
+    const { s } = await server(60_000)
     const ordered = orderUpgrades(s, 0)
-    const c = await open(s, port)
+    const c = await rawConnection(s, sockets, false)
     const emitted = nextUpgrade(s)
     c.client.write(`GET /slow HTTP/1.1\r\n${H}\r\n${UPGRADE}`)
     await within(emitted, BOUND_MS, 'upgrade')

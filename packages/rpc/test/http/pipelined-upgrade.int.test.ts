@@ -5,10 +5,11 @@
 // client went, counted against its IP's cap, and close() waited on it for ever. Now it waits for
 // the answers ahead of it and is then served as if sent alone. Every wait here is on an event,
 // bounded far above what it takes (the server closes these at once, or after requestTimeoutMs).
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
+import { rawConnection, statuses, within } from '../../../service-kit/test/raw-connection.ts'
 import {
   createRpcMetrics,
   DEFAULT_RPC_LIMITS,
@@ -40,45 +41,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c()
 })
 
-/** Rejects if `p` has not settled after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not after ${ms} ms`)), ms)
-  })
-  return Promise.race([p, late]).finally(() => clearTimeout(timer))
-}
-
-/** A raw connection to `port`, the server's side of it, and a way to wait for what it sent. */
-async function open(server: RpcServer, port: number) {
-  const accepted = new Promise<Socket>((resolve) => server.app.server.once('connection', resolve))
-  const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
-  client.on('error', () => {})
-  let got = ''
-  const waiters: (() => void)[] = []
-  client.on('data', (d) => {
-    got += d.toString('latin1')
-    for (const w of waiters.splice(0)) w()
-  })
-  await new Promise((r) => client.once('connect', r))
-  const serverSide = await accepted
-  sockets.add(client).add(serverSide)
-  const closed = new Promise<void>((resolve) => {
-    if (serverSide.destroyed) resolve()
-    else serverSide.once('close', () => resolve())
-  })
-  /** Resolves once the server has sent something that matches. */
-  const heard = (re: RegExp): Promise<string> =>
-    new Promise((resolve) => {
-      const check = () => (re.test(got) ? resolve(got) : waiters.push(check))
-      check()
-    })
-  return { client, serverSide, closed, heard, got: () => got }
-}
-
-/** Every status line the server sent, in order. */
-const statuses = (bytes: string) => [...bytes.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
-
 describe.each([true, false])('a pipelined upgrade request (fast lane %s)', (fastLane) => {
   async function server(opts: { maxConnectionsPerIp?: number; wsPingIntervalMs?: number } = {}) {
     const s = await echoServer({ fastLane, requestTimeoutMs: REQUEST_TIMEOUT_MS, ...opts })
@@ -90,14 +52,14 @@ describe.each([true, false])('a pipelined upgrade request (fast lane %s)', (fast
     for (const leaves of ['destroy', 'end'] as const) {
       it(`${name} behind GET /health: closed when the client goes (${leaves}), not counted against the cap`, async () => {
         const s = await server({ maxConnectionsPerIp: 1 })
-        const c = await open(s.server, s.port)
+        const c = await rawConnection(s.server.app.server, sockets)
         c.client.write(HEALTH + upgrade)
         await within(c.heard(/^HTTP\/1\.1 200 /), BOUND_MS, '/health answered')
         if (leaves === 'destroy') c.client.destroy()
         else c.client.end()
         await within(c.closed, BOUND_MS, 'the server closed the connection')
         // The cap of one connection per IP is free again: a new connection is served, not 429.
-        const next = await open(s.server, s.port)
+        const next = await rawConnection(s.server.app.server, sockets)
         next.client.write(HEALTH)
         await within(next.heard(/^HTTP\/1\.1 \d{3} /), BOUND_MS, 'the next connection answered')
         expect(statuses(next.got())).toEqual([200])
@@ -107,7 +69,7 @@ describe.each([true, false])('a pipelined upgrade request (fast lane %s)', (fast
 
     it(`${name} behind GET /health: refused after the /health answer, and close() does not wait on it`, async () => {
       const s = await server()
-      const c = await open(s.server, s.port)
+      const c = await rawConnection(s.server.app.server, sockets)
       c.client.write(HEALTH + upgrade)
       await within(c.heard(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 4\d\d /), BOUND_MS, 'both answered')
       expect(statuses(c.got())).toEqual([200, expect.any(Number)])
@@ -119,7 +81,7 @@ describe.each([true, false])('a pipelined upgrade request (fast lane %s)', (fast
 
   it('a WebSocket handshake behind GET /health is upgraded after the /health answer and served; abandoned, pings close it', async () => {
     const s = await server({ wsPingIntervalMs: 200 })
-    const c = await open(s.server, s.port)
+    const c = await rawConnection(s.server.app.server, sockets)
     // A JSON-RPC call in a text frame follows in the same packet (masked, with a zero key).
     const call = Buffer.from('{"jsonrpc":"2.0","id":7,"method":"test_ws"}')
     const frame = Buffer.concat([Buffer.from([0x81, 0x80 | call.length, 0, 0, 0, 0]), call])
@@ -163,7 +125,7 @@ describe('an upgrade behind an answer that does not come', () => {
 
   it('is closed after requestTimeoutMs', async () => {
     const { server } = await hangingReady()
-    const c = await open(server, server.port)
+    const c = await rawConnection(server.app.server, sockets)
     c.client.write(`GET /ready HTTP/1.1\r\n${H}\r\n${HANDSHAKE}`)
     await within(c.closed, BOUND_MS, 'the server closed the connection')
     expect(c.got()).toBe('')
@@ -172,7 +134,7 @@ describe('an upgrade behind an answer that does not come', () => {
 
   it('does not hold close()', async () => {
     const { server, close } = await hangingReady()
-    const c = await open(server, server.port)
+    const c = await rawConnection(server.app.server, sockets)
     c.client.write(`GET /ready HTTP/1.1\r\n${H}\r\n${HANDSHAKE}`)
     // The upgrade reached the server (the request ahead of it is under way) before close().
     await within(
@@ -193,7 +155,7 @@ describe('an abandoned WebSocket', () => {
     cleanups.push(async () => {
       if (!closed) await s.close()
     })
-    const c = await open(s.server, s.port)
+    const c = await rawConnection(s.server.app.server, sockets)
     c.client.write(HANDSHAKE)
     await within(c.heard(/^HTTP\/1\.1 101 [^\r]*\r\n[\s\S]*\r\n\r\n/), BOUND_MS, '101')
     // The client sends nothing more (no close frame, no pong).
