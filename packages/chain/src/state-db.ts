@@ -70,9 +70,7 @@ export class StateDB implements DB<string, string | Uint8Array> {
 
   /** True when the node with this hash is stored (on disk or pending). */
   has(hash: Uint8Array): boolean {
-    if (equalsBytes(hash, KECCAK256_RLP)) return true
-    const key = bytesToHex(hash).slice(2)
-    return this.overlay.has(key) || this.kv.getSync(this.dbKey(key)) !== undefined
+    return equalsBytes(hash, KECCAK256_RLP) || this.nodeSync(hash) !== undefined
   }
 
   /** Number of nodes waiting to be committed. */

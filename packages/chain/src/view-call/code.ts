@@ -1,4 +1,4 @@
-import { wordAt } from './words.ts'
+import { bytesToBigInt } from '@cairn/utils'
 
 /** A contract's code with its valid jump destinations, analysed once per code object. */
 export interface AnalysedCode {
@@ -29,7 +29,8 @@ export function analyse(code: Uint8Array): AnalysedCode {
       if (op === JUMPDEST) jumpdests[pc] = 1
       else if (op >= PUSH1 && op <= PUSH32) {
         const n = op - PUSH1 + 1
-        pushes[pc] = wordAt(code, pc + 1) >> BigInt(8 * (32 - n))
+        const data = code.subarray(pc + 1, pc + 1 + n)
+        pushes[pc] = bytesToBigInt(data) << BigInt(8 * (n - data.length))
         pc += n
       }
     }

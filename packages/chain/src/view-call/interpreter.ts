@@ -1,17 +1,7 @@
+import { bytesToBigInt } from '@cairn/utils'
 import { Address } from '@ethereumjs/util'
 import { analyse } from './code.ts'
-import {
-  byteLength,
-  bytesToWord,
-  expWord,
-  readWord,
-  signExtend,
-  toSigned,
-  toWord,
-  WORD_MASK,
-  wordHex,
-  writeWord,
-} from './words.ts'
+import { byteLength, expWord, readWord, signExtend, toSigned, toWord, WORD_MASK, wordHex, writeWord } from './words.ts'
 
 /** A reader of one account's storage: the value of a 32-byte slot key (empty or minimal bytes for 0). */
 export type SlotReader = (key: Uint8Array) => Uint8Array | Promise<Uint8Array>
@@ -214,9 +204,9 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
   padded.set(data)
   const dataView = new DataView(padded.buffer)
   let returned: Uint8Array = new Uint8Array(0)
-  const addressWord = bytesToWord(frame.address.bytes)
-  const callerWord = bytesToWord(frame.caller.bytes)
-  const originWord = bytesToWord(input.caller.bytes)
+  const addressWord = bytesToBigInt(frame.address.bytes)
+  const callerWord = bytesToBigInt(frame.caller.bytes)
+  const originWord = bytesToBigInt(input.caller.bytes)
   const block = input.block
 
   /** Charges memory growth to cover [offset, offset + size) (size > 0), and grows the buffer. */
@@ -549,7 +539,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
         break
       }
       case 0x41:
-        push(bytesToWord(block.coinbase))
+        push(bytesToBigInt(block.coinbase))
         break
       case 0x42:
         push(block.timestamp)
@@ -593,7 +583,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
         let v = slots.get(key)
         if (v === undefined) {
           const read = readSlot(Buffer.from(key, 'hex'))
-          v = bytesToWord(read instanceof Promise ? await read : read)
+          v = bytesToBigInt(read instanceof Promise ? await read : read)
           slots.set(key, v)
         }
         push(v)

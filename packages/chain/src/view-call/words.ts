@@ -40,15 +40,6 @@ export function signExtend(b: bigint, x: bigint): bigint {
   return (x >> bit) & 1n ? x | (WORD_MASK ^ mask) : x & mask
 }
 
-/** The word `bytes[start, start + 32)` of `bytes`, zero past its end. */
-export function wordAt(bytes: Uint8Array, start: number): bigint {
-  if (start >= bytes.length) return 0n
-  const end = start + 32
-  if (end <= bytes.length) return BigInt(`0x${hexOf(bytes, start, end) || '0'}`)
-  const hex = hexOf(bytes, start, bytes.length).padEnd(64, '0')
-  return BigInt(`0x${hex}`)
-}
-
 const MASK_64 = (1n << 64n) - 1n
 
 /** The word at `at` of `view` (32 bytes there; four 64-bit reads: a third of a hex round trip's time). */
@@ -69,16 +60,7 @@ export function writeWord(view: DataView, at: number, w: bigint): void {
   view.setBigUint64(at + 24, w & MASK_64)
 }
 
-/** The big-endian unsigned value of `bytes` (any length). */
-export function bytesToWord(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt(`0x${hexOf(bytes, 0, bytes.length)}`)
-}
-
 /** The 64 hex digits of a word. */
 export function wordHex(w: bigint): string {
   return w.toString(16).padStart(64, '0')
-}
-
-function hexOf(bytes: Uint8Array, start: number, end: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('hex')
 }

@@ -97,10 +97,11 @@ export const ethStateMethods: MethodDef[] = [
       const gas = callGas(ctx, req)
       const cache = callResults(ctx)
       // With overrides, or in the next block (whose header moves with the clock), the outcome is
-      // not the block's: executed, never remembered.
-      const key = state || blockOv || next ? undefined : cache.keyOf(stateKey(ctx, block), req, gas)
+      // not the block's: executed in the EVM, never remembered.
+      const ofBlock = !(state || blockOv || next)
+      const key = ofBlock ? cache.keyOf(stateKey(ctx, block), req, gas) : undefined
       const outcome = await cache.outcome(key, async () => {
-        const viewed = state || blockOv || next ? undefined : await viewCall(ctx, req, block, gas, call.gasBudget)
+        const viewed = ofBlock ? await viewCall(ctx, req, block, gas, call.gasBudget) : undefined
         return viewed ?? outcomeOf(await withCall(ctx, req, block, overrides, (c) => c.run(gas)))
       })
       throwIfCallFailed(outcome)
