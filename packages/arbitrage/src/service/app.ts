@@ -3,12 +3,10 @@
 // /docs, Prometheus at /metrics, /health and /ready.
 import {
   type CredentialHeaders,
-  closeWebSocketsGoingAway,
   Edge,
+  guardFastifyWebSockets,
   type HealthChecks,
   type LagSource,
-  type OrderedUpgrades,
-  orderUpgrades,
   type RateLimitStore,
   requestId,
 } from '@cairn/service-kit'
@@ -62,12 +60,6 @@ export interface ArbApiModules {
 }
 
 export const DEFAULT_EDGE: ArbApiOptions['edge'] = { vhosts: ['*'], cors: [], maxConnectionsPerIp: 0, shedLagMs: 0 }
-
-/**
- * How long an upgrade request pipelined behind other requests waits for their answers before its
- * connection is closed (a client that does not read them): service-kit's `orderUpgrades`.
- */
-const UPGRADE_WAIT_MS = 30_000
 
 const Since = z.string().datetime({ offset: true }).optional()
 const Limit = z.coerce.number().int().min(1).max(1000).default(100)
@@ -284,17 +276,8 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
   const hub = modules.events
   if (hub) {
     void app.register(websocket, { options: { maxPayload: 4096 } })
-    // An upgrade pipelined behind other requests waits for their answers (the plugin's 'upgrade'
-    // listener is on the server once it has loaded). On close, waiting upgrades end, and open
-    // streams get 1001 and end at once (ws would wait 30 s for an abandoned client's close frame).
-    let upgrades: OrderedUpgrades | undefined
-    app.addHook('onReady', async () => {
-      upgrades = orderUpgrades(app.server, UPGRADE_WAIT_MS)
-    })
-    app.addHook('preClose', async () => {
-      upgrades?.close()
-      closeWebSocketsGoingAway(app.websocketServer?.clients)
-    })
+    // Upgrades pipelined behind other requests wait for their answers; on close, open streams get 1001.
+    guardFastifyWebSockets(app)
     void app.register(async (inst) => {
       inst.get('/v1/stream', { websocket: true }, async (socket, req) => {
         try {

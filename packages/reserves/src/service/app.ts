@@ -3,12 +3,10 @@ import type { Readable } from 'node:stream'
 import { initCrypto } from '@cairn/crypto'
 import {
   type CspDirectives,
-  closeWebSocketsGoingAway,
   createMetricsRegistry,
   Edge,
+  guardFastifyWebSockets,
   type LagSource,
-  type OrderedUpgrades,
-  orderUpgrades,
   requestId,
 } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
@@ -113,12 +111,6 @@ export interface ReservesService {
   idle(): Promise<void>
   close(): Promise<void>
 }
-
-/**
- * How long an upgrade request pipelined behind other requests waits for their answers before its
- * connection is closed (a client that does not read them): service-kit's `orderUpgrades`.
- */
-const UPGRADE_WAIT_MS = 30_000
 
 const ID = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/)
 const HASH = z.enum(['sha256', 'keccak256'])
@@ -489,17 +481,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   // WebSocket /v1/stream: snapshot built / anchored, and "your proof is available" for users.
   // Browsers cannot set headers on a WebSocket, so the token may also come as ?token=.
   void app.register(websocket, { options: { maxPayload: 4096 } })
-  // An upgrade pipelined behind other requests waits for their answers (the plugin's 'upgrade'
-  // listener is on the server once it has loaded). On close, waiting upgrades end, and open
-  // streams get 1001 and end at once (ws would wait 30 s for an abandoned client's close frame).
-  let upgrades: OrderedUpgrades | undefined
-  app.addHook('onReady', async () => {
-    upgrades = orderUpgrades(app.server, UPGRADE_WAIT_MS)
-  })
-  app.addHook('preClose', async () => {
-    upgrades?.close()
-    closeWebSocketsGoingAway(app.websocketServer?.clients)
-  })
+  // Upgrades pipelined behind other requests wait for their answers; on close, open streams get 1001.
+  guardFastifyWebSockets(app)
   void app.register(async (inst) => {
     inst.get('/v1/stream', { websocket: true }, async (socket, req) => {
       const { cap } = edge.state
