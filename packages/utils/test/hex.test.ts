@@ -70,4 +70,24 @@ describe('hex', () => {
     )
     expect(concatBytes(new Uint8Array([1]), new Uint8Array([2, 3]))).toEqual(new Uint8Array([1, 2, 3]))
   })
+  it('reads any byte string as its big-endian value, whatever its length and offset (each fast path against the hex reading)', () => {
+    const viaHex = (b: Uint8Array) => (b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b).toString('hex')}`))
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.nat({ max: 7 }), (bytes, offset) => {
+        // A view into a larger buffer at an odd offset, as slices of RLP and memory are.
+        const backing = new Uint8Array(offset + bytes.length + 3)
+        backing.set(bytes, offset)
+        const view = backing.subarray(offset, offset + bytes.length)
+        return bytesToBigInt(view) === viaHex(bytes) && bytesToBigInt(bytes) === viaHex(bytes)
+      }),
+      { numRuns: 2000 },
+    )
+    // Every length of the chunked path at its extremes: all ones, and a single top bit.
+    for (let n = 1; n <= 48; n++) {
+      expect(bytesToBigInt(new Uint8Array(n).fill(0xff))).toBe((1n << BigInt(8 * n)) - 1n)
+      const top = new Uint8Array(n)
+      top[0] = 0x80
+      expect(bytesToBigInt(top)).toBe(1n << BigInt(8 * n - 1))
+    }
+  })
 })
