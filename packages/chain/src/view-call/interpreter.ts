@@ -182,6 +182,19 @@ function addressOf(w: bigint): Address {
   return new Address(Buffer.from((w & ADDRESS_MASK).toString(16).padStart(40, '0'), 'hex'))
 }
 
+/** A frame's first memory (grown by copying past it): most view calls never need more. */
+const FRAME_MEMORY = 1024
+/** Zeroed first memories of finished frames, reused (a fresh one is an off-heap allocation, freed by GC later). */
+const spareMemory: Buffer<ArrayBuffer>[] = []
+const MAX_SPARE_MEMORY = 64
+
+/** Gives a frame's first memory back, zeroed where it was used (`used` bytes from the start). */
+function releaseMemory(mem: Buffer<ArrayBuffer>, used: number): void {
+  if (mem.length !== FRAME_MEMORY || spareMemory.length >= MAX_SPARE_MEMORY) return
+  mem.fill(0, 0, Math.min(used, FRAME_MEMORY))
+  spareMemory.push(mem)
+}
+
 async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
   const { input } = scope
   const code = await codeOf(input, frame.codeAddress)
@@ -196,7 +209,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
   const data = frame.data
   let gas = frame.gas
   const stack: bigint[] = []
-  let mem = Buffer.alloc(1024)
+  let mem = spareMemory.pop() ?? Buffer.alloc(FRAME_MEMORY)
   let memView = new DataView(mem.buffer, mem.byteOffset, mem.length)
   let memWords = 0
   // The input with 32 zero bytes after it: CALLDATALOAD reads any word starting inside it.
@@ -204,9 +217,6 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
   padded.set(data)
   const dataView = new DataView(padded.buffer)
   let returned: Uint8Array = new Uint8Array(0)
-  const addressWord = bytesToBigInt(frame.address.bytes)
-  const callerWord = bytesToBigInt(frame.caller.bytes)
-  const originWord = bytesToBigInt(input.caller.bytes)
   const block = input.block
 
   /** Charges memory growth to cover [offset, offset + size) (size > 0), and grows the buffer. */
@@ -300,340 +310,345 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
   }
 
   let pc = 0
-  for (;;) {
-    if (pc >= code.length) return { kind: 'return', output: new Uint8Array(0), gasLeft: gas }
-    const op = code[pc] as number
-    const cost = STATIC_GAS[op] as number
-    if (cost === 0xffff) throw new Unsupported(`opcode 0x${op.toString(16).padStart(2, '0')}`)
-    gas -= cost
-    if (gas < 0) throw new Unsupported('out of gas')
-    pc++
-    if (op >= 0x60 && op <= 0x7f) {
-      push(pushes[pc - 1] as bigint)
-      pc += op - 0x5f
-      continue
-    }
-    if (op >= 0x80 && op <= 0x8f) {
-      const v = stack[stack.length - (op - 0x7f)]
-      if (v === undefined) throw new Unsupported('stack underflow')
-      push(v)
-      continue
-    }
-    if (op >= 0x90 && op <= 0x9f) {
-      const top = stack.length - 1
-      const other = top - (op - 0x8f)
-      if (other < 0) throw new Unsupported('stack underflow')
-      const v = stack[top] as bigint
-      stack[top] = stack[other] as bigint
-      stack[other] = v
-      continue
-    }
-    switch (op) {
-      case 0x00:
-        return { kind: 'return', output: new Uint8Array(0), gasLeft: gas }
-      case 0x01:
-        push((pop() + pop()) & WORD_MASK)
-        break
-      case 0x02:
-        push((pop() * pop()) & WORD_MASK)
-        break
-      case 0x03: {
-        const a = pop()
-        push(toWord(a - pop()))
-        break
+  // The first memory goes back to the spares however the frame ends (a return, or a throw the caller hands to the EVM).
+  try {
+    for (;;) {
+      if (pc >= code.length) return { kind: 'return', output: new Uint8Array(0), gasLeft: gas }
+      const op = code[pc] as number
+      const cost = STATIC_GAS[op] as number
+      if (cost === 0xffff) throw new Unsupported(`opcode 0x${op.toString(16).padStart(2, '0')}`)
+      gas -= cost
+      if (gas < 0) throw new Unsupported('out of gas')
+      pc++
+      if (op >= 0x60 && op <= 0x7f) {
+        push(pushes[pc - 1] as bigint)
+        pc += op - 0x5f
+        continue
       }
-      case 0x04: {
-        const a = pop()
-        const b = pop()
-        push(b === 0n ? 0n : a / b)
-        break
-      }
-      case 0x05: {
-        const a = pop()
-        const b = pop()
-        push(b === 0n ? 0n : toWord(toSigned(a) / toSigned(b)))
-        break
-      }
-      case 0x06: {
-        const a = pop()
-        const b = pop()
-        push(b === 0n ? 0n : a % b)
-        break
-      }
-      case 0x07: {
-        const a = pop()
-        const b = pop()
-        push(b === 0n ? 0n : toWord(toSigned(a) % toSigned(b)))
-        break
-      }
-      case 0x08: {
-        const a = pop()
-        const b = pop()
-        const n = pop()
-        push(n === 0n ? 0n : (a + b) % n)
-        break
-      }
-      case 0x09: {
-        const a = pop()
-        const b = pop()
-        const n = pop()
-        push(n === 0n ? 0n : (a * b) % n)
-        break
-      }
-      case 0x0a: {
-        const base = pop()
-        const exponent = pop()
-        gas -= 50 * byteLength(exponent)
-        if (gas < 0) throw new Unsupported('out of gas (EXP)')
-        push(expWord(base, exponent))
-        break
-      }
-      case 0x0b: {
-        const b = pop()
-        push(signExtend(b, pop()))
-        break
-      }
-      case 0x10: {
-        const a = pop()
-        const b = pop()
-        push(a < b ? 1n : 0n)
-        break
-      }
-      case 0x11: {
-        const a = pop()
-        const b = pop()
-        push(a > b ? 1n : 0n)
-        break
-      }
-      case 0x12: {
-        const a = pop()
-        const b = pop()
-        push(toSigned(a) < toSigned(b) ? 1n : 0n)
-        break
-      }
-      case 0x13: {
-        const a = pop()
-        const b = pop()
-        push(toSigned(a) > toSigned(b) ? 1n : 0n)
-        break
-      }
-      case 0x14: {
-        const a = pop()
-        const b = pop()
-        push(a === b ? 1n : 0n)
-        break
-      }
-      case 0x15:
-        push(pop() === 0n ? 1n : 0n)
-        break
-      case 0x16:
-        push(pop() & pop())
-        break
-      case 0x17:
-        push(pop() | pop())
-        break
-      case 0x18:
-        push(pop() ^ pop())
-        break
-      case 0x19:
-        push(WORD_MASK ^ pop())
-        break
-      case 0x1a: {
-        const i = pop()
-        const x = pop()
-        push(i >= 32n ? 0n : (x >> (8n * (31n - i))) & 0xffn)
-        break
-      }
-      case 0x1b: {
-        const shift = pop()
-        const v = pop()
-        push(shift >= 256n ? 0n : (v << shift) & WORD_MASK)
-        break
-      }
-      case 0x1c: {
-        const shift = pop()
-        const v = pop()
-        push(shift >= 256n ? 0n : v >> shift)
-        break
-      }
-      case 0x1d: {
-        const shift = pop()
-        const v = toSigned(pop())
-        push(toWord(v >> (shift >= 256n ? 255n : shift)))
-        break
-      }
-      case 0x20: {
-        const offset = pop()
-        const size = pop()
-        gas -= 6 * Math.ceil(Number(size > BigInt(MAX_MEMORY) ? MAX_MEMORY : size) / 32)
-        if (gas < 0) throw new Unsupported('out of gas (KECCAK256)')
-        let bytes = new Uint8Array(0)
-        if (size > 0n) {
-          const at = touch(offset, size)
-          bytes = mem.subarray(at, at + Number(size))
-        }
-        const hash = input.keccak256(bytes)
-        push(readWord(new DataView(hash.buffer, hash.byteOffset, 32), 0))
-        break
-      }
-      case 0x30:
-        push(addressWord)
-        break
-      case 0x32:
-        push(originWord)
-        break
-      case 0x33:
-        push(callerWord)
-        break
-      case 0x34: // CALLVALUE: no value is sent (DELEGATECALL keeps its caller's: none)
-      case 0x3a: // GASPRICE: the call pays none
-      case 0x48: // BASEFEE: 0 for a call that pays no gas price
-        push(0n)
-        break
-      case 0x3d:
-        push(BigInt(returned.length))
-        break
-      case 0x3b: {
-        const { address: other, extra } = accessAccount(scope, pop())
-        gas -= extra
-        if (gas < 0) throw new Unsupported('out of gas (EXTCODESIZE)')
-        const theirs = await input.state.getCode(other)
-        if (theirs[0] === 0xef) throw new Unsupported('EXTCODESIZE of delegation or EOF code')
-        push(BigInt(theirs.length))
-        break
-      }
-      case 0x35: {
-        const i = pop()
-        push(i >= BigInt(data.length) ? 0n : readWord(dataView, Number(i)))
-        break
-      }
-      case 0x36:
-        push(BigInt(data.length))
-        break
-      case 0x37:
-      case 0x39: {
-        const to = pop()
-        const from = pop()
-        const size = pop()
-        if (size > 0n) {
-          const at = touch(to, size)
-          copyCost(size)
-          copyIn(op === 0x37 ? data : code, at, from, Number(size))
-        }
-        break
-      }
-      case 0x38:
-        push(BigInt(code.length))
-        break
-      case 0x3e: {
-        const to = pop()
-        const from = pop()
-        const size = pop()
-        // Past the end of the return data is an exceptional halt (EIP-211).
-        if (from + size > BigInt(returned.length)) throw new Unsupported('return data out of bounds')
-        if (size > 0n) {
-          const at = touch(to, size)
-          copyCost(size)
-          mem.set(returned.subarray(Number(from), Number(from + size)), at)
-        }
-        break
-      }
-      case 0x41:
-        push(bytesToBigInt(block.coinbase))
-        break
-      case 0x42:
-        push(block.timestamp)
-        break
-      case 0x43:
-        push(block.number)
-        break
-      case 0x45:
-        push(block.gasLimit)
-        break
-      case 0x46:
-        push(block.chainId)
-        break
-      case 0x50:
-        pop()
-        break
-      case 0x51: {
-        const at = touch(pop(), 32n)
-        push(readWord(memView, at))
-        break
-      }
-      case 0x52: {
-        const at = touch(pop(), 32n)
-        writeWord(memView, at, pop())
-        break
-      }
-      case 0x53: {
-        const at = touch(pop(), 1n)
-        mem[at] = Number(pop() & 0xffn)
-        break
-      }
-      case 0x54: {
-        const key = wordHex(pop())
-        const access = storageKey + key
-        if (!scope.warm.has(access)) {
-          scope.warm.add(access)
-          scope.accessed.push(access)
-          gas -= COLD_SLOT
-          if (gas < 0) throw new Unsupported('out of gas (SLOAD)')
-        }
-        let v = slots.get(key)
-        if (v === undefined) {
-          const read = readSlot(Buffer.from(key, 'hex'))
-          v = bytesToBigInt(read instanceof Promise ? await read : read)
-          slots.set(key, v)
-        }
+      if (op >= 0x80 && op <= 0x8f) {
+        const v = stack[stack.length - (op - 0x7f)]
+        if (v === undefined) throw new Unsupported('stack underflow')
         push(v)
-        break
+        continue
       }
-      case 0x56: {
-        pc = jumpTo(pop(), jumpdests)
-        break
+      if (op >= 0x90 && op <= 0x9f) {
+        const top = stack.length - 1
+        const other = top - (op - 0x8f)
+        if (other < 0) throw new Unsupported('stack underflow')
+        const v = stack[top] as bigint
+        stack[top] = stack[other] as bigint
+        stack[other] = v
+        continue
       }
-      case 0x57: {
-        const dest = pop()
-        if (pop() !== 0n) pc = jumpTo(dest, jumpdests)
-        break
-      }
-      case 0x59:
-        push(BigInt(memWords * 32))
-        break
-      case 0x5a:
-        push(BigInt(gas))
-        break
-      case 0x5b:
-        break
-      case 0x5e: {
-        const to = pop()
-        const from = pop()
-        const size = pop()
-        if (size > 0n) {
-          const src = touch(from, size)
-          const dst = touch(to, size)
-          copyCost(size)
-          mem.copyWithin(dst, src, src + Number(size))
+      switch (op) {
+        case 0x00:
+          return { kind: 'return', output: new Uint8Array(0), gasLeft: gas }
+        case 0x01:
+          push((pop() + pop()) & WORD_MASK)
+          break
+        case 0x02:
+          push((pop() * pop()) & WORD_MASK)
+          break
+        case 0x03: {
+          const a = pop()
+          push(toWord(a - pop()))
+          break
         }
-        break
+        case 0x04: {
+          const a = pop()
+          const b = pop()
+          push(b === 0n ? 0n : a / b)
+          break
+        }
+        case 0x05: {
+          const a = pop()
+          const b = pop()
+          push(b === 0n ? 0n : toWord(toSigned(a) / toSigned(b)))
+          break
+        }
+        case 0x06: {
+          const a = pop()
+          const b = pop()
+          push(b === 0n ? 0n : a % b)
+          break
+        }
+        case 0x07: {
+          const a = pop()
+          const b = pop()
+          push(b === 0n ? 0n : toWord(toSigned(a) % toSigned(b)))
+          break
+        }
+        case 0x08: {
+          const a = pop()
+          const b = pop()
+          const n = pop()
+          push(n === 0n ? 0n : (a + b) % n)
+          break
+        }
+        case 0x09: {
+          const a = pop()
+          const b = pop()
+          const n = pop()
+          push(n === 0n ? 0n : (a * b) % n)
+          break
+        }
+        case 0x0a: {
+          const base = pop()
+          const exponent = pop()
+          gas -= 50 * byteLength(exponent)
+          if (gas < 0) throw new Unsupported('out of gas (EXP)')
+          push(expWord(base, exponent))
+          break
+        }
+        case 0x0b: {
+          const b = pop()
+          push(signExtend(b, pop()))
+          break
+        }
+        case 0x10: {
+          const a = pop()
+          const b = pop()
+          push(a < b ? 1n : 0n)
+          break
+        }
+        case 0x11: {
+          const a = pop()
+          const b = pop()
+          push(a > b ? 1n : 0n)
+          break
+        }
+        case 0x12: {
+          const a = pop()
+          const b = pop()
+          push(toSigned(a) < toSigned(b) ? 1n : 0n)
+          break
+        }
+        case 0x13: {
+          const a = pop()
+          const b = pop()
+          push(toSigned(a) > toSigned(b) ? 1n : 0n)
+          break
+        }
+        case 0x14: {
+          const a = pop()
+          const b = pop()
+          push(a === b ? 1n : 0n)
+          break
+        }
+        case 0x15:
+          push(pop() === 0n ? 1n : 0n)
+          break
+        case 0x16:
+          push(pop() & pop())
+          break
+        case 0x17:
+          push(pop() | pop())
+          break
+        case 0x18:
+          push(pop() ^ pop())
+          break
+        case 0x19:
+          push(WORD_MASK ^ pop())
+          break
+        case 0x1a: {
+          const i = pop()
+          const x = pop()
+          push(i >= 32n ? 0n : (x >> (8n * (31n - i))) & 0xffn)
+          break
+        }
+        case 0x1b: {
+          const shift = pop()
+          const v = pop()
+          push(shift >= 256n ? 0n : (v << shift) & WORD_MASK)
+          break
+        }
+        case 0x1c: {
+          const shift = pop()
+          const v = pop()
+          push(shift >= 256n ? 0n : v >> shift)
+          break
+        }
+        case 0x1d: {
+          const shift = pop()
+          const v = toSigned(pop())
+          push(toWord(v >> (shift >= 256n ? 255n : shift)))
+          break
+        }
+        case 0x20: {
+          const offset = pop()
+          const size = pop()
+          gas -= 6 * Math.ceil(Number(size > BigInt(MAX_MEMORY) ? MAX_MEMORY : size) / 32)
+          if (gas < 0) throw new Unsupported('out of gas (KECCAK256)')
+          let bytes = new Uint8Array(0)
+          if (size > 0n) {
+            const at = touch(offset, size)
+            bytes = mem.subarray(at, at + Number(size))
+          }
+          const hash = input.keccak256(bytes)
+          push(readWord(new DataView(hash.buffer, hash.byteOffset, 32), 0))
+          break
+        }
+        case 0x30:
+          push(bytesToBigInt(frame.address.bytes))
+          break
+        case 0x32:
+          push(bytesToBigInt(input.caller.bytes))
+          break
+        case 0x33:
+          push(bytesToBigInt(frame.caller.bytes))
+          break
+        case 0x34: // CALLVALUE: no value is sent (DELEGATECALL keeps its caller's: none)
+        case 0x3a: // GASPRICE: the call pays none
+        case 0x48: // BASEFEE: 0 for a call that pays no gas price
+          push(0n)
+          break
+        case 0x3d:
+          push(BigInt(returned.length))
+          break
+        case 0x3b: {
+          const { address: other, extra } = accessAccount(scope, pop())
+          gas -= extra
+          if (gas < 0) throw new Unsupported('out of gas (EXTCODESIZE)')
+          const theirs = await input.state.getCode(other)
+          if (theirs[0] === 0xef) throw new Unsupported('EXTCODESIZE of delegation or EOF code')
+          push(BigInt(theirs.length))
+          break
+        }
+        case 0x35: {
+          const i = pop()
+          push(i >= BigInt(data.length) ? 0n : readWord(dataView, Number(i)))
+          break
+        }
+        case 0x36:
+          push(BigInt(data.length))
+          break
+        case 0x37:
+        case 0x39: {
+          const to = pop()
+          const from = pop()
+          const size = pop()
+          if (size > 0n) {
+            const at = touch(to, size)
+            copyCost(size)
+            copyIn(op === 0x37 ? data : code, at, from, Number(size))
+          }
+          break
+        }
+        case 0x38:
+          push(BigInt(code.length))
+          break
+        case 0x3e: {
+          const to = pop()
+          const from = pop()
+          const size = pop()
+          // Past the end of the return data is an exceptional halt (EIP-211).
+          if (from + size > BigInt(returned.length)) throw new Unsupported('return data out of bounds')
+          if (size > 0n) {
+            const at = touch(to, size)
+            copyCost(size)
+            mem.set(returned.subarray(Number(from), Number(from + size)), at)
+          }
+          break
+        }
+        case 0x41:
+          push(bytesToBigInt(block.coinbase))
+          break
+        case 0x42:
+          push(block.timestamp)
+          break
+        case 0x43:
+          push(block.number)
+          break
+        case 0x45:
+          push(block.gasLimit)
+          break
+        case 0x46:
+          push(block.chainId)
+          break
+        case 0x50:
+          pop()
+          break
+        case 0x51: {
+          const at = touch(pop(), 32n)
+          push(readWord(memView, at))
+          break
+        }
+        case 0x52: {
+          const at = touch(pop(), 32n)
+          writeWord(memView, at, pop())
+          break
+        }
+        case 0x53: {
+          const at = touch(pop(), 1n)
+          mem[at] = Number(pop() & 0xffn)
+          break
+        }
+        case 0x54: {
+          const key = wordHex(pop())
+          const access = storageKey + key
+          if (!scope.warm.has(access)) {
+            scope.warm.add(access)
+            scope.accessed.push(access)
+            gas -= COLD_SLOT
+            if (gas < 0) throw new Unsupported('out of gas (SLOAD)')
+          }
+          let v = slots.get(key)
+          if (v === undefined) {
+            const read = readSlot(Buffer.from(key, 'hex'))
+            v = bytesToBigInt(read instanceof Promise ? await read : read)
+            slots.set(key, v)
+          }
+          push(v)
+          break
+        }
+        case 0x56: {
+          pc = jumpTo(pop(), jumpdests)
+          break
+        }
+        case 0x57: {
+          const dest = pop()
+          if (pop() !== 0n) pc = jumpTo(dest, jumpdests)
+          break
+        }
+        case 0x59:
+          push(BigInt(memWords * 32))
+          break
+        case 0x5a:
+          push(BigInt(gas))
+          break
+        case 0x5b:
+          break
+        case 0x5e: {
+          const to = pop()
+          const from = pop()
+          const size = pop()
+          if (size > 0n) {
+            const src = touch(from, size)
+            const dst = touch(to, size)
+            copyCost(size)
+            mem.copyWithin(dst, src, src + Number(size))
+          }
+          break
+        }
+        case 0x5f:
+          push(0n)
+          break
+        case 0xf4:
+          await call(true)
+          break
+        case 0xfa:
+          await call(false)
+          break
+        case 0xf3:
+          return halt('return')
+        case 0xfd:
+          return halt('revert')
+        default:
+          throw new Unsupported(`opcode 0x${op.toString(16).padStart(2, '0')}`)
       }
-      case 0x5f:
-        push(0n)
-        break
-      case 0xf4:
-        await call(true)
-        break
-      case 0xfa:
-        await call(false)
-        break
-      case 0xf3:
-        return halt('return')
-      case 0xfd:
-        return halt('revert')
-      default:
-        throw new Unsupported(`opcode 0x${op.toString(16).padStart(2, '0')}`)
     }
+  } finally {
+    releaseMemory(mem, memWords * 32)
   }
 }
 
