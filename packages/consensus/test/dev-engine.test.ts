@@ -112,6 +112,36 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     assertAllMinedInOrder(blocks, txs)
   })
 
+  // Regression: a transaction arriving while a block sealed started a second drain beside the one
+  // sealing; both saw the same pending transactions, the first sealed them and the second then
+  // sealed an empty block (13 of 75 blocks under `loadgen.mjs`'s 20,000 transfers). Drains now run
+  // one at a time, and arrivals during one make it look again when it ends.
+  it('transactions arriving while blocks seal never make it seal an empty block; all are mined in order', async () => {
+    const { chain, pool, engine } = await devSetup()
+    const heads = recordHeads(chain)
+    // Commits as slow as a loaded disk's, every other one much slower than the one before (the
+    // pause after a block is as long as that block took): arrivals land while a block commits.
+    const importBlock = chain.importer.importBlock.bind(chain.importer)
+    let commits = 0
+    vi.spyOn(chain.importer, 'importBlock').mockImplementation(async (...args) => {
+      await sleep(++commits % 2 === 1 ? 1 : 40)
+      return importBlock(...args)
+    })
+    await engine.start()
+    const txs: TypedTransaction[] = []
+    for (let n = 0n; n < 30n; n++) {
+      const burst = SENDERS.map((key) => transfer(chain.common, key, n, A0, 1n))
+      txs.push(...burst)
+      await Promise.all(burst.map((tx) => pool.add(tx, { source: 'local' })))
+      await sleep(3)
+    }
+    await until(() => pool.size === 0, 10_000, 'the pool to empty')
+    await engine.idle()
+    const blocks = heads.map((h) => h.block)
+    expect(blocks.filter((b) => b.transactions.length === 0).map((b) => b.header.number)).toEqual([])
+    assertAllMinedInOrder(blocks, txs)
+  })
+
   it('a tx that fails at execution is dropped from the pool and reported; the block still seals', async () => {
     // A0 is delegated (EIP-7702) to DRAIN, whose code sends its whole balance to address 0: K1's
     // call to A0 (higher tip, so first in the block) empties A0, and A0's own transfer then cannot

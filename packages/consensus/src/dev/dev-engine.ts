@@ -72,6 +72,9 @@ export class DevEngine implements Engine {
   private sealing: Promise<unknown> = Promise.resolve()
   /** The instant-mode turn in progress (see {@link drain}). */
   private draining: Promise<void> = Promise.resolve()
+  /** A turn is running; {@link schedule} then only asks it to look again when it ends ({@link drainAgain}). */
+  private drainRunning = false
+  private drainAgain = false
   private offsetSeconds = 0n
   private nextTimestamp: bigint | undefined
   /** Set while block writes fail (a full disk); see {@link sealFailed}. */
@@ -398,6 +401,12 @@ export class DevEngine implements Engine {
    */
   private schedule(): void {
     if (this.scheduled || !this.running || this.reorging) return
+    // One turn at a time: a second one beside it sees the transactions the first is sealing as
+    // still pending and seals after it, finding them gone: an empty block.
+    if (this.drainRunning) {
+      this.drainAgain = true
+      return
+    }
     this.scheduled = true
     const run = () => {
       this.scheduled = false
@@ -425,6 +434,8 @@ export class DevEngine implements Engine {
   private async drain(): Promise<void> {
     const { chain, pool } = this.modules
     const max = this.opts.maxBlocksPerTurn ?? 8
+    this.drainRunning = true
+    this.drainAgain = false
     try {
       for (let i = 0; i < max && this.running; i++) {
         const baseFee = this.nextBaseFee ?? chain.head.header.calcNextBaseFee()
@@ -438,9 +449,16 @@ export class DevEngine implements Engine {
         const h = block.header
         this.lastSeal = { end, ms: end - started, full: h.gasUsed + MIN_TX_GAS > h.gasLimit }
       }
-      if (this.running && pool.size > 0) this.schedule()
+      if (this.running && pool.size > 0) this.drainAgain = true
     } catch (err) {
       this.sealFailed(err)
+    } finally {
+      this.drainRunning = false
+      // Transactions that arrived during the turn, or left after it: the next turn (paced).
+      if (this.drainAgain) {
+        this.drainAgain = false
+        this.schedule()
+      }
     }
   }
 
