@@ -106,8 +106,9 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
   for (let k = 0; k < i; k++) head = head * 256 + (bytes[k] as number)
   let r = BigInt(head)
   for (; i < n; i += 6) {
-    const hi = (bytes[i] as number) * 256 + (bytes[i + 1] as number)
-    const lo = (((bytes[i + 2] as number) << 24) | ((bytes[i + 3] as number) << 16) | ((bytes[i + 4] as number) << 8) | (bytes[i + 5] as number)) >>> 0
+    const hi = (bytes[i] as number) * 0x100 + (bytes[i + 1] as number)
+    const mid = (bytes[i + 2] as number) * 0x100_0000 + (bytes[i + 3] as number) * 0x1_0000
+    const lo = mid + (bytes[i + 4] as number) * 0x100 + (bytes[i + 5] as number)
     r = (r << 48n) | BigInt(hi * 0x1_0000_0000 + lo)
   }
   return r
