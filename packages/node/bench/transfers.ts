@@ -17,6 +17,8 @@ export interface TransferResult {
   accepted: number
   mined: number
   blocks: number
+  /** Blocks of the run that held none of its transfers (an instant-sealing node should seal none). */
+  emptyBlocks: number
   seconds: number
   sendSeconds: number
   tps: number
@@ -74,6 +76,7 @@ export async function runTransfers(url: string, opts: TransferOptions): Promise<
   let startBlock = Number(await client.call<Hex>('eth_blockNumber'))
   let mined = 0
   let blocks = 0
+  let emptyBlocks = 0
   let sending = true
   let accepted = 0
   let firstError: string | undefined
@@ -91,14 +94,17 @@ export async function runTransfers(url: string, opts: TransferOptions): Promise<
           false,
         ])
         blocks++
+        let ours = 0
         for (const h of b.transactions) {
           const t = sentAt.get(h)
           if (t !== undefined) {
             latencies.push(now - t)
             mined++
+            ours++
             lastInclusion = now
           }
         }
+        if (ours === 0) emptyBlocks++
       }
       if (sending) until = deadline()
       await new Promise((r) => setTimeout(r, 20))
@@ -127,6 +133,7 @@ export async function runTransfers(url: string, opts: TransferOptions): Promise<
     accepted,
     mined,
     blocks,
+    emptyBlocks,
     seconds: +seconds.toFixed(3),
     sendSeconds: +((tSent - t0) / 1000).toFixed(3),
     tps: Math.round(mined / seconds),
