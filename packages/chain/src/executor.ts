@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises'
 import { keccak256 } from '@cairn/crypto'
 import type { KVStore } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, type Logger } from '@cairn/utils'
@@ -110,11 +111,6 @@ const MIN_TX_GAS = 21_000n
  * 57–61 → 48–55 ms.
  */
 const BUILD_SLICE_MS = 2
-
-/** Lets timers and I/O callbacks run (the rest of the turn's microtasks first). */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
 
 /**
  * Runs blocks through `@ethereumjs/vm` over the persistent state trie. Producing and importing use
@@ -304,7 +300,7 @@ export class Executor {
     let ran = performance.now()
     for (let tx = txs.peek(); tx !== undefined; tx = txs.peek()) {
       if (performance.now() - ran >= BUILD_SLICE_MS) {
-        await yieldToEventLoop()
+        await setImmediate() // timers and I/O callbacks run, then the build goes on
         ran = performance.now()
       }
       const remaining = gasLimit - builder.gasUsed

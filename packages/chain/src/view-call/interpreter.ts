@@ -485,7 +485,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
             bytes = mem.subarray(at, at + Number(size))
           }
           const hash = input.keccak256(bytes)
-          push(readWord(new DataView(hash.buffer, hash.byteOffset, 32), 0))
+          push(bytesToBigInt(hash))
           break
         }
         case 0x30:

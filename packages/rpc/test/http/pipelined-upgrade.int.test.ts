@@ -6,18 +6,8 @@
 // the answers ahead of it and is then served as if sent alone. Every wait here is on an event,
 // bounded far above what it takes (the server closes these at once, or after requestTimeoutMs).
 import type { Socket } from 'node:net'
-import { silentLogger } from '@cairn/utils'
-import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { rawConnection, statuses, within } from '../../../service-kit/test/raw-connection.ts'
-import {
-  createRpcMetrics,
-  DEFAULT_RPC_LIMITS,
-  DEFAULT_RPC_SERVER_OPTIONS,
-  type RpcContext,
-  type RpcDispatcher,
-  RpcServer,
-} from '../../src/index.ts'
 import { echoServer } from './wire.ts'
 
 const BOUND_MS = 5_000
@@ -96,29 +86,17 @@ describe.each([true, false])('a pipelined upgrade request (fast lane %s)', (fast
 
 describe('an upgrade behind an answer that does not come', () => {
   async function hangingReady() {
-    const server = new RpcServer(
-      { ...DEFAULT_RPC_SERVER_OPTIONS, host: '127.0.0.1', port: 0, fastLane: false, requestTimeoutMs: 500 },
-      {
-        dispatcher: { handleParsed: async () => undefined } as unknown as RpcDispatcher,
-        ctx: { limits: DEFAULT_RPC_LIMITS } as RpcContext,
-        registry: null,
-        metrics: createRpcMetrics(new Registry()),
-        logger: silentLogger,
-        // `/ready` never answers.
-        health: { run: () => new Promise(() => {}) },
-        rateLimitStore: null,
-      },
-    )
-    await server.listen()
+    // `/ready` never answers.
+    const s = await echoServer({ fastLane: false, requestTimeoutMs: 500 }, 4096, { run: () => new Promise(() => {}) })
     let closed = false
     cleanups.push(async () => {
-      if (!closed) await server.close()
+      if (!closed) await s.close()
     })
     return {
-      server,
+      server: s.server,
       close: () => {
         closed = true
-        return server.close()
+        return s.server.close()
       },
     }
   }

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { HealthChecks } from '@cairn/service-kit'
 import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import {
@@ -27,8 +28,15 @@ export interface EchoServer {
   lane(): Promise<{ answered: number; handedOver: number }>
 }
 
-/** An RpcServer whose dispatcher echoes each call's method and id (the answer shows what reached it). */
-export async function echoServer(opts: Partial<RpcServerOptions>, bodyLimit = 4096): Promise<EchoServer> {
+/**
+ * An RpcServer whose dispatcher echoes each call's method and id (the answer shows what reached it);
+ * `health` behind `/ready` (none: always ready).
+ */
+export async function echoServer(
+  opts: Partial<RpcServerOptions>,
+  bodyLimit = 4096,
+  health: Pick<HealthChecks, 'run'> | null = null,
+): Promise<EchoServer> {
   const registry = new Registry()
   const one = (e: unknown) => {
     const { id, method } = (e ?? {}) as { id?: unknown; method?: unknown }
@@ -53,7 +61,7 @@ export async function echoServer(opts: Partial<RpcServerOptions>, bodyLimit = 40
       registry,
       metrics: createRpcMetrics(registry),
       logger: silentLogger,
-      health: null,
+      health,
       rateLimitStore: null,
     },
   )
