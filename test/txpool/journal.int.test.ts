@@ -1,4 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToHex, type CairnError, type Hex, silentLogger } from '@cairn/utils'
@@ -107,6 +117,28 @@ describe('TxJournal appends on admission', () => {
     const remote = transfer(common, K1, 0n, A2, 1n)
     await pool.add(remote, { source: 'remote' })
     expect(readFileSync(path, 'utf8')).not.toContain(bytesToHex(remote.serialize()))
+  })
+
+  // Linux shows a descriptor's open flags in /proc: the journal's appends are synchronous writes
+  // (O_DSYNC), on disk when the write returns, instead of a write and then an fdatasync.
+  it.skipIf(process.platform !== 'linux')('appends through a descriptor opened with O_DSYNC', async () => {
+    const path = join(tempDir(), 'txpool.journal')
+    const { common, pool } = await journaled(path)
+    await pool.add(transfer(common, K0, 0n, A2, 1n), { source: 'local' })
+    const fd = readdirSync('/proc/self/fd').find((n) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${n}`) === path
+      } catch {
+        return false // a descriptor closed meanwhile
+      }
+    })
+    expect(fd).toBeDefined()
+    const flags = Number.parseInt(
+      /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0',
+      8,
+    )
+    expect(flags & constants.O_DSYNC).toBe(constants.O_DSYNC)
+    expect(flags & constants.O_APPEND).toBe(constants.O_APPEND)
   })
 
   it('concurrent admissions all reach the file (group commit) and reload once each', async () => {

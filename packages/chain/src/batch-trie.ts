@@ -4,6 +4,7 @@ import type { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
 import { ChainErrorCode } from './errors.ts'
+import type { TimeSlice } from './time-slice.ts'
 import { compareBytes, decodePath, encodePath, toNibbles } from './trie-path.ts'
 
 /** A trie node as its RLP structure: a branch (17 items) or a leaf/extension [path, value|child]. */
@@ -77,13 +78,15 @@ export class BatchTrie {
   /**
    * Applies `changes` (32-byte hashed keys, distinct; a null value deletes) to the trie's current
    * root, writes the new nodes through the trie's node store and moves the trie to the new root.
+   * With `slice`, timers and I/O get a turn between the subtries of the upper levels when it is
+   * used up (the trie's root moves only at the end, so what reads it meanwhile reads the old one).
    */
-  async update(changes: { key: Uint8Array; value: Uint8Array | null }[]): Promise<void> {
+  async update(changes: { key: Uint8Array; value: Uint8Array | null }[], slice?: TimeSlice): Promise<void> {
     if (changes.length === 0) return
     const items: Change[] = changes.map((c) => ({ key: toNibbles(c.key), value: c.value }))
     items.sort((a, b) => compareBytes(a.key, b.key))
     const writes: [Uint8Array, Uint8Array][] = []
-    const root = await this.apply(await this.resolve(this.trie.root()), items, 0, items.length, 0, writes)
+    const root = await this.apply(await this.resolve(this.trie.root()), items, 0, items.length, 0, writes, slice)
     let rootHash = KECCAK256_RLP
     if (root !== null) {
       const encoded = RLP.encode(root)
@@ -109,6 +112,7 @@ export class BatchTrie {
     hi: number,
     depth: number,
     writes: [Uint8Array, Uint8Array][],
+    slice?: TimeSlice,
   ): Promise<Node | null> {
     if (node === null) return this.build(items.slice(lo, hi).filter(isPut), depth, writes)
     if (node.length === 2) {
@@ -129,7 +133,7 @@ export class BatchTrie {
       const branch: RawNode[] = new Array(17).fill(EMPTY)
       branch[path[0] as number] =
         path.length === 1 ? (node[1] as RawNode) : [encodePath(path.subarray(1), false), node[1] as RawNode]
-      return this.apply(branch, items, lo, hi, depth, writes)
+      return this.apply(branch, items, lo, hi, depth, writes, slice)
     }
     const branch = node.slice()
     let i = lo
@@ -137,7 +141,17 @@ export class BatchTrie {
       const nibble = (items[i] as Change).key[depth] as number
       let j = i + 1
       while (j < hi && (items[j] as Change).key[depth] === nibble) j++
-      const child = await this.apply(await this.resolve(branch[nibble] as RawNode), items, i, j, depth + 1, writes)
+      // Upper levels only: a subtrie two levels down holds a 256th of the changes.
+      if (slice !== undefined && depth < 3) await slice.check()
+      const child = await this.apply(
+        await this.resolve(branch[nibble] as RawNode),
+        items,
+        i,
+        j,
+        depth + 1,
+        writes,
+        depth < 3 ? slice : undefined,
+      )
       branch[nibble] = child === null ? EMPTY : child
       i = j
     }

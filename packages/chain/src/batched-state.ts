@@ -13,6 +13,7 @@ import {
   unprefixedHexToBytes,
 } from '@ethereumjs/util'
 import { BatchTrie } from './batch-trie.ts'
+import type { TimeSlice } from './time-slice.ts'
 
 /**
  * The executor's state manager: `MerkleStateManager` with the account trie read through a cache
@@ -35,6 +36,8 @@ import { BatchTrie } from './batch-trie.ts'
  */
 export class BatchedStateManager extends MerkleStateManager {
   private readonly accounts: BatchTrie
+  /** Set by the executor while it finishes a block: the account trie's update lets I/O in (see TimeSlice). */
+  slice: TimeSlice | undefined
 
   constructor(opts: MerkleStateManagerOpts) {
     super(opts)
@@ -92,6 +95,7 @@ export class BatchedStateManager extends MerkleStateManager {
         key: keccak256(unprefixedHexToBytes(address)),
         value: elem.accountRLP ?? null,
       })),
+      this.slice,
     )
   }
 

@@ -1,4 +1,3 @@
-import { setImmediate } from 'node:timers/promises'
 import { keccak256 } from '@cairn/crypto'
 import type { KVStore } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, type Logger } from '@cairn/utils'
@@ -27,6 +26,7 @@ import type { StoredReceipt } from './receipt.ts'
 import { LayerSwitch, type StateDB, type StateLayer } from './state-db.ts'
 import type { ChainStore } from './store.ts'
 import { checkedRequestCalls } from './system-calls.ts'
+import { TimeSlice } from './time-slice.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
 import type { TxChecks } from './tx-checks.ts'
 import { growingViewCaches } from './view-caches.ts'
@@ -101,16 +101,6 @@ export interface BuildResult extends ExecutedBlock {
 }
 
 const MIN_TX_GAS = 21_000n
-/**
- * Longest a block build runs its transactions without letting I/O in: requests that arrive
- * meanwhile (transactions being sent, reads) are parsed and answered between slices instead of
- * waiting for the whole block. Nothing they do reaches the build: its transactions are fixed when
- * it starts (the pool's source is a snapshot), the executor is held (`exclusive`), reads use views
- * of committed roots; and a state read that misses the caches lets I/O in already. Measured
- * (docs/performance.md, sixth session): +3–4% transfers in three pairs of three, p90 batch wait
- * 57–61 → 48–55 ms.
- */
-const BUILD_SLICE_MS = 2
 
 /**
  * Runs blocks through `@ethereumjs/vm` over the persistent state trie. Producing and importing use
@@ -297,12 +287,15 @@ export class Executor {
     const rejected: BuildResult['rejected'] = []
     const gasLimit = header.gasLimit ?? parent.header.gasLimit
     const env = this.blockEnv(builder)
-    let ran = performance.now()
+    // The build lets I/O in every few milliseconds, from its first transaction to its state root:
+    // requests that arrive meanwhile (transactions being sent, reads) are parsed and answered
+    // between slices instead of after the whole block. Nothing they do reaches the build: its
+    // transactions are fixed when it starts (the pool's source is a snapshot), the executor is
+    // held (`exclusive`), reads use views of committed roots; and a state read that misses the
+    // caches lets I/O in already. Measured in docs/performance.md (sixth and seventh sessions).
+    const slice = new TimeSlice()
     for (let tx = txs.peek(); tx !== undefined; tx = txs.peek()) {
-      if (performance.now() - ran >= BUILD_SLICE_MS) {
-        await setImmediate() // timers and I/O callbacks run, then the build goes on
-        ran = performance.now()
-      }
+      await slice.check()
       const remaining = gasLimit - builder.gasUsed
       if (remaining < MIN_TX_GAS) break
       if (tx.gasLimit > remaining) {
@@ -318,7 +311,7 @@ export class Executor {
         txs.pop()
       }
     }
-    await env?.accounts.flush()
+    await env?.accounts.flush(slice)
     const endBlock = await this.engine.endBlock?.({
       header: building,
       state: this.vm.stateManager,
@@ -326,9 +319,13 @@ export class Executor {
       txs: included,
       results,
     })
+    const state = this.vm.stateManager
+    if (state instanceof BatchedStateManager) state.slice = slice
     const { result, failure } = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
-      finish(builder, this.common),
-    )
+      finish(builder, this.common, undefined, slice),
+    ).finally(() => {
+      if (state instanceof BatchedStateManager) state.slice = undefined
+    })
     if (failure !== undefined) {
       throw new CairnError(
         ChainErrorCode.BLOCK_INVALID,
@@ -699,8 +696,14 @@ interface Finished {
  * @ethereumjs/mpt trie one by one. Here both roots come from {@link orderedTrieRoot} over the
  * cached encodings, the builder finalizes an empty list (system calls, requests and the state
  * root are its own), and the block is assembled from its header and the original transactions.
+ * With `slice`, timers and I/O get a turn before each root when it is used up.
  */
-async function finish(builder: Builder, common: Common, knownTxRoot?: Uint8Array): Promise<Finished> {
+async function finish(
+  builder: Builder,
+  common: Common,
+  knownTxRoot?: Uint8Array,
+  slice?: TimeSlice,
+): Promise<Finished> {
   if (common.isActivatedEIP(7928)) {
     const { block, requests } = await builder.build()
     return { block, requests: (requests ?? []).map((r) => r.bytes) }
@@ -708,15 +711,22 @@ async function finish(builder: Builder, common: Common, knownTxRoot?: Uint8Array
   const b = builder as unknown as BuilderInternals
   const txs = b.transactions
   const results = b.transactionResults
-  b.transactionsTrie = async () => knownTxRoot ?? orderedTrieRoot(txs.map(encodedTx))
+  b.transactionsTrie = async () => {
+    await slice?.check()
+    return knownTxRoot ?? orderedTrieRoot(txs.map(encodedTx))
+  }
   // A transaction's bloom is that of its logs: only those with logs change the block's.
   b.logsBloom = () => {
     const bloom = new Bloom()
     for (const r of results) if (r.receipt.logs.length > 0) bloom.or(r.bloom)
     return bloom.bitvector
   }
-  b.receiptTrie = async () =>
-    orderedTrieRoot(results.map((r, i) => encodeReceipt(r.receipt, (txs[i] as TypedTransaction).type)))
+  b.receiptTrie = async () => {
+    await slice?.check()
+    const root = orderedTrieRoot(results.map((r, i) => encodeReceipt(r.receipt, (txs[i] as TypedTransaction).type)))
+    await slice?.check() // the state root comes next
+    return root
+  }
   b.transactions = []
   try {
     const { block, requests } = await builder.build()

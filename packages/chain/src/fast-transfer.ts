@@ -3,6 +3,7 @@ import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Account, type Address, bytesToUnprefixedHex, equalsBytes, KECCAK256_NULL, MAX_INTEGER } from '@ethereumjs/util'
 import { Bloom, type RunTxResult, type VM } from '@ethereumjs/vm'
+import type { TimeSlice } from './time-slice.ts'
 
 const TX_GAS = 21_000n
 
@@ -71,11 +72,12 @@ export class TransferAccounts {
    * change them). EIP-161: a touched account left empty is deleted (or never created); a sender's
    * nonce moved, so it is never empty.
    */
-  async flush(): Promise<void> {
+  async flush(slice?: TimeSlice): Promise<void> {
     // Forgotten only once all are written: a write that fails leaves them held, and writing the
     // same final values again is harmless.
     for (const { address, account, dirty } of this.held.values()) {
       if (dirty && account !== undefined) await putOrDelete(this.state, address, account)
+      await slice?.check()
     }
     this.held.clear()
   }

@@ -13,6 +13,7 @@ import type { StoredReceipt } from './receipt.ts'
 import type { SenderRecovery } from './recovery.ts'
 import type { StateDB } from './state-db.ts'
 import type { ChainStore } from './store.ts'
+import { TimeSlice } from './time-slice.ts'
 import { TxChecks } from './tx-checks.ts'
 import { validateBlock } from './validate.ts'
 
@@ -218,11 +219,16 @@ export class BlockImporter {
         metrics?.blocksImported.inc({ status: 'invalid' })
         throw err
       }
+      // A block of a thousand transactions is tens of milliseconds of encoding: requests that
+      // arrive meanwhile get a turn between the parts (nothing is written before the batch is).
+      const slice = new TimeSlice()
       const batch = new WriteBatch()
       const size = store.putBlock(batch, block, result.receipts)
       if (totalDifficulty !== undefined) store.totalDifficulty.put(hash, totalDifficulty, batch)
+      await slice.check()
       stateDB.commitLayer(result.writes, batch)
       this.modules.executor.preimages?.drainInto(batch)
+      await slice.check()
 
       const old = this.head
       const { status, added, removed, moved } = await this.forkChoice.onBlock(block)

