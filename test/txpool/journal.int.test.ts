@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToHex, type CairnError, type Hex, silentLogger } from '@cairn/utils'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
+import type { Address } from '@ethereumjs/util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ADDRS, buildAndImport, KEYS, transfer } from '../../packages/chain/test/helpers.ts'
 import { DEFAULT_TXPOOL_OPTIONS, TxJournal, TxPool } from '../../packages/txpool/src/index.ts'
@@ -81,11 +82,11 @@ describe('TxJournal', () => {
 
 describe('TxJournal appends on admission', () => {
   /** A pool whose local transactions go to a journal at `path`, wired as the node wires them. */
-  async function journaled(path: string) {
+  async function journaled(path: string, opts: { deadLines?: number; stateGate?: Promise<void> } = {}) {
     const { chain, common } = await setup()
     let pool: TxPool | undefined
     const journal = new TxJournal(
-      { path, rejournal: 0 },
+      { path, rejournal: 0, ...(opts.deadLines !== undefined ? { deadLinesBeforeCompaction: opts.deadLines } : {}) },
       {
         pool: {
           locals: () => (pool as TxPool).locals(),
@@ -99,7 +100,19 @@ describe('TxJournal appends on admission', () => {
       },
     )
     pool = new TxPool(DEFAULT_TXPOOL_OPTIONS, {
-      stateAt: (root) => chain.executor.stateAt(root),
+      // With a gate, the pool's account reads (its checks' last step) wait for it.
+      stateAt: (root) => {
+        const state = chain.executor.stateAt(root)
+        const gate = opts.stateGate
+        if (gate === undefined) return state
+        return new Proxy(state, {
+          get(target, key) {
+            if (key === 'getAccount') return async (a: Address) => gate.then(() => target.getAccount(a))
+            const v = Reflect.get(target, key)
+            return typeof v === 'function' ? v.bind(target) : v
+          },
+        })
+      },
       head: chain.head.header,
       logger: silentLogger,
       metrics: null,
@@ -151,6 +164,59 @@ describe('TxJournal appends on admission', () => {
     const fresh = poolOn(chain)
     const reloaded = new TxJournal({ path, rejournal: 0 }, { pool: fresh, common, logger: silentLogger })
     expect((await reloaded.load()).loaded).toBe(60)
+  })
+
+  it('a transaction is on disk before its checks end, and a compaction meanwhile keeps it', async () => {
+    const path = join(tempDir(), 'txpool.journal')
+    let open = () => {}
+    const stateGate = new Promise<void>((r) => {
+      open = r
+    })
+    const { common, pool, journal } = await journaled(path, { stateGate })
+    const tx = transfer(common, K0, 0n, A2, 1n)
+    const line = bytesToHex(tx.serialize())
+    let answered = false
+    const adding = pool.add(tx, { source: 'local' }).then(() => {
+      answered = true
+    })
+    // Written ahead: on disk while the pool still waits to read the sender's account.
+    await expect.poll(() => readFileSync(path, 'utf8').includes(line)).toBe(true)
+    expect(answered).toBe(false)
+    // A compaction now: the pool does not hold it yet, the rewritten file must still.
+    await journal.write()
+    expect(readFileSync(path, 'utf8')).toContain(line)
+    open()
+    await adding
+    expect(pool.get(tx.hash())).toBeDefined()
+    expect(readFileSync(path, 'utf8')).toContain(line)
+  })
+
+  it('a refused transaction leaves a dead line that a reload refuses; enough of them compact the journal', async () => {
+    const path = join(tempDir(), 'txpool.journal')
+    const { chain, common, pool } = await journaled(path, { deadLines: 3 })
+    const good = transfer(common, K0, 0n, A2, 1n)
+    await pool.add(good, { source: 'local' })
+    // More value than the sender has: refused by the pool's last check, after it was written.
+    const bad = (i: number) => transfer(common, K1, BigInt(i), A2, 10n ** 40n)
+    const refused = await pool.add(bad(0), { source: 'local' }).catch((e: unknown) => e)
+    expect((refused as CairnError).code).toBe('TXPOOL_INSUFFICIENT_FUNDS')
+    // The refusal can come before its write: the line lands anyway.
+    await expect
+      .poll(() => readFileSync(path, 'utf8').trim().split('\n'))
+      .toEqual([bytesToHex(good.serialize()), bytesToHex(bad(0).serialize())])
+    const fresh = poolOn(chain)
+    const reloaded = await new TxJournal({ path, rejournal: 0 }, { pool: fresh, common, logger: silentLogger }).load()
+    expect(reloaded).toMatchObject({ loaded: 1, refused: 1 })
+    // The third dead line compacts the file down to what the pool holds.
+    for (const i of [1, 2]) await pool.add(bad(i), { source: 'local' }).catch(() => {})
+    await expect
+      .poll(() =>
+        readFileSync(path, 'utf8')
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('#')),
+      )
+      .toEqual([bytesToHex(good.serialize())])
   })
 
   it('a journal that cannot be written refuses the transaction and keeps nothing of it', async () => {

@@ -3,13 +3,15 @@ import { type FileHandle, open, readFile, rename, writeFile } from 'node:fs/prom
 import { decodeTransaction, encodedTx } from '@cairn/chain'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import type { TxOptions, TypedTransaction } from '@ethereumjs/tx'
-import type { TxPool } from './pool.ts'
+import type { LocalTxLog, TxPool } from './pool.ts'
 
 export interface TxJournalOptions {
   /** The journal file (`<datadir>/txpool.journal`). */
   path: string
   /** Seconds between compactions of the journal while running (geth's Rejournal: 1 h); 0 = only on stop. */
   rejournal: number
+  /** Lines of refused transactions that make it compact at once (default {@link DEAD_LINES_BEFORE_COMPACTION}). */
+  deadLinesBeforeCompaction?: number
 }
 
 export interface TxJournalModules {
@@ -35,6 +37,12 @@ export interface JournalLoadResult {
 const HEADER = '# cairn txpool journal v1'
 
 /**
+ * Lines of refused transactions (written ahead of their checks) after which the journal compacts
+ * before its `rejournal` time: what a sender of bad transactions adds to the file stays bounded.
+ */
+export const DEAD_LINES_BEFORE_COMPACTION = 1024
+
+/**
  * Appending with O_DSYNC: a write returns once its bytes are on disk, so a group of appends costs
  * one round trip to libuv's threads instead of a write and then an fdatasync (each of which waited
  * for a free thread and then for the main thread: under load the two took 5 ms at the median and
@@ -49,7 +57,9 @@ const APPEND_DSYNC =
  * The journal of locally submitted transactions, so they survive a restart and a crash (geth's
  * `transactions.rlp`): one hex-encoded transaction per line.
  *
- * - **Append on admission, durable before the hash is answered**: {@link append} queues the line and
+ * - **Append on admission, durable before the hash is answered**: the pool writes a local
+ *   transaction ahead of its checks, so the write overlaps the sender's recovery; {@link append}
+ *   queues the line and
  *   resolves once it is on disk (an O_DSYNC write; a write and an `fdatasync` where the platform
  *   lacks the flag). Appends that arrive while a sync is running
  *   wait for the next one, which takes them all (group commit): one sync per burst, not per
@@ -61,7 +71,7 @@ const APPEND_DSYNC =
  *   transactions that have been mined, or can no longer pay, are refused and forgotten; the log
  *   line says how many of each, and why. A truncated last line (a crash mid-append) is skipped.
  */
-export class TxJournal {
+export class TxJournal implements LocalTxLog {
   private timer: ReturnType<typeof setInterval> | undefined
   /** Every write (appends and compactions) runs in this chain, one at a time. */
   private io: Promise<void> = Promise.resolve()
@@ -69,6 +79,10 @@ export class TxJournal {
   private queued: string[] = []
   private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = []
   private flushScheduled = false
+  /** Transactions written ahead whose admission has not ended (not in the pool yet): compactions keep them. */
+  private readonly ahead = new Map<TypedTransaction, number>()
+  /** Lines of refused transactions since the last compaction. */
+  private dead = 0
 
   constructor(
     readonly opts: TxJournalOptions,
@@ -122,6 +136,7 @@ export class TxJournal {
    * written (disk full, permissions): the caller must not acknowledge the transaction then.
    */
   append(tx: TypedTransaction): Promise<void> {
+    this.ahead.set(tx, (this.ahead.get(tx) ?? 0) + 1)
     this.queued.push(bytesToHex(encodedTx(tx)))
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }))
     if (!this.flushScheduled) {
@@ -129,6 +144,15 @@ export class TxJournal {
       this.io = this.io.then(() => this.flush())
     }
     return done
+  }
+
+  settle(tx: TypedTransaction, admitted: boolean): void {
+    const n = this.ahead.get(tx) ?? 0
+    if (n <= 1) this.ahead.delete(tx)
+    else this.ahead.set(tx, n - 1)
+    if (admitted || ++this.dead < (this.opts.deadLinesBeforeCompaction ?? DEAD_LINES_BEFORE_COMPACTION)) return
+    this.dead = 0
+    this.write().catch((err) => this.modules.logger.warn({ err: errorMessage(err) }, 'txpool journal write failed'))
   }
 
   /** Rewrites the journal with the pool's local transactions now (compaction). */
@@ -181,13 +205,16 @@ export class TxJournal {
   }
 
   private async rewrite(): Promise<void> {
-    const txs = this.modules.pool.locals()
-    const body = [HEADER, ...txs.map((tx) => bytesToHex(encodedTx(tx)))].join('\n')
+    // The pool's locals, and those written ahead that it has not taken yet (their add has not
+    // resolved: dropping them here would leave an acknowledged transaction out of the file).
+    this.dead = 0
+    const lines = new Set([...this.modules.pool.locals(), ...this.ahead.keys()].map((tx) => bytesToHex(encodedTx(tx))))
+    const body = [HEADER, ...lines].join('\n')
     const tmp = `${this.opts.path}.tmp`
     await writeFile(tmp, `${body}\n`, { mode: 0o600, flush: true })
     await this.file?.close()
     this.file = undefined
     await rename(tmp, this.opts.path)
-    this.modules.logger.debug({ path: this.opts.path, transactions: txs.length }, 'txpool journal written')
+    this.modules.logger.debug({ path: this.opts.path, transactions: lines.size }, 'txpool journal written')
   }
 }
