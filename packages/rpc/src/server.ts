@@ -102,17 +102,28 @@ export interface MetricsPage {
 }
 
 /**
+ * Methods above the `public` role that run without the request context all the same: signed
+ * transactions. What their admission logs is about the node (the pool filling up), and a refusal
+ * is the caller's answer, not a log line; but a block sealed on their arrival inherited the
+ * context, so on Node 20 every promise of its build ran the context's hook while senders kept it
+ * enabled (see the Node 20 note in docs/performance.md, seventh session).
+ */
+const CONTEXT_FREE = new Set(['eth_sendRawTransaction'])
+
+/**
  * Dispatches a body that passed the gate. Bodies that can make other modules log (anything above
- * the `public` role: sending transactions, mining, txpool, admin, debug) run in the request
- * context, so those lines carry the request id; pure reads run without it (on Node 20 the context
- * costs a hook per promise; their own lines name the request).
+ * the `public` role: signing with node keys, mining, txpool, admin, debug) run in the request
+ * context, so those lines carry the request id; pure reads and signed transactions
+ * ({@link CONTEXT_FREE}) run without it (on Node 20 the context costs a hook per promise; their
+ * own lines name the request).
  */
 export function dispatchInContext(
   dispatcher: BodyDispatcher,
   body: ParsedBody,
   call: { reqId: string; connection?: SubscriptionSink },
 ): Promise<string | undefined> {
-  if (bodyMethods(body).every((m) => requiredRole(m) === 'public')) return dispatcher.handleParsed(body, call)
+  if (bodyMethods(body).every((m) => requiredRole(m) === 'public' || CONTEXT_FREE.has(m)))
+    return dispatcher.handleParsed(body, call)
   return inRequestContext({ reqId: call.reqId }, () => dispatcher.handleParsed(body, call))
 }
 
