@@ -58,12 +58,12 @@ const APPEND_DSYNC =
  * `transactions.rlp`): one hex-encoded transaction per line.
  *
  * - **Append on admission, durable before the hash is answered**: the pool writes a local
- *   transaction ahead of its checks, so the write overlaps the sender's recovery; {@link append}
- *   queues the line and
- *   resolves once it is on disk (an O_DSYNC write; a write and an `fdatasync` where the platform
- *   lacks the flag). Appends that arrive while a sync is running
- *   wait for the next one, which takes them all (group commit): one sync per burst, not per
- *   transaction.
+ *   transaction ahead of its checks, so the write overlaps the sender's recovery, and settles it
+ *   when they end ({@link settle}: a refused one leaves a dead line; {@link DEAD_LINES_BEFORE_COMPACTION}
+ *   of them compact the file). {@link append} queues the line and resolves once it is on disk (an
+ *   O_DSYNC write; a write and an `fdatasync` where the platform lacks the flag). Appends that
+ *   arrive while a write is running wait for the next one, which takes them all (group commit):
+ *   one sync per burst, not per transaction.
  * - **Compaction** on `stop()` and every `rejournal` seconds: the file is rewritten whole with the
  *   pool's local transactions (temp file, fsync, rename: a crash leaves the old or the new
  *   journal, never half of one), dropping what was mined or evicted. Appends wait for it.
@@ -132,8 +132,9 @@ export class TxJournal implements LocalTxLog {
   }
 
   /**
-   * Appends `tx` and resolves once it is on disk (O_DSYNC, or fdatasync). Rejects when the journal cannot be
-   * written (disk full, permissions): the caller must not acknowledge the transaction then.
+   * Appends `tx` and resolves once it is on disk (O_DSYNC, or fdatasync). Rejects when the journal
+   * cannot be written (disk full, permissions): the caller must not acknowledge the transaction then.
+   * Compactions keep `tx` until it is settled.
    */
   append(tx: TypedTransaction): Promise<void> {
     this.ahead.set(tx, (this.ahead.get(tx) ?? 0) + 1)
@@ -146,6 +147,7 @@ export class TxJournal implements LocalTxLog {
     return done
   }
 
+  /** `tx`'s admission ended: the pool holds it (admitted) or its line is dead (refused). */
   settle(tx: TypedTransaction, admitted: boolean): void {
     const n = this.ahead.get(tx) ?? 0
     if (n <= 1) this.ahead.delete(tx)

@@ -242,8 +242,8 @@ export class TxPool {
 
   /**
    * Waits for an admitted local transaction's journal write before it is acknowledged. When the
-   * journal cannot be written (a full disk) the transaction leaves the pool again, with its later nonces, and the
-   * caller is told: nothing is acknowledged that a crash would lose.
+   * journal cannot be written (a full disk) the transaction leaves the pool again, with its later
+   * nonces, and the caller is told: nothing is acknowledged that a crash would lose.
    */
   private async persisted(written: Promise<void>, hash: Uint8Array): Promise<void> {
     try {
