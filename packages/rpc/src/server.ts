@@ -37,6 +37,7 @@ import { bodyMethods, type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
 import type { RpcDispatcher } from './dispatcher.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from './errors.ts'
+import { lingeringClientError } from './http/client-error.ts'
 import { edgeError, RPC_EDGE_CHECKS } from './http/edge.ts'
 import { FastLane, type LaneAnswer } from './http/fast-lane.ts'
 import type { PlainPost } from './http/plain-post.ts'
@@ -207,6 +208,8 @@ export class RpcServer {
       bodyLimit: modules.ctx.limits.bodyLimit,
       logger: false,
       forceCloseConnections: true,
+      // A bad request's 400 reaches the client: no reset while it still sends (see client-error.ts).
+      clientErrorHandler: lingeringClientError,
       genReqId: (req) => requestId(req.headers['x-request-id']),
       trustProxy: opts.trustProxy.length > 0 ? [...opts.trustProxy] : false,
       // The server is made here (for its request timeout); `https` only tells Fastify the scheme.
