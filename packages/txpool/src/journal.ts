@@ -80,7 +80,7 @@ export class TxJournal implements LocalTxLog {
   private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = []
   private flushScheduled = false
   /** Transactions written ahead whose admission has not ended (not in the pool yet): compactions keep them. */
-  private readonly ahead = new Map<TypedTransaction, number>()
+  private readonly ahead = new Set<TypedTransaction>()
   /** Lines of refused transactions since the last compaction. */
   private dead = 0
 
@@ -137,7 +137,7 @@ export class TxJournal implements LocalTxLog {
    * Compactions keep `tx` until it is settled.
    */
   append(tx: TypedTransaction): Promise<void> {
-    this.ahead.set(tx, (this.ahead.get(tx) ?? 0) + 1)
+    this.ahead.add(tx)
     this.queued.push(bytesToHex(encodedTx(tx)))
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }))
     if (!this.flushScheduled) {
@@ -149,9 +149,7 @@ export class TxJournal implements LocalTxLog {
 
   /** `tx`'s admission ended: the pool holds it (admitted) or its line is dead (refused). */
   settle(tx: TypedTransaction, admitted: boolean): void {
-    const n = this.ahead.get(tx) ?? 0
-    if (n <= 1) this.ahead.delete(tx)
-    else this.ahead.set(tx, n - 1)
+    this.ahead.delete(tx)
     if (admitted || ++this.dead < (this.opts.deadLinesBeforeCompaction ?? DEAD_LINES_BEFORE_COMPACTION)) return
     this.dead = 0
     this.write().catch((err) => this.modules.logger.warn({ err: errorMessage(err) }, 'txpool journal write failed'))
@@ -210,7 +208,7 @@ export class TxJournal implements LocalTxLog {
     // The pool's locals, and those written ahead that it has not taken yet (their add has not
     // resolved: dropping them here would leave an acknowledged transaction out of the file).
     this.dead = 0
-    const lines = new Set([...this.modules.pool.locals(), ...this.ahead.keys()].map((tx) => bytesToHex(encodedTx(tx))))
+    const lines = new Set([...this.modules.pool.locals(), ...this.ahead].map((tx) => bytesToHex(encodedTx(tx))))
     const body = [HEADER, ...lines].join('\n')
     const tmp = `${this.opts.path}.tmp`
     await writeFile(tmp, `${body}\n`, { mode: 0o600, flush: true })

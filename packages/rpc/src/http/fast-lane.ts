@@ -16,6 +16,7 @@
 // holds. The answer (status, headers, body) comes from `modules.answer`.
 import { maxHeaderSize, type Server, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import { endLingering } from './linger.ts'
 import { MAX_HEAD_BYTES, type PlainPost, scanPlainPost } from './plain-post.ts'
 
 /** What the lane writes back: the status, the headers after the fixed ones, the body. */
@@ -276,8 +277,7 @@ export class FastLane {
       if (h.since === 0 || h.busy || now - h.since < limit) continue
       this.held.delete(h)
       h.socket.removeListener('data', h.onData)
-      h.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n')
-      h.socket.setTimeout(1000, () => h.socket.destroy())
+      endLingering(h.socket, 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n')
     }
   }
 
