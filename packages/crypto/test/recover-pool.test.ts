@@ -81,3 +81,55 @@ describe('RecoverPool.recover', () => {
     })
   })
 })
+
+describe('RecoverPool: the main thread helps', () => {
+  const reference = (j: ReturnType<typeof jobs>[number]) => {
+    try {
+      return ecdsaRecover(j.sig, j.recovery, j.hash).subarray(1)
+    } catch {
+      return undefined
+    }
+  }
+
+  it('claims jobs no worker has started, newest first: each job is recovered once, as a worker would', async () => {
+    const pool = await newPool()
+    if (!pool) return
+    // 1,000 recoveries are ~65 ms of the two workers' time: the main thread's turns after the
+    // send find the newest still unclaimed. The last ten do not recover (r = 0).
+    const asked = jobs(1000, 7)
+    for (const j of asked.slice(-10)) j.sig.fill(0, 0, 32)
+    const keys = await pool.recover(asked)
+    expect(pool.stolen).toBeGreaterThan(0)
+    expect(pool.stolen).toBeLessThan(1000)
+    keys.forEach((k, i) => expect(k).toEqual(reference(asked[i] as ReturnType<typeof jobs>[number])))
+  })
+
+  it('reuses claim slots only once claimed: with 8 slots and hundreds in flight every request is answered right', async () => {
+    await initCrypto()
+    const pool = RecoverPool.create({ threads: 2, claimSlots: 8 })
+    if (!pool) return
+    pools.push(pool)
+    const asked: ReturnType<typeof jobs>[] = []
+    const answers: Promise<(Uint8Array | undefined)[]>[] = []
+    // Requests of 1 to 40 jobs over several turns, some sent while earlier ones are in flight.
+    for (let turn = 0; turn < 6; turn++) {
+      for (let r = 0; r < 12; r++) {
+        const req = jobs(1 + (((turn * 12 + r) * 7) % 40), 1000 + turn * 100 + r)
+        asked.push(req)
+        answers.push(pool.recover(req))
+      }
+      await new Promise((r) => setImmediate(r))
+    }
+    const keys = await Promise.all(answers)
+    keys.forEach((ks, r) => {
+      const req = asked[r] as ReturnType<typeof jobs>
+      expect(ks).toEqual(req.map(reference))
+    })
+    expect(pool.stolen).toBeGreaterThan(0)
+  })
+
+  it('refuses a claim ring that is not a power of two', async () => {
+    await initCrypto()
+    expect(() => RecoverPool.create({ threads: 1, claimSlots: 12 })).toThrow(/power of two/)
+  })
+})
