@@ -238,6 +238,22 @@ describe('new heads', () => {
     expect(pool.counts).toEqual({ pending: 1, queued: 0 })
   })
 
+  it('a head that includes a burst leaves no reference to its transactions in the eviction heaps', async () => {
+    const { pool, common, chain } = await setupMany()
+    const txs = []
+    for (let n = 0n; n < 150n; n++) for (let s = 0; s < 8; s++) txs.push(paying(common, s, n, 1n))
+    for (const tx of txs) await pool.add(tx, { source: 'local' })
+    expect(pool.counts).toEqual({ pending: 1200, queued: 0 })
+    const heaps = pool as unknown as { pendingHeap: { length: number }; queuedHeap: { length: number } }
+    expect(heaps.pendingHeap.length).toBeGreaterThanOrEqual(1200)
+    const { block } = await buildAndImport(chain, txs)
+    expect(block.transactions).toHaveLength(1200)
+    await pool.onNewHead(block)
+    expect(pool.size).toBe(0)
+    expect(heaps.pendingHeap.length).toBe(0)
+    expect(heaps.queuedHeap.length).toBe(0)
+  })
+
   it('a head update re-reads only the senders of the block (others keep their cached state)', async () => {
     const { pool, common, chain } = await setupMany()
     for (let s = 0; s < 6; s++) await pool.add(paying(common, s, 0n, 1n), { source: 'local' })
