@@ -13,11 +13,6 @@ export interface RecoverJob {
 export interface RecoverPoolOptions {
   /** Worker threads; default: one per CPU, at most 4. */
   threads?: number
-  /**
-   * Slots of the claim ring (a power of two, at most 2^16, the default): a job's slot is reused
-   * this many jobs later. Smaller only in tests, to exercise the reuse.
-   */
-  claimSlots?: number
 }
 
 const JOB_BYTES = 32 + 64 + 1
@@ -32,44 +27,21 @@ const MAX_MESSAGE_JOBS = 64
  * end of the turn came ~2.5 ms after the first job under load, the workers idle meanwhile).
  */
 const EAGER_JOBS = 16
-/**
- * Slots of the claim ring shared with the workers, one per job sent (reused after this many more):
- * a job is recovered by whoever claims its slot first, a worker in its message's order or the
- * main thread from the newest end when it has nothing else to do. An open slot holds its job's
- * sequence number + 1 (numbers wrap at {@link SEQ_WRAP}), a claimed one {@link TAKEN}: a claim
- * names the job it expects, so a slot reused for a later job is never taken for an earlier one. A
- * slot is reused only once its job was claimed: a chunk that would need a slot still open (more
- * jobs in flight than slots) goes to its worker without claims, the main thread leaves it alone.
- */
-const CLAIM_SLOTS = 1 << 16
-const SEQ_WRAP = 1 << 30
-const TAKEN = 0
-/** First byte of a worker's answer for a job the main thread claimed (a key starts 0x04, a failure 0x00). */
-const SKIPPED = 0xff
-/** Jobs the main thread recovers in one turn of the event loop before it lets I/O in (~65 µs each). */
-const STEAL_JOBS_PER_TURN = 4
 
 /**
  * The worker: libsecp256k1 through the same N-API addon as the main thread (loaded from this
  * package's dependencies). Input: jobs packed as hash ‖ sig ‖ recovery id; output: 65-byte
- * uncompressed keys, all zero for a signature that does not recover. A job whose claim slot the main
- * thread took first is skipped (answered with a first byte of ${'$'}{SKIPPED}).
+ * uncompressed keys, all zero for a signature that does not recover.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const secp = require('node:module').createRequire(workerData.from)('secp256k1/bindings')
-const claims = new Int32Array(workerData.claims)
 parentPort.on('message', (msg) => {
   if (msg === 'close') return parentPort.close() // after the jobs before it: the thread then ends by itself
-  const { id, jobs, seq } = msg
+  const { id, jobs } = msg
   const n = jobs.length / ${JOB_BYTES}
   const out = new Uint8Array(n * ${KEY_BYTES})
   for (let i = 0; i < n; i++) {
-    const q = (seq + i) % ${SEQ_WRAP}
-    if (seq >= 0 && Atomics.compareExchange(claims, q % claims.length, q + 1, ${TAKEN}) !== q + 1) {
-      out[i * ${KEY_BYTES}] = ${SKIPPED} // the main thread took it
-      continue
-    }
     const o = i * ${JOB_BYTES}
     try {
       const key = secp.ecdsaRecover(jobs.subarray(o + 32, o + 96), jobs[o + 96], jobs.subarray(o, o + 32), false)
@@ -85,37 +57,16 @@ interface Pending {
   resolve: (keys: (Uint8Array | undefined)[]) => void
 }
 
-/** A job sent to a worker that the main thread may still claim and recover itself. */
-interface Stealable {
-  job: RecoverJob
-  seq: number
-  done: (key: Uint8Array | undefined) => void
-}
-
 /**
  * Signature recovery (secp256k1 public keys) on worker threads, so that admitting transactions
  * overlaps with the main thread's other work (sealing blocks, answering reads). Requests made in
  * the same turn of the event loop (a JSON-RPC batch) are packed into few messages: sent as soon
  * as {@link EAGER_JOBS} are queued, the rest at the end of the turn.
- *
- * The main thread helps when it is otherwise idle: after a turn it claims jobs still unclaimed
- * from the newest end, a few per turn of the event loop ({@link STEAL_JOBS_PER_TURN}), while the
- * workers claim theirs in order; each job's slot in a shared ring (an `Int32Array` over a
- * `SharedArrayBuffer`, `Atomics.compareExchange`) says who took it, so each is recovered once. A
- * request waits for its last recovery: on two cores the workers share the one the main thread is
- * not on with V8's GC threads and the client, and the main thread was idle meanwhile.
  * Only with the native backend: without it {@link RecoverPool.create} returns undefined and
  * callers recover on the main thread as before.
  */
 export class RecoverPool {
   private readonly workers: Worker[] = []
-  private readonly claims: Int32Array
-  private nextSeq = 0
-  /** Jobs sent, newest last, that the main thread may claim; drained by {@link steal}. */
-  private stealable: Stealable[] = []
-  private stealing = false
-  /** Jobs the main thread recovered itself (observability and tests). */
-  stolen = 0
   private readonly waiting = new Map<number, (out: Uint8Array) => void>()
   private queue: Pending[] = []
   private queuedJobs = 0
@@ -126,13 +77,9 @@ export class RecoverPool {
   /** A worker failed: every later recovery answers "not recovered" (callers recover themselves). */
   private broken = false
 
-  private constructor(threads: number, claimSlots: number) {
-    this.claims = new Int32Array(new SharedArrayBuffer(claimSlots * 4))
+  private constructor(threads: number) {
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { from: import.meta.url, claims: this.claims.buffer },
-      })
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { from: import.meta.url } })
       worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
         const done = this.waiting.get(id)
         this.waiting.delete(id)
@@ -153,11 +100,7 @@ export class RecoverPool {
   /** A pool of `threads` workers, or undefined when libsecp256k1 is not loaded. */
   static create(opts: RecoverPoolOptions = {}): RecoverPool | undefined {
     if (!nativeSecp256k1) return undefined
-    const slots = opts.claimSlots ?? CLAIM_SLOTS
-    if (!Number.isInteger(Math.log2(slots)) || slots > CLAIM_SLOTS) {
-      throw cryptoError(CryptoErrorCode.INVALID_ARGUMENT, `claimSlots must be a power of two up to ${CLAIM_SLOTS}`)
-    }
-    return new RecoverPool(opts.threads ?? Math.min(4, Math.max(1, availableParallelism())), slots)
+    return new RecoverPool(opts.threads ?? Math.min(4, Math.max(1, availableParallelism())))
   }
 
   get threads(): number {
@@ -213,29 +156,6 @@ export class RecoverPool {
     this.failAll() // anything a forced termination left unanswered: callers recover themselves
   }
 
-  /**
-   * One turn of the main thread's help: claims up to {@link STEAL_JOBS_PER_TURN} jobs no worker has
-   * started, newest first, recovers them here, and comes back after the event loop's next poll
-   * (requests and the workers' answers go first) while any are left.
-   */
-  private steal(): void {
-    let recovered = 0
-    while (recovered < STEAL_JOBS_PER_TURN && !this.closed && !this.broken) {
-      const s = this.stealable.pop()
-      if (s === undefined) break
-      const slot = s.seq % this.claims.length
-      if (Atomics.compareExchange(this.claims, slot, s.seq + 1, TAKEN) !== s.seq + 1) continue // a worker has it
-      recovered++
-      this.stolen++
-      s.done(recoverHere(s.job))
-    }
-    if (this.stealable.length > 0 && !this.closed && !this.broken) setImmediate(() => this.steal())
-    else {
-      this.stealable = []
-      this.stealing = false
-    }
-  }
-
   /** Workers hold the process open only while an answer is awaited. */
   private keepAlive(): void {
     for (const w of this.workers) {
@@ -286,62 +206,29 @@ export class RecoverPool {
       const first = firsts[r] as number
       p.resolve(keys.slice(first, first + p.jobs.length))
     }
-    const answered = new Uint8Array(all.length) // once per job, whoever recovered it (or failAll)
-    const done = (i: number, key: Uint8Array | undefined) => {
-      if (answered[i] === 1) return
-      answered[i] = 1
-      keys[i] = key
-      const r = owner[i] as number
-      const rest = (left[r] as number) - 1
-      left[r] = rest
-      if (rest === 0) settle(r)
-    }
     const per = Math.min(MAX_MESSAGE_JOBS, Math.ceil(all.length / this.workers.length))
     for (let start = 0; start < all.length; start += per) {
       const chunk = all.slice(start, start + per)
-      // Claimable only if no slot it needs still holds an unclaimed earlier job (more jobs in flight
-      // than the ring has slots): such a chunk is the worker's alone (seq -1, no claims).
-      let seq = chunk.length <= this.claims.length ? this.nextSeq : -1
-      for (let i = 0; i < chunk.length && seq >= 0; i++) {
-        if (Atomics.load(this.claims, ((seq + i) % SEQ_WRAP) % this.claims.length) !== TAKEN) seq = -1
-      }
-      if (seq >= 0) this.nextSeq = (seq + chunk.length) % SEQ_WRAP
       const packed = new Uint8Array(chunk.length * JOB_BYTES)
       chunk.forEach((j, i) => {
         packed.set(j.hash, i * JOB_BYTES)
         packed.set(j.sig, i * JOB_BYTES + 32)
         packed[i * JOB_BYTES + 96] = j.recovery
-        if (seq < 0) return
-        const q = (seq + i) % SEQ_WRAP
-        Atomics.store(this.claims, q % this.claims.length, q + 1)
-        this.stealable.push({ job: j, seq: q, done: (key) => done(start + i, key) })
       })
       const id = this.nextId++
       this.waiting.set(id, (out) => {
         for (let i = 0; i < chunk.length; i++) {
-          const first = out[i * KEY_BYTES]
-          if (first === SKIPPED) continue // the main thread recovered it
-          done(start + i, first === 4 ? out.slice(i * KEY_BYTES + 1, (i + 1) * KEY_BYTES) : undefined)
+          const key = out.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES)
+          keys[start + i] = key[0] === 4 ? key.slice(1) : undefined
+          const r = owner[start + i] as number
+          const rest = (left[r] as number) - 1
+          left[r] = rest
+          if (rest === 0) settle(r)
         }
       })
       const worker = this.workers[this.next++ % this.workers.length] as Worker
-      worker.postMessage({ id, jobs: packed, seq }, [packed.buffer])
-    }
-    if (!this.stealing) {
-      this.stealing = true
-      setImmediate(() => this.steal())
+      worker.postMessage({ id, jobs: packed }, [packed.buffer])
     }
     this.keepAlive()
-  }
-}
-
-/** The 64-byte key of one job on this thread, as a worker computes it; undefined if it does not recover. */
-function recoverHere(job: RecoverJob): Uint8Array | undefined {
-  try {
-    return (nativeSecp256k1 as NonNullable<typeof nativeSecp256k1>)
-      .ecdsaRecover(job.sig, job.recovery, job.hash)
-      .subarray(1)
-  } catch {
-    return undefined
   }
 }
