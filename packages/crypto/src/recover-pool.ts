@@ -13,78 +13,134 @@ export interface RecoverJob {
 export interface RecoverPoolOptions {
   /** Worker threads; default: one per CPU, at most 4. */
   threads?: number
+  /**
+   * Jobs the shared ring holds (a power of two; default 4,096): a job that finds its slot still
+   * taken (that many jobs waiting) is recovered on the calling thread instead.
+   */
+  ringSlots?: number
 }
 
 const JOB_BYTES = 32 + 64 + 1
 const KEY_BYTES = 65
-/** How long a closing worker may take to finish what it was sent before it is terminated. */
+/** How long a closing worker may take to finish what it was given before it is terminated. */
 const CLOSE_GRACE_MS = 2000
-/** Most jobs per message: a large request comes back in parts, the first ones early. */
-const MAX_MESSAGE_JOBS = 64
-/**
- * Jobs queued in one turn that are sent at once instead of at the end of the turn: the workers
- * start on a batch's first transactions while the main thread still decodes the rest of it (the
- * end of the turn came ~2.5 ms after the first job under load, the workers idle meanwhile).
- */
-const EAGER_JOBS = 16
+const RING_SLOTS = 4096
+/** Results a worker gathers before it sends them (it sends what it has whenever the ring is empty). */
+const RESULTS_PER_MESSAGE = 16
+
+// The control words shared with the workers (an Int32Array over a SharedArrayBuffer).
+/** The next job to claim (workers compare-and-swap it). */
+const HEAD = 0
+/** The next job to write (the main thread only). */
+const TAIL = 1
+/** Bumped after every write and at close: what a sleeping worker waits on. */
+const SEQ = 2
+/** Workers about to sleep or sleeping: the main thread wakes one only then. */
+const SLEEPERS = 3
+/** Set by close: workers finish the ring and end. */
+const CLOSING = 4
+// A slot's state: free for the main thread to write, or holding a job not yet copied out.
+const FREE = 0
+const FILLED = 1
 
 /**
  * The worker: libsecp256k1 through the same N-API addon as the main thread (loaded from this
- * package's dependencies). Input: jobs packed as hash ‖ sig ‖ recovery id; output: 65-byte
- * uncompressed keys, all zero for a signature that does not recover.
+ * package's dependencies). A synchronous loop: it claims the next job of the ring, copies it out,
+ * frees its slot and recovers it; when the ring is empty it sends the results it has (65-byte
+ * uncompressed keys, all zero for a signature that does not recover, with their sequence numbers)
+ * and sleeps on the SEQ word until the main thread writes more.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const secp = require('node:module').createRequire(workerData.from)('secp256k1/bindings')
-parentPort.on('message', (msg) => {
-  if (msg === 'close') return parentPort.close() // after the jobs before it: the thread then ends by itself
-  const { id, jobs } = msg
-  const n = jobs.length / ${JOB_BYTES}
-  const out = new Uint8Array(n * ${KEY_BYTES})
-  for (let i = 0; i < n; i++) {
-    const o = i * ${JOB_BYTES}
-    try {
-      const key = secp.ecdsaRecover(jobs.subarray(o + 32, o + 96), jobs[o + 96], jobs.subarray(o, o + 32), false)
-      out.set(key, i * ${KEY_BYTES})
-    } catch {}
-  }
-  parentPort.postMessage({ id, out }, [out.buffer])
-})
-`
-
-interface Pending {
-  jobs: RecoverJob[]
-  resolve: (keys: (Uint8Array | undefined)[]) => void
+const ctl = new Int32Array(workerData.ctl)
+const ring = new Uint8Array(workerData.ring)
+const state = new Int32Array(workerData.state)
+const mask = state.length - 1
+const job = new Uint8Array(${JOB_BYTES})
+let seqs = []
+let out = new Uint8Array(${RESULTS_PER_MESSAGE * KEY_BYTES})
+const send = () => {
+  if (seqs.length === 0) return
+  const keys = out.subarray(0, seqs.length * ${KEY_BYTES})
+  parentPort.postMessage({ seqs: Int32Array.from(seqs), keys }, [out.buffer])
+  seqs = []
+  out = new Uint8Array(${RESULTS_PER_MESSAGE * KEY_BYTES})
 }
+for (;;) {
+  const seen = Atomics.load(ctl, ${SEQ})
+  const h = Atomics.load(ctl, ${HEAD})
+  if (h !== Atomics.load(ctl, ${TAIL})) {
+    if (Atomics.compareExchange(ctl, ${HEAD}, h, (h + 1) | 0) !== h) continue
+    const slot = h & mask
+    job.set(ring.subarray(slot * ${JOB_BYTES}, (slot + 1) * ${JOB_BYTES}))
+    Atomics.store(state, slot, ${FREE})
+    try {
+      const key = secp.ecdsaRecover(job.subarray(32, 96), job[96], job.subarray(0, 32), false)
+      out.set(key, seqs.length * ${KEY_BYTES})
+    } catch {}
+    seqs.push(h)
+    if (seqs.length === ${RESULTS_PER_MESSAGE}) send()
+    continue
+  }
+  send()
+  if (Atomics.load(ctl, ${CLOSING}) === 1) break
+  Atomics.add(ctl, ${SLEEPERS}, 1)
+  Atomics.wait(ctl, ${SEQ}, seen)
+  Atomics.sub(ctl, ${SLEEPERS}, 1)
+}
+`
 
 /**
  * Signature recovery (secp256k1 public keys) on worker threads, so that admitting transactions
- * overlaps with the main thread's other work (sealing blocks, answering reads). Requests made in
- * the same turn of the event loop (a JSON-RPC batch) are packed into few messages: sent as soon
- * as {@link EAGER_JOBS} are queued, the rest at the end of the turn.
+ * overlaps with the main thread's other work (sealing blocks, answering reads).
+ *
+ * Jobs go through a ring in shared memory, not messages: the main thread writes a job into its
+ * slot and publishes it (a few atomic operations), and wakes a worker (`Atomics.notify`) only when
+ * one sleeps. A batch of a hundred transactions costs one wake-up per idle worker instead of a
+ * message per handful of jobs; a `postMessage` to an idle worker was 26 µs of the main thread on
+ * a 2-vCPU VM, a quarter of a batch's decoding (docs/performance.md, eighth session). The workers
+ * claim jobs in order (compare-and-swap on the head), so the first transactions of a batch are
+ * recovered first, and send their results back in messages of up to {@link RESULTS_PER_MESSAGE}.
+ * A full ring (more than `ringSlots` jobs waiting) sends the next job to the calling thread.
  * Only with the native backend: without it {@link RecoverPool.create} returns undefined and
  * callers recover on the main thread as before.
  */
 export class RecoverPool {
   private readonly workers: Worker[] = []
-  private readonly waiting = new Map<number, (out: Uint8Array) => void>()
-  private queue: Pending[] = []
-  private queuedJobs = 0
-  private scheduled = false
-  private nextId = 0
-  private next = 0
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(8 * 4))
+  private readonly ring: Uint8Array
+  private readonly state: Int32Array
+  /** The callback of each job written and not answered yet, by sequence number. */
+  private readonly pending = new Map<number, (key: Uint8Array | undefined) => void>()
+  private tail = 0
   private closed = false
   /** A worker failed: every later recovery answers "not recovered" (callers recover themselves). */
   private broken = false
+  /** Jobs recovered on the calling thread because the ring was full. */
+  recoveredHere = 0
 
-  private constructor(threads: number) {
+  private constructor(threads: number, slots: number) {
+    this.ring = new Uint8Array(new SharedArrayBuffer(slots * JOB_BYTES))
+    this.state = new Int32Array(new SharedArrayBuffer(slots * 4))
+    const workerData = {
+      from: import.meta.url,
+      ctl: this.ctl.buffer,
+      ring: this.ring.buffer,
+      state: this.state.buffer,
+    }
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { from: import.meta.url } })
-      worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
-        const done = this.waiting.get(id)
-        this.waiting.delete(id)
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData })
+      worker.on('message', ({ seqs, keys }: { seqs: Int32Array; keys: Uint8Array }) => {
+        for (let k = 0; k < seqs.length; k++) {
+          const seq = seqs[k] as number
+          const done = this.pending.get(seq)
+          if (done === undefined) continue
+          this.pending.delete(seq)
+          const at = k * KEY_BYTES
+          done(keys[at] === 4 ? keys.slice(at + 1, at + KEY_BYTES) : undefined)
+        }
         this.keepAlive()
-        done?.(out)
       })
       // A worker that fails answers nothing: its callers recover on the main thread instead.
       worker.on('error', () => this.failAll())
@@ -100,7 +156,11 @@ export class RecoverPool {
   /** A pool of `threads` workers, or undefined when libsecp256k1 is not loaded. */
   static create(opts: RecoverPoolOptions = {}): RecoverPool | undefined {
     if (!nativeSecp256k1) return undefined
-    return new RecoverPool(opts.threads ?? Math.min(4, Math.max(1, availableParallelism())))
+    const slots = opts.ringSlots ?? RING_SLOTS
+    if (!Number.isInteger(Math.log2(slots)) || slots < 1 || slots > 1 << 20) {
+      throw cryptoError(CryptoErrorCode.INVALID_ARGUMENT, 'ringSlots must be a power of two up to 2^20')
+    }
+    return new RecoverPool(opts.threads ?? Math.min(4, Math.max(1, availableParallelism())), slots)
   }
 
   get threads(): number {
@@ -118,26 +178,31 @@ export class RecoverPool {
     if (jobs.length === 0) return Promise.resolve([])
     if (this.broken) return Promise.resolve(jobs.map(() => undefined))
     return new Promise((resolve) => {
-      this.queue.push({ jobs, resolve })
-      this.queuedJobs += jobs.length
-      if (this.queuedJobs >= EAGER_JOBS) this.dispatch()
-      else if (!this.scheduled) {
-        this.scheduled = true
-        setImmediate(() => this.dispatch())
-      }
+      const keys: (Uint8Array | undefined)[] = new Array(jobs.length)
+      let left = jobs.length
+      jobs.forEach((job, i) => {
+        this.submit(job, (key) => {
+          keys[i] = key
+          if (--left === 0) resolve(keys)
+        })
+      })
+      this.keepAlive()
     })
   }
 
-  /** Stops the workers; pending recoveries never settle after this. */
+  /** Stops the workers once they have answered what they were given; later recoveries are refused. */
   async close(): Promise<void> {
-    if (this.scheduled) this.dispatch() // what was asked before close is sent (and answered) first
+    if (this.closed) return
     this.closed = true
-    // Each worker answers what it was sent, then closes its port and ends by itself. Terminating
-    // it instead can stop it inside libsecp256k1's addon (a recovery, or the addon's finalizer on
-    // the way out), where node-addon-api throws a C++ exception that aborts the whole process
+    // Each worker finishes the ring, sends its last results and ends by itself. Terminating it
+    // instead can stop it inside libsecp256k1's addon (a recovery, or the addon's finalizer on the
+    // way out), where node-addon-api throws a C++ exception that aborts the whole process
     // ("terminate called after throwing an instance of 'Napi::Error'"). Terminated only if it has
     // not ended after `CLOSE_GRACE_MS`. Referenced while they stop: awaiting the exit of unref'd
     // workers alone would let the process end before the caller's next step.
+    Atomics.store(this.ctl, CLOSING, 1)
+    Atomics.add(this.ctl, SEQ, 1)
+    Atomics.notify(this.ctl, SEQ)
     await Promise.all(
       this.workers.map(
         (w) =>
@@ -149,86 +214,60 @@ export class RecoverPool {
               resolve()
             })
             w.ref()
-            w.postMessage('close')
           }),
       ),
     )
     this.failAll() // anything a forced termination left unanswered: callers recover themselves
   }
 
+  /**
+   * Writes `job` into its slot of the ring and publishes it; wakes a worker if one sleeps. A slot
+   * still holding an earlier job (the ring is full) makes this one the calling thread's.
+   */
+  private submit(job: RecoverJob, done: (key: Uint8Array | undefined) => void): void {
+    const seq = this.tail
+    const slot = seq & (this.state.length - 1)
+    if (Atomics.load(this.state, slot) !== FREE) {
+      this.recoveredHere++
+      done(recoverHere(job))
+      return
+    }
+    const at = slot * JOB_BYTES
+    this.ring.set(job.hash, at)
+    this.ring.set(job.sig, at + 32)
+    this.ring[at + 96] = job.recovery
+    Atomics.store(this.state, slot, FILLED)
+    this.pending.set(seq, done)
+    this.tail = (seq + 1) | 0
+    Atomics.store(this.ctl, TAIL, this.tail)
+    Atomics.add(this.ctl, SEQ, 1)
+    if (Atomics.load(this.ctl, SLEEPERS) > 0) Atomics.notify(this.ctl, SEQ, 1)
+  }
+
   /** Workers hold the process open only while an answer is awaited. */
   private keepAlive(): void {
     for (const w of this.workers) {
-      if (this.waiting.size > 0) w.ref()
+      if (this.pending.size > 0) w.ref()
       else w.unref()
     }
   }
 
   private failAll(): void {
     this.broken = true
-    const waiting = [...this.waiting.values()]
-    this.waiting.clear()
+    const pending = [...this.pending.values()]
+    this.pending.clear()
     this.keepAlive()
-    for (const done of waiting) done(new Uint8Array(1 << 20))
+    for (const done of pending) done(undefined)
   }
+}
 
-  /**
-   * Sends everything queued so far this turn, in order, split evenly across the workers in
-   * messages of at most {@link MAX_MESSAGE_JOBS} jobs, handed out in turn: each request resolves
-   * as soon as its own jobs are back, so the requests of a turn come back roughly in the order
-   * they were made (a block's first transactions first).
-   */
-  private dispatch(): void {
-    this.scheduled = false
-    const pending = this.queue
-    this.queue = []
-    this.queuedJobs = 0
-    if (pending.length === 0) return
-    if (this.closed) {
-      // Not sent before close (nothing is queued after it; defensive): callers recover themselves.
-      for (const p of pending) p.resolve(p.jobs.map(() => undefined))
-      return
-    }
-    const all: RecoverJob[] = []
-    const owner: number[] = [] // job index → request index
-    const firsts: number[] = [] // index of each request's first job
-    const left = pending.map((p) => p.jobs.length) // jobs of each request not back yet
-    pending.forEach((p, r) => {
-      firsts.push(all.length)
-      for (const j of p.jobs) {
-        all.push(j)
-        owner.push(r)
-      }
-    })
-    const keys: (Uint8Array | undefined)[] = new Array(all.length)
-    const settle = (r: number) => {
-      const p = pending[r] as Pending
-      const first = firsts[r] as number
-      p.resolve(keys.slice(first, first + p.jobs.length))
-    }
-    const per = Math.min(MAX_MESSAGE_JOBS, Math.ceil(all.length / this.workers.length))
-    for (let start = 0; start < all.length; start += per) {
-      const chunk = all.slice(start, start + per)
-      const packed = new Uint8Array(chunk.length * JOB_BYTES)
-      chunk.forEach((j, i) => {
-        packed.set(j.hash, i * JOB_BYTES)
-        packed.set(j.sig, i * JOB_BYTES + 32)
-        packed[i * JOB_BYTES + 96] = j.recovery
-      })
-      const id = this.nextId++
-      this.waiting.set(id, (out) => {
-        for (let i = 0; i < chunk.length; i++) {
-          const key = out.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES)
-          keys[start + i] = key[0] === 4 ? key.slice(1) : undefined
-          const r = owner[start + i] as number
-          const rest = (left[r] as number) - 1
-          left[r] = rest
-          if (rest === 0) settle(r)
-        }
-      })
-      const worker = this.workers[this.next++ % this.workers.length] as Worker
-      worker.postMessage({ id, jobs: packed }, [packed.buffer])
-    }
-    this.keepAlive()
+/** One job's 64-byte key on this thread, as a worker computes it; undefined if it does not recover. */
+function recoverHere(job: RecoverJob): Uint8Array | undefined {
+  try {
+    return (nativeSecp256k1 as NonNullable<typeof nativeSecp256k1>)
+      .ecdsaRecover(job.sig, job.recovery, job.hash)
+      .slice(1)
+  } catch {
+    return undefined
   }
 }

@@ -49,7 +49,15 @@ describe('RecoverPool.close', () => {
 })
 
 describe('RecoverPool.recover', () => {
-  it('sends the jobs of a turn once 16 are queued (the rest at the end of the turn); each request gets its own keys', async () => {
+  const reference = (j: ReturnType<typeof jobs>[number]) => {
+    try {
+      return ecdsaRecover(j.sig, j.recovery, j.hash).subarray(1)
+    } catch {
+      return undefined
+    }
+  }
+
+  it('hands jobs over through the shared ring, without messages; each request gets its own keys', async () => {
     const pool = await newPool()
     if (!pool) return
     let sent = 0
@@ -60,24 +68,51 @@ describe('RecoverPool.recover', () => {
         post(...a)
       }
     }
-    // One transaction per request, as admission asks: 15 wait for the end of the turn...
-    const asked = Array.from({ length: 40 }, (_, i) => jobs(1, 100 + i))
-    const answers = asked.slice(0, 15).map((j) => pool.recover(j))
-    expect(sent).toBe(0)
-    // ...the 16th sends all 16 at once, within the turn.
-    answers.push(pool.recover(asked[15] as ReturnType<typeof jobs>))
-    expect(sent).toBeGreaterThan(0)
-    const early = sent
-    // The next 8 do not reach 16: sent at the end of the turn.
-    for (const j of asked.slice(16, 24)) answers.push(pool.recover(j))
-    expect(sent).toBe(early)
-    await new Promise((r) => setImmediate(r))
-    expect(sent).toBeGreaterThan(early)
-    for (const j of asked.slice(24)) answers.push(pool.recover(j))
+    // One transaction per request, as admission asks, over several turns; a few do not recover.
+    const asked: ReturnType<typeof jobs>[] = []
+    const answers: Promise<(Uint8Array | undefined)[]>[] = []
+    for (let turn = 0; turn < 5; turn++) {
+      for (let r = 0; r < 40; r++) {
+        const req = jobs(1 + (r % 3), 100 + turn * 40 + r)
+        if (r % 17 === 5) (req[0] as ReturnType<typeof jobs>[number]).sig.fill(0, 0, 32) // r = 0
+        asked.push(req)
+        answers.push(pool.recover(req))
+      }
+      await new Promise((r) => setImmediate(r))
+    }
     const keys = await Promise.all(answers)
-    keys.forEach((k, i) => {
-      const j = (asked[i] as ReturnType<typeof jobs>)[0] as ReturnType<typeof jobs>[number]
-      expect(k).toEqual([ecdsaRecover(j.sig, j.recovery, j.hash).subarray(1)])
+    keys.forEach((ks, r) => {
+      expect(ks).toEqual((asked[r] as ReturnType<typeof jobs>).map(reference))
     })
+    expect(keys.flat().filter((k) => k === undefined).length).toBeGreaterThan(0)
+    expect(sent).toBe(0)
+    expect(pool.recoveredHere).toBe(0)
+  })
+
+  it('a full ring sends the next jobs to the calling thread: with 8 slots, 500 at once are all answered right', async () => {
+    await initCrypto()
+    const pool = RecoverPool.create({ threads: 2, ringSlots: 8 })
+    if (!pool) return
+    pools.push(pool)
+    const asked = jobs(500, 9)
+    const keys = await pool.recover(asked)
+    expect(keys).toEqual(asked.map(reference))
+    expect(pool.recoveredHere).toBeGreaterThan(0)
+    expect(pool.recoveredHere).toBeLessThan(500)
+  })
+
+  it('workers that sleep between requests wake for the next one', async () => {
+    const pool = await newPool()
+    if (!pool) return
+    for (let round = 0; round < 5; round++) {
+      await new Promise((r) => setTimeout(r, 20)) // both workers asleep on the ring
+      const asked = jobs(3, 300 + round)
+      expect(await pool.recover(asked)).toEqual(asked.map(reference))
+    }
+  })
+
+  it('refuses a ring that is not a power of two', async () => {
+    await initCrypto()
+    expect(() => RecoverPool.create({ threads: 1, ringSlots: 12 })).toThrow(/power of two/)
   })
 })
