@@ -27,18 +27,25 @@ const CLOSE_GRACE_MS = 2000
 const RING_SLOTS = 4096
 /** Results a worker gathers before it sends them (it sends what it has whenever the ring is empty). */
 const RESULTS_PER_MESSAGE = 16
+/**
+ * Jobs waiting in the ring before a sleeping worker is woken within a turn (the rest wake at the end
+ * of the turn). Waking on every job cost a wake-up per job: a worker recovers as fast as a batch
+ * is decoded, empties the ring and sleeps again. Woken with a few queued, one worker keeps pace
+ * with the decoding and stays awake.
+ */
+const WAKE_DEPTH = 16
 
 // The control words shared with the workers (an Int32Array over a SharedArrayBuffer).
 /** The next job to claim (workers compare-and-swap it). */
 const HEAD = 0
 /** The next job to write (the main thread only). */
 const TAIL = 1
-/** Bumped after every write and at close: what a sleeping worker waits on. */
-const SEQ = 2
-/** Workers about to sleep or sleeping: the main thread wakes one only then. */
-const SLEEPERS = 3
 /** Set by close: workers finish the ring and end. */
-const CLOSING = 4
+const CLOSING = 2
+// Each worker's sleep word: 1 while it sleeps (or is about to); whoever swaps it to 0 first wakes
+// it, so a sleep costs at most one `Atomics.notify`.
+const AWAKE = 0
+const ASLEEP = 1
 // A slot's state: free for the main thread to write, or holding a job not yet copied out.
 const FREE = 0
 const FILLED = 1
@@ -48,12 +55,14 @@ const FILLED = 1
  * package's dependencies). A synchronous loop: it claims the next job of the ring, copies it out,
  * frees its slot and recovers it; when the ring is empty it sends the results it has (65-byte
  * uncompressed keys, all zero for a signature that does not recover, with their sequence numbers)
- * and sleeps on the SEQ word until the main thread writes more.
+ * and sleeps on its own word until the main thread wakes it.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const secp = require('node:module').createRequire(workerData.from)('secp256k1/bindings')
 const ctl = new Int32Array(workerData.ctl)
+const sleep = new Int32Array(workerData.sleep)
+const me = workerData.index
 const ring = new Uint8Array(workerData.ring)
 const state = new Int32Array(workerData.state)
 const mask = state.length - 1
@@ -68,7 +77,6 @@ const send = () => {
   out = new Uint8Array(${RESULTS_PER_MESSAGE * KEY_BYTES})
 }
 for (;;) {
-  const seen = Atomics.load(ctl, ${SEQ})
   const h = Atomics.load(ctl, ${HEAD})
   if (h !== Atomics.load(ctl, ${TAIL})) {
     if (Atomics.compareExchange(ctl, ${HEAD}, h, (h + 1) | 0) !== h) continue
@@ -85,9 +93,13 @@ for (;;) {
   }
   send()
   if (Atomics.load(ctl, ${CLOSING}) === 1) break
-  Atomics.add(ctl, ${SLEEPERS}, 1)
-  Atomics.wait(ctl, ${SEQ}, seen)
-  Atomics.sub(ctl, ${SLEEPERS}, 1)
+  Atomics.store(sleep, me, ${ASLEEP})
+  // Written meanwhile (the writer saw the worker awake and did not wake it): take it back.
+  if (Atomics.load(ctl, ${HEAD}) !== Atomics.load(ctl, ${TAIL}) || Atomics.load(ctl, ${CLOSING}) === 1) {
+    Atomics.compareExchange(sleep, me, ${ASLEEP}, ${AWAKE})
+    continue
+  }
+  Atomics.wait(sleep, me, ${ASLEEP})
 }
 `
 
@@ -96,9 +108,9 @@ for (;;) {
  * overlaps with the main thread's other work (sealing blocks, answering reads).
  *
  * Jobs go through a ring in shared memory, not messages: the main thread writes a job into its
- * slot and publishes it (a few atomic operations), and wakes a worker (`Atomics.notify`) only when
- * one sleeps. A batch of a hundred transactions costs one wake-up per idle worker instead of a
- * message per handful of jobs; a `postMessage` to an idle worker was 26 µs of the main thread on
+ * slot and publishes it (a few atomic operations), and wakes a sleeping worker (`Atomics.notify`)
+ * only once a few jobs wait, or at the end of the turn. A batch of a hundred transactions costs a
+ * few wake-ups instead of a message per handful of jobs; a `postMessage` to an idle worker was 26 µs of the main thread on
  * a 2-vCPU VM, a quarter of a batch's decoding (docs/performance.md, eighth session). The workers
  * claim jobs in order (compare-and-swap on the head), so the first transactions of a batch are
  * recovered first, and send their results back in messages of up to {@link RESULTS_PER_MESSAGE}.
@@ -108,28 +120,35 @@ for (;;) {
  */
 export class RecoverPool {
   private readonly workers: Worker[] = []
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(8 * 4))
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * 4))
+  private readonly sleep: Int32Array
   private readonly ring: Uint8Array
   private readonly state: Int32Array
   /** The callback of each job written and not answered yet, by sequence number. */
   private readonly pending = new Map<number, (key: Uint8Array | undefined) => void>()
   private tail = 0
+  private wakeScheduled = false
   private closed = false
   /** A worker failed: every later recovery answers "not recovered" (callers recover themselves). */
   private broken = false
   /** Jobs recovered on the calling thread because the ring was full. */
   recoveredHere = 0
+  /** Sleeping workers woken (each an `Atomics.notify`). */
+  wakeups = 0
 
   private constructor(threads: number, slots: number) {
     this.ring = new Uint8Array(new SharedArrayBuffer(slots * JOB_BYTES))
     this.state = new Int32Array(new SharedArrayBuffer(slots * 4))
-    const workerData = {
-      from: import.meta.url,
-      ctl: this.ctl.buffer,
-      ring: this.ring.buffer,
-      state: this.state.buffer,
-    }
+    this.sleep = new Int32Array(new SharedArrayBuffer(threads * 4))
     for (let i = 0; i < threads; i++) {
+      const workerData = {
+        from: import.meta.url,
+        index: i,
+        ctl: this.ctl.buffer,
+        sleep: this.sleep.buffer,
+        ring: this.ring.buffer,
+        state: this.state.buffer,
+      }
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData })
       worker.on('message', ({ seqs, keys }: { seqs: Int32Array; keys: Uint8Array }) => {
         for (let k = 0; k < seqs.length; k++) {
@@ -201,8 +220,7 @@ export class RecoverPool {
     // not ended after `CLOSE_GRACE_MS`. Referenced while they stop: awaiting the exit of unref'd
     // workers alone would let the process end before the caller's next step.
     Atomics.store(this.ctl, CLOSING, 1)
-    Atomics.add(this.ctl, SEQ, 1)
-    Atomics.notify(this.ctl, SEQ)
+    this.wakeSleeping(this.workers.length)
     await Promise.all(
       this.workers.map(
         (w) =>
@@ -221,8 +239,9 @@ export class RecoverPool {
   }
 
   /**
-   * Writes `job` into its slot of the ring and publishes it; wakes a worker if one sleeps. A slot
-   * still holding an earlier job (the ring is full) makes this one the calling thread's.
+   * Writes `job` into its slot of the ring and publishes it; wakes a sleeping worker once
+   * {@link WAKE_DEPTH} jobs wait, and every one at the end of the turn. A slot still holding an
+   * earlier job (the ring is full) makes this one the calling thread's.
    */
   private submit(job: RecoverJob, done: (key: Uint8Array | undefined) => void): void {
     const seq = this.tail
@@ -240,8 +259,28 @@ export class RecoverPool {
     this.pending.set(seq, done)
     this.tail = (seq + 1) | 0
     Atomics.store(this.ctl, TAIL, this.tail)
-    Atomics.add(this.ctl, SEQ, 1)
-    if (Atomics.load(this.ctl, SLEEPERS) > 0) Atomics.notify(this.ctl, SEQ, 1)
+    if (((this.tail - Atomics.load(this.ctl, HEAD)) | 0) >= WAKE_DEPTH) this.wakeSleeping(1)
+    if (!this.wakeScheduled) {
+      this.wakeScheduled = true
+      setImmediate(() => this.wake())
+    }
+  }
+
+  /** At the end of a turn: every sleeping worker wakes if jobs wait. */
+  private wake(): void {
+    this.wakeScheduled = false
+    if (((this.tail - Atomics.load(this.ctl, HEAD)) | 0) > 0) this.wakeSleeping(this.workers.length)
+  }
+
+  /** Wakes up to `n` sleeping workers, each with one notify (the swap of its word decides who does). */
+  private wakeSleeping(n: number): void {
+    for (let i = 0; i < this.sleep.length && n > 0; i++) {
+      if (Atomics.compareExchange(this.sleep, i, ASLEEP, AWAKE) === ASLEEP) {
+        Atomics.notify(this.sleep, i, 1)
+        this.wakeups++
+        n--
+      }
+    }
   }
 
   /** Workers hold the process open only while an answer is awaited. */
