@@ -134,8 +134,6 @@ export class RecoverPool {
   private broken = false
   /** Jobs recovered on the calling thread because the ring was full. */
   recoveredHere = 0
-  /** Sleeping workers woken (each an `Atomics.notify`). */
-  wakeups = 0
 
   private constructor(threads: number, slots: number) {
     this.ring = new Uint8Array(new SharedArrayBuffer(slots * JOB_BYTES))
@@ -278,7 +276,6 @@ export class RecoverPool {
     for (let i = 0; i < this.sleep.length && n > 0; i++) {
       if (Atomics.compareExchange(this.sleep, i, ASLEEP, AWAKE) === ASLEEP) {
         Atomics.notify(this.sleep, i, 1)
-        this.wakeups++
         n--
       }
     }

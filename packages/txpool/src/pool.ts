@@ -945,13 +945,14 @@ export class TxPool {
   }
 
   /**
-   * Keeps a heap's stale entries (moved or removed transactions) from outgrowing the pool; `all`
-   * (once per head, O(pool)) drops every one of them.
+   * Keeps a heap's stale entries (moved or removed transactions) from outgrowing the pool: rebuilt
+   * (O(pool)) once they outnumber the live ones, by 1,024 as transactions are pushed; `atHead`
+   * without that margin, so a pool a block emptied keeps none. Amortized O(1) per stale entry.
    */
-  private compact(pending: boolean, all = false): void {
+  private compact(pending: boolean, atHead = false): void {
     const heap = pending ? this.pendingHeap : this.queuedHeap
     const live = pending ? this.pendingCount : this.queuedCount
-    if (heap.length > (all ? live : 2 * live + 1024)) heap.rebuild(this.liveTxs(pending), heap.baseFee)
+    if (heap.length > 2 * live + (atHead ? 0 : 1024)) heap.rebuild(this.liveTxs(pending), heap.baseFee)
   }
 
   private kzg(): BlobKzg {
