@@ -4,6 +4,7 @@ import { bytesToHex, CairnError, errorMessage, type Logger, TypedEmitter } from 
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
+import { ArrivalOrder } from './arrival-order.ts'
 import { type BlobSidecar, sidecarBytes, sidecarVersionFor, verifySidecar } from './blob-sidecar.ts'
 import { TX_POOL_HINTS, TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
 import { EvictHeap } from './evict-heap.ts'
@@ -146,6 +147,8 @@ export class TxPool {
   readonly events = new TypedEmitter<TxPoolEvents>()
   private readonly senders = new Map<string, SenderTxs>()
   private readonly byHash = new Map<string, PoolTx>()
+  /** Adds take turns in call order to check and insert (see {@link add}). */
+  private readonly arrivals = new ArrivalOrder()
   /** Blob transactions' sidecars by transaction hash: kept beside the pool, dropped with the transaction. */
   private readonly sidecars = new Map<string, BlobSidecar>()
   private blobBytes = 0
@@ -217,10 +220,23 @@ export class TxPool {
       const written = journal?.append(tx)
       written?.catch(() => {}) // awaited below, unless the checks refuse it first
       let hash: Uint8Array
+      // The sender is recovered on a worker (those already recovered in a batch, `prepareSenders`,
+      // are not asked again), and the transaction is checked and inserted in its turn: in the order
+      // `add` was called, whatever order the recoveries finish in (./arrival-order.ts). Its turn
+      // ends once its checks have asked for the sender's account, which later adds of that sender
+      // then read after it (one promise per account): they are inserted after it too.
+      const recovering =
+        this.modules.recovery && tx.cache.senderPubKey === undefined ? this.modules.recovery.prepare([tx]) : undefined
+      const turn = this.arrivals.next(recovering)
       try {
-        // (Senders already recovered in a batch, `prepareSenders`, are not asked again.)
-        if (this.modules.recovery && tx.cache.senderPubKey === undefined) await this.modules.recovery.prepare([tx])
-        hash = await this.validateAndInsert(tx, local, options.journaled === true, options.sidecar)
+        let inserting: Promise<Uint8Array>
+        try {
+          await turn.wait
+          inserting = this.validateAndInsert(tx, local, options.journaled === true, options.sidecar)
+        } finally {
+          turn.pass()
+        }
+        hash = await inserting
       } catch (err) {
         journal?.settle(tx, false)
         throw err
