@@ -1,12 +1,12 @@
 import { type Chain, devGenesis } from '@cairn/chain'
-import { bytesToHex, type CairnError, type Hex, silentLogger } from '@cairn/utils'
+import { bytesToHex, type CairnError, type Hex } from '@cairn/utils'
 import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx, createTxFromRLP } from '@ethereumjs/tx'
 import { createAddressFromString } from '@ethereumjs/util'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { ADDRS, buildAndImport, KEYS, transfer } from '../../chain/test/helpers.ts'
-import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, TxPool, TxPoolErrorCode } from '../src/index.ts'
-import { ETHER, expectRejected, GWEI, setup } from './helpers.ts'
+import { createTxPoolMetrics, TxPoolErrorCode } from '../src/index.ts'
+import { ETHER, expectRejected, GWEI, poolOn, setup } from './helpers.ts'
 
 const [K0, K1, K2] = KEYS as [Uint8Array, Uint8Array, Uint8Array]
 const [A0, A1, A2] = ADDRS as [Hex, Hex, Hex]
@@ -56,16 +56,9 @@ describe('admission', () => {
   it('already known is decided before the sender is recovered (a copy of a pooled transaction from another peer)', async () => {
     const { chain, common } = await setup()
     const prepared: string[] = []
-    const pool = new TxPool(
-      { ...DEFAULT_TXPOOL_OPTIONS },
-      {
-        stateAt: (root) => chain.executor.stateAt(root),
-        head: chain.head.header,
-        logger: silentLogger,
-        metrics: null,
-        recovery: { prepare: async (txs) => void prepared.push(...txs.map((t) => bytesToHex(t.hash()))) },
-      },
-    )
+    const pool = poolOn(chain, {}, null, {
+      recovery: { prepare: async (txs) => void prepared.push(...txs.map((t) => bytesToHex(t.hash()))) },
+    })
     const tx = transfer(common, K0, 0n, A1, 1n)
     await pool.add(tx, { source: 'remote', peer: 'a' })
     // the same transaction decoded again from another peer's message: a new object, same hash

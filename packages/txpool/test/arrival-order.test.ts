@@ -1,11 +1,10 @@
 import type { SenderRecovery } from '@cairn/chain'
-import { silentLogger } from '@cairn/utils'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ADDRS, KEYS, openChain, transfer } from '../../chain/test/helpers.ts'
 import { ArrivalOrder } from '../src/arrival-order.ts'
-import { DEFAULT_TXPOOL_OPTIONS, TxPool } from '../src/index.ts'
+import { poolOn } from './helpers.ts'
 
 /** A sender recovery whose answers the test releases, in any order (as worker threads answer). */
 function heldRecovery() {
@@ -30,16 +29,7 @@ function heldRecovery() {
 async function poolWithHeldRecovery() {
   const chain = await openChain()
   const held = heldRecovery()
-  const pool = new TxPool(
-    { ...DEFAULT_TXPOOL_OPTIONS },
-    {
-      stateAt: (root) => chain.executor.stateAt(root),
-      head: chain.head.header,
-      logger: silentLogger,
-      metrics: null,
-      recovery: held.recovery,
-    },
-  )
+  const pool = poolOn(chain, {}, null, { recovery: held.recovery })
   return { chain, pool, common: chain.common, ...held }
 }
 

@@ -2,13 +2,24 @@ import type { Chain } from '@cairn/chain'
 import { CairnError, silentLogger } from '@cairn/utils'
 import { expect } from 'vitest'
 import { openChain } from '../../chain/test/helpers.ts'
-import { DEFAULT_TXPOOL_OPTIONS, TxPool, type TxPoolMetrics, type TxPoolOptions } from '../src/index.ts'
+import {
+  DEFAULT_TXPOOL_OPTIONS,
+  TxPool,
+  type TxPoolMetrics,
+  type TxPoolModules,
+  type TxPoolOptions,
+} from '../src/index.ts'
 
 export const GWEI = 10n ** 9n
 export const ETHER = 10n ** 18n
 
-/** A pool over a real chain (MemoryKV), reading state at the chain's head. */
-export function poolOn(chain: Chain, opts: Partial<TxPoolOptions> = {}, metrics: TxPoolMetrics | null = null): TxPool {
+/** A pool over a real chain (MemoryKV), reading state at the chain's head; `modules` adds or replaces modules (a recovery). */
+export function poolOn(
+  chain: Chain,
+  opts: Partial<TxPoolOptions> = {},
+  metrics: TxPoolMetrics | null = null,
+  modules: Partial<TxPoolModules> = {},
+): TxPool {
   return new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, ...opts },
     {
@@ -16,6 +27,7 @@ export function poolOn(chain: Chain, opts: Partial<TxPoolOptions> = {}, metrics:
       head: chain.head.header,
       logger: silentLogger,
       metrics,
+      ...modules,
     },
   )
 }
