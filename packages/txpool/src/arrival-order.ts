@@ -8,19 +8,19 @@
  * earlier nonce went in nonce-gapped (queued), uncounted by the dev engine's backpressure, and
  * joined the executable run when the earlier one arrived: the run could then outgrow the pool's
  * executable slots, and a later transaction was refused "txpool is full" — a gap that stranded
- * every later nonce of its sender (test/rpc/dev-backpressure.int.test.ts, about one run in twenty
- * on 2 cores).
+ * every later nonce of its sender (test/rpc/dev-backpressure.int.test.ts timed out in CI; a loop of
+ * its flood stuck within 3–9 runs).
  */
 export class ArrivalOrder {
   /** Resolved when the last turn asked for has begun. */
   private last: Promise<void> = Promise.resolve()
-  /** Turns asked for and not yet begun. */
+  /** Turns asked for and not yet passed. */
   private waiting = 0
 
   /**
    * The next turn: `wait` settles once `ready` has and every earlier turn has begun (it rejects
-   * with `ready`'s error). The holder must call `pass` exactly once, after `wait` settles, whatever the
-   * outcome (a turn never passed holds back every later one).
+   * with `ready`'s error). The holder calls `pass` once `wait` has settled, whatever the outcome
+   * (a turn never passed holds back every later one; passing again does nothing).
    */
   next(ready?: Promise<unknown>): { wait: Promise<void>; pass: () => void } {
     const before = this.last

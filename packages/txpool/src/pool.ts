@@ -225,9 +225,7 @@ export class TxPool {
       // `add` was called, whatever order the recoveries finish in (./arrival-order.ts). Its turn
       // ends once its checks have asked for the sender's account, which later adds of that sender
       // then read after it (one promise per account): they are inserted after it too.
-      const recovering =
-        this.modules.recovery && tx.cache.senderPubKey === undefined ? this.modules.recovery.prepare([tx]) : undefined
-      const turn = this.arrivals.next(recovering)
+      const turn = this.arrivals.next(this.recoverSender(tx))
       try {
         let inserting: Promise<Uint8Array>
         try {
@@ -253,6 +251,17 @@ export class TxPool {
           this.modules.logger.debug({ peer: options.peer, code: err.code }, 'remote transaction refused')
       }
       throw err
+    }
+  }
+
+  /** Has the sender of `tx` recovered on a worker, if there are workers and it is not yet; a throw becomes a rejection. */
+  private recoverSender(tx: TypedTransaction): Promise<void> | undefined {
+    const { recovery } = this.modules
+    if (!recovery || tx.cache.senderPubKey !== undefined) return undefined
+    try {
+      return recovery.prepare([tx])
+    } catch (err) {
+      return Promise.reject(err)
     }
   }
 
