@@ -24,12 +24,11 @@ export class ArrivalOrder {
    */
   next(ready?: Promise<unknown>): { wait: Promise<void>; pass: () => void } {
     const before = this.last
-    let pass = (): void => {}
+    let done = (): void => {}
     this.last = new Promise<void>((resolve) => {
-      pass = resolve
+      done = resolve
     })
     this.waiting++
-    const done = pass
     let passed = false
     // Settles only once the earlier turns have begun, even when `ready` fails first.
     const wait = ready
