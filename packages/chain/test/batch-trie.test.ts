@@ -1,3 +1,4 @@
+import { keccak256 } from '@cairn/crypto'
 import { bytesToHex } from '@cairn/utils'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import fc from 'fast-check'
@@ -71,6 +72,33 @@ describe('BatchTrie node cache and store', () => {
     forged[31] = (forged[31] as number) ^ 1
     nodes.set((entry as [number, unknown])[0], { hash: forged, node: [new Uint8Array(1), new Uint8Array(1)] })
     for (const [i, key] of keys.entries()) expect(await fast.get(key)).toEqual(value(i))
+  })
+
+  it('proves new keys absent from the nodes it wrote, leaves included, without reading the store', async () => {
+    const trie = new MerklePatriciaTrie()
+    const fast = new BatchTrie(trie)
+    // 3,000 accounts, then 3,000 keys not in the trie: about every other one ends its walk on the
+    // leaf of an account sharing its path, which a read compares and answers null from.
+    const stored = Array.from({ length: 3000 }, (_, i) => keccak256(Uint8Array.of(1, i >> 8, i & 255)))
+    const absent = Array.from({ length: 3000 }, (_, i) => keccak256(Uint8Array.of(2, i >> 8, i & 255)))
+    await fast.update(stored.map((key, i) => ({ key, value: value(i) })))
+    const db = trie.database().db
+    const get = db.get.bind(db)
+    let reads = 0
+    db.get = (key, opts) => {
+      reads++
+      return get(key, opts)
+    }
+    for (const key of absent) expect(await fast.get(key)).toBeNull()
+    for (const [i, key] of stored.entries()) expect(await fast.get(key)).toEqual(value(i))
+    expect(reads).toBe(0)
+    // A BatchTrie that did not write them reads each node once, then has it.
+    const other = new BatchTrie(trie)
+    for (const key of absent) expect(await other.get(key)).toBeNull()
+    const first = reads
+    expect(first).toBeGreaterThan(0)
+    for (const key of absent) expect(await other.get(key)).toBeNull()
+    expect(reads).toBe(first)
   })
 
   it('folds a branch left with one child built in the same batch (a leaf not cached and not yet stored)', async () => {
