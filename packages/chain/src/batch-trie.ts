@@ -4,6 +4,7 @@ import type { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
 import { ChainErrorCode } from './errors.ts'
+import { RlpArena } from './rlp-arena.ts'
 import type { TimeSlice } from './time-slice.ts'
 import { compareBytes, decodePath, encodePath, toNibbles } from './trie-path.ts'
 
@@ -58,6 +59,8 @@ export class BatchTrie {
   private readonly nodes = new Map<number, Cached>()
   /** Decoded leaves, keyed as {@link nodes} (see {@link MAX_CACHED_LEAVES}). */
   private readonly leaves = new Map<number, Cached>()
+  /** Where new nodes are encoded: views of shared chunks, not an array each (see RlpArena). */
+  private readonly arena = new RlpArena()
 
   constructor(private readonly trie: MerklePatriciaTrie) {}
 
@@ -99,7 +102,7 @@ export class BatchTrie {
     const root = await this.apply(await this.resolve(this.trie.root()), items, 0, items.length, 0, writes, slice)
     let rootHash = KECCAK256_RLP
     if (root !== null) {
-      const encoded = RLP.encode(root)
+      const encoded = this.arena.encode(root)
       rootHash = keccak256(encoded)
       writes.push([rootHash, encoded])
       this.remember(rootHash, root)
@@ -224,7 +227,7 @@ export class BatchTrie {
 
   /** How a parent refers to `node`: inline under 32 encoded bytes, else by hash (and stored). */
   private ref(node: Node, writes: [Uint8Array, Uint8Array][]): RawNode {
-    const encoded = RLP.encode(node)
+    const encoded = this.arena.encode(node)
     if (encoded.length < 32) return node
     const hash = keccak256(encoded)
     writes.push([hash, encoded])

@@ -1,12 +1,15 @@
 import { keccak256 } from '@cairn/crypto'
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
+import { RlpArena } from './rlp-arena.ts'
 import { compareBytes, encodePath, toNibbles } from './trie-path.ts'
 
 /** A node as RLP structure: a leaf/extension [path, value|child] or a branch of 17 items. */
 type RawNode = Uint8Array | RawNode[]
 
 const EMPTY = new Uint8Array()
+/** The nodes' encodings, each hashed at once and dropped: one chunk reused (see RlpArena). */
+const scratch = new RlpArena({ scratch: true })
 
 /**
  * The root of the Merkle-Patricia trie holding `values[i]` under the key `RLP(i)`: the transactions
@@ -18,7 +21,7 @@ export function orderedTrieRoot(values: readonly Uint8Array[]): Uint8Array {
   if (values.length === 0) return KECCAK256_RLP
   const items = values.map((value, i) => ({ key: toNibbles(RLP.encode(i)), value }))
   items.sort((a, b) => compareBytes(a.key, b.key))
-  return keccak256(RLP.encode(node(items, 0, items.length, 0)))
+  return keccak256(scratch.encode(node(items, 0, items.length, 0)))
 }
 
 /** The node holding `items[from..to)` (sorted, distinct keys), whose keys agree up to `depth`. */
@@ -50,6 +53,6 @@ function node(items: { key: Uint8Array; value: Uint8Array }[], from: number, to:
 
 /** How a parent refers to a child: inline when its encoding is under 32 bytes, else by hash. */
 function ref(child: RawNode): RawNode {
-  const encoded = RLP.encode(child)
+  const encoded = scratch.encode(child)
   return encoded.length < 32 ? child : keccak256(encoded)
 }
