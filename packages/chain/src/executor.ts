@@ -7,7 +7,7 @@ import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Address, type DB, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
-import { Bloom, buildBlock, createVM, encodeReceipt, type RunTxResult, type VM } from '@ethereumjs/vm'
+import { Bloom, buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { Mutex } from 'async-mutex'
 import { BatchedStateManager } from './batched-state.ts'
 import { ChainView } from './chain-view.ts'
@@ -22,7 +22,7 @@ import { orderedTrieRoot } from './ordered-trie.ts'
 import { creditUncleRewards, isProofOfWork } from './pow.ts'
 import { StatePreimages } from './preimages.ts'
 import { ReadThroughStateManager, SharedReadView } from './read-state.ts'
-import type { StoredReceipt } from './receipt.ts'
+import { type StoredReceipt, trieReceipts } from './receipt.ts'
 import { LayerSwitch, type StateDB, type StateLayer } from './state-db.ts'
 import type { ChainStore } from './store.ts'
 import { checkedRequestCalls } from './system-calls.ts'
@@ -723,7 +723,9 @@ async function finish(
   }
   b.receiptTrie = async () => {
     await slice?.check()
-    const root = orderedTrieRoot(results.map((r, i) => encodeReceipt(r.receipt, (txs[i] as TypedTransaction).type)))
+    const root = orderedTrieRoot(
+      trieReceipts(results.map((r, i) => ({ receipt: r.receipt, type: (txs[i] as TypedTransaction).type }))),
+    )
     await slice?.check() // the state root comes next
     return root
   }

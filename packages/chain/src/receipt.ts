@@ -1,8 +1,9 @@
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
-import { bigIntToUnpaddedBytes, bytesToBigInt } from '@ethereumjs/util'
-import { Bloom } from '@ethereumjs/vm'
+import { bigIntToBytes, bigIntToUnpaddedBytes, bytesToBigInt } from '@ethereumjs/util'
+import { Bloom, type TxReceipt } from '@ethereumjs/vm'
 import { ChainErrorCode } from './errors.ts'
+import { RlpArena, type RlpItem } from './rlp-arena.ts'
 
 /** A log as the EVM emits it: [address, topics, data]. */
 export type RawLog = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array]
@@ -79,6 +80,29 @@ export function logsBloom(logs: RawLog[]): Uint8Array {
     for (const t of topics) bloom.add(t)
   }
   return bloom.bitvector
+}
+
+const STATUS_OK = Uint8Array.of(1)
+const STATUS_FAILED = new Uint8Array()
+
+/**
+ * The receipts trie's values for a block being built: each receipt's consensus encoding (EIP-2718
+ * typed), as `encodeReceipt` of @ethereumjs/vm gives it, written into one {@link RlpArena} instead
+ * of two arrays each (its RLP, then the type byte joined to it: ~280 bytes, which V8 gives a
+ * backing store of its own).
+ */
+export function trieReceipts(results: readonly { receipt: TxReceipt; type: number }[]): Uint8Array[] {
+  const arena = new RlpArena()
+  return results.map(({ receipt, type }) => {
+    const r = receipt as TxReceipt & { stateRoot?: Uint8Array; status?: 0 | 1 }
+    const item = [
+      r.stateRoot ?? (r.status === 0 ? STATUS_FAILED : STATUS_OK),
+      bigIntToBytes(r.cumulativeBlockGasUsed),
+      r.bitvector,
+      r.logs as RlpItem[],
+    ]
+    return type === 0 ? arena.encode(item) : arena.encode(item, type)
+  })
 }
 
 /**

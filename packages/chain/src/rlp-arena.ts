@@ -32,15 +32,24 @@ export class RlpArena {
     this.chunk = new Uint8Array(this.chunkSize)
   }
 
-  encode(item: RlpItem): Uint8Array {
-    const length = encodedLength(item)
-    if (length > MAX_IN_CHUNK || length > this.chunkSize) return RLP.encode(item)
+  /** The RLP of `item`, after one `prefix` byte if given (an EIP-2718 type: `type ‖ rlp`). */
+  encode(item: RlpItem, prefix?: number): Uint8Array {
+    const length = encodedLength(item) + (prefix === undefined ? 0 : 1)
+    if (length > MAX_IN_CHUNK || length > this.chunkSize) {
+      const rlp = RLP.encode(item)
+      if (prefix === undefined) return rlp
+      const out = new Uint8Array(length)
+      out[0] = prefix
+      out.set(rlp, 1)
+      return out
+    }
     if (this.at + length > this.chunk.length) {
       if (!this.scratch) this.chunk = new Uint8Array(this.chunkSize)
       this.at = 0
     }
     const start = this.at
-    this.at = write(item, this.chunk, start)
+    if (prefix !== undefined) this.chunk[this.at++] = prefix
+    this.at = write(item, this.chunk, this.at)
     return this.chunk.subarray(start, this.at)
   }
 }

@@ -5,6 +5,8 @@ import { encodedTx } from './tx-cache.ts'
 
 /** Typed transactions whose signed encoding is `type ‖ rlp([...unsigned fields, yParity, r, s])`. */
 const TYPED = new Set([1, 2])
+/** Where a signing message is written to be hashed (see signingParts). */
+const MESSAGE_SCRATCH = new Uint8Array(4096)
 
 /**
  * The hash a typed (EIP-2930 / EIP-1559) transaction's signature signs, cut from its encoding: the
@@ -49,7 +51,10 @@ export function signingParts(tx: TypedTransaction): { hash: Uint8Array; sig: Uin
   }
   const length = cut - list.payload
   const header = rlpLengthPrefix(0xc0, length)
-  const message = new Uint8Array(1 + header.length + length)
+  // Hashed at once: written into a buffer kept for it (an array over 64 bytes costs V8 a backing
+  // store of its own), or a new one for a transaction larger than it.
+  const size = 1 + header.length + length
+  const message = size <= MESSAGE_SCRATCH.length ? MESSAGE_SCRATCH.subarray(0, size) : new Uint8Array(size)
   message[0] = raw[0] as number
   message.set(header, 1)
   message.set(raw.subarray(list.payload, cut), 1 + header.length)

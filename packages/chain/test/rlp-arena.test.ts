@@ -55,4 +55,12 @@ describe('RlpArena', () => {
     expect(c.buffer).not.toBe(a.buffer)
     expect([a[1], b[1], c[1]]).toEqual([1, 2, 3])
   })
+
+  it('puts a type byte before the RLP, in a chunk or (past its limit) in an array of its own', () => {
+    const arena = new RlpArena()
+    for (const item of [[new Uint8Array(300).fill(7), []], [new Uint8Array(5000).fill(9)]]) {
+      const rlp = RLP.encode(item)
+      expect(arena.encode(item, 2)).toEqual(Uint8Array.of(2, ...rlp))
+    }
+  })
 })
