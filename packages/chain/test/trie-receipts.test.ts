@@ -29,7 +29,7 @@ describe('trieReceipts (the receipts trie values of a built block)', () => {
           } as TxReceipt,
         }))
         const got = trieReceipts(results)
-        results.forEach((r, i) => expect(got[i]).toEqual(encodeReceipt(r.receipt, r.type)))
+        for (const [i, r] of results.entries()) expect(got[i]).toEqual(encodeReceipt(r.receipt, r.type))
       }),
       { numRuns: 200 },
     )

@@ -14,7 +14,10 @@ describe('Repository and WriteBatch', () => {
     canonical.put(1, new Uint8Array([0xaa]), batch)
     canonical.put(2, new Uint8Array([0xbb]), batch)
     expect(await canonical.get(1)).toBeUndefined()
-    expect(batch.ops.map((op) => op.type === 'put' && op.value)).toEqual([new Uint8Array([0xaa]), new Uint8Array([0xbb])])
+    expect(batch.ops.map((op) => op.type === 'put' && op.value)).toEqual([
+      new Uint8Array([0xaa]),
+      new Uint8Array([0xbb]),
+    ])
     await batch.write(kv)
     expect(await canonical.get(2)).toEqual(new Uint8Array([0xbb]))
     const entries: number[] = []
