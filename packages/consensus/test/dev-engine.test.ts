@@ -193,6 +193,41 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
   })
 })
 
+describe('DevEngine: pending transactions priced out by the base fee (instant mode)', () => {
+  it('seals empty blocks until the base fee falls to their cap, then includes them (no stall)', async () => {
+    const logger = recordingLogger()
+    const { chain, pool, engine } = await devSetup({ logger })
+    const heads = recordHeads(chain)
+    // Block 1's base fee is 0.875 gwei: a cap of 0.5 gwei is reached after five empty blocks
+    // (each an eighth lower: 0.766, 0.670, 0.586, 0.513, 0.449).
+    const cap = GWEI / 2n
+    const tx = transfer(chain.common, K0, 0n, A1, 1n, { maxFeePerGas: cap, maxPriorityFeePerGas: 0n })
+    await pool.add(tx, { source: 'local' })
+    await engine.start()
+    await until(() => pool.size === 0, 5000, 'the priced-out transaction to be mined')
+    await engine.idle()
+    const blocks = heads.map((h) => h.block)
+    expect(blocks.map((b) => b.transactions.length)).toEqual([0, 0, 0, 0, 0, 1])
+    const last = blocks[blocks.length - 1] as Block
+    expect(last.transactions.map(hex)).toEqual([hex(tx)])
+    expect(last.header.baseFeePerGas as bigint).toBeLessThanOrEqual(cap)
+    for (const b of blocks.slice(0, -1)) expect(b.header.baseFeePerGas as bigint).toBeGreaterThan(cap)
+    expect(logger.records).toEqual([]) // no warning or error on the way
+  })
+
+  it('a cap far below the base fee (past eight empty blocks) does not make it seal at all', async () => {
+    const { chain, pool, engine } = await devSetup()
+    // 0.875 gwei × (7/8)^8 ≈ 0.30 gwei: 0.2 gwei is out of reach.
+    await pool.add(transfer(chain.common, K0, 0n, A1, 1n, { maxFeePerGas: GWEI / 5n, maxPriorityFeePerGas: 0n }), {
+      source: 'local',
+    })
+    await engine.start()
+    await engine.idle()
+    expect(chain.head.header.number).toBe(0n)
+    expect(pool.size).toBe(1)
+  })
+})
+
 describe('DevEngine: senders outrunning sealing (backpressure)', () => {
   it('admit() holds senders while the pool is past the limit: the pool stays bounded, nothing is refused, all is mined', async () => {
     const LIMIT = 6

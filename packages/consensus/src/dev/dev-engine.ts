@@ -58,6 +58,14 @@ const MIN_TX_GAS = 21_000n
  * default a block is sealed as soon as transactions are pending, taking all that fit; with a
  * block time it seals every N seconds, empty blocks included. Every block is final at once.
  */
+/**
+ * How far below the next base fee a pending transaction's fee cap may be for instant sealing to
+ * bring the base fee down to it with empty blocks: this many, each an eighth lower (a factor of
+ * ~2.9). A flood priced out by its own full blocks is within it (loadgen's caps are 4× the base
+ * fee it started at: 12 full blocks in a row pass them).
+ */
+const PRICED_OUT_STEPS = 8
+
 /** How often sealing is retried while block writes fail. */
 const STORAGE_RETRY_MS = 2000
 
@@ -89,6 +97,8 @@ export class DevEngine implements Engine {
   /** Senders waiting in {@link admit} for the next block. */
   private waiters: (() => void)[] = []
   private holding = false
+  /** {@link pricedOut} said so since the last block with transactions. */
+  private pricedOutSaid = false
   /** Transactions let through by {@link admit} and not yet in the pool. */
   private admitting = 0
   /** Seals when transactions arrive (automine); set by the options, evm_setAutomine. */
@@ -439,12 +449,16 @@ export class DevEngine implements Engine {
     try {
       for (let i = 0; i < max && this.running; i++) {
         const baseFee = this.nextBaseFee ?? chain.head.header.calcNextBaseFee()
-        if (!pool.hasExecutable(baseFee)) return
+        if (!pool.hasExecutable(baseFee)) {
+          if (this.pricedOut(baseFee)) await this.seal()
+          return
+        }
         // Back to back only while blocks fill up; else paced (see schedule).
         if (i > 0 && !this.lastSeal.full) break
         const started = performance.now()
         const { block } = await this.seal()
         if (block.transactions.length === 0) return
+        this.pricedOutSaid = false
         const end = performance.now()
         const h = block.header
         this.lastSeal = { end, ms: end - started, full: h.gasUsed + MIN_TX_GAS > h.gasLimit }
@@ -460,6 +474,31 @@ export class DevEngine implements Engine {
         this.schedule()
       }
     }
+  }
+
+  /**
+   * Whether pending transactions wait only for the base fee to fall (a flood of full blocks raised
+   * it past their fee caps, by at most {@link PRICED_OUT_STEPS} blocks' worth). Nothing seals
+   * on arrival then, and without a block the base fee never falls: the chain would stall with its
+   * pool full. An empty block lowers it by an eighth, as every block of an interval-sealing chain
+   * (Anvil's `--block-time`, geth's `--dev.period`) would; sealing it also makes the drain look
+   * again. Not when the next base fee is fixed (anvil_setNextBlockBaseFeePerGas). Caps further
+   * below wait for a block something else brings.
+   */
+  private pricedOut(baseFee: bigint): boolean {
+    if (this.nextBaseFee !== undefined) return false
+    let reachable = baseFee
+    for (let i = 0; i < PRICED_OUT_STEPS; i++) reachable -= reachable / 8n
+    if (!this.modules.pool.hasExecutable(reachable)) return false
+    if (!this.pricedOutSaid) {
+      this.pricedOutSaid = true
+      this.modules.logger.info(
+        { baseFee: baseFee.toString() },
+        'pending transactions priced out by the base fee: sealing empty blocks to lower it',
+      )
+    }
+    this.drainAgain = true
+    return true
   }
 
   /**
