@@ -54,11 +54,6 @@ export interface DevEngineModules {
 const MIN_TX_GAS = 21_000n
 
 /**
- * The dev sealer, as Anvil and `geth --dev` do it: a single trusted producer with no seal. By
- * default a block is sealed as soon as transactions are pending, taking all that fit; with a
- * block time it seals every N seconds, empty blocks included. Every block is final at once.
- */
-/**
  * How far below the next base fee a pending transaction's fee cap may be for instant sealing to
  * bring the base fee down to it with empty blocks: this many, each an eighth lower (a factor of
  * ~2.9). A flood priced out by its own full blocks is within it (loadgen's caps are 4× the base
@@ -72,6 +67,11 @@ const STORAGE_RETRY_MS = 2000
 /** A header's timestamp is a 64-bit number. */
 const MAX_TIMESTAMP = 2n ** 64n - 1n
 
+/**
+ * The dev sealer, as Anvil and `geth --dev` do it: a single trusted producer with no seal. By
+ * default a block is sealed as soon as transactions are pending, taking all that fit; with a
+ * block time it seals every N seconds, empty blocks included. Every block is final at once.
+ */
 export class DevEngine implements Engine {
   readonly name = 'dev'
   private timer: NodeJS.Timeout | undefined
