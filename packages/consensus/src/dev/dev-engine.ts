@@ -450,7 +450,10 @@ export class DevEngine implements Engine {
       for (let i = 0; i < max && this.running; i++) {
         const baseFee = this.nextBaseFee ?? chain.head.header.calcNextBaseFee()
         if (!pool.hasExecutable(baseFee)) {
-          if (this.pricedOut(baseFee)) await this.seal()
+          if (this.pricedOut(baseFee)) {
+            await this.seal()
+            this.drainAgain = true // at the lower base fee (a seal that failed does not loop)
+          }
           return
         }
         // Back to back only while blocks fill up; else paced (see schedule).
@@ -497,7 +500,6 @@ export class DevEngine implements Engine {
         'pending transactions priced out by the base fee: sealing empty blocks to lower it',
       )
     }
-    this.drainAgain = true
     return true
   }
 
