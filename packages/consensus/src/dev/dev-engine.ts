@@ -97,8 +97,8 @@ export class DevEngine implements Engine {
   /** Senders waiting in {@link admit} for the next block. */
   private waiters: (() => void)[] = []
   private holding = false
-  /** {@link pricedOut} said so since the last block with transactions. */
-  private pricedOutSaid = false
+  /** When {@link pricedOut} last said so (ms): at most once a minute, not once per empty block. */
+  private pricedOutSaidAt = Number.NEGATIVE_INFINITY
   /** Transactions let through by {@link admit} and not yet in the pool. */
   private admitting = 0
   /** Seals when transactions arrive (automine); set by the options, evm_setAutomine. */
@@ -461,7 +461,6 @@ export class DevEngine implements Engine {
         const started = performance.now()
         const { block } = await this.seal()
         if (block.transactions.length === 0) return
-        this.pricedOutSaid = false
         const end = performance.now()
         const h = block.header
         this.lastSeal = { end, ms: end - started, full: h.gasUsed + MIN_TX_GAS > h.gasLimit }
@@ -484,17 +483,18 @@ export class DevEngine implements Engine {
    * it past their fee caps, by at most {@link PRICED_OUT_STEPS} blocks' worth). Nothing seals
    * on arrival then, and without a block the base fee never falls: the chain would stall with its
    * pool full. An empty block lowers it by an eighth, as every block of an interval-sealing chain
-   * (Anvil's `--block-time`, geth's `--dev.period`) would; sealing it also makes the drain look
-   * again. Not when the next base fee is fixed (anvil_setNextBlockBaseFeePerGas). Caps further
-   * below wait for a block something else brings.
+   * (Anvil's `--block-time`, geth's `--dev.period`) would; the drain then looks again. Not when
+   * the next base fee is fixed (anvil_setNextBlockBaseFeePerGas). Caps further below wait for a
+   * block something else brings. Logged at most once a minute (a flood of 100,000 transfers from
+   * loadgen.mjs had 44 of its 121 blocks empty: full and empty blocks alternate once caps bind).
    */
   private pricedOut(baseFee: bigint): boolean {
     if (this.nextBaseFee !== undefined) return false
     let reachable = baseFee
     for (let i = 0; i < PRICED_OUT_STEPS; i++) reachable -= reachable / 8n
     if (!this.modules.pool.hasExecutable(reachable)) return false
-    if (!this.pricedOutSaid) {
-      this.pricedOutSaid = true
+    if (performance.now() - this.pricedOutSaidAt >= 60_000) {
+      this.pricedOutSaidAt = performance.now()
       this.modules.logger.info(
         { baseFee: baseFee.toString() },
         'pending transactions priced out by the base fee: sealing empty blocks to lower it',
