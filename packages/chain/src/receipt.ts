@@ -86,6 +86,20 @@ const STATUS_OK = Uint8Array.of(1)
 const STATUS_FAILED = new Uint8Array()
 
 /**
+ * A receipt's consensus fields, in order: its post-state root before Byzantium (else its status
+ * byte, none for a failure), the cumulative gas used, the logs bloom and the logs.
+ */
+function consensusFields(
+  root: Uint8Array | undefined,
+  succeeded: boolean,
+  cumulativeGas: Uint8Array,
+  bloom: Uint8Array,
+  logs: RawLog[],
+): RlpItem[] {
+  return [root ?? (succeeded ? STATUS_OK : STATUS_FAILED), cumulativeGas, bloom, logs]
+}
+
+/**
  * The receipts trie's values for a block being built: each receipt's consensus encoding (EIP-2718
  * typed), as `encodeReceipt` of @ethereumjs/vm gives it, written into one {@link RlpArena} instead
  * of two arrays each (its RLP, then the type byte joined to it: ~280 bytes, which V8 gives a
@@ -95,13 +109,14 @@ export function trieReceipts(results: readonly { receipt: TxReceipt; type: numbe
   const arena = new RlpArena()
   return results.map(({ receipt, type }) => {
     const r = receipt as TxReceipt & { stateRoot?: Uint8Array; status?: 0 | 1 }
-    const item = [
-      r.stateRoot ?? (r.status === 0 ? STATUS_FAILED : STATUS_OK),
+    const fields = consensusFields(
+      r.stateRoot,
+      r.status !== 0,
       bigIntToBytes(r.cumulativeBlockGasUsed),
       r.bitvector,
-      r.logs as RlpItem[],
-    ]
-    return type === 0 ? arena.encode(item) : arena.encode(item, type)
+      r.logs as RawLog[],
+    )
+    return type === 0 ? arena.encode(fields) : arena.encode(fields, type)
   })
 }
 
@@ -110,12 +125,9 @@ export function trieReceipts(results: readonly { receipt: TxReceipt; type: numbe
  * `debug_getRawReceipts`: its post-state root before Byzantium, its status from then on.
  */
 export function encodeConsensusReceipt(r: StoredReceipt): Uint8Array {
-  const body = RLP.encode([
-    r.root ?? (r.status === 1 ? Uint8Array.of(1) : new Uint8Array()),
-    bigIntToUnpaddedBytes(r.cumulativeGasUsed),
-    logsBloom(r.logs),
-    r.logs,
-  ])
+  const body = RLP.encode(
+    consensusFields(r.root, r.status === 1, bigIntToUnpaddedBytes(r.cumulativeGasUsed), logsBloom(r.logs), r.logs),
+  )
   if (r.type === 0) return body
   const out = new Uint8Array(body.length + 1)
   out[0] = r.type
