@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,15 +33,36 @@ export function envNumber(name: string, dflt: number): number {
   return v !== undefined && v !== '' ? Number(v) : dflt
 }
 
-/** CPU time (user + system) a process has used so far, in ms; undefined where /proc is missing. */
+/** CPU time (user + system) a process and its descendants have used so far, in ms; undefined where /proc is missing. */
 export function cpuMsOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined
+  const own = ownCpuMs(pid)
+  if (own === undefined) return undefined
+  // A wrapper (npm's `.bin/anvil` is a Node script that spawns the binary) does none of the work:
+  // its descendants' CPU counts too, or such a node would show 0 µs a request.
+  let total = own
+  for (const child of childrenOf(pid)) total += cpuMsOf(child) ?? 0
+  return total
+}
+
+function ownCpuMs(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime, stime in clock ticks (USER_HZ 100)
   } catch {
     return undefined
+  }
+}
+
+/** The live children of `pid` (every thread's, from /proc's `children` lists). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    )
+  } catch {
+    return []
   }
 }
 
