@@ -1,12 +1,12 @@
 import { keccak256 } from '@cairn/crypto'
 import type { KVStore } from '@cairn/db'
-import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, hexToBytes, type Logger } from '@cairn/utils'
 import { Block, type BlockHeader, type HeaderData } from '@ethereumjs/block'
 import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Address, type DB, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
+import { type Account, Address, createAccountFromRLP, type DB, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
 import { Bloom, buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { Mutex } from 'async-mutex'
 import { BatchedStateManager } from './batched-state.ts'
@@ -177,7 +177,10 @@ export class Executor {
   }
 
   /** Read-only state views shared by callers at the same root (see {@link stateAt}). */
-  private readonly readViews = new Map<string, MerkleStateManager>()
+  private readonly readViews = new Map<string, SharedReadView>()
+  /** The state root {@link accountNow}'s accounts were read at, and those accounts by address. */
+  private nowRoot: Uint8Array | undefined
+  private readonly nowAccounts = new Map<Hex, Readonly<Account> | null>()
   /** Storage reads of view calls, over every state root (see {@link viewState}). */
   private trieReader: TrieReader | undefined
 
@@ -497,11 +500,44 @@ export class Executor {
   }
 
   /**
+   * The account at `address` (lower-case hex, as RPC names it) after `header` (its edited state on
+   * a dev chain) when it can be read without waiting: from the accounts read at this root before,
+   * the shared view's cache ({@link stateAt}), else straight from the stored trie nodes
+   * ({@link TrieReader}: no promise per node). `null`: no account there. `undefined`: not at hand
+   * (a node of the path not in the store): read it through {@link stateAfter}. The account may be
+   * shared with other readers: not to be written.
+   */
+  accountNow(header: BlockHeader, address: Hex): Readonly<Account> | null | undefined {
+    const root = this.postStateRoot(header)
+    // Roots are never written in place: the same array is the same state (a new head: a new array).
+    if (root !== this.nowRoot) {
+      this.nowRoot = root
+      this.nowAccounts.clear()
+    }
+    const known = this.nowAccounts.get(address)
+    if (known !== undefined) return known
+    const addr = new Address(hexToBytes(address))
+    const view = this.stateAt(root)
+    let account = view.cachedAccount(addr)
+    if (account === undefined) {
+      this.trieReader ??= new TrieReader((hash) => this.stateDB.nodeSync(hash))
+      const leaf = this.trieReader.get(root, keccak256(addr.bytes))
+      if (leaf === undefined) return undefined
+      const read = leaf === null ? null : createAccountFromRLP(leaf)
+      view.rememberAccount(addr, read)
+      account = read
+    }
+    if (this.nowAccounts.size >= MAX_NOW_ACCOUNTS) this.nowAccounts.clear()
+    this.nowAccounts.set(address, account)
+    return account
+  }
+
+  /**
    * A read-only state view at `stateRoot` (for RPC reads, proofs and the pool). Views of the few
    * most recent roots are shared, with their caches, so repeated reads at the head do not walk the
    * trie again: callers must not write to it (use {@link vmAt} to execute).
    */
-  stateAt(stateRoot: Uint8Array): MerkleStateManager {
+  stateAt(stateRoot: Uint8Array): SharedReadView {
     const key = bytesToHex(stateRoot)
     const shared = this.readViews.get(key)
     if (shared) return shared
@@ -652,13 +688,13 @@ export class Executor {
 }
 
 /** A MerkleStateManager over the persistent trie, rooted at `root`. */
-export function newStateManager(
+export function newStateManager<M extends MerkleStateManager = MerkleStateManager>(
   common: Common,
   db: DB<string, string | Uint8Array>,
   root: Uint8Array | undefined,
   caches: Caches = new Caches(),
-  make: (opts: MerkleStateManagerOpts) => MerkleStateManager = (o) => new MerkleStateManager(o),
-): MerkleStateManager {
+  make: (opts: MerkleStateManagerOpts) => M = (o) => new MerkleStateManager(o) as M,
+): M {
   const trie = new MerklePatriciaTrie({
     db,
     ...(root ? { root } : {}),
@@ -668,6 +704,9 @@ export function newStateManager(
   })
   return make({ trie, common, caches })
 }
+
+/** Most accounts {@link Executor.accountNow} keeps by address for one root (then it starts over). */
+const MAX_NOW_ACCOUNTS = 10_000
 
 type Builder = Awaited<ReturnType<typeof buildBlock>>
 

@@ -22,20 +22,42 @@ export class SharedReadView extends MerkleStateManager {
   private readonly decoded = new WeakMap<Uint8Array, Account>()
 
   override async getAccount(address: Address): Promise<Account | undefined> {
-    const elem = this._caches?.account?.get(address)
-    if (elem !== undefined) {
-      const rlp = elem.accountRLP
-      if (rlp === undefined) return undefined
-      let account = this.decoded.get(rlp)
-      if (account === undefined) {
-        account = createAccountFromRLP(rlp)
-        this.decoded.set(rlp, account)
-      }
-      return new Account(account.nonce, account.balance, account.storageRoot, account.codeHash)
+    const cached = this.cachedAccount(address)
+    if (cached !== undefined) {
+      return cached === null
+        ? undefined
+        : new Account(cached.nonce, cached.balance, cached.storageRoot, cached.codeHash)
     }
     const account = await super.getAccount(address)
     this.trimDiffs()
     return account
+  }
+
+  /**
+   * The account at `address` if this view's cache holds it: `null` when it holds its absence,
+   * `undefined` when it does not know. Shared with other readers: not to be written.
+   */
+  cachedAccount(address: Address): Readonly<Account> | null | undefined {
+    const elem = this._caches?.account?.get(address)
+    if (elem === undefined) return undefined
+    const rlp = elem.accountRLP
+    if (rlp === undefined) return null
+    let account = this.decoded.get(rlp)
+    if (account === undefined) {
+      account = createAccountFromRLP(rlp)
+      this.decoded.set(rlp, account)
+    }
+    return account
+  }
+
+  /** Caches an account read past the cache ({@link cachedAccount}), as `getAccount` caches what it reads. */
+  rememberAccount(address: Address, account: Account | null): void {
+    const cache = this._caches?.account
+    if (cache === undefined) return
+    cache.put(address, account ?? undefined)
+    const rlp = account === null ? undefined : cache.get(address)?.accountRLP
+    if (rlp !== undefined && account !== null) this.decoded.set(rlp, account)
+    this.trimDiffs()
   }
 
   override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {

@@ -1,4 +1,4 @@
-import { requestFields, type Tracer } from '@cairn/service-kit'
+import { type RunningSpan, requestFields, type Tracer } from '@cairn/service-kit'
 import { CairnError, isCairnError, type Logger } from '@cairn/utils'
 import { type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
@@ -82,8 +82,13 @@ export class RpcDispatcher {
     return this.handleParsed(parseBody(body), call)
   }
 
-  /** {@link handleText} for a body already parsed with {@link parseBody} (the server parses once for the gate and here). */
-  async handleParsed(body: ParsedBody, call: CallInfo = {}): Promise<string | undefined> {
+  /**
+   * {@link handleText} for a body already parsed with {@link parseBody} (the server parses once for
+   * the gate and here). A single request whose handler answered without waiting (a head read, an
+   * account in memory) is answered now, not in a promise: the HTTP fast lane then writes it in the
+   * same turn, without the promise chain's microtasks (see {@link Answer}).
+   */
+  handleParsed(body: ParsedBody, call: CallInfo = {}): Answer | Promise<Answer> {
     if (body === UNPARSEABLE) {
       return JSON.stringify(errorResponse(null, new CairnError(RpcErrorCode.PARSE, 'parse error', { fault: 'caller' })))
     }
@@ -107,8 +112,8 @@ export class RpcDispatcher {
       }
       return this.handleBatch(parsed, call)
     }
-    const res = await this.handle(parsed, call)
-    return res === undefined ? undefined : JSON.stringify(res)
+    const res = this.handle(parsed, call)
+    return isPromise(res) ? Promise.resolve(res).then(serialize) : serialize(res)
   }
 
   /**
@@ -181,8 +186,11 @@ export class RpcDispatcher {
     return errorResponse(id, err)
   }
 
-  /** Handles one request object. */
-  async handle(req: unknown, call: CallInfo = {}): Promise<JsonRpcResponse | undefined> {
+  /**
+   * Handles one request object: the response now when the handler answered without a promise,
+   * else a promise of it. Validation, errors, metrics and tracing are the same either way.
+   */
+  handle(req: unknown, call: CallInfo = {}): JsonRpcResponse | undefined | Promise<JsonRpcResponse | undefined> {
     if (typeof req !== 'object' || req === null || Array.isArray(req)) {
       return errorResponse(null, new CairnError(RpcErrorCode.INVALID_REQUEST, 'invalid request', { fault: 'caller' }))
     }
@@ -196,7 +204,8 @@ export class RpcDispatcher {
     const def = this.methods.get(r.method)
     const label = def ? def.name : 'unknown'
     const span = this.modules.tracer?.begin(label, { 'rpc.system': 'jsonrpc', 'rpc.method': label }, 'server')
-    let response: JsonRpcResponse
+    const done: Done = { id, hasId, label, started, span, method: r.method, call }
+    let result: unknown
     try {
       if (!def) {
         throw new CairnError(RpcErrorCode.METHOD_NOT_FOUND, `the method ${r.method} does not exist/is not available`, {
@@ -225,22 +234,66 @@ export class RpcDispatcher {
         data = parsed.data
       }
       const { ctx } = this.modules
-      const result = await (span ? span.run(() => def.handler(data, ctx, call)) : def.handler(data, ctx, call))
-      response = { jsonrpc: '2.0', id, result: result === undefined ? null : result }
+      result = span ? span.run(() => def.handler(data, ctx, call)) : def.handler(data, ctx, call)
     } catch (err) {
-      if (!isCairnError(err) || err.fault === 'internal') {
-        this.modules.logger.error(
-          { err, method: r.method, ...(call.reqId ? requestFields(call.reqId) : {}) },
-          'rpc method failed',
-        )
-      }
-      response = errorResponse(id, err)
+      return this.failed(done, err)
     }
+    if (isPromise(result)) {
+      // Promise.resolve returns a native promise as it is (no extra turn) and adopts other thenables.
+      return Promise.resolve(result).then(
+        (value) => this.answered(done, value),
+        (err: unknown) => this.failed(done, err),
+      )
+    }
+    return this.answered(done, result)
+  }
+
+  /** A handler's result as the response (undefined for a notification), counted and its span ended. */
+  private answered(done: Done, result: unknown): JsonRpcResponse | undefined {
+    return this.end(done, { jsonrpc: '2.0', id: done.id, result: result === undefined ? null : result })
+  }
+
+  /** A failure as the error response; failures that are the node's own are logged. */
+  private failed(done: Done, err: unknown): JsonRpcResponse | undefined {
+    if (!isCairnError(err) || err.fault === 'internal') {
+      this.modules.logger.error(
+        { err, method: done.method, ...(done.call.reqId ? requestFields(done.call.reqId) : {}) },
+        'rpc method failed',
+      )
+    }
+    return this.end(done, errorResponse(done.id, err))
+  }
+
+  private end(done: Done, response: JsonRpcResponse): JsonRpcResponse | undefined {
+    const { span } = done
     if (span && response.error) span.setAttributes({ 'rpc.jsonrpc.error_code': response.error.code })
     span?.end(response.error?.message)
-    if (this.modules.metrics) this.record(label, response.error ? response.error.code : 0, started)
-    return hasId ? response : undefined
+    if (this.modules.metrics) this.record(done.label, response.error ? response.error.code : 0, done.started)
+    return done.hasId ? response : undefined
   }
+}
+
+/** What the dispatcher answers a body: the response text, or undefined (notifications only). */
+export type Answer = string | undefined
+
+/** What {@link RpcDispatcher.handle} carries from a request to its response. */
+interface Done {
+  id: Id
+  hasId: boolean
+  label: string
+  started: number
+  span: RunningSpan | undefined
+  method: string
+  call: CallInfo
+}
+
+function serialize(res: JsonRpcResponse | undefined): Answer {
+  return res === undefined ? undefined : JSON.stringify(res)
+}
+
+/** True for a promise (or any thenable) a handler returned, as `await` would treat it. */
+export function isPromise<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
 }
 
 /**

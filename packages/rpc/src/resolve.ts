@@ -11,6 +11,19 @@ export async function resolveBlock(ctx: RpcContext, ref: BlockRef | undefined): 
   return block
 }
 
+/**
+ * The block `ref` names when it is the head (latest, pending, or the head's number): the one a
+ * read can answer from without waiting. Undefined for any other block (resolve it with
+ * {@link resolveBlock}).
+ */
+export function headNamed(ctx: RpcContext, ref: BlockRef | undefined): Block | undefined {
+  const { head } = ctx.chain
+  if (ref === undefined || ref === 'latest' || ref === 'pending') return head
+  if (typeof ref === 'bigint') return ref === head.header.number ? head : undefined
+  if (typeof ref === 'object' && 'blockNumber' in ref) return ref.blockNumber === head.header.number ? head : undefined
+  return undefined
+}
+
 /** Like resolveBlock, but undefined for a block that does not exist (getBlockBy* return null). */
 export async function findBlock(ctx: RpcContext, ref: BlockRef): Promise<Block | undefined> {
   const { chain } = ctx

@@ -50,6 +50,8 @@ export type BlockRef = z.infer<typeof blockRef>
  * string as a hash), which becomes the `{blockHash}` form.
  */
 export const blockRefOrHash = z.union([
+  // A tag first: most calls name one, and every option tried before the match costs a failed parse.
+  blockTag,
   z
     .string()
     .regex(/^0x[0-9a-fA-F]{64}$/)

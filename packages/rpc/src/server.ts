@@ -35,7 +35,7 @@ import { gate, type Refusal } from './auth/gate.ts'
 import { requiredRole } from './auth/roles.ts'
 import { bodyMethods, type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
-import type { RpcDispatcher } from './dispatcher.ts'
+import { type Answer, isPromise, type RpcDispatcher } from './dispatcher.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from './errors.ts'
 import { lingeringClientError } from './http/client-error.ts'
 import { edgeError, RPC_EDGE_CHECKS } from './http/edge.ts'
@@ -122,10 +122,10 @@ export function dispatchInContext(
   dispatcher: BodyDispatcher,
   body: ParsedBody,
   call: { reqId: string; connection?: SubscriptionSink },
-): Promise<string | undefined> {
+): Answer | Promise<Answer> {
   if (bodyMethods(body).every((m) => requiredRole(m) === 'public' || CONTEXT_FREE.has(m)))
     return dispatcher.handleParsed(body, call)
-  return inRequestContext({ reqId: call.reqId }, () => dispatcher.handleParsed(body, call))
+  return inRequestContext({ reqId: call.reqId }, async () => dispatcher.handleParsed(body, call))
 }
 
 /** What can change while the server runs ({@link RpcServer.reconfigure}): the hot-reloadable subset. */
@@ -309,7 +309,7 @@ export class RpcServer {
     return refused
   }
 
-  private dispatch(body: ParsedBody, reqId: string, connection?: SubscriptionSink): Promise<string | undefined> {
+  private dispatch(body: ParsedBody, reqId: string, connection?: SubscriptionSink): Answer | Promise<Answer> {
     return dispatchInContext(this.modules.dispatcher, body, connection ? { reqId, connection } : { reqId })
   }
 
@@ -394,7 +394,12 @@ export class RpcServer {
               const body = parseBody(text)
               const refused = await this.check(body, await principal, ip, req.id)
               if (refused) return sink.send(refused.body)
-              void this.dispatch(body, req.id, sink).then((res) => {
+              const answer = this.dispatch(body, req.id, sink)
+              if (!isPromise(answer)) {
+                if (answer !== undefined) sink.send(answer)
+                return
+              }
+              void answer.then((res) => {
                 if (res !== undefined) sink.send(res)
               })
             })
@@ -513,28 +518,55 @@ export class RpcServer {
     else logger.warn("this Node's HTTP server has no connection listener to take over: the RPC fast lane is off")
   }
 
-  /** The answer to a plain POST on the fast lane: what the `POST /` route answers. */
-  private async answerPlain(post: PlainPost, text: string, socket: Socket): Promise<LaneAnswer> {
+  /**
+   * The answer to a plain POST on the fast lane: what the `POST /` route answers. Without a gate to
+   * pass (auth off, no rate limits) an answer the dispatcher has now is returned now, for the lane
+   * to write in the same turn.
+   */
+  private answerPlain(post: PlainPost, text: string, socket: Socket): LaneAnswer | Promise<LaneAnswer> {
     const reqId = requestId(post.headers['x-request-id'])
     const ids = `x-request-id: ${reqId}\r\nvary: Origin\r\n`
     const body = parseBody(text)
     // Auth off and no rate limits (the dev profile): every caller is admin and nothing is charged,
     // so the gate cannot refuse — skipped, with its two awaits.
     const open = !this.security.auth.enabled && this.limiter === null
-    const refused = open
-      ? undefined
-      : await this.check(body, await this.authenticator.authenticate(post.headers), socket.remoteAddress ?? '', reqId)
+    return open ? this.answerAdmitted(body, text, ids, reqId) : this.answerGated(post, body, text, ids, reqId, socket)
+  }
+
+  /** {@link answerPlain} through the gate. */
+  private async answerGated(
+    post: PlainPost,
+    body: ParsedBody,
+    text: string,
+    ids: string,
+    reqId: string,
+    socket: Socket,
+  ): Promise<LaneAnswer> {
+    const refused = await this.check(
+      body,
+      await this.authenticator.authenticate(post.headers),
+      socket.remoteAddress ?? '',
+      reqId,
+    )
     if (refused) {
       const retry = refused.retryAfterSeconds !== undefined ? `retry-after: ${refused.retryAfterSeconds}\r\n` : ''
       this.modules.logger.debug({ reqId, url: '/', status: refused.status }, 'http request served')
       return { status: refused.status, headers: ids + retry, body: refused.body }
     }
+    return this.answerAdmitted(body, text, ids, reqId)
+  }
+
+  /** {@link answerPlain} once admitted: read threads or the dispatcher; now when it answered now. */
+  private answerAdmitted(body: ParsedBody, text: string, ids: string, reqId: string): LaneAnswer | Promise<LaneAnswer> {
     const { readThreads } = this.modules
-    let out: string | undefined
-    const answered =
+    const handed =
       readThreads && body !== UNPARSEABLE && servedOnReadThread(body) ? readThreads.handle(body, text) : undefined
-    if (answered) out = await answered
-    else out = await this.dispatch(body, reqId)
+    const out = handed ?? this.dispatch(body, reqId)
+    if (isPromise(out)) return Promise.resolve(out).then((o) => this.served(ids, reqId, o))
+    return this.served(ids, reqId, out)
+  }
+
+  private served(ids: string, reqId: string, out: Answer): LaneAnswer {
     this.modules.logger.debug({ reqId, url: '/', status: 200 }, 'http request served')
     return { status: 200, headers: ids, body: out ?? '' }
   }

@@ -7,6 +7,7 @@ import type { Chain } from '@cairn/chain'
 import {
   type BodyDispatcher,
   dispatchInContext,
+  isPromise,
   parseBody,
   type ReadThreads,
   RpcErrorCode,
@@ -234,8 +235,14 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
    */
   mainDispatcher(dispatcher: BodyDispatcher): BodyDispatcher {
     return {
-      handleParsed: async (body, call) => {
-        const answer = await dispatcher.handleParsed(body, call)
+      handleParsed: (body, call) => {
+        const answer = dispatcher.handleParsed(body, call)
+        if (isPromise(answer)) {
+          return Promise.resolve(answer).then((text) => {
+            this.syncHeads()
+            return text
+          })
+        }
         this.syncHeads()
         return answer
       },

@@ -13,7 +13,9 @@
 // head within the server's `headersTimeout` (408 and close, as Node's `requestTimeout` and
 // `headersTimeout`), an idle connection closes after `keepAliveMs`, a client that does not read
 // stops the reading of its next requests (back-pressure), and `close()` ends every connection it
-// holds. The answer (status, headers, body) comes from `modules.answer`.
+// holds. The answer (status, headers, body) comes from `modules.answer`: an answer it has now (a
+// head read, an account in memory) is written in the same turn, and the next pipelined request is
+// read in a loop, not a recursion (so thousands pipelined do not grow the stack).
 import { maxHeaderSize, type Server, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import { endLingering } from './linger.ts'
@@ -41,8 +43,8 @@ export interface FastLaneOptions {
 export interface FastLaneModules {
   /** Whether this plain request may be answered here (else the connection goes to Fastify from it on). */
   admits(post: PlainPost, socket: Socket): boolean
-  /** The answer to an admitted request. */
-  answer(post: PlainPost, body: string, socket: Socket): Promise<LaneAnswer>
+  /** The answer to an admitted request: now, or a promise of it (see the file's comment). */
+  answer(post: PlainPost, body: string, socket: Socket): LaneAnswer | Promise<LaneAnswer>
   /** A connection went to the full server (counted). */
   handedOver(): void
   /** Logs an answer that failed (a bug: `answer` is meant not to throw). */
@@ -172,42 +174,64 @@ export class FastLane {
 
   /** Answers the requests buffered on `h` in order, until one is incomplete, busy or not the lane's. */
   private next(h: Held): void {
-    if (h.socket.destroyed) return
-    const buf = this.heldBytes(h)
-    if (buf === null) {
-      if (h.ended) this.finish(h)
-      return
+    for (;;) {
+      if (h.socket.destroyed) return
+      const buf = this.heldBytes(h)
+      if (buf === null) {
+        if (h.ended) this.finish(h)
+        return
+      }
+      const post = scanPlainPost(buf, this.maxHead, h.scanned)
+      if (post === 'incomplete') {
+        h.scanned = buf.length
+        if (h.ended) this.finish(h)
+        return
+      }
+      if (post === null || post.bodyLength > this.opts.bodyLimit || !this.modules.admits(post, h.socket)) {
+        this.handOver(h)
+        return
+      }
+      const end = post.headLength + post.bodyLength
+      if (buf.length < end) {
+        h.need = end
+        if (h.ended) this.finish(h)
+        return
+      }
+      const body = buf.toString('utf8', post.headLength, end)
+      h.parts = buf.length === end ? [] : [buf.subarray(end)]
+      h.size = buf.length - end
+      h.need = 0
+      h.scanned = 0
+      h.since = h.size === 0 ? 0 : Date.now()
+      h.busy = true
+      const answer = this.answerOf(post, body, h.socket)
+      if (answer instanceof Promise) {
+        answer.then((a) => {
+          if (this.send(h, a)) this.resume(h)
+        })
+        return
+      }
+      // Answered now: on to the next request unless the client must read first.
+      if (!this.send(h, answer)) return
+      h.busy = false
+      if (h.socket.isPaused()) h.socket.resume()
     }
-    const post = scanPlainPost(buf, this.maxHead, h.scanned)
-    if (post === 'incomplete') {
-      h.scanned = buf.length
-      if (h.ended) this.finish(h)
-      return
+  }
+
+  /** `modules.answer`, with a failure (a bug) answered 500 and logged. */
+  private answerOf(post: PlainPost, body: string, socket: Socket): LaneAnswer | Promise<LaneAnswer> {
+    const failed = (err: unknown): LaneAnswer => {
+      this.modules.failed(err)
+      return { status: 500, headers: '', body: INTERNAL }
     }
-    if (post === null || post.bodyLength > this.opts.bodyLimit || !this.modules.admits(post, h.socket)) {
-      this.handOver(h)
-      return
+    try {
+      const answer = this.modules.answer(post, body, socket)
+      return typeof (answer as { then?: unknown }).then === 'function'
+        ? Promise.resolve(answer).catch(failed)
+        : (answer as LaneAnswer)
+    } catch (err) {
+      return failed(err)
     }
-    const end = post.headLength + post.bodyLength
-    if (buf.length < end) {
-      h.need = end
-      if (h.ended) this.finish(h)
-      return
-    }
-    const body = buf.toString('utf8', post.headLength, end)
-    h.parts = buf.length === end ? [] : [buf.subarray(end)]
-    h.size = buf.length - end
-    h.need = 0
-    h.scanned = 0
-    h.since = h.size === 0 ? 0 : Date.now()
-    h.busy = true
-    this.modules
-      .answer(post, body, h.socket)
-      .catch((err: unknown): LaneAnswer => {
-        this.modules.failed(err)
-        return { status: 500, headers: '', body: INTERNAL }
-      })
-      .then((answer) => this.write(h, answer))
   }
 
   /**
@@ -227,16 +251,21 @@ export class FastLane {
     return h.parts[0] as Buffer
   }
 
-  private write(h: Held, answer: LaneAnswer): void {
+  /**
+   * Writes `answer`. True when the socket took it (the next request may be read now); false when
+   * the client must read first ('drain' resumes) or the socket is gone.
+   */
+  private send(h: Held, answer: LaneAnswer): boolean {
     const { socket } = h
-    if (socket.destroyed) return
+    if (socket.destroyed) return false
     const head =
       `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}\r\n${this.opts.fixedHeaders}${answer.headers}` +
       `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n` +
       `Date: ${this.utcDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.opts.keepAliveMs / 1000)}\r\n\r\n`
     // Back-pressure: a client that does not read its answers gets no more read from it until it does.
-    if (socket.write(head + answer.body)) this.resume(h)
-    else socket.once('drain', () => this.resume(h))
+    if (socket.write(head + answer.body)) return true
+    socket.once('drain', () => this.resume(h))
+    return false
   }
 
   /** The answer is written: on to the next request. */

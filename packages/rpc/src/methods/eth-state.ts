@@ -1,5 +1,5 @@
 import { accountProof } from '@cairn/chain'
-import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
+import { bytesToHex, CairnError, type Hex, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import { callResults, outcomeOf } from '../call-cache.ts'
@@ -7,9 +7,10 @@ import { stateKey } from '../call-vms.ts'
 import { invalidParams, RpcErrorCode } from '../errors.ts'
 import { callGas, estimateGas, gasUsedOf, throwIfCallFailed, withCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
-import { resolveBlock } from '../resolve.ts'
+import { headNamed, resolveBlock } from '../resolve.ts'
 import {
   address,
+  type BlockRef,
   blockOverride,
   blockRef,
   blockRefOrHash,
@@ -41,24 +42,43 @@ async function stateAt(ctx: Parameters<MethodDef['handler']>[1], ref: z.infer<ty
   return { block, state: ctx.chain.executor.stateAfter(block.header) }
 }
 
+/**
+ * The account at `addr` in the head's state when it is at hand without waiting (the shared view's
+ * cache, or the stored trie read synchronously): `null` for no account, `undefined` when the block
+ * is not the head or a node is not at hand (the handler then reads through {@link stateAt}).
+ * Answering now lets the server write the answer in the same turn (see the dispatcher's `handle`).
+ */
+function headAccountNow(ctx: Parameters<MethodDef['handler']>[1], addr: Hex, ref: BlockRef | undefined) {
+  const head = headNamed(ctx, ref)
+  return head === undefined ? undefined : ctx.chain.executor.accountNow(head.header, addr)
+}
+
 export const ethStateMethods: MethodDef[] = [
   method({
     name: 'eth_getBalance',
     params: z.tuple([address, blockRefOrHash.optional()]),
-    async handler([addr, ref], ctx) {
-      const { state } = await stateAt(ctx, ref)
-      const acc = await state.getAccount(new Address(hexToBytes(addr)))
-      return toQuantity(acc?.balance ?? 0n)
+    handler([addr, ref], ctx) {
+      const now = headAccountNow(ctx, addr, ref)
+      if (now !== undefined) return toQuantity(now?.balance ?? 0n)
+      return (async () => {
+        const { state } = await stateAt(ctx, ref)
+        const acc = await state.getAccount(new Address(hexToBytes(addr)))
+        return toQuantity(acc?.balance ?? 0n)
+      })()
     },
   }),
   method({
     name: 'eth_getTransactionCount',
     params: z.tuple([address, blockRefOrHash.optional()]),
-    async handler([addr, ref], ctx) {
-      if (ref === 'pending') return toQuantity(await ctx.pool.pendingNonce(new Address(hexToBytes(addr))))
-      const { state } = await stateAt(ctx, ref)
-      const acc = await state.getAccount(new Address(hexToBytes(addr)))
-      return toQuantity(acc?.nonce ?? 0n)
+    handler([addr, ref], ctx) {
+      if (ref === 'pending') return ctx.pool.pendingNonce(new Address(hexToBytes(addr))).then(toQuantity)
+      const now = headAccountNow(ctx, addr, ref)
+      if (now !== undefined) return toQuantity(now?.nonce ?? 0n)
+      return (async () => {
+        const { state } = await stateAt(ctx, ref)
+        const acc = await state.getAccount(new Address(hexToBytes(addr)))
+        return toQuantity(acc?.nonce ?? 0n)
+      })()
     },
   }),
   method({
