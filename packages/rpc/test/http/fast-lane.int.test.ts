@@ -224,6 +224,30 @@ describe('the fast lane answers as the full server does', () => {
     expect(smalls.map((a) => JSON.parse(a.body).id)).toEqual(['slow', ...Array.from({ length: 2000 }, (_, i) => i)])
   })
 
+  it('answers written now, promised answers and failing dispatches, pipelined, in order on one connection', async () => {
+    const { port, lane } = await echoServer({})
+    const methods = ['eth_chainId', 'test_slow', 'test_throw', 'eth_chainId', 'test_reject', 'eth_chainId']
+    // 20,000 requests written at once, most answered now: the lane reads them in a loop, not a recursion.
+    const ids = Array.from({ length: 20_000 }, (_, i) => i)
+    const raw = ids
+      .map((i) => plainPost(JSON.stringify({ jsonrpc: '2.0', id: i, method: i < 12 ? methods[i % 6] : 'eth_chainId' })))
+      .join('')
+    const answers = await exchange(port, raw, ids.length)
+    expect(answers.length).toBe(ids.length)
+    answers.forEach((a, i) => {
+      const m = i < 12 ? methods[i % 6] : 'eth_chainId'
+      if (m === 'test_throw' || m === 'test_reject') {
+        // A dispatcher's failure is a bug: 500 and the internal error, and the connection goes on.
+        expect(a.status).toBe(500)
+        expect(JSON.parse(a.body).error.code).toBe(-32603)
+      } else {
+        expect(a.status).toBe(200)
+        expect(JSON.parse(a.body)).toEqual({ jsonrpc: '2.0', id: i, result: `echo:${m}` })
+      }
+    })
+    expect((await lane()).handedOver).toBe(0)
+  })
+
   it('answers a client that half-closes after its request, then closes', async () => {
     const { port } = await echoServer({})
     const raw = plainPost('{"jsonrpc":"2.0","id":6,"method":"eth_chainId"}')

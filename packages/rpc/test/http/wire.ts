@@ -42,15 +42,22 @@ export async function echoServer(
     const { id, method } = (e ?? {}) as { id?: unknown; method?: unknown }
     return { jsonrpc: '2.0', id: id ?? null, result: `echo:${String(method)}` }
   }
+  const answer = (value: unknown) => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !('id' in value)) return undefined
+    return JSON.stringify(Array.isArray(value) ? value.map(one) : one(value))
+  }
+  // Answers now, as the node's dispatcher answers a read it has at hand, except the slow method
+  // (a promise: the lane holds what arrives meanwhile) and the failing ones (a bug in a dispatcher).
   const dispatcher = {
-    handleParsed: async (body: unknown) => {
+    handleParsed: (body: unknown) => {
       if (body === UNPARSEABLE)
         return JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } })
       const value = (body as { value: unknown }).value
-      // A slow method: the lane holds what arrives meanwhile.
-      if ((value as { method?: unknown } | null)?.method === 'test_slow') await sleep(100)
-      if (value !== null && typeof value === 'object' && !Array.isArray(value) && !('id' in value)) return undefined
-      return JSON.stringify(Array.isArray(value) ? value.map(one) : one(value))
+      const method = (value as { method?: unknown } | null)?.method
+      if (method === 'test_slow') return sleep(100).then(() => answer(value))
+      if (method === 'test_throw') throw new Error('a dispatcher that throws')
+      if (method === 'test_reject') return Promise.reject(new Error('a dispatcher that rejects'))
+      return answer(value)
     },
   } as unknown as RpcDispatcher
   const server = new RpcServer(
