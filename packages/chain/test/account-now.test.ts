@@ -61,9 +61,11 @@ describe('Executor.accountNow', () => {
         const nonces = KEYS.map(() => 0n)
         for (const s of steps) {
           if (s.kind === 'block') {
-            const txs = s.transfers.map((t) =>
-              transfer(chain.head.header.common, KEYS[t.from] as Uint8Array, nonces[t.from]++, POOL[t.to] as Hex, t.value),
-            )
+            const txs = s.transfers.map((t) => {
+              const nonce = nonces[t.from] as bigint
+              nonces[t.from] = nonce + 1n
+              return transfer(chain.head.header.common, KEYS[t.from] as Uint8Array, nonce, POOL[t.to] as Hex, t.value)
+            })
             await buildAndImport(chain, txs)
           } else {
             await editHeadState(chain, setBalance(POOL[s.who] as Hex, s.balance))
