@@ -123,9 +123,17 @@ export function dispatchInContext(
   body: ParsedBody,
   call: { reqId: string; connection?: SubscriptionSink },
 ): Answer | Promise<Answer> {
-  if (bodyMethods(body).every((m) => requiredRole(m) === 'public' || CONTEXT_FREE.has(m)))
-    return dispatcher.handleParsed(body, call)
+  if (contextFree(body)) return dispatcher.handleParsed(body, call)
   return inRequestContext({ reqId: call.reqId }, async () => dispatcher.handleParsed(body, call))
+}
+
+/** Whether every method `body` calls runs without the request context (see {@link dispatchInContext}). */
+function contextFree(body: ParsedBody): boolean {
+  const free = (m: string) => requiredRole(m) === 'public' || CONTEXT_FREE.has(m)
+  if (body === UNPARSEABLE || Array.isArray(body.value)) return bodyMethods(body).every(free)
+  // One request (most bodies): its method, without the list bodyMethods makes.
+  const m = (body.value as { method?: unknown } | null)?.method
+  return typeof m !== 'string' || free(m)
 }
 
 /** What can change while the server runs ({@link RpcServer.reconfigure}): the hot-reloadable subset. */

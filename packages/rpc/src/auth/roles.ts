@@ -47,8 +47,22 @@ export const METHOD_ROLES: readonly (readonly [prefix: string, role: Role])[] = 
   ['web3_', 'public'],
 ]
 
+/** Roles found, by method name (asked for every request; names are few, but callers send any: bounded). */
+const roleOf = new Map<string, Role>()
+const MAX_REMEMBERED_ROLES = 1024
+
 /** The least role that may call `method`. */
 export function requiredRole(method: string): Role {
-  for (const [prefix, role] of METHOD_ROLES) if (method.startsWith(prefix)) return role
-  return 'admin'
+  const known = roleOf.get(method)
+  if (known !== undefined) return known
+  let found: Role = 'admin'
+  for (const [prefix, role] of METHOD_ROLES) {
+    if (method.startsWith(prefix)) {
+      found = role
+      break
+    }
+  }
+  if (roleOf.size >= MAX_REMEMBERED_ROLES) roleOf.clear()
+  roleOf.set(method, found)
+  return found
 }

@@ -73,14 +73,19 @@ interface Held {
   ended: boolean
 }
 
+/** The headers every answer carries after its own, up to the content length's value. */
+const LENGTH = 'content-type: application/json; charset=utf-8\r\ncontent-length: '
+
 const INTERNAL = '{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error"}}'
 
 /** See the file's comment. */
 export class FastLane {
   private readonly held = new Set<Held>()
   private sweep: NodeJS.Timeout | undefined
-  private date = ''
+  private dateTail = ''
   private dateSecond = -1
+  /** The status line and fixed headers of a 200, made once. */
+  private readonly ok: string
   private takeOver: ((socket: Socket) => void) | undefined
   /** How long a head may take to arrive: Node's `headersTimeout` when it is shorter (attach). */
   private headMs: number
@@ -92,6 +97,7 @@ export class FastLane {
     private readonly modules: FastLaneModules,
   ) {
     this.headMs = opts.requestTimeoutMs
+    this.ok = this.statusLine(200)
   }
 
   /**
@@ -258,12 +264,10 @@ export class FastLane {
   private send(h: Held, answer: LaneAnswer): boolean {
     const { socket } = h
     if (socket.destroyed) return false
-    const head =
-      `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}\r\n${this.opts.fixedHeaders}${answer.headers}` +
-      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n` +
-      `Date: ${this.utcDate()}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.opts.keepAliveMs / 1000)}\r\n\r\n`
+    const start = answer.status === 200 ? this.ok : this.statusLine(answer.status)
+    const text = `${start}${answer.headers}${LENGTH}${Buffer.byteLength(answer.body)}${this.tail()}${answer.body}`
     // Back-pressure: a client that does not read its answers gets no more read from it until it does.
-    if (socket.write(head + answer.body)) return true
+    if (socket.write(text)) return true
     socket.once('drain', () => this.resume(h))
     return false
   }
@@ -310,14 +314,21 @@ export class FastLane {
     }
   }
 
-  /** The Date header's value, made once a second (as Node does). */
-  private utcDate(): string {
+  /** An answer's status line and the fixed headers. */
+  private statusLine(status: number): string {
+    return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${this.opts.fixedHeaders}`
+  }
+
+  /** What follows the content length: the Date header (made once a second, as Node does), keep-alive, the blank line. */
+  private tail(): string {
     const now = Date.now()
     const second = Math.floor(now / 1000)
     if (second !== this.dateSecond) {
       this.dateSecond = second
-      this.date = new Date(now).toUTCString()
+      this.dateTail =
+        `\r\nDate: ${new Date(now).toUTCString()}\r\nConnection: keep-alive\r\n` +
+        `Keep-Alive: timeout=${Math.floor(this.opts.keepAliveMs / 1000)}\r\n\r\n`
     }
-    return this.date
+    return this.dateTail
   }
 }
