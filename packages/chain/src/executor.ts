@@ -4,6 +4,7 @@ import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, hexToBytes
 import { Block, type BlockHeader, type HeaderData } from '@ethereumjs/block'
 import type { Common, StateManagerInterface } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
+import { RLP } from '@ethereumjs/rlp'
 import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { type Account, Address, createAccountFromRLP, type DB, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
@@ -530,6 +531,22 @@ export class Executor {
     if (this.nowAccounts.size >= MAX_NOW_ACCOUNTS) this.nowAccounts.clear()
     this.nowAccounts.set(address, account)
     return account
+  }
+
+  /**
+   * The value of storage slot `key` (32 bytes) of `address` after `header`, as `getStorage` reads
+   * it (no leading zeros; empty for none), when it can be read without waiting: the account from
+   * {@link accountNow}, the slot straight from its storage trie's stored nodes. `undefined`: not at
+   * hand (read it through {@link stateAfter}).
+   */
+  storageNow(header: BlockHeader, address: Hex, key: Uint8Array): Uint8Array | undefined {
+    const account = this.accountNow(header, address)
+    if (account === undefined) return undefined
+    if (account === null) return new Uint8Array()
+    this.trieReader ??= new TrieReader((hash) => this.stateDB.nodeSync(hash))
+    const leaf = this.trieReader.get(account.storageRoot, keccak256(key))
+    if (leaf === undefined) return undefined
+    return leaf === null ? new Uint8Array() : (RLP.decode(leaf) as Uint8Array)
   }
 
   /**

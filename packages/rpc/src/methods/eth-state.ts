@@ -92,13 +92,18 @@ export const ethStateMethods: MethodDef[] = [
   method({
     name: 'eth_getStorageAt',
     params: z.tuple([address, looseQuantity, blockRefOrHash.optional()]),
-    async handler([addr, slot, ref], ctx) {
-      const { state } = await stateAt(ctx, ref)
-      const a = new Address(hexToBytes(addr))
+    handler([addr, slot, ref], ctx) {
       const key = setLengthLeft(hexToBytes(`0x${slot.toString(16)}`), 32)
-      const acc = await state.getAccount(a)
-      const value = acc ? await state.getStorage(a, key) : new Uint8Array()
-      return bytesToHex(setLengthLeft(value, 32))
+      const head = headNamed(ctx, ref)
+      const now = head && ctx.chain.executor.storageNow(head.header, addr, key)
+      if (now !== undefined) return bytesToHex(setLengthLeft(now, 32))
+      return (async () => {
+        const { state } = await stateAt(ctx, ref)
+        const a = new Address(hexToBytes(addr))
+        const acc = await state.getAccount(a)
+        const value = acc ? await state.getStorage(a, key) : new Uint8Array()
+        return bytesToHex(setLengthLeft(value, 32))
+      })()
     },
   }),
   method({
