@@ -1,6 +1,6 @@
 import { accountProof } from '@cairn/chain'
 import { bytesToHex, CairnError, type Hex, hexToBytes, toQuantity } from '@cairn/utils'
-import { Address, setLengthLeft } from '@ethereumjs/util'
+import { type Account, Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
 import { callResults, outcomeOf } from '../call-cache.ts'
 import { stateKey } from '../call-vms.ts'
@@ -43,42 +43,38 @@ async function stateAt(ctx: Parameters<MethodDef['handler']>[1], ref: z.infer<ty
 }
 
 /**
- * The account at `addr` in the head's state when it is at hand without waiting (the shared view's
- * cache, or the stored trie read synchronously): `null` for no account, `undefined` when the block
- * is not the head or a node is not at hand (the handler then reads through {@link stateAt}).
- * Answering now lets the server write the answer in the same turn (see the dispatcher's `handle`).
+ * `pick` of the account at `addr` after block `ref` (`undefined`: none there). Now, without a
+ * promise, when the block is the head and the account is at hand (`Executor.accountNow`: read at
+ * this root before, in the shared view's cache, or from the stored trie read synchronously): the
+ * server then writes the answer in the same turn (see the dispatcher's `handle`). Else through the
+ * block's state, awaited.
  */
-function headAccountNow(ctx: Parameters<MethodDef['handler']>[1], addr: Hex, ref: BlockRef | undefined) {
+function fromAccount<T>(
+  ctx: Parameters<MethodDef['handler']>[1],
+  addr: Hex,
+  ref: BlockRef | undefined,
+  pick: (account: Readonly<Account> | undefined) => T,
+): T | Promise<T> {
   const head = headNamed(ctx, ref)
-  return head === undefined ? undefined : ctx.chain.executor.accountNow(head.header, addr)
+  const now = head && ctx.chain.executor.accountNow(head.header, addr)
+  if (now !== undefined) return pick(now ?? undefined)
+  return stateAt(ctx, ref)
+    .then(({ state }) => state.getAccount(new Address(hexToBytes(addr))))
+    .then(pick)
 }
 
 export const ethStateMethods: MethodDef[] = [
   method({
     name: 'eth_getBalance',
     params: z.tuple([address, blockRefOrHash.optional()]),
-    handler([addr, ref], ctx) {
-      const now = headAccountNow(ctx, addr, ref)
-      if (now !== undefined) return toQuantity(now?.balance ?? 0n)
-      return (async () => {
-        const { state } = await stateAt(ctx, ref)
-        const acc = await state.getAccount(new Address(hexToBytes(addr)))
-        return toQuantity(acc?.balance ?? 0n)
-      })()
-    },
+    handler: ([addr, ref], ctx) => fromAccount(ctx, addr, ref, (acc) => toQuantity(acc?.balance ?? 0n)),
   }),
   method({
     name: 'eth_getTransactionCount',
     params: z.tuple([address, blockRefOrHash.optional()]),
     handler([addr, ref], ctx) {
       if (ref === 'pending') return ctx.pool.pendingNonce(new Address(hexToBytes(addr))).then(toQuantity)
-      const now = headAccountNow(ctx, addr, ref)
-      if (now !== undefined) return toQuantity(now?.nonce ?? 0n)
-      return (async () => {
-        const { state } = await stateAt(ctx, ref)
-        const acc = await state.getAccount(new Address(hexToBytes(addr)))
-        return toQuantity(acc?.nonce ?? 0n)
-      })()
+      return fromAccount(ctx, addr, ref, (acc) => toQuantity(acc?.nonce ?? 0n))
     },
   }),
   method({
