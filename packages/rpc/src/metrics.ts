@@ -1,8 +1,10 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { BoundCounter, BoundHistogram } from './bound-metrics.ts'
 
 export interface RpcMetrics {
-  requests: Counter<'method' | 'code'>
-  duration: Histogram<'method'>
+  /** Counted and timed per request: children bound once (bound-metrics.ts). */
+  requests: BoundCounter<'method' | 'code'>
+  duration: BoundHistogram<'method'>
   connections: Gauge<'transport'>
   /**
    * Requests refused before dispatch: `unauthorized` (401), `forbidden` (403), `rate_limited` (429),
@@ -24,13 +26,13 @@ export interface RpcMetrics {
 export function createRpcMetrics(register: Registry): RpcMetrics {
   const registers = [register]
   return {
-    requests: new Counter({
+    requests: new BoundCounter({
       name: 'cairn_rpc_requests_total',
       help: 'JSON-RPC requests by method and JSON-RPC error code (0 = success)',
       labelNames: ['method', 'code'],
       registers,
     }),
-    duration: new Histogram({
+    duration: new BoundHistogram({
       name: 'cairn_rpc_request_duration_seconds',
       help: 'JSON-RPC request duration by method',
       labelNames: ['method'],
