@@ -18,7 +18,7 @@ export interface RpcMetrics {
    * HTTP requests the port's fast lane took (http/fast-lane.ts): `answered` there, or `handed_over`
    * (the first request of a connection that needs the full server: it and the rest go to Fastify).
    */
-  fastLane: Counter<'outcome'>
+  fastLane: BoundCounter<'outcome'>
   /** eth_calls tried on the view interpreter: answered there (`interpreter`) or handed to the EVM (`evm`). */
   viewCalls: Counter<'path'>
 }
@@ -63,7 +63,7 @@ export function createRpcMetrics(register: Registry): RpcMetrics {
       labelNames: ['path'],
       registers,
     }),
-    fastLane: new Counter({
+    fastLane: new BoundCounter({
       name: 'cairn_rpc_fast_lane_requests_total',
       help: "HTTP requests the port's fast lane took: answered (plain JSON-RPC POSTs, answered off the socket) or handed_over (the first request of a connection that needs the full server: it and the rest of that connection go there)",
       labelNames: ['outcome'],

@@ -500,8 +500,8 @@ export class RpcServer {
     const fixed = Object.entries(securityHeaders({ tls: false }))
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join('')
-    const answered = metrics?.fastLane.labels('answered')
-    const handedOver = metrics?.fastLane.labels('handed_over')
+    const answered = metrics?.fastLane.labels({ outcome: 'answered' })
+    const handedOver = metrics?.fastLane.labels({ outcome: 'handed_over' })
     const lane = new FastLane(
       {
         bodyLimit: this.modules.ctx.limits.bodyLimit,
