@@ -182,7 +182,7 @@ export class Executor {
   /** The state root {@link accountNow}'s accounts were read at, and those accounts by address. */
   private nowRoot: Uint8Array | undefined
   private readonly nowAccounts = new Map<Hex, Readonly<Account> | null>()
-  /** Storage reads of view calls, over every state root (see {@link viewState}). */
+  /** Trie reads without promises: view calls' storage, {@link accountNow} (see {@link reader}). */
   private trieReader: TrieReader | undefined
 
   static async create(
@@ -496,8 +496,7 @@ export class Executor {
    */
   viewState(header: BlockHeader): ViewState {
     const root = this.postStateRoot(header)
-    this.trieReader ??= new TrieReader((hash) => this.stateDB.nodeSync(hash))
-    return new ViewStateReader(this.stateAt(root), this.trieReader, keccak256)
+    return new ViewStateReader(this.stateAt(root), this.reader(), keccak256)
   }
 
   /**
@@ -521,8 +520,7 @@ export class Executor {
     const view = this.stateAt(root)
     let account = view.cachedAccount(addr)
     if (account === undefined) {
-      this.trieReader ??= new TrieReader((hash) => this.stateDB.nodeSync(hash))
-      const leaf = this.trieReader.get(root, keccak256(addr.bytes))
+      const leaf = this.reader().get(root, keccak256(addr.bytes))
       if (leaf === undefined) return undefined
       const read = leaf === null ? null : createAccountFromRLP(leaf)
       view.rememberAccount(addr, read)
@@ -543,10 +541,15 @@ export class Executor {
     const account = this.accountNow(header, address)
     if (account === undefined) return undefined
     if (account === null) return new Uint8Array()
-    this.trieReader ??= new TrieReader((hash) => this.stateDB.nodeSync(hash))
-    const leaf = this.trieReader.get(account.storageRoot, keccak256(key))
+    const leaf = this.reader().get(account.storageRoot, keccak256(key))
     if (leaf === undefined) return undefined
     return leaf === null ? new Uint8Array() : (RLP.decode(leaf) as Uint8Array)
+  }
+
+  /** The synchronous trie reader of view calls and {@link accountNow}, made on first use. */
+  private reader(): TrieReader {
+    this.trieReader ??= new TrieReader((hash) => this.stateDB.nodeSync(hash))
+    return this.trieReader
   }
 
   /**

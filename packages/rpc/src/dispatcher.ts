@@ -7,6 +7,7 @@ import { RpcErrorCode, toJsonRpcError } from './errors.ts'
 import { methodWeight } from './limits/weights.ts'
 import type { CallInfo, MethodDef } from './method.ts'
 import type { RpcMetrics } from './metrics.ts'
+import { isPromise } from './promise.ts'
 
 type Id = string | number | null
 
@@ -289,11 +290,6 @@ interface Done {
 
 function serialize(res: JsonRpcResponse | undefined): Answer {
   return res === undefined ? undefined : JSON.stringify(res)
-}
-
-/** True for a promise (or any thenable) a handler returned, as `await` would treat it. */
-export function isPromise<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function'
 }
 
 /**

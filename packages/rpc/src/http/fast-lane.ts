@@ -18,6 +18,7 @@
 // read in a loop, not a recursion (so thousands pipelined do not grow the stack).
 import { maxHeaderSize, type Server, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import { isPromise } from '../promise.ts'
 import { endLingering } from './linger.ts'
 import { MAX_HEAD_BYTES, type PlainPost, scanPlainPost } from './plain-post.ts'
 
@@ -232,9 +233,7 @@ export class FastLane {
     }
     try {
       const answer = this.modules.answer(post, body, socket)
-      return typeof (answer as { then?: unknown }).then === 'function'
-        ? Promise.resolve(answer).catch(failed)
-        : (answer as LaneAnswer)
+      return isPromise(answer) ? Promise.resolve(answer).catch(failed) : answer
     } catch (err) {
       return failed(err)
     }
