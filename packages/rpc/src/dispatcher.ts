@@ -8,6 +8,7 @@ import { methodWeight } from './limits/weights.ts'
 import type { CallInfo, MethodDef } from './method.ts'
 import type { RpcMetrics } from './metrics.ts'
 import { isPromise } from './promise.ts'
+import { responseText } from './response-text.ts'
 
 type Id = string | number | null
 
@@ -163,7 +164,7 @@ export class RpcDispatcher {
       const answers = await Promise.all(window.map((e) => this.handle(e, withBudget)))
       for (const res of answers) {
         if (res === undefined) continue
-        const text = JSON.stringify(res)
+        const text = responseText(res)
         parts.push(text)
         bytes += text.length + 1
       }
@@ -289,7 +290,7 @@ interface Done {
 }
 
 function serialize(res: JsonRpcResponse | undefined): Answer {
-  return res === undefined ? undefined : JSON.stringify(res)
+  return res === undefined ? undefined : responseText(res)
 }
 
 /**

@@ -9,6 +9,8 @@ const ACCEPTED = new Set(['application/json', 'application/json-rpc', 'applicati
 /** Whether a POST with this Content-Type header is a JSON-RPC body (parameters such as charset ignored). */
 export function isJsonContentType(header: string | string[] | undefined): boolean {
   if (typeof header !== 'string') return false
+  // What nearly every client sends, without splitting it.
+  if (header === 'application/json') return true
   const type = header.split(';')[0]?.trim().toLowerCase() ?? ''
   return ACCEPTED.has(type)
 }

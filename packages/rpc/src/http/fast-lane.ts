@@ -20,7 +20,7 @@ import { maxHeaderSize, type Server, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import { isPromise } from '../promise.ts'
 import { endLingering } from './linger.ts'
-import { MAX_HEAD_BYTES, type PlainPost, scanPlainPost } from './plain-post.ts'
+import { type HeadScan, MAX_HEAD_BYTES, type PlainPost, scanPlainPost } from './plain-post.ts'
 
 /** What the lane writes back: the status, the headers after the fixed ones, the body. */
 export interface LaneAnswer {
@@ -72,7 +72,17 @@ interface Held {
   /** The client ended its side: end ours once the answer under way is written. */
   onEnd: () => void
   ended: boolean
+  /**
+   * The bytes of the last head scanned on this connection that was the lane's, and what its scan
+   * found: a client sends the same head again and again (its Content-Length too when its bodies
+   * are of one length), and the same bytes scan the same (see {@link FastLane.scan}).
+   */
+  lastHead: Buffer | undefined
+  lastPost: PlainPost | undefined
 }
+
+/** Heads up to this long are remembered per connection (a JSON-RPC client's is 100–400 bytes). */
+const REMEMBERED_HEAD = 1024
 
 /** The headers every answer carries after its own, up to the content length's value. */
 const LENGTH = 'content-type: application/json; charset=utf-8\r\ncontent-length: '
@@ -84,7 +94,6 @@ export class FastLane {
   private readonly held = new Set<Held>()
   private sweep: NodeJS.Timeout | undefined
   private dateTail = ''
-  private dateSecond = -1
   /** The status line and fixed headers of a 200, made once. */
   private readonly ok: string
   private takeOver: ((socket: Socket) => void) | undefined
@@ -149,6 +158,8 @@ export class FastLane {
       since: Date.now(),
       busy: false,
       ended: false,
+      lastHead: undefined,
+      lastPost: undefined,
       onData: () => {},
       onError: () => socket.destroy(),
       onEnd: () => {
@@ -188,7 +199,7 @@ export class FastLane {
         if (h.ended) this.finish(h)
         return
       }
-      const post = scanPlainPost(buf, this.maxHead, h.scanned)
+      const post = this.scan(h, buf)
       if (post === 'incomplete') {
         h.scanned = buf.length
         if (h.ended) this.finish(h)
@@ -223,6 +234,25 @@ export class FastLane {
       h.busy = false
       if (h.socket.isPaused()) h.socket.resume()
     }
+  }
+
+  /**
+   * The head at the start of `buf`: the last one's scan when its bytes are the same (one memcmp,
+   * where a scan splits and checks each header), else scanPlainPost's. The scan is a function of
+   * the bytes alone, so a head scanned again finds what it found before; `admits` is still asked
+   * each time (the connection cap and load shedding change).
+   */
+  private scan(h: Held, buf: Buffer): HeadScan {
+    const last = h.lastHead
+    if (last !== undefined && buf.length >= last.length && buf.compare(last, 0, last.length, 0, last.length) === 0) {
+      return h.lastPost as PlainPost
+    }
+    const post = scanPlainPost(buf, this.maxHead, h.scanned)
+    if (post !== null && post !== 'incomplete' && post.headLength <= REMEMBERED_HEAD) {
+      h.lastHead = Buffer.from(buf.subarray(0, post.headLength))
+      h.lastPost = post
+    }
+    return post
   }
 
   /** `modules.answer`, with a failure (a bug) answered 500 and logged. */
@@ -318,16 +348,23 @@ export class FastLane {
     return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${this.opts.fixedHeaders}`
   }
 
-  /** What follows the content length: the Date header (made once a second, as Node does), keep-alive, the blank line. */
+  /**
+   * What follows the content length: the Date header, keep-alive, the blank line. Made when first
+   * needed in a second and dropped at the second's end by a timer, as Node's own Date is (no clock
+   * read per answer).
+   */
   private tail(): string {
+    if (this.dateTail !== '') return this.dateTail
     const now = Date.now()
-    const second = Math.floor(now / 1000)
-    if (second !== this.dateSecond) {
-      this.dateSecond = second
-      this.dateTail =
-        `\r\nDate: ${new Date(now).toUTCString()}\r\nConnection: keep-alive\r\n` +
-        `Keep-Alive: timeout=${Math.floor(this.opts.keepAliveMs / 1000)}\r\n\r\n`
-    }
+    this.dateTail =
+      `\r\nDate: ${new Date(now).toUTCString()}\r\nConnection: keep-alive\r\n` +
+      `Keep-Alive: timeout=${Math.floor(this.opts.keepAliveMs / 1000)}\r\n\r\n`
+    setTimeout(
+      () => {
+        this.dateTail = ''
+      },
+      1000 - (now % 1000),
+    ).unref()
     return this.dateTail
   }
 }

@@ -179,6 +179,33 @@ describe('the fast lane answers as the full server does', () => {
     }, 60_000)
   }
 
+  it('the same heads again and again (remembered per connection), between others: the same answers as the full server', async () => {
+    const lane = await echoServer({ fastLane: true })
+    const full = await echoServer({ fastLane: false })
+    // A few requests, sent many times in any order: a head seen before on the connection is
+    // matched by its bytes, and one that differs (another length, host, type, a GET) is scanned.
+    const pools = fc.array(requests, { minLength: 1, maxLength: 4 })
+    await fc.assert(
+      fc.asyncProperty(
+        pools.chain((pool) => fc.array(fc.constantFrom(...pool), { minLength: 2, maxLength: 16 })),
+        async (reqs) => {
+          const raw = reqs.map(render).join('')
+          const [a, b] = await Promise.all([
+            exchange(lane.port, raw, reqs.length),
+            exchange(full.port, raw, reqs.length),
+          ])
+          expect(a.length).toBe(b.length)
+          a.forEach((answer, i) => {
+            const r = reqs[i] as Req
+            const givenId = r.kind === 'post' && r.id !== undefined
+            expect(normal(answer, givenId), JSON.stringify(r)).toEqual(normal(b[i] as Answer, givenId))
+          })
+        },
+      ),
+      { numRuns: 40 },
+    )
+  }, 60_000)
+
   it('a request split across many writes is answered once it is whole', async () => {
     const { port } = await echoServer({})
     const raw = plainPost('{"jsonrpc":"2.0","id":5,"method":"eth_chainId"}')

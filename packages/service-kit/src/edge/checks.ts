@@ -66,7 +66,8 @@ export function checkEdge(req: EdgeRequest, state: EdgeState, opts: EdgeCheckOpt
   if (!hostAllowed(typeof host === 'string' ? host : undefined, state.vhosts)) {
     return { kind: 'invalid_host', message: 'invalid host specified', hint: 'add the host name to http.vhosts' }
   }
-  const upgrade = String(req.headers.upgrade ?? '').toLowerCase() === 'websocket'
+  const upgradeHeader = req.headers.upgrade
+  const upgrade = upgradeHeader !== undefined && String(upgradeHeader).toLowerCase() === 'websocket'
   const origin = req.headers.origin
   if (
     upgrade &&
@@ -87,7 +88,8 @@ export function checkEdge(req: EdgeRequest, state: EdgeState, opts: EdgeCheckOpt
       hint: `send Content-Type: application/json (got ${typeof got === 'string' ? got : 'none'})`,
     }
   }
-  if ((opts.alwaysServed ?? ALWAYS_SERVED).has(req.url.split('?')[0] ?? '')) return undefined
+  const query = req.url.indexOf('?')
+  if ((opts.alwaysServed ?? ALWAYS_SERVED).has(query < 0 ? req.url : req.url.slice(0, query))) return undefined
   if (!upgrade && state.cap.isOver(req.socket)) {
     return {
       kind: 'connection_limit',

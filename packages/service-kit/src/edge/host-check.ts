@@ -8,10 +8,16 @@ import { isIP } from 'node:net'
  */
 export function hostAllowed(hostHeader: string | undefined, vhosts: readonly string[]): boolean {
   if (!hostHeader) return true
+  // A client names the same host on every request: the last answer, for the same list.
+  if (hostHeader === last.header && vhosts === last.vhosts) return last.allowed
   const host = hostName(hostHeader)
-  if (isIP(host)) return true
-  return vhosts.some((v) => v === '*' || v.toLowerCase() === host)
+  const allowed = isIP(host) !== 0 || vhosts.some((v) => v === '*' || v.toLowerCase() === host)
+  last = { header: hostHeader, vhosts, allowed }
+  return allowed
 }
+
+/** The last check's inputs and answer (a reload swaps the list for a new array, which misses). */
+let last: { header: string; vhosts: readonly string[]; allowed: boolean } = { header: '', vhosts: [], allowed: true }
 
 /** `Example.com:8545` → `example.com`; `[::1]:8545` → `::1`. */
 function hostName(header: string): string {
