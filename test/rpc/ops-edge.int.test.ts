@@ -108,14 +108,25 @@ describe('CORS (geth: no cross-origin unless --http.corsdomain)', () => {
 })
 
 describe('security headers (helmet)', () => {
-  it('JSON answers carry a deny-all CSP, nosniff, no framing, no referrer; no HSTS on plain HTTP', async () => {
+  it("JSON answers carry a deny-all CSP, nosniff, no framing, and none of helmet's document-only headers; no HSTS on plain HTTP", async () => {
     const { url } = await server({})
     const r = await rawRequest(url, {})
     expect(JSON.parse(r.text).result).toBe('0x539')
     expect(r.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'")
     expect(r.headers['x-content-type-options']).toBe('nosniff')
-    expect(r.headers['x-frame-options']).toBe('SAMEORIGIN')
-    expect(r.headers['referrer-policy']).toBe('no-referrer')
+    expect(r.headers['x-frame-options']).toBe('DENY')
+    for (const documentOnly of [
+      'referrer-policy',
+      'cross-origin-opener-policy',
+      'cross-origin-resource-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+    ]) {
+      expect(r.headers[documentOnly], documentOnly).toBeUndefined()
+    }
     expect(r.headers['strict-transport-security']).toBeUndefined()
     expect(r.headers['x-powered-by']).toBeUndefined()
     const m = await rawRequest(url, { method: 'GET', path: '/metrics' })

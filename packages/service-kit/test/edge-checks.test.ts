@@ -44,8 +44,20 @@ describe('securityHeaders', () => {
     expect(api['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'")
     expect(api['strict-transport-security']).toBeUndefined()
     expect(api['x-content-type-options']).toBe('nosniff')
+    // Only what means something for JSON (OWASP REST Security Cheat Sheet); HSTS added over TLS.
+    expect(Object.keys(api).sort()).toEqual(['content-security-policy', 'x-content-type-options', 'x-frame-options'])
+    expect(api['x-frame-options']).toBe('DENY')
+    expect(Object.keys(securityHeaders({ tls: true })).sort()).toEqual([
+      'content-security-policy',
+      'strict-transport-security',
+      'x-content-type-options',
+      'x-frame-options',
+    ])
+    // A page gets helmet's full set: its referrer, opener and cross-origin policies too.
     const page = securityHeaders({ tls: true, csp: { defaultSrc: ["'self'"] } })
     expect(page['content-security-policy']).toBe("default-src 'self'")
     expect(page['strict-transport-security']).toContain('max-age=')
+    expect(page['referrer-policy']).toBe('no-referrer')
+    expect(page['cross-origin-opener-policy']).toBe('same-origin')
   })
 })

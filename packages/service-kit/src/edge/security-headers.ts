@@ -20,12 +20,37 @@ function helmetOptions(tls: boolean, csp: CspDirectives): Parameters<typeof helm
 }
 
 /**
+ * A JSON API's: only the headers that mean something for a response no browser renders (OWASP's
+ * REST Security Cheat Sheet): the deny-all CSP, nosniff, no framing (X-Frame-Options DENY for
+ * browsers older than `frame-ancestors`), HSTS over TLS. helmet's others act on documents only —
+ * referrer, opener and agent-cluster policies, DNS prefetch, IE8's download option, Flash's
+ * cross-domain policies, the XSS auditor — and a cross-origin resource policy of `cross-origin` is
+ * what no header means. Every answer of a JSON-RPC port carried ~400 bytes of them, which each
+ * client parses: at 60,000 answers a second, ~4 µs of a load generator's CPU each.
+ */
+function apiHelmetOptions(tls: boolean): Parameters<typeof helmet>[0] {
+  return {
+    ...helmetOptions(tls, API_CSP),
+    crossOriginResourcePolicy: false,
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    referrerPolicy: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+    xFrameOptions: { action: 'deny' },
+  }
+}
+
+/**
  * The security headers of every response, from `helmet` (the maintained set Express and Fastify
- * apps use): by default tuned for a JSON API, a CSP that allows nothing ({@link API_CSP}:
- * `default-src 'none'; frame-ancestors 'none'` — a port that serves no page breaks nothing); a
- * service serving a page passes its own `csp`. Always `nosniff`, no framing, no referrer, and HSTS
- * only when the port speaks TLS. The cross-origin resource policy is
- * `cross-origin` so that origins allowed by CORS can read answers.
+ * apps use). By default a JSON API's ({@link apiHelmetOptions}): the deny-all CSP ({@link API_CSP}:
+ * `default-src 'none'; frame-ancestors 'none'` — a port that serves no page breaks nothing),
+ * nosniff, X-Frame-Options DENY, HSTS only when the port speaks TLS. A service serving a page
+ * passes its own `csp` and gets helmet's full set: no referrer, the opener and agent-cluster
+ * policies, and a cross-origin resource policy of `cross-origin` so that origins allowed by CORS
+ * can read answers.
  *
  * Computed once: helmet's middleware is run against a recording response at start-up and the
  * server sets the recorded headers on each reply. (`@fastify/helmet` re-creates helmet's
@@ -43,7 +68,8 @@ export function securityHeaders(opts: { tls: boolean; csp?: CspDirectives }): Re
     },
   }
   let failed: unknown
-  helmet(helmetOptions(opts.tls, opts.csp ?? API_CSP))({} as never, res as never, (err?: unknown) => {
+  const options = opts.csp === undefined ? apiHelmetOptions(opts.tls) : helmetOptions(opts.tls, opts.csp)
+  helmet(options)({} as never, res as never, (err?: unknown) => {
     failed = err
   })
   if (failed) throw failed
