@@ -6,12 +6,17 @@ export type CspDirectives = Readonly<Record<string, readonly string[]>>
 /** The CSP of a JSON API: nothing may load, nothing may frame it. */
 export const API_CSP: CspDirectives = { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }
 
-/** The helmet options: what the headers say (see {@link securityHeaders}). */
-function helmetOptions(tls: boolean, csp: CspDirectives): Parameters<typeof helmet>[0] {
+/** CSP directives as helmet's options type them (mutable arrays). */
+function directivesOf(csp: CspDirectives): Record<string, string[]> {
   const directives: Record<string, string[]> = {}
   for (const [k, v] of Object.entries(csp)) directives[k] = [...v]
+  return directives
+}
+
+/** The helmet options: what the headers say (see {@link securityHeaders}). */
+function helmetOptions(tls: boolean, csp: CspDirectives): Parameters<typeof helmet>[0] {
   return {
-    contentSecurityPolicy: { useDefaults: false, directives },
+    contentSecurityPolicy: { useDefaults: false, directives: directivesOf(csp) },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     crossOriginEmbedderPolicy: false,
     referrerPolicy: { policy: 'no-referrer' },
@@ -30,16 +35,18 @@ function helmetOptions(tls: boolean, csp: CspDirectives): Parameters<typeof helm
  */
 function apiHelmetOptions(tls: boolean): Parameters<typeof helmet>[0] {
   return {
-    ...helmetOptions(tls, API_CSP),
-    crossOriginResourcePolicy: false,
+    contentSecurityPolicy: { useDefaults: false, directives: directivesOf(API_CSP) },
+    crossOriginEmbedderPolicy: false,
     crossOriginOpenerPolicy: false,
+    crossOriginResourcePolicy: false,
     originAgentCluster: false,
     referrerPolicy: false,
+    strictTransportSecurity: tls ? { maxAge: 15_552_000, includeSubDomains: true } : false,
     xDnsPrefetchControl: false,
     xDownloadOptions: false,
+    xFrameOptions: { action: 'deny' },
     xPermittedCrossDomainPolicies: false,
     xXssProtection: false,
-    xFrameOptions: { action: 'deny' },
   }
 }
 
