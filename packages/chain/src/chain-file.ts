@@ -7,6 +7,7 @@ import { decodeBlock } from './block-decode.ts'
 import { encodeBlock } from './block-encode.ts'
 import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
+import { rlpItemLength } from './rlp-items.ts'
 
 /**
  * geth's chain-file format (`geth export` / `geth import`): blocks as RLP
@@ -14,24 +15,6 @@ import { ChainErrorCode } from './errors.ts'
  */
 export function encodeChainFileBlock(block: Block): Uint8Array {
   return encodeBlock(block)
-}
-
-/** Length of the RLP item starting at `buf[0]`, or undefined when `buf` is too short to tell. */
-export function rlpItemLength(buf: Uint8Array): number | undefined {
-  if (buf.length === 0) return undefined
-  const b = buf[0] as number
-  if (b < 0x80) return 1
-  if (b <= 0xb7) return 1 + b - 0x80
-  if (b < 0xc0) return readLong(buf, b - 0xb7)
-  if (b <= 0xf7) return 1 + b - 0xc0
-  return readLong(buf, b - 0xf7)
-}
-
-function readLong(buf: Uint8Array, lenOfLen: number): number | undefined {
-  if (buf.length < 1 + lenOfLen) return undefined
-  let len = 0
-  for (let i = 1; i <= lenOfLen; i++) len = len * 256 + (buf[i] as number)
-  return 1 + lenOfLen + len
 }
 
 /**

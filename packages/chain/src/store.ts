@@ -8,6 +8,7 @@ import { decodeBlock } from './block-decode.ts'
 import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
+import { rlpFirstItem, rlpListCount } from './rlp-items.ts'
 import { rlpLengthPrefix } from './rlp-prefix.ts'
 import { SenderOverrides } from './sender-overrides.ts'
 import { encodedTx } from './tx-cache.ts'
@@ -191,6 +192,27 @@ export class ChainStore {
     if (!header || !body) return undefined
     const bodyPayload = body.subarray(rlpListSize(0, body))
     return concatBytes(rlpLengthPrefix(0xc0, header.length + bodyPayload.length), header, bodyPayload)
+  }
+
+  /**
+   * How many transactions block `hash` holds (undefined: no such block), counted in its stored
+   * body without decoding them: a block past the cache is ~5 ms of decoding per 1,000 transfers,
+   * and a client counting each block's transactions (a load generator waiting for its own) asks
+   * for every one.
+   */
+  async getTransactionCount(hash: Uint8Array): Promise<number | undefined> {
+    const cached = this.blockCache.get(bytesToHex(hash))
+    if (cached) return cached.transactions.length
+    const body = await this.bodies.getRaw(hash)
+    if (!body) return undefined
+    const txs = rlpFirstItem(body)
+    const count = txs === undefined ? undefined : rlpListCount(txs)
+    if (count === undefined) {
+      throw new CairnError(ChainErrorCode.CORRUPT, `the stored body of block ${bytesToHex(hash)} is not an RLP list`, {
+        fault: 'internal',
+      })
+    }
+    return count
   }
 
   /** The canonical block at `number`, encoded (see {@link getBlockBytes}). */

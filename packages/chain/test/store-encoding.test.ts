@@ -59,3 +59,24 @@ describe('ChainStore.getBlockBytes', () => {
     expect(await chain.store.getBlockBytesByNumber(10_000n)).toBeUndefined()
   })
 })
+
+describe('ChainStore.getTransactionCount', () => {
+  it('counts the transactions of a stored body without decoding it, cached or not, for every length of prefix', async () => {
+    const chain = await openChain(new MemoryKV())
+    const key = KEYS[0] as Uint8Array
+    const to = ADDRS[1] as `0x${string}`
+    // Empty (a one-byte list prefix), one, 60 transfers (a long list), one with 70,000 bytes of data.
+    const blocks = [[], [0], Array.from({ length: 60 }, () => 0), [70_000]]
+    let nonce = 0n
+    for (const sizes of blocks) {
+      const txs = sizes.map((size) =>
+        transfer(chain.common, key, nonce++, to, 1n, { data: new Uint8Array(size).fill(1), gasLimit: 3_000_000n }),
+      )
+      const { block } = await buildAndImport(chain, txs)
+      expect(await chain.store.getTransactionCount(block.hash())).toBe(sizes.length)
+      chain.store.clearCaches()
+      expect(await chain.store.getTransactionCount(block.hash())).toBe(sizes.length)
+    }
+    expect(await chain.store.getTransactionCount(new Uint8Array(32))).toBeUndefined()
+  })
+})

@@ -50,6 +50,14 @@ export const ethBlockMethods: MethodDef[] = [
     name: 'eth_getBlockTransactionCountByNumber',
     params: z.tuple([blockRef]),
     async handler([ref], ctx) {
+      // A past block by number: counted in its stored body, not decoded (ChainStore.getTransactionCount).
+      const number =
+        typeof ref === 'bigint' ? ref : typeof ref === 'object' && 'blockNumber' in ref ? ref.blockNumber : -1n
+      if (number >= 0n && number !== ctx.chain.head.header.number) {
+        const hash = await ctx.chain.store.getCanonicalHash(number)
+        const count = hash === undefined ? undefined : await ctx.chain.store.getTransactionCount(hash)
+        return count === undefined ? null : toQuantity(count)
+      }
       const block = await findBlock(ctx, ref)
       return block ? toQuantity(block.transactions.length) : null
     },
@@ -58,8 +66,8 @@ export const ethBlockMethods: MethodDef[] = [
     name: 'eth_getBlockTransactionCountByHash',
     params: z.tuple([hash32]),
     async handler([hash], ctx) {
-      const block = await byHash(ctx, hash)
-      return block ? toQuantity(block.transactions.length) : null
+      const count = await ctx.chain.store.getTransactionCount(hexToBytes(hash))
+      return count === undefined ? null : toQuantity(count)
     },
   }),
   method({
