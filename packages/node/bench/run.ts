@@ -38,6 +38,8 @@
 //               transfers again on a node with the other store, a row of its own
 //   nodes       BENCH_ONLY (cairn|anvil), ANVIL_BIN (path), ANVIL_BLOCK_TIME (1; 0 = automine),
 //               ANVIL_GAS_LIMIT (300000000: room for the load; at Anvil's 30M one block/s caps it at 1,428 tx/s),
+//               BENCH_CAIRN_GAS_LIMIT (ANVIL_GAS_LIMIT; 0 keeps the dev chain's 30M): every Cairn node's block
+//               gas limit (evm_setBlockGasLimit), room for the load as Anvil gets,
 //               CAIRN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), CAIRN_ARGS (extra
 //               `cairn start` flags, e.g. "--rpc.threads 1"), BENCH_READ_CLIENT (wrk when it is on
 //               PATH — Debian's `wrk`, a native client in its own process —, else node: loops in
@@ -83,6 +85,8 @@ const settings = {
   connections: num('BENCH_CONNECTIONS', 16),
   anvilBlockTime: num('ANVIL_BLOCK_TIME', 1),
   anvilGasLimit: BigInt(env.ANVIL_GAS_LIMIT ?? '300000000'),
+  /** The Cairn nodes' block gas limit, set through evm_setBlockGasLimit; 0 keeps the dev chain's 30,000,000. */
+  cairnGasLimit: BigInt(env.BENCH_CAIRN_GAS_LIMIT ?? env.ANVIL_GAS_LIMIT ?? '300000000'),
   importBlocks: on('BENCH_IMPORT') ? num('BENCH_IMPORT_BLOCKS', 3) : 0,
   memoryAccounts: num('BENCH_MEMORY_ACCOUNTS', 200_000),
   admission: on('BENCH_ADMISSION') && env.BENCH_SKIP_ADMISSION !== '1',
@@ -130,32 +134,56 @@ const storeFlag = (store: 'datadir' | 'ephemeral') => (store === 'datadir' ? '--
 /**
  * The transfers, `txRounds` times on each node, the nodes alternating and the first to go swapping
  * each round: on a shared machine a single run each measured the machine's drift as much as the
- * nodes (Anvil made 2,385 and 4,016 a second half an hour apart). Each round signs its own
- * transfers from the senders' current nonces; a node's later rounds run on the state its earlier
- * ones grew, as the other node's do. Each node keeps its median round.
+ * nodes (Anvil made 2,385 and 4,016 a second half an hour apart). Every round runs on fresh nodes
+ * (`startNodes`), as a single run did: a node's later rounds on the state its earlier ones grew
+ * measured that growth instead (Cairn's datadir from 100,000 to 300,000 accounts: 4,014, then
+ * 2,025 and 2,193 a second). The last round's nodes stay in `nodes` for the reads. Each node's
+ * row is its median round.
  */
-async function transferRounds(nodes: Running[]): Promise<void> {
+async function transferRounds(nodes: Running[], startNodes: () => Promise<Running[]>): Promise<void> {
+  const rounds = new Map<string, TransferResult[]>()
   for (let round = 0; round < settings.txRounds; round++) {
+    if (round > 0) {
+      for (const n of nodes.splice(0)) await n.target.stop()
+      nodes.push(...(await startNodes()))
+    }
     const order = round % 2 === 0 ? nodes : [...nodes].reverse()
     for (const n of order) {
+      const { name, url } = n.target
       log(
-        n.target.name,
+        name,
         `transfers, round ${round + 1} of ${settings.txRounds}: ${settings.txs} from ${settings.senders} senders in batches of ${settings.batch}`,
       )
-      const r = await runTransfers(n.target.url, {
+      const r = await runTransfers(url, {
         count: settings.txs,
         senders: settings.senders,
         batch: settings.batch,
         waitMs: 120_000,
       })
-      log(n.target.name, JSON.stringify(r))
-      n.rounds = [...(n.rounds ?? []), r]
+      log(name, JSON.stringify(r))
+      rounds.set(name, [...(rounds.get(name) ?? []), r])
     }
   }
   for (const n of nodes) {
+    n.rounds = rounds.get(n.target.name)
     const byRate = [...(n.rounds ?? [])].sort((a, b) => a.tps - b.tps)
     n.transfers = byRate[Math.floor((byRate.length - 1) / 2)]
   }
+}
+
+/**
+ * Room for the load, as Anvil gets (issue 20: "a block gas limit above what one block of the load
+ * needs"). At the dev chain's 30,000,000 instant sealing fills blocks of 1,428 transfers under a
+ * flood; each full block raises the base fee an eighth, and after a dozen the load's fee caps (4×
+ * the base fee it started at) are priced out: the engine then seals empty blocks to bring the
+ * base fee down, and full and empty blocks alternate (36–49 empty blocks in the later rounds of
+ * 100,000 transfers). 0 keeps the chain's limit.
+ */
+async function setBlockGasLimit(target: Target, gasLimit: bigint): Promise<void> {
+  if (gasLimit <= 0n) return
+  const client = new RpcClient(target.url, 1)
+  await client.call('evm_setBlockGasLimit', [`0x${gasLimit.toString(16)}`])
+  client.close()
 }
 
 /** The contracts the reads call, deployed on the node. */
@@ -289,28 +317,40 @@ async function measureReads(nodes: Running[]): Promise<Map<string, Map<string, n
 
 const nodes: Running[] = []
 try {
-  if (only !== 'anvil' && (settings.txs > 0 || settings.reads)) {
-    const nodeArgs = env.CAIRN_NODE_ARGS ? env.CAIRN_NODE_ARGS.split(' ') : []
-    nodes.push({ target: await startCairn(28545, cairnArgs, nodeArgs, cairnStore) })
-  }
   const anvilBin = findAnvil(env.ANVIL_BIN)
-  if (only !== 'cairn' && (settings.txs > 0 || settings.reads)) {
-    if (anvilBin)
-      nodes.push({ target: await startAnvil(anvilBin, 28546, settings.anvilBlockTime, settings.anvilGasLimit) })
-    else console.log('anvil: not installed, skipped (set ANVIL_BIN, or `cd /tmp && npm i @foundry-rs/anvil@1.7.1`)')
+  /** The nodes compared: Cairn (with room for the load) and Anvil when found. */
+  const startNodes = async (): Promise<Running[]> => {
+    const started: Running[] = []
+    try {
+      if (only !== 'anvil') {
+        const nodeArgs = env.CAIRN_NODE_ARGS ? env.CAIRN_NODE_ARGS.split(' ') : []
+        const cairn = await startCairn(28545, cairnArgs, nodeArgs, cairnStore)
+        started.push({ target: cairn })
+        await setBlockGasLimit(cairn, settings.cairnGasLimit)
+      }
+      if (only !== 'cairn' && anvilBin) {
+        started.push({ target: await startAnvil(anvilBin, 28546, settings.anvilBlockTime, settings.anvilGasLimit) })
+      }
+      return started
+    } catch (err) {
+      for (const n of started) await n.target.stop()
+      throw err
+    }
   }
-  if (settings.txs > 0) await transferRounds(nodes)
+  if (settings.txs > 0 || settings.reads) {
+    nodes.push(...(await startNodes()))
+    if (only !== 'cairn' && !anvilBin) {
+      console.log('anvil: not installed, skipped (set ANVIL_BIN, or `cd /tmp && npm i @foundry-rs/anvil@1.7.1`)')
+    }
+  }
+  if (settings.txs > 0) await transferRounds(nodes, startNodes)
   for (const n of nodes) await prepare(n)
   /** The transfers again on another Cairn node, started for them alone. */
-  const transfersOn = async (label: string, args: string[], store: 'datadir' | 'ephemeral', gasLimit?: bigint) => {
+  const transfersOn = async (label: string, args: string[], store: 'datadir' | 'ephemeral', gasLimit: bigint) => {
     const nodeArgs = env.CAIRN_NODE_ARGS ? env.CAIRN_NODE_ARGS.split(' ') : []
     const target = await startCairn(28547, [...cairnArgs, ...args], nodeArgs, store)
     try {
-      if (gasLimit !== undefined) {
-        const client = new RpcClient(target.url, 1)
-        await client.call('evm_setBlockGasLimit', [`0x${gasLimit.toString(16)}`])
-        client.close()
-      }
+      await setBlockGasLimit(target, gasLimit)
       log(label, `transfers: ${settings.txs} from ${settings.senders} senders in batches of ${settings.batch}`)
       const r = await runTransfers(target.url, {
         count: settings.txs,
@@ -327,12 +367,12 @@ try {
   const other = cairnStore === 'datadir' ? 'ephemeral' : 'datadir'
   const otherStore =
     only !== 'anvil' && settings.txs > 0 && settings.cairnOtherStore
-      ? await transfersOn(`cairn ${storeFlag(other)}`, [], other)
+      ? await transfersOn(`cairn ${storeFlag(other)}`, [], other, settings.cairnGasLimit)
       : undefined
   // Room for the load, as Anvil gets: at the dev genesis' 30,000,000 a block a second caps at 1,428/s.
   const interval =
     only !== 'anvil' && settings.txs > 0 && settings.cairnInterval
-      ? await transfersOn('cairn --block-time 1', ['--block-time', '1'], cairnStore, settings.anvilGasLimit)
+      ? await transfersOn('cairn --block-time 1', ['--block-time', '1'], cairnStore, settings.cairnGasLimit)
       : undefined
   const byName = (name: string) => nodes.find((n) => n.target.name === name)
   if (settings.txs > 0) {
@@ -552,7 +592,7 @@ console.log(
   `${settings.txs > 0 && nodes.some((n) => n.rounds) ? '' : '\n'}${settings.txs} transfers from ${settings.senders} senders, batches of ${settings.batch}; reads: ${settings.connections} connections × ${settings.readSeconds} s per node in ${settings.readRounds} alternating slices after ${settings.readWarmup} s of warm-up, client ${readClient === 'wrk' ? '`wrk -t1` (its own process)' : 'in the bench process (install wrk for a client that leaves the cores to the nodes)'}`,
 )
 console.log(
-  `cairn: \`cairn start --dev ${storeFlag(cairnStore)}${cairnArgs.length ? ` ${cairnArgs.join(' ')}` : ''}\` (instant sealing: a block as transactions arrive)${settings.cairnInterval && settings.txs > 0 ? `; interval row: \`--dev ${storeFlag(cairnStore)} --block-time 1\` + evm_setBlockGasLimit ${settings.anvilGasLimit}` : ''}; anvil: --block-time ${settings.anvilBlockTime} --gas-limit ${settings.anvilGasLimit}`,
+  `cairn: \`cairn start --dev ${storeFlag(cairnStore)}${cairnArgs.length ? ` ${cairnArgs.join(' ')}` : ''}\` (instant sealing: a block as transactions arrive)${settings.cairnGasLimit > 0n ? ` + evm_setBlockGasLimit ${settings.cairnGasLimit}` : ''}${settings.cairnInterval && settings.txs > 0 ? `; interval row: \`--dev ${storeFlag(cairnStore)} --block-time 1\`, same gas limit` : ''}; anvil: --block-time ${settings.anvilBlockTime} --gas-limit ${settings.anvilGasLimit}`,
 )
 const threadsFlag = cairnArgs.includes('--rpc.threads') ? cairnArgs[cairnArgs.indexOf('--rpc.threads') + 1] : 'auto'
 const threads =
