@@ -134,6 +134,18 @@ function plainPost(body: string): string {
   return render({ kind: 'post', body, id: undefined, type: 'application/json', host: 'localhost', auth: undefined })
 }
 
+/** Sends `reqs` pipelined on one connection to each server; the answers must be the same, in order. */
+async function expectSameAnswers(lanePort: number, fullPort: number, reqs: Req[]): Promise<void> {
+  const raw = reqs.map(render).join('')
+  const [a, b] = await Promise.all([exchange(lanePort, raw, reqs.length), exchange(fullPort, raw, reqs.length)])
+  expect(a.length).toBe(b.length)
+  a.forEach((answer, i) => {
+    const r = reqs[i] as Req
+    const givenId = r.kind === 'post' && r.id !== undefined
+    expect(normal(answer, givenId), JSON.stringify(r)).toEqual(normal(b[i] as Answer, givenId))
+  })
+}
+
 describe('the fast lane answers as the full server does', () => {
   const settings: [string, Partial<RpcServerOptions>][] = [
     ['defaults', {}],
@@ -158,17 +170,7 @@ describe('the fast lane answers as the full server does', () => {
       const full = await echoServer({ ...opts, fastLane: false })
       await fc.assert(
         fc.asyncProperty(fc.array(requests, { minLength: 1, maxLength: 8 }), async (reqs) => {
-          const raw = reqs.map(render).join('')
-          const [a, b] = await Promise.all([
-            exchange(lane.port, raw, reqs.length),
-            exchange(full.port, raw, reqs.length),
-          ])
-          expect(a.length).toBe(b.length)
-          a.forEach((answer, i) => {
-            const r = reqs[i] as Req
-            const givenId = r.kind === 'post' && r.id !== undefined
-            expect(normal(answer, givenId), JSON.stringify(r)).toEqual(normal(b[i] as Answer, givenId))
-          })
+          await expectSameAnswers(lane.port, full.port, reqs)
         }),
         { numRuns: 60 },
       )
@@ -189,17 +191,7 @@ describe('the fast lane answers as the full server does', () => {
       fc.asyncProperty(
         pools.chain((pool) => fc.array(fc.constantFrom(...pool), { minLength: 2, maxLength: 16 })),
         async (reqs) => {
-          const raw = reqs.map(render).join('')
-          const [a, b] = await Promise.all([
-            exchange(lane.port, raw, reqs.length),
-            exchange(full.port, raw, reqs.length),
-          ])
-          expect(a.length).toBe(b.length)
-          a.forEach((answer, i) => {
-            const r = reqs[i] as Req
-            const givenId = r.kind === 'post' && r.id !== undefined
-            expect(normal(answer, givenId), JSON.stringify(r)).toEqual(normal(b[i] as Answer, givenId))
-          })
+          await expectSameAnswers(lane.port, full.port, reqs)
         },
       ),
       { numRuns: 40 },
