@@ -1,8 +1,8 @@
 // `npm run bench`: the issue #8 figures, printed as one table (Cairn, Anvil when its binary is
 // found, their ratio, the target). Sections and their settings (environment):
 //   transfers   BENCH_TXS (20000; 0 skips), BENCH_SENDERS (10), BENCH_BATCH (100) per JSON-RPC batch,
-//               BENCH_TX_ROUNDS (3) rounds on each node, Cairn and Anvil alternating (the first to go
-//               swaps each round); the row shows each node's median round, the footer every round
+//               BENCH_TX_ROUNDS (3) rounds, each on fresh nodes, Cairn and Anvil alternating (the first
+//               to go swaps each round); the row shows each node's median round, the footer every round
 //   reads       BENCH_READS (1; 0 skips), BENCH_READ_SECONDS (6) per method and node, split in
 //               BENCH_READ_ROUNDS (3) alternating Cairn/Anvil slices, BENCH_CONNECTIONS (16),
 //               BENCH_READ_METHODS (comma list: eth_getBalance, eth_blockNumber, eth_call, eth_call_distinct,
