@@ -16,10 +16,17 @@ function readLong(buf: Uint8Array, lenOfLen: number): number | undefined {
   return 1 + lenOfLen + len
 }
 
-/** Bytes of the length prefix of the RLP list starting at `buf[0]`. */
-function listPrefixLength(buf: Uint8Array): number {
+/** Bytes of the length prefix of the (well-formed) RLP list starting at `buf[0]`. */
+export function rlpListPrefixLength(buf: Uint8Array): number {
   const first = buf[0] as number
   return first <= 0xf7 ? 1 : 1 + (first - 0xf7)
+}
+
+/** Where the items of the RLP list at `list[0]` start and end; undefined when `list` is not a whole list. */
+function listBounds(list: Uint8Array): { from: number; total: number } | undefined {
+  const total = rlpItemLength(list)
+  if (total === undefined || total > list.length || (list[0] as number) < 0xc0) return undefined
+  return { from: rlpListPrefixLength(list), total }
 }
 
 /**
@@ -27,10 +34,11 @@ function listPrefixLength(buf: Uint8Array): number {
  * decoding them. Undefined when `list` is not a whole list (a stored body that is damaged).
  */
 export function rlpListCount(list: Uint8Array): number | undefined {
-  const total = rlpItemLength(list)
-  if (total === undefined || total > list.length || (list[0] as number) < 0xc0) return undefined
+  const bounds = listBounds(list)
+  if (bounds === undefined) return undefined
+  const { total } = bounds
   let count = 0
-  for (let at = listPrefixLength(list); at < total; count++) {
+  for (let at = bounds.from; at < total; count++) {
     const item = rlpItemLength(list.subarray(at, total))
     if (item === undefined) return undefined
     at += item
@@ -41,9 +49,9 @@ export function rlpListCount(list: Uint8Array): number | undefined {
 
 /** The first item of the RLP list at `list[0]` (a block body's transactions), undefined when there is none. */
 export function rlpFirstItem(list: Uint8Array): Uint8Array | undefined {
-  const total = rlpItemLength(list)
-  if (total === undefined || total > list.length || (list[0] as number) < 0xc0) return undefined
-  const from = listPrefixLength(list)
+  const bounds = listBounds(list)
+  if (bounds === undefined) return undefined
+  const { from, total } = bounds
   const item = from < total ? rlpItemLength(list.subarray(from, total)) : undefined
   return item === undefined || from + item > total ? undefined : list.subarray(from, from + item)
 }

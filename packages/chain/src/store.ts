@@ -8,7 +8,7 @@ import { decodeBlock } from './block-decode.ts'
 import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
-import { rlpFirstItem, rlpListCount } from './rlp-items.ts'
+import { rlpFirstItem, rlpListCount, rlpListPrefixLength } from './rlp-items.ts'
 import { rlpLengthPrefix } from './rlp-prefix.ts'
 import { SenderOverrides } from './sender-overrides.ts'
 import { encodedTx } from './tx-cache.ts'
@@ -127,7 +127,7 @@ export class ChainStore {
     this.bodies.put(hash, body, batch)
     this.receipts.put(hash, receipts, batch)
     this.hashToNumber.put(hash, block.header.number, batch)
-    return rlpListSize(header.length + body.length - rlpListSize(0, body))
+    return rlpListSize(header.length + body.length - rlpListPrefixLength(body))
   }
 
   /** Makes `block` the canonical block at its height and indexes its transactions. */
@@ -190,7 +190,7 @@ export class ChainStore {
   async getBlockBytes(hash: Uint8Array): Promise<Uint8Array | undefined> {
     const [header, body] = await Promise.all([this.headers.getRaw(hash), this.bodies.getRaw(hash)])
     if (!header || !body) return undefined
-    const bodyPayload = body.subarray(rlpListSize(0, body))
+    const bodyPayload = body.subarray(rlpListPrefixLength(body))
     return concatBytes(rlpLengthPrefix(0xc0, header.length + bodyPayload.length), header, bodyPayload)
   }
 
@@ -285,15 +285,8 @@ export class ChainStore {
   }
 }
 
-/**
- * Size of an RLP list with a payload of `payload` bytes; with `encoded`, the size of that encoded
- * list's prefix alone.
- */
-function rlpListSize(payload: number, encoded?: Uint8Array): number {
-  if (encoded) {
-    const first = encoded[0] as number
-    return first <= 0xf7 ? 1 : 1 + (first - 0xf7)
-  }
+/** Size of an RLP list with a payload of `payload` bytes. */
+function rlpListSize(payload: number): number {
   if (payload < 56) return payload + 1
   let lengthBytes = 0
   for (let n = payload; n > 0; n = Math.floor(n / 256)) lengthBytes++
