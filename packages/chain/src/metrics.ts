@@ -17,11 +17,49 @@ export interface ChainMetrics {
   importQueueDropped: Counter
   orphanBlocks: Gauge
   badBlocks: Counter<'code'>
+  /** The state node ring the node ring metrics read at each scrape (set by `Chain.open`). */
+  stateNodeCache: { source: NodeCacheStats | undefined }
+}
+
+/** What the state node ring (`NodeRing`) counts. */
+export interface NodeCacheStats {
+  readonly hits: number
+  readonly misses: number
+  readonly usedBytes: number
+  readonly size: number
 }
 
 export function createChainMetrics(register: Registry): ChainMetrics {
   const registers = [register]
+  const stateNodeCache: ChainMetrics['stateNodeCache'] = { source: undefined }
+  const counted = (name: string, help: string, read: (s: NodeCacheStats) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = stateNodeCache.source
+        if (s === undefined) return
+        this.reset()
+        this.inc(read(s))
+      },
+    })
+  const gauged = (name: string, help: string, read: (s: NodeCacheStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = stateNodeCache.source
+        if (s !== undefined) this.set(read(s))
+      },
+    })
+  counted('cairn_state_node_cache_hits_total', 'State trie nodes read from the node cache (no LevelDB read)', (s) => s.hits)
+  counted('cairn_state_node_cache_misses_total', 'State trie nodes the node cache did not hold', (s) => s.misses)
+  gauged('cairn_state_node_cache_bytes', 'Bytes of the node cache in use (entries and their headers)', (s) => s.usedBytes)
+  gauged('cairn_state_node_cache_entries', 'State trie nodes held in the node cache', (s) => s.size)
   return {
+    stateNodeCache,
     headBlock: new Gauge({ name: 'cairn_chain_head_block', help: 'Number of the head block', registers }),
     headTimestamp: new Gauge({
       name: 'cairn_chain_head_timestamp_seconds',

@@ -1,6 +1,15 @@
 import { Bucket, bucketKey, type KVStore, type WriteBatch } from '@cairn/db'
 import { bytesToHex, equalsBytes, hexToBytes } from '@cairn/utils'
 import { type BatchDBOp, type DB, type EncodingOpts, KECCAK256_RLP } from '@ethereumjs/util'
+import { NodeRing } from './node-ring.ts'
+
+export interface StateDBOptions {
+  /**
+   * Bytes of recently read and written trie nodes kept in memory ({@link NodeRing}) in front of the
+   * store; 0 or absent: none (an in-memory store needs none).
+   */
+  nodeCacheBytes?: number
+}
 
 /**
  * The state trie's node store, in the chain's KV store under {@link Bucket.state}.
@@ -15,8 +24,15 @@ import { type BatchDBOp, type DB, type EncodingOpts, KECCAK256_RLP } from '@ethe
  */
 export class StateDB implements DB<string, string | Uint8Array> {
   private overlay = new Map<string, Uint8Array>()
+  /** Nodes read from or written to disk lately (see {@link NodeRing}); none without `nodeCacheBytes`. */
+  readonly ring: NodeRing | undefined
 
-  constructor(private readonly kv: KVStore) {}
+  constructor(
+    private readonly kv: KVStore,
+    opts: StateDBOptions = {},
+  ) {
+    this.ring = opts.nodeCacheBytes ? new NodeRing(opts.nodeCacheBytes) : undefined
+  }
 
   private dbKey(key: string): Uint8Array {
     return bucketKey(Bucket.state, hexToBytes(key))
@@ -25,7 +41,18 @@ export class StateDB implements DB<string, string | Uint8Array> {
   async get(key: string, _opts?: EncodingOpts): Promise<Uint8Array | undefined> {
     const pending = this.overlay.get(key)
     if (pending !== undefined) return pending
-    return this.kv.getSync(this.dbKey(key))
+    if (this.ring === undefined || key.length !== 64) return this.kv.getSync(this.dbKey(key))
+    return this.read(hexToBytes(key))
+  }
+
+  /** A node from the ring, else from disk (then kept in the ring). */
+  private read(hash: Uint8Array): Uint8Array | undefined {
+    const ring = this.ring as NodeRing
+    const held = ring.get(hash)
+    if (held !== undefined) return held
+    const stored = this.kv.getSync(bucketKey(Bucket.state, hash))
+    if (stored !== undefined) ring.set(hash, stored)
+    return stored
   }
 
   async put(key: string, val: string | Uint8Array, _opts?: EncodingOpts): Promise<void> {
@@ -65,6 +92,7 @@ export class StateDB implements DB<string, string | Uint8Array> {
       const pending = this.overlay.get(bytesToHex(hash).slice(2))
       if (pending !== undefined) return pending
     }
+    if (this.ring !== undefined && hash.length === 32) return this.read(hash)
     return this.kv.getSync(bucketKey(Bucket.state, hash))
   }
 
@@ -95,6 +123,13 @@ export class StateDB implements DB<string, string | Uint8Array> {
   /** Puts a layer's writes into `batch` (then {@link StateLayer.markCommitted} once written). */
   commitLayer(layer: StateLayer, batch: WriteBatch): void {
     for (const [k, v] of layer.entries()) batch.put(this.dbKey(k), v)
+  }
+
+  /** @internal A committed layer's writes, now on disk: kept in the ring, where the next blocks read. */
+  written(nodes: Map<string, Uint8Array>): void {
+    const ring = this.ring
+    if (ring === undefined) return
+    for (const [k, v] of nodes) ring.setHex(k, v)
   }
 
   /** Drops pending writes (the block they belonged to was abandoned). */
@@ -173,6 +208,7 @@ export class StateLayer implements DB<string, string | Uint8Array> {
    */
   markCommitted(): void {
     this.done = true
+    this.base.written(this.own)
     this.own = new Map()
     this.parent = undefined
   }

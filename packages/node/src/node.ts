@@ -197,6 +197,7 @@ async function wire(
       // A dev chain's clock moves at will (evm_increaseTime, anvil_mine): its followers accept
       // timestamps ahead of their own clock.
       ...(config.dev ? { blocks: { maxFutureSeconds: 2 ** 40 } } : {}),
+      stateCacheBytes: config.cache.state * 2 ** 20,
     },
     {
       kv,

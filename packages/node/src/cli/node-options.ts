@@ -61,6 +61,10 @@ export function addNodeOptions(cmd: Command): Command {
     .addOption(new Option('--log.format <format>', 'log format').choices(['json', 'pretty', 'auto']))
     .option('--metrics.port <port>', 'also serve /metrics and /health on this port (metrics.host, default 127.0.0.1)')
     .option(
+      '--cache.state <MiB>',
+      'MiB of state-trie nodes kept in memory in front of the database (default 64; 0 for none)',
+    )
+    .option(
       '--rpc.allow-unprotected-txs',
       'accept pre-EIP-155 transactions (no chain id, replayable on any chain) over RPC (default: only in the dev profile)',
     )
@@ -120,6 +124,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'log.level': opts['log.level'],
       'log.format': opts['log.format'],
       'metrics.port': opts['metrics.port'],
+      'cache.state': opts['cache.state'],
       'rpc.allowUnprotectedTxs': opts['rpc.allowUnprotectedTxs'],
       'rpc.testing': opts['rpc.testing'],
       'rpc.clientVersion': opts['rpc.clientVersion'],

@@ -134,6 +134,17 @@ export const nodeConfigSchema = z
       })
       .strict()
       .default({ host: '127.0.0.1' }),
+    cache: z
+      .object({
+        /**
+         * MiB of state-trie nodes kept in memory in front of LevelDB (`--cache.state`; geth's
+         * --cache.trie): the encoded nodes of ~200,000 accounts' trie fit 64. Read back from the
+         * database past it. 0: none. Unused with --ephemeral.
+         */
+        state: z.coerce.number().int().min(0).max(65_536).default(64),
+      })
+      .strict()
+      .default({ state: 64 }),
     tracing: z
       .object({
         /** Export OpenTelemetry spans (RPC calls, block import and execution, DB batches) over OTLP/HTTP. */

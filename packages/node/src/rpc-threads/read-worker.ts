@@ -98,8 +98,10 @@ async function main(data: ReadWorkerData): Promise<void> {
   await initCrypto()
   const kv = new LevelKV({ path: data.chaindata, multithreading: true })
   await kv.open()
+  // No node ring of its own (`cache.state`): one per thread would multiply it; the threads share
+  // LevelDB's block cache.
   const chain = await Chain.open(
-    {},
+    { stateCacheBytes: 0 },
     { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto() },
   )
   const ctx: RpcContext = {
