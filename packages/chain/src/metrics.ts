@@ -54,9 +54,17 @@ export function createChainMetrics(register: Registry): ChainMetrics {
         if (s !== undefined) this.set(read(s))
       },
     })
-  counted('cairn_state_node_cache_hits_total', 'State trie nodes read from the node cache (no LevelDB read)', (s) => s.hits)
+  counted(
+    'cairn_state_node_cache_hits_total',
+    'State trie nodes read from the node cache (no LevelDB read)',
+    (s) => s.hits,
+  )
   counted('cairn_state_node_cache_misses_total', 'State trie nodes the node cache did not hold', (s) => s.misses)
-  gauged('cairn_state_node_cache_bytes', 'Bytes of the node cache in use (entries and their headers)', (s) => s.usedBytes)
+  gauged(
+    'cairn_state_node_cache_bytes',
+    'Bytes of the node cache in use (entries and their headers)',
+    (s) => s.usedBytes,
+  )
   gauged('cairn_state_node_cache_entries', 'State trie nodes held in the node cache', (s) => s.size)
   return {
     stateNodeCache,

@@ -140,7 +140,7 @@ export class NodeRing {
 
   /**
    * @internal The entries from the oldest to the head, as `evictUntil` walks them: their count
-   * (an entry written again counts each time). Throws when the walk does not end at the head.
+   * (an entry written again counts each time); -1 when the walk does not end at the head.
    */
   walk(): number {
     const cap = this.capacity
@@ -156,8 +156,7 @@ export class NodeRing {
         count++
       }
     }
-    if (pos !== this.head) throw new Error(`ring entries end at ${pos}, the head is at ${this.head}`)
-    return count
+    return pos === this.head ? count : -1
   }
 
   /** Drops the oldest entries until the ring has room to write up to position `end`. */

@@ -37,45 +37,51 @@ const opArb = fc.oneof(
 describe('NodeRing', () => {
   it('answers a node as it was set or not at all, holds the latest ones, and stays bounded', () => {
     fc.assert(
-      fc.property(fc.integer({ min: SMALLEST, max: 4 * SMALLEST }), fc.array(opArb, { maxLength: 300, size: 'max' }), (capacity, ops) => {
-        const ring = new NodeRing(capacity)
-        const known: { hash: Uint8Array; bytes: Uint8Array }[] = []
-        /** Bytes set since the last read (a read may move entries, so the recency claim restarts). */
-        let recent: { hash: Uint8Array; bytes: Uint8Array }[] = []
-        for (const op of ops) {
-          if ('get' in op) {
-            if (known.length === 0) continue
-            const { hash, bytes } = known[op.get % known.length] as (typeof known)[number]
-            const got = ring.get(hash)
-            if (got !== undefined) {
-              expect(got).toEqual(bytes)
-              got.fill(0xee) // a copy: the ring's own bytes are untouched
-              expect(ring.get(hash)).toEqual(bytes)
+      fc.property(
+        fc.integer({ min: SMALLEST, max: 4 * SMALLEST }),
+        fc.array(opArb, { maxLength: 300, size: 'max' }),
+        (capacity, ops) => {
+          const ring = new NodeRing(capacity)
+          const known: { hash: Uint8Array; bytes: Uint8Array }[] = []
+          /** Bytes set since the last read (a read may move entries, so the recency claim restarts). */
+          let recent: { hash: Uint8Array; bytes: Uint8Array }[] = []
+          for (const op of ops) {
+            if ('get' in op) {
+              if (known.length === 0) continue
+              const { hash, bytes } = known[op.get % known.length] as (typeof known)[number]
+              const got = ring.get(hash)
+              if (got !== undefined) {
+                expect(got).toEqual(bytes)
+                got.fill(0xee) // a copy: the ring's own bytes are untouched
+                expect(ring.get(hash)).toEqual(bytes)
+              }
+              recent = []
+            } else {
+              const node = 'set' in op ? op.set : op.setHex
+              if ('set' in op) ring.set(node.hash, node.bytes)
+              else ring.setHex(bytesToHex(node.hash).slice(2), node.bytes)
+              known.push(node)
+              recent.push(node)
             }
-            recent = []
-          } else {
-            const node = 'set' in op ? op.set : op.setHex
-            if ('set' in op) ring.set(node.hash, node.bytes)
-            else ring.setHex(bytesToHex(node.hash).slice(2), node.bytes)
-            known.push(node)
-            recent.push(node)
+            expect(ring.usedBytes).toBeLessThanOrEqual(capacity)
+            // The entries parse from the oldest to the head, and the map holds no more than them.
+            const walked = ring.walk()
+            expect(walked).toBeGreaterThanOrEqual(0)
+            expect(ring.size).toBeLessThanOrEqual(walked)
           }
-          expect(ring.usedBytes).toBeLessThanOrEqual(capacity)
-          // The entries parse from the oldest to the head, and the map holds no more than them.
-          expect(ring.size).toBeLessThanOrEqual(ring.walk())
-        }
-        // What was set last is all held, up to the ring's size less what a wrap can leave unused
-        // (the end it skips, and the part of an entry evicted past what was needed).
-        let room = capacity - 2 * (HEADER + MAX_RING_NODE_BYTES)
-        const held = []
-        for (const node of recent.reverse()) {
-          room -= HEADER + node.bytes.length
-          if (room < 0) break
-          held.push(node)
-        }
-        // `has`, not `get`: a read from the oldest quarter writes the entry again, which moves others.
-        for (const node of held) expect(ring.has(node.hash)).toBe(true)
-      }),
+          // What was set last is all held, up to the ring's size less what a wrap can leave unused
+          // (the end it skips, and the part of an entry evicted past what was needed).
+          let room = capacity - 2 * (HEADER + MAX_RING_NODE_BYTES)
+          const held = []
+          for (const node of recent.reverse()) {
+            room -= HEADER + node.bytes.length
+            if (room < 0) break
+            held.push(node)
+          }
+          // `has`, not `get`: a read from the oldest quarter writes the entry again, which moves others.
+          for (const node of held) expect(ring.has(node.hash)).toBe(true)
+        },
+      ),
       { numRuns: 100 },
     )
   })
@@ -118,44 +124,48 @@ const changeArb = fc.record({
 describe('StateDB with a node ring', () => {
   it('reads back what a store without one reads, through wraps and evictions', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(changeArb, { maxLength: 40 }), { minLength: 1, maxLength: 6 }), async (rounds) => {
-        const reference = new MerklePatriciaTrie()
-        const kv = new MemoryKV()
-        // The smallest ring: a round's nodes wrap it, so reads meet held, evicted and overwritten entries.
-        const db = new StateDB(kv, { nodeCacheBytes: SMALLEST })
-        const plain = new StateDB(kv)
-        const sw = new LayerSwitch(db)
-        let root = reference.root()
-        for (const round of rounds) {
-          const byKey = new Map<string, { key: Uint8Array; value: Uint8Array | null }>()
-          for (const c of round) byKey.set(bytesToHex(c.key), c)
-          for (const c of byKey.values()) {
-            if (c.value === null) await reference.del(c.key)
-            else await reference.put(c.key, c.value)
+      fc.asyncProperty(
+        fc.array(fc.array(changeArb, { maxLength: 40 }), { minLength: 1, maxLength: 6 }),
+        async (rounds) => {
+          const reference = new MerklePatriciaTrie()
+          const kv = new MemoryKV()
+          // The smallest ring: a round's nodes wrap it, so reads meet held, evicted and overwritten entries.
+          const db = new StateDB(kv, { nodeCacheBytes: SMALLEST })
+          const plain = new StateDB(kv)
+          const sw = new LayerSwitch(db)
+          let root = reference.root()
+          for (const round of rounds) {
+            const byKey = new Map<string, { key: Uint8Array; value: Uint8Array | null }>()
+            for (const c of round) byKey.set(bytesToHex(c.key), c)
+            for (const c of byKey.values()) {
+              if (c.value === null) await reference.del(c.key)
+              else await reference.put(c.key, c.value)
+            }
+            // A fresh trie each round: no decoded node cached, every read goes through the store.
+            const layer = db.layer()
+            sw.current = layer
+            const trie = new MerklePatriciaTrie({ db: sw, root })
+            await new BatchTrie(trie).update([...byKey.values()])
+            const batch = new WriteBatch()
+            db.commitLayer(layer, batch)
+            await batch.write(kv)
+            layer.markCommitted()
+            sw.current = db
+            root = trie.root()
+            expect(bytesToHex(root)).toBe(bytesToHex(reference.root()))
+            const reader = new BatchTrie(new MerklePatriciaTrie({ db: sw, root }))
+            for (const c of byKey.values())
+              expect((await reader.get(c.key)) ?? null).toEqual(await reference.get(c.key))
           }
-          // A fresh trie each round: no decoded node cached, every read goes through the store.
-          const layer = db.layer()
-          sw.current = layer
-          const trie = new MerklePatriciaTrie({ db: sw, root })
-          await new BatchTrie(trie).update([...byKey.values()])
-          const batch = new WriteBatch()
-          db.commitLayer(layer, batch)
-          await batch.write(kv)
-          layer.markCommitted()
-          sw.current = db
-          root = trie.root()
-          expect(bytesToHex(root)).toBe(bytesToHex(reference.root()))
-          const reader = new BatchTrie(new MerklePatriciaTrie({ db: sw, root }))
-          for (const c of byKey.values()) expect((await reader.get(c.key)) ?? null).toEqual(await reference.get(c.key))
-        }
-        // Read again, with and without the ring: the same values.
-        const probe = new BatchTrie(new MerklePatriciaTrie({ db: new LayerSwitch(plain), root }))
-        const ringed = new BatchTrie(new MerklePatriciaTrie({ db: sw, root }))
-        for (const round of rounds) {
-          for (const c of round) expect(await ringed.get(c.key)).toEqual(await probe.get(c.key))
-        }
-        if (bytesToHex(root) !== bytesToHex(new MerklePatriciaTrie().root())) expect(db.ring?.hits).toBeGreaterThan(0)
-      }),
+          // Read again, with and without the ring: the same values.
+          const probe = new BatchTrie(new MerklePatriciaTrie({ db: new LayerSwitch(plain), root }))
+          const ringed = new BatchTrie(new MerklePatriciaTrie({ db: sw, root }))
+          for (const round of rounds) {
+            for (const c of round) expect(await ringed.get(c.key)).toEqual(await probe.get(c.key))
+          }
+          if (bytesToHex(root) !== bytesToHex(new MerklePatriciaTrie().root())) expect(db.ring?.hits).toBeGreaterThan(0)
+        },
+      ),
       { numRuns: 60 },
     )
   })
