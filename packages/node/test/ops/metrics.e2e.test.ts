@@ -32,6 +32,10 @@ const REQUIRED: Record<string, string> = {
   cairn_rpc_request_duration_seconds: 'histogram',
   cairn_rpc_active_connections: 'gauge',
   cairn_build_info: 'gauge',
+  cairn_state_node_cache_hits_total: 'counter',
+  cairn_state_node_cache_misses_total: 'counter',
+  cairn_state_node_cache_bytes: 'gauge',
+  cairn_state_node_cache_entries: 'gauge',
 }
 
 const datadir = mkdtempSync(join(tmpdir(), 'cairn-metrics-e2e-'))
@@ -119,6 +123,9 @@ describe('/metrics of a running node', () => {
     expect(delta('cairn_rpc_requests_total', { method: 'eth_sendTransaction', code: '0' })).toBe(n)
     expect(delta('cairn_rpc_request_duration_seconds_count', { method: 'eth_sendTransaction' })).toBe(n)
     expect(sampleValue(after, 'cairn_chain_head_timestamp_seconds')).toBeGreaterThan(1_600_000_000)
+    // The blocks' new trie nodes went into the node ring (`--cache.state`, on by default on a datadir).
+    expect(delta('cairn_state_node_cache_entries')).toBeGreaterThan(0)
+    expect(delta('cairn_state_node_cache_bytes')).toBeGreaterThan(0)
     // An unknown method is counted under "unknown", never under its own name.
     expect(delta('cairn_rpc_requests_total', { method: 'unknown', code: '-32601' })).toBe(1)
     const labels = [...(after.get('cairn_rpc_requests_total')?.samples ?? [])].map((s) => s.labels.method)
