@@ -16,7 +16,32 @@ export interface ReadResult {
  * per request (`prefix` + the word + `suffix`; the word is `start + n` in hex, so no two requests of
  * a load, nor of loads with ascending starts, are alike).
  */
-export type ReadLoad = { fixed: string } | { prefix: string; suffix: string }
+export type ReadLoad = { fixed: string } | { prefix: string; suffix: string } | AccountsLoad
+
+/**
+ * A body naming one of `accounts` addresses, in turn: the transfer rows' recipients
+ * (`0xcc…cc` + hex(0x100000 + i), i < accounts), written between `prefix` and `suffix`.
+ */
+export interface AccountsLoad {
+  prefix: string
+  suffix: string
+  accounts: number
+}
+
+/** The address of the transfer rows' `i`th recipient (as `transfers.ts` and `loadgen.mjs` send them). */
+export function recipientAddress(i: number): string {
+  return `0x${(0x100000 + i).toString(16).padStart(40, 'c')}`
+}
+
+/** A load of `method` whose params name one of the first `accounts` transfer recipients in turn. */
+export function accountsLoad(method: string, make: (address: string) => unknown[], accounts: number): AccountsLoad {
+  const marker = recipientAddress(0)
+  const text = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: make(marker) })
+  const at = text.indexOf(marker)
+  if (at < 0 || text.indexOf(marker, at + 1) >= 0)
+    throw new Error(`${method}: the address must appear once in the body`)
+  return { prefix: text.slice(0, at), suffix: text.slice(at + marker.length), accounts }
+}
 
 /** A load of `method` with the same params every time. */
 export function fixedLoad(method: string, params: unknown[]): ReadLoad {
@@ -42,7 +67,9 @@ export function distinctLoad(method: string, make: (word: bigint) => unknown[]):
 let nextWord = 1
 
 function bodyAt(load: ReadLoad, word: number): string {
-  return 'fixed' in load ? load.fixed : `${load.prefix}${word.toString(16).padStart(64, '0')}${load.suffix}`
+  if ('fixed' in load) return load.fixed
+  if ('accounts' in load) return `${load.prefix}${recipientAddress(word % load.accounts)}${load.suffix}`
+  return `${load.prefix}${word.toString(16).padStart(64, '0')}${load.suffix}`
 }
 
 /** `wrk` on PATH (Debian's package): a native client that leaves the cores to the node measured. */
@@ -94,7 +121,14 @@ function wrkScript(load: ReadLoad, start: number): string {
   const body =
     'fixed' in load
       ? `wrk.body = ${lua(load.fixed)}`
-      : `local prefix, suffix, n = ${lua(load.prefix)}, ${lua(load.suffix)}, ${start}
+      : 'accounts' in load
+        ? `local prefix, suffix, n, count = ${lua(load.prefix)}, ${lua(load.suffix)}, ${start}, ${load.accounts}
+request = function()
+  n = n + 1
+  local h = string.format("%x", 0x100000 + n % count)
+  return wrk.format(nil, nil, nil, prefix .. "0x" .. string.rep("c", 40 - #h) .. h .. suffix)
+end`
+        : `local prefix, suffix, n = ${lua(load.prefix)}, ${lua(load.suffix)}, ${start}
 request = function()
   n = n + 1
   return wrk.format(nil, nil, nil, prefix .. string.format("%064x", n) .. suffix)

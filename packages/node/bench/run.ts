@@ -5,7 +5,8 @@
 //               to go swaps each round); the row shows each node's median round, the footer every round
 //   reads       BENCH_READS (1; 0 skips), BENCH_READ_SECONDS (6) per method and node, split in
 //               BENCH_READ_ROUNDS (3) alternating Cairn/Anvil slices, BENCH_CONNECTIONS (16),
-//               BENCH_READ_METHODS (comma list: eth_getBalance, eth_blockNumber, eth_call, eth_call_distinct,
+//               BENCH_READ_METHODS (comma list: eth_getBalance, eth_blockNumber, eth_getBalance_accounts (the
+//               transfer rows' BENCH_TXS recipients in turn; none without transfers), eth_call, eth_call_distinct,
 //               getAmountsOut (Uniswap V2 Router02, a different amountIn per request); default all), BENCH_READ_WARMUP (2) seconds
 //               per method and node first, not counted (a node's first seconds run cold JIT code)
 //   import      BENCH_IMPORT (1; 0 skips), BENCH_IMPORT_BLOCKS (3)        (child process)
@@ -61,7 +62,7 @@ import type { BftFigure } from './bft.ts'
 import type { ImportFigure } from './import.ts'
 import type { MemoryFigure } from './memory.ts'
 import type { P2pFigure } from './p2p.ts'
-import { distinctLoad, fixedLoad, type ReadLoad, runReads, wrkAvailable } from './reads.ts'
+import { accountsLoad, distinctLoad, fixedLoad, type ReadLoad, runReads, wrkAvailable } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
 import { measureStart } from './start-time.ts'
 import { cpuMsOf, envNumber, findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
@@ -250,6 +251,16 @@ async function measureReads(nodes: Running[]): Promise<Map<string, Map<string, n
   const methods: [string, (n: Running) => ReadLoad][] = [
     ['eth_getBalance', () => fixedLoad('eth_getBalance', [reader, 'latest'])],
     ['eth_blockNumber', () => fixedLoad('eth_blockNumber', [])],
+    // Balances of the transfer rows' recipients in turn (the last round's nodes hold them): a
+    // wallet's or an explorer's reads, over accounts that do not all fit a cache.
+    ...(settings.txs > 0
+      ? ([
+          [
+            'eth_getBalance_accounts',
+            () => accountsLoad('eth_getBalance', (address) => [address, 'latest'], settings.txs),
+          ],
+        ] as [string, (n: Running) => ReadLoad][])
+      : []),
     ['eth_call', (n) => fixedLoad('eth_call', [{ to: n.token, data: callData }, 'latest'])],
     [
       'eth_call_distinct',
@@ -451,6 +462,7 @@ try {
       eth_call: 'eth_call (view)',
       eth_call_distinct: 'eth_call (distinct args)',
       getAmountsOut: 'Uniswap V2 getAmountsOut (distinct)',
+      eth_getBalance_accounts: `eth_getBalance (${settings.txs / 1000}k accounts)`,
     }
     for (const [label, rates] of reads) {
       const name = names[label] ?? label
