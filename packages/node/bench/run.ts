@@ -252,7 +252,7 @@ async function measureReads(nodes: Running[]): Promise<Map<string, Map<string, n
     ['eth_getBalance', () => fixedLoad('eth_getBalance', [reader, 'latest'])],
     ['eth_blockNumber', () => fixedLoad('eth_blockNumber', [])],
     // Balances of the transfer rows' recipients in turn (the last round's nodes hold them): a
-    // wallet's or an explorer's reads, over accounts that do not all fit a cache.
+    // wallet's or an explorer's reads, over many accounts rather than one.
     ...(settings.txs > 0
       ? ([
           [

@@ -1,6 +1,7 @@
 import { deriveAccounts, ecdsaSign, keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { type Hex, serializeTransaction } from 'viem'
+import { recipientAddress } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
 
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk'
@@ -54,7 +55,7 @@ export async function runTransfers(url: string, opts: TransferOptions): Promise<
   for (let i = 0; i < opts.count; i++) {
     const j = i % accounts.length
     const a = accounts[j] as (typeof accounts)[number]
-    const to = `0x${(0x100000 + i).toString(16).padStart(40, 'c')}` as Hex
+    const to = recipientAddress(i) as Hex
     const tx = {
       type: 'eip1559',
       chainId,
