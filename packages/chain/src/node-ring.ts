@@ -63,34 +63,29 @@ export class NodeRing {
       this.misses++
       return undefined
     }
-    const off = pos % this.capacity
-    const buf = this.buf
-    for (let i = 0; i < 32; i++) {
-      if (buf[off + i] !== hash[i]) {
-        this.misses++
-        return undefined
-      }
+    if (!this.holds(pos, hash)) {
+      this.misses++
+      return undefined
     }
     this.hits++
+    const off = pos % this.capacity
     const len = this.view.getUint32(off + 32, true)
-    const node = buf.slice(off + HEADER, off + HEADER + len)
+    const node = this.buf.slice(off + HEADER, off + HEADER + len)
     // Read while about to be overwritten: keep it.
-    if (pos - this.tail < this.capacity / 4) this.append(hash, 0, node)
+    if (pos - this.tail < this.capacity / 4) this.append(hash, node)
     return node
   }
 
   /** True when the node with this hash is held (no copy made, nothing moved). */
   has(hash: Uint8Array): boolean {
     const pos = this.index.get(ringKey(hash, 0))
-    return pos !== undefined && this.holds(pos, hash, 0)
+    return pos !== undefined && this.holds(pos, hash)
   }
 
   /** Keeps `node` under its 32-byte `hash` (a node already held, or too large, is left as is). */
   set(hash: Uint8Array, node: Uint8Array): void {
-    if (node.length > MAX_RING_NODE_BYTES) return
-    const pos = this.index.get(ringKey(hash, 0))
-    if (pos !== undefined && this.holds(pos, hash, 0)) return
-    this.append(hash, 0, node)
+    if (node.length > MAX_RING_NODE_BYTES || this.has(hash)) return
+    this.append(hash, node)
   }
 
   /** As {@link set}, with the hash as 64 hex digits (the tries' node-store keys); other keys are skipped. */
@@ -104,21 +99,19 @@ export class NodeRing {
       if ((hi | lo) < 0) return
       scratch[i] = (hi << 4) | lo
     }
-    const pos = this.index.get(ringKey(scratch, 0))
-    if (pos !== undefined && this.holds(pos, scratch, 0)) return
-    this.append(scratch, 0, node)
+    this.set(scratch, node)
   }
 
   private readonly hexScratch = new Uint8Array(32)
 
-  /** True when the entry at `pos` has the hash at `hash[at..at+32]`. */
-  private holds(pos: number, hash: Uint8Array, at: number): boolean {
+  /** True when the entry at `pos` has this hash. */
+  private holds(pos: number, hash: Uint8Array): boolean {
     const off = pos % this.capacity
-    for (let i = 0; i < 32; i++) if (this.buf[off + i] !== hash[at + i]) return false
+    for (let i = 0; i < 32; i++) if (this.buf[off + i] !== hash[i]) return false
     return true
   }
 
-  private append(hash: Uint8Array, at: number, node: Uint8Array): void {
+  private append(hash: Uint8Array, node: Uint8Array): void {
     const size = HEADER + node.length
     const cap = this.capacity
     let off = this.head % cap
@@ -131,10 +124,10 @@ export class NodeRing {
     }
     this.evictUntil(this.head + size)
     const buf = this.buf
-    for (let i = 0; i < 32; i++) buf[off + i] = hash[at + i] as number
+    for (let i = 0; i < 32; i++) buf[off + i] = hash[i] as number
     this.view.setUint32(off + 32, node.length, true)
     buf.set(node, off + HEADER)
-    this.index.set(ringKey(hash, at), this.head)
+    this.index.set(ringKey(hash, 0), this.head)
     this.head += size
   }
 
