@@ -19,8 +19,9 @@ export const MAX_RING_NODE_BYTES = 1024
  * finds them; the full hash is compared on every hit.
  *
  * Writing past the end wraps to the start and drops the oldest entries it overwrites (their map
- * entries too, so the map never outgrows the ring). An entry read from the oldest quarter is
- * written again at the head, so what keeps being read stays (freecache's policy, in one ring).
+ * entries too, so the map never outgrows the ring). An entry read or set again when it is among
+ * the next quarter to be overwritten is written again at the head, so what keeps being used stays
+ * (freecache's policy, in one ring).
  *
  * Only content-addressed, immutable nodes go in: a hash always names the same bytes, so an entry
  * is never stale, only gone. `get` returns a copy (callers keep views of what they decode, and the
@@ -71,8 +72,7 @@ export class NodeRing {
     const off = pos % this.capacity
     const len = this.view.getUint32(off + 32, true)
     const node = this.buf.slice(off + HEADER, off + HEADER + len)
-    // Read while about to be overwritten: keep it.
-    if (pos - this.tail < this.capacity / 4) this.append(hash, node)
+    if (this.aboutToGo(pos)) this.append(hash, node)
     return node
   }
 
@@ -82,10 +82,21 @@ export class NodeRing {
     return pos !== undefined && this.holds(pos, hash)
   }
 
-  /** Keeps `node` under its 32-byte `hash` (a node already held, or too large, is left as is). */
+  /**
+   * Keeps `node` under its 32-byte `hash`. A node too large is skipped; a node already held stays
+   * where it is, unless it is about to be overwritten: then it is written again at the head, as a
+   * read would write it (a block that writes it again uses it).
+   */
   set(hash: Uint8Array, node: Uint8Array): void {
-    if (node.length > MAX_RING_NODE_BYTES || this.has(hash)) return
+    if (node.length > MAX_RING_NODE_BYTES) return
+    const pos = this.index.get(ringKey(hash, 0))
+    if (pos !== undefined && this.holds(pos, hash) && !this.aboutToGo(pos)) return
     this.append(hash, node)
+  }
+
+  /** True for an entry among the next quarter of the ring to be overwritten (more than 3/4 of it behind the head). */
+  private aboutToGo(pos: number): boolean {
+    return this.head - pos > (3 * this.capacity) / 4
   }
 
   /** As {@link set}, with the hash as 64 hex digits (the tries' node-store keys); other keys are skipped. */
