@@ -84,7 +84,7 @@ describe('NodeRing', () => {
             if (room < 0) break
             if (claimed) held.push(node)
           }
-          // `has`, not `get`: a read from the oldest quarter writes the entry again, which moves others.
+          // `has`, not `get`: a read of an entry about to be overwritten writes it again, which moves others.
           for (const node of held) expect(ring.has(node.hash)).toBe(true)
         },
       ),

@@ -20,6 +20,8 @@ const ENTRY_OVERHEAD = 160
  */
 export class TrieReader {
   private readonly nodes: LRUCache<string, Uint8Array>
+  /** Start offsets of the current node's items (a branch has 17), reused from walk to walk. */
+  private readonly items = new Int32Array(18)
 
   /** `node(hash)`: the stored RLP of the node with that hash, or undefined when it is not stored. */
   constructor(
@@ -54,7 +56,7 @@ export class TrieReader {
         const p = items[0] as number
         const b = raw[p] as number
         if (b >= 0xc0) return undefined // a path is a string
-        const start = b < 0x80 ? p : p + 1 + (b > 0xb7 ? b - 0xb7 : 0)
+        const start = contentStart(raw, p)
         const end = itemEnd(raw, p)
         if (start >= end) return undefined // a path has its flag nibble
         const flag = (raw[start] as number) >> 4
@@ -88,9 +90,6 @@ export class TrieReader {
     }
     return undefined
   }
-
-  /** Start offsets of the current node's items (a branch has 17), reused from walk to walk. */
-  private readonly items = new Int32Array(18)
 
   private load(hash: Uint8Array): Uint8Array | undefined {
     const id = Buffer.from(hash.buffer, hash.byteOffset, hash.length).toString('latin1')
@@ -135,6 +134,12 @@ function listItems(raw: Uint8Array, at: number, out: Int32Array): number {
   return p === end ? count : -1
 }
 
+/** Where the content of the RLP string starting at `p` starts (a byte under 0x80 is its own content). */
+function contentStart(raw: Uint8Array, p: number): number {
+  const b = raw[p] as number
+  return b < 0x80 ? p : p + 1 + (b > 0xb7 ? b - 0xb7 : 0)
+}
+
 /** The offset just past the RLP item (string or list) starting at `p`. */
 function itemEnd(raw: Uint8Array, p: number): number {
   const b = raw[p] as number
@@ -157,7 +162,7 @@ function readLength(raw: Uint8Array, p: number, ll: number): number {
 function storedValue(raw: Uint8Array, p: number): Uint8Array | null | undefined {
   const b = raw[p] as number
   if (b >= 0xc0) return undefined
-  const start = b < 0x80 ? p : p + 1 + (b > 0xb7 ? b - 0xb7 : 0)
+  const start = contentStart(raw, p)
   const end = itemEnd(raw, p)
   return end > start ? raw.slice(start, end) : null
 }
