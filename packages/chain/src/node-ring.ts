@@ -59,12 +59,8 @@ export class NodeRing {
 
   /** A copy of the node with this 32-byte hash, or undefined. */
   get(hash: Uint8Array): Uint8Array | undefined {
-    const pos = this.index.get(ringKey(hash, 0))
-    if (pos === undefined) {
-      this.misses++
-      return undefined
-    }
-    if (!this.holds(pos, hash)) {
+    const pos = this.find(hash)
+    if (pos < 0) {
       this.misses++
       return undefined
     }
@@ -78,8 +74,7 @@ export class NodeRing {
 
   /** True when the node with this hash is held (no copy made, nothing moved). */
   has(hash: Uint8Array): boolean {
-    const pos = this.index.get(ringKey(hash, 0))
-    return pos !== undefined && this.holds(pos, hash)
+    return this.find(hash) >= 0
   }
 
   /**
@@ -89,8 +84,8 @@ export class NodeRing {
    */
   set(hash: Uint8Array, node: Uint8Array): void {
     if (node.length > MAX_RING_NODE_BYTES) return
-    const pos = this.index.get(ringKey(hash, 0))
-    if (pos !== undefined && this.holds(pos, hash) && !this.aboutToGo(pos)) return
+    const pos = this.find(hash)
+    if (pos >= 0 && !this.aboutToGo(pos)) return
     this.append(hash, node)
   }
 
@@ -115,11 +110,13 @@ export class NodeRing {
 
   private readonly hexScratch = new Uint8Array(32)
 
-  /** True when the entry at `pos` has this hash. */
-  private holds(pos: number, hash: Uint8Array): boolean {
+  /** The position of the entry with this hash, or -1 when it is not held. */
+  private find(hash: Uint8Array): number {
+    const pos = this.index.get(ringKey(hash, 0))
+    if (pos === undefined) return -1
     const off = pos % this.capacity
-    for (let i = 0; i < 32; i++) if (this.buf[off + i] !== hash[i]) return false
-    return true
+    for (let i = 0; i < 32; i++) if (this.buf[off + i] !== hash[i]) return -1
+    return pos
   }
 
   private append(hash: Uint8Array, node: Uint8Array): void {
