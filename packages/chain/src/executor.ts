@@ -164,15 +164,14 @@ export class Executor {
   preimages: StatePreimages | undefined
 
   /**
-   * Records the addresses and slots every later block writes (dev chains: anvil_dumpState), with
-   * those stored by earlier runs in `kv` (the importer writes new ones with each block).
+   * Records the addresses and slots every later block writes (dev chains: anvil_dumpState) in
+   * `kv`, beside those stored by earlier runs (the importer writes new ones with each block).
    */
-  async recordPreimages(kv?: KVStore): Promise<StatePreimages> {
+  recordPreimages(kv: KVStore): StatePreimages {
     if (!this.preimages) {
-      const preimages = new StatePreimages()
+      const preimages = new StatePreimages(kv)
       preimages.install(this.vm.stateManager)
       this.preimages = preimages
-      if (kv) await preimages.load(kv)
     }
     return this.preimages
   }

@@ -55,7 +55,7 @@ export async function dumpState(ctx: Pick<RpcContext, 'chain'>): Promise<DumpedS
   for (const [addr, acc] of ctx.chain.genesis.alloc) {
     known.set(addr, new Set(acc.storage.map(([k]) => bytesToHex(setLengthLeft(k, 32)))))
   }
-  for (const [addr, slots] of ctx.chain.executor.preimages?.entries() ?? []) {
+  for (const [addr, slots] of (await ctx.chain.executor.preimages?.read()) ?? []) {
     const set = known.get(addr) ?? new Set()
     for (const s of slots) set.add(s)
     known.set(addr, set)
