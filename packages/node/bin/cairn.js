@@ -4,6 +4,8 @@
 // compiled at start. Every other command, and `start` with a missing or stale bundle, runs the
 // TypeScript sources through tsx's loader (a stale bundle is said on stderr: a source edited since
 // the build).
+// First: V8's settings apply to what is allocated after them.
+import './v8-flags.js'
 import { readdirSync, statSync } from 'node:fs'
 import module from 'node:module'
 import { fileURLToPath } from 'node:url'
