@@ -27,7 +27,9 @@ async function storedKeys(kv: MemoryKV): Promise<number> {
 }
 
 const asObject = (index: PreimageIndex) =>
-  Object.fromEntries([...index].map(([a, slots]) => [a, [...slots].sort()]).sort(([a], [b]) => (a < b ? -1 : 1)))
+  Object.fromEntries(
+    [...index].map(([a, slots]): [string, string[]] => [a, [...slots].sort()]).sort(([a], [b]) => (a < b ? -1 : 1)),
+  )
 
 describe('StatePreimages', () => {
   it('reads back what was recorded: pending, stored, and by a later run over the same store', async () => {
@@ -68,14 +70,14 @@ describe('StatePreimages', () => {
     const p = new StatePreimages(new MemoryKV())
     const calls: string[] = []
     const sm = {
-      putAccount: async () => void calls.push('account'),
-      putStorage: async () => void calls.push('storage'),
-      putCode: async () => void calls.push('code'),
+      putAccount: async (_address: Address, _account?: unknown) => void calls.push('account'),
+      putStorage: async (_address: Address, _key: Uint8Array, _value: Uint8Array) => void calls.push('storage'),
+      putCode: async (_address: Address, _code: Uint8Array) => void calls.push('code'),
     }
     p.install(sm as never)
-    await sm.putAccount(address(3) as never, undefined as never)
-    await sm.putStorage(address(4) as never, new Uint8Array([5]) as never, new Uint8Array([1]) as never)
-    await sm.putCode(address(6) as never, new Uint8Array([0x60]) as never)
+    await sm.putAccount(address(3))
+    await sm.putStorage(address(4), new Uint8Array([5]), new Uint8Array([1]))
+    await sm.putCode(address(6), new Uint8Array([0x60]))
     expect(calls).toEqual(['account', 'storage', 'code'])
     expect(asObject(await p.read())).toEqual({
       [hex(3)]: [],
