@@ -24,8 +24,8 @@ export type PreimageIndex = Map<string, Set<string>>
  * Nothing grows with the state in memory: what is held is the keys not yet stored and a bounded
  * set of keys stored lately, so an account written in every block (a sender, a token) is put once
  * per turnover of that set, not once per write. (It held every address ever written, a `Set` each,
- * before: ~5–9% of a dev node's main thread under a flood of transfers to new accounts, and memory
- * that grew with the state.)
+ * before: ~190 bytes an account that never left the heap, and three hex conversions and a new
+ * `Set` per transfer to a new account.)
  */
 export class StatePreimages {
   /** Recorded and not yet in a batch: latin1 key (address, or address ‖ slot) → nothing. */
