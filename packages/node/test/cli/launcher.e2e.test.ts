@@ -1,7 +1,7 @@
 // The `cairn` launcher (bin/cairn.js) in a tree of its own: `cairn start` runs the prebuilt
 // bundle while no package source is newer than it; with a stale bundle it says so on stderr
 // (naming the newer file) and runs the sources; a missing bundle, another command or --help run
-// the sources without a word. The tree: the real launcher, a bundle and a main.ts that each print
+// the sources without a word. The tree: the real launcher (with the V8 settings it imports), a bundle and a main.ts that each print
 // which ran, and the repository's node_modules (for tsx).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
@@ -25,7 +25,8 @@ function put(path: string, text: string, mtime: number): void {
 }
 
 mkdirSync(join(root, 'packages/node/bin'), { recursive: true })
-copyFileSync(join(REPO, 'packages/node/bin/cairn.js'), join(root, 'packages/node/bin/cairn.js'))
+for (const f of ['cairn.js', 'v8-flags.js'])
+  copyFileSync(join(REPO, 'packages/node/bin', f), join(root, 'packages/node/bin', f))
 symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'))
 put('packages/node/src/cli/main.ts', "console.log('sources ran', process.argv.slice(2).join(' '))\n", T)
 put('packages/chain/src/deep/file.ts', 'export {}\n', T)
