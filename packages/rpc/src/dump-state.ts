@@ -51,14 +51,12 @@ const dumpedState = z.object({
 export async function dumpState(ctx: Pick<RpcContext, 'chain'>): Promise<DumpedState> {
   const head = ctx.chain.head.header
   const state = ctx.chain.executor.stateAfter(head)
-  const known = new Map<string, Set<string>>()
+  // What the node wrote (the preimages read back from the store), with the genesis accounts added in.
+  const known = (await ctx.chain.executor.preimages?.read()) ?? new Map<string, Set<string>>()
   for (const [addr, acc] of ctx.chain.genesis.alloc) {
-    known.set(addr, new Set(acc.storage.map(([k]) => bytesToHex(setLengthLeft(k, 32)))))
-  }
-  for (const [addr, slots] of (await ctx.chain.executor.preimages?.read()) ?? []) {
-    const set = known.get(addr) ?? new Set()
-    for (const s of slots) set.add(s)
-    known.set(addr, set)
+    const slots = known.get(addr) ?? new Set<string>()
+    for (const [k] of acc.storage) slots.add(bytesToHex(setLengthLeft(k, 32)))
+    known.set(addr, slots)
   }
   const accounts: Record<string, DumpedAccount> = {}
   for (const addr of [...known.keys()].sort()) {

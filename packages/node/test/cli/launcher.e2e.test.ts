@@ -1,8 +1,8 @@
 // The `cairn` launcher (bin/cairn.js) in a tree of its own: `cairn start` runs the prebuilt
 // bundle while no package source is newer than it; with a stale bundle it says so on stderr
 // (naming the newer file) and runs the sources; a missing bundle, another command or --help run
-// the sources without a word. The tree: the real launcher (with the V8 settings it imports), a bundle and a main.ts that each print
-// which ran, and the repository's node_modules (for tsx).
+// the sources without a word. The tree: the real launcher (with the V8 settings it imports), a
+// bundle and a main.ts that each print which ran, and the repository's node_modules (for tsx).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
