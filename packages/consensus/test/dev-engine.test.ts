@@ -142,6 +142,52 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     assertAllMinedInOrder(blocks, txs)
   })
 
+  /** Makes the chain's first block import take `ms` longer (a slow seal: the pause after it is as long). */
+  function slowFirstImport(chain: Awaited<ReturnType<typeof devSetup>>['chain'], ms: number): void {
+    const importBlock = chain.importer.importBlock.bind(chain.importer)
+    let imports = 0
+    vi.spyOn(chain.importer, 'importBlock').mockImplementation(async (...args) => {
+      if (++imports === 1) await sleep(ms)
+      return importBlock(...args)
+    })
+  }
+
+  // The pause after a block under load gives admission the thread. A burst's last transactions
+  // used to wait it out with nothing else arriving: ~0.4 s at the end of a 2,000-transfer burst.
+  it('seals the next block at once when nothing arrives during the pause after a slow block', async () => {
+    const { chain, pool, engine } = await devSetup()
+    const heads = recordHeads(chain)
+    slowFirstImport(chain, 800)
+    await engine.start()
+    await pool.add(transfer(chain.common, K0, 0n, A1, 1n), { source: 'local' })
+    await sleep(50) // the first block is sealing: its import takes 800 ms
+    const last = transfer(chain.common, K1, 0n, A2, 1n)
+    await pool.add(last, { source: 'local' })
+    await until(() => heads.length === 2, 5000, 'the second block')
+    expect(heads[1]?.block.transactions.map(hex)).toEqual([hex(last)])
+    // The pause would have been as long as the first block (≥ 800 ms); only the quiet time is waited.
+    expect((heads[1]?.at as number) - (heads[0]?.at as number)).toBeLessThan(400)
+  })
+
+  it('keeps the pause after a slow block while transactions go on arriving: they go into one block', async () => {
+    const { chain, pool, engine } = await devSetup({ quietMs: 300 })
+    const heads = recordHeads(chain)
+    slowFirstImport(chain, 900)
+    await engine.start()
+    await pool.add(transfer(chain.common, K0, 0n, A1, 1n), { source: 'local' })
+    let nonce = 0n
+    while (heads.length < 2) {
+      await pool.add(transfer(chain.common, K1, nonce++, A2, 1n), { source: 'local' })
+      await sleep(10)
+    }
+    await until(() => pool.size === 0, 5000, 'the pool to empty')
+    await engine.idle()
+    // Arrivals every ~10 ms never leave 300 ms quiet: the second block waits out the pause
+    // (~900 ms after the first), and everything that arrived meanwhile is in it.
+    expect((heads[1]?.at as number) - (heads[0]?.at as number)).toBeGreaterThanOrEqual(600)
+    expect(heads[1]?.block.transactions.length).toBeGreaterThan(30)
+  })
+
   it('a tx that fails at execution is dropped from the pool and reported; the block still seals', async () => {
     // A0 is delegated (EIP-7702) to DRAIN, whose code sends its whole balance to address 0: K1's
     // call to A0 (higher tip, so first in the block) empties A0, and A0's own transfer then cannot

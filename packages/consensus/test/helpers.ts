@@ -53,6 +53,7 @@ export async function devSetup(
     logger?: Logger
     maxBlocksPerTurn?: number
     backpressureAt?: number
+    quietMs?: number
   } = {},
 ): Promise<DevSetup> {
   await initCrypto()
@@ -73,6 +74,7 @@ export async function devSetup(
       coinbase: new Uint8Array(20),
       ...(opts.maxBlocksPerTurn !== undefined ? { maxBlocksPerTurn: opts.maxBlocksPerTurn } : {}),
       ...(opts.backpressureAt !== undefined ? { backpressureAt: opts.backpressureAt } : {}),
+      ...(opts.quietMs !== undefined ? { quietMs: opts.quietMs } : {}),
     },
     { chain, pool, logger, ...(opts.now ? { now: opts.now } : {}) },
   )
