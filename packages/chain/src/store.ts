@@ -46,6 +46,13 @@ const txLocation: Codec<TxLocation> = {
 const receiptsCodec: Codec<StoredReceipt[]> = { encode: encodeReceipts, decode: decodeReceipts }
 
 /**
+ * Transactions (and receipts) the decoded-block and receipt caches hold at most, beside their 16
+ * blocks: a 300M-gas block of transfers (14,285) fits; a block with more is read from the store
+ * each time.
+ */
+export const CACHED_TRANSACTIONS = 16_384
+
+/**
  * The chain's typed repositories over the KV store, with small caches of recent blocks.
  *
  * | bucket       | key              | value                                  |
@@ -82,9 +89,19 @@ export class ChainStore {
 
   // Bounded for full blocks: 1,428 decoded transactions (30M gas of transfers) take ~4 MB, so 256
   // cached blocks and their receipts held over 1 GB (measured by packages/node/bench/memory.ts).
-  private readonly blockCache = new LRUCache<string, Block>({ max: 16 })
+  // And by transactions: sixteen blocks of a dev flood on 300M of gas (~3,800 transfers each)
+  // held ~60,000 decoded transactions and their receipts, ~150 MB, for as long as the flood.
+  private readonly blockCache = new LRUCache<string, Block>({
+    max: 16,
+    maxSize: CACHED_TRANSACTIONS,
+    sizeCalculation: (block) => block.transactions.length + 1,
+  })
   private readonly headerCache = new LRUCache<string, BlockHeader>({ max: 2048 })
-  private readonly receiptCache = new LRUCache<string, StoredReceipt[]>({ max: 16 })
+  private readonly receiptCache = new LRUCache<string, StoredReceipt[]>({
+    max: 16,
+    maxSize: CACHED_TRANSACTIONS,
+    sizeCalculation: (receipts) => receipts.length + 1,
+  })
 
   /** The shared Common of each fork: a stored block is decoded with that of its own fork. */
   readonly commons: ChainCommons
