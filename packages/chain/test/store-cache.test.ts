@@ -1,6 +1,7 @@
 import { MemoryKV } from '@cairn/db'
 import type { Block } from '@ethereumjs/block'
 import { describe, expect, it } from 'vitest'
+import type { Chain } from '../src/chain.ts'
 import type { StoredReceipt } from '../src/receipt.ts'
 import { CACHED_TRANSACTIONS } from '../src/store.ts'
 import { openChain } from './helpers.ts'
@@ -18,7 +19,7 @@ function blockOf(n: number, id: number): { block: Block; receipts: StoredReceipt
 
 /** Which of `blocks` the caches still answer: [block cached, receipts cached] each. */
 async function cached(
-  chain: Awaited<ReturnType<typeof openChain>>,
+  chain: Chain,
   blocks: { block: Block; receipts: StoredReceipt[] }[],
 ): Promise<[boolean, boolean][]> {
   const out: [boolean, boolean][] = []

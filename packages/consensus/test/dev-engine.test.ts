@@ -4,7 +4,17 @@ import { type Block, createBlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ADDRS, balanceAt, cairnErrorSync, KEYS, transfer } from '../../chain/test/helpers.ts'
-import { devSetup, GWEI, nextHead, recordHeads, recordingLogger, sleep, stopAll, until } from './helpers.ts'
+import {
+  type DevSetup,
+  devSetup,
+  GWEI,
+  nextHead,
+  recordHeads,
+  recordingLogger,
+  sleep,
+  stopAll,
+  until,
+} from './helpers.ts'
 
 const [K0, K1, K2] = KEYS as [Uint8Array, Uint8Array, Uint8Array]
 const [A0, A1, A2] = ADDRS as [Hex, Hex, Hex]
@@ -143,7 +153,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
   })
 
   /** Makes the chain's first block import take `ms` longer (a slow seal: the pause after it is as long). */
-  function slowFirstImport(chain: Awaited<ReturnType<typeof devSetup>>['chain'], ms: number): void {
+  function slowFirstImport(chain: DevSetup['chain'], ms: number): void {
     const importBlock = chain.importer.importBlock.bind(chain.importer)
     let imports = 0
     vi.spyOn(chain.importer, 'importBlock').mockImplementation(async (...args) => {
