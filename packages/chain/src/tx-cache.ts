@@ -2,8 +2,23 @@ import { keccak256, publicKeyToAddress } from '@cairn/crypto'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 
-const encodings = new WeakMap<TypedTransaction, Uint8Array>()
-const senders = new WeakMap<TypedTransaction, Address>()
+/**
+ * What Cairn derives once per transaction object, kept on the object's own `cache` (where
+ * @ethereumjs keeps its hash and sender key; a frozen transaction's `cache` stays writable) rather
+ * than in WeakMaps: a WeakMap entry per transaction gave every transaction an identity hash and an
+ * ephemeron for the GC to trace; lookups, identity hashes and ephemeron work were 1.9% of a
+ * transfer flood's process CPU (perf; docs/performance.md, eighteenth session).
+ */
+interface DerivedCache {
+  /** The consensus encoding (see {@link encodedTx}). */
+  encoded?: Uint8Array
+  /** The sender (see {@link txSender}). */
+  sender?: Address
+}
+
+function derived(tx: TypedTransaction): DerivedCache {
+  return tx.cache as DerivedCache
+}
 
 /**
  * The transaction's consensus encoding, computed once per transaction object (a transaction is
@@ -11,10 +26,11 @@ const senders = new WeakMap<TypedTransaction, Address>()
  * size check, the hash, the transactions trie and the block body share one `serialize()`.
  */
 export function encodedTx(tx: TypedTransaction): Uint8Array {
-  let raw = encodings.get(tx)
+  const cache = derived(tx)
+  let raw = cache.encoded
   if (raw === undefined) {
     raw = tx.serialize()
-    encodings.set(tx, raw)
+    cache.encoded = raw
     if (Object.isFrozen(tx) && tx.cache.hash === undefined) tx.cache.hash = keccak256(raw)
   }
   return raw
@@ -29,8 +45,9 @@ export function encodedTx(tx: TypedTransaction): Uint8Array {
  */
 export function seedEncodedTx(tx: TypedTransaction, raw: Uint8Array): void {
   // Types 0-2 only (the ones the property test covers); others are serialized as before.
-  if (tx.type > 2 || !Object.isFrozen(tx) || encodings.has(tx)) return
-  encodings.set(tx, raw)
+  const cache = derived(tx)
+  if (tx.type > 2 || !Object.isFrozen(tx) || cache.encoded !== undefined) return
+  cache.encoded = raw
   if (tx.cache.hash === undefined) tx.cache.hash = keccak256(raw)
 }
 
@@ -41,10 +58,11 @@ export function seedEncodedTx(tx: TypedTransaction, raw: Uint8Array): void {
  */
 export function txSender(tx: TypedTransaction): Address {
   if (Object.hasOwn(tx, 'getSenderAddress')) return tx.getSenderAddress()
-  let sender = senders.get(tx)
+  const cache = derived(tx)
+  let sender = cache.sender
   if (sender === undefined) {
     sender = new Address(publicKeyToAddress(tx.getSenderPublicKey()))
-    senders.set(tx, sender)
+    cache.sender = sender
   }
   return sender
 }
