@@ -9,7 +9,7 @@ import { Address } from '@ethereumjs/util'
  * ephemeron for the GC to trace; lookups, identity hashes and ephemeron work were 1.9% of a
  * transfer flood's process CPU (perf; docs/performance.md, eighteenth session).
  */
-interface DerivedCache {
+type DerivedCache = TypedTransaction['cache'] & {
   /** The consensus encoding (see {@link encodedTx}). */
   encoded?: Uint8Array
   /** The sender (see {@link txSender}). */
@@ -31,7 +31,7 @@ export function encodedTx(tx: TypedTransaction): Uint8Array {
   if (raw === undefined) {
     raw = tx.serialize()
     cache.encoded = raw
-    if (Object.isFrozen(tx) && tx.cache.hash === undefined) tx.cache.hash = keccak256(raw)
+    if (Object.isFrozen(tx) && cache.hash === undefined) cache.hash = keccak256(raw)
   }
   return raw
 }
@@ -48,7 +48,7 @@ export function seedEncodedTx(tx: TypedTransaction, raw: Uint8Array): void {
   const cache = derived(tx)
   if (tx.type > 2 || !Object.isFrozen(tx) || cache.encoded !== undefined) return
   cache.encoded = raw
-  if (tx.cache.hash === undefined) tx.cache.hash = keccak256(raw)
+  if (cache.hash === undefined) cache.hash = keccak256(raw)
 }
 
 /**
