@@ -17,7 +17,7 @@ import { type ChainCommons, ownCopy } from './common.ts'
 import type { EditedStates } from './edited-states.ts'
 import type { ChainEngine, EndBlockResult } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
-import { type BlockEnv, fastPathAllowed, runFastTransfer, TransferAccounts } from './fast-transfer.ts'
+import { allPrecompilesLow, type BlockEnv, fastPathAllowed, runFastTransfer, TransferAccounts } from './fast-transfer.ts'
 import { installJumpDestCache } from './jump-cache.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import { creditUncleRewards, isProofOfWork } from './pow.ts'
@@ -590,12 +590,14 @@ export class Executor {
   private blockEnv(builder: Builder): BlockEnv | undefined {
     if (!this.fastTransfers || !fastPathAllowed(this.common)) return undefined
     const h = (builder as unknown as BuilderInternals).headerData
+    const precompiles = (this.vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
     return {
       accounts: new TransferAccounts(this.vm.stateManager),
       gasLimit: BigInt(h.gasLimit as bigint),
       baseFee: BigInt((h.baseFeePerGas as bigint | undefined) ?? 0n),
       coinbase: new Address(h.coinbase ? (h.coinbase as Uint8Array) : new Uint8Array(20)),
-      precompiles: (this.vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles,
+      precompiles,
+      precompilesLow: allPrecompilesLow(precompiles),
       maxTxGas: this.common.isActivatedEIP(7825) ? this.common.param('maxTransactionGasLimit') : undefined,
     }
   }

@@ -16,6 +16,11 @@ export interface BlockEnv {
   coinbase: Address
   /** Active precompiles, by unprefixed lower-case hex address (the EVM's own map). */
   precompiles: Map<string, unknown>
+  /**
+   * Every key of `precompiles` has 18 leading zero bytes (0x01–0x11, 0x100: Ethereum's own), so an
+   * address with a non-zero byte among its first 18 is none of them without a lookup.
+   */
+  precompilesLow: boolean
   /** EIP-7825's per-transaction gas cap, when active. */
   maxTxGas: bigint | undefined
 }
@@ -27,10 +32,36 @@ export interface BlockEnv {
  */
 const EIPS_OUTSIDE_FAST_PATH = [2780, 6800, 7708, 7778, 7864, 7928, 8037, 8246]
 
+/** Whether `address`'s first 18 bytes are zero (where Ethereum's precompiles are). */
+function lowAddress(address: Uint8Array): boolean {
+  for (let i = 0; i < 18; i++) if (address[i] !== 0) return false
+  return true
+}
+
+/** Whether every key of an EVM's precompile map is a low address (see {@link BlockEnv.precompilesLow}). */
+export function allPrecompilesLow(precompiles: Map<string, unknown>): boolean {
+  for (const key of precompiles.keys()) if (key.length !== 40 || !key.startsWith(LOW_PREFIX)) return false
+  return true
+}
+const LOW_PREFIX = '0'.repeat(36)
+
 /** An empty bloom shared by every fast-path result (readers only OR it into the block's bloom). */
 const EMPTY_BLOOM = new Bloom()
 
 type StateManager = VM['stateManager']
+
+/** An account a block's transfers hold (undefined: absent), and whether they changed it. */
+interface HeldAccount {
+  address: Address
+  account: Account | undefined
+  dirty: boolean
+}
+
+/** Records `account` (the entry's, changed in place, or a new one) as the entry's, to be written. */
+function written(entry: HeldAccount, account: Account): void {
+  entry.account = account
+  entry.dirty = true
+}
 
 /**
  * The accounts a block's plain transfers touch, kept as objects from one transfer to the next: the
@@ -42,29 +73,29 @@ type StateManager = VM['stateManager']
  * the block's end); a reverted block's are dropped with it (one instance per block).
  */
 export class TransferAccounts {
-  private readonly held = new Map<string, { address: Address; account: Account | undefined; dirty: boolean }>()
+  private readonly held = new Map<string, HeldAccount>()
 
   constructor(private readonly state: StateManager) {}
 
-  async get(address: Address): Promise<Account | undefined> {
+  /**
+   * `address`'s entry: at once when it is held (the sender and the coinbase of a block's later
+   * transfers), else after a read from the state manager. Not a promise when held, so a transfer
+   * awaits only what it reads; the caller changes the entry's account in place and marks it
+   * {@link written}, with no second lookup.
+   */
+  entry(address: Address): HeldAccount | Promise<HeldAccount> {
     const key = latin1Key(address.bytes)
-    let entry = this.held.get(key)
-    if (entry === undefined) {
-      entry = { address, account: await this.state.getAccount(address), dirty: false }
-      this.held.set(key, entry)
-    }
-    return entry.account
+    return this.held.get(key) ?? this.load(key, address)
   }
 
-  /** Records `account` (read by {@link get}, changed in place or new) as `address`'s, to be written. */
-  set(address: Address, account: Account): void {
-    const key = latin1Key(address.bytes)
-    const entry = this.held.get(key)
-    if (entry === undefined) this.held.set(key, { address, account, dirty: true })
-    else {
-      entry.account = account
-      entry.dirty = true
+  private async load(key: string, address: Address): Promise<HeldAccount> {
+    const account = await this.state.getAccount(address)
+    let entry = this.held.get(key)
+    if (entry === undefined) {
+      entry = { address, account, dirty: false }
+      this.held.set(key, entry)
     }
+    return entry
   }
 
   /**
@@ -123,7 +154,9 @@ export async function runFastTransfer(
   if (tx.gasLimit < TX_GAS || tx.gasLimit > env.gasLimit - blockGasUsed) return undefined
   if (env.maxTxGas !== undefined && tx.gasLimit > env.maxTxGas) return undefined
   const to = tx.to
-  if (env.precompiles.has(bytesToUnprefixedHex(to.bytes))) return undefined
+  if ((!env.precompilesLow || lowAddress(to.bytes)) && env.precompiles.has(bytesToUnprefixedHex(to.bytes))) {
+    return undefined
+  }
 
   const { baseFee } = env
   let price: bigint
@@ -141,22 +174,30 @@ export async function runFastTransfer(
   }
 
   const state = env.accounts
-  const from = await state.get(sender)
+  // A held entry is used as is: awaiting it would cost a microtask turn.
+  const fromEntry = state.entry(sender)
+  const fromHeld = fromEntry instanceof Promise ? await fromEntry : fromEntry
+  const from = fromHeld.account
   if (from === undefined || !equalsBytes(from.codeHash, KECCAK256_NULL)) return undefined
   if (from.nonce !== tx.nonce || from.balance < maxCost) return undefined
   // Each account is read once; aliases (self-transfer, coinbase as sender or recipient) share the
   // object, so applying runTx's steps in its order gives its final values.
   const self = sender.equals(to)
   let recipient = from
+  let toHeld = fromHeld
   if (!self) {
-    const r = await state.get(to)
+    const toEntry = state.entry(to)
+    toHeld = toEntry instanceof Promise ? await toEntry : toEntry
+    const r = toHeld.account
     if (r !== undefined && !equalsBytes(r.codeHash, KECCAK256_NULL)) return undefined
     if ((r?.balance ?? 0n) + tx.value > MAX_INTEGER) return undefined
     recipient = r ?? new Account()
   }
   const minerIsSender = env.coinbase.equals(sender)
   const minerIsRecipient = !minerIsSender && env.coinbase.equals(to)
-  const miner = minerIsSender ? from : minerIsRecipient ? recipient : ((await state.get(env.coinbase)) ?? new Account())
+  const minerEntry = minerIsSender ? fromHeld : minerIsRecipient ? toHeld : state.entry(env.coinbase)
+  const minerHeld = minerEntry instanceof Promise ? await minerEntry : minerEntry
+  const miner = minerIsSender ? from : minerIsRecipient ? recipient : (minerHeld.account ?? new Account())
 
   // 1. Upfront gas and nonce; 2. the value; 3. unused gas back; 4. the tip.
   from.balance -= tx.gasLimit * price
@@ -168,9 +209,9 @@ export async function runFastTransfer(
   miner.balance += minerValue
   // 5. Held for the block's later transfers, written at the next flush (touched accounts left
   // empty go then, as runTx deletes them: EIP-161).
-  state.set(sender, from)
-  if (!self) state.set(to, recipient)
-  if (!minerIsSender && !minerIsRecipient) state.set(env.coinbase, miner)
+  written(fromHeld, from)
+  if (!self) written(toHeld, recipient)
+  if (!minerIsSender && !minerIsRecipient) written(minerHeld, miner)
 
   const amountSpent = TX_GAS * price
   return {

@@ -1,4 +1,5 @@
 import { keccak256, publicKeyToAddress } from '@cairn/crypto'
+import { bytesToHex, type Hex } from '@cairn/utils'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 
@@ -14,6 +15,10 @@ type DerivedCache = TypedTransaction['cache'] & {
   encoded?: Uint8Array
   /** The sender (see {@link txSender}). */
   sender?: Address
+  /** The hash as hex (see {@link txHashHex}). */
+  hashHex?: Hex
+  /** The sender as hex (see {@link txSenderHex}). */
+  senderHex?: Hex
 }
 
 function derived(tx: TypedTransaction): DerivedCache {
@@ -65,4 +70,36 @@ export function txSender(tx: TypedTransaction): Address {
     cache.sender = sender
   }
   return sender
+}
+
+/**
+ * The transaction's hash as lower-case 0x-prefixed hex, made once per frozen transaction object:
+ * the pool's key, the RPC answer and the removal of a mined transaction each made their own (five
+ * conversions of the same 32 bytes a transfer). An unfrozen transaction's hash can change, so it
+ * is not kept.
+ */
+export function txHashHex(tx: TypedTransaction): Hex {
+  const cache = derived(tx)
+  let hex = cache.hashHex
+  if (hex === undefined) {
+    hex = bytesToHex(tx.hash())
+    if (Object.isFrozen(tx)) cache.hashHex = hex
+  }
+  return hex
+}
+
+/**
+ * The sender as lower-case 0x-prefixed hex (`txSender(tx).toString()`), made once per transaction
+ * object whose sender is kept (not an impersonated one, which answers its own).
+ */
+export function txSenderHex(tx: TypedTransaction): Hex {
+  if (Object.hasOwn(tx, 'getSenderAddress')) return tx.getSenderAddress().toString()
+  const cache = derived(tx)
+  let hex = cache.senderHex
+  if (hex === undefined) {
+    // Cairn's bytesToHex (native from 16 bytes) rather than Address.toString's per-byte table.
+    hex = bytesToHex(txSender(tx).bytes)
+    cache.senderHex = hex
+  }
+  return hex
 }

@@ -6,6 +6,7 @@ import { createAddressFromString, privateToAddress } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type Chain, logsBloom } from '../src/index.ts'
+import { allPrecompilesLow } from '../src/fast-transfer.ts'
 import { ADDRS, BURN_ADDR, contractsGenesis, KEYS, LOG_ADDR, listSource, openChain } from './helpers.ts'
 
 // A sender that can afford about one transfer, and an account that exists in the genesis but is
@@ -151,4 +152,31 @@ describe('plain transfers: fast path vs the EVM path (differential)', () => {
     // The property is about the fast path: it must have run, and often.
     expect(fastTotal).toBeGreaterThan(100)
   }, 240_000)
+})
+
+describe('allPrecompilesLow (the fast path skips the precompile lookup for other addresses)', () => {
+  const low = fc.integer({ min: 1, max: 0xffff }).map((n) => n.toString(16).padStart(40, '0'))
+  const other = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => bytesToHex(b).slice(2))
+
+  it('holds exactly when every key has 18 leading zero bytes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(low, other), { maxLength: 20 }), (keys) => {
+        const expected = keys.every((k) => /^0{36}/.test(k))
+        expect(allPrecompilesLow(new Map(keys.map((k) => [k, null])))).toBe(expected)
+      }),
+    )
+  })
+
+  it("holds for every supported fork's EVM precompiles", async () => {
+    for (const hardfork of ['cancun', 'prague', 'osaka']) {
+      const chain = await openChain(new MemoryKV(), genesis(hardfork))
+      const { vm } = chain.executor as unknown as { vm: { evm: { precompiles: Map<string, unknown> } } }
+      expect(vm.evm.precompiles.size).toBeGreaterThan(8)
+      expect(allPrecompilesLow(vm.evm.precompiles)).toBe(true)
+    }
+  })
+
+  it('refuses a key of another length', () => {
+    expect(allPrecompilesLow(new Map([['01', null]]))).toBe(false)
+  })
 })

@@ -2,11 +2,11 @@
 // own cache: the same answers as @ethereumjs's, computed once per object and never shared between
 // objects, for transactions @ethereumjs built and for those decodeTransaction built.
 import { initCrypto, keccak256 } from '@cairn/crypto'
-import type { TypedTransaction } from '@ethereumjs/tx'
+import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
 import { Address, bytesToHex } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createChainCommon, encodedTx, seedEncodedTx, txSender } from '../src/index.ts'
+import { createChainCommon, encodedTx, seedEncodedTx, txHashHex, txSender, txSenderHex } from '../src/index.ts'
 import { decodeTransaction } from '../src/tx-decode.ts'
 import { ADDRS, KEYS, typedTx } from './helpers.ts'
 
@@ -39,6 +39,8 @@ describe('encodedTx and txSender', () => {
           expect(txSender(x)).toBe(sender) // the same object: derived once
           expect(bytesToHex(encodedTx(x))).toBe(bytesToHex(raw))
           expect(encodedTx(x)).toBe(encodedTx(x))
+          expect(txHashHex(x)).toBe(bytesToHex(keccak256(raw)))
+          expect(txSenderHex(x)).toBe(sender.toString())
         }
         // Two objects of the same transaction derive their own (nothing is shared between them).
         if (decoded !== undefined) expect(txSender(decoded)).not.toBe(txSender(tx))
@@ -63,6 +65,18 @@ describe('encodedTx and txSender', () => {
     const who = new Address(new Uint8Array(20).fill(0xab))
     const impersonated = Object.freeze(Object.assign(Object.create(tx), { getSenderAddress: () => who }))
     expect(txSender(impersonated)).toBe(who)
+    expect(txSenderHex(impersonated)).toBe(who.toString())
     expect(txSender(tx).toString()).toBe(ADDRS[0]?.toLowerCase())
+    expect(txSenderHex(tx)).toBe(ADDRS[0]?.toLowerCase())
+  })
+
+  it("an unfrozen transaction's hash hex follows the transaction (it is not kept)", () => {
+    const tx = signed({ key: 2, type: 2, nonce: 1n, value: 1n, data: new Uint8Array(0) })
+    const raw = tx.serialize()
+    const unfrozen = createTxFromRLP(raw, { common, freeze: false })
+    expect(Object.isFrozen(unfrozen)).toBe(false)
+    const before = txHashHex(unfrozen)
+    ;(unfrozen as unknown as { nonce: bigint }).nonce = 2n
+    expect(txHashHex(unfrozen)).not.toBe(before)
   })
 })

@@ -3,8 +3,15 @@
  * bytes): usable as a Map key, and ordered as the bytes are (character codes are the byte values).
  */
 export function latin1Key(bytes: Uint8Array): string {
+  // Up to an address's 20 bytes (the accounts of a transfer, ~6 keys each) String.fromCharCode
+  // over the bytes is ~1.5x as fast as a Buffer view and its native decoding; from ~32 bytes on it
+  // is slower.
+  if (bytes.length <= SHORT_KEY) return String.fromCharCode.apply(null, bytes as unknown as number[])
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
+
+/** The longest key {@link latin1Key} makes without Buffer. */
+const SHORT_KEY = 24
 
 /** The bytes of a {@link latin1Key} (a fresh array). */
 export function latin1Bytes(key: string): Uint8Array {

@@ -65,6 +65,7 @@ import type { P2pFigure } from './p2p.ts'
 import { accountsLoad, distinctLoad, fixedLoad, type ReadLoad, runReads, wrkAvailable } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
 import { measureStart } from './start-time.ts'
+import { formatRecovery, recoveryMicros } from './machine-speed.ts'
 import { cpuMsOf, envNumber, findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
 import { DEV_MNEMONIC, runTransfers, type TransferResult } from './transfers.ts'
 import { deployUniswapRead, type UniswapRead } from './uniswap.ts'
@@ -326,6 +327,8 @@ async function measureReads(nodes: Running[]): Promise<Map<string, Map<string, n
   return out
 }
 
+/** The machine's speed before any node runs and after they stopped (machine-speed.ts). */
+const recoveryBefore = recoveryMicros()
 const nodes: Running[] = []
 try {
   const anvilBin = findAnvil(env.ANVIL_BIN)
@@ -478,6 +481,7 @@ try {
 } finally {
   for (const n of nodes) await n.target.stop()
 }
+const recoveryAfter = recoveryMicros()
 
 // ---- In-process benches, each in a child process (clean heap and RSS) -------------------------
 
@@ -618,6 +622,9 @@ console.log(
   `node ${process.version} (bench and Cairn), ${cpus().length} cores ${cpus()[0]?.model ?? ''}, load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
+)
+console.log(
+  `machine: ${formatRecovery('libsecp256k1 recovery (the fixed part of a transfer) before the nodes ran', recoveryBefore)}, ${formatRecovery('after', recoveryAfter)}`,
 )
 
 // Txpool admission (issue targets: ≥ 20,000/s with senders recovered; recovery bounded by native

@@ -1,4 +1,4 @@
-import type { SenderRecovery } from '@cairn/chain'
+import { type SenderRecovery, txHashHex, txSenderHex } from '@cairn/chain'
 import { type BlobKzg, blobKzg } from '@cairn/crypto'
 import { bytesToHex, CairnError, errorMessage, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
@@ -209,7 +209,7 @@ export class TxPool {
       // A transaction already pooled is refused before its sender is recovered, the costliest
       // check: gossip delivers one transaction from several peers (the BFT bench's profile spent
       // 2.6 s recovering senders, duplicates among them).
-      if (this.byHash.has(bytesToHex(tx.hash()))) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
+      if (this.byHash.has(txHashHex(tx))) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
       const local = options.source === 'local'
       // A local transaction is written to the journal as it arrives, while its sender is recovered
       // and it is checked; `add` resolves once both are done (the write used to follow the checks,
@@ -298,7 +298,7 @@ export class TxPool {
   ): Promise<Uint8Array> {
     const size = encodeOnce(tx).length
     const hashBytes = tx.hash()
-    const hash = bytesToHex(hashBytes)
+    const hash = txHashHex(tx)
     if (this.byHash.has(hash)) throw reject(TxPoolErrorCode.ALREADY_KNOWN)
     const isBlob = tx.type === BLOB_TX_TYPE && this.head.common.isActivatedEIP(4844)
     if (!SUPPORTED_TYPES.has(tx.type) && !isBlob) throw reject(TxPoolErrorCode.TYPE_NOT_SUPPORTED)
@@ -316,7 +316,7 @@ export class TxPool {
     } catch {
       throw reject(TxPoolErrorCode.INVALID_SENDER)
     }
-    const key = from.toString()
+    const key = txSenderHex(tx)
     // The expensive check last among the stateless ones: the KZG proofs (off the event loop).
     if (blob) {
       const end = this.modules.metrics?.blobVerifySeconds?.startTimer()
@@ -330,7 +330,7 @@ export class TxPool {
     let account: Account
     for (;;) {
       const head = this.head
-      account = await this.accountAt(from)
+      account = await this.accountAt(from, key)
       if (head === this.head) break
     }
     // Another add of the same transaction may have finished while this one read the state.
@@ -568,7 +568,7 @@ export class TxPool {
   async prepareSenders(txs: readonly TypedTransaction[]): Promise<void> {
     const recovery = this.modules.recovery
     if (!recovery) return
-    const fresh = txs.filter((tx) => !this.byHash.has(bytesToHex(tx.hash())))
+    const fresh = txs.filter((tx) => !this.byHash.has(txHashHex(tx)))
     if (fresh.length > 0) await recovery.prepare(fresh)
   }
 
@@ -584,7 +584,7 @@ export class TxPool {
     for (const tx of txs) {
       if (tx.cache.senderPubKey !== undefined || !Object.isFrozen(tx) || Object.hasOwn(tx, 'getSenderAddress')) continue
       encodeOnce(tx)
-      const key = this.byHash.get(bytesToHex(tx.hash()))?.tx.cache.senderPubKey
+      const key = this.byHash.get(txHashHex(tx))?.tx.cache.senderPubKey
       if (key === undefined) continue
       tx.cache.senderPubKey = key
       seeded++
@@ -721,8 +721,8 @@ export class TxPool {
     } else {
       const keys = new Set<string>()
       for (const tx of head.transactions) {
-        const known = this.byHash.get(bytesToHex(tx.hash()))
-        const key = known ? known.sender : senderOf(tx).toString()
+        const known = this.byHash.get(txHashHex(tx))
+        const key = known ? known.sender : txSenderHex(tx)
         if (this.senders.has(key)) keys.add(key)
       }
       touched = [...keys].map((k) => this.senders.get(k) as SenderTxs)
@@ -751,7 +751,7 @@ export class TxPool {
   /** Removes transactions the producer could not include (invalid at execution). */
   discard(txs: TypedTransaction[]): void {
     for (const tx of txs) {
-      const p = this.byHash.get(bytesToHex(tx.hash()))
+      const p = this.byHash.get(txHashHex(tx))
       if (!p) continue
       const sender = this.senders.get(p.sender) as SenderTxs
       this.unlink(p)
@@ -793,8 +793,8 @@ export class TxPool {
     return this.headStateView
   }
 
-  private accountAt(address: Address): Promise<Account> {
-    const key = address.toString()
+  /** `key`: the address as hex, when the caller has it (`address.toString()` otherwise). */
+  private accountAt(address: Address, key = address.toString()): Promise<Account> {
     let read = this.accountCache.get(key)
     if (!read) {
       if (this.accountCache.size > 50_000) this.accountCache.clear()

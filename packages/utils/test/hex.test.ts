@@ -42,10 +42,15 @@ describe('hex', () => {
     fc.assert(
       fc.property(
         fc.boolean(),
-        fc.oneof(fc.array(digits, { maxLength: 140 }), fc.array(chars, { maxLength: 140 })),
+        // Up to 400 digits: the table path (≤ 128) and the native one (raw transactions, code).
+        fc.oneof(fc.array(digits, { maxLength: 400 }), fc.array(chars, { maxLength: 400 })),
         (prefixed, cs) => {
           const hex = `${prefixed ? '0x' : ''}${cs.join('')}`
-          expect(hexToBytes(hex)).toEqual(reference(hex))
+          const out = hexToBytes(hex)
+          expect(out).toEqual(reference(hex))
+          // Its own memory: neither a view into Buffer's shared pool nor a Buffer.
+          expect(out.constructor).toBe(Uint8Array)
+          expect(out.buffer.byteLength).toBe(out.length)
         },
       ),
       { numRuns: 2000 },

@@ -1,4 +1,4 @@
-import { decodeTransaction, seedEncodedTx } from '@cairn/chain'
+import { decodeTransaction, seedEncodedTx, txHashHex } from '@cairn/chain'
 import { blobKzg } from '@cairn/crypto'
 import { type BlobSidecar, decodeBlobNetworkTx, sidecarVersionFor, toCellProofSidecar } from '@cairn/txpool'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
@@ -229,7 +229,8 @@ export const ethSendMethods: MethodDef[] = [
         sidecar?.version === 0 && sidecarVersionFor(ctx.chain.head.header.common) === 1
           ? await toCellProofSidecar(tx, sidecar, blobKzg())
           : sidecar
-      return bytesToHex(await addToPool(ctx, tx, converted))
+      await addToPool(ctx, tx, converted)
+      return txHashHex(tx)
     },
   }),
   method({
