@@ -17,7 +17,13 @@ import { type ChainCommons, ownCopy } from './common.ts'
 import type { EditedStates } from './edited-states.ts'
 import type { ChainEngine, EndBlockResult } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
-import { allPrecompilesLow, type BlockEnv, fastPathAllowed, runFastTransfer, TransferAccounts } from './fast-transfer.ts'
+import {
+  allPrecompilesLow,
+  type BlockEnv,
+  fastPathAllowed,
+  runFastTransfer,
+  TransferAccounts,
+} from './fast-transfer.ts'
 import { installJumpDestCache } from './jump-cache.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import { creditUncleRewards, isProofOfWork } from './pow.ts'

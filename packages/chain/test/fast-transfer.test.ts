@@ -5,8 +5,8 @@ import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx, type Typ
 import { createAddressFromString, privateToAddress } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type Chain, logsBloom } from '../src/index.ts'
 import { allPrecompilesLow } from '../src/fast-transfer.ts'
+import { type Chain, logsBloom } from '../src/index.ts'
 import { ADDRS, BURN_ADDR, contractsGenesis, KEYS, LOG_ADDR, listSource, openChain } from './helpers.ts'
 
 // A sender that can afford about one transfer, and an account that exists in the genesis but is

@@ -28,7 +28,8 @@ export function recoveryMicros(batches = 5, perBatch = 400): RecoveryFigure {
   })
   // What is timed must be a recovery that succeeds: each signature gives back its signer's key.
   for (const s of sigs) {
-    if (!equalsBytes(ecdsaRecover(s.rs, s.recovery, s.msg), s.pub)) throw new Error('secp256k1 recovery gave another key')
+    if (!equalsBytes(ecdsaRecover(s.rs, s.recovery, s.msg), s.pub))
+      throw new Error('secp256k1 recovery gave another key')
   }
   const batch = () => {
     const t0 = performance.now()
