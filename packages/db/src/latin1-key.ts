@@ -1,11 +1,11 @@
 /**
- * A byte key as a string with one latin1 character per byte (made natively, without copying the
- * bytes): usable as a Map key, and ordered as the bytes are (character codes are the byte values).
+ * A byte key as a string with one latin1 character per byte, without copying the bytes first:
+ * usable as a Map key, and ordered as the bytes are (character codes are the byte values).
  */
 export function latin1Key(bytes: Uint8Array): string {
-  // Up to an address's 20 bytes (the accounts of a transfer, ~6 keys each) String.fromCharCode
-  // over the bytes is ~1.5x as fast as a Buffer view and its native decoding; from ~32 bytes on it
-  // is slower.
+  // Up to an address's 20 bytes (a transfer's accounts) String.fromCharCode over the bytes is ~1.5x
+  // as fast as a Buffer view and its native decoding (236 against 354 ns with a Map lookup); from
+  // ~32 bytes on it is slower.
   if (bytes.length <= SHORT_KEY) return String.fromCharCode.apply(null, bytes as unknown as number[])
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
