@@ -727,7 +727,7 @@ export class TxPool {
       }
       touched = [...keys].map((k) => this.senders.get(k) as SenderTxs)
     }
-    const accounts = await Promise.all(touched.map((s) => this.accountAt(s.address)))
+    const accounts = await Promise.all(touched.map((s) => this.accountAt(s.address, s.key)))
     touched.forEach((sender, i) => {
       if (this.senders.get(sender.key) === sender) this.resetSender(sender, accounts[i] as Account)
     })
@@ -794,7 +794,7 @@ export class TxPool {
   }
 
   /** `key`: the address as hex, when the caller has it (`address.toString()` otherwise). */
-  private accountAt(address: Address, key = address.toString()): Promise<Account> {
+  private accountAt(address: Address, key: string = address.toString()): Promise<Account> {
     let read = this.accountCache.get(key)
     if (!read) {
       if (this.accountCache.size > 50_000) this.accountCache.clear()
