@@ -2,7 +2,7 @@
 // public key with libsecp256k1 (Cairn's recovery workers do one per transaction; Anvil's Rust
 // libsecp256k1 binding does the same). Printed beside the transfer figures, it says how fast the
 // machine was while they ran: the ratio to Anvil moved between machines whose recovery took 45 and
-// 70 µs (docs/performance.md, eighteenth and nineteenth sessions).
+// 70 µs (docs/performance-history.md, eighteenth and nineteenth sessions).
 import { ecdsaRecover, ecdsaSign, keccak256, privateKeyToPublicKey } from '@cairn/crypto'
 import { equalsBytes } from '@cairn/utils'
 

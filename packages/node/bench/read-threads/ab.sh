@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Read threads A/B (docs/performance.md, "Read threads"): two dev nodes on datadirs up at once
+# Read threads A/B (docs/performance-history.md, "Read threads"): two dev nodes on datadirs up at once
 # (--rpc.threads 0 on :8611, --rpc.threads THREADS (default 1) on :8612), each with a 20-byte view contract
 # (SLOAD(keccak(arg))); eth_getBalance and eth_call with a different argument per request, measured
 # with wrk (Debian package `wrk`) in alternating SLICE-second slices (default 5), ROUNDS rounds
