@@ -39,6 +39,15 @@ export interface ChainEngine {
   safeNumber?(head: BlockHeader): bigint
   /** Rule finality: the number of the latest final block given the head (see {@link safeNumber}). */
   finalizedNumber?(head: BlockHeader): bigint
+  /**
+   * Finality proven by the chain itself: the proof that `header`'s parent is final, carried in
+   * `header` (a BFT block holds its parent's commit certificate) in the engine's bytes, the same
+   * bytes `Chain.setFinalized` takes; undefined when it carries none. Only asked of a header that
+   * passed {@link validateHeader} (which must verify the proof) or that this node's engine built.
+   * When such a block becomes the head, the importer stores the proof for the parent and makes the
+   * parent final in the block's own batch — whatever brought the block (sync, gossip, a file).
+   */
+  parentFinality?(header: BlockHeader): Uint8Array | undefined
 }
 
 /** What {@link ChainEngine.validateHeader} may read. */

@@ -232,6 +232,13 @@ export class BlockImporter {
 
       const old = this.head
       const { status, added, removed, moved } = await this.forkChoice.onBlock(block)
+      // Proven final by the block itself (a BFT block carries its parent's certificate): the parent
+      // final with its proof in this batch, however the block came (sync, gossip, the engine).
+      const proven = status === 'head' ? await this.provenParent(block, old) : undefined
+      if (proven) {
+        Object.assign(moved, this.forkChoice.onFinalized(proven.header))
+        store.finality.put(proven.header.hash(), proven.proof, batch)
+      }
       // Proven final by the engine: the block, and its finality, in this one batch.
       const final = finality !== undefined && status === 'head'
       if (final) {
@@ -251,9 +258,27 @@ export class BlockImporter {
       this.forkChoice.apply({ head: status === 'head' ? block : undefined, moved })
       this.observe(block, result.receipts, status, performance.now() - started, size, quiet)
       if (status === 'head') await this.announce(old, block, added, removed, result.receipts)
-      this.announceCheckpoints(moved, final ? finality : new Uint8Array())
+      this.announceCheckpoints(moved, final ? finality : (proven?.proof ?? new Uint8Array()))
       return { status, block, removed }
     })
+  }
+
+  /**
+   * The parent that `block` (becoming the head) proves final (`ChainEngine.parentFinality`, the
+   * proof checked by `validateHeader`), with the proof; undefined when it carries none or the parent
+   * is final already (its proof was stored when it became final).
+   */
+  private async provenParent(
+    block: Block,
+    old: Block,
+  ): Promise<{ header: BlockHeader; proof: Uint8Array } | undefined> {
+    const { parentFinality } = this.modules.engine
+    if (parentFinality === undefined || block.header.number - 1n <= this.forkChoice.finalized().number) return undefined
+    const proof = parentFinality.call(this.modules.engine, block.header)
+    if (proof === undefined) return undefined
+    const { parentHash } = block.header
+    const header = equalsBytes(old.hash(), parentHash) ? old.header : await this.modules.store.getHeader(parentHash)
+    return header === undefined ? undefined : { header, proof }
   }
 
   /**

@@ -278,6 +278,11 @@ export class BftEngine implements Engine {
     return this.#rules.preferHead(candidate, current)
   }
 
+  /** The parent's commit certificate a checked header carries: the importer stores it for the parent. */
+  parentFinality(header: BlockHeader): Uint8Array | undefined {
+    return this.#rules.parentFinality?.(header)
+  }
+
   /**
    * The block's validator-set updates (`modules.validatorUpdates`), in effect at its height + 2.
    * Updates that do not apply to the next height's set (a removal of a non-member, an empty set, a
@@ -1015,15 +1020,23 @@ export class BftEngine implements Engine {
     }
   }
 
-  /** Finality from the chain alone: a new head carries its parent's certificate (checked on import). */
+  /**
+   * Finality from the chain alone: a new head carries its parent's certificate (checked on import),
+   * which the importer stored for the parent in the head's batch (`parentFinality`), making it final
+   * — whether the engine was running or not (a range sync starts before it). The machine follows.
+   */
   async #finalizeParentOf(block: Block): Promise<void> {
     const chain = this.#chain
     const finalized = chain.importer.forkChoice.finalized()
-    if (block.header.number < 2n || block.header.number - 1n <= finalized.number) return
-    const cert = decodeBftExtra(block.header.extraData).parentCertificate
-    if (cert === null) return
-    await chain.setFinalized(block.header.parentHash, encodeCertificate(cert))
-    await this.#followChainFinality()
+    if (block.header.number >= 2n && block.header.number - 1n > finalized.number) {
+      // Not stored with the block (a chain opened with other rules than this engine's): push it.
+      const cert = decodeBftExtra(block.header.extraData).parentCertificate
+      if (cert !== null) await chain.setFinalized(block.header.parentHash, encodeCertificate(cert))
+    }
+    const machine = this.#machine
+    if (machine !== null && chain.importer.forkChoice.finalized().number >= BigInt(machine.height)) {
+      await this.#followChainFinality()
+    }
     await this.#pruneUpdates(Number(chain.importer.forkChoice.finalized().number))
   }
 

@@ -13,13 +13,15 @@
  *   committing replaces the head (a block gossiped by a byzantine proposer before any commit never
  *   outranks the committed one). The importer refuses any branch that reverts a finalized block,
  *   and the engine finalizes every block it commits: a committed block is never reverted.
- * - No rule finality: the engine pushes finality (`Chain.setFinalized`) per commit.
+ * - No rule finality: the engine pushes finality (`Chain.setFinalized`) per commit, and every
+ *   imported block proves its parent final (`parentFinality`: the certificate it carries, stored by
+ *   the importer for the parent in the block's batch), so heights caught up by sync have theirs.
  */
 import type { ChainEngine, HeaderContext } from '@cairn/chain'
 import { CairnError, equalsBytes } from '@cairn/utils'
 import type { BlockHeader } from '@ethereumjs/block'
 import { ConsensusErrorCode } from '../errors.ts'
-import { verifyCertificate } from './certificate.ts'
+import { encodeCertificate, verifyCertificate } from './certificate.ts'
 import type { DuplicateVoteEvidence } from './evidence.ts'
 import { bftExtraEvidence, decodeBftExtra } from './extra-data.ts'
 import { sameChanges, type ValidatorChange, type ValidatorSchedule } from './validator-schedule.ts'
@@ -129,6 +131,18 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
         throw invalid(header, 'its validator changes do not apply', err)
       }
       if (fresh) await opts.onScheduleChange?.(ctx)
+    },
+    // The parent's certificate this header carries, checked by `validateHeader` above (signatures,
+    // more than 2/3 of the parent height's power) before the importer asks: the importer stores it
+    // for the parent and makes the parent final, so a block that arrives by sync proves its parent
+    // final exactly as the engine's own commit would.
+    parentFinality(header: BlockHeader): Uint8Array | undefined {
+      try {
+        const cert = decodeBftExtra(header.extraData).parentCertificate
+        return cert === null ? undefined : encodeCertificate(cert)
+      } catch {
+        return undefined
+      }
     },
     async preferHead(candidate: BlockHeader, current: BlockHeader): Promise<boolean> {
       if (candidate.number !== current.number) return candidate.number > current.number

@@ -2,7 +2,7 @@
 // loopback): the consensus messages travel over gossipsub's consensus topic. They commit the same
 // blocks, a transaction sent to one lands in a block on all, finality follows the commits, and
 // with one validator stopped the other three go on; with two stopped it halts, and resumes
-// when they restart from their datadirs.
+// when they restart from their datadirs, the heights they missed final with the others' certificates.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -128,6 +128,18 @@ describe('BFT over libp2p (4 validators on loopback)', () => {
     for (let h = 1; h <= top + 3; h++) {
       const hashes = await Promise.all(live().map((n) => blockHash(n, `0x${h.toString(16)}`)))
       expect(new Set(hashes).size, `block ${h}`).toBe(1)
+    }
+    // The heights validator 3 missed, caught up from its peers (range sync, commits): final there
+    // with the certificate the others answer — the same block, the same signers (issue 48 item 6).
+    type Commit = { blockHash: string; signatures: { validator: string }[] } | null
+    const commitOf = async (n: StartedNode, h: number) => {
+      const c = (await rpc(n.url, 'cairn_getCommit', [`0x${h.toString(16)}`])) as Commit
+      return c && { blockHash: c.blockHash, signers: c.signatures.map((s) => s.validator) }
+    }
+    for (let h = at + 1; h <= top; h++) {
+      const mine = await commitOf(nodes[3] as StartedNode, h)
+      expect(mine, `cairn_getCommit ${h} on the restarted validator`).not.toBeNull()
+      expect(mine).toEqual(await commitOf(first, h))
     }
   }, 300_000)
 })
