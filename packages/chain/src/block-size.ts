@@ -1,6 +1,6 @@
 import type { Block } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
-import { Capability } from '@ethereumjs/tx'
+import { Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { encodedTx } from './tx-cache.ts'
 
 const sizes = new WeakMap<Block, number>()
@@ -8,13 +8,26 @@ const sizes = new WeakMap<Block, number>()
 /** Bytes of an RLP string or list prefix for a payload of `length` bytes. */
 function prefixLength(length: number): number {
   if (length < 56) return 1
+  if (length < 0x100) return 2
+  if (length < 0x10000) return 3
+  if (length < 0x1000000) return 4
   let bytes = 0
   for (let l = length; l > 0; l = Math.floor(l / 256)) bytes++
   return 1 + bytes
 }
 
 /** The encoded length of an item of `length` payload bytes (a string of ≥ 2 bytes, or a list). */
-const item = (length: number) => prefixLength(length) + length
+export const rlpItemLength = (length: number) => prefixLength(length) + length
+const item = rlpItemLength
+
+/**
+ * The bytes `tx` adds to a block body's transaction list (from its cached encoding): a typed
+ * transaction is a byte string there, a legacy one its own list.
+ */
+export function bodyTxLength(tx: TypedTransaction): number {
+  const raw = encodedTx(tx)
+  return tx.supports(Capability.EIP2718TypedTransaction) ? item(raw.length) : raw.length
+}
 
 /**
  * `block.serialize().length` (the JSON-RPC `size` of a block) without encoding the block: summed
@@ -26,10 +39,7 @@ export function blockSize(block: Block): number {
   let size = sizes.get(block)
   if (size !== undefined) return size
   let txs = 0
-  for (const tx of block.transactions) {
-    const raw = encodedTx(tx)
-    txs += tx.supports(Capability.EIP2718TypedTransaction) ? item(raw.length) : raw.length
-  }
+  for (const tx of block.transactions) txs += bodyTxLength(tx)
   let payload = block.header.serialize().length + item(txs)
   payload += RLP.encode(block.uncleHeaders.map((u) => u.raw())).length
   if (block.withdrawals) payload += RLP.encode(block.withdrawals.map((w) => w.raw())).length

@@ -14,11 +14,25 @@ export const ChainErrorCode = {
   WOULD_REVERT_FINALIZED: 'CHAIN_WOULD_REVERT_FINALIZED',
   /** A finality or safe update the chain cannot take (unknown block, off the canonical chain, backwards). */
   FINALITY_INVALID: 'CHAIN_FINALITY_INVALID',
+  /** A block number past 2^64-1 reached the store (the RPC's edge refuses them): refused, never truncated. */
+  NUMBER_OUT_OF_RANGE: 'CHAIN_NUMBER_OUT_OF_RANGE',
+  /**
+   * A block whose RLP encoding is over EIP-7934's limit (from Osaka on); execution-spec-tests'
+   * `BlockException.RLP_BLOCK_LIMIT_EXCEEDED` (named in the message and `meta.exception`).
+   */
+  BLOCK_RLP_LIMIT_EXCEEDED: 'CHAIN_BLOCK_RLP_LIMIT_EXCEEDED',
 } as const
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode]
 
 declare module '@cairn/utils' {
   interface CairnErrorCodes {
     chain: ChainErrorCode
+  }
+  interface CairnErrorMetas {
+    CHAIN_BLOCK_RLP_LIMIT_EXCEEDED: {
+      size: number
+      limit: number
+      exception: 'BlockException.RLP_BLOCK_LIMIT_EXCEEDED'
+    }
   }
 }

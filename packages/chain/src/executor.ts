@@ -11,6 +11,7 @@ import { type Account, Address, createAccountFromRLP, type DB, ValueEncoding, ty
 import { Bloom, buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { Mutex } from 'async-mutex'
 import { BatchedStateManager } from './batched-state.ts'
+import { BlockSizeBudget } from './block-size-limit.ts'
 import { ChainView } from './chain-view.ts'
 import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 import { type ChainCommons, ownCopy } from './common.ts'
@@ -36,6 +37,7 @@ import { checkedRequestCalls } from './system-calls.ts'
 import { TimeSlice } from './time-slice.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
 import type { TxChecks } from './tx-checks.ts'
+import { MAX_UINT64 } from './validate.ts'
 import { growingViewCaches } from './view-caches.ts'
 import type { ViewState } from './view-call/interpreter.ts'
 import { TrieReader } from './view-call/trie-reader.ts'
@@ -274,6 +276,14 @@ export class Executor {
 
   private async buildNow(from: ParentBlock, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
     const { parent, writes, pendingAncestors } = this.enter(from)
+    if (parent.header.number >= MAX_UINT64 || header.timestamp > MAX_UINT64) {
+      // The engine's bug (the dev engine bounds its timestamps): a header holds uint64s.
+      throw new CairnError(
+        ChainErrorCode.BLOCK_INVALID,
+        `cannot build block ${parent.header.number + 1n} at timestamp ${header.timestamp}: a header's number and timestamp are at most 2^64-1`,
+        { fault: 'internal' },
+      )
+    }
     // A dev chain's block on a stored parent starts from the parent's edited state (EditedStates),
     // if any; on an executed one (anvil_reorg's branch, a proposal) from what that execution left.
     const builder = await this.startBuilder(
@@ -303,17 +313,25 @@ export class Executor {
     // held (`exclusive`), reads use views of committed roots; and a state read that misses the
     // caches lets I/O in already. Measured in docs/performance.md (sixth and seventh sessions).
     const slice = new TimeSlice()
+    // EIP-7934 (Osaka on): the block's running size, kept within the RLP limit like the gas.
+    const size = BlockSizeBudget.start(
+      this.common,
+      (builder as unknown as BuilderInternals).headerData,
+      header.withdrawals,
+    )
     for (let tx = txs.peek(); tx !== undefined; tx = txs.peek()) {
       await slice.check()
       const remaining = gasLimit - builder.gasUsed
-      if (remaining < MIN_TX_GAS) break
-      if (tx.gasLimit > remaining) {
+      if (remaining < MIN_TX_GAS || size?.full) break
+      // Over the gas or the bytes left: skipped with its sender's later ones (still pooled).
+      if (tx.gasLimit > remaining || (size !== undefined && !size.fits(tx))) {
         txs.pop()
         continue
       }
       try {
         results.push(await this.addTx(builder, tx, env))
         included.push(tx)
+        size?.add(tx)
         txs.shift()
       } catch (err) {
         rejected.push({ tx, reason: errorMessage(err) })

@@ -2,6 +2,7 @@ import { WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, type Logger, type TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import { Mutex } from 'async-mutex'
+import { checkRlpBlockSize } from './block-size-limit.ts'
 import type { ChainEngine, HeaderContext } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { blockLogs, type ChainEvents } from './events.ts'
@@ -163,6 +164,8 @@ export class BlockImporter {
       await this.forkChoice.checkViable(block)
       totalDifficulty = await this.totalDifficulty(block, parent)
       if (executed && equalsBytes(executed.block.hash(), hash)) {
+        // The producer keeps within EIP-7934's limit; a block that is not is never committed.
+        checkRlpBlockSize(block)
         result = executed
       } else {
         // Senders go to the recovery workers first, so that they recover while the block is checked

@@ -9,6 +9,7 @@ export type {
 } from './block-processor.ts'
 export { BlockError, BlockErrorCode, BlockProcessor, DEFAULT_BLOCK_PROCESSOR_OPTIONS } from './block-processor.ts'
 export { blockSize } from './block-size.ts'
+export { MAX_RLP_BLOCK_SIZE, RLP_BLOCK_LIMIT_EXCEPTION, rlpBlockLimit } from './block-size-limit.ts'
 export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
 export { Chain, readStoredGenesis, repairHead } from './chain.ts'
 export { encodeChainFileBlock, readChainFile } from './chain-file.ts'

@@ -2,6 +2,7 @@ import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import { ConsensusType } from '@ethereumjs/common'
 import { equalsBytes, KECCAK256_RLP_ARRAY } from '@ethereumjs/util'
+import { checkRlpBlockSize } from './block-size-limit.ts'
 import { ChainErrorCode } from './errors.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import { encodedTx } from './tx-cache.ts'
@@ -11,10 +12,14 @@ const GAS_LIMIT_BOUND_DIVISOR = 1024n
 export const MAX_EXTRA_DATA = 32
 const MIN_GAS_LIMIT = 5000n
 
+/** A header's number and timestamp are uint64s. */
+export const MAX_UINT64 = 2n ** 64n - 1n
+
 /**
  * The engine-independent checks of a block against its parent, before execution: numbering,
  * time, gas limit bounds, EIP-1559 base fee, EIP-4844 excess blob gas, extra data size (before the
- * merge; after it the engine's rule, see {@link validateExtraData}), and the
+ * merge; after it the engine's rule, see {@link validateExtraData}), EIP-7934's limit on the
+ * block's encoded size (Osaka on: {@link checkRlpBlockSize}), and the
  * block's own data (transactions root, uncle hash (no uncles after the merge), withdrawals root).
  * Proof-of-work blocks' difficulty and uncles are checked by `./pow.ts`. Each transaction's own
  * validity (signature, fees, blob gas) is checked as it executes ({@link TxChecks}).
@@ -31,6 +36,7 @@ export async function validateBlock(block: Block, parent: Block): Promise<void> 
     })
   const why = headerAgainstParent(h, parent.header)
   if (why) throw fail(why)
+  checkRlpBlockSize(block)
   if (h.common.consensusType() === ConsensusType.ProofOfWork) {
     if (!block.uncleHashIsValid()) throw fail('invalid uncle hash')
   } else {
@@ -58,7 +64,9 @@ export async function validateBlock(block: Block, parent: Block): Promise<void> 
  */
 export function headerAgainstParent(h: BlockHeader, p: BlockHeader): string | undefined {
   if (h.number !== p.number + 1n) return `number is not parent's + 1 (parent ${p.number})`
+  if (h.number > MAX_UINT64) return `number ${h.number} does not fit 64 bits`
   if (h.timestamp <= p.timestamp) return `timestamp ${h.timestamp} is not after the parent's ${p.timestamp}`
+  if (h.timestamp > MAX_UINT64) return `timestamp ${h.timestamp} does not fit 64 bits`
   if (h.gasLimit < MIN_GAS_LIMIT) return `gas limit ${h.gasLimit} is below ${MIN_GAS_LIMIT}`
   const londonBlock = h.baseFeePerGas !== undefined && p.baseFeePerGas === undefined
   const parentLimit = londonBlock ? p.gasLimit * h.common.param('elasticityMultiplier') : p.gasLimit

@@ -91,7 +91,9 @@ export const testingMethods: MethodDef[] = [
             (tx, i) => !equalsBytes(built.block.transactions[i]?.hash() ?? new Uint8Array(), tx.hash()),
           )
           if (missing) {
-            const reason = built.rejected.find((r) => r.tx === missing)?.reason ?? 'block gas limit reached'
+            const reason =
+              built.rejected.find((r) => r.tx === missing)?.reason ??
+              'no room left in the block (its gas limit, or from Osaka on its RLP size limit, EIP-7934)'
             throw refused(`transaction ${bytesToHex(missing.hash())} cannot be included: ${reason}`)
           }
         }
