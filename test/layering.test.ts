@@ -1,7 +1,7 @@
-// A package's own tests import only that package and the packages it depends on (its package.json's
-// @cairn/* dependencies, transitively): tests that need more (a whole node under an RPC test, the
-// reserves anchor on a chain) live here, in the root test/<package>/ directories. Checked by
-// construction rather than by a list someone keeps up to date.
+// A package's own tests and benches import only that package and the packages it depends on (its
+// package.json's @cairn/* dependencies, transitively), by relative path or by name: tests that need
+// more (a whole node under an RPC test, the reserves anchor on a chain) live here, in the root
+// test/<package>/ directories. Checked by construction rather than by a list someone keeps up to date.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,12 +38,13 @@ function tsFiles(dir: string): string[] {
 }
 
 const IMPORT = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g
+const NAMED = /(?:from|import)\s*\(?\s*['"]@cairn\/([a-z-]+)(?:\/[^'"]*)?['"]/g
 
 describe('test layering', () => {
-  it('no package test imports a package above it, or the root test/ directory', () => {
+  it.each(['test', 'bench'])('no package %s imports a package above it, or the root test/ directory', (kind) => {
     const violations: string[] = []
     for (const pkg of PACKAGES) {
-      const dir = join(ROOT, 'packages', pkg, 'test')
+      const dir = join(ROOT, 'packages', pkg, kind)
       let files: string[]
       try {
         files = tsFiles(dir)
@@ -57,6 +58,10 @@ describe('test layering', () => {
           const bad =
             target[0] === 'test' || (target[0] === 'packages' && target[1] !== undefined && !ok.has(target[1]))
           if (bad) violations.push(`${relative(ROOT, file)} imports ${m[1]} (move it to test/${pkg}/)`)
+        }
+        for (const m of readFileSync(file, 'utf8').matchAll(NAMED)) {
+          if (!ok.has(m[1] as string))
+            violations.push(`${relative(ROOT, file)} imports @cairn/${m[1]} (move it to test/${pkg}/)`)
         }
       }
     }

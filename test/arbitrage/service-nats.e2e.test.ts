@@ -19,8 +19,8 @@ import {
   startArbService,
 } from '../../packages/arbitrage/src/service/service.ts'
 import { PG_URL, postgresReachable } from '../../packages/arbitrage/test/store-backends.ts'
+import { metric } from '../../packages/node/test/cli/cluster.ts'
 import { type RunningNode, runCli, startCli } from '../../packages/node/test/cli/run-cli.ts'
-import { metric } from '../p2p/cluster.ts'
 import {
   addLiquidity,
   createPair,

@@ -11,8 +11,8 @@ import type { Block } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
 import { afterAll, describe, expect, it } from 'vitest'
 import { devNodeGenesis } from '../../packages/node/src/node-genesis.ts'
+import { type CairnProcess, call, headOf, metric, startCairn, waitFor } from '../../packages/node/test/cli/cluster.ts'
 import { type TestNode, testNode } from '../../packages/p2p/test/helpers.ts'
-import { type CairnProcess, call, headOf, metric, startCairn, waitFor } from './cluster.ts'
 
 const procs: CairnProcess[] = []
 let bad: TestNode | undefined

@@ -6,8 +6,8 @@
 // the test process's pid, and the address block is one the root namespace does not use yet, so two
 // runs on one machine do not meet.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type CairnProcess, superviseCairn } from '../../packages/node/test/cli/cluster.ts'
 import { CAIRN_BIN, cleanEnv, REPO_ROOT } from '../../packages/node/test/cli/run-cli.ts'
-import { type CairnProcess, superviseCairn } from './cluster.ts'
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] })

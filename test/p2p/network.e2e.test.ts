@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type CairnProcess, call, headOf, metric, startCairn, waitFor } from './cluster.ts'
+import { type CairnProcess, call, headOf, metric, startCairn, waitFor } from '../../packages/node/test/cli/cluster.ts'
 
 const BLOCKS = 1000
 /** The chain the late joiner syncs: at least this many blocks (the producer mines up to it). */

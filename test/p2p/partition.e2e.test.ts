@@ -5,7 +5,7 @@
 // where the partition found them; healed, they catch up to the producer's head. Skipped with the
 // reason where namespaces cannot be made (not root).
 import { afterAll, describe, expect, it } from 'vitest'
-import { type CairnProcess, call, headOf, waitFor } from './cluster.ts'
+import { type CairnProcess, call, headOf, waitFor } from '../../packages/node/test/cli/cluster.ts'
 import { NetLab, netnsUnavailable } from './netns.ts'
 
 const unavailable = netnsUnavailable()

@@ -1,7 +1,7 @@
 // Real `cairn start` processes for the p2p e2e tier: each in its own process group, SIGKILLed
 // when the test process exits whatever happens; the p2p multiaddr read from the JSON log.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { CAIRN_BIN, cleanEnv, REPO_ROOT } from '../../packages/node/test/cli/run-cli.ts'
+import { CAIRN_BIN, cleanEnv, REPO_ROOT } from './run-cli.ts'
 
 const live = new Set<ChildProcess>()
 process.on('exit', () => {

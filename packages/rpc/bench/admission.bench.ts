@@ -10,11 +10,11 @@ import { performance } from 'node:perf_hooks'
 import { Chain, devGenesis, workerRecovery } from '@cairn/chain'
 import { createCustomCrypto, initCrypto, RecoverPool } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
+import { DEFAULT_TXPOOL_OPTIONS, TxPool } from '@cairn/txpool'
 import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { privateToAddress } from '@ethereumjs/util'
-import { ethSendMethods } from '../../rpc/src/methods/eth-send.ts'
-import { DEFAULT_TXPOOL_OPTIONS, TxPool } from '../src/index.ts'
+import { ethSendMethods } from '../src/methods/eth-send.ts'
 
 const rounds = Number(process.argv[2] ?? 6)
 const perRound = Number(process.argv[3] ?? 4000)

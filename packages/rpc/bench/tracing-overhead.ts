@@ -1,12 +1,13 @@
 // What tracing costs the RPC dispatcher: eth_chainId (a method that does nothing) through
 // RpcDispatcher.handle with no tracer, with the no-op tracer (tracing off) and with every span
 // recorded (exporter drops them). Best of 5 interleaved rounds; compare ratios, not absolutes.
-//   node --import tsx packages/service-kit/bench/tracing-overhead.ts
-import { DEFAULT_RPC_LIMITS, type MethodDef, type RpcContext, RpcDispatcher } from '@cairn/rpc'
+//   node --import tsx packages/rpc/bench/tracing-overhead.ts
+
+import { createTracing, noopTracer } from '@cairn/service-kit'
 import { silentLogger } from '@cairn/utils'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { z } from 'zod'
-import { createTracing, noopTracer } from '../src/index.ts'
+import { DEFAULT_RPC_LIMITS, type MethodDef, type RpcContext, RpcDispatcher } from '../src/index.ts'
 
 const methods = [{ name: 'eth_chainId', params: z.tuple([]), handler: () => '0x539' }] as unknown as MethodDef[]
 const ctx = { limits: DEFAULT_RPC_LIMITS, logger: silentLogger } as unknown as RpcContext
