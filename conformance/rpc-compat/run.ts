@@ -4,7 +4,7 @@
  *
  *   cairn init --genesis fixtures/genesis.json --datadir D
  *   cairn import fixtures/chain.rlp --datadir D
- *   cairn start --datadir D --profile test --no-mining --http.port 0
+ *   cairn start --datadir D --profile test --no-mining --rpc.api eth,net,web3,debug,txpool,testing --http.port 0
  *
  * then every `.io` case in hive's order, each request POSTed over HTTP and each response compared
  * with the recording (JSON equality, error messages ignored; `speconly` results checked against
@@ -56,6 +56,10 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
         'warn',
         '--rpc.evm-timeout-ms',
         '60000',
+        // The suite's namespaces (hive starts geth with them in --http.api); a non-dev node serves
+        // eth, net, web3 and cairn alone by default.
+        '--rpc.api',
+        'eth,net,web3,debug,txpool,testing',
       ])
     } catch (err) {
       // Without the chain no case can pass: each fails with the reason, so the count stays honest.

@@ -28,9 +28,7 @@ describe('error messages', () => {
       maxPriorityFeePerGas: 1n,
     })
     const r = await call(node.url, 'eth_sendRawTransaction', [raw])
-    expect(r.error?.message).toBe(
-      'invalid transaction: invalid chain id for signer: have 1 want 1337 (the transaction is signed for chain 1; this chain is 1337)',
-    )
+    expect(r.error?.message).toBe('invalid sender: invalid chain id for signer: have 1 want 1337')
     expect(r.error?.message).not.toMatch(/return|=>|\{/)
   })
 

@@ -102,10 +102,10 @@ describe('authentication and roles', () => {
       authorization: `Bearer ${signJwt({ iat: now(), role: 'admin' }, SECRET)}`,
     })
     expect(ok.body.error).toBeUndefined()
-    // Least privilege: a token without a role claim gets auth.jwtRole, `public` unless configured.
+    // A token without a role claim is refused unless auth.jwtRole gives such tokens a role.
     const roleless = await rpc(node.url, 'evm_mine', { authorization: `Bearer ${signJwt({ iat: now() }, SECRET)}` })
-    expect(roleless.status).toBe(403)
-    expect(roleless.body.error?.message).toContain('you have public')
+    expect(roleless.status).toBe(401)
+    expect(roleless.body.error?.message).toMatch(/JWT has no role claim.*needs role admin/)
     const badRole = await rpc(node.url, 'evm_mine', {
       authorization: `Bearer ${signJwt({ iat: now(), role: 'root' }, SECRET)}`,
     })

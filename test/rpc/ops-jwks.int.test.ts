@@ -108,10 +108,10 @@ describe('JWTs through a JWKS URL', () => {
     expect(mine.body.error?.message).toContain('needs role admin (you have user)')
   })
 
-  it('a token whose claim maps to no role is public', async () => {
+  it('a token whose claim maps to no role is refused, naming the claim (never silently public)', async () => {
     const r = await rpc('eth_sendRawTransaction', await token('ES256', 'ec-1', { realm_access: { roles: ['staff'] } }))
-    expect(r.status).toBe(403)
-    expect(r.body.error?.message).toContain('you have public')
+    expect(r.status).toBe(401)
+    expect(r.body.error?.message).toMatch(/no realm_access\.roles claim naming a role.*needs role user/)
   })
 
   it('refuses expired tokens, a wrong key, an unknown kid, another audience — 401 saying why', async () => {

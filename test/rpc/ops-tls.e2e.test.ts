@@ -118,9 +118,8 @@ describe('TLS (http.tlsCert / http.tlsKey)', () => {
       s.on('error', reject)
     })
     try {
-      const over = await httpsCall(capped.url, readFileSync(cert))
-      expect(over.status).toBe(429)
-      expect(over.headers.connection).toBe('close')
+      // Counted at arrival, before the TLS handshake: the second is closed before it is paid for.
+      await expect(httpsCall(capped.url, readFileSync(cert))).rejects.toThrow(/ECONNRESET|socket hang up|disconnected/)
     } finally {
       held.destroy()
       await capped.close()

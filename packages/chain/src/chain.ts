@@ -1,4 +1,4 @@
-import type { KVStore } from '@cairn/db'
+import type { CorruptionSink, KVStore } from '@cairn/db'
 import { Bucket, bucketKey, bytesCodec, Repository, WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
@@ -56,6 +56,8 @@ export interface ChainModules {
   recovery?: SenderRecovery
   /** Seconds since the epoch, for the front door's future-timestamp check (injected in tests). */
   now?: () => number
+  /** Told of each damaged entry a read of the chain store finds (DB_CORRUPT), before it throws. */
+  onCorruption?: CorruptionSink
 }
 
 /** What start-up found and did, for the node to report. */
@@ -166,7 +168,7 @@ export class Chain {
     })
     const commons = new ChainCommons(spec.schedule, modules.customCrypto)
     const common = commons.fork(spec.hardfork)
-    const store = new ChainStore(kv, commons)
+    const store = new ChainStore(kv, commons, modules.onCorruption)
     const stateDB = new StateDB(kv, {
       nodeCacheBytes: kv.kind === 'leveldb' ? (opts.stateCacheBytes ?? DEFAULT_STATE_CACHE_BYTES) : 0,
     })
@@ -263,6 +265,8 @@ export class Chain {
       },
     )
     ;(chain as { importer: BlockImporter }).importer = importer
+    // From now on a canonical number at or below the head without an entry is damage.
+    store.tipNumber = () => importer.head.header.number
     ;(chain as { blocks: BlockProcessor }).blocks = new BlockProcessor(
       { ...DEFAULT_BLOCK_PROCESSOR_OPTIONS, ...opts.blocks },
       {
@@ -341,7 +345,8 @@ export async function repairHead(
   for (;;) {
     const [header, block, receipts, number] = await Promise.all([
       store.getHeader(hash),
-      store.getBlock(hash).catch(() => undefined),
+      // An older writer's block without its body is repaired here, not reported as damage.
+      store.bodies.getRaw(hash).then((body) => (body ? store.getBlock(hash).catch(() => undefined) : undefined)),
       store.receipts.getRaw(hash),
       store.hashToNumber.get(hash),
     ])

@@ -1,4 +1,15 @@
-import { Bucket, bytesCodec, type Codec, type KVStore, Repository, type WriteBatch } from '@cairn/db'
+import { keccak256 } from '@cairn/crypto'
+import {
+  Bucket,
+  bucketKey,
+  bytesCodec,
+  type Codec,
+  type CorruptionSink,
+  type KVStore,
+  Repository,
+  storedEntryCorrupt,
+  type WriteBatch,
+} from '@cairn/db'
 import { bytesToHex, CairnError, concatBytes, equalsBytes, uintToBytes } from '@cairn/utils'
 import { type Block, type BlockBytes, type BlockHeader, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
@@ -22,8 +33,22 @@ export interface TxLocation {
   index: number
 }
 
+const MAX_UINT64 = 2n ** 64n - 1n
+
+/**
+ * Block numbers key the canonical index by 8 bytes: one that does not fit is refused, never
+ * truncated (it would read another block). The RPC refuses such numbers at its edge; this is the
+ * second line.
+ */
 const u64: Codec<bigint> = {
-  encode: (n) => uintToBytes(n, 8),
+  encode: (n) => {
+    if (n < 0n || n > MAX_UINT64) {
+      throw new CairnError(ChainErrorCode.NUMBER_OUT_OF_RANGE, `block number ${n} does not fit 64 bits`, {
+        fault: 'internal',
+      })
+    }
+    return uintToBytes(n, 8)
+  },
   decode: (b) => BigInt(bytesToHex(b)),
 }
 const u256: Codec<bigint> = {
@@ -69,6 +94,14 @@ export const CACHED_TRANSACTIONS = 16_384
  * | finality     | block hash       | finality certificate (engine's bytes)  |
  *
  * Writes take a {@link WriteBatch}: the import pipeline commits a block in one batch.
+ *
+ * A damaged entry never reads as an absent one (LevelDB does not verify block checksums on reads:
+ * changed bytes in a table read as another value, or as no value when they hit the key). Reads
+ * check what costs nothing extra on the path that finds the entry — a header hashes to its key, a
+ * value decodes, a header comes with its body — and, only when an entry is missing, whether the
+ * store's own indexes say it must exist (the block's number is indexed; a number at or below the
+ * head has a canonical hash). Such a read throws DB_CORRUPT (`storedEntryCorrupt`), told first to
+ * the `onCorruption` sink.
  */
 export class ChainStore {
   readonly headers: Repository<Uint8Array, Uint8Array>
@@ -107,12 +140,19 @@ export class ChainStore {
   readonly commons: ChainCommons
 
   /**
+   * The head's number, when a chain keeps this store (`Chain.open` sets it): a canonical number at
+   * or below it that has no entry is damage, one above it is a block not made yet.
+   */
+  tipNumber: (() => bigint) | undefined = undefined
+
+  /**
    * `commons`: the chain's per-fork Commons, or one Common for a chain that runs one ruleset
-   * (tests and tools).
+   * (tests and tools). `onCorruption`: told of each damaged entry a read finds, before it throws.
    */
   constructor(
     readonly kv: KVStore,
     commons: ChainCommons | Common,
+    private readonly onCorruption?: CorruptionSink,
   ) {
     this.commons = commons instanceof ChainCommons ? commons : ChainCommons.of(commons)
     this.headers = new Repository(kv, Bucket.header, bytesCodec, bytesCodec)
@@ -175,13 +215,19 @@ export class ChainStore {
     const cached = this.headerCache.get(key) ?? this.blockCache.get(key)?.header
     if (cached) return cached
     const raw = await this.headers.get(hash)
-    if (!raw) return undefined
-    const values = RLP.decode(raw) as Uint8Array[]
-    const header = createBlockHeaderFromBytesArray(values, {
-      common: this.commons.forHeaderFields(values),
-      skipConsensusFormatValidation: true,
-    })
-    this.headerCache.set(key, header)
+    if (!raw) return this.absent(hash, 'header')
+    const computed = this.checkHeaderBytes(hash, raw)
+    let header: BlockHeader
+    try {
+      const values = RLP.decode(raw) as Uint8Array[]
+      header = createBlockHeaderFromBytesArray(values, {
+        common: this.commons.forHeaderFields(values),
+        skipConsensusFormatValidation: true,
+      })
+    } catch (err) {
+      throw this.corrupt(`header ${key}`, 'does not decode', err)
+    }
+    this.headerCache.set(key, seedHash(header, computed))
     return header
   }
 
@@ -190,10 +236,22 @@ export class ChainStore {
     const cached = this.blockCache.get(key)
     if (cached) return cached
     const [headerRaw, bodyRaw] = await Promise.all([this.headers.get(hash), this.bodies.get(hash)])
-    if (!headerRaw || !bodyRaw) return undefined
-    const header = RLP.decode(headerRaw) as Uint8Array[]
-    const body = RLP.decode(bodyRaw) as unknown as Uint8Array[][]
-    const block = decodeBlock([header, ...body] as unknown as BlockBytes, this.commons)
+    if (!headerRaw && !bodyRaw) return this.absent(hash, 'block')
+    if (!headerRaw || !bodyRaw)
+      throw this.corrupt(
+        `block ${key}`,
+        `has a ${headerRaw ? 'header' : 'body'} but no ${headerRaw ? 'body' : 'header'}`,
+      )
+    const computed = this.checkHeaderBytes(hash, headerRaw)
+    let block: Block
+    try {
+      const header = RLP.decode(headerRaw) as Uint8Array[]
+      const body = RLP.decode(bodyRaw) as unknown as Uint8Array[][]
+      block = decodeBlock([header, ...body] as unknown as BlockBytes, this.commons)
+    } catch (err) {
+      throw this.corrupt(`block ${key}`, 'does not decode', err)
+    }
+    seedHash(block.header, computed)
     this.senderOverrides.applyInPlace(block.transactions)
     this.blockCache.set(key, block)
     return block
@@ -206,7 +264,13 @@ export class ChainStore {
    */
   async getBlockBytes(hash: Uint8Array): Promise<Uint8Array | undefined> {
     const [header, body] = await Promise.all([this.headers.getRaw(hash), this.bodies.getRaw(hash)])
-    if (!header || !body) return undefined
+    if (!header && !body) return this.absent(hash, 'block')
+    if (!header || !body)
+      throw this.corrupt(
+        `block ${bytesToHex(hash)}`,
+        `has a ${header ? 'header' : 'body'} but no ${header ? 'body' : 'header'}`,
+      )
+    this.checkHeaderBytes(hash, header)
     const bodyPayload = body.subarray(rlpListPrefixLength(body))
     return concatBytes(rlpLengthPrefix(0xc0, header.length + bodyPayload.length), header, bodyPayload)
   }
@@ -221,21 +285,18 @@ export class ChainStore {
     const cached = this.blockCache.get(bytesToHex(hash))
     if (cached) return cached.transactions.length
     const body = await this.bodies.getRaw(hash)
-    if (!body) return undefined
+    if (!body) return this.absent(hash, 'body')
     const txs = rlpFirstItem(body)
     const count = txs === undefined ? undefined : rlpListCount(txs)
-    if (count === undefined) {
-      throw new CairnError(ChainErrorCode.CORRUPT, `the stored body of block ${bytesToHex(hash)} is not an RLP list`, {
-        fault: 'internal',
-      })
-    }
+    if (count === undefined) throw this.corrupt(`body ${bytesToHex(hash)}`, 'is not an RLP list')
     return count
   }
 
   /** The canonical block at `number`, encoded (see {@link getBlockBytes}). */
   async getBlockBytesByNumber(number: bigint): Promise<Uint8Array | undefined> {
-    const hash = await this.canonical.get(number)
-    return hash ? this.getBlockBytes(hash) : undefined
+    const hash = await this.getCanonicalHash(number)
+    if (!hash) return undefined
+    return (await this.getBlockBytes(hash)) ?? this.noCanonicalBlock(number, hash)
   }
 
   /** Keeps a block just committed in the caches, so the next reads skip decoding. */
@@ -245,28 +306,48 @@ export class ChainStore {
     this.receiptCache.set(key, receipts)
   }
 
-  getCanonicalHash(number: bigint): Promise<Uint8Array | undefined> {
-    return this.canonical.get(number)
+  /**
+   * The canonical block hash at `number`; undefined above the head. With a chain's head known
+   * ({@link tipNumber}), a number at or below it without an entry is damage (DB_CORRUPT).
+   */
+  async getCanonicalHash(number: bigint): Promise<Uint8Array | undefined> {
+    const hash = await this.canonical.get(number)
+    if (hash && hash.length !== 32)
+      throw this.corrupt(`canonical entry #${number}`, `is ${hash.length} bytes, not a hash`)
+    if (hash) return hash
+    const tip = this.tipNumber?.()
+    if (tip === undefined || number > tip) return undefined
+    return this.confirmNoCanonical(number)
   }
 
   async getBlockByNumber(number: bigint): Promise<Block | undefined> {
-    const hash = await this.canonical.get(number)
-    return hash ? this.getBlock(hash) : undefined
+    const hash = await this.getCanonicalHash(number)
+    if (!hash) return undefined
+    return (await this.getBlock(hash)) ?? this.noCanonicalBlock(number, hash)
   }
 
   async getReceipts(hash: Uint8Array): Promise<StoredReceipt[] | undefined> {
     const key = bytesToHex(hash)
     const cached = this.receiptCache.get(key)
     if (cached) return cached
-    const r = await this.receipts.get(hash)
-    if (r) this.receiptCache.set(key, r)
+    const raw = await this.receipts.getRaw(hash)
+    if (!raw) return this.absent(hash, 'receipts')
+    let r: StoredReceipt[]
+    try {
+      r = decodeReceipts(raw)
+    } catch (err) {
+      throw this.corrupt(`receipts ${key}`, 'do not decode', err)
+    }
+    this.receiptCache.set(key, r)
     return r
   }
 
   /** Where a transaction sits on the canonical chain (an entry left by a rollback is ignored). */
   async getTxLocation(txHash: Uint8Array): Promise<TxLocation | undefined> {
-    const loc = await this.txIndex.get(txHash)
-    if (!loc) return undefined
+    const raw = await this.txIndex.getRaw(txHash)
+    if (!raw) return undefined
+    if (raw.length !== 36) throw this.corrupt(`tx index entry ${bytesToHex(txHash)}`, `is ${raw.length} bytes, not 36`)
+    const loc = txLocation.decode(raw)
     const number = await this.hashToNumber.get(loc.blockHash)
     const canonical = number === undefined ? undefined : await this.canonical.get(number)
     return canonical && equalsBytes(canonical, loc.blockHash) ? loc : undefined
@@ -281,6 +362,64 @@ export class ChainStore {
       })
     }
     return b
+  }
+
+  /**
+   * A missing entry of block `hash`: absent when the block's number is not indexed either, damage
+   * when it is (a block is written whole, in one batch). The one extra read is on the miss path.
+   */
+  private async absent(hash: Uint8Array, what: 'header' | 'block' | 'body' | 'receipts'): Promise<undefined> {
+    const number = await this.hashToNumber.getRaw(hash)
+    if (number === undefined) return undefined
+    const n = number.length === 8 ? ` (#${BigInt(bytesToHex(number))})` : ''
+    throw this.corrupt(
+      `block ${bytesToHex(hash)}${n}`,
+      `is indexed, but its ${what} ${what === 'receipts' ? 'are' : 'is'} not stored`,
+    )
+  }
+
+  /** The canonical `hash` at `number` names no readable block: damage, whatever the number index says. */
+  private noCanonicalBlock(number: bigint, hash: Uint8Array): never {
+    throw this.corrupt(`block #${number}`, `is canonical (${bytesToHex(hash)}), but its header or body is not stored`)
+  }
+
+  /**
+   * No canonical entry at `number`, at or below the head this thread knows: read the stored head
+   * and the entry again from one snapshot (a reorg to a shorter branch deletes entries above its
+   * head in the batch that moves the stored head, before the head in memory follows). Damage when
+   * the stored head is at or above `number` and the entry is still missing.
+   */
+  private async confirmNoCanonical(number: bigint): Promise<Uint8Array | undefined> {
+    const snap = this.kv.snapshot()
+    try {
+      const head = await snap.get(this.heads.key('latest'))
+      const headNumber = head && (await snap.get(bucketKey(Bucket.hashToNumber, head)))
+      if (!headNumber || BigInt(bytesToHex(headNumber)) < number) return undefined
+      const hash = await snap.get(this.canonical.key(number))
+      if (hash) return hash
+    } finally {
+      await snap.close()
+    }
+    throw this.corrupt(`block #${number}`, 'is at or below the head, but has no canonical entry')
+  }
+
+  /**
+   * A stored header's bytes hash to its key: anything else is damage (the key or the value).
+   * Returns the hash computed (the header's own array, not the caller's key).
+   */
+  private checkHeaderBytes(hash: Uint8Array, raw: Uint8Array): Uint8Array {
+    const computed = keccak256(raw)
+    if (!equalsBytes(computed, hash)) {
+      throw this.corrupt(`header ${bytesToHex(hash)}`, 'does not hash to its key (its stored bytes changed)')
+    }
+    return computed
+  }
+
+  /** The DB_CORRUPT error of a damaged entry, told to the sink first. */
+  private corrupt(entry: string, problem: string, cause?: unknown): CairnError {
+    const err = storedEntryCorrupt(entry, problem, cause)
+    this.onCorruption?.(err)
+    return err
   }
 
   private clears = 0
@@ -300,6 +439,16 @@ export class ChainStore {
     this.headerCache.clear()
     this.receiptCache.clear()
   }
+}
+
+/**
+ * Records `hash` as the header's (its stored bytes were just checked to hash to it), so `hash()`
+ * does not encode and hash it again: a frozen @ethereumjs header keeps its hash in `cache`.
+ */
+function seedHash(header: BlockHeader, hash: Uint8Array): BlockHeader {
+  const cache = (header as unknown as { cache: { hash?: Uint8Array } }).cache
+  if (Object.isFrozen(header) && cache && cache.hash === undefined) cache.hash = hash
+  return header
 }
 
 /** Size of an RLP list with a payload of `payload` bytes. */

@@ -11,6 +11,30 @@ export function isCorruption(err: unknown): boolean {
 }
 
 /**
+ * Told of every read that found the database corrupted (a {@link DbErrorCode.CORRUPT} error, before
+ * it is thrown): the node logs it, counts it and reports itself not ready. Never throws.
+ */
+export type CorruptionSink = (err: CairnError) => void
+
+/**
+ * The error of a stored entry that LevelDB returned but that is not what was written: it does not
+ * decode, does not hash to its key, or an entry the store's indexes promise is missing. LevelDB
+ * does not verify its block checksums on reads, so damaged bytes inside a table can read as a
+ * wrong value or as no value at all: the store's own invariants are what tell them apart from
+ * absent data. `entry` names it (`header 0x…`, `block #228`), without the datadir's path.
+ */
+export function storedEntryCorrupt(entry: string, problem: string, cause?: unknown): CairnError {
+  return new CairnError(DbErrorCode.CORRUPT, `the chain database is corrupted: ${entry} ${problem}`, {
+    // Not the node's bug, nor the caller's request: the datadir's files. 'caller' as the open's
+    // (below): the one who runs the node must restore them, and a request never logs it again.
+    fault: 'caller',
+    ...(cause === undefined ? {} : { cause }),
+    meta: { entry },
+    hint: 'run `cairn db check` on the stopped node; restore a backup: cairn db restore <backup dir> --datadir <datadir> --force (docs/operations/backup-and-recovery.md)',
+  })
+}
+
+/**
  * The error of a corrupted database: what LevelDB found, and what to do about it. The datadir's
  * own files are damaged (a disk fault, a copy taken while the node ran): the node cannot repair
  * them, a backup can replace them.

@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises'
 import { CairnError } from '@cairn/utils'
 import { ClassicLevel } from 'classic-level'
-import { corruptionError, isCorruption } from './corruption.ts'
+import { type CorruptionSink, corruptionError, isCorruption } from './corruption.ts'
 import { DbErrorCode } from './errors.ts'
 import type { BatchOp, IterateOptions, KVSnapshot, KVStore } from './kv.ts'
 import { damagedTables } from './table-check.ts'
@@ -30,6 +30,11 @@ export interface LevelKVOptions {
   multithreading?: boolean
 }
 
+export interface LevelKVModules {
+  /** Told of every operation that found the store corrupted (it is then thrown as DB_CORRUPT). */
+  onCorruption?: CorruptionSink
+}
+
 const BYTES = { keyEncoding: 'view', valueEncoding: 'view' } as const
 /** Free space a reopen after a failed write waits for (LevelDB writes a new log and manifest). */
 const REOPEN_MIN_FREE_BYTES = 4 * 1024 * 1024
@@ -42,7 +47,10 @@ export class LevelKV implements KVStore {
   /** The last write failed: LevelDB keeps that error for every later write until reopened. */
   private writeFailed = false
 
-  constructor(private readonly opts: LevelKVOptions) {
+  constructor(
+    private readonly opts: LevelKVOptions,
+    private readonly modules: LevelKVModules = {},
+  ) {
     this.path = opts.path
     this.db = this.make()
   }
@@ -119,7 +127,14 @@ export class LevelKV implements KVStore {
   }
 
   private readonly failed = (err: unknown): never => {
-    throw isCorruption(err) ? corruptionError(err, this.path) : err
+    throw isCorruption(err) ? this.corrupted(err) : err
+  }
+
+  /** LevelDB's corruption error as DB_CORRUPT, reported to the sink. */
+  private corrupted(err: unknown): CairnError {
+    const out = corruptionError(err, this.path)
+    this.modules.onCorruption?.(out)
+    return out
   }
 
   put(key: Uint8Array, value: Uint8Array): Promise<void> {
@@ -160,7 +175,7 @@ export class LevelKV implements KVStore {
       this.writeFailed = false
     } catch (err) {
       this.writeFailed = true
-      if (isCorruption(err)) throw corruptionError(err, this.path)
+      if (isCorruption(err)) throw this.corrupted(err)
       throw new CairnError(DbErrorCode.WRITE_FAILED, `database write failed: ${(err as Error).message}`, {
         fault: 'transient',
         cause: err,

@@ -37,11 +37,12 @@ import {
 import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, followChain, TxJournal, TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { ConfigInputs } from './config/load.ts'
-import { effectiveProfile, servesTestingNamespace } from './config/profile.ts'
+import { effectiveNamespaces, effectiveProfile, servesTestingNamespace } from './config/profile.ts'
 import { ConfigReloader } from './config/reload.ts'
 import { rpcSecurity, rpcServerSettings } from './config/rpc-settings.ts'
 import type { NodeConfig } from './config/schema.ts'
 import { type DatadirLayout, prepareDatadir } from './datadir.ts'
+import { CorruptionWatch } from './db-corruption.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
 import { startDurability } from './durability.ts'
 import { createEngine } from './engine.ts'
@@ -164,13 +165,15 @@ async function wire(
       'rpc.threads ignored with --ephemeral: an in-memory store cannot be shared',
     )
   }
+  const registry = createMetricsRegistry({ version: VERSION, commit: buildCommit(), datadir: datadir?.root })
+  // A read that finds the database damaged is logged, counted and turns /ready red (DB_CORRUPT).
+  const corruption = new CorruptionWatch({}, { logger: logger.child({ module: 'db' }), registry })
   const kv: KVStore = datadir
-    ? new LevelKV({ path: datadir.chaindata, multithreading: readThreads > 0 })
+    ? new LevelKV({ path: datadir.chaindata, multithreading: readThreads > 0 }, { onCorruption: corruption.report })
     : new MemoryKV()
   await kv.open()
   shutdown.add('database', () => kv.close())
 
-  const registry = createMetricsRegistry({ version: VERSION, commit: buildCommit(), datadir: datadir?.root })
   const chainLogger = logger.child({ module: 'chain' })
 
   // Signature recovery on worker threads (native secp256k1 only): admission overlaps with sealing,
@@ -205,6 +208,7 @@ async function wire(
       logger: chainLogger,
       metrics: createChainMetrics(registry),
       customCrypto: createCustomCrypto(),
+      onCorruption: corruption.report,
       ...(recovery ? { recovery } : {}),
     },
   )
@@ -292,6 +296,8 @@ async function wire(
             maxPeers: config.p2p.maxPeers,
             maxPeersPerIp: config.p2p.maxPeersPerIp,
             inboundRatePerIp: config.p2p.inboundRatePerIp,
+            maxPendingPerIp: config.p2p.maxPendingPerIp,
+            handshakeTimeoutMs: config.p2p.handshakeTimeoutMs,
             limitsExempt: config.p2p.limitsExempt,
             dht: config.p2p.dht,
             banSeconds: config.p2p.banSeconds,
@@ -343,11 +349,18 @@ async function wire(
     metrics: rpcMetrics,
   }
   const dispatcher = new RpcDispatcher(
-    { dev: config.dev && !config.follow, testing: servesTestingNamespace(config) && !config.follow },
+    {
+      dev: config.dev && !config.follow,
+      testing: servesTestingNamespace(config) && !config.follow,
+      namespaces: effectiveNamespaces(config),
+    },
     { ctx, methods: ALL_METHODS, metrics: rpcMetrics, logger: ctx.logger, tracer: tracing.tracer },
   )
   const health = new HealthChecks()
-  health.register('db', () => probeDb(kv))
+  health.register('db', async () => {
+    await corruption.check()
+    await probeDb(kv)
+  })
   // Without block production the head moves only by import: pending transactions are not a stuck head.
   // A BFT node always runs its engine: a validator votes, any other node follows the commits.
   if (engine instanceof BftEngine || (config.mining && !config.follow)) {
@@ -367,6 +380,10 @@ async function wire(
   // Where Node can share the port (reusePort), each thread also listens on it itself.
   const serverOptions = { ...DEFAULT_RPC_SERVER_OPTIONS, ...rpcServerSettings(config) }
   const listeners = readThreads > 0 && canListen
+  // Each listener holds its own connections, all on this process's descriptors: they share the limit.
+  if (listeners && serverOptions.maxConnections > 0) {
+    serverOptions.maxConnections = Math.max(1, Math.floor(serverOptions.maxConnections / (readThreads + 1)))
+  }
   const threadPool =
     datadir && readThreads > 0
       ? new ReadThreadPool(
@@ -378,7 +395,7 @@ async function wire(
             ...(ctx.buildCommit ? { buildCommit: ctx.buildCommit } : {}),
             ...(listeners ? { listener: { server: withoutPort(serverOptions) } } : {}),
           },
-          { chain, logger: logger.child({ module: 'rpc-threads' }), registry },
+          { chain, logger: logger.child({ module: 'rpc-threads' }), registry, onCorruption: corruption.report },
         )
       : null
   // The pool when its threads listen on the port themselves.
@@ -429,7 +446,17 @@ async function wire(
   if (metricsServer) shutdown.add('metrics', () => metricsServer.close())
   if (metricsUrl) logger.info({ metrics: `${metricsUrl}/metrics` }, 'metrics listener')
   if (datadir) await startDurability(config, { kv, datadir, registry, logger, shutdown })
-  logger.info({ url, ws: url.replace(/^http/, 'ws'), datadir: datadir?.root ?? '(ephemeral)' }, `listening on ${url}`)
+  logger.info(
+    {
+      url,
+      ws: url.replace(/^http/, 'ws'),
+      datadir: datadir?.root ?? '(ephemeral)',
+      // What `http.maxConnections = auto` came to (half the open-file limit), and the per-IP cap.
+      maxConnections: serverOptions.maxConnections,
+      maxConnectionsPerIp: serverOptions.maxConnectionsPerIp,
+    },
+    `listening on ${url}`,
+  )
 
   return {
     chain,

@@ -17,7 +17,14 @@ export const P2pConfigSchema = z.object({
   maxPeersPerIp: z.number().int().min(1).default(8),
   /** Most new inbound connections from one IP address within any second. */
   inboundRatePerIp: z.number().int().min(1).default(5),
-  /** Addresses and CIDRs neither per-IP limit applies to (default: loopback). */
+  /**
+   * Most inbound connections from one IP address still in their handshake (libp2p's own bound on
+   * handshakes, host.ts's MAX_PENDING_INBOUND, is shared by every address).
+   */
+  maxPendingPerIp: z.number().int().min(1).default(2),
+  /** An inbound connection whose handshake (Noise, then Yamux) has not finished by then is dropped (ms). */
+  handshakeTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+  /** Addresses and CIDRs the per-IP limits do not apply to (default: loopback). */
   limitsExempt: z.array(z.string().refine(isCidr, 'an IP address or CIDR like 10.0.0.0/8')).default(LOOPBACK),
   /** Kademlia DHT for discovery (off: only bootnodes and admin_addPeer). */
   dht: z.boolean().default(true),

@@ -12,6 +12,14 @@ import { type Ping, ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 
+/**
+ * Inbound connections in their handshake at once, all addresses together (libp2p's
+ * `maxIncomingPendingConnections`, 10 by default): past it libp2p refuses every new one. Each
+ * address holds only a few of them (the gater's `maxPendingPerIp`) and a silent one is dropped after
+ * `handshakeTimeoutMs`, so it takes many addresses to fill.
+ */
+export const MAX_PENDING_INBOUND = 64
+
 export type HostServices = { identify: unknown; ping: Ping; pubsub: GossipSub; dht?: KadDHT }
 export type Host = Libp2p<HostServices>
 
@@ -20,6 +28,8 @@ export interface HostOptions {
   listen: string[]
   announce: string[]
   maxConnections: number
+  /** How long an inbound connection's handshake (encryption, multiplexer) may take, in ms (absent: libp2p's 10 s). */
+  handshakeTimeoutMs?: number
   /** Kademlia DHT protocol id (per chain), or null for no DHT. */
   dhtProtocol: string | null
   gater: ConnectionGater
@@ -71,6 +81,9 @@ export async function createHost(opts: HostOptions): Promise<Host> {
     connectionGater: opts.gater,
     connectionManager: {
       maxConnections: opts.maxConnections,
+      maxIncomingPendingConnections: MAX_PENDING_INBOUND,
+      // libp2p's default is 10 s: a silent connection would hold its address's pending slot that long.
+      ...(opts.handshakeTimeoutMs !== undefined ? { inboundUpgradeTimeout: opts.handshakeTimeoutMs } : {}),
       // The per-IP rate is the gater's (counted, loopback exempt): libp2p's own, 5 new inbound
       // connections a second per host, would refuse first and silently.
       inboundConnectionThreshold: Number.MAX_SAFE_INTEGER,

@@ -5,6 +5,12 @@ import { P2pErrorCode } from './errors.ts'
 export interface InboundLimitsOptions {
   /** Most inbound connections from one IP at a time (being upgraded or open). */
   maxPerIp: number
+  /**
+   * Most inbound connections from one IP still in their handshake (not yet `upgraded`); absent: only
+   * `maxPerIp`. libp2p's own bound on handshakes (`maxIncomingPendingConnections`) is shared by every
+   * address: without this, a few silent connections from one address keep every new peer out.
+   */
+  maxPendingPerIp?: number
   /** Most inbound connections one IP may open within any `windowMs`. */
   ratePerIp: number
   /** The rate's window (ms). */
@@ -13,9 +19,20 @@ export interface InboundLimitsOptions {
   exempt: string[]
 }
 
-export type InboundRefusal = 'per_ip' | 'rate'
+export type InboundRefusal = 'per_ip' | 'rate' | 'pending'
 
-export type Admission = { ok: true; release: () => void } | { ok: false; reason: InboundRefusal; live: number }
+/** Every {@link InboundRefusal}, for metrics exported at 0. */
+export const INBOUND_REFUSALS: readonly InboundRefusal[] = ['per_ip', 'rate', 'pending']
+
+/**
+ * An admitted connection calls `upgraded` when its handshake is done (it stops counting as pending)
+ * and `release` when it closes (both idempotent; `release` covers a handshake that never finished).
+ */
+export type Admission =
+  | { ok: true; release: () => void; upgraded: () => void }
+  | { ok: false; reason: InboundRefusal; live: number }
+
+const NOTHING = () => {}
 
 /** The defaults: loopback exempt (tests, local tooling, a local proxy all come from it), as geth exempts LAN peers from its inbound throttle. */
 export const LOOPBACK = ['127.0.0.0/8', '::1/128']
@@ -24,12 +41,13 @@ export const LOOPBACK = ['127.0.0.0/8', '::1/128']
  * Inbound connection limits per remote IP, decided when a connection arrives (the gater's
  * `denyInboundConnection`, before the handshake is paid for): at most `maxPerIp` live at once —
  * the ones still in their handshake count, so a burst cannot slip past the cap before any is open
- * — and at most `ratePerIp` admitted within any window of `windowMs` (a sliding log of admission
+ * —, at most `maxPendingPerIp` of them still in their handshake, and at most `ratePerIp` admitted
+ * within any window of `windowMs` (a sliding log of admission
  * times, so the bound holds for every window, not only aligned ones). Refusals spend nothing:
  * a peer that keeps knocking is refused as cheaply each time. Time is injected.
  */
 export class InboundLimiter {
-  private readonly ips = new Map<string, { live: number; admitted: number[] }>()
+  private readonly ips = new Map<string, Entry>()
   private readonly exempt = new BlockList()
   private lastSweep = 0
 
@@ -51,27 +69,44 @@ export class InboundLimiter {
 
   /** Admits a connection from `ip` or says why not; an admitted one must be `release`d when it closes (idempotent). */
   admit(ip: string): Admission {
-    if (this.isExempt(ip)) return { ok: true, release: () => {} }
+    if (this.isExempt(ip)) return { ok: true, release: NOTHING, upgraded: NOTHING }
     const now = this.now()
     this.sweep(now)
     const key = normalize(ip)
-    const entry = this.ips.get(key) ?? { live: 0, admitted: [] }
+    const entry = this.ips.get(key) ?? { live: 0, pending: 0, admitted: [] }
     this.expire(entry, now)
     if (entry.live >= this.opts.maxPerIp) return { ok: false, reason: 'per_ip', live: entry.live }
+    const maxPending = this.opts.maxPendingPerIp
+    if (maxPending !== undefined && entry.pending >= maxPending)
+      return { ok: false, reason: 'pending', live: entry.live }
     if (entry.admitted.length >= this.opts.ratePerIp) return { ok: false, reason: 'rate', live: entry.live }
     entry.live++
+    entry.pending++
     entry.admitted.push(now)
     this.ips.set(key, entry)
+    let pending = true
     let released = false
+    const upgraded = () => {
+      if (!pending) return
+      pending = false
+      entry.pending--
+    }
     return {
       ok: true,
+      upgraded,
       release: () => {
         if (released) return
         released = true
+        upgraded()
         entry.live--
         if (entry.live === 0 && entry.admitted.length === 0) this.ips.delete(key)
       },
     }
+  }
+
+  /** Inbound connections from `ip` still in their handshake. */
+  pending(ip: string): number {
+    return this.ips.get(normalize(ip))?.pending ?? 0
   }
 
   /** Live inbound connections from `ip` (exempt addresses are not tracked: 0). */
@@ -103,6 +138,13 @@ export class InboundLimiter {
       if (entry.live === 0 && entry.admitted.length === 0) this.ips.delete(key)
     }
   }
+}
+
+/** What is kept per remote IP: connections live (pending included), in their handshake, and admission times in the window. */
+interface Entry {
+  live: number
+  pending: number
+  admitted: number[]
 }
 
 /** `::ffff:1.2.3.4` (an IPv4 peer on a dual-stack socket) is 1.2.3.4. */

@@ -1,6 +1,7 @@
 import type { MetricsRegister } from '@libp2p/gossipsub/metrics'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { gossipsubMetricsRegister } from './gossip-metrics.ts'
+import { INBOUND_REFUSALS } from './inbound-limits.ts'
 
 export interface P2pMetrics {
   peers: Gauge<'direction'>
@@ -22,6 +23,14 @@ export interface P2pMetrics {
 
 export function createP2pMetrics(register: Registry): P2pMetrics {
   const registers = [register]
+  const refusedConnections = new Counter({
+    name: 'cairn_p2p_refused_connections_total',
+    help: 'Connections refused by the gater, by reason (denied, banned, low_score; per_ip, rate, pending: inbound limits per IP)',
+    labelNames: ['reason'],
+    registers,
+  })
+  for (const reason of ['denied', 'banned', 'low_score', ...INBOUND_REFUSALS])
+    refusedConnections.labels({ reason }).inc(0)
   return {
     peers: new Gauge({
       name: 'cairn_p2p_peers',
@@ -78,12 +87,7 @@ export function createP2pMetrics(register: Registry): P2pMetrics {
       labelNames: ['reason'],
       registers,
     }),
-    refusedConnections: new Counter({
-      name: 'cairn_p2p_refused_connections_total',
-      help: 'Connections refused by the gater, by reason (denied, banned, low_score; per_ip, rate: inbound limits per IP)',
-      labelNames: ['reason'],
-      registers,
-    }),
+    refusedConnections,
     syncHighest: new Gauge({
       name: 'cairn_p2p_sync_highest_block',
       help: 'Highest head announced by a peer',

@@ -9,7 +9,7 @@ import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { SubscriptionChangeData } from '@libp2p/gossipsub'
-import type { PeerId } from '@libp2p/interface'
+import type { MultiaddrConnection, PeerId } from '@libp2p/interface'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { BanList } from './bans.ts'
 import {
@@ -211,12 +211,15 @@ export class P2pNetwork {
     const limiter = new InboundLimiter(
       {
         maxPerIp: opts.maxPeersPerIp,
+        maxPendingPerIp: opts.maxPendingPerIp,
         ratePerIp: opts.inboundRatePerIp,
         windowMs: 1000,
         exempt: opts.limitsExempt,
       },
       modules.now ? { now: modules.now } : {},
     )
+    // Inbound connections admitted by the limiter and still in their handshake: their `upgraded`.
+    const inHandshake = new WeakMap<MultiaddrConnection, () => void>()
     const genesis = bytesToHex(chain.genesisBlock.hash())
     const topics = topicsOf(chain.genesis.chainId, genesis)
     this.host = await createHost({
@@ -228,6 +231,7 @@ export class P2pNetwork {
       listen: [`/ip4/${opts.host}/tcp/${opts.port}`],
       announce: opts.announce,
       maxConnections: opts.maxPeers,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
       dhtProtocol: opts.dht ? `/cairn/${chain.genesis.chainId}/${genesis.slice(2, 10)}/kad/1.0.0` : null,
       ...(modules.metrics
         ? {
@@ -252,9 +256,18 @@ export class P2pNetwork {
             )
             return true
           }
-          // Counted until the raw connection closes: through a failed handshake, or the connection's life.
+          // Counted until the raw connection closes: through a failed handshake, or the connection's
+          // life; as pending until its handshake is done (denyInboundUpgradedConnection).
           if (maConn.status === 'closed') admission.release()
-          else maConn.addEventListener('close', admission.release, { once: true })
+          else {
+            maConn.addEventListener('close', admission.release, { once: true })
+            inHandshake.set(maConn, admission.upgraded)
+          }
+          return false
+        },
+        denyInboundUpgradedConnection: (_peer, maConn) => {
+          inHandshake.get(maConn)?.()
+          inHandshake.delete(maConn)
           return false
         },
       },

@@ -115,6 +115,29 @@ describe('InboundLimiter', () => {
     expect(limiter.admit('10.2.0.1').ok).toBe(false)
   })
 
+  it('holds an IP to maxPendingPerIp connections in their handshake: one upgraded or closed frees its place', () => {
+    const limiter = new InboundLimiter(
+      { maxPerIp: 10, maxPendingPerIp: 2, ratePerIp: 100, windowMs: 1000, exempt: [] },
+      { now: () => 0 },
+    )
+    const ip = '203.0.113.9'
+    const [a, b] = [limiter.admit(ip), limiter.admit(ip)]
+    expect(limiter.admit(ip)).toEqual({ ok: false, reason: 'pending', live: 2 })
+    expect(limiter.admit('203.0.113.10').ok).toBe(true)
+    if (!a.ok || !b.ok) throw new Error('admitted')
+    a.upgraded()
+    a.upgraded()
+    expect(limiter.pending(ip)).toBe(1)
+    const c = limiter.admit(ip)
+    expect(c.ok).toBe(true)
+    expect(limiter.admit(ip).ok).toBe(false)
+    // A handshake that fails: the connection closes without being upgraded.
+    b.release()
+    expect(limiter.pending(ip)).toBe(1)
+    expect(limiter.live(ip)).toBe(2)
+    expect(limiter.admit(ip).ok).toBe(true)
+  })
+
   it('parses addresses and CIDRs, and refuses anything else', () => {
     expect(parseCidr('127.0.0.0/8')).toEqual({ address: '127.0.0.0', prefix: 8, family: 'ipv4' })
     expect(parseCidr('::1')).toEqual({ address: '::1', prefix: 128, family: 'ipv6' })

@@ -1,14 +1,16 @@
 import { type RunningSpan, requestFields, type Tracer } from '@cairn/service-kit'
 import { CairnError, isCairnError, type Logger } from '@cairn/utils'
+import { runBatch } from './batch.ts'
 import { type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
 import { MAX_PARAMS_DEPTH, nestsDeeperThan } from './depth.ts'
 import { RpcErrorCode, toJsonRpcError } from './errors.ts'
-import { methodWeight } from './limits/weights.ts'
 import type { CallInfo, MethodDef } from './method.ts'
 import type { RpcMetrics } from './metrics.ts'
+import { namespaceOf } from './namespaces.ts'
 import { isPromise } from './promise.ts'
 import { responseText } from './response-text.ts'
+import { uint64RangeIssue } from './schemas.ts'
 
 type Id = string | number | null
 
@@ -33,8 +35,12 @@ export class RpcDispatcher {
   private readonly timers = new Map<string, { observe(v: number): void }>()
 
   constructor(
-    /** `testing`: serve the `testing_` namespace (off unless set). */
-    readonly opts: { dev: boolean; testing?: boolean },
+    /**
+     * `testing`: serve the `testing_` namespace (off unless set). `namespaces`: serve only methods
+     * of these (`rpc.api`, geth's `--http.api`); any other answers -32601 as a method that does not
+     * exist, whatever the caller's role. Absent: every namespace.
+     */
+    readonly opts: { dev: boolean; testing?: boolean; namespaces?: readonly string[] },
     private readonly modules: {
       ctx: RpcContext
       methods: MethodDef[]
@@ -46,9 +52,11 @@ export class RpcDispatcher {
       now?: () => number
     },
   ) {
+    const namespaces = opts.namespaces ? new Set(opts.namespaces) : null
     for (const m of modules.methods) {
       if (m.devOnly && !opts.dev) continue
       if (m.testingOnly && !opts.testing) continue
+      if (namespaces && !namespaces.has(namespaceOf(m.name))) continue
       this.methods.set(m.name, m)
       // Parsing is deterministic: a schema that turns `[]` into `[]` always will.
       const empty = m.params.safeParse([])
@@ -119,68 +127,23 @@ export class RpcDispatcher {
   }
 
   /**
-   * Runs a batch's entries in order, in windows of at most {@link BATCH_WINDOW_WEIGHT} rate-limit
-   * weight run concurrently (100 sends together; eth_getLogs ten at a time; traces five), under
-   * budgets as geth's: once the answers so far pass `batchResponseLimit` bytes the entries not yet
-   * run are answered -32003 "response too large" without running; once the batch has executed for
-   * `batchTimeLimitMs`, -32002 "request timed out"; and its EVM runs (calls, estimates) share
-   * `batchGasLimit` gas, past which they answer -32005. Answers are serialized as each window ends,
-   * so memory holds the limit plus one window's answers (a fully parallel run of 200 heavy
-   * eth_getLogs took a node out of memory). After a window that held the event loop for a
-   * millisecond the loop yields, so /health, other requests and sealing run between windows.
+   * Runs a batch ({@link runBatch}) under budgets as geth's: its answers total at most
+   * `batchResponseLimit` bytes (each charged as it is produced; the rest answer -32003 "response
+   * too large"), entries not started after `batchTimeLimitMs` answer -32002, and its EVM runs
+   * (calls, estimates) share `batchGasLimit` gas, past which they answer -32005.
    */
-  private async handleBatch(entries: unknown[], call: CallInfo): Promise<string | undefined> {
-    const { batchResponseLimit, batchTimeLimitMs, batchGasLimit } = this.modules.ctx.limits
+  private handleBatch(entries: unknown[], call: CallInfo): Promise<string | undefined> {
+    const { limits } = this.modules.ctx
+    const { batchGasLimit } = limits
     const withBudget: CallInfo = { ...call, gasBudget: { left: batchGasLimit, limit: batchGasLimit } }
-    const now = this.modules.now ?? Date.now
-    const started = now()
-    const parts: string[] = []
-    let bytes = 0
-    let refusal: CairnError | undefined
-    for (let i = 0; i < entries.length; ) {
-      if (refusal === undefined && now() - started >= batchTimeLimitMs) {
-        refusal = new CairnError(RpcErrorCode.TIMEOUT, 'request timed out', {
-          fault: 'caller',
-          hint: `a batch may execute for ${batchTimeLimitMs / 1000}s; send fewer or cheaper calls per batch`,
-        })
-      }
-      if (refusal !== undefined) {
-        const res = this.refuse(entries[i++], refusal)
-        if (res !== undefined) parts.push(JSON.stringify(res))
-        continue
-      }
-      // A window of entries runs concurrently (cheap ones together: sends share sender recovery
-      // and journal syncs), at most BATCH_WINDOW_WEIGHT of rate-limit weight, so at most a few
-      // heavy answers are in memory at once.
-      const window: unknown[] = []
-      let weight = 0
-      while (i < entries.length) {
-        const w = methodWeight(methodOf(entries[i]))
-        if (window.length > 0 && weight + w > BATCH_WINDOW_WEIGHT) break
-        window.push(entries[i++])
-        weight += w
-      }
-      const ran = performance.now()
-      const answers = await Promise.all(window.map((e) => this.handle(e, withBudget)))
-      for (const res of answers) {
-        if (res === undefined) continue
-        const text = responseText(res)
-        parts.push(text)
-        bytes += text.length + 1
-      }
-      if (bytes > batchResponseLimit) {
-        refusal = new CairnError(RpcErrorCode.RESPONSE_TOO_LARGE, 'response too large', {
-          fault: 'caller',
-          hint: `a batch's answers may total ${batchResponseLimit} bytes; split the batch`,
-        })
-      }
-      // A window that held the loop for a millisecond lets others (/health, sealing) in first.
-      if (i < entries.length && performance.now() - ran >= 1) await yieldToEventLoop()
-    }
-    return parts.length === 0 ? undefined : `[${parts.join(',')}]`
+    return runBatch(entries, limits, {
+      run: (entry) => this.handle(entry, withBudget),
+      refuse: (entry, err) => this.refuse(entry, err),
+      now: this.modules.now ?? Date.now,
+    })
   }
 
-  /** The answer to a batch entry that is not run (undefined for a notification). */
+  /** The answer to a batch entry not run, or whose answer is not sent (undefined for a notification). */
   private refuse(req: unknown, err: CairnError): JsonRpcResponse | undefined {
     const r = (typeof req === 'object' && req !== null ? req : {}) as { id?: unknown }
     if (!('id' in r)) return undefined
@@ -293,22 +256,6 @@ function serialize(res: JsonRpcResponse | undefined): Answer {
   return res === undefined ? undefined : responseText(res)
 }
 
-/**
- * Rate-limit weight of the entries of a batch run together: 100 sends (a whole batch of them, as
- * clients send them: measured, windows of 32 cut transfers/s by a quarter), ten eth_getLogs, five traces.
- */
-const BATCH_WINDOW_WEIGHT = 100
-
-function methodOf(entry: unknown): string {
-  const m = (entry as { method?: unknown } | null)?.method
-  return typeof m === 'string' ? m : ''
-}
-
-/** Lets timers and I/O callbacks (other requests, /health, sealing) run before the next batch entry. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
 function errorResponse(id: Id, err: unknown): JsonRpcResponse {
   return { jsonrpc: '2.0', id, error: toJsonRpcError(err) }
 }
@@ -316,7 +263,8 @@ function errorResponse(id: Id, err: unknown): JsonRpcResponse {
 type Issue = { path: PropertyKey[]; message: string; code: string; maximum?: unknown }
 
 function paramsError(issues: Issue[], given: number): CairnError {
-  const issue = issues[0] as Issue
+  // A union (block tag or number, number or options) that failed on a number too large says so.
+  const issue = uint64RangeIssue(issues[0] as Issue) ?? (issues[0] as Issue)
   if (issue.code === 'too_big' && issue.path.length === 0) {
     // zod names the tuple's length as `maximum` (geth: "too many arguments, want at most N")
     const most = typeof issue.maximum === 'number' || typeof issue.maximum === 'bigint' ? issue.maximum : given - 1

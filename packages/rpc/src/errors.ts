@@ -121,9 +121,25 @@ export function httpStatusOf(err: unknown): number {
   return isCairnError(err) ? (HTTP_STATUS[err.code] ?? 200) : 200
 }
 
+/**
+ * @cairn/db's code of a damaged datadir (a read found a stored entry changed or missing): -32603,
+ * the code in the message and in `data.code` for the operator to search for. Never "not found" or
+ * null: the block exists, this node cannot read it. What and where is in the node's log.
+ */
+const DB_CORRUPT = 'DB_CORRUPT'
+
 /** The one place where errors become JSON-RPC error objects. Never leaks a stack trace. */
 export function toJsonRpcError(err: unknown): JsonRpcErrorObject {
   if (isCairnError(err)) {
+    if ((err.code as string) === DB_CORRUPT) {
+      const meta = err.meta as { entry?: unknown } | undefined
+      const entry = typeof meta?.entry === 'string' ? ` (${meta.entry})` : ''
+      return {
+        code: -32603,
+        message: `DB_CORRUPT: the node's chain database is damaged${entry}; its operator must restore it`,
+        data: { code: DB_CORRUPT },
+      }
+    }
     const mapped = CODES[err.code]
     const code = mapped ?? (err.fault === 'internal' ? -32603 : -32000)
     // An internal fault's message stays in the logs; a mapped code's is meant for the caller.

@@ -1,3 +1,4 @@
+import { CONNECTION_REFUSALS } from '@cairn/service-kit'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { BoundCounter, BoundHistogram } from './bound-metrics.ts'
 
@@ -8,10 +9,16 @@ export interface RpcMetrics {
   connections: Gauge<'transport'>
   /**
    * Requests refused before dispatch: `unauthorized` (401), `forbidden` (403), `rate_limited` (429),
-   * `limit_store_down` (503), `connection_limit` (429 / WS 1013), `overloaded` (503), `invalid_host`
-   * and `origin_forbidden` (403).
+   * `limit_store_down` (503), `overloaded` (503), `invalid_host` and `origin_forbidden` (403).
    */
   refused: Counter<'reason'>
+  /**
+   * Connections closed as they arrived, before any byte: `per_ip` (the address's cap), `total` (the
+   * port's limit), `reserve` (the last quarter of it, kept for addresses holding few).
+   */
+  connectionsRefused: Counter<'reason'>
+  /** Connections closed for sending nothing within the first-byte timeout. */
+  connectionsSilent: Counter
   /** eth_call answers by how: `hit` (remembered), `joined` (an identical call in flight), `miss` (run), `bypass` (not cacheable). */
   callCache: Counter<'result'>
   /**
@@ -21,10 +28,19 @@ export interface RpcMetrics {
   fastLane: BoundCounter<'outcome'>
   /** eth_calls tried on the view interpreter: answered there (`interpreter`) or handed to the EVM (`evm`). */
   viewCalls: Counter<'path'>
+  /** WebSocket connections terminated for falling `wsMaxBufferedBytes` behind (clients that do not read). */
+  wsSlowClosed: Counter
 }
 
 export function createRpcMetrics(register: Registry): RpcMetrics {
   const registers = [register]
+  const connectionsRefused = new Counter({
+    name: 'cairn_rpc_connections_refused_total',
+    help: "Connections closed as they arrived, before any byte, by reason: per_ip (the address's cap, http.maxConnectionsPerIp), total (the port's limit, http.maxConnections), reserve (the last quarter of that limit, kept for addresses holding fewer than 8)",
+    labelNames: ['reason'],
+    registers,
+  })
+  for (const reason of CONNECTION_REFUSALS) connectionsRefused.labels({ reason }).inc(0)
   return {
     requests: new BoundCounter({
       name: 'cairn_rpc_requests_total',
@@ -47,8 +63,14 @@ export function createRpcMetrics(register: Registry): RpcMetrics {
     }),
     refused: new Counter({
       name: 'cairn_rpc_refused_total',
-      help: 'Requests refused before dispatch, by reason (unauthorized, forbidden, rate_limited, limit_store_down, connection_limit, overloaded, invalid_host, origin_forbidden)',
+      help: 'Requests refused before dispatch, by reason (unauthorized, forbidden, rate_limited, limit_store_down, overloaded, invalid_host, origin_forbidden)',
       labelNames: ['reason'],
+      registers,
+    }),
+    connectionsRefused,
+    connectionsSilent: new Counter({
+      name: 'cairn_rpc_connections_closed_silent_total',
+      help: 'Connections closed for sending nothing within the first-byte timeout (http.firstByteTimeoutMs)',
       registers,
     }),
     callCache: new Counter({
@@ -61,6 +83,11 @@ export function createRpcMetrics(register: Registry): RpcMetrics {
       name: 'cairn_rpc_view_calls_total',
       help: 'Plain eth_calls tried on the view interpreter, by the path that answered: interpreter, or evm (the call did something the interpreter does not run: it ran in the EVM from the start)',
       labelNames: ['path'],
+      registers,
+    }),
+    wsSlowClosed: new Counter({
+      name: 'cairn_rpc_websocket_slow_clients_closed_total',
+      help: 'WebSocket connections terminated for falling more than wsMaxBufferedBytes behind (clients that do not read what they are sent)',
       registers,
     }),
     fastLane: new BoundCounter({

@@ -1,16 +1,57 @@
 import { z } from 'zod'
 
-/** Schemas of the JSON-RPC value types, applied to every parameter at the edge. */
+/**
+ * Schemas of the JSON-RPC value types, applied to every parameter at the edge.
+ *
+ * Numbers come in two widths, as in Ethereum: block numbers, timestamps, nonces, gas, counts and
+ * indexes are uint64 (`quantity`, `looseQuantity`, `numberOrHex`), refused above 2^64-1 with
+ * geth's wording ({@link UINT64_RANGE}) instead of wrapping where the store keys them by 8 bytes;
+ * values, balances, prices, chain ids and storage slots are uint256 (`looseUint256`,
+ * `numberOrHex256`). A new numeric parameter takes one of them (test/rpc/uint64-bounds.int.test.ts
+ * finds every numeric parameter of every method and fails on one that takes more than 64 bits
+ * without being listed as a uint256 field).
+ */
 
+/** The largest uint64. */
+export const MAX_UINT64 = (1n << 64n) - 1n
+
+/** geth's message for a uint64 quantity that does not fit (hexutil.ErrUint64Range). */
+export const UINT64_RANGE = 'hex number > 64 bits'
+
+/** The value of `0x…` hex `s` when it fits 64 bits; undefined when it does not. */
+function uint64Of(s: string): bigint | undefined {
+  // At most 16 significant digits fit; leading zeros (the loose forms) do not count.
+  let i = 2
+  while (i < s.length - 1 && s.charCodeAt(i) === 48) i++
+  if (s.length - i > 16) return undefined
+  return BigInt(s)
+}
+
+type Ctx = { addIssue(issue: { code: 'custom'; message: string }): void }
+
+function toUint64(s: string, c: Ctx): bigint {
+  const n = uint64Of(s)
+  if (n !== undefined) return n
+  c.addIssue({ code: 'custom', message: UINT64_RANGE })
+  return z.NEVER
+}
+
+/** A uint64 quantity: hex without leading zeros (block numbers, indexes, counts). */
 export const quantity = z
   .string()
   .regex(/^0x(0|[1-9a-fA-F][0-9a-fA-F]*)$/, 'expected a hex quantity without leading zeros, like 0x1a')
-  .transform((s) => BigInt(s))
+  .transform(toUint64)
 
-/** Some clients send quantities with leading zeros in call objects; accept any hex there. */
+/** Some clients send quantities with leading zeros in call objects; accept any hex there (a uint64: gas, nonce). */
 export const looseQuantity = z
   .string()
   .regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a hex number, like 0x1a')
+  .transform(toUint64)
+
+/** A uint256 as call objects send it, leading zeros allowed (value, fees, chain id, balances). */
+export const looseUint256 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a hex number of at most 256 bits, like 0x1a')
   .transform((s) => BigInt(s))
 
 export const address = z
@@ -64,12 +105,12 @@ const accessList = z.array(z.object({ address, storageKeys: z.array(hash32) }))
 /** A signed EIP-7702 authorization (type-4 transactions), as viem and geth write it. */
 const authorization = z
   .object({
-    chainId: looseQuantity,
+    chainId: looseUint256,
     address,
     nonce: looseQuantity,
     yParity: looseQuantity,
-    r: looseQuantity,
-    s: looseQuantity,
+    r: looseUint256,
+    s: looseUint256,
   })
   .passthrough()
 
@@ -79,14 +120,14 @@ export const callRequest = z
     from: address.optional(),
     to: address.nullable().optional(),
     gas: looseQuantity.optional(),
-    gasPrice: looseQuantity.optional(),
-    maxFeePerGas: looseQuantity.optional(),
-    maxPriorityFeePerGas: looseQuantity.optional(),
-    value: looseQuantity.optional(),
+    gasPrice: looseUint256.optional(),
+    maxFeePerGas: looseUint256.optional(),
+    maxPriorityFeePerGas: looseUint256.optional(),
+    value: looseUint256.optional(),
     data: data.optional(),
     input: data.optional(),
     nonce: looseQuantity.optional(),
-    chainId: looseQuantity.optional(),
+    chainId: looseUint256.optional(),
     type: looseQuantity.optional(),
     accessList: accessList.optional(),
     authorizationList: z.array(authorization).optional(),
@@ -114,7 +155,7 @@ export const stateOverride = z.record(
   address,
   z
     .object({
-      balance: looseQuantity.optional(),
+      balance: looseUint256.optional(),
       nonce: looseQuantity.optional(),
       code: data.optional(),
       state: slotMap.optional(),
@@ -133,24 +174,54 @@ export const blockOverride = z
     gasLimit: looseQuantity.optional(),
     feeRecipient: address.optional(),
     coinbase: address.optional(),
-    baseFeePerGas: looseQuantity.optional(),
-    baseFee: looseQuantity.optional(),
+    baseFeePerGas: looseUint256.optional(),
+    baseFee: looseUint256.optional(),
     prevRandao: hash32.optional(),
     random: hash32.optional(),
   })
   .strict()
 export type BlockOverride = z.infer<typeof blockOverride>
 
-/**
- * A quantity as Anvil and Hardhat take it in their dev methods and `eth_feeHistory`'s block count:
- * a hex string (`"0x3"`) or a non-negative JSON integer (`3`).
- */
-export const numberOrHex = z.unknown().transform((v, c) => {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v)
-  if (typeof v === 'string' && /^0x[0-9a-fA-F]{1,64}$/.test(v)) return BigInt(v)
+/** What a `numberOrHex` was not: a hex string or a non-negative safe JSON integer. */
+function notNumberOrHex(v: unknown, c: Ctx): never {
   c.addIssue({
     code: 'custom',
     message: `expected a hex number like "0x1a" or a non-negative integer like 26, got ${JSON.stringify(v) ?? String(v)}`,
   })
   return z.NEVER
+}
+
+/**
+ * A uint64 as Anvil and Hardhat take it in their dev methods and `eth_feeHistory`'s block count:
+ * a hex string (`"0x3"`) or a non-negative JSON integer (`3`).
+ */
+export const numberOrHex = z.unknown().transform((v, c) => {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v)
+  if (typeof v === 'string' && /^0x[0-9a-fA-F]{1,64}$/.test(v)) return toUint64(v, c)
+  return notNumberOrHex(v, c)
 })
+
+/** {@link numberOrHex} for a uint256 (balances, amounts, fees, snapshot ids). */
+export const numberOrHex256 = z.unknown().transform((v, c) => {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v)
+  if (typeof v === 'string' && /^0x[0-9a-fA-F]{1,64}$/.test(v)) return BigInt(v)
+  return notNumberOrHex(v, c)
+})
+
+type Issue = { path: PropertyKey[]; message: string; errors?: Issue[][] }
+
+/**
+ * The "hex number > 64 bits" issue behind a failed union (a block tag or number, a number or an
+ * options object), with its full path; undefined when the union failed for another reason. A
+ * number too large is the most useful thing to say about such input, as geth says it.
+ */
+export function uint64RangeIssue<I extends Issue>(issue: I): I | undefined {
+  if (issue.message === UINT64_RANGE) return issue
+  for (const option of issue.errors ?? []) {
+    for (const inner of option) {
+      const found = uint64RangeIssue(inner)
+      if (found) return { ...found, path: [...issue.path, ...found.path] } as I
+    }
+  }
+  return undefined
+}

@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Server as TlsServer } from 'node:tls'
 import {
+  type ConnectionEvents,
   checkEdge,
   closeWebSocketsGoingAway,
   createHttpServer,
@@ -46,6 +47,7 @@ import type { RpcMetrics } from './metrics.ts'
 import { isPromise } from './promise.ts'
 import { type ReadThreads, servedOnReadThread } from './read-threads.ts'
 import type { SubscriptionSink } from './subscriptions.ts'
+import { webSocketSink } from './ws-sink.ts'
 
 export interface RpcServerOptions {
   host: string
@@ -66,8 +68,22 @@ export interface RpcServerOptions {
   vhosts: readonly string[]
   /** PEM cert/key files: HTTPS and WSS on the port; null: plain HTTP and WS. */
   tls: TlsFiles | null
-  /** Open connections per client IP; 0 = no cap. */
+  /**
+   * Open connections per client IP (an IPv6 /64); 0 = no cap of its own. Counted as each arrives,
+   * before any byte: one past the cap is closed at once (service-kit's `ConnectionCap`).
+   */
   maxConnectionsPerIp: number
+  /**
+   * Open connections on the port in all; 0 = no limit. Set below the process's descriptor limit
+   * (the node: half of RLIMIT_NOFILE): one address holds at most a quarter of it, and the last
+   * quarter is kept for addresses holding fewer than 8, so a new address still gets in.
+   */
+  maxConnections: number
+  /**
+   * A connection that sends nothing for this long (ms) is closed; 0 = never. Only before its first
+   * byte: a keep-alive connection that has served requests waits for its keep-alive timeout.
+   */
+  firstByteTimeoutMs: number
   /**
    * Longest a request may take to arrive, headers and body, in ms (geth's ReadTimeout: 30 s): a
    * slow-body connection is answered 408 and closed instead of holding a descriptor for ever.
@@ -92,6 +108,12 @@ export interface RpcServerOptions {
    * Off: every request through Fastify (tests compare the two).
    */
   fastLane?: boolean
+  /**
+   * The namespaces the dispatcher serves (`rpc.api`): a method outside them skips the role check
+   * and is answered -32601 by the dispatcher, as one that does not exist (see the gate). Absent:
+   * every method's role is checked. Fixed at start (the dispatcher is built once).
+   */
+  namespaces?: readonly string[]
 }
 
 /** What answers a body that passed the gate (the node's dispatcher; on a read thread, its own or the main thread's). */
@@ -145,6 +167,23 @@ export interface RpcSecurity {
   vhosts: readonly string[]
 }
 
+/**
+ * What the port's connection cap reports: each connection refused as it arrived and each closed
+ * for its silence, counted; logged at debug only (a flood would be a line per socket).
+ */
+function connectionEvents(metrics: RpcMetrics | null, logger: Logger): Partial<ConnectionEvents> {
+  return {
+    refused: (reason, ip) => {
+      metrics?.connectionsRefused.inc({ reason })
+      logger.debug({ reason, ip }, 'connection refused as it arrived')
+    },
+    silent: (ip) => {
+      metrics?.connectionsSilent.inc()
+      logger.debug({ ip }, 'connection closed: nothing sent within the first-byte timeout')
+    },
+  }
+}
+
 export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'> = {
   wsMaxPayload: 32 * 1024 * 1024,
   wsPingIntervalMs: 30_000,
@@ -155,13 +194,13 @@ export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'>
   vhosts: ['localhost'],
   tls: null,
   maxConnectionsPerIp: 512,
+  maxConnections: 0,
+  firstByteTimeoutMs: 5_000,
   requestTimeoutMs: 30_000,
   shedLagMs: 0,
   trustProxy: [],
 }
 
-/** WebSocket close code for a connection over its IP's cap (1013: try again later). */
-export const WS_CLOSE_TRY_AGAIN_LATER = 1013
 /** WebSocket close code when the credentials it was opened with expire (1008: policy violation). */
 export const WS_CLOSE_CREDENTIALS_EXPIRED = 1008
 /** setTimeout's longest delay; a later expiry re-arms. */
@@ -172,12 +211,13 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * `GET /health` (liveness) and `GET /ready` (readiness: 503 while a health check fails). Bodies are
  * parsed here so that malformed JSON gets a JSON-RPC parse error (-32700), not an HTTP 400.
  * Every request gets an id (the caller's sane `x-request-id`, else a UUID) sent back in
- * `x-request-id` and carried by every log line written while it runs. Every request first passes
- * service-kit's edge checks (`Edge`: virtual host, WebSocket origin, per-IP connection cap, load
- * shedding), gets security headers (helmet) and CORS headers for allowed origins; before dispatch
- * each body passes the {@link gate}: roles (401/403) and rate limits (429 with Retry-After). With
- * `tls` the same port serves HTTPS and WSS. {@link reconfigure} swaps auth, limits, CORS and
- * virtual hosts while running.
+ * `x-request-id` and carried by every log line written while it runs. Every connection is held to
+ * service-kit's limits as it arrives (`ConnectionCap`: per IP, in all, silent ones closed after
+ * `firstByteTimeoutMs`); every request first passes service-kit's edge checks (`Edge`: virtual
+ * host, WebSocket origin, load shedding), gets security headers (helmet) and CORS headers for
+ * allowed origins; before dispatch each body passes the {@link gate}: roles (401/403) and rate
+ * limits (429 with Retry-After). With `tls` the same port serves HTTPS and WSS. {@link reconfigure}
+ * swaps auth, limits, CORS and virtual hosts while running.
  */
 export class RpcServer {
   readonly app: FastifyInstance
@@ -191,6 +231,8 @@ export class RpcServer {
   private lane: FastLane | null = null
   /** Upgrade requests waiting for the answers pipelined ahead of them (service-kit's `orderUpgrades`). */
   private upgrades: OrderedUpgrades | undefined
+  /** The namespaces served (`opts.namespaces`), or null: every method is role-checked. */
+  private readonly namespaces: ReadonlySet<string> | null
 
   constructor(
     readonly opts: RpcServerOptions,
@@ -226,6 +268,7 @@ export class RpcServer {
       ...(tls ? { https: tls } : {}),
     }) as unknown as FastifyInstance
     this.store = modules.rateLimitStore ?? new MemoryRateLimitStore()
+    this.namespaces = opts.namespaces ? new Set(opts.namespaces) : null
     this.security = { auth: opts.auth, rateLimit: opts.rateLimit, cors: opts.cors, vhosts: opts.vhosts }
     this.jwks = this.jwksFor(opts.auth.jwks ?? null)
     this.authenticator = new Authenticator(opts.auth, { jwks: this.jwks })
@@ -236,12 +279,15 @@ export class RpcServer {
         cors: opts.cors,
         tls: tls !== null,
         maxConnectionsPerIp: opts.maxConnectionsPerIp,
+        maxConnections: opts.maxConnections,
+        firstByteTimeoutMs: opts.firstByteTimeoutMs,
         shedLagMs: opts.shedLagMs,
         checks: RPC_EDGE_CHECKS,
       },
       {
         refuse: (refused, req, reply) => this.refuseAtEdge(refused, req, reply),
         ...(modules.lag ? { lag: modules.lag } : {}),
+        connections: connectionEvents(modules.metrics, modules.logger),
       },
     )
   }
@@ -300,7 +346,7 @@ export class RpcServer {
 
   /** Runs the gate for one body; logs and returns the refusal, if any. */
   private async check(body: ParsedBody, principal: Principal, ip: string, reqId: string): Promise<Refusal | undefined> {
-    const refused = await gate(body, { principal, ip }, this.limiter)
+    const refused = await gate(body, { principal, ip }, this.limiter, this.namespaces)
     if (refused) {
       this.modules.metrics?.refused.inc({ reason: refused.kind })
       this.modules.logger.info(
@@ -346,13 +392,6 @@ export class RpcServer {
       handler: async (_req, reply) =>
         reply.code(405).send({ error: 'use POST with a JSON-RPC body, or a WebSocket upgrade' }),
       wsHandler: (socket, req) => {
-        const { cap } = this.edge.state
-        if (cap.isOver(req.socket)) {
-          metrics?.refused.inc({ reason: 'connection_limit' })
-          logger.info({ ip: req.ip, limit: cap.limit }, 'websocket refused: too many connections')
-          socket.close(WS_CLOSE_TRY_AGAIN_LATER, `too many connections from your address (limit ${cap.limit})`)
-          return
-        }
         const principal = this.authenticator.authenticate(req.headers)
         // A socket is as good as the credentials it opened with: it closes when a JWT's exp passes
         // (its subscriptions end with it), so a token cannot be kept alive by keeping a socket.
@@ -371,18 +410,10 @@ export class RpcServer {
         })
         const ip = req.ip
         metrics?.connections.inc({ transport: 'ws' })
-        const sink: SubscriptionSink & { closed: boolean } = {
-          closed: false,
-          subscriptions: new Map(),
-          send: (message) => {
-            if (socket.bufferedAmount > this.opts.wsMaxBufferedBytes) {
-              logger.warn({ buffered: socket.bufferedAmount }, 'closing a WebSocket client that does not read')
-              socket.terminate()
-              return
-            }
-            socket.send(message)
-          },
-        }
+        const sink = webSocketSink(
+          { maxBufferedBytes: this.opts.wsMaxBufferedBytes, ip },
+          { socket, logger, dropped: metrics?.wsSlowClosed },
+        )
         let alive = true
         socket.on('pong', () => {
           alive = true

@@ -19,31 +19,89 @@ function dispatcher(limits: Partial<RpcLimits>, methods: ReturnType<typeof metho
 const call = (i: number, name: string, params: unknown[] = []) => ({ jsonrpc: '2.0', id: i, method: name, params })
 
 describe('batch budgets', () => {
-  it('stops running a batch once its answers pass the response limit, as geth (-32003 for the rest)', async () => {
+  it('answers ten heavy entries of ~400 KB within a 1 MB limit: -32003 from the one that does not fit, the rest never run', async () => {
     let ran = 0
-    // Named as the heavy method it stands for: eth_getLogs weighs 10, so ten run at a time.
+    // Named as the heavy method it stands for: eth_getLogs weighs 10, so all ten fit one window.
+    // Its work awaits promises already resolved (cached blocks), as the real one does.
     const big = method({
       name: 'eth_getLogs',
       params: z.tuple([]),
-      handler: () => {
+      handler: async () => {
         ran++
-        return 'x'.repeat(1000)
+        await Promise.resolve()
+        return 'x'.repeat(400_000)
       },
     })
-    const d = dispatcher({ batchResponseLimit: 5000 }, [big])
-    const out = JSON.parse(
-      (await d.handleText(JSON.stringify(Array.from({ length: 200 }, (_, i) => call(i, 'eth_getLogs'))))) as string,
-    )
-    expect(out).toHaveLength(200)
-    // A window of 10 answers of ~1040 bytes passes 5000: it is kept, the other 190 never run.
-    expect(ran).toBe(10)
-    expect(out.slice(0, 10).every((r: { result?: string }) => r.result?.length === 1000)).toBe(true)
-    for (const [i, r] of out.slice(10).entries()) {
-      expect(r).toEqual({ jsonrpc: '2.0', id: i + 10, error: { code: -32003, message: 'response too large' } })
+    const limit = 1_000_000
+    const d = dispatcher({ batchResponseLimit: limit }, [big])
+    const text = (await d.handleText(
+      JSON.stringify(Array.from({ length: 10 }, (_, i) => call(i, 'eth_getLogs'))),
+    )) as string
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(limit)
+    const out = JSON.parse(text)
+    expect(out).toHaveLength(10)
+    expect(out.slice(0, 2).every((r: { result?: string }) => r.result?.length === 400_000)).toBe(true)
+    for (const [i, r] of out.slice(2).entries()) {
+      expect(r).toEqual({ jsonrpc: '2.0', id: i + 2, error: { code: -32003, message: 'response too large' } })
     }
+    // The third ran (its size is known only once it answers); none started after it.
+    expect(ran).toBe(3)
   })
 
-  it('stops running a batch past its time budget (-32002 for the rest), on an injected clock', async () => {
+  it('keeps any mix of answers within the limit, refusing from the first that does not fit (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({ size: fc.nat(3000), how: fc.constantFrom('sync', 'resolved', 'io'), heavy: fc.boolean() }),
+          { minLength: 1, maxLength: 30 },
+        ),
+        fc.integer({ min: 50, max: 20_000 }),
+        async (entries, limit) => {
+          const answer = (i: number) => 'y'.repeat((entries[i] as { size: number }).size)
+          const run = async ([i]: [number]) => {
+            const how = (entries[i] as { how: string }).how
+            if (how === 'io') await new Promise((r) => setTimeout(r, (i * 7) % 3))
+            else await Promise.resolve()
+            return answer(i)
+          }
+          const methods = [
+            method({ name: 'eth_getLogs', params: z.tuple([z.number()]), handler: run }),
+            method({ name: 'eth_chainId', params: z.tuple([z.number()]), handler: run }),
+            method({ name: 'debug_sync', params: z.tuple([z.number()]), handler: ([i]) => answer(i) }),
+            method({ name: 'test_sync', params: z.tuple([z.number()]), handler: ([i]) => answer(i) }),
+          ]
+          const d = dispatcher({ batchResponseLimit: limit }, methods)
+          const batch = entries.map((e, i) =>
+            call(
+              i,
+              e.how === 'sync' ? (e.heavy ? 'debug_sync' : 'test_sync') : e.heavy ? 'eth_getLogs' : 'eth_chainId',
+              [i],
+            ),
+          )
+          const out = JSON.parse((await d.handleText(JSON.stringify(batch))) as string) as {
+            id: number
+            result?: string
+            error?: { code: number }
+          }[]
+          expect(out.map((r) => r.id)).toEqual(entries.map((_, i) => i))
+          const sent = out.filter((r) => r.error === undefined)
+          // The answers sent are a prefix, and the array of them is within the limit.
+          expect(out.slice(0, sent.length)).toEqual(sent)
+          const bytes = Buffer.byteLength(JSON.stringify(sent))
+          expect(bytes).toBeLessThanOrEqual(limit)
+          // Every other entry answers -32003, from the first whose answer would not have fit.
+          expect(out.slice(sent.length).every((r) => r.error?.code === -32003)).toBe(true)
+          if (sent.length < out.length) {
+            const next = JSON.stringify({ jsonrpc: '2.0', id: sent.length, result: answer(sent.length) })
+            expect(bytes + Buffer.byteLength(next) + (sent.length > 0 ? 1 : 0)).toBeGreaterThan(limit)
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('stops starting entries past its time budget (-32002 for the rest), on an injected clock', async () => {
     let clock = 0
     let ran = 0
     const slow = method({
@@ -58,35 +116,51 @@ describe('batch budgets', () => {
     const d = dispatcher({ batchTimeLimitMs: 10_000 }, [slow], () => clock)
     const batch = Array.from({ length: 20 }, (_, i) => call(i, 'debug_slow'))
     const out = JSON.parse((await d.handleText(JSON.stringify(batch))) as string)
-    // debug_* weighs 20: windows of five. The first window ends at 15 s, past the 10 s budget.
-    expect(ran).toBe(5)
-    expect(out.slice(0, 5).map((r: { result: number }) => r.result)).toEqual([1, 2, 3, 4, 5])
-    expect(out.slice(5).map((r: { error: { code: number } }) => r.error.code)).toEqual(Array(15).fill(-32002))
+    // Checked before each entry starts: the fifth would start at 12 s, past the 10 s budget.
+    expect(ran).toBe(4)
+    expect(out.slice(0, 4).map((r: { result: number }) => r.result)).toEqual([1, 2, 3, 4])
+    expect(out.slice(4).map((r: { error: { code: number } }) => r.error.code)).toEqual(Array(16).fill(-32002))
   })
 
-  it('lets the event loop run between entries that hold it (health checks and sealing are timers and I/O)', async () => {
+  it.each([
+    ['synchronous', false],
+    ['awaiting resolved promises (cached reads)', true],
+  ])('lets the event loop run after each heavy entry that holds it: %s', async (_, awaits) => {
     const marks: string[] = []
-    let timerArmed = false
+    const hold = () => {
+      const t0 = performance.now()
+      while (performance.now() - t0 < 2) {
+        // holds the loop, as an EVM call does between its awaits on cached state
+      }
+    }
+    const done = (i: number) => {
+      marks.push(`entry ${i}`)
+      setImmediate(() => marks.push(`loop after ${i}`))
+      return i
+    }
     const busy = method({
       name: 'debug_busy',
       params: z.tuple([z.number()]),
-      handler: ([i]) => {
-        if (!timerArmed) {
-          timerArmed = true
-          setImmediate(() => marks.push('event loop'))
-        }
-        const t0 = performance.now()
-        while (performance.now() - t0 < 2) {
-          // holds the loop, as an EVM call does between its awaits on cached state
-        }
-        marks.push(`entry ${i}`)
-        return i
-      },
+      handler: awaits
+        ? async ([i]) => {
+            for (let k = 0; k < 3; k++) {
+              await Promise.resolve()
+              hold()
+            }
+            return done(i)
+          }
+        : ([i]) => {
+            hold()
+            return done(i)
+          },
     })
     const d = dispatcher({}, [busy])
     await d.handleText(JSON.stringify(Array.from({ length: 7 }, (_, i) => call(i, 'debug_busy', [i]))))
-    // Windows of five (debug_* weighs 20): the loop runs after the first window, before the second.
-    expect(marks).toEqual(['entry 0', 'entry 1', 'entry 2', 'entry 3', 'entry 4', 'event loop', 'entry 5', 'entry 6'])
+    // debug_* weighs 20 (windows of five), yet the loop runs between every two entries.
+    expect(marks.slice(0, 13)).toEqual([
+      ...[0, 1, 2, 3, 4, 5].flatMap((i) => [`entry ${i}`, `loop after ${i}`]),
+      'entry 6',
+    ])
   })
 
   it('answers every entry in order, notifications with nothing, whatever the mix (property)', async () => {

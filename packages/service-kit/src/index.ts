@@ -19,7 +19,14 @@ export type { RoleTable } from './auth/roles.ts'
 export { defineRoles, highestRole, isRole, roleAllows } from './auth/roles.ts'
 export type { EdgeCheckOptions, EdgeRefusal, EdgeRefusalKind, EdgeRequest, EdgeState } from './edge/checks.ts'
 export { checkEdge, shedding } from './edge/checks.ts'
-export { ConnectionCap } from './edge/connection-cap.ts'
+export {
+  addressKey,
+  CONNECTION_REFUSALS,
+  ConnectionCap,
+  type ConnectionEvents,
+  type ConnectionLimits,
+  type ConnectionRefusal,
+} from './edge/connection-cap.ts'
 export { registerCors } from './edge/cors.ts'
 export type { EdgeOptions } from './edge/edge.ts'
 export { Edge } from './edge/edge.ts'

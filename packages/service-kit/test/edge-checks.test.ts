@@ -1,14 +1,13 @@
-// The edge's checks without a server: the order (host, origin, content type, cap, shedding),
+// The edge's checks without a server: the order (host, origin, content type, shedding),
 // /health always served, and the neutral refusals each service maps to its own errors.
 import type { Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { ConnectionCap, checkEdge, type EdgeState, securityHeaders } from '../src/index.ts'
+import { checkEdge, type EdgeState, securityHeaders } from '../src/index.ts'
 
 const socket = {} as Socket
 const state = (over: Partial<EdgeState> = {}): EdgeState => ({
   vhosts: ['localhost'],
   cors: [],
-  cap: new ConnectionCap(0),
   lag: null,
   shedLagMs: 0,
   ...over,

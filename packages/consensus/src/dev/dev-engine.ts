@@ -19,6 +19,7 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Engine } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
 import { devChainRules } from './dev-rules.ts'
+import { endOfTime, MAX_TIMESTAMP, nextTimestamp } from './next-timestamp.ts'
 
 export interface DevEngineOptions {
   /** Seconds between blocks; 0 seals as soon as transactions are pending. */
@@ -73,9 +74,6 @@ const QUIET_MS = 5
 
 /** How often sealing is retried while block writes fail. */
 const STORAGE_RETRY_MS = 2000
-
-/** A header's timestamp is a 64-bit number. */
-const MAX_TIMESTAMP = 2n ** 64n - 1n
 
 /**
  * The dev sealer, as Anvil and `geth --dev` do it: a single trusted producer with no seal. By
@@ -234,6 +232,9 @@ export class DevEngine implements Engine {
    * `backpressureMaxWaitMs` (the transaction then meets the pool's own limits).
    */
   async admit<T>(add: () => Promise<T>): Promise<T> {
+    const head = this.modules.chain.head.header
+    // Nothing can seal after the last timestamp: a sender would wait for a block that never comes.
+    if (head.timestamp >= MAX_TIMESTAMP && (this.automine || this.intervalSeconds > 0)) throw endOfTime(head)
     if (this.storageFailing) {
       throw new CairnError(
         'CONSENSUS_STORAGE_UNWRITABLE',
@@ -318,16 +319,18 @@ export class DevEngine implements Engine {
 
   /**
    * The header fields of a block sealed on `parent` now: the timestamp `max(now + offset, parent + 1)`
-   * (or the one fixed by {@link setNextBlockTimestamp}, left set), the engine's coinbase, prevRandao
+   * (or the one fixed by {@link setNextBlockTimestamp}, left set; at most 2^64-1, refused after a
+   * parent at 2^64-1: {@link nextTimestamp}), the engine's coinbase, prevRandao
    * keccak(parent hash); the gas limit is the chain's rule (the parent's). Sealing uses exactly this; estimates and `pending`
    * calls use it through the RPC context.
    */
   nextBlockEnv(parent: Block): BuildHeader {
     const now = BigInt(Math.floor(this.deps.now?.() ?? Date.now() / 1000)) + this.offsetSeconds
-    let timestamp =
+    const timestamp = nextTimestamp(
+      parent.header,
       this.nextTimestamp ??
-      (this.timestampInterval !== undefined ? parent.header.timestamp + this.timestampInterval : now)
-    if (timestamp <= parent.header.timestamp) timestamp = parent.header.timestamp + 1n
+        (this.timestampInterval !== undefined ? parent.header.timestamp + this.timestampInterval : now),
+    )
     return {
       timestamp,
       coinbase: this.coinbase,

@@ -5,7 +5,7 @@ import type { StartedNode } from '../node.ts'
 /** The start-up summary, Anvil-style: accounts, keys, mnemonic, chain, datadir and endpoints. */
 export function banner(
   node: StartedNode,
-  opts: { mnemonic: string; balanceEth: string; version: string; bindAddr?: string },
+  opts: { mnemonic: string; balanceEth: string; version: string; bindAddr?: string; namespaces?: readonly string[] },
 ): string {
   const lines: string[] = ['', `Cairn ${opts.version}`, '']
   if (node.accounts.length > 0) {
@@ -39,8 +39,10 @@ export function banner(
     wildcard
       ? `Listening on ${bind}:${new URL(node.url).port}, every interface (here: ${node.url})`
       : `Listening on ${node.url} (HTTP and WebSocket ${node.url.replace(/^http/, 'ws')})`,
-    '',
   )
+  // What any caller reaching the port may call, before roles (geth's --http.api).
+  if (opts.namespaces) lines.push(`RPC namespaces:    ${opts.namespaces.join(', ')} (--rpc.api to change)`)
+  lines.push('')
   if (exposed && node.accounts.length > 0) {
     lines.push(
       `WARNING: the dev accounts above are unlocked and the RPC is reachable from other machines on ${bind}:`,

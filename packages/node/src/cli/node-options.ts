@@ -1,3 +1,4 @@
+import { DEFAULT_RPC_NAMESPACES, RPC_NAMESPACES } from '@cairn/rpc/namespaces'
 import { type Command, Option } from 'commander'
 import type { ConfigInputs } from '../config/load.ts'
 
@@ -42,6 +43,14 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .option('--p2p.inbound-rate-per-ip <n>', 'most new inbound connections from one IP within any second (default 5)')
     .option(
+      '--p2p.max-pending-per-ip <n>',
+      'most inbound connections from one IP still in their handshake (default 2; libp2p allows 64 in all)',
+    )
+    .option(
+      '--p2p.handshake-timeout-ms <ms>',
+      'an inbound connection whose handshake has not finished by then is dropped (default 5000)',
+    )
+    .option(
       '--p2p.limits-exempt <cidrs>',
       "addresses/CIDRs the per-IP limits skip, comma list (default 127.0.0.0/8,::1/128; '' for none)",
     )
@@ -71,6 +80,10 @@ export function addNodeOptions(cmd: Command): Command {
     .option(
       '--rpc.testing',
       'serve the testing_ namespace (testing_buildBlockV1; admin role) (default: in the dev and test profiles, not in prod)',
+    )
+    .option(
+      '--rpc.api <namespaces>',
+      `namespaces served over HTTP and WebSocket, comma list, as geth's --http.api (default: all with --dev, else ${DEFAULT_RPC_NAMESPACES.join(',')}); known: ${RPC_NAMESPACES.join(', ')}`,
     )
     .option('--accounts <n>', 'dev accounts to fund and unlock (default 10), as Anvil')
     .option('--balance <ether>', "each dev account's balance in whole ether (default 10000), as Anvil")
@@ -119,6 +132,8 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'p2p.maxPeers': opts['p2p.maxPeers'],
       'p2p.maxPeersPerIp': opts['p2p.maxPeersPerIp'],
       'p2p.inboundRatePerIp': opts['p2p.inboundRatePerIp'],
+      'p2p.maxPendingPerIp': opts['p2p.maxPendingPerIp'],
+      'p2p.handshakeTimeoutMs': opts['p2p.handshakeTimeoutMs'],
       'p2p.limitsExempt': opts['p2p.limitsExempt'],
       'p2p.minPeers': opts['p2p.minPeers'],
       'log.level': opts['log.level'],
@@ -127,6 +142,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'cache.state': opts['cache.state'],
       'rpc.allowUnprotectedTxs': opts['rpc.allowUnprotectedTxs'],
       'rpc.testing': opts['rpc.testing'],
+      'rpc.api': opts['rpc.api'],
       'rpc.clientVersion': opts['rpc.clientVersion'],
       'rpc.evmTimeoutMs': opts['rpc.evmTimeoutMs'],
       'rpc.threads': opts['rpc.threads'],

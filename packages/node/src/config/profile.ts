@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { DEFAULT_RPC_NAMESPACES, RPC_NAMESPACES } from '@cairn/rpc/namespaces'
 import { CairnError } from '@cairn/utils'
 import { ConfigErrorCode } from './errors.ts'
 import type { ConfigSource } from './load.ts'
@@ -15,7 +16,20 @@ export function effectiveProfile(config: NodeConfig): 'dev' | 'test' | 'prod' {
  * reaches it), so a production node serves it only when asked to, and only to `admin`.
  */
 export function servesTestingNamespace(config: NodeConfig): boolean {
-  return config.rpc.testing ?? effectiveProfile(config) !== 'prod'
+  return config.rpc.testing ?? (config.rpc.api?.includes('testing') || effectiveProfile(config) !== 'prod')
+}
+
+/**
+ * The namespaces the RPC serves (geth's `--http.api`): `rpc.api` as set; else every one on a dev
+ * chain (a test suite calls evm_, anvil_, hardhat_, debug_, txpool_… as on Anvil, which serves them
+ * all), else {@link DEFAULT_RPC_NAMESPACES} (`eth,net,web3,cairn`), with `testing` when
+ * {@link servesTestingNamespace} says so. Namespaces are the first gate, roles the second: a
+ * method outside them does not exist for any caller.
+ */
+export function effectiveNamespaces(config: NodeConfig): readonly string[] {
+  if (config.rpc.api) return config.rpc.api
+  if (config.dev) return RPC_NAMESPACES
+  return servesTestingNamespace(config) ? [...DEFAULT_RPC_NAMESPACES, 'testing'] : DEFAULT_RPC_NAMESPACES
 }
 
 /**

@@ -1,4 +1,6 @@
 import type { RpcSecurity, RpcServerOptions } from '@cairn/rpc'
+import { connectionLimit, openFileLimit } from './descriptors.ts'
+import { effectiveNamespaces } from './profile.ts'
 import { authActive, type NodeConfig } from './schema.ts'
 
 /** The RPC server's hot-reloadable settings from the config (see {@link RpcSecurity}). */
@@ -9,7 +11,7 @@ export function rpcSecurity(config: NodeConfig): RpcSecurity {
       enabled: authActive(config),
       apiKeys: auth.apiKeys,
       jwtSecret: auth.jwtSecret ? Uint8Array.from(Buffer.from(auth.jwtSecret.replace(/^0x/, ''), 'hex')) : null,
-      jwtRole: auth.jwtRole,
+      jwtRole: auth.jwtRole ?? null,
       jwks: auth.jwksUrl
         ? {
             url: auth.jwksUrl,
@@ -32,12 +34,25 @@ export function rpcSecurity(config: NodeConfig): RpcSecurity {
   }
 }
 
-/** Every RPC server setting the config decides (the rest are the server's defaults). */
+/**
+ * Every RPC server setting the config decides (the rest are the server's defaults). `nofile`: the
+ * process's open-file limit, for `http.maxConnections = auto` (read from /proc unless given).
+ */
 export function rpcServerSettings(
   config: NodeConfig,
+  nofile: number | null = openFileLimit(),
 ): Pick<
   RpcServerOptions,
-  'host' | 'port' | 'tls' | 'maxConnectionsPerIp' | 'requestTimeoutMs' | 'shedLagMs' | 'trustProxy'
+  | 'host'
+  | 'port'
+  | 'tls'
+  | 'maxConnectionsPerIp'
+  | 'maxConnections'
+  | 'firstByteTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'shedLagMs'
+  | 'trustProxy'
+  | 'namespaces'
 > &
   RpcSecurity {
   const { http } = config
@@ -46,9 +61,13 @@ export function rpcServerSettings(
     port: http.port,
     tls: http.tlsCert && http.tlsKey ? { cert: http.tlsCert, key: http.tlsKey } : null,
     maxConnectionsPerIp: http.maxConnectionsPerIp,
+    maxConnections: connectionLimit(http.maxConnections, nofile),
+    firstByteTimeoutMs: http.firstByteTimeoutMs,
     requestTimeoutMs: http.requestTimeoutMs,
     shedLagMs: http.shedLagMs,
     trustProxy: http.trustProxy,
+    // The gate skips roles for what the dispatcher does not serve (it answers -32601).
+    namespaces: effectiveNamespaces(config),
     ...rpcSecurity(config),
   }
 }

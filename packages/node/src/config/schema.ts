@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { isRpcNamespace, RPC_NAMESPACES } from '@cairn/rpc/namespaces'
 import { z } from 'zod'
 import { parseCron } from '../backup/cron.ts'
 
@@ -73,8 +74,21 @@ export const nodeConfigSchema = z
         tlsCert: z.string().min(1).optional(),
         /** PEM private key file of tlsCert (a secret: use CAIRN_HTTP_TLS_KEY or the config file). */
         tlsKey: z.string().min(1).optional(),
-        /** Open connections (HTTP keep-alive and WebSocket) one client IP may hold; 0 = no cap. */
+        /**
+         * Open connections (HTTP keep-alive and WebSocket) one client IP (an IPv6 /64) may hold,
+         * counted as each arrives: one past it is closed at once; 0 = no cap of its own (a quarter
+         * of maxConnections still applies).
+         */
         maxConnectionsPerIp: z.coerce.number().int().min(0).default(512),
+        /**
+         * Open connections on the RPC port in all: past it a connection is closed as it arrives.
+         * `auto`: half the process's open-file limit (RLIMIT_NOFILE), leaving the rest to the
+         * database, the peers and the logs; 0 = no limit. One IP holds at most a quarter of it; the
+         * last quarter is kept for addresses holding fewer than 8 connections.
+         */
+        maxConnections: z.union([z.literal('auto'), z.coerce.number().int().min(0)]).default('auto'),
+        /** A connection that sends nothing for this long (ms) is closed (its first byte only; 0 = never). */
+        firstByteTimeoutMs: z.coerce.number().int().min(0).max(600_000).default(5_000),
         /** Longest a request (headers and body) may take to arrive, in ms; then 408 and the connection closes. */
         requestTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
         /** Answer 503 + Retry-After (except /health) while the event loop lags more than this (ms); 0 = off. */
@@ -94,6 +108,8 @@ export const nodeConfigSchema = z
         cors: [],
         vhosts: ['localhost'],
         maxConnectionsPerIp: 512,
+        maxConnections: 'auto',
+        firstByteTimeoutMs: 5_000,
         requestTimeoutMs: 30_000,
         shedLagMs: 0,
         trustProxy: [],
@@ -168,6 +184,21 @@ export const nodeConfigSchema = z
          * importing it; admin role). Unset: served in the dev and test profiles, not in prod.
          */
         testing: z.boolean().optional(),
+        /**
+         * The namespaces served over HTTP and WebSocket, as geth's --http.api (`--rpc.api
+         * eth,net,web3,txpool`; an array in a file). A method outside them answers -32601 "the
+         * method … does not exist/is not available" whatever the caller's role. Unset: every
+         * namespace on a dev chain (`--dev`, as Anvil), else `eth,net,web3,cairn` (effectiveNamespaces).
+         */
+        api: commaList(
+          z.string().refine(isRpcNamespace, {
+            error: (iss) => `unknown namespace "${String(iss.input)}" (known: ${RPC_NAMESPACES.join(', ')})`,
+          }),
+        )
+          .refine((list) => list.includes('eth'), {
+            error: 'must include eth (the chain itself; /ready probes eth_blockNumber)',
+          })
+          .optional(),
         /**
          * What web3_clientVersion (and anvil_nodeInfo/hardhat_metadata) answer instead of
          * `Cairn/v…`: Hardhat's network helpers accept only a version starting with `anvil`,
@@ -279,8 +310,11 @@ export const nodeConfigSchema = z
           .string()
           .regex(/^(0x)?[0-9a-fA-F]{64}$/, '32 bytes as hex (64 hex characters, optional 0x)')
           .optional(),
-        /** Role of a JWT without a `role` claim: `public` (least privilege) unless set. */
-        jwtRole: z.enum(['public', 'user', 'operator', 'admin']).default('public'),
+        /**
+         * Role of an HS256 JWT without a `role` claim (geth's engine-API tokens carry only `iat`).
+         * Unset: such a token is refused (401 naming the missing claim on any method above `public`).
+         */
+        jwtRole: z.enum(['public', 'user', 'operator', 'admin']).optional(),
         /** JWKS of an OAuth2/OIDC provider: RS256/ES256 JWTs signed by its keys are accepted. */
         jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
         /** Required `iss` of JWKS tokens. */
@@ -298,7 +332,7 @@ export const nodeConfigSchema = z
           .default({}),
       })
       .strict()
-      .default({ enabled: false, apiKeys: [], jwtRole: 'public', jwtRoleClaim: 'role', jwtRoleMap: {} }),
+      .default({ enabled: false, apiKeys: [], jwtRoleClaim: 'role', jwtRoleMap: {} }),
     rateLimit: z
       .object({
         enabled: z.boolean().default(false),
@@ -362,6 +396,10 @@ export const nodeConfigSchema = z
         maxPeersPerIp: z.coerce.number().int().min(1).max(10_000).default(8),
         /** Most new inbound connections from one IP within any second. */
         inboundRatePerIp: z.coerce.number().int().min(1).max(10_000).default(5),
+        /** Most inbound connections from one IP still in their handshake (libp2p's 64 in all are shared). */
+        maxPendingPerIp: z.coerce.number().int().min(1).max(64).default(2),
+        /** An inbound connection whose handshake has not finished by then is dropped (ms; libp2p's default 10,000). */
+        handshakeTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
         /** Addresses and CIDRs the two per-IP limits do not apply to (comma list in env and flags; '' for none). */
         limitsExempt: cidrList.default(['127.0.0.0/8', '::1/128']),
         /** /ready fails with fewer peers than this. */
@@ -380,6 +418,8 @@ export const nodeConfigSchema = z
         maxPeers: 50,
         maxPeersPerIp: 8,
         inboundRatePerIp: 5,
+        maxPendingPerIp: 2,
+        handshakeTimeoutMs: 5_000,
         limitsExempt: ['127.0.0.0/8', '::1/128'],
         minPeers: 0,
         dht: true,

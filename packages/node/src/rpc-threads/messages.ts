@@ -42,6 +42,8 @@ export type FromThread =
   /** `failed`: the thread threw outside the dispatcher (answered as RPC_READ_THREAD_STOPPED). */
   | { type: 'response'; id: number; text: string | undefined; failed?: true }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
+  /** A read of the thread found the database damaged (DB_CORRUPT): logged, counted and /ready by the main thread. */
+  | { type: 'corruption'; message: string }
   /** A listening thread's listener is up (or failed to start: `error`). */
   | { type: 'listening'; error?: string }
   | { type: 'ask'; id: number; ask: Ask }

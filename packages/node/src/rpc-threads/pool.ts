@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Chain } from '@cairn/chain'
+import { type CorruptionSink, DbErrorCode } from '@cairn/db'
 import {
   type BodyDispatcher,
   dispatchInContext,
@@ -110,6 +111,8 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       chain: Pick<Chain, 'head' | 'store' | 'editedStates' | 'events'>
       logger: Logger
       registry: Registry | null
+      /** Told of the damaged entries the threads' reads find (the node's one log, metric and /ready). */
+      onCorruption?: CorruptionSink
     },
   ) {
     super()
@@ -410,6 +413,9 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
           }
           case 'log':
             log[m.level](m.obj, m.msg)
+            return
+          case 'corruption':
+            this.modules.onCorruption?.(new CairnError(DbErrorCode.CORRUPT, m.message, { fault: 'caller' }))
             return
           case 'listening':
             slot.listening = m.error === undefined

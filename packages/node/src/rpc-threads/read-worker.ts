@@ -96,13 +96,15 @@ async function main(data: ReadWorkerData): Promise<void> {
   const post = (m: FromThread) => outbox.push(m)
   const logger = threadLogger(post)
   await initCrypto()
-  const kv = new LevelKV({ path: data.chaindata, multithreading: true })
+  // A damaged entry a read finds is the node's to log, count and report (/ready): told to the main thread.
+  const onCorruption = (err: CairnError) => post({ type: 'corruption', message: err.message })
+  const kv = new LevelKV({ path: data.chaindata, multithreading: true }, { onCorruption })
   await kv.open()
   // No node ring of its own (`cache.state`): one per thread would multiply it; the threads share
   // LevelDB's block cache.
   const chain = await Chain.open(
     { stateCacheBytes: 0 },
-    { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto() },
+    { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto(), onCorruption },
   )
   const ctx: RpcContext = {
     chain,

@@ -68,6 +68,8 @@ export function startValidator(dir: string, i: number, genesis: string, bootnode
       'p2p.addr': '127.0.0.1',
       'p2p.port': 0,
       'p2p.dht': false,
+      // admin_nodeInfo names each validator's listen address for the others' bootnodes.
+      'rpc.api': 'eth,net,web3,cairn,admin',
       ...(bootnodes.length > 0 ? { 'p2p.bootnodes': bootnodes.join(',') } : {}),
     },
     env: {},

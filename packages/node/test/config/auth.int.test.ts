@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Authenticator } from '@cairn/rpc'
+import { signHs256 } from '@cairn/service-kit'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfig, loadConfigWithSources } from '../../src/config/load.ts'
 import { printConfig } from '../../src/config/print.ts'
+import { rpcSecurity } from '../../src/config/rpc-settings.ts'
 
 const HASH = 'a'.repeat(64)
 const SECRET = 'b1'.repeat(32)
@@ -13,7 +16,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 describe('auth and rateLimit config', () => {
   it('is off by default', () => {
     const c = loadConfig({ flags: {}, env: {} })
-    expect(c.auth).toEqual({ enabled: false, apiKeys: [], jwtRole: 'public', jwtRoleClaim: 'role', jwtRoleMap: {} })
+    // No jwtRole: a JWT without a role claim is refused unless one is configured.
+    expect(c.auth).toEqual({ enabled: false, apiKeys: [], jwtRoleClaim: 'role', jwtRoleMap: {} })
     expect(c.rateLimit.enabled).toBe(false)
   })
 
@@ -56,5 +60,22 @@ describe('auth and rateLimit config', () => {
     expect(loadConfig({ flags: { 'http.addr': '0.0.0.0', 'auth.jwtSecret': SECRET }, env: {} }).http.addr).toBe(
       '0.0.0.0',
     )
+  })
+
+  it('refuses a JWT without a role claim unless auth.jwtRole gives such tokens one', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const roleless = { authorization: `Bearer ${signHs256({ iat: now }, Buffer.from(SECRET, 'hex'))}` }
+    const byDefault = rpcSecurity(loadConfig({ flags: { 'auth.jwtSecret': SECRET }, env: {} }))
+    const refused = await new Authenticator(byDefault.auth).authenticate(roleless, now)
+    expect(refused).toMatchObject({ role: 'public', kind: 'anonymous' })
+    expect(refused.invalid?.message).toMatch(/JWT has no role claim/)
+    const configured = rpcSecurity(
+      loadConfig({ flags: { 'auth.jwtSecret': SECRET }, env: { CAIRN_AUTH_JWT_ROLE: 'operator' } }),
+    )
+    expect(await new Authenticator(configured.auth).authenticate(roleless, now)).toMatchObject({
+      role: 'operator',
+      kind: 'jwt',
+      invalid: null,
+    })
   })
 })

@@ -43,6 +43,8 @@ describe('defaults', () => {
       cors: [],
       vhosts: ['localhost'],
       maxConnectionsPerIp: 512,
+      maxConnections: 'auto',
+      firstByteTimeoutMs: 5_000,
       requestTimeoutMs: 30_000,
       shedLagMs: 0,
       trustProxy: [],

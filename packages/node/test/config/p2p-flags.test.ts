@@ -55,12 +55,21 @@ describe('connection limits per IP', () => {
     ])
   })
 
+  it('pending handshakes per IP and the handshake timeout: 2 and 5 s by default, --p2p.max-pending-per-ip and --p2p.handshake-timeout-ms', () => {
+    expect(p2pConfig(['--dev', '--ephemeral'])).toMatchObject({ maxPendingPerIp: 2, handshakeTimeoutMs: 5_000 })
+    const args = ['--dev', '--ephemeral', '--p2p.max-pending-per-ip', '4', '--p2p.handshake-timeout-ms', '2500']
+    expect(p2pConfig(args)).toMatchObject({ maxPendingPerIp: 4, handshakeTimeoutMs: 2_500 })
+    expect(p2pConfig(['--dev', '--ephemeral'], { CAIRN_P2P_MAX_PENDING_PER_IP: '3' }).maxPendingPerIp).toBe(3)
+  })
+
   it('refuses bad values at the edge', () => {
     for (const bad of [
       ['--p2p.max-peers-per-ip', '0'],
       ['--p2p.inbound-rate-per-ip', 'many'],
       ['--p2p.limits-exempt', '10.0.0.0/33'],
       ['--p2p.limits-exempt', 'localhost'],
+      ['--p2p.max-pending-per-ip', '0'],
+      ['--p2p.handshake-timeout-ms', '10'],
     ]) {
       expect(() => p2pConfig(['--dev', '--ephemeral', ...bad]), bad.join(' ')).toThrow()
     }

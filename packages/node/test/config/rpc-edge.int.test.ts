@@ -13,6 +13,8 @@ describe('RPC edge config', () => {
       cors: [],
       vhosts: ['localhost'],
       maxConnectionsPerIp: 512,
+      maxConnections: 'auto',
+      firstByteTimeoutMs: 5_000,
       requestTimeoutMs: 30_000,
       shedLagMs: 0,
       trustProxy: [],

@@ -485,11 +485,6 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   guardFastifyWebSockets(app)
   void app.register(async (inst) => {
     inst.get('/v1/stream', { websocket: true }, async (socket, req) => {
-      const { cap } = edge.state
-      if (cap.isOver(req.socket)) {
-        socket.close(1013, `too many connections from your address (limit ${cap.limit})`)
-        return
-      }
       let principal: Principal
       try {
         const token = (req.query as { token?: string }).token

@@ -31,13 +31,16 @@ export interface AuthOptions {
   apiKeys: readonly ApiKeyEntry<Role>[]
   /** The HS256 secret (32 bytes, as geth's jwtsecret file), or null for no HS256 JWTs. */
   jwtSecret: Uint8Array | null
-  /** Role of an HS256 JWT without a `role` claim (`public` unless configured: least privilege). */
-  jwtRole: Role
+  /**
+   * Role of an HS256 JWT without a `role` claim (geth's engine-API tokens carry only `iat`), or
+   * null: such a token is refused, as a JWKS token whose role claim maps to no role always is.
+   */
+  jwtRole: Role | null
   /** An OIDC provider's JWKS for RS256/ES256 JWTs, or null. */
   jwks?: JwksOptions | null
 }
 
-export const AUTH_OFF: AuthOptions = { enabled: false, apiKeys: [], jwtSecret: null, jwtRole: 'public', jwks: null }
+export const AUTH_OFF: AuthOptions = { enabled: false, apiKeys: [], jwtSecret: null, jwtRole: null, jwks: null }
 
 /** Who is calling. `name` is the API key's name or the JWT's `sub`, never key material. */
 export interface Principal {
@@ -53,9 +56,11 @@ export interface Principal {
 /**
  * The RPC's view of service-kit's authenticator: an API key, an HS256 JWT (the node's secret;
  * `iat` within ±60 s as geth's authenticated port) or an RS256/ES256 JWT (the provider's JWKS),
- * with the RPC's ordered role table. Refused credentials do not fail the request here: the caller
- * is anonymous (`public`) with the reason kept, and the gate answers 401 only when a method needs
- * more than `public`. A JWKS that cannot be fetched refuses its tokens the same way.
+ * with the RPC's ordered role table. A token that names no role is refused (unless `jwtRole`
+ * gives role-less HS256 tokens one): a credential that silently meant `public` hid a missing or
+ * misspelt claim until a call was refused 403. Refused credentials do not fail the request here:
+ * the caller is anonymous (`public`) with the reason kept, and the gate answers 401 with it only
+ * when a method needs more than `public`. A JWKS that cannot be fetched refuses its tokens the same way.
  */
 export class Authenticator {
   private readonly kit: KitAuthenticator<Role>
@@ -72,7 +77,7 @@ export class Authenticator {
         : null,
       jwks:
         jwks && modules.jwks
-          ? { verifier: modules.jwks, roleClaim: jwks.roleClaim, roleMap: jwks.roleMap, defaultRole: 'public' }
+          ? { verifier: modules.jwks, roleClaim: jwks.roleClaim, roleMap: jwks.roleMap, defaultRole: null }
           : null,
     })
   }

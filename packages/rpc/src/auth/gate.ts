@@ -2,6 +2,7 @@ import type { RateLimiter } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import { type ParsedBody, UNPARSEABLE } from '../body.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from '../errors.ts'
+import { namespaceOf } from '../namespaces.ts'
 import type { Principal } from './authenticator.ts'
 import { type Role, requiredRole, roleAllows } from './roles.ts'
 
@@ -36,13 +37,17 @@ type Id = string | number | null
  * not parse and an entry without a method weigh 1, and a request later refused for its
  * credentials is charged too (to the IP: refused credentials name no bucket), so guessing keys or
  * tokens is as rate-limited as anything else. Then every method must be allowed for the caller's
- * role (else 401/403 naming the role needed). A body that does not parse then passes through: the
+ * role (else 401/403 naming the role needed) — unless it is outside the served `namespaces`
+ * (`rpc.api`): namespaces are the first gate, roles the second, so such a method goes on to the
+ * dispatcher, which answers -32601 as geth does for a module it does not serve, whoever asks (a
+ * 401 would hint that credentials open it). A body that does not parse then passes through: the
  * dispatcher answers it with a parse error.
  */
 export async function gate(
   body: ParsedBody,
   caller: { principal: Principal; ip: string },
   limiter: RateLimiter | null,
+  namespaces: ReadonlySet<string> | null = null,
 ): Promise<Refusal | undefined> {
   const parsed = body === UNPARSEABLE ? undefined : body.value
   const entries = body === UNPARSEABLE ? [] : (Array.isArray(parsed) ? parsed : [parsed]).map(entry)
@@ -73,6 +78,7 @@ export async function gate(
   }
   for (const e of entries) {
     if (e.method === undefined) continue
+    if (namespaces !== null && !namespaces.has(namespaceOf(e.method))) continue
     const need = requiredRole(e.method)
     if (roleAllows(caller.principal.role, need)) continue
     const err = refusal(caller.principal, e.method, need)

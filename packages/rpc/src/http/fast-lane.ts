@@ -148,6 +148,8 @@ export class FastLane {
   }
 
   private accept(socket: Socket): void {
+    // Refused as it arrived (the edge's connection cap listens first): nothing to read.
+    if (socket.destroyed) return
     const h: Held = {
       socket,
       parts: [],

@@ -7,7 +7,7 @@ import { RpcErrorCode } from '../errors.ts'
 import { formatBlock } from '../format.ts'
 import { setAutoImpersonate } from '../impersonation.ts'
 import { type MethodDef, method } from '../method.ts'
-import { address, hash32, numberOrHex } from '../schemas.ts'
+import { address, hash32, numberOrHex, numberOrHex256 } from '../schemas.ts'
 import { checkBlocksPerCall, dev, devMethods } from './dev.ts'
 import { renewInstanceId } from './dev-info.ts'
 import { devReorgMethods } from './dev-reorg.ts'
@@ -118,7 +118,7 @@ export const devAnvilMethods: MethodDef[] = [
     method({
       name,
       devOnly: true,
-      params: z.tuple([numberOrHex]),
+      params: z.tuple([numberOrHex256]),
       handler: ([fee], ctx) => {
         dev(ctx).setNextBlockBaseFee(fee)
         return name.startsWith('hardhat') ? true : null
@@ -209,7 +209,7 @@ export const devAnvilMethods: MethodDef[] = [
   method({
     name: 'anvil_addBalance',
     devOnly: true,
-    params: z.tuple([address, numberOrHex]),
+    params: z.tuple([address, numberOrHex256]),
     async handler([a, wei], ctx) {
       await dev(ctx).editState(addBalance(a, wei))
       return null

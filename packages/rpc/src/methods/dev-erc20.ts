@@ -5,7 +5,7 @@ import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { callGas, withCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
-import { address, callRequest, numberOrHex } from '../schemas.ts'
+import { address, callRequest, numberOrHex256 } from '../schemas.ts'
 import { dev } from './dev.ts'
 import { ethStateMethods } from './eth-state.ts'
 
@@ -65,7 +65,7 @@ async function setTokenSlot(ctx: RpcContext, token: string, data: string, amount
   )
 }
 
-const amount = numberOrHex
+const amount = numberOrHex256
 export const devErc20Methods: MethodDef[] = [
   ...['anvil_dealERC20', 'hardhat_dealERC20', 'anvil_setERC20Balance'].map((name) =>
     method({

@@ -5,7 +5,7 @@ import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { decodeDump, dumpState, encodeDump, loadEdit } from '../dump-state.ts'
 import { type MethodDef, method } from '../method.ts'
-import { address, data, hash32, numberOrHex } from '../schemas.ts'
+import { address, data, hash32, numberOrHex, numberOrHex256 } from '../schemas.ts'
 import { checkBlocksPerCall, dev } from './dev.ts'
 
 /**
@@ -87,10 +87,10 @@ export const devStateMethods: MethodDef[] = [
   method({
     name: 'evm_revert',
     devOnly: true,
-    params: z.tuple([numberOrHex]),
+    params: z.tuple([numberOrHex256]),
     handler: ([id], ctx) => dev(ctx).revert(id),
   }),
-  ...both('setBalance', z.tuple([address, numberOrHex]), async ([a, wei]: [string, bigint], ctx) => {
+  ...both('setBalance', z.tuple([address, numberOrHex256]), async ([a, wei]: [string, bigint], ctx) => {
     await dev(ctx).editState(setBalance(a, wei))
   }),
   ...both('setNonce', z.tuple([address, numberOrHex]), async ([a, n]: [string, bigint], ctx) => {

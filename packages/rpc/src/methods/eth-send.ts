@@ -12,7 +12,7 @@ import { suggestTip } from '../gas-oracle.ts'
 import { impersonatedTx, isImpersonated } from '../impersonation.ts'
 import { type MethodDef, method } from '../method.ts'
 import { type CallRequest, callRequest, data } from '../schemas.ts'
-import { describeTxError } from '../tx-errors.ts'
+import { txRefusalMessage } from '../tx-errors.ts'
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 
@@ -103,13 +103,9 @@ function decodeRaw(ctx: RpcContext, raw: string): { tx: TypedTransaction; sideca
   try {
     return decodeBlobNetworkTx(ctx.chain.common, bytes) ?? { tx: decodeRawTx(ctx.chain.common, bytes) }
   } catch (err) {
-    throw new CairnError(
-      RpcErrorCode.EXECUTION_FAILED,
-      `invalid transaction: ${describeTxError(err, ctx.chain.common.chainId())}`,
-      {
-        fault: 'caller',
-      },
-    )
+    throw new CairnError(RpcErrorCode.EXECUTION_FAILED, txRefusalMessage(err, ctx.chain.common.chainId()), {
+      fault: 'caller',
+    })
   }
 }
 
@@ -179,7 +175,7 @@ export async function fillRequest(ctx: RpcContext, req: CallRequest): Promise<Ty
 }
 
 function invalidTx(err: unknown, chainId: bigint): CairnError {
-  return new CairnError(RpcErrorCode.EXECUTION_FAILED, `invalid transaction: ${describeTxError(err, chainId)}`, {
+  return new CairnError(RpcErrorCode.EXECUTION_FAILED, txRefusalMessage(err, chainId), {
     fault: 'caller',
   })
 }

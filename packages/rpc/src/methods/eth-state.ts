@@ -15,7 +15,7 @@ import {
   blockRef,
   blockRefOrHash,
   callRequest,
-  looseQuantity,
+  looseUint256,
   stateOverride,
 } from '../schemas.ts'
 import { viewCall } from '../view-calls.ts'
@@ -87,7 +87,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getStorageAt',
-    params: z.tuple([address, looseQuantity, blockRefOrHash.optional()]),
+    params: z.tuple([address, looseUint256, blockRefOrHash.optional()]),
     handler([addr, slot, ref], ctx) {
       const key = setLengthLeft(hexToBytes(`0x${slot.toString(16)}`), 32)
       const head = headNamed(ctx, ref)

@@ -61,11 +61,12 @@ async function firstBlockWithCode(ctx: RpcContext, addr: Address): Promise<bigin
 
 /**
  * Otterscan's address history, as Anvil pages it: blocks are scanned one by one (before `blockNum`
- * downwards, 0 meaning from the head; or after it upwards, from block 1 for 0), each whole block's
- * transactions that mention the address taken (so a page may exceed `pageSize`), until the page has
- * `pageSize` or the chain ends; newest first either way. `firstPage`: the page reaches the head;
- * `lastPage`: it reaches block 1. A scan traces at most `limits.logsBlockRange` blocks that carry
- * transactions (empty blocks cost nothing); a page cut there has neither flag from the cut side.
+ * downwards, 0 or a number past the head meaning from the head; or after it upwards, from block 1
+ * for 0), each whole block's transactions that mention the address taken (so a page may exceed
+ * `pageSize`), until the page has `pageSize` or the chain ends; newest first either way.
+ * `firstPage`: the page reaches the head; `lastPage`: it reaches block 1. A scan traces at most
+ * `limits.logsBlockRange` blocks that carry transactions (empty blocks cost nothing); a page cut
+ * there has neither flag from the cut side.
  */
 async function searchTransactions(
   ctx: RpcContext,
@@ -90,7 +91,8 @@ async function searchTransactions(
   let firstPage = false
   let lastPage = false
   if (direction === 'before') {
-    const from = blockNum === 0n ? best : blockNum - 1n
+    // Past the head (up to 2^64-1) means from the head: never a walk down through blocks that do not exist.
+    const from = blockNum === 0n || blockNum > best ? best : blockNum - 1n
     firstPage = from >= best
     for (let n = from; n >= 1n; n--) {
       if (BigInt(found.length) >= pageSize) break

@@ -1,5 +1,6 @@
+import { toQuantity } from '@cairn/utils'
 import { z } from 'zod'
-import { address, callRequest, data, hash32, looseQuantity } from '../schemas.ts'
+import { address, callRequest, data, hash32, looseQuantity, looseUint256 } from '../schemas.ts'
 
 /** eth_simulateV1's parameters (execution-apis src/schemas/execute.yaml), validated at the edge. */
 
@@ -11,10 +12,10 @@ export const simBlockOverride = z
     gasLimit: looseQuantity.optional(),
     feeRecipient: address.optional(),
     prevRandao: hash32.optional(),
-    baseFeePerGas: looseQuantity.optional(),
-    blobBaseFee: looseQuantity.optional(),
+    baseFeePerGas: looseUint256.optional(),
+    blobBaseFee: looseUint256.optional(),
     beaconRoot: hash32.optional(),
-    difficulty: looseQuantity.optional(),
+    difficulty: looseUint256.optional(),
     withdrawals: z
       .array(
         z.object({
@@ -34,7 +35,7 @@ export const simStateOverride = z.record(
   address,
   z
     .object({
-      balance: looseQuantity.optional(),
+      balance: looseUint256.optional(),
       nonce: looseQuantity.optional(),
       code: data.optional(),
       state: z.record(z.string(), hash32).optional(),
@@ -50,15 +51,16 @@ const hexQuantity = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a hex nu
 const authorization = z.object({
   chainId: hexQuantity,
   address,
-  nonce: hexQuantity,
-  yParity: hexQuantity,
+  // uint64s, kept as hex like the others
+  nonce: looseQuantity.transform(toQuantity),
+  yParity: looseQuantity.transform(toQuantity),
   r: hexQuantity,
   s: hexQuantity,
 })
 
 /** A call of a simulated block: eth_call's object, plus the fields of blob and set-code transactions. */
 export const simCall = callRequest.extend({
-  maxFeePerBlobGas: looseQuantity.optional(),
+  maxFeePerBlobGas: looseUint256.optional(),
   blobVersionedHashes: z.array(hash32).optional(),
   authorizationList: z.array(authorization).optional(),
 })

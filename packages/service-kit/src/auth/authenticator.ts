@@ -102,7 +102,8 @@ export class Authenticator<R extends string> {
       const claims = verifyHs256(token, hs.secret, Math.floor(nowMs / 1000), hs)
       let role: R
       if (claims.role === undefined) {
-        if (hs.defaultRole === null) throw authInvalid(`JWT has no role claim (${this.roles.roles.join(', ')})`)
+        if (hs.defaultRole === null)
+          throw authInvalid(`JWT has no role claim (sign it with a role: ${this.roles.roles.join(', ')})`)
         role = hs.defaultRole
       } else if (isRole(this.roles, claims.role)) role = claims.role
       else throw authInvalid(`JWT claim role must be one of ${this.roles.roles.join(', ')}`)
@@ -118,7 +119,9 @@ export class Authenticator<R extends string> {
       throw authInvalid('JWT has no sub claim')
     const role = this.roleOf(payload, jwks) ?? jwks.defaultRole
     if (role === null)
-      throw authInvalid(`the JWT has no known ${jwks.roleClaim} claim (${this.roles.roles.join(', ')})`)
+      throw authInvalid(
+        `the JWT has no ${jwks.roleClaim} claim naming a role (${this.roles.roles.join(', ')}, or a value the role map maps)`,
+      )
     return credential(role, payload)
   }
 

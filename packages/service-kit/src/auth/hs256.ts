@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { CairnError } from '@cairn/utils'
 import { ServiceErrorCode } from '../errors.ts'
+import { decodeBase64url } from './base64url.ts'
 import { authInvalid } from './refusal.ts'
 
 /** The shortest HS256 secret accepted: 256 bits, as RFC 7518 §3.2 requires and geth's jwtsecret is. */
@@ -45,6 +46,7 @@ export function signHs256(claims: Record<string, unknown>, secret: Uint8Array): 
  * the standard claims — `exp` (an integer, not passed), `nbf` (not in the future), `sub` (a string
  * of at most 128 characters) and, per `policy`, `iat` within a leeway of now. Throws
  * SERVICE_AUTH_INVALID saying which check failed. `role` and other claims are the caller's to read.
+ * Every part must be canonical unpadded base64url (./base64url.ts).
  */
 export function verifyHs256(
   token: string,
@@ -56,8 +58,10 @@ export function verifyHs256(
   if (parts.length !== 3) throw authInvalid('not a JWT')
   const [h, p, s] = parts as [string, string, string]
   const expected = createHmac('sha256', secret).update(`${h}.${p}`).digest()
-  const given = Buffer.from(s, 'base64url')
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw authInvalid('bad JWT signature')
+  // Strict: a signature with characters appended (or other unused bits set) is not this one.
+  const given = decodeBase64url(s)
+  if (given === undefined || given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw authInvalid('bad JWT signature')
   const header = decode(h)
   if (header?.alg !== 'HS256') throw authInvalid('JWT alg must be HS256')
   const claims = decode(p)
@@ -85,8 +89,10 @@ export function jwtHeader(token: string): Record<string, unknown> | undefined {
 }
 
 function decode(part: string): Record<string, unknown> | undefined {
+  const bytes = decodeBase64url(part)
+  if (bytes === undefined) return undefined
   try {
-    const v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown
+    const v = JSON.parse(bytes.toString('utf8')) as unknown
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
   } catch {
     return undefined

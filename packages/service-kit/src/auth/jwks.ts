@@ -3,6 +3,7 @@ import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify } f
 import type { Registry } from 'prom-client'
 import { ServiceErrorCode } from '../errors.ts'
 import { outboundMetrics, resilientCall } from '../resilience.ts'
+import { isCompactJws } from './base64url.ts'
 import { authInvalid } from './refusal.ts'
 
 /** An external OAuth2/OIDC provider whose RS256/ES256 JWTs a service accepts. */
@@ -68,6 +69,8 @@ export class JwksVerifier {
 
   /** The token's verified payload; throws as the class says. */
   async verify(token: string): Promise<JWTPayload> {
+    // jose decodes with the forgiving atob (padding, unused bits): only canonical parts reach it.
+    if (!isCompactJws(token)) throw authInvalid('malformed JWT: each part must be base64url without padding')
     try {
       const { payload } = await jwtVerify(token, this.keys, {
         algorithms: [...JWKS_ALGORITHMS],

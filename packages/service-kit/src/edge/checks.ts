@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net'
-import type { ConnectionCap } from './connection-cap.ts'
 import type { LagSource } from './event-loop-lag.ts'
 import { hostAllowed } from './host-check.ts'
 import { wsOriginAllowed } from './origins.ts'
@@ -8,13 +7,16 @@ import { wsOriginAllowed } from './origins.ts'
 export interface EdgeState {
   vhosts: readonly string[]
   cors: readonly string[]
-  cap: ConnectionCap
   /** Null: no load shedding. */
   lag: LagSource | null
   shedLagMs: number
 }
 
-/** Why a request was refused at the edge (a fixed label for metrics). */
+/**
+ * Why a request was refused at the edge (a fixed label for metrics). `connection_limit` is no
+ * longer a request's refusal: a connection past its address's cap is closed as it arrives
+ * (connection-cap.ts); the kind stays for the services' error tables.
+ */
 export type EdgeRefusalKind = 'invalid_host' | 'origin_forbidden' | 'content_type' | 'connection_limit' | 'overloaded'
 
 /**
@@ -26,7 +28,7 @@ export interface EdgeRefusal {
   message: string
   hint?: string
   retryAfterSeconds?: number
-  /** Close the connection after answering (it is over the per-IP cap). */
+  /** Close the connection after answering. */
   close?: boolean
 }
 
@@ -41,7 +43,7 @@ export interface EdgeRequest {
 export interface EdgeCheckOptions {
   /** Accepts a POST's Content-Type (a JSON-RPC port refuses form posts); absent: any type passes. */
   contentType?: (header: string | string[] | undefined) => boolean
-  /** Paths answered even while shedding load or past the connection cap (default `/health`). */
+  /** Paths answered even while shedding load (default `/health`). */
   alwaysServed?: ReadonlySet<string>
   /**
    * Which browser origins may open a WebSocket: `listed` (default; the CORS list, or only
@@ -57,9 +59,9 @@ const ALWAYS_SERVED: ReadonlySet<string> = new Set(['/health'])
 /**
  * The checks every HTTP request (WebSocket upgrades included) passes before anything else, in
  * order: the virtual host (geth's `--http.vhosts`), a browser's Origin on a WebSocket upgrade, a
- * POST's Content-Type (when the service restricts it), the per-IP connection cap (an upgrade is
- * let through: the service closes its WebSocket), and load shedding while the event loop lags
- * past `shedLagMs`. The always-served paths (`/health`) skip the last two.
+ * POST's Content-Type (when the service restricts it), and load shedding while the event loop lags
+ * past `shedLagMs`. The always-served paths (`/health`) skip the last. Connections are limited
+ * before any request, as they arrive (connection-cap.ts).
  */
 export function checkEdge(req: EdgeRequest, state: EdgeState, opts: EdgeCheckOptions = {}): EdgeRefusal | undefined {
   const host = req.headers.host
@@ -90,14 +92,6 @@ export function checkEdge(req: EdgeRequest, state: EdgeState, opts: EdgeCheckOpt
   }
   const query = req.url.indexOf('?')
   if ((opts.alwaysServed ?? ALWAYS_SERVED).has(query < 0 ? req.url : req.url.slice(0, query))) return undefined
-  if (!upgrade && state.cap.isOver(req.socket)) {
-    return {
-      kind: 'connection_limit',
-      message: `too many connections from your address (limit ${state.cap.limit}); reuse a keep-alive connection`,
-      retryAfterSeconds: 1,
-      close: true,
-    }
-  }
   return shedding(state)
 }
 

@@ -26,3 +26,23 @@ function hostName(header: string): string {
   const colon = h.lastIndexOf(':')
   return colon > 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h
 }
+
+/** The answer to a request with more than one Host header (Go's net/http's words, so geth's). */
+export const TOO_MANY_HOSTS = '400 Bad Request: too many Host headers'
+
+/**
+ * Whether a request's raw header list (`IncomingMessage.rawHeaders`: name, value, name, value…)
+ * names Host more than once. Node keeps only the first in `headers.host`, so the virtual-host
+ * check would pass the first while a proxy or a later reader may act on another: HTTP/1.1 allows
+ * exactly one (RFC 9112 §3.2), and Go's server answers 400 to more.
+ */
+export function repeatedHost(rawHeaders: readonly string[]): boolean {
+  let seen = false
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue
+    if (seen) return true
+    seen = true
+  }
+  return false
+}

@@ -11,7 +11,9 @@ export const KEEP_ALIVE_MS = 120_000
  * default); it is scaled to the timeout so a short one is enforced near its value. An idle
  * keep-alive connection is kept {@link KEEP_ALIVE_MS} (geth's HTTP idle timeout), not Node's 5 s:
  * clients (undici, Go's net/http) keep idle connections for seconds and reuse them, and a server
- * that closes first races a request sent on the closing socket (ECONNRESET, "fetch failed").
+ * that closes first races a request sent on the closing socket (ECONNRESET, "fetch failed"). With
+ * TLS the handshake must also finish within `requestTimeoutMs`. A connection that sends nothing at
+ * all is the edge's to close, sooner (connection-cap.ts: the first-byte timeout).
  */
 export function createHttpServer(
   tls: { cert: Buffer; key: Buffer } | null,
@@ -24,5 +26,9 @@ export function createHttpServer(
     headersTimeout: Math.min(60_000, requestTimeoutMs),
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeoutMs / 4))),
   }
-  return tls ? createTlsServer({ ...tls, ...timeouts }, handler) : createPlainServer(timeouts, handler)
+  // A TLS handshake is part of the first request's arrival: bounded alike (Node's default is 120 s).
+  const handshakeTimeout = Math.min(120_000, requestTimeoutMs)
+  return tls
+    ? createTlsServer({ ...tls, ...timeouts, handshakeTimeout }, handler)
+    : createPlainServer(timeouts, handler)
 }

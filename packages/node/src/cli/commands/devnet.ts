@@ -32,6 +32,9 @@ function port(v: string): number {
   return Number(v)
 }
 
+/** What a devnet node's RPC serves (its config's `rpc.api`): a local test network's, admin included. */
+const DEVNET_NAMESPACES = ['eth', 'net', 'web3', 'cairn', 'txpool', 'debug', 'trace', 'ots', 'admin'] as const
+
 /** The node config files of a devnet directory, in order. */
 function nodeConfigs(dir: string): string[] {
   if (!existsSync(dir)) return []
@@ -88,6 +91,11 @@ export function initDevnet(opts: { validators: number; dir: string; basePort: nu
       '[http]',
       `addr = "127.0.0.1"`,
       `port = ${n.httpPort}`,
+      '',
+      // A test network on loopback: the namespaces a developer inspects it with (peers, the pool,
+      // traces), said here rather than left to the production default (eth, net, web3, cairn).
+      '[rpc]',
+      `api = [${DEVNET_NAMESPACES.map((n) => JSON.stringify(n)).join(', ')}]`,
       '',
       '[keys]',
       'validator = true',

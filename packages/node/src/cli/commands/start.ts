@@ -3,6 +3,7 @@ import { createLogger, StopOnSignals } from '@cairn/service-kit'
 import type { Command } from 'commander'
 import { loadConfig } from '../../config/load.ts'
 import { loggerOptions } from '../../config/log.ts'
+import { effectiveNamespaces } from '../../config/profile.ts'
 import { startNode } from '../../node.ts'
 import { dumpStateFile, loadStateFile } from '../../state-file.ts'
 import { VERSION } from '../../version.ts'
@@ -57,7 +58,13 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
       })
       const balanceEth = (config.dev_accounts.balance / 10n ** 18n).toString()
       process.stdout.write(
-        `${banner(node, { mnemonic: config.dev_accounts.mnemonic, balanceEth, version: VERSION, bindAddr: config.http.addr })}\n`,
+        `${banner(node, {
+          mnemonic: config.dev_accounts.mnemonic,
+          balanceEth,
+          version: VERSION,
+          bindAddr: config.http.addr,
+          namespaces: effectiveNamespaces(config),
+        })}\n`,
       )
     })
 }
