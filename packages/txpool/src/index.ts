@@ -30,4 +30,4 @@ export { blobFieldsOf, comparePrice, feesOf, SLOT_SIZE, slotsOf, tipAt } from '.
 export type { BlobBlockLimits } from './price-heap.ts'
 export { coversBaseFee, effectiveTip, PriceAndNonceSource } from './price-heap.ts'
 export type { RefusalClass } from './refusal.ts'
-export { classifyRefusal } from './refusal.ts'
+export { classifyRefusal, REFUSAL_CLASS } from './refusal.ts'
