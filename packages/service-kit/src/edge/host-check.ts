@@ -36,7 +36,9 @@ export const TOO_MANY_HOSTS = '400 Bad Request: too many Host headers'
  * check would pass the first while a proxy or a later reader may act on another: HTTP/1.1 allows
  * exactly one (RFC 9112 §3.2), and Go's server answers 400 to more.
  */
-export function repeatedHost(rawHeaders: readonly string[]): boolean {
+export function repeatedHost(rawHeaders: readonly string[] | undefined): boolean {
+  // A request made in memory (@fastify/websocket's injectWS) has no raw list: nothing came over a wire.
+  if (rawHeaders === undefined) return false
   let seen = false
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string
