@@ -1,20 +1,27 @@
-import { bytesToHex, CairnError, type CairnErrorCode, type ErrorFault, isCairnError, type Logger } from '@cairn/utils'
+import { bytesToHex, equalsBytes, isCairnError, type Logger } from '@cairn/utils'
 import type { Block, BlockBytes } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
 import { LRUCache } from 'lru-cache'
 import { decodeBlock } from './block-decode.ts'
+import { BlockError, BlockErrorCode, blockError, classifyBlockFailure } from './block-error.ts'
+import {
+  type BlockSource,
+  type BlockVerifier,
+  checkAndExecute,
+  fromPeers,
+  tooFarAhead,
+  type VerifyOptions,
+  type VerifyResult,
+} from './block-verifier.ts'
 import type { ChainEngine } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
-import type { ExecutedBlock } from './executor.ts'
+import type { ExecutedBlock, Executor } from './executor.ts'
 import type { BlockImporter } from './importer.ts'
 import type { ChainMetrics } from './metrics.ts'
 import { isProofOfWork } from './pow.ts'
 import type { SenderRecovery } from './recovery.ts'
 import type { ChainStore } from './store.ts'
 import { headerAgainstParent } from './validate.ts'
-
-/** Where a block came from: the local producer, an RPC call, a peer's gossip, sync, or a file. */
-export type BlockSource = 'local' | 'rpc' | 'gossip' | 'sync' | 'file'
 
 export interface ProcessOptions {
   source: BlockSource
@@ -28,24 +35,13 @@ export interface ProcessOptions {
    * checks (`BlockImporter.importBlock`'s `next`).
    */
   next?: Block
-}
-
-/**
- * What to do with a block that was not imported, and with whoever sent it (Lodestar's
- * `GossipAction` / `PeerAction`): `reject` it (do not forward it; it is invalid) or `ignore` it
- * (not now: a queue full, a transient fault), and whether the peer that sent it is to blame.
- */
-export class BlockError extends CairnError {
-  override readonly name = 'BlockError'
-  constructor(
-    code: CairnErrorCode,
-    message: string,
-    readonly action: 'reject' | 'ignore',
-    readonly penalize: boolean,
-    opts: { fault?: ErrorFault; cause?: unknown } = {},
-  ) {
-    super(code, message, { fault: opts.fault ?? (penalize ? 'peer' : 'transient'), ...opts })
-  }
+  /**
+   * The caller ran {@link BlockProcessor.preValidate} on this very block object just before and
+   * it was `valid` (gossip's verdict): its checks are not run again, only the bad-block cache is
+   * consulted (the importer still finds a block stored meanwhile `known`). Ignored for a block
+   * object the front door did not find valid.
+   */
+  preValidated?: boolean
 }
 
 /** The outcome of {@link BlockProcessor.processBlock}. Only a {@link BlockError} is a failure. */
@@ -79,23 +75,6 @@ export const DEFAULT_BLOCK_PROCESSOR_OPTIONS: BlockProcessorOptions = {
   maxFutureSeconds: 15,
 }
 
-/** Error codes of the front door (beside the chain's: CHAIN_BLOCK_INVALID, CHAIN_EXECUTION_MISMATCH…). */
-export const BlockErrorCode = {
-  DECODE: 'CHAIN_BLOCK_DECODE',
-  TOO_LARGE: 'CHAIN_BLOCK_TOO_LARGE',
-  KNOWN_BAD: 'CHAIN_BLOCK_KNOWN_BAD',
-  BAD_ANCESTOR: 'CHAIN_BLOCK_BAD_ANCESTOR',
-  QUEUE_FULL: 'CHAIN_IMPORT_QUEUE_FULL',
-  NOT_IMPORTED: 'CHAIN_BLOCK_NOT_IMPORTED',
-} as const
-export type BlockErrorCode = (typeof BlockErrorCode)[keyof typeof BlockErrorCode]
-
-declare module '@cairn/utils' {
-  interface CairnErrorCodes {
-    blocks: BlockErrorCode
-  }
-}
-
 /** The result of the cheap checks: a decoded block worth importing, or the answer already. */
 export type PreValidation = { status: 'valid'; block: Block } | Exclude<ProcessResult, { status: 'imported' }>
 
@@ -106,10 +85,13 @@ export type PreValidation = { status: 'valid'; block: Block } | Exclude<ProcessR
  * a time: execute, commit, head, events) → any orphans that were waiting for this block.
  * It answers with a typed outcome and never throws for a bad block: a {@link BlockError} says
  * whether the sender is to blame. Invalid blocks are remembered (hash → reason) and their
- * descendants refused without execution.
+ * descendants refused without execution. It is also the chain's {@link BlockVerifier} (an engine's
+ * proposals: the same cache and checks, and the importer's execution, without the commit).
  */
-export class BlockProcessor {
+export class BlockProcessor implements BlockVerifier {
   private readonly bad: LRUCache<string, string>
+  /** Blocks {@link preValidate} found valid (see `ProcessOptions.preValidated`). */
+  private readonly validBlocks = new WeakSet<Block>()
   /** Orphans by their hash, in arrival order (the oldest is dropped first). */
   private readonly orphans = new Map<string, { block: Block; opts: ProcessOptions }>()
   private queue: Promise<unknown> = Promise.resolve()
@@ -120,6 +102,7 @@ export class BlockProcessor {
     private readonly modules: {
       store: ChainStore
       importer: BlockImporter
+      executor: Executor
       engine: ChainEngine
       logger: Logger
       metrics: ChainMetrics | null
@@ -169,9 +152,7 @@ export class BlockProcessor {
     const { metrics } = this.modules
     if (this.queued >= this.opts.maxQueue) {
       metrics?.importQueueDropped.inc()
-      return Promise.resolve(
-        failed(new BlockError(BlockErrorCode.QUEUE_FULL, 'the block import queue is full', 'ignore', false)),
-      )
+      return Promise.resolve(failed(blockError(BlockErrorCode.QUEUE_FULL, 'the block import queue is full')))
     }
     const enqueued = performance.now()
     this.queued++
@@ -196,31 +177,19 @@ export class BlockProcessor {
    */
   async preValidate(input: Block | Uint8Array, source: BlockSource = 'gossip'): Promise<PreValidation> {
     const { store, engine } = this.modules
-    const block = this.decode(input)
+    const block = this.screen(input)
     if (block instanceof BlockError) return failed(block)
-    const hash = bytesToHex(block.hash())
-    const reason = this.bad.get(hash)
-    if (reason !== undefined) {
-      return failed(new BlockError(BlockErrorCode.KNOWN_BAD, `block ${hash} is known bad: ${reason}`, 'reject', true))
-    }
-    const parentKey = bytesToHex(block.header.parentHash)
-    const parentReason = this.bad.get(parentKey)
-    if (parentReason !== undefined) {
-      const why = `descends from bad block ${parentKey}`
-      this.markBad(hash, why)
-      return failed(new BlockError(BlockErrorCode.BAD_ANCESTOR, `block ${hash} ${why}`, 'reject', true))
-    }
     if (await store.hashToNumber.has(block.hash())) return { status: 'known', block }
     // Blocks from peers only: a file or an RPC caller may hand over a dev chain moved ahead in time.
-    if (source === 'gossip' || source === 'sync') {
-      const ahead = block.header.timestamp - BigInt(Math.floor(this.modules.now()))
-      if (ahead > BigInt(this.opts.maxFutureSeconds)) return { status: 'future', block, aheadSeconds: ahead }
+    // (The parent is not read yet: an unknown one waits in the orphan pool only if the block is not.)
+    if (fromPeers(source)) {
+      const ahead = tooFarAhead(block.header, this.modules.now(), this.opts.maxFutureSeconds)
+      if (ahead !== undefined) return { status: 'future', block, aheadSeconds: ahead }
     }
     const parent = await store.getHeader(block.header.parentHash)
     if (!parent) return { status: 'unknownParent', block, parentHash: block.header.parentHash }
     const why = headerAgainstParent(block.header, parent)
-    if (why !== undefined)
-      return this.refuse(block, new CairnError(ChainErrorCode.BLOCK_INVALID, why, { fault: 'caller' }))
+    if (why !== undefined) return this.refuse(block, blockError(ChainErrorCode.BLOCK_INVALID, why))
     if (!isProofOfWork(block.common)) {
       try {
         await engine.validateHeader(block.header, parent, this.modules.importer.headerContext)
@@ -228,25 +197,81 @@ export class BlockProcessor {
         return this.refuse(block, err)
       }
     }
+    this.validBlocks.add(block)
     return { status: 'valid', block }
   }
 
-  private decode(input: Block | Uint8Array): Block | BlockError {
+  /**
+   * {@link BlockVerifier.verify}: the front door's checks and policies (this bad-block cache, the
+   * size limit, the clock) and the importer's checks and execution ({@link checkAndExecute}), no
+   * commit. A block found invalid is remembered here as bad, as {@link processBlock} would.
+   */
+  async verify(input: Block | Uint8Array, parent: Block, opts: VerifyOptions): Promise<VerifyResult> {
+    const block = this.screen(input, opts.decode)
+    if (block instanceof BlockError) return { ok: false, error: block }
+    if (!equalsBytes(block.header.parentHash, parent.hash())) {
+      const error = blockError(
+        BlockErrorCode.PARENT_MISMATCH,
+        `block ${bytesToHex(block.hash())} does not descend from ${bytesToHex(parent.hash())}`,
+      )
+      return { ok: false, error }
+    }
+    const max = opts.maxFutureSeconds ?? (fromPeers(opts.source) ? this.opts.maxFutureSeconds : undefined)
+    if (max !== undefined) {
+      const ahead = tooFarAhead(block.header, (opts.now ?? this.modules.now)(), max, parent.header)
+      if (ahead !== undefined) {
+        const message = `block ${bytesToHex(block.hash())} is ${ahead} s ahead of the clock (at most ${max})`
+        return { ok: false, error: blockError(BlockErrorCode.FUTURE, message) }
+      }
+    }
+    const { store, engine, executor, importer, recovery } = this.modules
+    try {
+      const executed = await checkAndExecute(
+        block,
+        parent,
+        { store, engine, executor, headerContext: importer.headerContext, recovery },
+        opts.prepareSenders ? { prepareSenders: opts.prepareSenders } : {},
+      )
+      return { ok: true, executed }
+    } catch (err) {
+      // Not logged here: the caller knows what the block was for.
+      return { ok: false, error: this.refuse(block, err).error }
+    }
+  }
+
+  /**
+   * Decoding (with the size limit; `decode` the caller's decoder) and the bad-block cache: a block
+   * known bad, or whose parent is (then it is remembered bad too), is refused before anything else.
+   */
+  private screen(input: Block | Uint8Array, decode?: (bytes: Uint8Array) => Block): Block | BlockError {
+    const block = this.decode(input, decode)
+    if (block instanceof BlockError) return block
+    const hash = bytesToHex(block.hash())
+    const reason = this.bad.get(hash)
+    if (reason !== undefined) return blockError(BlockErrorCode.KNOWN_BAD, `block ${hash} is known bad: ${reason}`)
+    const parentKey = bytesToHex(block.header.parentHash)
+    if (this.bad.get(parentKey) !== undefined) {
+      const why = `descends from bad block ${parentKey}`
+      this.markBad(hash, why)
+      return blockError(BlockErrorCode.BAD_ANCESTOR, `block ${hash} ${why}`)
+    }
+    return block
+  }
+
+  private decode(input: Block | Uint8Array, decode?: (bytes: Uint8Array) => Block): Block | BlockError {
     if (!(input instanceof Uint8Array)) return input
     if (input.length > this.opts.maxBlockBytes) {
-      return new BlockError(
+      return blockError(
         BlockErrorCode.TOO_LARGE,
         `block of ${input.length} bytes exceeds the limit of ${this.opts.maxBlockBytes}`,
-        'reject',
-        true,
       )
     }
     try {
-      return decodeBlock(RLP.decode(input) as unknown as BlockBytes, this.modules.store.commons)
+      return decode
+        ? decode(input)
+        : decodeBlock(RLP.decode(input) as unknown as BlockBytes, this.modules.store.commons)
     } catch (err) {
-      return new BlockError(BlockErrorCode.DECODE, `cannot decode block: ${(err as Error).message}`, 'reject', true, {
-        cause: err,
-      })
+      return blockError(BlockErrorCode.DECODE, `cannot decode block: ${(err as Error).message}`, { cause: err })
     }
   }
 
@@ -257,8 +282,8 @@ export class BlockProcessor {
   }
 
   private async importOne(input: Block | Uint8Array, opts: ProcessOptions): Promise<ProcessResult> {
-    const { importer, logger } = this.modules
-    const pre = await this.preValidate(input, opts.source)
+    const { importer } = this.modules
+    const pre = await this.preValidateOnce(input, opts)
     if (pre.status === 'unknownParent') {
       this.addOrphan(pre.block, opts)
       return pre
@@ -284,18 +309,31 @@ export class BlockProcessor {
         return { status: 'unknownParent', block, parentHash: block.header.parentHash }
       }
       const refused = this.refuse(block, err)
-      logger.warn(
-        {
-          hash: bytesToHex(block.hash()),
-          number: Number(block.header.number),
-          source: opts.source,
-          peer: opts.peer,
-          err,
-        },
-        'block refused',
-      )
+      this.log(block, opts, err)
       return refused
     }
+  }
+
+  /** {@link preValidate}, or only its bad-block cache for a block it just found valid (`opts.preValidated`). */
+  private async preValidateOnce(input: Block | Uint8Array, opts: ProcessOptions): Promise<PreValidation> {
+    if (!opts.preValidated || input instanceof Uint8Array || !this.validBlocks.has(input)) {
+      return this.preValidate(input, opts.source)
+    }
+    const block = this.screen(input)
+    return block instanceof BlockError ? failed(block) : { status: 'valid', block }
+  }
+
+  private log(block: Block, opts: { source: BlockSource; peer?: string }, err: unknown): void {
+    this.modules.logger.warn(
+      {
+        hash: bytesToHex(block.hash()),
+        number: Number(block.header.number),
+        source: opts.source,
+        peer: opts.peer,
+        err,
+      },
+      'block refused',
+    )
   }
 
   /**
@@ -305,13 +343,12 @@ export class BlockProcessor {
   private refuse(block: Block, err: unknown): { status: 'error'; error: BlockError } {
     const hash = bytesToHex(block.hash())
     const message = err instanceof Error ? err.message : String(err)
-    if (isCairnError(err) && (err.fault === 'caller' || err.fault === 'peer')) {
+    const { code, action, penalize } = classifyBlockFailure(err)
+    if (action === 'reject') {
       this.markBad(hash, message)
-      this.modules.metrics?.badBlocks.inc({ code: err.code })
-      return failed(new BlockError(err.code, message, 'reject', true, { cause: err }))
+      this.modules.metrics?.badBlocks.inc({ code })
     }
-    const code = isCairnError(err) ? err.code : BlockErrorCode.NOT_IMPORTED
-    return failed(new BlockError(code, message, 'ignore', false, { cause: err, fault: 'transient' }))
+    return failed(new BlockError(code, message, action, penalize, { cause: err }))
   }
 
   private markBad(hash: string, reason: string): void {
@@ -326,7 +363,7 @@ export class BlockProcessor {
     this.modules.metrics?.orphanBlocks.set(this.orphans.size)
   }
 
-  private addOrphan(block: Block, opts: ProcessOptions): void {
+  private addOrphan(block: Block, { preValidated: _, ...opts }: ProcessOptions): void {
     const key = bytesToHex(block.hash())
     if (this.orphans.has(key)) return
     this.orphans.set(key, { block, opts })

@@ -3,6 +3,7 @@ import { Bucket, bucketKey, bytesCodec, Repository, WriteBatch } from '@cairn/db
 import { bytesToHex, CairnError, equalsBytes, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common, CustomCrypto } from '@ethereumjs/common'
+import { type BlockCommitter, ImporterCommitter } from './block-committer.ts'
 import {
   BlockProcessor,
   type BlockProcessorOptions,
@@ -10,6 +11,7 @@ import {
   type ProcessOptions,
   type ProcessResult,
 } from './block-processor.ts'
+import type { BlockVerifier } from './block-verifier.ts'
 import { ChainCommons, DEFAULT_HARDFORK } from './common.ts'
 import { EditedStates } from './edited-states.ts'
 import type { ChainEngine } from './engine.ts'
@@ -114,6 +116,7 @@ function sameSchedule(a: GenesisSpec, b: GenesisSpec): boolean {
  */
 export class Chain {
   readonly events = new TypedEmitter<ChainEvents>()
+  #committer!: BlockCommitter
 
   private constructor(
     /** The shared Common of each fork of the chain's schedule. */
@@ -138,6 +141,20 @@ export class Chain {
    */
   processBlock(input: Block | Uint8Array, opts: ProcessOptions): Promise<ProcessResult> {
     return this.blocks.processBlock(input, opts)
+  }
+
+  /**
+   * Verifies a block on a parent without committing it: the front door's bad-block cache, policies
+   * and checks, then execution (see `BlockVerifier`). A narrow face an engine holds instead of the
+   * importer and the executor.
+   */
+  get verifier(): BlockVerifier {
+    return this.blocks
+  }
+
+  /** Commits an executed block (a verifier's result, or the producer's own) without executing it again. */
+  get committer(): BlockCommitter {
+    return this.#committer
   }
 
   /**
@@ -272,6 +289,7 @@ export class Chain {
       {
         store,
         importer,
+        executor,
         engine: modules.engine,
         logger: logger.child({ module: 'blocks' }),
         metrics: modules.metrics,
@@ -279,6 +297,7 @@ export class Chain {
         ...(modules.recovery ? { recovery: modules.recovery } : {}),
       },
     )
+    chain.#committer = new ImporterCommitter({ importer })
     modules.metrics?.headBlock.set(Number(head.header.number))
     modules.metrics?.headTimestamp.set(Number(head.header.timestamp))
     return chain

@@ -3,20 +3,19 @@ import { bytesToHex, CairnError, equalsBytes, type Logger, type TypedEmitter } f
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import { Mutex } from 'async-mutex'
 import { checkRlpBlockSize } from './block-size-limit.ts'
+import { checkAndExecute } from './block-verifier.ts'
 import type { ChainEngine, HeaderContext } from './engine.ts'
 import { ChainErrorCode } from './errors.ts'
 import { blockLogs, type ChainEvents } from './events.ts'
 import type { ExecutedBlock, Executor } from './executor.ts'
 import { type Checkpoints, ForkChoice } from './fork-choice.ts'
 import type { ChainMetrics } from './metrics.ts'
-import { isProofOfWork, validateProofOfWork } from './pow.ts'
 import type { StoredReceipt } from './receipt.ts'
 import type { SenderRecovery } from './recovery.ts'
 import type { StateDB } from './state-db.ts'
 import type { ChainStore } from './store.ts'
 import { TimeSlice } from './time-slice.ts'
 import { TxChecks } from './tx-checks.ts'
-import { validateBlock } from './validate.ts'
 
 export type ImportStatus = 'head' | 'side' | 'known'
 
@@ -168,16 +167,13 @@ export class BlockImporter {
         checkRlpBlockSize(block)
         result = executed
       } else {
-        // Senders go to the recovery workers first, so that they recover while the block is checked
-        // and its first transactions execute.
-        const checks = ahead ? undefined : new TxChecks(block, this.modules.recovery)
-        await validateBlock(block, parent)
-        // Before the merge, Ethereum's proof-of-work rules; after it, the engine's.
-        if (isProofOfWork(block.common)) await validateProofOfWork(block, parent, store)
-        else await engine.validateHeader(block.header, parent.header, this.headerContext)
-        result =
-          (await ahead?.result) ??
-          (await executor.execute(block, parent, checks ?? new TxChecks(block, this.modules.recovery)))
+        // The checks and the execution a verifier runs (one pipeline: `./block-verifier.ts`).
+        result = await checkAndExecute(
+          block,
+          parent,
+          { store, engine, executor, headerContext: this.headerContext, recovery: this.modules.recovery },
+          ahead ? { ahead: ahead.result } : {},
+        )
       }
     } catch (err) {
       metrics?.blocksImported.inc({ status: 'invalid' })

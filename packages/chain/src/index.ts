@@ -1,15 +1,13 @@
+export type { BlockCommitter, CommitOptions } from './block-committer.ts'
 export { decodeBlock, type KnownTx } from './block-decode.ts'
 export { encodeBlock } from './block-encode.ts'
-export type {
-  BlockProcessorOptions,
-  BlockSource,
-  PreValidation,
-  ProcessOptions,
-  ProcessResult,
-} from './block-processor.ts'
-export { BlockError, BlockErrorCode, BlockProcessor, DEFAULT_BLOCK_PROCESSOR_OPTIONS } from './block-processor.ts'
+export type { BlockErrorClass, ClassifiedCode } from './block-error.ts'
+export { BLOCK_ERROR_CLASS, BlockError, BlockErrorCode } from './block-error.ts'
+export type { BlockProcessorOptions, PreValidation, ProcessOptions, ProcessResult } from './block-processor.ts'
+export { BlockProcessor, DEFAULT_BLOCK_PROCESSOR_OPTIONS } from './block-processor.ts'
 export { blockSize } from './block-size.ts'
 export { MAX_RLP_BLOCK_SIZE, RLP_BLOCK_LIMIT_EXCEPTION, rlpBlockLimit } from './block-size-limit.ts'
+export type { BlockSource, BlockVerifier, VerifyOptions, VerifyResult } from './block-verifier.ts'
 export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
 export { Chain, readStoredGenesis, repairHead } from './chain.ts'
 export { encodeChainFileBlock, readChainFile } from './chain-file.ts'
@@ -67,8 +65,7 @@ export { ChainStore } from './store.ts'
 export type { SystemContract } from './system-contracts.ts'
 export { CONSOLIDATION_QUEUE, WITHDRAWAL_QUEUE } from './system-contracts.ts'
 export { encodedTx, seedEncodedTx, txHashHex, txSender, txSenderHex } from './tx-cache.ts'
-export { TxChecks } from './tx-checks.ts'
 export { decodeTransaction } from './tx-decode.ts'
-export { MAX_EXTRA_DATA, validateBlock, validateExtraData } from './validate.ts'
+export { MAX_EXTRA_DATA, validateExtraData } from './validate.ts'
 export type { SlotReader, ViewBlock, ViewCallInput, ViewCallResult, ViewState } from './view-call/interpreter.ts'
 export { runViewCall } from './view-call/interpreter.ts'

@@ -129,7 +129,8 @@ export class Gossip implements ConsensusGossip {
       if (pre.error.penalize) penalize(from, blockPenalty(pre.error), pre.error.code)
       return pre.error.action
     }
-    const result = await chain.processBlock(pre.block, { source: 'gossip', peer: from })
+    // Checked once: the import does not run `preValidate` again (only the bad-block cache).
+    const result = await chain.processBlock(pre.block, { source: 'gossip', peer: from, preValidated: true })
     switch (result.status) {
       case 'imported':
         return 'accept'

@@ -11,9 +11,10 @@
  *   lasts until the pool holds a transaction);
  * - `buildBlock`: a block on the last committed one, from the pool, its header's extra data the
  *   round and the parent's commit certificate (`extra-data.ts`);
- * - `validateBlock`: the generic and the BFT header rules, then execution: the executed block is
- *   kept by hash;
- * - `commit`: the kept executed block is imported without re-execution, then
+ * - `validateBlock`: the chain's verifier (`chain.verifier`: the front door's bad-block cache and
+ *   policies, the generic and the BFT header rules, then execution): the executed block is kept by
+ *   hash;
+ * - `commit`: the kept executed block is committed without re-execution (`chain.committer`), then
  *   `chain.setFinalized(hash, certificate)`: finalized = safe = the last committed block.
  *
  * Everything runs on one queue, in order: an event's actions are carried out (and the events they
@@ -23,10 +24,13 @@
  * partition) catch up, and the rounds of a halted network resume once enough validators return.
  */
 import {
+  BlockError,
+  BlockErrorCode,
   type BuildHeader,
   type BuildResult,
   type Chain,
   type ChainEngine,
+  ChainErrorCode,
   decodeBlock,
   type EndBlockContext,
   type EndBlockResult,
@@ -35,9 +39,8 @@ import {
   type HeaderContext,
   type ImportResult,
   type ParentBlock,
-  TxChecks,
   type ValidatorUpdate,
-  validateBlock,
+  type VerifyResult,
 } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
@@ -668,10 +671,7 @@ export class BftEngine implements Engine {
   /** Imports an executed block without executing it again (the BFT commit path uses this). */
   async commit(proposal: ExecutedBlock, finality?: Uint8Array): Promise<ImportResult> {
     const { chain, follower } = this.#attached ?? { chain: this.#chain, follower: undefined as never }
-    const result = await chain.importer.importBlock(proposal.block, proposal, {
-      senderOverrides: false,
-      ...(finality ? { finality } : {}),
-    })
+    const result = await chain.committer.commit(proposal, { senderOverrides: false, ...(finality ? { finality } : {}) })
     await follower.settled()
     return result
   }
@@ -927,46 +927,67 @@ export class BftEngine implements Engine {
   async #validate(height: number, blockHash: Uint8Array, bytes: Uint8Array): Promise<BftEvent[]> {
     const answer = (valid: boolean): BftEvent[] => [{ kind: 'validity', height, blockHash, valid }]
     if (this.#executed.has(hashKey(blockHash))) return answer(true)
+    const r = await this.#verify(height, blockHash, bytes, this.#lastCommitted, true)
+    if (!r.ok) return answer(false)
+    this.#executed.set(hashKey(blockHash), r.executed)
+    return answer(true)
+  }
+
+  /**
+   * The block of `height` in `bytes`, checked and executed on `parent` by the chain's verifier (the
+   * front door's bad-block cache and policies: a block known bad is refused without executing it).
+   * `proposal`: a proposal is held to the clock (not a block already committed by the validators).
+   */
+  async #verify(
+    height: number,
+    blockHash: Uint8Array,
+    bytes: Uint8Array,
+    parent: Block,
+    proposal: boolean,
+  ): Promise<VerifyResult> {
     const block = this.#decode(bytes)
-    const parent = this.#lastCommitted
-    if (block === null || block.header.number !== BigInt(height)) return answer(false)
-    if (!equalsBytes(block.header.parentHash, parent.hash())) return answer(false)
-    const maxFuture = BigInt(this.#opts.maxFutureSeconds ?? 15)
-    const now = BigInt(Math.floor(this.#scheduler.now() / 1000))
-    if (block.header.timestamp > parent.header.timestamp + 1n && block.header.timestamp > now + maxFuture) {
-      return answer(false)
+    if (block === null || block.header.number !== BigInt(height)) {
+      const why = block === null ? 'does not decode' : `is not of height ${height}`
+      const error = new BlockError(BlockErrorCode.DECODE, `block ${bytesToHex(blockHash)} ${why}`, 'reject', true)
+      return { ok: false, error }
     }
-    const chain = this.#chain
-    try {
-      await validateBlock(block, parent)
-      await this.#rules.validateHeader(block.header, parent.header, chain.importer.headerContext)
-      // The proposal's transactions this node pooled keep the senders the pool recovered (the
-      // costliest per-transaction check otherwise: one secp256k1 recovery each); the others (not
-      // fetched yet) go to the pool's recovery workers in one request, off this thread.
-      const pool = this.#attached?.pool
-      if (pool !== undefined && pool.seedSenders(block.transactions) < block.transactions.length) {
-        await pool.prepareSenders(block.transactions).catch(() => undefined)
-      }
-      const executed = await chain.executor.execute(block, parent, new TxChecks(block))
-      this.#executed.set(hashKey(blockHash), executed)
-      return answer(true)
-    } catch (err) {
-      this.#m.logger.warn({ err, height, hash: bytesToHex(blockHash) }, 'proposed block is invalid')
-      return answer(false)
-    }
+    // The proposal's transactions this node pooled keep the senders the pool recovered (the
+    // costliest per-transaction check otherwise: one secp256k1 recovery each); the others (not
+    // fetched yet) go to the pool's recovery workers in one request, off this thread.
+    const pool = this.#attached?.pool
+    const r = await this.#chain.verifier.verify(bytes, parent, {
+      source: 'consensus',
+      decode: () => block,
+      ...(proposal
+        ? { maxFutureSeconds: this.#opts.maxFutureSeconds ?? 15, now: () => this.#scheduler.now() / 1000 }
+        : {}),
+      ...(pool !== undefined
+        ? {
+            prepareSenders: async (b: Block) => {
+              if (pool.seedSenders(b.transactions) < b.transactions.length) await pool.prepareSenders(b.transactions)
+            },
+          }
+        : {}),
+    })
+    if (!r.ok) this.#m.logger.warn({ err: r.error, height, hash: bytesToHex(blockHash) }, 'proposed block is invalid')
+    return r
   }
 
   async #commit(height: number, hash: Uint8Array, bytes: Uint8Array, certificate: CommitCertificate): Promise<void> {
     const chain = this.#chain
-    const executed = this.#executed.get(hashKey(hash))
+    let executed = this.#executed.get(hashKey(hash))
     const block = executed?.block ?? this.#decode(bytes)
     if (block === null || block === undefined) return
     this.#committing = hash
     try {
       // Final in the block's own batch (no second write on the way to `finalized`)...
       const finality = encodeCertificate(certificate)
+      // A block this node did not validate (a commit it caught up with) is verified now, unless
+      // stored already (sync may have imported it).
+      if (executed === undefined && !(await chain.store.hashToNumber.has(hash))) {
+        executed = await this.#verifyCommitted(height, hash, bytes, block)
+      }
       if (executed) await this.commit(executed, finality)
-      else await chain.importer.importBlock(block, undefined, { senderOverrides: false, finality })
       // ...unless it was known already (sync may have imported it, or made it or a later block
       // final from the next block's certificate).
       if (BigInt(height) > chain.importer.forkChoice.finalized().number) await chain.setFinalized(hash, finality)
@@ -1018,6 +1039,23 @@ export class BftEngine implements Engine {
         if (!signed.has(i)) metrics.missedSignatures.inc({ validator: bytesToHex(v.address) })
       })
     }
+  }
+
+  /** {@link #verify} of a committed block (no clock), on its stored parent; throws when it does not verify. */
+  async #verifyCommitted(height: number, hash: Uint8Array, bytes: Uint8Array, block: Block): Promise<ExecutedBlock> {
+    const { parentHash } = block.header
+    const parent = equalsBytes(parentHash, this.#lastCommitted.hash())
+      ? this.#lastCommitted
+      : await this.#chain.store.getBlock(parentHash)
+    if (parent === undefined) {
+      throw new CairnError(
+        ChainErrorCode.PARENT_UNKNOWN,
+        `committed block ${height} ${bytesToHex(hash)}: parent ${bytesToHex(parentHash)} is unknown`,
+      )
+    }
+    const r = await this.#verify(height, hash, bytes, parent, false)
+    if (!r.ok) throw r.error
+    return r.executed
   }
 
   /**

@@ -618,7 +618,7 @@ export class DevEngine implements Engine {
    */
   async commit(proposal: ExecutedBlock): Promise<ImportResult> {
     const { chain, follower } = this.modules
-    const result = await chain.importer.importBlock(proposal.block, proposal)
+    const result = await chain.committer.commit(proposal)
     const { block } = proposal
     if (result.status === 'known' && !equalsBytes(chain.head.hash(), block.hash())) {
       // The same block (same parent, time and contents) is stored on a side branch an anvil_reorg
