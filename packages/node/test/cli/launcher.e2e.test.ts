@@ -25,6 +25,11 @@ function put(path: string, text: string, mtime: number): void {
 }
 
 mkdirSync(join(root, 'packages/node/bin'), { recursive: true })
+// The launcher's package says it is ESM, as the real one does: without it Node looks further up for
+// a package.json, and one without a "type" there (a `cd /tmp && npm i …` leaves one in /tmp) makes
+// it warn on stderr.
+writeFileSync(join(root, 'packages/node/package.json'), '{ "type": "module" }\n')
+utimesSync(join(root, 'packages/node/package.json'), T, T)
 for (const f of ['cairn.js', 'v8-flags.js'])
   copyFileSync(join(REPO, 'packages/node/bin', f), join(root, 'packages/node/bin', f))
 symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'))
