@@ -1,9 +1,12 @@
 import type { z } from 'zod'
+import type { Role } from './auth/roles.ts'
 import type { RpcContext } from './context.ts'
 
 /**
  * One JSON-RPC method: its name, a schema for its positional params (a tuple; trailing optional
- * params may be omitted), and a handler that receives the validated, typed params.
+ * params may be omitted), a handler that receives the validated, typed params, and what the
+ * server needs to know about it (role, weight, read threads, request context). Those attributes
+ * are read once into method-table.ts; an absent one takes its namespace's default there.
  */
 export interface MethodDef<S extends z.ZodType = z.ZodType> {
   name: string
@@ -13,6 +16,32 @@ export interface MethodDef<S extends z.ZodType = z.ZodType> {
   devOnly?: boolean
   /** The `testing` namespace: only served when the node enables it (`rpc.testing`). */
   testingOnly?: boolean
+  /**
+   * The least role that may call it. Absent: its namespace's default (`eth`, `net`, `web3`
+   * public; `txpool` operator; anything else admin), except that a name looking like a sending or
+   * signing one (`eth_send*`, `eth_sign*`, `personal_sign*`) needs `user` (method-table.ts).
+   */
+  role?: Role
+  /**
+   * Cost of one call against a rate limit and a batch's budget, by the work it can cause. Absent:
+   * 20 in `debug`, `trace`, `ots` and `testing` (replays, raw blocks, block building), else 1.
+   * Declared: 20 multi-block simulation, 10 whole blocks of logs or receipts, 5 EVM execution.
+   */
+  weight?: number
+  /**
+   * Served by a read thread (`--rpc.threads`; read-threads.ts): `'answer'` a pure read of the
+   * stored chain at a block the request names (answered by a thread listening itself); `'forward'`
+   * also worth handing over from the main thread (its work outweighs a structured clone each
+   * way). Absent: main thread only.
+   */
+  readThread?: 'answer' | 'forward'
+  /**
+   * Runs without the request context though above the `public` role (public methods always do;
+   * server.ts `dispatchInContext`): signed transactions, whose admission logs about the node.
+   */
+  contextFree?: true
+  /** The shape of its answer: checked by tests (method-table.test.ts), never on the hot path. */
+  result?: z.ZodType
 }
 
 /** Per-call information the transport gives handlers. */

@@ -1,56 +1,22 @@
 import { type ParsedBody, UNPARSEABLE } from './body.ts'
+import { methodTable } from './method-table.ts'
+
+// Which methods a read thread serves is declared on each method (`readThread`: 'answer' or
+// 'forward', method.ts) and derived in method-table.ts. 'answer': pure reads of the stored chain at
+// a block the request names, whose answer depends only on the store and the head. Everything else —
+// transactions, the pool, subscriptions and filters, dev and admin methods, estimates and traces,
+// anything naming `pending` (the pool and the producer live on the main thread) — stays on the main
+// thread. 'forward': worth sending to a thread while the main thread still parses every HTTP request
+// (Node 20's single listener), whose work (EVM execution, scanning blocks for logs, proofs,
+// formatting whole blocks) outweighs the hand-over (a structured clone each way, and the answer's
+// promise); a cheap one (`eth_getBalance` of a warm account, `eth_blockNumber`) costs the main
+// thread more to forward than to answer: measured in docs/performance.md (read threads).
 
 /**
- * Methods a read thread answers by itself (`--rpc.threads`): pure reads of the stored chain at a
- * block the request names, whose answer depends only on the store and the head. Everything else —
- * transactions, the pool, subscriptions and filters, dev and admin methods, estimates and traces,
- * anything naming `pending` (the pool and the producer live on the main thread) — stays on the
- * main thread.
- */
-export const READ_THREAD_METHODS: ReadonlySet<string> = new Set([
-  'eth_blockNumber',
-  'eth_chainId',
-  'eth_getBalance',
-  'eth_getTransactionCount',
-  'eth_getCode',
-  'eth_getStorageAt',
-  'eth_getStorageValues',
-  'eth_getAccount',
-  'eth_getProof',
-  'eth_call',
-  'eth_getBlockByNumber',
-  'eth_getBlockByHash',
-  'eth_getBlockTransactionCountByNumber',
-  'eth_getBlockTransactionCountByHash',
-  'eth_getTransactionByBlockNumberAndIndex',
-  'eth_getTransactionByBlockHashAndIndex',
-  'eth_getTransactionReceipt',
-  'eth_getBlockReceipts',
-  'eth_getLogs',
-])
-
-/**
- * The read methods worth sending to a thread while the main thread still parses every HTTP request
- * (Node 20's single listener): those whose work (EVM execution, scanning blocks for logs, proofs,
- * formatting whole blocks) outweighs the hand-over (a structured clone each way, and the answer's
- * promise). A cheap one (`eth_getBalance` of a warm account, `eth_blockNumber`) costs the main
- * thread more to forward than to answer: measured in docs/performance.md (read threads).
- */
-export const READ_THREAD_WORTH_FORWARDING: ReadonlySet<string> = new Set([
-  'eth_call',
-  'eth_getLogs',
-  'eth_getProof',
-  'eth_getStorageValues',
-  'eth_getBlockByNumber',
-  'eth_getBlockByHash',
-  'eth_getBlockReceipts',
-])
-
-/**
- * Whether a parsed body goes to a read thread: every entry (one, or a batch) calls a method of
- * {@link READ_THREAD_METHODS}, at least one of them is {@link READ_THREAD_WORTH_FORWARDING}, and
- * none names the `pending` block (anywhere in its params). An unparseable or empty body, or one
- * with a malformed entry, stays on the main thread (which answers the error).
+ * Whether a parsed body goes to a read thread: every entry (one, or a batch) calls a method that
+ * declares `readThread`, at least one of them `'forward'`, and none names the `pending` block
+ * (anywhere in its params). An unparseable or empty body, or one with a malformed entry, stays on
+ * the main thread (which answers the error).
  */
 export function servedOnReadThread(body: ParsedBody): boolean {
   return readsOnly(body, true)
@@ -58,8 +24,7 @@ export function servedOnReadThread(body: ParsedBody): boolean {
 
 /**
  * Whether a read thread with a listener of its own (`reusePort`) answers a parsed body itself:
- * every entry calls a method of {@link READ_THREAD_METHODS} and none names `pending`. Anything
- * else it hands to the main thread.
+ * every entry calls a method that declares `readThread` and none names `pending`. Anything else it hands to the main thread.
  */
 export function answerableOnThread(body: ParsedBody): boolean {
   return readsOnly(body, false)
@@ -69,13 +34,14 @@ function readsOnly(body: ParsedBody, needWorth: boolean): boolean {
   if (body === UNPARSEABLE) return false
   const entries = Array.isArray(body.value) ? body.value : [body.value]
   if (entries.length === 0) return false
+  const { readThread, readThreadForward } = methodTable()
   let worth = !needWorth
   for (const e of entries) {
     if (typeof e !== 'object' || e === null) return false
     const { method, params } = e as { method?: unknown; params?: unknown }
-    if (typeof method !== 'string' || !READ_THREAD_METHODS.has(method)) return false
+    if (typeof method !== 'string' || !readThread.has(method)) return false
     if (params !== undefined && namesPending(params)) return false
-    worth ||= READ_THREAD_WORTH_FORWARDING.has(method)
+    worth ||= readThreadForward.has(method)
   }
   return worth
 }

@@ -225,3 +225,6 @@ export function uint64RangeIssue<I extends Issue>(issue: I): I | undefined {
   }
   return undefined
 }
+
+/** A method's answer (MethodDef `result`, checked by tests): a minimal hex quantity (`0x0`, `0x1a`). */
+export const quantityResult = z.string().regex(/^0x(0|[1-9a-f][0-9a-f]*)$/)

@@ -33,7 +33,6 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Registry } from 'prom-client'
 import { AUTH_OFF, Authenticator, type AuthOptions, type JwksOptions, type Principal } from './auth/authenticator.ts'
 import { gate, type Refusal } from './auth/gate.ts'
-import { requiredRole } from './auth/roles.ts'
 import { bodyMethods, type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
 import type { Answer, RpcDispatcher } from './dispatcher.ts'
@@ -42,7 +41,7 @@ import { lingeringClientError } from './http/client-error.ts'
 import { edgeError, RPC_EDGE_CHECKS } from './http/edge.ts'
 import { FastLane, type LaneAnswer } from './http/fast-lane.ts'
 import type { PlainPost } from './http/plain-post.ts'
-import { methodWeight } from './limits/weights.ts'
+import { methodWeight, runsWithoutContext } from './method-table.ts'
 import type { RpcMetrics } from './metrics.ts'
 import { isPromise } from './promise.ts'
 import { type ReadThreads, servedOnReadThread } from './read-threads.ts'
@@ -126,19 +125,10 @@ export interface MetricsPage {
 }
 
 /**
- * Methods above the `public` role that run without the request context all the same: signed
- * transactions. What their admission logs is about the node (the pool filling up), and a refusal
- * is the caller's answer, not a log line; but a block sealed on their arrival inherited the
- * context, so on Node 20 every promise of its build ran the context's hook while senders kept it
- * enabled (see the Node 20 note in docs/performance.md, seventh session).
- */
-const CONTEXT_FREE = new Set(['eth_sendRawTransaction'])
-
-/**
  * Dispatches a body that passed the gate. Bodies that can make other modules log (anything above
  * the `public` role: signing with node keys, mining, txpool, admin, debug) run in the request
- * context, so those lines carry the request id; pure reads and signed transactions
- * ({@link CONTEXT_FREE}) run without it (on Node 20 the context costs a hook per promise; their
+ * context, so those lines carry the request id; pure reads and the methods that
+ * declare `contextFree` (signed transactions: method.ts) run without it (on Node 20 the context costs a hook per promise; their
  * own lines name the request).
  */
 export function dispatchInContext(
@@ -152,7 +142,7 @@ export function dispatchInContext(
 
 /** Whether every method `body` calls runs without the request context (see {@link dispatchInContext}). */
 function contextFree(body: ParsedBody): boolean {
-  const free = (m: string) => requiredRole(m) === 'public' || CONTEXT_FREE.has(m)
+  const free = runsWithoutContext
   if (body === UNPARSEABLE || Array.isArray(body.value)) return bodyMethods(body).every(free)
   // One request (most bodies): its method, without the list bodyMethods makes.
   const m = (body.value as { method?: unknown } | null)?.method

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DEFAULT_RPC_LIMITS, type RpcContext, type RpcLimits } from '../src/context.ts'
 import { RpcDispatcher } from '../src/dispatcher.ts'
-import { methodWeight } from '../src/limits/weights.ts'
 import { method } from '../src/method.ts'
+import { methodWeight } from '../src/method-table.ts'
 
 /** A dispatcher over test methods; the batch logic reads nothing of the context but its limits. */
 function dispatcher(limits: Partial<RpcLimits>, methods: ReturnType<typeof method>[], now?: () => number) {

@@ -10,7 +10,7 @@ import type { Principal } from '../src/auth/authenticator.ts'
 import { gate } from '../src/auth/gate.ts'
 import { parseBody } from '../src/body.ts'
 import { RpcErrorCode } from '../src/errors.ts'
-import { methodWeight } from '../src/limits/weights.ts'
+import { methodWeight } from '../src/method-table.ts'
 
 const limiter = (perIp: number) =>
   new RateLimiter(

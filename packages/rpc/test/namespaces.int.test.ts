@@ -14,12 +14,12 @@ import {
   DEFAULT_RPC_SERVER_OPTIONS,
   NO_NETWORK,
   namespaceOf,
-  READ_THREAD_METHODS,
   RPC_NAMESPACES,
   type RpcContext,
   RpcDispatcher,
   RpcServer,
   type RpcServerOptions,
+  readThreadMethods,
 } from '../src/index.ts'
 import { rawRequest, WebSocket } from './edge-server.ts'
 
@@ -88,7 +88,7 @@ describe('the dispatcher serves only the enabled namespaces', () => {
 
   it('every declared method is in a known namespace, and what read threads answer is in eth (always served)', () => {
     for (const m of ALL_METHODS) expect(RPC_NAMESPACES as readonly string[], m.name).toContain(namespaceOf(m.name))
-    for (const m of READ_THREAD_METHODS) expect(namespaceOf(m), m).toBe('eth')
+    for (const m of readThreadMethods()) expect(namespaceOf(m), m).toBe('eth')
   })
 })
 

@@ -3,7 +3,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parseBody, UNPARSEABLE } from '../src/body.ts'
-import { READ_THREAD_METHODS, READ_THREAD_WORTH_FORWARDING, servedOnReadThread } from '../src/read-threads.ts'
+import { readThreadMethods, readThreadWorthForwarding } from '../src/method-table.ts'
+import { servedOnReadThread } from '../src/read-threads.ts'
+
+const READ_THREAD_METHODS = readThreadMethods()
+const READ_THREAD_WORTH_FORWARDING = readThreadWorthForwarding()
 
 const methods = fc.constantFrom(
   ...READ_THREAD_METHODS,

@@ -15,7 +15,6 @@ import {
   createRpcMetrics,
   type DevControls,
   NO_NETWORK,
-  READ_THREAD_METHODS,
   type RpcContext,
   RpcDispatcher,
   RpcErrorCode,
@@ -125,7 +124,7 @@ async function main(data: ReadWorkerData): Promise<void> {
   const metrics = data.listener ? createRpcMetrics(registry) : null
   const dispatcher = new RpcDispatcher(
     { dev: false, testing: false },
-    { ctx, methods: ALL_METHODS.filter((m) => READ_THREAD_METHODS.has(m.name)), metrics, logger },
+    { ctx, methods: ALL_METHODS.filter((m) => m.readThread !== undefined), metrics, logger },
   )
 
   // The head in force for the requests behind it: the last one named is applied before the next

@@ -38,6 +38,7 @@ export interface RpcEvidence {
 
 const getEvidence = method({
   name: 'cairn_getEvidence',
+  role: 'public',
   params: z.tuple([blockRefOrHash]),
   handler: async ([ref], ctx): Promise<RpcEvidence[]> => {
     consensusOf(ctx)
@@ -63,6 +64,7 @@ const getEvidence = method({
 export const cairnConsensusMethods: MethodDef[] = [
   method({
     name: 'cairn_getCommit',
+    role: 'public',
     params: z.tuple([blockRefOrHash]),
     handler: async ([ref], ctx) => {
       const block = await resolveBlock(ctx, ref)
@@ -88,6 +90,7 @@ export const cairnConsensusMethods: MethodDef[] = [
   }),
   method({
     name: 'cairn_getValidators',
+    role: 'public',
     params: z.tuple([blockRefOrHash]),
     handler: async ([ref], ctx) => {
       const consensus = consensusOf(ctx)

@@ -11,6 +11,7 @@ import { locateTx } from './eth-blocks.ts'
 export const ethAccountMethods: MethodDef[] = [
   method({
     name: 'eth_getAccount',
+    readThread: 'answer',
     params: z.tuple([address, blockRefOrHash.optional()]),
     async handler([addr, ref], ctx) {
       const block = await resolveBlock(ctx, ref)

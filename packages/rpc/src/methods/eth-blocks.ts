@@ -5,7 +5,7 @@ import type { RpcContext } from '../context.ts'
 import { formatBlock, formatReceipts, formatTx } from '../format.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
-import { blockRef, blockRefOrHash, hash32, quantity } from '../schemas.ts'
+import { blockRef, blockRefOrHash, hash32, quantity, quantityResult } from '../schemas.ts'
 
 /** Blocks, transactions and receipts by number, hash and position. */
 
@@ -27,11 +27,14 @@ export async function locateTx(ctx: RpcContext, hash: string) {
 export const ethBlockMethods: MethodDef[] = [
   method({
     name: 'eth_blockNumber',
+    readThread: 'answer',
+    result: quantityResult,
     params: z.tuple([]),
     handler: (_p, ctx) => toQuantity(ctx.chain.head.header.number),
   }),
   method({
     name: 'eth_getBlockByNumber',
+    readThread: 'forward',
     params: z.tuple([blockRef, z.boolean().optional()]),
     async handler([ref, full], ctx) {
       const block = await findBlock(ctx, ref)
@@ -40,6 +43,7 @@ export const ethBlockMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getBlockByHash',
+    readThread: 'forward',
     params: z.tuple([hash32, z.boolean().optional()]),
     async handler([hash, full], ctx) {
       const block = await byHash(ctx, hash)
@@ -48,6 +52,7 @@ export const ethBlockMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getBlockTransactionCountByNumber',
+    readThread: 'answer',
     params: z.tuple([blockRef]),
     async handler([ref], ctx) {
       // A past block by number: counted in its stored body, not decoded (ChainStore.getTransactionCount).
@@ -64,6 +69,7 @@ export const ethBlockMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getBlockTransactionCountByHash',
+    readThread: 'answer',
     params: z.tuple([hash32]),
     async handler([hash], ctx) {
       const count = await ctx.chain.store.getTransactionCount(hexToBytes(hash))
@@ -82,6 +88,7 @@ export const ethBlockMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getTransactionByBlockNumberAndIndex',
+    readThread: 'answer',
     params: z.tuple([blockRef, quantity]),
     async handler([ref, index], ctx) {
       const block = await findBlock(ctx, ref)
@@ -91,6 +98,7 @@ export const ethBlockMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getTransactionByBlockHashAndIndex',
+    readThread: 'answer',
     params: z.tuple([hash32, quantity]),
     async handler([hash, index], ctx) {
       const block = await byHash(ctx, hash)
@@ -100,6 +108,7 @@ export const ethBlockMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getTransactionReceipt',
+    readThread: 'answer',
     params: z.tuple([hash32]),
     async handler([hash], ctx) {
       const found = await locateTx(ctx, hash)
@@ -111,6 +120,8 @@ export const ethBlockMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getBlockReceipts',
+    weight: 10,
+    readThread: 'forward',
     params: z.tuple([blockRefOrHash]),
     async handler([ref], ctx) {
       const block = await findBlock(ctx, ref)

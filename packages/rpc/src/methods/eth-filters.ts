@@ -39,6 +39,7 @@ export const ethFilterMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getFilterLogs',
+    weight: 10,
     params: z.tuple([filterId]),
     async handler([id], ctx) {
       const f = filtersOf(ctx).poll(id)

@@ -84,6 +84,8 @@ function maybeContains(bloom: Uint8Array, filter: LogFilter): boolean {
 export const ethLogMethods: MethodDef[] = [
   method({
     name: 'eth_getLogs',
+    weight: 10,
+    readThread: 'forward',
     params: z.tuple([logFilter]),
     async handler([filter], ctx) {
       return (await getLogs(ctx, filter)).map(formatLog)

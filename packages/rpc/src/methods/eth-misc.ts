@@ -5,7 +5,7 @@ import { invalidParams } from '../errors.ts'
 import { percentile, suggestTip, tipOf } from '../gas-oracle.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
-import { blockRef, numberOrHex } from '../schemas.ts'
+import { blockRef, numberOrHex, quantityResult } from '../schemas.ts'
 
 /** Blob gas used over the most the block's fork allows; 0 before Cancun. */
 function blobGasUsedRatio(b: Block): number {
@@ -17,7 +17,13 @@ function blobGasUsedRatio(b: Block): number {
 
 /** Chain identity, accounts and fees. */
 export const ethMiscMethods: MethodDef[] = [
-  method({ name: 'eth_chainId', params: z.tuple([]), handler: (_p, ctx) => toQuantity(ctx.chain.chainId) }),
+  method({
+    name: 'eth_chainId',
+    params: z.tuple([]),
+    handler: (_p, ctx) => toQuantity(ctx.chain.chainId),
+    readThread: 'answer',
+    result: quantityResult,
+  }),
   method({
     name: 'eth_syncing',
     params: z.tuple([]),
@@ -42,6 +48,7 @@ export const ethMiscMethods: MethodDef[] = [
   method({ name: 'eth_hashrate', params: z.tuple([]), handler: () => '0x0' }),
   method({
     name: 'eth_gasPrice',
+    result: quantityResult,
     params: z.tuple([]),
     async handler(_p, ctx) {
       return toQuantity(ctx.chain.head.header.calcNextBaseFee() + (await suggestTip(ctx)))

@@ -206,6 +206,8 @@ export async function signRequest(ctx: RpcContext, req: CallRequest): Promise<Ty
 export const ethSendMethods: MethodDef[] = [
   method({
     name: 'eth_sendRawTransaction',
+    role: 'user',
+    contextFree: true,
     params: z.tuple([data]),
     async handler([raw], ctx) {
       const { tx, sidecar } = decodeRaw(ctx, raw)
@@ -231,6 +233,8 @@ export const ethSendMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_sendTransaction',
+    role: 'user',
+    weight: 5,
     params: z.tuple([callRequest]),
     async handler([req], ctx) {
       const from = req.from
@@ -244,6 +248,7 @@ export const ethSendMethods: MethodDef[] = [
   method({
     // Anvil's: sends as `from` without its key or an impersonation (dev mode).
     name: 'eth_sendUnsignedTransaction',
+    role: 'admin',
     devOnly: true,
     params: z.tuple([callRequest.refine((r) => r.from !== undefined, 'expected a from address')]),
     async handler([req], ctx) {
@@ -253,6 +258,8 @@ export const ethSendMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_signTransaction',
+    role: 'user',
+    weight: 5,
     params: z.tuple([callRequest]),
     async handler([req], ctx) {
       return bytesToHex((await signRequest(ctx, req)).serialize())

@@ -44,16 +44,19 @@ const typedDataSchema = z.object({
 export const ethSignMethods: MethodDef[] = [
   method({
     name: 'eth_sign',
+    role: 'user',
     params: z.tuple([address, data]),
     handler: ([addr, message], ctx) => sign65(personalMessageHash(hexToBytes(message)), keyFor(ctx, addr)),
   }),
   method({
     name: 'personal_sign',
+    role: 'user',
     params: z.tuple([data, address]),
     handler: ([message, addr], ctx) => sign65(personalMessageHash(hexToBytes(message)), keyFor(ctx, addr)),
   }),
   method({
     name: 'eth_signTypedData_v4',
+    role: 'user',
     // Wallets send the typed data as a JSON string; some clients send the object itself.
     params: z.tuple([
       address,
@@ -75,6 +78,7 @@ export const ethSignMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_fillTransaction',
+    weight: 5,
     params: z.tuple([callRequest]),
     async handler([req], ctx) {
       const tx = await fillRequest(ctx, req)

@@ -9,6 +9,7 @@ import { simulate } from '../simulate/simulator.ts'
 export const ethSimulateMethods: MethodDef[] = [
   method({
     name: 'eth_simulateV1',
+    weight: 20,
     params: z.tuple([simOptions, blockRefOrHash.optional()]),
     async handler([opts, ref], ctx) {
       const base = await resolveBlock(ctx, ref ?? 'latest')

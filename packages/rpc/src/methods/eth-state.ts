@@ -66,11 +66,13 @@ function fromAccount<T>(
 export const ethStateMethods: MethodDef[] = [
   method({
     name: 'eth_getBalance',
+    readThread: 'answer',
     params: z.tuple([address, blockRefOrHash.optional()]),
     handler: ([addr, ref], ctx) => fromAccount(ctx, addr, ref, (acc) => toQuantity(acc?.balance ?? 0n)),
   }),
   method({
     name: 'eth_getTransactionCount',
+    readThread: 'answer',
     params: z.tuple([address, blockRefOrHash.optional()]),
     handler([addr, ref], ctx) {
       if (ref === 'pending') return ctx.pool.pendingNonce(new Address(hexToBytes(addr))).then(toQuantity)
@@ -79,6 +81,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getCode',
+    readThread: 'answer',
     params: z.tuple([address, blockRefOrHash.optional()]),
     async handler([addr, ref], ctx) {
       const { state } = await stateAt(ctx, ref)
@@ -87,6 +90,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getStorageAt',
+    readThread: 'answer',
     params: z.tuple([address, looseUint256, blockRefOrHash.optional()]),
     handler([addr, slot, ref], ctx) {
       const key = setLengthLeft(hexToBytes(`0x${slot.toString(16)}`), 32)
@@ -104,6 +108,8 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_call',
+    weight: 5,
+    readThread: 'forward',
     params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional(), blockOverride.optional()]),
     async handler([req, ref, state, blockOv], ctx, call) {
       const block = await resolveBlock(ctx, ref)
@@ -131,6 +137,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_estimateGas',
+    weight: 5,
     params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional()]),
     async handler([req, ref, state], ctx, call) {
       // On the state of `ref` (latest by default, as geth), in the block after it: the one the
@@ -142,6 +149,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_createAccessList',
+    weight: 5,
     params: z.tuple([callRequest, blockRef.optional()]),
     async handler([req, ref], ctx, info) {
       // As geth, `pending` by default: the list and gas of the transaction sent now.
@@ -173,6 +181,7 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getStorageValues',
+    readThread: 'forward',
     params: z.tuple([z.record(address, z.array(storageKey)), blockRefOrHash.optional()]),
     async handler([requests, ref], ctx) {
       // As geth: at most 1,024 slots in all (-38026), and at least one (-32602).
@@ -201,6 +210,8 @@ export const ethStateMethods: MethodDef[] = [
   }),
   method({
     name: 'eth_getProof',
+    weight: 5,
+    readThread: 'forward',
     params: z.tuple([address, z.array(storageKey).max(1024), blockRefOrHash.optional()]),
     async handler([addr, keys, ref], ctx) {
       const { state } = await stateAt(ctx, ref)
