@@ -1,3 +1,6 @@
+// Over 600 lines, on purpose for now: block building and execution share one VM, its warm caches
+// and the fast-transfer wiring, and the build loop and execute path read each other's state.
+// Issue 49 moves the speed wing out (chain/src/fast/, behind `reference: true`), which splits it.
 import { keccak256 } from '@cairn/crypto'
 import type { KVStore } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, hexToBytes, type Logger } from '@cairn/utils'

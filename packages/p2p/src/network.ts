@@ -1,3 +1,6 @@
+// Over 600 lines, on purpose: the composition of the P2P node (host, status exchange, gossip,
+// request/response, sync, scores, kept peers) and the RPC's view of it, wired in one place as the
+// node wires its packages; each part it wires lives in its own file.
 import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -1,3 +1,7 @@
+// Over 600 lines, on purpose: admission, per-sender nonce order, replacement, eviction and the
+// new-head clean-up read and write the same indexes under one set of invariants (the pool's
+// README); split apart they would share mutable state across files. The journal, blob sidecars,
+// the price and eviction heaps and per-sender lists already live in files of their own.
 import { type SenderRecovery, txHashHex, txSenderHex } from '@cairn/chain'
 import { type BlobKzg, blobKzg } from '@cairn/crypto'
 import { bytesToHex, CairnError, errorMessage, type Logger, TypedEmitter } from '@cairn/utils'

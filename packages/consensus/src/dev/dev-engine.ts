@@ -1,3 +1,6 @@
+// Over 600 lines, on purpose for now: sealing, the pace (pause until arrivals stop), admission
+// backpressure and the time controls share the engine's sealing state and are tuned together
+// against the transfer bench. Issue 49 moves the backpressure into the pool, with a bench A/B.
 import {
   type BuildHeader,
   type BuildResult,
