@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { openChain } from '../../chain/test/helpers.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../../consensus/test/harness/bft-network.ts'
 import { ALL_METHODS, DEFAULT_RPC_LIMITS, NO_NETWORK, type RpcContext, RpcDispatcher } from '../src/index.ts'
+import { testContext } from './test-context.ts'
 
 function rpcOf(ctx: RpcContext) {
   const d = new RpcDispatcher({ dev: false }, { ctx, methods: ALL_METHODS, metrics: null, logger: silentLogger })
@@ -13,17 +14,12 @@ function rpcOf(ctx: RpcContext) {
 }
 
 function contextOf(node: BftNode): RpcContext {
-  return {
+  return testContext({
     chain: node.chain,
     pool: node.pool,
     producer: node.engine,
     consensus: node.engine,
-    network: NO_NETWORK,
-    clientVersion: 'cairn/test',
-    limits: DEFAULT_RPC_LIMITS,
-    logger: silentLogger,
-    dev: null,
-  } as unknown as RpcContext
+  } as Parameters<typeof testContext>[0])
 }
 
 let net: BftNetwork | undefined

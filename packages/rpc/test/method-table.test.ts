@@ -7,15 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { openChain } from '../../chain/test/helpers.ts'
 import { requiredRole } from '../src/auth/roles.ts'
-import {
-  ALL_METHODS,
-  DEFAULT_RPC_LIMITS,
-  type MethodDef,
-  method,
-  NO_NETWORK,
-  type RpcContext,
-  RpcDispatcher,
-} from '../src/index.ts'
+import { ALL_METHODS, type MethodDef, method, RpcDispatcher } from '../src/index.ts'
 import {
   deriveMethodTable,
   methodWeight,
@@ -23,6 +15,7 @@ import {
   readThreadWorthForwarding,
   runsWithoutContext,
 } from '../src/method-table.ts'
+import { testContext } from './test-context.ts'
 
 type Row = [role: string, weight: number, readThread: '-' | 'answer' | 'forward', contextFree: boolean]
 
@@ -339,14 +332,7 @@ describe('method attributes: declared on the method, derived into tables', () =>
 describe('declared result schemas match the methods’ answers', () => {
   it('every method declaring `result` answers in that shape', async () => {
     const chain = await openChain()
-    const ctx = {
-      chain,
-      network: NO_NETWORK,
-      clientVersion: 'cairn/test',
-      limits: DEFAULT_RPC_LIMITS,
-      logger: silentLogger,
-      dev: null,
-    } as unknown as RpcContext
+    const ctx = testContext({ chain })
     const d = new RpcDispatcher({ dev: false }, { ctx, methods: ALL_METHODS, metrics: null, logger: silentLogger })
     const declared = ALL_METHODS.filter((m): m is MethodDef & { result: z.ZodType } => m.result !== undefined)
     expect(declared.map((m) => m.name).sort()).toEqual(

@@ -9,10 +9,8 @@ import { openChain } from '../../chain/test/helpers.ts'
 import {
   ALL_METHODS,
   createRpcMetrics,
-  DEFAULT_RPC_LIMITS,
   DEFAULT_RPC_NAMESPACES,
   DEFAULT_RPC_SERVER_OPTIONS,
-  NO_NETWORK,
   namespaceOf,
   RPC_NAMESPACES,
   type RpcContext,
@@ -22,6 +20,7 @@ import {
   readThreadMethods,
 } from '../src/index.ts'
 import { rawRequest, WebSocket } from './edge-server.ts'
+import { testContext } from './test-context.ts'
 
 const OFF = ['admin_addPeer', 'admin_removePeer', 'admin_nodeInfo', 'debug_traceTransaction', 'txpool_status']
 const notAvailable = (m: string) => ({ code: -32601, message: `the method ${m} does not exist/is not available` })
@@ -31,14 +30,7 @@ let ctx: RpcContext
 const servers: RpcServer[] = []
 beforeAll(async () => {
   const chain = await openChain()
-  ctx = {
-    chain,
-    network: NO_NETWORK,
-    clientVersion: 'cairn/test',
-    limits: DEFAULT_RPC_LIMITS,
-    logger: silentLogger,
-    dev: null,
-  } as unknown as RpcContext
+  ctx = testContext({ chain })
 })
 afterAll(async () => {
   for (const s of servers) await s.close()

@@ -1,25 +1,12 @@
 import { silentLogger } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
 import { openChain } from '../../chain/test/helpers.ts'
-import {
-  ALL_METHODS,
-  DEFAULT_RPC_LIMITS,
-  NO_NETWORK,
-  type RpcContext,
-  RpcDispatcher,
-  type RpcNetwork,
-} from '../src/index.ts'
+import { ALL_METHODS, NO_NETWORK, RpcDispatcher, type RpcNetwork } from '../src/index.ts'
+import { testContext } from './test-context.ts'
 
 async function dispatcher(network: RpcNetwork) {
   const chain = await openChain()
-  const ctx = {
-    chain,
-    network,
-    clientVersion: 'cairn/test',
-    limits: DEFAULT_RPC_LIMITS,
-    logger: silentLogger,
-    dev: null,
-  } as unknown as RpcContext
+  const ctx = testContext({ chain, network })
   const d = new RpcDispatcher({ dev: false }, { ctx, methods: ALL_METHODS, metrics: null, logger: silentLogger })
   return async (method: string, params: unknown[] = []) => {
     const r = (await d.handle({ jsonrpc: '2.0', id: 1, method, params })) as { result?: unknown; error?: unknown }
