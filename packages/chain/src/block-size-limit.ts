@@ -3,7 +3,7 @@ import { type Block, createBlockHeader, type HeaderData } from '@ethereumjs/bloc
 import { type Common, Hardfork } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import type { Withdrawal } from '@ethereumjs/util'
+import { MAX_UINT64, type Withdrawal } from '@ethereumjs/util'
 import { blockSize, bodyTxLength, rlpItemLength } from './block-size.ts'
 import { ChainErrorCode } from './errors.ts'
 
@@ -46,9 +46,6 @@ export function checkRlpBlockSize(block: Block): void {
  * each but 1 time in 256 (such a rare one waits for the next block).
  */
 const MIN_TX_BYTES = 64
-
-/** The widest an unsigned 64-bit header field can be (blob gas used is not known before the end). */
-const MAX_UINT64 = 2n ** 64n - 1n
 
 /**
  * The producer's running size of the block it builds, against EIP-7934's limit (Osaka on): the

@@ -10,7 +10,15 @@ import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { type Account, Address, createAccountFromRLP, type DB, ValueEncoding, type Withdrawal } from '@ethereumjs/util'
+import {
+  type Account,
+  Address,
+  createAccountFromRLP,
+  type DB,
+  MAX_UINT64,
+  ValueEncoding,
+  type Withdrawal,
+} from '@ethereumjs/util'
 import { Bloom, buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { Mutex } from 'async-mutex'
 import { BatchedStateManager } from './batched-state.ts'
@@ -40,7 +48,6 @@ import { checkedRequestCalls } from './system-calls.ts'
 import { TimeSlice } from './time-slice.ts'
 import { encodedTx, txSender } from './tx-cache.ts'
 import type { TxChecks } from './tx-checks.ts'
-import { MAX_UINT64 } from './validate.ts'
 import { growingViewCaches } from './view-caches.ts'
 import type { ViewState } from './view-call/interpreter.ts'
 import { TrieReader } from './view-call/trie-reader.ts'

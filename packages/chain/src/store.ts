@@ -14,6 +14,7 @@ import { bytesToHex, CairnError, concatBytes, equalsBytes, uintToBytes } from '@
 import { type Block, type BlockBytes, type BlockHeader, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
+import { MAX_UINT64 } from '@ethereumjs/util'
 import { LRUCache } from 'lru-cache'
 import { decodeBlock } from './block-decode.ts'
 import { ChainCommons } from './common.ts'
@@ -32,8 +33,6 @@ export interface TxLocation {
   blockHash: Uint8Array
   index: number
 }
-
-const MAX_UINT64 = 2n ** 64n - 1n
 
 /**
  * Block numbers key the canonical index by 8 bytes: one that does not fit is refused, never

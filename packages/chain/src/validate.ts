@@ -1,7 +1,7 @@
 import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import { ConsensusType } from '@ethereumjs/common'
-import { equalsBytes, KECCAK256_RLP_ARRAY } from '@ethereumjs/util'
+import { equalsBytes, KECCAK256_RLP_ARRAY, MAX_UINT64 } from '@ethereumjs/util'
 import { checkRlpBlockSize } from './block-size-limit.ts'
 import { ChainErrorCode } from './errors.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
@@ -11,9 +11,6 @@ const GAS_LIMIT_BOUND_DIVISOR = 1024n
 /** Ethereum's cap on a header's extra data (bytes). */
 export const MAX_EXTRA_DATA = 32
 const MIN_GAS_LIMIT = 5000n
-
-/** A header's number and timestamp are uint64s. */
-export const MAX_UINT64 = 2n ** 64n - 1n
 
 /**
  * The engine-independent checks of a block against its parent, before execution: numbering,
