@@ -75,6 +75,7 @@ export const BLOCK_ERROR_CLASS: Readonly<Record<ClassifiedCode, BlockErrorClass>
   [ChainErrorCode.FINALITY_INVALID]: REJECT,
   [ChainErrorCode.NUMBER_OUT_OF_RANGE]: IGNORE,
   [ChainErrorCode.BLOCK_RLP_LIMIT_EXCEEDED]: REJECT,
+  [ChainErrorCode.MISUSE]: IGNORE,
   // The front door's own.
   [BlockErrorCode.DECODE]: REJECT,
   [BlockErrorCode.TOO_LARGE]: REJECT,

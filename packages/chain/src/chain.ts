@@ -1,32 +1,47 @@
 import type { CorruptionSink, KVStore } from '@cairn/db'
-import { Bucket, bucketKey, bytesCodec, Repository, WriteBatch } from '@cairn/db'
-import { bytesToHex, CairnError, equalsBytes, type Logger, TypedEmitter } from '@cairn/utils'
-import type { Block } from '@ethereumjs/block'
+import { WriteBatch } from '@cairn/db'
+import { bytesToHex, CairnError, equalsBytes, type Hex, type Logger, TypedEmitter } from '@cairn/utils'
+import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { Common, CustomCrypto } from '@ethereumjs/common'
+import type { MerkleStateManager } from '@ethereumjs/statemanager'
+import type { Account } from '@ethereumjs/util'
+import type { VM } from '@ethereumjs/vm'
 import { type BlockCommitter, ImporterCommitter } from './block-committer.ts'
 import {
   BlockProcessor,
   type BlockProcessorOptions,
   DEFAULT_BLOCK_PROCESSOR_OPTIONS,
+  type PreValidation,
   type ProcessOptions,
   type ProcessResult,
 } from './block-processor.ts'
-import type { BlockVerifier } from './block-verifier.ts'
-import { ChainCommons, DEFAULT_HARDFORK } from './common.ts'
+import type { BlockSource, BlockVerifier } from './block-verifier.ts'
+import { type ChainParts, chainParts, setChainParts } from './chain-parts.ts'
+import type { ChainReader } from './chain-reader.ts'
+import { type MethodTracer, traceChainParts } from './chain-tracing.ts'
+import { ChainCommons } from './common.ts'
+import { type DevChain, DevChainControls } from './dev-chain.ts'
 import { EditedStates } from './edited-states.ts'
 import type { ChainEngine } from './engine.ts'
+import { type EngineData, engineDataOf } from './engine-data.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { ChainEvents } from './events.ts'
-import { Executor } from './executor.ts'
+import { type BlockTxSource, type BuildHeader, type BuildResult, Executor, type ParentBlock } from './executor.ts'
 import { type GenesisSpec, parseGenesis } from './genesis.ts'
 import { buildGenesisBlock } from './genesis-block.ts'
 import { BlockImporter } from './importer.ts'
 import type { ChainMetrics } from './metrics.ts'
+import type { PreimageIndex } from './preimages.ts'
+import type { StoredReceipt } from './receipt.ts'
 import type { SenderRecovery } from './recovery.ts'
+import { repairHead } from './repair-head.ts'
 import { StateDB } from './state-db.ts'
-import { ChainStore, type HeadName } from './store.ts'
+import type { StateReader } from './state-reader.ts'
+import { ChainStore, type HeadName, type TxLocation } from './store.ts'
+import { META_GENESIS, META_GENESIS_HASH, META_SCHEMA, readStoredGenesis, SCHEMA_VERSION } from './stored-genesis.ts'
 import { toleratedMissingContracts } from './system-calls.ts'
 import { predatesSystemContracts } from './system-contracts.ts'
+import type { ViewState } from './view-call/interpreter.ts'
 
 export interface ChainOptions {
   /**
@@ -70,31 +85,6 @@ export interface OpenReport {
   warnings: string[]
 }
 
-const utf8Codec = {
-  encode: (s: string) => new TextEncoder().encode(s),
-  decode: (b: Uint8Array) => new TextDecoder().decode(b),
-}
-const META_GENESIS = 'genesis'
-const META_GENESIS_HASH = 'genesisHash'
-const META_SCHEMA = 'schemaVersion'
-/**
- * 1: a genesis naming no fork ran Prague from block 0. 2: it runs the default of this version
- * ({@link DEFAULT_HARDFORK}, Osaka). A datadir keeps the ruleset it was created with.
- */
-const SCHEMA_VERSION = 2
-const SCHEMA_DEFAULTS: Record<number, string> = { 1: 'prague', 2: DEFAULT_HARDFORK }
-
-/** The stored genesis JSON, and the default ruleset of the version that created the datadir. */
-export async function readStoredGenesis(kv: KVStore): Promise<{ stored: unknown; defaultHardfork: string }> {
-  const meta = new Repository(kv, Bucket.meta, utf8Codec, bytesCodec)
-  const raw = await meta.get(META_GENESIS)
-  const schema = (await meta.get(META_SCHEMA))?.[0] ?? SCHEMA_VERSION
-  return {
-    stored: raw ? JSON.parse(new TextDecoder().decode(raw)) : undefined,
-    defaultHardfork: SCHEMA_DEFAULTS[schema] ?? DEFAULT_HARDFORK,
-  }
-}
-
 function describeSchedule(spec: GenesisSpec): string {
   const later = spec.schedule.forks.filter(
     (f) => (f.block !== undefined && f.block > 0n) || (f.timestamp !== undefined && f.timestamp > spec.timestamp),
@@ -110,59 +100,43 @@ function sameSchedule(a: GenesisSpec, b: GenesisSpec): boolean {
 }
 
 /**
- * The chain: its store, executor, import pipeline and events, opened over a KV store.
- * `Chain.open` initialises a new datadir from a genesis or checks an existing one belongs to the
- * same chain, then repairs an incomplete head before anything reads it.
+ * The chain, opened over a KV store: `Chain.open` initialises a new datadir from a genesis or
+ * checks an existing one belongs to the same chain, then repairs an incomplete head before anything
+ * reads it. Other packages hold it by its faces: {@link ChainReader} (blocks, receipts, indexes,
+ * head, checkpoints), {@link StateReader} (state at a root or after a block), `verifier` and
+ * `committer` (engines), `processBlock` (blocks from outside), `dev` (a dev chain's controls).
+ * Its parts (store, executor, importer, front door) are private to this package (`chain-parts.ts`).
  */
-export class Chain {
-  readonly events = new TypedEmitter<ChainEvents>()
-  #committer!: BlockCommitter
+export class Chain implements ChainReader, StateReader {
+  readonly events: TypedEmitter<ChainEvents>
+  readonly #store: ChainStore
+  readonly #executor: Executor
+  readonly #importer: BlockImporter
+  readonly #blocks: BlockProcessor
+  readonly #stateDB: StateDB
+  readonly #committer: BlockCommitter
+  readonly #dev: DevChain
+  readonly #engineData: EngineData
 
   private constructor(
     /** The shared Common of each fork of the chain's schedule. */
     readonly commons: ChainCommons,
     readonly genesis: GenesisSpec,
     readonly genesisBlock: Block,
-    readonly store: ChainStore,
-    readonly stateDB: StateDB,
-    readonly executor: Executor,
-    readonly importer: BlockImporter,
+    /** What start-up found and did. */
     readonly report: OpenReport,
-    /** The front door for blocks from outside (see {@link processBlock}). */
-    readonly blocks: BlockProcessor,
-    /** A dev chain's states edited without a block (anvil_setBalance and kin; see `editHeadState`). */
-    readonly editedStates: EditedStates,
-  ) {}
-
-  /**
-   * The one front door for blocks from outside (gossip, sync, RPC, a file): cheap checks, the
-   * import queue, the orphan pool and the bad-block cache (`./block-processor.ts`). Answers with a
-   * typed outcome; a bad block is a `BlockError` saying whether the sender is to blame, never a throw.
-   */
-  processBlock(input: Block | Uint8Array, opts: ProcessOptions): Promise<ProcessResult> {
-    return this.blocks.processBlock(input, opts)
-  }
-
-  /**
-   * Verifies a block on a parent without committing it: the front door's bad-block cache, policies
-   * and checks, then execution (see `BlockVerifier`). A narrow face an engine holds instead of the
-   * importer and the executor.
-   */
-  get verifier(): BlockVerifier {
-    return this.blocks
-  }
-
-  /** Commits an executed block (a verifier's result, or the producer's own) without executing it again. */
-  get committer(): BlockCommitter {
-    return this.#committer
-  }
-
-  /**
-   * Blocks to be imported in a row, decoded and with their senders recovered off the main thread
-   * in one request (see `BlockProcessor.prepare`): what a range sync hands to {@link processBlock}.
-   */
-  prepareBlocks(inputs: Uint8Array[]): Promise<(Block | Uint8Array)[]> {
-    return this.blocks.prepare(inputs)
+    parts: ChainParts,
+  ) {
+    this.events = parts.events
+    this.#store = parts.store
+    this.#executor = parts.executor
+    this.#importer = parts.importer
+    this.#blocks = parts.blocks
+    this.#stateDB = parts.stateDB
+    this.#committer = new ImporterCommitter({ importer: parts.importer })
+    this.#dev = new DevChainControls(parts)
+    this.#engineData = engineDataOf(parts.store)
+    setChainParts(this, parts)
   }
 
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
@@ -252,18 +226,7 @@ export class Chain {
         editedStates,
       },
     )
-    const chain = new Chain(
-      commons,
-      spec,
-      genesisBlock,
-      store,
-      stateDB,
-      executor,
-      null as never,
-      report,
-      null as never,
-      editedStates,
-    )
+    const events = new TypedEmitter<ChainEvents>()
     const checkpoint = async (name: 'safe' | 'finalized') => {
       const hash = await store.getHeadHash(name)
       return (hash && (await store.getHeader(hash))) || genesisBlock.header
@@ -275,16 +238,15 @@ export class Chain {
         stateDB,
         executor,
         engine: modules.engine,
-        events: chain.events,
+        events,
         logger: logger.child({ module: 'import' }),
         metrics: modules.metrics,
         ...(modules.recovery ? { recovery: modules.recovery } : {}),
       },
     )
-    ;(chain as { importer: BlockImporter }).importer = importer
     // From now on a canonical number at or below the head without an entry is damage.
     store.tipNumber = () => importer.head.header.number
-    ;(chain as { blocks: BlockProcessor }).blocks = new BlockProcessor(
+    const blocks = new BlockProcessor(
       { ...DEFAULT_BLOCK_PROCESSOR_OPTIONS, ...opts.blocks },
       {
         store,
@@ -297,7 +259,15 @@ export class Chain {
         ...(modules.recovery ? { recovery: modules.recovery } : {}),
       },
     )
-    chain.#committer = new ImporterCommitter({ importer })
+    const chain = new Chain(commons, spec, genesisBlock, report, {
+      store,
+      stateDB,
+      executor,
+      importer,
+      blocks,
+      editedStates,
+      events,
+    })
     modules.metrics?.headBlock.set(Number(head.header.number))
     modules.metrics?.headTimestamp.set(Number(head.header.timestamp))
     return chain
@@ -313,15 +283,63 @@ export class Chain {
    * proof-of-stake block when the head is one (difficulty 0).
    */
   get common(): Common {
-    const h = this.importer.head.header
+    const h = this.#importer.head.header
     const now = BigInt(Math.floor(Date.now() / 1000))
     const timestamp = now > h.timestamp ? now : h.timestamp + 1n
     return this.commons.at({ number: h.number + 1n, timestamp, difficulty: h.difficulty === 0n ? 0n : 1n })
   }
 
-  /** The current head block. */
-  get head(): Block {
-    return this.importer.head
+  // --- Blocks from outside, and the engines' verify-and-commit path ---
+
+  /**
+   * The one front door for blocks from outside (gossip, sync, RPC, a file): cheap checks, the
+   * import queue, the orphan pool and the bad-block cache (`./block-processor.ts`). Answers with a
+   * typed outcome; a bad block is a `BlockError` saying whether the sender is to blame, never a throw.
+   */
+  processBlock(input: Block | Uint8Array, opts: ProcessOptions): Promise<ProcessResult> {
+    return this.#blocks.processBlock(input, opts)
+  }
+
+  /**
+   * The front door's cheap checks alone, without execution (what gossip runs before forwarding);
+   * a block found valid is then handed to {@link processBlock} with `preValidated: true`.
+   */
+  preValidate(input: Block | Uint8Array, source?: BlockSource): Promise<PreValidation> {
+    return this.#blocks.preValidate(input, source)
+  }
+
+  /**
+   * Blocks to be imported in a row, decoded and with their senders recovered off the main thread
+   * in one request (see `BlockProcessor.prepare`): what a range sync hands to {@link processBlock}.
+   */
+  prepareBlocks(inputs: Uint8Array[]): Promise<(Block | Uint8Array)[]> {
+    return this.#blocks.prepare(inputs)
+  }
+
+  /**
+   * Verifies a block on a parent without committing it: the front door's bad-block cache, policies
+   * and checks, then execution (see `BlockVerifier`).
+   */
+  get verifier(): BlockVerifier {
+    return this.#blocks
+  }
+
+  /** Commits an executed block (a verifier's result, or the producer's own) without executing it again. */
+  get committer(): BlockCommitter {
+    return this.#committer
+  }
+
+  /**
+   * Builds a block on `parent` (stored, or executed and not committed) from `txs`, executing each:
+   * a producer's proposal, not committed (hand it to {@link committer}).
+   */
+  build(parent: ParentBlock, header: BuildHeader, txs: BlockTxSource): Promise<BuildResult> {
+    return this.#executor.build(parent, header, txs)
+  }
+
+  /** Runs `fn` while no block commits (the head stays put across its awaits). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#importer.exclusive(fn)
   }
 
   /**
@@ -330,93 +348,164 @@ export class Chain {
    * the importer refuses any block whose branch would revert it. Emits `finalized`.
    */
   setFinalized(hash: Uint8Array, certificate?: Uint8Array): Promise<void> {
-    return this.importer.setFinalized(hash, certificate)
+    return this.#importer.setFinalized(hash, certificate)
   }
 
   /** Makes the canonical block `hash` the safe block. Emits `safe`. */
   setSafe(hash: Uint8Array): Promise<void> {
-    return this.importer.setSafe(hash)
+    return this.#importer.setSafe(hash)
   }
 
-  /** The block the engine reports as `safe` or `finalized`, or the head for `latest`. */
+  /** The engine's own records, kept beside the chain (validator schedules, pending evidence). */
+  get engineData(): EngineData {
+    return this.#engineData
+  }
+
+  /** A dev chain's controls (state edits, rewinds, impersonation). */
+  get dev(): DevChain {
+    return this.#dev
+  }
+
+  // --- ChainReader ---
+
+  get head(): Block {
+    return this.#importer.head
+  }
+
+  get finalizedHeader(): BlockHeader {
+    return this.#importer.forkChoice.finalized()
+  }
+
+  get safeHeader(): BlockHeader {
+    return this.#importer.forkChoice.safe()
+  }
+
   async checkpoint(name: HeadName): Promise<Block> {
     if (name === 'latest') return this.head
-    const hash = await this.store.getHeadHash(name)
-    return hash ? this.store.mustGetBlock(hash) : this.genesisBlock
+    const hash = await this.#store.getHeadHash(name)
+    return hash ? this.#store.mustGetBlock(hash) : this.genesisBlock
   }
-}
 
-/**
- * Walks back from the stored head to the newest block whose header, body, receipts, canonical
- * entry and state root are all present, and makes it the head. A block is written in one atomic
- * batch, so this only finds work after storage-level damage or an older writer; it runs on every
- * start so that nothing reads a half-written head.
- */
-export async function repairHead(
-  store: ChainStore,
-  stateDB: StateDB,
-  genesis: Block,
-  logger: Logger,
-): Promise<{ head: Block; rolledBack: number }> {
-  const headHash = (await store.getHeadHash('latest')) ?? genesis.hash()
-  const dropped: { number: bigint; hash: Uint8Array; block: Block | undefined }[] = []
-  let hash = headHash
-  for (;;) {
-    const [header, block, receipts, number] = await Promise.all([
-      store.getHeader(hash),
-      // An older writer's block without its body is repaired here, not reported as damage.
-      store.bodies.getRaw(hash).then((body) => (body ? store.getBlock(hash).catch(() => undefined) : undefined)),
-      store.receipts.getRaw(hash),
-      store.hashToNumber.get(hash),
-    ])
-    const canonical = number === undefined ? undefined : await store.getCanonicalHash(number)
-    const complete =
-      header !== undefined &&
-      block !== undefined &&
-      receipts !== undefined &&
-      number !== undefined &&
-      canonical !== undefined &&
-      equalsBytes(canonical, hash) &&
-      stateDB.has(header.stateRoot)
-    if (complete) break
-    if (!header || header.number === 0n) {
-      throw new CairnError(ChainErrorCode.CORRUPT, `cannot find a complete block below head ${bytesToHex(headHash)}`, {
-        hint: 'the datadir is damaged beyond repair; restore it from a backup',
-      })
-    }
-    dropped.push({ number: header.number, hash, block })
-    hash = header.parentHash
+  getHeader(hash: Uint8Array): Promise<BlockHeader | undefined> {
+    return this.#store.getHeader(hash)
   }
-  const head = await store.mustGetBlock(hash)
-  if (dropped.length > 0) {
-    const batch = new WriteBatch()
-    for (const d of dropped) {
-      const canonical = await store.getCanonicalHash(d.number)
-      if (canonical && equalsBytes(canonical, d.hash)) store.canonical.del(d.number, batch)
-      if (d.block) for (const tx of d.block.transactions) store.txIndex.del(tx.hash(), batch)
-      // Forget the incomplete block entirely, so that it can be imported again.
-      for (const repo of [store.headers, store.bodies, store.receipts, store.hashToNumber] as const) {
-        repo.del(d.hash, batch)
-      }
-      // And its dev state edits (EditedStates, loaded after this), should the same block come back.
-      batch.del(bucketKey(Bucket.editedState, d.hash))
-    }
-    store.setHead(batch, 'latest', hash)
-    for (const name of ['safe', 'finalized'] as const) {
-      const h = await store.getHeadHash(name)
-      const n = h ? await store.hashToNumber.get(h) : undefined
-      if (n === undefined || n > head.header.number) store.setHead(batch, name, hash)
-    }
-    await batch.write(store.kv)
-    store.clearCaches()
-    logger.warn(
-      {
-        rolledBack: dropped.length,
-        from: Number((dropped[0] as { number: bigint }).number),
-        to: Number(head.header.number),
-      },
-      `head was incomplete (an interrupted write); rolled back ${dropped.length} block(s) to the last complete block ${head.header.number}`,
-    )
+
+  getBlock(hash: Uint8Array): Promise<Block | undefined> {
+    return this.#store.getBlock(hash)
   }
-  return { head, rolledBack: dropped.length }
+
+  mustGetBlock(hash: Uint8Array): Promise<Block> {
+    return this.#store.mustGetBlock(hash)
+  }
+
+  getBlockByNumber(number: bigint): Promise<Block | undefined> {
+    return this.#store.getBlockByNumber(number)
+  }
+
+  getCanonicalHash(number: bigint): Promise<Uint8Array | undefined> {
+    return this.#store.getCanonicalHash(number)
+  }
+
+  getBlockNumber(hash: Uint8Array): Promise<bigint | undefined> {
+    return this.#store.getBlockNumber(hash)
+  }
+
+  getReceipts(hash: Uint8Array): Promise<StoredReceipt[] | undefined> {
+    return this.#store.getReceipts(hash)
+  }
+
+  getTxLocation(txHash: Uint8Array): Promise<TxLocation | undefined> {
+    return this.#store.getTxLocation(txHash)
+  }
+
+  getTransactionCount(hash: Uint8Array): Promise<number | undefined> {
+    return this.#store.getTransactionCount(hash)
+  }
+
+  getBlockBytes(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#store.getBlockBytes(hash)
+  }
+
+  getBlockBytesByNumber(number: bigint): Promise<Uint8Array | undefined> {
+    return this.#store.getBlockBytesByNumber(number)
+  }
+
+  getFinality(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#store.getFinality(hash)
+  }
+
+  // --- StateReader ---
+
+  postStateRoot(header: BlockHeader): Uint8Array {
+    return this.#executor.postStateRoot(header)
+  }
+
+  stateAt(stateRoot: Uint8Array): MerkleStateManager {
+    return this.#executor.stateAt(stateRoot)
+  }
+
+  stateAfter(header: BlockHeader): MerkleStateManager {
+    return this.#executor.stateAfter(header)
+  }
+
+  hasState(stateRoot: Uint8Array): boolean {
+    return this.#stateDB.has(stateRoot)
+  }
+
+  accountNow(header: BlockHeader, address: Hex): Readonly<Account> | null | undefined {
+    return this.#executor.accountNow(header, address)
+  }
+
+  storageNow(header: BlockHeader, address: Hex, key: Uint8Array): Uint8Array | undefined {
+    return this.#executor.storageNow(header, address, key)
+  }
+
+  viewState(header: BlockHeader): ViewState {
+    return this.#executor.viewState(header)
+  }
+
+  vmAt(header: BlockHeader, common?: Common): Promise<VM> {
+    return this.#executor.vmAt(header, this.#store, common)
+  }
+
+  async readPreimages(): Promise<PreimageIndex | undefined> {
+    return this.#executor.preimages?.read()
+  }
+
+  // --- A read replica (an RPC read thread over the same LevelDB) ---
+
+  /**
+   * What a replica compares to know it must catch up: the store's cache epoch (moved by a rewind)
+   * and the dev state edits' version.
+   */
+  get replicaVersion(): { cacheEpoch: number; edits: number } {
+    return { cacheEpoch: this.#store.cacheEpoch, edits: this.#parts().editedStates.version }
+  }
+
+  /**
+   * A replica's head becomes the stored block `hash` (its primary committed it), after clearing its
+   * caches (`clearCaches`: the primary rewound) and re-reading the dev state edits (`reloadEdits`).
+   * False: the block is not stored.
+   */
+  async followHead(hash: Uint8Array, opts: { clearCaches: boolean; reloadEdits: boolean }): Promise<boolean> {
+    if (opts.clearCaches) this.#store.clearCaches()
+    if (opts.reloadEdits) await this.#parts().editedStates.reload(this.#store.kv)
+    const block = await this.#store.getBlock(hash)
+    if (block === undefined) return false
+    const fc = this.#importer.forkChoice
+    fc.devReset({ head: block, safe: fc.safe(), finalized: fc.finalized() })
+    return true
+  }
+
+  /**
+   * Spans around block import, execution and building, through `tracer` (a composition root's
+   * tracer: the chain knows no tracing library).
+   */
+  trace(tracer: MethodTracer): void {
+    traceChainParts(tracer, this.#importer, this.#executor)
+  }
+
+  #parts(): ChainParts {
+    return chainParts(this)
+  }
 }

@@ -5,6 +5,7 @@ import { createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
+import { type StoredChainView, storedParts } from './open-store.ts'
 import { encodeConsensusReceipt, type StoredReceipt } from './receipt.ts'
 import type { StateDB } from './state-db.ts'
 import { type StateWalkStats, walkStateTrie } from './state-walk.ts'
@@ -48,11 +49,8 @@ export interface CheckReport {
  * canonical entry lies above the head; over the whole chain, no tx-index entry points elsewhere.
  * Reads only: nothing is repaired.
  */
-export async function checkChain(
-  chain: { store: ChainStore; stateDB: StateDB },
-  opts: CheckOptions = {},
-): Promise<CheckReport> {
-  const { store, stateDB } = chain
+export async function checkChain(chain: StoredChainView, opts: CheckOptions = {}): Promise<CheckReport> {
+  const { store, stateDB } = storedParts(chain)
   const get = (key: Uint8Array) => store.kv.get(key)
   const problems: CheckProblem[] = []
   const state: StateWalkStats = { nodes: 0, accounts: 0, storageSlots: 0, codes: 0 }

@@ -1,9 +1,7 @@
-import { Bucket, bucketKey, bucketRange, type KVStore, WriteBatch } from '@cairn/db'
+import { Bucket, bucketKey, bucketRange, type KVStore, type WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes } from '@cairn/utils'
 import type { BlockHeader } from '@ethereumjs/block'
-import type { Chain } from './chain.ts'
 import { ChainErrorCode } from './errors.ts'
-import type { StateEdit } from './executor.ts'
 
 /**
  * A dev chain's state edits made without a block (anvil_setBalance, anvil_setCode, anvil_setNonce,
@@ -81,45 +79,4 @@ export class EditedStates {
       this.changes++
     }
   }
-}
-
-/**
- * Applies `edit` to the state after the head, without a block (see {@link EditedStates}): the
- * edit runs on a private state manager at the head's (possibly already edited) state; its trie
- * nodes, the new entry and the preimages it recorded are written in one batch. Under the
- * importer's lock, so the head does not move meanwhile. Returns the new state root.
- */
-export function editHeadState(chain: Chain, edit: StateEdit): Promise<Uint8Array> {
-  return chain.importer.exclusive(async () => {
-    const head = chain.importer.head.header
-    const { root, writes } = await chain.executor.applyEdit(head, edit)
-    const batch = new WriteBatch()
-    chain.stateDB.commitLayer(writes, batch)
-    chain.executor.preimages?.drainInto(batch)
-    const done = chain.editedStates.stage(batch, head, root)
-    await batch.write(chain.store.kv)
-    writes.markCommitted()
-    done()
-    return root
-  })
-}
-
-/**
- * Makes `root` the state after the head again (evm_revert to a snapshot taken with edits), or
- * the head's own state with undefined (anvil_reset). The root must be stored (one the head had).
- */
-export function restoreHeadState(chain: Chain, root: Uint8Array | undefined): Promise<void> {
-  return chain.importer.exclusive(async () => {
-    const head = chain.importer.head.header
-    if (root !== undefined && !chain.stateDB.has(root)) {
-      throw new CairnError(ChainErrorCode.STATE_MISSING, `state root ${bytesToHex(root)} is not stored`, {
-        hint: 'restore only a state the head had',
-      })
-    }
-    const batch = new WriteBatch()
-    const done = chain.editedStates.stage(batch, head, root)
-    if (batch.size === 0) return
-    await batch.write(chain.store.kv)
-    done()
-  })
 }

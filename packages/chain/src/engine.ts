@@ -2,7 +2,7 @@ import type { BlockHeader } from '@ethereumjs/block'
 import type { StateManagerInterface } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { RunTxResult, VM } from '@ethereumjs/vm'
-import type { ChainStore } from './store.ts'
+import type { BlockReader } from './chain-reader.ts'
 
 /**
  * What the chain needs from a consensus engine: its rules. The import pipeline calls these hooks
@@ -53,7 +53,7 @@ export interface ChainEngine {
 /** What {@link ChainEngine.validateHeader} may read. */
 export interface HeaderContext {
   /** The chain's stored blocks (headers, canonical index, receipts). */
-  chain: ChainStore
+  chain: BlockReader
   /** A read-only view of the state at a stored state root. */
   stateAt(stateRoot: Uint8Array): StateManagerInterface
 }

@@ -1,18 +1,34 @@
 import type { KVStore } from '@cairn/db'
 import { CairnError } from '@cairn/utils'
 import type { Common } from '@ethereumjs/common'
-import { readStoredGenesis } from './chain.ts'
+import type { BlockReader } from './chain-reader.ts'
 import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 import { type GenesisSpec, parseGenesis } from './genesis.ts'
 import { StateDB } from './state-db.ts'
-import { ChainStore } from './store.ts'
+import { ChainStore, type HeadName } from './store.ts'
+import { readStoredGenesis } from './stored-genesis.ts'
+
+/** The stored blocks of a chain opened for inspection, and its head pointers as stored. */
+export interface StoredBlocks extends BlockReader {
+  getHeadHash(name: HeadName): Promise<Uint8Array | undefined>
+}
+
+const STORES = new WeakMap<StoredChainView, { store: ChainStore; stateDB: StateDB }>()
+
+/** The store and state database under a view (this package's `checkChain`). */
+export function storedParts(view: StoredChainView): { store: ChainStore; stateDB: StateDB } {
+  const parts = STORES.get(view)
+  if (parts === undefined)
+    throw new CairnError(ChainErrorCode.MISUSE, 'not a view opened by openStoredChain', { fault: 'internal' })
+  return parts
+}
 
 /** A chain's store opened for reading, without start-up repair or an engine. */
 export interface StoredChainView {
-  store: ChainStore
-  stateDB: StateDB
-  /** The Common of the genesis block's fork (`store.commons` has every fork's). */
+  /** The stored blocks, and where the head pointers point. */
+  blocks: StoredBlocks
+  /** The Common of the genesis block's fork. */
   common: Common
   genesis: GenesisSpec
   /** The stored genesis exactly as it was given to `cairn init` / `start` (JSON). */
@@ -34,5 +50,8 @@ export async function openStoredChain(kv: KVStore): Promise<StoredChainView> {
   const genesis = parseGenesis(genesisJson, 'stored genesis', { defaultHardfork })
   const commons = new ChainCommons(genesis.schedule)
   const common = commons.fork(genesis.hardfork)
-  return { store: new ChainStore(kv, commons), stateDB: new StateDB(kv), common, genesis, genesisJson }
+  const store = new ChainStore(kv, commons)
+  const view: StoredChainView = { blocks: store, common, genesis, genesisJson }
+  STORES.set(view, { store, stateDB: new StateDB(kv) })
+  return view
 }

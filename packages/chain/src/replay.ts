@@ -1,10 +1,10 @@
 import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { buildBlock, type RunTxResult, type VM } from '@ethereumjs/vm'
+import type { BlockReader } from './chain-reader.ts'
 import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 import { ChainErrorCode } from './errors.ts'
-import type { Executor } from './executor.ts'
-import type { ChainStore } from './store.ts'
+import type { StateReader } from './state-reader.ts'
 import { txSender } from './tx-cache.ts'
 
 /** A block replayed up to one of its transactions, on a private VM (nothing is written). */
@@ -30,7 +30,7 @@ export interface ReplayedBlock {
  * when the block was made.
  */
 export async function replayTransaction(
-  chain: { executor: Executor; store: ChainStore },
+  chain: BlockReader & StateReader,
   block: Block,
   index: number,
 ): Promise<ReplayedTx> {
@@ -51,11 +51,8 @@ export async function replayTransaction(
  * parent's state in a private VM and the block's system calls, then each {@link ReplayedBlock.next}
  * runs the next transaction through the same BlockBuilder path as import.
  */
-export async function replayBlock(
-  chain: { executor: Executor; store: ChainStore },
-  block: Block,
-): Promise<ReplayedBlock> {
-  const parent = await chain.store.getBlock(block.header.parentHash)
+export async function replayBlock(chain: BlockReader & StateReader, block: Block): Promise<ReplayedBlock> {
+  const parent = await chain.getBlock(block.header.parentHash)
   if (!parent) {
     throw new CairnError(
       ChainErrorCode.CORRUPT,
@@ -65,7 +62,7 @@ export async function replayBlock(
   }
   // The block's own fork (its header's Common), not the parent's: a fork's first block runs its rules.
   const h = block.header
-  const vm = await chain.executor.vmAt(parent.header, chain.store, h.common)
+  const vm = await chain.vmAt(parent.header, h.common)
   const builder = await buildBlock(vm, {
     parentBlock: parent,
     headerData: {

@@ -1,7 +1,7 @@
 import { WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import type { Chain } from './chain.ts'
+import type { ChainParts } from './chain-parts.ts'
 import { ChainErrorCode } from './errors.ts'
 import { blockLogs, type ChainEvents } from './events.ts'
 import type { ExecutedBlock } from './executor.ts'
@@ -23,7 +23,7 @@ export interface RewindResult {
  * blocks) and the removed logs (`removed: true`) are emitted. Runs under the importer's lock.
  * State trie nodes are content-addressed and stay (unreferenced).
  */
-export function rewindChain(chain: Chain, toHash: Uint8Array): Promise<RewindResult> {
+export function rewindChain(chain: ChainParts, toHash: Uint8Array): Promise<RewindResult> {
   return chain.importer.exclusive(async () => {
     const { store } = chain
     const target = await store.getBlock(toHash)
@@ -94,7 +94,11 @@ export interface ReplaceResult {
  * again) stays canonical. Runs under the importer's lock, skipping the importer's finality check:
  * only a dev engine, the one producer, does this.
  */
-export function replaceBranch(chain: Chain, ancestorHash: Uint8Array, branch: ExecutedBlock[]): Promise<ReplaceResult> {
+export function replaceBranch(
+  chain: ChainParts,
+  ancestorHash: Uint8Array,
+  branch: ExecutedBlock[],
+): Promise<ReplaceResult> {
   return chain.importer.exclusive(async () => {
     const { store, stateDB } = chain
     const ancestor = await store.getBlock(ancestorHash)

@@ -17,6 +17,7 @@ import { RLP } from '@ethereumjs/rlp'
 import { MAX_UINT64 } from '@ethereumjs/util'
 import { LRUCache } from 'lru-cache'
 import { decodeBlock } from './block-decode.ts'
+import type { BlockReader, HeadName, TxLocation } from './chain-reader.ts'
 import { ChainCommons } from './common.ts'
 import { ChainErrorCode } from './errors.ts'
 import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
@@ -26,13 +27,7 @@ import { SenderOverrides } from './sender-overrides.ts'
 import { encodedTx } from './tx-cache.ts'
 
 /** Names of the head pointers kept in {@link Bucket.head}. */
-export type HeadName = 'latest' | 'safe' | 'finalized'
-
-/** Where a transaction sits in the canonical chain. */
-export interface TxLocation {
-  blockHash: Uint8Array
-  index: number
-}
+export type { HeadName, TxLocation } from './chain-reader.ts'
 
 /**
  * Block numbers key the canonical index by 8 bytes: one that does not fit is refused, never
@@ -102,7 +97,7 @@ export const CACHED_TRANSACTIONS = 16_384
  * head has a canonical hash). Such a read throws DB_CORRUPT (`storedEntryCorrupt`), told first to
  * the `onCorruption` sink.
  */
-export class ChainStore {
+export class ChainStore implements BlockReader {
   readonly headers: Repository<Uint8Array, Uint8Array>
   readonly bodies: Repository<Uint8Array, Uint8Array>
   readonly receipts: Repository<Uint8Array, StoredReceipt[]>
@@ -350,6 +345,16 @@ export class ChainStore {
     const number = await this.hashToNumber.get(loc.blockHash)
     const canonical = number === undefined ? undefined : await this.canonical.get(number)
     return canonical && equalsBytes(canonical, loc.blockHash) ? loc : undefined
+  }
+
+  /** The number of the stored block `hash`, on any branch. */
+  getBlockNumber(hash: Uint8Array): Promise<bigint | undefined> {
+    return this.hashToNumber.get(hash)
+  }
+
+  /** The finality certificate stored with block `hash` (empty: final without one). */
+  getFinality(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.finality.get(hash)
   }
 
   /** Reads a block that must exist; a missing one means the store is corrupt. */
