@@ -58,6 +58,14 @@ export interface ChainOptions {
    * {@link DEFAULT_STATE_CACHE_BYTES}); 0 for none. Unused with an in-memory store.
    */
   stateCacheBytes?: number
+  /**
+   * Reference mode: every speed shim of the chain off at once — the transfer fast path, the batched
+   * state manager and its trie, the jump-destination cache, the block builder's shortcuts (ordered
+   * tries, kept transactions), synchronous trie reads, shared read views and the transaction
+   * decoder's direct path — so blocks run through @ethereumjs exactly as published (its patches
+   * under patches/ aside). Slower; the answer to "is it the shim?" (`cairn start --reference`).
+   */
+  reference?: boolean
 }
 
 /** The node ring's default size: the encoded nodes of ~200,000 accounts' trie. */
@@ -157,7 +165,7 @@ export class Chain implements ChainReader, StateReader {
     const spec = parseGenesis(opts.genesis ?? stored, opts.genesis === undefined ? 'stored genesis' : source, {
       defaultHardfork,
     })
-    const commons = new ChainCommons(spec.schedule, modules.customCrypto)
+    const commons = new ChainCommons(spec.schedule, modules.customCrypto, opts.reference === true)
     const common = commons.fork(spec.hardfork)
     const store = new ChainStore(kv, commons, modules.onCorruption)
     const stateDB = new StateDB(kv, {
@@ -216,7 +224,11 @@ export class Chain implements ChainReader, StateReader {
     const raw = (opts.genesis ?? stored) as { config?: { pragueTime?: unknown } }
     const editedStates = await EditedStates.load(kv)
     const executor = await Executor.create(
-      { commons, toleratedMissingContracts: toleratedMissingContracts(spec.alloc, raw.config) },
+      {
+        commons,
+        toleratedMissingContracts: toleratedMissingContracts(spec.alloc, raw.config),
+        reference: opts.reference === true,
+      },
       {
         store,
         stateDB,
@@ -271,6 +283,11 @@ export class Chain implements ChainReader, StateReader {
     modules.metrics?.headBlock.set(Number(head.header.number))
     modules.metrics?.headTimestamp.set(Number(head.header.timestamp))
     return chain
+  }
+
+  /** Whether the chain runs without its speed shims (`ChainOptions.reference`). */
+  get reference(): boolean {
+    return this.#executor.reference
   }
 
   get chainId(): bigint {

@@ -51,6 +51,8 @@ export class ChainCommons {
   constructor(
     readonly schedule: ForkSchedule,
     private readonly customCrypto?: CustomCrypto,
+    /** Reference mode: what is decoded with these Commons takes @ethereumjs's own decoder. */
+    private readonly reference = false,
   ) {
     const active = new Set(
       schedule.forks.filter((f) => f.block !== undefined || f.timestamp !== undefined).map((f) => f.name),
@@ -91,6 +93,7 @@ export class ChainCommons {
     const known = this.byFork.get(fork)
     if (known) return known
     const common = shareable(this.create(fork))
+    if (this.reference) referenceCommons.add(common)
     this.byFork.set(fork, common)
     return common
   }
@@ -142,6 +145,12 @@ export class ChainCommons {
 const BLOB_GAS_PER_BLOB = 131072
 
 const sharedCommons = new WeakSet<Common>()
+const referenceCommons = new WeakSet<Common>()
+
+/** Whether `common` belongs to a chain in reference mode (no decoding shortcut: `tx-decode.ts`). */
+export function isReferenceCommon(common: Common): boolean {
+  return referenceCommons.has(common)
+}
 
 /** Whether `common` is one of the chain's shared Commons (its `copy()` is itself; see {@link shareable}). */
 export function isSharedCommon(common: Common): boolean {

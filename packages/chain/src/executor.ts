@@ -36,7 +36,7 @@ import {
   runFastTransfer,
   TransferAccounts,
 } from './fast-transfer.ts'
-import { installJumpDestCache } from './jump-cache.ts'
+import { installJumpDestCache, useReferenceAnalysis } from './jump-cache.ts'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import { creditUncleRewards, isProofOfWork } from './pow.ts'
 import { StatePreimages } from './preimages.ts'
@@ -176,6 +176,9 @@ export class Executor {
    */
   fastTransfers = true
 
+  /** Reference mode: no speed shim (see {@link Executor.create}'s `reference`). */
+  reference = false
+
   /** Transactions that took the fast path so far (for tests and metrics). */
   fastCount = 0
   /** Addresses and slots written since {@link recordPreimages} (dev chains; undefined otherwise). */
@@ -210,6 +213,11 @@ export class Executor {
        * a chain whose genesis runs Prague without them). None by default.
        */
       toleratedMissingContracts?: ReadonlySet<Hex>
+      /**
+       * Reference mode: every speed shim off — the EVM's own state manager, jump analysis, block
+       * builder and tries; no transfer fast path; no synchronous trie reads (see `ChainOptions`).
+       */
+      reference?: boolean
     },
     modules: {
       store: ChainStore
@@ -221,7 +229,8 @@ export class Executor {
       editedStates?: EditedStates
     },
   ): Promise<Executor> {
-    if (!(await installJumpDestCache()))
+    const reference = opts.reference === true
+    if (!reference && !(await installJumpDestCache()))
       modules.logger.debug('EVM jump-destination cache not installed (other @ethereumjs/evm)')
     const caches = new Caches()
     const common = opts.commons.at(modules.genesis)
@@ -231,11 +240,12 @@ export class Executor {
       layers,
       modules.genesis.stateRoot,
       caches,
-      (o) => new BatchedStateManager(o),
+      reference ? (o) => new MerkleStateManager(o) : (o) => new BatchedStateManager(o),
     )
     const view = new ChainView(modules.store, modules.genesis)
     const vm = await createVM({ common, stateManager, blockchain: view })
-    return new Executor(
+    if (reference) useReferenceAnalysis(vm.evm)
+    const executor = new Executor(
       opts.commons,
       vm,
       view,
@@ -247,6 +257,9 @@ export class Executor {
       opts.toleratedMissingContracts ?? new Set(),
       modules.editedStates,
     )
+    executor.reference = reference
+    executor.fastTransfers = !reference
+    return executor
   }
 
   /**
@@ -359,7 +372,7 @@ export class Executor {
     const state = this.vm.stateManager
     if (state instanceof BatchedStateManager) state.slice = slice
     const { result, failure } = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
-      finish(builder, this.common, undefined, slice),
+      finish(builder, this.common, this.reference, undefined, slice),
     ).finally(() => {
       if (state instanceof BatchedStateManager) state.slice = undefined
     })
@@ -458,7 +471,7 @@ export class Executor {
     let finished: Awaited<ReturnType<typeof checkedRequestCalls<Finished>>>
     try {
       finished = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
-        finish(builder, this.common, h.transactionsTrie),
+        finish(builder, this.common, this.reference, h.transactionsTrie),
       )
     } catch (err) {
       // e.g. a deposit log of the wrong layout (EIP-6110)
@@ -541,6 +554,7 @@ export class Executor {
    * shared with other readers: not to be written.
    */
   accountNow(header: BlockHeader, address: Hex): Readonly<Account> | null | undefined {
+    if (this.reference) return undefined
     const root = this.postStateRoot(header)
     // Roots are never written in place: the same array is the same state (a new head: a new array).
     if (root !== this.nowRoot) {
@@ -571,6 +585,7 @@ export class Executor {
    * hand (read it through {@link stateAfter}).
    */
   storageNow(header: BlockHeader, address: Hex, key: Uint8Array): Uint8Array | undefined {
+    if (this.reference) return undefined
     const account = this.accountNow(header, address)
     if (account === undefined) return undefined
     if (account === null) return new Uint8Array()
@@ -591,6 +606,16 @@ export class Executor {
    * trie again: callers must not write to it (use {@link vmAt} to execute).
    */
   stateAt(stateRoot: Uint8Array): SharedReadView {
+    if (this.reference) {
+      // No sharing: a fresh view, with fresh caches, per read.
+      return newStateManager(
+        this.common,
+        this.stateDB.readView(),
+        stateRoot,
+        new Caches(),
+        (o) => new SharedReadView(o),
+      )
+    }
     const key = bytesToHex(stateRoot)
     const shared = this.readViews.get(key)
     if (shared) return shared
@@ -609,6 +634,12 @@ export class Executor {
    */
   async vmAt(header: BlockHeader, store: ChainStore, common: Common = header.common): Promise<VM> {
     const root = this.postStateRoot(header)
+    if (this.reference) {
+      const stateManager = newStateManager(this.common, this.stateDB.readView(), root)
+      const vm = await createVM({ common: ownCopy(common), stateManager, blockchain: new ChainView(store, header) })
+      useReferenceAnalysis(vm.evm)
+      return vm
+    }
     const base = this.stateAt(root)
     const stateManager = newStateManager(
       this.common,
@@ -656,11 +687,11 @@ export class Executor {
       // The EVM reads and writes state itself: the transfers' accounts are written first.
       await env.accounts.flush()
     }
-    if (!isImpersonatedTx(tx)) return addTx(builder, tx, this.common)
+    if (!isImpersonatedTx(tx)) return addTx(builder, tx, this.common, this.reference)
     // Anvil skips EIP-3607 for an impersonated sender (a contract may send, dev chains only).
     const restore = allowCodeSender(this.vm, txSender(tx))
     try {
-      return await addTx(builder, tx, this.common)
+      return await addTx(builder, tx, this.common, this.reference)
     } finally {
       restore()
     }
@@ -671,6 +702,7 @@ export class Executor {
     let vm = this.vms.get(common)
     if (!vm) {
       vm = await createVM({ common, stateManager: this.vm.stateManager, blockchain: this.view })
+      if (this.reference) useReferenceAnalysis(vm.evm)
       this.vms.set(common, vm)
     }
     this.vm = vm
@@ -790,15 +822,17 @@ interface Finished {
  * @ethereumjs/mpt trie one by one. Here both roots come from {@link orderedTrieRoot} over the
  * cached encodings, the builder finalizes an empty list (system calls, requests and the state
  * root are its own), and the block is assembled from its header and the original transactions.
- * With `slice`, timers and I/O get a turn before each root when it is used up.
+ * With `slice`, timers and I/O get a turn before each root when it is used up. `reference`:
+ * `builder.build()` as published.
  */
 async function finish(
   builder: Builder,
   common: Common,
+  reference: boolean,
   knownTxRoot?: Uint8Array,
   slice?: TimeSlice,
 ): Promise<Finished> {
-  if (common.isActivatedEIP(7928)) {
+  if (reference || common.isActivatedEIP(7928)) {
     const { block, requests } = await builder.build()
     return { block, requests: (requests ?? []).map((r) => r.bytes) }
   }
@@ -841,13 +875,14 @@ async function finish(
  * per block, measured as most of the sealing time. `runTx` reads only the block's header (EIP-7928's
  * access-list index aside, which no Cairn hardfork activates), so while a transaction runs the
  * builder sees an empty list; the list is put back, with what the call appended, right after.
+ * `reference`: `addTransaction` as published.
  */
-async function addTx(builder: Builder, tx: TypedTransaction, common: Common): Promise<RunTxResult> {
+async function addTx(builder: Builder, tx: TypedTransaction, common: Common, reference: boolean): Promise<RunTxResult> {
   // Inside a block a blob transaction carries no blobs (only the network wrapper does): a received
   // block's are checked by their versioned hashes and blob gas (TxChecks, validateBlock) instead,
   // and a built block's come from the pool, which verified their sidecars and keeps the blobs.
   const opts = { allowNoBlobs: true }
-  if (common.isActivatedEIP(7928)) return builder.addTransaction(tx, opts)
+  if (reference || common.isActivatedEIP(7928)) return builder.addTransaction(tx, opts)
   const b = builder as unknown as { transactions: TypedTransaction[] }
   const all = b.transactions
   b.transactions = []

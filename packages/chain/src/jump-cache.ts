@@ -12,6 +12,13 @@ interface InterpreterProto {
 }
 
 let installed: Promise<boolean> | undefined
+/** EVMs of chains in reference mode (`reference: true`): they analyse every run, as published. */
+const referenceEvms = new WeakSet<object>()
+
+/** Makes `evm` analyse jump destinations as @ethereumjs does, cache or not (reference mode). */
+export function useReferenceAnalysis(evm: object): void {
+  referenceEvms.add(evm)
+}
 
 /**
  * Remembers @ethereumjs/evm's jump-destination analysis per contract code. The interpreter scans
@@ -43,6 +50,7 @@ async function install(): Promise<boolean> {
     const analyse = proto._getValidJumpDestinations
     const byCode = new WeakMap<Uint8Array, WeakMap<object, Analysis>>()
     proto._getValidJumpDestinations = function (code) {
+      if (referenceEvms.has(this._evm)) return analyse.call(this, code)
       const table = this._evm._opcodeMap
       let byTable = byCode.get(code)
       let analysis = byTable?.get(table)

@@ -2,7 +2,7 @@ import { bytesToHex } from '@cairn/utils'
 import type { Common } from '@ethereumjs/common'
 import { createTxFromRLP, FeeMarket1559Tx, type TxOptions, type TypedTransaction } from '@ethereumjs/tx'
 import { Address, MAX_INTEGER, MAX_UINT64, SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
-import { isSharedCommon } from './common.ts'
+import { isReferenceCommon, isSharedCommon } from './common.ts'
 import { seedEncodedTx } from './tx-cache.ts'
 
 /**
@@ -19,7 +19,8 @@ import { seedEncodedTx } from './tx-cache.ts'
  * encodings). Anything else — another type, an access list, a contract creation, a value out of
  * range, an encoding that is not canonical — goes to @ethereumjs's decoder, which builds it or
  * throws its own error: this path never accepts what @ethereumjs would refuse, since each check
- * it makes only decides whether to build here or hand over.
+ * it makes only decides whether to build here or hand over. A chain in reference mode
+ * (`reference: true`) hands everything over.
  */
 export function decodeTransaction(bytes: Uint8Array, common: Common): TypedTransaction {
   const tx = (bytes[0] === 2 ? feeMarketTx(bytes, common) : undefined) ?? createTxFromRLP(bytes, { common })
@@ -44,7 +45,10 @@ function rules(common: Common): Rules | null {
   let r = rulesOf.get(common)
   if (r === undefined) {
     r =
-      isSharedCommon(common) && common.isActivatedEIP(1559) && common.gteHardfork('homestead')
+      isSharedCommon(common) &&
+      !isReferenceCommon(common) &&
+      common.isActivatedEIP(1559) &&
+      common.gteHardfork('homestead')
         ? {
             chainId: common.chainId(),
             gasCap:
