@@ -8,7 +8,8 @@ import type { Hex } from '@cairn/utils'
 import { Address, hexToBytes, setLengthLeft } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { editHeadState, newStateManager, type StateEdit } from '../src/index.ts'
+import { chainParts } from '../src/chain-parts.ts'
+import { newStateManager, type StateEdit } from '../src/index.ts'
 import { ADDRS, BH1_ADDR, buildAndImport, call, contractsGenesis, KEYS, openChain, transfer } from './helpers.ts'
 
 type Chain = Awaited<ReturnType<typeof openChain>>
@@ -47,8 +48,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 
 /** What a state manager of its own reads at the state after the head (no shared cache). */
 async function reference(chain: Chain, addr: Hex) {
-  const root = chain.executor.postStateRoot(chain.head.header)
-  const sm = newStateManager(chain.head.header.common, chain.stateDB.readView(), root)
+  const root = chain.postStateRoot(chain.head.header)
+  const sm = newStateManager(chain.head.header.common, chainParts(chain).stateDB.readView(), root)
   const a = new Address(hexToBytes(addr))
   const account = await sm.getAccount(a)
   const slots = await Promise.all(SLOTS.map((k) => (account ? sm.getStorage(a, k) : new Uint8Array())))
@@ -57,10 +58,10 @@ async function reference(chain: Chain, addr: Hex) {
 
 function now(chain: Chain, addr: Hex) {
   const { header } = chain.head
-  const account = chain.executor.accountNow(header, addr)
+  const account = chain.accountNow(header, addr)
   if (account === undefined) throw new Error(`${addr}: not at hand`)
   const slots = SLOTS.map((k) => {
-    const value = chain.executor.storageNow(header, addr, k)
+    const value = chain.storageNow(header, addr, k)
     if (value === undefined) throw new Error(`${addr}: a slot not at hand`)
     return value
   })
@@ -100,9 +101,9 @@ describe('Executor.accountNow and storageNow', () => {
             if (s.write) txs.push(call(common, KEYS[0] as Uint8Array, next(0), BH1_ADDR))
             await buildAndImport(chain, txs)
           } else if (s.kind === 'edit') {
-            await editHeadState(chain, setBalance(POOL[s.who] as Hex, s.balance))
+            await chain.dev.editHead(setBalance(POOL[s.who] as Hex, s.balance))
           } else {
-            await editHeadState(chain, putSlot(POOL[s.who] as Hex, SLOTS[s.slot] as Uint8Array, s.value))
+            await chain.dev.editHead(putSlot(POOL[s.who] as Hex, SLOTS[s.slot] as Uint8Array, s.value))
           }
           for (const addr of POOL) {
             const expected = await reference(chain, addr)
@@ -119,7 +120,7 @@ describe('Executor.accountNow and storageNow', () => {
     const chain = await openChain(new MemoryKV())
     // A state root no node of which is stored: nothing at hand, so the caller reads another way.
     const header = { ...chain.head.header, stateRoot: new Uint8Array(32).fill(7) } as typeof chain.head.header
-    expect(chain.executor.postStateRoot(header)).toEqual(new Uint8Array(32).fill(7))
-    expect(chain.executor.accountNow(header, ADDRS[0] as Hex)).toBeUndefined()
+    expect(chain.postStateRoot(header)).toEqual(new Uint8Array(32).fill(7))
+    expect(chain.accountNow(header, ADDRS[0] as Hex)).toBeUndefined()
   })
 })

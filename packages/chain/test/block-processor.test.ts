@@ -2,6 +2,7 @@ import { MemoryKV } from '@cairn/db'
 import { bytesToHex, CairnError, type Hex, type Logger, silentLogger, writerLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { describe, expect, it, vi } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import {
   BlockErrorCode,
   type BlockProcessorOptions,
@@ -80,13 +81,13 @@ describe('processBlock: the front door for blocks from outside', () => {
       expect(r.status).toBe('unknownParent')
       if (r.status === 'unknownParent') expect(bytesToHex(r.parentHash)).toBe(bytesToHex(b.header.parentHash))
     }
-    expect(chain.blocks.orphanCount).toBe(4)
+    expect(chainParts(chain).blocks.orphanCount).toBe(4)
     expect(chain.head.header.number).toBe(0n)
     const r = await chain.processBlock(blocks[0] as Block, { source: 'gossip', peer: 'p1' })
     expect(r).toMatchObject({ status: 'imported', head: true })
     expect(hex(chain.head)).toBe(hex(source.head))
     expect(heads).toEqual([1n, 2n, 3n, 4n, 5n])
-    expect(chain.blocks.orphanCount).toBe(0)
+    expect(chainParts(chain).blocks.orphanCount).toBe(0)
     expect((await chain.processBlock(blocks[2] as Block, { source: 'sync' })).status).toBe('known')
   })
 
@@ -98,12 +99,12 @@ describe('processBlock: the front door for blocks from outside', () => {
     // A descendant of the bad block that arrives before it: an orphan, refused once its parent is.
     const early = tamper(b2, b2.common, { parentHash: bad.hash(), extraData: '0x01' })
     expect((await chain.processBlock(early, { source: 'gossip', peer: 'p2' })).status).toBe('unknownParent')
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     const first = errorOf(await chain.processBlock(bad, { source: 'gossip', peer: 'p2' }))
     expect(first).toMatchObject({ code: ChainErrorCode.EXECUTION_MISMATCH, action: 'reject', penalize: true })
     expect(execute).toHaveBeenCalledTimes(1)
-    expect(chain.blocks.badReason(bad.hash())).toMatch(/stateRoot/)
-    expect(chain.blocks.orphanCount).toBe(0)
+    expect(chainParts(chain).blocks.badReason(bad.hash())).toMatch(/stateRoot/)
+    expect(chainParts(chain).blocks.orphanCount).toBe(0)
 
     const again = errorOf(await chain.processBlock(bad.serialize(), { source: 'gossip', peer: 'p3' }))
     expect(again).toMatchObject({ code: BlockErrorCode.KNOWN_BAD, action: 'reject', penalize: true })
@@ -131,7 +132,7 @@ describe('processBlock: the front door for blocks from outside', () => {
       },
     }
     const chain = await open({ engine })
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     const badTime = tamper(b1, b1.common, { timestamp: 0n })
     expect(errorOf(await chain.processBlock(badTime, { source: 'gossip' }))).toMatchObject({
       code: ChainErrorCode.BLOCK_INVALID,
@@ -152,7 +153,7 @@ describe('processBlock: the front door for blocks from outside', () => {
       action: 'ignore',
       penalize: false,
     })
-    expect(chain.blocks.badReason(b1.hash())).toBeUndefined()
+    expect(chainParts(chain).blocks.badReason(b1.hash())).toBeUndefined()
     expect(execute).not.toHaveBeenCalled()
     fail = undefined
     expect((await chain.processBlock(b1, { source: 'gossip' })).status).toBe('imported')
@@ -217,7 +218,7 @@ describe('processBlock: the front door for blocks from outside', () => {
     const { blocks } = await sourceBlocks(4)
     const chain = await open({ blocks: { maxOrphans: 2, maxQueue: 1 } })
     for (const b of blocks.slice(1)) await chain.processBlock(b, { source: 'gossip' })
-    expect(chain.blocks.orphanCount).toBe(2)
+    expect(chainParts(chain).blocks.orphanCount).toBe(2)
     // Block 2 (the oldest orphan) was dropped: importing block 1 cannot reach 3 and 4.
     const [r1, r2] = await Promise.all([
       chain.processBlock(blocks[0] as Block, { source: 'gossip' }),

@@ -65,7 +65,7 @@ async function txsFor(chain: Chain, target: number): Promise<TypedTransaction[]>
   const common = chain.common
   const first = [0, 1, 2, 3, 4].map((i) => big(common, i, BIG))
   const tooBig = big(common, 5, 1_000_000)
-  const empty = await chain.executor.build(chain.head, { timestamp: TIMESTAMP }, listSource([]))
+  const empty = await chain.build(chain.head, { timestamp: TIMESTAMP }, listSource([]))
   const emptyHeader = empty.block.header.serialize().length // gas used 0: one byte
   let length = 300_000
   for (;;) {
@@ -105,7 +105,7 @@ describe('EIP-7934: the RLP block size limit', () => {
 
     it('the producer skips a transaction that would pass the limit, takes a smaller one after it, and stays within', async () => {
       const source = listSource(txs)
-      const built = await producer.executor.build(producer.head, { timestamp: TIMESTAMP }, source)
+      const built = await producer.build(producer.head, { timestamp: TIMESTAMP }, source)
       const hashes = (list: readonly TypedTransaction[]) => list.map((tx) => bytesToHex(tx.hash()))
       const [a, b, c, d, e, tooBig, last] = txs as [TypedTransaction, ...TypedTransaction[]]
       expect(hashes(built.block.transactions)).toEqual(hashes([a, b, c, d, e, last] as TypedTransaction[]))
@@ -122,7 +122,7 @@ describe('EIP-7934: the RLP block size limit', () => {
     it('import takes a block of exactly 8,388,608 bytes and refuses one a byte over, by its EEST name', async () => {
       // A block of LIMIT - 16 bytes (the transactions that fit), then 16 and 17 bytes more.
       const fitting = txs.filter((_, i) => i !== 5)
-      const built = await producer.executor.build(producer.head, { timestamp: TIMESTAMP }, listSource(fitting))
+      const built = await producer.build(producer.head, { timestamp: TIMESTAMP }, listSource(fitting))
       expect(built.block.transactions.length).toBe(fitting.length)
       const importer = await openChain('osaka')
       const atLimit = withExtraData(built.block, importer.common, 16) // 0x80 becomes 17 bytes: +16
@@ -149,7 +149,7 @@ describe('EIP-7934: the RLP block size limit', () => {
   it('does not apply before Osaka: a Prague producer builds, and import takes, a block over it', async () => {
     const producer = await openChain('prague')
     const txs = await txsFor(producer, LIMIT - 16)
-    const built = await producer.executor.build(producer.head, { timestamp: TIMESTAMP }, listSource(txs))
+    const built = await producer.build(producer.head, { timestamp: TIMESTAMP }, listSource(txs))
     expect(built.block.transactions.length).toBe(txs.length)
     const size = built.block.serialize().length
     expect(size).toBeGreaterThan(LIMIT + 900_000)

@@ -9,6 +9,7 @@ import { LevelKV } from '@cairn/db'
 import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import {
   BLOCK_ERROR_CLASS,
   BlockErrorCode,
@@ -68,13 +69,13 @@ describe('chain.verifier and chain.committer', () => {
     const [b1] = (await sourceBlocks(1)) as [Block]
     const { chain, kv } = await fresh()
     const before = await dumpKV(kv)
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     const r = await chain.verifier.verify(b1.serialize(), chain.head, { source: 'gossip', peer: 'p1' })
     if (!r.ok) throw r.error
     expect(bytesToHex(r.executed.block.hash())).toBe(bytesToHex(b1.hash()))
     expect(execute).toHaveBeenCalledTimes(1)
     expect(chain.head.header.number).toBe(0n)
-    expect(await chain.store.hashToNumber.has(b1.hash())).toBe(false)
+    expect(await chain.getBlockNumber(b1.hash())).toBeUndefined()
     expect(await dumpKV(kv)).toEqual(before)
 
     const heads: bigint[] = []
@@ -83,7 +84,7 @@ describe('chain.verifier and chain.committer', () => {
     expect(imported.status).toBe('head')
     expect(execute).toHaveBeenCalledTimes(1)
     expect(bytesToHex(chain.head.hash())).toBe(bytesToHex(b1.hash()))
-    expect(await chain.store.getReceipts(b1.hash())).toHaveLength(1)
+    expect(await chain.getReceipts(b1.hash())).toHaveLength(1)
     expect(heads).toEqual([1n])
   })
 
@@ -95,13 +96,13 @@ describe('chain.verifier and chain.committer', () => {
     const certificate = Uint8Array.of(1, 2, 3)
     await chain.committer.commit(r.executed, { senderOverrides: false, finality: certificate })
     expect((await chain.checkpoint('finalized')).header.number).toBe(1n)
-    expect(bytesToHex((await chain.store.finality.get(b1.hash())) as Uint8Array)).toBe(bytesToHex(certificate))
+    expect(bytesToHex((await chain.getFinality(b1.hash())) as Uint8Array)).toBe(bytesToHex(certificate))
   })
 
   it("a block verify refuses is in the front door's bad-block cache, and its descendants are refused without execution", async () => {
     const [b1, b2] = (await sourceBlocks(2)) as [Block, Block]
     const { chain } = await fresh()
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     const bad = tamper(b1, b1.common, { stateRoot: new Uint8Array(32).fill(7) })
     expect(errorOf(await chain.verifier.verify(bad, chain.head, { source: 'consensus' }))).toMatchObject({
       code: ChainErrorCode.EXECUTION_MISMATCH,
@@ -109,7 +110,7 @@ describe('chain.verifier and chain.committer', () => {
       penalize: true,
     })
     expect(execute).toHaveBeenCalledTimes(1)
-    expect(chain.blocks.badReason(bad.hash())).toMatch(/stateRoot/)
+    expect(chainParts(chain).blocks.badReason(bad.hash())).toMatch(/stateRoot/)
     // The front door knows it bad.
     const front = await chain.processBlock(bad, { source: 'gossip', peer: 'p1' })
     expect(front).toMatchObject({ status: 'error', error: { code: BlockErrorCode.KNOWN_BAD } })
@@ -123,7 +124,7 @@ describe('chain.verifier and chain.committer', () => {
       code: BlockErrorCode.BAD_ANCESTOR,
       action: 'reject',
     })
-    expect(chain.blocks.badReason(child.hash())).toMatch(/descends from bad block/)
+    expect(chainParts(chain).blocks.badReason(child.hash())).toMatch(/descends from bad block/)
     expect(execute).toHaveBeenCalledTimes(1)
     // Nothing was committed; the good block still verifies.
     expect(chain.head.header.number).toBe(0n)
@@ -135,7 +136,7 @@ describe('chain.verifier and chain.committer', () => {
     const { chain } = await fresh()
     const bad = tamper(b1, b1.common, { receiptTrie: new Uint8Array(32).fill(3) })
     expect((await chain.processBlock(bad, { source: 'gossip', peer: 'p1' })).status).toBe('error')
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     expect(errorOf(await chain.verifier.verify(bad, chain.head, { source: 'consensus' })).code).toBe(
       BlockErrorCode.KNOWN_BAD,
     )
@@ -152,7 +153,7 @@ describe('chain.verifier and chain.committer', () => {
       },
     }
     const { chain } = await fresh({ engine })
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     expect(errorOf(await chain.verifier.verify(Uint8Array.of(1, 2, 3), chain.head, { source: 'gossip' })).code).toBe(
       BlockErrorCode.DECODE,
     )
@@ -166,14 +167,14 @@ describe('chain.verifier and chain.committer', () => {
       action: 'ignore',
       penalize: false,
     })
-    expect(chain.blocks.badReason(b2.hash())).toBeUndefined()
+    expect(chainParts(chain).blocks.badReason(b2.hash())).toBeUndefined()
     fail = new Error('no state here yet')
     expect(errorOf(await chain.verifier.verify(b1, chain.head, { source: 'consensus' }))).toMatchObject({
       code: BlockErrorCode.NOT_IMPORTED,
       action: 'ignore',
       penalize: false,
     })
-    expect(chain.blocks.badReason(b1.hash())).toBeUndefined()
+    expect(chainParts(chain).blocks.badReason(b1.hash())).toBeUndefined()
     expect(execute).not.toHaveBeenCalled()
     fail = undefined
     expect((await chain.verifier.verify(b1, chain.head, { source: 'consensus' })).ok).toBe(true)
@@ -188,7 +189,7 @@ describe('chain.verifier and chain.committer', () => {
       code: BlockErrorCode.FUTURE,
       action: 'ignore',
     })
-    expect(chain.blocks.badReason(b1.hash())).toBeUndefined()
+    expect(chainParts(chain).blocks.badReason(b1.hash())).toBeUndefined()
     // Not from a peer: no limit unless the caller sets one (with its own clock).
     expect((await chain.verifier.verify(b1, chain.head, { source: 'consensus' })).ok).toBe(true)
     expect(
@@ -237,7 +238,7 @@ describe('chain.verifier and chain.committer', () => {
     const [b1] = (await sourceBlocks(1)) as [Block]
     const engine: ChainEngine = { ...testEngine, validateHeader: vi.fn(async () => {}) }
     const { chain } = await fresh({ engine })
-    const pre = await chain.blocks.preValidate(b1.serialize(), 'gossip')
+    const pre = await chain.preValidate(b1.serialize(), 'gossip')
     if (pre.status !== 'valid') throw new Error(pre.status)
     expect(engine.validateHeader).toHaveBeenCalledTimes(1)
     const r = await chain.processBlock(pre.block, { source: 'gossip', peer: 'p1', preValidated: true })
@@ -255,10 +256,10 @@ describe('chain.verifier and chain.committer', () => {
     const [b1] = (await sourceBlocks(1)) as [Block]
     const { chain } = await fresh()
     const bad = tamper(b1, b1.common, { stateRoot: new Uint8Array(32).fill(9) })
-    const pre = await chain.blocks.preValidate(bad, 'gossip')
+    const pre = await chain.preValidate(bad, 'gossip')
     expect(pre.status).toBe('valid')
     expect((await chain.processBlock(bad, { source: 'gossip' })).status).toBe('error')
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     const again = await chain.processBlock(bad, { source: 'gossip', preValidated: true })
     expect(again).toMatchObject({ status: 'error', error: { code: BlockErrorCode.KNOWN_BAD } })
     expect(execute).not.toHaveBeenCalled()

@@ -21,7 +21,7 @@ import {
   replayBlock,
   replayTransaction,
 } from '../src/index.ts'
-import { openChain } from './helpers.ts'
+import { importBlock, openChain } from './helpers.ts'
 
 const FIXTURES = join(import.meta.dirname, '../../../conformance/rpc-compat/fixtures')
 const GENESIS = JSON.parse(readFileSync(join(FIXTURES, 'genesis.json'), 'utf8')) as unknown
@@ -31,7 +31,7 @@ async function conformanceChain() {
   const chain = await openChain(new MemoryKV(), GENESIS)
   const blocks: Block[] = []
   for (const block of readChainFile(join(FIXTURES, 'chain.rlp'), chain.commons)) {
-    await chain.importer.importBlock(block)
+    await importBlock(chain, block)
     blocks.push(block)
   }
   return { chain, blocks }
@@ -54,7 +54,7 @@ describe('replay', () => {
     for (const block of blocks) {
       if (block.transactions.length === 0) continue
       forks.add(block.header.common.hardfork())
-      const receipts = (await chain.store.getReceipts(block.hash())) ?? []
+      const receipts = (await chain.getReceipts(block.hash())) ?? []
       const replay = await replayBlock(chain, block)
       for (const [i, stored] of receipts.entries()) {
         const r = await replay.next()
@@ -83,7 +83,7 @@ describe('replay', () => {
       const parent = blocks[Number(block.header.number) - 2]
       if (!parent || parent.header.common === block.header.common || block.transactions.length === 0) continue
       const last = block.transactions.length - 1
-      const stored = (await chain.store.getReceipts(block.hash()))?.[last]
+      const stored = (await chain.getReceipts(block.hash()))?.[last]
       const r = await (await replayTransaction(chain, block, last)).run()
       expect(r.receipt.cumulativeBlockGasUsed, `block ${block.header.number}`).toBe(stored?.cumulativeGasUsed)
     }
@@ -94,7 +94,7 @@ describe('stored receipts', () => {
   it('rebuild every block’s receiptTrie, pre-Byzantium post-state roots included', async () => {
     let roots = 0
     for (const block of blocks) {
-      const receipts = (await chain.store.getReceipts(block.hash())) ?? []
+      const receipts = (await chain.getReceipts(block.hash())) ?? []
       expect(receipts).toHaveLength(block.transactions.length)
       const byzantium = block.header.common.gteHardfork('byzantium')
       for (const r of receipts) expect(r.root !== undefined, `block ${block.header.number}`).toBe(!byzantium)

@@ -1,4 +1,4 @@
-// A dev chain's state edits without a block (EditedStates, editHeadState, restoreHeadState): the
+// A dev chain's state edits without a block (EditedStates, chain.dev.editHead and restoreHead): the
 // state after the head changes while its header stays; the next block is built on it; replaying
 // that block starts from it; a received block does not; rewinds forget the edits of the blocks
 // they remove; the edits are read back when the chain is opened again on the same store.
@@ -6,8 +6,9 @@ import { MemoryKV } from '@cairn/db'
 import type { Hex } from '@cairn/utils'
 import { Address, bytesToHex, hexToBytes, privateToAddress } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
-import { editHeadState, replayTransaction, restoreHeadState, rewindChain, type StateEdit } from '../src/index.ts'
-import { ADDRS, buildAndImport, KEYS, openChain, transfer } from './helpers.ts'
+import { chainParts } from '../src/chain-parts.ts'
+import { replayTransaction, type StateEdit } from '../src/index.ts'
+import { ADDRS, buildAndImport, importBlock, KEYS, openChain, transfer } from './helpers.ts'
 
 const X = '0x00000000000000000000000000000000000000e1' as Hex
 const setBalance =
@@ -16,7 +17,7 @@ const setBalance =
     sm.modifyAccountFields(new Address(hexToBytes(addr)), { balance: wei })
 
 async function balanceAfter(chain: Awaited<ReturnType<typeof openChain>>, header = chain.head.header) {
-  return (await chain.executor.stateAfter(header).getAccount(new Address(hexToBytes(X))))?.balance ?? 0n
+  return (await chain.stateAfter(header).getAccount(new Address(hexToBytes(X))))?.balance ?? 0n
 }
 
 describe('state edits without a block', () => {
@@ -24,24 +25,24 @@ describe('state edits without a block', () => {
     const chain = await openChain()
     await buildAndImport(chain, [])
     const head = chain.head
-    const root = await editHeadState(chain, setBalance(X, 1234n))
+    const root = await chain.dev.editHead(setBalance(X, 1234n))
     expect(bytesToHex(chain.head.hash())).toBe(bytesToHex(head.hash()))
     expect(bytesToHex(chain.head.header.stateRoot)).toBe(bytesToHex(head.header.stateRoot))
-    expect(bytesToHex(chain.executor.postStateRoot(head.header))).toBe(bytesToHex(root))
+    expect(bytesToHex(chain.postStateRoot(head.header))).toBe(bytesToHex(root))
     expect(await balanceAfter(chain)).toBe(1234n)
     // The parent's state is untouched.
-    const parent = await chain.store.mustGetBlock(head.header.parentHash)
+    const parent = await chain.mustGetBlock(head.header.parentHash)
     expect(await balanceAfter(chain, parent.header)).toBe(0n)
     // Edits accumulate on the head's edited state.
-    await editHeadState(chain, setBalance(ADDRS[2] as Hex, 5n))
+    await chain.dev.editHead(setBalance(ADDRS[2] as Hex, 5n))
     expect(await balanceAfter(chain)).toBe(1234n)
 
     // The next block's header state root holds the edits; its own entry is none.
     await buildAndImport(chain, [])
     const next = chain.head.header
-    expect(bytesToHex(chain.executor.postStateRoot(next))).toBe(bytesToHex(next.stateRoot))
+    expect(bytesToHex(chain.postStateRoot(next))).toBe(bytesToHex(next.stateRoot))
     expect(await balanceAfter(chain)).toBe(1234n)
-    const a2 = await chain.executor.stateAt(next.stateRoot).getAccount(new Address(hexToBytes(ADDRS[2] as Hex)))
+    const a2 = await chain.stateAt(next.stateRoot).getAccount(new Address(hexToBytes(ADDRS[2] as Hex)))
     expect(a2?.balance).toBe(5n)
     // The old head keeps its edited state (reads at its number, as Anvil).
     expect(await balanceAfter(chain, head.header)).toBe(1234n)
@@ -51,7 +52,7 @@ describe('state edits without a block', () => {
     const chain = await openChain()
     const key = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
     const sender = bytesToHex(privateToAddress(key)) as Hex
-    await editHeadState(chain, setBalance(sender, 10n ** 18n))
+    await chain.dev.editHead(setBalance(sender, 10n ** 18n))
     const tx = transfer(chain.common, key, 0n, X, 7n)
     const { block, rejected } = await buildAndImport(chain, [tx])
     expect(rejected).toEqual([])
@@ -65,32 +66,32 @@ describe('state edits without a block', () => {
   it('a received block runs on its parent header state, not on our edits', async () => {
     const producer = await openChain()
     const follower = await openChain()
-    await editHeadState(follower, setBalance(X, 99n))
+    await follower.dev.editHead(setBalance(X, 99n))
     const { block } = await buildAndImport(producer, [transfer(producer.common, KEYS[0] as Uint8Array, 0n, X, 3n)])
-    const result = await follower.importer.importBlock(block)
+    const result = await importBlock(follower, block)
     expect(result.status).toBe('head')
     expect(await balanceAfter(follower)).toBe(3n)
   })
 
-  it('restoreHeadState puts a snapshot root back; a rewind forgets the edits of the blocks it removes', async () => {
+  it('dev.restoreHead puts a snapshot root back; a rewind forgets the edits of the blocks it removes', async () => {
     const chain = await openChain()
     await buildAndImport(chain, [])
     const base = chain.head
-    const snap = await editHeadState(chain, setBalance(X, 1n))
-    await editHeadState(chain, setBalance(X, 2n))
-    await restoreHeadState(chain, snap)
+    const snap = await chain.dev.editHead(setBalance(X, 1n))
+    await chain.dev.editHead(setBalance(X, 2n))
+    await chain.dev.restoreHead(snap)
     expect(await balanceAfter(chain)).toBe(1n)
-    await restoreHeadState(chain, undefined)
+    await chain.dev.restoreHead(undefined)
     expect(await balanceAfter(chain)).toBe(0n)
-    expect(chain.editedStates.size).toBe(0)
+    expect(chainParts(chain).editedStates.size).toBe(0)
 
-    await editHeadState(chain, setBalance(X, 3n))
+    await chain.dev.editHead(setBalance(X, 3n))
     await buildAndImport(chain, [])
-    await editHeadState(chain, setBalance(X, 4n))
-    expect(chain.editedStates.size).toBe(2)
-    await rewindChain(chain, base.hash())
+    await chain.dev.editHead(setBalance(X, 4n))
+    expect(chainParts(chain).editedStates.size).toBe(2)
+    await chain.dev.rewind(base.hash())
     // The removed block's edits are gone; the block rewound to keeps its own (anvil_rollback).
-    expect(chain.editedStates.size).toBe(1)
+    expect(chainParts(chain).editedStates.size).toBe(1)
     expect(await balanceAfter(chain)).toBe(3n)
   })
 
@@ -98,7 +99,7 @@ describe('state edits without a block', () => {
     const kv = new MemoryKV()
     const chain = await openChain(kv)
     await buildAndImport(chain, [])
-    await editHeadState(chain, setBalance(X, 42n))
+    await chain.dev.editHead(setBalance(X, 42n))
     const again = await openChain(kv)
     expect(bytesToHex(again.head.hash())).toBe(bytesToHex(chain.head.hash()))
     expect(await balanceAfter(again)).toBe(42n)

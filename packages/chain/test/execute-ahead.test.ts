@@ -13,6 +13,7 @@ import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { Chain, devGenesis, type ProcessResult } from '../src/index.ts'
 import { ADDRS, buildAndImport, dumpKV, KEYS, openChain, tamper, testEngine, transfer } from './helpers.ts'
 
@@ -76,8 +77,8 @@ describe('processBlock with next (execution ahead)', () => {
           const ahead = await fresh()
           // how far below each executed block the head was when its execution began
           const below: number[] = []
-          const original = ahead.chain.executor.execute.bind(ahead.chain.executor)
-          vi.spyOn(ahead.chain.executor, 'execute').mockImplementation((block, parent, checks) => {
+          const original = chainParts(ahead.chain).executor.execute.bind(chainParts(ahead.chain).executor)
+          vi.spyOn(chainParts(ahead.chain).executor, 'execute').mockImplementation((block, parent, checks) => {
             below.push(Number(block.header.number - ahead.chain.head.header.number))
             return original(block, parent, checks)
           })
@@ -111,13 +112,13 @@ describe('processBlock with next (execution ahead)', () => {
     expect(b2.transactions.length).toBe(1)
     expect(sibling.transactions.length).toBe(1)
     const { chain } = await fresh()
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     expect((await chain.processBlock(b1, { source: 'sync', next: b2 })).status).toBe('imported')
     expect((await chain.processBlock(sibling, { source: 'gossip' })).status).toBe('imported')
     expect((await chain.processBlock(b2, { source: 'sync' })).status).toBe('imported')
     // b1, b2 ahead, the sibling, b2 again (the result ahead was forgotten when the sibling imported)
     expect(execute).toHaveBeenCalledTimes(4)
-    const roots = await Promise.all([sibling, b2].map((b) => chain.store.getHeader(b.hash())))
+    const roots = await Promise.all([sibling, b2].map((b) => chain.getHeader(b.hash())))
     expect(roots.map((h) => bytesToHex(h?.stateRoot as Uint8Array))).toEqual(
       [sibling, b2].map((b) => bytesToHex(b.header.stateRoot)),
     )

@@ -3,6 +3,7 @@ import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { Account, createAddressFromString } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { Chain, type ChainEngine, devGenesis } from '../src/index.ts'
 import {
   ADDRS,
@@ -11,6 +12,7 @@ import {
   balanceAt,
   call,
   contractsGenesis,
+  importBlock,
   KEYS,
   listSource,
   openChain,
@@ -34,22 +36,18 @@ describe('execution returns values that own their writes', () => {
     const chain = await openChain()
     const genesis = chain.head
     const t = genesis.header.timestamp + 12n
-    const one = await chain.executor.build(
-      genesis,
-      { timestamp: t },
-      listSource([transfer(chain.common, K0, 0n, X, 5n)]),
-    )
-    const two = await chain.executor.build(
+    const one = await chain.build(genesis, { timestamp: t }, listSource([transfer(chain.common, K0, 0n, X, 5n)]))
+    const two = await chain.build(
       genesis,
       { timestamp: t + 1n },
       listSource([transfer(chain.common, K1, 0n, Y, 7n), transfer(chain.common, K0, 0n, Y, 3n)]),
     )
     // Neither is stored yet.
-    expect(chain.stateDB.has(one.stateRoot)).toBe(false)
-    expect(chain.stateDB.has(two.stateRoot)).toBe(false)
+    expect(chain.hasState(one.stateRoot)).toBe(false)
+    expect(chain.hasState(two.stateRoot)).toBe(false)
 
-    expect((await chain.importer.importBlock(two.block, two)).status).toBe('head')
-    expect((await chain.importer.importBlock(one.block, one)).status).toBe('side')
+    expect((await chain.committer.commit(two)).status).toBe('head')
+    expect((await chain.committer.commit(one)).status).toBe('side')
     expect(hex(chain.head)).toBe(hex(two.block))
 
     // Each block's state is whole at its own root.
@@ -57,17 +55,17 @@ describe('execution returns values that own their writes', () => {
     expect(await balanceAt(chain, one.stateRoot, Y)).toBe(0n)
     expect(await balanceAt(chain, two.stateRoot, X)).toBe(0n)
     expect(await balanceAt(chain, two.stateRoot, Y)).toBe(10n)
-    expect(await chain.store.getReceipts(one.block.hash())).toHaveLength(1)
-    expect(await chain.store.getReceipts(two.block.hash())).toHaveLength(2)
+    expect(await chain.getReceipts(one.block.hash())).toHaveLength(1)
+    expect(await chain.getReceipts(two.block.hash())).toHaveLength(2)
 
     // A replica re-executing both (from the store, no producer result) agrees on every root, and
     // building on the fork works from the stored side block.
     const replica = await openChain()
-    expect((await replica.importer.importBlock(one.block)).status).toBe('head')
-    expect((await replica.importer.importBlock(two.block)).status).toBe('side')
-    const child = await chain.executor.build(one.block, { timestamp: t + 12n }, listSource([]))
-    expect((await chain.importer.importBlock(child.block, child)).status).toBe('head')
-    expect((await replica.importer.importBlock(child.block)).status).toBe('head')
+    expect((await importBlock(replica, one.block)).status).toBe('head')
+    expect((await importBlock(replica, two.block)).status).toBe('side')
+    const child = await chain.build(one.block, { timestamp: t + 12n }, listSource([]))
+    expect((await chain.committer.commit(child)).status).toBe('head')
+    expect((await importBlock(replica, child.block)).status).toBe('head')
     expect(hex(replica.head)).toBe(hex(chain.head))
   })
 
@@ -75,21 +73,13 @@ describe('execution returns values that own their writes', () => {
     const chain = await openChain()
     const genesis = chain.head
     const t = genesis.header.timestamp + 12n
-    const dropped = await chain.executor.build(
-      genesis,
-      { timestamp: t },
-      listSource([transfer(chain.common, K0, 0n, X, 1n)]),
-    )
-    const kept = await chain.executor.build(
-      genesis,
-      { timestamp: t },
-      listSource([transfer(chain.common, K0, 0n, X, 2n)]),
-    )
+    const dropped = await chain.build(genesis, { timestamp: t }, listSource([transfer(chain.common, K0, 0n, X, 1n)]))
+    const kept = await chain.build(genesis, { timestamp: t }, listSource([transfer(chain.common, K0, 0n, X, 2n)]))
     expect(dropped.writes.size).toBeGreaterThan(0)
-    await chain.importer.importBlock(kept.block, kept)
-    expect(chain.stateDB.has(kept.stateRoot)).toBe(true)
-    expect(chain.stateDB.has(dropped.stateRoot)).toBe(false)
-    expect(chain.stateDB.pendingCount).toBe(0)
+    await chain.committer.commit(kept)
+    expect(chain.hasState(kept.stateRoot)).toBe(true)
+    expect(chain.hasState(dropped.stateRoot)).toBe(false)
+    expect(chainParts(chain).stateDB.pendingCount).toBe(0)
     expect(await balanceAt(chain, chain.head.header.stateRoot, X)).toBe(2n)
   })
 
@@ -97,14 +87,10 @@ describe('execution returns values that own their writes', () => {
     const chain = await openChain(new MemoryKV(), contractsGenesis())
     const genesis = chain.head
     const t = genesis.header.timestamp + 12n
-    const first = await chain.executor.build(
-      genesis,
-      { timestamp: t },
-      listSource([transfer(chain.common, K0, 0n, X, 9n)]),
-    )
+    const first = await chain.build(genesis, { timestamp: t }, listSource([transfer(chain.common, K0, 0n, X, 9n)]))
     // Block 2 on block 1 before block 1 is stored: a nonce that only block 1 made valid, and
     // BLOCKHASH(1) and BLOCKHASH(0) read from the uncommitted parent and the store.
-    const second = await chain.executor.build(
+    const second = await chain.build(
       first,
       { timestamp: t + 12n },
       listSource([
@@ -115,10 +101,10 @@ describe('execution returns values that own their writes', () => {
     )
     expect(second.rejected).toEqual([])
     expect(second.pendingAncestors.map((h) => h.number)).toEqual([1n])
-    await expect(chain.importer.importBlock(second.block, second)).rejects.toThrow(/parent .* is unknown/)
-    expect((await chain.importer.importBlock(first.block, first)).status).toBe('head')
+    await expect(chain.committer.commit(second)).rejects.toThrow(/parent .* is unknown/)
+    expect((await chain.committer.commit(first)).status).toBe('head')
     expect(first.writes.committed).toBe(true)
-    expect((await chain.importer.importBlock(second.block, second)).status).toBe('head')
+    expect((await chain.committer.commit(second)).status).toBe('head')
     const root = chain.head.header.stateRoot
     expect(await balanceAt(chain, root, X)).toBe(10n)
     expect(bytesToHex(await storageAt(chain, root, BH1_ADDR, slot(2n)))).toBe(hex(first.block))
@@ -126,8 +112,8 @@ describe('execution returns values that own their writes', () => {
 
     // A replica executing the same blocks from the store agrees.
     const replica = await openChain(new MemoryKV(), contractsGenesis())
-    await replica.importer.importBlock(first.block)
-    await replica.importer.importBlock(second.block)
+    await importBlock(replica, first.block)
+    await importBlock(replica, second.block)
     expect(hex(replica.head)).toBe(hex(chain.head))
     expect(await balanceAt(replica, root, ADDRS[0] as Hex)).toBe(await balanceAt(chain, root, ADDRS[0] as Hex))
   })
@@ -138,15 +124,15 @@ describe('execution returns values that own their writes', () => {
     const held = new Promise<void>((r) => {
       release = r
     })
-    const locked = chain.importer.exclusive(() => held)
+    const locked = chain.exclusive(() => held)
     // Runs to the end while the lock is held.
-    const built = await chain.executor.build(
+    const built = await chain.build(
       chain.head,
       { timestamp: chain.head.header.timestamp + 12n },
       listSource([transfer(chain.common, K0, 0n, X, 1n)]),
     )
     expect(built.block.transactions).toHaveLength(1)
-    const importing = chain.importer.importBlock(built.block, built)
+    const importing = chain.committer.commit(built)
     release()
     await locked
     expect((await importing).status).toBe('head')
@@ -180,16 +166,16 @@ describe('engine hooks: beginBlock and endBlock', () => {
       )
     }
     const chain = await open()
-    const built = await chain.executor.build(
+    const built = await chain.build(
       chain.head,
       { timestamp: chain.head.header.timestamp + 12n },
       listSource([transfer(chain.common, K0, 0n, X, 1n)]),
     )
     expect(built.endBlock?.validatorUpdates?.[0]?.power).toBe(1n)
-    await chain.importer.importBlock(built.block, built)
+    await chain.committer.commit(built)
     expect(await balanceAt(chain, chain.head.header.stateRoot, REWARD)).toBe(1000n)
     const replica = await open()
-    expect((await replica.importer.importBlock(built.block)).status).toBe('head')
+    expect((await importBlock(replica, built.block)).status).toBe('head')
     expect(calls).toEqual(['begin 1', 'end 1 1 1', 'begin 1', 'end 1 1 1'])
   })
 })

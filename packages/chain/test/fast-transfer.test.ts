@@ -5,9 +5,10 @@ import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx, type Typ
 import { createAddressFromString, privateToAddress } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { allPrecompilesLow } from '../src/fast-transfer.ts'
 import { type Chain, logsBloom } from '../src/index.ts'
-import { ADDRS, BURN_ADDR, contractsGenesis, KEYS, LOG_ADDR, listSource, openChain } from './helpers.ts'
+import { ADDRS, BURN_ADDR, contractsGenesis, importBlock, KEYS, LOG_ADDR, listSource, openChain } from './helpers.ts'
 
 // A sender that can afford about one transfer, and an account that exists in the genesis but is
 // empty (EIP-161: touching it with a zero-value transfer deletes it).
@@ -83,7 +84,7 @@ function makeTx(common: Common, spec: TxSpec, nonce: bigint): TypedTransaction |
 }
 
 async function state(chain: Chain, root: Uint8Array) {
-  const view = chain.executor.stateAt(root)
+  const view = chain.stateAt(root)
   const out: Record<string, string> = {}
   for (const a of WATCHED) {
     const acc = await view.getAccount(createAddressFromString(a))
@@ -106,7 +107,7 @@ describe('plain transfers: fast path vs the EVM path (differential)', () => {
           const fast = await openChain(new MemoryKV(), genesis(hardfork))
           const slow = await openChain(new MemoryKV(), genesis(hardfork))
           const replica = await openChain(new MemoryKV(), genesis(hardfork))
-          slow.executor.fastTransfers = false
+          chainParts(slow).executor.fastTransfers = false
           const nonces = SENDERS.map(() => 0n)
           let timestamp = fast.head.header.timestamp
           for (const b of blocks) {
@@ -121,10 +122,10 @@ describe('plain transfers: fast path vs the EVM path (differential)', () => {
             }
             timestamp += 12n
             const header = { timestamp, coinbase: createAddressFromString(COINBASES[b.coinbase] as Hex).bytes }
-            const before = fast.executor.fastCount
-            const f = await fast.executor.build(fast.head, header, listSource(txs))
-            fastTotal += fast.executor.fastCount - before
-            const s = await slow.executor.build(slow.head, header, listSource(txs))
+            const before = chainParts(fast).executor.fastCount
+            const f = await fast.build(fast.head, header, listSource(txs))
+            fastTotal += chainParts(fast).executor.fastCount - before
+            const s = await slow.build(slow.head, header, listSource(txs))
             // The header carries the state root, receipts root, bloom, gas used and transactions root.
             expect(bytesToHex(f.block.hash())).toBe(bytesToHex(s.block.hash()))
             expect(f.receipts).toEqual(s.receipts)
@@ -133,15 +134,15 @@ describe('plain transfers: fast path vs the EVM path (differential)', () => {
             expect(f.rejected.map((r) => [bytesToHex(r.tx.hash()), r.reason])).toEqual(
               s.rejected.map((r) => [bytesToHex(r.tx.hash()), r.reason]),
             )
-            await fast.importer.importBlock(f.block, f)
-            await slow.importer.importBlock(s.block, s)
+            await fast.committer.commit(f)
+            await slow.committer.commit(s)
             // A peer executing the block (Executor.execute, fast path on) checks every header field.
-            await replica.importer.importBlock(f.block)
+            await importBlock(replica, f.block)
             expect(bytesToHex(replica.head.hash())).toBe(bytesToHex(f.block.hash()))
             expect(await state(fast, f.block.header.stateRoot)).toEqual(await state(slow, s.block.header.stateRoot))
             // Nonces actually used: the sender's account nonce after the block.
             for (const [k, a] of SENDERS.entries()) {
-              const acc = await fast.executor.stateAt(f.block.header.stateRoot).getAccount(createAddressFromString(a))
+              const acc = await fast.stateAt(f.block.header.stateRoot).getAccount(createAddressFromString(a))
               nonces[k] = acc?.nonce ?? 0n
             }
           }
@@ -170,7 +171,7 @@ describe('allPrecompilesLow (the fast path skips the precompile lookup for other
   it("holds for every supported fork's EVM precompiles", async () => {
     for (const hardfork of ['cancun', 'prague', 'osaka']) {
       const chain = await openChain(new MemoryKV(), genesis(hardfork))
-      const { vm } = chain.executor as unknown as { vm: { evm: { precompiles: Map<string, unknown> } } }
+      const { vm } = chainParts(chain).executor as unknown as { vm: { evm: { precompiles: Map<string, unknown> } } }
       expect(vm.evm.precompiles.size).toBeGreaterThan(8)
       expect(allPrecompilesLow(vm.evm.precompiles)).toBe(true)
     }

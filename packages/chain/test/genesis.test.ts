@@ -2,6 +2,7 @@ import { MemoryKV } from '@cairn/db'
 import { bytesToHex, silentLogger } from '@cairn/utils'
 import { bytesToBigInt, createAddressFromString } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { Chain, ChainErrorCode, devGenesis, parseGenesis } from '../src/index.ts'
 import {
   ADDRS,
@@ -299,7 +300,7 @@ describe('genesis block', () => {
   it('puts the alloc in the state: balances, nonces, code and storage', async () => {
     const chain = await openChain(new MemoryKV(), gethGenesis())
     const root = chain.genesisBlock.header.stateRoot
-    const state = chain.executor.stateAt(root)
+    const state = chain.stateAt(root)
     const at = (a: string) => createAddressFromString(a.startsWith('0x') ? a : `0x${a}`)
     expect((await state.getAccount(at(A1)))?.balance).toBe(10n ** 18n)
     expect((await state.getAccount(at(A2)))?.balance).toBe(2n * 10n ** 18n)
@@ -339,9 +340,9 @@ describe('genesis block', () => {
     expect(chain.genesisBlock.header.baseFeePerGas).toBe(1_000_000_000n)
     expect(chain.head.hash()).toEqual(chain.genesisBlock.hash())
     expect(chain.report).toEqual({ created: true, rolledBack: 0, warnings: [] })
-    expect(await chain.store.getCanonicalHash(0n)).toEqual(chain.genesisBlock.hash())
+    expect(await chain.getCanonicalHash(0n)).toEqual(chain.genesisBlock.hash())
     for (const name of ['latest', 'safe', 'finalized'] as const) {
-      expect(await chain.store.getHeadHash(name)).toEqual(chain.genesisBlock.hash())
+      expect(await chainParts(chain).store.getHeadHash(name)).toEqual(chain.genesisBlock.hash())
     }
   })
 

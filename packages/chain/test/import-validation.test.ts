@@ -10,9 +10,10 @@ import { silentLogger } from '@cairn/utils'
 import { type Block, createBlock, createBlockFromRLP } from '@ethereumjs/block'
 import { createFeeMarket1559Tx, type FeeMarketEIP1559TxData, type TypedTransaction } from '@ethereumjs/tx'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { type Chain, ChainErrorCode, Chain as ChainImpl, devGenesis, encodedTx, workerRecovery } from '../src/index.ts'
 import { orderedTrieRoot } from '../src/ordered-trie.ts'
-import { ADDRS, cairnError, dumpKV, KEYS, listSource, openChain, testEngine, transfer } from './helpers.ts'
+import { ADDRS, cairnError, dumpKV, importBlock, KEYS, listSource, openChain, testEngine, transfer } from './helpers.ts'
 
 const N = 150 // three recovery chunks of 64: 0–63, 64–127, 128–149
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
     txs.push(transfer(source.common, KEYS[s] as Uint8Array, nonces[s] as bigint, to, 1n))
     nonces[s] = (nonces[s] as bigint) + 1n
   }
-  const built = await source.executor.build(source.head, { timestamp: 12n }, listSource(txs))
+  const built = await source.build(source.head, { timestamp: 12n }, listSource(txs))
   expect(built.rejected).toEqual([])
   good = built.block
 }, 60_000)
@@ -137,18 +138,18 @@ describe.each(modes)('importing a received block, %s', (mode, recovery) => {
 
   it.each(cases)('%s: refused, nothing written', async (name, make, message) => {
     const before = await dumpKV(kv)
-    const err = await cairnError(chain.importer.importBlock(make()))
+    const err = await cairnError(importBlock(chain, make()))
     expect(err.code).toBe(ChainErrorCode.BLOCK_INVALID)
     expect(err.fault).toBe('caller')
     expect(err.message, err.message).toMatch(message)
     expect(await dumpKV(kv)).toEqual(before)
-    expect(chain.stateDB.pendingCount).toBe(0)
+    expect(chainParts(chain).stateDB.pendingCount).toBe(0)
     expect(chain.head.header.number).toBe(0n)
     messages.set(name, err.message.replace(/^block \d+ 0x[0-9a-f]+: /, ''))
   })
 
   it('then imports the good block, to the same state as its producer', async () => {
-    const res = await chain.importer.importBlock(fresh(good))
+    const res = await importBlock(chain, fresh(good))
     expect(res.status).toBe('head')
     expect(chain.head.header.stateRoot).toEqual(good.header.stateRoot)
   })

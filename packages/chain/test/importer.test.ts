@@ -4,14 +4,9 @@ import { type Block, createBlock, genTransactionsTrieRoot } from '@ethereumjs/bl
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToBigInt, privateToAddress, randomBytes } from '@ethereumjs/util'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import {
-  type Chain,
-  ChainErrorCode,
-  type ChainEvents,
-  ChainStore,
-  decodeReceipts,
-  encodeReceipts,
-} from '../src/index.ts'
+import { chainParts } from '../src/chain-parts.ts'
+import { type Chain, ChainErrorCode, type ChainEvents, decodeReceipts, encodeReceipts } from '../src/index.ts'
+import { ChainStore } from '../src/store.ts'
 import {
   ADDRS,
   accountAt,
@@ -26,6 +21,7 @@ import {
   dumpKV,
   expectedNextBaseFee,
   INITIAL_BALANCE,
+  importBlock,
   KEYS,
   LOG_ADDR,
   listSource,
@@ -62,11 +58,11 @@ describe('build + import', () => {
       transfer(chain.common, K0, 1n, A2, 2n * ETHER),
       transfer(chain.common, K1, 0n, A0, 3n),
     ]
-    const built = await chain.executor.build(genesis, { timestamp: 12n }, listSource(txs))
+    const built = await chain.build(genesis, { timestamp: 12n }, listSource(txs))
     expect(built.rejected).toEqual([])
     expect(built.block.transactions.map((t) => bytesToHex(t.hash()))).toEqual(txs.map((t) => bytesToHex(t.hash())))
 
-    const res = await chain.importer.importBlock(built.block, built)
+    const res = await chain.committer.commit(built)
     expect(res.status).toBe('head')
     expect(res.removed).toEqual([])
     const block = built.block
@@ -92,7 +88,7 @@ describe('build + import', () => {
     expect(await balanceAt(chain, genesis.header.stateRoot, A0)).toBe(INITIAL_BALANCE)
 
     // receipts, read from the KV (not the cache)
-    const raw = await chain.store.receipts.getRaw(hash)
+    const raw = await chainParts(chain).store.receipts.getRaw(hash)
     expect(raw).toBeDefined()
     const receipts = decodeReceipts(raw as Uint8Array)
     expect(receipts.map((r) => [r.type, r.status, r.cumulativeGasUsed, bytesToHex(r.from)])).toEqual([
@@ -100,17 +96,17 @@ describe('build + import', () => {
       [2, 1, 42_000n, A0],
       [2, 1, 63_000n, A1],
     ])
-    expect(encodeReceipts((await chain.store.getReceipts(hash)) ?? [])).toEqual(raw)
+    expect(encodeReceipts((await chain.getReceipts(hash)) ?? [])).toEqual(raw)
 
     // indexes
     for (const [i, tx] of txs.entries()) {
-      expect(await chain.store.getTxLocation(tx.hash())).toEqual({ blockHash: hash, index: i })
+      expect(await chain.getTxLocation(tx.hash())).toEqual({ blockHash: hash, index: i })
     }
-    expect(await chain.store.getCanonicalHash(1n)).toEqual(hash)
-    expect(await chain.store.getCanonicalHash(2n)).toBeUndefined()
-    expect((await chain.store.getBlockByNumber(1n))?.hash()).toEqual(hash)
-    expect(await chain.store.hashToNumber.get(hash)).toBe(1n)
-    expect(await chain.store.getHeadHash('latest')).toEqual(hash)
+    expect(await chain.getCanonicalHash(1n)).toEqual(hash)
+    expect(await chain.getCanonicalHash(2n)).toBeUndefined()
+    expect((await chain.getBlockByNumber(1n))?.hash()).toEqual(hash)
+    expect(await chain.getBlockNumber(hash)).toBe(1n)
+    expect(await chainParts(chain).store.getHeadHash('latest')).toEqual(hash)
     expect((await chain.checkpoint('safe')).hash()).toEqual(hash) // the test engine: safe = head
     expect((await chain.checkpoint('finalized')).hash()).toEqual(genesis.hash())
 
@@ -123,7 +119,7 @@ describe('build + import', () => {
     const nh = events[0]?.payload as ChainEvents['newHead']
     expect(nh.block.hash()).toEqual(hash)
     expect(nh.receipts.map((r) => r.cumulativeGasUsed)).toEqual([21_000n, 42_000n, 63_000n])
-    expect(chain.stateDB.pendingCount).toBe(0)
+    expect(chainParts(chain).stateDB.pendingCount).toBe(0)
   })
 
   it('emits newHead then logs, once each, with the logs positioned in the block', async () => {
@@ -191,7 +187,7 @@ describe('build + import', () => {
     const tooMuch = transfer(chain.common, K2, 0n, A0, INITIAL_BALANCE) // value + gas > balance
     const good2 = transfer(chain.common, K0, 1n, A2, 2n)
     const src = listSource([good1, gap, broke, tooMuch, good2])
-    const built = await chain.executor.build(chain.head, { timestamp: 1n }, src)
+    const built = await chain.build(chain.head, { timestamp: 1n }, src)
     expect(built.block.transactions.map((t) => bytesToHex(t.hash()))).toEqual(
       [good1, good2].map((t) => bytesToHex(t.hash())),
     )
@@ -203,11 +199,11 @@ describe('build + import', () => {
     expect(built.rejected[2]?.reason).toMatch(/enough funds/)
     expect(src.dropped).toEqual([gap, broke, tooMuch])
     expect(built.receipts).toHaveLength(2)
-    const res = await chain.importer.importBlock(built.block, built)
+    const res = await chain.committer.commit(built)
     expect(res.status).toBe('head')
     expect(await balanceAt(chain, chain.head.header.stateRoot, poorAddr)).toBe(0n)
     expect((await accountAt(chain, chain.head.header.stateRoot, A1))?.nonce).toBe(0n)
-    expect(await chain.store.getTxLocation(gap.hash())).toBeUndefined()
+    expect(await chain.getTxLocation(gap.hash())).toBeUndefined()
   })
 
   it('skips (without rejecting) a tx whose gas limit does not fit in the block', async () => {
@@ -216,7 +212,7 @@ describe('build + import', () => {
     const big = call(chain.common, K1, 0n, BURN_ADDR, new Uint8Array(), 15_000_001n)
     const small = transfer(chain.common, K2, 0n, A0, 1n)
     const src = listSource([fill, big, small])
-    const built = await chain.executor.build(chain.head, { timestamp: 1n }, src)
+    const built = await chain.build(chain.head, { timestamp: 1n }, src)
     expect(built.block.transactions.map((t) => bytesToHex(t.hash()))).toEqual(
       [fill, small].map((t) => bytesToHex(t.hash())),
     )
@@ -235,7 +231,7 @@ describe('serialised imports', () => {
       blocks.push((await buildAndImport(source, [transfer(source.common, K0, i, A1, 1n)])).block)
     const chain = await openChain()
     const events = record(chain)
-    const results = await Promise.all(blocks.map((b) => chain.importer.importBlock(b)))
+    const results = await Promise.all(blocks.map((b) => importBlock(chain, b)))
     expect(results.map((r) => r.status)).toEqual(['head', 'head', 'head', 'head'])
     expect(chain.head.hash()).toEqual(source.head.hash())
     expect(events.map((e) => (e.payload as ChainEvents['newHead']).block.header.number)).toEqual([1n, 2n, 3n, 4n])
@@ -246,7 +242,7 @@ describe('serialised imports', () => {
     const { block } = await buildAndImport(source, [transfer(source.common, K0, 0n, A1, 1n)])
     const chain = await openChain()
     const events = record(chain)
-    const [r1, r2] = await Promise.all([chain.importer.importBlock(block), chain.importer.importBlock(block)])
+    const [r1, r2] = await Promise.all([importBlock(chain, block), importBlock(chain, block)])
     expect([r1.status, r2.status]).toEqual(['head', 'known'])
     expect(events).toHaveLength(1)
   })
@@ -256,21 +252,13 @@ describe('gas limit bounds', () => {
   it('accepts a move of parentGasLimit/1024 - 1 and refuses parentGasLimit/1024', async () => {
     const source = await openChain()
     const bound = 30_000_000n / 1024n // 29296
-    const up = await source.executor.build(
-      source.head,
-      { timestamp: 1n, gasLimit: 30_000_000n + bound - 1n },
-      listSource([]),
-    )
-    const tooFar = await source.executor.build(
-      source.head,
-      { timestamp: 1n, gasLimit: 30_000_000n - bound },
-      listSource([]),
-    )
+    const up = await source.build(source.head, { timestamp: 1n, gasLimit: 30_000_000n + bound - 1n }, listSource([]))
+    const tooFar = await source.build(source.head, { timestamp: 1n, gasLimit: 30_000_000n - bound }, listSource([]))
     const chain = await openChain()
-    const err = await cairnError(chain.importer.importBlock(tooFar.block))
+    const err = await cairnError(importBlock(chain, tooFar.block))
     expect(err.code).toBe(ChainErrorCode.BLOCK_INVALID)
     expect(err.message).toMatch(/gas limit/)
-    expect((await chain.importer.importBlock(up.block)).status).toBe('head')
+    expect((await importBlock(chain, up.block)).status).toBe('head')
     expect(chain.head.header.gasLimit).toBe(30_029_295n)
   })
 })
@@ -329,10 +317,10 @@ describe('importing a block built elsewhere', () => {
   it('re-executes every block (validate + execute) and reaches the same state root, head and receipts', async () => {
     const kv = new MemoryKV()
     const chain = await openChain(kv, contractsGenesis())
-    const execute = vi.spyOn(chain.executor, 'execute')
+    const execute = vi.spyOn(chainParts(chain).executor, 'execute')
     const events = record(chain)
     for (const block of blocks) {
-      const res = await chain.importer.importBlock(block)
+      const res = await importBlock(chain, block)
       expect(res.status).toBe('head')
       expect(chain.head.hash()).toEqual(block.hash())
     }
@@ -340,10 +328,10 @@ describe('importing a block built elsewhere', () => {
     expect(chain.head.header.stateRoot).toEqual(source.head.header.stateRoot)
     expect(chain.head.hash()).toEqual(source.head.hash())
     for (const block of blocks) {
-      const mine = await chain.store.receipts.getRaw(block.hash())
-      const theirs = await source.store.receipts.getRaw(block.hash())
+      const mine = await chainParts(chain).store.receipts.getRaw(block.hash())
+      const theirs = await chainParts(source).store.receipts.getRaw(block.hash())
       expect(mine).toEqual(theirs)
-      expect(await chain.store.getCanonicalHash(block.header.number)).toEqual(block.hash())
+      expect(await chain.getCanonicalHash(block.header.number)).toEqual(block.hash())
     }
     for (const a of [A0, A1, A2]) {
       expect(await balanceAt(chain, chain.head.header.stateRoot, a)).toBe(
@@ -352,17 +340,17 @@ describe('importing a block built elsewhere', () => {
     }
     expect(events.filter((e) => e.name === 'newHead')).toHaveLength(3)
     expect(events.filter((e) => e.name === 'logs')).toHaveLength(1)
-    expect(chain.stateDB.pendingCount).toBe(0)
+    expect(chainParts(chain).stateDB.pendingCount).toBe(0)
   })
 
   it('re-importing a known block returns "known" and changes nothing', async () => {
     const kv = new MemoryKV()
     const chain = await openChain(kv, contractsGenesis())
-    for (const block of blocks) await chain.importer.importBlock(block)
+    for (const block of blocks) await importBlock(chain, block)
     const before = await dumpKV(kv)
     const events = record(chain)
     for (const block of [...blocks, chain.genesisBlock]) {
-      const res = await chain.importer.importBlock(block)
+      const res = await importBlock(chain, block)
       expect(res.status).toBe('known')
       expect(res.removed).toEqual([])
     }
@@ -384,7 +372,7 @@ describe('importing a block built elsewhere', () => {
 
     // a second chain executing the blocks stores the same hashes (else its state root would differ)
     const other = await openChain(new MemoryKV(), contractsGenesis())
-    for (const block of blocks) await other.importer.importBlock(block)
+    for (const block of blocks) await importBlock(other, block)
     const root2 = other.head.header.stateRoot
     expect(bytesToHex(await storageAt(other, root2, BH1_ADDR, key(3)))).toBe(bytesToHex(b2.hash()))
     expect(bytesToHex(await storageAt(other, root2, BH2_ADDR, key(3)))).toBe(bytesToHex(b1.hash()))
@@ -396,8 +384,8 @@ describe('importing a block built elsewhere', () => {
     beforeAll(async () => {
       kv = new MemoryKV()
       chain = await openChain(kv, contractsGenesis())
-      await chain.importer.importBlock(blocks[0] as Block)
-      await chain.importer.importBlock(blocks[1] as Block)
+      await importBlock(chain, blocks[0] as Block)
+      await importBlock(chain, blocks[1] as Block)
     })
 
     const b2 = () => blocks[1] as Block
@@ -470,14 +458,14 @@ describe('importing a block built elsewhere', () => {
         const head = chain.head
         const before = await dumpKV(kv)
         const events = record(chain)
-        const err = await cairnError(chain.importer.importBlock(bad))
+        const err = await cairnError(importBlock(chain, bad))
         expect(err.code).toBe(code)
         expect(err.message).toMatch(message)
         expect(err.fault).toBe('caller')
         expect(chain.head).toBe(head)
         expect(await dumpKV(kv)).toEqual(before)
-        expect(await chain.store.getBlock(bad.hash())).toBeUndefined()
-        expect(chain.stateDB.pendingCount).toBe(0)
+        expect(await chain.getBlock(bad.hash())).toBeUndefined()
+        expect(chainParts(chain).stateDB.pendingCount).toBe(0)
         expect(events).toEqual([])
         // the head's state is still readable
         expect(await balanceAt(chain, head.header.stateRoot, A1)).toBe(
@@ -487,7 +475,7 @@ describe('importing a block built elsewhere', () => {
     }
 
     it('an execution mismatch names the field in meta', async () => {
-      const err = await cairnError(chain.importer.importBlock(tamper(b3(), source.common, { gasUsed: 1n })))
+      const err = await cairnError(importBlock(chain, tamper(b3(), source.common, { gasUsed: 1n })))
       expect(err.meta).toEqual({ field: 'gasUsed' })
     })
 
@@ -503,16 +491,16 @@ describe('importing a block built elsewhere', () => {
         { common: source.common },
       )
       const before = await dumpKV(kv)
-      const err = await cairnError(chain.importer.importBlock(bad))
+      const err = await cairnError(importBlock(chain, bad))
       expect(err.code).toBe(ChainErrorCode.BLOCK_INVALID)
       expect(err.message).toMatch(/transaction 0 .* cannot execute: .*nonce/)
       expect(await dumpKV(kv)).toEqual(before)
-      expect(chain.stateDB.pendingCount).toBe(0)
+      expect(chainParts(chain).stateDB.pendingCount).toBe(0)
     })
 
     it('after all of that, the next valid blocks import fine', async () => {
       for (const block of blocks.slice(2)) {
-        expect((await chain.importer.importBlock(block)).status).toBe('head')
+        expect((await importBlock(chain, block)).status).toBe('head')
       }
       expect(chain.head.header.stateRoot).toEqual(source.head.header.stateRoot)
     })

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, type Hex, hexToBytes } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
-import { KEYS, listSource, openChain, transfer } from './helpers.ts'
+import { importBlock, KEYS, listSource, openChain, transfer } from './helpers.ts'
 
 const POINT_EVALUATION = '0x000000000000000000000000000000000000000a' as Hex
 // The zero polynomial: its commitment and every opening proof are the G1 point at infinity, and it
@@ -29,16 +29,16 @@ describe('the KZG point-evaluation precompile (0x0a)', () => {
       call(2n, '0x01'), // wrong input length
       call(3n, `0x${'00'.repeat(192)}`), // versioned hash does not match the commitment
     ]
-    const built = await producer.executor.build(
+    const built = await producer.build(
       producer.head,
       { timestamp: producer.head.header.timestamp + 12n },
       listSource(txs),
     )
     expect(built.rejected).toEqual([])
     expect(built.receipts.map((r) => r.status)).toEqual([1, 0, 0, 0])
-    await producer.importer.importBlock(built.block, built)
+    await producer.committer.commit(built)
     // A peer re-executes the block and must reach the same header (state root included).
-    await replica.importer.importBlock(built.block)
+    await importBlock(replica, built.block)
     expect(bytesToHex(replica.head.hash())).toBe(bytesToHex(built.block.hash()))
     // Failed calls burn their whole gas limit, the valid one pays 50,000 + intrinsic.
     const gas = built.receipts.map((r, i) => r.cumulativeGasUsed - (built.receipts[i - 1]?.cumulativeGasUsed ?? 0n))

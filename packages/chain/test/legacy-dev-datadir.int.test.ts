@@ -11,7 +11,7 @@ import { createBlockFromRLP } from '@ethereumjs/block'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Chain, ChainErrorCode, Chain as ChainImpl, devGenesis } from '../src/index.ts'
 import { SYSTEM_CONTRACTS } from '../src/system-contracts.ts'
-import { ADDRS, cairnError, KEYS, listSource, openChain, testEngine, transfer } from './helpers.ts'
+import { ADDRS, cairnError, importBlock, KEYS, listSource, openChain, testEngine, transfer } from './helpers.ts'
 
 /** What the previous version's devGenesis wrote: today's without the system contracts. */
 function legacyDevGenesis(): unknown {
@@ -34,13 +34,9 @@ async function open(path: string, genesis: unknown): Promise<{ chain: Chain; kv:
 
 async function seal(chain: Chain, nonce: bigint) {
   const tx = transfer(chain.common, KEYS[0] as Uint8Array, nonce, ADDRS[1] as `0x${string}`, 1n)
-  const built = await chain.executor.build(
-    chain.head,
-    { timestamp: chain.head.header.timestamp + 12n },
-    listSource([tx]),
-  )
+  const built = await chain.build(chain.head, { timestamp: chain.head.header.timestamp + 12n }, listSource([tx]))
   expect(built.rejected).toEqual([])
-  await chain.importer.importBlock(built.block, built)
+  await chain.committer.commit(built)
   return built.block
 }
 
@@ -62,7 +58,7 @@ describe('a dev datadir from before the system contracts', () => {
     const replica = await openChain(new MemoryKV(), legacyDevGenesis())
     for (const b of [b1, b2]) {
       const fresh = createBlockFromRLP(b.serialize(), { common: replica.common })
-      expect((await replica.importer.importBlock(fresh)).status).toBe('head')
+      expect((await importBlock(replica, fresh)).status).toBe('head')
     }
     expect(replica.head.hash()).toEqual(b2.hash())
   })

@@ -5,9 +5,10 @@ import { join } from 'node:path'
 import { MemoryKV } from '@cairn/db'
 import { type Block, createBlock } from '@ethereumjs/block'
 import { describe, expect, it } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { readChainFile } from '../src/index.ts'
 import { validateProofOfWork } from '../src/pow.ts'
-import { openChain } from './helpers.ts'
+import { importBlock, openChain } from './helpers.ts'
 
 const FIXTURES = join(import.meta.dirname, '../../../conformance/rpc-compat/fixtures')
 const GENESIS = JSON.parse(readFileSync(join(FIXTURES, 'genesis.json'), 'utf8')) as unknown
@@ -19,7 +20,7 @@ async function chainUpTo(n: bigint) {
     if (block.header.number > n) break
     blocks.push(block)
   }
-  for (const b of blocks.slice(0, -2)) await chain.importer.importBlock(b)
+  for (const b of blocks.slice(0, -2)) await importBlock(chain, b)
   return { chain, blocks }
 }
 
@@ -37,20 +38,22 @@ describe('proof-of-work blocks', () => {
     const [b3, b4] = blocks.slice(-2) as [Block, Block]
     const b2 = blocks[1] as Block
     expect(b3.uncleHeaders.length).toBe(1)
-    await validateProofOfWork(b3, b2, chain.store)
+    await validateProofOfWork(b3, b2, chainParts(chain).store)
     await expect(
-      validateProofOfWork(altered(b3, { difficulty: b3.header.difficulty + 1n }), b2, chain.store),
+      validateProofOfWork(altered(b3, { difficulty: b3.header.difficulty + 1n }), b2, chainParts(chain).store),
     ).rejects.toThrow(/difficulty 131073 is not the expected 131072/)
-    await expect(validateProofOfWork(altered(b3, {}, [b2.header]), b2, chain.store)).rejects.toThrow(/ancestor/)
+    await expect(validateProofOfWork(altered(b3, {}, [b2.header]), b2, chainParts(chain).store)).rejects.toThrow(
+      /ancestor/,
+    )
     // More than 2 uncles, or one twice in a block: @ethereumjs's Block refuses to decode it.
     expect(() => altered(b3, {}, [...b3.uncleHeaders, ...b3.uncleHeaders])).toThrow(/duplicate uncles/)
-    await chain.importer.importBlock(b3)
+    await importBlock(chain, b3)
     expect(b4.uncleHeaders.length).toBe(1)
-    await validateProofOfWork(b4, b3, chain.store)
-    await expect(validateProofOfWork(altered(b4, {}, b3.uncleHeaders), b3, chain.store)).rejects.toThrow(
+    await validateProofOfWork(b4, b3, chainParts(chain).store)
+    await expect(validateProofOfWork(altered(b4, {}, b3.uncleHeaders), b3, chainParts(chain).store)).rejects.toThrow(
       /included twice/,
     )
-    await chain.importer.importBlock(b4)
+    await importBlock(chain, b4)
     expect(chain.head.header.number).toBe(4n)
   })
 })

@@ -6,8 +6,8 @@ import { ADDRS, INITIAL_BALANCE, openChain } from './helpers.ts'
 describe('shared read views (Executor.stateAt)', () => {
   it('answer many distinct reads without keeping a record per read (bounded), and answer them right', async () => {
     const chain = await openChain(new MemoryKV())
-    const view = chain.executor.stateAt(chain.head.header.stateRoot)
-    expect(chain.executor.stateAt(chain.head.header.stateRoot)).toBe(view) // shared
+    const view = chain.stateAt(chain.head.header.stateRoot)
+    expect(chain.stateAt(chain.head.header.stateRoot)).toBe(view) // shared
     const diffs = () => (view as unknown as { _caches: { account: { _diffCache: Map<string, unknown>[] } } })._caches
     for (let i = 0; i < 5000; i++) {
       const a = createAddressFromString(`0x${(i + 1).toString(16).padStart(40, '0')}`)
@@ -22,7 +22,7 @@ describe('shared read views (Executor.stateAt)', () => {
 
   it('give every caller its own account object, equal to a fresh decoding (callers mutate what they read)', async () => {
     const chain = await openChain(new MemoryKV())
-    const view = chain.executor.stateAt(chain.head.header.stateRoot)
+    const view = chain.stateAt(chain.head.header.stateRoot)
     const a = createAddressFromString(ADDRS[0] as string)
     const first = await view.getAccount(a) // decoded from the trie, cached
     const second = await view.getAccount(a) // from the cache

@@ -6,9 +6,9 @@ import { createAccessList2930Tx, createLegacyTx } from '@ethereumjs/tx'
 import { Bloom } from '@ethereumjs/vm'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import {
   ChainErrorCode,
-  ChainStore,
   createChainCommon,
   decodeReceipts,
   encodeConsensusReceipt,
@@ -17,6 +17,7 @@ import {
   type RawLog,
   type StoredReceipt,
 } from '../src/index.ts'
+import { ChainStore } from '../src/store.ts'
 import { ADDRS, buildAndImport, call, contractsGenesis, KEYS, LOG_ADDR, openChain, transfer, word } from './helpers.ts'
 
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max })
@@ -190,7 +191,7 @@ describe('encodeConsensusReceipt', () => {
       al,
     ])
     expect(block.transactions).toHaveLength(4)
-    const receipts = (await chain.store.receipts.get(block.hash())) as StoredReceipt[]
+    const receipts = (await chainParts(chain).store.receipts.get(block.hash())) as StoredReceipt[]
     expect(receipts.map((r) => r.type)).toEqual([2, 0, 2, 1])
     const trie = new MerklePatriciaTrie()
     for (const [i, r] of receipts.entries()) await trie.put(RLP.encode(i), encodeConsensusReceipt(r))
@@ -258,12 +259,12 @@ describe('ChainStore', () => {
     const tx = transfer(chain.common, KEYS[0] as Uint8Array, 0n, ADDRS[1] as `0x${string}`, 1n)
     const { block } = await buildAndImport(chain, [tx])
     const batch = new WriteBatch()
-    chain.store.unsetCanonical(batch, block)
+    chainParts(chain).store.unsetCanonical(batch, block)
     await batch.write(kv)
     // The raw entry: the head still names block 1, so a checked read (getCanonicalHash) calls its
     // missing entry damage (store-corruption.test.ts); a reorg moves the head in the same batch.
-    expect(await chain.store.canonical.get(1n)).toBeUndefined()
-    expect(await chain.store.getTxLocation(tx.hash())).toBeUndefined()
-    expect(await chain.store.getCanonicalHash(0n)).toEqual(chain.genesisBlock.hash())
+    expect(await chainParts(chain).store.canonical.get(1n)).toBeUndefined()
+    expect(await chain.getTxLocation(tx.hash())).toBeUndefined()
+    expect(await chain.getCanonicalHash(0n)).toEqual(chain.genesisBlock.hash())
   })
 })

@@ -3,6 +3,7 @@ import { bytesToHex, type Hex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { Chain, type ChainEvents, type LogEntry } from '../src/index.ts'
 import {
   ADDRS,
@@ -13,6 +14,7 @@ import {
   call,
   contractsGenesis,
   dumpKV,
+  importBlock,
   KEYS,
   LOG_ADDR,
   openChain,
@@ -88,13 +90,13 @@ describe('reorg onto a longer branch built by another chain', () => {
     const [b1, b2, b3] = b as [Block, Block, Block]
     const events = record(chainA)
 
-    expect((await chainA.importer.importBlock(b1)).status).toBe('side')
-    expect((await chainA.importer.importBlock(b2)).status).toBe('side') // same height as the head: not preferred
+    expect((await importBlock(chainA, b1)).status).toBe('side')
+    expect((await importBlock(chainA, b2)).status).toBe('side') // same height as the head: not preferred
     expect(hex(chainA.head)).toBe(hex(a2))
     expect(events).toEqual([])
-    expect(bytesToHex((await chainA.store.getCanonicalHash(1n)) as Uint8Array)).toBe(hex(a1))
+    expect(bytesToHex((await chainA.getCanonicalHash(1n)) as Uint8Array)).toBe(hex(a1))
 
-    const res = await chainA.importer.importBlock(b3)
+    const res = await importBlock(chainA, b3)
     expect(res.status).toBe('head')
     expect(res.removed.map(hex)).toEqual([hex(a2), hex(a1)]) // newest first
     expect(hex(chainA.head)).toBe(hex(b3))
@@ -129,26 +131,26 @@ describe('reorg onto a longer branch built by another chain', () => {
 
     // canonical index: the new branch only
     for (const blk of [b1, b2, b3]) {
-      expect(bytesToHex((await chainA.store.getCanonicalHash(blk.header.number)) as Uint8Array)).toBe(hex(blk))
+      expect(bytesToHex((await chainA.getCanonicalHash(blk.header.number)) as Uint8Array)).toBe(hex(blk))
     }
-    expect(bytesToHex((await chainA.store.getHeadHash('latest')) as Uint8Array)).toBe(hex(b3))
+    expect(bytesToHex((await chainParts(chainA).store.getHeadHash('latest')) as Uint8Array)).toBe(hex(b3))
     expect(hex(await chainA.checkpoint('safe'))).toBe(hex(b3))
     expect(hex(await chainA.checkpoint('finalized'))).toBe(hex(chainA.genesisBlock))
 
     // tx index: txs only in the old branch are gone; the shared one points at the new branch
-    for (const tx of onlyA) expect(await chainA.store.getTxLocation(tx.hash())).toBeUndefined()
-    expect(await chainA.store.getTxLocation(shared.hash())).toEqual({ blockHash: b1.hash(), index: 1 })
-    expect(await chainA.store.getTxLocation((onlyB[0] as TypedTransaction).hash())).toEqual({
+    for (const tx of onlyA) expect(await chainA.getTxLocation(tx.hash())).toBeUndefined()
+    expect(await chainA.getTxLocation(shared.hash())).toEqual({ blockHash: b1.hash(), index: 1 })
+    expect(await chainA.getTxLocation((onlyB[0] as TypedTransaction).hash())).toEqual({
       blockHash: b1.hash(),
       index: 0,
     })
-    expect(await chainA.store.getTxLocation((onlyB[3] as TypedTransaction).hash())).toEqual({
+    expect(await chainA.getTxLocation((onlyB[3] as TypedTransaction).hash())).toEqual({
       blockHash: b3.hash(),
       index: 1,
     })
 
     // the old branch stays stored (and its state readable), just not canonical
-    expect(hex((await chainA.store.getBlock(a2.hash())) as Block)).toBe(hex(a2))
+    expect(hex((await chainA.getBlock(a2.hash())) as Block)).toBe(hex(a2))
     expect(await balanceAt(chainA, a2.header.stateRoot, X)).toBe(1001n)
     expect(await balanceAt(chainA, chainA.head.header.stateRoot, X)).toBe(1000n)
 
@@ -159,7 +161,7 @@ describe('reorg onto a longer branch built by another chain', () => {
   })
 
   it('switches back when the first branch grows longer again', async () => {
-    for (const blk of b) await chainA.importer.importBlock(blk)
+    for (const blk of b) await importBlock(chainA, blk)
     // A's producer view: extend a2 to a3, a4 in chain A itself (building on a side parent)
     const a3 = await buildAndImport(chainA, [call(chainA.common, K0, 3n, LOG_ADDR, word(0xa3))], {
       parent: a[1] as Block,
@@ -181,38 +183,40 @@ describe('reorg onto a longer branch built by another chain', () => {
       'logs 3:a3+',
       'newHead 4',
     ])
-    for (const tx of onlyA) expect((await chainA.store.getTxLocation(tx.hash()))?.blockHash).toBeDefined()
-    for (const tx of onlyB) expect(await chainA.store.getTxLocation(tx.hash())).toBeUndefined()
-    expect(await chainA.store.getTxLocation(shared.hash())).toEqual({ blockHash: (a[0] as Block).hash(), index: 0 })
-    expect(bytesToHex((await chainA.store.getCanonicalHash(3n)) as Uint8Array)).toBe(hex(a3.block))
-    expect(bytesToHex((await chainA.store.getCanonicalHash(4n)) as Uint8Array)).toBe(hex(a4.block))
+    for (const tx of onlyA) expect((await chainA.getTxLocation(tx.hash()))?.blockHash).toBeDefined()
+    for (const tx of onlyB) expect(await chainA.getTxLocation(tx.hash())).toBeUndefined()
+    expect(await chainA.getTxLocation(shared.hash())).toEqual({ blockHash: (a[0] as Block).hash(), index: 0 })
+    expect(bytesToHex((await chainA.getCanonicalHash(3n)) as Uint8Array)).toBe(hex(a3.block))
+    expect(bytesToHex((await chainA.getCanonicalHash(4n)) as Uint8Array)).toBe(hex(a4.block))
   })
 
   it('a shorter side branch is stored as "side" and moves nothing', async () => {
     // chain B (head b3) receives a1 and a2
-    const before = { head: chainB.head, canonical1: await chainB.store.getCanonicalHash(1n) }
+    const before = { head: chainB.head, canonical1: await chainB.getCanonicalHash(1n) }
     const events = record(chainB)
     for (const blk of a) {
-      const res = await chainB.importer.importBlock(blk)
+      const res = await importBlock(chainB, blk)
       expect(res.status).toBe('side')
       expect(res.removed).toEqual([])
     }
     expect(chainB.head).toBe(before.head)
     expect(events).toEqual([])
-    expect(await chainB.store.getCanonicalHash(1n)).toEqual(before.canonical1)
-    expect(await chainB.store.getHeadHash('latest')).toEqual(before.head.hash())
+    expect(await chainB.getCanonicalHash(1n)).toEqual(before.canonical1)
+    expect(await chainParts(chainB).store.getHeadHash('latest')).toEqual(before.head.hash())
     for (const blk of a) {
-      expect(hex((await chainB.store.getBlock(blk.hash())) as Block)).toBe(hex(blk))
-      expect(await chainB.store.hashToNumber.get(blk.hash())).toBe(blk.header.number)
-      expect(await chainB.store.receipts.getRaw(blk.hash())).toEqual(await chainA.store.receipts.getRaw(blk.hash()))
+      expect(hex((await chainB.getBlock(blk.hash())) as Block)).toBe(hex(blk))
+      expect(await chainB.getBlockNumber(blk.hash())).toBe(blk.header.number)
+      expect(await chainParts(chainB).store.receipts.getRaw(blk.hash())).toEqual(
+        await chainParts(chainA).store.receipts.getRaw(blk.hash()),
+      )
     }
-    for (const tx of onlyA) expect(await chainB.store.getTxLocation(tx.hash())).toBeUndefined()
-    expect(await chainB.store.getTxLocation(shared.hash())).toEqual({ blockHash: (b[0] as Block).hash(), index: 1 })
+    for (const tx of onlyA) expect(await chainB.getTxLocation(tx.hash())).toBeUndefined()
+    expect(await chainB.getTxLocation(shared.hash())).toEqual({ blockHash: (b[0] as Block).hash(), index: 1 })
     // the side block's state was committed too (an archive node keeps every root)
     expect(await balanceAt(chainB, (a[1] as Block).header.stateRoot, X)).toBe(1001n)
     // and importing it again is 'known'
     const dump = await dumpKV(kvB)
-    expect((await chainB.importer.importBlock(a[1] as Block)).status).toBe('known')
+    expect((await importBlock(chainB, a[1] as Block)).status).toBe('known')
     expect(await dumpKV(kvB)).toEqual(dump)
   })
 })
@@ -246,13 +250,13 @@ describe('a fork below the head (depth-1 reorg, ancestor not genesis)', () => {
     // the removed x2 transfer is not in the state of the new head
     expect(await balanceAt(chain, x2.header.stateRoot, X)).toBe(3n)
     expect(await balanceAt(chain, root, X)).toBe(1n)
-    expect(await chain.store.getTxLocation(x2.transactions[0]?.hash() as Uint8Array)).toBeUndefined()
+    expect(await chain.getTxLocation(x2.transactions[0]?.hash() as Uint8Array)).toBeUndefined()
 
     // a second chain that saw x1, x2 first imports y2, y3 through the execute path: same result
     const other = await openChain(new MemoryKV(), contractsGenesis())
-    for (const blk of [x1, x2, y2.block]) await other.importer.importBlock(blk)
+    for (const blk of [x1, x2, y2.block]) await importBlock(other, blk)
     expect(hex(other.head)).toBe(hex(x2))
-    expect((await other.importer.importBlock(y3.block)).status).toBe('head')
+    expect((await importBlock(other, y3.block)).status).toBe('head')
     expect(other.head.header.stateRoot).toEqual(root)
   })
 })
@@ -273,10 +277,10 @@ describe('other fork-choice rules', () => {
     expect(c1.result.status).toBe('head')
     expect(c1.result.removed.map(hex)).toEqual([hex(a2), hex(a1)])
     expect(hex(chain.head)).toBe(hex(c1.block))
-    expect(await chain.store.getCanonicalHash(2n)).toBeUndefined()
-    expect(bytesToHex((await chain.store.getCanonicalHash(1n)) as Uint8Array)).toBe(hex(c1.block))
-    expect(await chain.store.getTxLocation(t1.hash())).toBeUndefined()
-    expect(await chain.store.getTxLocation(t2.hash())).toBeUndefined()
+    expect(await chain.getCanonicalHash(2n)).toBeUndefined()
+    expect(bytesToHex((await chain.getCanonicalHash(1n)) as Uint8Array)).toBe(hex(c1.block))
+    expect(await chain.getTxLocation(t1.hash())).toBeUndefined()
+    expect(await chain.getTxLocation(t2.hash())).toBeUndefined()
     const reorg = events[0]?.payload as ChainEvents['reorg']
     expect(reorg.ancestorNumber).toBe(0n)
     expect(events.map(describeEvent)).toEqual(['reorg', 'newHead 1'])
@@ -289,19 +293,20 @@ describe('other fork-choice rules', () => {
       safeNumber: (h: { number: bigint }) => lag(h.number, 1n),
       finalizedNumber: (h: { number: bigint }) => lag(h.number, 2n),
     }
-    const open = () =>
-      Chain.open({ genesis: contractsGenesis() }, { kv: new MemoryKV(), engine, logger: silentLogger, metrics: null })
-    const chainA = await open()
+    const open = (kv = new MemoryKV()) =>
+      Chain.open({ genesis: contractsGenesis() }, { kv, engine, logger: silentLogger, metrics: null })
+    const kvA = new MemoryKV()
+    const chainA = await open(kvA)
     const chainB = await open()
     const chainC = await open()
     const a: Block[] = []
     const b: Block[] = []
     for (let i = 0n; i < 6n; i++) a.push((await buildAndImport(chainC, [transfer(chainC.common, K0, i, X, 1n)])).block)
     for (let i = 0n; i < 4n; i++) b.push((await buildAndImport(chainB, [transfer(chainB.common, K1, i, X, 1n)])).block)
-    for (const blk of a.slice(0, 2)) await chainA.importer.importBlock(blk)
+    for (const blk of a.slice(0, 2)) await importBlock(chainA, blk)
     expect(hex(await chainA.checkpoint('safe'))).toBe(hex(a[0] as Block))
     // Finalized is still the genesis: B's longer branch may replace A's.
-    for (const blk of b) await chainA.importer.importBlock(blk)
+    for (const blk of b) await importBlock(chainA, blk)
     expect(hex(chainA.head)).toBe(hex(b[3] as Block))
     expect(hex(await chainA.checkpoint('safe'))).toBe(hex(b[2] as Block))
     expect(hex(await chainA.checkpoint('finalized'))).toBe(hex(b[1] as Block))
@@ -309,14 +314,14 @@ describe('other fork-choice rules', () => {
     // A longer branch from A's blocks would revert B's finalized block 2: refused, and nothing
     // of it executes or is written.
     const events = record(chainA)
-    const execute = vi.spyOn(chainA.executor, 'execute')
-    const kvBefore = await dumpKV(chainA.store.kv as MemoryKV)
-    await expect(chainA.importer.importBlock(a[2] as Block)).rejects.toMatchObject({
+    const execute = vi.spyOn(chainParts(chainA).executor, 'execute')
+    const kvBefore = await dumpKV(kvA)
+    await expect(importBlock(chainA, a[2] as Block)).rejects.toMatchObject({
       code: 'CHAIN_WOULD_REVERT_FINALIZED',
     })
-    await expect(chainA.importer.importBlock(a[3] as Block)).rejects.toMatchObject({ code: 'CHAIN_PARENT_UNKNOWN' })
+    await expect(importBlock(chainA, a[3] as Block)).rejects.toMatchObject({ code: 'CHAIN_PARENT_UNKNOWN' })
     expect(execute).not.toHaveBeenCalled()
-    expect(await dumpKV(chainA.store.kv as MemoryKV)).toEqual(kvBefore)
+    expect(await dumpKV(kvA)).toEqual(kvBefore)
     expect(events).toEqual([])
     expect(hex(chainA.head)).toBe(hex(b[3] as Block))
     // A fork above the finalized block is still fine.
@@ -324,6 +329,6 @@ describe('other fork-choice rules', () => {
       parent: b[2] as Block,
       timestamp: (b[3] as Block).header.timestamp + 1n,
     })
-    expect((await chainA.importer.importBlock(fork.block)).status).toBe('side')
+    expect((await importBlock(chainA, fork.block)).status).toBe('side')
   })
 })

@@ -6,6 +6,7 @@ import { bytesToHex, type Hex, silentLogger, uintToBytes } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { afterAll, describe, expect, it } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { Chain, ChainErrorCode, devGenesis, encodeReceipts } from '../src/index.ts'
 import {
   ADDRS,
@@ -14,6 +15,7 @@ import {
   buildAndImport,
   cairnError,
   INITIAL_BALANCE,
+  importBlock,
   KEYS,
   listSource,
   openChain,
@@ -85,13 +87,13 @@ async function fixture(): Promise<Fixture> {
 
 async function canonicalNumbers(chain: Chain): Promise<bigint[]> {
   const out: bigint[] = []
-  for await (const [n] of chain.store.canonical.entries()) out.push(n)
+  for await (const [n] of chainParts(chain).store.canonical.entries()) out.push(n)
   return out
 }
 
 /** A TxLocation in comparable form (LevelDB hands back Buffers, MemoryKV plain Uint8Arrays). */
 async function location(chain: Chain, tx: TypedTransaction) {
-  const loc = await chain.store.getTxLocation(tx.hash())
+  const loc = await chain.getTxLocation(tx.hash())
   return loc && { blockHash: bytesToHex(loc.blockHash), index: loc.index }
 }
 
@@ -104,7 +106,7 @@ async function expectRolledBackTo(
 ): Promise<void> {
   const head = n === 0 ? f.genesis : (f.blocks[n - 1] as Block)
   expect(hex(chain.head)).toBe(hex(head))
-  expect(bytesToHex((await chain.store.getHeadHash('latest')) as Uint8Array)).toBe(hex(head))
+  expect(bytesToHex((await chainParts(chain).store.getHeadHash('latest')) as Uint8Array)).toBe(hex(head))
   expect(hex(await chain.checkpoint('safe'))).toBe(hex(head)) // was block 3, above the new head
   expect(hex(await chain.checkpoint('finalized'))).toBe(hex(f.genesis))
   expect(await canonicalNumbers(chain)).toEqual(Array.from({ length: n + 1 }, (_, i) => BigInt(i)))
@@ -142,8 +144,8 @@ describe('close and reopen', () => {
     const spent = f.blocks.reduce((sum, b, i) => sum + BigInt(i + 1) + 21_000n * price(b), 0n)
     expect(await balanceAt(chain, chain.head.header.stateRoot, A0)).toBe(INITIAL_BALANCE - spent)
     for (const [i, b] of [f.genesis, ...f.blocks].entries()) {
-      expect(hex((await chain.store.getBlockByNumber(BigInt(i))) as Block)).toBe(hex(b))
-      expect(await chain.store.getReceipts(b.hash())).toBeDefined()
+      expect(hex((await chain.getBlockByNumber(BigInt(i))) as Block)).toBe(hex(b))
+      expect(await chain.getReceipts(b.hash())).toBeDefined()
       // every historical state root is still there
       expect(await balanceAt(chain, b.header.stateRoot, X)).toBe(BigInt((i * (i + 1)) / 2))
     }
@@ -240,11 +242,7 @@ describe('repair of an incomplete head on open', () => {
     // block 4 as a producer would have built it, of which only the header and indexes were written
     const { kv: kv0, chain: c0 } = await openDisk(f.path)
     const tx4 = transfer(c0.common, K0, 3n, X, 4n)
-    const { block: b4 } = await c0.executor.build(
-      c0.head,
-      { timestamp: c0.head.header.timestamp + 12n },
-      listSource([tx4]),
-    )
+    const { block: b4 } = await c0.build(c0.head, { timestamp: c0.head.header.timestamp + 12n }, listSource([tx4]))
     await kv0.close()
     await withRaw(f.path, async (kv) => {
       await kv.batch([
@@ -259,7 +257,7 @@ describe('repair of an incomplete head on open', () => {
     try {
       expect(chain.report.rolledBack).toBe(1)
       await expectRolledBackTo(chain, f, 3)
-      expect(await chain.store.getCanonicalHash(4n)).toBeUndefined()
+      expect(await chain.getCanonicalHash(4n)).toBeUndefined()
       await extend(chain)
     } finally {
       await kv.close()
@@ -320,11 +318,11 @@ describe('repair of an incomplete head on open', () => {
     const { kv, chain } = await openDisk(f.path)
     try {
       expect(chain.report.rolledBack).toBe(1)
-      const res = await chain.importer.importBlock(b3)
+      const res = await importBlock(chain, b3)
       expect(res.status).toBe('head')
       expect(hex(chain.head)).toBe(hex(b3))
-      expect(new Uint8Array((await chain.store.receipts.getRaw(b3.hash())) ?? [])).toEqual(
-        encodeReceipts((await chain.store.getReceipts(b3.hash())) ?? []),
+      expect(new Uint8Array((await chainParts(chain).store.receipts.getRaw(b3.hash())) ?? [])).toEqual(
+        encodeReceipts((await chain.getReceipts(b3.hash())) ?? []),
       )
     } finally {
       await kv.close()
@@ -384,8 +382,8 @@ describe('repair of an incomplete head on open', () => {
     try {
       expect(chain.report.rolledBack).toBe(1)
       expect(chain.head.header.number).toBe(2n)
-      await chain.importer.importBlock(f.blocks[2] as Block)
-      await chain.importer.importBlock(b4)
+      await importBlock(chain, f.blocks[2] as Block)
+      await importBlock(chain, b4)
       expect(hex(chain.head)).toBe(hex(b4))
     } finally {
       await kv.close()
@@ -400,11 +398,11 @@ describe('repair of an incomplete head on open', () => {
     const { kv, chain } = await openDisk(f.path)
     try {
       expect(chain.report.rolledBack).toBe(1)
-      const orphan = await cairnError(chain.importer.importBlock(b4))
+      const orphan = await cairnError(importBlock(chain, b4))
       expect(orphan.code).toBe(ChainErrorCode.PARENT_UNKNOWN)
       const b3 = f.blocks[2] as Block
       await kv.batch([{ type: 'put', key: bucketKey(Bucket.header, b3.hash()), value: b3.header.serialize() }])
-      const built = chain.executor.build(
+      const built = chain.build(
         b3,
         { timestamp: b3.header.timestamp + 1n },
         { peek: () => undefined, shift() {}, pop() {} },

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LevelKV, WriteBatch } from '@cairn/db'
+import { Bucket, bucketKey, LevelKV } from '@cairn/db'
 import { silentLogger } from '@cairn/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Chain, devGenesis } from '../src/index.ts'
@@ -41,10 +41,8 @@ describe('the ruleset a datadir runs', () => {
     const genesis = devGenesis({ accounts: ADDRS })
     // The previous version wrote the same genesis, blocks and state (Prague's and Osaka's genesis
     // headers are the same) and schema version 1.
-    await withChain(path, genesis, async (chain, kv) => {
-      const batch = new WriteBatch()
-      chain.store.meta.put('schemaVersion', Uint8Array.of(1), batch)
-      await batch.write(kv)
+    await withChain(path, genesis, async (_chain, kv) => {
+      await kv.put(bucketKey(Bucket.meta, new TextEncoder().encode('schemaVersion')), Uint8Array.of(1))
     })
     for (const given of [genesis, undefined]) {
       await withChain(path, given, async (chain) => {

@@ -7,6 +7,7 @@ import { MemoryKV } from '@cairn/db'
 import { silentLogger } from '@cairn/utils'
 import { createFeeMarket1559Tx, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex, privateToAddress } from '@ethereumjs/util'
+import { chainParts } from '../src/chain-parts.ts'
 import { Chain, devGenesis } from '../src/index.ts'
 import { listSource, testEngine } from './helpers.ts'
 
@@ -25,7 +26,7 @@ async function run(fast: boolean): Promise<void> {
     { genesis: devGenesis({ accounts: addresses }) },
     { kv, engine: testEngine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
   )
-  chain.executor.fastTransfers = fast
+  chainParts(chain).executor.fastTransfers = fast
   const txs: TypedTransaction[] = []
   for (let i = 0; i < N; i++) {
     const signed = createFeeMarket1559Tx(
@@ -48,9 +49,9 @@ async function run(fast: boolean): Promise<void> {
   let timestamp = chain.head.header.timestamp
   for (let i = 0; i < N; i += PER_BLOCK) {
     timestamp += 1n
-    const built = await chain.executor.build(chain.head, { timestamp }, listSource(txs.slice(i, i + PER_BLOCK)))
+    const built = await chain.build(chain.head, { timestamp }, listSource(txs.slice(i, i + PER_BLOCK)))
     if (built.rejected.length > 0) throw new Error(`rejected: ${built.rejected[0]?.reason}`)
-    await chain.importer.importBlock(built.block, built)
+    await chain.committer.commit(built)
   }
   const ms = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)

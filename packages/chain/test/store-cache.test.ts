@@ -2,6 +2,7 @@ import { MemoryKV } from '@cairn/db'
 import type { Block } from '@ethereumjs/block'
 import { describe, expect, it } from 'vitest'
 import type { Chain } from '../src/chain.ts'
+import { chainParts } from '../src/chain-parts.ts'
 import type { StoredReceipt } from '../src/receipt.ts'
 import { CACHED_TRANSACTIONS } from '../src/store.ts'
 import { openChain } from './helpers.ts'
@@ -24,8 +25,8 @@ async function cached(
 ): Promise<[boolean, boolean][]> {
   const out: [boolean, boolean][] = []
   for (const { block, receipts } of blocks) {
-    const b = await chain.store.getBlock(block.hash())
-    const r = await chain.store.getReceipts(block.hash())
+    const b = await chain.getBlock(block.hash())
+    const r = await chain.getReceipts(block.hash())
     out.push([b === block, r === receipts])
   }
   return out
@@ -35,7 +36,7 @@ describe('ChainStore caches of decoded blocks and receipts', () => {
   it('hold the 16 most recent blocks of ordinary size', async () => {
     const chain = await openChain(new MemoryKV())
     const blocks = Array.from({ length: 20 }, (_, i) => blockOf(100, i))
-    for (const { block, receipts } of blocks) chain.store.remember(block, receipts)
+    for (const { block, receipts } of blocks) chainParts(chain).store.remember(block, receipts)
     const seen = await cached(chain, blocks)
     expect(seen.slice(0, 4)).toEqual(Array(4).fill([false, false]))
     expect(seen.slice(4)).toEqual(Array(16).fill([true, true]))
@@ -45,7 +46,7 @@ describe('ChainStore caches of decoded blocks and receipts', () => {
     const chain = await openChain(new MemoryKV())
     // Blocks of a dev flood on 300M of gas: ~4,000 transfers each; four fit, a fifth does not.
     const blocks = Array.from({ length: 8 }, (_, i) => blockOf(4_000, i))
-    for (const { block, receipts } of blocks) chain.store.remember(block, receipts)
+    for (const { block, receipts } of blocks) chainParts(chain).store.remember(block, receipts)
     expect(4 * 4_001).toBeLessThanOrEqual(CACHED_TRANSACTIONS)
     expect(5 * 4_001).toBeGreaterThan(CACHED_TRANSACTIONS)
     expect(await cached(chain, blocks)).toEqual([...Array(4).fill([false, false]), ...Array(4).fill([true, true])])
@@ -54,10 +55,10 @@ describe('ChainStore caches of decoded blocks and receipts', () => {
   it('keep a full 300M-gas block of transfers; a block past the bound is read from the store instead', async () => {
     const chain = await openChain(new MemoryKV())
     const full = blockOf(Math.floor(300_000_000 / 21_000), 0)
-    chain.store.remember(full.block, full.receipts)
+    chainParts(chain).store.remember(full.block, full.receipts)
     expect(await cached(chain, [full])).toEqual([[true, true]])
     const huge = blockOf(CACHED_TRANSACTIONS, 1)
-    chain.store.remember(huge.block, huge.receipts)
+    chainParts(chain).store.remember(huge.block, huge.receipts)
     expect(await cached(chain, [huge])).toEqual([[false, false]])
     // The block that did fit was not pushed out by the one that did not.
     expect(await cached(chain, [full])).toEqual([[true, true]])

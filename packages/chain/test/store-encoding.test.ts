@@ -3,6 +3,7 @@ import { bytesToHex } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { createAccessList2930Tx, createLegacyTx } from '@ethereumjs/tx'
 import { describe, expect, it } from 'vitest'
+import { chainParts } from '../src/chain-parts.ts'
 import { ADDRS, buildAndImport, KEYS, openChain, transfer } from './helpers.ts'
 
 describe('ChainStore.putBlock with cached transaction encodings', () => {
@@ -23,13 +24,13 @@ describe('ChainStore.putBlock with cached transaction encodings', () => {
     const { block } = await buildAndImport(chain, txs)
     expect(block.transactions.length).toBe(3)
     const batch = new WriteBatch()
-    const size = chain.store.putBlock(batch, block, [])
+    const size = chainParts(chain).store.putBlock(batch, block, [])
     expect(size).toBe(block.serialize().length)
-    const body = await chain.store.bodies.get(block.hash())
+    const body = await chainParts(chain).store.bodies.get(block.hash())
     expect(bytesToHex(body as Uint8Array)).toBe(bytesToHex(RLP.encode(block.raw().slice(1) as unknown as Uint8Array[])))
     // The stored block reads back with the same transactions.
-    chain.store.clearCaches()
-    const read = await chain.store.getBlock(block.hash())
+    chainParts(chain).store.clearCaches()
+    const read = await chain.getBlock(block.hash())
     expect(read?.transactions.map((t) => bytesToHex(t.hash()))).toEqual(txs.map((t) => bytesToHex(t.hash())))
   })
 })
@@ -49,14 +50,14 @@ describe('ChainStore.getBlockBytes', () => {
       )
       const { block } = await buildAndImport(chain, txs)
       expect(block.transactions.length).toBe(sizes.length)
-      const bytes = await chain.store.getBlockBytes(block.hash())
+      const bytes = await chain.getBlockBytes(block.hash())
       expect(bytesToHex(bytes as Uint8Array)).toBe(bytesToHex(block.serialize()))
-      const byNumber = await chain.store.getBlockBytesByNumber(block.header.number)
+      const byNumber = await chain.getBlockBytesByNumber(block.header.number)
       expect(bytesToHex(byNumber as Uint8Array)).toBe(bytesToHex(block.serialize()))
     }
-    expect((await chain.store.getBlockBytesByNumber(4n))?.length).toBeGreaterThan(65_535)
-    expect(await chain.store.getBlockBytes(new Uint8Array(32))).toBeUndefined()
-    expect(await chain.store.getBlockBytesByNumber(10_000n)).toBeUndefined()
+    expect((await chain.getBlockBytesByNumber(4n))?.length).toBeGreaterThan(65_535)
+    expect(await chain.getBlockBytes(new Uint8Array(32))).toBeUndefined()
+    expect(await chain.getBlockBytesByNumber(10_000n)).toBeUndefined()
   })
 })
 
@@ -73,10 +74,10 @@ describe('ChainStore.getTransactionCount', () => {
         transfer(chain.common, key, nonce++, to, 1n, { data: new Uint8Array(size).fill(1), gasLimit: 3_000_000n }),
       )
       const { block } = await buildAndImport(chain, txs)
-      expect(await chain.store.getTransactionCount(block.hash())).toBe(sizes.length)
-      chain.store.clearCaches()
-      expect(await chain.store.getTransactionCount(block.hash())).toBe(sizes.length)
+      expect(await chain.getTransactionCount(block.hash())).toBe(sizes.length)
+      chainParts(chain).store.clearCaches()
+      expect(await chain.getTransactionCount(block.hash())).toBe(sizes.length)
     }
-    expect(await chain.store.getTransactionCount(new Uint8Array(32))).toBeUndefined()
+    expect(await chain.getTransactionCount(new Uint8Array(32))).toBeUndefined()
   })
 })

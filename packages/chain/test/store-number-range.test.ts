@@ -9,17 +9,17 @@ import { openChain } from './helpers.ts'
 describe('ChainStore block numbers', () => {
   it('refuses a number past 2^64-1 as an internal error instead of reading the block its low 8 bytes name', async () => {
     const chain = await openChain(new MemoryKV())
-    expect(await chain.store.getCanonicalHash(0n)).toBeDefined()
+    expect(await chain.getCanonicalHash(0n)).toBeDefined()
     for (const n of [2n ** 64n, 2n ** 64n + 5n, 2n ** 200n, -1n]) {
-      const err = await chain.store.getBlockByNumber(n).then(
+      const err = await chain.getBlockByNumber(n).then(
         () => undefined,
         (e: unknown) => e,
       )
       expect(isCairnError(err, 'CHAIN_NUMBER_OUT_OF_RANGE'), `${n}: ${String(err)}`).toBe(true)
       expect((err as { fault: string }).fault).toBe('internal')
-      await expect(chain.store.getCanonicalHash(n)).rejects.toThrow(/does not fit 64 bits/)
+      await expect(chain.getCanonicalHash(n)).rejects.toThrow(/does not fit 64 bits/)
     }
     // The largest number fits: no block there.
-    expect(await chain.store.getBlockByNumber(2n ** 64n - 1n)).toBeUndefined()
+    expect(await chain.getBlockByNumber(2n ** 64n - 1n)).toBeUndefined()
   })
 })

@@ -149,8 +149,8 @@ describe('view calls: storage read straight from the trie', () => {
           const chain = await openChain(kv, genesis)
           try {
             const { header } = chain.head
-            const full = chain.executor.stateAt(header.stateRoot)
-            const state = chain.executor.viewState(header)
+            const full = chain.stateAt(header.stateRoot)
+            const state = chain.viewState(header)
             for (const who of [HOLDER, EMPTY_HOLDER, ADDRS[0] as Hex]) {
               const address = new Address(hexToBytes(who))
               const read = await state.storageOf(address)

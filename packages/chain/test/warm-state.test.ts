@@ -2,7 +2,7 @@ import { MemoryKV } from '@cairn/db'
 import { bytesToHex, type Hex } from '@cairn/utils'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ADDRS, balanceAt, KEYS, listSource, openChain, transfer } from './helpers.ts'
+import { ADDRS, balanceAt, importBlock, KEYS, listSource, openChain, transfer } from './helpers.ts'
 
 const OTHERS = ['0x00000000000000000000000000000000000a0001', '0x00000000000000000000000000000000000a0002'] as Hex[]
 const TARGETS = [...ADDRS, ...OTHERS]
@@ -36,14 +36,14 @@ describe('state caches kept across blocks (executor warm path)', () => {
             return transfer(warm.common, KEYS[t.from] as Uint8Array, nonce, TARGETS[t.to] as Hex, t.value)
           })
           timestamp += 12n
-          const built = await warm.executor.build(warm.head, { timestamp }, listSource(txs))
+          const built = await warm.build(warm.head, { timestamp }, listSource(txs))
           expect(built.rejected).toEqual([])
           if (s.abandon) continue
-          await warm.importer.importBlock(built.block, built)
+          await warm.committer.commit(built)
           for (let k = 0; k < nonces.length; k++) nonces[k] = (nonces[k] as bigint) + (used[k] as bigint)
           // The reference executes the block with cold caches: it checks the state root, receipts
           // root, bloom and gas used against the header the warm executor produced.
-          await cold.importer.importBlock(built.block)
+          await importBlock(cold, built.block)
           expect(bytesToHex(cold.head.hash())).toBe(bytesToHex(warm.head.hash()))
         }
         const root = warm.head.header.stateRoot
