@@ -131,11 +131,11 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     const heads = recordHeads(chain)
     // Commits as slow as a loaded disk's, every other one much slower than the one before (the
     // pause after a block is as long as that block took): arrivals land while a block commits.
-    const importBlock = chain.importer.importBlock.bind(chain.importer)
+    const commit = chain.committer.commit.bind(chain.committer)
     let commits = 0
-    vi.spyOn(chain.importer, 'importBlock').mockImplementation(async (...args) => {
+    vi.spyOn(chain.committer, 'commit').mockImplementation(async (...args) => {
       await sleep(++commits % 2 === 1 ? 1 : 40)
-      return importBlock(...args)
+      return commit(...args)
     })
     await engine.start()
     const txs: TypedTransaction[] = []
@@ -154,11 +154,11 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
 
   /** Makes the chain's first block import take `ms` longer (a slow seal: the pause after it is as long). */
   function slowFirstImport(chain: DevSetup['chain'], ms: number): void {
-    const importBlock = chain.importer.importBlock.bind(chain.importer)
+    const commit = chain.committer.commit.bind(chain.committer)
     let imports = 0
-    vi.spyOn(chain.importer, 'importBlock').mockImplementation(async (...args) => {
+    vi.spyOn(chain.committer, 'commit').mockImplementation(async (...args) => {
       if (++imports === 1) await sleep(ms)
-      return importBlock(...args)
+      return commit(...args)
     })
   }
 

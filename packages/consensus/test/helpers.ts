@@ -66,7 +66,7 @@ export async function devSetup(
   const logger = opts.logger ?? silentLogger
   const pool = new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
-    { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger, metrics: null },
+    { stateAt: (root) => chain.stateAt(root), head: chain.head.header, logger, metrics: null },
   )
   const engine = new DevEngine(
     {

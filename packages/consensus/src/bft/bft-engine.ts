@@ -29,6 +29,7 @@
 import {
   BlockError,
   BlockErrorCode,
+  type BlockReader,
   type BuildHeader,
   type BuildResult,
   type Chain,
@@ -37,6 +38,7 @@ import {
   decodeBlock,
   type EndBlockContext,
   type EndBlockResult,
+  type EngineData,
   type ExecutedBlock,
   encodeBlock,
   type HeaderContext,
@@ -96,10 +98,10 @@ export type ValidatorUpdateSource = (
   ctx: EndBlockContext,
 ) => readonly ValidatorUpdate[] | undefined | Promise<readonly ValidatorUpdate[] | undefined>
 
-/** The chain-store meta keys the engine keeps the schedule under. */
+/** The engine-data keys (`chain.engineData`: the chain store's meta bucket) the engine keeps the schedule under. */
 const SCHEDULE_KEY = 'bft/validator-schedule'
 const UPDATES_KEY = (hash: Uint8Array) => `bft/validator-updates/${bytesToHex(hash)}`
-/** The chain-store meta key of the pending evidence (an `encodeEvidenceList` of the pool's pending pieces). */
+/** The engine-data key of the pending evidence (an `encodeEvidenceList` of the pool's pending pieces). */
 export const PENDING_EVIDENCE_KEY = 'bft/evidence/pending'
 
 /** Where consensus messages go and come from: p2p's `ConsensusGossip`, or a test network. */
@@ -257,7 +259,7 @@ export class BftEngine implements Engine {
       committing: () => this.#committing,
       evidence: this.evidence,
       parentValidatorChanges: (parent, ctx) => this.#updatesOf(parent, ctx.chain),
-      onScheduleChange: (ctx) => this.#saveSchedule(ctx.chain.meta),
+      onScheduleChange: () => this.#saveSchedule(),
     })
     if (opts.privateKey !== undefined) {
       if (modules.signerState === undefined) {
@@ -311,18 +313,22 @@ export class BftEngine implements Engine {
    * of a canonical block whose child is final is pruned ({@link #pruneUpdates}); the child's header
    * carries them (checked against the record when it was imported), so they are read from there.
    */
-  async #updatesOf(header: BlockHeader, store = this.#attached?.chain.store): Promise<ValidatorChange[]> {
+  async #updatesOf(
+    header: BlockHeader,
+    blocks: BlockReader | undefined = this.#attached?.chain,
+  ): Promise<ValidatorChange[]> {
     const hash = header.hash()
     const known = this.#updates.get(hashKey(hash))
     if (known !== undefined) return known
-    if (store === undefined) return []
-    const bytes = await store.meta.get(UPDATES_KEY(hash))
+    if (blocks === undefined) return []
+    const data = this.#attached?.chain.engineData
+    const bytes = await data?.get(UPDATES_KEY(hash))
     if (bytes !== undefined) return decodeValidatorChanges(bytes)
     if (header.number > BigInt(this.#updatesPrunedTo)) return []
-    const canonical = await store.getCanonicalHash(header.number)
-    const child = await store.getCanonicalHash(header.number + 1n)
+    const canonical = await blocks.getCanonicalHash(header.number)
+    const child = await blocks.getCanonicalHash(header.number + 1n)
     if (canonical === undefined || !equalsBytes(canonical, hash) || child === undefined) return []
-    const childHeader = await store.getHeader(child)
+    const childHeader = await blocks.getHeader(child)
     try {
       return childHeader === undefined ? [] : (decodeBftExtra(childHeader.extraData).validatorChanges ?? [])
     } catch {
@@ -340,13 +346,13 @@ export class BftEngine implements Engine {
   async #pruneUpdates(finalized: number): Promise<void> {
     const to = finalized - 1
     if (to <= this.#updatesPrunedTo) return
-    const store = this.#chain.store
+    const chain = this.#chain
     for (let h = this.#updatesPrunedTo + 1; h <= to; h++) {
       if (this.validators.changesAt(h + 2) === undefined) continue
-      const hash = await store.getCanonicalHash(BigInt(h))
+      const hash = await chain.getCanonicalHash(BigInt(h))
       if (hash === undefined) continue
       this.#updates.delete(hashKey(hash))
-      await store.meta.del(UPDATES_KEY(hash))
+      await chain.engineData.del(UPDATES_KEY(hash))
     }
     this.#updatesPrunedTo = to
   }
@@ -355,15 +361,12 @@ export class BftEngine implements Engine {
   async #keepUpdates(hash: Uint8Array, changes: ValidatorChange[]): Promise<void> {
     this.#updates.set(hashKey(hash), changes)
     if (this.#updates.size > 64) this.#updates.delete(this.#updates.keys().next().value as string)
-    await this.#attached?.chain.store.meta.put(UPDATES_KEY(hash), encodeValidatorChanges(changes))
+    await this.#attached?.chain.engineData.put(UPDATES_KEY(hash), encodeValidatorChanges(changes))
   }
 
   /** Persists the schedule (the changes by height of effect and how far the headers were read). */
-  async #saveSchedule(meta?: Chain['store']['meta']): Promise<void> {
-    await (meta ?? this.#attached?.chain.store.meta)?.put(
-      SCHEDULE_KEY,
-      encodeScheduleRecord(this.validators.toRecord()),
-    )
+  async #saveSchedule(data: EngineData | undefined = this.#attached?.chain.engineData): Promise<void> {
+    await data?.put(SCHEDULE_KEY, encodeScheduleRecord(this.validators.toRecord()))
   }
 
   /**
@@ -371,18 +374,18 @@ export class BftEngine implements Engine {
    * read to (each carries its parent's updates), up to the head.
    */
   async #restoreSchedule(): Promise<void> {
-    const store = this.#chain.store
-    const bytes = await store.meta.get(SCHEDULE_KEY)
+    const chain = this.#chain
+    const bytes = await chain.engineData.get(SCHEDULE_KEY)
     if (bytes !== undefined) {
       const record = decodeScheduleRecord(bytes)
       for (const [h, cs] of [...record.changes.entries()].sort((a, b) => a[0] - b[0])) this.validators.record(h, cs)
       this.validators.markScanned(record.scannedTo)
     }
-    const head = Number(this.#chain.importer.forkChoice.head().header.number)
+    const head = Number(chain.head.header.number)
     let changed = false
     for (let h = Math.max(2, this.validators.scannedTo + 1); h <= head; h++) {
-      const hash = await store.getCanonicalHash(BigInt(h))
-      const header = hash === undefined ? undefined : await store.getHeader(hash)
+      const hash = await chain.getCanonicalHash(BigInt(h))
+      const header = hash === undefined ? undefined : await chain.getHeader(hash)
       if (header === undefined) break
       changed = this.#recordHeader(header) || changed
     }
@@ -555,7 +558,7 @@ export class BftEngine implements Engine {
     if (this.validators.recordHeader(Number(parentBlock.header.number) + 1, validatorChanges)) {
       await this.#saveSchedule()
     }
-    const built = await chain.executor.build(parent, { ...env, extraData }, source)
+    const built = await chain.build(parent, { ...env, extraData }, source)
     if (built.rejected.length > 0) pool.discard(built.rejected.map((r) => r.tx))
     const updates = built.endBlock?.validatorUpdates ?? []
     if (updates.length > 0) {
@@ -591,10 +594,10 @@ export class BftEngine implements Engine {
    * restarted node neither accepts nor proposes again what a block already carries.
    */
   async #restoreCommittedEvidence(top: number): Promise<void> {
-    const store = this.#chain.store
+    const chain = this.#chain
     for (let h = Math.max(1, top - this.evidence.maxAgeHeights); h <= top; h++) {
-      const hash = await store.getCanonicalHash(BigInt(h))
-      const header = hash === undefined ? undefined : await store.getHeader(hash)
+      const hash = await chain.getCanonicalHash(BigInt(h))
+      const header = hash === undefined ? undefined : await chain.getHeader(hash)
       if (header !== undefined) this.#markEvidence(header, false)
     }
   }
@@ -624,15 +627,15 @@ export class BftEngine implements Engine {
    */
   async #savePendingEvidence(): Promise<void> {
     if (!this.#evidenceDirty) return
-    const meta = this.#attached?.chain.store.meta
-    if (meta === undefined) return
+    const data = this.#attached?.chain.engineData
+    if (data === undefined) return
     this.#evidenceDirty = false
     const pending = this.evidence.pending()
     // One write at a time, in order (a peer's evidence is saved outside the engine's queue).
     const write = this.#evidenceWrite.then(() =>
       pending.length === 0
-        ? meta.del(PENDING_EVIDENCE_KEY)
-        : meta.put(PENDING_EVIDENCE_KEY, encodeEvidenceList(pending)),
+        ? data.del(PENDING_EVIDENCE_KEY)
+        : data.put(PENDING_EVIDENCE_KEY, encodeEvidenceList(pending)),
     )
     this.#evidenceWrite = write.catch(() => {})
     await write
@@ -644,7 +647,7 @@ export class BftEngine implements Engine {
    * verified again (`submit` at `height`) and pooled, to be proposed and gossiped.
    */
   async #restorePendingEvidence(height: number): Promise<void> {
-    const bytes = await this.#chain.store.meta.get(PENDING_EVIDENCE_KEY)
+    const bytes = await this.#chain.engineData.get(PENDING_EVIDENCE_KEY)
     if (bytes === undefined) return
     let list: DuplicateVoteEvidence[]
     try {
@@ -904,7 +907,7 @@ export class BftEngine implements Engine {
         const pool = this.#attached?.pool
         block = decodeBlock(
           RLP.decode(bytes) as unknown as BlockBytes,
-          this.#chain.store.commons,
+          this.#chain.commons,
           pool && ((hash) => pool.get(hash)),
         )
       } catch {
@@ -987,13 +990,13 @@ export class BftEngine implements Engine {
       const finality = encodeCertificate(certificate)
       // A block this node did not validate (a commit it caught up with) is verified now, unless
       // stored already (sync may have imported it).
-      if (executed === undefined && !(await chain.store.hashToNumber.has(hash))) {
+      if (executed === undefined && (await chain.getBlockNumber(hash)) === undefined) {
         executed = await this.#verifyCommitted(height, hash, bytes, block)
       }
       if (executed) await this.commit(executed, finality)
       // ...unless it was known already (sync may have imported it, or made it or a later block
       // final from the next block's certificate).
-      if (BigInt(height) > chain.importer.forkChoice.finalized().number) await chain.setFinalized(hash, finality)
+      if (BigInt(height) > chain.finalizedHeader.number) await chain.setFinalized(hash, finality)
     } finally {
       this.#committing = undefined
     }
@@ -1015,7 +1018,7 @@ export class BftEngine implements Engine {
     for (const [key, other] of this.#executed) {
       if (key === hashKey(hash) || !this.#updates.has(key)) continue
       this.#updates.delete(key)
-      await chain.store.meta.del(UPDATES_KEY(other.block.hash()))
+      await chain.engineData.del(UPDATES_KEY(other.block.hash()))
     }
     await this.#pruneUpdates(height)
     this.#markEvidence(block.header)
@@ -1049,7 +1052,7 @@ export class BftEngine implements Engine {
     const { parentHash } = block.header
     const parent = equalsBytes(parentHash, this.#lastCommitted.hash())
       ? this.#lastCommitted
-      : await this.#chain.store.getBlock(parentHash)
+      : await this.#chain.getBlock(parentHash)
     if (parent === undefined) {
       throw new CairnError(
         ChainErrorCode.PARENT_UNKNOWN,
@@ -1068,17 +1071,17 @@ export class BftEngine implements Engine {
    */
   async #finalizeParentOf(block: Block): Promise<void> {
     const chain = this.#chain
-    const finalized = chain.importer.forkChoice.finalized()
+    const finalized = chain.finalizedHeader
     if (block.header.number >= 2n && block.header.number - 1n > finalized.number) {
       // Not stored with the block (a chain opened with other rules than this engine's): push it.
       const cert = decodeBftExtra(block.header.extraData).parentCertificate
       if (cert !== null) await chain.setFinalized(block.header.parentHash, encodeCertificate(cert))
     }
     const machine = this.#machine
-    if (machine !== null && chain.importer.forkChoice.finalized().number >= BigInt(machine.height)) {
+    if (machine !== null && chain.finalizedHeader.number >= BigInt(machine.height)) {
       await this.#followChainFinality()
     }
-    await this.#pruneUpdates(Number(chain.importer.forkChoice.finalized().number))
+    await this.#pruneUpdates(Number(chain.finalizedHeader.number))
   }
 
   #newMachine(height: number): BftStateMachine {
@@ -1117,7 +1120,7 @@ export class BftEngine implements Engine {
 
   async #storedCertificate(block: Block): Promise<CommitCertificate | null> {
     if (block.header.number === 0n) return null
-    const bytes = await this.#chain.store.finality.get(block.hash())
+    const bytes = await this.#chain.getFinality(block.hash())
     if (bytes === undefined || bytes.length === 0) return null
     return decodeCertificate(bytes)
   }
@@ -1244,11 +1247,11 @@ export class BftEngine implements Engine {
     if (this.#lastHelp.size > 256) this.#lastHelp.clear()
     const top = Number(this.#lastCommitted.header.number)
     this.#enqueue(async () => {
-      const store = this.#chain.store
+      const chain = this.#chain
       for (let h = height; h <= Math.min(height + 4, top); h++) {
-        const block = await store.getBlockByNumber(BigInt(h))
+        const block = await chain.getBlockByNumber(BigInt(h))
         if (block === undefined) continue
-        const cert = await store.finality.get(block.hash())
+        const cert = await chain.getFinality(block.hash())
         if (cert === undefined || cert.length === 0) continue
         this.#publish({ kind: 'commit', block: encodeBlock(block), certificate: decodeCertificate(cert) })
       }

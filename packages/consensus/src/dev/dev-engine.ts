@@ -1,19 +1,7 @@
 // Over 600 lines, on purpose for now: sealing, the pace (pause until arrivals stop), admission
 // backpressure and the time controls share the engine's sealing state and are tuned together
 // against the transfer bench. Issue 49 moves the backpressure into the pool, with a bench A/B.
-import {
-  type BuildHeader,
-  type BuildResult,
-  type Chain,
-  type ExecutedBlock,
-  editHeadState,
-  type ImportResult,
-  type ParentBlock,
-  replaceBranch,
-  restoreHeadState,
-  rewindChain,
-  type StateEdit,
-} from '@cairn/chain'
+import type { BuildHeader, BuildResult, Chain, ExecutedBlock, ImportResult, ParentBlock, StateEdit } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
@@ -359,12 +347,12 @@ export class DevEngine implements Engine {
   /**
    * Applies `edit` to the state after the head without sealing a block (anvil_setBalance and
    * kin), as Anvil: the block number stays, reads at the head, calls, estimates and the pool see
-   * the edit at once, and the next block sealed starts from it (`editHeadState`, `EditedStates`).
+   * the edit at once, and the next block sealed starts from it (`chain.dev.editHead`).
    * Such a block cannot be re-executed elsewhere (the edit is not in it): dev chains only.
    */
   editState(edit: StateEdit): Promise<void> {
     return this.serialize(async () => {
-      await editHeadState(this.modules.chain, edit)
+      await this.modules.chain.dev.editHead(edit)
       await this.headStateChanged()
     })
   }
@@ -386,7 +374,7 @@ export class DevEngine implements Engine {
     const head = this.modules.chain.head
     this.snapshots.set(id, {
       hash: head.hash(),
-      stateRoot: this.modules.chain.executor.postStateRoot(head.header),
+      stateRoot: this.modules.chain.postStateRoot(head.header),
       offsetSeconds: this.offsetSeconds,
     })
     return id
@@ -403,9 +391,9 @@ export class DevEngine implements Engine {
       if (!snap) return false
       for (const k of [...this.snapshots.keys()]) if (k >= id) this.snapshots.delete(k)
       const { chain, logger, follower } = this.modules
-      const { head, removed } = await rewindChain(chain, snap.hash)
+      const { head, removed } = await chain.dev.rewind(snap.hash)
       // The state edits made on the head after the snapshot are undone; those before it stay.
-      await restoreHeadState(chain, snap.stateRoot)
+      await chain.dev.restoreHead(snap.stateRoot)
       this.offsetSeconds = snap.offsetSeconds
       this.nextTimestamp = undefined
       // The rewind's reorg event (nothing added) gives the pool a head that is not a child of its
@@ -604,7 +592,7 @@ export class DevEngine implements Engine {
     this.nextBaseFee = undefined
     const baseFee = env.baseFeePerGas ?? parentBlock.header.calcNextBaseFee()
     const source = await pool.blockSource(baseFee)
-    const built = await chain.executor.build(parent, env, source)
+    const built = await chain.build(parent, env, source)
     if (built.rejected.length > 0) {
       logger.warn(
         { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
@@ -627,7 +615,7 @@ export class DevEngine implements Engine {
       // The same block (same parent, time and contents) is stored on a side branch an anvil_reorg
       // left, or from before an evm_revert onto that branch: the importer takes it as known, so it
       // is made the head here.
-      await replaceBranch(chain, block.header.parentHash, [proposal])
+      await chain.dev.replaceBranch(block.header.parentHash, [proposal])
       await follower.settled()
       return { status: 'head', block, removed: [] }
     }
@@ -731,7 +719,7 @@ export class DevEngine implements Engine {
           { fault: 'caller' },
         )
       }
-      const ancestor = await chain.store.getBlockByNumber(height - depth)
+      const ancestor = await chain.getBlockByNumber(height - depth)
       if (!ancestor) throw new CairnError('CONSENSUS_UNKNOWN_BLOCK', `no canonical block ${height - depth}`)
       const branch: BuildResult[] = []
       let parent: ParentBlock = ancestor
@@ -740,7 +728,7 @@ export class DevEngine implements Engine {
         let at = 0
         const source = { peek: () => list[at], shift: () => void at++, pop: () => void at++ }
         const env = this.nextBlockEnv('writes' in parent ? parent.block : parent)
-        const built = await chain.executor.build(parent, env, source)
+        const built = await chain.build(parent, env, source)
         if (built.rejected.length > 0) {
           logger.warn(
             { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
@@ -754,7 +742,7 @@ export class DevEngine implements Engine {
       this.nextBaseFee = undefined
       this.reorging = true
       try {
-        const { removed, added } = await replaceBranch(chain, ancestor.hash(), branch)
+        const { removed, added } = await chain.dev.replaceBranch(ancestor.hash(), branch)
         await follower.settled()
         // The same blocks sealed again (same parent, time and contents): no chain event, but the
         // state edits made on them are gone, so the pool must read the head's state again.
@@ -764,8 +752,8 @@ export class DevEngine implements Engine {
         pool.discard(removed.flatMap((b) => b.transactions).filter((t) => !kept.has(bytesToHex(t.hash()))))
         // Snapshots of replaced blocks are used up (evm_revert answers false for them, as for an unknown id).
         for (const [id, snap] of [...this.snapshots]) {
-          const number = await chain.store.hashToNumber.get(snap.hash)
-          const canonical = number === undefined ? undefined : await chain.store.getCanonicalHash(number)
+          const number = await chain.getBlockNumber(snap.hash)
+          const canonical = number === undefined ? undefined : await chain.getCanonicalHash(number)
           if (!canonical || bytesToHex(canonical) !== bytesToHex(snap.hash)) this.snapshots.delete(id)
         }
         logger.info(
@@ -800,10 +788,10 @@ export class DevEngine implements Engine {
   private rewindTo(number: bigint, dropEdits = false): Promise<void> {
     return this.serialize(async () => {
       const { chain, pool, logger } = this.modules
-      const hash = await chain.store.getCanonicalHash(number)
+      const hash = await chain.getCanonicalHash(number)
       if (!hash) throw new CairnError('CONSENSUS_UNKNOWN_BLOCK', `no canonical block ${number}`, { fault: 'caller' })
-      const { head, removed } = await rewindChain(chain, hash)
-      if (dropEdits) await restoreHeadState(chain, undefined)
+      const { head, removed } = await chain.dev.rewind(hash)
+      if (dropEdits) await chain.dev.restoreHead(undefined)
       this.nextTimestamp = undefined
       await pool.onNewHead(head, [])
       logger.info({ head: Number(head.header.number), dropped: removed.length }, 'rewound')

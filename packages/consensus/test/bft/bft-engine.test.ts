@@ -27,6 +27,7 @@ import {
   voteDigest,
 } from '../../src/index.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+import { headerContext } from '../harness/chain-probes.ts'
 
 let net: BftNetwork | undefined
 afterEach(async () => {
@@ -37,7 +38,7 @@ afterEach(async () => {
 function hashes(n: BftNode, upTo: bigint): Promise<string[]> {
   return Promise.all(
     Array.from({ length: Number(upTo) }, async (_, i) => {
-      const h = await n.chain.store.getCanonicalHash(BigInt(i + 1))
+      const h = await n.chain.getCanonicalHash(BigInt(i + 1))
       return h ? bytesToHex(h) : 'missing'
     }),
   )
@@ -66,7 +67,7 @@ describe('BftEngine in the in-process network', () => {
         expect(bytesToHex((await n.chain.checkpoint('safe')).hash())).toBe(bytesToHex(n.chain.head.hash()))
       }
     }
-    expect(await node0.chain.store.getTxLocation(tx.hash())).toBeDefined()
+    expect(await node0.chain.getTxLocation(tx.hash())).toBeDefined()
     // Block H+1 carries the certificate of H; the finality bucket holds a certificate of every commit.
     const schedule = new ValidatorSchedule(
       (
@@ -74,14 +75,14 @@ describe('BftEngine in the in-process network', () => {
       ).config.cairn.bft.validators.map((v) => ({ address: Buffer.from(v.address.slice(2), 'hex'), votingPower: 10n })),
     )
     for (let h = 2n; h <= N; h++) {
-      const block = (await node0.chain.store.getBlockByNumber(h)) as NonNullable<
-        Awaited<ReturnType<typeof node0.chain.store.getBlockByNumber>>
+      const block = (await node0.chain.getBlockByNumber(h)) as NonNullable<
+        Awaited<ReturnType<typeof node0.chain.getBlockByNumber>>
       >
       const extra = decodeBftExtra(block.header.extraData)
       expect(extra.parentCertificate?.height).toBe(Number(h - 1n))
       expect(bytesToHex(extra.parentCertificate?.blockHash as Uint8Array)).toBe(bytesToHex(block.header.parentHash))
       verifyCertificate(extra.parentCertificate as never, schedule.at(Number(h - 1n)), 1337n)
-      const stored = await node0.chain.store.finality.get(block.header.parentHash)
+      const stored = await node0.chain.getFinality(block.header.parentHash)
       expect(decodeCertificate(stored as Uint8Array).height).toBe(Number(h - 1n))
     }
   }, 60_000)
@@ -116,7 +117,7 @@ describe('BftEngine in the in-process network', () => {
     const reference = await hashes(node0, 4n)
     for (const n of net.nodes) {
       expect(await hashes(n, 4n)).toEqual(reference)
-      for (const tx of txs) expect(await n.chain.store.getTxLocation(tx.hash())).toBeDefined()
+      for (const tx of txs) expect(await n.chain.getTxLocation(tx.hash())).toBeDefined()
     }
     // The block of the five came from one of nodes 0-2; the other two executed it with pooled keys.
     expect(seeded.slice(0, 3).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10)
@@ -124,7 +125,7 @@ describe('BftEngine in the in-process network', () => {
     expect(seeded[3]).toBe(0)
     // Every node's state: the sender's five transfers executed (nonce 5).
     for (const n of net.nodes) {
-      const account = await n.chain.executor
+      const account = await n.chain
         .stateAfter(n.chain.head.header)
         .getAccount((txs[0] as (typeof txs)[number]).getSenderAddress())
       expect(account?.nonce).toBe(5n)
@@ -172,13 +173,13 @@ describe('BftEngine in the in-process network', () => {
     await net.start()
     expect(await net.runUntil(() => net!.height(0) >= 3n)).toBe(true)
     const node0 = net.nodes[0] as BftNode
-    const b2 = (await node0.chain.store.getBlockByNumber(2n)) as NonNullable<
-      Awaited<ReturnType<typeof node0.chain.store.getBlockByNumber>>
+    const b2 = (await node0.chain.getBlockByNumber(2n)) as NonNullable<
+      Awaited<ReturnType<typeof node0.chain.getBlockByNumber>>
     >
-    const b1 = (await node0.chain.store.getBlockByNumber(1n)) as typeof b2
+    const b1 = (await node0.chain.getBlockByNumber(1n)) as typeof b2
     const schedule = new ValidatorSchedule(node0.engine.validators.at(1).validators)
     const rules = bftChainRules({ chainId: 1337n, validators: schedule })
-    const ctx = node0.chain.importer.headerContext
+    const ctx = headerContext(node0.chain)
     await expect(rules.validateHeader(b2.header, b1.header, ctx)).resolves.toBeUndefined()
     const wrongCoinbase = createBlockHeader(
       { ...b2.header.toJSON(), coinbase: `0x${'11'.repeat(20)}` },
@@ -281,7 +282,7 @@ describe('BftEngine: duplicate-vote evidence', () => {
   async function blocksWithEvidence(n: BftNode) {
     const out: { number: bigint; evidence: DuplicateVoteEvidence[] }[] = []
     for (let h = 1n; h <= n.chain.head.header.number; h++) {
-      const block = await n.chain.store.getBlockByNumber(h)
+      const block = await n.chain.getBlockByNumber(h)
       const evidence = bftExtraEvidence(decodeBftExtra(block?.header.extraData as Uint8Array), 1337n)
       if (evidence.length > 0) out.push({ number: h, evidence })
     }
@@ -310,13 +311,13 @@ describe('BftEngine: duplicate-vote evidence', () => {
     // it in its store too (a peer's evidence is written before the message is accepted).
     for (const n of net.nodes) {
       expect(n.engine.evidence.has(addr3, height, round, MsgType.PREVOTE)).toBe(true)
-      const stored = await n.chain.store.meta.get(PENDING_EVIDENCE_KEY)
+      const stored = await n.chain.engineData.get(PENDING_EVIDENCE_KEY)
       expect(stored !== undefined).toBe(n.engine.evidence.size > 0)
     }
 
     // A proposer puts it in a block; every node commits that block and marks the evidence committed.
     expect(await net.runUntil(() => net!.nodes.every((n) => n.engine.evidence.size === 0), 60_000)).toBe(true)
-    for (const n of net.nodes) expect(await n.chain.store.meta.get(PENDING_EVIDENCE_KEY)).toBeUndefined()
+    for (const n of net.nodes) expect(await n.chain.engineData.get(PENDING_EVIDENCE_KEY)).toBeUndefined()
     const top = net.nodes.map((n) => n.chain.head.header.number).reduce((a, b) => (a < b ? a : b))
     expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= top + 2n))).toBe(true)
     const carried = await blocksWithEvidence(node0)
@@ -334,11 +335,11 @@ describe('BftEngine: duplicate-vote evidence', () => {
     }
 
     // Import-side checks of the block carrying it.
-    const b = (await node0.chain.store.getBlockByNumber(number)) as NonNullable<
-      Awaited<ReturnType<typeof node0.chain.store.getBlockByNumber>>
+    const b = (await node0.chain.getBlockByNumber(number)) as NonNullable<
+      Awaited<ReturnType<typeof node0.chain.getBlockByNumber>>
     >
-    const parent = (await node0.chain.store.getBlockByNumber(number - 1n)) as typeof b
-    const ctx = node0.chain.importer.headerContext
+    const parent = (await node0.chain.getBlockByNumber(number - 1n)) as typeof b
+    const ctx = headerContext(node0.chain)
     const schedule = new ValidatorSchedule(node0.engine.validators.at(1).validators)
     const freshRules = () =>
       bftChainRules({
@@ -438,7 +439,7 @@ describe('BftEngine: duplicate-vote evidence', () => {
       true,
     )
     // In the store as soon as it is detected.
-    expect(await node0().chain.store.meta.get(PENDING_EVIDENCE_KEY)).toBeDefined()
+    expect(await node0().chain.engineData.get(PENDING_EVIDENCE_KEY)).toBeDefined()
     // Node 0 commits the height (its WAL no longer holds the double vote: a replay cannot find it
     // again), and is restarted before the next block is built.
     expect(await net.runUntil(() => net!.height(0) >= BigInt(height))).toBe(true)
@@ -460,7 +461,7 @@ describe('BftEngine: duplicate-vote evidence', () => {
     expect(carried.length).toBe(1)
     const [{ number, evidence }] = carried as [(typeof carried)[number]]
     expect(bytesToHex(evidence[0]?.validator as Uint8Array)).toBe(bytesToHex(addr3))
-    const block = await node0().chain.store.getBlockByNumber(number)
+    const block = await node0().chain.getBlockByNumber(number)
     expect(bytesToHex(block?.header.coinbase.bytes as Uint8Array)).toBe(
       bytesToHex(node0().engine.address as Uint8Array),
     )
@@ -469,16 +470,13 @@ describe('BftEngine: duplicate-vote evidence', () => {
       expect(n.engine.evidence.isCommitted(evidence[0] as DuplicateVoteEvidence)).toBe(true)
     }
     // Committed: the stored pending list is empty, and a second restart does not bring it back.
-    expect(await node0().chain.store.meta.get(PENDING_EVIDENCE_KEY)).toBeUndefined()
+    expect(await node0().chain.engineData.get(PENDING_EVIDENCE_KEY)).toBeUndefined()
     await net.restart(0)
     expect(node0().engine.evidence.size).toBe(0)
     // A stored list that still names it (a crash between the block and the rewrite): skipped at
     // start as committed, and the stored list rewritten.
-    await net.restart(
-      0,
-      (old) => old.chain.store.meta.put(PENDING_EVIDENCE_KEY, encodeEvidenceList(evidence)) as Promise<void>,
-    )
+    await net.restart(0, (old) => old.chain.engineData.put(PENDING_EVIDENCE_KEY, encodeEvidenceList(evidence)))
     expect(node0().engine.evidence.size).toBe(0)
-    expect(await node0().chain.store.meta.get(PENDING_EVIDENCE_KEY)).toBeUndefined()
+    expect(await node0().chain.engineData.get(PENDING_EVIDENCE_KEY)).toBeUndefined()
   }, 120_000)
 })

@@ -25,7 +25,7 @@ afterEach(async () => {
 async function carried(n: BftNode): Promise<{ block: bigint; ev: DuplicateVoteEvidence }[]> {
   const out: { block: bigint; ev: DuplicateVoteEvidence }[] = []
   for (let h = 1n; h <= n.chain.head.header.number; h++) {
-    const block = await n.chain.store.getBlockByNumber(h)
+    const block = await n.chain.getBlockByNumber(h)
     for (const ev of bftExtraEvidence(decodeBftExtra(block?.header.extraData as Uint8Array), 1337n)) {
       out.push({ block: h, ev })
     }
@@ -36,7 +36,7 @@ async function carried(n: BftNode): Promise<{ block: bigint; ev: DuplicateVoteEv
 /** Canonical hashes 1..upTo of node `n`. */
 async function hashes(n: BftNode, upTo: bigint): Promise<string[]> {
   const out: string[] = []
-  for (let h = 1n; h <= upTo; h++) out.push(bytesToHex((await n.chain.store.getCanonicalHash(h)) as Uint8Array))
+  for (let h = 1n; h <= upTo; h++) out.push(bytesToHex((await n.chain.getCanonicalHash(h)) as Uint8Array))
   return out
 }
 
@@ -44,7 +44,7 @@ async function hashes(n: BftNode, upTo: bigint): Promise<string[]> {
 async function proposedBy(n: BftNode, proposer: Uint8Array, upTo: bigint): Promise<{ number: bigint; txs: number }[]> {
   const out: { number: bigint; txs: number }[] = []
   for (let h = 1n; h <= upTo; h++) {
-    const block = await n.chain.store.getBlockByNumber(h)
+    const block = await n.chain.getBlockByNumber(h)
     if (block && bytesToHex(block.header.coinbase.bytes) === bytesToHex(proposer)) {
       out.push({ number: h, txs: block.transactions.length })
     }
@@ -80,7 +80,7 @@ async function twinNetwork(lagMs: number, bft: Record<string, unknown> = {}) {
       // The transfers are the only transactions: the next nonce is how many blocks carried.
       let included = 0n
       for (let h = 1n; h <= node2.chain.head.header.number; h++) {
-        included += BigInt((await node2.chain.store.getBlockByNumber(h))?.transactions.length ?? 0)
+        included += BigInt((await node2.chain.getBlockByNumber(h))?.transactions.length ?? 0)
       }
       if (included === nonce) await feed()
     }

@@ -34,8 +34,8 @@ async function commitOf(
   n: BftNode,
   height: bigint,
 ): Promise<{ blockHash: string; round: number; signers: number[] } | null> {
-  const hash = await n.chain.store.getCanonicalHash(height)
-  const bytes = hash === undefined ? undefined : await n.chain.store.finality.get(hash)
+  const hash = await n.chain.getCanonicalHash(height)
+  const bytes = hash === undefined ? undefined : await n.chain.getFinality(hash)
   if (bytes === undefined || bytes.length === 0) return null
   const cert = decodeCertificate(bytes)
   expect(cert.height).toBe(Number(height))
@@ -46,8 +46,7 @@ async function commitOf(
   }
 }
 
-const blockAt = async (n: BftNode, height: bigint): Promise<Block> =>
-  (await n.chain.store.getBlockByNumber(height)) as Block
+const blockAt = async (n: BftNode, height: bigint): Promise<Block> => (await n.chain.getBlockByNumber(height)) as Block
 
 describe('certificates of the heights caught up by sync', () => {
   it('a restarted validator and a restarted follower store them as the validators that committed', async () => {
@@ -157,11 +156,11 @@ describe('certificates of the heights caught up by sync', () => {
       expect(r.error.penalize, what).toBe(true)
       expect(r.error.message, what).toMatch(/certificate/)
     }
-    expect(await follower.store.finality.get(b1.hash())).toBeUndefined()
+    expect(await follower.getFinality(b1.hash())).toBeUndefined()
     expect((await follower.checkpoint('finalized')).header.number).toBe(0n)
     // The genuine block 2: block 1 final with the certificate block 2 carries.
     expect((await follower.processBlock(b2.serialize(), { source: 'sync', peer: 'p' })).status).toBe('imported')
-    expect(await follower.store.finality.get(b1.hash())).toEqual(encodeCertificate(cert))
+    expect(await follower.getFinality(b1.hash())).toEqual(encodeCertificate(cert))
     expect((await follower.checkpoint('finalized')).header.number).toBe(1n)
   }, 60_000)
 })

@@ -19,6 +19,7 @@ import {
   verifyCertificate,
 } from '../../src/index.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+import { headerContext } from '../harness/chain-probes.ts'
 
 const CHAIN_ID = 1337n
 let net: BftNetwork | undefined
@@ -66,7 +67,7 @@ describe('validator-set changes at H+2', () => {
     const all = () => net as BftNetwork
     // The updates record of block 3 is kept while no child of it is final (block 4 carries them).
     const record = async (n: BftNode, h: bigint) =>
-      n.chain.store.meta.get(`bft/validator-updates/${hex((await n.chain.store.getCanonicalHash(h)) as Uint8Array)}`)
+      n.chain.engineData.get(`bft/validator-updates/${hex((await n.chain.getCanonicalHash(h)) as Uint8Array)}`)
     expect(await net.runUntil(() => all().height(2) >= 3n)).toBe(true)
     expect(net.height(2)).toBe(3n)
     expect(await record(net.nodes[2] as BftNode, 3n)).toBeDefined()
@@ -90,7 +91,7 @@ describe('validator-set changes at H+2', () => {
 
     // Block 4 carries block 3's updates, block 7 block 6's; the others none.
     for (let h = 2n; h <= 11n; h++) {
-      const block = await node2.chain.store.getBlockByNumber(h)
+      const block = await node2.chain.getBlockByNumber(h)
       const extra = decodeBftExtra(block?.header.extraData as Uint8Array)
       const carried = (extra.validatorChanges ?? []).map((c) => `${hex(c.address)}:${c.votingPower}`)
       if (h === 4n) expect(carried).toEqual([`${hex(addr(4))}:10`])
@@ -101,8 +102,8 @@ describe('validator-set changes at H+2', () => {
     // certificate of height 9 (nodes 2, 3, 4) does not verify against the old set.
     let fourSigned = 0
     for (let h = 1; h <= 10; h++) {
-      const block = await node2.chain.store.getBlockByNumber(BigInt(h))
-      const cert = decodeCertificate((await node2.chain.store.finality.get(block?.hash() as Uint8Array)) as Uint8Array)
+      const block = await node2.chain.getBlockByNumber(BigInt(h))
+      const cert = decodeCertificate((await node2.chain.getFinality(block?.hash() as Uint8Array)) as Uint8Array)
       const set = node2.engine.validatorsAt(h)
       verifyCertificate(cert, set, CHAIN_ID)
       const signers = cert.signatures.map((s) => hex((set.at(s.validatorIndex) as { address: Uint8Array }).address))
@@ -117,14 +118,14 @@ describe('validator-set changes at H+2', () => {
     // The same schedule from the headers alone (what a light client does).
     const fromHeaders = new ValidatorSchedule([0, 1, 2, 3].map((i) => ({ address: addr(i), votingPower: 10n })))
     for (let h = 1n; h <= node2.chain.head.header.number; h++) {
-      const block = await node2.chain.store.getBlockByNumber(h)
+      const block = await node2.chain.getBlockByNumber(h)
       fromHeaders.recordHeader(Number(h), decodeBftExtra(block?.header.extraData as Uint8Array).validatorChanges ?? [])
     }
     expect(Array.from({ length: 12 }, (_, i) => describeSet(fromHeaders.at(i + 1)))).toEqual(reference)
 
     // A block must carry exactly its parent's updates: block 4 without them, or block 5 with some, is refused.
-    const ctx = node2.chain.importer.headerContext
-    const header = async (h: bigint) => (await node2.chain.store.getBlockByNumber(h))?.header as BlockHeader
+    const ctx = headerContext(node2.chain)
+    const header = async (h: bigint) => (await node2.chain.getBlockByNumber(h))?.header as BlockHeader
     const withChanges = (hd: BlockHeader, validatorChanges: { address: Uint8Array; votingPower: bigint }[]) => {
       const extra = decodeBftExtra(hd.extraData)
       return createBlockHeader(
@@ -147,8 +148,8 @@ describe('validator-set changes at H+2', () => {
     await net.restart(3)
     expect(schedulesOf(net.nodes[3] as BftNode, 12)).toEqual(reference)
     await net.restart(5, async (old) => {
-      await old.chain.store.meta.del('bft/validator-schedule')
-      expect(await old.chain.store.meta.get('bft/validator-schedule')).toBeUndefined()
+      await old.chain.engineData.del('bft/validator-schedule')
+      expect(await old.chain.engineData.get('bft/validator-schedule')).toBeUndefined()
     })
     expect(schedulesOf(net.nodes[5] as BftNode, 12)).toEqual(reference)
 

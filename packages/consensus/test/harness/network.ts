@@ -1,4 +1,4 @@
-import { Chain, devGenesis, type ProcessResult } from '@cairn/chain'
+import { Chain, type ChainMetrics, devGenesis, type ProcessResult } from '@cairn/chain'
 import { createCustomCrypto, initCrypto } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { type ChainFollower, DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
@@ -25,6 +25,8 @@ export interface HarnessOptions {
   seed?: number
   /** Ask the sender for an unknown parent (a minimal sync); default true. */
   fetchParents?: boolean
+  /** Each node's chain metrics (default none). */
+  chainMetrics?: (index: number) => ChainMetrics | null
 }
 
 /** One node: a chain on MemoryKV, a pool following it, a dev producer that seals when told. */
@@ -93,11 +95,18 @@ export class Harness {
     )
     const chain = await Chain.open(
       { genesis },
-      { kv, engine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto(), now },
+      {
+        kv,
+        engine,
+        logger: silentLogger,
+        metrics: this.opts.chainMetrics?.(index) ?? null,
+        customCrypto: createCustomCrypto(),
+        now,
+      },
     )
     const pool = new TxPool(
       { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
-      { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+      { stateAt: (root) => chain.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
     )
     const follower = followChain(pool, chain.events, { logger: silentLogger })
     engine.attach({ chain, pool, follower })
@@ -148,7 +157,7 @@ export class Harness {
   private async deliver(from: number, to: number, msg: Message): Promise<void> {
     const node = this.nodes[to] as HarnessNode
     if (msg.kind === 'getBlock') {
-      const block = await node.chain.store.getBlock(msg.hash)
+      const block = await node.chain.getBlock(msg.hash)
       if (block) this.send(to, from, { kind: 'block', bytes: block.serialize() })
       return
     }
