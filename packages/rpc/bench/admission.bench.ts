@@ -67,7 +67,7 @@ for (let r = 0; r < rounds; r++) {
   const pool = new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, globalSlots: perRound + 10, accountSlots: perRound },
     {
-      stateAt: (root) => chain.executor.stateAt(root),
+      stateAt: (root) => chain.stateAt(root),
       head: chain.head.header,
       logger: silentLogger,
       metrics: null,

@@ -1,3 +1,4 @@
+import type { StateReader } from '@cairn/chain'
 import { bytesToHex, CairnError, equalsBytes, type Hex } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
@@ -38,7 +39,7 @@ const BLOCKS = 2
  * (`createVM`: opcode tables, precompiles, EVM set-up) cost more than the call itself. A borrowed
  * VM is exclusive until released, so concurrent calls never share a journal; a call runs inside a
  * state checkpoint that is reverted at its end (see `withCall`), and the VM's state reads go
- * through the shared read view of its block (`Executor.vmAt`), so they stay cached across calls.
+ * through the shared read view of its block (`StateReader.vmAt`), so they stay cached across calls.
  * The time limit is one long-lived `beforeMessage` listener per VM reading the call's deadline.
  *
  * At most `PER_BLOCK` pooled VMs exist per block: with 16 concurrent `eth_call`s, creating a VM for
@@ -60,8 +61,7 @@ export class CallVmPool {
 
   /** A fresh VM, never shared with another call unless released and reusable. */
   async create(block: Block, common?: Common): Promise<CallVm> {
-    const { chain } = this.ctx
-    const vm = await chain.executor.vmAt(block.header, chain.store, ...(common ? [common] : []))
+    const vm = await this.ctx.chain.vmAt(block.header, common)
     // A VM under other rules than the block's (the next block's fork) is never kept for the block.
     const cv: CallVm = { vm, key: stateKey(this.ctx, block), deadline: Number.POSITIVE_INFINITY, reusable: !common }
     vm.evm.events?.on('beforeMessage', () => {
@@ -155,12 +155,12 @@ export class CallVmPool {
 
 /**
  * What a call at `block` runs on: the block's hash, and on a dev chain whose head was edited
- * without a block (anvil_setBalance and kin: `Executor.postStateRoot`) the edited state root too.
+ * without a block (anvil_setBalance and kin: `StateReader.postStateRoot`) the edited state root too.
  * Call VMs and remembered call outcomes are kept per key, so an edit is never hidden by either.
  */
-export function stateKey(ctx: Pick<RpcContext, 'chain'>, block: Block): Hex {
+export function stateKey(ctx: { chain: StateReader }, block: Block): Hex {
   const hash = bytesToHex(block.hash())
-  const root = ctx.chain.executor.postStateRoot(block.header)
+  const root = ctx.chain.postStateRoot(block.header)
   return equalsBytes(root, block.header.stateRoot) ? hash : `${hash}/${bytesToHex(root)}`
 }
 

@@ -1,9 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib'
-import type { StateEdit } from '@cairn/chain'
+import type { ChainReader, StateEdit, StateReader } from '@cairn/chain'
 import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
 import { Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
-import type { RpcContext } from './context.ts'
 import { RpcErrorCode } from './errors.ts'
 import { formatHeader } from './format.ts'
 
@@ -48,11 +47,11 @@ const dumpedState = z.object({
 })
 
 /** The head's state as Anvil dumps it: every account the node wrote or the genesis allocated. */
-export async function dumpState(ctx: Pick<RpcContext, 'chain'>): Promise<DumpedState> {
+export async function dumpState(ctx: { chain: ChainReader & StateReader }): Promise<DumpedState> {
   const head = ctx.chain.head.header
-  const state = ctx.chain.executor.stateAfter(head)
+  const state = ctx.chain.stateAfter(head)
   // What the node wrote (the preimages read back from the store), with the genesis accounts added in.
-  const known = (await ctx.chain.executor.preimages?.read()) ?? new Map<string, Set<string>>()
+  const known = (await ctx.chain.readPreimages()) ?? new Map<string, Set<string>>()
   for (const [addr, acc] of ctx.chain.genesis.alloc) {
     const slots = known.get(addr) ?? new Set<string>()
     for (const [k] of acc.storage) slots.add(bytesToHex(setLengthLeft(k, 32)))

@@ -116,7 +116,8 @@ async function borrow<T>(
   // The next block may start a fork: then its rules need a VM of their own (not pooled).
   const next = overrides.next ? nextBlock(ctx, block) : undefined
   const newFork = next !== undefined && next.common.hardfork() !== block.common.hardfork()
-  const own = Boolean(overrides.state || overrides.block || newFork)
+  // A chain in reference mode gets a fresh VM per call, without the read-only run's shortcuts.
+  const own = Boolean(overrides.state || overrides.block || newFork || ctx.chain.reference)
   const cv = own ? await pool.create(block, newFork ? next.common : undefined) : await pool.acquire(block)
   // Pooled calls (no overrides) take the shortcuts of a read-only run; the access-list report
   // keeps the full path (it lists what the run touched).

@@ -21,7 +21,7 @@ export async function suggestTip(ctx: RpcContext): Promise<bigint> {
   for (let i = 0; i < BLOCKS && block && block.header.number > 0n; i++) {
     const baseFee = block.header.baseFeePerGas ?? 0n
     for (const tx of block.transactions) tips.push(tipOf(tx, baseFee))
-    block = await ctx.chain.store.getBlock(block.header.parentHash)
+    block = await ctx.chain.getBlock(block.header.parentHash)
   }
   const tip = tips.length === 0 ? DEFAULT_TIP : percentile(tips, PERCENTILE)
   cache = { head: key, tip }

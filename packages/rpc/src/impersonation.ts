@@ -44,5 +44,5 @@ export async function impersonatedTx(
     { ...json, type: unsigned.type, v: unsigned.type === 0 ? legacyV : 0n, r: BigInt(from), s: 1n },
     { common: ctx.chain.common },
   )
-  return ctx.chain.store.senderOverrides.register(signed, new Address(Buffer.from(from.slice(2), 'hex')))
+  return ctx.chain.dev.registerSender(signed, new Address(Buffer.from(from.slice(2), 'hex')))
 }

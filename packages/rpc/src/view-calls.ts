@@ -36,12 +36,11 @@ export async function viewCall(
   // part given back after; all of it when the call goes to the EVM, which reserves its own.
   const reserved = gasLimit - intrinsic
   if (budget) budget.left -= reserved
-  const { executor } = ctx.chain
   const h = block.header
   let res: Awaited<ReturnType<typeof runViewCall>>
   try {
     res = await runViewCall({
-      state: executor.viewState(h),
+      state: ctx.chain.viewState(h),
       address: to,
       caller: req.from ? new Address(hexToBytes(req.from)) : createZeroAddress(),
       data,

@@ -1,11 +1,11 @@
 // Intrinsic gas is remembered per call shape (exec.ts shapeKey): creation or not, ruleset, input
 // length, zero bytes, access list. The property: any two inputs with the same key cost the same
 // intrinsic and minimum gas by @ethereumjs/tx's own rules, on every ruleset the chain runs.
+import { createChainCommon } from '@cairn/chain'
 import { createTx } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createChainCommon } from '../../chain/src/common.ts'
 import { shapeKey } from '../src/exec.ts'
 import type { CallRequest } from '../src/schemas.ts'
 

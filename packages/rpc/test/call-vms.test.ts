@@ -140,8 +140,8 @@ function context(chain: Chain): RpcContext {
 /** Counts the VMs made for calls on `chain` from now on (`created`, resettable). */
 function countVmCreations(chain: Chain): { created: number } {
   const counter = { created: 0 }
-  const vmAt = chain.executor.vmAt.bind(chain.executor)
-  chain.executor.vmAt = (...args) => {
+  const vmAt = chain.vmAt.bind(chain)
+  chain.vmAt = (...args) => {
     counter.created++
     return vmAt(...args)
   }

@@ -69,7 +69,7 @@ export const cairnConsensusMethods: MethodDef[] = [
     handler: async ([ref], ctx) => {
       const block = await resolveBlock(ctx, ref)
       if (block.header.number === 0n) return null
-      const bytes = await ctx.chain.store.finality.get(block.hash())
+      const bytes = await ctx.chain.getFinality(block.hash())
       if (bytes === undefined || bytes.length === 0) return null
       const cert = decodeCertificate(bytes)
       const set = ctx.consensus?.validatorsAt(cert.height)

@@ -154,7 +154,7 @@ export const debugTraceMethods: MethodDef[] = [
     name: 'debug_traceBlockByHash',
     params: z.tuple([hash32, traceConfig.optional()]),
     async handler([hash, config], ctx) {
-      const block = await ctx.chain.store.getBlock(hexToBytes(hash))
+      const block = await ctx.chain.getBlock(hexToBytes(hash))
       if (!block) throw notFound(`block ${hash} not found`)
       return traceBlock(ctx, block, config ?? {})
     },
@@ -164,9 +164,9 @@ export const debugTraceMethods: MethodDef[] = [
     params: z.tuple([hash32, traceConfig.optional()]),
     async handler([hash, config], ctx) {
       const { chain } = ctx
-      const loc = await chain.store.getTxLocation(hexToBytes(hash))
+      const loc = await chain.getTxLocation(hexToBytes(hash))
       if (!loc) throw notFound(`transaction ${hash} not found`)
-      const block = await chain.store.mustGetBlock(loc.blockHash)
+      const block = await chain.mustGetBlock(loc.blockHash)
       return traceWith(ctx, config ?? {}, async () => {
         const replay = await replayTransaction(chain, block, loc.index)
         const tx = block.transactions[loc.index] as (typeof block.transactions)[number]

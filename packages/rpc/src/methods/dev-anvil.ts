@@ -239,8 +239,8 @@ export const devAnvilMethods: MethodDef[] = [
     devOnly: true,
     params: z.tuple([]),
     async handler(_p, ctx) {
-      const genesis = await ctx.chain.store.getCanonicalHash(0n)
-      const block = genesis ? await ctx.chain.store.getBlock(genesis) : undefined
+      const genesis = await ctx.chain.getCanonicalHash(0n)
+      const block = genesis ? await ctx.chain.getBlock(genesis) : undefined
       return Number(block?.header.timestamp ?? 0n)
     },
   }),

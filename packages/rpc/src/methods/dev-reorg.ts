@@ -39,8 +39,8 @@ async function toTx(
   if (!from) throw invalidParams('No Signer available')
   let nonce = nonces.get(from)
   if (nonce === undefined) {
-    const block = await ctx.chain.store.getBlockByNumber(ancestor)
-    const state = block && ctx.chain.executor.stateAfter(block.header)
+    const block = await ctx.chain.getBlockByNumber(ancestor)
+    const state = block && ctx.chain.stateAfter(block.header)
     nonce = state ? ((await state.getAccount(new Address(hexToBytes(from))))?.nonce ?? 0n) : 0n
   }
   nonces.set(from, nonce + 1n)

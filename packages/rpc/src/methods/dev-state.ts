@@ -11,7 +11,7 @@ import { checkBlocksPerCall, dev } from './dev.ts'
 /**
  * Foundry's and Hardhat's test-setup methods (dev mode only): snapshots, state edits and mining
  * several blocks. A state edit changes the state after the head without sealing a block, as
- * Anvil (see DevEngine.editState, EditedStates): `latest`, `pending`, the pool, calls and
+ * Anvil (see DevEngine.editState, DevChain.editHead): `latest`, `pending`, the pool, calls and
  * estimates see it at once, and the next block sealed starts from it.
  */
 

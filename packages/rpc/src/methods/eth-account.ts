@@ -15,7 +15,7 @@ export const ethAccountMethods: MethodDef[] = [
     params: z.tuple([address, blockRefOrHash.optional()]),
     async handler([addr, ref], ctx) {
       const block = await resolveBlock(ctx, ref)
-      const acc = await ctx.chain.executor.stateAfter(block.header).getAccount(new Address(hexToBytes(addr)))
+      const acc = await ctx.chain.stateAfter(block.header).getAccount(new Address(hexToBytes(addr)))
       // An absent account answers as an empty one, as Anvil (reth answers null).
       return {
         nonce: toQuantity(acc?.nonce ?? 0n),
@@ -37,7 +37,7 @@ export const ethAccountMethods: MethodDef[] = [
     name: 'eth_getRawTransactionByBlockHashAndIndex',
     params: z.tuple([hash32, numberOrHex]),
     async handler([hash, index], ctx) {
-      const block = await ctx.chain.store.getBlock(hexToBytes(hash))
+      const block = await ctx.chain.getBlock(hexToBytes(hash))
       const tx =
         block && block.header.number <= ctx.chain.head.header.number ? block.transactions[Number(index)] : undefined
       return tx ? bytesToHex(tx.serialize()) : null
@@ -64,9 +64,9 @@ export const ethAccountMethods: MethodDef[] = [
       // Mined: the first block whose state has the sender's nonce past `nonce` holds it.
       const head = ctx.chain.head.header.number
       const nonceAt = async (n: bigint) => {
-        const hash = await ctx.chain.store.getCanonicalHash(n)
-        const block = hash ? await ctx.chain.store.getBlock(hash) : undefined
-        const acc = block ? await ctx.chain.executor.stateAfter(block.header).getAccount(sender) : undefined
+        const hash = await ctx.chain.getCanonicalHash(n)
+        const block = hash ? await ctx.chain.getBlock(hash) : undefined
+        const acc = block ? await ctx.chain.stateAfter(block.header).getAccount(sender) : undefined
         return acc?.nonce ?? 0n
       }
       if ((await nonceAt(head)) <= nonce) return null
@@ -77,8 +77,8 @@ export const ethAccountMethods: MethodDef[] = [
         if ((await nonceAt(mid)) > nonce) hi = mid
         else lo = mid + 1n
       }
-      const hash = await ctx.chain.store.getCanonicalHash(lo)
-      const block = hash ? await ctx.chain.store.getBlock(hash) : undefined
+      const hash = await ctx.chain.getCanonicalHash(lo)
+      const block = hash ? await ctx.chain.getBlock(hash) : undefined
       const index = block?.transactions.findIndex((t) => t.nonce === nonce && t.getSenderAddress().equals(sender)) ?? -1
       return block && index >= 0 ? formatTx(block.transactions[index] as never, { block, index }) : null
     },

@@ -10,13 +10,13 @@ import { blockRef, blockRefOrHash, hash32, quantity, quantityResult } from '../s
 /** Blocks, transactions and receipts by number, hash and position. */
 
 async function byHash(ctx: RpcContext, hash: string) {
-  return ctx.chain.store.getBlock(hexToBytes(hash))
+  return ctx.chain.getBlock(hexToBytes(hash))
 }
 
 export async function locateTx(ctx: RpcContext, hash: string) {
-  const loc = await ctx.chain.store.getTxLocation(hexToBytes(hash))
+  const loc = await ctx.chain.getTxLocation(hexToBytes(hash))
   if (!loc) return undefined
-  const block = await ctx.chain.store.getBlock(loc.blockHash)
+  const block = await ctx.chain.getBlock(loc.blockHash)
   const tx = block?.transactions[loc.index]
   // A block's batch is readable a moment before the head moves to it: never answer with a
   // transaction in a block above the head that eth_blockNumber reports.
@@ -55,12 +55,12 @@ export const ethBlockMethods: MethodDef[] = [
     readThread: 'answer',
     params: z.tuple([blockRef]),
     async handler([ref], ctx) {
-      // A past block by number: counted in its stored body, not decoded (ChainStore.getTransactionCount).
+      // A past block by number: counted in its stored body, not decoded (ChainReader.getTransactionCount).
       const number =
         typeof ref === 'bigint' ? ref : typeof ref === 'object' && 'blockNumber' in ref ? ref.blockNumber : -1n
       if (number >= 0n && number !== ctx.chain.head.header.number) {
-        const hash = await ctx.chain.store.getCanonicalHash(number)
-        const count = hash === undefined ? undefined : await ctx.chain.store.getTransactionCount(hash)
+        const hash = await ctx.chain.getCanonicalHash(number)
+        const count = hash === undefined ? undefined : await ctx.chain.getTransactionCount(hash)
         return count === undefined ? null : toQuantity(count)
       }
       const block = await findBlock(ctx, ref)
@@ -72,7 +72,7 @@ export const ethBlockMethods: MethodDef[] = [
     readThread: 'answer',
     params: z.tuple([hash32]),
     async handler([hash], ctx) {
-      const count = await ctx.chain.store.getTransactionCount(hexToBytes(hash))
+      const count = await ctx.chain.getTransactionCount(hexToBytes(hash))
       return count === undefined ? null : toQuantity(count)
     },
   }),
@@ -113,7 +113,7 @@ export const ethBlockMethods: MethodDef[] = [
     async handler([hash], ctx) {
       const found = await locateTx(ctx, hash)
       if (!found) return null
-      const receipts = await ctx.chain.store.getReceipts(found.block.hash())
+      const receipts = await ctx.chain.getReceipts(found.block.hash())
       if (!receipts) return null
       return formatReceipts(found.block, receipts)[found.index] ?? null
     },
@@ -126,7 +126,7 @@ export const ethBlockMethods: MethodDef[] = [
     async handler([ref], ctx) {
       const block = await findBlock(ctx, ref)
       if (!block) return null
-      const receipts = await ctx.chain.store.getReceipts(block.hash())
+      const receipts = await ctx.chain.getReceipts(block.hash())
       return receipts ? formatReceipts(block, receipts) : null
     },
   }),
@@ -145,7 +145,7 @@ export const ethBlockMethods: MethodDef[] = [
     async handler([ref], ctx) {
       const block = await findBlock(ctx, ref)
       if (!block) return null
-      const receipts = (await ctx.chain.store.getReceipts(block.hash())) ?? []
+      const receipts = (await ctx.chain.getReceipts(block.hash())) ?? []
       return receipts.map((r) => bytesToHex(encodeConsensusReceipt(r)))
     },
   }),

@@ -11,16 +11,16 @@ import { type LogFilter, logFilter } from '../schemas.ts'
 
 /** eth_getLogs over the canonical chain, within the configured range and result limits. */
 export async function getLogs(ctx: RpcContext, filter: LogFilter): Promise<LogEntry[]> {
-  const { store } = ctx.chain
+  const { chain } = ctx
   const matches = logMatcher(filter)
   const out: LogEntry[] = []
   if (filter.blockHash) {
     if (filter.fromBlock !== undefined || filter.toBlock !== undefined) {
       throw invalidParams("can't specify fromBlock/toBlock with blockHash")
     }
-    const block = await store.getBlock(hexToBytes(filter.blockHash))
+    const block = await chain.getBlock(hexToBytes(filter.blockHash))
     if (!block) throw notFound('unknown block')
-    const receipts = (await store.getReceipts(block.hash())) ?? []
+    const receipts = (await chain.getReceipts(block.hash())) ?? []
     return blockLogs(block, receipts, false).filter(matches)
   }
   const { a, b } = await blockRange(ctx, filter)
@@ -32,9 +32,9 @@ export async function getLogs(ctx: RpcContext, filter: LogFilter): Promise<LogEn
     )
   }
   for (let n = a; n <= b; n++) {
-    const block = n === ctx.chain.head.header.number ? ctx.chain.head : await store.getBlockByNumber(n)
+    const block = n === chain.head.header.number ? chain.head : await chain.getBlockByNumber(n)
     if (!block || !maybeContains(block.header.logsBloom, filter)) continue
-    const receipts = (await store.getReceipts(block.hash())) ?? []
+    const receipts = (await chain.getReceipts(block.hash())) ?? []
     for (const log of blockLogs(block, receipts, false)) {
       if (!matches(log)) continue
       out.push(log)

@@ -86,7 +86,7 @@ export const ethMiscMethods: MethodDef[] = [
       const last = await resolveBlock(ctx, newest)
       const blocks: Block[] = [last]
       while (BigInt(blocks.length) < n && (blocks[0] as Block).header.number > 0n) {
-        const parent = await ctx.chain.store.getBlock((blocks[0] as Block).header.parentHash)
+        const parent = await ctx.chain.getBlock((blocks[0] as Block).header.parentHash)
         if (!parent) break
         blocks.unshift(parent)
       }

@@ -39,12 +39,12 @@ function proofKey(key: string): string {
 
 async function stateAt(ctx: Parameters<MethodDef['handler']>[1], ref: z.infer<typeof blockRef> | undefined) {
   const block = await resolveBlock(ctx, ref)
-  return { block, state: ctx.chain.executor.stateAfter(block.header) }
+  return { block, state: ctx.chain.stateAfter(block.header) }
 }
 
 /**
  * `pick` of the account at `addr` after block `ref` (`undefined`: none there). Now, without a
- * promise, when the block is the head and the account is at hand (`Executor.accountNow`: read at
+ * promise, when the block is the head and the account is at hand (`StateReader.accountNow`: read at
  * this root before, in the shared view's cache, or from the stored trie read synchronously): the
  * server then writes the answer in the same turn (see the dispatcher's `handle`). Else through the
  * block's state, awaited.
@@ -56,7 +56,7 @@ function fromAccount<T>(
   pick: (account: Readonly<Account> | undefined) => T,
 ): T | Promise<T> {
   const head = headNamed(ctx, ref)
-  const now = head && ctx.chain.executor.accountNow(head.header, addr)
+  const now = head && ctx.chain.accountNow(head.header, addr)
   if (now !== undefined) return pick(now ?? undefined)
   return stateAt(ctx, ref)
     .then(({ state }) => state.getAccount(new Address(hexToBytes(addr))))
@@ -95,7 +95,7 @@ export const ethStateMethods: MethodDef[] = [
     handler([addr, slot, ref], ctx) {
       const key = setLengthLeft(hexToBytes(`0x${slot.toString(16)}`), 32)
       const head = headNamed(ctx, ref)
-      const now = head && ctx.chain.executor.storageNow(head.header, addr, key)
+      const now = head && ctx.chain.storageNow(head.header, addr, key)
       if (now !== undefined) return bytesToHex(setLengthLeft(now, 32))
       return (async () => {
         const { state } = await stateAt(ctx, ref)
@@ -124,11 +124,13 @@ export const ethStateMethods: MethodDef[] = [
       const gas = callGas(ctx, req)
       const cache = callResults(ctx)
       // With overrides, or in the next block (whose header moves with the clock), the outcome is
-      // not the block's: executed in the EVM, never remembered.
+      // not the block's: executed in the EVM, never remembered. A chain in reference mode takes no
+      // shortcut: neither the cache nor the view interpreter.
       const ofBlock = !(state || blockOv || next)
-      const key = ofBlock ? cache.keyOf(stateKey(ctx, block), req, gas) : undefined
+      const shortcut = ofBlock && !ctx.chain.reference
+      const key = shortcut ? cache.keyOf(stateKey(ctx, block), req, gas) : undefined
       const outcome = await cache.outcome(key, async () => {
-        const viewed = ofBlock ? await viewCall(ctx, req, block, gas, call.gasBudget) : undefined
+        const viewed = shortcut ? await viewCall(ctx, req, block, gas, call.gasBudget) : undefined
         return viewed ?? outcomeOf(await withCall(ctx, req, block, overrides, (c) => c.run(gas)))
       })
       throwIfCallFailed(outcome)

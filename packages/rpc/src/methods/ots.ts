@@ -23,7 +23,7 @@ const API_LEVEL = 8
 
 async function blockDetails(ctx: RpcContext, block: Block): Promise<Record<string, unknown>> {
   const { transactions: _txs, ...rest } = formatBlock(block, false)
-  const receipts = (await ctx.chain.store.getReceipts(block.hash())) ?? []
+  const receipts = (await ctx.chain.getReceipts(block.hash())) ?? []
   let fees = 0n
   let before = 0n
   for (const [i, tx] of block.transactions.entries()) {
@@ -41,10 +41,10 @@ async function blockDetails(ctx: RpcContext, block: Block): Promise<Record<strin
 /** The first block whose state holds code at `addr` (the archive is bisected), or undefined. */
 async function firstBlockWithCode(ctx: RpcContext, addr: Address): Promise<bigint | undefined> {
   const codeAt = async (n: bigint) => {
-    const hash = await ctx.chain.store.getCanonicalHash(n)
-    const header = hash ? await ctx.chain.store.getHeader(hash) : undefined
+    const hash = await ctx.chain.getCanonicalHash(n)
+    const header = hash ? await ctx.chain.getHeader(hash) : undefined
     if (!header) return false
-    return (await ctx.chain.executor.stateAfter(header).getCode(addr)).length > 0
+    return (await ctx.chain.stateAfter(header).getCode(addr)).length > 0
   }
   let hi = ctx.chain.head.header.number
   if (!(await codeAt(hi))) return undefined
@@ -80,7 +80,7 @@ async function searchTransactions(
   const found: { block: Block; index: number }[] = []
   let traced = 0
   const visit = async (n: bigint, newestFirst: boolean): Promise<boolean> => {
-    const block = await ctx.chain.store.getBlockByNumber(n)
+    const block = await ctx.chain.getBlockByNumber(n)
     if (!block || block.transactions.length === 0) return true
     if (traced++ >= ctx.limits.logsBlockRange) return false
     const roots = await callTreesOf(ctx, block)
@@ -115,7 +115,7 @@ async function searchTransactions(
   for (const { block, index } of found) {
     let list = receiptsOf.get(block)
     if (!list) {
-      list = formatReceipts(block, (await ctx.chain.store.getReceipts(block.hash())) ?? [])
+      list = formatReceipts(block, (await ctx.chain.getReceipts(block.hash())) ?? [])
       receiptsOf.set(block, list)
     }
     receipts.push({ ...list[index], timestamp: toQuantity(block.header.timestamp) })
@@ -153,7 +153,7 @@ export const otsMethods: MethodDef[] = [
     params: z.tuple([address, blockRef.optional()]),
     async handler([addr, ref], ctx) {
       const block = (await findBlock(ctx, ref ?? 'latest')) ?? ctx.chain.head
-      const code = await ctx.chain.executor.stateAfter(block.header).getCode(new Address(hexToBytes(addr)))
+      const code = await ctx.chain.stateAfter(block.header).getCode(new Address(hexToBytes(addr)))
       return code.length > 0
     },
   }),
@@ -169,7 +169,7 @@ export const otsMethods: MethodDef[] = [
     name: 'ots_getBlockDetailsByHash',
     params: z.tuple([hash32]),
     async handler([hash], ctx) {
-      const block = await ctx.chain.store.getBlock(hexToBytes(hash))
+      const block = await ctx.chain.getBlock(hexToBytes(hash))
       return block ? blockDetails(ctx, block) : null
     },
   }),
@@ -180,7 +180,7 @@ export const otsMethods: MethodDef[] = [
       const block = await findBlock(ctx, ref)
       if (!block) return null
       const full = formatBlock(block, true) as { transactions: Record<string, unknown>[] }
-      const receipts = formatReceipts(block, (await ctx.chain.store.getReceipts(block.hash())) ?? [])
+      const receipts = formatReceipts(block, (await ctx.chain.getReceipts(block.hash())) ?? [])
       // As Erigon: pages counted from the block's end (page 0 holds the last transactions).
       const n = block.transactions.length
       const end = Math.max(0, n - Number(page) * Number(size))
@@ -246,8 +246,8 @@ export const otsMethods: MethodDef[] = [
       const target = new Address(hexToBytes(addr))
       const number = await firstBlockWithCode(ctx, target)
       if (number === undefined || number === 0n) return null
-      const hash = await ctx.chain.store.getCanonicalHash(number)
-      const block = hash ? await ctx.chain.store.getBlock(hash) : undefined
+      const hash = await ctx.chain.getCanonicalHash(number)
+      const block = hash ? await ctx.chain.getBlock(hash) : undefined
       for (const tx of block?.transactions ?? []) {
         const txHash = bytesToHex(tx.hash())
         const root = await callTreeOf(ctx, txHash)

@@ -54,7 +54,7 @@ export const testingMethods: MethodDef[] = [
     params: z.tuple([hash32, payloadAttributes, z.array(data).nullable().optional(), data.nullable().optional()]),
     async handler([parentHash, attrs, rawTxs, extraData], ctx) {
       const { chain } = ctx
-      return chain.importer.exclusive(async () => {
+      return chain.exclusive(async () => {
         const parent = chain.head
         if (bytesToHex(parent.hash()) !== parentHash) throw refused('parentHash is not current head')
         if (attrs.timestamp <= parent.header.timestamp) {
@@ -70,7 +70,7 @@ export const testingMethods: MethodDef[] = [
         const source: BlockTxSource = given
           ? listSource(given)
           : await ctx.pool.blockSource(parent.header.calcNextBaseFee())
-        const built = await chain.executor.build(
+        const built = await chain.build(
           parent,
           {
             timestamp: attrs.timestamp,

@@ -187,7 +187,7 @@ export const traceParityMethods: MethodDef[] = [
       const skip = Number(f.after ?? 0n)
       const count = f.count === undefined ? Infinity : Number(f.count)
       for (let n = from === 0n ? 1n : from; n <= to && out.length < skip + count; n++) {
-        const block = await ctx.chain.store.getBlockByNumber(n)
+        const block = await ctx.chain.getBlockByNumber(n)
         if (!block || block.transactions.length === 0) continue
         for (const t of await blockTraces(ctx, block)) if (matches(t)) out.push(t)
       }

@@ -331,9 +331,9 @@ export const traceReplayMethods: MethodDef[] = [
     params: z.tuple([hash32, traceTypes]),
     async handler([hash, types], ctx) {
       checkTypes(types)
-      const loc = await ctx.chain.store.getTxLocation(hexToBytes(hash))
+      const loc = await ctx.chain.getTxLocation(hexToBytes(hash))
       if (!loc) return null
-      const block = await ctx.chain.store.mustGetBlock(loc.blockHash)
+      const block = await ctx.chain.mustGetBlock(loc.blockHash)
       const [one] = await replayBlockTraced(ctx, block, types, (i) => i === loc.index, loc.index)
       if (!one) return null
       const { transactionHash: _h, ...rest } = one

@@ -78,7 +78,7 @@ export async function simulate(
   const first = blocks[0]
   if (!first) return []
   const rules = blockRules(ctx, base.header, first)
-  const vm = await ctx.chain.executor.vmAt(base.header, ctx.chain.store, rules.common)
+  const vm = await ctx.chain.vmAt(base.header, rules.common)
   // The private state's writes stay in this checkpoint until a block ends (see stateRoot).
   await vm.stateManager.checkpoint()
   skipEmptyStorageTries(vm)
