@@ -25,6 +25,8 @@ export interface SuiteOptions {
   filter?: string
   /** Where to write temporary datadirs (a fresh temporary directory by default). */
   workdir?: string
+  /** Run Cairn in reference mode: every speed shim off (`--reference`, `ChainOptions.reference`). */
+  reference?: boolean
 }
 
 /** `N passed, M failed` as `npm run test:conformance` prints it per suite. */

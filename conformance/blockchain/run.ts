@@ -27,7 +27,13 @@ import { genesisJson } from './genesis.ts'
 
 /** Runs the suite; see the module comment. */
 export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
-  const result: SuiteResult = { suite: 'blockchain', passed: 0, failed: 0, skipped: [], failures: [] }
+  const result: SuiteResult = {
+    suite: opts.reference ? 'blockchain (reference)' : 'blockchain',
+    passed: 0,
+    failed: 0,
+    skipped: [],
+    failures: [],
+  }
   const workdir = mkdtempSync(join(opts.workdir ?? tmpdir(), 'cairn-eest-'))
   const dir = process.env['CAIRN_EEST_DIR']
   const cases: AsyncIterable<NamedCase> | Iterable<NamedCase> = dir ? readDirectory(dir) : readVendored()
@@ -39,7 +45,7 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
         result.skipped.push({ name: c.name, why: `sealEngine ${c.fixture.sealEngine} (only NoProof fixtures run)` })
         continue
       }
-      const why = await runCase(c.fixture, join(workdir, String(n++)))
+      const why = await runCase(c.fixture, join(workdir, String(n++)), opts.reference === true)
       if (why === undefined) result.passed++
       else {
         result.failed++
@@ -56,14 +62,14 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
 const refusals: { expected: string; got: string }[] = []
 
 /** Runs one case in a fresh datadir; returns why it failed, or undefined when it passed. */
-export async function runCase(c: BlockchainCase, datadir: string): Promise<string | undefined> {
+export async function runCase(c: BlockchainCase, datadir: string, reference = false): Promise<string | undefined> {
   const kv = new LevelKV({ path: datadir })
   await kv.open()
   try {
     let chain: Chain
     try {
       chain = await Chain.open(
-        { genesis: genesisJson(c), genesisSource: 'fixture genesis' },
+        { genesis: genesisJson(c), genesisSource: 'fixture genesis', ...(reference ? { reference } : {}) },
         { kv, engine: importEngine, logger: silentLogger, metrics: null },
       )
     } catch (err) {
@@ -85,8 +91,10 @@ export async function runCase(c: BlockchainCase, datadir: string): Promise<strin
         // As `cairn import` reads it: a chain file, each block decoded with its fork's Common.
         writeFileSync(file, hexToBytes(b.rlp as `0x${string}`))
         for (const block of readChainFile(file, commons)) {
-          const { block: got } = await chain.importer.importBlock(block)
-          imported = bytesToHex(got.hash())
+          const r = await chain.processBlock(block, { source: 'file' })
+          if (r.status === 'error') throw r.error
+          if (r.status !== 'imported' && r.status !== 'known') throw new Error(`not imported: ${r.status}`)
+          imported = bytesToHex(r.block.hash())
         }
       } catch (err) {
         refusal = errorMessage(err)
@@ -120,7 +128,11 @@ export function describeFailures(failures: SuiteFailure[], max = 20): string {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const started = performance.now()
-  const r = await run(process.argv[2] ? { filter: process.argv[2] } : {})
+  // `--reference`: the chain without its speed shims (`ChainOptions.reference`).
+  const args = process.argv.slice(2)
+  const reference = args.includes('--reference')
+  const filter = args.find((a) => !a.startsWith('--'))
+  const r = await run({ ...(filter ? { filter } : {}), ...(reference ? { reference } : {}) })
   process.stdout.write(`${summary(r)} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`)
   if (r.failures.length > 0) process.stdout.write(`first failures:\n${describeFailures(r.failures)}\n`)
   for (const s of r.skipped.slice(0, 5)) process.stdout.write(`skipped ${s.name}: ${s.why}\n`)

@@ -30,7 +30,7 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
   const match = (name: string) => opts.filter === undefined || name.includes(opts.filter)
   const cases = bundle.cases.filter((c) => match(c.name))
   const result: SuiteResult = {
-    suite: 'rpc-compat',
+    suite: opts.reference ? 'rpc-compat (reference)' : 'rpc-compat',
     passed: 0,
     failed: 0,
     skipped: bundle.missing.filter((m) => match(m.name)),
@@ -44,7 +44,9 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
   try {
     try {
       await cairn(['init', '--genesis', join(FIXTURES, 'genesis.json'), '--datadir', datadir])
-      await cairn(['import', join(FIXTURES, 'chain.rlp'), '--datadir', datadir])
+      // Reference mode (every speed shim off) imports and serves with `--reference`.
+      const reference = opts.reference ? ['--reference'] : []
+      await cairn(['import', join(FIXTURES, 'chain.rlp'), '--datadir', datadir, ...reference])
       // a long simulate (121 blocks) needs more than geth's 5 s of wall clock on a loaded machine
       node = await startCairn([
         '--datadir',
@@ -60,6 +62,7 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
         // eth, net, web3 and cairn alone by default.
         '--rpc.api',
         'eth,net,web3,debug,txpool,testing',
+        ...reference,
       ])
     } catch (err) {
       // Without the chain no case can pass: each fails with the reason, so the count stays honest.
