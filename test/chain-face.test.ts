@@ -25,9 +25,11 @@ function tsFiles(dir: string): string[] {
   return out
 }
 
-/** Every TypeScript file outside the chain package (sources, tests, benches, the root test/). */
+/** Every TypeScript file outside the chain package (sources, tests, benches, test/, conformance/). */
 function outside(): string[] {
-  const files = tsFiles(join(ROOT, 'test')).filter((f) => !f.endsWith('chain-face.test.ts'))
+  const files = [...tsFiles(join(ROOT, 'test')), ...tsFiles(join(ROOT, 'conformance'))].filter(
+    (f) => !f.endsWith('chain-face.test.ts'),
+  )
   for (const pkg of readdirSync(join(ROOT, 'packages'))) {
     if (pkg === 'chain' || !statSync(join(ROOT, 'packages', pkg)).isDirectory()) continue
     files.push(...tsFiles(join(ROOT, 'packages', pkg)))
