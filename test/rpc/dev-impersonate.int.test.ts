@@ -29,8 +29,9 @@ describe('anvil_impersonateAccount', () => {
     expect(r.from).toBe(WHO)
     expect(await result(url, 'eth_getBalance', [TO, 'latest'])).toBe('0x3e8')
     expect(((await result(url, 'eth_getTransactionByHash', [hash])) as { from: string }).from).toBe(WHO)
-    // read back from the database, not from the block cache
-    node.chain.store.clearCaches()
+    // read back from the database, not from the block cache (the head stays where it is)
+    const head = node.chain.head.hash()
+    expect(await node.chain.followHead(head, { clearCaches: true, reloadEdits: false })).toBe(true)
     expect(((await result(url, 'eth_getTransactionByHash', [hash])) as { from: string }).from).toBe(WHO)
     expect(await result(url, 'eth_getTransactionCount', [WHO, 'latest'])).toBe('0x1')
 

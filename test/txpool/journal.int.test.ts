@@ -102,7 +102,7 @@ describe('TxJournal appends on admission', () => {
     pool = new TxPool(DEFAULT_TXPOOL_OPTIONS, {
       // With a gate, the pool's account reads (its checks' last step) wait for it.
       stateAt: (root) => {
-        const state = chain.executor.stateAt(root)
+        const state = chain.stateAt(root)
         const gate = opts.stateGate
         if (gate === undefined) return state
         return new Proxy(state, {

@@ -112,7 +112,7 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
     }
     if (process.env.DISPATCH_ONLY) return out
     await timeIt('call: pooled VM', () => withCall(ctx, req, node.chain.head, {}, (c) => c.run(10_000_000n)))
-    const view = node.chain.executor.stateAt(node.chain.executor.postStateRoot(node.chain.head.header))
+    const view = node.chain.stateAt(node.chain.postStateRoot(node.chain.head.header))
     const tokenAddr = new Address(hexToBytes(receipt.contractAddress))
     let slot = 1n << 200n
     await timeIt('read: absent slot', () => view.getStorage(tokenAddr, setLengthLeft(bigIntToBytes(++slot), 32)))

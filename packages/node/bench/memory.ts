@@ -98,10 +98,10 @@ export async function runMemory(accounts: number, onProgress?: (line: string) =>
       const parent = chain.head
       let i = 0
       const source: BlockTxSource = { peek: () => txs[i], shift: () => void i++, pop: () => void i++ }
-      const built = await chain.executor.build(parent, { timestamp: parent.header.timestamp + 12n }, source)
+      const built = await chain.build(parent, { timestamp: parent.header.timestamp + 12n }, source)
       if (built.block.transactions.length !== n)
         throw new Error(`block ${blocks + 1} holds ${built.block.transactions.length} of ${n}`)
-      await chain.importer.importBlock(built.block, built)
+      await chain.committer.commit(built)
       made += n
       blocks++
       if (made >= nextReport) {
@@ -118,7 +118,7 @@ export async function runMemory(accounts: number, onProgress?: (line: string) =>
     }
     const seconds = (performance.now() - t0) / 1000
     // The first accounts were created hundreds of blocks ago: read back through a fresh view.
-    const state = chain.executor.stateAt(chain.head.header.stateRoot)
+    const state = chain.stateAt(chain.head.header.stateRoot)
     let verified = true
     for (const k of [0, 1, Math.floor(accounts / 2)]) {
       const acc = await state.getAccount(new Address(Buffer.from(freshAddress(k).slice(2), 'hex')))

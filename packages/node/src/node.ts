@@ -254,8 +254,8 @@ async function wire(
       lifetime: config.txpool.lifetime,
     },
     {
-      stateAt: (root) => chain.executor.stateAt(root),
-      stateRootOf: (head) => chain.executor.postStateRoot(head),
+      stateAt: (root) => chain.stateAt(root),
+      stateRootOf: (head) => chain.postStateRoot(head),
       head: chain.head.header,
       logger: logger.child({ module: 'txpool' }),
       metrics: createTxPoolMetrics(registry),
@@ -281,7 +281,7 @@ async function wire(
   // anvil_dumpState needs the addresses and slots in the clear (the trie keeps their hashes). A
   // follower serves no dev methods and writes no state file (`--dump-state` is for a producer):
   // nothing of it would read them.
-  if (config.dev && !config.follow) chain.executor.recordPreimages(chain.store.kv)
+  if (config.dev && !config.follow) chain.dev.recordPreimages()
   // libp2p is imported only when the network is on: its ~400 ms of module loading is most of a
   // dev node's start (the bundle keeps it in a chunk of its own).
   const p2p = p2pEnabled(config) ? await import('@cairn/p2p') : null

@@ -21,7 +21,7 @@ describe('a dev follower', () => {
       env: {},
     })
     node = await startNode(config, { logger: silentLogger })
-    expect(node.chain.executor.preimages).toBeUndefined()
+    expect(await node.chain.readPreimages()).toBeUndefined()
     await expect(rpc(node.url, 'anvil_dumpState', [])).rejects.toThrow(
       /not (found|available|supported)|does not exist/i,
     )
@@ -29,6 +29,6 @@ describe('a dev follower', () => {
 
   it('a dev producer records them (its anvil_dumpState lists what it wrote)', async () => {
     node = await startNode(loadConfig({ flags: BASE, env: {} }), { logger: silentLogger })
-    expect(node.chain.executor.preimages).toBeDefined()
+    expect(await node.chain.readPreimages()).toBeDefined()
   })
 })

@@ -30,7 +30,7 @@ try {
   }
   const blocks: Uint8Array[] = []
   for (let n = 1n; n <= BigInt(BLOCKS); n++)
-    blocks.push((await producer.chain.store.getBlockByNumber(n))?.serialize() as Uint8Array)
+    blocks.push((await producer.chain.getBlockByNumber(n))?.serialize() as Uint8Array)
 
   let t = performance.now()
   for (const bytes of blocks) await direct.chain.processBlock(bytes, { source: 'sync', peer: 'bench' })

@@ -123,7 +123,7 @@ export class Gossip implements ConsensusGossip {
   private readonly validateBlock = async (peer: PeerId, bytes: Uint8Array): Promise<Verdict> => {
     const { chain, penalize } = this.modules
     const from = peer.toString()
-    const pre = await chain.blocks.preValidate(bytes, 'gossip')
+    const pre = await chain.preValidate(bytes, 'gossip')
     if (pre.status === 'known' || pre.status === 'future') return 'ignore'
     if (pre.status === 'error') {
       if (pre.error.penalize) penalize(from, blockPenalty(pre.error), pre.error.code)

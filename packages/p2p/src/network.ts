@@ -567,7 +567,7 @@ export class P2pNetwork {
         const out: Uint8Array[] = []
         const head = chain.head.header.number
         for (let n = start; n < start + BigInt(count) && n <= head; n++) {
-          const block = await chain.store.getBlockBytesByNumber(n)
+          const block = await chain.getBlockBytesByNumber(n)
           if (!block) break
           out.push(block)
         }
@@ -581,7 +581,7 @@ export class P2pNetwork {
       handle: async (_peer, request) => {
         const out: Uint8Array[] = []
         for (const hash of decodeHashes(request, MAX_REQUEST_BLOCKS)) {
-          const block = await chain.store.getBlockBytes(hash)
+          const block = await chain.getBlockBytes(hash)
           if (block) out.push(block)
         }
         return out

@@ -1,4 +1,4 @@
-import { type Chain, decodeTransaction } from '@cairn/chain'
+import { type ChainReader, decodeTransaction } from '@cairn/chain'
 import { CairnError } from '@cairn/utils'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { P2pErrorCode } from './errors.ts'
@@ -13,7 +13,7 @@ export const BLOB_TX_TYPE_GUARD = Symbol('blob transaction')
  */
 export function decodeTx(
   bytes: Uint8Array,
-  chain: Pick<Chain, 'common'>,
+  chain: Pick<ChainReader, 'common'>,
 ): TypedTransaction | typeof BLOB_TX_TYPE_GUARD {
   if (bytes[0] === 3) return BLOB_TX_TYPE_GUARD
   try {

@@ -1,4 +1,4 @@
-import type { Chain } from '@cairn/chain'
+import type { ChainReader } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import { classifyRefusal } from '@cairn/txpool'
 import { bytesToHex, type Logger } from '@cairn/utils'
@@ -17,7 +17,7 @@ const RECENT = 32_768
 const FETCH_RETRIES = 3
 
 export interface TxFetcherModules {
-  chain: Chain
+  chain: ChainReader
   pool: TxPool
   logger: Logger
   /** pooled_transactions_by_hash to a peer: the bodies it still has, in any order. */

@@ -60,7 +60,7 @@ export async function testNode(
   )
   const pool = new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
-    { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+    { stateAt: (root) => chain.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
   )
   const follower = followChain(pool, chain.events, { logger: silentLogger })
   engine.attach({ chain, pool, follower })

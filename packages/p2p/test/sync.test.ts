@@ -22,7 +22,7 @@ async function devChain(): Promise<{ chain: Chain; engine: DevEngine }> {
   )
   const pool = new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
-    { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+    { stateAt: (root) => chain.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
   )
   engine.attach({ chain, pool, follower: followChain(pool, chain.events, { logger: silentLogger }) })
   return { chain, engine }
@@ -64,7 +64,7 @@ describe('range sync from several peers', () => {
           }
           const out: Uint8Array[] = []
           for (let n = start; n < start + BigInt(count); n++) {
-            const b = (await source.chain.store.getBlockByNumber(n))?.serialize() as Uint8Array
+            const b = (await source.chain.getBlockByNumber(n))?.serialize() as Uint8Array
             out.push(peer === 'liar' ? corrupt(b) : b)
           }
           return out
@@ -117,7 +117,7 @@ describe('range sync from several peers', () => {
           if (retries < 2) throw new Error('timeout')
           const out: Uint8Array[] = []
           for (let n = start; n < start + BigInt(count); n++) {
-            out.push((await source.chain.store.getBlockByNumber(n))?.serialize() as Uint8Array)
+            out.push((await source.chain.getBlockByNumber(n))?.serialize() as Uint8Array)
           }
           return out
         },

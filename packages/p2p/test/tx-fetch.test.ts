@@ -27,7 +27,7 @@ async function setup(serve: (peer: string, hashes: Uint8Array[]) => Uint8Array[]
   const pool = new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
     {
-      stateAt: (root) => chain.executor.stateAt(root),
+      stateAt: (root) => chain.stateAt(root),
       head: chain.head.header,
       logger: silentLogger,
       metrics: null,

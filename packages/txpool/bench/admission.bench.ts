@@ -63,7 +63,7 @@ function newPool(): TxPool {
       accountSlots: PER,
       accountQueue: PER,
     },
-    { stateAt: (root) => chain.executor.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+    { stateAt: (root) => chain.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
   )
 }
 

@@ -100,7 +100,7 @@ describe('blob transactions in the pool', () => {
     expect(pool.blobSidecar(tx.hash())).toBe(one.v1)
     expect(pool.blobStats).toEqual({ txs: 1, bytes: BYTES_PER_BLOB })
     // Mined: it leaves the pool, and its blobs with it.
-    const built = await chain.executor.build(
+    const built = await chain.build(
       chain.head,
       { timestamp: chain.head.header.timestamp + 12n },
       await pool.blockSource(chain.head.header.calcNextBaseFee()),
@@ -108,7 +108,7 @@ describe('blob transactions in the pool', () => {
     expect(built.rejected).toEqual([])
     expect(built.block.transactions.map((t) => bytesToHex(t.hash()))).toEqual([bytesToHex(tx.hash())])
     expect(built.block.header.blobGasUsed).toBe(131072n)
-    await chain.importer.importBlock(built.block, built)
+    await chain.committer.commit(built)
     await pool.onNewHead(chain.head)
     expect(pool.size).toBe(0)
     expect(pool.blobSidecar(tx.hash())).toBeUndefined()
@@ -251,7 +251,7 @@ describe('blob transactions in the pool', () => {
       txs.push(tx)
       await pool.add(tx, { source: 'local', sidecar: one.v1 })
     }
-    const built = await chain.executor.build(
+    const built = await chain.build(
       chain.head,
       { timestamp: chain.head.header.timestamp + 12n },
       await pool.blockSource(chain.head.header.calcNextBaseFee()),
@@ -262,7 +262,7 @@ describe('blob transactions in the pool', () => {
     expect(built.block.header.blobGasUsed).toBe(9n * 131072n)
     // The block carries no blobs: its transactions serialize to their canonical form.
     expect(built.block.transactions.every((t) => (t as unknown as { blobs?: unknown }).blobs === undefined)).toBe(true)
-    await chain.importer.importBlock(built.block, built)
+    await chain.committer.commit(built)
     await pool.onNewHead(chain.head)
     expect(pool.size).toBe(1)
     expect(pool.blobSidecar((txs[9] as TypedTransaction).hash())).toBe(one.v1)
@@ -307,13 +307,13 @@ describe('blob transactions in the pool', () => {
     const { chain, pool, common } = await setup()
     const tx = blobTx(common, K0, 0n, one.hashes)
     await pool.add(tx, { source: 'local', sidecar: one.v1 })
-    const built = await chain.executor.build(
+    const built = await chain.build(
       chain.head,
       { timestamp: chain.head.header.timestamp + 12n },
       await pool.blockSource(chain.head.header.calcNextBaseFee()),
     )
     const { chain: other } = await setup()
-    const r = await other.executor.build(other.head, { timestamp: built.block.header.timestamp }, listSource([tx]))
+    const r = await other.build(other.head, { timestamp: built.block.header.timestamp }, listSource([tx]))
     expect(r.block.hash()).toEqual(built.block.hash())
   })
 })

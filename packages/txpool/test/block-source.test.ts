@@ -204,7 +204,7 @@ describe('onNewHead', () => {
     const parent = chain.head
     const baseFee = parent.header.calcNextBaseFee()
     expect(baseFee).toBe((GWEI * 7n) / 8n)
-    const built = await chain.executor.build(
+    const built = await chain.build(
       parent,
       { timestamp: parent.header.timestamp + 12n },
       await pool.blockSource(baseFee),
@@ -213,7 +213,7 @@ describe('onNewHead', () => {
     expect(built.block.transactions.map((t) => bytesToHex(t.hash())).sort()).toEqual(
       [a0, a1, b0].map((t) => bytesToHex(t.hash())).sort(),
     )
-    const result = await chain.importer.importBlock(built.block, built)
+    const result = await chain.committer.commit(built)
     expect(result.status).toBe('head')
     await pool.onNewHead(built.block)
 
@@ -249,13 +249,13 @@ describe('onNewHead', () => {
     for (const tx of [t0, t1, t2, t0next]) await pool.add(tx, { source: 'local' })
 
     // branch A: block 1a with all four
-    const built = await chain.executor.build(
+    const built = await chain.build(
       genesis,
       { timestamp: genesis.header.timestamp + 12n },
       await pool.blockSource(genesis.header.calcNextBaseFee()),
     )
     expect(built.block.transactions).toHaveLength(4)
-    await chain.importer.importBlock(built.block, built)
+    await chain.committer.commit(built)
     await pool.onNewHead(built.block)
     expect(pool.size).toBe(0)
 

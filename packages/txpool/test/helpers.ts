@@ -23,7 +23,7 @@ export function poolOn(
   return new TxPool(
     { ...DEFAULT_TXPOOL_OPTIONS, ...opts },
     {
-      stateAt: (root) => chain.executor.stateAt(root),
+      stateAt: (root) => chain.stateAt(root),
       head: chain.head.header,
       logger: silentLogger,
       metrics,

@@ -55,7 +55,7 @@ function sign(chain: Chain, op: Extract<Op, { kind: 'add' }>): TypedTransaction 
 
 /** Every invariant the pool promises, checked against the chain's state at the head. */
 async function checkInvariants(chain: Chain, pool: TxPool): Promise<void> {
-  const state = chain.executor.stateAt(chain.head.header.stateRoot)
+  const state = chain.stateAt(chain.head.header.stateRoot)
   const { pending, queued } = await pool.content()
   let nPending = 0
   let nQueued = 0
@@ -95,11 +95,7 @@ function feeCap(tx: TypedTransaction): bigint {
 async function mineFromPool(chain: Chain, pool: TxPool): Promise<Block> {
   const parent = chain.head
   const baseFee = parent.header.calcNextBaseFee()
-  const built = await chain.executor.build(
-    parent,
-    { timestamp: parent.header.timestamp + 12n },
-    await pool.blockSource(baseFee),
-  )
+  const built = await chain.build(parent, { timestamp: parent.header.timestamp + 12n }, await pool.blockSource(baseFee))
   // everything offered could pay: nothing failed at execution
   expect(built.rejected).toEqual([])
   const txs = built.block.transactions
@@ -120,7 +116,7 @@ async function mineFromPool(chain: Chain, pool: TxPool): Promise<Block> {
       expect(effectiveTip(t, baseFee) <= effectiveTip(tx, baseFee)).toBe(true)
     }
   }
-  const result = await chain.importer.importBlock(built.block, built)
+  const result = await chain.committer.commit(built)
   expect(result.status).toBe('head')
   await pool.onNewHead(built.block, result.removed)
   return built.block
@@ -146,7 +142,7 @@ describe('pool invariants under random adds, new heads and reorgs', () => {
             // a competing branch from the head's parent, two empty blocks long, wins
             const head = chain.head
             if (head.header.number === 0n) continue
-            const parent = await chain.store.getBlock(head.header.parentHash)
+            const parent = await chain.getBlock(head.header.parentHash)
             if (!parent) continue
             const b1 = await buildAndImport(chain, [], { parent, timestamp: parent.header.timestamp + 13n })
             const b2 = await buildAndImport(chain, [], { parent: b1.block })

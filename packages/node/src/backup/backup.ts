@@ -69,7 +69,7 @@ async function inspect(chaindata: string): Promise<BackupManifest['chain']> {
         { fault: 'internal', hint: 'run `cairn db check` on the source datadir' },
       )
     }
-    const genesisHash = await view.store.getCanonicalHash(0n)
+    const genesisHash = await view.blocks.getCanonicalHash(0n)
     return {
       chainId: view.genesis.chainId.toString(),
       genesisHash: genesisHash ? bytesToHex(genesisHash) : '0x',

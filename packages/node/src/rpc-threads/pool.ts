@@ -108,7 +108,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
   constructor(
     private readonly opts: ReadThreadPoolOptions,
     private readonly modules: {
-      chain: Pick<Chain, 'head' | 'store' | 'editedStates' | 'events'>
+      chain: Pick<Chain, 'head' | 'replicaVersion' | 'events'>
       logger: Logger
       registry: Registry | null
       /** Told of the damaged entries the threads' reads find (the node's one log, metric and /ready). */
@@ -198,9 +198,8 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
 
   /** Names the head to `slot` if it moved since the thread last heard (`seq`: listener mode's number). */
   private sendHead(slot: Slot, seq?: number): void {
-    const { head, store, editedStates } = this.modules.chain
-    const epoch = store.cacheEpoch
-    const edits = editedStates.version
+    const { head, replicaVersion } = this.modules.chain
+    const { cacheEpoch: epoch, edits } = replicaVersion
     if (slot.sentHead === head && slot.sentEpoch === epoch && slot.sentEdits === edits && seq === undefined) return
     slot.outbox?.push({
       type: 'head',
@@ -222,8 +221,8 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
   private syncHeads(): void {
     const seq = this.headSeq
     if (!seq) return
-    const { head, store, editedStates } = this.modules.chain
-    const now = { head, epoch: store.cacheEpoch, edits: editedStates.version }
+    const { head, replicaVersion } = this.modules.chain
+    const now = { head, epoch: replicaVersion.cacheEpoch, edits: replicaVersion.edits }
     const last = this.lastHead
     if (last.head === now.head && last.epoch === now.epoch && last.edits === now.edits) return
     this.lastHead = now
@@ -384,8 +383,9 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
     slot.worker = worker
     slot.outbox = new Outbox<ToThread>((items) => worker.postMessage(items))
     slot.sentHead = null
-    slot.sentEpoch = this.modules.chain.store.cacheEpoch
-    slot.sentEdits = this.modules.chain.editedStates.version
+    const version = this.modules.chain.replicaVersion
+    slot.sentEpoch = version.cacheEpoch
+    slot.sentEdits = version.edits
     const log = this.modules.logger.child({ thread: slot.thread })
     return new Promise((started) => {
       const receive = (m: FromThread) => {

@@ -133,16 +133,15 @@ async function main(data: ReadWorkerData): Promise<void> {
   // flight with an error).
   const setHead = async (hash: string, clear: boolean, edits: boolean) => {
     try {
-      if (clear) chain.store.clearCaches()
-      if (edits) await chain.editedStates.reload(kv)
-      const block = await chain.store.getBlock(hexToBytes(hash as `0x${string}`))
-      if (!block) {
+      const followed = await chain.followHead(hexToBytes(hash as `0x${string}`), {
+        clearCaches: clear,
+        reloadEdits: edits,
+      })
+      if (!followed) {
         throw new CairnError(RpcErrorCode.READ_THREAD_STOPPED, `read thread: head ${hash} is not stored`, {
           fault: 'internal',
         })
       }
-      const fc = chain.importer.forkChoice
-      fc.devReset({ head: block, safe: fc.safe(), finalized: fc.finalized() })
     } catch (err) {
       logger.error({ err }, 'read thread cannot follow the head')
       outbox.flush()

@@ -126,7 +126,7 @@ async function checkDatadir(
     const violations = report.problems.map((p) => p.message)
     const head = report.head?.number ?? -1n
     for (const r of seen) {
-      const loc = await view.store.getTxLocation(hexToBytes(r.hash))
+      const loc = await view.blocks.getTxLocation(hexToBytes(r.hash))
       if (!loc) violations.push(`tx ${r.hash} (receipt seen in block ${r.blockNumber}) is not in the chain`)
       else if (bytesToHex(loc.blockHash) !== r.blockHash) {
         violations.push(`tx ${r.hash} is in block ${bytesToHex(loc.blockHash)}, its receipt said ${r.blockHash}`)

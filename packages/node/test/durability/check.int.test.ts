@@ -1,8 +1,9 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type CheckReport, checkChain, encodeReceipts, openStoredChain, type StoredChainView } from '@cairn/chain'
-import { Bucket, bucketKey, LevelKV } from '@cairn/db'
+import { type CheckReport, checkChain, openStoredChain, type StoredChainView } from '@cairn/chain'
+import { Bucket, bucketKey, type KVStore, LevelKV } from '@cairn/db'
+import { concatBytes, uintToBytes } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../cli/run-cli.ts'
@@ -35,13 +36,19 @@ async function damaged(damage: (v: StoredChainView, kv: LevelKV) => Promise<void
   }
 }
 
-const hashAt = async (v: StoredChainView, n: bigint) => (await v.store.getCanonicalHash(n)) as Uint8Array
+const hashAt = async (v: StoredChainView, n: bigint) => (await v.blocks.getCanonicalHash(n)) as Uint8Array
 const kinds = (r: CheckReport) => [...new Set(r.problems.map((p) => p.kind))]
 
+// The damage is done to the raw entries (the chain store's layout: packages/db/src/buckets.ts).
+/** A canonical index key: the block number as uint64 BE. */
+const numberKey = (n: bigint) => bucketKey(Bucket.canonical, uintToBytes(n, 8))
+/** A tx-hash index entry's value: the block hash ++ the tx index as uint32 BE. */
+const txLocation = (blockHash: Uint8Array, index: number) => concatBytes(blockHash, uintToBytes(index, 4))
+
 /** The hash of the first child (a 32-byte reference) of the head's state root node. */
-async function headRootChild(v: StoredChainView): Promise<Uint8Array> {
-  const head = await v.store.getHeader((await v.store.getHeadHash('latest')) as Uint8Array)
-  const root = (await v.store.kv.get(bucketKey(Bucket.state, head?.stateRoot as Uint8Array))) as Uint8Array
+async function headRootChild(v: StoredChainView, kv: KVStore): Promise<Uint8Array> {
+  const head = await v.blocks.getHeader((await v.blocks.getHeadHash('latest')) as Uint8Array)
+  const root = (await kv.get(bucketKey(Bucket.state, head?.stateRoot as Uint8Array))) as Uint8Array
   const node = RLP.decode(root) as Uint8Array[]
   return node.find((c) => c instanceof Uint8Array && c.length === 32) as Uint8Array
 }
@@ -59,94 +66,94 @@ describe('checkChain over a damaged LevelDB copy', () => {
   })
 
   const cases: [string, string, (v: StoredChainView, kv: LevelKV) => Promise<void>][] = [
-    ['a missing header', 'header-missing', async (v) => void (await v.store.headers.del(await hashAt(v, 3n)))],
-    ['a missing body', 'body-missing', async (v) => void (await v.store.bodies.del(await hashAt(v, 3n)))],
-    ['missing receipts', 'receipts-missing', async (v) => void (await v.store.receipts.del(await hashAt(v, 3n)))],
+    ['a missing header', 'header-missing', async (v, kv) => kv.del(bucketKey(Bucket.header, await hashAt(v, 3n)))],
+    ['a missing body', 'body-missing', async (v, kv) => kv.del(bucketKey(Bucket.body, await hashAt(v, 3n)))],
+    ['missing receipts', 'receipts-missing', async (v, kv) => kv.del(bucketKey(Bucket.receipts, await hashAt(v, 3n)))],
     [
       'receipts of another block',
       'receipt-root',
-      async (v) => {
-        const other = (await v.store.receipts.get(await hashAt(v, 2n))) ?? []
-        await v.store.kv.put(v.store.receipts.key(await hashAt(v, 4n)), encodeReceipts(other))
+      async (v, kv) => {
+        const other = (await kv.get(bucketKey(Bucket.receipts, await hashAt(v, 2n)))) as Uint8Array
+        await kv.put(bucketKey(Bucket.receipts, await hashAt(v, 4n)), other)
       },
     ],
     [
       'a missing hash → number entry',
       'number-index',
-      async (v) => void (await v.store.hashToNumber.del(await hashAt(v, 2n))),
+      async (v, kv) => kv.del(bucketKey(Bucket.hashToNumber, await hashAt(v, 2n))),
     ],
-    ['a missing canonical entry', 'canonical-missing', async (v) => void (await v.store.canonical.del(2n))],
+    ['a missing canonical entry', 'canonical-missing', async (_v, kv) => kv.del(numberKey(2n))],
     [
       'a canonical entry above the head',
       'canonical-above-head',
-      async (v) => void (await v.store.canonical.put(7n, await hashAt(v, 1n))),
+      async (v, kv) => kv.put(numberKey(7n), await hashAt(v, 1n)),
     ],
     [
       'a missing tx-hash index entry',
       'tx-index-missing',
-      async (v) => {
-        const block = await v.store.getBlockByNumber(5n)
-        await v.store.txIndex.del(block?.transactions[0]?.hash() as Uint8Array)
+      async (v, kv) => {
+        const block = await v.blocks.getBlockByNumber(5n)
+        await kv.del(bucketKey(Bucket.txIndex, block?.transactions[0]?.hash() as Uint8Array))
       },
     ],
     [
       'a tx-hash index entry at the wrong position',
       'tx-index-mismatch',
-      async (v) => {
-        const block = await v.store.getBlockByNumber(5n)
-        await v.store.txIndex.put(block?.transactions[0]?.hash() as Uint8Array, {
-          blockHash: block?.hash() as Uint8Array,
-          index: 1,
-        })
+      async (v, kv) => {
+        const block = await v.blocks.getBlockByNumber(5n)
+        await kv.put(
+          bucketKey(Bucket.txIndex, block?.transactions[0]?.hash() as Uint8Array),
+          txLocation(block?.hash() as Uint8Array, 1),
+        )
       },
     ],
     [
       'a stale tx-hash index entry',
       'tx-index-stale',
-      async (v) =>
-        void (await v.store.txIndex.put(new Uint8Array(32).fill(7), { blockHash: await hashAt(v, 3n), index: 0 })),
+      async (v, kv) =>
+        kv.put(bucketKey(Bucket.txIndex, new Uint8Array(32).fill(7)), txLocation(await hashAt(v, 3n), 0)),
     ],
     [
       'a missing state root',
       'state-missing',
-      async (v) => {
-        const h = await v.store.getHeader(await hashAt(v, 6n))
-        await v.store.kv.del(bucketKey(Bucket.state, h?.stateRoot as Uint8Array))
+      async (v, kv) => {
+        const h = await v.blocks.getHeader(await hashAt(v, 6n))
+        await kv.del(bucketKey(Bucket.state, h?.stateRoot as Uint8Array))
       },
     ],
     [
       'a missing inner state node',
       'state-node-missing',
-      async (v) => v.store.kv.del(bucketKey(Bucket.state, await headRootChild(v))),
+      async (v, kv) => kv.del(bucketKey(Bucket.state, await headRootChild(v, kv))),
     ],
     [
       'a corrupt state node',
       'state-node-corrupt',
-      async (v) => {
-        const key = bucketKey(Bucket.state, await headRootChild(v))
-        const value = (await v.store.kv.get(key)) as Uint8Array
+      async (v, kv) => {
+        const key = bucketKey(Bucket.state, await headRootChild(v, kv))
+        const value = (await kv.get(key)) as Uint8Array
         value[value.length - 1] = (value.at(-1) as number) ^ 1
-        await v.store.kv.put(key, value)
+        await kv.put(key, value)
       },
     ],
     [
       'missing contract code',
       'code-missing',
-      async (v) => {
-        for await (const [key] of v.store.kv.iterate({
+      async (_v, kv) => {
+        for await (const [key] of kv.iterate({
           gte: Uint8Array.of(Bucket.state, 0x63),
           lt: Uint8Array.of(Bucket.state, 0x64),
         })) {
-          if (key.length === 34) await v.store.kv.del(key)
+          if (key.length === 34) await kv.del(key)
         }
       },
     ],
     [
       'a head pointer to nothing',
       'head-missing',
-      async (v) => v.store.heads.put('latest', new Uint8Array(32).fill(9)) as Promise<void>,
+      async (_v, kv) => kv.put(bucketKey(Bucket.head, new TextEncoder().encode('latest')), new Uint8Array(32).fill(9)),
     ],
-    ['a broken parent link', 'parent-link', async (v) => void (await v.store.canonical.put(3n, await hashAt(v, 1n)))],
+    ['a broken parent link', 'parent-link', async (v, kv) => kv.put(numberKey(3n), await hashAt(v, 1n))],
   ]
   for (const [what, kind, damage] of cases) {
     it(`reports ${what} as ${kind}`, async () => {
@@ -167,7 +174,7 @@ describe('cairn db check', () => {
     const kv = new LevelKV({ path: join(dir, 'chaindata') })
     await kv.open()
     const v = await openStoredChain(kv)
-    await v.store.receipts.del(await hashAt(v, 4n))
+    await kv.del(bucketKey(Bucket.receipts, await hashAt(v, 4n)))
     await kv.close()
     const bad = await runCli(['db', 'check', '--datadir', dir, '--last', '3'])
     expect(bad.code).toBe(1)

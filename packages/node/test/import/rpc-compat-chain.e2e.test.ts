@@ -55,13 +55,13 @@ describe('the execution-apis test chain (PoW → merge → BPO2)', () => {
       // Block 39 carries the chain's first withdrawal.
       for (const block of readChainFile(CHAIN_FILE, chain.commons)) {
         if (block.header.number > 38n) break
-        expect((await chain.importer.importBlock(block)).status).toBe('head')
+        expect(await chain.processBlock(block, { source: 'file' })).toMatchObject({ status: 'imported', head: true })
       }
       const block38 = fileHeaders()[37] as Uint8Array[]
       expect(bytesToHex(chain.head.hash())).toBe(bytesToHex(keccak256(RLP.encode(block38))))
       expect(chain.head.common.hardfork()).toBe('mergeNetsplitBlock')
-      expect((await chain.store.getBlockByNumber(35n))?.common.hardfork()).toBe('grayGlacier')
-      expect((await chain.store.getBlockByNumber(36n))?.common.hardfork()).toBe('mergeNetsplitBlock')
+      expect((await chain.getBlockByNumber(35n))?.common.hardfork()).toBe('grayGlacier')
+      expect((await chain.getBlockByNumber(36n))?.common.hardfork()).toBe('mergeNetsplitBlock')
     } finally {
       await kv.close()
     }
@@ -83,7 +83,7 @@ describe('the execution-apis test chain (PoW → merge → BPO2)', () => {
       // Each stored block has the shared Common of its fork, still on that fork (none was switched).
       const seen = new Map<string, unknown>()
       for (let n = 0n; n <= chain.head.header.number; n++) {
-        const block = await chain.store.getBlockByNumber(n)
+        const block = await chain.getBlockByNumber(n)
         const fork = chain.commons.forkOf(block?.header as NonNullable<typeof block>['header'])
         expect(block?.common).toBe(chain.commons.fork(fork))
         expect(block?.common.hardfork()).toBe(fork)

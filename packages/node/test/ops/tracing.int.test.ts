@@ -103,9 +103,11 @@ describe('tracing through the node (in-memory exporter)', () => {
     // competing block would be refused (it would revert a finalized block); one on top imports.
     const head = node.chain.head.header.number
     for (let n = 1n; n <= head; n++) {
-      await other.chain.importer.importBlock(
-        await node.chain.store.mustGetBlock((await node.chain.store.getCanonicalHash(n)) as Uint8Array),
-      )
+      const block = await node.chain.mustGetBlock((await node.chain.getCanonicalHash(n)) as Uint8Array)
+      expect(await other.chain.processBlock(block, { source: 'sync' })).toMatchObject({
+        status: 'imported',
+        head: true,
+      })
     }
     let foreign: Block
     try {
@@ -116,8 +118,8 @@ describe('tracing through the node (in-memory exporter)', () => {
         await new Promise((r) => setTimeout(r, 20))
       foreign = other.chain.head
       exporter.reset()
-      const res = await node.chain.importer.importBlock(foreign)
-      expect(res.status).toBe('head')
+      const res = await node.chain.processBlock(foreign, { source: 'rpc' })
+      expect(res).toMatchObject({ status: 'imported', head: true })
     } finally {
       await other.close()
     }

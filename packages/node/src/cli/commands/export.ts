@@ -30,9 +30,9 @@ export function registerExport(program: Command): void {
       const kv = new LevelKV({ path: datadirLayout(opts.datadir).chaindata })
       await kv.open()
       try {
-        const { store, genesisJson } = await openStoredChain(kv)
-        const headHash = await store.getHeadHash('latest')
-        const head = headHash ? await store.getHeader(headHash) : undefined
+        const { blocks, genesisJson } = await openStoredChain(kv)
+        const headHash = await blocks.getHeadHash('latest')
+        const head = headHash ? await blocks.getHeader(headHash) : undefined
         const from = opts.from ?? 0n
         const to = opts.to ?? head?.number ?? 0n
         if (!head || to > head.number || from > to) {
@@ -49,7 +49,7 @@ export function registerExport(program: Command): void {
         let bytes = 0
         try {
           for (let n = from; n <= to; n++) {
-            const block = await store.getBlockByNumber(n)
+            const block = await blocks.getBlockByNumber(n)
             if (!block) {
               throw new CairnError(NodeErrorCode.EXPORT_BLOCK_MISSING, `block ${n} is not stored`, {
                 hint: 'run `cairn db check`',
@@ -64,7 +64,7 @@ export function registerExport(program: Command): void {
         if (opts.genesisOut)
           writeFileSync(opts.genesisOut, `${JSON.stringify(genesisJson, null, 2)}\n`, { mode: 0o644 })
         process.stdout.write(
-          `${importAdvice(file, genesisJson, (await store.getBlockByNumber(0n))?.hash(), opts.genesisOut)}\n`,
+          `${importAdvice(file, genesisJson, (await blocks.getBlockByNumber(0n))?.hash(), opts.genesisOut)}\n`,
         )
       } finally {
         await kv.close()

@@ -28,9 +28,9 @@ export function registerKeys(program: Command): void {
       await kv.open()
       let head: bigint
       try {
-        const { store } = await openStoredChain(kv)
-        const hash = await store.getHeadHash('latest')
-        head = (hash ? (await store.getHeader(hash))?.number : undefined) ?? 0n
+        const { blocks } = await openStoredChain(kv)
+        const hash = await blocks.getHeadHash('latest')
+        head = (hash ? (await blocks.getHeader(hash))?.number : undefined) ?? 0n
       } finally {
         await kv.close()
       }
