@@ -201,6 +201,7 @@ async function wire(
       // timestamps ahead of their own clock.
       ...(config.dev ? { blocks: { maxFutureSeconds: 2 ** 40 } } : {}),
       stateCacheBytes: config.cache.state * 2 ** 20,
+      ...(config.reference ? { reference: true } : {}),
     },
     {
       kv,
@@ -393,6 +394,7 @@ async function wire(
             limits: ctx.limits,
             clientVersion: ctx.clientVersion,
             ...(ctx.buildCommit ? { buildCommit: ctx.buildCommit } : {}),
+            ...(config.reference ? { reference: true } : {}),
             ...(listeners ? { listener: { server: withoutPort(serverOptions) } } : {}),
           },
           { chain, logger: logger.child({ module: 'rpc-threads' }), registry, onCorruption: corruption.report },

@@ -26,6 +26,7 @@ export function addNodeOptions(cmd: Command): Command {
       'seal a block every N seconds, empty ones included (default: when transactions arrive)',
     )
     .option('--no-mining', 'produce no blocks: serve the chain as it is (the head moves only by import)')
+    .option('--reference', 'every speed shim off (same answers, slower): rules a shim in or out of a bug')
     .option('--follow', 'a read replica: produce nothing, sync from --p2p.bootnodes, serve RPC (turns p2p on)')
     .option(
       '--p2p.enabled [on]',
@@ -124,6 +125,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       mining: opts.mining === false ? false : undefined,
       chainId: opts.chainId,
       follow: opts.follow,
+      reference: opts.reference,
       'p2p.enabled': opts['p2p.enabled'],
       'p2p.port': opts['p2p.port'],
       'p2p.addr': opts['p2p.addr'],

@@ -53,6 +53,7 @@ export function rpcServerSettings(
   | 'shedLagMs'
   | 'trustProxy'
   | 'namespaces'
+  | 'fastLane'
 > &
   RpcSecurity {
   const { http } = config
@@ -68,6 +69,8 @@ export function rpcServerSettings(
     trustProxy: http.trustProxy,
     // The gate skips roles for what the dispatcher does not serve (it answers -32601).
     namespaces: effectiveNamespaces(config),
+    // The fast lane is a speed shim: reference mode answers every request through the dispatcher.
+    fastLane: !config.reference,
     ...rpcSecurity(config),
   }
 }

@@ -62,6 +62,13 @@ export const nodeConfigSchema = z
     engine: z.enum(['dev', 'bft']).default('dev'),
     /** Produce blocks (false: the engine seals nothing; the head moves only by import, as Anvil's --no-mining). */
     mining: z.boolean().default(true),
+    /**
+     * Reference mode (`--reference`): every speed shim off — the chain's (`ChainOptions.reference`:
+     * transfer fast path, batched state, jump cache, builder shortcuts, direct decoder, synchronous
+     * trie reads) and the RPC's (fast lane, call cache, view interpreter, pooled call VMs). Same
+     * answers, slower: the answer to "is it the shim?".
+     */
+    reference: z.boolean().default(false),
     http: z
       .object({
         addr: z.string().min(1).default('127.0.0.1'),

@@ -35,6 +35,8 @@ export interface ReadThreadPoolOptions {
   limits: RpcLimits
   clientVersion: string
   buildCommit?: string
+  /** The chain runs in reference mode (no speed shim): the threads open theirs so too. */
+  reference?: boolean
   /** First restart delay after a thread stops unasked, in ms; doubles per stop in a row, at most 5 s. */
   restartDelayMs?: number
   /**
@@ -374,6 +376,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       thread: slot.thread,
       limits: this.opts.limits,
       clientVersion: this.opts.clientVersion,
+      ...(this.opts.reference ? { reference: true } : {}),
       ...(this.opts.buildCommit ? { buildCommit: this.opts.buildCommit } : {}),
       ...(this.opts.listener && this.headSeq
         ? { listener: { server: this.opts.listener.server, headSeq: this.headSeq.buffer } }

@@ -37,6 +37,8 @@ export interface ReadWorkerData {
   limits: RpcLimits
   clientVersion: string
   buildCommit?: string
+  /** Open the chain in reference mode (no speed shim), as the main thread's. */
+  reference?: boolean
   /** A listener of the thread's own (reusePort): the server's settings and the shared head sequence. */
   listener?: { server: ThreadServerOptions; headSeq: SharedArrayBuffer }
 }
@@ -102,7 +104,7 @@ async function main(data: ReadWorkerData): Promise<void> {
   // No node ring of its own (`cache.state`): one per thread would multiply it; the threads share
   // LevelDB's block cache.
   const chain = await Chain.open(
-    { stateCacheBytes: 0 },
+    { stateCacheBytes: 0, ...(data.reference ? { reference: true } : {}) },
     { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto(), onCorruption },
   )
   const ctx: RpcContext = {

@@ -31,6 +31,7 @@ export function registerImport(program: Command): void {
     .argument('<file>', 'the chain file to read')
     .option('--datadir <dir>', 'the datadir to import into (default with --dev: ./.cairn/dev)')
     .option('--genesis <file>', 'the genesis, for a datadir that holds no chain yet')
+    .option('--reference', 'execute with every speed shim off (same results, slower), as `cairn start --reference`')
     .option(
       '--dev',
       'the file was exported from a dev chain: use the dev genesis (`cairn start --dev`: chain id 1337, the dev accounts), as `geth --dev import` does',
@@ -39,7 +40,7 @@ export function registerImport(program: Command): void {
       'after',
       '\nExamples:\n  $ cairn import chain.rlp --datadir ./copy --genesis genesis.json\n  $ cairn import dev-chain.rlp --dev --datadir ./dev-copy\n',
     )
-    .action(async (file: string, opts: { datadir?: string; genesis?: string; dev?: boolean }) => {
+    .action(async (file: string, opts: { datadir?: string; genesis?: string; dev?: boolean; reference?: boolean }) => {
       if (opts.dev && opts.genesis) {
         throw new CairnError(NodeErrorCode.IMPORT_INVALID, '--dev and --genesis name two genesis blocks', {
           fault: 'caller',
@@ -64,7 +65,10 @@ export function registerImport(program: Command): void {
       await kv.open()
       try {
         const chain = await Chain.open(
-          { ...(genesis !== undefined ? { genesis, genesisSource } : {}) },
+          {
+            ...(genesis !== undefined ? { genesis, genesisSource } : {}),
+            ...(opts.reference ? { reference: true } : {}),
+          },
           { kv, engine: importEngine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto() },
         )
         const started = performance.now()
