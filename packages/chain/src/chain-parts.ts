@@ -1,13 +1,13 @@
 import type { TypedEmitter } from '@cairn/utils'
 import { CairnError } from '@cairn/utils'
-import type { BlockProcessor } from './block-processor.ts'
-import type { EditedStates } from './edited-states.ts'
+import type { EditedStates } from './dev/edited-states.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { ChainEvents } from './events.ts'
-import type { Executor } from './executor.ts'
-import type { BlockImporter } from './importer.ts'
-import type { StateDB } from './state-db.ts'
-import type { ChainStore } from './store.ts'
+import type { Executor } from './execution/executor.ts'
+import type { BlockProcessor } from './import/block-processor.ts'
+import type { BlockImporter } from './import/importer.ts'
+import type { StateDB } from './state/state-db.ts'
+import type { ChainStore } from './store/store.ts'
 
 /**
  * The parts a `Chain` is made of. Private to this package: other packages hold the chain's faces

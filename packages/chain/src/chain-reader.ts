@@ -1,8 +1,8 @@
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
-import type { ChainCommons } from './common.ts'
-import type { GenesisSpec } from './genesis.ts'
-import type { StoredReceipt } from './receipt.ts'
+import type { ChainCommons } from './rules/common.ts'
+import type { GenesisSpec } from './rules/genesis.ts'
+import type { StoredReceipt } from './store/receipt.ts'
 
 /** The blocks the engine names: the head, and the safe and final checkpoints. */
 export type HeadName = 'latest' | 'safe' | 'finalized'

@@ -1,5 +1,5 @@
-import type { Executor } from './executor.ts'
-import type { BlockImporter } from './importer.ts'
+import type { Executor } from './execution/executor.ts'
+import type { BlockImporter } from './import/importer.ts'
 
 type Attributes = Record<string, string | number | boolean>
 

@@ -6,7 +6,26 @@ import type { Common, CustomCrypto } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { Account } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
-import { type BlockCommitter, ImporterCommitter } from './block-committer.ts'
+import { type ChainParts, chainParts, setChainParts } from './chain-parts.ts'
+import type { ChainReader } from './chain-reader.ts'
+import { type MethodTracer, traceChainParts } from './chain-tracing.ts'
+import { type DevChain, DevChainControls } from './dev/dev-chain.ts'
+import { EditedStates } from './dev/edited-states.ts'
+import type { ChainEngine } from './engine.ts'
+import { type EngineData, engineDataOf } from './engine-data.ts'
+import { ChainErrorCode } from './errors.ts'
+import type { ChainEvents } from './events.ts'
+import {
+  type BlockTxSource,
+  type BuildHeader,
+  type BuildResult,
+  Executor,
+  type ParentBlock,
+} from './execution/executor.ts'
+import { toleratedMissingContracts } from './execution/system-calls.ts'
+import { predatesSystemContracts } from './execution/system-contracts.ts'
+import type { ViewState } from './fast/view-call/interpreter.ts'
+import { type BlockCommitter, ImporterCommitter } from './import/block-committer.ts'
 import {
   BlockProcessor,
   type BlockProcessorOptions,
@@ -14,34 +33,27 @@ import {
   type PreValidation,
   type ProcessOptions,
   type ProcessResult,
-} from './block-processor.ts'
-import type { BlockSource, BlockVerifier } from './block-verifier.ts'
-import { type ChainParts, chainParts, setChainParts } from './chain-parts.ts'
-import type { ChainReader } from './chain-reader.ts'
-import { type MethodTracer, traceChainParts } from './chain-tracing.ts'
-import { ChainCommons } from './common.ts'
-import { type DevChain, DevChainControls } from './dev-chain.ts'
-import { EditedStates } from './edited-states.ts'
-import type { ChainEngine } from './engine.ts'
-import { type EngineData, engineDataOf } from './engine-data.ts'
-import { ChainErrorCode } from './errors.ts'
-import type { ChainEvents } from './events.ts'
-import { type BlockTxSource, type BuildHeader, type BuildResult, Executor, type ParentBlock } from './executor.ts'
-import { type GenesisSpec, parseGenesis } from './genesis.ts'
-import { buildGenesisBlock } from './genesis-block.ts'
-import { BlockImporter } from './importer.ts'
+} from './import/block-processor.ts'
+import type { BlockSource, BlockVerifier } from './import/block-verifier.ts'
+import { BlockImporter } from './import/importer.ts'
+import type { SenderRecovery } from './import/recovery.ts'
+import { repairHead } from './import/repair-head.ts'
 import type { ChainMetrics } from './metrics.ts'
-import type { PreimageIndex } from './preimages.ts'
-import type { StoredReceipt } from './receipt.ts'
-import type { SenderRecovery } from './recovery.ts'
-import { repairHead } from './repair-head.ts'
-import { StateDB } from './state-db.ts'
+import { ChainCommons } from './rules/common.ts'
+import { type GenesisSpec, parseGenesis } from './rules/genesis.ts'
+import { buildGenesisBlock } from './rules/genesis-block.ts'
+import type { PreimageIndex } from './state/preimages.ts'
+import { StateDB } from './state/state-db.ts'
 import type { StateReader } from './state-reader.ts'
-import { ChainStore, type HeadName, type TxLocation } from './store.ts'
-import { META_GENESIS, META_GENESIS_HASH, META_SCHEMA, readStoredGenesis, SCHEMA_VERSION } from './stored-genesis.ts'
-import { toleratedMissingContracts } from './system-calls.ts'
-import { predatesSystemContracts } from './system-contracts.ts'
-import type { ViewState } from './view-call/interpreter.ts'
+import type { StoredReceipt } from './store/receipt.ts'
+import { ChainStore, type HeadName, type TxLocation } from './store/store.ts'
+import {
+  META_GENESIS,
+  META_GENESIS_HASH,
+  META_SCHEMA,
+  readStoredGenesis,
+  SCHEMA_VERSION,
+} from './store/stored-genesis.ts'
 
 export interface ChainOptions {
   /**
@@ -310,7 +322,7 @@ export class Chain implements ChainReader, StateReader {
 
   /**
    * The one front door for blocks from outside (gossip, sync, RPC, a file): cheap checks, the
-   * import queue, the orphan pool and the bad-block cache (`./block-processor.ts`). Answers with a
+   * import queue, the orphan pool and the bad-block cache (`./import/block-processor.ts`). Answers with a
    * typed outcome; a bad block is a `BlockError` saying whether the sender is to blame, never a throw.
    */
   processBlock(input: Block | Uint8Array, opts: ProcessOptions): Promise<ProcessResult> {

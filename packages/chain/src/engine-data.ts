@@ -1,7 +1,7 @@
 import { CairnError } from '@cairn/utils'
 import { ChainErrorCode } from './errors.ts'
-import type { ChainStore } from './store.ts'
-import { META_GENESIS, META_GENESIS_HASH, META_SCHEMA } from './stored-genesis.ts'
+import type { ChainStore } from './store/store.ts'
+import { META_GENESIS, META_GENESIS_HASH, META_SCHEMA } from './store/stored-genesis.ts'
 
 const CHAIN_KEYS = new Set([META_GENESIS, META_GENESIS_HASH, META_SCHEMA])
 

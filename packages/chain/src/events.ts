@@ -1,5 +1,5 @@
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import type { StoredReceipt } from './receipt.ts'
+import type { StoredReceipt } from './store/receipt.ts'
 
 /** One log with its position in the chain, as subscriptions and filters deliver it. */
 export interface LogEntry {

@@ -4,8 +4,8 @@ import type { Common } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { Account } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
-import type { PreimageIndex } from './preimages.ts'
-import type { ViewState } from './view-call/interpreter.ts'
+import type { ViewState } from './fast/view-call/interpreter.ts'
+import type { PreimageIndex } from './state/preimages.ts'
 
 /**
  * The world state for readers, at a state root or after a block: what RPC reads and executes

@@ -8,8 +8,8 @@ import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ChainCommons } from '../src/common.ts'
 import { createChainCommon, decodeBlock, encodeBlock, encodedTx, signingHash } from '../src/index.ts'
+import { ChainCommons } from '../src/rules/common.ts'
 import { KEYS, typedTx } from './helpers.ts'
 
 const common = createChainCommon({ chainId: 1337n, hardfork: 'prague' })

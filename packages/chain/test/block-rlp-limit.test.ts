@@ -11,7 +11,6 @@ import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { bigIntToUnpaddedBytes, bytesToHex, privateToAddress } from '@ethereumjs/util'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { bodyTxLength, rlpItemLength } from '../src/block-size.ts'
 import {
   blockSize,
   Chain,
@@ -20,6 +19,7 @@ import {
   MAX_RLP_BLOCK_SIZE,
   RLP_BLOCK_LIMIT_EXCEPTION,
 } from '../src/index.ts'
+import { bodyTxLength, rlpItemLength } from '../src/store/block-size.ts'
 import { listSource, testEngine, transfer } from './helpers.ts'
 
 const LIMIT = 8_388_608

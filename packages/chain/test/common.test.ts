@@ -3,7 +3,7 @@
 import { Common } from '@ethereumjs/common'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createChainCommon, ownCopy, SUPPORTED_HARDFORKS } from '../src/common.ts'
+import { createChainCommon, ownCopy, SUPPORTED_HARDFORKS } from '../src/rules/common.ts'
 
 const reference = (c: Common, eip: number) => Common.prototype.isActivatedEIP.call(c, eip)
 const EIPS = Array.from({ length: 8000 }, (_, i) => i)

@@ -9,7 +9,7 @@
 import { createEVM, Interpreter, Memory } from '@ethereumjs/evm'
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
-import { createChainCommon } from '../src/common.ts'
+import { createChainCommon } from '../src/rules/common.ts'
 
 const op = fc.oneof(
   fc.record({

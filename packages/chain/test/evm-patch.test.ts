@@ -6,7 +6,7 @@
 import { createEVM, EVM } from '@ethereumjs/evm'
 import { Account, Address, hexToBytes } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
-import { createChainCommon } from '../src/common.ts'
+import { createChainCommon } from '../src/rules/common.ts'
 
 const addr = (byte: string) => new Address(hexToBytes(`0x${byte.repeat(20)}`))
 const B = addr('bb')

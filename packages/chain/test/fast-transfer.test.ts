@@ -6,7 +6,7 @@ import { createAddressFromString, privateToAddress } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { chainParts } from '../src/chain-parts.ts'
-import { allPrecompilesLow } from '../src/fast-transfer.ts'
+import { allPrecompilesLow } from '../src/fast/fast-transfer.ts'
 import { type Chain, logsBloom } from '../src/index.ts'
 import { ADDRS, BURN_ADDR, contractsGenesis, importBlock, KEYS, LOG_ADDR, listSource, openChain } from './helpers.ts'
 

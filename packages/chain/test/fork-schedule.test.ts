@@ -4,8 +4,8 @@
 import { Common, createCommonFromGethGenesis } from '@ethereumjs/common'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ChainCommons, createChainCommon, ownCopy } from '../src/common.ts'
-import { forkAt, parseForkSchedule } from '../src/fork-schedule.ts'
+import { ChainCommons, createChainCommon, ownCopy } from '../src/rules/common.ts'
+import { forkAt, parseForkSchedule } from '../src/rules/fork-schedule.ts'
 
 const BLOCK_KEYS = [
   'homesteadBlock',

@@ -5,7 +5,7 @@ import type { Common } from '@ethereumjs/common'
 import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx, type TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex, createAddressFromString, privateToAddress } from '@ethereumjs/util'
 import { chainParts } from '../src/chain-parts.ts'
-import type { ImportOptions } from '../src/importer.ts'
+import type { ImportOptions } from '../src/import/importer.ts'
 import {
   type BlockTxSource,
   Chain,

@@ -6,7 +6,7 @@ import { bytesToBigInt, privateToAddress, randomBytes } from '@ethereumjs/util'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { chainParts } from '../src/chain-parts.ts'
 import { type Chain, ChainErrorCode, type ChainEvents, decodeReceipts, encodeReceipts } from '../src/index.ts'
-import { ChainStore } from '../src/store.ts'
+import { ChainStore } from '../src/store/store.ts'
 import {
   ADDRS,
   accountAt,

@@ -5,8 +5,8 @@
 import { createEVM } from '@ethereumjs/evm'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createChainCommon } from '../src/common.ts'
-import { installJumpDestCache } from '../src/jump-cache.ts'
+import { installJumpDestCache } from '../src/fast/jump-cache.ts'
+import { createChainCommon } from '../src/rules/common.ts'
 
 beforeAll(async () => {
   // In place for the @ethereumjs/evm this repository locks: a new version that drops the method

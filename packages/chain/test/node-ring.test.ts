@@ -4,9 +4,9 @@ import { bytesToHex } from '@cairn/utils'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { BatchTrie } from '../src/batch-trie.ts'
-import { MAX_RING_NODE_BYTES, NodeRing } from '../src/node-ring.ts'
-import { LayerSwitch, StateDB } from '../src/state-db.ts'
+import { BatchTrie } from '../src/fast/batch-trie.ts'
+import { MAX_RING_NODE_BYTES, NodeRing } from '../src/state/node-ring.ts'
+import { LayerSwitch, StateDB } from '../src/state/state-db.ts'
 
 const HEADER = 36
 const SMALLEST = 4 * (HEADER + MAX_RING_NODE_BYTES)

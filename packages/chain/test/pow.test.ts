@@ -6,8 +6,8 @@ import { MemoryKV } from '@cairn/db'
 import { type Block, createBlock } from '@ethereumjs/block'
 import { describe, expect, it } from 'vitest'
 import { chainParts } from '../src/chain-parts.ts'
+import { validateProofOfWork } from '../src/import/pow.ts'
 import { readChainFile } from '../src/index.ts'
-import { validateProofOfWork } from '../src/pow.ts'
 import { importBlock, openChain } from './helpers.ts'
 
 const FIXTURES = join(import.meta.dirname, '../../../conformance/rpc-compat/fixtures')

@@ -5,7 +5,7 @@ import { Bucket, bucketRange, MemoryKV, WriteBatch } from '@cairn/db'
 import { Address, bytesToHex, setLengthLeft } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type PreimageIndex, StatePreimages } from '../src/preimages.ts'
+import { type PreimageIndex, StatePreimages } from '../src/state/preimages.ts'
 
 const address = (n: number) => new Address(setLengthLeft(new Uint8Array([n]), 20))
 const hex = (n: number) => address(n).toString()

@@ -17,7 +17,7 @@ import {
   type RawLog,
   type StoredReceipt,
 } from '../src/index.ts'
-import { ChainStore } from '../src/store.ts'
+import { ChainStore } from '../src/store/store.ts'
 import { ADDRS, buildAndImport, call, contractsGenesis, KEYS, LOG_ADDR, openChain, transfer, word } from './helpers.ts'
 
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max })

@@ -11,16 +11,16 @@ import { createAddressFromString, type WithdrawalData } from '@ethereumjs/util'
 import { createVM, runBlock } from '@ethereumjs/vm'
 import { describe, expect, it } from 'vitest'
 import { chainParts } from '../src/chain-parts.ts'
-import { ownCopy } from '../src/common.ts'
-import { Executor } from '../src/executor.ts'
-import { type Chain, ChainErrorCode, devGenesis, encodedTx } from '../src/index.ts'
-import { orderedTrieRoot } from '../src/ordered-trie.ts'
+import { Executor } from '../src/execution/executor.ts'
 import {
   CONSOLIDATION_REQUEST_ADDRESS,
   toleratedMissingContracts,
   WITHDRAWAL_REQUEST_ADDRESS,
-} from '../src/system-calls.ts'
-import { TxChecks } from '../src/tx-checks.ts'
+} from '../src/execution/system-calls.ts'
+import { orderedTrieRoot } from '../src/fast/ordered-trie.ts'
+import { TxChecks } from '../src/import/tx-checks.ts'
+import { type Chain, ChainErrorCode, devGenesis, encodedTx } from '../src/index.ts'
+import { ownCopy } from '../src/rules/common.ts'
 import { ADDRS, balanceAt, cairnError, importBlock, KEYS, openChain, testEngine, transfer } from './helpers.ts'
 
 const GWEI = 10n ** 9n
@@ -37,7 +37,7 @@ async function referenceBlock(
   blobGasUsed = 0n,
 ): Promise<Block> {
   const common = ref.common
-  const { newStateManager } = await import('../src/executor.ts')
+  const { newStateManager } = await import('../src/execution/executor.ts')
   const vm = await createVM({
     common: ownCopy(common),
     stateManager: newStateManager(common, chainParts(ref).stateDB, parent.header.stateRoot),

@@ -10,9 +10,9 @@ import {
 import { SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createChainCommon } from '../src/common.ts'
-import { signatureBytes, workerRecovery } from '../src/recovery.ts'
-import { signingParts } from '../src/signing-hash.ts'
+import { signatureBytes, workerRecovery } from '../src/import/recovery.ts'
+import { createChainCommon } from '../src/rules/common.ts'
+import { signingParts } from '../src/store/signing-hash.ts'
 
 let common: ReturnType<typeof createChainCommon>
 let pool: RecoverPool | undefined

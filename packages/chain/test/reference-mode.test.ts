@@ -7,8 +7,8 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { chainParts } from '../src/chain-parts.ts'
-import { isReferenceCommon } from '../src/common.ts'
 import { Chain, decodeTransaction } from '../src/index.ts'
+import { isReferenceCommon } from '../src/rules/common.ts'
 import {
   ADDRS,
   BH1_ADDR,

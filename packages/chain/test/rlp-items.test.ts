@@ -3,7 +3,7 @@
 import { RLP } from '@ethereumjs/rlp'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { rlpFirstItem, rlpItemLength, rlpListCount } from '../src/rlp-items.ts'
+import { rlpFirstItem, rlpItemLength, rlpListCount } from '../src/store/rlp-items.ts'
 
 type Nested = Uint8Array | Nested[]
 const { tree } = fc.letrec<{ tree: Nested; node: Nested }>((tie) => ({

@@ -3,8 +3,8 @@ import type { Block } from '@ethereumjs/block'
 import { describe, expect, it } from 'vitest'
 import type { Chain } from '../src/chain.ts'
 import { chainParts } from '../src/chain-parts.ts'
-import type { StoredReceipt } from '../src/receipt.ts'
-import { CACHED_TRANSACTIONS } from '../src/store.ts'
+import type { StoredReceipt } from '../src/store/receipt.ts'
+import { CACHED_TRANSACTIONS } from '../src/store/store.ts'
 import { openChain } from './helpers.ts'
 
 /**

@@ -8,7 +8,7 @@ import type { CairnError } from '@cairn/utils'
 import { uintToBytes } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { ChainStore } from '../src/store.ts'
+import { ChainStore } from '../src/store/store.ts'
 import { ADDRS, buildAndImport, cairnError, KEYS, openChain, transfer, word } from './helpers.ts'
 
 describe('a damaged chain store', () => {

@@ -20,8 +20,8 @@ import {
 } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { TrieReader } from '../src/fast/view-call/trie-reader.ts'
 import { devGenesis } from '../src/index.ts'
-import { TrieReader } from '../src/view-call/trie-reader.ts'
 import { ADDRS, openChain } from './helpers.ts'
 
 /** Keys over a few byte values, of 1 to 5 bytes: many share prefixes, and many are others' prefixes. */

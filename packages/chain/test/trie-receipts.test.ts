@@ -1,7 +1,7 @@
 import { encodeReceipt, type TxReceipt } from '@ethereumjs/vm'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { trieReceipts } from '../src/receipt.ts'
+import { trieReceipts } from '../src/store/receipt.ts'
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
 const logArb = fc.tuple(bytes(20), fc.array(bytes(32), { maxLength: 4 }), fc.uint8Array({ maxLength: 300 }))

@@ -7,7 +7,7 @@ import { Address, bytesToHex } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createChainCommon, encodedTx, seedEncodedTx, txHashHex, txSender, txSenderHex } from '../src/index.ts'
-import { decodeTransaction } from '../src/tx-decode.ts'
+import { decodeTransaction } from '../src/store/tx-decode.ts'
 import { ADDRS, KEYS, typedTx } from './helpers.ts'
 
 const common = createChainCommon({ chainId: 1337n, hardfork: 'osaka' })

@@ -10,9 +10,10 @@ import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex, concatBytes, SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ownCopy } from '../src/common.ts'
+import { feeMarketTx } from '../src/fast/fee-market-tx.ts'
 import { createChainCommon, seedEncodedTx } from '../src/index.ts'
-import { decodeTransaction, feeMarketTx } from '../src/tx-decode.ts'
+import { ownCopy } from '../src/rules/common.ts'
+import { decodeTransaction } from '../src/store/tx-decode.ts'
 import { KEYS, typedTx } from './helpers.ts'
 
 const osaka = createChainCommon({ chainId: 1337n, hardfork: 'osaka' })

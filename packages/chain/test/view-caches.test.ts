@@ -6,7 +6,7 @@ import { MerkleStateManager } from '@ethereumjs/statemanager'
 import { Account, Address } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { growingViewCaches } from '../src/view-caches.ts'
+import { growingViewCaches } from '../src/fast/view-caches.ts'
 
 const address = (n: number) =>
   new Address(new Uint8Array(20).fill(0).map((_, i) => (i === 19 ? n & 0xff : i === 18 ? n >> 8 : 0)))
