@@ -6,7 +6,7 @@
 import type { Hex } from '@cairn/utils'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CallOutcome, CallResultCache } from '../../packages/rpc/src/call-cache.ts'
+import { type CallOutcome, CallResultCache } from '../../packages/rpc/src/fast/call-cache.ts'
 import type { CallRequest } from '../../packages/rpc/src/schemas.ts'
 import { call, result, type StartedNode, startDevNode } from './live-node.ts'
 

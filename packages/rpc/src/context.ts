@@ -74,9 +74,9 @@ export interface RpcLimits {
   filterTimeoutMs: number
   /** Most struct logs one debug_trace* may return (each opcode is one). */
   traceStructLogLimit: number
-  /** eth_call outcomes remembered per block and request (0: none; see call-cache.ts). */
+  /** eth_call outcomes remembered per block and request (0: none; see fast/call-cache.ts). */
   callCacheEntries: number
-  /** Answer plain view calls with the view interpreter, not the EVM (see view-calls.ts); false: every call runs in the EVM. */
+  /** Answer plain view calls with the view interpreter, not the EVM (see fast/view-calls.ts); false: every call runs in the EVM. */
   viewInterpreter: boolean
 }
 

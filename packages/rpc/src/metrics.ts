@@ -22,7 +22,7 @@ export interface RpcMetrics {
   /** eth_call answers by how: `hit` (remembered), `joined` (an identical call in flight), `miss` (run), `bypass` (not cacheable). */
   callCache: Counter<'result'>
   /**
-   * HTTP requests the port's fast lane took (http/fast-lane.ts): `answered` there, or `handed_over`
+   * HTTP requests the port's fast lane took (fast/fast-lane.ts): `answered` there, or `handed_over`
    * (the first request of a connection that needs the full server: it and the rest go to Fastify).
    */
   fastLane: BoundCounter<'outcome'>

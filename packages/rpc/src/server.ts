@@ -37,10 +37,10 @@ import { bodyMethods, type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
 import type { Answer, RpcDispatcher } from './dispatcher.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from './errors.ts'
+import { FastLane, type LaneAnswer } from './fast/fast-lane.ts'
+import type { PlainPost } from './fast/plain-post.ts'
 import { lingeringClientError } from './http/client-error.ts'
 import { edgeError, RPC_EDGE_CHECKS } from './http/edge.ts'
-import { FastLane, type LaneAnswer } from './http/fast-lane.ts'
-import type { PlainPost } from './http/plain-post.ts'
 import { methodWeight, runsWithoutContext } from './method-table.ts'
 import type { RpcMetrics } from './metrics.ts'
 import { isPromise } from './promise.ts'
@@ -102,7 +102,7 @@ export interface RpcServerOptions {
    */
   reusePort?: boolean
   /**
-   * Plain JSON-RPC POSTs answered off the socket (http/fast-lane.ts; default on without TLS): the
+   * Plain JSON-RPC POSTs answered off the socket (fast/fast-lane.ts; default on without TLS): the
    * same answers, headers and checks, without Node's HTTP parser and Fastify's per-request objects.
    * Off: every request through Fastify (tests compare the two).
    */
@@ -510,7 +510,7 @@ export class RpcServer {
   }
 
   /**
-   * Puts the fast lane in front of the port's connections (http/fast-lane.ts). It answers a plain
+   * Puts the fast lane in front of the port's connections (fast/fast-lane.ts). It answers a plain
    * POST exactly as the route below does — the edge checks first (a refused request goes to Fastify,
    * which refuses it and counts it), then the gate, the read threads and dispatch — with the same
    * headers: helmet's, `x-request-id`, `vary: Origin` (the CORS plugin's, on every answer), the

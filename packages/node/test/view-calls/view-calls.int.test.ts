@@ -1,4 +1,4 @@
-// eth_call through the view interpreter (rpc/src/view-calls.ts, chain/src/view-call) against
+// eth_call through the view interpreter (rpc/src/fast/view-calls.ts, chain/src/view-call) against
 // eth_call through the EVM, on a real node over HTTP with viem: the Solidity token and emitter
 // (solc 0.8, Cancun) and Uniswap V2 from its published bytecode (solc 0.5/0.6: no PUSH0), called
 // with random views, pure library functions, reverts (Error(string), custom errors), writes and

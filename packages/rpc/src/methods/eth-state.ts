@@ -2,10 +2,11 @@ import { accountProof } from '@cairn/chain'
 import { bytesToHex, CairnError, type Hex, hexToBytes, toQuantity } from '@cairn/utils'
 import { type Account, Address, setLengthLeft } from '@ethereumjs/util'
 import { z } from 'zod'
-import { callResults, outcomeOf } from '../call-cache.ts'
 import { stateKey } from '../call-vms.ts'
 import { invalidParams, RpcErrorCode } from '../errors.ts'
 import { callGas, estimateGas, gasUsedOf, throwIfCallFailed, withCall } from '../exec.ts'
+import { callResults, outcomeOf } from '../fast/call-cache.ts'
+import { viewCall } from '../fast/view-calls.ts'
 import { type MethodDef, method } from '../method.ts'
 import { headNamed, resolveBlock } from '../resolve.ts'
 import {
@@ -18,7 +19,6 @@ import {
   looseUint256,
   stateOverride,
 } from '../schemas.ts'
-import { viewCall } from '../view-calls.ts'
 
 /** A storage key of eth_getProof: up to 32 bytes of hex (geth pads it on the left). */
 const storageKey = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a storage key of at most 32 bytes')

@@ -8,7 +8,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FastLane } from '../../src/http/fast-lane.ts'
+import { FastLane } from '../../src/fast/fast-lane.ts'
 import {
   type EchoServer,
   echoServer,

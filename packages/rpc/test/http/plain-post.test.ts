@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_HEAD_BYTES, MAX_HEADERS, scanPlainPost } from '../../src/http/plain-post.ts'
+import { MAX_HEAD_BYTES, MAX_HEADERS, scanPlainPost } from '../../src/fast/plain-post.ts'
 
 const token = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/)
 const value = fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,30}[\x21-\x7e])?$/)

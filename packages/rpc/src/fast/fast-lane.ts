@@ -18,8 +18,8 @@
 // read in a loop, not a recursion (so thousands pipelined do not grow the stack).
 import { maxHeaderSize, type Server, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import { endLingering } from '../http/linger.ts'
 import { isPromise } from '../promise.ts'
-import { endLingering } from './linger.ts'
 import { type HeadScan, MAX_HEAD_BYTES, type PlainPost, scanPlainPost } from './plain-post.ts'
 
 /** What the lane writes back: the status, the headers after the fixed ones, the body. */

@@ -3,11 +3,11 @@ import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { Address, createZeroAddress } from '@ethereumjs/util'
+import type { RpcContext } from '../context.ts'
+import { budgetExhausted, callGasOf, type GasBudget } from '../exec.ts'
+import type { RpcMetrics } from '../metrics.ts'
+import type { CallRequest } from '../schemas.ts'
 import type { CallOutcome } from './call-cache.ts'
-import type { RpcContext } from './context.ts'
-import { budgetExhausted, callGasOf, type GasBudget } from './exec.ts'
-import type { RpcMetrics } from './metrics.ts'
-import type { CallRequest } from './schemas.ts'
 
 /**
  * An `eth_call` answered by the view interpreter (`runViewCall` in @cairn/chain) instead of the

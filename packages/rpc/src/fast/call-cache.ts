@@ -1,7 +1,7 @@
 import { bytesToHex, type Hex } from '@cairn/utils'
 import type { EVMResult } from '@ethereumjs/evm'
-import type { RpcContext } from './context.ts'
-import type { CallRequest } from './schemas.ts'
+import type { RpcContext } from '../context.ts'
+import type { CallRequest } from '../schemas.ts'
 
 /** What a call came to: its output and, when it failed, the EVM's error ('revert', 'out of gas', …). */
 export interface CallOutcome {
