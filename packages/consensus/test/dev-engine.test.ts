@@ -284,21 +284,20 @@ describe('DevEngine: pending transactions priced out by the base fee (instant mo
   })
 })
 
-describe('DevEngine: senders outrunning sealing (backpressure)', () => {
-  it('admit() holds senders while the pool is past the limit: the pool stays bounded, nothing is refused, all is mined', async () => {
+describe('DevEngine drains the pool: senders outrunning sealing wait in its admission', () => {
+  it('pool admission holds senders while the pool is past the limit: the pool stays bounded, nothing is refused, all is mined', async () => {
     const LIMIT = 6
     const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(4n), backpressureAt: LIMIT })
     await engine.start()
     const perSender = 12
     let most = 0
     // Three senders flood at once, each handing its transactions over as a batch would (all in
-    // flight together): admit() lets through only what fits under the limit.
+    // flight together): the pool's admission lets through only what fits under the limit.
     await Promise.all(
       SENDERS.map((key) =>
         Promise.all(
           Array.from({ length: perSender }, (_, n) =>
-            engine.admit(async () => {
-              await pool.add(transfer(chain.common, key, BigInt(n), A0, 1n), { source: 'local' })
+            pool.submit(transfer(chain.common, key, BigInt(n), A0, 1n), { source: 'local' }).then(() => {
               most = Math.max(most, pool.slots.pending)
             }),
           ),
@@ -310,7 +309,7 @@ describe('DevEngine: senders outrunning sealing (backpressure)', () => {
     expect(chain.head.header.number).toBeGreaterThanOrEqual(BigInt((perSender * SENDERS.length) / 4))
   })
 
-  it('without the limit, with nothing sealing (automine off, no interval), or stopped, admit() adds at once', async () => {
+  it('without the limit, with nothing sealing (automine off, no interval), or stopped, admission adds at once', async () => {
     // "At once": admit resolves before any block is sealed (a held sender waits for one).
     const blocksWaitedFor = async (
       opts: { blockTime?: number; backpressureAt?: number },
@@ -322,7 +321,7 @@ describe('DevEngine: senders outrunning sealing (backpressure)', () => {
       if (manual) engine.setAutomine(false)
       if (start) await engine.start()
       const heads = recordHeads(chain)
-      await engine.admit(async () => undefined)
+      await pool.admission.run(async () => undefined)
       return heads.length
     }
     expect(await blocksWaitedFor({}, true)).toBe(0)
@@ -375,7 +374,7 @@ describe('DevEngine: interval mode (blockTime 1)', () => {
     await engine.start()
     for (let n = 0n; n < 3n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n), { source: 'local' })
     let added = false
-    const admitted = engine.admit(async () => {
+    const admitted = pool.admission.run(async () => {
       added = true
     })
     await new Promise((r) => setImmediate(r))

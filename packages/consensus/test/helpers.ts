@@ -65,7 +65,11 @@ export async function devSetup(
   )
   const logger = opts.logger ?? silentLogger
   const pool = new TxPool(
-    { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
+    {
+      ...DEFAULT_TXPOOL_OPTIONS,
+      minTip: 0n,
+      ...(opts.backpressureAt !== undefined ? { holdSendersAt: opts.backpressureAt } : {}),
+    },
     { stateAt: (root) => chain.stateAt(root), head: chain.head.header, logger, metrics: null },
   )
   const engine = new DevEngine(
@@ -73,7 +77,6 @@ export async function devSetup(
       blockTime: opts.blockTime ?? 0,
       coinbase: new Uint8Array(20),
       ...(opts.maxBlocksPerTurn !== undefined ? { maxBlocksPerTurn: opts.maxBlocksPerTurn } : {}),
-      ...(opts.backpressureAt !== undefined ? { backpressureAt: opts.backpressureAt } : {}),
       ...(opts.quietMs !== undefined ? { quietMs: opts.quietMs } : {}),
     },
     { chain, pool, logger, ...(opts.now ? { now: opts.now } : {}) },

@@ -52,8 +52,6 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
         {
           blockTime: config.blockTime,
           coinbase: new Uint8Array(20),
-          // A flood of transactions waits for blocks before the pool is full (dev mode only).
-          backpressureAt: Math.max(1, Math.floor((config.txpool.globalSlots * 3) / 4)),
         },
         { logger: modules.logger },
       )

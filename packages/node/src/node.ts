@@ -253,6 +253,8 @@ async function wire(
       accountSlots: config.txpool.accountSlots,
       accountQueue: config.txpool.accountQueue,
       lifetime: config.txpool.lifetime,
+      // A flood of local transactions waits for blocks before the pool is full (dev mode only).
+      ...(config.dev ? { holdSendersAt: Math.max(1, Math.floor((config.txpool.globalSlots * 3) / 4)) } : {}),
     },
     {
       stateAt: (root) => chain.stateAt(root),

@@ -20,8 +20,6 @@ export interface DevControls {
   snapshot(): bigint
   /** Makes the snapshot's block the head again; false for an unknown (or used) id. */
   revert(id: bigint): Promise<boolean>
-  /** Runs `add` when the pool has room: senders outrunning sealing wait for blocks (see DevEngine.admit). */
-  admit?<T>(add: () => Promise<T>): Promise<T>
   /** In automine mode, resolves once the pooled transaction is in the head's chain; rejects when it was dropped. */
   awaitMined(hash: Uint8Array): Promise<void>
   getAutomine(): boolean

@@ -1,3 +1,4 @@
+export type { Admission, AdmissionOptions, Drainer } from './admission.ts'
 export type { BlobNetworkTx, BlobSidecar } from './blob-sidecar.ts'
 export {
   decodeBlobNetworkTx,

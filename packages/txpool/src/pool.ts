@@ -8,6 +8,7 @@ import { bytesToHex, CairnError, errorMessage, type Logger, TypedEmitter } from 
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
+import { Admission } from './admission.ts'
 import { ArrivalOrder } from './arrival-order.ts'
 import { type BlobSidecar, sidecarBytes, sidecarVersionFor, verifySidecar } from './blob-sidecar.ts'
 import { TX_POOL_HINTS, TX_POOL_MESSAGES, TxPoolErrorCode } from './errors.ts'
@@ -41,6 +42,13 @@ export interface TxPoolOptions {
   blobAccountLimit: number
   /** Most bytes of blobs the pool holds (128 KiB per blob); a blob transaction past it is refused "txpool is full". */
   blobCap: number
+  /**
+   * Executable slots past which local senders (`submit`) wait for blocks while a producer drains
+   * the pool (see `Admission`); undefined: never. The node sets three quarters of `globalSlots`.
+   */
+  holdSendersAt?: number
+  /** Longest a held sender waits before its transaction meets the pool's limits (ms; 10,000). */
+  holdMaxWaitMs?: number
 }
 
 export const DEFAULT_TXPOOL_OPTIONS: TxPoolOptions = {
@@ -180,6 +188,10 @@ export class TxPool {
     readonly opts: TxPoolOptions,
     private readonly modules: TxPoolModules,
   ) {
+    this.admission = new Admission(
+      { holdAt: opts.holdSendersAt, maxWaitMs: opts.holdMaxWaitMs ?? 10_000 },
+      { pending: () => this.slots.pending, logger: modules.logger },
+    )
     this.head = modules.head
     this.baseFee = nextBaseFee(this.head)
     this.pendingHeap = new EvictHeap(this.baseFee)
@@ -205,6 +217,22 @@ export class TxPool {
   stop(): void {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    this.admission.setDrainer(null)
+  }
+
+  /**
+   * Backpressure for local senders (`submit`): a producer that drains the pool installs itself
+   * (`admission.setDrainer`); each new head wakes the senders it holds.
+   */
+  readonly admission: Admission
+
+  /**
+   * A local submission (eth_sendRawTransaction, eth_sendTransaction): {@link add} once the pool has
+   * room for it, waiting for blocks while a producer drains a pool past `holdSendersAt` (see
+   * `Admission`). Peers' transactions go to {@link add} directly: they never wait.
+   */
+  submit(tx: TypedTransaction, options: AddOptions): Promise<Uint8Array> {
+    return this.admission.run(() => this.add(tx, options))
   }
 
   /** Admits a signed transaction, or throws a CairnError whose message is geth's. */
@@ -710,6 +738,15 @@ export class TxPool {
    * authorizations (which move other accounts' nonces): then every sender is.
    */
   async onNewHead(head: Block, removed: Block[] = []): Promise<void> {
+    try {
+      await this.takeNewHead(head, removed)
+    } finally {
+      // Senders held for room go on (each checks the room again).
+      this.admission.release()
+    }
+  }
+
+  private async takeNewHead(head: Block, removed: Block[]): Promise<void> {
     const prev = this.head
     this.head = head.header
     this.headStateView = null

@@ -1,6 +1,7 @@
-// Over 600 lines, on purpose for now: sealing, the pace (pause until arrivals stop), admission
-// backpressure and the time controls share the engine's sealing state and are tuned together
-// against the transfer bench. Issue 49 moves the backpressure into the pool, with a bench A/B.
+// Over 600 lines, on purpose: sealing (instant, interval, on demand), the pace (pause until
+// arrivals stop), the storage-failure pause and Anvil's time and mining controls share the
+// engine's sealing state and are tuned together against the transfer bench. Admission
+// backpressure lives in the pool (txpool/src/admission.ts); the engine only says it drains it.
 import type { BuildHeader, BuildResult, Chain, ExecutedBlock, ImportResult, ParentBlock, StateEdit } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
@@ -20,17 +21,10 @@ export interface DevEngineOptions {
   /** Most transactions-carrying blocks sealed back to back before yielding to I/O. */
   maxBlocksPerTurn?: number
   /**
-   * Executable pool slots past which {@link DevEngine.admit} makes senders wait for blocks (instant
-   * and interval mode); undefined: never. The node sets three quarters of `txpool.globalSlots`.
-   */
-  backpressureAt?: number
-  /**
    * Every block safe and final at once (default true, one trusted producer). False: no finality,
    * so several dev producers (the in-process network harness) can fork and reorganise.
    */
   instantFinality?: boolean
-  /** Longest a sender waits in {@link DevEngine.admit} before its transaction goes to the pool anyway (ms; 10,000). */
-  backpressureMaxWaitMs?: number
   /** How long without an arrival ends the pause between blocks under load (ms; {@link QUIET_MS}). */
   quietMs?: number
 }
@@ -93,13 +87,8 @@ export class DevEngine implements Engine {
   /** The last block with transactions sealed in instant mode: when it ended (ms), its duration, whether full. */
   private lastSeal = { end: 0, ms: 0, full: false }
   private nextSnapshotId = 0n
-  /** Senders waiting in {@link admit} for the next block. */
-  private waiters: (() => void)[] = []
-  private holding = false
   /** When {@link pricedOut} last said so (ms): at most once a minute, not once per empty block. */
   private pricedOutSaidAt = Number.NEGATIVE_INFINITY
-  /** Transactions let through by {@link admit} and not yet in the pool. */
-  private admitting = 0
   /** Transactions added to the pool (automine mode): a paced seal waits only while this moves. */
   private arrivals = 0
   /** Seals when transactions arrive (automine); set by the options, evm_setAutomine. */
@@ -148,6 +137,12 @@ export class DevEngine implements Engine {
       : followChain(modules.pool, modules.chain.events, { logger: this.deps.logger })
     const follower = modules.follower ?? (this.ownFollower as ChainFollower)
     this.attached = { chain: modules.chain, pool: modules.pool, logger: this.deps.logger, follower }
+    // Local senders outrunning sealing wait for blocks in the pool's admission (see `Admission`):
+    // while this engine seals on demand or on an interval, it drains the pool.
+    modules.pool.admission.setDrainer({
+      draining: () => this.running && (this.automine || this.intervalSeconds > 0),
+      check: () => this.admissionCheck(),
+    })
   }
 
   /** The chain, the pool and its follower (once attached), and the logger. */
@@ -205,24 +200,19 @@ export class DevEngine implements Engine {
     if (this.timer) clearInterval(this.timer)
     clearTimeout(this.retryTimer)
     this.unsubscribe?.()
-    this.release()
+    // Held senders go on (nothing drains the pool any more).
+    this.attached?.pool.admission.release()
     this.settleWaiters()
     await this.sealing.catch(() => {})
     await this.attached?.follower.settled()
   }
 
   /**
-   * Runs `add` (a transaction entering the pool) when the pool has room for it. Sealing on demand,
-   * senders that outrun sealing (more than `backpressureAt` executable slots pooled or being added)
-   * wait for blocks to drain the pool — as Anvil's and Hardhat's automine, which mine before
-   * answering, slow a flood down — instead of being refused with "txpool is full" and left with a
-   * nonce gap that strands every later transaction of that sender. In interval mode they wait for
-   * the next interval's block (Anvil's interval mode has no pool limit: it never refuses a flood).
-   * Waiting senders go on in arrival order. At once when nothing seals (automine off and no
-   * interval: blocks only on `evm_mine`), when stopped, without the option, and after
-   * `backpressureMaxWaitMs` (the transaction then meets the pool's own limits).
+   * What a local submission meets before it enters the pool (the pool's `Admission` calls it): an
+   * error when nothing can seal it — the clock is at its last timestamp, or blocks cannot be
+   * written (disk full).
    */
-  async admit<T>(add: () => Promise<T>): Promise<T> {
+  private admissionCheck(): void {
     const head = this.modules.chain.head.header
     // Nothing can seal after the last timestamp: a sender would wait for a block that never comes.
     if (head.timestamp >= MAX_TIMESTAMP && (this.automine || this.intervalSeconds > 0)) throw endOfTime(head)
@@ -233,44 +223,6 @@ export class DevEngine implements Engine {
         { fault: 'transient', hint: 'retry once the operator has freed disk space; the node resumes by itself' },
       )
     }
-    const limit = this.opts.backpressureAt
-    // Something must seal for a held sender to go on: automine, or the interval's next block.
-    const sealing = this.automine || this.intervalSeconds > 0
-    if (limit === undefined || !sealing || !this.running) return add()
-    const { pool, logger } = this.modules
-    const deadline = performance.now() + (this.opts.backpressureMaxWaitMs ?? 10_000)
-    while (this.running && pool.slots.pending + this.admitting >= limit) {
-      const left = deadline - performance.now()
-      if (left <= 0) break
-      if (!this.holding) {
-        this.holding = true
-        logger.info(
-          { pending: pool.slots.pending, limit },
-          'pool filling faster than blocks seal: senders wait for blocks',
-        )
-      }
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve)
-        setTimeout(resolve, left).unref()
-      })
-    }
-    this.admitting++
-    try {
-      return await add()
-    } finally {
-      this.admitting--
-    }
-  }
-
-  /** Wakes the senders waiting in {@link admit} (a block was sealed, or the engine stops). */
-  private release(): void {
-    if (this.holding && this.modules.pool.slots.pending < (this.opts.backpressureAt ?? 0)) {
-      this.holding = false
-      this.modules.logger.info({ pending: this.modules.pool.slots.pending }, 'pool drained: senders no longer wait')
-    }
-    const waiters = this.waiters
-    this.waiters = []
-    for (const wake of waiters) wake()
   }
 
   /** Moves the clock of future blocks forward (evm_increaseTime). */
@@ -448,7 +400,7 @@ export class DevEngine implements Engine {
     let seen = this.arrivals
     const check = () => {
       const left = end - performance.now()
-      if (left <= 1 || (this.arrivals === seen && this.admitting === 0)) return run()
+      if (left <= 1 || (this.arrivals === seen && this.modules.pool.admission.inFlight === 0)) return run()
       seen = this.arrivals
       setTimeout(check, Math.min(quiet, left))
     }
@@ -534,7 +486,7 @@ export class DevEngine implements Engine {
   /**
    * A seal that failed. A block write that failed (a full disk: DB_WRITE_FAILED) pauses sealing:
    * logged once, retried every {@link STORAGE_RETRY_MS} (the store reopens itself on the next
-   * write), new transactions refused meanwhile (see {@link admit}); anything else is logged.
+   * write), new transactions refused meanwhile (the pool's admission asks {@link admissionCheck}); anything else is logged.
    */
   private sealFailed(err: unknown): void {
     const { logger } = this.modules
@@ -572,7 +524,6 @@ export class DevEngine implements Engine {
     const built = await this.propose(this.modules.chain.head)
     await this.commit(built)
     this.sealSucceeded()
-    this.release()
     // Senders waiting for their transaction's block (automine) are answered once the pool has
     // taken in the new head (commit awaited the follower).
     this.settleWaiters(built)

@@ -88,10 +88,9 @@ function isUnprotected(tx: TypedTransaction): boolean {
   return tx.type === 0 && (tx.v === 27n || tx.v === 28n)
 }
 
-/** Adds a transaction to the pool; on a dev chain, when the pool has room (see DevEngine.admit). */
+/** Submits a local transaction to the pool (which holds a sender outrunning a dev chain's sealing). */
 function addToPool(ctx: RpcContext, tx: TypedTransaction, sidecar?: BlobSidecar): Promise<Uint8Array> {
-  const add = () => ctx.pool.add(tx, sidecar ? { source: 'local', sidecar } : { source: 'local' })
-  return ctx.dev?.admit ? ctx.dev.admit(add) : add()
+  return ctx.pool.submit(tx, sidecar ? { source: 'local', sidecar } : { source: 'local' })
 }
 
 /**
