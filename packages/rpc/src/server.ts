@@ -1,3 +1,6 @@
+// Over 600 lines, on purpose: one server's lifecycle — Fastify's routes and hooks, the WebSocket
+// upgrade, the fast lane's hand-over, shedding and hot reconfiguration — share its connections and
+// security settings. The edge, the lane, batches and subscriptions live in files of their own.
 import type { Server as HttpServer } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Server as TlsServer } from 'node:tls'

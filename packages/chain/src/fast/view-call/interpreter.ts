@@ -1,3 +1,6 @@
+// Over 600 lines, on purpose: one opcode loop whose switch, gas accounting and hand-back rules
+// (to the EVM: a CALL, a write, an exceptional halt) must be read together against the EVM's;
+// the code analysis, the words and the state reads are in files of their own.
 import { bytesToBigInt } from '@cairn/utils'
 import { Address } from '@ethereumjs/util'
 import { analyse } from './code.ts'
