@@ -66,3 +66,25 @@ export function createVerifier(chainId: bigint): SignatureVerifier {
     proposalSigner: (p) => recoverSigner(proposalDigest(chainId, p), p.signature),
   }
 }
+
+/** `inner`, remembering each message object's signer (a message met again is not recovered again). */
+export function memoizedVerifier(inner: SignatureVerifier): SignatureVerifier {
+  const votes = new WeakMap<SignedVote, Address | null>()
+  const proposals = new WeakMap<SignedProposal, Address | null>()
+  return {
+    voteSigner: (v) => {
+      const known = votes.get(v)
+      if (known !== undefined) return known
+      const a = inner.voteSigner(v)
+      votes.set(v, a)
+      return a
+    },
+    proposalSigner: (p) => {
+      const known = proposals.get(p)
+      if (known !== undefined) return known
+      const a = inner.proposalSigner(p)
+      proposals.set(p, a)
+      return a
+    },
+  }
+}
