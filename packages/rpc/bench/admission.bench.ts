@@ -4,7 +4,7 @@
  * busy time per transaction (event-loop utilisation, so the workers' CPU is not counted) and wall
  * time. Each round admits `ROUNDS_TXS` transfers from 10 senders into a fresh pool.
  *
- *   node --import tsx packages/txpool/bench/admission.bench.ts [rounds] [txsPerRound]
+ *   node --import tsx packages/rpc/bench/admission.bench.ts [rounds] [txsPerRound]
  */
 import { performance } from 'node:perf_hooks'
 import { Chain, devGenesis, workerRecovery } from '@cairn/chain'
