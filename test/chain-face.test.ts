@@ -11,19 +11,9 @@ import { describe, expect, it } from 'vitest'
 import * as chainFace from '../packages/chain/src/index.ts'
 import { MemoryKV } from '../packages/db/src/index.ts'
 import { silentLogger } from '../packages/utils/src/index.ts'
+import { tsFiles } from './ts-files.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-
-function tsFiles(dir: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name)
-    if (name === 'node_modules' || name === 'fixtures') continue
-    if (statSync(p).isDirectory()) out.push(...tsFiles(p))
-    else if (p.endsWith('.ts')) out.push(p)
-  }
-  return out
-}
 
 /** Every TypeScript file outside the chain package (sources, tests, benches, test/, conformance/). */
 function outside(): string[] {

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { tsFiles } from './ts-files.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PACKAGES = readdirSync(join(ROOT, 'packages')).filter((p) => statSync(join(ROOT, 'packages', p)).isDirectory())
@@ -24,17 +25,6 @@ function allowed(pkg: string, seen = new Set<string>()): Set<string> {
   seen.add(pkg)
   for (const d of cairnDeps(pkg)) allowed(d, seen)
   return seen
-}
-
-function tsFiles(dir: string): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name)
-    if (name === 'node_modules' || name === 'fixtures') continue
-    if (statSync(p).isDirectory()) out.push(...tsFiles(p))
-    else if (p.endsWith('.ts')) out.push(p)
-  }
-  return out
 }
 
 const IMPORT = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g

@@ -6,7 +6,7 @@ import type { Common, CustomCrypto } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { Account } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
-import { type ChainParts, chainParts, setChainParts } from './chain-parts.ts'
+import { type ChainParts, setChainParts } from './chain-parts.ts'
 import type { ChainReader } from './chain-reader.ts'
 import { type MethodTracer, traceChainParts } from './chain-tracing.ts'
 import { type DevChain, DevChainControls } from './dev/dev-chain.ts'
@@ -137,6 +137,7 @@ export class Chain implements ChainReader, StateReader {
   readonly #committer: BlockCommitter
   readonly #dev: DevChain
   readonly #engineData: EngineData
+  readonly #editedStates: EditedStates
 
   private constructor(
     /** The shared Common of each fork of the chain's schedule. */
@@ -156,6 +157,7 @@ export class Chain implements ChainReader, StateReader {
     this.#committer = new ImporterCommitter({ importer: parts.importer })
     this.#dev = new DevChainControls(parts)
     this.#engineData = engineDataOf(parts.store)
+    this.#editedStates = parts.editedStates
     setChainParts(this, parts)
   }
 
@@ -508,7 +510,7 @@ export class Chain implements ChainReader, StateReader {
    * and the dev state edits' version.
    */
   get replicaVersion(): { cacheEpoch: number; edits: number } {
-    return { cacheEpoch: this.#store.cacheEpoch, edits: this.#parts().editedStates.version }
+    return { cacheEpoch: this.#store.cacheEpoch, edits: this.#editedStates.version }
   }
 
   /**
@@ -518,7 +520,7 @@ export class Chain implements ChainReader, StateReader {
    */
   async followHead(hash: Uint8Array, opts: { clearCaches: boolean; reloadEdits: boolean }): Promise<boolean> {
     if (opts.clearCaches) this.#store.clearCaches()
-    if (opts.reloadEdits) await this.#parts().editedStates.reload(this.#store.kv)
+    if (opts.reloadEdits) await this.#editedStates.reload(this.#store.kv)
     const block = await this.#store.getBlock(hash)
     if (block === undefined) return false
     const fc = this.#importer.forkChoice
@@ -532,9 +534,5 @@ export class Chain implements ChainReader, StateReader {
    */
   trace(tracer: MethodTracer): void {
     traceChainParts(tracer, this.#importer, this.#executor)
-  }
-
-  #parts(): ChainParts {
-    return chainParts(this)
   }
 }
