@@ -1,0 +1,194 @@
+/**
+ * The staking genesis: the staking and governance contracts' code and storage in `alloc`, as if
+ * `initialize` had run before block 1. The storage is what `initialize` writes when run from the
+ * system address in a throwaway EVM over nothing but the two contracts, so the genesis file is a
+ * plain geth-style `alloc` any tool reads, and the contracts' own code decides its layout.
+ *
+ * The same throwaway EVM reads the set of height 1 back from a genesis (`genesisStakingSet`): the
+ * set a BFT engine starts from, taken from the contract's state as every later set is.
+ */
+import { GOVERNANCE_ADDRESS, governance, STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { CairnError, hexToBytes } from '@cairn/utils'
+import { createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common'
+import { SimpleStateManager } from '@ethereumjs/statemanager'
+import { Account, Address, bytesToHex } from '@ethereumjs/util'
+import { createVM, type VM } from '@ethereumjs/vm'
+import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
+import { ConsensusErrorCode } from '../errors.ts'
+import type { Address as ValidatorAddress } from '../bft/messages.ts'
+import { type ChainParams, type GovParams, type StakingParams, stakingParamsArg } from './staking-params.ts'
+import { GOVERNANCE_SYSTEM_ABI, STAKING_SYSTEM_ABI } from './staking-abi.ts'
+import { systemCall } from './system-call.ts'
+
+export interface GenesisValidator {
+  /** The account that runs the validator (edits, unjails, withdraws commission). */
+  operator: Hex
+  /** The address of the validator's consensus key (what it signs votes with). */
+  consensus: Hex
+  /** Its self-bond, wei (minted into the staking contract at genesis). */
+  selfBond: bigint
+  commissionBps: number
+}
+
+export interface StakingGenesisOptions {
+  chainId: bigint
+  validators: GenesisValidator[]
+  staking: StakingParams
+  governance: GovParams
+  chain: ChainParams
+}
+
+/** A geth-style alloc entry. */
+export interface AllocEntry {
+  balance: Hex
+  code: Hex
+  storage: Record<Hex, Hex>
+}
+
+/** The `alloc` entries of the two contracts after `initialize` (add them to the genesis's alloc). */
+export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<Record<Hex, AllocEntry>> {
+  if (opts.validators.length === 0) {
+    throw new CairnError(ConsensusErrorCode.STAKING_INVALID_GENESIS, 'a staking genesis needs at least one validator', {
+      fault: 'caller',
+    })
+  }
+  const { vm, sm } = await throwawayVm(opts.chainId)
+  const stakingAddr = hexToBytes(STAKING_ADDRESS as Hex)
+  const govAddr = hexToBytes(GOVERNANCE_ADDRESS as Hex)
+  await sm.putCode(new Address(stakingAddr), hexToBytes(staking.deployedBytecode as Hex))
+  await sm.putCode(new Address(govAddr), hexToBytes(governance.deployedBytecode as Hex))
+  const block = { number: 0n, timestamp: 0n, coinbase: new Uint8Array(20) }
+  const total = opts.validators.reduce((s, v) => s + v.selfBond, 0n)
+  await systemCall(
+    vm,
+    block,
+    stakingAddr,
+    hexToBytes(
+      encodeFunctionData({
+        abi: STAKING_SYSTEM_ABI,
+        functionName: 'initialize',
+        args: [
+          stakingParamsArg(opts.staking),
+          GOVERNANCE_ADDRESS as Hex,
+          opts.validators.map((v) => v.operator),
+          opts.validators.map((v) => v.consensus),
+          opts.validators.map((v) => v.selfBond),
+          opts.validators.map((v) => v.commissionBps),
+        ],
+      }),
+    ),
+    total,
+  )
+  await systemCall(
+    vm,
+    block,
+    govAddr,
+    hexToBytes(
+      encodeFunctionData({
+        abi: GOVERNANCE_SYSTEM_ABI,
+        functionName: 'initialize',
+        args: [opts.governance, opts.chain, STAKING_ADDRESS as Hex],
+      }),
+    ),
+  )
+  const out: Record<Hex, AllocEntry> = {}
+  for (const [addr, code] of [
+    [stakingAddr, staking.deployedBytecode],
+    [govAddr, governance.deployedBytecode],
+  ] as const) {
+    const account = (await sm.getAccount(new Address(addr))) ?? new Account()
+    out[bytesToHex(addr) as Hex] = {
+      balance: `0x${account.balance.toString(16)}`,
+      code: code as Hex,
+      storage: storageOf(sm, new Address(addr)),
+    }
+  }
+  return out
+}
+
+/**
+ * The validator set of height 1 of a staking genesis: `Staking.activeSet()` over the genesis's
+ * staking contract. Throws when the genesis has no staking contract or an empty set.
+ */
+export async function genesisStakingSet(
+  genesis: unknown,
+): Promise<{ address: ValidatorAddress; votingPower: bigint }[]> {
+  const g = genesis as { config?: { chainId?: number | string }; alloc?: Record<string, { code?: string; storage?: Record<string, string>; balance?: string }> }
+  const alloc = g.alloc ?? {}
+  const key = Object.keys(alloc).find((k) => normal(k) === normal(STAKING_ADDRESS))
+  const entry = key === undefined ? undefined : alloc[key]
+  if (entry?.code === undefined || entry.code === '0x') {
+    throw new CairnError(
+      ConsensusErrorCode.STAKING_INVALID_GENESIS,
+      `config.cairn.bft.staking is set but the genesis alloc has no staking contract at ${STAKING_ADDRESS}`,
+      { fault: 'caller', hint: 'make the genesis with `cairn devnet init` (docs/consensus/staking.md)' },
+    )
+  }
+  const { vm, sm } = await throwawayVm(BigInt(g.config?.chainId ?? 1))
+  const addr = new Address(hexToBytes(STAKING_ADDRESS as Hex))
+  await sm.putCode(addr, hexToBytes(entry.code as Hex))
+  for (const [k, v] of Object.entries(entry.storage ?? {})) {
+    await sm.putStorage(addr, word32(k), strip(hexToBytes(padHex(v))))
+  }
+  const res = await systemCall(
+    vm,
+    { number: 0n, timestamp: 0n, coinbase: new Uint8Array(20) },
+    addr.bytes,
+    hexToBytes(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'activeSet' })),
+    0n,
+    true,
+  )
+  const [addrs, powers] = decodeFunctionResult({
+    abi: STAKING_SYSTEM_ABI,
+    functionName: 'activeSet',
+    data: bytesToHex(res.returnValue) as Hex,
+  }) as readonly [readonly Hex[], readonly bigint[]]
+  if (addrs.length === 0) {
+    throw new CairnError(ConsensusErrorCode.STAKING_INVALID_GENESIS, 'the staking genesis has no active validator', {
+      fault: 'caller',
+    })
+  }
+  return addrs.map((a, i) => ({ address: hexToBytes(a), votingPower: powers[i] as bigint }))
+}
+
+async function throwawayVm(chainId: bigint): Promise<{ vm: VM; sm: SimpleStateManager }> {
+  const common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague })
+  const sm = new SimpleStateManager({ common })
+  const vm = await createVM({ common, stateManager: sm })
+  return { vm, sm }
+}
+
+/** The non-zero storage of `address` in a SimpleStateManager (keyed `${address}_${slot}`). */
+function storageOf(sm: SimpleStateManager, address: Address): Record<Hex, Hex> {
+  const stack = (sm as unknown as { storageStack: Map<string, Uint8Array>[] }).storageStack
+  const top = stack[stack.length - 1] ?? new Map()
+  const prefix = `${address.toString()}_`
+  const out: Record<Hex, Hex> = {}
+  const keys = [...top.keys()].filter((k) => k.startsWith(prefix)).sort()
+  for (const k of keys) {
+    const v = top.get(k) as Uint8Array
+    if (v.length === 0 || v.every((b) => b === 0)) continue
+    out[`0x${k.slice(prefix.length + 2).padStart(64, '0')}` as Hex] = bytesToHex(v) as Hex
+  }
+  return out
+}
+
+function normal(a: string): string {
+  return a.toLowerCase().replace(/^0x/, '')
+}
+
+function padHex(v: string): Hex {
+  const s = v.replace(/^0x/, '')
+  return `0x${s.length % 2 === 1 ? `0${s}` : s}` as Hex
+}
+
+function word32(k: string): Uint8Array {
+  const s = k.replace(/^0x/, '').padStart(64, '0')
+  return hexToBytes(`0x${s}` as Hex)
+}
+
+function strip(b: Uint8Array): Uint8Array {
+  let i = 0
+  while (i < b.length && b[i] === 0) i++
+  return b.subarray(i)
+}

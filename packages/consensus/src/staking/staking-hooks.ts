@@ -1,0 +1,247 @@
+/**
+ * What a block does for staking, at its end (`endBlock`), producing and importing alike:
+ *
+ * 1. the block's priority fees leave the proposer's account (the coinbase) and, with the block's
+ *    issuance (`Staking.issuance()`, minted), go to `Staking.reward(signed, missed)`: the
+ *    community tax, then the validators that signed the parent's commit certificate by power,
+ *    commission first, the rest to their delegators; `missed` feeds the downtime window;
+ * 2. each piece of duplicate-vote evidence the block carries slashes its validator
+ *    (`Staking.slashDoubleSign`, once per evidence key, whoever reported it first);
+ * 3. at an epoch boundary (`number % epochLength == 0`), or when a member of the set was jailed in
+ *    this block, `Staking.epochUpdate()` recomputes the active set (bounded per epoch, removals of
+ *    jailed validators excepted: docs/consensus/staking.md);
+ * 4. the contract's active set after all that is the set of height H+2: the engine turns the
+ *    difference with the set it has for H+1 into validator-set updates (a jailed validator leaves
+ *    the contract's set when jailed, so it leaves the engine's at H+2).
+ *
+ * The engine learns signers and evidence from the block's header (its extra data), so the hooks
+ * are a function of the block and its state, as `endBlock` must be.
+ */
+import { GOVERNANCE_ADDRESS, STAKING_ADDRESS } from '@cairn/contracts'
+import { type CairnError, hexToBytes, type Logger } from '@cairn/utils'
+import type { EndBlockContext } from '@cairn/chain'
+import { Address as EthAddress } from '@ethereumjs/util'
+import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
+import type { Address } from '../bft/messages.ts'
+import type { StakingMetrics } from './staking-metrics.ts'
+import { GOVERNANCE_SYSTEM_ABI, STAKING_SYSTEM_ABI } from './staking-abi.ts'
+import type { ChainParams } from './staking-params.ts'
+import { KNOWN_UPGRADES, type UpgradeHandler, upgradeRequired } from './upgrades.ts'
+import { type SystemBlock, systemCall } from './system-call.ts'
+
+/** One equivocation the block carries. */
+export interface StakingEvidence {
+  validator: Address
+  height: number
+  round: number
+  type: number
+}
+
+/** What the engine read from the block's header for the hooks. */
+export interface StakingBlockFacts {
+  /** The validators whose precommits are in the parent's commit certificate. */
+  signed: Address[]
+  /** The parent's validators whose precommits are not. */
+  missed: Address[]
+  evidence: StakingEvidence[]
+}
+
+export interface StakingHooksOptions {
+  /** The staking contract (default: `STAKING_ADDRESS`). */
+  staking?: Uint8Array
+  /** The governance contract (default: `GOVERNANCE_ADDRESS`). */
+  governance?: Uint8Array
+  /** Scheduled upgrades to go through with this build's rules (`unsafeSkipUpgrades`). */
+  skipUpgrades?: readonly string[]
+  /** This build's version, for the upgrade message. */
+  version?: string
+}
+
+export interface StakingHooksModules {
+  logger: Logger
+  metrics?: StakingMetrics | null
+  /** The upgrades this build knows (default `KNOWN_UPGRADES`). */
+  upgrades?: ReadonlyMap<string, UpgradeHandler>
+  /**
+   * Called once when the chain reaches an upgrade this build does not know (the block is refused
+   * as well): the node stops there (`UPGRADE_REQUIRED`).
+   */
+  onHalt?: (err: CairnError) => void
+}
+
+/** The active set the contract holds after a block: the engine's set of its height + 2. */
+export interface StakingBlockResult {
+  set: { address: Address; power: bigint }[]
+  /** Evidence this block slashed (not slashed before). */
+  slashed: number
+}
+
+export class StakingHooks {
+  readonly #staking: Uint8Array
+  readonly #governance: Uint8Array
+  readonly #opts: StakingHooksOptions
+  readonly #m: StakingHooksModules
+  #halted = false
+
+  constructor(opts: StakingHooksOptions, modules: StakingHooksModules) {
+    this.#staking = opts.staking ?? hexToBytes(STAKING_ADDRESS as Hex)
+    this.#governance = opts.governance ?? hexToBytes(GOVERNANCE_ADDRESS as Hex)
+    this.#opts = opts
+    this.#m = modules
+  }
+
+  /**
+   * The chain parameters governance set (`Governance.chainParams()`) in the state of `ctx`: the
+   * block gas limit a proposer moves toward, the minimum base fee, the block time.
+   */
+  async chainParams(ctx: Pick<EndBlockContext, 'vm' | 'header'>): Promise<ChainParams> {
+    const out = await systemCall(
+      ctx.vm,
+      systemBlock(ctx as EndBlockContext),
+      this.#governance,
+      hexToBytes(encodeFunctionData({ abi: GOVERNANCE_SYSTEM_ABI, functionName: 'chainParams' })),
+      0n,
+      true,
+    )
+    return decodeFunctionResult({
+      abi: GOVERNANCE_SYSTEM_ABI,
+      functionName: 'chainParams',
+      data: hex(out.returnValue),
+    }) as ChainParams
+  }
+
+  async endBlock(ctx: EndBlockContext, facts: StakingBlockFacts): Promise<StakingBlockResult> {
+    const block = systemBlock(ctx)
+    const call = async (data: Hex, value = 0n, isStatic = false) =>
+      (await systemCall(ctx.vm, block, this.#staking, hexToBytes(data), value, isStatic)).returnValue
+
+    // 0. A scheduled upgrade at this height: applied, skipped, or the node stops before it.
+    await this.#upgrade(ctx, block.number)
+
+    // 1. Fees and issuance to the distribution.
+    let fees = 0n
+    for (const r of ctx.results) fees += r.minerValue
+    if (fees > 0n) {
+      const coinbase = new EthAddress(block.coinbase)
+      const account = await ctx.state.getAccount(coinbase)
+      if (account !== undefined && account.balance >= fees) {
+        account.balance -= fees
+        await ctx.state.putAccount(coinbase, account)
+      } else fees = 0n // cannot happen: the fees were credited to the coinbase by this block
+    }
+    const issuance = this.#decode(
+      'issuance',
+      await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'issuance' }), 0n, true),
+    ) as bigint
+    await call(
+      encodeFunctionData({
+        abi: STAKING_SYSTEM_ABI,
+        functionName: 'reward',
+        args: [facts.signed.map(hex), facts.missed.map(hex)],
+      }),
+      fees + issuance,
+    )
+    this.#m.metrics?.issued.inc(Number(issuance) / 1e18)
+
+    // 2. Double-sign evidence.
+    let slashed = 0
+    for (const ev of facts.evidence) {
+      const out = await call(
+        encodeFunctionData({
+          abi: STAKING_SYSTEM_ABI,
+          functionName: 'slashDoubleSign',
+          args: [hex(ev.validator), BigInt(ev.height), ev.round, ev.type],
+        }),
+      )
+      if (this.#decode('slashDoubleSign', out) === true) {
+        slashed++
+        this.#m.metrics?.slashes.inc({ reason: 'double_sign' })
+        this.#m.logger.warn({ validator: hex(ev.validator), height: ev.height, at: block.number }, 'validator slashed for double-signing')
+      }
+    }
+
+    // 3. The epoch boundary.
+    const params = this.#decode(
+      'params',
+      await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'params' }), 0n, true),
+    ) as { epochLength: bigint }
+    // A member jailed or tombstoned in this block leaves at once (its removal is never bounded):
+    // the recompute runs early, at this block, instead of waiting for the boundary.
+    const boundary = params.epochLength > 0n && block.number % params.epochLength === 0n
+    const jailed =
+      !boundary &&
+      (this.#decode(
+        'pendingSetChange',
+        await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'pendingSetChange' }), 0n, true),
+      ) as boolean)
+    if (boundary || jailed) {
+      await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'epochUpdate' }))
+    }
+
+    // 4. The set after the block.
+    const [addrs, powers] = this.#decode(
+      'activeSet',
+      await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'activeSet' }), 0n, true),
+    ) as [Hex[], bigint[]]
+    const set = addrs.map((a, i) => ({ address: hexToBytes(a), power: powers[i] as bigint }))
+    if (this.#m.metrics) {
+      const bonded = this.#decode(
+        'totalBonded',
+        await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'totalBonded' }), 0n, true),
+      ) as bigint
+      this.#m.metrics.bonded.set(Number(bonded) / 1e18)
+      this.#m.metrics.active.set(set.length)
+    }
+    return { set, slashed }
+  }
+
+  async #upgrade(ctx: EndBlockContext, number: bigint): Promise<void> {
+    const out = await systemCall(
+      ctx.vm,
+      systemBlock(ctx),
+      this.#governance,
+      hexToBytes(encodeFunctionData({ abi: GOVERNANCE_SYSTEM_ABI, functionName: 'upgradePlan' })),
+      0n,
+      true,
+    )
+    const [name, height] = decodeFunctionResult({
+      abi: GOVERNANCE_SYSTEM_ABI,
+      functionName: 'upgradePlan',
+      data: hex(out.returnValue),
+    }) as readonly [string, bigint]
+    if (name === '' || height !== number) return
+    const handler = (this.#m.upgrades ?? KNOWN_UPGRADES).get(name)
+    if (handler !== undefined) {
+      this.#m.logger.info({ upgrade: name, height: number }, 'applying the scheduled upgrade')
+      await handler(ctx)
+      return
+    }
+    if (this.#opts.skipUpgrades?.includes(name)) {
+      this.#m.logger.warn({ upgrade: name, height: number }, 'skipping the scheduled upgrade (--unsafe-skip-upgrades)')
+      return
+    }
+    const err = upgradeRequired({ name, height }, this.#opts.version ?? 'unknown')
+    if (!this.#halted) {
+      this.#halted = true
+      this.#m.logger.error({ upgrade: name, height: number }, err.message)
+      this.#m.onHalt?.(err)
+    }
+    throw err
+  }
+
+  #decode(functionName: (typeof STAKING_SYSTEM_ABI)[number]['name'], data: Uint8Array): unknown {
+    return decodeFunctionResult({ abi: STAKING_SYSTEM_ABI, functionName, data: hex(data) } as never)
+  }
+}
+
+function hex(b: Uint8Array): Hex {
+  let s = '0x'
+  for (const x of b) s += x.toString(16).padStart(2, '0')
+  return s as Hex
+}
+
+function systemBlock(ctx: EndBlockContext): SystemBlock {
+  const h = ctx.header as { number: bigint; timestamp: bigint; coinbase: Uint8Array | { bytes: Uint8Array }; gasLimit?: bigint }
+  const coinbase = h.coinbase instanceof Uint8Array ? h.coinbase : h.coinbase.bytes
+  return { number: h.number, timestamp: h.timestamp, coinbase, ...(h.gasLimit !== undefined ? { gasLimit: h.gasLimit } : {}) }
+}

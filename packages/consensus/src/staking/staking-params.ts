@@ -1,0 +1,132 @@
+/**
+ * The parameters of staking, governance and the chain that live in the system contracts, with two
+ * profiles: `devnet` (minutes: a validator is jailed within a minute of going down, a proposal
+ * passes in under a minute) and `production` (Cosmos Hub-like days). Governance changes them on a
+ * running chain; the profile only sets the genesis values. docs/consensus/staking.md explains each.
+ */
+
+export interface StakingParams {
+  epochLength: bigint
+  maxValidators: number
+  minSelfBond: bigint
+  powerReduction: bigint
+  unbondingBlocks: bigint
+  issuancePerBlock: bigint
+  annualRateBps: number
+  blocksPerYear: bigint
+  communityTaxBps: number
+  signedBlocksWindow: bigint
+  minSignedPerWindowBps: number
+  slashFractionDoubleSignBps: number
+  slashFractionDowntimeBps: number
+  downtimeJailSeconds: bigint
+  maxPowerChangeBps: number
+}
+
+export interface GovParams {
+  minDeposit: bigint
+  votingPeriodBlocks: bigint
+  timelockBlocks: bigint
+  quorumBps: number
+  thresholdBps: number
+  vetoBps: number
+}
+
+export interface ChainParams {
+  blockGasLimit: bigint
+  minBaseFee: bigint
+  blockTimeMs: bigint
+}
+
+export type StakingProfile = 'devnet' | 'production'
+
+const ETHER = 10n ** 18n
+
+export const STAKING_PROFILES: Record<StakingProfile, { staking: StakingParams; governance: GovParams }> = {
+  devnet: {
+    staking: {
+      epochLength: 10n,
+      maxValidators: 100,
+      minSelfBond: ETHER,
+      powerReduction: ETHER,
+      unbondingBlocks: 120n,
+      issuancePerBlock: ETHER / 10n,
+      annualRateBps: 0,
+      blocksPerYear: 31_536_000n,
+      communityTaxBps: 200,
+      // Jailed after missing 95 of the last 100 commits: a validator down for about two minutes.
+      signedBlocksWindow: 100n,
+      minSignedPerWindowBps: 500,
+      slashFractionDoubleSignBps: 500,
+      slashFractionDowntimeBps: 100,
+      downtimeJailSeconds: 60n,
+      maxPowerChangeBps: 3000,
+    },
+    governance: {
+      minDeposit: 10n * ETHER,
+      votingPeriodBlocks: 15n,
+      timelockBlocks: 5n,
+      quorumBps: 3340,
+      thresholdBps: 5000,
+      vetoBps: 3340,
+    },
+  },
+  production: {
+    staking: {
+      epochLength: 100n,
+      maxValidators: 100,
+      minSelfBond: ETHER,
+      powerReduction: ETHER,
+      // 21 days of one-second blocks, as the Cosmos Hub's 21-day unbonding.
+      unbondingBlocks: 1_814_400n,
+      issuancePerBlock: 0n,
+      annualRateBps: 700,
+      blocksPerYear: 31_536_000n,
+      communityTaxBps: 200,
+      signedBlocksWindow: 10_000n,
+      minSignedPerWindowBps: 500,
+      slashFractionDoubleSignBps: 500,
+      slashFractionDowntimeBps: 1,
+      downtimeJailSeconds: 600n,
+      maxPowerChangeBps: 3000,
+    },
+    governance: {
+      minDeposit: 1000n * ETHER,
+      // 2 days of voting and 1 day of timelock at one-second blocks.
+      votingPeriodBlocks: 172_800n,
+      timelockBlocks: 86_400n,
+      quorumBps: 3340,
+      thresholdBps: 5000,
+      vetoBps: 3340,
+    },
+  },
+}
+
+/** The params as the ABI tuple viem encodes. */
+export function stakingParamsArg(p: StakingParams): StakingParams {
+  return { ...p }
+}
+
+/**
+ * `profile` with `overrides` applied: `staking.<name>=<value>` or `governance.<name>=<value>`
+ * (`cairn devnet init --param staking.signedBlocksWindow=20`). Throws on an unknown name or a value
+ * that is not a non-negative integer.
+ */
+export function stakingParamsWith(
+  profile: StakingProfile,
+  overrides: readonly string[],
+): { staking: StakingParams; governance: GovParams } {
+  const base = STAKING_PROFILES[profile]
+  const out = { staking: { ...base.staking }, governance: { ...base.governance } }
+  for (const o of overrides) {
+    const m = /^(staking|governance)\.([A-Za-z]+)=([0-9]+)$/.exec(o)
+    if (m === null) throw new Error(`--param ${o}: expected staking.<name>=<integer> or governance.<name>=<integer>`)
+    const [, group, name, value] = m as unknown as [string, 'staking' | 'governance', string, string]
+    const target = out[group] as unknown as Record<string, bigint | number>
+    if (!(name in target)) {
+      throw new Error(`--param ${o}: ${group} has no parameter ${name} (it has ${Object.keys(target).join(', ')})`)
+    }
+    target[name] = typeof target[name] === 'bigint' ? BigInt(value) : Number(value)
+  }
+  return out
+}

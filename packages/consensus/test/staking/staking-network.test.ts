@@ -1,0 +1,140 @@
+// Proof of stake in the in-process BFT network: the engines' endBlock calls the staking system
+// contract (rewards by the parent's certificate, slashes by the block's evidence, the epoch's set)
+// and the set every engine uses at H+2 is the contract's at H. Checked on every node's chain.
+import { STAKING_ADDRESS } from '@cairn/contracts'
+import { bytesToHex } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
+import { decodeFunctionResult, encodeFunctionData, type Hex, parseAbi } from 'viem'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  decodeBftExtra,
+  duplicateVoteEvidence,
+  MsgType,
+  STAKING_SYSTEM_ABI,
+  signDigest,
+  systemCall,
+  voteDigest,
+} from '../../src/index.ts'
+import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+
+const VIEWS = parseAbi([
+  'function accounting() view returns (uint256 bonded, uint256 unbonding, uint256 rewards, uint256 commissions, uint256 pool, uint256 burnedTotal)',
+  'function getValidator(address operator) view returns (address consensusAddr, uint256 tokens, uint256 selfBond, uint16 commissionBps, bool jailed, bool tombstoned, uint64 jailedUntil, string description)',
+])
+
+let net: BftNetwork | undefined
+afterEach(async () => {
+  await net?.stop()
+  net = undefined
+})
+
+const addr = (i: number) => net?.nodes[i]?.engine.address as Uint8Array
+
+/** A read of the staking contract in the state after `block` on `node`'s chain. */
+async function read(node: BftNode, block: Block, abi: readonly unknown[], functionName: string, args: unknown[] = []) {
+  const vm = await node.chain.vmAt(block.header)
+  const out = await systemCall(
+    vm,
+    { number: block.header.number, timestamp: block.header.timestamp, coinbase: new Uint8Array(20) },
+    Buffer.from(STAKING_ADDRESS.slice(2), 'hex'),
+    Buffer.from(encodeFunctionData({ abi, functionName, args } as never).slice(2), 'hex'),
+    0n,
+    true,
+  )
+  return decodeFunctionResult({ abi, functionName, data: bytesToHex(out.returnValue) as Hex } as never) as unknown
+}
+
+async function activeSet(node: BftNode, block: Block): Promise<string[]> {
+  const [addrs] = (await read(node, block, STAKING_SYSTEM_ABI, 'activeSet')) as [Hex[], bigint[]]
+  return addrs.map((a) => a.toLowerCase()).sort()
+}
+
+function engineSet(node: BftNode, height: number): string[] {
+  return node.engine.validatorsAt(height).validators.map((v) => bytesToHex(v.address).toLowerCase()).sort()
+}
+
+/** Every node: the contract's set after block h is the engine's set of h + 2, for h in 1..head-2. */
+async function setsAgree(node: BftNode): Promise<void> {
+  const head = Number(node.chain.head.header.number)
+  for (let h = 1; h <= head - 2; h++) {
+    const block = (await node.chain.getBlockByNumber(BigInt(h))) as Block
+    expect(engineSet(node, h + 2), `height ${h + 2} on node ${node.index}`).toEqual(await activeSet(node, block))
+  }
+}
+
+describe('staking in the BFT engine', () => {
+  it('rewards the signers, keeps the coin conserved, and the engine set follows the contract', async () => {
+    net = await BftNetwork.create({ validators: 4, staking: {} })
+    await net.start()
+    expect(await net.runUntil(() => net?.nodes.every((n) => n.chain.head.header.number >= 12n) ?? false)).toBe(true)
+    const node = net.nodes[0] as BftNode
+    const head = node.chain.head
+    // Issuance (0.1 coin a block, devnet) was distributed: commissions and rewards outstanding grow.
+    const [bonded, unbonding, rewards, commissions, pool] = (await read(node, head, VIEWS, 'accounting')) as bigint[]
+    expect(bonded).toBe(4n * 10n ** 19n)
+    expect(unbonding).toBe(0n)
+    expect((rewards as bigint) + (commissions as bigint) + (pool as bigint)).toBe(
+      (head.header.number * 10n ** 17n) as bigint,
+    )
+    expect(commissions).toBeGreaterThan(0n)
+    // The contract's balance is what it accounts for, and nothing was minted elsewhere.
+    const vm = await node.chain.vmAt(head.header)
+    const account = await vm.stateManager.getAccount({ bytes: Buffer.from(STAKING_ADDRESS.slice(2), 'hex') } as never)
+    expect(account?.balance).toBe(
+      (bonded as bigint) + (unbonding as bigint) + (rewards as bigint) + (commissions as bigint) + (pool as bigint),
+    )
+    for (const n of net.nodes) await setsAgree(n)
+  }, 60_000)
+
+  it('jails a validator that stops signing, and the set leaves it out two heights later', async () => {
+    net = await BftNetwork.create({
+      validators: 4,
+      staking: { params: ['staking.signedBlocksWindow=6', 'staking.minSignedPerWindowBps=5000'] },
+    })
+    await net.start()
+    expect(await net.runUntil(() => net?.nodes.every((n) => n.chain.head.header.number >= 3n) ?? false)).toBe(true)
+    net.silent.add(3)
+    const n0 = net.nodes[0] as BftNode
+    const gone = () => !engineSet(n0, Number(n0.chain.head.header.number) + 1).includes(bytesToHex(addr(3)).toLowerCase())
+    expect(await net.runUntil(gone, 120_000)).toBe(true)
+    const at = Number(n0.chain.head.header.number)
+    expect(await net.runUntil(() => n0.chain.head.header.number >= BigInt(at + 4))).toBe(true)
+    const v = (await read(n0, n0.chain.head, VIEWS, 'getValidator', [bytesToHex(addr(3))])) as unknown[]
+    expect(v[4]).toBe(true) // jailed
+    expect(v[5]).toBe(false) // not tombstoned
+    // No committed block after the removal carries its precommit.
+    for (let h = at + 2; h <= Number(n0.chain.head.header.number); h++) {
+      const b = (await n0.chain.getBlockByNumber(BigInt(h))) as Block
+      const cert = decodeBftExtra(b.header.extraData).parentCertificate
+      if (cert === null) continue
+      const set = n0.engine.validatorsAt(cert.height)
+      const signers = cert.signatures.map((s) => bytesToHex(set.validators[s.validatorIndex]?.address as Uint8Array))
+      expect(signers).not.toContain(bytesToHex(addr(3)))
+    }
+    for (const n of net.nodes.slice(0, 3)) await setsAgree(n)
+  }, 120_000)
+
+  it('slashes and tombstones a double-signer once, on evidence in a block', async () => {
+    net = await BftNetwork.create({ validators: 4, staking: {} })
+    await net.start()
+    expect(await net.runUntil(() => net?.nodes.every((n) => n.chain.head.header.number >= 3n) ?? false)).toBe(true)
+    const key = validatorKey(3)
+    const vote = (hash: number) => {
+      const v = { height: 2, round: 0, type: MsgType.PREVOTE, blockHash: new Uint8Array(32).fill(hash) }
+      return { ...v, signature: signDigest(voteDigest(1337n, v), key) }
+    }
+    const ev = duplicateVoteEvidence(addr(3), vote(1), vote(2))
+    for (const n of net.nodes) n.engine.evidence.submit(ev, Number(n.chain.head.header.number))
+    const n0 = net.nodes[0] as BftNode
+    const gone = () => !engineSet(n0, Number(n0.chain.head.header.number) + 1).includes(bytesToHex(addr(3)).toLowerCase())
+    expect(await net.runUntil(gone, 60_000)).toBe(true)
+    const v = (await read(n0, n0.chain.head, VIEWS, 'getValidator', [bytesToHex(addr(3))])) as unknown[]
+    expect(v[4]).toBe(true)
+    expect(v[5]).toBe(true) // tombstoned
+    // 5% of 10 coins slashed, once.
+    expect(v[1]).toBe(95n * 10n ** 17n)
+    const [, , , , , burned] = (await read(n0, n0.chain.head, VIEWS, 'accounting')) as bigint[]
+    expect(burned).toBe(5n * 10n ** 17n)
+    for (const n of net.nodes.slice(0, 3)) await setsAgree(n)
+  }, 60_000)
+})

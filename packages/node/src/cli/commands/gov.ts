@@ -1,0 +1,208 @@
+/**
+ * `cairn gov …`: on-chain governance through the governance system contract
+ * (`GOVERNANCE_ADDRESS`): proposals that change parameters, spend the community pool or schedule
+ * an upgrade; votes weighted by bonded stake; tally and execution after the timelock. Each
+ * transaction is simulated first: a refused one prints the contract's custom error (exit 2).
+ */
+import { GOVERNANCE_ADDRESS, governance, STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { type Command, InvalidArgumentError } from 'commander'
+import { type Abi, encodeFunctionData, formatEther, type Hex } from 'viem'
+import { connect, sendContractTx } from '../chain-tx/contract-tx.ts'
+import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
+import { address, coins, usage } from './staking.ts'
+
+const GOV_ABI = governance.abi as Abi
+const STAKING_ABI = staking.abi as Abi
+const GOV = GOVERNANCE_ADDRESS as Hex
+const STAKING = STAKING_ADDRESS as Hex
+
+const OPTIONS = { yes: 1, abstain: 2, no: 3, veto: 4, 'no-with-veto': 4 } as const
+
+function option(v: string): number {
+  const n = OPTIONS[v as keyof typeof OPTIONS]
+  if (n === undefined) throw new InvalidArgumentError('expected yes, no, abstain or veto')
+  return n
+}
+
+function id(v: string): bigint {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a proposal number')
+  return BigInt(v)
+}
+
+const collect = (v: string, all: string[] = []) => [...all, v]
+
+interface ProposeOpts extends SignerFlags {
+  rpc: string
+  title: string
+  description: string
+  deposit: bigint
+  param?: string[]
+  gasLimit?: string
+  minBaseFee?: string
+  blockTime?: string
+  upgrade?: string
+  spend?: string[]
+}
+
+type Action = { target: Hex; value: bigint; data: Hex }
+
+/** Sets `name` of a params struct read from a contract, refusing unknown names. */
+function withChanges(current: Record<string, unknown>, changes: [string, string][], what: string): Record<string, unknown> {
+  const out = { ...current }
+  for (const [name, value] of changes) {
+    if (!(name in out)) throw usage(`${what} has no parameter ${name}`, `it has ${Object.keys(out).join(', ')}`)
+    if (!/^\d+$/.test(value)) throw usage(`${what}.${name}=${value}: expected an integer`, 'write the value in base units (wei, blocks, basis points)')
+    out[name] = typeof out[name] === 'bigint' ? BigInt(value) : Number(value)
+  }
+  return out
+}
+
+async function actionsOf(o: ProposeOpts, read: (address: Hex, abi: Abi, fn: string) => Promise<unknown>): Promise<Action[]> {
+  const actions: Action[] = []
+  const byGroup = new Map<string, [string, string][]>()
+  for (const p of o.param ?? []) {
+    const m = /^(staking|governance)\.([A-Za-z]+)=(.+)$/.exec(p)
+    if (m === null) throw usage(`--param ${p}`, 'expected staking.<name>=<integer> or governance.<name>=<integer>')
+    byGroup.set(m[1] as string, [...(byGroup.get(m[1] as string) ?? []), [m[2] as string, m[3] as string]])
+  }
+  const st = byGroup.get('staking')
+  if (st) {
+    const p = withChanges((await read(STAKING, STAKING_ABI, 'params')) as Record<string, unknown>, st, 'staking')
+    actions.push({ target: STAKING, value: 0n, data: encodeFunctionData({ abi: STAKING_ABI, functionName: 'setParams', args: [p] }) })
+  }
+  const gv = byGroup.get('governance')
+  if (gv) {
+    const p = withChanges((await read(GOV, GOV_ABI, 'govParams')) as Record<string, unknown>, gv, 'governance')
+    actions.push({ target: GOV, value: 0n, data: encodeFunctionData({ abi: GOV_ABI, functionName: 'setGovParams', args: [p] }) })
+  }
+  const chainChanges: [string, string][] = []
+  if (o.gasLimit !== undefined) chainChanges.push(['blockGasLimit', o.gasLimit])
+  if (o.minBaseFee !== undefined) chainChanges.push(['minBaseFee', o.minBaseFee])
+  if (o.blockTime !== undefined) chainChanges.push(['blockTimeMs', o.blockTime])
+  if (chainChanges.length > 0) {
+    const p = withChanges((await read(GOV, GOV_ABI, 'chainParams')) as Record<string, unknown>, chainChanges, 'chain')
+    actions.push({ target: GOV, value: 0n, data: encodeFunctionData({ abi: GOV_ABI, functionName: 'setChainParams', args: [p] }) })
+  }
+  if (o.upgrade !== undefined) {
+    const m = /^([A-Za-z0-9._-]{1,64})@(\d+)$/.exec(o.upgrade)
+    if (m === null) throw usage(`--upgrade ${o.upgrade}`, 'expected NAME@HEIGHT, e.g. v2@5000')
+    actions.push({
+      target: GOV,
+      value: 0n,
+      data: encodeFunctionData({ abi: GOV_ABI, functionName: 'scheduleUpgrade', args: [m[1], BigInt(m[2] as string)] }),
+    })
+  }
+  for (const s of o.spend ?? []) {
+    const m = /^(0x[0-9a-fA-F]{40}):(\d+(?:\.\d{1,18})?)$/.exec(s)
+    if (m === null) throw usage(`--spend ${s}`, 'expected ADDRESS:COINS, e.g. 0xabc…:100')
+    actions.push({
+      target: STAKING,
+      value: 0n,
+      data: encodeFunctionData({ abi: STAKING_ABI, functionName: 'spendCommunityPool', args: [m[1], coins(m[2] as string)] }),
+    })
+  }
+  if (actions.length === 0) {
+    throw usage('a proposal needs at least one action', 'pass --param, --gas-limit, --min-base-fee, --block-time, --upgrade or --spend')
+  }
+  return actions
+}
+
+/** Registers `cairn gov`. */
+export function registerGov(program: Command): void {
+  const gov = program
+    .command('gov')
+    .description('on-chain governance: proposals, votes, tally and execution')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ cairn gov propose --title "raise the gas limit" --gas-limit 60000000 --deposit 10 --dev-account 0\n' +
+        '  $ cairn gov vote --id 1 --option yes --private-key-file node-1/keys/validator.key\n' +
+        '  $ cairn gov status --id 1\n' +
+        '  $ cairn gov tally --id 1 --dev-account 0 && cairn gov execute --id 1 --dev-account 0\n',
+    )
+  const tx = (name: string, description: string) =>
+    signerOptions(gov.command(name).description(description).option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545'))
+  const send = async (o: SignerFlags & { rpc: string }, functionName: string, args: readonly unknown[], value?: bigint) => {
+    const account = await loadTxSigner(o)
+    const client = await connect(o.rpc)
+    const r = await sendContractTx(client, account, { address: GOV, abi: GOV_ABI, functionName, args, ...(value ? { value } : {}) })
+    process.stdout.write(`${functionName}: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n`)
+    return client
+  }
+
+  tx('propose', 'submit a proposal with a deposit')
+    .requiredOption('--title <text>', 'a short title')
+    .option('--description <text>', 'what and why', '')
+    .requiredOption('--deposit <coins>', 'the deposit (at least governance.minDeposit)', coins)
+    .option('--param <group.name=value>', 'a parameter change, e.g. staking.maxValidators=50 (repeatable)', collect)
+    .option('--gas-limit <gas>', 'a new block gas limit')
+    .option('--min-base-fee <wei>', 'a new minimum base fee')
+    .option('--block-time <ms>', 'a new block time')
+    .option('--upgrade <name@height>', 'schedule a named upgrade at a height')
+    .option('--spend <address:coins>', 'pay from the community pool (repeatable)', collect)
+    .action(async (o: ProposeOpts) => {
+      const client = await connect(o.rpc)
+      const actions = await actionsOf(o, (address, abi, functionName) =>
+        client.public.readContract({ address, abi, functionName }),
+      )
+      await send(o, 'submitProposal', [actions, o.title, o.description], o.deposit)
+      const count = (await client.public.readContract({ address: GOV, abi: GOV_ABI, functionName: 'proposalCount' })) as bigint
+      process.stdout.write(`proposal ${count}\n`)
+    })
+  tx('vote', 'vote on a proposal (weighted by your bonded stake)')
+    .requiredOption('--id <n>', 'the proposal', id)
+    .requiredOption('--option <vote>', 'yes, no, abstain or veto', option)
+    .action(async (o: SignerFlags & { rpc: string; id: bigint; option: number }) => {
+      await send(o, 'vote', [o.id, o.option])
+    })
+  tx('tally', 'count the votes of a proposal whose voting period ended')
+    .requiredOption('--id <n>', 'the proposal', id)
+    .action(async (o: SignerFlags & { rpc: string; id: bigint }) => {
+      await send(o, 'tally', [o.id])
+    })
+  tx('execute', 'run a passed proposal after its timelock')
+    .requiredOption('--id <n>', 'the proposal', id)
+    .action(async (o: SignerFlags & { rpc: string; id: bigint }) => {
+      await send(o, 'execute', [o.id])
+    })
+  gov
+    .command('status')
+    .description('a proposal, or the parameters and the scheduled upgrade')
+    .option('--id <n>', 'the proposal', id)
+    .option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545')
+    .action(async (o: { rpc: string; id?: bigint }) => {
+      const client = await connect(o.rpc)
+      const read = (functionName: string, args: readonly unknown[] = []) =>
+        client.public.readContract({ address: GOV, abi: GOV_ABI, functionName, args })
+      const show = (v: unknown): unknown =>
+        typeof v === 'bigint'
+          ? v.toString()
+          : Array.isArray(v)
+            ? v.map(show)
+            : v !== null && typeof v === 'object'
+              ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, show(x)]))
+              : v
+      if (o.id !== undefined) {
+        process.stdout.write(`${JSON.stringify(show(await read('getProposal', [o.id])), null, 2)}\n`)
+        return
+      }
+      const [name, height] = (await read('upgradePlan')) as [string, bigint]
+      process.stdout.write(
+        `${JSON.stringify(
+          show({
+            proposals: await read('proposalCount'),
+            govParams: await read('govParams'),
+            chainParams: await read('chainParams'),
+            upgrade: name === '' ? null : { name, height },
+            communityPool: formatEther(
+              (await client.public.readContract({ address: STAKING, abi: STAKING_ABI, functionName: 'communityPool' })) as bigint,
+            ),
+          }),
+          null,
+          2,
+        )}\n`,
+      )
+    })
+}
+
+

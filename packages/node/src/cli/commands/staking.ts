@@ -1,0 +1,181 @@
+/**
+ * `cairn staking …`: what validators and delegators do, as transactions to the staking system
+ * contract (`STAKING_ADDRESS`) through any node's JSON-RPC. Each command simulates first: a rule
+ * the contract enforces comes back as its custom error and nothing is sent (exit 2). The same
+ * calls work from `cast send` or viem (docs/consensus/staking.md has the ABI).
+ */
+import { STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { CairnError } from '@cairn/utils'
+import { type Command, InvalidArgumentError } from 'commander'
+import { type Abi, formatEther, type Hex, isAddress, parseEther } from 'viem'
+import { NodeErrorCode } from '../../errors.ts'
+import { type ChainClient, connect, sendContractTx } from '../chain-tx/contract-tx.ts'
+import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
+
+const ABI = staking.abi as Abi
+const ADDRESS = STAKING_ADDRESS as Hex
+
+export function address(v: string): Hex {
+  if (!isAddress(v, { strict: false })) throw new InvalidArgumentError('expected a 0x-prefixed 20-byte address')
+  return v as Hex
+}
+
+export function coins(v: string): bigint {
+  if (!/^\d+(\.\d{1,18})?$/.test(v)) throw new InvalidArgumentError('expected an amount of coins, e.g. 10 or 0.5')
+  return parseEther(v)
+}
+
+export function bps(v: string): number {
+  const m = /^(\d+(?:\.\d{1,2})?)%$/.exec(v)
+  if (m === null) throw new InvalidArgumentError('expected a percentage, e.g. 10%')
+  const n = Math.round(Number(m[1]) * 100)
+  if (n > 10_000) throw new InvalidArgumentError('at most 100%')
+  return n
+}
+
+type TxOpts = SignerFlags & { rpc: string }
+
+function txCommand(parent: Command, name: string, description: string): Command {
+  return signerOptions(
+    parent.command(name).description(description).option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545'),
+  )
+}
+
+async function send(opts: TxOpts, functionName: string, args: readonly unknown[], value?: bigint): Promise<void> {
+  const account = await loadTxSigner(opts)
+  const client = await connect(opts.rpc)
+  const r = await sendContractTx(client, account, {
+    address: ADDRESS,
+    abi: ABI,
+    functionName,
+    args,
+    ...(value !== undefined ? { value } : {}),
+  })
+  process.stdout.write(`${functionName}: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n`)
+}
+
+async function read<T>(client: ChainClient, functionName: string, args: readonly unknown[] = []): Promise<T> {
+  return (await client.public.readContract({ address: ADDRESS, abi: ABI, functionName, args })) as T
+}
+
+/** Registers `cairn staking`. */
+export function registerStaking(program: Command): void {
+  const st = program
+    .command('staking')
+    .description('validators and delegations in the staking system contract (proof of stake)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ cairn staking validators --rpc http://127.0.0.1:8545\n' +
+        '  $ cairn staking create-validator --consensus-address 0x… --self-bond 1000 --commission 10% --private-key-file node-5/keys/validator.key\n' +
+        '  $ cairn staking delegate --validator 0x… --amount 50 --dev-account 1\n' +
+        '  $ cairn staking unjail --private-key-file node-2/keys/validator.key\n',
+    )
+
+  txCommand(st, 'create-validator', 'register a validator: self-bond, commission and its consensus key')
+    .requiredOption('--consensus-address <address>', "the address of the validator's consensus (signing) key", address)
+    .requiredOption('--self-bond <coins>', 'the stake bonded by the operator', coins)
+    .option('--commission <percent>', 'commission on its delegators’ rewards', bps, 1000)
+    .option('--max-commission <percent>', 'the commission it may never exceed', bps, 2000)
+    .option('--max-change <percent>', 'the most the commission may change in 24 h', bps, 100)
+    .option('--min-self-bond <coins>', 'below this self-bond it is jailed', coins, parseEther('1'))
+    .option('--description <text>', 'moniker, website, contact', '')
+    .action(
+      async (o: TxOpts & { consensusAddress: Hex; selfBond: bigint; commission: number; maxCommission: number; maxChange: number; minSelfBond: bigint; description: string }) =>
+        send(
+          o,
+          'createValidator',
+          [o.consensusAddress, o.commission, o.maxCommission, o.maxChange, o.minSelfBond, o.description],
+          o.selfBond,
+        ),
+    )
+  txCommand(st, 'edit-validator', 'change the commission (bounded per day) or the description')
+    .requiredOption('--commission <percent>', 'the new commission', bps)
+    .option('--description <text>', 'the new description', '')
+    .action(async (o: TxOpts & { commission: number; description: string }) =>
+      send(o, 'editValidator', [o.commission, o.description]),
+    )
+  txCommand(st, 'delegate', 'bond coins to a validator')
+    .requiredOption('--validator <operator>', "the validator's operator address", address)
+    .requiredOption('--amount <coins>', 'how much', coins)
+    .action(async (o: TxOpts & { validator: Hex; amount: bigint }) => send(o, 'delegate', [o.validator], o.amount))
+  txCommand(st, 'unbond', 'start unbonding a delegation (slashable until it completes)')
+    .requiredOption('--validator <operator>', "the validator's operator address", address)
+    .requiredOption('--amount <coins>', 'how much', coins)
+    .action(async (o: TxOpts & { validator: Hex; amount: bigint }) => send(o, 'undelegate', [o.validator, o.amount]))
+  txCommand(st, 'redelegate', 'move a delegation to another validator at once')
+    .requiredOption('--from <operator>', 'the validator it leaves', address)
+    .requiredOption('--to <operator>', 'the validator it joins', address)
+    .requiredOption('--amount <coins>', 'how much', coins)
+    .action(async (o: TxOpts & { from: Hex; to: Hex; amount: bigint }) => send(o, 'redelegate', [o.from, o.to, o.amount]))
+  txCommand(st, 'withdraw-unbonded', 'pay out unbonding entries that have completed').action(async (o: TxOpts) =>
+    send(o, 'withdrawUnbonded', []),
+  )
+  txCommand(st, 'withdraw-rewards', "withdraw a delegation's rewards")
+    .requiredOption('--validator <operator>', "the validator's operator address", address)
+    .action(async (o: TxOpts & { validator: Hex }) => send(o, 'withdrawRewards', [o.validator]))
+  txCommand(st, 'withdraw-commission', "withdraw the operator's commission").action(async (o: TxOpts) =>
+    send(o, 'withdrawCommission', []),
+  )
+  txCommand(st, 'unjail', 'return a jailed validator to the candidates (after its jail time)').action(async (o: TxOpts) =>
+    send(o, 'unjail', []),
+  )
+
+  st.command('validators')
+    .description('the active set and every validator it lists')
+    .option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545')
+    .option('--json', 'print JSON')
+    .action(async (o: { rpc: string; json?: boolean }) => {
+      const client = await connect(o.rpc)
+      const [addrs, powers] = await read<[Hex[], bigint[]]>(client, 'activeSet')
+      const rows = []
+      for (const [i, consensus] of addrs.entries()) {
+        const operator = await read<Hex>(client, 'validatorByConsensus', [consensus])
+        const v = await read<readonly unknown[]>(client, 'getValidator', [operator])
+        rows.push({
+          consensus,
+          operator,
+          power: String(powers[i]),
+          tokens: formatEther(v[1] as bigint),
+          commission: `${Number(v[3]) / 100}%`,
+          jailed: v[4] as boolean,
+        })
+      }
+      if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+      else {
+        for (const r of rows) {
+          process.stdout.write(`${r.consensus} operator ${r.operator} power ${r.power} stake ${r.tokens} commission ${r.commission}\n`)
+        }
+        process.stdout.write(`${rows.length} active validators\n`)
+      }
+    })
+  st.command('rewards')
+    .description("a delegator's pending rewards from one validator")
+    .requiredOption('--delegator <address>', 'the delegator', address)
+    .requiredOption('--validator <operator>', "the validator's operator address", address)
+    .option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545')
+    .action(async (o: { rpc: string; delegator: Hex; validator: Hex }) => {
+      const client = await connect(o.rpc)
+      const pending = await read<bigint>(client, 'pendingRewards', [o.delegator, o.validator])
+      const bonded = await read<bigint>(client, 'delegationOf', [o.delegator, o.validator])
+      process.stdout.write(`delegation ${formatEther(bonded)} pending rewards ${formatEther(pending)}\n`)
+    })
+  st.command('info')
+    .description('the staking parameters and totals')
+    .option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545')
+    .action(async (o: { rpc: string }) => {
+      const client = await connect(o.rpc)
+      const params = await read<Record<string, unknown>>(client, 'params')
+      const bonded = await read<bigint>(client, 'totalBonded')
+      const pool = await read<bigint>(client, 'communityPool')
+      const out = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]))
+      process.stdout.write(
+        `${JSON.stringify({ address: ADDRESS, totalBonded: formatEther(bonded), communityPool: formatEther(pool), params: out }, null, 2)}\n`,
+      )
+    })
+}
+
+/** A command-line refusal (bad flags the parsers could not catch). */
+export function usage(message: string, hint: string): CairnError {
+  return new CairnError(NodeErrorCode.TX_REFUSED, message, { fault: 'caller', hint })
+}
