@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs'
 import { artifactText, compileContract } from '../src/compile.ts'
 
-for (const name of ['ReservesRegistry', 'ArbExecutor']) {
+for (const name of ['ReservesRegistry', 'ArbExecutor', 'Staking', 'Governance']) {
   const artifact = compileContract(name)
   const file = new URL(`../src/artifacts/${name}.json`, import.meta.url)
   writeFileSync(file, artifactText(artifact))

@@ -1,0 +1,1292 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+// One file over ~600 lines on purpose: the compile script builds one source file per contract (no
+// imports), and staking, rewards, slashing and the active set share the validator records.
+
+/// @title VoteDigest
+/// @notice The digest a Cairn BFT vote's signature covers, as packages/consensus/src/bft/signing.ts
+///         `voteDigest` computes it: keccak256(RLP(["cairn-bft-v1", chainId, height, round, type,
+///         blockHash])), integers as RLP's minimal big-endian bytes, a nil vote's hash as "".
+library VoteDigest {
+    /// @dev RLP of an unsigned integer: 0 → 0x80, < 0x80 → itself, else 0x80+len ‖ big-endian bytes.
+    function encodeUint(uint256 x) internal pure returns (bytes memory) {
+        if (x == 0) return hex"80";
+        if (x < 0x80) return abi.encodePacked(uint8(x));
+        bytes memory be = bigEndian(x);
+        return abi.encodePacked(uint8(0x80 + be.length), be);
+    }
+
+    /// @dev The minimal big-endian bytes of x > 0.
+    function bigEndian(uint256 x) internal pure returns (bytes memory out) {
+        uint256 len;
+        for (uint256 t = x; t != 0; t >>= 8) len++;
+        out = new bytes(len);
+        for (uint256 i = 0; i < len; i++) out[len - 1 - i] = bytes1(uint8(x >> (8 * i)));
+    }
+
+    function digest(uint256 chainId, uint64 height, uint32 round, uint8 voteType, bytes32 blockHash)
+        internal
+        pure
+        returns (bytes32)
+    {
+        bytes memory payload = abi.encodePacked(
+            hex"8c", "cairn-bft-v1", encodeUint(chainId), encodeUint(height), encodeUint(round), encodeUint(voteType)
+        );
+        payload = blockHash == bytes32(0) ? abi.encodePacked(payload, hex"80") : abi.encodePacked(payload, hex"a0", blockHash);
+        uint256 n = payload.length;
+        if (n < 56) return keccak256(abi.encodePacked(uint8(0xc0 + n), payload));
+        // Long list: 0xf7+k ‖ the k big-endian bytes of the payload length.
+        bytes memory header = bigEndian(n);
+        return keccak256(abi.encodePacked(uint8(0xf7 + header.length), header, payload));
+    }
+
+    /// @dev The signer of a 65-byte r ‖ s ‖ v signature (v 27/28), or address(0).
+    function recover(bytes32 d, bytes calldata sig) internal pure returns (address) {
+        if (sig.length != 65) return address(0);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (v != 27 && v != 28) return address(0);
+        return ecrecover(d, v, r, s);
+    }
+}
+
+/// @title Staking
+/// @notice Cairn's proof-of-stake system contract (genesis address 0x…1000): validators, delegations
+///         in the native coin, unbonding, redelegation, rewards (commission + O(1) per-share
+///         accumulator), double-sign and downtime slashing, jailing, and the active validator set the
+///         engine reads at each epoch boundary. Modelled on Cosmos SDK x/staking, x/slashing and
+///         x/distribution; see docs/consensus/staking.md.
+/// @dev    Placed in genesis as runtime code (no constructor); `initialize` is called once by the
+///         system address. Accounting invariant: address(this).balance == totalBonded +
+///         totalUnbonding + rewardsOutstanding + commissionOutstanding + communityPool. Slashed and
+///         burned coins are sent to address(0) and counted in `burned`.
+contract Staking {
+    address public constant SYSTEM_ADDRESS = 0xffffFFFfFFffffffffffffffFfFFFfffFFFfFFfE;
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant PREC = 1e18;
+    uint256 internal constant MAX_POWER = 1 << 60;
+    /// @notice A delegator may hold delegations to at most this many validators (governance tallies them).
+    uint256 public constant MAX_DELEGATIONS_PER_DELEGATOR = 32;
+    /// @notice A delegator may have at most this many unbonding entries waiting at once.
+    uint256 public constant MAX_UNBONDING_ENTRIES = 32;
+    /// @notice At most this many validators compete for the active set (tombstoned ones leave the list).
+    uint256 public constant MAX_CANDIDATES = 1024;
+    uint256 public constant MAX_DESCRIPTION_BYTES = 280;
+    uint8 public constant VOTE_PREVOTE = 1;
+    uint8 public constant VOTE_PRECOMMIT = 2;
+    uint8 public constant REASON_DOUBLE_SIGN = 1;
+    uint8 public constant REASON_DOWNTIME = 2;
+    /// @notice Jail reason: the operator's self-bond fell under its minimum.
+    uint8 public constant REASON_SELF_BOND = 3;
+
+    struct Params {
+        uint64 epochLength;
+        uint32 maxValidators;
+        uint256 minSelfBond;
+        uint256 powerReduction;
+        uint64 unbondingBlocks;
+        uint256 issuancePerBlock;
+        uint16 annualRateBps;
+        uint64 blocksPerYear;
+        uint16 communityTaxBps;
+        uint64 signedBlocksWindow;
+        uint16 minSignedPerWindowBps;
+        uint16 slashFractionDoubleSignBps;
+        uint16 slashFractionDowntimeBps;
+        uint64 downtimeJailSeconds;
+        uint16 maxPowerChangeBps;
+    }
+
+    struct Validator {
+        address consensusAddr;
+        uint16 commissionBps;
+        uint16 maxCommissionBps;
+        uint16 maxChangeBpsPerDay;
+        bool exists;
+        bool jailed;
+        bool tombstoned;
+        uint64 jailedUntil;
+        uint64 lastCommissionChange;
+        uint256 tokens;
+        uint256 shares;
+        uint256 minSelfBond;
+        uint256 accRewardPerShare;
+        uint256 commission;
+        string description;
+    }
+
+    struct Delegation {
+        uint256 shares;
+        uint256 rewardDebt;
+        uint256 owed;
+    }
+
+    struct Unbonding {
+        address delegator;
+        address operator;
+        uint64 creationHeight;
+        uint64 completion;
+        uint256 balance;
+    }
+
+    struct Redelegation {
+        address delegator;
+        address dst;
+        uint64 creationHeight;
+        uint64 completion;
+        uint256 sharesDst;
+    }
+
+    struct SigningInfo {
+        uint64 seen;
+        uint64 missed;
+        uint64 window;
+        uint64 generation;
+    }
+
+    Params internal _params;
+    address public governance;
+    bool public initialized;
+
+    mapping(address => Validator) internal _validators;
+    mapping(address => address) internal _operatorOf;
+    address[] internal _candidates;
+    mapping(address => uint256) internal _candidateIndex; // 1-based
+
+    mapping(address => mapping(address => Delegation)) internal _delegations; // operator → delegator
+    mapping(address => address[]) internal _delegatedTo;
+    mapping(address => mapping(address => uint256)) internal _delegatedIndex; // 1-based
+
+    mapping(uint256 => Unbonding) internal _unbondings;
+    uint256 internal _nextUnbonding;
+    mapping(address => uint256[]) internal _unbondingsOf;
+    mapping(address => uint256[]) internal _unbondingQueue;
+    mapping(address => uint256) internal _unbondingHead;
+
+    mapping(uint256 => Redelegation) internal _redelegations;
+    uint256 internal _nextRedelegation;
+    mapping(address => uint256[]) internal _redelegationQueue;
+    mapping(address => uint256) internal _redelegationHead;
+    mapping(address => mapping(address => uint64)) internal _incomingRedelegationUntil;
+
+    mapping(bytes32 => bool) public evidenceUsed;
+
+    address[] internal _activeSet;
+    mapping(address => uint256) internal _activePower;
+    /// @notice Sum of the active set's powers.
+    uint256 public activeTotalPower;
+    /// @notice True when a validator of the active set was jailed since the last epoch update: the
+    ///         engine may call `epochUpdate` before the next boundary to drop it sooner.
+    bool public pendingSetChange;
+
+    mapping(address => SigningInfo) internal _signing;
+    mapping(bytes32 => uint256) internal _missedBits;
+
+    uint256 internal _totalBonded;
+    uint256 public totalUnbonding;
+    uint256 public rewardsOutstanding;
+    uint256 public commissionOutstanding;
+    uint256 internal _communityPool;
+    uint256 public burned;
+    uint256 internal _lock;
+
+    // ---- events ----
+    event Initialized(address governance, uint256 validators, uint256 totalBonded);
+    event ValidatorCreated(
+        address indexed operator,
+        address indexed consensusAddr,
+        uint256 selfBond,
+        uint16 commissionBps,
+        uint16 maxCommissionBps,
+        uint16 maxChangeBpsPerDay,
+        uint256 minSelfBond
+    );
+    event ValidatorEdited(address indexed operator, uint16 commissionBps, string description);
+    event Delegated(address indexed delegator, address indexed operator, uint256 amount, uint256 shares);
+    event Undelegated(
+        address indexed delegator, address indexed operator, uint256 amount, uint256 entryId, uint64 completion
+    );
+    event Redelegated(
+        address indexed delegator, address indexed src, address indexed dst, uint256 amount, uint64 completion
+    );
+    event UnbondedWithdrawn(address indexed delegator, uint256 amount);
+    event RewardsWithdrawn(address indexed delegator, address indexed operator, uint256 amount);
+    event CommissionWithdrawn(address indexed operator, uint256 amount);
+    event Rewarded(uint256 total, uint256 communityTax, uint256 distributed);
+    event Slashed(address indexed consensusAddr, uint256 amount, uint8 reason);
+    event Jailed(address indexed consensusAddr, uint64 until, uint8 reason);
+    event Unjailed(address indexed consensusAddr);
+    event ValidatorTombstoned(address indexed consensusAddr);
+    event EvidenceHandled(bytes32 indexed key, address indexed consensusAddr, uint64 height, uint32 round, uint8 voteType);
+    event ActiveSetUpdated(address[] consensusAddrs, uint256[] powers, uint256 totalPower);
+    event ParamsSet(Params p);
+    event CommunityPoolSpent(address indexed to, uint256 amount);
+
+    // ---- errors ----
+    error NotSystem();
+    error NotGovernance();
+    error AlreadyInitialized();
+    error NotInitialized();
+    error Reentrancy();
+    error InvalidParams(string reason);
+    error LengthMismatch();
+    error WrongValue(uint256 sent, uint256 expected);
+    error ZeroAddress();
+    error ZeroAmount();
+    error CommissionTooHigh(uint16 rate, uint16 max);
+    error CommissionChangeTooLarge(uint16 change, uint16 maxPerDay);
+    error CommissionChangeTooSoon(uint64 nextAllowedAt);
+    error SelfBondTooLow(uint256 bond, uint256 min);
+    error DescriptionTooLong(uint256 length, uint256 max);
+    error ValidatorExists(address operator);
+    error UnknownValidator(address operator);
+    error ConsensusAddressTaken(address consensusAddr);
+    error TooManyCandidates(uint256 max);
+    error TooManyDelegations(uint256 max);
+    error TooManyUnbondingEntries(uint256 max);
+    error InsufficientDelegation(uint256 requested, uint256 available);
+    error SameValidator();
+    error TransitiveRedelegation(address operator, uint64 until);
+    error ValidatorFullySlashed(address operator);
+    error NothingToWithdraw();
+    error NotJailed();
+    error JailPeriodActive(uint64 until);
+    error Tombstoned();
+    error EvidenceTooOld(uint64 height, uint256 current, uint64 unbondingBlocks);
+    error EvidenceAlreadyUsed(bytes32 key);
+    error InvalidEvidence(string reason);
+    error InsufficientCommunityPool(uint256 requested, uint256 available);
+    error TransferFailed(address to, uint256 amount);
+
+    modifier onlySystem() {
+        if (msg.sender != SYSTEM_ADDRESS) revert NotSystem();
+        _;
+    }
+
+    modifier onlyGovernance() {
+        if (msg.sender != governance) revert NotGovernance();
+        _;
+    }
+
+    modifier whenInitialized() {
+        if (!initialized) revert NotInitialized();
+        _;
+    }
+
+    modifier nonReentrant() {
+        if (_lock == 1) revert Reentrancy();
+        _lock = 1;
+        _;
+        _lock = 0;
+    }
+
+    // =====================================================================================
+    // genesis
+    // =====================================================================================
+
+    function initialize(
+        Params calldata p,
+        address governance_,
+        address[] calldata operators,
+        address[] calldata consensusAddrs,
+        uint256[] calldata selfBonds,
+        uint16[] calldata commissionBps
+    ) external payable onlySystem {
+        if (initialized) revert AlreadyInitialized();
+        uint256 n = operators.length;
+        if (consensusAddrs.length != n || selfBonds.length != n || commissionBps.length != n) revert LengthMismatch();
+        _checkParams(p);
+        if (governance_ == address(0)) revert ZeroAddress();
+        _params = p;
+        governance = governance_;
+        initialized = true;
+        uint256 sum;
+        for (uint256 i = 0; i < n; i++) {
+            _genesisValidator(operators[i], consensusAddrs[i], selfBonds[i], commissionBps[i]);
+            sum += selfBonds[i];
+        }
+        if (msg.value != sum) revert WrongValue(msg.value, sum);
+        // The genesis validators are the active set from block 0: top maxValidators, no change bound.
+        (address[] memory addrs, uint256[] memory powers) = _targetSet(_params);
+        _storeActiveSet(addrs, powers);
+        emit Initialized(governance_, n, sum);
+    }
+
+    function _genesisValidator(address operator, address consensusAddr, uint256 selfBond, uint16 commissionBps)
+        internal
+    {
+        uint256 min = _params.minSelfBond == 0 ? 1 : _params.minSelfBond;
+        if (selfBond < min) revert SelfBondTooLow(selfBond, min);
+        if (commissionBps > BPS) revert CommissionTooHigh(commissionBps, uint16(BPS));
+        _create(operator, consensusAddr, commissionBps, uint16(BPS), uint16(BPS), min, "");
+        _delegate(operator, operator, selfBond);
+        emit ValidatorCreated(operator, consensusAddr, selfBond, commissionBps, uint16(BPS), uint16(BPS), min);
+    }
+
+    // =====================================================================================
+    // validators
+    // =====================================================================================
+
+    function createValidator(
+        address consensusAddr,
+        uint16 commissionBps,
+        uint16 maxCommissionBps,
+        uint16 maxChangeBpsPerDay,
+        uint256 minSelfBond,
+        string calldata description
+    ) external payable whenInitialized nonReentrant {
+        if (maxCommissionBps > BPS) revert CommissionTooHigh(maxCommissionBps, uint16(BPS));
+        if (commissionBps > maxCommissionBps) revert CommissionTooHigh(commissionBps, maxCommissionBps);
+        if (maxChangeBpsPerDay > maxCommissionBps) revert CommissionChangeTooLarge(maxChangeBpsPerDay, maxCommissionBps);
+        uint256 floor = minSelfBond > _params.minSelfBond ? minSelfBond : _params.minSelfBond;
+        if (floor == 0) floor = 1;
+        if (msg.value < floor) revert SelfBondTooLow(msg.value, floor);
+        _create(msg.sender, consensusAddr, commissionBps, maxCommissionBps, maxChangeBpsPerDay, floor, description);
+        _delegate(msg.sender, msg.sender, msg.value);
+        emit ValidatorCreated(
+            msg.sender, consensusAddr, msg.value, commissionBps, maxCommissionBps, maxChangeBpsPerDay, floor
+        );
+    }
+
+    function _create(
+        address operator,
+        address consensusAddr,
+        uint16 commissionBps,
+        uint16 maxCommissionBps,
+        uint16 maxChangeBpsPerDay,
+        uint256 minSelfBond,
+        string memory description
+    ) internal {
+        if (operator == address(0) || consensusAddr == address(0)) revert ZeroAddress();
+        if (bytes(description).length > MAX_DESCRIPTION_BYTES) {
+            revert DescriptionTooLong(bytes(description).length, MAX_DESCRIPTION_BYTES);
+        }
+        address holder = _operatorOf[consensusAddr];
+        if (holder != address(0) && holder != operator) revert ConsensusAddressTaken(consensusAddr);
+        Validator storage v = _validators[operator];
+        if (v.exists) {
+            // Re-registration: only an emptied, non-tombstoned record whose jail time is over.
+            if (v.tombstoned) revert Tombstoned();
+            if (v.shares != 0 || v.tokens != 0) revert ValidatorExists(operator);
+            if (v.jailed && block.timestamp < v.jailedUntil) revert JailPeriodActive(v.jailedUntil);
+            delete _operatorOf[v.consensusAddr];
+        }
+        if (_candidateIndex[operator] == 0) {
+            if (_candidates.length >= MAX_CANDIDATES) revert TooManyCandidates(MAX_CANDIDATES);
+            _candidates.push(operator);
+            _candidateIndex[operator] = _candidates.length;
+        }
+        _operatorOf[consensusAddr] = operator;
+        v.consensusAddr = consensusAddr;
+        v.commissionBps = commissionBps;
+        v.maxCommissionBps = maxCommissionBps;
+        v.maxChangeBpsPerDay = maxChangeBpsPerDay;
+        v.exists = true;
+        v.jailed = false;
+        v.jailedUntil = 0;
+        v.lastCommissionChange = uint64(block.timestamp);
+        v.minSelfBond = minSelfBond;
+        v.description = description;
+        _resetSigning(operator);
+    }
+
+    function editValidator(uint16 commissionBps, string calldata description) external whenInitialized {
+        Validator storage v = _validator(msg.sender);
+        if (bytes(description).length > MAX_DESCRIPTION_BYTES) {
+            revert DescriptionTooLong(bytes(description).length, MAX_DESCRIPTION_BYTES);
+        }
+        if (commissionBps != v.commissionBps) {
+            if (commissionBps > v.maxCommissionBps) revert CommissionTooHigh(commissionBps, v.maxCommissionBps);
+            uint16 change =
+                commissionBps > v.commissionBps ? commissionBps - v.commissionBps : v.commissionBps - commissionBps;
+            if (change > v.maxChangeBpsPerDay) revert CommissionChangeTooLarge(change, v.maxChangeBpsPerDay);
+            uint64 next = v.lastCommissionChange + 1 days;
+            if (block.timestamp < next) revert CommissionChangeTooSoon(next);
+            v.commissionBps = commissionBps;
+            v.lastCommissionChange = uint64(block.timestamp);
+        }
+        v.description = description;
+        emit ValidatorEdited(msg.sender, commissionBps, description);
+    }
+
+    function unjail() external whenInitialized {
+        Validator storage v = _validator(msg.sender);
+        if (v.tombstoned) revert Tombstoned();
+        if (!v.jailed) revert NotJailed();
+        if (block.timestamp < v.jailedUntil) revert JailPeriodActive(v.jailedUntil);
+        uint256 self = _tokensOf(msg.sender, msg.sender);
+        if (self < v.minSelfBond) revert SelfBondTooLow(self, v.minSelfBond);
+        v.jailed = false;
+        _resetSigning(msg.sender);
+        emit Unjailed(v.consensusAddr);
+    }
+
+    // =====================================================================================
+    // delegations
+    // =====================================================================================
+
+    function delegate(address operator) external payable whenInitialized nonReentrant {
+        if (msg.value == 0) revert ZeroAmount();
+        Validator storage v = _validator(operator);
+        if (v.tombstoned) revert Tombstoned();
+        _delegate(msg.sender, operator, msg.value);
+    }
+
+    function undelegate(address operator, uint256 amount) external whenInitialized nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Validator storage v = _validator(operator);
+        if (_unbondingsOf[msg.sender].length >= MAX_UNBONDING_ENTRIES) {
+            revert TooManyUnbondingEntries(MAX_UNBONDING_ENTRIES);
+        }
+        uint256 tokens = _unbond(msg.sender, operator, amount);
+        uint64 completion = uint64(block.number) + _params.unbondingBlocks;
+        uint256 id = ++_nextUnbonding;
+        _unbondings[id] = Unbonding(msg.sender, operator, uint64(block.number), completion, tokens);
+        _unbondingsOf[msg.sender].push(id);
+        _unbondingQueue[operator].push(id);
+        totalUnbonding += tokens;
+        _pruneUnbondingQueue(operator, 3);
+        emit Undelegated(msg.sender, operator, tokens, id, completion);
+        _checkSelfBond(operator, v, msg.sender);
+    }
+
+    function redelegate(address srcOperator, address dstOperator, uint256 amount)
+        external
+        whenInitialized
+        nonReentrant
+    {
+        if (amount == 0) revert ZeroAmount();
+        if (srcOperator == dstOperator) revert SameValidator();
+        Validator storage src = _validator(srcOperator);
+        Validator storage dst = _validator(dstOperator);
+        if (dst.tombstoned) revert Tombstoned();
+        uint64 until = _incomingRedelegationUntil[msg.sender][srcOperator];
+        if (block.number < until) revert TransitiveRedelegation(srcOperator, until);
+        uint256 tokens = _unbond(msg.sender, srcOperator, amount); // _delegate adds it back to _totalBonded
+        uint256 newShares = _delegate(msg.sender, dstOperator, tokens);
+        uint64 completion = uint64(block.number) + _params.unbondingBlocks;
+        uint256 id = ++_nextRedelegation;
+        _redelegations[id] = Redelegation(msg.sender, dstOperator, uint64(block.number), completion, newShares);
+        _redelegationQueue[srcOperator].push(id);
+        if (completion > _incomingRedelegationUntil[msg.sender][dstOperator]) {
+            _incomingRedelegationUntil[msg.sender][dstOperator] = completion;
+        }
+        _pruneRedelegationQueue(srcOperator, 3);
+        emit Redelegated(msg.sender, srcOperator, dstOperator, tokens, completion);
+        _checkSelfBond(srcOperator, src, msg.sender);
+    }
+
+    function withdrawUnbonded() external nonReentrant returns (uint256 total) {
+        uint256[] storage ids = _unbondingsOf[msg.sender];
+        uint256 i = 0;
+        while (i < ids.length) {
+            Unbonding storage e = _unbondings[ids[i]];
+            if (e.completion <= block.number) {
+                total += e.balance;
+                delete _unbondings[ids[i]];
+                ids[i] = ids[ids.length - 1];
+                ids.pop();
+            } else {
+                i++;
+            }
+        }
+        if (total == 0) revert NothingToWithdraw();
+        totalUnbonding -= total;
+        _pay(msg.sender, total);
+        emit UnbondedWithdrawn(msg.sender, total);
+    }
+
+    function withdrawRewards(address operator) external nonReentrant returns (uint256 amount) {
+        _settle(operator, msg.sender);
+        Delegation storage d = _delegations[operator][msg.sender];
+        amount = d.owed;
+        if (amount == 0) revert NothingToWithdraw();
+        d.owed = 0;
+        rewardsOutstanding -= amount;
+        _pay(msg.sender, amount);
+        emit RewardsWithdrawn(msg.sender, operator, amount);
+    }
+
+    function withdrawCommission() external nonReentrant returns (uint256 amount) {
+        Validator storage v = _validator(msg.sender);
+        amount = v.commission;
+        if (amount == 0) revert NothingToWithdraw();
+        v.commission = 0;
+        commissionOutstanding -= amount;
+        _pay(msg.sender, amount);
+        emit CommissionWithdrawn(msg.sender, amount);
+    }
+
+    // ---- share accounting ----
+
+    /// @dev Bonds `amount` tokens (already received) from `delegator` to `operator`; returns the shares minted.
+    function _delegate(address delegator, address operator, uint256 amount) internal returns (uint256 newShares) {
+        Validator storage v = _validators[operator];
+        if (v.shares == 0) {
+            // Empty validator (no tokens without shares, see _removeShares): 1 share per token.
+            newShares = amount;
+            if (newShares == 0) revert ZeroAmount();
+        } else {
+            if (v.tokens == 0) revert ValidatorFullySlashed(operator);
+            newShares = amount * v.shares / v.tokens;
+            if (newShares == 0) revert ZeroAmount();
+        }
+        _settle(operator, delegator);
+        Delegation storage d = _delegations[operator][delegator];
+        if (d.shares == 0) _trackDelegation(delegator, operator);
+        d.shares += newShares;
+        d.rewardDebt = d.shares * v.accRewardPerShare / PREC;
+        v.shares += newShares;
+        v.tokens += amount;
+        _totalBonded += amount;
+        emit Delegated(delegator, operator, amount, newShares);
+    }
+
+    /// @dev Removes about `amount` tokens of `delegator`'s delegation to `operator`; returns the tokens removed.
+    function _unbond(address delegator, address operator, uint256 amount) internal returns (uint256 tokens) {
+        Validator storage v = _validators[operator];
+        Delegation storage d = _delegations[operator][delegator];
+        uint256 available = v.shares == 0 ? 0 : d.shares * v.tokens / v.shares;
+        if (amount > available) revert InsufficientDelegation(amount, available);
+        uint256 shares = amount == available ? d.shares : _ceilDiv(amount * v.shares, v.tokens);
+        if (shares > d.shares) shares = d.shares;
+        tokens = _removeShares(operator, delegator, shares);
+        _totalBonded -= tokens;
+    }
+
+    /// @dev Burns `shares` of a delegation and takes their tokens off the validator (not off _totalBonded).
+    function _removeShares(address operator, address delegator, uint256 shares) internal returns (uint256 tokens) {
+        Validator storage v = _validators[operator];
+        _settle(operator, delegator);
+        Delegation storage d = _delegations[operator][delegator];
+        tokens = shares * v.tokens / v.shares;
+        d.shares -= shares;
+        d.rewardDebt = d.shares * v.accRewardPerShare / PREC;
+        v.shares -= shares;
+        v.tokens -= tokens;
+        if (v.shares == 0 && v.tokens != 0) {
+            // Last shares out: rounding leftovers go with them (no tokens without owners).
+            tokens += v.tokens;
+            v.tokens = 0;
+        }
+        if (d.shares == 0) _untrackDelegation(delegator, operator);
+    }
+
+    /// @dev Moves a delegation's accrued rewards into its `owed` balance.
+    function _settle(address operator, address delegator) internal {
+        Delegation storage d = _delegations[operator][delegator];
+        uint256 acc = d.shares * _validators[operator].accRewardPerShare / PREC;
+        if (acc > d.rewardDebt) d.owed += acc - d.rewardDebt;
+        d.rewardDebt = acc;
+    }
+
+    function _trackDelegation(address delegator, address operator) internal {
+        if (_delegatedIndex[delegator][operator] != 0) return;
+        address[] storage list = _delegatedTo[delegator];
+        if (list.length >= MAX_DELEGATIONS_PER_DELEGATOR) revert TooManyDelegations(MAX_DELEGATIONS_PER_DELEGATOR);
+        list.push(operator);
+        _delegatedIndex[delegator][operator] = list.length;
+    }
+
+    function _untrackDelegation(address delegator, address operator) internal {
+        uint256 idx = _delegatedIndex[delegator][operator];
+        if (idx == 0) return;
+        address[] storage list = _delegatedTo[delegator];
+        address last = list[list.length - 1];
+        list[idx - 1] = last;
+        _delegatedIndex[delegator][last] = idx;
+        list.pop();
+        delete _delegatedIndex[delegator][operator];
+    }
+
+    /// @dev Cosmos: a self-undelegation that leaves the self-bond under the validator's minimum jails it.
+    function _checkSelfBond(address operator, Validator storage v, address delegator) internal {
+        if (delegator != operator || v.jailed) return;
+        if (_tokensOf(operator, operator) < v.minSelfBond) {
+            _jail(v, uint64(block.timestamp), REASON_SELF_BOND);
+        }
+    }
+
+    function _pruneUnbondingQueue(address operator, uint256 maxSteps) internal {
+        uint256[] storage q = _unbondingQueue[operator];
+        uint256 head = _unbondingHead[operator];
+        for (uint256 s = 0; s < maxSteps && head < q.length; s++) {
+            Unbonding storage e = _unbondings[q[head]];
+            if (e.balance != 0 && e.completion > block.number) break;
+            delete q[head];
+            head++;
+        }
+        _unbondingHead[operator] = head;
+    }
+
+    function _pruneRedelegationQueue(address operator, uint256 maxSteps) internal {
+        uint256[] storage q = _redelegationQueue[operator];
+        uint256 head = _redelegationHead[operator];
+        for (uint256 s = 0; s < maxSteps && head < q.length; s++) {
+            if (_redelegations[q[head]].completion > block.number) break;
+            delete _redelegations[q[head]];
+            delete q[head];
+            head++;
+        }
+        _redelegationHead[operator] = head;
+    }
+
+    // =====================================================================================
+    // rewards and downtime (system)
+    // =====================================================================================
+
+    function issuance() public view returns (uint256) {
+        Params storage p = _params;
+        if (p.annualRateBps == 0) return p.issuancePerBlock;
+        return _totalBonded * p.annualRateBps / BPS / p.blocksPerYear;
+    }
+
+    function reward(address[] calldata signed, address[] calldata missed) external payable onlySystem whenInitialized {
+        uint256 total = msg.value;
+        uint256 tax = total * _params.communityTaxBps / BPS;
+        uint256 rest = total - tax;
+        uint256 signedPower;
+        for (uint256 i = 0; i < signed.length; i++) {
+            address op = _operatorOf[signed[i]];
+            if (op != address(0) && !_validators[op].jailed) signedPower += _activePower[signed[i]];
+        }
+        uint256 distributed;
+        if (signedPower != 0 && rest != 0) {
+            for (uint256 i = 0; i < signed.length; i++) {
+                address op = _operatorOf[signed[i]];
+                if (op == address(0)) continue;
+                Validator storage v = _validators[op];
+                uint256 pw = _activePower[signed[i]];
+                if (v.jailed || pw == 0) continue;
+                distributed += _rewardValidator(v, rest * pw / signedPower);
+            }
+        }
+        _communityPool += total - distributed;
+        emit Rewarded(total, tax, distributed);
+        for (uint256 i = 0; i < signed.length; i++) _recordSignature(signed[i], false);
+        for (uint256 i = 0; i < missed.length; i++) _recordSignature(missed[i], true);
+    }
+
+    /// @dev Credits one validator's share: commission first, the rest per share. Returns what was credited.
+    function _rewardValidator(Validator storage v, uint256 amount) internal returns (uint256) {
+        if (amount == 0) return 0;
+        uint256 commission = amount * v.commissionBps / BPS;
+        uint256 toDelegators = amount - commission;
+        uint256 credited;
+        if (v.shares != 0 && toDelegators != 0) {
+            uint256 inc = toDelegators * PREC / v.shares;
+            v.accRewardPerShare += inc;
+            credited = inc * v.shares / PREC;
+        }
+        commission += toDelegators - credited; // rounding dust goes to the operator, not lost
+        v.commission += commission;
+        commissionOutstanding += commission;
+        rewardsOutstanding += credited;
+        return amount;
+    }
+
+    function _recordSignature(address consensusAddr, bool missedBlock) internal {
+        address op = _operatorOf[consensusAddr];
+        if (op == address(0) || _activePower[consensusAddr] == 0) return;
+        Validator storage v = _validators[op];
+        if (v.jailed) return;
+        Params storage p = _params;
+        SigningInfo storage s = _signing[op];
+        uint64 window = p.signedBlocksWindow;
+        if (s.window != window) {
+            s.window = window;
+            s.generation++;
+            s.seen = 0;
+            s.missed = 0;
+        }
+        uint64 index = s.seen % window;
+        bytes32 key = keccak256(abi.encode(op, s.generation, index / 256));
+        uint256 word = _missedBits[key];
+        uint256 bit = uint256(1) << (index % 256);
+        bool wasMissed = word & bit != 0;
+        if (missedBlock && !wasMissed) {
+            _missedBits[key] = word | bit;
+            s.missed++;
+        } else if (!missedBlock && wasMissed) {
+            _missedBits[key] = word & ~bit;
+            s.missed--;
+        }
+        s.seen++;
+        uint256 minSigned = uint256(window) * p.minSignedPerWindowBps / BPS;
+        if (s.seen >= window && s.missed > window - minSigned) {
+            uint256 amount = v.tokens * p.slashFractionDowntimeBps / BPS;
+            _slashValidatorTokens(op, v, amount);
+            emit Slashed(consensusAddr, amount, REASON_DOWNTIME);
+            _jail(v, uint64(block.timestamp) + p.downtimeJailSeconds, REASON_DOWNTIME);
+            _resetSigning(op);
+        }
+    }
+
+    function _resetSigning(address operator) internal {
+        SigningInfo storage s = _signing[operator];
+        s.generation++;
+        s.seen = 0;
+        s.missed = 0;
+        s.window = _params.signedBlocksWindow;
+    }
+
+    // =====================================================================================
+    // slashing
+    // =====================================================================================
+
+    function submitDoubleSign(
+        uint64 height,
+        uint32 round,
+        uint8 voteType,
+        bytes32 hashA,
+        bytes calldata sigA,
+        bytes32 hashB,
+        bytes calldata sigB
+    ) external whenInitialized nonReentrant {
+        address signer = _evidenceSigner(height, round, voteType, hashA, sigA, hashB, sigB);
+        _submitEvidence(signer, height, round, voteType);
+    }
+
+    function _evidenceSigner(
+        uint64 height,
+        uint32 round,
+        uint8 voteType,
+        bytes32 hashA,
+        bytes calldata sigA,
+        bytes32 hashB,
+        bytes calldata sigB
+    ) internal view returns (address a) {
+        if (voteType != VOTE_PREVOTE && voteType != VOTE_PRECOMMIT) revert InvalidEvidence("vote type is not 1 or 2");
+        if (hashA == hashB) revert InvalidEvidence("the two votes are for the same block");
+        if (height > block.number) revert InvalidEvidence("height is in the future");
+        a = VoteDigest.recover(VoteDigest.digest(block.chainid, height, round, voteType, hashA), sigA);
+        address b = VoteDigest.recover(VoteDigest.digest(block.chainid, height, round, voteType, hashB), sigB);
+        if (a == address(0) || b == address(0)) revert InvalidEvidence("a signature does not recover");
+        if (a != b) revert InvalidEvidence("the votes have different signers");
+    }
+
+    function _submitEvidence(address a, uint64 height, uint32 round, uint8 voteType) internal {
+        address op = _operatorOf[a];
+        if (op == address(0)) revert UnknownValidator(a);
+        if (uint256(height) + _params.unbondingBlocks < block.number) {
+            revert EvidenceTooOld(height, block.number, _params.unbondingBlocks);
+        }
+        bytes32 key = evidenceKey(a, height, round, voteType);
+        if (evidenceUsed[key]) revert EvidenceAlreadyUsed(key);
+        if (_validators[op].tombstoned) revert Tombstoned();
+        _slashDoubleSign(op, a, height, round, voteType);
+    }
+
+    /// @notice Evidence already verified by consensus. Never reverts on the evidence (a system call
+    ///         must not fail): returns false when the key was used, the validator is unknown or
+    ///         already tombstoned, or the evidence is older than the unbonding period.
+    function slashDoubleSign(address consensusAddr, uint64 height, uint32 round, uint8 voteType)
+        external
+        onlySystem
+        whenInitialized
+        returns (bool slashed)
+    {
+        address op = _operatorOf[consensusAddr];
+        bytes32 key = evidenceKey(consensusAddr, height, round, voteType);
+        if (op == address(0) || evidenceUsed[key] || _validators[op].tombstoned) return false;
+        if (uint256(height) + _params.unbondingBlocks < block.number) return false;
+        _slashDoubleSign(op, consensusAddr, height, round, voteType);
+        return true;
+    }
+
+    function evidenceKey(address consensusAddr, uint64 height, uint32 round, uint8 voteType)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(consensusAddr, height, round, voteType));
+    }
+
+    /// @notice The digest a vote's signature covers on this chain (for tools building evidence).
+    function voteDigest(uint64 height, uint32 round, uint8 voteType, bytes32 blockHash) external view returns (bytes32) {
+        return VoteDigest.digest(block.chainid, height, round, voteType, blockHash);
+    }
+
+    function _slashDoubleSign(address op, address consensusAddr, uint64 height, uint32 round, uint8 voteType)
+        internal
+    {
+        bytes32 key = evidenceKey(consensusAddr, height, round, voteType);
+        evidenceUsed[key] = true;
+        Validator storage v = _validators[op];
+        uint256 fraction = _params.slashFractionDoubleSignBps;
+        uint256 amount = _slashUnbondings(op, height, fraction);
+        amount += _slashRedelegations(op, height, fraction);
+        uint256 fromTokens = v.tokens * fraction / BPS;
+        _slashValidatorTokens(op, v, fromTokens);
+        amount += fromTokens;
+        emit EvidenceHandled(key, consensusAddr, height, round, voteType);
+        emit Slashed(consensusAddr, amount, REASON_DOUBLE_SIGN);
+        if (!v.jailed) _jail(v, type(uint64).max, REASON_DOUBLE_SIGN);
+        v.jailedUntil = type(uint64).max;
+        v.tombstoned = true;
+        if (_activePower[consensusAddr] != 0) pendingSetChange = true;
+        _removeCandidate(op);
+        emit ValidatorTombstoned(consensusAddr);
+    }
+
+    function _slashUnbondings(address op, uint64 height, uint256 fraction) internal returns (uint256 total) {
+        _pruneUnbondingQueue(op, type(uint256).max);
+        uint256[] storage q = _unbondingQueue[op];
+        for (uint256 i = _unbondingHead[op]; i < q.length; i++) {
+            Unbonding storage e = _unbondings[q[i]];
+            if (e.balance == 0 || e.completion <= block.number || e.creationHeight < height) continue;
+            uint256 cut = e.balance * fraction / BPS;
+            e.balance -= cut;
+            total += cut;
+        }
+        if (total != 0) {
+            totalUnbonding -= total;
+            _burn(total);
+        }
+    }
+
+    function _slashRedelegations(address op, uint64 height, uint256 fraction) internal returns (uint256 total) {
+        _pruneRedelegationQueue(op, type(uint256).max);
+        uint256[] storage q = _redelegationQueue[op];
+        for (uint256 i = _redelegationHead[op]; i < q.length; i++) {
+            Redelegation storage r = _redelegations[q[i]];
+            if (r.completion <= block.number || r.creationHeight < height) continue;
+            uint256 shares = r.sharesDst * fraction / BPS;
+            uint256 held = _delegations[r.dst][r.delegator].shares;
+            if (shares > held) shares = held;
+            if (shares == 0) continue;
+            uint256 tokens = _removeShares(r.dst, r.delegator, shares);
+            _totalBonded -= tokens;
+            total += tokens;
+        }
+        if (total != 0) _burn(total);
+    }
+
+    function _slashValidatorTokens(address, Validator storage v, uint256 amount) internal {
+        if (amount == 0) return;
+        v.tokens -= amount;
+        _totalBonded -= amount;
+        _burn(amount);
+    }
+
+    function _jail(Validator storage v, uint64 until, uint8 reason) internal {
+        v.jailed = true;
+        v.jailedUntil = until;
+        if (_activePower[v.consensusAddr] != 0) pendingSetChange = true;
+        emit Jailed(v.consensusAddr, until, reason);
+    }
+
+    function _removeCandidate(address op) internal {
+        uint256 idx = _candidateIndex[op];
+        if (idx == 0) return;
+        address last = _candidates[_candidates.length - 1];
+        _candidates[idx - 1] = last;
+        _candidateIndex[last] = idx;
+        _candidates.pop();
+        delete _candidateIndex[op];
+    }
+
+    function _burn(uint256 amount) internal {
+        burned += amount;
+        (bool ok,) = payable(address(0)).call{value: amount}("");
+        if (!ok) revert TransferFailed(address(0), amount);
+    }
+
+    // =====================================================================================
+    // active set (system)
+    // =====================================================================================
+
+    function epochUpdate()
+        external
+        onlySystem
+        whenInitialized
+        returns (address[] memory consensusAddrs, uint256[] memory powers)
+    {
+        Params memory p = _params;
+        (address[] memory tAddr, uint256[] memory tPow) = _targetSet(p);
+        address[] memory oAddr = _activeSet;
+        uint256 oldTotal = activeTotalPower;
+        // The union of the old set and the target, with old and target power.
+        uint256 n = oAddr.length;
+        address[] memory addr = new address[](n + tAddr.length);
+        uint256[] memory from = new uint256[](addr.length);
+        uint256[] memory to = new uint256[](addr.length);
+        for (uint256 i = 0; i < n; i++) {
+            addr[i] = oAddr[i];
+            from[i] = _activePower[oAddr[i]];
+        }
+        for (uint256 j = 0; j < tAddr.length; j++) {
+            uint256 k = 0;
+            while (k < n && addr[k] != tAddr[j]) k++;
+            if (k == n) {
+                addr[n] = tAddr[j];
+                n++;
+            }
+            to[k] = tPow[j];
+        }
+        uint256[] memory cur = _boundChanges(p, addr, from, to, n, oldTotal);
+        uint256 m;
+        for (uint256 i = 0; i < n; i++) if (cur[i] != 0) m++;
+        if (m == 0) {
+            pendingSetChange = false;
+            return _activeSetCopy();
+        }
+        uint256[] memory packed = new uint256[](m);
+        m = 0;
+        for (uint256 i = 0; i < n; i++) if (cur[i] != 0) packed[m++] = _pack(cur[i], addr[i], 0);
+        _sortDesc(packed);
+        address[] memory outAddr = new address[](m);
+        uint256[] memory outPow = new uint256[](m);
+        for (uint256 i = 0; i < m; i++) {
+            outPow[i] = packed[i] >> 192;
+            outAddr[i] = _unpackAddr(packed[i]);
+        }
+        _storeActiveSet(outAddr, outPow);
+        return (outAddr, outPow);
+    }
+
+    /// @dev Applies the set change within maxPowerChangeBps of the old total power: removals of
+    ///      jailed/tombstoned validators always; the others largest |delta| first, the one that
+    ///      overflows the budget partially (so a large change still makes progress), joins only
+    ///      while the set has fewer than maxValidators members. The rest waits for the next epoch.
+    function _boundChanges(
+        Params memory p,
+        address[] memory addr,
+        uint256[] memory from,
+        uint256[] memory to,
+        uint256 n,
+        uint256 oldTotal
+    ) internal view returns (uint256[] memory cur) {
+        cur = new uint256[](n);
+        if (oldTotal == 0) {
+            for (uint256 i = 0; i < n; i++) cur[i] = to[i];
+            return cur;
+        }
+        uint256 budget = oldTotal * p.maxPowerChangeBps / BPS;
+        if (budget == 0) budget = 1;
+        (uint256 used, uint256 count, uint256[] memory order) = _forcedRemovals(addr, from, to, cur, n);
+        for (uint256 c = 0; c < order.length && used < budget; c++) {
+            uint256 i = order[c] & 0xffffffff;
+            bool joining = from[i] == 0;
+            if (joining && count >= p.maxValidators) continue;
+            uint256 d = order[c] >> 192;
+            uint256 step = d <= budget - used ? d : budget - used;
+            cur[i] = to[i] > from[i] ? from[i] + step : from[i] - step;
+            used += step;
+            if (joining) count++;
+            if (cur[i] == 0) count--;
+        }
+    }
+
+    /// @dev Starts `cur` at the old powers, zeroes jailed/tombstoned members (their power counts as
+    ///      used budget), and returns the other changes packed and sorted largest |delta| first.
+    function _forcedRemovals(
+        address[] memory addr,
+        uint256[] memory from,
+        uint256[] memory to,
+        uint256[] memory cur,
+        uint256 n
+    ) internal view returns (uint256 used, uint256 count, uint256[] memory order) {
+        order = new uint256[](n);
+        uint256 changes;
+        for (uint256 i = 0; i < n; i++) {
+            cur[i] = from[i];
+            if (from[i] != 0) {
+                Validator storage v = _validators[_operatorOf[addr[i]]];
+                if (v.jailed || v.tombstoned) {
+                    used += from[i];
+                    cur[i] = 0;
+                    continue;
+                }
+                count++;
+            }
+            uint256 d = to[i] > from[i] ? to[i] - from[i] : from[i] - to[i];
+            if (d != 0) order[changes++] = _pack(d, addr[i], i);
+        }
+        assembly {
+            mstore(order, changes)
+        }
+        _sortDesc(order);
+    }
+
+    /// @dev The unbounded target: candidates (not jailed, self-bond >= their minimum, power >= 1),
+    ///      top maxValidators by power, ties by lower consensus address.
+    function _targetSet(Params memory p) internal view returns (address[] memory addrs, uint256[] memory powers) {
+        uint256 n = _candidates.length;
+        uint256[] memory packed = new uint256[](n);
+        uint256 m;
+        for (uint256 i = 0; i < n; i++) {
+            address op = _candidates[i];
+            Validator storage v = _validators[op];
+            if (v.jailed || v.tombstoned) continue;
+            uint256 pw = v.tokens / p.powerReduction;
+            if (pw == 0) continue;
+            if (pw > MAX_POWER) pw = MAX_POWER;
+            if (_tokensOf(op, op) < v.minSelfBond) continue;
+            packed[m++] = _pack(pw, v.consensusAddr, 0);
+        }
+        assembly {
+            mstore(packed, m)
+        }
+        _sortDesc(packed);
+        if (m > p.maxValidators) m = p.maxValidators;
+        addrs = new address[](m);
+        powers = new uint256[](m);
+        for (uint256 i = 0; i < m; i++) {
+            powers[i] = packed[i] >> 192;
+            addrs[i] = _unpackAddr(packed[i]);
+        }
+    }
+
+    function _storeActiveSet(address[] memory addrs, uint256[] memory powers) internal {
+        for (uint256 i = 0; i < _activeSet.length; i++) delete _activePower[_activeSet[i]];
+        delete _activeSet;
+        uint256 total;
+        for (uint256 i = 0; i < addrs.length; i++) {
+            _activeSet.push(addrs[i]);
+            _activePower[addrs[i]] = powers[i];
+            total += powers[i];
+        }
+        activeTotalPower = total;
+        pendingSetChange = false;
+        emit ActiveSetUpdated(addrs, powers, total);
+    }
+
+    function _activeSetCopy() internal view returns (address[] memory addrs, uint256[] memory powers) {
+        addrs = _activeSet;
+        powers = new uint256[](addrs.length);
+        for (uint256 i = 0; i < addrs.length; i++) powers[i] = _activePower[addrs[i]];
+    }
+
+    /// @dev key (< 2^64) in the top 64 bits, then ~address (so ties sort by lower address first), then a 32-bit index.
+    function _pack(uint256 key, address a, uint256 idx) internal pure returns (uint256) {
+        return (key << 192) | (uint256(uint160(~bytes20(a))) << 32) | idx;
+    }
+
+    function _unpackAddr(uint256 x) internal pure returns (address) {
+        return address(~bytes20(uint160(x >> 32)));
+    }
+
+    function _sortDesc(uint256[] memory a) internal pure {
+        if (a.length > 1) _quickSort(a, 0, int256(a.length - 1));
+    }
+
+    function _quickSort(uint256[] memory a, int256 lo, int256 hi) internal pure {
+        while (lo < hi) {
+            uint256 pivot = a[uint256(lo + (hi - lo) / 2)];
+            int256 i = lo;
+            int256 j = hi;
+            while (i <= j) {
+                while (a[uint256(i)] > pivot) i++;
+                while (a[uint256(j)] < pivot) j--;
+                if (i <= j) {
+                    (a[uint256(i)], a[uint256(j)]) = (a[uint256(j)], a[uint256(i)]);
+                    i++;
+                    j--;
+                }
+            }
+            if (j - lo < hi - i) {
+                if (lo < j) _quickSort(a, lo, j);
+                lo = i;
+            } else {
+                if (i < hi) _quickSort(a, i, hi);
+                hi = j;
+            }
+        }
+    }
+
+    // =====================================================================================
+    // governance
+    // =====================================================================================
+
+    function setParams(Params calldata p) external onlyGovernance {
+        _checkParams(p);
+        _params = p;
+        emit ParamsSet(p);
+    }
+
+    function spendCommunityPool(address to, uint256 amount) external onlyGovernance nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        if (amount > _communityPool) revert InsufficientCommunityPool(amount, _communityPool);
+        _communityPool -= amount;
+        _pay(to, amount);
+        emit CommunityPoolSpent(to, amount);
+    }
+
+    function _checkParams(Params calldata p) internal pure {
+        if (p.epochLength == 0) revert InvalidParams("epochLength must be >= 1");
+        if (p.maxValidators == 0) revert InvalidParams("maxValidators must be >= 1");
+        if (p.powerReduction == 0) revert InvalidParams("powerReduction must be >= 1");
+        if (p.annualRateBps != 0 && p.blocksPerYear == 0) revert InvalidParams("blocksPerYear must be >= 1");
+        if (p.annualRateBps > BPS) revert InvalidParams("annualRateBps must be <= 10000");
+        if (p.communityTaxBps > BPS) revert InvalidParams("communityTaxBps must be <= 10000");
+        if (p.signedBlocksWindow == 0) revert InvalidParams("signedBlocksWindow must be >= 1");
+        if (p.minSignedPerWindowBps > BPS) revert InvalidParams("minSignedPerWindowBps must be <= 10000");
+        if (p.slashFractionDoubleSignBps > BPS) revert InvalidParams("slashFractionDoubleSignBps must be <= 10000");
+        if (p.slashFractionDowntimeBps > BPS) revert InvalidParams("slashFractionDowntimeBps must be <= 10000");
+        if (p.maxPowerChangeBps == 0 || p.maxPowerChangeBps >= 3333) {
+            revert InvalidParams("maxPowerChangeBps must be in 1..3332");
+        }
+    }
+
+    // =====================================================================================
+    // views
+    // =====================================================================================
+
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    function activeSet() external view returns (address[] memory consensusAddrs, uint256[] memory powers) {
+        return _activeSetCopy();
+    }
+
+    function validatorByConsensus(address consensusAddr) external view returns (address operator) {
+        return _operatorOf[consensusAddr];
+    }
+
+    function getValidator(address operator)
+        external
+        view
+        returns (
+            address consensusAddr,
+            uint256 tokens,
+            uint256 selfBond,
+            uint16 commissionBps,
+            bool jailed,
+            bool tombstoned,
+            uint64 jailedUntil,
+            string memory description
+        )
+    {
+        Validator storage v = _validators[operator];
+        return (
+            v.consensusAddr,
+            v.tokens,
+            _tokensOf(operator, operator),
+            v.commissionBps,
+            v.jailed,
+            v.tombstoned,
+            v.jailedUntil,
+            v.description
+        );
+    }
+
+    /// @notice The rest of a validator's record: commission bounds, minimum self-bond, shares, unpaid commission.
+    function getValidatorTerms(address operator)
+        external
+        view
+        returns (
+            uint16 maxCommissionBps,
+            uint16 maxChangeBpsPerDay,
+            uint64 lastCommissionChange,
+            uint256 minSelfBond,
+            uint256 shares,
+            uint256 commission
+        )
+    {
+        Validator storage v = _validators[operator];
+        return (v.maxCommissionBps, v.maxChangeBpsPerDay, v.lastCommissionChange, v.minSelfBond, v.shares, v.commission);
+    }
+
+    /// @notice Downtime window state of a validator: blocks seen and missed in the current window.
+    function signingInfo(address operator) external view returns (uint64 seen, uint64 missed, uint64 window) {
+        SigningInfo storage s = _signing[operator];
+        return (s.seen, s.missed, s.window);
+    }
+
+    /// @notice Every validator competing for the active set (operators; tombstoned ones are removed).
+    function candidates() external view returns (address[] memory) {
+        return _candidates;
+    }
+
+    function delegationOf(address delegator, address operator) external view returns (uint256 amount) {
+        return _tokensOf(operator, delegator);
+    }
+
+    function delegationsOf(address delegator)
+        public
+        view
+        returns (address[] memory operators, uint256[] memory amounts)
+    {
+        operators = _delegatedTo[delegator];
+        amounts = new uint256[](operators.length);
+        for (uint256 i = 0; i < operators.length; i++) amounts[i] = _tokensOf(operators[i], delegator);
+    }
+
+    /// @notice A delegator's waiting unbonding entries (operator, balance after slashes, completion block).
+    function unbondingsOf(address delegator)
+        external
+        view
+        returns (address[] memory operators, uint256[] memory balances, uint64[] memory completions)
+    {
+        uint256[] storage ids = _unbondingsOf[delegator];
+        operators = new address[](ids.length);
+        balances = new uint256[](ids.length);
+        completions = new uint64[](ids.length);
+        for (uint256 i = 0; i < ids.length; i++) {
+            Unbonding storage e = _unbondings[ids[i]];
+            (operators[i], balances[i], completions[i]) = (e.operator, e.balance, e.completion);
+        }
+    }
+
+    function pendingRewards(address delegator, address operator) external view returns (uint256) {
+        Delegation storage d = _delegations[operator][delegator];
+        uint256 acc = d.shares * _validators[operator].accRewardPerShare / PREC;
+        return d.owed + (acc > d.rewardDebt ? acc - d.rewardDebt : 0);
+    }
+
+    function totalBonded() external view returns (uint256) {
+        return _totalBonded;
+    }
+
+    function communityPool() external view returns (uint256) {
+        return _communityPool;
+    }
+
+    function votingPowerOf(address delegator) external view returns (uint256 power) {
+        address[] storage ops = _delegatedTo[delegator];
+        for (uint256 i = 0; i < ops.length; i++) power += _tokensOf(ops[i], delegator);
+    }
+
+    /// @notice The accounting the contract's balance must equal: bonded + unbonding + unpaid rewards
+    ///         + unpaid commission + community pool (`burned` already left the contract).
+    function accounting()
+        external
+        view
+        returns (
+            uint256 bonded,
+            uint256 unbonding,
+            uint256 rewards,
+            uint256 commissions,
+            uint256 pool,
+            uint256 burnedTotal
+        )
+    {
+        return (_totalBonded, totalUnbonding, rewardsOutstanding, commissionOutstanding, _communityPool, burned);
+    }
+
+    // ---- internal helpers ----
+
+    function _validator(address operator) internal view returns (Validator storage v) {
+        v = _validators[operator];
+        if (!v.exists) revert UnknownValidator(operator);
+    }
+
+    function _tokensOf(address operator, address delegator) internal view returns (uint256) {
+        Validator storage v = _validators[operator];
+        if (v.shares == 0) return 0;
+        return _delegations[operator][delegator].shares * v.tokens / v.shares;
+    }
+
+    function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+
+    function _pay(address to, uint256 amount) internal {
+        (bool ok,) = payable(to).call{value: amount}("");
+        if (!ok) revert TransferFailed(to, amount);
+    }
+}
