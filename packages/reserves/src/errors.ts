@@ -32,6 +32,14 @@ export const ReservesErrorCode = {
   AUDIT_BROKEN: 'RESERVES_AUDIT_BROKEN',
   /** A tree build failed inside (a worker thread died). */
   BUILD_FAILED: 'RESERVES_BUILD_FAILED',
+  /** A build's lease was taken over (its worker stalled past the lease, or the operator cancelled it). */
+  BUILD_LEASE_LOST: 'RESERVES_BUILD_LEASE_LOST',
+  /** A snapshot with this id exists already (building or built: ids are never reused). */
+  SNAPSHOT_EXISTS: 'RESERVES_SNAPSHOT_EXISTS',
+  /** No build job can do what was asked (none for the snapshot, or not in a state that allows it). */
+  BUILD_STATE: 'RESERVES_BUILD_STATE',
+  /** Too many requests from this caller within the window (429, Retry-After). */
+  RATE_LIMITED: 'RESERVES_RATE_LIMITED',
   /** The Host header (or a WebSocket's Origin) is not one this service answers for (403). */
   INVALID_HOST: 'RESERVES_INVALID_HOST',
   /** A POST whose Content-Type the service does not take (415). */

@@ -2,18 +2,29 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { createLogger, createMetricsRegistry, readApiKeysFile, StopOnSignals } from '@cairn/service-kit'
+import {
+  createLogger,
+  createMetricsRegistry,
+  type RateLimitStore,
+  RedisRateLimitStore,
+  readApiKeysFile,
+  StopOnSignals,
+} from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { ReservesErrorCode } from '../errors.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
+import { createReservesService, DEFAULT_BUILDS, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
 import { type AtRestKey, parseKeyFile } from '../service/at-rest.ts'
 import { verifyStoredAudit } from '../service/audit.ts'
 import { checkHmacSecret, RESERVES_ROLES } from '../service/auth.ts'
+import { cancelBuild, retryBuild } from '../service/build-admin.ts'
+import { type EventBus, PgEventBus } from '../service/events.ts'
+import { BuildJobs } from '../service/jobs.ts'
 import { migrate } from '../service/migrations.ts'
 import type { Sql } from '../service/sql.ts'
 import { openPostgres } from '../service/sql-pg.ts'
-import { openPglite } from '../service/sql-pglite.ts'
+import { openPgliteThread } from '../service/sql-pglite.ts'
+import { SnapshotStore } from '../service/store.ts'
 import { readArgFile } from './read-arg-file.ts'
 
 const PKG_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
@@ -25,7 +36,8 @@ interface StorageFlags {
 
 async function openStorage(o: StorageFlags): Promise<Sql> {
   if (!o.databaseUrl) mkdirSync(o.datadir, { recursive: true })
-  const sql = o.databaseUrl ? await openPostgres(o.databaseUrl) : await openPglite(join(o.datadir, 'pgdata'))
+  // PGlite on its own thread: its statements never hold the serving thread's event loop
+  const sql = o.databaseUrl ? await openPostgres(o.databaseUrl) : await openPgliteThread(join(o.datadir, 'pgdata'))
   await migrate(sql)
   return sql
 }
@@ -70,7 +82,23 @@ export function devSecrets(datadir: string): { dir: string; keyFile: string; jwt
   return { dir, keyFile, jwtSecretFile }
 }
 
-/** `cairn reserves serve` and `cairn reserves audit verify`. */
+/** A whole-number flag value, or a clear refusal naming the flag. */
+function int(flag: string, text: string, min = 0): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min)
+    throw new CairnError(
+      ReservesErrorCode.BAD_OPTIONS,
+      `${flag} must be a whole number ≥ ${min}, not ${JSON.stringify(text)}`,
+      {
+        fault: 'caller',
+      },
+    )
+  return n
+}
+
+const onOff = (v: string) => !['false', 'off', '0', 'no'].includes(v.toLowerCase())
+
+/** `cairn reserves serve`, `cairn reserves builds …` and `cairn reserves audit verify`. */
 export function registerServe(r: Command): void {
   r.command('serve')
     .description('Run the reserves HTTP service (PGlite in --datadir, or PostgreSQL with --database-url)')
@@ -92,6 +120,55 @@ export function registerServe(r: Command): void {
     .option('--http.port <port>', 'listen port', '8560')
     .option('--http.vhosts <names>', 'comma-separated Host names answered (* = any)', '*')
     .option('--http.cors <origins>', 'comma-separated origins allowed cross-origin (* = any; default none)', '')
+    .option(
+      '--http.tls-cert <file>',
+      'PEM certificate chain: with --http.tls-key the port serves HTTPS and WSS (SIGHUP re-reads both)',
+    )
+    .option('--http.tls-key <file>', 'PEM private key of --http.tls-cert')
+    .option(
+      '--http.max-connections-per-ip <n>',
+      'open connections one client IP (an IPv6 /64) may hold; 0 = no cap of its own (behind a proxy, keep 0)',
+      '0',
+    )
+    .option('--http.max-connections <n>', 'open connections on the port in all; 0 = no limit', '0')
+    .option(
+      '--http.first-byte-timeout-ms <ms>',
+      'close a connection that sends nothing for this long; 0 = never',
+      '5000',
+    )
+    .option(
+      '--http.request-timeout-ms <ms>',
+      'longest a request (headers and body) may take to arrive; then 408',
+      '300000',
+    )
+    .option(
+      '--http.shed-lag-ms <ms>',
+      'answer 503 + Retry-After (except /health) while the event loop lags more than this; 0 = off',
+      '0',
+    )
+    .option('--rate-limit.enabled [on]', 'rate limits per role and per IP (default off)', onOff, false)
+    .option('--rate-limit.window-seconds <s>', 'sliding window length', '60')
+    .option('--rate-limit.per-ip <n>', 'weight per window from one IP without credentials', '600')
+    .option('--rate-limit.per-admin <n>', 'weight per window of one admin', '6000')
+    .option('--rate-limit.per-auditor <n>', 'weight per window of one auditor', '6000')
+    .option('--rate-limit.per-user <n>', 'weight per window of one user', '600')
+    .option('--rate-limit.store <store>', 'memory (this process) or redis (shared by every instance)', 'memory')
+    .option(
+      '--rate-limit.redis-url <url>',
+      'redis://… of the shared store (--rate-limit.store redis; default --redis-url)',
+    )
+    .option('--rate-limit.on-store-error <policy>', 'when Redis fails: open (let through) or closed (503)', 'open')
+    .option('--no-build', 'do not build snapshots here (an API instance; builds run on instances without this flag)')
+    .option(
+      '--build.max-attempts <n>',
+      'attempts of a build before it fails for good',
+      String(DEFAULT_BUILDS.maxAttempts),
+    )
+    .option(
+      '--build.lease-seconds <s>',
+      "a worker's hold on a build; a crashed worker's build is taken over after it",
+      String(DEFAULT_BUILDS.leaseMs / 1000),
+    )
     .option('--min-depth <n>', 'default minimum tree depth', '10')
     .action(
       async (
@@ -109,6 +186,25 @@ export function registerServe(r: Command): void {
           'http.port': string
           'http.vhosts': string
           'http.cors': string
+          'http.tlsCert'?: string
+          'http.tlsKey'?: string
+          'http.maxConnectionsPerIp': string
+          'http.maxConnections': string
+          'http.firstByteTimeoutMs': string
+          'http.requestTimeoutMs': string
+          'http.shedLagMs': string
+          'rateLimit.enabled': boolean
+          'rateLimit.windowSeconds': string
+          'rateLimit.perIp': string
+          'rateLimit.perAdmin': string
+          'rateLimit.perAuditor': string
+          'rateLimit.perUser': string
+          'rateLimit.store': string
+          'rateLimit.redisUrl'?: string
+          'rateLimit.onStoreError': string
+          build: boolean
+          'build.maxAttempts': string
+          'build.leaseSeconds': string
           minDepth: string
         },
       ) => {
@@ -139,8 +235,84 @@ export function registerServe(r: Command): void {
           )
         const jwtSecret = o.jwtSecretFile ? new Uint8Array(readArgFile('--jwt-secret-file', o.jwtSecretFile)) : null
         checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
+        if ((o['http.tlsCert'] === undefined) !== (o['http.tlsKey'] === undefined))
+          throw new CairnError(
+            ReservesErrorCode.BAD_OPTIONS,
+            '--http.tls-cert and --http.tls-key go together (both, or neither)',
+            {
+              fault: 'caller',
+            },
+          )
+        if (!['memory', 'redis'].includes(o['rateLimit.store']))
+          throw new CairnError(
+            ReservesErrorCode.BAD_OPTIONS,
+            `--rate-limit.store is memory or redis, not ${o['rateLimit.store']}`,
+            {
+              fault: 'caller',
+            },
+          )
+        if (!['open', 'closed'].includes(o['rateLimit.onStoreError']))
+          throw new CairnError(
+            ReservesErrorCode.BAD_OPTIONS,
+            `--rate-limit.on-store-error is open or closed, not ${o['rateLimit.onStoreError']}`,
+            {
+              fault: 'caller',
+            },
+          )
+        const rateRedis = o['rateLimit.redisUrl'] ?? o.redisUrl
+        if (o['rateLimit.store'] === 'redis' && !rateRedis)
+          throw new CairnError(
+            ReservesErrorCode.BAD_OPTIONS,
+            '--rate-limit.store redis needs --rate-limit.redis-url (or --redis-url)',
+            {
+              fault: 'caller',
+            },
+          )
+        const edge = {
+          vhosts: list(o['http.vhosts']),
+          cors: list(o['http.cors']),
+          maxConnectionsPerIp: int('--http.max-connections-per-ip', o['http.maxConnectionsPerIp']),
+          maxConnections: int('--http.max-connections', o['http.maxConnections']),
+          firstByteTimeoutMs: int('--http.first-byte-timeout-ms', o['http.firstByteTimeoutMs']),
+          shedLagMs: int('--http.shed-lag-ms', o['http.shedLagMs']),
+        }
+        const rateLimit = {
+          enabled: o['rateLimit.enabled'],
+          windowMs: int('--rate-limit.window-seconds', o['rateLimit.windowSeconds'], 1) * 1000,
+          perIp: int('--rate-limit.per-ip', o['rateLimit.perIp'], 1),
+          perRole: {
+            admin: int('--rate-limit.per-admin', o['rateLimit.perAdmin'], 1),
+            auditor: int('--rate-limit.per-auditor', o['rateLimit.perAuditor'], 1),
+            user: int('--rate-limit.per-user', o['rateLimit.perUser'], 1),
+          },
+          onStoreError: o['rateLimit.onStoreError'] as 'open' | 'closed',
+        }
+        const builds = {
+          ...DEFAULT_BUILDS,
+          run: o.build,
+          maxAttempts: int('--build.max-attempts', o['build.maxAttempts'], 1),
+          leaseMs: Math.round(Number(o['build.leaseSeconds']) * 1000),
+        }
+        if (!(builds.leaseMs >= 200))
+          throw new CairnError(ReservesErrorCode.BAD_OPTIONS, '--build.lease-seconds must be at least 0.2', {
+            fault: 'caller',
+          })
         const sql = await openStorage(o)
         const keyFile = o.keyFile
+        const registry = createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' })
+        let rateLimitStore: RateLimitStore | undefined
+        const checks: Record<string, () => Promise<void>> = {}
+        if (o['rateLimit.store'] === 'redis' && rateRedis) {
+          const rl = new RedisRateLimitStore({ url: rateRedis }, { logger, registry })
+          await rl.open()
+          rateLimitStore = rl
+        }
+        let events: EventBus | undefined
+        if (o.databaseUrl) {
+          const bus = new PgEventBus({ url: o.databaseUrl }, { logger })
+          await bus.open()
+          events = bus
+        }
         const svc = createReservesService(
           {
             ...DEFAULT_SERVICE_OPTIONS,
@@ -151,27 +323,115 @@ export function registerServe(r: Command): void {
             redisUrl: o.redisUrl ?? null,
             apiKeys: o.apiKeysFile ? readApiKeysFile(o.apiKeysFile, RESERVES_ROLES) : [],
             defaultMinDepth: Number(o.minDepth),
-            edge: { ...DEFAULT_SERVICE_OPTIONS.edge, vhosts: list(o['http.vhosts']), cors: list(o['http.cors']) },
+            edge,
+            tls: o['http.tlsCert'] && o['http.tlsKey'] ? { cert: o['http.tlsCert'], key: o['http.tlsKey'] } : null,
+            requestTimeoutMs: int('--http.request-timeout-ms', o['http.requestTimeoutMs'], 100),
+            rateLimit,
+            builds,
           },
           {
             sql,
             key: readKey(keyFile),
             logger,
-            metrics: createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' }),
+            metrics: registry,
+            checks,
+            ...(rateLimitStore ? { rateLimitStore } : {}),
+            ...(events ? { events } : {}),
           },
         )
-        const addr = await svc.app.listen({ host: o['http.addr'], port: Number(o['http.port']) })
-        logger.info({ addr, storage: sql.driver }, 'reserves service listening')
+        const listened = await svc.app.listen({ host: o['http.addr'], port: Number(o['http.port']) })
+        // Fastify names the scheme from its own https option; the TLS server here is service-kit's
+        const addr = o['http.tlsCert'] ? listened.replace(/^http:/, 'https:') : listened
+        logger.info(
+          { addr, storage: sql.driver, builds: builds.run, tls: Boolean(o['http.tlsCert']) },
+          'reserves service listening',
+        )
+        // SIGHUP: re-read the TLS files (a renewed certificate) without a restart
+        const onHup = () => {
+          if (!o['http.tlsCert']) return logger.info('SIGHUP: no TLS files to reload')
+          try {
+            svc.reloadTls()
+            logger.info('SIGHUP: TLS certificate reloaded')
+          } catch (err) {
+            logger.error({ err }, 'SIGHUP: TLS reload refused; the old certificate stays')
+          }
+        }
+        process.on('SIGHUP', onHup)
         // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): stops cleanly
         stopper.arm(logger, async () => {
+          process.off('SIGHUP', onHup)
           try {
             await svc.close()
           } finally {
+            await events?.close()
+            await (rateLimitStore as RedisRateLimitStore | undefined)?.close?.()
             await sql.close()
           }
         })
       },
     )
+
+  const b = r
+    .command('builds')
+    .description(
+      'The snapshot build queue, straight on the database (stop a PGlite service first; or use GET /v1/builds)',
+    )
+  const storage = (c: Command) =>
+    c
+      .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/reserves')
+      .option('--database-url <url>', 'PostgreSQL connection string')
+  storage(
+    b
+      .command('list')
+      .description('Builds not done (queued, running — with their worker and lease —, failed, cancelled)'),
+  )
+    .option('--all', 'done ones too')
+    .option('--json', 'JSON instead of a table')
+    .action(async (o: StorageFlags & { all?: boolean; json?: boolean }) => {
+      const sql = await openStorage(o)
+      try {
+        const items = await new BuildJobs(sql).list(Boolean(o.all), 1000)
+        if (o.json) return void process.stdout.write(`${JSON.stringify(items, null, 2)}\n`)
+        if (items.length === 0) return void process.stdout.write('no builds\n')
+        for (const j of items)
+          process.stdout.write(
+            `${j.snapshotId}\t${j.state}${j.stale ? ' (stale: its worker is gone)' : ''}\tattempts ${j.attempts}/${j.maxAttempts}` +
+              `${j.leaseOwner ? `\tworker ${j.leaseOwner} until ${j.leaseUntil}` : ''}${j.lastError ? `\t${j.lastError}` : ''}\n`,
+          )
+      } finally {
+        await sql.close()
+      }
+    })
+  storage(
+    b
+      .command('cancel <snapshot>')
+      .description('Stop a queued or running build: its rows removed, the snapshot failed, its id free again'),
+  )
+    .option('--by <name>', 'who cancels (the audit entry)', 'cli')
+    .action(async (id: string, o: StorageFlags & { by: string }) => {
+      const sql = await openStorage(o)
+      try {
+        const key = { id: 'cli', key: new Uint8Array(32) } // rows are removed, never read: no key needed
+        const j = await cancelBuild({ sql, jobs: new BuildJobs(sql), store: new SnapshotStore(sql, key) }, id, {
+          sub: o.by,
+          role: 'admin',
+        })
+        process.stdout.write(`cancelled: ${j.snapshotId} (${j.state})\n`)
+      } finally {
+        await sql.close()
+      }
+    })
+  storage(b.command('retry <snapshot>').description('Queue a failed or cancelled build again from its stored input'))
+    .option('--by <name>', 'who retries (the audit entry)', 'cli')
+    .action(async (id: string, o: StorageFlags & { by: string }) => {
+      const sql = await openStorage(o)
+      try {
+        const j = await retryBuild({ sql, jobs: new BuildJobs(sql) }, id, { sub: o.by, role: 'admin' })
+        process.stdout.write(`queued again: ${j.snapshotId}\n`)
+      } finally {
+        await sql.close()
+      }
+    })
 
   r.command('audit')
     .description('Audit log tools')

@@ -1,13 +1,25 @@
+// The reserves service's composition root: options, the edge, probes, rate limits, the build
+// runner, events and every route in one place. Over ~600 lines because the routes share one
+// closure (principal lookup, audit, publish, the proof cache); the parts with logic of their own
+// live beside it (store, jobs, build runner and thread, events, rate limits, compression).
 import { randomBytes } from 'node:crypto'
+import type { Server } from 'node:https'
+import { hostname } from 'node:os'
 import type { Readable } from 'node:stream'
-import { initCrypto } from '@cairn/crypto'
 import {
   type CspDirectives,
+  createHttpServer,
   createMetricsRegistry,
   Edge,
   guardFastifyWebSockets,
+  HealthChecks,
   type LagSource,
+  type RateLimitStore,
+  readTls,
+  reloadTls,
+  requestFields,
   requestId,
+  type TlsFiles,
 } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import websocket from '@fastify/websocket'
@@ -17,17 +29,30 @@ import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
 import { readSnapshot } from '../input/read.ts'
 import { RowReader } from '../input/rows.ts'
-import { buildTreeParallel, checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
+import { checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
 import type { Currency } from '../verifier/proof.ts'
 import { bundleVerifier, pageAsset } from '../web/bundle.ts'
-import { type AtRestKey, userKey } from './at-rest.ts'
+import { type AtRestKey, open, seal, userKey } from './at-rest.ts'
 import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
 import { type ApiKey, checkHmacSecret, type Principal, type Role, requireRole } from './auth.ts'
 import { createAuthenticator, type JwksOptions } from './authenticator.ts'
+import { cancelBuild, retryBuild } from './build-admin.ts'
+import { saveInput } from './build-input.ts'
+import { BuildRunner, DEFAULT_RUNNER } from './build-runner.ts'
+import { etagMatches, registerCompression } from './compress.ts'
 import { edgeError, httpError } from './errors-http.ts'
+import { type EventBus, LocalEventBus, type ReservesEvent } from './events.ts'
+import { BuildJobs } from './jobs.ts'
 import { createReservesMetrics } from './metrics.ts'
 import { openApiDocument } from './openapi.ts'
 import { type CachedProof, DEFAULT_PROOF_CACHE, etagOf, ProofCache } from './proof-cache.ts'
+import {
+  DEFAULT_RATE_LIMIT,
+  ReservesLimiter,
+  type ReservesRateLimitOptions,
+  routeWeight,
+  UNLIMITED_ROUTES,
+} from './rate-limit.ts'
 import type { Sql } from './sql.ts'
 import { type SnapshotInfo, SnapshotStore } from './store.ts'
 
@@ -51,8 +76,37 @@ export interface ReservesServiceOptions {
   proofCacheSize: number
   /** redis://… for a proof cache shared by instances (null: memory only). */
   redisUrl: string | null
-  /** service-kit's edge: Host names answered (`*`: any), CORS origins, per-IP connection cap (0: none), load shedding (0: never). */
-  edge: { vhosts: readonly string[]; cors: readonly string[]; maxConnectionsPerIp: number; shedLagMs: number }
+  /**
+   * service-kit's edge, with the node's keys: Host names answered (`*`: any), CORS origins, per-IP
+   * and total connection caps (0: none), silent connections closed after `firstByteTimeoutMs`
+   * (0: never), load shedding past `shedLagMs` of event-loop lag (0: never).
+   */
+  edge: {
+    vhosts: readonly string[]
+    cors: readonly string[]
+    maxConnectionsPerIp: number
+    shedLagMs: number
+    maxConnections?: number
+    firstByteTimeoutMs?: number
+  }
+  /** PEM files: the port serves HTTPS and WSS (null: plain HTTP). `reloadTls()` re-reads them. */
+  tls?: TlsFiles | null
+  /** Longest a request may take to arrive (headers and body), ms; then 408. */
+  requestTimeoutMs?: number
+  /** Rate limits per role and per IP (off by default). */
+  rateLimit?: ReservesRateLimitOptions
+  /** Compress JSON/JS/HTML answers of at least this many bytes (0: never). */
+  compressMinBytes?: number
+  /** Snapshot builds: whether this instance runs them (an API-only instance leaves them to workers), attempts, lease. */
+  builds?: { run: boolean; maxAttempts: number; leaseMs: number; pollMs: number; retryBaseMs: number }
+}
+
+export const DEFAULT_BUILDS: NonNullable<ReservesServiceOptions['builds']> = {
+  run: true,
+  maxAttempts: 3,
+  leaseMs: DEFAULT_RUNNER.leaseMs,
+  pollMs: DEFAULT_RUNNER.pollMs,
+  retryBaseMs: DEFAULT_RUNNER.retryBaseMs,
 }
 
 export interface ReservesServiceModules {
@@ -65,6 +119,14 @@ export interface ReservesServiceModules {
   lag?: LagSource
   /** Milliseconds since the epoch for token expiry (tests inject one); Date.now when absent. */
   clockMs?: () => number
+  /** Where rate-limit windows live (default memory; a RedisRateLimitStore shares them between instances). */
+  rateLimitStore?: RateLimitStore
+  /** Events for every instance (default: this process only; PgEventBus over PostgreSQL). */
+  events?: EventBus
+  /** Extra readiness checks (the rate-limit store, the event bus…), run by /ready beside the database and the key. */
+  checks?: Record<string, () => Promise<void>>
+  /** This instance's name in build leases (default host:pid:random). */
+  owner?: string
 }
 
 export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
@@ -107,8 +169,14 @@ export interface ReservesService {
   registry: Registry
   /** Resolves once optional backends (Redis) have been tried; the service answers before that. */
   opened: Promise<void>
-  /** Resolves when no snapshot is building. */
+  /** Resolves when no snapshot is building or queued (with `builds.run`; else at once). */
   idle(): Promise<void>
+  /** The build queue. */
+  jobs: BuildJobs
+  /** Readiness checks behind /ready. */
+  health: HealthChecks
+  /** Re-reads the TLS files into the running server (SIGHUP); throws and keeps the old ones when unusable. */
+  reloadTls(): void
   close(): Promise<void>
 }
 
@@ -193,10 +261,17 @@ function parseCurrencyList(text: string | undefined): Currency[] | null {
 }
 
 /** Sends a JSON body with a strong ETag and `cacheControl`; answers 304 to a matching If-None-Match. */
-function sendTagged(req: FastifyRequest, reply: FastifyReply, body: string, cacheControl: string, etag = etagOf(body)) {
+function sendTagged(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  body: string,
+  cacheControl: string,
+  etag = etagOf(body),
+  type = 'application/json',
+) {
   reply.header('etag', etag).header('cache-control', cacheControl)
-  if (req.headers['if-none-match'] === etag) return reply.code(304).send()
-  return reply.type('application/json').send(body)
+  if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send()
+  return reply.type(type).send(body)
 }
 
 /** A proof never changes once its snapshot is built: private (it names the user), immutable. */
@@ -218,19 +293,29 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     { key, logger, metrics, registry },
   )
   const opened = cache.open()
-  const building = new Set<Promise<void>>()
   checkHmacSecret(opts.jwtSecret)
+  const jobs = new BuildJobs(sql)
+  const events = modules.events ?? new LocalEventBus()
+  const builds = opts.builds ?? DEFAULT_BUILDS
+  const tlsPem = opts.tls ? readTls(opts.tls, { cert: 'http.tlsCert', key: 'http.tlsKey' }) : null
+  let server: Server | null = null
   const app = Fastify({
     logger: false,
     bodyLimit: opts.maxJsonBytes,
     genReqId: (req) => requestId(req.headers['x-request-id']),
+    // service-kit's server: plain or TLS, requests bounded in time (408)
+    serverFactory: (handler) => {
+      const s = createHttpServer(tlsPem, opts.requestTimeoutMs ?? 30_000, handler)
+      if (tlsPem) server = s as Server
+      return s
+    },
   })
   // service-kit's edge, as on the RPC port: security headers and x-request-id on every answer,
   // virtual hosts, WebSocket origins, the per-IP cap and load shedding before auth, then CORS.
   const edge = new Edge(
     {
       ...opts.edge,
-      tls: false,
+      tls: tlsPem !== null,
       csp: RESERVES_CSP,
       corsMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
       // /v1/stream takes its token in the URL (browsers cannot set headers on a WebSocket): no
@@ -240,7 +325,10 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     {
       refuse: (refused, req, reply) => {
         const { status, body } = httpError(edgeError(refused))
-        logger.info({ reason: refused.kind, ip: req.ip, url: req.url }, `request refused: ${refused.message}`)
+        logger.info(
+          { reason: refused.kind, ip: req.ip, url: req.url, ...requestFields(req.id) },
+          `request refused: ${refused.message}`,
+        )
         return reply.code(status).send(body)
       },
       ...(modules.lag ? { lag: modules.lag } : {}),
@@ -251,10 +339,89 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   let verifierJs: Promise<string> | null = null
   /** Open /v1/stream sockets and who holds them. */
   const streams = new Set<{ send(data: string): void; principal: Principal }>()
-  /** Sends an event to staff, and to a user when `forUser` says it concerns them. */
-  const publish = (event: Record<string, unknown>, forUser: (sub: string) => boolean) => {
+  /** Sends an event to this instance's staff streams, and to a user's when `forUser` says it concerns them. */
+  const toStreams = (event: Record<string, unknown>, forUser: (sub: string) => boolean | Promise<boolean>) => {
     const text = JSON.stringify(event)
-    for (const s of streams) if (s.principal.role !== 'user' || forUser(s.principal.sub)) s.send(text)
+    for (const s of streams) {
+      if (s.principal.role !== 'user') s.send(text)
+      else
+        void Promise.resolve(forUser(s.principal.sub)).then(
+          (yes) => yes && s.send(text),
+          () => {},
+        )
+    }
+  }
+  /** Publishes to every instance (the event bus); each sends it to its own streams. */
+  const publish = (event: ReservesEvent) =>
+    events.publish(event).catch((err: unknown) => logger.warn({ err, event: event.type }, 'event not published'))
+  let runner: BuildRunner | null = null
+  events.subscribe((e) => {
+    if (e.type === 'job.queued') return runner?.wake()
+    if (e.type === 'snapshot.built' && typeof e.id === 'string') {
+      const id = e.id
+      toStreams({ type: 'snapshot.built', id, root: e.root }, () => true)
+      toStreams({ type: 'proof.available', id }, (sub) => store.hasUser(id, sub))
+      return
+    }
+    if (e.type === 'snapshot.anchored') toStreams(e, () => true)
+    if (e.type === 'snapshot.failed') toStreams(e, () => false)
+  })
+  if (builds.run)
+    runner = new BuildRunner(
+      {
+        ...DEFAULT_RUNNER,
+        owner: modules.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+        leaseMs: builds.leaseMs,
+        pollMs: builds.pollMs,
+        retryBaseMs: builds.retryBaseMs,
+      },
+      {
+        sql,
+        key,
+        store,
+        jobs,
+        logger,
+        metrics,
+        onBuilt: (e) => void publish({ type: 'snapshot.built', id: e.id, root: e.root }),
+        onFailed: (e) => void publish({ type: 'snapshot.failed', id: e.id, error: e.error }),
+      },
+    )
+
+  // Readiness: the database answers, the at-rest key seals and opens, and what the operator
+  // configured besides (rate-limit store, event bus); /health only says the process answers.
+  const health = new HealthChecks({ timeoutMs: 2_000 })
+  health.register('database', async () => void (await sql.query('SELECT 1 AS x')))
+  health.register('key', async () => {
+    const probe = new TextEncoder().encode('ready')
+    if (new TextDecoder().decode(open(key, seal(key, probe, 'ready'), 'ready')) !== 'ready')
+      throw new CairnError(ReservesErrorCode.KEY_INVALID, 'the at-rest key does not open what it seals', {
+        fault: 'internal',
+      })
+  })
+  health.register('queue', async () => void (await jobs.pending()))
+  if (opts.redisUrl) health.register('redis', () => cache.check())
+  if (modules.events) health.register('events', () => events.check())
+  for (const [name, check] of Object.entries(modules.checks ?? {})) health.register(name, check)
+  const limiter = new ReservesLimiter(opts.rateLimit ?? DEFAULT_RATE_LIMIT, {
+    logger,
+    ...(modules.rateLimitStore ? { store: modules.rateLimitStore } : {}),
+    ...(modules.clockMs ? { now: modules.clockMs } : {}),
+  })
+  /** Charges the request to its principal (or IP); throws 429 past the limit. */
+  const charge = async (req: FastifyRequest, reply: FastifyReply, principal: Principal | null) => {
+    if (!limiter.opts.enabled) return
+    const route = req.routeOptions.url ?? 'unmatched'
+    if (UNLIMITED_ROUTES.has(route)) return
+    const d = await limiter.charge(req.ip, principal, routeWeight(req.method, route))
+    if (d.allowed) return
+    if (d.storeDown)
+      throw new CairnError(ReservesErrorCode.OVERLOADED, 'the rate-limit store is unavailable', { fault: 'transient' })
+    metrics.rateLimited.inc({ caller: principal ? principal.role : 'ip' })
+    reply.header('retry-after', String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))))
+    throw new CairnError(ReservesErrorCode.RATE_LIMITED, 'too many requests', {
+      fault: 'caller',
+      hint: `slow down: retry after ${Math.max(1, Math.ceil(d.retryAfterMs / 1000))} s`,
+    })
   }
 
   const authn = createAuthenticator(
@@ -267,9 +434,17 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   // request never costs more than its headers, whatever it sends after them.
   const principals = new WeakMap<FastifyRequest, Principal>()
   const guard = (roles: Role[]) => ({
-    onRequest: async (req: FastifyRequest) => {
-      principals.set(req, await need(req, roles))
+    config: { guarded: true },
+    onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
+      const p = await need(req, roles)
+      principals.set(req, p)
+      await charge(req, reply, p)
     },
+  })
+  // Routes without a guard (the page, the public anchor, the docs) are charged to the caller's IP.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.routeOptions.config || !(req.routeOptions.config as { guarded?: boolean }).guarded)
+      await charge(req, reply, null)
   })
   const who = (req: FastifyRequest): Principal => principals.get(req) as Principal
   const audit = (p: Principal, action: string, details: Record<string, unknown>) =>
@@ -287,46 +462,13 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     metrics.requestSeconds.observe({ method, route }, reply.elapsedTime / 1000)
   })
 
-  app.setErrorHandler((err, _req, reply) => {
+  registerCompression(app, opts.compressMinBytes ?? 1024)
+
+  app.setErrorHandler((err, req, reply) => {
     const { status, body } = httpError(err)
-    if (status >= 500) logger.error({ err }, 'reserves request failed')
+    if (status >= 500) logger.error({ err, ...requestFields(req.id) }, 'reserves request failed')
     reply.code(status).send(body)
   })
-
-  function startBuild(
-    id: string,
-    entries: LiabilityEntry[],
-    currencies: Currency[],
-    hash: 'sha256' | 'keccak256',
-    minDepth: number,
-  ) {
-    const job = (async () => {
-      await new Promise((r) => setImmediate(r))
-      await initCrypto()
-      const stopTimer = metrics.buildSeconds.startTimer()
-      try {
-        // large trees hash on worker threads, so the service keeps answering while it builds
-        const tree = await buildTreeParallel(entries, { hash, currencies, minDepth })
-        // users in short chunks (the service keeps answering), then levels and status at once
-        await store.saveUsers(id, tree)
-        await sql.transaction(async (tx) => {
-          await store.saveBuilt(id, tree, tx)
-          await appendAudit(tx, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })
-        })
-        stopTimer({ outcome: 'built' })
-        logger.info({ id, users: entries.length, depth: tree.depth }, 'snapshot built')
-        const root = (await store.get(id)).root
-        publish({ type: 'snapshot.built', id, root }, () => true)
-        publish({ type: 'proof.available', id }, (sub) => tree.byId.has(sub))
-      } catch (err) {
-        stopTimer({ outcome: 'failed' })
-        logger.error({ err, id }, 'snapshot build failed')
-        await store.markFailed(id, (err as Error).message).catch(() => {})
-      }
-    })()
-    building.add(job)
-    void job.finally(() => building.delete(job))
-  }
 
   app.post('/v1/snapshots', { ...guard(['admin']), bodyLimit: opts.maxSnapshotJsonBytes }, async (req, reply) => {
     const p = who(req)
@@ -361,15 +503,47 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     }
     checkTotals(snap.entries, snap.currencies.length, minDepth)
     const snapshotId = id ?? `snap-${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
+    // An id is never reused for another tree; a failed (or cancelled) snapshot's id may be uploaded again.
+    const existing = await store.find(snapshotId)
+    if (existing && existing.status !== 'failed')
+      throw new CairnError(
+        ReservesErrorCode.SNAPSHOT_EXISTS,
+        `snapshot ${snapshotId} exists already (${existing.status})`,
+        {
+          fault: 'caller',
+          hint:
+            existing.status === 'building'
+              ? 'its build is queued or running: GET /v1/builds/:id shows it, POST /v1/builds/:id/cancel stops it'
+              : 'choose another id',
+        },
+      )
+    if (existing) await store.remove(snapshotId)
+    // The snapshot, its build job and the audit entry at once; then the sealed input (parts, outside
+    // the transaction so PGlite's connection is free between them). The job stays unclaimable until
+    // the input is complete (`not_before` far ahead), then is due.
     await sql.transaction(async (tx) => {
       await store.create(
         { id: snapshotId, hash, currencies: snap.currencies, minDepth, userCount: snap.entries.length },
         tx,
       )
-      const details = { id: snapshotId, users: snap.entries.length, hash }
+      await jobs.enqueue(snapshotId, builds.maxAttempts, tx)
+      await tx.query(`UPDATE reserves_jobs SET not_before = 'infinity' WHERE snapshot_id = $1`, [snapshotId])
+      const details = { id: snapshotId, users: snap.entries.length, hash, requestId: req.id }
       await appendAudit(tx, { actor: p.sub, role: p.role, action: 'snapshot.created', details })
     })
-    startBuild(snapshotId, snap.entries, snap.currencies, hash, minDepth)
+    try {
+      await saveInput(sql, key, snapshotId, snap.entries)
+    } catch (err) {
+      await store.remove(snapshotId).catch(() => {})
+      throw err
+    }
+    await sql.query(`UPDATE reserves_jobs SET not_before = now() WHERE snapshot_id = $1`, [snapshotId])
+    logger.info(
+      { id: snapshotId, users: snap.entries.length, ...requestFields(req.id) },
+      'snapshot queued for building',
+    )
+    runner?.wake()
+    void publish({ type: 'job.queued', id: snapshotId })
     return reply.code(202).send({ id: snapshotId, status: 'building' })
   })
 
@@ -432,10 +606,45 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     return { proofs, missing }
   })
 
-  app.get('/v1/snapshots/:id/leaves', guard(['auditor', 'admin']), async (req) => {
+  app.get('/v1/snapshots/:id/leaves', guard(['auditor', 'admin']), async (req, reply) => {
     const { id } = req.params as { id: string }
     const q = parse(LeavesPage, req.query)
-    return store.leaves(id, q.offset, q.limit)
+    // a built snapshot's leaves never change: revalidated with the ETag, never refetched whole
+    return sendTagged(req, reply, JSON.stringify(await store.leaves(id, q.offset, q.limit)), 'private, no-cache')
+  })
+
+  // The build queue, for operators: what is queued, running (and on which worker, until when),
+  // failed; a stuck build cancelled (its rows removed, the snapshot failed, its id free again) or a
+  // failed one retried.
+  app.get('/v1/builds', guard(['admin']), async (req) => {
+    const q = parse(
+      z.object({
+        all: z.enum(['true', 'false']).default('false'),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+      req.query,
+    )
+    return { builds: await jobs.list(q.all === 'true', q.limit) }
+  })
+  const jobOf = async (id: string) => {
+    const j = await jobs.get(id)
+    if (!j)
+      throw new CairnError(ReservesErrorCode.SNAPSHOT_UNKNOWN, `no build job for snapshot ${id}`, { fault: 'caller' })
+    return j
+  }
+  app.get('/v1/builds/:id', guard(['admin']), async (req) => jobOf((req.params as { id: string }).id))
+  app.post('/v1/builds/:id/cancel', guard(['admin']), async (req) => {
+    const { id } = req.params as { id: string }
+    const j = await cancelBuild({ sql, jobs, store }, id, who(req))
+    void publish({ type: 'snapshot.failed', id, error: 'cancelled' })
+    return j
+  })
+  app.post('/v1/builds/:id/retry', guard(['admin']), async (req) => {
+    const { id } = req.params as { id: string }
+    const j = await retryBuild({ sql, jobs }, id, who(req))
+    runner?.wake()
+    void publish({ type: 'job.queued', id })
+    return j
   })
 
   app.put('/v1/snapshots/:id/anchor', guard(['admin']), async (req) => {
@@ -445,7 +654,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     await store.get(id)
     await store.setAnchor(id, a)
     await audit(p, 'snapshot.anchored', { id, ...a })
-    publish({ type: 'snapshot.anchored', id, anchor: a }, () => true)
+    void publish({ type: 'snapshot.anchored', id, anchor: a })
     return store.get(id)
   })
 
@@ -502,23 +711,45 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     })
   })
 
+  // Probes: /health answers while the process serves (never touches the database; exempt from
+  // load shedding); /ready runs the checks and answers 503 naming the failing ones.
+  app.get('/health', async () => ({ status: 'ok' }))
+  app.get('/ready', async (_req, reply) => {
+    const r = await health.run()
+    return reply.code(r.status === 'ok' ? 200 : 503).send(r)
+  })
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()))
-  app.get('/docs', async () => openApiDocument())
+  const docs = JSON.stringify(openApiDocument())
+  app.get('/docs', async (req, reply) => sendTagged(req, reply, docs, 'no-cache'))
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(await pageAsset('index.html')))
   app.get('/page.js', async (_req, reply) =>
     reply.type('text/javascript; charset=utf-8').send(await pageAsset('page.js')),
   )
-  app.get('/verifier.js', async (_req, reply) => {
+  let verifierTag: string | null = null
+  app.get('/verifier.js', async (req, reply) => {
     verifierJs ??= bundleVerifier()
-    return reply
-      .type('text/javascript; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .send(await verifierJs)
+    const js = await verifierJs
+    verifierTag ??= etagOf(js)
+    return sendTagged(req, reply, js, 'no-cache', verifierTag, 'text/javascript; charset=utf-8')
   })
 
   const idle = async () => {
-    while (building.size > 0) await Promise.allSettled([...building])
+    if (!runner) return
+    while ((await jobs.pending()) > 0) {
+      runner.wake()
+      await new Promise((r) => setTimeout(r, 20))
+    }
   }
+  // Jobs left running by a process that died: with PGlite (one process per datadir) they are
+  // claimable at once; over PostgreSQL, once their lease runs out.
+  const started = (async () => {
+    if (!runner) return
+    if (sql.driver === 'pglite') {
+      const released = await jobs.releaseAll()
+      if (released > 0) logger.warn({ released }, 'builds interrupted by a previous process: building them again')
+    }
+    runner.start()
+  })().catch((err: unknown) => logger.error({ err }, 'build runner failed to start'))
   return {
     app,
     store,
@@ -526,8 +757,16 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     registry,
     opened,
     idle,
+    jobs,
+    health,
+    reloadTls: () => {
+      if (!opts.tls || !server)
+        throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the service does not serve TLS', { fault: 'caller' })
+      reloadTls(server, opts.tls)
+    },
     close: async () => {
-      await idle()
+      await started
+      await runner?.stop()
       await app.close()
       edge.close()
       await cache.close()

@@ -18,6 +18,9 @@ const STATUS: Record<string, number> = {
   [ReservesErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ReservesErrorCode.CONNECTION_LIMIT]: 429,
   [ReservesErrorCode.OVERLOADED]: 503,
+  [ReservesErrorCode.SNAPSHOT_EXISTS]: 409,
+  [ReservesErrorCode.BUILD_STATE]: 409,
+  [ReservesErrorCode.RATE_LIMITED]: 429,
 }
 
 const EDGE_CODES = {

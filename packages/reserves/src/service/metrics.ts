@@ -7,6 +7,10 @@ export interface ReservesMetrics {
   proofServeSeconds: Histogram<'route'>
   buildSeconds: Histogram<'outcome'>
   proofCache: Counter<'tier' | 'result'>
+  /** Build attempts by outcome: built, retried, failed, abandoned (lease lost or stopping). */
+  buildAttempts: Counter<'outcome'>
+  /** Requests refused by the rate limit, by who was charged: role (admin, auditor, user) or ip. */
+  rateLimited: Counter<'caller'>
 }
 
 /** Registers the reserves metrics on `registry` (service-kit's `createMetricsRegistry`). */
@@ -46,5 +50,31 @@ export function createReservesMetrics(registry: Registry): ReservesMetrics {
       labelNames: ['tier', 'result'],
       registers,
     }),
+    buildAttempts: zeroed(
+      new Counter({
+        name: 'cairn_reserves_build_attempts_total',
+        help: 'Snapshot build attempts by outcome (built, retried, failed, abandoned)',
+        labelNames: ['outcome'],
+        registers,
+      }),
+      'outcome',
+      ['built', 'retried', 'failed', 'abandoned'],
+    ),
+    rateLimited: zeroed(
+      new Counter({
+        name: 'cairn_reserves_rate_limited_total',
+        help: 'Requests refused by the rate limit (429), by who was charged: a role or ip',
+        labelNames: ['caller'],
+        registers,
+      }),
+      'caller',
+      ['admin', 'auditor', 'user', 'ip'],
+    ),
   }
+}
+
+/** A labelled counter exported at 0 for each known label value. */
+function zeroed<L extends string>(c: Counter<L>, label: L, values: string[]): Counter<L> {
+  for (const v of values) c.inc({ [label]: v } as Partial<Record<L, string>>, 0)
+  return c
 }

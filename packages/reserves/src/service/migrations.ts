@@ -65,6 +65,40 @@ CREATE TABLE reserves_audit (
 ALTER TABLE reserves_levels ALTER COLUMN hashes SET STORAGE EXTERNAL;
 ALTER TABLE reserves_levels ALTER COLUMN balances SET STORAGE EXTERNAL;`,
   },
+  {
+    version: 3,
+    name: 'build jobs with leases, stored build input, levels in chunks',
+    // A build is a job: any worker claims it with a lease (FOR UPDATE SKIP LOCKED), renews it while
+    // it builds, and a crashed worker's job is claimed again once its lease runs out; `attempts` is
+    // the fencing token (the finishing transaction must still hold the lease it claimed). The input
+    // is kept (sealed) until the build is done, so a retry needs no re-upload. Levels are written
+    // in chunks of `level_chunk` nodes (short statements; NULL: one row per level, as before).
+    sql: `
+CREATE TABLE reserves_jobs (
+  snapshot_id  text PRIMARY KEY REFERENCES reserves_snapshots(id) ON DELETE CASCADE,
+  state        text NOT NULL,            -- queued | running | done | failed | cancelled
+  attempts     integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL,
+  lease_owner  text,
+  lease_until  timestamptz,
+  not_before   timestamptz NOT NULL DEFAULT now(),
+  last_error   text,
+  progress     integer NOT NULL DEFAULT 0,   -- users stored by the current attempt (at its last lease renewal)
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX reserves_jobs_claimable ON reserves_jobs (state, not_before);
+CREATE TABLE reserves_build_input (
+  snapshot_id text NOT NULL REFERENCES reserves_snapshots(id) ON DELETE CASCADE,
+  part        integer NOT NULL,
+  data        bytea NOT NULL,
+  PRIMARY KEY (snapshot_id, part)
+);
+ALTER TABLE reserves_snapshots ADD COLUMN level_chunk integer;
+ALTER TABLE reserves_levels ADD COLUMN chunk integer NOT NULL DEFAULT 0;
+ALTER TABLE reserves_levels DROP CONSTRAINT reserves_levels_pkey;
+ALTER TABLE reserves_levels ADD PRIMARY KEY (snapshot_id, level, chunk);`,
+  },
 ]
 
 /** Brings the schema to the latest version; returns the versions it applied. */

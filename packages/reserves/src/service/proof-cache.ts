@@ -75,6 +75,12 @@ export class ProofCache {
     await this.redis?.open()
   }
 
+  /** Readiness: throws unless Redis (when configured) answers a PING. */
+  async check(): Promise<void> {
+    if (!this.redis) return
+    await this.redis.execute((r) => r.ping())
+  }
+
   async close(): Promise<void> {
     await this.redis?.close()
   }

@@ -1,10 +1,9 @@
 import { CairnError } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
-import type { SumTree } from '../tree/build.ts'
 import { toHex } from '../verifier/hex.ts'
 import type { Currency, ProofNode, ProofV1 } from '../verifier/proof.ts'
 import { decodeBalances, U128_BYTES } from '../verifier/u128.ts'
-import { type AtRestKey, open, seal, userKey } from './at-rest.ts'
+import { type AtRestKey, open, userKey } from './at-rest.ts'
 import type { Row, Sql } from './sql.ts'
 
 /** What the API says about a snapshot. */
@@ -40,11 +39,29 @@ function info(r: Row): SnapshotInfo {
   }
 }
 
+/** Nodes per stored chunk of a snapshot's levels. */
+const chunkOf = (r: Row): number =>
+  r.level_chunk === null || r.level_chunk === undefined ? WHOLE_LEVEL : Number(r.level_chunk)
+
 const notFound = (id: string) =>
   new CairnError(ReservesErrorCode.SNAPSHOT_UNKNOWN, `snapshot ${id} does not exist`, { fault: 'caller' })
 
-/** Users per INSERT statement when a snapshot is stored. */
-const USER_CHUNK = 500
+/**
+ * Nodes per stored level chunk (128 KiB of hashes): each INSERT stays short — PGlite runs on the
+ * serving thread and takes ~0.35 s per MiB of bytea — and a proof reads one chunk's slice.
+ */
+export const LEVEL_CHUNK = 1 << 12
+
+/** Chunk size of a snapshot stored before chunks (one row per level): every node is in chunk 0. */
+const WHOLE_LEVEL = 2 ** 30
+
+/** A user's row as the build thread prepares it. */
+export interface StoredUser {
+  userKey: Uint8Array
+  userIdEnc: Uint8Array
+  saltEnc: Uint8Array
+  leafIndex: number
+}
 
 /** Snapshots, their trees and their (encrypted) users in SQL. */
 export class SnapshotStore {
@@ -62,57 +79,93 @@ export class SnapshotStore {
   }
 
   /**
-   * Stores a built tree's users in chunks of {@link USER_CHUNK}, each its own short statement,
-   * yielding the event loop between them: requests (and on PGlite, whose one connection a
-   * transaction holds, every other query) run between chunks instead of waiting for a million
-   * rows. The snapshot stays `building` until {@link saveBuilt}; a failure leaves rows that
-   * {@link markFailed} removes.
+   * Inserts one batch of users (rows made by the build thread: lookup key, sealed id and salt, leaf
+   * index) in one short statement. Users go in batches with the event loop free between them, so
+   * requests (and on PGlite, whose one connection a transaction holds, every other query) run in
+   * between; the snapshot stays `building` until {@link markBuilt}. A failed or killed attempt's
+   * rows are removed by {@link removeRows} before the next attempt.
    */
-  async saveUsers(id: string, tree: SumTree): Promise<void> {
-    const enc = new TextEncoder()
-    for (let i = 0; i < tree.users.length; i += USER_CHUNK) {
-      const chunk = tree.users.slice(i, i + USER_CHUNK)
-      const params: unknown[] = []
-      const values = chunk.map((u, j) => {
-        params.push(
-          id,
-          userKey(this.key, id, u.userId),
-          this.key.id,
-          seal(this.key, enc.encode(u.userId), id),
-          seal(this.key, u.salt, id),
-          u.leafIndex,
-        )
-        const b = j * 6
-        return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6})`
-      })
-      await this.sql.query(
-        `INSERT INTO reserves_users (snapshot_id, user_key, key_id, user_id_enc, salt_enc, leaf_index) VALUES ${values.join(', ')}`,
-        params,
-      )
-      await new Promise((r) => setImmediate(r))
-    }
-  }
-
-  /** Stores the tree's levels and marks the snapshot built, in `tx` (after {@link saveUsers}). */
-  async saveBuilt(id: string, tree: SumTree, tx: Sql): Promise<void> {
-    for (const [level, l] of tree.levels.entries())
-      await tx.query('INSERT INTO reserves_levels (snapshot_id, level, hashes, balances) VALUES ($1, $2, $3, $4)', [
+  async insertUsers(id: string, rows: readonly StoredUser[]): Promise<void> {
+    if (rows.length === 0) return
+    const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64')
+    // one array per column, bytes as base64: PGlite parses that several times faster than bytea parameters
+    await this.sql.query(
+      `INSERT INTO reserves_users (snapshot_id, user_key, key_id, user_id_enc, salt_enc, leaf_index)
+       SELECT $1, decode(k, 'base64'), $2, decode(i, 'base64'), decode(s, 'base64'), l
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::int[]) AS t(k, i, s, l)`,
+      [
         id,
-        level,
-        l.hashes,
-        l.balances,
-      ])
-    const root = tree.levels[tree.depth]!
-    await tx.query(
-      `UPDATE reserves_snapshots SET status = 'built', depth = $2, root_hash = $3, totals = $4, built_at = now() WHERE id = $1`,
-      [id, tree.depth, toHex(root.hashes), JSON.stringify(decodeBalances(root.balances).map(String))],
+        this.key.id,
+        rows.map((u) => b64(u.userKey)),
+        rows.map((u) => b64(u.userIdEnc)),
+        rows.map((u) => b64(u.saltEnc)),
+        rows.map((u) => u.leafIndex),
+      ],
     )
   }
 
+  /** Stores nodes `chunk·LEVEL_CHUNK …` of one level (hashes and sums). */
+  async insertLevelChunk(id: string, level: number, chunk: number, hashes: Uint8Array, balances: Uint8Array) {
+    const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64')
+    await this.sql.query(
+      `INSERT INTO reserves_levels (snapshot_id, level, chunk, hashes, balances) VALUES ($1, $2, $3, decode($4, 'base64'), decode($5, 'base64'))`,
+      [id, level, chunk, b64(hashes), b64(balances)],
+    )
+  }
+
+  /** Marks the snapshot built with its root, in `tx` (after its users and level chunks). */
+  async markBuilt(id: string, b: { depth: number; rootHash: string; totals: string[] }, tx: Sql): Promise<void> {
+    await tx.query(
+      `UPDATE reserves_snapshots SET status = 'built', depth = $2, root_hash = $3, totals = $4, level_chunk = $5, built_at = now(), error = NULL WHERE id = $1`,
+      [id, b.depth, b.rootHash, JSON.stringify(b.totals), LEVEL_CHUNK],
+    )
+  }
+
+  /**
+   * Removes a snapshot's users and levels (an interrupted or failed attempt's), a few thousand
+   * rows per statement with the event loop free between them (one DELETE of a million rows holds
+   * PGlite's one connection for seconds).
+   */
+  async removeRows(id: string): Promise<number> {
+    let removed = 0
+    for (;;) {
+      const r = await this.sql.query(
+        'DELETE FROM reserves_users WHERE ctid IN (SELECT ctid FROM reserves_users WHERE snapshot_id = $1 LIMIT 1000) RETURNING 1 AS x',
+        [id],
+      )
+      removed += r.length
+      if (r.length < 1000) break
+      await new Promise((res) => setImmediate(res))
+    }
+    removed += (await this.sql.query('DELETE FROM reserves_levels WHERE snapshot_id = $1 RETURNING 1 AS x', [id]))
+      .length
+    return removed
+  }
+
   async markFailed(id: string, error: string): Promise<void> {
-    await this.sql.query('DELETE FROM reserves_users WHERE snapshot_id = $1', [id])
-    await this.sql.query('DELETE FROM reserves_levels WHERE snapshot_id = $1', [id])
+    await this.removeRows(id)
     await this.sql.query(`UPDATE reserves_snapshots SET status = 'failed', error = $2 WHERE id = $1`, [id, error])
+  }
+
+  /** The snapshot, or null when there is none with this id. */
+  async find(id: string): Promise<SnapshotInfo | null> {
+    const rows = await this.sql.query('SELECT * FROM reserves_snapshots WHERE id = $1', [id])
+    return rows[0] ? info(rows[0]) : null
+  }
+
+  /** Deletes a snapshot and everything it owns (a failed one before its id is uploaded again). */
+  async remove(id: string, tx?: Sql): Promise<void> {
+    await this.removeRows(id)
+    await (tx ?? this.sql).query('DELETE FROM reserves_snapshots WHERE id = $1', [id])
+  }
+
+  /** Whether `userId` is in the snapshot (one indexed lookup; for "your proof is available"). */
+  async hasUser(id: string, userId: string): Promise<boolean> {
+    const r = await this.sql.query('SELECT 1 AS x FROM reserves_users WHERE snapshot_id = $1 AND user_key = $2', [
+      id,
+      userKey(this.key, id, userId),
+    ])
+    return r.length > 0
   }
 
   async setAnchor(id: string, anchor: Record<string, unknown>): Promise<void> {
@@ -136,8 +189,10 @@ export class SnapshotStore {
     return { items: page.map(info), next: more ? String(page[page.length - 1]!.seq) : null }
   }
 
-  private async built(id: string): Promise<SnapshotInfo> {
-    const s = await this.get(id)
+  private async built(id: string): Promise<SnapshotInfo & { levelChunk: number }> {
+    const rows = await this.sql.query('SELECT * FROM reserves_snapshots WHERE id = $1', [id])
+    if (!rows[0]) throw notFound(id)
+    const s = { ...info(rows[0]), levelChunk: chunkOf(rows[0]) }
     if (s.status !== 'built')
       throw new CairnError(ReservesErrorCode.SNAPSHOT_NOT_READY, `snapshot ${id} is ${s.status}`, {
         fault: s.status === 'building' ? 'transient' : 'caller',
@@ -170,11 +225,11 @@ export class SnapshotStore {
       indexes.push(Math.floor(leafIndex / 2 ** l) ^ 1)
     }
     const rows2 = await this.sql.query(
-      `SELECT substring(l.hashes FROM w.i * 32 + 1 FOR 32) AS h, substring(l.balances FROM w.i * $4 + 1 FOR $4) AS b
+      `SELECT substring(l.hashes FROM (w.i % $5) * 32 + 1 FOR 32) AS h, substring(l.balances FROM (w.i % $5) * $4 + 1 FOR $4) AS b
          FROM unnest($2::int[], $3::int[]) WITH ORDINALITY AS w(lvl, i, ord)
-         JOIN reserves_levels l ON l.snapshot_id = $1 AND l.level = w.lvl
+         JOIN reserves_levels l ON l.snapshot_id = $1 AND l.level = w.lvl AND l.chunk = w.i / $5
         ORDER BY w.ord`,
-      [id, levels, indexes, w],
+      [id, levels, indexes, w, s.levelChunk],
     )
     if (rows2.length !== levels.length)
       throw new CairnError(ReservesErrorCode.TREE_CORRUPT, `snapshot ${id} is missing tree levels`, {
@@ -209,12 +264,20 @@ export class SnapshotStore {
     const total = 2 ** (s.depth as number)
     const n = Math.max(0, Math.min(limit, total - offset))
     const w = s.currencies.length * U128_BYTES
+    if (n === 0) return { total, leaves: [] }
+    // the chunks holding offset … offset+n−1, each sliced to its part of the range, in order
+    const c = s.levelChunk
     const r = await this.sql.query(
-      'SELECT substring(hashes FROM $2 FOR $3) AS h, substring(balances FROM $4 FOR $5) AS b FROM reserves_levels WHERE snapshot_id = $1 AND level = 0',
-      [id, offset * 32 + 1, n * 32, offset * w + 1, n * w],
+      `SELECT substring(hashes FROM ((GREATEST($2::bigint, chunk::bigint * $4) - chunk::bigint * $4) * 32 + 1)::int
+                         FOR ((LEAST($3::bigint, (chunk::bigint + 1) * $4) - GREATEST($2::bigint, chunk::bigint * $4)) * 32)::int) AS h,
+              substring(balances FROM ((GREATEST($2::bigint, chunk::bigint * $4) - chunk::bigint * $4) * $5 + 1)::int
+                         FOR ((LEAST($3::bigint, (chunk::bigint + 1) * $4) - GREATEST($2::bigint, chunk::bigint * $4)) * $5)::int) AS b
+         FROM reserves_levels WHERE snapshot_id = $1 AND level = 0 AND chunk BETWEEN $2::bigint / $4 AND ($3::bigint - 1) / $4
+        ORDER BY chunk`,
+      [id, offset, offset + n, c, w],
     )
-    const h = r[0]!.h as Uint8Array
-    const b = r[0]!.b as Uint8Array
+    const h = Buffer.concat(r.map((x) => x.h as Uint8Array))
+    const b = Buffer.concat(r.map((x) => x.b as Uint8Array))
     const leaves = Array.from({ length: n }, (_, i) => ({
       index: offset + i,
       hash: toHex(h.subarray(i * 32, i * 32 + 32)),

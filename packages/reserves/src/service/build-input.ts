@@ -1,0 +1,56 @@
+// A snapshot's input kept until its build is done, so that a build interrupted by a crash is
+// retried without the upload: the entries in parts of INPUT_PART users, each part JSON
+// (`[[userId, ["balance", …]], …]`) sealed with the at-rest key (AES-256-GCM, bound to the snapshot
+// id and the part number: no part can be moved to another snapshot or place). The build thread
+// opens them; the serving thread only stores and reads the sealed bytes.
+import type { LiabilityEntry } from '../tree/build.ts'
+import { type AtRestKey, open, seal } from './at-rest.ts'
+import type { Sql } from './sql.ts'
+
+/** Users per stored part (≈ 100–200 KB sealed: one short statement on PGlite). */
+export const INPUT_PART = 2_000
+
+const aad = (id: string, part: number) => `reserves-input:${id}:${part}`
+
+/** Seals the entries in parts and stores them, one short statement per part, yielding between. */
+export async function saveInput(sql: Sql, key: AtRestKey, id: string, entries: readonly LiabilityEntry[]) {
+  const enc = new TextEncoder()
+  for (let part = 0, i = 0; i < entries.length || part === 0; part++, i += INPUT_PART) {
+    const slice = entries.slice(i, i + INPUT_PART).map((e) => [e.userId, e.balances.map(String)])
+    const data = seal(key, enc.encode(JSON.stringify(slice)), aad(id, part))
+    await sql.query(
+      `INSERT INTO reserves_build_input (snapshot_id, part, data) VALUES ($1, $2, decode($3, 'base64'))`,
+      [id, part, Buffer.from(data).toString('base64')],
+    )
+    await new Promise((r) => setImmediate(r))
+  }
+}
+
+/** The sealed parts, in order (what the build thread is sent). */
+export async function loadInput(sql: Sql, id: string): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = []
+  for (let part = 0; ; part++) {
+    const r = await sql.query(
+      `SELECT encode(data, 'base64') AS data FROM reserves_build_input WHERE snapshot_id = $1 AND part = $2`,
+      [id, part],
+    )
+    if (!r[0]) return parts
+    parts.push(new Uint8Array(Buffer.from((r[0].data as string).replace(/\n/g, ''), 'base64')))
+  }
+}
+
+/** Opens sealed parts back into entries (in the build thread). */
+export function openInput(key: AtRestKey, id: string, parts: readonly Uint8Array[]): LiabilityEntry[] {
+  const dec = new TextDecoder()
+  const entries: LiabilityEntry[] = []
+  parts.forEach((data, part) => {
+    const rows = JSON.parse(dec.decode(open(key, data, aad(id, part)))) as [string, string[]][]
+    for (const [userId, balances] of rows) entries.push({ userId, balances: balances.map(BigInt) })
+  })
+  return entries
+}
+
+/** Drops the input once the build is done or abandoned. */
+export async function dropInput(sql: Sql, id: string): Promise<void> {
+  await sql.query('DELETE FROM reserves_build_input WHERE snapshot_id = $1', [id])
+}

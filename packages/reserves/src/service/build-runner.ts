@@ -1,0 +1,304 @@
+// Runs snapshot builds: claims jobs from the shared queue (jobs.ts), builds each on a build
+// thread (build-thread.ts) while this thread only stores what it is sent in short statements, and
+// keeps the job's lease alive meanwhile. Any number of runners (in API instances or in
+// `cairn reserves worker` processes) can share one PostgreSQL; a job is built by one of them.
+import type { Worker } from 'node:worker_threads'
+import { CairnError, type Logger, startWorker } from '@cairn/utils'
+import { ReservesErrorCode } from '../errors.ts'
+import type { HashName } from '../verifier/hash.ts'
+import type { Currency } from '../verifier/proof.ts'
+import type { AtRestKey } from './at-rest.ts'
+import { appendAudit } from './audit.ts'
+import { dropInput, loadInput } from './build-input.ts'
+import type { BuildRequest, BuildThreadMessage } from './build-thread-protocol.ts'
+import { type BuildJobs, type ClaimedJob, leaseLost } from './jobs.ts'
+import type { ReservesMetrics } from './metrics.ts'
+import type { Sql } from './sql.ts'
+import { LEVEL_CHUNK, type SnapshotStore } from './store.ts'
+
+export interface BuildRunnerOptions {
+  /** This runner's name in leases (host:pid:random). */
+  owner: string
+  /** How long a lease lasts without renewal; renewed every third of it. */
+  leaseMs: number
+  /** How often an idle runner looks for a job (it is also woken when one is queued here or notified). */
+  pollMs: number
+  /** First retry delay; doubled per attempt. */
+  retryBaseMs: number
+  /** Users per INSERT. */
+  userBatch: number
+}
+
+export const DEFAULT_RUNNER: Omit<BuildRunnerOptions, 'owner'> = {
+  leaseMs: 30_000,
+  pollMs: 1_000,
+  retryBaseMs: 2_000,
+  userBatch: 250,
+}
+
+/** Errors a retry cannot cure: the input itself is refused. */
+const FINAL = new Set<string>([
+  ReservesErrorCode.INPUT_INVALID,
+  ReservesErrorCode.DUPLICATE_USER,
+  ReservesErrorCode.OVERFLOW,
+  ReservesErrorCode.BAD_OPTIONS,
+])
+
+export interface BuiltEvent {
+  id: string
+  root: { hash: string; balances: string[] }
+}
+
+export class BuildRunner {
+  private stopped = false
+  private loop: Promise<void> | null = null
+  private current: Promise<void> | null = null
+  private wakeUp: (() => void) | null = null
+  private thread: Worker | null = null
+
+  constructor(
+    readonly opts: BuildRunnerOptions,
+    private readonly modules: {
+      sql: Sql
+      key: AtRestKey
+      store: SnapshotStore
+      jobs: BuildJobs
+      logger: Logger
+      metrics: ReservesMetrics
+      /** Told of each snapshot built or given up (the event bus). */
+      onBuilt: (e: BuiltEvent) => void
+      onFailed: (e: { id: string; error: string }) => void
+    },
+  ) {}
+
+  /** Starts looking for jobs. */
+  start(): void {
+    this.loop ??= this.run()
+  }
+
+  /** Looks for a job now (one was queued). */
+  wake(): void {
+    this.wakeUp?.()
+  }
+
+  /** Runs claimable jobs until none is left (tests, and `idle()` of a service that builds). */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.current) {
+        await this.current.catch(() => {})
+        continue
+      }
+      const job = await this.modules.jobs.claim(this.opts.owner, this.opts.leaseMs)
+      if (!job) return
+      await this.track(job)
+    }
+  }
+
+  /** Stops claiming and abandons the build in hand (its lease runs out; another runner retries it). */
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.wake()
+    if (this.thread) await this.thread.terminate()
+    await this.current?.catch(() => {})
+    await this.loop
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let job: ClaimedJob | null = null
+      if (!this.current) {
+        try {
+          job = await this.modules.jobs.claim(this.opts.owner, this.opts.leaseMs)
+        } catch (err) {
+          this.modules.logger.warn({ err }, 'build queue: cannot claim a job')
+        }
+      }
+      if (job) await this.track(job)
+      else
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, this.opts.pollMs)
+          this.wakeUp = () => {
+            clearTimeout(t)
+            r()
+          }
+        })
+      this.wakeUp = null
+    }
+  }
+
+  private track(job: ClaimedJob): Promise<void> {
+    const p = this.attempt(job).finally(() => {
+      this.current = null
+    })
+    this.current = p
+    return p
+  }
+
+  private async attempt(job: ClaimedJob): Promise<void> {
+    const { sql, store, jobs, logger, metrics } = this.modules
+    const id = job.snapshotId
+    const log = logger.child({ snapshot: id, attempt: job.attempt })
+    if (job.attempt > job.maxAttempts) {
+      await this.giveUp(job, `gave up after ${job.maxAttempts} attempts`)
+      return
+    }
+    const stopTimer = metrics.buildSeconds.startTimer()
+    let lost = false
+    const progress = { users: 0 }
+    const renew = setInterval(
+      () => {
+        jobs.renew(job, this.opts.owner, this.opts.leaseMs, progress.users).then(
+          (held) => {
+            if (held) return
+            lost = true
+            void this.thread?.terminate()
+          },
+          (err: unknown) => log.warn({ err }, 'build lease: renewal failed'),
+        )
+      },
+      Math.max(50, Math.floor(this.opts.leaseMs / 3)),
+    )
+    try {
+      const snap = await store.get(id)
+      const removed = await store.removeRows(id)
+      if (removed > 0) log.warn({ removed }, 'removed the rows of an interrupted attempt')
+      log.info('snapshot build started')
+      const parts = await loadInput(sql, id)
+      const result = await this.onThread(
+        {
+          type: 'build',
+          snapshotId: id,
+          hash: snap.hash as HashName,
+          currencies: snap.currencies as Currency[],
+          minDepth: snap.minDepth,
+          parts,
+          keyId: this.modules.key.id,
+          key: this.modules.key.key,
+          userBatch: this.opts.userBatch,
+          levelChunk: LEVEL_CHUNK,
+        },
+        () => {
+          if (lost || this.stopped) throw leaseLost(id)
+        },
+        progress,
+      )
+      await sql.transaction(async (tx) => {
+        await jobs.complete(job, this.opts.owner, tx)
+        await store.markBuilt(id, result, tx)
+        await appendAudit(tx, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })
+      })
+      await dropInput(sql, id)
+      stopTimer({ outcome: 'built' })
+      metrics.buildAttempts.inc({ outcome: 'built' })
+      log.info({ users: result.users, depth: result.depth }, 'snapshot built')
+      this.modules.onBuilt({ id, root: { hash: result.rootHash, balances: result.totals } })
+    } catch (err) {
+      stopTimer({ outcome: 'failed' })
+      const message = (err as Error).message
+      if (lost || this.stopped || (err instanceof CairnError && err.code === ReservesErrorCode.BUILD_LEASE_LOST)) {
+        metrics.buildAttempts.inc({ outcome: 'abandoned' })
+        log.warn({ err }, 'snapshot build abandoned (lease lost or stopping): another attempt will take it over')
+        // stopping: hand the job back at once (the next runner removes what this attempt wrote)
+        if (this.stopped && !lost) await jobs.release(job, this.opts.owner).catch(() => {})
+        // cancelled meanwhile: nobody else will build it, so what this attempt wrote goes now
+        const now = await jobs.get(id).catch(() => null)
+        if (now && (now.state === 'cancelled' || now.state === 'failed')) await store.removeRows(id).catch(() => {})
+        return
+      }
+      const code = (err as { code?: string }).code
+      const final = (code !== undefined && FINAL.has(code)) || job.attempt >= job.maxAttempts
+      log.error({ err }, final ? 'snapshot build failed' : 'snapshot build attempt failed: will retry')
+      await store.removeRows(id).catch(() => {})
+      if (final) await this.giveUp(job, message)
+      else {
+        metrics.buildAttempts.inc({ outcome: 'retried' })
+        await jobs
+          .attemptFailed(job, this.opts.owner, message, this.opts.retryBaseMs * 2 ** (job.attempt - 1))
+          .catch(() => {})
+      }
+    } finally {
+      clearInterval(renew)
+    }
+  }
+
+  private async giveUp(job: ClaimedJob, error: string): Promise<void> {
+    const { sql, store, jobs } = this.modules
+    this.modules.metrics.buildAttempts.inc({ outcome: 'failed' })
+    await jobs.end(job.snapshotId, 'failed', error)
+    await store.markFailed(job.snapshotId, error)
+    await dropInput(sql, job.snapshotId)
+    await appendAudit(sql, {
+      actor: 'service',
+      role: 'admin',
+      action: 'snapshot.failed',
+      details: { id: job.snapshotId, error },
+    })
+    this.modules.onFailed({ id: job.snapshotId, error })
+  }
+
+  /** Runs the build thread, storing what it sends; `check` throws to abandon (lease lost). */
+  private onThread(
+    req: BuildRequest,
+    check: () => void,
+    progress: { users: number },
+  ): Promise<{ depth: number; rootHash: string; totals: string[]; users: number }> {
+    const { store } = this.modules
+    const thread = startWorker(
+      new URL(`./build-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+    )
+    this.thread = thread
+    return new Promise<{ depth: number; rootHash: string; totals: string[]; users: number }>((resolve, reject) => {
+      let settled = false
+      const fail = (err: unknown) => {
+        if (settled) return
+        settled = true
+        reject(err)
+      }
+      // One message at a time, in order, each in a macrotask of its own: PGlite runs a statement
+      // synchronously and Node delivers queued thread messages in one batch, so without the
+      // setImmediate a run of inserts would hold the event loop for seconds.
+      let chain = Promise.resolve()
+      thread.on('message', (m: BuildThreadMessage) => {
+        chain = chain.then(async () => {
+          await new Promise((r) => setImmediate(r))
+          if (settled) return
+          try {
+            check()
+            if (m.type === 'error')
+              throw new CairnError(
+                (m.code as ReservesErrorCode | undefined) ?? ReservesErrorCode.BUILD_FAILED,
+                m.message,
+                {
+                  fault: 'internal',
+                },
+              )
+            if (m.type === 'users') {
+              await store.insertUsers(req.snapshotId, m.rows)
+              progress.users += m.rows.length
+            } else if (m.type === 'level')
+              await store.insertLevelChunk(req.snapshotId, m.level, m.chunk, m.hashes, m.balances)
+            else {
+              settled = true
+              resolve(m)
+            }
+            thread.postMessage({ type: 'ack' })
+          } catch (err) {
+            fail(err)
+          }
+        })
+      })
+      thread.on('error', fail)
+      thread.on('exit', (code) =>
+        fail(
+          new CairnError(ReservesErrorCode.BUILD_FAILED, `the build thread exited (code ${code})`, {
+            fault: 'internal',
+          }),
+        ),
+      )
+      thread.postMessage(req)
+    }).finally(() => {
+      this.thread = null
+      void thread.terminate()
+    })
+  }
+}
