@@ -1,0 +1,288 @@
+// The checker: what the run recorded (the workload's history, the finality polls, the byzantine
+// validator's log) against every node's chain read back over JSON-RPC afterwards. Each rule that
+// fails adds a violation, said in words a reader can act on.
+import { type Cluster, rpc, rpcBatch } from './cluster.ts'
+import { accounts, contractAddress, type TxRecord } from './workload.ts'
+
+interface RpcBlock {
+  number: string
+  hash: string
+  parentHash: string
+  extraData: string
+  transactions: (string | { hash: string; from: string; nonce: string; to: string | null })[]
+}
+
+export interface FinalitySample {
+  node: string
+  at: number
+  number: number
+  hash: string
+}
+
+/** Polls every running node's `finalized` block and evidence counter while the run goes on. */
+export class Poller {
+  readonly finality: FinalitySample[] = []
+  readonly evidenceSeen = new Map<string, number>()
+  #stop = false
+  #loop: Promise<void> | undefined
+
+  constructor(private readonly cluster: Cluster) {}
+
+  start(): void {
+    this.#loop = (async () => {
+      let tick = 0
+      while (!this.#stop) {
+        await Promise.all(
+          this.cluster.nodes.map(async (n) => {
+            if (!this.cluster.running(n)) return
+            try {
+              const b = await rpc<RpcBlock | null>(n.url, 'eth_getBlockByNumber', ['finalized', false], 2_000)
+              if (b) this.finality.push({ node: n.name, at: Date.now(), number: Number(b.number), hash: b.hash })
+            } catch {}
+            if (tick % 4 === 0) {
+              try {
+                const text = await (await fetch(`${n.url}/metrics`, { signal: AbortSignal.timeout(2_000) })).text()
+                const v = [...text.matchAll(/^cairn_bft_evidence_total(?:\{[^}]*\})? (\S+)$/gm)].reduce(
+                  (a, m) => a + Number(m[1]),
+                  0,
+                )
+                this.evidenceSeen.set(n.name, Math.max(this.evidenceSeen.get(n.name) ?? 0, v))
+              } catch {}
+            }
+          }),
+        )
+        tick++
+        await new Promise((r) => setTimeout(r, 1_000))
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.#stop = true
+    await this.#loop
+  }
+}
+
+async function pool<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(xs.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(limit, xs.length) }, async () => {
+      while (next < xs.length) {
+        const i = next++
+        out[i] = await fn(xs[i] as T)
+      }
+    }),
+  )
+  return out
+}
+
+async function retry<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
+  for (let k = 0; ; k++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (k >= tries) throw err
+      await new Promise((r) => setTimeout(r, 300))
+    }
+  }
+}
+
+/** Blocks 1..top of a node, in batches of 50. */
+async function blocksOf(url: string, top: number, txs: boolean): Promise<RpcBlock[]> {
+  const out: RpcBlock[] = []
+  for (let h = 1; h <= top; h += 50) {
+    const hs = [...Array(Math.min(50, top - h + 1)).keys()].map((k) => h + k)
+    const got = await retry(async () => {
+      const r = await rpcBatch<RpcBlock>(
+        url,
+        hs.map((x) => ['eth_getBlockByNumber', [`0x${x.toString(16)}`, txs]]),
+      )
+      if (r.some((b) => b === null)) throw new Error(`blocks ${h}..${h + hs.length - 1} not all answered by ${url}`)
+      return r as RpcBlock[]
+    })
+    out.push(...got)
+  }
+  return out
+}
+
+export interface CheckInput {
+  cluster: Cluster
+  txs: TxRecord[]
+  poller: Poller
+  /** The byzantine validator's address and mode, if the run had one. */
+  byzantine: { address: string; mode: string; conflicts: number } | null
+}
+
+export interface CheckResult {
+  violations: string[]
+  heights: Record<string, number>
+  acknowledged: number
+  mined: number
+  lost: number
+  unacknowledged: number
+  evidenceOnChain: number
+}
+
+/** The BFT extra data's version byte (1: plain, 2: with evidence, 3: with validator changes). */
+function extraVersion(extra: string): number {
+  const b = Buffer.from(extra.slice(2), 'hex')
+  const b0 = b[0] ?? 0
+  const at = b0 <= 0xf7 ? 1 : 1 + (b0 - 0xf7)
+  return b[at] ?? 0
+}
+
+export async function check(input: CheckInput): Promise<CheckResult> {
+  const { cluster, txs, poller } = input
+  const violations: string[] = []
+  const heights: Record<string, number> = {}
+  // Every node's chain, by height.
+  const chains = new Map<string, Map<number, RpcBlock>>()
+  for (const n of cluster.nodes) {
+    const head = Number(await retry(() => rpc<string>(n.url, 'eth_blockNumber')))
+    heights[n.name] = head
+    const blocks = await blocksOf(n.url, head, false)
+    chains.set(n.name, new Map(blocks.map((b) => [Number(b.number), b])))
+  }
+  // Agreement: one block per height over all nodes; each chain links to its parent.
+  const byHeight = new Map<number, { hash: string; node: string }>()
+  for (const [name, chain] of chains) {
+    for (const [h, b] of chain) {
+      const seen = byHeight.get(h)
+      if (seen && seen.hash !== b.hash)
+        violations.push(`agreement: height ${h} is ${seen.hash} on ${seen.node} but ${b.hash} on ${name}`)
+      if (!seen) byHeight.set(h, { hash: b.hash, node: name })
+      const parent = chain.get(h - 1)
+      if (parent && parent.hash !== b.parentHash)
+        violations.push(`chain: ${name} block ${h} does not link to its block ${h - 1}`)
+    }
+  }
+  // Finality never reverted: per node, finalized numbers never go down; every finalized block seen is the chain's.
+  const lastFinal = new Map<string, FinalitySample>()
+  for (const s of poller.finality) {
+    const prev = lastFinal.get(s.node)
+    if (prev && s.number < prev.number) {
+      violations.push(`finality: ${s.node}'s finalized block went from ${prev.number} back to ${s.number}`)
+    }
+    lastFinal.set(s.node, s)
+    const canon = byHeight.get(s.number)
+    if (canon && canon.hash !== s.hash) {
+      violations.push(`finality: ${s.node} reported ${s.hash} final at ${s.number}; the chains hold ${canon.hash}`)
+    }
+  }
+  // The longest chain (every other agrees with it where they overlap) for the transaction rules.
+  const [longestName] = Object.entries(heights).sort((a, b) => b[1] - a[1])[0] ?? ['']
+  const longest = cluster.nodes.find((n) => n.name === longestName) ?? cluster.nodes[0]
+  if (!longest) throw new Error('no nodes')
+  const top = heights[longest.name] ?? 0
+  const full = await blocksOf(longest.url, top, true)
+  const minedAt = new Map<string, number[]>()
+  const bySender = new Map<string, number[]>()
+  for (const b of full) {
+    for (const t of b.transactions) {
+      if (typeof t === 'string') continue
+      const list = minedAt.get(t.hash) ?? []
+      list.push(Number(b.number))
+      minedAt.set(t.hash, list)
+      const nonces = bySender.get(t.from.toLowerCase()) ?? []
+      nonces.push(Number(t.nonce))
+      bySender.set(t.from.toLowerCase(), nonces)
+    }
+  }
+  // Every acknowledged transaction mined exactly once.
+  const acked = txs.filter((t) => t.ackAt !== undefined)
+  let lost = 0
+  for (const t of acked) {
+    const at = minedAt.get(t.hash) ?? []
+    if (at.length === 0) {
+      lost++
+      violations.push(
+        `lost: ${t.kind} ${t.hash} (${t.sender} nonce ${t.nonce}) acknowledged by ${t.ackNode} but never mined`,
+      )
+    } else if (at.length > 1) violations.push(`duplicate: ${t.hash} mined at ${at.join(', ')}`)
+  }
+  // Nonces gap-free per sender, in block order.
+  for (const [sender, nonces] of bySender) {
+    for (const [k, nonce] of nonces.entries()) {
+      if (nonce !== k) {
+        violations.push(`nonces: ${sender}'s transaction #${k} on chain has nonce ${nonce}`)
+        break
+      }
+    }
+  }
+  // Balances conserved: the test accounts' sum at the top = at genesis − the fees they paid.
+  const hexTop = `0x${top.toString(16)}`
+  const sum = async (tag: string) => {
+    let s = 0n
+    for (const a of [...accounts.map((x) => x.address), contractAddress()]) {
+      s += BigInt(await retry(() => rpc<string>(longest.url, 'eth_getBalance', [a, tag])))
+    }
+    return s
+  }
+  let fees = 0n
+  let callsOk = 0
+  let deployed = false
+  const mine = new Set(accounts.map((a) => a.address.toLowerCase()))
+  // in chain order: calls count once the counter's deployment succeeded (a call before it is a plain transfer of 0)
+  const ourMined = full.flatMap((b) =>
+    b.transactions.filter((t) => typeof t !== 'string' && mine.has(t.from.toLowerCase())),
+  ) as { hash: string; to: string | null }[]
+  const receipts = await pool(ourMined, 8, (t) =>
+    retry(() =>
+      rpc<{
+        gasUsed: string
+        effectiveGasPrice: string
+        status: string
+        to: string | null
+        contractAddress: string | null
+      }>(longest.url, 'eth_getTransactionReceipt', [t.hash]),
+    ),
+  )
+  for (const r of receipts) {
+    fees += BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice)
+    if (r.contractAddress?.toLowerCase() === contractAddress() && r.status === '0x1') deployed = true
+    if (deployed && r.to?.toLowerCase() === contractAddress() && r.status === '0x1') callsOk++
+  }
+  const before = await sum('0x0')
+  const after = await sum(hexTop)
+  if (before !== after + fees) {
+    violations.push(
+      `balances: ${before} at genesis ≠ ${after} at ${top} + ${fees} fees (off by ${before - after - fees})`,
+    )
+  }
+  // The counter contract counted every successful call.
+  const counter = BigInt(
+    await retry(() => rpc<string>(longest.url, 'eth_getStorageAt', [contractAddress(), '0x0', hexTop])),
+  )
+  if (counter !== BigInt(callsOk)) violations.push(`counter: slot 0 is ${counter}, ${callsOk} successful calls mined`)
+  // Evidence: what honest nodes saw reaches the chain; a double voter's equivocations are on it.
+  const withEvidence = full.filter((b) => extraVersion(b.extraData) >= 2)
+  const evidence = (
+    await pool(withEvidence, 4, (b) =>
+      retry(() => rpc<{ validator: string }[]>(longest.url, 'cairn_getEvidence', [b.hash])),
+    )
+  ).flat()
+  const honestSaw = [...poller.evidenceSeen].filter(
+    ([name, v]) => v > 0 && cluster.nodes.find((n) => n.name === name)?.byzantine === 'none',
+  )
+  if (honestSaw.length > 0 && evidence.length === 0) {
+    violations.push(`evidence: ${honestSaw.map(([n, v]) => `${n} saw ${v}`).join(', ')}; none on chain`)
+  }
+  const byz = input.byzantine
+  if (byz && byz.mode === 'double-vote' && byz.conflicts > 0) {
+    if (!evidence.some((e) => e.validator.toLowerCase() === byz.address.toLowerCase())) {
+      violations.push(
+        `evidence: the double voter ${byz.address} sent ${byz.conflicts} conflicting votes; no evidence on chain`,
+      )
+    }
+  }
+  return {
+    violations,
+    heights,
+    acknowledged: acked.length,
+    mined: acked.length - lost,
+    lost,
+    unacknowledged: txs.length - acked.length,
+    evidenceOnChain: evidence.length,
+  }
+}

@@ -1,0 +1,198 @@
+// `npm run chaos -- [--runs N] [--seed S] [--nodes V] [--followers F] [--duration SECONDS]
+//   [--faults kind,kind…] [--byzantine random|always|never|mode,mode…] [--liveness SECONDS] [--dir D] [--keep]`
+//
+// The network testbed (docs/consensus/testing.md): N runs of V validators (+ F followers) as real
+// `cairn start` processes in network namespaces under a seeded nemesis, each checked afterwards;
+// then a summary table. Root only (network namespaces); exits 2 with the reason elsewhere, 1 when a
+// run found a violation (its seed, replay command and kept directory are printed).
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { FAULT_KINDS, type FaultKind } from './nemesis.ts'
+import { netlabUnavailable } from './netlab.ts'
+import { abortRuns, type RunOptions, type RunResult, runOnce } from './run.ts'
+
+const USAGE =
+  'usage: npm run chaos -- [--runs N] [--seed S] [--nodes 4..10] [--followers F] [--duration SECONDS] ' +
+  '[--faults kind,…] [--byzantine random|always|never|mode,…] [--liveness SECONDS] [--dir D] [--bin CAIRN] [--keep]'
+
+function fail(msg: string): never {
+  process.stderr.write(`chaos: ${msg}\n${USAGE}\nfault kinds: ${FAULT_KINDS.join(', ')}\n`)
+  process.exit(2)
+}
+
+function parse(argv: string[]) {
+  const o = {
+    runs: 1,
+    seed: Math.floor(Math.random() * 2 ** 31),
+    nodes: 4,
+    followers: 0,
+    duration: 120,
+    faults: [...FAULT_KINDS] as FaultKind[],
+    byzantine: 'random' as RunOptions['byzantine'],
+    liveness: 90,
+    dir: join(tmpdir(), 'cairn-chaos'),
+    keep: false,
+    bin: undefined as string | undefined,
+  }
+  const int = (v: string | undefined, name: string, lo: number, hi: number) => {
+    if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi)
+      fail(`--${name} expects an integer ${lo}..${hi}, got ${v}`)
+    return Number(v)
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const v = argv[i + 1]
+    switch (a) {
+      case '--runs':
+        o.runs = int(v, 'runs', 1, 100_000)
+        i++
+        break
+      case '--seed':
+        o.seed = int(v, 'seed', 0, 2 ** 31)
+        i++
+        break
+      case '--nodes':
+        o.nodes = int(v, 'nodes', 4, 10)
+        i++
+        break
+      case '--followers':
+        o.followers = int(v, 'followers', 0, 6)
+        i++
+        break
+      case '--duration':
+        o.duration = int(v, 'duration', 20, 3600)
+        i++
+        break
+      case '--liveness':
+        o.liveness = int(v, 'liveness', 10, 3600)
+        i++
+        break
+      case '--faults': {
+        const kinds = (v ?? '').split(',').filter(Boolean)
+        const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k))
+        if (kinds.length === 0 || bad.length) fail(`--faults: unknown kind(s) ${bad.join(', ') || '(none given)'}`)
+        o.faults = kinds as FaultKind[]
+        i++
+        break
+      }
+      case '--byzantine': {
+        const modes = ['double-propose', 'double-vote', 'ignore-lock', 'silent']
+        if (v === 'random' || v === 'always' || v === 'never') o.byzantine = v
+        else {
+          const list = (v ?? '').split(',').filter(Boolean)
+          if (list.length === 0 || list.some((m) => !modes.includes(m)))
+            fail(`--byzantine: expected random, always, never or ${modes.join(',')}`)
+          o.byzantine = list as Exclude<RunOptions['byzantine'], string>
+        }
+        i++
+        break
+      }
+      case '--dir':
+        if (!v) fail('--dir expects a directory')
+        o.dir = v
+        i++
+        break
+      case '--bin':
+        if (!v) fail('--bin expects the path of a cairn executable')
+        o.bin = v
+        i++
+        break
+      case '--keep':
+        o.keep = true
+        break
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\nfault kinds: ${FAULT_KINDS.join(', ')}\n`)
+        process.exit(0)
+        break
+      default:
+        fail(`unknown argument ${a}`)
+    }
+  }
+  return o
+}
+
+/** The soak's summary: runs, faults injected by kind, transactions acknowledged / lost, violations. */
+export function summaryTable(results: RunResult[]): string {
+  const faults = new Map<string, number>()
+  for (const r of results) for (const [k, v] of Object.entries(r.faults)) faults.set(k, (faults.get(k) ?? 0) + (v ?? 0))
+  const byz = new Map<string, number>()
+  for (const r of results) {
+    const mode = r.byzantine === 'none' ? 'none' : (/:([a-z-]+)/.exec(r.byzantine)?.[1] ?? r.byzantine)
+    byz.set(mode, (byz.get(mode) ?? 0) + 1)
+  }
+  const sum = (f: (r: RunResult) => number) => results.reduce((a, r) => a + f(r), 0)
+  const rows: [string, string][] = [
+    ['runs', `${results.length} (${results.filter((r) => r.ok).length} passed)`],
+    ['faults injected', [...faults].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
+    ['byzantine validator', [...byz].map(([k, v]) => `${k} ${v}`).join(', ')],
+    ['transactions acknowledged', String(sum((r) => r.acknowledged))],
+    ['acknowledged, lost', String(sum((r) => r.lost))],
+    [
+      'acknowledged, mined only after a client re-broadcast',
+      `${sum((r) => r.rebroadcast)} (acknowledged by an honest node: ${sum((r) => r.rebroadcastHonest)})`,
+    ],
+    ['sent, never acknowledged (run ended)', String(sum((r) => r.unacknowledged))],
+    ['evidence pieces on chain', String(sum((r) => r.evidenceOnChain))],
+    [
+      'violations (safety, liveness, crashes)',
+      String(sum((r) => r.violations.filter((v) => !v.startsWith('harness:')).length)),
+    ],
+    [
+      'runs the harness could not finish',
+      String(results.filter((r) => r.violations.some((v) => v.startsWith('harness:'))).length),
+    ],
+    ['wall time', `${(sum((r) => r.wallMs) / 60_000).toFixed(1)} min`],
+  ]
+  const w = Math.max(...rows.map((r) => r[0].length))
+  return [
+    `| ${'what'.padEnd(w)} | result |`,
+    `| ${'-'.repeat(w)} | ------ |`,
+    ...rows.map(([k, v]) => `| ${k.padEnd(w)} | ${v} |`),
+  ].join('\n')
+}
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2))
+  const why = netlabUnavailable()
+  if (why) {
+    process.stderr.write(`chaos: skipped: ${why}\n`)
+    process.exit(2)
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`chaos: ${signal}: stopping the nodes and removing the network\n`)
+      setTimeout(() => process.exit(130), 15_000).unref()
+      void abortRuns().finally(() => process.exit(130))
+    })
+  }
+  const results: RunResult[] = []
+  for (let k = 0; k < o.runs; k++) {
+    const r = await runOnce({
+      seed: o.seed + k,
+      validators: o.nodes,
+      followers: o.followers,
+      durationMs: o.duration * 1000,
+      kinds: o.faults,
+      byzantine: o.byzantine,
+      livenessMs: o.liveness * 1000,
+      baseDir: o.dir,
+      keep: o.keep,
+      senders: 9,
+      ...(o.bin ? { bin: o.bin } : {}),
+      say: (line) => process.stdout.write(`${line}\n`),
+    })
+    results.push(r)
+    process.stdout.write(
+      `run ${k + 1}/${o.runs} seed ${r.seed}: ${r.ok ? 'ok' : 'FAILED'} — ${r.acknowledged} acked, ${r.lost} lost, ` +
+        `${r.violations.length} violations, byzantine ${r.byzantine}, ${(r.wallMs / 1000).toFixed(0)} s\n`,
+    )
+    for (const v of r.violations) process.stdout.write(`  violation: ${v}\n`)
+  }
+  process.stdout.write(`\n${summaryTable(results)}\n`)
+  const failed = results.filter((r) => !r.ok)
+  for (const r of failed) process.stdout.write(`failed seed ${r.seed}: ${r.replay}  (kept ${r.dir})\n`)
+  process.exit(failed.length ? 1 : 0)
+}
+
+await main()

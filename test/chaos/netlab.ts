@@ -1,0 +1,225 @@
+// The testbed's network: one Linux network namespace per node, each with `p2p0` on one bridge (its
+// address in 10.<block>.100.0/24, the peer-to-peer segment) and `rpc0`, a point-to-point link to
+// the root namespace through which the harness reaches its JSON-RPC (faults never touch it), as
+// test/p2p/netns.ts. Faults act inside the namespaces on `p2p0` only: iptables rules in OUTPUT
+// (partitions and one-way or random loss, per destination), `tc tbf` (bandwidth caps) and
+// `tc netem` (latency, jitter, reordering) where the kernel has it. Every name carries the owning
+// process's pid (`cx<pid>…`); `reapLeftovers()` removes those of dead pids (a killed run).
+import { execFileSync } from 'node:child_process'
+
+function run(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+function ip(...args: string[]): string {
+  return run('ip', args)
+}
+function quiet(fn: () => unknown): void {
+  try {
+    fn()
+  } catch {}
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Why the testbed cannot run here (not Linux, not root, no `ip netns`, no iptables), or null. */
+export function netlabUnavailable(): string | null {
+  if (process.platform !== 'linux') return 'not Linux'
+  if (process.getuid?.() !== 0) return 'not root (network namespaces need CAP_NET_ADMIN)'
+  const probe = `cxprobe${process.pid}`
+  try {
+    ip('netns', 'add', probe)
+    try {
+      run('ip', ['netns', 'exec', probe, 'iptables', '-S'])
+    } finally {
+      quiet(() => ip('netns', 'del', probe))
+    }
+    return null
+  } catch (err) {
+    return `ip netns / iptables failed: ${String((err as { stderr?: string }).stderr ?? err).trim()}`
+  }
+}
+
+/** Whether `tc netem` works (the kernel may lack sch_netem): latency faults are scheduled only then. */
+export function netemAvailable(): boolean {
+  const ns = `cxnetem${process.pid}`
+  try {
+    ip('netns', 'add', ns)
+    ip('-n', ns, 'link', 'set', 'lo', 'up')
+    run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'])
+    return true
+  } catch {
+    return false
+  } finally {
+    quiet(() => ip('netns', 'del', ns))
+  }
+}
+
+/** Removes namespaces, links and mounts of testbed runs whose process is gone; kills what runs in them. */
+export function reapLeftovers(): string[] {
+  const removed: string[] = []
+  const dead = (name: string) => {
+    const m = /^cx(\d+)[a-z]/.exec(name)
+    return m !== null && !alive(Number(m[1]))
+  }
+  for (const line of ip('netns', 'list').split('\n')) {
+    const ns = line.split(' ')[0] ?? ''
+    if (!dead(ns)) continue
+    quiet(() => {
+      for (const pid of ip('netns', 'pids', ns).split('\n').filter(Boolean))
+        quiet(() => process.kill(Number(pid), 'SIGKILL'))
+    })
+    quiet(() => ip('netns', 'del', ns))
+    removed.push(ns)
+  }
+  for (const line of ip('-o', 'link', 'show').split('\n')) {
+    const name = /^\d+: ([^:@]+)/.exec(line)?.[1] ?? ''
+    if (!dead(name)) continue
+    quiet(() => ip('link', 'del', name))
+    removed.push(name)
+  }
+  for (const line of run('cat', ['/proc/mounts']).split('\n')) {
+    const [src, target] = line.split(' ')
+    if (src === 'cxtmpfs' && target !== undefined) {
+      const pid = /\/cx(\d+)-/.exec(target)?.[1]
+      if (pid !== undefined && !alive(Number(pid))) {
+        quiet(() => run('umount', ['-l', target]))
+        removed.push(target)
+      }
+    }
+  }
+  return removed
+}
+
+export interface Host {
+  index: number
+  ns: string
+  p2pIp: string
+  rpcIp: string
+  /** The bridge-side end of its p2p link. */
+  port: string
+}
+
+export class NetLab {
+  readonly tag = `cx${process.pid}`
+  readonly bridge: string
+  readonly hosts: Host[] = []
+  readonly block: number
+  readonly netem: boolean
+  #mounts: string[] = []
+
+  constructor() {
+    this.bridge = `${this.tag}b`
+    const used = ip('-o', '-4', 'addr', 'show')
+    const free = [77, ...Array.from({ length: 100 }, (_, i) => 100 + i)].find((b) => !used.includes(` 10.${b}.`))
+    if (free === undefined) throw new Error('no free 10.x.0.0/16 block in the root namespace')
+    this.block = free
+    this.netem = netemAvailable()
+    ip('link', 'add', this.bridge, 'type', 'bridge')
+    ip('link', 'set', this.bridge, 'up')
+  }
+
+  addHost(): Host {
+    const i = this.hosts.length + 1
+    const host: Host = {
+      index: i - 1,
+      ns: `${this.tag}n${i}`,
+      p2pIp: `10.${this.block}.100.${i}`,
+      rpcIp: `10.${this.block}.${i}.2`,
+      port: `${this.tag}p${i}`,
+    }
+    const rpcRoot = `${this.tag}r${i}`
+    ip('netns', 'add', host.ns)
+    this.hosts.push(host)
+    ip('link', 'add', host.port, 'type', 'veth', 'peer', 'name', 'p2p0', 'netns', host.ns)
+    ip('link', 'set', host.port, 'master', this.bridge, 'up')
+    ip('link', 'add', rpcRoot, 'type', 'veth', 'peer', 'name', 'rpc0', 'netns', host.ns)
+    ip('addr', 'add', `10.${this.block}.${i}.1/30`, 'dev', rpcRoot)
+    ip('link', 'set', rpcRoot, 'up')
+    ip('-n', host.ns, 'addr', 'add', `${host.p2pIp}/24`, 'dev', 'p2p0')
+    ip('-n', host.ns, 'addr', 'add', `${host.rpcIp}/30`, 'dev', 'rpc0')
+    for (const dev of ['lo', 'p2p0', 'rpc0']) ip('-n', host.ns, 'link', 'set', dev, 'up')
+    return host
+  }
+
+  #nsRun(host: Host, cmd: string, args: string[]): void {
+    run('ip', ['netns', 'exec', host.ns, cmd, ...args])
+  }
+
+  /** Drops what `from` sends to `to` on the p2p segment (with `probability`: random loss). */
+  drop(from: Host, to: Host, probability = 1): void {
+    const stat = probability < 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', String(probability)] : []
+    this.#nsRun(from, 'iptables', ['-A', 'OUTPUT', '-o', 'p2p0', '-d', to.p2pIp, ...stat, '-j', 'DROP'])
+  }
+
+  /** Cuts every link between the groups (both ways); hosts in no group keep every link. */
+  partition(groups: Host[][]): void {
+    for (const [a, ga] of groups.entries()) {
+      for (const [b, gb] of groups.entries()) {
+        if (a === b) continue
+        for (const x of ga) for (const y of gb) this.drop(x, y)
+      }
+    }
+  }
+
+  /** A bandwidth cap on what `host` sends on the segment. */
+  cap(host: Host, kbit: number): void {
+    this.#nsRun(host, 'tc', [
+      'qdisc',
+      'replace',
+      'dev',
+      'p2p0',
+      'root',
+      'tbf',
+      'rate',
+      `${kbit}kbit`,
+      'burst',
+      '32kbit',
+      'latency',
+      '400ms',
+    ])
+  }
+
+  /** Latency (and jitter, loss, reordering) on what `host` sends, with `tc netem` (only when {@link netem}). */
+  delay(host: Host, ms: number, jitterMs: number, lossPct: number, reorderPct: number): void {
+    const args = ['qdisc', 'replace', 'dev', 'p2p0', 'root', 'netem', 'delay', `${ms}ms`, `${jitterMs}ms`]
+    if (lossPct > 0) args.push('loss', `${lossPct}%`)
+    if (reorderPct > 0) args.push('reorder', `${reorderPct}%`)
+    this.#nsRun(host, 'tc', args)
+  }
+
+  /** Every network fault off: iptables flushed, root qdiscs removed. */
+  heal(): void {
+    for (const h of this.hosts) {
+      quiet(() => this.#nsRun(h, 'iptables', ['-F', 'OUTPUT']))
+      quiet(() => this.#nsRun(h, 'tc', ['qdisc', 'del', 'dev', 'p2p0', 'root']))
+    }
+  }
+
+  /** A tmpfs of `mb` MB mounted at `dir` (a datadir that can be filled), removed by {@link destroy}. */
+  mountTmpfs(dir: string, mb: number): void {
+    run('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'cxtmpfs', dir])
+    this.#mounts.push(dir)
+  }
+
+  /** Removes the namespaces (and so their veth pairs), the bridge and the mounts. Processes are the caller's. */
+  destroy(): void {
+    for (const h of this.hosts) {
+      quiet(() => {
+        for (const pid of ip('netns', 'pids', h.ns).split('\n').filter(Boolean))
+          quiet(() => process.kill(Number(pid), 'SIGKILL'))
+      })
+      quiet(() => ip('netns', 'del', h.ns))
+    }
+    for (let i = 1; i <= this.hosts.length; i++) quiet(() => ip('link', 'del', `${this.tag}r${i}`))
+    quiet(() => ip('link', 'del', this.bridge))
+    for (const m of this.#mounts) quiet(() => run('umount', ['-l', m]))
+    this.#mounts = []
+  }
+}

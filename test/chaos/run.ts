@@ -1,0 +1,280 @@
+// One testbed run: the network and the nodes up, the workload and the nemesis on a seed, every
+// fault healed, liveness (every node commits new heights within a bound), then the checker over the
+// history and every node's chain. A failing run keeps its directory (node logs, history.jsonl,
+// nemesis.log, result.json) and says the command that replays it.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { check, Poller } from './checker.ts'
+import { Cluster, rpc, rpcBatch } from './cluster.ts'
+import { type FaultKind, Nemesis, planFaults } from './nemesis.ts'
+import { NetLab, reapLeftovers } from './netlab.ts'
+import { Prng } from './prng.ts'
+import { sleep, Workload } from './workload.ts'
+
+export interface RunOptions {
+  seed: number
+  validators: number
+  followers: number
+  durationMs: number
+  kinds: readonly FaultKind[]
+  byzantine: 'random' | 'always' | 'never' | readonly ('double-propose' | 'double-vote' | 'ignore-lock' | 'silent')[]
+  /** How long every node may take to commit 3 new heights once the nemesis has healed everything. */
+  livenessMs: number
+  faultMs?: [number, number]
+  gapMs?: [number, number]
+  /** How long acknowledged transactions may take to be mined after the heal before the client sends them again (and as long again after). */
+  settleMs?: number
+  /** Parent of the run's directory. */
+  baseDir: string
+  keep: boolean
+  senders: number
+  /** The `cairn` executable (default: this tree's packages/node/bin/cairn.js). */
+  bin?: string
+  say: (line: string) => void
+}
+
+export interface RunResult {
+  seed: number
+  ok: boolean
+  violations: string[]
+  faults: Partial<Record<FaultKind, number>>
+  byzantine: string
+  acknowledged: number
+  lost: number
+  unacknowledged: number
+  rebroadcast: number
+  /** Of those, acknowledged by an honest node (a byzantine node's acknowledgement promises nothing). */
+  rebroadcastHonest: number
+  evidenceOnChain: number
+  heights: Record<string, number>
+  wallMs: number
+  dir: string
+  replay: string
+}
+
+/** Cleanups of the runs in progress (kill their nodes, remove their network). */
+const active = new Set<() => Promise<void>>()
+
+/** Stops every run in progress at once: its nodes killed, its namespaces and bridge removed (a timeout, Ctrl-C). */
+export async function abortRuns(): Promise<void> {
+  await Promise.all([...active].map((f) => f()))
+}
+
+export function replayCommand(o: RunOptions): string {
+  const byz = Array.isArray(o.byzantine) ? o.byzantine.join(',') : o.byzantine
+  return `npm run chaos -- --seed ${o.seed} --nodes ${o.validators} --followers ${o.followers} --duration ${o.durationMs / 1000} --faults ${o.kinds.join(',')} --byzantine ${byz}`
+}
+
+async function heightOf(url: string): Promise<number> {
+  return Number(await rpc<string>(url, 'eth_blockNumber', [], 3_000))
+}
+
+export async function runOnce(o: RunOptions): Promise<RunResult> {
+  const t0 = Date.now()
+  const dir = join(o.baseDir, `seed-${o.seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+  mkdirSync(dir, { recursive: true })
+  const logLines: string[] = []
+  const say = (line: string) => {
+    line = `[${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`
+    logLines.push(line)
+    o.say(line)
+  }
+  const reaped = reapLeftovers()
+  if (reaped.length) say(`removed leftovers of a killed run: ${reaped.join(' ')}`)
+  const byzOpt = o.byzantine === 'always' ? BYZ_ALL : o.byzantine
+  const plan = planFaults(new Prng(o.seed), {
+    validators: o.validators,
+    followers: o.followers,
+    durationMs: o.durationMs,
+    kinds: o.kinds,
+    byzantine: byzOpt,
+    ...(o.faultMs ? { faultMs: o.faultMs } : {}),
+    ...(o.gapMs ? { gapMs: o.gapMs } : {}),
+  })
+  const lab = new NetLab()
+  let cluster: Cluster | undefined
+  const cleanup = async () => {
+    await cluster?.killAll()
+    lab.destroy()
+  }
+  active.add(cleanup)
+  const violations: string[] = []
+  let result: RunResult | undefined
+  const replay = replayCommand(o)
+  try {
+    cluster = new Cluster(lab, dir, {
+      validators: o.validators,
+      followers: o.followers,
+      ...(plan.diskNode !== undefined ? { tmpfsNode: plan.diskNode } : {}),
+      ...(o.bin ? { bin: o.bin } : {}),
+    })
+    const c = cluster
+    const byzNode = plan.byzantine ? c.nodes[plan.byzantine.node] : undefined
+    if (byzNode && plan.byzantine) byzNode.byzantine = plan.byzantine.mode
+    say(
+      `seed ${o.seed}: ${o.validators} validators + ${o.followers} followers on 10.${lab.block}.100.0/24${lab.netem ? '' : ' (no tc netem here: latency faults skipped)'}` +
+        `${byzNode ? `; ${byzNode.name} is byzantine (${byzNode.byzantine})` : ''}; ${plan.faults.length} faults; run dir ${dir}`,
+    )
+    await Promise.all(c.nodes.map((n) => c.start(n)))
+    const until = Date.now() + 120_000
+    while (!(await Promise.all(c.nodes.map((n) => heightOf(n.url).catch(() => 0)))).every((h) => h >= 2)) {
+      if (Date.now() > until) throw new Error('the network did not reach height 2 within 120 s')
+      await sleep(500)
+    }
+    say('every node at height 2: workload and nemesis start')
+    const poller = new Poller(c)
+    poller.start()
+    const workload = new Workload({
+      nodes: c.nodes.map((n) => ({ name: n.name, url: n.url })),
+      prng: new Prng(o.seed ^ 0x5bd1e995),
+      historyFile: join(dir, 'history.jsonl'),
+      senders: o.senders,
+      intervalMs: 600,
+    })
+    workload.start()
+    const nemesis = new Nemesis(c, plan, say)
+    const started = Date.now()
+    try {
+      await nemesis.run(started)
+      const rest = started + o.durationMs - Date.now()
+      if (rest > 0) await sleep(rest)
+    } finally {
+      await nemesis.healAll()
+    }
+    // Liveness: every node commits 3 heights past the highest one seen at the heal.
+    const healedAt = Math.max(...(await Promise.all(c.nodes.map((n) => heightOf(n.url).catch(() => 0)))))
+    const liveBy = Date.now() + o.livenessMs
+    // every honest node (a byzantine one may be cut off by its peers' scoring: said, not a violation)
+    const late = new Set(c.nodes.filter((n) => n.byzantine === 'none').map((n) => n.name))
+    while (late.size > 0 && Date.now() < liveBy) {
+      for (const n of c.nodes) {
+        if (late.has(n.name) && (await heightOf(n.url).catch(() => 0)) >= healedAt + 3) late.delete(n.name)
+      }
+      if (late.size) await sleep(500)
+    }
+    if (late.size > 0) {
+      violations.push(
+        `liveness: ${[...late].join(', ')} did not reach height ${healedAt + 3} within ${o.livenessMs} ms of the heal`,
+      )
+    } else
+      say(
+        `liveness: every honest node past height ${healedAt + 3} ${((Date.now() - (liveBy - o.livenessMs)) / 1000).toFixed(1)} s after the heal`,
+      )
+    if (byzNode) {
+      const h = await heightOf(byzNode.url).catch(() => -1)
+      if (h < healedAt + 3)
+        say(`the byzantine ${byzNode.name} is at height ${h} (the honest nodes past ${healedAt + 3})`)
+    }
+    await workload.stop()
+    // Acknowledged transactions: mined within 30 s, else sent again to every node (a wallet's
+    // re-broadcast) and 30 s more; what is still missing is lost.
+    const ref = c.nodes.find((n) => n.byzantine === 'none') ?? c.nodes[0]
+    if (!ref) throw new Error('no nodes')
+    const confirmed = new Set<string>()
+    const pending = async () => {
+      const todo = workload.acknowledged.filter((t) => !confirmed.has(t.hash))
+      for (let k = 0; k < todo.length; k += 100) {
+        const part = todo.slice(k, k + 100)
+        const got = await rpcBatch(
+          ref.url,
+          part.map((t) => ['eth_getTransactionReceipt', [t.hash]] as [string, unknown[]]),
+        ).catch(() => part.map(() => null))
+        for (const [i, r] of got.entries()) if (r) confirmed.add((part[i] as { hash: string }).hash)
+      }
+      return todo.filter((t) => !confirmed.has(t.hash))
+    }
+    let missing = await pending()
+    const settleS = Math.round((o.settleMs ?? 30_000) / 1000)
+    for (let k = 0; k < settleS && missing.length > 0; k++) {
+      await sleep(1_000)
+      missing = await pending()
+    }
+    let rebroadcast = 0
+    let rebroadcastHonest = 0
+    if (missing.length > 0) {
+      const where = new Map<string, number>()
+      for (const t of missing) where.set(t.ackNode ?? '?', (where.get(t.ackNode ?? '?') ?? 0) + 1)
+      say(
+        `${missing.length} acknowledged transactions not mined ${settleS} s after the heal (acknowledged by ${[...where].map(([n, k]) => `${n}: ${k}`).join(', ')}): sent again to every node`,
+      )
+      for (const t of missing) {
+        t.rebroadcast = true
+        rebroadcast++
+        if (t.ackNode !== byzNode?.name) rebroadcastHonest++
+        for (const n of c.nodes) await rpc(n.url, 'eth_sendRawTransaction', [t.raw]).catch(() => null)
+      }
+      for (let k = 0; k < settleS && missing.length > 0; k++) {
+        await sleep(1_000)
+        missing = await pending()
+      }
+    }
+    // Let every node reach the same head before reading the chains.
+    const target = Math.max(...(await Promise.all(c.nodes.map((n) => heightOf(n.url).catch(() => 0)))))
+    const syncBy = Date.now() + 30_000
+    while (Date.now() < syncBy) {
+      const hs = await Promise.all(c.nodes.map((n) => heightOf(n.url).catch(() => 0)))
+      if (hs.every((h) => h >= target)) break
+      await sleep(500)
+    }
+    await poller.stop()
+    say('transactions settled: checking the chains')
+    const conflicts = byzNode
+      ? (readFileSync(byzNode.log, 'utf8').match(/byzantine: sent a conflicting message/g) ?? []).length
+      : 0
+    const checked = await check({
+      cluster: c,
+      txs: workload.txs,
+      poller,
+      byzantine: byzNode?.address ? { address: byzNode.address, mode: byzNode.byzantine, conflicts } : null,
+    })
+    violations.push(...checked.violations)
+    for (const e of c.unexpectedExits) violations.push(`crash: ${e.node} exited on its own (${e.how}); see its log`)
+    result = {
+      seed: o.seed,
+      ok: violations.length === 0,
+      violations,
+      faults: Object.fromEntries(nemesis.applied),
+      byzantine: byzNode ? `${byzNode.name}:${byzNode.byzantine} (${conflicts} conflicting msgs)` : 'none',
+      acknowledged: checked.acknowledged,
+      lost: checked.lost,
+      unacknowledged: checked.unacknowledged,
+      rebroadcast,
+      rebroadcastHonest,
+      evidenceOnChain: checked.evidenceOnChain,
+      heights: checked.heights,
+      wallMs: Date.now() - t0,
+      dir,
+      replay,
+    }
+  } catch (err) {
+    violations.push(`harness: ${(err as Error).message.split('\n')[0]}`)
+    say(`run failed: ${(err as Error).stack ?? err}`)
+  } finally {
+    await cleanup()
+    active.delete(cleanup)
+  }
+  const final: RunResult = result ?? {
+    seed: o.seed,
+    ok: false,
+    violations,
+    faults: {},
+    byzantine: plan.byzantine ? `${plan.byzantine.mode}` : 'none',
+    acknowledged: 0,
+    lost: 0,
+    unacknowledged: 0,
+    rebroadcast: 0,
+    rebroadcastHonest: 0,
+    evidenceOnChain: 0,
+    heights: {},
+    wallMs: Date.now() - t0,
+    dir,
+    replay,
+  }
+  writeFileSync(join(dir, 'result.json'), `${JSON.stringify(final, null, 2)}\n`)
+  writeFileSync(join(dir, 'nemesis.log'), `${logLines.join('\n')}\n`)
+  if (final.ok && !o.keep) rmSync(dir, { recursive: true, force: true })
+  else if (!final.ok) say(`FAILED seed ${o.seed}: ${violations.length} violations; kept ${dir}\nreplay: ${replay}`)
+  return final
+}
+
+const BYZ_ALL = ['double-propose', 'double-vote', 'ignore-lock', 'silent'] as const
