@@ -78,6 +78,22 @@ const genesis = (chainId: number, alloc: object) => JSON.stringify({ config: { c
 
 describe.concurrent('cairn CLI on bad input', () => {
   // -------------------------------------------------------------------------------------------
+  it(
+    'start without --dev or a genesis, in a fresh directory: refused, and no ./.cairn/node left behind',
+    async () => {
+      const cwd = path('no-genesis-cwd')
+      mkdirSync(cwd)
+      const r = await runCli(['start', '--http.port', '0'], { cwd })
+      expect(r.listening).toBe(false)
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/holds no chain and no genesis was given/)
+      expect(r.stderr).toMatch(/--dev/)
+      expect(readdirSync(cwd)).toEqual([])
+    },
+    SLOW,
+  )
+
+  // -------------------------------------------------------------------------------------------
   describe('malformed genesis', () => {
     const cases = [
       {

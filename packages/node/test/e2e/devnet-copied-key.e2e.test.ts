@@ -2,24 +2,30 @@
 // + `cairn devnet start`) and a fifth process, `cairn start` with a copy of validator 3's key and
 // its own datadir and pace, so two processes sign as validator 3. The chain must keep finalizing
 // the same blocks on every node, no other validator may be named in evidence, and the copies'
-// conflicting votes end up in a block naming validator 3 (`cairn_getEvidence`) on every node.
+// conflicting votes end up in a block naming validator 3 (`cairn_getEvidence`) on every node, and
+// the staking contract slashes, jails and tombstones validator 3 once.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { type Abi, createPublicClient, type Hex, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CAIRN_BIN, cleanEnv, rpc } from '../cli/run-cli.ts'
 import { initDevnet } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-twin-'))
 const started: ChildProcess[] = []
+/** The pids `cairn devnet start` printed: its nodes run in process groups of their own. */
+const nodePids: number[] = []
 afterAll(() => {
-  for (const p of started) {
-    if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
-      try {
-        process.kill(-p.pid, 'SIGKILL')
-      } catch {}
-    }
+  const pids = [...nodePids]
+  for (const p of started) if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) pids.push(p.pid)
+  for (const pid of pids) {
+    try {
+      process.kill(-pid, 'SIGKILL')
+    } catch {}
   }
   rmSync(dir, { recursive: true, force: true })
 })
@@ -54,6 +60,7 @@ function cairn(args: string[]): { child: ChildProcess; out: () => string; exited
   let out = ''
   child.stdout?.on('data', (d) => {
     out += String(d)
+    for (const m of String(d).matchAll(/\[devnet\] node-\d+ pid (\d+)/g)) nodePids.push(Number(m[1]))
   })
   child.stderr?.on('data', (d) => {
     out += String(d)
@@ -79,11 +86,9 @@ describe('cairn devnet with validator 3 key copied to a fifth process', () => {
   it('keeps finalizing the same blocks; only validator 3 is named in evidence, committed on every node', async () => {
     const dn = join(dir, 'dn')
     const { base, p2pBase } = await initDevnet(dn)
-    const genesis = JSON.parse(readFileSync(join(dn, 'genesis.json'), 'utf8')) as {
-      config: { cairn: { bft: { validators: { address: string }[] } } }
-    }
-    const validators = genesis.config.cairn.bft.validators.map((v) => v.address.toLowerCase())
-    const v3 = validators[2] as string
+    // The devnet's validators are bonded in the staking contract: validator 3 is node 3's key.
+    const keyOf = (i: number) => readFileSync(join(dn, `node-${i}`, 'keys', 'validator.key'), 'utf8').trim()
+    const v3 = privateKeyToAccount(`0x${keyOf(3)}`).address.toLowerCase()
 
     // The twin: node 3's config with its own datadir (a new node identity, validator 3's key
     // copied), its own ports, every devnet node a bootnode. Outside `node-N.toml`, so `devnet
@@ -190,6 +195,21 @@ describe('cairn devnet with validator 3 key copied to a fifth process', () => {
     for (const e of all) expect(e.validator.toLowerCase()).toBe(v3)
     // The arranged conflict is among them: the twin's nil prevote against node 3's for the block.
     expect(all.some((e) => e.voteType === 'prevote' && e.blockHashes.includes(null))).toBe(true)
+
+    // Staking: validator 3 is slashed once (5% of its 1,000-coin bond, however many pieces of
+    // evidence name it), jailed and tombstoned on every node, and out of the set.
+    for (const url of honest) {
+      const client = createPublicClient({ transport: http(url) })
+      const read = (functionName: string, args: unknown[] = []) =>
+        client.readContract({ address: STAKING_ADDRESS as Hex, abi: staking.abi as Abi, functionName, args })
+      const v = (await read('getValidator', [v3])) as unknown[]
+      expect(v[1]).toBe(950n * 10n ** 18n)
+      expect(v[4]).toBe(true)
+      expect(v[5]).toBe(true)
+      expect(await read('burned')).toBe(50n * 10n ** 18n)
+      const set = (await rpc(url, 'cairn_getValidators', ['latest'])) as { validators: { address: string }[] }
+      expect(set.validators.map((x) => x.address.toLowerCase())).not.toContain(v3)
+    }
 
     // Stop everything that was started.
     process.kill(twin.child.pid as number, 'SIGINT')

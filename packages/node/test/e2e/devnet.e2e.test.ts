@@ -1,9 +1,12 @@
 // `cairn devnet`: four validator processes on loopback. viem sends a transaction to one node;
 // every node reports the same block hashes and the same finalized block; after kill -9 of one
-// validator the other three go on; Ctrl-C on `cairn devnet start` stops the rest; started again,
-// all four resume from their datadirs.
+// validator the other three go on; Ctrl-C on `cairn devnet start` (SIGINT to its whole process
+// group, as a terminal sends it) stops the rest cleanly, each node once ("stopped cleanly", no
+// "second signal"); started again, all four resume from their datadirs. A follower started with
+// `--follow` and the devnet's genesis (no engine set) takes the BFT engine from the genesis and
+// imports the validators' blocks.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPublicClient, createWalletClient, defineChain, http, parseEther } from 'viem'
@@ -14,10 +17,14 @@ import { initDevnet } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-'))
 let devnet: ChildProcess | undefined
+let follower: ChildProcess | undefined
 afterAll(() => {
-  if (devnet?.pid !== undefined && devnet.exitCode === null) {
+  // The nodes run in process groups of their own (see `cairn devnet start`): each is killed too.
+  const pids = [...output.matchAll(/\[devnet\] node-\d+ pid (\d+)/g)].map((m) => Number(m[1]))
+  for (const p of [devnet, follower]) if (p?.pid !== undefined && p.exitCode === null) pids.push(p.pid)
+  for (const pid of pids) {
     try {
-      process.kill(-devnet.pid, 'SIGKILL')
+      process.kill(-pid, 'SIGKILL')
     } catch {}
   }
   rmSync(dir, { recursive: true, force: true })
@@ -46,7 +53,7 @@ async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): 
 
 describe('cairn devnet (4 validator processes)', () => {
   it('init + start: same hashes and finalized block on every node; survives kill -9 of one; Ctrl-C stops all', async () => {
-    const { base } = await initDevnet(join(dir, 'dn'))
+    const { base, p2pBase } = await initDevnet(join(dir, 'dn'))
     devnet = spawn(process.execPath, [CAIRN_BIN, 'devnet', 'start', '--dir', join(dir, 'dn')], {
       env: cleanEnv(),
       detached: true,
@@ -88,6 +95,45 @@ describe('cairn devnet (4 validator processes)', () => {
     const receipts = await Promise.all(clients.map((c) => c.getTransactionReceipt({ hash })))
     expect(new Set(receipts.map((r) => r.blockHash)).size).toBe(1)
 
+    // A follower with the devnet's genesis and node-1 as its bootnode, no engine set: it runs the
+    // genesis's BFT engine and imports the validators' blocks (the one with the transaction too).
+    const node1 = /bootnodes = \["([^"]+)"/.exec(readFileSync(join(dir, 'dn', 'node-2.toml'), 'utf8'))?.[1]
+    expect(node1).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)
+    let followerLog = ''
+    follower = spawn(
+      process.execPath,
+      [
+        CAIRN_BIN,
+        'start',
+        '--follow',
+        '--genesis',
+        join(dir, 'dn', 'genesis.json'),
+        '--datadir',
+        join(dir, 'follower'),
+        '--http.port',
+        String(base + 4),
+        '--p2p.addr',
+        '127.0.0.1',
+        '--p2p.port',
+        String(p2pBase + 4),
+        '--p2p.bootnodes',
+        node1 as string,
+      ],
+      { env: cleanEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    for (const stream of [follower.stdout, follower.stderr]) stream?.on('data', (d) => (followerLog += String(d)))
+    const followerClient = createPublicClient({ chain, transport: http(`http://127.0.0.1:${base + 4}`) })
+    await waitFor(
+      async () => (await followerClient.getTransactionReceipt({ hash })).blockHash === receipts[0]?.blockHash,
+      120_000,
+      `the follower to import the block with the transaction (follower said: ${followerLog.slice(-2000)})`,
+    )
+    // Stopped before the rest of the test. (Its exit code is not asserted: a follower stopped during
+    // range sync has been seen to pass its 10 s shutdown deadline and exit 1 — a separate bug.)
+    const followerExited = new Promise<number | null>((r) => follower?.once('exit', (code) => r(code)))
+    process.kill(follower.pid as number, 'SIGTERM')
+    await followerExited
+
     const top = (await Promise.all(clients.map((c) => c.getBlockNumber()))).reduce((a, b) => (a < b ? a : b))
     for (let n = 1n; n <= top; n++) {
       const hashes = await Promise.all(clients.map((c) => c.getBlock({ blockNumber: n }).then((b) => b.hash)))
@@ -112,17 +158,24 @@ describe('cairn devnet (4 validator processes)', () => {
     const after = await Promise.all(live().map((c) => c.getBlock({ blockNumber: at + 3n }).then((b) => b.hash)))
     expect(new Set(after).size).toBe(1)
 
-    // Ctrl-C: every node stops, and so does `devnet start`.
-    process.kill(devnet.pid as number, 'SIGINT')
+    // Ctrl-C, as a terminal sends it (SIGINT to the foreground process group): every node stops
+    // cleanly, once, and so does `devnet start`.
+    process.kill(-(devnet.pid as number), 'SIGINT')
     expect(await exited).toBe(0)
     expect(out.match(/exited/g)?.length).toBe(4)
+    expect(output).not.toContain('second signal')
+    for (const k of [1, 2, 3]) expect(output).toMatch(new RegExp(`\\[node-${k}\\] .*stopped cleanly`))
+    expect(out).toMatch(/node-1 exited \(code 0\)/)
 
     // All four again, from their datadirs (chain, signer state, WAL): the chain resumes where it was.
     const stoppedAt = at + 3n
     devnet = spawn(process.execPath, [CAIRN_BIN, 'devnet', 'start', '--dir', join(dir, 'dn')], {
       env: cleanEnv(),
       detached: true,
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    devnet.stdout?.on('data', (d) => {
+      output += String(d)
     })
     const exitedAgain = new Promise<number | null>((r) => devnet?.once('exit', (code) => r(code)))
     killed = -1

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
-import { createBftMetrics } from '@cairn/consensus'
+import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
 import { createP2pMetrics } from '@cairn/p2p'
 import { createReservesMetrics } from '@cairn/reserves'
 import { silentLogger } from '@cairn/utils'
@@ -87,6 +87,7 @@ describe('deploy/grafana dashboard', () => {
     // registers (what a `--engine bft` node exports beside the node's).
     const bft = new Registry()
     createBftMetrics(bft)
+    createStakingMetrics(bft)
     for (const name of exportedNames(await bft.metrics())) exported.add(name)
     const queries = dashboardQueries()
     expect(queries.length).toBeGreaterThan(10)
@@ -125,8 +126,9 @@ describe('deploy/grafana dashboard', () => {
     apiRateLimitedCounter(reserves)
     // p2p's metrics also from the p2p package's own registry function (the node above has them too)
     createP2pMetrics(reserves)
-    // so are the BFT engine's (engine = "bft"): from the consensus package's
+    // so are the BFT engine's (engine = "bft"): from the consensus package's, and staking's
     createBftMetrics(reserves)
+    createStakingMetrics(reserves)
     // and the RPC read threads' (--rpc.threads; none on this --ephemeral node)
     createReadThreadMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)
