@@ -23,8 +23,9 @@ import {
   type ParentBlock,
 } from './execution/executor.ts'
 import { toleratedMissingContracts } from './execution/system-calls.ts'
-import { predatesSystemContracts } from './execution/system-contracts.ts'
 import type { ViewState } from './fast/view-call/interpreter.ts'
+import { type ForkStart, forkGenesis, forkGenesisBlock } from './fork/fork-start.ts'
+import { RemoteState } from './fork/remote-state.ts'
 import { type BlockCommitter, ImporterCommitter } from './import/block-committer.ts'
 import {
   BlockProcessor,
@@ -40,6 +41,7 @@ import type { SenderRecovery } from './import/recovery.ts'
 import { repairHead } from './import/repair-head.ts'
 import type { ChainMetrics } from './metrics.ts'
 import { ChainCommons } from './rules/common.ts'
+import { predatesDevPredeploys } from './rules/create2-deployer.ts'
 import { type GenesisSpec, parseGenesis } from './rules/genesis.ts'
 import { buildGenesisBlock } from './rules/genesis-block.ts'
 import type { PreimageIndex } from './state/preimages.ts'
@@ -78,6 +80,24 @@ export interface ChainOptions {
    * under patches/ aside). Slower; the answer to "is it the shim?" (`cairn start --reference`).
    */
   reference?: boolean
+  /**
+   * Fork mode (`src/fork/`, from `connectFork`): the chain starts at the remote's fork block, its
+   * state read lazily from the remote. `genesis` defaults to the fork's ({@link forkGenesis}).
+   */
+  fork?: ForkStart
+  /** The hardfork of a fork's rules (default: the newest supported). */
+  forkHardfork?: string
+}
+
+/** What a forked chain tells of its fork ({@link Chain.fork}). */
+export interface ChainFork {
+  url: string
+  blockNumber: bigint
+  /** Points the fork at another URL of the same remote chain (anvil_setRpcUrl). */
+  setUrl(url: string): void
+  /** Accounts and slots fetched so far; JSON-RPC requests sent. */
+  fetched: number
+  requests: number
 }
 
 /** The node ring's default size: the encoded nodes of ~200,000 accounts' trie. */
@@ -163,10 +183,12 @@ export class Chain implements ChainReader, StateReader {
 
   static async open(opts: ChainOptions, modules: ChainModules): Promise<Chain> {
     const { kv, logger } = modules
+    if (opts.fork && opts.genesis === undefined) opts = { ...opts, genesis: forkGenesis(opts.fork, opts.forkHardfork) }
     const { stored, defaultHardfork } = await readStoredGenesis(kv)
     const source = opts.genesisSource ?? 'genesis'
-    // A datadir made before the dev genesis deployed the system contracts keeps its stored genesis.
-    if (opts.genesis !== undefined && stored !== undefined && predatesSystemContracts(opts.genesis, stored)) {
+    // A datadir made before the dev genesis deployed the system contracts (or the CREATE2 deployer)
+    // keeps its stored genesis.
+    if (opts.genesis !== undefined && stored !== undefined && predatesDevPredeploys(opts.genesis, stored)) {
       opts = { ...opts, genesis: undefined }
     }
     if (opts.genesis === undefined && stored === undefined) {
@@ -186,7 +208,16 @@ export class Chain implements ChainReader, StateReader {
       nodeCacheBytes: kv.kind === 'leveldb' ? (opts.stateCacheBytes ?? DEFAULT_STATE_CACHE_BYTES) : 0,
     })
     if (modules.metrics !== null && stateDB.ring !== undefined) modules.metrics.stateNodeCache.source = stateDB.ring
-    const genesisBlock = await buildGenesisBlock(spec, common, stateDB)
+    const fork = opts.fork
+    if (fork) {
+      stateDB.remote = new RemoteState(
+        { blockNumber: fork.blockNumber, stateRoot: fork.stateRoot },
+        { client: fork.client, sink: stateDB },
+      )
+      await stateDB.adopt(fork.firstNodes)
+      store.forkBelow = { number: fork.blockNumber, hashAt: (n) => (stateDB.remote as RemoteState).blockHash(n) }
+    }
+    const genesisBlock = fork ? forkGenesisBlock(fork, common).block : await buildGenesisBlock(spec, common, stateDB)
     const report: OpenReport = { created: false, rolledBack: 0, warnings: spec.warnings }
 
     const storedHash = await store.meta.get(META_GENESIS_HASH)
@@ -237,6 +268,17 @@ export class Chain implements ChainReader, StateReader {
     report.rolledBack = rolledBack
     const raw = (opts.genesis ?? stored) as { config?: { pragueTime?: unknown } }
     const editedStates = await EditedStates.load(kv)
+    // A fork of a dev remote whose head state was edited: the state its proofs give is the edited one.
+    if (
+      fork &&
+      !equalsBytes(fork.stateRoot, genesisBlock.header.stateRoot) &&
+      equalsBytes(head.hash(), genesisBlock.hash())
+    ) {
+      const batch = new WriteBatch()
+      const done = editedStates.stage(batch, genesisBlock.header, fork.stateRoot)
+      await batch.write(kv)
+      done()
+    }
     const executor = await Executor.create(
       {
         commons,
@@ -297,6 +339,22 @@ export class Chain implements ChainReader, StateReader {
     modules.metrics?.headBlock.set(Number(head.header.number))
     modules.metrics?.headTimestamp.set(Number(head.header.timestamp))
     return chain
+  }
+
+  /**
+   * Fork mode: the remote the state is read from (its URL, changeable: anvil_setRpcUrl) and the
+   * fork block; undefined for a chain of its own.
+   */
+  get fork(): ChainFork | undefined {
+    const remote = this.#stateDB.remote
+    if (remote === undefined) return undefined
+    return {
+      url: remote.client.url,
+      blockNumber: remote.opts.blockNumber,
+      setUrl: (url: string) => remote.client.setUrl(url),
+      fetched: remote.fetched,
+      requests: remote.client.requests,
+    }
   }
 
   /** Whether the chain runs without its speed shims (`ChainOptions.reference`). */

@@ -63,12 +63,17 @@ export interface BuildingHeader {
   number: bigint
   timestamp: bigint
   coinbase: Uint8Array
+  /** The extra data the block will carry (a BFT block's parent certificate and evidence). */
+  extraData: Uint8Array
+  gasLimit: bigint
 }
 
 /** What {@link ChainEngine.beginBlock} and {@link ChainEngine.endBlock} work on. */
 export interface BlockHookContext {
   /** The block's header (while building: the fields known before execution). */
   header: BlockHeader | BuildingHeader
+  /** The parent's header (rules that move a field from the parent's value, as the gas limit). */
+  parent?: BlockHeader
   /** The block's state: writes become part of the block. */
   state: StateManagerInterface
   /** The VM running the block (`vm.evm.runCall` for system calls). */

@@ -21,6 +21,8 @@ export const ChainErrorCode = {
    * `BlockException.RLP_BLOCK_LIMIT_EXCEEDED` (named in the message and `meta.exception`).
    */
   BLOCK_RLP_LIMIT_EXCEEDED: 'CHAIN_BLOCK_RLP_LIMIT_EXCEEDED',
+  /** Fork mode: the remote node failed, refused or answered inconsistently (`src/fork/`). */
+  FORK_REMOTE: 'CHAIN_FORK_REMOTE',
   /** This package misused by a caller's code (not a chain opened by `Chain.open`, a reserved key). */
   MISUSE: 'CHAIN_MISUSE',
 } as const

@@ -63,6 +63,28 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     expect(bytesToHex((await chain.checkpoint('finalized')).hash())).toBe(bytesToHex(block.hash()))
   })
 
+  it('seals one transaction per block by default, as Anvil: five pooled transactions, five blocks in nonce order', async () => {
+    const { chain, pool, engine } = await devSetup()
+    const heads = recordHeads(chain)
+    const txs = [0n, 1n, 2n, 3n, 4n].map((n) => transfer(chain.common, K0, n, A1, 1n))
+    for (const tx of txs) await pool.add(tx, { source: 'local' })
+    await engine.start()
+    await until(() => pool.size === 0, 5000, 'the pool to empty')
+    await engine.idle()
+    expect(heads.map((h) => h.block.header.number)).toEqual([1n, 2n, 3n, 4n, 5n])
+    expect(heads.map((h) => h.block.transactions.map(hex))).toEqual(txs.map((tx) => [hex(tx)]))
+  })
+
+  it('evm_mine (mine) still takes every pending transaction into one block', async () => {
+    const { chain, pool, engine } = await devSetup()
+    await engine.start()
+    engine.setAutomine(false)
+    const txs = [0n, 1n, 2n].map((n) => transfer(chain.common, K1, n, A0, 1n))
+    for (const tx of txs) await pool.add(tx, { source: 'local' })
+    const { block } = await engine.mine()
+    expect(block.transactions.map(hex)).toEqual(txs.map(hex))
+  })
+
   it('seals transactions already pooled when it starts', async () => {
     const { chain, pool, engine } = await devSetup()
     const tx = transfer(chain.common, K1, 0n, A0, 1n)
@@ -77,7 +99,10 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     // 10 transfers fit a block here; with the dev genesis' 30M it is floor(30M / 21000) = 1428 —
     // the same arithmetic, scaled down to keep the test fast (each tx costs ~10 ms to execute).
     const PER_BLOCK = 10
-    const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(BigInt(PER_BLOCK)) })
+    const { chain, pool, engine } = await devSetup({
+      genesis: smallBlocksGenesis(BigInt(PER_BLOCK)),
+      automineBatch: true,
+    })
     const heads = recordHeads(chain)
     const perSender = 15
     const txs: TypedTransaction[] = []
@@ -180,7 +205,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
   })
 
   it('keeps the pause after a slow block while transactions go on arriving: they go into one block', async () => {
-    const { chain, pool, engine } = await devSetup({ quietMs: 300 })
+    const { chain, pool, engine } = await devSetup({ quietMs: 300, automineBatch: true })
     const heads = recordHeads(chain)
     slowFirstImport(chain, 900)
     await engine.start()
@@ -208,7 +233,7 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     g.alloc[DRAIN] = { balance: '0x0', code: '0x60006000600060004760005af100' }
     ;(g.alloc[A0] as { code?: string }).code = `0xef0100${DRAIN.slice(2)}`
     const logger = recordingLogger()
-    const { chain, pool, engine } = await devSetup({ genesis: g, logger })
+    const { chain, pool, engine } = await devSetup({ genesis: g, logger, automineBatch: true })
 
     const drain = transfer(chain.common, K1, 0n, A0, 0n, { gasLimit: 100_000n, maxPriorityFeePerGas: 2n * GWEI })
     const victim = transfer(chain.common, K0, 0n, A2, 1n, { maxPriorityFeePerGas: GWEI })
@@ -497,7 +522,7 @@ describe('DevEngine: mining and time controls', () => {
   })
 
   it('stop() in the middle of draining a full pool: the block being sealed lands, then nothing', async () => {
-    const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(5n) })
+    const { chain, pool, engine } = await devSetup({ genesis: smallBlocksGenesis(5n), automineBatch: true })
     for (let n = 0n; n < 20n; n++) await pool.add(transfer(chain.common, K0, n, A1, 1n), { source: 'local' })
     const first = nextHead(chain, 3000)
     await engine.start()

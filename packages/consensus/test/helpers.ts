@@ -54,6 +54,8 @@ export async function devSetup(
     maxBlocksPerTurn?: number
     backpressureAt?: number
     quietMs?: number
+    /** Automine seals all pending transactions that fit (the engine's default: one per block). */
+    automineBatch?: boolean
   } = {},
 ): Promise<DevSetup> {
   await initCrypto()
@@ -78,6 +80,7 @@ export async function devSetup(
       coinbase: new Uint8Array(20),
       ...(opts.maxBlocksPerTurn !== undefined ? { maxBlocksPerTurn: opts.maxBlocksPerTurn } : {}),
       ...(opts.quietMs !== undefined ? { quietMs: opts.quietMs } : {}),
+      ...(opts.automineBatch !== undefined ? { automineBatch: opts.automineBatch } : {}),
     },
     { chain, pool, logger, ...(opts.now ? { now: opts.now } : {}) },
   )

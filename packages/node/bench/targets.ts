@@ -88,7 +88,9 @@ export async function startCairn(
 ): Promise<Target> {
   const datadir = store === 'datadir' ? mkdtempSync(join(tmpdir(), 'cairn-bench-')) : undefined
   const storeArgs = datadir ? ['--datadir', datadir] : ['--ephemeral']
-  const args = [...nodeArgs, CAIRN_BIN, 'start', '--dev', ...storeArgs, '--http.port', String(port)]
+  // --automine-batch: the transfer bench's throughput comes from blocks of all pending transfers
+  // (the dev default is Anvil's one transaction per block).
+  const args = [...nodeArgs, CAIRN_BIN, 'start', '--dev', '--automine-batch', ...storeArgs, '--http.port', String(port)]
   const child = spawn(process.execPath, [...args, '--log.level', 'warn', ...extraArgs], { stdio: 'pipe' })
   const removeDatadir = () => {
     if (datadir) rmSync(datadir, { recursive: true, force: true })

@@ -27,6 +27,12 @@ export class ChainView implements EVMMockBlockchainInterface {
     const n = BigInt(blockId)
     const parentHash = this.parent.hash()
     if (n === this.parent.number) return { hash: () => parentHash }
+    // A fork: blocks before its first are the remote's.
+    const fork = this.store.forkBelow
+    if (fork !== undefined && n < fork.number) {
+      const remote = await fork.hashAt(n)
+      return { hash: () => remote }
+    }
     const canonicalParent = await this.store.getCanonicalHash(this.parent.number)
     if (canonicalParent && equalsBytes(canonicalParent, parentHash)) {
       const h = await this.store.getCanonicalHash(n)

@@ -40,6 +40,8 @@ import { growingViewCaches } from '../fast/view-caches.ts'
 import type { ViewState } from '../fast/view-call/interpreter.ts'
 import { TrieReader } from '../fast/view-call/trie-reader.ts'
 import { ViewStateReader } from '../fast/view-call/view-state.ts'
+import { installFork } from '../fork/fork-state-manager.ts'
+import type { RemoteState } from '../fork/remote-state.ts'
 import { BlockSizeBudget } from '../import/block-size-limit.ts'
 import { creditUncleRewards, isProofOfWork } from '../import/pow.ts'
 import type { TxChecks } from '../import/tx-checks.ts'
@@ -323,8 +325,10 @@ export class Executor {
       number: parent.header.number + 1n,
       timestamp: header.timestamp,
       coinbase: header.coinbase ?? new Uint8Array(20),
+      extraData: header.extraData ?? new Uint8Array(),
+      gasLimit: header.gasLimit ?? parent.header.gasLimit,
     }
-    await this.engine.beginBlock?.({ header: building, state: this.vm.stateManager, vm: this.vm })
+    await this.engine.beginBlock?.({ header: building, parent: parent.header, state: this.vm.stateManager, vm: this.vm })
     const results: RunTxResult[] = []
     const included: TypedTransaction[] = []
     const rejected: BuildResult['rejected'] = []
@@ -435,7 +439,7 @@ export class Executor {
     )
     const results: RunTxResult[] = []
     const pow = isProofOfWork(this.common)
-    if (!pow) await this.engine.beginBlock?.({ header: h, state: this.vm.stateManager, vm: this.vm })
+    if (!pow) await this.engine.beginBlock?.({ header: h, parent: parent.header, state: this.vm.stateManager, vm: this.vm })
     const env = this.blockEnv(builder)
     for (const [i, tx] of block.transactions.entries()) {
       const why = await checks.check(i)
@@ -775,7 +779,7 @@ export class Executor {
   }
 }
 
-/** A MerkleStateManager over the persistent trie, rooted at `root`. */
+/** A MerkleStateManager over the persistent trie, rooted at `root` (hooked to fetch from a fork's remote). */
 export function newStateManager<M extends MerkleStateManager = MerkleStateManager>(
   common: Common,
   db: DB<string, string | Uint8Array>,
@@ -790,7 +794,10 @@ export function newStateManager<M extends MerkleStateManager = MerkleStateManage
     valueEncoding: ValueEncoding.Bytes,
     common,
   })
-  return make({ trie, common, caches })
+  const sm = make({ trie, common, caches })
+  // Fork mode: the store's trie is the remote's, filled in before each walk (src/fork/).
+  const remote = (db as { remote?: RemoteState }).remote
+  return remote ? installFork(sm, remote) : sm
 }
 
 /** Most accounts {@link Executor.accountNow} keeps by address for one root (then it starts over). */

@@ -76,6 +76,8 @@ export const BLOCK_ERROR_CLASS: Readonly<Record<ClassifiedCode, BlockErrorClass>
   [ChainErrorCode.NUMBER_OUT_OF_RANGE]: IGNORE,
   [ChainErrorCode.BLOCK_RLP_LIMIT_EXCEEDED]: REJECT,
   [ChainErrorCode.MISUSE]: IGNORE,
+  // Fork mode: the remote failed, not the block.
+  [ChainErrorCode.FORK_REMOTE]: IGNORE,
   // The front door's own.
   [BlockErrorCode.DECODE]: REJECT,
   [BlockErrorCode.TOO_LARGE]: REJECT,

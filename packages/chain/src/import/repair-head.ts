@@ -36,9 +36,10 @@ export async function repairHead(
       number !== undefined &&
       canonical !== undefined &&
       equalsBytes(canonical, hash) &&
-      stateDB.has(header.stateRoot)
+      // A fork's first block: its state is the remote's, fetched as it is read (src/fork/).
+      (stateDB.has(header.stateRoot) || (stateDB.remote !== undefined && equalsBytes(hash, genesis.hash())))
     if (complete) break
-    if (!header || header.number === 0n) {
+    if (!header || header.number <= genesis.header.number) {
       throw new CairnError(ChainErrorCode.CORRUPT, `cannot find a complete block below head ${bytesToHex(headHash)}`, {
         hint: 'the datadir is damaged beyond repair; restore it from a backup',
       })

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { ChainErrorCode } from '../errors.ts'
 import { systemContractAlloc } from '../execution/system-contracts.ts'
 import { DEFAULT_HARDFORK, SUPPORTED_HARDFORKS } from './common.ts'
+import { create2DeployerAlloc } from './create2-deployer.ts'
 import {
   type ForkSchedule,
   forkAt,
@@ -272,7 +273,10 @@ function chooseSchedule(
   return parseForkSchedule(config, chainId, warnings, source)
 }
 
-/** The dev chain's genesis: chain id 1337 (or `chainId`), the given accounts funded, the system contracts deployed. */
+/**
+ * The dev chain's genesis: chain id 1337 (or `chainId`), the given accounts funded, the system
+ * contracts and the CREATE2 deployer deployed.
+ */
 export function devGenesis(opts: { chainId?: bigint; accounts: Hex[]; balance?: bigint; timestamp?: bigint }): unknown {
   const balance = opts.balance ?? 10_000n * 10n ** 18n
   return {
@@ -282,6 +286,8 @@ export function devGenesis(opts: { chainId?: bigint; accounts: Hex[]; balance?: 
       // The EIP-4788, 2935, 7002 and 7251 contracts, as geth's dev mode deploys them: without the
       // last two every Prague block would be invalid.
       ...systemContractAlloc(),
+      // The CREATE2 deployer at 0x4e59…956C, as Anvil and Hardhat predeploy it (salted `forge script`).
+      ...create2DeployerAlloc(),
     },
     gasLimit: '0x1c9c380',
     baseFeePerGas: '0x3b9aca00',

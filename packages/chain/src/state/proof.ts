@@ -1,5 +1,6 @@
 import { getMerkleStateProof, type MerkleStateManager } from '@ethereumjs/statemanager'
 import { Address } from '@ethereumjs/util'
+import { forkOfState } from '../fork/fork-state-manager.ts'
 
 /** An EIP-1186 account proof (eth_getProof), hex-encoded. */
 export interface AccountProof {
@@ -22,5 +23,7 @@ export async function accountProof(
   address: Uint8Array,
   slots: Uint8Array[],
 ): Promise<AccountProof> {
+  // Fork mode: the proof walks the trie itself (the account and each slot fetched first).
+  await forkOfState(state)?.ensure(address, slots)
   return getMerkleStateProof(state, new Address(address), slots)
 }

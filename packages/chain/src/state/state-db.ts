@@ -1,7 +1,12 @@
-import { Bucket, bucketKey, type KVStore, type WriteBatch } from '@cairn/db'
-import { bytesToHex, equalsBytes, hexToBytes } from '@cairn/utils'
+import { keccak256 } from '@cairn/crypto'
+import { Bucket, bucketKey, type KVStore, WriteBatch } from '@cairn/db'
+import { bytesToHex, concatBytes, equalsBytes, hexToBytes } from '@cairn/utils'
 import { type BatchDBOp, type DB, type EncodingOpts, KECCAK256_RLP } from '@ethereumjs/util'
+import type { NodeSink, RemoteState } from '../fork/remote-state.ts'
 import { NodeRing } from './node-ring.ts'
+
+/** The key prefix of contract code in the node store (@ethereumjs's `CODEHASH_PREFIX`, `c`). */
+const CODE_PREFIX = Uint8Array.of(0x63)
 
 export interface StateDBOptions {
   /**
@@ -22,10 +27,16 @@ export interface StateDBOptions {
  * see the overlay first, then the disk. The store never deletes nodes: every block's state root
  * stays readable (an archive node), which `eth_getBalance` at old blocks and reorgs rely on.
  */
-export class StateDB implements DB<string, string | Uint8Array> {
+export class StateDB implements DB<string, string | Uint8Array>, NodeSink {
   private overlay = new Map<string, Uint8Array>()
   /** Nodes read from or written to disk lately (see {@link NodeRing}); none without `nodeCacheBytes`. */
   readonly ring: NodeRing | undefined
+  /**
+   * Fork mode: the remote state this store's trie is filled from (`src/fork/`); every state
+   * manager over this store (or a layer of it) is hooked to fetch before it walks
+   * (`newStateManager`).
+   */
+  remote: RemoteState | undefined
 
   constructor(
     private readonly kv: KVStore,
@@ -57,6 +68,20 @@ export class StateDB implements DB<string, string | Uint8Array> {
 
   async put(key: string, val: string | Uint8Array, _opts?: EncodingOpts): Promise<void> {
     this.set(key, val)
+  }
+
+  /**
+   * Fork mode: stores trie nodes fetched from the remote (keyed by their hash) and a contract's
+   * code (keyed as the state manager keys code: `c` + its hash), straight to the store: they are
+   * the remote's content-addressed nodes, true in every state that reaches them.
+   */
+  async adopt(nodes: Uint8Array[], code?: Uint8Array): Promise<void> {
+    const batch = new WriteBatch()
+    const hashes = nodes.map((n) => keccak256(n))
+    for (const [i, n] of nodes.entries()) batch.put(bucketKey(Bucket.state, hashes[i] as Uint8Array), n)
+    if (code !== undefined) batch.put(bucketKey(Bucket.state, concatBytes(CODE_PREFIX, keccak256(code))), code)
+    await batch.write(this.kv)
+    for (const [i, n] of nodes.entries()) this.ring?.set(hashes[i] as Uint8Array, n)
   }
 
   private set(key: string, val: string | Uint8Array): void {
@@ -154,6 +179,11 @@ export class StateLayer implements DB<string, string | Uint8Array> {
     private parent: StateLayer | undefined = undefined,
   ) {}
 
+  /** The store's remote state in fork mode ({@link StateDB.remote}). */
+  get remote(): RemoteState | undefined {
+    return this.base.remote
+  }
+
   async get(key: string): Promise<Uint8Array | undefined> {
     return this.lookup(key) ?? (await this.base.get(key))
   }
@@ -227,8 +257,13 @@ export class StateLayer implements DB<string, string | Uint8Array> {
 export class LayerSwitch implements DB<string, string | Uint8Array> {
   current: StateLayer | StateDB
 
-  constructor(base: StateDB) {
+  constructor(private readonly base: StateDB) {
     this.current = base
+  }
+
+  /** The store's remote state in fork mode ({@link StateDB.remote}). */
+  get remote(): RemoteState | undefined {
+    return this.base.remote
   }
 
   get(key: string): Promise<Uint8Array | undefined> {

@@ -138,6 +138,11 @@ export class ChainStore implements BlockReader {
    * or below it that has no entry is damage, one above it is a block not made yet.
    */
   tipNumber: (() => bigint) | undefined = undefined
+  /**
+   * Fork mode: the chain starts at remote block `number` (its first stored block); below it
+   * nothing is stored (no damage) and block hashes are the remote's (`hashAt`, for BLOCKHASH).
+   */
+  forkBelow: { number: bigint; hashAt(n: bigint): Promise<Uint8Array> } | undefined = undefined
 
   /**
    * `commons`: the chain's per-fork Commons, or one Common for a chain that runs one ruleset
@@ -311,6 +316,7 @@ export class ChainStore implements BlockReader {
     if (hash) return hash
     const tip = this.tipNumber?.()
     if (tip === undefined || number > tip) return undefined
+    if (this.forkBelow !== undefined && number < this.forkBelow.number) return undefined
     return this.confirmNoCanonical(number)
   }
 

@@ -2,7 +2,16 @@
 // arrivals stop), the storage-failure pause and Anvil's time and mining controls share the
 // engine's sealing state and are tuned together against the transfer bench. Admission
 // backpressure lives in the pool (txpool/src/admission.ts); the engine only says it drains it.
-import type { BuildHeader, BuildResult, Chain, ExecutedBlock, ImportResult, ParentBlock, StateEdit } from '@cairn/chain'
+import type {
+  BlockTxSource,
+  BuildHeader,
+  BuildResult,
+  Chain,
+  ExecutedBlock,
+  ImportResult,
+  ParentBlock,
+  StateEdit,
+} from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
@@ -27,6 +36,13 @@ export interface DevEngineOptions {
   instantFinality?: boolean
   /** How long without an arrival ends the pause between blocks under load (ms; {@link QUIET_MS}). */
   quietMs?: number
+  /**
+   * Automine seals all pending transactions that fit into one block (throughput: the transfer
+   * bench runs so). Default false: one transaction per block, as Anvil's and Hardhat's automine, so
+   * tests that count blocks (five calls of a `forge script`, five blocks) hold against both.
+   * Interval blocks and evm_mine take all pending transactions either way.
+   */
+  automineBatch?: boolean
 }
 
 export interface DevEngineModules {
@@ -62,8 +78,9 @@ const STORAGE_RETRY_MS = 2000
 
 /**
  * The dev sealer, as Anvil and `geth --dev` do it: a single trusted producer with no seal. By
- * default a block is sealed as soon as transactions are pending, taking all that fit; with a
- * block time it seals every N seconds, empty blocks included. Every block is final at once.
+ * default a block is sealed as soon as transactions are pending, one transaction each as Anvil's
+ * automine (all that fit with `automineBatch`); with a block time it seals every N seconds, empty
+ * blocks included. Every block is final at once.
  */
 export class DevEngine implements Engine {
   readonly name = 'dev'
@@ -104,6 +121,8 @@ export class DevEngine implements Engine {
   private timestampInterval: bigint | undefined
   /** Set while {@link reorg} swaps branches: the pool's re-injections must not start a seal. */
   private reorging = false
+  /** A fork's first block's state at start (the dev accounts funded): what {@link reset} goes back to. */
+  private forkBase: Uint8Array | undefined
   /** Senders of eth_sendTransaction waiting for their transaction's block (see {@link awaitMined}). */
   private minedWaiters = new Map<string, { resolve: () => void; reject: (err: Error) => void }>()
 
@@ -164,6 +183,9 @@ export class DevEngine implements Engine {
 
   async start(): Promise<void> {
     this.running = true
+    // A fork: its first block's state as the node set it up (the dev accounts funded), for reset.
+    const chain = this.attached?.chain
+    if (chain?.fork !== undefined) this.forkBase = chain.postStateRoot(chain.genesisBlock.header)
     this.applyMiningMode()
   }
 
@@ -291,9 +313,12 @@ export class DevEngine implements Engine {
     })
   }
 
-  /** Seals one block now, with whatever is pending (evm_mine, and the interval timer). */
-  seal(): Promise<BuildResult> {
-    return this.serialize(() => this.sealOne())
+  /**
+   * Seals one block now, with whatever is pending (evm_mine, and the interval timer); at most
+   * `maxTxs` transactions (automine's one per block).
+   */
+  seal(maxTxs?: number): Promise<BuildResult> {
+    return this.serialize(() => this.sealOne(maxTxs))
   }
 
   /**
@@ -439,11 +464,13 @@ export class DevEngine implements Engine {
         // Back to back only while blocks fill up; else paced (see schedule).
         if (i > 0 && !this.lastSeal.full) break
         const started = performance.now()
-        const { block } = await this.seal()
+        const batch = this.opts.automineBatch === true
+        const { block } = await this.seal(batch ? undefined : 1)
         if (block.transactions.length === 0) return
         const end = performance.now()
         const h = block.header
-        this.lastSeal = { end, ms: end - started, full: h.gasUsed + MIN_TX_GAS > h.gasLimit }
+        // One transaction per block: the next one follows at once (a block of one is "full").
+        this.lastSeal = { end, ms: end - started, full: !batch || h.gasUsed + MIN_TX_GAS > h.gasLimit }
       }
       if (this.running && pool.size > 0) this.drainAgain = true
     } catch (err) {
@@ -518,10 +545,10 @@ export class DevEngine implements Engine {
     if (this.automine && this.modules.pool.size > 0) this.schedule()
   }
 
-  private async sealOne(): Promise<BuildResult> {
+  private async sealOne(maxTxs?: number): Promise<BuildResult> {
     // Seals, edits and reverts run one at a time (serialize), so the head does not move between
     // building and committing; the importer's lock is held only for the commit.
-    const built = await this.propose(this.modules.chain.head)
+    const built = await this.propose(this.modules.chain.head, maxTxs)
     await this.commit(built)
     this.sealSucceeded()
     // Senders waiting for their transaction's block (automine) are answered once the pool has
@@ -533,17 +560,18 @@ export class DevEngine implements Engine {
   /**
    * Builds a block on `parent` (on the state after it: its state edits included) from the pool's
    * price-and-nonce order, in the environment of {@link nextBlockEnv} (a fixed next timestamp is
-   * used up). Transactions that fail at execution leave the pool. Not committed.
+   * used up). Transactions that fail at execution leave the pool. Not committed. At most `maxTxs`
+   * transactions are included (those that fail do not count).
    */
-  async propose(parent: ParentBlock): Promise<BuildResult> {
+  async propose(parent: ParentBlock, maxTxs?: number): Promise<BuildResult> {
     const { chain, pool, logger } = this.modules
     const parentBlock = 'writes' in parent ? parent.block : parent
     const env = this.nextBlockEnv(parentBlock)
     this.nextTimestamp = undefined
     this.nextBaseFee = undefined
     const baseFee = env.baseFeePerGas ?? parentBlock.header.calcNextBaseFee()
-    const source = await pool.blockSource(baseFee)
-    const built = await chain.build(parent, env, source)
+    const pooled = await pool.blockSource(baseFee)
+    const built = await chain.build(parent, env, maxTxs === undefined ? pooled : firstOf(pooled, maxTxs))
     if (built.rejected.length > 0) {
       logger.warn(
         { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
@@ -729,20 +757,23 @@ export class DevEngine implements Engine {
     this.offsetSeconds = 0n
     this.timestampInterval = undefined
     this.nextBaseFee = undefined
-    await this.rewindTo(0n, true)
+    // A fork goes back to its first block (the remote's fork block) with the state it started with.
+    const first = this.modules.chain.genesisBlock.header.number
+    await this.rewindTo(first, this.forkBase ?? true)
   }
 
   /**
    * Rewinds to canonical block `number`. The state edits made on it while it was the head stay
-   * (anvil_rollback: as Anvil, whose edits changed that block's state), unless `dropEdits` (reset).
+   * (anvil_rollback: as Anvil, whose edits changed that block's state), unless `dropEdits` (reset;
+   * a root: the state to put back instead, a fork's at start).
    */
-  private rewindTo(number: bigint, dropEdits = false): Promise<void> {
+  private rewindTo(number: bigint, dropEdits: boolean | Uint8Array = false): Promise<void> {
     return this.serialize(async () => {
       const { chain, pool, logger } = this.modules
       const hash = await chain.getCanonicalHash(number)
       if (!hash) throw new CairnError('CONSENSUS_UNKNOWN_BLOCK', `no canonical block ${number}`, { fault: 'caller' })
       const { head, removed } = await chain.dev.rewind(hash)
-      if (dropEdits) await chain.dev.restoreHead(undefined)
+      if (dropEdits !== false) await chain.dev.restoreHead(dropEdits === true ? undefined : dropEdits)
       this.nextTimestamp = undefined
       await pool.onNewHead(head, [])
       logger.info({ head: Number(head.header.number), dropped: removed.length }, 'rewound')
@@ -846,5 +877,18 @@ export class DevEngine implements Engine {
       )
       this.minedWaiters.delete(key)
     }
+  }
+}
+
+/** The first `max` transactions `source` gives that the builder includes (`shift`); failures (`pop`) do not count. */
+function firstOf(source: BlockTxSource, max: number): BlockTxSource {
+  let included = 0
+  return {
+    peek: () => (included < max ? source.peek() : undefined),
+    shift: () => {
+      included++
+      source.shift()
+    },
+    pop: () => source.pop(),
   }
 }
