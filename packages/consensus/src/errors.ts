@@ -34,6 +34,12 @@ export const ConsensusErrorCode = {
   BFT_WAL_CORRUPT: 'CONSENSUS_BFT_WAL_CORRUPT',
   /** The consensus WAL directory or a segment cannot be created, read or written. */
   BFT_WAL_UNUSABLE: 'CONSENSUS_BFT_WAL_UNUSABLE',
+  /** A staking system call reverted or ran out of gas (a broken chain: the block cannot be made). */
+  STAKING_SYSTEM_CALL_FAILED: 'CONSENSUS_STAKING_SYSTEM_CALL_FAILED',
+  /** `config.cairn.bft.staking` or the staking genesis is missing or invalid. */
+  STAKING_INVALID_GENESIS: 'CONSENSUS_STAKING_INVALID_GENESIS',
+  /** The chain reached a scheduled upgrade this build does not know: the node stops there. */
+  UPGRADE_REQUIRED: 'CONSENSUS_UPGRADE_REQUIRED',
 } as const
 export type ConsensusErrorCode = (typeof ConsensusErrorCode)[keyof typeof ConsensusErrorCode]
 

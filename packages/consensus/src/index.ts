@@ -49,6 +49,7 @@ export {
   bftChainRules,
   bftConfigSchema,
   bftExtraEvidence,
+  byzantineTransport,
   ConsensusWal,
   checkSign,
   createBftMetrics,
@@ -90,6 +91,7 @@ export {
   parseWalSegment,
   proposalDigest,
   recoverSigner,
+  resolveBftConfig,
   Step,
   signDigest,
   signStepOf,
@@ -109,3 +111,4 @@ export { devChainRules } from './dev/dev-rules.ts'
 export type { Engine } from './engine.ts'
 export { ConsensusErrorCode } from './errors.ts'
 export { nextBlockHeader } from './next-block.ts'
+export * from './staking/index.ts'

@@ -1,21 +1,26 @@
 import { readStoredGenesis } from '@cairn/chain'
 import {
   BftEngine,
+  type BftScheduler,
   ConsensusWal,
   createBftMetrics,
+  createStakingMetrics,
   DevEngine,
   type Engine,
   FileSignerState,
   MemorySignerState,
-  parseBftConfig,
+  resolveBftConfig,
   type SignerState,
+  StakingHooks,
 } from '@cairn/consensus'
 import type { KVStore } from '@cairn/db'
 import type { DevControls } from '@cairn/rpc'
-import type { Logger } from '@cairn/utils'
+import { CairnError, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
+import { NodeErrorCode } from './errors.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
+import { VERSION } from './version.ts'
 
 /** The engine the config names, and the dev controls it offers (null when it offers none). */
 export interface BuiltEngine {
@@ -36,6 +41,8 @@ export interface EngineModules {
   registry: Registry | null
   /** The consensus WAL's directory (`DATADIR/consensus-wal`); null: none (ephemeral). */
   walDir: string | null
+  /** The node must stop: the chain reached a scheduled upgrade this build does not know. */
+  onHalt?: (err: CairnError) => void
 }
 
 /**
@@ -44,7 +51,8 @@ export interface EngineModules {
  * before the engine can produce on it).
  */
 export async function createEngine(config: NodeConfig, modules: EngineModules): Promise<BuiltEngine> {
-  switch (config.engine) {
+  const genesisOf = async () => modules.genesis ?? (await readStoredGenesis(modules.kv)).stored
+  switch (engineKind(config.engine, await genesisOf())) {
     case 'dev': {
       // Anvil's coinbase is the zero address: tips do not move the dev accounts' balances, so
       // tests that compute balances from receipts hold against both.
@@ -52,14 +60,15 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
         {
           blockTime: config.blockTime,
           coinbase: new Uint8Array(20),
+          automineBatch: config.automineBatch,
         },
         { logger: modules.logger },
       )
       return { engine, dev: config.dev ? engine : null }
     }
     case 'bft': {
-      const genesis = modules.genesis ?? (await readStoredGenesis(modules.kv)).stored
-      const bft = parseBftConfig(genesis)
+      const genesis = await genesisOf()
+      const bft = await resolveBftConfig(genesis)
       const chainId = BigInt((genesis as { config: { chainId: number | string } }).config.chainId)
       // A validator signs with its key (keys.validator); a node without one follows the commits.
       const key = modules.keys?.validator?.current.privateKey
@@ -78,9 +87,66 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           metrics: modules.registry ? createBftMetrics(modules.registry) : null,
           ...(signerState ? { signerState } : {}),
           ...(wal ? { wal } : {}),
+          // Proof of stake: rewards, slashing and the set from the staking contract (docs/consensus/staking.md).
+          ...(bft.staking
+            ? {
+                staking: new StakingHooks(
+                  { skipUpgrades: config.unsafeSkipUpgrades, version: VERSION },
+                  {
+                    logger: modules.logger.child({ module: 'staking' }),
+                    metrics: modules.registry ? createStakingMetrics(modules.registry) : null,
+                    ...(modules.onHalt ? { onHalt: modules.onHalt } : {}),
+                  },
+                ),
+              }
+            : {}),
+          // The testbed's clock skew (config testbed.clockOffsetMs, honoured only with CAIRN_TESTBED=1).
+          ...(config.testbed.clockOffsetMs !== 0 ? { scheduler: offsetScheduler(config.testbed.clockOffsetMs) } : {}),
         },
       )
       return { engine, dev: null }
     }
   }
+}
+
+/** The real scheduler with its clock `offsetMs` off the wall clock (the testbed's clock skew). */
+function offsetScheduler(offsetMs: number): BftScheduler {
+  return {
+    now: () => Date.now() + offsetMs,
+    setTimeout: (fn, ms) => {
+      setTimeout(fn, ms).unref?.()
+    },
+  }
+}
+
+/**
+ * The engine a node runs: the one its genesis names (`bft` when it has `config.cairn.bft`, else
+ * `dev`), or `configured` (config `engine`, CAIRN_ENGINE) when set, which must agree with the
+ * genesis: a `dev` node on a BFT genesis would refuse every block its validators commit.
+ */
+export function engineKind(configured: 'dev' | 'bft' | undefined, genesis: unknown): 'dev' | 'bft' {
+  const cairn = (genesis as { config?: { cairn?: { bft?: unknown } } } | undefined)?.config?.cairn
+  const fromGenesis = cairn?.bft !== undefined ? 'bft' : 'dev'
+  if (configured === undefined) return fromGenesis
+  if (configured === 'dev' && fromGenesis === 'bft') {
+    throw new CairnError(
+      NodeErrorCode.ENGINE_MISMATCH,
+      'engine = dev, but the genesis names BFT validators (config.cairn.bft): this node would refuse their blocks',
+      {
+        fault: 'caller',
+        hint: 'drop `engine` (and CAIRN_ENGINE): the engine comes from the genesis; or set engine = bft',
+      },
+    )
+  }
+  if (configured === 'bft' && fromGenesis === 'dev') {
+    throw new CairnError(
+      NodeErrorCode.ENGINE_MISMATCH,
+      'engine = bft, but the genesis has no config.cairn.bft (no validators to follow)',
+      {
+        fault: 'caller',
+        hint: "start from the network's genesis (--genesis FILE) with config.cairn.bft.validators (docs/consensus/bft.md), or drop `engine`",
+      },
+    )
+  }
+  return configured
 }

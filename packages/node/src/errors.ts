@@ -38,6 +38,11 @@ export const NodeErrorCode = {
   KEY_ROTATION_PENDING: 'KEY_ROTATION_PENDING',
   /** `cairn devnet`: the directory already holds a devnet (init) or none (start). */
   DEVNET_DIR: 'NODE_DEVNET_DIR',
+  /** A transaction command's signing key flags are missing, conflicting or unreadable. */
+  TX_SIGNER: 'NODE_TX_SIGNER',
+  /** A staking or governance transaction that the contract refused (its custom error names the rule). */
+  TX_REFUSED: 'NODE_TX_REFUSED',
+  ENGINE_MISMATCH: 'NODE_ENGINE_MISMATCH',
 } as const
 export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode]
 

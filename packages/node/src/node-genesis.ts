@@ -1,4 +1,4 @@
-import { devGenesis } from '@cairn/chain'
+import { DEFAULT_HARDFORK, devGenesis } from '@cairn/chain'
 import { loadConfig } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import { type DevAccount, devAccounts } from './dev-accounts.ts'
@@ -15,13 +15,31 @@ export function nodeGenesis(
 ): unknown {
   if (config.genesis) return readGenesisFile(config.genesis)
   if (config.dev) {
-    return devGenesis({
+    const d = config.devChain
+    const genesis = devGenesis({
       chainId: BigInt(config.chainId ?? 1337),
       accounts: accounts.map((a) => a.address),
       balance: config.dev_accounts.balance,
-    })
+      ...(d.timestamp !== undefined ? { timestamp: d.timestamp } : {}),
+    }) as Record<string, unknown> & { config: Record<string, unknown> }
+    // Anvil's --hardfork, --gas-limit, --disable-block-gas-limit, --base-fee: unset, the dev genesis
+    // stays as it was (the same hash: an existing datadir opens).
+    const gasLimit = d.disableBlockGasLimit ? 2n ** 63n - 1n : d.gasLimit
+    if (gasLimit !== undefined) genesis.gasLimit = hex(gasLimit)
+    if (d.baseFee !== undefined) genesis.baseFeePerGas = hex(d.baseFee)
+    if (d.hardfork !== undefined) {
+      genesis.config = {
+        ...genesis.config,
+        cairn: { hardfork: d.hardfork === 'latest' ? DEFAULT_HARDFORK : d.hardfork },
+      }
+    }
+    return genesis
   }
   return undefined
+}
+
+function hex(n: bigint): string {
+  return `0x${n.toString(16)}`
 }
 
 /**

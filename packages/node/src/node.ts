@@ -1,14 +1,16 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   type Chain,
+  ChainErrorCode,
   Chain as ChainImpl,
+  connectFork,
   createChainMetrics,
   DEFAULT_BLOCK_PROCESSOR_OPTIONS,
   workerRecovery,
 } from '@cairn/chain'
-import { BftEngine, type Engine } from '@cairn/consensus'
-import { createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
+import { BftEngine, byzantineTransport, type Engine } from '@cairn/consensus'
+import { blobKzg, createCustomCrypto, cryptoBackends, initCrypto, RecoverPool } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, LevelKV, MemoryKV } from '@cairn/db'
 import type { P2pNetwork } from '@cairn/p2p'
 import {
@@ -35,18 +37,20 @@ import {
   type Tracing,
 } from '@cairn/service-kit'
 import { createTxPoolMetrics, DEFAULT_TXPOOL_OPTIONS, followChain, TxJournal, TxPool } from '@cairn/txpool'
-import type { Logger } from '@cairn/utils'
+import { CairnError, type Logger } from '@cairn/utils'
 import type { ConfigInputs } from './config/load.ts'
 import { effectiveNamespaces, effectiveProfile, servesTestingNamespace } from './config/profile.ts'
 import { ConfigReloader } from './config/reload.ts'
 import { rpcSecurity, rpcServerSettings } from './config/rpc-settings.ts'
 import type { NodeConfig } from './config/schema.ts'
-import { type DatadirLayout, prepareDatadir } from './datadir.ts'
+import { type DatadirLayout, datadirLayout, prepareDatadir } from './datadir.ts'
 import { CorruptionWatch } from './db-corruption.ts'
 import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
 import { startDurability } from './durability.ts'
 import { createEngine } from './engine.ts'
+import { forkConfig, forkHardfork, forkOptions, fundForkAccounts, redactUrl } from './fork-mode.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
+import { exportCountersAtZero } from './metrics-at-zero.ts'
 import { nodeGenesis } from './node-genesis.ts'
 import { headFreshness, networkReady, rpcAccepts } from './readiness.ts'
 import { ReadThreadPool } from './rpc-threads/pool.ts'
@@ -76,6 +80,11 @@ export interface StartedNode {
   dispatcher: RpcDispatcher
   /** The RPC read threads (`rpc.threads`), or null. */
   readThreads: ReadThreadPool | null
+  /**
+   * Settles when the node must stop on its own: the chain reached a scheduled upgrade this build
+   * does not know (`CONSENSUS_UPGRADE_REQUIRED`); never settles otherwise.
+   */
+  halted: Promise<CairnError>
   close(): Promise<void>
 }
 
@@ -98,7 +107,14 @@ export async function startNode(
   const { logger } = modules
   const shutdown = new Shutdown(logger)
   try {
-    const node = await wire(config, logger, shutdown, modules.rpcLimits ?? {}, modules.tracing, modules.clockMs)
+    const node = await wire(
+      forkConfig(config),
+      logger,
+      shutdown,
+      modules.rpcLimits ?? {},
+      modules.tracing,
+      modules.clockMs,
+    )
     if (modules.configInputs) {
       const reloader = new ConfigReloader(
         { inputs: modules.configInputs },
@@ -145,11 +161,20 @@ async function wire(
   }
 
   const accounts = config.dev ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count) : []
-  const genesis = nodeGenesis(config, accounts)
+  // Fork mode (--fork-url): the chain starts at the remote's block, its state fetched as the state
+  // managers walk to it (packages/chain/src/fork/).
+  const forking = config.fork.url !== undefined
+  const genesis = forking ? undefined : nodeGenesis(config, accounts)
 
-  const datadir = config.ephemeral
-    ? null
-    : prepareDatadir(config.datadir ?? (config.dev ? '.cairn/dev' : '.cairn/node'))
+  const datadirRoot = config.datadir ?? (config.dev ? '.cairn/dev' : '.cairn/node')
+  // Refused before anything is created: a start that cannot run leaves no datadir (LevelDB, keys) behind.
+  if (!forking && !config.ephemeral && genesis === undefined && !existsSync(datadirLayout(datadirRoot).chaindata)) {
+    throw new CairnError(ChainErrorCode.GENESIS_INVALID, 'the datadir holds no chain and no genesis was given', {
+      fault: 'caller',
+      hint: 'run `cairn init --genesis FILE --datadir DIR` or start with --dev',
+    })
+  }
+  const datadir = config.ephemeral ? null : prepareDatadir(datadirRoot)
   const nodeKeys = datadir ? loadNodeKeys(datadir, { validator: config.keys.validator }) : null
   // Closed last: spans of the shutdown itself are still exported.
   const tracing =
@@ -158,7 +183,8 @@ async function wire(
   shutdown.add('tracing', () => tracing.shutdown())
   // Read threads open the same LevelDB beside this thread: every opener of it must say so.
   const canListen = config.rpc.threadListeners && reusePortSupported()
-  const readThreads = datadir ? readThreadCount(config.rpc.threads, canListen) : 0
+  // A fork's read threads would miss the remote (their stores do not fetch): none.
+  const readThreads = datadir && !forking ? readThreadCount(config.rpc.threads, canListen) : 0
   if (!datadir && config.rpc.threads !== 'auto' && config.rpc.threads > 0) {
     logger.info(
       { threads: config.rpc.threads },
@@ -184,7 +210,12 @@ async function wire(
 
   // The engine is built once; the chain opens with it as its rules, and it is attached to the chain
   // and the pool below (two phases).
+  let halt: (err: CairnError) => void = () => {}
+  const halted = new Promise<CairnError>((resolve) => {
+    halt = resolve
+  })
   const { engine, dev } = await createEngine(config, {
+    onHalt: (err) => halt(err),
     logger: logger.child({ module: 'engine' }),
     genesis,
     kv,
@@ -193,9 +224,11 @@ async function wire(
     walDir: datadir ? join(datadir.root, 'consensus-wal') : null,
     registry,
   })
+  const fork = forking ? await connectFork(forkOptions(config)) : undefined
   const chain = await ChainImpl.open(
     {
       genesis,
+      ...(fork ? { fork, ...(config.devChain.hardfork ? { forkHardfork: forkHardfork(config) } : {}) } : {}),
       genesisSource: config.genesis ?? 'dev genesis',
       // A dev chain's clock moves at will (evm_increaseTime, anvil_mine): its followers accept
       // timestamps ahead of their own clock.
@@ -216,6 +249,10 @@ async function wire(
   // Now that the head is known, complete a validator key rotation whose height it has reached.
   if (datadir) loadNodeKeys(datadir, { validator: config.keys.validator, headNumber: chain.head.header.number })
   for (const w of chain.report.warnings) logger.warn(w)
+  if (fork) {
+    logger.info({ url: redactUrl(fork.url), block: Number(fork.blockNumber), chainId: Number(fork.chainId) }, 'forked')
+    if (chain.report.created) await fundForkAccounts(chain, accounts, config.dev_accounts.balance)
+  }
   traceComponents(tracing.tracer, { kv, chain })
   logger.info(
     { number: Number(chain.head.header.number), chainId: Number(chain.chainId), hardfork: chain.genesis.hardfork },
@@ -317,7 +354,20 @@ async function wire(
     : null
   if (network) shutdown.add('p2p', () => network.stop())
   // The BFT engine talks on the consensus topic.
-  if (network && engine instanceof BftEngine) engine.connect(network.consensus)
+  if (network && engine instanceof BftEngine) {
+    // The testbed's byzantine validator (config testbed.byzantine, honoured only with CAIRN_TESTBED=1).
+    const key = nodeKeys?.validator?.current.privateKey
+    const byz = config.testbed.byzantine
+    engine.connect(
+      byz !== 'none' && key !== undefined
+        ? byzantineTransport(
+            network.consensus,
+            { mode: byz, chainId: BigInt(chain.chainId), privateKey: key },
+            { logger: logger.child({ module: 'byzantine' }) },
+          )
+        : network.consensus,
+    )
+  }
   if (config.follow) logger.info('follower: producing nothing, following the chain of peers')
   // A BFT node always runs its engine: a validator votes, any other node follows the commits.
   if (engine instanceof BftEngine || (config.mining && !config.follow)) {
@@ -344,6 +394,8 @@ async function wire(
     limits: {
       ...DEFAULT_RPC_LIMITS,
       ...(config.rpc.evmTimeoutMs !== undefined ? { evmTimeoutMs: config.rpc.evmTimeoutMs } : {}),
+      // Anvil's receipts carry blockTimestamp; geth's (a production node's) do not.
+      receiptTimestamps: config.dev,
       ...rpcLimits,
     },
     allowUnprotectedTxs: config.rpc.allowUnprotectedTxs ?? effectiveProfile(config) === 'dev',
@@ -450,6 +502,8 @@ async function wire(
   if (metricsServer) shutdown.add('metrics', () => metricsServer.close())
   if (metricsUrl) logger.info({ metrics: `${metricsUrl}/metrics` }, 'metrics listener')
   if (datadir) await startDurability(config, { kv, datadir, registry, logger, shutdown })
+  // Every labelled counter with a closed set of values, at 0 from the start (alert rules need a series).
+  exportCountersAtZero(registry)
   logger.info(
     {
       url,
@@ -461,6 +515,10 @@ async function wire(
     },
     `listening on ${url}`,
   )
+  // The blob KZG setup (~4–5 s of CPU, on its own worker thread) a second after the node answers:
+  // the first blob transaction then does not wait for it, and a node closed sooner never pays it.
+  const kzgPrep = setTimeout(() => blobKzg().prepare(), 1000).unref()
+  shutdown.add('kzg prepare', async () => clearTimeout(kzgPrep))
 
   return {
     chain,
@@ -476,6 +534,7 @@ async function wire(
     metricsUrl,
     dispatcher,
     readThreads: threadPool,
+    halted,
     close: () => shutdown.close(),
   }
 }

@@ -4,9 +4,7 @@
  * operator funded so it can send its own transactions (unjail, edit, withdraw commission).
  */
 import { type StakingProfile, stakingGenesisAlloc, stakingParamsWith } from '@cairn/consensus'
-import { CairnError } from '@cairn/utils'
 import type { Hex } from 'viem'
-import { NodeErrorCode } from './errors.ts'
 
 const ETHER = 10n ** 18n
 
@@ -27,15 +25,7 @@ export async function addStakingGenesis(
   genesis: { config: Record<string, unknown>; alloc: Record<string, unknown>; gasLimit?: string },
   input: StakingGenesisInput,
 ): Promise<void> {
-  let params: ReturnType<typeof stakingParamsWith>
-  try {
-    params = stakingParamsWith(input.profile ?? 'devnet', input.params ?? [])
-  } catch (err) {
-    throw new CairnError(NodeErrorCode.DEVNET_PARAM, (err as Error).message, {
-      fault: 'caller',
-      hint: 'docs/consensus/staking.md lists the parameters',
-    })
-  }
+  const params = stakingParamsWith(input.profile ?? 'devnet', input.params ?? [])
   const selfBond = input.selfBond ?? 1000n * ETHER
   const alloc = await stakingGenesisAlloc({
     chainId: input.chainId,

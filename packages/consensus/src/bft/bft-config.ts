@@ -6,6 +6,7 @@
 import { CairnError, hexToBytes } from '@cairn/utils'
 import { z } from 'zod'
 import { ConsensusErrorCode } from '../errors.ts'
+import { genesisStakingSet } from '../staking/genesis-staking.ts'
 import type { Address } from './messages.ts'
 import { DEFAULT_TIMEOUTS, type TimeoutConfig } from './timeouts.ts'
 
@@ -24,6 +25,11 @@ export interface BftConfig {
    * node of the chain reads the same genesis, so they agree. Staking replaces this.
    */
   validatorChanges?: Map<number, { address: Address; votingPower: bigint }[]>
+  /**
+   * Proof of stake: the set of height 1 and every later set come from the staking system contract
+   * in the genesis state (`validators` is then the set `resolveBftConfig` read from it).
+   */
+  staking?: boolean
 }
 
 const ms = z.number().int().min(0).max(3_600_000)
@@ -42,7 +48,10 @@ export const bftConfigSchema = z
           })
           .strict(),
       )
-      .min(1),
+      .min(1)
+      .optional(),
+    /** Proof of stake: the validators are bonded in the staking contract of the genesis alloc. */
+    staking: z.boolean().optional(),
     timeouts: z
       .object({
         proposeMs: ms,
@@ -95,8 +104,39 @@ export function parseBftConfig(genesis: unknown): BftConfig {
     )
   }
   const c = parsed.data
+  if (c.staking === true && c.validators !== undefined) {
+    throw new CairnError(
+      ConsensusErrorCode.BFT_INVALID_CONFIG,
+      'config.cairn.bft has both `staking` and `validators`: with staking the validators are bonded in the staking contract',
+      {
+        fault: 'caller',
+        hint: 'remove config.cairn.bft.validators (docs/consensus/staking.md), or `staking` for a fixed set',
+      },
+    )
+  }
+  if (c.staking !== true && c.validators === undefined) {
+    throw new CairnError(
+      ConsensusErrorCode.BFT_INVALID_CONFIG,
+      'config.cairn.bft has neither `validators` nor `staking`',
+      {
+        fault: 'caller',
+        hint: 'a fixed set: config.cairn.bft.validators; proof of stake: `staking: true` with the staking contract in alloc (`cairn devnet init` writes both kinds)',
+      },
+    )
+  }
+  if (c.staking === true && c.validatorChanges !== undefined) {
+    throw new CairnError(
+      ConsensusErrorCode.BFT_INVALID_CONFIG,
+      'config.cairn.bft.validatorChanges cannot be used with staking: the staking contract decides the set',
+      { fault: 'caller' },
+    )
+  }
   return {
-    validators: c.validators.map((v) => ({ address: hexToBytes(v.address as `0x${string}`), votingPower: v.power })),
+    ...(c.staking === true ? { staking: true } : {}),
+    validators: (c.validators ?? []).map((v) => ({
+      address: hexToBytes(v.address as `0x${string}`),
+      votingPower: v.power,
+    })),
     timeouts: { ...DEFAULT_TIMEOUTS, ...c.timeouts, commitMs: c.blockTimeMs },
     blockTimeMs: c.blockTimeMs,
     emptyBlocks: c.emptyBlocks,
@@ -116,4 +156,14 @@ function groupChanges(
     byHeight.set(c.height, at)
   }
   return byHeight
+}
+
+/**
+ * `parseBftConfig`, and for a staking genesis the set of height 1 read from its staking contract.
+ * @throws CairnError `CONSENSUS_BFT_INVALID_CONFIG`, `CONSENSUS_STAKING_INVALID_GENESIS` (fault 'caller')
+ */
+export async function resolveBftConfig(genesis: unknown): Promise<BftConfig> {
+  const config = parseBftConfig(genesis)
+  if (config.staking !== true) return config
+  return { ...config, validators: await genesisStakingSet(genesis) }
 }

@@ -26,6 +26,7 @@
  * `validator-records.ts` and `evidence-records.ts` (the engine's records in the chain's engine data).
  */
 import type {
+  BlockHookContext,
   BuildHeader,
   BuildResult,
   Chain,
@@ -44,6 +45,8 @@ import { bytesToHex, CairnError, equalsBytes, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
+import { nextGasLimit } from '../staking/gas-limit.ts'
+import type { StakingHooks } from '../staking/staking-hooks.ts'
 import type { BftConfig } from './bft-config.ts'
 import type { BftMetrics } from './bft-metrics.ts'
 import { bftChainRules } from './bft-rules.ts'
@@ -52,8 +55,8 @@ import { type CommitCertificate, decodeCertificate, encodeCertificate } from './
 import type { BftAction, BftEvent } from './events.ts'
 import { EvidencePool } from './evidence.ts'
 import { EvidenceRecords } from './evidence-records.ts'
-import { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
-import type { Address, Proposal, Vote } from './messages.ts'
+import { bftExtraEvidence, decodeBftExtra, encodeBftExtra } from './extra-data.ts'
+import type { Address, Proposal, SignedVote, Vote } from './messages.ts'
 import { type BftTransport, ConsensusReactor } from './reactor.ts'
 import { type BftScheduler, RoundClock, realScheduler } from './round-clock.ts'
 import type { SignerState } from './signer-state.ts'
@@ -107,6 +110,11 @@ export interface BftEngineModules {
   wal?: ConsensusWal
   /** Validator-set changes from `endBlock` (see {@link ValidatorUpdateSource}); absent: the genesis set forever. */
   validatorUpdates?: ValidatorUpdateSource
+  /**
+   * Proof of stake (`config.cairn.bft.staking`): rewards, slashing and the validator set from the
+   * staking system contract, in every block's `endBlock` (replaces `validatorUpdates`).
+   */
+  staking?: StakingHooks
 }
 
 export class BftEngine implements Engine {
@@ -137,6 +145,8 @@ export class BftEngine implements Engine {
   #pending = 0
   #lastCommitted!: Block
   #lastCertificate: CommitCertificate | null = null
+  /** Precommits of the height being committed, for its certificate once set (`#latePrecommit`). */
+  #precommitsInCommit: { vote: SignedVote; signer: Address }[] = []
   #committing: Uint8Array | undefined
   #unsubscribe: (() => void) | undefined
 
@@ -210,8 +220,33 @@ export class BftEngine implements Engine {
         deliver: (machine, event) => this.#run(this.#feed(machine, event)),
         lastCommittedHeight: () => Number(this.#lastCommitted.header.number),
         roundStartedAt: (height, round) => this.#clock.roundStartedAt(height, round),
+        latePrecommit: (vote, signer) => this.#latePrecommit(vote, signer),
       },
     })
+  }
+
+  /**
+   * A precommit of the height being committed or just committed: added to the certificate the next
+   * block carries (same block, same round as the commit); one of the height being committed waits
+   * in `#precommitsInCommit` until its commit sets the certificate.
+   */
+  #latePrecommit(vote: SignedVote, signer: Address): void {
+    const cert = this.#lastCertificate
+    if (cert === null || vote.height !== cert.height) {
+      const committed = Number(this.#lastCommitted?.header.number ?? -1)
+      if (vote.height === committed + 1 && this.#precommitsInCommit.length < 1024) {
+        this.#precommitsInCommit.push({ vote, signer })
+      }
+      return
+    }
+    if (vote.round !== cert.round) return
+    if (vote.blockHash === null || !equalsBytes(vote.blockHash, cert.blockHash)) return
+    const index = this.validators.at(cert.height).indexOf(signer)
+    if (index < 0 || cert.signatures.some((s) => s.validatorIndex === index)) return
+    const signatures = [...cert.signatures, { validatorIndex: index, signature: vote.signature }].sort(
+      (a, b) => a.validatorIndex - b.validatorIndex,
+    )
+    this.#lastCertificate = { ...cert, signatures }
   }
 
   // ---- the chain's rules ----
@@ -235,7 +270,7 @@ export class BftEngine implements Engine {
    * repeated address) make the block invalid. Kept by block hash: the next block must carry them.
    */
   async endBlock(ctx: EndBlockContext): Promise<EndBlockResult | undefined> {
-    const source = this.#m.validatorUpdates
+    const source = this.#m.staking ? (c: EndBlockContext) => this.#stakingUpdates(c) : this.#m.validatorUpdates
     if (source === undefined) return undefined
     const updates = await source(ctx)
     if (updates === undefined || updates.length === 0) return undefined
@@ -244,6 +279,81 @@ export class BftEngine implements Engine {
     this.validators.at(height + 1).update(changes)
     if ('hash' in ctx.header) await this.#records.keepUpdates(ctx.header.hash(), changes)
     return { validatorUpdates: updates.map((u) => ({ address: u.address, power: u.power })) }
+  }
+
+  /**
+   * With staking, the gas limit of a block is the parent's moved toward the target governance set
+   * (`Governance.chainParams().blockGasLimit` in the parent's state) as far as Ethereum's 1/1024
+   * rule allows (geth's `CalcGasLimit`), so every tool's assumption about gas limits holds. Checked
+   * here on every block, built or received, before its transactions.
+   */
+  async beginBlock(ctx: BlockHookContext): Promise<void> {
+    const hooks = this.#m.staking
+    if (hooks === undefined || ctx.parent === undefined) return
+    const { blockGasLimit } = await hooks.chainParams(ctx)
+    const expected = nextGasLimit(ctx.parent.gasLimit, blockGasLimit)
+    const actual = (ctx.header as { gasLimit: bigint }).gasLimit
+    if (actual !== expected) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_INVALID_HEADER,
+        `block ${ctx.header.number} has gas limit ${actual}; governance's target ${blockGasLimit} from the parent's ${ctx.parent.gasLimit} gives ${expected}`,
+        { fault: 'peer' },
+      )
+    }
+  }
+
+  /** The gas limit of a block on `parent` (staking: toward governance's target; else the parent's). */
+  async #gasLimitOn(chain: Chain, parent: Block): Promise<bigint | undefined> {
+    const hooks = this.#m.staking
+    if (hooks === undefined || !chain.hasState(parent.header.stateRoot)) return undefined
+    const vm = await chain.vmAt(parent.header)
+    const { blockGasLimit } = await hooks.chainParams({ vm, header: parent.header })
+    return nextGasLimit(parent.header.gasLimit, blockGasLimit)
+  }
+
+  /**
+   * Staking's end of block (`StakingHooks`): rewards by the parent's certificate, slashes by the
+   * block's evidence, the epoch's set; returns the difference between the contract's set after
+   * the block and the engine's set of the next height, as updates in effect at height + 2.
+   */
+  async #stakingUpdates(ctx: EndBlockContext): Promise<ValidatorUpdate[]> {
+    const hooks = this.#m.staking as StakingHooks
+    const height = Number(ctx.header.number)
+    const extraData = 'extraData' in ctx.header ? ctx.header.extraData : undefined
+    const extra = extraData === undefined || extraData.length === 0 ? null : decodeBftExtra(extraData)
+    const signed: Address[] = []
+    const missed: Address[] = []
+    const cert = extra?.parentCertificate ?? null
+    if (cert !== null && cert.height >= 1) {
+      const parentSet = this.validators.at(cert.height)
+      const present = new Set(cert.signatures.map((s) => s.validatorIndex))
+      parentSet.validators.forEach((v, i) => {
+        ;(present.has(i) ? signed : missed).push(v.address)
+      })
+    }
+    const evidence =
+      extra === null
+        ? []
+        : bftExtraEvidence(extra, this.#opts.chainId).map((ev) => ({
+            validator: ev.validator,
+            height: ev.voteA.height,
+            round: ev.voteA.round,
+            type: ev.voteA.type,
+          }))
+    const { set } = await hooks.endBlock(ctx, { signed, missed, evidence })
+    if (set === undefined) return []
+    const next = this.validators.at(height + 1)
+    const updates: ValidatorUpdate[] = []
+    const inContract = new Set<string>()
+    for (const v of set) {
+      inContract.add(bytesToHex(v.address))
+      const i = next.indexOf(v.address)
+      if (i < 0 || next.validators[i]?.votingPower !== v.power) updates.push({ address: v.address, power: v.power })
+    }
+    for (const v of next.validators) {
+      if (!inContract.has(bytesToHex(v.address))) updates.push({ address: v.address, power: 0n })
+    }
+    return updates
   }
 
   // ---- the Engine seam ----
@@ -376,7 +486,8 @@ export class BftEngine implements Engine {
     })
     const source = await pool.blockSource(parentBlock.header.calcNextBaseFee())
     await this.#records.recordCarried(Number(parentBlock.header.number) + 1, validatorChanges)
-    const built = await chain.build(parent, { ...env, extraData }, source)
+    const gasLimit = await this.#gasLimitOn(chain, parentBlock)
+    const built = await chain.build(parent, { ...env, extraData, ...(gasLimit ? { gasLimit } : {}) }, source)
     if (built.rejected.length > 0) pool.discard(built.rejected.map((r) => r.tx))
     await this.#records.keepBuilt(built)
     return built
@@ -548,6 +659,9 @@ export class BftEngine implements Engine {
     }
     this.#lastCommitted = block
     this.#lastCertificate = certificate
+    const waiting = this.#precommitsInCommit
+    this.#precommitsInCommit = []
+    for (const { vote, signer } of waiting) this.#latePrecommit(vote, signer)
     const others = [...this.#blocks.all()].map((e) => e.block.hash()).filter((h) => !equalsBytes(h, hash))
     await this.#records.committed(chain, height, block.header, others)
     await this.#evidenceRecords.committed(block.header, height)

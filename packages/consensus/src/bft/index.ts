@@ -1,7 +1,7 @@
 /** Cairn's BFT consensus core (Tendermint): see docs/consensus/bft.md. */
 
 export type { BftConfig } from './bft-config.ts'
-export { bftConfigSchema, parseBftConfig } from './bft-config.ts'
+export { bftConfigSchema, parseBftConfig, resolveBftConfig } from './bft-config.ts'
 export type {
   BftEngineModules,
   BftEngineOptions,
@@ -14,6 +14,8 @@ export type { BftMetrics } from './bft-metrics.ts'
 export { createBftMetrics } from './bft-metrics.ts'
 export type { BftEvidenceCheck, BftRulesOptions } from './bft-rules.ts'
 export { bftChainRules } from './bft-rules.ts'
+export type { ByzantineMode, ByzantineModules, ByzantineOptions } from './byzantine.ts'
+export { byzantineTransport } from './byzantine.ts'
 export type { CommitCertificate, CommitSignature } from './certificate.ts'
 export { decodeCertificate, encodeCertificate, verifyCertificate } from './certificate.ts'
 export type { BftAction, BftEvent } from './events.ts'

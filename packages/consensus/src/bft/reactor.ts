@@ -60,6 +60,12 @@ export interface ReactorDriver {
   lastCommittedHeight(): number
   /** When this node entered round `round` of `height` (ms), if that is its current round. */
   roundStartedAt(height: number, round: number): number | undefined
+  /**
+   * A precommit of the height just committed that arrived after the commit: it joins the commit
+   * certificate the next block carries (CometBFT's LastCommit), so a validator slower than the
+   * first 2/3 is not counted as absent (staking's downtime window reads these certificates).
+   */
+  latePrecommit(vote: SignedVote, signer: Address): void
 }
 
 export interface ConsensusReactorOptions {
@@ -208,6 +214,17 @@ export class ConsensusReactor {
       case 'proposal':
       case 'vote': {
         const h = msg.kind === 'vote' ? msg.vote.height : msg.proposal.height
+        // A precommit of the block this node just committed or is committing (late, or while the
+        // machine waits for the next height): it joins the certificate the next block carries.
+        if (
+          msg.kind === 'vote' &&
+          msg.vote.type === MsgType.PRECOMMIT &&
+          h <= driver.lastCommittedHeight() + 1 &&
+          h >= height - 1
+        ) {
+          const signer = this.#m.verifier.voteSigner(msg.vote)
+          if (signer !== null && this.#m.validators.at(h).indexOf(signer) >= 0) driver.latePrecommit(msg.vote, signer)
+        }
         if (h < height) {
           this.#help(h)
           return 'ignore'

@@ -14,10 +14,10 @@ import { SimpleStateManager } from '@ethereumjs/statemanager'
 import { Account, Address, bytesToHex } from '@ethereumjs/util'
 import { createVM, type VM } from '@ethereumjs/vm'
 import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
-import { ConsensusErrorCode } from '../errors.ts'
 import type { Address as ValidatorAddress } from '../bft/messages.ts'
-import { type ChainParams, type GovParams, type StakingParams, stakingParamsArg } from './staking-params.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 import { GOVERNANCE_SYSTEM_ABI, STAKING_SYSTEM_ABI } from './staking-abi.ts'
+import { type ChainParams, type GovParams, type StakingParams, stakingParamsArg } from './staking-params.ts'
 import { systemCall } from './system-call.ts'
 
 export interface GenesisValidator {
@@ -113,7 +113,10 @@ export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<
 export async function genesisStakingSet(
   genesis: unknown,
 ): Promise<{ address: ValidatorAddress; votingPower: bigint }[]> {
-  const g = genesis as { config?: { chainId?: number | string }; alloc?: Record<string, { code?: string; storage?: Record<string, string>; balance?: string }> }
+  const g = genesis as {
+    config?: { chainId?: number | string }
+    alloc?: Record<string, { code?: string; storage?: Record<string, string>; balance?: string }>
+  }
   const alloc = g.alloc ?? {}
   const key = Object.keys(alloc).find((k) => normal(k) === normal(STAKING_ADDRESS))
   const entry = key === undefined ? undefined : alloc[key]

@@ -17,17 +17,18 @@
  * The engine learns signers and evidence from the block's header (its extra data), so the hooks
  * are a function of the block and its state, as `endBlock` must be.
  */
+
+import type { EndBlockContext } from '@cairn/chain'
 import { GOVERNANCE_ADDRESS, STAKING_ADDRESS } from '@cairn/contracts'
 import { type CairnError, hexToBytes, type Logger } from '@cairn/utils'
-import type { EndBlockContext } from '@cairn/chain'
 import { Address as EthAddress } from '@ethereumjs/util'
-import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
+import { decodeFunctionResult, encodeFunctionData, type Hex, toEventSelector } from 'viem'
 import type { Address } from '../bft/messages.ts'
-import type { StakingMetrics } from './staking-metrics.ts'
 import { GOVERNANCE_SYSTEM_ABI, STAKING_SYSTEM_ABI } from './staking-abi.ts'
+import type { StakingMetrics } from './staking-metrics.ts'
 import type { ChainParams } from './staking-params.ts'
+import { type SystemBlock, type SystemCallResult, systemCall } from './system-call.ts'
 import { KNOWN_UPGRADES, type UpgradeHandler, upgradeRequired } from './upgrades.ts'
-import { type SystemBlock, systemCall } from './system-call.ts'
 
 /** One equivocation the block carries. */
 export interface StakingEvidence {
@@ -69,9 +70,10 @@ export interface StakingHooksModules {
   onHalt?: (err: CairnError) => void
 }
 
-/** The active set the contract holds after a block: the engine's set of its height + 2. */
+/** What a block did: the contract's active set after it (the engine's set of its height + 2) if it changed. */
 export interface StakingBlockResult {
-  set: { address: Address; power: bigint }[]
+  /** The contract's active set after the block, when `epochUpdate` ran in it (else unchanged). */
+  set?: { address: Address; power: bigint }[]
   /** Evidence this block slashed (not slashed before). */
   slashed: number
 }
@@ -112,8 +114,11 @@ export class StakingHooks {
 
   async endBlock(ctx: EndBlockContext, facts: StakingBlockFacts): Promise<StakingBlockResult> {
     const block = systemBlock(ctx)
-    const call = async (data: Hex, value = 0n, isStatic = false) =>
-      (await systemCall(ctx.vm, block, this.#staking, hexToBytes(data), value, isStatic)).returnValue
+    const call = async (data: Hex, value = 0n, isStatic = false) => {
+      const out = await systemCall(ctx.vm, block, this.#staking, hexToBytes(data), value, isStatic)
+      if (!isStatic) this.#count(out.logs, block.number)
+      return out.returnValue
+    }
 
     // 0. A scheduled upgrade at this height: applied, skipped, or the node stops before it.
     await this.#upgrade(ctx, block.number)
@@ -153,11 +158,7 @@ export class StakingHooks {
           args: [hex(ev.validator), BigInt(ev.height), ev.round, ev.type],
         }),
       )
-      if (this.#decode('slashDoubleSign', out) === true) {
-        slashed++
-        this.#m.metrics?.slashes.inc({ reason: 'double_sign' })
-        this.#m.logger.warn({ validator: hex(ev.validator), height: ev.height, at: block.number }, 'validator slashed for double-signing')
-      }
+      if (this.#decode('slashDoubleSign', out) === true) slashed++
     }
 
     // 3. The epoch boundary.
@@ -178,7 +179,9 @@ export class StakingHooks {
       await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'epochUpdate' }))
     }
 
-    // 4. The set after the block.
+    // 4. The set after the block: it changes only in epochUpdate (the engine's next set already
+    // equals the contract's otherwise).
+    if (!boundary && !jailed) return { slashed }
     const [addrs, powers] = this.#decode(
       'activeSet',
       await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'activeSet' }), 0n, true),
@@ -193,6 +196,23 @@ export class StakingHooks {
       this.#m.metrics.active.set(set.length)
     }
     return { set, slashed }
+  }
+
+  /** Slashes and jailings the contract logged in a system call: metrics and a warning each. */
+  #count(logs: SystemCallResult['logs'], at: bigint): void {
+    for (const [, topics, data] of logs) {
+      const topic = topics[0] === undefined ? '' : hex(topics[0])
+      const who = topics[1] === undefined ? '' : `0x${hex(topics[1]).slice(26)}`
+      if (topic === SLASHED) {
+        const reason = REASONS[Number(data[63])] ?? 'other'
+        this.#m.metrics?.slashes.inc({ reason })
+        this.#m.logger.warn({ validator: who, reason, at: Number(at) }, 'validator slashed')
+      } else if (topic === JAILED) {
+        const reason = REASONS[Number(data[63])] ?? 'other'
+        this.#m.metrics?.jailings.inc({ reason })
+        this.#m.logger.warn({ validator: who, reason, at: Number(at) }, 'validator jailed')
+      }
+    }
   }
 
   async #upgrade(ctx: EndBlockContext, number: bigint): Promise<void> {
@@ -234,6 +254,11 @@ export class StakingHooks {
   }
 }
 
+const SLASHED = toEventSelector('Slashed(address,uint256,uint8)')
+const JAILED = toEventSelector('Jailed(address,uint64,uint8)')
+/** The contract's reason codes (Staking.sol): 1 double-sign, 2 downtime, 3 self-bond below its minimum. */
+const REASONS: Record<number, string> = { 1: 'double_sign', 2: 'downtime', 3: 'self_bond' }
+
 function hex(b: Uint8Array): Hex {
   let s = '0x'
   for (const x of b) s += x.toString(16).padStart(2, '0')
@@ -241,7 +266,17 @@ function hex(b: Uint8Array): Hex {
 }
 
 function systemBlock(ctx: EndBlockContext): SystemBlock {
-  const h = ctx.header as { number: bigint; timestamp: bigint; coinbase: Uint8Array | { bytes: Uint8Array }; gasLimit?: bigint }
+  const h = ctx.header as {
+    number: bigint
+    timestamp: bigint
+    coinbase: Uint8Array | { bytes: Uint8Array }
+    gasLimit?: bigint
+  }
   const coinbase = h.coinbase instanceof Uint8Array ? h.coinbase : h.coinbase.bytes
-  return { number: h.number, timestamp: h.timestamp, coinbase, ...(h.gasLimit !== undefined ? { gasLimit: h.gasLimit } : {}) }
+  return {
+    number: h.number,
+    timestamp: h.timestamp,
+    coinbase,
+    ...(h.gasLimit !== undefined ? { gasLimit: h.gasLimit } : {}),
+  }
 }

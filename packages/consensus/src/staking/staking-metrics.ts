@@ -11,6 +11,7 @@ export interface StakingMetrics {
 }
 
 export const SLASH_REASONS = ['double_sign', 'downtime'] as const
+export const JAIL_REASONS = ['double_sign', 'downtime', 'self_bond'] as const
 export const PROPOSAL_STATUSES = ['voting', 'passed', 'rejected', 'executed'] as const
 
 export function createStakingMetrics(registry: Registry): StakingMetrics {
@@ -22,14 +23,12 @@ export function createStakingMetrics(registry: Registry): StakingMetrics {
   })
   const jailings = new Counter({
     name: 'cairn_staking_jailings_total',
-    help: 'Validators jailed, by reason (double_sign, downtime)',
+    help: 'Validators jailed, by reason (double_sign, downtime, self_bond)',
     labelNames: ['reason'],
     registers: [registry],
   })
-  for (const reason of SLASH_REASONS) {
-    slashes.inc({ reason }, 0)
-    jailings.inc({ reason }, 0)
-  }
+  for (const reason of SLASH_REASONS) slashes.inc({ reason }, 0)
+  for (const reason of JAIL_REASONS) jailings.inc({ reason }, 0)
   const proposals = new Gauge({
     name: 'cairn_gov_proposals',
     help: 'Governance proposals by status',
@@ -38,11 +37,23 @@ export function createStakingMetrics(registry: Registry): StakingMetrics {
   })
   for (const status of PROPOSAL_STATUSES) proposals.set({ status }, 0)
   return {
-    bonded: new Gauge({ name: 'cairn_staking_bonded_coins', help: 'Stake bonded in the staking contract (coins)', registers: [registry] }),
-    active: new Gauge({ name: 'cairn_staking_active_validators', help: 'Validators in the contract\'s active set', registers: [registry] }),
+    bonded: new Gauge({
+      name: 'cairn_staking_bonded_coins',
+      help: 'Stake bonded in the staking contract (coins)',
+      registers: [registry],
+    }),
+    active: new Gauge({
+      name: 'cairn_staking_active_validators',
+      help: "Validators in the contract's active set",
+      registers: [registry],
+    }),
     slashes,
     jailings,
-    issued: new Counter({ name: 'cairn_staking_issued_coins_total', help: 'Coins issued as block rewards', registers: [registry] }),
+    issued: new Counter({
+      name: 'cairn_staking_issued_coins_total',
+      help: 'Coins issued as block rewards',
+      registers: [registry],
+    }),
     proposals,
   }
 }

@@ -4,6 +4,8 @@
  * passes in under a minute) and `production` (Cosmos Hub-like days). Governance changes them on a
  * running chain; the profile only sets the genesis values. docs/consensus/staking.md explains each.
  */
+import { CairnError } from '@cairn/utils'
+import { ConsensusErrorCode } from '../errors.ts'
 
 export interface StakingParams {
   epochLength: bigint
@@ -120,11 +122,27 @@ export function stakingParamsWith(
   const out = { staking: { ...base.staking }, governance: { ...base.governance } }
   for (const o of overrides) {
     const m = /^(staking|governance)\.([A-Za-z]+)=([0-9]+)$/.exec(o)
-    if (m === null) throw new Error(`--param ${o}: expected staking.<name>=<integer> or governance.<name>=<integer>`)
+    if (m === null) {
+      throw new CairnError(
+        ConsensusErrorCode.STAKING_INVALID_GENESIS,
+        `--param ${o}: expected a group, a name and an integer`,
+        {
+          fault: 'caller',
+          hint: 'write staking.<name>=<integer> or governance.<name>=<integer>, e.g. staking.epochLength=10',
+        },
+      )
+    }
     const [, group, name, value] = m as unknown as [string, 'staking' | 'governance', string, string]
     const target = out[group] as unknown as Record<string, bigint | number>
     if (!(name in target)) {
-      throw new Error(`--param ${o}: ${group} has no parameter ${name} (it has ${Object.keys(target).join(', ')})`)
+      throw new CairnError(
+        ConsensusErrorCode.STAKING_INVALID_GENESIS,
+        `--param ${o}: ${group} has no parameter ${name}`,
+        {
+          fault: 'caller',
+          hint: `${group} has ${Object.keys(target).join(', ')}`,
+        },
+      )
     }
     target[name] = typeof target[name] === 'bigint' ? BigInt(value) : Number(value)
   }

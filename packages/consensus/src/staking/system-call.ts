@@ -8,7 +8,7 @@
  * A system call that fails is a broken chain (the contracts are written never to revert on a state
  * users can reach): it throws, and the block cannot be built or imported.
  */
-import { CairnError, bytesToHex } from '@cairn/utils'
+import { bytesToHex, CairnError } from '@cairn/utils'
 import type { EVMResult } from '@ethereumjs/evm'
 import { Address } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'

@@ -7,8 +7,9 @@
  * names the upgrade and says to run a release that includes it. No node that lacks the new rules
  * ever commits a block made under them.
  */
-import { CairnError } from '@cairn/utils'
+
 import type { EndBlockContext } from '@cairn/chain'
+import { CairnError } from '@cairn/utils'
 import { ConsensusErrorCode } from '../errors.ts'
 
 /** A scheduled upgrade as the governance contract holds it (`name` empty: none). */

@@ -11,7 +11,10 @@ import {
   ConsensusWal,
   MemorySignerState,
   MemoryWalStorage,
-  parseBftConfig,
+  resolveBftConfig,
+  StakingHooks,
+  stakingGenesisAlloc,
+  stakingParamsWith,
   type ValidatorUpdateSource,
 } from '../../src/index.ts'
 import { ManualClock } from './clock.ts'
@@ -37,6 +40,16 @@ export interface BftNetworkOptions {
   metrics?: (index: number) => BftMetrics
   /** Sees every message a node publishes (before loss and silence). */
   onPublish?: (from: number, data: Uint8Array) => void
+  /**
+   * Proof of stake: the genesis validators bonded in the staking contract (`selfBond` each, the
+   * devnet profile with `params` overrides) and every engine running `StakingHooks`.
+   */
+  staking?: {
+    selfBond?: bigint
+    params?: string[]
+    /** Node `index`'s hooks' options (skipped upgrades) and halt callback. */
+    hooks?: (index: number) => { skipUpgrades?: string[]; onHalt?: (err: Error) => void }
+  }
 }
 
 export interface BftNode {
@@ -70,7 +83,7 @@ export class BftNetwork {
   /** Published messages this returns true for are dropped (e.g. one kind of message from one node). */
   dropIf: ((from: number, data: Uint8Array) => boolean) | null = null
   private readonly handlers = new Map<number, (data: Uint8Array, from: string) => Promise<unknown>>()
-  readonly genesis: unknown
+  genesis: unknown
   private rand: number
   readonly stats = { sent: 0, lost: 0 }
 
@@ -96,9 +109,35 @@ export class BftNetwork {
   static async create(opts: BftNetworkOptions): Promise<BftNetwork> {
     await initCrypto()
     const net = new BftNetwork(opts)
+    if (opts.staking) await net.stakingGenesis(opts.staking)
     const total = opts.validators + (opts.followers ?? 0)
     for (let i = 0; i < total; i++) net.nodes.push(await net.makeNode(i, i < opts.validators ? validatorKey(i) : null))
     return net
+  }
+
+  private async stakingGenesis(o: { selfBond?: bigint; params?: string[] }): Promise<void> {
+    // Each validator is its own operator, funded for its transactions (votes, unjail).
+    const g = this.genesis as { config: { cairn: { bft: Record<string, unknown> } }; alloc: Record<string, unknown> }
+    const { staking, governance } = stakingParamsWith('devnet', o.params ?? [])
+    const validators = Array.from({ length: this.opts.genesisValidators ?? this.opts.validators }, (_, i) =>
+      bytesToHex(privateKeyToAddress(validatorKey(i))),
+    ) as `0x${string}`[]
+    const alloc = await stakingGenesisAlloc({
+      chainId: 1337n,
+      validators: validators.map((v) => ({
+        operator: v,
+        consensus: v,
+        selfBond: o.selfBond ?? 10n ** 19n,
+        commissionBps: 1000,
+      })),
+      staking,
+      governance,
+      chain: { blockGasLimit: 30_000_000n, minBaseFee: 0n, blockTimeMs: BigInt(this.opts.blockTimeMs ?? 1000) },
+    })
+    for (const v of validators) g.alloc[v] = { balance: `0x${(100n * 10n ** 18n).toString(16)}` }
+    Object.assign(g.alloc, alloc)
+    const { validators: _fixed, ...rest } = g.config.cairn.bft
+    g.config.cairn.bft = { ...rest, staking: true }
   }
 
   /**
@@ -112,6 +151,14 @@ export class BftNetwork {
     const node = await this.makeNode(this.nodes.length, key, undefined, g)
     this.nodes.push(node)
     return node
+  }
+
+  private stakingHooks(index: number): StakingHooks {
+    const o = this.opts.staking?.hooks?.(index) ?? {}
+    return new StakingHooks(o.skipUpgrades ? { skipUpgrades: o.skipUpgrades } : {}, {
+      logger: silentLogger,
+      ...(o.onHalt ? { onHalt: o.onHalt } : {}),
+    })
   }
 
   private async makeNode(
@@ -132,7 +179,7 @@ export class BftNetwork {
         else this.handlers.set(index, h)
       },
     }
-    const config = parseBftConfig(genesis)
+    const config = await resolveBftConfig(genesis)
     const engine = new BftEngine(
       { chainId: 1337n, config, ...(key ? { privateKey: key } : {}) },
       {
@@ -142,6 +189,7 @@ export class BftNetwork {
         ...(signerState ? { signerState } : {}),
         wal: ConsensusWal.inMemory(walStorage),
         ...(this.opts.validatorUpdates ? { validatorUpdates: this.opts.validatorUpdates } : {}),
+        ...(config.staking ? { staking: this.stakingHooks(index) } : {}),
         ...(this.opts.metrics ? { metrics: this.opts.metrics(index) } : {}),
       },
     )

@@ -1,11 +1,12 @@
 // Proof of stake in the in-process BFT network: the engines' endBlock calls the staking system
 // contract (rewards by the parent's certificate, slashes by the block's evidence, the epoch's set)
 // and the set every engine uses at H+2 is the contract's at H. Checked on every node's chain.
-import { STAKING_ADDRESS } from '@cairn/contracts'
+import { STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { bytesToHex } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
-import { decodeFunctionResult, encodeFunctionData, type Hex, parseAbi } from 'viem'
+import { type Abi, decodeFunctionResult, encodeFunctionData, type Hex, parseAbi } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
+import { KEYS, transfer } from '../../../chain/test/helpers.ts'
 import {
   decodeBftExtra,
   duplicateVoteEvidence,
@@ -50,7 +51,10 @@ async function activeSet(node: BftNode, block: Block): Promise<string[]> {
 }
 
 function engineSet(node: BftNode, height: number): string[] {
-  return node.engine.validatorsAt(height).validators.map((v) => bytesToHex(v.address).toLowerCase()).sort()
+  return node.engine
+    .validatorsAt(height)
+    .validators.map((v) => bytesToHex(v.address).toLowerCase())
+    .sort()
 }
 
 /** Every node: the contract's set after block h is the engine's set of h + 2, for h in 1..head-2. */
@@ -63,6 +67,46 @@ async function setsAgree(node: BftNode): Promise<void> {
 }
 
 describe('staking in the BFT engine', () => {
+  it('a validator that stakes with createValidator joins the set at the next epoch and signs commits', async () => {
+    // Five keyed nodes, four in the genesis set: node 4 joins by staking.
+    net = await BftNetwork.create({
+      validators: 5,
+      genesisValidators: 4,
+      staking: { params: ['staking.epochLength=4'] },
+    })
+    await net.start()
+    expect(await net.runUntil(() => net?.nodes.every((n) => n.chain.head.header.number >= 2n) ?? false)).toBe(true)
+    const n0 = net.nodes[0] as BftNode
+    const data = Buffer.from(
+      encodeFunctionData({
+        abi: staking.abi as Abi,
+        functionName: 'createValidator',
+        args: [bytesToHex(addr(4)), 1000, 2000, 100, 10n ** 18n, 'node 4'],
+      }).slice(2),
+      'hex',
+    )
+    const tx = transfer(n0.chain.common, KEYS[1] as Uint8Array, 0n, STAKING_ADDRESS as Hex, 5n * 10n ** 18n, {
+      data,
+      gasLimit: 2_000_000n,
+    })
+    for (const n of net.nodes) await n.pool.add(tx, { source: 'local' })
+    const joined = () => engineSet(n0, Number(n0.chain.head.header.number)).includes(bytesToHex(addr(4)).toLowerCase())
+    expect(await net.runUntil(joined, 60_000)).toBe(true)
+    const from = n0.chain.head.header.number
+    expect(await net.runUntil(() => n0.chain.head.header.number >= from + 4n, 60_000)).toBe(true)
+    // Node 4's precommits are in the commits of the heights it is a member of.
+    let signed = 0
+    for (let h = from + 1n; h <= n0.chain.head.header.number; h++) {
+      const cert = decodeBftExtra(((await n0.chain.getBlockByNumber(h)) as Block).header.extraData).parentCertificate
+      if (cert === null) continue
+      const set = n0.engine.validatorsAt(cert.height)
+      const signers = cert.signatures.map((s) => bytesToHex(set.validators[s.validatorIndex]?.address as Uint8Array))
+      if (signers.includes(bytesToHex(addr(4)))) signed++
+    }
+    expect(signed).toBeGreaterThan(0)
+    for (const n of net.nodes) await setsAgree(n)
+  }, 90_000)
+
   it('rewards the signers, keeps the coin conserved, and the engine set follows the contract', async () => {
     net = await BftNetwork.create({ validators: 4, staking: {} })
     await net.start()
@@ -83,6 +127,17 @@ describe('staking in the BFT engine', () => {
     expect(account?.balance).toBe(
       (bonded as bigint) + (unbonding as bigint) + (rewards as bigint) + (commissions as bigint) + (pool as bigint),
     )
+    // Late precommits join the certificate the next block carries: with no fault, every validator
+    // signs (nearly) every commit, so none is counted absent for being slower than the first 2/3.
+    let full = 0
+    let certs = 0
+    for (let h = 3n; h <= head.header.number; h++) {
+      const cert = decodeBftExtra(((await node.chain.getBlockByNumber(h)) as Block).header.extraData).parentCertificate
+      if (cert === null) continue
+      certs++
+      if (cert.signatures.length === 4) full++
+    }
+    expect(full).toBeGreaterThanOrEqual(certs - 1)
     for (const n of net.nodes) await setsAgree(n)
   }, 60_000)
 
@@ -95,7 +150,8 @@ describe('staking in the BFT engine', () => {
     expect(await net.runUntil(() => net?.nodes.every((n) => n.chain.head.header.number >= 3n) ?? false)).toBe(true)
     net.silent.add(3)
     const n0 = net.nodes[0] as BftNode
-    const gone = () => !engineSet(n0, Number(n0.chain.head.header.number) + 1).includes(bytesToHex(addr(3)).toLowerCase())
+    const gone = () =>
+      !engineSet(n0, Number(n0.chain.head.header.number) + 1).includes(bytesToHex(addr(3)).toLowerCase())
     expect(await net.runUntil(gone, 120_000)).toBe(true)
     const at = Number(n0.chain.head.header.number)
     expect(await net.runUntil(() => n0.chain.head.header.number >= BigInt(at + 4))).toBe(true)
@@ -126,7 +182,8 @@ describe('staking in the BFT engine', () => {
     const ev = duplicateVoteEvidence(addr(3), vote(1), vote(2))
     for (const n of net.nodes) n.engine.evidence.submit(ev, Number(n.chain.head.header.number))
     const n0 = net.nodes[0] as BftNode
-    const gone = () => !engineSet(n0, Number(n0.chain.head.header.number) + 1).includes(bytesToHex(addr(3)).toLowerCase())
+    const gone = () =>
+      !engineSet(n0, Number(n0.chain.head.header.number) + 1).includes(bytesToHex(addr(3)).toLowerCase())
     expect(await net.runUntil(gone, 60_000)).toBe(true)
     const v = (await read(n0, n0.chain.head, VIEWS, 'getValidator', [bytesToHex(addr(3))])) as unknown[]
     expect(v[4]).toBe(true)

@@ -22,11 +22,19 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--http.addr <addr>', 'address the RPC listens on (default 127.0.0.1)')
     .option('--http.port <port>', 'port of HTTP and WebSocket JSON-RPC (default 8545; 0 = any free port)')
     .option(
-      '--block-time <seconds>',
+      '-b, --block-time <seconds>',
       'seal a block every N seconds, empty ones included (default: when transactions arrive)',
+    )
+    .option(
+      '--automine-batch',
+      'automine seals all pending transactions that fit into one block (default: one transaction per block, as Anvil)',
     )
     .option('--no-mining', 'produce no blocks: serve the chain as it is (the head moves only by import)')
     .option('--reference', 'every speed shim off (same answers, slower): rules a shim in or out of a bug')
+    .option(
+      '--unsafe-skip-upgrades <names>',
+      'scheduled upgrades to go through with this build instead of stopping at their height (comma list)',
+    )
     .option('--follow', 'a read replica: produce nothing, sync from --p2p.bootnodes, serve RPC (turns p2p on)')
     .option(
       '--p2p.enabled [on]',
@@ -86,6 +94,41 @@ export function addNodeOptions(cmd: Command): Command {
       '--rpc.api <namespaces>',
       `namespaces served over HTTP and WebSocket, comma list, as geth's --http.api (default: all with --dev, else ${DEFAULT_RPC_NAMESPACES.join(',')}); known: ${RPC_NAMESPACES.join(', ')}`,
     )
+    .option('-p, --port <port>', "Anvil's name of --http.port")
+    .option('--host <addr>', "Anvil's name of --http.addr")
+    .option('--silent', "Anvil's name of --log.level silent")
+    .option(
+      '-f, --fork-url <url>',
+      "fork mode (dev): start at a remote node's block and read its state lazily over JSON-RPC (the remote must answer eth_getProof), as Anvil",
+    )
+    .option('--rpc-url <url>', "Anvil's other name of --fork-url")
+    .option('--fork-block-number <n>', "fork mode: the remote block to fork from (default the remote's latest)")
+    .option('--fork-chain-id <id>', "fork mode: the local chain id (default the remote's)")
+    .option('--retries <n>', 'fork mode: attempts per request to the remote (default 5)')
+    .option('--timeout <ms>', "fork mode: longest wait for one of the remote's answers in ms (default 45000)")
+    .option(
+      '--fork-requests-per-second <n>',
+      'fork mode: most requests started per second toward the remote (default 0: no limit)',
+    )
+    .option(
+      '--no-storage-caching',
+      "accepted for Anvil's command lines: fetched state is kept only with the chain's own state",
+    )
+    .option(
+      '--hardfork <name>',
+      'dev: the fork a new dev chain runs: cancun, prague, osaka or latest (default osaka), as Anvil',
+    )
+    .option('--gas-limit <gas>', 'dev: the block gas limit of a new dev chain (default 30000000), as Anvil')
+    .option('--disable-block-gas-limit', 'dev: a block gas limit too high to matter (2^63-1), as Anvil')
+    .option('--base-fee <wei>', "dev: a new dev chain's first base fee in wei (default 1 gwei), as Anvil")
+    .option('--block-base-fee-per-gas <wei>', "Anvil's other name of --base-fee")
+    .option('--timestamp <seconds>', "dev: a new dev chain's genesis timestamp, as Anvil")
+    .option(
+      '--auto-impersonate',
+      'dev: every sender impersonated from the start (anvil_autoImpersonateAccount), as Anvil',
+    )
+    .option('--order <order>', "dev: the sealing order; 'fees' only (highest tip first), as Anvil's default")
+    .option('--steps-tracing', 'accepted for Anvil: debug_trace* gives the steps whenever asked (nothing to turn on)')
     .option('--accounts <n>', 'dev accounts to fund and unlock (default 10), as Anvil')
     .option('--balance <ether>', "each dev account's balance in whole ether (default 10000), as Anvil")
     .option('-m, --mnemonic <phrase>', "the dev accounts' BIP-39 mnemonic (default test test … junk), as Anvil")
@@ -118,14 +161,16 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       ephemeral: opts.ephemeral,
       datadir: opts.datadir,
       genesis: opts.genesis,
-      'http.addr': opts['http.addr'],
-      'http.port': opts['http.port'],
+      'http.addr': opts['http.addr'] ?? opts.host,
+      'http.port': opts['http.port'] ?? opts.port,
       blockTime: opts.blockTime,
+      automineBatch: opts.automineBatch,
       // commander defaults a --no-x flag to true: only an explicit --no-mining is a flag value.
       mining: opts.mining === false ? false : undefined,
       chainId: opts.chainId,
       follow: opts.follow,
       reference: opts.reference,
+      unsafeSkipUpgrades: opts.unsafeSkipUpgrades,
       'p2p.enabled': opts['p2p.enabled'],
       'p2p.port': opts['p2p.port'],
       'p2p.addr': opts['p2p.addr'],
@@ -138,7 +183,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'p2p.handshakeTimeoutMs': opts['p2p.handshakeTimeoutMs'],
       'p2p.limitsExempt': opts['p2p.limitsExempt'],
       'p2p.minPeers': opts['p2p.minPeers'],
-      'log.level': opts['log.level'],
+      'log.level': opts['log.level'] ?? (opts.silent === true ? 'silent' : undefined),
       'log.format': opts['log.format'],
       'metrics.port': opts['metrics.port'],
       'cache.state': opts['cache.state'],
@@ -149,6 +194,22 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'rpc.evmTimeoutMs': opts['rpc.evmTimeoutMs'],
       'rpc.threads': opts['rpc.threads'],
       'rpc.threadListeners': opts['rpc.noThreadListeners'] === true ? false : undefined,
+      'fork.url': opts.forkUrl ?? opts.rpcUrl,
+      'fork.blockNumber': opts.forkBlockNumber,
+      'fork.chainId': opts.forkChainId,
+      'fork.retries': opts.retries,
+      'fork.timeoutMs': opts.timeout,
+      'fork.requestsPerSecond': opts.forkRequestsPerSecond,
+      // commander defaults a --no-x flag to true: only an explicit --no-storage-caching is a value.
+      'fork.noStorageCaching': opts.storageCaching === false ? true : undefined,
+      'devChain.hardfork': opts.hardfork,
+      'devChain.gasLimit': opts.gasLimit,
+      'devChain.disableBlockGasLimit': opts.disableBlockGasLimit,
+      'devChain.baseFee': opts.baseFee ?? opts.blockBaseFeePerGas,
+      'devChain.timestamp': opts.timestamp,
+      'devChain.autoImpersonate': opts.autoImpersonate,
+      'devChain.order': opts.order,
+      stepsTracing: opts.stepsTracing,
       'dev_accounts.count': opts.accounts,
       'dev_accounts.balance': etherToWei(opts.balance),
       'dev_accounts.mnemonic': opts.mnemonic,

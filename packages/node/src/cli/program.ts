@@ -29,5 +29,7 @@ export async function buildProgram(): Promise<Command> {
   registerSolc(program)
   ;(await import('./commands/reserves.ts')).registerReserves(program)
   ;(await import('./commands/arb.ts')).registerArb(program)
+  ;(await import('./commands/staking.ts')).registerStaking(program)
+  ;(await import('./commands/gov.ts')).registerGov(program)
   return program
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { issueMessage } from '@cairn/rpc/issue-message'
 import { CairnError } from '@cairn/utils'
 import { parse as parseToml } from 'smol-toml'
 import { ConfigErrorCode } from './errors.ts'
@@ -75,14 +76,33 @@ export function loadConfigWithSources(inputs: ConfigInputs): LoadedConfig {
           : source === 'flag'
             ? `flag --${flagName(key)}`
             : 'defaults'
-    const what = keys.length ? 'unknown key' : `bad value ${value}: ${issue?.message}`
+    const what = keys.length ? 'unknown key' : `bad value ${value}: ${issue ? issueMessage(issue) : 'not accepted'}`
     throw new CairnError(ConfigErrorCode.INVALID, `config "${key}" (${from}): ${what}`, {
       fault: 'caller',
       hint: 'see `cairn start --help` for the keys and their values',
     })
   }
+  checkTestbed(parsed.data, sources, inputs.env)
   checkProfile(parsed.data, sources)
   return { config: parsed.data, sources }
+}
+
+/** The testbed's fault keys (`testbed.*`) are honoured only with `CAIRN_TESTBED=1`, and never in the prod profile. */
+function checkTestbed(
+  config: NodeConfig,
+  sources: Map<string, ConfigSource>,
+  env: Record<string, string | undefined>,
+): void {
+  const set = [...sources.keys()].filter((k) => k.startsWith('testbed.'))
+  if (set.length === 0) return
+  const prod = config.profile === 'prod' || (config.profile === undefined && !config.dev)
+  if (env.CAIRN_TESTBED !== '1' || prod) {
+    throw new CairnError(
+      ConfigErrorCode.INVALID,
+      `config "${set[0]}": testbed fault keys are for the network testbed only${prod ? ' (refused in the prod profile)' : ''}`,
+      { fault: 'caller', hint: 'remove the testbed.* keys (a test network sets CAIRN_TESTBED=1 and profile=test)' },
+    )
+  }
 }
 
 function readSecretFile(name: string, path: string): string {
@@ -156,9 +176,24 @@ function envKey(name: string): string | undefined {
   return camel(rest)
 }
 
+/** Keys whose flag is Anvil's name, not the key's spelling. */
+const ANVIL_FLAGS: Record<string, string> = {
+  'fork.url': 'fork-url',
+  'fork.blockNumber': 'fork-block-number',
+  'fork.chainId': 'fork-chain-id',
+  'fork.retries': 'retries',
+  'fork.timeoutMs': 'timeout',
+  'fork.requestsPerSecond': 'fork-requests-per-second',
+  'devChain.hardfork': 'hardfork',
+  'devChain.gasLimit': 'gas-limit',
+  'devChain.baseFee': 'base-fee',
+  'devChain.timestamp': 'timestamp',
+  'devChain.order': 'order',
+}
+
 /** The command-line spelling of a key: `blockTime` → `block-time`, `http.port` stays. */
 function flagName(key: string): string {
-  return key.replace(/([A-Z])/g, (c) => `-${c.toLowerCase()}`)
+  return ANVIL_FLAGS[key] ?? key.replace(/([A-Z])/g, (c) => `-${c.toLowerCase()}`)
 }
 
 function toEnvName(key: string): string {

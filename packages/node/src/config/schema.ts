@@ -56,10 +56,16 @@ export const nodeConfigSchema = z
     chainId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
     blockTime: z.coerce.number().min(0).max(3600).default(0),
     /**
-     * The consensus engine (built once from this): `dev`, a single trusted sealer; `bft`, Tendermint
-     * among the validators of the genesis's `config.cairn.bft` (docs/consensus/bft.md).
+     * Automine (`blockTime` 0) seals every pending transaction that fits into one block instead of
+     * one transaction per block (Anvil's automine, the default): for throughput (the transfer bench).
      */
-    engine: z.enum(['dev', 'bft']).default('dev'),
+    automineBatch: z.boolean().default(false),
+    /**
+     * The consensus engine (built once from this): `dev`, a single trusted sealer; `bft`, Tendermint
+     * among the validators of the genesis's `config.cairn.bft` (docs/consensus/bft.md). Unset: from
+     * the genesis (`bft` when it has `config.cairn.bft`, else `dev`); set, it must agree with it.
+     */
+    engine: z.enum(['dev', 'bft']).optional(),
     /** Produce blocks (false: the engine seals nothing; the head moves only by import, as Anvil's --no-mining). */
     mining: z.boolean().default(true),
     /**
@@ -384,15 +390,109 @@ export const nodeConfigSchema = z
         count: 10,
         balance: 10_000n * 10n ** 18n,
       }),
+    /**
+     * A new dev chain's own rules and first block, as Anvil's flags set them (`--hardfork`,
+     * `--gas-limit`, `--base-fee`, `--timestamp`, `--disable-block-gas-limit`); unset: the dev
+     * genesis's (osaka, 30,000,000 gas, 1 gwei, timestamp 0). They make another genesis: a datadir
+     * created with other values is refused (use a new one, or --ephemeral).
+     */
+    devChain: z
+      .object({
+        /** The fork the chain runs (Anvil's `--hardfork`; `latest` is the newest supported). */
+        hardfork: z.enum(['cancun', 'prague', 'osaka', 'latest']).optional(),
+        /** The block gas limit (Anvil's `--gas-limit`). */
+        gasLimit: z.coerce
+          .bigint()
+          .min(5000n)
+          .max(2n ** 63n - 1n)
+          .optional(),
+        /** The first block's base fee in wei (Anvil's `--base-fee`); later ones follow EIP-1559. */
+        baseFee: z.coerce
+          .bigint()
+          .nonnegative()
+          .max(2n ** 64n - 1n)
+          .optional(),
+        /** The genesis timestamp in seconds (Anvil's `--timestamp`). */
+        timestamp: z.coerce
+          .bigint()
+          .nonnegative()
+          .max(2n ** 63n - 1n)
+          .optional(),
+        /** A block gas limit too high to matter (2^63-1; Anvil's `--disable-block-gas-limit`). */
+        disableBlockGasLimit: z.boolean().default(false),
+        /** Every sender impersonated from the start (Anvil's `--auto-impersonate`; anvil_autoImpersonateAccount). */
+        autoImpersonate: z.boolean().default(false),
+        /**
+         * The order transactions are sealed in (Anvil's `--order`): `fees`, highest tip first and
+         * each sender's in nonce order (the pool's only order; Anvil's default). `fifo` is refused.
+         */
+        order: z
+          .literal('fees', { message: "only 'fees' (the pool orders by tip; fifo is not supported)" })
+          .default('fees'),
+      })
+      .strict()
+      .default({ disableBlockGasLimit: false, autoImpersonate: false, order: 'fees' }),
+    /**
+     * Fork mode (`--fork-url`, dev chains): the chain starts at a remote node's block and reads its
+     * state lazily from it over JSON-RPC (eth_getProof, eth_getCode, eth_getBlockByNumber), as
+     * Anvil's and Hardhat's fork mode.
+     */
+    fork: z
+      .object({
+        /** The remote's JSON-RPC URL (http or https). */
+        url: z.url({ protocol: /^https?$/ }).optional(),
+        /** The block to fork from; default the remote's latest. */
+        blockNumber: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+        /** The local chain id; default the remote's. */
+        chainId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+        /** Requests started per second toward the remote; 0 for no limit. */
+        requestsPerSecond: z.coerce.number().int().min(0).max(100_000).default(0),
+        /** Attempts per request (network errors, HTTP 429/5xx, rate-limit answers are retried). */
+        retries: z.coerce.number().int().min(1).max(20).default(5),
+        /** Longest wait for one answer of the remote, ms. */
+        timeoutMs: z.coerce.number().int().min(100).max(600_000).default(45_000),
+        /**
+         * Anvil's `--no-storage-caching` (no cache of the remote's state outside the run): Cairn
+         * keeps what it fetched only with the chain's state (memory with --ephemeral, the datadir
+         * otherwise), so this changes nothing; accepted for Anvil's command lines.
+         */
+        noStorageCaching: z.boolean().default(false),
+      })
+      .strict()
+      .default({ requestsPerSecond: 0, retries: 5, timeoutMs: 45_000, noStorageCaching: false }),
+    /** Anvil's `--steps-tracing`: accepted; debug_trace* gives the steps whenever asked (nothing to turn on). */
+    stepsTracing: z.boolean().default(false),
     /** A read replica: produce nothing, sync from peers, serve RPC; transactions are relayed to the producer. */
     follow: z.boolean().default(false),
+    /**
+     * Scheduled upgrades (governance's `scheduleUpgrade`) this node goes through with the rules it
+     * has instead of stopping at their height (Cosmos's `--unsafe-skip-upgrades`): for a rehearsal,
+     * or a network whose validators agreed to skip one. Names, comma list in env.
+     */
+    unsafeSkipUpgrades: commaList(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'an upgrade name')).default([]),
+    /**
+     * Test-only faults for the network testbed (test/chaos, docs/consensus/testing.md): the loader
+     * refuses any of these keys unless the environment has `CAIRN_TESTBED=1`, and the prod profile
+     * refuses them always. `clockOffsetMs` shifts the BFT engine's clock; `byzantine` makes a
+     * validator misbehave on the consensus topic (packages/consensus/src/bft/byzantine.ts).
+     */
+    testbed: z
+      .object({
+        clockOffsetMs: z.coerce.number().int().min(-3_600_000).max(3_600_000).default(0),
+        byzantine: z.enum(['none', 'double-propose', 'double-vote', 'ignore-lock', 'silent']).default('none'),
+      })
+      .strict()
+      .default({ clockOffsetMs: 0, byzantine: 'none' }),
     p2p: z
       .object({
         /** The peer-to-peer network (unset: on, except with --dev where --p2p.enabled or --follow turns it on). */
         enabled: z.boolean().optional(),
         addr: z.string().min(1).default('0.0.0.0'),
         port: z.coerce.number().int().min(0).max(65535).default(30303),
-        /** Multiaddrs `/ip4/…/tcp/…/p2p/<peer id>` dialled at start and kept connected. Comma list in env. */
+        /**
+         * Multiaddrs `/ip4/…/tcp/…/p2p/<peer id>` or `/dns4/<name>/tcp/…/p2p/<peer id>` (the name
+         * resolved at every dial) dialled at start and kept connected. Comma list in env.
+         */
         bootnodes: commaList(
           z.string().regex(/^\/.+\/p2p\/[A-Za-z0-9]+$/, 'a multiaddr ending in /p2p/<peer id>'),
         ).default([]),

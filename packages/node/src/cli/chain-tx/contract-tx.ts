@@ -30,10 +30,14 @@ export async function connect(url: string): Promise<ChainClient> {
   try {
     chainId = await probe.getChainId()
   } catch (err) {
-    throw new CairnError(NodeErrorCode.TX_REFUSED, `cannot reach a node at ${url}: ${(err as Error).message.split('\n')[0]}`, {
-      fault: 'caller',
-      hint: 'pass --rpc with the JSON-RPC URL of a running node (default http://127.0.0.1:8545)',
-    })
+    throw new CairnError(
+      NodeErrorCode.TX_REFUSED,
+      `cannot reach a node at ${url}: ${(err as Error).message.split('\n')[0]}`,
+      {
+        fault: 'caller',
+        hint: 'pass --rpc with the JSON-RPC URL of a running node (default http://127.0.0.1:8545)',
+      },
+    )
   }
   const chain = defineChain({
     id: chainId,
@@ -41,7 +45,11 @@ export async function connect(url: string): Promise<ChainClient> {
     nativeCurrency: { name: 'coin', symbol: 'COIN', decimals: 18 },
     rpcUrls: { default: { http: [url] } },
   })
-  return { public: createPublicClient({ chain, transport: http(url, { timeout: 30_000 }) }) as PublicClient, chainId, url }
+  return {
+    public: createPublicClient({ chain, transport: http(url, { timeout: 30_000 }) }) as PublicClient,
+    chainId,
+    url,
+  }
 }
 
 /** Why the contract refused, from a viem error: `Name(arg, …)` or the revert reason. */
@@ -73,7 +81,11 @@ export async function sendContractTx(
   account: LocalAccount,
   call: { address: Hex; abi: Abi; functionName: string; args?: readonly unknown[]; value?: bigint },
 ): Promise<SendResult> {
-  const wallet = createWalletClient({ account, chain: client.public.chain, transport: http(client.url, { timeout: 30_000 }) })
+  const wallet = createWalletClient({
+    account,
+    chain: client.public.chain,
+    transport: http(client.url, { timeout: 30_000 }),
+  })
   let request: unknown
   try {
     ;({ request } = await client.public.simulateContract({ ...call, account } as never))
@@ -86,10 +98,14 @@ export async function sendContractTx(
   const hash = await wallet.writeContract(request as never)
   const receipt = await client.public.waitForTransactionReceipt({ hash, timeout: 60_000 })
   if (receipt.status !== 'success') {
-    throw new CairnError(NodeErrorCode.TX_REFUSED, `${call.functionName} reverted in block ${receipt.blockNumber} (${hash})`, {
-      fault: 'caller',
-      hint: 'the state changed between the simulation and the block; run the command again',
-    })
+    throw new CairnError(
+      NodeErrorCode.TX_REFUSED,
+      `${call.functionName} reverted in block ${receipt.blockNumber} (${hash})`,
+      {
+        fault: 'caller',
+        hint: 'the state changed between the simulation and the block; run the command again',
+      },
+    )
   }
   return { hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed }
 }

@@ -4,16 +4,20 @@
  * `init --validators N --dir D [--base-port P] [--p2p-base-port Q]` writes, for node i (1..N):
  * the datadir `D/node-i` with its identity and validator keys (`keys/node.key`,
  * `keys/validator.key`, 0600), and `D/node-i.toml` (JSON-RPC on 127.0.0.1:P+i−1, p2p on
- * 127.0.0.1:Q+i−1, every other node as a bootnode); and `D/genesis.json`: the validators with
- * power 1 in `config.cairn.bft`, and the dev mnemonic's accounts funded. `start --dir D` runs
+ * 127.0.0.1:Q+i−1, every other node as a bootnode); and `D/genesis.json`: the validators bonded
+ * in the staking contract (1,000 coins each: `--profile`, `--param`; `--no-staking` writes a fixed
+ * set with power 1 in `config.cairn.bft` instead), and the dev mnemonic's accounts funded. `start --dir D` runs
  * `cairn start --config D/node-i.toml` for each, every output line prefixed `[node-i]`, and stops
- * them all on Ctrl-C (SIGINT or SIGTERM); a node that dies alone (kill -9) leaves the others running.
+ * them all on Ctrl-C (SIGINT, SIGTERM or SIGHUP: one SIGTERM to each node, which stops cleanly; the nodes
+ * run in process groups of their own, so a terminal's Ctrl-C is not delivered to them twice); a node
+ * that dies alone (kill -9) leaves the others running.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { devGenesis } from '@cairn/chain'
+import type { StakingProfile } from '@cairn/consensus'
 import { privateKeyToAddress } from '@cairn/crypto'
 import { peerIdOfSecp256k1 } from '@cairn/p2p'
 import { bytesToHex, CairnError } from '@cairn/utils'
@@ -21,10 +25,28 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../../dev-accounts.ts'
 import { NodeErrorCode } from '../../errors.ts'
 import { loadOrCreateKey } from '../../keys/key-file.ts'
+import { addStakingGenesis } from '../../staking-genesis.ts'
 
 function count(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new InvalidArgumentError('expected 1 to 64')
   return Number(v)
+}
+
+function gas(v: string): bigint {
+  if (!/^\d+$/.test(v) || BigInt(v) < 5_000_000n)
+    throw new InvalidArgumentError('expected a gas amount of at least 5000000')
+  return BigInt(v)
+}
+
+function blockTime(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 3_600_000)
+    throw new InvalidArgumentError('expected milliseconds, 1 to 3600000')
+  return Number(v)
+}
+
+function profile(v: string): StakingProfile {
+  if (v !== 'devnet' && v !== 'production') throw new InvalidArgumentError('expected devnet or production')
+  return v
 }
 
 function port(v: string): number {
@@ -44,7 +66,23 @@ function nodeConfigs(dir: string): string[] {
     .map((f) => join(dir, f))
 }
 
-export function initDevnet(opts: { validators: number; dir: string; basePort: number; p2pBasePort: number }): string[] {
+export interface DevnetInitOptions {
+  validators: number
+  dir: string
+  basePort: number
+  p2pBasePort: number
+  /** False: a fixed validator set in `config.cairn.bft.validators` (no staking). Default true. */
+  staking?: boolean
+  profile?: StakingProfile
+  /** `staking.<name>=<value>` / `governance.<name>=<value>` overrides of the profile. */
+  param?: string[]
+  /** The genesis block gas limit (and governance's target). Default 30,000,000. */
+  gasLimit?: bigint
+  /** The block time (ms). Default 1000. */
+  blockTimeMs?: number
+}
+
+export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
   const dir = resolve(opts.dir)
   if (nodeConfigs(dir).length > 0) {
     throw new CairnError(NodeErrorCode.DEVNET_DIR, `${dir} already holds a devnet`, {
@@ -73,9 +111,22 @@ export function initDevnet(opts: { validators: number; dir: string; basePort: nu
     chainId: 1337n,
     accounts: devAccounts(DEFAULT_DEV_MNEMONIC, 10).map((a) => a.address),
     timestamp: BigInt(Math.floor(Date.now() / 1000)),
-  }) as { config: Record<string, unknown> }
-  genesis.config.cairn = {
-    bft: { validators: nodes.map((n) => ({ address: n.address, power: 1 })), blockTimeMs: 1000 },
+  }) as { config: Record<string, unknown>; alloc: Record<string, unknown>; gasLimit?: string }
+  if (opts.gasLimit !== undefined) genesis.gasLimit = `0x${opts.gasLimit.toString(16)}`
+  const blockTimeMs = opts.blockTimeMs ?? 1000
+  if (opts.staking === false) {
+    genesis.config.cairn = {
+      bft: { validators: nodes.map((n) => ({ address: n.address, power: 1 })), blockTimeMs },
+    }
+  } else {
+    // Proof of stake: each validator bonded with 1,000 coins in the staking contract (power 1,000).
+    await addStakingGenesis(genesis, {
+      chainId: 1337n,
+      validators: nodes.map((n) => n.address as `0x${string}`),
+      blockTimeMs,
+      ...(opts.profile ? { profile: opts.profile } : {}),
+      ...(opts.param ? { params: opts.param } : {}),
+    })
   }
   const genesisPath = join(dir, 'genesis.json')
   writeFileSync(genesisPath, `${JSON.stringify(genesis, null, 2)}\n`)
@@ -125,12 +176,26 @@ export function registerDevnet(program: Command): void {
     .requiredOption('--dir <dir>', 'the directory to write the devnet into')
     .option('--base-port <port>', 'JSON-RPC port of node 1 (node i serves base + i - 1)', port, 8545)
     .option('--p2p-base-port <port>', 'p2p port of node 1 (node i listens on base + i - 1)', port, 30303)
+    .option('--gas-limit <gas>', 'the block gas limit (with staking, also governance’s target)', gas, 30_000_000n)
+    .option('--block-time-ms <ms>', 'the block time', blockTime, 1000)
+    .option('--no-staking', 'a fixed validator set in the genesis instead of proof of stake')
+    .option(
+      '--profile <profile>',
+      'staking and governance parameters: devnet (minutes) or production (days)',
+      profile,
+      'devnet',
+    )
+    .option(
+      '--param <name=value>',
+      'override one parameter, e.g. staking.signedBlocksWindow=20 (repeatable; docs/consensus/staking.md)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .addHelpText(
       'after',
       '\nExample:\n  $ cairn devnet init --validators 4 --dir ./devnet\n  $ cairn devnet start --dir ./devnet\n',
     )
-    .action((opts: { validators: number; dir: string; basePort: number; p2pBasePort: number }) => {
-      const files = initDevnet(opts)
+    .action(async (opts: DevnetInitOptions) => {
+      const files = await initDevnet(opts)
       process.stdout.write(
         `${files.length} validators in ${resolve(opts.dir)}; JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
           `run them all: cairn devnet start --dir ${opts.dir}\n`,
@@ -156,9 +221,13 @@ export function registerDevnet(program: Command): void {
 async function runDevnet(configs: string[]): Promise<void> {
   const script = process.argv[1] as string
   const children = configs.map((config, k) => {
+    // Each node in a process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group)
+    // reaches this supervisor only, which forwards one SIGTERM. In the supervisor's group, a node
+    // would get the terminal's SIGINT and then the forwarded SIGTERM: "second signal", exit 130.
     const child = spawn(process.execPath, [...process.execArgv, script, 'start', '--config', config], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: process.env,
+      detached: true,
     })
     const prefix = `[node-${k + 1}] `
     for (const [stream, out] of [
@@ -181,17 +250,22 @@ async function runDevnet(configs: string[]): Promise<void> {
         }),
       ),
   )
-  let stopping = false
+  // The first signal: one SIGTERM to each node (a clean stop). A second one (Ctrl-C again) is
+  // forwarded too: a node exits at once on its second signal, as `cairn start` does.
   const stopAll = () => {
-    if (stopping) return
-    stopping = true
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM')
   }
-  process.once('SIGINT', stopAll)
-  process.once('SIGTERM', stopAll)
+  // Outside the terminal's process group, the nodes would outlive a supervisor that dies without
+  // stopping them: an exit of this process takes any node still running with it.
+  const killLeft = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  }
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+  for (const sig of signals) process.on(sig, stopAll)
+  process.once('exit', killLeft)
   // A node that ends on its own (a crash, kill -9) leaves the others running: the network goes on
   // while more than 2/3 of the power runs. The devnet ends with the last node.
   await Promise.all(exited)
-  process.off('SIGINT', stopAll)
-  process.off('SIGTERM', stopAll)
+  for (const sig of signals) process.off(sig, stopAll)
+  process.off('exit', killLeft)
 }

@@ -16,6 +16,8 @@ const STAKING_ABI = staking.abi as Abi
 const GOV = GOVERNANCE_ADDRESS as Hex
 const STAKING = STAKING_ADDRESS as Hex
 
+const STATUS: Record<number, string> = { 1: 'voting', 2: 'passed', 3: 'rejected', 4: 'executed', 5: 'expired' }
+
 const OPTIONS = { yes: 1, abstain: 2, no: 3, veto: 4, 'no-with-veto': 4 } as const
 
 function option(v: string): number {
@@ -47,17 +49,28 @@ interface ProposeOpts extends SignerFlags {
 type Action = { target: Hex; value: bigint; data: Hex }
 
 /** Sets `name` of a params struct read from a contract, refusing unknown names. */
-function withChanges(current: Record<string, unknown>, changes: [string, string][], what: string): Record<string, unknown> {
+function withChanges(
+  current: Record<string, unknown>,
+  changes: [string, string][],
+  what: string,
+): Record<string, unknown> {
   const out = { ...current }
   for (const [name, value] of changes) {
     if (!(name in out)) throw usage(`${what} has no parameter ${name}`, `it has ${Object.keys(out).join(', ')}`)
-    if (!/^\d+$/.test(value)) throw usage(`${what}.${name}=${value}: expected an integer`, 'write the value in base units (wei, blocks, basis points)')
+    if (!/^\d+$/.test(value))
+      throw usage(
+        `${what}.${name}=${value}: expected an integer`,
+        'write the value in base units (wei, blocks, basis points)',
+      )
     out[name] = typeof out[name] === 'bigint' ? BigInt(value) : Number(value)
   }
   return out
 }
 
-async function actionsOf(o: ProposeOpts, read: (address: Hex, abi: Abi, fn: string) => Promise<unknown>): Promise<Action[]> {
+async function actionsOf(
+  o: ProposeOpts,
+  read: (address: Hex, abi: Abi, fn: string) => Promise<unknown>,
+): Promise<Action[]> {
   const actions: Action[] = []
   const byGroup = new Map<string, [string, string][]>()
   for (const p of o.param ?? []) {
@@ -68,12 +81,20 @@ async function actionsOf(o: ProposeOpts, read: (address: Hex, abi: Abi, fn: stri
   const st = byGroup.get('staking')
   if (st) {
     const p = withChanges((await read(STAKING, STAKING_ABI, 'params')) as Record<string, unknown>, st, 'staking')
-    actions.push({ target: STAKING, value: 0n, data: encodeFunctionData({ abi: STAKING_ABI, functionName: 'setParams', args: [p] }) })
+    actions.push({
+      target: STAKING,
+      value: 0n,
+      data: encodeFunctionData({ abi: STAKING_ABI, functionName: 'setParams', args: [p] }),
+    })
   }
   const gv = byGroup.get('governance')
   if (gv) {
     const p = withChanges((await read(GOV, GOV_ABI, 'govParams')) as Record<string, unknown>, gv, 'governance')
-    actions.push({ target: GOV, value: 0n, data: encodeFunctionData({ abi: GOV_ABI, functionName: 'setGovParams', args: [p] }) })
+    actions.push({
+      target: GOV,
+      value: 0n,
+      data: encodeFunctionData({ abi: GOV_ABI, functionName: 'setGovParams', args: [p] }),
+    })
   }
   const chainChanges: [string, string][] = []
   if (o.gasLimit !== undefined) chainChanges.push(['blockGasLimit', o.gasLimit])
@@ -81,7 +102,11 @@ async function actionsOf(o: ProposeOpts, read: (address: Hex, abi: Abi, fn: stri
   if (o.blockTime !== undefined) chainChanges.push(['blockTimeMs', o.blockTime])
   if (chainChanges.length > 0) {
     const p = withChanges((await read(GOV, GOV_ABI, 'chainParams')) as Record<string, unknown>, chainChanges, 'chain')
-    actions.push({ target: GOV, value: 0n, data: encodeFunctionData({ abi: GOV_ABI, functionName: 'setChainParams', args: [p] }) })
+    actions.push({
+      target: GOV,
+      value: 0n,
+      data: encodeFunctionData({ abi: GOV_ABI, functionName: 'setChainParams', args: [p] }),
+    })
   }
   if (o.upgrade !== undefined) {
     const m = /^([A-Za-z0-9._-]{1,64})@(\d+)$/.exec(o.upgrade)
@@ -98,11 +123,18 @@ async function actionsOf(o: ProposeOpts, read: (address: Hex, abi: Abi, fn: stri
     actions.push({
       target: STAKING,
       value: 0n,
-      data: encodeFunctionData({ abi: STAKING_ABI, functionName: 'spendCommunityPool', args: [m[1], coins(m[2] as string)] }),
+      data: encodeFunctionData({
+        abi: STAKING_ABI,
+        functionName: 'spendCommunityPool',
+        args: [m[1], coins(m[2] as string)],
+      }),
     })
   }
   if (actions.length === 0) {
-    throw usage('a proposal needs at least one action', 'pass --param, --gas-limit, --min-base-fee, --block-time, --upgrade or --spend')
+    throw usage(
+      'a proposal needs at least one action',
+      'pass --param, --gas-limit, --min-base-fee, --block-time, --upgrade or --spend',
+    )
   }
   return actions
 }
@@ -121,12 +153,30 @@ export function registerGov(program: Command): void {
         '  $ cairn gov tally --id 1 --dev-account 0 && cairn gov execute --id 1 --dev-account 0\n',
     )
   const tx = (name: string, description: string) =>
-    signerOptions(gov.command(name).description(description).option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545'))
-  const send = async (o: SignerFlags & { rpc: string }, functionName: string, args: readonly unknown[], value?: bigint) => {
+    signerOptions(
+      gov
+        .command(name)
+        .description(description)
+        .option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545'),
+    )
+  const send = async (
+    o: SignerFlags & { rpc: string },
+    functionName: string,
+    args: readonly unknown[],
+    value?: bigint,
+  ) => {
     const account = await loadTxSigner(o)
     const client = await connect(o.rpc)
-    const r = await sendContractTx(client, account, { address: GOV, abi: GOV_ABI, functionName, args, ...(value ? { value } : {}) })
-    process.stdout.write(`${functionName}: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n`)
+    const r = await sendContractTx(client, account, {
+      address: GOV,
+      abi: GOV_ABI,
+      functionName,
+      args,
+      ...(value ? { value } : {}),
+    })
+    process.stdout.write(
+      `${functionName}: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n`,
+    )
     return client
   }
 
@@ -146,7 +196,11 @@ export function registerGov(program: Command): void {
         client.public.readContract({ address, abi, functionName }),
       )
       await send(o, 'submitProposal', [actions, o.title, o.description], o.deposit)
-      const count = (await client.public.readContract({ address: GOV, abi: GOV_ABI, functionName: 'proposalCount' })) as bigint
+      const count = (await client.public.readContract({
+        address: GOV,
+        abi: GOV_ABI,
+        functionName: 'proposalCount',
+      })) as bigint
       process.stdout.write(`proposal ${count}\n`)
     })
   tx('vote', 'vote on a proposal (weighted by your bonded stake)')
@@ -158,7 +212,20 @@ export function registerGov(program: Command): void {
   tx('tally', 'count the votes of a proposal whose voting period ended')
     .requiredOption('--id <n>', 'the proposal', id)
     .action(async (o: SignerFlags & { rpc: string; id: bigint }) => {
-      await send(o, 'tally', [o.id])
+      // The contract counts 16 voters per call (a block's gas): call again until it decides.
+      for (let calls = 0; calls < 100; calls++) {
+        const client = await send(o, 'tally', [o.id])
+        const p = (await client.public.readContract({
+          address: GOV,
+          abi: GOV_ABI,
+          functionName: 'getProposal',
+          args: [o.id],
+        })) as { status: number }
+        if (Number(p.status) !== 1) {
+          process.stdout.write(`proposal ${o.id}: ${STATUS[Number(p.status)] ?? p.status}\n`)
+          return
+        }
+      }
     })
   tx('execute', 'run a passed proposal after its timelock')
     .requiredOption('--id <n>', 'the proposal', id)
@@ -195,7 +262,11 @@ export function registerGov(program: Command): void {
             chainParams: await read('chainParams'),
             upgrade: name === '' ? null : { name, height },
             communityPool: formatEther(
-              (await client.public.readContract({ address: STAKING, abi: STAKING_ABI, functionName: 'communityPool' })) as bigint,
+              (await client.public.readContract({
+                address: STAKING,
+                abi: STAKING_ABI,
+                functionName: 'communityPool',
+              })) as bigint,
             ),
           }),
           null,
@@ -204,5 +275,3 @@ export function registerGov(program: Command): void {
       )
     })
 }
-
-

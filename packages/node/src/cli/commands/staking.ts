@@ -37,7 +37,10 @@ type TxOpts = SignerFlags & { rpc: string }
 
 function txCommand(parent: Command, name: string, description: string): Command {
   return signerOptions(
-    parent.command(name).description(description).option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545'),
+    parent
+      .command(name)
+      .description(description)
+      .option('--rpc <url>', "a node's JSON-RPC URL", 'http://127.0.0.1:8545'),
   )
 }
 
@@ -51,7 +54,9 @@ async function send(opts: TxOpts, functionName: string, args: readonly unknown[]
     args,
     ...(value !== undefined ? { value } : {}),
   })
-  process.stdout.write(`${functionName}: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n`)
+  process.stdout.write(
+    `${functionName}: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n`,
+  )
 }
 
 async function read<T>(client: ChainClient, functionName: string, args: readonly unknown[] = []): Promise<T> {
@@ -81,7 +86,17 @@ export function registerStaking(program: Command): void {
     .option('--min-self-bond <coins>', 'below this self-bond it is jailed', coins, parseEther('1'))
     .option('--description <text>', 'moniker, website, contact', '')
     .action(
-      async (o: TxOpts & { consensusAddress: Hex; selfBond: bigint; commission: number; maxCommission: number; maxChange: number; minSelfBond: bigint; description: string }) =>
+      async (
+        o: TxOpts & {
+          consensusAddress: Hex
+          selfBond: bigint
+          commission: number
+          maxCommission: number
+          maxChange: number
+          minSelfBond: bigint
+          description: string
+        },
+      ) =>
         send(
           o,
           'createValidator',
@@ -107,7 +122,9 @@ export function registerStaking(program: Command): void {
     .requiredOption('--from <operator>', 'the validator it leaves', address)
     .requiredOption('--to <operator>', 'the validator it joins', address)
     .requiredOption('--amount <coins>', 'how much', coins)
-    .action(async (o: TxOpts & { from: Hex; to: Hex; amount: bigint }) => send(o, 'redelegate', [o.from, o.to, o.amount]))
+    .action(async (o: TxOpts & { from: Hex; to: Hex; amount: bigint }) =>
+      send(o, 'redelegate', [o.from, o.to, o.amount]),
+    )
   txCommand(st, 'withdraw-unbonded', 'pay out unbonding entries that have completed').action(async (o: TxOpts) =>
     send(o, 'withdrawUnbonded', []),
   )
@@ -117,8 +134,8 @@ export function registerStaking(program: Command): void {
   txCommand(st, 'withdraw-commission', "withdraw the operator's commission").action(async (o: TxOpts) =>
     send(o, 'withdrawCommission', []),
   )
-  txCommand(st, 'unjail', 'return a jailed validator to the candidates (after its jail time)').action(async (o: TxOpts) =>
-    send(o, 'unjail', []),
+  txCommand(st, 'unjail', 'return a jailed validator to the candidates (after its jail time)').action(
+    async (o: TxOpts) => send(o, 'unjail', []),
   )
 
   st.command('validators')
@@ -144,7 +161,9 @@ export function registerStaking(program: Command): void {
       if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
       else {
         for (const r of rows) {
-          process.stdout.write(`${r.consensus} operator ${r.operator} power ${r.power} stake ${r.tokens} commission ${r.commission}\n`)
+          process.stdout.write(
+            `${r.consensus} operator ${r.operator} power ${r.power} stake ${r.tokens} commission ${r.commission}\n`,
+          )
         }
         process.stdout.write(`${rows.length} active validators\n`)
       }
@@ -168,7 +187,9 @@ export function registerStaking(program: Command): void {
       const params = await read<Record<string, unknown>>(client, 'params')
       const bonded = await read<bigint>(client, 'totalBonded')
       const pool = await read<bigint>(client, 'communityPool')
-      const out = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]))
+      const out = Object.fromEntries(
+        Object.entries(params).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]),
+      )
       process.stdout.write(
         `${JSON.stringify({ address: ADDRESS, totalBonded: formatEther(bonded), communityPool: formatEther(pool), params: out }, null, 2)}\n`,
       )

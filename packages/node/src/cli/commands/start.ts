@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createLogger, StopOnSignals } from '@cairn/service-kit'
 import type { Command } from 'commander'
 import { loadConfig } from '../../config/load.ts'
@@ -35,6 +36,12 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
       const stopper = new StopOnSignals()
       const logger = createLogger({ ...loggerOptions(config), onBrokenPipe: stopper.onBrokenPipe })
       const node = await startNode(config, { logger, configInputs: inputs })
+      // Anvil's --auto-impersonate: as anvil_autoImpersonateAccount(true) at start.
+      if (config.devChain.autoImpersonate && node.dev) {
+        await node.dispatcher.handleText(
+          JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'anvil_autoImpersonateAccount', params: [true] }),
+        )
+      }
       const stateFile = opts.state as string | undefined
       const load =
         (opts.loadState as string | undefined) ?? (stateFile && existsSync(stateFile) ? stateFile : undefined)
@@ -55,6 +62,19 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
           // closed even when the state file could not be written (the stop then exits 1)
           await node.close()
         }
+      })
+      // A scheduled upgrade this build does not know: the node stops at its height, leaving
+      // DATADIR/upgrade-info.json ({ name, height }) for a supervisor to pick the release, as Cosmos does.
+      void node.halted.then((err) => {
+        const plan = /UPGRADE "([^"]+)" NEEDED at height (\d+)/.exec(err.message)
+        if (plan && node.datadir) {
+          writeFileSync(
+            join(node.datadir.root, 'upgrade-info.json'),
+            `${JSON.stringify({ name: plan[1], height: Number(plan[2]) })}\n`,
+          )
+        }
+        logger.error({ hint: err.hint }, err.message)
+        stopper.stop(err.message)
       })
       const balanceEth = (config.dev_accounts.balance / 10n ** 18n).toString()
       process.stdout.write(
