@@ -102,9 +102,20 @@ describe('callTracer', () => {
   })
 
   it('refuses unknown tracers and unknown transactions', async () => {
-    const bad = await call(url, 'debug_traceCall', [{ to: store }, 'latest', { tracer: 'prestateTracer' }])
+    const bad = await call(url, 'debug_traceCall', [{ to: store }, 'latest', { tracer: 'bigramTracer' }])
     expect(bad.error?.code).toBe(-32602)
-    expect(bad.error?.message).toContain('prestateTracer')
+    expect(bad.error?.message).toContain('bigramTracer')
+    // JavaScript tracer code: refused, saying why.
+    const js = await call(url, 'debug_traceCall', [
+      { to: store },
+      'latest',
+      {
+        tracer:
+          '{data: [], step: function(log) { this.data.push(log.op.toString()) }, fault: function() {}, result: function() { return this.data }}',
+      },
+    ])
+    expect(js.error?.code).toBe(-32602)
+    expect(js.error?.message).toMatch(/^JavaScript tracers are not supported/)
     const missing = await call(url, 'debug_traceTransaction', [`0x${'11'.repeat(32)}`])
     expect(missing.error?.code).toBe(-32000)
   })

@@ -3,7 +3,7 @@
 // default block, eth_getLogs' range errors, eth_getStorageValues. Over real HTTP on a dev node that
 // seals only when told (blockTime 3600 + evm_mine), so a block can hold several transactions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ACCOUNT_0, deploy, STORE_RUNTIME } from './bytecode.ts'
+import { ACCOUNT_0, deploy, EMITTER_RUNTIME, STORE_RUNTIME } from './bytecode.ts'
 import { call, receipt, result, type StartedNode, startDevNode } from './live-node.ts'
 
 type Obj = Record<string, unknown>
@@ -145,5 +145,27 @@ describe('eth_getStorageValues', () => {
       code: -38026,
       message: 'too many slots (max 1024)',
     })
+  })
+})
+
+// Last: it emits a log (the range tests above expect none).
+describe('receipts and logs on a dev chain (as Anvil)', () => {
+  it('carry blockTimestamp: eth_getTransactionReceipt, eth_getBlockReceipts, their logs, eth_getLogs and log filters', async () => {
+    const emitter = await deploy(url, EMITTER_RUNTIME, { mine: true })
+    const filter = await result<string>(url, 'eth_newFilter', [{ address: emitter }])
+    const hash = await result<string>(url, 'eth_sendTransaction', [{ from: ACCOUNT_0, to: emitter }])
+    await result(url, 'evm_mine')
+    const r = await receipt(url, hash)
+    const b = await result<Obj>(url, 'eth_getBlockByHash', [r.blockHash, false])
+    expect(r.blockTimestamp).toBe(b.timestamp)
+    const [log] = r.logs as Obj[]
+    expect(log?.blockTimestamp).toBe(b.timestamp)
+    const [inBlock] = await result<Obj[]>(url, 'eth_getBlockReceipts', [r.blockHash])
+    expect(inBlock).toEqual(r)
+    expect(await result(url, 'eth_getLogs', [{ blockHash: r.blockHash }])).toEqual([log])
+    expect(await result(url, 'eth_getFilterChanges', [filter])).toEqual([log])
+    for (const earlier of await result<Obj[]>(url, 'eth_getBlockReceipts', [block.number])) {
+      expect(earlier.blockTimestamp).toBe(block.timestamp)
+    }
   })
 })

@@ -64,8 +64,8 @@ describe('debug_traceBlockBy*', () => {
       message: 'block #65535 not found',
     })
     expect((await call(url, 'debug_traceBlockByNumber', ['3'])).error?.code).toBe(-32602)
-    expect(
-      (await call(url, 'debug_traceBlockByNumber', [block.number, { tracer: 'prestateTracer' }])).error?.code,
-    ).toBe(-32602)
+    expect((await call(url, 'debug_traceBlockByNumber', [block.number, { tracer: 'bigramTracer' }])).error?.code).toBe(
+      -32602,
+    )
   })
 })

@@ -52,6 +52,10 @@ const UINT256_SLOTS = new Set([
   'anvil_setERC20Allowance[3]',
   'anvil_setNextBlockBaseFeePerGas[0]',
   'hardhat_setNextBlockBaseFeePerGas[0]',
+  'anvil_setMinGasPrice[0]',
+  'hardhat_setMinGasPrice[0]',
+  'tenderly_setBalance[1]',
+  'tenderly_addBalance[1]',
 ])
 
 function isUint256(slot: NumericSlot): boolean {

@@ -63,6 +63,11 @@ describe('blob transactions through eth_sendRawTransaction on a dev node', () =>
     expect((await rpc(node.url, 'eth_blobBaseFee')).result).toBe('0x1')
     // Mined: the pool keeps neither it nor its blobs.
     expect(node.pool.blobStats).toEqual({ txs: 0, bytes: 0 })
+    // Anvil's blob reads: the node kept the blobs it was sent (issue 55).
+    const [vh] = tx.blobVersionedHashes as string[]
+    expect((await rpc(node.url, 'anvil_getBlobByHash', [vh])).result).toBe(blobs[0])
+    expect((await rpc(node.url, 'anvil_getBlobsByTransactionHash', [hash])).result).toEqual(blobs)
+    expect((await rpc(node.url, 'anvil_getBlobByHash', [`0x01${'22'.repeat(31)}`])).result).toBeNull()
   }, 120_000)
 
   it('refuses a bad proof and a blob transaction without its sidecar, saying why', async () => {

@@ -43,6 +43,13 @@ export interface BlobKzg {
   computeCellProofs(blob: Uint8Array): Promise<Uint8Array[]>
   blobToCommitment(blob: Uint8Array): Uint8Array
   computeBlobProof(blob: Uint8Array, commitment: Uint8Array): Uint8Array
+  /**
+   * Starts the setup now, off the calling thread, so that the first blob transaction does not wait
+   * for it (a node calls it once it answers requests). The native backend's worker builds its
+   * context (~4–5 s of CPU on its own thread); the pure-JS fallback, whose setup would hold the
+   * event loop, does nothing until first use.
+   */
+  prepare(): void
 }
 
 const require = createRequire(import.meta.url)
@@ -132,6 +139,11 @@ class KzgWorker {
     })
   }
 
+  /** Starts the worker (its context is made when the thread starts) without a request. */
+  prepare(): void {
+    this.start()
+  }
+
   /** A synchronous request: blocks the calling thread until the worker has answered (first call: its setup, ~5 s). */
   requestSync(kind: 'commit' | 'proof', blob: Uint8Array, commitment?: Uint8Array): Uint8Array {
     this.start()
@@ -215,6 +227,7 @@ function nativeKzg(): BlobKzg {
     },
     blobToCommitment: (blob) => worker.requestSync('commit', blob),
     computeBlobProof: (blob, commitment) => worker.requestSync('proof', blob, commitment),
+    prepare: () => worker.prepare(),
   }
 }
 
@@ -251,6 +264,7 @@ export function pureJsBlobKzg(): BlobKzg {
     computeCellProofs: async (blob) => micro().computeCellsAndProofs(hex(blob))[1].map(unhex),
     blobToCommitment: (blob) => unhex(micro().blobToKzgCommitment(hex(blob))),
     computeBlobProof: (blob, commitment) => unhex(micro().computeBlobProof(hex(blob), hex(commitment))),
+    prepare: () => {},
   }
 }
 

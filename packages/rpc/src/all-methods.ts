@@ -1,13 +1,18 @@
 import type { MethodDef } from './method.ts'
 import { adminMethods } from './methods/admin.ts'
 import { cairnConsensusMethods } from './methods/cairn-consensus.ts'
+import { debugDbMethods } from './methods/debug-db.ts'
 import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
 import { devAnvilMethods } from './methods/dev-anvil.ts'
+import { devBlobMethods } from './methods/dev-blobs.ts'
+import { devChainParamMethods } from './methods/dev-chain-params.ts'
 import { devErc20Methods } from './methods/dev-erc20.ts'
 import { devImpersonateMethods } from './methods/dev-impersonate.ts'
 import { devInfoMethods } from './methods/dev-info.ts'
 import { devStateMethods } from './methods/dev-state.ts'
+import { devTenderlyMethods } from './methods/dev-tenderly.ts'
+import { erigonMethods } from './methods/erigon.ts'
 import { ethAccountMethods } from './methods/eth-account.ts'
 import { ethBlockMethods } from './methods/eth-blocks.ts'
 import { ethCapabilitiesMethods } from './methods/eth-capabilities.ts'
@@ -48,14 +53,19 @@ export const ALL_METHODS: MethodDef[] = [
   ...subscriptionMethods,
   ...txpoolMethods,
   ...debugTraceMethods,
+  ...debugDbMethods,
   ...traceParityMethods,
   ...traceReplayMethods,
   ...otsMethods,
+  ...erigonMethods,
   ...testingMethods,
   ...devMethods,
   ...devImpersonateMethods,
   ...devStateMethods,
   ...devErc20Methods,
   ...devAnvilMethods,
+  ...devBlobMethods,
+  ...devChainParamMethods,
+  ...devTenderlyMethods,
   ...devInfoMethods,
 ]

@@ -76,6 +76,12 @@ export interface RpcLimits {
   callCacheEntries: number
   /** Answer plain view calls with the view interpreter, not the EVM (see fast/view-calls.ts); false: every call runs in the EVM. */
   viewInterpreter: boolean
+  /**
+   * Receipts carry their block's `blockTimestamp`, as Anvil's do (set on dev chains). Off: as
+   * geth's, whose receipts have none (hive's rpc-compat compares them field for field); their logs
+   * carry it either way.
+   */
+  receiptTimestamps: boolean
 }
 
 export const DEFAULT_RPC_LIMITS: RpcLimits = {
@@ -93,6 +99,7 @@ export const DEFAULT_RPC_LIMITS: RpcLimits = {
   traceStructLogLimit: 100_000,
   callCacheEntries: 4096,
   viewInterpreter: true,
+  receiptTimestamps: false,
 }
 
 /** What `cairn_getValidators` and `cairn_getCommit` read of a BFT engine (`BftEngine`, by shape). */

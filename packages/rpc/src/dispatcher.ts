@@ -5,6 +5,7 @@ import { type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
 import type { RpcContext } from './context.ts'
 import { MAX_PARAMS_DEPTH, nestsDeeperThan } from './depth.ts'
 import { RpcErrorCode, toJsonRpcError } from './errors.ts'
+import { issueMessage } from './issue-message.ts'
 import type { CallInfo, MethodDef } from './method.ts'
 import type { RpcMetrics } from './metrics.ts'
 import { namespaceOf } from './namespaces.ts'
@@ -279,7 +280,11 @@ function paramsError(issues: Issue[], given: number): CairnError {
   }
   const [index, ...rest] = issue.path
   const where = rest.length ? ` (field ${rest.join('.')})` : ''
-  return new CairnError(RpcErrorCode.INVALID_PARAMS, `invalid argument ${String(index)}${where}: ${issue.message}`, {
-    fault: 'caller',
-  })
+  return new CairnError(
+    RpcErrorCode.INVALID_PARAMS,
+    `invalid argument ${String(index)}${where}: ${issueMessage(issue)}`,
+    {
+      fault: 'caller',
+    },
+  )
 }

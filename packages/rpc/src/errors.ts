@@ -58,6 +58,10 @@ export const RpcErrorCode = {
   PORT_IN_USE: 'RPC_PORT_IN_USE',
   /** A read thread (`--rpc.threads`) stopped with the request in flight (-32603; it is restarted: retry). */
   READ_THREAD_STOPPED: 'RPC_READ_THREAD_STOPPED',
+  /** A method Cairn names but does not do, as Anvil answers it (-32603 "Not implemented: why"): proof-of-work mining, legacy typed data. */
+  NOT_IMPLEMENTED: 'RPC_NOT_IMPLEMENTED',
+  /** EIP-7966: a sent transaction not in a block within the wait (code 4, its hash in `data`). */
+  SYNC_TIMEOUT: 'RPC_SYNC_TIMEOUT',
 } as const
 export type RpcErrorCode = (typeof RpcErrorCode)[keyof typeof RpcErrorCode]
 
@@ -101,6 +105,8 @@ const CODES: Record<string, number> = {
   [RpcErrorCode.SIM_VM_ERROR]: -32015,
   [RpcErrorCode.SIM_TX_INVALID]: -32603,
   [RpcErrorCode.READ_THREAD_STOPPED]: -32603,
+  [RpcErrorCode.NOT_IMPLEMENTED]: -32603,
+  [RpcErrorCode.SYNC_TIMEOUT]: 4,
 }
 
 /** HTTP status of a refusal made before dispatch (auth, rate limit); 200 for anything else. */

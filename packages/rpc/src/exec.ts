@@ -199,10 +199,9 @@ async function prepareOn(
       if (budget && budget.left <= 0n) throw budgetExhausted(budget)
       // A transaction below its intrinsic gas (or the calldata floor) is invalid: it fails.
       if (gasLimit < minimumGas) return outOfGas(gasLimit)
-      // Reserved up front (what the run may use), the unused part given back after: entries of a
-      // batch that run together cannot all start on the same remaining budget.
-      const reserved = gasLimit - intrinsic
-      if (budget) budget.left -= reserved
+      // Charged what the run used once it ends (never its allowance: a batch of view calls each
+      // allowed the block's gas would exhaust it after two). Entries of a batch in flight together
+      // may take it past its budget by their own use, each bounded by the gas cap.
       const { journal } = vm.evm
       if (overrides.reportAccessList) journal.startReportingAccessList()
       await journal.checkpoint()
@@ -237,7 +236,7 @@ async function prepareOn(
         cv.reusable = false
         throw err
       }
-      if (budget) budget.left += reserved - res.execResult.executionGasUsed
+      if (budget) budget.left -= res.execResult.executionGasUsed
       reported = journal.accessList
       await journal.revert()
       // Not journal.cleanup(): it would delete touched empty accounts outside any checkpoint.

@@ -154,8 +154,15 @@ export function formatLog(l: LogEntry): Record<string, unknown> {
   }
 }
 
-/** The receipts of a block in JSON-RPC shape. */
-export function formatReceipts(block: Block, receipts: StoredReceipt[]): Record<string, unknown>[] {
+/**
+ * The receipts of a block in JSON-RPC shape; `timestamp`: each carries `blockTimestamp` (Anvil's;
+ * geth's receipts have none, their logs do).
+ */
+export function formatReceipts(
+  block: Block,
+  receipts: StoredReceipt[],
+  opts: { timestamp?: boolean } = {},
+): Record<string, unknown>[] {
   const blockHash = hex(block.hash())
   const baseFee = block.header.baseFeePerGas ?? 0n
   let logIndex = 0
@@ -192,6 +199,7 @@ export function formatReceipts(block: Block, receipts: StoredReceipt[]): Record<
       contractAddress: tx.to ? null : hex(generateAddress(r.from, bigToBytes(tx.nonce))),
       effectiveGasPrice: q(effectiveGasPrice(tx, baseFee)),
     }
+    if (opts.timestamp) out.blockTimestamp = q(block.header.timestamp)
     if ('numBlobs' in tx && tx.type === 3) {
       // As geth: a blob transaction's receipt says the blob gas it used and what it paid per unit.
       out.blobGasUsed = q(BigInt(tx.numBlobs()) * tx.common.param('blobGasPerBlob'))

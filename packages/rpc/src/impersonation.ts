@@ -46,3 +46,28 @@ export async function impersonatedTx(
   )
   return ctx.chain.dev.registerSender(signed, new Address(Buffer.from(from.slice(2), 'hex')))
 }
+
+/** Signatures that stand for an address in raw transactions (anvil_impersonateSignature), per node: r ‖ s → address. */
+const signatures = new WeakMap<RpcContext, Map<string, string>>()
+
+/** The key of a signature: its r and s (the recovery bit aside, as Anvil matches them). */
+function signatureKey(r: bigint, s: bigint): string {
+  return `${r.toString(16)}:${s.toString(16)}`
+}
+
+/** anvil_impersonateSignature: a raw transaction carrying this signature is sent as `address`. */
+export function impersonateSignature(ctx: RpcContext, r: bigint, s: bigint, address: string): void {
+  let map = signatures.get(ctx)
+  if (!map) {
+    map = new Map()
+    signatures.set(ctx, map)
+  }
+  map.set(signatureKey(r, s), address.toLowerCase())
+}
+
+/** The address a raw transaction's signature was registered for (dev mode), if any. */
+export function impersonatedSigner(ctx: RpcContext, tx: TypedTransaction): string | undefined {
+  const map = signatures.get(ctx)
+  if (!map || tx.r === undefined || tx.s === undefined) return undefined
+  return map.get(signatureKey(tx.r, tx.s))
+}

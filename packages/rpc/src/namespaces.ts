@@ -3,7 +3,7 @@
 // without loading the RPC.
 
 /**
- * Every namespace Cairn declares methods in. `evm`, `anvil` and `hardhat` are the dev chain's
+ * Every namespace Cairn declares methods in. `evm`, `anvil`, `hardhat` and `tenderly` are the dev chain's
  * (served only with `--dev`); `testing` also needs `rpc.testing`.
  */
 export const RPC_NAMESPACES = [
@@ -15,12 +15,14 @@ export const RPC_NAMESPACES = [
   'debug',
   'trace',
   'ots',
+  'erigon',
   'admin',
   'personal',
   'testing',
   'evm',
   'anvil',
   'hardhat',
+  'tenderly',
 ] as const
 export type RpcNamespace = (typeof RPC_NAMESPACES)[number]
 
@@ -29,7 +31,7 @@ export type RpcNamespace = (typeof RPC_NAMESPACES)[number]
  * plus `cairn` — the BFT engine's commit certificates, validator sets and evidence, public chain
  * data a light client or explorer verifies the chain with (CometBFT serves `/commit` and
  * `/validators` on its public RPC the same way). The pool's contents (`txpool`), replays
- * (`debug`, `trace`, `ots`: seconds of CPU per call), the node's peers (`admin`: `admin_addPeer`
+ * (`debug`, `trace`, `ots`: seconds of CPU per call; `erigon`, Otterscan's probe), the node's peers (`admin`: `admin_addPeer`
  * and `admin_removePeer` steer who it syncs from) and node-key signing (`personal`) are opted into.
  */
 export const DEFAULT_RPC_NAMESPACES: readonly RpcNamespace[] = ['eth', 'net', 'web3', 'cairn']

@@ -208,6 +208,36 @@ export const numberOrHex256 = z.unknown().transform((v, c) => {
   return notNumberOrHex(v, c)
 })
 
+/**
+ * A block as Erigon's `rpc.BlockNumber` reads it, and Otterscan sends it: a JSON integer (`26`),
+ * a decimal string (`"26"`), or anything {@link blockRef} takes (a hex quantity, a tag, an
+ * EIP-1898 object). The `ots_` and `erigon_` methods take blocks this way.
+ */
+export const lenientBlockRef = z.union(
+  [
+    z
+      .number()
+      .int()
+      .nonnegative()
+      .max(Number.MAX_SAFE_INTEGER)
+      .transform((n) => BigInt(n)),
+    z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,19})$/)
+      .transform((s, c) => {
+        const n = BigInt(s)
+        if (n <= MAX_UINT64) return n
+        c.addIssue({ code: 'custom', message: UINT64_RANGE })
+        return z.NEVER
+      }),
+    blockRef,
+  ],
+  {
+    error:
+      'expected a block number (26, "26" or 0x1a), a tag (latest, earliest, pending, safe, finalized), or {blockHash} / {blockNumber}',
+  },
+)
+
 type Issue = { path: PropertyKey[]; message: string; errors?: Issue[][] }
 
 /**

@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs'
 import fc from 'fast-check'
 import { encodeDeployData, encodeFunctionData, keccak256 } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compileContracts, tokenAbi } from './contracts.ts'
 import { anvilBinary, killAllNodes, type NodeHandle, rpcRequest, startNode } from './harness.ts'
@@ -789,5 +790,92 @@ describe.skipIf(!haveAnvil)('dev methods, Anvil and Cairn side by side', () => {
     // A0's balance differs (each chain's own fees): each node now holds the other's.
     const [la0, lc0] = (await both('eth_getBalance', [A0, 'latest'])).map((r) => r.result)
     expect([la0, lc0]).toEqual([bc, ba])
+  })
+  // Issue 55: the methods Cairn added, sent to both. Counted: answered alike (the same result, or
+  // the same error code), and where they differ on purpose (docs/api/json-rpc.md says why).
+  it('the methods of issue 55 answer as Anvil does, but where Cairn says why not', async () => {
+    const EMPTY_CODE_HASH = '0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470'
+    const UNKNOWN = `0x${'11'.repeat(32)}`
+    const sig = `0x${'ab'.repeat(32)}${'cd'.repeat(32)}1b`
+    const matched: string[] = []
+    const sameAnswer = async (method: string, params: unknown[]) => {
+      const [a, c] = await both(method, params)
+      expect(c.error?.code, `${method}: ${JSON.stringify(c.error)}`).toBe(a.error?.code)
+      if (a.error === undefined) expect(c.result, method).toEqual(a.result)
+      matched.push(method)
+    }
+    await sameAnswer('debug_codeByHash', [EMPTY_CODE_HASH])
+    await sameAnswer('anvil_getBlobByHash', [UNKNOWN])
+    await sameAnswer('anvil_getBlobsByTransactionHash', [UNKNOWN])
+    await sameAnswer('anvil_impersonateSignature', [[sig, STRANGER]])
+    await sameAnswer('tenderly_setBalance', [STRANGER, '0x10'])
+    await sameAnswer('tenderly_addBalance', [STRANGER, '0x10'])
+    await same('eth_getBalance', [STRANGER, 'latest'])
+    for (const m of ['anvil_setMinGasPrice', 'hardhat_setMinGasPrice']) {
+      const [a, c] = await both(m, ['0x10'])
+      expect(c.error).toEqual(a.error)
+      matched.push(m)
+    }
+    await sameAnswer('eth_getWork', [])
+    await sameAnswer('eth_submitHashrate', ['0x500000', UNKNOWN])
+    await sameAnswer('eth_submitWork', [`0x${'00'.repeat(8)}`, UNKNOWN, UNKNOWN])
+    // eth_getAccountInfo: the same fields, the same nonce and code (the balance pays each chain's fees).
+    const [ia, ic] = (await alike('eth_getAccountInfo', [A0, 'latest'])) as Record<string, string>[]
+    expect([ic?.nonce, ic?.code]).toEqual([ia?.nonce, ia?.code])
+    await sameAnswer('eth_getAccountInfo', [STRANGER, 'latest'])
+    // erigon_getHeaderByNumber with a JSON number: the block without transaction bodies.
+    const [ha, hc] = await both('erigon_getHeaderByNumber', [0])
+    expect(Object.keys(hc.result as object).sort()).toEqual(
+      Object.keys(
+        ((await rpcRequest(cairn.url, 'eth_getBlockByNumber', ['0x0', false])) as Answer).result as object,
+      ).sort(),
+    )
+    expect((hc.result as Block).number).toBe((ha.result as Block).number)
+    matched.push('erigon_getHeaderByNumber')
+    // EIP-7966: the receipt of the transaction sent, in one call.
+    const [sa, sc] = await both('eth_sendTransactionSync', [{ from: A0, to: STRANGER, value: '0x1' }])
+    const keys = (r: Answer) =>
+      Object.keys(r.result as object)
+        .filter((k) => k !== 'blobGasPrice')
+        .sort()
+    expect(keys(sc)).toEqual(keys(sa))
+    expect((sc.result as { status: string }).status).toBe((sa.result as { status: string }).status)
+    matched.push('eth_sendTransactionSync')
+    const [na, nc] = (await both('eth_getTransactionCount', [A9, 'latest'])).map((r) => Number(r.result))
+    const signed = await Promise.all(
+      [na, nc].map((nonce) =>
+        privateKeyToAccount(devAccount(9).privateKey).signTransaction({
+          chainId: 1337,
+          nonce: nonce as number,
+          to: STRANGER,
+          value: 1n,
+          gas: 21_000n,
+          maxFeePerGas: 100_000_000_000n,
+          maxPriorityFeePerGas: 1n,
+          type: 'eip1559',
+        }),
+      ),
+    )
+    const ra = (await rpcRequest(anvil.url, 'eth_sendRawTransactionSync', [signed[0]])) as Answer
+    const rc = (await rpcRequest(cairn.url, 'eth_sendRawTransactionSync', [signed[1]])) as Answer
+    expect(rc.error, JSON.stringify(rc.error)).toBeUndefined()
+    expect(keys(rc)).toEqual(keys(ra))
+    matched.push('eth_sendRawTransactionSync')
+    // Different on purpose: Cairn signs v3 and EIP-712 objects (Anvil: "Not implemented"), refuses
+    // to change its chain id (Anvil changes it), and refuses debug_dbGet its own way.
+    const typed = {
+      types: { EIP712Domain: [{ name: 'name', type: 'string' }], Mail: [{ name: 'body', type: 'string' }] },
+      primaryType: 'Mail',
+      domain: { name: 'x' },
+      message: { body: 'hi' },
+    }
+    const [v3a, v3c] = await both('eth_signTypedData_v3', [A0, typed])
+    expect(v3a.error?.code).toBe(-32603)
+    expect(v3c.result).toBe(((await rpcRequest(cairn.url, 'eth_signTypedData_v4', [A0, typed])) as Answer).result)
+    expect(((await rpcRequest(cairn.url, 'anvil_setChainId', [31_338])) as Answer).error?.message).toMatch(
+      /fixed at genesis/,
+    )
+    console.log(`issue 55 methods: ${matched.length} answered alike (${matched.join(', ')}); 4 differ on purpose`)
+    expect(matched.length).toBe(15)
   })
 })

@@ -32,34 +32,26 @@ export async function viewCall(
   const { intrinsic, minimumGas } = callGasOf(ctx, req, to, data, common)
   if (gasLimit < minimumGas) return undefined
   if (budget && budget.left <= 0n) throw budgetExhausted(budget)
-  // Reserved up front, as an EVM run reserves it (entries of a batch run together), the unused
-  // part given back after; all of it when the call goes to the EVM, which reserves its own.
-  const reserved = gasLimit - intrinsic
-  if (budget) budget.left -= reserved
+  // Charged what it used once it ends, as an EVM run is; nothing when the call goes to the EVM,
+  // which charges its own run.
   const h = block.header
-  let res: Awaited<ReturnType<typeof runViewCall>>
-  try {
-    res = await runViewCall({
-      state: ctx.chain.viewState(h),
-      address: to,
-      caller: req.from ? new Address(hexToBytes(req.from)) : createZeroAddress(),
-      data,
-      gas: reserved,
-      block: {
-        number: h.number,
-        timestamp: h.timestamp,
-        coinbase: h.coinbase.bytes,
-        gasLimit: h.gasLimit,
-        chainId: common.chainId(),
-      },
-      keccak256,
-    })
-  } catch (err) {
-    if (budget) budget.left += reserved
-    throw err
-  }
+  const res = await runViewCall({
+    state: ctx.chain.viewState(h),
+    address: to,
+    caller: req.from ? new Address(hexToBytes(req.from)) : createZeroAddress(),
+    data,
+    gas: gasLimit - intrinsic,
+    block: {
+      number: h.number,
+      timestamp: h.timestamp,
+      coinbase: h.coinbase.bytes,
+      gasLimit: h.gasLimit,
+      chainId: common.chainId(),
+    },
+    keccak256,
+  })
   if (ctx.metrics) countersOf(ctx.metrics)[res.kind === 'unsupported' ? 'evm' : 'interpreter'].inc()
-  if (budget) budget.left += res.kind === 'unsupported' ? reserved : reserved - res.gasUsed
+  if (budget && res.kind !== 'unsupported') budget.left -= res.gasUsed
   if (res.kind === 'unsupported') return undefined
   return { output: bytesToHex(res.output), error: res.kind === 'revert' ? 'revert' : undefined }
 }

@@ -2,17 +2,19 @@ import { replayBlock, replayTransaction } from '@cairn/chain'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { EVMResult } from '@ethereumjs/evm'
+import { Address } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
-import { invalidParams, notFound, RpcErrorCode } from '../errors.ts'
+import { notFound, RpcErrorCode } from '../errors.ts'
 import { callGas, prepareCall } from '../exec.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock, resolveBlock } from '../resolve.ts'
 import { blockOverride, blockRef, callRequest, hash32, stateOverride } from '../schemas.ts'
-import { type CallFrame, CallTracer } from '../trace/call-tracer.ts'
-import { StructLogger } from '../trace/struct-logger.ts'
+import type { CallFrame } from '../trace/call-tracer.ts'
+import type { StateView } from '../trace/prestate-tracer.ts'
 import { attachTracer, type Tracer } from '../trace/tracer.ts'
+import { type TraceSubject, traceRun } from '../trace/tracers.ts'
 
 /** geth's trace config: the tracer (default: struct logger) and its options. */
 const traceConfig = z
@@ -45,6 +47,23 @@ interface RunningTrace {
   /** Runs the traced execution; returns its result, the gas it used and its gas limit. */
   run(): Promise<{ res: EVMResult; gasUsed: bigint; gasLimit: bigint }>
   vm: VM
+  subject: TraceSubject
+  /** The state is the execution's after run() (a replayed transaction); false: undone (a call). */
+  keepsState: boolean
+}
+
+const ZERO_HASH = `0x${'00'.repeat(32)}`
+
+/** A mined transaction as a tracer sees it: its sender, recipient, the block's coinbase, where it is. */
+function txSubject(block: Block, index: number): TraceSubject {
+  const tx = block.transactions[index] as Block['transactions'][number]
+  return {
+    parties: [tx.getSenderAddress(), tx.to, block.header.coinbase],
+    blockHash: bytesToHex(block.hash()),
+    blockNumber: Number(block.header.number),
+    transactionHash: bytesToHex(tx.hash()),
+    transactionPosition: index,
+  }
 }
 
 function durationMs(s: string): number {
@@ -53,21 +72,9 @@ function durationMs(s: string): number {
   return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000
 }
 
-/** The tracer a config names and how to read its result; refuses tracers Cairn does not have. */
-function tracerFor(ctx: RpcContext, config: TraceConfig) {
-  const tracerName = config.tracer ?? ''
-  if (tracerName === 'callTracer') {
-    const tracer = new CallTracer(config.tracerConfig ?? {})
-    return {
-      tracer: tracer as Tracer,
-      result: (_res: EVMResult, gasUsed: bigint, gasLimit: bigint) => tracer.result(gasLimit, gasUsed),
-    }
-  }
-  if (tracerName !== '' && tracerName !== 'structLogger') {
-    throw invalidParams(`tracer "${tracerName}" is not supported: use the default struct logger or "callTracer"`)
-  }
-  const logger = new StructLogger(config, ctx.limits.traceStructLogLimit)
-  return { tracer: logger as Tracer, result: (res: EVMResult, gasUsed: bigint) => logger.result(gasUsed, res) }
+/** The tracer a config names, for one execution; refuses tracers Cairn does not have (tracers.ts). */
+function tracerFor(ctx: RpcContext, config: TraceConfig, subject: TraceSubject) {
+  return traceRun(config, ctx.limits.traceStructLogLimit, subject)
 }
 
 /** The time limit of one traced transaction: the smaller of the node's and the caller's. */
@@ -84,17 +91,20 @@ function timeout(limitMs: number): CairnError {
 
 /** Runs `trace` under the chosen tracer, within the time limit (the smaller of the node's and the caller's). */
 async function traceWith(ctx: RpcContext, config: TraceConfig, prepare: () => Promise<RunningTrace>) {
-  const { tracer, result } = tracerFor(ctx, config)
   const limitMs = limitMsOf(ctx, config)
   const deadline = Date.now() + limitMs
   const guard = () => {
     if (Date.now() > deadline) throw timeout(limitMs)
   }
   const trace = await prepare()
+  const run = tracerFor(ctx, config, trace.subject)
   guard()
-  attachTracer(trace.vm, tracer, guard)
+  const state = trace.vm.stateManager as unknown as StateView
+  await run.begin(state)
+  attachTracer(trace.vm, run.tracer, guard)
   const { res, gasUsed, gasLimit } = await trace.run()
-  return result(res, gasUsed, gasLimit)
+  if (trace.keepsState) await run.end(state)
+  return run.result(res, gasUsed, gasLimit)
 }
 
 /**
@@ -104,7 +114,7 @@ async function traceWith(ctx: RpcContext, config: TraceConfig, prepare: () => Pr
 async function traceBlock(ctx: RpcContext, block: Block, config: TraceConfig) {
   if (block.header.number === 0n)
     throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'genesis is not traceable', { fault: 'caller' })
-  tracerFor(ctx, config) // refuses an unknown tracer before any work
+  if (block.transactions.length > 0) tracerFor(ctx, config, txSubject(block, 0)) // refuses an unknown tracer before any work
   const replay = await replayBlock(ctx.chain, block)
   const limitMs = limitMsOf(ctx, config)
   let deadline = 0
@@ -116,18 +126,23 @@ async function traceBlock(ctx: RpcContext, block: Block, config: TraceConfig) {
       step: (e) => current.step?.(e),
       beforeMessage: (m) => current.beforeMessage?.(m),
       afterMessage: (r) => current.afterMessage?.(r),
+      stepAsync: (e) => current.stepAsync?.(e),
+      afterMessageAsync: (r) => current.afterMessageAsync?.(r),
     },
     () => {
       if (Date.now() > deadline) throw timeout(limitMs)
     },
   )
   const out: { txHash: string; result: unknown }[] = []
-  for (const tx of block.transactions) {
-    const { tracer, result } = tracerFor(ctx, config)
-    current = tracer
+  const state = replay.vm.stateManager as unknown as StateView
+  for (const [i, tx] of block.transactions.entries()) {
+    const run = tracerFor(ctx, config, txSubject(block, i))
+    await run.begin(state)
+    current = run.tracer
     deadline = Date.now() + limitMs
     const r = await replay.next()
-    out.push({ txHash: bytesToHex(tx.hash()), result: result(r, r.totalGasSpent, tx.gasLimit) })
+    await run.end(state)
+    out.push({ txHash: bytesToHex(tx.hash()), result: run.result(r, r.totalGasSpent, tx.gasLimit) })
   }
   return out
 }
@@ -172,6 +187,8 @@ export const debugTraceMethods: MethodDef[] = [
         const tx = block.transactions[loc.index] as (typeof block.transactions)[number]
         return {
           vm: replay.vm,
+          subject: txSubject(block, loc.index),
+          keepsState: true,
           async run() {
             const r = await replay.run()
             return { res: r, gasUsed: r.totalGasSpent, gasLimit: tx.gasLimit }
@@ -193,6 +210,18 @@ export const debugTraceMethods: MethodDef[] = [
         const gasLimit = callGas(ctx, req)
         return {
           vm: call.vm,
+          subject: {
+            parties: [
+              req.from ? new Address(hexToBytes(req.from)) : new Address(new Uint8Array(20)),
+              req.to ? new Address(hexToBytes(req.to)) : undefined,
+              call.block.header.coinbase,
+            ],
+            blockHash: bytesToHex(block.hash()),
+            blockNumber: Number(block.header.number),
+            transactionHash: ZERO_HASH,
+            transactionPosition: 0,
+          },
+          keepsState: false,
           async run() {
             const res = await call.run(gasLimit)
             const e = res.execResult

@@ -30,18 +30,58 @@ const addBalance =
     await sm.modifyAccountFields(a, { balance: balance + wei })
   }
 
-/** hardhat_reset / anvil_reset: back to the genesis block; forking another chain is not supported. */
+/**
+ * hardhat_reset / anvil_reset: back to the genesis block; on a fork (`--fork-url`), back to the
+ * fork block with the state the node started with. `forking: { jsonRpcUrl, blockNumber }` on a
+ * fork: the URL is taken (the same chain served elsewhere), the block must be the fork's (another
+ * block is another first block: a restart with `--fork-block-number`).
+ */
 const resetParams = z.tuple([
   z
-    .object({ forking: z.unknown().optional() })
+    .object({
+      forking: z
+        .object({ jsonRpcUrl: z.string().optional(), blockNumber: numberOrHex.optional() })
+        .passthrough()
+        .optional(),
+    })
     .passthrough()
-    .refine((o) => o.forking === undefined, 'forking is not supported: Cairn resets to its own genesis block')
     .nullish(),
 ])
 
-async function reset(ctx: RpcContext): Promise<null> {
+async function reset(ctx: RpcContext, opts: z.output<typeof resetParams>[0]): Promise<null> {
+  const forking = opts?.forking
+  if (forking !== undefined) {
+    const fork = ctx.chain.fork
+    if (fork === undefined) {
+      throw new CairnError(RpcErrorCode.INVALID_PARAMS, 'this node is not a fork: reset cannot start forking', {
+        fault: 'caller',
+        hint: 'start Cairn with --fork-url URL [--fork-block-number N] to fork',
+      })
+    }
+    if (forking.blockNumber !== undefined && forking.blockNumber !== fork.blockNumber) {
+      throw new CairnError(
+        RpcErrorCode.INVALID_PARAMS,
+        `this fork's first block is ${fork.blockNumber}: resetting to a fork at block ${forking.blockNumber} needs a restart`,
+        { fault: 'caller', hint: `restart with --fork-block-number ${forking.blockNumber}` },
+      )
+    }
+    if (forking.jsonRpcUrl !== undefined && forking.jsonRpcUrl !== fork.url) setRpcUrl(ctx, forking.jsonRpcUrl)
+  }
   await dev(ctx).reset()
   renewInstanceId(ctx)
+  return null
+}
+
+/** anvil_setRpcUrl: a fork reads the remote's state from another URL (the same chain served elsewhere). */
+function setRpcUrl(ctx: RpcContext, url: string): null {
+  const fork = ctx.chain.fork
+  if (fork === undefined) {
+    throw new CairnError(RpcErrorCode.INVALID_PARAMS, 'this node is not a fork: it has no remote URL to set', {
+      fault: 'caller',
+      hint: 'start Cairn with --fork-url URL to fork',
+    })
+  }
+  fork.setUrl(url)
   return null
 }
 
@@ -173,12 +213,18 @@ export const devAnvilMethods: MethodDef[] = [
       name,
       devOnly: true,
       params: resetParams,
-      async handler(_p, ctx) {
-        await reset(ctx)
+      async handler([opts], ctx) {
+        await reset(ctx, opts)
         return name.startsWith('hardhat') ? true : null
       },
     }),
   ),
+  method({
+    name: 'anvil_setRpcUrl',
+    devOnly: true,
+    params: z.tuple([z.string()]),
+    handler: ([url], ctx) => setRpcUrl(ctx, url),
+  }),
 
   // The pool.
   ...['anvil_dropTransaction', 'hardhat_dropTransaction'].map((name) =>

@@ -115,7 +115,7 @@ export const ethBlockMethods: MethodDef[] = [
       if (!found) return null
       const receipts = await ctx.chain.getReceipts(found.block.hash())
       if (!receipts) return null
-      return formatReceipts(found.block, receipts)[found.index] ?? null
+      return formatReceipts(found.block, receipts, { timestamp: ctx.limits.receiptTimestamps })[found.index] ?? null
     },
   }),
   method({
@@ -127,7 +127,7 @@ export const ethBlockMethods: MethodDef[] = [
       const block = await findBlock(ctx, ref)
       if (!block) return null
       const receipts = await ctx.chain.getReceipts(block.hash())
-      return receipts ? formatReceipts(block, receipts) : null
+      return receipts ? formatReceipts(block, receipts, { timestamp: ctx.limits.receiptTimestamps }) : null
     },
   }),
   method({

@@ -1,7 +1,7 @@
-import { toQuantity } from '@cairn/utils'
+import { CairnError, toQuantity } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { z } from 'zod'
-import { invalidParams } from '../errors.ts'
+import { invalidParams, RpcErrorCode } from '../errors.ts'
 import { percentile, suggestTip, tipOf } from '../gas-oracle.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
@@ -46,6 +46,22 @@ export const ethMiscMethods: MethodDef[] = [
   }),
   method({ name: 'eth_mining', params: z.tuple([]), handler: () => true }),
   method({ name: 'eth_hashrate', params: z.tuple([]), handler: () => '0x0' }),
+  // Proof-of-work mining: none on this chain. Anvil answers these -32603 "Not implemented".
+  ...(['eth_getWork', 'eth_submitWork', 'eth_submitHashrate'] as const).map((name) =>
+    method({
+      name,
+      params: z.array(z.unknown()),
+      handler() {
+        throw new CairnError(
+          RpcErrorCode.NOT_IMPLEMENTED,
+          `Not implemented: ${name} (the chain has no proof-of-work)`,
+          {
+            fault: 'caller',
+          },
+        )
+      },
+    }),
+  ),
   method({
     name: 'eth_gasPrice',
     result: quantityResult,

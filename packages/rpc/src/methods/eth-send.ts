@@ -5,14 +5,17 @@ import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { createTx, createTxFromRLP, paramsTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import { z } from 'zod'
+import { keepBlobs } from '../blob-store.ts'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { estimateGas } from '../exec.ts'
+import { formatReceipts } from '../format.ts'
 import { suggestTip } from '../gas-oracle.ts'
-import { impersonatedTx, isImpersonated } from '../impersonation.ts'
+import { impersonatedSigner, impersonatedTx, isImpersonated } from '../impersonation.ts'
 import { type MethodDef, method } from '../method.ts'
-import { type CallRequest, callRequest, data } from '../schemas.ts'
+import { type CallRequest, callRequest, data, numberOrHex } from '../schemas.ts'
 import { txRefusalMessage } from '../tx-errors.ts'
+import { locateTx } from './eth-blocks.ts'
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 
@@ -202,47 +205,138 @@ export async function signRequest(ctx: RpcContext, req: CallRequest): Promise<Ty
   }
 }
 
+/** eth_sendRawTransaction: decodes, checks and submits a signed transaction; its hash. */
+async function sendRaw(ctx: RpcContext, raw: string): Promise<string> {
+  const decoded = decodeRaw(ctx, raw)
+  const { sidecar } = decoded
+  let { tx } = decoded
+  if (!ctx.allowUnprotectedTxs && isUnprotected(tx)) {
+    throw new CairnError(
+      RpcErrorCode.EXECUTION_FAILED,
+      'only replay-protected (EIP-155) transactions allowed over RPC',
+      {
+        fault: 'caller',
+        hint: 'sign with a chain id (every current wallet does), or start the node with --rpc.allow-unprotected-txs',
+      },
+    )
+  }
+  // anvil_impersonateSignature: this signature stands for an address (dev mode).
+  const signer = ctx.dev ? impersonatedSigner(ctx, tx) : undefined
+  if (signer) tx = await ctx.chain.dev.registerSender(tx, new Address(hexToBytes(signer as `0x${string}`)))
+  // As geth from Osaka on: a sidecar with one proof per blob (what wallets and libraries made
+  // for Cancun send) is checked and converted to cell proofs here, before the pool sees it.
+  const converted =
+    sidecar?.version === 0 && sidecarVersionFor(ctx.chain.head.header.common) === 1
+      ? await toCellProofSidecar(tx, sidecar, blobKzg())
+      : sidecar
+  await addToPool(ctx, tx, converted)
+  // Anvil keeps the blobs of mined transactions (anvil_getBlobByHash); the pool drops them.
+  if (ctx.dev && sidecar) keepBlobs(ctx, tx, sidecar)
+  return txHashHex(tx)
+}
+
+/** eth_sendTransaction: fills, signs (or impersonates, dev mode) and submits; its hash. */
+async function sendRequest(ctx: RpcContext, req: CallRequest): Promise<string> {
+  const from = req.from
+  const tx =
+    from && ctx.dev && !ctx.accounts.privateKey(from) && isImpersonated(ctx, from)
+      ? await impersonatedTx(ctx, await fillRequest(ctx, req), from)
+      : await signRequest(ctx, req)
+  return sendAndSeal(ctx, tx)
+}
+
+/** How long eth_send*TransactionSync waits for the receipt by default, and at most (ms). */
+const SYNC_DEFAULT_MS = 2_000
+const SYNC_MAX_MS = 60_000
+
+/** EIP-7966's optional timeout in milliseconds: a JSON integer or a hex quantity. */
+const syncTimeout = numberOrHex.optional()
+
+/**
+ * EIP-7966: the receipt of a transaction just sent, once a block holds it, within `timeoutMs` (the
+ * caller's, at most {@link SYNC_MAX_MS}; {@link SYNC_DEFAULT_MS} by default); else error 4 with
+ * the transaction's hash in `data` (it stays in the pool).
+ */
+async function receiptWithin(ctx: RpcContext, hash: string, timeout: bigint | undefined): Promise<unknown> {
+  const ms = Math.min(Number(timeout ?? BigInt(SYNC_DEFAULT_MS)), SYNC_MAX_MS)
+  const read = async () => {
+    const found = await locateTx(ctx, hash)
+    if (!found) return undefined
+    const receipts = await ctx.chain.getReceipts(found.block.hash())
+    return receipts
+      ? formatReceipts(found.block, receipts, { timestamp: ctx.limits.receiptTimestamps })[found.index]
+      : undefined
+  }
+  const now = await read()
+  if (now) return now
+  return new Promise((resolve, reject) => {
+    const { events } = ctx.chain
+    let done = false
+    const finish = (fn: () => void) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      events.off('newHead', onHead)
+      fn()
+    }
+    const onHead = ({ block }: { block: { transactions: readonly { hash(): Uint8Array }[] } }) => {
+      if (!block.transactions.some((t) => bytesToHex(t.hash()) === hash)) return
+      read().then(
+        (r) => finish(() => resolve(r ?? null)),
+        (err: unknown) => finish(() => reject(err)),
+      )
+    }
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(
+            new CairnError(
+              RpcErrorCode.SYNC_TIMEOUT,
+              `The transaction was added to the transaction pool but wasn't processed in ${ms / 1000}s.`,
+              {
+                fault: 'caller',
+                meta: { data: hash },
+                hint: 'poll eth_getTransactionReceipt, or wait longer (timeout in ms)',
+              },
+            ),
+          ),
+        ),
+      ms,
+    )
+    events.on('newHead', onHead)
+  })
+}
+
 export const ethSendMethods: MethodDef[] = [
   method({
     name: 'eth_sendRawTransaction',
     role: 'user',
     contextFree: true,
     params: z.tuple([data]),
-    async handler([raw], ctx) {
-      const { tx, sidecar } = decodeRaw(ctx, raw)
-      if (!ctx.allowUnprotectedTxs && isUnprotected(tx)) {
-        throw new CairnError(
-          RpcErrorCode.EXECUTION_FAILED,
-          'only replay-protected (EIP-155) transactions allowed over RPC',
-          {
-            fault: 'caller',
-            hint: 'sign with a chain id (every current wallet does), or start the node with --rpc.allow-unprotected-txs',
-          },
-        )
-      }
-      // As geth from Osaka on: a sidecar with one proof per blob (what wallets and libraries made
-      // for Cancun send) is checked and converted to cell proofs here, before the pool sees it.
-      const converted =
-        sidecar?.version === 0 && sidecarVersionFor(ctx.chain.head.header.common) === 1
-          ? await toCellProofSidecar(tx, sidecar, blobKzg())
-          : sidecar
-      await addToPool(ctx, tx, converted)
-      return txHashHex(tx)
-    },
+    handler: ([raw], ctx) => sendRaw(ctx, raw),
+  }),
+  method({
+    // EIP-7966: sends, then answers the receipt once a block holds it (or error 4 past the timeout).
+    name: 'eth_sendRawTransactionSync',
+    role: 'user',
+    contextFree: true,
+    params: z.tuple([data, syncTimeout]),
+    handler: async ([raw, timeout], ctx) => receiptWithin(ctx, await sendRaw(ctx, raw), timeout),
   }),
   method({
     name: 'eth_sendTransaction',
     role: 'user',
     weight: 5,
     params: z.tuple([callRequest]),
-    async handler([req], ctx) {
-      const from = req.from
-      const tx =
-        from && ctx.dev && !ctx.accounts.privateKey(from) && isImpersonated(ctx, from)
-          ? await impersonatedTx(ctx, await fillRequest(ctx, req), from)
-          : await signRequest(ctx, req)
-      return sendAndSeal(ctx, tx)
-    },
+    handler: ([req], ctx) => sendRequest(ctx, req),
+  }),
+  method({
+    // eth_sendTransaction answering its receipt, as EIP-7966's raw form (Anvil has both).
+    name: 'eth_sendTransactionSync',
+    role: 'user',
+    weight: 5,
+    params: z.tuple([callRequest, syncTimeout]),
+    handler: async ([req, timeout], ctx) => receiptWithin(ctx, await sendRequest(ctx, req), timeout),
   }),
   method({
     // Anvil's: sends as `from` without its key or an impersonation (dev mode).

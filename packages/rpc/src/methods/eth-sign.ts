@@ -41,6 +41,21 @@ const typedDataSchema = z.object({
   message: z.record(z.string(), z.unknown()),
 })
 
+/** Typed data as wallets send it (a JSON string) or as some clients do (the object itself). */
+const typedDataParam = z.union([
+  typedDataSchema,
+  z.string().transform((s, c) => {
+    try {
+      const parsed = typedDataSchema.safeParse(JSON.parse(s))
+      if (parsed.success) return parsed.data
+      c.addIssue({ code: 'custom', message: `not EIP-712 typed data: ${parsed.error.issues[0]?.message}` })
+    } catch {
+      c.addIssue({ code: 'custom', message: 'typed data is not valid JSON' })
+    }
+    return z.NEVER
+  }),
+])
+
 export const ethSignMethods: MethodDef[] = [
   method({
     name: 'eth_sign',
@@ -57,24 +72,33 @@ export const ethSignMethods: MethodDef[] = [
   method({
     name: 'eth_signTypedData_v4',
     role: 'user',
-    // Wallets send the typed data as a JSON string; some clients send the object itself.
-    params: z.tuple([
-      address,
-      z.union([
-        typedDataSchema,
-        z.string().transform((s, c) => {
-          try {
-            const parsed = typedDataSchema.safeParse(JSON.parse(s))
-            if (parsed.success) return parsed.data
-            c.addIssue({ code: 'custom', message: `not EIP-712 typed data: ${parsed.error.issues[0]?.message}` })
-          } catch {
-            c.addIssue({ code: 'custom', message: 'typed data is not valid JSON' })
-          }
-          return z.NEVER
-        }),
-      ]),
-    ]),
+    params: z.tuple([address, typedDataParam]),
     handler: ([addr, typed], ctx) => sign65(hashTypedData(typed as TypedData), keyFor(ctx, addr)),
+  }),
+  method({
+    // MetaMask's v3: EIP-712 without arrays or recursive types; for the data v3 signs, v4's hash is
+    // the same, so it is signed as v4 (Anvil answers "Not implemented").
+    name: 'eth_signTypedData_v3',
+    role: 'user',
+    params: z.tuple([address, typedDataParam]),
+    handler: ([addr, typed], ctx) => sign65(hashTypedData(typed as TypedData), keyFor(ctx, addr)),
+  }),
+  method({
+    // EIP-712 typed data as an object signs as v4 (what libraries calling it mean); MetaMask's
+    // legacy v1 form (an array of {type, name, value}) is refused.
+    name: 'eth_signTypedData',
+    role: 'user',
+    params: z.tuple([address, z.union([typedDataParam, z.array(z.unknown())])]),
+    handler([addr, typed], ctx) {
+      if (Array.isArray(typed)) {
+        throw new CairnError(
+          RpcErrorCode.NOT_IMPLEMENTED,
+          'Not implemented: legacy typed data (an array of {type, name, value}, MetaMask v1)',
+          { fault: 'caller', hint: 'sign EIP-712 typed data with eth_signTypedData_v4' },
+        )
+      }
+      return sign65(hashTypedData(typed as TypedData), keyFor(ctx, addr))
+    },
   }),
   method({
     name: 'eth_fillTransaction',

@@ -89,6 +89,22 @@ export const ethStateMethods: MethodDef[] = [
     },
   }),
   method({
+    // Anvil's (and reth's): an account's balance, nonce and code in one call.
+    name: 'eth_getAccountInfo',
+    readThread: 'answer',
+    params: z.tuple([address, blockRefOrHash.optional()]),
+    async handler([addr, ref], ctx) {
+      const { state } = await stateAt(ctx, ref)
+      const a = new Address(hexToBytes(addr))
+      const acc = await state.getAccount(a)
+      return {
+        balance: toQuantity(acc?.balance ?? 0n),
+        nonce: toQuantity(acc?.nonce ?? 0n),
+        code: bytesToHex(acc ? await state.getCode(a) : new Uint8Array()),
+      }
+    },
+  }),
+  method({
     name: 'eth_getStorageAt',
     readThread: 'answer',
     params: z.tuple([address, looseUint256, blockRefOrHash.optional()]),

@@ -6,7 +6,7 @@ import type { RpcContext } from '../context.ts'
 import { effectiveGasPrice, formatBlock, formatReceipts, formatTx } from '../format.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
-import { address, blockRef, hash32, numberOrHex, quantity } from '../schemas.ts'
+import { address, hash32, lenientBlockRef, numberOrHex } from '../schemas.ts'
 import { callTreesOf, mentions } from '../trace/address-index.ts'
 import { callTreeOf, walkFrames } from '../trace/call-frames.ts'
 import { ethAccountMethods } from './eth-account.ts'
@@ -150,7 +150,7 @@ export const otsMethods: MethodDef[] = [
   }),
   method({
     name: 'ots_hasCode',
-    params: z.tuple([address, blockRef.optional()]),
+    params: z.tuple([address, lenientBlockRef.optional()]),
     async handler([addr, ref], ctx) {
       const block = (await findBlock(ctx, ref ?? 'latest')) ?? ctx.chain.head
       const code = await ctx.chain.stateAfter(block.header).getCode(new Address(hexToBytes(addr)))
@@ -159,7 +159,7 @@ export const otsMethods: MethodDef[] = [
   }),
   method({
     name: 'ots_getBlockDetails',
-    params: z.tuple([blockRef]),
+    params: z.tuple([lenientBlockRef]),
     async handler([ref], ctx) {
       const block = await findBlock(ctx, ref)
       return block ? blockDetails(ctx, block) : null
@@ -175,7 +175,7 @@ export const otsMethods: MethodDef[] = [
   }),
   method({
     name: 'ots_getBlockTransactions',
-    params: z.tuple([blockRef, quantity, quantity]),
+    params: z.tuple([lenientBlockRef, numberOrHex, numberOrHex]),
     async handler([ref, page, size], ctx) {
       const block = await findBlock(ctx, ref)
       if (!block) return null
@@ -191,7 +191,10 @@ export const otsMethods: MethodDef[] = [
       }))
       return {
         fullblock: { ...full, logsBloom: null, transactionCount: n, transactions: txs },
-        receipts: receipts.slice(start, end).map((r) => ({ ...r, logs: null, logsBloom: null })),
+        // As Anvil's: each with its block's timestamp.
+        receipts: receipts
+          .slice(start, end)
+          .map((r) => ({ ...r, logs: null, logsBloom: null, timestamp: toQuantity(block.header.timestamp) })),
       }
     },
   }),
@@ -264,7 +267,7 @@ export const otsMethods: MethodDef[] = [
   }),
   method({
     name: 'ots_getTransactionBySenderAndNonce',
-    params: z.tuple([address, quantity]),
+    params: z.tuple([address, numberOrHex]),
     async handler([addr, nonce], ctx) {
       const m = ethAccountMethods.find((d) => d.name === 'eth_getTransactionBySenderAndNonce')
       if (!m) return null

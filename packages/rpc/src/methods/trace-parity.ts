@@ -7,7 +7,8 @@ import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
 import { address, blockRef, blockTag, hash32, numberOrHex, quantity } from '../schemas.ts'
 import { callTreesOf } from '../trace/address-index.ts'
-import { type CallFrame, callTreeOf, walkFrames } from '../trace/call-frames.ts'
+import { callTreeOf } from '../trace/call-frames.ts'
+import { flatTraces } from '../trace/flat-traces.ts'
 import { locateTx } from './eth-blocks.ts'
 
 /**
@@ -17,70 +18,6 @@ import { locateTx } from './eth-blocks.ts'
  * Differences: the top frame's `gas` is the transaction's gas limit (Parity subtracts the
  * intrinsic gas); errors are the EVM's messages ("execution reverted" as Parity's "Reverted").
  */
-
-const CALL_TYPES: Record<string, string> = {
-  CALL: 'call',
-  STATICCALL: 'staticcall',
-  DELEGATECALL: 'delegatecall',
-  CALLCODE: 'callcode',
-}
-
-function parityError(error: string): string {
-  return error === 'execution reverted' ? 'Reverted' : error
-}
-
-export function flatTraces(
-  root: CallFrame,
-  where: { blockHash: string; blockNumber: number; transactionHash: string; transactionPosition: number },
-): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = []
-  for (const { frame, path } of walkFrames(root)) {
-    const common = { ...where, subtraces: frame.calls?.length ?? 0, traceAddress: path }
-    const value = frame.value ?? '0x0'
-    let entry: Record<string, unknown>
-    if (frame.type === 'CREATE' || frame.type === 'CREATE2') {
-      entry = {
-        action: {
-          creationMethod: frame.type.toLowerCase(),
-          from: frame.from,
-          gas: frame.gas,
-          init: frame.input,
-          value,
-        },
-        ...common,
-        result: frame.error ? null : { address: frame.to, code: frame.output ?? '0x', gasUsed: frame.gasUsed },
-        type: 'create',
-      }
-    } else if (frame.type === 'SELFDESTRUCT') {
-      entry = {
-        action: { address: frame.from, balance: value, refundAddress: frame.to },
-        ...common,
-        result: null,
-        type: 'suicide',
-      }
-    } else {
-      entry = {
-        action: {
-          callType: CALL_TYPES[frame.type] ?? frame.type.toLowerCase(),
-          from: frame.from,
-          gas: frame.gas,
-          input: frame.input,
-          to: frame.to,
-          value,
-        },
-        ...common,
-        result: frame.error ? null : { gasUsed: frame.gasUsed, output: frame.output ?? '0x' },
-        type: 'call',
-      }
-    }
-    if (frame.error) {
-      entry.error = parityError(frame.error)
-      delete entry.result
-    }
-    out.push(entry)
-  }
-  return out
-}
 
 /** The flat traces of a block's transactions, one list per transaction (from the lazy index's cache). */
 async function blockTraceLists(ctx: RpcContext, block: Block): Promise<Record<string, unknown>[][]> {

@@ -15,9 +15,10 @@ import { type SimCall, simCall } from '../simulate/schema.ts'
 import { simulate } from '../simulate/simulator.ts'
 import { walkFrames } from '../trace/call-frames.ts'
 import { CallTracer } from '../trace/call-tracer.ts'
+import { flatTraces } from '../trace/flat-traces.ts'
 import { attachTracer, type Tracer } from '../trace/tracer.ts'
 import { decodeRawTx } from './eth-send.ts'
-import { flatTraces, traceParityMethods } from './trace-parity.ts'
+import { traceParityMethods } from './trace-parity.ts'
 
 /**
  * Parity's replays: `trace_replayTransaction`, `trace_replayBlockTransactions` (as Anvil 1.7

@@ -6,6 +6,13 @@ export interface Tracer {
   step?(e: InterpreterStep): void
   beforeMessage?(m: Message): void
   afterMessage?(r: EVMResult): void
+  /**
+   * Per opcode, awaited before the opcode runs (a tracer that reads state: prestateTracer). A
+   * promise only where it has something to read; each awaited step costs a turn of microtasks.
+   */
+  stepAsync?(e: InterpreterStep): Promise<void> | undefined
+  /** After each message, awaited (reads the state the message left). */
+  afterMessageAsync?(r: EVMResult): Promise<void> | undefined
 }
 
 /**
@@ -30,6 +37,24 @@ export function attachTracer(vm: VM, tracer: Tracer, guard: () => void): void {
   if (tracer.afterMessage) {
     const after = tracer.afterMessage.bind(tracer)
     events.on('afterMessage', (r: EVMResult) => after(r))
+  }
+  // Two-argument listeners: the EVM awaits them (their second argument resolves the wait). A
+  // failure is the tracer's to report (from its result): the wait always ends.
+  if (tracer.stepAsync) {
+    const stepAsync = tracer.stepAsync.bind(tracer)
+    events.on('step', (e: InterpreterStep, resolve?: () => void) => {
+      const p = stepAsync(e)
+      if (p) p.then(resolve, resolve)
+      else resolve?.()
+    })
+  }
+  if (tracer.afterMessageAsync) {
+    const afterAsync = tracer.afterMessageAsync.bind(tracer)
+    events.on('afterMessage', (r: EVMResult, resolve?: () => void) => {
+      const p = afterAsync(r)
+      if (p) p.then(resolve, resolve)
+      else resolve?.()
+    })
   }
 }
 

@@ -1,0 +1,193 @@
+// Differential test of geth's built-in tracers (debug_traceTransaction, debug_traceCall,
+// debug_traceBlockByNumber) against a real Anvil 1.7.1 (ANVIL_BIN, or `npm install --no-save
+// @foundry-rs/anvil@1.7.1`): the same transactions sent to both, the same traces asked of both.
+// prestateTracer (both modes) and 4byteTracer compare value for value (balances that pay fees
+// aside: each chain prices gas its own way); Anvil answers `{}` to flatCallTracer and muxTracer, so
+// those compare with Anvil's trace_transaction (the same Parity format) and with Cairn's own tracers.
+//
+//   npx vitest run packages/node/test/e2e/anvil-tracers.e2e.test.ts
+import { existsSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { anvilBinary, killAllNodes, type NodeHandle, rpcRequest, startNode } from './harness.ts'
+import { devAccount } from './helpers.ts'
+
+const haveAnvil = existsSync(anvilBinary())
+if (!haveAnvil) {
+  console.warn(
+    `skipping the Anvil tracer differential: no Anvil binary at ${anvilBinary()} (set ANVIL_BIN, or npm install --no-save @foundry-rs/anvil@1.7.1)`,
+  )
+}
+
+const A0 = devAccount(0).address.toLowerCase()
+/** Runtime: SSTORE(0, CALLVALUE + 1), RETURN 32 bytes of SLOAD(0). */
+const STORE = '6001340160005560005460005260206000f3'
+/** Runtime: CALL `target` with the 4-byte input 0x12345678, then STOP. */
+const caller = (target: string) => `631234567860e01b6000526000600060046000600073${target.slice(2)}5af100`
+/** Runtime: REVERT with no data. */
+const REVERTER = '60006000fd'
+
+type Obj = Record<string, unknown>
+type Answer = { result?: unknown; error?: { code: number; message: string } }
+
+let anvil: NodeHandle
+let cairn: NodeHandle
+const nodes = () => [anvil, cairn] as const
+
+function deployer(runtime: string): string {
+  const n = (runtime.length / 2).toString(16).padStart(2, '0')
+  return `0x60${n}600c60003960${n}6000f3${runtime}`
+}
+
+async function ok(node: NodeHandle, method: string, params: unknown[]): Promise<unknown> {
+  const r = (await rpcRequest(node.url, method, params)) as Answer
+  if (r.error) throw new Error(`${node.kind}: ${method} ${JSON.stringify(r.error)}`)
+  return r.result
+}
+
+async function send(node: NodeHandle, tx: Obj): Promise<Obj> {
+  const hash = await ok(node, 'eth_sendTransaction', [{ from: A0, ...tx }])
+  const until = Date.now() + 10_000
+  for (;;) {
+    const r = (await ok(node, 'eth_getTransactionReceipt', [hash])) as Obj | null
+    if (r) return r
+    if (Date.now() > until) throw new Error(`${node.kind}: no receipt for ${hash}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** The same steps on both chains: [anvil's, cairn's]. */
+async function onBoth<T>(fn: (node: NodeHandle) => Promise<T>): Promise<[T, T]> {
+  const [a, c] = nodes()
+  return [await fn(a), await fn(c)]
+}
+
+/** Accounts of a prestate result with balances left out where a chain's fees decide them. */
+function withoutFeeBalances(state: Obj, feePayers: string[]): Obj {
+  return Object.fromEntries(
+    Object.entries(state)
+      .filter(([addr]) => addr !== '0x0000000000000000000000000000000000000000' && !feePayers.includes(addr))
+      .map(([addr, acc]) => [addr, acc]),
+  )
+}
+
+let txs: [string, string] // the traced call through `caller`, on each chain
+let reverted: [string, string]
+let callerAddr: string
+
+describe.skipIf(!haveAnvil)("geth's built-in tracers, Anvil and Cairn side by side", () => {
+  beforeAll(async () => {
+    ;[anvil, cairn] = await Promise.all([startNode('anvil'), startNode('cairn', { args: ['--ephemeral'] })])
+    const [sa, sc] = await onBoth((n) => send(n, { data: deployer(STORE) }))
+    expect(sc.contractAddress).toBe(sa.contractAddress)
+    const [ca, cc] = await onBoth((n) => send(n, { data: deployer(caller(sa.contractAddress as string)) }))
+    expect(cc.contractAddress).toBe(ca.contractAddress)
+    callerAddr = ca.contractAddress as string
+    const [ra, rc] = await onBoth((n) => send(n, { data: deployer(REVERTER) }))
+    const [ta, tc] = await onBoth((n) => send(n, { to: callerAddr, data: '0xaabbccdd0000', gas: '0x30000' }))
+    txs = [ta.transactionHash as string, tc.transactionHash as string]
+    const [xa, xc] = await onBoth((n) =>
+      send(n, { to: n === anvil ? ra.contractAddress : rc.contractAddress, gas: '0x30000' }),
+    )
+    reverted = [xa.transactionHash as string, xc.transactionHash as string]
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.all([anvil?.stop(), cairn?.stop()])
+    killAllNodes()
+  })
+
+  const trace = (i: 0 | 1, config: Obj, which: 'txs' | 'reverted' = 'txs') =>
+    ok(nodes()[i], 'debug_traceTransaction', [(which === 'txs' ? txs : reverted)[i], config])
+
+  it('4byteTracer and noopTracer: the same answers', async () => {
+    for (const config of [{ tracer: '4byteTracer' }, { tracer: 'noopTracer' }]) {
+      const [a, c] = [await trace(0, config), await trace(1, config)]
+      expect(c, JSON.stringify(config)).toEqual(a)
+    }
+    expect(await trace(1, { tracer: '4byteTracer' })).toEqual({ '0xaabbccdd-2': 1, '0x12345678-0': 1 })
+  })
+
+  it('prestateTracer: the same accounts, code, nonces and storage (fee-paying balances aside)', async () => {
+    const [a, c] = [
+      (await trace(0, { tracer: 'prestateTracer' })) as Obj,
+      (await trace(1, { tracer: 'prestateTracer' })) as Obj,
+    ]
+    const coinbases = await onBoth(async (n) => ((await ok(n, 'eth_getBlockByNumber', ['latest', false])) as Obj).miner)
+    const payers = [A0, ...coinbases.map(String)]
+    expect(withoutFeeBalances(c, payers)).toEqual(withoutFeeBalances(a, payers))
+    expect(Object.keys(withoutFeeBalances(c, payers)).length).toBe(2)
+    expect((c[A0] as Obj).nonce).toBe((a[A0] as Obj).nonce)
+  })
+
+  it('prestateTracer diffMode: the same changes (fee-paying balances aside)', async () => {
+    const config = { tracer: 'prestateTracer', tracerConfig: { diffMode: true } }
+    const [a, c] = [
+      (await trace(0, config)) as { pre: Obj; post: Obj },
+      (await trace(1, config)) as { pre: Obj; post: Obj },
+    ]
+    const coinbases = await onBoth(async (n) => ((await ok(n, 'eth_getBlockByNumber', ['latest', false])) as Obj).miner)
+    const payers = [A0, ...coinbases.map(String)]
+    expect(withoutFeeBalances(c.pre, payers)).toEqual(withoutFeeBalances(a.pre, payers))
+    expect(withoutFeeBalances(c.post, payers)).toEqual(withoutFeeBalances(a.post, payers))
+    expect((c.post[A0] as Obj).nonce).toBe((a.post[A0] as Obj).nonce)
+    expect(Object.keys(c.post[A0] as Obj).sort()).toEqual(Object.keys(a.post[A0] as Obj).sort())
+  })
+
+  it('debug_traceCall and debug_traceBlockByNumber take the same tracers', async () => {
+    const call = { from: A0, to: callerAddr, data: '0xaabbccdd' }
+    // Anvil 1.7.1's debug_traceCall takes callTracer and prestateTracer only ("unsupported tracer type").
+    expect(await ok(cairn, 'debug_traceCall', [call, 'latest', { tracer: '4byteTracer' }])).toEqual({
+      '0xaabbccdd-0': 1,
+      '0x12345678-0': 1,
+    })
+    const diff = { tracer: 'prestateTracer', tracerConfig: { diffMode: true } }
+    const [pa, pc] = (await onBoth((n) => ok(n, 'debug_traceCall', [call, 'latest', diff]))) as [Obj, Obj]
+    expect(Object.keys(pc.post as Obj)).toEqual(Object.keys(pa.post as Obj))
+    const blocks = await onBoth(
+      async (n) => ((await ok(n, 'eth_getTransactionReceipt', [txs[n === anvil ? 0 : 1]])) as Obj).blockNumber,
+    )
+    const [ba, bc] = (await onBoth((n) =>
+      ok(n, 'debug_traceBlockByNumber', [blocks[n === anvil ? 0 : 1], { tracer: '4byteTracer' }]),
+    )) as [Obj[], Obj[]]
+    expect(bc.map((t) => t.result)).toEqual(ba.map((t) => t.result))
+  })
+
+  it("flatCallTracer: Parity's flat traces, as Anvil's trace_transaction gives them (gas aside)", async () => {
+    const flat = (await trace(1, { tracer: 'flatCallTracer' })) as Obj[]
+    const parity = (await ok(anvil, 'trace_transaction', [txs[0]])) as Obj[]
+    const strip = (t: Obj) => {
+      const { action, result, blockHash: _h, transactionHash: _t, blockNumber: _n, ...rest } = t
+      const { gas: _g, ...act } = action as Obj
+      const { gasUsed: _u, ...res } = (result ?? {}) as Obj
+      return { ...rest, action: act, result: res }
+    }
+    expect(flat.map(strip)).toEqual(parity.map(strip))
+    // A failed call: geth's error wording unless convertParityErrors.
+    const failed = (await trace(1, { tracer: 'flatCallTracer' }, 'reverted')) as Obj[]
+    expect(failed[0]?.error).toBe('execution reverted')
+    const parityWording = (await trace(
+      1,
+      { tracer: 'flatCallTracer', tracerConfig: { convertParityErrors: true } },
+      'reverted',
+    )) as Obj[]
+    expect(parityWording[0]?.error).toBe('Reverted')
+  })
+
+  it('muxTracer: each tracer’s own answer, by name', async () => {
+    const config = { callTracer: {}, '4byteTracer': {}, prestateTracer: { diffMode: true } }
+    const mux = (await trace(1, { tracer: 'muxTracer', tracerConfig: config })) as Obj
+    expect(mux).toEqual({
+      callTracer: await trace(1, { tracer: 'callTracer' }),
+      '4byteTracer': await trace(1, { tracer: '4byteTracer' }),
+      prestateTracer: await trace(1, { tracer: 'prestateTracer', tracerConfig: { diffMode: true } }),
+    })
+  })
+
+  it('JavaScript tracers are refused with the reason', async () => {
+    const r = (await rpcRequest(cairn.url, 'debug_traceTransaction', [
+      txs[1],
+      { tracer: '{data: [], step: function(log) {}, fault: function() {}, result: function() { return this.data }}' },
+    ])) as Answer
+    expect(r.error?.code).toBe(-32602)
+    expect(r.error?.message).toMatch(/JavaScript tracers are not supported/)
+  })
+})
