@@ -311,7 +311,8 @@ describe('proof of stake on a 4-validator devnet', () => {
     expect(await height(url0)).toBeLessThan(upgradeAt)
     const code5 = await node5.exited
     expect(code5).toBe(0)
-    expect(node5.out()).toContain(`UPGRADE "v2" NEEDED at height ${upgradeAt}`)
+    // (the log is JSON: its quotes are escaped)
+    expect(node5.out()).toMatch(new RegExp(`UPGRADE \\\\?"v2\\\\?" NEEDED at height ${upgradeAt}`))
     expect(JSON.parse(readFileSync(join(fifth, 'upgrade-info.json'), 'utf8'))).toEqual({
       name: 'v2',
       height: Number(upgradeAt),
