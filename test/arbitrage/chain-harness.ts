@@ -78,8 +78,14 @@ export async function startCairn(): Promise<TestChain> {
   return clients('cairn', node.url, keys, () => node.close())
 }
 
-/** The Anvil binary shipped by the optional npm dependency, if installed on this platform. */
+/**
+ * The Anvil binary: `ANVIL_BIN` when set (e.g. installed outside the repository: `cd /tmp/anvil &&
+ * npm i @foundry-rs/anvil`, then `ANVIL_BIN=/tmp/anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil`),
+ * else the one the optional npm dependency ships, if installed on this platform.
+ */
 export function anvilBinary(): string | undefined {
+  const fromEnv = process.env.ANVIL_BIN
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined
   try {
     const pkg = require.resolve('@foundry-rs/anvil-linux-amd64/package.json')
     const bin = join(dirname(pkg), 'bin', 'anvil')
@@ -166,21 +172,22 @@ export const feeTokenAbi = parseAbi([
   'function balanceOf(address) view returns (uint256)',
   'function transfer(address to, uint256 amount) returns (bool)',
 ])
-let feeTokenCode: Hex | undefined
-/** fixtures/FeeToken.sol compiled with the pinned solc-js (once per process). */
-function feeTokenBytecode(): Hex {
-  if (feeTokenCode) return feeTokenCode
+const fixtureCode = new Map<string, Hex>()
+/** fixtures/NAME.sol's contract NAME compiled with the pinned solc-js (once per process). */
+function fixtureBytecode(name: string): Hex {
+  const known = fixtureCode.get(name)
+  if (known) return known
   const solc = require('solc') as { compile(input: string): string }
-  const content = readFileSync(new URL('./fixtures/FeeToken.sol', import.meta.url), 'utf8')
+  const content = readFileSync(new URL(`./fixtures/${name}.sol`, import.meta.url), 'utf8')
   const out = JSON.parse(
     solc.compile(
       JSON.stringify({
         language: 'Solidity',
-        sources: { 'FeeToken.sol': { content } },
+        sources: { [`${name}.sol`]: { content } },
         settings: {
           evmVersion: 'paris',
           optimizer: { enabled: true, runs: 200 },
-          outputSelection: { '*': { FeeToken: ['evm.bytecode.object'] } },
+          outputSelection: { '*': { [name]: ['evm.bytecode.object'] } },
         },
       }),
     ),
@@ -190,16 +197,22 @@ function feeTokenBytecode(): Hex {
   }
   const errors = (out.errors ?? []).filter((e) => e.severity === 'error')
   if (errors.length > 0) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join('\n')}`)
-  feeTokenCode = `0x${out.contracts!['FeeToken.sol']!.FeeToken!.evm.bytecode.object}`
-  return feeTokenCode
+  const code = `0x${out.contracts![`${name}.sol`]![name]!.evm.bytecode.object}` as Hex
+  fixtureCode.set(name, code)
+  return code
 }
+
+export const noiseSwapperAbi = parseAbi(['function swap(address pair, address tokenIn, uint256 amountIn)'])
+/** fixtures/NoiseSwapper.sol: a swap in one transaction, of the tokens the contract holds. */
+export const deployNoiseSwapper = (c: TestChain, who = 0) =>
+  deploy(c, who, noiseSwapperAbi, fixtureBytecode('NoiseSwapper'))
 
 /**
  * A token that burns `feeBps` of every transfer and refuses transfers from addresses blocked with
  * {@link blockSender} (fixtures/FeeToken.sol); account 0 holds the supply.
  */
 export const deployFeeToken = (c: TestChain, supply: bigint, feeBps: bigint) =>
-  deploy(c, 0, feeTokenAbi, feeTokenBytecode(), [supply, feeBps])
+  deploy(c, 0, feeTokenAbi, fixtureBytecode('FeeToken'), [supply, feeBps])
 
 /** FeeToken.setBlocked(who, true): transfers from `who` revert from now on. */
 export async function blockSender(c: TestChain, token: Address, who: Address): Promise<void> {
@@ -296,5 +309,5 @@ export function onEachChain(what: string, suite: (name: string, start: () => Pro
   const anvil = anvilBinary()
   if (anvil) suite('Anvil', () => startAnvil(anvil))
   else
-    describe.skip(`${what} on Anvil (binary not installed: npm optional dependency @foundry-rs/anvil-linux-amd64)`, () => {})
+    describe.skip(`${what} on Anvil (binary not installed: npm optional dependency @foundry-rs/anvil-linux-amd64, or ANVIL_BIN=path)`, () => {})
 }

@@ -1,17 +1,33 @@
 // The pipeline, one block at a time: the pool collector applies the new blocks → the strategy
-// searches the cycles through the pools they changed, sizes them in closed form and prices their
-// gas → the risk limits decide → each trade is simulated against the pending block and, if it
-// still clears the minimum profit with its simulated gas, sent and awaited.
+// searches the cycles through the pools they changed (every cycle at start, after a reconnect, a
+// gap in blocks, and every `fullLookEveryBlocks`), sizes them in closed form (transfer fees folded
+// in) and prices their gas → the block's trades are planned as the greedy optimum takes them (each
+// next one sized on the reserves the earlier ones leave) → the risk limits decide → each trade is
+// simulated against the pending block, re-sized if the chain moved on since it was sized, and sent;
+// a block's trades go out one after another with consecutive nonces, and their receipts are awaited
+// together. Over ~600 lines: the pipeline's stages share the engine's state (head, quarantine,
+// fees, the send lock), and splitting them would pass all of it around.
 import { isCairnError, type Logger } from '@cairn/utils'
+import { Mutex } from 'async-mutex'
 import type { PublicClient } from 'viem'
 import { ArbErrorCode } from './errors.ts'
-import { type Execution, type ExecutorClient, gasLimitFor, type Simulation } from './execution/executor.ts'
-import type { TokenGraph } from './graph/token-graph.ts'
+import {
+  type Execution,
+  type ExecutorClient,
+  gasLimitFor,
+  type Simulation,
+  type Submission,
+} from './execution/executor.ts'
+import { describeEvidence, PAIR_TRANSFER_FAILED, type RevertEvidence } from './execution/revert-evidence.ts'
+import type { Address, Cycle, TokenGraph } from './graph/token-graph.ts'
 import type { ArbMetrics } from './metrics.ts'
+import { pairAbi } from './pools/abi.ts'
 import type { BlockUpdate, PoolTracker } from './pools/tracker.ts'
 import { isPathRevert, Quarantine, type QuarantineOptions } from './risk/quarantine.ts'
-import { defaultGasUnits, findOpportunities, type Opportunity, selectDisjoint } from './strategy/search.ts'
+import { hopsOn, planBatch, type ReserveView, resized } from './strategy/batch-plan.ts'
+import { defaultGasUnits, findOpportunities, type Opportunity } from './strategy/search.ts'
 import type { SizingPool } from './strategy/sizing-pool.ts'
+import { TransferFees } from './strategy/transfer-fees.ts'
 
 export interface RiskLimits {
   /** Least net profit (after gas), in base units, for a trade to be sent. */
@@ -20,7 +36,10 @@ export interface RiskLimits {
   maxIn?: bigint
   /** No trade while the fee per gas would exceed this (wei). */
   gasPriceCap?: bigint
-  /** Trades sent per block at most (disjoint pools). Default 1. */
+  /**
+   * Trades sent per block at most: the plan's best ones, each sized on the reserves the earlier
+   * ones leave, sent with consecutive nonces before any receipt is awaited. Default 1.
+   */
   maxTradesPerBlock?: number
   /**
    * The breaker opens (no trades) after this many failures in a row: trades reverted on chain or
@@ -49,6 +68,14 @@ export interface ArbEngineOptions {
    * search. The rest are searched again next block. Default 256.
    */
   maxSized?: number
+  /**
+   * Every cycle is searched (not only those through pools that changed) at the first search, after
+   * `requestFullLook()` (a reconnect), when one poll brought more than `gapBlocks` blocks, and at
+   * least every this many blocks. Default 64.
+   */
+  fullLookEveryBlocks?: number
+  /** A poll that brings more than this many blocks at once (the engine fell behind) searches every cycle. Default 2. */
+  gapBlocks?: number
 }
 
 export interface ArbEngineModules {
@@ -72,6 +99,8 @@ export interface ArbEngineModules {
   sizing?: SizingPool | null
   /** Cycles and tokens sitting out; the engine keeps its own (`opts.quarantine`) when absent. */
   quarantine?: Quarantine | null
+  /** Tokens' transfer fees (learned from simulations); the engine keeps its own when absent. */
+  fees?: TransferFees | null
 }
 
 /** What the engine asks and tells the risk state around it (see risk/guard.ts). */
@@ -112,7 +141,7 @@ export type Decision =
   | {
       kind: 'skipped'
       opportunity: Opportunity
-      why: 'killed' | 'breaker-open' | 'gas-price-cap' | 'risk'
+      why: 'killed' | 'breaker-open' | 'gas-price-cap' | 'risk' | 'stale'
       detail?: string
     }
   | { kind: 'send-failed'; opportunity: Opportunity; error: string }
@@ -121,6 +150,14 @@ export interface StepResult {
   updates: BlockUpdate[]
   found: Opportunity[]
   decisions: Decision[]
+}
+
+/** A trade past its checks and simulation, about to be (or just) sent. */
+interface Launched {
+  o: Opportunity
+  sim: Simulation & { ok: true }
+  submission: Submission
+  nonce: number | undefined
 }
 
 export class ArbEngine {
@@ -137,8 +174,23 @@ export class ArbEngine {
   private readonly marginPercent: number
   /** Cycles and tokens whose simulations reverted in the path, sitting out for a while. */
   readonly quarantine: Quarantine
+  /** Tokens' transfer fees, learned from simulations that paid less than the fee-blind model. */
+  readonly fees: TransferFees
   /** The newest block the collector applied (the quarantine counts in blocks). */
   private head = 0n
+  /** The next search looks at every cycle (start, reconnect, a gap in blocks, periodically). */
+  private fullLookDue = true
+  private lastFullLook = -1n
+  /** Pools a send-time refresh saw change before the collector did: searched next time. */
+  private readonly missed = new Set<Address>()
+  /** Opportunities the plan sized on the reserves earlier trades of their batch leave. */
+  private readonly sequenced = new WeakSet<Opportunity>()
+  /** Each planned trade's batch: once one of it is not sent, the view its later trades were sized on is wrong. */
+  private readonly batchOf = new WeakMap<Opportunity, { broken: boolean }>()
+  /** One trade at a time from the checks to the node taking it: nonces in order, each simulated after the last was sent. */
+  private readonly sendLock = new Mutex()
+  /** The last simulated gas of a cycle of n hops (a sequenced trade, not simulated, is sent with it). */
+  private readonly gasSeen = new Map<number, bigint>()
 
   constructor(
     private readonly opts: ArbEngineOptions,
@@ -150,6 +202,7 @@ export class ArbEngine {
     this.quarantine =
       modules.quarantine ??
       new Quarantine(opts.quarantine ?? {}, { logger: modules.logger, metrics: modules.metrics ?? null })
+    this.fees = modules.fees ?? new TransferFees({ logger: modules.logger })
   }
 
   /** The newest block applied (0 before the first). */
@@ -171,10 +224,20 @@ export class ArbEngine {
     this.failures = 0
   }
 
+  /** The next search looks at every cycle (the subscription came back: notifications were lost). */
+  requestFullLook(): void {
+    this.fullLookDue = true
+  }
+
+  /** Whether the next search looks at every cycle. */
+  get wantsFullLook(): boolean {
+    return this.fullLookDue
+  }
+
   /** Applies the node's new blocks, then searches and trades on what they changed. */
   async step(): Promise<StepResult> {
     const { updates, changed, seen } = await this.collect()
-    if (changed.size === 0 && this.carried.size === 0) return { updates, found: [], decisions: [] }
+    if (changed.size === 0 && this.carried.size === 0 && !this.fullLookDue) return { updates, found: [], decisions: [] }
     return { updates, ...(await this.trade(changed, seen)) }
   }
 
@@ -185,12 +248,19 @@ export class ArbEngine {
   async collect(): Promise<{ updates: BlockUpdate[]; changed: Set<`0x${string}`>; seen: number }> {
     const seen = this.now()
     const updates = await this.modules.tracker.poll()
-    const changed = new Set<`0x${string}`>()
+    const changed = new Set<`0x${string}`>(this.missed)
+    this.missed.clear()
     for (const u of updates) {
       for (const p of u.changed) changed.add(p)
-      if (u.reorgDepth) this.modules.metrics?.reorgedBlocks.inc(u.reorgDepth)
+      if (u.reorgDepth) {
+        this.modules.metrics?.reorgedBlocks.inc(u.reorgDepth)
+        this.fullLookDue = true
+      }
       this.head = u.number
     }
+    if (updates.length > (this.opts.gapBlocks ?? 2)) this.fullLookDue = true
+    if (this.lastFullLook >= 0n && this.head - this.lastFullLook >= BigInt(this.opts.fullLookEveryBlocks ?? 64))
+      this.fullLookDue = true
     if (updates.length > 0) this.quarantine.export(this.head)
     const m = this.modules.metrics
     if (m) {
@@ -209,6 +279,10 @@ export class ArbEngine {
     return this.modules.now ? this.modules.now() : performance.now()
   }
 
+  private toBase(wei: bigint): bigint {
+    return this.opts.weiToBase ? this.opts.weiToBase(wei) : wei
+  }
+
   /** The fees a trade sent now would be priced at: the most it may pay per gas, with our tip. */
   async quote(): Promise<GasQuote> {
     const fees = await this.modules.public.estimateFeesPerGas()
@@ -217,9 +291,10 @@ export class ArbEngine {
   }
 
   /**
-   * Searches the cycles through `changed` (all when absent): every opportunity found, and the
-   * pool-disjoint best ones to take this block (at most `maxTradesPerBlock`) among those not in
-   * quarantine.
+   * Searches the cycles through `changed` (every cycle when absent, or when a full look is due):
+   * every opportunity found (sized with the known transfer fees), and the block's plan among those
+   * not in quarantine (at most `maxTradesPerBlock`: the best, then each next best sized on the
+   * reserves the earlier ones leave).
    */
   async search(
     changed?: Iterable<`0x${string}`>,
@@ -227,25 +302,37 @@ export class ArbEngine {
     const m = this.modules.metrics ?? null
     const limits = this.limits
     const quote = await this.quote()
-    const toBase = this.opts.weiToBase ?? ((w: bigint) => w)
     const searchStart = this.now()
     const deferred = new Set<number>()
+    const full = changed === undefined || this.fullLookDue
     const searchOpts = {
-      gas: { gasUnits: this.gasUnits, gasPrice: quote.maxFeePerGas, weiToBase: toBase },
+      gas: {
+        gasUnits: (h: number) => this.gasFor(h),
+        gasPrice: quote.maxFeePerGas,
+        weiToBase: (w: bigint) => this.toBase(w),
+      },
       minProfit: limits.minProfit,
       ...(limits.maxIn !== undefined ? { maxIn: limits.maxIn } : {}),
       maxSized: this.opts.maxSized ?? 256,
       deferred,
-      also: changed ? [...this.carried] : [],
+      also: full ? [] : [...this.carried],
       // quarantined cycles are not sized (nor take a place among the best): deferred, they come back when their sit-out ends
       ...(this.quarantine.empty
         ? {}
         : { exclude: (id: number) => this.quarantine.blocked(this.modules.graph.cycleById(id), this.head) !== null }),
     }
     const sizing = this.modules.sizing
-    const found = sizing
-      ? await sizing.find(searchOpts, changed)
-      : findOpportunities(this.modules.graph, searchOpts, changed)
+    const within = full ? undefined : changed
+    let found = sizing
+      ? await sizing.find(searchOpts, within)
+      : findOpportunities(this.modules.graph, searchOpts, within)
+    if (full) {
+      this.fullLookDue = false
+      this.lastFullLook = this.head
+    }
+    // fees first learned (the probe), then folded into the sizes
+    await this.probeFees(found)
+    found = this.withFees(found, limits)
     if (m) {
       m.searchSeconds.observe((this.now() - searchStart) / 1000)
       m.opportunities.inc({ stage: 'found' }, found.length)
@@ -256,14 +343,84 @@ export class ArbEngine {
       if (id !== undefined) this.carried.add(id)
     }
     for (const id of deferred) this.carried.add(id)
-    return { found, selected: selectDisjoint(found).slice(0, limits.maxTradesPerBlock ?? 1), quote }
+    const plan = planBatch(this.modules.graph, found, {
+      max: limits.maxTradesPerBlock ?? 1,
+      minProfit: limits.minProfit,
+      ...(limits.maxIn !== undefined ? { maxIn: limits.maxIn } : {}),
+      fees: this.fees,
+      canSequence: (cycle) => this.fees.allKnown(cycle),
+      // cycles a planned trade makes pay (it moved their pools), unless sitting out
+      moreThrough: (pools) => this.cyclesThrough(pools),
+      gasCost: (hops) => this.toBase(this.gasFor(hops) * quote.maxFeePerGas),
+    })
+    for (const o of plan.sequenced) this.sequenced.add(o)
+    const batch = { broken: false }
+    for (const o of plan.trades) this.batchOf.set(o, batch)
+    return { found, selected: plan.trades, quote }
   }
 
-  /** Searches the cycles through `changed` (all when absent) and trades the best. */
+  /**
+   * The gas a cycle of n hops is priced at before its simulation: the gas limit it will be sent
+   * with (the last simulated estimate of that length, or `gasUnits`, plus the margin and the
+   * pairs' slack), so a trade the search accepts is not refused after its simulation for gas.
+   */
+  private gasFor(hops: number): bigint {
+    return gasLimitFor(this.gasSeen.get(hops) ?? this.gasUnits(hops), hops, this.marginPercent)
+  }
+
+  /** The cycles through `pools` not sitting out. */
+  private *cyclesThrough(pools: readonly Address[]): Iterable<Cycle> {
+    const graph = this.modules.graph
+    for (const id of graph.cycleIdsThrough(pools)) {
+      const cycle = graph.cycleById(id)
+      if (this.quarantine.empty || this.quarantine.blocked(cycle, this.head) === null) yield cycle
+    }
+  }
+
+  /**
+   * Learns the transfer fees of the tokens on `found` not known yet, all at once: each cycle
+   * through an unknown token simulated as sized (its outcome, even a revert, says what the last
+   * pair paid). Until a token's fee is known, no trade through it is sent after another of the
+   * same block without its own simulation (see planBatch's canSequence).
+   */
+  private async probeFees(found: Opportunity[]): Promise<void> {
+    const probes = found.filter((o) => !this.fees.allKnown(o.cycle))
+    if (probes.length === 0) return
+    const { graph, executor } = this.modules
+    const results = await Promise.all(
+      probes.slice(0, 64).map((o) =>
+        Promise.resolve()
+          .then(() => executor.probe(graph, o))
+          .catch(() => null),
+      ),
+    )
+    results.forEach((sim, i) => {
+      if (sim) this.learnFee(probes[i]!, sim)
+    })
+  }
+
+  /** Opportunities through tokens with a known transfer fee, sized again with it (best first). */
+  private withFees(found: Opportunity[], limits: RiskLimits): Opportunity[] {
+    if (!found.some((o) => this.fees.charges(o.cycle))) return found
+    const out: Opportunity[] = []
+    for (const o of found) {
+      if (!this.fees.charges(o.cycle)) {
+        out.push(o)
+        continue
+      }
+      const r = resized(o, hopsOn(this.modules.graph, o.cycle, null, this.fees), limits.maxIn)
+      if (r && r.netProfit >= limits.minProfit) out.push(r)
+    }
+    return out.sort((x, y) => (y.netProfit > x.netProfit ? 1 : y.netProfit < x.netProfit ? -1 : 0))
+  }
+
+  /**
+   * Searches the cycles through `changed` (all when absent) and trades the block's plan: each
+   * trade simulated and sent in order, the receipts awaited together.
+   */
   async trade(changed?: Iterable<`0x${string}`>, seen = this.now()): Promise<Omit<StepResult, 'updates'>> {
     const { found, selected, quote } = await this.search(changed)
-    const decisions: Decision[] = []
-    for (const o of selected) decisions.push(await this.decide(o, quote, seen))
+    const decisions = await Promise.all(selected.map((o) => this.decide(o, quote, seen)))
     return { found, decisions }
   }
 
@@ -284,38 +441,63 @@ export class ArbEngine {
   }
 
   /**
-   * Takes one opportunity through the risk checks, the simulation against the pending block and,
-   * if it still clears the minimum after its simulated gas, the send and the receipt. The work
+   * Takes one opportunity through the risk checks, the simulation against the pending block (sized
+   * again first if the chain moved on since it was sized) and, if it still clears the minimum
+   * after its simulated gas, the send; then the receipt. Trades pass the checks and the send one
+   * at a time (in the order `decide` was called), so the next one is simulated after the last was
+   * sent and nonces follow each other; receipts are awaited outside that, together. The work
    * queue's executors call this for each opportunity they claim.
    */
-  async decide(o: Opportunity, quote: GasQuote, seen = this.now()): Promise<Decision> {
+  async decide(o: Opportunity, quote: GasQuote | Promise<GasQuote>, seen = this.now()): Promise<Decision> {
+    const priced = Promise.resolve(quote)
+    // awaited under the lock; a rejection meanwhile is not unhandled
+    priced.catch(() => {})
+    const launched = await this.sendLock.runExclusive(async () => this.launch(o, await priced, seen))
+    if ('kind' in launched) {
+      // not sent: a later trade of its batch sized on reserves after it would meet other reserves
+      const batch = this.batchOf.get(o)
+      if (batch) batch.broken = true
+      return launched
+    }
+    return this.settle(launched)
+  }
+
+  /** The checks, the simulation and the send of `o` (under the send lock). */
+  private async launch(o: Opportunity, quote: GasQuote, seen: number): Promise<Decision | Launched> {
     const { graph, executor, logger } = this.modules
     const m = this.modules.metrics ?? null
     const limits = this.limits
-    const toBase = this.opts.weiToBase ?? ((w: bigint) => w)
     const stop = this.stopped(o, quote)
     if (stop) return stop
-    // proven profitable at all against the pending block; the net after the simulated gas decides
-    const sim = await executor.simulate(graph, o, 1n)
-    m?.opportunities.inc({ stage: 'simulated' })
-    if (!sim.ok) {
-      m?.opportunities.inc({ stage: 'rejected' })
-      let quarantined = false
-      if (isPathRevert(sim.revert)) {
-        // the path cannot be traded now: its cycle sits out (the quarantine logs it), the breaker is not fed
-        this.quarantine.failed(o.cycle, this.head, sim.revert)
-        quarantined = true
-      } else {
-        this.failures++
-        m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
-        logger.warn({ cycle: o.cycle.key, reason: sim.reason, revert: sim.revert }, 'simulation failed')
-      }
-      return { kind: 'simulation-failed', opportunity: o, simulation: sim, quarantined }
+    if (this.sequenced.has(o) && this.batchOf.get(o)?.broken) {
+      m?.opportunities.inc({ stage: 'skipped' })
+      // its cycle is carried: searched again next block on the reserves the chain has then
+      return { kind: 'skipped', opportunity: o, why: 'stale', detail: 'an earlier trade of its batch was not sent' }
     }
+    const hops = o.cycle.pools.length
+    let sim: Simulation
+    if (this.sequenced.has(o)) {
+      // sized on the reserves the batch's earlier trades leave, which a node's pending view may not
+      // hold (Cairn's `pending` is its head): not simulated; the contract's bounds (minimum profit
+      // after gas, the loan = the expected output) make it revert rather than lose
+      sim = {
+        ok: true,
+        profit: o.grossProfit,
+        gas: this.gasSeen.get(hops) ?? this.gasUnits(hops),
+        flash: executor.funding !== 'capital',
+      }
+    } else {
+      const r = await this.prove(o)
+      if ('kind' in r) return r
+      ;({ o, sim } = r)
+    }
+    m?.opportunities.inc({ stage: 'simulated' })
+    if (!sim.ok) return this.simulationFailed(o, sim)
     this.quarantine.succeeded(o.cycle, this.head)
+    if (!this.sequenced.has(o)) this.gasSeen.set(hops, sim.gas)
     // priced at the gas limit: what is used can only be less
-    const gas = gasLimitFor(sim.gas, o.cycle.pools.length, this.marginPercent)
-    const netAfterGas = sim.profit - toBase(gas * quote.maxFeePerGas)
+    const gas = gasLimitFor(sim.gas, hops, this.marginPercent)
+    const netAfterGas = sim.profit - this.toBase(gas * quote.maxFeePerGas)
     if (netAfterGas < limits.minProfit) {
       m?.opportunities.inc({ stage: 'rejected' })
       return { kind: 'below-min-profit', opportunity: o, netAfterGas }
@@ -326,35 +508,171 @@ export class ArbEngine {
     const nonces = this.modules.nonces ?? null
     const nonce = nonces ? await nonces.next() : undefined
     this.modules.risk?.sent(o)
-    let execution: Execution
     try {
       // the contract's minimum is the gas at the offered fee plus ours: a replacement offering more
       // per gas asks for more, so no send nets less than minProfit (it reverts instead)
-      const minProfitAt = (maxFeePerGas: bigint) => toBase(gas * maxFeePerGas) + limits.minProfit
-      execution = await executor.execute(graph, o, minProfitAt(quote.maxFeePerGas), {
+      const minProfitAt = (maxFeePerGas: bigint) => this.toBase(gas * maxFeePerGas) + limits.minProfit
+      const submission = await executor.submit(graph, o, minProfitAt(quote.maxFeePerGas), {
         gas,
         maxFeePerGas: quote.maxFeePerGas,
         maxPriorityFeePerGas: quote.maxPriorityFeePerGas,
+        ...(sim.flash !== undefined ? { flash: sim.flash } : {}),
         ...(nonce !== undefined ? { nonce } : {}),
         minProfitAt,
       })
+      logger.info(
+        {
+          tx: submission.hash,
+          cycle: o.cycle.key,
+          amountIn: o.amountIn.toString(),
+          expectedProfit: o.grossProfit.toString(),
+          ...(nonce !== undefined ? { nonce } : {}),
+        },
+        'trade sent',
+      )
+      return { o, sim, submission, nonce }
     } catch (err) {
-      this.modules.risk?.settled(o, 0n)
+      return this.sendFailed(o, err)
+    }
+  }
+
+  /**
+   * Simulates `o` against the pending block; sized again on the reserves of now when the chain
+   * moved on since it was sized, and again with a transfer fee the simulation revealed.
+   */
+  private async prove(o: Opportunity): Promise<Decision | { o: Opportunity; sim: Simulation }> {
+    const { graph, executor, public: pub } = this.modules
+    const [first, latest] = await Promise.all([
+      executor.simulate(graph, o, 1n),
+      pub.getBlockNumber().catch(() => this.head),
+    ])
+    let sim = first
+    // (head 0: nothing collected yet, the graph was filled another way: nothing to compare with)
+    if (this.head > 0n && latest > this.head) {
+      // the block moved on since `o` was sized: size it on the reserves it will meet
+      const fresh = await this.refreshed(o)
+      if (fresh === null) {
+        this.modules.metrics?.opportunities.inc({ stage: 'skipped' })
+        return { kind: 'skipped', opportunity: o, why: 'stale', detail: `no longer pays at block ${latest}` }
+      }
+      // its pools moved: what the simulation paid says nothing of a fee
+      if (fresh !== o) return { o: fresh, sim: await executor.simulate(graph, fresh, 1n) }
+    }
+    // what the pools paid tells a token's transfer fee: learned, `o` is sized again with it (not for
+    // a trade sized on a batch's view: the graph's reserves are not what it was sized on)
+    const learned = !this.sequenced.has(o) && this.learnFee(o, sim)
+    if (learned) {
+      const again = resized(o, hopsOn(graph, o.cycle, null, this.fees), this.limits.maxIn)
+      if (again === null || again.netProfit < this.limits.minProfit) {
+        this.modules.metrics?.opportunities.inc({ stage: 'rejected' })
+        return { kind: 'below-min-profit', opportunity: o, netAfterGas: again ? again.netProfit : -o.gasCost }
+      }
+      o = again
+      sim = await executor.simulate(graph, o, 1n)
+    }
+    return { o, sim }
+  }
+
+  /** Feeds what the simulation paid to the transfer-fee model; true when a fee was learned. */
+  private learnFee(o: Opportunity, sim: Simulation): boolean {
+    const blind = hopsOn(this.modules.graph, o.cycle, null, null)
+    const last = o.cycle.pools.length - 1
+    if (sim.ok) {
+      // a flash loan pays exactly what was borrowed: it only says the output reached the model's
+      const paid = (sim.flash ?? this.modules.executor.funding !== 'capital') ? o.amountOut : o.amountIn + sim.profit
+      return this.fees.observe(o.cycle, blind, o.amountIn, last, paid) !== null
+    }
+    const e = sim.evidence
+    if (e?.kind === 'hop-output-too-low')
+      return this.fees.observe(o.cycle, blind, o.amountIn, e.hop, e.amountOut) !== null
+    // the last pair paid at least the loan (flash), or the whole output came back (capital)
+    if (e?.kind === 'insufficient-profit') {
+      const flash = sim.flash ?? this.modules.executor.funding !== 'capital'
+      const paid = flash ? o.amountOut : o.amountIn + e.after - e.before
+      return this.fees.observe(o.cycle, blind, o.amountIn, last, paid) !== null
+    }
+    return false
+  }
+
+  /**
+   * `o` sized on its pools' reserves at the chain's head (read now): `o` itself when they are the
+   * graph's, a new opportunity when they moved, null when the cycle no longer clears the minimum.
+   */
+  private async refreshed(o: Opportunity): Promise<Opportunity | null> {
+    const { graph, public: pub } = this.modules
+    const reads = await Promise.all(
+      o.cycle.pools.map((address) => pub.readContract({ address, abi: pairAbi, functionName: 'getReserves' })),
+    )
+    const view: ReserveView = new Map()
+    let moved = false
+    o.cycle.pools.forEach((a, i) => {
+      const [r0, r1] = reads[i]!
+      const p = graph.pool(a)!
+      if (r0 !== p.reserve0 || r1 !== p.reserve1) {
+        moved = true
+        this.missed.add(a)
+      }
+      view.set(a, [r0, r1])
+    })
+    if (!moved) return o
+    const r = resized(o, hopsOn(graph, o.cycle, view, this.fees), this.limits.maxIn)
+    return r && r.netProfit >= this.limits.minProfit ? r : null
+  }
+
+  /** A failed simulation: a revert in the path quarantines the cycle (and a token the evidence names), else the breaker counts it. */
+  private simulationFailed(o: Opportunity, sim: Simulation & { ok: false }): Decision {
+    const m = this.modules.metrics ?? null
+    m?.opportunities.inc({ stage: 'rejected' })
+    let quarantined = false
+    if (isPathRevert(sim.revert)) {
+      // the path cannot be traded now: its cycle sits out (the quarantine logs it), the breaker is not fed
+      const blame = blamedToken(o.cycle, sim.evidence)
+      const evidence = sim.evidence ? describeEvidence(sim.evidence) : sim.revert
+      const why = blame ? `token ${blame} refused: ${evidence}` : evidence
+      this.quarantine.failed(o.cycle, this.head, why, blame)
+      quarantined = true
+    } else {
       this.failures++
-      // A trade stuck past its deadline still holds its nonce: every later trade of this account
-      // would queue behind it, so the breaker opens now rather than after more failures.
-      const stuck = isCairnError(err, ArbErrorCode.TRADE_STUCK)
-      if (stuck) this.failures = Math.max(this.failures, limits.maxConsecutiveFailures ?? 3)
-      await nonces?.resync()
-      const error = err instanceof Error ? err.message : String(err)
-      if (stuck) {
-        logger.error({ cycle: o.cycle.key, err: error, ...err.meta, hint: err.hint }, 'trade stuck: breaker open')
-        m?.breakerOpen.set(1)
-      } else logger.warn({ cycle: o.cycle.key, err: error }, 'sending the trade failed')
-      return { kind: 'send-failed', opportunity: o, error }
+      m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
+      this.modules.logger.warn({ cycle: o.cycle.key, reason: sim.reason, revert: sim.revert }, 'simulation failed')
+    }
+    return { kind: 'simulation-failed', opportunity: o, simulation: sim, quarantined }
+  }
+
+  private async sendFailed(o: Opportunity, err: unknown): Promise<Decision> {
+    const m = this.modules.metrics ?? null
+    const limits = this.limits
+    this.modules.risk?.settled(o, 0n)
+    this.failures++
+    // A trade stuck past its deadline still holds its nonce: every later trade of this account
+    // would queue behind it, so the breaker opens now rather than after more failures.
+    const stuck = isCairnError(err, ArbErrorCode.TRADE_STUCK)
+    if (stuck) this.failures = Math.max(this.failures, limits.maxConsecutiveFailures ?? 3)
+    await this.modules.nonces?.resync()
+    const error = err instanceof Error ? err.message : String(err)
+    if (stuck) {
+      this.modules.logger.error(
+        { cycle: o.cycle.key, err: error, ...err.meta, hint: err.hint },
+        'trade stuck: breaker open',
+      )
+      m?.breakerOpen.set(1)
+    } else this.modules.logger.warn({ cycle: o.cycle.key, err: error }, 'sending the trade failed')
+    m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
+    return { kind: 'send-failed', opportunity: o, error }
+  }
+
+  /** Waits for a sent trade's receipt and accounts for it. */
+  private async settle({ o, sim, submission, nonce }: Launched): Promise<Decision> {
+    const m = this.modules.metrics ?? null
+    const nonces = this.modules.nonces ?? null
+    let execution: Execution
+    try {
+      execution = await this.modules.executor.settle(o, submission)
+    } catch (err) {
+      return this.sendLocked(o, err)
     }
     if (nonce !== undefined) nonces?.settled(nonce)
-    this.modules.risk?.settled(o, execution.profit - toBase(execution.gasUsed * execution.effectiveGasPrice))
+    this.modules.risk?.settled(o, execution.profit - this.toBase(execution.gasUsed * execution.effectiveGasPrice))
     if (execution.status === 'reverted') this.failures++
     else this.failures = 0
     if (m) {
@@ -365,4 +683,21 @@ export class ArbEngine {
     }
     return { kind: 'executed', opportunity: o, simulation: sim, execution }
   }
+
+  /** A failure after the send (the receipt wait: a stuck trade), handled as a send failure. */
+  private sendLocked(o: Opportunity, err: unknown): Promise<Decision> {
+    return this.sendLock.runExclusive(() => this.sendFailed(o, err))
+  }
+}
+
+/**
+ * The token a revert points at, or null: a pair whose swap reverted with `UniswapV2:
+ * TRANSFER_FAILED` could not send its output token (the hop's token out); a transfer the executor
+ * made that failed names its token. Never the base token.
+ */
+export function blamedToken(cycle: Cycle, e: RevertEvidence | undefined): Address | null {
+  let t: Address | undefined
+  if (e?.kind === 'hop-failed' && e.reason.includes(PAIR_TRANSFER_FAILED)) t = cycle.tokens[e.hop + 1]
+  else if (e?.kind === 'transfer-failed') t = e.token
+  return t !== undefined && t !== cycle.tokens[0] ? t : null
 }

@@ -50,20 +50,29 @@ function setup(opts: {
   } as unknown as PoolTracker
   const sent: bigint[] = []
   const nonces: (number | undefined)[] = []
+  const execute = async (_g: unknown, _o: unknown, minProfit: bigint, tx: { nonce?: number }): Promise<Execution> => {
+    const fail = opts.failSend?.()
+    if (fail instanceof Error) throw fail
+    if (fail) throw new Error('nonce too low')
+    sent.push(minProfit)
+    nonces.push(tx.nonce)
+    return { hash: '0x02', status: 'success', gasUsed: 1n, effectiveGasPrice: 1n, profit: 1n, blockNumber: 2n }
+  }
   const executor = {
+    funding: 'flash',
     simulate: async (_g: unknown, o: Opportunity) => opts.sim(o),
-    execute: async (_g: unknown, _o: unknown, minProfit: bigint, tx: { nonce?: number }): Promise<Execution> => {
-      const fail = opts.failSend?.()
-      if (fail instanceof Error) throw fail
-      if (fail) throw new Error('nonce too low')
-      sent.push(minProfit)
-      nonces.push(tx.nonce)
-      return { hash: '0x02', status: 'success', gasUsed: 1n, effectiveGasPrice: 1n, profit: 1n, blockNumber: 2n }
+    execute,
+    submit: async (g: unknown, o: unknown, minProfit: bigint, tx: { nonce?: number }) => {
+      const x = await execute(g, o, minProfit, tx)
+      return { hash: x.hash, wait: async () => x }
     },
+    settle: (_o: unknown, s: { wait: () => Promise<Execution> }) => s.wait(),
   } as unknown as ExecutorClient
   const baseFee = opts.baseFee ?? 10n ** 9n
   const pub = {
     estimateFeesPerGas: async () => ({ maxFeePerGas: baseFee * 2n + 1n, maxPriorityFeePerGas: 1n }),
+    // the fake chain never moves on between a search and its sends
+    getBlockNumber: async () => 0n,
   } as unknown as PublicClient
   const engine = new ArbEngine(
     {

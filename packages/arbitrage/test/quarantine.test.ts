@@ -1,7 +1,7 @@
 // The quarantine of cycles and tokens whose simulations revert in the path (unit tier): a
 // model-based property for cycles (sit-out doubling from 2 blocks to the cap, reset by a success),
-// tokens quarantined after 3 distinct failing cycles and again at once, never the base token,
-// and which reverts count as the path's.
+// a token quarantined only on evidence against it (never for sharing failing cycles), never the
+// base token, and which reverts count as the path's.
 import { silentLogger } from '@cairn/utils'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -25,8 +25,7 @@ describe('Quarantine', () => {
         fc.integer({ min: 4, max: 64 }),
         fc.array(op, { maxLength: 60 }),
         (first, max, ops) => {
-          // tokenAfter high: only cycle quarantines here
-          const q = new Quarantine({ firstBlocks: first, maxBlocks: max, tokenAfter: 1000 }, { logger: silentLogger })
+          const q = new Quarantine({ firstBlocks: first, maxBlocks: max }, { logger: silentLogger })
           const model = new Map<number, { strikes: number; until: number }>()
           let block = 0
           for (const o of ops) {
@@ -53,36 +52,53 @@ describe('Quarantine', () => {
     )
   })
 
-  it('a token in 3 distinct failing cycles is quarantined with every cycle through it; again at once after; a success through it clears it', () => {
+  it('blames a token only on evidence against it: at once, with every cycle through it; never for sharing failing cycles; a success through it clears it', () => {
     const q = new Quarantine({}, { logger: silentLogger })
     const honey = 7
-    q.failed(cycle('a', honey), 10n, 'UniswapV2: TRANSFER_FAILED')
-    q.failed(cycle('a', honey), 12n, 'UniswapV2: TRANSFER_FAILED') // the same cycle again: still one
-    q.failed(cycle('b', 3, honey), 12n, 'UniswapV2: TRANSFER_FAILED')
-    expect(q.blocked(cycle('fresh', honey, 4), 12n)).toBeNull()
-    q.failed(cycle('c', honey, 4), 13n, 'UniswapV2: TRANSFER_FAILED')
-    // the third distinct cycle: the token sits out 2 blocks, and so does a cycle never tried
-    expect(q.blocked(cycle('fresh', 5, honey), 14n)).toMatch(
-      new RegExp(`token ${tok(honey)} quarantined until block 15`),
+    const innocent = 3
+    // many cycles through an innocent token fail without evidence against it: only they sit out
+    for (const [i, k] of ['a', 'b', 'c', 'd'].entries())
+      q.failed(cycle(k, innocent, honey + i), 10n, 'hop 1 (pair 0x…) reverted: UniswapV2: K')
+    expect(q.list(10n).filter((x) => x.kind === 'token')).toEqual([])
+    expect(q.blocked(cycle('fresh', innocent, 9), 10n)).toBeNull()
+    // the revert names the honeypot: it sits out at once, and so does a cycle never tried through it
+    q.failed(cycle('e', innocent, honey), 10n, 'token refused', tok(honey))
+    expect(q.blocked(cycle('fresh', 5, honey), 11n)).toMatch(
+      new RegExp(`token ${tok(honey)} quarantined until block 12`),
     )
-    expect(q.list(14n).filter((x) => x.kind === 'token')).toMatchObject([{ key: tok(honey), strikes: 1, until: 15n }])
-    // tokens seen in fewer failing cycles are not
-    expect(q.blocked(cycle('other', 3), 14n)).toBeNull()
-    // the base token is in every cycle and never blamed
-    expect(q.list(14n).some((x) => x.key === tok(0))).toBe(false)
-    // after the sit-out, one more failure through it quarantines it again at once, for twice as long
-    expect(q.blocked(cycle('fresh', 5, honey), 15n)).toBeNull()
-    q.failed(cycle('d', honey, 6), 15n, 'UniswapV2: TRANSFER_FAILED')
-    expect(q.list(15n).filter((x) => x.kind === 'token')).toMatchObject([{ strikes: 2, until: 19n }])
+    expect(q.list(11n).filter((x) => x.kind === 'token')).toMatchObject([{ key: tok(honey), strikes: 1, until: 12n }])
+    expect(q.blocked(cycle('fresh2', innocent, 4), 11n)).toBeNull()
+    // the same evidence while it sits out does not lengthen it; after, it doubles
+    q.failed(cycle('f', honey), 11n, 'token refused', tok(honey))
+    expect(q.list(11n).filter((x) => x.kind === 'token')).toMatchObject([{ strikes: 1, until: 12n }])
+    q.failed(cycle('g', honey), 12n, 'token refused', tok(honey))
+    expect(q.list(12n).filter((x) => x.kind === 'token')).toMatchObject([{ strikes: 2, until: 16n }])
+    // the base token is never blamed, nor a token not on the cycle
+    q.failed(cycle('h', 4), 12n, 'token refused', tok(0))
+    q.failed(cycle('i', 4), 12n, 'token refused', tok(99))
+    expect(
+      q
+        .list(12n)
+        .filter((x) => x.kind === 'token')
+        .map((x) => x.key),
+    ).toEqual([tok(honey)])
     // a cycle through it that went through (its simulation succeeded) clears the token
-    q.succeeded(cycle('e', honey), 16n)
-    expect(q.blocked(cycle('fresh', 5, honey), 16n)).toBeNull()
-    q.failed(cycle('f', honey, 8), 17n, 'InsufficientProfit')
-    expect(q.list(17n).filter((x) => x.kind === 'token')).toEqual([])
+    q.succeeded(cycle('j', honey), 13n)
+    expect(q.blocked(cycle('fresh', 5, honey), 13n)).toBeNull()
+  })
+
+  it('logs name the quarantined token and the pools (the logger redacts a key named token)', () => {
+    const lines: Record<string, unknown>[] = []
+    const logger = { warn: (o: Record<string, unknown>) => void lines.push(o) } as never
+    const q = new Quarantine({}, { logger })
+    q.failed({ key: '0xp1>0xp2', tokens: [tok(0), tok(7), tok(0)] }, 5n, 'token refused', tok(7))
+    expect(lines[0]).toMatchObject({ cycle: '0xp1>0xp2', pools: ['0xp1', '0xp2'] })
+    expect(lines[1]).toMatchObject({ tokenAddress: tok(7), cycle: '0xp1>0xp2' })
+    expect(Object.keys(lines[1]!)).not.toContain('token')
   })
 
   it('remembers at most maxEntries cycles (the least recently failed go first)', () => {
-    const q = new Quarantine({ maxEntries: 2, tokenAfter: 1000 }, { logger: silentLogger })
+    const q = new Quarantine({ maxEntries: 2 }, { logger: silentLogger })
     for (const k of ['a', 'b', 'c']) q.failed(cycle(k, 1), 0n, 'InsufficientProfit')
     expect(q.list(0n).map((x) => x.key)).toEqual(['c', 'b'])
   })

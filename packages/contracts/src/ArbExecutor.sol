@@ -17,10 +17,15 @@ interface IArbV2Pair {
 /// sent straight to the next pair. A hop's input is what reached its pair (the pair's balance of
 /// the token above its reserve, as UniswapV2Router02's fee-on-transfer swaps measure it), so a
 /// token that takes a fee on transfer delivers less and the hop asks for less, instead of the
-/// pair refusing the swap. Funded either from this contract's balance or by a flash swap
-/// from the first pair (repaid in its callback). Reverts unless this contract's balance of `token`
-/// ends at least `minProfit` above where it started (and strictly above), so a trade that would
-/// lose reverts and costs only gas.
+/// pair refusing the swap. Every intermediate token moves once, pair to pair, in both fundings:
+/// from this contract's balance (it pays the first pair), or by a flash swap from the LAST pair
+/// (it lends the cycle's final output of `token` up front, which pays the first pair; the hop before
+/// it sends its output straight to that pair, the repayment). A fee is therefore charged once per
+/// hop either way. Reverts unless this contract's balance of `token` ends at least `minProfit` above
+/// where it started (and strictly above), so a trade that would lose reverts and costs only gas.
+/// A failure names its place: `HopFailed(hop, pair, reason)` when a pair's swap reverted (its
+/// transfer out refused: `UniswapV2: TRANSFER_FAILED`), `TransferFailed(token, to)` when a transfer
+/// this contract made failed.
 contract ArbExecutor {
     struct Hop {
         address pair;
@@ -31,7 +36,8 @@ contract ArbExecutor {
         /// fraction of the input that reaches the curve: Uniswap V2 is 997 / 1000
         uint32 feeNum;
         uint32 feeDen;
-        /// least output this hop may give (0: no bound)
+        /// least output this hop may give (0: no bound). With a flash swap, the last hop's `minOut`
+        /// is the amount borrowed (0: computed here along the path, as if no token took a fee).
         uint256 minOut;
     }
 
@@ -42,7 +48,8 @@ contract ArbExecutor {
     error NotOwner();
     error BadPath();
     error UnexpectedCallback();
-    error TransferFailed();
+    error TransferFailed(address token, address to);
+    error HopFailed(uint256 hop, address pair, bytes reason);
     error HopOutputTooLow(uint256 hop, uint256 amountOut, uint256 minOut);
     error InsufficientProfit(uint256 balanceBefore, uint256 balanceAfter, uint256 minProfit);
 
@@ -72,8 +79,8 @@ contract ArbExecutor {
         emit Withdrawn(token, to, amount);
     }
 
-    /// @notice Runs the cycle `hops` with `amountIn` of `token`; `flash` borrows the first hop's
-    /// output from its pair instead of paying from this contract's balance first.
+    /// @notice Runs the cycle `hops` with `amountIn` of `token`; `flash` borrows the cycle's final
+    /// output from the last pair instead of paying from this contract's balance first.
     /// @return profit the rise of this contract's balance of `token`
     function execute(address token, uint256 amountIn, uint256 minProfit, Hop[] calldata hops, bool flash)
         external
@@ -86,7 +93,7 @@ contract ArbExecutor {
             _flash(token, amountIn, hops);
         } else {
             _transfer(token, hops[0].pair, amountIn);
-            _run(hops, 0);
+            _run(hops, 0, hops.length);
         }
         uint256 afterBalance = IArbERC20(token).balanceOf(address(this));
         if (afterBalance <= before || afterBalance - before < minProfit) {
@@ -96,38 +103,54 @@ contract ArbExecutor {
         emit Executed(token, amountIn, profit, hops.length, flash);
     }
 
-    /// Borrows the first hop's output from its pair; the pair calls back `uniswapV2Call`.
+    /// Borrows the cycle's final output from the last pair; the pair calls back `uniswapV2Call`.
     function _flash(address token, uint256 amountIn, Hop[] calldata hops) private {
-        uint256 out0 = _amountOut(hops[0], amountIn, 0);
-        // what this contract already holds of the borrowed token: the callback sends on only what arrived
-        uint256 held = IArbERC20(hops[1].tokenIn).balanceOf(address(this));
-        expectedPair = hops[0].pair;
-        (uint256 a0, uint256 a1) = hops[0].zeroForOne ? (uint256(0), out0) : (out0, uint256(0));
+        uint256 last = hops.length - 1;
+        uint256 borrow = hops[last].minOut;
+        if (borrow == 0) {
+            borrow = amountIn;
+            for (uint256 i = 0; i < hops.length; i++) {
+                borrow = _amountOut(hops[i], borrow, i);
+            }
+        }
+        address pair = hops[last].pair;
+        expectedPair = pair;
+        (uint256 a0, uint256 a1) = hops[last].zeroForOne ? (uint256(0), borrow) : (borrow, uint256(0));
         // a V2 pair calls back the receiver of the output: this contract
-        IArbV2Pair(hops[0].pair).swap(a0, a1, address(this), abi.encode(token, amountIn, held, hops));
+        try IArbV2Pair(pair).swap(a0, a1, address(this), abi.encode(token, amountIn, borrow, hops)) {}
+        catch (bytes memory reason) {
+            _failed(last, pair, reason);
+        }
         if (expectedPair != address(0)) revert UnexpectedCallback();
     }
 
     /// @notice The flash swap's callback: only from the pair this contract just called, for a swap
-    /// it started. Sends the borrowed output that arrived (less than borrowed for a fee-on-transfer
-    /// token) on to the second pair, runs the remaining hops, then repays the first pair with
-    /// `amountIn` of `token`.
+    /// it started. Pays the first pair `amountIn` of `token` (the loan), runs every hop but the last,
+    /// the one before it sending its output to the lending pair, and checks that what reached that
+    /// pair buys at least the loan at its reserves (the pair's own K check then holds).
     function uniswapV2Call(address sender, uint256, uint256, bytes calldata data) external {
         if (msg.sender != expectedPair || expectedPair == address(0) || sender != address(this)) {
             revert UnexpectedCallback();
         }
         expectedPair = address(0);
-        (address token, uint256 amountIn, uint256 held, Hop[] memory hops) =
+        (address token, uint256 amountIn, uint256 borrow, Hop[] memory hops) =
             abi.decode(data, (address, uint256, uint256, Hop[]));
-        address borrowed = hops[1].tokenIn;
-        _transfer(borrowed, hops[1].pair, IArbERC20(borrowed).balanceOf(address(this)) - held);
-        _run(hops, 1);
-        _transfer(token, msg.sender, amountIn);
+        uint256 last = hops.length - 1;
+        _transfer(token, hops[0].pair, amountIn);
+        _run(hops, 0, last);
+        // the lending pair's reserves are still those before the loan: its input is its balance above them
+        Hop memory hop = hops[last];
+        (uint256 rIn, uint256 rOut) = _reserves(hop);
+        uint256 balance = IArbERC20(hop.tokenIn).balanceOf(hop.pair);
+        uint256 inWithFee = (balance > rIn ? balance - rIn : 0) * hop.feeNum;
+        uint256 out = (inWithFee * rOut) / (rIn * hop.feeDen + inWithFee);
+        if (out < borrow) revert HopOutputTooLow(last, out, borrow);
     }
 
-    /// Hops from `start` on; the input of hop `start` is already in its pair.
-    function _run(Hop[] memory hops, uint256 start) private {
-        for (uint256 i = start; i < hops.length; i++) {
+    /// Hops `start` to `end` (exclusive); the input of hop `start` is already in its pair. The hop
+    /// before `end` sends to the pair of hop `end` (this contract when `end` is the cycle's length).
+    function _run(Hop[] memory hops, uint256 start, uint256 end) private {
+        for (uint256 i = start; i < end; i++) {
             _swap(hops[i], i, i + 1 < hops.length ? hops[i + 1].pair : address(this));
         }
     }
@@ -139,7 +162,27 @@ contract ArbExecutor {
         uint256 balance = IArbERC20(hop.tokenIn).balanceOf(hop.pair);
         uint256 out = _amountOutAt(hop, balance > rIn ? balance - rIn : 0, rIn, rOut, index);
         (uint256 a0, uint256 a1) = hop.zeroForOne ? (uint256(0), out) : (out, uint256(0));
-        IArbV2Pair(hop.pair).swap(a0, a1, to, new bytes(0));
+        try IArbV2Pair(hop.pair).swap(a0, a1, to, new bytes(0)) {}
+        catch (bytes memory reason) {
+            _failed(index, hop.pair, reason);
+        }
+    }
+
+    /// A pair's swap reverted: this contract's own errors (from a callback) pass through as they
+    /// are, anything else (the pair's, or its tokens') is wrapped with the hop and pair it came from.
+    function _failed(uint256 index, address pair, bytes memory reason) private pure {
+        if (reason.length >= 4) {
+            bytes4 selector = bytes4(reason);
+            if (
+                selector == HopFailed.selector || selector == TransferFailed.selector
+                    || selector == HopOutputTooLow.selector || selector == UnexpectedCallback.selector
+            ) {
+                assembly {
+                    revert(add(reason, 32), mload(reason))
+                }
+            }
+        }
+        revert HopFailed(index, pair, reason);
     }
 
     /// UniswapV2Library.getAmountOut with the hop's fee, at the pair's current reserves.
@@ -166,6 +209,6 @@ contract ArbExecutor {
 
     function _transfer(address token, address to, uint256 amount) private {
         (bool ok, bytes memory ret) = token.call(abi.encodeWithSelector(IArbERC20.transfer.selector, to, amount));
-        if (!ok || (ret.length != 0 && !abi.decode(ret, (bool)))) revert TransferFailed();
+        if (!ok || (ret.length != 0 && !abi.decode(ret, (bool)))) revert TransferFailed(token, to);
     }
 }

@@ -22,7 +22,7 @@ export { ContractsErrorCode } from './errors.ts'
 
 /**
  * ArbExecutor (src/ArbExecutor.sol): runs one arbitrage cycle through Uniswap V2-style pairs
- * atomically, owner-only, from its own balance or with a flash swap from the first pair; accepts
+ * atomically, owner-only, from its own balance or with a flash swap from the last pair; accepts
  * swap callbacks only from the pair it called; reverts unless its balance of the cycle's token
  * rises by at least the trade's minimum profit. Compiled with solc 0.8.30 for EVM `paris`.
  *

@@ -1,19 +1,19 @@
-// `cairn arb …`: start the service, mint a token. Only this module reads flags and files; the
-// service takes plain options.
+// `cairn arb …`: deploy the executor, start the service, mint a token. Only this module reads flags
+// and files; the service takes plain options. What a command needs beyond commander and zod (the
+// service and its server, database and queue clients, viem, the contract) is imported when the
+// command runs, not when the `cairn` program is built: every `cairn` command registers this one.
 
 import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
-import { checkHmacSecret, createLogger, readApiKeysFile, StopOnSignals } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { z } from 'zod'
 import { ArbErrorCode } from '../errors.ts'
+import type { Funding } from '../execution/executor.ts'
 import type { KeySource } from '../execution/signer.ts'
 import type { Address } from '../graph/token-graph.ts'
 import type { FactoryConfig } from '../pools/tracker.ts'
-import { parseApiSecurity } from '../service/api-config.ts'
-import { ARB_ROLES, type Role, signToken } from '../service/auth.ts'
-import { startArbService } from '../service/service.ts'
+import type { Role } from '../service/auth.ts'
 
 const bad = (message: string, hint?: string) =>
   new CairnError(ArbErrorCode.CONFIG, message, { fault: 'caller', ...(hint ? { hint } : {}) })
@@ -63,6 +63,7 @@ interface StartFlags {
   base: string
   factory: string[]
   maxHops: string
+  funding: string
   searchThreads: string
   pollMs: string
   killFile?: string
@@ -217,6 +218,15 @@ export function tracingFlags(o: {
   return r.data
 }
 
+/** `--funding`, validated. */
+export function fundingFlag(v: string): Funding {
+  if (v === 'flash' || v === 'capital' || v === 'auto') return v
+  throw bad(
+    `bad --funding ${v}`,
+    "flash (borrow each trade's input from its last pair), capital (the executor's own balance of the base token) or auto (capital when it covers the input)",
+  )
+}
+
 export function keySource(o: { keystore?: string; passwordFile?: string; keyFile?: string }): KeySource {
   if (o.keyFile && !o.keystore) return { keyFile: o.keyFile }
   if (o.keystore && o.passwordFile && !o.keyFile) return { keystore: o.keystore, passwordFile: o.passwordFile }
@@ -225,6 +235,41 @@ export function keySource(o: { keystore?: string; passwordFile?: string; keyFile
 
 export function registerArb(program: Command): void {
   const arb = program.command('arb').description('DEX arbitrage: the engine and its service')
+  arb
+    .command('deploy')
+    .description('Deploy ArbExecutor, owned by the signing account (the one `cairn arb start` will sign with)')
+    .requiredOption('--rpc <url>', "the chain's JSON-RPC (http or ws)")
+    .option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')
+    .option('--password-file <file>', "the keystore's password")
+    .option('--key-file <file>', 'a hex private key in a file, instead of a keystore')
+    .option(
+      '--fund <amount>',
+      'then send this much of --base (whole base units, e.g. 10^18 per token) to it: capital for --funding capital|auto',
+    )
+    .option('--base <address>', 'the base token to fund it with (with --fund)')
+    .action(
+      async (o: {
+        rpc: string
+        keystore?: string
+        passwordFile?: string
+        keyFile?: string
+        fund?: string
+        base?: string
+      }) => {
+        if (o.fund !== undefined && (!o.base || !ADDRESS.test(o.base)))
+          throw bad('--fund needs --base ADDRESS (the token to send)')
+        if (o.fund !== undefined && !/^[0-9]+$/.test(o.fund))
+          throw bad(`bad --fund ${o.fund}`, 'a whole number of base units')
+        const { deployExecutor } = await import('./deploy.ts')
+        const r = await deployExecutor({
+          rpc: o.rpc,
+          key: keySource(o),
+          ...(o.fund !== undefined ? { fund: { token: o.base as Address, amount: BigInt(o.fund) } } : {}),
+        })
+        process.stdout.write(`ArbExecutor ${r.address} (owner ${r.owner}, tx ${r.tx}, block ${r.block})\n`)
+        if (r.funded) process.stdout.write(`funded with ${o.fund} of ${o.base} (tx ${r.funded})\n`)
+      },
+    )
   arb
     .command('start')
     .description('Run the arbitrage service: watch pools over JSON-RPC, trade through ArbExecutor, serve the API')
@@ -244,6 +289,11 @@ export function registerArb(program: Command): void {
       [],
     )
     .option('--max-hops <n>', 'longest cycle, in pools (2-4)', '3')
+    .option(
+      '--funding <mode>',
+      "where a trade's input comes from: flash (borrowed from the cycle's last pair, no capital), capital (the executor's balance of --base) or auto (capital when it covers the input, else flash)",
+      'flash',
+    )
     .option(
       '--search-threads <n>',
       `worker threads for the search's exact sizing (0: on the main thread; on this machine ${suggestedSearchThreads()} would leave one core to the main thread)`,
@@ -284,6 +334,10 @@ export function registerArb(program: Command): void {
     .option('--http.vhosts <names>', 'Host names answered (* = any)', '*')
     .option('--http.cors <origins>', 'origins allowed cross-origin', '')
     .action(async (o: StartFlags) => {
+      const { checkHmacSecret, createLogger, readApiKeysFile, StopOnSignals } = await import('@cairn/service-kit')
+      const { parseApiSecurity } = await import('../service/api-config.ts')
+      const { ARB_ROLES } = await import('../service/auth.ts')
+      const { startArbService } = await import('../service/service.ts')
       const stopper = new StopOnSignals()
       const logger = createLogger({ level: o.logLevel, format: 'auto', onBrokenPipe: stopper.onBrokenPipe })
       if (o.factory.length === 0) throw bad('give at least one --factory')
@@ -300,6 +354,7 @@ export function registerArb(program: Command): void {
       const security = parseApiSecurity(apiSecurityFlags(o))
       const search = searchFlags(o)
       const waits = tradeWaitFlags(o)
+      const funding = fundingFlag(o.funding)
       const svc = await startArbService(
         {
           rpc: o.rpc,
@@ -311,6 +366,7 @@ export function registerArb(program: Command): void {
           base: o.base as Address,
           factories: o.factory.map(parseFactory),
           maxHops: search.maxHops,
+          funding,
           searchThreads: search.searchThreads,
           pollMs: Number(o.pollMs),
           http: { host: o['http.addr'], port: Number(o['http.port']) },
@@ -344,7 +400,9 @@ export function registerArb(program: Command): void {
     .requiredOption('--role <role>', 'viewer, operator or admin')
     .requiredOption('--sub <name>', 'who (recorded in the audit log)')
     .option('--ttl <seconds>', 'lifetime', '3600')
-    .action((o: { secretFile: string; role: string; sub: string; ttl: string }) => {
+    .action(async (o: { secretFile: string; role: string; sub: string; ttl: string }) => {
+      const { checkHmacSecret } = await import('@cairn/service-kit')
+      const { signToken } = await import('../service/auth.ts')
       if (!['viewer', 'operator', 'admin'].includes(o.role)) throw bad(`bad --role ${o.role}`)
       const secret = readSecret(o.secretFile)
       checkHmacSecret(secret, `--secret-file ${o.secretFile}`)

@@ -18,6 +18,7 @@ import { ArbErrorCode } from '../errors.ts'
 import type { Address, TokenGraph } from '../graph/token-graph.ts'
 import type { Opportunity } from '../strategy/search.ts'
 import { bumpFees } from './nonce-manager.ts'
+import { type RevertEvidence, revertEvidence } from './revert-evidence.ts'
 
 export const arbExecutorAbi = arbExecutor.abi as Abi
 
@@ -35,7 +36,14 @@ export interface ExecutorHop {
 export interface ExecutorClientOptions {
   /** The deployed ArbExecutor. */
   address: Address
-  /** Borrow the first hop's output with a flash swap (no capital in the contract). Default true. */
+  /**
+   * Where a trade's input comes from: `flash` borrows the cycle's output from its last pair (no
+   * capital in the contract), `capital` pays from the contract's balance of the base token, `auto`
+   * uses the balance when it covers the input and a flash swap otherwise (one balance read per
+   * simulation). Default `flash` (or `capital` when `flash: false`).
+   */
+  funding?: Funding
+  /** Shorthand of `funding`: true = flash, false = capital. */
   flash?: boolean
   /**
    * Each hop's least output as a share of the expected one, in basis points below it (0: no per-hop
@@ -73,9 +81,41 @@ export interface ExecutorClientModules {
   now?: () => number
 }
 
+export type Funding = 'flash' | 'capital' | 'auto'
+
+/** How a trade is sent. */
+export interface SendOptions {
+  gas: bigint
+  maxFeePerGas?: bigint
+  maxPriorityFeePerGas?: bigint
+  nonce?: number
+  /** Flash swap or the contract's balance (the simulation's choice); the client's funding when absent. */
+  flash?: boolean
+  /**
+   * The contract's least profit for a send offering `maxFeePerGas` (the engine: the gas at that
+   * fee plus its minimum). A replacement pays more per gas, so it asks the contract for more:
+   * the trade still lands only if it nets the minimum after the raised gas, or reverts. Absent:
+   * every send asks `minProfit`.
+   */
+  minProfitAt?: (maxFeePerGas: bigint) => bigint
+}
+
 export type Simulation =
-  | { ok: true; profit: bigint; gas: bigint }
-  | { ok: false; reason: string; revert?: string | undefined }
+  | { ok: true; profit: bigint; gas: bigint /** Simulated (and to be sent) with a flash swap. */; flash?: boolean }
+  | {
+      ok: false
+      reason: string
+      revert?: string | undefined
+      /** Where the path failed, when the contract said (see revert-evidence.ts). */
+      evidence?: RevertEvidence | undefined
+      flash?: boolean
+    }
+
+/** A sent trade: its hash, and its receipt (with replacements while it waits) on `wait()`. */
+export interface Submission {
+  hash: Hex
+  wait(): Promise<Execution>
+}
 
 export interface Execution {
   hash: Hex
@@ -111,6 +151,7 @@ export function executeArgs(
   flash: boolean,
   hopSlippageBps = 0,
 ): readonly [Address, bigint, bigint, ExecutorHop[], boolean] {
+  const last = o.cycle.pools.length - 1
   const hops = o.cycle.pools.map((a, i): ExecutorHop => {
     const p = graph.pool(a)!
     if (p.fee.den > 0xffffffffn || p.fee.num > p.fee.den)
@@ -118,27 +159,41 @@ export function executeArgs(
         fault: 'caller',
       })
     const expected = o.hopOuts[i] ?? 0n
+    // with a flash swap the last hop's bound is the loan: the cycle's expected output (0: the
+    // contract computes it along the path, fee-blind)
+    const minOut =
+      flash && i === last ? expected : hopSlippageBps > 0 ? (expected * BigInt(10_000 - hopSlippageBps)) / 10_000n : 0n
     return {
       pair: a,
       tokenIn: o.cycle.tokens[i]!,
       zeroForOne: o.cycle.tokens[i] === p.token0,
       feeNum: Number(p.fee.num),
       feeDen: Number(p.fee.den),
-      minOut: hopSlippageBps > 0 ? (expected * BigInt(10_000 - hopSlippageBps)) / 10_000n : 0n,
+      minOut,
     }
   })
   return [o.cycle.tokens[0]!, o.amountIn, minProfit < 1n ? 1n : minProfit, hops, flash]
 }
 
+const balanceOfAbi = [
+  {
+    type: 'function',
+    name: 'balanceOf',
+    stateMutability: 'view',
+    inputs: [{ name: 'account', type: 'address' }],
+    outputs: [{ name: '', type: 'uint256' }],
+  },
+] as const
+
 export class ExecutorClient {
-  private readonly flash: boolean
+  readonly funding: Funding
   private readonly hopSlippageBps: number
 
   constructor(
     private readonly opts: ExecutorClientOptions,
     private readonly modules: ExecutorClientModules,
   ) {
-    this.flash = opts.flash ?? true
+    this.funding = opts.funding ?? (opts.flash === false ? 'capital' : 'flash')
     this.hopSlippageBps = opts.hopSlippageBps ?? 0
   }
 
@@ -148,7 +203,15 @@ export class ExecutorClient {
    * `{ok: false}` with the contract's error name.
    */
   async simulate(graph: TokenGraph, o: Opportunity, minProfit: bigint): Promise<Simulation> {
-    const args = executeArgs(graph, o, minProfit, this.flash, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
+    let flash = this.funding === 'flash'
+    if (this.funding === 'auto') {
+      try {
+        flash = (await this.capital(o.cycle.tokens[0]!)) < o.amountIn
+      } catch (err) {
+        return { ok: false, reason: shortReason(err) }
+      }
+    }
+    const args = executeArgs(graph, o, minProfit, flash, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
     const call = {
       address: this.opts.address,
       abi: arbExecutorAbi,
@@ -166,37 +229,73 @@ export class ExecutorClient {
       ])
       if (sim.status === 'rejected') throw sim.reason
       if (est.status === 'rejected') throw est.reason
-      return { ok: true, profit: sim.value.result as bigint, gas: est.value }
+      return { ok: true, profit: sim.value.result as bigint, gas: est.value, flash }
     } catch (err) {
-      return { ok: false, reason: shortReason(err), revert: revertName(err) }
+      return { ok: false, reason: shortReason(err), revert: revertName(err), evidence: revertEvidence(err), flash }
     }
+  }
+
+  /**
+   * Runs the trade as sized with eth_call (flash, no gas estimate): its outcome tells what the
+   * pools paid — the engine's probe of tokens whose transfer fee it does not know yet. A revert is
+   * `{ok: false}` with its evidence.
+   */
+  async probe(graph: TokenGraph, o: Opportunity): Promise<Simulation> {
+    try {
+      const r = await this.modules.public.simulateContract({
+        address: this.opts.address,
+        abi: arbExecutorAbi,
+        functionName: 'execute',
+        args: executeArgs(graph, o, 1n, true, 0),
+        account: this.modules.account,
+        blockTag: 'pending',
+      })
+      return { ok: true, profit: r.result as bigint, gas: 0n, flash: true }
+    } catch (err) {
+      return {
+        ok: false,
+        reason: shortReason(err),
+        revert: revertName(err),
+        evidence: revertEvidence(err),
+        flash: true,
+      }
+    }
+  }
+
+  /** The executor contract's balance of `token` at the pending block (its capital). */
+  capital(token: Address): Promise<bigint> {
+    return this.modules.public.readContract({
+      address: token,
+      abi: balanceOfAbi,
+      functionName: 'balanceOf',
+      args: [this.opts.address],
+      blockTag: 'pending',
+    })
   }
 
   /**
    * Signs and sends the trade (with `gas` from the simulation plus a margin) and waits for its
    * receipt. A revert on chain is an Execution with status 'reverted', not a throw.
    */
-  async execute(
-    graph: TokenGraph,
-    o: Opportunity,
-    minProfit: bigint,
-    tx: {
-      gas: bigint
-      maxFeePerGas?: bigint
-      maxPriorityFeePerGas?: bigint
-      nonce?: number
-      /**
-       * The contract's least profit for a send offering `maxFeePerGas` (the engine: the gas at that
-       * fee plus its minimum). A replacement pays more per gas, so it asks the contract for more:
-       * the trade still lands only if it nets the minimum after the raised gas, or reverts. Absent:
-       * every send asks `minProfit`.
-       */
-      minProfitAt?: (maxFeePerGas: bigint) => bigint
-    },
-  ): Promise<Execution> {
+  async execute(graph: TokenGraph, o: Opportunity, minProfit: bigint, tx: SendOptions): Promise<Execution> {
+    return (await this.submit(graph, o, minProfit, tx)).wait()
+  }
+
+  /** Waits for a submitted trade's receipt (replacing it while it waits): its execution. */
+  settle(_o: Opportunity, s: Submission): Promise<Execution> {
+    return s.wait()
+  }
+
+  /**
+   * Signs and sends the trade and returns once the node took it: its hash, and `wait()` for its
+   * receipt (replacing it while it waits, see `replaceAfterMs`). The engine sends a block's trades
+   * one after another this way, with consecutive nonces, before waiting for any.
+   */
+  async submit(graph: TokenGraph, o: Opportunity, minProfit: bigint, tx: SendOptions): Promise<Submission> {
     const { wallet, public: pub, account, logger } = this.modules
     const slippage = this.modules.hopSlippageBps?.() ?? this.hopSlippageBps
-    let args = executeArgs(graph, o, minProfit, this.flash, slippage)
+    const flash = tx.flash ?? this.funding !== 'capital'
+    let args = executeArgs(graph, o, minProfit, flash, slippage)
     const send = (fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint }, nonce: number | undefined) =>
       wallet.writeContract({
         address: this.opts.address,
@@ -214,78 +313,89 @@ export class ExecutorClient {
     const clock = this.modules.now ?? Date.now
     const stuckAfter = this.opts.stuckTimeoutMs ?? 180_000
     const sentAt = clock()
-    let hash = await send(fees, tx.nonce)
-    const after = this.opts.replaceAfterMs ?? 0
-    let replacements = after > 0 ? (this.opts.maxReplacements ?? 3) : 0
-    let receipt: Awaited<ReturnType<typeof pub.waitForTransactionReceipt>> | null = null
-    while (receipt === null) {
-      const left = sentAt + stuckAfter - clock()
-      if (left <= 0) throw stuck(hash, tx.nonce, clock() - sentAt)
-      try {
-        // viem follows a replacement: if an earlier hash with this nonce lands instead, its receipt comes back
-        receipt = await pub.waitForTransactionReceipt({
-          hash,
-          pollingInterval: 50,
-          timeout: replacements > 0 ? Math.min(after, left) : left,
-        })
-      } catch (err) {
-        if (!(err instanceof WaitForTransactionReceiptTimeoutError)) throw err
-        // no replacement left, or the deadline came first: the loop's check decides
-        if (replacements === 0 || clock() - sentAt >= stuckAfter) continue
-        replacements--
-        const sent = await pub.getTransaction({ hash })
-        const now = await pub.estimateFeesPerGas()
-        const bumped = bumpFees(
-          {
-            maxFeePerGas: sent.maxFeePerGas ?? now.maxFeePerGas,
-            maxPriorityFeePerGas: sent.maxPriorityFeePerGas ?? now.maxPriorityFeePerGas,
-          },
-          now,
-          this.opts.bumpPercent ?? 12.5,
-          this.modules.gasPriceCap?.(),
-        )
-        if (!bumped) {
-          // a higher offer would pass the gas price cap: the trade stays in the pool as sent (it holds
-          // the nonce; nothing sent after it could land first) and we wait for it until the deadline
-          logger.warn(
-            {
-              tx: hash,
-              nonce: sent.nonce,
-              maxFeePerGas: sent.maxFeePerGas?.toString(),
-              deadlineMs: Math.max(0, sentAt + stuckAfter - clock()),
-            },
-            'trade stuck at the gas price cap: waiting for it as sent',
-          )
-          replacements = 0
-          continue
-        }
-        fees = bumped
-        logger.warn(
-          { tx: hash, nonce: sent.nonce, maxFeePerGas: bumped.maxFeePerGas.toString() },
-          'trade stuck: replacing it',
-        )
-        if (tx.minProfitAt) args = executeArgs(graph, o, tx.minProfitAt(bumped.maxFeePerGas), this.flash, slippage)
+    const first = await send(fees, tx.nonce)
+    const wait = async (): Promise<Execution> => {
+      let hash = first
+      const after = this.opts.replaceAfterMs ?? 0
+      let replacements = after > 0 ? (this.opts.maxReplacements ?? 3) : 0
+      let receipt: Awaited<ReturnType<typeof pub.waitForTransactionReceipt>> | null = null
+      while (receipt === null) {
+        const left = sentAt + stuckAfter - clock()
+        if (left <= 0) throw stuck(hash, tx.nonce, clock() - sentAt)
         try {
-          const replaced = hash
-          hash = await send(fees, sent.nonce)
-          logger.info(
+          // viem follows a replacement: if an earlier hash with this nonce lands instead, its receipt comes back
+          receipt = await pub.waitForTransactionReceipt({
+            hash,
+            pollingInterval: 50,
+            timeout: replacements > 0 ? Math.min(after, left) : left,
+          })
+        } catch (err) {
+          if (!(err instanceof WaitForTransactionReceiptTimeoutError)) throw err
+          // no replacement left, or the deadline came first: the loop's check decides
+          if (replacements === 0 || clock() - sentAt >= stuckAfter) continue
+          replacements--
+          const sent = await pub.getTransaction({ hash })
+          const now = await pub.estimateFeesPerGas()
+          const bumped = bumpFees(
             {
-              tx: hash,
-              replaces: replaced,
-              nonce: sent.nonce,
-              maxFeePerGas: bumped.maxFeePerGas.toString(),
-              maxPriorityFeePerGas: bumped.maxPriorityFeePerGas.toString(),
-              minProfit: args[2].toString(),
+              maxFeePerGas: sent.maxFeePerGas ?? now.maxFeePerGas,
+              maxPriorityFeePerGas: sent.maxPriorityFeePerGas ?? now.maxPriorityFeePerGas,
             },
-            'replacement sent',
+            now,
+            this.opts.bumpPercent ?? 12.5,
+            this.modules.gasPriceCap?.(),
           )
-        } catch (sendErr) {
-          // the original landed meanwhile (nonce too low) or the node refused: wait for what was sent
-          logger.info({ tx: hash, err: (sendErr as Error).message }, 'replacement not sent')
-          replacements = 0
+          if (!bumped) {
+            // a higher offer would pass the gas price cap: the trade stays in the pool as sent (it holds
+            // the nonce; nothing sent after it could land first) and we wait for it until the deadline
+            logger.warn(
+              {
+                tx: hash,
+                nonce: sent.nonce,
+                maxFeePerGas: sent.maxFeePerGas?.toString(),
+                deadlineMs: Math.max(0, sentAt + stuckAfter - clock()),
+              },
+              'trade stuck at the gas price cap: waiting for it as sent',
+            )
+            replacements = 0
+            continue
+          }
+          fees = bumped
+          logger.warn(
+            { tx: hash, nonce: sent.nonce, maxFeePerGas: bumped.maxFeePerGas.toString() },
+            'trade stuck: replacing it',
+          )
+          if (tx.minProfitAt) args = executeArgs(graph, o, tx.minProfitAt(bumped.maxFeePerGas), flash, slippage)
+          try {
+            const replaced = hash
+            hash = await send(fees, sent.nonce)
+            logger.info(
+              {
+                tx: hash,
+                replaces: replaced,
+                nonce: sent.nonce,
+                maxFeePerGas: bumped.maxFeePerGas.toString(),
+                maxPriorityFeePerGas: bumped.maxPriorityFeePerGas.toString(),
+                minProfit: args[2].toString(),
+              },
+              'replacement sent',
+            )
+          } catch (sendErr) {
+            // the original landed meanwhile (nonce too low) or the node refused: wait for what was sent
+            logger.info({ tx: hash, err: (sendErr as Error).message }, 'replacement not sent')
+            replacements = 0
+          }
         }
       }
+      return this.executionOf(receipt, o)
     }
+    return { hash: first, wait }
+  }
+
+  private executionOf(
+    receipt: Awaited<ReturnType<PublicClient['waitForTransactionReceipt']>>,
+    o: Opportunity,
+  ): Execution {
     let profit = 0n
     for (const l of receipt.logs) {
       if (l.address.toLowerCase() !== this.opts.address.toLowerCase()) continue
@@ -298,8 +408,14 @@ export class ExecutorClient {
     }
     // the hash that landed: viem answers an earlier send's receipt when that one was mined instead
     const landed = receipt.transactionHash
-    logger.info(
-      { tx: landed, status: receipt.status, profit: profit.toString(), gasUsed: receipt.gasUsed.toString() },
+    this.modules.logger.info(
+      {
+        tx: landed,
+        status: receipt.status,
+        cycle: o.cycle.key,
+        profit: profit.toString(),
+        gasUsed: receipt.gasUsed.toString(),
+      },
       'trade mined',
     )
     return {

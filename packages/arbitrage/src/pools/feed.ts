@@ -23,6 +23,8 @@ export interface ChainFeedModules {
   /** Runs a poll (serialised by the caller: a tick asked for while one runs runs again after it). */
   tick: () => unknown
   metrics?: Pick<ArbMetrics, 'wsConnected' | 'wsDisconnects'> | null
+  /** Told when the subscription is back after a drop (notifications were lost: the engine looks at every cycle). */
+  onReconnect?: () => void
   /** Told when the subscription comes up or goes down. */
   onSubscription?: (state: 'live' | 'down') => void
 }
@@ -52,7 +54,10 @@ export class ChainFeed {
               },
               up: () => {
                 m?.wsConnected.set(1)
-                if (this.wasDown) tracker.requestReconcile()
+                if (this.wasDown) {
+                  tracker.requestReconcile()
+                  modules.onReconnect?.()
+                }
                 this.wasDown = false
                 modules.onSubscription?.('live')
                 void tick()

@@ -61,12 +61,22 @@ export function claimed(
   }
 }
 
-/** The embedded queue: FIFO in memory, one consumer at a time, handled in order. */
+/** The embedded queue: FIFO in memory, taken in order by up to `concurrency` handlers at once. */
 export class MemoryQueue implements OpportunityQueue {
   readonly kind = 'memory'
   private readonly items: QueuedOpportunity[] = []
   private handler: OpportunityHandler | null = null
-  private running: Promise<void> | null = null
+  private readonly lanes = new Set<Promise<void>>()
+  private readonly concurrency: number
+
+  /**
+   * `concurrency`: opportunities handled at once (default 1: in order, one after another). The
+   * service gives `maxTradesPerBlock`: the engine serialises each trade's simulation and send and
+   * waits for the receipts together, so a block's trades go out in one block with consecutive nonces.
+   */
+  constructor(opts: { concurrency?: number } = {}) {
+    this.concurrency = Math.max(1, opts.concurrency ?? 1)
+  }
 
   async publish(q: QueuedOpportunity): Promise<void> {
     this.items.push(q)
@@ -79,26 +89,30 @@ export class MemoryQueue implements OpportunityQueue {
   }
 
   private pump(): void {
-    if (this.running || !this.handler) return
     const h = this.handler
-    this.running = (async () => {
-      while (this.items.length > 0 && this.handler === h) {
-        const q = this.items.shift()!
-        try {
-          await h(q)
-        } catch {
-          // the handler logs its own failures; an opportunity is not worth retrying once stale
+    if (!h) return
+    // one more lane per waiting opportunity, up to `concurrency`
+    while (this.lanes.size < this.concurrency && this.items.length > this.lanes.size) {
+      const lane: Promise<void> = (async () => {
+        while (this.items.length > 0 && this.handler === h) {
+          const q = this.items.shift()!
+          try {
+            await h(q)
+          } catch {
+            // the handler logs its own failures; an opportunity is not worth retrying once stale
+          }
         }
-      }
-    })().finally(() => {
-      this.running = null
-      if (this.items.length > 0 && this.handler) this.pump()
-    })
+      })().finally(() => {
+        this.lanes.delete(lane)
+        if (this.items.length > 0 && this.handler) this.pump()
+      })
+      this.lanes.add(lane)
+    }
   }
 
   /** Resolves once everything published so far has been handled. */
   async drained(): Promise<void> {
-    while (this.running) await this.running
+    while (this.lanes.size > 0) await Promise.all(this.lanes)
   }
 
   async consume(handler: OpportunityHandler): Promise<() => Promise<void>> {
@@ -106,12 +120,12 @@ export class MemoryQueue implements OpportunityQueue {
     this.pump()
     return async () => {
       this.handler = null
-      await this.running
+      await Promise.all(this.lanes)
     }
   }
 
   async close(): Promise<void> {
     this.handler = null
-    await this.running
+    await Promise.all(this.lanes)
   }
 }

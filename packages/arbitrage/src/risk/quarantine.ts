@@ -2,7 +2,10 @@
 // number of blocks that doubles with each repeat, so a pool the executor cannot trade — a
 // fee-on-transfer token whose fee eats the margin, a token whose transfers out of a pair revert
 // (a honeypot), a pair with odd rules — neither takes every block's trade slot nor, through
-// consecutive failed simulations, opens the breaker and stops all trading.
+// consecutive failed simulations, opens the breaker and stops all trading. A token is blamed only
+// on evidence that points at it (its transfer reverted: ArbExecutor's `HopFailed` with the pair's
+// `UniswapV2: TRANSFER_FAILED` names the hop, so the pair's output token; `TransferFailed` names the
+// token), never for sharing a cycle with one that failed. Logs name tokens and pools.
 import type { Logger } from '@cairn/utils'
 import { LRUCache } from 'lru-cache'
 import type { Address } from '../graph/token-graph.ts'
@@ -19,12 +22,6 @@ export interface QuarantineOptions {
   firstBlocks?: number
   /** The longest sit-out, in blocks. Default 1,024 (about 3.4 hours at 12 s blocks). */
   maxBlocks?: number
-  /**
-   * A token (not the base) in this many distinct failing cycles since a cycle through it last
-   * went through is quarantined itself, with every cycle through it (again at its next failure
-   * once that ends, unless a cycle through it went through meanwhile). Default 3.
-   */
-  tokenAfter?: number
   /** Cycles and tokens remembered at most (least recently failed dropped first). Default 10,000. */
   maxEntries?: number
 }
@@ -35,11 +32,6 @@ interface Entry {
   /** The first block it may be tried again at. */
   until: bigint
   why: string
-}
-
-interface TokenEntry extends Entry {
-  /** Distinct cycles through the token that failed since one through it succeeded. */
-  cycles: Set<string>
 }
 
 /** One quarantined cycle or token, as the API and logs show it. */
@@ -53,10 +45,9 @@ export interface Quarantined {
 
 export class Quarantine {
   private readonly cycles: LRUCache<string, Entry>
-  private readonly tokens: LRUCache<string, TokenEntry>
+  private readonly tokens: LRUCache<string, Entry>
   private readonly firstBlocks: bigint
   private readonly maxBlocks: bigint
-  private readonly tokenAfter: number
 
   constructor(
     opts: QuarantineOptions,
@@ -67,7 +58,6 @@ export class Quarantine {
     this.tokens = new LRUCache({ max })
     this.firstBlocks = BigInt(opts.firstBlocks ?? 2)
     this.maxBlocks = BigInt(opts.maxBlocks ?? 1024)
-    this.tokenAfter = opts.tokenAfter ?? 3
   }
 
   /** Nothing has failed (or everything that had was cleared): no cycle can be blocked. */
@@ -90,33 +80,37 @@ export class Quarantine {
     return null
   }
 
-  /** A simulation of `cycle` at `block` reverted inside its path (`why`: the revert). */
-  failed(cycle: QuarantineCycle, block: bigint, why: string): void {
+  /**
+   * A simulation of `cycle` at `block` reverted inside its path (`why`: the revert). `blame`: the
+   * token the revert points at (its transfer reverted), which sits out with every cycle through
+   * it; null when the evidence names no token (the market moved, too little profit, a pair's K).
+   */
+  failed(cycle: QuarantineCycle, block: bigint, why: string, blame: Address | null = null): void {
     const c = this.cycles.get(cycle.key) ?? { strikes: 0, until: 0n, why }
     c.strikes++
     c.why = why
     c.until = block + this.sitOut(c.strikes)
     this.cycles.set(cycle.key, c)
     this.modules.logger.warn(
-      { cycle: cycle.key, why, strikes: c.strikes, until: c.until.toString() },
+      { cycle: cycle.key, pools: cycle.key.split('>'), why, strikes: c.strikes, until: c.until.toString() },
       'cycle quarantined: its simulation reverted in the path',
     )
     this.modules.metrics?.quarantines.inc({ kind: 'cycle' })
-    for (const t of blamed(cycle)) {
-      const e = this.tokens.get(t) ?? { strikes: 0, until: 0n, why, cycles: new Set<string>() }
-      e.cycles.add(cycle.key)
-      this.tokens.set(t, e)
-      // quarantined before and nothing through it went through since: at once; else after tokenAfter cycles
-      if (block < e.until || (e.strikes === 0 && e.cycles.size < this.tokenAfter)) continue
-      e.strikes++
-      e.why = `${e.cycles.size} cycles through it reverted, the last: ${why}`
-      e.until = block + this.sitOut(e.strikes)
-      e.cycles.clear()
-      this.modules.logger.warn(
-        { token: t, why: e.why, strikes: e.strikes, until: e.until.toString() },
-        'token quarantined: cycles through it keep reverting (fee on transfer, or transfers refused?)',
-      )
-      this.modules.metrics?.quarantines.inc({ kind: 'token' })
+    if (blame !== null && blame !== cycle.tokens[0] && cycle.tokens.includes(blame)) {
+      const e = this.tokens.get(blame) ?? { strikes: 0, until: 0n, why }
+      // already sitting out for this: the same evidence again does not lengthen it
+      if (!(block < e.until)) {
+        e.strikes++
+        e.why = why
+        e.until = block + this.sitOut(e.strikes)
+        this.tokens.set(blame, e)
+        // not `token`: the logger redacts that key (it means a bearer token there)
+        this.modules.logger.warn(
+          { tokenAddress: blame, cycle: cycle.key, why, strikes: e.strikes, until: e.until.toString() },
+          'token quarantined: its transfer reverted',
+        )
+        this.modules.metrics?.quarantines.inc({ kind: 'token' })
+      }
     }
     this.export(block)
   }
@@ -125,7 +119,7 @@ export class Quarantine {
   succeeded(cycle: QuarantineCycle, block: bigint): void {
     const had = this.cycles.delete(cycle.key)
     let tokens = false
-    for (const t of blamed(cycle)) tokens = this.tokens.delete(t) || tokens
+    for (const t of cycle.tokens) tokens = this.tokens.delete(t) || tokens
     if (had || tokens) this.export(block)
   }
 
@@ -153,12 +147,6 @@ export class Quarantine {
     const blocks = this.firstBlocks << BigInt(Math.min(strikes - 1, 62))
     return blocks < this.maxBlocks ? blocks : this.maxBlocks
   }
-}
-
-/** The tokens a failing cycle can blame: all but the base token, which every cycle starts and ends in. */
-function blamed(cycle: QuarantineCycle): Address[] {
-  const base = cycle.tokens[0]
-  return cycle.tokens.filter((t) => t !== base)
 }
 
 /**

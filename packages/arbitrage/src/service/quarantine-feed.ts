@@ -44,8 +44,12 @@ export class QuarantineFeed {
       this.applied.set(key, true)
       const cycle = { key: r.cycleKey, tokens: r.tokens as `0x${string}`[] }
       if (r.decision !== 'simulation-failed') quarantine.succeeded(cycle, r.block)
-      else if (r.detail?.startsWith(QUARANTINED)) quarantine.failed(cycle, r.block, r.detail.slice(QUARANTINED.length))
-      else continue
+      else if (r.detail?.startsWith(QUARANTINED)) {
+        const why = r.detail.slice(QUARANTINED.length)
+        // the engine's text of evidence against a token: "token 0x… refused: …"
+        const blame = /^token (0x[0-9a-f]{40}) refused/.exec(why)?.[1] as `0x${string}` | undefined
+        quarantine.failed(cycle, r.block, why, blame ?? null)
+      } else continue
       n++
     }
     return n

@@ -121,7 +121,7 @@ export class ArbRunner {
     const head = this.modules.tracker.head?.number ?? 0n
     // storage after the trade decision: the queue gets the opportunities first
     try {
-      if (this.opts.role !== 'executor' && (collected.changed.size > 0 || engine.carrying > 0))
+      if (this.opts.role !== 'executor' && (collected.changed.size > 0 || engine.carrying > 0 || engine.wantsFullLook))
         await this.strategy(collected.changed, head)
     } finally {
       for (const u of collected.updates) await this.savePools(u.changed, u.number)
@@ -210,9 +210,9 @@ export class ArbRunner {
       await save('stale', 'unknown pool')
       return false
     }
-    const quote = await engine.quote()
+    // the quote is awaited in the engine's send order: trades queued together keep their order
     // the latency metric measures from when the strategy saw the block (wall clock across processes)
-    const d: Decision = await engine.decide(o, quote, performance.now() - (this.now() - q.seenAt))
+    const d: Decision = await engine.decide(o, engine.quote(), performance.now() - (this.now() - q.seenAt))
     await save(d.kind, detailOf(d))
     // a failed send may have reached the node: its claim stands
     if (d.kind === 'send-failed') return true

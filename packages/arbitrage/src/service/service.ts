@@ -18,7 +18,7 @@ import type { Registry } from 'prom-client'
 import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, type Transport } from 'viem'
 import { ArbEngine } from '../engine.ts'
 import { ArbErrorCode } from '../errors.ts'
-import { ExecutorClient } from '../execution/executor.ts'
+import { ExecutorClient, type Funding } from '../execution/executor.ts'
 import { NonceManager } from '../execution/nonce-manager.ts'
 import { type KeySource, loadSigner } from '../execution/signer.ts'
 import { type Address, TokenGraph } from '../graph/token-graph.ts'
@@ -67,7 +67,9 @@ export interface ArbServiceOptions {
   killFile?: string | null
   queue: { kind: 'memory' } | { kind: 'nats'; servers: string; stream?: string; subject?: string }
   runner: ArbRunnerOptions
-  /** Flash-swap the first hop (default true). */
+  /** Where trades' input comes from (see ExecutorClientOptions.funding; default flash). */
+  funding?: Funding
+  /** Shorthand of `funding` (true: flash, false: capital). */
   flash?: boolean
   /** A stuck trade is replaced after this long (0: never). */
   replaceAfterMs?: number
@@ -184,7 +186,7 @@ export async function startArbService(
     const executor = new ExecutorClient(
       {
         address: opts.executor,
-        flash: opts.flash ?? true,
+        funding: opts.funding ?? (opts.flash === false ? 'capital' : 'flash'),
         replaceAfterMs: opts.replaceAfterMs ?? 0,
         ...(opts.stuckTimeoutMs !== undefined ? { stuckTimeoutMs: opts.stuckTimeoutMs } : {}),
       },
@@ -229,7 +231,8 @@ export async function startArbService(
         release: (id, who) => store.releaseClaim(id, who),
       } // shared by every executor through the database
     } else {
-      queue = new MemoryQueue()
+      // as many at once as a block may take: the engine sends them one after another, then awaits the receipts together
+      queue = new MemoryQueue({ concurrency: 64 })
       claims = new MemoryClaims()
     }
     shutdown.add('queue', () => queue.close())
@@ -276,9 +279,9 @@ export async function startArbService(
     )
     tracer.wrapMethod(
       executor,
-      'execute',
+      'settle',
       'arb.execute',
-      (_g, o) => hops(o),
+      (o) => hops(o),
       (r) => ({ 'arb.status': r.status, 'arb.tx': r.hash, 'arb.block': Number(r.blockNumber) }),
     )
     await runner.start()
@@ -304,7 +307,10 @@ export async function startArbService(
       })
       return ticking
     }
-    const feed = new ChainFeed({ pollMs: opts.pollMs, ws: wsUrl }, { tracker, logger, tick, metrics })
+    const feed = new ChainFeed(
+      { pollMs: opts.pollMs, ws: wsUrl },
+      { tracker, logger, tick, metrics, onReconnect: () => engine.requestFullLook() },
+    )
     feed.start()
     shutdown.add('loop', async () => {
       closed = true

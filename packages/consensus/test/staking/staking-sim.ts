@@ -142,7 +142,15 @@ export async function runStakingScenario(s: StakingScenario): Promise<StakingRun
         const addr = net.nodes[e.node]?.engine.address as Uint8Array
         const ev = duplicateVoteEvidence(addr, vote(1), vote(2))
         const at = Number(lead().chain.head.header.number)
-        for (const n of net.nodes) n.engine.evidence.submit(ev, at)
+        // Refused where the validator is not a member of that height's set (an earlier event removed
+        // it): the pool checks evidence stands alone, as it must.
+        for (const n of net.nodes) {
+          try {
+            n.engine.evidence.submit(ev, at)
+          } catch (err) {
+            if (!String((err as Error).message).includes('is not a validator')) throw err
+          }
+        }
       } else if (e.kind === 'join') {
         const n0 = lead()
         const data = Buffer.from(
