@@ -328,7 +328,12 @@ export class Executor {
       extraData: header.extraData ?? new Uint8Array(),
       gasLimit: header.gasLimit ?? parent.header.gasLimit,
     }
-    await this.engine.beginBlock?.({ header: building, parent: parent.header, state: this.vm.stateManager, vm: this.vm })
+    await this.engine.beginBlock?.({
+      header: building,
+      parent: parent.header,
+      state: this.vm.stateManager,
+      vm: this.vm,
+    })
     const results: RunTxResult[] = []
     const included: TypedTransaction[] = []
     const rejected: BuildResult['rejected'] = []
@@ -439,7 +444,8 @@ export class Executor {
     )
     const results: RunTxResult[] = []
     const pow = isProofOfWork(this.common)
-    if (!pow) await this.engine.beginBlock?.({ header: h, parent: parent.header, state: this.vm.stateManager, vm: this.vm })
+    if (!pow)
+      await this.engine.beginBlock?.({ header: h, parent: parent.header, state: this.vm.stateManager, vm: this.vm })
     const env = this.blockEnv(builder)
     for (const [i, tx] of block.transactions.entries()) {
       const why = await checks.check(i)
