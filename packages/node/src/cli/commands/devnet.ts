@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { devGenesis } from '@cairn/chain'
-import type { StakingProfile } from '@cairn/consensus'
+import { type StakingProfile, stakingParamsWith } from '@cairn/consensus'
 import { privateKeyToAddress } from '@cairn/crypto'
 import { peerIdOfSecp256k1 } from '@cairn/p2p'
 import { bytesToHex, CairnError } from '@cairn/utils'
@@ -90,6 +90,8 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
       hint: 'use another --dir, or remove it to start over',
     })
   }
+  // Bad parameters are refused before anything is written (no keys left behind).
+  if (opts.staking !== false) stakingParamsWith(opts.profile ?? 'devnet', opts.param ?? [])
   mkdirSync(dir, { recursive: true })
   const nodes = Array.from({ length: opts.validators }, (_, k) => {
     const i = k + 1
