@@ -1,6 +1,8 @@
 // The Staking and Governance system contracts on a real in-process Cairn dev node, placed as genesis
 // places them (runtime code at the fixed addresses, anvil_setCode) and initialized by the system
 // address (impersonated), with helpers to call them as any account and to read their accounting.
+
+import type { StakingParams } from '@cairn/consensus'
 import { GOVERNANCE_ADDRESS, governance, STAKING_ADDRESS, SYSTEM_ADDRESS, staking } from '@cairn/contracts'
 import {
   type Abi,
@@ -22,23 +24,7 @@ export const stakingAbi = staking.abi as Abi
 export const governanceAbi = governance.abi as Abi
 export const ETH = 10n ** 18n
 
-export interface StakingParams {
-  epochLength: bigint
-  maxValidators: number
-  minSelfBond: bigint
-  powerReduction: bigint
-  unbondingBlocks: bigint
-  issuancePerBlock: bigint
-  annualRateBps: number
-  blocksPerYear: bigint
-  communityTaxBps: number
-  signedBlocksWindow: bigint
-  minSignedPerWindowBps: number
-  slashFractionDoubleSignBps: number
-  slashFractionDowntimeBps: number
-  downtimeJailSeconds: bigint
-  maxPowerChangeBps: number
-}
+export type { StakingParams }
 
 /** Small devnet-like parameters: 1 ETH = 1 power, 10-block unbonding, 10-block window. */
 export const testParams = (over: Partial<StakingParams> = {}): StakingParams => ({
