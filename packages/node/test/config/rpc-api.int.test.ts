@@ -29,7 +29,8 @@ function configFrom(argv: string[], env: Record<string, string> = {}) {
   return loadConfig(nodeConfigInputs(cmd.opts(), env))
 }
 
-const ALL = 'eth, net, web3, cairn, txpool, debug, trace, ots, erigon, admin, personal, testing, evm, anvil, hardhat, tenderly'
+const ALL =
+  'eth, net, web3, cairn, txpool, debug, trace, ots, erigon, admin, personal, testing, evm, anvil, hardhat, tenderly'
 
 describe('rpc.api', () => {
   it('unset: eth, net, web3, cairn in production; every namespace on a dev chain; testing where served', () => {
