@@ -11,7 +11,7 @@ import { GOVERNANCE_ADDRESS, governance, STAKING_ADDRESS, staking } from '@cairn
 import { CairnError, hexToBytes } from '@cairn/utils'
 import { createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common'
 import { SimpleStateManager } from '@ethereumjs/statemanager'
-import { Account, Address, bytesToHex } from '@ethereumjs/util'
+import { Account, Address, bytesToHex, setLengthLeft, unpadBytes } from '@ethereumjs/util'
 import { createVM, type VM } from '@ethereumjs/vm'
 import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
 import type { Address as ValidatorAddress } from '../bft/messages.ts'
@@ -131,7 +131,7 @@ export async function genesisStakingSet(
   const addr = new Address(hexToBytes(STAKING_ADDRESS as Hex))
   await sm.putCode(addr, hexToBytes(entry.code as Hex))
   for (const [k, v] of Object.entries(entry.storage ?? {})) {
-    await sm.putStorage(addr, word32(k), strip(hexToBytes(padHex(v))))
+    await sm.putStorage(addr, setLengthLeft(hexToBytes(evenHex(k)), 32), unpadBytes(hexToBytes(evenHex(v))))
   }
   const res = await systemCall(
     vm,
@@ -180,18 +180,8 @@ function normal(a: string): string {
   return a.toLowerCase().replace(/^0x/, '')
 }
 
-function padHex(v: string): Hex {
+/** A genesis word written with an odd number of digits (`0x1`) as bytes-ready hex. */
+function evenHex(v: string): Hex {
   const s = v.replace(/^0x/, '')
   return `0x${s.length % 2 === 1 ? `0${s}` : s}` as Hex
-}
-
-function word32(k: string): Uint8Array {
-  const s = k.replace(/^0x/, '').padStart(64, '0')
-  return hexToBytes(`0x${s}` as Hex)
-}
-
-function strip(b: Uint8Array): Uint8Array {
-  let i = 0
-  while (i < b.length && b[i] === 0) i++
-  return b.subarray(i)
 }

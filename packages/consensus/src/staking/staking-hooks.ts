@@ -20,7 +20,7 @@
 
 import type { EndBlockContext } from '@cairn/chain'
 import { GOVERNANCE_ADDRESS, STAKING_ADDRESS } from '@cairn/contracts'
-import { type CairnError, hexToBytes, type Logger } from '@cairn/utils'
+import { bytesToHex, type CairnError, hexToBytes, type Logger } from '@cairn/utils'
 import { Address as EthAddress } from '@ethereumjs/util'
 import { decodeFunctionResult, encodeFunctionData, type Hex, toEventSelector } from 'viem'
 import type { Address } from '../bft/messages.ts'
@@ -108,7 +108,7 @@ export class StakingHooks {
     return decodeFunctionResult({
       abi: GOVERNANCE_SYSTEM_ABI,
       functionName: 'chainParams',
-      data: hex(out.returnValue),
+      data: bytesToHex(out.returnValue),
     }) as ChainParams
   }
 
@@ -142,7 +142,7 @@ export class StakingHooks {
       encodeFunctionData({
         abi: STAKING_SYSTEM_ABI,
         functionName: 'reward',
-        args: [facts.signed.map(hex), facts.missed.map(hex)],
+        args: [facts.signed.map((a) => bytesToHex(a)), facts.missed.map((a) => bytesToHex(a))],
       }),
       fees + issuance,
     )
@@ -155,7 +155,7 @@ export class StakingHooks {
         encodeFunctionData({
           abi: STAKING_SYSTEM_ABI,
           functionName: 'slashDoubleSign',
-          args: [hex(ev.validator), BigInt(ev.height), ev.round, ev.type],
+          args: [bytesToHex(ev.validator), BigInt(ev.height), ev.round, ev.type],
         }),
       )
       if (this.#decode('slashDoubleSign', out) === true) slashed++
@@ -201,8 +201,8 @@ export class StakingHooks {
   /** Slashes and jailings the contract logged in a system call: metrics and a warning each. */
   #count(logs: SystemCallResult['logs'], at: bigint): void {
     for (const [, topics, data] of logs) {
-      const topic = topics[0] === undefined ? '' : hex(topics[0])
-      const who = topics[1] === undefined ? '' : `0x${hex(topics[1]).slice(26)}`
+      const topic = topics[0] === undefined ? '' : bytesToHex(topics[0])
+      const who = topics[1] === undefined ? '' : `0x${bytesToHex(topics[1]).slice(26)}`
       if (topic === SLASHED) {
         const reason = REASONS[Number(data[63])] ?? 'other'
         this.#m.metrics?.slashes.inc({ reason })
@@ -227,7 +227,7 @@ export class StakingHooks {
     const [name, height] = decodeFunctionResult({
       abi: GOVERNANCE_SYSTEM_ABI,
       functionName: 'upgradePlan',
-      data: hex(out.returnValue),
+      data: bytesToHex(out.returnValue),
     }) as readonly [string, bigint]
     if (name === '' || height !== number) return
     const handler = (this.#m.upgrades ?? KNOWN_UPGRADES).get(name)
@@ -250,7 +250,7 @@ export class StakingHooks {
   }
 
   #decode(functionName: (typeof STAKING_SYSTEM_ABI)[number]['name'], data: Uint8Array): unknown {
-    return decodeFunctionResult({ abi: STAKING_SYSTEM_ABI, functionName, data: hex(data) } as never)
+    return decodeFunctionResult({ abi: STAKING_SYSTEM_ABI, functionName, data: bytesToHex(data) } as never)
   }
 }
 
@@ -258,12 +258,6 @@ const SLASHED = toEventSelector('Slashed(address,uint256,uint8)')
 const JAILED = toEventSelector('Jailed(address,uint64,uint8)')
 /** The contract's reason codes (Staking.sol): 1 double-sign, 2 downtime, 3 self-bond below its minimum. */
 const REASONS: Record<number, string> = { 1: 'double_sign', 2: 'downtime', 3: 'self_bond' }
-
-function hex(b: Uint8Array): Hex {
-  let s = '0x'
-  for (const x of b) s += x.toString(16).padStart(2, '0')
-  return s as Hex
-}
 
 function systemBlock(ctx: EndBlockContext): SystemBlock {
   const h = ctx.header as {

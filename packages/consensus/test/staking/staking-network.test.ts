@@ -4,7 +4,7 @@
 import { STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { bytesToHex } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
-import { type Abi, decodeFunctionResult, encodeFunctionData, type Hex, parseAbi } from 'viem'
+import { type Abi, encodeFunctionData, type Hex, parseAbi } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
 import { KEYS, transfer } from '../../../chain/test/helpers.ts'
 import {
@@ -13,10 +13,10 @@ import {
   MsgType,
   STAKING_SYSTEM_ABI,
   signDigest,
-  systemCall,
   voteDigest,
 } from '../../src/index.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+import { readStaking } from './read-staking.ts'
 
 const VIEWS = parseAbi([
   'function accounting() view returns (uint256 bonded, uint256 unbonding, uint256 rewards, uint256 commissions, uint256 pool, uint256 burnedTotal)',
@@ -32,21 +32,9 @@ afterEach(async () => {
 const addr = (i: number) => net?.nodes[i]?.engine.address as Uint8Array
 
 /** A read of the staking contract in the state after `block` on `node`'s chain. */
-async function read(node: BftNode, block: Block, abi: readonly unknown[], functionName: string, args: unknown[] = []) {
-  const vm = await node.chain.vmAt(block.header)
-  const out = await systemCall(
-    vm,
-    { number: block.header.number, timestamp: block.header.timestamp, coinbase: new Uint8Array(20) },
-    Buffer.from(STAKING_ADDRESS.slice(2), 'hex'),
-    Buffer.from(encodeFunctionData({ abi, functionName, args } as never).slice(2), 'hex'),
-    0n,
-    true,
-  )
-  return decodeFunctionResult({ abi, functionName, data: bytesToHex(out.returnValue) as Hex } as never) as unknown
-}
 
 async function activeSet(node: BftNode, block: Block): Promise<string[]> {
-  const [addrs] = (await read(node, block, STAKING_SYSTEM_ABI, 'activeSet')) as [Hex[], bigint[]]
+  const [addrs] = (await readStaking(node, block, STAKING_SYSTEM_ABI, 'activeSet')) as [Hex[], bigint[]]
   return addrs.map((a) => a.toLowerCase()).sort()
 }
 
@@ -114,7 +102,12 @@ describe('staking in the BFT engine', () => {
     const node = net.nodes[0] as BftNode
     const head = node.chain.head
     // Issuance (0.1 coin a block, devnet) was distributed: commissions and rewards outstanding grow.
-    const [bonded, unbonding, rewards, commissions, pool] = (await read(node, head, VIEWS, 'accounting')) as bigint[]
+    const [bonded, unbonding, rewards, commissions, pool] = (await readStaking(
+      node,
+      head,
+      VIEWS,
+      'accounting',
+    )) as bigint[]
     expect(bonded).toBe(4n * 10n ** 19n)
     expect(unbonding).toBe(0n)
     expect((rewards as bigint) + (commissions as bigint) + (pool as bigint)).toBe(
@@ -155,7 +148,7 @@ describe('staking in the BFT engine', () => {
     expect(await net.runUntil(gone, 120_000)).toBe(true)
     const at = Number(n0.chain.head.header.number)
     expect(await net.runUntil(() => n0.chain.head.header.number >= BigInt(at + 4))).toBe(true)
-    const v = (await read(n0, n0.chain.head, VIEWS, 'getValidator', [bytesToHex(addr(3))])) as unknown[]
+    const v = (await readStaking(n0, n0.chain.head, VIEWS, 'getValidator', [bytesToHex(addr(3))])) as unknown[]
     expect(v[4]).toBe(true) // jailed
     expect(v[5]).toBe(false) // not tombstoned
     // No committed block after the removal carries its precommit.
@@ -185,12 +178,12 @@ describe('staking in the BFT engine', () => {
     const gone = () =>
       !engineSet(n0, Number(n0.chain.head.header.number) + 1).includes(bytesToHex(addr(3)).toLowerCase())
     expect(await net.runUntil(gone, 60_000)).toBe(true)
-    const v = (await read(n0, n0.chain.head, VIEWS, 'getValidator', [bytesToHex(addr(3))])) as unknown[]
+    const v = (await readStaking(n0, n0.chain.head, VIEWS, 'getValidator', [bytesToHex(addr(3))])) as unknown[]
     expect(v[4]).toBe(true)
     expect(v[5]).toBe(true) // tombstoned
     // 5% of 10 coins slashed, once.
     expect(v[1]).toBe(95n * 10n ** 17n)
-    const [, , , , , burned] = (await read(n0, n0.chain.head, VIEWS, 'accounting')) as bigint[]
+    const [, , , , , burned] = (await readStaking(n0, n0.chain.head, VIEWS, 'accounting')) as bigint[]
     expect(burned).toBe(5n * 10n ** 17n)
     for (const n of net.nodes.slice(0, 3)) await setsAgree(n)
   }, 60_000)

@@ -18,7 +18,7 @@ import { STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { bytesToHex } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { Address } from '@ethereumjs/util'
-import { type Abi, decodeFunctionResult, encodeFunctionData, type Hex, parseAbi } from 'viem'
+import { type Abi, encodeFunctionData, type Hex, parseAbi } from 'viem'
 import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
 import {
   decodeBftExtra,
@@ -26,11 +26,11 @@ import {
   MsgType,
   STAKING_SYSTEM_ABI,
   signDigest,
-  systemCall,
   voteDigest,
 } from '../../src/index.ts'
 import { Prng } from '../bft/sim/prng.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+import { readStaking } from './read-staking.ts'
 
 const VIEWS = parseAbi([
   'function accounting() view returns (uint256 bonded, uint256 unbonding, uint256 rewards, uint256 commissions, uint256 pool, uint256 burnedTotal)',
@@ -85,19 +85,6 @@ export interface StakingRun {
 
 const STAKING = Buffer.from(STAKING_ADDRESS.slice(2), 'hex')
 
-async function read(node: BftNode, block: Block, abi: Abi, functionName: string): Promise<unknown> {
-  const vm = await node.chain.vmAt(block.header)
-  const out = await systemCall(
-    vm,
-    { number: block.header.number, timestamp: block.header.timestamp, coinbase: new Uint8Array(20) },
-    STAKING,
-    Buffer.from(encodeFunctionData({ abi, functionName } as never).slice(2), 'hex'),
-    0n,
-    true,
-  )
-  return decodeFunctionResult({ abi, functionName, data: bytesToHex(out.returnValue) as Hex } as never)
-}
-
 /** Runs one scenario and checks every invariant; the violations say what broke where. */
 export async function runStakingScenario(s: StakingScenario): Promise<StakingRun> {
   const net = await BftNetwork.create({
@@ -121,7 +108,7 @@ export async function runStakingScenario(s: StakingScenario): Promise<StakingRun
   try {
     // The spare (keyed, outside the genesis set) runs too: it follows until it joins.
     await net.start()
-    const lead = () => net.nodes.find((n, i) => honest(i) && i !== spare) as BftNode
+    const lead = () => net.nodes.find((_n, i) => honest(i) && i !== spare) as BftNode
     for (const e of s.events) {
       const ok = await net.runUntil(() => lead().chain.head.header.number >= BigInt(e.atHeight), 120_000)
       if (!ok) {
@@ -194,7 +181,10 @@ export async function runStakingScenario(s: StakingScenario): Promise<StakingRun
     const contractSets: string[][] = []
     for (let h = 0n; h <= top; h++) {
       const block = (await ref.chain.getBlockByNumber(h)) as Block
-      const [addrs] = (await read(ref, block, STAKING_SYSTEM_ABI as unknown as Abi, 'activeSet')) as [Hex[], bigint[]]
+      const [addrs] = (await readStaking(ref, block, STAKING_SYSTEM_ABI as unknown as Abi, 'activeSet')) as [
+        Hex[],
+        bigint[],
+      ]
       contractSets.push(addrs.map((a) => a.toLowerCase()).sort())
     }
     for (const n of net.nodes) {
@@ -219,7 +209,7 @@ export async function runStakingScenario(s: StakingScenario): Promise<StakingRun
           violations.push(`commit of ${cert.height} counts ${who}, not in the set`)
       }
     }
-    const [bonded, unbonding, rewards, commissions, pool, burned] = (await read(
+    const [bonded, unbonding, rewards, commissions, pool, burned] = (await readStaking(
       ref,
       ref.chain.head,
       VIEWS,
