@@ -63,16 +63,26 @@ describe('DevEngine: instant mode (blockTime 0)', () => {
     expect(bytesToHex((await chain.checkpoint('finalized')).hash())).toBe(bytesToHex(block.hash()))
   })
 
-  it('seals one transaction per block by default, as Anvil: five pooled transactions, five blocks in nonce order', async () => {
+  it('seals at once with every ready transaction, as Anvil: awaited sends one block each, a filled gap one block', async () => {
     const { chain, pool, engine } = await devSetup()
     const heads = recordHeads(chain)
-    const txs = [0n, 1n, 2n, 3n, 4n].map((n) => transfer(chain.common, K0, n, A1, 1n))
-    for (const tx of txs) await pool.add(tx, { source: 'local' })
     await engine.start()
+    // A sender that waits for each block (forge script, a test's awaited sends): one block each.
+    for (const n of [0n, 1n, 2n]) {
+      await pool.add(transfer(chain.common, K0, n, A1, 1n), { source: 'local' })
+      await until(() => heads.length === Number(n) + 1, 5000, `block ${n + 1n}`)
+    }
+    // A nonce gap waits; filling it seals both together (Anvil 1.7.1: one block, both).
+    const gapped = transfer(chain.common, K0, 4n, A1, 1n)
+    await pool.add(gapped, { source: 'local' })
+    await engine.idle()
+    expect(heads).toHaveLength(3)
+    const filler = transfer(chain.common, K0, 3n, A1, 1n)
+    await pool.add(filler, { source: 'local' })
     await until(() => pool.size === 0, 5000, 'the pool to empty')
     await engine.idle()
-    expect(heads.map((h) => h.block.header.number)).toEqual([1n, 2n, 3n, 4n, 5n])
-    expect(heads.map((h) => h.block.transactions.map(hex))).toEqual(txs.map((tx) => [hex(tx)]))
+    expect(heads.map((h) => h.block.header.number)).toEqual([1n, 2n, 3n, 4n])
+    expect(heads[3]?.block.transactions.map(hex)).toEqual([hex(filler), hex(gapped)])
   })
 
   it('evm_mine (mine) still takes every pending transaction into one block', async () => {

@@ -3,7 +3,6 @@
 // engine's sealing state and are tuned together against the transfer bench. Admission
 // backpressure lives in the pool (txpool/src/admission.ts); the engine only says it drains it.
 import type {
-  BlockTxSource,
   BuildHeader,
   BuildResult,
   Chain,
@@ -37,10 +36,10 @@ export interface DevEngineOptions {
   /** How long without an arrival ends the pause between blocks under load (ms; {@link QUIET_MS}). */
   quietMs?: number
   /**
-   * Automine seals all pending transactions that fit into one block (throughput: the transfer
-   * bench runs so). Default false: one transaction per block, as Anvil's and Hardhat's automine, so
-   * tests that count blocks (five calls of a `forge script`, five blocks) hold against both.
-   * Interval blocks and evm_mine take all pending transactions either way.
+   * Automine paces sealing under load: after a block that was not full, arrivals gather for as long
+   * as that block took (bigger blocks, more throughput: the transfer bench runs so). Default false:
+   * a ready transaction seals at once with every other ready one, as Anvil's automine (five awaited
+   * calls of a `forge script`, five blocks; a filled nonce gap, one block for both).
    */
   automineBatch?: boolean
 }
@@ -78,9 +77,11 @@ const STORAGE_RETRY_MS = 2000
 
 /**
  * The dev sealer, as Anvil and `geth --dev` do it: a single trusted producer with no seal. By
- * default a block is sealed as soon as transactions are pending, one transaction each as Anvil's
- * automine (all that fit with `automineBatch`); with a block time it seals every N seconds, empty
- * blocks included. Every block is final at once.
+ * default a block is sealed the moment a transaction is ready, holding every ready transaction that
+ * fits, as Anvil's automine does (a sender that waits for each answer gets one block per
+ * transaction; a gap filled seals both in one block). With `automineBatch` sealing is paced under
+ * load into bigger blocks (throughput, see {@link schedule}); with a block time it seals every N
+ * seconds, empty blocks included. Every block is final at once.
  */
 export class DevEngine implements Engine {
   readonly name = 'dev'
@@ -314,11 +315,10 @@ export class DevEngine implements Engine {
   }
 
   /**
-   * Seals one block now, with whatever is pending (evm_mine, and the interval timer); at most
-   * `maxTxs` transactions (automine's one per block).
+   * Seals one block now, with whatever is pending (evm_mine, automine and the interval timer).
    */
-  seal(maxTxs?: number): Promise<BuildResult> {
-    return this.serialize(() => this.sealOne(maxTxs))
+  seal(): Promise<BuildResult> {
+    return this.serialize(() => this.sealOne())
   }
 
   /**
@@ -464,13 +464,13 @@ export class DevEngine implements Engine {
         // Back to back only while blocks fill up; else paced (see schedule).
         if (i > 0 && !this.lastSeal.full) break
         const started = performance.now()
-        const batch = this.opts.automineBatch === true
-        const { block } = await this.seal(batch ? undefined : 1)
+        const paced = this.opts.automineBatch === true
+        const { block } = await this.seal()
         if (block.transactions.length === 0) return
         const end = performance.now()
         const h = block.header
-        // One transaction per block: the next one follows at once (a block of one is "full").
-        this.lastSeal = { end, ms: end - started, full: !batch || h.gasUsed + MIN_TX_GAS > h.gasLimit }
+        // Unpaced (Anvil's automine): the next arrival seals at once, as if the block were full.
+        this.lastSeal = { end, ms: end - started, full: !paced || h.gasUsed + MIN_TX_GAS > h.gasLimit }
       }
       if (this.running && pool.size > 0) this.drainAgain = true
     } catch (err) {
@@ -545,10 +545,10 @@ export class DevEngine implements Engine {
     if (this.automine && this.modules.pool.size > 0) this.schedule()
   }
 
-  private async sealOne(maxTxs?: number): Promise<BuildResult> {
+  private async sealOne(): Promise<BuildResult> {
     // Seals, edits and reverts run one at a time (serialize), so the head does not move between
     // building and committing; the importer's lock is held only for the commit.
-    const built = await this.propose(this.modules.chain.head, maxTxs)
+    const built = await this.propose(this.modules.chain.head)
     await this.commit(built)
     this.sealSucceeded()
     // Senders waiting for their transaction's block (automine) are answered once the pool has
@@ -560,10 +560,9 @@ export class DevEngine implements Engine {
   /**
    * Builds a block on `parent` (on the state after it: its state edits included) from the pool's
    * price-and-nonce order, in the environment of {@link nextBlockEnv} (a fixed next timestamp is
-   * used up). Transactions that fail at execution leave the pool. Not committed. At most `maxTxs`
-   * transactions are included (those that fail do not count).
+   * used up). Transactions that fail at execution leave the pool. Not committed.
    */
-  async propose(parent: ParentBlock, maxTxs?: number): Promise<BuildResult> {
+  async propose(parent: ParentBlock): Promise<BuildResult> {
     const { chain, pool, logger } = this.modules
     const parentBlock = 'writes' in parent ? parent.block : parent
     const env = this.nextBlockEnv(parentBlock)
@@ -571,7 +570,7 @@ export class DevEngine implements Engine {
     this.nextBaseFee = undefined
     const baseFee = env.baseFeePerGas ?? parentBlock.header.calcNextBaseFee()
     const pooled = await pool.blockSource(baseFee)
-    const built = await chain.build(parent, env, maxTxs === undefined ? pooled : firstOf(pooled, maxTxs))
+    const built = await chain.build(parent, env, pooled)
     if (built.rejected.length > 0) {
       logger.warn(
         { rejected: built.rejected.map((r) => ({ hash: bytesToHex(r.tx.hash()), reason: r.reason })) },
@@ -877,18 +876,5 @@ export class DevEngine implements Engine {
       )
       this.minedWaiters.delete(key)
     }
-  }
-}
-
-/** The first `max` transactions `source` gives that the builder includes (`shift`); failures (`pop`) do not count. */
-function firstOf(source: BlockTxSource, max: number): BlockTxSource {
-  let included = 0
-  return {
-    peek: () => (included < max ? source.peek() : undefined),
-    shift: () => {
-      included++
-      source.shift()
-    },
-    pop: () => source.pop(),
   }
 }

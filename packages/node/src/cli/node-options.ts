@@ -27,7 +27,7 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .option(
       '--automine-batch',
-      'automine seals all pending transactions that fit into one block (default: one transaction per block, as Anvil)',
+      'automine paces sealing under load into bigger blocks (throughput; default: seal at once on arrival, as Anvil)',
     )
     .option('--no-mining', 'produce no blocks: serve the chain as it is (the head moves only by import)')
     .option('--reference', 'every speed shim off (same answers, slower): rules a shim in or out of a bug')
