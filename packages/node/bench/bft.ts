@@ -25,7 +25,7 @@
 // BENCH_BFT_METRICS (a directory: each process's /metrics after the run, node-N.prom). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'

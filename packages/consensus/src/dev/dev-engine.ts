@@ -2,15 +2,7 @@
 // arrivals stop), the storage-failure pause and Anvil's time and mining controls share the
 // engine's sealing state and are tuned together against the transfer bench. Admission
 // backpressure lives in the pool (txpool/src/admission.ts); the engine only says it drains it.
-import type {
-  BuildHeader,
-  BuildResult,
-  Chain,
-  ExecutedBlock,
-  ImportResult,
-  ParentBlock,
-  StateEdit,
-} from '@cairn/chain'
+import type { BuildHeader, BuildResult, Chain, ExecutedBlock, ImportResult, ParentBlock, StateEdit } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, hexToBytes, isCairnError, type Logger } from '@cairn/utils'

@@ -9,7 +9,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { type Abi, encodeFunctionData, formatEther, type Hex } from 'viem'
 import { connect, sendContractTx } from '../chain-tx/contract-tx.ts'
 import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
-import { address, coins, usage } from './staking.ts'
+import { coins, usage } from './staking.ts'
 
 const GOV_ABI = governance.abi as Abi
 const STAKING_ABI = staking.abi as Abi
