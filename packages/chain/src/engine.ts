@@ -48,6 +48,12 @@ export interface ChainEngine {
    * parent final in the block's own batch — whatever brought the block (sync, gossip, a file).
    */
   parentFinality?(header: BlockHeader): Uint8Array | undefined
+  /**
+   * The engine may raise a block's base fee above EIP-1559's to a floor of its own (a minimum base
+   * fee set by governance, read from the parent's state). The header checks then accept any base
+   * fee at or above EIP-1559's, and the engine checks the exact value in {@link beginBlock}.
+   */
+  readonly baseFeeFloor?: boolean
 }
 
 /** What {@link ChainEngine.validateHeader} may read. */
@@ -66,6 +72,8 @@ export interface BuildingHeader {
   /** The extra data the block will carry (a BFT block's parent certificate and evidence). */
   extraData: Uint8Array
   gasLimit: bigint
+  /** EIP-1559's base fee, or the one the builder was given (absent before London). */
+  baseFeePerGas?: bigint
 }
 
 /** What {@link ChainEngine.beginBlock} and {@link ChainEngine.endBlock} work on. */

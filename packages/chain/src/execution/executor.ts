@@ -327,6 +327,7 @@ export class Executor {
       coinbase: header.coinbase ?? new Uint8Array(20),
       extraData: header.extraData ?? new Uint8Array(),
       gasLimit: header.gasLimit ?? parent.header.gasLimit,
+      ...baseFeeOf(builder),
     }
     await this.engine.beginBlock?.({
       header: building,
@@ -843,4 +844,10 @@ function invalid(block: Block, why: string): CairnError {
 function fmt(v: Uint8Array | bigint | undefined): string {
   if (v === undefined) return 'absent'
   return typeof v === 'bigint' ? v.toString() : bytesToHex(v)
+}
+
+/** The base fee the builder's header holds (the one given, or EIP-1559's it computed), if any. */
+function baseFeeOf(builder: Builder): { baseFeePerGas?: bigint } {
+  const fee = (builder as unknown as BuilderInternals).headerData.baseFeePerGas
+  return fee === undefined || fee === null ? {} : { baseFeePerGas: BigInt(fee as bigint) }
 }

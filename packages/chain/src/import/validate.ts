@@ -25,13 +25,13 @@ const MIN_GAS_LIMIT = 5000n
  * transactions root is computed in one pass over the encodings the store needs anyway
  * ({@link orderedTrieRoot}) instead of inserting each transaction into a trie.
  */
-export async function validateBlock(block: Block, parent: Block): Promise<void> {
+export async function validateBlock(block: Block, parent: Block, rules: HeaderRules = {}): Promise<void> {
   const h = block.header
   const fail = (why: string) =>
     new CairnError(ChainErrorCode.BLOCK_INVALID, `block ${h.number} ${bytesToHex(block.hash())}: ${why}`, {
       fault: 'caller',
     })
-  const why = headerAgainstParent(h, parent.header)
+  const why = headerAgainstParent(h, parent.header, rules)
   if (why) throw fail(why)
   checkRlpBlockSize(block)
   if (h.common.consensusType() === ConsensusType.ProofOfWork) {
@@ -54,12 +54,19 @@ export async function validateBlock(block: Block, parent: Block): Promise<void> 
   if (!withdrawalsValid) throw fail('invalid withdrawals trie')
 }
 
+/** What the engine changes of the header checks (`ChainEngine.baseFeeFloor`). */
+export interface HeaderRules {
+  /** A base fee above EIP-1559's is the engine's to check (a governance floor); below it is invalid. */
+  baseFeeFloor?: boolean
+}
+
 /**
  * Why header `h` cannot follow `p`, or undefined: numbering, time, gas limit bounds (doubled at
  * the London block, EIP-1559's elasticity), gas used, extra data, the EIP-1559 base fee (the
- * initial one at the London block) and EIP-4844 excess blob gas. Also applied to uncles.
+ * initial one at the London block; at least that with `rules.baseFeeFloor`) and EIP-4844 excess
+ * blob gas. Also applied to uncles.
  */
-export function headerAgainstParent(h: BlockHeader, p: BlockHeader): string | undefined {
+export function headerAgainstParent(h: BlockHeader, p: BlockHeader, rules: HeaderRules = {}): string | undefined {
   if (h.number !== p.number + 1n) return `number is not parent's + 1 (parent ${p.number})`
   if (h.number > MAX_UINT64) return `number ${h.number} does not fit 64 bits`
   if (h.timestamp <= p.timestamp) return `timestamp ${h.timestamp} is not after the parent's ${p.timestamp}`
@@ -78,7 +85,9 @@ export function headerAgainstParent(h: BlockHeader, p: BlockHeader): string | un
   }
   if (h.baseFeePerGas !== undefined) {
     const expected = londonBlock ? h.common.param('initialBaseFee') : p.calcNextBaseFee()
-    if (h.baseFeePerGas !== expected) return `base fee ${h.baseFeePerGas} is not the expected ${expected}`
+    if (rules.baseFeeFloor === true && !londonBlock) {
+      if (h.baseFeePerGas < expected) return `base fee ${h.baseFeePerGas} is below EIP-1559's ${expected}`
+    } else if (h.baseFeePerGas !== expected) return `base fee ${h.baseFeePerGas} is not the expected ${expected}`
   }
   if (h.excessBlobGas !== undefined) {
     const expected = p.calcNextExcessBlobGas(h.common)
