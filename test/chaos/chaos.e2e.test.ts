@@ -1,10 +1,11 @@
 // The network testbed's short run (docs/consensus/testing.md): four validators as real `cairn start`
 // processes, each in its own network namespace, one of them a double voter, a seeded nemesis
 // (seed 55: halves, a minority cut off, kill -9 and restart, of kill/pause/partitions/loss) over 40 s
-// of signed transfers and contract calls sent to random nodes; then the checker over the history
-// and every node's chain: agreement, finality never reverted, every acknowledged transaction mined
-// once, nonces gap-free, balances conserved, the double voter's evidence on chain, liveness after
-// the heal. Skipped with the reason where namespaces cannot be made (not root). The soak is
+// of signed transfers and contract calls sent to random nodes, and delegations and undelegations
+// that move the validators' powers at every epoch boundary; then the checker over the history and
+// every node's chain: agreement, finality never reverted, every acknowledged transaction mined
+// once, nonces gap-free, balances conserved, the double voter's evidence on chain, every node's
+// validator set at H+2 the staking contract's after H, liveness after the heal. Skipped with the reason where namespaces cannot be made (not root). The soak is
 // `npm run chaos -- --runs 100 --nodes 7`.
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,6 +42,8 @@ describe.skipIf(unavailable !== null)(
       expect(Object.values(r.faults).reduce((a, b) => a + (b ?? 0), 0)).toBeGreaterThanOrEqual(3)
       expect(r.acknowledged).toBeGreaterThan(20)
       expect(r.lost).toBe(0)
+      // The staking workload moved the set (powers) at least once under the nemesis.
+      expect(r.setChanges).toBeGreaterThanOrEqual(1)
     })
   },
 )

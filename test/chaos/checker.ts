@@ -1,6 +1,8 @@
 // The checker: what the run recorded (the workload's history, the finality polls, the byzantine
 // validator's log) against every node's chain read back over JSON-RPC afterwards. Each rule that
 // fails adds a violation, said in words a reader can act on.
+import { STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { type Abi, decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
 import { type Cluster, rpc, rpcBatch } from './cluster.ts'
 import { accounts, contractAddress, type TxRecord } from './workload.ts'
 
@@ -112,6 +114,8 @@ export interface CheckInput {
   poller: Poller
   /** The byzantine validator's address and mode, if the run had one. */
   byzantine: { address: string; mode: string; conflicts: number } | null
+  /** The staker's address (its coins move into the staking contract: not in the balance sum), if any. */
+  staker?: string
 }
 
 export interface CheckResult {
@@ -122,6 +126,8 @@ export interface CheckResult {
   lost: number
   unacknowledged: number
   evidenceOnChain: number
+  /** Heights at which the engine's validator set (addresses and powers) differs from the height before. */
+  setChanges: number
 }
 
 /** The BFT extra data's version byte (1: plain, 2: with evidence, 3: with validator changes). */
@@ -215,6 +221,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   const sum = async (tag: string) => {
     let s = 0n
     for (const a of [...accounts.map((x) => x.address), contractAddress()]) {
+      if (a.toLowerCase() === input.staker) continue
       s += BigInt(await retry(() => rpc<string>(longest.url, 'eth_getBalance', [a, tag])))
     }
     return s
@@ -222,7 +229,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   let fees = 0n
   let callsOk = 0
   let deployed = false
-  const mine = new Set(accounts.map((a) => a.address.toLowerCase()))
+  const mine = new Set(accounts.map((a) => a.address.toLowerCase()).filter((a) => a !== input.staker))
   // in chain order: calls count once the counter's deployment succeeded (a call before it is a plain transfer of 0)
   const ourMined = full.flatMap((b) =>
     b.transactions.filter((t) => typeof t !== 'string' && mine.has(t.from.toLowerCase())),
@@ -276,13 +283,93 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       )
     }
   }
+  const setChanges = await checkValidatorSets(cluster, heights, longest.url, violations)
   return {
     violations,
     heights,
+    setChanges,
     acknowledged: acked.length,
     mined: acked.length - lost,
     lost,
     unacknowledged: txs.length - acked.length,
     evidenceOnChain: evidence.length,
   }
+}
+
+interface RpcValidators {
+  validators: { address: string; votingPower: string }[]
+}
+
+const setKey = (addrs: readonly string[], powers: readonly (bigint | string)[]) =>
+  addrs
+    .map((a, i) => `${a.toLowerCase()}:${BigInt(powers[i] as bigint | string)}`)
+    .sort()
+    .join(',')
+
+/**
+ * The validator set every node's engine uses at H+2 is the staking contract's `activeSet()` after
+ * H (addresses and powers), for every H each node has H+2 of: what joins, leaves and power changes
+ * under the nemesis did to the set, every node agrees with the contract. Returns how many heights
+ * changed the set (the staking workload's effect, for the summary).
+ */
+async function checkValidatorSets(
+  cluster: Cluster,
+  heights: Record<string, number>,
+  refUrl: string,
+  violations: string[],
+): Promise<number> {
+  const top = Math.max(...Object.values(heights))
+  const call = encodeFunctionData({ abi: staking.abi as Abi, functionName: 'activeSet' })
+  const contract: string[] = []
+  for (let h = 0; h <= top; h += 50) {
+    const hs = [...Array(Math.min(50, top - h + 1)).keys()].map((k) => h + k)
+    const got = await retry(async () => {
+      const r = await rpcBatch<Hex>(
+        refUrl,
+        hs.map((x) => ['eth_call', [{ to: STAKING_ADDRESS, data: call }, `0x${x.toString(16)}`]]),
+      )
+      if (r.some((x) => x === null)) throw new Error(`activeSet() at ${h}..${h + hs.length - 1} not all answered`)
+      return r
+    })
+    for (const r of got) {
+      const [addrs, powers] = decodeFunctionResult({
+        abi: staking.abi as Abi,
+        functionName: 'activeSet',
+        data: r as Hex,
+      }) as [string[], bigint[]]
+      contract.push(setKey(addrs, powers))
+    }
+  }
+  let changes = 0
+  for (const n of cluster.nodes) {
+    const last = heights[n.name] ?? 0
+    let reported = 0
+    let previous: string | undefined
+    for (let h = 3; h <= last; h += 50) {
+      const hs = [...Array(Math.min(50, last - h + 1)).keys()].map((k) => h + k)
+      const got = await retry(async () => {
+        const r = await rpcBatch<RpcValidators>(
+          n.url,
+          hs.map((x) => ['cairn_getValidators', [`0x${x.toString(16)}`]]),
+        )
+        if (r.some((x) => x === null)) throw new Error(`${n.name}: cairn_getValidators at ${h}.. not all answered`)
+        return r
+      })
+      for (const [i, r] of got.entries()) {
+        const h3 = hs[i] as number
+        const engine = setKey(
+          (r as RpcValidators).validators.map((v) => v.address),
+          (r as RpcValidators).validators.map((v) => v.votingPower),
+        )
+        if (n === cluster.nodes[0] && previous !== undefined && engine !== previous) changes++
+        previous = engine
+        if (engine !== contract[h3 - 2] && reported++ < 3) {
+          violations.push(
+            `validator set: ${n.name}'s engine uses {${engine}} at ${h3}; the contract's set after ${h3 - 2} is {${contract[h3 - 2]}}`,
+          )
+        }
+      }
+    }
+  }
+  return changes
 }

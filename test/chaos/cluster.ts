@@ -78,7 +78,19 @@ export class Cluster {
     const devnet = join(dir, 'devnet')
     execFileSync(
       process.execPath,
-      [this.bin, 'devnet', 'init', '--validators', String(opts.validators), '--dir', devnet],
+      // Epochs of 4 blocks: the staking workload's power changes reach the engine's set every few
+      // seconds, so set changes happen under the nemesis's faults, not once a run.
+      [
+        this.bin,
+        'devnet',
+        'init',
+        '--validators',
+        String(opts.validators),
+        '--dir',
+        devnet,
+        '--param',
+        'staking.epochLength=4',
+      ],
       {
         cwd: REPO_ROOT,
         env: cleanEnv(),

@@ -134,6 +134,7 @@ export function summaryTable(results: RunResult[]): string {
     ],
     ['sent, never acknowledged (run ended)', String(sum((r) => r.unacknowledged))],
     ['evidence pieces on chain', String(sum((r) => r.evidenceOnChain))],
+    ['validator set changes (staking workload)', String(sum((r) => r.setChanges))],
     [
       'violations (safety, liveness, crashes)',
       String(sum((r) => r.violations.filter((v) => !v.startsWith('harness:')).length)),

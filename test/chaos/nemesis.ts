@@ -179,7 +179,7 @@ export class Nemesis {
     return n
   }
 
-  /** Applies a fault; false when it cannot be here (latency without netem). */
+  /** Applies a fault; false when it cannot be here (latency without netem, bandwidth without tbf). */
   async #apply(f: Fault): Promise<boolean> {
     const lab = this.cluster.lab
     const host = (i: number) => this.#node(i).host
@@ -205,6 +205,10 @@ export class Nemesis {
           for (const y of this.cluster.nodes) if (x !== y) lab.drop(x.host, y.host, f.param ?? 0.1)
         return true
       case 'bandwidth':
+        if (!lab.tbf) {
+          this.say('nemesis: bandwidth cap skipped (this kernel has no tc tbf)')
+          return false
+        }
         lab.cap(host(f.targets[0] as number), f.param ?? 256)
         return true
       case 'latency':

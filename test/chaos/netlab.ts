@@ -46,13 +46,19 @@ export function netlabUnavailable(): string | null {
   }
 }
 
-/** Whether `tc netem` works (the kernel may lack sch_netem): latency faults are scheduled only then. */
-export function netemAvailable(): boolean {
-  const ns = `cxnetem${process.pid}`
+/**
+ * Whether the kernel has the queueing discipline `kind` (`netem`: latency, jitter, reordering;
+ * `tbf`: bandwidth caps). Some kernels are built without them (this project's CI machines: neither):
+ * the faults that need one are then not scheduled, and the run says so.
+ */
+export function qdiscAvailable(kind: 'netem' | 'tbf'): boolean {
+  const ns = `cx${kind}${process.pid}`
+  const args =
+    kind === 'netem' ? ['netem', 'delay', '1ms'] : ['tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms']
   try {
     ip('netns', 'add', ns)
     ip('-n', ns, 'link', 'set', 'lo', 'up')
-    run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'])
+    run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', ...args])
     return true
   } catch {
     return false
@@ -112,6 +118,8 @@ export class NetLab {
   readonly hosts: Host[] = []
   readonly block: number
   readonly netem: boolean
+  /** Whether `tc tbf` works (bandwidth faults are applied only then). */
+  readonly tbf: boolean
   #mounts: string[] = []
 
   constructor() {
@@ -120,7 +128,8 @@ export class NetLab {
     const free = [77, ...Array.from({ length: 100 }, (_, i) => 100 + i)].find((b) => !used.includes(` 10.${b}.`))
     if (free === undefined) throw new Error('no free 10.x.0.0/16 block in the root namespace')
     this.block = free
-    this.netem = netemAvailable()
+    this.netem = qdiscAvailable('netem')
+    this.tbf = qdiscAvailable('tbf')
     ip('link', 'add', this.bridge, 'type', 'bridge')
     ip('link', 'set', this.bridge, 'up')
   }

@@ -9,7 +9,7 @@ import { Cluster, rpc, rpcBatch } from './cluster.ts'
 import { type FaultKind, Nemesis, planFaults } from './nemesis.ts'
 import { NetLab, reapLeftovers } from './netlab.ts'
 import { Prng } from './prng.ts'
-import { sleep, Workload } from './workload.ts'
+import { accounts, sleep, Workload } from './workload.ts'
 
 export interface RunOptions {
   seed: number
@@ -28,6 +28,8 @@ export interface RunOptions {
   baseDir: string
   keep: boolean
   senders: number
+  /** One more account delegates and undelegates (the set's powers change at every epoch). Default true. */
+  staking?: boolean
   /** The `cairn` executable (default: this tree's packages/node/bin/cairn.js). */
   bin?: string
   say: (line: string) => void
@@ -46,6 +48,8 @@ export interface RunResult {
   /** Of those, acknowledged by an honest node (a byzantine node's acknowledgement promises nothing). */
   rebroadcastHonest: number
   evidenceOnChain: number
+  /** Heights at which the validator set changed (joins, leaves, powers). */
+  setChanges: number
   heights: Record<string, number>
   wallMs: number
   dir: string
@@ -112,7 +116,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const byzNode = plan.byzantine ? c.nodes[plan.byzantine.node] : undefined
     if (byzNode && plan.byzantine) byzNode.byzantine = plan.byzantine.mode
     say(
-      `seed ${o.seed}: ${o.validators} validators + ${o.followers} followers on 10.${lab.block}.100.0/24${lab.netem ? '' : ' (no tc netem here: latency faults skipped)'}` +
+      `seed ${o.seed}: ${o.validators} validators + ${o.followers} followers on 10.${lab.block}.100.0/24${lab.netem ? '' : ' (no tc netem here: latency faults skipped)'}${lab.tbf ? '' : ' (no tc tbf here: bandwidth faults skipped)'}` +
         `${byzNode ? `; ${byzNode.name} is byzantine (${byzNode.byzantine})` : ''}; ${plan.faults.length} faults; run dir ${dir}`,
     )
     await Promise.all(c.nodes.map((n) => c.start(n)))
@@ -130,6 +134,9 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       historyFile: join(dir, 'history.jsonl'),
       senders: o.senders,
       intervalMs: 600,
+      ...(o.staking === false
+        ? {}
+        : { staking: { operators: c.nodes.flatMap((n) => (n.validator && n.address ? [n.address] : [])) } }),
     })
     workload.start()
     const nemesis = new Nemesis(c, plan, say)
@@ -226,7 +233,9 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       txs: workload.txs,
       poller,
       byzantine: byzNode?.address ? { address: byzNode.address, mode: byzNode.byzantine, conflicts } : null,
+      ...(workload.staker !== undefined ? { staker: accounts[workload.staker]?.address.toLowerCase() as string } : {}),
     })
+    say(`validator set: changed at ${checked.setChanges} heights (the staking workload)`)
     violations.push(...checked.violations)
     for (const e of c.unexpectedExits) violations.push(`crash: ${e.node} exited on its own (${e.how}); see its log`)
     result = {
@@ -241,6 +250,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       rebroadcast,
       rebroadcastHonest,
       evidenceOnChain: checked.evidenceOnChain,
+      setChanges: checked.setChanges,
       heights: checked.heights,
       wallMs: Date.now() - t0,
       dir,
@@ -265,6 +275,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     rebroadcast: 0,
     rebroadcastHonest: 0,
     evidenceOnChain: 0,
+    setChanges: 0,
     heights: {},
     wallMs: Date.now() - t0,
     dir,

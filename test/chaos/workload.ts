@@ -3,9 +3,12 @@
 // is signed once (one hash) and sent again, to other nodes, until a node acknowledges it (answers
 // its hash, or "already known"); then the sender's next nonce. Every attempt and its answer is
 // recorded (history.jsonl): a request, its acknowledgement (the hash, or the error), and later its
-// outcome (the checker reads the chains).
+// outcome (the checker reads the chains). With staking, one more account (the staker) only
+// delegates to and undelegates from random validators, so the active set's powers change at every
+// epoch boundary while the nemesis runs (the checker compares the engine's set with the contract's).
 import { appendFileSync } from 'node:fs'
-import { type Hex, keccak256, serializeTransaction } from 'viem'
+import { STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { type Abi, encodeFunctionData, type Hex, keccak256, serializeTransaction } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { rpc } from './cluster.ts'
 import type { Prng } from './prng.ts'
@@ -20,7 +23,7 @@ export interface TxRecord {
   id: number
   sender: string
   nonce: number
-  kind: 'transfer' | 'call' | 'deploy'
+  kind: 'transfer' | 'call' | 'deploy' | 'delegate' | 'undelegate'
   to: string | null
   value: string
   hash: Hex
@@ -40,7 +43,12 @@ export interface WorkloadOptions {
   senders: number
   /** Mean pause between a sender's acknowledged transaction and its next (ms). */
   intervalMs: number
+  /** Staking calls from one more account (the staker: the account after the senders) to these validators. */
+  staking?: { operators: string[] }
 }
+
+/** The staker's delegations are 50 to 300 coins (each validator holds 1,000 at genesis): powers move by 5–30 %. */
+const COIN = 10n ** 18n
 
 export const accounts = Array.from({ length: 10 }, (_, i) => mnemonicToAccount(MNEMONIC, { addressIndex: i }))
 
@@ -65,8 +73,15 @@ export class Workload {
     return this.txs.filter((t) => t.ackAt !== undefined)
   }
 
+  /** The staker's account index (the one after the senders), or undefined without staking. */
+  get staker(): number | undefined {
+    return this.#o.staking && this.#o.senders < accounts.length ? this.#o.senders : undefined
+  }
+
   start(): void {
     for (let s = 0; s < Math.min(this.#o.senders, accounts.length); s++) this.#loops.push(this.#sender(s))
+    const staker = this.staker
+    if (staker !== undefined) this.#loops.push(this.#sender(staker))
   }
 
   async stop(): Promise<void> {
@@ -83,7 +98,7 @@ export class Workload {
       nonce,
       to: (to ?? undefined) as Hex | undefined,
       value,
-      gas: kind === 'transfer' ? 21_000n : 100_000n,
+      gas: kind === 'transfer' ? 21_000n : kind === 'delegate' || kind === 'undelegate' ? 500_000n : 100_000n,
       maxFeePerGas: GAS_PRICE,
       maxPriorityFeePerGas: 1_000_000_000n,
       ...(data ? { data } : {}),
@@ -94,13 +109,33 @@ export class Workload {
 
   async #sender(s: number): Promise<void> {
     const { prng } = this.#o
+    // Transfers go to the senders only: the staker's balance is the staking contract's business.
+    const recipients = Math.min(this.#o.senders, accounts.length)
+    const delegated = new Map<string, bigint>()
     let nonce = 0
     while (!this.#stopped) {
       let kind: TxRecord['kind'] = 'transfer'
-      let to: string | null = accounts[(s + 1 + prng.int(accounts.length - 1)) % accounts.length]?.address ?? null
+      let to: string | null = accounts[(s + 1 + prng.int(Math.max(1, recipients - 1))) % recipients]?.address ?? null
       let value = BigInt(1 + prng.int(1000)) * 10n ** 12n
       let data: Hex | undefined
-      if (s === 0 && nonce === 0) {
+      if (s === this.staker) {
+        const operators = this.#o.staking?.operators ?? []
+        const operator = operators[prng.int(operators.length)] as string
+        const held = delegated.get(operator) ?? 0n
+        to = STAKING_ADDRESS
+        if (held > 0n && prng.next() < 0.4) {
+          kind = 'undelegate'
+          value = 0n
+          const amount = held / 2n
+          data = encodeFunctionData({ abi: staking.abi as Abi, functionName: 'undelegate', args: [operator, amount] })
+          delegated.set(operator, held - amount)
+        } else {
+          kind = 'delegate'
+          value = BigInt(50 + prng.int(251)) * COIN
+          data = encodeFunctionData({ abi: staking.abi as Abi, functionName: 'delegate', args: [operator] })
+          delegated.set(operator, held + value)
+        }
+      } else if (s === 0 && nonce === 0) {
         kind = 'deploy'
         to = null
         value = 0n
