@@ -15,6 +15,7 @@ export type {
   BlockHash,
   CommitCertificate,
   CommitSignature,
+  ConsensusSigner,
   ConsensusWalModules,
   DuplicateVoteEvidence,
   EvidencePoolModules,

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs'
 import { readStoredGenesis } from '@cairn/chain'
 import {
   BftEngine,
   type BftScheduler,
+  ConsensusErrorCode,
   ConsensusWal,
   createBftMetrics,
   createStakingMetrics,
@@ -13,9 +15,10 @@ import {
   type SignerState,
   StakingHooks,
 } from '@cairn/consensus'
+import type { RemoteSigner } from '@cairn/consensus/remote-signer'
 import type { KVStore } from '@cairn/db'
 import type { DevControls } from '@cairn/rpc'
-import { CairnError, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import { NodeErrorCode } from './errors.ts'
@@ -26,6 +29,8 @@ import { VERSION } from './version.ts'
 export interface BuiltEngine {
   engine: Engine
   dev: DevControls | null
+  /** Closes what the engine holds outside the process (the remote signer's connection); call after it stops. */
+  close?: () => void
 }
 
 export interface EngineModules {
@@ -70,8 +75,11 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       const genesis = await genesisOf()
       const bft = await resolveBftConfig(genesis)
       const chainId = BigInt((genesis as { config: { chainId: number | string } }).config.chainId)
-      // A validator signs with its key (keys.validator); a node without one follows the commits.
-      const key = modules.keys?.validator?.current.privateKey
+      // A validator signs with its key (keys.validator) or through a remote signer (bft.signer); a
+      // node with neither follows the commits.
+      const signerConfig = config.bft.signer
+      const remote = signerConfig.kind === 'remote' ? await connectRemoteSigner(signerConfig, chainId, modules) : null
+      const key = remote ? undefined : modules.keys?.validator?.current.privateKey
       const signerState: SignerState | undefined =
         key === undefined
           ? undefined
@@ -79,13 +87,17 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
             ? new FileSignerState({ path: modules.signerStatePath })
             : new MemorySignerState()
       // A validator logs what its machine receives, so a restart rejoins its height where it was.
-      const wal = key !== undefined && modules.walDir ? ConsensusWal.open({ dir: modules.walDir }) : undefined
+      const wal =
+        (key !== undefined || remote !== null) && modules.walDir
+          ? ConsensusWal.open({ dir: modules.walDir })
+          : undefined
       const engine = new BftEngine(
         { chainId, config: bft, ...(key !== undefined ? { privateKey: key } : {}) },
         {
           logger: modules.logger,
           metrics: modules.registry ? createBftMetrics(modules.registry) : null,
           ...(signerState ? { signerState } : {}),
+          ...(remote ? { signer: remote } : {}),
           ...(wal ? { wal } : {}),
           // Proof of stake: rewards, slashing and the set from the staking contract (docs/consensus/staking.md).
           ...(bft.staking
@@ -104,9 +116,53 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           ...(config.testbed.clockOffsetMs !== 0 ? { scheduler: offsetScheduler(config.testbed.clockOffsetMs) } : {}),
         },
       )
-      return { engine, dev: null }
+      return { engine, dev: null, ...(remote ? { close: () => remote.close() } : {}) }
     }
   }
+}
+
+/**
+ * The remote signer of `bft.signer` (kind remote), connected: an unreadable TLS file, an
+ * unreachable signer, another chain or an absent key stops the start here, saying which.
+ */
+async function connectRemoteSigner(
+  s: Extract<NodeConfig['bft']['signer'], { kind: 'remote' }>,
+  chainId: bigint,
+  modules: EngineModules,
+): Promise<RemoteSigner> {
+  const { RemoteSigner, createRemoteSignerMetrics } = await import('@cairn/consensus/remote-signer')
+  const pem = (field: 'ca' | 'cert' | 'key') => {
+    try {
+      return readFileSync(s[field], 'utf8')
+    } catch (err) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_CONFIG,
+        `config bft.signer.${field}: cannot read ${s[field]}: ${errorMessage(err)}`,
+        { fault: 'caller', hint: 'point it at a readable PEM file (docs/operations/keys.md)' },
+      )
+    }
+  }
+  if (modules.keys?.validator) {
+    modules.logger.warn(
+      { key: modules.keys.validator.current.address },
+      'bft.signer is remote: the validator key in the datadir is not used (move it off this machine)',
+    )
+  }
+  const signer = await RemoteSigner.connect(
+    {
+      chainId,
+      url: s.url,
+      tls: { ca: pem('ca'), cert: pem('cert'), key: pem('key') },
+      ...(s.address ? { address: hexToBytes(s.address) } : {}),
+      timeoutMs: s.timeoutMs,
+    },
+    {
+      logger: modules.logger.child({ module: 'remote-signer' }),
+      metrics: modules.registry ? createRemoteSignerMetrics(modules.registry) : null,
+    },
+  )
+  modules.logger.info({ url: s.url, validator: bytesToHex(signer.address) }, 'remote signer connected')
+  return signer
 }
 
 /** The real scheduler with its clock `offsetMs` off the wall clock (the testbed's clock skew). */

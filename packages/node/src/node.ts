@@ -214,7 +214,11 @@ async function wire(
   const halted = new Promise<CairnError>((resolve) => {
     halt = resolve
   })
-  const { engine, dev } = await createEngine(config, {
+  const {
+    engine,
+    dev,
+    close: closeEngine,
+  } = await createEngine(config, {
     onHalt: (err) => halt(err),
     logger: logger.child({ module: 'engine' }),
     genesis,
@@ -224,6 +228,8 @@ async function wire(
     walDir: datadir ? join(datadir.root, 'consensus-wal') : null,
     registry,
   })
+  // The remote signer's connection closes after the engine stops (shutdown runs in reverse).
+  if (closeEngine) shutdown.add('remote signer', async () => closeEngine())
   const fork = forking ? await connectFork(forkOptions(config)) : undefined
   const chain = await ChainImpl.open(
     {

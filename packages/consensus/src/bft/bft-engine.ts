@@ -9,9 +9,10 @@
  * the injected scheduler, the validity of a proposal (executed once into an `ExecutedBlock`) — and
  * carries out what the machine decides:
  *
- * - `broadcastProposal` / `broadcastVote`: signed through the {@link ValidatorSigner} (its signer
- *   state records the signature durably first, and refuses a conflicting one), logged, published,
- *   and handed back to the machine;
+ * - `broadcastProposal` / `broadcastVote`: signed through the {@link ConsensusSigner} (in process,
+ *   or a remote signer; its protection records the signature durably first, and refuses a
+ *   conflicting one), logged, published, and handed back to the machine. A signature refused, or
+ *   one the signer cannot give (unreachable, timed out), is not sent: the step goes unvoted;
  * - `scheduleTimeout`: a timer on the scheduler (with empty blocks off, the wait after a commit
  *   lasts until the pool holds a transaction);
  * - `buildBlock`: a block on the last committed one, from the pool, its header's extra data the
@@ -43,12 +44,13 @@ import type {
 } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
-import { bytesToHex, CairnError, equalsBytes, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, isCairnError, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
-import { nextGasLimit } from '../staking/gas-limit.ts'
+import { governedHeader, MAX_BLOCK_TIME_MS } from '../staking/governed-header.ts'
 import type { StakingHooks } from '../staking/staking-hooks.ts'
+import type { ChainParams } from '../staking/staking-params.ts'
 import type { BftConfig } from './bft-config.ts'
 import type { BftMetrics } from './bft-metrics.ts'
 import { bftChainRules } from './bft-rules.ts'
@@ -67,7 +69,7 @@ import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
 import { ValidatorRecords } from './validator-records.ts'
 import { ValidatorSchedule } from './validator-schedule.ts'
 import type { ValidatorSet } from './validator-set.ts'
-import { ValidatorSigner } from './validator-signer.ts'
+import { type ConsensusSigner, type SignRefusal, ValidatorSigner } from './validator-signer.ts'
 import type { ConsensusWal } from './wal.ts'
 import { EngineWal } from './wal-replay.ts'
 
@@ -100,6 +102,11 @@ export interface BftEngineModules {
   logger: Logger
   /** Required with a private key: the double-sign protection (`FileSignerState` in a node). */
   signerState?: SignerState
+  /**
+   * The validator's signer when its key is not in this process (a remote signer); replaces
+   * `privateKey` and `signerState`. Absent, and no private key: a follower.
+   */
+  signer?: ConsensusSigner
   scheduler?: BftScheduler
   /** Given here or later with {@link BftEngine.connect}. */
   transport?: BftTransport
@@ -127,7 +134,7 @@ export class BftEngine implements Engine {
   readonly #opts: BftEngineOptions
   readonly #m: BftEngineModules
   readonly #rules: ChainEngine
-  readonly #signer: ValidatorSigner | null
+  readonly #signer: ConsensusSigner | null
   readonly #scheduler: BftScheduler
   readonly #verifier: SignatureVerifier
   readonly #records: ValidatorRecords
@@ -150,6 +157,10 @@ export class BftEngine implements Engine {
   /** Precommits of the height being committed, for its certificate once set (`#latePrecommit`). */
   #precommitsInCommit: { vote: SignedVote; signer: Address }[] = []
   #committing: Uint8Array | undefined
+  /** Governance's chain parameters after one block (see #chainParamsAfter). */
+  #chainParams: { key: string; params: ChainParams } | undefined
+  /** The wait after the last commit: governance's block time after that block (staking), else the config's. */
+  #blockTimeMs: number | undefined
   #unsubscribe: (() => void) | undefined
 
   constructor(opts: BftEngineOptions, modules: BftEngineModules) {
@@ -178,7 +189,9 @@ export class BftEngine implements Engine {
       parentValidatorChanges: (parent, ctx) => this.#records.updatesOf(parent, ctx.chain),
       onScheduleChange: () => this.#records.saveSchedule(),
     })
-    if (opts.privateKey !== undefined) {
+    if (modules.signer !== undefined) {
+      this.#signer = modules.signer
+    } else if (opts.privateKey !== undefined) {
       if (modules.signerState === undefined) {
         throw new CairnError(ConsensusErrorCode.NOT_ATTACHED, 'a BFT validator needs a signer state', {
           hint: 'pass modules.signerState (FileSignerState in a node)',
@@ -284,33 +297,71 @@ export class BftEngine implements Engine {
   }
 
   /**
-   * With staking, the gas limit of a block is the parent's moved toward the target governance set
-   * (`Governance.chainParams().blockGasLimit` in the parent's state) as far as Ethereum's 1/1024
-   * rule allows (geth's `CalcGasLimit`), so every tool's assumption about gas limits holds. Checked
-   * here on every block, built or received, before its transactions.
+   * With staking, the header follows governance's chain parameters (`Governance.chainParams()` in
+   * the parent's state): the gas limit moves toward the target as far as Ethereum's 1/1024 rule
+   * allows (geth's `CalcGasLimit`), so every tool's assumption about gas limits holds, and the base
+   * fee is EIP-1559's raised to the minimum base fee ({@link baseFeeFloor}). Checked here on every
+   * block, built or received, before its transactions.
    */
   async beginBlock(ctx: BlockHookContext): Promise<void> {
     const hooks = this.#m.staking
     if (hooks === undefined || ctx.parent === undefined) return
-    const { blockGasLimit } = await hooks.chainParams(ctx)
-    const expected = nextGasLimit(ctx.parent.gasLimit, blockGasLimit)
-    const actual = (ctx.header as { gasLimit: bigint }).gasLimit
-    if (actual !== expected) {
-      throw new CairnError(
-        ConsensusErrorCode.BFT_INVALID_HEADER,
-        `block ${ctx.header.number} has gas limit ${actual}; governance's target ${blockGasLimit} from the parent's ${ctx.parent.gasLimit} gives ${expected}`,
-        { fault: 'peer' },
+    const params = await hooks.chainParams(ctx)
+    const expected = governedHeader(ctx.parent, params)
+    const header = ctx.header as { gasLimit: bigint; baseFeePerGas?: bigint }
+    const wrong = (what: string) =>
+      new CairnError(ConsensusErrorCode.BFT_INVALID_HEADER, `block ${ctx.header.number} ${what}`, { fault: 'peer' })
+    if (header.gasLimit !== expected.gasLimit) {
+      throw wrong(
+        `has gas limit ${header.gasLimit}; governance's target ${params.blockGasLimit} from the parent's ${ctx.parent.gasLimit} gives ${expected.gasLimit}`,
+      )
+    }
+    if (expected.baseFeePerGas !== undefined && header.baseFeePerGas !== expected.baseFeePerGas) {
+      throw wrong(
+        `has base fee ${header.baseFeePerGas}; EIP-1559's raised to governance's minimum ${params.minBaseFee} gives ${expected.baseFeePerGas}`,
       )
     }
   }
 
-  /** The gas limit of a block on `parent` (staking: toward governance's target; else the parent's). */
-  async #gasLimitOn(chain: Chain, parent: Block): Promise<bigint | undefined> {
+  /** Governance may set a minimum base fee (staking): the chain's header checks leave it to {@link beginBlock}. */
+  get baseFeeFloor(): boolean {
+    return this.#m.staking !== undefined
+  }
+
+  /** The gas limit and base fee of a block on `parent` by governance's parameters (staking), or undefined. */
+  async #governedOn(parent: Block): Promise<{ gasLimit: bigint; baseFeePerGas?: bigint } | undefined> {
+    const params = await this.#chainParamsAfter(parent.header)
+    return params === undefined ? undefined : governedHeader(parent.header, params)
+  }
+
+  /**
+   * The block time governance set in the state after `header` (staking), for the wait before the
+   * next height; the configured one otherwise, or when it cannot be read or is out of range.
+   */
+  async #blockTimeAfter(header: BlockHeader): Promise<number> {
+    const configured = this.#opts.config.timeouts.commitMs
+    try {
+      const ms = (await this.#chainParamsAfter(header))?.blockTimeMs
+      return ms !== undefined && ms > 0n && ms <= BigInt(MAX_BLOCK_TIME_MS) ? Number(ms) : configured
+    } catch (err) {
+      this.#m.logger.warn({ err, height: Number(header.number) }, 'bft: could not read the block time governance set')
+      return configured
+    }
+  }
+
+  /**
+   * Governance's chain parameters in the state after `header` (staking; undefined without it or
+   * without that state). The last one read is kept: a commit and the proposal on it ask the same block.
+   */
+  async #chainParamsAfter(header: BlockHeader): Promise<ChainParams | undefined> {
     const hooks = this.#m.staking
-    if (hooks === undefined || !chain.hasState(parent.header.stateRoot)) return undefined
-    const vm = await chain.vmAt(parent.header)
-    const { blockGasLimit } = await hooks.chainParams({ vm, header: parent.header })
-    return nextGasLimit(parent.header.gasLimit, blockGasLimit)
+    const chain = this.#attached?.chain ?? this.#chain
+    if (hooks === undefined || !chain.hasState(header.stateRoot)) return undefined
+    const key = bytesToHex(header.hash())
+    if (this.#chainParams?.key === key) return this.#chainParams.params
+    const params = await hooks.chainParams({ vm: await chain.vmAt(header), header })
+    this.#chainParams = { key, params }
+    return params
   }
 
   /**
@@ -486,10 +537,10 @@ export class BftEngine implements Engine {
       evidence: this.#evidenceRecords.forBlock(Number(parentBlock.header.number) + 1),
       validatorChanges,
     })
-    const source = await pool.blockSource(parentBlock.header.calcNextBaseFee())
+    const governed = await this.#governedOn(parentBlock)
+    const source = await pool.blockSource(governed?.baseFeePerGas ?? parentBlock.header.calcNextBaseFee())
     await this.#records.recordCarried(Number(parentBlock.header.number) + 1, validatorChanges)
-    const gasLimit = await this.#gasLimitOn(chain, parentBlock)
-    const built = await chain.build(parent, { ...env, extraData, ...(gasLimit ? { gasLimit } : {}) }, source)
+    const built = await chain.build(parent, { ...env, extraData, ...governed }, source)
     if (built.rejected.length > 0) pool.discard(built.rejected.map((r) => r.tx))
     await this.#records.keepBuilt(built)
     return built
@@ -574,7 +625,7 @@ export class BftEngine implements Engine {
         const epoch = this.#epoch
         this.#clock.setTimeout(
           timeout,
-          a.delayMs,
+          timeout.step === 'commit' ? (this.#blockTimeMs ?? a.delayMs) : a.delayMs,
           () => epoch === this.#epoch,
           () => this.#handle({ kind: 'timeout', timeout }),
         )
@@ -599,34 +650,60 @@ export class BftEngine implements Engine {
     }
   }
 
-  #sendVote(vote: Vote): BftEvent[] {
-    if (this.#signer === null) return []
+  async #sendVote(vote: Vote): Promise<BftEvent[]> {
+    const signer = this.#signer
+    if (signer === null) return []
     if (this.#wal.replayedVote(vote)) return []
-    const signed = this.#signer.signVote(vote)
-    if ('refused' in signed) {
-      this.#m.logger.warn({ reason: signed.refused }, 'signer state refused a vote')
-      this.#m.metrics?.refusedSignatures.inc()
-      return []
-    }
+    const signed = await this.#signed(() => signer.signVote(vote), 'vote', vote)
+    if (signed === null) return []
     const event: BftEvent = { kind: 'vote', vote: signed }
     this.#wal.logSync(event)
     this.#reactor.publishOwn({ kind: 'vote', vote: signed })
     return [event]
   }
 
-  #sendProposal(proposal: Proposal): BftEvent[] {
-    if (this.#signer === null) return []
+  async #sendProposal(proposal: Proposal): Promise<BftEvent[]> {
+    const signer = this.#signer
+    if (signer === null) return []
     if (this.#wal.replayedProposal(proposal)) return []
-    const signed = this.#signer.signProposal(proposal)
-    if ('refused' in signed) {
-      this.#m.logger.warn({ reason: signed.refused }, 'signer state refused a proposal')
-      this.#m.metrics?.refusedSignatures.inc()
-      return []
-    }
+    const signed = await this.#signed(() => signer.signProposal(proposal), 'proposal', proposal)
+    if (signed === null) return []
     const event: BftEvent = { kind: 'proposal', proposal: signed }
     this.#wal.logSync(event)
     this.#reactor.publishOwn({ kind: 'proposal', proposal: signed })
     return [event]
+  }
+
+  /**
+   * A signature from the signer, or null when there is none to send: refused (a would-be double
+   * sign) or not given (the signer unreachable or too slow: it throws). Either way the machine
+   * goes on without this message — the validator misses the step, and stays safe. An in-process
+   * signer answers synchronously and is not awaited (no extra turn of the queue).
+   */
+  async #signed<T>(
+    sign: () => T | SignRefusal | Promise<T | SignRefusal>,
+    what: 'vote' | 'proposal',
+    msg: { height: number; round: number },
+  ): Promise<T | null> {
+    let signed: T | SignRefusal
+    try {
+      const answer = sign()
+      signed = answer instanceof Promise ? await answer : answer
+    } catch (err) {
+      // An unreachable signer is logged once by the signer itself (down, then back): not every step.
+      const down = isCairnError(err, ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE)
+      this.#m.logger[down ? 'debug' : 'warn'](
+        { err, height: msg.height, round: msg.round },
+        `signer gave no signature: ${what} not sent`,
+      )
+      return null
+    }
+    if (typeof signed === 'object' && signed !== null && 'refused' in signed) {
+      this.#m.logger.warn({ reason: signed.refused, height: msg.height, round: msg.round }, `signer refused a ${what}`)
+      this.#m.metrics?.refusedSignatures.inc()
+      return null
+    }
+    return signed as T
   }
 
   async #build(height: number, round: number): Promise<BftEvent[]> {
@@ -661,6 +738,7 @@ export class BftEngine implements Engine {
     }
     this.#lastCommitted = block
     this.#lastCertificate = certificate
+    if (this.#m.staking !== undefined) this.#blockTimeMs = await this.#blockTimeAfter(block.header)
     const waiting = this.#precommitsInCommit
     this.#precommitsInCommit = []
     for (const { vote, signer } of waiting) this.#latePrecommit(vote, signer)

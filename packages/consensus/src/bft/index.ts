@@ -68,7 +68,7 @@ export {
 } from './validator-schedule.ts'
 export type { Validator } from './validator-set.ts'
 export { MAX_TOTAL_VOTING_POWER, ValidatorSet } from './validator-set.ts'
-export type { SignRefusal, ValidatorSignerModules } from './validator-signer.ts'
+export type { ConsensusSigner, SignRefusal, ValidatorSignerModules } from './validator-signer.ts'
 export { ValidatorSigner } from './validator-signer.ts'
 export type { AddVoteResult } from './vote-set.ts'
 export { VoteSet } from './vote-set.ts'

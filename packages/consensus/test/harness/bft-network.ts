@@ -8,6 +8,7 @@ import {
   BftEngine,
   type BftMetrics,
   type BftTransport,
+  type ConsensusSigner,
   ConsensusWal,
   MemorySignerState,
   MemoryWalStorage,
@@ -38,6 +39,8 @@ export interface BftNetworkOptions {
   validatorUpdates?: ValidatorUpdateSource
   /** Each node's metrics (default none). */
   metrics?: (index: number) => BftMetrics
+  /** Node `index`'s signer when not its key in process (a remote signer); undefined: its own key. */
+  signer?: (index: number) => ConsensusSigner | undefined
   /** Sees every message a node publishes (before loss and silence). */
   onPublish?: (from: number, data: Uint8Array) => void
   /**
@@ -180,6 +183,7 @@ export class BftNetwork {
       },
     }
     const config = await resolveBftConfig(genesis)
+    const signer = this.opts.signer?.(index)
     const engine = new BftEngine(
       { chainId: 1337n, config, ...(key ? { privateKey: key } : {}) },
       {
@@ -187,6 +191,7 @@ export class BftNetwork {
         scheduler: this.clock,
         transport,
         ...(signerState ? { signerState } : {}),
+        ...(signer ? { signer } : {}),
         wal: ConsensusWal.inMemory(walStorage),
         ...(this.opts.validatorUpdates ? { validatorUpdates: this.opts.validatorUpdates } : {}),
         ...(config.staking ? { staking: this.stakingHooks(index) } : {}),

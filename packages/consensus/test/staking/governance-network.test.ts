@@ -1,5 +1,6 @@
 // Governance in the in-process BFT network with staking: a proposal voted by the validators'
-// stake raises the block gas limit (blocks then move toward it by Ethereum's 1/1024 rule), and a
+// stake raises the block gas limit (blocks then move toward it by Ethereum's 1/1024 rule), another
+// sets a minimum base fee and a longer block time (blocks carry the floor, heights slow down), and a
 // scheduled upgrade stops a node that does not know it at its height while the others, told to
 // skip it, go on. Every transaction is a real signed transaction through the pools.
 import { GOVERNANCE_ADDRESS, governance } from '@cairn/contracts'
@@ -7,12 +8,13 @@ import { bytesToHex } from '@cairn/utils'
 import { type Abi, encodeFunctionData, type Hex } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
 import { KEYS, transfer } from '../../../chain/test/helpers.ts'
-import { nextGasLimit } from '../../src/staking/gas-limit.ts'
+import { governedHeader, nextGasLimit } from '../../src/staking/governed-header.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
 
 const GOV = GOVERNANCE_ADDRESS as Hex
 const ABI = governance.abi as Abi
 const ETHER = 10n ** 18n
+const GWEI = 10n ** 9n
 
 let net: BftNetwork | undefined
 afterEach(async () => {
@@ -100,6 +102,54 @@ describe('governance in the BFT engine', () => {
         bytesToHex((await n0.chain.getCanonicalHash(head - 1n)) as Uint8Array),
       )
     }
+  }, 180_000)
+
+  it('a minimum base fee and a longer block time: blocks carry the floor, heights slow; a wrong base fee is refused', async () => {
+    net = await BftNetwork.create({
+      validators: 4,
+      staking: { params: ['governance.votingPeriodBlocks=4', 'governance.timelockBlocks=1'] },
+    })
+    await net.start()
+    await waitHeight(2n)
+    const n0 = net.nodes[0] as BftNode
+    const params = { blockGasLimit: n0.chain.head.header.gasLimit, minBaseFee: 5n * GWEI, blockTimeMs: 3000n }
+    const data = encodeFunctionData({ abi: ABI, functionName: 'setChainParams', args: [params] })
+    const executedAt = await pass([{ target: GOV, value: 0n, data }])
+    await waitHeight(n0.chain.head.header.number + 4n)
+    const head = n0.chain.head.header.number
+    let floored = 0
+    const gaps: bigint[] = []
+    for (let h = executedAt + 3n; h <= head; h++) {
+      const b = (await n0.chain.getBlockByNumber(h))?.header
+      const p = (await n0.chain.getBlockByNumber(h - 1n))?.header
+      if (b === undefined || p === undefined) throw new Error(`block ${h} missing`)
+      expect(b.baseFeePerGas).toBe(governedHeader(p, params).baseFeePerGas)
+      expect(b.baseFeePerGas).toBeGreaterThanOrEqual(5n * GWEI)
+      if ((p.calcNextBaseFee() as bigint) < 5n * GWEI) floored++
+      gaps.push(b.timestamp - p.timestamp)
+    }
+    // The base fee had decayed below 5 gwei over the empty blocks: the floor raised it.
+    expect(floored).toBeGreaterThanOrEqual(1)
+    // Heights start 3 s apart now (the configured block time was 1 s).
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(3n)
+    // A block whose base fee is EIP-1559's (not raised to the floor) is refused before its transactions.
+    const parent = n0.chain.head.header
+    const header = {
+      number: parent.number + 1n,
+      timestamp: parent.timestamp + 3n,
+      coinbase: parent.coinbase.bytes,
+      extraData: new Uint8Array(),
+      gasLimit: governedHeader(parent, params).gasLimit,
+      baseFeePerGas: parent.calcNextBaseFee(),
+    }
+    await expect(
+      n0.engine.beginBlock({
+        header,
+        parent,
+        vm: await n0.chain.vmAt(parent),
+        state: undefined as never,
+      }),
+    ).rejects.toThrow(/base fee .* governance's minimum 5000000000/)
   }, 180_000)
 
   it('a scheduled upgrade stops the node that does not know it, at its height; the others go on', async () => {

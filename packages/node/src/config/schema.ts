@@ -297,6 +297,41 @@ export const nodeConfigSchema = z
       })
       .strict()
       .default({ validator: false }),
+    bft: z
+      .object({
+        /**
+         * Where a validator's votes and proposals are signed (docs/operations/keys.md): `local`, with
+         * the key in DATADIR/keys/validator.key and its signer state beside it; `remote`, by a
+         * `cairn signer serve` process over mutual TLS (`url` tls://HOST:PORT; `ca` the CA of the
+         * signer's certificate; `cert` and `key` this node's client certificate, pinned by the
+         * signer; `address` the validator's key when the signer holds several; `timeoutMs` the
+         * longest wait for a signature, after which the step goes unvoted). JSON in env (CAIRN_BFT_SIGNER).
+         */
+        signer: z
+          .preprocess(
+            (v) => (typeof v === 'string' ? parseJsonOr(v) : v),
+            z.discriminatedUnion('kind', [
+              z.object({ kind: z.literal('local') }).strict(),
+              z
+                .object({
+                  kind: z.literal('remote'),
+                  url: z.string().regex(/^tls:\/\/[^/\s]+:\d{1,5}$/, 'tls://HOST:PORT'),
+                  ca: z.string().min(1),
+                  cert: z.string().min(1),
+                  key: z.string().min(1),
+                  address: z
+                    .string()
+                    .regex(/^0x[0-9a-fA-F]{40}$/, 'an address')
+                    .optional(),
+                  timeoutMs: z.coerce.number().int().min(50).max(60_000).default(1000),
+                })
+                .strict(),
+            ]),
+          )
+          .default({ kind: 'local' }),
+      })
+      .strict()
+      .default({ signer: { kind: 'local' } }),
     auth: z
       .object({
         /** Require credentials for methods above `public` (also on when keys or a JWT secret are set). */

@@ -1,0 +1,25 @@
+/**
+ * The remote signer (`@cairn/consensus/remote-signer`): validator keys in a process of their own
+ * with their own double-sign protection, reached over mutual TLS. See docs/operations/keys.md.
+ */
+export type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
+export type { ProtectionCheck, ProtectionRecord, ProtectionStore } from './protection-db.ts'
+export {
+  checkProtection,
+  FileProtectionStore,
+  MemoryProtectionStore,
+  SignProtection,
+} from './protection-db.ts'
+export type { KeysResult, SignerRequest, SignerResponse } from './protocol.ts'
+export {
+  encodeFrame,
+  FrameReader,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  parseResponse,
+  SignerErrorCode,
+} from './protocol.ts'
+export type { RemoteSignerMetrics, RemoteSignerModules, RemoteSignerOptions } from './remote-signer.ts'
+export { createRemoteSignerMetrics, parseSignerUrl, RemoteSigner } from './remote-signer.ts'
+export type { SignerServerMetrics, SignerServerModules, SignerServerOptions } from './signer-server.ts'
+export { certificateFingerprint, createSignerServerMetrics, SignerServer } from './signer-server.ts'

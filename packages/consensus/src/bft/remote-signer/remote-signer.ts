@@ -1,0 +1,462 @@
+/**
+ * The node's side of the remote signer: a {@link ConsensusSigner} whose key lives in a
+ * `cairn signer serve` process, reached over mutual TLS (`protocol.ts`).
+ *
+ * {@link RemoteSigner.connect} is the start: it connects, asks which keys the signer holds and
+ * picks the validator's (the one asked for, or the only one) — an unreachable signer, a wrong
+ * chain or an absent key is a start error. Later, a lost connection makes every signature fail at
+ * once (the engine then sends nothing: the validator misses steps, and stays safe), logged once
+ * and shown by `cairn_bft_remote_signer_up`; it reconnects in the background with backoff, and
+ * the validator votes again as soon as the signer answers. A request not answered within
+ * `timeoutMs` fails, and the connection is replaced (a half-open socket never recovers).
+ *
+ * Every signature is checked to recover to the validator's address before it is used.
+ */
+import { connect, type TLSSocket } from 'node:tls'
+import { bytesToHex, CairnError, equalsBytes, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { ConsensusErrorCode } from '../../errors.ts'
+import type { Address, Proposal, SignedProposal, SignedVote, Vote } from '../messages.ts'
+import { proposalDigest, recoverSigner, voteDigest } from '../signing.ts'
+import type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
+import {
+  encodeFrame,
+  FrameReader,
+  type KeysResult,
+  PROTOCOL_VERSION,
+  parseResponse,
+  proposalToJson,
+  SignerErrorCode,
+  type SignerResponse,
+  voteToJson,
+} from './protocol.ts'
+
+export interface RemoteSignerOptions {
+  chainId: bigint
+  /** `tls://host:port`. */
+  url: string
+  tls: {
+    /** The CA (or the signer's own certificate) the signer's certificate must chain to (PEM). */
+    ca: string
+    /** This node's client certificate and key (PEM); the signer pins the certificate. */
+    cert: string
+    key: string
+  }
+  /** The validator's address; absent: the signer's only key. */
+  address?: Address
+  /** Longest wait for one answer (ms, default 1000); then the step goes unsigned. */
+  timeoutMs?: number
+  /** First and longest wait between reconnection attempts (ms; default 250 and 5000). */
+  reconnectMs?: { min: number; max: number }
+}
+
+export interface RemoteSignerMetrics {
+  up: Gauge
+  requests: Counter<'method' | 'outcome'>
+  seconds: Histogram<'method'>
+}
+
+export function createRemoteSignerMetrics(register: Registry): RemoteSignerMetrics {
+  const registers = [register]
+  return {
+    up: new Gauge({
+      name: 'cairn_bft_remote_signer_up',
+      help: '1 while the remote signer is connected (0: this validator cannot vote)',
+      registers,
+    }),
+    requests: new Counter({
+      name: 'cairn_bft_remote_signer_requests_total',
+      help: 'Signature requests to the remote signer, by method and outcome (signed, refused, unavailable, error)',
+      labelNames: ['method', 'outcome'],
+      registers,
+    }),
+    seconds: new Histogram({
+      name: 'cairn_bft_remote_signer_request_seconds',
+      help: 'Time from a signature request to its answer',
+      labelNames: ['method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+  }
+}
+
+export interface RemoteSignerModules {
+  logger: Logger
+  metrics?: RemoteSignerMetrics | null
+  /** The clock for request timing (default `performance.now`). */
+  now?: () => number
+}
+
+interface Pending {
+  resolve: (r: SignerResponse) => void
+  reject: (err: CairnError) => void
+  timer: ReturnType<typeof setTimeout>
+}
+
+function unavailable(message: string, cause?: unknown): CairnError {
+  return new CairnError(ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE, message, { fault: 'transient', cause })
+}
+
+export class RemoteSigner implements ConsensusSigner {
+  readonly address: Address
+  readonly #opts: RemoteSignerOptions
+  readonly #m: RemoteSignerModules
+  readonly #host: string
+  readonly #port: number
+  readonly #pending = new Map<number, Pending>()
+  #socket: TLSSocket | null = null
+  #nextId = 1
+  #closed = false
+  #retryMs: number
+  #reconnecting: ReturnType<typeof setTimeout> | null = null
+  #wasUp = true
+
+  private constructor(opts: RemoteSignerOptions, modules: RemoteSignerModules, address: Address, socket: TLSSocket) {
+    this.#opts = opts
+    this.#m = modules
+    this.address = address
+    ;({ host: this.#host, port: this.#port } = parseSignerUrl(opts.url))
+    this.#retryMs = opts.reconnectMs?.min ?? 250
+    this.#adopt(socket)
+    modules.metrics?.up.set(1)
+  }
+
+  /**
+   * Connects, and checks the signer serves this chain and holds the key.
+   * @throws CairnError `CONSENSUS_BFT_SIGNER_UNAVAILABLE` (cannot connect, TLS refused) or
+   *   `CONSENSUS_BFT_SIGNER_CONFIG` (another chain, the key absent, several keys and no address)
+   */
+  static async connect(opts: RemoteSignerOptions, modules: RemoteSignerModules): Promise<RemoteSigner> {
+    const { host, port } = parseSignerUrl(opts.url)
+    const timeoutMs = opts.timeoutMs ?? 1000
+    let socket: TLSSocket
+    let keys: KeysResult
+    try {
+      socket = await openSocket(host, port, opts.tls, Math.max(timeoutMs, 5_000))
+      keys = await askKeys(socket, Math.max(timeoutMs, 5_000))
+    } catch (err) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE,
+        `remote signer ${opts.url} unreachable: ${errorMessage(err)}`,
+        {
+          fault: 'caller',
+          cause: err,
+          hint: 'start `cairn signer serve`, and check bft.signer.url, and that its certificate is signed by bft.signer.ca and this node’s certificate (bft.signer.cert) is pinned there (--client)',
+        },
+      )
+    }
+    const fail = (message: string, hint: string) => {
+      socket.destroy()
+      return new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, `remote signer ${opts.url}: ${message}`, {
+        fault: 'caller',
+        hint,
+      })
+    }
+    if (keys.version !== PROTOCOL_VERSION) {
+      throw fail(`speaks protocol ${keys.version}, this node ${PROTOCOL_VERSION}`, 'run the same Cairn release on both')
+    }
+    if (BigInt(keys.chainId) !== opts.chainId) {
+      throw fail(
+        `signs for chain ${keys.chainId}, this node runs chain ${opts.chainId}`,
+        'start the signer with --chain-id of this chain',
+      )
+    }
+    let address: Address
+    if (opts.address !== undefined) {
+      const want = bytesToHex(opts.address)
+      if (!keys.keys.some((k) => k.toLowerCase() === want)) {
+        throw fail(
+          `holds no key for ${want} (it holds ${keys.keys.join(', ')})`,
+          'give the signer that keystore, or fix bft.signer.address',
+        )
+      }
+      address = opts.address
+    } else if (keys.keys.length === 1) {
+      address = hexToBytes(keys.keys[0] as string)
+    } else {
+      throw fail(`holds ${keys.keys.length} keys`, 'say which is this validator’s: bft.signer.address')
+    }
+    return new RemoteSigner(opts, modules, address, socket)
+  }
+
+  /** True while connected. */
+  get up(): boolean {
+    return this.#socket !== null
+  }
+
+  async signVote(vote: Vote): Promise<SignedVote | SignRefusal> {
+    const answer = await this.#sign('signVote', { vote: voteToJson(vote) })
+    if ('refused' in answer) return answer
+    this.#check(voteDigest(this.#opts.chainId, vote), answer.signature)
+    return { ...vote, signature: answer.signature }
+  }
+
+  async signProposal(proposal: Proposal): Promise<SignedProposal | SignRefusal> {
+    const answer = await this.#sign('signProposal', { proposal: proposalToJson(proposal) })
+    if ('refused' in answer) return answer
+    this.#check(proposalDigest(this.#opts.chainId, proposal), answer.signature)
+    return { ...proposal, signature: answer.signature }
+  }
+
+  /** Closes the connection and stops reconnecting; pending requests fail. */
+  close(): void {
+    this.#closed = true
+    if (this.#reconnecting) clearTimeout(this.#reconnecting)
+    this.#reconnecting = null
+    this.#socket?.destroy()
+    this.#socket = null
+    this.#failPending(unavailable('the remote signer client is closed'))
+  }
+
+  #check(digest: Uint8Array, signature: Uint8Array): void {
+    const signer = recoverSigner(digest, signature)
+    if (signer === null || !equalsBytes(signer, this.address)) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_PROTOCOL,
+        'the remote signer answered a signature of another key, or none',
+        { fault: 'peer' },
+      )
+    }
+  }
+
+  async #sign(
+    method: 'signVote' | 'signProposal',
+    body: Record<string, unknown>,
+  ): Promise<{ signature: Uint8Array } | SignRefusal> {
+    const now = this.#m.now ?? (() => performance.now())
+    const started = now()
+    const count = (outcome: string) => this.#m.metrics?.requests.inc({ method, outcome })
+    let res: SignerResponse
+    try {
+      res = await this.#request({
+        method,
+        key: bytesToHex(this.address),
+        chainId: this.#opts.chainId.toString(),
+        ...body,
+      })
+    } catch (err) {
+      count('unavailable')
+      throw err
+    } finally {
+      this.#m.metrics?.seconds.observe({ method }, (now() - started) / 1000)
+    }
+    if ('error' in res) {
+      if (res.error.code === SignerErrorCode.DOUBLE_SIGN) {
+        count('refused')
+        return { refused: `remote signer: ${res.error.message}` }
+      }
+      count('error')
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_PROTOCOL,
+        `remote signer refused ${method}: ${res.error.code} ${res.error.message}`,
+        { fault: 'peer' },
+      )
+    }
+    const signature = (res.result as { signature?: unknown }).signature
+    if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+      count('error')
+      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_PROTOCOL, 'the remote signer answered no signature', {
+        fault: 'peer',
+      })
+    }
+    count('signed')
+    return { signature: hexToBytes(signature) }
+  }
+
+  #request(req: Record<string, unknown>): Promise<SignerResponse> {
+    const socket = this.#socket
+    if (socket === null) return Promise.reject(unavailable(`remote signer ${this.#opts.url} is unreachable`))
+    const id = this.#nextId++
+    return new Promise<SignerResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id)
+        reject(unavailable(`remote signer ${this.#opts.url} did not answer within ${this.#opts.timeoutMs ?? 1000} ms`))
+        // A socket that stopped answering is replaced.
+        if (this.#socket === socket) socket.destroy()
+      }, this.#opts.timeoutMs ?? 1000)
+      this.#pending.set(id, { resolve, reject, timer })
+      socket.write(encodeFrame({ id, ...req }))
+    })
+  }
+
+  #adopt(socket: TLSSocket): void {
+    this.#socket = socket
+    const reader = new FrameReader()
+    socket.on('data', (chunk: Buffer) => {
+      let messages: unknown[]
+      try {
+        messages = reader.push(chunk)
+      } catch (err) {
+        this.#m.logger.warn({ err: errorMessage(err) }, 'remote signer: bad frame; reconnecting')
+        socket.destroy()
+        return
+      }
+      for (const m of messages) {
+        let res: SignerResponse
+        try {
+          res = parseResponse(m)
+        } catch (err) {
+          this.#m.logger.warn({ err: errorMessage(err) }, 'remote signer: bad answer; reconnecting')
+          socket.destroy()
+          return
+        }
+        const p = this.#pending.get(res.id)
+        if (p === undefined) continue // answered after its timeout
+        this.#pending.delete(res.id)
+        clearTimeout(p.timer)
+        p.resolve(res)
+      }
+    })
+    socket.on('error', (err) => {
+      this.#m.logger.debug({ err: errorMessage(err) }, 'remote signer connection error')
+    })
+    socket.on('close', () => {
+      if (this.#socket !== socket) return
+      this.#socket = null
+      this.#m.metrics?.up.set(0)
+      this.#failPending(unavailable(`remote signer ${this.#opts.url}: connection lost`))
+      if (this.#closed) return
+      if (this.#wasUp) {
+        this.#m.logger.error(
+          { url: this.#opts.url },
+          'remote signer unreachable: this validator does not vote until it is back',
+        )
+      }
+      this.#wasUp = false
+      this.#scheduleReconnect()
+    })
+  }
+
+  #failPending(err: CairnError): void {
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer)
+      this.#pending.delete(id)
+      p.reject(err)
+    }
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#reconnecting) return
+    const wait = this.#retryMs
+    this.#retryMs = Math.min(this.#retryMs * 2, this.#opts.reconnectMs?.max ?? 5_000)
+    this.#reconnecting = setTimeout(() => {
+      this.#reconnecting = null
+      void this.#reconnect()
+    }, wait)
+    this.#reconnecting.unref?.()
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#closed) return
+    const timeoutMs = Math.max(this.#opts.timeoutMs ?? 1000, 5_000)
+    let socket: TLSSocket | undefined
+    try {
+      socket = await openSocket(this.#host, this.#port, this.#opts.tls, timeoutMs)
+      const keys = await askKeys(socket, timeoutMs)
+      const want = bytesToHex(this.address)
+      if (BigInt(keys.chainId) !== this.#opts.chainId || !keys.keys.some((k) => k.toLowerCase() === want)) {
+        throw new CairnError(
+          ConsensusErrorCode.BFT_SIGNER_CONFIG,
+          `the signer no longer holds ${want} for chain ${this.#opts.chainId}`,
+          { fault: 'caller' },
+        )
+      }
+    } catch (err) {
+      socket?.destroy()
+      this.#m.logger.debug({ err: errorMessage(err) }, 'remote signer: reconnection failed')
+      this.#scheduleReconnect()
+      return
+    }
+    if (this.#closed) {
+      socket.destroy()
+      return
+    }
+    socket.removeAllListeners('data')
+    this.#adopt(socket)
+    this.#retryMs = this.#opts.reconnectMs?.min ?? 250
+    this.#wasUp = true
+    this.#m.metrics?.up.set(1)
+    this.#m.logger.info({ url: this.#opts.url }, 'remote signer reachable again: this validator votes again')
+  }
+}
+
+/** `tls://host:port` → host and port. */
+export function parseSignerUrl(url: string): { host: string; port: number } {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    u = new URL('invalid://')
+  }
+  const port = Number(u.port)
+  if (u.protocol !== 'tls:' || u.hostname === '' || !Number.isInteger(port) || port <= 0) {
+    throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, `bad remote signer url ${url}`, {
+      fault: 'caller',
+      hint: 'write it as tls://HOST:PORT (e.g. tls://10.0.0.5:9797)',
+    })
+  }
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port }
+}
+
+function openSocket(
+  host: string,
+  port: number,
+  tls: RemoteSignerOptions['tls'],
+  timeoutMs: number,
+): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3' })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no TLS connection within ${timeoutMs} ms`))
+    }, timeoutMs)
+    socket.once('secureConnect', () => {
+      clearTimeout(timer)
+      socket.setNoDelay(true)
+      socket.setKeepAlive(true, 5_000)
+      resolve(socket)
+    })
+    socket.once('error', (err) => {
+      clearTimeout(timer)
+      socket.destroy()
+      reject(err)
+    })
+  })
+}
+
+/** The handshake: the signer's version, chain and keys. A refused client certificate shows here (TLS 1.3 closes after the handshake). */
+function askKeys(socket: TLSSocket, timeoutMs: number): Promise<KeysResult> {
+  return new Promise((resolve, reject) => {
+    const reader = new FrameReader()
+    const done = (err: Error | null, r?: KeysResult) => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      socket.off('error', onError)
+      if (err) reject(err)
+      else resolve(r as KeysResult)
+    }
+    const timer = setTimeout(() => done(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+    const onData = (chunk: Buffer) => {
+      try {
+        for (const m of reader.push(chunk)) {
+          const res = parseResponse(m)
+          if ('error' in res) return done(new Error(`${res.error.code}: ${res.error.message}`))
+          const r = res.result as Partial<KeysResult>
+          if (typeof r.version !== 'number' || typeof r.chainId !== 'string' || !Array.isArray(r.keys)) {
+            return done(new Error('a keys answer without version, chainId or keys'))
+          }
+          return done(null, r as KeysResult)
+        }
+      } catch (err) {
+        done(err as Error)
+      }
+    }
+    const onClose = () => done(new Error('the signer closed the connection (is this node’s certificate pinned?)'))
+    const onError = (err: Error) => done(err)
+    socket.on('data', onData)
+    socket.once('close', onClose)
+    socket.once('error', onError)
+    socket.write(encodeFrame({ id: 0, method: 'keys' }))
+  })
+}

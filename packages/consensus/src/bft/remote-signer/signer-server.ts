@@ -1,0 +1,302 @@
+/**
+ * The remote signer (`cairn signer serve`): validator keys in a process of their own, answering the
+ * protocol of `protocol.ts` over mutual TLS, with its own double-sign protection (`protection-db.ts`).
+ *
+ * A client must present a certificate the signer trusts (`tls.ca`, or one of `tls.clients` itself)
+ * *and* whose SHA-256 fingerprint is pinned (`tls.clients`): a certificate of the right CA that was
+ * not pinned is refused. Every sign request is handled synchronously — parse, compute the digest
+ * from the fields, check and record it durably, sign — so requests for one key from any number of
+ * connections are serialized, and no two conflicting signatures can leave.
+ */
+import { X509Certificate } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { createServer, type Server, type TLSSocket } from 'node:tls'
+import { privateKeyToAddress } from '@cairn/crypto'
+import { bytesToHex, CairnError, errorMessage, type Logger } from '@cairn/utils'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { ConsensusErrorCode } from '../../errors.ts'
+import { MsgType, signStepOf } from '../messages.ts'
+import { proposalDigest, signDigest, voteDigest } from '../signing.ts'
+import type { SignProtection } from './protection-db.ts'
+import {
+  encodeFrame,
+  FrameReader,
+  type KeysResult,
+  PROTOCOL_VERSION,
+  proposalFromJson,
+  RequestSchema,
+  SignerErrorCode,
+  type SignerResponse,
+  voteFromJson,
+} from './protocol.ts'
+
+export interface SignerServerOptions {
+  /** The one chain this signer signs for; requests for another are refused. */
+  chainId: bigint
+  host: string
+  /** 0: any free port. */
+  port: number
+  tls: {
+    /** The signer's certificate chain and key (PEM). */
+    cert: string
+    key: string
+    /** CAs whose client certificates are accepted, if pinned (PEM). */
+    ca?: string[]
+    /** The pinned client certificates (PEM): only these may connect. */
+    clients: string[]
+  }
+  /** Most open connections (default 16). */
+  maxConnections?: number
+}
+
+export interface SignerServerMetrics {
+  requests: Counter<'method' | 'outcome'>
+  connections: Gauge
+  refusedConnections: Counter<'reason'>
+}
+
+export function createSignerServerMetrics(register: Registry): SignerServerMetrics {
+  const registers = [register]
+  return {
+    requests: new Counter({
+      name: 'cairn_signer_requests_total',
+      help: 'Requests the remote signer answered, by method and outcome (signed, refused, error)',
+      labelNames: ['method', 'outcome'],
+      registers,
+    }),
+    connections: new Gauge({ name: 'cairn_signer_connections', help: 'Open client connections', registers }),
+    refusedConnections: new Counter({
+      name: 'cairn_signer_refused_connections_total',
+      help: 'Connections refused after the TLS handshake (unpinned certificate, too many connections)',
+      labelNames: ['reason'],
+      registers,
+    }),
+  }
+}
+
+export interface SignerServerModules {
+  /** The validator keys it holds (decrypted from their keystores by the caller). */
+  keys: readonly Uint8Array[]
+  protection: SignProtection
+  logger: Logger
+  metrics?: SignerServerMetrics | null
+  /** The clock for certificate dates (default `Date.now`). */
+  now?: () => number
+}
+
+/** The SHA-256 fingerprint of a PEM certificate, as Node writes it (`AB:CD:…`). */
+export function certificateFingerprint(pem: string): string {
+  return new X509Certificate(pem).fingerprint256
+}
+
+export class SignerServer {
+  readonly #opts: SignerServerOptions
+  readonly #m: SignerServerModules
+  /** Lowercase address → private key. */
+  readonly #keys = new Map<string, Uint8Array>()
+  readonly #pinned: Set<string>
+  readonly #sockets = new Set<TLSSocket>()
+  #server: Server | undefined
+
+  constructor(opts: SignerServerOptions, modules: SignerServerModules) {
+    this.#opts = opts
+    this.#m = modules
+    if (modules.keys.length === 0) {
+      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, 'the remote signer holds no key', {
+        fault: 'caller',
+        hint: 'give it at least one validator keystore (--keystore FILE)',
+      })
+    }
+    for (const key of modules.keys) this.#keys.set(bytesToHex(privateKeyToAddress(key)), key)
+    if (opts.tls.clients.length === 0) {
+      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, 'the remote signer pins no client certificate', {
+        fault: 'caller',
+        hint: 'pin the certificate of each node allowed to sign (--client FILE.pem)',
+      })
+    }
+    try {
+      this.#pinned = new Set(opts.tls.clients.map(certificateFingerprint))
+    } catch (err) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_CONFIG,
+        `a client certificate does not parse: ${errorMessage(err)}`,
+        {
+          fault: 'caller',
+          cause: err,
+        },
+      )
+    }
+  }
+
+  /** The addresses of the keys it holds (lowercase hex). */
+  get addresses(): string[] {
+    return [...this.#keys.keys()]
+  }
+
+  /** Starts listening; resolves to the address it listens on. */
+  async listen(): Promise<{ host: string; port: number }> {
+    const server = createServer(
+      {
+        cert: this.#opts.tls.cert,
+        key: this.#opts.tls.key,
+        // The pin decides who may sign (checked in #accept): a pinned certificate need not chain
+        // to a CA given here (it is accepted on its fingerprint and dates, as an SSH key is); with
+        // `tls.ca`, it must also chain to one of them. Either way TLS 1.3 makes the client prove
+        // it holds the certificate's private key (CertificateVerify).
+        ca: [...(this.#opts.tls.ca ?? []), ...this.#opts.tls.clients],
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.3',
+      },
+      (socket) => this.#accept(socket),
+    )
+    server.on('tlsClientError', (err) => {
+      this.#m.metrics?.refusedConnections.inc({ reason: 'handshake' })
+      this.#m.logger.warn({ err: errorMessage(err) }, 'remote signer: a TLS handshake failed')
+    })
+    this.#server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new CairnError(
+            ConsensusErrorCode.BFT_SIGNER_CONFIG,
+            `remote signer cannot listen on ${this.#opts.host}:${this.#opts.port} (${err.code})`,
+            { fault: 'caller', cause: err, hint: 'choose another --listen address or port' },
+          ),
+        ),
+      )
+      server.listen(this.#opts.port, this.#opts.host, () => resolve())
+    })
+    const a = server.address() as AddressInfo
+    return { host: a.address, port: a.port }
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server
+    this.#server = undefined
+    for (const s of this.#sockets) s.destroy()
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  /** Why a connected client may not sign, or null when it may: pinned, in its dates, chained to `tls.ca` when given. */
+  #refusal(socket: TLSSocket): string | null {
+    const x509 = socket.getPeerX509Certificate()
+    if (x509 === undefined) return 'no client certificate'
+    if (!this.#pinned.has(x509.fingerprint256)) return `certificate ${x509.fingerprint256} is not pinned`
+    const now = (this.#m.now ?? Date.now)()
+    if (now < Date.parse(x509.validFrom) || now > Date.parse(x509.validTo)) {
+      return `certificate is outside its validity (${x509.validFrom} – ${x509.validTo})`
+    }
+    if ((this.#opts.tls.ca?.length ?? 0) > 0 && !socket.authorized) {
+      return `certificate does not chain to the client CA: ${String(socket.authorizationError)}`
+    }
+    return null
+  }
+
+  #accept(socket: TLSSocket): void {
+    const refusal = this.#refusal(socket)
+    if (refusal !== null) {
+      this.#m.metrics?.refusedConnections.inc({ reason: 'unpinned' })
+      this.#m.logger.warn({ remote: socket.remoteAddress, refusal }, 'remote signer: refused a client')
+      socket.destroy()
+      return
+    }
+    const cert = socket.getPeerCertificate()
+    const fingerprint = cert.fingerprint256
+    if (this.#sockets.size >= (this.#opts.maxConnections ?? 16)) {
+      this.#m.metrics?.refusedConnections.inc({ reason: 'limit' })
+      socket.destroy()
+      return
+    }
+    this.#sockets.add(socket)
+    this.#m.metrics?.connections.inc()
+    socket.setNoDelay(true)
+    socket.setKeepAlive(true, 5_000)
+    const log = this.#m.logger.child({ client: cert.subject?.CN ?? fingerprint.slice(0, 23) })
+    log.info({ remote: socket.remoteAddress }, 'remote signer: client connected')
+    const reader = new FrameReader()
+    socket.on('data', (chunk: Buffer) => {
+      let messages: unknown[]
+      try {
+        messages = reader.push(chunk)
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'remote signer: bad frame; closing the connection')
+        socket.destroy()
+        return
+      }
+      for (const m of messages) socket.write(encodeFrame(this.handle(m, log)))
+    })
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      if (this.#sockets.delete(socket)) this.#m.metrics?.connections.dec()
+      log.info('remote signer: client disconnected')
+    })
+  }
+
+  /** Answers one request (synchronously: check, record durably, sign). */
+  handle(message: unknown, log: Logger = this.#m.logger): SignerResponse {
+    const rawId = (message as { id?: unknown } | null)?.id
+    const fallbackId = typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId >= 0 ? rawId : 0
+    const parsed = RequestSchema.safeParse(message)
+    if (!parsed.success) {
+      this.#m.metrics?.requests.inc({ method: 'unknown', outcome: 'error' })
+      const issue = parsed.error.issues[0]
+      return fail(fallbackId, SignerErrorCode.BAD_REQUEST, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'bad'}`)
+    }
+    const req = parsed.data
+    const outcome = (o: string) => this.#m.metrics?.requests.inc({ method: req.method, outcome: o })
+    if (req.method === 'ping') {
+      outcome('ok')
+      return { id: req.id, result: {} }
+    }
+    if (req.method === 'keys') {
+      outcome('ok')
+      const result: KeysResult = {
+        version: PROTOCOL_VERSION,
+        chainId: this.#opts.chainId.toString(),
+        keys: this.addresses,
+      }
+      return { id: req.id, result }
+    }
+    if (BigInt(req.chainId) !== this.#opts.chainId) {
+      outcome('error')
+      return fail(req.id, SignerErrorCode.WRONG_CHAIN, `this signer signs for chain ${this.#opts.chainId} only`)
+    }
+    const address = req.key.toLowerCase()
+    const key = this.#keys.get(address)
+    if (key === undefined) {
+      outcome('error')
+      return fail(req.id, SignerErrorCode.UNKNOWN_KEY, `no key for ${address}`)
+    }
+    const { height, round, step, digest } =
+      req.method === 'signVote'
+        ? (() => {
+            const vote = voteFromJson(req.vote)
+            return { ...vote, step: signStepOf(vote.type), digest: voteDigest(this.#opts.chainId, vote) }
+          })()
+        : (() => {
+            const p = proposalFromJson(req.proposal)
+            return { ...p, step: signStepOf(MsgType.PROPOSAL), digest: proposalDigest(this.#opts.chainId, p) }
+          })()
+    let check: ReturnType<SignProtection['checkAndRecord']>
+    try {
+      check = this.#m.protection.checkAndRecord(this.#opts.chainId, address, { height, round, step, digest })
+    } catch (err) {
+      outcome('error')
+      log.error({ err }, 'remote signer: the protection database failed; nothing signed')
+      return fail(req.id, SignerErrorCode.INTERNAL, 'the protection database cannot be written')
+    }
+    if (!check.ok) {
+      outcome('refused')
+      log.warn({ key: address, height, round, step, reason: check.reason }, 'remote signer: refused a double sign')
+      return fail(req.id, SignerErrorCode.DOUBLE_SIGN, check.reason)
+    }
+    outcome('signed')
+    log.debug({ key: address, height, round, step, again: check.again }, 'remote signer: signed')
+    return { id: req.id, result: { signature: bytesToHex(signDigest(digest, key)) } }
+  }
+}
+
+function fail(id: number, code: SignerErrorCode, message: string): SignerResponse {
+  return { id, error: { code, message } }
+}

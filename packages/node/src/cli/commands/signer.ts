@@ -1,0 +1,296 @@
+/**
+ * `cairn signer`: the remote signer (docs/operations/keys.md) — validator keys in a process of
+ * their own, with their own double-sign protection, answering nodes over mutual TLS.
+ *
+ * - `serve`: holds one or more validator keystores and signs votes and proposals for pinned nodes;
+ * - `import-key`: encrypts a node's `DATADIR/keys/validator.key` into a keystore for the signer;
+ * - `certs`: a CA, the signer's certificate and one client certificate per node (openssl);
+ * - `fingerprint`: the SHA-256 fingerprint of a certificate (what the signer pins).
+ */
+import { execFileSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { join } from 'node:path'
+import { ConsensusErrorCode } from '@cairn/consensus'
+import { decryptKeystore } from '@cairn/crypto'
+import { CairnError, errorMessage } from '@cairn/utils'
+import { type Command, InvalidArgumentError } from 'commander'
+import { readPassword } from '../../config/password.ts'
+import { checkKeyFilePermissions, loadOrCreateKey } from '../../keys/key-file.ts'
+import { writeKeystore } from '../../keystore-dir.ts'
+import { buildCommit, VERSION } from '../../version.ts'
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value]
+}
+
+function chainIdArg(v: string): bigint {
+  if (!/^\d{1,20}$/.test(v) || BigInt(v) === 0n)
+    throw new InvalidArgumentError('expected a chain id (a positive integer)')
+  return BigInt(v)
+}
+
+function listenArg(v: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(v)
+  const port = Number(m?.[2])
+  if (!m || port > 65535) throw new InvalidArgumentError('expected HOST:PORT (e.g. 127.0.0.1:9797)')
+  return { host: (m[1] as string).replace(/^\[|\]$/g, '') || '127.0.0.1', port }
+}
+
+function bad(message: string, hint?: string): CairnError {
+  return new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, message, { fault: 'caller', ...(hint ? { hint } : {}) })
+}
+
+function readPem(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    throw bad(`cannot read ${what} ${path}: ${errorMessage(err)}`)
+  }
+}
+
+interface ServeOptions {
+  chainId: bigint
+  listen: { host: string; port: number }
+  keystore: string[]
+  passwordFile?: string
+  tlsCert: string
+  tlsKey: string
+  client: string[]
+  clientCa: string[]
+  db: string
+  'metrics.port'?: string
+  'metrics.host': string
+  logLevel: string
+}
+
+/** Registers `cairn signer`. */
+export function registerSigner(program: Command): void {
+  const signer = program
+    .command('signer')
+    .description('the remote signer: validator keys in a process of their own, with double-sign protection')
+
+  signer
+    .command('serve')
+    .description('hold validator keystores and sign votes and proposals for pinned nodes over mutual TLS')
+    .requiredOption('--chain-id <id>', 'the chain it signs for (requests for any other are refused)', chainIdArg)
+    .option('--listen <host:port>', 'where it listens', listenArg, { host: '127.0.0.1', port: 9797 })
+    .option('--keystore <file>', 'a validator keystore (Web3 Secret Storage v3); repeat for several', collect, [])
+    .option('--password-file <file>', "the keystores' password (else CAIRN_PASSWORD, else a prompt)")
+    .requiredOption('--tls-cert <file>', "the signer's certificate chain (PEM)")
+    .requiredOption('--tls-key <file>', "the signer's private key (PEM)")
+    .option('--client <file>', 'a node certificate (PEM) allowed to connect: pinned; repeat per node', collect, [])
+    .option('--client-ca <file>', 'a CA that issued the client certificates (they must be pinned too)', collect, [])
+    .requiredOption('--db <dir>', 'the double-sign protection database (keep it with the signer, never share it)')
+    .option('--metrics.port <port>', 'serve /metrics and /health on this port')
+    .option('--metrics.host <host>', 'address of the metrics listener', '127.0.0.1')
+    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ cairn signer certs --out ./tls --client node1
+  $ cairn signer serve --chain-id 1337 --listen 10.0.0.5:9797 --keystore ./keys/validator.json \\
+      --password-file ./pw.txt --tls-cert ./tls/signer.pem --tls-key ./tls/signer-key.pem \\
+      --client ./tls/node1.pem --db ./signer-db
+
+The node then signs through it (config): bft.signer = { kind = "remote", url = "tls://10.0.0.5:9797",
+ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs/operations/keys.md.
+`,
+    )
+    .action(async (o: ServeOptions) => {
+      const [
+        { createLogger, createMetricsRegistry, HealthChecks, MetricsServer, StopOnSignals },
+        { createSignerServerMetrics, FileProtectionStore, SignerServer, SignProtection },
+      ] = await Promise.all([import('@cairn/service-kit'), import('@cairn/consensus/remote-signer')])
+      const stopper = new StopOnSignals()
+      const logger = createLogger({
+        level: o.logLevel as 'info',
+        format: 'auto',
+        onBrokenPipe: stopper.onBrokenPipe,
+      }).child({ module: 'signer' })
+      if (o.keystore.length === 0) throw bad('no keystore', 'give at least one --keystore FILE')
+      if (o.client.length === 0)
+        throw bad('no client certificate pinned', 'pin each node allowed to sign: --client FILE.pem')
+      const tls = {
+        cert: readPem(o.tlsCert, 'TLS certificate'),
+        key: readPem(o.tlsKey, 'TLS key'),
+        ca: o.clientCa.map((f) => readPem(f, 'client CA')),
+        clients: o.client.map((f) => readPem(f, 'client certificate')),
+      }
+      const password = await readPassword({ passwordFile: o.passwordFile, env: process.env, prompt: 'Password: ' })
+      const keys: Uint8Array[] = []
+      for (const file of o.keystore) {
+        checkKeyFilePermissions(file, 'keystore')
+        try {
+          keys.push(await decryptKeystore(JSON.parse(readPem(file, 'keystore')), password))
+        } catch (err) {
+          if (err instanceof CairnError && err.code === ConsensusErrorCode.BFT_SIGNER_CONFIG) throw err
+          throw bad(`cannot decrypt keystore ${file}: ${errorMessage(err)}`, 'check the password (--password-file)')
+        }
+      }
+      const registry = createMetricsRegistry({ version: VERSION, commit: buildCommit() })
+      const store = new FileProtectionStore({ dir: o.db })
+      const server = new SignerServer(
+        { chainId: o.chainId, host: o.listen.host, port: o.listen.port, tls },
+        {
+          keys,
+          protection: new SignProtection({ store }),
+          logger,
+          metrics: createSignerServerMetrics(registry),
+        },
+      )
+      let bound: { host: string; port: number }
+      try {
+        bound = await server.listen()
+      } catch (err) {
+        store.close()
+        throw err
+      }
+      const metricsServer =
+        o['metrics.port'] === undefined
+          ? null
+          : new MetricsServer(
+              { host: o['metrics.host'], port: Number(o['metrics.port']) },
+              { registry, health: new HealthChecks(), logger },
+            )
+      const metricsUrl = (await metricsServer?.listen()) ?? null
+      logger.info(
+        {
+          listen: `tls://${bound.host}:${bound.port}`,
+          chainId: o.chainId.toString(),
+          keys: server.addresses,
+          clients: o.client.length,
+          db: o.db,
+          ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}),
+        },
+        'remote signer listening',
+      )
+      stopper.arm(logger, async () => {
+        await server.close()
+        await metricsServer?.close()
+        store.close()
+      })
+    })
+
+  signer
+    .command('import-key')
+    .description("encrypt a node's validator key (DATADIR/keys/validator.key) into a keystore for the signer")
+    .requiredOption('--key-file <file>', 'the hex key file (e.g. DATADIR/keys/validator.key)')
+    .requiredOption('--out <dir>', 'the directory the keystore is written to')
+    .option('--password-file <file>', 'the new keystore password (else CAIRN_PASSWORD, else a prompt)')
+    .option('--scrypt-n <n>', 'scrypt cost (default 262144; lower only for tests)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ cairn signer import-key --key-file ./node1/keys/validator.key --out ./signer-keys --password-file ./pw.txt\n\nThen move the key file off the node (keep a backup offline): a key in two places can sign twice.\n',
+    )
+    .action(async (o: { keyFile: string; out: string; passwordFile?: string; scryptN?: string }) => {
+      if (!existsSync(o.keyFile)) throw bad(`no key file ${o.keyFile}`)
+      const key = loadOrCreateKey(o.keyFile, 'validator key')
+      const password = await readPassword({
+        passwordFile: o.passwordFile,
+        env: process.env,
+        prompt: 'New password: ',
+        confirm: true,
+      })
+      const entry = await writeKeystore(
+        o.out,
+        key.privateKey,
+        password,
+        o.scryptN !== undefined ? { n: Number(o.scryptN) } : undefined,
+      )
+      process.stdout.write(`Address:  ${entry.address}\nKeystore: ${entry.file}\n`)
+    })
+
+  signer
+    .command('fingerprint')
+    .description('the SHA-256 fingerprint of a PEM certificate (what `signer serve --client` pins)')
+    .argument('<cert>', 'a PEM certificate')
+    .action((cert: string) => {
+      const x = new X509Certificate(readPem(cert, 'certificate'))
+      process.stdout.write(`${x.fingerprint256}  ${x.subject.replace(/\n/g, ', ')}\n`)
+    })
+
+  signer
+    .command('certs')
+    .description('create a CA, the signer certificate and node client certificates with openssl (P-256)')
+    .requiredOption('--out <dir>', 'where the files go (ca.pem, signer.pem, NAME.pem, and their -key.pem)')
+    .option('--host <name>', "a name or IP the nodes reach the signer by (its certificate's SAN); repeat", collect, [])
+    .option('--client <name>', 'a node to make a client certificate for; repeat', collect, [])
+    .option('--days <n>', 'validity in days', '825')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ cairn signer certs --out ./tls --host 10.0.0.5 --client node1 --client node2\n\nKeep ca-key.pem offline: whoever holds it can make certificates (the signer still pins each one).\n',
+    )
+    .action((o: { out: string; host: string[]; client: string[]; days: string }) => {
+      makeCerts(o.out, o.host.length > 0 ? o.host : ['127.0.0.1', 'localhost'], o.client, Number(o.days))
+      process.stdout.write(
+        `CA:     ${join(o.out, 'ca.pem')}\nSigner: ${join(o.out, 'signer.pem')} (${o.host.join(', ') || '127.0.0.1, localhost'})\n` +
+          o.client.map((c) => `Node:   ${join(o.out, `${c}.pem`)}\n`).join(''),
+      )
+    })
+}
+
+/** openssl: a CA, a server certificate for `hosts`, and a client certificate per name. */
+export function makeCerts(out: string, hosts: string[], clients: string[], days: number): void {
+  const ssl = (...args: string[]) => {
+    try {
+      execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    } catch (err) {
+      throw bad(
+        `openssl ${args[0]} failed: ${errorMessage(err)}`,
+        'install openssl, or make the certificates as docs/operations/keys.md shows',
+      )
+    }
+  }
+  for (const name of ['signer', ...clients]) {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw bad(`bad certificate name ${name}`, 'letters, digits, . _ -')
+  }
+  mkdirSync(out, { recursive: true, mode: 0o700 })
+  const p = (f: string) => join(out, f)
+  const key = (f: string) => ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', p(f))
+  if (!existsSync(p('ca.pem'))) {
+    key('ca-key.pem')
+    ssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      p('ca-key.pem'),
+      '-subj',
+      '/CN=cairn-signer-ca',
+      '-days',
+      String(days),
+      '-out',
+      p('ca.pem'),
+    )
+  }
+  const issue = (name: string, ext: string) => {
+    key(`${name}-key.pem`)
+    ssl('req', '-new', '-key', p(`${name}-key.pem`), '-subj', `/CN=${name}`, '-out', p(`${name}.csr`))
+    writeFileSync(p(`${name}.ext`), ext)
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.pem'),
+      '-CAkey',
+      p('ca-key.pem'),
+      '-CAcreateserial',
+      '-days',
+      String(days),
+      '-extfile',
+      p(`${name}.ext`),
+      '-out',
+      p(`${name}.pem`),
+    )
+    unlinkSync(p(`${name}.csr`))
+    unlinkSync(p(`${name}.ext`))
+  }
+  const san = hosts.map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(',')
+  issue('signer', `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n`)
+  for (const c of clients) issue(c, 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n')
+}

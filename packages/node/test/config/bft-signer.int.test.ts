@@ -1,0 +1,117 @@
+// `bft.signer`: the local backend by default; a remote one from a TOML table or CAIRN_BFT_SIGNER
+// (JSON); a bad url refused by the loader; and at start, an unreadable TLS file or an unreachable
+// signer is a start error that says which.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MemoryKV } from '@cairn/db'
+import { isCairnError, silentLogger } from '@cairn/utils'
+import { afterAll, describe, expect, it } from 'vitest'
+import { UNIT_PEM } from '../../../consensus/test/bft/remote-signer/tls-fixture.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import { createEngine } from '../../src/engine.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'cairn-bft-signer-config-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const genesis = {
+  config: { chainId: 1337, cairn: { bft: { validators: [{ address: `0x${'11'.repeat(20)}`, power: 10 }] } } },
+  alloc: {},
+}
+
+/** A port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const port = (srv.address() as { port: number }).port
+  await new Promise<void>((r) => srv.close(() => r()))
+  return port
+}
+
+describe('bft.signer in the config', () => {
+  it('is local by default; remote from a TOML table and from CAIRN_BFT_SIGNER', () => {
+    expect(loadConfig({ flags: {}, env: {} }).bft.signer).toEqual({ kind: 'local' })
+    const path = join(dir, 'node.toml')
+    writeFileSync(
+      path,
+      '[bft.signer]\nkind = "remote"\nurl = "tls://10.0.0.5:9797"\nca = "ca.pem"\ncert = "n.pem"\nkey = "n-key.pem"\n',
+    )
+    expect(loadConfig({ flags: {}, env: {}, file: path }).bft.signer).toEqual({
+      kind: 'remote',
+      url: 'tls://10.0.0.5:9797',
+      ca: 'ca.pem',
+      cert: 'n.pem',
+      key: 'n-key.pem',
+      timeoutMs: 1000,
+    })
+    const env = {
+      CAIRN_BFT_SIGNER: JSON.stringify({
+        kind: 'remote',
+        url: 'tls://h:1',
+        ca: 'a',
+        cert: 'b',
+        key: 'c',
+        timeoutMs: 300,
+      }),
+    }
+    expect(loadConfig({ flags: {}, env }).bft.signer).toMatchObject({
+      kind: 'remote',
+      url: 'tls://h:1',
+      timeoutMs: 300,
+    })
+  })
+
+  it('refuses a url that is not tls://HOST:PORT, naming the key', () => {
+    const env = {
+      CAIRN_BFT_SIGNER: JSON.stringify({ kind: 'remote', url: 'http://h:1', ca: 'a', cert: 'b', key: 'c' }),
+    }
+    expect(() => loadConfig({ flags: {}, env })).toThrow(/bft\.signer.*tls:\/\/HOST:PORT/)
+  })
+})
+
+describe('a remote signer at start', () => {
+  const remote = (over: Record<string, string>) =>
+    loadConfig({
+      flags: {},
+      env: {
+        CAIRN_BFT_SIGNER: JSON.stringify({
+          kind: 'remote',
+          url: 'tls://127.0.0.1:1',
+          ca: 'x',
+          cert: 'x',
+          key: 'x',
+          ...over,
+        }),
+      },
+    })
+  const modules = {
+    logger: silentLogger,
+    genesis,
+    kv: new MemoryKV(),
+    keys: null,
+    signerStatePath: null,
+    registry: null,
+    walDir: null,
+  }
+
+  it('an unreadable TLS file: a start error naming the key and the file', async () => {
+    const err = await createEngine(remote({ ca: join(dir, 'absent.pem') }), modules).catch((e: unknown) => e)
+    expect(isCairnError(err, 'CONSENSUS_BFT_SIGNER_CONFIG')).toBe(true)
+    expect((err as Error).message).toMatch(/bft\.signer\.ca: cannot read .*absent\.pem/)
+  })
+
+  it('an unreachable signer: a start error saying so, with what to check', async () => {
+    const cert = join(dir, 'cert.pem')
+    const key = join(dir, 'key.pem')
+    writeFileSync(cert, UNIT_PEM.cert)
+    writeFileSync(key, UNIT_PEM.key)
+    const port = await closedPort()
+    const err = await createEngine(remote({ url: `tls://127.0.0.1:${port}`, ca: cert, cert, key }), modules).catch(
+      (e: unknown) => e,
+    )
+    expect(isCairnError(err, 'CONSENSUS_BFT_SIGNER_UNAVAILABLE')).toBe(true)
+    expect((err as Error).message).toMatch(new RegExp(`remote signer tls://127.0.0.1:${port} unreachable`))
+    expect((err as { hint?: string }).hint).toMatch(/cairn signer serve/)
+  })
+})
