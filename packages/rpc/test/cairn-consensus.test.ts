@@ -1,4 +1,4 @@
-import { encodeWire, MsgType, signDigest, voteDigest } from '@cairn/consensus'
+import { decodeBftExtra, encodeWire, MsgType, signDigest, voteDigest } from '@cairn/consensus'
 import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, silentLogger } from '@cairn/utils'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -47,6 +47,11 @@ describe('cairn_getCommit and cairn_getValidators', () => {
     expect(commit.blockHash).toBe(block2.hash)
     expect(commit.signatures.length).toBeGreaterThanOrEqual(3)
     for (const s of commit.signatures) expect(addresses).toContain(s.validator)
+    // Block 3 is in: the answer is the certificate it carries (late precommits included), not the
+    // first 2/3 stored at the commit.
+    const block3 = (await node.chain.getBlockByNumber(3n))?.header.extraData as Uint8Array
+    const carried = decodeBftExtra(block3).parentCertificate
+    expect(commit.signatures.map((s) => s.signature)).toEqual(carried?.signatures.map((s) => bytesToHex(s.signature)))
 
     const validators = (await rpc('cairn_getValidators', ['0x2'])).result as {
       totalVotingPower: string

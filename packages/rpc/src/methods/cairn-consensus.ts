@@ -1,6 +1,7 @@
 /**
  * The BFT engine's view of the chain: `cairn_getCommit(block)` — the commit certificate that made
- * the block final (the precommits of more than 2/3 of the voting power) with each signer's address,
+ * the block final (the precommits of more than 2/3 of the voting power; once the next block is in,
+ * the fuller one it carries, late precommits included) with each signer's address,
  * or null when the block is not (yet) final or the engine proves no finality (dev) — and
  * `cairn_getValidators(block)`, the validator set that decides that block's height — and
  * `cairn_getEvidence(block)`, the duplicate-vote evidence the block carries in its extra data
@@ -14,6 +15,23 @@ import { RpcErrorCode } from '../errors.ts'
 import { type MethodDef, method } from '../method.ts'
 import { resolveBlock } from '../resolve.ts'
 import { blockRefOrHash } from '../schemas.ts'
+
+/**
+ * The certificate of block `number` that its canonical child carries (verified when the child was
+ * imported): the precommits that made the block final plus those that arrived until the child was
+ * proposed (CometBFT's `LastCommit`), so every validator that signed shows, not only the first
+ * 2/3 the node stored at the commit. Undefined while the block has no child.
+ */
+async function carriedCertificate(ctx: RpcContext, number: bigint, hash: Uint8Array) {
+  const child = await ctx.chain.getBlockByNumber(number + 1n)
+  if (child === undefined || bytesToHex(child.header.parentHash) !== bytesToHex(hash)) return undefined
+  try {
+    const cert = decodeBftExtra(child.header.extraData).parentCertificate
+    return cert !== null && bytesToHex(cert.blockHash) === bytesToHex(hash) ? cert : undefined
+  } catch {
+    return undefined
+  }
+}
 
 function consensusOf(ctx: RpcContext): NonNullable<RpcContext['consensus']> {
   if (ctx.consensus === undefined) {
@@ -71,7 +89,7 @@ export const cairnConsensusMethods: MethodDef[] = [
       if (block.header.number === 0n) return null
       const bytes = await ctx.chain.getFinality(block.hash())
       if (bytes === undefined || bytes.length === 0) return null
-      const cert = decodeCertificate(bytes)
+      const cert = (await carriedCertificate(ctx, block.header.number, block.hash())) ?? decodeCertificate(bytes)
       const set = ctx.consensus?.validatorsAt(cert.height)
       return {
         height: toQuantity(cert.height),
