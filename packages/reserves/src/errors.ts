@@ -48,6 +48,10 @@ export const ReservesErrorCode = {
   CONNECTION_LIMIT: 'RESERVES_CONNECTION_LIMIT',
   /** The service sheds load while its event loop lags (503, Retry-After). */
   OVERLOADED: 'RESERVES_OVERLOADED',
+  /** No webhook endpoint with this id. */
+  WEBHOOK_UNKNOWN: 'RESERVES_WEBHOOK_UNKNOWN',
+  /** No such delivery, or not in a state that allows the action (redeliver a pending one). */
+  WEBHOOK_DELIVERY_STATE: 'RESERVES_WEBHOOK_DELIVERY_STATE',
 } as const
 export type ReservesErrorCode = (typeof ReservesErrorCode)[keyof typeof ReservesErrorCode]
 

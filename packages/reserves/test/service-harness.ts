@@ -26,6 +26,8 @@ export async function postgresUnavailable(): Promise<string | null> {
 export interface OpenedSql {
   sql: Sql
   close(): Promise<void>
+  /** PostgreSQL: the connection string of this run's schema (another pool, another instance). */
+  url?: string
 }
 
 export async function openTestSql(driver: 'pglite' | 'pg'): Promise<OpenedSql> {
@@ -38,10 +40,12 @@ export async function openTestSql(driver: 'pglite' | 'pg'): Promise<OpenedSql> {
   const admin = new pg.Client({ connectionString: PG_URL })
   await admin.connect()
   await admin.query(`CREATE SCHEMA ${schema}`)
-  const sql = await openPostgres(`${PG_URL}?options=-c%20search_path%3D${schema}`)
+  const url = `${PG_URL}?options=-c%20search_path%3D${schema}`
+  const sql = await openPostgres(url)
   await migrate(sql)
   return {
     sql,
+    url,
     close: async () => {
       await sql.close()
       await admin.query(`DROP SCHEMA ${schema} CASCADE`)

@@ -25,6 +25,8 @@ import type { Sql } from '../service/sql.ts'
 import { openPostgres } from '../service/sql-pg.ts'
 import { openPgliteThread } from '../service/sql-pglite.ts'
 import { SnapshotStore } from '../service/store.ts'
+import { DEFAULT_NATS_RELAY, NatsRelay } from '../webhooks/nats-relay.ts'
+import { DEFAULT_WEBHOOKS } from '../webhooks/worker.ts'
 import { readArgFile } from './read-arg-file.ts'
 
 const PKG_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
@@ -169,6 +171,39 @@ export function registerServe(r: Command): void {
       "a worker's hold on a build; a crashed worker's build is taken over after it",
       String(DEFAULT_BUILDS.leaseMs / 1000),
     )
+    .option(
+      '--no-webhooks',
+      'do not deliver webhooks here (events are still recorded; instances without this flag deliver)',
+    )
+    .option(
+      '--webhooks.max-attempts <n>',
+      'attempts of one delivery before it goes to the dead-letter list',
+      String(DEFAULT_WEBHOOKS.maxAttempts),
+    )
+    .option(
+      '--webhooks.backoff-base-ms <ms>',
+      'first retry delay (at most; half to all of it, doubled per attempt)',
+      String(DEFAULT_WEBHOOKS.backoff.baseMs),
+    )
+    .option('--webhooks.backoff-max-ms <ms>', 'longest retry delay', String(DEFAULT_WEBHOOKS.backoff.maxMs))
+    .option('--webhooks.timeout-ms <ms>', "longest wait for an endpoint's answer", String(DEFAULT_WEBHOOKS.timeoutMs))
+    .option(
+      '--webhooks.lease-seconds <s>',
+      "a worker's hold on a delivery in flight; a crashed instance's deliveries are sent again after it (longer than the timeout)",
+      String(DEFAULT_WEBHOOKS.leaseMs / 1000),
+    )
+    .option(
+      '--webhooks.poll-ms <ms>',
+      'how often an idle worker looks for due deliveries',
+      String(DEFAULT_WEBHOOKS.pollMs),
+    )
+    .option('--webhooks.concurrency <n>', 'deliveries in flight at once', String(DEFAULT_WEBHOOKS.concurrency))
+    .option(
+      '--events.nats-url <url>',
+      'nats://… : also publish every event to NATS JetStream (subjects <prefix>.<type>, Nats-Msg-Id = event id)',
+    )
+    .option('--events.nats-stream <name>', 'the JetStream stream (made when missing)', DEFAULT_NATS_RELAY.stream)
+    .option('--events.nats-subject-prefix <prefix>', 'subject prefix', DEFAULT_NATS_RELAY.subjectPrefix)
     .option('--min-depth <n>', 'default minimum tree depth', '10')
     .action(
       async (
@@ -205,6 +240,17 @@ export function registerServe(r: Command): void {
           build: boolean
           'build.maxAttempts': string
           'build.leaseSeconds': string
+          webhooks: boolean
+          'webhooks.maxAttempts': string
+          'webhooks.backoffBaseMs': string
+          'webhooks.backoffMaxMs': string
+          'webhooks.timeoutMs': string
+          'webhooks.leaseSeconds': string
+          'webhooks.pollMs': string
+          'webhooks.concurrency': string
+          'events.natsUrl'?: string
+          'events.natsStream': string
+          'events.natsSubjectPrefix': string
           minDepth: string
         },
       ) => {
@@ -297,6 +343,27 @@ export function registerServe(r: Command): void {
           throw new CairnError(ReservesErrorCode.BAD_OPTIONS, '--build.lease-seconds must be at least 0.2', {
             fault: 'caller',
           })
+        const webhooks = {
+          deliver: o.webhooks,
+          maxAttempts: int('--webhooks.max-attempts', o['webhooks.maxAttempts'], 1),
+          backoff: {
+            baseMs: int('--webhooks.backoff-base-ms', o['webhooks.backoffBaseMs'], 1),
+            maxMs: int('--webhooks.backoff-max-ms', o['webhooks.backoffMaxMs'], 1),
+          },
+          timeoutMs: int('--webhooks.timeout-ms', o['webhooks.timeoutMs'], 100),
+          leaseMs: Math.round(Number(o['webhooks.leaseSeconds']) * 1000),
+          pollMs: int('--webhooks.poll-ms', o['webhooks.pollMs'], 10),
+          concurrency: int('--webhooks.concurrency', o['webhooks.concurrency'], 1),
+        }
+        if (!(webhooks.leaseMs > webhooks.timeoutMs))
+          throw new CairnError(
+            ReservesErrorCode.BAD_OPTIONS,
+            `--webhooks.lease-seconds (${o['webhooks.leaseSeconds']}) must be longer than --webhooks.timeout-ms (${webhooks.timeoutMs} ms)`,
+            {
+              fault: 'caller',
+              hint: 'a delivery still waiting for its answer must not be handed to another worker',
+            },
+          )
         const sql = await openStorage(o)
         const keyFile = o.keyFile
         const registry = createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' })
@@ -306,6 +373,19 @@ export function registerServe(r: Command): void {
           const rl = new RedisRateLimitStore({ url: rateRedis }, { logger, registry })
           await rl.open()
           rateLimitStore = rl
+        }
+        let relay: NatsRelay | null = null
+        if (o['events.natsUrl']) {
+          relay = await NatsRelay.open(
+            {
+              servers: o['events.natsUrl'],
+              stream: o['events.natsStream'],
+              subjectPrefix: o['events.natsSubjectPrefix'],
+            },
+            { sql, logger, registry },
+          )
+          const r = relay
+          checks.nats = () => r.check()
         }
         let events: EventBus | undefined
         if (o.databaseUrl) {
@@ -328,6 +408,7 @@ export function registerServe(r: Command): void {
             requestTimeoutMs: int('--http.request-timeout-ms', o['http.requestTimeoutMs'], 100),
             rateLimit,
             builds,
+            webhooks,
           },
           {
             sql,
@@ -343,7 +424,13 @@ export function registerServe(r: Command): void {
         // Fastify names the scheme from its own https option; the TLS server here is service-kit's
         const addr = o['http.tlsCert'] ? listened.replace(/^http:/, 'https:') : listened
         logger.info(
-          { addr, storage: sql.driver, builds: builds.run, tls: Boolean(o['http.tlsCert']) },
+          {
+            addr,
+            storage: sql.driver,
+            builds: builds.run,
+            webhooks: webhooks.deliver,
+            tls: Boolean(o['http.tlsCert']),
+          },
           'reserves service listening',
         )
         // SIGHUP: re-read the TLS files (a renewed certificate) without a restart
@@ -357,12 +444,14 @@ export function registerServe(r: Command): void {
           }
         }
         process.on('SIGHUP', onHup)
+        relay?.start()
         // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): stops cleanly
         stopper.arm(logger, async () => {
           process.off('SIGHUP', onHup)
           try {
             await svc.close()
           } finally {
+            await relay?.stop().catch(() => {})
             await events?.close()
             await (rateLimitStore as RedisRateLimitStore | undefined)?.close?.()
             await sql.close()

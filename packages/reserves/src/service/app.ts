@@ -32,6 +32,12 @@ import { RowReader } from '../input/rows.ts'
 import { checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
 import type { Currency } from '../verifier/proof.ts'
 import { bundleVerifier, pageAsset } from '../web/bundle.ts'
+import { Deliveries } from '../webhooks/deliveries.ts'
+import { WebhookEndpoints } from '../webhooks/endpoints.ts'
+import { createWebhookMetrics } from '../webhooks/metrics.ts'
+import { recordEvent } from '../webhooks/outbox.ts'
+import { registerWebhookRoutes } from '../webhooks/routes.ts'
+import { DEFAULT_WEBHOOKS, type WebhookDeliveryOptions, WebhookWorker } from '../webhooks/worker.ts'
 import { type AtRestKey, open, seal, userKey } from './at-rest.ts'
 import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
 import { type ApiKey, checkHmacSecret, type Principal, type Role, requireRole } from './auth.ts'
@@ -99,6 +105,8 @@ export interface ReservesServiceOptions {
   compressMinBytes?: number
   /** Snapshot builds: whether this instance runs them (an API-only instance leaves them to workers), attempts, lease. */
   builds?: { run: boolean; maxAttempts: number; leaseMs: number; pollMs: number; retryBaseMs: number }
+  /** Webhook delivery from the outbox: whether this instance delivers, attempts, backoff, timeouts (DEFAULT_WEBHOOKS). */
+  webhooks?: WebhookDeliveryOptions
 }
 
 export const DEFAULT_BUILDS: NonNullable<ReservesServiceOptions['builds']> = {
@@ -125,8 +133,10 @@ export interface ReservesServiceModules {
   events?: EventBus
   /** Extra readiness checks (the rate-limit store, the event bus…), run by /ready beside the database and the key. */
   checks?: Record<string, () => Promise<void>>
-  /** This instance's name in build leases (default host:pid:random). */
+  /** This instance's name in build and delivery leases (default host:pid:random). */
   owner?: string
+  /** A number in [0, 1) for the webhook retry jitter (default Math.random). */
+  random?: () => number
 }
 
 export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
@@ -175,6 +185,8 @@ export interface ReservesService {
   jobs: BuildJobs
   /** Readiness checks behind /ready. */
   health: HealthChecks
+  /** Webhook endpoints, the delivery queue, and this instance's delivery worker (null when it does not deliver). */
+  webhooks: { endpoints: WebhookEndpoints; deliveries: Deliveries; worker: WebhookWorker | null }
   /** Re-reads the TLS files into the running server (SIGHUP); throws and keeps the old ones when unusable. */
   reloadTls(): void
   close(): Promise<void>
@@ -297,6 +309,24 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   const jobs = new BuildJobs(sql)
   const events = modules.events ?? new LocalEventBus()
   const builds = opts.builds ?? DEFAULT_BUILDS
+  const owner = modules.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
+  const hookOpts = opts.webhooks ?? DEFAULT_WEBHOOKS
+  const endpoints = new WebhookEndpoints(sql, key)
+  const deliveries = new Deliveries(sql)
+  const hookMetrics = createWebhookMetrics(registry)
+  const worker = hookOpts.deliver
+    ? new WebhookWorker(
+        { ...hookOpts, owner },
+        {
+          deliveries,
+          endpoints,
+          logger: logger.child({ component: 'webhooks' }),
+          metrics: hookMetrics,
+          clockMs: modules.clockMs ?? Date.now,
+          random: modules.random ?? Math.random,
+        },
+      )
+    : null
   const tlsPem = opts.tls ? readTls(opts.tls, { cert: 'http.tlsCert', key: 'http.tlsKey' }) : null
   let server: Server | null = null
   const app = Fastify({
@@ -317,7 +347,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       ...opts.edge,
       tls: tlsPem !== null,
       csp: RESERVES_CSP,
-      corsMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+      corsMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       // /v1/stream takes its token in the URL (browsers cannot set headers on a WebSocket): no
       // ambient credentials, so any page may open one, as before the edge.
       checks: { webSocketOrigins: 'any' },
@@ -356,6 +386,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     events.publish(event).catch((err: unknown) => logger.warn({ err, event: event.type }, 'event not published'))
   let runner: BuildRunner | null = null
   events.subscribe((e) => {
+    // whatever happened on any instance was recorded in the outbox with it: deliver now
+    worker?.wake()
     if (e.type === 'job.queued') return runner?.wake()
     if (e.type === 'snapshot.built' && typeof e.id === 'string') {
       const id = e.id
@@ -370,7 +402,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     runner = new BuildRunner(
       {
         ...DEFAULT_RUNNER,
-        owner: modules.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+        owner,
         leaseMs: builds.leaseMs,
         pollMs: builds.pollMs,
         retryBaseMs: builds.retryBaseMs,
@@ -537,7 +569,15 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       await store.remove(snapshotId).catch(() => {})
       throw err
     }
-    await sql.query(`UPDATE reserves_jobs SET not_before = now() WHERE snapshot_id = $1`, [snapshotId])
+    await sql.transaction(async (tx) => {
+      await tx.query(`UPDATE reserves_jobs SET not_before = now() WHERE snapshot_id = $1`, [snapshotId])
+      await recordEvent(tx, 'snapshot.created', {
+        snapshotId,
+        users: snap.entries.length,
+        hash,
+        currencies: snap.currencies,
+      })
+    })
     logger.info(
       { id: snapshotId, users: snap.entries.length, ...requestFields(req.id) },
       'snapshot queued for building',
@@ -652,8 +692,11 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     const { id } = req.params as { id: string }
     const a = parse(Anchor, req.body)
     await store.get(id)
-    await store.setAnchor(id, a)
-    await audit(p, 'snapshot.anchored', { id, ...a })
+    await sql.transaction(async (tx) => {
+      await store.setAnchor(id, a, tx)
+      await appendAudit(tx, { actor: p.sub, role: p.role, action: 'snapshot.anchored', details: { id, ...a } })
+      await recordEvent(tx, 'snapshot.anchored', { snapshotId: id, anchor: a })
+    })
     void publish({ type: 'snapshot.anchored', id, anchor: a })
     return store.get(id)
   })
@@ -670,6 +713,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     const body = { snapshotId: s.id, hash: s.hash, currencies: s.currencies, root: s.root, anchor: s.anchor }
     return sendTagged(req, reply, JSON.stringify(body), 'public, max-age=60')
   })
+
+  registerWebhookRoutes(app, { sql, endpoints, deliveries, guard, who, wake: () => worker?.wake() })
 
   app.get('/v1/audit', guard(['admin', 'auditor']), async (req) => {
     const q = parse(
@@ -750,6 +795,17 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     }
     runner.start()
   })().catch((err: unknown) => logger.error({ err }, 'build runner failed to start'))
+  // Deliveries leased by a process that died: with PGlite they are due at once (sent again, with the
+  // same idempotency key); over PostgreSQL, once their lease runs out.
+  const delivering = (async () => {
+    if (!worker) return
+    if (sql.driver === 'pglite') {
+      const released = await deliveries.releaseAll()
+      if (released > 0) logger.warn({ released }, 'webhook deliveries interrupted by a previous process: sending again')
+    }
+    await worker.refreshBacklog(true)
+    worker.start()
+  })().catch((err: unknown) => logger.error({ err }, 'webhook worker failed to start'))
   return {
     app,
     store,
@@ -759,6 +815,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     idle,
     jobs,
     health,
+    webhooks: { endpoints, deliveries, worker },
     reloadTls: () => {
       if (!opts.tls || !server)
         throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the service does not serve TLS', { fault: 'caller' })
@@ -766,6 +823,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     },
     close: async () => {
       await started
+      await delivering
+      await worker?.stop()
       await runner?.stop()
       await app.close()
       edge.close()

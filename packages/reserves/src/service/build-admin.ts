@@ -2,6 +2,7 @@
 // and the CLI (`cairn reserves builds cancel|retry`, straight on the database).
 import { CairnError } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
+import { recordEvent } from '../webhooks/outbox.ts'
 import { appendAudit } from './audit.ts'
 import type { BuildJobInfo, BuildJobs } from './jobs.ts'
 import type { Sql } from './sql.ts'
@@ -25,13 +26,21 @@ export async function cancelBuild(
   by: { sub: string; role: string },
 ): Promise<BuildJobInfo> {
   await jobOf(m.jobs, id)
-  if (!(await m.jobs.end(id, 'cancelled', `cancelled by ${by.sub}`)))
+  const error = `cancelled by ${by.sub}`
+  // the job, the snapshot's status, the audit entry and the webhook event at once; then the rows
+  const ended = await m.sql.transaction(async (tx) => {
+    if (!(await m.jobs.end(id, 'cancelled', error, tx))) return false
+    await m.store.setFailed(id, error, tx)
+    await appendAudit(tx, { actor: by.sub, role: by.role, action: 'build.cancelled', details: { id } })
+    await recordEvent(tx, 'snapshot.failed', { snapshotId: id, error })
+    return true
+  })
+  if (!ended)
     throw new CairnError(ReservesErrorCode.BUILD_STATE, `the build of ${id} is neither queued nor running`, {
       fault: 'caller',
       hint: 'GET /v1/builds/:id (or cairn reserves builds list --all) shows its state',
     })
-  await m.store.markFailed(id, `cancelled by ${by.sub}`)
-  await appendAudit(m.sql, { actor: by.sub, role: by.role, action: 'build.cancelled', details: { id } })
+  await m.store.removeRows(id)
   return jobOf(m.jobs, id)
 }
 

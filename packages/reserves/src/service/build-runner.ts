@@ -7,6 +7,7 @@ import { CairnError, type Logger, startWorker } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
 import type { HashName } from '../verifier/hash.ts'
 import type { Currency } from '../verifier/proof.ts'
+import { recordEvent } from '../webhooks/outbox.ts'
 import type { AtRestKey } from './at-rest.ts'
 import { appendAudit } from './audit.ts'
 import { dropInput, loadInput } from './build-input.ts'
@@ -88,7 +89,7 @@ export class BuildRunner {
         await this.current.catch(() => {})
         continue
       }
-      const job = await this.modules.jobs.claim(this.opts.owner, this.opts.leaseMs)
+      const job = await this.claim()
       if (!job) return
       await this.track(job)
     }
@@ -108,7 +109,7 @@ export class BuildRunner {
       let job: ClaimedJob | null = null
       if (!this.current) {
         try {
-          job = await this.modules.jobs.claim(this.opts.owner, this.opts.leaseMs)
+          job = await this.claim()
         } catch (err) {
           this.modules.logger.warn({ err }, 'build queue: cannot claim a job')
         }
@@ -124,6 +125,20 @@ export class BuildRunner {
         })
       this.wakeUp = null
     }
+  }
+
+  /** Claims a job and records `build.started` for webhooks in the same transaction (not for a claim past its attempts). */
+  private claim(): Promise<ClaimedJob | null> {
+    return this.modules.sql.transaction(async (tx) => {
+      const job = await this.modules.jobs.claim(this.opts.owner, this.opts.leaseMs, tx)
+      if (job && job.attempt <= job.maxAttempts)
+        await recordEvent(tx, 'build.started', {
+          snapshotId: job.snapshotId,
+          attempt: job.attempt,
+          maxAttempts: job.maxAttempts,
+        })
+      return job
+    })
   }
 
   private track(job: ClaimedJob): Promise<void> {
@@ -186,6 +201,11 @@ export class BuildRunner {
         await jobs.complete(job, this.opts.owner, tx)
         await store.markBuilt(id, result, tx)
         await appendAudit(tx, { actor: 'service', role: 'admin', action: 'snapshot.built', details: { id } })
+        await recordEvent(tx, 'snapshot.built', {
+          snapshotId: id,
+          root: { hash: result.rootHash, balances: result.totals },
+          currencies: snap.currencies,
+        })
       })
       await dropInput(sql, id)
       stopTimer({ outcome: 'built' })
@@ -224,15 +244,16 @@ export class BuildRunner {
   private async giveUp(job: ClaimedJob, error: string): Promise<void> {
     const { sql, store, jobs } = this.modules
     this.modules.metrics.buildAttempts.inc({ outcome: 'failed' })
-    await jobs.end(job.snapshotId, 'failed', error)
-    await store.markFailed(job.snapshotId, error)
-    await dropInput(sql, job.snapshotId)
-    await appendAudit(sql, {
-      actor: 'service',
-      role: 'admin',
-      action: 'snapshot.failed',
-      details: { id: job.snapshotId, error },
+    const id = job.snapshotId
+    await store.removeRows(id)
+    // the job, the snapshot's status, the audit entry and the webhook event at once
+    await sql.transaction(async (tx) => {
+      await jobs.end(id, 'failed', error, tx)
+      await store.setFailed(id, error, tx)
+      await appendAudit(tx, { actor: 'service', role: 'admin', action: 'snapshot.failed', details: { id, error } })
+      await recordEvent(tx, 'snapshot.failed', { snapshotId: id, error })
     })
+    await dropInput(sql, id)
     this.modules.onFailed({ id: job.snapshotId, error })
   }
 

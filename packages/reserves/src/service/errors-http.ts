@@ -21,6 +21,8 @@ const STATUS: Record<string, number> = {
   [ReservesErrorCode.SNAPSHOT_EXISTS]: 409,
   [ReservesErrorCode.BUILD_STATE]: 409,
   [ReservesErrorCode.RATE_LIMITED]: 429,
+  [ReservesErrorCode.WEBHOOK_UNKNOWN]: 404,
+  [ReservesErrorCode.WEBHOOK_DELIVERY_STATE]: 409,
 }
 
 const EDGE_CODES = {

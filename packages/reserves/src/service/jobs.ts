@@ -80,8 +80,8 @@ export class BuildJobs {
   }
 
   /** Claims the oldest job that is queued and due, or running with an expired lease; null when none. */
-  async claim(owner: string, leaseMs: number): Promise<ClaimedJob | null> {
-    const r = await this.sql.query(
+  async claim(owner: string, leaseMs: number, tx?: Sql): Promise<ClaimedJob | null> {
+    const r = await (tx ?? this.sql).query(
       `UPDATE reserves_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, progress = 0,
               lease_until = now() + $2 ${MS}, updated_at = now()
         WHERE snapshot_id = (

@@ -1,4 +1,5 @@
 import { type Migration, migrate as runMigrations } from '@cairn/service-kit/sql'
+import { WEBHOOKS_MIGRATION } from '../webhooks/schema.ts'
 import type { Sql } from './sql.ts'
 
 /**
@@ -99,6 +100,7 @@ ALTER TABLE reserves_levels ADD COLUMN chunk integer NOT NULL DEFAULT 0;
 ALTER TABLE reserves_levels DROP CONSTRAINT reserves_levels_pkey;
 ALTER TABLE reserves_levels ADD PRIMARY KEY (snapshot_id, level, chunk);`,
   },
+  WEBHOOKS_MIGRATION,
 ]
 
 /** Brings the schema to the latest version; returns the versions it applied. */

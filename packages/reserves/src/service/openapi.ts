@@ -48,6 +48,34 @@ export function openApiDocument(): Record<string, unknown> {
           security: [],
         }),
       },
+      '/v1/webhooks': {
+        post: op(
+          'Register a webhook endpoint {url, events, description?, enabled?}; the secret is in this answer only',
+          'admin',
+          {
+            responses: { 201: { description: 'the endpoint and its secret' }, 400: { description: 'what to fix' } },
+          },
+        ),
+        get: op('Webhook endpoints (never their secrets)', 'admin'),
+      },
+      '/v1/webhooks/dead-letters': { get: op('Dead webhook deliveries of every endpoint (limit)', 'admin') },
+      '/v1/webhooks/{id}': {
+        get: op('One webhook endpoint', 'admin'),
+        patch: op('Change url, events, description or enabled', 'admin'),
+        delete: op('Delete the endpoint and its deliveries', 'admin', {
+          responses: { 204: { description: 'deleted' } },
+        }),
+      },
+      '/v1/webhooks/{id}/rotate-secret': {
+        post: op('A new secret (in this answer only); the old one signs beside it for graceSeconds', 'admin'),
+      },
+      '/v1/webhooks/{id}/deliveries': {
+        get: op("The endpoint's deliveries, newest first (state=pending|delivered|dead, limit)", 'admin'),
+      },
+      '/v1/webhooks/{id}/deliveries/{eventId}/redeliver': {
+        post: op('Queue a dead or delivered delivery again (409 when pending)', 'admin'),
+      },
+      '/v1/webhooks/{id}/redeliver-dead': { post: op('Queue every dead delivery of the endpoint again', 'admin') },
       '/v1/audit': { get: op('The hash-chained audit log', 'admin, auditor') },
       '/v1/audit/verify': { get: op('Checks the audit chain', 'admin, auditor') },
       '/metrics': {

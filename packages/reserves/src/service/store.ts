@@ -144,7 +144,15 @@ export class SnapshotStore {
 
   async markFailed(id: string, error: string): Promise<void> {
     await this.removeRows(id)
-    await this.sql.query(`UPDATE reserves_snapshots SET status = 'failed', error = $2 WHERE id = $1`, [id, error])
+    await this.setFailed(id, error)
+  }
+
+  /** Only the status (rows removed separately, before or after), in `tx` when given. */
+  async setFailed(id: string, error: string, tx?: Sql): Promise<void> {
+    await (tx ?? this.sql).query(`UPDATE reserves_snapshots SET status = 'failed', error = $2 WHERE id = $1`, [
+      id,
+      error,
+    ])
   }
 
   /** The snapshot, or null when there is none with this id. */
@@ -168,8 +176,11 @@ export class SnapshotStore {
     return r.length > 0
   }
 
-  async setAnchor(id: string, anchor: Record<string, unknown>): Promise<void> {
-    await this.sql.query('UPDATE reserves_snapshots SET anchor = $2 WHERE id = $1', [id, JSON.stringify(anchor)])
+  async setAnchor(id: string, anchor: Record<string, unknown>, tx?: Sql): Promise<void> {
+    await (tx ?? this.sql).query('UPDATE reserves_snapshots SET anchor = $2 WHERE id = $1', [
+      id,
+      JSON.stringify(anchor),
+    ])
   }
 
   async get(id: string): Promise<SnapshotInfo> {
