@@ -30,7 +30,7 @@
 //   arbitrage   BENCH_ARB (0; 1 runs it): packages/node/bench/arb-latency.ts — block-to-transaction latency of
 //               `cairn arb start` on a Cairn dev node and on Anvil (BENCH_ARB_ROUNDS 40), and the search per
 //               block (packages/arbitrage/bench/search.ts: 10,000 pools, 1,000 changed, 4 hops) (child processes)
-//   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 3 (`cairn start --dev --ephemeral`)
+//   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 5 (`cairn start --dev --ephemeral`)
 //   interval    BENCH_CAIRN_INTERVAL (1; 0 skips): the transfers again on a Cairn node that seals a
 //               block a second like Anvil (`--block-time 1`, block gas limit ANVIL_GAS_LIMIT set
 //               through evm_setBlockGasLimit): the like-for-like figure beside the instant-sealing one
@@ -65,7 +65,7 @@ import type { MemoryFigure } from './memory.ts'
 import type { P2pFigure } from './p2p.ts'
 import { accountsLoad, distinctLoad, fixedLoad, type ReadLoad, runReads, wrkAvailable } from './reads.ts'
 import { RpcClient } from './rpc-client.ts'
-import { measureStart } from './start-time.ts'
+import { cairnStartArgs, measureStart } from './start-time.ts'
 import { cpuMsOf, envNumber, findAnvil, startAnvil, startCairn, type Target } from './targets.ts'
 import { DEV_MNEMONIC, runTransfers, type TransferResult } from './transfers.ts'
 import { deployUniswapRead, type UniswapRead } from './uniswap.ts'
@@ -540,24 +540,17 @@ if (only !== 'anvil' && settings.memoryAccounts > 0) {
 }
 
 if (settings.start) {
-  log('start', 'spawn to the first answered eth_chainId, median of 3 starts')
-  const cairnBin = here('../bin/cairn.js')
-  const cairn =
-    only === 'anvil'
-      ? undefined
-      : await measureStart(process.execPath, (port) => [
-          cairnBin,
-          'start',
-          '--dev',
-          '--ephemeral',
-          '--log.level',
-          'warn',
-          '--http.port',
-          String(port),
-        ])
+  log('start', 'spawn to the first answered eth_chainId, median of 5 starts')
+  const cairn = only === 'anvil' ? undefined : await measureStart(process.execPath, cairnStartArgs)
   const anvilBin = only === 'cairn' ? undefined : findAnvil(env.ANVIL_BIN)
   const anvil = anvilBin ? await measureStart(anvilBin, (port) => ['--port', String(port), '--silent']) : undefined
-  log('start', JSON.stringify({ cairn, anvil }))
+  log(
+    'start',
+    JSON.stringify({
+      cairn: cairn && { ...cairn, stderr: undefined },
+      anvil: anvil && { ...anvil, stderr: undefined },
+    }),
+  )
   rows.push({
     figure: 'start to first eth_chainId ms',
     cairn: cairn?.medianMs,

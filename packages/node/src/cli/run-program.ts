@@ -12,7 +12,7 @@ export function newProgram(): Command {
 }
 
 /** Makes every command throw its usage errors instead of exiting (each command keeps its own setting). */
-function throwUsageErrors(cmd: Command): void {
+export function throwUsageErrors(cmd: Command): void {
   cmd.exitOverride()
   for (const sub of cmd.commands) throwUsageErrors(sub)
 }

@@ -1,11 +1,11 @@
 // Every `cairn …` command line the docs show names a command and flags that exist: the docs are
-// checked against the real command tree (the one `cairn --help` prints), so a renamed or removed
+// checked against the real command tree (every command's module loaded), so a renamed or removed
 // flag fails here instead of in a user's terminal.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import type { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { buildProgram } from '../../src/cli/program.ts'
+import { buildFullProgram } from '../../src/cli/program.ts'
 
 const ROOT = join(import.meta.dirname, '../../../..')
 
@@ -60,7 +60,7 @@ function invocations(file: string): Use[] {
 }
 
 describe('the docs name only commands and flags that exist', async () => {
-  const program = await buildProgram()
+  const program = await buildFullProgram()
   const uses = markdownFiles().flatMap(invocations)
 
   it('finds the docs’ command lines', () => {
