@@ -1,6 +1,6 @@
-// Over 600 lines (730), on purpose: the driver's step queue and the Engine seam it serves read
-// one machine and one height's state, and the staking seams (endBlock's updates, beginBlock's gas
-// limit, the certificate's late precommits) read the same; its parts (reactor, WAL replay, block
+// Over 600 lines (810), on purpose: the driver's step queue and the Engine seam it serves read
+// one machine and one height's state, and the staking seams (endBlock's updates, beginBlock's header
+// fields, the certificate's late precommits) read the same; its parts (reactor, WAL replay, block
 // executor, round clock, validator and evidence records, StakingHooks) live in files of their own,
 // as CometBFT splits them. The next split: the staking seams into a part of their own.
 /**

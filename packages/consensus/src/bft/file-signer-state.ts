@@ -6,11 +6,11 @@
  * The file is JSON `{"height":…,"round":…,"step":…,"blockHash":"0x…"|null}`. Synchronous on purpose:
  * the caller must not send the signature before the record is on disk.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
 import { CairnError, errorMessage } from '@cairn/utils'
 import { z } from 'zod'
 import { ConsensusErrorCode } from '../errors.ts'
+import { replaceFileDurably } from './durable-file.ts'
 import { checkSign, type SignCheck, type SignedRecord, type SignerState } from './signer-state.ts'
 
 const RecordSchema = z.object({
@@ -82,22 +82,8 @@ export class FileSignerState implements SignerState {
       step: r.step,
       blockHash: r.blockHash === null ? null : `0x${Buffer.from(r.blockHash).toString('hex')}`,
     })
-    const tmp = `${this.path}.tmp`
     try {
-      const fd = openSync(tmp, 'w', 0o600)
-      try {
-        writeSync(fd, body)
-        fsyncSync(fd)
-      } finally {
-        closeSync(fd)
-      }
-      renameSync(tmp, this.path)
-      const dir = openSync(dirname(this.path), 'r')
-      try {
-        fsyncSync(dir)
-      } finally {
-        closeSync(dir)
-      }
+      replaceFileDurably(this.path, body)
     } catch (err) {
       throw unusable(`cannot be written: ${errorMessage(err)}`, this.path, err)
     }

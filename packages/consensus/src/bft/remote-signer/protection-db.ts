@@ -13,22 +13,12 @@
  * Comparing digests, not block hashes, is stricter than the in-process `checkSign`: a proposal
  * re-signed with another `polRound` is a different message, and is refused.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CairnError, equalsBytes, errorMessage } from '@cairn/utils'
 import { z } from 'zod'
 import { ConsensusErrorCode } from '../../errors.ts'
+import { replaceFileDurably } from '../durable-file.ts'
 import type { SignStep } from '../signer-state.ts'
 
 /** What one key last signed on one chain. */
@@ -159,22 +149,8 @@ export class FileProtectionStore implements ProtectionStore {
       step: record.step,
       digest: `0x${Buffer.from(record.digest).toString('hex')}`,
     })
-    const tmp = `${path}.tmp`
     try {
-      const fd = openSync(tmp, 'w', 0o600)
-      try {
-        writeSync(fd, body)
-        fsyncSync(fd)
-      } finally {
-        closeSync(fd)
-      }
-      renameSync(tmp, path)
-      const dir = openSync(this.dir, 'r')
-      try {
-        fsyncSync(dir)
-      } finally {
-        closeSync(dir)
-      }
+      replaceFileDurably(path, body)
     } catch (err) {
       throw unusable(`${path} cannot be written: ${errorMessage(err)}`, err)
     }
