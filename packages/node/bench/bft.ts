@@ -20,7 +20,8 @@
 // `node --import tsx packages/node/bench/bft.ts` (or `BENCH_BFT=1 npm run bench`). Settings:
 // BENCH_BFT_TXS (20000 paced, 10000 unpaced), BENCH_BFT_SENDERS (10), BENCH_BFT_BATCH (100), BENCH_BFT_RATE (0: unpaced), BENCH_BFT_MODE
 // (processes | in-process), BENCH_BFT_BASE_PORT (28645: JSON-RPC of node 1, p2p from +100),
-// BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000),
+// BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000), BENCH_BFT_STAKING
+// (1; 0: a genesis validator set without the staking contracts),
 // BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
 // BENCH_BFT_METRICS (a directory: each process's /metrics after the run, node-N.prom). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
@@ -326,6 +327,7 @@ async function startProcesses(): Promise<{
       String(settings.gasLimit),
       '--block-time-ms',
       String(settings.blockMs),
+      ...(env.BENCH_BFT_STAKING === '0' ? ['--no-staking'] : []),
     ],
     { encoding: 'utf8' },
   )
