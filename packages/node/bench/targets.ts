@@ -88,8 +88,8 @@ export async function startCairn(
 ): Promise<Target> {
   const datadir = store === 'datadir' ? mkdtempSync(join(tmpdir(), 'cairn-bench-')) : undefined
   const storeArgs = datadir ? ['--datadir', datadir] : ['--ephemeral']
-  // --automine-batch: the transfer bench's throughput comes from blocks of all pending transfers
-  // (the dev default is Anvil's one transaction per block).
+  // --automine-batch: the transfer bench's throughput comes from big blocks, sealing paced under
+  // load (the dev default seals at once on each arrival, as Anvil's automine).
   const args = [...nodeArgs, CAIRN_BIN, 'start', '--dev', '--automine-batch', ...storeArgs, '--http.port', String(port)]
   const child = spawn(process.execPath, [...args, '--log.level', 'warn', ...extraArgs], { stdio: 'pipe' })
   const removeDatadir = () => {

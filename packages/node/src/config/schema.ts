@@ -56,8 +56,8 @@ export const nodeConfigSchema = z
     chainId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
     blockTime: z.coerce.number().min(0).max(3600).default(0),
     /**
-     * Automine (`blockTime` 0) seals every pending transaction that fits into one block instead of
-     * one transaction per block (Anvil's automine, the default): for throughput (the transfer bench).
+     * Automine (`blockTime` 0) paces sealing under load into bigger blocks instead of sealing at
+     * once on each arrival (Anvil's automine, the default): for throughput (the transfer bench).
      */
     automineBatch: z.boolean().default(false),
     /**
