@@ -81,6 +81,12 @@ export interface ChainOptions {
    */
   reference?: boolean
   /**
+   * Dev rules: the contract code size limit in bytes (EIP-170; initcode may be twice it) instead of
+   * the fork's, as Anvil's `--code-size-limit` (`UNLIMITED_CODE_SIZE`: `--disable-code-size-limit`).
+   * Blocks built so break the fork's rule: a dev chain's setting, like its state edits.
+   */
+  codeSizeLimit?: bigint
+  /**
    * Fork mode (`src/fork/`, from `connectFork`): the chain starts at the remote's fork block, its
    * state read lazily from the remote. `genesis` defaults to the fork's ({@link forkGenesis}).
    */
@@ -201,7 +207,7 @@ export class Chain implements ChainReader, StateReader {
     const spec = parseGenesis(opts.genesis ?? stored, opts.genesis === undefined ? 'stored genesis' : source, {
       defaultHardfork,
     })
-    const commons = new ChainCommons(spec.schedule, modules.customCrypto, opts.reference === true)
+    const commons = new ChainCommons(spec.schedule, modules.customCrypto, opts.reference === true, opts.codeSizeLimit)
     const common = commons.fork(spec.hardfork)
     const store = new ChainStore(kv, commons, modules.onCorruption)
     const stateDB = new StateDB(kv, {

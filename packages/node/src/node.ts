@@ -7,6 +7,7 @@ import {
   connectFork,
   createChainMetrics,
   DEFAULT_BLOCK_PROCESSOR_OPTIONS,
+  UNLIMITED_CODE_SIZE,
   workerRecovery,
 } from '@cairn/chain'
 import { BftEngine, byzantineTransport, type Engine } from '@cairn/consensus'
@@ -231,6 +232,12 @@ async function wire(
   // The remote signer's connection closes after the engine stops (shutdown runs in reverse).
   if (closeEngine) shutdown.add('remote signer', async () => closeEngine())
   const fork = forking ? await connectFork(forkOptions(config)) : undefined
+  // Anvil's --code-size-limit / --disable-code-size-limit: dev rules (the read threads take them too).
+  const codeSizeLimit = !config.dev
+    ? undefined
+    : config.devChain.disableCodeSizeLimit
+      ? UNLIMITED_CODE_SIZE
+      : config.devChain.codeSizeLimit
   const chain = await ChainImpl.open(
     {
       genesis,
@@ -241,6 +248,7 @@ async function wire(
       ...(config.dev ? { blocks: { maxFutureSeconds: 2 ** 40 } } : {}),
       stateCacheBytes: config.cache.state * 2 ** 20,
       ...(config.reference ? { reference: true } : {}),
+      ...(codeSizeLimit !== undefined ? { codeSizeLimit } : {}),
     },
     {
       kv,
@@ -455,6 +463,7 @@ async function wire(
             clientVersion: ctx.clientVersion,
             ...(ctx.buildCommit ? { buildCommit: ctx.buildCommit } : {}),
             ...(config.reference ? { reference: true } : {}),
+            ...(codeSizeLimit !== undefined ? { codeSizeLimit } : {}),
             ...(listeners ? { listener: { server: withoutPort(serverOptions) } } : {}),
           },
           { chain, logger: logger.child({ module: 'rpc-threads' }), registry, onCorruption: corruption.report },

@@ -53,6 +53,8 @@ export class ChainCommons {
     private readonly customCrypto?: CustomCrypto,
     /** Reference mode: what is decoded with these Commons takes @ethereumjs's own decoder. */
     private readonly reference = false,
+    /** Dev rules: the contract code size limit (EIP-170; initcode twice it), Anvil's `--code-size-limit`. */
+    private readonly codeSizeLimit?: bigint,
   ) {
     const active = new Set(
       schedule.forks.filter((f) => f.block !== undefined || f.timestamp !== undefined).map((f) => f.name),
@@ -92,7 +94,10 @@ export class ChainCommons {
   fork(fork: string): Common {
     const known = this.byFork.get(fork)
     if (known) return known
-    const common = shareable(this.create(fork))
+    const common = shareable(
+      this.create(fork),
+      this.codeSizeLimit === undefined ? [] : [codeSizeParams(this.codeSizeLimit)],
+    )
     if (this.reference) referenceCommons.add(common)
     this.byFork.set(fork, common)
     return common
@@ -166,7 +171,7 @@ export function isSharedCommon(common: Common): boolean {
  * Common's fork (`setHardfork` to another, `setHardforkBy`) throws. Code that must own a Common (a
  * VM, whose EVM subscribes to it) takes {@link ownCopy}.
  */
-function shareable(common: Common): Common {
+function shareable(common: Common, overrides: ParamsDict[] = []): Common {
   sharedCommons.add(common)
   const applied = new WeakSet<ParamsDict>()
   const update = common.updateParams.bind(common)
@@ -174,6 +179,8 @@ function shareable(common: Common): Common {
     update(p)
     applied.add(p)
   }
+  // After the tables, once: later attempts to apply a table are no-ops, so the overrides stay.
+  for (const p of overrides) update(p)
   common.updateParams = (params: ParamsDict) => {
     if (applied.has(params)) return common
     applied.add(params)
@@ -198,6 +205,28 @@ function shareable(common: Common): Common {
     return Common.prototype.setHardforkBy.call(this, opts)
   }
   return common
+}
+
+/** Anvil's `--disable-code-size-limit`: a limit no contract reaches (and `Number()` keeps exact). */
+export const UNLIMITED_CODE_SIZE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * Parameters that set the contract code size limit to `limit` and the initcode limit to twice it,
+ * in every EIP entry of @ethereumjs's tables that sets either (EIP-170 and EIP-3860, and Osaka's
+ * EIP-7954 that raises both), so the limit holds whatever the fork: as Anvil's `--code-size-limit`.
+ */
+export function codeSizeParams(limit: bigint): ParamsDict {
+  const init = limit >= UNLIMITED_CODE_SIZE / 2n ? UNLIMITED_CODE_SIZE : 2n * limit
+  const out: ParamsDict = {}
+  for (const table of [paramsEVM, paramsTx]) {
+    for (const [eip, entry] of Object.entries(table)) {
+      const set: Record<string, number> = { ...(out[eip] as Record<string, number> | undefined) }
+      if ('maxCodeSize' in entry) set['maxCodeSize'] = Number(limit)
+      if ('maxInitCodeSize' in entry) set['maxInitCodeSize'] = Number(init)
+      if (Object.keys(set).length > 0) out[eip] = set
+    }
+  }
+  return out
 }
 
 /** A Common's active EIPs as a set, remembered with the list it was made from. */

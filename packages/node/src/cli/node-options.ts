@@ -120,6 +120,11 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .option('--gas-limit <gas>', 'dev: the block gas limit of a new dev chain (default 30000000), as Anvil')
     .option('--disable-block-gas-limit', 'dev: a block gas limit too high to matter (2^63-1), as Anvil')
+    .option(
+      '--code-size-limit <bytes>',
+      "dev: the contract code size limit (initcode twice it) instead of the fork's 24576, as Anvil",
+    )
+    .option('--disable-code-size-limit', 'dev: no contract code size limit, as Anvil')
     .option('--base-fee <wei>', "dev: a new dev chain's first base fee in wei (default 1 gwei), as Anvil")
     .option('--block-base-fee-per-gas <wei>', "Anvil's other name of --base-fee")
     .option('--timestamp <seconds>', "dev: a new dev chain's genesis timestamp, as Anvil")
@@ -205,6 +210,8 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'devChain.hardfork': opts.hardfork,
       'devChain.gasLimit': opts.gasLimit,
       'devChain.disableBlockGasLimit': opts.disableBlockGasLimit,
+      'devChain.codeSizeLimit': opts.codeSizeLimit,
+      'devChain.disableCodeSizeLimit': opts.disableCodeSizeLimit,
       'devChain.baseFee': opts.baseFee ?? opts.blockBaseFeePerGas,
       'devChain.timestamp': opts.timestamp,
       'devChain.autoImpersonate': opts.autoImpersonate,

@@ -189,6 +189,9 @@ const ANVIL_FLAGS: Record<string, string> = {
   'devChain.baseFee': 'base-fee',
   'devChain.timestamp': 'timestamp',
   'devChain.order': 'order',
+  'devChain.disableBlockGasLimit': 'disable-block-gas-limit',
+  'devChain.codeSizeLimit': 'code-size-limit',
+  'devChain.disableCodeSizeLimit': 'disable-code-size-limit',
 }
 
 /** The command-line spelling of a key: `blockTime` → `block-time`, `http.port` stays. */

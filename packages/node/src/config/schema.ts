@@ -455,6 +455,14 @@ export const nodeConfigSchema = z
           .optional(),
         /** A block gas limit too high to matter (2^63-1; Anvil's `--disable-block-gas-limit`). */
         disableBlockGasLimit: z.boolean().default(false),
+        /** The contract code size limit in bytes, initcode twice it (Anvil's `--code-size-limit`); unset: the fork's. */
+        codeSizeLimit: z.coerce
+          .bigint()
+          .min(1n)
+          .max(2n ** 32n)
+          .optional(),
+        /** No contract code size limit (Anvil's `--disable-code-size-limit`). */
+        disableCodeSizeLimit: z.boolean().default(false),
         /** Every sender impersonated from the start (Anvil's `--auto-impersonate`; anvil_autoImpersonateAccount). */
         autoImpersonate: z.boolean().default(false),
         /**
@@ -466,7 +474,7 @@ export const nodeConfigSchema = z
           .default('fees'),
       })
       .strict()
-      .default({ disableBlockGasLimit: false, autoImpersonate: false, order: 'fees' }),
+      .default({ disableBlockGasLimit: false, disableCodeSizeLimit: false, autoImpersonate: false, order: 'fees' }),
     /**
      * Fork mode (`--fork-url`, dev chains): the chain starts at a remote node's block and reads its
      * state lazily from it over JSON-RPC (eth_getProof, eth_getCode, eth_getBlockByNumber), as

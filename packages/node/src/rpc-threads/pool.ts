@@ -37,6 +37,8 @@ export interface ReadThreadPoolOptions {
   buildCommit?: string
   /** The chain runs in reference mode (no speed shim): the threads open theirs so too. */
   reference?: boolean
+  /** The dev chain's contract code size limit (`ChainOptions.codeSizeLimit`): the threads' calls keep it too. */
+  codeSizeLimit?: bigint
   /** First restart delay after a thread stops unasked, in ms; doubles per stop in a row, at most 5 s. */
   restartDelayMs?: number
   /**
@@ -377,6 +379,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       limits: this.opts.limits,
       clientVersion: this.opts.clientVersion,
       ...(this.opts.reference ? { reference: true } : {}),
+      ...(this.opts.codeSizeLimit !== undefined ? { codeSizeLimit: this.opts.codeSizeLimit } : {}),
       ...(this.opts.buildCommit ? { buildCommit: this.opts.buildCommit } : {}),
       ...(this.opts.listener && this.headSeq
         ? { listener: { server: this.opts.listener.server, headSeq: this.headSeq.buffer } }

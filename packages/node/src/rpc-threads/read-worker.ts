@@ -39,6 +39,8 @@ export interface ReadWorkerData {
   buildCommit?: string
   /** Open the chain in reference mode (no speed shim), as the main thread's. */
   reference?: boolean
+  /** The dev chain's contract code size limit, as the main thread's. */
+  codeSizeLimit?: bigint
   /** A listener of the thread's own (reusePort): the server's settings and the shared head sequence. */
   listener?: { server: ThreadServerOptions; headSeq: SharedArrayBuffer }
 }
@@ -104,7 +106,11 @@ async function main(data: ReadWorkerData): Promise<void> {
   // No node ring of its own (`cache.state`): one per thread would multiply it; the threads share
   // LevelDB's block cache.
   const chain = await Chain.open(
-    { stateCacheBytes: 0, ...(data.reference ? { reference: true } : {}) },
+    {
+      stateCacheBytes: 0,
+      ...(data.reference ? { reference: true } : {}),
+      ...(data.codeSizeLimit !== undefined ? { codeSizeLimit: data.codeSizeLimit } : {}),
+    },
     { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto(), onCorruption },
   )
   const ctx: RpcContext = {

@@ -85,4 +85,12 @@ describe("Anvil's flags, second round", () => {
     expect(() => configFrom(['--dev', '--order', 'fifo'])).toThrow(/flag --order.*fees/)
     expect(() => configFrom(['--dev', '--hardfork', 'berlin'])).toThrow(/flag --hardfork/)
   })
+
+  it('--code-size-limit and --disable-code-size-limit are read; a limit of 0 names its flag', () => {
+    expect(configFrom(['--dev', '--code-size-limit', '49152']).devChain.codeSizeLimit).toBe(49152n)
+    expect(configFrom(['--dev', '--disable-code-size-limit']).devChain.disableCodeSizeLimit).toBe(true)
+    expect(configFrom(['--dev']).devChain).toMatchObject({ disableCodeSizeLimit: false })
+    expect(configFrom(['--dev']).devChain.codeSizeLimit).toBeUndefined()
+    expect(() => configFrom(['--dev', '--code-size-limit', '0'])).toThrow(/flag --code-size-limit/)
+  })
 })
