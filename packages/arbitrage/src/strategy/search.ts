@@ -37,10 +37,11 @@ export interface SearchOptions {
   /** Largest input per trade (risk limit). */
   maxIn?: bigint
   /**
-   * Size exactly at most this many candidates: those the float look rates best, net of gas (its
-   * relative error, ~1e-12, cannot reorder candidates that differ by more). The rest are not
-   * opportunities this time: their cycle ids go to `deferred`, for the next search. Absent: every
-   * candidate is sized (the reference the tests compare with).
+   * Size exactly this many candidates: those the float look rates best, net of gas, plus any whose
+   * float profit is within the look's error bound (1e-9 of the amounts, and 2 units) of the last
+   * of them: those may rank either way exactly, so the exact best is always sized. The rest are
+   * not opportunities this time: their cycle ids go to `deferred`, for the next search. Absent:
+   * every candidate is sized (the reference the tests compare with).
    */
   maxSized?: number
   /** Filled with the cycle ids of the candidates beyond `maxSized` and of those `exclude`d. */
@@ -113,24 +114,37 @@ export function findCandidates(graph: TokenGraph, opts: SearchOptions, changed?:
   }
   const look = { amountIn: 0, profit: 0 }
   const ids: number[] = []
-  /** The float look's net profit of each candidate (ids order). */
+  /** The float look's net profit of each candidate (ids order), and its error bound. */
   const nets: number[] = []
+  const slacks: number[] = []
   for (const id of changed ? graph.cycleIdsThrough(changed, opts.also) : graph.allCycleIds()) {
     const q = graph.quickLook(id, look)
     const bar = bars[graph.cycleLength(id)]!
-    if (q.profit + 1e-9 * (q.amountIn + Math.abs(q.profit)) + 2 >= bar) {
+    const slack = 1e-9 * (q.amountIn + Math.abs(q.profit)) + 2
+    if (q.profit + slack >= bar) {
       if (opts.exclude?.(id)) {
         opts.deferred?.add(id)
         continue
       }
       ids.push(id)
       nets.push(q.profit - bar)
+      slacks.push(slack)
     }
   }
   const max = opts.maxSized
   if (max === undefined || ids.length <= max) return { ids, gasCost }
-  // the best `max` by the float look, kept in search order (ties in the exact sizing keep it)
-  const kept = topK(Float64Array.from(nets), max)
+  // the best `max` by the float look, kept in search order (ties in the exact sizing keep it),
+  // and every other the float look cannot tell from the last of them (within both error bounds):
+  // two cycles whose profits differ by less than the float error may rank either way exactly.
+  const best = topK(Float64Array.from(nets), max)
+  let last = best[0] as number
+  for (const i of best) if ((nets[i] as number) < (nets[last] as number)) last = i
+  const floor = (nets[last] as number) - (slacks[last] as number)
+  const inBest = new Set(best)
+  const kept: number[] = []
+  for (let i = 0; i < ids.length; i++) {
+    if (inBest.has(i) || (nets[i] as number) + (slacks[i] as number) >= floor) kept.push(i)
+  }
   if (opts.deferred) {
     let next = 0
     for (let i = 0; i < ids.length; i++) {
