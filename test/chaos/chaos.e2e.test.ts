@@ -20,7 +20,7 @@ afterAll(abortRuns)
 describe.skipIf(unavailable !== null)(
   `chaos: 4 validators under a nemesis${unavailable ? ` (skipped: ${unavailable})` : ''}`,
   () => {
-    it('no safety violation, no acknowledged transaction lost, live after the heal', { timeout: 175_000 }, async () => {
+    it('no safety violation, no acknowledged transaction lost, live after the heal', { timeout: 300_000 }, async () => {
       const lines: string[] = []
       const r = await runOnce({
         seed: 55,
