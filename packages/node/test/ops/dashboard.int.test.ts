@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
+import { createRemoteSignerMetrics, createSignerServerMetrics } from '@cairn/consensus/remote-signer'
 import { createP2pMetrics } from '@cairn/p2p'
-import { createReservesMetrics } from '@cairn/reserves'
+import { createNatsEventMetrics, createReservesMetrics, createWebhookMetrics } from '@cairn/reserves'
 import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -122,6 +123,9 @@ describe('deploy/grafana dashboard', () => {
     const exported = exportedNames(await (await fetch(`${node.url}/metrics`)).text())
     const reserves = new Registry()
     createReservesMetrics(reserves)
+    // the reserves service's webhooks (created by the service beside its own)
+    createWebhookMetrics(reserves)
+    createNatsEventMetrics(reserves)
     createArbMetrics(reserves)
     apiRateLimitedCounter(reserves)
     // p2p's metrics also from the p2p package's own registry function (the node above has them too)
@@ -129,6 +133,9 @@ describe('deploy/grafana dashboard', () => {
     // so are the BFT engine's (engine = "bft"): from the consensus package's, and staking's
     createBftMetrics(reserves)
     createStakingMetrics(reserves)
+    // a validator's remote signer client, and `cairn signer serve`'s own
+    createRemoteSignerMetrics(reserves)
+    createSignerServerMetrics(reserves)
     // and the RPC read threads' (--rpc.threads; none on this --ephemeral node)
     createReadThreadMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)

@@ -45,3 +45,20 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     }),
   }
 }
+
+/**
+ * Outbox events relayed to NATS JetStream (`--events.nats-url`), by outcome, at 0 from the start;
+ * the registry's own when it has one already (a relay restarted on the same registry).
+ */
+export function createNatsEventMetrics(registry: Registry): Counter<'outcome'> {
+  const published =
+    (registry.getSingleMetric('cairn_reserves_nats_events_total') as Counter<'outcome'> | undefined) ??
+    new Counter({
+      name: 'cairn_reserves_nats_events_total',
+      help: 'Outbox events relayed to NATS JetStream, by outcome (published, failed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    })
+  for (const outcome of ['published', 'failed']) published.inc({ outcome }, 0)
+  return published
+}

@@ -6,9 +6,10 @@
 // deduplicate on the id beyond it, as webhook receivers do.
 import { CairnError, type Logger } from '@cairn/utils'
 import { connect, type JetStreamClient, type NatsConnection, nanos, RetentionPolicy, StringCodec } from 'nats'
-import { Counter, type Registry } from 'prom-client'
+import type { Counter, Registry } from 'prom-client'
 import { ReservesErrorCode } from '../errors.ts'
 import type { Sql } from '../service/sql.ts'
+import { createNatsEventMetrics } from './metrics.ts'
 
 export interface NatsRelayOptions {
   /** nats://host:port. */
@@ -91,15 +92,7 @@ export class NatsRelay {
       await nc.close()
       throw natsError('cannot set up the JetStream stream for events', err)
     }
-    const published =
-      (modules.registry.getSingleMetric('cairn_reserves_nats_events_total') as Counter<'outcome'> | undefined) ??
-      new Counter({
-        name: 'cairn_reserves_nats_events_total',
-        help: 'Outbox events relayed to NATS JetStream, by outcome (published, failed)',
-        labelNames: ['outcome'],
-        registers: [modules.registry],
-      })
-    for (const outcome of ['published', 'failed']) published.inc({ outcome }, 0)
+    const published = createNatsEventMetrics(modules.registry)
     return new NatsRelay(o, nc, nc.jetstream(), { sql: modules.sql, logger: modules.logger, published })
   }
 
