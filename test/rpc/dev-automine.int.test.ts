@@ -109,6 +109,26 @@ describe('mining modes', () => {
     expect(BigInt(block.baseFeePerGas)).toBe(fee)
   })
 
+  it('the fee quotes follow the next block base fee that was set, as Anvil 1.7.1 quotes them', async () => {
+    // Anvil: after anvil_setNextBlockBaseFeePerGas(50 gwei), eth_gasPrice is 51 gwei (the fee and
+    // its 1 gwei tip) and eth_feeHistory's next-block entry is 50 gwei; once mined, a history that
+    // ends before the head gives the child's own base fee, not an EIP-1559 estimate.
+    const fee = 50_000_000_000n
+    await result(url, 'anvil_setNextBlockBaseFeePerGas', [`0x${fee.toString(16)}`])
+    const tip = BigInt(await result<string>(url, 'eth_maxPriorityFeePerGas'))
+    expect(BigInt(await result<string>(url, 'eth_gasPrice'))).toBe(fee + tip)
+    const quoted = await result<{ baseFeePerGas: string[] }>(url, 'eth_feeHistory', ['0x1', 'latest', []])
+    expect(BigInt(quoted.baseFeePerGas[1] as string)).toBe(fee)
+    await result(url, 'evm_mine')
+    const head = BigInt(await result<string>(url, 'eth_blockNumber'))
+    const past = await result<{ baseFeePerGas: string[] }>(url, 'eth_feeHistory', [
+      '0x1',
+      `0x${(head - 1n).toString(16)}`,
+      [],
+    ])
+    expect(BigInt(past.baseFeePerGas[1] as string)).toBe(fee)
+  })
+
   it('a pending call sees a base fee set after it was last asked, with the next timestamp fixed', async () => {
     // Initcode returning BASEFEE (BASEFEE PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN): what a pending
     // call runs in is the next block, whose header is cached while its inputs stay the same. A fee

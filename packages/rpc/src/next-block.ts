@@ -1,5 +1,5 @@
 import { nextBlockHeader } from '@cairn/consensus'
-import { bytesToHex } from '@cairn/utils'
+import { bytesToHex, equalsBytes } from '@cairn/utils'
 import { type Block, createBlock } from '@ethereumjs/block'
 import type { RpcContext } from './context.ts'
 
@@ -30,4 +30,21 @@ export function nextBlock(ctx: RpcContext, parent: Block): Block {
   const block = createBlock({ header }, { common, skipConsensusFormatValidation: true })
   last.set(ctx, { key, block })
   return block
+}
+
+/**
+ * The base fee of the block after `block` (0 before London): the child's own when it is stored
+ * (a past block), else the engine's choice for the next block (`nextBlockEnv`: governance may raise
+ * EIP-1559's to a floor), else EIP-1559's. `eth_gasPrice`, `eth_baseFee` and `eth_feeHistory` use it.
+ */
+export async function baseFeeAfter(ctx: RpcContext, block: Block): Promise<bigint> {
+  const h = block.header
+  if (h.baseFeePerGas === undefined) return 0n
+  if (h.number < ctx.chain.head.header.number) {
+    const child = await ctx.chain.getBlockByNumber(h.number + 1n)
+    if (child !== undefined && equalsBytes(child.header.parentHash, block.hash())) {
+      return child.header.baseFeePerGas ?? h.calcNextBaseFee()
+    }
+  }
+  return ctx.producer.nextBlockEnv(block).baseFeePerGas ?? h.calcNextBaseFee()
 }

@@ -1,4 +1,4 @@
-// Over 600 lines (810), on purpose: the driver's step queue and the Engine seam it serves read
+// Over 600 lines (834), on purpose: the driver's step queue and the Engine seam it serves read
 // one machine and one height's state, and the staking seams (endBlock's updates, beginBlock's header
 // fields, the certificate's late precommits) read the same; its parts (reactor, WAL replay, block
 // executor, round clock, validator and evidence records, StakingHooks) live in files of their own,
@@ -349,6 +349,16 @@ export class BftEngine implements Engine {
     }
   }
 
+  /** Reads governance's parameters after a new head, for {@link nextBlockEnv}; a failure is logged, not raised. */
+  async #warmChainParams(header: BlockHeader): Promise<void> {
+    if (this.#m.staking === undefined) return
+    try {
+      await this.#chainParamsAfter(header)
+    } catch (err) {
+      this.#m.logger.warn({ err, height: Number(header.number) }, 'bft: could not read the chain parameters')
+    }
+  }
+
   /**
    * Governance's chain parameters in the state after `header` (staking; undefined without it or
    * without that state). The last one read is kept: a commit and the proposal on it ask the same block.
@@ -464,6 +474,7 @@ export class BftEngine implements Engine {
     // A block imported from a peer proves its parent final: follow finality from the chain alone.
     const onHead = ({ block }: { block: Block }) =>
       this.#enqueue(async () => {
+        await this.#warmChainParams(block.header)
         if (this.#records.recordHeader(block.header)) await this.#records.saveSchedule()
         await this.#evidenceRecords.imported(block.header)
         await this.#finalizeParentOf(block)
@@ -509,14 +520,25 @@ export class BftEngine implements Engine {
     this.#ownFollower?.stop()
   }
 
-  /** The header fields of a block built on `parent` now (estimates and `pending` use them too). */
+  /**
+   * The header fields of a block built on `parent` now (estimates, `pending`, `eth_gasPrice` and
+   * `eth_feeHistory` use them too). With staking, governance's gas limit and base fee floor once its
+   * parameters after `parent` are read: every new head has them read as it arrives, so the head's
+   * are there for the RPC (an older parent without them gets EIP-1559's, the estimate it was).
+   */
   nextBlockEnv(parent: Block): BuildHeader {
     const now = BigInt(Math.floor(this.#scheduler.now() / 1000))
     const timestamp = now > parent.header.timestamp ? now : parent.header.timestamp + 1n
+    const cached = this.#chainParams
+    const governed =
+      cached !== undefined && cached.key === bytesToHex(parent.hash())
+        ? governedHeader(parent.header, cached.params)
+        : undefined
     return {
       timestamp,
       coinbase: this.address ?? new Uint8Array(20),
       mixHash: keccak256(parent.hash()),
+      ...governed,
     }
   }
 

@@ -132,6 +132,14 @@ describe('governance in the BFT engine', () => {
     expect(floored).toBeGreaterThanOrEqual(1)
     // Heights start 3 s apart now (the configured block time was 1 s).
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(3n)
+    // What the RPC quotes for the next block (eth_gasPrice, eth_feeHistory, estimates: nextBlockEnv)
+    // is the floored base fee and the governed gas limit on every node, not EIP-1559's estimate.
+    await net.settle()
+    for (const node of net.nodes) {
+      const env = node.engine.nextBlockEnv(node.chain.head)
+      expect(env.baseFeePerGas).toBe(governedHeader(node.chain.head.header, params).baseFeePerGas)
+      expect(env.gasLimit).toBe(governedHeader(node.chain.head.header, params).gasLimit)
+    }
     // A block whose base fee is EIP-1559's (not raised to the floor) is refused before its transactions.
     const parent = n0.chain.head.header
     const header = {

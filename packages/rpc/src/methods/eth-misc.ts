@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { invalidParams, RpcErrorCode } from '../errors.ts'
 import { percentile, suggestTip, tipOf } from '../gas-oracle.ts'
 import { type MethodDef, method } from '../method.ts'
+import { baseFeeAfter } from '../next-block.ts'
 import { resolveBlock } from '../resolve.ts'
 import { blockRef, numberOrHex, quantityResult } from '../schemas.ts'
 
@@ -67,7 +68,7 @@ export const ethMiscMethods: MethodDef[] = [
     result: quantityResult,
     params: z.tuple([]),
     async handler(_p, ctx) {
-      return toQuantity(ctx.chain.head.header.calcNextBaseFee() + (await suggestTip(ctx)))
+      return toQuantity((await baseFeeAfter(ctx, ctx.chain.head)) + (await suggestTip(ctx)))
     },
   }),
   method({
@@ -80,8 +81,8 @@ export const ethMiscMethods: MethodDef[] = [
   method({
     name: 'eth_baseFee',
     params: z.tuple([]),
-    // The next block's base fee (EIP-1559, from the head), as eth_blobBaseFee is the next block's blob fee.
-    handler: (_p, ctx) => toQuantity(ctx.chain.head.header.calcNextBaseFee()),
+    // The next block's base fee (the engine's: EIP-1559's or governance's floor), as eth_blobBaseFee is the next block's blob fee.
+    handler: async (_p, ctx) => toQuantity(await baseFeeAfter(ctx, ctx.chain.head)),
   }),
   method({
     name: 'eth_blobBaseFee',
@@ -107,7 +108,7 @@ export const ethMiscMethods: MethodDef[] = [
         blocks.unshift(parent)
       }
       const baseFees = blocks.map((b) => toQuantity(b.header.baseFeePerGas ?? 0n))
-      baseFees.push(toQuantity(last.header.calcNextBaseFee()))
+      baseFees.push(toQuantity(await baseFeeAfter(ctx, last)))
       const out: Record<string, unknown> = {
         oldestBlock: toQuantity((blocks[0] as Block).header.number),
         baseFeePerGas: baseFees,
