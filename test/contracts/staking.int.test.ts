@@ -329,17 +329,26 @@ describe('Staking on a Cairn dev node', () => {
     }
   })
 
-  it('double-sign evidence: checked on-chain, slashes stake bonded since the infraction (unbonding and redelegations too), tombstones, never twice', async () => {
+  it('double-sign evidence: checked on-chain, slashes the power at the infraction (unbonding and redelegations since first), tombstones, never twice', async () => {
     await h.rpc('evm_revert', [afterGenesis])
     afterGenesis = await h.rpc<Hex>('evm_snapshot')
     const [v0, v1, v2] = vals
-    const d = await h.account()
+    const d = await h.account(200n)
+    const genesisPower = (await activeSet()).get(v0!.cons.addr.toLowerCase()) as bigint
     await call(d, 'delegate', [v0!.op], 20n * ETH)
     await call(d, 'undelegate', [v0!.op, 2n * ETH]) // before the infraction: not slashed
+    // The set update in block B is the engine's set from B + 2 on: the power history says so.
+    const update = await h.system('epochUpdate')
+    const powerThen = (await activeSet()).get(v0!.cons.addr.toLowerCase()) as bigint
+    expect(powerThen).toBeGreaterThan(genesisPower)
+    expect(await h.st('powerAt', [v0!.cons.addr, update.blockNumber + 1n])).toBe(genesisPower)
+    expect(await h.st('powerAt', [v0!.cons.addr, update.blockNumber + 2n])).toBe(powerThen)
+    expect(await h.st('powerAt', [freshAddress(), update.blockNumber + 2n])).toBe(0n)
     await h.mine(2)
     const height = Number(await h.blockNumber())
     await call(d, 'undelegate', [v0!.op, 4n * ETH]) // after: slashed
     await call(d, 'redelegate', [v0!.op, v1!.op, 10n * ETH]) // after: slashed at the destination
+    await call(d, 'delegate', [v0!.op], 30n * ETH) // after: not at stake then, so it does not raise the slash
     const k = v0!.cons.key
     const args = (hA: Hex, sA: Hex, hB: Hex, sB: Hex, type = 2, ht = height, round = 1) => [
       BigInt(ht),
@@ -387,9 +396,13 @@ describe('Staking on a Cairn dev node', () => {
     expect([...balances].sort()).toEqual([2n * ETH, 4n * ETH - (4n * ETH * 500n) / 10_000n].sort())
     expect(await h.st('delegationOf', [d, v1!.op])).toBe(shares1 - (10n * ETH * 500n) / 10_000n)
     const after = await validator(v0!.op)
-    expect(after.tokens).toBe(tokens0 - (tokens0 * 500n) / 10_000n)
+    // Cosmos SDK's rule: 5% of the power at the infraction (1 ETH a power here), the entries started
+    // since taken first, the rest from the tokens.
+    const due = (powerThen * ETH * 500n) / 10_000n
+    const fromEntries = (4n * ETH * 500n) / 10_000n + (10n * ETH * 500n) / 10_000n
+    expect(after.tokens).toBe(tokens0 - (due - fromEntries))
     expect(after).toMatchObject({ jailed: true, tombstoned: true, jailedUntil: 2n ** 64n - 1n })
-    const expected = (tokens0 * 500n) / 10_000n + (4n * ETH * 500n) / 10_000n + (10n * ETH * 500n) / 10_000n
+    const expected = due
     expect(slashed.amount).toBe(expected)
     expect(await h.st('burned')).toBe(burned0 + expected)
     expect(await h.imbalance()).toBe(0n)

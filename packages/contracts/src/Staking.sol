@@ -67,6 +67,7 @@ contract Staking {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant PREC = 1e18;
     uint256 internal constant MAX_POWER = 1 << 60;
+    uint256 internal constant POWER_BITS = (1 << 192) - 1;
     /// @notice A delegator may hold delegations to at most this many validators (governance tallies them).
     uint256 public constant MAX_DELEGATIONS_PER_DELEGATOR = 32;
     /// @notice A delegator may have at most this many unbonding entries waiting at once.
@@ -191,6 +192,9 @@ contract Staking {
     uint256 internal _communityPool;
     uint256 public burned;
     uint256 internal _lock;
+    /// @dev Each consensus address's power in the engine's set over time: checkpoints
+    ///      (first height << 192 | power), ascending by height; what a double-sign slash is sized by.
+    mapping(address => uint256[]) internal _powerHistory;
 
     // ---- events ----
     event Initialized(address governance, uint256 validators, uint256 totalBonded);
@@ -310,7 +314,7 @@ contract Staking {
         if (msg.value != sum) revert WrongValue(msg.value, sum);
         // The genesis validators are the active set from block 0: top maxValidators, no change bound.
         (address[] memory addrs, uint256[] memory powers) = _targetSet(_params);
-        _storeActiveSet(addrs, powers);
+        _storeActiveSet(addrs, powers, 0);
         emit Initialized(governance_, n, sum);
     }
 
@@ -816,9 +820,13 @@ contract Staking {
         evidenceUsed[key] = true;
         Validator storage v = _validators[op];
         uint256 fraction = _params.slashFractionDoubleSignBps;
+        // As Cosmos SDK: the fraction of the stake at the infraction (its power there), taken first
+        // from unbondings and redelegations started since, the rest from the tokens (at most all).
+        uint256 due = powerAt(consensusAddr, height) * _params.powerReduction * fraction / BPS;
         uint256 amount = _slashUnbondings(op, height, fraction);
         amount += _slashRedelegations(op, height, fraction);
-        uint256 fromTokens = v.tokens * fraction / BPS;
+        uint256 fromTokens = due > amount ? due - amount : 0;
+        if (fromTokens > v.tokens) fromTokens = v.tokens;
         _slashValidatorTokens(op, v, fromTokens);
         amount += fromTokens;
         emit EvidenceHandled(key, consensusAddr, height, round, voteType);
@@ -943,7 +951,8 @@ contract Staking {
             outPow[i] = packed[i] >> 192;
             outAddr[i] = _unpackAddr(packed[i]);
         }
-        _storeActiveSet(outAddr, outPow);
+        // The engine applies the set this block returns at its height + 2.
+        _storeActiveSet(outAddr, outPow, uint64(block.number) + 2);
         return (outAddr, outPow);
     }
 
@@ -1040,18 +1049,53 @@ contract Staking {
         }
     }
 
-    function _storeActiveSet(address[] memory addrs, uint256[] memory powers) internal {
-        for (uint256 i = 0; i < _activeSet.length; i++) delete _activePower[_activeSet[i]];
+    /// @dev The active set, in the engine's set from height `from` on (its power history checkpointed).
+    function _storeActiveSet(address[] memory addrs, uint256[] memory powers, uint64 from) internal {
+        address[] memory old = _activeSet;
+        for (uint256 i = 0; i < old.length; i++) delete _activePower[old[i]];
         delete _activeSet;
         uint256 total;
         for (uint256 i = 0; i < addrs.length; i++) {
             _activeSet.push(addrs[i]);
             _activePower[addrs[i]] = powers[i];
+            _checkpointPower(addrs[i], powers[i], from);
             total += powers[i];
         }
+        for (uint256 i = 0; i < old.length; i++) if (_activePower[old[i]] == 0) _checkpointPower(old[i], 0, from);
         activeTotalPower = total;
         pendingSetChange = false;
         emit ActiveSetUpdated(addrs, powers, total);
+    }
+
+    /// @dev Records `power` from height `from` on (replacing a checkpoint of the same height; nothing when unchanged).
+    function _checkpointPower(address a, uint256 power, uint64 from) internal {
+        uint256[] storage h = _powerHistory[a];
+        uint256 n = h.length;
+        uint256 entry = (uint256(from) << 192) | power;
+        if (n != 0) {
+            uint256 last = h[n - 1];
+            if (last >> 192 == from) {
+                h[n - 1] = entry;
+                return;
+            }
+            if (last & POWER_BITS == power) return;
+        } else if (power == 0) {
+            return;
+        }
+        h.push(entry);
+    }
+
+    /// @notice The consensus address's voting power in the engine's set at `height` (0 when it was not in it).
+    function powerAt(address consensusAddr, uint64 height) public view returns (uint256) {
+        uint256[] storage h = _powerHistory[consensusAddr];
+        uint256 lo = 0;
+        uint256 hi = h.length;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (h[mid] >> 192 <= height) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo == 0 ? 0 : h[lo - 1] & POWER_BITS;
     }
 
     function _activeSetCopy() internal view returns (address[] memory addrs, uint256[] memory powers) {
