@@ -3,16 +3,9 @@
 // each opportunity goes to one of them. Publishing sets Nats-Msg-Id to the opportunity's id
 // (JetStream drops a duplicate within its window); executors also claim the id before executing,
 // which covers redeliveries (an executor that died before acknowledging).
+import { openJetStream } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
-import {
-  AckPolicy,
-  type ConsumerMessages,
-  connect,
-  type JetStreamClient,
-  type NatsConnection,
-  nanos,
-  RetentionPolicy,
-} from 'nats'
+import type { ConsumerMessages, JetStreamClient, NatsConnection } from 'nats'
 import { ArbErrorCode } from '../errors.ts'
 import { decodeQueued, encodeQueued } from './message.ts'
 import type { OpportunityHandler, OpportunityQueue } from './queue.ts'
@@ -61,42 +54,20 @@ export class NatsQueue implements OpportunityQueue {
       maxAgeMs: 300_000,
       ...opts,
     }
-    let nc: NatsConnection
-    try {
-      nc = await connect({ servers: o.servers, name: 'cairn-arb', maxReconnectAttempts: -1, reconnectTimeWait: 500 })
-    } catch (err) {
-      throw queueError(`cannot connect to NATS at ${o.servers}`, err)
-    }
-    try {
-      const jsm = await nc.jetstreamManager()
-      const exists = await jsm.streams.info(o.stream).then(
-        () => true,
-        () => false,
-      )
-      if (!exists)
-        await jsm.streams.add({
-          name: o.stream,
-          subjects: [o.subject],
-          retention: RetentionPolicy.Workqueue,
-          duplicate_window: nanos(o.duplicateWindowMs),
-          max_age: nanos(o.maxAgeMs),
-        })
-      const hasConsumer = await jsm.consumers.info(o.stream, o.durable).then(
-        () => true,
-        () => false,
-      )
-      if (!hasConsumer)
-        await jsm.consumers.add(o.stream, {
-          durable_name: o.durable,
-          ack_policy: AckPolicy.Explicit,
-          ack_wait: nanos(o.ackWaitMs),
-          filter_subject: o.subject,
-        })
-    } catch (err) {
-      await nc.close()
-      throw queueError('cannot set up the JetStream work queue', err)
-    }
-    return new NatsQueue(nc, nc.jetstream(), o, modules.logger)
+    const { nc, js } = await openJetStream({
+      servers: o.servers,
+      clientName: 'cairn-arb',
+      stream: {
+        name: o.stream,
+        subjects: [o.subject],
+        retention: 'workqueue',
+        maxAgeMs: o.maxAgeMs,
+        duplicateWindowMs: o.duplicateWindowMs,
+      },
+      consumer: { durable: o.durable, ackWaitMs: o.ackWaitMs, filterSubject: o.subject },
+      onError: queueError,
+    })
+    return new NatsQueue(nc, js, o, modules.logger)
   }
 
   async publish(q: Parameters<OpportunityQueue['publish']>[0]): Promise<void> {

@@ -4,8 +4,10 @@
 // then marks them relayed. A crash between the publish and the mark (or two instances relaying the
 // same rows) publishes them again, and JetStream drops the duplicate within its window; consumers
 // deduplicate on the id beyond it, as webhook receivers do.
+
+import { openJetStream } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
-import { connect, type JetStreamClient, type NatsConnection, nanos, RetentionPolicy, StringCodec } from 'nats'
+import { type JetStreamClient, type NatsConnection, StringCodec } from 'nats'
 import type { Counter, Registry } from 'prom-client'
 import { ReservesErrorCode } from '../errors.ts'
 import type { Sql } from '../service/sql.ts'
@@ -63,37 +65,20 @@ export class NatsRelay {
     modules: { sql: Sql; logger: Logger; registry: Registry },
   ): Promise<NatsRelay> {
     const o: NatsRelayOptions = { ...DEFAULT_NATS_RELAY, ...opts }
-    let nc: NatsConnection
-    try {
-      nc = await connect({
-        servers: o.servers,
-        name: 'cairn-reserves',
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-      })
-    } catch (err) {
-      throw natsError(`cannot connect to NATS at ${o.servers}`, err)
-    }
-    try {
-      const jsm = await nc.jetstreamManager()
-      const exists = await jsm.streams.info(o.stream).then(
-        () => true,
-        () => false,
-      )
-      if (!exists)
-        await jsm.streams.add({
-          name: o.stream,
-          subjects: [`${o.subjectPrefix}.>`],
-          retention: RetentionPolicy.Limits,
-          max_age: nanos(o.maxAgeMs),
-          duplicate_window: nanos(o.duplicateWindowMs),
-        })
-    } catch (err) {
-      await nc.close()
-      throw natsError('cannot set up the JetStream stream for events', err)
-    }
+    const { nc, js } = await openJetStream({
+      servers: o.servers,
+      clientName: 'cairn-reserves',
+      stream: {
+        name: o.stream,
+        subjects: [`${o.subjectPrefix}.>`],
+        retention: 'limits',
+        maxAgeMs: o.maxAgeMs,
+        duplicateWindowMs: o.duplicateWindowMs,
+      },
+      onError: natsError,
+    })
     const published = createNatsEventMetrics(modules.registry)
-    return new NatsRelay(o, nc, nc.jetstream(), { sql: modules.sql, logger: modules.logger, published })
+    return new NatsRelay(o, nc, js, { sql: modules.sql, logger: modules.logger, published })
   }
 
   start(): void {
