@@ -1,4 +1,5 @@
 import { silentLogger } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
 import { DEFAULT_RPC_LIMITS, NO_NETWORK, type RpcContext } from '../src/index.ts'
 
 /**
@@ -12,6 +13,8 @@ export function testContext(fields: Partial<RpcContext> & Pick<RpcContext, 'chai
     limits: DEFAULT_RPC_LIMITS,
     logger: silentLogger,
     dev: null,
+    // An engine that leaves every header field to the chain's rules (EIP-1559's base fee), a second on.
+    producer: { nextBlockEnv: (parent: Block) => ({ timestamp: parent.header.timestamp + 1n }) },
     ...fields,
   } as unknown as RpcContext
 }
