@@ -52,6 +52,12 @@ export const ReservesErrorCode = {
   WEBHOOK_UNKNOWN: 'RESERVES_WEBHOOK_UNKNOWN',
   /** No such delivery, or not in a state that allows the action (redeliver a pending one). */
   WEBHOOK_DELIVERY_STATE: 'RESERVES_WEBHOOK_DELIVERY_STATE',
+  /** No declared asset source with this id. */
+  ASSET_SOURCE_UNKNOWN: 'RESERVES_ASSET_SOURCE_UNKNOWN',
+  /** No reconciliation run with this id (or none finished yet for the snapshot asked about). */
+  RECONCILIATION_UNKNOWN: 'RESERVES_RECONCILIATION_UNKNOWN',
+  /** A chain's JSON-RPC endpoint failed or answered something unusable: the reconciliation run failed. */
+  RECONCILIATION_READ_FAILED: 'RESERVES_RECONCILIATION_READ_FAILED',
 } as const
 export type ReservesErrorCode = (typeof ReservesErrorCode)[keyof typeof ReservesErrorCode]
 

@@ -13,6 +13,7 @@ import {
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { ReservesErrorCode } from '../errors.ts'
+import { DEFAULT_RECONCILIATION } from '../reconciliation/worker.ts'
 import { createReservesService, DEFAULT_BUILDS, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
 import { type AtRestKey, parseKeyFile } from '../service/at-rest.ts'
 import { verifyStoredAudit } from '../service/audit.ts'
@@ -199,6 +200,20 @@ export function registerServe(r: Command): void {
     )
     .option('--webhooks.concurrency <n>', 'deliveries in flight at once', String(DEFAULT_WEBHOOKS.concurrency))
     .option(
+      '--reconcile-interval <s>',
+      'also reconcile assets against the newest snapshot every this many seconds (0: after each build and on request only)',
+      '0',
+    )
+    .option(
+      '--no-reconcile',
+      'do not run reconciliations here (runs are still queued; instances without this flag run them)',
+    )
+    .option(
+      '--reconcile.rpc-timeout-ms <ms>',
+      "longest wait for a chain's JSON-RPC answer (then the run fails)",
+      String(DEFAULT_RECONCILIATION.rpcTimeoutMs),
+    )
+    .option(
       '--events.nats-url <url>',
       'nats://… : also publish every event to NATS JetStream (subjects <prefix>.<type>, Nats-Msg-Id = event id)',
     )
@@ -248,6 +263,9 @@ export function registerServe(r: Command): void {
           'webhooks.leaseSeconds': string
           'webhooks.pollMs': string
           'webhooks.concurrency': string
+          reconcileInterval: string
+          reconcile: boolean
+          'reconcile.rpcTimeoutMs': string
           'events.natsUrl'?: string
           'events.natsStream': string
           'events.natsSubjectPrefix': string
@@ -364,6 +382,18 @@ export function registerServe(r: Command): void {
               hint: 'a delivery still waiting for its answer must not be handed to another worker',
             },
           )
+        const reconciliation = {
+          ...DEFAULT_RECONCILIATION,
+          run: o.reconcile,
+          intervalMs: Math.round(Number(o.reconcileInterval) * 1000),
+          rpcTimeoutMs: int('--reconcile.rpc-timeout-ms', o['reconcile.rpcTimeoutMs'], 100),
+        }
+        if (!(reconciliation.intervalMs === 0 || reconciliation.intervalMs >= 1000))
+          throw new CairnError(
+            ReservesErrorCode.BAD_OPTIONS,
+            `--reconcile-interval is 0 or at least 1 (seconds), not ${o.reconcileInterval}`,
+            { fault: 'caller' },
+          )
         const sql = await openStorage(o)
         const keyFile = o.keyFile
         const registry = createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' })
@@ -409,6 +439,7 @@ export function registerServe(r: Command): void {
             rateLimit,
             builds,
             webhooks,
+            reconciliation,
           },
           {
             sql,
@@ -429,6 +460,7 @@ export function registerServe(r: Command): void {
             storage: sql.driver,
             builds: builds.run,
             webhooks: webhooks.deliver,
+            reconcile: reconciliation.run ? reconciliation.intervalMs / 1000 || 'after builds' : false,
             tls: Boolean(o['http.tlsCert']),
           },
           'reserves service listening',

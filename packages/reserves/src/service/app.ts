@@ -29,6 +29,11 @@ import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
 import { readSnapshot } from '../input/read.ts'
 import { RowReader } from '../input/rows.ts'
+import { createReconciliationMetrics } from '../reconciliation/metrics.ts'
+import { publicSummary, registerReconciliationRoutes } from '../reconciliation/routes.ts'
+import { ReconciliationRuns } from '../reconciliation/runs.ts'
+import { AssetSources } from '../reconciliation/sources.ts'
+import { DEFAULT_RECONCILIATION, type ReconciliationOptions, ReconciliationWorker } from '../reconciliation/worker.ts'
 import { checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
 import type { Currency } from '../verifier/proof.ts'
 import { bundleVerifier, pageAsset } from '../web/bundle.ts'
@@ -46,6 +51,7 @@ import { cancelBuild, retryBuild } from './build-admin.ts'
 import { saveInput } from './build-input.ts'
 import { BuildRunner, DEFAULT_RUNNER } from './build-runner.ts'
 import { etagMatches, registerCompression } from './compress.ts'
+import { DEPRECATED_ROUTES, registerDeprecations } from './deprecation.ts'
 import { edgeError, httpError } from './errors-http.ts'
 import { type EventBus, LocalEventBus, type ReservesEvent } from './events.ts'
 import { BuildJobs } from './jobs.ts'
@@ -107,6 +113,8 @@ export interface ReservesServiceOptions {
   builds?: { run: boolean; maxAttempts: number; leaseMs: number; pollMs: number; retryBaseMs: number }
   /** Webhook delivery from the outbox: whether this instance delivers, attempts, backoff, timeouts (DEFAULT_WEBHOOKS). */
   webhooks?: WebhookDeliveryOptions
+  /** Reconciliation of assets against liabilities: whether this instance runs it, the interval, lease, RPC timeout (DEFAULT_RECONCILIATION). */
+  reconciliation?: ReconciliationOptions
 }
 
 export const DEFAULT_BUILDS: NonNullable<ReservesServiceOptions['builds']> = {
@@ -187,6 +195,8 @@ export interface ReservesService {
   health: HealthChecks
   /** Webhook endpoints, the delivery queue, and this instance's delivery worker (null when it does not deliver). */
   webhooks: { endpoints: WebhookEndpoints; deliveries: Deliveries; worker: WebhookWorker | null }
+  /** Declared asset sources, the reconciliation runs, and this instance's worker (null when it does not run them). */
+  reconciliation: { sources: AssetSources; runs: ReconciliationRuns; worker: ReconciliationWorker | null }
   /** Re-reads the TLS files into the running server (SIGHUP); throws and keeps the old ones when unusable. */
   reloadTls(): void
   close(): Promise<void>
@@ -327,6 +337,25 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
         },
       )
     : null
+  const recOpts = opts.reconciliation ?? DEFAULT_RECONCILIATION
+  const assetSources = new AssetSources(sql, key)
+  const recRuns = new ReconciliationRuns(sql)
+  const recMetrics = createReconciliationMetrics(registry)
+  const reconciler = recOpts.run
+    ? new ReconciliationWorker(
+        { ...recOpts, owner },
+        {
+          sql,
+          runs: recRuns,
+          sources: assetSources,
+          store,
+          logger: logger.child({ component: 'reconciliation' }),
+          metrics: recMetrics,
+          clockMs: modules.clockMs ?? Date.now,
+          onFinished: () => worker?.wake(),
+        },
+      )
+    : null
   const tlsPem = opts.tls ? readTls(opts.tls, { cert: 'http.tlsCert', key: 'http.tlsKey' }) : null
   let server: Server | null = null
   const app = Fastify({
@@ -388,6 +417,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   events.subscribe((e) => {
     // whatever happened on any instance was recorded in the outbox with it: deliver now
     worker?.wake()
+    reconciler?.wake()
     if (e.type === 'job.queued') return runner?.wake()
     if (e.type === 'snapshot.built' && typeof e.id === 'string') {
       const id = e.id
@@ -414,7 +444,14 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
         jobs,
         logger,
         metrics,
-        onBuilt: (e) => void publish({ type: 'snapshot.built', id: e.id, root: e.root }),
+        onBuilt: (e) => {
+          void publish({ type: 'snapshot.built', id: e.id, root: e.root })
+          // a reconciliation of every new snapshot, once (whichever instance runs it)
+          recRuns
+            .enqueue(e.id, 'build', `build:${e.id}`)
+            .then(() => reconciler?.wake())
+            .catch((err: unknown) => logger.warn({ err, id: e.id }, 'reconciliation not queued after the build'))
+        },
         onFailed: (e) => void publish({ type: 'snapshot.failed', id: e.id, error: e.error }),
       },
     )
@@ -495,6 +532,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   })
 
   registerCompression(app, opts.compressMinBytes ?? 1024)
+  registerDeprecations(app, DEPRECATED_ROUTES)
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = httpError(err)
@@ -710,11 +748,29 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       throw new CairnError(ReservesErrorCode.SNAPSHOT_UNKNOWN, `snapshot ${id} has not been anchored`, {
         fault: 'caller',
       })
-    const body = { snapshotId: s.id, hash: s.hash, currencies: s.currencies, root: s.root, anchor: s.anchor }
+    // with the newest completed reconciliation of this snapshot (null when none): reserves beside liabilities
+    const reconciliation = publicSummary(await recRuns.latest(s.id, { completedOnly: true }))
+    const body = {
+      snapshotId: s.id,
+      hash: s.hash,
+      currencies: s.currencies,
+      root: s.root,
+      anchor: s.anchor,
+      reconciliation,
+    }
     return sendTagged(req, reply, JSON.stringify(body), 'public, max-age=60')
   })
 
   registerWebhookRoutes(app, { sql, endpoints, deliveries, guard, who, wake: () => worker?.wake() })
+  registerReconciliationRoutes(app, {
+    sql,
+    sources: assetSources,
+    runs: recRuns,
+    store,
+    guard,
+    who,
+    wake: () => reconciler?.wake(),
+  })
 
   app.get('/v1/audit', guard(['admin', 'auditor']), async (req) => {
     const q = parse(
@@ -806,6 +862,16 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     await worker.refreshBacklog(true)
     worker.start()
   })().catch((err: unknown) => logger.error({ err }, 'webhook worker failed to start'))
+  // Runs left running by a process that died: as for builds and deliveries.
+  const reconciling = (async () => {
+    if (!reconciler) return
+    if (sql.driver === 'pglite') {
+      const released = await recRuns.releaseAll()
+      if (released > 0)
+        logger.warn({ released }, 'reconciliations interrupted by a previous process: running them again')
+    }
+    reconciler.start()
+  })().catch((err: unknown) => logger.error({ err }, 'reconciliation worker failed to start'))
   return {
     app,
     store,
@@ -816,6 +882,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     jobs,
     health,
     webhooks: { endpoints, deliveries, worker },
+    reconciliation: { sources: assetSources, runs: recRuns, worker: reconciler },
     reloadTls: () => {
       if (!opts.tls || !server)
         throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the service does not serve TLS', { fault: 'caller' })
@@ -824,6 +891,8 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     close: async () => {
       await started
       await delivering
+      await reconciling
+      await reconciler?.stop()
       await worker?.stop()
       await runner?.stop()
       await app.close()

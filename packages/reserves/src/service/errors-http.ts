@@ -23,6 +23,9 @@ const STATUS: Record<string, number> = {
   [ReservesErrorCode.RATE_LIMITED]: 429,
   [ReservesErrorCode.WEBHOOK_UNKNOWN]: 404,
   [ReservesErrorCode.WEBHOOK_DELIVERY_STATE]: 409,
+  [ReservesErrorCode.ASSET_SOURCE_UNKNOWN]: 404,
+  [ReservesErrorCode.RECONCILIATION_UNKNOWN]: 404,
+  [ReservesErrorCode.RECONCILIATION_READ_FAILED]: 502,
 }
 
 const EDGE_CODES = {

@@ -1,5 +1,27 @@
-/** The OpenAPI 3.1 document served at /docs (paths, roles and responses; bodies in prose). */
-export function openApiDocument(): Record<string, unknown> {
+import { reconciliationPaths } from '../reconciliation/openapi.ts'
+import { DEPRECATED_ROUTES, deprecationKey, type RouteDeprecation } from './deprecation.ts'
+import { ref, SCHEMAS } from './openapi-schemas.ts'
+
+const json = (schema: Record<string, unknown>, description = 'OK') => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+const pathId = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'snapshot id' }
+const query = (name: string, schema: Record<string, unknown>, description: string) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema,
+  description,
+})
+
+/**
+ * The OpenAPI 3.1 document served at /docs: paths, roles, parameters and, for the routes the SDKs
+ * call, JSON Schemas of their bodies (`components.schemas`).
+ */
+export function openApiDocument(
+  deprecated: Readonly<Record<string, RouteDeprecation>> = DEPRECATED_ROUTES,
+): Record<string, unknown> {
   const bearer = [{ bearer: [] }, { apiKey: [] }]
   const op = (summary: string, roles: string, extra: Record<string, unknown> = {}) => ({
     summary,
@@ -12,6 +34,22 @@ export function openApiDocument(): Record<string, unknown> {
     },
     ...extra,
   })
+  /** An operation answering 200 with `schema` (and the error body otherwise). */
+  const typed = (
+    summary: string,
+    roles: string,
+    schema: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+  ) =>
+    op(summary, roles, {
+      responses: {
+        200: json(schema),
+        401: json(ref('ErrorBody'), 'no or bad credentials'),
+        403: json(ref('ErrorBody'), 'role not allowed'),
+        404: json(ref('ErrorBody'), 'no such snapshot (or user)'),
+      },
+      ...extra,
+    })
   return {
     openapi: '3.1.0',
     info: { title: 'Cairn reserves', version: '1', description: 'Proof of liabilities (proof format v1).' },
@@ -24,30 +62,87 @@ export function openApiDocument(): Record<string, unknown> {
         },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
       },
+      schemas: SCHEMAS,
     },
-    paths: {
+    paths: markDeprecated(deprecated, {
       '/v1/snapshots': {
         post: op('Submit a snapshot (CSV, NDJSON or JSON); builds in the background', 'admin', {
+          parameters: [
+            query('id', { type: 'string' }, 'CSV/NDJSON: the snapshot id (default: generated)'),
+            query('hash', ref('HashName'), "CSV/NDJSON: the hash (default: the service's)"),
+            query('minDepth', { type: 'integer' }, 'CSV/NDJSON: the minimum tree depth'),
+            query('currencies', { type: 'string' }, 'CSV/NDJSON: `BTC:8,ETH:18` (symbols and decimals)'),
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: ref('SnapshotUpload') },
+              'text/csv': { schema: { type: 'string' } },
+              'application/x-ndjson': { schema: { type: 'string' } },
+            },
+          },
           responses: {
-            202: { description: '{id}' },
-            400: { description: 'bad rows, every one listed; nothing stored' },
+            202: json(ref('SnapshotAccepted'), '{id, status}'),
+            400: json(ref('ErrorBody'), 'bad rows, every one listed; nothing stored'),
+            409: json(ref('ErrorBody'), 'the id is building or built already'),
           },
         }),
-        get: op('List snapshots, newest first (cursor pagination)', 'admin, auditor, user'),
-      },
-      '/v1/snapshots/{id}': { get: op('Status, root hash, totals, depth, currencies, anchor', 'admin, auditor, user') },
-      '/v1/snapshots/{id}/proof': { get: op("The caller's own inclusion proof", 'user') },
-      '/v1/snapshots/{id}/proofs/{userId}': { get: op("Any user's proof (audited)", 'admin, auditor') },
-      '/v1/snapshots/{id}/proofs/batch': { post: op('Up to 1,000 proofs (audited)', 'admin, auditor') },
-      '/v1/snapshots/{id}/leaves': {
-        get: op('Leaf hashes and balances, no user ids (offset, limit)', 'auditor, admin'),
-      },
-      '/v1/snapshots/{id}/anchor': {
-        put: op('Record where the root was anchored (chainId, txHash, blockNumber, registry, publisher)', 'admin'),
-        get: op('The anchored root, totals and anchor of a snapshot; public once anchored, 404 before', 'anyone', {
-          security: [],
+        get: typed('List snapshots, newest first (cursor pagination)', 'admin, auditor, user', ref('SnapshotPage'), {
+          parameters: [
+            query('cursor', { type: 'string' }, 'the `next` of the previous page'),
+            query('limit', { type: 'integer' }, '1 to 1,000 (default 100)'),
+          ],
         }),
       },
+      '/v1/snapshots/{id}': {
+        get: typed('Status, root hash, totals, depth, currencies, anchor', 'admin, auditor, user', ref('Snapshot'), {
+          parameters: [pathId],
+        }),
+      },
+      '/v1/snapshots/{id}/proof': {
+        get: typed("The caller's own inclusion proof", 'user', ref('Proof'), { parameters: [pathId] }),
+      },
+      '/v1/snapshots/{id}/proofs/{userId}': {
+        get: typed("Any user's proof (audited)", 'admin, auditor', ref('Proof'), {
+          parameters: [pathId, { name: 'userId', in: 'path', required: true, schema: { type: 'string' } }],
+        }),
+      },
+      '/v1/snapshots/{id}/proofs/batch': {
+        post: typed('Up to 1,000 proofs (audited)', 'admin, auditor', ref('ProofBatch'), {
+          parameters: [pathId],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ProofBatchRequest') } } },
+        }),
+      },
+      '/v1/snapshots/{id}/leaves': {
+        get: typed('Leaf hashes and balances, no user ids (offset, limit)', 'auditor, admin', ref('LeafPage'), {
+          parameters: [
+            pathId,
+            query('offset', { type: 'integer' }, 'first leaf index (default 0)'),
+            query('limit', { type: 'integer' }, '1 to 10,000 (default 1,000)'),
+          ],
+        }),
+      },
+      '/v1/snapshots/{id}/anchor': {
+        put: typed(
+          'Record where the root was anchored (chainId, txHash, blockNumber, registry, publisher)',
+          'admin',
+          ref('Snapshot'),
+          {
+            parameters: [pathId],
+            requestBody: { required: true, content: { 'application/json': { schema: ref('Anchor') } } },
+          },
+        ),
+        get: typed(
+          'The anchored root, totals and anchor of a snapshot; public once anchored, 404 before',
+          'anyone',
+          ref('PublicAnchor'),
+          { security: [], parameters: [pathId] },
+        ),
+      },
+      '/v1/builds': { get: op('Build jobs (all=true: done ones too; limit)', 'admin') },
+      '/v1/builds/{id}': { get: op("A snapshot's build job", 'admin') },
+      '/v1/builds/{id}/cancel': { post: op('Cancel a build: rows removed, snapshot failed, id free again', 'admin') },
+      '/v1/builds/{id}/retry': { post: op('Queue a failed or cancelled build again from its stored input', 'admin') },
       '/v1/webhooks': {
         post: op(
           'Register a webhook endpoint {url, events, description?, enabled?}; the secret is in this answer only',
@@ -76,6 +171,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: op('Queue a dead or delivered delivery again (409 when pending)', 'admin'),
       },
       '/v1/webhooks/{id}/redeliver-dead': { post: op('Queue every dead delivery of the endpoint again', 'admin') },
+      ...reconciliationPaths(op),
       '/v1/audit': { get: op('The hash-chained audit log', 'admin, auditor') },
       '/v1/audit/verify': { get: op('Checks the audit chain', 'admin, auditor') },
       '/metrics': {
@@ -89,6 +185,15 @@ export function openApiDocument(): Record<string, unknown> {
           'admin, auditor, user',
         ),
       },
-    },
+    }),
   }
+}
+
+type Paths = Record<string, Record<string, Record<string, unknown>>>
+
+/** Marks the operations in `table` `deprecated: true` (their answers carry the headers). */
+function markDeprecated(table: Readonly<Record<string, RouteDeprecation>>, paths: Paths): Paths {
+  for (const [path, ops] of Object.entries(paths))
+    for (const [method, op] of Object.entries(ops)) if (table[deprecationKey(method, path)]) op.deprecated = true
+  return paths
 }

@@ -13,6 +13,12 @@ export const WEBHOOK_EVENT_TYPES = [
   'snapshot.failed',
   /** Where the root was anchored was recorded: `{snapshotId, anchor: {chainId, txHash, blockNumber, …}}`. */
   'snapshot.anchored',
+  /** A reconciliation run compared assets with liabilities: `{reconciliationId, snapshotId, trigger, status: ok|shortfall, currencies: [{symbol, decimals, liabilities, assets, ratio, status}], chains}` (reconciliation.md). */
+  'reconciliation.completed',
+  /** …and some currency's assets are below its liabilities (the alert): `{reconciliationId, snapshotId, trigger, currencies}` — only those short. */
+  'reconciliation.shortfall',
+  /** A run could not compare (an RPC read failed, the snapshot is not built): `{reconciliationId, snapshotId, trigger, error}`; no ratio was recorded. */
+  'reconciliation.failed',
 ] as const
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
