@@ -101,6 +101,8 @@ export interface ChainFork {
   blockNumber: bigint
   /** Points the fork at another URL of the same remote chain (anvil_setRpcUrl). */
   setUrl(url: string): void
+  /** One JSON-RPC call to the remote (retried, rate limited, batched as the state reads are). */
+  call<T>(method: string, params: unknown[]): Promise<T>
   /** Accounts and slots fetched so far; JSON-RPC requests sent. */
   fetched: number
   requests: number
@@ -358,6 +360,7 @@ export class Chain implements ChainReader, StateReader {
       url: remote.client.url,
       blockNumber: remote.opts.blockNumber,
       setUrl: (url: string) => remote.client.setUrl(url),
+      call: <T>(method: string, params: unknown[]) => remote.client.call<T>(method, params),
       fetched: remote.fetched,
       requests: remote.client.requests,
     }

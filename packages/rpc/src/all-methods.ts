@@ -1,3 +1,4 @@
+import { withForkReads } from './fork-reads.ts'
 import type { MethodDef } from './method.ts'
 import { adminMethods } from './methods/admin.ts'
 import { cairnConsensusMethods } from './methods/cairn-consensus.ts'
@@ -33,8 +34,11 @@ import { traceReplayMethods } from './methods/trace-replay.ts'
 import { txpoolMethods } from './methods/txpool.ts'
 import { subscriptionMethods } from './subscriptions.ts'
 
-/** Every method Cairn serves, declared (never discovered by reflection). */
-export const ALL_METHODS: MethodDef[] = [
+/**
+ * Every method Cairn serves, declared (never discovered by reflection); on a fork, the block,
+ * transaction, receipt and log reads below its first block answered by the remote (fork-reads.ts).
+ */
+export const ALL_METHODS: MethodDef[] = withForkReads([
   ...netWeb3Methods,
   ...cairnConsensusMethods,
   ...adminMethods,
@@ -68,4 +72,4 @@ export const ALL_METHODS: MethodDef[] = [
   ...devChainParamMethods,
   ...devTenderlyMethods,
   ...devInfoMethods,
-]
+])

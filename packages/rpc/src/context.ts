@@ -77,9 +77,10 @@ export interface RpcLimits {
   /** Answer plain view calls with the view interpreter, not the EVM (see fast/view-calls.ts); false: every call runs in the EVM. */
   viewInterpreter: boolean
   /**
-   * Receipts carry their block's `blockTimestamp`, as Anvil's do (set on dev chains). Off: as
-   * geth's, whose receipts have none (hive's rpc-compat compares them field for field); their logs
-   * carry it either way.
+   * Anvil's shapes (set on dev chains): receipts carry their block's `blockTimestamp` and
+   * `blobGasPrice`, blocks a `totalDifficulty`, as Anvil's do. Off: as geth's, whose receipts have
+   * neither (but a blob transaction's price) and blocks no total difficulty (hive's rpc-compat
+   * compares them field for field); logs carry `blockTimestamp` either way.
    */
   receiptTimestamps: boolean
 }

@@ -38,9 +38,15 @@ export function formatHeader(h: BlockHeader, hash: Uint8Array = h.hash()): Recor
   return out
 }
 
-export function formatBlock(block: Block, fullTxs: boolean): Record<string, unknown> {
+/**
+ * A block in JSON-RPC shape. `anvil`: with Anvil's `totalDifficulty` too (set on dev chains;
+ * geth dropped the field after the merge, and hive's rpc-compat compares blocks field for field).
+ * A dev chain's blocks have no difficulty: the total is 0, as on Anvil's.
+ */
+export function formatBlock(block: Block, fullTxs: boolean, opts: { anvil?: boolean } = {}): Record<string, unknown> {
   const hash = block.hash()
   const out = formatHeader(block.header, hash)
+  if (opts.anvil) out.totalDifficulty = q(0n)
   out.size = q(blockSize(block))
   out.uncles = []
   out.transactions = block.transactions.map((tx, i) => (fullTxs ? formatTx(tx, { block, index: i }) : hex(tx.hash())))
@@ -155,13 +161,14 @@ export function formatLog(l: LogEntry): Record<string, unknown> {
 }
 
 /**
- * The receipts of a block in JSON-RPC shape; `timestamp`: each carries `blockTimestamp` (Anvil's;
- * geth's receipts have none, their logs do).
+ * The receipts of a block in JSON-RPC shape; `timestamp`: each carries `blockTimestamp` (Anvil's,
+ * a JSON number; geth's receipts have none, their logs do, a quantity); `blobGasPrice`: each carries its block's blob gas
+ * price (Anvil's; geth's only a blob transaction's).
  */
 export function formatReceipts(
   block: Block,
   receipts: StoredReceipt[],
-  opts: { timestamp?: boolean } = {},
+  opts: { timestamp?: boolean; blobGasPrice?: boolean } = {},
 ): Record<string, unknown>[] {
   const blockHash = hex(block.hash())
   const baseFee = block.header.baseFeePerGas ?? 0n
@@ -199,7 +206,11 @@ export function formatReceipts(
       contractAddress: tx.to ? null : hex(generateAddress(r.from, bigToBytes(tx.nonce))),
       effectiveGasPrice: q(effectiveGasPrice(tx, baseFee)),
     }
-    if (opts.timestamp) out.blockTimestamp = q(block.header.timestamp)
+    // Anvil's receipts carry it as a JSON number (their logs as a quantity, as geth's logs).
+    if (opts.timestamp) out.blockTimestamp = Number(block.header.timestamp)
+    if (opts.blobGasPrice && block.header.excessBlobGas !== undefined) {
+      out.blobGasPrice = q(block.header.getBlobGasPrice())
+    }
     if ('numBlobs' in tx && tx.type === 3) {
       // As geth: a blob transaction's receipt says the blob gas it used and what it paid per unit.
       out.blobGasUsed = q(BigInt(tx.numBlobs()) * tx.common.param('blobGasPerBlob'))
@@ -208,6 +219,11 @@ export function formatReceipts(
     prevCumulative = r.cumulativeGasUsed
     return out
   })
+}
+
+/** The receipt options of a node serving Anvil's shapes or not (`RpcLimits.receiptTimestamps`). */
+export function receiptShape(anvil: boolean): { timestamp: boolean; blobGasPrice: boolean } {
+  return { timestamp: anvil, blobGasPrice: anvil }
 }
 
 function bigToBytes(n: bigint): Uint8Array {

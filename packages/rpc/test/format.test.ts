@@ -1,10 +1,10 @@
 // Transaction and receipt shapes of the kinds a dev chain does not easily produce (blob and
 // pre-EIP-155 transactions), against geth's RPCTransaction / MarshalReceipt fields.
-import { createChainCommon } from '@cairn/chain'
+import { createChainCommon, type StoredReceipt } from '@cairn/chain'
 import { createBlock } from '@ethereumjs/block'
 import { createTx } from '@ethereumjs/tx'
 import { describe, expect, it } from 'vitest'
-import { formatReceipts, formatTx } from '../src/format.ts'
+import { formatBlock, formatReceipts, formatTx, receiptShape } from '../src/format.ts'
 
 const common = createChainCommon({ chainId: 1337n, hardfork: 'prague' })
 const key = Buffer.from('ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80', 'hex')
@@ -79,6 +79,29 @@ describe('formatReceipts', () => {
       { type: 3, status: 1, cumulativeGasUsed: 21000n, logs: [], from: tx.getSenderAddress().bytes },
     ])
     expect(r).toMatchObject({ blobGasUsed: '0x20000', blobGasPrice: '0x1', type: '0x3' })
+  })
+
+  it("in Anvil's shapes (a dev chain) every receipt has blobGasPrice and a JSON-number blockTimestamp; in geth's neither", () => {
+    const tx = createTx({ type: 2, to: `0x${'11'.repeat(20)}`, maxFeePerGas: 100n, gasLimit: 21000n }, { common }).sign(
+      key,
+    )
+    const b = createBlock(
+      {
+        header: { number: 7n, timestamp: 1234n, baseFeePerGas: 10n, excessBlobGas: 0n, blobGasUsed: 0n },
+        transactions: [tx],
+      },
+      { common, skipConsensusFormatValidation: true },
+    )
+    const stored: StoredReceipt[] = [
+      { type: 2, status: 1, cumulativeGasUsed: 21000n, logs: [], from: tx.getSenderAddress().bytes },
+    ]
+    const [anvil] = formatReceipts(b, stored, receiptShape(true))
+    expect(anvil).toMatchObject({ blobGasPrice: '0x1', blockTimestamp: 1234 })
+    const [geth] = formatReceipts(b, stored, receiptShape(false))
+    expect(geth).not.toHaveProperty('blobGasPrice')
+    expect(geth).not.toHaveProperty('blockTimestamp')
+    expect(formatBlock(b, false, { anvil: true }).totalDifficulty).toBe('0x0')
+    expect(formatBlock(b, false)).not.toHaveProperty('totalDifficulty')
   })
 
   it('gives a pre-Byzantium receipt its post-state root and no status (as geth)', () => {

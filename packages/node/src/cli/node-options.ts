@@ -127,6 +127,10 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--disable-code-size-limit', 'dev: no contract code size limit, as Anvil')
     .option('--base-fee <wei>', "dev: a new dev chain's first base fee in wei (default 1 gwei), as Anvil")
     .option('--block-base-fee-per-gas <wei>', "Anvil's other name of --base-fee")
+    .option(
+      '--gas-price <wei>',
+      "dev: Anvil's legacy gas price, which only pre-London rules use: accepted, no effect on Cairn's (London and later), as on Anvil's",
+    )
     .option('--timestamp <seconds>', "dev: a new dev chain's genesis timestamp, as Anvil")
     .option(
       '--auto-impersonate',
@@ -213,6 +217,7 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
       'devChain.codeSizeLimit': opts.codeSizeLimit,
       'devChain.disableCodeSizeLimit': opts.disableCodeSizeLimit,
       'devChain.baseFee': opts.baseFee ?? opts.blockBaseFeePerGas,
+      'devChain.gasPrice': opts.gasPrice,
       'devChain.timestamp': opts.timestamp,
       'devChain.autoImpersonate': opts.autoImpersonate,
       'devChain.order': opts.order,

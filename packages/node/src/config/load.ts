@@ -187,6 +187,7 @@ const ANVIL_FLAGS: Record<string, string> = {
   'devChain.hardfork': 'hardfork',
   'devChain.gasLimit': 'gas-limit',
   'devChain.baseFee': 'base-fee',
+  'devChain.gasPrice': 'gas-price',
   'devChain.timestamp': 'timestamp',
   'devChain.order': 'order',
   'devChain.disableBlockGasLimit': 'disable-block-gas-limit',

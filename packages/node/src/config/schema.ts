@@ -447,6 +447,17 @@ export const nodeConfigSchema = z
           .nonnegative()
           .max(2n ** 64n - 1n)
           .optional(),
+        /**
+         * Anvil's `--gas-price`: its legacy gas price, which Anvil 1.7.1 uses only under pre-London
+         * rules (`eth_gasPrice`, and the price of a transaction sent without one); under London and
+         * later it answers the base fee and tip whatever the flag. Cairn's rules are all London and
+         * later (cancun, prague, osaka): accepted for Anvil's command lines, with no effect, as Anvil's.
+         */
+        gasPrice: z.coerce
+          .bigint()
+          .nonnegative()
+          .max(2n ** 128n - 1n)
+          .optional(),
         /** The genesis timestamp in seconds (Anvil's `--timestamp`). */
         timestamp: z.coerce
           .bigint()

@@ -93,4 +93,12 @@ describe("Anvil's flags, second round", () => {
     expect(configFrom(['--dev']).devChain.codeSizeLimit).toBeUndefined()
     expect(() => configFrom(['--dev', '--code-size-limit', '0'])).toThrow(/flag --code-size-limit/)
   })
+
+  it("--gas-price is read (Anvil's legacy price: no effect under London and later rules) and makes no other genesis", () => {
+    const config = configFrom(['--dev', '--gas-price', '7000000000'])
+    expect(config.devChain.gasPrice).toBe(7_000_000_000n)
+    expect(configFrom(['--dev']).devChain.gasPrice).toBeUndefined()
+    expect(nodeGenesis(config)).toEqual(nodeGenesis(configFrom(['--dev'])))
+    expect(() => configFrom(['--dev', '--gas-price', '-1'])).toThrow(/flag --gas-price/)
+  })
 })

@@ -126,6 +126,38 @@ async function snapshot(url: string, d: Deployed, block: Hex | 'latest') {
   }
 }
 
+/**
+ * Reads the blocks at and below the fork block through the fork and from the remote: the fork
+ * block and the one before it (full and by hash), the fork block's transaction and receipt, and
+ * token B's logs up to the fork block; each must be the remote's. Returns the logs.
+ */
+async function readPreFork(remoteUrl: string, forkUrl: string, d: Deployed, forkBlock: Hex) {
+  const both = async <T>(method: string, params: unknown[]): Promise<T> => {
+    const [r, f] = await Promise.all([rpc<T>(remoteUrl, method, params), rpc<T>(forkUrl, method, params)])
+    expect(f, `${method} ${JSON.stringify(params)}`).toEqual(r)
+    return r
+  }
+  const before = `0x${(BigInt(forkBlock) - 1n).toString(16)}`
+  const last = await both<{ hash: Hex; transactions: { hash: Hex }[] }>('eth_getBlockByNumber', [forkBlock, true])
+  // The fork block holds the last transfer of the setup: the fork answers it with its transaction.
+  expect(last.transactions).toHaveLength(1)
+  const earlier = await both<{ hash: Hex }>('eth_getBlockByNumber', [before, false])
+  await both('eth_getBlockByHash', [earlier.hash, true])
+  await both('eth_getBlockByHash', [last.hash, false])
+  await both('eth_getBlockByNumber', ['earliest', false])
+  const tx = last.transactions[0]?.hash as Hex
+  await both('eth_getTransactionByHash', [tx])
+  const receipt = await both<{ logs: unknown[] }>('eth_getTransactionReceipt', [tx])
+  expect(receipt.logs).toHaveLength(1)
+  const logs = await both<unknown[]>('eth_getLogs', [{ fromBlock: '0x0', toBlock: forkBlock, address: d.tokenB }])
+  // Token B: minted at deploy, sent to the pair, to account 1 (3 transfers).
+  expect(logs).toHaveLength(3)
+  await both('eth_getLogs', [{ blockHash: last.hash }])
+  // A transaction the remote does not hold: null on both.
+  await both('eth_getTransactionReceipt', [`0x${'ab'.repeat(32)}`])
+  return { logs }
+}
+
 /** Swaps 10 token A for token B on the pair at `url` (account 1 signs), and moves account 1's whole token B balance. */
 async function swapOnFork(url: string, d: Deployed) {
   const c = makeViemClients(url)
@@ -181,6 +213,9 @@ describe('fork mode: cairn start --dev --fork-url', () => {
     const forkFirst = await rpc<{ hash: Hex }>(fork.url, 'eth_getBlockByNumber', [forkBlock, false])
     expect(forkFirst.hash).toBe(remoteBlock.hash)
 
+    // Blocks at and below the fork block, their transactions, receipts and logs: the remote's (as Anvil).
+    const preFork = await readPreFork(remote.url, fork.url, d, forkBlock)
+
     const forked = await snapshot(fork.url, d, 'latest')
     // The dev accounts are funded on the fork (as Anvil): account 0's balance is the dev balance.
     expect({ ...forked, balanceA0: remoteBefore.balanceA0 }).toEqual(remoteBefore)
@@ -191,6 +226,15 @@ describe('fork mode: cairn start --dev --fork-url', () => {
     expect(amountOut).toBeGreaterThan(0n)
     // One transaction per block (Anvil's automine): 4 transactions, 4 blocks on top of the fork block.
     expect(BigInt(await rpc<Hex>(fork.url, 'eth_blockNumber', []))).toBe(BigInt(forkBlock) + 4n)
+    // A log range across the fork block: the remote's logs, then the fork's own (two token B transfers).
+    const across = await rpc<{ blockNumber: Hex }[]>(fork.url, 'eth_getLogs', [
+      { fromBlock: '0x0', toBlock: 'latest', address: d.tokenB },
+    ])
+    expect(across.slice(0, preFork.logs.length)).toEqual(preFork.logs)
+    expect(across.slice(preFork.logs.length).map((l) => BigInt(l.blockNumber) > BigInt(forkBlock))).toEqual([
+      true,
+      true,
+    ])
     // The remote did not move.
     expect(await snapshot(remote.url, d, 'latest')).toEqual(remoteBefore)
     expect(await rpc<Hex>(remote.url, 'eth_blockNumber', [])).toBe(forkBlock)

@@ -72,16 +72,13 @@ async function reset(ctx: RpcContext, opts: z.output<typeof resetParams>[0]): Pr
   return null
 }
 
-/** anvil_setRpcUrl: a fork reads the remote's state from another URL (the same chain served elsewhere). */
+/**
+ * anvil_setRpcUrl: a fork reads the remote's state from another URL (the same chain served
+ * elsewhere). On a node that is not a fork, null and nothing changes, as Anvil 1.7.1 (it keeps the
+ * URL in its config, which a reset of a node that never forked does not read).
+ */
 function setRpcUrl(ctx: RpcContext, url: string): null {
-  const fork = ctx.chain.fork
-  if (fork === undefined) {
-    throw new CairnError(RpcErrorCode.INVALID_PARAMS, 'this node is not a fork: it has no remote URL to set', {
-      fault: 'caller',
-      hint: 'start Cairn with --fork-url URL to fork',
-    })
-  }
-  fork.setUrl(url)
+  ctx.chain.fork?.setUrl(url)
   return null
 }
 
@@ -95,7 +92,7 @@ async function mineDetailed(ctx: RpcContext, opts: bigint | { timestamp?: bigint
   const out: Record<string, unknown>[] = []
   for (let i = 0n; i < blocks; i++) {
     await d.mine()
-    out.push(formatBlock(ctx.chain.head, true))
+    out.push(formatBlock(ctx.chain.head, true, { anvil: ctx.limits.receiptTimestamps }))
   }
   return out
 }
@@ -161,7 +158,7 @@ export const devAnvilMethods: MethodDef[] = [
       params: z.tuple([numberOrHex256]),
       handler: ([fee], ctx) => {
         dev(ctx).setNextBlockBaseFee(fee)
-        return name.startsWith('hardhat') ? true : null
+        return null // both names, as Anvil (Hardhat's own node answers true)
       },
     }),
   ),
@@ -215,7 +212,7 @@ export const devAnvilMethods: MethodDef[] = [
       params: resetParams,
       async handler([opts], ctx) {
         await reset(ctx, opts)
-        return name.startsWith('hardhat') ? true : null
+        return null // both names, as Anvil (Hardhat's own node answers true)
       },
     }),
   ),
@@ -235,7 +232,7 @@ export const devAnvilMethods: MethodDef[] = [
       handler: ([hash], ctx) => {
         const tx = ctx.pool.get(hexToBytes(hash))
         if (tx) ctx.pool.discard([tx])
-        if (name.startsWith('hardhat')) return tx !== undefined
+        // Both names, as Anvil: the hash dropped, or null (Hardhat's own node answers a boolean).
         return tx ? hash : null
       },
     }),
@@ -291,8 +288,9 @@ export const devAnvilMethods: MethodDef[] = [
     },
   }),
   // Tools call these to quiet or tune Anvil; they change nothing here.
-  method({ name: 'anvil_setLoggingEnabled', devOnly: true, params: z.tuple([z.boolean()]), handler: () => null }),
-  method({ name: 'hardhat_setLoggingEnabled', devOnly: true, params: z.tuple([z.boolean()]), handler: () => true }),
+  ...['anvil_setLoggingEnabled', 'hardhat_setLoggingEnabled'].map((name) =>
+    method({ name, devOnly: true, params: z.tuple([z.boolean()]), handler: () => null }),
+  ),
 ]
 
 /** Anvil's other names for methods served under one name (its `alias`es), answering the same. */

@@ -16,7 +16,7 @@ export const erigonMethods: MethodDef[] = [
     params: z.tuple([lenientBlockRef]),
     async handler([ref], ctx) {
       const block = await findBlock(ctx, ref)
-      return block ? formatBlock(block, false) : null
+      return block ? formatBlock(block, false, { anvil: ctx.limits.receiptTimestamps }) : null
     },
   }),
 ]

@@ -2,7 +2,7 @@ import { encodeBlock, encodeConsensusReceipt } from '@cairn/chain'
 import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
-import { formatBlock, formatReceipts, formatTx } from '../format.ts'
+import { formatBlock, formatReceipts, formatTx, receiptShape } from '../format.ts'
 import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
 import { blockRef, blockRefOrHash, hash32, quantity, quantityResult } from '../schemas.ts'
@@ -38,7 +38,7 @@ export const ethBlockMethods: MethodDef[] = [
     params: z.tuple([blockRef, z.boolean().optional()]),
     async handler([ref, full], ctx) {
       const block = await findBlock(ctx, ref)
-      return block ? formatBlock(block, full ?? false) : null
+      return block ? formatBlock(block, full ?? false, { anvil: ctx.limits.receiptTimestamps }) : null
     },
   }),
   method({
@@ -47,7 +47,7 @@ export const ethBlockMethods: MethodDef[] = [
     params: z.tuple([hash32, z.boolean().optional()]),
     async handler([hash, full], ctx) {
       const block = await byHash(ctx, hash)
-      return block ? formatBlock(block, full ?? false) : null
+      return block ? formatBlock(block, full ?? false, { anvil: ctx.limits.receiptTimestamps }) : null
     },
   }),
   method({
@@ -115,7 +115,7 @@ export const ethBlockMethods: MethodDef[] = [
       if (!found) return null
       const receipts = await ctx.chain.getReceipts(found.block.hash())
       if (!receipts) return null
-      return formatReceipts(found.block, receipts, { timestamp: ctx.limits.receiptTimestamps })[found.index] ?? null
+      return formatReceipts(found.block, receipts, receiptShape(ctx.limits.receiptTimestamps))[found.index] ?? null
     },
   }),
   method({
@@ -127,7 +127,7 @@ export const ethBlockMethods: MethodDef[] = [
       const block = await findBlock(ctx, ref)
       if (!block) return null
       const receipts = await ctx.chain.getReceipts(block.hash())
-      return receipts ? formatReceipts(block, receipts, { timestamp: ctx.limits.receiptTimestamps }) : null
+      return receipts ? formatReceipts(block, receipts, receiptShape(ctx.limits.receiptTimestamps)) : null
     },
   }),
   method({

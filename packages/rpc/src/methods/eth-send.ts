@@ -9,7 +9,7 @@ import { keepBlobs } from '../blob-store.ts'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { estimateGas } from '../exec.ts'
-import { formatReceipts } from '../format.ts'
+import { formatReceipts, receiptShape } from '../format.ts'
 import { suggestTip } from '../gas-oracle.ts'
 import { impersonatedSigner, impersonatedTx, isImpersonated } from '../impersonation.ts'
 import { type MethodDef, method } from '../method.ts'
@@ -264,7 +264,7 @@ async function receiptWithin(ctx: RpcContext, hash: string, timeout: bigint | un
     if (!found) return undefined
     const receipts = await ctx.chain.getReceipts(found.block.hash())
     return receipts
-      ? formatReceipts(found.block, receipts, { timestamp: ctx.limits.receiptTimestamps })[found.index]
+      ? formatReceipts(found.block, receipts, receiptShape(ctx.limits.receiptTimestamps))[found.index]
       : undefined
   }
   const now = await read()

@@ -107,7 +107,9 @@ export const ethSignMethods: MethodDef[] = [
     async handler([req], ctx) {
       const tx = await fillRequest(ctx, req)
       const from = req.from ?? '0x0000000000000000000000000000000000000000'
-      return { raw: bytesToHex(tx.serialize()), tx: formatTx(tx, undefined, from) }
+      // Not in a block: no block timestamp field (geth's and Anvil's filled transactions have none).
+      const { blockTimestamp: _none, ...filled } = formatTx(tx, undefined, from)
+      return { raw: bytesToHex(tx.serialize()), tx: filled }
     },
   }),
 ]

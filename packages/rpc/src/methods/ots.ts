@@ -22,7 +22,7 @@ import { ethAccountMethods } from './eth-account.ts'
 const API_LEVEL = 8
 
 async function blockDetails(ctx: RpcContext, block: Block): Promise<Record<string, unknown>> {
-  const { transactions: _txs, ...rest } = formatBlock(block, false)
+  const { transactions: _txs, ...rest } = formatBlock(block, false, { anvil: ctx.limits.receiptTimestamps })
   const receipts = (await ctx.chain.getReceipts(block.hash())) ?? []
   let fees = 0n
   let before = 0n
@@ -32,7 +32,12 @@ async function blockDetails(ctx: RpcContext, block: Block): Promise<Record<strin
     before = cumulative
   }
   return {
-    block: { ...rest, logsBloom: null, transactionCount: block.transactions.length },
+    // Erigon nulls the bloom (bandwidth); Anvil, whose shapes a dev chain answers, keeps it.
+    block: {
+      ...rest,
+      logsBloom: ctx.limits.receiptTimestamps ? rest.logsBloom : null,
+      transactionCount: block.transactions.length,
+    },
     issuance: { blockReward: '0x0', uncleReward: '0x0', issuance: '0x0' },
     totalFees: toQuantity(fees),
   }
@@ -115,7 +120,9 @@ async function searchTransactions(
   for (const { block, index } of found) {
     let list = receiptsOf.get(block)
     if (!list) {
-      list = formatReceipts(block, (await ctx.chain.getReceipts(block.hash())) ?? [])
+      list = formatReceipts(block, (await ctx.chain.getReceipts(block.hash())) ?? [], {
+        blobGasPrice: ctx.limits.receiptTimestamps,
+      })
       receiptsOf.set(block, list)
     }
     receipts.push({ ...list[index], timestamp: toQuantity(block.header.timestamp) })
