@@ -1,5 +1,6 @@
 // `npm run chaos -- [--runs N] [--seed S] [--nodes V] [--followers F] [--duration SECONDS]
-//   [--faults kind,kind…] [--byzantine random|always|never|mode,mode…] [--liveness SECONDS] [--dir D] [--keep]`
+//   [--faults kind,kind…|none] [--byzantine random|always|never|mode,mode…] [--liveness SECONDS] [--dir D] [--keep]
+//   [--link-latency MS] [--link-jitter MS] [--link-kbit KBIT] [--slow-node K --slow-latency MS --slow-loss PCT] [--relays]`
 //
 // The network testbed (docs/consensus/testing.md): N runs of V validators (+ F followers) as real
 // `cairn start` processes in network namespaces under a seeded nemesis, each checked afterwards;
@@ -9,11 +10,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FAULT_KINDS, type FaultKind } from './nemesis.ts'
 import { netlabUnavailable } from './netlab.ts'
+import { describePerf } from './perf.ts'
 import { abortRuns, type RunOptions, type RunResult, runOnce } from './run.ts'
 
 const USAGE =
   'usage: npm run chaos -- [--runs N] [--seed S] [--nodes 4..10] [--followers F] [--duration SECONDS] ' +
-  '[--faults kind,…] [--byzantine random|always|never|mode,…] [--liveness SECONDS] [--dir D] [--bin CAIRN] [--keep]'
+  '[--faults kind,…|none] [--byzantine random|always|never|mode,…] [--liveness SECONDS] [--dir D] [--bin CAIRN] [--keep]\n' +
+  '  [--link-latency MS] [--link-jitter MS] [--link-kbit KBIT]  every link, the whole run (one-way, each direction; userspace relays)\n' +
+  '  [--slow-node K --slow-latency MS --slow-loss PCT]  validator K (1-based) MS one-way each way from every peer, PCT % loss, the whole run\n' +
+  '  [--relays]  the userspace relays on every link even where tc netem/tbf exist'
 
 function fail(msg: string): never {
   process.stderr.write(`chaos: ${msg}\n${USAGE}\nfault kinds: ${FAULT_KINDS.join(', ')}\n`)
@@ -33,6 +38,9 @@ function parse(argv: string[]) {
     dir: join(tmpdir(), 'cairn-chaos'),
     keep: false,
     bin: undefined as string | undefined,
+    link: { latencyMs: 0, jitterMs: 0, kbit: 0 },
+    slow: undefined as { node: number; latencyMs: number; lossPct: number } | undefined,
+    relays: false,
   }
   const int = (v: string | undefined, name: string, lo: number, hi: number) => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi)
@@ -68,6 +76,11 @@ function parse(argv: string[]) {
         i++
         break
       case '--faults': {
+        if (v === 'none') {
+          o.faults = []
+          i++
+          break
+        }
         const kinds = (v ?? '').split(',').filter(Boolean)
         const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k))
         if (kinds.length === 0 || bad.length) fail(`--faults: unknown kind(s) ${bad.join(', ') || '(none given)'}`)
@@ -97,6 +110,33 @@ function parse(argv: string[]) {
         o.bin = v
         i++
         break
+      case '--link-latency':
+        o.link.latencyMs = int(v, 'link-latency', 0, 10_000)
+        i++
+        break
+      case '--link-jitter':
+        o.link.jitterMs = int(v, 'link-jitter', 0, 10_000)
+        i++
+        break
+      case '--link-kbit':
+        o.link.kbit = int(v, 'link-kbit', 0, 10_000_000)
+        i++
+        break
+      case '--slow-node':
+        o.slow = { latencyMs: 100, lossPct: 0, ...o.slow, node: int(v, 'slow-node', 1, 16) - 1 }
+        i++
+        break
+      case '--slow-latency':
+        o.slow = { node: 0, lossPct: 0, ...o.slow, latencyMs: int(v, 'slow-latency', 0, 10_000) }
+        i++
+        break
+      case '--slow-loss':
+        o.slow = { node: 0, latencyMs: 100, ...o.slow, lossPct: int(v, 'slow-loss', 0, 100) }
+        i++
+        break
+      case '--relays':
+        o.relays = true
+        break
       case '--keep':
         o.keep = true
         break
@@ -109,6 +149,8 @@ function parse(argv: string[]) {
         fail(`unknown argument ${a}`)
     }
   }
+  if (o.slow && o.slow.node >= o.nodes + o.followers)
+    fail(`--slow-node ${o.slow.node + 1}: there are ${o.nodes + o.followers} nodes`)
   return o
 }
 
@@ -181,6 +223,9 @@ async function main(): Promise<void> {
       keep: o.keep,
       senders: 9,
       ...(o.bin ? { bin: o.bin } : {}),
+      link: o.link,
+      relays: o.relays,
+      ...(o.slow ? { slow: o.slow } : {}),
       say: (line) => process.stdout.write(`${line}\n`),
     })
     results.push(r)
@@ -188,6 +233,7 @@ async function main(): Promise<void> {
       `run ${k + 1}/${o.runs} seed ${r.seed}: ${r.ok ? 'ok' : 'FAILED'} — ${r.acknowledged} acked, ${r.lost} lost, ` +
         `${r.violations.length} violations, byzantine ${r.byzantine}, ${(r.wallMs / 1000).toFixed(0)} s\n`,
     )
+    if (r.perf) process.stdout.write(`  perf: ${describePerf(r.perf)}\n`)
     for (const v of r.violations) process.stdout.write(`  violation: ${v}\n`)
   }
   process.stdout.write(`\n${summaryTable(results)}\n`)

@@ -75,7 +75,7 @@ export function planFaults(prng: Prng, o: PlanOptions): Plan {
   let t = 8_000
   const [fLo, fHi] = o.faultMs ?? [5_000, 15_000]
   const [gLo, gHi] = o.gapMs ?? [3_000, 8_000]
-  while (t + fLo <= o.durationMs - 5_000) {
+  while (o.kinds.length > 0 && t + fLo <= o.durationMs - 5_000) {
     const kind = prng.pick(o.kinds)
     const durationMs = Math.min(prng.range(fLo, fHi), o.durationMs - 5_000 - t)
     const f: Fault = { kind, at: t, durationMs, targets: [] }
@@ -179,7 +179,7 @@ export class Nemesis {
     return n
   }
 
-  /** Applies a fault; false when it cannot be here (latency without netem, bandwidth without tbf). */
+  /** Applies a fault; false when it cannot be here (latency without netem or relays, bandwidth without tbf or relays). */
   async #apply(f: Fault): Promise<boolean> {
     const lab = this.cluster.lab
     const host = (i: number) => this.#node(i).host
@@ -205,19 +205,27 @@ export class Nemesis {
           for (const y of this.cluster.nodes) if (x !== y) lab.drop(x.host, y.host, f.param ?? 0.1)
         return true
       case 'bandwidth':
-        if (!lab.tbf) {
-          this.say('nemesis: bandwidth cap skipped (this kernel has no tc tbf)')
+        if (lab.tbf) lab.cap(host(f.targets[0] as number), f.param ?? 256)
+        else if (lab.relay) lab.relayCap(host(f.targets[0] as number), f.param ?? 256)
+        else {
+          this.say('nemesis: bandwidth cap skipped (this kernel has no tc tbf, and no relays)')
           return false
         }
-        lab.cap(host(f.targets[0] as number), f.param ?? 256)
         return true
-      case 'latency':
-        if (!lab.netem) {
-          this.say('nemesis: latency skipped (this kernel has no tc netem)')
+      case 'latency': {
+        const h = host(f.targets[0] as number)
+        const ms = f.param ?? 200
+        if (lab.netem) lab.delay(h, ms, Math.round(ms / 4), 1, 10)
+        else if (lab.relay) {
+          // the relays delay the payload; the 1% loss is iptables' (TCP retransmits it); no reordering
+          lab.relayDelay(h, ms, Math.round(ms / 4))
+          for (const y of this.cluster.nodes) if (y.host !== h) lab.drop(h, y.host, 0.01)
+        } else {
+          this.say('nemesis: latency skipped (this kernel has no tc netem, and no relays)')
           return false
         }
-        lab.delay(host(f.targets[0] as number), f.param ?? 200, Math.round((f.param ?? 200) / 4), 1, 10)
         return true
+      }
       case 'kill':
         await this.cluster.kill9(this.#node(f.targets[0]))
         return true

@@ -5,7 +5,11 @@
 // (partitions and one-way or random loss, per destination), `tc tbf` (bandwidth caps) and
 // `tc netem` (latency, jitter, reordering) where the kernel has it. Every name carries the owning
 // process's pid (`cx<pid>…`); `reapLeftovers()` removes those of dead pids (a killed run).
+// Where the kernel has no netem/tbf, `startRelays()` puts a userspace TCP relay on every directed
+// link (link-relay.ts): the bridge gets an address (the relays listen there, `.254`) and one source
+// address per node (`.129`…), and each namespace DNATs its p2p traffic to the relay of the link.
 import { execFileSync } from 'node:child_process'
+import { LinkRelay, type LinkSettings } from './link-relay.ts'
 
 function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
@@ -120,6 +124,10 @@ export class NetLab {
   readonly netem: boolean
   /** Whether `tc tbf` works (bandwidth faults are applied only then). */
   readonly tbf: boolean
+  /** The userspace link emulator, once {@link startRelays} has run. */
+  relay: LinkRelay | null = null
+  /** Random drops for the whole run (put back after every heal). */
+  #standing: [Host, Host, number][] = []
   #mounts: string[] = []
 
   constructor() {
@@ -161,10 +169,103 @@ export class NetLab {
     run('ip', ['netns', 'exec', host.ns, cmd, ...args])
   }
 
+  /** The bridge's address the relays listen on. */
+  get relayIp(): string {
+    return `10.${this.block}.100.254`
+  }
+
+  /** The address the relays connect from on behalf of `host` (what its peers see as its address). */
+  relaySource(host: Host): string {
+    return `10.${this.block}.100.${129 + host.index}`
+  }
+
+  /**
+   * A relay on every directed link between the hosts (call after the last {@link addHost}, before
+   * the nodes start: connections made before the DNAT rules bypass the relays). `base`: every link's
+   * settings for the whole run (and after each heal). Relay of link i → j: `relayIp`, port
+   * `basePort + 32·i + j`; it connects to j's `p2pPort` from `relaySource(i)`.
+   */
+  async startRelays(
+    p2pPort: number,
+    random: () => number,
+    base: Partial<LinkSettings> = {},
+    basePort = 41_000,
+  ): Promise<void> {
+    if (this.relay) return
+    const relay = new LinkRelay({ random })
+    relay.reset({ latencyMs: 0, jitterMs: 0, kbit: 0, ...base })
+    this.relay = relay
+    ip('addr', 'add', `${this.relayIp}/24`, 'dev', this.bridge)
+    for (const h of this.hosts) ip('addr', 'add', `${this.relaySource(h)}/32`, 'dev', this.bridge)
+    for (const from of this.hosts) {
+      for (const to of this.hosts) {
+        if (from === to) continue
+        const port = await relay.listen(from.index, to.index, {
+          listenHost: this.relayIp,
+          listenPort: basePort + 32 * from.index + to.index,
+          host: to.p2pIp,
+          port: p2pPort,
+          localAddress: this.relaySource(from),
+        })
+        this.#nsRun(from, 'iptables', [
+          '-t',
+          'nat',
+          '-A',
+          'OUTPUT',
+          '-p',
+          'tcp',
+          '-d',
+          to.p2pIp,
+          '--dport',
+          String(p2pPort),
+          '-j',
+          'DNAT',
+          '--to-destination',
+          `${this.relayIp}:${port}`,
+        ])
+      }
+    }
+  }
+
+  /** Latency ± jitter (ms) on every link `host` sends on, through the relays. */
+  relayDelay(host: Host, ms: number, jitterMs: number): void {
+    for (const to of this.hosts) if (to !== host) this.relay?.set(host.index, to.index, { latencyMs: ms, jitterMs })
+  }
+
+  /** A bandwidth cap (kbit/s) on each link `host` sends on (per link, not shared), through the relays. */
+  relayCap(host: Host, kbit: number): void {
+    for (const to of this.hosts) if (to !== host) this.relay?.set(host.index, to.index, { kbit })
+  }
+
   /** Drops what `from` sends to `to` on the p2p segment (with `probability`: random loss). */
   drop(from: Host, to: Host, probability = 1): void {
     const stat = probability < 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', String(probability)] : []
-    this.#nsRun(from, 'iptables', ['-A', 'OUTPUT', '-o', 'p2p0', '-d', to.p2pIp, ...stat, '-j', 'DROP'])
+    if (!this.relay) {
+      this.#nsRun(from, 'iptables', ['-A', 'OUTPUT', '-o', 'p2p0', '-d', to.p2pIp, ...stat, '-j', 'DROP'])
+      return
+    }
+    // Through the relays the packets' destination is the relay (connections `from` opened: their
+    // original destination is `to`) or the relay's source address for `to` (connections `to` opened).
+    this.#nsRun(from, 'iptables', [
+      '-A',
+      'OUTPUT',
+      '-o',
+      'p2p0',
+      '-m',
+      'conntrack',
+      '--ctorigdst',
+      to.p2pIp,
+      ...stat,
+      '-j',
+      'DROP',
+    ])
+    this.#nsRun(from, 'iptables', ['-A', 'OUTPUT', '-o', 'p2p0', '-d', this.relaySource(to), ...stat, '-j', 'DROP'])
+  }
+
+  /** A random drop of what `from` sends to `to` for the whole run: {@link heal} puts it back. */
+  standingDrop(from: Host, to: Host, probability: number): void {
+    this.#standing.push([from, to, probability])
+    this.drop(from, to, probability)
   }
 
   /** Cuts every link between the groups (both ways); hosts in no group keep every link. */
@@ -203,12 +304,14 @@ export class NetLab {
     this.#nsRun(host, 'tc', args)
   }
 
-  /** Every network fault off: iptables flushed, root qdiscs removed. */
+  /** Every network fault off: iptables flushed (the relays' DNAT rules stay), root qdiscs removed, relays at their base. */
   heal(): void {
+    this.relay?.reset()
     for (const h of this.hosts) {
       quiet(() => this.#nsRun(h, 'iptables', ['-F', 'OUTPUT']))
       quiet(() => this.#nsRun(h, 'tc', ['qdisc', 'del', 'dev', 'p2p0', 'root']))
     }
+    for (const [from, to, p] of this.#standing) quiet(() => this.drop(from, to, p))
   }
 
   /** A tmpfs of `mb` MB mounted at `dir` (a datadir that can be filled), removed by {@link destroy}. */
@@ -219,6 +322,7 @@ export class NetLab {
 
   /** Removes the namespaces (and so their veth pairs), the bridge and the mounts. Processes are the caller's. */
   destroy(): void {
+    this.relay?.close()
     for (const h of this.hosts) {
       quiet(() => {
         for (const pid of ip('netns', 'pids', h.ns).split('\n').filter(Boolean))

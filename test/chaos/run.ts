@@ -8,6 +8,7 @@ import { check, Poller } from './checker.ts'
 import { Cluster, rpc, rpcBatch } from './cluster.ts'
 import { type FaultKind, Nemesis, planFaults } from './nemesis.ts'
 import { NetLab, reapLeftovers } from './netlab.ts'
+import { describePerf, HeadClock, type PerfFigures, perfFigures, txLatency } from './perf.ts'
 import { Prng } from './prng.ts'
 import { accounts, sleep, Workload } from './workload.ts'
 
@@ -32,6 +33,19 @@ export interface RunOptions {
   staking?: boolean
   /** The `cairn` executable (default: this tree's packages/node/bin/cairn.js). */
   bin?: string
+  /**
+   * Every link's settings for the whole run (one-way latency and jitter in ms each direction,
+   * bandwidth in kbit/s per link), through the userspace relays (link-relay.ts). Default none.
+   */
+  link?: { latencyMs?: number; jitterMs?: number; kbit?: number }
+  /**
+   * One node (index) far from the others for the whole run: `latencyMs` one-way on each of its
+   * links, both directions (its round trip to any peer: twice that), `lossPct` % of the packets it
+   * sends and receives dropped.
+   */
+  slow?: { node: number; latencyMs: number; lossPct: number }
+  /** Relays on every link even when netem/tbf exist or no fault needs them. */
+  relays?: boolean
   say: (line: string) => void
 }
 
@@ -51,6 +65,8 @@ export interface RunResult {
   /** Heights at which the validator set changed (joins, leaves, powers). */
   setChanges: number
   heights: Record<string, number>
+  /** Blocks/s and block intervals at one honest node while the workload and nemesis ran. */
+  perf?: PerfFigures
   wallMs: number
   dir: string
   replay: string
@@ -66,7 +82,14 @@ export async function abortRuns(): Promise<void> {
 
 export function replayCommand(o: RunOptions): string {
   const byz = Array.isArray(o.byzantine) ? o.byzantine.join(',') : o.byzantine
-  return `npm run chaos -- --seed ${o.seed} --nodes ${o.validators} --followers ${o.followers} --duration ${o.durationMs / 1000} --faults ${o.kinds.join(',')} --byzantine ${byz}`
+  const link = [
+    o.link?.latencyMs ? ` --link-latency ${o.link.latencyMs}` : '',
+    o.link?.jitterMs ? ` --link-jitter ${o.link.jitterMs}` : '',
+    o.link?.kbit ? ` --link-kbit ${o.link.kbit}` : '',
+    o.slow ? ` --slow-node ${o.slow.node + 1} --slow-latency ${o.slow.latencyMs} --slow-loss ${o.slow.lossPct}` : '',
+    o.relays ? ' --relays' : '',
+  ].join('')
+  return `npm run chaos -- --seed ${o.seed} --nodes ${o.validators} --followers ${o.followers} --duration ${o.durationMs / 1000} --faults ${o.kinds.join(',') || 'none'} --byzantine ${byz}${link}`
 }
 
 async function heightOf(url: string): Promise<number> {
@@ -115,8 +138,48 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const c = cluster
     const byzNode = plan.byzantine ? c.nodes[plan.byzantine.node] : undefined
     if (byzNode && plan.byzantine) byzNode.byzantine = plan.byzantine.mode
+    // The userspace link emulator: for a whole-run link setting, or for the latency/bandwidth
+    // faults where the kernel lacks netem/tbf. Installed before the nodes start (DNAT applies to new connections).
+    const wholeRun = (o.link?.latencyMs ?? 0) > 0 || (o.link?.jitterMs ?? 0) > 0 || (o.link?.kbit ?? 0) > 0
+    const relayFor = [
+      ...(!lab.netem && o.kinds.includes('latency') ? ['latency faults (no tc netem)'] : []),
+      ...(!lab.tbf && o.kinds.includes('bandwidth') ? ['bandwidth faults (no tc tbf)'] : []),
+      ...(wholeRun
+        ? [
+            `every link ${o.link?.latencyMs ?? 0} ms ± ${o.link?.jitterMs ?? 0} ms one-way${o.link?.kbit ? `, ${o.link.kbit} kbit/s` : ''}`,
+          ]
+        : []),
+      ...(o.slow
+        ? [
+            `${c.nodes[o.slow.node]?.name} ${o.slow.latencyMs} ms one-way each way on its links (RTT ${2 * o.slow.latencyMs} ms), ${o.slow.lossPct}% loss`,
+          ]
+        : []),
+    ]
+    if (relayFor.length > 0 || o.relays) {
+      const jitter = new Prng(o.seed ^ 0x27d4eb2d)
+      await lab.startRelays(P2P_PORT, () => jitter.next(), {
+        latencyMs: o.link?.latencyMs ?? 0,
+        jitterMs: o.link?.jitterMs ?? 0,
+        kbit: o.link?.kbit ?? 0,
+      })
+      const slow = o.slow ? c.nodes[o.slow.node] : undefined
+      if (o.slow && slow) {
+        for (const other of c.nodes) {
+          if (other === slow) continue
+          lab.relay?.pin(slow.index, other.index, { latencyMs: o.slow.latencyMs })
+          lab.relay?.pin(other.index, slow.index, { latencyMs: o.slow.latencyMs })
+          if (o.slow.lossPct > 0) {
+            lab.standingDrop(slow.host, other.host, o.slow.lossPct / 100)
+            lab.standingDrop(other.host, slow.host, o.slow.lossPct / 100)
+          }
+        }
+      }
+      say(
+        `link emulation: userspace TCP relays on every directed link (${relayFor.join('; ') || 'pass-through'}); they delay TCP payload, not packets`,
+      )
+    }
     say(
-      `seed ${o.seed}: ${o.validators} validators + ${o.followers} followers on 10.${lab.block}.100.0/24${lab.netem ? '' : ' (no tc netem here: latency faults skipped)'}${lab.tbf ? '' : ' (no tc tbf here: bandwidth faults skipped)'}` +
+      `seed ${o.seed}: ${o.validators} validators + ${o.followers} followers on 10.${lab.block}.100.0/24${lab.netem || lab.relay ? '' : ' (no tc netem here: latency faults skipped)'}${lab.tbf || lab.relay ? '' : ' (no tc tbf here: bandwidth faults skipped)'}` +
         `${byzNode ? `; ${byzNode.name} is byzantine (${byzNode.byzantine})` : ''}; ${plan.faults.length} faults; run dir ${dir}`,
     )
     await Promise.all(c.nodes.map((n) => c.start(n)))
@@ -139,13 +202,22 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
         : { staking: { operators: c.nodes.flatMap((n) => (n.validator && n.address ? [n.address] : [])) } }),
     })
     workload.start()
+    const clockNode = c.nodes.find((n) => n.byzantine === 'none') ?? c.nodes[0]
+    const clock = clockNode ? new HeadClock(clockNode.url) : undefined
+    clock?.start()
     const nemesis = new Nemesis(c, plan, say)
     const started = Date.now()
+    let perf: PerfFigures | undefined
     try {
       await nemesis.run(started)
       const rest = started + o.durationMs - Date.now()
       if (rest > 0) await sleep(rest)
     } finally {
+      await clock?.stop()
+      if (clock && clockNode) {
+        perf = perfFigures(clock.seen, started, Date.now())
+        say(`perf at ${clockNode.name} over the nemesis window: ${describePerf(perf)}`)
+      }
       await nemesis.healAll()
     }
     // Liveness: every node commits 3 heights past the highest one seen at the heal.
@@ -178,19 +250,36 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     const ref = c.nodes.find((n) => n.byzantine === 'none') ?? c.nodes[0]
     if (!ref) throw new Error('no nodes')
     const confirmed = new Set<string>()
+    const blockOf = new Map<string, number>()
     const pending = async () => {
       const todo = workload.acknowledged.filter((t) => !confirmed.has(t.hash))
       for (let k = 0; k < todo.length; k += 100) {
         const part = todo.slice(k, k + 100)
-        const got = await rpcBatch(
+        const got = await rpcBatch<{ blockNumber: string }>(
           ref.url,
           part.map((t) => ['eth_getTransactionReceipt', [t.hash]] as [string, unknown[]]),
         ).catch(() => part.map(() => null))
-        for (const [i, r] of got.entries()) if (r) confirmed.add((part[i] as { hash: string }).hash)
+        for (const [i, r] of got.entries()) {
+          if (!r) continue
+          const hash = (part[i] as { hash: string }).hash
+          confirmed.add(hash)
+          blockOf.set(hash, Number(r.blockNumber))
+        }
       }
       return todo.filter((t) => !confirmed.has(t.hash))
     }
     let missing = await pending()
+    if (perf && clock) {
+      perf.txs = txLatency(
+        clock.seen,
+        workload.acknowledged.flatMap((t) =>
+          t.ackAt !== undefined && blockOf.has(t.hash)
+            ? [{ ackAt: t.ackAt, block: blockOf.get(t.hash) as number }]
+            : [],
+        ),
+      )
+      say(`perf: ${describePerf(perf)}`)
+    }
     const settleS = Math.round((o.settleMs ?? 30_000) / 1000)
     for (let k = 0; k < settleS && missing.length > 0; k++) {
       await sleep(1_000)
@@ -224,6 +313,12 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       await sleep(500)
     }
     await poller.stop()
+    if (lab.relay) {
+      const t = lab.relay.totals()
+      say(
+        `link relays: ${t.connections} connections, ${(t.bytes / 1e6).toFixed(1)} MB relayed on ${t.links} directed links`,
+      )
+    }
     say('transactions settled: checking the chains')
     const conflicts = byzNode
       ? (readFileSync(byzNode.log, 'utf8').match(/byzantine: sent a conflicting message/g) ?? []).length
@@ -252,6 +347,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       evidenceOnChain: checked.evidenceOnChain,
       setChanges: checked.setChanges,
       heights: checked.heights,
+      ...(perf ? { perf } : {}),
       wallMs: Date.now() - t0,
       dir,
       replay,
@@ -288,4 +384,6 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
   return final
 }
 
+/** The nodes' p2p port (cluster.ts writes it in every config). */
+const P2P_PORT = 30303
 const BYZ_ALL = ['double-propose', 'double-vote', 'ignore-lock', 'silent'] as const
