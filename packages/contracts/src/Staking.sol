@@ -195,6 +195,10 @@ contract Staking {
     /// @dev Each consensus address's power in the engine's set over time: checkpoints
     ///      (first height << 192 | power), ascending by height; what a double-sign slash is sized by.
     mapping(address => uint256[]) internal _powerHistory;
+    /// @dev Per operator: the block of its last consensus key rotation (0: never) and the address it
+    ///      rotated from (which keeps mapping to it in `_operatorOf`: evidence against it still slashes).
+    mapping(address => uint64) internal _lastRotation;
+    mapping(address => address) internal _rotatedFrom;
 
     // ---- events ----
     event Initialized(address governance, uint256 validators, uint256 totalBonded);
@@ -226,6 +230,11 @@ contract Staking {
     event EvidenceHandled(bytes32 indexed key, address indexed consensusAddr, uint64 height, uint32 round, uint8 voteType);
     event ActiveSetUpdated(address[] consensusAddrs, uint256[] powers, uint256 totalPower);
     event ParamsSet(Params p);
+    /// @notice A consensus key rotation: the set update of this block swaps the keys at equal power,
+    ///         in the engine's set from `effectiveHeight` (this block + 2) when the validator is a member.
+    event ConsensusKeyRotated(
+        address indexed operator, address indexed oldConsensusAddr, address indexed newConsensusAddr, uint64 effectiveHeight
+    );
     event CommunityPoolSpent(address indexed to, uint256 amount);
 
     // ---- errors ----
@@ -263,6 +272,9 @@ contract Staking {
     error InvalidEvidence(string reason);
     error InsufficientCommunityPool(uint256 requested, uint256 available);
     error TransferFailed(address to, uint256 amount);
+    error InvalidPossessionProof();
+    error RotationPending(address oldConsensusAddr);
+    error RotationTooSoon(uint64 nextAllowedAt);
 
     modifier onlySystem() {
         if (msg.sender != SYSTEM_ADDRESS) revert NotSystem();
@@ -369,6 +381,9 @@ contract Staking {
         }
         address holder = _operatorOf[consensusAddr];
         if (holder != address(0) && holder != operator) revert ConsensusAddressTaken(consensusAddr);
+        // A key that was in the engine's set and was freed by a re-registration stays its old
+        // holder's: evidence at its old heights must not slash someone else.
+        if (holder == address(0) && _powerHistory[consensusAddr].length != 0) revert ConsensusAddressTaken(consensusAddr);
         Validator storage v = _validators[operator];
         if (v.exists) {
             // Re-registration: only an emptied, non-tombstoned record whose jail time is over.
@@ -413,6 +428,57 @@ contract Staking {
         }
         v.description = description;
         emit ValidatorEdited(msg.sender, commissionBps, description);
+    }
+
+    /// @notice The digest a consensus key rotation's possession proof signs (65 bytes r ‖ s ‖ v by
+    ///         the new key, no further prefix): keccak256(0x19 ‖ "cairn-consensus-key-rotation-v1" ‖
+    ///         chainId ‖ this contract ‖ operator ‖ new address), packed. The 0x19 first byte keeps it
+    ///         apart from a vote digest (an RLP list) and from any transaction.
+    function rotationDigest(address operator, address newConsensusAddr) public view returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(
+                hex"19", "cairn-consensus-key-rotation-v1", block.chainid, address(this), operator, newConsensusAddr
+            )
+        );
+    }
+
+    /// @notice Rotates the caller's consensus key to `newConsensusAddr` (never used before), proving
+    ///         possession with `proof` (see `rotationDigest`). The old address keeps mapping to the
+    ///         operator (its evidence still slashes); a member's set update swaps the two at equal
+    ///         power in this block (not bounded by maxPowerChangeBps), in the engine's set from this
+    ///         block + 2. One rotation per `unbondingBlocks`, and none while one is still pending.
+    function rotateConsensusKey(address newConsensusAddr, bytes calldata proof) external whenInitialized nonReentrant {
+        Validator storage v = _validator(msg.sender);
+        if (v.tombstoned) revert Tombstoned();
+        if (newConsensusAddr == address(0)) revert ZeroAddress();
+        if (_operatorOf[newConsensusAddr] != address(0) || _powerHistory[newConsensusAddr].length != 0) {
+            revert ConsensusAddressTaken(newConsensusAddr);
+        }
+        if (VoteDigest.recover(rotationDigest(msg.sender, newConsensusAddr), proof) != newConsensusAddr) {
+            revert InvalidPossessionProof();
+        }
+        address prev = _rotatedFrom[msg.sender];
+        if (prev != address(0) && _activePower[prev] != 0) revert RotationPending(prev);
+        uint64 last = _lastRotation[msg.sender];
+        if (last != 0 && block.number < uint256(last) + _params.unbondingBlocks) {
+            revert RotationTooSoon(last + _params.unbondingBlocks);
+        }
+        address old = v.consensusAddr;
+        _operatorOf[newConsensusAddr] = msg.sender;
+        v.consensusAddr = newConsensusAddr;
+        _rotatedFrom[msg.sender] = old;
+        _lastRotation[msg.sender] = uint64(block.number);
+        // A member: the engine runs the set update in this block (out of the epoch if need be).
+        if (_activePower[old] != 0) pendingSetChange = true;
+        emit ConsensusKeyRotated(msg.sender, old, newConsensusAddr, uint64(block.number) + 2);
+    }
+
+    /// @notice A validator's key rotation state: the address it last rotated from, the block, and
+    ///         whether the set update swapping them is still to run.
+    function rotationOf(address operator) external view returns (address rotatedFrom, uint64 at, bool pending) {
+        rotatedFrom = _rotatedFrom[operator];
+        at = _lastRotation[operator];
+        pending = rotatedFrom != address(0) && _activePower[rotatedFrom] != 0;
     }
 
     function unjail() external whenInitialized {
@@ -654,7 +720,7 @@ contract Staking {
         uint256 signedPower;
         for (uint256 i = 0; i < signed.length; i++) {
             address op = _operatorOf[signed[i]];
-            if (op != address(0) && !_validators[op].jailed) signedPower += _activePower[signed[i]];
+            if (op != address(0) && !_validators[op].jailed) signedPower += _signerPower(signed[i], op);
         }
         uint256 distributed;
         if (signedPower != 0 && rest != 0) {
@@ -662,7 +728,7 @@ contract Staking {
                 address op = _operatorOf[signed[i]];
                 if (op == address(0)) continue;
                 Validator storage v = _validators[op];
-                uint256 pw = _activePower[signed[i]];
+                uint256 pw = _signerPower(signed[i], op);
                 if (v.jailed || pw == 0) continue;
                 distributed += _rewardValidator(v, rest * pw / signedPower);
             }
@@ -691,9 +757,16 @@ contract Staking {
         return amount;
     }
 
+    /// @dev The active power behind a signer of a certificate: its own, or, for the key a validator
+    ///      just rotated from (still in the engine's set for two heights), the new key's.
+    function _signerPower(address consensusAddr, address op) internal view returns (uint256 pw) {
+        pw = _activePower[consensusAddr];
+        if (pw == 0 && _rotatedFrom[op] == consensusAddr) pw = _activePower[_validators[op].consensusAddr];
+    }
+
     function _recordSignature(address consensusAddr, bool missedBlock) internal {
         address op = _operatorOf[consensusAddr];
-        if (op == address(0) || _activePower[consensusAddr] == 0) return;
+        if (op == address(0) || _signerPower(consensusAddr, op) == 0) return;
         Validator storage v = _validators[op];
         if (v.jailed) return;
         Params storage p = _params;
@@ -834,7 +907,8 @@ contract Staking {
         if (!v.jailed) _jail(v, type(uint64).max, REASON_DOUBLE_SIGN);
         v.jailedUntil = type(uint64).max;
         v.tombstoned = true;
-        if (_activePower[consensusAddr] != 0) pendingSetChange = true;
+        // The evidence may be about a key it rotated away from: its current key leaves the set too.
+        if (_activePower[consensusAddr] != 0 || _activePower[v.consensusAddr] != 0) pendingSetChange = true;
         _removeCandidate(op);
         emit ValidatorTombstoned(consensusAddr);
     }
@@ -922,7 +996,8 @@ contract Staking {
         uint256[] memory from = new uint256[](addr.length);
         uint256[] memory to = new uint256[](addr.length);
         for (uint256 i = 0; i < n; i++) {
-            addr[i] = oAddr[i];
+            // A member that rotated its key is its new key at its old power: a swap, not a change.
+            addr[i] = _currentKey(oAddr[i]);
             from[i] = _activePower[oAddr[i]];
         }
         for (uint256 j = 0; j < tAddr.length; j++) {
@@ -954,6 +1029,14 @@ contract Staking {
         // The engine applies the set this block returns at its height + 2.
         _storeActiveSet(outAddr, outPow, uint64(block.number) + 2);
         return (outAddr, outPow);
+    }
+
+    /// @dev The consensus address now registered for the holder of `a` (itself unless rotated away).
+    function _currentKey(address a) internal view returns (address) {
+        address op = _operatorOf[a];
+        if (op == address(0)) return a;
+        address cur = _validators[op].consensusAddr;
+        return cur == address(0) ? a : cur;
     }
 
     /// @dev Applies the set change within maxPowerChangeBps of the old total power: removals of

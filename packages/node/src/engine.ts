@@ -80,6 +80,11 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       const signerConfig = config.bft.signer
       const remote = signerConfig.kind === 'remote' ? await connectRemoteSigner(signerConfig, chainId, modules) : null
       const key = remote ? undefined : modules.keys?.validator?.current.privateKey
+      // A key rotation in progress: the engine signs each height with the key in its set.
+      const validatorKeys = remote ? undefined : modules.keys?.validator
+      const nextKeys = [validatorKeys?.following, validatorKeys?.next?.key]
+        .filter((k) => k != null)
+        .map((k) => k.privateKey)
       const signerState: SignerState | undefined =
         key === undefined
           ? undefined
@@ -92,7 +97,12 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           ? ConsensusWal.open({ dir: modules.walDir })
           : undefined
       const engine = new BftEngine(
-        { chainId, config: bft, ...(key !== undefined ? { privateKey: key } : {}) },
+        {
+          chainId,
+          config: bft,
+          ...(key !== undefined ? { privateKey: key } : {}),
+          ...(key !== undefined && nextKeys.length > 0 ? { nextPrivateKeys: nextKeys } : {}),
+        },
         {
           logger: modules.logger,
           metrics: modules.registry ? createBftMetrics(modules.registry) : null,

@@ -92,6 +92,11 @@ export interface BftEngineOptions {
   config: BftConfig
   /** The validator key; absent: a follower (verifies and follows commits, never votes). */
   privateKey?: Uint8Array
+  /**
+   * The consensus key it rotates to (`Staking.rotateConsensusKey`): per height the engine signs
+   * with the key in that height's set (validator-signer.ts).
+   */
+  nextPrivateKeys?: readonly Uint8Array[]
   /** How often a stalled node re-publishes its messages (ms). Default: half the propose timeout, at least 200. */
   gossipMs?: number
   /** How far in the future a proposal's timestamp may be, beyond its parent's + 1 (s). Default 15. */
@@ -198,13 +203,20 @@ export class BftEngine implements Engine {
         })
       }
       this.#signer = new ValidatorSigner(
-        { chainId: opts.chainId, privateKey: opts.privateKey },
-        { state: modules.signerState },
+        {
+          chainId: opts.chainId,
+          privateKey: opts.privateKey,
+          ...(opts.nextPrivateKeys?.length ? { nextPrivateKeys: opts.nextPrivateKeys } : {}),
+        },
+        { state: modules.signerState, validatorSetAt: (h) => this.validators.at(h) },
       )
     } else {
       this.#signer = null
     }
-    this.#wal = new EngineWal({ self: this.address }, { wal: modules.wal, verifier: this.#verifier })
+    this.#wal = new EngineWal(
+      { self: this.#signer?.addresses ?? this.address },
+      { wal: modules.wal, verifier: this.#verifier },
+    )
     this.#blocks = new BlockExecutor(opts, {
       logger: modules.logger,
       scheduler: this.#scheduler,
@@ -426,6 +438,13 @@ export class BftEngine implements Engine {
     return this.#signer?.address ?? null
   }
 
+  /** The address it signs with at `height` (a rotating key: the one in that height's set), or null. */
+  addressAt(height: number): Address | null {
+    const signer = this.#signer
+    if (signer === null) return null
+    return signer.addressAt ? signer.addressAt(height) : signer.address
+  }
+
   /** Where the machine is (height, round, step, lock), or null before start. */
   snapshot(): BftStateSnapshot | null {
     return this.#machine?.snapshot() ?? null
@@ -536,7 +555,7 @@ export class BftEngine implements Engine {
         : undefined
     return {
       timestamp,
-      coinbase: this.address ?? new Uint8Array(20),
+      coinbase: this.addressAt(Number(parent.header.number) + 1) ?? this.address ?? new Uint8Array(20),
       mixHash: keccak256(parent.hash()),
       ...governed,
     }
@@ -796,7 +815,7 @@ export class BftEngine implements Engine {
 
   #newMachine(height: number): BftStateMachine {
     return new BftStateMachine(
-      { chainId: this.#opts.chainId, self: this.address, height, timeouts: this.#opts.config.timeouts },
+      { chainId: this.#opts.chainId, self: (h) => this.addressAt(h), height, timeouts: this.#opts.config.timeouts },
       {
         validatorSetAt: (h) => this.validators.at(h),
         verifier: this.#verifier,

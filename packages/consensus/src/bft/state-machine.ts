@@ -50,8 +50,11 @@ import { VoteSet } from './vote-set.ts'
 
 export interface BftStateMachineOptions {
   chainId: bigint
-  /** This validator's address; null (or an address outside the set) follows without voting. */
-  self: Address | null
+  /**
+   * This validator's address; null (or an address outside the set) follows without voting. A
+   * function: its address at each height (a rotating consensus key).
+   */
+  self: Address | null | ((height: number) => Address | null)
   /** The height to decide: the last committed height + 1. */
   height: number
   timeouts?: TimeoutConfig
@@ -88,7 +91,7 @@ interface HeldBlock {
 
 export class BftStateMachine {
   readonly #chainId: bigint
-  readonly #self: Address | null
+  readonly #self: Address | null | ((height: number) => Address | null)
   readonly #timeouts: TimeoutConfig
   readonly #maxRoundsAhead: number
   readonly #m: BftStateMachineModules
@@ -546,7 +549,8 @@ export class BftStateMachine {
     this.#validRound = -1
     this.#validValue = null
     this.#validators = this.#m.validatorSetAt(height)
-    this.#selfIndex = this.#self === null ? -1 : this.#validators.indexOf(this.#self)
+    const self = typeof this.#self === 'function' ? this.#self(height) : this.#self
+    this.#selfIndex = self === null ? -1 : this.#validators.indexOf(self)
     this.#proposals = new Map()
     this.#blocks = new Map()
     this.#prevotes = new Map()

@@ -3,12 +3,20 @@
  * `PrivValidator`), and the in-process backend: a validator's key behind its signer state
  * ({@link ValidatorSigner}). The other backend is the remote signer (`remote-signer/`), a separate
  * process holding the key and its own double-sign protection.
+ *
+ * Key rotation (`Staking.rotateConsensusKey`): the in-process signer may hold the next key beside
+ * the current one; per height it signs with the key whose address is in that height's validator
+ * set, and with no key at all when none is (it refuses). Both keys share one signer state: only one
+ * of them is in any height's set, so their signatures are at disjoint heights, in order.
  */
 import { privateKeyToAddress } from '@cairn/crypto'
+import { CairnError } from '@cairn/utils'
+import { ConsensusErrorCode } from '../errors.ts'
 import type { Address, Proposal, SignedProposal, SignedVote, Vote } from './messages.ts'
 import { MsgType, signStepOf } from './messages.ts'
 import type { SignerState } from './signer-state.ts'
 import { proposalDigest, signDigest, voteDigest } from './signing.ts'
+import type { ValidatorSet } from './validator-set.ts'
 
 /** A signature refused by the signer state, with the reason (a would-be double sign). */
 export interface SignRefusal {
@@ -26,33 +34,84 @@ export interface SignRefusal {
  */
 export interface ConsensusSigner {
   readonly address: Address
+  /**
+   * The address it signs with at `height`, null when it holds no key of that height's set (several
+   * keys while a rotation is under way). Absent: `address` at every height.
+   */
+  addressAt?(height: number): Address | null
+  /** Every address it may sign with (to know its own messages). Absent: `[address]`. */
+  readonly addresses?: readonly Address[]
   signVote(vote: Vote): SignedVote | SignRefusal | Promise<SignedVote | SignRefusal>
   signProposal(proposal: Proposal): SignedProposal | SignRefusal | Promise<SignedProposal | SignRefusal>
 }
 
+export interface ValidatorSignerOptions {
+  chainId: bigint
+  privateKey: Uint8Array
+  /** Keys it rotates to (the next consensus key): used at the heights whose set holds them. */
+  nextPrivateKeys?: readonly Uint8Array[]
+}
+
 export interface ValidatorSignerModules {
   state: SignerState
-  /** Signs a digest (65 bytes `r ‖ s ‖ v`); defaults to secp256k1 with the key. Tests may memoize. */
-  sign?: (digest: Uint8Array) => Uint8Array
+  /** Signs a digest (65 bytes `r ‖ s ‖ v`) with a key; defaults to secp256k1. Tests may memoize. */
+  sign?: (digest: Uint8Array, privateKey: Uint8Array) => Uint8Array
+  /**
+   * The validator set of a height (the engine's schedule). With next keys it is required: the key
+   * of a height is the one in its set. Without, the key signs at every height.
+   */
+  validatorSetAt?: (height: number) => ValidatorSet
 }
 
 /** The in-process backend: the key in this process, synchronous, behind a {@link SignerState}. */
 export class ValidatorSigner implements ConsensusSigner {
+  /** The current key's address. */
   readonly address: Address
+  readonly addresses: readonly Address[]
+  readonly #keys: { address: Address; key: Uint8Array }[]
   readonly #chainId: bigint
   readonly #state: SignerState
-  readonly #sign: (digest: Uint8Array) => Uint8Array
+  readonly #sign: (digest: Uint8Array, key: Uint8Array) => Uint8Array
+  readonly #setAt: ((height: number) => ValidatorSet) | undefined
 
-  constructor(opts: { chainId: bigint; privateKey: Uint8Array }, modules: ValidatorSignerModules) {
-    this.address = privateKeyToAddress(opts.privateKey)
+  constructor(opts: ValidatorSignerOptions, modules: ValidatorSignerModules) {
+    this.#keys = [opts.privateKey, ...(opts.nextPrivateKeys ?? [])].map((key) => ({
+      address: privateKeyToAddress(key),
+      key,
+    }))
+    this.address = this.#keys[0]!.address
+    this.addresses = this.#keys.map((k) => k.address)
     this.#chainId = opts.chainId
     this.#state = modules.state
-    const key = opts.privateKey
-    this.#sign = modules.sign ?? ((digest) => signDigest(digest, key))
+    this.#sign = modules.sign ?? signDigest
+    this.#setAt = this.#keys.length > 1 ? modules.validatorSetAt : undefined
+    if (this.#keys.length > 1 && this.#setAt === undefined) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_CONFIG,
+        'next validator keys need the validator set per height',
+        {
+          hint: 'pass modules.validatorSetAt (the key of a height is the one in its set)',
+        },
+      )
+    }
   }
 
-  /** Signs `vote` unless it would conflict with an earlier signature. */
+  /** The address of the key that signs at `height`: the one in its set (null: none is). */
+  addressAt(height: number): Address | null {
+    return this.#keyAt(height)?.address ?? null
+  }
+
+  #keyAt(height: number): { address: Address; key: Uint8Array } | null {
+    const setAt = this.#setAt
+    if (setAt === undefined) return this.#keys[0]!
+    const set = setAt(height)
+    return this.#keys.find((k) => set.indexOf(k.address) >= 0) ?? null
+  }
+
+  /** Signs `vote` with the key of its height unless it would conflict with an earlier signature. */
   signVote(vote: Vote): SignedVote | SignRefusal {
+    const k = this.#keyAt(vote.height)
+    if (k === null) return { refused: `no key of this validator is in the set of height ${vote.height}` }
     const check = this.#state.checkAndRecord({
       height: vote.height,
       round: vote.round,
@@ -60,11 +119,13 @@ export class ValidatorSigner implements ConsensusSigner {
       blockHash: vote.blockHash,
     })
     if (!check.ok) return { refused: check.reason }
-    return { ...vote, signature: this.#sign(voteDigest(this.#chainId, vote)) }
+    return { ...vote, signature: this.#sign(voteDigest(this.#chainId, vote), k.key) }
   }
 
-  /** Signs `proposal` unless it would conflict with an earlier signature. */
+  /** Signs `proposal` with the key of its height unless it would conflict with an earlier signature. */
   signProposal(proposal: Proposal): SignedProposal | SignRefusal {
+    const k = this.#keyAt(proposal.height)
+    if (k === null) return { refused: `no key of this validator is in the set of height ${proposal.height}` }
     const check = this.#state.checkAndRecord({
       height: proposal.height,
       round: proposal.round,
@@ -72,6 +133,6 @@ export class ValidatorSigner implements ConsensusSigner {
       blockHash: proposal.blockHash,
     })
     if (!check.ok) return { refused: check.reason }
-    return { ...proposal, signature: this.#sign(proposalDigest(this.#chainId, proposal)) }
+    return { ...proposal, signature: this.#sign(proposalDigest(this.#chainId, proposal), k.key) }
   }
 }

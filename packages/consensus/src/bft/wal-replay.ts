@@ -14,8 +14,8 @@ import type { ConsensusWal } from './wal.ts'
 import type { WireMessage } from './wire.ts'
 
 export interface EngineWalOptions {
-  /** This validator's address (null: a follower, which signs nothing). */
-  self: Address | null
+  /** This validator's address, or its addresses while it rotates keys (null: a follower, which signs nothing). */
+  self: Address | null | readonly Address[]
 }
 
 export interface EngineWalModules {
@@ -131,16 +131,16 @@ export class EngineWal {
   }
 
   #isOwn(vote: SignedVote): boolean {
-    const self = this.#opts.self
-    if (self === null) return false
-    const signer = this.#m.verifier.voteSigner(vote)
-    return signer !== null && equalsBytes(signer, self)
+    return this.#mine(this.#opts.self === null ? null : this.#m.verifier.voteSigner(vote))
   }
 
   #isOwnProposal(p: SignedProposal): boolean {
+    return this.#mine(this.#opts.self === null ? null : this.#m.verifier.proposalSigner(p))
+  }
+
+  #mine(signer: Address | null): boolean {
     const self = this.#opts.self
-    if (self === null) return false
-    const signer = this.#m.verifier.proposalSigner(p)
-    return signer !== null && equalsBytes(signer, self)
+    if (self === null || signer === null) return false
+    return self instanceof Uint8Array ? equalsBytes(signer, self) : self.some((a) => equalsBytes(signer, a))
   }
 }

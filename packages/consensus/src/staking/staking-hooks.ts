@@ -7,9 +7,10 @@
  *    commission first, the rest to their delegators; `missed` feeds the downtime window;
  * 2. each piece of duplicate-vote evidence the block carries slashes its validator
  *    (`Staking.slashDoubleSign`, once per evidence key, whoever reported it first);
- * 3. at an epoch boundary (`number % epochLength == 0`), or when a member of the set was jailed in
- *    this block, `Staking.epochUpdate()` recomputes the active set (bounded per epoch, removals of
- *    jailed validators excepted: docs/consensus/staking.md);
+ * 3. at an epoch boundary (`number % epochLength == 0`), or when a member of the set was jailed or
+ *    rotated its consensus key in this block (`pendingSetChange`), `Staking.epochUpdate()`
+ *    recomputes the active set (bounded per epoch, removals of jailed validators and key swaps
+ *    excepted: docs/consensus/staking.md);
  * 4. the contract's active set after all that is the set of height H+2: the engine turns the
  *    difference with the set it has for H+1 into validator-set updates (a jailed validator leaves
  *    the contract's set when jailed, so it leaves the engine's at H+2).
@@ -166,8 +167,8 @@ export class StakingHooks {
       'params',
       await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'params' }), 0n, true),
     ) as { epochLength: bigint }
-    // A member jailed or tombstoned in this block leaves at once (its removal is never bounded):
-    // the recompute runs early, at this block, instead of waiting for the boundary.
+    // A member jailed or tombstoned in this block leaves at once (its removal is never bounded),
+    // and one that rotated its key is swapped: the recompute runs early, at this block.
     const boundary = params.epochLength > 0n && block.number % params.epochLength === 0n
     const jailed =
       !boundary &&

@@ -39,6 +39,8 @@ export interface BftNetworkOptions {
   validatorUpdates?: ValidatorUpdateSource
   /** Each node's metrics (default none). */
   metrics?: (index: number) => BftMetrics
+  /** Node `index`'s next consensus keys (a key rotation it follows per height); undefined: none. */
+  nextKeys?: (index: number) => Uint8Array[] | undefined
   /** Node `index`'s signer when not its key in process (a remote signer); undefined: its own key. */
   signer?: (index: number) => ConsensusSigner | undefined
   /** Sees every message a node publishes (before loss and silence). */
@@ -184,8 +186,14 @@ export class BftNetwork {
     }
     const config = await resolveBftConfig(genesis)
     const signer = this.opts.signer?.(index)
+    const nextKeys = key ? this.opts.nextKeys?.(index) : undefined
     const engine = new BftEngine(
-      { chainId: 1337n, config, ...(key ? { privateKey: key } : {}) },
+      {
+        chainId: 1337n,
+        config,
+        ...(key ? { privateKey: key } : {}),
+        ...(nextKeys ? { nextPrivateKeys: nextKeys } : {}),
+      },
       {
         logger: this.opts.logger ?? silentLogger,
         scheduler: this.clock,

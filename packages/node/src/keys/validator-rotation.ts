@@ -13,10 +13,18 @@ import { type KeyFile, loadOrCreateKey } from './key-file.ts'
  *
  * Files in `DATADIR/keys/`: `validator.key`, `validator.next.key`, `validator.rotation.json`
  * (`{ activeFrom, current, next }`), all 0600.
+ *
+ * With proof of stake the chain decides instead (`cairn staking rotate-key`,
+ * `Staking.rotateConsensusKey`): `validator.next.key` without `validator.rotation.json` is the
+ * key the staking contract rotates to ({@link ValidatorKeys.following}); the engine signs each height
+ * with whichever of the two keys is in its validator set, and the operator promotes the file once
+ * the rotation took effect (docs/operations/keys.md).
  */
 export interface ValidatorKeys {
   current: KeyFile
   next: { key: KeyFile; activeFrom: bigint } | null
+  /** `validator.next.key` with no rotation height: the key the chain's staking contract rotates to. */
+  following: KeyFile | null
   /** The key that signs at `height`. */
   keyAt(height: bigint): KeyFile
 }
@@ -81,7 +89,10 @@ export function scheduleValidatorRotation(keysDir: string, activeFrom: bigint, h
 export function loadValidatorKeys(keysDir: string, headNumber: bigint): ValidatorKeys {
   const p = paths(keysDir)
   let current = loadOrCreateKey(p.current, 'validator key')
-  if (!existsSync(p.rotation)) return schedule(current, null)
+  if (!existsSync(p.rotation)) {
+    const following = existsSync(p.next) ? loadOrCreateKey(p.next, 'next validator key') : null
+    return { ...schedule(current, null), following }
+  }
   const parsed = rotationSchema.safeParse(JSON.parse(readFileSync(p.rotation, 'utf8')))
   if (!parsed.success || !existsSync(p.next)) {
     throw new CairnError(
@@ -107,6 +118,7 @@ function schedule(current: KeyFile, next: ValidatorKeys['next']): ValidatorKeys 
   return {
     current,
     next,
+    following: null,
     keyAt: (height) => (next && height >= next.activeFrom ? next.key : current),
   }
 }

@@ -4,11 +4,13 @@
  * the contract enforces comes back as its custom error and nothing is sent (exit 2). The same
  * calls work from `cast send` or viem (docs/consensus/staking.md has the ABI).
  */
+import { existsSync } from 'node:fs'
 import { STAKING_ADDRESS, staking } from '@cairn/contracts'
-import { CairnError } from '@cairn/utils'
+import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { type Abi, formatEther, type Hex, isAddress, parseEther } from 'viem'
 import { NodeErrorCode } from '../../errors.ts'
+import { loadOrCreateKey } from '../../keys/key-file.ts'
 import { type ChainClient, connect, sendContractTx } from '../chain-tx/contract-tx.ts'
 import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
 
@@ -74,7 +76,8 @@ export function registerStaking(program: Command): void {
         '  $ cairn staking validators --rpc http://127.0.0.1:8545\n' +
         '  $ cairn staking create-validator --consensus-address 0x… --self-bond 1000 --commission 10% --private-key-file node-5/keys/validator.key\n' +
         '  $ cairn staking delegate --validator 0x… --amount 50 --dev-account 1\n' +
-        '  $ cairn staking unjail --private-key-file node-2/keys/validator.key\n',
+        '  $ cairn staking unjail --private-key-file node-2/keys/validator.key\n' +
+        '  $ cairn staking rotate-key --new-key-file node-2/keys/validator.next.key --private-key-file node-2/keys/validator.key\n',
     )
 
   txCommand(st, 'create-validator', 'register a validator: self-bond, commission and its consensus key')
@@ -134,6 +137,43 @@ export function registerStaking(program: Command): void {
   txCommand(st, 'withdraw-commission', "withdraw the operator's commission").action(async (o: TxOpts) =>
     send(o, 'withdrawCommission', []),
   )
+  txCommand(st, 'rotate-key', "rotate the validator's consensus key (in the set from the tx's block + 2)")
+    .requiredOption(
+      '--new-key-file <file>',
+      'the new consensus key, a hex key file (created, mode 0600, if absent): e.g. DATADIR/keys/validator.next.key',
+    )
+    .addHelpText(
+      'after',
+      '\nSigned by the operator (--private-key-file, --key-file or --dev-account); the new key signs the\n' +
+        'possession proof. The node must hold the new key beside the old one before the transaction:\n' +
+        'put it at DATADIR/keys/validator.next.key and restart the node first (docs/operations/keys.md).\n',
+    )
+    .action(async (o: TxOpts & { newKeyFile: string }) => {
+      const created = !existsSync(o.newKeyFile)
+      const next = loadOrCreateKey(o.newKeyFile, 'new consensus key')
+      if (created) process.stdout.write(`created ${o.newKeyFile} (${next.address})\n`)
+      const account = await loadTxSigner(o)
+      const client = await connect(o.rpc)
+      const [current] = await read<[Hex]>(client, 'getValidator', [account.address])
+      // Loaded here only: the other staking commands do not need the consensus package.
+      const { rotationProof } = await import('@cairn/consensus')
+      const { newConsensusAddr, proof } = rotationProof(
+        BigInt(client.chainId),
+        hexToBytes(ADDRESS),
+        hexToBytes(account.address),
+        next.privateKey,
+      )
+      const r = await sendContractTx(client, account, {
+        address: ADDRESS,
+        abi: ABI,
+        functionName: 'rotateConsensusKey',
+        args: [bytesToHex(newConsensusAddr), bytesToHex(proof)],
+      })
+      process.stdout.write(
+        `rotateConsensusKey: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n` +
+          `consensus key ${current} signs until block ${r.blockNumber + 1n}; ${next.address} from block ${r.blockNumber + 2n}\n`,
+      )
+    })
   txCommand(st, 'unjail', 'return a jailed validator to the candidates (after its jail time)').action(
     async (o: TxOpts) => send(o, 'unjail', []),
   )
