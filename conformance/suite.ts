@@ -18,6 +18,8 @@ export interface SuiteResult {
   /** Cases not run, each with the reason (a skip is a bug to fix, so the list stays short). */
   skipped: SuiteFailure[]
   failures: SuiteFailure[]
+  /** The names of the cases run (passed or failed), in order. */
+  ran?: string[]
 }
 
 export interface SuiteOptions {
@@ -27,6 +29,8 @@ export interface SuiteOptions {
   workdir?: string
   /** Run Cairn in reference mode: every speed shim off (`--reference`, `ChainOptions.reference`). */
   reference?: boolean
+  /** Run every k-th case only (the 1st, the k+1-th, …, in the suite's order): a deterministic sample. */
+  every?: number
 }
 
 /** `N passed, M failed` as `npm run test:conformance` prints it per suite. */

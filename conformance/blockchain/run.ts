@@ -33,7 +33,10 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
     failed: 0,
     skipped: [],
     failures: [],
+    ran: [],
   }
+  const every = opts.every ?? 1
+  let seen = 0
   const workdir = mkdtempSync(join(opts.workdir ?? tmpdir(), 'cairn-eest-'))
   const dir = process.env['CAIRN_EEST_DIR']
   const cases: AsyncIterable<NamedCase> | Iterable<NamedCase> = dir ? readDirectory(dir) : readVendored()
@@ -41,11 +44,13 @@ export async function run(opts: SuiteOptions = {}): Promise<SuiteResult> {
   try {
     for await (const c of cases) {
       if (opts.filter && !c.name.includes(opts.filter)) continue
+      if (seen++ % every !== 0) continue
       if (c.fixture.sealEngine !== undefined && c.fixture.sealEngine !== 'NoProof') {
         result.skipped.push({ name: c.name, why: `sealEngine ${c.fixture.sealEngine} (only NoProof fixtures run)` })
         continue
       }
       const why = await runCase(c.fixture, join(workdir, String(n++)), opts.reference === true)
+      result.ran?.push(c.name)
       if (why === undefined) result.passed++
       else {
         result.failed++
