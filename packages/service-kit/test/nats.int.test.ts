@@ -11,7 +11,10 @@ import { type JetStreamOptions, openJetStream } from '../src/nats.ts'
 const SERVERS = process.env.CAIRN_TEST_NATS_URL ?? '127.0.0.1:4222'
 const tag = `T${process.pid}_${Math.floor(Math.random() * 1e9)}`
 const onError = (what: string, cause: unknown) =>
-  new CairnError(ServiceErrorCode.OUTBOUND_FAILED, `${what}: ${(cause as Error).message}`, { fault: 'transient', cause })
+  new CairnError(ServiceErrorCode.OUTBOUND_FAILED, `${what}: ${(cause as Error).message}`, {
+    fault: 'transient',
+    cause,
+  })
 const options = (servers: string): JetStreamOptions => ({
   servers,
   clientName: 'cairn-test',

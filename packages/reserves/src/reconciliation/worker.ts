@@ -12,7 +12,7 @@ import { recordEvent } from '../webhooks/outbox.ts'
 import type { ReconciliationMetrics } from './metrics.ts'
 import { type ReconciliationResult, reconcile } from './reconcile.ts'
 import { ChainReader } from './rpc.ts'
-import type { ClaimedRun, ReconciliationRuns, RunTrigger } from './runs.ts'
+import type { ClaimedRun, ReconciliationRuns } from './runs.ts'
 import type { AssetSources } from './sources.ts'
 
 export interface ReconciliationOptions {
@@ -171,7 +171,7 @@ export class ReconciliationWorker {
       const snap = await store.find(run.snapshotId)
       if (run.attempt > this.opts.maxAttempts)
         error = `attempts exhausted: ${run.attempt - 1} workers stopped midway (crashed or lost the database)`
-      else if (!snap || snap.status !== 'built' || !snap.root)
+      else if (snap?.status !== 'built' || !snap.root)
         error = `snapshot ${run.snapshotId} is ${snap ? snap.status : 'gone'}, not built`
       else
         result = await reconcile(
