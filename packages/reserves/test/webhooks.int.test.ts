@@ -304,7 +304,11 @@ for (const driver of ['pglite', 'pg'] as const) {
     it.skipIf(driver === 'pglite')(
       'two instances over one PostgreSQL deliver each event once between them (SKIP LOCKED leases)',
       async () => {
-        rx.setBehaviour((path) => ({ status: 200, delayMs: path === '/shared' ? 200 : 0 }))
+        // The first 8 requests to /shared are held 1.5 s (under the 3 s request timeout: one
+        // instance's 8 slots busy), the rest 200 ms: whichever instance took the first ones, the
+        // other must take some of the rest, whatever the machine's load does to its 50 ms polls
+        // (a fixed 200 ms hold left that to timing).
+        rx.setBehaviour((path, n) => ({ status: 200, delayMs: path === '/shared' ? (n <= 8 ? 1_500 : 200) : 0 }))
         const other = await openPostgres(db.url!)
         const two = make(other, 'two')
         const delivered = (x: ReservesService) =>
@@ -318,8 +322,8 @@ for (const driver of ['pglite', 'pg'] as const) {
             await call('PATCH', `/v1/webhooks/${w.id}`, { enabled: false })
           await until('no backlog', async () => ((await svc.webhooks.deliveries.backlog()) === 0 ? true : undefined))
           const before = await count(svc)
-          // a burst: 16 events committed at once; the receiver holds each request 200 ms, so instance
-          // one's 8 slots fill and instance two (polling every 50 ms) takes the rest
+          // a burst: 16 events committed at once; the first 8 requests hold an instance's 8 slots for
+          // 1.5 s, so the other instance (polling every 50 ms) takes some of the rest
           const h = await register('/shared', ['snapshot.anchored'])
           await db.sql.transaction(async (tx) => {
             for (let i = 0; i < 16; i++) await recordEvent(tx, 'snapshot.anchored', { snapshotId: 's1', n: i })

@@ -4,6 +4,8 @@
 // audit entry and its outbox events (`reconciliation.completed`, `reconciliation.shortfall`,
 // `reconciliation.failed`) are written in one transaction, by the attempt that holds the lease:
 // two instances never both record a run, and a crashed instance's run is taken over after its lease.
+
+import { WakeableSleep } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import { appendAudit } from '../service/audit.ts'
 import type { Sql } from '../service/sql.ts'
@@ -69,8 +71,7 @@ export function gaugeValue(ratio: string, status: 'ok' | 'shortfall'): number {
 export class ReconciliationWorker {
   private stopped = false
   private loop: Promise<void> | null = null
-  private wakeUp: (() => void) | null = null
-  private woken = false
+  private readonly idle = new WakeableSleep()
   private lastSlot: string | null = null
 
   constructor(
@@ -83,8 +84,7 @@ export class ReconciliationWorker {
   }
 
   wake(): void {
-    this.woken = true
-    this.wakeUp?.()
+    this.idle.wake()
   }
 
   /** Stops claiming; a run in progress finishes first (its reads are bounded by the RPC timeout). */
@@ -145,21 +145,7 @@ export class ReconciliationWorker {
   }
 
   private sleep(): Promise<void> {
-    return new Promise<void>((r) => {
-      if (this.woken || this.stopped) {
-        this.woken = false
-        return r()
-      }
-      const t = setTimeout(done, this.opts.pollMs)
-      const self = this
-      function done() {
-        clearTimeout(t)
-        self.wakeUp = null
-        self.woken = false
-        r()
-      }
-      this.wakeUp = done
-    })
+    return this.idle.sleep(this.opts.pollMs)
   }
 
   private async execute(run: ClaimedRun): Promise<RunOutcome> {

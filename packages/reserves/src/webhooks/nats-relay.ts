@@ -5,7 +5,7 @@
 // same rows) publishes them again, and JetStream drops the duplicate within its window; consumers
 // deduplicate on the id beyond it, as webhook receivers do.
 
-import { openJetStream } from '@cairn/service-kit'
+import { openJetStream, WakeableSleep } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import { type JetStreamClient, type NatsConnection, StringCodec } from 'nats'
 import type { Counter, Registry } from 'prom-client'
@@ -49,7 +49,7 @@ const natsError = (what: string, cause: unknown) =>
 export class NatsRelay {
   private stopped = false
   private loop: Promise<void> | null = null
-  private wakeUp: (() => void) | null = null
+  private readonly idle = new WakeableSleep()
   private readonly sc = StringCodec()
 
   private constructor(
@@ -86,7 +86,7 @@ export class NatsRelay {
   }
 
   wake(): void {
-    this.wakeUp?.()
+    this.idle.wake()
   }
 
   /**
@@ -138,15 +138,9 @@ export class NatsRelay {
       } catch (err) {
         this.modules.logger.warn({ err }, 'events: NATS relay failed; retrying')
       }
-      if (n > 0 && !this.stopped) continue
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, this.o.pollMs)
-        this.wakeUp = () => {
-          clearTimeout(t)
-          r()
-        }
-      })
-      this.wakeUp = null
+      if (this.stopped) break
+      if (n > 0) continue
+      await this.idle.sleep(this.o.pollMs)
     }
   }
 }

@@ -5,6 +5,8 @@
 // delay, and dead-lettered after the last attempt. Any number of workers (one per instance) share
 // the queue; a worker killed mid-request leaves its lease to run out and the delivery is sent
 // again, with the same idempotency key.
+
+import { WakeableSleep } from '@cairn/service-kit'
 import type { Logger } from '@cairn/utils'
 import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.ts'
 import type { ClaimedDelivery, Deliveries } from './deliveries.ts'
@@ -65,8 +67,7 @@ export class WebhookWorker {
   private loop: Promise<void> | null = null
   private readonly inFlight = new Set<Promise<void>>()
   private readonly aborts = new Set<AbortController>()
-  private wakeUp: (() => void) | null = null
-  private woken = false
+  private readonly idle = new WakeableSleep()
   private lastBacklog = 0
 
   constructor(
@@ -80,8 +81,7 @@ export class WebhookWorker {
 
   /** Looks for due deliveries now (an event was recorded). */
   wake(): void {
-    this.woken = true
-    this.wakeUp?.()
+    this.idle.wake()
   }
 
   /** Stops claiming; requests in flight are aborted and handed back (sent again by the next worker). */
@@ -135,21 +135,7 @@ export class WebhookWorker {
   }
 
   private sleep(): Promise<void> {
-    return new Promise<void>((r) => {
-      if (this.woken || this.stopped) {
-        this.woken = false
-        return r()
-      }
-      const t = setTimeout(done, this.opts.pollMs)
-      const self = this
-      function done() {
-        clearTimeout(t)
-        self.wakeUp = null
-        self.woken = false
-        r()
-      }
-      this.wakeUp = done
-    })
+    return this.idle.sleep(this.opts.pollMs)
   }
 
   /** One attempt at one delivery. */
