@@ -164,6 +164,7 @@ async function connectRemoteSigner(
       url: s.url,
       tls: { ca: pem('ca'), cert: pem('cert'), key: pem('key') },
       ...(s.address ? { address: hexToBytes(s.address) } : {}),
+      ...(s.nextAddress ? { nextAddresses: [hexToBytes(s.nextAddress)] } : {}),
       timeoutMs: s.timeoutMs,
     },
     {

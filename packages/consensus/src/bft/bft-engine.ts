@@ -196,6 +196,7 @@ export class BftEngine implements Engine {
     })
     if (modules.signer !== undefined) {
       this.#signer = modules.signer
+      this.#signer.followValidatorSets?.((h) => this.validators.at(h))
     } else if (opts.privateKey !== undefined) {
       if (modules.signerState === undefined) {
         throw new CairnError(ConsensusErrorCode.NOT_ATTACHED, 'a BFT validator needs a signer state', {

@@ -41,6 +41,11 @@ export interface ConsensusSigner {
   addressAt?(height: number): Address | null
   /** Every address it may sign with (to know its own messages). Absent: `[address]`. */
   readonly addresses?: readonly Address[]
+  /**
+   * Given by the engine before it starts: the validator set of each height, for a signer that
+   * holds several keys and signs each height with the one in its set (a rotation under way).
+   */
+  followValidatorSets?(setAt: (height: number) => ValidatorSet): void
   signVote(vote: Vote): SignedVote | SignRefusal | Promise<SignedVote | SignRefusal>
   signProposal(proposal: Proposal): SignedProposal | SignRefusal | Promise<SignedProposal | SignRefusal>
 }

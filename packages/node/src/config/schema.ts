@@ -304,8 +304,10 @@ export const nodeConfigSchema = z
          * the key in DATADIR/keys/validator.key and its signer state beside it; `remote`, by a
          * `cairn signer serve` process over mutual TLS (`url` tls://HOST:PORT; `ca` the CA of the
          * signer's certificate; `cert` and `key` this node's client certificate, pinned by the
-         * signer; `address` the validator's key when the signer holds several; `timeoutMs` the
-         * longest wait for a signature, after which the step goes unvoted). JSON in env (CAIRN_BFT_SIGNER).
+         * signer; `address` the validator's key when the signer holds several; `nextAddress` the key
+         * it rotates to (`cairn staking rotate-key`), which the signer must hold too: each height is
+         * signed with the one in its set; `timeoutMs` the longest wait for a signature, after which
+         * the step goes unvoted). JSON in env (CAIRN_BFT_SIGNER).
          */
         signer: z
           .preprocess(
@@ -320,6 +322,10 @@ export const nodeConfigSchema = z
                   cert: z.string().min(1),
                   key: z.string().min(1),
                   address: z
+                    .string()
+                    .regex(/^0x[0-9a-fA-F]{40}$/, 'an address')
+                    .optional(),
+                  nextAddress: z
                     .string()
                     .regex(/^0x[0-9a-fA-F]{40}$/, 'an address')
                     .optional(),

@@ -60,6 +60,18 @@ describe('bft.signer in the config', () => {
       url: 'tls://h:1',
       timeoutMs: 300,
     })
+    // A rotation under way: the key it rotates to, held by the same signer.
+    const next = `0x${'ab'.repeat(20)}`
+    writeFileSync(
+      path,
+      `[bft.signer]\nkind = "remote"\nurl = "tls://h:1"\nca = "a"\ncert = "b"\nkey = "c"\nnextAddress = "${next}"\n`,
+    )
+    expect(loadConfig({ flags: {}, env: {}, file: path }).bft.signer).toMatchObject({ nextAddress: next })
+    writeFileSync(
+      path,
+      '[bft.signer]\nkind = "remote"\nurl = "tls://h:1"\nca = "a"\ncert = "b"\nkey = "c"\nnextAddress = "0x12"\n',
+    )
+    expect(() => loadConfig({ flags: {}, env: {}, file: path })).toThrow(/bft\.signer.*nextAddress.*an address/)
   })
 
   it('refuses a url that is not tls://HOST:PORT, naming the key', () => {

@@ -18,6 +18,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { ConsensusErrorCode } from '../../errors.ts'
 import type { Address, Proposal, SignedProposal, SignedVote, Vote } from '../messages.ts'
 import { proposalDigest, recoverSigner, voteDigest } from '../signing.ts'
+import type { ValidatorSet } from '../validator-set.ts'
 import type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
 import {
   encodeFrame,
@@ -44,6 +45,11 @@ export interface RemoteSignerOptions {
   }
   /** The validator's address; absent: the signer's only key. */
   address?: Address
+  /**
+   * The keys it rotates to (`Staking.rotateConsensusKey`), held by the same signer: each height is
+   * signed with the key in that height's set (the engine gives the sets: `followValidatorSets`).
+   */
+  nextAddresses?: readonly Address[]
   /** Longest wait for one answer (ms, default 1000); then the step goes unsigned. */
   timeoutMs?: number
   /** First and longest wait between reconnection attempts (ms; default 250 and 5000). */
@@ -99,6 +105,8 @@ function unavailable(message: string, cause?: unknown): CairnError {
 
 export class RemoteSigner implements ConsensusSigner {
   readonly address: Address
+  readonly addresses: readonly Address[]
+  #setAt: ((height: number) => ValidatorSet) | undefined
   readonly #opts: RemoteSignerOptions
   readonly #m: RemoteSignerModules
   readonly #host: string
@@ -115,6 +123,7 @@ export class RemoteSigner implements ConsensusSigner {
     this.#opts = opts
     this.#m = modules
     this.address = address
+    this.addresses = [address, ...(opts.nextAddresses ?? [])]
     ;({ host: this.#host, port: this.#port } = parseSignerUrl(opts.url))
     this.#retryMs = opts.reconnectMs?.min ?? 250
     this.#adopt(socket)
@@ -176,7 +185,30 @@ export class RemoteSigner implements ConsensusSigner {
     } else {
       throw fail(`holds ${keys.keys.length} keys`, 'say which is this validator’s: bft.signer.address')
     }
+    for (const next of opts.nextAddresses ?? []) {
+      const want = bytesToHex(next)
+      if (!keys.keys.some((k) => k.toLowerCase() === want)) {
+        throw fail(
+          `holds no key for the next key ${want} (it holds ${keys.keys.join(', ')})`,
+          'import the next key into the signer (`cairn signer import-key`), or fix bft.signer.nextAddress',
+        )
+      }
+    }
     return new RemoteSigner(opts, modules, address, socket)
+  }
+
+  followValidatorSets(setAt: (height: number) => ValidatorSet): void {
+    this.#setAt = setAt
+  }
+
+  /**
+   * The key that signs at `height`: with next keys, the one in that height's set (null: none is,
+   * and nothing is signed); otherwise the validator's key.
+   */
+  addressAt(height: number): Address | null {
+    if (this.addresses.length === 1 || this.#setAt === undefined) return this.address
+    const set = this.#setAt(height)
+    return this.addresses.find((a) => set.indexOf(a) >= 0) ?? null
   }
 
   /** True while connected. */
@@ -185,16 +217,20 @@ export class RemoteSigner implements ConsensusSigner {
   }
 
   async signVote(vote: Vote): Promise<SignedVote | SignRefusal> {
-    const answer = await this.#sign('signVote', { vote: voteToJson(vote) })
+    const key = this.addressAt(vote.height)
+    if (key === null) return { refused: `no key of this validator is in the set of height ${vote.height}` }
+    const answer = await this.#sign('signVote', key, { vote: voteToJson(vote) })
     if ('refused' in answer) return answer
-    this.#check(voteDigest(this.#opts.chainId, vote), answer.signature)
+    this.#check(voteDigest(this.#opts.chainId, vote), answer.signature, key)
     return { ...vote, signature: answer.signature }
   }
 
   async signProposal(proposal: Proposal): Promise<SignedProposal | SignRefusal> {
-    const answer = await this.#sign('signProposal', { proposal: proposalToJson(proposal) })
+    const key = this.addressAt(proposal.height)
+    if (key === null) return { refused: `no key of this validator is in the set of height ${proposal.height}` }
+    const answer = await this.#sign('signProposal', key, { proposal: proposalToJson(proposal) })
     if ('refused' in answer) return answer
-    this.#check(proposalDigest(this.#opts.chainId, proposal), answer.signature)
+    this.#check(proposalDigest(this.#opts.chainId, proposal), answer.signature, key)
     return { ...proposal, signature: answer.signature }
   }
 
@@ -208,9 +244,9 @@ export class RemoteSigner implements ConsensusSigner {
     this.#failPending(unavailable('the remote signer client is closed'))
   }
 
-  #check(digest: Uint8Array, signature: Uint8Array): void {
+  #check(digest: Uint8Array, signature: Uint8Array, key: Address): void {
     const signer = recoverSigner(digest, signature)
-    if (signer === null || !equalsBytes(signer, this.address)) {
+    if (signer === null || !equalsBytes(signer, key)) {
       throw new CairnError(
         ConsensusErrorCode.BFT_SIGNER_PROTOCOL,
         'the remote signer answered a signature of another key, or none',
@@ -221,6 +257,7 @@ export class RemoteSigner implements ConsensusSigner {
 
   async #sign(
     method: 'signVote' | 'signProposal',
+    key: Address,
     body: Record<string, unknown>,
   ): Promise<{ signature: Uint8Array } | SignRefusal> {
     const now = this.#m.now ?? (() => performance.now())
@@ -230,7 +267,7 @@ export class RemoteSigner implements ConsensusSigner {
     try {
       res = await this.#request({
         method,
-        key: bytesToHex(this.address),
+        key: bytesToHex(key),
         chainId: this.#opts.chainId.toString(),
         ...body,
       })
@@ -353,11 +390,13 @@ export class RemoteSigner implements ConsensusSigner {
     try {
       socket = await openSocket(this.#host, this.#port, this.#opts.tls, timeoutMs)
       const keys = await askKeys(socket, timeoutMs)
-      const want = bytesToHex(this.address)
-      if (BigInt(keys.chainId) !== this.#opts.chainId || !keys.keys.some((k) => k.toLowerCase() === want)) {
+      // Any of its keys will do (after a rotation the old one may be gone from the signer).
+      const held = new Set(keys.keys.map((k) => k.toLowerCase()))
+      const want = this.addresses.map((a) => bytesToHex(a))
+      if (BigInt(keys.chainId) !== this.#opts.chainId || !want.some((a) => held.has(a))) {
         throw new CairnError(
           ConsensusErrorCode.BFT_SIGNER_CONFIG,
-          `the signer no longer holds ${want} for chain ${this.#opts.chainId}`,
+          `the signer no longer holds ${want.join(' or ')} for chain ${this.#opts.chainId}`,
           { fault: 'caller' },
         )
       }

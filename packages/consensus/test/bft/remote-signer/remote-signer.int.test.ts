@@ -19,7 +19,14 @@ import {
   SignerServer,
   SignProtection,
 } from '../../../src/bft/remote-signer/index.ts'
-import { ConsensusErrorCode, MsgType, recoverSigner, voteDigest } from '../../../src/index.ts'
+import {
+  ConsensusErrorCode,
+  MsgType,
+  proposalDigest,
+  recoverSigner,
+  ValidatorSet,
+  voteDigest,
+} from '../../../src/index.ts'
 import { BftNetwork, validatorKey } from '../../harness/bft-network.ts'
 import { block } from '../fixture.ts'
 import { makePki, type Pem } from './tls-fixture.ts'
@@ -149,6 +156,48 @@ describe('mutual TLS', () => {
       address: privateKeyToAddress(validatorKey(1)),
     }).catch((e: unknown) => e)
     expect(isCairnError(absent, ConsensusErrorCode.BFT_SIGNER_CONFIG)).toBe(true)
+  })
+})
+
+describe('a consensus key rotation through the remote signer', () => {
+  it('signs each height with the key in its set, refuses where neither is, and needs the next key held', async () => {
+    const old = validatorKey(0)
+    const next = validatorKey(7)
+    const [oldAddr, nextAddr] = [privateKeyToAddress(old), privateKeyToAddress(next)]
+    const { port } = await startSigner([old, next], { db: join(dir, 'rotation') })
+    const other = privateKeyToAddress(validatorKey(1))
+    const setOf = (...members: Uint8Array[]) =>
+      ValidatorSet.create(members.map((address) => ({ address, votingPower: 10n })))
+    // The rotation takes effect at height 10; at 20 the validator has left the set.
+    const setAt = (h: number) => (h < 10 ? setOf(oldAddr, other) : h < 20 ? setOf(nextAddr, other) : setOf(other))
+    const client = await connect({
+      ...clientOptions(port, pki.clients.node1 as Pem),
+      address: oldAddr,
+      nextAddresses: [nextAddr],
+    })
+    client.followValidatorSets(setAt)
+    expect(client.addresses.map(bytesToHex)).toEqual([bytesToHex(oldAddr), bytesToHex(nextAddr)])
+    const A = block('A').hash
+    const signedBy = async (height: number) => {
+      const r = await client.signVote({ type: MsgType.PRECOMMIT, height, round: 0, blockHash: A })
+      return 'signature' in r ? bytesToHex(recoverSigner(voteDigest(CHAIN, r), r.signature) as Uint8Array) : r
+    }
+    expect(await signedBy(9)).toBe(bytesToHex(oldAddr))
+    expect(await signedBy(10)).toBe(bytesToHex(nextAddr))
+    expect(await signedBy(19)).toBe(bytesToHex(nextAddr))
+    expect(await signedBy(20)).toMatchObject({ refused: expect.stringMatching(/no key .* height 20/) })
+    const p = await client.signProposal({ height: 19, round: 1, polRound: -1, blockHash: A, block: new Uint8Array() })
+    expect('signature' in p && bytesToHex(recoverSigner(proposalDigest(CHAIN, p), p.signature) as Uint8Array)).toBe(
+      bytesToHex(nextAddr),
+    )
+    // A next key the signer does not hold is a start error that names it.
+    const missing = await connect({
+      ...clientOptions(port, pki.clients.node2 as Pem),
+      address: oldAddr,
+      nextAddresses: [other],
+    }).catch((e: unknown) => e)
+    expect(isCairnError(missing, ConsensusErrorCode.BFT_SIGNER_CONFIG)).toBe(true)
+    expect(String((missing as Error).message)).toContain(`next key ${bytesToHex(other)}`)
   })
 })
 
