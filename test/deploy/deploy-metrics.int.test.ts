@@ -9,7 +9,12 @@ import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
 import { loadConfig, type StartedNode, startNode } from '@cairn/node'
-import { createReservesMetrics } from '@cairn/reserves'
+import {
+  createNatsEventMetrics,
+  createReconciliationMetrics,
+  createReservesMetrics,
+  createWebhookMetrics,
+} from '@cairn/reserves'
 import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -117,6 +122,9 @@ describe('deploy: alert rules and dashboards name exported metrics', () => {
     createBftMetrics(services)
     createStakingMetrics(services)
     createReservesMetrics(services)
+    createWebhookMetrics(services)
+    createNatsEventMetrics(services)
+    createReconciliationMetrics(services)
     createArbMetrics(services)
     apiRateLimitedCounter(services)
     exportedNames(await services.metrics(), exported)
