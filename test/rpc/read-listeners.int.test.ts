@@ -22,7 +22,7 @@ const ACCOUNT_1 = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8'
 const supported = reusePortSupported()
 if (!supported) {
   console.warn(
-    `read-listeners.int: skipped on Node ${process.version} (${process.platform}): a shared port (reusePort) needs Node ≥ 22.12 on Linux; CI runs this tier on Node 22 and 24`,
+    `read-listeners.int: skipped on Node ${process.version} (${process.platform}): a shared port (reusePort) needs Node ≥ 22.12 on Linux; CI runs this tier on Node 24 too`,
   )
 }
 

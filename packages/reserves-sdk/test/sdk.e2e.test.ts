@@ -151,7 +151,7 @@ describe('the SDKs against `cairn reserves serve`', () => {
   }, 30_000)
 
   it.skipIf(!hasPython)(
-    'Python: the SDK tests pass, the live-service ones included (python3 missing: skipped)',
+    `Python: the SDK tests pass, the live-service ones included${hasPython ? '' : ' (python3 missing: skipped)'}`,
     async () => {
       const env = {
         ...process.env,
