@@ -233,13 +233,17 @@ class FlatUser implements TreeUser {
 }
 
 function treeOf(job: BuildJob, opts: BuildOptions, entries: readonly LiabilityEntry[], byId: UserIndex): SumTree {
-  const users: TreeUser[] = new Array(entries.length)
   const { slots, random } = job
+  const leafOf = new Int32Array(entries.length)
   for (let idx = 0; idx < slots.length; idx++) {
     const u = slots[idx] as number
-    if (u < 0) continue
+    if (u >= 0) leafOf[u] = idx
+  }
+  // Filled in order: an array filled at random places is left sparse by V8, and slow to read.
+  const users: TreeUser[] = []
+  for (let u = 0; u < entries.length; u++) {
     const e = entries[u] as LiabilityEntry
-    users[u] = new FlatUser(e.userId, idx, e.balances, random)
+    users.push(new FlatUser(e.userId, leafOf[u] as number, e.balances, random))
   }
   const levels = job.levels.map((l, i) => ({ count: 2 ** (job.depth - i), hashes: l.hashes, balances: l.balances }))
   return { hash: opts.hash, currencies: opts.currencies, depth: job.depth, levels, users, byId }
