@@ -27,14 +27,13 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
-import { readSnapshot } from '../input/read.ts'
 import { RowReader } from '../input/rows.ts'
 import { createReconciliationMetrics } from '../reconciliation/metrics.ts'
 import { publicSummary, registerReconciliationRoutes } from '../reconciliation/routes.ts'
 import { ReconciliationRuns } from '../reconciliation/runs.ts'
 import { AssetSources } from '../reconciliation/sources.ts'
 import { DEFAULT_RECONCILIATION, type ReconciliationOptions, ReconciliationWorker } from '../reconciliation/worker.ts'
-import { checkCurrencies, checkTotals, type LiabilityEntry } from '../tree/build.ts'
+import { checkCurrencies, checkTotals } from '../tree/build.ts'
 import type { Currency } from '../verifier/proof.ts'
 import { bundleVerifier, pageAsset } from '../web/bundle.ts'
 import { Deliveries } from '../webhooks/deliveries.ts'
@@ -48,7 +47,7 @@ import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
 import { type ApiKey, checkHmacSecret, type Principal, type Role, requireRole } from './auth.ts'
 import { createAuthenticator, type JwksOptions } from './authenticator.ts'
 import { cancelBuild, retryBuild } from './build-admin.ts'
-import { saveInput } from './build-input.ts'
+import { sealInput, storeInput } from './build-input.ts'
 import { BuildRunner, DEFAULT_RUNNER } from './build-runner.ts'
 import { etagMatches, registerCompression } from './compress.ts'
 import { DEPRECATED_ROUTES, registerDeprecations } from './deprecation.ts'
@@ -67,6 +66,7 @@ import {
 } from './rate-limit.ts'
 import type { Sql } from './sql.ts'
 import { type SnapshotInfo, SnapshotStore } from './store.ts'
+import { readUpload } from './upload.ts'
 
 export interface ReservesServiceOptions {
   /** HS256 secret for bearer tokens (null: none). */
@@ -543,36 +543,23 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   app.post('/v1/snapshots', { ...guard(['admin']), bodyLimit: opts.maxSnapshotJsonBytes }, async (req, reply) => {
     const p = who(req)
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim()
-    let id: string | undefined
-    let hash = opts.defaultHash
-    let minDepth = opts.defaultMinDepth
-    let snap: { currencies: Currency[]; entries: LiabilityEntry[] }
-    if (type === 'application/json') {
-      const body = parse(JsonSnapshot, req.body)
-      checkCurrencies(body.currencies)
-      id = body.id
-      hash = body.hash ?? hash
-      minDepth = body.minDepth ?? minDepth
-      const reader = new RowReader('ndjson', body.currencies)
-      for (const e of body.entries) reader.push(JSON.stringify(e))
-      snap = reader.finish()
-    } else if (type === 'text/csv' || type.endsWith('ndjson')) {
-      const q = parse(SnapshotQuery, req.query)
-      id = q.id
-      hash = q.hash ?? hash
-      minDepth = q.minDepth ?? minDepth
-      const given = parseCurrencyList(q.currencies)
-      if (given) checkCurrencies(given)
-      snap = await readSnapshot(req.body as Readable, type === 'text/csv' ? 'csv' : 'ndjson', given)
-      checkCurrencies(snap.currencies)
-    } else {
+    // JSON bodies (at most maxSnapshotJsonBytes) are parsed here; CSV and NDJSON bodies, of any
+    // size, are read, checked and sealed on an upload thread (upload.ts) while this one serves.
+    let json: z.infer<typeof JsonSnapshot> | null = null
+    let query: z.infer<typeof SnapshotQuery> | null = null
+    if (type === 'application/json') json = parse(JsonSnapshot, req.body)
+    else if (type === 'text/csv' || type.endsWith('ndjson')) query = parse(SnapshotQuery, req.query)
+    else
       throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `content type ${type || '(none)'} is not a snapshot`, {
         fault: 'caller',
         hint: 'send text/csv, application/x-ndjson or application/json',
       })
-    }
-    checkTotals(snap.entries, snap.currencies.length, minDepth)
-    const snapshotId = id ?? `snap-${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
+    const given = json ? json.currencies : parseCurrencyList(query?.currencies)
+    if (given) checkCurrencies(given)
+    const hash = json?.hash ?? query?.hash ?? opts.defaultHash
+    const minDepth = json?.minDepth ?? query?.minDepth ?? opts.defaultMinDepth
+    const snapshotId =
+      json?.id ?? query?.id ?? `snap-${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
     // An id is never reused for another tree; a failed (or cancelled) snapshot's id may be uploaded again.
     const existing = await store.find(snapshotId)
     if (existing && existing.status !== 'failed')
@@ -587,22 +574,38 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
               : 'choose another id',
         },
       )
+    let snap: { currencies: Currency[]; users: number; parts: Uint8Array[] }
+    if (json) {
+      const reader = new RowReader('ndjson', json.currencies)
+      for (const e of json.entries) reader.push(JSON.stringify(e))
+      const read = reader.finish()
+      checkTotals(read.entries, read.currencies.length, minDepth)
+      snap = {
+        currencies: read.currencies,
+        users: read.entries.length,
+        parts: sealInput(key, snapshotId, read.entries),
+      }
+    } else
+      snap = await readUpload(req.body as Readable, {
+        format: type === 'text/csv' ? 'csv' : 'ndjson',
+        currencies: given,
+        snapshotId,
+        minDepth,
+        key,
+      })
     if (existing) await store.remove(snapshotId)
     // The snapshot, its build job and the audit entry at once; then the sealed input (parts, outside
     // the transaction so PGlite's connection is free between them). The job stays unclaimable until
     // the input is complete (`not_before` far ahead), then is due.
     await sql.transaction(async (tx) => {
-      await store.create(
-        { id: snapshotId, hash, currencies: snap.currencies, minDepth, userCount: snap.entries.length },
-        tx,
-      )
+      await store.create({ id: snapshotId, hash, currencies: snap.currencies, minDepth, userCount: snap.users }, tx)
       await jobs.enqueue(snapshotId, builds.maxAttempts, tx)
       await tx.query(`UPDATE reserves_jobs SET not_before = 'infinity' WHERE snapshot_id = $1`, [snapshotId])
-      const details = { id: snapshotId, users: snap.entries.length, hash, requestId: req.id }
+      const details = { id: snapshotId, users: snap.users, hash, requestId: req.id }
       await appendAudit(tx, { actor: p.sub, role: p.role, action: 'snapshot.created', details })
     })
     try {
-      await saveInput(sql, key, snapshotId, snap.entries)
+      await storeInput(sql, snapshotId, snap.parts)
     } catch (err) {
       await store.remove(snapshotId).catch(() => {})
       throw err
@@ -611,15 +614,12 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       await tx.query(`UPDATE reserves_jobs SET not_before = now() WHERE snapshot_id = $1`, [snapshotId])
       await recordEvent(tx, 'snapshot.created', {
         snapshotId,
-        users: snap.entries.length,
+        users: snap.users,
         hash,
         currencies: snap.currencies,
       })
     })
-    logger.info(
-      { id: snapshotId, users: snap.entries.length, ...requestFields(req.id) },
-      'snapshot queued for building',
-    )
+    logger.info({ id: snapshotId, users: snap.users, ...requestFields(req.id) }, 'snapshot queued for building')
     runner?.wake()
     void publish({ type: 'job.queued', id: snapshotId })
     return reply.code(202).send({ id: snapshotId, status: 'building' })

@@ -12,12 +12,20 @@ export const INPUT_PART = 2_000
 
 const aad = (id: string, part: number) => `reserves-input:${id}:${part}`
 
-/** Seals the entries in parts and stores them, one short statement per part, yielding between. */
-export async function saveInput(sql: Sql, key: AtRestKey, id: string, entries: readonly LiabilityEntry[]) {
+/** Seals the entries in parts (CPU work: the upload thread does it for streamed uploads). */
+export function sealInput(key: AtRestKey, id: string, entries: readonly LiabilityEntry[]): Uint8Array[] {
   const enc = new TextEncoder()
+  const parts: Uint8Array[] = []
   for (let part = 0, i = 0; i < entries.length || part === 0; part++, i += INPUT_PART) {
     const slice = entries.slice(i, i + INPUT_PART).map((e) => [e.userId, e.balances.map(String)])
-    const data = seal(key, enc.encode(JSON.stringify(slice)), aad(id, part))
+    parts.push(seal(key, enc.encode(JSON.stringify(slice)), aad(id, part)))
+  }
+  return parts
+}
+
+/** Stores sealed parts, one short statement per part, yielding between. */
+export async function storeInput(sql: Sql, id: string, parts: readonly Uint8Array[]): Promise<void> {
+  for (const [part, data] of parts.entries()) {
     await sql.query(
       `INSERT INTO reserves_build_input (snapshot_id, part, data) VALUES ($1, $2, decode($3, 'base64'))`,
       [id, part, Buffer.from(data).toString('base64')],
