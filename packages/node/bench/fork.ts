@@ -1,5 +1,6 @@
 // Fork mode against Anvil's (issue #55): one remote, both forks pinned at the same block of it.
-// The remote is an Anvil node holding ACCOUNTS funded accounts; each fork is then asked:
+// The remote (FORK_REMOTE=anvil, the default, or cairn: `cairn start --dev --ephemeral`) holds
+// ACCOUNTS funded accounts; each fork is then asked:
 //   - start: spawn to the first answered eth_chainId (the fork's setup included);
 //   - first read: the first eth_getBalance of an account (a remote fetch);
 //   - cold reads/s: eth_getBalance of every account once, CONCURRENCY at a time (each a fetch);
@@ -7,7 +8,11 @@
 // Each figure is the median of RUNS whole runs (a fresh remote and fresh forks each time).
 //
 //   ANVIL_BIN=/path/to/anvil .ci/with-node 24 node --import tsx packages/node/bench/fork.ts
-//   FORK_ACCOUNTS=500 FORK_CONCURRENCY=16 FORK_RUNS=3 (defaults)
+//   FORK_ACCOUNTS=500 FORK_CONCURRENCY=16 FORK_RUNS=3 FORK_REMOTE=anvil (defaults)
+// Cairn's fork reads the remote with eth_getProof (it checks every proof against the fork block's
+// state root and adopts the trie nodes); Anvil's reads eth_getBalance and friends. An Anvil remote
+// answers eth_getProof ~6× slower than eth_getBalance (it has no state trie to read a proof from), a
+// trie-based remote (Cairn, geth, reth) does not: FORK_REMOTE=cairn measures both forks against one.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { envNumber, findAnvil, freePort } from './targets.ts'
@@ -15,6 +20,7 @@ import { envNumber, findAnvil, freePort } from './targets.ts'
 const ACCOUNTS = envNumber('FORK_ACCOUNTS', 500)
 const CONCURRENCY = envNumber('FORK_CONCURRENCY', 16)
 const RUNS = envNumber('FORK_RUNS', 3)
+const REMOTE = process.env.FORK_REMOTE === 'cairn' ? 'cairn' : 'anvil'
 
 interface Started {
   url: string
@@ -101,11 +107,23 @@ if (!anvilBin) {
 }
 const cairnBin = fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
 console.log(
-  `node ${process.version}; remote: Anvil with ${ACCOUNTS} funded accounts; reads ${CONCURRENCY} at a time; median of ${RUNS} runs`,
+  `node ${process.version}; remote: ${REMOTE === 'cairn' ? 'Cairn' : 'Anvil'} with ${ACCOUNTS} funded accounts; reads ${CONCURRENCY} at a time; median of ${RUNS} runs`,
 )
 const results: { cairn: Figures[]; anvil: Figures[] } = { cairn: [], anvil: [] }
 for (let run = 0; run < RUNS; run++) {
-  const remote = await start(anvilBin, (port) => ['--port', String(port), '--silent'])
+  const remote =
+    REMOTE === 'cairn'
+      ? await start(process.execPath, (port) => [
+          cairnBin,
+          'start',
+          '--dev',
+          '--ephemeral',
+          '--log.level',
+          'warn',
+          '--http.port',
+          String(port),
+        ])
+      : await start(anvilBin, (port) => ['--port', String(port), '--silent'])
   try {
     for (let i = 0; i <= ACCOUNTS; i++) {
       await call(remote.url, 'anvil_setBalance', [address(i), `0x${(BigInt(i + 1) * 10n ** 15n).toString(16)}`])
