@@ -27,6 +27,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
+import { registerHistoryRoutes } from '../history/routes.ts'
 import { RowReader } from '../input/rows.ts'
 import { createReconciliationMetrics } from '../reconciliation/metrics.ts'
 import { publicSummary, registerReconciliationRoutes } from '../reconciliation/routes.ts'
@@ -762,6 +763,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   })
 
   registerWebhookRoutes(app, { sql, endpoints, deliveries, guard, who, wake: () => worker?.wake() })
+  registerHistoryRoutes(app, { store, proof: async (id, u) => (await proofBody(id, u)).body, guard, who })
   registerReconciliationRoutes(app, {
     sql,
     sources: assetSources,

@@ -174,6 +174,12 @@ export function openApiDocument(
       ...reconciliationPaths(op),
       '/v1/audit': { get: op('The hash-chained audit log', 'admin, auditor') },
       '/v1/audit/verify': { get: op('Checks the audit chain', 'admin, auditor') },
+      '/v1/me/history': {
+        get: op(
+          "The signed-in user's balances and roots in the built snapshots they are in, newest first (limit 1-100, cursor = next)",
+          'user',
+        ),
+      },
       '/metrics': {
         get: op('Prometheus metrics (requests by route and status, proof latency, build time, cache)', 'anyone', {
           security: [],
