@@ -26,6 +26,7 @@ import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
+import { registerConsoleRoutes } from '../console/routes.ts'
 import { ReservesErrorCode } from '../errors.ts'
 import { registerHistoryRoutes } from '../history/routes.ts'
 import { RowReader } from '../input/rows.ts'
@@ -764,6 +765,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
 
   registerWebhookRoutes(app, { sql, endpoints, deliveries, guard, who, wake: () => worker?.wake() })
   registerHistoryRoutes(app, { store, proof: async (id, u) => (await proofBody(id, u)).body, guard, who })
+  registerConsoleRoutes(app, { guard, who })
   registerReconciliationRoutes(app, {
     sql,
     sources: assetSources,
