@@ -259,4 +259,41 @@ export interface Operations {
     body: never
     response: PublicAnchor
   }
+  /** GDPR access: everything stored about a user — per built snapshot their leaf index, salt, balances, leaf hash and proof; erasures; audit entries naming them (audited without the id) */
+  'GET /v1/users/{userId}/export': {
+    path: {
+      /** the user id */
+      userId: string
+    }
+    query: never
+    body: never
+    response: unknown
+  }
+  /** GDPR erasure: deletes the user's id, salt and lookup key in every snapshot; roots and other users' proofs still verify; their proof answers 404 (erased) afterwards (audited without the id) */
+  'POST /v1/users/{userId}/erase': {
+    path: {
+      /** the user id */
+      userId: string
+    }
+    query: never
+    body: never
+    response: unknown
+  }
+  /** Auditor report: totals, root, leaf count, anchor, latest reconciliation, audit chain, sampled proofs verified; signed (Ed25519) over its canonical JSON */
+  'GET /v1/snapshots/{id}/report': {
+    path: {
+      /** snapshot id */
+      id: string
+    }
+    query: {
+      /** the rendering */
+      format?: 'json' | 'csv' | 'pdf'
+      /** proofs sampled and verified */
+      samples?: number
+      /** the sampling seed (default random; recorded in the report) */
+      seed?: string
+    }
+    body: never
+    response: unknown
+  }
 }

@@ -11,6 +11,7 @@ import type { ProofV1 } from '../verifier/proof.ts'
 import { verifyProof } from '../verifier/verify.ts'
 import { registerAnchor, verifyAgainstRegistry } from './anchor.ts'
 import { readArgFile } from './read-arg-file.ts'
+import { registerReport } from './report.ts'
 import { registerServe } from './serve.ts'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
@@ -139,4 +140,5 @@ export function registerReserves(program: Command): void {
 
   registerAnchor(r)
   registerServe(r)
+  registerReport(r)
 }

@@ -12,11 +12,12 @@ import {
 } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
+import { verifyAuditWithCheckpoint } from '../compliance/audit-checkpoint.ts'
+import { type ComplianceFlags, complianceFlags, complianceOptions } from '../compliance/serve-flags.ts'
 import { ReservesErrorCode } from '../errors.ts'
 import { DEFAULT_RECONCILIATION } from '../reconciliation/worker.ts'
 import { createReservesService, DEFAULT_BUILDS, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
 import { type AtRestKey, parseKeyFile } from '../service/at-rest.ts'
-import { verifyStoredAudit } from '../service/audit.ts'
 import { checkHmacSecret, RESERVES_ROLES } from '../service/auth.ts'
 import { cancelBuild, retryBuild } from '../service/build-admin.ts'
 import { type EventBus, PgEventBus } from '../service/events.ts'
@@ -36,6 +37,9 @@ interface StorageFlags {
   datadir: string
   databaseUrl?: string
 }
+
+/** The serve command's flags declared outside this file (the compliance ones). */
+interface ServeFlags extends StorageFlags, ComplianceFlags {}
 
 async function openStorage(o: StorageFlags): Promise<Sql> {
   if (!o.databaseUrl) mkdirSync(o.datadir, { recursive: true })
@@ -103,7 +107,7 @@ const onOff = (v: string) => !['false', 'off', '0', 'no'].includes(v.toLowerCase
 
 /** `cairn reserves serve`, `cairn reserves builds …` and `cairn reserves audit verify`. */
 export function registerServe(r: Command): void {
-  r.command('serve')
+  complianceFlags(r.command('serve'))
     .description('Run the reserves HTTP service (PGlite in --datadir, or PostgreSQL with --database-url)')
     .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/reserves')
     .option('--database-url <url>', 'PostgreSQL connection string (instead of PGlite)')
@@ -222,7 +226,7 @@ export function registerServe(r: Command): void {
     .option('--min-depth <n>', 'default minimum tree depth', '10')
     .action(
       async (
-        o: StorageFlags & {
+        o: ServeFlags & {
           keyFile?: string
           dev?: boolean
           jwtSecretFile?: string
@@ -394,6 +398,7 @@ export function registerServe(r: Command): void {
             `--reconcile-interval is 0 or at least 1 (seconds), not ${o.reconcileInterval}`,
             { fault: 'caller' },
           )
+        const compliance = complianceOptions(o)
         const sql = await openStorage(o)
         const keyFile = o.keyFile
         const registry = createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' })
@@ -440,6 +445,7 @@ export function registerServe(r: Command): void {
             builds,
             webhooks,
             reconciliation,
+            compliance,
           },
           {
             sql,
@@ -564,7 +570,7 @@ export function registerServe(r: Command): void {
     .action(async (o: StorageFlags & { head?: string }) => {
       const sql = await openStorage(o)
       try {
-        const r = await verifyStoredAudit(sql, o.head)
+        const r = await verifyAuditWithCheckpoint(sql, o.head)
         if (!r.ok)
           throw new CairnError(
             ReservesErrorCode.AUDIT_BROKEN,

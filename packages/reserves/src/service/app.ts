@@ -26,6 +26,9 @@ import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
+import { verifyAuditWithCheckpoint } from '../compliance/audit-checkpoint.ts'
+import type { ComplianceOptions } from '../compliance/options.ts'
+import { registerComplianceRoutes } from '../compliance/routes.ts'
 import { registerConsoleRoutes } from '../console/routes.ts'
 import { ReservesErrorCode } from '../errors.ts'
 import { registerHistoryRoutes } from '../history/routes.ts'
@@ -45,7 +48,7 @@ import { recordEvent } from '../webhooks/outbox.ts'
 import { registerWebhookRoutes } from '../webhooks/routes.ts'
 import { DEFAULT_WEBHOOKS, type WebhookDeliveryOptions, WebhookWorker } from '../webhooks/worker.ts'
 import { type AtRestKey, open, seal, userKey } from './at-rest.ts'
-import { appendAudit, listAudit, verifyStoredAudit } from './audit.ts'
+import { appendAudit, listAudit } from './audit.ts'
 import { type ApiKey, checkHmacSecret, type Principal, type Role, requireRole } from './auth.ts'
 import { createAuthenticator, type JwksOptions } from './authenticator.ts'
 import { cancelBuild, retryBuild } from './build-admin.ts'
@@ -117,6 +120,8 @@ export interface ReservesServiceOptions {
   webhooks?: WebhookDeliveryOptions
   /** Reconciliation of assets against liabilities: whether this instance runs it, the interval, lease, RPC timeout (DEFAULT_RECONCILIATION). */
   reconciliation?: ReconciliationOptions
+  /** Retention policy, report signing key, auditors' proof reads (DEFAULT_COMPLIANCE; docs/reserves/compliance.md). */
+  compliance?: ComplianceOptions
 }
 
 export const DEFAULT_BUILDS: NonNullable<ReservesServiceOptions['builds']> = {
@@ -766,6 +771,19 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   registerWebhookRoutes(app, { sql, endpoints, deliveries, guard, who, wake: () => worker?.wake() })
   registerHistoryRoutes(app, { store, proof: async (id, u) => (await proofBody(id, u)).body, guard, who })
   registerConsoleRoutes(app, { guard, who })
+  const clockMs = modules.clockMs ?? Date.now
+  const compliance = registerComplianceRoutes(app, {
+    sql,
+    key,
+    store,
+    runs: recRuns,
+    registry,
+    logger,
+    guard,
+    who,
+    clockMs,
+    opts: opts.compliance,
+  })
   registerReconciliationRoutes(app, {
     sql,
     sources: assetSources,
@@ -789,7 +807,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   })
 
   app.get('/v1/audit/verify', guard(['admin', 'auditor']), async () => {
-    return verifyStoredAudit(sql)
+    return verifyAuditWithCheckpoint(sql) // a pruned prefix is accounted for by its checkpoint
   })
 
   // WebSocket /v1/stream: snapshot built / anchored, and "your proof is available" for users.
@@ -902,6 +920,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       await app.close()
       edge.close()
       await cache.close()
+      await compliance.close()
     },
   }
 }

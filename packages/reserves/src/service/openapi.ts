@@ -1,3 +1,4 @@
+import { compliancePaths } from '../compliance/openapi.ts'
 import { reconciliationPaths } from '../reconciliation/openapi.ts'
 import { DEPRECATED_ROUTES, deprecationKey, type RouteDeprecation } from './deprecation.ts'
 import { ref, SCHEMAS } from './openapi-schemas.ts'
@@ -172,6 +173,7 @@ export function openApiDocument(
       },
       '/v1/webhooks/{id}/redeliver-dead': { post: op('Queue every dead delivery of the endpoint again', 'admin') },
       ...reconciliationPaths(op),
+      ...compliancePaths(op),
       '/v1/audit': { get: op('The hash-chained audit log', 'admin, auditor') },
       '/v1/audit/verify': { get: op('Checks the audit chain', 'admin, auditor') },
       '/v1/me/history': {
