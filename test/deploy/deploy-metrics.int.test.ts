@@ -10,6 +10,7 @@ import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
 import { loadConfig, type StartedNode, startNode } from '@cairn/node'
 import {
+  createBackupMetrics,
   createNatsEventMetrics,
   createReconciliationMetrics,
   createReservesMetrics,
@@ -125,6 +126,7 @@ describe('deploy: alert rules and dashboards name exported metrics', () => {
     createWebhookMetrics(services)
     createNatsEventMetrics(services)
     createReconciliationMetrics(services)
+    createBackupMetrics(services)
     createArbMetrics(services)
     apiRateLimitedCounter(services)
     exportedNames(await services.metrics(), exported)

@@ -3,6 +3,7 @@
  * currencies, inclusion proofs (format v1), snapshot input readers, and (in ./service) the HTTP
  * service. The browser-safe verifier is the `@cairn/reserves/verifier` subpath.
  */
+export { createBackupMetrics } from './backup/metrics.ts'
 export { ReservesErrorCode } from './errors.ts'
 export { readSnapshot, readSnapshotColumns, readSnapshotFile, readSnapshotText } from './input/read.ts'
 export type { ColumnSnapshot, InputFormat, RowError } from './input/rows.ts'

@@ -10,6 +10,7 @@ import { proofFromTreeDir } from '../tree/dir-proof.ts'
 import type { ProofV1 } from '../verifier/proof.ts'
 import { verifyProof } from '../verifier/verify.ts'
 import { registerAnchor, verifyAgainstRegistry } from './anchor.ts'
+import { registerBackup } from './backup.ts'
 import { readArgFile } from './read-arg-file.ts'
 import { registerReport } from './report.ts'
 import { registerServe } from './serve.ts'
@@ -141,4 +142,5 @@ export function registerReserves(program: Command): void {
   registerAnchor(r)
   registerServe(r)
   registerReport(r)
+  registerBackup(r)
 }

@@ -26,6 +26,7 @@ import websocket from '@fastify/websocket'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
+import { registerBackupRoutes } from '../backup/routes.ts'
 import { verifyAuditWithCheckpoint } from '../compliance/audit-checkpoint.ts'
 import type { ComplianceOptions } from '../compliance/options.ts'
 import { registerComplianceRoutes } from '../compliance/routes.ts'
@@ -770,6 +771,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
 
   registerWebhookRoutes(app, { sql, endpoints, deliveries, guard, who, wake: () => worker?.wake() })
   registerHistoryRoutes(app, { store, proof: async (id, u) => (await proofBody(id, u)).body, guard, who })
+  registerBackupRoutes(app, { sql, guard, who, registry, logger })
   registerConsoleRoutes(app, { guard, who })
   const clockMs = modules.clockMs ?? Date.now
   const compliance = registerComplianceRoutes(app, {
