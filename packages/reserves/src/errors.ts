@@ -58,6 +58,8 @@ export const ReservesErrorCode = {
   RECONCILIATION_UNKNOWN: 'RESERVES_RECONCILIATION_UNKNOWN',
   /** A chain's JSON-RPC endpoint failed or answered something unusable: the reconciliation run failed. */
   RECONCILIATION_READ_FAILED: 'RESERVES_RECONCILIATION_READ_FAILED',
+  /** The ledger refuses: an idempotency key reused with another body, or its currencies changed while it holds balances. */
+  LEDGER_CONFLICT: 'RESERVES_LEDGER_CONFLICT',
 } as const
 export type ReservesErrorCode = (typeof ReservesErrorCode)[keyof typeof ReservesErrorCode]
 

@@ -34,6 +34,8 @@ import { registerConsoleRoutes } from '../console/routes.ts'
 import { ReservesErrorCode } from '../errors.ts'
 import { registerHistoryRoutes } from '../history/routes.ts'
 import { RowReader } from '../input/rows.ts'
+import { registerLedgerRoutes } from '../ledger/routes.ts'
+import { LedgerStore } from '../ledger/store.ts'
 import { createReconciliationMetrics } from '../reconciliation/metrics.ts'
 import { publicSummary, registerReconciliationRoutes } from '../reconciliation/routes.ts'
 import { ReconciliationRuns } from '../reconciliation/runs.ts'
@@ -53,7 +55,7 @@ import { appendAudit, listAudit } from './audit.ts'
 import { type ApiKey, checkHmacSecret, type Principal, type Role, requireRole } from './auth.ts'
 import { createAuthenticator, type JwksOptions } from './authenticator.ts'
 import { cancelBuild, retryBuild } from './build-admin.ts'
-import { sealInput, storeInput } from './build-input.ts'
+import { sealInput } from './build-input.ts'
 import { BuildRunner, DEFAULT_RUNNER } from './build-runner.ts'
 import { etagMatches, registerCompression } from './compress.ts'
 import { DEPRECATED_ROUTES, registerDeprecations } from './deprecation.ts'
@@ -63,6 +65,7 @@ import { BuildJobs } from './jobs.ts'
 import { createReservesMetrics } from './metrics.ts'
 import { openApiDocument } from './openapi.ts'
 import { type CachedProof, DEFAULT_PROOF_CACHE, etagOf, ProofCache } from './proof-cache.ts'
+import { checkNewId, type QueueBuildDeps, queueBuild } from './queue-build.ts'
 import {
   DEFAULT_RATE_LIMIT,
   ReservesLimiter,
@@ -422,6 +425,17 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   const publish = (event: ReservesEvent) =>
     events.publish(event).catch((err: unknown) => logger.warn({ err, event: event.type }, 'event not published'))
   let runner: BuildRunner | null = null
+  const buildQueue: QueueBuildDeps = {
+    sql,
+    store,
+    jobs,
+    maxAttempts: builds.maxAttempts,
+    logger,
+    queued: (id) => {
+      runner?.wake()
+      void publish({ type: 'job.queued', id })
+    },
+  }
   events.subscribe((e) => {
     // whatever happened on any instance was recorded in the outbox with it: deliver now
     worker?.wake()
@@ -569,19 +583,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     const snapshotId =
       json?.id ?? query?.id ?? `snap-${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
     // An id is never reused for another tree; a failed (or cancelled) snapshot's id may be uploaded again.
-    const existing = await store.find(snapshotId)
-    if (existing && existing.status !== 'failed')
-      throw new CairnError(
-        ReservesErrorCode.SNAPSHOT_EXISTS,
-        `snapshot ${snapshotId} exists already (${existing.status})`,
-        {
-          fault: 'caller',
-          hint:
-            existing.status === 'building'
-              ? 'its build is queued or running: GET /v1/builds/:id shows it, POST /v1/builds/:id/cancel stops it'
-              : 'choose another id',
-        },
-      )
+    const existing = await checkNewId(store, snapshotId)
     let snap: { currencies: Currency[]; users: number; parts: Uint8Array[] }
     if (json) {
       const reader = new RowReader('ndjson', json.currencies)
@@ -601,35 +603,12 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
         minDepth,
         key,
       })
-    if (existing) await store.remove(snapshotId)
-    // The snapshot, its build job and the audit entry at once; then the sealed input (parts, outside
-    // the transaction so PGlite's connection is free between them). The job stays unclaimable until
-    // the input is complete (`not_before` far ahead), then is due.
-    await sql.transaction(async (tx) => {
-      await store.create({ id: snapshotId, hash, currencies: snap.currencies, minDepth, userCount: snap.users }, tx)
-      await jobs.enqueue(snapshotId, builds.maxAttempts, tx)
-      await tx.query(`UPDATE reserves_jobs SET not_before = 'infinity' WHERE snapshot_id = $1`, [snapshotId])
-      const details = { id: snapshotId, users: snap.users, hash, requestId: req.id }
-      await appendAudit(tx, { actor: p.sub, role: p.role, action: 'snapshot.created', details })
-    })
-    try {
-      await storeInput(sql, snapshotId, snap.parts)
-    } catch (err) {
-      await store.remove(snapshotId).catch(() => {})
-      throw err
-    }
-    await sql.transaction(async (tx) => {
-      await tx.query(`UPDATE reserves_jobs SET not_before = now() WHERE snapshot_id = $1`, [snapshotId])
-      await recordEvent(tx, 'snapshot.created', {
-        snapshotId,
-        users: snap.users,
-        hash,
-        currencies: snap.currencies,
-      })
-    })
-    logger.info({ id: snapshotId, users: snap.users, ...requestFields(req.id) }, 'snapshot queued for building')
-    runner?.wake()
-    void publish({ type: 'job.queued', id: snapshotId })
+    await queueBuild(
+      buildQueue,
+      { actor: p.sub, role: p.role, requestId: req.id },
+      { id: snapshotId, hash, minDepth, currencies: snap.currencies, users: snap.users, parts: snap.parts },
+      existing,
+    )
     return reply.code(202).send({ id: snapshotId, status: 'building' })
   })
 
@@ -771,6 +750,18 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
 
   registerWebhookRoutes(app, { sql, endpoints, deliveries, guard, who, wake: () => worker?.wake() })
   registerHistoryRoutes(app, { store, proof: async (id, u) => (await proofBody(id, u)).body, guard, who })
+  registerLedgerRoutes(app, {
+    store: new LedgerStore(sql, key),
+    key,
+    queue: buildQueue,
+    registry,
+    logger,
+    defaultHash: opts.defaultHash,
+    defaultMinDepth: opts.defaultMinDepth,
+    clockMs: modules.clockMs ?? Date.now,
+    guard,
+    who,
+  })
   registerBackupRoutes(app, { sql, guard, who, registry, logger })
   registerConsoleRoutes(app, { guard, who })
   const clockMs = modules.clockMs ?? Date.now

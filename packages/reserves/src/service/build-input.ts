@@ -12,14 +12,19 @@ export const INPUT_PART = 2_000
 
 const aad = (id: string, part: number) => `reserves-input:${id}:${part}`
 
+const enc = new TextEncoder()
+
+/** Seals one part (at most INPUT_PART entries) as part number `part` of snapshot `id`. */
+export function sealPart(key: AtRestKey, id: string, part: number, entries: readonly LiabilityEntry[]): Uint8Array {
+  const rows = entries.map((e) => [e.userId, e.balances.map(String)])
+  return seal(key, enc.encode(JSON.stringify(rows)), aad(id, part))
+}
+
 /** Seals the entries in parts (CPU work: the upload thread does it for streamed uploads). */
 export function sealInput(key: AtRestKey, id: string, entries: readonly LiabilityEntry[]): Uint8Array[] {
-  const enc = new TextEncoder()
   const parts: Uint8Array[] = []
-  for (let part = 0, i = 0; i < entries.length || part === 0; part++, i += INPUT_PART) {
-    const slice = entries.slice(i, i + INPUT_PART).map((e) => [e.userId, e.balances.map(String)])
-    parts.push(seal(key, enc.encode(JSON.stringify(slice)), aad(id, part)))
-  }
+  for (let part = 0, i = 0; i < entries.length || part === 0; part++, i += INPUT_PART)
+    parts.push(sealPart(key, id, part, entries.slice(i, i + INPUT_PART)))
   return parts
 }
 

@@ -26,6 +26,7 @@ const STATUS: Record<string, number> = {
   [ReservesErrorCode.ASSET_SOURCE_UNKNOWN]: 404,
   [ReservesErrorCode.RECONCILIATION_UNKNOWN]: 404,
   [ReservesErrorCode.RECONCILIATION_READ_FAILED]: 502,
+  [ReservesErrorCode.LEDGER_CONFLICT]: 409,
 }
 
 const EDGE_CODES = {

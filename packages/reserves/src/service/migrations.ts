@@ -1,5 +1,6 @@
 import { type Migration, migrate as runMigrations } from '@cairn/service-kit/sql'
 import { COMPLIANCE_MIGRATION } from '../compliance/schema.ts'
+import { LEDGER_MIGRATION } from '../ledger/schema.ts'
 import { RECONCILIATION_MIGRATION } from '../reconciliation/schema.ts'
 import { WEBHOOKS_MIGRATION } from '../webhooks/schema.ts'
 import type { Sql } from './sql.ts'
@@ -105,6 +106,7 @@ ALTER TABLE reserves_levels ADD PRIMARY KEY (snapshot_id, level, chunk);`,
   WEBHOOKS_MIGRATION,
   RECONCILIATION_MIGRATION,
   COMPLIANCE_MIGRATION,
+  LEDGER_MIGRATION,
 ]
 
 /** Brings the schema to the latest version; returns the versions it applied. */

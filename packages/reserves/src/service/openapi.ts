@@ -176,6 +176,34 @@ export function openApiDocument(
       ...compliancePaths(op),
       '/v1/audit': { get: op('The hash-chained audit log', 'admin, auditor') },
       '/v1/audit/verify': { get: op('Checks the audit chain', 'admin, auditor') },
+      '/v1/ledger': {
+        get: op("The live ledger's currencies, last batch number (seq) and user count", 'admin, auditor'),
+      },
+      '/v1/ledger/currencies': {
+        put: op("Sets the ledger's currencies (refused with 409 once it holds balances in others)", 'admin'),
+      },
+      '/v1/ledger/changes': {
+        post: op(
+          'Applies a batch of changes whole or not at all ({changes: [{userId, deltas|balances|remove}]}, at most 10,000; Idempotency-Key header)',
+          'admin',
+        ),
+      },
+      '/v1/ledger/users/{userId}': { get: op("A user's current ledger balances (audited)", 'admin') },
+      '/v1/ledger/freeze': {
+        post: op(
+          'Cuts the ledger between two batches into a snapshot and queues its build ({id?, hash?, minDepth?})',
+          'admin',
+          {
+            responses: { 202: { description: 'queued: {id, status, ledgerSeq, users}' } },
+          },
+        ),
+      },
+      '/v1/admin/backup': {
+        post: op(
+          'An online backup of a PGlite service (one at a time; audited); PostgreSQL: use pg_basebackup',
+          'admin',
+        ),
+      },
       '/v1/me/history': {
         get: op(
           "The signed-in user's balances and roots in the built snapshots they are in, newest first (limit 1-100, cursor = next)",

@@ -1,0 +1,181 @@
+// The live ledger's routes (docs/reserves/ledger.md): balances change by batches of signed deltas
+// (or set values, or removals), each batch whole or not at all and at most once per idempotency
+// key; a freeze cuts the ledger between two batches into a snapshot and queues its build.
+import { randomBytes } from 'node:crypto'
+import { CairnError, type Logger } from '@cairn/utils'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { Counter, type Registry } from 'prom-client'
+import { z } from 'zod'
+import { ReservesErrorCode } from '../errors.ts'
+import { type AtRestKey, userKey } from '../service/at-rest.ts'
+import { appendAudit } from '../service/audit.ts'
+import type { Principal, Role } from '../service/auth.ts'
+import { INPUT_PART, sealPart } from '../service/build-input.ts'
+import { checkNewId, type QueueBuildDeps, queueBuild } from '../service/queue-build.ts'
+import type { LiabilityEntry } from '../tree/build.ts'
+import { BUILD_MAX_DEPTH, checkCurrencies, depthFor } from '../tree/build.ts'
+import { isU128 } from '../verifier/u128.ts'
+import { parseInput } from '../webhooks/validate.ts'
+import type { LedgerChange, LedgerStore } from './store.ts'
+
+export interface LedgerRouteDeps {
+  store: LedgerStore
+  key: AtRestKey
+  queue: QueueBuildDeps
+  registry: Registry
+  logger: Logger
+  defaultHash: 'sha256' | 'keccak256'
+  defaultMinDepth: number
+  clockMs: () => number
+  guard: (roles: Role[]) => {
+    config: { guarded: boolean }
+    onRequest: (req: FastifyRequest, reply: FastifyReply) => Promise<void>
+  }
+  who: (req: FastifyRequest) => Principal
+}
+
+/** The most changes one batch may carry. */
+export const MAX_BATCH = 10_000
+
+const USER = z.string().min(1).max(256)
+const AMOUNTS = z.record(z.string(), z.string().max(45)).refine((r) => Object.keys(r).length > 0, 'names no currency')
+const Change = z.union([
+  z.object({ userId: USER, deltas: AMOUNTS }).strict(),
+  z.object({ userId: USER, balances: z.record(z.string(), z.string().max(45)) }).strict(),
+  z.object({ userId: USER, remove: z.literal(true) }).strict(),
+])
+const Batch = z.object({ changes: z.array(Change).min(1).max(MAX_BATCH) }).strict()
+const Currencies = z
+  .object({ currencies: z.array(z.object({ symbol: z.string(), decimals: z.number().int() }).strict()).min(1) })
+  .strict()
+const Freeze = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .optional(),
+    hash: z.enum(['sha256', 'keccak256']).optional(),
+    minDepth: z.number().int().min(0).max(28).optional(),
+  })
+  .strict()
+const IDEMPOTENCY = /^[\x21-\x7e]{1,200}$/
+
+export function registerLedgerRoutes(app: FastifyInstance, d: LedgerRouteDeps): void {
+  const { store, guard, who } = d
+  const changes = new Counter({
+    name: 'cairn_reserves_ledger_changes_total',
+    help: 'Ledger changes applied, by kind (changed, added, removed)',
+    labelNames: ['kind'],
+    registers: [d.registry],
+  })
+  for (const kind of ['changed', 'added', 'removed']) changes.inc({ kind }, 0)
+  const freezes = new Counter({
+    name: 'cairn_reserves_ledger_freezes_total',
+    help: 'Snapshots frozen from the ledger',
+    registers: [d.registry],
+  })
+
+  app.get('/v1/ledger', guard(['admin', 'auditor']), async () => store.state())
+
+  app.put('/v1/ledger/currencies', guard(['admin']), async (req) => {
+    const { currencies } = parseInput(Currencies, req.body, 'ledger currencies')
+    checkCurrencies(currencies)
+    const p = who(req)
+    await store.setCurrencies(currencies, { sub: p.sub, role: p.role })
+    return store.state()
+  })
+
+  app.post('/v1/ledger/changes', guard(['admin']), async (req) => {
+    const key = req.headers['idempotency-key']
+    if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY.test(key)))
+      throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the Idempotency-Key header is not usable', {
+        fault: 'caller',
+        hint: 'send 1 to 200 printable ASCII characters, one key per batch',
+      })
+    const batch = parseInput(Batch, req.body, 'ledger batch')
+    const p = who(req)
+    const answer = await store.apply(batch.changes as LedgerChange[], {
+      actor: p.sub,
+      role: p.role,
+      requestId: req.id,
+      idempotencyKey: key,
+      at: new Date(d.clockMs()),
+    })
+    if (!answer.replayed) {
+      changes.inc({ kind: 'changed' }, answer.changed)
+      changes.inc({ kind: 'added' }, answer.added)
+      changes.inc({ kind: 'removed' }, answer.removed)
+    }
+    return answer
+  })
+
+  app.get('/v1/ledger/users/:userId', guard(['admin']), async (req) => {
+    const { userId } = req.params as { userId: string }
+    const row = await store.balances(userId)
+    const p = who(req)
+    // Named by a keyed ref, as proof reads are: the audit log holds no user id.
+    const ref = Buffer.from(userKey(d.key, 'ledger', userId).subarray(0, 16)).toString('hex')
+    await appendAudit(store.sqlHandle, { actor: p.sub, role: p.role, action: 'ledger.read', details: { users: [ref] } })
+    if (!row)
+      throw new CairnError(ReservesErrorCode.USER_UNKNOWN, `user ${userId} holds no balance in the ledger`, {
+        fault: 'caller',
+      })
+    return row
+  })
+
+  app.post('/v1/ledger/freeze', guard(['admin']), async (req, reply) => {
+    const body = parseInput(Freeze, req.body ?? {}, 'ledger freeze')
+    const id = body.id ?? `snap-${new Date(d.clockMs()).toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
+    const replaces = await checkNewId(d.queue.store, id)
+    const minDepth = body.minDepth ?? d.defaultMinDepth
+    const hash = body.hash ?? d.defaultHash
+    const cut = await store.cut(id)
+    try {
+      if (cut.users === 0)
+        throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the ledger holds no balances to freeze', {
+          fault: 'caller',
+          hint: 'apply changes first (POST /v1/ledger/changes)',
+        })
+      if (depthFor(cut.users, minDepth) > BUILD_MAX_DEPTH)
+        throw new CairnError(
+          ReservesErrorCode.BAD_OPTIONS,
+          `${cut.users} users need a tree deeper than ${BUILD_MAX_DEPTH}`,
+          {
+            fault: 'caller',
+            hint: 'split the ledger',
+          },
+        )
+      // The cut is read and sealed a part at a time: the serving thread never holds it whole.
+      const parts: Uint8Array[] = []
+      const totals = cut.currencies.map(() => 0n)
+      let pending: LiabilityEntry[] = []
+      for await (const page of store.cutEntries(id, INPUT_PART)) {
+        for (const e of page) for (const [i, b] of e.balances.entries()) totals[i] = (totals[i] as bigint) + b
+        pending = pending.concat(page)
+        while (pending.length >= INPUT_PART) {
+          parts.push(sealPart(d.key, id, parts.length, pending.slice(0, INPUT_PART)))
+          pending = pending.slice(INPUT_PART)
+        }
+      }
+      if (pending.length > 0 || parts.length === 0) parts.push(sealPart(d.key, id, parts.length, pending))
+      const over = totals.findIndex((t) => !isU128(t))
+      if (over >= 0)
+        throw new CairnError(ReservesErrorCode.OVERFLOW, `the total of ${cut.currencies[over]?.symbol} reaches 2^128`, {
+          fault: 'caller',
+          hint: 'balances in one snapshot must sum to less than 2^128 per currency',
+        })
+      const p = who(req)
+      await queueBuild(
+        d.queue,
+        { actor: p.sub, role: p.role, requestId: req.id },
+        { id, hash, minDepth, currencies: cut.currencies, users: cut.users, parts, details: { ledgerSeq: cut.seq } },
+        replaces,
+      )
+    } finally {
+      await store.dropCut(id)
+    }
+    freezes.inc()
+    d.logger.info({ id, ledgerSeq: cut.seq, users: cut.users }, 'ledger frozen into a snapshot')
+    return reply.code(202).send({ id, status: 'building', ledgerSeq: cut.seq, users: cut.users })
+  })
+}

@@ -1,0 +1,49 @@
+import type { Migration } from '@cairn/service-kit/sql'
+
+/**
+ * Migration 7 (listed in service/migrations.ts): the live ledger of balances.
+ *
+ * - `reserves_ledger_state`: one row — the ledger's currencies (fixed once set) and `seq`, the
+ *   number of the last change batch. Every writer and every freeze locks it (FOR UPDATE): batches
+ *   apply one at a time, and a freeze cuts between two of them.
+ * - `reserves_ledger`: each user's current balances. As in the snapshot tables, the id and the
+ *   balances are sealed with the at-rest key (bound to the row's lookup key), `user_key` =
+ *   HMAC(key, "ledger" ‖ 0 ‖ user id).
+ * - `reserves_ledger_requests`: idempotency keys of applied batches and their answers.
+ * - `reserves_ledger_cuts`: the rows a freeze copied (in one statement, inside the lock), read back
+ *   page by page to make the snapshot's input, then deleted.
+ */
+export const LEDGER_MIGRATION: Migration = {
+  version: 7,
+  name: 'the live ledger of balances',
+  sql: `
+CREATE TABLE reserves_ledger_state (
+  id         boolean PRIMARY KEY DEFAULT true CHECK (id),
+  currencies jsonb,
+  seq        bigint NOT NULL DEFAULT 0
+);
+INSERT INTO reserves_ledger_state (id) VALUES (true);
+CREATE TABLE reserves_ledger (
+  user_key     bytea PRIMARY KEY,
+  key_id       text NOT NULL,
+  user_id_enc  bytea NOT NULL,
+  balances_enc bytea NOT NULL,
+  version      bigint NOT NULL,
+  updated_at   timestamptz NOT NULL
+);
+CREATE TABLE reserves_ledger_requests (
+  idempotency_key text PRIMARY KEY,
+  request_hash    text NOT NULL,
+  seq             bigint NOT NULL,
+  answer          jsonb NOT NULL,
+  at              timestamptz NOT NULL
+);
+CREATE TABLE reserves_ledger_cuts (
+  snapshot_id  text NOT NULL,
+  user_key     bytea NOT NULL,
+  key_id       text NOT NULL,
+  user_id_enc  bytea NOT NULL,
+  balances_enc bytea NOT NULL,
+  PRIMARY KEY (snapshot_id, user_key)
+);`,
+}
