@@ -1,6 +1,7 @@
 // A Foundry project (packages/node/test/fixtures/forge-project) run by forge itself against a real
 // `cairn start --dev --ephemeral`: `forge test --fork-url` reads state put on the node beforehand, and
-// `forge script --broadcast` deploys a contract that the test then reads back from the node with viem.
+// `forge script --broadcast` deploys a contract that the test then reads back from the node with viem;
+// then both again against a Cairn fork of that node (`--fork-url`), which alone changes.
 // Offline: foundry.toml points forge's `solc` at the `cairn-solc` shim.
 //
 // Needs a forge binary (see forgeBinary in harness.ts: FORGE_BIN, or `cd /tmp && npm i @foundry-rs/forge@1.7.1`);
@@ -125,6 +126,55 @@ describe.skipIf(forge === undefined)(
       expect(await viem.public.readContract({ address, abi: counterAbi, functionName: 'number' })).toBe(41n)
       expect(await viem.public.getBlockNumber()).toBe(forkBlock)
     }, 90_000)
+
+    it('forge test and forge script against a Cairn fork of the node: both see its state, only the fork changes', async () => {
+      const viem = makeViemClients(cairn.url)
+      const deployer = devAccount(0)
+      const hash = await viem.unlocked0.deployContract({
+        abi: counterAbi,
+        bytecode: counter.bytecode.object,
+        args: [41n],
+      })
+      const address = (await viem.public.waitForTransactionReceipt({ hash })).contractAddress as Address
+      const forkBlock = await viem.public.getBlockNumber()
+      const fork = await startNode('cairn', {
+        args: ['--ephemeral', '--fork-url', cairn.url, '--fork-block-number', forkBlock.toString()],
+      })
+      try {
+        const onFork = makeViemClients(fork.url)
+        const balance = await onFork.public.getBalance({ address: deployer.address })
+        const tested = await runForge(project, ['test', '--fork-url', fork.url], {
+          COUNTER: address,
+          DEPLOYER: deployer.address,
+          DEPLOYER_BALANCE: balance.toString(),
+          FORK_BLOCK: forkBlock.toString(),
+        })
+        expect(tested.output).toMatch(/2 tests passed, 0 failed/)
+        expect(tested.code, tested.output).toBe(0)
+
+        const nonce = await onFork.public.getTransactionCount({ address: deployer.address })
+        const script = await runForge(project, [
+          'script',
+          'script/Deploy.s.sol',
+          '--rpc-url',
+          fork.url,
+          '--broadcast',
+          '--private-key',
+          deployer.privateKey,
+        ])
+        expect(script.output).toMatch(/ONCHAIN EXECUTION COMPLETE & SUCCESSFUL/)
+        expect(script.code, script.output).toBe(0)
+        const created = getContractAddress({ from: deployer.address, nonce: BigInt(nonce) })
+        // Deployed on the fork, on top of the remote's state; the remote has neither the contract nor the blocks.
+        expect(await onFork.public.readContract({ address: created, abi: counterAbi, functionName: 'number' })).toBe(8n)
+        expect(await onFork.public.readContract({ address, abi: counterAbi, functionName: 'number' })).toBe(41n)
+        expect(await viem.public.getCode({ address: created })).toBeUndefined()
+        expect(await viem.public.getBlockNumber()).toBe(forkBlock)
+      } finally {
+        await fork.stop()
+        rmSync(fork.datadir, { recursive: true, force: true })
+      }
+    }, 120_000)
 
     it('forge script --broadcast deploys with dev key 0; the node serves the contract and its state', async () => {
       const viem = makeViemClients(cairn.url)
