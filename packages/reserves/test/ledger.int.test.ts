@@ -22,8 +22,12 @@ for (const driver of ['pglite', 'pg'] as const) {
   describe.skipIf(driver === 'pg' && pgDown !== null)(`the ledger on ${driver}`, () => {
     let db: OpenedSql
     let svc: ReservesService
-    const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, headers = admin) =>
-      svc.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
+    const call = (
+      method: 'GET' | 'POST' | 'PUT',
+      url: string,
+      payload?: unknown,
+      headers: Record<string, string> = admin,
+    ) => svc.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) })
     const changes = (body: unknown, idem?: string) =>
       call('POST', '/v1/ledger/changes', body, idem ? { ...admin, 'idempotency-key': idem } : admin)
     const balancesOf = async (u: string) => (await call('GET', `/v1/ledger/users/${u}`)).json().balances
@@ -153,7 +157,7 @@ for (const driver of ['pglite', 'pg'] as const) {
       )
       expect(auditor.statusCode).toBe(403)
       expect((await call('GET', '/v1/ledger', undefined, bearer('user', 'alice'))).statusCode).toBe(403)
-      const metrics = (await call('GET', '/metrics', undefined, {} as typeof admin)).body
+      const metrics = (await call('GET', '/metrics', undefined, {})).body
       expect(metrics).toMatch(/cairn_reserves_ledger_changes_total\{kind="added"\} [1-9]/)
       expect(metrics).toMatch(/cairn_reserves_ledger_freezes_total 2/)
     })
