@@ -4,6 +4,7 @@ import {
   BftEngine,
   type BftScheduler,
   ConsensusErrorCode,
+  type ConsensusSigner,
   ConsensusWal,
   createBftMetrics,
   createStakingMetrics,
@@ -22,6 +23,7 @@ import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import { NodeErrorCode } from './errors.ts'
+import { openHsmSigner } from './hsm-signer.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
 import { VERSION } from './version.ts'
 
@@ -29,7 +31,7 @@ import { VERSION } from './version.ts'
 export interface BuiltEngine {
   engine: Engine
   dev: DevControls | null
-  /** Closes what the engine holds outside the process (the remote signer's connection); call after it stops. */
+  /** Closes what the engine holds outside the process (the remote signer's connection, the HSM token); call after it stops. */
   close?: () => void
 }
 
@@ -75,13 +77,26 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       const genesis = await genesisOf()
       const bft = await resolveBftConfig(genesis)
       const chainId = BigInt((genesis as { config: { chainId: number | string } }).config.chainId)
-      // A validator signs with its key (keys.validator) or through a remote signer (bft.signer); a
-      // node with neither follows the commits.
+      // A validator signs with its key (keys.validator), through a remote signer or with a key on
+      // an HSM (bft.signer); a node with none follows the commits.
       const signerConfig = config.bft.signer
-      const remote = signerConfig.kind === 'remote' ? await connectRemoteSigner(signerConfig, chainId, modules) : null
-      const key = remote ? undefined : modules.keys?.validator?.current.privateKey
+      const external: { signer: ConsensusSigner; close: () => void } | null =
+        signerConfig.kind === 'remote'
+          ? await connectRemoteSigner(signerConfig, chainId, modules).then((r) => ({
+              signer: r,
+              close: () => r.close(),
+            }))
+          : signerConfig.kind === 'hsm'
+            ? await openHsmSigner(signerConfig, chainId, {
+                logger: modules.logger,
+                registry: modules.registry,
+                signerStatePath: modules.signerStatePath,
+                datadirKey: modules.keys?.validator?.current.address,
+              })
+            : null
+      const key = external ? undefined : modules.keys?.validator?.current.privateKey
       // A key rotation in progress: the engine signs each height with the key in its set.
-      const validatorKeys = remote ? undefined : modules.keys?.validator
+      const validatorKeys = external ? undefined : modules.keys?.validator
       const nextKeys = [validatorKeys?.following, validatorKeys?.next?.key]
         .filter((k) => k != null)
         .map((k) => k.privateKey)
@@ -93,7 +108,7 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
             : new MemorySignerState()
       // A validator logs what its machine receives, so a restart rejoins its height where it was.
       const wal =
-        (key !== undefined || remote !== null) && modules.walDir
+        (key !== undefined || external !== null) && modules.walDir
           ? ConsensusWal.open({ dir: modules.walDir })
           : undefined
       const engine = new BftEngine(
@@ -107,7 +122,7 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           logger: modules.logger,
           metrics: modules.registry ? createBftMetrics(modules.registry) : null,
           ...(signerState ? { signerState } : {}),
-          ...(remote ? { signer: remote } : {}),
+          ...(external ? { signer: external.signer } : {}),
           ...(wal ? { wal } : {}),
           // Proof of stake: rewards, slashing and the set from the staking contract (docs/consensus/staking.md).
           ...(bft.staking
@@ -126,7 +141,7 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           ...(config.testbed.clockOffsetMs !== 0 ? { scheduler: offsetScheduler(config.testbed.clockOffsetMs) } : {}),
         },
       )
-      return { engine, dev: null, ...(remote ? { close: () => remote.close() } : {}) }
+      return { engine, dev: null, ...(external ? { close: () => external.close() } : {}) }
     }
   }
 }

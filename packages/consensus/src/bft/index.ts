@@ -18,6 +18,8 @@ export type { ByzantineMode, ByzantineModules, ByzantineOptions } from './byzant
 export { byzantineTransport } from './byzantine.ts'
 export type { CommitCertificate, CommitSignature } from './certificate.ts'
 export { decodeCertificate, encodeCertificate, verifyCertificate } from './certificate.ts'
+export type { DigestKey } from './digest-key.ts'
+export { rawDigestKey } from './digest-key.ts'
 export type { BftAction, BftEvent } from './events.ts'
 export type { DuplicateVoteEvidence } from './evidence.ts'
 export {
@@ -68,7 +70,12 @@ export {
 } from './validator-schedule.ts'
 export type { Validator } from './validator-set.ts'
 export { MAX_TOTAL_VOTING_POWER, ValidatorSet } from './validator-set.ts'
-export type { ConsensusSigner, SignRefusal, ValidatorSignerModules } from './validator-signer.ts'
+export type {
+  ConsensusSigner,
+  SignRefusal,
+  ValidatorSignerModules,
+  ValidatorSignerOptions,
+} from './validator-signer.ts'
 export { ValidatorSigner } from './validator-signer.ts'
 export type { AddVoteResult } from './vote-set.ts'
 export { VoteSet } from './vote-set.ts'

@@ -2,20 +2,21 @@
  * How the engine signs its proposals and votes ({@link ConsensusSigner}, CometBFT's
  * `PrivValidator`), and the in-process backend: a validator's key behind its signer state
  * ({@link ValidatorSigner}). The other backend is the remote signer (`remote-signer/`), a separate
- * process holding the key and its own double-sign protection.
+ * process holding the key and its own double-sign protection. Either holds its keys as
+ * {@link DigestKey}s: bytes in this process, or a key on a PKCS#11 HSM that never leaves it (`hsm/`).
  *
  * Key rotation (`Staking.rotateConsensusKey`): the in-process signer may hold the next key beside
  * the current one; per height it signs with the key whose address is in that height's validator
  * set, and with no key at all when none is (it refuses). Both keys share one signer state: only one
  * of them is in any height's set, so their signatures are at disjoint heights, in order.
  */
-import { privateKeyToAddress } from '@cairn/crypto'
 import { CairnError } from '@cairn/utils'
 import { ConsensusErrorCode } from '../errors.ts'
+import { type DigestKey, rawDigestKey } from './digest-key.ts'
 import type { Address, Proposal, SignedProposal, SignedVote, Vote } from './messages.ts'
 import { MsgType, signStepOf } from './messages.ts'
 import type { SignerState } from './signer-state.ts'
-import { proposalDigest, signDigest, voteDigest } from './signing.ts'
+import { proposalDigest, voteDigest } from './signing.ts'
 import type { ValidatorSet } from './validator-set.ts'
 
 /** A signature refused by the signer state, with the reason (a would-be double sign). */
@@ -50,20 +51,29 @@ export interface ConsensusSigner {
   signProposal(proposal: Proposal): SignedProposal | SignRefusal | Promise<SignedProposal | SignRefusal>
 }
 
+/**
+ * The keys, either as private key bytes (`privateKey`, `nextPrivateKeys`) or as {@link DigestKey}s
+ * (`key`, `nextKeys`: a key in an HSM, `hsm/`); one of `privateKey` and `key` is required.
+ */
 export interface ValidatorSignerOptions {
   chainId: bigint
-  privateKey: Uint8Array
+  privateKey?: Uint8Array
   /** Keys it rotates to (the next consensus key): used at the heights whose set holds them. */
   nextPrivateKeys?: readonly Uint8Array[]
+  /** The current key as a {@link DigestKey} (instead of `privateKey`). */
+  key?: DigestKey
+  /** Keys it rotates to, as {@link DigestKey}s (after `nextPrivateKeys`). */
+  nextKeys?: readonly DigestKey[]
 }
 
 export interface ValidatorSignerModules {
   state: SignerState
-  /** Signs a digest (65 bytes `r ‖ s ‖ v`) with a key; defaults to secp256k1. Tests may memoize. */
+  /** Signs a digest (65 bytes `r ‖ s ‖ v`) with a raw key; defaults to secp256k1. Tests may memoize. */
   sign?: (digest: Uint8Array, privateKey: Uint8Array) => Uint8Array
   /**
-   * The validator set of a height (the engine's schedule). With next keys it is required: the key
-   * of a height is the one in its set. Without, the key signs at every height.
+   * The validator set of a height (the engine's schedule). With next keys it is required, here or
+   * later through {@link ValidatorSigner.followValidatorSets} (an engine given this signer calls
+   * it): the key of a height is the one in its set. Without next keys, the key signs at every height.
    */
   validatorSetAt?: (height: number) => ValidatorSet
 }
@@ -73,32 +83,30 @@ export class ValidatorSigner implements ConsensusSigner {
   /** The current key's address. */
   readonly address: Address
   readonly addresses: readonly Address[]
-  readonly #keys: { address: Address; key: Uint8Array }[]
+  readonly #keys: DigestKey[]
   readonly #chainId: bigint
   readonly #state: SignerState
-  readonly #sign: (digest: Uint8Array, key: Uint8Array) => Uint8Array
-  readonly #setAt: ((height: number) => ValidatorSet) | undefined
+  #setAt: ((height: number) => ValidatorSet) | undefined
 
   constructor(opts: ValidatorSignerOptions, modules: ValidatorSignerModules) {
-    this.#keys = [opts.privateKey, ...(opts.nextPrivateKeys ?? [])].map((key) => ({
-      address: privateKeyToAddress(key),
-      key,
-    }))
-    this.address = this.#keys[0]!.address
+    const raw = (k: Uint8Array) => rawDigestKey(k, modules.sign)
+    const current = opts.key ?? (opts.privateKey !== undefined ? raw(opts.privateKey) : undefined)
+    if (current === undefined) {
+      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, 'a validator signer needs a key', {
+        hint: 'pass opts.privateKey or opts.key',
+      })
+    }
+    this.#keys = [current, ...(opts.nextPrivateKeys ?? []).map(raw), ...(opts.nextKeys ?? [])]
+    this.address = current.address
     this.addresses = this.#keys.map((k) => k.address)
     this.#chainId = opts.chainId
     this.#state = modules.state
-    this.#sign = modules.sign ?? signDigest
     this.#setAt = this.#keys.length > 1 ? modules.validatorSetAt : undefined
-    if (this.#keys.length > 1 && this.#setAt === undefined) {
-      throw new CairnError(
-        ConsensusErrorCode.BFT_SIGNER_CONFIG,
-        'next validator keys need the validator set per height',
-        {
-          hint: 'pass modules.validatorSetAt (the key of a height is the one in its set)',
-        },
-      )
-    }
+  }
+
+  /** Given by the engine: the validator set of each height (used when it holds next keys). */
+  followValidatorSets(setAt: (height: number) => ValidatorSet): void {
+    if (this.#keys.length > 1 && this.#setAt === undefined) this.#setAt = setAt
   }
 
   /** The address of the key that signs at `height`: the one in its set (null: none is). */
@@ -106,9 +114,18 @@ export class ValidatorSigner implements ConsensusSigner {
     return this.#keyAt(height)?.address ?? null
   }
 
-  #keyAt(height: number): { address: Address; key: Uint8Array } | null {
+  #keyAt(height: number): DigestKey | null {
+    if (this.#keys.length === 1) return this.#keys[0]!
     const setAt = this.#setAt
-    if (setAt === undefined) return this.#keys[0]!
+    if (setAt === undefined) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_CONFIG,
+        'next validator keys need the validator set per height',
+        {
+          hint: 'pass modules.validatorSetAt, or give the signer to an engine (the key of a height is the one in its set)',
+        },
+      )
+    }
     const set = setAt(height)
     return this.#keys.find((k) => set.indexOf(k.address) >= 0) ?? null
   }
@@ -124,7 +141,7 @@ export class ValidatorSigner implements ConsensusSigner {
       blockHash: vote.blockHash,
     })
     if (!check.ok) return { refused: check.reason }
-    return { ...vote, signature: this.#sign(voteDigest(this.#chainId, vote), k.key) }
+    return { ...vote, signature: k.sign(voteDigest(this.#chainId, vote)) }
   }
 
   /** Signs `proposal` with the key of its height unless it would conflict with an earlier signature. */
@@ -138,6 +155,6 @@ export class ValidatorSigner implements ConsensusSigner {
       blockHash: proposal.blockHash,
     })
     if (!check.ok) return { refused: check.reason }
-    return { ...proposal, signature: this.#sign(proposalDigest(this.#chainId, proposal), k.key) }
+    return { ...proposal, signature: k.sign(proposalDigest(this.#chainId, proposal)) }
   }
 }

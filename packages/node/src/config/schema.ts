@@ -307,7 +307,10 @@ export const nodeConfigSchema = z
          * signer; `address` the validator's key when the signer holds several; `nextAddress` the key
          * it rotates to (`cairn staking rotate-key`), which the signer must hold too: each height is
          * signed with the one in its set; `timeoutMs` the longest wait for a signature, after which
-         * the step goes unvoted). JSON in env (CAIRN_BFT_SIGNER).
+         * the step goes unvoted); `hsm`, by a key on a PKCS#11 token in this process (`module` the
+         * PKCS#11 library, `token` the token's label, `pinFile` a file holding the user PIN, `key`
+         * the key's label, `nextKey` the label of the key it rotates to; the signer state stays in
+         * DATADIR/keys). JSON in env (CAIRN_BFT_SIGNER).
          */
         signer: z
           .preprocess(
@@ -330,6 +333,25 @@ export const nodeConfigSchema = z
                     .regex(/^0x[0-9a-fA-F]{40}$/, 'an address')
                     .optional(),
                   timeoutMs: z.coerce.number().int().min(50).max(60_000).default(1000),
+                })
+                .strict(),
+              z
+                .object({
+                  kind: z.literal('hsm'),
+                  module: z
+                    .string({ error: 'module: the PKCS#11 library path is required' })
+                    .min(1, 'module: the PKCS#11 library path (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)'),
+                  token: z
+                    .string({ error: "token: the token's label is required" })
+                    .min(1, "token: the token's label")
+                    .max(32, 'token: a token label has at most 32 characters'),
+                  pinFile: z
+                    .string({ error: 'pinFile: a file holding the user PIN is required' })
+                    .min(1, 'pinFile: a file holding the user PIN'),
+                  key: z
+                    .string({ error: "key: the validator key's label on the token is required" })
+                    .min(1, "key: the validator key's label on the token"),
+                  nextKey: z.string().min(1, "nextKey: the next key's label").optional(),
                 })
                 .strict(),
             ]),

@@ -11,12 +11,12 @@
 import { X509Certificate } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { createServer, type Server, type TLSSocket } from 'node:tls'
-import { privateKeyToAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, errorMessage, type Logger } from '@cairn/utils'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { ConsensusErrorCode } from '../../errors.ts'
+import { type DigestKey, rawDigestKey } from '../digest-key.ts'
 import { MsgType, signStepOf } from '../messages.ts'
-import { proposalDigest, signDigest, voteDigest } from '../signing.ts'
+import { proposalDigest, voteDigest } from '../signing.ts'
 import type { SignProtection } from './protection-db.ts'
 import {
   encodeFrame,
@@ -75,8 +75,11 @@ export function createSignerServerMetrics(register: Registry): SignerServerMetri
 }
 
 export interface SignerServerModules {
-  /** The validator keys it holds (decrypted from their keystores by the caller). */
-  keys: readonly Uint8Array[]
+  /**
+   * The validator keys it holds: private keys (decrypted from their keystores by the caller), or
+   * {@link DigestKey}s (keys on an HSM, `hsm/`).
+   */
+  keys: readonly (Uint8Array | DigestKey)[]
   protection: SignProtection
   logger: Logger
   metrics?: SignerServerMetrics | null
@@ -92,8 +95,8 @@ export function certificateFingerprint(pem: string): string {
 export class SignerServer {
   readonly #opts: SignerServerOptions
   readonly #m: SignerServerModules
-  /** Lowercase address → private key. */
-  readonly #keys = new Map<string, Uint8Array>()
+  /** Lowercase address → key. */
+  readonly #keys = new Map<string, DigestKey>()
   readonly #pinned: Set<string>
   readonly #sockets = new Set<TLSSocket>()
   #server: Server | undefined
@@ -107,7 +110,10 @@ export class SignerServer {
         hint: 'give it at least one validator keystore (--keystore FILE)',
       })
     }
-    for (const key of modules.keys) this.#keys.set(bytesToHex(privateKeyToAddress(key)), key)
+    for (const k of modules.keys) {
+      const key = k instanceof Uint8Array ? rawDigestKey(k) : k
+      this.#keys.set(bytesToHex(key.address), key)
+    }
     if (opts.tls.clients.length === 0) {
       throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, 'the remote signer pins no client certificate', {
         fault: 'caller',
@@ -291,9 +297,18 @@ export class SignerServer {
       log.warn({ key: address, height, round, step, reason: check.reason }, 'remote signer: refused a double sign')
       return fail(req.id, SignerErrorCode.DOUBLE_SIGN, check.reason)
     }
+    let signature: Uint8Array
+    try {
+      signature = key.sign(digest)
+    } catch (err) {
+      // A key on an HSM that does not answer: nothing signed (recorded, so the same message may be signed again).
+      outcome('error')
+      log.error({ err: errorMessage(err), key: address }, 'remote signer: the key gave no signature')
+      return fail(req.id, SignerErrorCode.INTERNAL, `the key gave no signature: ${errorMessage(err)}`)
+    }
     outcome('signed')
     log.debug({ key: address, height, round, step, again: check.again }, 'remote signer: signed')
-    return { id: req.id, result: { signature: bytesToHex(signDigest(digest, key)) } }
+    return { id: req.id, result: { signature: bytesToHex(signature) } }
   }
 }
 

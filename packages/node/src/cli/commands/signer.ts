@@ -5,21 +5,24 @@
  * - `serve`: holds one or more validator keystores and signs votes and proposals for pinned nodes;
  * - `import-key`: encrypts a node's `DATADIR/keys/validator.key` into a keystore for the signer;
  * - `certs`: a CA, the signer's certificate and one client certificate per node (openssl);
- * - `fingerprint`: the SHA-256 fingerprint of a certificate (what the signer pins).
+ * - `fingerprint`: the SHA-256 fingerprint of a certificate (what the signer pins);
+ * - `hsm …`: validator keys on a PKCS#11 token (cli/signer-hsm.ts).
  */
 import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
-import { ConsensusErrorCode } from '@cairn/consensus'
+import { ConsensusErrorCode, type DigestKey } from '@cairn/consensus'
 import { decryptKeystore } from '@cairn/crypto'
 import { CairnError, errorMessage } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { readPassword } from '../../config/password.ts'
+import { readPinFile } from '../../hsm-signer.ts'
 import { checkKeyFilePermissions, loadOrCreateKey } from '../../keys/key-file.ts'
 import { writeKeystore } from '../../keystore-dir.ts'
 import { buildCommit, VERSION } from '../../version.ts'
+import { registerSignerHsm } from '../signer-hsm.ts'
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value]
@@ -60,6 +63,10 @@ interface ServeOptions {
   client: string[]
   clientCa: string[]
   db: string
+  hsmModule?: string
+  hsmToken?: string
+  hsmPinFile?: string
+  hsmKey: string[]
   'metrics.port'?: string
   'metrics.host': string
   logLevel: string
@@ -83,6 +90,10 @@ export function registerSigner(program: Command): void {
     .option('--client <file>', 'a node certificate (PEM) allowed to connect: pinned; repeat per node', collect, [])
     .option('--client-ca <file>', 'a CA that issued the client certificates (they must be pinned too)', collect, [])
     .requiredOption('--db <dir>', 'the double-sign protection database (keep it with the signer, never share it)')
+    .option('--hsm-key <label>', 'a validator key on a PKCS#11 token (its label); repeat for several', collect, [])
+    .option('--hsm-module <file>', 'the PKCS#11 library of the token (with --hsm-key)')
+    .option('--hsm-token <label>', "the token's label (with --hsm-key)")
+    .option('--hsm-pin-file <file>', "a file holding the token's user PIN (with --hsm-key)")
     .option('--metrics.port <port>', 'serve /metrics and /health on this port')
     .option('--metrics.host <host>', 'address of the metrics listener', '127.0.0.1')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
@@ -110,7 +121,11 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         format: 'auto',
         onBrokenPipe: stopper.onBrokenPipe,
       }).child({ module: 'signer' })
-      if (o.keystore.length === 0) throw bad('no keystore', 'give at least one --keystore FILE')
+      if (o.keystore.length === 0 && o.hsmKey.length === 0)
+        throw bad(
+          'no keystore',
+          'give at least one --keystore FILE (or --hsm-key LABEL with --hsm-module, --hsm-token, --hsm-pin-file)',
+        )
       if (o.client.length === 0)
         throw bad('no client certificate pinned', 'pin each node allowed to sign: --client FILE.pem')
       const tls = {
@@ -119,8 +134,28 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         ca: o.clientCa.map((f) => readPem(f, 'client CA')),
         clients: o.client.map((f) => readPem(f, 'client certificate')),
       }
-      const password = await readPassword({ passwordFile: o.passwordFile, env: process.env, prompt: 'Password: ' })
-      const keys: Uint8Array[] = []
+      const keys: (Uint8Array | DigestKey)[] = []
+      let token: { close(): void } | null = null
+      if (o.hsmKey.length > 0) {
+        if (!o.hsmModule || !o.hsmToken || !o.hsmPinFile)
+          throw bad('--hsm-key needs the token', 'give --hsm-module, --hsm-token and --hsm-pin-file')
+        const { Pkcs11Token } = await import('@cairn/consensus/hsm')
+        const t = await Pkcs11Token.open(
+          { module: o.hsmModule, token: o.hsmToken, pin: readPinFile(o.hsmPinFile) },
+          { logger: logger.child({ module: 'hsm' }) },
+        )
+        token = t
+        try {
+          for (const label of o.hsmKey) keys.push(t.key(label))
+        } catch (err) {
+          t.close()
+          throw err
+        }
+      }
+      const password =
+        o.keystore.length > 0
+          ? await readPassword({ passwordFile: o.passwordFile, env: process.env, prompt: 'Password: ' })
+          : ''
       for (const file of o.keystore) {
         checkKeyFilePermissions(file, 'keystore')
         try {
@@ -171,6 +206,7 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         await server.close()
         await metricsServer?.close()
         store.close()
+        token?.close()
       })
     })
 
@@ -202,6 +238,8 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
       )
       process.stdout.write(`Address:  ${entry.address}\nKeystore: ${entry.file}\n`)
     })
+
+  registerSignerHsm(signer)
 
   signer
     .command('fingerprint')

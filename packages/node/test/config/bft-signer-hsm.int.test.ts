@@ -1,0 +1,99 @@
+// `bft.signer` kind `hsm`: read from a TOML table and CAIRN_BFT_SIGNER, a missing field refused by
+// the loader; at start (createEngine) an unreadable or loose PIN file, a wrong PIN, an absent token
+// or key is a start error with its own code; a good one gives a BFT engine signing as the HSM key.
+import { chmodSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { BftEngine } from '@cairn/consensus'
+import { MemoryKV } from '@cairn/db'
+import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
+import { Registry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Pkcs11Token } from '../../../consensus/src/bft/hsm/index.ts'
+import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../consensus/test/bft/hsm/softhsm.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import { createEngine } from '../../src/engine.ts'
+
+const missing = softHsmMissing()
+if (missing) console.warn(`skipping the HSM signer config tests: ${missing}`)
+const hsm = makeSoftHsm('cairn-hsm-config-')
+const dir = hsm.dir
+afterAll(() => hsm.remove())
+
+const hsmSigner = (over: Record<string, string> = {}) => ({
+  kind: 'hsm',
+  module: SOFTHSM_MODULE,
+  token: 'node',
+  pinFile: join(dir, 'pin'),
+  key: 'validator',
+  ...over,
+})
+
+describe('bft.signer kind hsm in the config', () => {
+  it('reads a TOML table and CAIRN_BFT_SIGNER; a missing field names the key', () => {
+    const path = join(dir, 'node.toml')
+    writeFileSync(
+      path,
+      `[bft.signer]\nkind = "hsm"\nmodule = "/m.so"\ntoken = "t"\npinFile = "/p"\nkey = "k"\nnextKey = "k2"\n`,
+    )
+    expect(loadConfig({ flags: {}, env: {}, file: path }).bft.signer).toEqual({
+      kind: 'hsm',
+      module: '/m.so',
+      token: 't',
+      pinFile: '/p',
+      key: 'k',
+      nextKey: 'k2',
+    })
+    const env = { CAIRN_BFT_SIGNER: JSON.stringify({ kind: 'hsm', module: '/m.so', token: 't', key: 'k' }) }
+    expect(() => loadConfig({ flags: {}, env })).toThrow(/bft\.signer.*pinFile/)
+  })
+})
+
+describe.skipIf(missing !== null)('an HSM signer at start', () => {
+  let address = ''
+  beforeAll(async () => {
+    process.env.SOFTHSM2_CONF = hsm.conf
+    hsm.initToken('node', '1234')
+    const t = await Pkcs11Token.open({ module: SOFTHSM_MODULE, token: 'node', pin: '1234' })
+    address = bytesToHex(t.generateKey('validator').address as Uint8Array)
+    t.close()
+    writeFileSync(join(dir, 'pin'), '1234\n', { mode: 0o600 })
+    writeFileSync(join(dir, 'bad-pin'), '4321\n', { mode: 0o600 })
+    writeFileSync(join(dir, 'loose-pin'), '1234\n')
+    chmodSync(join(dir, 'loose-pin'), 0o644)
+  })
+  const genesis = () => ({
+    config: { chainId: 1337, cairn: { bft: { validators: [{ address, power: 10 }] } } },
+    alloc: {},
+  })
+  const start = (over: Record<string, string> = {}) =>
+    createEngine(loadConfig({ flags: {}, env: { CAIRN_BFT_SIGNER: JSON.stringify(hsmSigner(over)) } }), {
+      logger: silentLogger,
+      genesis: genesis(),
+      kv: new MemoryKV(),
+      keys: null,
+      signerStatePath: null,
+      registry: new Registry(),
+      walDir: null,
+    })
+  const codeOf = async (over: Record<string, string>) => {
+    const err = await start(over).catch((e: unknown) => e)
+    return isCairnError(err) ? err.code : String(err)
+  }
+
+  it('a good config: the engine signs as the key on the token', async () => {
+    const built = await start()
+    expect(built.engine).toBeInstanceOf(BftEngine)
+    expect(bytesToHex((built.engine as BftEngine).address as Uint8Array)).toBe(address)
+    built.close?.()
+  })
+
+  it('each bad setup: a start error with its own code', async () => {
+    expect(await codeOf({ pinFile: join(dir, 'absent') })).toBe('CONSENSUS_BFT_SIGNER_CONFIG')
+    expect(await codeOf({ pinFile: join(dir, 'loose-pin') })).toBe('KEY_FILE_PERMISSIONS')
+    expect(await codeOf({ pinFile: join(dir, 'bad-pin') })).toBe('CONSENSUS_BFT_HSM_PIN_INCORRECT')
+    expect(await codeOf({ token: 'absent' })).toBe('CONSENSUS_BFT_HSM_TOKEN_ABSENT')
+    expect(await codeOf({ key: 'absent' })).toBe('CONSENSUS_BFT_HSM_KEY_ABSENT')
+    expect(await codeOf({ nextKey: 'absent' })).toBe('CONSENSUS_BFT_HSM_KEY_ABSENT')
+    expect(await codeOf({ module: join(dir, 'absent.so') })).toBe('CONSENSUS_BFT_HSM_MODULE')
+  })
+})
