@@ -225,14 +225,22 @@ describe.skipIf(skip)('PostgreSQL point-in-time recovery (pg_basebackup + WAL ar
     chownSync(join(restored, 'recovery.signal'), postgresUid, postgresGid)
     startCluster(restored)
 
-    // 5. a service on the recovered cluster: s1 and s2, not s3; the same roots; proofs verify
-    const b = await serviceOn(`postgres://postgres@127.0.0.1:${port2}/postgres`)
+    // 5. a service on the recovered cluster: s1 and s2, not s3; the same roots; proofs verify. The
+    // server answers while it still replays (read-only): the service starts once it is promoted.
+    const url2 = `postgres://postgres@127.0.0.1:${port2}/postgres`
+    const probe = await openPostgres(url2, 1)
     try {
-      for (let i = 0; i < 300; i++) {
-        const r = await b.sql.query('SELECT pg_is_in_recovery() AS r')
-        if (r[0]?.r === false) break
-        await new Promise((res) => setTimeout(res, 100))
+      let promoted = false
+      for (let i = 0; i < 600 && !promoted; i++) {
+        promoted = (await probe.query('SELECT pg_is_in_recovery() AS r'))[0]?.r === false
+        if (!promoted) await new Promise((res) => setTimeout(res, 100))
       }
+      expect(promoted, 'the recovered cluster was not promoted within 60 s').toBe(true)
+    } finally {
+      await probe.close()
+    }
+    const b = await serviceOn(url2)
+    try {
       const list = (await b.svc.app.inject({ method: 'GET', url: '/v1/snapshots', headers: admin })).json() as {
         items: { id: string; root: { hash: string } | null }[]
       }
