@@ -5,6 +5,8 @@
 
 import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
+// Light on purpose (utils only): flags are checked before the service is imported.
+import { tracingFlags as parseTracingFlags } from '@cairn/service-kit/tracing-flags'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { z } from 'zod'
@@ -202,20 +204,16 @@ export function natsFlags(o: { natsUrl: string; natsStream: string; natsSubject:
   return r.data
 }
 
-/** `--otlp-endpoint` / `--trace-sample-ratio`, validated; null without an endpoint. */
+/** `--otlp-endpoint` / `--trace-sample-ratio`, validated (service-kit's); null without an endpoint. */
 export function tracingFlags(o: {
   otlpEndpoint?: string
   traceSampleRatio?: string
 }): { otlpEndpoint: string; sampleRatio: number } | null {
-  if (!o.otlpEndpoint) return null
-  const r = z
-    .object({
-      otlpEndpoint: z.url({ protocol: /^https?$/, error: '--otlp-endpoint must be an http(s) URL' }),
-      sampleRatio: z.number({ error: '--trace-sample-ratio must be a number' }).min(0).max(1),
-    })
-    .safeParse({ otlpEndpoint: o.otlpEndpoint, sampleRatio: Number(o.traceSampleRatio ?? '1') })
-  if (!r.success) throw bad(`bad tracing options: ${r.error.issues.map((i) => i.message).join('; ')}`)
-  return r.data
+  try {
+    return parseTracingFlags(o)
+  } catch (err) {
+    throw bad((err as Error).message)
+  }
 }
 
 /** `--funding`, validated. */

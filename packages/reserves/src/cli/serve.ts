@@ -5,16 +5,19 @@ import { join } from 'node:path'
 import {
   createLogger,
   createMetricsRegistry,
+  createTracing,
   type RateLimitStore,
   RedisRateLimitStore,
   readApiKeysFile,
   StopOnSignals,
+  tracingFlags,
 } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { verifyAuditWithCheckpoint } from '../compliance/audit-checkpoint.ts'
 import { type ComplianceFlags, complianceFlags, complianceOptions } from '../compliance/serve-flags.ts'
 import { ReservesErrorCode } from '../errors.ts'
+import { DEFAULT_LEDGER_NATS, LedgerNatsConsumer } from '../ledger/nats-consumer.ts'
 import { DEFAULT_RECONCILIATION } from '../reconciliation/worker.ts'
 import { createReservesService, DEFAULT_BUILDS, DEFAULT_SERVICE_OPTIONS } from '../service/app.ts'
 import { type AtRestKey, parseKeyFile } from '../service/at-rest.ts'
@@ -27,6 +30,7 @@ import type { Sql } from '../service/sql.ts'
 import { openPostgres } from '../service/sql-pg.ts'
 import { openPgliteThread } from '../service/sql-pglite.ts'
 import { SnapshotStore } from '../service/store.ts'
+import { traceSql } from '../service/tracing.ts'
 import { DEFAULT_NATS_RELAY, NatsRelay } from '../webhooks/nats-relay.ts'
 import { DEFAULT_WEBHOOKS } from '../webhooks/worker.ts'
 import { readArgFile } from './read-arg-file.ts'
@@ -223,10 +227,29 @@ export function registerServe(r: Command): void {
     )
     .option('--events.nats-stream <name>', 'the JetStream stream (made when missing)', DEFAULT_NATS_RELAY.stream)
     .option('--events.nats-subject-prefix <prefix>', 'subject prefix', DEFAULT_NATS_RELAY.subjectPrefix)
+    .option(
+      '--ledger.nats-subject <subject>',
+      'apply ledger batches from NATS JetStream: each message on this subject is one POST /v1/ledger/changes body, its Nats-Msg-Id the idempotency key',
+    )
+    .option('--ledger.nats-url <url>', 'nats://… of --ledger.nats-subject (default --events.nats-url)')
+    .option(
+      '--ledger.nats-stream <name>',
+      'the JetStream stream holding the subject (made when missing)',
+      DEFAULT_LEDGER_NATS.stream,
+    )
+    .option(
+      '--ledger.nats-durable <name>',
+      'the durable consumer (made when missing; instances sharing it apply each batch once, in order)',
+      DEFAULT_LEDGER_NATS.durable,
+    )
     .option('--min-depth <n>', 'default minimum tree depth', '10')
+    .option('--otlp-endpoint <url>', 'OpenTelemetry: send spans to this OTLP/HTTP traces URL (default: no tracing)')
+    .option('--trace-sample-ratio <r>', 'the share of requests traced, 0 to 1', '1')
     .action(
       async (
         o: ServeFlags & {
+          otlpEndpoint?: string
+          traceSampleRatio?: string
           keyFile?: string
           dev?: boolean
           jwtSecretFile?: string
@@ -273,6 +296,10 @@ export function registerServe(r: Command): void {
           'events.natsUrl'?: string
           'events.natsStream': string
           'events.natsSubjectPrefix': string
+          'ledger.natsSubject'?: string
+          'ledger.natsUrl'?: string
+          'ledger.natsStream': string
+          'ledger.natsDurable': string
           minDepth: string
         },
       ) => {
@@ -399,7 +426,18 @@ export function registerServe(r: Command): void {
             { fault: 'caller' },
           )
         const compliance = complianceOptions(o)
-        const sql = await openStorage(o)
+        const traced = tracingFlags(o)
+        const tracing = await createTracing(
+          {
+            enabled: traced !== null,
+            otlpEndpoint: traced?.otlpEndpoint ?? '',
+            sampleRatio: traced?.sampleRatio ?? 1,
+            serviceName: 'cairn-reserves',
+            version: PKG_VERSION,
+          },
+          { logger },
+        )
+        const sql = traceSql(await openStorage(o), tracing.tracer)
         const keyFile = o.keyFile
         const registry = createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' })
         let rateLimitStore: RateLimitStore | undefined
@@ -421,6 +459,26 @@ export function registerServe(r: Command): void {
           )
           const r = relay
           checks.nats = () => r.check()
+        }
+        let ledgerNats: LedgerNatsConsumer | null = null
+        if (o['ledger.natsSubject']) {
+          const servers = o['ledger.natsUrl'] ?? o['events.natsUrl']
+          if (!servers)
+            throw new CairnError(ReservesErrorCode.BAD_OPTIONS, '--ledger.nats-subject needs a NATS server', {
+              fault: 'caller',
+              hint: 'give --ledger.nats-url nats://host:4222 (or --events.nats-url)',
+            })
+          ledgerNats = await LedgerNatsConsumer.open(
+            {
+              servers,
+              subject: o['ledger.natsSubject'],
+              stream: o['ledger.natsStream'],
+              durable: o['ledger.natsDurable'],
+            },
+            { sql, key: readKey(keyFile), logger, registry },
+          )
+          const l = ledgerNats
+          checks['ledger-nats'] = () => l.check()
         }
         let events: EventBus | undefined
         if (o.databaseUrl) {
@@ -452,6 +510,7 @@ export function registerServe(r: Command): void {
             key: readKey(keyFile),
             logger,
             metrics: registry,
+            tracer: tracing.tracer,
             checks,
             ...(rateLimitStore ? { rateLimitStore } : {}),
             ...(events ? { events } : {}),
@@ -483,16 +542,19 @@ export function registerServe(r: Command): void {
         }
         process.on('SIGHUP', onHup)
         relay?.start()
+        ledgerNats?.start()
         // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): stops cleanly
         stopper.arm(logger, async () => {
           process.off('SIGHUP', onHup)
           try {
             await svc.close()
           } finally {
+            await ledgerNats?.stop().catch(() => {})
             await relay?.stop().catch(() => {})
             await events?.close()
             await (rateLimitStore as RedisRateLimitStore | undefined)?.close?.()
             await sql.close()
+            await tracing.shutdown()
           }
         })
       },

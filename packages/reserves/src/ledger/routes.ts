@@ -16,6 +16,7 @@ import type { LiabilityEntry } from '../tree/build.ts'
 import { BUILD_MAX_DEPTH, checkCurrencies, depthFor } from '../tree/build.ts'
 import { isU128 } from '../verifier/u128.ts'
 import { parseInput } from '../webhooks/validate.ts'
+import { Batch } from './batch.ts'
 import type { LedgerChange, LedgerStore } from './store.ts'
 
 export interface LedgerRouteDeps {
@@ -34,17 +35,6 @@ export interface LedgerRouteDeps {
   who: (req: FastifyRequest) => Principal
 }
 
-/** The most changes one batch may carry. */
-export const MAX_BATCH = 10_000
-
-const USER = z.string().min(1).max(256)
-const AMOUNTS = z.record(z.string(), z.string().max(45)).refine((r) => Object.keys(r).length > 0, 'names no currency')
-const Change = z.union([
-  z.object({ userId: USER, deltas: AMOUNTS }).strict(),
-  z.object({ userId: USER, balances: z.record(z.string(), z.string().max(45)) }).strict(),
-  z.object({ userId: USER, remove: z.literal(true) }).strict(),
-])
-const Batch = z.object({ changes: z.array(Change).min(1).max(MAX_BATCH) }).strict()
 const Currencies = z
   .object({ currencies: z.array(z.object({ symbol: z.string(), decimals: z.number().int() }).strict()).min(1) })
   .strict()

@@ -14,12 +14,14 @@ import {
   guardFastifyWebSockets,
   HealthChecks,
   type LagSource,
+  noopTracer,
   type RateLimitStore,
   readTls,
   reloadTls,
   requestFields,
   requestId,
   type TlsFiles,
+  type Tracer,
 } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import websocket from '@fastify/websocket'
@@ -75,6 +77,7 @@ import {
 } from './rate-limit.ts'
 import type { Sql } from './sql.ts'
 import { type SnapshotInfo, SnapshotStore } from './store.ts'
+import { traceRequests } from './tracing.ts'
 import { readUpload } from './upload.ts'
 
 export interface ReservesServiceOptions {
@@ -156,6 +159,8 @@ export interface ReservesServiceModules {
   owner?: string
   /** A number in [0, 1) for the webhook retry jitter (default Math.random). */
   random?: () => number
+  /** OpenTelemetry (service-kit's; default off): request and build spans. Wrap `sql` with traceSql for statements. */
+  tracer?: Tracer
 }
 
 export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
@@ -475,6 +480,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
             .catch((err: unknown) => logger.warn({ err, id: e.id }, 'reconciliation not queued after the build'))
         },
         onFailed: (e) => void publish({ type: 'snapshot.failed', id: e.id, error: e.error }),
+        ...(modules.tracer ? { tracer: modules.tracer } : {}),
       },
     )
 
@@ -553,6 +559,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     metrics.requestSeconds.observe({ method, route }, reply.elapsedTime / 1000)
   })
 
+  traceRequests(app, modules.tracer ?? noopTracer)
   registerCompression(app, opts.compressMinBytes ?? 1024)
   registerDeprecations(app, DEPRECATED_ROUTES)
 

@@ -3,6 +3,7 @@
 // keeps the job's lease alive meanwhile. Any number of runners (in API instances or in
 // `cairn reserves worker` processes) can share one PostgreSQL; a job is built by one of them.
 import type { Worker } from 'node:worker_threads'
+import type { Tracer } from '@cairn/service-kit'
 import { CairnError, type Logger, startWorker } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
 import type { HashName } from '../verifier/hash.ts'
@@ -69,6 +70,8 @@ export class BuildRunner {
       /** Told of each snapshot built or given up (the event bus). */
       onBuilt: (e: BuiltEvent) => void
       onFailed: (e: { id: string; error: string }) => void
+      /** A span per attempt (`reserves.build`), its statements as children (default: off). */
+      tracer?: Tracer
     },
   ) {}
 
@@ -149,7 +152,17 @@ export class BuildRunner {
     return p
   }
 
-  private async attempt(job: ClaimedJob): Promise<void> {
+  private attempt(job: ClaimedJob): Promise<void> {
+    const tracer = this.modules.tracer
+    if (!tracer?.enabled) return this.attemptOnce(job)
+    return tracer.span(
+      'reserves.build',
+      { 'reserves.snapshot_id': job.snapshotId, 'reserves.attempt': job.attempt },
+      () => this.attemptOnce(job),
+    )
+  }
+
+  private async attemptOnce(job: ClaimedJob): Promise<void> {
     const { sql, store, jobs, logger, metrics } = this.modules
     const id = job.snapshotId
     const log = logger.child({ snapshot: id, attempt: job.attempt })
