@@ -32,6 +32,19 @@ export type {
 export { decryptKeystore, encryptKeystore, KEYSTORE_DEFAULT_SCRYPT } from './keystore.ts'
 export type { KzgBackend } from './kzg.ts'
 export { kzgBackend, lazyKzg } from './kzg.ts'
+export type { MlDsaKeyPair, MlDsaSignOptions, MlDsaVerifyOptions } from './ml-dsa.ts'
+export {
+  ML_DSA_MAX_CONTEXT_BYTES,
+  ML_DSA65_PUBLIC_KEY_BYTES,
+  ML_DSA65_RANDOMNESS_BYTES,
+  ML_DSA65_SECRET_KEY_BYTES,
+  ML_DSA65_SEED_BYTES,
+  ML_DSA65_SIGNATURE_BYTES,
+  mlDsa65Keygen,
+  mlDsa65PublicKey,
+  mlDsa65Sign,
+  mlDsa65Verify,
+} from './ml-dsa.ts'
 export type { RecoverJob, RecoverPoolOptions } from './recover-pool.ts'
 export { RecoverPool } from './recover-pool.ts'
 export type { EcdsaSignature, Secp256k1Backend, Secp256k1BackendName } from './secp256k1.ts'
