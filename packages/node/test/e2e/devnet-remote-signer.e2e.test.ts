@@ -3,56 +3,21 @@
 // `cairn signer serve` process, node 3's config says `bft.signer = { kind = "remote", … }` over
 // mutual TLS, and the chain finalizes with validator 3's precommits in its certificates (the
 // signer's protection database follows the heights it signed).
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CAIRN_BIN, cleanEnv, rpc, runCli } from '../cli/run-cli.ts'
-import { freePortRange, initDevnet } from './harness.ts'
+import { rpc, runCli } from '../cli/run-cli.ts'
+import { CairnProcesses, freePortRange, initDevnet, waitFor } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-remote-signer-'))
-const started: ChildProcess[] = []
-const nodePids: number[] = []
+const procs = new CairnProcesses()
 afterAll(() => {
-  const pids = [...nodePids]
-  for (const p of started) if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) pids.push(p.pid)
-  for (const pid of pids) {
-    try {
-      process.kill(-pid, 'SIGKILL')
-    } catch {}
-  }
+  procs.killAll()
   rmSync(dir, { recursive: true, force: true })
 })
-
-async function waitFor(pred: () => Promise<boolean>, ms: number, what: string, out?: () => string): Promise<void> {
-  const until = Date.now() + ms
-  for (;;) {
-    try {
-      if (await pred()) return
-    } catch {}
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${out ? `\n${out().slice(-4000)}` : ''}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
-
-function cairn(args: string[]): { child: ChildProcess; out: () => string } {
-  const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
-    env: cleanEnv(),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  started.push(child)
-  let out = ''
-  const take = (d: Buffer) => {
-    out += String(d)
-    for (const m of String(d).matchAll(/\[devnet\] node-\d+ pid (\d+)/g)) nodePids.push(Number(m[1]))
-  }
-  child.stdout?.on('data', take)
-  child.stderr?.on('data', take)
-  return { child, out: () => out }
-}
+const cairn = (args: string[]) => procs.start(args)
 
 describe('a devnet whose validator 3 signs through `cairn signer serve`', () => {
   it('finalizes, with validator 3 signing its votes through the remote signer', async () => {

@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runCli } from '../cli/run-cli.ts'
+import { cleanEnv, runCli } from '../cli/run-cli.ts'
 
 export type NodeKind = 'cairn' | 'anvil'
 
@@ -343,4 +343,61 @@ export async function initDevnet(dir: string): Promise<{ base: number; p2pBase: 
   ])
   if (init.code !== 0) throw new Error(`cairn devnet init exited ${init.code}: ${init.stderr}`)
   return { base, p2pBase }
+}
+
+/** Polls `pred` every 250 ms (a throw counts as false) until true, or throws after `ms` with `out()`'s tail. */
+export async function waitFor(
+  pred: () => Promise<boolean>,
+  ms: number,
+  what: string,
+  out?: () => string,
+): Promise<void> {
+  const until = Date.now() + ms
+  for (;;) {
+    try {
+      if (await pred()) return
+    } catch {}
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${out ? `\n${out().slice(-4000)}` : ''}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/**
+ * Long-running `cairn` processes of one test file (`cairn devnet start`, `cairn signer serve`), each
+ * in its own process group, with the devnet's node pids it prints; `killAll()` (in afterAll) ends
+ * every one of them and their groups.
+ */
+export class CairnProcesses {
+  readonly #started: ChildProcess[] = []
+  readonly #nodePids: number[] = []
+
+  constructor(private readonly env: Record<string, string> = {}) {}
+
+  start(args: string[]): { child: ChildProcess; out: () => string } {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/node/bin/cairn.js'), ...args], {
+      env: cleanEnv(this.env),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    this.#started.push(child)
+    let out = ''
+    const take = (d: Buffer) => {
+      out += String(d)
+      for (const m of String(d).matchAll(/\[devnet\] node-\d+ pid (\d+)/g)) this.#nodePids.push(Number(m[1]))
+    }
+    child.stdout?.on('data', take)
+    child.stderr?.on('data', take)
+    return { child, out: () => out }
+  }
+
+  killAll(): void {
+    const pids = [...this.#nodePids]
+    for (const p of this.#started)
+      if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) pids.push(p.pid)
+    for (const pid of pids) {
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {}
+    }
+  }
 }
