@@ -4,10 +4,12 @@
  * service. The browser-safe verifier is the `@cairn/reserves/verifier` subpath.
  */
 export { createBackupMetrics } from './backup/metrics.ts'
+export { createComplianceMetrics } from './compliance/metrics.ts'
 export { ReservesErrorCode } from './errors.ts'
 export { readSnapshot, readSnapshotColumns, readSnapshotFile, readSnapshotText } from './input/read.ts'
 export type { ColumnSnapshot, InputFormat, RowError } from './input/rows.ts'
 export { MAX_REPORTED_ERRORS, RowReader } from './input/rows.ts'
+export { createLedgerMetrics, createLedgerNatsMetrics } from './ledger/metrics.ts'
 export type { ReconciliationMetrics } from './reconciliation/metrics.ts'
 export { createReconciliationMetrics } from './reconciliation/metrics.ts'
 export type { CurrencyBalance } from './reconciliation/ratio.ts'

@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
+import { createHsmMetrics } from '@cairn/consensus/hsm'
 import { createRemoteSignerMetrics, createSignerServerMetrics } from '@cairn/consensus/remote-signer'
 import { createP2pMetrics } from '@cairn/p2p'
 import {
+  createBackupMetrics,
+  createComplianceMetrics,
+  createLedgerMetrics,
+  createLedgerNatsMetrics,
   createNatsEventMetrics,
   createReconciliationMetrics,
   createReservesMetrics,
@@ -132,6 +137,11 @@ describe('deploy/grafana dashboard', () => {
     createWebhookMetrics(reserves)
     createNatsEventMetrics(reserves)
     createReconciliationMetrics(reserves)
+    // and its ledger (API and NATS), compliance and backups
+    createLedgerMetrics(reserves)
+    createLedgerNatsMetrics(reserves)
+    createComplianceMetrics(reserves)
+    createBackupMetrics(reserves)
     createArbMetrics(reserves)
     apiRateLimitedCounter(reserves)
     // p2p's metrics also from the p2p package's own registry function (the node above has them too)
@@ -142,6 +152,8 @@ describe('deploy/grafana dashboard', () => {
     // a validator's remote signer client, and `cairn signer serve`'s own
     createRemoteSignerMetrics(reserves)
     createSignerServerMetrics(reserves)
+    // a validator key on a PKCS#11 token (bft.signer kind hsm)
+    createHsmMetrics(reserves)
     // and the RPC read threads' (--rpc.threads; none on this --ephemeral node)
     createReadThreadMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)

@@ -9,7 +9,7 @@
 import { openJetStream, WakeableSleep } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { Consumer, JsMsg, NatsConnection } from 'nats'
-import { Counter, type Registry } from 'prom-client'
+import type { Counter, Registry } from 'prom-client'
 import { ReservesErrorCode } from '../errors.ts'
 import type { AtRestKey } from '../service/at-rest.ts'
 import { appendAudit } from '../service/audit.ts'
@@ -17,6 +17,7 @@ import type { Sql } from '../service/sql.ts'
 import { backoffDelayMs } from '../webhooks/backoff.ts'
 import { parseInput } from '../webhooks/validate.ts'
 import { Batch } from './batch.ts'
+import { createLedgerNatsMetrics, type LEDGER_NATS_OUTCOMES } from './metrics.ts'
 import { type LedgerChange, LedgerStore } from './store.ts'
 
 export interface LedgerNatsOptions {
@@ -50,10 +51,8 @@ export const DEFAULT_LEDGER_NATS: Omit<LedgerNatsOptions, 'servers' | 'subject'>
   retry: { baseMs: 1_000, maxMs: 60_000 },
 }
 
-export const LEDGER_NATS_OUTCOMES = ['applied', 'replayed', 'refused', 'retried'] as const
 export type LedgerNatsOutcome = (typeof LEDGER_NATS_OUTCOMES)[number]
 
-const BATCHES = 'cairn_reserves_ledger_nats_batches_total'
 /** What the API takes as an Idempotency-Key. */
 const MSG_ID = /^[\x21-\x7e]{1,200}$/
 
@@ -140,16 +139,7 @@ export class LedgerNatsConsumer {
       await nc.close()
       throw err instanceof CairnError ? err : natsError(`cannot set up the JetStream consumer ${o.durable}`, err)
     }
-    // a consumer opened again on the same registry (a restart in-process) counts on
-    const batches =
-      (modules.registry.getSingleMetric(BATCHES) as Counter<'outcome'> | undefined) ??
-      new Counter({
-        name: BATCHES,
-        help: 'Ledger batches taken from NATS, by outcome (applied, replayed: seen before, refused: terminated, retried: nak, failed for now)',
-        labelNames: ['outcome'],
-        registers: [modules.registry],
-      })
-    for (const outcome of LEDGER_NATS_OUTCOMES) batches.inc({ outcome }, 0)
+    const batches = createLedgerNatsMetrics(modules.registry)
     const consumer = await js.consumers.get(o.stream, o.durable)
     return new LedgerNatsConsumer(o, nc, consumer, {
       clockMs: Date.now,

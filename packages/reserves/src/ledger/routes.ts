@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Counter, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import { z } from 'zod'
 import { ReservesErrorCode } from '../errors.ts'
 import { type AtRestKey, userKey } from '../service/at-rest.ts'
@@ -17,6 +17,7 @@ import { BUILD_MAX_DEPTH, checkCurrencies, depthFor } from '../tree/build.ts'
 import { isU128 } from '../verifier/u128.ts'
 import { parseInput } from '../webhooks/validate.ts'
 import { Batch } from './batch.ts'
+import { createLedgerMetrics } from './metrics.ts'
 import type { LedgerChange, LedgerStore } from './store.ts'
 
 export interface LedgerRouteDeps {
@@ -52,18 +53,7 @@ const IDEMPOTENCY = /^[\x21-\x7e]{1,200}$/
 
 export function registerLedgerRoutes(app: FastifyInstance, d: LedgerRouteDeps): void {
   const { store, guard, who } = d
-  const changes = new Counter({
-    name: 'cairn_reserves_ledger_changes_total',
-    help: 'Ledger changes applied, by kind (changed, added, removed)',
-    labelNames: ['kind'],
-    registers: [d.registry],
-  })
-  for (const kind of ['changed', 'added', 'removed']) changes.inc({ kind }, 0)
-  const freezes = new Counter({
-    name: 'cairn_reserves_ledger_freezes_total',
-    help: 'Snapshots frozen from the ledger',
-    registers: [d.registry],
-  })
+  const { changes, freezes } = createLedgerMetrics(d.registry)
 
   app.get('/v1/ledger', guard(['admin', 'auditor']), async () => store.state())
 
