@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { silentLogger } from '@cairn/utils'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_COMPLIANCE } from '../src/compliance/options.ts'
 import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
 import { parseKeyFile } from '../src/service/at-rest.ts'
 import { signToken } from '../src/service/auth.ts'
@@ -47,7 +48,13 @@ if (redisDown) console.warn(`skipping the Redis proof-cache tests: ${REDIS_URL} 
 
 function service(db: OpenedSql, redisUrl: string | null): ReservesService {
   return createReservesService(
-    { ...DEFAULT_SERVICE_OPTIONS, jwtSecret: secret, defaultMinDepth: 3, redisUrl },
+    {
+      ...DEFAULT_SERVICE_OPTIONS,
+      jwtSecret: secret,
+      defaultMinDepth: 3,
+      redisUrl,
+      compliance: { ...DEFAULT_COMPLIANCE, auditorProofReaders: 'all' },
+    },
     { sql: db.sql, key, logger: silentLogger },
   )
 }

@@ -3,6 +3,7 @@
 // count nor the depth the random padding is there to hide.
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_COMPLIANCE } from '../src/compliance/options.ts'
 import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
 import { parseKeyFile, userKey } from '../src/service/at-rest.ts'
 import { signToken } from '../src/service/auth.ts'
@@ -22,7 +23,12 @@ describe('reserves privacy', () => {
   beforeAll(async () => {
     db = await openTestSql('pglite')
     svc = createReservesService(
-      { ...DEFAULT_SERVICE_OPTIONS, jwtSecret: secret, defaultMinDepth: 6 },
+      {
+        ...DEFAULT_SERVICE_OPTIONS,
+        jwtSecret: secret,
+        defaultMinDepth: 6,
+        compliance: { ...DEFAULT_COMPLIANCE, auditorProofReaders: 'all' },
+      },
       { sql: db.sql, key, logger: silentLogger },
     )
     const r = await svc.app.inject({

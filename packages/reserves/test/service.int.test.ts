@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULT_COMPLIANCE } from '../src/compliance/options.ts'
 import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
 import { parseKeyFile } from '../src/service/at-rest.ts'
 import { verifyAuditChain } from '../src/service/audit.ts'
@@ -54,6 +55,8 @@ for (const driver of ['pglite', 'pg'] as const) {
       svc = createReservesService(
         {
           ...DEFAULT_SERVICE_OPTIONS,
+          // these tests read per-user proofs as an auditor: the grant serve leaves off by default
+          compliance: { ...DEFAULT_COMPLIANCE, auditorProofReaders: 'all' },
           jwtSecret: secret,
           defaultMinDepth: 4,
           apiKeys: [{ name: 'exporter', role: 'admin', key: 'k-123' }],

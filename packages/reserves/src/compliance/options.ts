@@ -41,8 +41,8 @@ export interface ComplianceOptions {
   reportKey: ReportKey | null
   /**
    * Who of the auditors may read per-user proofs (a user id beside its balances):
-   * `all` (every auditor, the library default, as before this option existed) or the listed
-   * auditor subjects only (`cairn reserves serve` defaults to none).
+   * `all` (every auditor) or the listed auditor subjects only. Default none, in the library as in
+   * `cairn reserves serve`: auditors verify with reports, leaves and the audit chain.
    */
   auditorProofReaders: 'all' | readonly string[]
   /** How often another instance's erasures and retired snapshots are picked up, ms. */
@@ -61,7 +61,7 @@ export const DEFAULT_RETENTION: RetentionOptions = {
 export const DEFAULT_COMPLIANCE: ComplianceOptions = {
   retention: null,
   reportKey: null,
-  auditorProofReaders: 'all',
+  auditorProofReaders: [],
   tombstoneRefreshMs: 5_000,
 }
 
