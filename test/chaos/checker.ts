@@ -6,7 +6,7 @@ import { type Abi, decodeFunctionResult, encodeFunctionData, type Hex } from 'vi
 import { type Cluster, rpc, rpcBatch } from './cluster.ts'
 import { accounts, contractAddress, type TxRecord } from './workload.ts'
 
-interface RpcBlock {
+export interface RpcBlock {
   number: string
   hash: string
   parentHash: string
@@ -79,7 +79,7 @@ async function pool<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>): Pro
   return out
 }
 
-async function retry<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
+export async function retry<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
   for (let k = 0; ; k++) {
     try {
       return await fn()
@@ -91,7 +91,7 @@ async function retry<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
 }
 
 /** Blocks 1..top of a node, in batches of 50. */
-async function blocksOf(url: string, top: number, txs: boolean): Promise<RpcBlock[]> {
+export async function blocksOf(url: string, top: number, txs: boolean): Promise<RpcBlock[]> {
   const out: RpcBlock[] = []
   for (let h = 1; h <= top; h += 50) {
     const hs = [...Array(Math.min(50, top - h + 1)).keys()].map((k) => h + k)
@@ -182,86 +182,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
   if (!longest) throw new Error('no nodes')
   const top = heights[longest.name] ?? 0
   const full = await blocksOf(longest.url, top, true)
-  const minedAt = new Map<string, number[]>()
-  const bySender = new Map<string, number[]>()
-  for (const b of full) {
-    for (const t of b.transactions) {
-      if (typeof t === 'string') continue
-      const list = minedAt.get(t.hash) ?? []
-      list.push(Number(b.number))
-      minedAt.set(t.hash, list)
-      const nonces = bySender.get(t.from.toLowerCase()) ?? []
-      nonces.push(Number(t.nonce))
-      bySender.set(t.from.toLowerCase(), nonces)
-    }
-  }
-  // Every acknowledged transaction mined exactly once.
-  const acked = txs.filter((t) => t.ackAt !== undefined)
-  let lost = 0
-  for (const t of acked) {
-    const at = minedAt.get(t.hash) ?? []
-    if (at.length === 0) {
-      lost++
-      violations.push(
-        `lost: ${t.kind} ${t.hash} (${t.sender} nonce ${t.nonce}) acknowledged by ${t.ackNode} but never mined`,
-      )
-    } else if (at.length > 1) violations.push(`duplicate: ${t.hash} mined at ${at.join(', ')}`)
-  }
-  // Nonces gap-free per sender, in block order.
-  for (const [sender, nonces] of bySender) {
-    for (const [k, nonce] of nonces.entries()) {
-      if (nonce !== k) {
-        violations.push(`nonces: ${sender}'s transaction #${k} on chain has nonce ${nonce}`)
-        break
-      }
-    }
-  }
-  // Balances conserved: the test accounts' sum at the top = at genesis − the fees they paid.
-  const hexTop = `0x${top.toString(16)}`
-  const sum = async (tag: string) => {
-    let s = 0n
-    for (const a of [...accounts.map((x) => x.address), contractAddress()]) {
-      if (a.toLowerCase() === input.staker) continue
-      s += BigInt(await retry(() => rpc<string>(longest.url, 'eth_getBalance', [a, tag])))
-    }
-    return s
-  }
-  let fees = 0n
-  let callsOk = 0
-  let deployed = false
-  const mine = new Set(accounts.map((a) => a.address.toLowerCase()).filter((a) => a !== input.staker))
-  // in chain order: calls count once the counter's deployment succeeded (a call before it is a plain transfer of 0)
-  const ourMined = full.flatMap((b) =>
-    b.transactions.filter((t) => typeof t !== 'string' && mine.has(t.from.toLowerCase())),
-  ) as { hash: string; to: string | null }[]
-  const receipts = await pool(ourMined, 8, (t) =>
-    retry(() =>
-      rpc<{
-        gasUsed: string
-        effectiveGasPrice: string
-        status: string
-        to: string | null
-        contractAddress: string | null
-      }>(longest.url, 'eth_getTransactionReceipt', [t.hash]),
-    ),
-  )
-  for (const r of receipts) {
-    fees += BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice)
-    if (r.contractAddress?.toLowerCase() === contractAddress() && r.status === '0x1') deployed = true
-    if (deployed && r.to?.toLowerCase() === contractAddress() && r.status === '0x1') callsOk++
-  }
-  const before = await sum('0x0')
-  const after = await sum(hexTop)
-  if (before !== after + fees) {
-    violations.push(
-      `balances: ${before} at genesis ≠ ${after} at ${top} + ${fees} fees (off by ${before - after - fees})`,
-    )
-  }
-  // The counter contract counted every successful call.
-  const counter = BigInt(
-    await retry(() => rpc<string>(longest.url, 'eth_getStorageAt', [contractAddress(), '0x0', hexTop])),
-  )
-  if (counter !== BigInt(callsOk)) violations.push(`counter: slot 0 is ${counter}, ${callsOk} successful calls mined`)
+  const { acked, lost } = await checkLedger(longest.url, top, full, txs, input.staker, violations)
   // Evidence: what honest nodes saw reaches the chain; a double voter's equivocations are on it.
   const withEvidence = full.filter((b) => extraVersion(b.extraData) >= 2)
   const evidence = (
@@ -372,4 +293,99 @@ async function checkValidatorSets(
     }
   }
   return changes
+}
+
+/**
+ * The transaction rules over one chain (`full`: its blocks 1..top with their transactions, read
+ * from `url`): every acknowledged transaction mined exactly once, nonces gap-free per sender,
+ * the test accounts' balances conserved (genesis sum = sum at `top` + the fees they paid), the
+ * counter's slot 0 = its successful calls. Adds what fails to `violations`.
+ */
+export async function checkLedger(
+  url: string,
+  top: number,
+  full: RpcBlock[],
+  txs: TxRecord[],
+  staker: string | undefined,
+  violations: string[],
+): Promise<{ acked: TxRecord[]; lost: number }> {
+  const minedAt = new Map<string, number[]>()
+  const bySender = new Map<string, number[]>()
+  for (const b of full) {
+    for (const t of b.transactions) {
+      if (typeof t === 'string') continue
+      const list = minedAt.get(t.hash) ?? []
+      list.push(Number(b.number))
+      minedAt.set(t.hash, list)
+      const nonces = bySender.get(t.from.toLowerCase()) ?? []
+      nonces.push(Number(t.nonce))
+      bySender.set(t.from.toLowerCase(), nonces)
+    }
+  }
+  // Every acknowledged transaction mined exactly once.
+  const acked = txs.filter((t) => t.ackAt !== undefined)
+  let lost = 0
+  for (const t of acked) {
+    const at = minedAt.get(t.hash) ?? []
+    if (at.length === 0) {
+      lost++
+      violations.push(
+        `lost: ${t.kind} ${t.hash} (${t.sender} nonce ${t.nonce}) acknowledged by ${t.ackNode} but never mined`,
+      )
+    } else if (at.length > 1) violations.push(`duplicate: ${t.hash} mined at ${at.join(', ')}`)
+  }
+  // Nonces gap-free per sender, in block order.
+  for (const [sender, nonces] of bySender) {
+    for (const [k, nonce] of nonces.entries()) {
+      if (nonce !== k) {
+        violations.push(`nonces: ${sender}'s transaction #${k} on chain has nonce ${nonce}`)
+        break
+      }
+    }
+  }
+  // Balances conserved: the test accounts' sum at the top = at genesis − the fees they paid.
+  const hexTop = `0x${top.toString(16)}`
+  const sum = async (tag: string) => {
+    let s = 0n
+    for (const a of [...accounts.map((x) => x.address), contractAddress()]) {
+      if (a.toLowerCase() === staker) continue
+      s += BigInt(await retry(() => rpc<string>(url, 'eth_getBalance', [a, tag])))
+    }
+    return s
+  }
+  let fees = 0n
+  let callsOk = 0
+  let deployed = false
+  const mine = new Set(accounts.map((a) => a.address.toLowerCase()).filter((a) => a !== staker))
+  // in chain order: calls count once the counter's deployment succeeded (a call before it is a plain transfer of 0)
+  const ourMined = full.flatMap((b) =>
+    b.transactions.filter((t) => typeof t !== 'string' && mine.has(t.from.toLowerCase())),
+  ) as { hash: string; to: string | null }[]
+  const receipts = await pool(ourMined, 8, (t) =>
+    retry(() =>
+      rpc<{
+        gasUsed: string
+        effectiveGasPrice: string
+        status: string
+        to: string | null
+        contractAddress: string | null
+      }>(url, 'eth_getTransactionReceipt', [t.hash]),
+    ),
+  )
+  for (const r of receipts) {
+    fees += BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice)
+    if (r.contractAddress?.toLowerCase() === contractAddress() && r.status === '0x1') deployed = true
+    if (deployed && r.to?.toLowerCase() === contractAddress() && r.status === '0x1') callsOk++
+  }
+  const before = await sum('0x0')
+  const after = await sum(hexTop)
+  if (before !== after + fees) {
+    violations.push(
+      `balances: ${before} at genesis ≠ ${after} at ${top} + ${fees} fees (off by ${before - after - fees})`,
+    )
+  }
+  // The counter contract counted every successful call.
+  const counter = BigInt(await retry(() => rpc<string>(url, 'eth_getStorageAt', [contractAddress(), '0x0', hexTop])))
+  if (counter !== BigInt(callsOk)) violations.push(`counter: slot 0 is ${counter}, ${callsOk} successful calls mined`)
+  return { acked, lost }
 }

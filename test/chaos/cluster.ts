@@ -4,19 +4,30 @@
 // the run directory. The harness starts, kills (-9), pauses (SIGSTOP/SIGCONT) and restarts them;
 // a restart may change its test-only settings (`[testbed]`: clock offset, byzantine mode), which the
 // node honours because the harness sets CAIRN_TESTBED=1.
+//
+// The `producer` topology (issue 51): one dev-engine producer (`dev = true`, a block every second,
+// its chain in its datadir) and F followers (`dev = true`, `follow = true`) that sync its chain over
+// libp2p. No `devnet init`: each node's identity key (`keys/node.key`) is written here, so every
+// peer id is known before anything starts; followers dial the producer and each other.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { peerIdOfSecp256k1 } from '@cairn/p2p'
 import { privateKeyToAddress } from 'viem/accounts'
 import { CAIRN_BIN, cleanEnv, REPO_ROOT } from '../../packages/node/test/cli/run-cli.ts'
 import type { Host, NetLab } from './netlab.ts'
 
 export type ByzantineMode = 'none' | 'double-propose' | 'double-vote' | 'ignore-lock' | 'silent'
+/** `bft`: validators (+ followers of the commits); `producer`: one dev producer and its p2p followers. */
+export type Topology = 'bft' | 'producer'
 
 export interface NodeSpec {
   index: number
   name: string
   validator: boolean
+  /** The dev producer of the `producer` topology. */
+  producer?: boolean
   host: Host
   datadir: string
   config: string
@@ -63,7 +74,9 @@ const API = ['eth', 'net', 'web3', 'cairn', 'txpool', 'debug']
 
 export class Cluster {
   readonly nodes: NodeSpec[] = []
-  readonly genesis: string
+  /** The genesis file (bft), or null: the dev genesis every dev node derives alike (producer). */
+  readonly genesis: string | null
+  readonly topology: Topology
   readonly #procs = new Map<number, ChildProcess>()
   /** Exits the harness did not cause, by node index (code or signal). */
   readonly unexpectedExits: { node: string; at: number; how: string }[] = []
@@ -72,9 +85,15 @@ export class Cluster {
   constructor(
     readonly lab: NetLab,
     readonly dir: string,
-    opts: { validators: number; followers: number; tmpfsNode?: number; bin?: string },
+    opts: { validators: number; followers: number; tmpfsNode?: number; bin?: string; topology?: Topology },
   ) {
     this.bin = opts.bin ?? CAIRN_BIN
+    this.topology = opts.topology ?? 'bft'
+    if (this.topology === 'producer') {
+      this.genesis = null
+      this.bootnodes = this.#producerTopology(opts.followers, opts.tmpfsNode)
+      return
+    }
     const devnet = join(dir, 'devnet')
     execFileSync(
       process.execPath,
@@ -134,6 +153,27 @@ export class Cluster {
   /** The `cairn` executable run (default: this tree's). */
   readonly bin: string
 
+  /** Node 0 the producer `p`, nodes 1..F the followers `f1`…; returns every node's multiaddr. */
+  #producerTopology(followers: number, tmpfsNode: number | undefined): string[] {
+    const addrs: string[] = []
+    for (let k = 0; k <= followers; k++) {
+      const host = this.lab.addHost()
+      const name = k === 0 ? 'p' : `f${k}`
+      let datadir = join(this.dir, name)
+      if (k === tmpfsNode) {
+        datadir = join(this.dir, `${this.lab.tag}-disk-${name}`)
+        mkdirSync(datadir, { recursive: true })
+        this.lab.mountTmpfs(datadir, 48)
+      }
+      mkdirSync(join(datadir, 'keys'), { recursive: true, mode: 0o700 })
+      const key = randomBytes(32) // below the curve order but with probability 1 − 2⁻¹²⁸
+      writeFileSync(join(datadir, 'keys', 'node.key'), `${key.toString('hex')}\n`, { mode: 0o600 })
+      addrs.push(`/ip4/${host.p2pIp}/tcp/30303/p2p/${peerIdOfSecp256k1(key)}`)
+      this.nodes.push({ ...this.#spec(k, name, false, host, datadir), ...(k === 0 ? { producer: true } : {}) })
+    }
+    return addrs
+  }
+
   #spec(k: number, name: string, validator: boolean, host: Host, datadir: string, address?: string): NodeSpec {
     return {
       index: k,
@@ -152,10 +192,34 @@ export class Cluster {
 
   #writeConfig(n: NodeSpec): void {
     const boots = this.bootnodes.filter((b) => !b.includes(`/ip4/${n.host.p2pIp}/`))
+    if (this.topology === 'producer') {
+      // The producer seals a block a second and dials nobody (its followers dial it); a follower
+      // dials the producer and the other followers, and syncs from whoever has the blocks.
+      const lines = [
+        'dev = true',
+        ...(n.producer ? ['blockTime = 1'] : ['follow = true']),
+        `datadir = ${JSON.stringify(n.datadir)}`,
+        '[http]',
+        `addr = "${n.host.rpcIp}"`,
+        'port = 8545',
+        '[rpc]',
+        `api = [${API.map((a) => JSON.stringify(a)).join(', ')}]`,
+        '[log]',
+        'format = "json"',
+        '[p2p]',
+        'enabled = true',
+        `addr = "${n.host.p2pIp}"`,
+        'port = 30303',
+        'dht = false',
+        `bootnodes = [${(n.producer ? [] : boots).map((b) => JSON.stringify(b)).join(', ')}]`,
+      ]
+      writeFileSync(n.config, `${lines.join('\n')}\n`)
+      return
+    }
     const lines = [
       `engine = "bft"`,
       `profile = "test"`,
-      `genesis = ${JSON.stringify(this.genesis)}`,
+      `genesis = ${JSON.stringify(this.genesis ?? '')}`,
       `datadir = ${JSON.stringify(n.datadir)}`,
       '[http]',
       `addr = "${n.host.rpcIp}"`,

@@ -1,9 +1,10 @@
-// `npm run chaos -- [--runs N] [--seed S] [--nodes V] [--followers F] [--duration SECONDS]
+// `npm run chaos -- [--topology bft|producer] [--runs N] [--seed S] [--nodes V] [--followers F] [--duration SECONDS]
 //   [--faults kind,kind…|none] [--byzantine random|always|never|mode,mode…] [--liveness SECONDS] [--dir D] [--keep]
 //   [--link-latency MS] [--link-jitter MS] [--link-kbit KBIT] [--slow-node K --slow-latency MS --slow-loss PCT] [--relays]`
 //
 // The network testbed (docs/consensus/testing.md): N runs of V validators (+ F followers) as real
-// `cairn start` processes in network namespaces under a seeded nemesis, each checked afterwards;
+// `cairn start` processes in network namespaces under a seeded nemesis, each checked afterwards
+// (`--topology producer`: one dev producer and F p2p followers, default 3, instead);
 // then a summary table. Root only (network namespaces); exits 2 with the reason elsewhere, 1 when a
 // run found a violation (its seed, replay command and kept directory are printed).
 import { tmpdir } from 'node:os'
@@ -14,11 +15,12 @@ import { describePerf } from './perf.ts'
 import { abortRuns, type RunOptions, type RunResult, runOnce } from './run.ts'
 
 const USAGE =
-  'usage: npm run chaos -- [--runs N] [--seed S] [--nodes 4..10] [--followers F] [--duration SECONDS] ' +
+  'usage: npm run chaos -- [--topology bft|producer] [--runs N] [--seed S] [--nodes 4..10] [--followers F] [--duration SECONDS] ' +
   '[--faults kind,…|none] [--byzantine random|always|never|mode,…] [--liveness SECONDS] [--dir D] [--bin CAIRN] [--keep]\n' +
   '  [--link-latency MS] [--link-jitter MS] [--link-kbit KBIT]  every link, the whole run (one-way, each direction; userspace relays)\n' +
   '  [--slow-node K --slow-latency MS --slow-loss PCT]  validator K (1-based) MS one-way each way from every peer, PCT % loss, the whole run\n' +
-  '  [--relays]  the userspace relays on every link even where tc netem/tbf exist'
+  '  [--relays]  the userspace relays on every link even where tc netem/tbf exist\n' +
+  '  --topology producer: one dev producer (p) and --followers F (default 3) p2p followers (f1…); --nodes and --byzantine do not apply'
 
 function fail(msg: string): never {
   process.stderr.write(`chaos: ${msg}\n${USAGE}\nfault kinds: ${FAULT_KINDS.join(', ')}\n`)
@@ -29,8 +31,9 @@ function parse(argv: string[]) {
   const o = {
     runs: 1,
     seed: Math.floor(Math.random() * 2 ** 31),
+    topology: 'bft' as 'bft' | 'producer',
     nodes: 4,
-    followers: 0,
+    followers: undefined as number | undefined,
     duration: 120,
     faults: [...FAULT_KINDS] as FaultKind[],
     byzantine: 'random' as RunOptions['byzantine'],
@@ -51,6 +54,11 @@ function parse(argv: string[]) {
     const a = argv[i]
     const v = argv[i + 1]
     switch (a) {
+      case '--topology':
+        if (v !== 'bft' && v !== 'producer') fail(`--topology expects bft or producer, got ${v}`)
+        o.topology = v
+        i++
+        break
       case '--runs':
         o.runs = int(v, 'runs', 1, 100_000)
         i++
@@ -149,9 +157,11 @@ function parse(argv: string[]) {
         fail(`unknown argument ${a}`)
     }
   }
-  if (o.slow && o.slow.node >= o.nodes + o.followers)
-    fail(`--slow-node ${o.slow.node + 1}: there are ${o.nodes + o.followers} nodes`)
-  return o
+  const followers = o.followers ?? (o.topology === 'producer' ? 3 : 0)
+  if (o.topology === 'producer' && followers < 1) fail('--topology producer needs --followers 1 or more')
+  const total = o.topology === 'producer' ? 1 + followers : o.nodes + followers
+  if (o.slow && o.slow.node >= total) fail(`--slow-node ${o.slow.node + 1}: there are ${total} nodes`)
+  return { ...o, followers }
 }
 
 /** The soak's summary: runs, faults injected by kind, transactions acknowledged / lost, violations. */
@@ -213,7 +223,8 @@ async function main(): Promise<void> {
   for (let k = 0; k < o.runs; k++) {
     const r = await runOnce({
       seed: o.seed + k,
-      validators: o.nodes,
+      topology: o.topology,
+      validators: o.topology === 'producer' ? 0 : o.nodes,
       followers: o.followers,
       durationMs: o.duration * 1000,
       kinds: o.faults,

@@ -139,6 +139,89 @@ export function planFaults(prng: Prng, o: PlanOptions): Plan {
   return { faults, byzantine, diskNode }
 }
 
+/**
+ * The kinds that apply to the `producer` topology: all but `clock-skew` (the dev engine seals on
+ * its own clock and a follower checks no timestamps against its clock: `testbed.clockOffsetMs`
+ * moves only the BFT engine's), and there is no byzantine validator.
+ */
+export const FOLLOWER_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'clock-skew')
+
+/**
+ * The `producer` topology's schedule (node 0 the producer, 1..F the followers), from the seed
+ * alone, as planFaults: `partition-halves` splits the followers from the producer (the producer
+ * keeps 0..⌊F/2⌋ of them, the rest hear only each other); `partition-majority` cuts a minority of
+ * followers off (1..⌊(F−1)/2⌋, at least 1) from the producer and the rest; `partition-bridge` and
+ * `partition-ring` over every node; `kill` and `pause` any node, the producer included (it resumes
+ * from its datadir); `disk-full` a follower.
+ */
+export function planFollowerFaults(prng: Prng, o: Omit<PlanOptions, 'validators' | 'byzantine'>): Plan {
+  const n = o.followers + 1
+  const all = [...Array(n).keys()]
+  const followers = all.slice(1)
+  const kinds = o.kinds.filter((k) => FOLLOWER_FAULT_KINDS.includes(k))
+  const diskNode = kinds.includes('disk-full') ? prng.pick(followers) : undefined
+  const faults: Fault[] = []
+  let t = 8_000
+  const [fLo, fHi] = o.faultMs ?? [5_000, 15_000]
+  const [gLo, gHi] = o.gapMs ?? [3_000, 8_000]
+  while (kinds.length > 0 && t + fLo <= o.durationMs - 5_000) {
+    const kind = prng.pick(kinds)
+    const durationMs = Math.min(prng.range(fLo, fHi), o.durationMs - 5_000 - t)
+    const f: Fault = { kind, at: t, durationMs, targets: [] }
+    const order = prng.shuffle(all)
+    const fs = prng.shuffle(followers)
+    switch (kind) {
+      case 'partition-halves': {
+        const withProducer = fs.slice(0, prng.range(0, Math.floor(o.followers / 2)))
+        f.groups = [[0, ...withProducer], fs.filter((x) => !withProducer.includes(x))]
+        break
+      }
+      case 'partition-majority': {
+        const cut = fs.slice(0, prng.range(1, Math.max(1, Math.floor((o.followers - 1) / 2))))
+        f.groups = [cut, all.filter((x) => !cut.includes(x))]
+        break
+      }
+      case 'partition-bridge': {
+        const [bridge, ...rest] = order
+        const half = Math.floor(rest.length / 2)
+        f.targets = [bridge as number]
+        f.groups = [rest.slice(0, half), rest.slice(half)]
+        break
+      }
+      case 'partition-ring':
+        f.targets = order
+        break
+      case 'one-way-loss':
+        f.targets = [order[0] as number]
+        f.groups = [order.slice(1).filter(() => prng.next() < 0.6)]
+        break
+      case 'random-loss':
+        f.param = prng.range(5, 25) / 100
+        break
+      case 'bandwidth':
+        f.targets = [order[0] as number]
+        f.param = prng.pick([64, 128, 256, 512])
+        break
+      case 'latency':
+        f.targets = [order[0] as number]
+        f.param = prng.range(50, 400)
+        break
+      case 'kill':
+      case 'pause':
+        f.targets = [order[0] as number]
+        break
+      case 'disk-full':
+        f.targets = [diskNode as number]
+        break
+      case 'clock-skew':
+        break
+    }
+    faults.push(f)
+    t += durationMs + prng.range(gLo, gHi)
+  }
+  return { faults, byzantine: null, diskNode }
+}
+
 export function describeFault(f: Fault, names: string[]): string {
   const nm = (xs: number[]) => xs.map((x) => names[x]).join(',')
   const groups = f.groups ? ` ${f.groups.map((g) => `[${nm(g)}]`).join(' | ')}` : ''

@@ -14,6 +14,8 @@ export interface PerfFigures {
   intervalMaxMs: number
   /** Acknowledged transactions mined in a block seen in the window, and the time from acknowledgement to that block seen (ms). */
   txs?: { n: number; medianMs: number; p99Ms: number }
+  /** What the transactions' latency runs to (default `finalized`; the producer topology: `in a block at f1`). */
+  txsTo?: string
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -91,6 +93,8 @@ export class HeadClock {
 }
 
 export function describePerf(p: PerfFigures): string {
-  const txs = p.txs ? `; ${p.txs.n} txs acknowledged→finalized median ${p.txs.medianMs} ms, p99 ${p.txs.p99Ms} ms` : ''
+  const txs = p.txs
+    ? `; ${p.txs.n} txs acknowledged→${p.txsTo ?? 'finalized'} median ${p.txs.medianMs} ms, p99 ${p.txs.p99Ms} ms`
+    : ''
   return `${p.blocks} blocks in ${p.windowS.toFixed(0)} s: ${p.blocksPerS.toFixed(2)} blocks/s, interval median ${p.intervalMedianMs} ms, p99 ${p.intervalP99Ms} ms, max ${p.intervalMaxMs} ms${txs}`
 }

@@ -1,19 +1,25 @@
 // One testbed run: the network and the nodes up, the workload and the nemesis on a seed, every
 // fault healed, liveness (every node commits new heights within a bound), then the checker over the
 // history and every node's chain. A failing run keeps its directory (node logs, history.jsonl,
-// nemesis.log, result.json) and says the command that replays it.
+// nemesis.log, result.json) and says the command that replays it. Two topologies: `bft` (validators
+// and followers of the commits) and `producer` (one dev producer and its p2p followers; its own
+// plan, liveness rule and checker: nemesis.ts planFollowerFaults, checker-followers.ts).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { check, Poller } from './checker.ts'
-import { Cluster, rpc, rpcBatch } from './cluster.ts'
-import { type FaultKind, Nemesis, planFaults } from './nemesis.ts'
+import { checkFollowers, HeadPoller } from './checker-followers.ts'
+import { Cluster, type NodeSpec, rpc, rpcBatch, type Topology } from './cluster.ts'
+import { type FaultKind, Nemesis, planFaults, planFollowerFaults } from './nemesis.ts'
 import { NetLab, reapLeftovers } from './netlab.ts'
 import { describePerf, HeadClock, type PerfFigures, perfFigures, txLatency } from './perf.ts'
 import { Prng } from './prng.ts'
-import { accounts, sleep, Workload } from './workload.ts'
+import { accounts, sleep, type TxRecord, Workload } from './workload.ts'
 
 export interface RunOptions {
   seed: number
+  /** `bft` (default): validators + followers of the commits; `producer`: one dev producer + `followers` p2p followers. */
+  topology?: Topology
+  /** Validators (bft only). */
   validators: number
   followers: number
   durationMs: number
@@ -89,6 +95,8 @@ export function replayCommand(o: RunOptions): string {
     o.slow ? ` --slow-node ${o.slow.node + 1} --slow-latency ${o.slow.latencyMs} --slow-loss ${o.slow.lossPct}` : '',
     o.relays ? ' --relays' : '',
   ].join('')
+  if (o.topology === 'producer')
+    return `npm run chaos -- --topology producer --seed ${o.seed} --followers ${o.followers} --duration ${o.durationMs / 1000} --faults ${o.kinds.join(',') || 'none'} --liveness ${o.livenessMs / 1000}${link}`
   return `npm run chaos -- --seed ${o.seed} --nodes ${o.validators} --followers ${o.followers} --duration ${o.durationMs / 1000} --faults ${o.kinds.join(',') || 'none'} --byzantine ${byz}${link}`
 }
 
@@ -109,15 +117,23 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
   const reaped = reapLeftovers()
   if (reaped.length) say(`removed leftovers of a killed run: ${reaped.join(' ')}`)
   const byzOpt = o.byzantine === 'always' ? BYZ_ALL : o.byzantine
-  const plan = planFaults(new Prng(o.seed), {
-    validators: o.validators,
-    followers: o.followers,
-    durationMs: o.durationMs,
-    kinds: o.kinds,
-    byzantine: byzOpt,
-    ...(o.faultMs ? { faultMs: o.faultMs } : {}),
-    ...(o.gapMs ? { gapMs: o.gapMs } : {}),
-  })
+  const producerTopology = o.topology === 'producer'
+  const timing = { ...(o.faultMs ? { faultMs: o.faultMs } : {}), ...(o.gapMs ? { gapMs: o.gapMs } : {}) }
+  const plan = producerTopology
+    ? planFollowerFaults(new Prng(o.seed), {
+        followers: o.followers,
+        durationMs: o.durationMs,
+        kinds: o.kinds,
+        ...timing,
+      })
+    : planFaults(new Prng(o.seed), {
+        validators: o.validators,
+        followers: o.followers,
+        durationMs: o.durationMs,
+        kinds: o.kinds,
+        byzantine: byzOpt,
+        ...timing,
+      })
   const lab = new NetLab()
   let cluster: Cluster | undefined
   const cleanup = async () => {
@@ -132,6 +148,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     cluster = new Cluster(lab, dir, {
       validators: o.validators,
       followers: o.followers,
+      topology: o.topology ?? 'bft',
       ...(plan.diskNode !== undefined ? { tmpfsNode: plan.diskNode } : {}),
       ...(o.bin ? { bin: o.bin } : {}),
     })
@@ -179,7 +196,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       )
     }
     say(
-      `seed ${o.seed}: ${o.validators} validators + ${o.followers} followers on 10.${lab.block}.100.0/24${lab.netem || lab.relay ? '' : ' (no tc netem here: latency faults skipped)'}${lab.tbf || lab.relay ? '' : ' (no tc tbf here: bandwidth faults skipped)'}` +
+      `seed ${o.seed}: ${producerTopology ? `a dev producer (p) + ${o.followers} p2p followers` : `${o.validators} validators + ${o.followers} followers`} on 10.${lab.block}.100.0/24${lab.netem || lab.relay ? '' : ' (no tc netem here: latency faults skipped)'}${lab.tbf || lab.relay ? '' : ' (no tc tbf here: bandwidth faults skipped)'}` +
         `${byzNode ? `; ${byzNode.name} is byzantine (${byzNode.byzantine})` : ''}; ${plan.faults.length} faults; run dir ${dir}`,
     )
     await Promise.all(c.nodes.map((n) => c.start(n)))
@@ -190,19 +207,22 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     }
     say('every node at height 2: workload and nemesis start')
     const poller = new Poller(c)
-    poller.start()
+    const heads = new HeadPoller(c)
+    if (producerTopology) heads.start()
+    else poller.start()
     const workload = new Workload({
       nodes: c.nodes.map((n) => ({ name: n.name, url: n.url })),
       prng: new Prng(o.seed ^ 0x5bd1e995),
       historyFile: join(dir, 'history.jsonl'),
       senders: o.senders,
       intervalMs: 600,
-      ...(o.staking === false
+      ...(o.staking === false || producerTopology
         ? {}
         : { staking: { operators: c.nodes.flatMap((n) => (n.validator && n.address ? [n.address] : [])) } }),
     })
     workload.start()
-    const clockNode = c.nodes.find((n) => n.byzantine === 'none') ?? c.nodes[0]
+    // producer topology: the figures at f1 (blocks and transactions as a follower's reader sees them)
+    const clockNode = producerTopology ? c.nodes[1] : (c.nodes.find((n) => n.byzantine === 'none') ?? c.nodes[0])
     const clock = clockNode ? new HeadClock(clockNode.url) : undefined
     clock?.start()
     const nemesis = new Nemesis(c, plan, say)
@@ -216,33 +236,37 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       await clock?.stop()
       if (clock && clockNode) {
         perf = perfFigures(clock.seen, started, Date.now())
+        if (producerTopology) perf.txsTo = `in a block at ${clockNode?.name}`
         say(`perf at ${clockNode.name} over the nemesis window: ${describePerf(perf)}`)
       }
       await nemesis.healAll()
     }
-    // Liveness: every node commits 3 heights past the highest one seen at the heal.
-    const healedAt = Math.max(...(await Promise.all(c.nodes.map((n) => heightOf(n.url).catch(() => 0)))))
-    const liveBy = Date.now() + o.livenessMs
-    // every honest node (a byzantine one may be cut off by its peers' scoring: said, not a violation)
-    const late = new Set(c.nodes.filter((n) => n.byzantine === 'none').map((n) => n.name))
-    while (late.size > 0 && Date.now() < liveBy) {
-      for (const n of c.nodes) {
-        if (late.has(n.name) && (await heightOf(n.url).catch(() => 0)) >= healedAt + 3) late.delete(n.name)
+    if (producerTopology) await followerLiveness(c, o.livenessMs, say, violations)
+    else {
+      // Liveness: every node commits 3 heights past the highest one seen at the heal.
+      const healedAt = Math.max(...(await Promise.all(c.nodes.map((n) => heightOf(n.url).catch(() => 0)))))
+      const liveBy = Date.now() + o.livenessMs
+      // every honest node (a byzantine one may be cut off by its peers' scoring: said, not a violation)
+      const late = new Set(c.nodes.filter((n) => n.byzantine === 'none').map((n) => n.name))
+      while (late.size > 0 && Date.now() < liveBy) {
+        for (const n of c.nodes) {
+          if (late.has(n.name) && (await heightOf(n.url).catch(() => 0)) >= healedAt + 3) late.delete(n.name)
+        }
+        if (late.size) await sleep(500)
       }
-      if (late.size) await sleep(500)
-    }
-    if (late.size > 0) {
-      violations.push(
-        `liveness: ${[...late].join(', ')} did not reach height ${healedAt + 3} within ${o.livenessMs} ms of the heal`,
-      )
-    } else
-      say(
-        `liveness: every honest node past height ${healedAt + 3} ${((Date.now() - (liveBy - o.livenessMs)) / 1000).toFixed(1)} s after the heal`,
-      )
-    if (byzNode) {
-      const h = await heightOf(byzNode.url).catch(() => -1)
-      if (h < healedAt + 3)
-        say(`the byzantine ${byzNode.name} is at height ${h} (the honest nodes past ${healedAt + 3})`)
+      if (late.size > 0) {
+        violations.push(
+          `liveness: ${[...late].join(', ')} did not reach height ${healedAt + 3} within ${o.livenessMs} ms of the heal`,
+        )
+      } else
+        say(
+          `liveness: every honest node past height ${healedAt + 3} ${((Date.now() - (liveBy - o.livenessMs)) / 1000).toFixed(1)} s after the heal`,
+        )
+      if (byzNode) {
+        const h = await heightOf(byzNode.url).catch(() => -1)
+        if (h < healedAt + 3)
+          say(`the byzantine ${byzNode.name} is at height ${h} (the honest nodes past ${healedAt + 3})`)
+      }
     }
     await workload.stop()
     // Acknowledged transactions: mined within 30 s, else sent again to every node (a wallet's
@@ -293,6 +317,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       say(
         `${missing.length} acknowledged transactions not mined ${settleS} s after the heal (acknowledged by ${[...where].map(([n, k]) => `${n}: ${k}`).join(', ')}): sent again to every node`,
       )
+      for (const line of await describeStranded(c.nodes, missing, started)) say(line)
       for (const t of missing) {
         t.rebroadcast = true
         rebroadcast++
@@ -313,6 +338,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       await sleep(500)
     }
     await poller.stop()
+    await heads.stop()
     if (lab.relay) {
       const t = lab.relay.totals()
       say(
@@ -320,37 +346,65 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       )
     }
     say('transactions settled: checking the chains')
-    const conflicts = byzNode
-      ? (readFileSync(byzNode.log, 'utf8').match(/byzantine: sent a conflicting message/g) ?? []).length
-      : 0
-    const checked = await check({
-      cluster: c,
-      txs: workload.txs,
-      poller,
-      byzantine: byzNode?.address ? { address: byzNode.address, mode: byzNode.byzantine, conflicts } : null,
-      ...(workload.staker !== undefined ? { staker: accounts[workload.staker]?.address.toLowerCase() as string } : {}),
-    })
-    say(`validator set: changed at ${checked.setChanges} heights (the staking workload)`)
-    violations.push(...checked.violations)
-    for (const e of c.unexpectedExits) violations.push(`crash: ${e.node} exited on its own (${e.how}); see its log`)
-    result = {
-      seed: o.seed,
-      ok: violations.length === 0,
-      violations,
-      faults: Object.fromEntries(nemesis.applied),
-      byzantine: byzNode ? `${byzNode.name}:${byzNode.byzantine} (${conflicts} conflicting msgs)` : 'none',
-      acknowledged: checked.acknowledged,
-      lost: checked.lost,
-      unacknowledged: checked.unacknowledged,
-      rebroadcast,
-      rebroadcastHonest,
-      evidenceOnChain: checked.evidenceOnChain,
-      setChanges: checked.setChanges,
-      heights: checked.heights,
-      ...(perf ? { perf } : {}),
-      wallMs: Date.now() - t0,
-      dir,
-      replay,
+    if (producerTopology) {
+      const fc = await checkFollowers({ cluster: c, txs: workload.txs, heads: heads.heads })
+      say(`checked ${fc.headsChecked} heads served during the run against the producer's chain`)
+      violations.push(...fc.violations)
+      for (const e of c.unexpectedExits) violations.push(`crash: ${e.node} exited on its own (${e.how}); see its log`)
+      result = {
+        seed: o.seed,
+        ok: violations.length === 0,
+        violations,
+        faults: Object.fromEntries(nemesis.applied),
+        byzantine: 'none',
+        acknowledged: fc.acknowledged,
+        lost: fc.lost,
+        unacknowledged: fc.unacknowledged,
+        rebroadcast,
+        rebroadcastHonest,
+        evidenceOnChain: 0,
+        setChanges: 0,
+        heights: fc.heights,
+        ...(perf ? { perf } : {}),
+        wallMs: Date.now() - t0,
+        dir,
+        replay,
+      }
+    } else {
+      const conflicts = byzNode
+        ? (readFileSync(byzNode.log, 'utf8').match(/byzantine: sent a conflicting message/g) ?? []).length
+        : 0
+      const checked = await check({
+        cluster: c,
+        txs: workload.txs,
+        poller,
+        byzantine: byzNode?.address ? { address: byzNode.address, mode: byzNode.byzantine, conflicts } : null,
+        ...(workload.staker !== undefined
+          ? { staker: accounts[workload.staker]?.address.toLowerCase() as string }
+          : {}),
+      })
+      say(`validator set: changed at ${checked.setChanges} heights (the staking workload)`)
+      violations.push(...checked.violations)
+      for (const e of c.unexpectedExits) violations.push(`crash: ${e.node} exited on its own (${e.how}); see its log`)
+      result = {
+        seed: o.seed,
+        ok: violations.length === 0,
+        violations,
+        faults: Object.fromEntries(nemesis.applied),
+        byzantine: byzNode ? `${byzNode.name}:${byzNode.byzantine} (${conflicts} conflicting msgs)` : 'none',
+        acknowledged: checked.acknowledged,
+        lost: checked.lost,
+        unacknowledged: checked.unacknowledged,
+        rebroadcast,
+        rebroadcastHonest,
+        evidenceOnChain: checked.evidenceOnChain,
+        setChanges: checked.setChanges,
+        heights: checked.heights,
+        ...(perf ? { perf } : {}),
+        wallMs: Date.now() - t0,
+        dir,
+        replay,
+      }
     }
   } catch (err) {
     violations.push(`harness: ${(err as Error).message.split('\n')[0]}`)
@@ -387,3 +441,79 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
 /** The nodes' p2p port (cluster.ts writes it in every config). */
 const P2P_PORT = 30303
 const BYZ_ALL = ['double-propose', 'double-vote', 'ignore-lock', 'silent'] as const
+
+/**
+ * The `producer` topology's liveness: the producer's head at the heal (the cut) is held, with the
+ * producer's hash, by every follower within `livenessMs`; and the producer seals 3 more blocks.
+ */
+async function followerLiveness(
+  c: Cluster,
+  livenessMs: number,
+  say: (line: string) => void,
+  violations: string[],
+): Promise<void> {
+  const producer = c.nodes.find((n) => n.producer)
+  if (!producer) throw new Error('no producer')
+  const t0 = Date.now()
+  const until = t0 + livenessMs
+  const blockAt = (url: string, h: number) =>
+    rpc<{ hash: string } | null>(url, 'eth_getBlockByNumber', [`0x${h.toString(16)}`, false], 3_000).catch(() => null)
+  let cut = -1
+  while (cut < 0 && Date.now() < until) {
+    cut = await heightOf(producer.url).catch(() => -1)
+    if (cut < 0) await sleep(500)
+  }
+  const want = cut >= 0 ? (await blockAt(producer.url, cut))?.hash : undefined
+  const late = new Set(c.nodes.filter((n) => !n.producer).map((n) => n.name))
+  let producerLive = false
+  let followersAt = 0
+  while ((late.size > 0 || !producerLive) && Date.now() < until) {
+    for (const n of c.nodes) {
+      if (n.producer) producerLive ||= (await heightOf(n.url).catch(() => 0)) >= cut + 3
+      else if (late.has(n.name) && want !== undefined && (await blockAt(n.url, cut))?.hash === want) late.delete(n.name)
+    }
+    if (late.size === 0 && followersAt === 0) followersAt = Date.now()
+    if (late.size > 0 || !producerLive) await sleep(250)
+  }
+  if (want === undefined) violations.push(`liveness: the producer did not answer within ${livenessMs} ms of the heal`)
+  else if (late.size > 0)
+    violations.push(
+      `liveness: ${[...late].join(', ')} did not hold the producer's block ${cut} (${want}) within ${livenessMs} ms of the heal`,
+    )
+  if (!producerLive) violations.push(`liveness: the producer did not seal 3 blocks past ${cut} within ${livenessMs} ms`)
+  if (want !== undefined && late.size === 0 && producerLive)
+    say(
+      `liveness: every follower holds the producer's block ${cut} (the head at the heal) ${((followersAt - t0) / 1000).toFixed(1)} s after the heal; the producer 3 blocks past it ${((Date.now() - t0) / 1000).toFixed(1)} s after`,
+    )
+}
+
+/**
+ * Where acknowledged transactions that were not mined are: each node's pool (pending or queued,
+ * `txpool_content`), and each sender's first such nonce (who acknowledged it, when: +s after the
+ * nemesis started). A queued transaction waits for a lower nonce its pool never received.
+ */
+async function describeStranded(nodes: NodeSpec[], missing: TxRecord[], startedAt: number): Promise<string[]> {
+  const want = new Set<string>(missing.map((t) => t.hash))
+  type Content = Record<'pending' | 'queued', Record<string, Record<string, { hash: string }>>>
+  const pools = await Promise.all(
+    nodes.map(async (n) => {
+      const c = await rpc<Content>(n.url, 'txpool_content', [], 5_000).catch(() => null)
+      if (!c) return `${n.name}: no answer`
+      const count = (part: Content['pending'] | undefined) =>
+        Object.values(part ?? {})
+          .flatMap((byNonce) => Object.values(byNonce))
+          .filter((t) => want.has(t.hash.toLowerCase())).length
+      return `${n.name} ${count(c.pending)} pending, ${count(c.queued)} queued`
+    }),
+  )
+  const first = new Map<string, TxRecord>()
+  for (const t of missing)
+    if ((first.get(t.sender)?.nonce ?? Number.POSITIVE_INFINITY) > t.nonce) first.set(t.sender, t)
+  const firsts = [...first.values()]
+    .sort((a, b) => (a.ackAt ?? 0) - (b.ackAt ?? 0))
+    .map(
+      (t) =>
+        `${t.sender.slice(0, 8)} nonce ${t.nonce} by ${t.ackNode} at +${(((t.ackAt ?? 0) - startedAt) / 1000).toFixed(1)}s`,
+    )
+  return [`  in the pools: ${pools.join('; ')}`, `  each sender's first: ${firsts.join('; ')}`]
+}
