@@ -109,6 +109,8 @@ export interface SyncProgress {
 /** How often announcements that reached no peer are tried again, and how many are kept for it. */
 const ANNOUNCE_RETRY_MS = 500
 const MAX_UNSENT_ANNOUNCEMENTS = 4096
+/** How long the pool's re-announcement to peers joining the transaction topic waits (joins coalesce). */
+const REANNOUNCE_DELAY_MS = 500
 /** Status exchanges that fail for no fault of the peer are tried this many more times. */
 const STATUS_RETRIES = 3
 /** Kept peers (bootnodes, known peers, admin_addPeer) are dialled again after 1 s, doubling up to a minute. */
@@ -142,6 +144,7 @@ export class P2pNetwork {
   private readonly redialer: Redialer
   private announceQueue: TxAnnouncement[] = []
   private announceTimer: NodeJS.Timeout | undefined
+  private reannounceTimer: NodeJS.Timeout | undefined
   private readonly statusTimers = new Set<NodeJS.Timeout>()
 
   private constructor(
@@ -364,6 +367,7 @@ export class P2pNetwork {
     this.started = false
     clearInterval(this.heartbeat)
     clearTimeout(this.announceTimer)
+    clearTimeout(this.reannounceTimer)
     for (const t of this.statusTimers) clearTimeout(t)
     this.statusTimers.clear()
     this.redialer.stop()
@@ -421,6 +425,46 @@ export class P2pNetwork {
   /** Publishes an encoded block on the blocks topic (the node does it for each new head). */
   publishBlock(bytes: Uint8Array): Promise<void> {
     return this.gossip.publish(bytes, this.gossip.topics.blocks)
+  }
+
+  /**
+   * A peer joined the transaction topic (a new node, or one restarted): the pool's pending
+   * transactions are announced again, once for every peer joining within REANNOUNCE_DELAY_MS. A
+   * transaction is announced when the pool admits it, so a peer away at that moment (a producer
+   * restarting) never heard of it, and would queue every later nonce of its sender behind the gap
+   * (found by the chaos testbed, `--topology producer`). Each sender's lowest nonces first, at most
+   * MAX_UNSENT_ANNOUNCEMENTS; peers fetch only the bodies they lack. `perSender` caps the
+   * transactions of one sender.
+   */
+  private reannouncePool(perSender: number, delayMs: number): void {
+    if (this.reannounceTimer !== undefined || !this.started) return
+    this.reannounceTimer = setTimeout(() => {
+      this.reannounceTimer = undefined
+      this.modules.pool.content().then(
+        (content) => {
+          if (!this.started) return
+          const senders = [...content.pending.values()]
+          const picked: TypedTransaction[] = []
+          for (let i = 0; i < perSender && picked.length < MAX_UNSENT_ANNOUNCEMENTS; i++) {
+            let more = false
+            for (const list of senders) {
+              const tx = list[i]
+              if (tx === undefined) continue
+              more = true
+              if (tx.type !== 3 && picked.length < MAX_UNSENT_ANNOUNCEMENTS) picked.push(tx)
+            }
+            if (!more) break
+          }
+          if (picked.length === 0) return
+          for (const tx of picked)
+            this.announceQueue.push({ type: tx.type, size: encodedTx(tx).length, hash: tx.hash() })
+          this.announceTimer ??= setTimeout(() => void this.flushAnnouncements(), 0)
+          this.modules.logger.debug({ txs: picked.length, perSender }, 'p2p: pool announced again')
+        },
+        (err: unknown) => this.modules.logger.warn({ err }, 'p2p: the pool could not be announced again'),
+      )
+    }, delayMs)
+    this.reannounceTimer.unref()
   }
 
   /** Publishes a transaction announcement (the network announces what the pool admits by itself). */
@@ -683,6 +727,8 @@ export class P2pNetwork {
    * knew of our subscription). One more status exchange a moment later closes that gap.
    */
   private subscribed({ peerId, subscriptions }: SubscriptionChangeData): void {
+    if (subscriptions.some((s) => s.subscribe && s.topic === this.gossip.topics.txs))
+      this.reannouncePool(Number.POSITIVE_INFINITY, REANNOUNCE_DELAY_MS)
     if (!subscriptions.some((s) => s.subscribe && s.topic === this.gossip.topics.blocks)) return
     const timer = setTimeout(() => {
       this.statusTimers.delete(timer)
@@ -707,6 +753,11 @@ export class P2pNetwork {
 
   private scoreHeartbeat(): void {
     this.refreshStatuses()
+    // A transaction still pending a heartbeat later may never have reached the producer (an
+    // announcement lost to a one-way loss, with no reconnect to trigger the join re-announcement):
+    // the pending ones are announced again, each sender's lowest nonces first (a sender's gap may
+    // be several transactions long); peers that have them fetch nothing.
+    this.reannouncePool(Number.POSITIVE_INFINITY, 0)
     const pubsub = this.host.services.pubsub as unknown as { getScore?: (id: string) => number }
     for (const peer of this.host.getPeers()) {
       const id = peer.toString()

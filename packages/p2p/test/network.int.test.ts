@@ -149,6 +149,23 @@ describe('p2p on loopback', () => {
     await waitFor(() => producer.pool.get(tx.hash()) !== undefined, 'the producer fetched it from the relay', 20_000)
   })
 
+  it('re-announces its pool to a peer that joins later: a restarted producer gets what it missed', async () => {
+    // Found by the chaos testbed (`--topology producer`, seed 7): a follower announced a transaction
+    // once, while the producer was down; the producer came back and never heard of it.
+    const relay = await node({ p2p: { announceHeads: false } })
+    const end = await node({ p2p: { announceHeads: false } })
+    await end.net.addPeer(addrOf(relay))
+    const txs = relay.net.topics.txs
+    await waitFor(() => end.net.gossipSubscribers(txs).length === 1, 'the transaction topic subscription known')
+    const tx = transfer(end.chain.common, KEYS[1] as Uint8Array, 0n, ADDRS[2] as `0x${string}`, 5n)
+    await end.pool.add(tx, { source: 'local' })
+    await waitFor(() => relay.pool.get(tx.hash()) !== undefined, 'the relay took it from the end', 20_000)
+    // Both announced it already; the producer joins only now.
+    const producer = await node()
+    await relay.net.addPeer(addrOf(producer))
+    await waitFor(() => producer.pool.get(tx.hash()) !== undefined, 'the late producer fetched it', 20_000)
+  })
+
   it("gossipsub's own metrics: a relay's forwards and every gossip byte it sent, relays included", async () => {
     // The end gets blocks only as the relay forwards them.
     const { producer, relay, end } = await line()
