@@ -84,7 +84,10 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
   process.stdout.write(`${new Date().toISOString()} waiting for ${what}\n`)
   const end = Date.now() + ms
   for (;;) {
-    const v = await fn().catch(() => undefined)
+    const v = await fn().catch((err: { final?: boolean }) => {
+      if (err.final) throw err
+      return undefined
+    })
     if (v !== undefined) return v
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 50))
@@ -105,7 +108,10 @@ async function expectBuiltAndVerifying(url: string, id: string, n: number): Prom
 describe('a build killed midway', { timeout: 300_000 }, () => {
   it('PGlite: the restarted service removes the dead attempt’s rows and builds it (attempt 2)', async () => {
     const datadir = join(dir, 'pglite')
-    const n = 8_000
+    // Progress is written at each lease renewal (a third of the 1 s lease): storing the users must
+    // outlast a few renewals for the kill to land midway on a fast machine (8,000 users once took
+    // less than one renewal, and the build finished between two looks).
+    const n = 40_000
     const first = await serve(['--datadir', datadir, '--build.lease-seconds', '1'])
     // /health probed every 20 ms through the upload and the build: the worst answer time
     let worst = 0
@@ -123,6 +129,9 @@ describe('a build killed midway', { timeout: 300_000 }, () => {
     await upload(first.url, 'k1', n)
     await until('users being stored', 90_000, async () => {
       const j = await job(first.url, 'k1')
+      // Past the window (built already, or failed): say so now rather than time out.
+      if (j.state === 'done' || j.state === 'failed')
+        throw Object.assign(new Error(`the build ended (${j.state}) before it was seen midway`), { final: true })
       return j.state === 'running' && j.progress > 0 && j.progress < n ? j : undefined
     })
     probing = false

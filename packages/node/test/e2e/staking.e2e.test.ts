@@ -74,7 +74,9 @@ async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): 
   for (;;) {
     try {
       if (await pred()) return
-    } catch {}
+    } catch (err) {
+      if ((err as { final?: boolean }).final) throw err
+    }
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}; the nodes said:\n${output.slice(-5000)}`)
     await new Promise((r) => setTimeout(r, 250))
   }
@@ -226,9 +228,27 @@ describe('proof of stake on a 4-validator devnet', () => {
     expect(info[5]).toBe(false) // not tombstoned
     // Restarted from its datadir, caught up (back in the set before that, it would miss the
     // window again), then unjailed with the CLI (its jail time, 3 s, is long over by then).
-    const node4 = cairn(['start', '--config', join(dn, 'node-4.toml')])
+    // On fresh ports: while it was down, another test on this machine may have taken its old ones
+    // (a restart on a taken port exits at once, and the wait below would only time out).
+    const [rpc4, p2p4] = [await freePortRange(1), await freePortRange(1)]
+    const node4 = cairn([
+      'start',
+      '--config',
+      join(dn, 'node-4.toml'),
+      '--http.port',
+      String(rpc4),
+      '--p2p.port',
+      String(p2p4),
+    ])
+    const url4 = `http://127.0.0.1:${rpc4}`
     await waitFor(
-      async () => (await height(urls[3] as string)) >= (await height(url0)) - 1n,
+      async () => {
+        if (node4.child.exitCode !== null)
+          throw Object.assign(new Error(`node 4 exited (${node4.child.exitCode}):\n${node4.out().slice(-3000)}`), {
+            final: true,
+          })
+        return (await height(url4)) >= (await height(url0)) - 1n
+      },
       240_000,
       'node 4 to catch up',
     )
