@@ -250,6 +250,22 @@ describe('closed-form optimal input', () => {
     expect(seeded).toBeGreaterThan(100)
   })
 
+  it('trims the float-seeded input to the least that buys the same first output (a coarse middle token)', () => {
+    // fast-check's counterexample (seed 41244978): the middle token has 10^12 units against 10^26,
+    // so each of its units costs ~10^14 of the input, and the rounded float input landed deep inside
+    // one unit's step, paying 4.8e9 more than needed for the same output.
+    const hops: Hop[] = [
+      { reserveIn: 99988080338528137000799570n, reserveOut: 1396000000000n, fee: UNISWAP_V2_FEE },
+      { reserveIn: 1000000000000n, reserveOut: 72081279514375320059772929n, fee: UNISWAP_V2_FEE },
+    ]
+    const fast = sizeCycle(hops)
+    const exact = sizeCycleExact(hops)
+    expect(fast.amountIn).not.toBe(0n)
+    expect(fast.profit).toBeGreaterThanOrEqual(exact.profit)
+    // one unit less buys less of the middle token: the input is the least for its output
+    expect(simulatePath(hops, fast.amountIn - 1n).hopOuts[0]).toBeLessThan(fast.hopOuts[0] as bigint)
+  })
+
   it('is 0n for an unprofitable cycle, and capped by maxIn', () => {
     const flat: Hop[] = [
       { reserveIn: 10n ** 21n, reserveOut: 10n ** 21n, fee: UNISWAP_V2_FEE },

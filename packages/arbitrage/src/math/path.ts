@@ -116,6 +116,15 @@ export function sizeCycle(hops: readonly Hop[], maxIn?: bigint): Sizing {
     if (maxIn !== undefined && x > maxIn) x = maxIn
     if (x > 0n) {
       const { amountOut, hopOuts } = simulatePath(hops, x)
+      // The first hop pays whole units: the least input that buys the same first output brings
+      // the same amount out for less. Where that token's unit is worth many units of the input,
+      // the float's rounding lands far inside a unit's step and the trim is worth keeping.
+      const first = hops[0] as Hop
+      const least = getAmountIn(hopOuts[0] ?? 0n, first.reserveIn, first.reserveOut, first.fee)
+      if (least !== undefined && least < x) {
+        const trimmed = simulatePath(hops, least)
+        if (trimmed.amountOut === amountOut) x = least
+      }
       if (amountOut > x) return { amountIn: x, amountOut, profit: amountOut - x, hopOuts }
     }
   }
