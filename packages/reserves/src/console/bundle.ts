@@ -1,24 +1,11 @@
 import { readFile } from 'node:fs/promises'
-import { build } from 'esbuild'
+import { bundleForBrowser } from '../web/bundle.ts'
 
 const entry = new URL('./ui/main.ts', import.meta.url).pathname
 
-/**
- * Bundles the console for browsers, as the page's verifier is bundled (web/bundle.ts): one
- * dependency-free ESM file, platform `browser` (a Node-only import fails the build).
- */
-export async function bundleConsole(minify = true): Promise<string> {
-  const out = await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify,
-    write: false,
-    logLevel: 'silent',
-  })
-  return out.outputFiles[0]!.text
+/** Bundles the console for browsers, as the page's verifier is bundled (web/bundle.ts). */
+export function bundleConsole(minify = true): Promise<string> {
+  return bundleForBrowser(entry, minify)
 }
 
 /** The console's static files. */

@@ -4,12 +4,12 @@ import { build } from 'esbuild'
 const verifierEntry = new URL('../verifier/index.ts', import.meta.url).pathname
 
 /**
- * Bundles the verifier for browsers: one dependency-free ESM file (platform `browser`, so any
- * Node-only import would fail the build — that is the check that the verifier runs anywhere).
+ * Bundles `entry` for browsers: one dependency-free ESM file (platform `browser`, so any Node-only
+ * import fails the build). The page's verifier and the admin console are bundled this way.
  */
-export async function bundleVerifier(minify = true): Promise<string> {
+export async function bundleForBrowser(entry: string, minify = true): Promise<string> {
   const out = await build({
-    entryPoints: [verifierEntry],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -19,6 +19,11 @@ export async function bundleVerifier(minify = true): Promise<string> {
     logLevel: 'silent',
   })
   return out.outputFiles[0]!.text
+}
+
+/** The verifier for browsers (its build is the check that the verifier runs anywhere). */
+export function bundleVerifier(minify = true): Promise<string> {
+  return bundleForBrowser(verifierEntry, minify)
 }
 
 /** The static files of the proof-checking page (index.html, page.js). */
