@@ -251,7 +251,18 @@ describe('proof of stake on a 4-validator devnet', () => {
       },
       240_000,
       'node 4 to catch up',
-    )
+    ).catch(async (err: Error) => {
+      const all = node4.out().split('\n')
+      const heads = all.filter((l) => l.includes('imported new head'))
+      const lines = [
+        ...all.filter((l) => !l.includes('imported new head')).slice(-80),
+        `(${heads.length} heads imported, the last:)`,
+        ...heads.slice(-3),
+      ].join('\n')
+      throw new Error(
+        `${err.message.slice(0, 300)}\n--- node 4 (${await height(url4).catch(() => '?')} vs ${await height(url0).catch(() => '?')}) ---\n${lines}`,
+      )
+    })
     const unjailArgs = [
       'staking',
       'unjail',
