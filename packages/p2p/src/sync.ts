@@ -361,6 +361,8 @@ export class RangeSync {
           penalize(batch.peer, PeerAction.LowToleranceError, 'sync_bad_batch')
           excluded.add(batch.peer)
         } else {
+          // This node's fault, not the peer's (a transient error): said, since the run stops short here.
+          if (r.status === 'error') logger.warn({ peer: batch.peer, err: r.error }, 'cannot import a block from sync')
           excluded.add(batch.peer)
         }
         break

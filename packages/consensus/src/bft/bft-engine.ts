@@ -149,6 +149,8 @@ export class BftEngine implements Engine {
   readonly #reactor: ConsensusReactor
   readonly #clock: RoundClock
   #attached: { chain: Chain; pool: TxPool; follower: ChainFollower } | undefined
+  /** The schedule's restore from the chain, under way or done (see #scheduleReady). */
+  #scheduleRestored: Promise<void> | undefined
   #ownFollower: ChainFollower | undefined
   #machine: BftStateMachine | null = null
   #running = false
@@ -193,6 +195,7 @@ export class BftEngine implements Engine {
       evidence: this.evidence,
       parentValidatorChanges: (parent, ctx) => this.#records.updatesOf(parent, ctx.chain),
       onScheduleChange: () => this.#records.saveSchedule(),
+      ready: () => this.#scheduleReady(),
     })
     if (modules.signer !== undefined) {
       this.#signer = modules.signer
@@ -487,7 +490,7 @@ export class BftEngine implements Engine {
     this.#lastCommitted = finalized
     this.#lastCertificate = await this.#storedCertificate(finalized)
     const height = Number(finalized.header.number) + 1
-    await this.#records.restoreSchedule(chain)
+    await this.#scheduleReady()
     await this.#records.prune(chain, height - 1)
     await this.#evidenceRecords.restore(chain, height)
     this.#machine = this.#newMachine(height)
@@ -528,6 +531,7 @@ export class BftEngine implements Engine {
     if (!this.#running) return
     this.#running = false
     this.#epoch++
+    this.#scheduleRestored = undefined
     this.#reactor.unlisten()
     this.#unsubscribe?.()
     await this.#queue
@@ -812,6 +816,24 @@ export class BftEngine implements Engine {
       await this.#followChainFinality()
     }
     await this.#records.prune(chain, Number(chain.finalizedHeader.number))
+  }
+
+  /**
+   * The schedule restored from the attached chain, once (again after a stop): before the engine
+   * starts and before the chain's rules judge any header, whichever comes first — a node's range
+   * sync can begin before its engine starts. Unattached, the chain is still opening: nothing to do.
+   */
+  #scheduleReady(): Promise<void> {
+    const chain = this.#attached?.chain
+    if (chain === undefined) return Promise.resolve()
+    if (this.#scheduleRestored === undefined) {
+      const restoring = this.#records.restoreSchedule(chain)
+      this.#scheduleRestored = restoring
+      restoring.catch(() => {
+        if (this.#scheduleRestored === restoring) this.#scheduleRestored = undefined
+      })
+    }
+    return this.#scheduleRestored
   }
 
   #newMachine(height: number): BftStateMachine {

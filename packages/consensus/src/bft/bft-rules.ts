@@ -57,6 +57,13 @@ export interface BftRulesOptions {
   parentValidatorChanges?: (parent: BlockHeader, ctx: HeaderContext) => Promise<readonly ValidatorChange[]>
   /** Called when a header recorded new changes into the schedule (persist it). */
   onScheduleChange?: (ctx: HeaderContext) => Promise<void>
+  /**
+   * Resolves once `validators` holds what the stored chain says (after a restart: the persisted
+   * schedule and the headers above it). No header is judged before: a block a range sync brings
+   * before the engine starts would otherwise be checked against the genesis set, refused as
+   * invalid, remembered as bad and its sender penalised.
+   */
+  ready?: () => Promise<void>
 }
 
 /** The rules of a BFT chain (see the file comment). */
@@ -84,6 +91,7 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
   return {
     name: 'bft',
     async validateHeader(header: BlockHeader, parent: BlockHeader, ctx: HeaderContext): Promise<void> {
+      await opts.ready?.()
       if (header.difficulty !== 0n) throw invalid(header, `difficulty ${header.difficulty}, expected 0`)
       if (header.number > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(header, 'height out of range')
       let extra: ReturnType<typeof decodeBftExtra>

@@ -160,4 +160,38 @@ describe('validator-set changes at H+2', () => {
       for (const h of [3n, 6n]) expect(await record(net.nodes[i] as BftNode, h), `node ${i} block ${h}`).toBeUndefined()
     }
   }, 120_000)
+
+  it('a restarted node imports blocks of a changed set before its engine starts (a range sync may come first)', async () => {
+    // As in a node process: the network starts (and a range sync with it) before the engine does.
+    // The rules must judge those blocks by the schedule the chain holds, not the genesis set alone.
+    net = await BftNetwork.create({
+      validators: 5,
+      genesisValidators: 4,
+      validatorUpdates: ({ header }) => {
+        if (header.number === 3n) return [{ address: addr(4), power: 10n }]
+        if (header.number === 6n) return [{ address: addr(0), power: 0n }]
+        return undefined
+      },
+    })
+    await net.start()
+    const n = net
+    // Down once both changes are in effect (node 4 in from height 5, node 0 out from height 8).
+    expect(await n.runUntil(() => n.height(3) >= 9n)).toBe(true)
+    n.silent.add(3)
+    const down = n.height(3)
+    expect(await n.runUntil(() => n.height(2) >= down + 6n)).toBe(true)
+    const node = await n.reopen(3)
+    const source = n.nodes[2] as BftNode
+    for (let h = down + 1n; h <= source.chain.head.header.number; h++) {
+      const block = await source.chain.getBlockByNumber(h)
+      const r = await node.chain.processBlock(block?.serialize() as Uint8Array, { source: 'sync', peer: 'p' })
+      expect(r.status === 'error' ? `${h}: ${r.error.message}` : r.status).toBe('imported')
+    }
+    // Then the engine starts on that chain and the node takes part again.
+    n.silent.delete(3)
+    await node.engine.start()
+    const top = n.height(2) + 3n
+    expect(await n.runUntil(() => n.height(3) >= top)).toBe(true)
+    expect(schedulesOf(node, Number(top))).toEqual(schedulesOf(source, Number(top)))
+  }, 120_000)
 })

@@ -224,6 +224,16 @@ export class BftNetwork {
    * the same store and signer state; what was in memory (the machine's round, votes seen) is gone.
    */
   async restart(i: number, whileDown?: (old: BftNode) => Promise<void>): Promise<void> {
+    const node = await this.reopen(i, whileDown)
+    await node.engine.start()
+    await this.settle()
+  }
+
+  /**
+   * Node `i` as after a crash, opened again but its engine not started yet: what a node process
+   * does between opening its chain and starting its engine (a range sync may import meanwhile).
+   */
+  async reopen(i: number, whileDown?: (old: BftNode) => Promise<void>): Promise<BftNode> {
     const old = this.nodes[i] as BftNode
     await old.engine.stop()
     old.follower.stop()
@@ -234,8 +244,7 @@ export class BftNetwork {
       walStorage: old.walStorage,
     })
     this.nodes[i] = node
-    await node.engine.start()
-    await this.settle()
+    return node
   }
 
   /** mulberry32: the network's only randomness. */
