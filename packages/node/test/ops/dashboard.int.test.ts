@@ -11,6 +11,7 @@ import {
   createComplianceMetrics,
   createLedgerMetrics,
   createLedgerNatsMetrics,
+  createNatsBuildMetrics,
   createNatsEventMetrics,
   createReconciliationMetrics,
   createReservesMetrics,
@@ -136,6 +137,8 @@ describe('deploy/grafana dashboard', () => {
     // the reserves service's webhooks (created by the service beside its own)
     createWebhookMetrics(reserves)
     createNatsEventMetrics(reserves)
+    // the NATS build queue (--queue.nats-url)
+    createNatsBuildMetrics(reserves)
     createReconciliationMetrics(reserves)
     // and its ledger (API and NATS), compliance and backups
     createLedgerMetrics(reserves)

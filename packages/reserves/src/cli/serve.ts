@@ -26,6 +26,7 @@ import { cancelBuild, retryBuild } from '../service/build-admin.ts'
 import { type EventBus, PgEventBus } from '../service/events.ts'
 import { BuildJobs } from '../service/jobs.ts'
 import { migrate } from '../service/migrations.ts'
+import { DEFAULT_NATS_BUILDS, NATS_FALLBACK_POLL_MS, NatsBuildQueue } from '../service/nats-builds.ts'
 import type { Sql } from '../service/sql.ts'
 import { openPostgres } from '../service/sql-pg.ts'
 import { openPgliteThread } from '../service/sql-pglite.ts'
@@ -242,6 +243,30 @@ export function registerServe(r: Command): void {
       'the durable consumer (made when missing; instances sharing it apply each batch once, in order)',
       DEFAULT_LEDGER_NATS.durable,
     )
+    .option(
+      '--queue.nats-url <url>',
+      'nats://… : dispatch snapshot builds over NATS JetStream (one worker per job) and send events to every instance over NATS',
+    )
+    .option(
+      '--queue.nats-stream <name>',
+      'the work-queue stream of build jobs (made when missing)',
+      DEFAULT_NATS_BUILDS.stream,
+    )
+    .option(
+      '--queue.nats-subject-prefix <prefix>',
+      'subjects <prefix>.builds (jobs) and <prefix>.bus (events)',
+      DEFAULT_NATS_BUILDS.subjectPrefix,
+    )
+    .option(
+      '--queue.nats-durable <name>',
+      'the durable consumer every worker shares (made when missing)',
+      DEFAULT_NATS_BUILDS.durable,
+    )
+    .option(
+      '--queue.nats-ack-wait-seconds <s>',
+      "a job's message goes to another worker after this long unacknowledged (its worker died); set when the consumer is made",
+      String(DEFAULT_NATS_BUILDS.ackWaitMs / 1000),
+    )
     .option('--min-depth <n>', 'default minimum tree depth', '10')
     .option('--otlp-endpoint <url>', 'OpenTelemetry: send spans to this OTLP/HTTP traces URL (default: no tracing)')
     .option('--trace-sample-ratio <r>', 'the share of requests traced, 0 to 1', '1')
@@ -300,6 +325,11 @@ export function registerServe(r: Command): void {
           'ledger.natsUrl'?: string
           'ledger.natsStream': string
           'ledger.natsDurable': string
+          'queue.natsUrl'?: string
+          'queue.natsStream': string
+          'queue.natsSubjectPrefix': string
+          'queue.natsDurable': string
+          'queue.natsAckWaitSeconds': string
           minDepth: string
         },
       ) => {
@@ -481,7 +511,29 @@ export function registerServe(r: Command): void {
           checks['ledger-nats'] = () => l.check()
         }
         let events: EventBus | undefined
-        if (o.databaseUrl) {
+        let buildQueue: NatsBuildQueue | null = null
+        if (o['queue.natsUrl']) {
+          const ackWaitMs = Math.round(Number(o['queue.natsAckWaitSeconds']) * 1000)
+          if (!(ackWaitMs >= 1000))
+            throw new CairnError(ReservesErrorCode.BAD_OPTIONS, '--queue.nats-ack-wait-seconds must be at least 1', {
+              fault: 'caller',
+            })
+          const q = await NatsBuildQueue.open(
+            {
+              servers: o['queue.natsUrl'],
+              stream: o['queue.natsStream'],
+              subjectPrefix: o['queue.natsSubjectPrefix'],
+              durable: o['queue.natsDurable'],
+              ackWaitMs,
+            },
+            { jobs: new BuildJobs(sql), logger, registry },
+          )
+          buildQueue = q
+          checks['queue-nats'] = () => q.check()
+          // the queue hands out jobs; polling the table is only the fallback for a lost message
+          builds.pollMs = NATS_FALLBACK_POLL_MS
+          events = q.eventBus()
+        } else if (o.databaseUrl) {
           const bus = new PgEventBus({ url: o.databaseUrl }, { logger })
           await bus.open()
           events = bus
@@ -514,6 +566,7 @@ export function registerServe(r: Command): void {
             checks,
             ...(rateLimitStore ? { rateLimitStore } : {}),
             ...(events ? { events } : {}),
+            ...(buildQueue ? { buildDispatch: buildQueue } : {}),
           },
         )
         const listened = await svc.app.listen({ host: o['http.addr'], port: Number(o['http.port']) })
@@ -552,6 +605,7 @@ export function registerServe(r: Command): void {
             await ledgerNats?.stop().catch(() => {})
             await relay?.stop().catch(() => {})
             await events?.close()
+            await buildQueue?.close().catch(() => {})
             await (rateLimitStore as RedisRateLimitStore | undefined)?.close?.()
             await sql.close()
             await tracing.shutdown()

@@ -65,6 +65,7 @@ import { edgeError, httpError } from './errors-http.ts'
 import { type EventBus, LocalEventBus, type ReservesEvent } from './events.ts'
 import { BuildJobs } from './jobs.ts'
 import { createReservesMetrics } from './metrics.ts'
+import type { BuildDispatch } from './nats-builds.ts'
 import { openApiDocument } from './openapi.ts'
 import { type CachedProof, DEFAULT_PROOF_CACHE, etagOf, ProofCache } from './proof-cache.ts'
 import { checkNewId, type QueueBuildDeps, queueBuild } from './queue-build.ts'
@@ -155,6 +156,8 @@ export interface ReservesServiceModules {
   events?: EventBus
   /** Extra readiness checks (the rate-limit store, the event bus…), run by /ready beside the database and the key. */
   checks?: Record<string, () => Promise<void>>
+  /** Queued builds handed to one runner over a queue (NatsBuildQueue) instead of waking every runner. */
+  buildDispatch?: BuildDispatch
   /** This instance's name in build and delivery leases (default host:pid:random). */
   owner?: string
   /** A number in [0, 1) for the webhook retry jitter (default Math.random). */
@@ -437,15 +440,17 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     maxAttempts: builds.maxAttempts,
     logger,
     queued: (id) => {
-      runner?.wake()
+      if (dispatch) dispatch.dispatch(id)
+      else runner?.wake()
       void publish({ type: 'job.queued', id })
     },
   }
+  const dispatch = modules.buildDispatch
   events.subscribe((e) => {
     // whatever happened on any instance was recorded in the outbox with it: deliver now
     worker?.wake()
     reconciler?.wake()
-    if (e.type === 'job.queued') return runner?.wake()
+    if (e.type === 'job.queued') return dispatch ? undefined : runner?.wake()
     if (e.type === 'snapshot.built' && typeof e.id === 'string') {
       const id = e.id
       toStreams({ type: 'snapshot.built', id, root: e.root }, () => true)
@@ -462,6 +467,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
         owner,
         leaseMs: builds.leaseMs,
         pollMs: builds.pollMs,
+        pollGraceMs: dispatch ? builds.pollMs : 0,
         retryBaseMs: builds.retryBaseMs,
       },
       {
@@ -714,8 +720,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   app.post('/v1/builds/:id/retry', guard(['admin']), async (req) => {
     const { id } = req.params as { id: string }
     const j = await retryBuild({ sql, jobs }, id, who(req))
-    runner?.wake()
-    void publish({ type: 'job.queued', id })
+    buildQueue.queued(id)
     return j
   })
 
@@ -872,6 +877,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       if (released > 0) logger.warn({ released }, 'builds interrupted by a previous process: building them again')
     }
     runner.start()
+    dispatch?.start(runner)
   })().catch((err: unknown) => logger.error({ err }, 'build runner failed to start'))
   // Deliveries leased by a process that died: with PGlite they are due at once (sent again, with the
   // same idempotency key); over PostgreSQL, once their lease runs out.
@@ -917,6 +923,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       await reconciler?.stop()
       await worker?.stop()
       await runner?.stop()
+      await dispatch?.stop()
       await app.close()
       edge.close()
       await cache.close()

@@ -1,7 +1,7 @@
 // Runs snapshot builds: claims jobs from the shared queue (jobs.ts), builds each on a build
 // thread (build-thread.ts) while this thread only stores what it is sent in short statements, and
-// keeps the job's lease alive meanwhile. Any number of runners (in API instances or in
-// `cairn reserves worker` processes) can share one PostgreSQL; a job is built by one of them.
+// keeps the job's lease alive meanwhile. Any number of runners (in API instances, or in worker
+// instances: `cairn reserves serve` without `--no-build`) can share one PostgreSQL; a job is built by one of them.
 import type { Worker } from 'node:worker_threads'
 import type { Tracer } from '@cairn/service-kit'
 import { CairnError, type Logger, startWorker } from '@cairn/utils'
@@ -25,6 +25,11 @@ export interface BuildRunnerOptions {
   leaseMs: number
   /** How often an idle runner looks for a job (it is also woken when one is queued here or notified). */
   pollMs: number
+  /**
+   * With a queue handing jobs out (nats-builds.ts): polling takes only jobs due (or whose lease ran
+   * out) this long ago, those the queue left behind (default 0: every claimable job).
+   */
+  pollGraceMs?: number
   /** First retry delay; doubled per attempt. */
   retryBaseMs: number
   /** Users per INSERT. */
@@ -46,6 +51,17 @@ const FINAL = new Set<string>([
   ReservesErrorCode.BAD_OPTIONS,
 ])
 
+/** How an attempt ended: `retryMs` when it is queued again after that delay. */
+export type AttemptOutcome =
+  | { outcome: 'built' | 'failed' | 'abandoned' | 'released' }
+  | { outcome: 'retried'; retryMs: number }
+
+/** What `runById` did: an attempt, or nothing (`wait` ms until the job may be claimable; `gone`: nothing to build). */
+export type RunByIdOutcome = AttemptOutcome | { outcome: 'wait'; waitMs: number } | { outcome: 'gone' }
+
+/** What a build thread answers when done. */
+type Built = { depth: number; rootHash: string; totals: string[]; users: number }
+
 export interface BuiltEvent {
   id: string
   root: { hash: string; balances: string[] }
@@ -54,9 +70,11 @@ export interface BuiltEvent {
 export class BuildRunner {
   private stopped = false
   private loop: Promise<void> | null = null
-  private current: Promise<void> | null = null
+  private current: Promise<unknown> | null = null
   private wakeUp: (() => void) | null = null
   private thread: Worker | null = null
+  /** One claim-and-build at a time, whoever asks (the polling loop, `drain`, or a queue message). */
+  private lock: Promise<unknown> = Promise.resolve()
 
   constructor(
     readonly opts: BuildRunnerOptions,
@@ -88,14 +106,39 @@ export class BuildRunner {
   /** Runs claimable jobs until none is left (tests, and `idle()` of a service that builds). */
   async drain(): Promise<void> {
     for (;;) {
-      if (this.current) {
-        await this.current.catch(() => {})
-        continue
-      }
-      const job = await this.claim()
-      if (!job) return
-      await this.track(job)
+      const ran = await this.serial(async () => {
+        const job = await this.claim()
+        if (job) await this.track(job)
+        return job !== null
+      })
+      if (!ran) return
     }
+  }
+
+  /** Resolves when no build is in hand here (the queue consumer pulls a message only then). */
+  async free(): Promise<void> {
+    await this.lock
+  }
+
+  /**
+   * Builds the job of one snapshot, named by a queue message (nats-builds.ts), once the build in
+   * hand (if any) has ended: claimed through the database like any other (fencing as in jobs.ts), so
+   * a message for a job done, held by a live worker or not due yet builds nothing.
+   */
+  runById(id: string): Promise<RunByIdOutcome> {
+    return this.serial(async (): Promise<RunByIdOutcome> => {
+      if (this.stopped) return { outcome: 'released' }
+      const r = await this.claim(id)
+      if ('gone' in r) return { outcome: 'gone' }
+      if ('waitMs' in r) return { outcome: 'wait', waitMs: r.waitMs }
+      return this.track(r.job)
+    })
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.lock.then(fn)
+    this.lock = p.catch(() => {})
+    return p
   }
 
   /** Stops claiming and abandons the build in hand (its lease runs out; another runner retries it). */
@@ -109,16 +152,18 @@ export class BuildRunner {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      let job: ClaimedJob | null = null
-      if (!this.current) {
-        try {
-          job = await this.claim()
-        } catch (err) {
-          this.modules.logger.warn({ err }, 'build queue: cannot claim a job')
-        }
+      let ran = false
+      try {
+        ran = await this.serial(async () => {
+          if (this.stopped) return false
+          const job = await this.claim()
+          if (job) await this.track(job)
+          return job !== null
+        })
+      } catch (err) {
+        this.modules.logger.warn({ err }, 'build queue: cannot claim a job')
       }
-      if (job) await this.track(job)
-      else
+      if (!ran && !this.stopped)
         await new Promise<void>((r) => {
           const t = setTimeout(r, this.opts.pollMs)
           this.wakeUp = () => {
@@ -130,21 +175,34 @@ export class BuildRunner {
     }
   }
 
-  /** Claims a job and records `build.started` for webhooks in the same transaction (not for a claim past its attempts). */
-  private claim(): Promise<ClaimedJob | null> {
+  /**
+   * Claims a job (the oldest claimable, or that of snapshot `id`) and records `build.started` for
+   * webhooks in the same transaction (not for a claim past its attempts).
+   */
+  private claim(): Promise<ClaimedJob | null>
+  private claim(id: string): Promise<{ job: ClaimedJob } | { waitMs: number } | { gone: true }>
+  private claim(id?: string) {
     return this.modules.sql.transaction(async (tx) => {
-      const job = await this.modules.jobs.claim(this.opts.owner, this.opts.leaseMs, tx)
+      const { jobs } = this.modules
+      const { owner, leaseMs } = this.opts
+      const byId = id === undefined ? null : await jobs.claimById(id, owner, leaseMs, tx)
+      const job =
+        byId === null
+          ? await jobs.claim(owner, leaseMs, tx, this.opts.pollGraceMs ?? 0)
+          : 'job' in byId
+            ? byId.job
+            : null
       if (job && job.attempt <= job.maxAttempts)
         await recordEvent(tx, 'build.started', {
           snapshotId: job.snapshotId,
           attempt: job.attempt,
           maxAttempts: job.maxAttempts,
         })
-      return job
+      return byId ?? job
     })
   }
 
-  private track(job: ClaimedJob): Promise<void> {
+  private track(job: ClaimedJob): Promise<AttemptOutcome> {
     const p = this.attempt(job).finally(() => {
       this.current = null
     })
@@ -152,7 +210,7 @@ export class BuildRunner {
     return p
   }
 
-  private attempt(job: ClaimedJob): Promise<void> {
+  private attempt(job: ClaimedJob): Promise<AttemptOutcome> {
     const tracer = this.modules.tracer
     if (!tracer?.enabled) return this.attemptOnce(job)
     return tracer.span(
@@ -162,13 +220,13 @@ export class BuildRunner {
     )
   }
 
-  private async attemptOnce(job: ClaimedJob): Promise<void> {
+  private async attemptOnce(job: ClaimedJob): Promise<AttemptOutcome> {
     const { sql, store, jobs, logger, metrics } = this.modules
     const id = job.snapshotId
     const log = logger.child({ snapshot: id, attempt: job.attempt })
     if (job.attempt > job.maxAttempts) {
       await this.giveUp(job, `gave up after ${job.maxAttempts} attempts`)
-      return
+      return { outcome: 'failed' }
     }
     const stopTimer = metrics.buildSeconds.startTimer()
     let lost = false
@@ -225,6 +283,7 @@ export class BuildRunner {
       metrics.buildAttempts.inc({ outcome: 'built' })
       log.info({ users: result.users, depth: result.depth }, 'snapshot built')
       this.modules.onBuilt({ id, root: { hash: result.rootHash, balances: result.totals } })
+      return { outcome: 'built' }
     } catch (err) {
       stopTimer({ outcome: 'failed' })
       const message = (err as Error).message
@@ -232,23 +291,25 @@ export class BuildRunner {
         metrics.buildAttempts.inc({ outcome: 'abandoned' })
         log.warn({ err }, 'snapshot build abandoned (lease lost or stopping): another attempt will take it over')
         // stopping: hand the job back at once (the next runner removes what this attempt wrote)
-        if (this.stopped && !lost) await jobs.release(job, this.opts.owner).catch(() => {})
+        const released = this.stopped && !lost
+        if (released) await jobs.release(job, this.opts.owner).catch(() => {})
         // cancelled meanwhile: nobody else will build it, so what this attempt wrote goes now
         const now = await jobs.get(id).catch(() => null)
         if (now && (now.state === 'cancelled' || now.state === 'failed')) await store.removeRows(id).catch(() => {})
-        return
+        return { outcome: released ? 'released' : 'abandoned' }
       }
       const code = (err as { code?: string }).code
       const final = (code !== undefined && FINAL.has(code)) || job.attempt >= job.maxAttempts
       log.error({ err }, final ? 'snapshot build failed' : 'snapshot build attempt failed: will retry')
       await store.removeRows(id).catch(() => {})
-      if (final) await this.giveUp(job, message)
-      else {
-        metrics.buildAttempts.inc({ outcome: 'retried' })
-        await jobs
-          .attemptFailed(job, this.opts.owner, message, this.opts.retryBaseMs * 2 ** (job.attempt - 1))
-          .catch(() => {})
+      if (final) {
+        await this.giveUp(job, message)
+        return { outcome: 'failed' }
       }
+      metrics.buildAttempts.inc({ outcome: 'retried' })
+      const retryMs = this.opts.retryBaseMs * 2 ** (job.attempt - 1)
+      await jobs.attemptFailed(job, this.opts.owner, message, retryMs).catch(() => {})
+      return { outcome: 'retried', retryMs }
     } finally {
       clearInterval(renew)
     }
@@ -271,17 +332,13 @@ export class BuildRunner {
   }
 
   /** Runs the build thread, storing what it sends; `check` throws to abandon (lease lost). */
-  private onThread(
-    req: BuildRequest,
-    check: () => void,
-    progress: { users: number },
-  ): Promise<{ depth: number; rootHash: string; totals: string[]; users: number }> {
+  private onThread(req: BuildRequest, check: () => void, progress: { users: number }): Promise<Built> {
     const { store } = this.modules
     const thread = startWorker(
       new URL(`./build-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
     )
     this.thread = thread
-    return new Promise<{ depth: number; rootHash: string; totals: string[]; users: number }>((resolve, reject) => {
+    return new Promise<Built>((resolve, reject) => {
       let settled = false
       const fail = (err: unknown) => {
         if (settled) return

@@ -79,22 +79,78 @@ export class BuildJobs {
     ])
   }
 
-  /** Claims the oldest job that is queued and due, or running with an expired lease; null when none. */
-  async claim(owner: string, leaseMs: number, tx?: Sql): Promise<ClaimedJob | null> {
+  /**
+   * Claims the oldest job that is queued and due, or running with an expired lease; null when none.
+   * With `graceMs`, only one due (or expired) that long already: a queue (NATS) hands jobs out, and
+   * polling takes what it has left behind.
+   */
+  async claim(owner: string, leaseMs: number, tx?: Sql, graceMs = 0): Promise<ClaimedJob | null> {
     const r = await (tx ?? this.sql).query(
       `UPDATE reserves_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, progress = 0,
               lease_until = now() + $2 ${MS}, updated_at = now()
         WHERE snapshot_id = (
           SELECT snapshot_id FROM reserves_jobs
-           WHERE (state = 'queued' AND not_before <= now()) OR (state = 'running' AND lease_until < now())
+           WHERE (state = 'queued' AND not_before <= now() - $3 ${MS})
+              OR (state = 'running' AND lease_until < now() - $3 ${MS})
            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
         RETURNING snapshot_id, attempts, max_attempts`,
-      [owner, leaseMs],
+      [owner, leaseMs, graceMs],
     )
     const j = r[0]
     return j
       ? { snapshotId: j.snapshot_id as string, attempt: Number(j.attempts), maxAttempts: Number(j.max_attempts) }
       : null
+  }
+
+  /**
+   * Claims the job of one snapshot (a queue message named it), on the same terms as `claim`: queued
+   * and due, or running with an expired lease. Not claimable: `wait` (ms) until it may be (a live
+   * lease, or a retry not yet due), or `gone` when nothing is left to build (done, failed,
+   * cancelled, unknown). Two claimers of one row: the second re-reads it after the first commits
+   * and claims nothing.
+   */
+  async claimById(
+    id: string,
+    owner: string,
+    leaseMs: number,
+    tx?: Sql,
+  ): Promise<{ job: ClaimedJob } | { waitMs: number } | { gone: true }> {
+    const db = tx ?? this.sql
+    const r = await db.query(
+      `UPDATE reserves_jobs SET state = 'running', attempts = attempts + 1, lease_owner = $2, progress = 0,
+              lease_until = now() + $3 ${MS}, updated_at = now()
+        WHERE snapshot_id = $1
+          AND ((state = 'queued' AND not_before <= now()) OR (state = 'running' AND lease_until < now()))
+        RETURNING snapshot_id, attempts, max_attempts`,
+      [id, owner, leaseMs],
+    )
+    const j = r[0]
+    if (j)
+      return {
+        job: { snapshotId: j.snapshot_id as string, attempt: Number(j.attempts), maxAttempts: Number(j.max_attempts) },
+      }
+    // the input still being stored (not_before = infinity): look again in a second
+    const w = await db.query(
+      `SELECT (EXTRACT(EPOCH FROM (CASE WHEN state = 'running' THEN lease_until
+                                        WHEN not_before = 'infinity' THEN now() + interval '1 second'
+                                        ELSE not_before END) - now()) * 1000)::float8 AS ms
+         FROM reserves_jobs WHERE snapshot_id = $1 AND state IN ('queued', 'running')`,
+      [id],
+    )
+    return w[0] ? { waitMs: Math.max(0, Math.ceil(Number(w[0].ms))) } : { gone: true }
+  }
+
+  /**
+   * A queued job's dispatch key (`<id>:<attempts>:<updated_at ms>`, the queue message's id: two
+   * publishes of one queuing are one message, a later requeue is another); null when not queued.
+   */
+  async dispatchKey(id: string): Promise<string | null> {
+    const r = await this.sql.query(
+      `SELECT attempts, (EXTRACT(EPOCH FROM updated_at) * 1000)::bigint AS at FROM reserves_jobs
+        WHERE snapshot_id = $1 AND state = 'queued'`,
+      [id],
+    )
+    return r[0] ? `${id}:${Number(r[0].attempts)}:${String(r[0].at)}` : null
   }
 
   /** Renews the lease; false when it is no longer this attempt's (cancelled, or taken over). */
