@@ -40,6 +40,8 @@ export const ConsensusErrorCode = {
   BFT_WAL_CORRUPT: 'CONSENSUS_BFT_WAL_CORRUPT',
   /** The consensus WAL directory or a segment cannot be created, read or written. */
   BFT_WAL_UNUSABLE: 'CONSENSUS_BFT_WAL_UNUSABLE',
+  /** This node's validator schedule could not be read back from its chain (a store error): no header is judged meanwhile. */
+  BFT_SCHEDULE_UNAVAILABLE: 'CONSENSUS_BFT_SCHEDULE_UNAVAILABLE',
   /** The PKCS#11 module (the HSM's library) cannot be loaded or initialized. */
   BFT_HSM_MODULE: 'CONSENSUS_BFT_HSM_MODULE',
   /** No token with the configured label is present in any slot of the PKCS#11 module. */

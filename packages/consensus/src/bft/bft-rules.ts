@@ -91,7 +91,16 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
   return {
     name: 'bft',
     async validateHeader(header: BlockHeader, parent: BlockHeader, ctx: HeaderContext): Promise<void> {
-      await opts.ready?.()
+      try {
+        await opts.ready?.()
+      } catch (err) {
+        // This node's fault, not the block's: nothing remembered as bad, no peer penalised.
+        throw new CairnError(
+          ConsensusErrorCode.BFT_SCHEDULE_UNAVAILABLE,
+          `block ${header.number}: the validator schedule could not be restored from this node's chain`,
+          { fault: 'transient', cause: err },
+        )
+      }
       if (header.difficulty !== 0n) throw invalid(header, `difficulty ${header.difficulty}, expected 0`)
       if (header.number > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(header, 'height out of range')
       let extra: ReturnType<typeof decodeBftExtra>

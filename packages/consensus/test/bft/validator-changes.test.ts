@@ -9,6 +9,7 @@ import { bytesToHex } from '@cairn/utils'
 import { type BlockHeader, createBlockHeader } from '@ethereumjs/block'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  bftChainRules,
   createVerifier,
   decodeBftExtra,
   decodeCertificate,
@@ -187,6 +188,17 @@ describe('validator-set changes at H+2', () => {
       const r = await node.chain.processBlock(block?.serialize() as Uint8Array, { source: 'sync', peer: 'p' })
       expect(r.status === 'error' ? `${h}: ${r.error.message}` : r.status).toBe('imported')
     }
+    // A schedule this node cannot read back is its own fault: the block is not judged (not bad,
+    // its sender not penalised), refused as transient.
+    const broken = bftChainRules({
+      chainId: CHAIN_ID,
+      validators: new ValidatorSchedule([0, 1, 2, 3].map((i) => ({ address: addr(i), votingPower: 10n }))),
+      ready: () => Promise.reject(new Error('the store is gone')),
+    })
+    const [parent, child] = [await source.chain.getBlockByNumber(down), await source.chain.getBlockByNumber(down + 1n)]
+    await expect(
+      broken.validateHeader(child?.header as BlockHeader, parent?.header as BlockHeader, headerContext(source.chain)),
+    ).rejects.toMatchObject({ code: 'CONSENSUS_BFT_SCHEDULE_UNAVAILABLE', fault: 'transient' })
     // Then the engine starts on that chain and the node takes part again.
     n.silent.delete(3)
     await node.engine.start()
