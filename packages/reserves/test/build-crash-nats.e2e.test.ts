@@ -12,25 +12,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect, type NatsConnection } from 'nats'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { signToken } from '../src/service/auth.ts'
 import { verifyProof } from '../src/verifier/index.ts'
 import { CAIRN_BIN } from './cli-harness.ts'
+import { connectJetStream, NATS } from './nats-harness.ts'
 import { PG_URL, postgresUnavailable } from './service-harness.ts'
 
-const NATS = 'nats://127.0.0.1:4222'
-let natsDown: string | null = null
-let nc: NatsConnection | null = null
-try {
-  nc = await connect({ servers: NATS, timeout: 2000, maxReconnectAttempts: 0 })
-  await (await nc.jetstreamManager()).getAccountInfo()
-} catch (err) {
-  natsDown = (err as Error).message
-  await nc?.close()
-  nc = null
-}
+const jetStream = await connectJetStream()
+const natsDown = jetStream.down
+const nc = jetStream.nc
 const pgDown = await postgresUnavailable()
 const down = natsDown
   ? `NATS JetStream at 127.0.0.1:4222 unavailable (${natsDown})`

@@ -7,7 +7,6 @@
 // and the other runner takes the job over (attempt 2). Events cross instances over NATS.
 import { randomBytes } from 'node:crypto'
 import { silentLogger } from '@cairn/utils'
-import { connect, type NatsConnection } from 'nats'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -22,19 +21,12 @@ import type { BuildRunner } from '../src/service/build-runner.ts'
 import type { ReservesEvent } from '../src/service/events.ts'
 import { BuildJobs } from '../src/service/jobs.ts'
 import { NatsBuildQueue, type NatsBuildQueueOptions } from '../src/service/nats-builds.ts'
+import { connectJetStream, NATS } from './nats-harness.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 
-const NATS = 'nats://127.0.0.1:4222'
-let natsDown: string | null = null
-let nc: NatsConnection | null = null
-try {
-  nc = await connect({ servers: NATS, timeout: 2000, maxReconnectAttempts: 0 })
-  await (await nc.jetstreamManager()).getAccountInfo()
-} catch (err) {
-  natsDown = (err as Error).message
-  await nc?.close()
-  nc = null
-}
+const jetStream = await connectJetStream()
+const natsDown = jetStream.down
+const nc = jetStream.nc
 if (natsDown) console.warn(`skipping the NATS build-queue test: JetStream at 127.0.0.1:4222 unavailable (${natsDown})`)
 const pgDown = natsDown ? 'not tried' : await postgresUnavailable()
 

@@ -5,7 +5,7 @@
 // nak'ed and retried without a later batch overtaking it. A fresh stream and subject per run.
 import { randomBytes } from 'node:crypto'
 import { silentLogger } from '@cairn/utils'
-import { connect, headers, type NatsConnection, StringCodec } from 'nats'
+import { headers, StringCodec } from 'nats'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LedgerNatsConsumer } from '../src/ledger/nats-consumer.ts'
@@ -15,18 +15,11 @@ import { listAudit } from '../src/service/audit.ts'
 import { migrate } from '../src/service/migrations.ts'
 import { type Sql, storageError } from '../src/service/sql.ts'
 import { openPglite } from '../src/service/sql-pglite.ts'
+import { connectJetStream, NATS } from './nats-harness.ts'
 
-const NATS = 'nats://127.0.0.1:4222'
-let natsDown: string | null = null
-let nc: NatsConnection | null = null
-try {
-  nc = await connect({ servers: NATS, timeout: 2000, maxReconnectAttempts: 0 })
-  await (await nc.jetstreamManager()).getAccountInfo()
-} catch (err) {
-  natsDown = (err as Error).message
-  await nc?.close()
-  nc = null
-}
+const jetStream = await connectJetStream()
+const natsDown = jetStream.down
+const nc = jetStream.nc
 if (natsDown) console.warn(`skipping the ledger NATS test: JetStream at 127.0.0.1:4222 unavailable (${natsDown})`)
 
 const key = parseKeyFile('5a'.repeat(32))

@@ -4,7 +4,7 @@
 // stopped go out when it starts. A fresh stream and subject prefix per run, deleted afterwards.
 import { randomBytes } from 'node:crypto'
 import { silentLogger } from '@cairn/utils'
-import { connect, type JsMsg, type NatsConnection, StringCodec } from 'nats'
+import { type JsMsg, StringCodec } from 'nats'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from '../src/service/migrations.ts'
@@ -12,18 +12,11 @@ import type { Sql } from '../src/service/sql.ts'
 import { openPglite } from '../src/service/sql-pglite.ts'
 import { NatsRelay } from '../src/webhooks/nats-relay.ts'
 import { recordEvent } from '../src/webhooks/outbox.ts'
+import { connectJetStream, NATS } from './nats-harness.ts'
 
-const NATS = 'nats://127.0.0.1:4222'
-let natsDown: string | null = null
-let nc: NatsConnection | null = null
-try {
-  nc = await connect({ servers: NATS, timeout: 2000, maxReconnectAttempts: 0 })
-  await (await nc.jetstreamManager()).getAccountInfo()
-} catch (err) {
-  natsDown = (err as Error).message
-  await nc?.close()
-  nc = null
-}
+const jetStream = await connectJetStream()
+const natsDown = jetStream.down
+const nc = jetStream.nc
 if (natsDown) console.warn(`skipping the NATS relay test: JetStream at 127.0.0.1:4222 unavailable (${natsDown})`)
 
 describe.skipIf(natsDown !== null)('webhook events on NATS JetStream', { timeout: 60_000 }, () => {
