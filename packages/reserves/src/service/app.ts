@@ -433,6 +433,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   const publish = (event: ReservesEvent) =>
     events.publish(event).catch((err: unknown) => logger.warn({ err, event: event.type }, 'event not published'))
   let runner: BuildRunner | null = null
+  const dispatch = modules.buildDispatch
   const buildQueue: QueueBuildDeps = {
     sql,
     store,
@@ -445,7 +446,6 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
       void publish({ type: 'job.queued', id })
     },
   }
-  const dispatch = modules.buildDispatch
   events.subscribe((e) => {
     // whatever happened on any instance was recorded in the outbox with it: deliver now
     worker?.wake()
