@@ -6,7 +6,7 @@
 // and builds it: attempt 2, built once, no orphan rows, the message acked. A WebSocket client on
 // the API instance that did not queue it hears `snapshot.built` over NATS (no LISTEN/NOTIFY).
 // Skipped with a message when PostgreSQL (127.0.0.1:5432) or NATS (127.0.0.1:4222) is absent.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -16,7 +16,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { signToken } from '../src/service/auth.ts'
 import { verifyProof } from '../src/verifier/index.ts'
-import { CAIRN_BIN } from './cli-harness.ts'
+import { type Served, startServe } from './cli-harness.ts'
 import { connectJetStream, NATS } from './nats-harness.ts'
 import { PG_URL, postgresUnavailable } from './service-harness.ts'
 
@@ -47,34 +47,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface Served {
-  url: string
-  child: ChildProcess
-  out: () => string
-  exited: Promise<void>
-}
-
 /** Starts `cairn reserves serve` on a free port; resolves once it listens. */
 function serve(extra: string[]): Promise<Served> {
-  return new Promise((resolve, reject) => {
-    const args = [CAIRN_BIN, 'reserves', 'serve', '--key-file', join(dir, 'at-rest.key')]
-    args.push('--jwt-secret-file', join(dir, 'jwt.secret'), '--http.port', '0', '--min-depth', '4', ...extra)
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    children.push(child)
-    let out = ''
-    const exited = new Promise<void>((r) => child.once('exit', () => r()))
-    const onData = (b: Buffer) => {
-      out += b.toString()
-      const m = /"addr":"(http:\/\/[^"]+)"/.exec(out)
-      if (m?.[1]) resolve({ url: m[1], child, out: () => out, exited })
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}:\n${out}`)))
-  })
+  const args = ['--key-file', join(dir, 'at-rest.key'), '--jwt-secret-file', join(dir, 'jwt.secret')]
+  return startServe([...args, '--http.port', '0', '--min-depth', '4', ...extra], children)
 }
 
 const csvOf = (n: number) => `userId,BTC\n${Array.from({ length: n }, (_, i) => `u${i},${i + 1}`).join('\n')}\n`

@@ -1,5 +1,5 @@
 // Runs the real `cairn` executable for the reserves CLI tests: one process per command.
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 
 /** The `cairn` executable (packages/node/bin/cairn.js). */
@@ -24,4 +24,38 @@ export function reservesCli(cwd: string): (...args: string[]) => Promise<CliResu
       return { code: e.code, stdout: e.stdout, stderr: e.stderr }
     }
   }
+}
+
+/** A `cairn reserves serve` process that listens. */
+export interface Served {
+  url: string
+  child: ChildProcess
+  /** Everything it wrote so far (stdout and stderr). */
+  out: () => string
+  exited: Promise<void>
+}
+
+/**
+ * Starts `cairn reserves serve <args>` (with `--http.port 0` among them) and resolves once it logs
+ * the address it listens on; rejects with its output if it exits first. The child goes into
+ * `children` (the test kills what is left there).
+ */
+export function startServe(args: string[], children: ChildProcess[]): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CAIRN_BIN, 'reserves', 'serve', ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    children.push(child)
+    let out = ''
+    const exited = new Promise<void>((r) => child.once('exit', () => r()))
+    const onData = (b: Buffer) => {
+      out += b.toString()
+      const m = /"addr":"(http:\/\/[^"]+)"/.exec(out)
+      if (m?.[1]) resolve({ url: m[1], child, out: () => out, exited })
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}:\n${out}`)))
+  })
 }

@@ -4,7 +4,7 @@
 // carries the same idempotency key and body, and every delivery's signature verifies.
 // PGlite (the default): the restarted process sends the interrupted deliveries at once.
 // PostgreSQL: once their lease (here 2 s) has run out.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +13,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { signToken } from '../src/service/auth.ts'
 import { verifyWebhookSignature } from '../src/webhooks/signature.ts'
-import { CAIRN_BIN } from './cli-harness.ts'
+import { type Served, startServe } from './cli-harness.ts'
 import { PG_URL, postgresUnavailable } from './service-harness.ts'
 import { startReceiver } from './webhook-receiver.ts'
 
@@ -30,35 +30,13 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface Served {
-  url: string
-  child: ChildProcess
-  exited: Promise<void>
-}
-
 /** `cairn reserves serve` on a free port, delivering slowly (2 at a time) with quick retries; resolves once it listens. */
 function serve(storage: string[]): Promise<Served> {
-  return new Promise((resolve, reject) => {
-    const args = [CAIRN_BIN, 'reserves', 'serve', '--key-file', join(dir, 'at-rest.key'), ...storage]
-    args.push('--jwt-secret-file', join(dir, 'jwt.secret'), '--http.port', '0', '--min-depth', '2')
-    args.push('--webhooks.concurrency', '2', '--webhooks.poll-ms', '50', '--webhooks.backoff-base-ms', '100')
-    args.push('--webhooks.timeout-ms', '1500', '--webhooks.lease-seconds', '2')
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    children.push(child)
-    let out = ''
-    const exited = new Promise<void>((r) => child.once('exit', () => r()))
-    const onData = (b: Buffer) => {
-      out += b.toString()
-      const m = /"addr":"(http:\/\/[^"]+)"/.exec(out)
-      if (m?.[1]) resolve({ url: m[1], child, exited })
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}:\n${out}`)))
-  })
+  const args = ['--key-file', join(dir, 'at-rest.key'), ...storage, '--jwt-secret-file', join(dir, 'jwt.secret')]
+  args.push('--http.port', '0', '--min-depth', '2')
+  args.push('--webhooks.concurrency', '2', '--webhooks.poll-ms', '50', '--webhooks.backoff-base-ms', '100')
+  args.push('--webhooks.timeout-ms', '1500', '--webhooks.lease-seconds', '2')
+  return startServe(args, children)
 }
 
 async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {

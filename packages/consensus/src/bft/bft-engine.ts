@@ -1,4 +1,4 @@
-// Over 600 lines (854), on purpose: the driver's step queue and the Engine seam it serves read
+// Over 600 lines, on purpose: the driver's step queue and the Engine seam it serves read
 // one machine and one height's state, and the staking seams (endBlock's updates, beginBlock's header
 // fields, the certificate's late precommits) read the same; its parts (reactor, WAL replay, block
 // executor, round clock, validator and evidence records, StakingHooks) live in files of their own,
