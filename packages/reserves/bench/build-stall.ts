@@ -21,7 +21,9 @@ const port = 20000 + Math.floor(Math.random() * 20000)
 const args = [CAIRN, 'reserves', 'serve', '--datadir', join(dir, 'data'), '--key-file', join(dir, 'at-rest.key')]
 args.push('--jwt-secret-file', join(dir, 'jwt.secret'), '--http.port', String(port), '--min-depth', '4')
 if (process.env.DATABASE_URL) args.push('--database-url', process.env.DATABASE_URL)
-const child: ChildProcess = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'] })
+// NODE_ARGS: extra flags for the service's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see a stall.
+const nodeArgs = process.env.NODE_ARGS?.split(' ').filter(Boolean) ?? []
+const child: ChildProcess = spawn('node', [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
 const base = `http://127.0.0.1:${port}`
 const auth = {
   authorization: `Bearer ${signToken(new TextEncoder().encode(secret), { sub: 'ops', role: 'admin', ttlSeconds: 3600 })}`,

@@ -3,6 +3,8 @@
 // (`[[userId, ["balance", …]], …]`) sealed with the at-rest key (AES-256-GCM, bound to the snapshot
 // id and the part number: no part can be moved to another snapshot or place). The build thread
 // opens them; the serving thread only stores and reads the sealed bytes.
+import { CairnError } from '@cairn/utils'
+import { ReservesErrorCode } from '../errors.ts'
 import type { LiabilityEntry } from '../tree/build.ts'
 import { type AtRestKey, open, seal } from './at-rest.ts'
 import type { Sql } from './sql.ts'
@@ -39,7 +41,7 @@ export async function storeInput(sql: Sql, id: string, parts: readonly Uint8Arra
   }
 }
 
-/** The sealed parts, in order (what the build thread is sent). */
+/** The sealed parts, in order (what the build thread is sent), each owning its whole buffer so it can be transferred. */
 export async function loadInput(sql: Sql, id: string): Promise<Uint8Array[]> {
   const parts: Uint8Array[] = []
   for (let part = 0; ; part++) {
@@ -50,6 +52,19 @@ export async function loadInput(sql: Sql, id: string): Promise<Uint8Array[]> {
     if (!r[0]) return parts
     parts.push(new Uint8Array(Buffer.from((r[0].data as string).replace(/\n/g, ''), 'base64')))
   }
+}
+
+/** The parts' buffers, for a postMessage transfer list (moved, not copied: no clone on the sender's thread). */
+export function transferList(parts: readonly Uint8Array[]): ArrayBuffer[] {
+  return parts.map((p, i) => {
+    if (!(p.buffer instanceof ArrayBuffer) || p.byteOffset !== 0 || p.byteLength !== p.buffer.byteLength)
+      throw new CairnError(
+        ReservesErrorCode.BUILD_FAILED,
+        `build input part ${i} shares its buffer: it cannot be transferred`,
+        { fault: 'internal' },
+      )
+    return p.buffer
+  })
 }
 
 /** Opens sealed parts back into entries (in the build thread). */

@@ -11,7 +11,7 @@ import type { Currency } from '../verifier/proof.ts'
 import { recordEvent } from '../webhooks/outbox.ts'
 import type { AtRestKey } from './at-rest.ts'
 import { appendAudit } from './audit.ts'
-import { dropInput, loadInput } from './build-input.ts'
+import { dropInput, loadInput, transferList } from './build-input.ts'
 import type { BuildRequest, BuildThreadMessage } from './build-thread-protocol.ts'
 import { type BuildJobs, type ClaimedJob, leaseLost } from './jobs.ts'
 import type { ReservesMetrics } from './metrics.ts'
@@ -386,7 +386,9 @@ export class BuildRunner {
           }),
         ),
       )
-      thread.postMessage(req)
+      // The sealed parts (≈ 100 MB for 1M users) are moved, not copied: cloning them held this
+      // thread ~200–300 ms as a 1M-user build began (bench/build-stall.ts, a CPU profile's longest task).
+      thread.postMessage(req, transferList(req.parts))
     }).finally(() => {
       this.thread = null
       void thread.terminate()
