@@ -23,6 +23,8 @@
 // BENCH_BFT_BLOCK_MS (1000: the wait after a commit), BENCH_BFT_GAS_LIMIT (30,000,000), BENCH_BFT_STAKING
 // (1; 0: a genesis validator set without the staking contracts),
 // BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+// BENCH_BFT_SCHEME (secp256k1 | hybrid: votes signed secp256k1 ‖ ML-DSA-65, `devnet init
+// --signature-scheme hybrid`, a fixed set; processes mode only; docs/consensus/post-quantum.md),
 // BENCH_BFT_METRICS (a directory: each process's /metrics after the run, node-N.prom). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
@@ -56,6 +58,14 @@ const settings = {
   basePort: num('BENCH_BFT_BASE_PORT', 28645),
   /** Node flags for the 4 processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   nodeArgs: (env.BENCH_BFT_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  /** The consensus signature scheme: secp256k1 (default) or hybrid (4 hybrid validators, a fixed set). */
+  scheme: env.BENCH_BFT_SCHEME === 'hybrid' ? 'hybrid' : 'secp256k1',
+}
+if (env.BENCH_BFT_SCHEME !== undefined && !['secp256k1', 'hybrid'].includes(env.BENCH_BFT_SCHEME)) {
+  throw new Error(`BENCH_BFT_SCHEME=${env.BENCH_BFT_SCHEME}: expected secp256k1 or hybrid`)
+}
+if (settings.scheme === 'hybrid' && settings.mode === 'in-process') {
+  throw new Error('BENCH_BFT_SCHEME=hybrid runs in processes mode only (cairn devnet init --signature-scheme hybrid)')
 }
 const VALIDATORS = 4
 const log = (msg: string) => process.stderr.write(`[bft] ${msg}\n`)
@@ -64,6 +74,8 @@ export interface BftFigure {
   validators: number
   /** `in-process`: the 4 nodes share one process (one event loop); `processes`: 4 `cairn start`. */
   mode: string
+  /** The consensus signature scheme (BENCH_BFT_SCHEME). */
+  scheme: string
   txs: number
   /** Transfers a second offered (0: unpaced, as fast as admitted). */
   rate: number
@@ -269,6 +281,7 @@ async function run(urls: string[], cpuMs: () => number | undefined): Promise<Bft
   return {
     validators: VALIDATORS,
     mode: settings.mode,
+    scheme: settings.scheme,
     txs: settings.txs,
     rate: settings.rate,
     accepted,
@@ -328,6 +341,8 @@ async function startProcesses(): Promise<{
       '--block-time-ms',
       String(settings.blockMs),
       ...(env.BENCH_BFT_STAKING === '0' ? ['--no-staking'] : []),
+      // Hybrid: ML-DSA seeds beside the keys, their public keys in the genesis, a fixed set.
+      ...(settings.scheme === 'hybrid' ? ['--signature-scheme', 'hybrid'] : []),
     ],
     { encoding: 'utf8' },
   )
@@ -381,7 +396,9 @@ try {
   if (settings.mode === 'processes') {
     const started = await startProcesses()
     stopProcesses = started.stop
-    log(`${VALIDATORS} \`cairn start\` processes from \`cairn devnet init\` (JSON-RPC from port ${settings.basePort})`)
+    log(
+      `${VALIDATORS} \`cairn start\` processes from \`cairn devnet init\` (${settings.scheme}, JSON-RPC from port ${settings.basePort})`,
+    )
     figure = await run(started.urls, started.cpuMs)
     // BENCH_BFT_METRICS=DIR: each node's /metrics after the run, as DIR/node-N.prom (what crossed the wire).
     if (env.BENCH_BFT_METRICS) {

@@ -110,6 +110,8 @@ export interface RpcConsensus {
     readonly validators: readonly { address: Uint8Array; votingPower: bigint; proposerPriority: bigint }[]
     readonly totalVotingPower: bigint
     proposerIndex(round: number): number
+    /** The chain's consensus signature scheme (the length of certificate signatures); absent: secp256k1. */
+    readonly scheme?: 'secp256k1' | 'ml-dsa-65' | 'hybrid'
   }
 }
 

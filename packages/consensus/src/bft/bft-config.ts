@@ -8,10 +8,17 @@ import { z } from 'zod'
 import { ConsensusErrorCode } from '../errors.ts'
 import { genesisStakingSet } from '../staking/genesis-staking.ts'
 import type { Address } from './messages.ts'
+import { checkPqValidatorEntry, SIGNATURE_SCHEMES, type SignatureScheme } from './pq/scheme.ts'
 import { DEFAULT_TIMEOUTS, type TimeoutConfig } from './timeouts.ts'
 
 export interface BftConfig {
-  validators: { address: Address; votingPower: bigint }[]
+  /**
+   * The consensus signature scheme (`config.cairn.bft.signatureScheme`, fixed at genesis; absent:
+   * secp256k1). `hybrid` needs each validator's ML-DSA-65 key; `ml-dsa-65` alone is not supported yet.
+   */
+  signatureScheme?: SignatureScheme
+  /** The set of height 1; under a PQ scheme each entry carries its ML-DSA-65 public key (1,952 bytes). */
+  validators: { address: Address; votingPower: bigint; pqPublicKey?: Uint8Array }[]
   timeouts: TimeoutConfig
   /**
    * The block time (ms): heights start this far apart (the wait after a commit is what is left of
@@ -45,6 +52,11 @@ export const bftConfigSchema = z
           .object({
             address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 20-byte hex address'),
             power: power.default(1n),
+            /** The ML-DSA-65 public key (hex, 1,952 bytes) under a PQ signature scheme. */
+            pqPublicKey: z
+              .string()
+              .regex(/^0x([0-9a-fA-F]{2})+$/, 'hex bytes')
+              .optional(),
           })
           .strict(),
       )
@@ -52,6 +64,8 @@ export const bftConfigSchema = z
       .optional(),
     /** Proof of stake: the validators are bonded in the staking contract of the genesis alloc. */
     staking: z.boolean().optional(),
+    /** The consensus signature scheme (docs/consensus/post-quantum.md); default secp256k1. */
+    signatureScheme: z.enum(SIGNATURE_SCHEMES as [SignatureScheme, ...SignatureScheme[]]).optional(),
     timeouts: z
       .object({
         proposeMs: ms,
@@ -131,12 +145,27 @@ export function parseBftConfig(genesis: unknown): BftConfig {
       { fault: 'caller' },
     )
   }
+  const scheme = checkScheme(c)
+  const validators = (c.validators ?? []).map((v) => ({
+    address: hexToBytes(v.address as `0x${string}`),
+    votingPower: v.power,
+    ...(v.pqPublicKey !== undefined ? { pqPublicKey: hexToBytes(v.pqPublicKey as `0x${string}`) } : {}),
+  }))
+  for (const v of validators) {
+    try {
+      checkPqValidatorEntry(scheme, { address: v.address, pqPublicKey: v.pqPublicKey ?? null })
+    } catch (err) {
+      throw new CairnError(ConsensusErrorCode.BFT_INVALID_CONFIG, `config.cairn.bft.validators: ${errorText(err)}`, {
+        fault: 'caller',
+        hint: 'under hybrid every validator needs pqPublicKey (`cairn devnet init --signature-scheme hybrid` writes them)',
+        cause: err,
+      })
+    }
+  }
   return {
     ...(c.staking === true ? { staking: true } : {}),
-    validators: (c.validators ?? []).map((v) => ({
-      address: hexToBytes(v.address as `0x${string}`),
-      votingPower: v.power,
-    })),
+    ...(scheme !== 'secp256k1' ? { signatureScheme: scheme } : {}),
+    validators,
     timeouts: { ...DEFAULT_TIMEOUTS, ...c.timeouts, commitMs: c.blockTimeMs },
     blockTimeMs: c.blockTimeMs,
     emptyBlocks: c.emptyBlocks,
@@ -144,6 +173,50 @@ export function parseBftConfig(genesis: unknown): BftConfig {
       ? { validatorChanges: groupChanges(c.validatorChanges) }
       : {}),
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/**
+ * The scheme of a parsed `config.cairn.bft`, refusing what this node cannot run yet: `ml-dsa-65`
+ * alone (votes would need the validator's index, evidence its address); `hybrid` with staking (the
+ * staking contract holds no ML-DSA keys yet); `hybrid` changes that bring a validator in (change
+ * records carry no key).
+ */
+function checkScheme(c: {
+  signatureScheme?: SignatureScheme | undefined
+  staking?: boolean | undefined
+  validators?: { address: string }[] | undefined
+  validatorChanges?: { address: string; power: bigint }[] | undefined
+}): SignatureScheme {
+  const scheme = c.signatureScheme ?? 'secp256k1'
+  const refuse = (message: string, hint: string): CairnError =>
+    new CairnError(ConsensusErrorCode.BFT_INVALID_CONFIG, `config.cairn.bft.signatureScheme: ${message}`, {
+      fault: 'caller',
+      hint,
+    })
+  if (scheme === 'ml-dsa-65') {
+    throw refuse('ml-dsa-65 alone is not yet supported', 'use hybrid (secp256k1 ‖ ML-DSA-65) or secp256k1')
+  }
+  if (scheme === 'hybrid' && c.staking === true) {
+    throw refuse(
+      'hybrid with staking is not yet supported: the staking contract holds no ML-DSA keys',
+      'use a fixed set (config.cairn.bft.validators with pqPublicKey)',
+    )
+  }
+  if (scheme === 'hybrid') {
+    const members = new Set((c.validators ?? []).map((v) => v.address.toLowerCase()))
+    const joiner = (c.validatorChanges ?? []).find((ch) => ch.power > 0n && !members.has(ch.address.toLowerCase()))
+    if (joiner !== undefined) {
+      throw refuse(
+        `validatorChanges bring ${joiner.address} in, and a change carries no ML-DSA key`,
+        'under hybrid, changes may only re-weight or remove genesis validators',
+      )
+    }
+  }
+  return scheme
 }
 
 function groupChanges(

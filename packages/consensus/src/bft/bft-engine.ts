@@ -61,10 +61,12 @@ import { EvidencePool } from './evidence.ts'
 import { EvidenceRecords } from './evidence-records.ts'
 import { bftExtraEvidence, decodeBftExtra, encodeBftExtra } from './extra-data.ts'
 import type { Address, Proposal, SignedVote, Vote } from './messages.ts'
+import { admitValidatorChanges } from './pq/scheme-changes.ts'
+import { createSchemeVerifier } from './pq/scheme-verifier.ts'
 import { type BftTransport, ConsensusReactor } from './reactor.ts'
 import { type BftScheduler, RoundClock, realScheduler } from './round-clock.ts'
 import type { SignerState } from './signer-state.ts'
-import { createVerifier, memoizedVerifier, type SignatureVerifier } from './signing.ts'
+import { memoizedVerifier, type SignatureVerifier } from './signing.ts'
 import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
 import { ValidatorRecords } from './validator-records.ts'
 import { ValidatorSchedule } from './validator-schedule.ts'
@@ -174,11 +176,13 @@ export class BftEngine implements Engine {
     this.#opts = opts
     this.#m = modules
     this.#scheduler = modules.scheduler ?? realScheduler
-    // Signers are recovered once per message object: at the edge (to refuse what no validator
-    // signed) and again by the machine.
-    this.#verifier = memoizedVerifier(createVerifier(opts.chainId))
-    this.validators = new ValidatorSchedule(opts.config.validators, opts.config.validatorChanges)
-    this.evidence = new EvidencePool({ chainId: opts.chainId }, { validatorSetAt: (h) => this.validators.at(h) })
+    const scheme = opts.config.signatureScheme ?? 'secp256k1'
+    this.validators = new ValidatorSchedule(opts.config.validators, opts.config.validatorChanges, scheme)
+    const setAt = (h: number) => this.validators.at(h)
+    // Signers are recovered (under hybrid: and their ML-DSA parts checked) once per message
+    // object: at the edge (to refuse what no validator signed) and again by the machine.
+    this.#verifier = memoizedVerifier(createSchemeVerifier(opts.chainId, scheme, setAt))
+    this.evidence = new EvidencePool({ chainId: opts.chainId, scheme }, { validatorSetAt: setAt })
     const attachedChain = () => this.#attached?.chain
     this.#records = new ValidatorRecords(
       {},
@@ -305,11 +309,17 @@ export class BftEngine implements Engine {
     if (source === undefined) return undefined
     const updates = await source(ctx)
     if (updates === undefined || updates.length === 0) return undefined
-    const changes = updates.map((u) => ({ address: u.address, votingPower: u.power }))
     const height = Number(ctx.header.number)
+    // Under a PQ scheme a joiner without an ML-DSA key is left out, logged (pq/scheme-changes.ts).
+    const { admitted: changes } = admitValidatorChanges(
+      this.validators.at(height + 1),
+      updates.map((u) => ({ address: u.address, votingPower: u.power })),
+      this.#m.logger,
+    )
+    if (changes.length === 0) return undefined
     this.validators.at(height + 1).update(changes)
     if ('hash' in ctx.header) await this.#records.keepUpdates(ctx.header.hash(), changes)
-    return { validatorUpdates: updates.map((u) => ({ address: u.address, power: u.power })) }
+    return { validatorUpdates: changes.map((u) => ({ address: u.address, power: u.votingPower })) }
   }
 
   /**
@@ -399,7 +409,8 @@ export class BftEngine implements Engine {
     const hooks = this.#m.staking as StakingHooks
     const height = Number(ctx.header.number)
     const extraData = 'extraData' in ctx.header ? ctx.header.extraData : undefined
-    const extra = extraData === undefined || extraData.length === 0 ? null : decodeBftExtra(extraData)
+    const extra =
+      extraData === undefined || extraData.length === 0 ? null : decodeBftExtra(extraData, this.validators.scheme)
     const signed: Address[] = []
     const missed: Address[] = []
     const cert = extra?.parentCertificate ?? null
@@ -413,7 +424,7 @@ export class BftEngine implements Engine {
     const evidence =
       extra === null
         ? []
-        : bftExtraEvidence(extra, this.#opts.chainId).map((ev) => ({
+        : bftExtraEvidence(extra, this.#opts.chainId, this.validators.scheme).map((ev) => ({
             validator: ev.validator,
             height: ev.voteA.height,
             round: ev.voteA.round,
@@ -808,7 +819,7 @@ export class BftEngine implements Engine {
     const finalized = chain.finalizedHeader
     if (block.header.number >= 2n && block.header.number - 1n > finalized.number) {
       // Not stored with the block (a chain opened with other rules than this engine's): push it.
-      const cert = decodeBftExtra(block.header.extraData).parentCertificate
+      const cert = decodeBftExtra(block.header.extraData, this.validators.scheme).parentCertificate
       if (cert !== null) await chain.setFinalized(block.header.parentHash, encodeCertificate(cert))
     }
     const machine = this.#machine
@@ -871,6 +882,6 @@ export class BftEngine implements Engine {
     if (block.header.number === 0n) return null
     const bytes = await this.#chain.getFinality(block.hash())
     if (bytes === undefined || bytes.length === 0) return null
-    return decodeCertificate(bytes)
+    return decodeCertificate(bytes, this.validators.scheme)
   }
 }

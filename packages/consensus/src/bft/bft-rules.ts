@@ -73,7 +73,7 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
     if (extra.evidence === undefined) return
     let list: DuplicateVoteEvidence[]
     try {
-      list = bftExtraEvidence(extra, chainId)
+      list = bftExtraEvidence(extra, chainId, validators.scheme)
     } catch (err) {
       throw invalid(header, 'the evidence list does not decode', err)
     }
@@ -105,7 +105,7 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
       if (header.number > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(header, 'height out of range')
       let extra: ReturnType<typeof decodeBftExtra>
       try {
-        extra = decodeBftExtra(header.extraData)
+        extra = decodeBftExtra(header.extraData, validators.scheme)
       } catch (err) {
         throw invalid(header, 'extra data is not [version, round, certificate]', err)
       }
@@ -155,7 +155,7 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
     // final exactly as the engine's own commit would.
     parentFinality(header: BlockHeader): Uint8Array | undefined {
       try {
-        const cert = decodeBftExtra(header.extraData).parentCertificate
+        const cert = decodeBftExtra(header.extraData, validators.scheme).parentCertificate
         return cert === null ? undefined : encodeCertificate(cert)
       } catch {
         return undefined

@@ -2,14 +2,23 @@
  * The commit certificate of a block: the precommits that committed it.
  *
  * RLP: `[height, round, blockHash, [[validatorIndex, signature], …]]`, indices ascending into the
- * validator set of that height, signatures 65 bytes `r ‖ s ‖ v` over the precommit digest
- * (`voteDigest` with type PRECOMMIT). This is what block H+1 carries in its header extra data, so
- * any node or light client can check from the chain alone that block H is final.
+ * validator set of that height, each signature the chain's scheme's byte string over the precommit
+ * digest (`voteDigest` with type PRECOMMIT): 65 bytes `r ‖ s ‖ v` under secp256k1, 3,374 under
+ * hybrid, 3,309 under ML-DSA-65 (docs/consensus/post-quantum.md). This is what block H+1 carries in
+ * its header extra data, so any node or light client can check from the chain alone that block H
+ * is final.
+ *
+ * One signature field whatever the scheme: it is fixed for the chain, so the length says it all and
+ * a hybrid signature is one unit, valid or not. This is the one decoder and verifier of
+ * certificates; `decodeSchemeCertificate` / `verifySchemeCertificate` (`@cairn/consensus/pq`) are
+ * their scheme-explicit forms.
  */
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { ConsensusErrorCode } from '../errors.ts'
-import { type BlockHash, hashKey, MsgType } from './messages.ts'
+import { type Address, type BlockHash, hashKey, MsgType } from './messages.ts'
+import { type SignatureScheme, signatureBytes } from './pq/scheme.ts'
+import { type VerifyVoteSignatureModules, verifyVoteSignature } from './pq/verify-vote.ts'
 import { recoverSigner, voteDigest } from './signing.ts'
 import type { ValidatorSet } from './validator-set.ts'
 
@@ -50,10 +59,12 @@ export function encodeCertificate(cert: CommitCertificate): Uint8Array {
 }
 
 /**
- * A certificate from its RLP bytes (structure only; {@link verifyCertificate} checks the signatures).
+ * A certificate from its RLP bytes, each signature of `scheme`'s length (structure only;
+ * {@link verifyCertificate} checks the signatures).
  * @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'peer')
  */
-export function decodeCertificate(bytes: Uint8Array): CommitCertificate {
+export function decodeCertificate(bytes: Uint8Array, scheme: SignatureScheme = 'secp256k1'): CommitCertificate {
+  const length = signatureBytes(scheme)
   let decoded: unknown
   try {
     decoded = RLP.decode(bytes)
@@ -67,16 +78,22 @@ export function decodeCertificate(bytes: Uint8Array): CommitCertificate {
   const signatures = sigs.map((entry: unknown, i): CommitSignature => {
     if (!Array.isArray(entry) || entry.length !== 2) throw malformed(`signature ${i} is not [index, signature]`)
     const signature = entry[1]
-    if (!(signature instanceof Uint8Array) || signature.length !== 65) throw malformed(`signature ${i} is not 65 bytes`)
+    if (!(signature instanceof Uint8Array) || signature.length !== length) {
+      throw malformed(`signature ${i} is not ${length} bytes (${scheme})`)
+    }
     return { validatorIndex: toUint(entry[0], `signature ${i}'s index`), signature }
   })
   return { height: toUint(height, 'height'), round: toUint(round, 'round'), blockHash, signatures }
 }
 
+/** {@link decodeCertificate} with the scheme required (the PQ module's name for it). */
+export function decodeSchemeCertificate(bytes: Uint8Array, scheme: SignatureScheme): CommitCertificate {
+  return decodeCertificate(bytes, scheme)
+}
+
 /**
- * Checks that `cert` proves the commit of its block: every signature is a precommit for
- * (height, round, blockHash) by the validator at its index, indices are ascending (so distinct),
- * and the signers hold more than 2/3 of `validators`' power (the set of the certificate's height).
+ * Checks that `cert` proves the commit of its block under the scheme of `validators` (the set of
+ * the certificate's height, with its members' ML-DSA keys): see {@link verifySchemeCertificate}.
  * @throws CairnError `CONSENSUS_BFT_INVALID_CERTIFICATE` (fault 'peer') saying what is wrong
  */
 export function verifyCertificate(
@@ -85,14 +102,29 @@ export function verifyCertificate(
   chainId: bigint,
   recover: (digest: Uint8Array, signature: Uint8Array) => Uint8Array | null = recoverSigner,
 ): void {
+  verifySchemeCertificate(cert, validators.scheme, validators, (a) => validators.pqKeyOf(a), chainId, { recover })
+}
+
+/**
+ * Checks that `cert` proves the commit of its block under `scheme`: every signature is a precommit
+ * for (height, round, blockHash) by the validator at its index (`verifyVoteSignature`, its ML-DSA
+ * key from `pqKeyOf`), indices strictly ascending (so distinct), signers holding more than 2/3 of
+ * the power of `validators`.
+ * @throws CairnError `CONSENSUS_BFT_INVALID_CERTIFICATE` (fault 'peer') with the failure reason
+ */
+export function verifySchemeCertificate(
+  cert: CommitCertificate,
+  scheme: SignatureScheme,
+  validators: ValidatorSet,
+  pqKeyOf: (address: Address) => Uint8Array | null,
+  chainId: bigint,
+  modules: VerifyVoteSignatureModules = {},
+): void {
   const fail = (message: string, meta: Record<string, unknown> = {}): CairnError =>
     new CairnError(
       ConsensusErrorCode.BFT_INVALID_CERTIFICATE,
       `commit certificate for height ${cert.height}: ${message}`,
-      {
-        fault: 'peer',
-        meta: { height: cert.height, round: cert.round, blockHash: hashKey(cert.blockHash), ...meta },
-      },
+      { fault: 'peer', meta: { height: cert.height, round: cert.round, blockHash: hashKey(cert.blockHash), ...meta } },
     )
   const digest = voteDigest(chainId, {
     type: MsgType.PRECOMMIT,
@@ -107,9 +139,13 @@ export function verifyCertificate(
     last = validatorIndex
     const validator = validators.at(validatorIndex)
     if (validator === undefined) throw fail(`no validator at index ${validatorIndex}`, { validatorIndex })
-    const signer = recover(digest, signature)
-    if (signer === null || hashKey(signer) !== hashKey(validator.address)) {
-      throw fail(`the signature at index ${validatorIndex} is not the validator's precommit`, { validatorIndex })
+    const identity = { address: validator.address, pqPublicKey: pqKeyOf(validator.address) }
+    const check = verifyVoteSignature(scheme, digest, signature, identity, modules)
+    if (!check.ok) {
+      throw fail(`the signature at index ${validatorIndex} is not the validator's precommit: ${check.message}`, {
+        validatorIndex,
+        reason: check.reason,
+      })
     }
     power += validator.votingPower
   }

@@ -26,12 +26,15 @@ import {
   verifyDuplicateVoteEvidence,
 } from './evidence.ts'
 import { type Address, hashKey } from './messages.ts'
+import type { SignatureScheme } from './pq/scheme.ts'
 import { recoverSigner } from './signing.ts'
 import type { ValidatorSet } from './validator-set.ts'
 
 export interface EvidencePoolOptions {
   /** The chain id votes are signed for. Needed by `submit` and `check` (verification). */
   chainId?: bigint
+  /** The chain's consensus signature scheme (evidence signatures' length). Default secp256k1. */
+  scheme?: SignatureScheme
   /** At most this many pieces pending. Default 1,000. */
   maxPending?: number
   /** Evidence older than this many heights (below current − maxAgeHeights) is refused and pruned. Default 100,000. */
@@ -65,6 +68,8 @@ function invalid(message: string): CairnError {
 }
 
 export class EvidencePool {
+  /** The chain's consensus signature scheme. */
+  readonly scheme: SignatureScheme
   readonly #chainId: bigint | undefined
   readonly #maxPending: number
   readonly #maxAge: number
@@ -75,6 +80,7 @@ export class EvidencePool {
 
   constructor(opts: EvidencePoolOptions = {}, modules: EvidencePoolModules = {}) {
     this.#chainId = opts.chainId
+    this.scheme = opts.scheme ?? 'secp256k1'
     this.#maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING_EVIDENCE
     this.#maxAge = opts.maxAgeHeights ?? DEFAULT_MAX_EVIDENCE_AGE_HEIGHTS
     this.#m = modules
@@ -195,7 +201,12 @@ export function encodeEvidenceList(list: readonly DuplicateVoteEvidence[]): Uint
  * A block's evidence list from its bytes (each piece decoded, not yet verified: `EvidencePool.check`).
  * @throws CairnError `CONSENSUS_BFT_MALFORMED` or `CONSENSUS_BFT_INVALID_EVIDENCE` (fault 'peer')
  */
-export function decodeEvidenceList(bytes: Uint8Array, chainId: bigint, maxItems = 1000): DuplicateVoteEvidence[] {
+export function decodeEvidenceList(
+  bytes: Uint8Array,
+  chainId: bigint,
+  maxItems = 1000,
+  scheme: SignatureScheme = 'secp256k1',
+): DuplicateVoteEvidence[] {
   let d: unknown
   try {
     d = RLP.decode(bytes)
@@ -215,7 +226,7 @@ export function decodeEvidenceList(bytes: Uint8Array, chainId: bigint, maxItems 
       throw new CairnError(ConsensusErrorCode.BFT_MALFORMED, 'evidence list: an item is not bytes', { fault: 'peer' })
     }
     // Each piece is carried as its own RLP bytes (an RLP string holding an RLP list).
-    const ev = decodeEvidence(item, chainId)
+    const ev = decodeEvidence(item, chainId, scheme)
     const key = evidenceKey(ev)
     if (seen.has(key)) throw invalid('the same equivocation twice in one list')
     seen.add(key)

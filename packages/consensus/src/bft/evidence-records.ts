@@ -10,7 +10,7 @@ import type { Logger } from '@cairn/utils'
 import type { BlockHeader } from '@ethereumjs/block'
 import type { DuplicateVoteEvidence, EvidencePool } from './evidence.ts'
 import { decodeEvidenceList, encodeEvidenceList } from './evidence-pool.ts'
-import { bftExtraEvidence, decodeBftExtra, MAX_BLOCK_EVIDENCE } from './extra-data.ts'
+import { bftExtraEvidence, decodeBftExtra, maxBlockEvidence } from './extra-data.ts'
 
 /** The engine-data key of the pending evidence (an `encodeEvidenceList` of the pool's pending pieces). */
 export const PENDING_EVIDENCE_KEY = 'bft/evidence/pending'
@@ -44,13 +44,14 @@ export class EvidenceRecords {
 
   /**
    * The pending evidence a block of `height` carries (the oldest first, at most
-   * `MAX_BLOCK_EVIDENCE`): only pieces every importer accepts at that height.
+   * `maxBlockEvidence` of the scheme): only pieces every importer accepts at that height.
    */
   forBlock(height: number): Uint8Array {
     const pool = this.#m.pool
     const list: DuplicateVoteEvidence[] = []
+    const max = maxBlockEvidence(pool.scheme)
     for (const ev of pool.pending()) {
-      if (list.length >= MAX_BLOCK_EVIDENCE) break
+      if (list.length >= max) break
       try {
         pool.check(ev, height)
         list.push(ev)
@@ -110,9 +111,9 @@ export class EvidenceRecords {
     const pool = this.#m.pool
     let list: DuplicateVoteEvidence[]
     try {
-      const extra = decodeBftExtra(header.extraData)
+      const extra = decodeBftExtra(header.extraData, pool.scheme)
       if (extra.evidence === undefined) return
-      list = bftExtraEvidence(extra, this.#opts.chainId)
+      list = bftExtraEvidence(extra, this.#opts.chainId, pool.scheme)
     } catch {
       return
     }
@@ -156,7 +157,7 @@ export class EvidenceRecords {
     if (bytes === undefined) return
     let list: DuplicateVoteEvidence[]
     try {
-      list = decodeEvidenceList(bytes, this.#opts.chainId, Number.MAX_SAFE_INTEGER)
+      list = decodeEvidenceList(bytes, this.#opts.chainId, Number.MAX_SAFE_INTEGER, pool.scheme)
     } catch (err) {
       this.#m.logger.warn({ err }, 'the stored pending evidence does not decode; dropped')
       this.#dirty = true

@@ -10,6 +10,8 @@ import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { ConsensusErrorCode } from '../errors.ts'
 import { type Address, hashKey, MsgType, type SignedVote } from './messages.ts'
+import { SECP_SIGNATURE_BYTES, type SignatureScheme, signatureBytes } from './pq/scheme.ts'
+import { verifyVoteSignature } from './pq/verify-vote.ts'
 import { recoverSigner, voteDigest } from './signing.ts'
 import type { ValidatorSet } from './validator-set.ts'
 
@@ -39,7 +41,8 @@ function invalid(message: string): CairnError {
 
 /**
  * Checks the evidence stands alone: same height, round and type, different hashes, both signatures
- * by `ev.validator`, a member of `validators` (the set of that height).
+ * by `ev.validator`, a member of `validators` (the set of that height), under its scheme (`hybrid`:
+ * both ML-DSA parts too, against the set's key: `verifyVoteSignature`).
  * @throws CairnError `CONSENSUS_BFT_INVALID_EVIDENCE` (fault 'peer')
  */
 export function verifyDuplicateVoteEvidence(
@@ -55,10 +58,10 @@ export function verifyDuplicateVoteEvidence(
   if (a.type !== MsgType.PREVOTE && a.type !== MsgType.PRECOMMIT) throw invalid(`unknown vote type ${a.type}`)
   if (hashKey(a.blockHash) === hashKey(b.blockHash)) throw invalid('the votes are for the same block')
   if (validators.indexOf(ev.validator) < 0) throw invalid(`${hashKey(ev.validator)} is not a validator`)
+  const signer = { address: ev.validator, pqPublicKey: validators.pqKeyOf(ev.validator) }
   for (const v of [a, b]) {
-    const signer = recover(voteDigest(chainId, v), v.signature)
-    if (signer === null || hashKey(signer) !== hashKey(ev.validator))
-      throw invalid('a vote is not signed by the validator')
+    const check = verifyVoteSignature(validators.scheme, voteDigest(chainId, v), v.signature, signer, { recover })
+    if (!check.ok) throw invalid(`a vote is not signed by the validator: ${check.message}`)
   }
 }
 
@@ -77,10 +80,17 @@ export function encodeEvidence(ev: DuplicateVoteEvidence): Uint8Array {
 }
 
 /**
- * Evidence from its RLP bytes; the validator is recovered from the first signature.
+ * Evidence from its RLP bytes, each signature of `scheme`'s length; the validator is recovered from
+ * the first signature's secp256k1 part (its first 65 bytes; the ML-DSA parts are checked by
+ * {@link verifyDuplicateVoteEvidence}).
  * @throws CairnError `CONSENSUS_BFT_MALFORMED` or `CONSENSUS_BFT_INVALID_EVIDENCE` (fault 'peer')
  */
-export function decodeEvidence(bytes: Uint8Array, chainId: bigint): DuplicateVoteEvidence {
+export function decodeEvidence(
+  bytes: Uint8Array,
+  chainId: bigint,
+  scheme: SignatureScheme = 'secp256k1',
+): DuplicateVoteEvidence {
+  const sigBytes = signatureBytes(scheme)
   const malformed = (why: string, cause?: unknown): CairnError =>
     new CairnError(ConsensusErrorCode.BFT_MALFORMED, `duplicate-vote evidence: ${why}`, { fault: 'peer', cause })
   let d: unknown
@@ -104,12 +114,12 @@ export function decodeEvidence(bytes: Uint8Array, chainId: bigint): DuplicateVot
     if (!Array.isArray(x) || x.length !== 2) throw malformed('a vote is not [hash, signature]')
     const [hash, signature] = x as unknown[]
     if (!(hash instanceof Uint8Array) || (hash.length !== 0 && hash.length !== 32)) throw malformed('bad block hash')
-    if (!(signature instanceof Uint8Array) || signature.length !== 65) throw malformed('bad signature')
+    if (!(signature instanceof Uint8Array) || signature.length !== sigBytes) throw malformed('bad signature')
     return { type, height, round, blockHash: hash.length === 0 ? null : hash, signature }
   }
   const voteA = vote(d[3])
   const voteB = vote(d[4])
-  const validator = recoverSigner(voteDigest(chainId, voteA), voteA.signature)
+  const validator = recoverSigner(voteDigest(chainId, voteA), voteA.signature.subarray(0, SECP_SIGNATURE_BYTES))
   if (validator === null) throw invalid('the first signature recovers no signer')
   return { validator, voteA, voteB }
 }

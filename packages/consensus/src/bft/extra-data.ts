@@ -13,6 +13,9 @@
  * `rlp([3, round, certificate, evidence, [[address, power], …]])` (evidence empty when none, the
  * list non-empty). They take effect at this block's height + 1 (the parent's + 2), so the schedule
  * of validator sets follows from the headers alone (`validator-schedule.ts`).
+ *
+ * Every signature (certificate, evidence) is the chain's scheme's (`pq/scheme.ts`): decoding takes
+ * the scheme, and refuses extra data above {@link maxBftExtraBytes} of it before decoding anything.
  */
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
@@ -20,6 +23,7 @@ import { ConsensusErrorCode } from '../errors.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { DuplicateVoteEvidence } from './evidence.ts'
 import { decodeEvidenceList } from './evidence-pool.ts'
+import { type SignatureScheme, signatureBytes } from './pq/scheme.ts'
 import { decodeValidatorChanges, encodeValidatorChanges, type ValidatorChange } from './validator-schedule.ts'
 
 export const BFT_EXTRA_VERSION = 1
@@ -29,8 +33,15 @@ export const BFT_EXTRA_VERSION_EVIDENCE = 2
 export const BFT_EXTRA_VERSION_VALIDATORS = 3
 /** At most this many validator changes in one block. */
 export const MAX_BLOCK_VALIDATOR_CHANGES = 1000
-/** At most this many pieces of evidence in one block (the proposer takes the oldest pending). */
+/** At most this many pieces of evidence in one block under secp256k1 (the proposer takes the oldest pending). */
 export const MAX_BLOCK_EVIDENCE = 32
+/**
+ * At most this many pieces in one block under a PQ scheme: each carries two 3,374-byte (hybrid)
+ * signatures, so 32 would be 216 KB of header; 4 is 27 KB.
+ */
+export const MAX_BLOCK_EVIDENCE_PQ = 4
+/** The largest set whose certificate a header may carry (the bound of {@link maxBftExtraBytes}). */
+export const MAX_CERTIFICATE_SIGNERS = 1000
 /** Rounds beyond this are refused in a header (the proposer of round r costs r priority steps to find). */
 export const MAX_HEADER_ROUND = 100_000
 
@@ -45,6 +56,24 @@ export interface BftExtra {
   evidence?: Uint8Array
   /** The parent's validator-set updates (in effect at this height + 1); absent or empty: none. */
   validatorChanges?: ValidatorChange[]
+}
+
+/** The most evidence one block carries under `scheme`. */
+export function maxBlockEvidence(scheme: SignatureScheme): number {
+  return scheme === 'secp256k1' ? MAX_BLOCK_EVIDENCE : MAX_BLOCK_EVIDENCE_PQ
+}
+
+/**
+ * The largest extra data a BFT header may have under `scheme`: a certificate of
+ * {@link MAX_CERTIFICATE_SIGNERS} signers, the most evidence, the most validator changes, with
+ * room for RLP headers (secp256k1 ≈ 0.14 MB, hybrid ≈ 3.4 MB). Checked before decoding.
+ */
+export function maxBftExtraBytes(scheme: SignatureScheme): number {
+  const sig = signatureBytes(scheme)
+  const certificate = 64 + MAX_CERTIFICATE_SIGNERS * (sig + 16)
+  const evidence = 16 + maxBlockEvidence(scheme) * (64 + 2 * (sig + 48))
+  const changes = 16 + MAX_BLOCK_VALIDATOR_CHANGES * 40
+  return 32 + certificate + evidence + changes
 }
 
 export function encodeBftExtra(extra: BftExtra): Uint8Array {
@@ -68,10 +97,14 @@ export function encodeBftExtra(extra: BftExtra): Uint8Array {
  * The evidence a block's extra data carries, decoded (signers recovered, not verified).
  * @throws CairnError `CONSENSUS_BFT_MALFORMED` or `CONSENSUS_BFT_INVALID_EVIDENCE` (fault 'peer')
  */
-export function bftExtraEvidence(extra: BftExtra, chainId: bigint): DuplicateVoteEvidence[] {
+export function bftExtraEvidence(
+  extra: BftExtra,
+  chainId: bigint,
+  scheme: SignatureScheme = 'secp256k1',
+): DuplicateVoteEvidence[] {
   const bytes = extra.evidence
   if (bytes === undefined || bytes.length === 0) return []
-  return decodeEvidenceList(bytes, chainId, MAX_BLOCK_EVIDENCE)
+  return decodeEvidenceList(bytes, chainId, maxBlockEvidence(scheme), scheme)
 }
 
 function malformed(message: string, cause?: unknown): CairnError {
@@ -81,8 +114,13 @@ function malformed(message: string, cause?: unknown): CairnError {
   })
 }
 
-/** @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'peer') */
-export function decodeBftExtra(bytes: Uint8Array): BftExtra {
+/**
+ * A header's BFT extra data, its signatures of `scheme`'s length (the chain's).
+ * @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'peer'), also when above {@link maxBftExtraBytes}
+ */
+export function decodeBftExtra(bytes: Uint8Array, scheme: SignatureScheme = 'secp256k1'): BftExtra {
+  const limit = maxBftExtraBytes(scheme)
+  if (bytes.length > limit) throw malformed(`${bytes.length} bytes, above the ${scheme} limit of ${limit}`)
   let decoded: unknown
   try {
     decoded = RLP.decode(bytes)
@@ -111,7 +149,7 @@ export function decodeBftExtra(bytes: Uint8Array): BftExtra {
   for (const b of round) r = r * 256 + b
   if (r > MAX_HEADER_ROUND) throw malformed(`round ${r} is above ${MAX_HEADER_ROUND}`)
   if (!(cert instanceof Uint8Array)) throw malformed('certificate is not a byte string')
-  const parentCertificate = cert.length === 0 ? null : decodeCertificate(cert)
+  const parentCertificate = cert.length === 0 ? null : decodeCertificate(cert, scheme)
   if (evidence === undefined) return { round: r, parentCertificate }
   if (v === BFT_EXTRA_VERSION_VALIDATORS) {
     if (!(evidence instanceof Uint8Array)) throw malformed('evidence is not a byte string')

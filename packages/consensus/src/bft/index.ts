@@ -46,6 +46,9 @@ export {
   decodeBftExtra,
   encodeBftExtra,
   MAX_BLOCK_EVIDENCE,
+  MAX_BLOCK_EVIDENCE_PQ,
+  maxBftExtraBytes,
+  maxBlockEvidence,
 } from './extra-data.ts'
 export { FileSignerState } from './file-signer-state.ts'
 export type { Address, BlockHash, Proposal, SignedProposal, SignedVote, Vote, VoteType } from './messages.ts'
@@ -68,7 +71,7 @@ export {
   type ValidatorChange,
   ValidatorSchedule,
 } from './validator-schedule.ts'
-export type { Validator } from './validator-set.ts'
+export type { Validator, ValidatorChangeInput, ValidatorInput } from './validator-set.ts'
 export { MAX_TOTAL_VOTING_POWER, ValidatorSet } from './validator-set.ts'
 export type {
   ConsensusSigner,

@@ -200,7 +200,7 @@ export class ConsensusReactor {
   async #onMessage(data: Uint8Array, _from: string): Promise<'accept' | 'ignore' | 'reject'> {
     let msg: WireMessage
     try {
-      msg = decodeWire(data)
+      msg = decodeWire(data, this.#m.validators.scheme)
     } catch {
       return 'reject'
     }
@@ -278,7 +278,7 @@ export class ConsensusReactor {
     let ev: DuplicateVoteEvidence
     let result: ReturnType<EvidencePool['submit']>
     try {
-      ev = decodeEvidence(bytes, this.#opts.chainId)
+      ev = decodeEvidence(bytes, this.#opts.chainId, this.#m.validators.scheme)
       result = this.#m.evidence.submit(ev, height)
     } catch (err) {
       this.#m.logger.debug({ err }, 'invalid evidence from a peer')
@@ -334,7 +334,11 @@ export class ConsensusReactor {
         if (block === undefined) continue
         const cert = await chain.getFinality(block.hash())
         if (cert === undefined || cert.length === 0) continue
-        this.publish({ kind: 'commit', block: encodeBlock(block), certificate: decodeCertificate(cert) })
+        this.publish({
+          kind: 'commit',
+          block: encodeBlock(block),
+          certificate: decodeCertificate(cert, this.#m.validators.scheme),
+        })
       }
     })
   }

@@ -64,7 +64,9 @@ export class ValidatorRecords {
     if (canonical === undefined || !equalsBytes(canonical, hash) || child === undefined) return []
     const childHeader = await blocks.getHeader(child)
     try {
-      return childHeader === undefined ? [] : (decodeBftExtra(childHeader.extraData).validatorChanges ?? [])
+      return childHeader === undefined
+        ? []
+        : (decodeBftExtra(childHeader.extraData, this.#m.validators.scheme).validatorChanges ?? [])
     } catch {
       return []
     }
@@ -146,7 +148,7 @@ export class ValidatorRecords {
   recordHeader(header: BlockHeader): boolean {
     let changes: ValidatorChange[]
     try {
-      changes = decodeBftExtra(header.extraData).validatorChanges ?? []
+      changes = decodeBftExtra(header.extraData, this.#m.validators.scheme).validatorChanges ?? []
     } catch {
       return false
     }

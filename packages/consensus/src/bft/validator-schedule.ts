@@ -15,6 +15,7 @@ import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { ConsensusErrorCode } from '../errors.ts'
 import { type Address, hashKey } from './messages.ts'
+import type { SignatureScheme } from './pq/scheme.ts'
 import { ValidatorSet } from './validator-set.ts'
 
 /** One change: power 0 removes the validator. */
@@ -113,13 +114,24 @@ export class ValidatorSchedule {
   /** The highest height whose header was recorded (changes for heights up to it + 1 are known). */
   #scannedTo = 0
 
+  /**
+   * @param scheme the chain's consensus signature scheme (default secp256k1): under a PQ scheme the
+   * genesis entries carry their ML-DSA keys, and a change may not bring a validator without one
+   * (changes carry no keys yet: `[address, power]`, docs/consensus/post-quantum.md)
+   */
   constructor(
-    genesis: readonly { address: Address; votingPower: bigint }[],
+    genesis: readonly { address: Address; votingPower: bigint; pqPublicKey?: Uint8Array | null }[],
     changes?: ReadonlyMap<number, readonly ValidatorChange[]>,
+    scheme: SignatureScheme = 'secp256k1',
   ) {
-    this.#genesis = ValidatorSet.create(genesis)
+    this.#genesis = ValidatorSet.create(genesis, scheme)
     this.#checkpoints.push(this.#genesis)
     for (const [h, cs] of [...(changes ?? [])].sort((a, b) => a[0] - b[0])) this.record(h, cs)
+  }
+
+  /** The chain's consensus signature scheme (every set's). */
+  get scheme(): SignatureScheme {
+    return this.#genesis.scheme
   }
 
   /** The height headers were read to (see {@link recordHeader}). */

@@ -15,6 +15,7 @@
 import { CairnError } from '@cairn/utils'
 import { ConsensusErrorCode } from '../errors.ts'
 import { type Address, hashKey } from './messages.ts'
+import { checkPqValidatorEntry, type SignatureScheme } from './pq/scheme.ts'
 
 const INT64_MAX = (1n << 63n) - 1n
 const INT64_MIN = -(1n << 63n)
@@ -23,11 +24,29 @@ export const MAX_TOTAL_VOTING_POWER = INT64_MAX / 8n
 /** CometBFT's `PriorityWindowSizeFactor`: priorities span at most this × total power. */
 const PRIORITY_WINDOW_SIZE_FACTOR = 2n
 
-/** A validator: its address, voting power and current proposer priority. */
+/**
+ * A validator: its address, voting power, current proposer priority and, under a post-quantum
+ * scheme, its ML-DSA-65 public key (1,952 bytes; null under `secp256k1`, docs/consensus/post-quantum.md).
+ */
 export interface Validator {
   readonly address: Address
   readonly votingPower: bigint
   readonly proposerPriority: bigint
+  readonly pqPublicKey: Uint8Array | null
+}
+
+/** A member as given to a set: the ML-DSA key may be left out under `secp256k1`. */
+export interface ValidatorInput {
+  readonly address: Address
+  readonly votingPower: bigint
+  readonly pqPublicKey?: Uint8Array | null
+}
+
+/** A change as `update` takes it: power 0 removes; a joiner under a PQ scheme brings its ML-DSA key. */
+export interface ValidatorChangeInput {
+  address: Address
+  votingPower: bigint
+  pqPublicKey?: Uint8Array | null
 }
 
 function clip(v: bigint): bigint {
@@ -55,6 +74,8 @@ function invalid(message: string): CairnError {
 }
 
 export class ValidatorSet {
+  /** The chain's consensus signature scheme (fixed at genesis): every member fits it. */
+  readonly scheme: SignatureScheme
   readonly validators: readonly Validator[]
   readonly totalVotingPower: bigint
   /** The proposer chosen by the last increment (round 0 of the height this set is for). */
@@ -62,7 +83,8 @@ export class ValidatorSet {
   readonly #indexByAddress: Map<string, number>
   #roundProposers: Map<number, number> | undefined
 
-  private constructor(validators: Validator[], proposer: Validator) {
+  private constructor(validators: Validator[], proposer: Validator, scheme: SignatureScheme) {
+    this.scheme = scheme
     this.validators = validators
     this.totalVotingPower = validators.reduce((s, v) => s + v.votingPower, 0n)
     this.proposer = proposer
@@ -72,16 +94,21 @@ export class ValidatorSet {
   /**
    * A new set (genesis): priorities zero, then one increment, as CometBFT's `NewValidatorSet`.
    * @throws CairnError `CONSENSUS_BFT_INVALID_VALIDATOR_SET` when empty, a power is not positive,
-   * the total exceeds {@link MAX_TOTAL_VOTING_POWER}, or an address repeats.
+   * the total exceeds {@link MAX_TOTAL_VOTING_POWER}, an address repeats, or an entry does not fit
+   * `scheme` (`checkPqValidatorEntry`: an ML-DSA key under a PQ scheme, none under secp256k1).
    */
-  static create(members: readonly { address: Address; votingPower: bigint }[]): ValidatorSet {
+  static create(members: readonly ValidatorInput[], scheme: SignatureScheme = 'secp256k1'): ValidatorSet {
     return ValidatorSet.withPriorities(
       members.map((m) => ({ ...m, proposerPriority: 0n })),
+      scheme,
     ).copyIncrementProposerPriority(1)
   }
 
   /** A set with the given priorities as they are (restored state); `proposer` is the highest priority. */
-  static withPriorities(members: readonly Validator[]): ValidatorSet {
+  static withPriorities(
+    members: readonly (ValidatorInput & { readonly proposerPriority: bigint })[],
+    scheme: SignatureScheme = 'secp256k1',
+  ): ValidatorSet {
     if (members.length === 0) throw invalid('a validator set needs at least one validator')
     const seen = new Set<string>()
     let total = 0n
@@ -91,15 +118,21 @@ export class ValidatorSet {
       const key = hashKey(m.address)
       if (seen.has(key)) throw invalid(`validator ${key} appears twice`)
       seen.add(key)
+      checkPqValidatorEntry(scheme, { address: m.address, pqPublicKey: m.pqPublicKey ?? null })
       total += m.votingPower
     }
     if (total > MAX_TOTAL_VOTING_POWER) throw invalid(`total voting power ${total} exceeds ${MAX_TOTAL_VOTING_POWER}`)
     const sorted = members
-      .map((m) => ({ address: m.address, votingPower: m.votingPower, proposerPriority: m.proposerPriority }))
+      .map((m) => ({
+        address: m.address,
+        votingPower: m.votingPower,
+        proposerPriority: m.proposerPriority,
+        pqPublicKey: m.pqPublicKey ?? null,
+      }))
       .sort((a, b) =>
         a.votingPower !== b.votingPower ? (a.votingPower > b.votingPower ? -1 : 1) : compareBytes(a.address, b.address),
       )
-    return new ValidatorSet(sorted, mostPriority(sorted))
+    return new ValidatorSet(sorted, mostPriority(sorted), scheme)
   }
 
   get size(): number {
@@ -109,6 +142,12 @@ export class ValidatorSet {
   /** The index of `address` in this set, or -1. */
   indexOf(address: Address): number {
     return this.#indexByAddress.get(hashKey(address)) ?? -1
+  }
+
+  /** The ML-DSA-65 public key of member `address`; null when none (secp256k1) or not a member. */
+  pqKeyOf(address: Address): Uint8Array | null {
+    const i = this.indexOf(address)
+    return i < 0 ? null : ((this.validators[i] as Validator).pqPublicKey ?? null)
   }
 
   /** The validator at `index`, or undefined. */
@@ -141,7 +180,7 @@ export class ValidatorSet {
       proposer = mostPriority(vals)
       proposer.proposerPriority = clip(proposer.proposerPriority - total)
     }
-    return new ValidatorSet(vals, proposer)
+    return new ValidatorSet(vals, proposer, this.scheme)
   }
 
   /**
@@ -151,12 +190,13 @@ export class ValidatorSet {
    * keeps its priority; then the priorities are rescaled and centred. The proposer priorities are
    * not incremented (the schedule does that, once per height). The order of `changes` does not matter.
    * @throws CairnError `CONSENSUS_BFT_INVALID_VALIDATOR_SET` on a repeated address, a negative power,
-   * a removal of a non-member, an empty result, or a total above {@link MAX_TOTAL_VOTING_POWER}.
+   * a removal of a non-member, an empty result, a total above {@link MAX_TOTAL_VOTING_POWER}, or
+   * under a PQ scheme a joiner without its ML-DSA key (a member keeps its key unless a change brings one).
    */
-  update(changes: readonly { address: Address; votingPower: bigint }[]): ValidatorSet {
+  update(changes: readonly ValidatorChangeInput[]): ValidatorSet {
     if (changes.length === 0) return this
     const seen = new Set<string>()
-    const updates: { address: Address; votingPower: bigint }[] = []
+    const updates: ValidatorChangeInput[] = []
     const removals: string[] = []
     for (const c of changes) {
       const key = hashKey(c.address)
@@ -197,6 +237,7 @@ export class ValidatorSet {
         address: u.address,
         votingPower: u.votingPower,
         proposerPriority: was === undefined ? joining : was.proposerPriority,
+        pqPublicKey: u.pqPublicKey ?? was?.pqPublicKey ?? null,
       })
     }
     for (const key of removed) byKey.delete(key)
@@ -205,7 +246,7 @@ export class ValidatorSet {
       vals,
       vals.reduce((s, v) => s + v.votingPower, 0n),
     )
-    return ValidatorSet.withPriorities(vals)
+    return ValidatorSet.withPriorities(vals, this.scheme)
   }
 
   /** The index of the proposer of `round` at the height this set is for (round 0: {@link proposer}). */

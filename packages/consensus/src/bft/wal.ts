@@ -44,6 +44,7 @@ import { ConsensusErrorCode } from '../errors.ts'
 import { decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { BftEvent } from './events.ts'
 import { MsgType, type SignedVote } from './messages.ts'
+import type { SignatureScheme } from './pq/scheme.ts'
 import type { TimeoutStep } from './timeouts.ts'
 
 /** The height an event is for (the segment it goes to). */
@@ -99,7 +100,7 @@ export function encodeWalEvent(e: BftEvent): Uint8Array {
  * An event from its RLP payload.
  * @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'internal': the WAL is our own file)
  */
-export function decodeWalEvent(bytes: Uint8Array): BftEvent {
+export function decodeWalEvent(bytes: Uint8Array, scheme: SignatureScheme = 'secp256k1'): BftEvent {
   const bad = (why: string, cause?: unknown): CairnError =>
     new CairnError(ConsensusErrorCode.BFT_MALFORMED, `WAL record: ${why}`, { fault: 'internal', cause })
   let d: unknown
@@ -171,7 +172,7 @@ export function decodeWalEvent(bytes: Uint8Array): BftEvent {
     case TAG.certificate:
       if (items.length !== 3) break
       try {
-        return { kind: 'certificate', certificate: decodeCertificate(bytesAt(1)), block: bytesAt(2) }
+        return { kind: 'certificate', certificate: decodeCertificate(bytesAt(1), scheme), block: bytesAt(2) }
       } catch (err) {
         throw bad(`bad certificate: ${errorMessage(err)}`, err)
       }
@@ -461,6 +462,7 @@ export interface WalReplay {
  */
 export class ConsensusWal {
   readonly #storage: WalStorage
+  readonly #scheme: SignatureScheme
 
   /**
    * Checks every segment's tail: a torn last record (a crash mid-append, in any segment being
@@ -468,7 +470,9 @@ export class ConsensusWal {
    * after it.
    * @throws CairnError `CONSENSUS_BFT_WAL_CORRUPT` when a segment is damaged before its last record
    */
-  constructor(_opts: Record<string, never>, modules: ConsensusWalModules) {
+  /** @param opts.scheme the chain's consensus signature scheme (certificate records' signatures) */
+  constructor(opts: { scheme?: SignatureScheme }, modules: ConsensusWalModules) {
+    this.#scheme = opts.scheme ?? 'secp256k1'
     this.#storage = modules.storage
     for (const h of this.#storage.heights()) this.#repair(h)
   }
@@ -483,13 +487,14 @@ export class ConsensusWal {
    * The WAL in the directory `opts.dir` (created when absent).
    * @throws CairnError `CONSENSUS_BFT_WAL_UNUSABLE`
    */
-  static open(opts: { dir: string }): ConsensusWal {
-    return new ConsensusWal({}, { storage: new FileWalStorage({ dir: opts.dir }) })
+  static open(opts: { dir: string; scheme?: SignatureScheme }): ConsensusWal {
+    const { dir, ...rest } = opts
+    return new ConsensusWal(rest, { storage: new FileWalStorage({ dir }) })
   }
 
   /** A WAL in memory (tests, the simulator). */
-  static inMemory(storage: WalStorage = new MemoryWalStorage()): ConsensusWal {
-    return new ConsensusWal({}, { storage })
+  static inMemory(storage: WalStorage = new MemoryWalStorage(), scheme?: SignatureScheme): ConsensusWal {
+    return new ConsensusWal(scheme === undefined ? {} : { scheme }, { storage })
   }
 
   /**
@@ -513,7 +518,7 @@ export class ConsensusWal {
   /** `replay`, also telling whether a torn record was cut off. */
   replayDetailed(height: number): WalReplay {
     const { payloads, torn } = this.#repair(height)
-    return { events: payloads.map(decodeWalEvent), truncatedTornRecord: torn }
+    return { events: payloads.map((p) => decodeWalEvent(p, this.#scheme)), truncatedTornRecord: torn }
   }
 
   /** Deletes the segments of every height below `height` (decided heights). */

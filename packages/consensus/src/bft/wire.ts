@@ -16,6 +16,7 @@ import { RLP } from '@ethereumjs/rlp'
 import { ConsensusErrorCode } from '../errors.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import { MsgType, type SignedProposal, type SignedVote } from './messages.ts'
+import { type SignatureScheme, signatureBytes } from './pq/scheme.ts'
 
 export type WireMessage =
   | { kind: 'proposal'; proposal: SignedProposal }
@@ -62,8 +63,12 @@ function bytes(v: unknown, what: string, length?: number): Uint8Array {
   return v
 }
 
-/** @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'peer') */
-export function decodeWire(data: Uint8Array): WireMessage {
+/**
+ * A consensus message from its bytes, signatures of `scheme`'s length (the chain's).
+ * @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'peer')
+ */
+export function decodeWire(data: Uint8Array, scheme: SignatureScheme = 'secp256k1'): WireMessage {
+  const sigBytes = signatureBytes(scheme)
   let d: unknown
   try {
     d = RLP.decode(data)
@@ -84,7 +89,7 @@ export function decodeWire(data: Uint8Array): WireMessage {
           polRound: uint(f[4], 'polRound') - 1,
           blockHash: bytes(f[5], 'block hash', 32),
           block: bytes(f[6], 'block'),
-          signature: bytes(f[7], 'signature', 65),
+          signature: bytes(f[7], 'signature', sigBytes),
         },
       }
     }
@@ -101,13 +106,17 @@ export function decodeWire(data: Uint8Array): WireMessage {
           height: uint(f[3], 'height'),
           round: uint(f[4], 'round'),
           blockHash: hash.length === 0 ? null : hash,
-          signature: bytes(f[6], 'signature', 65),
+          signature: bytes(f[6], 'signature', sigBytes),
         },
       }
     }
     case KIND.commit:
       if (f.length !== 4) throw malformed('commit: 4 fields expected')
-      return { kind: 'commit', block: bytes(f[2], 'block'), certificate: decodeCertificate(bytes(f[3], 'certificate')) }
+      return {
+        kind: 'commit',
+        block: bytes(f[2], 'block'),
+        certificate: decodeCertificate(bytes(f[3], 'certificate'), scheme),
+      }
     case KIND.status:
       if (f.length !== 3) throw malformed('status: 3 fields expected')
       return { kind: 'status', height: uint(f[2], 'height') }

@@ -43,6 +43,11 @@ export interface BftNetworkOptions {
   nextKeys?: (index: number) => Uint8Array[] | undefined
   /** Node `index`'s signer when not its key in process (a remote signer); undefined: its own key. */
   signer?: (index: number) => ConsensusSigner | undefined
+  /**
+   * Fields merged into the genesis's `config.cairn.bft` (e.g. `signatureScheme: 'hybrid'` with the
+   * validators' `pqPublicKey`s): given the default list of validators, returns the overrides.
+   */
+  bft?: (validators: { address: string; power: number }[]) => Record<string, unknown>
   /** Sees every message a node publishes (before loss and silence). */
   onPublish?: (from: number, data: Uint8Array) => void
   /**
@@ -108,6 +113,8 @@ export class BftNetwork {
         emptyBlocks: opts.emptyBlocks ?? true,
       },
     }
+    const bft = (g.config.cairn as { bft: Record<string, unknown> }).bft
+    if (opts.bft) Object.assign(bft, opts.bft(bft.validators as { address: string; power: number }[]))
     this.genesis = g
   }
 
@@ -200,7 +207,7 @@ export class BftNetwork {
         transport,
         ...(signerState ? { signerState } : {}),
         ...(signer ? { signer } : {}),
-        wal: ConsensusWal.inMemory(walStorage),
+        wal: ConsensusWal.inMemory(walStorage, config.signatureScheme),
         ...(this.opts.validatorUpdates ? { validatorUpdates: this.opts.validatorUpdates } : {}),
         ...(config.staking ? { staking: this.stakingHooks(index) } : {}),
         ...(this.opts.metrics ? { metrics: this.opts.metrics(index) } : {}),

@@ -26,11 +26,16 @@ async function carriedCertificate(ctx: RpcContext, number: bigint, hash: Uint8Ar
   const child = await ctx.chain.getBlockByNumber(number + 1n)
   if (child === undefined || bytesToHex(child.header.parentHash) !== bytesToHex(hash)) return undefined
   try {
-    const cert = decodeBftExtra(child.header.extraData).parentCertificate
+    const cert = decodeBftExtra(child.header.extraData, schemeOf(ctx)).parentCertificate
     return cert !== null && bytesToHex(cert.blockHash) === bytesToHex(hash) ? cert : undefined
   } catch {
     return undefined
   }
+}
+
+/** The chain's consensus signature scheme (certificates and evidence carry its signatures). */
+function schemeOf(ctx: RpcContext): 'secp256k1' | 'ml-dsa-65' | 'hybrid' {
+  return ctx.consensus?.validatorsAt(1).scheme ?? 'secp256k1'
 }
 
 function consensusOf(ctx: RpcContext): NonNullable<RpcContext['consensus']> {
@@ -63,8 +68,8 @@ const getEvidence = method({
     const block = await resolveBlock(ctx, ref)
     if (block.header.number === 0n) return []
     // Imported blocks passed the BFT rules: their extra data decodes.
-    const extra = decodeBftExtra(block.header.extraData)
-    return bftExtraEvidence(extra, ctx.chain.common.chainId()).map((ev) => ({
+    const extra = decodeBftExtra(block.header.extraData, schemeOf(ctx))
+    return bftExtraEvidence(extra, ctx.chain.common.chainId(), schemeOf(ctx)).map((ev) => ({
       type: 'duplicateVote',
       validator: bytesToHex(ev.validator),
       height: toQuantity(ev.voteA.height),
@@ -89,7 +94,8 @@ export const cairnConsensusMethods: MethodDef[] = [
       if (block.header.number === 0n) return null
       const bytes = await ctx.chain.getFinality(block.hash())
       if (bytes === undefined || bytes.length === 0) return null
-      const cert = (await carriedCertificate(ctx, block.header.number, block.hash())) ?? decodeCertificate(bytes)
+      const cert =
+        (await carriedCertificate(ctx, block.header.number, block.hash())) ?? decodeCertificate(bytes, schemeOf(ctx))
       const set = ctx.consensus?.validatorsAt(cert.height)
       return {
         height: toQuantity(cert.height),

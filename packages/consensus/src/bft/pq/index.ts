@@ -1,8 +1,13 @@
 /**
  * Post-quantum consensus signatures (ML-DSA-65, alone or hybrid with secp256k1): the scheme, the
- * hybrid format, vote-signature verification, certificates per scheme and the signer keys. Not yet
- * wired into the engine: see docs/consensus/post-quantum.md.
+ * hybrid format, vote-signature verification, certificates per scheme, the signer keys and the
+ * engine's verifier. The engine runs `secp256k1` and `hybrid`; `ml-dsa-65` alone is refused at
+ * genesis (docs/consensus/post-quantum.md).
  */
+
+export { decodeSchemeCertificate, verifySchemeCertificate } from '../certificate.ts'
+export type { DigestKey } from '../digest-key.ts'
+export { rawDigestKey } from '../digest-key.ts'
 export type { HybridSignatureParts } from './hybrid.ts'
 export { joinHybridSignature, splitHybridSignature } from './hybrid.ts'
 export type {
@@ -24,6 +29,8 @@ export {
   SIGNATURE_SCHEMES,
   signatureBytes,
 } from './scheme.ts'
-export { decodeSchemeCertificate, verifySchemeCertificate } from './scheme-certificate.ts'
+export type { RefusedValidatorChange } from './scheme-changes.ts'
+export { admitValidatorChanges } from './scheme-changes.ts'
+export { createSchemeVerifier } from './scheme-verifier.ts'
 export type { VerifyVoteSignatureModules, VoteSignatureCheck, VoteSignatureFailure } from './verify-vote.ts'
 export { verifyVoteSignature } from './verify-vote.ts'

@@ -11,6 +11,11 @@
  * them all on Ctrl-C (SIGINT, SIGTERM or SIGHUP: one SIGTERM to each node, which stops cleanly; the nodes
  * run in process groups of their own, so a terminal's Ctrl-C is not delivered to them twice); a node
  * that dies alone (kill -9) leaves the others running.
+ *
+ * `init --signature-scheme hybrid` makes a chain whose validators sign secp256k1 ‖ ML-DSA-65
+ * (docs/consensus/post-quantum.md): each node also gets `keys/validator.mldsa.seed` (32 bytes, 0600)
+ * and the genesis registers the ML-DSA public keys. Such a devnet has a fixed set (as `--no-staking`):
+ * the staking contract holds no ML-DSA keys yet.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
@@ -18,13 +23,14 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { devGenesis } from '@cairn/chain'
 import { type StakingProfile, stakingParamsWith } from '@cairn/consensus'
-import { privateKeyToAddress } from '@cairn/crypto'
+import { mlDsa65Keygen, privateKeyToAddress } from '@cairn/crypto'
 import { peerIdOfSecp256k1 } from '@cairn/p2p'
 import { bytesToHex, CairnError } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../../dev-accounts.ts'
 import { NodeErrorCode } from '../../errors.ts'
 import { loadOrCreateKey } from '../../keys/key-file.ts'
+import { loadOrCreatePqSeed, pqSeedPath } from '../../keys/pq-seed-file.ts'
 import { addStakingGenesis } from '../../staking-genesis.ts'
 
 function count(v: string): number {
@@ -48,6 +54,14 @@ function profile(v: string): StakingProfile {
   if (v !== 'devnet' && v !== 'production') throw new InvalidArgumentError('expected devnet or production')
   return v
 }
+
+function signatureScheme(v: string): DevnetSignatureScheme {
+  if (v !== 'secp256k1' && v !== 'hybrid') throw new InvalidArgumentError('expected secp256k1 or hybrid')
+  return v
+}
+
+/** The consensus signature schemes a devnet can be made with (`ml-dsa-65` alone is not supported yet). */
+export type DevnetSignatureScheme = 'secp256k1' | 'hybrid'
 
 function port(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65_000) throw new InvalidArgumentError('expected a port')
@@ -80,6 +94,8 @@ export interface DevnetInitOptions {
   gasLimit?: bigint
   /** The block time (ms). Default 1000. */
   blockTimeMs?: number
+  /** `hybrid`: secp256k1 ‖ ML-DSA-65 votes, ML-DSA seeds written, a fixed set. Default secp256k1. */
+  signatureScheme?: DevnetSignatureScheme
 }
 
 export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
@@ -90,8 +106,11 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
       hint: 'use another --dir, or remove it to start over',
     })
   }
+  const hybrid = opts.signatureScheme === 'hybrid'
+  // Hybrid: a fixed set (the staking contract holds no ML-DSA keys yet).
+  const staking = opts.staking !== false && !hybrid
   // Bad parameters are refused before anything is written (no keys left behind).
-  if (opts.staking !== false) stakingParamsWith(opts.profile ?? 'devnet', opts.param ?? [])
+  if (staking) stakingParamsWith(opts.profile ?? 'devnet', opts.param ?? [])
   mkdirSync(dir, { recursive: true })
   const nodes = Array.from({ length: opts.validators }, (_, k) => {
     const i = k + 1
@@ -99,6 +118,7 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
     const keys = join(datadir, 'keys')
     const identity = loadOrCreateKey(join(keys, 'node.key'), 'node identity key')
     const validator = loadOrCreateKey(join(keys, 'validator.key'), 'validator key')
+    const pqPublicKey = hybrid ? mlDsa65Keygen(loadOrCreatePqSeed(pqSeedPath(keys))).publicKey : null
     const p2pPort = opts.p2pBasePort + k
     return {
       i,
@@ -106,6 +126,7 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
       httpPort: opts.basePort + k,
       p2pPort,
       address: bytesToHex(privateKeyToAddress(validator.privateKey)),
+      pqPublicKey: pqPublicKey === null ? null : bytesToHex(pqPublicKey),
       enode: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerIdOfSecp256k1(identity.privateKey)}`,
     }
   })
@@ -116,9 +137,17 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
   }) as { config: Record<string, unknown>; alloc: Record<string, unknown>; gasLimit?: string }
   if (opts.gasLimit !== undefined) genesis.gasLimit = `0x${opts.gasLimit.toString(16)}`
   const blockTimeMs = opts.blockTimeMs ?? 1000
-  if (opts.staking === false) {
+  if (!staking) {
     genesis.config.cairn = {
-      bft: { validators: nodes.map((n) => ({ address: n.address, power: 1 })), blockTimeMs },
+      bft: {
+        ...(hybrid ? { signatureScheme: 'hybrid' } : {}),
+        validators: nodes.map((n) => ({
+          address: n.address,
+          power: 1,
+          ...(n.pqPublicKey !== null ? { pqPublicKey: n.pqPublicKey } : {}),
+        })),
+        blockTimeMs,
+      },
     }
   } else {
     // Proof of stake: each validator bonded with 1,000 coins in the staking contract (power 1,000).
@@ -181,6 +210,12 @@ export function registerDevnet(program: Command): void {
     .option('--gas-limit <gas>', 'the block gas limit (with staking, also governance’s target)', gas, 30_000_000n)
     .option('--block-time-ms <ms>', 'the block time', blockTime, 1000)
     .option('--no-staking', 'a fixed validator set in the genesis instead of proof of stake')
+    .option(
+      '--signature-scheme <scheme>',
+      'consensus signatures: secp256k1, or hybrid (secp256k1 ‖ ML-DSA-65; writes keys/validator.mldsa.seed, fixed set)',
+      signatureScheme,
+      'secp256k1',
+    )
     .option(
       '--profile <profile>',
       'staking and governance parameters: devnet (minutes) or production (days)',

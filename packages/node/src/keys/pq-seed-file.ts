@@ -1,0 +1,54 @@
+/**
+ * A validator's ML-DSA-65 seed (32 bytes, FIPS 204's ξ) under the `hybrid` consensus scheme, kept
+ * as a hex file beside its secp256k1 key (`DATADIR/keys/validator.mldsa.seed`, mode 0600): the
+ * ML-DSA key pair is derived from it at start, and its public key is what the genesis registers
+ * (`config.cairn.bft.validators[i].pqPublicKey`). Kept like a private key.
+ */
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { CairnError } from '@cairn/utils'
+import { NodeErrorCode } from '../errors.ts'
+import { checkKeyFilePermissions } from './key-file.ts'
+
+/** The seed file's name in a datadir's `keys/` directory. */
+export const PQ_SEED_FILE = 'validator.mldsa.seed'
+
+/** Where the ML-DSA seed of the validator whose keys are in `keysDir` lives. */
+export function pqSeedPath(keysDir: string): string {
+  return join(keysDir, PQ_SEED_FILE)
+}
+
+/**
+ * Reads the seed at `path` after checking its permissions (0600).
+ * @throws CairnError `KEY_FILE_INVALID` when absent or not 32 hex bytes; `KEY_FILE_PERMISSIONS`
+ */
+export function loadPqSeed(path: string): Uint8Array {
+  if (!existsSync(path)) {
+    throw new CairnError(NodeErrorCode.KEY_FILE_INVALID, `the chain signs hybrid and ${path} does not exist`, {
+      fault: 'caller',
+      hint: 'a hybrid validator needs its ML-DSA seed beside validator.key (`cairn devnet init --signature-scheme hybrid` writes one)',
+    })
+  }
+  checkKeyFilePermissions(path, 'ML-DSA seed')
+  const text = readFileSync(path, 'utf8').trim().replace(/^0x/, '')
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new CairnError(NodeErrorCode.KEY_FILE_INVALID, `ML-DSA seed ${path} is not 32 hex bytes`, {
+      fault: 'caller',
+      hint: 'restore the file from your key backup',
+    })
+  }
+  return Uint8Array.from(Buffer.from(text, 'hex'))
+}
+
+/** Reads the seed at `path`, or creates it from the OS CSPRNG with mode 0600 (atomic rename). */
+export function loadOrCreatePqSeed(path: string): Uint8Array {
+  if (existsSync(path)) return loadPqSeed(path)
+  const seed = Uint8Array.from(randomBytes(32))
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, `${Buffer.from(seed).toString('hex')}\n`, { mode: 0o600 })
+  chmodSync(tmp, 0o600)
+  renameSync(tmp, path)
+  return seed
+}
