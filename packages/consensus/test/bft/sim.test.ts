@@ -11,9 +11,10 @@ import { drawScenario } from './sim/scenario.ts'
 import { simulate } from './sim/world.ts'
 
 const SEEDS = 1000
-// About 2 s of CPU per chunk of 100 (the WAL's encoding and evidence gossip included): small
-// enough to stay inside the 30 s test timeout on this shared machine at a load of 20.
-const CHUNK = 100
+// Chunks of 50 seeds: up to 2.0 s each on a quiet 2-core machine (chunks of 100 took 1.4–3.3 s, and
+// the slowest, seeds 300..399, reached the 30 s test timeout once at a load of 9). A chunk is
+// 15× under the timeout, a margin a loaded CI machine's unit tier (every core busy) stays within.
+const CHUNK = 50
 const only = process.env.BFT_SEED === undefined ? undefined : Number(process.env.BFT_SEED)
 
 function report(failures: ReturnType<typeof runSeeds>['failures']): string {
