@@ -10,8 +10,8 @@ import { decodeBftExtra, ValidatorSet } from '@cairn/consensus'
 import { HYBRID_SIGNATURE_BYTES, verifySchemeCertificate } from '@cairn/consensus/pq'
 import { hexToBytes } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
-import { rpc, runCli } from '../cli/run-cli.ts'
-import { CairnProcesses, freePortRange, waitFor } from './harness.ts'
+import { rpc } from '../cli/run-cli.ts'
+import { CairnProcesses, initDevnet, waitFor } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-hybrid-'))
 const procs = new CairnProcesses()
@@ -28,22 +28,7 @@ interface GenesisBft {
 describe('a hybrid devnet (secp256k1 ‖ ML-DSA-65)', () => {
   it('init writes seeds and keys; four `cairn start` finalize with 3,374-byte certificate signatures', async () => {
     const dn = join(dir, 'dn')
-    const base = await freePortRange(8)
-    const init = await runCli([
-      'devnet',
-      'init',
-      '--validators',
-      '4',
-      '--dir',
-      dn,
-      '--base-port',
-      String(base),
-      '--p2p-base-port',
-      String(base + 4),
-      '--signature-scheme',
-      'hybrid',
-    ])
-    expect(init.code, init.stderr).toBe(0)
+    const { base } = await initDevnet(dn, ['--signature-scheme', 'hybrid'])
     for (const i of [1, 2, 3, 4]) {
       const seed = join(dn, `node-${i}`, 'keys', 'validator.mldsa.seed')
       expect(statSync(seed).mode & 0o777).toBe(0o600)

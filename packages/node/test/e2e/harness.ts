@@ -323,9 +323,10 @@ export async function rpcRequest<T = unknown>(
 
 /**
  * `cairn devnet init --validators 4 --dir DIR` on free JSON-RPC and p2p base ports (node i serves on
- * base + i − 1); throws with its stderr when it fails. The ports, for the caller's URLs.
+ * base + i − 1), with `extra` options (e.g. `--signature-scheme hybrid`); throws with its stderr when
+ * it fails. The ports, for the caller's URLs.
  */
-export async function initDevnet(dir: string): Promise<{ base: number; p2pBase: number }> {
+export async function initDevnet(dir: string, extra: string[] = []): Promise<{ base: number; p2pBase: number }> {
   // JSON-RPC on base..base+4 and p2p on p2pBase..p2pBase+4 (the fifth: a copied validator).
   const base = await freePortRange(10)
   const p2pBase = base + 5
@@ -340,6 +341,7 @@ export async function initDevnet(dir: string): Promise<{ base: number; p2pBase: 
     String(base),
     '--p2p-base-port',
     String(p2pBase),
+    ...extra,
   ])
   if (init.code !== 0) throw new Error(`cairn devnet init exited ${init.code}: ${init.stderr}`)
   return { base, p2pBase }
