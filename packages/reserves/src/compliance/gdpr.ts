@@ -21,7 +21,7 @@ import { ReservesErrorCode } from '../errors.ts'
 import { type AtRestKey, open, userKey } from '../service/at-rest.ts'
 import { appendAudit } from '../service/audit.ts'
 import type { Principal } from '../service/auth.ts'
-import { loadInput, openInput } from '../service/build-input.ts'
+import { inputHoldsUser } from '../service/build-input.ts'
 import type { Sql } from '../service/sql.ts'
 import type { SnapshotStore } from '../service/store.ts'
 import { verifyProof } from '../verifier/verify.ts'
@@ -152,13 +152,11 @@ export async function eraseUser(d: GdprDeps, userId: string, by: Principal, requ
   const snaps = await d.sql.query('SELECT id, status FROM reserves_snapshots ORDER BY seq')
   const inputsDropped: string[] = []
   const pending: string[] = []
-  // a failed snapshot's kept input is opened outside the transaction (it may be large)
+  // a failed snapshot's kept input is searched outside the transaction, part by part (it may be large)
   for (const s of snaps) {
     const id = s.id as string
     if (s.status === 'building') pending.push(id)
-    if (s.status !== 'failed') continue
-    const parts = await loadInput(d.sql, id)
-    if (parts.length > 0 && openInput(d.key, id, parts).some((e) => e.userId === userId)) inputsDropped.push(id)
+    if (s.status === 'failed' && (await inputHoldsUser(d.sql, d.key, id, userId))) inputsDropped.push(id)
   }
   const erased = await d.sql.transaction(async (tx) => {
     const done: { snapshotId: string; ref: string }[] = []

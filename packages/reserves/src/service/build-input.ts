@@ -41,16 +41,37 @@ export async function storeInput(sql: Sql, id: string, parts: readonly Uint8Arra
   }
 }
 
+/** Sealed part `part` of snapshot `id`, in a buffer of its own; undefined past the last. */
+async function loadPart(sql: Sql, id: string, part: number): Promise<Uint8Array | undefined> {
+  const r = await sql.query(
+    `SELECT encode(data, 'base64') AS data FROM reserves_build_input WHERE snapshot_id = $1 AND part = $2`,
+    [id, part],
+  )
+  if (!r[0]) return undefined
+  return new Uint8Array(Buffer.from((r[0].data as string).replace(/\n/g, ''), 'base64'))
+}
+
 /** The sealed parts, in order (what the build thread is sent), each owning its whole buffer so it can be transferred. */
 export async function loadInput(sql: Sql, id: string): Promise<Uint8Array[]> {
   const parts: Uint8Array[] = []
   for (let part = 0; ; part++) {
-    const r = await sql.query(
-      `SELECT encode(data, 'base64') AS data FROM reserves_build_input WHERE snapshot_id = $1 AND part = $2`,
-      [id, part],
-    )
-    if (!r[0]) return parts
-    parts.push(new Uint8Array(Buffer.from((r[0].data as string).replace(/\n/g, ''), 'base64')))
+    const data = await loadPart(sql, id, part)
+    if (data === undefined) return parts
+    parts.push(data)
+  }
+}
+
+/**
+ * Whether snapshot `id`'s kept input holds `userId` (GDPR erasure). Opened part by part, yielding
+ * between parts and stopping at the first it is in: the serving thread never opens a whole
+ * 1M-user input at once (~500 parts: seconds of decrypting and parsing in one task).
+ */
+export async function inputHoldsUser(sql: Sql, key: AtRestKey, id: string, userId: string): Promise<boolean> {
+  for (let part = 0; ; part++) {
+    const data = await loadPart(sql, id, part)
+    if (data === undefined) return false
+    if (openPart(key, id, part, data).some(([u]) => u === userId)) return true
+    await new Promise((r) => setImmediate(r))
   }
 }
 
@@ -67,13 +88,19 @@ export function transferList(parts: readonly Uint8Array[]): ArrayBuffer[] {
   })
 }
 
+const dec = new TextDecoder()
+
+/** One sealed part's rows: `[userId, [balance, …]]`. */
+function openPart(key: AtRestKey, id: string, part: number, data: Uint8Array): [string, string[]][] {
+  return JSON.parse(dec.decode(open(key, data, aad(id, part)))) as [string, string[]][]
+}
+
 /** Opens sealed parts back into entries (in the build thread). */
 export function openInput(key: AtRestKey, id: string, parts: readonly Uint8Array[]): LiabilityEntry[] {
-  const dec = new TextDecoder()
   const entries: LiabilityEntry[] = []
   parts.forEach((data, part) => {
-    const rows = JSON.parse(dec.decode(open(key, data, aad(id, part)))) as [string, string[]][]
-    for (const [userId, balances] of rows) entries.push({ userId, balances: balances.map(BigInt) })
+    for (const [userId, balances] of openPart(key, id, part, data))
+      entries.push({ userId, balances: balances.map(BigInt) })
   })
   return entries
 }
