@@ -68,7 +68,7 @@ describe.each(['pglite', 'pg'] as const)('build input on %s', (driver) => {
         await storeInput(db.sql, id, sealInput(key, id, users))
       }
       const deps = { sql: db.sql, key, store: new SnapshotStore(db.sql, key), clockMs: () => Date.UTC(2026, 10, 28) }
-      const r = await eraseUser(deps, 'user-2100', { sub: 'dpo', role: 'admin' }, 'req-1')
+      const r = await eraseUser(deps, 'user-2100', { sub: 'dpo', role: 'admin', via: 'jwt' }, 'req-1')
       expect(r.inputsDropped).toEqual(['f1'])
       expect(r.pending).toEqual(['s1']) // still building
       expect(await loadInput(db.sql, 'f1')).toEqual([])
