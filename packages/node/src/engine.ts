@@ -26,6 +26,7 @@ import { NodeErrorCode } from './errors.ts'
 import { openHsmSigner } from './hsm-signer.ts'
 import { checkHybridSignerKind, hybridValidatorSigner } from './hybrid-signer.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
+import { type NextKeyPromotion, nextKeyPromotion } from './keys/promote-next-key.ts'
 import { VERSION } from './version.ts'
 
 /** The engine the config names, and the dev controls it offers (null when it offers none). */
@@ -34,6 +35,8 @@ export interface BuiltEngine {
   dev: DevControls | null
   /** Closes what the engine holds outside the process (the remote signer's connection, the HSM token); call after it stops. */
   close?: () => void
+  /** A key rotation under way: promotes the next key once the chain took it (`follow` it once started). */
+  promotion?: NextKeyPromotion
 }
 
 export interface EngineModules {
@@ -149,7 +152,17 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           ...(config.testbed.clockOffsetMs !== 0 ? { scheduler: offsetScheduler(config.testbed.clockOffsetMs) } : {}),
         },
       )
-      return { engine, dev: null, ...(external ? { close: () => external.close() } : {}) }
+      const promotion = nextKeyPromotion(
+        signerConfig,
+        { local: validatorKeys, external: external?.signer },
+        { logger: modules.logger, validatorsAt: (h) => engine.validatorsAt(h) },
+      )
+      return {
+        engine,
+        dev: null,
+        ...(external ? { close: () => external.close() } : {}),
+        ...(promotion ? { promotion } : {}),
+      }
     }
   }
 }

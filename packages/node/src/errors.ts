@@ -36,6 +36,12 @@ export const NodeErrorCode = {
   KEY_ROTATION_INVALID: 'KEY_ROTATION_INVALID',
   KEY_ROTATION_NO_KEY: 'KEY_ROTATION_NO_KEY',
   KEY_ROTATION_PENDING: 'KEY_ROTATION_PENDING',
+  /** The next consensus key's promotion: a retired key file, or the key files, are not the keys expected. */
+  KEY_PROMOTION_CONFLICT: 'KEY_PROMOTION_CONFLICT',
+  /** `validator.next.key` without `validator.key`: a key file moved by hand (the start refuses it). */
+  KEY_PROMOTION_INTERRUPTED: 'KEY_PROMOTION_INTERRUPTED',
+  /** A promotion asked for with no next key (or no current key) to promote. */
+  KEY_PROMOTION_NOTHING: 'KEY_PROMOTION_NOTHING',
   /** `cairn devnet`: the directory already holds a devnet (init) or none (start). */
   DEVNET_DIR: 'NODE_DEVNET_DIR',
   /** A transaction command's signing key flags are missing, conflicting or unreadable. */

@@ -177,6 +177,13 @@ async function wire(
   }
   const datadir = config.ephemeral ? null : prepareDatadir(datadirRoot)
   const nodeKeys = datadir ? loadNodeKeys(datadir, { validator: config.keys.validator }) : null
+  if (nodeKeys?.recovered) {
+    const { current, retiredPath } = nodeKeys.recovered
+    logger.info(
+      { key: current.address, retired: retiredPath },
+      'completed the interrupted promotion of validator.next.key',
+    )
+  }
   // Closed last: spans of the shutdown itself are still exported.
   const tracing =
     givenTracing ??
@@ -219,6 +226,7 @@ async function wire(
     engine,
     dev,
     close: closeEngine,
+    promotion,
   } = await createEngine(config, {
     onHalt: (err) => halt(err),
     logger: logger.child({ module: 'engine' }),
@@ -387,6 +395,9 @@ async function wire(
   if (engine instanceof BftEngine || (config.mining && !config.follow)) {
     await engine.start()
     shutdown.add('engine', () => engine.stop())
+    // A key rotation under way: the next key is promoted once the chain has taken it (now, or at a new head).
+    const stopPromotion = promotion?.follow(chain)
+    if (stopPromotion) shutdown.add('key promotion', async () => stopPromotion())
   } else {
     logger.info('block production off (mining = false): the head moves only by import')
   }

@@ -4,6 +4,7 @@ import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
 import { NodeErrorCode } from '../errors.ts'
 import { type KeyFile, loadOrCreateKey } from './key-file.ts'
+import { promoteNextKeyFile, retiredKeyName } from './promote-next-key.ts'
 
 /**
  * Validator key rotation: a new key is created beside the current one with the height it takes
@@ -17,8 +18,9 @@ import { type KeyFile, loadOrCreateKey } from './key-file.ts'
  * With proof of stake the chain decides instead (`cairn staking rotate-key`,
  * `Staking.rotateConsensusKey`): `validator.next.key` without `validator.rotation.json` is the
  * key the staking contract rotates to ({@link ValidatorKeys.following}); the engine signs each height
- * with whichever of the two keys is in its validator set, and the operator promotes the file once
- * the rotation took effect (docs/operations/keys.md).
+ * with whichever of the two keys is in its validator set, and the running node promotes the file
+ * once the rotation took effect (promote-next-key.ts, docs/operations/keys.md). Either promotion
+ * keeps the old key under a second name before the new one replaces it: never no `validator.key`.
  */
 export interface ValidatorKeys {
   current: KeyFile
@@ -94,6 +96,16 @@ export function loadValidatorKeys(keysDir: string, headNumber: bigint): Validato
     return { ...schedule(current, null), following }
   }
   const parsed = rotationSchema.safeParse(JSON.parse(readFileSync(p.rotation, 'utf8')))
+  if (
+    parsed.success &&
+    !existsSync(p.next) &&
+    current.address === parsed.data.next &&
+    existsSync(join(keysDir, retiredKeyName(parsed.data.current)))
+  ) {
+    // Promoted, and stopped before the record went: finish.
+    rmSync(p.rotation)
+    return schedule(current, null)
+  }
   if (!parsed.success || !existsSync(p.next)) {
     throw new CairnError(
       NodeErrorCode.KEY_ROTATION_INVALID,
@@ -107,10 +119,8 @@ export function loadValidatorKeys(keysDir: string, headNumber: bigint): Validato
   const next = loadOrCreateKey(p.next, 'next validator key')
   const activeFrom = BigInt(parsed.data.activeFrom)
   if (headNumber < activeFrom) return schedule(current, { key: next, activeFrom })
-  renameSync(p.current, join(keysDir, `validator.retired-${current.address}.key`))
-  renameSync(p.next, p.current)
+  current = promoteNextKeyFile(keysDir, { current: current.address, next: next.address }).current
   rmSync(p.rotation)
-  current = loadOrCreateKey(p.current, 'validator key')
   return schedule(current, null)
 }
 

@@ -1,0 +1,341 @@
+/**
+ * Promotion of the next consensus key once the chain has rotated to it (proof of stake,
+ * `cairn staking rotate-key`; docs/operations/keys.md, "Rotating the consensus key").
+ *
+ * While a rotation is under way the node holds two keys, `DATADIR/keys/validator.key` (the old
+ * one, X) and `validator.next.key` (the new one, Y), and signs each height with the one in its set.
+ * Once X is in no set at or after the next height the node signs (and Y is in it), X is done for
+ * good: the staking contract never lets a retired address back into a set. The node then makes
+ * the files say so — `validator.key` is Y, and X is kept as `validator.retired-<X>.key` (never
+ * deleted: it may be needed to prove what it signed) — and goes on signing with Y, which it held
+ * already: nothing changes in memory, and a restart loads Y alone.
+ *
+ * The two steps, each made durable (the directory fsynced) before the next:
+ *
+ * 1. `validator.key` gets a second name, `validator.retired-<X>.key` (a hard link; a copy where the
+ *    file system has none);
+ * 2. `validator.next.key` is renamed over `validator.key` (atomic: X's file lives on as retired).
+ *
+ * At no instant is there no `validator.key`. A crash between the steps leaves X under both names
+ * beside the next key: the start completes step 2 ({@link recoverKeyPromotion}), as the retired
+ * file exists only once the promotion was decided. A next key with no `validator.key` at all was
+ * not left by the node (a file moved by hand): the start refuses it, saying what to do.
+ *
+ * With a remote signer or an HSM the keys are not files here, and the node cannot rewrite the
+ * operator's config: it logs once which field to change (`bft.signer.address`/`nextAddress`,
+ * `key`/`nextKey`).
+ */
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  renameSync,
+} from 'node:fs'
+import { dirname, join } from 'node:path'
+import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
+import { NodeErrorCode } from '../errors.ts'
+import { type KeyFile, loadOrCreateKey } from './key-file.ts'
+import type { ValidatorKeys } from './validator-rotation.ts'
+
+/** The name a retired validator key is kept under in `DATADIR/keys` (its EIP-55 address). */
+export function retiredKeyName(address: string): string {
+  return `validator.retired-${address}.key`
+}
+
+const RETIRED = /^validator\.retired-(0x[0-9a-fA-F]{40})\.key$/
+
+/** The retired validator keys in `keysDir`, by file name. */
+export function retiredKeyFiles(keysDir: string): string[] {
+  return existsSync(keysDir) ? readdirSync(keysDir).filter((f) => RETIRED.test(f)) : []
+}
+
+/** What a promotion did: the key now in `validator.key`, and where the old one is kept. */
+export interface PromotedKeys {
+  /** The new key, now at `validator.key`. */
+  current: KeyFile
+  /** The old key's address. */
+  retired: string
+  /** Where the old key is kept: `validator.retired-<address>.key`. */
+  retiredPath: string
+}
+
+function paths(keysDir: string) {
+  return { current: join(keysDir, 'validator.key'), next: join(keysDir, 'validator.next.key') }
+}
+
+/** The key at `path` (permissions checked), or null when there is no such file: never creates one. */
+function existingKey(path: string, label: string): KeyFile | null {
+  return existsSync(path) ? loadOrCreateKey(path, label) : null
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Gives the file at `from` the second name `to`: a hard link, or a copy (0600, fsynced, renamed into place). */
+function keepAs(from: string, to: string): void {
+  try {
+    linkSync(from, to)
+    return
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'ENOSYS')
+      throw err
+  }
+  const tmp = `${to}.tmp-${process.pid}`
+  copyFileSync(from, tmp, constants.COPYFILE_EXCL)
+  chmodSync(tmp, 0o600)
+  const fd = openSync(tmp, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, to)
+}
+
+/**
+ * Makes `validator.next.key` the validator key, keeping the old one as
+ * `validator.retired-<address>.key` (see the module comment for the steps). Completes an earlier
+ * promotion that stopped between them. Decides nothing: the caller knows that the chain rotated.
+ * @param expected the addresses the files must hold (what the caller decided on); absent: any
+ * @throws CairnError `KEY_PROMOTION_NOTHING` when either file is absent; `KEY_PROMOTION_CONFLICT`
+ * when the files hold other keys than `expected`, or a retired file of the old key's address holds
+ * another key; `KEY_FILE_*` for a bad key file
+ */
+export function promoteNextKeyFile(keysDir: string, expected?: { current: string; next: string }): PromotedKeys {
+  const p = paths(keysDir)
+  const old = existingKey(p.current, 'validator key')
+  const next = existingKey(p.next, 'next validator key')
+  if (old === null || next === null) {
+    throw new CairnError(
+      NodeErrorCode.KEY_PROMOTION_NOTHING,
+      `${keysDir} holds no ${old === null ? 'validator.key' : 'validator.next.key'}: there is no next key to promote`,
+      { fault: 'caller', hint: 'a promotion needs validator.key and validator.next.key' },
+    )
+  }
+  if (expected !== undefined && (old.address !== expected.current || next.address !== expected.next)) {
+    throw new CairnError(
+      NodeErrorCode.KEY_PROMOTION_CONFLICT,
+      `the key files changed since the start: validator.key is ${old.address} and validator.next.key ${next.address}, not ${expected.current} and ${expected.next}`,
+      { fault: 'caller', hint: 'put back the files the node started with, or restart it to load the ones there now' },
+    )
+  }
+  const retiredPath = join(keysDir, retiredKeyName(old.address))
+  const kept = existingKey(retiredPath, 'retired validator key')
+  if (kept === null) {
+    keepAs(p.current, retiredPath)
+    fsyncDir(keysDir)
+  } else if (kept.address !== old.address) {
+    throw new CairnError(
+      NodeErrorCode.KEY_PROMOTION_CONFLICT,
+      `${retiredPath} holds the key of ${kept.address}, not of ${old.address}: the old key cannot be kept under its name`,
+      { fault: 'caller', hint: 'move that file away (it is not the key its name says), then start again' },
+    )
+  }
+  renameSync(p.next, p.current)
+  fsyncDir(keysDir)
+  return { current: { ...next, path: p.current }, retired: old.address, retiredPath }
+}
+
+/**
+ * At start, before the validator key is loaded: completes a promotion a crash interrupted
+ * between its two steps (`validator.key` kept as `validator.retired-<its address>.key`, and a
+ * next key), and refuses a next key without `validator.key` (moved by hand: the node never leaves
+ * that) when a retired key shows a promotion was begun, or when the node would otherwise create a
+ * new validator key.
+ * @returns what the completed promotion did, or null when there was none to complete
+ * @throws CairnError `KEY_PROMOTION_INTERRUPTED` for a next key without `validator.key`
+ */
+export function recoverKeyPromotion(keysDir: string, opts: { validator: boolean }): PromotedKeys | null {
+  const p = paths(keysDir)
+  if (!existsSync(p.next)) return null
+  const current = existingKey(p.current, 'validator key')
+  if (current !== null) {
+    // Both names for the current key: step 1 ran, step 2 did not.
+    return existsSync(join(keysDir, retiredKeyName(current.address))) ? promoteNextKeyFile(keysDir) : null
+  }
+  const retired = retiredKeyFiles(keysDir)
+  if (retired.length === 0 && !opts.validator) return null
+  const next = loadOrCreateKey(p.next, 'next validator key')
+  throw new CairnError(
+    NodeErrorCode.KEY_PROMOTION_INTERRUPTED,
+    `${keysDir} holds validator.next.key (${next.address}) but no validator.key${retired.length > 0 ? ` (retired: ${retired.join(', ')})` : ''}: a key file was moved by hand`,
+    {
+      fault: 'caller',
+      hint: `if the chain has rotated to ${next.address} (\`cairn staking validators\` lists it), run \`mv validator.next.key validator.key\` in ${keysDir}; if not, put the current key back as validator.key (from its retired file or your backup)`,
+    },
+  )
+}
+
+/** The set of a height, as far as the promotion looks at it. */
+export interface ValidatorSetView {
+  indexOf(address: Uint8Array): number
+}
+
+/** The keys a node may promote, by where they are held (`bft.signer.kind`). */
+export type PromotionKeys =
+  | { kind: 'local'; keysDir: string; current: string; next: string }
+  | { kind: 'remote'; current: string; next: string }
+  | { kind: 'hsm'; current: string; next: string; key: string; nextKey: string }
+
+export interface NextKeyPromotionModules {
+  logger: Logger
+  /** The validator set of a height (the engine's schedule). */
+  validatorsAt: (height: number) => ValidatorSetView
+}
+
+/** What the promotion follows: the chain's head, and its new heads as they come. */
+export interface HeadSource {
+  readonly head: { header: { number: bigint } }
+  readonly events: {
+    on(event: 'newHead', fn: (e: { block: { header: { number: bigint } } }) => void): () => void
+  }
+}
+
+/**
+ * Watches the sets for the moment the chain has rotated this validator to its next key, then
+ * promotes the key files (local keys) or says which config field to change (remote, HSM). Once.
+ */
+export class NextKeyPromotion {
+  readonly #keys: PromotionKeys
+  readonly #m: NextKeyPromotionModules
+  readonly #current: Uint8Array
+  readonly #next: Uint8Array
+  #done = false
+
+  constructor(keys: PromotionKeys, modules: NextKeyPromotionModules) {
+    this.#keys = keys
+    this.#m = modules
+    this.#current = hexToBytes(keys.current)
+    this.#next = hexToBytes(keys.next)
+  }
+
+  /** True once it has promoted (or said what to change), or given up. */
+  get done(): boolean {
+    return this.#done
+  }
+
+  /**
+   * With the chain at `head`: promotes when the current key is not in the set of the next height
+   * the node signs (head + 1) and the next key is. Nothing else can bring the old key back (a
+   * retired address never enters a set again), so that set decides for every later one.
+   * @returns true when it promoted (or warned) now
+   */
+  check(head: bigint): boolean {
+    if (this.#done) return false
+    const height = Number(head) + 1
+    const set = this.#m.validatorsAt(height)
+    if (set.indexOf(this.#current) >= 0 || set.indexOf(this.#next) < 0) return false
+    this.#done = true
+    const k = this.#keys
+    const fields = { old: k.current, new: k.next, height }
+    if (k.kind === 'remote') {
+      this.#m.logger.warn(
+        fields,
+        `the chain rotated this validator to ${k.next}: set bft.signer.address = "${k.next}" and remove bft.signer.nextAddress in the config before the next restart (${k.current} signs nothing any more)`,
+      )
+      return true
+    }
+    if (k.kind === 'hsm') {
+      this.#m.logger.warn(
+        fields,
+        `the chain rotated this validator to ${k.next}: set bft.signer.key = "${k.nextKey}" and remove bft.signer.nextKey in the config before the next restart (the key "${k.key}" signs nothing any more)`,
+      )
+      return true
+    }
+    try {
+      const promoted = promoteNextKeyFile(k.keysDir, { current: k.current, next: k.next })
+      this.#m.logger.info(
+        { ...fields, retired: promoted.retiredPath },
+        `consensus key promoted: validator.key is ${promoted.current.address}; the old key is kept as ${retiredKeyName(promoted.retired)} (keep it offline, never run it again)`,
+      )
+    } catch (err) {
+      // Signing goes on with the keys in memory; the next start looks again.
+      this.#m.logger.warn(
+        { ...fields, err: errorMessage(err) },
+        'cannot promote validator.next.key: the node keeps signing with the keys it loaded; the next start tries again',
+      )
+    }
+    return true
+  }
+
+  /**
+   * Checks now (a node started long after the rotation promotes at once), then at every new
+   * head until done; after the engine started (its schedule restored).
+   * @returns a function that stops following
+   */
+  follow(chain: HeadSource): () => void {
+    const check = (head: bigint) => {
+      try {
+        this.check(head)
+      } catch (err) {
+        this.#done = true
+        this.#m.logger.warn({ err: errorMessage(err) }, 'cannot check whether the next consensus key took over')
+      }
+    }
+    check(chain.head.header.number)
+    if (this.#done) return () => {}
+    let latest: bigint | undefined
+    let stopped = false
+    // Off the commit path: the set of the next height is read (and the files moved) just after it.
+    const unsubscribe = chain.events.on('newHead', ({ block }) => {
+      const scheduled = latest !== undefined
+      latest = block.header.number
+      if (scheduled) return
+      setImmediate(() => {
+        const head = latest as bigint
+        latest = undefined
+        if (stopped) return
+        check(head)
+        if (this.#done) stop()
+      })
+    })
+    const stop = () => {
+      stopped = true
+      unsubscribe()
+    }
+    return stop
+  }
+}
+
+/**
+ * The promotion a validator node runs, or null when it holds no next key: the datadir's
+ * `validator.next.key` ({@link ValidatorKeys.following}) with local keys; the signer's second
+ * address with a remote signer or an HSM (`nextAddress`, `nextKey`).
+ */
+export function nextKeyPromotion(
+  signer: { kind: 'local' } | { kind: 'remote' } | { kind: 'hsm'; key: string; nextKey?: string | undefined },
+  keys: {
+    local: ValidatorKeys | null | undefined
+    external: { readonly addresses?: readonly Uint8Array[] } | undefined
+  },
+  modules: NextKeyPromotionModules,
+): NextKeyPromotion | null {
+  if (signer.kind === 'local') {
+    const k = keys.local
+    if (!k?.following) return null
+    const keysDir = dirname(k.current.path)
+    return new NextKeyPromotion(
+      { kind: 'local', keysDir, current: k.current.address, next: k.following.address },
+      modules,
+    )
+  }
+  const [current, next] = keys.external?.addresses ?? []
+  if (current === undefined || next === undefined) return null
+  const addresses = { current: bytesToHex(current), next: bytesToHex(next) }
+  if (signer.kind === 'remote') return new NextKeyPromotion({ kind: 'remote', ...addresses }, modules)
+  if (signer.nextKey === undefined) return null
+  return new NextKeyPromotion({ kind: 'hsm', ...addresses, key: signer.key, nextKey: signer.nextKey }, modules)
+}
