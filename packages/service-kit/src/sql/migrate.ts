@@ -23,9 +23,14 @@ export async function migrate(sql: Sql, migrations: readonly Migration[], opts: 
   const ordered = [...migrations].sort((a, b) => a.version - b.version)
   for (const [i, m] of ordered.entries())
     if (i > 0 && m.version === ordered[i - 1]!.version) throw new TypeError(`migration ${m.version} is listed twice`)
-  await sql.query(
-    `CREATE TABLE IF NOT EXISTS ${opts.table} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-  )
+  // Under the lock too: two CREATE TABLE IF NOT EXISTS of one table at once collide in PostgreSQL's
+  // catalog (pg_type_typname_nsp_index), which failed an instance starting beside others.
+  await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [opts.lockId])
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS ${opts.table} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    )
+  })
   const applied: number[] = []
   for (const m of ordered) {
     const done = await sql.transaction(async (tx) => {
