@@ -44,6 +44,8 @@ export const NodeErrorCode = {
   KEY_PROMOTION_NOTHING: 'KEY_PROMOTION_NOTHING',
   /** `cairn devnet`: the directory already holds a devnet (init) or none (start). */
   DEVNET_DIR: 'NODE_DEVNET_DIR',
+  /** `devnet init` options that cannot go together (e.g. staking parameters on a hybrid devnet). */
+  DEVNET_OPTIONS: 'NODE_DEVNET_OPTIONS',
   /** A transaction command's signing key flags are missing, conflicting or unreadable. */
   TX_SIGNER: 'NODE_TX_SIGNER',
   /** A staking or governance transaction that the contract refused (its custom error names the rule). */

@@ -109,6 +109,13 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
   const hybrid = opts.signatureScheme === 'hybrid'
   // Hybrid: a fixed set (the staking contract holds no ML-DSA keys yet).
   const staking = opts.staking !== false && !hybrid
+  if (hybrid && (opts.param?.length ?? 0) > 0) {
+    throw new CairnError(
+      NodeErrorCode.DEVNET_OPTIONS,
+      '--param sets staking and governance parameters, but a hybrid devnet has a fixed validator set (the staking contract holds no ML-DSA keys yet)',
+      { fault: 'caller', hint: 'drop --param, or --signature-scheme hybrid (docs/consensus/post-quantum.md)' },
+    )
+  }
   // Bad parameters are refused before anything is written (no keys left behind).
   if (staking) stakingParamsWith(opts.profile ?? 'devnet', opts.param ?? [])
   mkdirSync(dir, { recursive: true })
@@ -235,6 +242,9 @@ export function registerDevnet(program: Command): void {
       const files = await initDevnet(opts)
       process.stdout.write(
         `${files.length} validators in ${resolve(opts.dir)}; JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
+          (opts.signatureScheme === 'hybrid'
+            ? 'votes signed secp256k1 ‖ ML-DSA-65 (seeds in node-N/keys/validator.mldsa.seed); a fixed validator set, no staking\n'
+            : '') +
           `run them all: cairn devnet start --dir ${opts.dir}\n`,
       )
     })
