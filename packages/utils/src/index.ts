@@ -8,6 +8,7 @@ export type {
   ErrorFault,
 } from './errors.ts'
 export { CairnError, errorMessage, isCairnError, walkCause } from './errors.ts'
+export { fsyncDir } from './fsync-dir.ts'
 export type { Hex } from './hex.ts'
 export {
   bytesToBigInt,

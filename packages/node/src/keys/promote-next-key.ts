@@ -38,7 +38,7 @@ import {
   renameSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, errorMessage, fsyncDir, hexToBytes, type Logger } from '@cairn/utils'
 import { NodeErrorCode } from '../errors.ts'
 import { type KeyFile, loadOrCreateKey } from './key-file.ts'
 import type { ValidatorKeys } from './validator-rotation.ts'
@@ -72,15 +72,6 @@ function paths(keysDir: string) {
 /** The key at `path` (permissions checked), or null when there is no such file: never creates one. */
 function existingKey(path: string, label: string): KeyFile | null {
   return existsSync(path) ? loadOrCreateKey(path, label) : null
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
 }
 
 /** Gives the file at `from` the second name `to`: a hard link, or a copy (0600, fsynced, renamed into place). */

@@ -15,7 +15,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { CairnError } from '@cairn/utils'
+import { CairnError, fsyncDir } from '@cairn/utils'
 import { type AtRestKey, open } from '../service/at-rest.ts'
 import { verifyStoredAudit } from '../service/audit.ts'
 import { MIGRATIONS, migrate } from '../service/migrations.ts'
@@ -73,15 +73,6 @@ function writeFiles(dir: string, files: readonly TarEntry[]): void {
     } finally {
       closeSync(fd)
     }
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }
 
