@@ -102,11 +102,13 @@ async function verifyCopy(sql: Sql, m: BackupManifest, key: AtRestKey | null): P
       )
     for (const s of m.snapshots.filter((x) => x.status === 'built')) {
       const r = await sql.query(
-        'SELECT user_id_enc FROM reserves_users WHERE snapshot_id = $1 AND key_id = $2 LIMIT 1',
+        // rows of an incremental snapshot are its chain head's (service/chain.ts), sealed for its id
+        `SELECT u.user_id_enc, u.snapshot_id FROM reserves_users u
+          WHERE u.snapshot_id = (SELECT COALESCE(lineage, id) FROM reserves_snapshots WHERE id = $1) AND u.key_id = $2 LIMIT 1`,
         [s.id, key.id],
       )
       try {
-        if (r[0]) open(key, r[0].user_id_enc as Uint8Array, s.id)
+        if (r[0]) open(key, r[0].user_id_enc as Uint8Array, r[0].snapshot_id as string)
       } catch {
         throw verifyFailed(
           `a user row of snapshot ${s.id} does not decrypt with the key file (id ${key.id})`,

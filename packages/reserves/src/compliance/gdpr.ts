@@ -14,6 +14,9 @@
 // build input (sealed, every user's rows) is dropped when it holds the user (it cannot be edited
 // in place; such a snapshot is uploaded again). A snapshot still building is named in `pending`:
 // erase again once it is built.
+//
+// Snapshots of one incremental chain (service/chain.ts) share the user's row and salt: erasing it
+// erases the user from every snapshot of the chain at once, each recorded as erased.
 
 import { createHmac } from 'node:crypto'
 import { CairnError } from '@cairn/utils'
@@ -22,6 +25,7 @@ import { type AtRestKey, open, userKey } from '../service/at-rest.ts'
 import { appendAudit } from '../service/audit.ts'
 import type { Principal } from '../service/auth.ts'
 import { inputHoldsUser } from '../service/build-input.ts'
+import { placeOf } from '../service/chain.ts'
 import type { Sql } from '../service/sql.ts'
 import type { SnapshotStore } from '../service/store.ts'
 import { verifyProof } from '../verifier/verify.ts'
@@ -149,7 +153,7 @@ export interface ErasureResult {
 export async function eraseUser(d: GdprDeps, userId: string, by: Principal, requestId: string): Promise<ErasureResult> {
   checkUserId(userId)
   const erasedAt = new Date(d.clockMs()).toISOString()
-  const snaps = await d.sql.query('SELECT id, status FROM reserves_snapshots ORDER BY seq')
+  const snaps = await d.sql.query('SELECT id, status, lineage, version FROM reserves_snapshots ORDER BY seq')
   const inputsDropped: string[] = []
   const pending: string[] = []
   // a failed snapshot's kept input is searched outside the transaction, part by part (it may be large)
@@ -160,18 +164,28 @@ export async function eraseUser(d: GdprDeps, userId: string, by: Principal, requ
   }
   const erased = await d.sql.transaction(async (tx) => {
     const done: { snapshotId: string; ref: string }[] = []
+    /** Per chain, the versions the user was in (from the rows deleted). */
+    const spans = new Map<string, [number, number][]>()
     for (const s of snaps) {
       const id = s.id as string
-      const gone = await tx.query(
-        'DELETE FROM reserves_users WHERE snapshot_id = $1 AND user_key = $2 RETURNING user_id_enc',
-        [id, userKey(d.key, id, userId)],
-      )
-      if (gone.length === 0) continue
-      // the row was this user's (a lookup key collision is not a concern of HMAC-SHA256; checked anyway)
-      if (new TextDecoder().decode(open(d.key, gone[0]!.user_id_enc as Uint8Array, id)) !== userId)
-        throw new CairnError(ReservesErrorCode.TREE_CORRUPT, `snapshot ${id}: the lookup key names another user`, {
-          fault: 'internal',
-        })
+      const { lineage, version } = placeOf(s)
+      if (!spans.has(lineage)) {
+        const gone = await tx.query(
+          'DELETE FROM reserves_users WHERE snapshot_id = $1 AND user_key = $2 RETURNING user_id_enc, added_in, removed_in',
+          [lineage, userKey(d.key, lineage, userId)],
+        )
+        // the row was this user's (a lookup key collision is not a concern of HMAC-SHA256; checked anyway)
+        for (const g of gone)
+          if (new TextDecoder().decode(open(d.key, g.user_id_enc as Uint8Array, lineage)) !== userId)
+            throw new CairnError(ReservesErrorCode.TREE_CORRUPT, `snapshot ${id}: the lookup key names another user`, {
+              fault: 'internal',
+            })
+        spans.set(
+          lineage,
+          gone.map((g) => [Number(g.added_in), g.removed_in === null ? Infinity : Number(g.removed_in)]),
+        )
+      }
+      if (!spans.get(lineage)!.some(([from, to]) => from <= version && version < to)) continue
       const ref = userRef(d.key, id, userId)
       await tx.query(
         'INSERT INTO reserves_erasures (snapshot_id, ref, erased_at) VALUES ($1, $2, $3) ON CONFLICT (snapshot_id, ref) DO NOTHING',

@@ -193,19 +193,14 @@ export async function buildReport(
  * SHA-256(seed ‖ counter), builds each one's proof from the stored tree and verifies it.
  */
 async function sampleProofs(d: ReportDeps, id: string, root: string, seed: string, n: number): Promise<SampledProof[]> {
-  const count = Number(
-    (await d.sql.query('SELECT count(*)::int AS n FROM reserves_users WHERE snapshot_id = $1', [id]))[0]?.n ?? 0,
-  )
+  const count = await d.store.userCount(id)
   const random = seededRandom(seed)
   const picks = new Set<number>()
   while (picks.size < Math.min(n, count)) picks.add(randomBelow(random, count))
   const out: SampledProof[] = []
   for (const at of picks) {
-    const r = await d.sql.query(
-      'SELECT user_id_enc FROM reserves_users WHERE snapshot_id = $1 ORDER BY leaf_index OFFSET $2 LIMIT 1',
-      [id, at],
-    )
-    const userId = new TextDecoder().decode(open(d.key, r[0]!.user_id_enc as Uint8Array, id))
+    const userId = await d.store.userIdAt(id, at)
+    if (userId === null) continue
     const proof = await d.store.proof(id, userId)
     const v = verifyProof(proof, { expectedRoot: root })
     out.push({

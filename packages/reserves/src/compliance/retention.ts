@@ -200,7 +200,7 @@ export class RetentionJob {
     })
     if (!claimed) return null
     this.modules.tombstones?.addRetired(id, { status: next, at })
-    await store.removeRows(id)
+    await store.retireRows(id)
     await sql.query('DELETE FROM reserves_build_input WHERE snapshot_id = $1', [id])
     return { id, status: next, manifest: archived?.manifest ?? null }
   }
@@ -212,6 +212,6 @@ export class RetentionJob {
           AND (EXISTS (SELECT 1 FROM reserves_users u WHERE u.snapshot_id = s.id)
             OR EXISTS (SELECT 1 FROM reserves_levels l WHERE l.snapshot_id = s.id))`,
     )
-    for (const r of left) await this.modules.store.removeRows(r.id as string)
+    for (const r of left) await this.modules.store.retireRows(r.id as string)
   }
 }

@@ -66,6 +66,7 @@ import { type EventBus, LocalEventBus, type ReservesEvent } from './events.ts'
 import { BuildJobs } from './jobs.ts'
 import { createReservesMetrics } from './metrics.ts'
 import type { BuildDispatch } from './nats-builds.ts'
+import { registerNextSnapshot } from './next-snapshot.ts'
 import { openApiDocument } from './openapi.ts'
 import { type CachedProof, DEFAULT_PROOF_CACHE, etagOf, ProofCache } from './proof-cache.ts'
 import { checkNewId, type QueueBuildDeps, queueBuild } from './queue-build.ts'
@@ -774,6 +775,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
     guard,
     who,
   })
+  registerNextSnapshot(app, { key, queue: buildQueue, bodyLimit: opts.maxSnapshotJsonBytes, guard, who, parse })
   registerBackupRoutes(app, { sql, guard, who, registry, logger })
   registerConsoleRoutes(app, { guard, who })
   const clockMs = modules.clockMs ?? Date.now

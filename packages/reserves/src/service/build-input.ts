@@ -6,6 +6,7 @@
 import { CairnError } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
 import type { LiabilityEntry } from '../tree/build.ts'
+import type { SetChange } from '../tree/sparse-update.ts'
 import { type AtRestKey, open, seal } from './at-rest.ts'
 import type { Sql } from './sql.ts'
 
@@ -93,6 +94,26 @@ const dec = new TextDecoder()
 /** One sealed part's rows: `[userId, [balance, …]]`. */
 function openPart(key: AtRestKey, id: string, part: number, data: Uint8Array): [string, string[]][] {
   return JSON.parse(dec.decode(open(key, data, aad(id, part)))) as [string, string[]][]
+}
+
+/** Seals an incremental build's changes (`[userId, [balance, …] | null]`, null: removed) in parts. */
+export function sealChanges(key: AtRestKey, id: string, changes: readonly SetChange[]): Uint8Array[] {
+  const parts: Uint8Array[] = []
+  for (let part = 0, i = 0; i < changes.length || part === 0; part++, i += INPUT_PART) {
+    const rows = changes.slice(i, i + INPUT_PART).map((c) => [c.userId, c.balances?.map(String) ?? null])
+    parts.push(seal(key, enc.encode(JSON.stringify(rows)), aad(id, part)))
+  }
+  return parts
+}
+
+/** Opens sealed changes (in the build thread). */
+export function openChanges(key: AtRestKey, id: string, parts: readonly Uint8Array[]): SetChange[] {
+  const out: SetChange[] = []
+  parts.forEach((data, part) => {
+    for (const [userId, balances] of openPart(key, id, part, data) as [string, string[] | null][])
+      out.push({ userId, balances: balances?.map(BigInt) ?? null })
+  })
+  return out
 }
 
 /** Opens sealed parts back into entries (in the build thread). */

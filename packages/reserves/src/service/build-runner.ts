@@ -12,7 +12,17 @@ import { recordEvent } from '../webhooks/outbox.ts'
 import type { AtRestKey } from './at-rest.ts'
 import { appendAudit } from './audit.ts'
 import { dropInput, loadInput, transferList } from './build-input.ts'
-import type { BuildRequest, BuildThreadMessage } from './build-thread-protocol.ts'
+import type { BuildRequest, BuildThreadMessage, BuildThreadReply, UpdateRequest } from './build-thread-protocol.ts'
+import {
+  type ChainPlace,
+  insertNodes,
+  markRemoved,
+  occupancy,
+  placeOf,
+  readNodes,
+  storeOccupancy,
+  usersByKey,
+} from './chain.ts'
 import { type BuildJobs, type ClaimedJob, leaseLost } from './jobs.ts'
 import type { ReservesMetrics } from './metrics.ts'
 import type { Sql } from './sql.ts'
@@ -60,7 +70,13 @@ export type AttemptOutcome =
 export type RunByIdOutcome = AttemptOutcome | { outcome: 'wait'; waitMs: number } | { outcome: 'gone' }
 
 /** What a build thread answers when done. */
-type Built = { depth: number; rootHash: string; totals: string[]; users: number }
+type Built = { depth: number; rootHash: string; totals: string[]; users: number; levelChunk?: number }
+
+/** Where an incremental build reads its base from and writes its rows to. */
+interface ChainTarget {
+  place: ChainPlace
+  base: { id: string; place: ChainPlace; depth: number; levelChunk: number; k: number }
+}
 
 export interface BuiltEvent {
   id: string
@@ -248,26 +264,62 @@ export class BuildRunner {
       const snap = await store.get(id)
       const removed = await store.removeRows(id)
       if (removed > 0) log.warn({ removed }, 'removed the rows of an interrupted attempt')
-      log.info('snapshot build started')
+      log.info({ base: snap.base }, 'snapshot build started')
       const parts = await loadInput(sql, id)
-      const result = await this.onThread(
-        {
-          type: 'build',
-          snapshotId: id,
-          hash: snap.hash as HashName,
-          currencies: snap.currencies as Currency[],
-          minDepth: snap.minDepth,
-          parts,
-          keyId: this.modules.key.id,
-          key: this.modules.key.key,
-          userBatch: this.opts.userBatch,
-          levelChunk: LEVEL_CHUNK,
-        },
-        () => {
-          if (lost || this.stopped) throw leaseLost(id)
-        },
-        progress,
-      )
+      const check = () => {
+        if (lost || this.stopped) throw leaseLost(id)
+      }
+      const common = { snapshotId: id, hash: snap.hash as HashName, parts, keyId: this.modules.key.id }
+      let result: Built
+      if (snap.base === null)
+        result = await this.onThread(
+          {
+            ...common,
+            type: 'build',
+            currencies: snap.currencies as Currency[],
+            minDepth: snap.minDepth,
+            key: this.modules.key.key,
+            userBatch: this.opts.userBatch,
+            levelChunk: LEVEL_CHUNK,
+          },
+          check,
+          progress,
+          null,
+        )
+      else {
+        const rows = await sql.query('SELECT * FROM reserves_snapshots WHERE id = $1', [snap.base])
+        const b = rows[0]
+        if (!b || b.status !== 'built')
+          throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `the base snapshot ${snap.base} is no longer built`, {
+            fault: 'caller',
+            hint: 'build this snapshot in full',
+          })
+        const levelChunk = b.level_chunk === null ? 2 ** 30 : Number(b.level_chunk)
+        const target: ChainTarget = {
+          place: await store.place(id),
+          base: { id: snap.base, place: placeOf(b), depth: Number(b.depth), levelChunk, k: snap.currencies.length },
+        }
+        const built = await this.onThread(
+          {
+            ...common,
+            type: 'update',
+            place: target.place,
+            base: {
+              id: snap.base,
+              version: target.base.place.version,
+              depth: Number(b.depth),
+              users: Number(b.user_count),
+            },
+            k: snap.currencies.length,
+            key: this.modules.key.key,
+            userBatch: this.opts.userBatch,
+          },
+          check,
+          progress,
+          target,
+        )
+        result = { ...built, levelChunk }
+      }
       await sql.transaction(async (tx) => {
         await jobs.complete(job, this.opts.owner, tx)
         await store.markBuilt(id, result, tx)
@@ -331,9 +383,19 @@ export class BuildRunner {
     this.modules.onFailed({ id: job.snapshotId, error })
   }
 
-  /** Runs the build thread, storing what it sends; `check` throws to abandon (lease lost). */
-  private onThread(req: BuildRequest, check: () => void, progress: { users: number }): Promise<Built> {
-    const { store } = this.modules
+  /**
+   * Runs the build thread, storing what it sends and answering its questions about the base
+   * (`chain`: an incremental build); `check` throws to abandon (lease lost).
+   */
+  private onThread(
+    req: BuildRequest | UpdateRequest,
+    check: () => void,
+    progress: { users: number },
+    target: ChainTarget | null,
+  ): Promise<Built> {
+    const { store, sql } = this.modules
+    const rowsUnder = target?.place.lineage ?? req.snapshotId
+    const addedIn = target?.place.version ?? 0
     const thread = startWorker(
       new URL(`./build-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
     )
@@ -363,15 +425,23 @@ export class BuildRunner {
                   fault: 'internal',
                 },
               )
+            if (m.type.startsWith('ask-')) {
+              thread.postMessage(await this.answer(m, target))
+              return
+            }
             if (m.type === 'users') {
-              await store.insertUsers(req.snapshotId, m.rows)
+              await store.insertUsers(rowsUnder, m.rows, addedIn)
               progress.users += m.rows.length
             } else if (m.type === 'level')
               await store.insertLevelChunk(req.snapshotId, m.level, m.chunk, m.hashes, m.balances)
-            else {
+            else if (m.type === 'occupancy') await storeOccupancy(sql, req.snapshotId, m.bits)
+            else if (m.type === 'nodes' && target)
+              await insertNodes(sql, target.place, m.level, m.indexes, m.hashes, m.balances)
+            else if (m.type === 'removed' && target) await markRemoved(sql, target.place, m.keys)
+            else if (m.type === 'done') {
               settled = true
               resolve(m)
-            }
+            } else throw new Error(`build thread: unexpected ${m.type}`)
             thread.postMessage({ type: 'ack' })
           } catch (err) {
             fail(err)
@@ -393,5 +463,20 @@ export class BuildRunner {
       this.thread = null
       void thread.terminate()
     })
+  }
+
+  /** Answers an incremental build's question about its base. */
+  private async answer(m: BuildThreadMessage, chain: ChainTarget | null): Promise<BuildThreadReply> {
+    const { sql } = this.modules
+    if (!chain) throw new Error(`build thread: ${m.type} in a full build`)
+    const { base } = chain
+    if (m.type === 'ask-users') return { type: 'reply', users: await usersByKey(sql, base.place, m.keys) }
+    if (m.type === 'ask-occupancy')
+      return { type: 'reply', occupancy: await occupancy(sql, base.id, base.place, base.depth) }
+    if (m.type === 'ask-nodes') {
+      const r = await readNodes(sql, base.place, base.levelChunk, base.k * 16, [...m.levels], [...m.indexes])
+      return { type: 'reply', ...r }
+    }
+    throw new Error(`build thread: unexpected ${m.type}`)
   }
 }

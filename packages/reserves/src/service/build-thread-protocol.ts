@@ -1,6 +1,7 @@
 // The messages between the serving thread and the build thread (build-thread.ts).
 import type { HashName } from '../verifier/hash.ts'
 import type { Currency } from '../verifier/proof.ts'
+import type { ChainPlace } from './chain.ts'
 import type { StoredUser } from './store.ts'
 
 /** What the build thread is sent once. */
@@ -20,9 +21,41 @@ export interface BuildRequest {
   levelChunk: number
 }
 
-/** What it sends back; every message but `error` is acknowledged with `{type: 'ack'}`. */
+/** An incremental build (chain.ts): the changes against the stored snapshot `base`. */
+export interface UpdateRequest {
+  type: 'update'
+  snapshotId: string
+  /** The new snapshot's place: its base's chain, the next version. */
+  place: ChainPlace
+  base: { id: string; version: number; depth: number; users: number }
+  hash: HashName
+  /** Currencies (the base's). */
+  k: number
+  /** The sealed changes (build-input.ts `sealChanges`). */
+  parts: Uint8Array[]
+  keyId: string
+  key: Uint8Array
+  userBatch: number
+}
+
+/**
+ * What it sends back; every message but `error` and the `ask-*` questions is acknowledged with
+ * `{type: 'ack'}`. A question (incremental builds read their base) is answered with a `reply`.
+ */
 export type BuildThreadMessage =
   | { type: 'users'; rows: StoredUser[] }
   | { type: 'level'; level: number; chunk: number; hashes: Uint8Array; balances: Uint8Array }
+  | { type: 'occupancy'; bits: Uint8Array }
+  | { type: 'nodes'; level: number; indexes: Int32Array; hashes: Uint8Array; balances: Uint8Array }
+  | { type: 'removed'; keys: Uint8Array[] }
+  | { type: 'ask-users'; keys: Uint8Array[] }
+  | { type: 'ask-occupancy' }
+  | { type: 'ask-nodes'; levels: Int32Array; indexes: Int32Array }
   | { type: 'done'; depth: number; rootHash: string; totals: string[]; users: number }
   | { type: 'error'; message: string; code?: string | undefined }
+
+/** The answer to an `ask-*` question. */
+export type BuildThreadReply =
+  | { type: 'reply'; users: { key: string; saltEnc: Uint8Array; leafIndex: number }[] }
+  | { type: 'reply'; occupancy: Uint8Array }
+  | { type: 'reply'; hashes: Uint8Array; balances: Uint8Array; count: number }

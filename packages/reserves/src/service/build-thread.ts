@@ -7,24 +7,33 @@
 import { parentPort } from 'node:worker_threads'
 import { initCrypto } from '@cairn/crypto'
 import { buildTreeParallel } from '../tree/build.ts'
+import { occupancyOf } from '../tree/sparse-update.ts'
 import { toHex } from '../verifier/hex.ts'
 import { decodeBalances } from '../verifier/u128.ts'
 import { seal, userKey } from './at-rest.ts'
 import { openInput } from './build-input.ts'
-import type { BuildRequest, BuildThreadMessage } from './build-thread-protocol.ts'
+import type { BuildRequest, BuildThreadMessage, BuildThreadReply, UpdateRequest } from './build-thread-protocol.ts'
+import { runUpdate } from './build-thread-update.ts'
 
 const WINDOW = 4
 let unacked = 0
 let wake: (() => void) | null = null
+let answer: ((r: BuildThreadReply) => void) | null = null
 const port = parentPort!
-port.on('message', (m: { type: 'ack' } | BuildRequest) => {
+port.on('message', (m: { type: 'ack' } | BuildThreadReply | BuildRequest | UpdateRequest) => {
   if (m.type === 'ack') {
     unacked--
     wake?.()
     wake = null
     return
   }
-  run(m).catch((err: unknown) => {
+  if (m.type === 'reply') {
+    const a = answer
+    answer = null
+    a?.(m)
+    return
+  }
+  ;(m.type === 'build' ? run(m) : initCrypto().then(() => runUpdate(m, { send, ask }))).catch((err: unknown) => {
     port.postMessage({
       type: 'error',
       message: (err as Error).message,
@@ -37,6 +46,15 @@ async function send(m: BuildThreadMessage, transfer: ArrayBuffer[] = []): Promis
   while (unacked >= WINDOW) await new Promise<void>((r) => (wake = r))
   unacked++
   port.postMessage(m, transfer)
+}
+
+/** Asks the serving thread (which holds the database) a question; once every write sent is acknowledged. */
+async function ask(m: BuildThreadMessage): Promise<BuildThreadReply> {
+  while (unacked > 0) await new Promise<void>((r) => (wake = r))
+  return new Promise((resolve) => {
+    answer = resolve
+    port.postMessage(m)
+  })
 }
 
 async function run(req: BuildRequest): Promise<void> {
@@ -55,6 +73,13 @@ async function run(req: BuildRequest): Promise<void> {
     }))
     await send({ type: 'users', rows })
   }
+  await send({
+    type: 'occupancy',
+    bits: occupancyOf(
+      tree.depth,
+      tree.users.map((u) => u.leafIndex),
+    ),
+  })
   const w = req.currencies.length * 16
   for (const [level, l] of tree.levels.entries()) {
     for (let c = 0; c * req.levelChunk < l.count || c === 0; c++) {

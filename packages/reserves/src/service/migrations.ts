@@ -3,6 +3,7 @@ import { COMPLIANCE_MIGRATION } from '../compliance/schema.ts'
 import { LEDGER_MIGRATION } from '../ledger/schema.ts'
 import { RECONCILIATION_MIGRATION } from '../reconciliation/schema.ts'
 import { WEBHOOKS_MIGRATION } from '../webhooks/schema.ts'
+import { CHAIN_MIGRATION } from './chain.ts'
 import type { Sql } from './sql.ts'
 
 /**
@@ -107,6 +108,7 @@ ALTER TABLE reserves_levels ADD PRIMARY KEY (snapshot_id, level, chunk);`,
   RECONCILIATION_MIGRATION,
   COMPLIANCE_MIGRATION,
   LEDGER_MIGRATION,
+  CHAIN_MIGRATION,
 ]
 
 /** Brings the schema to the latest version; returns the versions it applied. */

@@ -10,6 +10,7 @@ import type { Currency } from '../verifier/proof.ts'
 import { recordEvent } from '../webhooks/outbox.ts'
 import { appendAudit } from './audit.ts'
 import { storeInput } from './build-input.ts'
+import type { ChainPlace } from './chain.ts'
 import type { BuildJobs } from './jobs.ts'
 import type { Sql } from './sql.ts'
 import type { SnapshotInfo, SnapshotStore } from './store.ts'
@@ -34,6 +35,8 @@ export interface QueuedSnapshot {
   parts: Uint8Array[]
   /** Added to the audit entry (what the input came from). */
   details?: Record<string, unknown>
+  /** An incremental build (chain.ts): its base, and its place (the base's chain, the next version). */
+  chain?: { base: string; place: ChainPlace }
 }
 
 /** Refuses an id in use (building or built); returns the failed snapshot it replaces, if any. */
@@ -50,6 +53,36 @@ export async function checkNewId(store: SnapshotStore, id: string): Promise<Snap
   return existing
 }
 
+/**
+ * Refuses a base that is not built or that another snapshot (building or built) already follows:
+ * a chain grows at its tip only. The base's row is locked, so two requests cannot both pass.
+ */
+async function checkTip(tx: Sql, base: string): Promise<void> {
+  const b = await tx.query(
+    'SELECT status, COALESCE(lineage, id) AS lineage, version FROM reserves_snapshots WHERE id = $1 FOR UPDATE',
+    [base],
+  )
+  if (!b[0] || b[0].status !== 'built')
+    throw new CairnError(ReservesErrorCode.SNAPSHOT_NOT_READY, `snapshot ${base} is ${b[0]?.status ?? 'gone'}`, {
+      fault: 'caller',
+      hint: 'an incremental build starts from a built snapshot',
+    })
+  const next = await tx.query(
+    `SELECT id FROM reserves_snapshots WHERE COALESCE(lineage, id) = $1 AND version > $2 AND status <> 'failed' ORDER BY version LIMIT 1`,
+    [b[0].lineage, b[0].version],
+  )
+  if (next[0])
+    throw new CairnError(
+      ReservesErrorCode.SNAPSHOT_EXISTS,
+      `snapshot ${next[0].id} already follows ${base} in its chain`,
+      {
+        fault: 'caller',
+        hint: `build from the chain's newest snapshot, or in full (POST /v1/snapshots)`,
+        meta: { next: next[0].id },
+      },
+    )
+}
+
 /** Creates the snapshot and queues its build (see the file's header). */
 export async function queueBuild(
   d: QueueBuildDeps,
@@ -59,9 +92,11 @@ export async function queueBuild(
 ): Promise<void> {
   if (replaces) await d.store.remove(s.id)
   await d.sql.transaction(async (tx) => {
+    if (s.chain) await checkTip(tx, s.chain.base)
     await d.store.create(
       { id: s.id, hash: s.hash, currencies: s.currencies, minDepth: s.minDepth, userCount: s.users },
       tx,
+      s.chain,
     )
     await d.jobs.enqueue(s.id, d.maxAttempts, tx)
     await tx.query(`UPDATE reserves_jobs SET not_before = 'infinity' WHERE snapshot_id = $1`, [s.id])

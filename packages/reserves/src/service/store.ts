@@ -4,6 +4,7 @@ import { toHex } from '../verifier/hex.ts'
 import type { Currency, ProofNode, ProofV1 } from '../verifier/proof.ts'
 import { decodeBalances, U128_BYTES } from '../verifier/u128.ts'
 import { type AtRestKey, open, userKey } from './at-rest.ts'
+import { type ChainPlace, chainInUse, changedLeaves, inVersion, placeOf, readNodes, undoVersion } from './chain.ts'
 import type { Row, Sql } from './sql.ts'
 
 /** What the API says about a snapshot. */
@@ -20,6 +21,8 @@ export interface SnapshotInfo {
   anchor: Record<string, unknown> | null
   createdAt: string
   builtAt: string | null
+  /** The snapshot this one was built from incrementally (null: a full build). */
+  base: string | null
 }
 
 function info(r: Row): SnapshotInfo {
@@ -36,6 +39,7 @@ function info(r: Row): SnapshotInfo {
     anchor: (r.anchor as Record<string, unknown> | null) ?? null,
     createdAt: new Date(r.created_at as string).toISOString(),
     builtAt: r.built_at ? new Date(r.built_at as string).toISOString() : null,
+    base: (r.base_id as string | null) ?? null,
   }
 }
 
@@ -70,12 +74,34 @@ export class SnapshotStore {
     private readonly key: AtRestKey,
   ) {}
 
-  /** Records a snapshot being built. */
-  async create(s: { id: string; hash: string; currencies: Currency[]; minDepth: number; userCount: number }, tx?: Sql) {
+  /** Records a snapshot being built (`chain`: built incrementally from `base`, as version `place.version` of its chain). */
+  async create(
+    s: { id: string; hash: string; currencies: Currency[]; minDepth: number; userCount: number },
+    tx?: Sql,
+    chain?: { base: string; place: ChainPlace },
+  ) {
     await (tx ?? this.sql).query(
-      'INSERT INTO reserves_snapshots (id, status, hash, currencies, min_depth, user_count) VALUES ($1, $2, $3, $4, $5, $6)',
-      [s.id, 'building', s.hash, JSON.stringify(s.currencies), s.minDepth, s.userCount],
+      `INSERT INTO reserves_snapshots (id, status, hash, currencies, min_depth, user_count, base_id, lineage, version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        s.id,
+        'building',
+        s.hash,
+        JSON.stringify(s.currencies),
+        s.minDepth,
+        s.userCount,
+        chain?.base ?? null,
+        chain?.place.lineage ?? s.id,
+        chain?.place.version ?? 0,
+      ],
     )
+  }
+
+  /** A snapshot's place in its chain (chain.ts). */
+  async place(id: string): Promise<ChainPlace> {
+    const rows = await this.sql.query('SELECT id, lineage, version FROM reserves_snapshots WHERE id = $1', [id])
+    if (!rows[0]) throw notFound(id)
+    return placeOf(rows[0])
   }
 
   /**
@@ -85,13 +111,13 @@ export class SnapshotStore {
    * between; the snapshot stays `building` until {@link markBuilt}. A failed or killed attempt's
    * rows are removed by {@link removeRows} before the next attempt.
    */
-  async insertUsers(id: string, rows: readonly StoredUser[]): Promise<void> {
+  async insertUsers(id: string, rows: readonly StoredUser[], addedIn = 0): Promise<void> {
     if (rows.length === 0) return
     const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64')
     // one array per column, bytes as base64: PGlite parses that several times faster than bytea parameters
     await this.sql.query(
-      `INSERT INTO reserves_users (snapshot_id, user_key, key_id, user_id_enc, salt_enc, leaf_index)
-       SELECT $1, decode(k, 'base64'), $2, decode(i, 'base64'), decode(s, 'base64'), l
+      `INSERT INTO reserves_users (snapshot_id, user_key, key_id, user_id_enc, salt_enc, leaf_index, added_in)
+       SELECT $1, decode(k, 'base64'), $2, decode(i, 'base64'), decode(s, 'base64'), l, $7
          FROM unnest($3::text[], $4::text[], $5::text[], $6::int[]) AS t(k, i, s, l)`,
       [
         id,
@@ -100,6 +126,7 @@ export class SnapshotStore {
         rows.map((u) => b64(u.userIdEnc)),
         rows.map((u) => b64(u.saltEnc)),
         rows.map((u) => u.leafIndex),
+        addedIn,
       ],
     )
   }
@@ -114,10 +141,14 @@ export class SnapshotStore {
   }
 
   /** Marks the snapshot built with its root, in `tx` (after its users and level chunks). */
-  async markBuilt(id: string, b: { depth: number; rootHash: string; totals: string[] }, tx: Sql): Promise<void> {
+  async markBuilt(
+    id: string,
+    b: { depth: number; rootHash: string; totals: string[]; users: number; levelChunk?: number },
+    tx: Sql,
+  ): Promise<void> {
     await tx.query(
-      `UPDATE reserves_snapshots SET status = 'built', depth = $2, root_hash = $3, totals = $4, level_chunk = $5, built_at = now(), error = NULL WHERE id = $1`,
-      [id, b.depth, b.rootHash, JSON.stringify(b.totals), LEVEL_CHUNK],
+      `UPDATE reserves_snapshots SET status = 'built', depth = $2, root_hash = $3, totals = $4, level_chunk = $5, user_count = $6, built_at = now(), error = NULL WHERE id = $1`,
+      [id, b.depth, b.rootHash, JSON.stringify(b.totals), b.levelChunk ?? LEVEL_CHUNK, b.users],
     )
   }
 
@@ -127,6 +158,34 @@ export class SnapshotStore {
    * PGlite's one connection for seconds).
    */
   async removeRows(id: string): Promise<number> {
+    const rows = await this.sql.query('SELECT id, lineage, version FROM reserves_snapshots WHERE id = $1', [id])
+    const place = rows[0] ? placeOf(rows[0]) : { lineage: id, version: 0 }
+    if (place.version > 0) return undoVersion(this.sql, id, place)
+    await this.sql.query('DELETE FROM reserves_occupancy WHERE snapshot_id = $1', [id])
+    return this.removeChainRows(id)
+  }
+
+  /**
+   * Retention's removal: a chain's rows serve all its snapshots, so they go with the last of them
+   * still served (building or built); until then only this snapshot's leaf map goes.
+   */
+  async retireRows(id: string): Promise<number> {
+    const place = await this.place(id)
+    if (await chainInUse(this.sql, id, place.lineage)) {
+      await this.sql.query('DELETE FROM reserves_occupancy WHERE snapshot_id = $1', [id])
+      return 0
+    }
+    await this.sql.query(
+      'DELETE FROM reserves_occupancy WHERE snapshot_id IN (SELECT id FROM reserves_snapshots WHERE COALESCE(lineage, id) = $1)',
+      [place.lineage],
+    )
+    const n = (await this.sql.query('DELETE FROM reserves_nodes WHERE lineage = $1 RETURNING 1 AS x', [place.lineage]))
+      .length
+    return n + (await this.removeChainRows(place.lineage))
+  }
+
+  /** Every user row and level chunk stored under `lineage` (a chain head's id). */
+  private async removeChainRows(id: string): Promise<number> {
     let removed = 0
     for (;;) {
       const r = await this.sql.query(
@@ -169,11 +228,33 @@ export class SnapshotStore {
 
   /** Whether `userId` is in the snapshot (one indexed lookup; for "your proof is available"). */
   async hasUser(id: string, userId: string): Promise<boolean> {
-    const r = await this.sql.query('SELECT 1 AS x FROM reserves_users WHERE snapshot_id = $1 AND user_key = $2', [
-      id,
-      userKey(this.key, id, userId),
-    ])
+    const p = await this.place(id)
+    const r = await this.sql.query(
+      `SELECT 1 AS x FROM reserves_users u WHERE u.snapshot_id = $1 AND u.user_key = $2 AND ${inVersion('u', '$3')}`,
+      [p.lineage, userKey(this.key, p.lineage, userId), p.version],
+    )
     return r.length > 0
+  }
+
+  /** How many users the snapshot holds now (erased ones no longer counted). */
+  async userCount(id: string): Promise<number> {
+    const p = await this.place(id)
+    const r = await this.sql.query(
+      `SELECT count(*)::int AS n FROM reserves_users u WHERE u.snapshot_id = $1 AND ${inVersion('u', '$2')}`,
+      [p.lineage, p.version],
+    )
+    return Number(r[0]?.n ?? 0)
+  }
+
+  /** The id of the snapshot's `at`-th user in leaf order (report sampling), or null past the last. */
+  async userIdAt(id: string, at: number): Promise<string | null> {
+    const p = await this.place(id)
+    const r = await this.sql.query(
+      `SELECT u.user_id_enc FROM reserves_users u WHERE u.snapshot_id = $1 AND ${inVersion('u', '$2')}
+        ORDER BY u.leaf_index OFFSET $3 LIMIT 1`,
+      [p.lineage, p.version, at],
+    )
+    return r[0] ? new TextDecoder().decode(open(this.key, r[0].user_id_enc as Uint8Array, p.lineage)) : null
   }
 
   async setAnchor(id: string, anchor: Record<string, unknown>, tx?: Sql): Promise<void> {
@@ -200,10 +281,10 @@ export class SnapshotStore {
     return { items: page.map(info), next: more ? String(page[page.length - 1]!.seq) : null }
   }
 
-  private async built(id: string): Promise<SnapshotInfo & { levelChunk: number }> {
+  private async built(id: string): Promise<SnapshotInfo & { levelChunk: number; place: ChainPlace }> {
     const rows = await this.sql.query('SELECT * FROM reserves_snapshots WHERE id = $1', [id])
     if (!rows[0]) throw notFound(id)
-    const s = { ...info(rows[0]), levelChunk: chunkOf(rows[0]) }
+    const s = { ...info(rows[0]), levelChunk: chunkOf(rows[0]), place: placeOf(rows[0]) }
     if (s.status !== 'built')
       throw new CairnError(ReservesErrorCode.SNAPSHOT_NOT_READY, `snapshot ${id} is ${s.status}`, {
         fault: s.status === 'building' ? 'transient' : 'caller',
@@ -215,9 +296,10 @@ export class SnapshotStore {
   /** One user's proof, read from the stored levels (only the siblings are fetched). */
   async proof(id: string, userId: string): Promise<ProofV1> {
     const s = await this.built(id)
+    const { lineage, version } = s.place
     const rows = await this.sql.query(
-      'SELECT salt_enc, leaf_index FROM reserves_users WHERE snapshot_id = $1 AND user_key = $2',
-      [id, userKey(this.key, id, userId)],
+      `SELECT u.salt_enc, u.leaf_index FROM reserves_users u WHERE u.snapshot_id = $1 AND u.user_key = $2 AND ${inVersion('u', '$3')}`,
+      [lineage, userKey(this.key, lineage, userId), version],
     )
     const u = rows[0]
     if (!u)
@@ -235,20 +317,14 @@ export class SnapshotStore {
       levels.push(l)
       indexes.push(Math.floor(leafIndex / 2 ** l) ^ 1)
     }
-    const rows2 = await this.sql.query(
-      `SELECT substring(l.hashes FROM (w.i % $5) * 32 + 1 FOR 32) AS h, substring(l.balances FROM (w.i % $5) * $4 + 1 FOR $4) AS b
-         FROM unnest($2::int[], $3::int[]) WITH ORDINALITY AS w(lvl, i, ord)
-         JOIN reserves_levels l ON l.snapshot_id = $1 AND l.level = w.lvl AND l.chunk = w.i / $5
-        ORDER BY w.ord`,
-      [id, levels, indexes, w, s.levelChunk],
-    )
-    if (rows2.length !== levels.length)
+    const read = await readNodes(this.sql, s.place, s.levelChunk, w, levels, indexes)
+    if (read.count !== levels.length)
       throw new CairnError(ReservesErrorCode.TREE_CORRUPT, `snapshot ${id} is missing tree levels`, {
         fault: 'internal',
       })
-    const nodes = rows2.map((r) => ({
-      hash: toHex(r.h as Uint8Array),
-      balances: decodeBalances(r.b as Uint8Array).map(String),
+    const nodes = levels.map((_, j) => ({
+      hash: toHex(read.hashes.subarray(j * 32, j * 32 + 32)),
+      balances: decodeBalances(read.balances.subarray(j * w, j * w + w)).map(String),
     }))
     const own = nodes[0]!
     return {
@@ -257,7 +333,7 @@ export class SnapshotStore {
       snapshotId: id,
       currencies: s.currencies,
       userId,
-      salt: toHex(open(this.key, u.salt_enc as Uint8Array, id)),
+      salt: toHex(open(this.key, u.salt_enc as Uint8Array, lineage)),
       balances: Object.fromEntries(s.currencies.map((c, j) => [c.symbol, own.balances[j] as string])),
       leafIndex,
       path: nodes.slice(1),
@@ -285,10 +361,15 @@ export class SnapshotStore {
                          FOR ((LEAST($3::bigint, (chunk::bigint + 1) * $4) - GREATEST($2::bigint, chunk::bigint * $4)) * $5)::int) AS b
          FROM reserves_levels WHERE snapshot_id = $1 AND level = 0 AND chunk BETWEEN $2::bigint / $4 AND ($3::bigint - 1) / $4
         ORDER BY chunk`,
-      [id, offset, offset + n, c, w],
+      [s.place.lineage, offset, offset + n, c, w],
     )
     const h = Buffer.concat(r.map((x) => x.h as Uint8Array))
     const b = Buffer.concat(r.map((x) => x.b as Uint8Array))
+    // an incremental snapshot: its chain's changed leaves over the head's
+    for (const x of await changedLeaves(this.sql, s.place, offset, offset + n)) {
+      h.set(x.hash, (x.idx - offset) * 32)
+      b.set(x.balances, (x.idx - offset) * w)
+    }
     const leaves = Array.from({ length: n }, (_, i) => ({
       index: offset + i,
       hash: toHex(h.subarray(i * 32, i * 32 + 32)),
@@ -299,7 +380,11 @@ export class SnapshotStore {
 
   /** Decrypts every user id of a snapshot (used by tests and key rotation). */
   async userIds(id: string): Promise<string[]> {
-    const rows = await this.sql.query('SELECT user_id_enc FROM reserves_users WHERE snapshot_id = $1', [id])
-    return rows.map((r) => new TextDecoder().decode(open(this.key, r.user_id_enc as Uint8Array, id)))
+    const p = await this.place(id)
+    const rows = await this.sql.query(
+      `SELECT u.user_id_enc FROM reserves_users u WHERE u.snapshot_id = $1 AND ${inVersion('u', '$2')}`,
+      [p.lineage, p.version],
+    )
+    return rows.map((r) => new TextDecoder().decode(open(this.key, r.user_id_enc as Uint8Array, p.lineage)))
   }
 }
