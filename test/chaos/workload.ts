@@ -49,6 +49,13 @@ export interface WorkloadOptions {
 
 /** The staker's delegations are 50 to 300 coins (each validator holds 1,000 at genesis): powers move by 5–30 %. */
 const COIN = 10n ** 18n
+/**
+ * What the staker may delegate in one run: its genesis balance (10,000 coins) less a margin for gas.
+ * Undelegated coins only come back after unbonding, so without a budget the staker overspends
+ * after ~50 delegations and its later ones are refused for funds (a node behind the chain may
+ * still acknowledge one against its older state: never mined, counted lost).
+ */
+const STAKE_BUDGET = 9_900n * COIN
 
 export const accounts = Array.from({ length: 10 }, (_, i) => mnemonicToAccount(MNEMONIC, { addressIndex: i }))
 
@@ -112,6 +119,7 @@ export class Workload {
     // Transfers go to the senders only: the staker's balance is the staking contract's business.
     const recipients = Math.min(this.#o.senders, accounts.length)
     const delegated = new Map<string, bigint>()
+    let budget = STAKE_BUDGET
     let nonce = 0
     while (!this.#stopped) {
       let kind: TxRecord['kind'] = 'transfer'
@@ -123,17 +131,23 @@ export class Workload {
         const operator = operators[prng.int(operators.length)] as string
         const held = delegated.get(operator) ?? 0n
         to = STAKING_ADDRESS
-        if (held > 0n && prng.next() < 0.4) {
+        const want = BigInt(50 + prng.int(251)) * COIN
+        if (held > 0n && (prng.next() < 0.4 || want > budget)) {
           kind = 'undelegate'
           value = 0n
           const amount = held / 2n
           data = encodeFunctionData({ abi: staking.abi as Abi, functionName: 'undelegate', args: [operator, amount] })
           delegated.set(operator, held - amount)
-        } else {
+        } else if (want <= budget) {
           kind = 'delegate'
-          value = BigInt(50 + prng.int(251)) * COIN
+          value = want
+          budget -= want
           data = encodeFunctionData({ abi: staking.abi as Abi, functionName: 'delegate', args: [operator] })
           delegated.set(operator, held + value)
+        } else {
+          // spent, and nothing held with this validator: a transfer to itself keeps its nonce moving
+          to = accounts[s]?.address ?? null
+          value = 1n
         }
       } else if (s === 0 && nonce === 0) {
         kind = 'deploy'

@@ -246,7 +246,8 @@ export class BuildRunner {
     }
     const stopTimer = metrics.buildSeconds.startTimer()
     let lost = false
-    const progress = { users: 0 }
+    const progress = { users: 0, readMs: 0, writeMs: 0 }
+    const started = performance.now()
     const renew = setInterval(
       () => {
         jobs.renew(job, this.opts.owner, this.opts.leaseMs, progress.users).then(
@@ -333,7 +334,18 @@ export class BuildRunner {
       await dropInput(sql, id)
       stopTimer({ outcome: 'built' })
       metrics.buildAttempts.inc({ outcome: 'built' })
-      log.info({ users: result.users, depth: result.depth }, 'snapshot built')
+      log.info(
+        {
+          users: result.users,
+          depth: result.depth,
+          base: snap.base,
+          ms: Math.round(performance.now() - started),
+          // time this thread spent reading the base (incremental builds) and storing rows
+          readMs: Math.round(progress.readMs),
+          writeMs: Math.round(progress.writeMs),
+        },
+        'snapshot built',
+      )
       this.modules.onBuilt({ id, root: { hash: result.rootHash, balances: result.totals } })
       return { outcome: 'built' }
     } catch (err) {
@@ -390,7 +402,7 @@ export class BuildRunner {
   private onThread(
     req: BuildRequest | UpdateRequest,
     check: () => void,
-    progress: { users: number },
+    progress: { users: number; readMs: number; writeMs: number },
     target: ChainTarget | null,
   ): Promise<Built> {
     const { store, sql } = this.modules
@@ -425,8 +437,10 @@ export class BuildRunner {
                   fault: 'internal',
                 },
               )
+            const t = performance.now()
             if (m.type.startsWith('ask-')) {
               thread.postMessage(await this.answer(m, target))
+              progress.readMs += performance.now() - t
               return
             }
             if (m.type === 'users') {
@@ -442,6 +456,7 @@ export class BuildRunner {
               settled = true
               resolve(m)
             } else throw new Error(`build thread: unexpected ${m.type}`)
+            progress.writeMs += performance.now() - t
             thread.postMessage({ type: 'ack' })
           } catch (err) {
             fail(err)

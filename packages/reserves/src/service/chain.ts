@@ -214,6 +214,9 @@ ALTER TABLE reserves_users ADD COLUMN added_in integer NOT NULL DEFAULT 0;
 ALTER TABLE reserves_users ADD COLUMN removed_in integer;
 ALTER TABLE reserves_users DROP CONSTRAINT reserves_users_pkey;
 ALTER TABLE reserves_users ADD PRIMARY KEY (snapshot_id, user_key, added_in);
+-- a version's rows found without a pass over the chain's users (taken back when its build fails)
+CREATE INDEX reserves_users_added ON reserves_users (snapshot_id, added_in) WHERE added_in > 0;
+CREATE INDEX reserves_users_removed ON reserves_users (snapshot_id, removed_in) WHERE removed_in IS NOT NULL;
 CREATE TABLE reserves_nodes (
   lineage  text NOT NULL REFERENCES reserves_snapshots(id) ON DELETE CASCADE,
   version  integer NOT NULL,
@@ -223,6 +226,7 @@ CREATE TABLE reserves_nodes (
   balances bytea NOT NULL,
   PRIMARY KEY (lineage, level, idx, version)
 );
+CREATE INDEX reserves_nodes_version ON reserves_nodes (lineage, version);
 CREATE TABLE reserves_occupancy (
   snapshot_id text PRIMARY KEY REFERENCES reserves_snapshots(id) ON DELETE CASCADE,
   leaves      bytea NOT NULL
