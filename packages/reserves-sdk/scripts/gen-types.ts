@@ -23,6 +23,17 @@ const key = (k: string) => (IDENT.test(k) ? k : `'${k}'`)
 const pad = (depth: number) => '  '.repeat(depth)
 const literal = (v: unknown) => (typeof v === 'string' ? `'${v.replace(/'/g, "\\'")}'` : JSON.stringify(v))
 
+/** Whether `t` is one object literal `{ … }` (not a union of them): its first brace closes at its end. */
+function oneObject(t: string): boolean {
+  if (!t.startsWith('{')) return false
+  let depth = 0
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === '{') depth++
+    else if (t[i] === '}' && --depth === 0) return i === t.length - 1
+  }
+  return false
+}
+
 function refName(ref: string): string {
   const m = /^#\/components\/schemas\/([A-Za-z0-9_]+)$/.exec(ref)
   if (!m) throw new Error(`unsupported $ref ${ref}`)
@@ -55,7 +66,7 @@ function typeOf(s: Schema, depth: number): string {
       return 'null'
     case 'array': {
       const item = typeOf((s.items ?? {}) as Schema, depth)
-      return /[ |&]/.test(item) && !item.startsWith('{') ? `(${item})[]` : `${item}[]`
+      return /[ |&]/.test(item) && !oneObject(item) ? `(${item})[]` : `${item}[]`
     }
     case 'object':
       return objectType(s, depth)

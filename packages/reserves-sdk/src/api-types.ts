@@ -63,6 +63,8 @@ export interface Snapshot {
   /** ISO 8601 */
   createdAt: string
   builtAt: string | null
+  /** the snapshot it was built from incrementally (null: in full) */
+  base?: string | null
 }
 
 export interface SnapshotPage {
@@ -86,6 +88,28 @@ export interface SnapshotUpload {
 export interface SnapshotAccepted {
   id: string
   status: 'building'
+}
+
+/** The changes since the base: new balances (a new user is added) or a removal; hash, currencies and depth are the base’s. */
+export interface NextSnapshot {
+  /** the new snapshot id (default: generated) */
+  id?: string
+  changes: (
+    | {
+        userId: string
+        balances: Record<string, string | number>
+      }
+    | {
+        userId: string
+        remove: true
+      }
+  )[]
+}
+
+export interface NextAccepted {
+  id: string
+  status: 'building'
+  base: string
 }
 
 export interface ProofBatchRequest {
@@ -192,6 +216,16 @@ export interface Operations {
     query: never
     body: never
     response: Snapshot
+  }
+  /** The next snapshot of a chain, built incrementally from snapshot {id} and the balances that changed (docs/reserves/incremental.md) */
+  'POST /v1/snapshots/{id}/next': {
+    path: {
+      /** snapshot id */
+      id: string
+    }
+    query: never
+    body: NextSnapshot
+    response: NextAccepted
   }
   /** The caller's own inclusion proof */
   'GET /v1/snapshots/{id}/proof': {

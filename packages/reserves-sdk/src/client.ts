@@ -1,6 +1,8 @@
 import type {
   Anchor,
   LeafPage,
+  NextAccepted,
+  NextSnapshot,
   Operations,
   Proof,
   ProofBatch,
@@ -138,6 +140,14 @@ export class ReservesClient {
   /** Admin: a snapshot as JSON (up to 16 MiB); it builds in the background (`waitForSnapshot`). */
   uploadSnapshot(snapshot: SnapshotUpload): Promise<SnapshotAccepted> {
     return this.call('POST /v1/snapshots', { body: snapshot })
+  }
+
+  /**
+   * Admin: the next snapshot of a chain, built incrementally from snapshot `base` and the balances
+   * that changed (`{userId, balances}` sets, `{userId, remove: true}` removes); `waitForSnapshot`.
+   */
+  nextSnapshot(base: string, body: NextSnapshot): Promise<NextAccepted> {
+    return this.call('POST /v1/snapshots/{id}/next', { path: { id: base }, body })
   }
 
   /**

@@ -129,6 +129,20 @@ describe('the SDKs against `cairn reserves serve`', () => {
       .catch((e) => e)
     expect(again).toMatchObject({ code: 'RESERVES_SNAPSHOT_EXISTS', status: 409 })
     conforms('ErrorBody', again.body)
+    // the next snapshot of the chain, from the changes only
+    const next = await admin.nextSnapshot(SNAPSHOT, {
+      id: `${SNAPSHOT}-next`,
+      changes: [
+        { userId: 'alice', balances: { BTC: '1', ETH: '0' } },
+        { userId: 'bob', remove: true },
+      ],
+    })
+    expect(next).toEqual({ id: `${SNAPSHOT}-next`, status: 'building', base: SNAPSHOT })
+    conforms('NextAccepted', next)
+    const nextBuilt = await admin.waitForSnapshot(`${SNAPSHOT}-next`, { timeoutMs: 20_000, intervalMs: 100 })
+    expect(nextBuilt).toMatchObject({ base: SNAPSHOT, userCount: 2, depth: 3 })
+    expect(nextBuilt.root?.balances).toEqual(['8', '5'])
+    conforms('Snapshot', nextBuilt)
 
     const alice = new ReservesClient({ baseUrl: url, token: token('alice', 'user') })
     const { proof, result, rootSource } = await alice.verifyMyProof(SNAPSHOT)

@@ -7,7 +7,7 @@
 //
 //   node --import tsx packages/reserves/bench/incremental-service.ts [users=1000000] [pct=1] [runs=3]
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { signToken } from '../src/service/auth.ts'
@@ -24,7 +24,9 @@ const port = 20000 + Math.floor(Math.random() * 20000)
 const args = [CAIRN, 'reserves', 'serve', '--datadir', join(dir, 'data'), '--key-file', join(dir, 'at-rest.key')]
 args.push('--jwt-secret-file', join(dir, 'jwt.secret'), '--http.port', String(port), '--min-depth', '4')
 if (process.env.DATABASE_URL) args.push('--database-url', process.env.DATABASE_URL)
-const child: ChildProcess = spawn('node', args, { stdio: ['ignore', 'pipe', 'inherit'] })
+// the service's log (JSON lines: 'snapshot built' says each build's time, reading and writing)
+const LOG = process.env.SERVICE_LOG ?? join(tmpdir(), 'reserves-incremental-service.log')
+const child: ChildProcess = spawn('node', args, { stdio: ['ignore', openSync(LOG, 'w'), 'inherit'] })
 const base = `http://127.0.0.1:${port}`
 const auth = {
   authorization: `Bearer ${signToken(new TextEncoder().encode(secret), { sub: 'ops', role: 'admin', ttlSeconds: 7200 })}`,
@@ -136,7 +138,7 @@ async function main() {
   times.sort((a, b) => a - b)
   const median = times[Math.floor(times.length / 2)] as number
   process.stdout.write(
-    `median incremental ${(median / 1000).toFixed(2)} s vs full build ${(fullBuild / 1000).toFixed(1)} s: ${(fullBuild / median).toFixed(1)}× faster; worst /health ${worst.toFixed(0)} ms\n`,
+    `median incremental ${(median / 1000).toFixed(2)} s vs full build ${(fullBuild / 1000).toFixed(1)} s: ${(fullBuild / median).toFixed(1)}× faster; worst /health ${worst.toFixed(0)} ms; service log ${LOG}\n`,
   )
 }
 

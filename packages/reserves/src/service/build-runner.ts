@@ -14,6 +14,7 @@ import { appendAudit } from './audit.ts'
 import { dropInput, loadInput, transferList } from './build-input.ts'
 import type { BuildRequest, BuildThreadMessage, BuildThreadReply, UpdateRequest } from './build-thread-protocol.ts'
 import {
+  analyzeBuilt,
   type ChainPlace,
   insertNodes,
   markRemoved,
@@ -332,6 +333,7 @@ export class BuildRunner {
         })
       })
       await dropInput(sql, id)
+      await analyzeBuilt(sql).catch((err: unknown) => log.warn({ err }, 'cannot refresh the user table statistics'))
       stopTimer({ outcome: 'built' })
       metrics.buildAttempts.inc({ outcome: 'built' })
       log.info(

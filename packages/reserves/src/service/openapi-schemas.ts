@@ -86,6 +86,7 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
       anchor: { oneOf: [ref('Anchor'), { type: 'null' }] },
       createdAt: { type: 'string', description: 'ISO 8601' },
       builtAt: NULLABLE_STRING,
+      base: { type: ['string', 'null'], description: 'the snapshot it was built from incrementally (null: in full)' },
     },
   },
   SnapshotPage: {
@@ -122,6 +123,40 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
     type: 'object',
     required: ['id', 'status'],
     properties: { id: { type: 'string' }, status: { const: 'building' } },
+  },
+  NextSnapshot: {
+    type: 'object',
+    description:
+      'The changes since the base: new balances (a new user is added) or a removal; hash, currencies and depth are the base’s.',
+    required: ['changes'],
+    properties: {
+      id: { type: 'string', description: 'the new snapshot id (default: generated)' },
+      changes: {
+        type: 'array',
+        items: {
+          oneOf: [
+            {
+              type: 'object',
+              required: ['userId', 'balances'],
+              properties: {
+                userId: { type: 'string' },
+                balances: { type: 'object', additionalProperties: { type: ['string', 'integer'] } },
+              },
+            },
+            {
+              type: 'object',
+              required: ['userId', 'remove'],
+              properties: { userId: { type: 'string' }, remove: { const: true } },
+            },
+          ],
+        },
+      },
+    },
+  },
+  NextAccepted: {
+    type: 'object',
+    required: ['id', 'status', 'base'],
+    properties: { id: { type: 'string' }, status: { const: 'building' }, base: { type: 'string' } },
   },
   ProofBatchRequest: {
     type: 'object',

@@ -100,6 +100,25 @@ export function openApiDocument(
           parameters: [pathId],
         }),
       },
+      '/v1/snapshots/{id}/next': {
+        post: op(
+          'The next snapshot of a chain, built incrementally from snapshot {id} and the balances that changed (docs/reserves/incremental.md)',
+          'admin',
+          {
+            parameters: [pathId],
+            requestBody: { required: true, content: { 'application/json': { schema: ref('NextSnapshot') } } },
+            responses: {
+              202: json(ref('NextAccepted'), '{id, status, base}'),
+              400: json(ref('ErrorBody'), 'a bad change (named), or a chain a user was erased from: build in full'),
+              404: json(ref('ErrorBody'), 'no snapshot {id}'),
+              409: json(
+                ref('ErrorBody'),
+                '{id} is not built, or another snapshot already follows it; or the new id is taken',
+              ),
+            },
+          },
+        ),
+      },
       '/v1/snapshots/{id}/proof': {
         get: typed("The caller's own inclusion proof", 'user', ref('Proof'), { parameters: [pathId] }),
       },
