@@ -37,18 +37,34 @@ const Next = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/)
       .optional(),
-    changes: z
-      .array(
-        z.union([
-          z.object({ userId: z.string(), remove: z.literal(true) }).strict(),
-          z.object({ userId: z.string(), balances: z.record(z.string(), z.union([z.string(), z.number()])) }).strict(),
-        ]),
-      )
-      .min(1),
+    // each change is checked by hand (shape()): a zod union over 10,000 changes held the serving
+    // thread ~60 ms, most of a 1%-of-1M request
+    changes: z.array(z.unknown()).min(1),
   })
   .strict()
 
 const utf8 = new TextEncoder()
+
+type Parsed = { userId: string; remove: true } | { userId: string; balances: Record<string, unknown> }
+
+/** One change's shape: `{userId, balances: {SYM: amount}}` or `{userId, remove: true}`, nothing else. */
+function shape(c: unknown, i: number): Parsed {
+  const o = (c !== null && typeof c === 'object' && !Array.isArray(c) ? c : {}) as Record<string, unknown>
+  const keys = Object.keys(o)
+  const ok =
+    typeof o.userId === 'string' &&
+    keys.length === 2 &&
+    (o.remove === true ||
+      ('balances' in o && o.balances !== null && typeof o.balances === 'object' && !Array.isArray(o.balances)))
+  if (!ok)
+    throw badChange(
+      i,
+      typeof o.userId === 'string' ? o.userId : '',
+      'is neither {userId, balances} nor {userId, remove: true}',
+      'give balances as {"SYM": "amount"}, or "remove": true',
+    )
+  return o as Parsed
+}
 
 const badChange = (i: number, userId: string, message: string, hint: string) =>
   new CairnError(ReservesErrorCode.INPUT_INVALID, `change ${i + 1}: ${message}`, {
@@ -73,7 +89,8 @@ export function registerNextSnapshot(app: FastifyInstance, d: NextSnapshotDeps):
         })
       const symbols = base.currencies.map((c) => c.symbol)
       const seen = new Set<string>()
-      const changes: SetChange[] = body.changes.map((c, i) => {
+      const changes: SetChange[] = body.changes.map((raw, i) => {
+        const c = shape(raw, i)
         if (c.userId.length === 0 || utf8.encode(c.userId).length > MAX_USER_ID_BYTES)
           throw badChange(
             i,
@@ -95,15 +112,15 @@ export function registerNextSnapshot(app: FastifyInstance, d: NextSnapshotDeps):
         return {
           userId: c.userId,
           balances: symbols.map((s) => {
-            const raw = c.balances[s]
-            const v = raw === undefined ? null : parseAmount(String(raw))
+            const a = c.balances[s]
+            const v = typeof a === 'string' || typeof a === 'number' ? parseAmount(String(a)) : null
             if (v === null)
               throw badChange(
                 i,
                 c.userId,
-                raw === undefined
+                a === undefined
                   ? `no ${s} balance`
-                  : `${s} balance ${JSON.stringify(raw)} is not an integer in [0, 2^128)`,
+                  : `${s} balance ${JSON.stringify(a)} is not an integer in [0, 2^128)`,
                 'give every currency of the base, in the smallest unit',
               )
             return v
