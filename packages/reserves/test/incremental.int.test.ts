@@ -156,10 +156,10 @@ describe.each(['pglite', 'pg'] as const)('incremental snapshots on %s', (driver)
       for (const [changes, code] of [
         [[], 'RESERVES_BAD_OPTIONS'],
         [[{ userId: 'u1', balances: { BTC: '1' } }], 'RESERVES_INPUT_INVALID'],
-      [[{ userId: 'u1' }], 'RESERVES_INPUT_INVALID'],
-      [[{ userId: 'u1', remove: false }], 'RESERVES_INPUT_INVALID'],
-      [[{ userId: 'u1', remove: true, balances: bal(1, 1) }], 'RESERVES_INPUT_INVALID'],
-      [['u1'], 'RESERVES_INPUT_INVALID'],
+        [[{ userId: 'u1' }], 'RESERVES_INPUT_INVALID'],
+        [[{ userId: 'u1', remove: false }], 'RESERVES_INPUT_INVALID'],
+        [[{ userId: 'u1', remove: true, balances: bal(1, 1) }], 'RESERVES_INPUT_INVALID'],
+        [['u1'], 'RESERVES_INPUT_INVALID'],
         [[{ userId: 'u1', balances: { BTC: '1', ETH: '-2' } }], 'RESERVES_INPUT_INVALID'],
         [[{ userId: 'u1', balances: { BTC: '1', ETH: '2', DOGE: '1' } }], 'RESERVES_INPUT_INVALID'],
         [

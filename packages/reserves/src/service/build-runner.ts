@@ -73,6 +73,9 @@ export type RunByIdOutcome = AttemptOutcome | { outcome: 'wait'; waitMs: number 
 /** What a build thread answers when done. */
 type Built = { depth: number; rootHash: string; totals: string[]; users: number; levelChunk?: number }
 
+/** A build thread that broke the protocol (a bug, not the input). */
+const threadError = (message: string) => new CairnError(ReservesErrorCode.BUILD_FAILED, message, { fault: 'internal' })
+
 /** Where an incremental build reads its base from and writes its rows to. */
 interface ChainTarget {
   place: ChainPlace
@@ -291,7 +294,7 @@ export class BuildRunner {
       else {
         const rows = await sql.query('SELECT * FROM reserves_snapshots WHERE id = $1', [snap.base])
         const b = rows[0]
-        if (!b || b.status !== 'built')
+        if (b?.status !== 'built')
           throw new CairnError(ReservesErrorCode.BAD_OPTIONS, `the base snapshot ${snap.base} is no longer built`, {
             fault: 'caller',
             hint: 'build this snapshot in full',
@@ -457,7 +460,7 @@ export class BuildRunner {
             else if (m.type === 'done') {
               settled = true
               resolve(m)
-            } else throw new Error(`build thread: unexpected ${m.type}`)
+            } else throw threadError(`build thread: unexpected ${m.type}`)
             progress.writeMs += performance.now() - t
             thread.postMessage({ type: 'ack' })
           } catch (err) {
@@ -485,7 +488,7 @@ export class BuildRunner {
   /** Answers an incremental build's question about its base. */
   private async answer(m: BuildThreadMessage, chain: ChainTarget | null): Promise<BuildThreadReply> {
     const { sql } = this.modules
-    if (!chain) throw new Error(`build thread: ${m.type} in a full build`)
+    if (!chain) throw threadError(`build thread: ${m.type} in a full build`)
     const { base } = chain
     if (m.type === 'ask-users') return { type: 'reply', users: await usersByKey(sql, base.place, m.keys) }
     if (m.type === 'ask-occupancy')
@@ -494,6 +497,6 @@ export class BuildRunner {
       const r = await readNodes(sql, base.place, base.levelChunk, base.k * 16, [...m.levels], [...m.indexes])
       return { type: 'reply', ...r }
     }
-    throw new Error(`build thread: unexpected ${m.type}`)
+    throw threadError(`build thread: unexpected ${m.type}`)
   }
 }

@@ -2,6 +2,8 @@
 // opened here, the base is read through questions to the serving thread (the changed users'
 // places, the leaf map, the sibling nodes), and what changed is sent back to be stored: the
 // changed nodes, the new users' rows, the removed users' keys, the new leaf map.
+import { CairnError } from '@cairn/utils'
+import { ReservesErrorCode } from '../errors.ts'
 import { sparseUpdate } from '../tree/sparse-update.ts'
 import { toHex } from '../verifier/hex.ts'
 import { decodeBalances } from '../verifier/u128.ts'
@@ -14,6 +16,9 @@ export interface ThreadIo {
   send(m: BuildThreadMessage, transfer?: ArrayBuffer[]): Promise<void>
   ask(m: BuildThreadMessage): Promise<BuildThreadReply>
 }
+
+const protocolError = (message: string) =>
+  new CairnError(ReservesErrorCode.BUILD_FAILED, message, { fault: 'internal' })
 
 /** Nodes per `ask-nodes` question (one statement each). */
 const ASK_BATCH = 8192
@@ -34,7 +39,7 @@ export async function runUpdate(req: UpdateRequest, io: ThreadIo): Promise<void>
         const byKey = new Map(ids.map((id) => [Buffer.from(keyOf(id)).toString('base64'), id]))
         const r = await io.ask({ type: 'ask-users', keys: ids.map(keyOf) })
         const out = new Map<string, { leafIndex: number; salt: Uint8Array }>()
-        if (!('users' in r)) throw new Error('build thread: expected users')
+        if (!('users' in r)) throw protocolError('build thread: expected users')
         for (const u of r.users) {
           const id = byKey.get(u.key)
           if (id !== undefined) out.set(id, { leafIndex: u.leafIndex, salt: open(key, u.saltEnc, lineage) })
@@ -43,7 +48,7 @@ export async function runUpdate(req: UpdateRequest, io: ThreadIo): Promise<void>
       },
       async occupancy() {
         const r = await io.ask({ type: 'ask-occupancy' })
-        if (!('occupancy' in r)) throw new Error('build thread: expected a leaf map')
+        if (!('occupancy' in r)) throw protocolError('build thread: expected a leaf map')
         return r.occupancy
       },
       async nodes(levels, indexes) {
@@ -56,7 +61,7 @@ export async function runUpdate(req: UpdateRequest, io: ThreadIo): Promise<void>
             levels: levels.slice(from, to),
             indexes: indexes.slice(from, to),
           })
-          if (!('hashes' in r) || r.count !== to - from) throw new Error('build thread: base nodes missing')
+          if (!('hashes' in r) || r.count !== to - from) throw protocolError('build thread: base nodes missing')
           hashes.set(r.hashes, from * 32)
           balances.set(r.balances, from * w)
         }

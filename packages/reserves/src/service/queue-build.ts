@@ -62,7 +62,7 @@ async function checkTip(tx: Sql, base: string): Promise<void> {
     'SELECT status, COALESCE(lineage, id) AS lineage, version FROM reserves_snapshots WHERE id = $1 FOR UPDATE',
     [base],
   )
-  if (!b[0] || b[0].status !== 'built')
+  if (b[0]?.status !== 'built')
     throw new CairnError(ReservesErrorCode.SNAPSHOT_NOT_READY, `snapshot ${base} is ${b[0]?.status ?? 'gone'}`, {
       fault: 'caller',
       hint: 'an incremental build starts from a built snapshot',
