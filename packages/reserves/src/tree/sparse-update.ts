@@ -5,7 +5,8 @@ import type { HashFn, HashName } from '../verifier/hash.ts'
 import { MAX_USER_ID_BYTES } from '../verifier/proof.ts'
 import { encodeBalances, isU128 } from '../verifier/u128.ts'
 import { digestFor, type Level, TreeHasher } from './kernel.ts'
-import { cryptoRandom, type RandomSource, randomBelow } from './random.ts'
+import { cryptoRandom, type RandomSource } from './random.ts'
+import { drawFreeLeaves } from './update.ts'
 
 /**
  * An incremental build against a base tree that is not in memory (a stored snapshot): the same
@@ -131,19 +132,8 @@ export async function sparseUpdate(
     })
   const free: number[] = []
   for (let i = 0; i < size; i++) if (!isSet(occupied, i)) free.push(i)
-  if (additions.length > free.length)
-    throw new CairnError(
-      ReservesErrorCode.BAD_OPTIONS,
-      `${additions.length} new users do not fit in the ${free.length} free leaves of a depth-${depth} tree`,
-      { fault: 'caller', hint: 'build this snapshot in full (its tree grows)' },
-    )
   // updateTree's order: the placement draws, then the new users' salts, then the removals' padding
-  for (let i = 0; i < additions.length; i++) {
-    const j = i + randomBelow(random, free.length - i)
-    const t = free[i] as number
-    free[i] = free[j] as number
-    free[j] = t
-  }
+  drawFreeLeaves(free, additions.length, depth, random)
   const added = additions.map((a, i) => ({ userId: a.userId, salt: random(32), leafIndex: free[i] as number }))
 
   const digest = digestFor(base.hash)

@@ -107,6 +107,26 @@ class OverlayIndex implements UserIndex {
 
 const FLATTEN_AFTER = 8
 
+/**
+ * The new users' leaves: a partial Fisher–Yates over the free leaves (ascending), leaving the
+ * first `count` of `free` drawn uniformly. Leaves freed by the same update are not in `free`: a
+ * new user never lands where a removed one was in the same step. Refuses more than fit.
+ */
+export function drawFreeLeaves(free: number[], count: number, depth: number, random: RandomSource): void {
+  if (count > free.length)
+    throw new CairnError(
+      ReservesErrorCode.BAD_OPTIONS,
+      `${count} new users do not fit in the ${free.length} free leaves of a depth-${depth} tree`,
+      { fault: 'caller', hint: 'build this snapshot in full (its tree grows)' },
+    )
+  for (let i = 0; i < count; i++) {
+    const j = i + randomBelow(random, free.length - i)
+    const t = free[i] as number
+    free[i] = free[j] as number
+    free[j] = t
+  }
+}
+
 function checkBalances(userId: string, values: readonly bigint[], k: number): bigint[] {
   if (values.length !== k || !values.every(isU128))
     throw new CairnError(ReservesErrorCode.OVERFLOW, `user ${userId}: balances outside [0, 2^128)`, {
@@ -171,21 +191,7 @@ export function updateTree(base: SumTree, changes: readonly BalanceChange[], opt
   for (const [at, v] of edits) if (v === null) removedAt.push(at)
   const free: number[] = []
   for (let i = 0; i < size; i++) if (occupied[i] === 0) free.push(i)
-  if (additions.length > free.length)
-    throw new CairnError(
-      ReservesErrorCode.BAD_OPTIONS,
-      `${additions.length} new users do not fit in the ${free.length} free leaves of a depth-${base.depth} tree`,
-      { fault: 'caller', hint: 'build this snapshot in full (its tree grows)' },
-    )
-
-  // The new users' leaves: a partial Fisher–Yates over the free leaves (leaves freed by this update
-  // stay padding, so a new user never lands where a removed one was in the same step).
-  for (let i = 0; i < additions.length; i++) {
-    const j = i + randomBelow(random, free.length - i)
-    const t = free[i] as number
-    free[i] = free[j] as number
-    free[j] = t
-  }
+  drawFreeLeaves(free, additions.length, base.depth, random)
 
   // Users: base order without the removed, the changed replaced, then the new ones.
   removedAt.sort((a, b) => a - b)
