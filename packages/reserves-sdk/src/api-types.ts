@@ -94,16 +94,11 @@ export interface SnapshotAccepted {
 export interface NextSnapshot {
   /** the new snapshot id (default: generated) */
   id?: string
-  changes: (
-    | {
-        userId: string
-        balances: Record<string, string | number>
-      }
-    | {
-        userId: string
-        remove: true
-      }
-  )[]
+  changes: {
+    userId: string
+    balances?: Record<string, string | number>
+    remove?: true
+  }[]
 }
 
 export interface NextAccepted {

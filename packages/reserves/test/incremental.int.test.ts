@@ -218,4 +218,27 @@ describe.each(['pglite', 'pg'] as const)('incremental snapshots on %s', (driver)
       expect(refused.json().hint).toMatch(/in full/)
     },
   )
+
+  it.skipIf(skip)(
+    'retention keeps a chain’s rows until its last served snapshot goes',
+    { timeout: 60_000 },
+    async () => {
+      const count = async (q: string) => Number((await db.sql.query(q))[0]!.n)
+      const users = `SELECT count(*)::int AS n FROM reserves_users WHERE snapshot_id = 'c0'`
+      const nodes = `SELECT count(*)::int AS n FROM reserves_nodes WHERE lineage = 'c0'`
+      const had = [await count(users), await count(nodes)]
+      expect(had[1]).toBeGreaterThan(0)
+      // the older three retired (as retention marks them), their rows asked to go: c3 still needs them
+      await db.sql.query(`UPDATE reserves_snapshots SET status = 'archived' WHERE id IN ('c0', 'c1', 'c2')`)
+      for (const id of ['c0', 'c1', 'c2']) await svc.store.retireRows(id)
+      expect([await count(users), await count(nodes)]).toEqual(had)
+      const root = (await get('/v1/snapshots/c3')).json().root.hash
+      expect(verifyProof(await proofOf('c3', 'u30'), { expectedRoot: root }).ok).toBe(true)
+      // the last one retired: the chain's rows go
+      await db.sql.query(`UPDATE reserves_snapshots SET status = 'archived' WHERE id = 'c3'`)
+      await svc.store.retireRows('c3')
+      expect([await count(users), await count(nodes)]).toEqual([0, 0])
+      expect(await count(`SELECT count(*)::int AS n FROM reserves_levels WHERE snapshot_id = 'c0'`)).toBe(0)
+    },
+  )
 })

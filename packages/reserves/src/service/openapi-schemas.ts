@@ -134,21 +134,14 @@ export const SCHEMAS: Record<string, Record<string, unknown>> = {
       changes: {
         type: 'array',
         items: {
-          oneOf: [
-            {
-              type: 'object',
-              required: ['userId', 'balances'],
-              properties: {
-                userId: { type: 'string' },
-                balances: { type: 'object', additionalProperties: { type: ['string', 'integer'] } },
-              },
-            },
-            {
-              type: 'object',
-              required: ['userId', 'remove'],
-              properties: { userId: { type: 'string' }, remove: { const: true } },
-            },
-          ],
+          type: 'object',
+          description: 'either `balances` (sets them; a new user is added) or `remove: true`',
+          required: ['userId'],
+          properties: {
+            userId: { type: 'string' },
+            balances: { type: 'object', additionalProperties: { type: ['string', 'integer'] } },
+            remove: { const: true },
+          },
         },
       },
     },
