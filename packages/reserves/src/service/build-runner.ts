@@ -336,7 +336,6 @@ export class BuildRunner {
         })
       })
       await dropInput(sql, id)
-      await analyzeBuilt(sql).catch((err: unknown) => log.warn({ err }, 'cannot refresh the user table statistics'))
       stopTimer({ outcome: 'built' })
       metrics.buildAttempts.inc({ outcome: 'built' })
       log.info(
@@ -352,6 +351,8 @@ export class BuildRunner {
         'snapshot built',
       )
       this.modules.onBuilt({ id, root: { hash: result.rootHash, balances: result.totals } })
+      // after the build is counted and announced: the next build of a chain looks users up by key
+      await analyzeBuilt(sql).catch((err: unknown) => log.warn({ err }, 'cannot refresh the user table statistics'))
       return { outcome: 'built' }
     } catch (err) {
       stopTimer({ outcome: 'failed' })
