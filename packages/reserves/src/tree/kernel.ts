@@ -24,6 +24,15 @@ export function digestFor(name: HashName, fn?: HashFn): DigestInto {
   return (d, out, o) => out.set(keccak256(d), o)
 }
 
+/** A digest as a plain hash function (a new 32-byte array per call), for the few nodes an update hashes. */
+export function hashFnOf(digest: DigestInto): HashFn {
+  return (d) => {
+    const out = new Uint8Array(32)
+    digest(d, out, 0)
+    return out
+  }
+}
+
 /** One level (or a slice of one): 32-byte hashes and `16 × k`-byte sums, node by node. */
 export interface Level {
   hashes: Uint8Array

@@ -1,10 +1,10 @@
 import { CairnError } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
 import { leafHash, paddingHash, userHash } from '../verifier/encoding.ts'
-import type { HashFn, HashName } from '../verifier/hash.ts'
+import type { HashName } from '../verifier/hash.ts'
 import { MAX_USER_ID_BYTES } from '../verifier/proof.ts'
 import { encodeBalances, isU128 } from '../verifier/u128.ts'
-import { digestFor, type Level, TreeHasher } from './kernel.ts'
+import { digestFor, hashFnOf, type Level, TreeHasher } from './kernel.ts'
 import { cryptoRandom, type RandomSource } from './random.ts'
 import { drawFreeLeaves } from './update.ts'
 
@@ -137,11 +137,7 @@ export async function sparseUpdate(
   const added = additions.map((a, i) => ({ userId: a.userId, salt: random(32), leafIndex: free[i] as number }))
 
   const digest = digestFor(base.hash)
-  const h: HashFn = (d) => {
-    const out = new Uint8Array(32)
-    digest(d, out, 0)
-    return out
-  }
+  const h = hashFnOf(digest)
   const w = k * 16
   const leafValues = new Map<number, { hash: Uint8Array; balances: Uint8Array }>()
   const next = occupied.slice()

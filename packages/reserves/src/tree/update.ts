@@ -1,12 +1,11 @@
 import { CairnError } from '@cairn/utils'
 import { ReservesErrorCode } from '../errors.ts'
 import { leafHash, paddingHash, userHash } from '../verifier/encoding.ts'
-import type { HashFn } from '../verifier/hash.ts'
 import { MAX_USER_ID_BYTES } from '../verifier/proof.ts'
 import { encodeBalances, isU128 } from '../verifier/u128.ts'
 import type { SumTree, TreeLevel, TreeUser } from './build.ts'
 import type { UserIndex } from './columns.ts'
-import { digestFor, TreeHasher } from './kernel.ts'
+import { digestFor, hashFnOf, TreeHasher } from './kernel.ts'
 import { cryptoRandom, type RandomSource, randomBelow } from './random.ts'
 
 /**
@@ -215,11 +214,7 @@ export function updateTree(base: SumTree, changes: readonly BalanceChange[], opt
     ? base.levels
     : base.levels.map((l) => ({ count: l.count, hashes: l.hashes.slice(), balances: l.balances.slice() }))
   const digest = digestFor(base.hash)
-  const h: HashFn = (d) => {
-    const out = new Uint8Array(32)
-    digest(d, out, 0)
-    return out
-  }
+  const h = hashFnOf(digest)
   const w = k * 16
   const leaves = levels[0] as TreeLevel
   const dirty: number[] = []
