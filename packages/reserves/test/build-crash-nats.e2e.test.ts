@@ -165,6 +165,10 @@ describe.skipIf(down !== null)('a build killed midway, dispatched over NATS JetS
       expect(
         await metric(worker2.url, 'cairn_reserves_build_queue_messages_total{outcome="redelivered"}'),
       ).toBeGreaterThanOrEqual(1)
+      // the worker counts the build just after the commit the status query saw: wait for the count
+      await until('worker 2 counted the build', 30_000, async () =>
+        (await metric(worker2.url, 'cairn_reserves_build_attempts_total{outcome="built"}')) ? true : undefined,
+      )
       expect(await metric(worker2.url, 'cairn_reserves_build_attempts_total{outcome="built"}')).toBe(1)
       const count = async (table: string) =>
         Number((await c.query(`SELECT count(*) AS n FROM ${schema}.${table} WHERE snapshot_id = 'q1'`)).rows[0].n)

@@ -193,10 +193,15 @@ describe.skipIf(natsDown !== null)('snapshot builds over NATS JetStream', { time
     await until('d1 built', 60_000, async () => ((await status(api, 'd1')) === 'built' ? 1 : undefined))
     expect(await jobs.get('d1')).toMatchObject({ state: 'done', attempts: 2 })
     expect(await messages(survivor.registry, 'redelivered')).toBeGreaterThanOrEqual(1)
-    expect(await built(survivor.registry)).toBe(1)
+    // the count follows the commit the status query saw (another connection): wait for it, then
+    // check, once the message is acked, that it was built once
+    await until('the survivor counted the build', 30_000, async () =>
+      (await built(survivor.registry)) ? 1 : undefined,
+    )
     await until('the message acked', 30_000, async () =>
       (await waitingMessages(q(2).stream as string)) === 0 ? 1 : undefined,
     )
+    expect(await built(survivor.registry)).toBe(1)
     expect(api.events.some((e) => e.type === 'snapshot.built' && e.id === 'd1')).toBe(true)
     end()
     await dead.stop()

@@ -335,9 +335,10 @@ export class BuildRunner {
           currencies: snap.currencies,
         })
       })
-      await dropInput(sql, id)
+      // counted as soon as it commits: a reader who sees the snapshot built finds the count moments later
       stopTimer({ outcome: 'built' })
       metrics.buildAttempts.inc({ outcome: 'built' })
+      await dropInput(sql, id)
       log.info(
         {
           users: result.users,
