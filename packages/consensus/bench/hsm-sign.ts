@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keccak256 } from '@cairn/crypto'
-import { Pkcs11Token } from '../src/bft/hsm/index.ts'
+import { Pkcs11Token } from '@cairn/keys'
 import { signDigest } from '../src/bft/signing.ts'
 
 const MODULE = '/usr/lib/softhsm/libsofthsm2.so'

@@ -6,7 +6,7 @@
 //   node --import tsx packages/consensus/bench/pq-votes.ts [N=300]
 import { loadavg } from 'node:os'
 import { keccak256 } from '@cairn/crypto'
-import { rawDigestKey } from '../src/bft/digest-key.ts'
+import { rawDigestKey } from '@cairn/keys'
 import {
   hybridDigestKey,
   mlDsaDigestKey,

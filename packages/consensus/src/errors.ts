@@ -42,18 +42,6 @@ export const ConsensusErrorCode = {
   BFT_WAL_UNUSABLE: 'CONSENSUS_BFT_WAL_UNUSABLE',
   /** This node's validator schedule could not be read back from its chain (a store error): no header is judged meanwhile. */
   BFT_SCHEDULE_UNAVAILABLE: 'CONSENSUS_BFT_SCHEDULE_UNAVAILABLE',
-  /** The PKCS#11 module (the HSM's library) cannot be loaded or initialized. */
-  BFT_HSM_MODULE: 'CONSENSUS_BFT_HSM_MODULE',
-  /** No token with the configured label is present in any slot of the PKCS#11 module. */
-  BFT_HSM_TOKEN_ABSENT: 'CONSENSUS_BFT_HSM_TOKEN_ABSENT',
-  /** The token refused the PIN (wrong, or the PIN is locked). */
-  BFT_HSM_PIN_INCORRECT: 'CONSENSUS_BFT_HSM_PIN_INCORRECT',
-  /** No private key (or its public key object) with the configured label on the token. */
-  BFT_HSM_KEY_ABSENT: 'CONSENSUS_BFT_HSM_KEY_ABSENT',
-  /** A key label that is already taken on the token (import, generate). */
-  BFT_HSM_KEY_EXISTS: 'CONSENSUS_BFT_HSM_KEY_EXISTS',
-  /** The key is not secp256k1, or the token cannot make or use secp256k1 ECDSA keys. */
-  BFT_HSM_KEY_UNSUPPORTED: 'CONSENSUS_BFT_HSM_KEY_UNSUPPORTED',
   /** A staking system call reverted or ran out of gas (a broken chain: the block cannot be made). */
   STAKING_SYSTEM_CALL_FAILED: 'CONSENSUS_STAKING_SYSTEM_CALL_FAILED',
   /** `config.cairn.bft.staking` or the staking genesis is missing or invalid. */

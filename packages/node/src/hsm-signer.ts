@@ -4,12 +4,11 @@
  * the node starts: an unreadable PIN file, a module that does not load, an absent token, a wrong
  * PIN or an absent key stops the start here, saying which (docs/operations/keys.md).
  */
-import { readFileSync } from 'node:fs'
-import { ConsensusErrorCode, FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
-import { bytesToHex, CairnError, errorMessage, type Logger } from '@cairn/utils'
+import { FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
+import { createHsmMetrics, Pkcs11Token, readPinFile } from '@cairn/keys'
+import { bytesToHex, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
-import { checkKeyFilePermissions } from './keys/key-file.ts'
 
 export type HsmSignerConfig = Extract<NodeConfig['bft']['signer'], { kind: 'hsm' }>
 
@@ -22,39 +21,13 @@ export interface HsmSignerModules {
   datadirKey?: string | undefined
 }
 
-/** The PIN in `path`: its content without a trailing newline; the file must be private (0600). */
-export function readPinFile(path: string): string {
-  let text: string
-  try {
-    checkKeyFilePermissions(path, 'HSM PIN file')
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    if (err instanceof CairnError) throw err
-    throw new CairnError(
-      ConsensusErrorCode.BFT_SIGNER_CONFIG,
-      `config bft.signer.pinFile: cannot read ${path}: ${errorMessage(err)}`,
-      { fault: 'caller', hint: 'point it at a readable file holding the user PIN (mode 0600)' },
-    )
-  }
-  const pin = text.replace(/\r?\n$/, '')
-  if (pin === '') {
-    throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, `config bft.signer.pinFile: ${path} is empty`, {
-      fault: 'caller',
-      hint: 'write the user PIN into it',
-    })
-  }
-  return pin
-}
-
 /** Opens the token, finds the keys, and makes the signer; `close` closes the token (after the engine stops). */
 export async function openHsmSigner(
   s: HsmSignerConfig,
   chainId: bigint,
   modules: HsmSignerModules,
 ): Promise<{ signer: ValidatorSigner; close: () => void }> {
-  const pin = readPinFile(s.pinFile)
-  // Loaded only here: a node without an HSM never loads the native PKCS#11 binding.
-  const { Pkcs11Token, createHsmMetrics } = await import('@cairn/consensus/hsm')
+  const pin = readPinFile(s.pinFile, 'bft.signer.pinFile')
   const logger = modules.logger.child({ module: 'hsm' })
   const token = await Pkcs11Token.open(
     { module: s.module, token: s.token, pin },

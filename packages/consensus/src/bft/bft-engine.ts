@@ -43,6 +43,7 @@ import type {
   ValidatorUpdate,
 } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
+import { KeysErrorCode } from '@cairn/keys'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, isCairnError, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
@@ -748,7 +749,8 @@ export class BftEngine implements Engine {
       signed = answer instanceof Promise ? await answer : answer
     } catch (err) {
       // An unreachable signer is logged once by the signer itself (down, then back): not every step.
-      const down = isCairnError(err, ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE)
+      const down =
+        isCairnError(err, ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE) || isCairnError(err, KeysErrorCode.KEY_UNAVAILABLE)
       this.#m.logger[down ? 'debug' : 'warn'](
         { err, height: msg.height, round: msg.round },
         `signer gave no signature: ${what} not sent`,

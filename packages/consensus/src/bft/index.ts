@@ -1,5 +1,7 @@
 /** Cairn's BFT consensus core (Tendermint): see docs/consensus/bft.md. */
 
+export type { DigestKey } from '@cairn/keys'
+export { rawDigestKey } from '@cairn/keys'
 export type { BftConfig } from './bft-config.ts'
 export { bftConfigSchema, parseBftConfig, resolveBftConfig } from './bft-config.ts'
 export type {
@@ -18,8 +20,6 @@ export type { ByzantineMode, ByzantineModules, ByzantineOptions } from './byzant
 export { byzantineTransport } from './byzantine.ts'
 export type { CommitCertificate, CommitSignature } from './certificate.ts'
 export { decodeCertificate, encodeCertificate, verifyCertificate } from './certificate.ts'
-export type { DigestKey } from './digest-key.ts'
-export { rawDigestKey } from './digest-key.ts'
 export type { BftAction, BftEvent } from './events.ts'
 export type { DuplicateVoteEvidence } from './evidence.ts'
 export {

@@ -7,7 +7,7 @@
  * (RFC 6979, low-s) and the signature is 65 bytes `r ‖ s ‖ v`, v = 27 + recovery id: the form
  * Solidity's `ecrecover(digest, v, r, s)` takes, so evidence and certificates can be checked on-chain.
  */
-import { ecdsaRecover, ecdsaSign, keccak256, publicKeyToAddress } from '@cairn/crypto'
+import { ecdsaRecover, keccak256, publicKeyToAddress } from '@cairn/crypto'
 import { RLP } from '@ethereumjs/rlp'
 import { type Address, MsgType, type Proposal, type SignedProposal, type SignedVote, type Vote } from './messages.ts'
 
@@ -28,15 +28,8 @@ export function proposalDigest(chainId: bigint, p: Omit<Proposal, 'block'>): Uin
   )
 }
 
-/** Signs a 32-byte digest: 65 bytes `r ‖ s ‖ v`, v = 27 + recovery id. */
-export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Uint8Array {
-  const sig = ecdsaSign(digest, privateKey)
-  const out = new Uint8Array(65)
-  out.set(sig.r, 0)
-  out.set(sig.s, 32)
-  out[64] = 27 + sig.recovery
-  return out
-}
+/** Signs a 32-byte digest: 65 bytes `r ‖ s ‖ v`, v = 27 + recovery id (every key signs so: @cairn/keys). */
+export { signDigest } from '@cairn/keys'
 
 /** The address that signed `digest`, or null when the signature is malformed or recovers nothing. */
 export function recoverSigner(digest: Uint8Array, signature: Uint8Array): Address | null {

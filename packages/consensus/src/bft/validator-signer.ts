@@ -10,9 +10,10 @@
  * set, and with no key at all when none is (it refuses). Both keys share one signer state: only one
  * of them is in any height's set, so their signatures are at disjoint heights, in order.
  */
+
+import { type DigestKey, rawDigestKey } from '@cairn/keys'
 import { CairnError } from '@cairn/utils'
 import { ConsensusErrorCode } from '../errors.ts'
-import { type DigestKey, rawDigestKey } from './digest-key.ts'
 import type { Address, Proposal, SignedProposal, SignedVote, Vote } from './messages.ts'
 import { MsgType, signStepOf } from './messages.ts'
 import type { SignerState } from './signer-state.ts'

@@ -5,9 +5,9 @@
  * edge and never counted towards a quorum.
  */
 import { keccak256 } from '@cairn/crypto'
+import { rawDigestKey } from '@cairn/keys'
 import { bytesToHex } from '@cairn/utils'
 import { afterEach, describe, expect, it } from 'vitest'
-import { rawDigestKey } from '../../src/bft/digest-key.ts'
 import {
   createSchemeVerifier,
   HYBRID_SIGNATURE_BYTES,

@@ -10,12 +10,11 @@
  */
 import { existsSync } from 'node:fs'
 import { ConsensusErrorCode } from '@cairn/consensus'
-import type { Pkcs11Token } from '@cairn/consensus/hsm'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { toChecksumAddress } from '@cairn/crypto'
+import { Pkcs11Token, readPinFile } from '@cairn/keys'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
-import { readPinFile } from '../hsm-signer.ts'
 import { loadOrCreateKey } from '../keys/key-file.ts'
 
 interface TokenOptions {
@@ -32,8 +31,7 @@ function tokenOptions(cmd: Command): Command {
 }
 
 async function withToken<T>(o: TokenOptions, fn: (token: Pkcs11Token) => T): Promise<T> {
-  const { Pkcs11Token } = await import('@cairn/consensus/hsm')
-  const token = await Pkcs11Token.open({ module: o.module, token: o.token, pin: readPinFile(o.pinFile) })
+  const token = await Pkcs11Token.open({ module: o.module, token: o.token, pin: readPinFile(o.pinFile, '--pin-file') })
   try {
     return fn(token)
   } finally {

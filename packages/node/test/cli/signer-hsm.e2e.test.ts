@@ -12,7 +12,7 @@ import { STAKING_ADDRESS } from '@cairn/contracts'
 import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
-import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../consensus/test/bft/hsm/softhsm.ts'
+import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/hsm/softhsm.ts'
 import { type RunningNode, runCli, startCli } from './run-cli.ts'
 
 const missing = softHsmMissing()

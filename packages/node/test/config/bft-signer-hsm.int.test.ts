@@ -5,11 +5,11 @@ import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BftEngine } from '@cairn/consensus'
 import { MemoryKV } from '@cairn/db'
+import { Pkcs11Token } from '@cairn/keys'
 import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Pkcs11Token } from '../../../consensus/src/bft/hsm/index.ts'
-import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../consensus/test/bft/hsm/softhsm.ts'
+import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/hsm/softhsm.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { createEngine } from '../../src/engine.ts'
 
@@ -88,12 +88,12 @@ describe.skipIf(missing !== null)('an HSM signer at start', () => {
   })
 
   it('each bad setup: a start error with its own code', async () => {
-    expect(await codeOf({ pinFile: join(dir, 'absent') })).toBe('CONSENSUS_BFT_SIGNER_CONFIG')
-    expect(await codeOf({ pinFile: join(dir, 'loose-pin') })).toBe('KEY_FILE_PERMISSIONS')
-    expect(await codeOf({ pinFile: join(dir, 'bad-pin') })).toBe('CONSENSUS_BFT_HSM_PIN_INCORRECT')
-    expect(await codeOf({ token: 'absent' })).toBe('CONSENSUS_BFT_HSM_TOKEN_ABSENT')
-    expect(await codeOf({ key: 'absent' })).toBe('CONSENSUS_BFT_HSM_KEY_ABSENT')
-    expect(await codeOf({ nextKey: 'absent' })).toBe('CONSENSUS_BFT_HSM_KEY_ABSENT')
-    expect(await codeOf({ module: join(dir, 'absent.so') })).toBe('CONSENSUS_BFT_HSM_MODULE')
+    expect(await codeOf({ pinFile: join(dir, 'absent') })).toBe('KEYS_KEY_UNREADABLE')
+    expect(await codeOf({ pinFile: join(dir, 'loose-pin') })).toBe('KEYS_KEY_FILE_PERMISSIONS')
+    expect(await codeOf({ pinFile: join(dir, 'bad-pin') })).toBe('KEYS_HSM_PIN_INCORRECT')
+    expect(await codeOf({ token: 'absent' })).toBe('KEYS_HSM_TOKEN_ABSENT')
+    expect(await codeOf({ key: 'absent' })).toBe('KEYS_HSM_KEY_ABSENT')
+    expect(await codeOf({ nextKey: 'absent' })).toBe('KEYS_HSM_KEY_ABSENT')
+    expect(await codeOf({ module: join(dir, 'absent.so') })).toBe('KEYS_HSM_MODULE')
   })
 })

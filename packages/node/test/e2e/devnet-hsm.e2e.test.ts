@@ -11,7 +11,7 @@ import { MsgType, recoverSigner, voteDigest } from '@cairn/consensus'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
-import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../consensus/test/bft/hsm/softhsm.ts'
+import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/hsm/softhsm.ts'
 import { rpc, runCli } from '../cli/run-cli.ts'
 import { CairnProcesses, freePortRange, initDevnet, waitFor } from './harness.ts'
 

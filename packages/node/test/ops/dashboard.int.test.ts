@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
-import { createHsmMetrics } from '@cairn/consensus/hsm'
 import { createRemoteSignerMetrics, createSignerServerMetrics } from '@cairn/consensus/remote-signer'
+import { createHsmMetrics } from '@cairn/keys'
 import { createP2pMetrics } from '@cairn/p2p'
 import {
   createBackupMetrics,

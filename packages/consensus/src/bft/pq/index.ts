@@ -5,9 +5,9 @@
  * genesis (docs/consensus/post-quantum.md).
  */
 
+export type { DigestKey } from '@cairn/keys'
+export { rawDigestKey } from '@cairn/keys'
 export { decodeSchemeCertificate, verifySchemeCertificate } from '../certificate.ts'
-export type { DigestKey } from '../digest-key.ts'
-export { rawDigestKey } from '../digest-key.ts'
 export type { HybridSignatureParts } from './hybrid.ts'
 export { joinHybridSignature, splitHybridSignature } from './hybrid.ts'
 export type {

@@ -12,9 +12,9 @@
  * reproducible simulations.
  */
 import { ML_DSA65_RANDOMNESS_BYTES, type MlDsaKeyPair, mlDsa65Keygen, mlDsa65Sign } from '@cairn/crypto'
+import type { DigestKey } from '@cairn/keys'
 import { CairnError } from '@cairn/utils'
 import { ConsensusErrorCode } from '../../errors.ts'
-import type { DigestKey } from '../digest-key.ts'
 import { joinHybridSignature } from './hybrid.ts'
 import { BFT_PQ_CONTEXT, pqAddress, type SignatureScheme } from './scheme.ts'
 

@@ -4,20 +4,13 @@
  * code, and a ValidatorSigner holding an HSM key refuses a double sign as with a raw key.
  */
 import { keccak256, privateKeyToAddress } from '@cairn/crypto'
+import { createHsmMetrics, KeysErrorCode, loadPkcs11Module, Pkcs11Token } from '@cairn/keys'
 import { bytesToHex, CairnError } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createHsmMetrics, loadPkcs11Module, Pkcs11Token } from '../../../src/bft/hsm/index.ts'
+import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm, softHsmMissing } from '../../../../keys/test/hsm/softhsm.ts'
 import { MsgType } from '../../../src/bft/messages.ts'
-import {
-  ConsensusErrorCode,
-  createVerifier,
-  MemorySignerState,
-  recoverSigner,
-  ValidatorSet,
-  ValidatorSigner,
-} from '../../../src/index.ts'
-import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm, softHsmMissing } from './softhsm.ts'
+import { createVerifier, MemorySignerState, recoverSigner, ValidatorSet, ValidatorSigner } from '../../../src/index.ts'
 
 const missing = softHsmMissing()
 if (missing) console.warn(`skipping the SoftHSM2 tests: ${missing}`)
@@ -66,7 +59,7 @@ describe.skipIf(missing !== null)('PKCS#11 keys on SoftHSM2', () => {
     expect(list[0]?.address).toEqual(generated.address)
     expect(list[1]?.id).toBe(bytesToHex(privateKeyToAddress(RAW)))
     expect(() => token.importKey('v-imported', RAW)).toThrow(
-      expect.objectContaining({ code: ConsensusErrorCode.BFT_HSM_KEY_EXISTS }),
+      expect.objectContaining({ code: KeysErrorCode.HSM_KEY_EXISTS }),
     )
   })
 
@@ -163,14 +156,14 @@ describe.skipIf(missing !== null)('PKCS#11 keys on SoftHSM2', () => {
   it('a bad setup is a clear error, each with its own code', async () => {
     expect(
       await codeOf(Pkcs11Token.open({ module: '/nonexistent/libpkcs11.so', token: 'validators', pin: '1234' })),
-    ).toBe(ConsensusErrorCode.BFT_HSM_MODULE)
+    ).toBe(KeysErrorCode.HSM_MODULE)
     expect(await codeOf(Pkcs11Token.open({ module: SOFTHSM_MODULE, token: 'absent', pin: '1234' }))).toBe(
-      ConsensusErrorCode.BFT_HSM_TOKEN_ABSENT,
+      KeysErrorCode.HSM_TOKEN_ABSENT,
     )
     expect(await codeOf(Pkcs11Token.open({ module: SOFTHSM_MODULE, token: 'other', pin: '9999' }))).toBe(
-      ConsensusErrorCode.BFT_HSM_PIN_INCORRECT,
+      KeysErrorCode.HSM_PIN_INCORRECT,
     )
-    expect(await codeOf(() => token.key('absent-key'))).toBe(ConsensusErrorCode.BFT_HSM_KEY_ABSENT)
+    expect(await codeOf(() => token.key('absent-key'))).toBe(KeysErrorCode.HSM_KEY_ABSENT)
   })
 
   it('a lost session: that signature fails (BFT_SIGNER_UNAVAILABLE, counted), the next one logs in again', async () => {
@@ -195,7 +188,7 @@ describe.skipIf(missing !== null)('PKCS#11 keys on SoftHSM2', () => {
     const mod = await loadPkcs11Module(SOFTHSM_MODULE)
     const slot = mod.p11.C_GetSlotList(true).find((s) => mod.p11.C_GetTokenInfo(s).label.trimEnd() === 'validators')
     mod.p11.C_CloseAllSessions(slot as Buffer)
-    expect(await codeOf(() => key.sign(digest))).toBe(ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE)
+    expect(await codeOf(() => key.sign(digest))).toBe(KeysErrorCode.KEY_UNAVAILABLE)
     expect(await errors()).toEqual({ session: 1, device: 0 })
     expect((await reg.getSingleMetric('cairn_hsm_up')?.get())?.values[0]?.value).toBe(0)
     expect(recoverSigner(digest, key.sign(digest))).toEqual(key.address)
@@ -203,11 +196,11 @@ describe.skipIf(missing !== null)('PKCS#11 keys on SoftHSM2', () => {
     mod.release()
     t.close()
     // The suite's own token lost its session too: that signature fails, the next one reopens it.
-    expect(await codeOf(() => other.sign(digest))).toBe(ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE)
+    expect(await codeOf(() => other.sign(digest))).toBe(KeysErrorCode.KEY_UNAVAILABLE)
     expect(recoverSigner(digest, other.sign(digest))).toEqual(other.address)
   })
 
-  it('a closed token gives no signature (BFT_SIGNER_UNAVAILABLE): the signer throws, signing nothing', async () => {
+  it('a closed token gives no signature (KEYS_KEY_UNAVAILABLE): the signer throws, signing nothing', async () => {
     const t = await Pkcs11Token.open(
       { module: SOFTHSM_MODULE, token: 'validators', pin: '1234' },
       { metrics: createHsmMetrics(new Registry()) },
@@ -218,7 +211,7 @@ describe.skipIf(missing !== null)('PKCS#11 keys on SoftHSM2', () => {
     expect('signature' in signer.signVote(vote)).toBe(true)
     t.close()
     expect(await codeOf(() => signer.signVote({ ...vote, type: MsgType.PRECOMMIT }))).toBe(
-      ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE,
+      KeysErrorCode.KEY_UNAVAILABLE,
     )
   })
 })

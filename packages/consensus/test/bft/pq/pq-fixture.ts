@@ -1,6 +1,6 @@
 /** Four hybrid validators (secp256k1 + ML-DSA-65 keys from fixed seeds) for the PQ scheme tests. */
 import { keccak256 } from '@cairn/crypto'
-import { rawDigestKey } from '../../../src/bft/digest-key.ts'
+import { rawDigestKey } from '@cairn/keys'
 import { hybridDigestKey, mlDsaDigestKey, type SchemeDigestKey } from '../../../src/bft/pq/index.ts'
 import { ValidatorSet } from '../../../src/bft/validator-set.ts'
 import type { Address } from '../../../src/index.ts'

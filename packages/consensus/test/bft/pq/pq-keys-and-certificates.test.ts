@@ -1,7 +1,7 @@
 /** PQ signer keys (as DigestKeys, in the real ValidatorSigner) and commit certificates per scheme. */
 import { keccak256, mlDsa65Keygen, mlDsa65Verify, privateKeyToAddress } from '@cairn/crypto'
+import { rawDigestKey } from '@cairn/keys'
 import { describe, expect, it } from 'vitest'
-import { rawDigestKey } from '../../../src/bft/digest-key.ts'
 import {
   BFT_PQ_CONTEXT,
   checkPqValidatorEntry,

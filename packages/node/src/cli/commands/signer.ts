@@ -15,10 +15,10 @@ import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { ConsensusErrorCode, type DigestKey } from '@cairn/consensus'
 import { decryptKeystore } from '@cairn/crypto'
+import { Pkcs11Token, readPinFile } from '@cairn/keys'
 import { CairnError, errorMessage } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { readPassword } from '../../config/password.ts'
-import { readPinFile } from '../../hsm-signer.ts'
 import { checkKeyFilePermissions, loadOrCreateKey } from '../../keys/key-file.ts'
 import { writeKeystore } from '../../keystore-dir.ts'
 import { buildCommit, VERSION } from '../../version.ts'
@@ -139,9 +139,8 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
       if (o.hsmKey.length > 0) {
         if (!o.hsmModule || !o.hsmToken || !o.hsmPinFile)
           throw bad('--hsm-key needs the token', 'give --hsm-module, --hsm-token and --hsm-pin-file')
-        const { Pkcs11Token } = await import('@cairn/consensus/hsm')
         const t = await Pkcs11Token.open(
-          { module: o.hsmModule, token: o.hsmToken, pin: readPinFile(o.hsmPinFile) },
+          { module: o.hsmModule, token: o.hsmToken, pin: readPinFile(o.hsmPinFile, '--hsm-pin-file') },
           { logger: logger.child({ module: 'hsm' }) },
         )
         token = t

@@ -1,11 +1,9 @@
 /**
- * Validator keys in a PKCS#11 HSM (`@cairn/consensus/hsm`): a {@link Pkcs11Token} found by label
+ * Keys in a PKCS#11 HSM (`@cairn/keys`): a {@link Pkcs11Token} found by label
  * and logged in with its PIN, and {@link Pkcs11Key}s on it that sign digests for the signers
  * (`ValidatorSigner`, the remote signer). Importing this loads nothing native: the pkcs11js binding
  * is imported when a token is opened. See docs/operations/keys.md.
  */
-export type { DigestKey } from '../digest-key.ts'
-export { rawDigestKey } from '../digest-key.ts'
 export {
   ecPointToPublicKey,
   isSecp256k1Params,

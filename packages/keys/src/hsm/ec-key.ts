@@ -5,7 +5,7 @@
  */
 import { ecdsaRecover, publicKeyToAddress } from '@cairn/crypto'
 import { bytesToHex } from '@cairn/utils'
-import type { Address } from '../messages.ts'
+import type { Address } from '../digest-key.ts'
 
 /** DER of the OID 1.3.132.0.10 (secp256k1): CKA_EC_PARAMS of a secp256k1 key. */
 export const SECP256K1_OID_DER = Uint8Array.from([0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a])

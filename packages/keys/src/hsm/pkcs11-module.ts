@@ -6,7 +6,7 @@
  */
 import { CairnError, errorMessage } from '@cairn/utils'
 import type * as Pkcs11js from 'pkcs11js'
-import { ConsensusErrorCode } from '../../errors.ts'
+import { KeysErrorCode } from '../errors.ts'
 
 export type Pkcs11Api = typeof Pkcs11js
 
@@ -29,36 +29,28 @@ export async function loadPkcs11Module(path: string): Promise<LoadedModule> {
       const mod = (await import('pkcs11js')) as unknown as { default?: Pkcs11Api } & Pkcs11Api
       api = mod.default ?? mod
     } catch (err) {
-      throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_MODULE,
-        `the pkcs11js binding cannot be loaded: ${errorMessage(err)}`,
-        {
-          fault: 'caller',
-          cause: err,
-          hint: 'install the node dependencies (pkcs11js is a native N-API module)',
-        },
-      )
+      throw new CairnError(KeysErrorCode.HSM_MODULE, `the pkcs11js binding cannot be loaded: ${errorMessage(err)}`, {
+        fault: 'caller',
+        cause: err,
+        hint: 'install the node dependencies (pkcs11js is a native N-API module)',
+      })
     }
     const p11 = new api.PKCS11()
     try {
       p11.load(path)
     } catch (err) {
-      throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_MODULE,
-        `cannot load the PKCS#11 module ${path}: ${errorMessage(err)}`,
-        {
-          fault: 'caller',
-          cause: err,
-          hint: "point the module path at the HSM vendor's PKCS#11 library (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)",
-        },
-      )
+      throw new CairnError(KeysErrorCode.HSM_MODULE, `cannot load the PKCS#11 module ${path}: ${errorMessage(err)}`, {
+        fault: 'caller',
+        cause: err,
+        hint: "point the module path at the HSM vendor's PKCS#11 library (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)",
+      })
     }
     try {
       p11.C_Initialize()
     } catch (err) {
       if (pkcs11Code(err) !== api.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         throw new CairnError(
-          ConsensusErrorCode.BFT_HSM_MODULE,
+          KeysErrorCode.HSM_MODULE,
           `the PKCS#11 module ${path} does not initialize: ${errorMessage(err)}`,
           {
             fault: 'caller',

@@ -2,14 +2,14 @@
 import { keccak256, privateKeyToAddress, privateKeyToPublicKey } from '@cairn/crypto'
 import { bytesToHex } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
+import { signDigest } from '../../src/digest-key.ts'
 import {
   ecPointToPublicKey,
   isSecp256k1Params,
   publicKeyToEcPoint,
   SECP256K1_OID_DER,
   toRecoverableSignature,
-} from '../../../src/bft/hsm/ec-key.ts'
-import { signDigest } from '../../../src/bft/signing.ts'
+} from '../../src/hsm/ec-key.ts'
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
 const KEY = keccak256(new TextEncoder().encode('ec-key test'))

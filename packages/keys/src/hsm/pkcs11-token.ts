@@ -1,20 +1,20 @@
 /**
- * A PKCS#11 token holding validator keys (an HSM; SoftHSM2 in tests): found by its label, logged
+ * A PKCS#11 token holding secp256k1 keys (validators', a trading or anchoring account's) (an HSM; SoftHSM2 in tests): found by its label, logged
  * in with the user PIN, one session for every key on it (PKCS#11 calls here are synchronous, and
  * Node runs one at a time). Keys are secp256k1 EC key pairs found by their label (CKA_LABEL): the
  * private key signs (CKM_ECDSA on the digest), the public key object gives the address.
  *
- * What a bad setup does at open: a module that does not load (BFT_HSM_MODULE), no token of the
- * label (BFT_HSM_TOKEN_ABSENT), a wrong PIN (BFT_HSM_PIN_INCORRECT); at `key()`: no key of the
- * label (BFT_HSM_KEY_ABSENT), a key on another curve or a token without ECDSA
- * (BFT_HSM_KEY_UNSUPPORTED). Once open, a token that stops answering (device removed, session
- * lost) makes `sign` throw BFT_SIGNER_UNAVAILABLE: the engine sends nothing for that step (the
+ * What a bad setup does at open: a module that does not load (KEYS_HSM_MODULE), no token of the
+ * label (KEYS_HSM_TOKEN_ABSENT), a wrong PIN (KEYS_HSM_PIN_INCORRECT); at `key()`: no key of the
+ * label (KEYS_HSM_KEY_ABSENT), a key on another curve or a token without ECDSA
+ * (KEYS_HSM_KEY_UNSUPPORTED). Once open, a token that stops answering (device removed, session
+ * lost) makes `sign` throw KEYS_KEY_UNAVAILABLE: the engine sends nothing for that step (the
  * validator misses a vote and stays safe); the next signature opens a new session and logs in again.
  */
 import { privateKeyToAddress, privateKeyToPublicKey, publicKeyToAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, errorMessage, type Hex, type Logger } from '@cairn/utils'
-import { ConsensusErrorCode } from '../../errors.ts'
-import type { Address } from '../messages.ts'
+import type { Address } from '../digest-key.ts'
+import { KeysErrorCode } from '../errors.ts'
 import { ecPointToPublicKey, isSecp256k1Params, publicKeyToEcPoint, SECP256K1_OID_DER } from './ec-key.ts'
 import type { HsmMetrics } from './hsm-metrics.ts'
 import { Pkcs11Key } from './pkcs11-key.ts'
@@ -208,7 +208,7 @@ export class Pkcs11Token {
   }
 
   /**
-   * `r ‖ s` of `digest` by the key labelled `label` (CKM_ECDSA). Throws BFT_SIGNER_UNAVAILABLE
+   * `r ‖ s` of `digest` by the key labelled `label` (CKM_ECDSA). Throws KEYS_KEY_UNAVAILABLE
    * when the token does not sign; the session is then reopened on the next call.
    */
   signRaw(label: string, digest: Uint8Array): Uint8Array {
@@ -261,9 +261,9 @@ export class Pkcs11Token {
       this.#down = true
       this.#m.logger?.warn({ token: this.#opts.token, err: errorMessage(err) }, 'hsm: the token does not sign')
     }
-    if (err instanceof CairnError && err.code === ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE) return err
+    if (err instanceof CairnError && err.code === KeysErrorCode.KEY_UNAVAILABLE) return err
     return new CairnError(
-      ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE,
+      KeysErrorCode.KEY_UNAVAILABLE,
       `HSM token "${this.#opts.token}" gave no signature: ${errorMessage(err)}`,
       { fault: 'transient', cause: err, hint: 'check the HSM (connected, powered, its PKCS#11 service up)' },
     )
@@ -271,7 +271,7 @@ export class Pkcs11Token {
 
   #live(): Handle {
     if (this.#closed) {
-      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE, `HSM token "${this.#opts.token}" is closed`, {
+      throw new CairnError(KeysErrorCode.KEY_UNAVAILABLE, `HSM token "${this.#opts.token}" is closed`, {
         fault: 'transient',
       })
     }
@@ -298,7 +298,7 @@ export class Pkcs11Token {
       session = p11.C_OpenSession(slot, api.CKF_SERIAL_SESSION | api.CKF_RW_SESSION)
     } catch (err) {
       throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_MODULE,
+        KeysErrorCode.HSM_MODULE,
         `cannot open a session on HSM token "${this.#opts.token}": ${errorMessage(err)}`,
         { fault: 'transient', cause: err, hint: 'check the HSM and its PKCS#11 module' },
       )
@@ -313,7 +313,7 @@ export class Pkcs11Token {
         } catch {}
         if (code === api.CKR_PIN_INCORRECT || code === api.CKR_PIN_LEN_RANGE || code === api.CKR_PIN_LOCKED) {
           throw new CairnError(
-            ConsensusErrorCode.BFT_HSM_PIN_INCORRECT,
+            KeysErrorCode.HSM_PIN_INCORRECT,
             code === api.CKR_PIN_LOCKED
               ? `HSM token "${this.#opts.token}": the user PIN is locked (too many wrong PINs)`
               : `HSM token "${this.#opts.token}" refused the PIN`,
@@ -328,7 +328,7 @@ export class Pkcs11Token {
           )
         }
         throw new CairnError(
-          ConsensusErrorCode.BFT_HSM_MODULE,
+          KeysErrorCode.HSM_MODULE,
           `cannot log in to HSM token "${this.#opts.token}": ${errorMessage(err)}`,
           { fault: 'transient', cause: err, hint: 'check the HSM and its PKCS#11 module' },
         )
@@ -348,7 +348,7 @@ export class Pkcs11Token {
       labels.push(label)
     }
     throw new CairnError(
-      ConsensusErrorCode.BFT_HSM_TOKEN_ABSENT,
+      KeysErrorCode.HSM_TOKEN_ABSENT,
       `no HSM token labelled "${this.#opts.token}" in ${this.#mod.path}`,
       {
         fault: 'caller',
@@ -379,10 +379,10 @@ export class Pkcs11Token {
 
   #checkLabelFree(session: Handle, label: string): void {
     if (label === '')
-      throw new CairnError(ConsensusErrorCode.BFT_HSM_KEY_EXISTS, 'an HSM key needs a label', { fault: 'caller' })
+      throw new CairnError(KeysErrorCode.HSM_KEY_EXISTS, 'an HSM key needs a label', { fault: 'caller' })
     if (this.#find(session, [{ type: this.#mod.api.CKA_LABEL, value: label }]).length > 0) {
       throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_KEY_EXISTS,
+        KeysErrorCode.HSM_KEY_EXISTS,
         `HSM token "${this.#opts.token}" already holds an object labelled "${label}"`,
         { fault: 'caller', hint: 'choose another label (`cairn signer hsm list` shows the keys)' },
       )
@@ -399,7 +399,7 @@ export class Pkcs11Token {
     ])
     if (found.length === 0) {
       throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_KEY_ABSENT,
+        KeysErrorCode.HSM_KEY_ABSENT,
         `HSM token "${this.#opts.token}" holds no private key labelled "${label}"`,
         {
           fault: 'caller',
@@ -409,7 +409,7 @@ export class Pkcs11Token {
     }
     if (found.length > 1) {
       throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_KEY_EXISTS,
+        KeysErrorCode.HSM_KEY_EXISTS,
         `HSM token "${this.#opts.token}" holds ${found.length} private keys labelled "${label}"`,
         { fault: 'caller', hint: 'give each key its own label' },
       )
@@ -419,7 +419,7 @@ export class Pkcs11Token {
       .C_GetAttributeValue(session, handle, [{ type: api.CKA_KEY_TYPE }, { type: api.CKA_EC_PARAMS }])
       .map((a) => a.value)
     if (type?.readUInt32LE(0) !== api.CKK_EC || params === undefined || !isSecp256k1Params(params)) {
-      throw new CairnError(ConsensusErrorCode.BFT_HSM_KEY_UNSUPPORTED, `HSM key "${label}" is not a secp256k1 EC key`, {
+      throw new CairnError(KeysErrorCode.HSM_KEY_UNSUPPORTED, `HSM key "${label}" is not a secp256k1 EC key`, {
         fault: 'caller',
         hint: 'validators sign with secp256k1: import or generate a secp256k1 key',
       })
@@ -427,7 +427,7 @@ export class Pkcs11Token {
     const slotMechanisms = p11.C_GetMechanismList(p11.C_GetSessionInfo(session).slotID)
     if (!slotMechanisms.includes(api.CKM_ECDSA)) {
       throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_KEY_UNSUPPORTED,
+        KeysErrorCode.HSM_KEY_UNSUPPORTED,
         `HSM token "${this.#opts.token}" does not sign with ECDSA (CKM_ECDSA)`,
         { fault: 'caller', hint: 'use a token that supports CKM_ECDSA on secp256k1' },
       )
@@ -454,7 +454,7 @@ export class Pkcs11Token {
     const publicKey = point ? ecPointToPublicKey(point) : null
     if (publicKey === null) {
       throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_KEY_ABSENT,
+        KeysErrorCode.HSM_KEY_ABSENT,
         `HSM token "${this.#opts.token}" holds no usable public key labelled "${label}" (the address comes from it)`,
         { fault: 'caller', hint: 'import the key with `cairn signer hsm import`, which writes both objects' },
       )
@@ -471,7 +471,7 @@ export class Pkcs11Token {
       // CKR_CURVE_NOT_SUPPORTED (0x140, PKCS#11 2.40) is not among pkcs11js's constants.
       const curve = [api.CKR_DOMAIN_PARAMS_INVALID, 0x140, api.CKR_MECHANISM_INVALID, api.CKR_TEMPLATE_INCONSISTENT]
       throw new CairnError(
-        curve.includes(code ?? -1) ? ConsensusErrorCode.BFT_HSM_KEY_UNSUPPORTED : ConsensusErrorCode.BFT_HSM_MODULE,
+        curve.includes(code ?? -1) ? KeysErrorCode.HSM_KEY_UNSUPPORTED : KeysErrorCode.HSM_MODULE,
         `HSM token "${this.#opts.token}" refused to ${what} a secp256k1 key: ${errorMessage(err)}`,
         {
           fault: 'caller',

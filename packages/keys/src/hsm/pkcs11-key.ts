@@ -1,7 +1,6 @@
 import { CairnError } from '@cairn/utils'
-import { ConsensusErrorCode } from '../../errors.ts'
-import type { DigestKey } from '../digest-key.ts'
-import type { Address } from '../messages.ts'
+import type { Address, DigestKey } from '../digest-key.ts'
+import { KeysErrorCode } from '../errors.ts'
 import { toRecoverableSignature } from './ec-key.ts'
 import type { HsmMetrics } from './hsm-metrics.ts'
 import type { Pkcs11Token } from './pkcs11-token.ts'
@@ -36,7 +35,7 @@ export class Pkcs11Key implements DigestKey {
     this.#m = modules
   }
 
-  /** 65 bytes `r ‖ s ‖ v` (low s); throws BFT_SIGNER_UNAVAILABLE when the token does not sign. */
+  /** 65 bytes `r ‖ s ‖ v` (low s); throws KEYS_KEY_UNAVAILABLE when the token does not sign. */
   sign(digest: Uint8Array): Uint8Array {
     const now = this.#m.now ?? (() => performance.now())
     const t0 = now()
@@ -46,7 +45,7 @@ export class Pkcs11Key implements DigestKey {
     if (sig === null) {
       this.#m.metrics?.signErrors.inc({ reason: 'device' })
       throw new CairnError(
-        ConsensusErrorCode.BFT_HSM_KEY_UNSUPPORTED,
+        KeysErrorCode.HSM_KEY_UNSUPPORTED,
         `HSM key "${this.label}" made a signature that does not recover to its public key`,
         {
           fault: 'caller',

@@ -1,0 +1,36 @@
+/**
+ * Stable error codes of @cairn/keys: a key that cannot be opened or cannot sign. Never reused for
+ * another meaning once published. The HSM codes were `CONSENSUS_BFT_HSM_*` until the keys left the
+ * consensus package (docs/operations/keys.md).
+ */
+
+/** Every error code this package throws on purpose. */
+export const KeysErrorCode = {
+  /** The PKCS#11 module (the HSM's library) cannot be loaded or initialized. */
+  HSM_MODULE: 'KEYS_HSM_MODULE',
+  /** No token with the configured label is present in any slot of the PKCS#11 module. */
+  HSM_TOKEN_ABSENT: 'KEYS_HSM_TOKEN_ABSENT',
+  /** The token refused the PIN (wrong, or the PIN is locked). */
+  HSM_PIN_INCORRECT: 'KEYS_HSM_PIN_INCORRECT',
+  /** No private key (or its public key object) with the configured label on the token. */
+  HSM_KEY_ABSENT: 'KEYS_HSM_KEY_ABSENT',
+  /** A key label that is already taken on the token (import, generate). */
+  HSM_KEY_EXISTS: 'KEYS_HSM_KEY_EXISTS',
+  /** The key is not secp256k1, or the token cannot make or use secp256k1 ECDSA keys. */
+  HSM_KEY_UNSUPPORTED: 'KEYS_HSM_KEY_UNSUPPORTED',
+  /** The key exists but gave no signature now (a token removed, a session lost): transient. */
+  KEY_UNAVAILABLE: 'KEYS_KEY_UNAVAILABLE',
+  /** A key source that cannot be read: a file absent or empty, not a key, a wrong password. */
+  KEY_UNREADABLE: 'KEYS_KEY_UNREADABLE',
+  /** A file holding a secret (key, password, PIN) that other users can read or write. */
+  KEY_FILE_PERMISSIONS: 'KEYS_KEY_FILE_PERMISSIONS',
+} as const
+
+/** One of the codes in {@link KeysErrorCode}. */
+export type KeysErrorCode = (typeof KeysErrorCode)[keyof typeof KeysErrorCode]
+
+declare module '@cairn/utils' {
+  interface CairnErrorCodes {
+    keys: KeysErrorCode
+  }
+}

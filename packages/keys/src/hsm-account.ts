@@ -1,0 +1,51 @@
+/**
+ * A transaction account whose key stays on a PKCS#11 token: `--hsm-module/--hsm-token/--hsm-key/
+ * --hsm-pin-file` of `cairn arb` and `cairn reserves anchor`. The token is opened with the PIN from
+ * a private file, the key found by its label, and every transaction signed on the token
+ * (account.ts). The PKCS#11 binding is loaded only here.
+ */
+import { bytesToHex, type Logger } from '@cairn/utils'
+import type { Registry } from 'prom-client'
+import type { LocalAccount } from 'viem/accounts'
+import { digestKeyAccount } from './account.ts'
+import { createHsmMetrics } from './hsm/hsm-metrics.ts'
+import { Pkcs11Token } from './hsm/pkcs11-token.ts'
+import { readPinFile } from './secret-file.ts'
+
+/** Where an account's key is on an HSM. */
+export interface HsmKeySource {
+  /** The PKCS#11 library (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so). */
+  module: string
+  /** The token's label. */
+  token: string
+  /** The key's label on the token. */
+  key: string
+  /** A file (mode 0600) holding the user PIN. */
+  pinFile: string
+}
+
+export interface HsmAccountModules {
+  logger?: Logger | null
+  /** Where `cairn_hsm_*` go (a long-running service); none for a one-shot command. */
+  registry?: Registry | null
+}
+
+/** Opens the token and the key; `close` logs out (after the last signature). Errors name what is wrong. */
+export async function openHsmAccount(
+  src: HsmKeySource,
+  modules: HsmAccountModules = {},
+): Promise<{ account: LocalAccount; close: () => void }> {
+  const pin = readPinFile(src.pinFile, 'HSM PIN file')
+  const token = await Pkcs11Token.open(
+    { module: src.module, token: src.token, pin },
+    { logger: modules.logger ?? null, metrics: modules.registry ? createHsmMetrics(modules.registry) : null },
+  )
+  try {
+    const key = token.key(src.key)
+    modules.logger?.info({ token: src.token, key: src.key, address: bytesToHex(key.address) }, 'hsm account ready')
+    return { account: digestKeyAccount(key), close: () => token.close() }
+  } catch (err) {
+    token.close()
+    throw err
+  }
+}

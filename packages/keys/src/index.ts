@@ -1,0 +1,15 @@
+/**
+ * @cairn/keys: every secp256k1 key Cairn signs with, behind one face ({@link DigestKey}), wherever
+ * it is held — in this process or on a PKCS#11 token — and the same key as a viem account for
+ * transactions (account.ts). The consensus signers, `cairn signer`, the arbitrage service and the
+ * reserves anchoring commands use it. Importing this loads nothing native: the pkcs11js binding is
+ * imported when a token is opened. See docs/operations/keys.md.
+ */
+export { digestKeyAccount } from './account.ts'
+export type { Address, DigestKey } from './digest-key.ts'
+export { rawDigestKey, signDigest } from './digest-key.ts'
+export { KeysErrorCode } from './errors.ts'
+export * from './hsm/index.ts'
+export type { HsmAccountModules, HsmKeySource } from './hsm-account.ts'
+export { openHsmAccount } from './hsm-account.ts'
+export { readPinFile, readSecretFile } from './secret-file.ts'
