@@ -58,13 +58,13 @@ describe('ReservesRegistry on a real Cairn dev node', () => {
     writeFileSync(join(dir, 'other.json'), JSON.stringify(ks))
     writeFileSync(join(dir, 'other.pw'), 'pw\n', { mode: 0o600 })
     const url = { url: node.url, timeoutMs: 10_000 }
-    owner = await connectChain(url, await loadSigner({ privateKeyFile: join(dir, 'owner.key') }), {
+    owner = await connectChain(url, (await loadSigner({ privateKeyFile: join(dir, 'owner.key') })).account, {
       logger: silentLogger,
       metrics,
     })
     other = await connectChain(
       url,
-      await loadSigner({ keyFile: join(dir, 'other.json'), passwordFile: join(dir, 'other.pw') }),
+      (await loadSigner({ keyFile: join(dir, 'other.json'), passwordFile: join(dir, 'other.pw') })).account,
       { logger: silentLogger, metrics: null },
     )
   })

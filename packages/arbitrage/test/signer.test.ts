@@ -18,7 +18,7 @@ describe('loadSigner', () => {
     writeFileSync(join(dir, 'ks.json'), JSON.stringify(ks))
     writeFileSync(join(dir, 'pw'), 'hunter2\n')
     const acct = await loadSigner({ keystore: join(dir, 'ks.json'), passwordFile: join(dir, 'pw') })
-    expect(acct.address).toBe(privateKeyToAccount(KEY).address)
+    expect(acct.account.address).toBe(privateKeyToAccount(KEY).address)
     writeFileSync(join(dir, 'bad'), 'Zq9-not-it\n')
     const err = await loadSigner({ keystore: join(dir, 'ks.json'), passwordFile: join(dir, 'bad') }).catch((e) => e)
     expect(err.code).toBe(ArbErrorCode.KEY_UNREADABLE)
@@ -27,7 +27,7 @@ describe('loadSigner', () => {
 
   it('reads a hex key file and refuses anything else without echoing it', async () => {
     writeFileSync(join(dir, 'key'), `${KEY.slice(2)}\n`)
-    expect((await loadSigner({ keyFile: join(dir, 'key') })).address).toBe(privateKeyToAccount(KEY).address)
+    expect((await loadSigner({ keyFile: join(dir, 'key') })).account.address).toBe(privateKeyToAccount(KEY).address)
     writeFileSync(join(dir, 'key2'), 'deadbeef-secret')
     const err = await loadSigner({ keyFile: join(dir, 'key2') }).catch((e) => e)
     expect(err.code).toBe(ArbErrorCode.KEY_UNREADABLE)

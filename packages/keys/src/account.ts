@@ -7,6 +7,7 @@
  */
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import {
+  getAddress,
   type Hex,
   hashMessage,
   hashTypedData,
@@ -32,7 +33,7 @@ function signatureOf(key: DigestKey, hash: Hex): Signature {
 /** The viem account of `key` (its address checksummed). */
 export function digestKeyAccount(key: DigestKey): LocalAccount {
   return toAccount({
-    address: bytesToHex(key.address) as Hex,
+    address: getAddress(bytesToHex(key.address)),
     async signMessage({ message }) {
       return serializeSignature(signatureOf(key, hashMessage(message)))
     },

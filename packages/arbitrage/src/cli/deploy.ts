@@ -4,6 +4,7 @@
 import { arbExecutor } from '@cairn/contracts'
 import { CairnError } from '@cairn/utils'
 import { type Abi, createPublicClient, createWalletClient, defineChain, http, parseAbi, webSocket } from 'viem'
+import type { LocalAccount } from 'viem/accounts'
 import { ArbErrorCode } from '../errors.ts'
 import { type KeySource, loadSigner } from '../execution/signer.ts'
 import type { Address } from '../graph/token-graph.ts'
@@ -25,7 +26,15 @@ export interface Deployed {
 }
 
 export async function deployExecutor(opts: DeployOptions): Promise<Deployed> {
-  const account = await loadSigner(opts.key)
+  const signer = await loadSigner(opts.key)
+  try {
+    return await deployWith(opts, signer.account)
+  } finally {
+    signer.close()
+  }
+}
+
+async function deployWith(opts: DeployOptions, account: LocalAccount): Promise<Deployed> {
   const transport = /^wss?:\/\//i.test(opts.rpc) ? webSocket(opts.rpc) : http(opts.rpc, { timeout: 60_000 })
   const id = await createPublicClient({ transport }).getChainId()
   const chain = defineChain({

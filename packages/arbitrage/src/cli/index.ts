@@ -53,14 +53,11 @@ const list = (t: string) =>
     .map((s) => s.trim())
     .filter(Boolean)
 
-interface StartFlags {
+interface StartFlags extends KeyFlags {
   rpc: string
   ws?: string
   databaseUrl?: string
   datadir: string
-  keystore?: string
-  passwordFile?: string
-  keyFile?: string
   executor: string
   base: string
   factory: string[]
@@ -225,35 +222,69 @@ export function fundingFlag(v: string): Funding {
   )
 }
 
-export function keySource(o: { keystore?: string; passwordFile?: string; keyFile?: string }): KeySource {
+export interface KeyFlags {
+  keystore?: string
+  passwordFile?: string
+  keyFile?: string
+  hsmModule?: string
+  hsmToken?: string
+  hsmKey?: string
+  hsmPinFile?: string
+}
+
+const KEY_SOURCES =
+  'give the signing key as --keystore FILE --password-file FILE, --key-file FILE (a mounted secret), or --hsm-key LABEL with --hsm-module, --hsm-token and --hsm-pin-file (a key on a PKCS#11 token)'
+
+export function keySource(o: KeyFlags): KeySource {
+  const hsm = [o.hsmModule, o.hsmToken, o.hsmKey, o.hsmPinFile]
+  if (hsm.some((v) => v !== undefined)) {
+    if (o.keystore || o.keyFile) throw bad('a key on an HSM and a key file were both given', KEY_SOURCES)
+    if (!o.hsmModule || !o.hsmToken || !o.hsmKey || !o.hsmPinFile)
+      throw bad('a key on an HSM needs --hsm-module, --hsm-token, --hsm-key and --hsm-pin-file', KEY_SOURCES)
+    return { hsm: { module: o.hsmModule, token: o.hsmToken, key: o.hsmKey, pinFile: o.hsmPinFile } }
+  }
   if (o.keyFile && !o.keystore) return { keyFile: o.keyFile }
   if (o.keystore && o.passwordFile && !o.keyFile) return { keystore: o.keystore, passwordFile: o.passwordFile }
-  throw bad('give the signing key as --keystore FILE --password-file FILE, or --key-file FILE (a mounted secret)')
+  throw bad(KEY_SOURCES)
+}
+
+/** The signing key's flags, the same on every command that signs. */
+function keyOptions(c: Command, keyFile: string): Command {
+  return c
+    .option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')
+    .option('--password-file <file>', "the keystore's password")
+    .option('--key-file <file>', keyFile)
+    .option(
+      '--hsm-module <file>',
+      'the PKCS#11 library of the HSM holding the key (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)',
+    )
+    .option('--hsm-token <label>', "the HSM token's label")
+    .option('--hsm-key <label>', "the key's label on the token (secp256k1; it never leaves the token)")
+    .option('--hsm-pin-file <file>', 'a file holding the user PIN (mode 0600)')
 }
 
 export function registerArb(program: Command): void {
   const arb = program.command('arb').description('DEX arbitrage: the engine and its service')
-  arb
-    .command('deploy')
-    .description('Deploy ArbExecutor, owned by the signing account (the one `cairn arb start` will sign with)')
-    .requiredOption('--rpc <url>', "the chain's JSON-RPC (http or ws)")
-    .option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')
-    .option('--password-file <file>', "the keystore's password")
-    .option('--key-file <file>', 'a hex private key in a file, instead of a keystore')
+  keyOptions(
+    arb
+      .command('deploy')
+      .description('Deploy ArbExecutor, owned by the signing account (the one `cairn arb start` will sign with)')
+      .requiredOption('--rpc <url>', "the chain's JSON-RPC (http or ws)"),
+    'a hex private key in a file, instead of a keystore',
+  )
     .option(
       '--fund <amount>',
       'then send this much of --base (whole base units, e.g. 10^18 per token) to it: capital for --funding capital|auto',
     )
     .option('--base <address>', 'the base token to fund it with (with --fund)')
     .action(
-      async (o: {
-        rpc: string
-        keystore?: string
-        passwordFile?: string
-        keyFile?: string
-        fund?: string
-        base?: string
-      }) => {
+      async (
+        o: KeyFlags & {
+          rpc: string
+          fund?: string
+          base?: string
+        },
+      ) => {
         if (o.fund !== undefined && (!o.base || !ADDRESS.test(o.base)))
           throw bad('--fund needs --base ADDRESS (the token to send)')
         if (o.fund !== undefined && !/^[0-9]+$/.test(o.fund))
@@ -268,16 +299,16 @@ export function registerArb(program: Command): void {
         if (r.funded) process.stdout.write(`funded with ${o.fund} of ${o.base} (tx ${r.funded})\n`)
       },
     )
-  arb
-    .command('start')
-    .description('Run the arbitrage service: watch pools over JSON-RPC, trade through ArbExecutor, serve the API')
-    .requiredOption('--rpc <url>', "the chain's JSON-RPC (http, or ws: then also the subscription)")
-    .option('--ws <url>', 'WebSocket JSON-RPC: eth_subscribe new heads and pool logs (polling while it is down)')
-    .option('--database-url <url>', 'PostgreSQL connection string (default: PGlite in --datadir)')
-    .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/arb')
-    .option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')
-    .option('--password-file <file>', "the keystore's password")
-    .option('--key-file <file>', 'a hex private key in a file (a secret manager mount), instead of a keystore')
+  keyOptions(
+    arb
+      .command('start')
+      .description('Run the arbitrage service: watch pools over JSON-RPC, trade through ArbExecutor, serve the API')
+      .requiredOption('--rpc <url>', "the chain's JSON-RPC (http, or ws: then also the subscription)")
+      .option('--ws <url>', 'WebSocket JSON-RPC: eth_subscribe new heads and pool logs (polling while it is down)')
+      .option('--database-url <url>', 'PostgreSQL connection string (default: PGlite in --datadir)')
+      .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/arb'),
+    'a hex private key in a file (a secret manager mount), instead of a keystore',
+  )
     .requiredOption('--executor <address>', 'the deployed ArbExecutor (owned by the signing account)')
     .requiredOption('--base <address>', 'the base token cycles start and end in (the wrapped native token)')
     .option(

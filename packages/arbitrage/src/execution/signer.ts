@@ -1,13 +1,22 @@
 // The signing key, from a Web3 Secret Storage v3 keystore (the node's code in @cairn/crypto) with
-// its password in a file, or a raw hex key in a file (a secret manager's file mount). The key never
-// leaves this function except inside the viem account; nothing here logs it or its password.
+// its password in a file, a raw hex key in a file (a secret manager's file mount), or a key on a
+// PKCS#11 token that never leaves it (@cairn/keys). A key in this process never leaves this
+// function except inside the viem account; nothing here logs it, its password or a PIN.
 import { readFile } from 'node:fs/promises'
 import { decryptKeystore } from '@cairn/crypto'
-import { bytesToHex, CairnError } from '@cairn/utils'
-import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
+import { type HsmKeySource, openHsmAccount } from '@cairn/keys'
+import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
+import type { Registry } from 'prom-client'
+import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { ArbErrorCode } from '../errors.ts'
 
-export type KeySource = { keystore: string; passwordFile: string } | { keyFile: string }
+export type KeySource = { keystore: string; passwordFile: string } | { keyFile: string } | { hsm: HsmKeySource }
+
+/** The signing account, and what releases its key (logs out of the token) once nothing signs. */
+export interface LoadedSigner {
+  account: LocalAccount
+  close(): void
+}
 
 function unreadable(what: string, cause?: unknown, hint?: string): CairnError {
   return new CairnError(ArbErrorCode.KEY_UNREADABLE, what, {
@@ -25,8 +34,16 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-/** Loads the signing account. Errors name the file, never its content. */
-export async function loadSigner(src: KeySource): Promise<PrivateKeyAccount> {
+/** Loads the signing account. Errors name the file or the token, never a secret. */
+export async function loadSigner(
+  src: KeySource,
+  modules: { logger?: Logger | null; registry?: Registry | null } = {},
+): Promise<LoadedSigner> {
+  if ('hsm' in src) return openHsmAccount(src.hsm, modules)
+  return { account: await loadLocal(src), close: () => {} }
+}
+
+async function loadLocal(src: Exclude<KeySource, { hsm: HsmKeySource }>): Promise<LocalAccount> {
   if ('keyFile' in src) {
     const text = (await readText(src.keyFile, 'key file')).trim()
     const hex = text.startsWith('0x') ? text : `0x${text}`

@@ -137,8 +137,10 @@ export async function startArbService(
     const registry = modules.registry ?? createMetricsRegistry({ version: '0.1.0', commit: 'unknown' })
     const metrics = createArbMetrics(registry)
 
-    const account = await loadSigner(opts.key)
-    logger.info({ account: account.address }, 'signer loaded')
+    const signer = await loadSigner(opts.key, { logger, registry })
+    shutdown.add('signing key', async () => signer.close())
+    const account = signer.account
+    logger.info({ account: account.address, on: 'hsm' in opts.key ? 'hsm' : 'process' }, 'signer loaded')
     const owner = opts.runner.executorId
     const staleMs = Math.max(30_000, opts.pollMs * 20)
     if (opts.runner.role !== 'strategy') {

@@ -86,7 +86,12 @@ async function requireCode(c: ChainClients, registry: Hex): Promise<void> {
 /** Deploys a ReservesRegistry owned by (and publishable by) the wallet's account. */
 export async function deployRegistry(c: ChainClients): Promise<RegistryAnchor & { address: string }> {
   const wallet = c.wallet
-  if (!wallet) throw anchorFailed('deploying needs a signing key', 'caller', 'pass --key-file or --private-key-file')
+  if (!wallet)
+    throw anchorFailed(
+      'deploying needs a signing key',
+      'caller',
+      'pass --key-file, --private-key-file or the --hsm-* flags',
+    )
   try {
     const txHash = await wallet.deployContract({ abi, bytecode: reservesRegistry.bytecode })
     const receipt = await c.public.waitForTransactionReceipt({ hash: txHash, timeout: 120_000 })
@@ -133,7 +138,8 @@ async function send(
 /** Allows or revokes a publisher (the wallet must be the owner). */
 export async function setPublisher(c: ChainClients, registry: Hex, account: Hex, allowed: boolean): Promise<Hex> {
   const wallet = c.wallet
-  if (!wallet) throw anchorFailed('this needs a signing key', 'caller', 'pass --key-file or --private-key-file')
+  if (!wallet)
+    throw anchorFailed('this needs a signing key', 'caller', 'pass --key-file, --private-key-file or the --hsm-* flags')
   await requireCode(c, registry)
   try {
     const { txHash } = await send(c, wallet, registry, {
@@ -158,7 +164,12 @@ export async function anchorInRegistry(
   payload: AnchorPayload,
 ): Promise<RegistryAnchor> {
   const wallet = c.wallet
-  if (!wallet) throw anchorFailed('anchoring needs a signing key', 'caller', 'pass --key-file or --private-key-file')
+  if (!wallet)
+    throw anchorFailed(
+      'anchoring needs a signing key',
+      'caller',
+      'pass --key-file, --private-key-file or the --hsm-* flags',
+    )
   await requireCode(c, registry)
   try {
     const { txHash, blockNumber } = await send(c, wallet, registry, {

@@ -1,11 +1,21 @@
 import { readFileSync, statSync } from 'node:fs'
 import { decryptKeystore } from '@cairn/crypto'
+import { type HsmKeySource, openHsmAccount } from '@cairn/keys'
 import { CairnError } from '@cairn/utils'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { ReservesErrorCode } from '../errors.ts'
 
-/** Where the signing key of `anchor` / `registry deploy` comes from. Never the key itself on argv. */
-export type KeySource = { keyFile: string; passwordFile: string } | { privateKeyFile: string }
+/**
+ * Where the signing key of `anchor` / `registry deploy` comes from: a keystore, a hex key file, or
+ * a key on a PKCS#11 token that never leaves it (@cairn/keys). Never the key itself on argv.
+ */
+export type KeySource = { keyFile: string; passwordFile: string } | { privateKeyFile: string } | { hsm: HsmKeySource }
+
+/** The signing account, and what releases its key (logs out of the token) once nothing signs. */
+export interface LoadedSigner {
+  account: LocalAccount
+  close(): void
+}
 
 const keyError = (message: string, hint: string, cause?: unknown) =>
   new CairnError(ReservesErrorCode.KEY_INVALID, message, { fault: 'caller', hint, ...(cause ? { cause } : {}) })
@@ -32,7 +42,12 @@ function readSecretFile(path: string, what: string): string {
  * keystore and its password file, or a raw hex private key file. Key and password files must be
  * readable by their owner only (mode 0600), as geth's keystore is.
  */
-export async function loadSigner(source: KeySource): Promise<LocalAccount> {
+export async function loadSigner(source: KeySource): Promise<LoadedSigner> {
+  if ('hsm' in source) return openHsmAccount(source.hsm)
+  return { account: await loadLocal(source), close: () => {} }
+}
+
+async function loadLocal(source: Exclude<KeySource, { hsm: HsmKeySource }>): Promise<LocalAccount> {
   let key: Uint8Array
   if ('privateKeyFile' in source) {
     const hex = readSecretFile(source.privateKeyFile, 'private key file').trim().replace(/^0x/, '')

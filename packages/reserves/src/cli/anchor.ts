@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { CairnError, silentLogger } from '@cairn/utils'
 import type { Command } from 'commander'
 import { getAddress, type Hex, isAddress } from 'viem'
+import type { LocalAccount } from 'viem/accounts'
 import { anchorRoot } from '../anchor/anchor.ts'
 import { type ChainClients, connectChain, DEFAULT_CHAIN_TIMEOUT_MS } from '../anchor/chain-client.ts'
 import type { AnchorPayload } from '../anchor/payload.ts'
@@ -26,24 +27,47 @@ interface KeyFlags {
   keyFile?: string
   passwordFile?: string
   privateKeyFile?: string
+  hsmModule?: string
+  hsmToken?: string
+  hsmKey?: string
+  hsmPinFile?: string
 }
 
-/** The signing key flags: a keystore and its password file, or a hex key file. Never a key on argv. */
+/**
+ * The signing key flags: a keystore and its password file, a hex key file, or a key on a PKCS#11
+ * token (the HSM flags, as `cairn arb`'s). Never a key on argv.
+ */
 function keyOptions(c: Command): Command {
   return c
     .option('--key-file <file>', 'Web3 Secret Storage v3 keystore (JSON) of the signing account')
     .option('--password-file <file>', "the keystore's password (mode 0600)")
     .option('--private-key-file <file>', 'a file holding the hex private key (mode 0600), instead of --key-file')
+    .option(
+      '--hsm-module <file>',
+      'the PKCS#11 library of the HSM holding the key (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)',
+    )
+    .option('--hsm-token <label>', "the HSM token's label")
+    .option('--hsm-key <label>', "the key's label on the token (secp256k1; it never leaves the token)")
+    .option('--hsm-pin-file <file>', 'a file holding the user PIN (mode 0600)')
 }
 
+const KEY_SOURCES =
+  'pass --key-file KEYSTORE --password-file FILE, --private-key-file FILE, or --hsm-key LABEL with --hsm-module, --hsm-token and --hsm-pin-file'
+
 function keySource(o: KeyFlags): KeySource {
+  if ([o.hsmModule, o.hsmToken, o.hsmKey, o.hsmPinFile].some((v) => v !== undefined)) {
+    if (o.keyFile || o.privateKeyFile) throw bad('a key on an HSM and a key file were both given', KEY_SOURCES)
+    if (!o.hsmModule || !o.hsmToken || !o.hsmKey || !o.hsmPinFile)
+      throw bad('a key on an HSM needs --hsm-module, --hsm-token, --hsm-key and --hsm-pin-file', KEY_SOURCES)
+    return { hsm: { module: o.hsmModule, token: o.hsmToken, key: o.hsmKey, pinFile: o.hsmPinFile } }
+  }
   if (o.privateKeyFile && o.keyFile) throw bad('pass --key-file or --private-key-file, not both')
   if (o.privateKeyFile) return { privateKeyFile: o.privateKeyFile }
   if (o.keyFile) {
     if (!o.passwordFile) throw bad('--key-file needs --password-file')
     return { keyFile: o.keyFile, passwordFile: o.passwordFile }
   }
-  throw bad('a signing key is needed', 'pass --key-file KEYSTORE --password-file FILE, or --private-key-file FILE')
+  throw bad('a signing key is needed', KEY_SOURCES)
 }
 
 function address(text: string, flag: string): Hex {
@@ -51,11 +75,26 @@ function address(text: string, flag: string): Hex {
   return getAddress(text)
 }
 
-async function chain(rpc: string, key: KeyFlags | null, timeout: string): Promise<ChainClients> {
+async function chain(rpc: string, account: LocalAccount | null, timeout: string): Promise<ChainClients> {
   const timeoutMs = Number(timeout)
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw bad(`--timeout ${timeout} is not a positive integer`)
-  const account = key ? await loadSigner(keySource(key)) : null
   return connectChain({ url: rpc, timeoutMs }, account, { logger: silentLogger, metrics: null })
+}
+
+/** Runs `fn` on the chain with the signing account, then releases the key (an HSM session). */
+async function withSigner<T>(
+  rpc: string,
+  key: KeyFlags,
+  timeout: string,
+  fn: (c: ChainClients) => Promise<T>,
+): Promise<T> {
+  const source = keySource(key)
+  const signer = await loadSigner(source)
+  try {
+    return await fn(await chain(rpc, signer.account, timeout))
+  } finally {
+    signer.close()
+  }
 }
 
 /** How `anchor --service` reaches the reserves service: a bearer token or an API key, read from files. */
@@ -151,8 +190,8 @@ export function registerAnchor(r: Command): void {
       let record: Record<string, unknown>
       if (o.registry) {
         if (o.from) throw bad('--from is for calldata anchors; with --registry the key comes from --key-file')
-        const c = await chain(o.rpc, o, o.timeout)
-        record = { ...(await anchorInRegistry(c, address(o.registry, '--registry'), payload)) }
+        const registry = address(o.registry, '--registry')
+        record = { ...(await withSigner(o.rpc, o, o.timeout, (c) => anchorInRegistry(c, registry, payload))) }
       } else if (o.from) {
         record = { ...(await anchorRoot(o.rpc, o.from, payload)) }
       } else throw bad('pass --registry ADDRESS (and a key), or --from ADDRESS for a calldata anchor')
@@ -189,7 +228,7 @@ export function registerAnchor(r: Command): void {
       .requiredOption('--rpc <url>', 'JSON-RPC URL of the chain')
       .option('--timeout <ms>', 'per-call timeout for the RPC', String(DEFAULT_CHAIN_TIMEOUT_MS)),
   ).action(async (o: KeyFlags & { rpc: string; timeout: string }) => {
-    const d = await deployRegistry(await chain(o.rpc, o, o.timeout))
+    const d = await withSigner(o.rpc, o, o.timeout, deployRegistry)
     out(
       JSON.stringify({
         address: d.address,
@@ -211,9 +250,9 @@ export function registerAnchor(r: Command): void {
       .option('--timeout <ms>', 'per-call timeout for the RPC', String(DEFAULT_CHAIN_TIMEOUT_MS)),
   ).action(
     async (o: KeyFlags & { rpc: string; registry: string; allow: string; revoke?: boolean; timeout: string }) => {
-      const c = await chain(o.rpc, o, o.timeout)
       const who = address(o.allow, '--allow')
-      const txHash = await setPublisher(c, address(o.registry, '--registry'), who, !o.revoke)
+      const registry = address(o.registry, '--registry')
+      const txHash = await withSigner(o.rpc, o, o.timeout, (c) => setPublisher(c, registry, who, !o.revoke))
       out(JSON.stringify({ publisher: who, allowed: !o.revoke, txHash }))
     },
   )
