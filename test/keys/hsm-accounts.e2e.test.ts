@@ -114,7 +114,7 @@ describe.skipIf(missing !== null)('transaction keys on a PKCS#11 token', () => {
     expect(regPin.stderr).toMatch(/PIN/)
     expect(absent.stderr).toMatch(/"nope"/)
     expect(half.stderr).toMatch(/needs --hsm-module, --hsm-token, --hsm-key and --hsm-pin-file/)
-    expect(both.stderr).toMatch(/a key on an HSM and a key file were both given/)
+    expect(both.stderr).toMatch(/a key on an HSM and --private-key-file were both given/)
     for (const r of [pin, absent, half, both, regPin]) expect(r.stderr).not.toContain('1234')
     expect(await pub().getTransactionCount({ address })).toBe(before)
   }, 120_000)

@@ -36,6 +36,8 @@ export const ConsensusErrorCode = {
   BFT_SIGNER_PROTOCOL: 'CONSENSUS_BFT_SIGNER_PROTOCOL',
   /** The remote signer's setup is unusable (no keys, a key the node asks for it does not hold, bad TLS files). */
   BFT_SIGNER_CONFIG: 'CONSENSUS_BFT_SIGNER_CONFIG',
+  /** The remote signer refused a transaction (its policy: recipient, value, chain, type): nothing was signed. */
+  BFT_SIGNER_REFUSED: 'CONSENSUS_BFT_SIGNER_REFUSED',
   /** A consensus WAL record that fails its checksum and is not the last one (damage, not a torn write). */
   BFT_WAL_CORRUPT: 'CONSENSUS_BFT_WAL_CORRUPT',
   /** The consensus WAL directory or a segment cannot be created, read or written. */

@@ -22,6 +22,8 @@ export const KeysErrorCode = {
   KEY_UNAVAILABLE: 'KEYS_KEY_UNAVAILABLE',
   /** A key source that cannot be read: a file absent or empty, not a key, a wrong password. */
   KEY_UNREADABLE: 'KEYS_KEY_UNREADABLE',
+  /** Flags that give half a key source (an HSM without its PIN file…) or two at once. */
+  KEY_SOURCE: 'KEYS_KEY_SOURCE',
   /** A file holding a secret (key, password, PIN) that other users can read or write. */
   KEY_FILE_PERMISSIONS: 'KEYS_KEY_FILE_PERMISSIONS',
 } as const

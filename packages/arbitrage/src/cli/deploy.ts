@@ -3,7 +3,16 @@
 // the base token for `--funding capital|auto`.
 import { arbExecutor } from '@cairn/contracts'
 import { CairnError } from '@cairn/utils'
-import { type Abi, createPublicClient, createWalletClient, defineChain, http, parseAbi, webSocket } from 'viem'
+import {
+  type Abi,
+  BaseError,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  parseAbi,
+  webSocket,
+} from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { ArbErrorCode } from '../errors.ts'
 import { type KeySource, loadSigner } from '../execution/signer.ts'
@@ -29,6 +38,10 @@ export async function deployExecutor(opts: DeployOptions): Promise<Deployed> {
   const signer = await loadSigner(opts.key)
   try {
     return await deployWith(opts, signer.account)
+  } catch (err) {
+    // the signing account's own refusal (a remote signer's policy, an HSM gone) says more than viem's wrapper
+    const inner = err instanceof BaseError ? err.walk((e) => e instanceof CairnError) : null
+    throw inner instanceof CairnError ? inner : err
   } finally {
     signer.close()
   }

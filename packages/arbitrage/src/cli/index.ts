@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
 // Light on purpose (utils only): flags are checked before the service is imported.
+import { EXTERNAL_KEY_OPTIONS, type ExternalKeyFlags, externalKeySource } from '@cairn/keys'
 import { tracingFlags as parseTracingFlags } from '@cairn/service-kit/tracing-flags'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
@@ -222,27 +223,19 @@ export function fundingFlag(v: string): Funding {
   )
 }
 
-export interface KeyFlags {
+export interface KeyFlags extends ExternalKeyFlags {
   keystore?: string
   passwordFile?: string
   keyFile?: string
-  hsmModule?: string
-  hsmToken?: string
-  hsmKey?: string
-  hsmPinFile?: string
 }
 
 const KEY_SOURCES =
-  'give the signing key as --keystore FILE --password-file FILE, --key-file FILE (a mounted secret), or --hsm-key LABEL with --hsm-module, --hsm-token and --hsm-pin-file (a key on a PKCS#11 token)'
+  'give the signing key as --keystore FILE --password-file FILE, --key-file FILE (a mounted secret), --hsm-key LABEL with --hsm-module, --hsm-token and --hsm-pin-file (a key on a PKCS#11 token), or --remote-signer URL with --remote-signer-ca, --remote-signer-cert and --remote-signer-key'
 
 export function keySource(o: KeyFlags): KeySource {
-  const hsm = [o.hsmModule, o.hsmToken, o.hsmKey, o.hsmPinFile]
-  if (hsm.some((v) => v !== undefined)) {
-    if (o.keystore || o.keyFile) throw bad('a key on an HSM and a key file were both given', KEY_SOURCES)
-    if (!o.hsmModule || !o.hsmToken || !o.hsmKey || !o.hsmPinFile)
-      throw bad('a key on an HSM needs --hsm-module, --hsm-token, --hsm-key and --hsm-pin-file', KEY_SOURCES)
-    return { hsm: { module: o.hsmModule, token: o.hsmToken, key: o.hsmKey, pinFile: o.hsmPinFile } }
-  }
+  const local = o.keystore ? '--keystore' : o.keyFile ? '--key-file' : null
+  const external = externalKeySource(o, local, KEY_SOURCES)
+  if (external) return external
   if (o.keyFile && !o.keystore) return { keyFile: o.keyFile }
   if (o.keystore && o.passwordFile && !o.keyFile) return { keystore: o.keystore, passwordFile: o.passwordFile }
   throw bad(KEY_SOURCES)
@@ -250,17 +243,11 @@ export function keySource(o: KeyFlags): KeySource {
 
 /** The signing key's flags, the same on every command that signs. */
 function keyOptions(c: Command, keyFile: string): Command {
-  return c
-    .option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')
+  c.option('--keystore <file>', 'Web3 Secret Storage v3 keystore of the signing account')
     .option('--password-file <file>', "the keystore's password")
     .option('--key-file <file>', keyFile)
-    .option(
-      '--hsm-module <file>',
-      'the PKCS#11 library of the HSM holding the key (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)',
-    )
-    .option('--hsm-token <label>', "the HSM token's label")
-    .option('--hsm-key <label>', "the key's label on the token (secp256k1; it never leaves the token)")
-    .option('--hsm-pin-file <file>', 'a file holding the user PIN (mode 0600)')
+  for (const [flag, help] of EXTERNAL_KEY_OPTIONS) c.option(flag, help)
+  return c
 }
 
 export function registerArb(program: Command): void {

@@ -1,16 +1,18 @@
 // The signing key, from a Web3 Secret Storage v3 keystore (the node's code in @cairn/crypto) with
-// its password in a file, a raw hex key in a file (a secret manager's file mount), or a key on a
-// PKCS#11 token that never leaves it (@cairn/keys). A key in this process never leaves this
+// its password in a file, a raw hex key in a file (a secret manager's file mount), or a key that
+// never enters this process: on a PKCS#11 token (@cairn/keys) or a remote signer (`cairn signer
+// serve --tx-keystore`, under its policy). A key in this process never leaves this
 // function except inside the viem account; nothing here logs it, its password or a PIN.
 import { readFile } from 'node:fs/promises'
+import { openRemoteTxAccount } from '@cairn/consensus/remote-signer'
 import { decryptKeystore } from '@cairn/crypto'
-import { type HsmKeySource, openHsmAccount } from '@cairn/keys'
-import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
+import { type ExternalKeySource, openHsmAccount } from '@cairn/keys'
+import { bytesToHex, CairnError, type Logger, silentLogger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { ArbErrorCode } from '../errors.ts'
 
-export type KeySource = { keystore: string; passwordFile: string } | { keyFile: string } | { hsm: HsmKeySource }
+export type KeySource = { keystore: string; passwordFile: string } | { keyFile: string } | ExternalKeySource
 
 /** The signing account, and what releases its key (logs out of the token) once nothing signs. */
 export interface LoadedSigner {
@@ -40,10 +42,11 @@ export async function loadSigner(
   modules: { logger?: Logger | null; registry?: Registry | null } = {},
 ): Promise<LoadedSigner> {
   if ('hsm' in src) return openHsmAccount(src.hsm, modules)
+  if ('remote' in src) return openRemoteTxAccount(src.remote, { logger: modules.logger ?? silentLogger })
   return { account: await loadLocal(src), close: () => {} }
 }
 
-async function loadLocal(src: Exclude<KeySource, { hsm: HsmKeySource }>): Promise<LocalAccount> {
+async function loadLocal(src: Exclude<KeySource, ExternalKeySource>): Promise<LocalAccount> {
   if ('keyFile' in src) {
     const text = (await readText(src.keyFile, 'key file')).trim()
     const hex = text.startsWith('0x') ? text : `0x${text}`

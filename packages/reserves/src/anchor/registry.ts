@@ -41,6 +41,9 @@ function anchorFailed(message: string, fault: 'caller' | 'transient' | 'internal
 function chainError(err: unknown, registry: string, what: string): CairnError {
   if (err instanceof CairnError) return err
   if (err instanceof BaseError) {
+    // the signing account's own refusal (a remote signer's policy, an HSM gone) says more than viem's wrapper
+    const signer = err.walk((e) => e instanceof CairnError && e.code !== ReservesErrorCode.ANCHOR_FAILED)
+    if (signer instanceof CairnError) return signer
     const revert = err.walk((e) => e instanceof ContractFunctionRevertedError)
     if (revert instanceof ContractFunctionRevertedError) {
       const name = revert.data?.errorName

@@ -1,15 +1,17 @@
 import { readFileSync, statSync } from 'node:fs'
+import { openRemoteTxAccount } from '@cairn/consensus/remote-signer'
 import { decryptKeystore } from '@cairn/crypto'
-import { type HsmKeySource, openHsmAccount } from '@cairn/keys'
-import { CairnError } from '@cairn/utils'
+import { type ExternalKeySource, openHsmAccount } from '@cairn/keys'
+import { CairnError, silentLogger } from '@cairn/utils'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { ReservesErrorCode } from '../errors.ts'
 
 /**
  * Where the signing key of `anchor` / `registry deploy` comes from: a keystore, a hex key file, or
- * a key on a PKCS#11 token that never leaves it (@cairn/keys). Never the key itself on argv.
+ * a key that never enters this process: on a PKCS#11 token (@cairn/keys) or a remote signer
+ * (`cairn signer serve --tx-keystore`). Never the key itself on argv.
  */
-export type KeySource = { keyFile: string; passwordFile: string } | { privateKeyFile: string } | { hsm: HsmKeySource }
+export type KeySource = { keyFile: string; passwordFile: string } | { privateKeyFile: string } | ExternalKeySource
 
 /** The signing account, and what releases its key (logs out of the token) once nothing signs. */
 export interface LoadedSigner {
@@ -44,10 +46,11 @@ function readSecretFile(path: string, what: string): string {
  */
 export async function loadSigner(source: KeySource): Promise<LoadedSigner> {
   if ('hsm' in source) return openHsmAccount(source.hsm)
+  if ('remote' in source) return openRemoteTxAccount(source.remote, { logger: silentLogger })
   return { account: await loadLocal(source), close: () => {} }
 }
 
-async function loadLocal(source: Exclude<KeySource, { hsm: HsmKeySource }>): Promise<LocalAccount> {
+async function loadLocal(source: Exclude<KeySource, ExternalKeySource>): Promise<LocalAccount> {
   let key: Uint8Array
   if ('privateKeyFile' in source) {
     const hex = readSecretFile(source.privateKeyFile, 'private key file').trim().replace(/^0x/, '')

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { EXTERNAL_KEY_OPTIONS, type ExternalKeyFlags, externalKeySource } from '@cairn/keys'
 import { CairnError, silentLogger } from '@cairn/utils'
 import type { Command } from 'commander'
 import { getAddress, type Hex, isAddress } from 'viem'
@@ -23,44 +24,32 @@ const out = (s: string) => process.stdout.write(`${s}\n`)
 const bad = (message: string, hint?: string) =>
   new CairnError(ReservesErrorCode.BAD_OPTIONS, message, { fault: 'caller', ...(hint ? { hint } : {}) })
 
-interface KeyFlags {
+interface KeyFlags extends ExternalKeyFlags {
   keyFile?: string
   passwordFile?: string
   privateKeyFile?: string
-  hsmModule?: string
-  hsmToken?: string
-  hsmKey?: string
-  hsmPinFile?: string
 }
 
 /**
- * The signing key flags: a keystore and its password file, a hex key file, or a key on a PKCS#11
- * token (the HSM flags, as `cairn arb`'s). Never a key on argv.
+ * The signing key flags: a keystore and its password file, a hex key file, or a key outside the
+ * process — on a PKCS#11 token or a remote signer — with the flags `cairn arb` takes too. Never a
+ * key on argv.
  */
 function keyOptions(c: Command): Command {
-  return c
-    .option('--key-file <file>', 'Web3 Secret Storage v3 keystore (JSON) of the signing account')
+  c.option('--key-file <file>', 'Web3 Secret Storage v3 keystore (JSON) of the signing account')
     .option('--password-file <file>', "the keystore's password (mode 0600)")
     .option('--private-key-file <file>', 'a file holding the hex private key (mode 0600), instead of --key-file')
-    .option(
-      '--hsm-module <file>',
-      'the PKCS#11 library of the HSM holding the key (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)',
-    )
-    .option('--hsm-token <label>', "the HSM token's label")
-    .option('--hsm-key <label>', "the key's label on the token (secp256k1; it never leaves the token)")
-    .option('--hsm-pin-file <file>', 'a file holding the user PIN (mode 0600)')
+  for (const [flag, help] of EXTERNAL_KEY_OPTIONS) c.option(flag, help)
+  return c
 }
 
 const KEY_SOURCES =
-  'pass --key-file KEYSTORE --password-file FILE, --private-key-file FILE, or --hsm-key LABEL with --hsm-module, --hsm-token and --hsm-pin-file'
+  'pass --key-file KEYSTORE --password-file FILE, --private-key-file FILE, --hsm-key LABEL with --hsm-module, --hsm-token and --hsm-pin-file, or --remote-signer URL with --remote-signer-ca, --remote-signer-cert and --remote-signer-key'
 
 function keySource(o: KeyFlags): KeySource {
-  if ([o.hsmModule, o.hsmToken, o.hsmKey, o.hsmPinFile].some((v) => v !== undefined)) {
-    if (o.keyFile || o.privateKeyFile) throw bad('a key on an HSM and a key file were both given', KEY_SOURCES)
-    if (!o.hsmModule || !o.hsmToken || !o.hsmKey || !o.hsmPinFile)
-      throw bad('a key on an HSM needs --hsm-module, --hsm-token, --hsm-key and --hsm-pin-file', KEY_SOURCES)
-    return { hsm: { module: o.hsmModule, token: o.hsmToken, key: o.hsmKey, pinFile: o.hsmPinFile } }
-  }
+  const local = o.keyFile ? '--key-file' : o.privateKeyFile ? '--private-key-file' : null
+  const external = externalKeySource(o, local, KEY_SOURCES)
+  if (external) return external
   if (o.privateKeyFile && o.keyFile) throw bad('pass --key-file or --private-key-file, not both')
   if (o.privateKeyFile) return { privateKeyFile: o.privateKeyFile }
   if (o.keyFile) {

@@ -1,6 +1,6 @@
 /**
  * The remote signer (`@cairn/consensus/remote-signer`): validator keys in a process of their own
- * with their own double-sign protection, reached over mutual TLS. See docs/operations/keys.md.
+ * with their own double-sign protection, and transaction keys under a policy, reached over mutual TLS. See docs/operations/keys.md.
  */
 export type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
 export type { ProtectionCheck, ProtectionRecord, ProtectionStore } from './protection-db.ts'
@@ -23,3 +23,7 @@ export type { RemoteSignerMetrics, RemoteSignerModules, RemoteSignerOptions } fr
 export { createRemoteSignerMetrics, parseSignerUrl, RemoteSigner } from './remote-signer.ts'
 export type { SignerServerMetrics, SignerServerModules, SignerServerOptions } from './signer-server.ts'
 export { certificateFingerprint, createSignerServerMetrics, SignerServer } from './signer-server.ts'
+export type { RemoteTxSignerOptions } from './tx-client.ts'
+export { openRemoteTxAccount, RemoteTxSigner } from './tx-client.ts'
+export type { TxCheck, TxPolicy } from './tx-policy.ts'
+export { checkTransaction, OPEN_TX_POLICY } from './tx-policy.ts'

@@ -7,16 +7,24 @@
  *
  * | request | result |
  * |---|---|
- * | `{"id":1,"method":"keys"}` | `{"version":1,"chainId":"1337","keys":["0x…"]}`: the addresses it signs for |
+ * | `{"id":1,"method":"keys"}` | `{"version":1,"chainId":"1337","keys":["0x…"],"txKeys":["0x…"]}`: the validator keys and the transaction keys it signs with |
  * | `{"id":2,"method":"signVote","key":"0x…","chainId":"1337","vote":{"type":1,"height":5,"round":0,"blockHash":"0x…"}}` | `{"signature":"0x…"}` (65 bytes `r ‖ s ‖ v`) |
  * | `{"id":3,"method":"signProposal","key":"0x…","chainId":"1337","proposal":{"height":5,"round":0,"polRound":-1,"blockHash":"0x…"}}` | `{"signature":"0x…"}` |
  * | `{"id":4,"method":"ping"}` | `{}` |
+ * | `{"id":5,"method":"signTransaction","key":"0x…","chainId":"1337","tx":"0x02f8…"}` | `{"signature":"0x…"}` (65 bytes `r ‖ s ‖ v`, v = 27 + y parity) |
  *
  * A vote for nil has `"blockHash":null`; `type` is 1 (prevote) or 2 (precommit); `chainId` is a
  * decimal string. The signer never signs a digest it is handed: it computes the BFT digest
  * (`signing.ts`) from these fields, so a client can obtain nothing but consensus signatures.
  * An error is `{"id":2,"error":{"code":"DOUBLE_SIGN","message":"…"}}` with a code of
  * {@link SignerErrorCode}.
+ *
+ * `signTransaction` is for transaction keys only (`txKeys`: the arbitrage trading key, the
+ * reserves anchoring key), never a validator key, and a validator key is never a transaction key.
+ * `tx` is the unsigned transaction as Ethereum serializes it for signing (EIP-2718 typed, or RLP
+ * legacy with its EIP-155 chain id); the signer decodes it, checks it against its policy
+ * (`tx-policy.ts`: chain, recipients, value, no EIP-7702 delegation) and signs the keccak-256 of
+ * exactly those bytes. Again it is never handed a digest.
  */
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { z } from 'zod'
@@ -39,6 +47,8 @@ export const SignerErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
   /** The signer failed (its protection database cannot be written): nothing was signed. */
   INTERNAL: 'INTERNAL',
+  /** A transaction its policy does not allow (recipient, value, type, chain): refused. */
+  POLICY: 'POLICY',
 } as const
 export type SignerErrorCode = (typeof SignerErrorCode)[keyof typeof SignerErrorCode]
 
@@ -51,6 +61,16 @@ const chainId = z.string().regex(/^\d{1,20}$/, 'a decimal chain id')
 export const RequestSchema = z.discriminatedUnion('method', [
   z.object({ id, method: z.literal('keys') }).strict(),
   z.object({ id, method: z.literal('ping') }).strict(),
+  z
+    .object({
+      id,
+      method: z.literal('signTransaction'),
+      key: address,
+      chainId,
+      // the unsigned transaction; the frame bounds its size
+      tx: z.string().regex(/^0x([0-9a-fA-F]{2})+$/, 'the unsigned transaction as 0x-hex'),
+    })
+    .strict(),
   z
     .object({
       id,
@@ -89,6 +109,8 @@ export interface KeysResult {
   version: number
   chainId: string
   keys: string[]
+  /** The transaction keys (absent from a signer that holds none). */
+  txKeys?: string[]
 }
 
 export type SignerResponse =

@@ -437,7 +437,8 @@ export function parseSignerUrl(url: string): { host: string; port: number } {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port }
 }
 
-function openSocket(
+/** A mutual-TLS connection to the signer (TLS 1.3), within `timeoutMs`. */
+export function openSocket(
   host: string,
   port: number,
   tls: RemoteSignerOptions['tls'],
@@ -463,39 +464,45 @@ function openSocket(
   })
 }
 
-/** The handshake: the signer's version, chain and keys. A refused client certificate shows here (TLS 1.3 closes after the handshake). */
-function askKeys(socket: TLSSocket, timeoutMs: number): Promise<KeysResult> {
+/**
+ * Sends one request on a socket nothing else reads and resolves to its answer. A refused client
+ * certificate shows here (TLS 1.3 closes after the handshake).
+ */
+export function askOnce(socket: TLSSocket, req: Record<string, unknown>, timeoutMs: number): Promise<SignerResponse> {
   return new Promise((resolve, reject) => {
     const reader = new FrameReader()
-    const done = (err: Error | null, r?: KeysResult) => {
+    const done = (err: Error | null, r?: SignerResponse) => {
       clearTimeout(timer)
       socket.off('data', onData)
       socket.off('close', onClose)
       socket.off('error', onError)
       if (err) reject(err)
-      else resolve(r as KeysResult)
+      else resolve(r as SignerResponse)
     }
     const timer = setTimeout(() => done(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
     const onData = (chunk: Buffer) => {
       try {
-        for (const m of reader.push(chunk)) {
-          const res = parseResponse(m)
-          if ('error' in res) return done(new Error(`${res.error.code}: ${res.error.message}`))
-          const r = res.result as Partial<KeysResult>
-          if (typeof r.version !== 'number' || typeof r.chainId !== 'string' || !Array.isArray(r.keys)) {
-            return done(new Error('a keys answer without version, chainId or keys'))
-          }
-          return done(null, r as KeysResult)
-        }
+        for (const m of reader.push(chunk)) return done(null, parseResponse(m))
       } catch (err) {
         done(err as Error)
       }
     }
-    const onClose = () => done(new Error('the signer closed the connection (is this node’s certificate pinned?)'))
+    const onClose = () => done(new Error('the signer closed the connection (is this certificate pinned?)'))
     const onError = (err: Error) => done(err)
     socket.on('data', onData)
     socket.once('close', onClose)
     socket.once('error', onError)
-    socket.write(encodeFrame({ id: 0, method: 'keys' }))
+    socket.write(encodeFrame(req))
   })
+}
+
+/** The handshake: the signer's version, chain and keys. */
+export async function askKeys(socket: TLSSocket, timeoutMs: number): Promise<KeysResult> {
+  const res = await askOnce(socket, { id: 0, method: 'keys' }, timeoutMs)
+  if ('error' in res) throw new Error(`${res.error.code}: ${res.error.message}`)
+  const r = res.result as Partial<KeysResult>
+  if (typeof r.version !== 'number' || typeof r.chainId !== 'string' || !Array.isArray(r.keys)) {
+    throw new Error('a keys answer without version, chainId or keys')
+  }
+  return r as KeysResult
 }

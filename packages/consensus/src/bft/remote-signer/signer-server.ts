@@ -14,6 +14,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls'
 import { type DigestKey, rawDigestKey } from '@cairn/keys'
 import { bytesToHex, CairnError, errorMessage, type Logger } from '@cairn/utils'
 import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Hex } from 'viem'
 import { ConsensusErrorCode } from '../../errors.ts'
 import { MsgType, signStepOf } from '../messages.ts'
 import { proposalDigest, voteDigest } from '../signing.ts'
@@ -26,9 +27,11 @@ import {
   proposalFromJson,
   RequestSchema,
   SignerErrorCode,
+  type SignerRequest,
   type SignerResponse,
   voteFromJson,
 } from './protocol.ts'
+import { checkTransaction, OPEN_TX_POLICY, type TxPolicy } from './tx-policy.ts'
 
 export interface SignerServerOptions {
   /** The one chain this signer signs for; requests for another are refused. */
@@ -47,6 +50,8 @@ export interface SignerServerOptions {
   }
   /** Most open connections (default 16). */
   maxConnections?: number
+  /** What transaction keys may sign (tx-policy.ts); default {@link OPEN_TX_POLICY}. */
+  txPolicy?: TxPolicy
 }
 
 export interface SignerServerMetrics {
@@ -80,6 +85,11 @@ export interface SignerServerModules {
    * {@link DigestKey}s (keys on an HSM, `hsm/`).
    */
   keys: readonly (Uint8Array | DigestKey)[]
+  /**
+   * The transaction keys (the arbitrage trading key, the anchoring key): they sign transactions
+   * under the policy, never consensus messages; a validator key never signs a transaction.
+   */
+  txKeys?: readonly (Uint8Array | DigestKey)[]
   protection: SignProtection
   logger: Logger
   metrics?: SignerServerMetrics | null
@@ -97,6 +107,7 @@ export class SignerServer {
   readonly #m: SignerServerModules
   /** Lowercase address → key. */
   readonly #keys = new Map<string, DigestKey>()
+  readonly #txKeys = new Map<string, DigestKey>()
   readonly #pinned: Set<string>
   readonly #sockets = new Set<TLSSocket>()
   #server: Server | undefined
@@ -104,15 +115,29 @@ export class SignerServer {
   constructor(opts: SignerServerOptions, modules: SignerServerModules) {
     this.#opts = opts
     this.#m = modules
-    if (modules.keys.length === 0) {
+    if (modules.keys.length === 0 && (modules.txKeys?.length ?? 0) === 0) {
       throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, 'the remote signer holds no key', {
         fault: 'caller',
-        hint: 'give it at least one validator keystore (--keystore FILE)',
+        hint: 'give it at least one validator keystore (--keystore FILE) or transaction keystore (--tx-keystore FILE)',
       })
     }
     for (const k of modules.keys) {
       const key = k instanceof Uint8Array ? rawDigestKey(k) : k
       this.#keys.set(bytesToHex(key.address), key)
+    }
+    for (const k of modules.txKeys ?? []) {
+      const key = k instanceof Uint8Array ? rawDigestKey(k) : k
+      const address = bytesToHex(key.address)
+      if (this.#keys.has(address))
+        throw new CairnError(
+          ConsensusErrorCode.BFT_SIGNER_CONFIG,
+          `${address} is both a validator key and a transaction key`,
+          {
+            fault: 'caller',
+            hint: 'a validator key signs consensus messages only: give transactions a key of their own',
+          },
+        )
+      this.#txKeys.set(address, key)
     }
     if (opts.tls.clients.length === 0) {
       throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, 'the remote signer pins no client certificate', {
@@ -134,9 +159,14 @@ export class SignerServer {
     }
   }
 
-  /** The addresses of the keys it holds (lowercase hex). */
+  /** The addresses of the validator keys it holds (lowercase hex). */
   get addresses(): string[] {
     return [...this.#keys.keys()]
+  }
+
+  /** The addresses of the transaction keys it holds (lowercase hex). */
+  get txAddresses(): string[] {
+    return [...this.#txKeys.keys()]
   }
 
   /** Starts listening; resolves to the address it listens on. */
@@ -261,6 +291,7 @@ export class SignerServer {
         version: PROTOCOL_VERSION,
         chainId: this.#opts.chainId.toString(),
         keys: this.addresses,
+        txKeys: this.txAddresses,
       }
       return { id: req.id, result }
     }
@@ -269,6 +300,7 @@ export class SignerServer {
       return fail(req.id, SignerErrorCode.WRONG_CHAIN, `this signer signs for chain ${this.#opts.chainId} only`)
     }
     const address = req.key.toLowerCase()
+    if (req.method === 'signTransaction') return this.#signTransaction(req, address, outcome, log)
     const key = this.#keys.get(address)
     if (key === undefined) {
       outcome('error')
@@ -308,6 +340,39 @@ export class SignerServer {
     }
     outcome('signed')
     log.debug({ key: address, height, round, step, again: check.again }, 'remote signer: signed')
+    return { id: req.id, result: { signature: bytesToHex(signature) } }
+  }
+
+  #signTransaction(
+    req: Extract<SignerRequest, { method: 'signTransaction' }>,
+    address: string,
+    outcome: (o: string) => void,
+    log: Logger,
+  ): SignerResponse {
+    const key = this.#txKeys.get(address)
+    if (key === undefined) {
+      outcome('error')
+      return fail(req.id, SignerErrorCode.UNKNOWN_KEY, `no transaction key for ${address}`)
+    }
+    const check = checkTransaction(req.tx as Hex, this.#opts.chainId, this.#opts.txPolicy ?? OPEN_TX_POLICY)
+    if (!check.ok) {
+      outcome('refused')
+      log.warn({ key: address, reason: check.reason }, 'remote signer: refused a transaction')
+      return fail(req.id, SignerErrorCode.POLICY, check.reason)
+    }
+    let signature: Uint8Array
+    try {
+      signature = key.sign(check.hash)
+    } catch (err) {
+      outcome('error')
+      log.error({ err: errorMessage(err), key: address }, 'remote signer: the key gave no signature')
+      return fail(req.id, SignerErrorCode.INTERNAL, `the key gave no signature: ${errorMessage(err)}`)
+    }
+    outcome('signed')
+    log.info(
+      { key: address, to: check.to, value: check.value.toString(), nonce: check.nonce },
+      'remote signer: signed a transaction',
+    )
     return { id: req.id, result: { signature: bytesToHex(signature) } }
   }
 }

@@ -160,7 +160,7 @@ describe('the signer under any sequence of requests (property)', () => {
     })
     expect(server.handle({ id: 4, method: 'keys' })).toEqual({
       id: 4,
-      result: { version: 1, chainId: CHAIN_ID.toString(), keys: [ADDR] },
+      result: { version: 1, chainId: CHAIN_ID.toString(), keys: [ADDR], txKeys: [] },
     })
   })
 })

@@ -67,9 +67,33 @@ interface ServeOptions {
   hsmToken?: string
   hsmPinFile?: string
   hsmKey: string[]
+  txKeystore: string[]
+  txAllowTo: string[]
+  txAllowCreate?: boolean
+  txMaxValue?: string
   'metrics.port'?: string
   'metrics.host': string
   logLevel: string
+}
+
+/** The transaction policy of `serve`'s --tx-* flags, checked. */
+function txPolicyOf(o: ServeOptions): { allowTo: string[] | null; allowCreate: boolean; maxValue: bigint | null } {
+  for (const a of o.txAllowTo)
+    if (!/^0x[0-9a-fA-F]{40}$/.test(a))
+      throw bad(`--tx-allow-to ${a} is not an address`, 'give a 0x-prefixed 20-byte address')
+  if (o.txMaxValue !== undefined && !/^[0-9]{1,78}$/.test(o.txMaxValue))
+    throw bad(
+      `--tx-max-value ${o.txMaxValue} is not a whole number of wei`,
+      'e.g. --tx-max-value 1000000000000000000 (1 ether)',
+    )
+  const set = o.txAllowTo.length > 0 || o.txAllowCreate === true || o.txMaxValue !== undefined
+  if (set && o.txKeystore.length === 0)
+    throw bad('the --tx-* policy flags need a transaction key', 'give --tx-keystore FILE')
+  return {
+    allowTo: o.txAllowTo.length > 0 ? o.txAllowTo.map((a) => a.toLowerCase()) : null,
+    allowCreate: o.txAllowCreate === true,
+    maxValue: o.txMaxValue === undefined ? null : BigInt(o.txMaxValue),
+  }
 }
 
 /** Registers `cairn signer`. */
@@ -94,6 +118,15 @@ export function registerSigner(program: Command): void {
     .option('--hsm-module <file>', 'the PKCS#11 library of the token (with --hsm-key)')
     .option('--hsm-token <label>', "the token's label (with --hsm-key)")
     .option('--hsm-pin-file <file>', "a file holding the token's user PIN (with --hsm-key)")
+    .option(
+      '--tx-keystore <file>',
+      'a transaction key (the arbitrage trading or anchoring key; same password): signs transactions only, under the --tx-* policy; repeat for several',
+      collect,
+      [],
+    )
+    .option('--tx-allow-to <address>', 'a recipient transactions may call or pay (default: any); repeat', collect, [])
+    .option('--tx-allow-create', 'allow contract creations (cairn arb deploy, reserves registry deploy)')
+    .option('--tx-max-value <wei>', 'the most wei one transaction may carry')
     .option('--metrics.port <port>', 'serve /metrics and /health on this port')
     .option('--metrics.host <host>', 'address of the metrics listener', '127.0.0.1')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
@@ -121,11 +154,12 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         format: 'auto',
         onBrokenPipe: stopper.onBrokenPipe,
       }).child({ module: 'signer' })
-      if (o.keystore.length === 0 && o.hsmKey.length === 0)
+      if (o.keystore.length === 0 && o.hsmKey.length === 0 && o.txKeystore.length === 0)
         throw bad(
           'no keystore',
-          'give at least one --keystore FILE (or --hsm-key LABEL with --hsm-module, --hsm-token, --hsm-pin-file)',
+          'give at least one --keystore FILE (or --hsm-key LABEL with --hsm-module, --hsm-token, --hsm-pin-file), or --tx-keystore FILE',
         )
+      const txPolicy = txPolicyOf(o)
       if (o.client.length === 0)
         throw bad('no client certificate pinned', 'pin each node allowed to sign: --client FILE.pem')
       const tls = {
@@ -152,24 +186,28 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         }
       }
       const password =
-        o.keystore.length > 0
+        o.keystore.length + o.txKeystore.length > 0
           ? await readPassword({ passwordFile: o.passwordFile, env: process.env, prompt: 'Password: ' })
           : ''
-      for (const file of o.keystore) {
+      const decrypt = async (file: string): Promise<Uint8Array> => {
         checkKeyFilePermissions(file, 'keystore')
         try {
-          keys.push(await decryptKeystore(JSON.parse(readPem(file, 'keystore')), password))
+          return await decryptKeystore(JSON.parse(readPem(file, 'keystore')), password)
         } catch (err) {
           if (err instanceof CairnError && err.code === ConsensusErrorCode.BFT_SIGNER_CONFIG) throw err
           throw bad(`cannot decrypt keystore ${file}: ${errorMessage(err)}`, 'check the password (--password-file)')
         }
       }
+      for (const file of o.keystore) keys.push(await decrypt(file))
+      const txKeys: Uint8Array[] = []
+      for (const file of o.txKeystore) txKeys.push(await decrypt(file))
       const registry = createMetricsRegistry({ version: VERSION, commit: buildCommit() })
       const store = new FileProtectionStore({ dir: o.db })
       const server = new SignerServer(
-        { chainId: o.chainId, host: o.listen.host, port: o.listen.port, tls },
+        { chainId: o.chainId, host: o.listen.host, port: o.listen.port, tls, txPolicy },
         {
           keys,
+          txKeys,
           protection: new SignProtection({ store }),
           logger,
           metrics: createSignerServerMetrics(registry),
@@ -195,6 +233,14 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
           listen: `tls://${bound.host}:${bound.port}`,
           chainId: o.chainId.toString(),
           keys: server.addresses,
+          ...(txKeys.length > 0
+            ? {
+                txKeys: server.txAddresses,
+                txAllowTo: txPolicy.allowTo ?? 'any',
+                txAllowCreate: txPolicy.allowCreate,
+                txMaxValue: txPolicy.maxValue?.toString() ?? 'none',
+              }
+            : {}),
           clients: o.client.length,
           db: o.db,
           ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}),
