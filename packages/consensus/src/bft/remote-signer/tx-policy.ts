@@ -8,15 +8,24 @@
  * - EIP-7702 (its authorizations delegate the account to code: a drain in one signature);
  * - EIP-4844 (blobs: nothing Cairn's products send);
  * - a transaction that already carries a signature.
- * And by the operator's policy (`cairn signer serve --tx-allow-to`, `--tx-allow-create`,
- * `--tx-max-value`): recipients, contract creations, and the value one transaction may move.
+ * And by the operator's policy (`cairn signer serve --tx-allow-to ADDRESS[:SELECTOR,…]`,
+ * `--tx-allow-create`, `--tx-max-value`): recipients and which of their functions, contract
+ * creations, and the value one transaction may move.
  */
 import { hexToBytes } from '@cairn/utils'
 import { type Hex, keccak256, parseTransaction, serializeTransaction, type TransactionSerializable } from 'viem'
 
+/** A recipient a transaction may call or pay, and which functions of it. */
+export interface AllowedRecipient {
+  /** Lowercase 0x address. */
+  to: string
+  /** The 4-byte selectors (lowercase 0x-hex) its calldata may start with; null: any call or payment. */
+  selectors: readonly string[] | null
+}
+
 export interface TxPolicy {
-  /** The recipients a transaction may call or pay (lowercase 0x addresses); null: any. */
-  allowTo: readonly string[] | null
+  /** The recipients a transaction may call or pay; null: any. */
+  allowTo: readonly AllowedRecipient[] | null
   /** Whether a contract creation (no recipient) may be signed. */
   allowCreate: boolean
   /** The most wei one transaction may carry; null: no cap. */
@@ -57,8 +66,18 @@ export function checkTransaction(tx: Hex, chainId: bigint, policy: TxPolicy): Tx
   const to = parsed.to ? parsed.to.toLowerCase() : null
   if (to === null && !policy.allowCreate)
     return refuse('contract creations are not allowed (cairn signer serve --tx-allow-create)')
-  if (to !== null && policy.allowTo !== null && !policy.allowTo.includes(to))
-    return refuse(`recipient ${to} is not allowed (cairn signer serve --tx-allow-to)`)
+  if (to !== null && policy.allowTo !== null) {
+    const allowed = policy.allowTo.find((a) => a.to === to)
+    if (allowed === undefined) return refuse(`recipient ${to} is not allowed (cairn signer serve --tx-allow-to)`)
+    if (allowed.selectors !== null) {
+      const data = (parsed.data ?? '0x').toLowerCase()
+      const selector = data.length >= 10 ? data.slice(0, 10) : null
+      if (selector === null || !allowed.selectors.includes(selector))
+        return refuse(
+          `${selector === null ? 'a call without a function selector' : `function ${selector}`} of ${to} is not allowed (cairn signer serve --tx-allow-to ${to}:SELECTOR)`,
+        )
+    }
+  }
   const value = parsed.value ?? 0n
   if (policy.maxValue !== null && value > policy.maxValue)
     return refuse(`value ${value} wei is over the cap of ${policy.maxValue} (cairn signer serve --tx-max-value)`)

@@ -78,7 +78,7 @@ describe('checkTransaction', () => {
   })
 
   it('applies the policy: recipients, creations, the value cap', () => {
-    const policy: TxPolicy = { allowTo: [TO], allowCreate: false, maxValue: 100n }
+    const policy: TxPolicy = { allowTo: [{ to: TO, selectors: null }], allowCreate: false, maxValue: 100n }
     expect(reason(ser(base), policy)).toBe('signed')
     expect(reason(ser({ ...base, to: `0x${'cd'.repeat(20)}` }), policy)).toMatch(/recipient 0xcdcd.* is not allowed/)
     expect(reason(ser({ ...base, to: undefined }), policy)).toMatch(/contract creations are not allowed/)
@@ -88,5 +88,16 @@ describe('checkTransaction', () => {
     // by default: any recipient, no creation, no cap
     expect(reason(ser({ ...base, to: `0x${'cd'.repeat(20)}`, value: 10n ** 24n }))).toBe('signed')
     expect(reason(ser({ ...base, to: undefined }))).toMatch(/contract creations/)
+  })
+
+  it('with selectors, only those functions of the recipient: no other call, no bare payment', () => {
+    const policy: TxPolicy = { allowTo: [{ to: TO, selectors: ['0x12345678'] }], allowCreate: false, maxValue: null }
+    expect(reason(ser({ ...base, data: '0x12345678' }), policy)).toBe('signed')
+    expect(reason(ser({ ...base, data: '0x12345678abcdef' }), policy)).toBe('signed')
+    expect(reason(ser({ ...base, data: '0x87654321' }), policy)).toMatch(
+      /function 0x87654321 of 0xabab.* is not allowed/,
+    )
+    expect(reason(ser({ ...base, data: '0x1234' }), policy)).toMatch(/a call without a function selector/)
+    expect(reason(ser({ ...base, data: undefined }), policy)).toMatch(/a call without a function selector/)
   })
 })

@@ -105,12 +105,20 @@ const codeOf = async (p: Promise<unknown>) => {
 describe('transaction keys on the remote signer', () => {
   it('signs what the key would sign in process, and refuses what its policy does not allow', async () => {
     const registry = new Registry()
-    const { port } = await startSigner({ allowTo: [ALLOWED], allowCreate: false, maxValue: 10n ** 18n }, 0, registry)
+    const { port } = await startSigner(
+      { allowTo: [{ to: ALLOWED, selectors: null }], allowCreate: false, maxValue: 10n ** 18n },
+      0,
+      registry,
+    )
     const signer = await connectTx(port)
     expect(signer.address.toLowerCase()).toBe(TX_ADDRESS)
     const account = signer.account()
     const local = privateKeyToAccount(bytesToHex(TX_KEY) as Hex)
-    for (const t of [tx(), tx({ nonce: 2, data: '0xabcdef' }), tx({ type: 'legacy', gasPrice: 10n ** 9n, maxFeePerGas: undefined, maxPriorityFeePerGas: undefined } as never)]) {
+    for (const t of [
+      tx(),
+      tx({ nonce: 2, data: '0xabcdef' }),
+      tx({ type: 'legacy', gasPrice: 10n ** 9n, maxFeePerGas: undefined, maxPriorityFeePerGas: undefined } as never),
+    ]) {
       const signed = await account.signTransaction(t)
       expect(signed).toBe(await local.signTransaction(t))
       expect((await recoverTransactionAddress({ serializedTransaction: signed as never })).toLowerCase()).toBe(

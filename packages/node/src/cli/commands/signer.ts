@@ -77,10 +77,20 @@ interface ServeOptions {
 }
 
 /** The transaction policy of `serve`'s --tx-* flags, checked. */
-function txPolicyOf(o: ServeOptions): { allowTo: string[] | null; allowCreate: boolean; maxValue: bigint | null } {
-  for (const a of o.txAllowTo)
-    if (!/^0x[0-9a-fA-F]{40}$/.test(a))
-      throw bad(`--tx-allow-to ${a} is not an address`, 'give a 0x-prefixed 20-byte address')
+function txPolicyOf(o: ServeOptions): {
+  allowTo: { to: string; selectors: string[] | null }[] | null
+  allowCreate: boolean
+  maxValue: bigint | null
+} {
+  const allowTo = o.txAllowTo.map((a) => {
+    const m = /^(0x[0-9a-fA-F]{40})(?::(0x[0-9a-fA-F]{8}(?:,0x[0-9a-fA-F]{8})*))?$/.exec(a)
+    if (!m)
+      throw bad(
+        `--tx-allow-to ${a} is not ADDRESS or ADDRESS:SELECTOR[,SELECTOR…]`,
+        'e.g. --tx-allow-to 0xExecutor:0x1cff79cd (4-byte selectors: cast sig "execute(…)")',
+      )
+    return { to: (m[1] as string).toLowerCase(), selectors: m[2] ? m[2].toLowerCase().split(',') : null }
+  })
   if (o.txMaxValue !== undefined && !/^[0-9]{1,78}$/.test(o.txMaxValue))
     throw bad(
       `--tx-max-value ${o.txMaxValue} is not a whole number of wei`,
@@ -90,7 +100,7 @@ function txPolicyOf(o: ServeOptions): { allowTo: string[] | null; allowCreate: b
   if (set && o.txKeystore.length === 0)
     throw bad('the --tx-* policy flags need a transaction key', 'give --tx-keystore FILE')
   return {
-    allowTo: o.txAllowTo.length > 0 ? o.txAllowTo.map((a) => a.toLowerCase()) : null,
+    allowTo: allowTo.length > 0 ? allowTo : null,
     allowCreate: o.txAllowCreate === true,
     maxValue: o.txMaxValue === undefined ? null : BigInt(o.txMaxValue),
   }
@@ -124,7 +134,12 @@ export function registerSigner(program: Command): void {
       collect,
       [],
     )
-    .option('--tx-allow-to <address>', 'a recipient transactions may call or pay (default: any); repeat', collect, [])
+    .option(
+      '--tx-allow-to <address[:selectors]>',
+      'a recipient transactions may call or pay, optionally only the functions of these 4-byte selectors (ADDRESS:0x12345678,0x…); default any; repeat',
+      collect,
+      [],
+    )
     .option('--tx-allow-create', 'allow contract creations (cairn arb deploy, reserves registry deploy)')
     .option('--tx-max-value <wei>', 'the most wei one transaction may carry')
     .option('--metrics.port <port>', 'serve /metrics and /health on this port')
@@ -236,7 +251,8 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
           ...(txKeys.length > 0
             ? {
                 txKeys: server.txAddresses,
-                txAllowTo: txPolicy.allowTo ?? 'any',
+                txAllowTo:
+                  txPolicy.allowTo?.map((a) => (a.selectors ? `${a.to}:${a.selectors.join(',')}` : a.to)) ?? 'any',
                 txAllowCreate: txPolicy.allowCreate,
                 txMaxValue: txPolicy.maxValue?.toString() ?? 'none',
               }
