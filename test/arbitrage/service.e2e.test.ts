@@ -1,16 +1,22 @@
 // The arbitrage service end to end on a Cairn dev chain with Uniswap V2 from its published build:
-// started as `cairn arb start` composes it (PGlite, the signer from a key file, the in-process
-// queue), it syncs the pools, an operator raises the minimum profit and engages the kill switch
+// started as `cairn arb start` composes it (PGlite, the in-process queue, the trading key on a
+// remote signer over mutual TLS — `cairn signer serve --tx-keystore` with `--tx-allow-to
+// EXECUTOR:execute` — so the service never holds it), it syncs the pools, an operator raises the minimum profit and engages the kill switch
 // over the API; a mispricing another account makes is found but not traded while killed; released,
 // the service trades it, and the trade, its realised profit and the audit trail are in the API.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MemoryProtectionStore, SignerServer, SignProtection } from '@cairn/consensus/remote-signer'
 import { createLogger, createTracing } from '@cairn/service-kit'
+import { silentLogger } from '@cairn/utils'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
+import { type Abi, toFunctionSelector } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { arbExecutorAbi } from '../../packages/arbitrage/src/execution/executor.ts'
 import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { type ArbService, startArbService } from '../../packages/arbitrage/src/service/service.ts'
+import { makePki } from '../../packages/consensus/test/bft/remote-signer/tls-fixture.ts'
 import {
   addLiquidity,
   balanceOf,
@@ -33,6 +39,7 @@ const ADMIN = { 'x-api-key': 'admin-key-0123456789abcdef0123' }
 describe('the arbitrage service on a Cairn dev chain', () => {
   let c: TestChain
   let svc: ArbService
+  let signer: SignerServer
   let W: Address
   let A: Address
   let executor: Address
@@ -57,12 +64,44 @@ describe('the arbitrage service on a Cairn dev chain', () => {
       await addLiquidity(c, pool[key]!, x, 10_000n * E18, y, 10_000n * E18)
     }
     executor = await deployExecutor(c)
-    writeFileSync(join(dir, 'key'), `${DEV_KEY_0}\n`, { mode: 0o600 })
+    // the trading key on a remote signer that lets it call the executor's execute() only
+    const pki = makePki(['arb'])
+    const execute = (arbExecutorAbi as Abi).find((f) => f.type === 'function' && f.name === 'execute')
+    signer = new SignerServer(
+      {
+        chainId: 1337n,
+        host: '127.0.0.1',
+        port: 0,
+        tls: { ...pki.server, ca: [pki.ca], clients: [pki.clients.arb!.cert] },
+        txPolicy: {
+          allowTo: [{ to: executor.toLowerCase(), selectors: [toFunctionSelector(execute as never)] }],
+          allowCreate: false,
+          maxValue: 0n,
+        },
+      },
+      {
+        keys: [],
+        txKeys: [Uint8Array.from(Buffer.from(DEV_KEY_0, 'hex'))],
+        protection: new SignProtection({ store: new MemoryProtectionStore() }),
+        logger: silentLogger,
+      },
+    )
+    const { port } = await signer.listen()
+    writeFileSync(join(dir, 'ca.pem'), pki.ca)
+    writeFileSync(join(dir, 'arb.pem'), pki.clients.arb!.cert)
+    writeFileSync(join(dir, 'arb-key.pem'), pki.clients.arb!.key, { mode: 0o600 })
     svc = await startArbService(
       {
         rpc: c.url,
         datadir: null,
-        key: { keyFile: join(dir, 'key') },
+        key: {
+          remote: {
+            url: `tls://127.0.0.1:${port}`,
+            caFile: join(dir, 'ca.pem'),
+            certFile: join(dir, 'arb.pem'),
+            keyFile: join(dir, 'arb-key.pem'),
+          },
+        },
         executor,
         base: W,
         factories: [f1, f2].map((address) => ({ address, fee: { num: 997n, den: 1000n } })),
@@ -92,6 +131,7 @@ describe('the arbitrage service on a Cairn dev chain', () => {
 
   afterAll(async () => {
     await svc?.close()
+    await signer?.close()
     await c?.close()
     rmSync(dir, { recursive: true, force: true })
   })
