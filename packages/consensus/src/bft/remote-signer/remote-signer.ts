@@ -499,10 +499,11 @@ export function askOnce(socket: TLSSocket, req: Record<string, unknown>, timeout
 /** The handshake: the signer's version, chain and keys. */
 export async function askKeys(socket: TLSSocket, timeoutMs: number): Promise<KeysResult> {
   const res = await askOnce(socket, { id: 0, method: 'keys' }, timeoutMs)
-  if ('error' in res) throw new Error(`${res.error.code}: ${res.error.message}`)
+  const broken = (message: string) => new CairnError(ConsensusErrorCode.BFT_SIGNER_PROTOCOL, message, { fault: 'peer' })
+  if ('error' in res) throw broken(`${res.error.code}: ${res.error.message}`)
   const r = res.result as Partial<KeysResult>
   if (typeof r.version !== 'number' || typeof r.chainId !== 'string' || !Array.isArray(r.keys)) {
-    throw new Error('a keys answer without version, chainId or keys')
+    throw broken('a keys answer without version, chainId or keys')
   }
   return r as KeysResult
 }
