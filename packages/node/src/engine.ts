@@ -24,7 +24,7 @@ import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import { NodeErrorCode } from './errors.ts'
 import { openHsmSigner } from './hsm-signer.ts'
-import { checkHybridSignerKind, hybridValidatorSigner } from './hybrid-signer.ts'
+import { checkPqSignerKind, hybridValidatorSigner, mlDsaValidatorSigner } from './hybrid-signer.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
 import { type NextKeyPromotion, nextKeyPromotion } from './keys/promote-next-key.ts'
 import { VERSION } from './version.ts'
@@ -84,8 +84,10 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       // A validator signs with its key (keys.validator), through a remote signer or with a key on
       // an HSM (bft.signer); a node with none follows the commits.
       const signerConfig = config.bft.signer
-      const hybrid = bft.signatureScheme === 'hybrid'
-      if (hybrid) checkHybridSignerKind(signerConfig.kind)
+      const scheme = bft.signatureScheme ?? 'secp256k1'
+      const hybrid = scheme === 'hybrid'
+      // Post-quantum schemes: the local signer only (the ML-DSA seed in the datadir).
+      if (scheme !== 'secp256k1') checkPqSignerKind(signerConfig.kind, scheme)
       const external: { signer: ConsensusSigner; close: () => void } | null =
         signerConfig.kind === 'remote'
           ? await connectRemoteSigner(signerConfig, chainId, modules).then((r) => ({
@@ -115,25 +117,29 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       // A validator logs what its machine receives, so a restart rejoins its height where it was.
       const wal =
         (key !== undefined || external !== null) && modules.walDir
-          ? ConsensusWal.open({ dir: modules.walDir, ...(hybrid ? { scheme: 'hybrid' as const } : {}) })
+          ? ConsensusWal.open({ dir: modules.walDir, ...(scheme !== 'secp256k1' ? { scheme } : {}) })
           : undefined
-      // Hybrid (secp256k1 ‖ ML-DSA-65): the datadir's key and the ML-DSA seed beside it.
-      const hybridSigner =
-        hybrid && key !== undefined && signerState !== undefined && validatorKeys
-          ? hybridValidatorSigner({ chainId, bft, keys: validatorKeys }, { state: signerState, logger: modules.logger })
+      // Hybrid (secp256k1 ‖ ML-DSA-65): the datadir's key and the ML-DSA seed beside it;
+      // ml-dsa-65: the seed alone (the validator is known by pqAddress of its key).
+      const pqSigner =
+        scheme !== 'secp256k1' && key !== undefined && signerState !== undefined && validatorKeys
+          ? (hybrid ? hybridValidatorSigner : mlDsaValidatorSigner)(
+              { chainId, bft, keys: validatorKeys },
+              { state: signerState, logger: modules.logger },
+            )
           : undefined
       const engine = new BftEngine(
         {
           chainId,
           config: bft,
-          ...(key !== undefined && !hybridSigner ? { privateKey: key } : {}),
-          ...(key !== undefined && !hybridSigner && nextKeys.length > 0 ? { nextPrivateKeys: nextKeys } : {}),
+          ...(key !== undefined && !pqSigner ? { privateKey: key } : {}),
+          ...(key !== undefined && !pqSigner && nextKeys.length > 0 ? { nextPrivateKeys: nextKeys } : {}),
         },
         {
           logger: modules.logger,
           metrics: modules.registry ? createBftMetrics(modules.registry) : null,
           ...(signerState ? { signerState } : {}),
-          ...(external ? { signer: external.signer } : hybridSigner ? { signer: hybridSigner } : {}),
+          ...(external ? { signer: external.signer } : pqSigner ? { signer: pqSigner } : {}),
           ...(wal ? { wal } : {}),
           // Proof of stake: rewards, slashing and the set from the staking contract (docs/consensus/staking.md).
           ...(bft.staking

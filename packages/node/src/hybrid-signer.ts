@@ -1,7 +1,8 @@
 /**
  * The in-process signer of a validator on a `hybrid` chain (secp256k1 ‖ ML-DSA-65,
  * docs/consensus/post-quantum.md): `ValidatorSigner` over `hybridDigestKey` — the datadir's
- * secp256k1 key and the ML-DSA key derived from the seed beside it — behind the same signer state.
+ * secp256k1 key and the ML-DSA key derived from the seed beside it — behind the same signer state;
+ * and on an `ml-dsa-65` chain over `mlDsaDigestKey` (the seed alone, {@link mlDsaValidatorSigner}).
  *
  * Refused at start, each saying why: a remote signer or an HSM (their clients check 65-byte
  * signatures only: not yet supported under hybrid), a key rotation in progress (the next key has
@@ -10,7 +11,7 @@
  */
 import { dirname } from 'node:path'
 import { type BftConfig, ConsensusErrorCode, type SignerState, ValidatorSigner } from '@cairn/consensus'
-import { hybridDigestKey, rawDigestKey } from '@cairn/consensus/pq'
+import { hybridDigestKey, mlDsaDigestKey, rawDigestKey } from '@cairn/consensus/pq'
 import { bytesToHex, CairnError, equalsBytes, type Logger } from '@cairn/utils'
 import type { NodeConfig } from './config/schema.ts'
 import { loadPqSeed, pqSeedPath } from './keys/pq-seed-file.ts'
@@ -25,12 +26,26 @@ function refuse(message: string, hint: string): CairnError {
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
  */
 export function checkHybridSignerKind(kind: NodeConfig['bft']['signer']['kind']): void {
-  if (kind !== 'local') {
+  checkPqSignerKind(kind, 'hybrid')
+}
+
+/**
+ * Refuses a signer backend a post-quantum scheme does not support yet (before anything connects):
+ * only the local signer (the key material in the datadir) runs under `hybrid` and `ml-dsa-65`.
+ * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
+ */
+export function checkPqSignerKind(kind: NodeConfig['bft']['signer']['kind'], scheme: 'hybrid' | 'ml-dsa-65'): void {
+  if (kind === 'local') return
+  if (scheme === 'hybrid') {
     throw refuse(
       `bft.signer.kind = "${kind}" is not yet supported on a hybrid chain (secp256k1 ‖ ML-DSA-65)`,
       'use the local signer (the key and ML-DSA seed in the datadir): docs/consensus/post-quantum.md',
     )
   }
+  throw refuse(
+    `bft.signer.kind = "${kind}" is not yet supported on an ML-DSA-65 chain`,
+    'use the local signer (the ML-DSA seed in the datadir): docs/consensus/post-quantum.md',
+  )
 }
 
 /**
@@ -61,6 +76,38 @@ export function hybridValidatorSigner(
   modules.logger.info(
     { validator: bytesToHex(key.address), inGenesis: entry !== undefined },
     'bft: signing hybrid (secp256k1 ‖ ML-DSA-65)',
+  )
+  return new ValidatorSigner({ chainId: opts.chainId, key }, { state: modules.state })
+}
+
+/**
+ * The signer of the validator whose keys are in `keys`'s directory on an `ml-dsa-65` chain
+ * (ML-DSA-65 alone): `ValidatorSigner` over `mlDsaDigestKey` from `keys/validator.mldsa.seed`,
+ * known by `pqAddress` of its public key (the secp256k1 `validator.key` beside it does not sign).
+ * A key rotation is refused (the next key would need a registered ML-DSA key); a seed whose address
+ * is in no genesis entry is logged (`inGenesis: false`): that node signs for no member.
+ * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`, `KEY_FILE_INVALID`, `KEY_FILE_PERMISSIONS`
+ */
+export function mlDsaValidatorSigner(
+  opts: { chainId: bigint; bft: BftConfig; keys: ValidatorKeys },
+  modules: { state: SignerState; logger: Logger },
+): ValidatorSigner {
+  const { keys, bft } = opts
+  if (keys.next !== null || keys.following !== null) {
+    throw refuse(
+      'a validator key rotation is not yet supported on an ML-DSA-65 chain',
+      'finish or remove the rotation (validator.next.key): the next key has no registered ML-DSA key',
+    )
+  }
+  const seedPath = pqSeedPath(dirname(keys.current.path))
+  const key = mlDsaDigestKey({ pqSeed: loadPqSeed(seedPath) })
+  const entry = bft.validators.find((v) => equalsBytes(v.address, key.address))
+  const log = entry === undefined ? modules.logger.warn.bind(modules.logger) : modules.logger.info.bind(modules.logger)
+  log(
+    { validator: bytesToHex(key.address), inGenesis: entry !== undefined, seed: seedPath },
+    entry === undefined
+      ? 'bft: signing ML-DSA-65 with a key the genesis does not register (this node is no validator of the set)'
+      : 'bft: signing ML-DSA-65',
   )
   return new ValidatorSigner({ chainId: opts.chainId, key }, { state: modules.state })
 }

@@ -14,7 +14,8 @@ import { DEFAULT_TIMEOUTS, type TimeoutConfig } from './timeouts.ts'
 export interface BftConfig {
   /**
    * The consensus signature scheme (`config.cairn.bft.signatureScheme`, fixed at genesis; absent:
-   * secp256k1). `hybrid` needs each validator's ML-DSA-65 key; `ml-dsa-65` alone is not supported yet.
+   * secp256k1). `hybrid` and `ml-dsa-65` need each validator's ML-DSA-65 key (under `ml-dsa-65` the
+   * validator's address is `pqAddress` of it) and a fixed set (no staking yet).
    */
   signatureScheme?: SignatureScheme
   /** The set of height 1; under a PQ scheme each entry carries its ML-DSA-65 public key (1,952 bytes). */
@@ -157,7 +158,10 @@ export function parseBftConfig(genesis: unknown): BftConfig {
     } catch (err) {
       throw new CairnError(ConsensusErrorCode.BFT_INVALID_CONFIG, `config.cairn.bft.validators: ${errorText(err)}`, {
         fault: 'caller',
-        hint: 'under hybrid every validator needs pqPublicKey (`cairn devnet init --signature-scheme hybrid` writes them)',
+        hint:
+          scheme === 'ml-dsa-65'
+            ? 'under ml-dsa-65 every validator needs pqPublicKey and its address is keccak256(pqPublicKey)[12:] (`cairn devnet init --signature-scheme ml-dsa-65` writes them)'
+            : 'under hybrid every validator needs pqPublicKey (`cairn devnet init --signature-scheme hybrid` writes them)',
         cause: err,
       })
     }
@@ -180,10 +184,9 @@ function errorText(err: unknown): string {
 }
 
 /**
- * The scheme of a parsed `config.cairn.bft`, refusing what this node cannot run yet: `ml-dsa-65`
- * alone (votes would need the validator's index, evidence its address); `hybrid` with staking (the
- * staking contract holds no ML-DSA keys yet); `hybrid` changes that bring a validator in (change
- * records carry no key).
+ * The scheme of a parsed `config.cairn.bft`, refusing what this node cannot run yet: a PQ scheme
+ * (`hybrid`, `ml-dsa-65`) with staking (the staking contract holds no ML-DSA keys yet), and PQ
+ * changes that bring a validator in (change records carry no key).
  */
 function checkScheme(c: {
   signatureScheme?: SignatureScheme | undefined
@@ -197,22 +200,19 @@ function checkScheme(c: {
       fault: 'caller',
       hint,
     })
-  if (scheme === 'ml-dsa-65') {
-    throw refuse('ml-dsa-65 alone is not yet supported', 'use hybrid (secp256k1 ‖ ML-DSA-65) or secp256k1')
-  }
-  if (scheme === 'hybrid' && c.staking === true) {
+  if (scheme !== 'secp256k1' && c.staking === true) {
     throw refuse(
-      'hybrid with staking is not yet supported: the staking contract holds no ML-DSA keys',
-      'use a fixed set (config.cairn.bft.validators with pqPublicKey)',
+      `${scheme} with staking is not yet supported: the staking contract holds no ML-DSA keys`,
+      `use a fixed set (config.cairn.bft.validators with pqPublicKey${scheme === 'ml-dsa-65' ? ', each address the pqAddress of its key' : ''})`,
     )
   }
-  if (scheme === 'hybrid') {
+  if (scheme !== 'secp256k1') {
     const members = new Set((c.validators ?? []).map((v) => v.address.toLowerCase()))
     const joiner = (c.validatorChanges ?? []).find((ch) => ch.power > 0n && !members.has(ch.address.toLowerCase()))
     if (joiner !== undefined) {
       throw refuse(
         `validatorChanges bring ${joiner.address} in, and a change carries no ML-DSA key`,
-        'under hybrid, changes may only re-weight or remove genesis validators',
+        `under ${scheme}, changes may only re-weight or remove genesis validators`,
       )
     }
   }

@@ -61,7 +61,7 @@ import type { BftAction, BftEvent } from './events.ts'
 import { EvidencePool } from './evidence.ts'
 import { EvidenceRecords } from './evidence-records.ts'
 import { bftExtraEvidence, decodeBftExtra, encodeBftExtra } from './extra-data.ts'
-import type { Address, Proposal, SignedVote, Vote } from './messages.ts'
+import type { Address, Proposal, SignedProposal, SignedVote, Vote } from './messages.ts'
 import { admitValidatorChanges } from './pq/scheme-changes.ts'
 import { createSchemeVerifier } from './pq/scheme-verifier.ts'
 import { type BftTransport, ConsensusReactor } from './reactor.ts'
@@ -712,8 +712,9 @@ export class BftEngine implements Engine {
     const signer = this.#signer
     if (signer === null) return []
     if (this.#wal.replayedVote(vote)) return []
-    const signed = await this.#signed(() => signer.signVote(vote), 'vote', vote)
-    if (signed === null) return []
+    const signature = await this.#signed(() => signer.signVote(vote), 'vote', vote)
+    if (signature === null) return []
+    const signed = this.#named(signature, signer)
     const event: BftEvent = { kind: 'vote', vote: signed }
     this.#wal.logSync(event)
     this.#reactor.publishOwn({ kind: 'vote', vote: signed })
@@ -724,12 +725,23 @@ export class BftEngine implements Engine {
     const signer = this.#signer
     if (signer === null) return []
     if (this.#wal.replayedProposal(proposal)) return []
-    const signed = await this.#signed(() => signer.signProposal(proposal), 'proposal', proposal)
-    if (signed === null) return []
+    const signature = await this.#signed(() => signer.signProposal(proposal), 'proposal', proposal)
+    if (signature === null) return []
+    const signed = this.#named(signature, signer)
     const event: BftEvent = { kind: 'proposal', proposal: signed }
     this.#wal.logSync(event)
     this.#reactor.publishOwn({ kind: 'proposal', proposal: signed })
     return [event]
+  }
+
+  /**
+   * Under `ml-dsa-65` a signed message names its signer (an ML-DSA signature recovers no one): the
+   * signer's address at the message's height. Under the other schemes it is left as it is.
+   */
+  #named<T extends SignedVote | SignedProposal>(signed: T, signer: ConsensusSigner): T {
+    if (this.validators.scheme !== 'ml-dsa-65' || signed.validator !== undefined) return signed
+    const validator = signer.addressAt ? signer.addressAt(signed.height) : signer.address
+    return validator === null ? signed : { ...signed, validator }
   }
 
   /**

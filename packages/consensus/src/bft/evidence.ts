@@ -4,7 +4,10 @@
  * reports it), so it can be gossiped, put in a block and later checked on-chain with `ecrecover`.
  *
  * RLP: `[height, round, type, [hashA, sigA], [hashB, sigB]]`, a nil vote's hash empty, the pair
- * ordered by hash (nil first) so the same equivocation always encodes the same way.
+ * ordered by hash (nil first) so the same equivocation always encodes the same way. Under
+ * `ml-dsa-65` (a signature recovers no signer) a sixth item names the validator, its 20-byte
+ * address: `[height, round, type, [hashA, sigA], [hashB, sigB], validator]`; under secp256k1 and
+ * hybrid the validator is recovered and the five items are unchanged.
  */
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
@@ -66,23 +69,23 @@ export function verifyDuplicateVoteEvidence(
 }
 
 const EMPTY = new Uint8Array(0)
+const ADDRESS_BYTES = 20
 
-/** The RLP bytes of the evidence. */
+/**
+ * The RLP bytes of the evidence. Its signatures' length says the scheme (65, 3,309 or 3,374
+ * bytes): ML-DSA-65 signatures (3,309) add the validator's address, the other schemes' do not.
+ */
 export function encodeEvidence(ev: DuplicateVoteEvidence): Uint8Array {
   const { voteA: a, voteB: b } = ev
-  return RLP.encode([
-    a.height,
-    a.round,
-    a.type,
-    [a.blockHash ?? EMPTY, a.signature],
-    [b.blockHash ?? EMPTY, b.signature],
-  ])
+  const items = [a.height, a.round, a.type, [a.blockHash ?? EMPTY, a.signature], [b.blockHash ?? EMPTY, b.signature]]
+  return RLP.encode(a.signature.length === signatureBytes('ml-dsa-65') ? [...items, ev.validator] : items)
 }
 
 /**
  * Evidence from its RLP bytes, each signature of `scheme`'s length; the validator is recovered from
  * the first signature's secp256k1 part (its first 65 bytes; the ML-DSA parts are checked by
- * {@link verifyDuplicateVoteEvidence}).
+ * {@link verifyDuplicateVoteEvidence}), or under `ml-dsa-65` read from the sixth item (checked
+ * there too: a member of the set of the evidence's height whose key verifies both signatures).
  * @throws CairnError `CONSENSUS_BFT_MALFORMED` or `CONSENSUS_BFT_INVALID_EVIDENCE` (fault 'peer')
  */
 export function decodeEvidence(
@@ -99,7 +102,15 @@ export function decodeEvidence(
   } catch (err) {
     throw malformed('not RLP', err)
   }
-  if (!Array.isArray(d) || d.length !== 5) throw malformed('expected a list of 5 items')
+  const named = scheme === 'ml-dsa-65'
+  const items = named ? 6 : 5
+  if (!Array.isArray(d) || d.length !== items) throw malformed(`expected a list of ${items} items`)
+  let claimed: Uint8Array | undefined
+  if (named) {
+    const x: unknown = d[5]
+    if (!(x instanceof Uint8Array) || x.length !== ADDRESS_BYTES) throw malformed('bad validator address')
+    claimed = x
+  }
   const num = (x: unknown): number => {
     if (!(x instanceof Uint8Array) || x.length > 6) throw malformed('bad integer')
     let n = 0
@@ -119,6 +130,7 @@ export function decodeEvidence(
   }
   const voteA = vote(d[3])
   const voteB = vote(d[4])
+  if (claimed !== undefined) return { validator: claimed, voteA, voteB }
   const validator = recoverSigner(voteDigest(chainId, voteA), voteA.signature.subarray(0, SECP_SIGNATURE_BYTES))
   if (validator === null) throw invalid('the first signature recovers no signer')
   return { validator, voteA, voteB }

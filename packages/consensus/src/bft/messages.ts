@@ -27,9 +27,18 @@ export interface Vote {
   blockHash: BlockHash | null
 }
 
-/** A vote with its 65-byte signature `r ‖ s ‖ v` (v = 27 + recovery id). */
+/**
+ * A vote with its signature: 65 bytes `r ‖ s ‖ v` (v = 27 + recovery id) under secp256k1, the
+ * scheme's bytes under a post-quantum scheme (`pq/scheme.ts`).
+ */
 export interface SignedVote extends Vote {
   signature: Uint8Array
+  /**
+   * The validator that claims the signature, under `ml-dsa-65` only (an ML-DSA signature recovers no
+   * signer): the verifier checks the signature against that validator's key in the set of the
+   * vote's height. Absent under secp256k1 and hybrid (the signer is recovered); not signed.
+   */
+  validator?: Address
 }
 
 /**
@@ -48,6 +57,8 @@ export interface Proposal {
 /** A proposal with the proposer's signature over its digest (the block bytes are not signed: the hash is). */
 export interface SignedProposal extends Proposal {
   signature: Uint8Array
+  /** The proposer that claims the signature, under `ml-dsa-65` only (as {@link SignedVote.validator}). */
+  validator?: Address
 }
 
 /** Steps of a round, ordered; `NEW_HEIGHT` is the wait between a commit and round 0 of the next height. */

@@ -339,6 +339,8 @@ export class BftStateMachine {
         round: cert.round,
         blockHash: cert.blockHash,
         signature: s.signature,
+        // Under ml-dsa-65 the entry's index names the signer (no recovery); ignored otherwise.
+        validator: v.address,
       })
       if (signer === null || hashKey(signer) !== hashKey(v.address)) return
       power += v.votingPower

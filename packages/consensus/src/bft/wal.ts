@@ -77,11 +77,14 @@ export function encodeWalEvent(e: BftEvent): Uint8Array {
     case 'proposal': {
       const p = e.proposal
       // polRound is -1 or more: stored plus one (RLP integers are unsigned).
-      return RLP.encode([TAG.proposal, p.height, p.round, p.polRound + 1, p.blockHash, p.block, p.signature])
+      // Under ml-dsa-65 the signer's address follows the signature (an ML-DSA signature names no one).
+      const fields = [TAG.proposal, p.height, p.round, p.polRound + 1, p.blockHash, p.block, p.signature]
+      return RLP.encode(p.validator === undefined ? fields : [...fields, p.validator])
     }
     case 'vote': {
       const v = e.vote
-      return RLP.encode([TAG.vote, v.type, v.height, v.round, v.blockHash ?? EMPTY, v.signature])
+      const fields = [TAG.vote, v.type, v.height, v.round, v.blockHash ?? EMPTY, v.signature]
+      return RLP.encode(v.validator === undefined ? fields : [...fields, v.validator])
     }
     case 'timeout': {
       const t = e.timeout
@@ -128,10 +131,17 @@ export function decodeWalEvent(bytes: Uint8Array, scheme: SignatureScheme = 'sec
     if (x.length !== 32) throw bad(`item ${i} is not a 32-byte hash`)
     return x
   }
+  const address = (i: number): Uint8Array => {
+    const x = bytesAt(i)
+    if (x.length !== 20) throw bad(`item ${i} is not a 20-byte address`)
+    return x
+  }
+  // Under ml-dsa-65 a proposal or a vote names its signer in one more item.
+  const named = scheme === 'ml-dsa-65' ? 1 : 0
   const tag = num(0)
   switch (tag) {
     case TAG.proposal:
-      if (items.length !== 7) break
+      if (items.length !== 7 + named) break
       return {
         kind: 'proposal',
         proposal: {
@@ -141,10 +151,11 @@ export function decodeWalEvent(bytes: Uint8Array, scheme: SignatureScheme = 'sec
           blockHash: hash(4),
           block: bytesAt(5),
           signature: bytesAt(6),
+          ...(named === 1 ? { validator: address(7) } : {}),
         },
       }
     case TAG.vote: {
-      if (items.length !== 6) break
+      if (items.length !== 6 + named) break
       const type = num(1)
       if (type !== MsgType.PREVOTE && type !== MsgType.PRECOMMIT) throw bad(`unknown vote type ${type}`)
       const h = bytesAt(4)
@@ -154,6 +165,7 @@ export function decodeWalEvent(bytes: Uint8Array, scheme: SignatureScheme = 'sec
         round: num(3),
         blockHash: h.length === 0 ? null : hash(4),
         signature: bytesAt(5),
+        ...(named === 1 ? { validator: address(6) } : {}),
       }
       return { kind: 'vote', vote }
     }

@@ -3,6 +3,10 @@
  *
  * - proposal `[1, nonce, height, round, polRound + 1, blockHash, block, signature]`
  * - vote `[2, nonce, type, height, round, blockHash | "", signature]`
+ *
+ *   Under `ml-dsa-65` both gain a last field, the signer's 20-byte address (`validator`: an
+ *   ML-DSA signature recovers no signer): `[…, signature, validator]`. Under secp256k1 and hybrid
+ *   they are as above, byte for byte.
  * - commit `[3, nonce, block, certificate]`: a committed block with its certificate (catch-up)
  * - status `[4, nonce, height]`: the height the sender decides (a peer ahead answers with commits)
  * - evidence `[5, nonce, evidence]`: duplicate-vote evidence, `encodeEvidence` bytes (decoded and
@@ -18,6 +22,9 @@ import { type CommitCertificate, decodeCertificate, encodeCertificate } from './
 import { MsgType, type SignedProposal, type SignedVote } from './messages.ts'
 import { type SignatureScheme, signatureBytes } from './pq/scheme.ts'
 
+/** Bytes of an address (the `validator` field under `ml-dsa-65`). */
+const ADDRESS_BYTES = 20
+
 export type WireMessage =
   | { kind: 'proposal'; proposal: SignedProposal }
   | { kind: 'vote'; vote: SignedVote }
@@ -32,11 +39,13 @@ export function encodeWire(msg: WireMessage, nonce: number): Uint8Array {
   switch (msg.kind) {
     case 'proposal': {
       const p = msg.proposal
-      return RLP.encode([KIND.proposal, nonce, p.height, p.round, p.polRound + 1, p.blockHash, p.block, p.signature])
+      const fields = [KIND.proposal, nonce, p.height, p.round, p.polRound + 1, p.blockHash, p.block, p.signature]
+      return RLP.encode(p.validator === undefined ? fields : [...fields, p.validator])
     }
     case 'vote': {
       const v = msg.vote
-      return RLP.encode([KIND.vote, nonce, v.type, v.height, v.round, v.blockHash ?? EMPTY, v.signature])
+      const fields = [KIND.vote, nonce, v.type, v.height, v.round, v.blockHash ?? EMPTY, v.signature]
+      return RLP.encode(v.validator === undefined ? fields : [...fields, v.validator])
     }
     case 'commit':
       return RLP.encode([KIND.commit, nonce, msg.block, encodeCertificate(msg.certificate)])
@@ -64,11 +73,15 @@ function bytes(v: unknown, what: string, length?: number): Uint8Array {
 }
 
 /**
- * A consensus message from its bytes, signatures of `scheme`'s length (the chain's).
+ * A consensus message from its bytes, signatures of `scheme`'s length (the chain's); under
+ * `ml-dsa-65` votes and proposals carry the signer's address as a last field (and must). Field
+ * counts and the sizes of the signature and the address are checked before any other field.
  * @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'peer')
  */
 export function decodeWire(data: Uint8Array, scheme: SignatureScheme = 'secp256k1'): WireMessage {
   const sigBytes = signatureBytes(scheme)
+  // Under ml-dsa-65 a vote or a proposal names its signer: one more field.
+  const named = scheme === 'ml-dsa-65' ? 1 : 0
   let d: unknown
   try {
     d = RLP.decode(data)
@@ -80,7 +93,9 @@ export function decodeWire(data: Uint8Array, scheme: SignatureScheme = 'secp256k
   const kind = uint(f[0], 'kind')
   switch (kind) {
     case KIND.proposal: {
-      if (f.length !== 8) throw malformed('proposal: 8 fields expected')
+      if (f.length !== 8 + named) throw malformed(`proposal: ${8 + named} fields expected`)
+      const signature = bytes(f[7], 'signature', sigBytes)
+      const validator = named === 1 ? bytes(f[8], 'validator address', ADDRESS_BYTES) : undefined
       return {
         kind: 'proposal',
         proposal: {
@@ -89,12 +104,15 @@ export function decodeWire(data: Uint8Array, scheme: SignatureScheme = 'secp256k
           polRound: uint(f[4], 'polRound') - 1,
           blockHash: bytes(f[5], 'block hash', 32),
           block: bytes(f[6], 'block'),
-          signature: bytes(f[7], 'signature', sigBytes),
+          signature,
+          ...(validator !== undefined ? { validator } : {}),
         },
       }
     }
     case KIND.vote: {
-      if (f.length !== 7) throw malformed('vote: 7 fields expected')
+      if (f.length !== 7 + named) throw malformed(`vote: ${7 + named} fields expected`)
+      const signature = bytes(f[6], 'signature', sigBytes)
+      const validator = named === 1 ? bytes(f[7], 'validator address', ADDRESS_BYTES) : undefined
       const type = uint(f[2], 'vote type')
       if (type !== MsgType.PREVOTE && type !== MsgType.PRECOMMIT) throw malformed('bad vote type')
       const hash = bytes(f[5], 'block hash')
@@ -106,7 +124,8 @@ export function decodeWire(data: Uint8Array, scheme: SignatureScheme = 'secp256k
           height: uint(f[3], 'height'),
           round: uint(f[4], 'round'),
           blockHash: hash.length === 0 ? null : hash,
-          signature: bytes(f[6], 'signature', sigBytes),
+          signature,
+          ...(validator !== undefined ? { validator } : {}),
         },
       }
     }

@@ -1,5 +1,5 @@
 /**
- * A validator's ML-DSA-65 seed (32 bytes, FIPS 204's ξ) under the `hybrid` consensus scheme, kept
+ * A validator's ML-DSA-65 seed (32 bytes, FIPS 204's ξ) under the `hybrid` and `ml-dsa-65` consensus schemes, kept
  * as a hex file beside its secp256k1 key (`DATADIR/keys/validator.mldsa.seed`, mode 0600): the
  * ML-DSA key pair is derived from it at start, and its public key is what the genesis registers
  * (`config.cairn.bft.validators[i].pqPublicKey`). Kept like a private key.
@@ -25,10 +25,14 @@ export function pqSeedPath(keysDir: string): string {
  */
 export function loadPqSeed(path: string): Uint8Array {
   if (!existsSync(path)) {
-    throw new CairnError(NodeErrorCode.KEY_FILE_INVALID, `the chain signs hybrid and ${path} does not exist`, {
-      fault: 'caller',
-      hint: 'a hybrid validator needs its ML-DSA seed beside validator.key (`cairn devnet init --signature-scheme hybrid` writes one)',
-    })
+    throw new CairnError(
+      NodeErrorCode.KEY_FILE_INVALID,
+      `the chain signs with ML-DSA-65 (hybrid or ml-dsa-65) and ${path} does not exist`,
+      {
+        fault: 'caller',
+        hint: 'a hybrid or ml-dsa-65 validator needs its ML-DSA seed beside validator.key (`cairn devnet init --signature-scheme hybrid|ml-dsa-65` writes one)',
+      },
+    )
   }
   checkKeyFilePermissions(path, 'ML-DSA seed')
   const text = readFileSync(path, 'utf8').trim().replace(/^0x/, '')

@@ -7,7 +7,7 @@ import { bytesToHex } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
 import { admitValidatorChanges } from '../../../src/bft/pq/index.ts'
 import { parseBftConfig, ValidatorSchedule, ValidatorSet } from '../../../src/index.ts'
-import { HYBRID_KEYS } from './pq-fixture.ts'
+import { HYBRID_KEYS, MLDSA_KEYS } from './pq-fixture.ts'
 
 const hex = (b: Uint8Array) => bytesToHex(b)
 const genesisWith = (bft: Record<string, unknown>) => ({ config: { cairn: { bft } } })
@@ -28,10 +28,12 @@ describe('config.cairn.bft.signatureScheme', () => {
     expect(schedule.at(7).pqKeyOf(HYBRID_KEYS[2]?.address as Uint8Array)).toEqual(HYBRID_KEYS[2]?.pqPublicKey)
   })
 
-  it('refuses ml-dsa-65 alone, hybrid with staking, a missing or short key, and a key under secp256k1', () => {
+  it('refuses hybrid or ml-dsa-65 with staking, a missing or short key, and a key under secp256k1', () => {
     const parse = (bft: Record<string, unknown>) => () => parseBftConfig(genesisWith(bft))
-    expect(parse({ signatureScheme: 'ml-dsa-65', validators: hybridValidators() })).toThrow(/not yet supported/)
     expect(parse({ signatureScheme: 'hybrid', staking: true })).toThrow(/staking contract holds no ML-DSA keys/)
+    expect(parse({ signatureScheme: 'ml-dsa-65', staking: true })).toThrow(
+      /ml-dsa-65 with staking is not yet supported/,
+    )
     const [first, ...rest] = hybridValidators()
     const noKey = { address: first?.address, power: 1 }
     expect(parse({ signatureScheme: 'hybrid', validators: [noKey, ...rest] })).toThrow(/no ML-DSA-65 public key/)
@@ -42,6 +44,39 @@ describe('config.cairn.bft.signatureScheme', () => {
     expect(parse({ signatureScheme: 'hybrid', validators: hybridValidators(), validatorChanges: [joiner] })).toThrow(
       /carries no ML-DSA key/,
     )
+  })
+})
+
+describe('config.cairn.bft.signatureScheme = ml-dsa-65', () => {
+  const mlDsaValidators = () =>
+    MLDSA_KEYS.map((k) => ({ address: hex(k.address), power: 1, pqPublicKey: hex(k.pqPublicKey as Uint8Array) }))
+  const parse = (bft: Record<string, unknown>) => () => parseBftConfig(genesisWith(bft))
+
+  it('parses a fixed set whose addresses are the keys’ pqAddress', () => {
+    const c = parseBftConfig(genesisWith({ signatureScheme: 'ml-dsa-65', validators: mlDsaValidators() }))
+    expect(c.signatureScheme).toBe('ml-dsa-65')
+    expect(c.validators.map((v) => hex(v.address))).toEqual(MLDSA_KEYS.map((k) => hex(k.address)))
+    const schedule = new ValidatorSchedule(c.validators, undefined, 'ml-dsa-65')
+    expect(schedule.at(3).pqKeyOf(MLDSA_KEYS[1]?.address as Uint8Array)).toEqual(MLDSA_KEYS[1]?.pqPublicKey)
+  })
+
+  it('refuses an address that is not its key’s, a missing key, staking and a keyless joiner', () => {
+    // The hybrid validators' addresses are their secp256k1 keys': not pqAddress of their ML-DSA keys.
+    expect(parse({ signatureScheme: 'ml-dsa-65', validators: hybridValidators() })).toThrow(/keccak256\(pqPublicKey\)/)
+    const [first, ...rest] = mlDsaValidators()
+    expect(parse({ signatureScheme: 'ml-dsa-65', validators: [{ address: first?.address }, ...rest] })).toThrow(
+      /no ML-DSA-65 public key/,
+    )
+    expect(parse({ signatureScheme: 'ml-dsa-65', staking: true })).toThrow(/staking contract holds no ML-DSA keys/)
+    const joiner = { height: 5, address: `0x${'ab'.repeat(20)}`, power: 1 }
+    expect(parse({ signatureScheme: 'ml-dsa-65', validators: mlDsaValidators(), validatorChanges: [joiner] })).toThrow(
+      /validatorChanges bring 0xab(ab)+ in, and a change carries no ML-DSA key/,
+    )
+    // A removal of a member is a change it accepts.
+    const removal = { height: 5, address: first?.address, power: 0 }
+    expect(
+      parse({ signatureScheme: 'ml-dsa-65', validators: mlDsaValidators(), validatorChanges: [removal] }),
+    ).not.toThrow()
   })
 })
 

@@ -15,7 +15,9 @@
  * `init --signature-scheme hybrid` makes a chain whose validators sign secp256k1 ‖ ML-DSA-65
  * (docs/consensus/post-quantum.md): each node also gets `keys/validator.mldsa.seed` (32 bytes, 0600)
  * and the genesis registers the ML-DSA public keys. Such a devnet has a fixed set (as `--no-staking`):
- * the staking contract holds no ML-DSA keys yet.
+ * the staking contract holds no ML-DSA keys yet. `init --signature-scheme ml-dsa-65` does the same
+ * for ML-DSA-65 alone: each validator signs with the seed's key only and the genesis knows it by
+ * `pqAddress` of that key (`keys/validator.key` is still written, and signs nothing).
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
@@ -23,6 +25,7 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { devGenesis } from '@cairn/chain'
 import { type StakingProfile, stakingParamsWith } from '@cairn/consensus'
+import { pqAddress } from '@cairn/consensus/pq'
 import { mlDsa65Keygen, privateKeyToAddress } from '@cairn/crypto'
 import { peerIdOfSecp256k1 } from '@cairn/p2p'
 import { bytesToHex, CairnError } from '@cairn/utils'
@@ -56,12 +59,14 @@ function profile(v: string): StakingProfile {
 }
 
 function signatureScheme(v: string): DevnetSignatureScheme {
-  if (v !== 'secp256k1' && v !== 'hybrid') throw new InvalidArgumentError('expected secp256k1 or hybrid')
+  if (v !== 'secp256k1' && v !== 'hybrid' && v !== 'ml-dsa-65') {
+    throw new InvalidArgumentError('expected secp256k1, hybrid or ml-dsa-65')
+  }
   return v
 }
 
-/** The consensus signature schemes a devnet can be made with (`ml-dsa-65` alone is not supported yet). */
-export type DevnetSignatureScheme = 'secp256k1' | 'hybrid'
+/** The consensus signature schemes a devnet can be made with. */
+export type DevnetSignatureScheme = 'secp256k1' | 'hybrid' | 'ml-dsa-65'
 
 function port(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65_000) throw new InvalidArgumentError('expected a port')
@@ -94,7 +99,10 @@ export interface DevnetInitOptions {
   gasLimit?: bigint
   /** The block time (ms). Default 1000. */
   blockTimeMs?: number
-  /** `hybrid`: secp256k1 ‖ ML-DSA-65 votes, ML-DSA seeds written, a fixed set. Default secp256k1. */
+  /**
+   * `hybrid`: secp256k1 ‖ ML-DSA-65 votes; `ml-dsa-65`: ML-DSA-65 alone, validators known by
+   * `pqAddress`. Either writes the ML-DSA seeds and makes a fixed set. Default secp256k1.
+   */
   signatureScheme?: DevnetSignatureScheme
 }
 
@@ -106,14 +114,15 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
       hint: 'use another --dir, or remove it to start over',
     })
   }
-  const hybrid = opts.signatureScheme === 'hybrid'
-  // Hybrid: a fixed set (the staking contract holds no ML-DSA keys yet).
-  const staking = opts.staking !== false && !hybrid
-  if (hybrid && (opts.param?.length ?? 0) > 0) {
+  const scheme = opts.signatureScheme ?? 'secp256k1'
+  // Hybrid and ml-dsa-65: a fixed set (the staking contract holds no ML-DSA keys yet).
+  const pq = scheme !== 'secp256k1'
+  const staking = opts.staking !== false && !pq
+  if (pq && (opts.param?.length ?? 0) > 0) {
     throw new CairnError(
       NodeErrorCode.DEVNET_OPTIONS,
-      '--param sets staking and governance parameters, but a hybrid devnet has a fixed validator set (the staking contract holds no ML-DSA keys yet)',
-      { fault: 'caller', hint: 'drop --param, or --signature-scheme hybrid (docs/consensus/post-quantum.md)' },
+      `--param sets staking and governance parameters, but a ${scheme} devnet has a fixed validator set (the staking contract holds no ML-DSA keys yet)`,
+      { fault: 'caller', hint: `drop --param, or --signature-scheme ${scheme} (docs/consensus/post-quantum.md)` },
     )
   }
   // Bad parameters are refused before anything is written (no keys left behind).
@@ -125,14 +134,19 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
     const keys = join(datadir, 'keys')
     const identity = loadOrCreateKey(join(keys, 'node.key'), 'node identity key')
     const validator = loadOrCreateKey(join(keys, 'validator.key'), 'validator key')
-    const pqPublicKey = hybrid ? mlDsa65Keygen(loadOrCreatePqSeed(pqSeedPath(keys))).publicKey : null
+    const pqPublicKey = pq ? mlDsa65Keygen(loadOrCreatePqSeed(pqSeedPath(keys))).publicKey : null
     const p2pPort = opts.p2pBasePort + k
     return {
       i,
       datadir,
       httpPort: opts.basePort + k,
       p2pPort,
-      address: bytesToHex(privateKeyToAddress(validator.privateKey)),
+      // Under ml-dsa-65 a validator is known by its ML-DSA key's address, not its secp256k1 key's.
+      address: bytesToHex(
+        scheme === 'ml-dsa-65' && pqPublicKey !== null
+          ? pqAddress(pqPublicKey)
+          : privateKeyToAddress(validator.privateKey),
+      ),
       pqPublicKey: pqPublicKey === null ? null : bytesToHex(pqPublicKey),
       enode: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerIdOfSecp256k1(identity.privateKey)}`,
     }
@@ -147,7 +161,7 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
   if (!staking) {
     genesis.config.cairn = {
       bft: {
-        ...(hybrid ? { signatureScheme: 'hybrid' } : {}),
+        ...(pq ? { signatureScheme: scheme } : {}),
         validators: nodes.map((n) => ({
           address: n.address,
           power: 1,
@@ -219,7 +233,7 @@ export function registerDevnet(program: Command): void {
     .option('--no-staking', 'a fixed validator set in the genesis instead of proof of stake')
     .option(
       '--signature-scheme <scheme>',
-      'consensus signatures: secp256k1, or hybrid (secp256k1 ‖ ML-DSA-65; writes keys/validator.mldsa.seed, fixed set)',
+      'consensus signatures: secp256k1, hybrid (secp256k1 ‖ ML-DSA-65) or ml-dsa-65 (alone); the last two write keys/validator.mldsa.seed and a fixed set',
       signatureScheme,
       'secp256k1',
     )
@@ -244,7 +258,9 @@ export function registerDevnet(program: Command): void {
         `${files.length} validators in ${resolve(opts.dir)}; JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
           (opts.signatureScheme === 'hybrid'
             ? 'votes signed secp256k1 ‖ ML-DSA-65 (seeds in node-N/keys/validator.mldsa.seed); a fixed validator set, no staking\n'
-            : '') +
+            : opts.signatureScheme === 'ml-dsa-65'
+              ? 'votes signed ML-DSA-65 alone (seeds in node-N/keys/validator.mldsa.seed; validators known by their ML-DSA keys’ addresses); a fixed validator set, no staking\n'
+              : '') +
           `run them all: cairn devnet start --dir ${opts.dir}\n`,
       )
     })
