@@ -1,7 +1,7 @@
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { openRemoteTxAccount } from '@cairn/consensus/remote-signer'
 import { decryptKeystore } from '@cairn/crypto'
-import { type ExternalKeySource, openHsmAccount } from '@cairn/keys'
+import { type ExternalKeySource, openHsmAccount, readSecretFile as readOwnerOnly } from '@cairn/keys'
 import { CairnError, silentLogger } from '@cairn/utils'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { ReservesErrorCode } from '../errors.ts'
@@ -22,21 +22,14 @@ export interface LoadedSigner {
 const keyError = (message: string, hint: string, cause?: unknown) =>
   new CairnError(ReservesErrorCode.KEY_INVALID, message, { fault: 'caller', hint, ...(cause ? { cause } : {}) })
 
+/** A key or password file, owner-only (@cairn/keys), its errors this domain's. */
 function readSecretFile(path: string, what: string): string {
-  let mode: number
-  let text: string
   try {
-    mode = statSync(path).mode & 0o777
-    text = readFileSync(path, 'utf8')
+    return readOwnerOnly(path, what)
   } catch (err) {
-    throw keyError(`cannot read the ${what} ${path}`, 'check the path', err)
+    if (!(err instanceof CairnError)) throw err
+    throw keyError(err.message, err.hint ?? 'check the path', err)
   }
-  if ((mode & 0o077) !== 0)
-    throw keyError(
-      `the ${what} ${path} has mode ${mode.toString(8).padStart(4, '0')}: other users can read or write it`,
-      `run \`chmod 600 ${path}\` (and consider the key exposed)`,
-    )
-  return text
 }
 
 /**
