@@ -42,7 +42,11 @@ export async function loadSigner(
   modules: { logger?: Logger | null; registry?: Registry | null } = {},
 ): Promise<LoadedSigner> {
   if ('hsm' in src) return openHsmAccount(src.hsm, modules)
-  if ('remote' in src) return openRemoteTxAccount(src.remote, { logger: modules.logger ?? silentLogger })
+  if ('remote' in src)
+    return openRemoteTxAccount(src.remote, {
+      logger: modules.logger ?? silentLogger,
+      registry: modules.registry ?? null,
+    })
   return { account: await loadLocal(src), close: () => {} }
 }
 

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs'
 import type { TLSSocket } from 'node:tls'
 import { KeysErrorCode, type RemoteKeySource, readSecretFile } from '@cairn/keys'
 import { CairnError, errorMessage, type Logger } from '@cairn/utils'
+import { Counter, Histogram, type Registry } from 'prom-client'
 import {
   getAddress,
   type Hex,
@@ -28,6 +29,39 @@ import { type LocalAccount, toAccount } from 'viem/accounts'
 import { ConsensusErrorCode } from '../../errors.ts'
 import { type KeysResult, PROTOCOL_VERSION, SignerErrorCode } from './protocol.ts'
 import { askKeys, askOnce, openSocket, parseSignerUrl } from './remote-signer.ts'
+
+export interface RemoteTxSignerMetrics {
+  requests: Counter<'outcome'>
+  seconds: Histogram
+}
+
+/** `cairn_remote_tx_signer_*`: every outcome exported at 0. */
+export function createRemoteTxSignerMetrics(register: Registry): RemoteTxSignerMetrics {
+  const registers = [register]
+  const requests = new Counter({
+    name: 'cairn_remote_tx_signer_requests_total',
+    help: 'Transactions sent to the remote signer, by outcome (signed, refused, unavailable, error)',
+    labelNames: ['outcome'],
+    registers,
+  })
+  for (const outcome of ['signed', 'refused', 'unavailable', 'error']) requests.inc({ outcome }, 0)
+  return {
+    requests,
+    seconds: new Histogram({
+      name: 'cairn_remote_tx_signer_request_seconds',
+      help: 'Time from a transaction sent to the remote signer to its signature',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+  }
+}
+
+export interface RemoteTxSignerModules {
+  logger: Logger
+  metrics?: RemoteTxSignerMetrics | null
+  /** A monotonic clock in ms (default `performance.now`). */
+  now?: () => number
+}
 
 export interface RemoteTxSignerOptions {
   /** `tls://host:port`. */
@@ -50,14 +84,20 @@ export class RemoteTxSigner {
   readonly address: Hex
   readonly chainId: bigint
   readonly #opts: RemoteTxSignerOptions
-  readonly #logger: Logger
+  readonly #m: RemoteTxSignerModules
   #socket: TLSSocket | null
   #queue: Promise<unknown> = Promise.resolve()
   #nextId = 1
 
-  private constructor(opts: RemoteTxSignerOptions, logger: Logger, socket: TLSSocket, keys: KeysResult, address: Hex) {
+  private constructor(
+    opts: RemoteTxSignerOptions,
+    modules: RemoteTxSignerModules,
+    socket: TLSSocket,
+    keys: KeysResult,
+    address: Hex,
+  ) {
     this.#opts = opts
-    this.#logger = logger
+    this.#m = modules
     this.#socket = socket
     this.address = address
     this.chainId = BigInt(keys.chainId)
@@ -68,7 +108,7 @@ export class RemoteTxSigner {
    * @throws CairnError `CONSENSUS_BFT_SIGNER_UNAVAILABLE` (cannot connect, TLS refused) or
    *   `CONSENSUS_BFT_SIGNER_CONFIG` (another protocol, the key absent, several keys and no address)
    */
-  static async connect(opts: RemoteTxSignerOptions, modules: { logger: Logger }): Promise<RemoteTxSigner> {
+  static async connect(opts: RemoteTxSignerOptions, modules: RemoteTxSignerModules): Promise<RemoteTxSigner> {
     const { socket, keys } = await RemoteTxSigner.#open(opts)
     const fail = (message: string, hint: string) => {
       socket.destroy()
@@ -98,7 +138,7 @@ export class RemoteTxSigner {
         held.length === 0 ? 'start it with --tx-keystore FILE' : 'say which: --remote-signer-address',
       )
     modules.logger.info({ url: opts.url, address, chainId: keys.chainId }, 'remote transaction signer connected')
-    return new RemoteTxSigner(opts, modules.logger, socket, keys, getAddress(address))
+    return new RemoteTxSigner(opts, modules, socket, keys, getAddress(address))
   }
 
   static async #open(opts: RemoteTxSignerOptions): Promise<{ socket: TLSSocket; keys: KeysResult }> {
@@ -116,9 +156,32 @@ export class RemoteTxSigner {
 
   /** Signs the keccak-256 of `unsigned` (an unsigned serialized transaction) on the signer. */
   signSerialized(unsigned: Hex): Promise<Hex> {
-    const run = this.#queue.then(() => this.#sign(unsigned))
+    const run = this.#queue.then(() => this.#measured(unsigned))
     this.#queue = run.catch(() => {})
     return run
+  }
+
+  async #measured(unsigned: Hex): Promise<Hex> {
+    const now = this.#m.now ?? (() => performance.now())
+    const t0 = now()
+    const outcome = (o: string) => this.#m.metrics?.requests.inc({ outcome: o })
+    try {
+      const signature = await this.#sign(unsigned)
+      outcome('signed')
+      this.#m.metrics?.seconds.observe((now() - t0) / 1000)
+      return signature
+    } catch (err) {
+      const code = err instanceof CairnError ? err.code : null
+      outcome(
+        code === ConsensusErrorCode.BFT_SIGNER_REFUSED
+          ? 'refused'
+          : code === ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE
+            ? 'unavailable'
+            : 'error',
+      )
+      this.#m.logger.warn({ err: errorMessage(err), url: this.#opts.url }, 'remote signer gave no signature')
+      throw err
+    }
   }
 
   async #sign(unsigned: Hex): Promise<Hex> {
@@ -186,7 +249,7 @@ export class RemoteTxSigner {
   close(): void {
     this.#socket?.destroy()
     this.#socket = null
-    this.#logger.debug({ url: this.#opts.url }, 'remote transaction signer closed')
+    this.#m.logger.debug({ url: this.#opts.url }, 'remote transaction signer closed')
   }
 }
 
@@ -205,7 +268,7 @@ function readPemFile(path: string, what: string): string {
 /** Connects to the signer and returns the key as a viem account, and what closes the connection. */
 export async function openRemoteTxAccount(
   src: RemoteKeySource,
-  modules: { logger: Logger },
+  modules: { logger: Logger; registry?: Registry | null },
 ): Promise<{ account: LocalAccount; close: () => void }> {
   const tls = {
     ca: readPemFile(src.caFile, 'signer CA certificate'),
@@ -214,7 +277,7 @@ export async function openRemoteTxAccount(
   }
   const signer = await RemoteTxSigner.connect(
     { url: src.url, tls, ...(src.address !== undefined ? { address: src.address } : {}) },
-    modules,
+    { logger: modules.logger, metrics: modules.registry ? createRemoteTxSignerMetrics(modules.registry) : null },
   )
   return { account: signer.account(), close: () => signer.close() }
 }

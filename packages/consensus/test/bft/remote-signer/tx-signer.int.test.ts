@@ -15,6 +15,7 @@ import { type Hex, recoverTransactionAddress, type TransactionSerializable } fro
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
+  createRemoteTxSignerMetrics,
   createSignerServerMetrics,
   MemoryProtectionStore,
   RemoteSigner,
@@ -66,7 +67,7 @@ async function startSigner(policy: TxPolicy, port = 0, registry?: Registry) {
   return { server, port: (await server.listen()).port }
 }
 
-async function connectTx(port: number, address?: string): Promise<RemoteTxSigner> {
+async function connectTx(port: number, address?: string, registry?: Registry): Promise<RemoteTxSigner> {
   const signer = await RemoteTxSigner.connect(
     {
       url: `tls://127.0.0.1:${port}`,
@@ -74,7 +75,7 @@ async function connectTx(port: number, address?: string): Promise<RemoteTxSigner
       timeoutMs: 3000,
       ...(address ? { address } : {}),
     },
-    { logger: silentLogger },
+    { logger: silentLogger, ...(registry ? { metrics: createRemoteTxSignerMetrics(registry) } : {}) },
   )
   closers.push(() => signer.close())
   return signer
@@ -110,7 +111,8 @@ describe('transaction keys on the remote signer', () => {
       0,
       registry,
     )
-    const signer = await connectTx(port)
+    const client = new Registry()
+    const signer = await connectTx(port, undefined, client)
     expect(signer.address.toLowerCase()).toBe(TX_ADDRESS)
     const account = signer.account()
     const local = privateKeyToAccount(bytesToHex(TX_KEY) as Hex)
@@ -138,6 +140,10 @@ describe('transaction keys on the remote signer', () => {
     const metrics = await registry.getSingleMetricAsString('cairn_signer_requests_total')
     expect(metrics).toContain('method="signTransaction",outcome="signed"} 3')
     expect(metrics).toContain('method="signTransaction",outcome="refused"} 4')
+    const ours = await client.getSingleMetricAsString('cairn_remote_tx_signer_requests_total')
+    expect(ours).toContain('outcome="signed"} 3')
+    expect(ours).toContain('outcome="refused"} 4')
+    expect(ours).toContain('outcome="unavailable"} 0')
   })
 
   it('a validator key never signs a transaction, and a transaction key never signs a vote', async () => {
