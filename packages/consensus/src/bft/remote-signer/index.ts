@@ -25,5 +25,5 @@ export type { SignerServerMetrics, SignerServerModules, SignerServerOptions } fr
 export { certificateFingerprint, createSignerServerMetrics, SignerServer } from './signer-server.ts'
 export type { RemoteTxSignerMetrics, RemoteTxSignerModules, RemoteTxSignerOptions } from './tx-client.ts'
 export { createRemoteTxSignerMetrics, openRemoteTxAccount, RemoteTxSigner } from './tx-client.ts'
-export type { TxCheck, TxPolicy } from './tx-policy.ts'
+export type { AllowedRecipient, TxCheck, TxPolicy } from './tx-policy.ts'
 export { checkTransaction, OPEN_TX_POLICY } from './tx-policy.ts'
