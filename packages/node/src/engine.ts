@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { readStoredGenesis } from '@cairn/chain'
 import {
+  type BftConfig,
   BftEngine,
   type BftScheduler,
   ConsensusErrorCode,
@@ -19,7 +20,7 @@ import {
 import type { RemoteSigner } from '@cairn/consensus/remote-signer'
 import type { KVStore } from '@cairn/db'
 import type { DevControls } from '@cairn/rpc'
-import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import { NodeErrorCode } from './errors.ts'
@@ -86,11 +87,12 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       const signerConfig = config.bft.signer
       const scheme = bft.signatureScheme ?? 'secp256k1'
       const hybrid = scheme === 'hybrid'
-      // Post-quantum schemes: the local signer only (the ML-DSA seed in the datadir).
+      // Post-quantum schemes: the local signer (the ML-DSA seed in the datadir) or a remote signer
+      // holding the seed; no HSM.
       if (scheme !== 'secp256k1') checkPqSignerKind(signerConfig.kind, scheme)
       const external: { signer: ConsensusSigner; close: () => void } | null =
         signerConfig.kind === 'remote'
-          ? await connectRemoteSigner(signerConfig, chainId, modules).then((r) => ({
+          ? await connectRemoteSigner(signerConfig, { chainId, bft }, modules).then((r) => ({
               signer: r,
               close: () => r.close(),
             }))
@@ -179,9 +181,11 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
  */
 async function connectRemoteSigner(
   s: Extract<NodeConfig['bft']['signer'], { kind: 'remote' }>,
-  chainId: bigint,
+  chain: { chainId: bigint; bft: BftConfig },
   modules: EngineModules,
 ): Promise<RemoteSigner> {
+  const { chainId, bft } = chain
+  const scheme = bft.signatureScheme ?? 'secp256k1'
   const { RemoteSigner, createRemoteSignerMetrics } = await import('@cairn/consensus/remote-signer')
   const pem = (field: 'ca' | 'cert' | 'key') => {
     try {
@@ -208,6 +212,14 @@ async function connectRemoteSigner(
       ...(s.address ? { address: hexToBytes(s.address) } : {}),
       ...(s.nextAddress ? { nextAddresses: [hexToBytes(s.nextAddress)] } : {}),
       timeoutMs: s.timeoutMs,
+      // Under hybrid and ml-dsa-65 each signature is verified against the genesis's ML-DSA key.
+      ...(scheme !== 'secp256k1'
+        ? {
+            scheme,
+            pqPublicKeyOf: (address: Uint8Array) =>
+              bft.validators.find((v) => equalsBytes(v.address, address))?.pqPublicKey ?? null,
+          }
+        : {}),
     },
     {
       logger: modules.logger.child({ module: 'remote-signer' }),

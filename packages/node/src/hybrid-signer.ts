@@ -4,8 +4,9 @@
  * secp256k1 key and the ML-DSA key derived from the seed beside it — behind the same signer state;
  * and on an `ml-dsa-65` chain over `mlDsaDigestKey` (the seed alone, {@link mlDsaValidatorSigner}).
  *
- * Refused at start, each saying why: a remote signer or an HSM (their clients check 65-byte
- * signatures only: not yet supported under hybrid), a key rotation in progress (the next key has
+ * A remote signer (`cairn signer serve --signature-scheme hybrid|ml-dsa-65 --pq-seed-file …`) is
+ * allowed: the client checks each signature under the scheme (engine.ts). Refused at start, each
+ * saying why: an HSM (a PKCS#11 token has no ML-DSA), a key rotation in progress (the next key has
  * no registered ML-DSA key), and a seed whose public key is not the one the genesis registers for
  * this validator (its votes would all be refused).
  */
@@ -31,20 +32,21 @@ export function checkHybridSignerKind(kind: NodeConfig['bft']['signer']['kind'])
 
 /**
  * Refuses a signer backend a post-quantum scheme does not support yet (before anything connects):
- * only the local signer (the key material in the datadir) runs under `hybrid` and `ml-dsa-65`.
+ * the local signer (the key material in the datadir) and the remote signer (`cairn signer serve`
+ * with the ML-DSA seeds) run under `hybrid` and `ml-dsa-65`; an HSM does not (no ML-DSA on PKCS#11).
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
  */
 export function checkPqSignerKind(kind: NodeConfig['bft']['signer']['kind'], scheme: 'hybrid' | 'ml-dsa-65'): void {
-  if (kind === 'local') return
+  if (kind === 'local' || kind === 'remote') return
   if (scheme === 'hybrid') {
     throw refuse(
       `bft.signer.kind = "${kind}" is not yet supported on a hybrid chain (secp256k1 ‖ ML-DSA-65)`,
-      'use the local signer (the key and ML-DSA seed in the datadir): docs/consensus/post-quantum.md',
+      'use the local signer (the key and ML-DSA seed in the datadir) or a remote signer with the seed (`cairn signer serve --signature-scheme hybrid --pq-seed-file`): docs/consensus/post-quantum.md',
     )
   }
   throw refuse(
     `bft.signer.kind = "${kind}" is not yet supported on an ML-DSA-65 chain`,
-    'use the local signer (the ML-DSA seed in the datadir): docs/consensus/post-quantum.md',
+    'use the local signer (the ML-DSA seed in the datadir) or a remote signer with the seed (`cairn signer serve --signature-scheme ml-dsa-65 --pq-seed-file`): docs/consensus/post-quantum.md',
   )
 }
 

@@ -52,8 +52,9 @@ describe('the hybrid validator signer of `cairn start`', () => {
     expect(verifyVoteSignature('hybrid', voteDigest(1337n, vote), signed.signature, identity)).toEqual({ ok: true })
   })
 
-  it('refuses a remote or HSM signer, a seed not registered in the genesis, a missing or exposed seed', () => {
-    expect(() => checkHybridSignerKind('remote')).toThrow(/"remote" is not yet supported on a hybrid chain/)
+  it('allows a remote signer; refuses an HSM signer, a seed not registered in the genesis, a missing or exposed seed', () => {
+    // A remote signer holds the seed (`cairn signer serve --signature-scheme hybrid`).
+    expect(() => checkHybridSignerKind('remote')).not.toThrow()
     expect(() => checkHybridSignerKind('hsm')).toThrow(/not yet supported/)
     expect(() => checkHybridSignerKind('local')).not.toThrow()
     const v = validatorDir('other')

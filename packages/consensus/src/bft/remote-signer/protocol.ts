@@ -7,8 +7,8 @@
  *
  * | request | result |
  * |---|---|
- * | `{"id":1,"method":"keys"}` | `{"version":1,"chainId":"1337","keys":["0x…"],"txKeys":["0x…"]}`: the validator keys and the transaction keys it signs with |
- * | `{"id":2,"method":"signVote","key":"0x…","chainId":"1337","vote":{"type":1,"height":5,"round":0,"blockHash":"0x…"}}` | `{"signature":"0x…"}` (65 bytes `r ‖ s ‖ v`) |
+ * | `{"id":1,"method":"keys"}` | `{"version":1,"chainId":"1337","keys":["0x…"],"txKeys":["0x…"]}`: the validator keys and the transaction keys it signs with; under a post-quantum scheme also `"scheme":"hybrid"` (or `"ml-dsa-65"`) and `"pqKeys":["0x…"]` (`pqAddress` of each key's ML-DSA key) |
+ * | `{"id":2,"method":"signVote","key":"0x…","chainId":"1337","vote":{"type":1,"height":5,"round":0,"blockHash":"0x…"}}` | `{"signature":"0x…"}` (65 bytes `r ‖ s ‖ v`; under `hybrid` 3,374 bytes, under `ml-dsa-65` 3,309) |
  * | `{"id":3,"method":"signProposal","key":"0x…","chainId":"1337","proposal":{"height":5,"round":0,"polRound":-1,"blockHash":"0x…"}}` | `{"signature":"0x…"}` |
  * | `{"id":4,"method":"ping"}` | `{}` |
  * | `{"id":5,"method":"signTransaction","key":"0x…","chainId":"1337","tx":"0x02f8…"}` | `{"signature":"0x…"}` (65 bytes `r ‖ s ‖ v`, v = 27 + y parity) |
@@ -30,6 +30,7 @@ import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { z } from 'zod'
 import { ConsensusErrorCode } from '../../errors.ts'
 import type { MsgType, Proposal, Vote } from '../messages.ts'
+import type { SignatureScheme } from '../pq/scheme.ts'
 
 export const PROTOCOL_VERSION = 1
 /** The largest frame either side accepts (a request is ~300 bytes). */
@@ -111,6 +112,10 @@ export interface KeysResult {
   keys: string[]
   /** The transaction keys (absent from a signer that holds none). */
   txKeys?: string[]
+  /** The consensus signature scheme of its validator keys; absent: `secp256k1`. */
+  scheme?: SignatureScheme
+  /** Under a PQ scheme, `pqAddress` of each validator key's ML-DSA key, in the order of `keys`. */
+  pqKeys?: string[]
 }
 
 export type SignerResponse =

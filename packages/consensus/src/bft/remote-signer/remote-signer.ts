@@ -10,14 +10,18 @@
  * the validator votes again as soon as the signer answers. A request not answered within
  * `timeoutMs` fails, and the connection is replaced (a half-open socket never recovers).
  *
- * Every signature is checked to recover to the validator's address before it is used.
+ * Every signature is checked to be the validator's before it is used: under `secp256k1` it recovers
+ * to its address; under `hybrid` and `ml-dsa-65` it has the scheme's length and verifies
+ * (`verifyVoteSignature`) against the ML-DSA key the node's validator set registers for it.
  */
 import { connect, type TLSSocket } from 'node:tls'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { ConsensusErrorCode } from '../../errors.ts'
 import type { Address, Proposal, SignedProposal, SignedVote, Vote } from '../messages.ts'
-import { proposalDigest, recoverSigner, voteDigest } from '../signing.ts'
+import { pqAddress, type SignatureScheme, signatureBytes } from '../pq/scheme.ts'
+import { verifyVoteSignature } from '../pq/verify-vote.ts'
+import { proposalDigest, voteDigest } from '../signing.ts'
 import type { ValidatorSet } from '../validator-set.ts'
 import type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
 import {
@@ -54,6 +58,13 @@ export interface RemoteSignerOptions {
   timeoutMs?: number
   /** First and longest wait between reconnection attempts (ms; default 250 and 5000). */
   reconnectMs?: { min: number; max: number }
+  /** The chain's consensus signature scheme (default `secp256k1`); the signer must serve the same. */
+  scheme?: SignatureScheme
+  /**
+   * Under `hybrid` and `ml-dsa-65`: the ML-DSA-65 public key the validator set registers for an
+   * address (null: none), which every signature must verify under.
+   */
+  pqPublicKeyOf?: (address: Address) => Uint8Array | null
 }
 
 export interface RemoteSignerMetrics {
@@ -118,9 +129,19 @@ export class RemoteSigner implements ConsensusSigner {
   #retryMs: number
   #reconnecting: ReturnType<typeof setTimeout> | null = null
   #wasUp = true
+  readonly #scheme: SignatureScheme
+  readonly #pqPublicKey: Uint8Array | null
 
-  private constructor(opts: RemoteSignerOptions, modules: RemoteSignerModules, address: Address, socket: TLSSocket) {
+  private constructor(
+    opts: RemoteSignerOptions,
+    modules: RemoteSignerModules,
+    address: Address,
+    socket: TLSSocket,
+    pqPublicKey: Uint8Array | null,
+  ) {
     this.#opts = opts
+    this.#scheme = opts.scheme ?? 'secp256k1'
+    this.#pqPublicKey = pqPublicKey
     this.#m = modules
     this.address = address
     this.addresses = [address, ...(opts.nextAddresses ?? [])]
@@ -185,6 +206,39 @@ export class RemoteSigner implements ConsensusSigner {
     } else {
       throw fail(`holds ${keys.keys.length} keys`, 'say which is this validator’s: bft.signer.address')
     }
+    const scheme = opts.scheme ?? 'secp256k1'
+    const served = keys.scheme ?? 'secp256k1'
+    if (served !== scheme) {
+      throw fail(
+        `signs ${served} signatures, this node's chain uses ${scheme}`,
+        'start the signer with --signature-scheme of this chain (and the ML-DSA seeds: --pq-seed-file)',
+      )
+    }
+    let pqPublicKey: Uint8Array | null = null
+    if (scheme !== 'secp256k1') {
+      if ((opts.nextAddresses?.length ?? 0) > 0) {
+        throw fail(
+          `a validator key rotation is not yet supported on a ${scheme} chain`,
+          'drop bft.signer.nextAddress: the next key has no registered ML-DSA key',
+        )
+      }
+      const want = bytesToHex(address)
+      pqPublicKey = opts.pqPublicKeyOf?.(address) ?? null
+      if (pqPublicKey === null) {
+        throw fail(
+          `the validator set registers no ML-DSA-65 key for ${want}`,
+          'a validator of a hybrid or ml-dsa-65 chain has its pqPublicKey in the genesis (config.cairn.bft.validators)',
+        )
+      }
+      const i = keys.keys.findIndex((k) => k.toLowerCase() === want)
+      const served = keys.pqKeys?.[i]?.toLowerCase()
+      if (served !== bytesToHex(pqAddress(pqPublicKey))) {
+        throw fail(
+          `holds for ${want} an ML-DSA key (pqAddress ${served ?? 'none'}) that is not the one the genesis registers (${bytesToHex(pqAddress(pqPublicKey))})`,
+          'give the signer the ML-DSA seed of this validator (--pq-seed-file, paired with its --keystore)',
+        )
+      }
+    }
     for (const next of opts.nextAddresses ?? []) {
       const want = bytesToHex(next)
       if (!keys.keys.some((k) => k.toLowerCase() === want)) {
@@ -194,7 +248,7 @@ export class RemoteSigner implements ConsensusSigner {
         )
       }
     }
-    return new RemoteSigner(opts, modules, address, socket)
+    return new RemoteSigner(opts, modules, address, socket, pqPublicKey)
   }
 
   followValidatorSets(setAt: (height: number) => ValidatorSet): void {
@@ -245,11 +299,12 @@ export class RemoteSigner implements ConsensusSigner {
   }
 
   #check(digest: Uint8Array, signature: Uint8Array, key: Address): void {
-    const signer = recoverSigner(digest, signature)
-    if (signer === null || !equalsBytes(signer, key)) {
+    const pqPublicKey = this.#scheme !== 'secp256k1' && equalsBytes(key, this.address) ? this.#pqPublicKey : null
+    const check = verifyVoteSignature(this.#scheme, digest, signature, { address: key, pqPublicKey })
+    if (!check.ok) {
       throw new CairnError(
         ConsensusErrorCode.BFT_SIGNER_PROTOCOL,
-        'the remote signer answered a signature of another key, or none',
+        `the remote signer answered a signature of another key, or none (${check.reason}: ${check.message})`,
         { fault: 'peer' },
       )
     }
@@ -290,11 +345,14 @@ export class RemoteSigner implements ConsensusSigner {
       )
     }
     const signature = (res.result as { signature?: unknown }).signature
-    if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+    const bytes = signatureBytes(this.#scheme)
+    if (typeof signature !== 'string' || signature.length !== 2 + 2 * bytes || !/^0x[0-9a-fA-F]+$/.test(signature)) {
       count('error')
-      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_PROTOCOL, 'the remote signer answered no signature', {
-        fault: 'peer',
-      })
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_PROTOCOL,
+        `the remote signer answered no ${this.#scheme} signature (${bytes} bytes)`,
+        { fault: 'peer' },
+      )
     }
     count('signed')
     return { signature: hexToBytes(signature) }
@@ -393,7 +451,11 @@ export class RemoteSigner implements ConsensusSigner {
       // Any of its keys will do (after a rotation the old one may be gone from the signer).
       const held = new Set(keys.keys.map((k) => k.toLowerCase()))
       const want = this.addresses.map((a) => bytesToHex(a))
-      if (BigInt(keys.chainId) !== this.#opts.chainId || !want.some((a) => held.has(a))) {
+      if (
+        BigInt(keys.chainId) !== this.#opts.chainId ||
+        (keys.scheme ?? 'secp256k1') !== this.#scheme ||
+        !want.some((a) => held.has(a))
+      ) {
         throw new CairnError(
           ConsensusErrorCode.BFT_SIGNER_CONFIG,
           `the signer no longer holds ${want.join(' or ')} for chain ${this.#opts.chainId}`,

@@ -17,6 +17,8 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Hex } from 'viem'
 import { ConsensusErrorCode } from '../../errors.ts'
 import { MsgType, signStepOf } from '../messages.ts'
+import type { SchemeDigestKey } from '../pq/pq-digest-key.ts'
+import { pqAddress, type SignatureScheme, signatureBytes } from '../pq/scheme.ts'
 import { proposalDigest, voteDigest } from '../signing.ts'
 import type { SignProtection } from './protection-db.ts'
 import {
@@ -52,6 +54,13 @@ export interface SignerServerOptions {
   maxConnections?: number
   /** What transaction keys may sign (tx-policy.ts); default {@link OPEN_TX_POLICY}. */
   txPolicy?: TxPolicy
+  /**
+   * The chain's consensus signature scheme (default `secp256k1`). Under `hybrid` and `ml-dsa-65`
+   * every validator key is a {@link SchemeDigestKey} of that scheme (`hybridDigestKey`,
+   * `mlDsaDigestKey`), and the `keys` answer says the scheme and each key's ML-DSA key (its
+   * `pqAddress`), so a node of another scheme, or with another ML-DSA key, refuses at start.
+   */
+  scheme?: SignatureScheme
 }
 
 export interface SignerServerMetrics {
@@ -82,7 +91,7 @@ export function createSignerServerMetrics(register: Registry): SignerServerMetri
 export interface SignerServerModules {
   /**
    * The validator keys it holds: private keys (decrypted from their keystores by the caller), or
-   * {@link DigestKey}s (keys on an HSM, `hsm/`).
+   * {@link DigestKey}s (keys on an HSM, `hsm/`); under a post-quantum scheme, {@link SchemeDigestKey}s.
    */
   keys: readonly (Uint8Array | DigestKey)[]
   /**
@@ -107,6 +116,9 @@ export class SignerServer {
   readonly #m: SignerServerModules
   /** Lowercase address → key. */
   readonly #keys = new Map<string, DigestKey>()
+  /** Lowercase address → `pqAddress` of its ML-DSA key (PQ schemes only). */
+  readonly #pqKeys = new Map<string, string>()
+  readonly #scheme: SignatureScheme
   readonly #txKeys = new Map<string, DigestKey>()
   readonly #pinned: Set<string>
   readonly #sockets = new Set<TLSSocket>()
@@ -121,9 +133,45 @@ export class SignerServer {
         hint: 'give it at least one validator keystore (--keystore FILE) or transaction keystore (--tx-keystore FILE)',
       })
     }
+    this.#scheme = opts.scheme ?? 'secp256k1'
     for (const k of modules.keys) {
       const key = k instanceof Uint8Array ? rawDigestKey(k) : k
-      this.#keys.set(bytesToHex(key.address), key)
+      const address = bytesToHex(key.address)
+      const keyScheme = (key as Partial<SchemeDigestKey>).scheme ?? 'secp256k1'
+      if (keyScheme !== this.#scheme) {
+        throw new CairnError(
+          ConsensusErrorCode.BFT_SIGNER_CONFIG,
+          `validator key ${address} signs ${keyScheme}, but the signer serves a ${this.#scheme} chain`,
+          {
+            fault: 'caller',
+            hint: 'give every validator key of a hybrid or ml-dsa-65 chain its ML-DSA seed (--pq-seed-file), and --signature-scheme of the chain',
+          },
+        )
+      }
+      if (this.#scheme !== 'secp256k1') {
+        const pq = (key as SchemeDigestKey).pqPublicKey
+        if (pq === null) {
+          throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, `validator key ${address} has no ML-DSA key`, {
+            fault: 'caller',
+          })
+        }
+        const pqKey = bytesToHex(pqAddress(pq))
+        if ([...this.#pqKeys.values()].includes(pqKey)) {
+          throw new CairnError(
+            ConsensusErrorCode.BFT_SIGNER_CONFIG,
+            `validator key ${address} has the ML-DSA key of another validator key`,
+            { fault: 'caller', hint: 'give each validator its own ML-DSA seed (--pq-seed-file)' },
+          )
+        }
+        this.#pqKeys.set(address, pqKey)
+      }
+      if (this.#keys.has(address)) {
+        throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, `validator key ${address} is given twice`, {
+          fault: 'caller',
+          hint: 'give each validator key once',
+        })
+      }
+      this.#keys.set(address, key)
     }
     for (const k of modules.txKeys ?? []) {
       const key = k instanceof Uint8Array ? rawDigestKey(k) : k
@@ -292,6 +340,9 @@ export class SignerServer {
         chainId: this.#opts.chainId.toString(),
         keys: this.addresses,
         txKeys: this.txAddresses,
+        ...(this.#scheme !== 'secp256k1'
+          ? { scheme: this.#scheme, pqKeys: this.addresses.map((a) => this.#pqKeys.get(a) as string) }
+          : {}),
       }
       return { id: req.id, result }
     }
@@ -337,6 +388,15 @@ export class SignerServer {
       outcome('error')
       log.error({ err: errorMessage(err), key: address }, 'remote signer: the key gave no signature')
       return fail(req.id, SignerErrorCode.INTERNAL, `the key gave no signature: ${errorMessage(err)}`)
+    }
+    if (signature.length !== signatureBytes(this.#scheme)) {
+      outcome('error')
+      log.error({ key: address, bytes: signature.length }, 'remote signer: the key gave a signature of another scheme')
+      return fail(
+        req.id,
+        SignerErrorCode.INTERNAL,
+        `the key gave ${signature.length} bytes, not a ${this.#scheme} signature`,
+      )
     }
     outcome('signed')
     log.debug({ key: address, height, round, step, again: check.again }, 'remote signer: signed')

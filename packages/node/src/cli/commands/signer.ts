@@ -12,14 +12,16 @@ import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { ConsensusErrorCode, type DigestKey } from '@cairn/consensus'
+import { hybridDigestKey, mlDsaDigestKey, parseSignatureScheme, rawDigestKey } from '@cairn/consensus/pq'
 import { decryptKeystore } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'
 import { CairnError, errorMessage } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { readPassword } from '../../config/password.ts'
 import { checkKeyFilePermissions, loadOrCreateKey } from '../../keys/key-file.ts'
+import { loadPqSeed, PQ_SEED_FILE } from '../../keys/pq-seed-file.ts'
 import { writeKeystore } from '../../keystore-dir.ts'
 import { buildCommit, VERSION } from '../../version.ts'
 import { registerSignerHsm } from '../signer-hsm.ts'
@@ -57,6 +59,8 @@ interface ServeOptions {
   chainId: bigint
   listen: { host: string; port: number }
   keystore: string[]
+  pqSeedFile: string[]
+  signatureScheme: string
   passwordFile?: string
   tlsCert: string
   tlsKey: string
@@ -87,7 +91,7 @@ function txPolicyOf(o: ServeOptions): {
     if (!m)
       throw bad(
         `--tx-allow-to ${a} is not ADDRESS or ADDRESS:SELECTOR[,SELECTOR…]`,
-        'e.g. --tx-allow-to 0xExecutor:0x1cff79cd (4-byte selectors: cast sig "execute(…)")',
+        'e.g. --tx-allow-to 0xExecutor:0xd37ae047 (ArbExecutor.execute; other selectors: cast sig "f(…)")',
       )
     return { to: (m[1] as string).toLowerCase(), selectors: m[2] ? m[2].toLowerCase().split(',') : null }
   })
@@ -106,6 +110,42 @@ function txPolicyOf(o: ServeOptions): {
   }
 }
 
+/**
+ * The post-quantum flags of `serve`, checked against one another: under `hybrid` one
+ * --pq-seed-file per --keystore (paired in order), under `ml-dsa-65` seeds and no --keystore, under
+ * `secp256k1` no seed; no --hsm-key under a PQ scheme (a PKCS#11 token has no ML-DSA).
+ */
+function checkPqFlags(o: ServeOptions, scheme: 'secp256k1' | 'hybrid' | 'ml-dsa-65'): void {
+  const seeds = o.pqSeedFile.length
+  if (scheme === 'secp256k1') {
+    if (seeds > 0)
+      throw bad(
+        '--pq-seed-file is for a hybrid or ml-dsa-65 chain',
+        'give --signature-scheme hybrid (or ml-dsa-65) for such a chain, or drop --pq-seed-file',
+      )
+    return
+  }
+  if (o.hsmKey.length > 0)
+    throw bad(
+      `--hsm-key is not supported on a ${scheme} chain (a PKCS#11 token has no ML-DSA)`,
+      'give the validator key as --keystore with its --pq-seed-file',
+    )
+  if (scheme === 'hybrid') {
+    if (o.keystore.length === 0 || seeds !== o.keystore.length)
+      throw bad(
+        `a hybrid signer needs one --pq-seed-file per --keystore (got ${o.keystore.length} keystores and ${seeds} seeds)`,
+        'pair each --keystore with its validator.mldsa.seed, in the same order: --keystore A.json --pq-seed-file A.seed --keystore B.json --pq-seed-file B.seed',
+      )
+    return
+  }
+  if (o.keystore.length > 0)
+    throw bad(
+      'an ml-dsa-65 validator key is its ML-DSA seed: --keystore would be unused',
+      'give each validator as --pq-seed-file FILE only (transaction keys stay --tx-keystore)',
+    )
+  if (seeds === 0) throw bad('an ml-dsa-65 signer needs a validator seed', 'give --pq-seed-file FILE per validator')
+}
+
 /** Registers `cairn signer`. */
 export function registerSigner(program: Command): void {
   const signer = program
@@ -118,6 +158,17 @@ export function registerSigner(program: Command): void {
     .requiredOption('--chain-id <id>', 'the chain it signs for (requests for any other are refused)', chainIdArg)
     .option('--listen <host:port>', 'where it listens', listenArg, { host: '127.0.0.1', port: 9797 })
     .option('--keystore <file>', 'a validator keystore (Web3 Secret Storage v3); repeat for several', collect, [])
+    .option(
+      '--signature-scheme <scheme>',
+      "the chain's consensus signature scheme: secp256k1, hybrid (secp256k1 ‖ ML-DSA-65) or ml-dsa-65",
+      'secp256k1',
+    )
+    .option(
+      '--pq-seed-file <file>',
+      "a validator's ML-DSA-65 seed (keys/validator.mldsa.seed): under hybrid one per --keystore, paired in order (the 1st with the 1st…); under ml-dsa-65 the validator key itself (no --keystore); repeat",
+      collect,
+      [],
+    )
     .option('--password-file <file>', "the keystores' password (else CAIRN_PASSWORD, else a prompt)")
     .requiredOption('--tls-cert <file>', "the signer's certificate chain (PEM)")
     .requiredOption('--tls-key <file>', "the signer's private key (PEM)")
@@ -169,11 +220,13 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         format: 'auto',
         onBrokenPipe: stopper.onBrokenPipe,
       }).child({ module: 'signer' })
-      if (o.keystore.length === 0 && o.hsmKey.length === 0 && o.txKeystore.length === 0)
+      if (o.keystore.length === 0 && o.pqSeedFile.length === 0 && o.hsmKey.length === 0 && o.txKeystore.length === 0)
         throw bad(
           'no keystore',
           'give at least one --keystore FILE (or --hsm-key LABEL with --hsm-module, --hsm-token, --hsm-pin-file), or --tx-keystore FILE',
         )
+      const scheme = parseSignatureScheme(o.signatureScheme)
+      checkPqFlags(o, scheme)
       const txPolicy = txPolicyOf(o)
       if (o.client.length === 0)
         throw bad('no client certificate pinned', 'pin each node allowed to sign: --client FILE.pem')
@@ -213,13 +266,28 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
           throw bad(`cannot decrypt keystore ${file}: ${errorMessage(err)}`, 'check the password (--password-file)')
         }
       }
-      for (const file of o.keystore) keys.push(await decrypt(file))
+      const validatorKeys: Uint8Array[] = []
+      for (const file of o.keystore) validatorKeys.push(await decrypt(file))
+      if (scheme === 'secp256k1') keys.push(...validatorKeys)
+      else if (scheme === 'hybrid') {
+        for (const [i, secp] of validatorKeys.entries()) {
+          const pqSeed = loadPqSeed(o.pqSeedFile[i] as string)
+          keys.push(hybridDigestKey({ secpKey: rawDigestKey(secp), pqSeed }))
+        }
+      } else for (const file of o.pqSeedFile) keys.push(mlDsaDigestKey({ pqSeed: loadPqSeed(file) }))
       const txKeys: Uint8Array[] = []
       for (const file of o.txKeystore) txKeys.push(await decrypt(file))
       const registry = createMetricsRegistry({ version: VERSION, commit: buildCommit() })
       const store = new FileProtectionStore({ dir: o.db })
       const server = new SignerServer(
-        { chainId: o.chainId, host: o.listen.host, port: o.listen.port, tls, txPolicy },
+        {
+          chainId: o.chainId,
+          host: o.listen.host,
+          port: o.listen.port,
+          tls,
+          txPolicy,
+          ...(scheme !== 'secp256k1' ? { scheme } : {}),
+        },
         {
           keys,
           txKeys,
@@ -247,6 +315,7 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         {
           listen: `tls://${bound.host}:${bound.port}`,
           chainId: o.chainId.toString(),
+          ...(scheme !== 'secp256k1' ? { scheme } : {}),
           keys: server.addresses,
           ...(txKeys.length > 0
             ? {
@@ -298,6 +367,12 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         o.scryptN !== undefined ? { n: Number(o.scryptN) } : undefined,
       )
       process.stdout.write(`Address:  ${entry.address}\nKeystore: ${entry.file}\n`)
+      const seed = join(dirname(o.keyFile), PQ_SEED_FILE)
+      if (existsSync(seed)) {
+        process.stdout.write(
+          `ML-DSA seed: ${seed} (hybrid or ml-dsa-65 chain): move it to the signer too and give it as --pq-seed-file, paired with this keystore\n`,
+        )
+      }
     })
 
   registerSignerHsm(signer)

@@ -1,0 +1,257 @@
+/**
+ * The remote signer under the post-quantum schemes, over real mutual TLS on loopback: a hybrid key
+ * (secp256k1 ‖ ML-DSA-65) and an ML-DSA-65 key sign votes and proposals through it, each signature
+ * of the scheme's length and valid under it (against the ML-DSA key the validator set registers);
+ * a conflicting vote is refused; a node of another scheme, or with another registered ML-DSA key,
+ * is refused at connect; a signer answering 65 bytes to a hybrid node is a protocol error.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { hybridDigestKey, mlDsaDigestKey, rawDigestKey, type SchemeDigestKey } from '../../../src/bft/pq/index.ts'
+import { type SignatureScheme, signatureBytes } from '../../../src/bft/pq/scheme.ts'
+import { verifyVoteSignature } from '../../../src/bft/pq/verify-vote.ts'
+import {
+  FileProtectionStore,
+  RemoteSigner,
+  type RemoteSignerOptions,
+  SignerServer,
+  SignProtection,
+} from '../../../src/bft/remote-signer/index.ts'
+import { ConsensusErrorCode, MsgType, proposalDigest, voteDigest } from '../../../src/index.ts'
+import { validatorKey } from '../../harness/bft-network.ts'
+import { block } from '../fixture.ts'
+import { makePki, type Pem } from './tls-fixture.ts'
+
+const CHAIN = 1337n
+const dir = mkdtempSync(join(tmpdir(), 'cairn-remote-signer-pq-'))
+let pki: ReturnType<typeof makePki>
+const servers: SignerServer[] = []
+const stores: FileProtectionStore[] = []
+const clients: RemoteSigner[] = []
+
+const seed = (n: number) => new Uint8Array(32).fill(n)
+const hybridKey = (i: number, s: number) =>
+  hybridDigestKey({ secpKey: rawDigestKey(validatorKey(i)), pqSeed: seed(s) }, {})
+const mlDsaKey = (s: number) => mlDsaDigestKey({ pqSeed: seed(s) }, {})
+
+beforeAll(() => {
+  pki = makePki(['node1', 'node2'])
+})
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close()
+  for (const s of servers.splice(0)) await s.close()
+  for (const s of stores.splice(0)) s.close()
+})
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+async function startSigner(
+  keys: (Uint8Array | SchemeDigestKey)[],
+  opts: { db: string; scheme?: SignatureScheme },
+): Promise<number> {
+  const store = new FileProtectionStore({ dir: opts.db })
+  stores.push(store)
+  const server = new SignerServer(
+    {
+      chainId: CHAIN,
+      host: '127.0.0.1',
+      port: 0,
+      tls: {
+        ...pki.server,
+        ca: [pki.ca],
+        clients: [pki.clients.node1?.cert as string, pki.clients.node2?.cert as string],
+      },
+      ...(opts.scheme ? { scheme: opts.scheme } : {}),
+    },
+    { keys, protection: new SignProtection({ store }), logger: silentLogger },
+  )
+  servers.push(server)
+  return (await server.listen()).port
+}
+
+/** A node's options: its chain's scheme and the ML-DSA keys its genesis registers. */
+function nodeOptions(
+  port: number,
+  who: Pem,
+  scheme: SignatureScheme,
+  registered: SchemeDigestKey[],
+): RemoteSignerOptions {
+  return {
+    chainId: CHAIN,
+    url: `tls://127.0.0.1:${port}`,
+    tls: { ca: pki.ca, cert: who.cert, key: who.key },
+    timeoutMs: 5000,
+    reconnectMs: { min: 50, max: 200 },
+    ...(scheme !== 'secp256k1'
+      ? {
+          scheme,
+          pqPublicKeyOf: (a: Uint8Array) =>
+            registered.find((k) => bytesToHex(k.address) === bytesToHex(a))?.pqPublicKey ?? null,
+        }
+      : {}),
+  }
+}
+
+async function connect(opts: RemoteSignerOptions): Promise<RemoteSigner> {
+  const c = await RemoteSigner.connect(opts, { logger: silentLogger })
+  clients.push(c)
+  return c
+}
+
+const refusedAtConnect = async (opts: RemoteSignerOptions): Promise<Error> => {
+  const err = await connect(opts).then(
+    () => null,
+    (e: unknown) => e as Error,
+  )
+  expect(err).not.toBeNull()
+  expect(isCairnError(err, ConsensusErrorCode.BFT_SIGNER_CONFIG)).toBe(true)
+  return err as Error
+}
+
+describe.each([
+  { scheme: 'hybrid' as const, key: () => hybridKey(0, 1), other: () => hybridKey(0, 2) },
+  { scheme: 'ml-dsa-65' as const, key: () => mlDsaKey(3), other: () => mlDsaKey(4) },
+])('a $scheme key through the remote signer', ({ scheme, key: makeKey, other }) => {
+  it('signs votes and proposals valid under the scheme, refuses a conflicting vote, re-signs the same', async () => {
+    const key = makeKey()
+    const port = await startSigner([key], { db: join(dir, `${scheme}-sign`), scheme })
+    const one = await connect(nodeOptions(port, pki.clients.node1 as Pem, scheme, [key]))
+    const two = await connect(nodeOptions(port, pki.clients.node2 as Pem, scheme, [key]))
+    expect(bytesToHex(one.address)).toBe(bytesToHex(key.address))
+    const identity = { address: key.address, pqPublicKey: key.pqPublicKey }
+    const A = block('A').hash
+    const B = block('B').hash
+    const first = await one.signVote({ type: MsgType.PREVOTE, height: 5, round: 0, blockHash: A })
+    if (!('signature' in first)) throw new Error(`refused: ${first.refused}`)
+    expect(first.signature.length).toBe(signatureBytes(scheme))
+    expect(verifyVoteSignature(scheme, voteDigest(CHAIN, first), first.signature, identity)).toEqual({ ok: true })
+    // Not valid under the other key's ML-DSA key: the check is real.
+    const stranger = other()
+    expect(
+      verifyVoteSignature(scheme, voteDigest(CHAIN, first), first.signature, {
+        address: key.address,
+        pqPublicKey: stranger.pqPublicKey,
+      }).ok,
+    ).toBe(false)
+    const conflicting = await two.signVote({ type: MsgType.PREVOTE, height: 5, round: 0, blockHash: B })
+    expect(conflicting).toMatchObject({ refused: expect.stringMatching(/conflict at 5\/0\/2/) })
+    const same = await two.signVote({ type: MsgType.PREVOTE, height: 5, round: 0, blockHash: A })
+    if (!('signature' in same)) throw new Error(`refused: ${same.refused}`)
+    expect(verifyVoteSignature(scheme, voteDigest(CHAIN, same), same.signature, identity)).toEqual({ ok: true })
+    const proposal = await one.signProposal({
+      height: 6,
+      round: 0,
+      polRound: -1,
+      blockHash: B,
+      block: new Uint8Array(),
+    })
+    if (!('signature' in proposal)) throw new Error(`refused: ${proposal.refused}`)
+    expect(proposal.signature.length).toBe(signatureBytes(scheme))
+    expect(verifyVoteSignature(scheme, proposalDigest(CHAIN, proposal), proposal.signature, identity)).toEqual({
+      ok: true,
+    })
+  })
+
+  it('is refused at connect by a node of another scheme, or whose genesis registers another ML-DSA key', async () => {
+    const key = makeKey()
+    const port = await startSigner([key], { db: join(dir, `${scheme}-refuse`), scheme })
+    const secpNode = await refusedAtConnect(nodeOptions(port, pki.clients.node1 as Pem, 'secp256k1', []))
+    expect(secpNode.message).toMatch(new RegExp(`signs ${scheme} signatures, this node's chain uses secp256k1`))
+    const otherPq = scheme === 'hybrid' ? 'ml-dsa-65' : 'hybrid'
+    const pqNode = await refusedAtConnect(nodeOptions(port, pki.clients.node1 as Pem, otherPq, [key]))
+    expect(pqNode.message).toMatch(new RegExp(`uses ${otherPq}`))
+    // The genesis registers another ML-DSA key for this address (a mis-paired seed).
+    const wrong = { ...other(), address: key.address }
+    const misPaired = await refusedAtConnect(nodeOptions(port, pki.clients.node1 as Pem, scheme, [wrong]))
+    expect(misPaired.message).toMatch(/not the one the genesis registers/)
+    const unregistered = await refusedAtConnect(nodeOptions(port, pki.clients.node1 as Pem, scheme, []))
+    expect(unregistered.message).toMatch(/registers no ML-DSA-65 key/)
+  })
+})
+
+describe('scheme mismatches', () => {
+  it('a hybrid node refuses a secp256k1 signer at connect', async () => {
+    const port = await startSigner([validatorKey(0)], { db: join(dir, 'secp-signer') })
+    const err = await refusedAtConnect(nodeOptions(port, pki.clients.node1 as Pem, 'hybrid', [hybridKey(0, 1)]))
+    expect(err.message).toMatch(/signs secp256k1 signatures, this node's chain uses hybrid/)
+  })
+
+  it('a signer refuses keys not of its scheme, and a seed given to two keys', () => {
+    const store = new FileProtectionStore({ dir: join(dir, 'bad-keys') })
+    stores.push(store)
+    const make = (keys: (Uint8Array | SchemeDigestKey)[], scheme: SignatureScheme) => () =>
+      new SignerServer(
+        {
+          chainId: CHAIN,
+          host: '127.0.0.1',
+          port: 0,
+          tls: { ...pki.server, clients: [pki.clients.node1?.cert as string] },
+          scheme,
+        },
+        { keys, protection: new SignProtection({ store }), logger: silentLogger },
+      )
+    expect(make([validatorKey(0)], 'hybrid')).toThrow(/signs secp256k1, but the signer serves a hybrid chain/)
+    expect(make([mlDsaKey(3)], 'hybrid')).toThrow(/signs ml-dsa-65, but the signer serves a hybrid chain/)
+    expect(make([hybridKey(0, 1)], 'secp256k1')).toThrow(/signs hybrid, but the signer serves a secp256k1 chain/)
+    expect(make([hybridKey(0, 1), hybridKey(1, 1)], 'hybrid')).toThrow(/the ML-DSA key of another validator key/)
+    expect(make([hybridKey(0, 1), hybridKey(1, 2)], 'hybrid')).not.toThrow()
+  })
+
+  it('a hybrid node takes a 65-byte answer, or one its genesis ML-DSA key does not verify, as a protocol error', async () => {
+    const real = hybridKey(0, 1)
+    // The server refuses to send a signature not of its scheme's length.
+    const short: SchemeDigestKey = { ...real, sign: (d) => rawDigestKey(validatorKey(0)).sign(d) }
+    const refusing = await startSigner([short], { db: join(dir, 'short'), scheme: 'hybrid' })
+    const vote = { type: MsgType.PREVOTE, height: 1, round: 0, blockHash: block('A').hash }
+    const fails = async (port: number, re: RegExp) => {
+      const node = await connect(nodeOptions(port, pki.clients.node1 as Pem, 'hybrid', [real]))
+      const err = await node.signVote(vote).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect(isCairnError(err, ConsensusErrorCode.BFT_SIGNER_PROTOCOL)).toBe(true)
+      expect(String((err as Error).message)).toMatch(re)
+    }
+    await fails(refusing, /INTERNAL the key gave 65 bytes/)
+    // A (broken) signer that answers what its handle gives, tampered: the client checks itself.
+    class Tampering extends SignerServer {
+      constructor(
+        readonly tamper: (sig: string) => string,
+        ...args: ConstructorParameters<typeof SignerServer>
+      ) {
+        super(...args)
+      }
+      override handle(message: unknown): ReturnType<SignerServer['handle']> {
+        const r = super.handle(message)
+        if ('result' in r && 'signature' in r.result)
+          return { ...r, result: { signature: this.tamper(r.result.signature) } }
+        return r
+      }
+    }
+    const start = async (key: SchemeDigestKey, db: string, tamper: (sig: string) => string) => {
+      const store = new FileProtectionStore({ dir: join(dir, db) })
+      stores.push(store)
+      const server = new Tampering(
+        tamper,
+        {
+          chainId: CHAIN,
+          host: '127.0.0.1',
+          port: 0,
+          tls: { ...pki.server, clients: [pki.clients.node1?.cert as string] },
+          scheme: 'hybrid',
+        },
+        { keys: [key], protection: new SignProtection({ store }), logger: silentLogger },
+      )
+      servers.push(server)
+      return (await server.listen()).port
+    }
+    // 65 bytes (the secp256k1 part alone) to a hybrid node: the wrong length.
+    await fails(await start(real, 't-short', (sig) => sig.slice(0, 2 + 130)), /no hybrid signature \(3374 bytes\)/)
+    // The right length, but its ML-DSA part by another seed than the genesis registers.
+    // (A signer whose keys answer says the registered key but signs with another seed.)
+    const otherSeed: SchemeDigestKey = { ...real, sign: hybridKey(0, 2).sign }
+    await fails(await start(otherSeed, 't-pq', (sig) => sig), /pq-invalid/)
+  })
+})

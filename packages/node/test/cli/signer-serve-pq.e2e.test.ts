@@ -1,0 +1,124 @@
+/**
+ * `cairn signer serve --signature-scheme hybrid|ml-dsa-65` as a real process: the pairing of
+ * --pq-seed-file with --keystore is checked at start (a clear error for each mistake), and an
+ * ml-dsa-65 signer holding a seed alone signs 3,309-byte votes that verify under the seed's key
+ * for a RemoteSigner client of that scheme, while a secp256k1 client is refused at connect.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MsgType, voteDigest } from '@cairn/consensus'
+import { mlDsaDigestKey, verifyVoteSignature } from '@cairn/consensus/pq'
+import { RemoteSigner, type RemoteSignerOptions } from '@cairn/consensus/remote-signer'
+import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type RunningNode, runCli, startCli } from './run-cli.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'cairn-signer-pq-e2e-'))
+const live: RunningNode[] = []
+const clients: RemoteSigner[] = []
+afterAll(async () => {
+  for (const c of clients) c.close()
+  for (const n of live) await n.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const SEED = new Uint8Array(32).fill(7)
+const tls = join(dir, 'tls')
+const base = (extra: string[]) => [
+  'signer',
+  'serve',
+  '--chain-id',
+  '1337',
+  '--listen',
+  '127.0.0.1:0',
+  '--tls-cert',
+  join(tls, 'signer.pem'),
+  '--tls-key',
+  join(tls, 'signer-key.pem'),
+  '--client',
+  join(tls, 'node1.pem'),
+  '--db',
+  join(dir, 'db'),
+  '--password-file',
+  join(dir, 'pw'),
+  ...extra,
+]
+
+describe('cairn signer serve under a post-quantum scheme', () => {
+  it('refuses unpaired or misplaced seeds at start, each saying why', async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['--signature-scheme', 'hybrid', '--keystore', 'a.json'],
+        /one --pq-seed-file per --keystore \(got 1 keystores and 0 seeds\)/,
+      ],
+      [
+        ['--signature-scheme', 'hybrid', '--keystore', 'a.json', '--pq-seed-file', 'a', '--pq-seed-file', 'b'],
+        /got 1 keystores and 2 seeds/,
+      ],
+      [['--keystore', 'a.json', '--pq-seed-file', 'a'], /--pq-seed-file is for a hybrid or ml-dsa-65 chain/],
+      [
+        ['--signature-scheme', 'ml-dsa-65', '--keystore', 'a.json', '--pq-seed-file', 'a'],
+        /--keystore would be unused/,
+      ],
+      [
+        ['--signature-scheme', 'hybrid', '--hsm-key', 'v1', '--keystore', 'a.json'],
+        /--hsm-key is not supported on a hybrid chain/,
+      ],
+      [['--signature-scheme', 'sphincs', '--pq-seed-file', 'a'], /unknown consensus signature scheme "sphincs"/],
+    ]
+    const results = await Promise.all(cases.map(([args]) => runCli(base(args))))
+    for (const [i, [args, re]] of cases.entries()) {
+      expect(results[i]?.code, args.join(' ')).not.toBe(0)
+      expect(results[i]?.stderr, args.join(' ')).toMatch(re)
+    }
+  }, 120_000)
+
+  it('an ml-dsa-65 signer holding a seed alone signs votes valid under its key; a secp256k1 node is refused', async () => {
+    const certs = await runCli(['signer', 'certs', '--out', tls, '--client', 'node1'])
+    expect(certs.code, certs.stderr).toBe(0)
+    writeFileSync(join(dir, 'pw'), 'unused\n', { mode: 0o600 })
+    const seedFile = join(dir, 'validator.mldsa.seed')
+    writeFileSync(seedFile, `${Buffer.from(SEED).toString('hex')}\n`, { mode: 0o600 })
+    const key = mlDsaDigestKey({ pqSeed: SEED })
+    const node = await startCli(base(['--signature-scheme', 'ml-dsa-65', '--pq-seed-file', seedFile]).slice(2), {
+      command: ['signer', 'serve'],
+      ready: /"listen":"(tls:\/\/[^"]+)"/,
+      timeoutMs: 60_000,
+    })
+    live.push(node)
+    const opts: RemoteSignerOptions = {
+      chainId: 1337n,
+      url: node.url,
+      tls: {
+        ca: readFileSync(join(tls, 'ca.pem'), 'utf8'),
+        cert: readFileSync(join(tls, 'node1.pem'), 'utf8'),
+        key: readFileSync(join(tls, 'node1-key.pem'), 'utf8'),
+      },
+      timeoutMs: 5_000,
+    }
+    const secp = await RemoteSigner.connect(opts, { logger: silentLogger }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(String((secp as Error).message)).toMatch(/signs ml-dsa-65 signatures, this node's chain uses secp256k1/)
+    const client = await RemoteSigner.connect(
+      {
+        ...opts,
+        scheme: 'ml-dsa-65',
+        pqPublicKeyOf: (a) => (bytesToHex(a) === bytesToHex(key.address) ? key.pqPublicKey : null),
+      },
+      { logger: silentLogger },
+    )
+    clients.push(client)
+    expect(bytesToHex(client.address)).toBe(bytesToHex(key.address))
+    const vote = { type: MsgType.PRECOMMIT, height: 3, round: 0, blockHash: new Uint8Array(32).fill(1) }
+    const signed = await client.signVote(vote)
+    if (!('signature' in signed)) throw new Error(signed.refused)
+    expect(signed.signature.length).toBe(3309)
+    expect(verifyVoteSignature('ml-dsa-65', voteDigest(1337n, vote), signed.signature, key)).toEqual({ ok: true })
+    const conflicting = await client.signVote({ ...vote, blockHash: new Uint8Array(32).fill(2) })
+    expect(conflicting).toHaveProperty('refused')
+    expect(isCairnError(secp)).toBe(true)
+  }, 120_000)
+})
