@@ -51,6 +51,21 @@ export function checkPqSignerKind(kind: NodeConfig['bft']['signer']['kind'], sch
 }
 
 /**
+ * The ML-DSA seed beside the validator key (`keys/validator.mldsa.seed`); a key rotation in
+ * progress is refused on `chain`, as the next key has no registered ML-DSA key.
+ */
+function pqSeedOf(keys: ValidatorKeys, chain: string): { seedPath: string; pqSeed: ReturnType<typeof loadPqSeed> } {
+  if (keys.next !== null || keys.following !== null) {
+    throw refuse(
+      `a validator key rotation is not yet supported on ${chain}`,
+      'finish or remove the rotation (validator.next.key): the next key has no registered ML-DSA key',
+    )
+  }
+  const seedPath = pqSeedPath(dirname(keys.current.path))
+  return { seedPath, pqSeed: loadPqSeed(seedPath) }
+}
+
+/**
  * The hybrid signer of the validator whose keys are `keys` (`keys/validator.key` and
  * `keys/validator.mldsa.seed`).
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`, `KEY_FILE_INVALID`, `KEY_FILE_PERMISSIONS`
@@ -60,14 +75,8 @@ export function hybridValidatorSigner(
   modules: { state: SignerState; logger: Logger },
 ): ValidatorSigner {
   const { keys, bft } = opts
-  if (keys.next !== null || keys.following !== null) {
-    throw refuse(
-      'a validator key rotation is not yet supported on a hybrid chain',
-      'finish or remove the rotation (validator.next.key): the next key has no registered ML-DSA key',
-    )
-  }
-  const seedPath = pqSeedPath(dirname(keys.current.path))
-  const key = hybridDigestKey({ secpKey: rawDigestKey(keys.current.privateKey), pqSeed: loadPqSeed(seedPath) })
+  const { seedPath, pqSeed } = pqSeedOf(keys, 'a hybrid chain')
+  const key = hybridDigestKey({ secpKey: rawDigestKey(keys.current.privateKey), pqSeed })
   const entry = bft.validators.find((v) => equalsBytes(v.address, key.address))
   if (entry?.pqPublicKey !== undefined && !equalsBytes(entry.pqPublicKey, key.pqPublicKey as Uint8Array)) {
     throw refuse(
@@ -95,14 +104,8 @@ export function mlDsaValidatorSigner(
   modules: { state: SignerState; logger: Logger },
 ): ValidatorSigner {
   const { keys, bft } = opts
-  if (keys.next !== null || keys.following !== null) {
-    throw refuse(
-      'a validator key rotation is not yet supported on an ML-DSA-65 chain',
-      'finish or remove the rotation (validator.next.key): the next key has no registered ML-DSA key',
-    )
-  }
-  const seedPath = pqSeedPath(dirname(keys.current.path))
-  const key = mlDsaDigestKey({ pqSeed: loadPqSeed(seedPath) })
+  const { seedPath, pqSeed } = pqSeedOf(keys, 'an ML-DSA-65 chain')
+  const key = mlDsaDigestKey({ pqSeed })
   const entry = bft.validators.find((v) => equalsBytes(v.address, key.address))
   const log = entry === undefined ? modules.logger.warn.bind(modules.logger) : modules.logger.info.bind(modules.logger)
   log(
