@@ -49,6 +49,15 @@ import { MAX_TX_BYTES, MAX_TX_REQUEST, TxFetcher } from './tx-fetch.ts'
 
 /** Most blocks one blocks_by_range or blocks_by_hash request may ask for. */
 export const MAX_REQUEST_BLOCKS = 1024
+/**
+ * The soft limit on a blocks_by_range or blocks_by_hash answer's bytes: no block is added once the
+ * answer reaches it (geth serves bodies up to 2 MiB a response). A short answer is no fault: the
+ * range sync asks for the rest. Without it an answer of 1,024 blocks could hold 8 GiB (EIP-7934's
+ * 8 MiB blocks), and under the hybrid scheme each block's certificate alone is ~3.4 MB at 1,000
+ * validators: the 128 blocks of a sync batch would be ~435 MB, two batches from each of 4 peers
+ * in flight ~3.5 GB. With the limit, at most 8 × (16 MiB + one block).
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 /** How deep a gossiped block's missing ancestors are looked up by hash before range sync takes over. */
 const MAX_LOOKUP_DEPTH = 32
 
@@ -62,6 +71,8 @@ export interface P2pOptions extends P2pConfig {
   identityKey?: Uint8Array
   /** Largest encoded block accepted. */
   maxBlockBytes: number
+  /** Soft limit on a block answer's bytes (default {@link MAX_RESPONSE_BYTES}; tests lower it). */
+  maxResponseBytes?: number
   /** Request quota per peer and protocol (tokens = blocks asked for; 1 per status). */
   quota?: { capacity: number; perSecond: number }
   /**
@@ -584,6 +595,7 @@ export class P2pNetwork {
   private async registerProtocols(): Promise<void> {
     const { chain } = this.modules
     const maxBlock = this.opts.maxBlockBytes
+    const maxResponseBytes = this.opts.maxResponseBytes ?? MAX_RESPONSE_BYTES
     await this.reqresp.register(Protocol.STATUS, {
       cost: () => 1,
       maxChunks: 1,
@@ -603,17 +615,20 @@ export class P2pNetwork {
       cost: (request) => Math.max(1, decodeRange(request).count),
       maxChunks: MAX_REQUEST_BLOCKS,
       maxChunkBytes: maxBlock,
+      maxResponseBytes,
       handle: async (_peer, request) => {
         const { start, count } = decodeRange(request)
         if (count > MAX_REQUEST_BLOCKS) {
           throw new CairnError(P2pErrorCode.TOO_LARGE, `more than ${MAX_REQUEST_BLOCKS} blocks`, { fault: 'peer' })
         }
         const out: Uint8Array[] = []
+        let bytes = 0
         const head = chain.head.header.number
-        for (let n = start; n < start + BigInt(count) && n <= head; n++) {
+        for (let n = start; n < start + BigInt(count) && n <= head && bytes < maxResponseBytes; n++) {
           const block = await chain.getBlockBytesByNumber(n)
           if (!block) break
           out.push(block)
+          bytes += block.length
         }
         return out
       },
@@ -622,11 +637,16 @@ export class P2pNetwork {
       cost: (request) => Math.max(1, decodeHashes(request, MAX_REQUEST_BLOCKS).length),
       maxChunks: MAX_REQUEST_BLOCKS,
       maxChunkBytes: maxBlock,
+      maxResponseBytes,
       handle: async (_peer, request) => {
         const out: Uint8Array[] = []
+        let bytes = 0
         for (const hash of decodeHashes(request, MAX_REQUEST_BLOCKS)) {
+          if (bytes >= maxResponseBytes) break
           const block = await chain.getBlockBytes(hash)
-          if (block) out.push(block)
+          if (!block) continue
+          out.push(block)
+          bytes += block.length
         }
         return out
       },

@@ -32,6 +32,13 @@ export interface ProtocolSpec {
   maxChunks: number
   maxChunkBytes: number
   /**
+   * A soft limit on a response's uncompressed bytes (geth's `softResponseLimit`): the server
+   * writes no chunk once the chunks written reach it (the first is always written), so a response
+   * holds at most this less one byte plus one chunk. A requester refuses a chunk that comes after
+   * the limit was reached (a peer fault). Absent: `maxChunks` bounds the response alone.
+   */
+  maxResponseBytes?: number
+  /**
    * Runs once the response to `peer` is written and the peer has closed the stream, i.e. it has
    * read the whole answer (or serving failed, or the request timeout passed). A hang-up here cannot
    * overtake the answer: a connection closed while the answer is still unread in the peer's
@@ -113,7 +120,10 @@ export class ReqResp {
         await lp.write(new Uint8Array([code]), { signal })
         return
       }
+      let written = 0
       for (const chunk of chunks.slice(0, spec.maxChunks)) {
+        if (spec.maxResponseBytes !== undefined && written >= spec.maxResponseBytes) break
+        written += chunk.length
         const out = concat(ResponseCode.OK, snappy(chunk))
         metrics?.bytes.inc({ topic: protocol, direction: 'out' }, out.length)
         await lp.write(out, { signal })
@@ -148,6 +158,7 @@ export class ReqResp {
       metrics?.bytes.inc({ topic: protocol, direction: 'out' }, out.length)
       await lp.write(out, { signal })
       const chunks: Uint8Array[] = []
+      let received = 0
       while (true) {
         const frame = (await lp.read({ signal })).subarray()
         metrics?.bytes.inc({ topic: protocol, direction: 'in' }, frame.length)
@@ -160,7 +171,14 @@ export class ReqResp {
         if (chunks.length >= spec.maxChunks) {
           throw new CairnError(P2pErrorCode.TOO_LARGE, `more than ${spec.maxChunks} chunks`, { fault: 'peer' })
         }
-        chunks.push(unsnappy(frame.subarray(1), spec.maxChunkBytes))
+        if (spec.maxResponseBytes !== undefined && received >= spec.maxResponseBytes) {
+          throw new CairnError(P2pErrorCode.TOO_LARGE, `a chunk after ${spec.maxResponseBytes} bytes of response`, {
+            fault: 'peer',
+          })
+        }
+        const chunk = unsnappy(frame.subarray(1), spec.maxChunkBytes)
+        received += chunk.length
+        chunks.push(chunk)
       }
       metrics?.messages.inc({ topic: protocol, direction: 'in' })
       metrics?.requestSeconds.observe({ protocol }, (performance.now() - started) / 1000)
