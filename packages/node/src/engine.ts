@@ -27,6 +27,7 @@ import { NodeErrorCode } from './errors.ts'
 import { openHsmSigner } from './hsm-signer.ts'
 import { checkPqSignerKind, hybridValidatorSigner, mlDsaValidatorSigner } from './hybrid-signer.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
+import { pqSeedPath } from './keys/pq-seed-file.ts'
 import { type NextKeyPromotion, nextKeyPromotion } from './keys/promote-next-key.ts'
 import { VERSION } from './version.ts'
 
@@ -47,6 +48,8 @@ export interface EngineModules {
   kv: KVStore
   /** The node's keys (null: ephemeral, no datadir). */
   keys: NodeKeys | null
+  /** The datadir's keys directory (`DATADIR/keys`: the hybrid ML-DSA seed of an HSM validator); null: none. */
+  keysDir: string | null
   /** Where the validator's signer state lives (`DATADIR/keys/validator.state.json`); null: in memory. */
   signerStatePath: string | null
   /** Where the engine's metrics go (`cairn_bft_*`). */
@@ -87,8 +90,8 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       const signerConfig = config.bft.signer
       const scheme = bft.signatureScheme ?? 'secp256k1'
       const hybrid = scheme === 'hybrid'
-      // Post-quantum schemes: the local signer (the ML-DSA seed in the datadir) or a remote signer
-      // holding the seed; no HSM.
+      // Post-quantum schemes: the local signer (the ML-DSA seed in the datadir), a remote signer
+      // holding the seed, or (hybrid only) an HSM for the secp256k1 part beside the datadir's seed.
       if (scheme !== 'secp256k1') checkPqSignerKind(signerConfig.kind, scheme)
       const external: { signer: ConsensusSigner; close: () => void } | null =
         signerConfig.kind === 'remote'
@@ -97,12 +100,17 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
               close: () => r.close(),
             }))
           : signerConfig.kind === 'hsm'
-            ? await openHsmSigner(signerConfig, chainId, {
-                logger: modules.logger,
-                registry: modules.registry,
-                signerStatePath: modules.signerStatePath,
-                datadirKey: modules.keys?.validator?.current.address,
-              })
+            ? await openHsmSigner(
+                signerConfig,
+                chainId,
+                {
+                  logger: modules.logger,
+                  registry: modules.registry,
+                  signerStatePath: modules.signerStatePath,
+                  datadirKey: modules.keys?.validator?.current.address,
+                },
+                hybrid ? { seedPath: hsmPqSeedPath(modules.keysDir), bft } : undefined,
+              )
             : null
       const key = external ? undefined : modules.keys?.validator?.current.privateKey
       // A key rotation in progress: the engine signs each height with the key in its set.
@@ -270,4 +278,19 @@ export function engineKind(configured: 'dev' | 'bft' | undefined, genesis: unkno
     )
   }
   return configured
+}
+
+/**
+ * Where a hybrid HSM validator's ML-DSA seed lives: the datadir's `keys/validator.mldsa.seed`.
+ * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG` without a datadir (nowhere to keep the seed)
+ */
+function hsmPqSeedPath(keysDir: string | null): string {
+  if (keysDir === null) {
+    throw new CairnError(
+      ConsensusErrorCode.BFT_SIGNER_CONFIG,
+      'a hybrid validator on an HSM needs a datadir: its ML-DSA seed is kept there (keys/validator.mldsa.seed)',
+      { fault: 'caller', hint: 'start without --ephemeral, with --datadir' },
+    )
+  }
+  return pqSeedPath(keysDir)
 }

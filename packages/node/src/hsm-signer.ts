@@ -2,13 +2,25 @@
  * The validator signer of `bft.signer` kind `hsm`: the key (and the key it rotates to) on a PKCS#11
  * token, behind the same signer state as a key in the datadir (`ValidatorSigner`). Opened before
  * the node starts: an unreadable PIN file, a module that does not load, an absent token, a wrong
- * PIN or an absent key stops the start here, saying which (docs/operations/keys.md).
+ * PIN or an absent key stops the start here, saying which (docs/operations/keys.md). On a hybrid
+ * chain the token signs the secp256k1 part and the datadir's ML-DSA seed the other
+ * (docs/consensus/post-quantum.md): an absent seed, or one the genesis does not register for the
+ * token key, stops the start too.
  */
-import { FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
+import {
+  type BftConfig,
+  ConsensusErrorCode,
+  FileSignerState,
+  MemorySignerState,
+  ValidatorSigner,
+} from '@cairn/consensus'
+import { hybridDigestKey } from '@cairn/consensus/pq'
 import { createHsmMetrics, Pkcs11Token, readPinFile } from '@cairn/keys'
-import { bytesToHex, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
+import { checkGenesisPqKey } from './hybrid-signer.ts'
+import { loadPqSeed } from './keys/pq-seed-file.ts'
 
 export type HsmSignerConfig = Extract<NodeConfig['bft']['signer'], { kind: 'hsm' }>
 
@@ -21,12 +33,32 @@ export interface HsmSignerModules {
   datadirKey?: string | undefined
 }
 
+/**
+ * On a hybrid chain: the ML-DSA seed file (`DATADIR/keys/validator.mldsa.seed`) whose key signs
+ * the ML-DSA part beside the token's secp256k1 part (a PKCS#11 token has no ML-DSA), and the
+ * chain's config, whose genesis must register that key for the token key's address.
+ */
+export interface HsmHybridOptions {
+  seedPath: string
+  bft: BftConfig
+}
+
 /** Opens the token, finds the keys, and makes the signer; `close` closes the token (after the engine stops). */
 export async function openHsmSigner(
   s: HsmSignerConfig,
   chainId: bigint,
   modules: HsmSignerModules,
+  hybrid?: HsmHybridOptions,
 ): Promise<{ signer: ValidatorSigner; close: () => void }> {
+  if (hybrid && s.nextKey !== undefined) {
+    throw new CairnError(
+      ConsensusErrorCode.BFT_SIGNER_CONFIG,
+      'bft.signer.nextKey (a key rotation) is not yet supported on a hybrid chain',
+      { fault: 'caller', hint: 'remove bft.signer.nextKey: the next key has no registered ML-DSA key' },
+    )
+  }
+  // Read before the token opens: an absent or open seed file stops the start with nothing opened.
+  const pqSeed = hybrid ? loadPqSeed(hybrid.seedPath) : undefined
   const pin = readPinFile(s.pinFile, 'bft.signer.pinFile')
   const logger = modules.logger.child({ module: 'hsm' })
   const token = await Pkcs11Token.open(
@@ -34,7 +66,9 @@ export async function openHsmSigner(
     { logger, metrics: modules.registry ? createHsmMetrics(modules.registry) : null },
   )
   try {
-    const key = token.key(s.key)
+    const tokenKey = token.key(s.key)
+    const key = pqSeed ? hybridDigestKey({ secpKey: tokenKey, pqSeed }) : tokenKey
+    if (hybrid) checkGenesisPqKey(hybrid.bft, key, hybrid.seedPath)
     const next = s.nextKey !== undefined ? [token.key(s.nextKey)] : []
     if (modules.datadirKey !== undefined) {
       logger.warn(
@@ -51,6 +85,7 @@ export async function openHsmSigner(
         token: s.token,
         key: s.key,
         validator: bytesToHex(key.address),
+        ...(hybrid ? { scheme: 'hybrid', seed: hybrid.seedPath } : {}),
         ...(next[0] ? { next: bytesToHex(next[0].address) } : {}),
       },
       'hsm signer ready',

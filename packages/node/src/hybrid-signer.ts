@@ -5,10 +5,12 @@
  * and on an `ml-dsa-65` chain over `mlDsaDigestKey` (the seed alone, {@link mlDsaValidatorSigner}).
  *
  * A remote signer (`cairn signer serve --signature-scheme hybrid|ml-dsa-65 --pq-seed-file …`) is
- * allowed: the client checks each signature under the scheme (engine.ts). Refused at start, each
- * saying why: an HSM (a PKCS#11 token has no ML-DSA), a key rotation in progress (the next key has
- * no registered ML-DSA key), and a seed whose public key is not the one the genesis registers for
- * this validator (its votes would all be refused).
+ * allowed: the client checks each signature under the scheme (engine.ts), and so is an HSM under
+ * hybrid (the token signs the secp256k1 part, the seed in the datadir the ML-DSA part:
+ * `hsm-signer.ts`). Refused at start, each saying why: an HSM under ml-dsa-65 (a PKCS#11 token
+ * has no ML-DSA), a key rotation in progress (the next key has no registered ML-DSA key), and a
+ * seed whose public key is not the one the genesis registers for this validator (its votes would
+ * all be refused).
  */
 import { dirname } from 'node:path'
 import { type BftConfig, ConsensusErrorCode, type SignerState, ValidatorSigner } from '@cairn/consensus'
@@ -38,16 +40,33 @@ export function checkHybridSignerKind(kind: NodeConfig['bft']['signer']['kind'])
  */
 export function checkPqSignerKind(kind: NodeConfig['bft']['signer']['kind'], scheme: 'hybrid' | 'ml-dsa-65'): void {
   if (kind === 'local' || kind === 'remote') return
-  if (scheme === 'hybrid') {
-    throw refuse(
-      `bft.signer.kind = "${kind}" is not yet supported on a hybrid chain (secp256k1 ‖ ML-DSA-65)`,
-      'use the local signer (the key and ML-DSA seed in the datadir) or a remote signer with the seed (`cairn signer serve --signature-scheme hybrid --pq-seed-file`): docs/consensus/post-quantum.md',
-    )
-  }
+  // Hybrid on an HSM: the token holds the secp256k1 part, the ML-DSA seed stays in the datadir.
+  if (scheme === 'hybrid') return
   throw refuse(
-    `bft.signer.kind = "${kind}" is not yet supported on an ML-DSA-65 chain`,
+    `bft.signer.kind = "${kind}" is not supported on an ML-DSA-65 chain: a PKCS#11 token holds secp256k1 keys, and an ml-dsa-65 validator signs with ML-DSA alone`,
     'use the local signer (the ML-DSA seed in the datadir) or a remote signer with the seed (`cairn signer serve --signature-scheme ml-dsa-65 --pq-seed-file`): docs/consensus/post-quantum.md',
   )
+}
+
+/**
+ * Refuses a hybrid key whose ML-DSA public key is not the one the genesis registers for its
+ * address (its votes would all be refused); an address the genesis does not hold passes (a node
+ * that signs for no member of the set).
+ * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
+ */
+export function checkGenesisPqKey(
+  bft: BftConfig,
+  key: { address: Uint8Array; pqPublicKey?: Uint8Array | null | undefined },
+  seedPath: string,
+): { inGenesis: boolean } {
+  const entry = bft.validators.find((v) => equalsBytes(v.address, key.address))
+  if (entry?.pqPublicKey !== undefined && !equalsBytes(entry.pqPublicKey, key.pqPublicKey as Uint8Array)) {
+    throw refuse(
+      `the ML-DSA key of ${seedPath} is not the one the genesis registers for validator ${bytesToHex(key.address)}`,
+      'restore the seed that matches config.cairn.bft.validators[].pqPublicKey',
+    )
+  }
+  return { inGenesis: entry !== undefined }
 }
 
 /**
@@ -77,17 +96,8 @@ export function hybridValidatorSigner(
   const { keys, bft } = opts
   const { seedPath, pqSeed } = pqSeedOf(keys, 'a hybrid chain')
   const key = hybridDigestKey({ secpKey: rawDigestKey(keys.current.privateKey), pqSeed })
-  const entry = bft.validators.find((v) => equalsBytes(v.address, key.address))
-  if (entry?.pqPublicKey !== undefined && !equalsBytes(entry.pqPublicKey, key.pqPublicKey as Uint8Array)) {
-    throw refuse(
-      `the ML-DSA key of ${seedPath} is not the one the genesis registers for validator ${bytesToHex(key.address)}`,
-      'restore the seed that matches config.cairn.bft.validators[].pqPublicKey',
-    )
-  }
-  modules.logger.info(
-    { validator: bytesToHex(key.address), inGenesis: entry !== undefined },
-    'bft: signing hybrid (secp256k1 ‖ ML-DSA-65)',
-  )
+  const { inGenesis } = checkGenesisPqKey(bft, key, seedPath)
+  modules.logger.info({ validator: bytesToHex(key.address), inGenesis }, 'bft: signing hybrid (secp256k1 ‖ ML-DSA-65)')
   return new ValidatorSigner({ chainId: opts.chainId, key }, { state: modules.state })
 }
 

@@ -233,6 +233,7 @@ async function wire(
     genesis,
     kv,
     keys: nodeKeys,
+    keysDir: datadir ? join(datadir.root, 'keys') : null,
     signerStatePath: datadir ? join(datadir.root, 'keys', 'validator.state.json') : null,
     walDir: datadir ? join(datadir.root, 'consensus-wal') : null,
     registry,

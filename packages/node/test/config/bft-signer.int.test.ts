@@ -102,6 +102,7 @@ describe('a remote signer at start', () => {
     genesis,
     kv: new MemoryKV(),
     keys: null,
+    keysDir: null,
     signerStatePath: null,
     registry: null,
     walDir: null,

@@ -1,7 +1,8 @@
 /**
  * A validator's signer on a hybrid chain: the datadir's key and ML-DSA seed make 3,374-byte vote
- * signatures that verify under the genesis's keys; a remote or HSM signer, a seed that is not the
- * genesis's, a missing seed and one readable by others are refused at start, each saying why.
+ * signatures that verify under the genesis's keys; a remote or HSM signer is allowed (the HSM's
+ * case: bft-signer-hsm.int.test.ts); a seed that is not the genesis's, a missing seed and one
+ * readable by others are refused at start, each saying why.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -52,10 +53,11 @@ describe('the hybrid validator signer of `cairn start`', () => {
     expect(verifyVoteSignature('hybrid', voteDigest(1337n, vote), signed.signature, identity)).toEqual({ ok: true })
   })
 
-  it('allows a remote signer; refuses an HSM signer, a seed not registered in the genesis, a missing or exposed seed', () => {
-    // A remote signer holds the seed (`cairn signer serve --signature-scheme hybrid`).
+  it('allows a remote or HSM signer; refuses a seed not registered in the genesis, a missing or exposed seed', () => {
+    // A remote signer holds the seed (`cairn signer serve --signature-scheme hybrid`); an HSM the
+    // secp256k1 part, the seed staying in the datadir.
     expect(() => checkHybridSignerKind('remote')).not.toThrow()
-    expect(() => checkHybridSignerKind('hsm')).toThrow(/not yet supported/)
+    expect(() => checkHybridSignerKind('hsm')).not.toThrow()
     expect(() => checkHybridSignerKind('local')).not.toThrow()
     const v = validatorDir('other')
     const stranger = validatorDir('stranger')

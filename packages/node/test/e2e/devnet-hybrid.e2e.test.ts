@@ -2,22 +2,28 @@
 // `cairn devnet init --signature-scheme hybrid` writes an ML-DSA seed (0600) beside each validator
 // key and the public keys into the genesis; four `cairn start` processes finalize, and every
 // certificate a header carries holds 3,374-byte signatures that verify under hybrid against the
-// genesis's keys.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// genesis's keys. Validator 4's secp256k1 key lives on a SoftHSM2 token (`bft.signer` kind hsm),
+// its ML-DSA seed in its datadir: its votes are in the certificates too (where softhsm2 is absent,
+// it signs with its datadir key, said in a warning).
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeBftExtra, ValidatorSet } from '@cairn/consensus'
 import { HYBRID_SIGNATURE_BYTES, verifySchemeCertificate } from '@cairn/consensus/pq'
-import { hexToBytes } from '@cairn/utils'
+import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
-import { rpc } from '../cli/run-cli.ts'
+import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/hsm/softhsm.ts'
+import { rpc, runCli } from '../cli/run-cli.ts'
 import { CairnProcesses, initDevnet, waitFor } from './harness.ts'
 
-const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-hybrid-'))
-const procs = new CairnProcesses()
+const missing = softHsmMissing()
+if (missing) console.warn(`validator 4 of the hybrid devnet signs from its datadir, not SoftHSM2: ${missing}`)
+const hsm = makeSoftHsm('cairn-devnet-hybrid-')
+const dir = hsm.dir
+const env = { SOFTHSM2_CONF: hsm.conf }
+const procs = new CairnProcesses(env)
 afterAll(() => {
   procs.killAll()
-  rmSync(dir, { recursive: true, force: true })
+  hsm.remove()
 })
 
 interface GenesisBft {
@@ -43,6 +49,24 @@ describe('a hybrid devnet (secp256k1 ‖ ML-DSA-65)', () => {
     expect(bft.validators).toHaveLength(4)
     for (const v of bft.validators) expect(hexToBytes(v.pqPublicKey as `0x${string}`).length).toBe(1952)
 
+    if (missing === null) {
+      // Validator 4's secp256k1 key onto the token and out of its datadir; the seed stays.
+      hsm.initToken('hybrid', '1234')
+      writeFileSync(join(dir, 'pin'), '1234\n', { mode: 0o600 })
+      const keyFile = join(dn, 'node-4', 'keys', 'validator.key')
+      const tokenArgs = ['--module', SOFTHSM_MODULE, '--token', 'hybrid', '--pin-file', join(dir, 'pin')]
+      const imported = await runCli(
+        ['signer', 'hsm', 'import', ...tokenArgs, '--key-file', keyFile, '--label', 'validator-4'],
+        { env },
+      )
+      expect(imported.code, imported.stderr).toBe(0)
+      renameSync(keyFile, join(dir, 'validator-4.key.offline'))
+      const config = readFileSync(join(dn, 'node-4.toml'), 'utf8').replace(/^validator = true$/m, 'validator = false')
+      writeFileSync(
+        join(dn, 'node-4.toml'),
+        `${config}\n[bft.signer]\nkind = "hsm"\nmodule = ${JSON.stringify(SOFTHSM_MODULE)}\ntoken = "hybrid"\npinFile = ${JSON.stringify(join(dir, 'pin'))}\nkey = "validator-4"\n`,
+      )
+    }
     const nodes = [1, 2, 3, 4].map((i) => procs.start(['start', '--config', join(dn, `node-${i}.toml`)]))
     const out = () => nodes.map((n, k) => `--- node-${k + 1}\n${n.out().slice(-1500)}`).join('\n')
     const urls = [0, 1, 2, 3].map((k) => `http://127.0.0.1:${base + k}`)
@@ -55,7 +79,10 @@ describe('a hybrid devnet (secp256k1 ‖ ML-DSA-65)', () => {
       'six finalized blocks on every node',
       out,
     )
-    for (const n of nodes) expect(n.out()).toMatch(/signing hybrid/)
+    for (const n of nodes.slice(0, 3)) expect(n.out()).toMatch(/signing hybrid/)
+    if (missing === null)
+      expect(nodes[3]?.out()).toMatch(/hsm signer ready.*"scheme":"hybrid"|"scheme":"hybrid".*hsm signer ready/)
+    else expect(nodes[3]?.out()).toMatch(/signing hybrid/)
 
     const set = ValidatorSet.create(
       bft.validators.map((v) => ({
@@ -66,6 +93,7 @@ describe('a hybrid devnet (secp256k1 ‖ ML-DSA-65)', () => {
       'hybrid',
     )
     // Blocks 2..6 carry the certificates of 1..5 (a fixed set: the genesis set at every height).
+    const signers = new Set<string>()
     for (let h = 1n; h <= 5n; h++) {
       const child = (await rpc(urls[0] as string, 'eth_getBlockByNumber', [`0x${(h + 1n).toString(16)}`, false])) as {
         extraData: `0x${string}`
@@ -77,7 +105,18 @@ describe('a hybrid devnet (secp256k1 ‖ ML-DSA-65)', () => {
       for (const s of cert.signatures) expect(s.signature.length).toBe(HYBRID_SIGNATURE_BYTES)
       expect(HYBRID_SIGNATURE_BYTES).toBe(3374)
       verifySchemeCertificate(cert, 'hybrid', set, (a) => set.pqKeyOf(a), 1337n)
+      for (const sig of cert.signatures)
+        signers.add(bytesToHex(set.at(sig.validatorIndex)?.address ?? new Uint8Array()))
     }
+    // Validator 4 (on the token) signed at least one of them, or a sixth: 3 of 4 make a certificate.
+    const v4 = (bft.validators[3] as { address: string }).address.toLowerCase()
+    if (!signers.has(v4)) {
+      const commit = (await rpc(urls[0] as string, 'cairn_getCommit', ['0x6'])) as {
+        signatures: { validator: string | null }[]
+      }
+      for (const sig of commit.signatures) signers.add(sig.validator?.toLowerCase() ?? '')
+    }
+    expect(signers.has(v4), `validator 4 (${v4}) in the certificates of heights 1..6`).toBe(true)
     // The RPC reads them under the chain's scheme too.
     const commit = (await rpc(urls[1] as string, 'cairn_getCommit', ['0x3'])) as { signatures: { signature: string }[] }
     expect(commit.signatures.length).toBeGreaterThanOrEqual(3)
