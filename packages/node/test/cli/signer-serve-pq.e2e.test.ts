@@ -1,18 +1,26 @@
 /**
  * `cairn signer serve --signature-scheme hybrid|ml-dsa-65` as a real process: the pairing of
- * --pq-seed-file with --keystore is checked at start (a clear error for each mistake), and an
- * ml-dsa-65 signer holding a seed alone signs 3,309-byte votes that verify under the seed's key
- * for a RemoteSigner client of that scheme, while a secp256k1 client is refused at connect.
+ * --pq-seed-file with --keystore and --hsm-key is checked at start (a clear error for each
+ * mistake); an ml-dsa-65 signer holding a seed alone signs 3,309-byte votes that verify under the
+ * seed's key for a RemoteSigner client of that scheme, while a secp256k1 client is refused at
+ * connect; a hybrid signer whose secp256k1 key is on a SoftHSM2 token signs 3,374-byte votes.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MsgType, voteDigest } from '@cairn/consensus'
-import { mlDsaDigestKey, verifyVoteSignature } from '@cairn/consensus/pq'
+import { hybridDigestKey, mlDsaDigestKey, verifyVoteSignature } from '@cairn/consensus/pq'
 import { RemoteSigner, type RemoteSignerOptions } from '@cairn/consensus/remote-signer'
+import { Pkcs11Token } from '@cairn/keys'
 import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
+import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/hsm/softhsm.ts'
 import { type RunningNode, runCli, startCli } from './run-cli.ts'
+
+const missing = softHsmMissing()
+if (missing) console.warn(`skipping the hybrid signer on SoftHSM2: ${missing}`)
+const hsm = makeSoftHsm('cairn-signer-pq-hsm-')
+afterAll(() => hsm.remove())
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-signer-pq-e2e-'))
 const live: RunningNode[] = []
@@ -50,11 +58,11 @@ describe('cairn signer serve under a post-quantum scheme', () => {
     const cases: [string[], RegExp][] = [
       [
         ['--signature-scheme', 'hybrid', '--keystore', 'a.json'],
-        /one --pq-seed-file per --keystore \(got 1 keystores and 0 seeds\)/,
+        /one --pq-seed-file per validator key \(got 1 keystores, 0 HSM keys and 0 seeds\)/,
       ],
       [
         ['--signature-scheme', 'hybrid', '--keystore', 'a.json', '--pq-seed-file', 'a', '--pq-seed-file', 'b'],
-        /got 1 keystores and 2 seeds/,
+        /got 1 keystores, 0 HSM keys and 2 seeds/,
       ],
       [['--keystore', 'a.json', '--pq-seed-file', 'a'], /--pq-seed-file is for a hybrid or ml-dsa-65 chain/],
       [
@@ -62,8 +70,12 @@ describe('cairn signer serve under a post-quantum scheme', () => {
         /--keystore would be unused/,
       ],
       [
-        ['--signature-scheme', 'hybrid', '--hsm-key', 'v1', '--keystore', 'a.json'],
-        /--hsm-key is not supported on a hybrid chain/,
+        ['--signature-scheme', 'hybrid', '--hsm-key', 'v1', '--keystore', 'a.json', '--pq-seed-file', 'a'],
+        /got 1 keystores, 1 HSM keys and 1 seeds/,
+      ],
+      [
+        ['--signature-scheme', 'ml-dsa-65', '--hsm-key', 'v1', '--pq-seed-file', 'a'],
+        /--hsm-key is not supported on an ml-dsa-65 chain/,
       ],
       [['--signature-scheme', 'sphincs', '--pq-seed-file', 'a'], /unknown consensus signature scheme "sphincs"/],
     ]
@@ -121,4 +133,73 @@ describe('cairn signer serve under a post-quantum scheme', () => {
     expect(conflicting).toHaveProperty('refused')
     expect(isCairnError(secp)).toBe(true)
   }, 120_000)
+
+  it.skipIf(missing !== null)(
+    'a hybrid signer with the secp256k1 key on SoftHSM2 and the seed in a file signs 3,374-byte votes',
+    async () => {
+      hsm.initToken('signer', '1234')
+      writeFileSync(join(dir, 'pin'), '1234\n', { mode: 0o600 })
+      process.env.SOFTHSM2_CONF = hsm.conf
+      const t = await Pkcs11Token.open({ module: SOFTHSM_MODULE, token: 'signer', pin: '1234' })
+      const tokenAddress = t.generateKey('validator-h').address
+      t.close()
+      if (tokenAddress === null) throw new Error('the token key has no address')
+      const seed = new Uint8Array(32).fill(9)
+      const seedFile = join(dir, 'hybrid.mldsa.seed')
+      writeFileSync(seedFile, `${Buffer.from(seed).toString('hex')}\n`, { mode: 0o600 })
+      // The same key pair in this process, for its address and ML-DSA public key only.
+      const expected = hybridDigestKey({
+        secpKey: { address: tokenAddress, sign: () => new Uint8Array(65) },
+        pqSeed: seed,
+      })
+      const node = await startCli(
+        base([
+          '--signature-scheme',
+          'hybrid',
+          '--hsm-key',
+          'validator-h',
+          '--hsm-module',
+          SOFTHSM_MODULE,
+          '--hsm-token',
+          'signer',
+          '--hsm-pin-file',
+          join(dir, 'pin'),
+          '--pq-seed-file',
+          seedFile,
+          '--db',
+          join(dir, 'db-hybrid'),
+        ]).slice(2),
+        {
+          command: ['signer', 'serve'],
+          ready: /"listen":"(tls:\/\/[^"]+)"/,
+          timeoutMs: 60_000,
+          env: { SOFTHSM2_CONF: hsm.conf },
+        },
+      )
+      live.push(node)
+      const client = await RemoteSigner.connect(
+        {
+          chainId: 1337n,
+          url: node.url,
+          tls: {
+            ca: readFileSync(join(tls, 'ca.pem'), 'utf8'),
+            cert: readFileSync(join(tls, 'node1.pem'), 'utf8'),
+            key: readFileSync(join(tls, 'node1-key.pem'), 'utf8'),
+          },
+          timeoutMs: 5_000,
+          scheme: 'hybrid',
+          pqPublicKeyOf: (a) => (bytesToHex(a) === bytesToHex(expected.address) ? expected.pqPublicKey : null),
+        },
+        { logger: silentLogger },
+      )
+      clients.push(client)
+      expect(bytesToHex(client.address)).toBe(bytesToHex(tokenAddress))
+      const vote = { type: MsgType.PREVOTE, height: 5, round: 1, blockHash: new Uint8Array(32).fill(3) }
+      const signed = await client.signVote(vote)
+      if (!('signature' in signed)) throw new Error(signed.refused)
+      expect(signed.signature.length).toBe(3374)
+      expect(verifyVoteSignature('hybrid', voteDigest(1337n, vote), signed.signature, expected)).toEqual({ ok: true })
+    },
+    120_000,
+  )
 })

@@ -112,8 +112,9 @@ function txPolicyOf(o: ServeOptions): {
 
 /**
  * The post-quantum flags of `serve`, checked against one another: under `hybrid` one
- * --pq-seed-file per --keystore (paired in order), under `ml-dsa-65` seeds and no --keystore, under
- * `secp256k1` no seed; no --hsm-key under a PQ scheme (a PKCS#11 token has no ML-DSA).
+ * --pq-seed-file per validator key (paired in order: the --keystore keys, then the --hsm-key
+ * ones, whose token holds the secp256k1 part), under `ml-dsa-65` seeds and no --keystore or
+ * --hsm-key (a PKCS#11 token has no ML-DSA), under `secp256k1` no seed.
  */
 function checkPqFlags(o: ServeOptions, scheme: 'secp256k1' | 'hybrid' | 'ml-dsa-65'): void {
   const seeds = o.pqSeedFile.length
@@ -125,19 +126,20 @@ function checkPqFlags(o: ServeOptions, scheme: 'secp256k1' | 'hybrid' | 'ml-dsa-
       )
     return
   }
-  if (o.hsmKey.length > 0)
-    throw bad(
-      `--hsm-key is not supported on a ${scheme} chain (a PKCS#11 token has no ML-DSA)`,
-      'give the validator key as --keystore with its --pq-seed-file',
-    )
   if (scheme === 'hybrid') {
-    if (o.keystore.length === 0 || seeds !== o.keystore.length)
+    const validators = o.keystore.length + o.hsmKey.length
+    if (validators === 0 || seeds !== validators)
       throw bad(
-        `a hybrid signer needs one --pq-seed-file per --keystore (got ${o.keystore.length} keystores and ${seeds} seeds)`,
-        'pair each --keystore with its validator.mldsa.seed, in the same order: --keystore A.json --pq-seed-file A.seed --keystore B.json --pq-seed-file B.seed',
+        `a hybrid signer needs one --pq-seed-file per validator key (got ${o.keystore.length} keystores, ${o.hsmKey.length} HSM keys and ${seeds} seeds)`,
+        'pair each key with its validator.mldsa.seed, in order, the --keystore keys first and then the --hsm-key ones: --keystore A.json --pq-seed-file A.seed --hsm-key b --pq-seed-file B.seed',
       )
     return
   }
+  if (o.hsmKey.length > 0)
+    throw bad(
+      `--hsm-key is not supported on an ${scheme} chain (a PKCS#11 token has no ML-DSA, and there is no secp256k1 part)`,
+      'give each validator as --pq-seed-file FILE only',
+    )
   if (o.keystore.length > 0)
     throw bad(
       'an ml-dsa-65 validator key is its ML-DSA seed: --keystore would be unused',
@@ -165,7 +167,7 @@ export function registerSigner(program: Command): void {
     )
     .option(
       '--pq-seed-file <file>',
-      "a validator's ML-DSA-65 seed (keys/validator.mldsa.seed): under hybrid one per --keystore, paired in order (the 1st with the 1st…); under ml-dsa-65 the validator key itself (no --keystore); repeat",
+      "a validator's ML-DSA-65 seed (keys/validator.mldsa.seed): under hybrid one per validator key, paired in order (the --keystore keys, then the --hsm-key ones); under ml-dsa-65 the validator key itself (no --keystore); repeat",
       collect,
       [],
     )
@@ -237,6 +239,7 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         clients: o.client.map((f) => readPem(f, 'client certificate')),
       }
       const keys: (Uint8Array | DigestKey)[] = []
+      const hsmKeys: DigestKey[] = []
       let token: { close(): void } | null = null
       if (o.hsmKey.length > 0) {
         if (!o.hsmModule || !o.hsmToken || !o.hsmPinFile)
@@ -247,7 +250,7 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         )
         token = t
         try {
-          for (const label of o.hsmKey) keys.push(t.key(label))
+          for (const label of o.hsmKey) hsmKeys.push(t.key(label))
         } catch (err) {
           t.close()
           throw err
@@ -268,11 +271,13 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
       }
       const validatorKeys: Uint8Array[] = []
       for (const file of o.keystore) validatorKeys.push(await decrypt(file))
-      if (scheme === 'secp256k1') keys.push(...validatorKeys)
+      if (scheme === 'secp256k1') keys.push(...validatorKeys, ...hsmKeys)
       else if (scheme === 'hybrid') {
-        for (const [i, secp] of validatorKeys.entries()) {
+        // Paired in order: the keystores' seeds, then the token keys' (checkPqFlags).
+        const secpKeys = [...validatorKeys.map((k) => rawDigestKey(k)), ...hsmKeys]
+        for (const [i, secpKey] of secpKeys.entries()) {
           const pqSeed = loadPqSeed(o.pqSeedFile[i] as string)
-          keys.push(hybridDigestKey({ secpKey: rawDigestKey(secp), pqSeed }))
+          keys.push(hybridDigestKey({ secpKey, pqSeed }))
         }
       } else for (const file of o.pqSeedFile) keys.push(mlDsaDigestKey({ pqSeed: loadPqSeed(file) }))
       const txKeys: Uint8Array[] = []
