@@ -13,7 +13,7 @@ import { hybridDigestKey, mlDsaDigestKey, verifyVoteSignature } from '@cairn/con
 import { RemoteSigner, type RemoteSignerOptions } from '@cairn/consensus/remote-signer'
 import { Pkcs11Token } from '@cairn/keys'
 import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/hsm/softhsm.ts'
 import { type RunningNode, runCli, startCli } from './run-cli.ts'
 
@@ -54,6 +54,12 @@ const base = (extra: string[]) => [
 ]
 
 describe('cairn signer serve under a post-quantum scheme', () => {
+  beforeAll(async () => {
+    const certs = await runCli(['signer', 'certs', '--out', tls, '--client', 'node1'])
+    expect(certs.code, certs.stderr).toBe(0)
+    writeFileSync(join(dir, 'pw'), 'unused\n', { mode: 0o600 })
+  }, 60_000)
+
   it('refuses unpaired or misplaced seeds at start, each saying why', async () => {
     const cases: [string[], RegExp][] = [
       [
@@ -87,9 +93,6 @@ describe('cairn signer serve under a post-quantum scheme', () => {
   }, 120_000)
 
   it('an ml-dsa-65 signer holding a seed alone signs votes valid under its key; a secp256k1 node is refused', async () => {
-    const certs = await runCli(['signer', 'certs', '--out', tls, '--client', 'node1'])
-    expect(certs.code, certs.stderr).toBe(0)
-    writeFileSync(join(dir, 'pw'), 'unused\n', { mode: 0o600 })
     const seedFile = join(dir, 'validator.mldsa.seed')
     writeFileSync(seedFile, `${Buffer.from(SEED).toString('hex')}\n`, { mode: 0o600 })
     const key = mlDsaDigestKey({ pqSeed: SEED })
