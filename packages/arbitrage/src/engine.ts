@@ -19,6 +19,7 @@ import {
   type Submission,
 } from './execution/executor.ts'
 import { describeEvidence, PAIR_TRANSFER_FAILED, type RevertEvidence } from './execution/revert-evidence.ts'
+import { signerRefusal } from './execution/signer.ts'
 import type { Address, Cycle, TokenGraph } from './graph/token-graph.ts'
 import type { ArbMetrics } from './metrics.ts'
 import { pairAbi } from './pools/abi.ts'
@@ -647,13 +648,25 @@ export class ArbEngine {
     // A trade stuck past its deadline still holds its nonce: every later trade of this account
     // would queue behind it, so the breaker opens now rather than after more failures.
     const stuck = isCairnError(err, ArbErrorCode.TRADE_STUCK)
-    if (stuck) this.failures = Math.max(this.failures, limits.maxConsecutiveFailures ?? 3)
+    // A remote signer refusing under its policy will refuse the next trade too: no point in two more.
+    const refused = signerRefusal(err)
+    if (stuck || refused) this.failures = Math.max(this.failures, limits.maxConsecutiveFailures ?? 3)
     await this.modules.nonces?.resync()
     const error = err instanceof Error ? err.message : String(err)
     if (stuck) {
       this.modules.logger.error(
         { cycle: o.cycle.key, err: error, ...err.meta, hint: err.hint },
         'trade stuck: breaker open',
+      )
+      m?.breakerOpen.set(1)
+    } else if (refused) {
+      this.modules.logger.error(
+        {
+          cycle: o.cycle.key,
+          err: refused.message,
+          hint: "the remote signer's policy (--tx-allow-to, --tx-allow-create, --tx-max-value) refuses the executor's trades: fix the policy or the executor address, then POST /v1/breaker/reset",
+        },
+        'the remote signer refused the trade: breaker open',
       )
       m?.breakerOpen.set(1)
     } else this.modules.logger.warn({ cycle: o.cycle.key, err: error }, 'sending the trade failed')

@@ -1,6 +1,7 @@
 // The engine's decisions with the chain faked (unit tier): the breaker opens after consecutive
 // simulations failed outside the path, a path revert quarantines its cycle instead, the gas price cap and the kill switch skip, a trade is refused when the
 // simulated gas eats the profit, and an untaken opportunity is searched again without a new block.
+import { ConsensusErrorCode } from '@cairn/consensus/remote-signer'
 import { CairnError, silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import type { PublicClient } from 'viem'
@@ -177,6 +178,35 @@ describe('ArbEngine decisions', () => {
     expect(sent).toEqual([])
     engine.resetBreaker()
     expect((await engine.trade()).decisions).toMatchObject([{ kind: 'executed' }])
+  })
+
+  it("opens the breaker at once when the remote signer's policy refuses a trade (wrapped as viem wraps it)", async () => {
+    let refuse = true
+    const { engine, sent } = setup({
+      sim: () => ({ ok: true, profit: 10n ** 20n, gas: 100_000n }),
+      failSend: () =>
+        refuse &&
+        new Error('Transaction creation failed.', {
+          cause: new CairnError(
+            ConsensusErrorCode.BFT_SIGNER_REFUSED,
+            'the remote signer refused the transaction: a call to 0x… with selector 0xd37ae047 is not allowed',
+            { fault: 'caller' },
+          ),
+        }),
+    })
+    expect((await engine.step()).decisions).toMatchObject([
+      { kind: 'send-failed', error: expect.stringMatching(/Transaction creation failed/) },
+    ])
+    expect(engine.breakerOpen).toBe(true)
+    refuse = false
+    expect((await engine.trade()).decisions).toMatchObject([{ kind: 'skipped', why: 'breaker-open' }])
+    expect(sent).toEqual([])
+    engine.resetBreaker()
+    expect((await engine.trade()).decisions).toMatchObject([{ kind: 'executed' }])
+    // Any other send error counts as one failure of three.
+    const plain = setup({ sim: () => ({ ok: true, profit: 10n ** 20n, gas: 100_000n }), failSend: () => true })
+    await plain.engine.step()
+    expect(plain.engine.breakerOpen).toBe(false)
   })
 
   it('skips above the gas price cap and while killed; refuses when the simulated gas eats the profit', async () => {

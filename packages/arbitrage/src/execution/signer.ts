@@ -4,10 +4,10 @@
 // serve --tx-keystore`, under its policy). A key in this process never leaves this
 // function except inside the viem account; nothing here logs it, its password or a PIN.
 import { readFile } from 'node:fs/promises'
-import { openRemoteTxAccount } from '@cairn/consensus/remote-signer'
+import { ConsensusErrorCode, openRemoteTxAccount } from '@cairn/consensus/remote-signer'
 import { decryptKeystore } from '@cairn/crypto'
 import { type ExternalKeySource, openHsmAccount } from '@cairn/keys'
-import { bytesToHex, CairnError, type Logger, silentLogger } from '@cairn/utils'
+import { bytesToHex, CairnError, isCairnError, type Logger, silentLogger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { ArbErrorCode } from '../errors.ts'
@@ -80,4 +80,18 @@ async function loadLocal(src: Exclude<KeySource, ExternalKeySource>): Promise<Lo
   const account = privateKeyToAccount(bytesToHex(key) as `0x${string}`)
   key.fill(0)
   return account
+}
+
+/**
+ * The remote signer's refusal of a transaction under its policy (`--tx-allow-to`, `--tx-max-value`,
+ * …) somewhere in `err`'s cause chain (viem wraps what the account throws), or null. It is no
+ * transient fault: every later trade would be refused the same way until the policy or the
+ * executor address is fixed.
+ */
+export function signerRefusal(err: unknown): CairnError | null {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; depth++) {
+    if (isCairnError(e, ConsensusErrorCode.BFT_SIGNER_REFUSED)) return e
+    e = (e as { cause?: unknown }).cause
+  }
+  return null
 }

@@ -2,6 +2,7 @@
  * The remote signer (`@cairn/consensus/remote-signer`): validator keys in a process of their own
  * with their own double-sign protection, and transaction keys under a policy, reached over mutual TLS. See docs/operations/keys.md.
  */
+export { ConsensusErrorCode } from '../../errors.ts'
 export type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
 export type { ProtectionCheck, ProtectionRecord, ProtectionStore } from './protection-db.ts'
 export {
