@@ -4,9 +4,12 @@ import { createCustomCrypto, initCrypto } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
 import { type Logger, silentLogger, writerLogger } from '@cairn/utils'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Registry } from 'prom-client'
 import { ADDRS } from '../../chain/test/helpers.ts'
+import { createHost, type Host } from '../src/host.ts'
 import { createP2pMetrics, type P2pMetrics, P2pNetwork, type P2pOptions, parseP2pConfig } from '../src/index.ts'
+import { ReqResp } from '../src/reqresp.ts'
 
 export interface TestNode {
   chain: Chain
@@ -112,4 +115,24 @@ export async function metricValue(
     if (Object.entries(labels).every(([k, x]) => String((v.labels as Record<string, unknown>)[k]) === x)) sum += v.value
   }
   return sum
+}
+
+/**
+ * A bare libp2p host on loopback with request/response on it (no chain): for the protocol's own
+ * tests. The caller stops the host.
+ */
+export async function reqrespHost(): Promise<{ host: Host; reqresp: ReqResp }> {
+  const host = await createHost({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    announce: [],
+    maxConnections: 10,
+    dhtProtocol: null,
+    gater: {},
+  })
+  const reqresp = new ReqResp(
+    { requestTimeoutMs: 10_000, quota: { capacity: 100, perSecond: 100 } },
+    { libp2p: host, logger: silentLogger, metrics: null, penalize: () => {} },
+  )
+  return { host, reqresp }
 }

@@ -1,11 +1,9 @@
-import { silentLogger } from '@cairn/utils'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { snappy, unsnappy } from '../src/codec.ts'
-import { createHost, type Host } from '../src/host.ts'
-import { Protocol, ReqResp } from '../src/reqresp.ts'
-import { waitFor } from './helpers.ts'
+import type { Host } from '../src/host.ts'
+import { Protocol, type ReqResp } from '../src/reqresp.ts'
+import { reqrespHost, waitFor } from './helpers.ts'
 
 const hosts: Host[] = []
 afterEach(async () => {
@@ -13,20 +11,9 @@ afterEach(async () => {
 })
 
 async function host(): Promise<{ host: Host; reqresp: ReqResp }> {
-  const h = await createHost({
-    privateKey: await generateKeyPair('Ed25519'),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    announce: [],
-    maxConnections: 10,
-    dhtProtocol: null,
-    gater: {},
-  })
-  hosts.push(h)
-  const reqresp = new ReqResp(
-    { requestTimeoutMs: 10_000, quota: { capacity: 100, perSecond: 100 } },
-    { libp2p: h, logger: silentLogger, metrics: null, penalize: () => {} },
-  )
-  return { host: h, reqresp }
+  const h = await reqrespHost()
+  hosts.push(h.host)
+  return h
 }
 
 describe('request/response on loopback', () => {

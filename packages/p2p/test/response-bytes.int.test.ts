@@ -1,11 +1,10 @@
-import { bytesToHex, CairnError, silentLogger } from '@cairn/utils'
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { bytesToHex, CairnError } from '@cairn/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ADDRS, KEYS, transfer } from '../../chain/test/helpers.ts'
 import { P2pErrorCode } from '../src/errors.ts'
-import { createHost, type Host } from '../src/host.ts'
-import { Protocol, type ProtocolSpec, ReqResp } from '../src/reqresp.ts'
-import { metricValue, type TestNode, testNode, waitFor } from './helpers.ts'
+import type { Host } from '../src/host.ts'
+import { Protocol, type ProtocolSpec, type ReqResp } from '../src/reqresp.ts'
+import { metricValue, reqrespHost, type TestNode, testNode, waitFor } from './helpers.ts'
 
 // A block answer's soft byte limit (MAX_RESPONSE_BYTES): the server stops adding chunks once it
 // is reached, the requester refuses a chunk past it, and range sync asks again for the rest.
@@ -17,20 +16,9 @@ afterEach(async () => {
 })
 
 async function host(): Promise<{ host: Host; reqresp: ReqResp }> {
-  const h = await createHost({
-    privateKey: await generateKeyPair('Ed25519'),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    announce: [],
-    maxConnections: 10,
-    dhtProtocol: null,
-    gater: {},
-  })
-  hosts.push(h)
-  const reqresp = new ReqResp(
-    { requestTimeoutMs: 10_000, quota: { capacity: 100, perSecond: 100 } },
-    { libp2p: h, logger: silentLogger, metrics: null, penalize: () => {} },
-  )
-  return { host: h, reqresp }
+  const h = await reqrespHost()
+  hosts.push(h.host)
+  return h
 }
 
 /** Ten chunks of 40 bytes, the i-th filled with i. */
