@@ -81,6 +81,13 @@ contract Staking {
     uint8 public constant REASON_DOWNTIME = 2;
     /// @notice Jail reason: the operator's self-bond fell under its minimum.
     uint8 public constant REASON_SELF_BOND = 3;
+    /// @notice The chain's consensus signature scheme (`signatureScheme`): 0 secp256k1, 1 hybrid
+    ///         (secp256k1 ‖ ML-DSA-65), 2 ml-dsa-65 (docs/consensus/post-quantum.md).
+    uint8 public constant SCHEME_SECP256K1 = 0;
+    uint8 public constant SCHEME_HYBRID = 1;
+    uint8 public constant SCHEME_ML_DSA_65 = 2;
+    /// @notice An ML-DSA-65 public key's length (FIPS 204).
+    uint256 public constant PQ_PUBLIC_KEY_BYTES = 1952;
 
     struct Params {
         uint64 epochLength;
@@ -199,6 +206,13 @@ contract Staking {
     ///      rotated from (which keeps mapping to it in `_operatorOf`: evidence against it still slashes).
     mapping(address => uint64) internal _lastRotation;
     mapping(address => address) internal _rotatedFrom;
+    /// @notice The consensus signature scheme, fixed at genesis (`initializePq`; 0 secp256k1 when
+    ///         never called). Under a PQ scheme every validator registers its ML-DSA-65 key.
+    uint8 public signatureScheme;
+    /// @dev Consensus address → its ML-DSA-65 public key (1,952 bytes, 61 slots; empty under
+    ///      secp256k1). Keyed by consensus address, never deleted: the key of any address that was
+    ///      ever in the engine's set stays readable (light clients, evidence at old heights).
+    mapping(address => bytes) internal _pqKeyOf;
 
     // ---- events ----
     event Initialized(address governance, uint256 validators, uint256 totalBonded);
@@ -236,6 +250,7 @@ contract Staking {
         address indexed operator, address indexed oldConsensusAddr, address indexed newConsensusAddr, uint64 effectiveHeight
     );
     event CommunityPoolSpent(address indexed to, uint256 amount);
+    event PqPublicKeySet(address indexed consensusAddr, bytes pqPublicKey);
 
     // ---- errors ----
     error NotSystem();
@@ -275,6 +290,14 @@ contract Staking {
     error InvalidPossessionProof();
     error RotationPending(address oldConsensusAddr);
     error RotationTooSoon(uint64 nextAllowedAt);
+    /// @notice An ML-DSA-65 key of the wrong length for the chain's scheme (`expected` 1,952 under
+    ///         a PQ scheme, 0 under secp256k1: no key).
+    error InvalidPqPublicKey(uint256 length, uint256 expected);
+    /// @notice Under ml-dsa-65 a validator's consensus address must be keccak256(pqPublicKey)[12:].
+    error PqAddressMismatch(address consensusAddr, address keyAddr);
+    /// @notice Not available under a post-quantum scheme (`submitDoubleSign`: ecrecover checks only
+    ///         the forgeable secp256k1 part; `rotateConsensusKey`: the new ML-DSA key is not carried yet).
+    error RefusedUnderPqScheme(uint8 scheme);
 
     modifier onlySystem() {
         if (msg.sender != SYSTEM_ADDRESS) revert NotSystem();
@@ -341,10 +364,55 @@ contract Staking {
         emit ValidatorCreated(operator, consensusAddr, selfBond, commissionBps, uint16(BPS), uint16(BPS), min);
     }
 
+    /// @notice Sets the chain's consensus signature scheme and the genesis validators' ML-DSA-65
+    ///         keys (by consensus address, each one a genesis validator's). Called once by the system
+    ///         address right after `initialize`, at genesis, only for a PQ scheme.
+    function initializePq(uint8 scheme, address[] calldata consensusAddrs, bytes[] calldata pqKeys)
+        external
+        onlySystem
+        whenInitialized
+    {
+        if (signatureScheme != SCHEME_SECP256K1 || block.number != 0) revert AlreadyInitialized();
+        if (scheme != SCHEME_HYBRID && scheme != SCHEME_ML_DSA_65) revert InvalidParams("scheme");
+        // One key for each genesis validator (all are candidates; not all need be active).
+        if (pqKeys.length != consensusAddrs.length || consensusAddrs.length != _candidates.length) {
+            revert LengthMismatch();
+        }
+        signatureScheme = scheme;
+        for (uint256 i = 0; i < consensusAddrs.length; i++) {
+            address a = consensusAddrs[i];
+            if (_operatorOf[a] == address(0) || _pqKeyOf[a].length != 0) revert UnknownValidator(a);
+            _setPqKey(a, pqKeys[i]);
+        }
+    }
+
+    /// @dev Checks `key` against the scheme (and under ml-dsa-65 the address against the key) and
+    ///      stores it for `consensusAddr` (under secp256k1 only an empty key passes; nothing is stored).
+    function _setPqKey(address consensusAddr, bytes calldata key) internal {
+        uint8 scheme = signatureScheme;
+        uint256 expected = scheme == SCHEME_SECP256K1 ? 0 : PQ_PUBLIC_KEY_BYTES;
+        if (key.length != expected) revert InvalidPqPublicKey(key.length, expected);
+        if (expected == 0) return;
+        if (scheme == SCHEME_ML_DSA_65) {
+            address keyAddr = address(uint160(uint256(keccak256(key))));
+            if (keyAddr != consensusAddr) revert PqAddressMismatch(consensusAddr, keyAddr);
+        }
+        _pqKeyOf[consensusAddr] = key;
+        emit PqPublicKeySet(consensusAddr, key);
+    }
+
+    /// @notice The ML-DSA-65 public keys registered for `consensusAddrs` (empty bytes for none):
+    ///         what the engine puts in the change records of validators joining its set.
+    function pqPublicKeys(address[] calldata consensusAddrs) external view returns (bytes[] memory keys) {
+        keys = new bytes[](consensusAddrs.length);
+        for (uint256 i = 0; i < consensusAddrs.length; i++) keys[i] = _pqKeyOf[consensusAddrs[i]];
+    }
+
     // =====================================================================================
     // validators
     // =====================================================================================
 
+    /// @notice Registers the caller as a validator (secp256k1 chains: no ML-DSA key).
     function createValidator(
         address consensusAddr,
         uint16 commissionBps,
@@ -353,6 +421,34 @@ contract Staking {
         uint256 minSelfBond,
         string calldata description
     ) external payable whenInitialized nonReentrant {
+        _createValidator(consensusAddr, commissionBps, maxCommissionBps, maxChangeBpsPerDay, minSelfBond, description);
+        _setPqKey(consensusAddr, msg.data[0:0]);
+    }
+
+    /// @notice Registers the caller as a validator with its ML-DSA-65 consensus key (1,952 bytes;
+    ///         under ml-dsa-65 `consensusAddr` must be keccak256(pqPublicKey)[12:]). Required on a
+    ///         hybrid or ml-dsa-65 chain, refused (`InvalidPqPublicKey(n, 0)`) on a secp256k1 one.
+    function createValidator(
+        address consensusAddr,
+        uint16 commissionBps,
+        uint16 maxCommissionBps,
+        uint16 maxChangeBpsPerDay,
+        uint256 minSelfBond,
+        string calldata description,
+        bytes calldata pqPublicKey
+    ) external payable whenInitialized nonReentrant {
+        _createValidator(consensusAddr, commissionBps, maxCommissionBps, maxChangeBpsPerDay, minSelfBond, description);
+        _setPqKey(consensusAddr, pqPublicKey);
+    }
+
+    function _createValidator(
+        address consensusAddr,
+        uint16 commissionBps,
+        uint16 maxCommissionBps,
+        uint16 maxChangeBpsPerDay,
+        uint256 minSelfBond,
+        string calldata description
+    ) internal {
         if (maxCommissionBps > BPS) revert CommissionTooHigh(maxCommissionBps, uint16(BPS));
         if (commissionBps > maxCommissionBps) revert CommissionTooHigh(commissionBps, maxCommissionBps);
         if (maxChangeBpsPerDay > maxCommissionBps) revert CommissionChangeTooLarge(maxChangeBpsPerDay, maxCommissionBps);
@@ -448,6 +544,7 @@ contract Staking {
     ///         power in this block (not bounded by maxPowerChangeBps), in the engine's set from this
     ///         block + 2. One rotation per `unbondingBlocks`, and none while one is still pending.
     function rotateConsensusKey(address newConsensusAddr, bytes calldata proof) external whenInitialized nonReentrant {
+        if (signatureScheme != SCHEME_SECP256K1) revert RefusedUnderPqScheme(signatureScheme);
         Validator storage v = _validator(msg.sender);
         if (v.tombstoned) revert Tombstoned();
         if (newConsensusAddr == address(0)) revert ZeroAddress();
@@ -822,6 +919,9 @@ contract Staking {
         bytes32 hashB,
         bytes calldata sigB
     ) external whenInitialized nonReentrant {
+        // ecrecover checks the secp256k1 part only: under a PQ scheme only the engine's
+        // node-verified evidence (`slashDoubleSign`) slashes.
+        if (signatureScheme != SCHEME_SECP256K1) revert RefusedUnderPqScheme(signatureScheme);
         address signer = _evidenceSigner(height, round, voteType, hashA, sigA, hashB, sigB);
         _submitEvidence(signer, height, round, voteType);
     }

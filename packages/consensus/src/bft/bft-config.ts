@@ -15,7 +15,8 @@ export interface BftConfig {
   /**
    * The consensus signature scheme (`config.cairn.bft.signatureScheme`, fixed at genesis; absent:
    * secp256k1). `hybrid` and `ml-dsa-65` need each validator's ML-DSA-65 key (under `ml-dsa-65` the
-   * validator's address is `pqAddress` of it) and a fixed set (no staking yet).
+   * validator's address is `pqAddress` of it): in `validators` for a fixed set, in the staking
+   * contract with staking (`Staking.pqPublicKeys`, read by `resolveBftConfig`).
    */
   signatureScheme?: SignatureScheme
   /** The set of height 1; under a PQ scheme each entry carries its ML-DSA-65 public key (1,952 bytes). */
@@ -184,9 +185,9 @@ function errorText(err: unknown): string {
 }
 
 /**
- * The scheme of a parsed `config.cairn.bft`, refusing what this node cannot run yet: a PQ scheme
- * (`hybrid`, `ml-dsa-65`) with staking (the staking contract holds no ML-DSA keys yet), and PQ
- * changes that bring a validator in (change records carry no key).
+ * The scheme of a parsed `config.cairn.bft`, refusing what this node cannot run: under a PQ scheme
+ * (`hybrid`, `ml-dsa-65`) genesis `validatorChanges` that bring a validator in (they carry no
+ * key). With staking the genesis validators' keys are in the staking contract (`resolveBftConfig`).
  */
 function checkScheme(c: {
   signatureScheme?: SignatureScheme | undefined
@@ -200,12 +201,6 @@ function checkScheme(c: {
       fault: 'caller',
       hint,
     })
-  if (scheme !== 'secp256k1' && c.staking === true) {
-    throw refuse(
-      `${scheme} with staking is not yet supported: the staking contract holds no ML-DSA keys`,
-      `use a fixed set (config.cairn.bft.validators with pqPublicKey${scheme === 'ml-dsa-65' ? ', each address the pqAddress of its key' : ''})`,
-    )
-  }
   if (scheme !== 'secp256k1') {
     const members = new Set((c.validators ?? []).map((v) => v.address.toLowerCase()))
     const joiner = (c.validatorChanges ?? []).find((ch) => ch.power > 0n && !members.has(ch.address.toLowerCase()))
@@ -238,5 +233,5 @@ function groupChanges(
 export async function resolveBftConfig(genesis: unknown): Promise<BftConfig> {
   const config = parseBftConfig(genesis)
   if (config.staking !== true) return config
-  return { ...config, validators: await genesisStakingSet(genesis) }
+  return { ...config, validators: await genesisStakingSet(genesis, config.signatureScheme ?? 'secp256k1') }
 }

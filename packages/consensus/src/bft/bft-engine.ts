@@ -62,6 +62,7 @@ import { EvidencePool } from './evidence.ts'
 import { EvidenceRecords } from './evidence-records.ts'
 import { bftExtraEvidence, decodeBftExtra, encodeBftExtra } from './extra-data.ts'
 import type { Address, Proposal, SignedProposal, SignedVote, Vote } from './messages.ts'
+import { needsPqKeys } from './pq/scheme.ts'
 import { admitValidatorChanges } from './pq/scheme-changes.ts'
 import { createSchemeVerifier } from './pq/scheme-verifier.ts'
 import { type BftTransport, ConsensusReactor } from './reactor.ts'
@@ -69,7 +70,7 @@ import { type BftScheduler, RoundClock, realScheduler } from './round-clock.ts'
 import type { SignerState } from './signer-state.ts'
 import { memoizedVerifier, type SignatureVerifier } from './signing.ts'
 import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
-import { ValidatorRecords } from './validator-records.ts'
+import { type KeyedValidatorUpdate, ValidatorRecords } from './validator-records.ts'
 import { ValidatorSchedule } from './validator-schedule.ts'
 import type { ValidatorSet } from './validator-set.ts'
 import { type ConsensusSigner, type SignRefusal, ValidatorSigner } from './validator-signer.ts'
@@ -312,15 +313,26 @@ export class BftEngine implements Engine {
     if (updates === undefined || updates.length === 0) return undefined
     const height = Number(ctx.header.number)
     // Under a PQ scheme a joiner without an ML-DSA key is left out, logged (pq/scheme-changes.ts).
+    // A joiner's key rides along (`[address, power, pqPublicKey]`, validator-schedule.ts).
     const { admitted: changes } = admitValidatorChanges(
       this.validators.at(height + 1),
-      updates.map((u) => ({ address: u.address, votingPower: u.power })),
+      updates.map((u) => {
+        const key = (u as KeyedValidatorUpdate).pqPublicKey
+        return key == null
+          ? { address: u.address, votingPower: u.power }
+          : { address: u.address, votingPower: u.power, pqPublicKey: key }
+      }),
       this.#m.logger,
     )
     if (changes.length === 0) return undefined
     this.validators.at(height + 1).update(changes)
     if ('hash' in ctx.header) await this.#records.keepUpdates(ctx.header.hash(), changes)
-    return { validatorUpdates: changes.map((u) => ({ address: u.address, power: u.votingPower })) }
+    const validatorUpdates: KeyedValidatorUpdate[] = changes.map((u) =>
+      u.pqPublicKey == null
+        ? { address: u.address, power: u.votingPower }
+        : { address: u.address, power: u.votingPower, pqPublicKey: u.pqPublicKey },
+    )
+    return { validatorUpdates }
   }
 
   /**
@@ -404,9 +416,11 @@ export class BftEngine implements Engine {
   /**
    * Staking's end of block (`StakingHooks`): rewards by the parent's certificate, slashes by the
    * block's evidence, the epoch's set; returns the difference between the contract's set after
-   * the block and the engine's set of the next height, as updates in effect at height + 2.
+   * the block and the engine's set of the next height, as updates in effect at height + 2. Under a
+   * PQ scheme a joiner's update carries its ML-DSA-65 key, read from the contract
+   * (`Staking.pqPublicKeys`) in the same state.
    */
-  async #stakingUpdates(ctx: EndBlockContext): Promise<ValidatorUpdate[]> {
+  async #stakingUpdates(ctx: EndBlockContext): Promise<KeyedValidatorUpdate[]> {
     const hooks = this.#m.staking as StakingHooks
     const height = Number(ctx.header.number)
     const extraData = 'extraData' in ctx.header ? ctx.header.extraData : undefined
@@ -434,15 +448,30 @@ export class BftEngine implements Engine {
     const { set } = await hooks.endBlock(ctx, { signed, missed, evidence })
     if (set === undefined) return []
     const next = this.validators.at(height + 1)
-    const updates: ValidatorUpdate[] = []
+    const updates: KeyedValidatorUpdate[] = []
+    const joiners: KeyedValidatorUpdate[] = []
     const inContract = new Set<string>()
     for (const v of set) {
       inContract.add(bytesToHex(v.address))
       const i = next.indexOf(v.address)
-      if (i < 0 || next.validators[i]?.votingPower !== v.power) updates.push({ address: v.address, power: v.power })
+      if (i < 0 || next.validators[i]?.votingPower !== v.power) {
+        const u: KeyedValidatorUpdate = { address: v.address, power: v.power }
+        updates.push(u)
+        if (i < 0) joiners.push(u)
+      }
     }
     for (const v of next.validators) {
       if (!inContract.has(bytesToHex(v.address))) updates.push({ address: v.address, power: 0n })
+    }
+    if (needsPqKeys(next.scheme) && joiners.length > 0) {
+      const keys = await hooks.pqPublicKeys(
+        ctx,
+        joiners.map((u) => u.address),
+      )
+      joiners.forEach((u, i) => {
+        const key = keys[i]
+        if (key !== undefined && key.length > 0) u.pqPublicKey = key
+      })
     }
     return updates
   }

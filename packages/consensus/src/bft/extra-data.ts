@@ -17,13 +17,14 @@
  * Every signature (certificate, evidence) is the chain's scheme's (`pq/scheme.ts`): decoding takes
  * the scheme, and refuses extra data above {@link maxBftExtraBytes} of it before decoding anything.
  */
+import { ML_DSA65_PUBLIC_KEY_BYTES } from '@cairn/crypto'
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { ConsensusErrorCode } from '../errors.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { DuplicateVoteEvidence } from './evidence.ts'
 import { decodeEvidenceList } from './evidence-pool.ts'
-import { type SignatureScheme, signatureBytes } from './pq/scheme.ts'
+import { needsPqKeys, type SignatureScheme, signatureBytes } from './pq/scheme.ts'
 import { decodeValidatorChanges, encodeValidatorChanges, type ValidatorChange } from './validator-schedule.ts'
 
 export const BFT_EXTRA_VERSION = 1
@@ -66,13 +67,14 @@ export function maxBlockEvidence(scheme: SignatureScheme): number {
 /**
  * The largest extra data a BFT header may have under `scheme`: a certificate of
  * {@link MAX_CERTIFICATE_SIGNERS} signers, the most evidence, the most validator changes, with
- * room for RLP headers (secp256k1 ≈ 0.14 MB, hybrid ≈ 3.4 MB). Checked before decoding.
+ * room for RLP headers (secp256k1 ≈ 0.14 MB, hybrid ≈ 5.4 MB with keyed changes). Checked before decoding.
  */
 export function maxBftExtraBytes(scheme: SignatureScheme): number {
   const sig = signatureBytes(scheme)
   const certificate = 64 + MAX_CERTIFICATE_SIGNERS * (sig + 16)
   const evidence = 16 + maxBlockEvidence(scheme) * (64 + 2 * (sig + 48))
-  const changes = 16 + MAX_BLOCK_VALIDATOR_CHANGES * 40
+  // A change is [address, power] (≈ 40 B), under a PQ scheme with a joiner's 1,952-byte key.
+  const changes = 16 + MAX_BLOCK_VALIDATOR_CHANGES * (40 + (needsPqKeys(scheme) ? ML_DSA65_PUBLIC_KEY_BYTES + 3 : 0))
   return 32 + certificate + evidence + changes
 }
 
@@ -158,7 +160,7 @@ export function decodeBftExtra(bytes: Uint8Array, scheme: SignatureScheme = 'sec
     }
     let validatorChanges: ValidatorChange[]
     try {
-      validatorChanges = decodeValidatorChanges(changes)
+      validatorChanges = decodeValidatorChanges(changes, scheme)
     } catch (err) {
       throw malformed('validator changes do not decode', err)
     }

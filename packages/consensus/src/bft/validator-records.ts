@@ -34,6 +34,16 @@ export interface ValidatorRecordsModules {
   logger: Logger
 }
 
+/**
+ * A validator update as the BFT engine returns it from `endBlock`: the chain's `ValidatorUpdate`,
+ * with the ML-DSA-65 key of a validator it brings into a PQ-scheme set.
+ */
+export interface KeyedValidatorUpdate {
+  address: Uint8Array
+  power: bigint
+  pqPublicKey?: Uint8Array | null
+}
+
 export class ValidatorRecords {
   readonly #m: ValidatorRecordsModules
   /** The validator updates `endBlock` returned, by block hash (recent; the chain store keeps them too). */
@@ -85,7 +95,13 @@ export class ValidatorRecords {
     if (updates.length > 0) {
       await this.keepUpdates(
         built.block.hash(),
-        updates.map((u) => ({ address: u.address, votingPower: u.power })),
+        updates.map((u) => {
+          // Under a PQ scheme the engine's updates carry a joiner's key (`KeyedValidatorUpdate`).
+          const key = (u as KeyedValidatorUpdate).pqPublicKey
+          return key == null
+            ? { address: u.address, votingPower: u.power }
+            : { address: u.address, votingPower: u.power, pqPublicKey: key }
+        }),
       )
     }
   }

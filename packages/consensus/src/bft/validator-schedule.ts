@@ -11,17 +11,23 @@
  * alone: {@link ValidatorSchedule.recordHeader} reads a header, {@link encodeScheduleChanges}
  * persists what was read. Deterministic, no I/O.
  */
+import { ML_DSA65_PUBLIC_KEY_BYTES } from '@cairn/crypto'
 import { CairnError } from '@cairn/utils'
 import { RLP } from '@ethereumjs/rlp'
 import { ConsensusErrorCode } from '../errors.ts'
 import { type Address, hashKey } from './messages.ts'
-import type { SignatureScheme } from './pq/scheme.ts'
+import { needsPqKeys, type SignatureScheme } from './pq/scheme.ts'
 import { ValidatorSet } from './validator-set.ts'
 
-/** One change: power 0 removes the validator. */
+/**
+ * One change: power 0 removes the validator. Under a PQ scheme a change that brings a validator
+ * into the set carries its ML-DSA-65 public key (1,952 bytes); a member's power change or removal
+ * carries none (the member keeps its key).
+ */
 export interface ValidatorChange {
   address: Address
   votingPower: bigint
+  pqPublicKey?: Uint8Array | null
 }
 
 function bigintToBytes(v: bigint): Uint8Array {
@@ -41,34 +47,67 @@ function malformed(message: string): CairnError {
   return new CairnError(ConsensusErrorCode.BFT_MALFORMED, `validator changes: ${message}`, { fault: 'peer' })
 }
 
-/** RLP of `[[address, power], …]` in the given order. */
+/**
+ * RLP of the changes in the given order: `[address, power]` each, `[address, power, pqPublicKey]`
+ * for one that carries an ML-DSA-65 key (a joiner under a PQ scheme). Without keys the bytes are
+ * exactly the secp256k1 format's.
+ */
 export function encodeValidatorChanges(changes: readonly ValidatorChange[]): Uint8Array {
-  return RLP.encode(changes.map((c) => [c.address, bigintToBytes(c.votingPower)]))
+  return RLP.encode(
+    changes.map((c) =>
+      c.pqPublicKey == null
+        ? [c.address, bigintToBytes(c.votingPower)]
+        : [c.address, bigintToBytes(c.votingPower), c.pqPublicKey],
+    ),
+  )
 }
 
-/** Decodes a list `[[address, power], …]` already RLP-decoded (or its bytes). */
-export function decodeValidatorChanges(input: Uint8Array | unknown[]): ValidatorChange[] {
+/**
+ * Decodes a list of `[address, power]` / `[address, power, pqPublicKey]` already RLP-decoded (or
+ * its bytes). A key is 1,952 bytes and only on a change with power; under `secp256k1` no entry
+ * carries one. `scheme` undefined (this node's own records): keys are checked for size only.
+ * @throws CairnError `CONSENSUS_BFT_MALFORMED` (fault 'peer')
+ */
+export function decodeValidatorChanges(input: Uint8Array | unknown[], scheme?: SignatureScheme): ValidatorChange[] {
   const list = input instanceof Uint8Array ? RLP.decode(input) : input
   if (!Array.isArray(list)) throw malformed('not a list')
   return list.map((item) => {
-    if (!Array.isArray(item) || item.length !== 2) throw malformed('an entry is not [address, power]')
-    const [address, power] = item as unknown[]
+    if (!Array.isArray(item) || item.length < 2 || item.length > 3) {
+      throw malformed('an entry is not [address, power] or [address, power, pqPublicKey]')
+    }
+    const [address, power, key] = item as unknown[]
     if (!(address instanceof Uint8Array) || address.length !== 20) throw malformed('an address is not 20 bytes')
     if (!(power instanceof Uint8Array) || power.length > 8 || (power.length > 0 && power[0] === 0)) {
       throw malformed('bad power')
     }
-    return { address, votingPower: bytesToBigint(power) }
+    const votingPower = bytesToBigint(power)
+    if (key === undefined) return { address, votingPower }
+    if (scheme !== undefined && !needsPqKeys(scheme)) throw malformed('an entry carries an ML-DSA key under secp256k1')
+    if (!(key instanceof Uint8Array) || key.length !== ML_DSA65_PUBLIC_KEY_BYTES) {
+      throw malformed(`an ML-DSA-65 key is not ${ML_DSA65_PUBLIC_KEY_BYTES} bytes`)
+    }
+    if (votingPower === 0n) throw malformed('a removal carries an ML-DSA key')
+    return { address, votingPower, pqPublicKey: key }
   })
 }
 
-/** True when the two lists are the same changes in the same order. */
+function sameKey(a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean {
+  if (a == null || b == null) return a == null && b == null
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+/** True when the two lists are the same changes (keys included) in the same order. */
 export function sameChanges(a: readonly ValidatorChange[], b: readonly ValidatorChange[]): boolean {
   return (
     a.length === b.length &&
-    a.every(
-      (c, i) =>
-        hashKey(c.address) === hashKey((b[i] as ValidatorChange).address) && c.votingPower === b[i]?.votingPower,
-    )
+    a.every((c, i) => {
+      const d = b[i] as ValidatorChange
+      return (
+        hashKey(c.address) === hashKey(d.address) &&
+        c.votingPower === d.votingPower &&
+        sameKey(c.pqPublicKey, d.pqPublicKey)
+      )
+    })
   )
 }
 
@@ -117,7 +156,7 @@ export class ValidatorSchedule {
   /**
    * @param scheme the chain's consensus signature scheme (default secp256k1): under a PQ scheme the
    * genesis entries carry their ML-DSA keys, and a change may not bring a validator without one
-   * (changes carry no keys yet: `[address, power]`, docs/consensus/post-quantum.md)
+   * (`[address, power, pqPublicKey]`, docs/consensus/post-quantum.md)
    */
   constructor(
     genesis: readonly { address: Address; votingPower: bigint; pqPublicKey?: Uint8Array | null }[],
@@ -179,7 +218,11 @@ export class ValidatorSchedule {
     this.at(height - 1).update(changes)
     this.#changes.set(
       height,
-      changes.map((c) => ({ address: c.address, votingPower: c.votingPower })),
+      changes.map((c) =>
+        c.pqPublicKey == null
+          ? { address: c.address, votingPower: c.votingPower }
+          : { address: c.address, votingPower: c.votingPower, pqPublicKey: c.pqPublicKey },
+      ),
     )
     // Sets at or after `height` computed before are stale.
     // (checkpoint k is the set of height k·stride + 1: keep those below `height`)

@@ -15,6 +15,7 @@ import { Account, Address, bytesToHex, setLengthLeft, unpadBytes } from '@ethere
 import { createVM, type VM } from '@ethereumjs/vm'
 import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
 import type { Address as ValidatorAddress } from '../bft/messages.ts'
+import { needsPqKeys, type SignatureScheme } from '../bft/pq/scheme.ts'
 import { ConsensusErrorCode } from '../errors.ts'
 import { GOVERNANCE_SYSTEM_ABI, STAKING_SYSTEM_ABI } from './staking-abi.ts'
 import { type ChainParams, type GovParams, type StakingParams, stakingParamsArg } from './staking-params.ts'
@@ -28,6 +29,8 @@ export interface GenesisValidator {
   /** Its self-bond, wei (minted into the staking contract at genesis). */
   selfBond: bigint
   commissionBps: number
+  /** Its ML-DSA-65 public key (1,952 bytes, hex): required under a PQ scheme, absent under secp256k1. */
+  pqPublicKey?: Hex
 }
 
 export interface StakingGenesisOptions {
@@ -36,7 +39,16 @@ export interface StakingGenesisOptions {
   staking: StakingParams
   governance: GovParams
   chain: ChainParams
+  /**
+   * The chain's consensus signature scheme (default secp256k1). Under `hybrid` / `ml-dsa-65` the
+   * contract is told the scheme and each validator's key (`Staking.initializePq`); under
+   * `ml-dsa-65` each `consensus` address must be `pqAddress` of its key.
+   */
+  signatureScheme?: SignatureScheme
 }
+
+/** The staking contract's code of a scheme (`Staking.SCHEME_*`). */
+const SCHEME_CODE: Record<SignatureScheme, number> = { secp256k1: 0, hybrid: 1, 'ml-dsa-65': 2 }
 
 /** A geth-style alloc entry. */
 export interface AllocEntry {
@@ -79,6 +91,33 @@ export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<
     ),
     total,
   )
+  const scheme = opts.signatureScheme ?? 'secp256k1'
+  if (needsPqKeys(scheme)) {
+    const missing = opts.validators.find((v) => v.pqPublicKey === undefined)
+    if (missing !== undefined) {
+      throw new CairnError(
+        ConsensusErrorCode.STAKING_INVALID_GENESIS,
+        `genesis validator ${missing.consensus} has no pqPublicKey, which the ${scheme} scheme needs`,
+        { fault: 'caller' },
+      )
+    }
+    await systemCall(
+      vm,
+      block,
+      stakingAddr,
+      hexToBytes(
+        encodeFunctionData({
+          abi: STAKING_SYSTEM_ABI,
+          functionName: 'initializePq',
+          args: [
+            SCHEME_CODE[scheme],
+            opts.validators.map((v) => v.consensus),
+            opts.validators.map((v) => v.pqPublicKey as Hex),
+          ],
+        }),
+      ),
+    )
+  }
   await systemCall(
     vm,
     block,
@@ -108,11 +147,14 @@ export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<
 
 /**
  * The validator set of height 1 of a staking genesis: `Staking.activeSet()` over the genesis's
- * staking contract. Throws when the genesis has no staking contract or an empty set.
+ * staking contract, under a PQ `scheme` with each member's ML-DSA-65 key (`Staking.pqPublicKeys`;
+ * absent when none is registered, which the set then refuses). Throws when the genesis has no staking
+ * contract or an empty set.
  */
 export async function genesisStakingSet(
   genesis: unknown,
-): Promise<{ address: ValidatorAddress; votingPower: bigint }[]> {
+  scheme: SignatureScheme = 'secp256k1',
+): Promise<{ address: ValidatorAddress; votingPower: bigint; pqPublicKey?: Uint8Array }[]> {
   const g = genesis as {
     config?: { chainId?: number | string }
     alloc?: Record<string, { code?: string; storage?: Record<string, string>; balance?: string }>
@@ -151,7 +193,25 @@ export async function genesisStakingSet(
       fault: 'caller',
     })
   }
-  return addrs.map((a, i) => ({ address: hexToBytes(a), votingPower: powers[i] as bigint }))
+  if (!needsPqKeys(scheme)) return addrs.map((a, i) => ({ address: hexToBytes(a), votingPower: powers[i] as bigint }))
+  const keysOut = await systemCall(
+    vm,
+    { number: 0n, timestamp: 0n, coinbase: new Uint8Array(20) },
+    addr.bytes,
+    hexToBytes(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'pqPublicKeys', args: [addrs] })),
+    0n,
+    true,
+  )
+  const keys = decodeFunctionResult({
+    abi: STAKING_SYSTEM_ABI,
+    functionName: 'pqPublicKeys',
+    data: bytesToHex(keysOut.returnValue) as Hex,
+  }) as readonly Hex[]
+  return addrs.map((a, i) => {
+    const key = hexToBytes(keys[i] ?? '0x')
+    const member = { address: hexToBytes(a), votingPower: powers[i] as bigint }
+    return key.length === 0 ? member : { ...member, pqPublicKey: key }
+  })
 }
 
 async function throwawayVm(chainId: bigint): Promise<{ vm: VM; sm: SimpleStateManager }> {

@@ -15,6 +15,9 @@ export const CHAIN_PARAMS_TUPLE = '(uint64 blockGasLimit, uint256 minBaseFee, ui
 
 export const STAKING_SYSTEM_ABI = parseAbi([
   `function initialize(${STAKING_PARAMS_TUPLE} p, address governance, address[] operators, address[] consensusAddrs, uint256[] selfBonds, uint16[] commissionBps) payable`,
+  'function initializePq(uint8 scheme, address[] consensusAddrs, bytes[] pqKeys)',
+  'function pqPublicKeys(address[] consensusAddrs) view returns (bytes[] keys)',
+  'function signatureScheme() view returns (uint8)',
   'function issuance() view returns (uint256)',
   'function reward(address[] signed, address[] missed) payable',
   'function slashDoubleSign(address consensusAddr, uint64 height, uint32 round, uint8 voteType) returns (bool)',

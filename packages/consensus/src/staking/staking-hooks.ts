@@ -113,6 +113,30 @@ export class StakingHooks {
     }) as ChainParams
   }
 
+  /**
+   * The ML-DSA-65 keys the staking contract holds for `addresses` (`Staking.pqPublicKeys`) in the
+   * state of `ctx`, in order; an empty array for an address without one. Under a PQ scheme the
+   * engine reads the keys of the validators an `endBlock` set brings in, for their change records.
+   */
+  async pqPublicKeys(ctx: EndBlockContext, addresses: readonly Address[]): Promise<Uint8Array[]> {
+    const out = await systemCall(
+      ctx.vm,
+      systemBlock(ctx),
+      this.#staking,
+      hexToBytes(
+        encodeFunctionData({
+          abi: STAKING_SYSTEM_ABI,
+          functionName: 'pqPublicKeys',
+          args: [addresses.map((a) => bytesToHex(a))],
+        }),
+      ),
+      0n,
+      true,
+    )
+    const keys = this.#decode('pqPublicKeys', out.returnValue) as readonly Hex[]
+    return keys.map((k) => hexToBytes(k))
+  }
+
   async endBlock(ctx: EndBlockContext, facts: StakingBlockFacts): Promise<StakingBlockResult> {
     const block = systemBlock(ctx)
     const call = async (data: Hex, value = 0n, isStatic = false) => {

@@ -4,6 +4,7 @@ import { MemoryKV } from '@cairn/db'
 import { type ChainFollower, DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
 import { bytesToHex, type Logger, silentLogger } from '@cairn/utils'
 import { ADDRS } from '../../../chain/test/helpers.ts'
+import type { SignatureScheme } from '../../src/bft/pq/index.ts'
 import {
   BftEngine,
   type BftMetrics,
@@ -134,13 +135,19 @@ export class BftNetwork {
     const validators = Array.from({ length: this.opts.genesisValidators ?? this.opts.validators }, (_, i) =>
       bytesToHex(privateKeyToAddress(validatorKey(i))),
     ) as `0x${string}`[]
+    // Under a PQ scheme (`bft` override: signatureScheme and the validators' pqPublicKey) the
+    // staking contract registers the keys at genesis.
+    const fixed = (g.config.cairn.bft.validators ?? []) as { pqPublicKey?: `0x${string}` }[]
+    const scheme = g.config.cairn.bft.signatureScheme as SignatureScheme | undefined
     const alloc = await stakingGenesisAlloc({
       chainId: 1337n,
-      validators: validators.map((v) => ({
+      ...(scheme !== undefined ? { signatureScheme: scheme } : {}),
+      validators: validators.map((v, i) => ({
         operator: v,
         consensus: v,
         selfBond: o.selfBond ?? 10n ** 19n,
         commissionBps: 1000,
+        ...(fixed[i]?.pqPublicKey !== undefined ? { pqPublicKey: fixed[i]?.pqPublicKey as `0x${string}` } : {}),
       })),
       staking,
       governance,

@@ -1,14 +1,16 @@
 /**
- * Validator-set changes under a post-quantum scheme. A change record is `[address, power]` (extra
- * data version 3, staking's `endBlock` updates): it carries no ML-DSA key. Under `hybrid` a change
- * that brings a validator into the set must bring its key, so one that cannot (a joiner whose key
- * no one registered) is left out with a logged reason, the same on every node (a function of the
- * set and the changes); power changes and removals of members apply as under secp256k1.
+ * Validator-set changes under a post-quantum scheme. A change record that brings a validator in
+ * is `[address, power, pqPublicKey]` (extra data version 3, staking's `endBlock` updates with the
+ * key the staking contract holds): under `hybrid` and `ml-dsa-65` a joiner must bring a valid key
+ * (`checkPqValidatorEntry`: 1,952 bytes, and under ml-dsa-65 its address is the key's), so one
+ * that cannot (no key registered, a malformed one) is left out with a logged reason, the same on
+ * every node (a function of the set and the changes); power changes and removals of members apply
+ * as under secp256k1.
  */
-import type { Logger } from '@cairn/utils'
+import { errorMessage, type Logger } from '@cairn/utils'
 import { hashKey } from '../messages.ts'
 import type { ValidatorChangeInput, ValidatorSet } from '../validator-set.ts'
-import { needsPqKeys } from './scheme.ts'
+import { checkPqValidatorEntry, needsPqKeys } from './scheme.ts'
 
 /** A change left out, with the reason. */
 export interface RefusedValidatorChange {
@@ -30,13 +32,19 @@ export function admitValidatorChanges<C extends ValidatorChangeInput>(
   const admitted: C[] = []
   const refused: RefusedValidatorChange[] = []
   for (const c of changes) {
-    if (c.votingPower > 0n && set.indexOf(c.address) < 0 && (c.pqPublicKey ?? null) === null) {
-      refused.push({
-        change: c,
-        reason: `joins the ${set.scheme} set without a registered ML-DSA-65 key (validator changes carry no keys yet)`,
-      })
-    } else {
+    if (c.votingPower === 0n || set.indexOf(c.address) >= 0) {
       admitted.push(c)
+      continue
+    }
+    if ((c.pqPublicKey ?? null) === null) {
+      refused.push({ change: c, reason: `joins the ${set.scheme} set without a registered ML-DSA-65 key` })
+      continue
+    }
+    try {
+      checkPqValidatorEntry(set.scheme, { address: c.address, pqPublicKey: c.pqPublicKey ?? null })
+      admitted.push(c)
+    } catch (err) {
+      refused.push({ change: c, reason: `joins the ${set.scheme} set with a bad key: ${errorMessage(err)}` })
     }
   }
   for (const r of refused) {

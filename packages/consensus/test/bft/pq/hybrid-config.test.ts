@@ -28,11 +28,15 @@ describe('config.cairn.bft.signatureScheme', () => {
     expect(schedule.at(7).pqKeyOf(HYBRID_KEYS[2]?.address as Uint8Array)).toEqual(HYBRID_KEYS[2]?.pqPublicKey)
   })
 
-  it('refuses hybrid or ml-dsa-65 with staking, a missing or short key, and a key under secp256k1', () => {
+  it('accepts hybrid or ml-dsa-65 with staking; refuses a missing or short key, and a key under secp256k1', () => {
     const parse = (bft: Record<string, unknown>) => () => parseBftConfig(genesisWith(bft))
-    expect(parse({ signatureScheme: 'hybrid', staking: true })).toThrow(/staking contract holds no ML-DSA keys/)
-    expect(parse({ signatureScheme: 'ml-dsa-65', staking: true })).toThrow(
-      /ml-dsa-65 with staking is not yet supported/,
+    // With staking the keys are in the staking contract (read by resolveBftConfig).
+    expect(parseBftConfig(genesisWith({ signatureScheme: 'hybrid', staking: true }))).toMatchObject({
+      staking: true,
+      signatureScheme: 'hybrid',
+    })
+    expect(parseBftConfig(genesisWith({ signatureScheme: 'ml-dsa-65', staking: true })).signatureScheme).toBe(
+      'ml-dsa-65',
     )
     const [first, ...rest] = hybridValidators()
     const noKey = { address: first?.address, power: 1 }
@@ -60,14 +64,13 @@ describe('config.cairn.bft.signatureScheme = ml-dsa-65', () => {
     expect(schedule.at(3).pqKeyOf(MLDSA_KEYS[1]?.address as Uint8Array)).toEqual(MLDSA_KEYS[1]?.pqPublicKey)
   })
 
-  it('refuses an address that is not its key’s, a missing key, staking and a keyless joiner', () => {
+  it('refuses an address that is not its key’s, a missing key and a keyless joiner', () => {
     // The hybrid validators' addresses are their secp256k1 keys': not pqAddress of their ML-DSA keys.
     expect(parse({ signatureScheme: 'ml-dsa-65', validators: hybridValidators() })).toThrow(/keccak256\(pqPublicKey\)/)
     const [first, ...rest] = mlDsaValidators()
     expect(parse({ signatureScheme: 'ml-dsa-65', validators: [{ address: first?.address }, ...rest] })).toThrow(
       /no ML-DSA-65 public key/,
     )
-    expect(parse({ signatureScheme: 'ml-dsa-65', staking: true })).toThrow(/staking contract holds no ML-DSA keys/)
     const joiner = { height: 5, address: `0x${'ab'.repeat(20)}`, power: 1 }
     expect(parse({ signatureScheme: 'ml-dsa-65', validators: mlDsaValidators(), validatorChanges: [joiner] })).toThrow(
       /validatorChanges bring 0xab(ab)+ in, and a change carries no ML-DSA key/,
