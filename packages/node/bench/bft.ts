@@ -24,7 +24,8 @@
 // (1; 0: a genesis validator set without the staking contracts),
 // BENCH_BFT_NODE_ARGS (node flags for the processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
 // BENCH_BFT_SCHEME (secp256k1 | hybrid: votes signed secp256k1 ‖ ML-DSA-65, `devnet init
-// --signature-scheme hybrid`, a fixed set; processes mode only; docs/consensus/post-quantum.md),
+// --signature-scheme hybrid`, staked unless BENCH_BFT_STAKING=0; processes mode only;
+// docs/consensus/post-quantum.md),
 // BENCH_BFT_METRICS (a directory: each process's /metrics after the run, node-N.prom). BENCH_JSON=1 prints
 // the figures as a `RESULT {json}` line (run.ts reads it).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
@@ -58,7 +59,7 @@ const settings = {
   basePort: num('BENCH_BFT_BASE_PORT', 28645),
   /** Node flags for the 4 processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
   nodeArgs: (env.BENCH_BFT_NODE_ARGS ?? '').split(' ').filter(Boolean),
-  /** The consensus signature scheme: secp256k1 (default) or hybrid (4 hybrid validators, a fixed set). */
+  /** The consensus signature scheme: secp256k1 (default) or hybrid (4 hybrid validators). */
   scheme: env.BENCH_BFT_SCHEME === 'hybrid' ? 'hybrid' : 'secp256k1',
 }
 if (env.BENCH_BFT_SCHEME !== undefined && !['secp256k1', 'hybrid'].includes(env.BENCH_BFT_SCHEME)) {
@@ -341,7 +342,7 @@ async function startProcesses(): Promise<{
       '--block-time-ms',
       String(settings.blockMs),
       ...(env.BENCH_BFT_STAKING === '0' ? ['--no-staking'] : []),
-      // Hybrid: ML-DSA seeds beside the keys, their public keys in the genesis, a fixed set.
+      // Hybrid: ML-DSA seeds beside the keys, their public keys in the genesis (and the staking contract).
       ...(settings.scheme === 'hybrid' ? ['--signature-scheme', 'hybrid'] : []),
     ],
     { encoding: 'utf8' },

@@ -29,7 +29,7 @@ interface GenesisBft {
 describe('an ml-dsa-65 devnet (ML-DSA-65 alone)', () => {
   it('init writes seeds and pqAddress validators; four `cairn start` finalize with 3,309-byte signatures', async () => {
     const dn = join(dir, 'dn')
-    const { base } = await initDevnet(dn, ['--signature-scheme', 'ml-dsa-65'])
+    const { base } = await initDevnet(dn, ['--signature-scheme', 'ml-dsa-65', '--no-staking'])
     const genesis = JSON.parse(readFileSync(join(dn, 'genesis.json'), 'utf8')) as {
       config: { cairn: { bft: GenesisBft & { staking?: boolean } } }
     }

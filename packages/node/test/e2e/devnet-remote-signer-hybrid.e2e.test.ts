@@ -29,7 +29,7 @@ interface GenesisBft {
 describe('a hybrid devnet whose validator 3 signs through `cairn signer serve --signature-scheme hybrid`', () => {
   it('finalizes, with validator 3’s hybrid signatures (from the signer) in the certificates', async () => {
     const dn = join(dir, 'dn')
-    const { base } = await initDevnet(dn, ['--signature-scheme', 'hybrid'])
+    const { base } = await initDevnet(dn, ['--signature-scheme', 'hybrid', '--no-staking'])
     const signerPort = await freePortRange(1)
     const keysDir = join(dn, 'node-3', 'keys')
     const keyFile = join(keysDir, 'validator.key')
@@ -84,7 +84,7 @@ describe('a hybrid devnet whose validator 3 signs through `cairn signer serve --
     // A hybrid signer without the seed is a start error that says how to pair them.
     const unpaired = await runCli(serve(['--signature-scheme', 'hybrid']))
     expect(unpaired.code).not.toBe(0)
-    expect(unpaired.stderr).toMatch(/one --pq-seed-file per --keystore \(got 1 keystores and 0 seeds\)/)
+    expect(unpaired.stderr).toMatch(/one --pq-seed-file per validator key \(got 1 keystores, 0 HSM keys and 0 seeds\)/)
 
     const signer = cairn(serve(['--signature-scheme', 'hybrid', '--pq-seed-file', seed]))
     await waitFor(async () => /remote signer listening/.test(signer.out()), 60_000, 'the signer', signer.out)

@@ -14,10 +14,11 @@
  *
  * `init --signature-scheme hybrid` makes a chain whose validators sign secp256k1 ‖ ML-DSA-65
  * (docs/consensus/post-quantum.md): each node also gets `keys/validator.mldsa.seed` (32 bytes, 0600)
- * and the genesis registers the ML-DSA public keys. Such a devnet has a fixed set (as `--no-staking`):
- * the staking contract holds no ML-DSA keys yet. `init --signature-scheme ml-dsa-65` does the same
- * for ML-DSA-65 alone: each validator signs with the seed's key only and the genesis knows it by
- * `pqAddress` of that key (`keys/validator.key` is still written, and signs nothing).
+ * and the genesis registers the ML-DSA public keys: in the staking contract (`Staking.initializePq`)
+ * by default, in `config.cairn.bft.validators` with `--no-staking`. `init --signature-scheme
+ * ml-dsa-65` does the same for ML-DSA-65 alone: each validator signs with the seed's key only and
+ * the genesis knows it by `pqAddress` of that key (its consensus address in the staking contract,
+ * and its operator there; `keys/validator.key` is still written, and signs nothing).
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
@@ -101,7 +102,8 @@ export interface DevnetInitOptions {
   blockTimeMs?: number
   /**
    * `hybrid`: secp256k1 ‖ ML-DSA-65 votes; `ml-dsa-65`: ML-DSA-65 alone, validators known by
-   * `pqAddress`. Either writes the ML-DSA seeds and makes a fixed set. Default secp256k1.
+   * `pqAddress`. Either writes the ML-DSA seeds and registers the keys (staking contract or fixed
+   * set). Default secp256k1.
    */
   signatureScheme?: DevnetSignatureScheme
 }
@@ -115,16 +117,9 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
     })
   }
   const scheme = opts.signatureScheme ?? 'secp256k1'
-  // Hybrid and ml-dsa-65: a fixed set (the staking contract holds no ML-DSA keys yet).
+  // Hybrid and ml-dsa-65 stake as secp256k1 does: the staking contract holds the ML-DSA keys.
   const pq = scheme !== 'secp256k1'
-  const staking = opts.staking !== false && !pq
-  if (pq && (opts.param?.length ?? 0) > 0) {
-    throw new CairnError(
-      NodeErrorCode.DEVNET_OPTIONS,
-      `--param sets staking and governance parameters, but a ${scheme} devnet has a fixed validator set (the staking contract holds no ML-DSA keys yet)`,
-      { fault: 'caller', hint: `drop --param, or --signature-scheme ${scheme} (docs/consensus/post-quantum.md)` },
-    )
-  }
+  const staking = opts.staking !== false
   // Bad parameters are refused before anything is written (no keys left behind).
   if (staking) stakingParamsWith(opts.profile ?? 'devnet', opts.param ?? [])
   mkdirSync(dir, { recursive: true })
@@ -148,6 +143,8 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
           : privateKeyToAddress(validator.privateKey),
       ),
       pqPublicKey: pqPublicKey === null ? null : bytesToHex(pqPublicKey),
+      // The account that runs it in the staking contract (its secp256k1 key signs transactions).
+      operator: bytesToHex(privateKeyToAddress(validator.privateKey)),
       enode: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerIdOfSecp256k1(identity.privateKey)}`,
     }
   })
@@ -175,7 +172,9 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
     await addStakingGenesis(genesis, {
       chainId: 1337n,
       validators: nodes.map((n) => n.address as `0x${string}`),
+      operators: nodes.map((n) => n.operator as `0x${string}`),
       blockTimeMs,
+      ...(pq ? { signatureScheme: scheme, pqPublicKeys: nodes.map((n) => n.pqPublicKey as `0x${string}`) } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
       ...(opts.param ? { params: opts.param } : {}),
     })
@@ -233,7 +232,7 @@ export function registerDevnet(program: Command): void {
     .option('--no-staking', 'a fixed validator set in the genesis instead of proof of stake')
     .option(
       '--signature-scheme <scheme>',
-      'consensus signatures: secp256k1, hybrid (secp256k1 ‖ ML-DSA-65) or ml-dsa-65 (alone); the last two write keys/validator.mldsa.seed and a fixed set',
+      'consensus signatures: secp256k1, hybrid (secp256k1 ‖ ML-DSA-65) or ml-dsa-65 (alone); the last two write keys/validator.mldsa.seed and register the ML-DSA keys in the genesis',
       signatureScheme,
       'secp256k1',
     )
@@ -257,9 +256,9 @@ export function registerDevnet(program: Command): void {
       process.stdout.write(
         `${files.length} validators in ${resolve(opts.dir)}; JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
           (opts.signatureScheme === 'hybrid'
-            ? 'votes signed secp256k1 ‖ ML-DSA-65 (seeds in node-N/keys/validator.mldsa.seed); a fixed validator set, no staking\n'
+            ? 'votes signed secp256k1 ‖ ML-DSA-65 (seeds in node-N/keys/validator.mldsa.seed)\n'
             : opts.signatureScheme === 'ml-dsa-65'
-              ? 'votes signed ML-DSA-65 alone (seeds in node-N/keys/validator.mldsa.seed; validators known by their ML-DSA keys’ addresses); a fixed validator set, no staking\n'
+              ? 'votes signed ML-DSA-65 alone (seeds in node-N/keys/validator.mldsa.seed; validators known by their ML-DSA keys’ addresses)\n'
               : '') +
           `run them all: cairn devnet start --dir ${opts.dir}\n`,
       )

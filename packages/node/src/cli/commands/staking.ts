@@ -6,11 +6,13 @@
  */
 import { existsSync } from 'node:fs'
 import { STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { mlDsa65Keygen } from '@cairn/crypto'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { type Abi, formatEther, type Hex, isAddress, parseEther } from 'viem'
 import { NodeErrorCode } from '../../errors.ts'
 import { loadOrCreateKey } from '../../keys/key-file.ts'
+import { loadPqSeed } from '../../keys/pq-seed-file.ts'
 import { type ChainClient, connect, sendContractTx } from '../chain-tx/contract-tx.ts'
 import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
 
@@ -88,6 +90,10 @@ export function registerStaking(program: Command): void {
     .option('--max-change <percent>', 'the most the commission may change in 24 h', bps, 100)
     .option('--min-self-bond <coins>', 'below this self-bond it is jailed', coins, parseEther('1'))
     .option('--description <text>', 'moniker, website, contact', '')
+    .option(
+      '--pq-seed-file <file>',
+      'on a hybrid or ml-dsa-65 chain: the validator’s ML-DSA seed (keys/validator.mldsa.seed); its public key is registered (under ml-dsa-65 --consensus-address must be its pqAddress)',
+    )
     .action(
       async (
         o: TxOpts & {
@@ -98,14 +104,14 @@ export function registerStaking(program: Command): void {
           maxChange: number
           minSelfBond: bigint
           description: string
+          pqSeedFile?: string
         },
-      ) =>
-        send(
-          o,
-          'createValidator',
-          [o.consensusAddress, o.commission, o.maxCommission, o.maxChange, o.minSelfBond, o.description],
-          o.selfBond,
-        ),
+      ) => {
+        const args = [o.consensusAddress, o.commission, o.maxCommission, o.maxChange, o.minSelfBond, o.description]
+        // With a seed: the overload that registers the ML-DSA-65 public key (docs/consensus/post-quantum.md).
+        if (o.pqSeedFile !== undefined) args.push(bytesToHex(mlDsa65Keygen(loadPqSeed(o.pqSeedFile)).publicKey))
+        await send(o, 'createValidator', args, o.selfBond)
+      },
     )
   txCommand(st, 'edit-validator', 'change the commission (bounded per day) or the description')
     .requiredOption('--commission <percent>', 'the new commission', bps)
