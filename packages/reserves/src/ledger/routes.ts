@@ -11,6 +11,8 @@ import { type AtRestKey, userKey } from '../service/at-rest.ts'
 import { appendAudit } from '../service/audit.ts'
 import type { Principal, Role } from '../service/auth.ts'
 import { INPUT_PART, sealPart } from '../service/build-input.ts'
+import { placeOf, usersByKey } from '../service/chain.ts'
+import { builtBase, queueNext } from '../service/next-snapshot.ts'
 import { checkNewId, type QueueBuildDeps, queueBuild } from '../service/queue-build.ts'
 import type { LiabilityEntry } from '../tree/build.ts'
 import { BUILD_MAX_DEPTH, checkCurrencies, depthFor } from '../tree/build.ts'
@@ -47,6 +49,10 @@ const Freeze = z
       .optional(),
     hash: z.enum(['sha256', 'keccak256']).optional(),
     minDepth: z.number().int().min(0).max(28).optional(),
+    base: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .optional(),
   })
   .strict()
 const IDEMPOTENCY = /^[\x21-\x7e]{1,200}$/
@@ -105,6 +111,22 @@ export function registerLedgerRoutes(app: FastifyInstance, d: LedgerRouteDeps): 
 
   app.post('/v1/ledger/freeze', guard(['admin']), async (req, reply) => {
     const body = parseInput(Freeze, req.body ?? {}, 'ledger freeze')
+    if (body.base !== undefined) {
+      if (body.hash !== undefined || body.minDepth !== undefined)
+        throw new CairnError(
+          ReservesErrorCode.BAD_OPTIONS,
+          'a freeze with a base takes its hash and depth from the base',
+          {
+            fault: 'caller',
+            hint: 'send {"base", "id"?} only, or freeze in full without "base"',
+          },
+        )
+      const p = who(req)
+      const answer = await freezeOnto(d, { actor: p.sub, role: p.role, requestId: req.id }, body.base, body.id)
+      freezes.inc()
+      d.logger.info(answer, 'ledger frozen into the next snapshot of a chain')
+      return reply.code(202).send({ status: 'building', ...answer })
+    }
     const id = body.id ?? `snap-${new Date(d.clockMs()).toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
     const replaces = await checkNewId(d.queue.store, id)
     const minDepth = body.minDepth ?? d.defaultMinDepth
@@ -151,6 +173,7 @@ export function registerLedgerRoutes(app: FastifyInstance, d: LedgerRouteDeps): 
         { id, hash, minDepth, currencies: cut.currencies, users: cut.users, parts, details: { ledgerSeq: cut.seq } },
         replaces,
       )
+      await store.recordFreeze(id, cut.seq)
     } finally {
       await store.dropCut(id)
     }
@@ -158,4 +181,84 @@ export function registerLedgerRoutes(app: FastifyInstance, d: LedgerRouteDeps): 
     d.logger.info({ id, ledgerSeq: cut.seq, users: cut.users }, 'ledger frozen into a snapshot')
     return reply.code(202).send({ id, status: 'building', ledgerSeq: cut.seq, users: cut.users })
   })
+}
+
+const refuseBase = (code: (typeof ReservesErrorCode)[keyof typeof ReservesErrorCode], message: string, hint: string) =>
+  new CairnError(code, message, { fault: 'caller', hint })
+
+/**
+ * A freeze with a base (docs/reserves/ledger.md): the next snapshot of the base's chain, built
+ * incrementally from the ledger's changes since the base was frozen — users a later batch wrote
+ * (their current balances) and users a later batch removed that the base holds. Only those rows
+ * are opened. The chain's rules are /next's (next-snapshot.ts): built base, chain tip, no erasure.
+ */
+async function freezeOnto(
+  d: LedgerRouteDeps,
+  who: { actor: string; role: string; requestId: string },
+  wanted: string,
+  id: string | undefined,
+): Promise<{ id: string; base: string; ledgerSeq: number; users: number; changes: number }> {
+  const { store } = d
+  let baseId = wanted
+  if (wanted === 'latest') {
+    const tip = await store.lastFreezeTip()
+    if (tip === null)
+      throw refuseBase(
+        ReservesErrorCode.BAD_OPTIONS,
+        'no snapshot was frozen from the ledger yet: "latest" names none',
+        'freeze in full first (POST /v1/ledger/freeze without "base")',
+      )
+    baseId = tip
+  }
+  const base = await builtBase(d.queue, baseId)
+  const since = await store.frozenAt(baseId)
+  if (since === null)
+    throw refuseBase(
+      ReservesErrorCode.BAD_OPTIONS,
+      `snapshot ${baseId} was not made by a ledger freeze: the ledger cannot tell what changed since`,
+      'give a snapshot made by POST /v1/ledger/freeze, or freeze in full; for an upload, use POST /v1/snapshots/{id}/next with the changes',
+    )
+  const cut = await store.changesSince(since)
+  if (JSON.stringify(cut.currencies) !== JSON.stringify(base.currencies))
+    throw refuseBase(
+      ReservesErrorCode.LEDGER_CONFLICT,
+      `the ledger's currencies differ from those of snapshot ${baseId}`,
+      'freeze in full (without "base")',
+    )
+  if (cut.users === 0)
+    throw refuseBase(
+      ReservesErrorCode.BAD_OPTIONS,
+      'the ledger holds no balances to freeze',
+      'apply changes first (POST /v1/ledger/changes)',
+    )
+  // A user removed since the base may have been added after it too: only the base's users are removed.
+  const [row] = await d.queue.sql.query('SELECT id, lineage, version FROM reserves_snapshots WHERE id = $1', [baseId])
+  const place = placeOf(row!)
+  const removed = cut.changes.filter((c) => c.balances === null)
+  const held = new Set(
+    (
+      await usersByKey(
+        d.queue.sql,
+        place,
+        removed.map((c) => userKey(d.key, place.lineage, c.userId)),
+      )
+    ).map((u) => u.key),
+  )
+  const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64')
+  const changes = cut.changes.filter(
+    (c) => c.balances !== null || held.has(b64(userKey(d.key, place.lineage, c.userId))),
+  )
+  if (changes.length === 0)
+    throw refuseBase(
+      ReservesErrorCode.LEDGER_CONFLICT,
+      `nothing changed in the ledger since snapshot ${baseId} (batch ${since})`,
+      `snapshot ${baseId} already holds these balances; freeze without "base" for a fresh full snapshot`,
+    )
+  const next = await queueNext(d, who, base, id, changes, {
+    base: baseId,
+    changes: changes.length,
+    ledgerSeq: cut.seq,
+  })
+  await store.recordFreeze(next, cut.seq)
+  return { id: next, base: baseId, ledgerSeq: cut.seq, users: cut.users, changes: changes.length }
 }

@@ -47,3 +47,32 @@ CREATE TABLE reserves_ledger_cuts (
   PRIMARY KEY (snapshot_id, user_key)
 );`,
 }
+
+/**
+ * Migration 9 (listed in service/migrations.ts): what a freeze with a base reads to list the
+ * changes since that base without opening the whole ledger.
+ *
+ * - `reserves_ledger.version` is already the number of the batch that last wrote the row (its
+ *   "changed seq"); an index finds the rows written after a seq.
+ * - `reserves_ledger_removed`: a tombstone per removed user (sealed id, as in the ledger; the batch
+ *   that removed it last). A user added again keeps a tombstone, which its live row outranks.
+ * - `reserves_ledger_freezes`: the batch number each frozen snapshot was cut after (also in its
+ *   `snapshot.created` audit entry); a freeze with `base` reads its base's here.
+ */
+export const LEDGER_INCREMENTAL_MIGRATION: Migration = {
+  version: 9,
+  name: 'ledger changes since a freeze: changed seq index, tombstones, freeze seqs',
+  sql: `
+CREATE INDEX reserves_ledger_changed ON reserves_ledger (version);
+CREATE TABLE reserves_ledger_removed (
+  user_key    bytea PRIMARY KEY,
+  key_id      text NOT NULL,
+  user_id_enc bytea NOT NULL,
+  removed_seq bigint NOT NULL
+);
+CREATE INDEX reserves_ledger_removed_seq ON reserves_ledger_removed (removed_seq);
+CREATE TABLE reserves_ledger_freezes (
+  snapshot_id text PRIMARY KEY REFERENCES reserves_snapshots(id) ON DELETE CASCADE,
+  seq         bigint NOT NULL
+);`,
+}

@@ -18,6 +18,12 @@ export type LedgerChange =
   | { userId: string; deltas: Record<string, string> }
   | { userId: string; remove: true }
 
+/** A user changed since a freeze: current balances (in the ledger's currency order), or null: removed. */
+export interface LedgerCutChange {
+  userId: string
+  balances: bigint[] | null
+}
+
 /** What a batch did (also the answer replayed for its idempotency key). */
 export interface LedgerAnswer {
   seq: number
@@ -155,7 +161,7 @@ export class LedgerStore {
       }
       const index = new Map(currencies.map((c, i) => [c.symbol, i]))
       const upserts: { ref: Uint8Array; userId: string; values: bigint[] }[] = []
-      const removes: Uint8Array[] = []
+      const removes: { ref: Uint8Array; userId: string }[] = []
       let added = 0
       const seen = new Set<string>()
       for (const [i, c] of changes.entries()) {
@@ -172,7 +178,7 @@ export class LedgerStore {
             : (JSON.parse(dec.decode(open(this.key, fromB64(had), this.aad(ref, 'balances')))) as string[]).map(BigInt)
         if ('remove' in c) {
           if (old === null) refuse(i, `user ${c.userId} holds no balance to remove`)
-          else removes.push(ref)
+          else removes.push({ ref, userId: c.userId })
           continue
         }
         const amounts = 'deltas' in c ? c.deltas : c.balances
@@ -232,7 +238,21 @@ export class LedgerStore {
       if (removes.length > 0)
         await tx.query(
           `DELETE FROM reserves_ledger WHERE user_key IN (SELECT decode(x, 'base64') FROM unnest($1::text[]) AS t(x))`,
-          [removes.map(b64)],
+          [removes.map((r) => b64(r.ref))],
+        )
+      if (removes.length > 0)
+        // tombstones: a freeze with a base finds the users removed since (schema.ts, migration 9)
+        await tx.query(
+          `INSERT INTO reserves_ledger_removed (user_key, key_id, user_id_enc, removed_seq)
+           SELECT decode(k, 'base64'), $1, decode(i, 'base64'), $2 FROM unnest($3::text[], $4::text[]) AS t(k, i)
+           ON CONFLICT (user_key) DO UPDATE SET key_id = EXCLUDED.key_id, user_id_enc = EXCLUDED.user_id_enc,
+             removed_seq = EXCLUDED.removed_seq`,
+          [
+            this.key.id,
+            seq,
+            removes.map((r) => b64(r.ref)),
+            removes.map((r) => b64(seal(this.key, enc.encode(r.userId), this.aad(r.ref, 'id')))),
+          ],
         )
       const answer: LedgerAnswer = { seq, changed: upserts.length - added, added, removed: removes.length }
       await tx.query('UPDATE reserves_ledger_state SET seq = $1', [seq])
@@ -300,6 +320,78 @@ export class LedgerStore {
       after = (rows[rows.length - 1]?.k as string).replace(/\n/g, '')
       await new Promise((r) => setImmediate(r))
     }
+  }
+
+  /**
+   * The changes since batch `since`, read inside the state row's lock like a cut: every user whose
+   * row a later batch wrote (its current balances), and every user removed by a later batch who
+   * holds no row now (`balances: null`). Only those rows are opened.
+   */
+  async changesSince(
+    since: number,
+  ): Promise<{ seq: number; users: number; currencies: Currency[]; changes: LedgerCutChange[] }> {
+    return this.sql.transaction(async (tx) => {
+      const [s] = await tx.query('SELECT currencies, seq FROM reserves_ledger_state FOR UPDATE')
+      const currencies = (s?.currencies as Currency[] | null) ?? null
+      if (!currencies)
+        throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the ledger has no currencies yet', {
+          fault: 'caller',
+          hint: 'set them and apply changes before freezing a snapshot',
+        })
+      const [n] = await tx.query('SELECT count(*)::int AS n FROM reserves_ledger')
+      const live = await tx.query(
+        `SELECT encode(user_key, 'base64') AS k, encode(user_id_enc, 'base64') AS i, encode(balances_enc, 'base64') AS b
+           FROM reserves_ledger WHERE version > $1`,
+        [since],
+      )
+      const gone = await tx.query(
+        `SELECT encode(r.user_key, 'base64') AS k, encode(r.user_id_enc, 'base64') AS i FROM reserves_ledger_removed r
+          WHERE r.removed_seq > $1 AND NOT EXISTS (SELECT 1 FROM reserves_ledger l WHERE l.user_key = r.user_key)`,
+        [since],
+      )
+      const changes: LedgerCutChange[] = []
+      for (const r of live) {
+        const ref = fromB64(r.k as string)
+        changes.push({
+          userId: dec.decode(open(this.key, fromB64(r.i as string), this.aad(ref, 'id'))),
+          balances: (
+            JSON.parse(dec.decode(open(this.key, fromB64(r.b as string), this.aad(ref, 'balances')))) as string[]
+          ).map(BigInt),
+        })
+      }
+      for (const r of gone) {
+        const ref = fromB64(r.k as string)
+        changes.push({
+          userId: dec.decode(open(this.key, fromB64(r.i as string), this.aad(ref, 'id'))),
+          balances: null,
+        })
+      }
+      return { seq: Number(s?.seq ?? 0), users: Number(n?.n), currencies, changes }
+    })
+  }
+
+  /** Records the batch a frozen snapshot was cut after (read back by a freeze with a base). */
+  async recordFreeze(snapshotId: string, seq: number): Promise<void> {
+    await this.sql.query(
+      'INSERT INTO reserves_ledger_freezes (snapshot_id, seq) VALUES ($1, $2) ON CONFLICT (snapshot_id) DO UPDATE SET seq = EXCLUDED.seq',
+      [snapshotId, seq],
+    )
+  }
+
+  /** The batch snapshot `snapshotId` was frozen after (null: not made by a ledger freeze). */
+  async frozenAt(snapshotId: string): Promise<number | null> {
+    const [r] = await this.sql.query('SELECT seq FROM reserves_ledger_freezes WHERE snapshot_id = $1', [snapshotId])
+    return r ? Number(r.seq) : null
+  }
+
+  /** The newest snapshot (not failed) of the chain of the newest freeze (null: no freeze yet). */
+  async lastFreezeTip(): Promise<string | null> {
+    const [r] = await this.sql.query(
+      `SELECT t.id FROM reserves_ledger_freezes f JOIN reserves_snapshots s ON s.id = f.snapshot_id
+         JOIN reserves_snapshots t ON COALESCE(t.lineage, t.id) = COALESCE(s.lineage, s.id) AND t.status <> 'failed'
+        WHERE s.status <> 'failed' ORDER BY s.seq DESC, t.version DESC LIMIT 1`,
+    )
+    return r ? (r.id as string) : null
   }
 
   async dropCut(snapshotId: string): Promise<void> {

@@ -210,10 +210,12 @@ export function openApiDocument(
       '/v1/ledger/users/{userId}': { get: op("A user's current ledger balances (audited)", 'admin') },
       '/v1/ledger/freeze': {
         post: op(
-          'Cuts the ledger between two batches into a snapshot and queues its build ({id?, hash?, minDepth?})',
+          'Cuts the ledger between two batches into a snapshot and queues its build ({id?, hash?, minDepth?}); with {id?, base}, the next snapshot of the chain of snapshot `base` (a ledger freeze, or "latest"), built incrementally from the users changed since it',
           'admin',
           {
-            responses: { 202: { description: 'queued: {id, status, ledgerSeq, users}' } },
+            responses: {
+              202: { description: 'queued: {id, status, ledgerSeq, users}, and with a base {base, changes}' },
+            },
           },
         ),
       },
