@@ -277,13 +277,7 @@ export class LedgerStore {
    */
   async cut(snapshotId: string): Promise<{ seq: number; users: number; currencies: Currency[] }> {
     return this.sql.transaction(async (tx) => {
-      const [s] = await tx.query('SELECT currencies, seq FROM reserves_ledger_state FOR UPDATE')
-      const currencies = (s?.currencies as Currency[] | null) ?? null
-      if (!currencies)
-        throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the ledger has no currencies yet', {
-          fault: 'caller',
-          hint: 'set them and apply changes before freezing a snapshot',
-        })
+      const { currencies, s } = await lockedForFreeze(tx)
       await tx.query('DELETE FROM reserves_ledger_cuts WHERE snapshot_id = $1', [snapshotId])
       await tx.query(
         `INSERT INTO reserves_ledger_cuts (snapshot_id, user_key, key_id, user_id_enc, balances_enc)
@@ -331,13 +325,7 @@ export class LedgerStore {
     since: number,
   ): Promise<{ seq: number; users: number; currencies: Currency[]; changes: LedgerCutChange[] }> {
     return this.sql.transaction(async (tx) => {
-      const [s] = await tx.query('SELECT currencies, seq FROM reserves_ledger_state FOR UPDATE')
-      const currencies = (s?.currencies as Currency[] | null) ?? null
-      if (!currencies)
-        throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the ledger has no currencies yet', {
-          fault: 'caller',
-          hint: 'set them and apply changes before freezing a snapshot',
-        })
+      const { currencies, s } = await lockedForFreeze(tx)
       const [n] = await tx.query('SELECT count(*)::int AS n FROM reserves_ledger')
       const live = await tx.query(
         `SELECT encode(user_key, 'base64') AS k, encode(user_id_enc, 'base64') AS i, encode(balances_enc, 'base64') AS b
@@ -397,4 +385,20 @@ export class LedgerStore {
   async dropCut(snapshotId: string): Promise<void> {
     await this.sql.query('DELETE FROM reserves_ledger_cuts WHERE snapshot_id = $1', [snapshotId])
   }
+}
+
+/**
+ * Takes the ledger's state row lock (batches wait) for a freeze and returns its currencies and
+ * state row; a ledger without currencies cannot be frozen.
+ * @throws CairnError `RESERVES_BAD_OPTIONS`
+ */
+async function lockedForFreeze(tx: Sql): Promise<{ currencies: Currency[]; s: Record<string, unknown> | undefined }> {
+  const [s] = await tx.query('SELECT currencies, seq FROM reserves_ledger_state FOR UPDATE')
+  const currencies = (s?.currencies as Currency[] | null) ?? null
+  if (!currencies)
+    throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the ledger has no currencies yet', {
+      fault: 'caller',
+      hint: 'set them and apply changes before freezing a snapshot',
+    })
+  return { currencies, s }
 }
