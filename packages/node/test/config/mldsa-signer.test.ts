@@ -63,10 +63,12 @@ describe('the ml-dsa-65 validator signer of `cairn start`', () => {
     expect(verifyVoteSignature('ml-dsa-65', voteDigest(1337n, vote), signed.signature, identity)).toEqual({ ok: true })
   })
 
-  it('allows a remote signer; refuses an HSM signer, a key rotation and a missing seed; warns for a key not in the genesis', () => {
+  it('allows a remote signer; refuses an HSM signer (no secp256k1 part), a key rotation and a missing seed; warns for a key not in the genesis', () => {
     // A remote signer holds the seed (`cairn signer serve --signature-scheme ml-dsa-65`).
     expect(() => checkPqSignerKind('remote', 'ml-dsa-65')).not.toThrow()
-    expect(() => checkPqSignerKind('hsm', 'ml-dsa-65')).toThrow(/not yet supported/)
+    expect(() => checkPqSignerKind('hsm', 'ml-dsa-65')).toThrow(
+      /not supported on an ML-DSA-65 chain: a PKCS#11 token holds secp256k1 keys/,
+    )
     expect(() => checkPqSignerKind('local', 'ml-dsa-65')).not.toThrow()
     const v = validatorDir('rotating')
     copyFileSync(join(v.keysDir, 'validator.key'), join(v.keysDir, 'validator.next.key'))
