@@ -7,6 +7,7 @@ export type { BlobKzg } from './blob-kzg.ts'
 export { BYTES_PER_BLOB, blobKzg, CELLS_PER_EXT_BLOB, pureJsBlobKzg } from './blob-kzg.ts'
 export type { CairnCustomCrypto, CustomCryptoOptions, EcsignOptions } from './custom-crypto.ts'
 export { createCustomCrypto, recoveryFromV } from './custom-crypto.ts'
+export { ecdsaToDer } from './ecdsa-der.ts'
 export { CryptoErrorCode } from './errors.ts'
 export type { HdAccount } from './hd.ts'
 export {

@@ -50,6 +50,7 @@ import { accountSigner, type DevAccount, devAccounts } from './dev-accounts.ts'
 import { startDurability } from './durability.ts'
 import { createEngine } from './engine.ts'
 import { forkConfig, forkHardfork, forkOptions, fundForkAccounts, redactUrl } from './fork-mode.ts'
+import { openHsmIdentity } from './hsm-identity.ts'
 import { loadNodeKeys } from './keys/node-keys.ts'
 import { exportCountersAtZero } from './metrics-at-zero.ts'
 import { nodeGenesis } from './node-genesis.ts'
@@ -176,7 +177,11 @@ async function wire(
     })
   }
   const datadir = config.ephemeral ? null : prepareDatadir(datadirRoot)
-  const nodeKeys = datadir ? loadNodeKeys(datadir, { validator: config.keys.validator }) : null
+  // An identity on an HSM: DATADIR/keys/node.key is neither read nor made.
+  const identityInFile = config.p2p.identity.kind === 'file'
+  const nodeKeys = datadir
+    ? loadNodeKeys(datadir, { validator: config.keys.validator, identity: identityInFile })
+    : null
   if (nodeKeys?.recovered) {
     const { current, retiredPath } = nodeKeys.recovered
     logger.info(
@@ -202,6 +207,18 @@ async function wire(
   const registry = createMetricsRegistry({ version: VERSION, commit: buildCommit(), datadir: datadir?.root })
   // A read that finds the database damaged is logged, counted and turns /ready red (DB_CORRUPT).
   const corruption = new CorruptionWatch({}, { logger: logger.child({ module: 'db' }), registry })
+  // The node identity on a token: opened before anything listens (a wrong PIN is a start error),
+  // closed after the p2p network stops.
+  const identityConfig = config.p2p.identity
+  const hsmIdentity =
+    identityConfig.kind === 'hsm' && p2pEnabled(config)
+      ? await openHsmIdentity(identityConfig, {
+          logger,
+          registry,
+          keysDir: datadir ? join(datadir.root, 'keys') : null,
+        })
+      : null
+  if (hsmIdentity) shutdown.add('hsm node identity', async () => hsmIdentity.close())
   const kv: KVStore = datadir
     ? new LevelKV({ path: datadir.chaindata, multithreading: readThreads > 0 }, { onCorruption: corruption.report })
     : new MemoryKV()
@@ -270,7 +287,13 @@ async function wire(
     },
   )
   // Now that the head is known, complete a validator key rotation whose height it has reached.
-  if (datadir) loadNodeKeys(datadir, { validator: config.keys.validator, headNumber: chain.head.header.number })
+  if (datadir) {
+    loadNodeKeys(datadir, {
+      validator: config.keys.validator,
+      identity: identityInFile,
+      headNumber: chain.head.header.number,
+    })
+  }
   for (const w of chain.report.warnings) logger.warn(w)
   if (fork) {
     logger.info({ url: redactUrl(fork.url), block: Number(fork.blockNumber), chainId: Number(fork.chainId) }, 'forked')
@@ -366,13 +389,19 @@ async function wire(
             banSeconds: config.p2p.banSeconds,
           }),
           dir: datadir ? prepareP2pDir(datadir.root) : null,
-          ...(nodeKeys ? { identityKey: nodeKeys.identity.privateKey } : {}),
+          ...(nodeKeys?.identity ? { identityKey: nodeKeys.identity.privateKey } : {}),
           maxBlockBytes: DEFAULT_BLOCK_PROCESSOR_OPTIONS.maxBlockBytes,
           // A BFT network carries its blocks in proposals and commits (the consensus topic): heads
           // announced on the blocks topic too would have validators execute them a second time.
           announceHeads: !config.follow && !(engine instanceof BftEngine),
         },
-        { chain, pool, logger: logger.child({ module: 'p2p' }), metrics: p2p.createP2pMetrics(registry) },
+        {
+          chain,
+          pool,
+          logger: logger.child({ module: 'p2p' }),
+          metrics: p2p.createP2pMetrics(registry),
+          identity: hsmIdentity?.identity ?? null,
+        },
       )
     : null
   if (network) shutdown.add('p2p', () => network.stop())

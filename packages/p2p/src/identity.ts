@@ -1,9 +1,15 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CairnError } from '@cairn/utils'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyFromRaw, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import {
+  generateKeyPair,
+  privateKeyFromProtobuf,
+  privateKeyFromRaw,
+  privateKeyToProtobuf,
+  publicKeyFromRaw,
+} from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
 import { P2pErrorCode } from './errors.ts'
 
 /**
@@ -49,4 +55,18 @@ function identityError(path: string, cause: unknown): CairnError {
 /** The peer id (`16Uiu2…`) of a node whose identity is the secp256k1 key `raw` (the node's `keys/node.key`). */
 export function peerIdOfSecp256k1(raw: Uint8Array): string {
   return peerIdFromPrivateKey(privateKeyFromRaw(raw)).toString()
+}
+
+/** The peer id of a node whose identity is the secp256k1 public key `publicKey` (33 or 65 bytes): a key on an HSM. */
+export function peerIdOfSecp256k1PublicKey(publicKey: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(compressedSecp256k1(publicKey))).toString()
+}
+
+/** A secp256k1 public key in its 33-byte form (libp2p's): a 65-byte `04 ‖ x ‖ y` compressed, anything else as it is. */
+export function compressedSecp256k1(publicKey: Uint8Array): Uint8Array {
+  if (publicKey.length !== 65 || publicKey[0] !== 4) return publicKey
+  const out = new Uint8Array(33)
+  out[0] = ((publicKey[64] as number) & 1) === 1 ? 3 : 2
+  out.set(publicKey.subarray(1, 33), 1)
+  return out
 }

@@ -12,7 +12,7 @@ import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { SubscriptionChangeData } from '@libp2p/gossipsub'
-import type { MultiaddrConnection, PeerId } from '@libp2p/interface'
+import type { MultiaddrConnection, PeerId, PrivateKey } from '@libp2p/interface'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { BanList } from './bans.ts'
 import {
@@ -32,6 +32,7 @@ import {
 } from './codec.ts'
 import type { P2pConfig } from './config.ts'
 import { P2pErrorCode } from './errors.ts'
+import { checkIdentityKey, externalIdentityKey, type IdentitySigner } from './external-identity.ts'
 import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
 import { GOSSIP_THRESHOLDS, gossipScoreParams } from './gossip-score.ts'
 import { createHost, type Host } from './host.ts'
@@ -100,6 +101,11 @@ export interface P2pModules {
   metrics: P2pMetrics | null
   /** Milliseconds since the epoch (injected in tests). */
   now?: () => number
+  /**
+   * The node's identity when its key is held outside this process (an HSM: `p2p.identity` kind
+   * `hsm`); it takes the place of `opts.identityKey` and `dir/nodekey`.
+   */
+  identity?: IdentitySigner | null
 }
 
 /** A connected peer that passed the status exchange. */
@@ -198,13 +204,27 @@ export class P2pNetwork {
     return net
   }
 
+  /** The identity: held outside (checked by a signature), the raw key given, the datadir's, or a new one. */
+  private async identityKey(): Promise<PrivateKey> {
+    const { opts, modules } = this
+    if (modules.identity) {
+      const key = externalIdentityKey(modules.identity)
+      await checkIdentityKey(key)
+      return key
+    }
+    if (opts.identityKey) return privateKeyFromRaw(opts.identityKey)
+    if (opts.dir) {
+      const identity = await loadOrCreateIdentity(join(opts.dir, 'nodekey'))
+      if (identity.created) modules.logger.info('made a new node key')
+      return identity.key
+    }
+    return generateKeyPair('Ed25519')
+  }
+
   private async startHost(): Promise<void> {
     const { opts, modules } = this
     const { chain, logger } = modules
-    const identity = opts.identityKey || !opts.dir ? null : await loadOrCreateIdentity(join(opts.dir, 'nodekey'))
-    const privateKey = opts.identityKey
-      ? privateKeyFromRaw(opts.identityKey)
-      : (identity?.key ?? (await generateKeyPair('Ed25519')))
+    const privateKey = await this.identityKey()
     const deny = new Set(opts.deny)
     // Denied, banned, or disconnected for a low score that has not decayed yet: not let back in.
     const refused = (peer: PeerId) => {
@@ -289,7 +309,6 @@ export class P2pNetwork {
         },
       },
     })
-    if (identity?.created) logger.info({ peerId: this.host.peerId.toString() }, 'made a new node key')
     this.reqresp = new ReqResp(
       { requestTimeoutMs: opts.requestTimeoutMs, quota: opts.quota ?? { capacity: 4096, perSecond: 1024 } },
       {

@@ -8,7 +8,14 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Registry } from 'prom-client'
 import { ADDRS } from '../../chain/test/helpers.ts'
 import { createHost, type Host } from '../src/host.ts'
-import { createP2pMetrics, type P2pMetrics, P2pNetwork, type P2pOptions, parseP2pConfig } from '../src/index.ts'
+import {
+  createP2pMetrics,
+  type IdentitySigner,
+  type P2pMetrics,
+  P2pNetwork,
+  type P2pOptions,
+  parseP2pConfig,
+} from '../src/index.ts'
 import { ReqResp } from '../src/reqresp.ts'
 
 export interface TestNode {
@@ -50,6 +57,8 @@ export async function testNode(
     now?: () => number
     /** The network's clock (ms; default the wall clock): quotas, inbound limits. */
     netNow?: () => number
+    /** An identity held outside the process (P2pModules.identity). */
+    identity?: IdentitySigner
   } = {},
 ): Promise<TestNode> {
   await initCrypto()
@@ -77,7 +86,14 @@ export async function testNode(
       heartbeatMs: 500,
       ...o.p2p,
     },
-    { chain, pool, logger: testLogger(`node${counter++}`), metrics, ...(o.netNow ? { now: o.netNow } : {}) },
+    {
+      chain,
+      pool,
+      logger: testLogger(`node${counter++}`),
+      metrics,
+      ...(o.netNow ? { now: o.netNow } : {}),
+      ...(o.identity ? { identity: o.identity } : {}),
+    },
   )
   return {
     chain,

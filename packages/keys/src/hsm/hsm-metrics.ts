@@ -9,8 +9,21 @@ export interface HsmMetrics {
   up: Gauge
 }
 
-/** The HSM signer's metrics (`cairn_hsm_*`); the error counter is exported at 0 for each reason. */
+const byRegistry = new WeakMap<Registry, HsmMetrics>()
+
+/**
+ * The HSM signers' metrics (`cairn_hsm_*`); the error counter is exported at 0 for each reason.
+ * One set per registry: a node whose validator key and identity key are both on tokens shares it.
+ */
 export function createHsmMetrics(register: Registry): HsmMetrics {
+  const made = byRegistry.get(register)
+  if (made) return made
+  const metrics = newHsmMetrics(register)
+  byRegistry.set(register, metrics)
+  return metrics
+}
+
+function newHsmMetrics(register: Registry): HsmMetrics {
   const registers = [register]
   const signErrors = new Counter({
     name: 'cairn_hsm_sign_errors_total',

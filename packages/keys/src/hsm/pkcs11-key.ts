@@ -10,6 +10,8 @@ export interface Pkcs11KeyOptions {
   label: string
   /** Its address (from the public key object). */
   address: Address
+  /** Its uncompressed public key (65 bytes, from the public key object). */
+  publicKey: Uint8Array
 }
 
 export interface Pkcs11KeyModules {
@@ -27,11 +29,14 @@ export interface Pkcs11KeyModules {
 export class Pkcs11Key implements DigestKey {
   readonly label: string
   readonly address: Address
+  /** The uncompressed secp256k1 public key (65 bytes): what a libp2p identity on the token is known by. */
+  readonly publicKey: Uint8Array
   readonly #m: Pkcs11KeyModules
 
   constructor(opts: Pkcs11KeyOptions, modules: Pkcs11KeyModules) {
     this.label = opts.label
     this.address = opts.address
+    this.publicKey = opts.publicKey
     this.#m = modules
   }
 

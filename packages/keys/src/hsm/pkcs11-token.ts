@@ -88,8 +88,12 @@ export class Pkcs11Token {
   key(label: string): Pkcs11Key {
     const session = this.#live()
     this.#privateHandle(session, label)
-    const address = this.#addressOf(session, label)
-    return new Pkcs11Key({ label, address }, { token: this, metrics: this.#m.metrics ?? null, now: this.#m.now })
+    const publicKey = this.#publicKeyOf(session, label)
+    const address = publicKeyToAddress(publicKey)
+    return new Pkcs11Key(
+      { label, address, publicKey },
+      { token: this, metrics: this.#m.metrics ?? null, now: this.#m.now },
+    )
   }
 
   /** Every EC private key on the token (other key types are not listed). */
@@ -437,10 +441,6 @@ export class Pkcs11Token {
   }
 
   /** The address of the public key object labelled `label` (CKA_EC_POINT). */
-  #addressOf(session: Handle, label: string): Address {
-    return publicKeyToAddress(this.#publicKeyOf(session, label))
-  }
-
   /** The uncompressed public key of the public key object labelled `label` (CKA_EC_POINT). */
   #publicKeyOf(session: Handle, label: string): Uint8Array {
     const { api, p11 } = this.#mod

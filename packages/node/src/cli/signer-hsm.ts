@@ -1,17 +1,19 @@
 /**
- * `cairn signer hsm`: validator keys on a PKCS#11 token (an HSM; SoftHSM2 for tests), used by a
- * node with `bft.signer = { kind = "hsm", … }` (docs/operations/keys.md).
+ * `cairn signer hsm`: keys on a PKCS#11 token (an HSM; SoftHSM2 for tests), used by a node with
+ * `bft.signer = { kind = "hsm", … }` (validator keys) or `p2p.identity = { kind = "hsm", … }` (its
+ * identity key, `DATADIR/keys/node.key` imported), and by `--hsm-key` accounts (docs/operations/keys.md).
  *
  * - `import`: puts a hex key file's key on the token, non-extractable (the file can then go offline);
  * - `generate`: makes a new secp256k1 key pair on the token (the private key never leaves it);
  * - `list`: the EC keys on the token, label and address;
- * - `export`: a key's address and public key (what `cairn staking` and genesis files need);
+ * - `export`: a key's address, public key and peer id (what `cairn staking`, genesis files and
+ *   bootnode lists need);
  * - `rotation-proof`: a new key's possession proof for `Staking.rotateConsensusKey`, signed on the token.
  */
 import { existsSync } from 'node:fs'
 import { ConsensusErrorCode } from '@cairn/consensus'
 import { STAKING_ADDRESS } from '@cairn/contracts'
-import { toChecksumAddress } from '@cairn/crypto'
+import { publicKeyToAddress, toChecksumAddress } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
@@ -43,7 +45,7 @@ async function withToken<T>(o: TokenOptions, fn: (token: Pkcs11Token) => T): Pro
 export function registerSignerHsm(signer: Command): void {
   const hsm = signer
     .command('hsm')
-    .description('validator keys on a PKCS#11 token (HSM): import, generate, list, export, rotation-proof')
+    .description('keys on a PKCS#11 token (HSM): import, generate, list, export, rotation-proof')
 
   tokenOptions(hsm.command('import'))
     .description("put a validator key file's key on the token, sensitive and not extractable")
@@ -85,16 +87,15 @@ export function registerSignerHsm(signer: Command): void {
     })
 
   tokenOptions(hsm.command('export'))
-    .description("a key's address and uncompressed public key (the private key stays on the token)")
+    .description(
+      "a key's address, uncompressed public key and libp2p peer id (as a node identity, p2p.identity); the private key stays on the token",
+    )
     .requiredOption('--label <label>', "the key's label")
     .action(async (o: TokenOptions & { label: string }) => {
-      const keys = await withToken(o, (t) => {
-        t.key(o.label) // absent or not secp256k1: the clear error
-        return t.listKeys()
-      })
-      const k = keys.find((x) => x.label === o.label)
+      const publicKey = await withToken(o, (t) => t.key(o.label).publicKey) // absent or not secp256k1: the clear error
+      const { peerIdOfSecp256k1PublicKey } = await import('@cairn/p2p')
       process.stdout.write(
-        `Label:     ${o.label}\nAddress:   ${k?.address ? checksum(k.address) : ''}\nPublicKey: ${k?.publicKey ?? ''}\n`,
+        `Label:     ${o.label}\nAddress:   ${checksum(publicKeyToAddress(publicKey))}\nPublicKey: ${bytesToHex(publicKey)}\nPeerId:    ${peerIdOfSecp256k1PublicKey(publicKey)}\n`,
       )
     })
 

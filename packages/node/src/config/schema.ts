@@ -338,19 +338,7 @@ export const nodeConfigSchema = z
               z
                 .object({
                   kind: z.literal('hsm'),
-                  module: z
-                    .string({ error: 'module: the PKCS#11 library path is required' })
-                    .min(1, 'module: the PKCS#11 library path (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)'),
-                  token: z
-                    .string({ error: "token: the token's label is required" })
-                    .min(1, "token: the token's label")
-                    .max(32, 'token: a token label has at most 32 characters'),
-                  pinFile: z
-                    .string({ error: 'pinFile: a file holding the user PIN is required' })
-                    .min(1, 'pinFile: a file holding the user PIN'),
-                  key: z
-                    .string({ error: "key: the validator key's label on the token is required" })
-                    .min(1, "key: the validator key's label on the token"),
+                  ...hsmKeyFields("the validator key's label on the token is required"),
                   nextKey: z.string().min(1, "nextKey: the next key's label").optional(),
                 })
                 .strict(),
@@ -597,6 +585,27 @@ export const nodeConfigSchema = z
         dht: z.boolean().default(true),
         /** How long a ban lasts (seconds). */
         banSeconds: z.coerce.number().int().min(1).default(3600),
+        /**
+         * Where the node's identity key (its peer id; it signs every connection's handshake) is
+         * held (docs/operations/keys.md): `file`, DATADIR/keys/node.key (made on first start);
+         * `hsm`, a secp256k1 key on a PKCS#11 token (`module` the PKCS#11 library, `token` the
+         * token's label, `pinFile` a file holding the user PIN, `key` the key's label): no key file
+         * is read or made. JSON in env (CAIRN_P2P_IDENTITY).
+         */
+        identity: z
+          .preprocess(
+            (v) => (typeof v === 'string' ? parseJsonOr(v) : v),
+            z.discriminatedUnion('kind', [
+              z.object({ kind: z.literal('file') }).strict(),
+              z
+                .object({
+                  kind: z.literal('hsm'),
+                  ...hsmKeyFields("the identity key's label on the token is required"),
+                })
+                .strict(),
+            ]),
+          )
+          .default({ kind: 'file' }),
       })
       .strict()
       .default({
@@ -613,6 +622,7 @@ export const nodeConfigSchema = z
         minPeers: 0,
         dht: true,
         banSeconds: 3600,
+        identity: { kind: 'file' },
       }),
   })
   .strict()
@@ -623,6 +633,23 @@ export type NodeConfig = z.output<typeof nodeConfigSchema>
 export function authActive(config: NodeConfig): boolean {
   const a = config.auth
   return a.enabled || a.apiKeys.length > 0 || a.jwtSecret !== undefined || a.jwksUrl !== undefined
+}
+
+/** A key on a PKCS#11 token, as `bft.signer` and `p2p.identity` kind `hsm` name it. */
+function hsmKeyFields(keyRequired: string) {
+  return {
+    module: z
+      .string({ error: 'module: the PKCS#11 library path is required' })
+      .min(1, 'module: the PKCS#11 library path (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)'),
+    token: z
+      .string({ error: "token: the token's label is required" })
+      .min(1, "token: the token's label")
+      .max(32, 'token: a token label has at most 32 characters'),
+    pinFile: z
+      .string({ error: 'pinFile: a file holding the user PIN is required' })
+      .min(1, 'pinFile: a file holding the user PIN'),
+    key: z.string({ error: `key: ${keyRequired}` }).min(1, "key: the key's label on the token"),
+  }
 }
 
 function parseJsonOr(v: string): unknown {

@@ -49,6 +49,8 @@ describe.skipIf(missing !== null)('cairn signer hsm', () => {
     const exp = await hsmCli(['export', ...token(), '--label', 'next'])
     expect(field(exp.stdout, 'Address')).toBe(address)
     expect(field(exp.stdout, 'PublicKey')).toMatch(/^0x04[0-9a-f]{128}$/)
+    // A secp256k1 libp2p peer id (an identity multihash of the compressed key: `16Uiu2…`).
+    expect(field(exp.stdout, 'PeerId')).toMatch(/^16Uiu2[1-9A-HJ-NP-Za-km-z]{47}$/)
 
     const operator = `0x${'ab'.repeat(20)}` as const
     const proof = await hsmCli([

@@ -2,10 +2,12 @@
 // outside their node processes, as issue 56 asks: validators 1 and 2 through one
 // `cairn signer serve` process (their keys in keystores), validator 3 through a second signer
 // process whose key lives on a SoftHSM2 token, and validator 4 in its own node but on the same
-// token (`bft.signer = { kind = "hsm", … }`). No node's datadir keeps a validator key. The chain
-// finalizes with every validator's precommits in its certificates, each recovering to its
-// validator. Before that, `cairn start` with a wrong PIN exits non-zero with one clear line.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+// token (`bft.signer = { kind = "hsm", … }`). No node's datadir keeps a validator key, and node 4's
+// identity key is on the token too (`p2p.identity = { kind = "hsm", … }`): the other three complete
+// their handshakes with it under the peer id they were given. The chain finalizes with every
+// validator's precommits in its certificates, each recovering to its validator. Before that,
+// `cairn start` with a wrong PIN exits non-zero with one clear line.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MsgType, recoverSigner, voteDigest } from '@cairn/consensus'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
@@ -27,8 +29,8 @@ afterAll(() => {
   hsm.remove()
 })
 
-const hsmTable = (pinFile: string, label: string) =>
-  `\n[bft.signer]\nkind = "hsm"\nmodule = ${JSON.stringify(SOFTHSM_MODULE)}\ntoken = "devnet"\npinFile = ${JSON.stringify(pinFile)}\nkey = "${label}"\n`
+const hsmTable = (table: string, pinFile: string, label: string) =>
+  `\n[${table}]\nkind = "hsm"\nmodule = ${JSON.stringify(SOFTHSM_MODULE)}\ntoken = "devnet"\npinFile = ${JSON.stringify(pinFile)}\nkey = "${label}"\n`
 
 describe.skipIf(missing !== null)('a devnet signing through two remote signers and a SoftHSM2 token', () => {
   it('refuses a wrong PIN at start, then finalizes with all four validators signing outside their nodes', async () => {
@@ -70,11 +72,24 @@ describe.skipIf(missing !== null)('a devnet signing through two remote signers a
       )
       expect(imported.code, imported.stderr).toBe(0)
     }
+    // Node 4's identity key joins them: its peer id, in the others' bootnodes, stays the same.
+    const identityFile = join(dn, 'node-4', 'keys', 'node.key')
+    const idImport = await runCli(
+      ['signer', 'hsm', 'import', ...tokenArgs, '--key-file', identityFile, '--label', 'node-4-identity'],
+      { env },
+    )
+    expect(idImport.code, idImport.stderr).toBe(0)
+    renameSync(identityFile, join(dir, 'node-4-identity.key.offline'))
+    const exported = await runCli(['signer', 'hsm', 'export', ...tokenArgs, '--label', 'node-4-identity'], { env })
+    expect(exported.code, exported.stderr).toBe(0)
+    const peer4 = /PeerId:\s+(\S+)/.exec(exported.stdout)?.[1] as string
+    expect(readFileSync(join(dn, 'node-1.toml'), 'utf8')).toContain(`/p2p/${peer4}`)
     for (const i of [1, 2, 3, 4]) renameSync(keyFile(i), join(dir, `validator-${i}.key.offline`))
     const listed = await runCli(['signer', 'hsm', 'list', ...tokenArgs, '--json'], { env })
     expect(listed.code, listed.stderr).toBe(0)
     expect(
       (JSON.parse(listed.stdout) as { label: string; address: string }[])
+        .filter((k) => k.label.startsWith('validator-'))
         .map((k) => [k.label, k.address.toLowerCase()])
         .sort(),
     ).toEqual([
@@ -150,8 +165,14 @@ describe.skipIf(missing !== null)('a devnet signing through two remote signers a
     ] as const)
       writeFileSync(join(dn, `node-${i}.toml`), `${configOf(i)}${remoteTable(i, port)}`)
     const node4 = configOf(4)
-    writeFileSync(join(dir, 'node-4-bad-pin.toml'), `${node4}${hsmTable(join(dir, 'bad-pin'), 'validator-4')}`)
-    writeFileSync(join(dn, 'node-4.toml'), `${node4}${hsmTable(join(dir, 'pin'), 'validator-4')}`)
+    writeFileSync(
+      join(dir, 'node-4-bad-pin.toml'),
+      `${node4}${hsmTable('bft.signer', join(dir, 'bad-pin'), 'validator-4')}${hsmTable('p2p.identity', join(dir, 'bad-pin'), 'node-4-identity')}`,
+    )
+    writeFileSync(
+      join(dn, 'node-4.toml'),
+      `${node4}${hsmTable('bft.signer', join(dir, 'pin'), 'validator-4')}${hsmTable('p2p.identity', join(dir, 'pin'), 'node-4-identity')}`,
+    )
 
     // A wrong PIN: a start error, one clear line, before the node starts.
     const bad = await runCli(['start', '--config', join(dir, 'node-4-bad-pin.toml')], { env, timeoutMs: 90_000 })
@@ -172,6 +193,18 @@ describe.skipIf(missing !== null)('a devnet signing through two remote signers a
       devnet.out,
     )
     expect(devnet.out()).toMatch(/hsm signer ready/)
+    // Node 4 is known by the token's identity key, every other node is connected to it, and no key
+    // file was made in its datadir.
+    expect(devnet.out()).toMatch(/hsm node identity ready/)
+    expect(((await rpc(urls[3] as string, 'admin_nodeInfo', [])) as { id: string }).id).toBe(peer4)
+    for (const url of urls.slice(0, 3)) {
+      const peers = (await rpc(url, 'admin_peers', [])) as { id: string }[]
+      expect(
+        peers.map((p) => p.id),
+        url,
+      ).toContain(peer4)
+    }
+    expect(existsSync(identityFile)).toBe(false)
     expect(devnet.out()).toMatch(/remote signer connected/)
 
     // Every certificate signature recovers to its listed validator; each validator signed some.
