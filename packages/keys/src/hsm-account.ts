@@ -8,20 +8,12 @@ import { bytesToHex, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { LocalAccount } from 'viem/accounts'
 import { digestKeyAccount } from './account.ts'
-import { createHsmMetrics } from './hsm/hsm-metrics.ts'
-import { Pkcs11Token } from './hsm/pkcs11-token.ts'
-import { readPinFile } from './secret-file.ts'
+import { type HsmTokenSource, openHsmToken } from './hsm/open-token.ts'
 
 /** Where an account's key is on an HSM. */
-export interface HsmKeySource {
-  /** The PKCS#11 library (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so). */
-  module: string
-  /** The token's label. */
-  token: string
+export interface HsmKeySource extends HsmTokenSource {
   /** The key's label on the token. */
   key: string
-  /** A file (mode 0600) holding the user PIN. */
-  pinFile: string
 }
 
 export interface HsmAccountModules {
@@ -35,17 +27,14 @@ export async function openHsmAccount(
   src: HsmKeySource,
   modules: HsmAccountModules = {},
 ): Promise<{ account: LocalAccount; close: () => void }> {
-  const pin = readPinFile(src.pinFile, 'HSM PIN file')
-  const token = await Pkcs11Token.open(
-    { module: src.module, token: src.token, pin },
-    { logger: modules.logger ?? null, metrics: modules.registry ? createHsmMetrics(modules.registry) : null },
+  const { value: account, close } = await openHsmToken(
+    src,
+    { pinWhat: 'HSM PIN file', logger: modules.logger ?? null, registry: modules.registry ?? null },
+    (token) => {
+      const key = token.key(src.key)
+      modules.logger?.info({ token: src.token, key: src.key, address: bytesToHex(key.address) }, 'hsm account ready')
+      return digestKeyAccount(key)
+    },
   )
-  try {
-    const key = token.key(src.key)
-    modules.logger?.info({ token: src.token, key: src.key, address: bytesToHex(key.address) }, 'hsm account ready')
-    return { account: digestKeyAccount(key), close: () => token.close() }
-  } catch (err) {
-    token.close()
-    throw err
-  }
+  return { account, close }
 }

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { createHsmMetrics, Pkcs11Token, readPinFile } from '@cairn/keys'
+import { openHsmToken } from '@cairn/keys'
 import type { IdentitySigner } from '@cairn/p2p'
 import { bytesToHex, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
@@ -28,28 +28,19 @@ export async function openHsmIdentity(
   c: HsmIdentityConfig,
   modules: HsmIdentityModules,
 ): Promise<{ identity: IdentitySigner; close: () => void }> {
-  const pin = readPinFile(c.pinFile, 'p2p.identity.pinFile')
   const logger = modules.logger.child({ module: 'hsm' })
-  const token = await Pkcs11Token.open(
-    { module: c.module, token: c.token, pin },
-    { logger, metrics: modules.registry ? createHsmMetrics(modules.registry) : null },
+  const { value: key, close } = await openHsmToken(
+    c,
+    { pinWhat: 'p2p.identity.pinFile', logger, registry: modules.registry },
+    (token) => token.key(c.key),
   )
-  try {
-    const key = token.key(c.key)
-    const leftBehind = modules.keysDir === null ? null : join(modules.keysDir, 'node.key')
-    if (leftBehind !== null && existsSync(leftBehind)) {
-      logger.warn(
-        { file: leftBehind },
-        'p2p.identity is hsm: the identity key file in the datadir is not used (move it off this machine)',
-      )
-    }
-    logger.info({ token: c.token, key: c.key, address: bytesToHex(key.address) }, 'hsm node identity ready')
-    return {
-      identity: { publicKey: key.publicKey, sign: (digest) => key.sign(digest) },
-      close: () => token.close(),
-    }
-  } catch (err) {
-    token.close()
-    throw err
+  const leftBehind = modules.keysDir === null ? null : join(modules.keysDir, 'node.key')
+  if (leftBehind !== null && existsSync(leftBehind)) {
+    logger.warn(
+      { file: leftBehind },
+      'p2p.identity is hsm: the identity key file in the datadir is not used (move it off this machine)',
+    )
   }
+  logger.info({ token: c.token, key: c.key, address: bytesToHex(key.address) }, 'hsm node identity ready')
+  return { identity: { publicKey: key.publicKey, sign: (digest) => key.sign(digest) }, close }
 }

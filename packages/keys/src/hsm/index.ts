@@ -13,6 +13,8 @@ export {
 } from './ec-key.ts'
 export type { HsmMetrics } from './hsm-metrics.ts'
 export { createHsmMetrics } from './hsm-metrics.ts'
+export type { HsmTokenSource, OpenHsmTokenModules } from './open-token.ts'
+export { openHsmToken } from './open-token.ts'
 export type { Pkcs11KeyModules, Pkcs11KeyOptions } from './pkcs11-key.ts'
 export { Pkcs11Key } from './pkcs11-key.ts'
 export type { LoadedModule } from './pkcs11-module.ts'
