@@ -296,8 +296,12 @@ contract Staking {
     /// @notice Under ml-dsa-65 a validator's consensus address must be keccak256(pqPublicKey)[12:].
     error PqAddressMismatch(address consensusAddr, address keyAddr);
     /// @notice Not available under a post-quantum scheme (`submitDoubleSign`: ecrecover checks only
-    ///         the forgeable secp256k1 part; `rotateConsensusKey`: the new ML-DSA key is not carried yet).
+    ///         the forgeable secp256k1 part; the two-argument `rotateConsensusKey`: it carries no
+    ///         ML-DSA key, the three-argument form does).
     error RefusedUnderPqScheme(uint8 scheme);
+    /// @notice Only under a post-quantum scheme (the three-argument `rotateConsensusKey`: a
+    ///         secp256k1 chain registers no ML-DSA key).
+    error RefusedUnderSecp256k1Scheme();
 
     modifier onlySystem() {
         if (msg.sender != SYSTEM_ADDRESS) revert NotSystem();
@@ -543,23 +547,67 @@ contract Staking {
     ///         operator (its evidence still slashes); a member's set update swaps the two at equal
     ///         power in this block (not bounded by maxPowerChangeBps), in the engine's set from this
     ///         block + 2. One rotation per `unbondingBlocks`, and none while one is still pending.
+    ///         Secp256k1 chains only: a hybrid or ml-dsa-65 chain uses the three-argument form.
     function rotateConsensusKey(address newConsensusAddr, bytes calldata proof) external whenInitialized nonReentrant {
         if (signatureScheme != SCHEME_SECP256K1) revert RefusedUnderPqScheme(signatureScheme);
-        Validator storage v = _validator(msg.sender);
+        Validator storage v = _rotationTarget(newConsensusAddr);
+        if (VoteDigest.recover(rotationDigest(msg.sender, newConsensusAddr), proof) != newConsensusAddr) {
+            revert InvalidPossessionProof();
+        }
+        _rotationDue();
+        _rotate(v, newConsensusAddr);
+    }
+
+    /// @notice The rotation of a hybrid or ml-dsa-65 chain: as the two-argument form, and the new
+    ///         key's ML-DSA-65 public key (1,952 bytes), stored for `newConsensusAddr` (`pqPublicKeys`,
+    ///         `PqPublicKeySet`) so the set update carries it. Under hybrid `proof` is the secp256k1
+    ///         possession proof of the new address (`rotationDigest`); under ml-dsa-65 it is empty
+    ///         and `newConsensusAddr` must be keccak256(pqPublicKey)[12:] (`PqAddressMismatch`). No
+    ///         ML-DSA possession proof (the EVM cannot verify one, and none is needed: ML-DSA
+    ///         signatures are never aggregated, so a copied public key, which cannot sign, gains
+    ///         nothing; an address already taken is refused). Refused on a secp256k1 chain.
+    function rotateConsensusKey(address newConsensusAddr, bytes calldata proof, bytes calldata pqPublicKey)
+        external
+        whenInitialized
+        nonReentrant
+    {
+        uint8 scheme = signatureScheme;
+        if (scheme == SCHEME_SECP256K1) revert RefusedUnderSecp256k1Scheme();
+        Validator storage v = _rotationTarget(newConsensusAddr);
+        if (scheme == SCHEME_HYBRID) {
+            if (VoteDigest.recover(rotationDigest(msg.sender, newConsensusAddr), proof) != newConsensusAddr) {
+                revert InvalidPossessionProof();
+            }
+        } else if (proof.length != 0) {
+            revert InvalidPossessionProof();
+        }
+        _rotationDue();
+        _setPqKey(newConsensusAddr, pqPublicKey);
+        _rotate(v, newConsensusAddr);
+    }
+
+    /// @dev The caller's record, if it may rotate to `newConsensusAddr`: not tombstoned, and the
+    ///      address neither zero nor ever used (registered, or in the engine's set at any height).
+    function _rotationTarget(address newConsensusAddr) internal view returns (Validator storage v) {
+        v = _validator(msg.sender);
         if (v.tombstoned) revert Tombstoned();
         if (newConsensusAddr == address(0)) revert ZeroAddress();
         if (_operatorOf[newConsensusAddr] != address(0) || _powerHistory[newConsensusAddr].length != 0) {
             revert ConsensusAddressTaken(newConsensusAddr);
         }
-        if (VoteDigest.recover(rotationDigest(msg.sender, newConsensusAddr), proof) != newConsensusAddr) {
-            revert InvalidPossessionProof();
-        }
+    }
+
+    /// @dev The caller has no rotation pending and its last one is `unbondingBlocks` old.
+    function _rotationDue() internal view {
         address prev = _rotatedFrom[msg.sender];
         if (prev != address(0) && _activePower[prev] != 0) revert RotationPending(prev);
         uint64 last = _lastRotation[msg.sender];
         if (last != 0 && block.number < uint256(last) + _params.unbondingBlocks) {
             revert RotationTooSoon(last + _params.unbondingBlocks);
         }
+    }
+
+    function _rotate(Validator storage v, address newConsensusAddr) internal {
         address old = v.consensusAddr;
         _operatorOf[newConsensusAddr] = msg.sender;
         v.consensusAddr = newConsensusAddr;

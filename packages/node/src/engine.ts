@@ -25,10 +25,10 @@ import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import { NodeErrorCode } from './errors.ts'
 import { openHsmSigner } from './hsm-signer.ts'
-import { checkPqSignerKind, hybridValidatorSigner, mlDsaValidatorSigner } from './hybrid-signer.ts'
+import { checkPqSignerKind, checkPqSignerRotation, pqValidatorSigner } from './hybrid-signer.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
 import { pqSeedPath } from './keys/pq-seed-file.ts'
-import { type NextKeyPromotion, nextKeyPromotion } from './keys/promote-next-key.ts'
+import { type NextKeyPromotion, nextKeyPromotion, pqNextKeyPromotion } from './keys/promote-next-key.ts'
 import { VERSION } from './version.ts'
 
 /** The engine the config names, and the dev controls it offers (null when it offers none). */
@@ -92,7 +92,10 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       const hybrid = scheme === 'hybrid'
       // Post-quantum schemes: the local signer (the ML-DSA seed in the datadir), a remote signer
       // holding the seed, or (hybrid only) an HSM for the secp256k1 part beside the datadir's seed.
-      if (scheme !== 'secp256k1') checkPqSignerKind(signerConfig.kind, scheme)
+      if (scheme !== 'secp256k1') {
+        checkPqSignerKind(signerConfig.kind, scheme)
+        checkPqSignerRotation(signerConfig, scheme)
+      }
       const external: { signer: ConsensusSigner; close: () => void } | null =
         signerConfig.kind === 'remote'
           ? await connectRemoteSigner(signerConfig, { chainId, bft }, modules).then((r) => ({
@@ -130,14 +133,17 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           ? ConsensusWal.open({ dir: modules.walDir, ...(scheme !== 'secp256k1' ? { scheme } : {}) })
           : undefined
       // Hybrid (secp256k1 ‖ ML-DSA-65): the datadir's key and the ML-DSA seed beside it;
-      // ml-dsa-65: the seed alone (the validator is known by pqAddress of its key).
-      const pqSigner =
+      // ml-dsa-65: the seed alone (the validator is known by pqAddress of its key). A rotation
+      // under way: the next key (and seed) beside them, each height signed with the one in its set.
+      const pq =
         scheme !== 'secp256k1' && key !== undefined && signerState !== undefined && validatorKeys
-          ? (hybrid ? hybridValidatorSigner : mlDsaValidatorSigner)(
+          ? pqValidatorSigner(
+              scheme,
               { chainId, bft, keys: validatorKeys },
               { state: signerState, logger: modules.logger },
             )
           : undefined
+      const pqSigner = pq?.signer
       const engine = new BftEngine(
         {
           chainId,
@@ -168,11 +174,11 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
           ...(config.testbed.clockOffsetMs !== 0 ? { scheduler: offsetScheduler(config.testbed.clockOffsetMs) } : {}),
         },
       )
-      const promotion = nextKeyPromotion(
-        signerConfig,
-        { local: validatorKeys, external: external?.signer },
-        { logger: modules.logger, validatorsAt: (h) => engine.validatorsAt(h) },
-      )
+      const promotionModules = { logger: modules.logger, validatorsAt: (h: number) => engine.validatorsAt(h) }
+      const promotion =
+        pq !== undefined && scheme !== 'secp256k1'
+          ? pqNextKeyPromotion(scheme, pq.rotation, promotionModules)
+          : nextKeyPromotion(signerConfig, { local: validatorKeys, external: external?.signer }, promotionModules)
       return {
         engine,
         dev: null,

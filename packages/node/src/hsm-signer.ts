@@ -7,19 +7,13 @@
  * (docs/consensus/post-quantum.md): an absent seed, or one the genesis does not register for the
  * token key, stops the start too.
  */
-import {
-  type BftConfig,
-  ConsensusErrorCode,
-  FileSignerState,
-  MemorySignerState,
-  ValidatorSigner,
-} from '@cairn/consensus'
+import { type BftConfig, FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
 import { hybridDigestKey } from '@cairn/consensus/pq'
 import { createHsmMetrics, Pkcs11Token, readPinFile } from '@cairn/keys'
-import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
+import { bytesToHex, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
-import { checkGenesisPqKey } from './hybrid-signer.ts'
+import { checkGenesisPqKey, checkPqSignerRotation } from './hybrid-signer.ts'
 import { loadPqSeed } from './keys/pq-seed-file.ts'
 
 export type HsmSignerConfig = Extract<NodeConfig['bft']['signer'], { kind: 'hsm' }>
@@ -50,13 +44,8 @@ export async function openHsmSigner(
   modules: HsmSignerModules,
   hybrid?: HsmHybridOptions,
 ): Promise<{ signer: ValidatorSigner; close: () => void }> {
-  if (hybrid && s.nextKey !== undefined) {
-    throw new CairnError(
-      ConsensusErrorCode.BFT_SIGNER_CONFIG,
-      'bft.signer.nextKey (a key rotation) is not yet supported on a hybrid chain',
-      { fault: 'caller', hint: 'remove bft.signer.nextKey: the next key has no registered ML-DSA key' },
-    )
-  }
+  // A rotation on the token under hybrid: no next ML-DSA seed is paired with the next key yet.
+  if (hybrid && s.nextKey !== undefined) checkPqSignerRotation(s, 'hybrid')
   // Read before the token opens: an absent or open seed file stops the start with nothing opened.
   const pqSeed = hybrid ? loadPqSeed(hybrid.seedPath) : undefined
   const pin = readPinFile(s.pinFile, 'bft.signer.pinFile')

@@ -8,16 +8,26 @@
  * allowed: the client checks each signature under the scheme (engine.ts), and so is an HSM under
  * hybrid (the token signs the secp256k1 part, the seed in the datadir the ML-DSA part:
  * `hsm-signer.ts`). Refused at start, each saying why: an HSM under ml-dsa-65 (a PKCS#11 token
- * has no ML-DSA), a key rotation in progress (the next key has no registered ML-DSA key), and a
- * seed whose public key is not the one the genesis registers for this validator (its votes would
- * all be refused).
+ * has no ML-DSA), and a seed whose public key is not the one the genesis registers for this
+ * validator (its votes would all be refused).
+ *
+ * A consensus key rotation (`cairn staking rotate-key`, docs/operations/keys.md) is followed as
+ * under secp256k1: the signer holds the next key beside the current one and signs each height with
+ * the one in its set. Under hybrid the next key is `validator.next.key` with the next seed
+ * `validator.next.mldsa.seed`; under ml-dsa-65 the next seed alone (the validator is its
+ * `pqAddress`; `validator.key` is the operator's account and is not rotated). Refused: a
+ * height-scheduled rotation (`validator.rotation.json`: a fixed set takes no new ML-DSA key), and a
+ * half-made pair (a next key without its next seed, or the reverse, under hybrid; a next
+ * `validator.next.key` under ml-dsa-65).
  */
+import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { type BftConfig, ConsensusErrorCode, type SignerState, ValidatorSigner } from '@cairn/consensus'
-import { hybridDigestKey, mlDsaDigestKey, rawDigestKey } from '@cairn/consensus/pq'
+import { hybridDigestKey, mlDsaDigestKey, rawDigestKey, type SchemeDigestKey } from '@cairn/consensus/pq'
+import { toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, equalsBytes, type Logger } from '@cairn/utils'
 import type { NodeConfig } from './config/schema.ts'
-import { loadPqSeed, pqSeedPath } from './keys/pq-seed-file.ts'
+import { loadPqSeed, pqNextSeedPath, pqSeedPath } from './keys/pq-seed-file.ts'
 import type { ValidatorKeys } from './keys/validator-rotation.ts'
 
 function refuse(message: string, hint: string): CairnError {
@@ -49,6 +59,30 @@ export function checkPqSignerKind(kind: NodeConfig['bft']['signer']['kind'], sch
 }
 
 /**
+ * Refuses, before anything connects, a key rotation through a signer that cannot follow one on a
+ * post-quantum chain yet, naming what is missing: a remote signer (`bft.signer.nextAddress`: the
+ * client checks each signature against the genesis's ML-DSA keys, which hold none for the next
+ * address, and `cairn signer serve` pairs no next seed with a next keystore) and an HSM under hybrid
+ * (`bft.signer.nextKey`: no next ML-DSA seed is paired with the token's next key, and `cairn signer
+ * hsm rotation-proof` registers none). The local signer rotates (`cairn staking rotate-key`).
+ * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
+ */
+export function checkPqSignerRotation(signer: NodeConfig['bft']['signer'], scheme: 'hybrid' | 'ml-dsa-65'): void {
+  if (signer.kind === 'remote' && signer.nextAddress !== undefined) {
+    throw refuse(
+      `bft.signer.nextAddress (a key rotation through the remote signer) is not supported on ${scheme === 'hybrid' ? 'a hybrid' : 'an ML-DSA-65'} chain yet: the node checks the signer's signatures against the genesis's ML-DSA keys, which have none for ${signer.nextAddress}, and \`cairn signer serve\` holds no next ML-DSA seed`,
+      'remove bft.signer.nextAddress; rotate with the local signer (keys in the datadir, `cairn staking rotate-key`), docs/operations/keys.md',
+    )
+  }
+  if (signer.kind === 'hsm' && signer.nextKey !== undefined) {
+    throw refuse(
+      "bft.signer.nextKey (a key rotation on the HSM) is not supported on a hybrid chain yet: no next ML-DSA seed is paired with the token's next key, and `cairn signer hsm rotation-proof` registers none (Staking.rotateConsensusKey needs the new ML-DSA public key)",
+      'remove bft.signer.nextKey; rotate with the local signer (keys in the datadir, `cairn staking rotate-key`), docs/operations/keys.md',
+    )
+  }
+}
+
+/**
  * Refuses a hybrid key whose ML-DSA public key is not the one the genesis registers for its
  * address (its votes would all be refused); an address the genesis does not hold passes (a node
  * that signs for no member of the set).
@@ -69,60 +103,137 @@ export function checkGenesisPqKey(
   return { inGenesis: entry !== undefined }
 }
 
+/** A PQ validator's signer, and the rotation it follows (null: none under way). */
+export interface PqValidatorSigner {
+  signer: ValidatorSigner
+  /**
+   * The rotation's consensus addresses for the promotion (promote-next-key.ts `pqNextKeyPromotion`):
+   * hybrid the keys', ml-dsa-65 the seeds' `pqAddress`; `keysDir` holds the files.
+   */
+  rotation: { keysDir: string; current: string; next: string } | null
+}
+
 /**
- * The ML-DSA seed beside the validator key (`keys/validator.mldsa.seed`); a key rotation in
- * progress is refused on `chain`, as the next key has no registered ML-DSA key.
+ * The signer of the validator whose keys are `keys` on a `scheme` chain (hybrid:
+ * `keys/validator.key` ‖ `keys/validator.mldsa.seed`; ml-dsa-65: the seed alone), holding the next
+ * key of a rotation under way (see the module comment).
+ * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`, `KEY_FILE_INVALID`, `KEY_FILE_PERMISSIONS`
  */
-function pqSeedOf(keys: ValidatorKeys, chain: string): { seedPath: string; pqSeed: ReturnType<typeof loadPqSeed> } {
-  if (keys.next !== null || keys.following !== null) {
+export function pqValidatorSigner(
+  scheme: 'hybrid' | 'ml-dsa-65',
+  opts: { chainId: bigint; bft: BftConfig; keys: ValidatorKeys },
+  modules: { state: SignerState; logger: Logger },
+): PqValidatorSigner {
+  const { keys, bft } = opts
+  const chain = scheme === 'hybrid' ? 'a hybrid chain' : 'an ML-DSA-65 chain'
+  if (keys.next !== null) {
     throw refuse(
-      `a validator key rotation is not yet supported on ${chain}`,
-      'finish or remove the rotation (validator.next.key): the next key has no registered ML-DSA key',
+      `a height-scheduled validator key rotation (validator.rotation.json) is not supported on ${chain}: a fixed validator set takes no new ML-DSA key`,
+      'remove validator.rotation.json and validator.next.key; on a chain with staking rotate with `cairn staking rotate-key` (docs/operations/keys.md)',
     )
   }
-  const seedPath = pqSeedPath(dirname(keys.current.path))
-  return { seedPath, pqSeed: loadPqSeed(seedPath) }
+  const keysDir = dirname(keys.current.path)
+  const seedPath = pqSeedPath(keysDir)
+  const nextSeedPath = pqNextSeedPath(keysDir)
+  const nextSeed = existsSync(nextSeedPath)
+  if (scheme === 'hybrid' && (keys.following !== null) !== nextSeed) {
+    throw refuse(
+      keys.following !== null
+        ? `validator.next.key (${keys.following.address}) has no ML-DSA seed beside it (${nextSeedPath}): on a hybrid chain the next key is the pair`
+        : `${nextSeedPath} has no validator.next.key beside it: on a hybrid chain the next key is the pair`,
+      '`cairn staking rotate-key` makes both before it sends the rotation; remove the one left to cancel a rotation that was never sent',
+    )
+  }
+  if (scheme === 'ml-dsa-65' && keys.following !== null) {
+    throw refuse(
+      `validator.next.key (${keys.following.address}) is not a consensus key on an ML-DSA-65 chain: a rotation there is of the ML-DSA seed alone (${nextSeedPath})`,
+      'remove validator.next.key (validator.key is the operator account and stays); `cairn staking rotate-key --new-pq-seed-file` makes the next seed',
+    )
+  }
+  const pqSeed = loadPqSeed(seedPath)
+  const key =
+    scheme === 'hybrid'
+      ? hybridDigestKey({ secpKey: rawDigestKey(keys.current.privateKey), pqSeed })
+      : mlDsaDigestKey({ pqSeed })
+  const inGenesis = checkPqGenesisEntry(scheme, bft, key, seedPath, modules.logger)
+  let next: SchemeDigestKey | null = null
+  if (nextSeed) {
+    const seed = loadPqSeed(nextSeedPath)
+    next =
+      scheme === 'hybrid'
+        ? hybridDigestKey({
+            secpKey: rawDigestKey((keys.following as NonNullable<typeof keys.following>).privateKey),
+            pqSeed: seed,
+          })
+        : mlDsaDigestKey({ pqSeed: seed })
+    if (equalsBytes(next.pqPublicKey as Uint8Array, key.pqPublicKey as Uint8Array)) {
+      throw refuse(
+        `${nextSeedPath} is the same seed as ${seedPath}`,
+        'a rotation needs a new ML-DSA seed: remove validator.next.mldsa.seed and run `cairn staking rotate-key` again',
+      )
+    }
+  }
+  const address = (a: Uint8Array) => toChecksumAddress(bytesToHex(a))
+  modules.logger.info(
+    {
+      validator: address(key.address),
+      inGenesis,
+      ...(next ? { next: address(next.address), nextSeed: nextSeedPath } : {}),
+    },
+    scheme === 'hybrid' ? 'bft: signing hybrid (secp256k1 ‖ ML-DSA-65)' : 'bft: signing ML-DSA-65',
+  )
+  const signer = new ValidatorSigner(
+    { chainId: opts.chainId, key, ...(next ? { nextKeys: [next] } : {}) },
+    { state: modules.state },
+  )
+  return {
+    signer,
+    rotation: next === null ? null : { keysDir, current: address(key.address), next: address(next.address) },
+  }
+}
+
+/** Checks the key against the genesis (hybrid: refused when registered otherwise); whether the genesis holds it. */
+function checkPqGenesisEntry(
+  scheme: 'hybrid' | 'ml-dsa-65',
+  bft: BftConfig,
+  key: SchemeDigestKey,
+  seedPath: string,
+  logger: Logger,
+): boolean {
+  if (scheme === 'hybrid') return checkGenesisPqKey(bft, key, seedPath).inGenesis
+  const inGenesis = bft.validators.some((v) => equalsBytes(v.address, key.address))
+  if (!inGenesis) {
+    logger.warn(
+      { validator: bytesToHex(key.address), seed: seedPath },
+      'bft: signing ML-DSA-65 with a key the genesis does not register (this node is no validator of the genesis set)',
+    )
+  }
+  return inGenesis
 }
 
 /**
  * The hybrid signer of the validator whose keys are `keys` (`keys/validator.key` and
- * `keys/validator.mldsa.seed`).
+ * `keys/validator.mldsa.seed`, with the next pair of a rotation under way).
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`, `KEY_FILE_INVALID`, `KEY_FILE_PERMISSIONS`
  */
 export function hybridValidatorSigner(
   opts: { chainId: bigint; bft: BftConfig; keys: ValidatorKeys },
   modules: { state: SignerState; logger: Logger },
 ): ValidatorSigner {
-  const { keys, bft } = opts
-  const { seedPath, pqSeed } = pqSeedOf(keys, 'a hybrid chain')
-  const key = hybridDigestKey({ secpKey: rawDigestKey(keys.current.privateKey), pqSeed })
-  const { inGenesis } = checkGenesisPqKey(bft, key, seedPath)
-  modules.logger.info({ validator: bytesToHex(key.address), inGenesis }, 'bft: signing hybrid (secp256k1 ‖ ML-DSA-65)')
-  return new ValidatorSigner({ chainId: opts.chainId, key }, { state: modules.state })
+  return pqValidatorSigner('hybrid', opts, modules).signer
 }
 
 /**
  * The signer of the validator whose keys are in `keys`'s directory on an `ml-dsa-65` chain
  * (ML-DSA-65 alone): `ValidatorSigner` over `mlDsaDigestKey` from `keys/validator.mldsa.seed`,
- * known by `pqAddress` of its public key (the secp256k1 `validator.key` beside it does not sign).
- * A key rotation is refused (the next key would need a registered ML-DSA key); a seed whose address
- * is in no genesis entry is logged (`inGenesis: false`): that node signs for no member.
+ * known by `pqAddress` of its public key (the secp256k1 `validator.key` beside it does not sign),
+ * with `validator.next.mldsa.seed` during a rotation. A seed whose address is in no genesis entry
+ * is logged (`inGenesis: false`): that node signs for no member of the genesis set.
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`, `KEY_FILE_INVALID`, `KEY_FILE_PERMISSIONS`
  */
 export function mlDsaValidatorSigner(
   opts: { chainId: bigint; bft: BftConfig; keys: ValidatorKeys },
   modules: { state: SignerState; logger: Logger },
 ): ValidatorSigner {
-  const { keys, bft } = opts
-  const { seedPath, pqSeed } = pqSeedOf(keys, 'an ML-DSA-65 chain')
-  const key = mlDsaDigestKey({ pqSeed })
-  const entry = bft.validators.find((v) => equalsBytes(v.address, key.address))
-  const log = entry === undefined ? modules.logger.warn.bind(modules.logger) : modules.logger.info.bind(modules.logger)
-  log(
-    { validator: bytesToHex(key.address), inGenesis: entry !== undefined, seed: seedPath },
-    entry === undefined
-      ? 'bft: signing ML-DSA-65 with a key the genesis does not register (this node is no validator of the set)'
-      : 'bft: signing ML-DSA-65',
-  )
-  return new ValidatorSigner({ chainId: opts.chainId, key }, { state: modules.state })
+  return pqValidatorSigner('ml-dsa-65', opts, modules).signer
 }

@@ -186,7 +186,7 @@ async function wire(
     const { current, retiredPath } = nodeKeys.recovered
     logger.info(
       { key: current.address, retired: retiredPath },
-      'completed the interrupted promotion of validator.next.key',
+      'completed the interrupted promotion of the next validator key (validator.next.key, its ML-DSA seed)',
     )
   }
   // Closed last: spans of the shutdown itself are still exported.

@@ -1,6 +1,7 @@
 export type { AllocEntry, GenesisValidator, StakingGenesisOptions } from './genesis-staking.ts'
 export { genesisStakingSet, stakingGenesisAlloc } from './genesis-staking.ts'
-export { ROTATION_DOMAIN, rotationDigest, rotationProof } from './key-rotation.ts'
+export type { PqNextKey } from './key-rotation.ts'
+export { pqRotationArgs, ROTATION_DOMAIN, rotationDigest, rotationProof } from './key-rotation.ts'
 export {
   CHAIN_PARAMS_TUPLE,
   GOV_PARAMS_TUPLE,

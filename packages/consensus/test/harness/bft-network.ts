@@ -137,14 +137,16 @@ export class BftNetwork {
     ) as `0x${string}`[]
     // Under a PQ scheme (`bft` override: signatureScheme and the validators' pqPublicKey) the
     // staking contract registers the keys at genesis.
-    const fixed = (g.config.cairn.bft.validators ?? []) as { pqPublicKey?: `0x${string}` }[]
+    const fixed = (g.config.cairn.bft.validators ?? []) as { address: `0x${string}`; pqPublicKey?: `0x${string}` }[]
     const scheme = g.config.cairn.bft.signatureScheme as SignatureScheme | undefined
     const alloc = await stakingGenesisAlloc({
       chainId: 1337n,
       ...(scheme !== undefined ? { signatureScheme: scheme } : {}),
       validators: validators.map((v, i) => ({
         operator: v,
-        consensus: v,
+        // Under ml-dsa-65 a validator is its key's pqAddress (the `bft` override's address); the
+        // operator stays the secp256k1 account, funded for its transactions.
+        consensus: scheme === 'ml-dsa-65' ? (fixed[i]?.address as `0x${string}`) : v,
         selfBond: o.selfBond ?? 10n ** 19n,
         commissionBps: 1000,
         ...(fixed[i]?.pqPublicKey !== undefined ? { pqPublicKey: fixed[i]?.pqPublicKey as `0x${string}` } : {}),

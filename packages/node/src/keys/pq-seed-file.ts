@@ -3,6 +3,11 @@
  * as a hex file beside its secp256k1 key (`DATADIR/keys/validator.mldsa.seed`, mode 0600): the
  * ML-DSA key pair is derived from it at start, and its public key is what the genesis registers
  * (`config.cairn.bft.validators[i].pqPublicKey`). Kept like a private key.
+ *
+ * A consensus key rotation on a PQ chain (`cairn staking rotate-key`) makes the next seed beside it,
+ * `validator.next.mldsa.seed` (as `validator.next.key` beside `validator.key`); once the chain has
+ * rotated, the node promotes it and keeps the old one as `validator.retired-<address>.mldsa.seed`
+ * (promote-next-key.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
@@ -13,6 +18,22 @@ import { checkKeyFilePermissions } from './key-file.ts'
 
 /** The seed file's name in a datadir's `keys/` directory. */
 export const PQ_SEED_FILE = 'validator.mldsa.seed'
+
+/** The next seed's name during a key rotation (beside `validator.next.key` under hybrid). */
+export const PQ_NEXT_SEED_FILE = 'validator.next.mldsa.seed'
+
+/** Where the next ML-DSA seed of a key rotation lives in `keysDir`. */
+export function pqNextSeedPath(keysDir: string): string {
+  return join(keysDir, PQ_NEXT_SEED_FILE)
+}
+
+/**
+ * The name a retired seed is kept under: the consensus address it signed for (EIP-55; under hybrid
+ * the secp256k1 key's, as `validator.retired-<address>.key`; under ml-dsa-65 its `pqAddress`).
+ */
+export function retiredPqSeedName(address: string): string {
+  return `validator.retired-${address}.mldsa.seed`
+}
 
 /** Where the ML-DSA seed of the validator whose keys are in `keysDir` lives. */
 export function pqSeedPath(keysDir: string): string {

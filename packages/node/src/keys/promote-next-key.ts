@@ -21,6 +21,17 @@
  * file exists only once the promotion was decided. A next key with no `validator.key` at all was
  * not left by the node (a file moved by hand): the start refuses it, saying what to do.
  *
+ * On a post-quantum chain the ML-DSA seed moves with the key (`validator.next.mldsa.seed` over
+ * `validator.mldsa.seed`, the old one kept as `validator.retired-<address>.mldsa.seed`,
+ * {@link promoteNextPqKeyFiles}). Under hybrid the seed goes first, then the key, four steps each
+ * made durable: (1) the seed's second name, (2) the next seed renamed over it, (3) and (4) the key's
+ * as above. The retired seed named by the current key's address is the decision, as the retired
+ * key is: a start that finds it beside a next seed or a next key completes the rest
+ * ({@link recoverKeyPromotion}), so `validator.key` and `validator.mldsa.seed` never stay a
+ * mismatched pair. Under ml-dsa-65 the validator is its seed's `pqAddress` and the secp256k1
+ * `validator.key` (the operator's account, which signs no vote) stays: the seed alone moves, in
+ * steps (1) and (2), the retired seed named by its `pqAddress`.
+ *
  * With a remote signer or an HSM the keys are not files here, and the node cannot rewrite the
  * operator's config: it logs once which field to change (`bft.signer.address`/`nextAddress`,
  * `key`/`nextKey`).
@@ -38,9 +49,11 @@ import {
   renameSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { bytesToHex, CairnError, errorMessage, fsyncDir, hexToBytes, type Logger } from '@cairn/utils'
+import { keccak256, mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
+import { bytesToHex, CairnError, equalsBytes, errorMessage, fsyncDir, hexToBytes, type Logger } from '@cairn/utils'
 import { NodeErrorCode } from '../errors.ts'
 import { type KeyFile, loadOrCreateKey } from './key-file.ts'
+import { loadPqSeed, pqNextSeedPath, pqSeedPath, retiredPqSeedName } from './pq-seed-file.ts'
 import type { ValidatorKeys } from './validator-rotation.ts'
 
 /** The name a retired validator key is kept under in `DATADIR/keys` (its EIP-55 address). */
@@ -142,20 +155,26 @@ export function promoteNextKeyFile(keysDir: string, expected?: { current: string
 
 /**
  * At start, before the validator key is loaded: completes a promotion a crash interrupted
- * between its two steps (`validator.key` kept as `validator.retired-<its address>.key`, and a
- * next key), and refuses a next key without `validator.key` (moved by hand: the node never leaves
- * that) when a retired key shows a promotion was begun, or when the node would otherwise create a
- * new validator key.
+ * between its steps (`validator.key` kept as `validator.retired-<its address>.key`, and a next
+ * key; on a PQ chain a retired seed beside a next seed or a next key, see the module comment),
+ * and refuses a next key without `validator.key` (moved by hand: the node never leaves that) when
+ * a retired key shows a promotion was begun, or when the node would otherwise create a new
+ * validator key.
  * @returns what the completed promotion did, or null when there was none to complete
  * @throws CairnError `KEY_PROMOTION_INTERRUPTED` for a next key without `validator.key`
  */
 export function recoverKeyPromotion(keysDir: string, opts: { validator: boolean }): PromotedKeys | null {
   const p = paths(keysDir)
-  if (!existsSync(p.next)) return null
+  const seeds = recoverPqSeedPromotion(keysDir)
+  if (!existsSync(p.next)) return seeds
   const current = existingKey(p.current, 'validator key')
   if (current !== null) {
-    // Both names for the current key: step 1 ran, step 2 did not.
-    return existsSync(join(keysDir, retiredKeyName(current.address))) ? promoteNextKeyFile(keysDir) : null
+    // Both names for the current key (step 1 ran, step 2 did not), or under hybrid its seed
+    // already retired: the promotion was decided.
+    const decided =
+      existsSync(join(keysDir, retiredKeyName(current.address))) ||
+      existsSync(join(keysDir, retiredPqSeedName(current.address)))
+    return decided ? promoteNextKeyFile(keysDir) : seeds
   }
   const retired = retiredKeyFiles(keysDir)
   if (retired.length === 0 && !opts.validator) return null
@@ -170,6 +189,121 @@ export function recoverKeyPromotion(keysDir: string, opts: { validator: boolean 
   )
 }
 
+/** The EIP-55 `pqAddress` of a seed's ML-DSA-65 key (keccak256(public key)[12:]). */
+export function pqSeedAddress(seed: Uint8Array): string {
+  const { publicKey } = mlDsa65Keygen(seed)
+  return toChecksumAddress(bytesToHex(keccak256(publicKey).subarray(12)))
+}
+
+/**
+ * A seed promotion a crash interrupted between its steps (1) and (2): a next seed beside a retired
+ * seed named by the current key's address (hybrid) or by the current seed's `pqAddress`
+ * (ml-dsa-65) — the node makes that name only once the chain has rotated. Renames the next seed
+ * into place; under hybrid {@link recoverKeyPromotion} then moves the key.
+ */
+function recoverPqSeedPromotion(keysDir: string): PromotedKeys | null {
+  const seedPath = pqSeedPath(keysDir)
+  const nextSeedPath = pqNextSeedPath(keysDir)
+  if (!existsSync(nextSeedPath) || !existsSync(seedPath)) return null
+  const key = existingKey(paths(keysDir).current, 'validator key')
+  const byKey = key === null ? null : join(keysDir, retiredPqSeedName(key.address))
+  if (byKey !== null && existsSync(byKey)) {
+    movePqSeed(keysDir, key?.address as string)
+    return { current: key as KeyFile, retired: key?.address as string, retiredPath: byKey }
+  }
+  const address = pqSeedAddress(loadPqSeed(seedPath))
+  const byPq = join(keysDir, retiredPqSeedName(address))
+  if (!existsSync(byPq) || key === null) return null
+  movePqSeed(keysDir, address)
+  return { current: key, retired: address, retiredPath: byPq }
+}
+
+/**
+ * Steps (1) and (2) of a seed promotion: `validator.mldsa.seed` kept as
+ * `validator.retired-<retiredAddress>.mldsa.seed`, then `validator.next.mldsa.seed` renamed over
+ * it, each fsynced. Completes a promotion stopped between them; with no next seed and the seed
+ * already retired under that name, there is nothing left to do.
+ * @throws CairnError `KEY_PROMOTION_NOTHING` with no next seed to promote; `KEY_PROMOTION_CONFLICT`
+ * when the retired name holds another seed than the current one
+ */
+function movePqSeed(keysDir: string, retiredAddress: string): string {
+  const seedPath = pqSeedPath(keysDir)
+  const nextSeedPath = pqNextSeedPath(keysDir)
+  const retiredPath = join(keysDir, retiredPqSeedName(retiredAddress))
+  if (!existsSync(nextSeedPath)) {
+    if (existsSync(retiredPath)) return retiredPath
+    throw new CairnError(
+      NodeErrorCode.KEY_PROMOTION_NOTHING,
+      `${keysDir} holds no validator.next.mldsa.seed: there is no next ML-DSA seed to promote`,
+      { fault: 'caller', hint: 'a promotion on a hybrid or ml-dsa-65 chain needs validator.next.mldsa.seed' },
+    )
+  }
+  const current = loadPqSeed(seedPath)
+  if (!existsSync(retiredPath)) {
+    keepAs(seedPath, retiredPath)
+    fsyncDir(keysDir)
+  } else if (!equalsBytes(loadPqSeed(retiredPath), current)) {
+    throw new CairnError(
+      NodeErrorCode.KEY_PROMOTION_CONFLICT,
+      `${retiredPath} holds another ML-DSA seed than validator.mldsa.seed: the old seed cannot be kept under its name`,
+      { fault: 'caller', hint: 'move that file away (it is not the seed its name says), then start again' },
+    )
+  }
+  renameSync(nextSeedPath, seedPath)
+  fsyncDir(keysDir)
+  return retiredPath
+}
+
+/**
+ * The promotion of a post-quantum chain: under hybrid the next seed, then the next key
+ * ({@link promoteNextKeyFile}); under ml-dsa-65 the next seed alone (`validator.key`, the
+ * operator's secp256k1 account, stays). Completes an earlier promotion that stopped between steps.
+ * @param expected the consensus addresses the files must hold (hybrid: the keys'; ml-dsa-65: the
+ * seeds' `pqAddress`), what the caller decided on
+ * @throws CairnError `KEY_PROMOTION_NOTHING`, `KEY_PROMOTION_CONFLICT`, `KEY_FILE_*`
+ */
+export function promoteNextPqKeyFiles(
+  keysDir: string,
+  scheme: 'hybrid' | 'ml-dsa-65',
+  expected: { current: string; next: string },
+): PromotedKeys {
+  const p = paths(keysDir)
+  if (scheme === 'hybrid') {
+    const old = existingKey(p.current, 'validator key')
+    const next = existingKey(p.next, 'next validator key')
+    if (old !== null && next !== null && (old.address !== expected.current || next.address !== expected.next)) {
+      throw conflict(`validator.key is ${old.address} and validator.next.key ${next.address}`, expected)
+    }
+    if (old !== null) movePqSeed(keysDir, old.address)
+    return promoteNextKeyFile(keysDir, expected)
+  }
+  const key = existingKey(p.current, 'validator key')
+  if (key === null) {
+    throw new CairnError(NodeErrorCode.KEY_PROMOTION_NOTHING, `${keysDir} holds no validator.key`, {
+      fault: 'caller',
+      hint: 'an ml-dsa-65 validator keeps its operator key validator.key beside its seed',
+    })
+  }
+  const nextSeedPath = pqNextSeedPath(keysDir)
+  if (existsSync(nextSeedPath)) {
+    const current = pqSeedAddress(loadPqSeed(pqSeedPath(keysDir)))
+    const next = pqSeedAddress(loadPqSeed(nextSeedPath))
+    if (current !== expected.current || next !== expected.next) {
+      throw conflict(`validator.mldsa.seed is ${current} and validator.next.mldsa.seed ${next}`, expected)
+    }
+  }
+  const retiredPath = movePqSeed(keysDir, expected.current)
+  return { current: key, retired: expected.current, retiredPath }
+}
+
+function conflict(found: string, expected: { current: string; next: string }): CairnError {
+  return new CairnError(
+    NodeErrorCode.KEY_PROMOTION_CONFLICT,
+    `the key files changed since the start: ${found}, not ${expected.current} and ${expected.next}`,
+    { fault: 'caller', hint: 'put back the files the node started with, or restart it to load the ones there now' },
+  )
+}
+
 /** The set of a height, as far as the promotion looks at it. */
 export interface ValidatorSetView {
   indexOf(address: Uint8Array): number
@@ -177,7 +311,8 @@ export interface ValidatorSetView {
 
 /** The keys a node may promote, by where they are held (`bft.signer.kind`). */
 export type PromotionKeys =
-  | { kind: 'local'; keysDir: string; current: string; next: string }
+  /** `pq`: a post-quantum chain, whose seeds move too (under ml-dsa-65 `current`/`next` are the seeds' pqAddress). */
+  | { kind: 'local'; keysDir: string; current: string; next: string; pq?: 'hybrid' | 'ml-dsa-65' }
   | { kind: 'remote'; current: string; next: string }
   | { kind: 'hsm'; current: string; next: string; key: string; nextKey: string }
 
@@ -247,16 +382,32 @@ export class NextKeyPromotion {
       return true
     }
     try {
-      const promoted = promoteNextKeyFile(k.keysDir, { current: k.current, next: k.next })
+      const expected = { current: k.current, next: k.next }
+      if (k.pq === 'ml-dsa-65') {
+        const promoted = promoteNextPqKeyFiles(k.keysDir, 'ml-dsa-65', expected)
+        this.#m.logger.info(
+          { ...fields, retired: promoted.retiredPath },
+          `consensus key promoted: validator.mldsa.seed is ${k.next}'s; the old seed is kept as ${retiredPqSeedName(promoted.retired)} (keep it offline, never run it again)`,
+        )
+        return true
+      }
+      const promoted =
+        k.pq === 'hybrid'
+          ? promoteNextPqKeyFiles(k.keysDir, 'hybrid', expected)
+          : promoteNextKeyFile(k.keysDir, expected)
       this.#m.logger.info(
         { ...fields, retired: promoted.retiredPath },
-        `consensus key promoted: validator.key is ${promoted.current.address}; the old key is kept as ${retiredKeyName(promoted.retired)} (keep it offline, never run it again)`,
+        `consensus key promoted: validator.key is ${promoted.current.address}; ${
+          k.pq === 'hybrid'
+            ? `the old key is kept as ${retiredKeyName(promoted.retired)} and its seed as ${retiredPqSeedName(promoted.retired)} (keep them offline, never run them again)`
+            : `the old key is kept as ${retiredKeyName(promoted.retired)} (keep it offline, never run it again)`
+        }`,
       )
     } catch (err) {
       // Signing goes on with the keys in memory; the next start looks again.
       this.#m.logger.warn(
         { ...fields, err: errorMessage(err) },
-        'cannot promote validator.next.key: the node keeps signing with the keys it loaded; the next start tries again',
+        `cannot promote ${k.pq === 'ml-dsa-65' ? 'validator.next.mldsa.seed' : 'validator.next.key'}: the node keeps signing with the keys it loaded; the next start tries again`,
       )
     }
     return true
@@ -329,4 +480,17 @@ export function nextKeyPromotion(
   if (signer.kind === 'remote') return new NextKeyPromotion({ kind: 'remote', ...addresses }, modules)
   if (signer.nextKey === undefined) return null
   return new NextKeyPromotion({ kind: 'hsm', ...addresses, key: signer.key, nextKey: signer.nextKey }, modules)
+}
+
+/**
+ * The promotion of a validator with local keys on a post-quantum chain, or null when no rotation
+ * is under way: under hybrid `validator.next.key` with `validator.next.mldsa.seed` (by the keys'
+ * addresses), under ml-dsa-65 `validator.next.mldsa.seed` (by the seeds' `pqAddress`).
+ */
+export function pqNextKeyPromotion(
+  scheme: 'hybrid' | 'ml-dsa-65',
+  keys: { keysDir: string; current: string; next: string } | null,
+  modules: NextKeyPromotionModules,
+): NextKeyPromotion | null {
+  return keys === null ? null : new NextKeyPromotion({ kind: 'local', ...keys, pq: scheme }, modules)
 }

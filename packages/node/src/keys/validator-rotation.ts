@@ -21,6 +21,9 @@ import { promoteNextKeyFile, retiredKeyName } from './promote-next-key.ts'
  * with whichever of the two keys is in its validator set, and the running node promotes the file
  * once the rotation took effect (promote-next-key.ts, docs/operations/keys.md). Either promotion
  * keeps the old key under a second name before the new one replaces it: never no `validator.key`.
+ * On a hybrid chain the next ML-DSA seed `validator.next.mldsa.seed` goes with `validator.next.key`;
+ * on an ml-dsa-65 chain the seed alone rotates (no `validator.next.key`): the signer
+ * (hybrid-signer.ts) reads it and the promotion moves it (pq-seed-file.ts, promote-next-key.ts).
  */
 export interface ValidatorKeys {
   current: KeyFile

@@ -1,7 +1,8 @@
 /**
  * A validator's signer on an `ml-dsa-65` chain: the datadir's ML-DSA seed alone makes 3,309-byte
  * vote signatures, the signer is known by `pqAddress` of its key (not the secp256k1 validator.key's
- * address), a remote or HSM signer and a key rotation are refused at start, a missing seed too.
+ * address), an HSM signer and a next secp256k1 key (validator.next.key: the seed alone rotates) are
+ * refused at start, a missing seed too.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -63,7 +64,7 @@ describe('the ml-dsa-65 validator signer of `cairn start`', () => {
     expect(verifyVoteSignature('ml-dsa-65', voteDigest(1337n, vote), signed.signature, identity)).toEqual({ ok: true })
   })
 
-  it('allows a remote signer; refuses an HSM signer (no secp256k1 part), a key rotation and a missing seed; warns for a key not in the genesis', () => {
+  it('allows a remote signer; refuses an HSM signer (no secp256k1 part), a next secp256k1 key and a missing seed; warns for a key not in the genesis', () => {
     // A remote signer holds the seed (`cairn signer serve --signature-scheme ml-dsa-65`).
     expect(() => checkPqSignerKind('remote', 'ml-dsa-65')).not.toThrow()
     expect(() => checkPqSignerKind('hsm', 'ml-dsa-65')).toThrow(
@@ -72,7 +73,9 @@ describe('the ml-dsa-65 validator signer of `cairn start`', () => {
     expect(() => checkPqSignerKind('local', 'ml-dsa-65')).not.toThrow()
     const v = validatorDir('rotating')
     copyFileSync(join(v.keysDir, 'validator.key'), join(v.keysDir, 'validator.next.key'))
-    expect(() => signerFor(v.keysDir, bftOf(v.pq as Uint8Array))).toThrow(/key rotation is not yet supported/)
+    expect(() => signerFor(v.keysDir, bftOf(v.pq as Uint8Array))).toThrow(
+      /is not a consensus key on an ML-DSA-65 chain/,
+    )
     const bare = validatorDir('bare', false)
     expect(() => signerFor(bare.keysDir, bftOf(v.pq as Uint8Array))).toThrow(/does not exist/)
     const stranger = validatorDir('stranger')

@@ -5,14 +5,15 @@
  * calls work from `cast send` or viem (docs/consensus/staking.md has the ABI).
  */
 import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { STAKING_ADDRESS, staking } from '@cairn/contracts'
-import { mlDsa65Keygen } from '@cairn/crypto'
+import { mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { type Abi, formatEther, type Hex, isAddress, parseEther } from 'viem'
 import { NodeErrorCode } from '../../errors.ts'
-import { loadOrCreateKey } from '../../keys/key-file.ts'
-import { loadPqSeed } from '../../keys/pq-seed-file.ts'
+import { type KeyFile, loadOrCreateKey } from '../../keys/key-file.ts'
+import { loadOrCreatePqSeed, loadPqSeed, PQ_NEXT_SEED_FILE } from '../../keys/pq-seed-file.ts'
 import { type ChainClient, connect, sendContractTx } from '../chain-tx/contract-tx.ts'
 import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
 
@@ -79,7 +80,8 @@ export function registerStaking(program: Command): void {
         '  $ cairn staking create-validator --consensus-address 0x… --self-bond 1000 --commission 10% --private-key-file node-5/keys/validator.key\n' +
         '  $ cairn staking delegate --validator 0x… --amount 50 --dev-account 1\n' +
         '  $ cairn staking unjail --private-key-file node-2/keys/validator.key\n' +
-        '  $ cairn staking rotate-key --new-key-file node-2/keys/validator.next.key --private-key-file node-2/keys/validator.key\n',
+        '  $ cairn staking rotate-key --new-key-file node-2/keys/validator.next.key --private-key-file node-2/keys/validator.key\n' +
+        '  $ cairn staking rotate-key --new-pq-seed-file node-2/keys/validator.next.mldsa.seed --private-key-file node-2/keys/validator.key   # ml-dsa-65\n',
     )
 
   txCommand(st, 'create-validator', 'register a validator: self-bond, commission and its consensus key')
@@ -144,40 +146,69 @@ export function registerStaking(program: Command): void {
     send(o, 'withdrawCommission', []),
   )
   txCommand(st, 'rotate-key', "rotate the validator's consensus key (in the set from the tx's block + 2)")
-    .requiredOption(
+    .option(
       '--new-key-file <file>',
-      'the new consensus key, a hex key file (created, mode 0600, if absent): e.g. DATADIR/keys/validator.next.key',
+      'the new consensus key, a hex key file (created, mode 0600, if absent): e.g. DATADIR/keys/validator.next.key (secp256k1 and hybrid chains)',
+    )
+    .option(
+      '--new-pq-seed-file <file>',
+      'hybrid and ml-dsa-65 chains: the new ML-DSA seed (created, mode 0600, if absent); default under hybrid: validator.next.mldsa.seed beside --new-key-file; required under ml-dsa-65: DATADIR/keys/validator.next.mldsa.seed',
     )
     .addHelpText(
       'after',
       '\nSigned by the operator (--private-key-file, --key-file or --dev-account); the new key signs the\n' +
         'possession proof. The node must hold the new key beside the old one before the transaction:\n' +
-        'put it at DATADIR/keys/validator.next.key and restart the node first (docs/operations/keys.md).\n',
+        'put it at DATADIR/keys/validator.next.key and restart the node first (docs/operations/keys.md).\n' +
+        'On a hybrid chain the new ML-DSA seed goes beside it (validator.next.mldsa.seed) and its public key\n' +
+        'is registered with the rotation; on an ml-dsa-65 chain the seed alone rotates (--new-pq-seed-file),\n' +
+        'the new consensus address being its pqAddress.\n',
     )
-    .action(async (o: TxOpts & { newKeyFile: string }) => {
-      const created = !existsSync(o.newKeyFile)
-      const next = loadOrCreateKey(o.newKeyFile, 'new consensus key')
-      if (created) process.stdout.write(`created ${o.newKeyFile} (${next.address})\n`)
+    .action(async (o: TxOpts & { newKeyFile?: string; newPqSeedFile?: string }) => {
       const account = await loadTxSigner(o)
       const client = await connect(o.rpc)
+      // A staking contract older than the post-quantum slice has no signatureScheme(): secp256k1.
+      const code = await read<number>(client, 'signatureScheme').catch(() => 0)
+      const scheme = SCHEMES[code]
+      if (scheme === undefined)
+        throw usage(`the staking contract names an unknown signature scheme (${code})`, 'upgrade cairn')
+      const plan = rotationFiles(scheme, o)
+      const made = (path: string) => !existsSync(path)
+      const newKey = plan.keyFile === null ? null : { created: made(plan.keyFile), path: plan.keyFile }
+      const newSeed = plan.seedFile === null ? null : { created: made(plan.seedFile), path: plan.seedFile }
+      const next = newKey === null ? null : loadOrCreateKey(newKey.path, 'new consensus key')
+      if (newKey?.created && next) process.stdout.write(`created ${newKey.path} (${next.address})\n`)
+      const pqSeed = newSeed === null ? null : loadOrCreatePqSeed(newSeed.path)
+      if (newSeed?.created) process.stdout.write(`created ${newSeed.path} (mode 0600)\n`)
       const [current] = await read<[Hex]>(client, 'getValidator', [account.address])
       // Loaded here only: the other staking commands do not need the consensus package.
-      const { rotationProof } = await import('@cairn/consensus')
-      const { newConsensusAddr, proof } = rotationProof(
-        BigInt(client.chainId),
-        hexToBytes(ADDRESS),
-        hexToBytes(account.address),
-        next.privateKey,
-      )
+      const { pqRotationArgs, rotationProof } = await import('@cairn/consensus')
+      const chainId = BigInt(client.chainId)
+      const operator = hexToBytes(account.address)
+      const staking = hexToBytes(ADDRESS)
+      let args: Hex[]
+      let newAddress: Uint8Array
+      if (scheme === 'secp256k1') {
+        const { newConsensusAddr, proof } = rotationProof(chainId, staking, operator, (next as KeyFile).privateKey)
+        args = [bytesToHex(newConsensusAddr), bytesToHex(proof)] as Hex[]
+        newAddress = newConsensusAddr
+      } else {
+        const nextKey =
+          scheme === 'hybrid'
+            ? { scheme, key: (next as KeyFile).privateKey, pqSeed: pqSeed as Uint8Array }
+            : { scheme, pqSeed: pqSeed as Uint8Array }
+        const r = pqRotationArgs(chainId, staking, operator, nextKey)
+        args = [bytesToHex(r.newConsensusAddr), bytesToHex(r.proof), bytesToHex(r.pqPublicKey)] as Hex[]
+        newAddress = r.newConsensusAddr
+      }
       const r = await sendContractTx(client, account, {
         address: ADDRESS,
         abi: ABI,
         functionName: 'rotateConsensusKey',
-        args: [bytesToHex(newConsensusAddr), bytesToHex(proof)],
+        args,
       })
       process.stdout.write(
         `rotateConsensusKey: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n` +
-          `consensus key ${current} signs until block ${r.blockNumber + 1n}; ${next.address} from block ${r.blockNumber + 2n}\n`,
+          `consensus key ${current} signs until block ${r.blockNumber + 1n}; ${toChecksumAddress(bytesToHex(newAddress))} from block ${r.blockNumber + 2n}\n`,
       )
     })
   txCommand(st, 'unjail', 'return a jailed validator to the candidates (after its jail time)').action(
@@ -240,6 +271,50 @@ export function registerStaking(program: Command): void {
         `${JSON.stringify({ address: ADDRESS, totalBonded: formatEther(bonded), communityPool: formatEther(pool), params: out }, null, 2)}\n`,
       )
     })
+}
+
+/** `Staking.signatureScheme()`'s codes (`SCHEME_*`). */
+const SCHEMES: readonly ('secp256k1' | 'hybrid' | 'ml-dsa-65')[] = ['secp256k1', 'hybrid', 'ml-dsa-65']
+
+/**
+ * The files a rotation on a `scheme` chain makes or reads: secp256k1 the new key; hybrid the new key
+ * and the new ML-DSA seed (by default `validator.next.mldsa.seed` beside the key); ml-dsa-65 the new
+ * seed alone (`validator.key` is the operator's account, not a consensus key).
+ * @throws CairnError `TX_REFUSED` for a flag the scheme does not take, or a missing one
+ */
+export function rotationFiles(
+  scheme: 'secp256k1' | 'hybrid' | 'ml-dsa-65',
+  o: { newKeyFile?: string | undefined; newPqSeedFile?: string | undefined },
+): { keyFile: string | null; seedFile: string | null } {
+  if (scheme === 'secp256k1') {
+    if (o.newPqSeedFile !== undefined)
+      throw usage(
+        '--new-pq-seed-file: this chain signs secp256k1, it registers no ML-DSA key',
+        'drop --new-pq-seed-file',
+      )
+    if (o.newKeyFile === undefined)
+      throw usage('--new-key-file is required', 'e.g. --new-key-file DATADIR/keys/validator.next.key')
+    return { keyFile: o.newKeyFile, seedFile: null }
+  }
+  if (scheme === 'hybrid') {
+    if (o.newKeyFile === undefined)
+      throw usage(
+        '--new-key-file is required on a hybrid chain (the new secp256k1 key; its ML-DSA seed goes beside it)',
+        'e.g. --new-key-file DATADIR/keys/validator.next.key',
+      )
+    return { keyFile: o.newKeyFile, seedFile: o.newPqSeedFile ?? join(dirname(o.newKeyFile), PQ_NEXT_SEED_FILE) }
+  }
+  if (o.newKeyFile !== undefined)
+    throw usage(
+      '--new-key-file: on an ml-dsa-65 chain a rotation is of the ML-DSA seed alone (validator.key is the operator account and stays)',
+      'use --new-pq-seed-file DATADIR/keys/validator.next.mldsa.seed',
+    )
+  if (o.newPqSeedFile === undefined)
+    throw usage(
+      '--new-pq-seed-file is required on an ml-dsa-65 chain (the new consensus address is its pqAddress)',
+      'e.g. --new-pq-seed-file DATADIR/keys/validator.next.mldsa.seed',
+    )
+  return { keyFile: null, seedFile: o.newPqSeedFile }
 }
 
 /** A command-line refusal (bad flags the parsers could not catch). */
