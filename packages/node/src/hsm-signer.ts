@@ -9,7 +9,7 @@
  */
 import { type BftConfig, FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
 import { hybridDigestKey } from '@cairn/consensus/pq'
-import { createHsmMetrics, Pkcs11Token, readPinFile } from '@cairn/keys'
+import { openHsmToken } from '@cairn/keys'
 import { bytesToHex, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
@@ -48,40 +48,39 @@ export async function openHsmSigner(
   if (hybrid && s.nextKey !== undefined) checkPqSignerRotation(s, 'hybrid')
   // Read before the token opens: an absent or open seed file stops the start with nothing opened.
   const pqSeed = hybrid ? loadPqSeed(hybrid.seedPath) : undefined
-  const pin = readPinFile(s.pinFile, 'bft.signer.pinFile')
   const logger = modules.logger.child({ module: 'hsm' })
-  const token = await Pkcs11Token.open(
-    { module: s.module, token: s.token, pin },
-    { logger, metrics: modules.registry ? createHsmMetrics(modules.registry) : null },
+  // Everything that can refuse runs inside: a refusal closes the token again.
+  const { value, close } = await openHsmToken(
+    s,
+    { pinWhat: 'bft.signer.pinFile', logger, registry: modules.registry },
+    (token) => {
+      const tokenKey = token.key(s.key)
+      const key = pqSeed ? hybridDigestKey({ secpKey: tokenKey, pqSeed }) : tokenKey
+      if (hybrid) checkGenesisPqKey(hybrid.bft, key, hybrid.seedPath)
+      const next = s.nextKey !== undefined ? [token.key(s.nextKey)] : []
+      const state = modules.signerStatePath
+        ? new FileSignerState({ path: modules.signerStatePath })
+        : new MemorySignerState()
+      const signer = new ValidatorSigner({ chainId, key, ...(next.length > 0 ? { nextKeys: next } : {}) }, { state })
+      return { key, next, signer }
+    },
   )
-  try {
-    const tokenKey = token.key(s.key)
-    const key = pqSeed ? hybridDigestKey({ secpKey: tokenKey, pqSeed }) : tokenKey
-    if (hybrid) checkGenesisPqKey(hybrid.bft, key, hybrid.seedPath)
-    const next = s.nextKey !== undefined ? [token.key(s.nextKey)] : []
-    if (modules.datadirKey !== undefined) {
-      logger.warn(
-        { key: modules.datadirKey },
-        'bft.signer is hsm: the validator key in the datadir is not used (move it off this machine)',
-      )
-    }
-    const state = modules.signerStatePath
-      ? new FileSignerState({ path: modules.signerStatePath })
-      : new MemorySignerState()
-    const signer = new ValidatorSigner({ chainId, key, ...(next.length > 0 ? { nextKeys: next } : {}) }, { state })
-    logger.info(
-      {
-        token: s.token,
-        key: s.key,
-        validator: bytesToHex(key.address),
-        ...(hybrid ? { scheme: 'hybrid', seed: hybrid.seedPath } : {}),
-        ...(next[0] ? { next: bytesToHex(next[0].address) } : {}),
-      },
-      'hsm signer ready',
+  const { key, next, signer } = value
+  if (modules.datadirKey !== undefined) {
+    logger.warn(
+      { key: modules.datadirKey },
+      'bft.signer is hsm: the validator key in the datadir is not used (move it off this machine)',
     )
-    return { signer, close: () => token.close() }
-  } catch (err) {
-    token.close()
-    throw err
   }
+  logger.info(
+    {
+      token: s.token,
+      key: s.key,
+      validator: bytesToHex(key.address),
+      ...(hybrid ? { scheme: 'hybrid', seed: hybrid.seedPath } : {}),
+      ...(next[0] ? { next: bytesToHex(next[0].address) } : {}),
+    },
+    'hsm signer ready',
+  )
+  return { signer, close }
 }
