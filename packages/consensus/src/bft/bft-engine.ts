@@ -1,8 +1,7 @@
-// Over 600 lines, on purpose: the driver's step queue and the Engine seam it serves read
-// one machine and one height's state, and the staking seams (endBlock's updates, beginBlock's header
-// fields, the certificate's late precommits) read the same; its parts (reactor, WAL replay, block
-// executor, round clock, validator and evidence records, StakingHooks) live in files of their own,
-// as CometBFT splits them. The next split: the staking seams into a part of their own.
+// Over 600 lines, on purpose: the driver's step queue and the Engine seam it serves read one
+// machine and one height's state; its parts (reactor, WAL replay, block executor, round clock,
+// validator and evidence records, the block hooks of staking and governance) live in files of
+// their own, as CometBFT splits them.
 /**
  * The BFT engine: the driver around one {@link BftStateMachine} in a node (the simulator's
  * `SimNode` is its model). It feeds the machine — messages from the consensus topic, timeouts from
@@ -26,7 +25,8 @@
  * interface: `reactor.ts` (the consensus topic, catch-up and gossip), `wal-replay.ts` (the WAL of
  * the events and its replay at start), `block-executor.ts` (decoding, verifying and keeping the
  * height's executed blocks), `round-clock.ts` (timeouts, the height's and round's clock, metrics),
- * `validator-records.ts` and `evidence-records.ts` (the engine's records in the chain's engine data).
+ * `validator-records.ts` and `evidence-records.ts` (the engine's records in the chain's engine data),
+ * `block-hooks.ts` (endBlock's validator-set updates, beginBlock's governed header).
  */
 import type {
   BlockHookContext,
@@ -40,7 +40,6 @@ import type {
   HeaderContext,
   ImportResult,
   ParentBlock,
-  ValidatorUpdate,
 } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
 import { KeysErrorCode } from '@cairn/keys'
@@ -49,47 +48,35 @@ import { bytesToHex, CairnError, equalsBytes, isCairnError, type Logger } from '
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { Engine } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
-import { governedHeader, MAX_BLOCK_TIME_MS } from '../staking/governed-header.ts'
 import type { StakingHooks } from '../staking/staking-hooks.ts'
-import type { ChainParams } from '../staking/staking-params.ts'
 import type { BftConfig } from './bft-config.ts'
 import type { BftMetrics } from './bft-metrics.ts'
 import { bftChainRules } from './bft-rules.ts'
 import { BlockExecutor } from './block-executor.ts'
+import { BftBlockHooks, type ValidatorUpdateSource } from './block-hooks.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { BftAction, BftEvent } from './events.ts'
 import { EvidencePool } from './evidence.ts'
 import { EvidenceRecords } from './evidence-records.ts'
-import { bftExtraEvidence, decodeBftExtra, encodeBftExtra } from './extra-data.ts'
+import { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
 import type { Address, Proposal, SignedProposal, SignedVote, Vote } from './messages.ts'
-import { needsPqKeys } from './pq/scheme.ts'
-import { admitValidatorChanges } from './pq/scheme-changes.ts'
 import { createSchemeVerifier } from './pq/scheme-verifier.ts'
 import { type BftTransport, ConsensusReactor } from './reactor.ts'
 import { type BftScheduler, RoundClock, realScheduler } from './round-clock.ts'
 import type { SignerState } from './signer-state.ts'
 import { memoizedVerifier, type SignatureVerifier } from './signing.ts'
 import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
-import { type KeyedValidatorUpdate, ValidatorRecords } from './validator-records.ts'
+import { ValidatorRecords } from './validator-records.ts'
 import { ValidatorSchedule } from './validator-schedule.ts'
 import type { ValidatorSet } from './validator-set.ts'
 import { type ConsensusSigner, type SignRefusal, ValidatorSigner } from './validator-signer.ts'
 import type { ConsensusWal } from './wal.ts'
 import { EngineWal } from './wal-replay.ts'
 
+export type { ValidatorUpdateSource } from './block-hooks.ts'
 export { PENDING_EVIDENCE_KEY } from './evidence-records.ts'
 export type { BftTransport } from './reactor.ts'
 export type { BftScheduler } from './round-clock.ts'
-
-/**
- * Where validator-set changes come from until staking exists: called in every block's `endBlock`
- * (producing and importing alike, so it must be deterministic: a function of the block and its
- * state). The updates of block H take effect at H+2. Tests pass one; a node passes none (the set
- * stays the genesis set) unless the genesis schedules changes (`config.cairn.bft.validatorChanges`).
- */
-export type ValidatorUpdateSource = (
-  ctx: EndBlockContext,
-) => readonly ValidatorUpdate[] | undefined | Promise<readonly ValidatorUpdate[] | undefined>
 
 export interface BftEngineOptions {
   chainId: bigint
@@ -147,6 +134,7 @@ export class BftEngine implements Engine {
   readonly #scheduler: BftScheduler
   readonly #verifier: SignatureVerifier
   readonly #records: ValidatorRecords
+  readonly #hooks: BftBlockHooks
   readonly #evidenceRecords: EvidenceRecords
   readonly #wal: EngineWal
   readonly #blocks: BlockExecutor
@@ -168,8 +156,6 @@ export class BftEngine implements Engine {
   /** Precommits of the height being committed, for its certificate once set (`#latePrecommit`). */
   #precommitsInCommit: { vote: SignedVote; signer: Address }[] = []
   #committing: Uint8Array | undefined
-  /** Governance's chain parameters after one block (see #chainParamsAfter). */
-  #chainParams: { key: string; params: ChainParams } | undefined
   /** The wait after the last commit: governance's block time after that block (staking), else the config's. */
   #blockTimeMs: number | undefined
   #unsubscribe: (() => void) | undefined
@@ -189,6 +175,17 @@ export class BftEngine implements Engine {
     this.#records = new ValidatorRecords(
       {},
       { validators: this.validators, chain: attachedChain, logger: modules.logger },
+    )
+    this.#hooks = new BftBlockHooks(
+      { chainId: opts.chainId, commitMs: opts.config.timeouts.commitMs },
+      {
+        logger: modules.logger,
+        staking: modules.staking,
+        validatorUpdates: modules.validatorUpdates,
+        validators: this.validators,
+        records: this.#records,
+        chain: () => this.#chain,
+      },
     )
     this.#evidenceRecords = new EvidenceRecords(
       { chainId: opts.chainId },
@@ -301,179 +298,19 @@ export class BftEngine implements Engine {
     return this.#rules.parentFinality?.(header)
   }
 
-  /**
-   * The block's validator-set updates (`modules.validatorUpdates`), in effect at its height + 2.
-   * Updates that do not apply to the next height's set (a removal of a non-member, an empty set, a
-   * repeated address) make the block invalid. Kept by block hash: the next block must carry them.
-   */
-  async endBlock(ctx: EndBlockContext): Promise<EndBlockResult | undefined> {
-    const source = this.#m.staking ? (c: EndBlockContext) => this.#stakingUpdates(c) : this.#m.validatorUpdates
-    if (source === undefined) return undefined
-    const updates = await source(ctx)
-    if (updates === undefined || updates.length === 0) return undefined
-    const height = Number(ctx.header.number)
-    // Under a PQ scheme a joiner without an ML-DSA key is left out, logged (pq/scheme-changes.ts).
-    // A joiner's key rides along (`[address, power, pqPublicKey]`, validator-schedule.ts).
-    const { admitted: changes } = admitValidatorChanges(
-      this.validators.at(height + 1),
-      updates.map((u) => {
-        const key = (u as KeyedValidatorUpdate).pqPublicKey
-        return key == null
-          ? { address: u.address, votingPower: u.power }
-          : { address: u.address, votingPower: u.power, pqPublicKey: key }
-      }),
-      this.#m.logger,
-    )
-    if (changes.length === 0) return undefined
-    this.validators.at(height + 1).update(changes)
-    if ('hash' in ctx.header) await this.#records.keepUpdates(ctx.header.hash(), changes)
-    const validatorUpdates: KeyedValidatorUpdate[] = changes.map((u) =>
-      u.pqPublicKey == null
-        ? { address: u.address, power: u.votingPower }
-        : { address: u.address, power: u.votingPower, pqPublicKey: u.pqPublicKey },
-    )
-    return { validatorUpdates }
+  /** The block's validator-set updates, in effect at its height + 2 (block-hooks.ts). */
+  endBlock(ctx: EndBlockContext): Promise<EndBlockResult | undefined> {
+    return this.#hooks.endBlock(ctx)
   }
 
-  /**
-   * With staking, the header follows governance's chain parameters (`Governance.chainParams()` in
-   * the parent's state): the gas limit moves toward the target as far as Ethereum's 1/1024 rule
-   * allows (geth's `CalcGasLimit`), so every tool's assumption about gas limits holds, and the base
-   * fee is EIP-1559's raised to the minimum base fee ({@link baseFeeFloor}). Checked here on every
-   * block, built or received, before its transactions.
-   */
-  async beginBlock(ctx: BlockHookContext): Promise<void> {
-    const hooks = this.#m.staking
-    if (hooks === undefined || ctx.parent === undefined) return
-    const params = await hooks.chainParams(ctx)
-    const expected = governedHeader(ctx.parent, params)
-    const header = ctx.header as { gasLimit: bigint; baseFeePerGas?: bigint }
-    const wrong = (what: string) =>
-      new CairnError(ConsensusErrorCode.BFT_INVALID_HEADER, `block ${ctx.header.number} ${what}`, { fault: 'peer' })
-    if (header.gasLimit !== expected.gasLimit) {
-      throw wrong(
-        `has gas limit ${header.gasLimit}; governance's target ${params.blockGasLimit} from the parent's ${ctx.parent.gasLimit} gives ${expected.gasLimit}`,
-      )
-    }
-    if (expected.baseFeePerGas !== undefined && header.baseFeePerGas !== expected.baseFeePerGas) {
-      throw wrong(
-        `has base fee ${header.baseFeePerGas}; EIP-1559's raised to governance's minimum ${params.minBaseFee} gives ${expected.baseFeePerGas}`,
-      )
-    }
+  /** The header checked against governance's chain parameters (staking; block-hooks.ts). */
+  beginBlock(ctx: BlockHookContext): Promise<void> {
+    return this.#hooks.beginBlock(ctx)
   }
 
   /** Governance may set a minimum base fee (staking): the chain's header checks leave it to {@link beginBlock}. */
   get baseFeeFloor(): boolean {
-    return this.#m.staking !== undefined
-  }
-
-  /** The gas limit and base fee of a block on `parent` by governance's parameters (staking), or undefined. */
-  async #governedOn(parent: Block): Promise<{ gasLimit: bigint; baseFeePerGas?: bigint } | undefined> {
-    const params = await this.#chainParamsAfter(parent.header)
-    return params === undefined ? undefined : governedHeader(parent.header, params)
-  }
-
-  /**
-   * The block time governance set in the state after `header` (staking), for the wait before the
-   * next height; the configured one otherwise, or when it cannot be read or is out of range.
-   */
-  async #blockTimeAfter(header: BlockHeader): Promise<number> {
-    const configured = this.#opts.config.timeouts.commitMs
-    try {
-      const ms = (await this.#chainParamsAfter(header))?.blockTimeMs
-      return ms !== undefined && ms > 0n && ms <= BigInt(MAX_BLOCK_TIME_MS) ? Number(ms) : configured
-    } catch (err) {
-      this.#m.logger.warn({ err, height: Number(header.number) }, 'bft: could not read the block time governance set')
-      return configured
-    }
-  }
-
-  /** Reads governance's parameters after a new head, for {@link nextBlockEnv}; a failure is logged, not raised. */
-  async #warmChainParams(header: BlockHeader): Promise<void> {
-    if (this.#m.staking === undefined) return
-    try {
-      await this.#chainParamsAfter(header)
-    } catch (err) {
-      this.#m.logger.warn({ err, height: Number(header.number) }, 'bft: could not read the chain parameters')
-    }
-  }
-
-  /**
-   * Governance's chain parameters in the state after `header` (staking; undefined without it or
-   * without that state). The last one read is kept: a commit and the proposal on it ask the same block.
-   */
-  async #chainParamsAfter(header: BlockHeader): Promise<ChainParams | undefined> {
-    const hooks = this.#m.staking
-    const chain = this.#attached?.chain ?? this.#chain
-    if (hooks === undefined || !chain.hasState(header.stateRoot)) return undefined
-    const key = bytesToHex(header.hash())
-    if (this.#chainParams?.key === key) return this.#chainParams.params
-    const params = await hooks.chainParams({ vm: await chain.vmAt(header), header })
-    this.#chainParams = { key, params }
-    return params
-  }
-
-  /**
-   * Staking's end of block (`StakingHooks`): rewards by the parent's certificate, slashes by the
-   * block's evidence, the epoch's set; returns the difference between the contract's set after
-   * the block and the engine's set of the next height, as updates in effect at height + 2. Under a
-   * PQ scheme a joiner's update carries its ML-DSA-65 key, read from the contract
-   * (`Staking.pqPublicKeys`) in the same state.
-   */
-  async #stakingUpdates(ctx: EndBlockContext): Promise<KeyedValidatorUpdate[]> {
-    const hooks = this.#m.staking as StakingHooks
-    const height = Number(ctx.header.number)
-    const extraData = 'extraData' in ctx.header ? ctx.header.extraData : undefined
-    const extra =
-      extraData === undefined || extraData.length === 0 ? null : decodeBftExtra(extraData, this.validators.scheme)
-    const signed: Address[] = []
-    const missed: Address[] = []
-    const cert = extra?.parentCertificate ?? null
-    if (cert !== null && cert.height >= 1) {
-      const parentSet = this.validators.at(cert.height)
-      const present = new Set(cert.signatures.map((s) => s.validatorIndex))
-      parentSet.validators.forEach((v, i) => {
-        ;(present.has(i) ? signed : missed).push(v.address)
-      })
-    }
-    const evidence =
-      extra === null
-        ? []
-        : bftExtraEvidence(extra, this.#opts.chainId, this.validators.scheme).map((ev) => ({
-            validator: ev.validator,
-            height: ev.voteA.height,
-            round: ev.voteA.round,
-            type: ev.voteA.type,
-          }))
-    const { set } = await hooks.endBlock(ctx, { signed, missed, evidence })
-    if (set === undefined) return []
-    const next = this.validators.at(height + 1)
-    const updates: KeyedValidatorUpdate[] = []
-    const joiners: KeyedValidatorUpdate[] = []
-    const inContract = new Set<string>()
-    for (const v of set) {
-      inContract.add(bytesToHex(v.address))
-      const i = next.indexOf(v.address)
-      if (i < 0 || next.validators[i]?.votingPower !== v.power) {
-        const u: KeyedValidatorUpdate = { address: v.address, power: v.power }
-        updates.push(u)
-        if (i < 0) joiners.push(u)
-      }
-    }
-    for (const v of next.validators) {
-      if (!inContract.has(bytesToHex(v.address))) updates.push({ address: v.address, power: 0n })
-    }
-    if (needsPqKeys(next.scheme) && joiners.length > 0) {
-      const keys = await hooks.pqPublicKeys(
-        ctx,
-        joiners.map((u) => u.address),
-      )
-      joiners.forEach((u, i) => {
-        const key = keys[i]
-        if (key !== undefined && key.length > 0) u.pqPublicKey = key
-      })
-    }
-    return updates
+    return this.#hooks.baseFeeFloor
   }
 
   // ---- the Engine seam ----
@@ -538,7 +375,7 @@ export class BftEngine implements Engine {
     // A block imported from a peer proves its parent final: follow finality from the chain alone.
     const onHead = ({ block }: { block: Block }) =>
       this.#enqueue(async () => {
-        await this.#warmChainParams(block.header)
+        await this.#hooks.warmChainParams(block.header)
         if (this.#records.recordHeader(block.header)) await this.#records.saveSchedule()
         await this.#evidenceRecords.imported(block.header)
         await this.#finalizeParentOf(block)
@@ -594,11 +431,7 @@ export class BftEngine implements Engine {
   nextBlockEnv(parent: Block): BuildHeader {
     const now = BigInt(Math.floor(this.#scheduler.now() / 1000))
     const timestamp = now > parent.header.timestamp ? now : parent.header.timestamp + 1n
-    const cached = this.#chainParams
-    const governed =
-      cached !== undefined && cached.key === bytesToHex(parent.hash())
-        ? governedHeader(parent.header, cached.params)
-        : undefined
+    const governed = this.#hooks.cachedGovernedOn(parent)
     return {
       timestamp,
       coinbase: this.addressAt(Number(parent.header.number) + 1) ?? this.address ?? new Uint8Array(20),
@@ -624,7 +457,7 @@ export class BftEngine implements Engine {
       evidence: this.#evidenceRecords.forBlock(Number(parentBlock.header.number) + 1),
       validatorChanges,
     })
-    const governed = await this.#governedOn(parentBlock)
+    const governed = await this.#hooks.governedOn(parentBlock)
     const source = await pool.blockSource(governed?.baseFeePerGas ?? parentBlock.header.calcNextBaseFee())
     await this.#records.recordCarried(Number(parentBlock.header.number) + 1, validatorChanges)
     const built = await chain.build(parent, { ...env, extraData, ...governed }, source)
@@ -838,7 +671,7 @@ export class BftEngine implements Engine {
     }
     this.#lastCommitted = block
     this.#lastCertificate = certificate
-    if (this.#m.staking !== undefined) this.#blockTimeMs = await this.#blockTimeAfter(block.header)
+    if (this.#m.staking !== undefined) this.#blockTimeMs = await this.#hooks.blockTimeAfter(block.header)
     const waiting = this.#precommitsInCommit
     this.#precommitsInCommit = []
     for (const { vote, signer } of waiting) this.#latePrecommit(vote, signer)
