@@ -6,84 +6,21 @@
 // times (from the accepted request to "built") and their ratio, and the worst /health probe.
 //
 //   node --import tsx packages/reserves/bench/incremental-service.ts [users=1000000] [pct=1] [runs=3]
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { signToken } from '../src/service/auth.ts'
+import { startBenchService, writeUsersCsv } from './service.ts'
 
-const CAIRN = new URL('../../node/bin/cairn.js', import.meta.url).pathname
 const users = Number(process.argv[2] ?? 1_000_000)
 const pct = Number(process.argv[3] ?? 1)
 const runs = Number(process.argv[4] ?? 3)
-const dir = mkdtempSync(join(tmpdir(), 'reserves-incr-'))
-const secret = 'incremental-bench-secret-incremental'
-writeFileSync(join(dir, 'jwt.secret'), secret)
-writeFileSync(join(dir, 'at-rest.key'), '5a'.repeat(32))
-const port = 20000 + Math.floor(Math.random() * 20000)
-const args = [CAIRN, 'reserves', 'serve', '--datadir', join(dir, 'data'), '--key-file', join(dir, 'at-rest.key')]
-args.push('--jwt-secret-file', join(dir, 'jwt.secret'), '--http.port', String(port), '--min-depth', '4')
-if (process.env.DATABASE_URL) args.push('--database-url', process.env.DATABASE_URL)
 // the service's log (JSON lines: 'snapshot built' says each build's time, reading and writing)
-const LOG = process.env.SERVICE_LOG ?? join(tmpdir(), 'reserves-incremental-service.log')
-const child: ChildProcess = spawn('node', args, { stdio: ['ignore', openSync(LOG, 'w'), 'inherit'] })
-const base = `http://127.0.0.1:${port}`
-const auth = {
-  authorization: `Bearer ${signToken(new TextEncoder().encode(secret), { sub: 'ops', role: 'admin', ttlSeconds: 7200 })}`,
-}
-
-async function built(id: string): Promise<void> {
-  for (;;) {
-    const s = (await (await fetch(`${base}/v1/snapshots/${id}`, { headers: auth })).json()) as {
-      status: string
-      error: string | null
-    }
-    if (s.status !== 'building') {
-      if (s.status !== 'built') throw new Error(`build ${id} ${s.status}: ${s.error}`)
-      return
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-function curl(url: string, file: string, type: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('curl', [
-      '-sS',
-      '-o',
-      '/dev/null',
-      '-w',
-      '%{http_code}',
-      '-H',
-      `authorization: ${auth.authorization}`,
-      '-H',
-      `content-type: ${type}`,
-      '--data-binary',
-      `@${file}`,
-      url,
-    ])
-    let out = ''
-    p.stdout.on('data', (d) => {
-      out += String(d)
-    })
-    p.once('error', reject)
-    p.once('exit', () => resolve(out))
-  })
-}
+const svc = startBenchService({ name: 'incremental-service', log: 'file' })
+const { base, dir } = svc
 
 async function main() {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/docs`)).ok) break
-    } catch {}
-    if (i > 1800) throw new Error('service did not start')
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  const lines = ['userId,BTC,ETH']
-  for (let i = 0; i < users; i++) lines.push(`user-${i},${i + 1},${i * 3}`)
+  await svc.ready()
   const csv = join(dir, 'users.csv')
-  writeFileSync(csv, `${lines.join('\n')}\n`)
-  lines.length = 0
+  writeUsersCsv(csv, users)
   const n = Math.round((users * pct) / 100)
   let nextNew = users
   let removedUpTo = users - 1
@@ -116,16 +53,16 @@ async function main() {
     }
   })()
   let t0 = performance.now()
-  const status = await curl(`${base}/v1/snapshots?id=full&currencies=BTC:8,ETH:18`, csv, 'text/csv')
+  const status = await svc.upload('/v1/snapshots?id=full&currencies=BTC:8,ETH:18', csv, 'text/csv')
   if (status !== '202') throw new Error(`upload: HTTP ${status}`)
   const accepted = performance.now() - t0
   phase = 'full'
-  await built('full')
+  await svc.built('full')
   phase = 'incremental'
   const full = performance.now() - t0
   const fullBuild = full - accepted
   process.stdout.write(
-    `${users} users on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}: full build ${(fullBuild / 1000).toFixed(1)} s after the upload was accepted (${(accepted / 1000).toFixed(1)} s), ${(full / 1000).toFixed(1)} s in all\n`,
+    `${users} users on ${svc.database}: full build ${(fullBuild / 1000).toFixed(1)} s after the upload was accepted (${(accepted / 1000).toFixed(1)} s), ${(full / 1000).toFixed(1)} s in all\n`,
   )
   let prev = 'full'
   const times: number[] = []
@@ -133,9 +70,9 @@ async function main() {
     const id = `next-${r}`
     const body = join(dir, `${id}.json`)
     t0 = performance.now()
-    const s = await curl(`${base}/v1/snapshots/${prev}/next`, body, 'application/json')
+    const s = await svc.upload(`/v1/snapshots/${prev}/next`, body, 'application/json')
     if (s !== '202') throw new Error(`next: HTTP ${s}`)
-    await built(id)
+    await svc.built(id)
     const ms = performance.now() - t0
     times.push(ms)
     prev = id
@@ -148,16 +85,8 @@ async function main() {
   times.sort((a, b) => a - b)
   const median = times[Math.floor(times.length / 2)] as number
   process.stdout.write(
-    `median incremental ${(median / 1000).toFixed(2)} s vs full build ${(fullBuild / 1000).toFixed(1)} s: ${(fullBuild / median).toFixed(1)}× faster; worst /health during the upload ${worst.upload?.toFixed(0)} ms, the full build ${worst.full?.toFixed(0)} ms, the incremental builds ${worst.incremental?.toFixed(0)} ms; service log ${LOG}\n`,
+    `median incremental ${(median / 1000).toFixed(2)} s vs full build ${(fullBuild / 1000).toFixed(1)} s: ${(fullBuild / median).toFixed(1)}× faster; worst /health during the upload ${worst.upload?.toFixed(0)} ms, the full build ${worst.full?.toFixed(0)} ms, the incremental builds ${worst.incremental?.toFixed(0)} ms; service log ${svc.logFile}\n`,
   )
 }
 
-main()
-  .catch((err) => {
-    process.stderr.write(`${(err as Error).stack}\n`)
-    process.exitCode = 1
-  })
-  .finally(() => {
-    child.kill('SIGTERM')
-    child.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-  })
+svc.run(main)

@@ -5,30 +5,14 @@
 // and times a full freeze and a freeze with the first as base, each from the request to built.
 //
 //   node --import tsx packages/reserves/bench/ledger-freeze-service.ts [users=1000000] [pct=1]
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { signToken } from '../src/service/auth.ts'
+import { loadavg } from 'node:os'
+import { startBenchService } from './service.ts'
 
-const CAIRN = new URL('../../node/bin/cairn.js', import.meta.url).pathname
 const users = Number(process.argv[2] ?? 1_000_000)
 const pct = Number(process.argv[3] ?? 1)
-const dir = mkdtempSync(join(tmpdir(), 'reserves-ledger-freeze-'))
-const secret = 'ledger-freeze-bench-secret-ledger'
-writeFileSync(join(dir, 'jwt.secret'), secret)
-writeFileSync(join(dir, 'at-rest.key'), '5b'.repeat(32))
-const port = 20000 + Math.floor(Math.random() * 20000)
-const args = [CAIRN, 'reserves', 'serve', '--datadir', join(dir, 'data'), '--key-file', join(dir, 'at-rest.key')]
-args.push('--jwt-secret-file', join(dir, 'jwt.secret'), '--http.port', String(port), '--min-depth', '4')
-if (process.env.DATABASE_URL) args.push('--database-url', process.env.DATABASE_URL)
-const LOG = process.env.SERVICE_LOG ?? join(tmpdir(), 'reserves-ledger-freeze-service.log')
-const child: ChildProcess = spawn('node', args, { stdio: ['ignore', openSync(LOG, 'w'), 'inherit'] })
-const base = `http://127.0.0.1:${port}`
-const headers = {
-  authorization: `Bearer ${signToken(new TextEncoder().encode(secret), { sub: 'ops', role: 'admin', ttlSeconds: 7200 })}`,
-  'content-type': 'application/json',
-}
+const svc = startBenchService({ name: 'ledger-freeze-service', log: 'file' })
+const { base } = svc
+const headers = { authorization: svc.authorization, 'content-type': 'application/json' }
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(1))
@@ -39,23 +23,11 @@ async function call(method: string, path: string, body: unknown): Promise<{ stat
   return { status: r.status, json: await r.json() }
 }
 
-async function built(id: string): Promise<void> {
-  for (;;) {
-    const r = await fetch(`${base}/v1/snapshots/${id}`, { headers })
-    const s = (await r.json()) as { status: string; error: string | null }
-    if (s.status !== 'building') {
-      if (s.status !== 'built') throw new Error(`build ${id} ${s.status}: ${s.error}`)
-      return
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 async function freeze(body: Record<string, string>): Promise<number> {
   const t0 = performance.now()
   const r = await call('POST', '/v1/ledger/freeze', body)
   if (r.status !== 202) throw new Error(`freeze: HTTP ${r.status} ${JSON.stringify(r.json)}`)
-  await built(body.id as string)
+  await svc.built(body.id as string)
   return performance.now() - t0
 }
 
@@ -69,13 +41,7 @@ async function batches(changes: unknown[]): Promise<number> {
 }
 
 async function main() {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/docs`)).ok) break
-    } catch {}
-    if (i > 1800) throw new Error('service did not start')
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  await svc.ready()
   const cur = await call('PUT', '/v1/ledger/currencies', {
     currencies: [
       { symbol: 'BTC', decimals: 8 },
@@ -107,16 +73,8 @@ async function main() {
   process.stdout.write(`freeze with base: ${(incremental / 1000).toFixed(2)} s (load ${load()})\n`)
   const full = await freeze({ id: 'f1' })
   process.stdout.write(
-    `full freeze of the same ledger: ${(full / 1000).toFixed(1)} s (load ${load()}); ${(full / incremental).toFixed(1)}× faster with a base; service log ${LOG}\n`,
+    `full freeze of the same ledger: ${(full / 1000).toFixed(1)} s (load ${load()}); ${(full / incremental).toFixed(1)}× faster with a base; service log ${svc.logFile}\n`,
   )
 }
 
-main()
-  .catch((err) => {
-    process.stderr.write(`${(err as Error).stack}\n`)
-    process.exitCode = 1
-  })
-  .finally(() => {
-    child.kill('SIGTERM')
-    child.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-  })
+svc.run(main)
