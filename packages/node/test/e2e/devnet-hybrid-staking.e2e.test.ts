@@ -17,7 +17,7 @@ import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { type Abi, decodeErrorResult, encodeFunctionData, type Hex } from 'viem'
 import { afterAll, describe, expect, it } from 'vitest'
 import { rpc, runCli } from '../cli/run-cli.ts'
-import { CairnProcesses, initDevnet, waitFor } from './harness.ts'
+import { CairnProcesses, initDevnet, startDevnetNodes, waitFor } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-hybrid-staking-'))
 const procs = new CairnProcesses()
@@ -84,17 +84,8 @@ describe('a PQ devnet with proof of stake', () => {
       for (const v of bft.validators) expect(v.address).toEqual(pqAddress(v.pqPublicKey as Uint8Array))
     }
 
-    const nodes = [1, 2, 3, 4].map((i) => procs.start(['start', '--config', join(dn, `node-${i}.toml`)]))
-    const out = () => nodes.map((n, k) => `--- node-${k + 1}\n${n.out().slice(-1500)}`).join('\n')
-    const urls = [0, 1, 2, 3].map((k) => `http://127.0.0.1:${base + k}`)
-    const finalized = async (url: string) =>
-      BigInt(((await rpc(url, 'eth_getBlockByNumber', ['finalized', false])) as { number: string }).number)
-    await waitFor(
-      async () => (await Promise.all(urls.map(finalized))).every((n) => n >= 9n),
-      180_000,
-      'nine finalized blocks on every node (two epochs of 4)',
-      out,
-    )
+    const { nodes, urls, out, finalizedAtLeast } = startDevnetNodes(procs, dn, base)
+    await finalizedAtLeast(9n, 180_000, 'nine finalized blocks on every node (two epochs of 4)')
     // Each signer found its ML-DSA key among the genesis's (read from the staking contract).
     for (const n of nodes) {
       expect(n.out()).toMatch(scheme === 'hybrid' ? /signing hybrid/ : /signing ML-DSA-65/)

@@ -13,7 +13,7 @@ import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/hsm/softhsm.ts'
 import { rpc, runCli } from '../cli/run-cli.ts'
-import { CairnProcesses, initDevnet, waitFor } from './harness.ts'
+import { CairnProcesses, initDevnet, startDevnetNodes } from './harness.ts'
 
 const missing = softHsmMissing()
 if (missing) console.warn(`validator 4 of the hybrid devnet signs from its datadir, not SoftHSM2: ${missing}`)
@@ -67,18 +67,9 @@ describe('a hybrid devnet (secp256k1 ‖ ML-DSA-65)', () => {
         `${config}\n[bft.signer]\nkind = "hsm"\nmodule = ${JSON.stringify(SOFTHSM_MODULE)}\ntoken = "hybrid"\npinFile = ${JSON.stringify(join(dir, 'pin'))}\nkey = "validator-4"\n`,
       )
     }
-    const nodes = [1, 2, 3, 4].map((i) => procs.start(['start', '--config', join(dn, `node-${i}.toml`)]))
-    const out = () => nodes.map((n, k) => `--- node-${k + 1}\n${n.out().slice(-1500)}`).join('\n')
-    const urls = [0, 1, 2, 3].map((k) => `http://127.0.0.1:${base + k}`)
-    const finalized = async (url: string) =>
-      BigInt(((await rpc(url, 'eth_getBlockByNumber', ['finalized', false])) as { number: string }).number)
+    const { nodes, urls, finalizedAtLeast } = startDevnetNodes(procs, dn, base)
     // Usually ~15 s; generous for a loaded 2-core machine (four processes starting, ML-DSA in JS).
-    await waitFor(
-      async () => (await Promise.all(urls.map(finalized))).every((n) => n >= 6n),
-      150_000,
-      'six finalized blocks on every node',
-      out,
-    )
+    await finalizedAtLeast(6n, 150_000, 'six finalized blocks on every node')
     for (const n of nodes.slice(0, 3)) expect(n.out()).toMatch(/signing hybrid/)
     if (missing === null)
       expect(nodes[3]?.out()).toMatch(/hsm signer ready.*"scheme":"hybrid"|"scheme":"hybrid".*hsm signer ready/)

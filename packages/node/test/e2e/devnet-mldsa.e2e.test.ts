@@ -12,7 +12,7 @@ import { mlDsa65Keygen } from '@cairn/crypto'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { rpc } from '../cli/run-cli.ts'
-import { CairnProcesses, initDevnet, waitFor } from './harness.ts'
+import { CairnProcesses, initDevnet, startDevnetNodes } from './harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-mldsa-'))
 const procs = new CairnProcesses()
@@ -50,18 +50,9 @@ describe('an ml-dsa-65 devnet (ML-DSA-65 alone)', () => {
     }
     const members = new Set<string>(bft.validators.map((v) => v.address.toLowerCase()))
 
-    const nodes = [1, 2, 3, 4].map((i) => procs.start(['start', '--config', join(dn, `node-${i}.toml`)]))
-    const out = () => nodes.map((n, k) => `--- node-${k + 1}\n${n.out().slice(-1500)}`).join('\n')
-    const urls = [0, 1, 2, 3].map((k) => `http://127.0.0.1:${base + k}`)
-    const finalized = async (url: string) =>
-      BigInt(((await rpc(url, 'eth_getBlockByNumber', ['finalized', false])) as { number: string }).number)
+    const { nodes, urls, finalizedAtLeast } = startDevnetNodes(procs, dn, base)
     // Usually ~15 s; generous for a loaded 2-core machine (four processes starting, ML-DSA in JS).
-    await waitFor(
-      async () => (await Promise.all(urls.map(finalized))).every((n) => n >= 6n),
-      150_000,
-      'six finalized blocks on every node',
-      out,
-    )
+    await finalizedAtLeast(6n, 150_000, 'six finalized blocks on every node')
     for (const n of nodes) expect(n.out()).toMatch(/signing ML-DSA-65/)
 
     const set = ValidatorSet.create(

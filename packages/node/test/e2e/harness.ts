@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cleanEnv, runCli } from '../cli/run-cli.ts'
+import { cleanEnv, rpc, runCli } from '../cli/run-cli.ts'
 
 export type NodeKind = 'cairn' | 'anvil'
 
@@ -401,5 +401,34 @@ export class CairnProcesses {
         process.kill(-pid, 'SIGKILL')
       } catch {}
     }
+  }
+}
+
+/**
+ * The four nodes of a devnet made by {@link initDevnet}, each its own `cairn start --config
+ * D/node-i.toml` (not `cairn devnet start`: a test reads each node's own output); `finalizedAtLeast`
+ * waits until every node's finalized block is at least `n`, failing with the nodes' output tails.
+ */
+export function startDevnetNodes(
+  procs: CairnProcesses,
+  dir: string,
+  base: number,
+): {
+  nodes: { child: ChildProcess; out: () => string }[]
+  urls: string[]
+  out: () => string
+  finalizedAtLeast: (n: bigint, ms: number, what: string) => Promise<void>
+} {
+  const nodes = [1, 2, 3, 4].map((i) => procs.start(['start', '--config', join(dir, `node-${i}.toml`)]))
+  const out = () => nodes.map((n, k) => `--- node-${k + 1}\n${n.out().slice(-1500)}`).join('\n')
+  const urls = [0, 1, 2, 3].map((k) => `http://127.0.0.1:${base + k}`)
+  const finalized = async (url: string) =>
+    BigInt(((await rpc(url, 'eth_getBlockByNumber', ['finalized', false])) as { number: string }).number)
+  return {
+    nodes,
+    urls,
+    out,
+    finalizedAtLeast: (n, ms, what) =>
+      waitFor(async () => (await Promise.all(urls.map(finalized))).every((h) => h >= n), ms, what, out),
   }
 }
