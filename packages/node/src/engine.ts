@@ -24,10 +24,9 @@ import { bytesToHex, CairnError, equalsBytes, errorMessage, hexToBytes, type Log
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import { NodeErrorCode } from './errors.ts'
-import { openHsmSigner } from './hsm-signer.ts'
+import { type HsmPqRotation, openHsmSigner } from './hsm-signer.ts'
 import { checkPqSignerKind, checkPqSignerRotation, pqValidatorSigner } from './hybrid-signer.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
-import { pqSeedPath } from './keys/pq-seed-file.ts'
 import { type NextKeyPromotion, nextKeyPromotion, pqNextKeyPromotion } from './keys/promote-next-key.ts'
 import { VERSION } from './version.ts'
 
@@ -94,9 +93,9 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       // holding the seed, or (hybrid only) an HSM for the secp256k1 part beside the datadir's seed.
       if (scheme !== 'secp256k1') {
         checkPqSignerKind(signerConfig.kind, scheme)
-        checkPqSignerRotation(signerConfig, scheme)
+        checkPqSignerRotation(signerConfig, scheme, modules.keysDir)
       }
-      const external: { signer: ConsensusSigner; close: () => void } | null =
+      const external: { signer: ConsensusSigner; close: () => void; pqRotation?: HsmPqRotation | null } | null =
         signerConfig.kind === 'remote'
           ? await connectRemoteSigner(signerConfig, { chainId, bft }, modules).then((r) => ({
               signer: r,
@@ -112,7 +111,7 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
                   signerStatePath: modules.signerStatePath,
                   datadirKey: modules.keys?.validator?.current.address,
                 },
-                hybrid ? { seedPath: hsmPqSeedPath(modules.keysDir), bft } : undefined,
+                hybrid ? { keysDir: hsmKeysDir(modules.keysDir), bft } : undefined,
               )
             : null
       const key = external ? undefined : modules.keys?.validator?.current.privateKey
@@ -178,7 +177,11 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       const promotion =
         pq !== undefined && scheme !== 'secp256k1'
           ? pqNextKeyPromotion(scheme, pq.rotation, promotionModules)
-          : nextKeyPromotion(signerConfig, { local: validatorKeys, external: external?.signer }, promotionModules)
+          : nextKeyPromotion(
+              signerConfig,
+              { local: validatorKeys, external: external?.signer, hsmPqSeeds: external?.pqRotation ?? null },
+              promotionModules,
+            )
       return {
         engine,
         dev: null,
@@ -226,7 +229,11 @@ async function connectRemoteSigner(
       ...(s.address ? { address: hexToBytes(s.address) } : {}),
       ...(s.nextAddress ? { nextAddresses: [hexToBytes(s.nextAddress)] } : {}),
       timeoutMs: s.timeoutMs,
-      // Under hybrid and ml-dsa-65 each signature is verified against the genesis's ML-DSA key.
+      // Under hybrid and ml-dsa-65 each signature is verified against the ML-DSA key of its height's
+      // set: the engine gives the client the sets when it is built (followValidatorSets), so a
+      // validator that joined through staking, or a key it rotated to, is checked against the key
+      // the chain registered. The genesis's keys check the signer at connect (before the engine
+      // exists) and are the fallback for an address a set does not hold.
       ...(scheme !== 'secp256k1'
         ? {
             scheme,
@@ -287,10 +294,11 @@ export function engineKind(configured: 'dev' | 'bft' | undefined, genesis: unkno
 }
 
 /**
- * Where a hybrid HSM validator's ML-DSA seed lives: the datadir's `keys/validator.mldsa.seed`.
+ * Where a hybrid HSM validator's ML-DSA seeds live: the datadir's `keys/` (`validator.mldsa.seed`,
+ * and `validator.next.mldsa.seed` during a rotation).
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG` without a datadir (nowhere to keep the seed)
  */
-function hsmPqSeedPath(keysDir: string | null): string {
+function hsmKeysDir(keysDir: string | null): string {
   if (keysDir === null) {
     throw new CairnError(
       ConsensusErrorCode.BFT_SIGNER_CONFIG,
@@ -298,5 +306,5 @@ function hsmPqSeedPath(keysDir: string | null): string {
       { fault: 'caller', hint: 'start without --ephemeral, with --datadir' },
     )
   }
-  return pqSeedPath(keysDir)
+  return keysDir
 }

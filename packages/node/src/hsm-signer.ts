@@ -5,16 +5,20 @@
  * PIN or an absent key stops the start here, saying which (docs/operations/keys.md). On a hybrid
  * chain the token signs the secp256k1 part and the datadir's ML-DSA seed the other
  * (docs/consensus/post-quantum.md): an absent seed, or one the genesis does not register for the
- * token key, stops the start too.
+ * token key, stops the start too. A rotation on a hybrid chain pairs `nextKey` with
+ * `validator.next.mldsa.seed` (keys/hsm-pq-seeds.ts): a half-made pair stops the start.
  */
-import { type BftConfig, FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
+import { type BftConfig, type DigestKey, FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
 import { hybridDigestKey } from '@cairn/consensus/pq'
+import { toChecksumAddress } from '@cairn/crypto'
 import { openHsmToken } from '@cairn/keys'
 import { bytesToHex, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
-import { checkGenesisPqKey, checkPqSignerRotation } from './hybrid-signer.ts'
-import { loadPqSeed } from './keys/pq-seed-file.ts'
+import { checkGenesisPqKey } from './hybrid-signer.ts'
+import { checkHsmPqSeedFiles, hsmPqSeeds } from './keys/hsm-pq-seeds.ts'
+import { loadPqSeed, pqSeedPath } from './keys/pq-seed-file.ts'
+import { pqSeedAddress } from './keys/promote-next-key.ts'
 
 export type HsmSignerConfig = Extract<NodeConfig['bft']['signer'], { kind: 'hsm' }>
 
@@ -28,13 +32,21 @@ export interface HsmSignerModules {
 }
 
 /**
- * On a hybrid chain: the ML-DSA seed file (`DATADIR/keys/validator.mldsa.seed`) whose key signs
- * the ML-DSA part beside the token's secp256k1 part (a PKCS#11 token has no ML-DSA), and the
- * chain's config, whose genesis must register that key for the token key's address.
+ * On a hybrid chain: the datadir's keys directory, whose ML-DSA seed (`validator.mldsa.seed`, and
+ * `validator.next.mldsa.seed` during a rotation) signs the ML-DSA part beside the token's
+ * secp256k1 part (a PKCS#11 token has no ML-DSA), and the chain's config, whose genesis must
+ * register the current key's seed for the token key's address (when it holds that address).
  */
 export interface HsmHybridOptions {
-  seedPath: string
+  keysDir: string
   bft: BftConfig
+}
+
+/** The seeds to promote once the chain rotated (hybrid with `nextKey`): promote-next-key.ts. */
+export interface HsmPqRotation {
+  keysDir: string
+  /** `pqAddress` of the next key's seed (what the promotion checks the file still holds). */
+  nextPq: string
 }
 
 /** Opens the token, finds the keys, and makes the signer; `close` closes the token (after the engine stops). */
@@ -43,11 +55,13 @@ export async function openHsmSigner(
   chainId: bigint,
   modules: HsmSignerModules,
   hybrid?: HsmHybridOptions,
-): Promise<{ signer: ValidatorSigner; close: () => void }> {
-  // A rotation on the token under hybrid: no next ML-DSA seed is paired with the next key yet.
-  if (hybrid && s.nextKey !== undefined) checkPqSignerRotation(s, 'hybrid')
-  // Read before the token opens: an absent or open seed file stops the start with nothing opened.
-  const pqSeed = hybrid ? loadPqSeed(hybrid.seedPath) : undefined
+): Promise<{ signer: ValidatorSigner; close: () => void; pqRotation: HsmPqRotation | null }> {
+  // Read before the token opens: an absent or open seed file, or a half-made next pair, stops the
+  // start with nothing opened.
+  if (hybrid) {
+    checkHsmPqSeedFiles(hybrid.keysDir, s.nextKey)
+    loadPqSeed(pqSeedPath(hybrid.keysDir))
+  }
   const logger = modules.logger.child({ module: 'hsm' })
   // Everything that can refuse runs inside: a refusal closes the token again.
   const { value, close } = await openHsmToken(
@@ -55,21 +69,51 @@ export async function openHsmSigner(
     { pinWhat: 'bft.signer.pinFile', logger, registry: modules.registry },
     (token) => {
       const tokenKey = token.key(s.key)
-      const key = pqSeed ? hybridDigestKey({ secpKey: tokenKey, pqSeed }) : tokenKey
-      if (hybrid) checkGenesisPqKey(hybrid.bft, key, hybrid.seedPath)
-      const next = s.nextKey !== undefined ? [token.key(s.nextKey)] : []
+      const nextTokenKey = s.nextKey !== undefined ? token.key(s.nextKey) : null
+      let key: DigestKey = tokenKey
+      let next: DigestKey[] = nextTokenKey ? [nextTokenKey] : []
+      let seeds: ReturnType<typeof hsmPqSeeds> | null = null
+      if (hybrid) {
+        const checksum = (a: Uint8Array) => toChecksumAddress(bytesToHex(a))
+        seeds = hsmPqSeeds(hybrid.keysDir, {
+          current: checksum(tokenKey.address),
+          next:
+            nextTokenKey && s.nextKey !== undefined
+              ? { label: s.nextKey, address: checksum(nextTokenKey.address) }
+              : null,
+        })
+        key = hybridDigestKey({ secpKey: tokenKey, pqSeed: seeds.current.seed })
+        checkGenesisPqKey(hybrid.bft, key, seeds.current.path)
+        if (nextTokenKey && seeds.next) {
+          const nextKey = hybridDigestKey({ secpKey: nextTokenKey, pqSeed: seeds.next.seed })
+          checkGenesisPqKey(hybrid.bft, nextKey, seeds.next.path)
+          next = [nextKey]
+        }
+      }
       const state = modules.signerStatePath
         ? new FileSignerState({ path: modules.signerStatePath })
         : new MemorySignerState()
       const signer = new ValidatorSigner({ chainId, key, ...(next.length > 0 ? { nextKeys: next } : {}) }, { state })
-      return { key, next, signer }
+      return { key, next, signer, seeds }
     },
   )
-  const { key, next, signer } = value
+  const { key, next, signer, seeds } = value
   if (modules.datadirKey !== undefined) {
     logger.warn(
       { key: modules.datadirKey },
       'bft.signer is hsm: the validator key in the datadir is not used (move it off this machine)',
+    )
+  }
+  if (seeds?.completed) {
+    logger.warn(
+      { seed: seeds.next?.path, retired: seeds.current.path },
+      'completed the interrupted promotion of validator.next.mldsa.seed',
+    )
+  }
+  if (seeds?.promoted) {
+    logger.warn(
+      { key: s.key, nextKey: s.nextKey },
+      `the chain rotated this validator to the token key "${s.nextKey}" and its seed is promoted: set bft.signer.key = "${s.nextKey}" and remove bft.signer.nextKey in the config`,
     )
   }
   logger.info(
@@ -77,10 +121,12 @@ export async function openHsmSigner(
       token: s.token,
       key: s.key,
       validator: bytesToHex(key.address),
-      ...(hybrid ? { scheme: 'hybrid', seed: hybrid.seedPath } : {}),
+      ...(seeds ? { scheme: 'hybrid', seed: seeds.current.path } : {}),
       ...(next[0] ? { next: bytesToHex(next[0].address) } : {}),
+      ...(seeds?.next ? { nextSeed: seeds.next.path } : {}),
     },
     'hsm signer ready',
   )
-  return { signer, close }
+  const pqRotation = hybrid && seeds?.next ? { keysDir: hybrid.keysDir, nextPq: pqSeedAddress(seeds.next.seed) } : null
+  return { signer, close, pqRotation }
 }

@@ -13,9 +13,12 @@
  *
  * A consensus key rotation (`cairn staking rotate-key`, docs/operations/keys.md) is followed as
  * under secp256k1: the signer holds the next key beside the current one and signs each height with
- * the one in its set. Under hybrid the next key is `validator.next.key` with the next seed
- * `validator.next.mldsa.seed`; under ml-dsa-65 the next seed alone (the validator is its
- * `pqAddress`; `validator.key` is the operator's account and is not rotated). Refused: a
+ * the one in its set. So does a remote signer holding both keys with their seeds (`nextAddress`;
+ * the client checks each signature against the ML-DSA key of that height's set), and under hybrid
+ * an HSM (`nextKey` paired with `validator.next.mldsa.seed`, keys/hsm-pq-seeds.ts). Under hybrid
+ * the local next key is `validator.next.key` with the next seed `validator.next.mldsa.seed`;
+ * under ml-dsa-65 the next seed alone (the validator is its `pqAddress`; `validator.key` is the
+ * operator's account and is not rotated). Refused: a
  * height-scheduled rotation (`validator.rotation.json`: a fixed set takes no new ML-DSA key), and a
  * half-made pair (a next key without its next seed, or the reverse, under hybrid; a next
  * `validator.next.key` under ml-dsa-65).
@@ -27,6 +30,7 @@ import { hybridDigestKey, mlDsaDigestKey, rawDigestKey, type SchemeDigestKey } f
 import { toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, equalsBytes, type Logger } from '@cairn/utils'
 import type { NodeConfig } from './config/schema.ts'
+import { checkHsmPqSeedFiles } from './keys/hsm-pq-seeds.ts'
 import { loadPqSeed, pqNextSeedPath, pqSeedPath } from './keys/pq-seed-file.ts'
 import type { ValidatorKeys } from './keys/validator-rotation.ts'
 
@@ -59,27 +63,21 @@ export function checkPqSignerKind(kind: NodeConfig['bft']['signer']['kind'], sch
 }
 
 /**
- * Refuses, before anything connects, a key rotation through a signer that cannot follow one on a
- * post-quantum chain yet, naming what is missing: a remote signer (`bft.signer.nextAddress`: the
- * client checks each signature against the genesis's ML-DSA keys, which hold none for the next
- * address, and `cairn signer serve` pairs no next seed with a next keystore) and an HSM under hybrid
- * (`bft.signer.nextKey`: no next ML-DSA seed is paired with the token's next key, and `cairn signer
- * hsm rotation-proof` registers none). The local signer rotates (`cairn staking rotate-key`).
+ * Refuses, before anything connects, a key rotation a signer cannot follow on a post-quantum chain,
+ * naming what is missing. A remote signer follows one (`nextAddress`: the signer holds the next key
+ * with its seed, and the client checks each signature against the ML-DSA key of the height's set),
+ * and so does an HSM under hybrid when `nextKey` has its seed, `validator.next.mldsa.seed` in
+ * `keysDir`: refused are `nextKey` without it and the seed without `nextKey` (an HSM under ml-dsa-65
+ * is refused by {@link checkPqSignerKind}).
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
  */
-export function checkPqSignerRotation(signer: NodeConfig['bft']['signer'], scheme: 'hybrid' | 'ml-dsa-65'): void {
-  if (signer.kind === 'remote' && signer.nextAddress !== undefined) {
-    throw refuse(
-      `bft.signer.nextAddress (a key rotation through the remote signer) is not supported on ${scheme === 'hybrid' ? 'a hybrid' : 'an ML-DSA-65'} chain yet: the node checks the signer's signatures against the genesis's ML-DSA keys, which have none for ${signer.nextAddress}, and \`cairn signer serve\` holds no next ML-DSA seed`,
-      'remove bft.signer.nextAddress; rotate with the local signer (keys in the datadir, `cairn staking rotate-key`), docs/operations/keys.md',
-    )
-  }
-  if (signer.kind === 'hsm' && signer.nextKey !== undefined) {
-    throw refuse(
-      "bft.signer.nextKey (a key rotation on the HSM) is not supported on a hybrid chain yet: no next ML-DSA seed is paired with the token's next key, and `cairn signer hsm rotation-proof` registers none (Staking.rotateConsensusKey needs the new ML-DSA public key)",
-      'remove bft.signer.nextKey; rotate with the local signer (keys in the datadir, `cairn staking rotate-key`), docs/operations/keys.md',
-    )
-  }
+export function checkPqSignerRotation(
+  signer: NodeConfig['bft']['signer'],
+  scheme: 'hybrid' | 'ml-dsa-65',
+  keysDir: string | null,
+): void {
+  if (signer.kind !== 'hsm' || scheme !== 'hybrid' || keysDir === null) return
+  checkHsmPqSeedFiles(keysDir, signer.nextKey)
 }
 
 /**

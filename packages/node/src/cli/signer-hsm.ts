@@ -8,16 +8,19 @@
  * - `list`: the EC keys on the token, label and address;
  * - `export`: a key's address, public key and peer id (what `cairn staking`, genesis files and
  *   bootnode lists need);
- * - `rotation-proof`: a new key's possession proof for `Staking.rotateConsensusKey`, signed on the token.
+ * - `rotation-proof`: a new key's possession proof for `Staking.rotateConsensusKey`, signed on the token
+ *   (on a hybrid chain with the ML-DSA public key of the next seed, `--pq-seed-file`).
  */
 import { existsSync } from 'node:fs'
 import { ConsensusErrorCode } from '@cairn/consensus'
 import { STAKING_ADDRESS } from '@cairn/contracts'
-import { publicKeyToAddress, toChecksumAddress } from '@cairn/crypto'
+import { mlDsa65Keygen, publicKeyToAddress, toChecksumAddress } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { loadOrCreateKey } from '../keys/key-file.ts'
+import { loadPqSeed } from '../keys/pq-seed-file.ts'
+import { formatRotationArgs } from './rotation-args.ts'
 
 interface TokenOptions {
   module: string
@@ -104,24 +107,35 @@ export function registerSignerHsm(signer: Command): void {
     .requiredOption('--label <label>', 'the new key (generated or imported on the token)')
     .requiredOption('--chain-id <id>', 'the chain the rotation is for', chainIdArg)
     .requiredOption('--operator <address>', "the validator's operator (who sends rotateConsensusKey)", addressArg)
+    .option(
+      '--pq-seed-file <file>',
+      "on a hybrid chain: the new key's ML-DSA seed (DATADIR/keys/validator.next.mldsa.seed); its public key is printed for the three-argument call",
+    )
+    .option('--json', 'one JSON object (newConsensusAddress, proof, pqPublicKey)')
     .addHelpText(
       'after',
-      `\nThen the operator sends it: cast send ${STAKING_ADDRESS} 'rotateConsensusKey(address,bytes)' NEW_ADDRESS PROOF\n(docs/operations/keys.md, "Keys on an HSM").\n`,
+      `\nThen the operator sends it: cast send ${STAKING_ADDRESS} 'rotateConsensusKey(address,bytes)' NEW_ADDRESS PROOF\n(on a hybrid chain, with --pq-seed-file: 'rotateConsensusKey(address,bytes,bytes)' NEW_ADDRESS PROOF PQ_PUBLIC_KEY)\n(docs/operations/keys.md, "Keys on an HSM").\n`,
     )
-    .action(async (o: TokenOptions & { label: string; chainId: bigint; operator: string }) => {
-      const { rotationDigest } = await import('@cairn/consensus')
-      const { address, proof } = await withToken(o, (t) => {
-        const key = t.key(o.label)
-        const digest = rotationDigest(
-          o.chainId,
-          hexToBytes(STAKING_ADDRESS),
-          hexToBytes(o.operator as `0x${string}`),
-          key.address,
-        )
-        return { address: key.address, proof: key.sign(digest) }
-      })
-      process.stdout.write(`NewConsensusAddress: ${checksum(address)}\nProof:               ${bytesToHex(proof)}\n`)
-    })
+    .action(
+      async (
+        o: TokenOptions & { label: string; chainId: bigint; operator: string; pqSeedFile?: string; json?: boolean },
+      ) => {
+        const { rotationDigest } = await import('@cairn/consensus')
+        // Read first: a bad seed file stops before the token opens.
+        const pqPublicKey = o.pqSeedFile === undefined ? null : mlDsa65Keygen(loadPqSeed(o.pqSeedFile)).publicKey
+        const { address, proof } = await withToken(o, (t) => {
+          const key = t.key(o.label)
+          const digest = rotationDigest(
+            o.chainId,
+            hexToBytes(STAKING_ADDRESS),
+            hexToBytes(o.operator as `0x${string}`),
+            key.address,
+          )
+          return { address: key.address, proof: key.sign(digest) }
+        })
+        process.stdout.write(formatRotationArgs({ newConsensusAddr: address, proof, pqPublicKey }, o.json === true))
+      },
+    )
 }
 
 function addressArg(v: string): string {

@@ -34,7 +34,9 @@
  *
  * With a remote signer or an HSM the keys are not files here, and the node cannot rewrite the
  * operator's config: it logs once which field to change (`bft.signer.address`/`nextAddress`,
- * `key`/`nextKey`).
+ * `key`/`nextKey`). An HSM on a hybrid chain keeps its ML-DSA seeds in the datadir: they move as
+ * above, steps (1) and (2), the retired seed named by the old token key's address
+ * (hsm-pq-seeds.ts), before the warning. A remote signer's seeds are on the signer's machine.
  */
 import {
   chmodSync,
@@ -48,7 +50,7 @@ import {
   readdirSync,
   renameSync,
 } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { keccak256, mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, fsyncDir, hexToBytes, type Logger } from '@cairn/utils'
 import { NodeErrorCode } from '../errors.ts'
@@ -226,7 +228,7 @@ function recoverPqSeedPromotion(keysDir: string): PromotedKeys | null {
  * @throws CairnError `KEY_PROMOTION_NOTHING` with no next seed to promote; `KEY_PROMOTION_CONFLICT`
  * when the retired name holds another seed than the current one
  */
-function movePqSeed(keysDir: string, retiredAddress: string): string {
+export function movePqSeed(keysDir: string, retiredAddress: string): string {
   const seedPath = pqSeedPath(keysDir)
   const nextSeedPath = pqNextSeedPath(keysDir)
   const retiredPath = join(keysDir, retiredPqSeedName(retiredAddress))
@@ -296,6 +298,29 @@ export function promoteNextPqKeyFiles(
   return { current: key, retired: expected.current, retiredPath }
 }
 
+/**
+ * The seed half of an HSM validator's promotion once the chain rotated from the token key
+ * `current` (EIP-55) to the one whose next seed has `pqAddress` `nextPq`: `validator.next.mldsa.seed`
+ * over `validator.mldsa.seed`, the old one kept as `validator.retired-<current>.mldsa.seed`. Nothing
+ * to do when it is done already.
+ * @returns where the old seed is kept
+ * @throws CairnError `KEY_PROMOTION_CONFLICT` when the next seed is not the one the node started with
+ */
+export function promoteHsmPqSeeds(keysDir: string, expected: { current: string; nextPq: string }): string {
+  const nextSeedPath = pqNextSeedPath(keysDir)
+  if (existsSync(nextSeedPath)) {
+    const found = pqSeedAddress(loadPqSeed(nextSeedPath))
+    if (found !== expected.nextPq) {
+      throw new CairnError(
+        NodeErrorCode.KEY_PROMOTION_CONFLICT,
+        `the seed files changed since the start: validator.next.mldsa.seed is ${found}'s, not ${expected.nextPq}'s`,
+        { fault: 'caller', hint: 'put back the seed the node started with, or restart it to load the one there now' },
+      )
+    }
+  }
+  return movePqSeed(keysDir, expected.current)
+}
+
 function conflict(found: string, expected: { current: string; next: string }): CairnError {
   return new CairnError(
     NodeErrorCode.KEY_PROMOTION_CONFLICT,
@@ -314,7 +339,15 @@ export type PromotionKeys =
   /** `pq`: a post-quantum chain, whose seeds move too (under ml-dsa-65 `current`/`next` are the seeds' pqAddress). */
   | { kind: 'local'; keysDir: string; current: string; next: string; pq?: 'hybrid' | 'ml-dsa-65' }
   | { kind: 'remote'; current: string; next: string }
-  | { kind: 'hsm'; current: string; next: string; key: string; nextKey: string }
+  /** `pqSeeds`: on a hybrid chain, the datadir's seeds that move with the token keys (hsm-pq-seeds.ts). */
+  | {
+      kind: 'hsm'
+      current: string
+      next: string
+      key: string
+      nextKey: string
+      pqSeeds?: { keysDir: string; nextPq: string } | undefined
+    }
 
 export interface NextKeyPromotionModules {
   logger: Logger
@@ -375,9 +408,19 @@ export class NextKeyPromotion {
       return true
     }
     if (k.kind === 'hsm') {
+      let seeds = ''
+      if (k.pqSeeds) {
+        const current = toChecksumAddress(k.current)
+        try {
+          const retired = promoteHsmPqSeeds(k.pqSeeds.keysDir, { current, nextPq: k.pqSeeds.nextPq })
+          seeds = `; validator.mldsa.seed is now the seed of "${k.nextKey}", the old one kept as ${basename(retired)} (keep it offline, never run it again)`
+        } catch (err) {
+          seeds = `; the ML-DSA seeds could not be moved (${errorMessage(err)}): the node keeps signing with the seeds it loaded, and the next start pairs them again`
+        }
+      }
       this.#m.logger.warn(
         fields,
-        `the chain rotated this validator to ${k.next}: set bft.signer.key = "${k.nextKey}" and remove bft.signer.nextKey in the config before the next restart (the key "${k.key}" signs nothing any more)`,
+        `the chain rotated this validator to ${k.next}: set bft.signer.key = "${k.nextKey}" and remove bft.signer.nextKey in the config before the next restart (the key "${k.key}" signs nothing any more)${seeds}`,
       )
       return true
     }
@@ -455,13 +498,16 @@ export class NextKeyPromotion {
 /**
  * The promotion a validator node runs, or null when it holds no next key: the datadir's
  * `validator.next.key` ({@link ValidatorKeys.following}) with local keys; the signer's second
- * address with a remote signer or an HSM (`nextAddress`, `nextKey`).
+ * address with a remote signer or an HSM (`nextAddress`, `nextKey`; on a hybrid chain the HSM's
+ * seeds in the datadir move too, `hsmPqSeeds`).
  */
 export function nextKeyPromotion(
   signer: { kind: 'local' } | { kind: 'remote' } | { kind: 'hsm'; key: string; nextKey?: string | undefined },
   keys: {
     local: ValidatorKeys | null | undefined
     external: { readonly addresses?: readonly Uint8Array[] } | undefined
+    /** An HSM on a hybrid chain: its seeds in the datadir (hsm-signer.ts `pqRotation`). */
+    hsmPqSeeds?: { keysDir: string; nextPq: string } | null
   },
   modules: NextKeyPromotionModules,
 ): NextKeyPromotion | null {
@@ -479,7 +525,16 @@ export function nextKeyPromotion(
   const addresses = { current: bytesToHex(current), next: bytesToHex(next) }
   if (signer.kind === 'remote') return new NextKeyPromotion({ kind: 'remote', ...addresses }, modules)
   if (signer.nextKey === undefined) return null
-  return new NextKeyPromotion({ kind: 'hsm', ...addresses, key: signer.key, nextKey: signer.nextKey }, modules)
+  return new NextKeyPromotion(
+    {
+      kind: 'hsm',
+      ...addresses,
+      key: signer.key,
+      nextKey: signer.nextKey,
+      ...(keys.hsmPqSeeds ? { pqSeeds: keys.hsmPqSeeds } : {}),
+    },
+    modules,
+  )
 }
 
 /**

@@ -3,12 +3,14 @@
  * --pq-seed-file with --keystore and --hsm-key is checked at start (a clear error for each
  * mistake); an ml-dsa-65 signer holding a seed alone signs 3,309-byte votes that verify under the
  * seed's key for a RemoteSigner client of that scheme, while a secp256k1 client is refused at
- * connect; a hybrid signer whose secp256k1 key is on a SoftHSM2 token signs 3,374-byte votes.
+ * connect, and holding the next seed of a rotation beside it (a second --pq-seed-file) signs each
+ * height with the key of its set (`nextAddress`, the sets as the engine gives them); a hybrid
+ * signer whose secp256k1 key is on a SoftHSM2 token signs 3,374-byte votes.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MsgType, voteDigest } from '@cairn/consensus'
+import { MsgType, ValidatorSet, voteDigest } from '@cairn/consensus'
 import { hybridDigestKey, mlDsaDigestKey, verifyVoteSignature } from '@cairn/consensus/pq'
 import { RemoteSigner, type RemoteSignerOptions } from '@cairn/consensus/remote-signer'
 import { Pkcs11Token } from '@cairn/keys'
@@ -92,11 +94,17 @@ describe('cairn signer serve under a post-quantum scheme', () => {
     }
   }, 120_000)
 
-  it('an ml-dsa-65 signer holding a seed alone signs votes valid under its key; a secp256k1 node is refused', async () => {
+  it('an ml-dsa-65 signer holding seeds alone signs votes valid under their keys, each height with the key of its set; a secp256k1 node is refused', async () => {
     const seedFile = join(dir, 'validator.mldsa.seed')
     writeFileSync(seedFile, `${Buffer.from(SEED).toString('hex')}\n`, { mode: 0o600 })
     const key = mlDsaDigestKey({ pqSeed: SEED })
-    const node = await startCli(base(['--signature-scheme', 'ml-dsa-65', '--pq-seed-file', seedFile]).slice(2), {
+    // The next seed of a rotation, held beside the current one.
+    const nextSeed = new Uint8Array(32).fill(8)
+    const nextSeedFile = join(dir, 'validator.next.mldsa.seed')
+    writeFileSync(nextSeedFile, `${Buffer.from(nextSeed).toString('hex')}\n`, { mode: 0o600 })
+    const next = mlDsaDigestKey({ pqSeed: nextSeed })
+    const seeds = ['--pq-seed-file', seedFile, '--pq-seed-file', nextSeedFile]
+    const node = await startCli(base(['--signature-scheme', 'ml-dsa-65', ...seeds]).slice(2), {
       command: ['signer', 'serve'],
       ready: /"listen":"(tls:\/\/[^"]+)"/,
       timeoutMs: 60_000,
@@ -111,6 +119,7 @@ describe('cairn signer serve under a post-quantum scheme', () => {
         key: readFileSync(join(tls, 'node1-key.pem'), 'utf8'),
       },
       timeoutMs: 5_000,
+      address: key.address,
     }
     const secp = await RemoteSigner.connect(opts, { logger: silentLogger }).then(
       () => null,
@@ -121,6 +130,8 @@ describe('cairn signer serve under a post-quantum scheme', () => {
       {
         ...opts,
         scheme: 'ml-dsa-65',
+        nextAddresses: [next.address],
+        // The genesis registers the current key only: the next one comes from the sets.
         pqPublicKeyOf: (a) => (bytesToHex(a) === bytesToHex(key.address) ? key.pqPublicKey : null),
       },
       { logger: silentLogger },
@@ -135,6 +146,13 @@ describe('cairn signer serve under a post-quantum scheme', () => {
     const conflicting = await client.signVote({ ...vote, blockHash: new Uint8Array(32).fill(2) })
     expect(conflicting).toHaveProperty('refused')
     expect(isCairnError(secp)).toBe(true)
+    // The chain rotated at height 10: the next key signs there, checked against that set's key.
+    const member = (k: typeof key) => [{ address: k.address, votingPower: 1n, pqPublicKey: k.pqPublicKey }]
+    client.followValidatorSets((h) => ValidatorSet.create(member(h < 10 ? key : next), 'ml-dsa-65'))
+    const rotated = { ...vote, height: 10 }
+    const byNext = await client.signVote(rotated)
+    if (!('signature' in byNext)) throw new Error(byNext.refused)
+    expect(verifyVoteSignature('ml-dsa-65', voteDigest(1337n, rotated), byNext.signature, next)).toEqual({ ok: true })
   }, 120_000)
 
   it.skipIf(missing !== null)(

@@ -1,16 +1,23 @@
 // `bft.signer`: the local backend by default; a remote one from a TOML table or CAIRN_BFT_SIGNER
 // (JSON); a bad url refused by the loader; and at start, an unreadable TLS file or an unreachable
-// signer is a start error that says which.
+// signer is a start error that says which. On a hybrid or ml-dsa-65 chain a remote signer holding
+// the next key with its seed starts a node that follows the rotation (`nextAddress`), and one whose
+// key joined after the genesis connects (its key is checked against each height's set).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { BftEngine } from '@cairn/consensus'
+import { hybridDigestKey, mlDsaDigestKey, rawDigestKey, type SchemeDigestKey } from '@cairn/consensus/pq'
+import { FileProtectionStore, SignerServer, SignProtection } from '@cairn/consensus/remote-signer'
+import { keccak256 } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
-import { isCairnError, silentLogger } from '@cairn/utils'
+import { bytesToHex, isCairnError, silentLogger, writerLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
-import { UNIT_PEM } from '../../../consensus/test/bft/remote-signer/tls-fixture.ts'
+import { makePki, UNIT_PEM } from '../../../consensus/test/bft/remote-signer/tls-fixture.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { createEngine } from '../../src/engine.ts'
+import { NextKeyPromotion } from '../../src/keys/promote-next-key.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-bft-signer-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -126,5 +133,113 @@ describe('a remote signer at start', () => {
     expect(isCairnError(err, 'CONSENSUS_BFT_SIGNER_UNAVAILABLE')).toBe(true)
     expect((err as Error).message).toMatch(new RegExp(`remote signer tls://127.0.0.1:${port} unreachable`))
     expect((err as { hint?: string }).hint).toMatch(/cairn signer serve/)
+  })
+})
+
+describe('a remote signer on a post-quantum chain at start', () => {
+  const seed = (n: number) => new Uint8Array(32).fill(n)
+  const keyOf = (scheme: 'hybrid' | 'ml-dsa-65', n: number): SchemeDigestKey =>
+    scheme === 'hybrid'
+      ? hybridDigestKey({ secpKey: rawDigestKey(keccak256(seed(n))), pqSeed: seed(n) })
+      : mlDsaDigestKey({ pqSeed: seed(n) })
+
+  /** A signer holding `keys`, and the files of a node pinned by it. */
+  async function serve(scheme: 'hybrid' | 'ml-dsa-65', keys: SchemeDigestKey[], name: string) {
+    const pki = makePki(['node'])
+    const node = pki.clients.node as { cert: string; key: string }
+    const store = new FileProtectionStore({ dir: join(dir, `${name}-db`) })
+    const server = new SignerServer(
+      {
+        chainId: 1337n,
+        host: '127.0.0.1',
+        port: 0,
+        tls: { ...pki.server, ca: [pki.ca], clients: [node.cert] },
+        scheme,
+      },
+      { keys, protection: new SignProtection({ store }), logger: silentLogger },
+    )
+    const { port } = await server.listen()
+    const files = { ca: join(dir, `${name}-ca.pem`), cert: join(dir, `${name}.pem`), key: join(dir, `${name}-key.pem`) }
+    writeFileSync(files.ca, pki.ca)
+    writeFileSync(files.cert, node.cert)
+    writeFileSync(files.key, node.key)
+    return {
+      signer: { kind: 'remote', url: `tls://127.0.0.1:${port}`, ...files },
+      close: async () => {
+        await server.close()
+        store.close()
+      },
+    }
+  }
+  const start = (scheme: 'hybrid' | 'ml-dsa-65', genesisKey: SchemeDigestKey, signer: Record<string, string>) => {
+    const lines: string[] = []
+    const built = createEngine(loadConfig({ flags: {}, env: { CAIRN_BFT_SIGNER: JSON.stringify(signer) } }), {
+      logger: writerLogger((_level, _fields, msg) => lines.push(msg)),
+      genesis: {
+        config: {
+          chainId: 1337,
+          cairn: {
+            bft: {
+              signatureScheme: scheme,
+              validators: [
+                {
+                  address: bytesToHex(genesisKey.address),
+                  power: 10,
+                  pqPublicKey: bytesToHex(genesisKey.pqPublicKey as Uint8Array),
+                },
+              ],
+            },
+          },
+        },
+        alloc: {},
+      },
+      kv: new MemoryKV(),
+      keys: null,
+      keysDir: null,
+      signerStatePath: null,
+      registry: null,
+      walDir: null,
+    })
+    return { built, lines }
+  }
+
+  it.each([
+    'hybrid',
+    'ml-dsa-65',
+  ] as const)('%s: a signer holding the next key with its seed (nextAddress) starts a node that follows the rotation', async (scheme) => {
+    const [current, next] = [keyOf(scheme, 41), keyOf(scheme, 42)]
+    const s = await serve(scheme, [current, next], `rotate-${scheme}`)
+    try {
+      const { built } = start(scheme, current, {
+        ...s.signer,
+        address: bytesToHex(current.address),
+        nextAddress: bytesToHex(next.address),
+      })
+      const b = await built
+      expect(b.engine).toBeInstanceOf(BftEngine)
+      expect(bytesToHex((b.engine as BftEngine).addressAt(1) as Uint8Array)).toBe(bytesToHex(current.address))
+      // The promotion that says which config field to change once the chain rotated.
+      expect(b.promotion).toBeInstanceOf(NextKeyPromotion)
+      expect(b.promotion?.check(0n)).toBe(false)
+      b.close?.()
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('a key the genesis does not hold (joined through staking) connects: checked against the sets when it signs', async () => {
+    const [genesisKey, joiner] = [keyOf('ml-dsa-65', 43), keyOf('ml-dsa-65', 44)]
+    const s = await serve('ml-dsa-65', [joiner], 'joiner')
+    try {
+      const { built, lines } = start('ml-dsa-65', genesisKey, s.signer)
+      const b = await built
+      expect(bytesToHex((b.engine as BftEngine).address as Uint8Array)).toBe(bytesToHex(joiner.address))
+      expect(lines.some((l) => l.includes('checked against the key the validator set of its height registers'))).toBe(
+        true,
+      )
+      b.close?.()
+    } finally {
+      await s.close()
+    }
   })
 })

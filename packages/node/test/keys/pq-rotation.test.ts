@@ -129,16 +129,24 @@ describe('the local signer during a rotation on a PQ chain', () => {
     expect(verifyVoteSignature('ml-dsa-65', voteDigest(1337n, vote), signed.signature, identity)).toEqual({ ok: true })
   })
 
-  it('a rotation through a remote signer or an HSM is refused, naming what is missing', () => {
+  it('a rotation through a remote signer passes; an HSM pair without its seed (or the reverse) is refused', () => {
     const remote = { kind: 'remote', url: 'x', ca: 'c', cert: 'c', key: 'k', nextAddress: '0x01' } as never
-    expect(() => checkPqSignerRotation(remote, 'hybrid')).toThrow(/nextAddress .* holds no next ML-DSA seed/)
-    expect(() => checkPqSignerRotation(remote, 'ml-dsa-65')).toThrow(/an ML-DSA-65 chain/)
+    expect(() => checkPqSignerRotation(remote, 'hybrid', null)).not.toThrow()
+    expect(() => checkPqSignerRotation(remote, 'ml-dsa-65', null)).not.toThrow()
     const hsm = { kind: 'hsm', module: 'm', token: 't', pinFile: 'p', key: 'k', nextKey: 'k2' } as never
-    expect(() => checkPqSignerRotation(hsm, 'hybrid')).toThrow(
-      /no next ML-DSA seed is paired with the token's next key/,
+    const r = rotating('hybrid')
+    // The pair: the token's next key with validator.next.mldsa.seed.
+    expect(() => checkPqSignerRotation(hsm, 'hybrid', r.dir)).not.toThrow()
+    rmSync(pqNextSeedPath(r.dir))
+    expect(() => checkPqSignerRotation(hsm, 'hybrid', r.dir)).toThrow(
+      /bft\.signer\.nextKey \("k2"\) has no ML-DSA seed beside it \(.*validator\.next\.mldsa\.seed\)/,
     )
-    expect(() => checkPqSignerRotation({ kind: 'remote', url: 'x' } as never, 'hybrid')).not.toThrow()
-    expect(() => checkPqSignerRotation({ kind: 'local' } as never, 'hybrid')).not.toThrow()
+    const noNextKey = { kind: 'hsm', module: 'm', token: 't', pinFile: 'p', key: 'k' } as never
+    const s = rotating('hybrid')
+    expect(() => checkPqSignerRotation(noNextKey, 'hybrid', s.dir)).toThrow(
+      /validator\.next\.mldsa\.seed has no bft\.signer\.nextKey beside it/,
+    )
+    expect(() => checkPqSignerRotation({ kind: 'local' } as never, 'hybrid', s.dir)).not.toThrow()
   })
 
   it('refuses a half-made pair, a validator.next.key under ml-dsa-65 and a next seed equal to the current', () => {

@@ -12,10 +12,18 @@
  *
  * Every signature is checked to be the validator's before it is used: under `secp256k1` it recovers
  * to its address; under `hybrid` and `ml-dsa-65` it has the scheme's length and verifies
- * (`verifyVoteSignature`) against the ML-DSA key the node's validator set registers for it.
+ * (`verifyVoteSignature`) against the ML-DSA key that the validator set of the signed height
+ * registers for the key's address. The sets come from the engine
+ * ({@link RemoteSigner.followValidatorSets}, called when the engine is built, after the
+ * connection): so a validator that joined through staking after the genesis, or a key it rotated
+ * to, is checked against the key the chain registered for it. Before an engine gives the sets,
+ * and for an address its set does not hold, the genesis's key is the fallback (`pqPublicKeyOf`);
+ * a key never changes for an address, so a key once seen is kept. An address with no known key signs nothing (its signature could not be
+ * checked), and a signer whose `keys` answer names another ML-DSA key than the set registers is
+ * not asked at all: both are start-or-step errors saying which.
  */
 import { connect, type TLSSocket } from 'node:tls'
-import { bytesToHex, CairnError, equalsBytes, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { ConsensusErrorCode } from '../../errors.ts'
 import type { Address, Proposal, SignedProposal, SignedVote, Vote } from '../messages.ts'
@@ -61,10 +69,26 @@ export interface RemoteSignerOptions {
   /** The chain's consensus signature scheme (default `secp256k1`); the signer must serve the same. */
   scheme?: SignatureScheme
   /**
-   * Under `hybrid` and `ml-dsa-65`: the ML-DSA-65 public key the validator set registers for an
-   * address (null: none), which every signature must verify under.
+   * Under `hybrid` and `ml-dsa-65`: the ML-DSA-65 public key the genesis registers for an address
+   * (null: none). At connect a key it names must be the signer's; later it is the fallback of the
+   * per-height lookup in the engine's sets (before an engine gives them, or for an address the
+   * set of a height does not hold). A validator that joined after the genesis, or a rotated key,
+   * has none here: its key comes from the sets.
    */
   pqPublicKeyOf?: (address: Address) => Uint8Array | null
+}
+
+/** What {@link RemoteSigner.connect} found: the validator's key and what the signer says of its keys. */
+interface ConnectedOptions extends RemoteSignerOptions {
+  /** The key it signs with (the one asked for, or the signer's only one). */
+  signingAddress: Address
+  /** Under a PQ scheme: lowercase address → the `pqAddress` the signer's `keys` answer gives its ML-DSA key. */
+  servedPqKeys: ReadonlyMap<string, string>
+}
+
+interface ConnectedModules extends RemoteSignerModules {
+  /** The connection the handshake ran on. */
+  socket: TLSSocket
 }
 
 export interface RemoteSignerMetrics {
@@ -130,25 +154,24 @@ export class RemoteSigner implements ConsensusSigner {
   #reconnecting: ReturnType<typeof setTimeout> | null = null
   #wasUp = true
   readonly #scheme: SignatureScheme
-  readonly #pqPublicKey: Uint8Array | null
+  /** Lowercase address → `pqAddress` of the ML-DSA key the signer says it holds (renewed at each reconnection). */
+  #servedPqKeys: ReadonlyMap<string, string>
+  /** Lowercase address → the ML-DSA key the chain registers for it (a key never changes for an address). */
+  readonly #pqKeys = new Map<string, Uint8Array>()
 
-  private constructor(
-    opts: RemoteSignerOptions,
-    modules: RemoteSignerModules,
-    address: Address,
-    socket: TLSSocket,
-    pqPublicKey: Uint8Array | null,
-  ) {
-    this.#opts = opts
+  private constructor(opts: ConnectedOptions, modules: ConnectedModules) {
+    const { signingAddress, servedPqKeys, ...rest } = opts
+    const { socket, ...m } = modules
+    this.#opts = rest
     this.#scheme = opts.scheme ?? 'secp256k1'
-    this.#pqPublicKey = pqPublicKey
-    this.#m = modules
-    this.address = address
-    this.addresses = [address, ...(opts.nextAddresses ?? [])]
+    this.#servedPqKeys = servedPqKeys
+    this.#m = m
+    this.address = signingAddress
+    this.addresses = [signingAddress, ...(opts.nextAddresses ?? [])]
     ;({ host: this.#host, port: this.#port } = parseSignerUrl(opts.url))
     this.#retryMs = opts.reconnectMs?.min ?? 250
     this.#adopt(socket)
-    modules.metrics?.up.set(1)
+    m.metrics?.up.set(1)
   }
 
   /**
@@ -214,41 +237,51 @@ export class RemoteSigner implements ConsensusSigner {
         'start the signer with --signature-scheme of this chain (and the ML-DSA seeds: --pq-seed-file)',
       )
     }
-    let pqPublicKey: Uint8Array | null = null
-    if (scheme !== 'secp256k1') {
-      if ((opts.nextAddresses?.length ?? 0) > 0) {
-        throw fail(
-          `a validator key rotation is not yet supported on a ${scheme} chain`,
-          'drop bft.signer.nextAddress: the next key has no registered ML-DSA key',
-        )
-      }
-      const want = bytesToHex(address)
-      pqPublicKey = opts.pqPublicKeyOf?.(address) ?? null
-      if (pqPublicKey === null) {
-        throw fail(
-          `the validator set registers no ML-DSA-65 key for ${want}`,
-          'a validator of a hybrid or ml-dsa-65 chain has its pqPublicKey in the genesis (config.cairn.bft.validators)',
-        )
-      }
-      const i = keys.keys.findIndex((k) => k.toLowerCase() === want)
-      const served = keys.pqKeys?.[i]?.toLowerCase()
-      if (served !== bytesToHex(pqAddress(pqPublicKey))) {
-        throw fail(
-          `holds for ${want} an ML-DSA key (pqAddress ${served ?? 'none'}) that is not the one the genesis registers (${bytesToHex(pqAddress(pqPublicKey))})`,
-          'give the signer the ML-DSA seed of this validator (--pq-seed-file, paired with its --keystore)',
-        )
-      }
-    }
     for (const next of opts.nextAddresses ?? []) {
       const want = bytesToHex(next)
       if (!keys.keys.some((k) => k.toLowerCase() === want)) {
         throw fail(
           `holds no key for the next key ${want} (it holds ${keys.keys.join(', ')})`,
-          'import the next key into the signer (`cairn signer import-key`), or fix bft.signer.nextAddress',
+          scheme === 'secp256k1'
+            ? 'import the next key into the signer (`cairn signer import-key`), or fix bft.signer.nextAddress'
+            : 'give the signer the next key with its ML-DSA seed (hybrid: --keystore NEXT.json --pq-seed-file NEXT.seed; ml-dsa-65: --pq-seed-file NEXT.seed), or fix bft.signer.nextAddress',
         )
       }
     }
-    return new RemoteSigner(opts, modules, address, socket, pqPublicKey)
+    const servedPqKeys = servedPqKeysOf(keys)
+    if (scheme !== 'secp256k1') {
+      // Each key's ML-DSA key: the genesis's when it registers one (a validator of the genesis set);
+      // else (a validator that joined later, a key it rotates to) the chain's set checks it per height.
+      const unregistered: string[] = []
+      for (const a of [address, ...(opts.nextAddresses ?? [])]) {
+        const want = bytesToHex(a)
+        const served = servedPqKeys.get(want)
+        if (served === undefined) {
+          throw fail(
+            `names no ML-DSA key for ${want} in its keys answer`,
+            'give the signer the ML-DSA seed of this key (--pq-seed-file, paired with its --keystore)',
+          )
+        }
+        const registered = opts.pqPublicKeyOf?.(a) ?? null
+        if (registered === null) {
+          unregistered.push(want)
+          continue
+        }
+        if (served !== bytesToHex(pqAddress(registered))) {
+          throw fail(
+            `holds for ${want} an ML-DSA key (pqAddress ${served}) that is not the one the genesis registers (${bytesToHex(pqAddress(registered))})`,
+            'give the signer the ML-DSA seed of this validator (--pq-seed-file, paired with its --keystore)',
+          )
+        }
+      }
+      if (unregistered.length > 0) {
+        modules.logger.info(
+          { keys: unregistered },
+          'remote signer: the genesis registers no ML-DSA key for these keys (joined or rotated to after the genesis): each signature is checked against the key the validator set of its height registers',
+        )
+      }
+    }
+    return new RemoteSigner({ ...opts, signingAddress: address, servedPqKeys }, { ...modules, socket })
   }
 
   followValidatorSets(setAt: (height: number) => ValidatorSet): void {
@@ -273,19 +306,59 @@ export class RemoteSigner implements ConsensusSigner {
   async signVote(vote: Vote): Promise<SignedVote | SignRefusal> {
     const key = this.addressAt(vote.height)
     if (key === null) return { refused: `no key of this validator is in the set of height ${vote.height}` }
+    const pqPublicKey = this.#pqKeyToCheck(key, vote.height)
     const answer = await this.#sign('signVote', key, { vote: voteToJson(vote) })
     if ('refused' in answer) return answer
-    this.#check(voteDigest(this.#opts.chainId, vote), answer.signature, key)
+    this.#check(voteDigest(this.#opts.chainId, vote), answer.signature, key, pqPublicKey)
     return { ...vote, signature: answer.signature }
   }
 
   async signProposal(proposal: Proposal): Promise<SignedProposal | SignRefusal> {
     const key = this.addressAt(proposal.height)
     if (key === null) return { refused: `no key of this validator is in the set of height ${proposal.height}` }
+    const pqPublicKey = this.#pqKeyToCheck(key, proposal.height)
     const answer = await this.#sign('signProposal', key, { proposal: proposalToJson(proposal) })
     if ('refused' in answer) return answer
-    this.#check(proposalDigest(this.#opts.chainId, proposal), answer.signature, key)
+    this.#check(proposalDigest(this.#opts.chainId, proposal), answer.signature, key, pqPublicKey)
     return { ...proposal, signature: answer.signature }
+  }
+
+  /**
+   * The ML-DSA key `key`'s signature at `height` must verify under (null under secp256k1): the one
+   * the set of `height` registers, else one seen before or the genesis's. Checked against what the
+   * signer says it holds before anything is asked of it.
+   * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG` when no key is known for the address, or the
+   *   signer holds another
+   */
+  #pqKeyToCheck(key: Address, height: number): Uint8Array | null {
+    if (this.#scheme === 'secp256k1') return null
+    const hex = bytesToHex(key)
+    let pqPublicKey = this.#setAt?.(height).pqKeyOf(key) ?? this.#pqKeys.get(hex) ?? null
+    pqPublicKey ??= this.#opts.pqPublicKeyOf?.(key) ?? null
+    if (pqPublicKey === null) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_CONFIG,
+        `no ML-DSA-65 key is registered for ${hex} (not in the validator set of height ${height}, nor in the genesis): its signature could not be checked, nothing is signed`,
+        {
+          fault: 'caller',
+          hint: 'a key signs once the chain has it in a set (createValidator or rotateConsensusKey with its pqPublicKey)',
+        },
+      )
+    }
+    this.#pqKeys.set(hex, pqPublicKey)
+    const served = this.#servedPqKeys.get(hex)
+    const registered = bytesToHex(pqAddress(pqPublicKey))
+    if (served !== registered) {
+      throw new CairnError(
+        ConsensusErrorCode.BFT_SIGNER_CONFIG,
+        `remote signer ${this.#opts.url} holds for ${hex} an ML-DSA key (pqAddress ${served ?? 'none'}) that is not the one the chain registers (${registered}): nothing is signed`,
+        {
+          fault: 'caller',
+          hint: 'give the signer the ML-DSA seed registered for this key (--pq-seed-file, paired with its --keystore)',
+        },
+      )
+    }
+    return pqPublicKey
   }
 
   /** Closes the connection and stops reconnecting; pending requests fail. */
@@ -298,8 +371,7 @@ export class RemoteSigner implements ConsensusSigner {
     this.#failPending(unavailable('the remote signer client is closed'))
   }
 
-  #check(digest: Uint8Array, signature: Uint8Array, key: Address): void {
-    const pqPublicKey = this.#scheme !== 'secp256k1' && equalsBytes(key, this.address) ? this.#pqPublicKey : null
+  #check(digest: Uint8Array, signature: Uint8Array, key: Address, pqPublicKey: Uint8Array | null): void {
     const check = verifyVoteSignature(this.#scheme, digest, signature, { address: key, pqPublicKey })
     if (!check.ok) {
       throw new CairnError(
@@ -462,6 +534,7 @@ export class RemoteSigner implements ConsensusSigner {
           { fault: 'caller' },
         )
       }
+      this.#servedPqKeys = servedPqKeysOf(keys)
     } catch (err) {
       socket?.destroy()
       this.#m.logger.debug({ err: errorMessage(err) }, 'remote signer: reconnection failed')
@@ -479,6 +552,16 @@ export class RemoteSigner implements ConsensusSigner {
     this.#m.metrics?.up.set(1)
     this.#m.logger.info({ url: this.#opts.url }, 'remote signer reachable again: this validator votes again')
   }
+}
+
+/** Lowercase address → `pqAddress` of its ML-DSA key, as a `keys` answer gives them (empty under secp256k1). */
+function servedPqKeysOf(keys: KeysResult): Map<string, string> {
+  const served = new Map<string, string>()
+  for (const [i, k] of keys.keys.entries()) {
+    const pq = keys.pqKeys?.[i]
+    if (typeof pq === 'string') served.set(k.toLowerCase(), pq.toLowerCase())
+  }
+  return served
 }
 
 /** `tls://host:port` → host and port. */

@@ -4,6 +4,12 @@
  * of the scheme's length and valid under it (against the ML-DSA key the validator set registers);
  * a conflicting vote is refused; a node of another scheme, or with another registered ML-DSA key,
  * is refused at connect; a signer answering 65 bytes to a hybrid node is a protocol error.
+ *
+ * The key lookup follows the chain: a validator the genesis does not hold (it joined through
+ * staking) signs through the signer once the sets (the engine's schedule) register its key, and
+ * its signatures are accepted by the engine's verifier; a set registering another key is refused
+ * before the signer is asked; a rotation (`nextAddresses`) signs each height with the pair of its
+ * set, each signature checked against that set's key.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,6 +18,7 @@ import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { hybridDigestKey, mlDsaDigestKey, rawDigestKey, type SchemeDigestKey } from '../../../src/bft/pq/index.ts'
 import { type SignatureScheme, signatureBytes } from '../../../src/bft/pq/scheme.ts'
+import { createSchemeVerifier } from '../../../src/bft/pq/scheme-verifier.ts'
 import { verifyVoteSignature } from '../../../src/bft/pq/verify-vote.ts'
 import {
   FileProtectionStore,
@@ -20,7 +27,7 @@ import {
   SignerServer,
   SignProtection,
 } from '../../../src/bft/remote-signer/index.ts'
-import { ConsensusErrorCode, MsgType, proposalDigest, voteDigest } from '../../../src/index.ts'
+import { ConsensusErrorCode, MsgType, proposalDigest, ValidatorSet, voteDigest } from '../../../src/index.ts'
 import { validatorKey } from '../../harness/bft-network.ts'
 import { block } from '../fixture.ts'
 import { makePki, type Pem } from './tls-fixture.ts'
@@ -166,8 +173,113 @@ describe.each([
     const wrong = { ...other(), address: key.address }
     const misPaired = await refusedAtConnect(nodeOptions(port, pki.clients.node1 as Pem, scheme, [wrong]))
     expect(misPaired.message).toMatch(/not the one the genesis registers/)
-    const unregistered = await refusedAtConnect(nodeOptions(port, pki.clients.node1 as Pem, scheme, []))
-    expect(unregistered.message).toMatch(/registers no ML-DSA-65 key/)
+  })
+})
+
+/** A set of `members` under `scheme`, each with its ML-DSA key (what the engine's schedule holds). */
+const setOf = (scheme: SignatureScheme, members: SchemeDigestKey[]) =>
+  ValidatorSet.create(
+    members.map((k) => ({ address: k.address, votingPower: 10n, pqPublicKey: k.pqPublicKey as Uint8Array })),
+    scheme,
+  )
+
+describe.each([
+  {
+    scheme: 'hybrid' as const,
+    genesis: () => hybridKey(1, 11),
+    joiner: () => hybridKey(2, 12),
+    next: () => hybridKey(3, 13),
+  },
+  {
+    scheme: 'ml-dsa-65' as const,
+    genesis: () => mlDsaKey(21),
+    joiner: () => mlDsaKey(22),
+    next: () => mlDsaKey(23),
+  },
+])('$scheme: the ML-DSA key of each height comes from its validator set', ({ scheme, genesis, joiner, next }) => {
+  const A = block('A').hash
+  const vote = (height: number) => ({ type: MsgType.PRECOMMIT, height, round: 0, blockHash: A })
+
+  it('a validator that joined after the genesis signs through the signer, and its votes are accepted', async () => {
+    const [g, j] = [genesis(), joiner()]
+    const port = await startSigner([j], { db: join(dir, `${scheme}-joiner`), scheme })
+    // The genesis registers another validator only: connect takes the joiner's key, unchecked yet.
+    const node = await connect(nodeOptions(port, pki.clients.node1 as Pem, scheme, [g]))
+    expect(bytesToHex(node.address)).toBe(bytesToHex(j.address))
+    // No set names it yet: nothing is asked of the signer (its signature could not be checked).
+    const early = await node.signVote(vote(4)).catch((e: unknown) => e)
+    expect(isCairnError(early, ConsensusErrorCode.BFT_SIGNER_CONFIG)).toBe(true)
+    expect(String((early as Error).message)).toMatch(/no ML-DSA-65 key is registered for .* height 4/)
+    // The engine gives the sets: from height 5 the joiner is a member with its key.
+    const setAt = (h: number) => (h < 5 ? setOf(scheme, [g]) : setOf(scheme, [g, j]))
+    node.followValidatorSets(setAt)
+    const verifier = createSchemeVerifier(CHAIN, scheme, setAt)
+    const signed = await node.signVote(vote(5))
+    if (!('signature' in signed)) throw new Error(`refused: ${signed.refused}`)
+    const wire = scheme === 'ml-dsa-65' ? { ...signed, validator: j.address } : signed
+    expect(bytesToHex(verifier.voteSigner(wire) as Uint8Array)).toBe(bytesToHex(j.address))
+    const proposal = await node.signProposal({
+      height: 6,
+      round: 0,
+      polRound: -1,
+      blockHash: A,
+      block: new Uint8Array(),
+    })
+    if (!('signature' in proposal)) throw new Error(`refused: ${proposal.refused}`)
+    const wireProposal = scheme === 'ml-dsa-65' ? { ...proposal, validator: j.address } : proposal
+    expect(bytesToHex(verifier.proposalSigner(wireProposal) as Uint8Array)).toBe(bytesToHex(j.address))
+  })
+
+  it("a set that registers another ML-DSA key for the signer's key: refused before the signer is asked", async () => {
+    const [g, j] = [genesis(), joiner()]
+    const port = await startSigner([j], { db: join(dir, `${scheme}-wrong`), scheme })
+    const node = await connect(nodeOptions(port, pki.clients.node1 as Pem, scheme, [g]))
+    // A set that registers a stranger's ML-DSA key for the joiner's address (a real ml-dsa-65 set
+    // cannot: an address is its key's, so a view of the set stands in for it).
+    const stranger = next().pqPublicKey as Uint8Array
+    const real = setOf(scheme, [g, j])
+    const wrongSet = {
+      indexOf: (a: Uint8Array) => real.indexOf(a),
+      pqKeyOf: (a: Uint8Array) => (bytesToHex(a) === bytesToHex(j.address) ? stranger : real.pqKeyOf(a)),
+    } as unknown as ValidatorSet
+    node.followValidatorSets(() => wrongSet)
+    const err = await node.signVote(vote(5)).catch((e: unknown) => e)
+    expect(isCairnError(err, ConsensusErrorCode.BFT_SIGNER_CONFIG)).toBe(true)
+    expect(String((err as Error).message)).toMatch(/holds for .* an ML-DSA key .* not the one the chain registers/)
+    // Nothing was signed at 5: the right set now gets a conflicting vote signed there.
+    node.followValidatorSets(() => setOf(scheme, [g, j]))
+    const other = await node.signVote({ ...vote(5), blockHash: block('B').hash })
+    expect('signature' in other).toBe(true)
+  })
+
+  it('a rotation: each height signed with the key of its set and checked against that set', async () => {
+    const [g, j, n] = [genesis(), joiner(), next()]
+    const port = await startSigner([j, n], { db: join(dir, `${scheme}-rotation`), scheme })
+    const node = await connect({
+      ...nodeOptions(port, pki.clients.node1 as Pem, scheme, [g]),
+      address: j.address,
+      nextAddresses: [n.address],
+    })
+    const setAt = (h: number) => (h < 10 ? setOf(scheme, [g, j]) : setOf(scheme, [g, n]))
+    node.followValidatorSets(setAt)
+    const verifier = createSchemeVerifier(CHAIN, scheme, setAt)
+    for (const [height, key] of [
+      [9, j],
+      [10, n],
+    ] as const) {
+      expect(bytesToHex(node.addressAt(height) as Uint8Array)).toBe(bytesToHex(key.address))
+      const signed = await node.signVote(vote(height))
+      if (!('signature' in signed)) throw new Error(`refused: ${signed.refused}`)
+      const wire = scheme === 'ml-dsa-65' ? { ...signed, validator: key.address } : signed
+      expect(bytesToHex(verifier.voteSigner(wire) as Uint8Array)).toBe(bytesToHex(key.address))
+    }
+    // A next key the signer does not hold is refused at connect, naming it.
+    const absent = await refusedAtConnect({
+      ...nodeOptions(port, pki.clients.node2 as Pem, scheme, [g]),
+      address: j.address,
+      nextAddresses: [g.address],
+    })
+    expect(absent.message).toMatch(/holds no key for the next key/)
   })
 })
 

@@ -4,6 +4,8 @@
  *
  * - `serve`: holds one or more validator keystores and signs votes and proposals for pinned nodes;
  * - `import-key`: encrypts a node's `DATADIR/keys/validator.key` into a keystore for the signer;
+ * - `rotation-proof`: the arguments of `Staking.rotateConsensusKey` for a new key held by the signer
+ *   (its keystore, and its ML-DSA seed on a hybrid or ml-dsa-65 chain), for the operator to send;
  * - `certs`: a CA, the signer's certificate and one client certificate per node (openssl);
  * - `fingerprint`: the SHA-256 fingerprint of a certificate (what the signer pins);
  * - `hsm …`: validator keys on a PKCS#11 token (cli/signer-hsm.ts).
@@ -15,15 +17,17 @@ import { isIP } from 'node:net'
 import { dirname, join } from 'node:path'
 import { ConsensusErrorCode, type DigestKey } from '@cairn/consensus'
 import { hybridDigestKey, mlDsaDigestKey, parseSignatureScheme, rawDigestKey } from '@cairn/consensus/pq'
+import { STAKING_ADDRESS } from '@cairn/contracts'
 import { decryptKeystore } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'
-import { CairnError, errorMessage } from '@cairn/utils'
+import { CairnError, errorMessage, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { readPassword } from '../../config/password.ts'
 import { checkKeyFilePermissions, loadOrCreateKey } from '../../keys/key-file.ts'
 import { loadPqSeed, PQ_SEED_FILE } from '../../keys/pq-seed-file.ts'
 import { writeKeystore } from '../../keystore-dir.ts'
 import { buildCommit, VERSION } from '../../version.ts'
+import { formatRotationArgs } from '../rotation-args.ts'
 import { registerSignerHsm } from '../signer-hsm.ts'
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -45,6 +49,22 @@ function listenArg(v: string): { host: string; port: number } {
 
 function bad(message: string, hint?: string): CairnError {
   return new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, message, { fault: 'caller', ...(hint ? { hint } : {}) })
+}
+
+/** A keystore the signer holds, decrypted (its permissions checked first). */
+async function decryptValidatorKeystore(file: string, password: string): Promise<Uint8Array> {
+  checkKeyFilePermissions(file, 'keystore')
+  try {
+    return await decryptKeystore(JSON.parse(readPem(file, 'keystore')), password)
+  } catch (err) {
+    if (err instanceof CairnError && err.code === ConsensusErrorCode.BFT_SIGNER_CONFIG) throw err
+    throw bad(`cannot decrypt keystore ${file}: ${errorMessage(err)}`, 'check the password (--password-file)')
+  }
+}
+
+function addressArg(v: string): string {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new InvalidArgumentError('expected an address (0x + 40 hex digits)')
+  return v
 }
 
 function readPem(path: string, what: string): string {
@@ -260,15 +280,7 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         o.keystore.length + o.txKeystore.length > 0
           ? await readPassword({ passwordFile: o.passwordFile, env: process.env, prompt: 'Password: ' })
           : ''
-      const decrypt = async (file: string): Promise<Uint8Array> => {
-        checkKeyFilePermissions(file, 'keystore')
-        try {
-          return await decryptKeystore(JSON.parse(readPem(file, 'keystore')), password)
-        } catch (err) {
-          if (err instanceof CairnError && err.code === ConsensusErrorCode.BFT_SIGNER_CONFIG) throw err
-          throw bad(`cannot decrypt keystore ${file}: ${errorMessage(err)}`, 'check the password (--password-file)')
-        }
-      }
+      const decrypt = (file: string): Promise<Uint8Array> => decryptValidatorKeystore(file, password)
       const validatorKeys: Uint8Array[] = []
       for (const file of o.keystore) validatorKeys.push(await decrypt(file))
       if (scheme === 'secp256k1') keys.push(...validatorKeys, ...hsmKeys)
@@ -379,6 +391,81 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
         )
       }
     })
+
+  signer
+    .command('rotation-proof')
+    .description(
+      "a consensus key rotation's arguments for Staking.rotateConsensusKey (new address, possession proof, and on a hybrid or ml-dsa-65 chain the ML-DSA-65 public key) from the new key's files on the signer machine",
+    )
+    .requiredOption('--chain-id <id>', 'the chain the rotation is for', chainIdArg)
+    .requiredOption('--operator <address>', "the validator's operator (who sends rotateConsensusKey)", addressArg)
+    .option('--signature-scheme <scheme>', "the chain's consensus signature scheme", 'secp256k1')
+    .option('--keystore <file>', "the new key's keystore (secp256k1 and hybrid chains)")
+    .option('--pq-seed-file <file>', "the new key's ML-DSA seed (hybrid and ml-dsa-65 chains)")
+    .option('--password-file <file>', "the keystore's password (else CAIRN_PASSWORD, else a prompt)")
+    .option('--json', 'one JSON object (newConsensusAddress, proof, pqPublicKey)')
+    .addHelpText(
+      'after',
+      `
+Example (hybrid: the next keystore and seed the signer serves beside the current pair):
+  $ cairn signer rotation-proof --chain-id 1337 --operator 0xOPERATOR --signature-scheme hybrid \\
+      --keystore ./signer-keys/UTC--…--NEW --pq-seed-file ./signer-keys/node1.next.mldsa.seed --password-file ./pw.txt
+
+It prints the cast send line for the operator. Start the signer with the new key and the node with
+bft.signer.nextAddress before the transaction lands (docs/operations/keys.md).
+`,
+    )
+    .action(
+      async (o: {
+        chainId: bigint
+        operator: string
+        signatureScheme: string
+        keystore?: string
+        pqSeedFile?: string
+        passwordFile?: string
+        json?: boolean
+      }) => {
+        const scheme = parseSignatureScheme(o.signatureScheme)
+        if (scheme !== 'ml-dsa-65' && o.keystore === undefined)
+          throw bad(`a ${scheme} rotation needs the new key's keystore`, 'give --keystore FILE')
+        if (scheme === 'ml-dsa-65' && o.keystore !== undefined)
+          throw bad(
+            'an ml-dsa-65 consensus key is its ML-DSA seed: --keystore would be unused',
+            'give --pq-seed-file FILE only',
+          )
+        if (scheme !== 'secp256k1' && o.pqSeedFile === undefined)
+          throw bad(
+            `a ${scheme} rotation registers the new key's ML-DSA-65 public key`,
+            "give --pq-seed-file FILE (the seed the signer serves with the new key's --keystore)",
+          )
+        if (scheme === 'secp256k1' && o.pqSeedFile !== undefined)
+          throw bad(
+            '--pq-seed-file is for a hybrid or ml-dsa-65 chain',
+            'give --signature-scheme hybrid (or ml-dsa-65)',
+          )
+        const pqSeed = o.pqSeedFile === undefined ? null : loadPqSeed(o.pqSeedFile)
+        let key: Uint8Array | null = null
+        if (o.keystore !== undefined) {
+          const password = await readPassword({ passwordFile: o.passwordFile, env: process.env, prompt: 'Password: ' })
+          key = await decryptValidatorKeystore(o.keystore, password)
+        }
+        const { pqRotationArgs, rotationProof } = await import('@cairn/consensus')
+        const staking = hexToBytes(STAKING_ADDRESS)
+        const operator = hexToBytes(o.operator as `0x${string}`)
+        const args =
+          scheme === 'secp256k1'
+            ? { ...rotationProof(o.chainId, staking, operator, key as Uint8Array), pqPublicKey: null }
+            : pqRotationArgs(
+                o.chainId,
+                staking,
+                operator,
+                scheme === 'hybrid'
+                  ? { scheme, key: key as Uint8Array, pqSeed: pqSeed as Uint8Array }
+                  : { scheme, pqSeed: pqSeed as Uint8Array },
+              )
+        process.stdout.write(formatRotationArgs(args, o.json === true))
+      },
+    )
 
   registerSignerHsm(signer)
 

@@ -161,7 +161,9 @@ export function registerStaking(program: Command): void {
         'put it at DATADIR/keys/validator.next.key and restart the node first (docs/operations/keys.md).\n' +
         'On a hybrid chain the new ML-DSA seed goes beside it (validator.next.mldsa.seed) and its public key\n' +
         'is registered with the rotation; on an ml-dsa-65 chain the seed alone rotates (--new-pq-seed-file),\n' +
-        'the new consensus address being its pqAddress.\n',
+        'the new consensus address being its pqAddress.\n' +
+        'With a remote signer or an HSM the new key is not a file here: print the arguments on the signer\n' +
+        'machine (`cairn signer rotation-proof`, `cairn signer hsm rotation-proof`) and send them with cast.\n',
     )
     .action(async (o: TxOpts & { newKeyFile?: string; newPqSeedFile?: string }) => {
       const account = await loadTxSigner(o)
