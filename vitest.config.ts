@@ -4,8 +4,11 @@ import { defineConfig } from 'vitest/config'
 // Three tiers, told apart by file name (README "Tests"):
 // - unit: `*.test.ts` — no sockets, no processes (test/unit-guard.ts makes either fail at once);
 // - integration: `*.int.test.ts` — an in-process node, sockets on loopback, real LevelDB, services;
-// - e2e: `*.e2e.test.ts` — processes (the `cairn` CLI, crash kills), real clients, the browser, conformance.
-// `npm test` runs all three; `npm run test:unit` is the inner loop.
+// - e2e: `*.e2e.test.ts` — processes (the `cairn` CLI, crash kills), real clients, the browser, conformance;
+// and, apart from the unit tier though unit-like (no sockets, no processes), sim: the seeded
+// simulations of the consensus logic (the simulator, the in-process networks), ~3.5 CPU-minutes
+// that are the same logic on any runtime: CI runs them on one Node version, the unit tier on three.
+// `npm test` runs all four; `npm run test:unit` is the inner loop, `npm run test:sim` the consensus one.
 // Unit files run first, on every core (vitest's default of cores − 1 left one of two idle), in worker
 // threads that keep their modules from one file to the next (no per-file isolation: 87 s → 30 s on
 // 2 cores; a unit test leaves no global state behind). Integration and e2e files then run in forks
@@ -14,6 +17,11 @@ const CORES = availableParallelism()
 const INT = '**/*.int.test.ts'
 const E2E = '**/*.e2e.test.ts'
 const ROOTS = ['packages/*/test/**', 'conformance/**', 'test/**']
+const SIMS = [
+  'packages/consensus/test/bft/sim.test.ts',
+  'packages/consensus/test/**/*-network.test.ts',
+  'packages/consensus/test/staking/staking-sim.test.ts',
+]
 
 export default defineConfig({
   test: {
@@ -29,7 +37,17 @@ export default defineConfig({
           pool: 'threads',
           sequence: { groupOrder: 0 },
           include: ROOTS.map((r) => `${r}/*.test.ts`),
-          exclude: [INT, E2E, '**/node_modules/**'],
+          exclude: [INT, E2E, ...SIMS, '**/node_modules/**'],
+          setupFiles: ['test/unit-guard.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'sim',
+          pool: 'threads',
+          sequence: { groupOrder: 0 },
+          include: SIMS,
           setupFiles: ['test/unit-guard.ts'],
         },
       },
