@@ -208,9 +208,11 @@ export class LedgerNatsConsumer {
         idempotencyKey: msgId,
         at: new Date(this.m.clockMs()),
       })
-      await msg.ackAck().catch(() => false) // a lost ack: redelivered after ackWait, then replayed
       outcome = answer.replayed ? 'replayed' : 'applied'
+      // Counted before the ack: whoever sees the message done (the stream's pending count) sees it counted.
+      this.m.batches.inc({ outcome })
       if (!answer.replayed) this.countChanges(answer)
+      await msg.ackAck().catch(() => false) // a lost ack: redelivered after ackWait, then replayed
       this.m.logger.info({ ...at, msgId, ...answer }, `ledger: batch from NATS ${outcome}`)
     } catch (err) {
       outcome =
@@ -220,7 +222,6 @@ export class LedgerNatsConsumer {
     } finally {
       clearInterval(working)
     }
-    this.m.batches.inc({ outcome })
     return outcome
   }
 
@@ -260,6 +261,7 @@ export class LedgerNatsConsumer {
     } catch {
       return false
     }
+    this.m.batches.inc({ outcome: 'refused' })
     // no reason string: servers before 2.11 ignore a +TERM that carries one (the log and audit hold it)
     msg.term()
     this.m.logger.warn(
@@ -272,6 +274,7 @@ export class LedgerNatsConsumer {
   /** Naks the batch: redelivered after a delay that grows with its deliveries. */
   private retry(msg: JsMsg, msgId: string, err: unknown, at: { stream: string; streamSeq: number }): 'retried' {
     const delayMs = backoffDelayMs(msg.info.redeliveryCount, this.o.retry, this.m.random)
+    this.m.batches.inc({ outcome: 'retried' })
     msg.nak(delayMs)
     this.m.logger.warn({ err, ...at, msgId, delayMs }, 'ledger: batch from NATS failed; retried after a delay')
     return 'retried'
