@@ -21,7 +21,8 @@ export {
   SignerErrorCode,
 } from './protocol.ts'
 export type { RemoteSignerMetrics, RemoteSignerModules, RemoteSignerOptions } from './remote-signer.ts'
-export { createRemoteSignerMetrics, parseSignerUrl, RemoteSigner } from './remote-signer.ts'
+export { createRemoteSignerMetrics, RemoteSigner } from './remote-signer.ts'
+export { parseSignerUrl } from './signer-connection.ts'
 export type { SignerServerMetrics, SignerServerModules, SignerServerOptions } from './signer-server.ts'
 export { certificateFingerprint, createSignerServerMetrics, SignerServer } from './signer-server.ts'
 export type { RemoteTxSignerMetrics, RemoteTxSignerModules, RemoteTxSignerOptions } from './tx-client.ts'

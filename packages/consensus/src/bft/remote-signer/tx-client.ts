@@ -28,7 +28,7 @@ import {
 import { type LocalAccount, toAccount } from 'viem/accounts'
 import { ConsensusErrorCode } from '../../errors.ts'
 import { type KeysResult, PROTOCOL_VERSION, SignerErrorCode } from './protocol.ts'
-import { askKeys, askOnce, openSocket, parseSignerUrl } from './remote-signer.ts'
+import { askKeys, askOnce, openSocket, parseSignerUrl } from './signer-connection.ts'
 
 export interface RemoteTxSignerMetrics {
   requests: Counter<'outcome'>
