@@ -14,7 +14,6 @@ import { CairnError } from '@cairn/utils'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import type { Secp256k1PrivateKey, Secp256k1PublicKey } from '@libp2p/interface'
 import { P2pErrorCode } from './errors.ts'
-import { compressedSecp256k1 } from './identity.ts'
 
 type Signed = Parameters<Secp256k1PrivateKey['sign']>[0]
 
@@ -102,4 +101,13 @@ export async function checkIdentityKey(key: Secp256k1PrivateKey): Promise<void> 
       },
     )
   }
+}
+
+/** A secp256k1 public key in its 33-byte form (libp2p's): a 65-byte `04 ‖ x ‖ y` compressed, anything else as it is. */
+export function compressedSecp256k1(publicKey: Uint8Array): Uint8Array {
+  if (publicKey.length !== 65 || publicKey[0] !== 4) return publicKey
+  const out = new Uint8Array(33)
+  out[0] = ((publicKey[64] as number) & 1) === 1 ? 3 : 2
+  out.set(publicKey.subarray(1, 33), 1)
+  return out
 }

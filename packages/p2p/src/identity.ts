@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { CairnError } from '@cairn/utils'
+import { dirname, join } from 'node:path'
+import { CairnError, type Logger } from '@cairn/utils'
 import {
   generateKeyPair,
   privateKeyFromProtobuf,
@@ -11,6 +11,7 @@ import {
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
 import { P2pErrorCode } from './errors.ts'
+import { checkIdentityKey, compressedSecp256k1, externalIdentityKey, type IdentitySigner } from './external-identity.ts'
 
 /**
  * The node's libp2p identity (an Ed25519 key, its peer id derived from it), kept in the datadir
@@ -62,11 +63,26 @@ export function peerIdOfSecp256k1PublicKey(publicKey: Uint8Array): string {
   return peerIdFromPublicKey(publicKeyFromRaw(compressedSecp256k1(publicKey))).toString()
 }
 
-/** A secp256k1 public key in its 33-byte form (libp2p's): a 65-byte `04 ‖ x ‖ y` compressed, anything else as it is. */
-export function compressedSecp256k1(publicKey: Uint8Array): Uint8Array {
-  if (publicKey.length !== 65 || publicKey[0] !== 4) return publicKey
-  const out = new Uint8Array(33)
-  out[0] = ((publicKey[64] as number) & 1) === 1 ? 3 : 2
-  out.set(publicKey.subarray(1, 33), 1)
-  return out
+/**
+ * The node's identity, first found of: one held outside the process (`identity`, checked by a probe
+ * signature), the raw secp256k1 key the node hands over (`identityKey`), the Ed25519 key in
+ * `dir/nodekey` (made on first start), a new Ed25519 key for this run.
+ * @throws CairnError `P2P_IDENTITY`
+ */
+export async function nodeIdentityKey(
+  opts: { identityKey?: Uint8Array | undefined; dir: string | null },
+  modules: { identity?: IdentitySigner | null | undefined; logger: Logger },
+): Promise<PrivateKey> {
+  if (modules.identity) {
+    const key = externalIdentityKey(modules.identity)
+    await checkIdentityKey(key)
+    return key
+  }
+  if (opts.identityKey) return privateKeyFromRaw(opts.identityKey)
+  if (opts.dir) {
+    const identity = await loadOrCreateIdentity(join(opts.dir, 'nodekey'))
+    if (identity.created) modules.logger.info('made a new node key')
+    return identity.key
+  }
+  return generateKeyPair('Ed25519')
 }

@@ -10,9 +10,8 @@ import type { TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { generateKeyPair, privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { SubscriptionChangeData } from '@libp2p/gossipsub'
-import type { MultiaddrConnection, PeerId, PrivateKey } from '@libp2p/interface'
+import type { MultiaddrConnection, PeerId } from '@libp2p/interface'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { BanList } from './bans.ts'
 import {
@@ -32,11 +31,11 @@ import {
 } from './codec.ts'
 import type { P2pConfig } from './config.ts'
 import { P2pErrorCode } from './errors.ts'
-import { checkIdentityKey, externalIdentityKey, type IdentitySigner } from './external-identity.ts'
+import type { IdentitySigner } from './external-identity.ts'
 import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
 import { GOSSIP_THRESHOLDS, gossipScoreParams } from './gossip-score.ts'
 import { createHost, type Host } from './host.ts'
-import { loadOrCreateIdentity } from './identity.ts'
+import { nodeIdentityKey } from './identity.ts'
 import { InboundLimiter } from './inbound-limits.ts'
 import type { P2pMetrics } from './metrics.ts'
 import { peerIdOf } from './peer-ids.ts'
@@ -204,27 +203,10 @@ export class P2pNetwork {
     return net
   }
 
-  /** The identity: held outside (checked by a signature), the raw key given, the datadir's, or a new one. */
-  private async identityKey(): Promise<PrivateKey> {
-    const { opts, modules } = this
-    if (modules.identity) {
-      const key = externalIdentityKey(modules.identity)
-      await checkIdentityKey(key)
-      return key
-    }
-    if (opts.identityKey) return privateKeyFromRaw(opts.identityKey)
-    if (opts.dir) {
-      const identity = await loadOrCreateIdentity(join(opts.dir, 'nodekey'))
-      if (identity.created) modules.logger.info('made a new node key')
-      return identity.key
-    }
-    return generateKeyPair('Ed25519')
-  }
-
   private async startHost(): Promise<void> {
     const { opts, modules } = this
     const { chain, logger } = modules
-    const privateKey = await this.identityKey()
+    const privateKey = await nodeIdentityKey(opts, modules)
     const deny = new Set(opts.deny)
     // Denied, banned, or disconnected for a low score that has not decayed yet: not let back in.
     const refused = (peer: PeerId) => {
