@@ -7,7 +7,7 @@
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, type Hex, hexToBytes, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
-import { createAddressFromString } from '@ethereumjs/util'
+import { createAddressFromString, generateAddress } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
 import { ForkRpcClient } from '../src/fork/rpc-client.ts'
 import { accountProof, Chain, connectFork } from '../src/index.ts'
@@ -150,6 +150,53 @@ describe.each([false, true])('fork mode (chain level), reference mode %s', (refe
     expect(log.some((reqs) => reqs.map((r) => r.method).join() === 'eth_getProof,eth_getCode')).toBe(true)
     // The fork's own writes do not reach the remote.
     expect(remote.head.header.number).toBe(3n)
+  })
+
+  it('writes to empty storage on a remote that proves it with the empty node (Anvil, reth): a create, a first write', async () => {
+    const remote = await openChain(new MemoryKV(), contractsGenesis())
+    await buildAndImport(remote, [transfer(remote.common, KEYS[1] as Uint8Array, 0n, ADDRS[2] as Hex, 1n)])
+    // Anvil answers a slot of an account without storage with the proof ["0x80"] (the empty trie's
+    // node, which is no node to walk) where geth and Cairn answer [].
+    const cairnStyle = remoteFetch(remote, [])
+    const anvilStyle = (async (url: string | URL | Request, init?: RequestInit) => {
+      const res = await cairnStyle(url, init)
+      const body = (await res.json()) as unknown
+      const fix = (a: { result?: { storageProof?: { proof: Hex[] }[] } }) => {
+        for (const sp of a.result?.storageProof ?? []) if (sp.proof.length === 0) sp.proof = ['0x80']
+        return a
+      }
+      const out = Array.isArray(body) ? body.map(fix) : fix(body as never)
+      return new Response(JSON.stringify(out), { status: 200 })
+    }) as typeof fetch
+    const start = await connectFork({ url: 'http://remote.test:8545' }, { fetch: anvilStyle })
+    const kv = new MemoryKV()
+    await kv.open()
+    const fork = await Chain.open(
+      { fork: start, reference },
+      { kv, engine: testEngine, logger: silentLogger, metrics: null },
+    )
+    // A contract whose init code writes slot 0 (PUSH1 42 PUSH1 0 SSTORE STOP), and the first write
+    // of a contract that never wrote (BH2 stores BLOCKHASH(N-2) in its storage).
+    const txs = (c: Chain) => [
+      transfer(c.common, KEYS[0] as Uint8Array, 0n, ADDRS[0] as Hex, 0n, {
+        to: undefined,
+        data: hexToBytes('0x602a60005500'),
+        gasLimit: 100_000n,
+      }),
+      call(c.common, KEYS[2] as Uint8Array, 0n, BH2_ADDR),
+    ]
+    const timestamp = remote.head.header.timestamp + 12n
+    const onRemote = await remote.build(remote.head, { timestamp }, listSource(txs(remote)))
+    const onFork = await fork.build(fork.head, { timestamp }, listSource(txs(fork)))
+    expect(onFork.rejected).toEqual([])
+    expect(onFork.receipts.map((r) => r.status)).toEqual([1, 1])
+    expect(bytesToHex(onFork.stateRoot)).toBe(bytesToHex(onRemote.stateRoot))
+    await fork.committer.commit(onFork)
+    const created = createAddressFromString(
+      bytesToHex(generateAddress(hexToBytes(ADDRS[0] as Hex), new Uint8Array())) as Hex,
+    )
+    const view = fork.stateAfter(fork.head.header)
+    expect(bytesToHex(await view.getStorage(created, new Uint8Array(32)))).toBe('0x2a')
   })
 
   it('refuses a remote whose proofs are not of its state root', async () => {

@@ -3,6 +3,7 @@ import { bytesToHex, CairnError, type Hex, hexToBytes } from '@cairn/utils'
 import { type Block, createBlock, createBlockHeader, type HeaderData } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { ChainErrorCode } from '../errors.ts'
+import { isEmptyNode } from './remote-state.ts'
 import { ForkRpcClient, type ForkRpcModules, type ForkRpcOptions, redact } from './rpc-client.ts'
 
 /** `cairn start --fork-url URL [--fork-block-number N] [--fork-chain-id ID]`. */
@@ -90,7 +91,15 @@ export async function connectFork(opts: ForkOptions, modules: ForkRpcModules = {
   const firstNodes = proof.accountProof.map((n) => hexToBytes(n))
   const root = firstNodes[0]
   const stateRoot = root !== undefined ? keccak256(root) : hexToBytes(block.stateRoot)
-  return { client, url: opts.url, chainId, blockNumber, block, stateRoot, firstNodes }
+  return {
+    client,
+    url: opts.url,
+    chainId,
+    blockNumber,
+    block,
+    stateRoot,
+    firstNodes: firstNodes.filter((n) => !isEmptyNode(n)),
+  }
 }
 
 /** Header fields of the remote block, as far as the local rules (`common`) know them. */

@@ -138,10 +138,21 @@ export class RemoteState {
     } else if (withCode && !equalsBytes(hexToBytes(proof.codeHash), KECCAK256_NULL) && !isZero(proof.codeHash)) {
       throw inconsistent(`${address} has a code hash but the remote gave no code`, client.url)
     }
-    await sink.adopt(nodes, codeBytes)
+    // An empty trie's proof (reth's and Anvil's: ["0x80"]) holds the empty string, no node: a
+    // trie at the empty root is never walked, and a node store holding "0x80" under the empty
+    // root's hash breaks the first write there (the trie would decode it as a node).
+    await sink.adopt(
+      nodes.filter((n) => !isEmptyNode(n)),
+      codeBytes,
+    )
     this.accounts.add(address)
     this.fetched += 1 + keys.length
   }
+}
+
+/** The RLP of the empty string: an empty trie's "root node", which is no node to store. */
+export function isEmptyNode(node: Uint8Array): boolean {
+  return node.length === 1 && node[0] === 0x80
 }
 
 function isZero(hex: Hex): boolean {
