@@ -14,6 +14,15 @@ describe('cairn usage errors', () => {
     expect(r.stderr).toMatch(message)
   })
 
+  // One command's help as a real process (help-every-command.test.ts runs them all in-process):
+  // an option with a bigint default made it throw (issue 66).
+  it('`staking create-validator --help` exits 0 with its usage', async () => {
+    const r = await runCli(['staking', 'create-validator', '--help'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^Usage: cairn staking create-validator \[options\]/)
+    expect(r.stdout).toMatch(/--min-self-bond <coins> +below this self-bond it is jailed \(default: 1\)/)
+  })
+
   it('--version exits 0', async () => {
     const r = await runCli(['--version'])
     expect(r.code, r.stderr).toBe(0)

@@ -30,7 +30,7 @@ import { pqAddress } from '@cairn/consensus/pq'
 import { mlDsa65Keygen, privateKeyToAddress } from '@cairn/crypto'
 import { peerIdOfSecp256k1 } from '@cairn/p2p'
 import { bytesToHex, CairnError } from '@cairn/utils'
-import { type Command, InvalidArgumentError } from 'commander'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../../dev-accounts.ts'
 import { NodeErrorCode } from '../../errors.ts'
 import { loadOrCreateKey } from '../../keys/key-file.ts'
@@ -227,7 +227,12 @@ export function registerDevnet(program: Command): void {
     .requiredOption('--dir <dir>', 'the directory to write the devnet into')
     .option('--base-port <port>', 'JSON-RPC port of node 1 (node i serves base + i - 1)', port, 8545)
     .option('--p2p-base-port <port>', 'p2p port of node 1 (node i listens on base + i - 1)', port, 30303)
-    .option('--gas-limit <gas>', 'the block gas limit (with staking, also governance’s target)', gas, 30_000_000n)
+    // A bigint default needs its text for the help (commander would JSON.stringify it: a throw).
+    .addOption(
+      new Option('--gas-limit <gas>', 'the block gas limit (with staking, also governance’s target)')
+        .argParser(gas)
+        .default(30_000_000n, '30000000'),
+    )
     .option('--block-time-ms <ms>', 'the block time', blockTime, 1000)
     .option('--no-staking', 'a fixed validator set in the genesis instead of proof of stake')
     .option(

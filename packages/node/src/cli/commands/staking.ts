@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
-import { type Command, InvalidArgumentError } from 'commander'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { type Abi, formatEther, type Hex, isAddress, parseEther } from 'viem'
 import { NodeErrorCode } from '../../errors.ts'
 import { type KeyFile, loadOrCreateKey } from '../../keys/key-file.ts'
@@ -90,7 +90,12 @@ export function registerStaking(program: Command): void {
     .option('--commission <percent>', 'commission on its delegators’ rewards', bps, 1000)
     .option('--max-commission <percent>', 'the commission it may never exceed', bps, 2000)
     .option('--max-change <percent>', 'the most the commission may change in 24 h', bps, 100)
-    .option('--min-self-bond <coins>', 'below this self-bond it is jailed', coins, parseEther('1'))
+    // A bigint default needs its text for the help (commander would JSON.stringify it: a throw).
+    .addOption(
+      new Option('--min-self-bond <coins>', 'below this self-bond it is jailed')
+        .argParser(coins)
+        .default(parseEther('1'), '1'),
+    )
     .option('--description <text>', 'moniker, website, contact', '')
     .option(
       '--pq-seed-file <file>',
