@@ -1,7 +1,8 @@
 // A Foundry project (packages/node/test/fixtures/forge-project) run by forge itself against a real
 // `cairn start --dev --ephemeral`: `forge test --fork-url` reads state put on the node beforehand, and
 // `forge script --broadcast` deploys a contract that the test then reads back from the node with viem;
-// then both again against a Cairn fork of that node (`--fork-url`), which alone changes.
+// then both again against a Cairn fork of that node (`--fork-url`), which alone changes; and
+// `forge script --broadcast` against a Cairn fork of an Anvil.
 // Offline: foundry.toml points forge's `solc` at the `cairn-solc` shim.
 //
 // Needs a forge binary (see forgeBinary in harness.ts: FORGE_BIN, or `cd /tmp && npm i @foundry-rs/forge@1.7.1`);
@@ -173,6 +174,35 @@ describe.skipIf(forge === undefined)(
       } finally {
         await fork.stop()
         rmSync(fork.datadir, { recursive: true, force: true })
+      }
+    }, 120_000)
+
+    it('forge script --broadcast against a Cairn fork of Anvil: the constructor writes empty storage', async () => {
+      // Anvil proves empty storage with the empty trie's node: the fork once answered every write
+      // there -32603 and forge waited for a receipt that never came.
+      const anvil = await startNode('anvil')
+      const fork = await startNode('cairn', { args: ['--ephemeral', '--fork-url', anvil.url] })
+      try {
+        const deployer = devAccount(0)
+        const onFork = makeViemClients(fork.url)
+        const nonce = await onFork.public.getTransactionCount({ address: deployer.address })
+        const script = await runForge(project, [
+          'script',
+          'script/Deploy.s.sol',
+          '--rpc-url',
+          fork.url,
+          '--broadcast',
+          '--private-key',
+          deployer.privateKey,
+        ])
+        expect(script.output).toMatch(/ONCHAIN EXECUTION COMPLETE & SUCCESSFUL/)
+        expect(script.code, script.output).toBe(0)
+        const created = getContractAddress({ from: deployer.address, nonce: BigInt(nonce) })
+        expect(await onFork.public.readContract({ address: created, abi: counterAbi, functionName: 'number' })).toBe(8n)
+        expect(await makeViemClients(anvil.url).public.getCode({ address: created })).toBeUndefined()
+      } finally {
+        await Promise.all([fork.stop(), anvil.stop()])
+        for (const n of [fork, anvil]) rmSync(n.datadir, { recursive: true, force: true })
       }
     }, 120_000)
 

@@ -3,7 +3,8 @@
 // block; reads through the fork equal the remote's, a swap and a transfer of a whole token balance
 // on the fork change the forked state and read back, and the remote is left as it was. Then the
 // same against an Anvil remote, when Anvil is installed (ANVIL_BIN, the repository's devDependency,
-// or /tmp/anvil: see the skip message).
+// or /tmp/anvil: see the skip message), where the fork also writes to empty storage (Anvil proves
+// it with the empty trie's node): a create whose constructor writes, a first write, anvil_setCode.
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Abi, type Address, encodeFunctionData, getAddress, type Hex, parseEther } from 'viem'
@@ -197,6 +198,43 @@ async function swapOnFork(url: string, d: Deployed) {
   return { amountOut }
 }
 
+/** Runtime code: SSTORE(0, 42), STOP. */
+const STORE_42 = '0x602a60005500' as Hex
+const SLOT0 = '0x0'
+const WORD_42 = `0x${'2a'.padStart(64, '0')}`
+
+/**
+ * Writes to accounts whose storage is empty, on the fork at `url` (an Anvil remote proves empty
+ * storage with the empty trie's node): a contract whose init code writes storage (the issue's
+ * smallest case), an ERC-20 whose constructor writes its supply and balance, the first write of a
+ * contract on the remote that never wrote (`neverWrote`), and one given code by anvil_setCode.
+ */
+async function writeEmptyStorage(url: string, neverWrote: Address) {
+  const c = makeViemClients(url)
+  const mined = async (hash: Hex) => {
+    const receipt = await c.public.waitForTransactionReceipt({ hash })
+    expect(receipt.status).toBe('success')
+    return receipt
+  }
+  const raw = await rpc<Hex>(url, 'eth_sendTransaction', [{ from: A0, data: STORE_42 }])
+  const created = (await mined(raw)).contractAddress as Address
+  expect(await rpc<Hex>(url, 'eth_getStorageAt', [created, SLOT0, 'latest'])).toBe(WORD_42)
+
+  const token = (
+    await mined(await c.unlocked0.deployContract({ abi: ERC20.abi, bytecode: ERC20.bytecode, args: [parseEther('7')] }))
+  ).contractAddress as Address
+  expect(await balanceOf(url, token, A0)).toBe(parseEther('7'))
+
+  expect(await rpc<Hex>(url, 'eth_getStorageAt', [neverWrote, SLOT0, 'latest'])).toBe(`0x${'0'.repeat(64)}`)
+  await mined(await c.unlocked0.sendTransaction({ to: neverWrote, gas: 100_000n }))
+  expect(await rpc<Hex>(url, 'eth_getStorageAt', [neverWrote, SLOT0, 'latest'])).toBe(WORD_42)
+
+  const mock = '0x000000000000000000000000000000000000beef' as Address
+  expect(await rpc(url, 'anvil_setCode', [mock, STORE_42])).toBe(null)
+  await mined(await c.unlocked0.sendTransaction({ to: mock, gas: 100_000n }))
+  expect(await rpc<Hex>(url, 'eth_getStorageAt', [mock, SLOT0, 'latest'])).toBe(WORD_42)
+}
+
 describe('fork mode: cairn start --dev --fork-url', () => {
   it('forks a Cairn node holding Uniswap V2 state: reads equal the remote, a swap changes only the fork', async () => {
     const remote = await start('cairn')
@@ -267,6 +305,9 @@ describe('fork mode: cairn start --dev --fork-url', () => {
       const remote = await start('anvil')
       const d = await deployUniswap(remote.url)
       await rpc(remote.url, 'anvil_setBalance', [EDITED, '0x1234'])
+      // A contract on the remote that never wrote its storage.
+      const neverWrote = '0x00000000000000000000000000000000000057a7' as Address
+      await rpc(remote.url, 'anvil_setCode', [neverWrote, STORE_42])
       await rpc(remote.url, 'evm_mine', [])
       const forkBlock = await rpc<Hex>(remote.url, 'eth_blockNumber', [])
       const remoteBefore = await snapshot(remote.url, d, forkBlock)
@@ -275,6 +316,8 @@ describe('fork mode: cairn start --dev --fork-url', () => {
       const forked = await snapshot(fork.url, d, 'latest')
       expect({ ...forked, balanceA0: remoteBefore.balanceA0 }).toEqual(remoteBefore)
       await swapOnFork(fork.url, d)
+      await writeEmptyStorage(fork.url, neverWrote)
+      expect(await rpc<Hex>(remote.url, 'eth_getStorageAt', [neverWrote, SLOT0, 'latest'])).toBe(`0x${'0'.repeat(64)}`)
       expect(await snapshot(remote.url, d, 'latest')).toEqual(remoteBefore)
     },
     120_000,
