@@ -1,7 +1,13 @@
 /**
  * Sends a transaction to a system contract for a CLI command: simulates it first, so a call the
  * contract refuses is reported with the contract's custom error (its name names the rule, its
- * arguments the values) and nothing is sent; then sends it and waits for its receipt.
+ * arguments the values) and nothing is sent; then sends it and waits for its receipt. Whatever
+ * fails on the way (the simulation, the node refusing the transaction or its gas estimate, no
+ * receipt in time) is one line of `error: …` (a CairnError), never a viem stack.
+ *
+ * What a command reports (a proposal's id, an amount paid out, the height a key takes effect) comes
+ * from the events of its own receipt (`SendResult.events`), never from state read afterwards: other
+ * transactions in the same block, or after it, would change that state.
  */
 import { CairnError } from '@cairn/utils'
 import {
@@ -14,6 +20,7 @@ import {
   type Hex,
   http,
   type PublicClient,
+  parseEventLogs,
 } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { NodeErrorCode } from '../../errors.ts'
@@ -46,10 +53,23 @@ export async function connect(url: string): Promise<ChainClient> {
     rpcUrls: { default: { http: [url] } },
   })
   return {
-    public: createPublicClient({ chain, transport: http(url, { timeout: 30_000 }) }) as PublicClient,
+    public: createPublicClient({ chain, transport: http(url, { timeout: 30_000 }), ...POLLING }) as PublicClient,
     chainId,
     url,
   }
+}
+
+/**
+ * How often viem polls for a receipt, and how long it keeps a block number. Its defaults (4 s each,
+ * for a chain whose block time it does not know) made every transaction command wait ~4 s for a
+ * receipt that was there within a block, then ~4 s more before exiting (the poll's last timer).
+ */
+const POLLING = { pollingInterval: 250, cacheTime: 0 } as const
+
+/** A node's or viem's message, on one line and bounded (it may quote what the node was sent). */
+function oneLine(text: string): string {
+  const line = text.replace(/\s*\n\s*/g, ' ').trim()
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line
 }
 
 /** Why the contract refused, from a viem error: `Name(arg, …)` or the revert reason. */
@@ -60,19 +80,51 @@ export function refusal(err: unknown): string {
       const name = revert.data?.errorName
       if (name !== undefined) {
         const args = (revert.data?.args ?? []).map((a) => (typeof a === 'bigint' ? a.toString() : String(a)))
-        return `${name}(${args.join(', ')})`
+        return oneLine(`${name}(${args.join(', ')})`)
       }
-      return revert.reason ?? revert.shortMessage
+      return oneLine(revert.reason ?? revert.shortMessage)
     }
-    return err.shortMessage
+    return oneLine(err.shortMessage)
   }
-  return (err as Error).message
+  return oneLine((err as Error).message)
+}
+
+/** What the node said when it refused a transaction (viem's summary, and the node's own words). */
+function nodeRefusal(err: unknown): string {
+  if (err instanceof BaseError) {
+    const details = err.details && !err.shortMessage.includes(err.details) ? `: ${err.details}` : ''
+    return oneLine(`${err.shortMessage}${details}`)
+  }
+  return oneLine((err as Error).message)
+}
+
+/** One event the called contract logged in the transaction, decoded by its ABI. */
+export interface TxEvent {
+  eventName: string
+  args: Record<string, unknown>
 }
 
 export interface SendResult {
   hash: Hex
   blockNumber: bigint
   gasUsed: bigint
+  /** The called contract's events in this transaction's receipt, in log order. */
+  events: TxEvent[]
+}
+
+/**
+ * The arguments of the one `eventName` event a transaction logged (its own receipt's).
+ * @throws CairnError `TX_REFUSED` when the receipt holds none (a contract unlike this build's ABI)
+ */
+export function eventOf(r: SendResult, eventName: string): Record<string, unknown> {
+  const found = r.events.find((e) => e.eventName === eventName)
+  if (found === undefined) {
+    throw new CairnError(NodeErrorCode.TX_REFUSED, `transaction ${r.hash} logged no ${eventName} event`, {
+      fault: 'internal',
+      hint: 'the contract at the system address does not match this cairn release: run the release the network runs',
+    })
+  }
+  return found.args
 }
 
 /** Simulates then sends `functionName(args)` with `value`, and waits for the receipt. */
@@ -85,6 +137,7 @@ export async function sendContractTx(
     account,
     chain: client.public.chain,
     transport: http(client.url, { timeout: 30_000 }),
+    ...POLLING,
   })
   let request: unknown
   try {
@@ -95,8 +148,30 @@ export async function sendContractTx(
       hint: 'nothing was sent; docs/consensus/staking.md and governance.md list each rule and its error',
     })
   }
-  const hash = await wallet.writeContract(request as never)
-  const receipt = await client.public.waitForTransactionReceipt({ hash, timeout: 60_000 })
+  let hash: Hex
+  try {
+    hash = await wallet.writeContract(request as never)
+  } catch (err) {
+    // The simulation passed but the node would not take it: its gas estimate, the fee, the
+    // account's balance for gas, its nonce.
+    throw new CairnError(NodeErrorCode.TX_REFUSED, `${call.functionName} not sent: ${nodeRefusal(err)}`, {
+      fault: 'caller',
+      hint: `the node at ${client.url} refused the transaction; check the account's balance for gas and that no other transaction from it is pending`,
+    })
+  }
+  let receipt: Awaited<ReturnType<PublicClient['waitForTransactionReceipt']>>
+  try {
+    receipt = await client.public.waitForTransactionReceipt({ hash, timeout: RECEIPT_TIMEOUT_MS })
+  } catch (err) {
+    throw new CairnError(
+      NodeErrorCode.TX_REFUSED,
+      `${call.functionName} sent as ${hash}, but no receipt came: ${nodeRefusal(err)}`,
+      {
+        fault: 'transient',
+        hint: `it may still be included: look it up later (cast receipt ${hash}) before sending it again`,
+      },
+    )
+  }
   if (receipt.status !== 'success') {
     throw new CairnError(
       NodeErrorCode.TX_REFUSED,
@@ -107,5 +182,13 @@ export async function sendContractTx(
       },
     )
   }
-  return { hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed }
+  const own = receipt.logs.filter((l) => l.address.toLowerCase() === call.address.toLowerCase())
+  const events = parseEventLogs({ abi: call.abi, logs: own }).map((e) => ({
+    eventName: e.eventName as string,
+    args: e.args as Record<string, unknown>,
+  }))
+  return { hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, events }
 }
+
+/** How long a command waits for its transaction's receipt. */
+const RECEIPT_TIMEOUT_MS = 60_000

@@ -7,7 +7,7 @@
 import { GOVERNANCE_ADDRESS, governance, STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { type Command, InvalidArgumentError } from 'commander'
 import { type Abi, encodeFunctionData, formatEther, type Hex } from 'viem'
-import { connect, sendContractTx } from '../chain-tx/contract-tx.ts'
+import { connect, eventOf, type SendResult, sendContractTx } from '../chain-tx/contract-tx.ts'
 import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
 import { coins, usage } from './staking.ts'
 
@@ -19,6 +19,21 @@ const STAKING = STAKING_ADDRESS as Hex
 const STATUS: Record<number, string> = { 1: 'voting', 2: 'passed', 3: 'rejected', 4: 'executed', 5: 'expired' }
 
 const OPTIONS = { yes: 1, abstain: 2, no: 3, veto: 4, 'no-with-veto': 4 } as const
+const OPTION_NAMES: Record<number, string> = { 1: 'yes', 2: 'abstain', 3: 'no', 4: 'veto' }
+
+/** `proposal N: passed (yes …, no …)` from a tally's receipt when it decided; null while it counts on. */
+function tallyOutcome(r: SendResult): string | null {
+  const t = r.events.find((e) => e.eventName === 'ProposalTallied')?.args as
+    | { id: bigint; status: number; yes: bigint; abstain: bigint; no: bigint; veto: bigint; depositBurned: boolean }
+    | undefined
+  if (t === undefined) return null
+  const c = (v: bigint) => formatEther(v)
+  return (
+    `proposal ${t.id}: ${STATUS[Number(t.status)] ?? t.status} ` +
+    `(yes ${c(t.yes)}, no ${c(t.no)}, veto ${c(t.veto)}, abstain ${c(t.abstain)} coins` +
+    `${t.depositBurned ? '; deposit burned' : ''})`
+  )
+}
 
 function option(v: string): number {
   const n = OPTIONS[v as keyof typeof OPTIONS]
@@ -177,7 +192,7 @@ export function registerGov(program: Command): void {
     process.stdout.write(
       `${functionName}: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n`,
     )
-    return client
+    return { client, receipt: r }
   }
 
   tx('propose', 'submit a proposal with a deposit')
@@ -195,34 +210,30 @@ export function registerGov(program: Command): void {
       const actions = await actionsOf(o, (address, abi, functionName) =>
         client.public.readContract({ address, abi, functionName }),
       )
-      await send(o, 'submitProposal', [actions, o.title, o.description], o.deposit)
-      const count = (await client.public.readContract({
-        address: GOV,
-        abi: GOV_ABI,
-        functionName: 'proposalCount',
-      })) as bigint
-      process.stdout.write(`proposal ${count}\n`)
+      const { receipt } = await send(o, 'submitProposal', [actions, o.title, o.description], o.deposit)
+      // The id its own receipt logged: `proposalCount()` read now would name another proposal
+      // when one more landed in the same block or after it.
+      const submitted = eventOf(receipt, 'ProposalSubmitted') as { id: bigint; votingEndBlock: bigint }
+      process.stdout.write(`proposal ${submitted.id}: voting until block ${submitted.votingEndBlock}\n`)
     })
   tx('vote', 'vote on a proposal (weighted by your bonded stake)')
     .requiredOption('--id <n>', 'the proposal', id)
     .requiredOption('--option <vote>', 'yes, no, abstain or veto', option)
     .action(async (o: SignerFlags & { rpc: string; id: bigint; option: number }) => {
-      await send(o, 'vote', [o.id, o.option])
+      const { receipt } = await send(o, 'vote', [o.id, o.option])
+      const voted = eventOf(receipt, 'Voted') as { id: bigint; option: number }
+      process.stdout.write(`voted ${OPTION_NAMES[Number(voted.option)] ?? voted.option} on proposal ${voted.id}\n`)
     })
   tx('tally', 'count the votes of a proposal whose voting period ended')
     .requiredOption('--id <n>', 'the proposal', id)
     .action(async (o: SignerFlags & { rpc: string; id: bigint }) => {
-      // The contract counts 16 voters per call (a block's gas): call again until it decides.
+      // The contract counts 16 voters per call (a block's gas): call again until it decides. The
+      // outcome is the one its own receipt logged (ProposalTallied), not the status read later.
       for (let calls = 0; calls < 100; calls++) {
-        const client = await send(o, 'tally', [o.id])
-        const p = (await client.public.readContract({
-          address: GOV,
-          abi: GOV_ABI,
-          functionName: 'getProposal',
-          args: [o.id],
-        })) as { status: number }
-        if (Number(p.status) !== 1) {
-          process.stdout.write(`proposal ${o.id}: ${STATUS[Number(p.status)] ?? p.status}\n`)
+        const { receipt } = await send(o, 'tally', [o.id])
+        const tallied = tallyOutcome(receipt)
+        if (tallied !== null) {
+          process.stdout.write(`${tallied}\n`)
           return
         }
       }
@@ -230,7 +241,8 @@ export function registerGov(program: Command): void {
   tx('execute', 'run a passed proposal after its timelock')
     .requiredOption('--id <n>', 'the proposal', id)
     .action(async (o: SignerFlags & { rpc: string; id: bigint }) => {
-      await send(o, 'execute', [o.id])
+      const { receipt } = await send(o, 'execute', [o.id])
+      process.stdout.write(`proposal ${(eventOf(receipt, 'ProposalExecuted') as { id: bigint }).id}: executed\n`)
     })
   gov
     .command('status')

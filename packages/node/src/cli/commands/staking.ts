@@ -14,7 +14,7 @@ import { type Abi, formatEther, type Hex, isAddress, parseEther } from 'viem'
 import { NodeErrorCode } from '../../errors.ts'
 import { type KeyFile, loadOrCreateKey } from '../../keys/key-file.ts'
 import { loadOrCreatePqSeed, loadPqSeed, PQ_NEXT_SEED_FILE } from '../../keys/pq-seed-file.ts'
-import { type ChainClient, connect, sendContractTx } from '../chain-tx/contract-tx.ts'
+import { type ChainClient, connect, eventOf, type SendResult, sendContractTx } from '../chain-tx/contract-tx.ts'
 import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
 
 const ABI = staking.abi as Abi
@@ -49,7 +49,7 @@ function txCommand(parent: Command, name: string, description: string): Command 
   )
 }
 
-async function send(opts: TxOpts, functionName: string, args: readonly unknown[], value?: bigint): Promise<void> {
+async function send(opts: TxOpts, functionName: string, args: readonly unknown[], value?: bigint): Promise<SendResult> {
   const account = await loadTxSigner(opts)
   const client = await connect(opts.rpc)
   const r = await sendContractTx(client, account, {
@@ -62,7 +62,20 @@ async function send(opts: TxOpts, functionName: string, args: readonly unknown[]
   process.stdout.write(
     `${functionName}: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n`,
   )
+  return r
 }
+
+/**
+ * What a transaction did, from its own receipt's event (`eventName`): `say` turns the event's
+ * arguments into the line printed. Amounts and heights come from there, never from state read
+ * afterwards, which other transactions may have changed.
+ */
+async function report(r: Promise<SendResult>, eventName: string, say: (args: Record<string, unknown>) => string) {
+  process.stdout.write(`${say(eventOf(await r, eventName))}\n`)
+}
+
+const coinsOf = (v: unknown) => `${formatEther(v as bigint)} coins`
+const at = (seconds: unknown) => new Date(Number(seconds as bigint) * 1000).toISOString()
 
 async function read<T>(client: ChainClient, functionName: string, args: readonly unknown[] = []): Promise<T> {
   return (await client.public.readContract({ address: ADDRESS, abi: ABI, functionName, args })) as T
@@ -117,38 +130,73 @@ export function registerStaking(program: Command): void {
         const args = [o.consensusAddress, o.commission, o.maxCommission, o.maxChange, o.minSelfBond, o.description]
         // With a seed: the overload that registers the ML-DSA-65 public key (docs/consensus/post-quantum.md).
         if (o.pqSeedFile !== undefined) args.push(bytesToHex(mlDsa65Keygen(loadPqSeed(o.pqSeedFile)).publicKey))
-        await send(o, 'createValidator', args, o.selfBond)
+        await report(
+          send(o, 'createValidator', args, o.selfBond),
+          'ValidatorCreated',
+          (e) => `validator ${e.consensusAddr} created: self-bond ${coinsOf(e.selfBond)}, operator ${e.operator}`,
+        )
       },
     )
   txCommand(st, 'edit-validator', 'change the commission (bounded per day) or the description')
     .requiredOption('--commission <percent>', 'the new commission', bps)
     .option('--description <text>', 'the new description', '')
     .action(async (o: TxOpts & { commission: number; description: string }) =>
-      send(o, 'editValidator', [o.commission, o.description]),
+      report(
+        send(o, 'editValidator', [o.commission, o.description]),
+        'ValidatorEdited',
+        (e) => `validator ${e.operator}: commission ${Number(e.commissionBps) / 100}%`,
+      ),
     )
   txCommand(st, 'delegate', 'bond coins to a validator')
     .requiredOption('--validator <operator>', "the validator's operator address", address)
     .requiredOption('--amount <coins>', 'how much', coins)
-    .action(async (o: TxOpts & { validator: Hex; amount: bigint }) => send(o, 'delegate', [o.validator], o.amount))
+    .action(async (o: TxOpts & { validator: Hex; amount: bigint }) =>
+      report(
+        send(o, 'delegate', [o.validator], o.amount),
+        'Delegated',
+        (e) => `delegated ${coinsOf(e.amount)} to ${e.operator} (${e.shares} shares)`,
+      ),
+    )
   txCommand(st, 'unbond', 'start unbonding a delegation (slashable until it completes)')
     .requiredOption('--validator <operator>', "the validator's operator address", address)
     .requiredOption('--amount <coins>', 'how much', coins)
-    .action(async (o: TxOpts & { validator: Hex; amount: bigint }) => send(o, 'undelegate', [o.validator, o.amount]))
+    .action(async (o: TxOpts & { validator: Hex; amount: bigint }) =>
+      report(
+        send(o, 'undelegate', [o.validator, o.amount]),
+        'Undelegated',
+        (e) => `unbonding ${coinsOf(e.amount)} from ${e.operator}: entry ${e.entryId}, complete at ${at(e.completion)}`,
+      ),
+    )
   txCommand(st, 'redelegate', 'move a delegation to another validator at once')
     .requiredOption('--from <operator>', 'the validator it leaves', address)
     .requiredOption('--to <operator>', 'the validator it joins', address)
     .requiredOption('--amount <coins>', 'how much', coins)
     .action(async (o: TxOpts & { from: Hex; to: Hex; amount: bigint }) =>
-      send(o, 'redelegate', [o.from, o.to, o.amount]),
+      report(
+        send(o, 'redelegate', [o.from, o.to, o.amount]),
+        'Redelegated',
+        (e) =>
+          `redelegated ${coinsOf(e.amount)} from ${e.src} to ${e.dst} (slashable for the source until ${at(e.completion)})`,
+      ),
     )
   txCommand(st, 'withdraw-unbonded', 'pay out unbonding entries that have completed').action(async (o: TxOpts) =>
-    send(o, 'withdrawUnbonded', []),
+    report(send(o, 'withdrawUnbonded', []), 'UnbondedWithdrawn', (e) => `withdrawn ${coinsOf(e.amount)}`),
   )
   txCommand(st, 'withdraw-rewards', "withdraw a delegation's rewards")
     .requiredOption('--validator <operator>', "the validator's operator address", address)
-    .action(async (o: TxOpts & { validator: Hex }) => send(o, 'withdrawRewards', [o.validator]))
+    .action(async (o: TxOpts & { validator: Hex }) =>
+      report(
+        send(o, 'withdrawRewards', [o.validator]),
+        'RewardsWithdrawn',
+        (e) => `withdrawn ${coinsOf(e.amount)} of rewards from ${e.operator}`,
+      ),
+    )
   txCommand(st, 'withdraw-commission', "withdraw the operator's commission").action(async (o: TxOpts) =>
-    send(o, 'withdrawCommission', []),
+    report(
+      send(o, 'withdrawCommission', []),
+      'CommissionWithdrawn',
+      (e) => `withdrawn ${coinsOf(e.amount)} of commission`,
+    ),
   )
   txCommand(st, 'rotate-key', "rotate the validator's consensus key (in the set from the tx's block + 2)")
     .option(
@@ -186,7 +234,6 @@ export function registerStaking(program: Command): void {
       if (newKey?.created && next) process.stdout.write(`created ${newKey.path} (${next.address})\n`)
       const pqSeed = newSeed === null ? null : loadOrCreatePqSeed(newSeed.path)
       if (newSeed?.created) process.stdout.write(`created ${newSeed.path} (mode 0600)\n`)
-      const [current] = await read<[Hex]>(client, 'getValidator', [account.address])
       // Loaded here only: the other staking commands do not need the consensus package.
       const { pqRotationArgs, rotationProof } = await import('@cairn/consensus')
       const chainId = BigInt(client.chainId)
@@ -213,13 +260,16 @@ export function registerStaking(program: Command): void {
         functionName: 'rotateConsensusKey',
         args,
       })
+      // The old key and the height from the receipt's event: a key read before sending, or a
+      // height computed here, would be wrong if another rotation landed first.
+      const rotated = eventOf(r, 'ConsensusKeyRotated') as { oldConsensusAddr: Hex; effectiveHeight: bigint }
       process.stdout.write(
         `rotateConsensusKey: ${r.hash} in block ${r.blockNumber} (gas ${r.gasUsed}) from ${account.address}\n` +
-          `consensus key ${current} signs until block ${r.blockNumber + 1n}; ${toChecksumAddress(bytesToHex(newAddress))} from block ${r.blockNumber + 2n}\n`,
+          `consensus key ${rotated.oldConsensusAddr} signs until block ${rotated.effectiveHeight - 1n}; ${toChecksumAddress(bytesToHex(newAddress))} from block ${rotated.effectiveHeight}\n`,
       )
     })
   txCommand(st, 'unjail', 'return a jailed validator to the candidates (after its jail time)').action(
-    async (o: TxOpts) => send(o, 'unjail', []),
+    async (o: TxOpts) => report(send(o, 'unjail', []), 'Unjailed', (e) => `validator ${e.consensusAddr} unjailed`),
   )
 
   st.command('validators')
