@@ -25,6 +25,13 @@ const STORE = '6001340160005560005460005260206000f3'
 const caller = (target: string) => `631234567860e01b6000526000600060046000600073${target.slice(2)}5af100`
 /** Runtime: REVERT with no data. */
 const REVERTER = '60006000fd'
+/** Init code: SSTORE(0, 42), then a one-byte runtime (STOP). */
+const CHILD = '602a600055600060005360016000f3'
+/**
+ * Runtime: CREATE2 of CHILD (salt 1), then LOG1 (topic 0xff) and LOG0 of 32 bytes: a contract
+ * created by CREATE2 that writes storage, and logs for callTracer's `withLog`.
+ */
+const FACTORY = `6e${CHILD}600052` + '6001600f60116000f550' + '60ff60006000a1' + '60206000a0' + '00'
 
 type Obj = Record<string, unknown>
 type Answer = { result?: unknown; error?: { code: number; message: string } }
@@ -72,6 +79,7 @@ function withoutFeeBalances(state: Obj, feePayers: string[]): Obj {
 
 let txs: [string, string] // the traced call through `caller`, on each chain
 let reverted: [string, string]
+let created2: [string, string] // the FACTORY's call
 let callerAddr: string
 
 describe.skipIf(!haveAnvil)("geth's built-in tracers, Anvil and Cairn side by side", () => {
@@ -89,14 +97,19 @@ describe.skipIf(!haveAnvil)("geth's built-in tracers, Anvil and Cairn side by si
       send(n, { to: n === anvil ? ra.contractAddress : rc.contractAddress, gas: '0x30000' }),
     )
     reverted = [xa.transactionHash as string, xc.transactionHash as string]
+    const [fa, fc] = await onBoth((n) => send(n, { data: deployer(FACTORY) }))
+    expect(fc.contractAddress).toBe(fa.contractAddress)
+    const [ga, gc] = await onBoth((n) => send(n, { to: fa.contractAddress, gas: '0x100000' }))
+    created2 = [ga.transactionHash as string, gc.transactionHash as string]
   }, 60_000)
   afterAll(async () => {
     await Promise.all([anvil?.stop(), cairn?.stop()])
     killAllNodes()
   })
 
-  const trace = (i: 0 | 1, config: Obj, which: 'txs' | 'reverted' = 'txs') =>
-    ok(nodes()[i], 'debug_traceTransaction', [(which === 'txs' ? txs : reverted)[i], config])
+  const traced = { txs: () => txs, reverted: () => reverted, created2: () => created2 }
+  const trace = (i: 0 | 1, config: Obj, which: keyof typeof traced = 'txs') =>
+    ok(nodes()[i], 'debug_traceTransaction', [traced[which]()[i], config])
 
   it('4byteTracer and noopTracer: the same answers', async () => {
     for (const config of [{ tracer: '4byteTracer' }, { tracer: 'noopTracer' }]) {
@@ -130,6 +143,82 @@ describe.skipIf(!haveAnvil)("geth's built-in tracers, Anvil and Cairn side by si
     expect(withoutFeeBalances(c.post, payers)).toEqual(withoutFeeBalances(a.post, payers))
     expect((c.post[A0] as Obj).nonce).toBe((a.post[A0] as Obj).nonce)
     expect(Object.keys(c.post[A0] as Obj).sort()).toEqual(Object.keys(a.post[A0] as Obj).sort())
+  })
+
+  it('prestateTracer diffMode: a contract created by CREATE2 is in post, not in pre', async () => {
+    const config = { tracer: 'prestateTracer', tracerConfig: { diffMode: true } }
+    const [a, c] = [
+      (await trace(0, config, 'created2')) as { pre: Obj; post: Obj },
+      (await trace(1, config, 'created2')) as { pre: Obj; post: Obj },
+    ]
+    const coinbases = await onBoth(async (n) => ((await ok(n, 'eth_getBlockByNumber', ['latest', false])) as Obj).miner)
+    const payers = [A0, ...coinbases.map(String)]
+    expect(withoutFeeBalances(c.pre, payers)).toEqual(withoutFeeBalances(a.pre, payers))
+    expect(withoutFeeBalances(c.post, payers)).toEqual(withoutFeeBalances(a.post, payers))
+    // The factory (nonce 2) and the child: code, nonce 1 and the slot its init code wrote.
+    expect(Object.values(withoutFeeBalances(c.post, payers))).toContainEqual({
+      code: '0x00',
+      nonce: 1,
+      storage: { [`0x${'00'.repeat(32)}`]: `0x${'2a'.padStart(64, '0')}` },
+    })
+  })
+
+  it('callTracer withLog: each log has its index in the block (the receipt logIndex)', async () => {
+    const config = { tracer: 'callTracer', tracerConfig: { withLog: true } }
+    const [a, c] = [(await trace(0, config, 'created2')) as Obj, (await trace(1, config, 'created2')) as Obj]
+    expect(c.logs).toEqual(a.logs)
+    expect((c.logs as Obj[]).map((l) => l.index)).toEqual(['0x0', '0x1'])
+    // Two transactions in one block: the second one's logs follow the first one's (as its receipt
+    // says; Anvil 1.7.1 numbers each transaction's from 0, geth and the execution-apis spec the block's).
+    const child = `0x${'fe'.repeat(20)}`
+    await ok(cairn, 'anvil_setCode', [child, `0x${FACTORY.slice(FACTORY.indexOf('60ff'))}`])
+    await ok(cairn, 'evm_setAutomine', [false])
+    try {
+      const first = await ok(cairn, 'eth_sendTransaction', [{ from: A0, to: child, gas: '0x30000' }])
+      const second = await ok(cairn, 'eth_sendTransaction', [{ from: A0, to: child, gas: '0x30000' }])
+      await ok(cairn, 'evm_mine', [])
+      const receipt = (await ok(cairn, 'eth_getTransactionReceipt', [second])) as { logs: Obj[] }
+      expect(((await ok(cairn, 'eth_getTransactionReceipt', [first])) as Obj).blockNumber).toBe(
+        (receipt as unknown as Obj).blockNumber,
+      )
+      const tree = (await ok(cairn, 'debug_traceTransaction', [second, config])) as { logs: Obj[] }
+      expect(tree.logs.map((l) => l.index)).toEqual(receipt.logs.map((l) => l.logIndex))
+      expect(tree.logs.map((l) => l.index)).toEqual(['0x2', '0x3'])
+      const block = (await ok(cairn, 'debug_traceBlockByNumber', [
+        (receipt as unknown as Obj).blockNumber,
+        config,
+      ])) as { result: { logs: Obj[] } }[]
+      expect(block.map((t) => t.result.logs.map((l) => l.index))).toEqual([
+        ['0x0', '0x1'],
+        ['0x2', '0x3'],
+      ])
+    } finally {
+      await ok(cairn, 'evm_setAutomine', [true])
+    }
+  })
+
+  it("trace_transaction of failed calls: Anvil's result and error (gas aside)", async () => {
+    const strip = (t: Obj) => {
+      const { action, result, blockHash: _h, transactionHash: _t, blockNumber: _n, ...rest } = t
+      const { gas: _g, ...act } = action as Obj
+      if (result === null || result === undefined) return { ...rest, action: act, result }
+      const { gasUsed: _u, ...res } = result as Obj
+      return { ...rest, action: act, result: res }
+    }
+    const [a, c] = (await onBoth((n) => ok(n, 'trace_transaction', [reverted[n === anvil ? 0 : 1]]))) as [Obj[], Obj[]]
+    expect(c.map(strip)).toEqual(a.map(strip))
+    // A revert keeps its result (the revert data is its output).
+    expect(c[0]).toMatchObject({ error: 'Reverted', result: { output: '0x' } })
+    // Any other failure has a null result, in Parity's words (an invalid opcode: "Bad instruction").
+    const [ba, bc] = await onBoth(async (n) => {
+      const contract = (await send(n, { data: deployer('fe') })).contractAddress
+      const tx = (await send(n, { to: contract, gas: '0x30000' })).transactionHash
+      const traces = (await ok(n, 'trace_transaction', [tx])) as Obj[]
+      // The address aside: the chains' nonces of account 0 differ by now.
+      return traces.map((t) => ({ ...strip(t), action: { ...(strip(t).action as Obj), to: undefined } }))
+    })
+    expect(bc).toEqual(ba)
+    expect(bc[0]).toMatchObject({ error: 'Bad instruction', result: null })
   })
 
   it('debug_traceCall and debug_traceBlockByNumber take the same tracers', async () => {

@@ -55,7 +55,7 @@ interface RunningTrace {
 const ZERO_HASH = `0x${'00'.repeat(32)}`
 
 /** A mined transaction as a tracer sees it: its sender, recipient, the block's coinbase, where it is. */
-function txSubject(block: Block, index: number): TraceSubject {
+function txSubject(block: Block, index: number, firstLogIndex: number): TraceSubject {
   const tx = block.transactions[index] as Block['transactions'][number]
   return {
     parties: [tx.getSenderAddress(), tx.to, block.header.coinbase],
@@ -63,7 +63,17 @@ function txSubject(block: Block, index: number): TraceSubject {
     blockNumber: Number(block.header.number),
     transactionHash: bytesToHex(tx.hash()),
     transactionPosition: index,
+    firstLogIndex,
   }
+}
+
+/** The logs of a stored block's transactions before transaction `index` (its receipts'). */
+async function logsBefore(ctx: RpcContext, block: Block, index: number): Promise<number> {
+  if (index === 0) return 0
+  const receipts = await ctx.chain.getReceipts(block.hash())
+  let n = 0
+  for (const r of receipts?.slice(0, index) ?? []) n += r.logs.length
+  return n
 }
 
 function durationMs(s: string): number {
@@ -114,7 +124,7 @@ async function traceWith(ctx: RpcContext, config: TraceConfig, prepare: () => Pr
 async function traceBlock(ctx: RpcContext, block: Block, config: TraceConfig) {
   if (block.header.number === 0n)
     throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'genesis is not traceable', { fault: 'caller' })
-  if (block.transactions.length > 0) tracerFor(ctx, config, txSubject(block, 0)) // refuses an unknown tracer before any work
+  if (block.transactions.length > 0) tracerFor(ctx, config, txSubject(block, 0, 0)) // refuses an unknown tracer before any work
   const replay = await replayBlock(ctx.chain, block)
   const limitMs = limitMsOf(ctx, config)
   let deadline = 0
@@ -135,12 +145,14 @@ async function traceBlock(ctx: RpcContext, block: Block, config: TraceConfig) {
   )
   const out: { txHash: string; result: unknown }[] = []
   const state = replay.vm.stateManager as unknown as StateView
+  let logs = 0
   for (const [i, tx] of block.transactions.entries()) {
-    const run = tracerFor(ctx, config, txSubject(block, i))
+    const run = tracerFor(ctx, config, txSubject(block, i, logs))
     await run.begin(state)
     current = run.tracer
     deadline = Date.now() + limitMs
     const r = await replay.next()
+    logs += r.receipt.logs.length
     await run.end(state)
     out.push({ txHash: bytesToHex(tx.hash()), result: run.result(r, r.totalGasSpent, tx.gasLimit) })
   }
@@ -187,7 +199,7 @@ export const debugTraceMethods: MethodDef[] = [
         const tx = block.transactions[loc.index] as (typeof block.transactions)[number]
         return {
           vm: replay.vm,
-          subject: txSubject(block, loc.index),
+          subject: txSubject(block, loc.index, await logsBefore(ctx, block, loc.index)),
           keepsState: true,
           async run() {
             const r = await replay.run()

@@ -14,6 +14,14 @@ export interface CallLog {
   topics: string[]
   data: string
   position: string
+  /** The log's index in the block (its receipt's `logIndex`); set once the transaction ends. */
+  index?: string
+}
+
+/** A log emitted in a frame: it takes effect (and an index) unless its frame or an ancestor fails. */
+interface Emitted {
+  log: CallLog
+  failed: boolean
 }
 
 /** One call frame, in geth's callTracer format. */
@@ -35,7 +43,10 @@ export interface CallFrame {
 interface OpenFrame {
   frame: CallFrame
   message: Message
+  /** The frame's own logs, as printed (none of nested frames under onlyTopCall). */
   logs: CallLog[]
+  /** Every log emitted in the frame and its finished children, in order. */
+  emitted: Emitted[]
   calls: CallFrame[]
 }
 
@@ -45,22 +56,30 @@ const CALL_OPS = new Set(['CALL', 'CALLCODE', 'DELEGATECALL', 'STATICCALL', 'CRE
  * geth's `callTracer`: the tree of calls a transaction made (CALL, STATICCALL, DELEGATECALL,
  * CALLCODE, CREATE, CREATE2, SELFDESTRUCT) with gas given and used, input, output, error and the
  * decoded `Error(string)` revert reason; with `withLog`, each frame's logs (dropped when the frame
- * or an ancestor fails). The frame type is the opcode that started the message.
+ * or an ancestor fails), each with its `index` in the block (the execution-apis rule: the logs that
+ * took effect before it, from `firstLogIndex`, the logs of the block's earlier transactions; a
+ * failed frame's logs take none; onlyTopCall prints the top frame's but numbers them all). The
+ * frame type is the opcode that started the message.
  */
 export class CallTracer implements Tracer {
   private readonly stack: OpenFrame[] = []
   private top: CallFrame | undefined
+  private topEmitted: Emitted[] = []
   private lastOp = ''
 
-  constructor(private readonly config: CallTracerConfig) {}
+  constructor(
+    private readonly config: CallTracerConfig,
+    private readonly firstLogIndex = 0,
+  ) {}
 
   step(e: InterpreterStep): void {
     const op = e.opcode.name
     this.lastOp = op
     const current = this.stack[this.stack.length - 1]
-    if (!current || this.config.onlyTopCall) return
+    if (!current) return
     const s = e.stack
     if (op === 'SELFDESTRUCT') {
+      if (this.config.onlyTopCall) return
       current.calls.push({
         type: 'SELFDESTRUCT',
         from: e.address.toString(),
@@ -78,12 +97,14 @@ export class CallTracer implements Tracer {
       data.set(e.memory.subarray(offset, offset + size))
       const topics: string[] = []
       for (let i = 0; i < n; i++) topics.push(`0x${(s[s.length - 3 - i] ?? 0n).toString(16).padStart(64, '0')}`)
-      current.logs.push({
+      const log: CallLog = {
         address: e.address.toString(),
         topics,
         data: bytesToHex(data),
         position: toQuantity(current.calls.length),
-      })
+      }
+      current.emitted.push({ log, failed: false })
+      if (!this.config.onlyTopCall || this.stack.length === 1) current.logs.push(log)
     }
   }
 
@@ -110,7 +131,7 @@ export class CallTracer implements Tracer {
     }
     if (type === 'DELEGATECALL' || type === 'CALLCODE') frame.to = codeAddress?.toString() ?? m.to?.toString()
     if (type !== 'STATICCALL') frame.value = toQuantity(m.value)
-    this.stack.push({ frame, message: m, logs: [], calls: [] })
+    this.stack.push({ frame, message: m, logs: [], emitted: [], calls: [] })
   }
 
   afterMessage(r: EVMResult): void {
@@ -132,18 +153,25 @@ export class CallTracer implements Tracer {
     }
     if (this.config.withLog && !err && open.logs.length > 0) frame.logs = open.logs
     if (open.calls.length > 0) frame.calls = open.calls
-    if (err) dropLogs(frame)
+    if (err) {
+      dropLogs(frame)
+      for (const e of open.emitted) e.failed = true
+    }
     const parent = this.stack[this.stack.length - 1]
     if (parent) {
       if (!this.config.onlyTopCall) parent.calls.push(frame)
+      parent.emitted.push(...open.emitted)
     } else {
       this.top = frame
+      this.topEmitted = open.emitted
     }
   }
 
   /** The top frame; `gas` and `gasUsed` are the transaction's (intrinsic gas and refunds included). */
   result(gasLimit: bigint, gasUsed: bigint): CallFrame | null {
     if (!this.top) return null
+    let index = this.firstLogIndex
+    for (const e of this.topEmitted) if (!e.failed) e.log.index = toQuantity(index++)
     return order({ ...this.top, gas: toQuantity(gasLimit), gasUsed: toQuantity(gasUsed) })
   }
 }

@@ -10,8 +10,26 @@ const CALL_TYPES: Record<string, string> = {
   CALLCODE: 'callcode',
 }
 
+/** geth's wording → Parity's (geth's flatCallTracer `convertParityErrors` table, as Anvil and reth print them). */
+const PARITY_ERRORS: Record<string, string> = {
+  'contract creation code storage out of gas': 'Out of gas',
+  'out of gas': 'Out of gas',
+  'gas uint64 overflow': 'Out of gas',
+  'max code size exceeded': 'Out of gas',
+  'invalid jump destination': 'Bad jump destination',
+  'execution reverted': 'Reverted',
+  'return data out of bounds': 'Out of bounds',
+  'stack limit reached 1024 (1023)': 'Out of stack',
+  'precompiled failed': 'Built-in failed',
+  'invalid input length': 'Built-in failed',
+}
+
 function parityError(error: string): string {
-  return error === 'execution reverted' ? 'Reverted' : error
+  const known = PARITY_ERRORS[error]
+  if (known) return known
+  if (error.startsWith('invalid opcode')) return 'Bad instruction'
+  if (error.startsWith('stack underflow')) return 'Stack underflow'
+  return error
 }
 
 /**
@@ -39,7 +57,7 @@ export function flatTraces(
           value,
         },
         ...common,
-        result: frame.error ? null : { address: frame.to, code: frame.output ?? '0x', gasUsed: frame.gasUsed },
+        result: { address: frame.to, code: frame.output ?? '0x', gasUsed: frame.gasUsed },
         type: 'create',
       }
     } else if (frame.type === 'SELFDESTRUCT') {
@@ -60,13 +78,18 @@ export function flatTraces(
           value,
         },
         ...common,
-        result: frame.error ? null : { gasUsed: frame.gasUsed, output: frame.output ?? '0x' },
+        result: { gasUsed: frame.gasUsed, output: frame.output ?? '0x' },
         type: 'call',
       }
     }
     if (frame.error) {
       entry.error = errors === 'parity' ? parityError(frame.error) : frame.error
-      delete entry.result
+      // A revert's output is its reason: kept (with the gas it used), as geth's flatCallTracer and
+      // Anvil's trace_transaction keep it. Any other failure has no result: Parity's `null`, geth's none.
+      if (frame.error !== 'execution reverted') {
+        if (errors === 'parity') entry.result = null
+        else delete entry.result
+      }
     }
     out.push(entry)
   }

@@ -1,4 +1,3 @@
-import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, toQuantity } from '@cairn/utils'
 import type { EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import { Address, bigIntToBytes, generateAddress, generateAddress2, setLengthLeft } from '@ethereumjs/util'
@@ -88,14 +87,13 @@ export class PrestateTracer implements Tracer {
           await this.createdAt(state, new Address(generateAddress(e.address.bytes, bigIntToBytes(nonce))))
         })
       case 'CREATE2': {
+        // generateAddress2 hashes the init code itself.
         const offset = Number(top(1))
         const size = Number(top(2))
         const init = new Uint8Array(size)
         init.set(e.memory.subarray(offset, offset + size))
         const salt = setLengthLeft(bigIntToBytes(top(3)), 32)
-        return this.guarded(() =>
-          this.createdAt(state, new Address(generateAddress2(e.address.bytes, salt, keccak256(init)))),
-        )
+        return this.guarded(() => this.createdAt(state, new Address(generateAddress2(e.address.bytes, salt, init))))
       }
       default:
         return undefined

@@ -27,6 +27,8 @@ export interface TraceSubject {
   /** A mined transaction's hash and index; a call's are the zero hash and 0. */
   transactionHash: string
   transactionPosition: number
+  /** The logs of the block's transactions before this one (callTracer's first log `index`); a call's: 0. */
+  firstLogIndex?: number
 }
 
 /** One tracer prepared for one execution. */
@@ -63,7 +65,7 @@ export function traceRun(options: TraceOptions, structLogLimit: number, subject:
       return { tracer: logger, begin: NO_STATE, end: NO_STATE, result: (res, gasUsed) => logger.result(gasUsed, res) }
     }
     case 'callTracer': {
-      const tracer = new CallTracer(config)
+      const tracer = new CallTracer(config, subject.firstLogIndex ?? 0)
       return {
         tracer,
         begin: NO_STATE,
