@@ -66,6 +66,7 @@ import { type BftScheduler, RoundClock, realScheduler } from './round-clock.ts'
 import type { SignerState } from './signer-state.ts'
 import { memoizedVerifier, type SignatureVerifier } from './signing.ts'
 import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
+import { UpgradeHalt } from './upgrade-halt.ts'
 import { ValidatorRecords } from './validator-records.ts'
 import { ValidatorSchedule } from './validator-schedule.ts'
 import type { ValidatorSet } from './validator-set.ts'
@@ -140,6 +141,8 @@ export class BftEngine implements Engine {
   readonly #blocks: BlockExecutor
   readonly #reactor: ConsensusReactor
   readonly #clock: RoundClock
+  /** Staking: the stop before a scheduled upgrade this build does not know (upgrade-halt.ts). */
+  readonly #upgradeHalt: UpgradeHalt | null
   #attached: { chain: Chain; pool: TxPool; follower: ChainFollower } | undefined
   /** The schedule's restore from the chain, under way or done (see #scheduleReady). */
   #scheduleRestored: Promise<void> | undefined
@@ -164,6 +167,15 @@ export class BftEngine implements Engine {
     this.#opts = opts
     this.#m = modules
     this.#scheduler = modules.scheduler ?? realScheduler
+    this.#upgradeHalt = modules.staking
+      ? new UpgradeHalt({
+          logger: modules.logger,
+          staking: modules.staking,
+          scheduler: this.#scheduler,
+          chain: () => this.#chain,
+          waitMs: () => this.#blockTimeMs ?? opts.config.timeouts.commitMs,
+        })
+      : null
     const scheme = opts.config.signatureScheme ?? 'secp256k1'
     this.validators = new ValidatorSchedule(opts.config.validators, opts.config.validatorChanges, scheme)
     const setAt = (h: number) => this.validators.at(h)
@@ -368,6 +380,9 @@ export class BftEngine implements Engine {
     this.#lastCommitted = finalized
     this.#lastCertificate = await this.#storedCertificate(finalized)
     const height = Number(finalized.header.number) + 1
+    // Stopped at an upgrade this build does not know (restarted unchanged): it stops again.
+    await this.#upgradeHalt?.after(finalized.header)
+    if (chain.head.header.number > finalized.header.number) await this.#upgradeHalt?.after(chain.head.header)
     await this.#scheduleReady()
     await this.#records.prune(chain, height - 1)
     await this.#evidenceRecords.restore(chain, height)
@@ -376,6 +391,7 @@ export class BftEngine implements Engine {
     const onHead = ({ block }: { block: Block }) =>
       this.#enqueue(async () => {
         await this.#hooks.warmChainParams(block.header)
+        await this.#upgradeHalt?.after(block.header)
         if (this.#records.recordHeader(block.header)) await this.#records.saveSchedule()
         await this.#evidenceRecords.imported(block.header)
         await this.#finalizeParentOf(block)
@@ -535,6 +551,8 @@ export class BftEngine implements Engine {
   }
 
   async #act(a: BftAction): Promise<BftEvent[]> {
+    // Nothing of a height an unknown upgrade blocks: no block built, validated or committed, no vote.
+    if (this.#upgradeHalt?.blocks(actionHeight(a))) return []
     switch (a.kind) {
       case 'broadcastProposal':
         return this.#sendProposal(a.proposal)
@@ -672,6 +690,7 @@ export class BftEngine implements Engine {
     this.#lastCommitted = block
     this.#lastCertificate = certificate
     if (this.#m.staking !== undefined) this.#blockTimeMs = await this.#hooks.blockTimeAfter(block.header)
+    await this.#upgradeHalt?.after(block.header)
     const waiting = this.#precommitsInCommit
     this.#precommitsInCommit = []
     for (const { vote, signer } of waiting) this.#latePrecommit(vote, signer)
@@ -747,6 +766,7 @@ export class BftEngine implements Engine {
     this.#m.logger.info({ from: machine.height, to: height }, 'bft: the chain is final past the machine; jumping')
     this.#lastCommitted = finalized
     this.#lastCertificate = await this.#storedCertificate(finalized)
+    await this.#upgradeHalt?.after(finalized.header)
     this.#blocks.clear()
     this.#reactor.moveTo(height)
     this.#wal.truncateBelow(height)
@@ -759,5 +779,21 @@ export class BftEngine implements Engine {
     const bytes = await this.#chain.getFinality(block.hash())
     if (bytes === undefined || bytes.length === 0) return null
     return decodeCertificate(bytes, this.validators.scheme)
+  }
+}
+
+/** The height an action is about (evidence: none, never blocked). */
+function actionHeight(a: BftAction): number {
+  switch (a.kind) {
+    case 'broadcastProposal':
+      return a.proposal.height
+    case 'broadcastVote':
+      return a.vote.height
+    case 'scheduleTimeout':
+      return a.timeout.height
+    case 'evidence':
+      return -1
+    default:
+      return a.height
   }
 }

@@ -29,7 +29,7 @@ import { GOVERNANCE_SYSTEM_ABI, STAKING_SYSTEM_ABI } from './staking-abi.ts'
 import type { StakingMetrics } from './staking-metrics.ts'
 import type { ChainParams } from './staking-params.ts'
 import { type SystemBlock, type SystemCallResult, systemCall } from './system-call.ts'
-import { KNOWN_UPGRADES, type UpgradeHandler, upgradeRequired } from './upgrades.ts'
+import { KNOWN_UPGRADES, type UpgradeHandler, type UpgradePlan, upgradeRequired } from './upgrades.ts'
 
 /** One equivocation the block carries. */
 export interface StakingEvidence {
@@ -240,10 +240,36 @@ export class StakingHooks {
     }
   }
 
-  async #upgrade(ctx: EndBlockContext, number: bigint): Promise<void> {
+  /**
+   * The scheduled upgrade that stops this node before the height after `ctx.header`, read in the
+   * state after that block: the plan and its `UPGRADE_REQUIRED` error when its height is the next one and
+   * this build neither knows the upgrade nor was told to skip it; null otherwise. Cosmos halts in
+   * `BeginBlock` of the plan's height on every node; here the engine asks this after each block it
+   * commits or imports, so every node decides on the same state, before any block of that height
+   * is built, voted on or received (block-hooks' `endBlock` refusing the block at the height stays
+   * as the last line).
+   */
+  async upgradeBlocking(
+    ctx: Pick<EndBlockContext, 'vm' | 'header'>,
+  ): Promise<{ plan: UpgradePlan; error: CairnError } | null> {
+    const plan = await this.#plan(ctx)
+    const next = (ctx.header as { number: bigint }).number + 1n
+    if (plan.name === '' || plan.height !== next || this.#goesThrough(plan.name)) return null
+    return { plan, error: upgradeRequired(plan, this.#opts.version ?? 'unknown') }
+  }
+
+  /** Stops the node for an upgrade it does not know: logged and `onHalt`, once. */
+  halt(err: CairnError, plan: UpgradePlan): void {
+    if (this.#halted) return
+    this.#halted = true
+    this.#m.logger.error({ upgrade: plan.name, height: plan.height }, err.message)
+    this.#m.onHalt?.(err)
+  }
+
+  async #plan(ctx: Pick<EndBlockContext, 'vm' | 'header'>): Promise<UpgradePlan> {
     const out = await systemCall(
       ctx.vm,
-      systemBlock(ctx),
+      systemBlock(ctx as EndBlockContext),
       this.#governance,
       hexToBytes(encodeFunctionData({ abi: GOVERNANCE_SYSTEM_ABI, functionName: 'upgradePlan' })),
       0n,
@@ -254,6 +280,16 @@ export class StakingHooks {
       functionName: 'upgradePlan',
       data: bytesToHex(out.returnValue),
     }) as readonly [string, bigint]
+    return { name, height }
+  }
+
+  /** Whether this build goes through the upgrade `name`: it knows it, or was told to skip it. */
+  #goesThrough(name: string): boolean {
+    return (this.#m.upgrades ?? KNOWN_UPGRADES).has(name) || (this.#opts.skipUpgrades?.includes(name) ?? false)
+  }
+
+  async #upgrade(ctx: EndBlockContext, number: bigint): Promise<void> {
+    const { name, height } = await this.#plan(ctx)
     if (name === '' || height !== number) return
     const handler = (this.#m.upgrades ?? KNOWN_UPGRADES).get(name)
     if (handler !== undefined) {
@@ -266,11 +302,7 @@ export class StakingHooks {
       return
     }
     const err = upgradeRequired({ name, height }, this.#opts.version ?? 'unknown')
-    if (!this.#halted) {
-      this.#halted = true
-      this.#m.logger.error({ upgrade: name, height: number }, err.message)
-      this.#m.onHalt?.(err)
-    }
+    this.halt(err, { name, height })
     throw err
   }
 
