@@ -4,27 +4,35 @@
  */
 export { ConsensusErrorCode } from '../../errors.ts'
 export type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
-export type { ProtectionCheck, ProtectionRecord, ProtectionStore } from './protection-db.ts'
+export type { ProtectionCheck, ProtectionRecord, ProtectionRule, ProtectionStore } from './protection-db.ts'
 export {
   checkProtection,
+  DEFAULT_MAX_HEIGHT_JUMP,
   FileProtectionStore,
   MemoryProtectionStore,
   SignProtection,
 } from './protection-db.ts'
-export type { KeysResult, SignerRequest, SignerResponse } from './protocol.ts'
+export type { FrameRejection, KeysResult, SignerRequest, SignerResponse } from './protocol.ts'
 export {
   encodeFrame,
+  FRAME_REJECTIONS,
   FrameReader,
+  MAX_ERROR_MESSAGE_CHARS,
   MAX_FRAME_BYTES,
+  MAX_ROUND,
   PROTOCOL_VERSION,
   parseResponse,
   SignerErrorCode,
 } from './protocol.ts'
 export type { RemoteSignerMetrics, RemoteSignerModules, RemoteSignerOptions } from './remote-signer.ts'
 export { createRemoteSignerMetrics, RemoteSigner } from './remote-signer.ts'
+export type { SessionDrop } from './served-connection.ts'
+export { SESSION_DROPS } from './served-connection.ts'
 export { parseSignerUrl } from './signer-connection.ts'
+export type { SignerLimits } from './signer-limits.ts'
+export { DEFAULT_SIGNER_LIMITS, resolveSignerLimits } from './signer-limits.ts'
 export type { SignerServerMetrics, SignerServerModules, SignerServerOptions } from './signer-server.ts'
-export { certificateFingerprint, createSignerServerMetrics, SignerServer } from './signer-server.ts'
+export { certificateFingerprint, createSignerServerMetrics, SIGNER_REFUSALS, SignerServer } from './signer-server.ts'
 export type { RemoteTxSignerMetrics, RemoteTxSignerModules, RemoteTxSignerOptions } from './tx-client.ts'
 export { createRemoteTxSignerMetrics, openRemoteTxAccount, RemoteTxSigner } from './tx-client.ts'
 export type { AllowedRecipient, TxCheck, TxPolicy } from './tx-policy.ts'

@@ -12,6 +12,12 @@
  *
  * Comparing digests, not block hashes, is stricter than the in-process `checkSign`: a proposal
  * re-signed with another `polRound` is a different message, and is refused.
+ *
+ * A height further ahead of the key's last one than `maxHeightJump` is refused too, and not
+ * recorded. CometBFT's privval moves its state forward on any valid sign, so one request for a
+ * height no chain will reach (2^53 − 1 here, the largest a JSON number holds exactly) would make
+ * the key refuse every height the chain does reach, for good; the bound keeps what one request can
+ * spoil to `maxHeightJump` heights. A key with no record yet takes its first height as given.
  */
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -32,11 +38,36 @@ export interface ProtectionRecord {
 
 export type ProtectionCheck = { ok: true; again: boolean } | { ok: false; reason: string }
 
+/**
+ * The default bound on a height's jump ahead of the key's last: about 28 hours of 1-second blocks.
+ * A validator away longer is jailed for downtime anyway; its operator raises the bound once
+ * (`cairn signer serve --max-height-jump`) when it returns.
+ */
+export const DEFAULT_MAX_HEIGHT_JUMP = 100_000
+
+/** What the rule is given besides the records. */
+export interface ProtectionRule {
+  /** The most `next.height` may exceed `last.height` by; 0: no bound (default {@link DEFAULT_MAX_HEIGHT_JUMP}). */
+  maxHeightJump?: number
+}
+
 /** The rule (pure): may `next` be signed after `last`? */
-export function checkProtection(last: ProtectionRecord | null, next: ProtectionRecord): ProtectionCheck {
+export function checkProtection(
+  last: ProtectionRecord | null,
+  next: ProtectionRecord,
+  rule: ProtectionRule = {},
+): ProtectionCheck {
+  if (!Number.isSafeInteger(next.height) || next.height < 0 || !Number.isSafeInteger(next.round) || next.round < 0)
+    return { ok: false, reason: 'height and round must be whole numbers in 0..2^53 - 1' }
   if (last === null) return { ok: true, again: false }
   const at = `${next.height}/${next.round}/${next.step}`
   const was = `${last.height}/${last.round}/${last.step}`
+  const jump = rule.maxHeightJump ?? DEFAULT_MAX_HEIGHT_JUMP
+  if (jump > 0 && next.height - last.height > jump)
+    return {
+      ok: false,
+      reason: `height ${next.height} is ${next.height - last.height} ahead of the last signed (${was}), more than ${jump}: refused, not recorded (cairn signer serve --max-height-jump)`,
+    }
   const order =
     Math.sign(next.height - last.height) || Math.sign(next.round - last.round) || Math.sign(next.step - last.step)
   if (order > 0) return { ok: true, again: false }
@@ -190,15 +221,15 @@ export class SignProtection {
     this.#store = modules.store
   }
 
-  /** Checks `next` for `address` on `chainId` and records it durably when allowed and new. */
-  checkAndRecord(chainId: bigint, address: string, next: ProtectionRecord): ProtectionCheck {
+  /** Checks `next` for `address` on `chainId` under `rule` and records it durably when allowed and new. */
+  checkAndRecord(chainId: bigint, address: string, next: ProtectionRecord, rule: ProtectionRule = {}): ProtectionCheck {
     const k = `${chainId}/${address.toLowerCase()}`
     let last = this.#last.get(k)
     if (last === undefined) {
       last = this.#store.load(chainId, address)
       this.#last.set(k, last)
     }
-    const check = checkProtection(last, next)
+    const check = checkProtection(last, next, rule)
     if (check.ok && !check.again) {
       this.#store.save(chainId, address, next)
       this.#last.set(k, { ...next, digest: Uint8Array.from(next.digest) })

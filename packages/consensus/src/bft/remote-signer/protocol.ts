@@ -35,10 +35,17 @@ import type { SignatureScheme } from '../pq/scheme.ts'
 export const PROTOCOL_VERSION = 1
 /** The largest frame either side accepts (a request is ~300 bytes). */
 export const MAX_FRAME_BYTES = 64 * 1024
+/** The largest round (and proof-of-lock round) a request may name: int32, as CometBFT's. */
+export const MAX_ROUND = 2 ** 31 - 1
+/** The longest error message an answer carries (the signer's own words, never the request's). */
+export const MAX_ERROR_MESSAGE_CHARS = 256
 
 /** The error codes of an answer. */
 export const SignerErrorCode = {
-  /** Conflicts with what this key signed before (or goes back in height/round/step): refused. */
+  /**
+   * The double-sign protection refused: it conflicts with what this key signed before, goes back in
+   * height/round/step, or is further ahead of the key's last height than the signer allows.
+   */
   DOUBLE_SIGN: 'DOUBLE_SIGN',
   /** The signer holds no key for that address (or this client may not use it). */
   UNKNOWN_KEY: 'UNKNOWN_KEY',
@@ -55,7 +62,10 @@ export type SignerErrorCode = (typeof SignerErrorCode)[keyof typeof SignerErrorC
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, '32 bytes as 0x-hex')
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address')
-const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+/** A height: a JSON number that is a safe integer (a larger one does not survive JSON.parse exactly). */
+const height = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER, 'at most 2^53 - 1')
+/** A round: int32, as CometBFT's. */
+const round = z.number().int().nonnegative().max(MAX_ROUND, `at most ${MAX_ROUND}`)
 const id = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const chainId = z.string().regex(/^\d{1,20}$/, 'a decimal chain id')
 
@@ -79,7 +89,7 @@ export const RequestSchema = z.discriminatedUnion('method', [
       key: address,
       chainId,
       vote: z
-        .object({ type: z.union([z.literal(1), z.literal(2)]), height: uint, round: uint, blockHash: hex32.nullable() })
+        .object({ type: z.union([z.literal(1), z.literal(2)]), height, round, blockHash: hex32.nullable() })
         .strict(),
     })
     .strict(),
@@ -91,13 +101,9 @@ export const RequestSchema = z.discriminatedUnion('method', [
       chainId,
       proposal: z
         .object({
-          height: uint,
-          round: uint,
-          polRound: z
-            .number()
-            .int()
-            .min(-1)
-            .max(2 ** 31),
+          height,
+          round,
+          polRound: z.number().int().min(-1).max(MAX_ROUND),
           blockHash: hex32,
         })
         .strict(),
@@ -145,28 +151,146 @@ export function encodeFrame(message: unknown): Buffer {
   return Buffer.concat([head, body])
 }
 
-/** Splits a byte stream into frames' JSON bodies. Throws on an empty or oversized frame. */
+/** Why a frame was rejected (`cairn_signer_rejected_frames_total{reason}`). */
+export type FrameRejection = 'empty' | 'too_large' | 'not_json' | 'timeout'
+
+/** Every {@link FrameRejection}, for metrics exported at 0. */
+export const FRAME_REJECTIONS: readonly FrameRejection[] = ['empty', 'too_large', 'not_json', 'timeout']
+
+function frameError(reason: FrameRejection, message: string): CairnError {
+  return new CairnError(ConsensusErrorCode.BFT_SIGNER_PROTOCOL, `remote signer protocol: ${message}`, {
+    fault: 'peer',
+    meta: { frame: reason },
+  })
+}
+
+/** Why a frame could not be read (`meta.frame` of a {@link FrameReader} error), or null for another error. */
+export function frameRejectionOf(err: unknown): FrameRejection | null {
+  const reason = err instanceof CairnError ? (err.meta as { frame?: FrameRejection } | undefined)?.frame : undefined
+  return reason ?? null
+}
+
+/**
+ * Splits a byte stream into frames' JSON bodies, one at a time ({@link next}) or all that a chunk
+ * completes ({@link push}). Chunks are kept apart until a frame is whole, so a frame trickled in
+ * one byte at a time costs no more copying than one sent at once. Throws on an empty or oversized
+ * frame, or a body that is not JSON (with `meta.frame`: {@link frameRejectionOf}).
+ */
 export class FrameReader {
-  #buf: Buffer = Buffer.alloc(0)
+  #chunks: Buffer[] = []
+  #length = 0
+
+  /** Bytes held that do not make a whole frame yet (0: between frames). */
+  get pending(): number {
+    return this.#length
+  }
+
+  /** Adds bytes read from the stream. */
+  append(chunk: Buffer): void {
+    if (chunk.length === 0) return
+    this.#chunks.push(chunk)
+    this.#length += chunk.length
+  }
+
+  /** The next whole frame's JSON, or undefined until one is whole. */
+  next(): unknown {
+    if (this.#length < 4) return undefined
+    const n = this.#header()
+    if (n === 0 || n > MAX_FRAME_BYTES)
+      throw frameError(n === 0 ? 'empty' : 'too_large', `frame length ${n} outside 1..${MAX_FRAME_BYTES}`)
+    if (this.#length < 4 + n) return undefined
+    const all = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#length)
+    const body = all.subarray(4, 4 + n).toString('utf8')
+    const rest = all.subarray(4 + n)
+    this.#chunks = rest.length > 0 ? [rest] : []
+    this.#length = rest.length
+    try {
+      return JSON.parse(body)
+    } catch {
+      throw frameError('not_json', 'a frame is not JSON')
+    }
+  }
 
   /** The whole frames that `chunk` completes, parsed as JSON (a body that is not JSON throws). */
   push(chunk: Buffer): unknown[] {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk])
+    this.append(chunk)
     const out: unknown[] = []
-    while (this.#buf.length >= 4) {
-      const n = this.#buf.readUInt32BE(0)
-      if (n === 0 || n > MAX_FRAME_BYTES) throw protocolError(`frame length ${n} outside 1..${MAX_FRAME_BYTES}`)
-      if (this.#buf.length < 4 + n) break
-      const body = this.#buf.subarray(4, 4 + n).toString('utf8')
-      this.#buf = this.#buf.subarray(4 + n)
-      try {
-        out.push(JSON.parse(body))
-      } catch {
-        throw protocolError('a frame is not JSON')
-      }
-    }
+    for (let m = this.next(); m !== undefined; m = this.next()) out.push(m)
     return out
   }
+
+  /** The 4-byte length at the front, read across chunks. */
+  #header(): number {
+    const first = this.#chunks[0] as Buffer
+    if (first.length >= 4) return first.readUInt32BE(0)
+    const head = Buffer.alloc(4)
+    let at = 0
+    for (const c of this.#chunks) {
+      at += c.copy(head, at, 0, Math.min(c.length, 4 - at))
+      if (at === 4) break
+    }
+    return head.readUInt32BE(0)
+  }
+}
+
+/** The field names of the protocol: the only names an error may say. */
+const FIELDS = new Set([
+  'id',
+  'method',
+  'key',
+  'chainId',
+  'tx',
+  'vote',
+  'proposal',
+  'type',
+  'height',
+  'round',
+  'polRound',
+  'blockHash',
+])
+
+/**
+ * What is wrong with a request, in the signer's own words: the field (by its name in the
+ * protocol, `?` for any other) and what it must be. Nothing of the request is quoted — not an
+ * unknown field's name, not a value — and the message is at most {@link MAX_ERROR_MESSAGE_CHARS}.
+ */
+export function describeRequestProblem(error: z.ZodError): string {
+  const issue = error.issues[0]
+  if (issue === undefined) return 'the request does not match the protocol'
+  const path = issue.path.map((p) => (typeof p === 'string' && FIELDS.has(p) ? p : '?')).join('.') || 'request'
+  let what: string
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      what = `${issue.keys.length === 1 ? 'an unknown field' : `${issue.keys.length} unknown fields`}: send only the fields of the method (docs/operations/keys.md, "The protocol")`
+      break
+    case 'invalid_union':
+      what =
+        'discriminator' in issue && issue.discriminator === 'method'
+          ? 'must be one of keys, ping, signVote, signProposal, signTransaction'
+          : 'not an allowed value'
+      break
+    case 'invalid_type':
+      what = `expected ${issue.expected}`
+      break
+    case 'too_big':
+      what = `at most ${String(issue.maximum)}`
+      break
+    case 'too_small':
+      what = `at least ${String(issue.minimum)}`
+      break
+    case 'invalid_format':
+      // The schema's own words ('an address', '32 bytes as 0x-hex', …).
+      what = issue.message
+      break
+    default:
+      what = 'not an allowed value'
+  }
+  return boundMessage(`${path}: ${what}`)
+}
+
+/** `message` cut to {@link MAX_ERROR_MESSAGE_CHARS}. */
+export function boundMessage(message: string): string {
+  return message.length <= MAX_ERROR_MESSAGE_CHARS ? message : `${message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1)}…`
 }
 
 /** A response checked against the schema (the client's side). */

@@ -7,11 +7,18 @@
  * not pinned is refused. Every sign request is handled synchronously — parse, compute the digest
  * from the fields, check and record it durably, sign — so requests for one key from any number of
  * connections are serialized, and no two conflicting signatures can leave.
+ *
+ * The port is held to {@link SignerLimits} (signer-limits.ts): TCP connections per address and in
+ * all as they arrive (service-kit's `ConnectionCap`, as the RPC port), a hard deadline on the TLS
+ * handshake, then sessions per pinned client and in all, and per session a frame deadline and a
+ * bound on unread answers (served-connection.ts). A height further ahead of a key's last one than
+ * `maxHeightJump` is refused and not recorded (protection-db.ts). Errors never quote the request.
  */
 import { X509Certificate } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import { type DigestKey, rawDigestKey } from '@cairn/keys'
+import { CONNECTION_REFUSALS, ConnectionCap } from '@cairn/service-kit/connection-cap'
 import { bytesToHex, CairnError, errorMessage, type Logger } from '@cairn/utils'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Hex } from 'viem'
@@ -20,10 +27,11 @@ import { MsgType, signStepOf } from '../messages.ts'
 import type { SchemeDigestKey } from '../pq/pq-digest-key.ts'
 import { pqAddress, type SignatureScheme, signatureBytes } from '../pq/scheme.ts'
 import { proposalDigest, voteDigest } from '../signing.ts'
-import type { SignProtection } from './protection-db.ts'
+import { DEFAULT_MAX_HEIGHT_JUMP, type SignProtection } from './protection-db.ts'
 import {
-  encodeFrame,
-  FrameReader,
+  boundMessage,
+  describeRequestProblem,
+  FRAME_REJECTIONS,
   type KeysResult,
   PROTOCOL_VERSION,
   proposalFromJson,
@@ -33,6 +41,8 @@ import {
   type SignerResponse,
   voteFromJson,
 } from './protocol.ts'
+import { SESSION_DROPS, ServedConnection } from './served-connection.ts'
+import { resolveSignerLimits, type SignerLimits } from './signer-limits.ts'
 import { checkTransaction, OPEN_TX_POLICY, type TxPolicy } from './tx-policy.ts'
 
 export interface SignerServerOptions {
@@ -50,8 +60,14 @@ export interface SignerServerOptions {
     /** The pinned client certificates (PEM): only these may connect. */
     clients: string[]
   }
-  /** Most open connections (default 16). */
-  maxConnections?: number
+  /** What the port holds connections to; any not given: {@link DEFAULT_SIGNER_LIMITS}. */
+  limits?: Partial<SignerLimits>
+  /**
+   * The most a key's next height may be ahead of the last it signed (default
+   * {@link DEFAULT_MAX_HEIGHT_JUMP}; 0: no bound): one request for an absurd height would
+   * otherwise make the key refuse every height the chain will reach.
+   */
+  maxHeightJump?: number
   /** What transaction keys may sign (tx-policy.ts); default {@link OPEN_TX_POLICY}. */
   txPolicy?: TxPolicy
   /**
@@ -67,10 +83,44 @@ export interface SignerServerMetrics {
   requests: Counter<'method' | 'outcome'>
   connections: Gauge
   refusedConnections: Counter<'reason'>
+  rejectedFrames: Counter<'reason'>
+  droppedConnections: Counter<'reason'>
 }
 
+/** Why a connection was refused before it became a session (`cairn_signer_refused_connections_total{reason}`). */
+export const SIGNER_REFUSALS = [
+  ...CONNECTION_REFUSALS,
+  'handshake',
+  'handshake_timeout',
+  'unpinned',
+  'limit',
+  'per_client',
+] as const
+
+/** `cairn_signer_*`: every reason exported at 0. */
 export function createSignerServerMetrics(register: Registry): SignerServerMetrics {
   const registers = [register]
+  const refusedConnections = new Counter({
+    name: 'cairn_signer_refused_connections_total',
+    help: "Connections refused, by reason: at accept per_ip (the address's cap, --max-connections-per-ip), total (--max-connections), reserve (the last quarter of it, kept for addresses holding fewer than 8); handshake (TLS failed), handshake_timeout (not done within --handshake-timeout-ms); after TLS unpinned, limit (--max-sessions), per_client (--max-sessions-per-client)",
+    labelNames: ['reason'],
+    registers,
+  })
+  for (const reason of SIGNER_REFUSALS) refusedConnections.inc({ reason }, 0)
+  const rejectedFrames = new Counter({
+    name: 'cairn_signer_rejected_frames_total',
+    help: 'Frames rejected (their connection closed), by reason: empty, too_large (over 64 KiB), not_json, timeout (not whole within --frame-timeout-ms)',
+    labelNames: ['reason'],
+    registers,
+  })
+  for (const reason of FRAME_REJECTIONS) rejectedFrames.inc({ reason }, 0)
+  const droppedConnections = new Counter({
+    name: 'cairn_signer_dropped_connections_total',
+    help: 'Sessions the signer closed, by reason: bad_frame, frame_timeout, slow_reader (answers not taken within the stall timeout), fault (an error while answering)',
+    labelNames: ['reason'],
+    registers,
+  })
+  for (const reason of SESSION_DROPS) droppedConnections.inc({ reason }, 0)
   return {
     requests: new Counter({
       name: 'cairn_signer_requests_total',
@@ -78,13 +128,10 @@ export function createSignerServerMetrics(register: Registry): SignerServerMetri
       labelNames: ['method', 'outcome'],
       registers,
     }),
-    connections: new Gauge({ name: 'cairn_signer_connections', help: 'Open client connections', registers }),
-    refusedConnections: new Counter({
-      name: 'cairn_signer_refused_connections_total',
-      help: 'Connections refused after the TLS handshake (unpinned certificate, too many connections)',
-      labelNames: ['reason'],
-      registers,
-    }),
+    connections: new Gauge({ name: 'cairn_signer_connections', help: 'Open client sessions (past TLS)', registers }),
+    refusedConnections,
+    rejectedFrames,
+    droppedConnections,
   }
 }
 
@@ -121,12 +168,29 @@ export class SignerServer {
   readonly #scheme: SignatureScheme
   readonly #txKeys = new Map<string, DigestKey>()
   readonly #pinned: Set<string>
+  readonly #limits: SignerLimits
+  readonly #maxHeightJump: number
+  /** Every connection from its arrival (TCP, then TLS), closed with the server. */
+  readonly #raw = new Set<Socket>()
+  /** TLS not yet done: `address|port` → the deadline's timer. */
+  readonly #handshakes = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Sessions (pinned, past TLS). */
   readonly #sockets = new Set<TLSSocket>()
+  /** Sessions per client certificate fingerprint. */
+  readonly #perClient = new Map<string, number>()
   #server: Server | undefined
 
   constructor(opts: SignerServerOptions, modules: SignerServerModules) {
     this.#opts = opts
     this.#m = modules
+    this.#limits = resolveSignerLimits(opts.limits)
+    this.#maxHeightJump = opts.maxHeightJump ?? DEFAULT_MAX_HEIGHT_JUMP
+    if (!Number.isSafeInteger(this.#maxHeightJump) || this.#maxHeightJump < 0) {
+      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, 'maxHeightJump must be a whole number ≥ 0', {
+        fault: 'caller',
+        hint: `e.g. --max-height-jump ${DEFAULT_MAX_HEIGHT_JUMP} (0: no bound)`,
+      })
+    }
     if (modules.keys.length === 0 && (modules.txKeys?.length ?? 0) === 0) {
       throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, 'the remote signer holds no key', {
         fault: 'caller',
@@ -231,12 +295,33 @@ export class SignerServer {
         requestCert: true,
         rejectUnauthorized: false,
         minVersion: 'TLSv1.3',
+        // Node's own timer restarts at each byte; #track adds a deadline a trickle cannot move.
+        handshakeTimeout: this.#limits.handshakeTimeoutMs,
       },
       (socket) => this.#accept(socket),
     )
-    server.on('tlsClientError', (err) => {
-      this.#m.metrics?.refusedConnections.inc({ reason: 'handshake' })
-      this.#m.logger.warn({ err: errorMessage(err) }, 'remote signer: a TLS handshake failed')
+    // Counted as each TCP connection arrives, before any TLS byte: the RPC port's cap.
+    new ConnectionCap(
+      { perIp: this.#limits.maxConnectionsPerIp, total: this.#limits.maxConnections, firstByteMs: 0 },
+      {
+        refused: (reason, ip) => {
+          this.#m.metrics?.refusedConnections.inc({ reason })
+          this.#m.logger.debug({ reason, ip }, 'remote signer: connection refused as it arrived')
+        },
+      },
+    ).attach(server)
+    server.on('connection', (raw: Socket) => this.#track(raw))
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, tlsSocket: TLSSocket) => {
+      // A connection closed before its handshake (by the cap, the deadline, or its client) was
+      // counted where it was closed, if by the signer: not a failed handshake.
+      if (err.code === 'ECONNRESET') return
+      const timeout = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
+      this.#m.metrics?.refusedConnections.inc({ reason: timeout ? 'handshake_timeout' : 'handshake' })
+      // Debug only: a flood of failed handshakes would be a line each.
+      this.#m.logger.debug(
+        { err: boundMessage(errorMessage(err)), remote: tlsSocket.remoteAddress },
+        'remote signer: a TLS handshake failed',
+      )
     })
     this.#server = server
     await new Promise<void>((resolve, reject) => {
@@ -259,7 +344,31 @@ export class SignerServer {
     const server = this.#server
     this.#server = undefined
     for (const s of this.#sockets) s.destroy()
+    for (const s of this.#raw) s.destroy()
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  /** A TCP connection the cap let in: its TLS handshake must be done within the deadline, trickled or not. */
+  #track(raw: Socket): void {
+    if (raw.destroyed) return
+    const key = `${raw.remoteAddress}|${raw.remotePort}`
+    this.#raw.add(raw)
+    const timer = setTimeout(() => {
+      if (!this.#handshakes.has(key) || raw.destroyed) return
+      this.#handshakes.delete(key)
+      this.#m.metrics?.refusedConnections.inc({ reason: 'handshake_timeout' })
+      this.#m.logger.debug(
+        { remote: raw.remoteAddress, ms: this.#limits.handshakeTimeoutMs },
+        'remote signer: a TLS handshake did not finish in time',
+      )
+      raw.destroy()
+    }, this.#limits.handshakeTimeoutMs)
+    this.#handshakes.set(key, timer)
+    raw.once('close', () => {
+      clearTimeout(timer)
+      this.#raw.delete(raw)
+      if (this.#handshakes.get(key) === timer) this.#handshakes.delete(key)
+    })
   }
 
   /** Why a connected client may not sign, or null when it may: pinned, in its dates, chained to `tls.ca` when given. */
@@ -278,6 +387,11 @@ export class SignerServer {
   }
 
   #accept(socket: TLSSocket): void {
+    const key = `${socket.remoteAddress}|${socket.remotePort}`
+    const deadline = this.#handshakes.get(key)
+    if (deadline !== undefined) clearTimeout(deadline)
+    this.#handshakes.delete(key)
+    socket.on('error', () => {})
     const refusal = this.#refusal(socket)
     if (refusal !== null) {
       this.#m.metrics?.refusedConnections.inc({ reason: 'unpinned' })
@@ -287,32 +401,49 @@ export class SignerServer {
     }
     const cert = socket.getPeerCertificate()
     const fingerprint = cert.fingerprint256
-    if (this.#sockets.size >= (this.#opts.maxConnections ?? 16)) {
-      this.#m.metrics?.refusedConnections.inc({ reason: 'limit' })
+    const name = cert.subject?.CN ?? fingerprint.slice(0, 23)
+    const held = this.#perClient.get(fingerprint) ?? 0
+    const over =
+      this.#sockets.size >= this.#limits.maxSessions
+        ? 'limit'
+        : held >= this.#limits.maxSessionsPerClient
+          ? 'per_client'
+          : null
+    if (over !== null) {
+      this.#m.metrics?.refusedConnections.inc({ reason: over })
+      this.#m.logger.warn(
+        { client: name, sessions: this.#sockets.size, ofClient: held },
+        over === 'limit'
+          ? 'remote signer: refused a client: every session is taken (--max-sessions)'
+          : 'remote signer: refused a client: it holds its most sessions (--max-sessions-per-client)',
+      )
       socket.destroy()
       return
     }
     this.#sockets.add(socket)
+    this.#perClient.set(fingerprint, held + 1)
     this.#m.metrics?.connections.inc()
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 5_000)
-    const log = this.#m.logger.child({ client: cert.subject?.CN ?? fingerprint.slice(0, 23) })
+    const log = this.#m.logger.child({ client: name })
     log.info({ remote: socket.remoteAddress }, 'remote signer: client connected')
-    const reader = new FrameReader()
-    socket.on('data', (chunk: Buffer) => {
-      let messages: unknown[]
-      try {
-        messages = reader.push(chunk)
-      } catch (err) {
-        log.warn({ err: errorMessage(err) }, 'remote signer: bad frame; closing the connection')
-        socket.destroy()
-        return
-      }
-      for (const m of messages) socket.write(encodeFrame(this.handle(m, log)))
+    const metrics = this.#m.metrics
+    new ServedConnection(this.#limits, {
+      socket,
+      answer: (m) => this.handle(m, log),
+      log,
+      events: {
+        frameRejected: (reason) => metrics?.rejectedFrames.inc({ reason }),
+        dropped: (reason) => metrics?.droppedConnections.inc({ reason }),
+      },
     })
-    socket.on('error', () => {})
     socket.on('close', () => {
-      if (this.#sockets.delete(socket)) this.#m.metrics?.connections.dec()
+      if (this.#sockets.delete(socket)) {
+        this.#m.metrics?.connections.dec()
+        const left = (this.#perClient.get(fingerprint) ?? 1) - 1
+        if (left <= 0) this.#perClient.delete(fingerprint)
+        else this.#perClient.set(fingerprint, left)
+      }
       log.info('remote signer: client disconnected')
     })
   }
@@ -324,8 +455,7 @@ export class SignerServer {
     const parsed = RequestSchema.safeParse(message)
     if (!parsed.success) {
       this.#m.metrics?.requests.inc({ method: 'unknown', outcome: 'error' })
-      const issue = parsed.error.issues[0]
-      return fail(fallbackId, SignerErrorCode.BAD_REQUEST, `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'bad'}`)
+      return fail(fallbackId, SignerErrorCode.BAD_REQUEST, describeRequestProblem(parsed.error))
     }
     const req = parsed.data
     const outcome = (o: string) => this.#m.metrics?.requests.inc({ method: req.method, outcome: o })
@@ -369,7 +499,12 @@ export class SignerServer {
           })()
     let check: ReturnType<SignProtection['checkAndRecord']>
     try {
-      check = this.#m.protection.checkAndRecord(this.#opts.chainId, address, { height, round, step, digest })
+      check = this.#m.protection.checkAndRecord(
+        this.#opts.chainId,
+        address,
+        { height, round, step, digest },
+        { maxHeightJump: this.#maxHeightJump },
+      )
     } catch (err) {
       outcome('error')
       log.error({ err }, 'remote signer: the protection database failed; nothing signed')
@@ -438,5 +573,5 @@ export class SignerServer {
 }
 
 function fail(id: number, code: SignerErrorCode, message: string): SignerResponse {
-  return { id, error: { code, message } }
+  return { id, error: { code, message: boundMessage(message) } }
 }
