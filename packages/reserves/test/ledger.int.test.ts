@@ -131,8 +131,14 @@ for (const driver of ['pglite', 'pg'] as const) {
       // The user's history shows both moments.
       const history = (await call('GET', '/v1/me/history', undefined, bearer('user', 'alice'))).json()
       expect(history.items.map((i: { balances: { BTC: string } }) => i.balances.BTC)).toEqual(['400', '500'])
-      // A taken id is refused before anything is cut; the cut table is left empty.
-      expect((await call('POST', '/v1/ledger/freeze', { id: `l2-${driver}` })).statusCode).toBe(409)
+      // A repeat of the freeze is answered as the first time (docs/reserves/ledger.md), not cut
+      // again; with other parameters it is refused; the cut table is left empty.
+      const repeat = await call('POST', '/v1/ledger/freeze', { id: `l2-${driver}` })
+      expect(repeat.statusCode).toBe(202)
+      expect(repeat.json()).toEqual(second.json())
+      const other = await call('POST', '/v1/ledger/freeze', { id: `l2-${driver}`, minDepth: 6 })
+      expect(other.statusCode).toBe(409)
+      expect(other.json().message).toBe(`freeze id l2-${driver} was used with other parameters`)
       expect(await db.sql.query('SELECT * FROM reserves_ledger_cuts')).toEqual([])
     })
 

@@ -19,6 +19,7 @@ import { BUILD_MAX_DEPTH, checkCurrencies, depthFor } from '../tree/build.ts'
 import { isU128 } from '../verifier/u128.ts'
 import { parseInput } from '../webhooks/validate.ts'
 import { Batch } from './batch.ts'
+import { answerFreezeId, type FreezeAnswer, freezeRequestHash, releaseFreezeId, reserveFreezeId } from './freeze-ids.ts'
 import { createLedgerMetrics } from './metrics.ts'
 import type { LedgerChange, LedgerStore } from './store.ts'
 
@@ -122,65 +123,124 @@ export function registerLedgerRoutes(app: FastifyInstance, d: LedgerRouteDeps): 
           },
         )
       const p = who(req)
-      const answer = await freezeOnto(d, { actor: p.sub, role: p.role, requestId: req.id }, body.base, body.id)
+      const id = body.id ?? newFreezeId(d)
+      const replay = await reserve(d, reply, id, { base: body.base })
+      if (replay) return reply.code(202).header('idempotent-replayed', 'true').send(replay)
+      const answer = await releasedOnError(d, id, async () => {
+        const out = await freezeOnto(d, { actor: p.sub, role: p.role, requestId: req.id }, body.base as string, id)
+        const sent = { status: 'building', ...out }
+        await answerFreezeId(d.queue.sql, id, sent)
+        return sent
+      })
       freezes.inc()
       d.logger.info(answer, 'ledger frozen into the next snapshot of a chain')
-      return reply.code(202).send({ status: 'building', ...answer })
+      return reply.code(202).send(answer)
     }
-    const id = body.id ?? `snap-${new Date(d.clockMs()).toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
-    const replaces = await checkNewId(d.queue.store, id)
+    const id = body.id ?? newFreezeId(d)
     const minDepth = body.minDepth ?? d.defaultMinDepth
     const hash = body.hash ?? d.defaultHash
-    const cut = await store.cut(id)
-    try {
-      if (cut.users === 0)
-        throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the ledger holds no balances to freeze', {
-          fault: 'caller',
-          hint: 'apply changes first (POST /v1/ledger/changes)',
-        })
-      if (depthFor(cut.users, minDepth) > BUILD_MAX_DEPTH)
-        throw new CairnError(
-          ReservesErrorCode.BAD_OPTIONS,
-          `${cut.users} users need a tree deeper than ${BUILD_MAX_DEPTH}`,
-          {
-            fault: 'caller',
-            hint: 'split the ledger',
-          },
-        )
-      // The cut is read and sealed a part at a time: the serving thread never holds it whole.
-      const parts: Uint8Array[] = []
-      const totals = cut.currencies.map(() => 0n)
-      let pending: LiabilityEntry[] = []
-      for await (const page of store.cutEntries(id, INPUT_PART)) {
-        for (const e of page) for (const [i, b] of e.balances.entries()) totals[i] = (totals[i] as bigint) + b
-        pending = pending.concat(page)
-        while (pending.length >= INPUT_PART) {
-          parts.push(sealPart(d.key, id, parts.length, pending.slice(0, INPUT_PART)))
-          pending = pending.slice(INPUT_PART)
-        }
-      }
-      if (pending.length > 0 || parts.length === 0) parts.push(sealPart(d.key, id, parts.length, pending))
-      const over = totals.findIndex((t) => !isU128(t))
-      if (over >= 0)
-        throw new CairnError(ReservesErrorCode.OVERFLOW, `the total of ${cut.currencies[over]?.symbol} reaches 2^128`, {
-          fault: 'caller',
-          hint: 'balances in one snapshot must sum to less than 2^128 per currency',
-        })
-      const p = who(req)
-      await queueBuild(
-        d.queue,
-        { actor: p.sub, role: p.role, requestId: req.id },
-        { id, hash, minDepth, currencies: cut.currencies, users: cut.users, parts, details: { ledgerSeq: cut.seq } },
-        replaces,
-      )
-      await store.recordFreeze(id, cut.seq)
-    } finally {
-      await store.dropCut(id)
-    }
+    // The id first: a repeat of it (a retry, a second operator) is answered, never cut again.
+    const replay = await reserve(d, reply, id, { hash, minDepth })
+    if (replay) return reply.code(202).header('idempotent-replayed', 'true').send(replay)
+    const answer = await releasedOnError(d, id, () => freezeFull(d, req, id, hash, minDepth))
     freezes.inc()
-    d.logger.info({ id, ledgerSeq: cut.seq, users: cut.users }, 'ledger frozen into a snapshot')
-    return reply.code(202).send({ id, status: 'building', ledgerSeq: cut.seq, users: cut.users })
+    d.logger.info(answer, 'ledger frozen into a snapshot')
+    return reply.code(202).send(answer)
   })
+}
+
+const newFreezeId = (d: LedgerRouteDeps) =>
+  `snap-${new Date(d.clockMs()).toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`
+
+/** Reserves a freeze id (freeze-ids.ts): the answer to replay, or null; 409 in progress gets Retry-After. */
+async function reserve(
+  d: LedgerRouteDeps,
+  reply: FastifyReply,
+  id: string,
+  params: Record<string, unknown>,
+): Promise<FreezeAnswer | null> {
+  try {
+    return (await reserveFreezeId(d.queue.sql, id, freezeRequestHash(params), d.clockMs()))?.replay ?? null
+  } catch (err) {
+    if (err instanceof CairnError && err.meta?.inProgress === true) reply.header('retry-after', '1')
+    throw err
+  }
+}
+
+/** Runs a freeze that holds `id`; a failed one frees the id again (nothing was queued under it). */
+async function releasedOnError<T>(d: LedgerRouteDeps, id: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (err) {
+    await releaseFreezeId(d.queue.sql, id).catch(() => {})
+    throw err
+  }
+}
+
+/**
+ * A full freeze of the ledger into snapshot `id` (reserved): the cut — this request's own copy,
+ * taken in one snapshot-isolated transaction — read and sealed a part at a time, then the build
+ * queued and the answer recorded for repeats.
+ */
+async function freezeFull(
+  d: LedgerRouteDeps,
+  req: FastifyRequest,
+  id: string,
+  hash: 'sha256' | 'keccak256',
+  minDepth: number,
+): Promise<FreezeAnswer> {
+  const { store } = d
+  const replaces = await checkNewId(d.queue.store, id)
+  const cutId = `${id}#${randomBytes(6).toString('hex')}`
+  const cut = await store.cut(cutId)
+  try {
+    if (cut.users === 0)
+      throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the ledger holds no balances to freeze', {
+        fault: 'caller',
+        hint: 'apply changes first (POST /v1/ledger/changes)',
+      })
+    if (depthFor(cut.users, minDepth) > BUILD_MAX_DEPTH)
+      throw new CairnError(
+        ReservesErrorCode.BAD_OPTIONS,
+        `${cut.users} users need a tree deeper than ${BUILD_MAX_DEPTH}`,
+        {
+          fault: 'caller',
+          hint: 'split the ledger',
+        },
+      )
+    // The cut is read and sealed a part at a time: the serving thread never holds it whole.
+    const parts: Uint8Array[] = []
+    const totals = cut.currencies.map(() => 0n)
+    let pending: LiabilityEntry[] = []
+    for await (const page of store.cutEntries(cutId, INPUT_PART)) {
+      for (const e of page) for (const [i, b] of e.balances.entries()) totals[i] = (totals[i] as bigint) + b
+      pending = pending.concat(page)
+      while (pending.length >= INPUT_PART) {
+        parts.push(sealPart(d.key, id, parts.length, pending.slice(0, INPUT_PART)))
+        pending = pending.slice(INPUT_PART)
+      }
+    }
+    if (pending.length > 0 || parts.length === 0) parts.push(sealPart(d.key, id, parts.length, pending))
+    const over = totals.findIndex((t) => !isU128(t))
+    if (over >= 0)
+      throw new CairnError(ReservesErrorCode.OVERFLOW, `the total of ${cut.currencies[over]?.symbol} reaches 2^128`, {
+        fault: 'caller',
+        hint: 'balances in one snapshot must sum to less than 2^128 per currency',
+      })
+    const p = d.who(req)
+    await queueBuild(
+      d.queue,
+      { actor: p.sub, role: p.role, requestId: req.id },
+      { id, hash, minDepth, currencies: cut.currencies, users: cut.users, parts, details: { ledgerSeq: cut.seq } },
+      replaces,
+    )
+    await store.recordFreeze(id, cut.seq)
+  } finally {
+    await store.dropCut(cutId)
+  }
+  const answer = { id, status: 'building', ledgerSeq: cut.seq, users: cut.users }
+  await answerFreezeId(d.queue.sql, id, answer)
+  return answer
 }
 
 const refuseBase = (code: (typeof ReservesErrorCode)[keyof typeof ReservesErrorCode], message: string, hint: string) =>

@@ -76,3 +76,22 @@ CREATE TABLE reserves_ledger_freezes (
   seq         bigint NOT NULL
 );`,
 }
+
+/**
+ * Migration 10 (listed in service/migrations.ts): freeze ids reserved before anything is cut
+ * (freeze-ids.ts). A freeze inserts its id here first, with a hash of its parameters; a repeat of
+ * the id finds the row: the first freeze's answer (same parameters, once it has one), "in
+ * progress" (409, until it has one) or "other parameters" (409). `answer` is null while the freeze
+ * runs; a row whose freeze failed is removed, one left by a crash is taken over after a lease.
+ */
+export const LEDGER_FREEZE_IDS_MIGRATION: Migration = {
+  version: 10,
+  name: 'ledger freeze ids reserved before the cut',
+  sql: `
+CREATE TABLE reserves_ledger_freeze_ids (
+  id           text PRIMARY KEY,
+  request_hash text NOT NULL,
+  answer       jsonb,
+  reserved_at  timestamptz NOT NULL
+);`,
+}

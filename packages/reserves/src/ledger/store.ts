@@ -272,34 +272,34 @@ export class LedgerStore {
   }
 
   /**
-   * Copies the ledger as it is between two batches into the cut of `snapshotId` (one statement
-   * inside the state row's lock); returns the batch number it follows and the users it holds.
+   * Copies the ledger as it is between two batches into the cut `cutId` (one freeze request's own:
+   * the snapshot id and a random part, so no other request reads or replaces it), in one
+   * snapshot-isolated transaction begun behind the batches' lock (lockedForFreeze); returns the
+   * batch number it follows and the users it holds.
    */
-  async cut(snapshotId: string): Promise<{ seq: number; users: number; currencies: Currency[] }> {
+  async cut(cutId: string): Promise<{ seq: number; users: number; currencies: Currency[] }> {
     return this.sql.transaction(async (tx) => {
       const { currencies, s } = await lockedForFreeze(tx)
-      await tx.query('DELETE FROM reserves_ledger_cuts WHERE snapshot_id = $1', [snapshotId])
+      await tx.query('DELETE FROM reserves_ledger_cuts WHERE snapshot_id = $1', [cutId])
       await tx.query(
         `INSERT INTO reserves_ledger_cuts (snapshot_id, user_key, key_id, user_id_enc, balances_enc)
          SELECT $1, user_key, key_id, user_id_enc, balances_enc FROM reserves_ledger`,
-        [snapshotId],
+        [cutId],
       )
-      const [n] = await tx.query('SELECT count(*)::int AS n FROM reserves_ledger_cuts WHERE snapshot_id = $1', [
-        snapshotId,
-      ])
+      const [n] = await tx.query('SELECT count(*)::int AS n FROM reserves_ledger_cuts WHERE snapshot_id = $1', [cutId])
       return { seq: Number(s?.seq ?? 0), users: Number(n?.n), currencies }
     })
   }
 
   /** The cut's entries, `page` users per query (keyset order), opened with the at-rest key. */
-  async *cutEntries(snapshotId: string, page = 2_000): AsyncGenerator<LiabilityEntry[]> {
+  async *cutEntries(cutId: string, page = 2_000): AsyncGenerator<LiabilityEntry[]> {
     let after = ''
     for (;;) {
       const rows = await this.sql.query(
         `SELECT encode(user_key, 'base64') AS k, encode(user_id_enc, 'base64') AS i, encode(balances_enc, 'base64') AS b
            FROM reserves_ledger_cuts WHERE snapshot_id = $1 AND user_key > decode($2, 'base64')
           ORDER BY user_key LIMIT $3`,
-        [snapshotId, after, page],
+        [cutId, after, page],
       )
       if (rows.length === 0) return
       yield rows.map((r) => {
@@ -382,18 +382,24 @@ export class LedgerStore {
     return r ? (r.id as string) : null
   }
 
-  async dropCut(snapshotId: string): Promise<void> {
-    await this.sql.query('DELETE FROM reserves_ledger_cuts WHERE snapshot_id = $1', [snapshotId])
+  async dropCut(cutId: string): Promise<void> {
+    await this.sql.query('DELETE FROM reserves_ledger_cuts WHERE snapshot_id = $1', [cutId])
   }
 }
 
 /**
- * Takes the ledger's state row lock (batches wait) for a freeze and returns its currencies and
- * state row; a ledger without currencies cannot be frozen.
+ * Begins a freeze's read of the ledger, as the first statements of its transaction: REPEATABLE
+ * READ (every later statement sees one snapshot), then the state table's lock (a running batch
+ * finishes first, later ones wait), taken before any query so that the snapshot starts after it
+ * (PostgreSQL's LOCK TABLE: a REPEATABLE READ transaction's view is fixed by its first query, not
+ * by a lock). Returns the ledger's currencies and state row; a ledger without currencies cannot be
+ * frozen.
  * @throws CairnError `RESERVES_BAD_OPTIONS`
  */
 async function lockedForFreeze(tx: Sql): Promise<{ currencies: Currency[]; s: Record<string, unknown> | undefined }> {
-  const [s] = await tx.query('SELECT currencies, seq FROM reserves_ledger_state FOR UPDATE')
+  await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ')
+  await tx.query('LOCK TABLE reserves_ledger_state IN EXCLUSIVE MODE')
+  const [s] = await tx.query('SELECT currencies, seq FROM reserves_ledger_state')
   const currencies = (s?.currencies as Currency[] | null) ?? null
   if (!currencies)
     throw new CairnError(ReservesErrorCode.BAD_OPTIONS, 'the ledger has no currencies yet', {

@@ -165,6 +165,8 @@ export interface ReservesServiceModules {
   random?: () => number
   /** OpenTelemetry (service-kit's; default off): request and build spans. Wrap `sql` with traceSql for statements. */
   tracer?: Tracer
+  /** The live ledger's store (default: one over `sql` and `key`; tests wrap it to pause a freeze). */
+  ledger?: LedgerStore
 }
 
 export const DEFAULT_SERVICE_OPTIONS: ReservesServiceOptions = {
@@ -764,7 +766,7 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   registerWebhookRoutes(app, { sql, endpoints, deliveries, guard, who, wake: () => worker?.wake() })
   registerHistoryRoutes(app, { store, proof: async (id, u) => (await proofBody(id, u)).body, guard, who })
   registerLedgerRoutes(app, {
-    store: new LedgerStore(sql, key),
+    store: modules.ledger ?? new LedgerStore(sql, key),
     key,
     queue: buildQueue,
     registry,

@@ -1,6 +1,6 @@
 import { type Migration, migrate as runMigrations } from '@cairn/service-kit/sql'
 import { COMPLIANCE_MIGRATION } from '../compliance/schema.ts'
-import { LEDGER_INCREMENTAL_MIGRATION, LEDGER_MIGRATION } from '../ledger/schema.ts'
+import { LEDGER_FREEZE_IDS_MIGRATION, LEDGER_INCREMENTAL_MIGRATION, LEDGER_MIGRATION } from '../ledger/schema.ts'
 import { RECONCILIATION_MIGRATION } from '../reconciliation/schema.ts'
 import { WEBHOOKS_MIGRATION } from '../webhooks/schema.ts'
 import { CHAIN_MIGRATION } from './chain.ts'
@@ -110,6 +110,7 @@ ALTER TABLE reserves_levels ADD PRIMARY KEY (snapshot_id, level, chunk);`,
   LEDGER_MIGRATION,
   CHAIN_MIGRATION,
   LEDGER_INCREMENTAL_MIGRATION,
+  LEDGER_FREEZE_IDS_MIGRATION,
 ]
 
 /** Brings the schema to the latest version; returns the versions it applied. */
