@@ -1,7 +1,7 @@
 /**
  * The parameters of staking, governance and the chain that live in the system contracts, with two
  * profiles: `devnet` (minutes: a validator is jailed within a minute of going down, a proposal
- * passes in under a minute) and `production` (Cosmos Hub-like days). Governance changes them on a
+ * passes in about a minute) and `production` (Cosmos Hub-like days). Governance changes them on a
  * running chain; the profile only sets the genesis values. docs/consensus/staking.md explains each.
  */
 import { CairnError } from '@cairn/utils'
@@ -66,7 +66,10 @@ export const STAKING_PROFILES: Record<StakingProfile, { staking: StakingParams; 
     },
     governance: {
       minDeposit: 10n * ETHER,
-      votingPeriodBlocks: 15n,
+      // A minute of one-second blocks: long enough for every validator of a devnet on a loaded
+      // machine to vote through the CLI (a transaction command there takes seconds each; 15 blocks
+      // closed votes before the last validators got theirs in).
+      votingPeriodBlocks: 60n,
       timelockBlocks: 5n,
       quorumBps: 3340,
       thresholdBps: 5000,
