@@ -3,9 +3,10 @@
  * plan in the governance contract; every node reads it at the start of each block's end. At the
  * plan's height a node applies the upgrade if its build knows the name (`KNOWN_UPGRADES`: the
  * handler runs inside that block, on its state, the same way on every node that has it) or was told
- * to skip it (`unsafeSkipUpgrades`); otherwise it refuses the block and halts with a message that
- * names the upgrade and says to run a release that includes it. No node that lacks the new rules
- * ever commits a block made under them.
+ * to skip it (`unsafeSkipUpgrades`); otherwise it stops before that height — every such node on the
+ * same decision, read in the state after the block before it (`StakingHooks.upgradeBlocking`,
+ * bft/upgrade-halt.ts) — with a message that names the upgrade and says to run a release that
+ * includes it. No node that lacks the new rules ever commits a block made under them.
  */
 
 import type { EndBlockContext } from '@cairn/chain'
