@@ -3,13 +3,22 @@
  * `cairn signer import-key`; two clients sharing its one key ask for conflicting votes and the
  * second is refused; a client with an unpinned certificate is refused; and after a restart the
  * signer still refuses the conflict (its protection database is durable) while re-signing the
- * same vote.
+ * same vote. One frame just under the frame cap whose error would once have quoted an unknown
+ * field's name (and gone over the cap, killing the process) gets a short error, and a vote at
+ * 2^53 - 1 is refused without spoiling the next height (issue 66).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import { MsgType } from '@cairn/consensus'
-import { RemoteSigner, type RemoteSignerOptions } from '@cairn/consensus/remote-signer'
+import {
+  FrameReader,
+  MAX_FRAME_BYTES,
+  parseSignerUrl,
+  RemoteSigner,
+  type RemoteSignerOptions,
+} from '@cairn/consensus/remote-signer'
 import { keccak256, privateKeyToAddress } from '@cairn/crypto'
 import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -49,6 +58,12 @@ async function serve(keystore: string): Promise<RunningNode> {
       join(tls, 'node2.pem'),
       '--db',
       join(dir, 'db'),
+      '--max-connections-per-ip',
+      '6',
+      '--handshake-timeout-ms',
+      '3000',
+      '--max-height-jump',
+      '1000',
     ],
     { command: ['signer', 'serve'], ready: READY, timeoutMs: 60_000 },
   )
@@ -71,6 +86,48 @@ async function client(url: string, name: string): Promise<RemoteSigner> {
   const c = await RemoteSigner.connect(opts, { logger: silentLogger })
   clients.push(c)
   return c
+}
+
+/** Sends one raw frame over mutual TLS as `name` and resolves to the answer. */
+function rawAsk(url: string, name: string, body: string): Promise<unknown> {
+  const tls = join(dir, 'tls')
+  const { host, port } = parseSignerUrl(url)
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({
+      host,
+      port,
+      ca: readFileSync(join(tls, 'ca.pem'), 'utf8'),
+      cert: readFileSync(join(tls, `${name}.pem`), 'utf8'),
+      key: readFileSync(join(tls, `${name}-key.pem`), 'utf8'),
+      minVersion: 'TLSv1.3',
+    })
+    const reader = new FrameReader()
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error('no answer within 20 s'))
+    }, 20_000)
+    socket.once('secureConnect', () => {
+      const bytes = Buffer.from(body, 'utf8')
+      const head = Buffer.alloc(4)
+      head.writeUInt32BE(bytes.length, 0)
+      socket.write(Buffer.concat([head, bytes]))
+    })
+    socket.on('data', (chunk: Buffer) => {
+      const [first] = reader.push(chunk)
+      if (first === undefined) return
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(first)
+    })
+    socket.once('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    socket.once('close', () => {
+      clearTimeout(timer)
+      reject(new Error('the signer closed the connection without an answer'))
+    })
+  })
 }
 
 describe('cairn signer serve', () => {
@@ -134,6 +191,22 @@ describe('cairn signer serve', () => {
     const same = await again.signVote({ type: MsgType.PRECOMMIT, height: 9, round: 1, blockHash: A })
     expect('signature' in same && bytesToHex(same.signature)).toBe(
       'signature' in first ? bytesToHex(first.signature) : 'none',
+    )
+    // One frame from a pinned client, just under the cap, with an unknown field name: a short
+    // BAD_REQUEST that does not quote it, and the process serves on (it exits 0 below).
+    const answer = await rawAsk(signer.url, 'node1', `{"id":7,"method":"ping","${'x'.repeat(MAX_FRAME_BYTES - 64)}":1}`)
+    expect(answer).toMatchObject({ id: 7, error: { code: 'BAD_REQUEST' } })
+    expect(JSON.stringify(answer).length).toBeLessThan(512)
+    // A vote at 2^53 - 1 is refused and not recorded: the next height still signs.
+    const far = await again.signVote({
+      type: MsgType.PRECOMMIT,
+      height: Number.MAX_SAFE_INTEGER,
+      round: 0,
+      blockHash: A,
+    })
+    expect(far).toMatchObject({ refused: expect.stringMatching(/ahead/) })
+    expect(await again.signVote({ type: MsgType.PRECOMMIT, height: 10, round: 0, blockHash: A })).toHaveProperty(
+      'signature',
     )
     // The log line goes out through an async writer, independent of the answer: read it once the
     // signer has exited and its pipes are drained.

@@ -44,6 +44,33 @@ describe('checkProtection', () => {
   })
 })
 
+describe('checkProtection: a height far ahead', () => {
+  it('refuses a height more than maxHeightJump ahead of the last, and one past 2^53 - 1; a first record takes any height', () => {
+    const last = rec(100, 0, 3, D1)
+    expect(checkProtection(last, rec(1_100, 0, 1, D2), { maxHeightJump: 1_000 })).toEqual({ ok: true, again: false })
+    expect(checkProtection(last, rec(1_101, 0, 1, D2), { maxHeightJump: 1_000 })).toMatchObject({
+      ok: false,
+      reason: /1001 ahead .* more than 1000/,
+    })
+    expect(checkProtection(last, rec(Number.MAX_SAFE_INTEGER, 0, 1, D2))).toMatchObject({ ok: false })
+    expect(checkProtection(last, rec(Number.MAX_SAFE_INTEGER, 0, 1, D2), { maxHeightJump: 0 })).toMatchObject({
+      ok: true,
+    })
+    expect(checkProtection(null, rec(2 ** 53, 0, 1, D2), { maxHeightJump: 0 })).toMatchObject({ ok: false })
+    expect(checkProtection(null, rec(5_000_000, 0, 1, D2))).toEqual({ ok: true, again: false })
+  })
+
+  it('records nothing it refuses: the key signs the next height after a refused far one', () => {
+    const store = new MemoryProtectionStore()
+    const p = new SignProtection({ store })
+    expect(p.checkAndRecord(CHAIN_ID, ADDR, rec(7, 0, 2, D1)).ok).toBe(true)
+    expect(p.checkAndRecord(CHAIN_ID, ADDR, rec(Number.MAX_SAFE_INTEGER, 0, 2, D1)).ok).toBe(false)
+    expect(store.load(CHAIN_ID, ADDR)?.height).toBe(7)
+    expect(p.checkAndRecord(CHAIN_ID, ADDR, rec(8, 0, 2, D1)).ok).toBe(true)
+    expect(store.saves).toBe(2)
+  })
+})
+
 describe('the signer under any sequence of requests (property)', () => {
   const tls = UNIT_PEM
 

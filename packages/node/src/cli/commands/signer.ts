@@ -98,6 +98,19 @@ interface ServeOptions {
   'metrics.port'?: string
   'metrics.host': string
   logLevel: string
+  maxConnections?: number
+  maxConnectionsPerIp?: number
+  handshakeTimeoutMs?: number
+  maxSessions?: number
+  maxSessionsPerClient?: number
+  frameTimeoutMs?: number
+  maxHeightJump?: number
+}
+
+/** A whole number flag (the ranges are checked with the limits, `resolveSignerLimits`). */
+function wholeArg(v: string): number {
+  if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('expected a whole number')
+  return Number(v)
 }
 
 /** The transaction policy of `serve`'s --tx-* flags, checked. */
@@ -215,6 +228,33 @@ export function registerSigner(program: Command): void {
     )
     .option('--tx-allow-create', 'allow contract creations (cairn arb deploy, reserves registry deploy)')
     .option('--tx-max-value <wei>', 'the most wei one transaction may carry')
+    .option(
+      '--max-connections <n>',
+      'open TCP connections on the port in all, counted as they arrive (default 128; 0: no limit)',
+      wholeArg,
+    )
+    .option(
+      '--max-connections-per-ip <n>',
+      'open TCP connections per client address (an IPv6 /64), counted as they arrive (default 8)',
+      wholeArg,
+    )
+    .option(
+      '--handshake-timeout-ms <ms>',
+      'a TLS handshake not done this long after the connection arrived is cut (default 5000)',
+      wholeArg,
+    )
+    .option('--max-sessions <n>', 'pinned clients connected at once, in all (default 16)', wholeArg)
+    .option('--max-sessions-per-client <n>', 'connections of one pinned certificate at once (default 4)', wholeArg)
+    .option(
+      '--frame-timeout-ms <ms>',
+      'a request begun must arrive whole within this, else its connection is closed (default 5000)',
+      wholeArg,
+    )
+    .option(
+      '--max-height-jump <n>',
+      "refuse (and never record) a vote or proposal more than this many heights ahead of the key's last (default 100000; 0: no bound)",
+      wholeArg,
+    )
     .option('--metrics.port <port>', 'serve /metrics and /health on this port')
     .option('--metrics.host <host>', 'address of the metrics listener', '127.0.0.1')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
@@ -304,6 +344,15 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
           tls,
           txPolicy,
           ...(scheme !== 'secp256k1' ? { scheme } : {}),
+          limits: {
+            maxConnections: o.maxConnections,
+            maxConnectionsPerIp: o.maxConnectionsPerIp,
+            handshakeTimeoutMs: o.handshakeTimeoutMs,
+            maxSessions: o.maxSessions,
+            maxSessionsPerClient: o.maxSessionsPerClient,
+            frameTimeoutMs: o.frameTimeoutMs,
+          },
+          ...(o.maxHeightJump !== undefined ? { maxHeightJump: o.maxHeightJump } : {}),
         },
         {
           keys,
