@@ -44,6 +44,12 @@ export const ConsensusErrorCode = {
   BFT_WAL_UNUSABLE: 'CONSENSUS_BFT_WAL_UNUSABLE',
   /** This node's validator schedule could not be read back from its chain (a store error): no header is judged meanwhile. */
   BFT_SCHEDULE_UNAVAILABLE: 'CONSENSUS_BFT_SCHEDULE_UNAVAILABLE',
+  /**
+   * This node's own validator records disagree with each other (the updates it recorded for a
+   * block's parent do not apply to its schedule, or the schedule holds other changes for a height):
+   * a fault here, not the block's — nothing is remembered as bad, no peer penalised.
+   */
+  BFT_RECORDS_INCONSISTENT: 'CONSENSUS_BFT_RECORDS_INCONSISTENT',
   /** A staking system call reverted or ran out of gas (a broken chain: the block cannot be made). */
   STAKING_SYSTEM_CALL_FAILED: 'CONSENSUS_STAKING_SYSTEM_CALL_FAILED',
   /** `config.cairn.bft.staking` or the staking genesis is missing or invalid. */

@@ -68,7 +68,7 @@ import { memoizedVerifier, type SignatureVerifier } from './signing.ts'
 import { BftStateMachine, type BftStateSnapshot } from './state-machine.ts'
 import { UpgradeHalt } from './upgrade-halt.ts'
 import { ValidatorRecords } from './validator-records.ts'
-import { ValidatorSchedule } from './validator-schedule.ts'
+import { type ValidatorChange, ValidatorSchedule } from './validator-schedule.ts'
 import type { ValidatorSet } from './validator-set.ts'
 import { type ConsensusSigner, type SignRefusal, ValidatorSigner } from './validator-signer.ts'
 import type { ConsensusWal } from './wal.ts'
@@ -209,6 +209,7 @@ export class BftEngine implements Engine {
       committing: () => this.#committing,
       evidence: this.evidence,
       parentValidatorChanges: (parent, ctx) => this.#records.updatesOf(parent, ctx.chain),
+      reexecuteParent: (parent) => this.#reexecute(parent),
       onScheduleChange: () => this.#records.saveSchedule(),
       ready: () => this.#scheduleReady(),
     })
@@ -702,6 +703,31 @@ export class BftEngine implements Engine {
     this.#reactor.moveTo(height + 1)
     this.#m.logger.debug({ height, round: certificate.round, hash: bytesToHex(hash) }, 'committed')
     this.#clock.committed(height, certificate)
+  }
+
+  /**
+   * The stored block of `header` executed again on its stored parent (the record of its updates
+   * did not apply to the schedule: stale), its record replaced by what it returns now; undefined
+   * when it cannot be (not stored, its parent's state gone, or it fails).
+   */
+  async #reexecute(header: BlockHeader): Promise<ValidatorChange[] | undefined> {
+    const chain = this.#chain
+    const [block, parent] = [await chain.getBlock(header.hash()), await chain.getBlock(header.parentHash)]
+    if (block === undefined || parent === undefined || !chain.hasState(parent.header.stateRoot)) return undefined
+    const r = await chain.verifier.verify(block, parent, { source: 'consensus' })
+    if (!r.ok) return undefined
+    const changes = (r.executed.endBlock?.validatorUpdates ?? []).map((u) => {
+      const key = (u as { pqPublicKey?: Uint8Array | null }).pqPublicKey
+      return key == null
+        ? { address: u.address, votingPower: u.power }
+        : { address: u.address, votingPower: u.power, pqPublicKey: key }
+    })
+    await this.#records.replaceUpdates(header.hash(), changes)
+    this.#m.logger.warn(
+      { height: Number(header.number), hash: bytesToHex(header.hash()), updates: changes.length },
+      "bft: this node's record of a block's validator updates was stale; executed the block again",
+    )
+    return changes
   }
 
   /**

@@ -33,6 +33,28 @@ function invalid(header: BlockHeader, message: string, cause?: unknown): CairnEr
   })
 }
 
+/**
+ * A header refused because this node's own records disagree (see `BFT_RECORDS_INCONSISTENT`): not
+ * the block's fault, so not remembered as bad nor its sender penalised — the import is retried later.
+ */
+function inconsistent(header: BlockHeader, message: string, cause?: unknown): CairnError {
+  return new CairnError(ConsensusErrorCode.BFT_RECORDS_INCONSISTENT, `bft block ${header.number}: ${message}`, {
+    fault: 'transient',
+    ...(cause !== undefined ? { cause } : {}),
+  })
+}
+
+/** Whether `changes` (in effect at `height + 1`) apply to the set of `height`. */
+function applies(validators: ValidatorSchedule, height: number, changes: readonly ValidatorChange[]): boolean {
+  if (changes.length === 0) return true
+  try {
+    validators.at(height).update(changes)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** What the rules ask of the evidence pool about a block's evidence (`EvidencePool` fits). */
 export interface BftEvidenceCheck {
   /** @throws CairnError `CONSENSUS_BFT_INVALID_EVIDENCE` when it does not verify at `currentHeight` */
@@ -55,6 +77,13 @@ export interface BftRulesOptions {
    * carrying changes is refused (they cannot be checked) and none are recorded.
    */
   parentValidatorChanges?: (parent: BlockHeader, ctx: HeaderContext) => Promise<readonly ValidatorChange[]>
+  /**
+   * The parent executed again, its record of updates written afresh (what `parentValidatorChanges`
+   * answers next), and those updates; undefined when it cannot be (its state is gone). Asked once
+   * when the record does not apply to this node's schedule: a record left stale by an earlier
+   * version's race heals instead of refusing every child. Absent: such a record is only refused.
+   */
+  reexecuteParent?: (parent: BlockHeader, ctx: HeaderContext) => Promise<readonly ValidatorChange[] | undefined>
   /** Called when a header recorded new changes into the schedule (persist it). */
   onScheduleChange?: (ctx: HeaderContext) => Promise<void>
   /**
@@ -137,7 +166,19 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
         if (carried.length > 0) throw invalid(header, 'carries validator changes this node cannot check')
         return
       }
-      const expected = await opts.parentValidatorChanges(parent, ctx)
+      // What the parent returned is this node's own record (its execution of the parent): the block
+      // is to blame for differing from it only when that record agrees with this node's schedule.
+      let expected = await opts.parentValidatorChanges(parent, ctx)
+      if (!applies(validators, height, expected)) {
+        const again = await opts.reexecuteParent?.(parent, ctx)
+        if (again === undefined || !applies(validators, height, again)) {
+          throw inconsistent(
+            header,
+            `the updates this node recorded for the parent do not apply to its set of ${height}`,
+          )
+        }
+        expected = again
+      }
       if (!sameChanges(carried, expected)) {
         throw invalid(header, `carries ${carried.length} validator changes, the parent returned ${expected.length}`)
       }
@@ -145,7 +186,8 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
       try {
         fresh = validators.recordHeader(height, carried)
       } catch (err) {
-        throw invalid(header, 'its validator changes do not apply', err)
+        // The parent's own updates (they applied just above): the schedule holds others for height + 1.
+        throw inconsistent(header, 'its validator changes conflict with what this node scheduled', err)
       }
       if (fresh) await opts.onScheduleChange?.(ctx)
     },

@@ -14,12 +14,13 @@ import { ConsensusErrorCode } from '../errors.ts'
 import { governedHeader, MAX_BLOCK_TIME_MS } from '../staking/governed-header.ts'
 import type { StakingHooks } from '../staking/staking-hooks.ts'
 import type { ChainParams } from '../staking/staking-params.ts'
-import { bftExtraEvidence, decodeBftExtra } from './extra-data.ts'
+import { type BftExtra, bftExtraEvidence, decodeBftExtra } from './extra-data.ts'
 import type { Address } from './messages.ts'
 import { needsPqKeys } from './pq/scheme.ts'
 import { admitValidatorChanges } from './pq/scheme-changes.ts'
 import type { KeyedValidatorUpdate, ValidatorRecords } from './validator-records.ts'
 import type { ValidatorSchedule } from './validator-schedule.ts'
+import type { ValidatorSet } from './validator-set.ts'
 
 /**
  * Where validator-set changes come from until staking exists: called in every block's `endBlock`
@@ -77,15 +78,21 @@ export class BftBlockHooks {
    * repeated address) make the block invalid. Kept by block hash: the next block must carry them.
    */
   async endBlock(ctx: EndBlockContext): Promise<EndBlockResult | undefined> {
-    const source = this.#m.staking ? (c: EndBlockContext) => this.#stakingUpdates(c) : this.#m.validatorUpdates
-    if (source === undefined) return undefined
-    const updates = await source(ctx)
+    if (this.#m.staking === undefined && this.#m.validatorUpdates === undefined) return undefined
+    const extra = this.#extraOf(ctx)
+    // The set the updates are a difference with: the next height's as this block makes it (the set
+    // of its height and the changes it carries), never the schedule's `at(height + 1)`, which holds
+    // the carried changes only once this header was recorded — a block executed ahead of its
+    // header check (a range sync's next block) would otherwise return a change already in effect.
+    const next = this.#m.validators.setAfter(Number(ctx.header.number), extra?.validatorChanges ?? [])
+    const updates = this.#m.staking
+      ? await this.#stakingUpdates(ctx, extra, next)
+      : await this.#m.validatorUpdates?.(ctx)
     if (updates === undefined || updates.length === 0) return undefined
-    const height = Number(ctx.header.number)
     // Under a PQ scheme a joiner without an ML-DSA key is left out, logged (pq/scheme-changes.ts).
     // A joiner's key rides along (`[address, power, pqPublicKey]`, validator-schedule.ts).
     const { admitted: changes } = admitValidatorChanges(
-      this.#m.validators.at(height + 1),
+      next,
       updates.map((u) => {
         const key = (u as KeyedValidatorUpdate).pqPublicKey
         return key == null
@@ -95,7 +102,7 @@ export class BftBlockHooks {
       this.#m.logger,
     )
     if (changes.length === 0) return undefined
-    this.#m.validators.at(height + 1).update(changes)
+    next.update(changes)
     if ('hash' in ctx.header) await this.#m.records.keepUpdates(ctx.header.hash(), changes)
     const validatorUpdates: KeyedValidatorUpdate[] = changes.map((u) =>
       u.pqPublicKey == null
@@ -183,19 +190,28 @@ export class BftBlockHooks {
     return params
   }
 
+  /** The block's BFT extra data, or null when it has none (decoded from the header being executed). */
+  #extraOf(ctx: EndBlockContext): BftExtra | null {
+    const extraData = 'extraData' in ctx.header ? ctx.header.extraData : undefined
+    return extraData === undefined || extraData.length === 0
+      ? null
+      : decodeBftExtra(extraData, this.#m.validators.scheme)
+  }
+
   /**
    * Staking's end of block (`StakingHooks`): rewards by the parent's certificate, slashes by the
    * block's evidence, the epoch's set; returns the difference between the contract's set after
-   * the block and the engine's set of the next height, as updates in effect at height + 2. Under a
+   * the block and `next`, the engine's set of the next height as this block makes it, as updates in
+   * effect at height + 2. Under a
    * PQ scheme a joiner's update carries its ML-DSA-65 key, read from the contract
    * (`Staking.pqPublicKeys`) in the same state.
    */
-  async #stakingUpdates(ctx: EndBlockContext): Promise<KeyedValidatorUpdate[]> {
+  async #stakingUpdates(
+    ctx: EndBlockContext,
+    extra: BftExtra | null,
+    next: ValidatorSet,
+  ): Promise<KeyedValidatorUpdate[]> {
     const hooks = this.#m.staking as StakingHooks
-    const height = Number(ctx.header.number)
-    const extraData = 'extraData' in ctx.header ? ctx.header.extraData : undefined
-    const extra =
-      extraData === undefined || extraData.length === 0 ? null : decodeBftExtra(extraData, this.#m.validators.scheme)
     const signed: Address[] = []
     const missed: Address[] = []
     const cert = extra?.parentCertificate ?? null
@@ -217,7 +233,6 @@ export class BftBlockHooks {
           }))
     const { set } = await hooks.endBlock(ctx, { signed, missed, evidence })
     if (set === undefined) return []
-    const next = this.#m.validators.at(height + 1)
     const updates: KeyedValidatorUpdate[] = []
     const joiners: KeyedValidatorUpdate[] = []
     const inContract = new Set<string>()

@@ -89,6 +89,16 @@ export class ValidatorRecords {
     await this.#m.chain()?.engineData.put(UPDATES_KEY(hash), encodeValidatorChanges(changes))
   }
 
+  /**
+   * Replaces the record of a block's updates with `changes` (none: the record goes), e.g. after
+   * executing the block again because the record was found stale.
+   */
+  async replaceUpdates(hash: Uint8Array, changes: ValidatorChange[]): Promise<void> {
+    if (changes.length > 0) return this.keepUpdates(hash, changes)
+    this.#updates.delete(hashKey(hash))
+    await this.#m.chain()?.engineData.del(UPDATES_KEY(hash))
+  }
+
   /** Keeps the validator updates a block this node built returned from `endBlock`, if any. */
   async keepBuilt(built: Pick<BuildResult, 'block' | 'endBlock'>): Promise<void> {
     const updates = built.endBlock?.validatorUpdates ?? []

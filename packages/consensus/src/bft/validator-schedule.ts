@@ -152,6 +152,8 @@ export class ValidatorSchedule {
   readonly #recent = new Map<number, ValidatorSet>()
   /** The highest height whose header was recorded (changes for heights up to it + 1 are known). */
   #scannedTo = 0
+  /** Heights of effect of the changes the genesis schedules (`config.cairn.bft.validatorChanges`): no header carries them. */
+  readonly #configured = new Set<number>()
 
   /**
    * @param scheme the chain's consensus signature scheme (default secp256k1): under a PQ scheme the
@@ -165,7 +167,9 @@ export class ValidatorSchedule {
   ) {
     this.#genesis = ValidatorSet.create(genesis, scheme)
     this.#checkpoints.push(this.#genesis)
-    for (const [h, cs] of [...(changes ?? [])].sort((a, b) => a[0] - b[0])) this.record(h, cs)
+    for (const [h, cs] of [...(changes ?? [])].sort((a, b) => a[0] - b[0])) {
+      if (this.record(h, cs)) this.#configured.add(h)
+    }
   }
 
   /** The chain's consensus signature scheme (every set's). */
@@ -274,6 +278,24 @@ export class ValidatorSchedule {
     const changes = this.#changes.get(height)
     // One increment per height, as CometBFT (several at once rescale differently).
     return (changes === undefined ? prev : prev.update(changes)).copyIncrementProposerPriority(1)
+  }
+
+  /**
+   * The set of `height + 1` as the block of `height` that carries `carried` (its parent's updates,
+   * in effect at `height + 1`) makes it: the set of `height` with those changes, as
+   * {@link at}`(height + 1)` once that header is recorded. A function of the block and the heights
+   * below it, not of which headers this node happened to record already: a block may execute
+   * before its header is checked (a range sync executes the next block ahead while this one
+   * commits), and what its `endBlock` returns must not depend on that race.
+   * @throws CairnError `CONSENSUS_BFT_INVALID_VALIDATOR_SET` when the changes do not apply
+   */
+  setAfter(height: number, carried: readonly ValidatorChange[]): ValidatorSet {
+    const recorded = this.#changes.get(height + 1)
+    // Changes the genesis schedules ride in no header: they hold whatever a block carries.
+    const changes = this.#configured.has(height + 1) ? (recorded ?? []) : carried
+    if (sameChanges(changes, recorded ?? [])) return this.at(height + 1)
+    const base = this.at(height)
+    return (changes.length === 0 ? base : base.update(changes)).copyIncrementProposerPriority(1)
   }
 
   /** The proposer's address for (height, round). */
