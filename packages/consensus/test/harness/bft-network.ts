@@ -49,6 +49,8 @@ export interface BftNetworkOptions {
    * validators' `pqPublicKey`s): given the default list of validators, returns the overrides.
    */
   bft?: (validators: { address: string; power: number }[]) => Record<string, unknown>
+  /** Node `index`'s store when it is first made (default a `MemoryKV`; e.g. a `SlowCommitKV`). */
+  kv?: (index: number) => MemoryKV
   /** Sees every message a node publishes (before loss and silence). */
   onPublish?: (from: number, data: Uint8Array) => void
   /**
@@ -97,6 +99,8 @@ export class BftNetwork {
   genesis: unknown
   private rand: number
   readonly stats = { sent: 0, lost: 0 }
+  /** Work outside the engines that {@link settle} waits for (see {@link track}). */
+  private readonly background = new Set<Promise<unknown>>()
 
   private constructor(readonly opts: BftNetworkOptions) {
     this.rand = opts.seed ?? 1
@@ -188,7 +192,7 @@ export class BftNetwork {
     kept?: { kv: MemoryKV; signerState: MemorySignerState | null; walStorage: MemoryWalStorage },
     genesis: unknown = this.genesis,
   ): Promise<BftNode> {
-    const kv = kept?.kv ?? new MemoryKV()
+    const kv = kept?.kv ?? this.opts.kv?.(index) ?? new MemoryKV()
     if (!kept) await kv.open()
     const signerState = kept ? kept.signerState : key ? new MemorySignerState() : null
     const walStorage = kept?.walStorage ?? new MemoryWalStorage()
@@ -309,12 +313,22 @@ export class BftNetwork {
     }
   }
 
-  /** Runs every engine's queue (and the pools' followers) until nothing is left to do. */
+  /**
+   * Work a turn of the clock started outside the engines (a range sync's import): {@link settle}
+   * waits for it as for the engines' queues. It must not wait for the clock itself.
+   */
+  track(work: Promise<unknown>): void {
+    const settled = work.catch(() => undefined).finally(() => this.background.delete(settled))
+    this.background.add(settled)
+  }
+
+  /** Runs every engine's queue (and the pools' followers, and tracked work) until nothing is left to do. */
   async settle(): Promise<void> {
     for (let i = 0; i < 100; i++) {
+      while (this.background.size > 0) await Promise.all([...this.background])
       await Promise.all(this.nodes.map((n) => n.engine.idle()))
       await Promise.all(this.nodes.map((n) => n.follower.settled()))
-      if (this.nodes.every((n) => n.engine.quiet)) return
+      if (this.background.size === 0 && this.nodes.every((n) => n.engine.quiet)) return
     }
   }
 
