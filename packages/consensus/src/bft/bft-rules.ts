@@ -59,8 +59,8 @@ function applies(validators: ValidatorSchedule, height: number, changes: readonl
 export interface BftEvidenceCheck {
   /** @throws CairnError `CONSENSUS_BFT_INVALID_EVIDENCE` when it does not verify at `currentHeight` */
   check(ev: DuplicateVoteEvidence, currentHeight: number): void
-  /** True when that equivocation is already in a committed block. */
-  isCommitted(ev: DuplicateVoteEvidence): boolean
+  /** True when that equivocation is already in a committed block (with `below`: one below that height). */
+  isCommitted(ev: DuplicateVoteEvidence, below?: number): boolean
 }
 
 export interface BftRulesOptions {
@@ -109,7 +109,8 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
     const pool = opts.evidence
     if (pool === undefined) throw invalid(header, 'carries evidence and this node has no evidence pool to check it')
     for (const ev of list) {
-      if (pool.isCommitted(ev)) throw invalid(header, 'carries evidence already committed')
+      // In an ancestor: this very block, committed already (and checked again), does not count.
+      if (pool.isCommitted(ev, height)) throw invalid(header, 'carries evidence already committed')
       try {
         pool.check(ev, height)
       } catch (err) {

@@ -77,6 +77,8 @@ export class EvidencePool {
   readonly #pending = new Map<string, DuplicateVoteEvidence>()
   /** Keys of committed evidence, with its height (kept until it ages out). */
   readonly #committed = new Map<string, number>()
+  /** The height of the block that carried each committed piece (the first one this node saw). */
+  readonly #committedIn = new Map<string, number>()
 
   constructor(opts: EvidencePoolOptions = {}, modules: EvidencePoolModules = {}) {
     this.#chainId = opts.chainId
@@ -140,9 +142,16 @@ export class EvidencePool {
     return this.#pending.has(key) || this.#committed.has(key)
   }
 
-  /** True when that equivocation's evidence is already in a committed block. */
-  isCommitted(ev: DuplicateVoteEvidence): boolean {
-    return this.#committed.has(evidenceKey(ev))
+  /**
+   * True when that equivocation's evidence is already in a committed block; with `below`, in one
+   * below that height (an ancestor of a block of `below`: a block checked again after it was itself
+   * committed — a sync and the engine importing it at once — does not count against itself).
+   */
+  isCommitted(ev: DuplicateVoteEvidence, below?: number): boolean {
+    const key = evidenceKey(ev)
+    if (below === undefined) return this.#committed.has(key)
+    const h = this.#committedIn.get(key)
+    return h !== undefined && h < below
   }
 
   /** Pending evidence for the next block, oldest first, at most `max` pieces. */
@@ -161,6 +170,7 @@ export class EvidencePool {
       const key = evidenceKey(ev)
       this.#pending.delete(key)
       this.#committed.set(key, Math.min(height, ev.voteA.height))
+      this.#committedIn.set(key, Math.min(height, this.#committedIn.get(key) ?? height))
     }
   }
 
@@ -173,7 +183,11 @@ export class EvidencePool {
   prune(currentHeight: number): void {
     const floor = currentHeight - this.#maxAge
     for (const [key, ev] of this.#pending) if (ev.voteA.height < floor) this.#pending.delete(key)
-    for (const [key, h] of this.#committed) if (h < floor) this.#committed.delete(key)
+    for (const [key, h] of this.#committed) {
+      if (h >= floor) continue
+      this.#committed.delete(key)
+      this.#committedIn.delete(key)
+    }
   }
 
   /** Evidence below `current − maxAgeHeights` is refused and pruned. */

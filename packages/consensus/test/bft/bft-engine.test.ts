@@ -347,9 +347,22 @@ describe('BftEngine: duplicate-vote evidence', () => {
         validators: schedule,
         evidence: new EvidencePool({ chainId: 1337n }, { validatorSetAt: (h) => schedule.at(h) }),
       })
-    // A node that has not seen it committed accepts it; a node that has (it is in a block already) refuses it again.
+    // A node that has not seen it committed accepts it; a node that has (it is in a block already)
+    // refuses it in a later block, and not in that block itself, checked again (a range sync and the
+    // engine importing it at once: issue 66 — it was remembered bad, with every block after it).
     await expect(freshRules().validateHeader(b.header, parent.header, ctx)).resolves.toBeUndefined()
-    await expect(node0.engine.validateHeader(b.header, parent.header, ctx)).rejects.toThrow(/already committed/)
+    await expect(node0.engine.validateHeader(b.header, parent.header, ctx)).resolves.toBeUndefined()
+    const child = (await node0.chain.getBlockByNumber(number + 1n)) as typeof b
+    const again = createBlockHeader(
+      {
+        ...child.header.toJSON(),
+        extraData: bytesToHex(
+          encodeBftExtra({ ...decodeBftExtra(child.header.extraData), evidence: encodeEvidenceList([ev]) }),
+        ),
+      },
+      { common: child.header.common, skipConsensusFormatValidation: true },
+    )
+    await expect(node0.engine.validateHeader(again, b.header, ctx)).rejects.toThrow(/already committed/)
     // Without an evidence pool, a block carrying evidence cannot be checked: refused.
     await expect(
       bftChainRules({ chainId: 1337n, validators: schedule }).validateHeader(b.header, parent.header, ctx),
@@ -414,11 +427,12 @@ describe('BftEngine: duplicate-vote evidence', () => {
     expect((net.nodes[1] as BftNode).engine.evidence.size).toBe(0)
 
     // Restarted (memory lost), a node reads the committed evidence back from its chain: it refuses
-    // the block's evidence again and ignores it over the topic.
+    // the evidence again in a later block (not in the block that carried it) and ignores it over the topic.
     await net.restart(2)
     const restarted = net.nodes[2] as BftNode
     expect(restarted.engine.evidence.isCommitted(ev)).toBe(true)
-    await expect(restarted.engine.validateHeader(b.header, parent.header, ctx)).rejects.toThrow(/already committed/)
+    await expect(restarted.engine.validateHeader(b.header, parent.header, ctx)).resolves.toBeUndefined()
+    await expect(restarted.engine.validateHeader(again, b.header, ctx)).rejects.toThrow(/already committed/)
     expect(await net.deliver(2, encodeWire({ kind: 'evidence', evidence: encodeEvidence(ev) }, 4))).toBe('ignore')
     expect(restarted.engine.evidence.size).toBe(0)
   }, 120_000)
