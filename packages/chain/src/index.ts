@@ -28,8 +28,8 @@ export type {
   StateEdit,
 } from './execution/executor.ts'
 export { newStateManager } from './execution/executor.ts'
-export type { ReplayedBlock, ReplayedTx } from './execution/replay.ts'
-export { replayBlock, replayTransaction } from './execution/replay.ts'
+export type { ReplayedBlock, ReplayedTx, ReplaySession } from './execution/replay.ts'
+export { openReplay, replayBlock, replayTransaction } from './execution/replay.ts'
 export type { SystemContract } from './execution/system-contracts.ts'
 export { CONSOLIDATION_QUEUE, WITHDRAWAL_QUEUE } from './execution/system-contracts.ts'
 export type { SlotReader, ViewBlock, ViewCallInput, ViewCallResult, ViewState } from './fast/view-call/interpreter.ts'

@@ -1,6 +1,6 @@
 import { bytesToHex, CairnError } from '@cairn/utils'
-import type { Block } from '@ethereumjs/block'
-import { buildBlock, type RunTxResult, type VM } from '@ethereumjs/vm'
+import type { Block, BlockHeader } from '@ethereumjs/block'
+import { BlockBuilder, type BuildBlockOpts, buildBlock, type RunTxResult, type VM } from '@ethereumjs/vm'
 import type { BlockReader } from '../chain-reader.ts'
 import { ChainErrorCode } from '../errors.ts'
 import type { StateReader } from '../state-reader.ts'
@@ -24,6 +24,27 @@ export interface ReplayedBlock {
 }
 
 /**
+ * A stored block replayed on a private VM that can go back to the block's start (nothing is
+ * written): the parent's state, the block's system calls (EIP-4788, EIP-2935), then its
+ * transactions one at a time through the same BlockBuilder path as import. {@link rewind} undoes
+ * the transactions run so far (the system calls stay), so one session serves several traces of
+ * one block without a new VM or the system calls again, and traces in order run no transaction twice.
+ */
+export interface ReplaySession {
+  /** The private VM: attach EVM listeners (`vm.evm.events`) before running a transaction. */
+  readonly vm: VM
+  readonly block: Block
+  /** The parent's header (the state the block starts from is the chain's post-state of it). */
+  readonly parent: BlockHeader
+  /** How many of the block's transactions have run since the start: the index of the next one. */
+  readonly position: number
+  /** Runs the block's next transaction on the state its predecessors left. */
+  next(): Promise<RunTxResult>
+  /** Back to the block's start (after its system calls): the transactions run are undone. */
+  rewind(): Promise<void>
+}
+
+/**
  * Prepares transaction `index` of a stored `block` for re-execution (debug_traceTransaction): the
  * parent's state in a private VM, the block's system calls, and transactions 0..index-1 run through
  * the same BlockBuilder path as import, so the traced transaction sees exactly the state it saw
@@ -41,7 +62,7 @@ export async function replayTransaction(
       { hint: 'run `cairn db check`' },
     )
   }
-  const replay = await replayBlock(chain, block)
+  const replay = await openReplay(chain, block)
   for (let i = 0; i < index; i++) await replay.next()
   return { vm: replay.vm, run: () => replay.next() }
 }
@@ -52,6 +73,12 @@ export async function replayTransaction(
  * runs the next transaction through the same BlockBuilder path as import.
  */
 export async function replayBlock(chain: BlockReader & StateReader, block: Block): Promise<ReplayedBlock> {
+  const replay = await openReplay(chain, block)
+  return { vm: replay.vm, next: () => replay.next() }
+}
+
+/** A {@link ReplaySession} of a stored `block`, at its start. */
+export async function openReplay(chain: BlockReader & StateReader, block: Block): Promise<ReplaySession> {
   const parent = await chain.getBlock(block.header.parentHash)
   if (!parent) {
     throw new CairnError(
@@ -63,7 +90,7 @@ export async function replayBlock(chain: BlockReader & StateReader, block: Block
   // The block's own fork (its header's Common), not the parent's: a fork's first block runs its rules.
   const h = block.header
   const vm = await chain.vmAt(parent.header, h.common)
-  const builder = await buildBlock(vm, {
+  const opts: BuildBlockOpts = {
     parentBlock: parent,
     headerData: {
       timestamp: h.timestamp,
@@ -79,18 +106,36 @@ export async function replayBlock(chain: BlockReader & StateReader, block: Block
     },
     ...(h.common.isActivatedEIP(4895) ? { withdrawals: [] } : {}),
     blockOpts: { putBlockIntoBlockchain: false, calcDifficultyFromHeader: undefined },
-  })
-  let i = 0
+  }
+  // The system calls, in a state checkpoint of their own that stays open: the start to rewind to.
+  // Transactions then run through another builder of the same block (its own checkpoint on top,
+  // reverted by rewind), which does not repeat them.
+  await buildBlock(vm, opts)
+  let builder = new BlockBuilder(vm, opts)
+  let position = 0
   return {
     vm,
+    block,
+    parent: parent.header,
+    get position() {
+      return position
+    },
     next() {
-      const tx = block.transactions[i++]
-      if (!tx) throw new CairnError(ChainErrorCode.CORRUPT, `block ${block.header.number} has no transaction ${i - 1}`)
+      const tx = block.transactions[position++]
+      if (!tx) {
+        throw new CairnError(ChainErrorCode.CORRUPT, `block ${block.header.number} has no transaction ${position - 1}`)
+      }
       // A stored blob transaction has no blobs (only the network form carries them), as at import.
       if (!isImpersonatedTx(tx)) return builder.addTransaction(tx, { allowNoBlobs: true })
       // As at import: an impersonated sender may have code (no EIP-3607, as Anvil).
       const restore = allowCodeSender(vm, txSender(tx))
       return builder.addTransaction(tx, { allowNoBlobs: true }).finally(restore)
+    },
+    async rewind() {
+      if (position === 0) return
+      await builder.revert()
+      builder = new BlockBuilder(vm, opts)
+      position = 0
     },
   }
 }

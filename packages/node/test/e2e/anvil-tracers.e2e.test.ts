@@ -192,6 +192,20 @@ describe.skipIf(!haveAnvil)("geth's built-in tracers, Anvil and Cairn side by si
         ['0x0', '0x1'],
         ['0x2', '0x3'],
       ])
+      // A block's replay is kept between traces: in any order, each transaction is traced on the
+      // state it found.
+      const diff = { tracer: 'prestateTracer', tracerConfig: { diffMode: true } }
+      const fresh = [
+        await ok(cairn, 'debug_traceTransaction', [second, diff]),
+        await ok(cairn, 'debug_traceTransaction', [first, diff]),
+      ]
+      for (const _ of [0, 1]) {
+        expect(await ok(cairn, 'debug_traceTransaction', [first, diff])).toEqual(fresh[1])
+        expect(await ok(cairn, 'debug_traceTransaction', [second, diff])).toEqual(fresh[0])
+      }
+      expect(((fresh[0] as { post: Obj }).post[A0] as Obj).nonce).toBe(
+        (((fresh[1] as { post: Obj }).post[A0] as Obj).nonce as number) + 1,
+      )
     } finally {
       await ok(cairn, 'evm_setAutomine', [true])
     }

@@ -1,4 +1,4 @@
-import { replayBlock, replayTransaction } from '@cairn/chain'
+import { type ReplaySession, txSender } from '@cairn/chain'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { EVMResult } from '@ethereumjs/evm'
@@ -13,6 +13,7 @@ import { findBlock, resolveBlock } from '../resolve.ts'
 import { blockOverride, blockRef, callRequest, hash32, stateOverride } from '../schemas.ts'
 import type { CallFrame } from '../trace/call-tracer.ts'
 import type { StateView } from '../trace/prestate-tracer.ts'
+import { withReplayAt } from '../trace/replays.ts'
 import { attachTracer, type Tracer } from '../trace/tracer.ts'
 import { type TraceSubject, traceRun } from '../trace/tracers.ts'
 
@@ -58,7 +59,7 @@ const ZERO_HASH = `0x${'00'.repeat(32)}`
 function txSubject(block: Block, index: number, firstLogIndex: number): TraceSubject {
   const tx = block.transactions[index] as Block['transactions'][number]
   return {
-    parties: [tx.getSenderAddress(), tx.to, block.header.coinbase],
+    parties: [txSender(tx), tx.to, block.header.coinbase],
     blockHash: bytesToHex(block.hash()),
     blockNumber: Number(block.header.number),
     transactionHash: bytesToHex(tx.hash()),
@@ -111,26 +112,36 @@ async function traceWith(ctx: RpcContext, config: TraceConfig, prepare: () => Pr
   guard()
   const state = trace.vm.stateManager as unknown as StateView
   await run.begin(state)
-  attachTracer(trace.vm, run.tracer, guard)
-  const { res, gasUsed, gasLimit } = await trace.run()
+  const detach = attachTracer(trace.vm, run.tracer, guard)
+  let ran: Awaited<ReturnType<RunningTrace['run']>>
+  try {
+    ran = await trace.run()
+  } finally {
+    detach()
+  }
   if (trace.keepsState) await run.end(state)
-  return run.result(res, gasUsed, gasLimit)
+  return run.result(ran.res, ran.gasUsed, ran.gasLimit)
 }
 
 /**
  * geth's debug_traceBlockBy*: every transaction of the block replayed in order on the parent's
- * state, each under a fresh tracer and its own time limit; `[{txHash, result}]`.
+ * state (a kept replay of the block, see replays.ts), each under a fresh tracer and its own time
+ * limit; `[{txHash, result}]`.
  */
 async function traceBlock(ctx: RpcContext, block: Block, config: TraceConfig) {
   if (block.header.number === 0n)
     throw new CairnError(RpcErrorCode.EXECUTION_FAILED, 'genesis is not traceable', { fault: 'caller' })
-  if (block.transactions.length > 0) tracerFor(ctx, config, txSubject(block, 0, 0)) // refuses an unknown tracer before any work
-  const replay = await replayBlock(ctx.chain, block)
+  if (block.transactions.length === 0) return []
+  tracerFor(ctx, config, txSubject(block, 0, 0)) // refuses an unknown tracer before any work
+  return withReplayAt(ctx, block, 0, (replay) => traceReplayed(ctx, replay, block, config))
+}
+
+async function traceReplayed(ctx: RpcContext, replay: ReplaySession, block: Block, config: TraceConfig) {
   const limitMs = limitMsOf(ctx, config)
   let deadline = 0
   let current: Tracer = {}
-  // One set of listeners on the private VM, forwarding to the transaction's own tracer.
-  attachTracer(
+  // One set of listeners on the replay's VM, forwarding to the transaction's own tracer.
+  const detach = attachTracer(
     replay.vm,
     {
       step: (e) => current.step?.(e),
@@ -146,15 +157,19 @@ async function traceBlock(ctx: RpcContext, block: Block, config: TraceConfig) {
   const out: { txHash: string; result: unknown }[] = []
   const state = replay.vm.stateManager as unknown as StateView
   let logs = 0
-  for (const [i, tx] of block.transactions.entries()) {
-    const run = tracerFor(ctx, config, txSubject(block, i, logs))
-    await run.begin(state)
-    current = run.tracer
-    deadline = Date.now() + limitMs
-    const r = await replay.next()
-    logs += r.receipt.logs.length
-    await run.end(state)
-    out.push({ txHash: bytesToHex(tx.hash()), result: run.result(r, r.totalGasSpent, tx.gasLimit) })
+  try {
+    for (const [i, tx] of block.transactions.entries()) {
+      const run = tracerFor(ctx, config, txSubject(block, i, logs))
+      await run.begin(state)
+      current = run.tracer
+      deadline = Date.now() + limitMs
+      const r = await replay.next()
+      logs += r.receipt.logs.length
+      await run.end(state)
+      out.push({ txHash: bytesToHex(tx.hash()), result: run.result(r, r.totalGasSpent, tx.gasLimit) })
+    }
+  } finally {
+    detach()
   }
   return out
 }
@@ -194,19 +209,21 @@ export const debugTraceMethods: MethodDef[] = [
       const loc = await chain.getTxLocation(hexToBytes(hash))
       if (!loc) throw notFound(`transaction ${hash} not found`)
       const block = await chain.mustGetBlock(loc.blockHash)
-      return traceWith(ctx, config ?? {}, async () => {
-        const replay = await replayTransaction(chain, block, loc.index)
-        const tx = block.transactions[loc.index] as (typeof block.transactions)[number]
-        return {
+      const subject = txSubject(block, loc.index, await logsBefore(ctx, block, loc.index))
+      tracerFor(ctx, config ?? {}, subject) // refuses an unknown tracer before any work
+      const tx = block.transactions[loc.index] as (typeof block.transactions)[number]
+      // A kept replay of the block, at the transaction (its predecessors run, untraced).
+      return withReplayAt(ctx, block, loc.index, (replay) =>
+        traceWith(ctx, config ?? {}, async () => ({
           vm: replay.vm,
-          subject: txSubject(block, loc.index, await logsBefore(ctx, block, loc.index)),
+          subject,
           keepsState: true,
           async run() {
-            const r = await replay.run()
+            const r = await replay.next()
             return { res: r, gasUsed: r.totalGasSpent, gasLimit: tx.gasLimit }
           },
-        }
-      })
+        })),
+      )
     },
   }),
   method({

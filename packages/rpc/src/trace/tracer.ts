@@ -16,33 +16,39 @@ export interface Tracer {
 }
 
 /**
- * Registers `tracer` on the VM's EVM events (the VM is private to one trace: nothing to detach).
- * `guard` runs every 256 opcodes and at every message; it throws to abort (the time limit).
+ * Registers `tracer` on the VM's EVM events; returns what removes it (a replay's VM is kept for
+ * the next trace). `guard` runs every 256 opcodes and at every message; it throws to abort (the
+ * time limit).
  */
-export function attachTracer(vm: VM, tracer: Tracer, guard: () => void): void {
+export function attachTracer(vm: VM, tracer: Tracer, guard: () => void): () => void {
   const events = vm.evm.events
-  if (!events) return
+  if (!events) return () => {}
+  const added: [string, (...args: never[]) => void][] = []
+  const on = <A extends unknown[]>(event: string, listener: (...args: A) => void) => {
+    events.on(event as 'step', listener as never)
+    added.push([event, listener as never])
+  }
   // One-argument listeners: the EVM calls them synchronously and an exception aborts the run.
   let steps = 0
   const step = tracer.step?.bind(tracer)
-  events.on('step', (e: InterpreterStep) => {
+  on('step', (e: InterpreterStep) => {
     if ((++steps & 0xff) === 0) guard()
     step?.(e)
   })
   const before = tracer.beforeMessage?.bind(tracer)
-  events.on('beforeMessage', (m: Message) => {
+  on('beforeMessage', (m: Message) => {
     guard()
     before?.(m)
   })
   if (tracer.afterMessage) {
     const after = tracer.afterMessage.bind(tracer)
-    events.on('afterMessage', (r: EVMResult) => after(r))
+    on('afterMessage', (r: EVMResult) => after(r))
   }
   // Two-argument listeners: the EVM awaits them (their second argument resolves the wait). A
   // failure is the tracer's to report (from its result): the wait always ends.
   if (tracer.stepAsync) {
     const stepAsync = tracer.stepAsync.bind(tracer)
-    events.on('step', (e: InterpreterStep, resolve?: () => void) => {
+    on('step', (e: InterpreterStep, resolve?: () => void) => {
       const p = stepAsync(e)
       if (p) p.then(resolve, resolve)
       else resolve?.()
@@ -50,11 +56,14 @@ export function attachTracer(vm: VM, tracer: Tracer, guard: () => void): void {
   }
   if (tracer.afterMessageAsync) {
     const afterAsync = tracer.afterMessageAsync.bind(tracer)
-    events.on('afterMessage', (r: EVMResult, resolve?: () => void) => {
+    on('afterMessage', (r: EVMResult, resolve?: () => void) => {
       const p = afterAsync(r)
       if (p) p.then(resolve, resolve)
       else resolve?.()
     })
+  }
+  return () => {
+    for (const [event, listener] of added) events.off(event as 'step', listener as never)
   }
 }
 
