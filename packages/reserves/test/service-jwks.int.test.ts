@@ -130,6 +130,18 @@ describe('reserves service: JWT via JWKS (RS256, ES256) beside HS256', () => {
       ],
       ['unknown role', await mint(rsa.privateKey, 'RS256', 'rsa-1', { sub: 'ops', role: 'superuser' }), /role claim/],
       ['no role', await mint(ec.privateKey, 'ES256', 'ec-1', { sub: 'ops' }), /role claim/],
+      // The provider's signature does not make any lifetime acceptable (token-times.ts).
+      [
+        'expiring in the year 3000',
+        await mint(
+          rsa.privateKey,
+          'RS256',
+          'rsa-1',
+          { sub: 'ops', role: 'admin' },
+          { expSeconds: 32_503_680_000 - Math.floor(Date.now() / 1000) },
+        ),
+        /JWT lifetime is too long \(exp 3000-01-01T00:00:00\.000Z/,
+      ],
     ]
     for (const [what, token, reason] of cases) {
       const r = await get('/v1/snapshots/j1', token)

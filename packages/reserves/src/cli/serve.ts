@@ -126,6 +126,12 @@ export function registerServe(r: Command): void {
     .option('--jwt-issuer <iss>', 'required iss of JWKS tokens (with --jwks-url)')
     .option('--jwt-audience <aud>', 'required aud of JWKS tokens (with --jwks-url)')
     .option('--jwt-role-claim <name>', 'the claim holding admin, auditor or user', 'role')
+    .option(
+      '--jwt-max-lifetime <seconds>',
+      'longest bearer token accepted: exp − iat (identity providers: at most a day)',
+      '86400',
+    )
+    .option('--jwt-clock-skew <seconds>', "how far a token's iat/nbf may lie ahead of this clock", '60')
     .option('--api-keys-file <file>', 'JSON [{"name","role","key"}] of service-to-service API keys (X-Api-Key)')
     .option('--redis-url <url>', 'redis://… proof cache shared by instances (default: memory only)')
     .option('--http.addr <addr>', 'listen address', '127.0.0.1')
@@ -282,6 +288,8 @@ export function registerServe(r: Command): void {
           jwtIssuer?: string
           jwtAudience?: string
           jwtRoleClaim: string
+          jwtMaxLifetime: string
+          jwtClockSkew: string
           redisUrl?: string
           apiKeysFile?: string
           'http.addr': string
@@ -547,6 +555,10 @@ export function registerServe(r: Command): void {
               : null,
             redisUrl: o.redisUrl ?? null,
             apiKeys: o.apiKeysFile ? readApiKeysFile(o.apiKeysFile, RESERVES_ROLES) : [],
+            tokenTimes: {
+              maxLifetimeSeconds: int('--jwt-max-lifetime', o.jwtMaxLifetime, 1),
+              clockSkewSeconds: int('--jwt-clock-skew', o.jwtClockSkew, 0),
+            },
             defaultMinDepth: Number(o.minDepth),
             edge,
             tls: o['http.tlsCert'] && o['http.tlsKey'] ? { cert: o['http.tlsCert'], key: o['http.tlsKey'] } : null,

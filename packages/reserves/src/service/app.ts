@@ -79,6 +79,7 @@ import {
 } from './rate-limit.ts'
 import type { Sql } from './sql.ts'
 import { type SnapshotInfo, SnapshotStore } from './store.ts'
+import type { TokenTimeLimits } from './token-times.ts'
 import { traceRequests } from './tracing.ts'
 import { readUpload } from './upload.ts'
 
@@ -88,6 +89,8 @@ export interface ReservesServiceOptions {
   /** RS256/ES256 bearer tokens from an OAuth2/OIDC provider's JWKS (null: none). */
   jwks: JwksOptions | null
   apiKeys: ApiKey[]
+  /** Bounds on a bearer token's lifetime and on `iat`/`nbf` ahead of the clock (default: a day, 60 s). */
+  tokenTimes?: TokenTimeLimits
   defaultHash: 'sha256' | 'keccak256'
   /** Default minimum tree depth (hides the user count). */
   defaultMinDepth: number
@@ -531,7 +534,12 @@ export function createReservesService(opts: ReservesServiceOptions, modules: Res
   }
 
   const authn = createAuthenticator(
-    { jwtSecret: opts.jwtSecret, jwks: opts.jwks, apiKeys: opts.apiKeys },
+    {
+      jwtSecret: opts.jwtSecret,
+      jwks: opts.jwks,
+      apiKeys: opts.apiKeys,
+      ...(opts.tokenTimes ? { tokenTimes: opts.tokenTimes } : {}),
+    },
     { logger, metrics: registry, ...(modules.clockMs ? { clockMs: modules.clockMs } : {}) },
   )
   const need = async (req: FastifyRequest, roles: Role[]) =>

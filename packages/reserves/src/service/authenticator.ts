@@ -2,6 +2,7 @@ import { Authenticator, hashApiKey, type JwksBearerOptions, jwksBearer, ServiceE
 import { isCairnError, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import { type ApiKey, type Principal, RESERVES_ROLES, type Role, TOKEN_POLICY, unauthenticated } from './auth.ts'
+import { checkTokenTimes, DEFAULT_TOKEN_TIME_LIMITS, type TokenTimeLimits } from './token-times.ts'
 
 /** Bearer tokens signed by an OAuth2/OIDC provider, checked against its JWKS. */
 export type JwksOptions = JwksBearerOptions
@@ -13,6 +14,8 @@ export interface AuthOptions {
   /** RS256/ES256 tokens from an OAuth2/OIDC provider; null: none. */
   jwks: JwksOptions | null
   apiKeys: readonly ApiKey[]
+  /** Bounds on a bearer token's lifetime and on `iat`/`nbf` ahead of this clock (default: a day, 60 s). */
+  tokenTimes?: TokenTimeLimits
 }
 
 /** Authenticates a request's headers; null when it carries no credentials. */
@@ -29,8 +32,10 @@ const TOKEN_CACHE_SIZE = 10_000
  * sha256, compared in constant time), HS256 bearer tokens (the shared secret; `exp` and `sub`
  * required) and RS256/ES256 bearer tokens (the JWKS, with issuer and audience), chosen by the
  * token's `alg`. A token must name one of admin, auditor, user. A verified token is recognised by
- * its exact text until it expires. Refused credentials are RESERVES_UNAUTHENTICATED (401); a JWKS
- * that cannot be fetched stays transient (503).
+ * its exact text until it expires. Every bearer token, of either kind, must also keep within the
+ * time limits (token-times.ts: lifetime, `iat`/`nbf` not ahead of the clock skew). Refused
+ * credentials are RESERVES_UNAUTHENTICATED (401); a JWKS that cannot be fetched stays transient
+ * (503).
  */
 export function createAuthenticator(
   opts: AuthOptions,
@@ -43,14 +48,22 @@ export function createAuthenticator(
     jwks: jwks ? jwksBearer<Role>(jwks, { logger: modules.logger, registry: modules.metrics }) : null,
     tokenCache: TOKEN_CACHE_SIZE,
   })
+  const limits = opts.tokenTimes ?? DEFAULT_TOKEN_TIME_LIMITS
   return async (headers) => {
     try {
-      const c = await kit.authenticate(headers, modules.clockMs?.() ?? Date.now())
+      const nowMs = modules.clockMs?.() ?? Date.now()
+      const c = await kit.authenticate(headers, nowMs)
       if (!c) return null
+      if (c.via === 'jwt') checkTokenTimes(bearerOf(headers.authorization), nowMs, limits)
       return { sub: c.name ?? '', role: c.role, via: c.via === 'apiKey' ? 'api-key' : 'jwt' }
     } catch (err) {
       if (isCairnError(err, ServiceErrorCode.AUTH_INVALID)) throw unauthenticated(err.message)
       throw err
     }
   }
+}
+
+/** The token of an `Authorization: Bearer` header (one the authenticator accepted as a JWT). */
+function bearerOf(authorization: string | undefined): string {
+  return /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? ''
 }
