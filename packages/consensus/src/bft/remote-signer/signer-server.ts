@@ -9,7 +9,7 @@
  * connections are serialized, and no two conflicting signatures can leave.
  *
  * The port is held to {@link SignerLimits} (signer-limits.ts): TCP connections per address and in
- * all as they arrive (service-kit's `ConnectionCap`, as the RPC port), a hard deadline on the TLS
+ * all as they arrive (service-kit's `ConnectionCap`, as the RPC port), a deadline on the TLS
  * handshake, then sessions per pinned client and in all, and per session a frame deadline and a
  * bound on unread answers (served-connection.ts). A height further ahead of a key's last one than
  * `maxHeightJump` is refused and not recorded (protection-db.ts). Errors never quote the request.
@@ -18,9 +18,8 @@ import { X509Certificate } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import { type DigestKey, rawDigestKey } from '@cairn/keys'
-import { CONNECTION_REFUSALS, ConnectionCap } from '@cairn/service-kit/connection-cap'
+import { ConnectionCap } from '@cairn/service-kit/connection-cap'
 import { bytesToHex, CairnError, errorMessage, type Logger } from '@cairn/utils'
-import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Hex } from 'viem'
 import { ConsensusErrorCode } from '../../errors.ts'
 import { MsgType, signStepOf } from '../messages.ts'
@@ -31,7 +30,6 @@ import { DEFAULT_MAX_HEIGHT_JUMP, type SignProtection } from './protection-db.ts
 import {
   boundMessage,
   describeRequestProblem,
-  FRAME_REJECTIONS,
   type KeysResult,
   PROTOCOL_VERSION,
   proposalFromJson,
@@ -41,8 +39,9 @@ import {
   type SignerResponse,
   voteFromJson,
 } from './protocol.ts'
-import { SESSION_DROPS, ServedConnection } from './served-connection.ts'
+import { ServedConnection } from './served-connection.ts'
 import { resolveSignerLimits, type SignerLimits } from './signer-limits.ts'
+import type { SignerServerMetrics } from './signer-metrics.ts'
 import { checkTransaction, OPEN_TX_POLICY, type TxPolicy } from './tx-policy.ts'
 
 export interface SignerServerOptions {
@@ -77,62 +76,6 @@ export interface SignerServerOptions {
    * `pqAddress`), so a node of another scheme, or with another ML-DSA key, refuses at start.
    */
   scheme?: SignatureScheme
-}
-
-export interface SignerServerMetrics {
-  requests: Counter<'method' | 'outcome'>
-  connections: Gauge
-  refusedConnections: Counter<'reason'>
-  rejectedFrames: Counter<'reason'>
-  droppedConnections: Counter<'reason'>
-}
-
-/** Why a connection was refused before it became a session (`cairn_signer_refused_connections_total{reason}`). */
-export const SIGNER_REFUSALS = [
-  ...CONNECTION_REFUSALS,
-  'handshake',
-  'handshake_timeout',
-  'unpinned',
-  'limit',
-  'per_client',
-] as const
-
-/** `cairn_signer_*`: every reason exported at 0. */
-export function createSignerServerMetrics(register: Registry): SignerServerMetrics {
-  const registers = [register]
-  const refusedConnections = new Counter({
-    name: 'cairn_signer_refused_connections_total',
-    help: "Connections refused, by reason: at accept per_ip (the address's cap, --max-connections-per-ip), total (--max-connections), reserve (the last quarter of it, kept for addresses holding fewer than 8); handshake (TLS failed), handshake_timeout (not done within --handshake-timeout-ms); after TLS unpinned, limit (--max-sessions), per_client (--max-sessions-per-client)",
-    labelNames: ['reason'],
-    registers,
-  })
-  for (const reason of SIGNER_REFUSALS) refusedConnections.inc({ reason }, 0)
-  const rejectedFrames = new Counter({
-    name: 'cairn_signer_rejected_frames_total',
-    help: 'Frames rejected (their connection closed), by reason: empty, too_large (over 64 KiB), not_json, timeout (not whole within --frame-timeout-ms)',
-    labelNames: ['reason'],
-    registers,
-  })
-  for (const reason of FRAME_REJECTIONS) rejectedFrames.inc({ reason }, 0)
-  const droppedConnections = new Counter({
-    name: 'cairn_signer_dropped_connections_total',
-    help: 'Sessions the signer closed, by reason: bad_frame, frame_timeout, slow_reader (answers not taken within the stall timeout), fault (an error while answering)',
-    labelNames: ['reason'],
-    registers,
-  })
-  for (const reason of SESSION_DROPS) droppedConnections.inc({ reason }, 0)
-  return {
-    requests: new Counter({
-      name: 'cairn_signer_requests_total',
-      help: 'Requests the remote signer answered, by method and outcome (signed, refused, error)',
-      labelNames: ['method', 'outcome'],
-      registers,
-    }),
-    connections: new Gauge({ name: 'cairn_signer_connections', help: 'Open client sessions (past TLS)', registers }),
-    refusedConnections,
-    rejectedFrames,
-    droppedConnections,
-  }
 }
 
 export interface SignerServerModules {
@@ -172,8 +115,6 @@ export class SignerServer {
   readonly #maxHeightJump: number
   /** Every connection from its arrival (TCP, then TLS), closed with the server. */
   readonly #raw = new Set<Socket>()
-  /** TLS not yet done: `address|port` → the deadline's timer. */
-  readonly #handshakes = new Map<string, ReturnType<typeof setTimeout>>()
   /** Sessions (pinned, past TLS). */
   readonly #sockets = new Set<TLSSocket>()
   /** Sessions per client certificate fingerprint. */
@@ -276,6 +217,16 @@ export class SignerServer {
     return [...this.#keys.keys()]
   }
 
+  /** The limits in force (the options' over the defaults). */
+  get limits(): SignerLimits {
+    return { ...this.#limits }
+  }
+
+  /** The most heights a key's next signature may be ahead of its last (0: no bound). */
+  get maxHeightJump(): number {
+    return this.#maxHeightJump
+  }
+
   /** The addresses of the transaction keys it holds (lowercase hex). */
   get txAddresses(): string[] {
     return [...this.#txKeys.keys()]
@@ -295,7 +246,8 @@ export class SignerServer {
         requestCert: true,
         rejectUnauthorized: false,
         minVersion: 'TLSv1.3',
-        // Node's own timer restarts at each byte; #track adds a deadline a trickle cannot move.
+        // From the connection's arrival, bytes or not (Node's default: 120 s). Node only reports
+        // it (tlsClientError, below): the socket is the listener's to destroy.
         handshakeTimeout: this.#limits.handshakeTimeoutMs,
       },
       (socket) => this.#accept(socket),
@@ -310,10 +262,15 @@ export class SignerServer {
         },
       },
     ).attach(server)
-    server.on('connection', (raw: Socket) => this.#track(raw))
+    server.on('connection', (raw: Socket) => {
+      if (raw.destroyed) return
+      this.#raw.add(raw)
+      raw.once('close', () => this.#raw.delete(raw))
+    })
     server.on('tlsClientError', (err: NodeJS.ErrnoException, tlsSocket: TLSSocket) => {
-      // A connection closed before its handshake (by the cap, the deadline, or its client) was
-      // counted where it was closed, if by the signer: not a failed handshake.
+      // Node leaves a connection whose handshake failed or timed out open: closed here.
+      tlsSocket.destroy()
+      // Closed before its handshake, by the cap (counted there) or by its client: not a failed handshake.
       if (err.code === 'ECONNRESET') return
       const timeout = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
       this.#m.metrics?.refusedConnections.inc({ reason: timeout ? 'handshake_timeout' : 'handshake' })
@@ -348,29 +305,6 @@ export class SignerServer {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
   }
 
-  /** A TCP connection the cap let in: its TLS handshake must be done within the deadline, trickled or not. */
-  #track(raw: Socket): void {
-    if (raw.destroyed) return
-    const key = `${raw.remoteAddress}|${raw.remotePort}`
-    this.#raw.add(raw)
-    const timer = setTimeout(() => {
-      if (!this.#handshakes.has(key) || raw.destroyed) return
-      this.#handshakes.delete(key)
-      this.#m.metrics?.refusedConnections.inc({ reason: 'handshake_timeout' })
-      this.#m.logger.debug(
-        { remote: raw.remoteAddress, ms: this.#limits.handshakeTimeoutMs },
-        'remote signer: a TLS handshake did not finish in time',
-      )
-      raw.destroy()
-    }, this.#limits.handshakeTimeoutMs)
-    this.#handshakes.set(key, timer)
-    raw.once('close', () => {
-      clearTimeout(timer)
-      this.#raw.delete(raw)
-      if (this.#handshakes.get(key) === timer) this.#handshakes.delete(key)
-    })
-  }
-
   /** Why a connected client may not sign, or null when it may: pinned, in its dates, chained to `tls.ca` when given. */
   #refusal(socket: TLSSocket): string | null {
     const x509 = socket.getPeerX509Certificate()
@@ -387,10 +321,6 @@ export class SignerServer {
   }
 
   #accept(socket: TLSSocket): void {
-    const key = `${socket.remoteAddress}|${socket.remotePort}`
-    const deadline = this.#handshakes.get(key)
-    if (deadline !== undefined) clearTimeout(deadline)
-    this.#handshakes.delete(key)
     socket.on('error', () => {})
     const refusal = this.#refusal(socket)
     if (refusal !== null) {

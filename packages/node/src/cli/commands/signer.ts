@@ -393,6 +393,7 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
               }
             : {}),
           clients: o.client.length,
+          limits: { ...server.limits, maxHeightJump: server.maxHeightJump },
           db: o.db,
           ...(metricsUrl ? { metrics: `${metricsUrl}/metrics` } : {}),
         },
