@@ -1,7 +1,8 @@
 // The `cairn` launcher (bin/cairn.js) in a tree of its own: `cairn start` runs the prebuilt
 // bundle while no package source is newer than it; with a stale bundle it says so on stderr
 // (naming the newer file) and runs the sources; a missing bundle, another command or --help run
-// the sources without a word. The tree: the real launcher (with the V8 settings it imports), a
+// the sources without a word. `cairn staking` and `cairn gov` do the same with dist/chain-cli.js,
+// --help included, and say nothing of a stale one. The tree: the real launcher (with the V8 settings it imports), a
 // bundle and a main.ts that each print which ran, and the repository's node_modules (for tsx).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
@@ -61,6 +62,19 @@ describe('the cairn launcher', { timeout: 60_000 }, () => {
       /^cairn: packages\/chain\/src\/deep\/file\.ts is newer than the prebuilt bundle .*`npm run build` rebuilds it$/,
     )
     expect(cairn('start', '--help')).toMatchObject({ stdout: 'sources ran start --help', stderr: '' })
+  })
+
+  // staking and gov have a bundle of their own (dist/chain-cli.js): a transaction command's CPU
+  // before its first request was mostly loading the sources. Stale, they run the sources silently
+  // (their output is what scripts read).
+  it('runs the chain-cli bundle for staking and gov while current, the sources silently when stale', () => {
+    put('packages/chain/src/deep/file.ts', 'export {}\n', T)
+    put('packages/node/dist/chain-cli.js', "console.log('chain bundle ran', process.argv.slice(2).join(' '))\n", T + 10)
+    expect(cairn('staking', 'info')).toEqual({ stdout: 'chain bundle ran staking info', stderr: '', status: 0 })
+    expect(cairn('gov', 'status', '--help')).toMatchObject({ stdout: 'chain bundle ran gov status --help', stderr: '' })
+    expect(cairn('keys', 'list').stdout).toBe('sources ran keys list')
+    put('packages/chain/src/deep/file.ts', 'export {}\n', T + 20)
+    expect(cairn('staking', 'info')).toEqual({ stdout: 'sources ran staking info', stderr: '', status: 0 })
   })
 
   it('runs the sources without a word when there is no bundle', () => {

@@ -9,6 +9,7 @@
 // It runs the real launcher (bin/cairn.js) on a bundle of the current sources built for the test
 // into a tree of its own (the repository's dist/ may be stale while sources are edited, and the
 // launcher then runs the sources through tsx: slower by design, and said on stderr).
+import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,5 +47,18 @@ describe('cairn start --dev --ephemeral', () => {
     // off Linux (no /proc) only the wall time is known: then it is held to the CPU bound's figure
     if (f.cpuMs !== undefined) expect(f.cpuMs, figures).toBeLessThan(CPU_BOUND_MS)
     expect(f.medianMs, figures).toBeLessThan(f.cpuMs === undefined ? CPU_BOUND_MS * 1.5 : WALL_BOUND_MS)
+  })
+})
+
+// The same tree's dist/chain-cli.js (`cairn staking`, `cairn gov`) runs: the tree holds no
+// sources, so what answers is the bundle (its chunks find ../package.json beside them).
+describe('cairn staking and cairn gov from the bundle', () => {
+  it('print their help from dist/chain-cli.js', { timeout: 60_000 }, () => {
+    for (const command of ['staking', 'gov']) {
+      const r = spawnSync(process.execPath, [launcher, command, '--help'], { encoding: 'utf8', timeout: 50_000 })
+      expect(r.status, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(new RegExp(`^Usage: cairn ${command} `))
+      expect(r.stderr).toBe('')
+    }
   })
 })
