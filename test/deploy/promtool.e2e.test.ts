@@ -2,6 +2,8 @@
 // `promtool test rules` (each alert fires on the series that should fire it, and only there).
 // Skipped where promtool is absent (Debian: apt-get install prometheus; or PROMTOOL=/path).
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
@@ -17,6 +19,19 @@ describe.skipIf(!found)('deploy/prometheus/alerts with promtool', () => {
     const r = spawnSync(PROMTOOL, ['check', 'rules', 'cairn.rules.yml'], { cwd: ALERTS, encoding: 'utf8' })
     expect(r.status, r.stdout + r.stderr).toBe(0)
     expect(r.stdout).toMatch(/SUCCESS: \d+ rules found/)
+  })
+
+  it('promtool check config: the compose Prometheus (DNS-discovered services, the rules file)', () => {
+    // The container path of the rules file, pointed at the repository's copy.
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-promcfg-'))
+    const text = readFileSync(join(ROOT, 'deploy/compose/prometheus.yml'), 'utf8').replace(
+      '/etc/prometheus/alerts/cairn.rules.yml',
+      join(ALERTS, 'cairn.rules.yml'),
+    )
+    writeFileSync(join(dir, 'prometheus.yml'), text)
+    const r = spawnSync(PROMTOOL, ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' })
+    rmSync(dir, { recursive: true, force: true })
+    expect(r.status, r.stdout + r.stderr).toBe(0)
   })
 
   it('promtool test rules cairn.rules.test.yml', () => {

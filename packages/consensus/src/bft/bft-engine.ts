@@ -702,7 +702,11 @@ export class BftEngine implements Engine {
     this.#blocks.clear()
     this.#reactor.moveTo(height + 1)
     this.#m.logger.debug({ height, round: certificate.round, hash: bytesToHex(hash) }, 'committed')
-    this.#clock.committed(height, certificate)
+    this.#clock.committed(
+      height,
+      certificate,
+      decodeBftExtra(block.header.extraData, this.validators.scheme).parentCertificate,
+    )
   }
 
   /**

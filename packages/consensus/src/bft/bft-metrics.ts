@@ -9,7 +9,7 @@ export interface BftMetrics {
   roundsPerHeight: Histogram
   /** From the start of a height on this node (the previous commit, the wait included) to its commit. */
   commitSeconds: Histogram
-  /** Validators of a height whose precommit is not in this node's certificate of it. */
+  /** Validators of a height whose precommit is not in the certificate of it the next block carries. */
   missedSignatures: Counter<'validator'>
   evidence: Counter
   refusedSignatures: Counter
@@ -47,7 +47,7 @@ export function createBftMetrics(register: Registry): BftMetrics {
     }),
     missedSignatures: new Counter({
       name: 'cairn_bft_missed_signatures_total',
-      help: "Committed heights whose certificate lacks a validator's precommit, by validator",
+      help: "Committed heights whose certificate (as the next block carries it) lacks a validator's precommit, by validator",
       labelNames: ['validator'],
       registers,
     }),

@@ -111,8 +111,15 @@ export class RoundClock {
     scheduler.setTimeout(tick, ms)
   }
 
-  /** The commit of `height` in the metrics: rounds, the time since the height started, missed signatures. */
-  committed(height: number, certificate: CommitCertificate): void {
+  /**
+   * The commit of `height` in the metrics: rounds, the time since the height started, and missed
+   * signatures — counted from `parentCertificate`, the certificate of `height − 1` the committed
+   * block carries (the proposer's, with the precommits that arrived over the block time: what the
+   * chain records and staking's downtime window counts, the same on every node), not from this
+   * node's certificate of `height`, which holds only the first quorum of precommits (with four
+   * validators one in four is missing from it at nearly every height on a healthy network).
+   */
+  committed(height: number, certificate: CommitCertificate, parentCertificate: CommitCertificate | null): void {
     const metrics = this.#m.metrics
     if (!metrics) return
     metrics.commits.inc()
@@ -120,8 +127,9 @@ export class RoundClock {
     if (this.#heightStartedAt !== undefined && this.#heightStartedFor === height) {
       metrics.commitSeconds.observe((this.#m.scheduler.now() - this.#heightStartedAt) / 1000)
     }
-    const signed = new Set(certificate.signatures.map((sig) => sig.validatorIndex))
-    this.#m.validatorSetAt(height).validators.forEach((v, i) => {
+    if (parentCertificate === null || parentCertificate.height < 1) return
+    const signed = new Set(parentCertificate.signatures.map((sig) => sig.validatorIndex))
+    this.#m.validatorSetAt(parentCertificate.height).validators.forEach((v, i) => {
       if (!signed.has(i)) metrics.missedSignatures.inc({ validator: bytesToHex(v.address) })
     })
   }
