@@ -1,13 +1,20 @@
-// Recompiles the contracts and rewrites src/artifacts/*.json (commit the result):
+// Recompiles the contracts and rewrites src/artifacts/*.json, and from them the system contracts'
+// ABI files and signatures in the docs (abi-docs.ts) (commit the result):
 //   node --import tsx packages/contracts/scripts/compile.ts
 import { writeFileSync } from 'node:fs'
-import { artifactText, compileContract } from '../src/compile.ts'
+import { writeAbiDocs } from '../src/abi-docs.ts'
+import { artifactText, type ContractArtifact, compileContract } from '../src/compile.ts'
+
+const compiled: Record<string, ContractArtifact> = {}
 
 for (const name of ['ReservesRegistry', 'ArbExecutor', 'Staking', 'Governance']) {
   const artifact = compileContract(name)
+  compiled[name] = artifact
   const file = new URL(`../src/artifacts/${name}.json`, import.meta.url)
   writeFileSync(file, artifactText(artifact))
   process.stdout.write(
     `${name}: ${(artifact.deployedBytecode.length - 2) / 2} bytes of runtime code → ${file.pathname}\n`,
   )
 }
+writeAbiDocs(new URL('../../../', import.meta.url), compiled)
+process.stdout.write('docs/consensus/abi/*.json and the signatures in staking.md, governance.md rewritten\n')
