@@ -7,6 +7,11 @@
  *
  * A system call that fails is a broken chain (the contracts are written never to revert on a state
  * users can reach): it throws, and the block cannot be built or imported.
+ *
+ * Each call is a message of its own, as geth's (which finalises the state after each): EIP-2200's
+ * "original" storage values, which SSTORE's gas and refunds are measured from, are those at its
+ * start. Sharing them with the block's last transaction or the previous system call made a call
+ * that restores a slot another call cleared trap "refund exhausted" (test/staking/system-call-refund.test.ts).
  */
 import { bytesToHex, CairnError } from '@cairn/utils'
 import type { EVMResult } from '@ethereumjs/evm'
@@ -32,6 +37,8 @@ export interface SystemBlock {
 export interface SystemCallResult {
   returnValue: Uint8Array
   logs: readonly [address: Uint8Array, topics: Uint8Array[], data: Uint8Array][]
+  /** The gas the call used, of its `SYSTEM_CALL_GAS`. */
+  gasUsed: bigint
 }
 
 /** Runs `data` against `to` from the system address, minting `value` into the call. */
@@ -45,6 +52,7 @@ export async function systemCall(
 ): Promise<SystemCallResult> {
   const caller = new Address(SYSTEM_CALLER)
   const before = await vm.stateManager.getAccount(caller)
+  vm.stateManager.originalStorageCache.clear()
   const res: EVMResult = await vm.evm.runCall({
     caller,
     origin: caller,
@@ -57,6 +65,7 @@ export async function systemCall(
     isStatic,
     block: evmBlock(block) as never,
   })
+  vm.stateManager.originalStorageCache.clear()
   if (before === undefined) await vm.stateManager.deleteAccount(caller)
   else await vm.stateManager.putAccount(caller, before)
   const err = res.execResult.exceptionError
@@ -73,6 +82,7 @@ export async function systemCall(
   return {
     returnValue: res.execResult.returnValue,
     logs: (res.execResult.logs ?? []) as SystemCallResult['logs'],
+    gasUsed: res.execResult.executionGasUsed,
   }
 }
 
