@@ -33,6 +33,25 @@ contract Governance {
     uint256 public constant MAX_DESCRIPTION_BYTES = 10_000;
     uint256 public constant MAX_UPGRADE_NAME_BYTES = 64;
 
+    // ---- parameter bounds (docs/consensus/governance.md "Parameter bounds" derives each) ----
+    /// @notice The longest voting period and timelock (a year of one-second blocks): governance can
+    ///         always undo its own change within a bounded time, and block sums stay far from 2^64.
+    uint64 public constant MAX_PERIOD_BLOCKS = 31_536_000;
+    /// @notice Quorum and threshold at most 2/3 (6666 bps), veto at least 1/3 (3334 bps): the honest
+    ///         2/3 of the stake BFT assumes can always pass a proposal, the other 1/3 cannot veto it.
+    uint16 public constant MAX_QUORUM_BPS = 6666;
+    uint16 public constant MAX_THRESHOLD_BPS = 6666;
+    uint16 public constant MIN_VETO_BPS = 3334;
+    /// @notice The highest `minBaseFee` (100 gwei): a transaction at the 2^24 gas cap (EIP-7825), the
+    ///         largest a tally step needs, costs at most 1.68 coins at the floor; a vote ~0.01.
+    uint256 public constant MAX_MIN_BASE_FEE = 100 gwei;
+    /// @notice Block gas limit bounds: a tally step (up to the 2^24 tx cap) needs room above 5M in
+    ///         practice; 500M keeps a full block's execution within a few BFT rounds.
+    uint64 public constant MIN_BLOCK_GAS_LIMIT = 5_000_000;
+    uint64 public constant MAX_BLOCK_GAS_LIMIT = 500_000_000;
+    /// @notice The longest block time the engine follows (an hour, MAX_BLOCK_TIME_MS in the engine).
+    uint64 public constant MAX_BLOCK_TIME_MS = 3_600_000;
+
     uint8 public constant OPTION_YES = 1;
     uint8 public constant OPTION_ABSTAIN = 2;
     uint8 public constant OPTION_NO = 3;
@@ -190,7 +209,7 @@ contract Governance {
     function initialize(GovParams calldata g, ChainParams calldata c, address staking_) external onlySystem {
         if (initialized) revert AlreadyInitialized();
         if (staking_ == address(0)) revert ZeroAddress();
-        _checkGov(g);
+        _checkGovBounds(g);
         _checkChain(c);
         _gov = g;
         _chain = c;
@@ -233,19 +252,40 @@ contract Governance {
 
     /// @dev Only calls Governance may make: Staking.setParams / spendCommunityPool, and this
     ///      contract's setGovParams / setChainParams / scheduleUpgrade / cancelUpgrade. No value.
+    ///      A parameter change is checked now, against the bounds its setter checks again when it
+    ///      runs (as Cosmos SDK validates a param set before storing it): a proposal that could only
+    ///      fail, or whose change could stop the chain, is refused at submission (`InvalidParams`).
     function _checkAction(uint256 i, Action calldata a) internal view {
         if (a.value != 0) revert ActionValueNotAllowed(i);
         bytes4 sel = a.data.length >= 4 ? bytes4(a.data[0:4]) : bytes4(0);
         if (a.target == staking) {
             // setParams((uint64,uint32,uint256,uint256,uint64,uint256,uint16,uint64,uint16,uint64,uint16,uint16,uint16,uint64,uint16))
-            if (sel == STAKING_SET_PARAMS || sel == STAKING_SPEND_POOL) return;
+            if (sel == STAKING_SET_PARAMS) return _checkStakingParams(a.data);
+            if (sel == STAKING_SPEND_POOL) return;
         } else if (a.target == address(this)) {
-            if (
-                sel == this.setGovParams.selector || sel == this.setChainParams.selector
-                    || sel == this.scheduleUpgrade.selector || sel == this.cancelUpgrade.selector
-            ) return;
+            if (sel == this.setGovParams.selector) {
+                if (a.data.length != 4 + 6 * 32) revert InvalidParams("setGovParams takes one GovParams");
+                return _checkGov(abi.decode(a.data[4:], (GovParams)));
+            }
+            if (sel == this.setChainParams.selector) {
+                if (a.data.length != 4 + 3 * 32) revert InvalidParams("setChainParams takes one ChainParams");
+                return _checkChain(abi.decode(a.data[4:], (ChainParams)));
+            }
+            if (sel == this.scheduleUpgrade.selector || sel == this.cancelUpgrade.selector) return;
         }
         revert ActionNotAllowed(i, a.target, sel);
+    }
+
+    /// @dev Staking.checkParams on a setParams action's argument; its `InvalidParams(reason)` is
+    ///      passed on as it is (Governance declares the same error).
+    function _checkStakingParams(bytes calldata data) internal view {
+        if (data.length != 4 + 15 * 32) revert InvalidParams("setParams takes one Params");
+        (bool ok, bytes memory ret) = staking.staticcall(abi.encodePacked(STAKING_CHECK_PARAMS, data[4:]));
+        if (ok) return;
+        if (ret.length == 0) revert InvalidParams("setParams: the Params do not decode");
+        assembly {
+            revert(add(ret, 32), mload(ret))
+        }
     }
 
     bytes4 internal constant STAKING_SET_PARAMS = bytes4(
@@ -254,6 +294,11 @@ contract Governance {
         )
     );
     bytes4 internal constant STAKING_SPEND_POOL = bytes4(keccak256("spendCommunityPool(address,uint256)"));
+    bytes4 internal constant STAKING_CHECK_PARAMS = bytes4(
+        keccak256(
+            "checkParams((uint64,uint32,uint256,uint256,uint64,uint256,uint16,uint64,uint16,uint64,uint16,uint16,uint16,uint64,uint16))"
+        )
+    );
 
     /// @notice Votes (or changes the vote) while voting is open. Only accounts with stake vote: a
     ///         delegator (votingPowerOf > 0) or a validator operator with tokens.
@@ -401,16 +446,36 @@ contract Governance {
         delete _upgrade;
     }
 
-    function _checkGov(GovParams calldata g) internal pure {
-        if (g.votingPeriodBlocks == 0) revert InvalidParams("votingPeriodBlocks must be >= 1");
-        if (g.quorumBps > BPS) revert InvalidParams("quorumBps must be <= 10000");
-        if (g.thresholdBps == 0 || g.thresholdBps > BPS) revert InvalidParams("thresholdBps must be in 1..10000");
-        if (g.vetoBps == 0 || g.vetoBps > BPS) revert InvalidParams("vetoBps must be in 1..10000");
+    /// @dev The bounds of a governance parameter set (docs/consensus/governance.md "Parameter
+    ///      bounds"), and on a running chain a deposit the bonded stake could pay.
+    function _checkGov(GovParams memory g) internal view {
+        _checkGovBounds(g);
+        uint256 bonded = IStakingForGovernance(staking).totalBonded();
+        if (g.minDeposit > bonded) revert InvalidParams("minDeposit must be <= Staking.totalBonded()");
     }
 
-    function _checkChain(ChainParams calldata c) internal pure {
-        if (c.blockGasLimit < 5_000_000) revert InvalidParams("blockGasLimit must be >= 5000000");
-        if (c.blockTimeMs == 0) revert InvalidParams("blockTimeMs must be >= 1");
+    function _checkGovBounds(GovParams memory g) internal pure {
+        if (g.votingPeriodBlocks == 0 || g.votingPeriodBlocks > MAX_PERIOD_BLOCKS) {
+            revert InvalidParams("votingPeriodBlocks must be in 1..31536000");
+        }
+        if (g.timelockBlocks > MAX_PERIOD_BLOCKS) revert InvalidParams("timelockBlocks must be <= 31536000");
+        if (g.quorumBps > MAX_QUORUM_BPS) revert InvalidParams("quorumBps must be <= 6666 (2/3)");
+        if (g.thresholdBps == 0 || g.thresholdBps > MAX_THRESHOLD_BPS) {
+            revert InvalidParams("thresholdBps must be in 1..6666 (2/3)");
+        }
+        if (g.vetoBps < MIN_VETO_BPS || g.vetoBps > BPS) revert InvalidParams("vetoBps must be in 3334..10000");
+    }
+
+    function _checkChain(ChainParams memory c) internal pure {
+        if (c.blockGasLimit < MIN_BLOCK_GAS_LIMIT || c.blockGasLimit > MAX_BLOCK_GAS_LIMIT) {
+            revert InvalidParams("blockGasLimit must be in 5000000..500000000");
+        }
+        if (c.minBaseFee > MAX_MIN_BASE_FEE) {
+            revert InvalidParams("minBaseFee must be <= 100 gwei: above it the proposal to undo it costs too much");
+        }
+        if (c.blockTimeMs == 0 || c.blockTimeMs > MAX_BLOCK_TIME_MS) {
+            revert InvalidParams("blockTimeMs must be in 1..3600000");
+        }
     }
 
     // ---- views ----

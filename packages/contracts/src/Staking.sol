@@ -89,6 +89,30 @@ contract Staking {
     /// @notice An ML-DSA-65 public key's length (FIPS 204).
     uint256 public constant PQ_PUBLIC_KEY_BYTES = 1952;
 
+    // ---- parameter bounds (docs/consensus/staking.md "Parameter bounds" derives each) ----
+    /// @notice The most seats `maxValidators` may set: `reward` over that many signers and
+    ///         `epochUpdate` over MAX_CANDIDATES candidates and that many members each use at most
+    ///         half of the engine's 30M system-call gas (test/staking/system-call-gas.test.ts).
+    uint32 public constant MAX_VALIDATORS = 200;
+    /// @notice The most `issuancePerBlock` may mint (10^30 wei, 10^12 coins): 2^64 blocks of it
+    ///         (< 2^164) times the reward arithmetic's factors (PREC × BPS, < 2^74) stay < 2^256.
+    uint256 public constant MAX_ISSUANCE_PER_BLOCK = 1e30;
+    /// @notice The longest `downtimeJailSeconds` (a year): block.timestamp + it stays far from 2^64.
+    uint64 public constant MAX_JAIL_SECONDS = 365 days;
+    /// @notice The longest block count a parameter added to block.number may hold (`unbondingBlocks`,
+    ///         `epochLength`, `signedBlocksWindow`): 2^32, so number + it never nears 2^64.
+    uint64 public constant MAX_PERIOD_BLOCKS = 1 << 32;
+    /// @dev A candidate's stake as ranked for the active set saturates at this (~7.9e10 coins).
+    uint256 internal constant RANK_TOKENS_MAX = (1 << 96) - 1;
+    /// @notice The most changes one set update makes (joins, departures for a better-ranked
+    ///         candidate, power moves, key swaps; removals of jailed members are never held back but
+    ///         count against it): the rest waits for the next update, as Ethereum's churn limit. It
+    ///         bounds the update's storage writes whatever the number of candidates.
+    uint256 public constant MAX_SET_CHANGES = 32;
+    /// @notice The most consensus key rotations of set members per block (each is a key swap in the
+    ///         block's set update): more are refused with `TooManyRotations` until the next block.
+    uint256 public constant MAX_ROTATIONS_PER_BLOCK = 16;
+
     struct Params {
         uint64 epochLength;
         uint32 maxValidators;
@@ -213,6 +237,14 @@ contract Staking {
     ///      secp256k1). Keyed by consensus address, never deleted: the key of any address that was
     ///      ever in the engine's set stays readable (light clients, evidence at old heights).
     mapping(address => bytes) internal _pqKeyOf;
+    /// @dev Per candidate, at its index in `_candidates`: 0 when it cannot be in the set (jailed,
+    ///      tombstoned, no tokens, self-bond under its minimum), else min(tokens, 2^96−1) << 160 |
+    ///      consensus address. Kept current by every change to those fields, so `epochUpdate` reads
+    ///      one slot per candidate (docs/consensus/staking.md "Bounded work").
+    uint256[] internal _candidateRank;
+    /// @dev The block of the last member key rotation and how many there were in it.
+    uint64 internal _rotationsBlock;
+    uint32 internal _rotationsInBlock;
 
     // ---- events ----
     event Initialized(address governance, uint256 validators, uint256 totalBonded);
@@ -290,6 +322,8 @@ contract Staking {
     error InvalidPossessionProof();
     error RotationPending(address oldConsensusAddr);
     error RotationTooSoon(uint64 nextAllowedAt);
+    /// @notice MAX_ROTATIONS_PER_BLOCK set members already rotated their keys in this block: retry in the next.
+    error TooManyRotations(uint256 max);
     /// @notice An ML-DSA-65 key of the wrong length for the chain's scheme (`expected` 1,952 under
     ///         a PQ scheme, 0 under secp256k1: no key).
     error InvalidPqPublicKey(uint256 length, uint256 expected);
@@ -495,6 +529,7 @@ contract Staking {
         if (_candidateIndex[operator] == 0) {
             if (_candidates.length >= MAX_CANDIDATES) revert TooManyCandidates(MAX_CANDIDATES);
             _candidates.push(operator);
+            _candidateRank.push(0);
             _candidateIndex[operator] = _candidates.length;
         }
         _operatorOf[consensusAddr] = operator;
@@ -509,6 +544,7 @@ contract Staking {
         v.minSelfBond = minSelfBond;
         v.description = description;
         _resetSigning(operator);
+        _syncRank(operator);
     }
 
     function editValidator(uint16 commissionBps, string calldata description) external whenInitialized {
@@ -613,8 +649,17 @@ contract Staking {
         v.consensusAddr = newConsensusAddr;
         _rotatedFrom[msg.sender] = old;
         _lastRotation[msg.sender] = uint64(block.number);
+        _syncRank(msg.sender);
         // A member: the engine runs the set update in this block (out of the epoch if need be).
-        if (_activePower[old] != 0) pendingSetChange = true;
+        if (_activePower[old] != 0) {
+            if (_rotationsBlock != block.number) {
+                _rotationsBlock = uint64(block.number);
+                _rotationsInBlock = 0;
+            }
+            if (_rotationsInBlock >= MAX_ROTATIONS_PER_BLOCK) revert TooManyRotations(MAX_ROTATIONS_PER_BLOCK);
+            _rotationsInBlock++;
+            pendingSetChange = true;
+        }
         emit ConsensusKeyRotated(msg.sender, old, newConsensusAddr, uint64(block.number) + 2);
     }
 
@@ -635,6 +680,7 @@ contract Staking {
         if (self < v.minSelfBond) revert SelfBondTooLow(self, v.minSelfBond);
         v.jailed = false;
         _resetSigning(msg.sender);
+        _syncRank(msg.sender);
         emit Unjailed(v.consensusAddr);
     }
 
@@ -752,10 +798,11 @@ contract Staking {
         Delegation storage d = _delegations[operator][delegator];
         if (d.shares == 0) _trackDelegation(delegator, operator);
         d.shares += newShares;
-        d.rewardDebt = d.shares * v.accRewardPerShare / PREC;
+        d.rewardDebt = _mulDiv(d.shares, v.accRewardPerShare, PREC);
         v.shares += newShares;
         v.tokens += amount;
         _totalBonded += amount;
+        _syncRank(operator);
         emit Delegated(delegator, operator, amount, newShares);
     }
 
@@ -763,7 +810,7 @@ contract Staking {
     function _unbond(address delegator, address operator, uint256 amount) internal returns (uint256 tokens) {
         Validator storage v = _validators[operator];
         Delegation storage d = _delegations[operator][delegator];
-        uint256 available = v.shares == 0 ? 0 : d.shares * v.tokens / v.shares;
+        uint256 available = v.shares == 0 ? 0 : _mulDiv(d.shares, v.tokens, v.shares);
         if (amount > available) revert InsufficientDelegation(amount, available);
         uint256 shares = amount == available ? d.shares : _ceilDiv(amount * v.shares, v.tokens);
         if (shares > d.shares) shares = d.shares;
@@ -776,9 +823,9 @@ contract Staking {
         Validator storage v = _validators[operator];
         _settle(operator, delegator);
         Delegation storage d = _delegations[operator][delegator];
-        tokens = shares * v.tokens / v.shares;
+        tokens = _mulDiv(shares, v.tokens, v.shares);
         d.shares -= shares;
-        d.rewardDebt = d.shares * v.accRewardPerShare / PREC;
+        d.rewardDebt = _mulDiv(d.shares, v.accRewardPerShare, PREC);
         v.shares -= shares;
         v.tokens -= tokens;
         if (v.shares == 0 && v.tokens != 0) {
@@ -787,12 +834,13 @@ contract Staking {
             v.tokens = 0;
         }
         if (d.shares == 0) _untrackDelegation(delegator, operator);
+        _syncRank(operator);
     }
 
     /// @dev Moves a delegation's accrued rewards into its `owed` balance.
     function _settle(address operator, address delegator) internal {
         Delegation storage d = _delegations[operator][delegator];
-        uint256 acc = d.shares * _validators[operator].accRewardPerShare / PREC;
+        uint256 acc = _mulDiv(d.shares, _validators[operator].accRewardPerShare, PREC);
         if (acc > d.rewardDebt) d.owed += acc - d.rewardDebt;
         d.rewardDebt = acc;
     }
@@ -852,15 +900,18 @@ contract Staking {
     // rewards and downtime (system)
     // =====================================================================================
 
-    function issuance() public view returns (uint256) {
+    /// @notice What this block mints: `issuancePerBlock`, or totalBonded × annualRateBps / 10^4 /
+    ///         blocksPerYear; at most MAX_ISSUANCE_PER_BLOCK either way.
+    function issuance() public view returns (uint256 amount) {
         Params storage p = _params;
-        if (p.annualRateBps == 0) return p.issuancePerBlock;
-        return _totalBonded * p.annualRateBps / BPS / p.blocksPerYear;
+        if (p.annualRateBps == 0) amount = p.issuancePerBlock;
+        else if (p.blocksPerYear != 0) amount = _bps(_totalBonded, p.annualRateBps) / p.blocksPerYear;
+        if (amount > MAX_ISSUANCE_PER_BLOCK) amount = MAX_ISSUANCE_PER_BLOCK;
     }
 
     function reward(address[] calldata signed, address[] calldata missed) external payable onlySystem whenInitialized {
         uint256 total = msg.value;
-        uint256 tax = total * _params.communityTaxBps / BPS;
+        uint256 tax = _bps(total, _params.communityTaxBps);
         uint256 rest = total - tax;
         uint256 signedPower;
         for (uint256 i = 0; i < signed.length; i++) {
@@ -875,7 +926,7 @@ contract Staking {
                 Validator storage v = _validators[op];
                 uint256 pw = _signerPower(signed[i], op);
                 if (v.jailed || pw == 0) continue;
-                distributed += _rewardValidator(v, rest * pw / signedPower);
+                distributed += _rewardValidator(v, _mulDiv(rest, pw, signedPower));
             }
         }
         _communityPool += total - distributed;
@@ -887,13 +938,16 @@ contract Staking {
     /// @dev Credits one validator's share: commission first, the rest per share. Returns what was credited.
     function _rewardValidator(Validator storage v, uint256 amount) internal returns (uint256) {
         if (amount == 0) return 0;
-        uint256 commission = amount * v.commissionBps / BPS;
+        uint256 commission = _bps(amount, v.commissionBps);
         uint256 toDelegators = amount - commission;
         uint256 credited;
         if (v.shares != 0 && toDelegators != 0) {
-            uint256 inc = toDelegators * PREC / v.shares;
+            // Saturating: an increment the accumulator cannot hold credits nothing per share (all
+            // to commission), so the accounting stays exact and the system call never reverts.
+            uint256 inc = _mulDiv(toDelegators, PREC, v.shares);
+            if (inc > type(uint256).max - v.accRewardPerShare) inc = 0;
             v.accRewardPerShare += inc;
-            credited = inc * v.shares / PREC;
+            credited = _mulDiv(inc, v.shares, PREC);
         }
         commission += toDelegators - credited; // rounding dust goes to the operator, not lost
         v.commission += commission;
@@ -936,12 +990,12 @@ contract Staking {
             s.missed--;
         }
         s.seen++;
-        uint256 minSigned = uint256(window) * p.minSignedPerWindowBps / BPS;
+        uint256 minSigned = _bps(window, p.minSignedPerWindowBps);
         if (s.seen >= window && s.missed > window - minSigned) {
-            uint256 amount = v.tokens * p.slashFractionDowntimeBps / BPS;
+            uint256 amount = _bps(v.tokens, p.slashFractionDowntimeBps);
             _slashValidatorTokens(op, v, amount);
             emit Slashed(consensusAddr, amount, REASON_DOWNTIME);
-            _jail(v, uint64(block.timestamp) + p.downtimeJailSeconds, REASON_DOWNTIME);
+            _jail(v, _saturatingUntil(block.timestamp, p.downtimeJailSeconds), REASON_DOWNTIME);
             _resetSigning(op);
         }
     }
@@ -1043,7 +1097,7 @@ contract Staking {
         uint256 fraction = _params.slashFractionDoubleSignBps;
         // As Cosmos SDK: the fraction of the stake at the infraction (its power there), taken first
         // from unbondings and redelegations started since, the rest from the tokens (at most all).
-        uint256 due = powerAt(consensusAddr, height) * _params.powerReduction * fraction / BPS;
+        uint256 due = _bps(_saturatingMul(powerAt(consensusAddr, height), _params.powerReduction), fraction);
         uint256 amount = _slashUnbondings(op, height, fraction);
         amount += _slashRedelegations(op, height, fraction);
         uint256 fromTokens = due > amount ? due - amount : 0;
@@ -1067,7 +1121,7 @@ contract Staking {
         for (uint256 i = _unbondingHead[op]; i < q.length; i++) {
             Unbonding storage e = _unbondings[q[i]];
             if (e.balance == 0 || e.completion <= block.number || e.creationHeight < height) continue;
-            uint256 cut = e.balance * fraction / BPS;
+            uint256 cut = _bps(e.balance, fraction);
             e.balance -= cut;
             total += cut;
         }
@@ -1083,7 +1137,7 @@ contract Staking {
         for (uint256 i = _redelegationHead[op]; i < q.length; i++) {
             Redelegation storage r = _redelegations[q[i]];
             if (r.completion <= block.number || r.creationHeight < height) continue;
-            uint256 shares = r.sharesDst * fraction / BPS;
+            uint256 shares = _bps(r.sharesDst, fraction);
             uint256 held = _delegations[r.dst][r.delegator].shares;
             if (shares > held) shares = held;
             if (shares == 0) continue;
@@ -1094,16 +1148,18 @@ contract Staking {
         if (total != 0) _burn(total);
     }
 
-    function _slashValidatorTokens(address, Validator storage v, uint256 amount) internal {
+    function _slashValidatorTokens(address op, Validator storage v, uint256 amount) internal {
         if (amount == 0) return;
         v.tokens -= amount;
         _totalBonded -= amount;
+        _syncRank(op);
         _burn(amount);
     }
 
     function _jail(Validator storage v, uint64 until, uint8 reason) internal {
         v.jailed = true;
         v.jailedUntil = until;
+        _syncRank(_operatorOf[v.consensusAddr]);
         if (_activePower[v.consensusAddr] != 0) pendingSetChange = true;
         emit Jailed(v.consensusAddr, until, reason);
     }
@@ -1111,11 +1167,27 @@ contract Staking {
     function _removeCandidate(address op) internal {
         uint256 idx = _candidateIndex[op];
         if (idx == 0) return;
-        address last = _candidates[_candidates.length - 1];
+        uint256 lastIdx = _candidates.length - 1;
+        address last = _candidates[lastIdx];
         _candidates[idx - 1] = last;
+        _candidateRank[idx - 1] = _candidateRank[lastIdx];
         _candidateIndex[last] = idx;
         _candidates.pop();
+        _candidateRank.pop();
         delete _candidateIndex[op];
+    }
+
+    /// @dev Recomputes a candidate's entry in `_candidateRank` (nothing for a non-candidate).
+    function _syncRank(address op) internal {
+        uint256 idx = _candidateIndex[op];
+        if (idx == 0) return;
+        Validator storage v = _validators[op];
+        uint256 entry;
+        if (!v.jailed && !v.tombstoned && v.tokens != 0 && _tokensOf(op, op) >= v.minSelfBond) {
+            uint256 t = v.tokens > RANK_TOKENS_MAX ? RANK_TOKENS_MAX : v.tokens;
+            entry = (t << 160) | uint256(uint160(v.consensusAddr));
+        }
+        if (_candidateRank[idx - 1] != entry) _candidateRank[idx - 1] = entry;
     }
 
     function _burn(uint256 amount) internal {
@@ -1135,29 +1207,9 @@ contract Staking {
         returns (address[] memory consensusAddrs, uint256[] memory powers)
     {
         Params memory p = _params;
-        (address[] memory tAddr, uint256[] memory tPow) = _targetSet(p);
-        address[] memory oAddr = _activeSet;
-        uint256 oldTotal = activeTotalPower;
-        // The union of the old set and the target, with old and target power.
-        uint256 n = oAddr.length;
-        address[] memory addr = new address[](n + tAddr.length);
-        uint256[] memory from = new uint256[](addr.length);
-        uint256[] memory to = new uint256[](addr.length);
-        for (uint256 i = 0; i < n; i++) {
-            // A member that rotated its key is its new key at its old power: a swap, not a change.
-            addr[i] = _currentKey(oAddr[i]);
-            from[i] = _activePower[oAddr[i]];
-        }
-        for (uint256 j = 0; j < tAddr.length; j++) {
-            uint256 k = 0;
-            while (k < n && addr[k] != tAddr[j]) k++;
-            if (k == n) {
-                addr[n] = tAddr[j];
-                n++;
-            }
-            to[k] = tPow[j];
-        }
-        uint256[] memory cur = _boundChanges(p, addr, from, to, n, oldTotal);
+        (address[] memory addr, uint256[] memory from, uint256[] memory to, uint256 swaps) = _union(p);
+        uint256[] memory cur = _boundChanges(p, addr, from, to, activeTotalPower, swaps);
+        uint256 n = addr.length;
         uint256 m;
         for (uint256 i = 0; i < n; i++) if (cur[i] != 0) m++;
         if (m == 0) {
@@ -1179,6 +1231,65 @@ contract Staking {
         return (outAddr, outPow);
     }
 
+    /// @dev The union of the old set and the target, with old and target power, and how many
+    ///      members rotated their keys (their new key at their old power: a swap, not a change).
+    function _union(Params memory p)
+        internal
+        view
+        returns (address[] memory addr, uint256[] memory from, uint256[] memory to, uint256 swaps)
+    {
+        (address[] memory tAddr, uint256[] memory tPow) = _targetSet(p);
+        address[] memory oAddr = _activeSet;
+        uint256 n = oAddr.length;
+        addr = new address[](n + tAddr.length);
+        from = new uint256[](addr.length);
+        to = new uint256[](addr.length);
+        for (uint256 i = 0; i < n; i++) {
+            addr[i] = _currentKey(oAddr[i]);
+            if (addr[i] != oAddr[i]) swaps++;
+            from[i] = _activePower[oAddr[i]];
+        }
+        n = _mergeTarget(addr, to, n, tAddr, tPow);
+        assembly {
+            mstore(addr, n)
+            mstore(from, n)
+            mstore(to, n)
+        }
+    }
+
+    /// @dev Adds the target to the union `addr[0..n)` (the old set): a target address already there
+    ///      gets its target power, the others are appended. Both sorted by address and merged, so
+    ///      O((n + t) log(n + t)), not O(n × t). Returns the union's size.
+    function _mergeTarget(
+        address[] memory addr,
+        uint256[] memory to,
+        uint256 n,
+        address[] memory tAddr,
+        uint256[] memory tPow
+    ) internal pure returns (uint256 m) {
+        uint256 t = tAddr.length;
+        uint256[] memory keys = new uint256[](n + t);
+        // address << 96 | old flag << 64 | index: sorted descending, an old entry precedes the
+        // target entry of the same address.
+        for (uint256 i = 0; i < n; i++) keys[i] = (uint256(uint160(addr[i])) << 96) | (1 << 64) | i;
+        for (uint256 j = 0; j < t; j++) keys[n + j] = (uint256(uint160(tAddr[j])) << 96) | j;
+        _sortDesc(keys);
+        m = n;
+        for (uint256 k = 0; k < keys.length; k++) {
+            uint256 key = keys[k];
+            if ((key >> 64) & 1 == 1) continue;
+            uint256 j = key & type(uint64).max;
+            uint256 prev = k == 0 ? 0 : keys[k - 1];
+            if (k != 0 && prev >> 96 == key >> 96 && (prev >> 64) & 1 == 1) {
+                to[prev & type(uint64).max] = tPow[j];
+            } else {
+                addr[m] = tAddr[j];
+                to[m] = tPow[j];
+                m++;
+            }
+        }
+    }
+
     /// @dev The consensus address now registered for the holder of `a` (itself unless rotated away).
     function _currentKey(address a) internal view returns (address) {
         address op = _operatorOf[a];
@@ -1191,30 +1302,37 @@ contract Staking {
     ///      jailed/tombstoned validators always; the others largest |delta| first, the one that
     ///      overflows the budget partially (so a large change still makes progress), joins only
     ///      while the set has fewer than maxValidators members. The rest waits for the next epoch.
+    ///      At most MAX_SET_CHANGES changes, less the key swaps and the forced removals.
     function _boundChanges(
         Params memory p,
         address[] memory addr,
         uint256[] memory from,
         uint256[] memory to,
-        uint256 n,
-        uint256 oldTotal
+        uint256 oldTotal,
+        uint256 spent
     ) internal view returns (uint256[] memory cur) {
-        cur = new uint256[](n);
+        cur = new uint256[](addr.length);
         if (oldTotal == 0) {
-            for (uint256 i = 0; i < n; i++) cur[i] = to[i];
+            for (uint256 i = 0; i < addr.length; i++) cur[i] = to[i];
             return cur;
         }
         uint256 budget = oldTotal * p.maxPowerChangeBps / BPS;
         if (budget == 0) budget = 1;
-        (uint256 used, uint256 count, uint256[] memory order) = _forcedRemovals(addr, from, to, cur, n);
-        for (uint256 c = 0; c < order.length && used < budget; c++) {
+        (uint256 used, uint256 count, uint256[] memory order) = _forcedRemovals(addr, from, to, cur, addr.length);
+        // `spent`: the key swaps, plus the forced removals (members minus those still counted);
+        // then the changes left of MAX_SET_CHANGES
+        for (uint256 i = 0; i < addr.length; i++) if (from[i] != 0) spent++;
+        spent -= count;
+        spent = spent < MAX_SET_CHANGES ? MAX_SET_CHANGES - spent : 0;
+        for (uint256 c = 0; c < order.length && used < budget && spent != 0; c++) {
             uint256 i = order[c] & 0xffffffff;
             bool joining = from[i] == 0;
             if (joining && count >= p.maxValidators) continue;
-            uint256 d = order[c] >> 192;
-            uint256 step = d <= budget - used ? d : budget - used;
+            uint256 step = order[c] >> 192;
+            if (step > budget - used) step = budget - used;
             cur[i] = to[i] > from[i] ? from[i] + step : from[i] - step;
             used += step;
+            spent--;
             if (joining) count++;
             if (cur[i] == 0) count--;
         }
@@ -1253,19 +1371,19 @@ contract Staking {
 
     /// @dev The unbounded target: candidates (not jailed, self-bond >= their minimum, power >= 1),
     ///      top maxValidators by power, ties by lower consensus address.
+    ///      One storage read per candidate (`_candidateRank`); a stake over 2^96−1 wei ranks as that.
     function _targetSet(Params memory p) internal view returns (address[] memory addrs, uint256[] memory powers) {
-        uint256 n = _candidates.length;
+        uint256[] memory ranks = _candidateRank;
+        uint256 n = ranks.length;
         uint256[] memory packed = new uint256[](n);
         uint256 m;
         for (uint256 i = 0; i < n; i++) {
-            address op = _candidates[i];
-            Validator storage v = _validators[op];
-            if (v.jailed || v.tombstoned) continue;
-            uint256 pw = v.tokens / p.powerReduction;
+            uint256 e = ranks[i];
+            if (e == 0) continue;
+            uint256 pw = (e >> 160) / p.powerReduction;
             if (pw == 0) continue;
             if (pw > MAX_POWER) pw = MAX_POWER;
-            if (_tokensOf(op, op) < v.minSelfBond) continue;
-            packed[m++] = _pack(pw, v.consensusAddr, 0);
+            packed[m++] = _pack(pw, address(uint160(e)), 0);
         }
         assembly {
             mstore(packed, m)
@@ -1281,18 +1399,36 @@ contract Staking {
     }
 
     /// @dev The active set, in the engine's set from height `from` on (its power history checkpointed).
+    ///      Writes only what changed: members that left (found by merging the two sets sorted by
+    ///      address), powers that moved, array slots that hold another address.
     function _storeActiveSet(address[] memory addrs, uint256[] memory powers, uint64 from) internal {
         address[] memory old = _activeSet;
-        for (uint256 i = 0; i < old.length; i++) delete _activePower[old[i]];
-        delete _activeSet;
+        uint256[] memory o = new uint256[](old.length);
+        uint256[] memory nw = new uint256[](addrs.length);
+        for (uint256 i = 0; i < old.length; i++) o[i] = uint160(old[i]);
+        for (uint256 i = 0; i < addrs.length; i++) nw[i] = uint160(addrs[i]);
+        _sortDesc(o);
+        _sortDesc(nw);
+        uint256 j;
+        for (uint256 i = 0; i < o.length; i++) {
+            while (j < nw.length && nw[j] > o[i]) j++;
+            if (j < nw.length && nw[j] == o[i]) continue;
+            address gone = address(uint160(o[i]));
+            delete _activePower[gone];
+            _checkpointPower(gone, 0, from);
+        }
         uint256 total;
         for (uint256 i = 0; i < addrs.length; i++) {
-            _activeSet.push(addrs[i]);
-            _activePower[addrs[i]] = powers[i];
-            _checkpointPower(addrs[i], powers[i], from);
+            address a = addrs[i];
+            if (i >= old.length) _activeSet.push(a);
+            else if (old[i] != a) _activeSet[i] = a;
+            if (_activePower[a] != powers[i]) {
+                _activePower[a] = powers[i];
+                _checkpointPower(a, powers[i], from);
+            }
             total += powers[i];
         }
-        for (uint256 i = 0; i < old.length; i++) if (_activePower[old[i]] == 0) _checkpointPower(old[i], 0, from);
+        for (uint256 i = old.length; i > addrs.length; i--) _activeSet.pop();
         activeTotalPower = total;
         pendingSetChange = false;
         emit ActiveSetUpdated(addrs, powers, total);
@@ -1390,17 +1526,38 @@ contract Staking {
         emit CommunityPoolSpent(to, amount);
     }
 
+    /// @notice Reverts `InvalidParams(reason)` when `p` is not a parameter set `setParams` accepts
+    ///         (Governance checks a proposal's `setParams` action with it when it is submitted).
+    function checkParams(Params calldata p) external pure {
+        _checkParams(p);
+    }
+
+    /// @dev Every bound keeps the system calls within their gas and their arithmetic in range; the
+    ///      derivations are in docs/consensus/staking.md "Parameter bounds".
     function _checkParams(Params calldata p) internal pure {
-        if (p.epochLength == 0) revert InvalidParams("epochLength must be >= 1");
-        if (p.maxValidators == 0) revert InvalidParams("maxValidators must be >= 1");
+        if (p.epochLength == 0 || p.epochLength > MAX_PERIOD_BLOCKS) {
+            revert InvalidParams("epochLength must be in 1..4294967296 blocks");
+        }
+        if (p.maxValidators == 0 || p.maxValidators > MAX_VALIDATORS) {
+            revert InvalidParams("maxValidators must be in 1..200: more does not fit the system-call gas");
+        }
         if (p.powerReduction == 0) revert InvalidParams("powerReduction must be >= 1");
+        if (p.unbondingBlocks > MAX_PERIOD_BLOCKS) revert InvalidParams("unbondingBlocks must be <= 4294967296");
+        if (p.issuancePerBlock > MAX_ISSUANCE_PER_BLOCK) {
+            revert InvalidParams("issuancePerBlock must be <= 10^30 wei");
+        }
         if (p.annualRateBps != 0 && p.blocksPerYear == 0) revert InvalidParams("blocksPerYear must be >= 1");
         if (p.annualRateBps > BPS) revert InvalidParams("annualRateBps must be <= 10000");
         if (p.communityTaxBps > BPS) revert InvalidParams("communityTaxBps must be <= 10000");
-        if (p.signedBlocksWindow == 0) revert InvalidParams("signedBlocksWindow must be >= 1");
+        if (p.signedBlocksWindow == 0 || p.signedBlocksWindow > MAX_PERIOD_BLOCKS) {
+            revert InvalidParams("signedBlocksWindow must be in 1..4294967296 blocks");
+        }
         if (p.minSignedPerWindowBps > BPS) revert InvalidParams("minSignedPerWindowBps must be <= 10000");
         if (p.slashFractionDoubleSignBps > BPS) revert InvalidParams("slashFractionDoubleSignBps must be <= 10000");
         if (p.slashFractionDowntimeBps > BPS) revert InvalidParams("slashFractionDowntimeBps must be <= 10000");
+        if (p.downtimeJailSeconds > MAX_JAIL_SECONDS) {
+            revert InvalidParams("downtimeJailSeconds must be <= 31536000 (a year)");
+        }
         if (p.maxPowerChangeBps == 0 || p.maxPowerChangeBps >= 3333) {
             revert InvalidParams("maxPowerChangeBps must be in 1..3332");
         }
@@ -1509,7 +1666,7 @@ contract Staking {
 
     function pendingRewards(address delegator, address operator) external view returns (uint256) {
         Delegation storage d = _delegations[operator][delegator];
-        uint256 acc = d.shares * _validators[operator].accRewardPerShare / PREC;
+        uint256 acc = _mulDiv(d.shares, _validators[operator].accRewardPerShare, PREC);
         return d.owed + (acc > d.rewardDebt ? acc - d.rewardDebt : 0);
     }
 
@@ -1553,11 +1710,69 @@ contract Staking {
     function _tokensOf(address operator, address delegator) internal view returns (uint256) {
         Validator storage v = _validators[operator];
         if (v.shares == 0) return 0;
-        return _delegations[operator][delegator].shares * v.tokens / v.shares;
+        return _mulDiv(_delegations[operator][delegator].shares, v.tokens, v.shares);
     }
 
     function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
         return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+
+    // ---- saturating arithmetic: a system call's sums never revert (docs/consensus/staking.md) ----
+
+    /// @dev floor(a × bps / 10^4), exact for any a.
+    function _bps(uint256 a, uint256 bps) internal pure returns (uint256) {
+        return _mulDiv(a, bps, BPS);
+    }
+
+    /// @dev a × b, or 2^256−1 when it does not fit.
+    function _saturatingMul(uint256 a, uint256 b) internal pure returns (uint256) {
+        unchecked {
+            if (a == 0) return 0;
+            uint256 c = a * b;
+            return c / a == b ? c : type(uint256).max;
+        }
+    }
+
+    /// @dev `time + secs` as a uint64 timestamp, 2^64−1 when it does not fit.
+    function _saturatingUntil(uint256 time, uint256 secs) internal pure returns (uint64) {
+        uint256 u = time + secs; // both < 2^64
+        return u > type(uint64).max ? type(uint64).max : uint64(u);
+    }
+
+    /// @dev floor(a × b / d) over the full 512-bit product (Remco Bloemen's mulDiv, as
+    ///      OpenZeppelin's Math.mulDiv), 2^256−1 when the quotient does not fit; d > 0.
+    function _mulDiv(uint256 a, uint256 b, uint256 d) internal pure returns (uint256 result) {
+        unchecked {
+            uint256 prod0 = a * b;
+            uint256 prod1;
+            assembly {
+                let mm := mulmod(a, b, not(0))
+                prod1 := sub(sub(mm, prod0), lt(mm, prod0))
+            }
+            if (prod1 == 0) return prod0 / d;
+            if (d <= prod1) return type(uint256).max;
+            uint256 remainder;
+            assembly {
+                remainder := mulmod(a, b, d)
+                prod1 := sub(prod1, gt(remainder, prod0))
+                prod0 := sub(prod0, remainder)
+            }
+            uint256 twos = d & (~d + 1);
+            assembly {
+                d := div(d, twos)
+                prod0 := div(prod0, twos)
+                twos := add(div(sub(0, twos), twos), 1)
+            }
+            prod0 |= prod1 * twos;
+            uint256 inverse = (3 * d) ^ 2;
+            inverse *= 2 - d * inverse;
+            inverse *= 2 - d * inverse;
+            inverse *= 2 - d * inverse;
+            inverse *= 2 - d * inverse;
+            inverse *= 2 - d * inverse;
+            inverse *= 2 - d * inverse;
+            result = prod0 * inverse;
+        }
     }
 
     function _pay(address to, uint256 amount) internal {
