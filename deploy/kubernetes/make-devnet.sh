@@ -5,13 +5,24 @@
 # `cairn devnet init`. The keys are secrets: generated/ is git-ignored; in production keep them in
 # a secret manager (External Secrets, Sealed Secrets, SOPS) instead of files.
 #
-# VALIDATORS (4). CAIRN: how to run the CLI (default `cairn`; without a checkout:
-#   CAIRN="docker run --rm --user 0 -v /tmp:/tmp cairn").
+# VALIDATORS (4). CAIRN: how to run the CLI (default: `cairn` when it is on PATH, else this
+# checkout's packages/node/bin/cairn.js; without a checkout: CAIRN="docker run --rm --user 0 -v
+# /tmp:/tmp localhost/cairn:latest").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/overlays/devnet/generated"
 n="${VALIDATORS:-4}"
-cairn="${CAIRN:-cairn}"
+checkout_cli="$here/../../packages/node/bin/cairn.js"
+if [ -n "${CAIRN:-}" ]; then
+  cairn="$CAIRN"
+elif command -v cairn >/dev/null 2>&1; then
+  cairn=cairn
+elif [ -f "$checkout_cli" ] && [ -d "$here/../../node_modules" ]; then
+  cairn="node $checkout_cli"
+else
+  echo "error: no cairn CLI: put cairn on PATH, run npm ci in this checkout, or set CAIRN (e.g. CAIRN=\"docker run --rm --user 0 -v /tmp:/tmp localhost/cairn:latest\")" >&2
+  exit 2
+fi
 if [ -e "$out/genesis.json" ]; then
   echo "error: $out already holds a network (remove it to make a new one: new keys, new genesis)" >&2
   exit 2
