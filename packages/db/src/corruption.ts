@@ -18,10 +18,11 @@ export type CorruptionSink = (err: CairnError) => void
 
 /**
  * The error of a stored entry that LevelDB returned but that is not what was written: it does not
- * decode, does not hash to its key, or an entry the store's indexes promise is missing. LevelDB
- * does not verify its block checksums on reads, so damaged bytes inside a table can read as a
- * wrong value or as no value at all: the store's own invariants are what tell them apart from
- * absent data. `entry` names it (`header 0x…`, `block #228`), without the datadir's path.
+ * decode, does not hash to its key, or an entry the store's indexes promise is missing. `LevelKV`
+ * verifies LevelDB's block checksums on every read, so damaged bytes inside a table are a LevelDB
+ * corruption error; these checks stay for what a checksum cannot see (an entry lost with its whole
+ * block, a store written wrong, a `MemoryKV`). `entry` names it (`header 0x…`, `block #228`),
+ * without the datadir's path.
  */
 export function storedEntryCorrupt(entry: string, problem: string, cause?: unknown): CairnError {
   return new CairnError(DbErrorCode.CORRUPT, `the chain database is corrupted: ${entry} ${problem}`, {

@@ -28,6 +28,16 @@ export interface LevelKVOptions {
    * the same handle back, with LevelDB's write error still set.
    */
   multithreading?: boolean
+  /**
+   * Verify LevelDB's block checksums (default true): every read checks the CRC of each table block
+   * it reads (`ReadOptions::verify_checksums`), and a table's index and filter blocks, compactions
+   * and the write-ahead log are checked too (`Options::paranoid_checks`). A damaged block is then
+   * `DB_CORRUPT` ("block checksum mismatch") instead of bytes LevelDB parses as they are: a wrong
+   * or missing value, or an assertion that aborts the process (`ExtractUserKey`). Needs the
+   * classic-level binding built from patches/classic-level+3.0.0.patch. Costs a CRC32C per block
+   * read from disk (docs/performance.md); false only for a benchmark's comparison.
+   */
+  verifyChecksums?: boolean
 }
 
 export interface LevelKVModules {
@@ -61,6 +71,8 @@ export class LevelKV implements KVStore {
       cacheSize: this.opts.cacheSize ?? 64 * 1024 * 1024,
       writeBufferSize: this.opts.writeBufferSize ?? 16 * 1024 * 1024,
       maxOpenFiles: this.opts.maxOpenFiles ?? 128,
+      verifyChecksums: this.opts.verifyChecksums ?? true,
+      paranoidChecks: this.opts.verifyChecksums ?? true,
     })
   }
 
@@ -74,8 +86,14 @@ export class LevelKV implements KVStore {
       await this.db.open({ multithreading: this.opts.multithreading ?? false })
     } catch (err) {
       if (isCorruption(err)) throw corruptionError(err, this.path)
-      const cause = (err as { cause?: { message?: string } }).cause
+      const cause = (err as { cause?: { message?: string; code?: string } }).cause
       const detail = cause?.message ?? (err as Error).message
+      if (cause?.code === 'LEVEL_CHECKSUMS_UNSUPPORTED')
+        throw new CairnError(DbErrorCode.OPEN_FAILED, `cannot open database at ${this.path}: ${detail}`, {
+          fault: 'caller',
+          cause: err,
+          hint: 'the installed classic-level binding lacks patches/classic-level+3.0.0.patch: run `npx patch-package && npm rebuild classic-level --build-from-source` (a C++ compiler, make and python3 are needed)',
+        })
       const locked = /lock/i.test(detail)
       throw new CairnError(DbErrorCode.OPEN_FAILED, `cannot open database at ${this.path}: ${detail}`, {
         fault: locked ? 'transient' : 'caller',
