@@ -140,10 +140,13 @@ async function traceReplayed(ctx: RpcContext, replay: ReplaySession, block: Bloc
   const limitMs = limitMsOf(ctx, config)
   let deadline = 0
   let current: Tracer = {}
+  // The opcodes the tracer reads (each transaction's tracer reads the same ones).
+  const ops = tracerFor(ctx, config, txSubject(block, 0, 0)).tracer.ops
   // One set of listeners on the replay's VM, forwarding to the transaction's own tracer.
   const detach = attachTracer(
     replay.vm,
     {
+      ...(ops ? { ops } : {}),
       step: (e) => current.step?.(e),
       beforeMessage: (m) => current.beforeMessage?.(m),
       afterMessage: (r) => current.afterMessage?.(r),

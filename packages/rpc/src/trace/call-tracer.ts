@@ -51,6 +51,8 @@ interface OpenFrame {
 }
 
 const CALL_OPS = new Set(['CALL', 'CALLCODE', 'DELEGATECALL', 'STATICCALL', 'CREATE', 'CREATE2'])
+const FRAME_OPS: ReadonlySet<string> = new Set([...CALL_OPS, 'SELFDESTRUCT'])
+const WITH_LOG_OPS: ReadonlySet<string> = new Set([...FRAME_OPS, 'LOG0', 'LOG1', 'LOG2', 'LOG3', 'LOG4'])
 
 /**
  * geth's `callTracer`: the tree of calls a transaction made (CALL, STATICCALL, DELEGATECALL,
@@ -66,11 +68,15 @@ export class CallTracer implements Tracer {
   private top: CallFrame | undefined
   private topEmitted: Emitted[] = []
   private lastOp = ''
+  /** The opcodes it reads: the ones that start frames, self-destructs, and logs with `withLog`. */
+  readonly ops: ReadonlySet<string>
 
   constructor(
     private readonly config: CallTracerConfig,
     private readonly firstLogIndex = 0,
-  ) {}
+  ) {
+    this.ops = config.withLog ? WITH_LOG_OPS : FRAME_OPS
+  }
 
   step(e: InterpreterStep): void {
     const op = e.opcode.name
@@ -145,7 +151,8 @@ export class CallTracer implements Tracer {
     const err = res.exceptionError
     if (res.returnValue.length > 0 && (!err || err.error === 'revert')) frame.output = bytesToHex(res.returnValue)
     if (err) {
-      frame.error = gethError(err.error, this.lastOp)
+      // The only error geth names an opcode in; every opcode @ethereumjs cannot run is its INVALID.
+      frame.error = gethError(err.error, 'INVALID')
       if (err.error === 'revert') {
         const reason = decodeRevertReason(res.returnValue)
         if (reason !== undefined && !reason.startsWith('panic: ')) frame.revertReason = reason

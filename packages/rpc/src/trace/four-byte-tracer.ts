@@ -16,10 +16,21 @@ function isPrecompile(address: string): boolean {
  * CALLCODE, DELEGATECALL and STATICCALL it made with at least 4 bytes of input (creations and calls
  * to precompiles not counted).
  */
+const MESSAGE_OPS: ReadonlySet<string> = new Set([
+  'CALL',
+  'CALLCODE',
+  'DELEGATECALL',
+  'STATICCALL',
+  'CREATE',
+  'CREATE2',
+])
+
 export class FourByteTracer implements Tracer {
   private readonly ids = new Map<string, number>()
   private lastOp = ''
   private depth = 0
+  /** The opcodes that start messages (a creation's is not counted). */
+  readonly ops: ReadonlySet<string> = MESSAGE_OPS
 
   step(e: InterpreterStep): void {
     this.lastOp = e.opcode.name

@@ -29,6 +29,22 @@ interface AccountState {
 
 const ZERO_WORD = `0x${'00'.repeat(32)}`
 
+const READ_OPS: ReadonlySet<string> = new Set([
+  'SLOAD',
+  'SSTORE',
+  'BALANCE',
+  'EXTCODESIZE',
+  'EXTCODECOPY',
+  'EXTCODEHASH',
+  'SELFDESTRUCT',
+  'CALL',
+  'CALLCODE',
+  'DELEGATECALL',
+  'STATICCALL',
+  'CREATE',
+  'CREATE2',
+])
+
 const word = (n: bigint): string => `0x${n.toString(16).padStart(64, '0')}`
 const addressOf = (n: bigint): Address => new Address(setLengthLeft(bigIntToBytes(n), 32).subarray(12))
 
@@ -47,6 +63,8 @@ export class PrestateTracer implements Tracer {
   private depth = 0
   private failure: unknown
   private state: StateView | undefined
+  /** The opcodes whose state it reads before they run. */
+  readonly ops: ReadonlySet<string> = READ_OPS
 
   constructor(private readonly config: PrestateTracerConfig) {}
 

@@ -103,7 +103,7 @@ export function traceRun(options: TraceOptions, structLogLimit: number, subject:
       return { tracer, begin: NO_STATE, end: NO_STATE, result: () => tracer.result() }
     }
     case 'noopTracer':
-      return { tracer: {}, begin: NO_STATE, end: NO_STATE, result: () => ({}) }
+      return { tracer: { ops: new Set() }, begin: NO_STATE, end: NO_STATE, result: () => ({}) }
     case 'muxTracer':
       return muxRun(config, structLogLimit, subject)
   }
@@ -127,7 +127,10 @@ function muxRun(config: Record<string, unknown>, structLogLimit: number, subject
     ] as const
   })
   const tracers = runs.map(([, r]) => r.tracer)
+  // The opcodes any of them reads, when each names its own; else every step.
+  const named = tracers.every((t) => t.ops !== undefined)
   const tracer: Tracer = {
+    ...(named ? { ops: new Set(tracers.flatMap((t) => [...(t.ops ?? [])])) } : {}),
     step: (e) => {
       for (const t of tracers) t.step?.(e)
     },
