@@ -285,6 +285,21 @@ describe.skipIf(!haveAnvil)("geth's built-in tracers, Anvil and Cairn side by si
     })
   })
 
+  it('the time limit stops a loop inside one frame, under every tracer', async () => {
+    // JUMPDEST PUSH1 0 JUMP: loops until its gas runs out (30 M gas: seconds of work).
+    const loop = { from: A0, data: '0x5b600056', gas: '0x1c9c380' }
+    for (const config of [{}, { tracer: 'callTracer' }, { tracer: 'prestateTracer' }, { tracer: 'noopTracer' }]) {
+      const t0 = Date.now()
+      const r = (await rpcRequest(cairn.url, 'debug_traceCall', [
+        loop,
+        'latest',
+        { ...config, timeout: '300ms' },
+      ])) as Answer
+      expect(r.error?.message, JSON.stringify(config)).toMatch(/execution aborted \(timeout = 0.3s\)/)
+      expect(Date.now() - t0).toBeLessThan(10_000)
+    }
+  })
+
   it('JavaScript tracers are refused with the reason', async () => {
     const r = (await rpcRequest(cairn.url, 'debug_traceTransaction', [
       txs[1],
