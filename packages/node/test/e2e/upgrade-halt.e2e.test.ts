@@ -43,14 +43,14 @@ describe('a scheduled upgrade no node knows (4 validator processes)', () => {
   it('stops every node before its height with upgrade-info.json; restarted through it, they go on', async () => {
     const dn = join(dir, 'dn')
     // `cairn devnet init` in this process (a CLI process costs seconds on a loaded machine); a
-    // short vote (8 blocks of 1 s, timelock 1): the whole schedule fits in ~25 blocks.
+    // short vote (6 blocks of 1 s, timelock 1): proposal to execution takes ~13 blocks.
     const base = await freePortRange(8)
     await initDevnet({
       validators: 4,
       dir: dn,
       basePort: base,
       p2pBasePort: base + 4,
-      param: ['governance.votingPeriodBlocks=8', 'governance.timelockBlocks=1'],
+      param: ['governance.votingPeriodBlocks=6', 'governance.timelockBlocks=1'],
     })
     const config = (i: number) => join(dn, `node-${i}.toml`)
     const start = async (i: number, extra: string[] = []) => {
@@ -69,7 +69,8 @@ describe('a scheduled upgrade no node knows (4 validator processes)', () => {
     )
 
     // The proposal through the CLI, as the docs say; the votes, tally and execution through viem.
-    const upgradeAt = (await height(url)) + 24n
+    // ahead by the schedule's ~13 blocks, plus the proposing CLI's own seconds on a loaded machine
+    const upgradeAt = (await height(url)) + 30n
     const proposed = await runCli(
       [
         'gov',
