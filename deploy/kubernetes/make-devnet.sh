@@ -10,7 +10,8 @@
 # /tmp:/tmp localhost/cairn:latest").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-out="$here/overlays/devnet/generated"
+# OUT: where to write (default overlays/devnet/generated; podman-pods.mjs --dir reads any).
+out="${OUT:-$here/overlays/devnet/generated}"
 n="${VALIDATORS:-4}"
 checkout_cli="$here/../../packages/node/bin/cairn.js"
 if [ -n "${CAIRN:-}" ]; then
