@@ -76,8 +76,19 @@ describe('a healthy devnet', () => {
       const all = rules.groups.flatMap((g) => g.rules)
       const alerts = [...new Set(all.flatMap((r) => (r.alert ? [r.alert] : [])))]
       const series = inputSeries(targets, types, namesIn(all.map((r) => r.expr)), VIRTUAL_INTERVAL_S)
-      // The rules read what the nodes export (a healthy node exports every series they name).
-      expect(series.some((s) => s.series.startsWith('cairn_bft_missed_signatures_total{'))).toBe(true)
+      // Not vacuous: the series the node and BFT rules read are there, from every node (a healthy
+      // network may have no cairn_bft_missed_signatures_total series at all: nobody missed).
+      for (const name of [
+        'cairn_chain_head_block',
+        'cairn_bft_round',
+        'cairn_blocks_imported_total',
+        'cairn_p2p_peers',
+      ])
+        for (const t of targets)
+          expect(
+            series.some((s) => s.series.startsWith(`${name}{`) && s.series.includes(`"${t.instance}"`)),
+            name,
+          ).toBe(true)
       const minutes = Math.floor(((SCRAPES - 1) * VIRTUAL_INTERVAL_S) / 60)
       const test = {
         rule_files: [RULES],
