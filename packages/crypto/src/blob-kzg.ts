@@ -97,9 +97,8 @@ type Answer = KzgAnswer
 
 /**
  * The native context of the synchronous calls on a worker thread (started on the first). The
- * calling thread never
- * loads the native binding: node-eth-kzg 0.10.0's finalizers crashed the process when it was used
- * on the main thread (a V8 fatal in napi_reference_unref on Node 22.23, `free(): invalid pointer`
+ * calling thread never loads the native binding: node-eth-kzg 0.10.0's finalizers crashed the
+ * process when it was used on the main thread (a V8 fatal in napi_reference_unref on Node 22.23, `free(): invalid pointer`
  * on Node 20) — its synchronous calls are answered by the worker too, the caller blocking on
  * `Atomics.wait` until the answer is on the port (what they are for, making blobs in tools and
  * tests, can wait; the node itself uses only the asynchronous requests).
@@ -107,6 +106,7 @@ type Answer = KzgAnswer
 class KzgWorker {
   private worker: Worker | undefined
   private sync: { port: MessagePort; flag: Int32Array } | undefined
+
   /** A synchronous request: blocks the calling thread until the worker has answered (first call: its setup, ~5 s). */
   requestSync(kind: 'commit' | 'proof', blob: Uint8Array, commitment?: Uint8Array): Uint8Array {
     this.start()
