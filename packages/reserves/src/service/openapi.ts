@@ -214,7 +214,14 @@ export function openApiDocument(
           'admin',
           {
             responses: {
-              202: { description: 'queued: {id, status, ledgerSeq, users}, and with a base {base, changes}' },
+              202: {
+                description:
+                  "queued: {id, status, ledgerSeq, users}, and with a base {base, changes}; a repeat of the id with the same parameters answers the first freeze's 202 again (header Idempotent-Replayed: true)",
+              },
+              409: {
+                description:
+                  'the id is taken: its freeze is in progress (Retry-After), it was used with other parameters, or another snapshot holds it',
+              },
             },
           },
         ),
