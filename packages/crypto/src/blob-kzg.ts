@@ -98,10 +98,11 @@ type Answer = KzgAnswer
 /**
  * The native context of the synchronous calls on a worker thread (started on the first). The
  * calling thread never loads the native binding: node-eth-kzg 0.10.0's finalizers crashed the
- * process when it was used on the main thread (a V8 fatal in napi_reference_unref on Node 22.23, `free(): invalid pointer`
- * on Node 20) — its synchronous calls are answered by the worker too, the caller blocking on
- * `Atomics.wait` until the answer is on the port (what they are for, making blobs in tools and
- * tests, can wait; the node itself uses only the asynchronous requests).
+ * process when it was used on the main thread (a V8 fatal in napi_reference_unref on Node 22.23,
+ * `free(): invalid pointer` on Node 20) — its synchronous calls are answered by the worker, the
+ * caller blocking on `Atomics.wait` until the answer is on the port (what they are for, making
+ * blobs in tools and tests, can wait; the node itself uses only the asynchronous requests, which
+ * the KZG process answers).
  */
 class KzgWorker {
   private worker: Worker | undefined
