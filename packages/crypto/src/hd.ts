@@ -5,7 +5,7 @@
 import { pbkdf2Sync } from 'node:crypto'
 import { errorMessage, type Hex } from '@cairn/utils'
 import { HDKey } from '@scure/bip32'
-import { generateMnemonic as scureGenerate, validateMnemonic as scureValidate } from '@scure/bip39'
+import { entropyToMnemonic, generateMnemonic as scureGenerate, validateMnemonic as scureValidate } from '@scure/bip39'
 import { wordlist } from '@scure/bip39/wordlists/english'
 import { toChecksumAddress } from './address.ts'
 import { CryptoErrorCode, cryptoError } from './errors.ts'
@@ -110,6 +110,21 @@ export function generateMnemonic(strength = 128): string {
     )
   }
   return scureGenerate(wordlist, strength)
+}
+
+/**
+ * The English BIP-39 mnemonic of `entropy` (16, 20, 24, 28 or 32 bytes: 12 to 24 words). For a
+ * mnemonic made from a known seed (tests, Anvil's `--mnemonic-seed-unsafe`): never for real funds.
+ * @throws CairnError `CRYPTO_INVALID_ARGUMENT` for another length
+ */
+export function mnemonicFromEntropy(entropy: Uint8Array): string {
+  if (!STRENGTHS.includes(entropy.length * 8)) {
+    throw cryptoError(
+      CryptoErrorCode.INVALID_ARGUMENT,
+      `mnemonic entropy must be one of ${STRENGTHS.map((s) => s / 8).join(', ')} bytes, got ${entropy.length}`,
+    )
+  }
+  return entropyToMnemonic(entropy, wordlist)
 }
 
 /** True when `mnemonic` (after normalisation) is a valid English BIP-39 mnemonic. Never throws. */

@@ -15,6 +15,7 @@ export {
   DEFAULT_HD_PATH,
   deriveAccounts,
   generateMnemonic,
+  mnemonicFromEntropy,
   mnemonicToPrivateKey,
   mnemonicToSeed,
   validateMnemonic,

@@ -8,19 +8,29 @@ export interface DevAccount {
   path: string
 }
 
-/** The dev accounts: `count` keys of `mnemonic` at m/44'/60'/0'/0/i, as Anvil and Hardhat derive them. */
-export function devAccounts(mnemonic: string, count: number): DevAccount[] {
+/**
+ * The dev accounts: `count` keys of `mnemonic` at `basePath/i` (default m/44'/60'/0'/0/i, as Anvil
+ * and Hardhat derive them; Anvil's `--derivation-path` changes the base).
+ */
+export function devAccounts(mnemonic: string, count: number, basePath: string = DEFAULT_DEV_PATH): DevAccount[] {
   // The default mnemonic's first keys are Anvil's well-known ones: deriving them (BIP-32, ~100 ms of
   // elliptic-curve work) was a tenth of the start time. test/dev-accounts.test.ts checks the table.
-  if (mnemonic === DEFAULT_DEV_MNEMONIC && count <= DEFAULT_DEV_KEYS.length) {
+  if (mnemonic === DEFAULT_DEV_MNEMONIC && basePath === DEFAULT_DEV_PATH && count <= DEFAULT_DEV_KEYS.length) {
     return DEFAULT_DEV_KEYS.slice(0, count).map(([address, key], i) => ({
       address,
       privateKey: Uint8Array.from(Buffer.from(key, 'hex')),
       path: `m/44'/60'/0'/0/${i}`,
     }))
   }
-  return deriveAccounts(mnemonic, count).map((a) => ({ address: a.address, privateKey: a.privateKey, path: a.path }))
+  return deriveAccounts(mnemonic, count, basePath).map((a) => ({
+    address: a.address,
+    privateKey: a.privateKey,
+    path: a.path,
+  }))
 }
+
+/** The base path of the dev accounts unless `--derivation-path` says otherwise (no trailing slash). */
+export const DEFAULT_DEV_PATH = "m/44'/60'/0'/0"
 
 export const DEFAULT_DEV_MNEMONIC = 'test test test test test test test test test test test junk'
 

@@ -35,6 +35,7 @@ export function forkOptions(config: NodeConfig): ForkOptions {
     attempts: f.retries,
     timeoutMs: f.timeoutMs,
     requestsPerSecond: f.requestsPerSecond,
+    backoffMs: f.retryBackoffMs,
     ...(f.blockNumber !== undefined ? { blockNumber: BigInt(f.blockNumber) } : {}),
     ...(f.chainId !== undefined ? { chainId: BigInt(f.chainId) } : {}),
     ...(config.chainId !== undefined && f.chainId === undefined ? { chainId: BigInt(config.chainId) } : {}),

@@ -1,4 +1,4 @@
-import { DEFAULT_HARDFORK, devGenesis } from '@cairn/chain'
+import { CREATE2_DEPLOYER, DEFAULT_HARDFORK, devGenesis } from '@cairn/chain'
 import { loadConfig } from './config/load.ts'
 import type { NodeConfig } from './config/schema.ts'
 import { type DevAccount, devAccounts } from './dev-accounts.ts'
@@ -11,7 +11,9 @@ import { readGenesisFile } from './genesis-file.ts'
  */
 export function nodeGenesis(
   config: NodeConfig,
-  accounts: DevAccount[] = config.dev ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count) : [],
+  accounts: DevAccount[] = config.dev
+    ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count, config.dev_accounts.derivationPath)
+    : [],
 ): unknown {
   if (config.genesis) return readGenesisFile(config.genesis)
   if (config.dev) {
@@ -27,6 +29,11 @@ export function nodeGenesis(
     const gasLimit = d.disableBlockGasLimit ? 2n ** 63n - 1n : d.gasLimit
     if (gasLimit !== undefined) genesis.gasLimit = hex(gasLimit)
     if (d.baseFee !== undefined) genesis.baseFeePerGas = hex(d.baseFee)
+    // Anvil's --disable-default-create2-deployer: the dev genesis without it (another hash).
+    if (!d.create2Deployer) {
+      const alloc = genesis.alloc as Record<string, unknown>
+      delete alloc[CREATE2_DEPLOYER.address]
+    }
     if (d.hardfork !== undefined) {
       genesis.config = {
         ...genesis.config,

@@ -58,7 +58,7 @@ import { headFreshness, networkReady, rpcAccepts } from './readiness.ts'
 import { ReadThreadPool } from './rpc-threads/pool.ts'
 import { readThreadCount, reusePortSupported } from './rpc-threads/thread-count.ts'
 import { traceComponents } from './traced.ts'
-import { buildCommit, clientVersion, VERSION } from './version.ts'
+import { buildCommit, clientVersion, devClientVersion, VERSION } from './version.ts'
 
 /** What a started node exposes to the CLI and to tests. */
 export interface StartedNode {
@@ -90,6 +90,9 @@ export interface StartedNode {
   close(): Promise<void>
 }
 
+/** See `beforeListen` of {@link startNode}. */
+export type BeforeListen = (node: Pick<StartedNode, 'chain' | 'dev' | 'dispatcher'>) => Promise<void>
+
 /**
  * The composition root: the only place that constructs implementations and wires them, in order
  * db → metrics → chain → txpool → engine → rpc, and closes them in reverse.
@@ -104,6 +107,11 @@ export async function startNode(
     tracing?: Tracing
     /** The config's sources: given, SIGHUP and config-file changes reload the safe subset. */
     configInputs?: ConfigInputs
+    /**
+     * Runs once the chain, the engine and the dispatcher are up and before the RPC port opens:
+     * what a client must never see half done (Anvil's --load-state, --auto-impersonate).
+     */
+    beforeListen?: BeforeListen
   },
 ): Promise<StartedNode> {
   const { logger } = modules
@@ -116,6 +124,7 @@ export async function startNode(
       modules.rpcLimits ?? {},
       modules.tracing,
       modules.clockMs,
+      modules.beforeListen,
     )
     if (modules.configInputs) {
       const reloader = new ConfigReloader(
@@ -152,6 +161,7 @@ async function wire(
   rpcLimits: Partial<RpcLimits>,
   givenTracing: Tracing | undefined,
   clockMs: (() => number) | undefined,
+  beforeListen: BeforeListen | undefined,
 ): Promise<StartedNode> {
   const backends = await initCrypto()
   logger.debug({ ...backends }, 'crypto backends')
@@ -162,7 +172,9 @@ async function wire(
     )
   }
 
-  const accounts = config.dev ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count) : []
+  const accounts = config.dev
+    ? devAccounts(config.dev_accounts.mnemonic, config.dev_accounts.count, config.dev_accounts.derivationPath)
+    : []
   // Fork mode (--fork-url): the chain starts at the remote's block, its state fetched as the state
   // managers walk to it (packages/chain/src/fork/).
   const forking = config.fork.url !== undefined
@@ -444,10 +456,22 @@ async function wire(
     network: network ?? NO_NETWORK,
     ...(engine instanceof BftEngine ? { consensus: engine } : {}),
     accounts: accountSigner(accounts),
-    clientVersion: config.rpc.clientVersion ?? clientVersion(),
+    clientVersion: config.rpc.clientVersion ?? (config.dev && !config.follow ? devClientVersion() : clientVersion()),
+    ...(fork
+      ? {
+          forked: {
+            url: redactUrl(fork.url),
+            chainId: fork.chainId,
+            blockNumber: fork.blockNumber,
+            blockHash: fork.block.hash,
+            retryBackoffMs: config.fork.retryBackoffMs,
+          },
+        }
+      : {}),
     buildCommit: buildCommit(),
     limits: {
       ...DEFAULT_RPC_LIMITS,
+      bodyLimit: config.http.maxRequestBytes,
       ...(config.rpc.evmTimeoutMs !== undefined ? { evmTimeoutMs: config.rpc.evmTimeoutMs } : {}),
       // Anvil's receipts carry blockTimestamp; geth's (a production node's) do not.
       receiptTimestamps: config.dev,
@@ -536,6 +560,7 @@ async function wire(
       readThreads: listening ? null : threadPool,
     },
   )
+  await beforeListen?.({ chain, dev: config.follow ? null : dev, dispatcher })
   const url = await rpc.listen()
   shutdown.add('rpc', () => rpc.close())
   if (listening) {

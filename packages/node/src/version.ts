@@ -13,6 +13,18 @@ export function clientVersion(): string {
 }
 
 /**
+ * What a dev chain's web3_clientVersion answers unless `rpc.clientVersion` says otherwise: Anvil's
+ * name and the version whose behaviour Cairn's dev chain matches, then Cairn's own. Tools that ask
+ * a dev node what it is before using its test methods (Hardhat 3's network helpers accept a version
+ * that starts with anvil, hardhat or zksync; scripts check `startsWith('anvil')`) then work
+ * unchanged; the second word says which node it really is. Production and follower nodes answer
+ * {@link clientVersion} alone, as geth answers its own.
+ */
+export function devClientVersion(): string {
+  return `anvil/v1.7.1 ${clientVersion()}`
+}
+
+/**
  * The git commit this code runs from (`cairn_build_info{commit}`): read from the repository's
  * `.git` (HEAD, then the branch's ref file or packed-refs) without running git; `unknown` when the
  * code is not in a git checkout.

@@ -116,6 +116,16 @@ export interface RpcConsensus {
 }
 
 /** Everything a method handler may use. Built once by the composition root. */
+/** Where a forked dev chain came from, as anvil_nodeInfo and anvil_metadata report it (the URL without credentials). */
+export interface ForkedFrom {
+  url: string
+  chainId: bigint
+  blockNumber: bigint
+  blockHash: string
+  /** The first wait between retries of a failed remote request, ms. */
+  retryBackoffMs: number
+}
+
 export interface RpcContext {
   chain: Chain
   pool: TxPool
@@ -130,6 +140,8 @@ export interface RpcContext {
   clientVersion: string
   /** The git commit the node runs (anvil_metadata's clientCommitSha); absent: unknown. */
   buildCommit?: string
+  /** Fork mode: the remote this chain forked from (anvil_nodeInfo's forkConfig, anvil_metadata's forkedNetwork). */
+  forked?: ForkedFrom
   limits: RpcLimits
   /** Accept pre-EIP-155 (unprotected) raw transactions; absent: refused, as geth. */
   allowUnprotectedTxs?: boolean

@@ -42,9 +42,23 @@ const dumpedAccount = z.object({
     .default('0x'),
   storage: z.record(z.string().regex(WORD, 'expected a slot of at most 32 bytes'), z.string().regex(WORD)).default({}),
 })
+const quantity = z.union([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-fA-F]{1,16}$/)])
 const dumpedState = z.object({
   accounts: z.record(z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected an address'), dumpedAccount),
+  /** The head the dump was taken at (Anvil's and Cairn's dumps have both). */
+  best_block_number: quantity.optional(),
+  block: z.object({ number: quantity.optional(), timestamp: quantity.optional() }).optional(),
 })
+
+/** A dump's head: its number and timestamp, where it says (`best_block_number`, `block`). */
+export function dumpedHead(dump: z.infer<typeof dumpedState>): { number?: bigint; timestamp?: bigint } {
+  const n = dump.best_block_number ?? dump.block?.number
+  const t = dump.block?.timestamp
+  return {
+    ...(n !== undefined ? { number: BigInt(n) } : {}),
+    ...(t !== undefined ? { timestamp: BigInt(t) } : {}),
+  }
+}
 
 /** The head's state as Anvil dumps it: every account the node wrote or the genesis allocated. */
 export async function dumpState(ctx: { chain: ChainReader & StateReader }): Promise<DumpedState> {

@@ -59,6 +59,16 @@ export class FilterRegistry {
     return f
   }
 
+  /**
+   * Puts `logs` before what a log filter buffered (the historic logs a dev chain's first poll
+   * answers, as Anvil's): past the buffer's limit the oldest go, as for new ones.
+   */
+  prepend(id: string, logs: LogEntry[]): void {
+    const f = this.filters.get(id.toLowerCase())
+    if (f?.kind !== 'logs' || logs.length === 0) return
+    f.buffer = [...logs, ...f.buffer].slice(-FILTER_LIMITS.buffered)
+  }
+
   /** Takes what the filter buffered since the last poll. */
   takeChanges(id: string): Installed['buffer'] {
     const f = this.poll(id)

@@ -54,7 +54,7 @@ import { webSocketSink } from './ws-sink.ts'
 export interface RpcServerOptions {
   host: string
   port: number
-  /** WebSocket message limit in bytes (geth: 32 MiB). */
+  /** WebSocket message limit in bytes (the node: its HTTP body limit, 5 MiB; geth allows 32 MiB). */
   wsMaxPayload: number
   /** Ping interval of WebSocket connections in ms. */
   wsPingIntervalMs: number
@@ -178,7 +178,7 @@ function connectionEvents(metrics: RpcMetrics | null, logger: Logger): Partial<C
 }
 
 export const DEFAULT_RPC_SERVER_OPTIONS: Omit<RpcServerOptions, 'host' | 'port'> = {
-  wsMaxPayload: 32 * 1024 * 1024,
+  wsMaxPayload: 5 * 1024 * 1024,
   wsPingIntervalMs: 30_000,
   wsMaxBufferedBytes: 16 * 1024 * 1024,
   auth: AUTH_OFF,

@@ -1,13 +1,17 @@
+import { generateMnemonic, keccak256, mnemonicFromEntropy } from '@cairn/crypto'
 import { DEFAULT_RPC_NAMESPACES, RPC_NAMESPACES } from '@cairn/rpc/namespaces'
+import { CairnError } from '@cairn/utils'
 import { type Command, Option } from 'commander'
+import { ConfigErrorCode } from '../config/errors.ts'
 import type { ConfigInputs } from '../config/load.ts'
+import { addAnvilOptions, anvilConfigFlags, refusedAnvilFlag, splitForkUrl } from './anvil-options.ts'
 
 /**
  * The node's config flags, shared by `cairn start` and `cairn config print` so both read the same
  * sources the same way.
  */
 export function addNodeOptions(cmd: Command): Command {
-  return cmd
+  return addAnvilOptions(cmd)
     .addOption(
       new Option(
         '--profile <profile>',
@@ -138,7 +142,7 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .option('--order <order>', "dev: the sealing order; 'fees' only (highest tip first), as Anvil's default")
     .option('--steps-tracing', 'accepted for Anvil: debug_trace* gives the steps whenever asked (nothing to turn on)')
-    .option('--accounts <n>', 'dev accounts to fund and unlock (default 10), as Anvil')
+    .option('-a, --accounts <n>', 'dev accounts to fund and unlock (default 10), as Anvil')
     .option('--balance <ether>', "each dev account's balance in whole ether (default 10000), as Anvil")
     .option('-m, --mnemonic <phrase>', "the dev accounts' BIP-39 mnemonic (default test test … junk), as Anvil")
     .option(
@@ -161,72 +165,111 @@ export function addNodeOptions(cmd: Command): Command {
 
 /** The config loader's inputs from parsed flags and the process environment. */
 export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<string, string | undefined>): ConfigInputs {
-  return {
-    file: opts.config as string | undefined,
-    env,
-    flags: {
-      profile: opts.profile,
-      dev: opts.dev,
-      ephemeral: opts.ephemeral,
-      datadir: opts.datadir,
-      genesis: opts.genesis,
-      'http.addr': opts['http.addr'] ?? opts.host,
-      'http.port': opts['http.port'] ?? opts.port,
-      blockTime: opts.blockTime,
-      automineBatch: opts.automineBatch,
-      // commander defaults a --no-x flag to true: only an explicit --no-mining is a flag value.
-      mining: opts.mining === false ? false : undefined,
-      chainId: opts.chainId,
-      follow: opts.follow,
-      reference: opts.reference,
-      unsafeSkipUpgrades: opts.unsafeSkipUpgrades,
-      'p2p.enabled': opts['p2p.enabled'],
-      'p2p.port': opts['p2p.port'],
-      'p2p.addr': opts['p2p.addr'],
-      'p2p.bootnodes': opts['p2p.bootnodes'],
-      'p2p.announce': opts['p2p.announce'],
-      'p2p.maxPeers': opts['p2p.maxPeers'],
-      'p2p.maxPeersPerIp': opts['p2p.maxPeersPerIp'],
-      'p2p.inboundRatePerIp': opts['p2p.inboundRatePerIp'],
-      'p2p.maxPendingPerIp': opts['p2p.maxPendingPerIp'],
-      'p2p.handshakeTimeoutMs': opts['p2p.handshakeTimeoutMs'],
-      'p2p.limitsExempt': opts['p2p.limitsExempt'],
-      'p2p.minPeers': opts['p2p.minPeers'],
-      'log.level': opts['log.level'] ?? (opts.silent === true ? 'silent' : undefined),
-      'log.format': opts['log.format'],
-      'metrics.port': opts['metrics.port'],
-      'cache.state': opts['cache.state'],
-      'rpc.allowUnprotectedTxs': opts['rpc.allowUnprotectedTxs'],
-      'rpc.testing': opts['rpc.testing'],
-      'rpc.api': opts['rpc.api'],
-      'rpc.clientVersion': opts['rpc.clientVersion'],
-      'rpc.evmTimeoutMs': opts['rpc.evmTimeoutMs'],
-      'rpc.threads': opts['rpc.threads'],
-      'rpc.threadListeners': opts['rpc.noThreadListeners'] === true ? false : undefined,
-      'fork.url': opts.forkUrl ?? opts.rpcUrl,
-      'fork.blockNumber': opts.forkBlockNumber,
-      'fork.chainId': opts.forkChainId,
-      'fork.retries': opts.retries,
-      'fork.timeoutMs': opts.timeout,
-      'fork.requestsPerSecond': opts.forkRequestsPerSecond,
-      // commander defaults a --no-x flag to true: only an explicit --no-storage-caching is a value.
-      'fork.noStorageCaching': opts.storageCaching === false ? true : undefined,
-      'devChain.hardfork': opts.hardfork,
-      'devChain.gasLimit': opts.gasLimit,
-      'devChain.disableBlockGasLimit': opts.disableBlockGasLimit,
-      'devChain.codeSizeLimit': opts.codeSizeLimit,
-      'devChain.disableCodeSizeLimit': opts.disableCodeSizeLimit,
-      'devChain.baseFee': opts.baseFee ?? opts.blockBaseFeePerGas,
-      'devChain.gasPrice': opts.gasPrice,
-      'devChain.timestamp': opts.timestamp,
-      'devChain.autoImpersonate': opts.autoImpersonate,
-      'devChain.order': opts.order,
-      stepsTracing: opts.stepsTracing,
-      'dev_accounts.count': opts.accounts,
-      'dev_accounts.balance': etherToWei(opts.balance),
-      'dev_accounts.mnemonic': opts.mnemonic,
-    },
+  const refused = refusedAnvilFlag(opts)
+  if (refused) throw new CairnError(ConfigErrorCode.INVALID, refused, { fault: 'caller' })
+  const fork = forkFlags(opts)
+  const own: Record<string, unknown> = {
+    profile: opts.profile,
+    dev: opts.dev,
+    ephemeral: opts.ephemeral,
+    datadir: opts.datadir,
+    genesis: opts.genesis,
+    'http.addr': opts['http.addr'] ?? opts.host,
+    'http.port': opts['http.port'] ?? opts.port,
+    blockTime: opts.blockTime,
+    automineBatch: opts.automineBatch,
+    // commander defaults a --no-x flag to true: only an explicit --no-mining is a flag value.
+    mining: opts.mining === false || opts.mine === false ? false : undefined,
+    chainId: opts.chainId,
+    follow: opts.follow,
+    reference: opts.reference,
+    unsafeSkipUpgrades: opts.unsafeSkipUpgrades,
+    'p2p.enabled': opts['p2p.enabled'],
+    'p2p.port': opts['p2p.port'],
+    'p2p.addr': opts['p2p.addr'],
+    'p2p.bootnodes': opts['p2p.bootnodes'],
+    'p2p.announce': opts['p2p.announce'],
+    'p2p.maxPeers': opts['p2p.maxPeers'],
+    'p2p.maxPeersPerIp': opts['p2p.maxPeersPerIp'],
+    'p2p.inboundRatePerIp': opts['p2p.inboundRatePerIp'],
+    'p2p.maxPendingPerIp': opts['p2p.maxPendingPerIp'],
+    'p2p.handshakeTimeoutMs': opts['p2p.handshakeTimeoutMs'],
+    'p2p.limitsExempt': opts['p2p.limitsExempt'],
+    'p2p.minPeers': opts['p2p.minPeers'],
+    'log.level': opts['log.level'] ?? (opts.silent === true ? 'silent' : undefined),
+    'log.format': opts['log.format'],
+    'metrics.port': opts['metrics.port'],
+    'cache.state': opts['cache.state'],
+    'rpc.allowUnprotectedTxs': opts['rpc.allowUnprotectedTxs'],
+    'rpc.testing': opts['rpc.testing'],
+    'rpc.api': opts['rpc.api'],
+    'rpc.clientVersion': opts['rpc.clientVersion'],
+    'rpc.evmTimeoutMs': opts['rpc.evmTimeoutMs'],
+    'rpc.threads': opts['rpc.threads'],
+    'rpc.threadListeners': opts['rpc.noThreadListeners'] === true ? false : undefined,
+    'fork.url': fork.url,
+    'fork.blockNumber': fork.blockNumber,
+    'fork.chainId': opts.forkChainId,
+    'fork.retries': opts.retries,
+    'fork.timeoutMs': opts.timeout,
+    'fork.requestsPerSecond': opts.forkRequestsPerSecond,
+    // commander defaults a --no-x flag to true: only an explicit --no-storage-caching is a value.
+    'fork.noStorageCaching': opts.storageCaching === false ? true : undefined,
+    'devChain.hardfork': opts.hardfork,
+    'devChain.gasLimit': opts.gasLimit,
+    'devChain.disableBlockGasLimit': opts.disableBlockGasLimit,
+    'devChain.codeSizeLimit': opts.codeSizeLimit,
+    'devChain.disableCodeSizeLimit': opts.disableCodeSizeLimit,
+    'devChain.baseFee': opts.baseFee ?? opts.blockBaseFeePerGas,
+    'devChain.gasPrice': opts.gasPrice,
+    'devChain.timestamp': opts.timestamp,
+    'devChain.autoImpersonate': opts.autoImpersonate ?? opts.autoUnlock,
+    'devChain.order': opts.order,
+    stepsTracing: opts.stepsTracing ?? opts.tracing,
+    'dev_accounts.count': opts.accounts,
+    'dev_accounts.balance': etherToWei(opts.balance),
+    'dev_accounts.mnemonic': opts.mnemonic ?? anvilMnemonic(opts),
   }
+  // Anvil's flags fill what Cairn's own flags leave unset (an explicit Cairn flag wins).
+  for (const [key, value] of Object.entries(anvilConfigFlags(opts))) if (own[key] === undefined) own[key] = value
+  return { file: opts.config as string | undefined, env, flags: own }
+}
+
+/** `--fork-url URL@N` (Anvil's form) or `--fork-url URL --fork-block-number N`; both must agree. */
+function forkFlags(opts: Record<string, unknown>): { url: unknown; blockNumber: unknown } {
+  const given = opts.forkUrl ?? opts.rpcUrl
+  if (typeof given !== 'string') return { url: given, blockNumber: opts.forkBlockNumber }
+  const split = splitForkUrl(given)
+  const flag = opts.forkBlockNumber
+  if (split.blockNumber !== undefined && flag !== undefined && BigInt(String(flag)) !== BigInt(split.blockNumber)) {
+    throw new CairnError(
+      ConfigErrorCode.INVALID,
+      `--fork-url ends in @${split.blockNumber} but --fork-block-number is ${String(flag)}`,
+      { fault: 'caller', hint: 'give the block once: URL@N or --fork-block-number N' },
+    )
+  }
+  return { url: split.url, blockNumber: flag ?? split.blockNumber }
+}
+
+/**
+ * Anvil's `--mnemonic-random [words]` (a new mnemonic, printed in the banner) and
+ * `--mnemonic-seed-unsafe <seed>` (the same mnemonic for the same seed: the first 16 bytes of the
+ * seed's keccak-256 as entropy; not Anvil's words for that seed).
+ */
+function anvilMnemonic(opts: Record<string, unknown>): string | undefined {
+  const random = opts.mnemonicRandom
+  if (random !== undefined) {
+    const words = random === true ? 12 : Number(random)
+    if (words !== 12 && words !== 24) {
+      throw new CairnError(ConfigErrorCode.INVALID, `--mnemonic-random ${String(random)}: 12 or 24 words`, {
+        fault: 'caller',
+      })
+    }
+    return generateMnemonic(words === 24 ? 256 : 128)
+  }
+  const seed = opts.mnemonicSeedUnsafe
+  if (seed === undefined) return undefined
+  return mnemonicFromEntropy(keccak256(new TextEncoder().encode(String(seed))).subarray(0, 16))
 }
 
 /** `--balance` is in whole ether as Anvil's; the config key is in wei. Anything else is left for the schema to refuse. */

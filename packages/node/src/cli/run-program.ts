@@ -4,11 +4,15 @@ import { VERSION } from '../version.ts'
 
 /** The bare `cairn` program (name, description, version), before any command is registered. */
 export function newProgram(): Command {
-  return new Command()
-    .name('cairn')
-    .description('Cairn: an EVM chain node. Run a dev chain with `cairn start --dev`.')
-    .version(VERSION, '-v, --version')
-    .showHelpAfterError('(run with --help for usage)')
+  return (
+    new Command()
+      .name('cairn')
+      .description('Cairn: an EVM chain node. Run a dev chain with `cairn start --dev`.')
+      .version(VERSION, '-v, --version')
+      // `cairn -v` is the version; after a command its own options (`cairn start -vvv`: Anvil's verbosity).
+      .enablePositionalOptions()
+      .showHelpAfterError('(run with --help for usage)')
+  )
 }
 
 /** Makes every command throw its usage errors instead of exiting (each command keeps its own setting). */

@@ -54,6 +54,7 @@ export function rpcServerSettings(
   | 'trustProxy'
   | 'namespaces'
   | 'fastLane'
+  | 'wsMaxPayload'
 > &
   RpcSecurity {
   const { http } = config
@@ -67,6 +68,8 @@ export function rpcServerSettings(
     requestTimeoutMs: http.requestTimeoutMs,
     shedLagMs: http.shedLagMs,
     trustProxy: http.trustProxy,
+    // One request limit on both transports (the dispatcher's bodyLimit is the same number).
+    wsMaxPayload: http.maxRequestBytes,
     // The gate skips roles for what the dispatcher does not serve (it answers -32601).
     namespaces: effectiveNamespaces(config),
     // The fast lane is a speed shim: reference mode answers every request through the dispatcher.

@@ -108,6 +108,17 @@ export const nodeConfigSchema = z
         shedLagMs: z.coerce.number().int().min(0).default(0),
         /** Proxies (IPs or CIDRs) whose X-Forwarded-For names the client for limits and logs; none by default. */
         trustProxy: proxyList.default([]),
+        /**
+         * Largest request in bytes: an HTTP body (413 past it) and a WebSocket message (the socket
+         * is closed, 1009) alike, so neither transport parses more JSON than the other (geth allows
+         * 32 MiB on WebSocket). Default 5 MiB, geth's HTTP limit; Anvil's --no-request-size-limit: 1 GiB.
+         */
+        maxRequestBytes: z.coerce
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(2 ** 30)
+          .default(5 * 1024 * 1024),
       })
       .strict()
       .superRefine((h, ctx) => {
@@ -126,6 +137,7 @@ export const nodeConfigSchema = z
         requestTimeoutMs: 30_000,
         shedLagMs: 0,
         trustProxy: [],
+        maxRequestBytes: 5 * 1024 * 1024,
       }),
     log: z
       .object({
@@ -434,12 +446,22 @@ export const nodeConfigSchema = z
           .bigint()
           .nonnegative()
           .default(10_000n * 10n ** 18n),
+        /**
+         * The BIP-32 path the accounts are derived under, account i at `PATH/i` (Anvil's
+         * `--derivation-path`; a trailing slash is allowed, as Anvil writes it).
+         */
+        derivationPath: z
+          .string()
+          .regex(/^m(\/\d+'?)*\/?$/, "a BIP-32 path like m/44'/60'/0'/0/")
+          .transform((p) => p.replace(/\/$/, ''))
+          .default("m/44'/60'/0'/0"),
       })
       .strict()
       .default({
         mnemonic: 'test test test test test test test test test test test junk',
         count: 10,
         balance: 10_000n * 10n ** 18n,
+        derivationPath: "m/44'/60'/0'/0",
       }),
     /**
      * A new dev chain's own rules and first block, as Anvil's flags set them (`--hardfork`,
@@ -493,6 +515,11 @@ export const nodeConfigSchema = z
         /** Every sender impersonated from the start (Anvil's `--auto-impersonate`; anvil_autoImpersonateAccount). */
         autoImpersonate: z.boolean().default(false),
         /**
+         * The CREATE2 deployer predeployed at 0x4e59…956C (false: Anvil's
+         * `--disable-default-create2-deployer`; another genesis, so a new datadir).
+         */
+        create2Deployer: z.boolean().default(true),
+        /**
          * The order transactions are sealed in (Anvil's `--order`): `fees`, highest tip first and
          * each sender's in nonce order (the pool's only order; Anvil's default). `fifo` is refused.
          */
@@ -501,7 +528,13 @@ export const nodeConfigSchema = z
           .default('fees'),
       })
       .strict()
-      .default({ disableBlockGasLimit: false, disableCodeSizeLimit: false, autoImpersonate: false, order: 'fees' }),
+      .default({
+        disableBlockGasLimit: false,
+        disableCodeSizeLimit: false,
+        autoImpersonate: false,
+        create2Deployer: true,
+        order: 'fees',
+      }),
     /**
      * Fork mode (`--fork-url`, dev chains): the chain starts at a remote node's block and reads its
      * state lazily from it over JSON-RPC (eth_getProof, eth_getCode, eth_getBlockByNumber), as
@@ -521,6 +554,8 @@ export const nodeConfigSchema = z
         retries: z.coerce.number().int().min(1).max(20).default(5),
         /** Longest wait for one answer of the remote, ms. */
         timeoutMs: z.coerce.number().int().min(100).max(600_000).default(45_000),
+        /** First wait before retrying a failed request, ms, doubled at each attempt (Anvil's `--fork-retry-backoff`). */
+        retryBackoffMs: z.coerce.number().int().min(0).max(60_000).default(200),
         /**
          * Anvil's `--no-storage-caching` (no cache of the remote's state outside the run): Cairn
          * keeps what it fetched only with the chain's state (memory with --ephemeral, the datadir
@@ -529,7 +564,7 @@ export const nodeConfigSchema = z
         noStorageCaching: z.boolean().default(false),
       })
       .strict()
-      .default({ requestsPerSecond: 0, retries: 5, timeoutMs: 45_000, noStorageCaching: false }),
+      .default({ requestsPerSecond: 0, retries: 5, timeoutMs: 45_000, retryBackoffMs: 200, noStorageCaching: false }),
     /** Anvil's `--steps-tracing`: accepted; debug_trace* gives the steps whenever asked (nothing to turn on). */
     stepsTracing: z.boolean().default(false),
     /** A read replica: produce nothing, sync from peers, serve RPC; transactions are relayed to the producer. */

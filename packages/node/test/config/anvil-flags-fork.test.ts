@@ -35,10 +35,17 @@ describe("Anvil's flags, second round", () => {
       chainId: 10,
       retries: 2,
       timeoutMs: 1000,
+      retryBackoffMs: 200,
       noStorageCaching: true,
       requestsPerSecond: 7,
     })
-    expect(forkOptions(c)).toMatchObject({ url: 'http://127.0.0.1:1/key', blockNumber: 5n, chainId: 10n, attempts: 2 })
+    expect(forkOptions(c)).toMatchObject({
+      url: 'http://127.0.0.1:1/key',
+      blockNumber: 5n,
+      chainId: 10n,
+      attempts: 2,
+      backoffMs: 200,
+    })
     const run = forkConfig(c)
     expect([run.rpc.threads, run.ephemeral]).toEqual([0, true])
     // With a datadir the fork is kept there (what it fetched included).

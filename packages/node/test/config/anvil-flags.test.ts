@@ -17,7 +17,12 @@ const ABANDON = 'abandon abandon abandon abandon abandon abandon abandon abandon
 describe("Anvil's flags", () => {
   it('--accounts, --balance in ether and -m set the dev accounts', () => {
     const c = configFrom(['--dev', '--ephemeral', '--accounts', '3', '--balance', '5', '-m', ABANDON])
-    expect(c.dev_accounts).toEqual({ count: 3, balance: 5n * 10n ** 18n, mnemonic: ABANDON })
+    expect(c.dev_accounts).toEqual({
+      count: 3,
+      balance: 5n * 10n ** 18n,
+      mnemonic: ABANDON,
+      derivationPath: "m/44'/60'/0'/0",
+    })
   })
 
   it('a balance that is not whole ether is refused by the schema, naming the key', () => {

@@ -48,6 +48,7 @@ describe('defaults', () => {
       requestTimeoutMs: 30_000,
       shedLagMs: 0,
       trustProxy: [],
+      maxRequestBytes: 5 * 1024 * 1024,
     })
     expect(c.log).toMatchObject({ level: 'info', format: 'auto' })
     expect(c.dev).toBe(false)

@@ -1,10 +1,13 @@
 // Anvil's command-line flags on `cairn start`: a node started with a set of them, each checked
 // over RPC for its effect; a value Cairn cannot honour (`--order fifo`) is refused with the flag named.
+// The whole table of Anvil 1.7.1's flags is packages/node/test/config/anvil-flag-table.test.ts.
 import { spawnSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { afterAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { freePort, type NodeHandle, REPO_ROOT, rpcRequest, startNode } from './harness.ts'
 
 const nodes: NodeHandle[] = []
@@ -61,6 +64,85 @@ describe("Anvil's flags on cairn start", () => {
     expect(receipt.status).toBe('0x1')
     expect(receipt.from).toBe(stranger)
   }, 120_000)
+
+  it('--fork-url URL@N forks at block N, and anvil_nodeInfo / anvil_metadata report the fork', async () => {
+    const remote = nodes[0] as NodeHandle
+    await rpc(remote.url, 'evm_mine', [])
+    const at1 = await rpc<{ hash: Hex }>(remote.url, 'eth_getBlockByNumber', ['0x1', false])
+    const fork = await startNode('cairn', { args: ['--ephemeral', '--fork-url', `${remote.url}@1`, '--silent'] })
+    nodes.push(fork)
+    expect(await rpc<Hex>(fork.url, 'eth_blockNumber', [])).toBe('0x1')
+    const info = await rpc<{ forkConfig: Record<string, unknown> }>(fork.url, 'anvil_nodeInfo', [])
+    expect(info.forkConfig).toEqual({ forkUrl: remote.url, forkBlockNumber: 1, forkRetryBackoff: 200 })
+    const meta = await rpc<{ forkedNetwork: unknown; clientVersion: string }>(fork.url, 'anvil_metadata', [])
+    expect(meta.forkedNetwork).toEqual({ chainId: 31337, forkBlockNumber: 1, forkBlockHash: at1.hash })
+    // A dev chain names itself as Anvil first (Hardhat's helpers need it), then as Cairn.
+    expect(meta.clientVersion).toMatch(/^anvil\/v1\.7\.1 Cairn\/v/)
+  }, 120_000)
+
+  it('-vv, --config-out, --state with a head number, --print-traces, the first filter poll, the request cap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-anvil-flags-'))
+    const stateFile = join(dir, 'state.json')
+    const configOut = join(dir, 'config.json')
+    const rich = '0x00000000000000000000000000000000000000aa'
+    // A state file as Anvil writes one: its head is block 7 at timestamp 1,800,000,000.
+    writeFileSync(
+      stateFile,
+      JSON.stringify({
+        block: { number: '0x7', timestamp: '0x6b49d200' },
+        best_block_number: '0x7',
+        accounts: { [rich]: { nonce: 0, balance: '0x1234', code: '0x', storage: {} } },
+      }),
+    )
+    const node = await startNode('cairn', {
+      args: ['--ephemeral', '-vv', '--config-out', configOut, '--state', stateFile, '--print-traces'],
+    })
+    nodes.push(node)
+    const url = node.url
+    // -vv raised the log level (it once printed the version and exited).
+    expect(node.logs()).toMatch(/"level":"debug"|"level":20/)
+    // The state file's accounts and head number.
+    expect(BigInt(await rpc<Hex>(url, 'eth_getBalance', [rich, 'latest']))).toBe(0x1234n)
+    expect(await rpc<Hex>(url, 'eth_blockNumber', [])).toBe('0x7')
+    const head = await rpc<{ timestamp: Hex }>(url, 'eth_getBlockByNumber', ['latest', false])
+    expect(BigInt(head.timestamp)).toBe(1_800_000_000n)
+    // --config-out: Anvil's JSON, the keys of the accounts, readable by the owner only.
+    const out = JSON.parse(readFileSync(configOut, 'utf8'))
+    expect(out.available_accounts[0]).toBe('0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266')
+    expect(out.private_keys[0]).toBe('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80')
+    expect(out.wallet.derivation_path).toBe("m/44'/60'/0'/0/")
+    expect(statSync(configOut).mode & 0o777).toBe(0o600)
+    // A creation whose init code logs (PUSH1 0 PUSH1 0 LOG0): the trace is printed, and a filter
+    // from block 0 installed afterwards answers that log on its first poll, as Anvil's.
+    const [from] = await rpc<Hex[]>(url, 'eth_accounts', [])
+    const hash = await rpc<Hex>(url, 'eth_sendTransaction', [{ from, data: '0x60006000a000', gas: '0x10000' }])
+    const deadline = Date.now() + 30_000
+    while (!node.logs().includes(`Transaction: ${hash}`) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100))
+    expect(node.logs()).toMatch(new RegExp(`Transaction: ${hash}\\nGas used: \\d+\\n\\nTraces:\\n  \\[\\d+\\] → new`))
+    const filter = await rpc<Hex>(url, 'eth_newFilter', [{ fromBlock: '0x0' }])
+    const first = await rpc<{ transactionHash: Hex }[]>(url, 'eth_getFilterChanges', [filter])
+    expect(first.map((l) => l.transactionHash)).toEqual([hash])
+    expect(await rpc(url, 'eth_getFilterChanges', [filter])).toEqual([])
+    // One request limit on both transports: a WebSocket message past 5 MiB is not answered, the
+    // socket is closed (1009, or 1006 when the server drops it while the client is still sending).
+    const ws = new WebSocket(url.replace('http', 'ws'))
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+    const answers: string[] = []
+    ws.on('message', (m) => answers.push(String(m)))
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+    ws.on('error', () => {})
+    ws.send(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'web3_sha3', params: [`0x${'00'.repeat(3 * 1024 * 1024)}`] }),
+    )
+    expect([1006, 1009]).toContain(await closed)
+    expect(answers).toEqual([])
+    // The state file is written on a clean stop, at the chain's head.
+    expect(await node.stop()).toBe(0)
+    expect(existsSync(stateFile)).toBe(true)
+    expect(JSON.parse(readFileSync(stateFile, 'utf8')).best_block_number).toBe(8)
+    rmSync(dir, { recursive: true, force: true })
+  }, 180_000)
 
   it("refuses what Cairn cannot honour, naming Anvil's flag: --order fifo", () => {
     const r = spawnSync(

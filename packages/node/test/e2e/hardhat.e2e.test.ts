@@ -49,8 +49,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 describe.skipIf(!ready)('a Hardhat 3 project against Cairn', () => {
   let cairn: NodeHandle
   beforeAll(async () => {
-    // Hardhat's helpers accept a node whose client version starts with anvil, hardhat or zksync.
-    cairn = await startNode('cairn', { args: ['--ephemeral', '--rpc.client-version', 'anvil/v1.7.1'] })
+    // Hardhat's helpers accept a node whose client version starts with anvil, hardhat or zksync: a
+    // dev chain's does by default (devClientVersion), so no flag is given.
+    cairn = await startNode('cairn', { args: ['--ephemeral'] })
   })
   afterAll(async () => {
     await cairn?.stop()
@@ -77,7 +78,7 @@ describe.skipIf(!ready)('a Hardhat 3 project against Cairn', () => {
     await cairnRpc(cairn.url, 'evm_mine', [])
     const remoteHead = await cairnRpc(cairn.url, 'eth_blockNumber', [])
     const fork = await startNode('cairn', {
-      args: ['--ephemeral', '--rpc.client-version', 'anvil/v1.7.1', '--fork-url', cairn.url],
+      args: ['--ephemeral', '--fork-url', cairn.url],
     })
     try {
       const { code, output } = await run(

@@ -44,7 +44,13 @@ function metadata(ctx: RpcContext) {
     instanceId: instanceId(ctx),
     latestBlockNumber: Number(head.header.number),
     latestBlockHash: bytesToHex(head.hash()),
-    forkedNetwork: null,
+    forkedNetwork: ctx.forked
+      ? {
+          chainId: Number(ctx.forked.chainId),
+          forkBlockNumber: Number(ctx.forked.blockNumber),
+          forkBlockHash: ctx.forked.blockHash,
+        }
+      : null,
     snapshots: {},
   }
 }
@@ -76,7 +82,13 @@ export const devInfoMethods: MethodDef[] = [
           gasLimit: toQuantity(head.header.gasLimit),
           gasPrice: toQuantity(baseFee + (await suggestTip(ctx))),
         },
-        forkConfig: { forkUrl: null, forkBlockNumber: null, forkRetryBackoff: null },
+        forkConfig: ctx.forked
+          ? {
+              forkUrl: ctx.forked.url,
+              forkBlockNumber: Number(ctx.forked.blockNumber),
+              forkRetryBackoff: ctx.forked.retryBackoffMs,
+            }
+          : { forkUrl: null, forkBlockNumber: null, forkRetryBackoff: null },
       }
     },
   }),

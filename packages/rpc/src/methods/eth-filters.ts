@@ -6,7 +6,7 @@ import { filtersOf } from '../filters.ts'
 import { formatLog } from '../format.ts'
 import { logMatcher } from '../log-filter.ts'
 import { type MethodDef, method } from '../method.ts'
-import { logFilter } from '../schemas.ts'
+import { type LogFilter, logFilter } from '../schemas.ts'
 import { getLogs } from './eth-logs.ts'
 
 const filterId = z.string().regex(/^0x[0-9a-fA-F]{1,64}$/, 'expected a filter id (hex)')
@@ -16,7 +16,23 @@ export const ethFilterMethods: MethodDef[] = [
   method({
     name: 'eth_newFilter',
     params: z.tuple([logFilter]),
-    handler: ([criteria], ctx) => filtersOf(ctx).install({ kind: 'logs', criteria, matches: logMatcher(criteria) }),
+    async handler([criteria], ctx) {
+      const filters = filtersOf(ctx)
+      const head = ctx.chain.head.header.number
+      const id = filters.install({ kind: 'logs', criteria, matches: logMatcher(criteria) })
+      // A dev chain answers the first poll with the logs already in the filter's range, as Anvil
+      // does when fromBlock is given (geth: only what arrives after the filter). Read up to the head
+      // at install: later blocks reach the filter through its events.
+      if (ctx.dev && criteria.fromBlock !== undefined && criteria.blockHash === undefined) {
+        try {
+          filters.prepend(id, await getLogs(ctx, { ...criteria, toBlock: capAt(criteria.toBlock, head) }))
+        } catch (err) {
+          filters.uninstall(id)
+          throw err
+        }
+      }
+      return id
+    },
   }),
   method({
     name: 'eth_newBlockFilter',
@@ -58,3 +74,10 @@ export const ethFilterMethods: MethodDef[] = [
     handler: ([id], ctx) => filtersOf(ctx).uninstall(id),
   }),
 ]
+
+/** A filter's toBlock no later than `head` (a number past it, latest, pending or none: the head). */
+function capAt(toBlock: LogFilter['toBlock'], head: bigint): LogFilter['toBlock'] {
+  if (typeof toBlock === 'bigint') return toBlock < head ? toBlock : head
+  if (toBlock === 'safe' || toBlock === 'finalized' || toBlock === 'earliest') return toBlock
+  return head
+}

@@ -1,13 +1,16 @@
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLogger, StopOnSignals } from '@cairn/service-kit'
+import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
+import { ConfigErrorCode } from '../../config/errors.ts'
 import { loadConfig } from '../../config/load.ts'
 import { loggerOptions } from '../../config/log.ts'
 import { effectiveNamespaces } from '../../config/profile.ts'
-import { startNode } from '../../node.ts'
+import { type BeforeListen, startNode } from '../../node.ts'
 import { dumpStateFile, loadStateFile } from '../../state-file.ts'
 import { VERSION } from '../../version.ts'
+import { dumpStateEvery, printTraces, writeConfigOut } from '../anvil-start.ts'
 import { banner } from '../banner.ts'
 import { addNodeOptions, nodeConfigInputs } from '../node-options.ts'
 
@@ -35,24 +38,44 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
       // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): the node stops cleanly
       const stopper = new StopOnSignals()
       const logger = createLogger({ ...loggerOptions(config), onBrokenPipe: stopper.onBrokenPipe })
-      const node = await startNode(config, { logger, configInputs: inputs })
-      // Anvil's --auto-impersonate: as anvil_autoImpersonateAccount(true) at start.
-      if (config.devChain.autoImpersonate && node.dev) {
-        await node.dispatcher.handleText(
-          JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'anvil_autoImpersonateAccount', params: [true] }),
-        )
-      }
       const stateFile = opts.state as string | undefined
       const load =
         (opts.loadState as string | undefined) ?? (stateFile && existsSync(stateFile) ? stateFile : undefined)
       const dump = (opts.dumpState as string | undefined) ?? stateFile
-      if ((load || dump) && !node.dev) {
-        logger.warn('--load-state / --dump-state / --state are for dev chains (--dev, not --follow): ignored')
-      } else if (load && node.dev) {
-        await loadStateFile(load, node.dev)
-        logger.info({ file: load }, 'state loaded')
+      const interval = opts.stateInterval !== undefined ? positiveSeconds(opts.stateInterval) : undefined
+      // Before the port opens: a client never sees the state file half loaded (as Anvil's).
+      const beforeListen: BeforeListen = async ({ chain, dev, dispatcher }) => {
+        // Anvil's --auto-impersonate: as anvil_autoImpersonateAccount(true) at start.
+        if (config.devChain.autoImpersonate && dev) {
+          await dispatcher.handleText(
+            JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'anvil_autoImpersonateAccount', params: [true] }),
+          )
+        }
+        if ((load || dump) && !dev) {
+          logger.warn('--load-state / --dump-state / --state are for dev chains (--dev, not --follow): ignored')
+        } else if (load && dev) {
+          const loaded = await loadStateFile(load, dev, chain)
+          logger.info({ file: load, head: Number(loaded.head), sealed: Number(loaded.sealed) }, 'state loaded')
+          if (loaded.fileHead !== undefined && loaded.fileHead > loaded.head) {
+            logger.warn(
+              { fileHead: Number(loaded.fileHead), head: Number(loaded.head) },
+              'the state file names a head too far ahead to seal up to: the chain continues from its own number',
+            )
+          }
+        }
       }
+      const node = await startNode(config, { logger, configInputs: inputs, beforeListen })
+      // Anvil's --config-out, --state-interval and --print-traces.
+      if (opts.configOut) writeConfigOut(opts.configOut as string, node, config)
+      const stopInterval =
+        interval !== undefined && dump && node.dev ? dumpStateEvery(interval, dump, node, logger) : undefined
+      const stopTraces =
+        opts.printTraces || opts.enableTracePrinting
+          ? printTraces(node, (text) => process.stdout.write(text), logger)
+          : undefined
       stopper.arm(logger, async () => {
+        stopInterval?.()
+        stopTraces?.()
         try {
           if (dump && node.dev) {
             await dumpStateFile(dump, node.chain)
@@ -87,4 +110,19 @@ Every flag can also come from the environment (CAIRN_HTTP_PORT=8546) or a config
         })}\n`,
       )
     })
+}
+
+/** `--state-interval N`: whole seconds, at least 1. */
+function positiveSeconds(v: unknown): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1 || n > 86_400) {
+    throw new CairnError(
+      ConfigErrorCode.INVALID,
+      `--state-interval ${String(v)}: a whole number of seconds, 1 to 86400`,
+      {
+        fault: 'caller',
+      },
+    )
+  }
+  return n
 }
