@@ -44,6 +44,16 @@ describe('virtual hosts (geth: --http.vhosts, default localhost)', () => {
     expect((await rawRequest(listed.url, { headers: { host: 'RPC.example.com:443' } })).status).toBe(200)
     expect((await rawRequest(listed.url, { headers: { host: 'localhost' } })).status).toBe(403)
   })
+
+  it("an absolute-form target is checked by its own host, not the Host header's (RFC 9112 §3.2.2)", async () => {
+    const { url } = await server({})
+    // Node's HTTP client sends `path` as the request target verbatim: `POST http://evil.com/ HTTP/1.1`.
+    const evil = await rawRequest(url, { path: 'http://evil.com/' })
+    expect(evil.status).toBe(403)
+    expect(JSON.parse(evil.text).error).toEqual({ code: -32006, message: 'invalid host specified' })
+    // The authority form is CONNECT's only: Node's parser answers it 400 before the edge sees it.
+    expect((await rawRequest(url, { path: 'evil.com:80' })).status).toBe(400)
+  })
 })
 
 describe('CORS (geth: no cross-origin unless --http.corsdomain)', () => {

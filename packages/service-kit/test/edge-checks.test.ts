@@ -29,6 +29,21 @@ describe('checkEdge', () => {
     expect(checkEdge(form, state(), { contentType: json })?.kind).toBe('content_type')
   })
 
+  it("takes an absolute-form target's host, not the Host header, and refuses a target of neither form", () => {
+    const abs = (url: string) => req({ host: 'localhost:8545' }, 'GET', url)
+    expect(checkEdge(abs('http://evil.com/'), state())?.kind).toBe('invalid_host')
+    expect(checkEdge(abs('https://user@evil.com:8545/x?y'), state())?.kind).toBe('invalid_host')
+    expect(checkEdge(abs('http://localhost:8545/'), state())).toBeUndefined()
+    expect(checkEdge(abs('http://127.0.0.1/'), state())).toBeUndefined()
+    expect(checkEdge(abs('http://evil.com/'), state({ vhosts: ['*'] }))).toBeUndefined()
+    expect(checkEdge(abs('evil.com:80'), state())).toMatchObject({
+      kind: 'invalid_host',
+      message: 'invalid request target',
+    })
+    expect(checkEdge(abs('http:///nohost'), state())?.kind).toBe('invalid_host')
+    expect(checkEdge(abs('*'), state())).toBeUndefined()
+  })
+
   it('sheds load past the threshold with a Retry-After in seconds, but always serves /health', () => {
     const lag = { lagMs: () => 2500, close: () => {} }
     const refused = checkEdge(req({ host: 'localhost' }), state({ lag, shedLagMs: 100 }))

@@ -64,8 +64,19 @@ const ALWAYS_SERVED: ReadonlySet<string> = new Set(['/health'])
  * before any request, as they arrive (connection-cap.ts).
  */
 export function checkEdge(req: EdgeRequest, state: EdgeState, opts: EdgeCheckOptions = {}): EdgeRefusal | undefined {
-  const host = req.headers.host
-  if (!hostAllowed(typeof host === 'string' ? host : undefined, state.vhosts)) {
+  const header = req.headers.host
+  // An absolute-form target (`GET http://evil.com/ HTTP/1.1`) names the host itself, and a server
+  // takes the host from it, not from the Host header (RFC 9112 §3.2.2): check that one.
+  const target = targetAuthority(req.url)
+  if (target === null) {
+    return {
+      kind: 'invalid_host',
+      message: 'invalid request target',
+      hint: 'send the path alone (origin form, e.g. POST /), with the host in the Host header',
+    }
+  }
+  const host = target ?? (typeof header === 'string' ? header : undefined)
+  if (!hostAllowed(host, state.vhosts)) {
     return { kind: 'invalid_host', message: 'invalid host specified', hint: 'add the host name to http.vhosts' }
   }
   const upgradeHeader = req.headers.upgrade
@@ -93,6 +104,17 @@ export function checkEdge(req: EdgeRequest, state: EdgeState, opts: EdgeCheckOpt
   const query = req.url.indexOf('?')
   if ((opts.alwaysServed ?? ALWAYS_SERVED).has(query < 0 ? req.url : req.url.slice(0, query))) return undefined
   return shedding(state)
+}
+
+/**
+ * The host a request target names: undefined for the origin form (`/path`, `*`), the authority of
+ * the absolute form (`http://host:port/path`), null for a target that is neither (or an absolute
+ * one without a host), which no server of ours answers.
+ */
+export function targetAuthority(url: string): string | undefined | null {
+  if (url.startsWith('/') || url === '*') return undefined
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]*@)?([^/?#]+)/i.exec(url)
+  return m ? (m[2] as string) : null
 }
 
 /** The refusal of a request (or a WebSocket message) while the event loop lags past the threshold. */
