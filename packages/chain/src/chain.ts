@@ -1,6 +1,6 @@
 import type { CorruptionSink, KVStore } from '@cairn/db'
 import { WriteBatch } from '@cairn/db'
-import { bytesToHex, CairnError, equalsBytes, type Hex, type Logger, TypedEmitter } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, type Hex, hexToBytes, type Logger, TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { Common, CustomCrypto } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
@@ -106,6 +106,13 @@ export interface ChainFork {
   /** Accounts and slots fetched so far; JSON-RPC requests sent. */
   fetched: number
   requests: number
+  /**
+   * Whether an account (0x-hex) is the remote's at the fork block in every local state (nothing
+   * local asked for it, in a store new with this process): its fields may be read from the remote.
+   */
+  untouched(address: string): boolean
+  /** Fetches an account's proof in the background (later reads are local); failures are dropped. */
+  warm(address: string): void
 }
 
 /** The node ring's default size: the encoded nodes of ~200,000 accounts' trie. */
@@ -219,7 +226,7 @@ export class Chain implements ChainReader, StateReader {
     const fork = opts.fork
     if (fork) {
       stateDB.remote = new RemoteState(
-        { blockNumber: fork.blockNumber, stateRoot: fork.stateRoot },
+        { blockNumber: fork.blockNumber, stateRoot: fork.stateRoot, fresh: stored === undefined },
         { client: fork.client, sink: stateDB },
       )
       await stateDB.adopt(fork.firstNodes)
@@ -363,6 +370,10 @@ export class Chain implements ChainReader, StateReader {
       call: <T>(method: string, params: unknown[]) => remote.client.call<T>(method, params),
       fetched: remote.fetched,
       requests: remote.client.requests,
+      untouched: (address: string) => remote.untouched(hexToBytes(address as Hex)),
+      warm: (address: string) => {
+        remote.ensureAccount(hexToBytes(address as Hex))?.catch(() => {})
+      },
     }
   }
 

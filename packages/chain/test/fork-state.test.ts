@@ -19,6 +19,7 @@ import {
   call,
   contractsGenesis,
   KEYS,
+  LOG_ADDR,
   listSource,
   openChain,
   testEngine,
@@ -120,6 +121,8 @@ describe.each([false, true])('fork mode (chain level), reference mode %s', (refe
     expect(bytesToHex(fork.head.hash())).toBe(bytesToHex(forkBlock.hash()))
     expect(fork.fork?.blockNumber).toBe(3n)
 
+    // Nothing asked for an account yet: it is the remote's (reads may go to the remote directly).
+    expect(fork.fork?.untouched(ADDRS[2] as Hex)).toBe(true)
     // Reads through the fork: a balance and a slot the remote wrote.
     const view = fork.stateAfter(fork.head.header)
     const remoteView = remote.stateAfter(forkBlock.header)
@@ -129,6 +132,9 @@ describe.each([false, true])('fork mode (chain level), reference mode %s', (refe
     const bh1 = createAddressFromString(BH1_ADDR)
     expect(bytesToHex(await view.getStorage(bh1, slot2))).toBe(bytesToHex(await remoteView.getStorage(bh1, slot2)))
     expect(bytesToHex(await view.getCode(bh1))).toBe(bytesToHex(await remoteView.getCode(bh1)))
+    // Read locally once: the local trie answers it from now on (it may be written).
+    expect(fork.fork?.untouched(ADDRS[2] as Hex)).toBe(false)
+    expect(fork.fork?.untouched(LOG_ADDR)).toBe(true)
 
     // The same block on both: a transfer, BLOCKHASH(N-1) of the fork block, BLOCKHASH(N-2) of a remote block.
     const txs = (c: Chain) => [
@@ -150,6 +156,13 @@ describe.each([false, true])('fork mode (chain level), reference mode %s', (refe
     expect(log.some((reqs) => reqs.map((r) => r.method).join() === 'eth_getProof,eth_getCode')).toBe(true)
     // The fork's own writes do not reach the remote.
     expect(remote.head.header.number).toBe(3n)
+    // Reopened on the same store (a datadir): what an earlier process wrote is not known here, so
+    // no account counts as untouched.
+    const again = await Chain.open(
+      { fork: start, reference },
+      { kv, engine: testEngine, logger: silentLogger, metrics: null },
+    )
+    expect(again.fork?.untouched(LOG_ADDR)).toBe(false)
   })
 
   it('writes to empty storage on a remote that proves it with the empty node (Anvil, reth): a create, a first write', async () => {

@@ -1,12 +1,12 @@
 import type { ChainFork } from '@cairn/chain'
-import { hexToBytes, toQuantity } from '@cairn/utils'
+import { bytesToHex, hexToBytes, toQuantity } from '@cairn/utils'
 import type { RpcContext } from './context.ts'
 import type { MethodDef } from './method.ts'
 import type { BlockRef, LogFilter } from './schemas.ts'
 
 /**
  * Fork mode (`--fork-url`): the blocks at and below the fork block are the remote's, as Anvil
- * answers them. The local chain starts at the fork block with its header only (its transactions
+ * answers them; so are the fields of an account nothing local has asked for (see untouchedRead). The local chain starts at the fork block with its header only (its transactions
  * ran on the remote) and holds nothing below, so these reads go to the remote: blocks by number
  * or hash, transactions and receipts by hash, and the part of a log range at or below the fork
  * block. The remote's answers at those heights cannot change: kept (non-null ones) per chain.
@@ -57,7 +57,42 @@ function atOrBelow<T>(answer: T, fork: ChainFork): T | undefined {
 
 type Handler = MethodDef['handler']
 
+/** Whether a block reference names the head (where an untouched account's fields are the remote's). */
+function atHead(ref: unknown): boolean {
+  return ref === undefined || ref === 'latest'
+}
+
+/**
+ * An account read at the head, answered from the remote when nothing local has asked for the
+ * account (ChainFork.untouched): its fields are the remote's at the fork block, and one plain
+ * read there (eth_getBalance…) costs the remote less than the proof the local trie needs (an
+ * Anvil remote builds its trie for each proof). The proof is fetched in the background, so later
+ * reads, and any write, are the local trie's.
+ */
+function untouchedRead(method: string, normalize: (answer: string) => string, withSlot = false) {
+  return (own: Handler): Handler =>
+    async (params, ctx, call) => {
+      const fork = ctx.chain.fork
+      const [addr, second, third] = params as [string, unknown, unknown]
+      const ref = withSlot ? third : second
+      if (fork === undefined || !atHead(ref) || !fork.untouched(addr)) return own(params, ctx, call)
+      const at = toQuantity(fork.blockNumber)
+      const args = withSlot ? [addr, toQuantity(second as bigint), at] : [addr, at]
+      const answer = await fork.call<string>(method, args)
+      fork.warm(addr)
+      return normalize(answer)
+    }
+}
+
+const quantity = (answer: string) => toQuantity(BigInt(answer))
+const data = (answer: string) => bytesToHex(hexToBytes(answer as `0x${string}`))
+const word = (answer: string) => `0x${BigInt(answer).toString(16).padStart(64, '0')}`
+
 const WRAPPERS: Record<string, (own: Handler) => Handler> = {
+  eth_getBalance: untouchedRead('eth_getBalance', quantity),
+  eth_getTransactionCount: untouchedRead('eth_getTransactionCount', quantity),
+  eth_getCode: untouchedRead('eth_getCode', data),
+  eth_getStorageAt: untouchedRead('eth_getStorageAt', word, true),
   eth_getBlockByNumber: (own) => async (params, ctx, call) => {
     const fork = ctx.chain.fork
     const [ref, full] = params as [BlockRef, boolean | undefined]

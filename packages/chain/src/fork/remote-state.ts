@@ -37,6 +37,8 @@ export class RemoteState {
   private readonly slots = new Set<string>()
   private readonly inFlight = new Map<string, Promise<void>>()
   private readonly hashes = new Map<bigint, Uint8Array>()
+  /** Accounts asked for (fetched, being fetched, or a slot of theirs): what local state may hold. */
+  private readonly touched = new Set<string>()
   /** Keys fetched (accounts and slots), for tests and logs. */
   fetched = 0
 
@@ -46,6 +48,11 @@ export class RemoteState {
       blockNumber: bigint
       /** The state root the remote's proofs at the fork block hash to. */
       stateRoot: Uint8Array
+      /**
+       * The node store held nothing of this fork before this process (a new chain): then an
+       * account never asked for here was never read or written locally ({@link untouched}).
+       */
+      fresh?: boolean
     },
     private readonly modules: { client: ForkRpcClient; sink: NodeSink },
   ) {}
@@ -58,9 +65,20 @@ export class RemoteState {
     return `0x${this.opts.blockNumber.toString(16)}`
   }
 
+  /**
+   * Whether the account at `address` is the remote's at the fork block in every local state: no
+   * local read or write has asked for it (each goes through {@link ensureAccount} or
+   * {@link ensureSlot} first), in a node store that held nothing before this process. Its fields
+   * can then be read from the remote directly (eth_getBalance…, cheaper than its proof).
+   */
+  untouched(address: Uint8Array): boolean {
+    return this.opts.fresh === true && !this.touched.has(bytesToHex(address))
+  }
+
   /** Makes the account at `address` (20 bytes) readable and writable in the local trie. */
   ensureAccount(address: Uint8Array): Promise<void> | undefined {
     const a = bytesToHex(address)
+    this.touched.add(a)
     if (this.accounts.has(a)) return undefined
     return this.once(a, () => this.fetch(a, []))
   }
@@ -68,6 +86,7 @@ export class RemoteState {
   /** Makes storage slot `key` (32 bytes) of `address` readable and writable (the account too). */
   ensureSlot(address: Uint8Array, key: Uint8Array): Promise<void> | undefined {
     const a = bytesToHex(address)
+    this.touched.add(a)
     const s = `${a}:${bytesToHex(key)}`
     if (this.slots.has(s)) return undefined
     return this.once(s, async () => {
@@ -79,6 +98,7 @@ export class RemoteState {
   /** Ensures an account and several of its slots in one proof (eth_getProof). */
   async ensure(address: Uint8Array, keys: Uint8Array[]): Promise<void> {
     const a = bytesToHex(address)
+    this.touched.add(a)
     const wanted = keys.map((k) => bytesToHex(k)).filter((k) => !this.slots.has(`${a}:${k}`))
     if (wanted.length === 0) return this.ensureAccount(address)
     await this.fetch(a, wanted)

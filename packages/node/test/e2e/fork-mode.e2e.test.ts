@@ -317,6 +317,17 @@ describe('fork mode: cairn start --dev --fork-url', () => {
       expect({ ...forked, balanceA0: remoteBefore.balanceA0 }).toEqual(remoteBefore)
       await swapOnFork(fork.url, d)
       await writeEmptyStorage(fork.url, neverWrote)
+      // Accounts read from the remote while nothing local asked for them, then written locally:
+      // every later read is the fork's.
+      const c = makeViemClients(fork.url)
+      const paid = await c.unlocked0.sendTransaction({ to: EDITED, value: 1n })
+      expect((await c.public.waitForTransactionReceipt({ hash: paid })).status).toBe('success')
+      expect(await rpc<Hex>(fork.url, 'eth_getBalance', [EDITED, 'latest'])).toBe('0x1235')
+      const fresh = '0x00000000000000000000000000000000000fe5e1' as Address
+      expect(await rpc<Hex>(fork.url, 'eth_getBalance', [fresh, 'latest'])).toBe('0x0')
+      expect(await rpc(fork.url, 'anvil_setBalance', [fresh, '0x77'])).toBe(null)
+      expect(await rpc<Hex>(fork.url, 'eth_getBalance', [fresh, 'latest'])).toBe('0x77')
+      expect(await rpc<Hex>(remote.url, 'eth_getBalance', [EDITED, 'latest'])).toBe('0x1234')
       expect(await rpc<Hex>(remote.url, 'eth_getStorageAt', [neverWrote, SLOT0, 'latest'])).toBe(`0x${'0'.repeat(64)}`)
       expect(await snapshot(remote.url, d, 'latest')).toEqual(remoteBefore)
     },
