@@ -13,7 +13,7 @@ import { createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common'
 import { SimpleStateManager } from '@ethereumjs/statemanager'
 import { Account, Address, bytesToHex, setLengthLeft, unpadBytes } from '@ethereumjs/util'
 import { createVM, type VM } from '@ethereumjs/vm'
-import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
+import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Hex, toFunctionSelector } from 'viem'
 import type { Address as ValidatorAddress } from '../bft/messages.ts'
 import { needsPqKeys, type SignatureScheme } from '../bft/pq/scheme.ts'
 import { ConsensusErrorCode } from '../errors.ts'
@@ -71,25 +71,27 @@ export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<
   await sm.putCode(new Address(govAddr), hexToBytes(governance.deployedBytecode as Hex))
   const block = { number: 0n, timestamp: 0n, coinbase: new Uint8Array(20) }
   const total = opts.validators.reduce((s, v) => s + v.selfBond, 0n)
-  await systemCall(
-    vm,
-    block,
-    stakingAddr,
-    hexToBytes(
-      encodeFunctionData({
-        abi: STAKING_SYSTEM_ABI,
-        functionName: 'initialize',
-        args: [
-          stakingParamsArg(opts.staking),
-          GOVERNANCE_ADDRESS as Hex,
-          opts.validators.map((v) => v.operator),
-          opts.validators.map((v) => v.consensus),
-          opts.validators.map((v) => v.selfBond),
-          opts.validators.map((v) => v.commissionBps),
-        ],
-      }),
+  await refusedParams(
+    systemCall(
+      vm,
+      block,
+      stakingAddr,
+      hexToBytes(
+        encodeFunctionData({
+          abi: STAKING_SYSTEM_ABI,
+          functionName: 'initialize',
+          args: [
+            stakingParamsArg(opts.staking),
+            GOVERNANCE_ADDRESS as Hex,
+            opts.validators.map((v) => v.operator),
+            opts.validators.map((v) => v.consensus),
+            opts.validators.map((v) => v.selfBond),
+            opts.validators.map((v) => v.commissionBps),
+          ],
+        }),
+      ),
+      total,
     ),
-    total,
   )
   const scheme = opts.signatureScheme ?? 'secp256k1'
   if (needsPqKeys(scheme)) {
@@ -118,16 +120,18 @@ export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<
       ),
     )
   }
-  await systemCall(
-    vm,
-    block,
-    govAddr,
-    hexToBytes(
-      encodeFunctionData({
-        abi: GOVERNANCE_SYSTEM_ABI,
-        functionName: 'initialize',
-        args: [opts.governance, opts.chain, STAKING_ADDRESS as Hex],
-      }),
+  await refusedParams(
+    systemCall(
+      vm,
+      block,
+      govAddr,
+      hexToBytes(
+        encodeFunctionData({
+          abi: GOVERNANCE_SYSTEM_ABI,
+          functionName: 'initialize',
+          args: [opts.governance, opts.chain, STAKING_ADDRESS as Hex],
+        }),
+      ),
     ),
   )
   const out: Record<Hex, AllocEntry> = {}
@@ -213,6 +217,31 @@ export async function genesisStakingSet(
     return key.length === 0 ? member : { ...member, pqPublicKey: key }
   })
 }
+
+/**
+ * `call`, with a contract's `InvalidParams(reason)` (a genesis parameter out of its bounds) turned
+ * into the caller's error that names it; any other failure as it is.
+ */
+async function refusedParams<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call
+  } catch (err) {
+    const data = ((err as CairnError).meta as { returnValue?: unknown } | undefined)?.returnValue
+    if (typeof data !== 'string' || !data.startsWith(INVALID_PARAMS)) throw err
+    const reason = decodeErrorResult({ abi: staking.abi as never, data: data as Hex }).args?.[0]
+    throw new CairnError(
+      ConsensusErrorCode.STAKING_INVALID_GENESIS,
+      `the staking genesis parameters are refused: ${String(reason)}`,
+      {
+        fault: 'caller',
+        hint: 'change the --param that sets it (the bounds and why: docs/consensus/staking.md "Parameter bounds", governance.md)',
+      },
+    )
+  }
+}
+
+/** The selector of `InvalidParams(string)` (Staking and Governance declare the same error). */
+const INVALID_PARAMS = toFunctionSelector('InvalidParams(string)')
 
 async function throwawayVm(chainId: bigint): Promise<{ vm: VM; sm: SimpleStateManager }> {
   const common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague })

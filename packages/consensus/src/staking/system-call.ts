@@ -75,6 +75,8 @@ export async function systemCall(
       `system call to ${bytesToHex(to)} (selector ${bytesToHex(data.subarray(0, 4))}) failed at block ${block.number}: ${err.error} ${bytesToHex(res.execResult.returnValue)}`,
       {
         fault: 'internal',
+        // the revert data, for a caller that can say more (the genesis builder decodes InvalidParams)
+        meta: { returnValue: bytesToHex(res.execResult.returnValue) },
         hint: 'the staking system contracts must never revert in a system call: this is a bug in them or a genesis without them',
       },
     )

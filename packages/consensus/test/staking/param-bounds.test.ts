@@ -10,6 +10,7 @@
 import fc from 'fast-check'
 import { encodeFunctionData, type Hex, maxUint256 } from 'viem'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { stakingGenesisAlloc } from '../../src/staking/genesis-staking.ts'
 import { governedHeader } from '../../src/staking/governed-header.ts'
 import {
   type ChainParams,
@@ -343,5 +344,22 @@ describe('governance cannot set a parameter that stops the chain (every paramete
     } finally {
       await e.restore()
     }
+  })
+
+  it('a genesis with a parameter out of its bounds is refused naming it (cairn devnet init --param)', async () => {
+    const p = stakingParamsWith('devnet', ['staking.maxValidators=1024'])
+    await expect(
+      stakingGenesisAlloc({
+        chainId: 1n,
+        validators: [{ operator: proposer, consensus: proposer, selfBond: ETHER, commissionBps: 0 }],
+        staking: p.staking,
+        governance: p.governance,
+        chain: defaults.chain,
+      }),
+    ).rejects.toMatchObject({
+      code: 'CONSENSUS_STAKING_INVALID_GENESIS',
+      message:
+        'the staking genesis parameters are refused: maxValidators must be in 1..200: more does not fit the system-call gas',
+    })
   })
 })
