@@ -362,4 +362,33 @@ describe('governance cannot set a parameter that stops the chain (every paramete
         'the staking genesis parameters are refused: maxValidators must be in 1..200: more does not fit the system-call gas',
     })
   })
+
+  it('at the highest minBaseFee the proposal that undoes it stays affordable: submit, vote, tally and execute cost under a coin', async () => {
+    await e.snapshot()
+    try {
+      const maxFee = (await e.read(GOVERNANCE, 'MAX_MIN_BASE_FEE')) as bigint
+      const intrinsic = 21_000n + 16n * 2_000n // a transaction's base cost and its calldata, generously
+      const gas: Record<string, bigint> = {}
+      const sub = await e.call(proposer, GOVERNANCE, 'submitProposal', [actionsOf(defaults), 'undo', ''], ETHER)
+      gas.submit = sub.gasUsed + intrinsic
+      const id = (await e.read(GOVERNANCE, 'proposalCount')) as bigint
+      const vote = await e.call(e.validators[0] as Hex, GOVERNANCE, 'vote', [id, 1])
+      gas.vote = vote.gasUsed + intrinsic
+      for (const v of e.validators.slice(1)) await e.call(v, GOVERNANCE, 'vote', [id, 1])
+      e.skip(3n)
+      gas.tally = (await e.call(proposer, GOVERNANCE, 'tally', [id])).gasUsed + intrinsic
+      e.skip(1n)
+      const ex = await e.call(proposer, GOVERNANCE, 'execute', [id])
+      expect(ex.error).toBeUndefined()
+      gas.execute = ex.gasUsed + intrinsic
+      const total = Object.values(gas).reduce((a, b) => a + b, 0n)
+      console.log(
+        `undo proposal at minBaseFee ${maxFee} wei: ${JSON.stringify(gas, big)} gas, ${Number((total * maxFee) / 10n ** 14n) / 1e4} coins`,
+      )
+      expect(gas.vote * maxFee).toBeLessThan(ETHER / 50n)
+      expect(total * maxFee).toBeLessThan(ETHER)
+    } finally {
+      await e.restore()
+    }
+  })
 })
