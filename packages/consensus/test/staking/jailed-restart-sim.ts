@@ -43,6 +43,14 @@ export interface JailedRestartScenario {
   sync: { batch: number; chunk: number; delayMs: number }
   /** Its engine starts before its range sync (else right after the sync's first batch is asked). */
   engineFirst: boolean
+  /** The crash during the range sync comes at its stop height + this (below the jailing height). */
+  syncCrashOffset: number
+  /** The crash at the jailing height J comes at J + this. */
+  jailCrashOffset: number
+  /** The phases it is crashed and restarted in, in this order (the seed leaves some out). */
+  phases: RestartPhase[]
+  /** After each start, how long until its consensus topic delivers (ms): its range sync runs meanwhile. */
+  meshDelayMs: number
 }
 
 export function drawJailedRestart(seed: number): JailedRestartScenario {
@@ -55,8 +63,13 @@ export function drawJailedRestart(seed: number): JailedRestartScenario {
     commitTurns: rng.pick([0, 10, 40, 100]),
     delayMs: rng.pick([10, 20, 50]),
     loss: rng.pick([0, 0, 0.02]),
-    sync: { batch: rng.pick([4, 8, 16]), chunk: rng.pick([2, 4, 8]), delayMs: rng.pick([200, 400, 800]) },
+    // Small batches, slow answers: the catch-up lasts long enough to restart it at every phase.
+    sync: { batch: rng.pick([2, 4, 8]), chunk: rng.pick([2, 4]), delayMs: rng.pick([300, 600, 1000]) },
     engineFirst: rng.chance(0.5),
+    syncCrashOffset: rng.int(1, 3),
+    jailCrashOffset: rng.int(-1, 2),
+    phases: PHASES.filter(() => rng.chance(0.6)),
+    meshDelayMs: rng.pick([0, 1000, 3000]),
   }
 }
 
@@ -98,10 +111,15 @@ export async function runJailedRestart(s: JailedRestartScenario): Promise<Jailed
   const inSet = (n: BftNode, h: number) => n.engine.validatorsAt(h).indexOf(node().engine.address as Uint8Array) >= 0
 
   /** Validator 3 as a node process starts: its chain opened, its range sync and its engine. */
+  let incarnation = 0
   const comeBack = async (): Promise<void> => {
     const n = await net.reopen(FAULTY)
     kv.turns = s.commitTurns
-    net.silent.delete(FAULTY)
+    // Its consensus topic joins a while after its range sync starts (a gossip mesh forms in seconds).
+    const me = ++incarnation
+    net.clock.setTimeout(() => {
+      if (me === incarnation) net.silent.delete(FAULTY)
+    }, s.meshDelayMs)
     sync = new SimRangeSync(
       { ...s.sync, retryMs: 500 },
       {
@@ -149,24 +167,42 @@ export async function runJailedRestart(s: JailedRestartScenario): Promise<Jailed
     }
 
     await comeBack()
-    // During the range sync, below the jailing height.
-    const phases: [RestartPhase, () => boolean][] = [
-      ['sync', () => head(node()) > down && head(node()) < jailedAt],
-      ['jail', () => head(node()) >= jailedAt],
-      ['catch-up', () => head(node()) >= jailedAt + 2 && head(node()) < head(lead()) - 1],
-    ]
-    // A peer blamed ends the wait at once (reported below): the node would disconnect it, and stall.
+    // Each phase: it crashes the moment its chain reaches the phase's point — nothing in or out from
+    // then, its sync stopped (what its engine had queued still runs, as a process dies a little
+    // after) — and comes back. A phase it is already past is skipped.
     const blamed = () => syncs.some((x) => x.penalties.length > 0)
-    for (const [phase, when] of phases) {
-      if (await net.runUntil(() => when() || head(node()) >= head(lead()) || blamed(), 60_000)) {
-        if (when() && !blamed()) await crashAndComeBack(phase)
+    const phases: [RestartPhase, (n: BftNode, from: number) => (h: number, final: boolean) => boolean][] = [
+      // During the range sync, below the jailing height.
+      ['sync', () => (h, final) => !final && h >= down + s.syncCrashOffset && h < jailedAt - 1],
+      // At the jailing height (J - 1 to J + 2: the block before it, it, the two that carry and follow
+      // its removal).
+      ['jail', () => (h, final) => !final && h >= jailedAt + s.jailCrashOffset],
+      // Mid catch-up: past the jailing height, the network still ahead.
+      ['catch-up', () => (h, final) => !final && h >= jailedAt + 2],
+      // Right after the chain made final a height past the machine's: its engine jumps there.
+      ['jump', (_n, from) => (h, final) => final && h >= from],
+    ]
+    for (const [phase, point] of phases) {
+      if (!s.phases.includes(phase)) continue
+      const n = node()
+      if (head(n) >= head(lead()) - 1) break
+      const hit = point(n, n.engine.snapshot()?.height ?? head(n) + 1)
+      let crashed = false
+      const crash = (h: number, final: boolean) => {
+        if (crashed || !hit(h, final)) return
+        crashed = true
+        net.silent.add(FAULTY)
+        sync?.stop()
       }
-    }
-    // Right after its engine jumped to heights the chain made final (more than one ahead of where it began).
-    const from = node().engine.snapshot()?.height ?? 0
-    const jumped = () => (node().engine.snapshot()?.height ?? 0) > from + 1
-    if ((await net.runUntil(() => jumped() || head(node()) >= head(lead()) || blamed(), 60_000)) && jumped()) {
-      await crashAndComeBack('jump')
+      const onHead = ({ block }: { block: Block }) => crash(Number(block.header.number), false)
+      const onFinal = ({ block }: { block: { number: bigint } }) => crash(Number(block.number), true)
+      n.chain.events.on('newHead', onHead)
+      n.chain.events.on('finalized', onFinal)
+      await net.runUntil(() => crashed || head(n) >= head(lead()) || blamed(), 60_000)
+      n.chain.events.off('newHead', onHead)
+      n.chain.events.off('finalized', onFinal)
+      if (crashed) await crashAndComeBack(phase)
+      if (blamed()) break
     }
 
     // It catches up, and every node goes on.
