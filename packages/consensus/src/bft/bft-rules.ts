@@ -8,7 +8,7 @@
  *   its hash), block 1 none. A follower importing block H+1 so learns that H is final. Evidence
  *   the block carries (extra data version 2) is checked piece by piece: both signatures by a
  *   validator of the evidence's height, conflicting votes, not for a later height nor older than the
- *   pool's age limit, not already committed (`BftEvidenceCheck`, the engine's pool).
+ *   pool's age limit, not already committed in a block below (`BftEvidenceCheck`, the engine's pool).
  * - Fork choice: the higher block wins; at equal height, only the block this node's engine is
  *   committing replaces the head (a block gossiped by a byzantine proposer before any commit never
  *   outranks the committed one). The importer refuses any branch that reverts a finalized block,

@@ -6,8 +6,10 @@
  * catches up from the consensus topic and jumps to the heights the chain made final. Its commits
  * take a seed's number of event-loop turns (a LevelDB write), so the sync's execution ahead, the
  * engine's catch-up and the commits interleave differently per seed. It is crashed and restarted
- * again at every phase of that: during the range sync (below the jailing height), at the jailing
- * height, mid catch-up (above it, the network still ahead) and right after the engine jumped.
+ * again at the phases of that the seed picks (the moment its chain reaches each phase's point):
+ * during the range sync (below the jailing height), at the jailing height (J - 1 to J + 2), mid
+ * catch-up (past it, the network still ahead) and right after the chain's finality passed its
+ * engine's height (the engine jumps); its consensus topic delivers a seed's while after each start.
  *
  * After each phase and at the end it must catch up; every node must agree on every block; the
  * schedule of the restarted node must equal the contract's sets (H+2 = activeSet after H); no block
