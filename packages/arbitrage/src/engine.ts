@@ -5,11 +5,14 @@
 // next one sized on the reserves the earlier ones leave) → the risk limits decide → each trade is
 // simulated against the pending block, re-sized if the chain moved on since it was sized, and sent;
 // a block's trades go out one after another with consecutive nonces, and their receipts are awaited
-// together. Over ~600 lines: the pipeline's stages share the engine's state (head, quarantine,
+// together. A trade through a pool one of our unmined trades moves is sized again on the reserves
+// those leave and simulated after them in one block (eth_simulateV1: a bundle), never on the
+// plan's word alone. A revert is replayed to tell a lost race (the pools moved first) from a fault;
+// only faults feed the breaker (risk/breaker.ts: open, half-open after a cooldown, closed). Over ~600 lines: the pipeline's stages share the engine's state (head, quarantine,
 // fees, the send lock), and splitting them would pass all of it around.
 import { isCairnError, type Logger } from '@cairn/utils'
 import { Mutex } from 'async-mutex'
-import type { PublicClient } from 'viem'
+import type { Hex, PublicClient } from 'viem'
 import { ArbErrorCode } from './errors.ts'
 import {
   type Execution,
@@ -24,8 +27,10 @@ import type { Address, Cycle, TokenGraph } from './graph/token-graph.ts'
 import type { ArbMetrics } from './metrics.ts'
 import { pairAbi } from './pools/abi.ts'
 import type { BlockUpdate, PoolTracker } from './pools/tracker.ts'
+import { type BreakerState, TradeBreaker } from './risk/breaker.ts'
+import { isLostRace } from './risk/lost-race.ts'
 import { isPathRevert, Quarantine, type QuarantineOptions } from './risk/quarantine.ts'
-import { hopsOn, planBatch, type ReserveView, resized } from './strategy/batch-plan.ts'
+import { applyTrade, hopsOn, planBatch, type ReserveView, resized } from './strategy/batch-plan.ts'
 import { defaultGasUnits, findOpportunities, type Opportunity } from './strategy/search.ts'
 import type { SizingPool } from './strategy/sizing-pool.ts'
 import { TransferFees } from './strategy/transfer-fees.ts'
@@ -43,10 +48,13 @@ export interface RiskLimits {
    */
   maxTradesPerBlock?: number
   /**
-   * The breaker opens (no trades) after this many failures in a row: trades reverted on chain or
-   * not sent, and simulations that failed without reverting in the path (the RPC, or the executor
-   * refusing: not its owner, a bad path). A simulation the path reverts (too little profit, a pair
-   * or token refusing) quarantines its cycle instead (see risk/quarantine.ts). Default 3.
+   * The breaker opens (no trades) after this many faults in a row: trades reverted on chain for
+   * another reason than a lost race, trades not sent, and simulations that failed without
+   * reverting in the path (the RPC, or the executor refusing: not its owner, a bad path). A trade
+   * that lost a race (its replay shows the contract's profit or hop check refused it: the pools
+   * moved first) is not a fault. A simulation the path reverts (too little profit, a pair or token
+   * refusing) quarantines its cycle instead (see risk/quarantine.ts). After `breakerCooldownMs`
+   * one trial trade goes (half-open): landing closes the breaker. Default 3.
    */
   maxConsecutiveFailures?: number
 }
@@ -77,6 +85,8 @@ export interface ArbEngineOptions {
   fullLookEveryBlocks?: number
   /** A poll that brings more than this many blocks at once (the engine fell behind) searches every cycle. Default 2. */
   gapBlocks?: number
+  /** How long the breaker stays open before one trial trade (half-open). Default 60,000 ms. */
+  breakerCooldownMs?: number
 }
 
 export interface ArbEngineModules {
@@ -88,7 +98,7 @@ export interface ArbEngineModules {
   /** The kill switch: while it returns true no new trade is sent (checked before each send). */
   killed?: () => boolean
   metrics?: ArbMetrics | null
-  /** Milliseconds, monotonic (default performance.now): search and block-to-transaction timings. */
+  /** Milliseconds, monotonic (default performance.now): search and block-to-transaction timings, the breaker's cooldown. */
   now?: () => number
   /** The live limits (the service's configuration table); `opts.limits` when absent. */
   limits?: () => RiskLimits
@@ -130,7 +140,14 @@ export interface GasQuote {
 }
 
 export type Decision =
-  | { kind: 'executed'; opportunity: Opportunity; simulation: Simulation & { ok: true }; execution: Execution }
+  | {
+      kind: 'executed'
+      opportunity: Opportunity
+      simulation: Simulation & { ok: true }
+      execution: Execution
+      /** Reverted because the pools moved first (the contract's profit or hop check): not a fault. */
+      lostRace?: boolean
+    }
   | {
       kind: 'simulation-failed'
       opportunity: Opportunity
@@ -161,8 +178,18 @@ interface Launched {
   nonce: number | undefined
 }
 
+/** A trade of ours sent and not settled: what a later trade through its pools is simulated after. */
+interface InFlight {
+  o: Opportunity
+  hash: Hex
+  data: Hex
+}
+
 export class ArbEngine {
-  private failures = 0
+  /** Faults in a row open it; half-open after a cooldown (see risk/breaker.ts). */
+  private readonly breaker: TradeBreaker
+  /** Our trades sent and not settled, in the order sent (nonce order). */
+  private readonly inFlight: InFlight[] = []
   /**
    * Cycle ids of opportunities found but not taken (over the per-block limit, killed, refused) and
    * of candidates not sized (past `maxSized`): looked at again next step even if no block touches
@@ -190,7 +217,7 @@ export class ArbEngine {
   private readonly batchOf = new WeakMap<Opportunity, { broken: boolean }>()
   /** One trade at a time from the checks to the node taking it: nonces in order, each simulated after the last was sent. */
   private readonly sendLock = new Mutex()
-  /** The last simulated gas of a cycle of n hops (a sequenced trade, not simulated, is sent with it). */
+  /** The last simulated gas of a cycle of n hops (what the search prices a cycle of that length at). */
   private readonly gasSeen = new Map<number, bigint>()
 
   constructor(
@@ -204,6 +231,14 @@ export class ArbEngine {
       modules.quarantine ??
       new Quarantine(opts.quarantine ?? {}, { logger: modules.logger, metrics: modules.metrics ?? null })
     this.fees = modules.fees ?? new TransferFees({ logger: modules.logger })
+    this.breaker = new TradeBreaker(
+      {
+        threshold: () => this.limits.maxConsecutiveFailures ?? 3,
+        ...(opts.breakerCooldownMs !== undefined ? { cooldownMs: opts.breakerCooldownMs } : {}),
+      },
+      { logger: modules.logger, metrics: modules.metrics ?? null, now: () => this.now() },
+    )
+    modules.metrics?.breakerOpen.set(0)
   }
 
   /** The newest block applied (0 before the first). */
@@ -211,9 +246,14 @@ export class ArbEngine {
     return this.head
   }
 
-  /** True while consecutive failures keep the breaker open (reset with `resetBreaker`). */
+  /** True while the breaker is not closed: open after faults in a row, or half-open waiting for its trial (reset with `resetBreaker`). */
   get breakerOpen(): boolean {
-    return this.failures >= (this.limits.maxConsecutiveFailures ?? 3)
+    return this.breaker.state !== 'closed'
+  }
+
+  /** closed, open, or half-open (one trial trade may go). */
+  get breakerState(): BreakerState {
+    return this.breaker.state
   }
 
   /** The limits in force (read live when the service hands a source). */
@@ -222,7 +262,7 @@ export class ArbEngine {
   }
 
   resetBreaker(): void {
-    this.failures = 0
+    this.breaker.reset()
   }
 
   /** The next search looks at every cycle (the subscription came back: notifications were lost). */
@@ -433,7 +473,7 @@ export class ArbEngine {
       return { kind: 'skipped', opportunity: o, why, ...(detail ? { detail } : {}) }
     }
     if (this.modules.killed?.()) return skip('killed')
-    if (this.breakerOpen) return skip('breaker-open')
+    if (!this.breaker.admits()) return skip('breaker-open')
     const cap = this.limits.gasPriceCap
     if (cap !== undefined && quote.maxFeePerGas > cap) return skip('gas-price-cap')
     const refused = this.modules.risk?.allow(o)
@@ -477,25 +517,16 @@ export class ArbEngine {
     }
     const hops = o.cycle.pools.length
     let sim: Simulation
-    if (this.sequenced.has(o)) {
-      // sized on the reserves the batch's earlier trades leave, which a node's pending view may not
-      // hold (Cairn's `pending` is its head): not simulated; the contract's bounds (minimum profit
-      // after gas, the loan = the expected output) make it revert rather than lose
-      sim = {
-        ok: true,
-        profit: o.grossProfit,
-        gas: this.gasSeen.get(hops) ?? this.gasUnits(hops),
-        flash: executor.funding !== 'capital',
-      }
-    } else {
-      const r = await this.prove(o)
-      if ('kind' in r) return r
-      ;({ o, sim } = r)
-    }
+    // through a pool an unmined trade of ours moves: sized on what those leave and simulated after
+    // them (a node's `pending` may or may not hold them: Cairn's is its head, Anvil's and geth's
+    // hold the pool's transactions), else against the pending block
+    const r = this.conflicts(o) ? await this.proveAfter(o) : await this.prove(o)
+    if ('kind' in r) return r
+    ;({ o, sim } = r)
     m?.opportunities.inc({ stage: 'simulated' })
     if (!sim.ok) return this.simulationFailed(o, sim)
     this.quarantine.succeeded(o.cycle, this.head)
-    if (!this.sequenced.has(o)) this.gasSeen.set(hops, sim.gas)
+    this.gasSeen.set(hops, sim.gas)
     // priced at the gas limit: what is used can only be less
     const gas = gasLimitFor(sim.gas, hops, this.marginPercent)
     const netAfterGas = sim.profit - this.toBase(gas * quote.maxFeePerGas)
@@ -505,6 +536,7 @@ export class ArbEngine {
     }
     const late = this.stopped(o, quote)
     if (late) return late
+    this.breaker.sending()
     m?.blockToTxSeconds.observe((this.now() - seen) / 1000)
     const nonces = this.modules.nonces ?? null
     const nonce = nonces ? await nonces.next() : undefined
@@ -521,6 +553,7 @@ export class ArbEngine {
         ...(nonce !== undefined ? { nonce } : {}),
         minProfitAt,
       })
+      this.inFlight.push({ o, hash: submission.hash, data: submission.data })
       logger.info(
         {
           tx: submission.hash,
@@ -633,24 +666,22 @@ export class ArbEngine {
       this.quarantine.failed(o.cycle, this.head, why, blame)
       quarantined = true
     } else {
-      this.failures++
-      m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
+      m?.tradeFailures.inc({ kind: 'fault' })
       this.modules.logger.warn({ cycle: o.cycle.key, reason: sim.reason, revert: sim.revert }, 'simulation failed')
+      this.breaker.fault(`simulation failed: ${sim.reason.slice(0, 200)}`)
     }
     return { kind: 'simulation-failed', opportunity: o, simulation: sim, quarantined }
   }
 
   private async sendFailed(o: Opportunity, err: unknown): Promise<Decision> {
     const m = this.modules.metrics ?? null
-    const limits = this.limits
     this.modules.risk?.settled(o, 0n)
-    this.failures++
+    m?.tradeFailures.inc({ kind: 'fault' })
     // A trade stuck past its deadline still holds its nonce: every later trade of this account
     // would queue behind it, so the breaker opens now rather than after more failures.
     const stuck = isCairnError(err, ArbErrorCode.TRADE_STUCK)
     // A remote signer refusing under its policy will refuse the next trade too: no point in two more.
     const refused = signerRefusal(err)
-    if (stuck || refused) this.failures = Math.max(this.failures, limits.maxConsecutiveFailures ?? 3)
     await this.modules.nonces?.resync()
     const error = err instanceof Error ? err.message : String(err)
     if (stuck) {
@@ -658,7 +689,7 @@ export class ArbEngine {
         { cycle: o.cycle.key, err: error, ...err.meta, hint: err.hint },
         'trade stuck: breaker open',
       )
-      m?.breakerOpen.set(1)
+      this.breaker.trip(`trade stuck: ${error}`)
     } else if (refused) {
       this.modules.logger.error(
         {
@@ -668,9 +699,11 @@ export class ArbEngine {
         },
         'the remote signer refused the trade: breaker open',
       )
-      m?.breakerOpen.set(1)
-    } else this.modules.logger.warn({ cycle: o.cycle.key, err: error }, 'sending the trade failed')
-    m?.breakerOpen.set(this.breakerOpen ? 1 : 0)
+      this.breaker.trip(`the remote signer refused the trade: ${refused.message}`)
+    } else {
+      this.modules.logger.warn({ cycle: o.cycle.key, err: error }, 'sending the trade failed')
+      this.breaker.fault(`sending the trade failed: ${error.slice(0, 200)}`)
+    }
     return { kind: 'send-failed', opportunity: o, error }
   }
 
@@ -682,19 +715,111 @@ export class ArbEngine {
     try {
       execution = await this.modules.executor.settle(o, submission)
     } catch (err) {
+      this.landed(submission.hash)
       return this.sendLocked(o, err)
     }
+    this.landed(submission.hash)
     if (nonce !== undefined) nonces?.settled(nonce)
     this.modules.risk?.settled(o, execution.profit - this.toBase(execution.gasUsed * execution.effectiveGasPrice))
-    if (execution.status === 'reverted') this.failures++
-    else this.failures = 0
     if (m) {
       m.opportunities.inc({ stage: 'executed' })
       m.trades.inc({ status: execution.status })
       if (execution.profit > 0n) m.profit.inc({ token: o.cycle.tokens[0]! }, Number(execution.profit))
-      m.breakerOpen.set(this.breakerOpen ? 1 : 0)
     }
+    if (execution.status === 'reverted') {
+      const lost = await this.judgeRevert(o, execution)
+      return { kind: 'executed', opportunity: o, simulation: sim, execution, lostRace: lost }
+    }
+    this.breaker.succeeded()
     return { kind: 'executed', opportunity: o, simulation: sim, execution }
+  }
+
+  /**
+   * A mined trade reverted: replayed (its block up to it) to read why. The contract's profit or
+   * hop check refusing it is a lost race (the pools moved before it: not a fault, the breaker does
+   * not count it); anything else, or a revert the node cannot replay, is a fault.
+   */
+  private async judgeRevert(o: Opportunity, execution: Execution): Promise<boolean> {
+    const m = this.modules.metrics ?? null
+    const why = await this.modules.executor.revertReason(execution.hash)
+    const reason = why.evidence ? describeEvidence(why.evidence) : (why.revert ?? 'reason unknown (no replay)')
+    const fields = { tx: execution.hash, cycle: o.cycle.key, block: Number(execution.blockNumber), reason }
+    if (isLostRace(why.revert, why.evidence)) {
+      m?.tradeFailures.inc({ kind: 'lost_race' })
+      this.modules.logger.info(fields, 'trade lost a race: the pools moved before it (not a fault)')
+      this.breaker.lostRace()
+      return true
+    }
+    m?.tradeFailures.inc({ kind: 'fault' })
+    this.modules.logger.warn(fields, 'trade reverted')
+    this.breaker.fault(`trade ${execution.hash} reverted: ${reason}`)
+    return false
+  }
+
+  /** A sent trade settled (mined, or given up): later trades are no longer simulated after it. */
+  private landed(hash: Hex): void {
+    const i = this.inFlight.findIndex((f) => f.hash === hash)
+    if (i >= 0) this.inFlight.splice(i, 1)
+  }
+
+  /** Whether an unsettled trade of ours goes through one of `o`'s pools. */
+  private conflicts(o: Opportunity): boolean {
+    if (this.inFlight.length === 0) return false
+    const pools = new Set(o.cycle.pools)
+    return this.inFlight.some((f) => f.o.cycle.pools.some((p) => pools.has(p)))
+  }
+
+  /**
+   * `o` sized again on the reserves our unmined trades leave (the chain's at one block, with those
+   * trades applied in the order sent) and simulated after them in one block (eth_simulateV1).
+   * Not sent when it no longer pays, or when the node cannot simulate a bundle (a later block
+   * searches it again, once those trades landed).
+   */
+  private async proveAfter(o: Opportunity): Promise<Decision | { o: Opportunity; sim: Simulation }> {
+    const { graph, executor, public: pub } = this.modules
+    const m = this.modules.metrics ?? null
+    const stale = (detail: string): Decision => {
+      m?.opportunities.inc({ stage: 'skipped' })
+      return { kind: 'skipped', opportunity: o, why: 'stale', detail }
+    }
+    const at = await pub.getBlockNumber()
+    // mined by `at`: already in its state; the rest run before `o` in the simulated block
+    const mined = await Promise.all(
+      this.inFlight.map((f) =>
+        pub.getTransactionReceipt({ hash: f.hash }).then(
+          (r) => r.blockNumber <= at,
+          () => false,
+        ),
+      ),
+    )
+    const before = this.inFlight.filter((_, i) => !mined[i])
+    const pools = new Set(o.cycle.pools)
+    if (!before.some((f) => f.o.cycle.pools.some((p) => pools.has(p)))) return this.prove(o)
+    const reads = await Promise.all(
+      o.cycle.pools.map((address) =>
+        pub.readContract({ address, abi: pairAbi, functionName: 'getReserves', blockNumber: at }),
+      ),
+    )
+    const view: ReserveView = new Map()
+    o.cycle.pools.forEach((a, i) => {
+      view.set(a, [reads[i]![0], reads[i]![1]])
+    })
+    for (const f of before) applyTrade(graph, view, f.o, this.fees)
+    const fresh = resized(o, hopsOn(graph, o.cycle, view, this.fees), this.limits.maxIn)
+    if (fresh === null || fresh.netProfit < this.limits.minProfit)
+      return stale(`no longer pays after our ${before.length} unmined trade(s)`)
+    const sim = await executor.simulateAfter(
+      graph,
+      fresh,
+      1n,
+      before.map((f) => f.data),
+      at,
+    )
+    if (!sim.ok && sim.revert === undefined && isMethodMissing(sim.reason))
+      return stale('the node cannot simulate a bundle (eth_simulateV1): sent once the earlier trades land')
+    if (!sim.ok && isLostRace(sim.revert, sim.evidence))
+      return stale(`simulated after our unmined trades: ${sim.evidence ? describeEvidence(sim.evidence) : sim.revert}`)
+    return { o: fresh, sim }
   }
 
   /** A failure after the send (the receipt wait: a stuck trade), handled as a send failure. */
@@ -713,4 +838,9 @@ export function blamedToken(cycle: Cycle, e: RevertEvidence | undefined): Addres
   if (e?.kind === 'hop-failed' && e.reason.includes(PAIR_TRANSFER_FAILED)) t = cycle.tokens[e.hop + 1]
   else if (e?.kind === 'transfer-failed') t = e.token
   return t !== undefined && t !== cycle.tokens[0] ? t : null
+}
+
+/** A failure that says the node does not know the method (eth_simulateV1 on an older node). */
+function isMethodMissing(reason: string): boolean {
+  return /method not found|does not exist|not supported|unsupported/i.test(reason)
 }

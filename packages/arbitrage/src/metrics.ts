@@ -12,8 +12,12 @@ export interface ArbMetrics {
   searchSeconds: Histogram
   /** From seeing a block to sending the trade it prompted. */
   blockToTxSeconds: Histogram
-  /** 1 while the breaker is open. */
+  /** 1 while the breaker is open or half-open (not closed). */
   breakerOpen: Gauge
+  /** The breaker's state changes, by the state entered (open, half_open, closed); every label exported at 0. */
+  breakerTransitions: Counter<'to'>
+  /** Trades that failed, by kind: fault (counts towards the breaker) or lost_race (the pools moved first: not counted). */
+  tradeFailures: Counter<'kind'>
   /** Pools tracked and cycles indexed. */
   pools: Gauge
   cycles: Gauge
@@ -114,6 +118,26 @@ export function createArbMetrics(registry: Registry): ArbMetrics {
       help: 'Search worker threads that failed or exited (their share of the batch was sized on the main thread; the worker is started again)',
       registers,
     }),
+    breakerTransitions: atZero(
+      new Counter({
+        name: 'cairn_arb_breaker_transitions_total',
+        help: "The engine's breaker entering a state (to: open, half_open, closed)",
+        labelNames: ['to'],
+        registers,
+      }),
+      'to',
+      ['open', 'half_open', 'closed'],
+    ),
+    tradeFailures: atZero(
+      new Counter({
+        name: 'cairn_arb_trade_failures_total',
+        help: 'Trades that failed (kind: fault, counted by the breaker; lost_race, a revert or simulation because the pools moved first, not counted)',
+        labelNames: ['kind'],
+        registers,
+      }),
+      'kind',
+      ['fault', 'lost_race'],
+    ),
     quarantines: new Counter({
       name: 'cairn_arb_quarantines_total',
       help: 'Cycles and tokens put in quarantine after their simulations reverted in the path (kind: cycle, token)',
@@ -127,4 +151,10 @@ export function createArbMetrics(registry: Registry): ArbMetrics {
       registers,
     }),
   }
+}
+
+/** `counter` with each of `values` of `label` exported at 0 (an alert on its rate sees the series from the start). */
+function atZero<L extends string>(counter: Counter<L>, label: L, values: string[]): Counter<L> {
+  for (const v of values) counter.inc({ [label]: v } as Partial<Record<L, string>>, 0)
+  return counter
 }

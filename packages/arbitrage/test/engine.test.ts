@@ -1,11 +1,11 @@
 // The engine's decisions with the chain faked (unit tier): the breaker opens after consecutive
 // simulations failed outside the path, a path revert quarantines its cycle instead, the gas price cap and the kill switch skip, a trade is refused when the
 // simulated gas eats the profit, and an untaken opportunity is searched again without a new block.
-import { ConsensusErrorCode } from '@cairn/consensus/remote-signer'
+import { KeysErrorCode } from '@cairn/keys'
 import { CairnError, silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import type { PublicClient } from 'viem'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ArbEngine, type ArbEngineModules, type RiskLimits } from '../src/engine.ts'
 import { ArbErrorCode } from '../src/errors.ts'
 import type { Execution, ExecutorClient, Simulation } from '../src/execution/executor.ts'
@@ -36,6 +36,16 @@ function setup(opts: {
   maxSized?: number
   /** Pools beside the default two (a mispriced pair 1, 2 between tokens 0 and 1). */
   morePools?: PoolInfo[]
+  /** How mined trades end (default success). */
+  status?: () => 'success' | 'reverted'
+  /** What the replay of a reverted trade says (default: nothing, it could not replay). */
+  revertReason?: () => Awaited<ReturnType<ExecutorClient['revertReason']>>
+  /** Receipts wait for this (default: at once). */
+  receipts?: Promise<void>
+  /** Probes learn every token's transfer fee (0): a batch may then plan trades through the same pools. */
+  probe?: boolean
+  now?: () => number
+  breakerCooldownMs?: number
 }) {
   const graph = new TokenGraph({ base: tok(0), maxHops: 2 })
   graph.addPool(pool(1, 0, 1, 10n ** 21n, 2n * 10n ** 21n))
@@ -57,16 +67,41 @@ function setup(opts: {
     if (fail) throw new Error('nonce too low')
     sent.push(minProfit)
     nonces.push(tx.nonce)
-    return { hash: '0x02', status: 'success', gasUsed: 1n, effectiveGasPrice: 1n, profit: 1n, blockNumber: 2n }
+    const status = opts.status?.() ?? 'success'
+    return {
+      hash: `0x${(0x1000 + sent.length).toString(16)}`,
+      status,
+      gasUsed: 1n,
+      effectiveGasPrice: 1n,
+      profit: status === 'success' ? 1n : 0n,
+      blockNumber: 2n,
+    }
   }
+  /** simulateAfter's calls: the calldata of the trades it ran first. */
+  const bundles: `0x${string}`[][] = []
   const executor = {
     funding: 'flash',
     simulate: async (_g: unknown, o: Opportunity) => opts.sim(o),
     execute,
     submit: async (g: unknown, o: unknown, minProfit: bigint, tx: { nonce?: number }) => {
       const x = await execute(g, o, minProfit, tx)
-      return { hash: x.hash, wait: async () => x }
+      return {
+        hash: x.hash,
+        data: `0xda7a${x.hash.slice(2)}`,
+        wait: async () => {
+          await opts.receipts
+          return x
+        },
+      }
     },
+    revertReason: async () => opts.revertReason?.() ?? {},
+    simulateAfter: async (_g: unknown, o: Opportunity, _m: bigint, before: `0x${string}`[]) => {
+      bundles.push([...before])
+      return opts.sim(o)
+    },
+    ...(opts.probe
+      ? { probe: async (_g: unknown, o: Opportunity) => ({ ok: true, profit: o.grossProfit, gas: 0n, flash: true }) }
+      : {}),
     settle: (_o: unknown, s: { wait: () => Promise<Execution> }) => s.wait(),
   } as unknown as ExecutorClient
   const baseFee = opts.baseFee ?? 10n ** 9n
@@ -74,12 +109,21 @@ function setup(opts: {
     estimateFeesPerGas: async () => ({ maxFeePerGas: baseFee * 2n + 1n, maxPriorityFeePerGas: 1n }),
     // the fake chain never moves on between a search and its sends
     getBlockNumber: async () => 0n,
+    // nothing sent is mined before its receipt comes
+    getTransactionReceipt: async () => {
+      throw new Error('not mined')
+    },
+    readContract: async ({ address }: { address: Address }) => {
+      const p = graph.pool(address)!
+      return [p.reserve0, p.reserve1, 0]
+    },
   } as unknown as PublicClient
   const engine = new ArbEngine(
     {
       limits: { minProfit: 10n ** 15n, ...opts.limits },
       tip: 10n ** 9n,
       ...(opts.maxSized !== undefined ? { maxSized: opts.maxSized } : {}),
+      ...(opts.breakerCooldownMs !== undefined ? { breakerCooldownMs: opts.breakerCooldownMs } : {}),
     },
     {
       graph,
@@ -88,10 +132,11 @@ function setup(opts: {
       public: pub,
       logger: silentLogger,
       ...(opts.killed ? { killed: opts.killed } : {}),
+      ...(opts.now ? { now: opts.now } : {}),
       ...opts.extra,
     },
   )
-  return { engine, graph, sent, nonces, newBlock: (u: BlockUpdate) => pending.push(u) }
+  return { engine, graph, sent, nonces, bundles, newBlock: (u: BlockUpdate) => pending.push(u) }
 }
 
 describe('ArbEngine decisions', () => {
@@ -188,7 +233,7 @@ describe('ArbEngine decisions', () => {
         refuse &&
         new Error('Transaction creation failed.', {
           cause: new CairnError(
-            ConsensusErrorCode.BFT_SIGNER_REFUSED,
+            KeysErrorCode.SIGNER_REFUSED,
             'the remote signer refused the transaction: a call to 0x… with selector 0xd37ae047 is not allowed',
             { fault: 'caller' },
           ),
@@ -207,6 +252,84 @@ describe('ArbEngine decisions', () => {
     const plain = setup({ sim: () => ({ ok: true, profit: 10n ** 20n, gas: 100_000n }), failSend: () => true })
     await plain.engine.step()
     expect(plain.engine.breakerOpen).toBe(false)
+  })
+
+  it('a revert its replay shows lost a race (the pools moved first) is not a fault; an unexplained one is', async () => {
+    let reason: Awaited<ReturnType<ExecutorClient['revertReason']>> = {
+      revert: 'InsufficientProfit',
+      evidence: { kind: 'insufficient-profit', before: 0n, after: 1n, minProfit: 2n },
+    }
+    const registry = new Registry()
+    const { engine, newBlock } = setup({
+      sim: () => ({ ok: true, profit: 10n ** 20n, gas: 100_000n }),
+      status: () => 'reverted',
+      revertReason: () => reason,
+      extra: { metrics: createArbMetrics(registry) },
+    })
+    const step = async (n: number) => {
+      if (n > 1) newBlock({ number: BigInt(n), hash: '0x01', changed: new Set([poolAddr(1)]), created: [] })
+      return (await engine.step()).decisions
+    }
+    for (let n = 1; n <= 5; n++) expect(await step(n)).toMatchObject([{ kind: 'executed', lostRace: true }])
+    expect(engine.breakerOpen).toBe(false)
+    reason = {}
+    for (let n = 6; n <= 8; n++) expect(await step(n)).toMatchObject([{ kind: 'executed', lostRace: false }])
+    expect(engine.breakerOpen).toBe(true)
+    const failures = await registry.getSingleMetricAsString('cairn_arb_trade_failures_total')
+    expect(failures).toContain('cairn_arb_trade_failures_total{kind="lost_race"} 5')
+    expect(failures).toContain('cairn_arb_trade_failures_total{kind="fault"} 3')
+  })
+
+  it('the breaker turns half-open after its cooldown: one trial trade goes, and closes it when it lands', async () => {
+    let now = 0
+    let sim: Simulation = { ok: false, reason: 'HTTP request failed' }
+    const registry = new Registry()
+    const { engine, newBlock, sent } = setup({
+      sim: () => sim,
+      now: () => now,
+      breakerCooldownMs: 60_000,
+      extra: { metrics: createArbMetrics(registry) },
+    })
+    const step = async (n: number) => {
+      if (n > 1) newBlock({ number: BigInt(n), hash: '0x01', changed: new Set([poolAddr(1)]), created: [] })
+      return (await engine.step()).decisions.map((d) => (d.kind === 'skipped' ? `skipped:${d.why}` : d.kind))
+    }
+    for (let n = 1; n <= 3; n++) await step(n)
+    expect(engine.breakerState).toBe('open')
+    sim = { ok: true, profit: 10n ** 20n, gas: 100_000n }
+    now += 59_000
+    expect(await step(4)).toEqual(['skipped:breaker-open'])
+    now += 1_000
+    expect(engine.breakerState).toBe('half-open')
+    expect(await step(5)).toEqual(['executed'])
+    expect(engine.breakerState).toBe('closed')
+    expect(sent).toHaveLength(1)
+    const transitions = await registry.getSingleMetricAsString('cairn_arb_breaker_transitions_total')
+    expect(transitions).toContain('{to="open"} 1')
+    expect(transitions).toContain('{to="half_open"} 1')
+    expect(transitions).toContain('{to="closed"} 1')
+    expect(await registry.getSingleMetricAsString('cairn_arb_breaker_open')).toContain('cairn_arb_breaker_open 0')
+  })
+
+  it("simulates a trade through a pool one of its unmined trades moves after that trade (a bundle), never on the plan's word", async () => {
+    let release = () => {}
+    const receipts = new Promise<void>((r) => {
+      release = r
+    })
+    const { engine, bundles, sent } = setup({
+      sim: (o) => ({ ok: true, profit: o.grossProfit, gas: 100_000n }),
+      limits: { maxTradesPerBlock: 2, minProfit: 1n },
+      probe: true,
+      receipts,
+      // a third pool between tokens 0 and 1: two cycles through pool 1 both pay
+      morePools: [pool(3, 0, 1, 10n ** 21n, 15n * 10n ** 20n)],
+    })
+    const trading = engine.step()
+    // both sent before either receipt: the second was simulated after the first
+    await vi.waitFor(() => expect(sent).toHaveLength(2))
+    expect(bundles).toEqual([['0xda7a1001']])
+    release()
+    expect((await trading).decisions).toMatchObject([{ kind: 'executed' }, { kind: 'executed' }])
   })
 
   it('skips above the gas price cap and while killed; refuses when the simulated gas eats the profit', async () => {

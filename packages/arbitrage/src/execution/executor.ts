@@ -9,6 +9,8 @@ import {
   BaseError,
   ContractFunctionRevertedError,
   decodeEventLog,
+  decodeFunctionData,
+  encodeFunctionData,
   type Hex,
   type PublicClient,
   WaitForTransactionReceiptTimeoutError,
@@ -114,6 +116,8 @@ export type Simulation =
 /** A sent trade: its hash, and its receipt (with replacements while it waits) on `wait()`. */
 export interface Submission {
   hash: Hex
+  /** The calldata it was sent with (what a later trade's bundle simulation runs before it). */
+  data: Hex
   wait(): Promise<Execution>
 }
 
@@ -262,6 +266,88 @@ export class ExecutorClient {
     }
   }
 
+  /**
+   * Runs the trade after `before` (calldata of our trades sent and not mined yet, in nonce order)
+   * in one simulated block on top of `blockNumber` (eth_simulateV1): a bundle simulation, so a
+   * trade through pools an earlier one of ours moves is proven on the reserves that one leaves,
+   * whatever the node's `pending` holds. Flash funding (the engine's batches are).
+   */
+  async simulateAfter(
+    graph: TokenGraph,
+    o: Opportunity,
+    minProfit: bigint,
+    before: readonly Hex[],
+    blockNumber: bigint,
+  ): Promise<Simulation> {
+    const { account } = this.modules
+    const args = executeArgs(graph, o, minProfit, true, this.modules.hopSlippageBps?.() ?? this.hopSlippageBps)
+    const to = this.opts.address
+    try {
+      const [block] = await this.modules.public.simulateBlocks({
+        blockNumber,
+        blocks: [
+          {
+            // a raw call per earlier trade, then ours decoded (viem's types take one shape per list)
+            calls: [
+              ...before.map((data) => ({ account, to, data })),
+              { account, to, abi: arbExecutorAbi, functionName: 'execute', args },
+            ] as never,
+          },
+        ],
+      })
+      const own = (block as unknown as { calls: SimulatedCall[] }).calls.at(-1)!
+      if (own.status === 'success') return { ok: true, profit: own.result as bigint, gas: own.gasUsed, flash: true }
+      const err = own.error
+      return {
+        ok: false,
+        reason: shortReason(err),
+        revert: revertName(err),
+        evidence: revertEvidence(err),
+        flash: true,
+      }
+    } catch (err) {
+      return { ok: false, reason: shortReason(err), flash: true }
+    }
+  }
+
+  /**
+   * Why a mined trade reverted: its block replayed up to it on its parent (eth_simulateV1, the
+   * block's number and time), the contract's error name (`InsufficientProfit`, a hop's pair
+   * reason…). Undefined when the node cannot replay it.
+   */
+  async revertReason(hash: Hex): Promise<{ revert?: string | undefined; evidence?: RevertEvidence | undefined }> {
+    const pub = this.modules.public
+    try {
+      const receipt = await pub.getTransactionReceipt({ hash })
+      const block = await pub.getBlock({ blockNumber: receipt.blockNumber, includeTransactions: true })
+      const upTo = block.transactions.slice(0, receipt.transactionIndex + 1)
+      const own = upTo.at(-1)!
+      const { functionName, args } = decodeFunctionData({ abi: arbExecutorAbi, data: own.input })
+      const [sim] = await pub.simulateBlocks({
+        blockNumber: block.number - 1n,
+        blocks: [
+          {
+            blockOverrides: { number: block.number, time: block.timestamp },
+            calls: [
+              ...upTo.slice(0, -1).map((t) => ({
+                account: t.from,
+                to: t.to,
+                data: t.input,
+                value: t.value,
+                gas: t.gas,
+              })),
+              { account: own.from, to: own.to!, abi: arbExecutorAbi, functionName, args: args ?? [], gas: own.gas },
+            ],
+          },
+        ],
+      })
+      const err = (sim as unknown as { calls: SimulatedCall[] }).calls.at(-1)!.error
+      return err ? { revert: revertName(err), evidence: revertEvidence(err) } : {}
+    } catch {
+      return {}
+    }
+  }
+
   /** The executor contract's balance of `token` at the pending block (its capital). */
   capital(token: Address): Promise<bigint> {
     return this.modules.public.readContract({
@@ -389,7 +475,11 @@ export class ExecutorClient {
       }
       return this.executionOf(receipt, o)
     }
-    return { hash: first, wait }
+    return {
+      hash: first,
+      data: encodeFunctionData({ abi: arbExecutorAbi, functionName: 'execute', args }),
+      wait,
+    }
   }
 
   private executionOf(
@@ -428,6 +518,11 @@ export class ExecutorClient {
     }
   }
 }
+
+/** One call's outcome in an eth_simulateV1 block, as viem gives it. */
+type SimulatedCall =
+  | { status: 'success'; result: unknown; gasUsed: bigint; error?: undefined }
+  | { status: 'failure'; result?: undefined; gasUsed: bigint; error: Error }
 
 function stuck(hash: Hex, nonce: number | undefined, waitedMs: number): CairnError<'ARB_TRADE_STUCK'> {
   return new CairnError(
