@@ -1,10 +1,11 @@
 // Builds classic-level's native binding from its patched source (patches/classic-level+3.0.0.patch:
-// LevelDB's block checksums verified on reads, paranoid checks on open; @cairn/db opens every store
-// with them and refuses a binding without them). classic-level ships prebuilt bindings of the
-// unpatched source, so after patch-package applies the patch (the root's postinstall) the binding is
-// compiled here: a C++ compiler, make and python3 are needed (Debian: apt-get install g++ make
-// python3), and Node's headers (found beside this node when installed with it, else node-gyp
-// downloads them). Skipped when the binding in place is already built from the patched source.
+// LevelDB's block checksums verified on reads and paranoid checks on open, which @cairn/db opens
+// every store with and refuses a binding without; LevelDB's CRC32C with SSE4.2 on x86-64).
+// classic-level ships prebuilt bindings of the unpatched source, so after patch-package applies the
+// patch (the root's postinstall) the binding is compiled here: a C++ compiler, make and python3 are
+// needed (Debian: apt-get install g++ make python3), and Node's headers (found beside this node when
+// installed with it, else node-gyp downloads them). Skipped when the binding in place is built from
+// this revision of the patch.
 //
 //   npm run build:leveldb            (npm passes its node-gyp; the root's postinstall runs it)
 import { spawnSync } from 'node:child_process'
@@ -14,13 +15,16 @@ import { dirname, join } from 'node:path'
 
 const dir = dirname(createRequire(import.meta.url).resolve('classic-level/package.json'))
 
-/** Whether the binding node-gyp-build loads is built from the patched source (asked of a new process). */
+/** The patch's revision (binding.cc `cairn_checksum_options`): a binding of an older one is rebuilt. */
+const REVISION = '2'
+
+/** Whether the binding node-gyp-build loads is built from this revision of the patch (asked of a new process). */
 function patchedBinding() {
   const probe = `process.stdout.write(String(require(${JSON.stringify(join(dir, 'binding.js'))}).cairn_checksum_options))`
-  return spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).stdout === '1'
+  return spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' }).stdout === REVISION
 }
 
-if (!readFileSync(join(dir, 'index.js'), 'utf8').includes('cairn_checksum_options')) {
+if (!readFileSync(join(dir, 'binding.cc'), 'utf8').includes(`cairn_checksum_options = ${REVISION};`)) {
   console.error(`classic-level at ${dir} is not patched: run npx patch-package first`)
   process.exit(1)
 }
