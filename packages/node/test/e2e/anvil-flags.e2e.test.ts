@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { afterAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
+import { WebSocket } from '../../../rpc/test/edge-server.ts'
 import { freePort, type NodeHandle, REPO_ROOT, rpcRequest, startNode } from './harness.ts'
 
 const nodes: NodeHandle[] = []
@@ -127,11 +127,14 @@ describe("Anvil's flags on cairn start", () => {
     // One request limit on both transports: a WebSocket message past 5 MiB is not answered, the
     // socket is closed (1009, or 1006 when the server drops it while the client is still sending).
     const ws = new WebSocket(url.replace('http', 'ws'))
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', resolve)
+      ws.on('error', reject)
+    })
     const answers: string[] = []
     ws.on('message', (m) => answers.push(String(m)))
-    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
     ws.on('error', () => {})
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))
     ws.send(
       JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'web3_sha3', params: [`0x${'00'.repeat(3 * 1024 * 1024)}`] }),
     )
