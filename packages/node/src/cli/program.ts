@@ -116,6 +116,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'the remote signer: validator keys in a process of their own, with double-sign protection',
     load: async () => (await import('./commands/signer.ts')).registerSigner,
   },
+  {
+    name: 'pow',
+    term: 'pow',
+    description: 'proof of work: difficulty (ASERT) and compact targets',
+    load: async () => (await import('./commands/pow.ts')).registerPow,
+  },
 ]
 
 /**
