@@ -27,6 +27,8 @@ export interface ChainEngine {
    * Runs after a block's transactions and before its state root is computed (rewards, system
    * calls, slashing from evidence), the same way when producing and when importing. May return
    * validator-set updates and evidence: the executed block carries them (`ExecutedBlock.endBlock`).
+   * A function of the block and its parent's state alone: a block may execute before its own header
+   * is checked (the importer's execution ahead of a range sync's next block), and more than once.
    */
   endBlock?(ctx: EndBlockContext): Promise<EndBlockResult | undefined>
   /** True when `candidate` should become the head instead of `current` (fork choice). */
