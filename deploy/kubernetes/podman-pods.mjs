@@ -20,9 +20,12 @@
 //   /data/keys (0600): a local trial's keys, the same files make-devnet.sh left on disk;
 // - the data volume is a PersistentVolumeClaim per pod (a Podman named volume: the StatefulSet's
 //   volumeClaimTemplates, and a follower's emptyDir, which Podman would share between replicas);
-// - probes and resources are left out: Podman turns probes into systemd-timer health checks (an
-//   error on every start where there is no systemd) and limits into cgroup settings some hosts
-//   refuse. The node's /health and /ready still answer on port 9100.
+// - probes, resources and ports are left out: Podman turns probes into systemd-timer health checks
+//   (an error on every start where there is no systemd), limits into cgroup settings some hosts
+//   refuse, and a containerPort into a port bound on the host (every validator's 8545: taken by
+//   the first). The pods reach each other on the network; /health and /ready answer on 9100;
+// - the init container is kept between starts (Podman's "always" type): Podman 4.3 fails the play
+//   when it removes a finished "once" init container too early.
 // Options: --image IMAGE (localhost/cairn:latest), --followers N (the Deployment's replicas),
 // --dir DIR (the overlay's generated/).
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -84,7 +87,7 @@ configMap('cairn-follower-files', {
 function container(c) {
   const copy = structuredClone(c)
   copy.image = values.image
-  for (const k of ['startupProbe', 'livenessProbe', 'readinessProbe', 'resources']) delete copy[k]
+  for (const k of ['startupProbe', 'livenessProbe', 'readinessProbe', 'resources', 'ports']) delete copy[k]
   copy.env = (copy.env ?? []).map((e) => (e.name === 'CAIRN_P2P_BOOTNODES' ? { name: e.name, value: bootnodes } : e))
   return copy
 }
@@ -97,7 +100,10 @@ function pod(name, template, volumes) {
   spec.containers = spec.containers.map(container)
   if (spec.initContainers) spec.initContainers = spec.initContainers.map(container)
   spec.volumes = volumes
-  out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: template.metadata.labels }, spec })
+  // Init containers kept ("always", run at each start of the pod): Podman 4.3 fails the play when
+  // it removes a "once" init container that has not finished yet.
+  const annotations = { 'io.podman.annotations.init.container.type': 'always' }
+  out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: template.metadata.labels, annotations }, spec })
 }
 
 const tmp = { name: 'tmp', emptyDir: { medium: 'Memory' } }
