@@ -44,7 +44,11 @@ describe('podman-pods.mjs', () => {
     for (const p of pods) {
       const main = p.spec.containers[0]
       expect(main.image).toBe('localhost/cairn:latest')
-      expect(main.livenessProbe ?? main.readinessProbe ?? main.startupProbe ?? main.resources).toBeUndefined()
+      // no probes (systemd-timer health checks), limits, or ports (bound on the host by Podman)
+      expect(
+        main.livenessProbe ?? main.readinessProbe ?? main.startupProbe ?? main.resources ?? main.ports,
+      ).toBeUndefined()
+      expect(p.metadata.annotations['io.podman.annotations.init.container.type']).toBe('always')
       const boot = main.env.find((e: Obj) => e.name === 'CAIRN_P2P_BOOTNODES')
       expect(boot.value).toBe(ids.map((id) => id.replace('.cairn-validators', '')).join(','))
       for (const v of p.spec.volumes) expect(v.projected).toBeUndefined()
