@@ -58,3 +58,53 @@ describe('test layering', () => {
     expect(violations).toEqual([])
   })
 })
+
+/** The entry points of @cairn/consensus that are about signing (`privval/` and the PQ signer keys). */
+const SIGNING_ENTRIES = /['"]@cairn\/consensus\/(remote-signer|privval)['"]/
+/** The packages that may sign consensus messages: consensus itself, and the node that runs it. */
+const VALIDATOR_SIDE = new Set(['consensus', 'node'])
+
+describe('source layering', () => {
+  it('no package source imports a @cairn package it does not depend on (dependencies point down)', () => {
+    const violations: string[] = []
+    for (const pkg of PACKAGES) {
+      let files: string[]
+      try {
+        files = tsFiles(join(ROOT, 'packages', pkg, 'src'))
+      } catch {
+        continue
+      }
+      const ok = allowed(pkg)
+      for (const file of files)
+        for (const m of readFileSync(file, 'utf8').matchAll(NAMED))
+          if (!ok.has(m[1] as string))
+            violations.push(`${relative(ROOT, file)} imports @cairn/${m[1]}, which ${pkg}'s package.json does not list`)
+    }
+    expect(violations).toEqual([])
+  })
+
+  it('outside consensus and node, nothing reaches @cairn/consensus to sign: the remote signer client is @cairn/keys', () => {
+    const violations: string[] = []
+    for (const pkg of PACKAGES) {
+      if (VALIDATOR_SIDE.has(pkg)) continue
+      for (const kind of ['src', 'test', 'bench']) {
+        let files: string[]
+        try {
+          files = tsFiles(join(ROOT, 'packages', pkg, kind))
+        } catch {
+          continue
+        }
+        for (const file of files)
+          if (SIGNING_ENTRIES.test(readFileSync(file, 'utf8')))
+            violations.push(
+              `${relative(ROOT, file)} imports the consensus signer (use @cairn/keys: openRemoteTxAccount)`,
+            )
+      }
+    }
+    // The products and the keys themselves do not depend on consensus at all.
+    for (const pkg of ['keys', 'reserves', 'arbitrage'])
+      if (cairnDeps(pkg).includes('consensus'))
+        violations.push(`packages/${pkg}/package.json depends on @cairn/consensus`)
+    expect(violations).toEqual([])
+  })
+})

@@ -1,3 +1,5 @@
+import { KeysErrorCode } from '@cairn/keys'
+
 /** Error codes of the consensus domain (block production and its rules). Stable: never reuse a retired code. */
 export const ConsensusErrorCode = {
   INVALID_DIFFICULTY: 'CONSENSUS_INVALID_DIFFICULTY',
@@ -30,14 +32,15 @@ export const ConsensusErrorCode = {
   BFT_INVALID_HEADER: 'CONSENSUS_BFT_INVALID_HEADER',
   /** The signer-state file cannot be read, parsed or written. */
   BFT_SIGNER_STATE_UNUSABLE: 'CONSENSUS_BFT_SIGNER_STATE_UNUSABLE',
+  // The remote signer's four codes are @cairn/keys' (where its protocol and client live), same strings.
   /** The remote signer cannot be reached, or did not answer in time (a validator then misses the step). */
-  BFT_SIGNER_UNAVAILABLE: 'CONSENSUS_BFT_SIGNER_UNAVAILABLE',
+  BFT_SIGNER_UNAVAILABLE: KeysErrorCode.SIGNER_UNAVAILABLE,
   /** A remote signer message that breaks the protocol (bad frame, bad JSON, unknown method). */
-  BFT_SIGNER_PROTOCOL: 'CONSENSUS_BFT_SIGNER_PROTOCOL',
+  BFT_SIGNER_PROTOCOL: KeysErrorCode.SIGNER_PROTOCOL,
   /** The remote signer's setup is unusable (no keys, a key the node asks for it does not hold, bad TLS files). */
-  BFT_SIGNER_CONFIG: 'CONSENSUS_BFT_SIGNER_CONFIG',
+  BFT_SIGNER_CONFIG: KeysErrorCode.SIGNER_CONFIG,
   /** The remote signer refused a transaction (its policy: recipient, value, chain, type): nothing was signed. */
-  BFT_SIGNER_REFUSED: 'CONSENSUS_BFT_SIGNER_REFUSED',
+  BFT_SIGNER_REFUSED: KeysErrorCode.SIGNER_REFUSED,
   /** A consensus WAL record that fails its checksum and is not the last one (damage, not a torn write). */
   BFT_WAL_CORRUPT: 'CONSENSUS_BFT_WAL_CORRUPT',
   /** The consensus WAL directory or a segment cannot be created, read or written. */

@@ -1,7 +1,8 @@
 /**
- * Stable error codes of @cairn/keys: a key that cannot be opened or cannot sign. Never reused for
- * another meaning once published. The HSM codes were `CONSENSUS_BFT_HSM_*` until the keys left the
- * consensus package (docs/operations/keys.md).
+ * Stable error codes of @cairn/keys: a key that cannot be opened or cannot sign, and the remote
+ * signer's. Never reused for another meaning once published. The HSM codes were
+ * `CONSENSUS_BFT_HSM_*` until the keys left the consensus package (docs/operations/keys.md); the
+ * remote signer's kept their `CONSENSUS_BFT_SIGNER_*` strings when its protocol and client moved here.
  */
 
 /** Every error code this package throws on purpose. */
@@ -26,6 +27,17 @@ export const KeysErrorCode = {
   KEY_SOURCE: 'KEYS_KEY_SOURCE',
   /** A file holding a secret (key, password, PIN) that other users can read or write. */
   KEY_FILE_PERMISSIONS: 'KEYS_KEY_FILE_PERMISSIONS',
+  // The remote signer's codes (remote-signer/), published as `CONSENSUS_BFT_SIGNER_*` while the
+  // signer lived in @cairn/consensus and kept as they are; `ConsensusErrorCode.BFT_SIGNER_*` are
+  // these same strings.
+  /** The remote signer cannot be reached, or did not answer in time: transient. */
+  SIGNER_UNAVAILABLE: 'CONSENSUS_BFT_SIGNER_UNAVAILABLE',
+  /** A remote signer message that breaks the protocol (bad frame, bad JSON, unknown method). */
+  SIGNER_PROTOCOL: 'CONSENSUS_BFT_SIGNER_PROTOCOL',
+  /** The remote signer's setup is unusable (no keys, a key asked for that it does not hold, a bad URL or TLS file). */
+  SIGNER_CONFIG: 'CONSENSUS_BFT_SIGNER_CONFIG',
+  /** The remote signer refused a transaction (its policy: recipient, value, chain, type): nothing was signed. */
+  SIGNER_REFUSED: 'CONSENSUS_BFT_SIGNER_REFUSED',
 } as const
 
 /** One of the codes in {@link KeysErrorCode}. */

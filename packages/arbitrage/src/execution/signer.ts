@@ -4,9 +4,8 @@
 // serve --tx-keystore`, under its policy). A key in this process never leaves this
 // function except inside the viem account; nothing here logs it, its password or a PIN.
 import { readFile } from 'node:fs/promises'
-import { ConsensusErrorCode, openRemoteTxAccount } from '@cairn/consensus/remote-signer'
 import { decryptKeystore } from '@cairn/crypto'
-import { type ExternalKeySource, openHsmAccount } from '@cairn/keys'
+import { type ExternalKeySource, KeysErrorCode, openHsmAccount, openRemoteTxAccount } from '@cairn/keys'
 import { bytesToHex, CairnError, isCairnError, type Logger, silentLogger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
@@ -90,7 +89,7 @@ async function loadLocal(src: Exclude<KeySource, ExternalKeySource>): Promise<Lo
  */
 export function signerRefusal(err: unknown): CairnError | null {
   for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; depth++) {
-    if (isCairnError(e, ConsensusErrorCode.BFT_SIGNER_REFUSED)) return e
+    if (isCairnError(e, KeysErrorCode.SIGNER_REFUSED)) return e
     e = (e as { cause?: unknown }).cause
   }
   return null

@@ -12,14 +12,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import { MsgType } from '@cairn/consensus'
-import {
-  FrameReader,
-  MAX_FRAME_BYTES,
-  parseSignerUrl,
-  RemoteSigner,
-  type RemoteSignerOptions,
-} from '@cairn/consensus/remote-signer'
+import { RemoteSigner, type RemoteSignerOptions } from '@cairn/consensus/remote-signer'
 import { keccak256, privateKeyToAddress } from '@cairn/crypto'
+import { FrameReader, MAX_FRAME_BYTES, parseSignerUrl } from '@cairn/keys/remote-signer'
 import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type RunningNode, runCli, startCli } from './run-cli.ts'

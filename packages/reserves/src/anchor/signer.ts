@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs'
-import { openRemoteTxAccount } from '@cairn/consensus/remote-signer'
 import { decryptKeystore } from '@cairn/crypto'
-import { type ExternalKeySource, openHsmAccount, readSecretFile as readOwnerOnly } from '@cairn/keys'
+import {
+  type ExternalKeySource,
+  openHsmAccount,
+  openRemoteTxAccount,
+  readSecretFile as readOwnerOnly,
+} from '@cairn/keys'
 import { CairnError, silentLogger } from '@cairn/utils'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
 import { ReservesErrorCode } from '../errors.ts'

@@ -12,30 +12,13 @@ export {
   MemoryProtectionStore,
   SignProtection,
 } from './protection-db.ts'
-export type { FrameRejection, KeysResult, SignerRequest, SignerResponse } from './protocol.ts'
-export {
-  encodeFrame,
-  FRAME_REJECTIONS,
-  FrameReader,
-  MAX_ERROR_MESSAGE_CHARS,
-  MAX_FRAME_BYTES,
-  MAX_ROUND,
-  PROTOCOL_VERSION,
-  parseResponse,
-  SignerErrorCode,
-} from './protocol.ts'
 export type { RemoteSignerMetrics, RemoteSignerModules, RemoteSignerOptions } from './remote-signer.ts'
 export { createRemoteSignerMetrics, RemoteSigner } from './remote-signer.ts'
 export type { SessionDrop } from './served-connection.ts'
 export { SESSION_DROPS } from './served-connection.ts'
-export { parseSignerUrl } from './signer-connection.ts'
 export type { SignerLimits } from './signer-limits.ts'
 export { DEFAULT_SIGNER_LIMITS, resolveSignerLimits } from './signer-limits.ts'
 export type { SignerServerMetrics } from './signer-metrics.ts'
 export { createSignerServerMetrics, SIGNER_REFUSALS } from './signer-metrics.ts'
 export type { SignerServerModules, SignerServerOptions } from './signer-server.ts'
 export { certificateFingerprint, SignerServer } from './signer-server.ts'
-export type { RemoteTxSignerMetrics, RemoteTxSignerModules, RemoteTxSignerOptions } from './tx-client.ts'
-export { createRemoteTxSignerMetrics, openRemoteTxAccount, RemoteTxSigner } from './tx-client.ts'
-export type { AllowedRecipient, TxCheck, TxPolicy } from './tx-policy.ts'
-export { checkTransaction, OPEN_TX_POLICY } from './tx-policy.ts'

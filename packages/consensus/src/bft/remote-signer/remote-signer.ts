@@ -1,6 +1,6 @@
 /**
  * The node's side of the remote signer: a {@link ConsensusSigner} whose key lives in a
- * `cairn signer serve` process, reached over mutual TLS (`protocol.ts`).
+ * `cairn signer serve` process, reached over mutual TLS (@cairn/keys `remote-signer/protocol.ts`).
  *
  * {@link RemoteSigner.connect} is the start: it connects, asks which keys the signer holds and
  * picks the validator's (the one asked for, or the only one) — an unreachable signer, a wrong
@@ -23,6 +23,18 @@
  * not asked at all: both are start-or-step errors saying which.
  */
 import type { TLSSocket } from 'node:tls'
+import {
+  askKeys,
+  encodeFrame,
+  FrameReader,
+  type KeysResult,
+  openSocket,
+  PROTOCOL_VERSION,
+  parseResponse,
+  parseSignerUrl,
+  SignerErrorCode,
+  type SignerResponse,
+} from '@cairn/keys/remote-signer'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { ConsensusErrorCode } from '../../errors.ts'
@@ -32,18 +44,7 @@ import { verifyVoteSignature } from '../pq/verify-vote.ts'
 import { proposalDigest, voteDigest } from '../signing.ts'
 import type { ValidatorSet } from '../validator-set.ts'
 import type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
-import {
-  encodeFrame,
-  FrameReader,
-  type KeysResult,
-  PROTOCOL_VERSION,
-  parseResponse,
-  proposalToJson,
-  SignerErrorCode,
-  type SignerResponse,
-  voteToJson,
-} from './protocol.ts'
-import { askKeys, openSocket, parseSignerUrl } from './signer-connection.ts'
+import { proposalToJson, voteToJson } from './messages-json.ts'
 
 export interface RemoteSignerOptions {
   chainId: bigint

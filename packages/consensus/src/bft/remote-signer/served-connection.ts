@@ -13,7 +13,6 @@
  * `INTERNAL` error.
  */
 import type { TLSSocket } from 'node:tls'
-import { errorMessage, type Logger } from '@cairn/utils'
 import {
   boundMessage,
   encodeFrame,
@@ -22,7 +21,8 @@ import {
   frameRejectionOf,
   SignerErrorCode,
   type SignerResponse,
-} from './protocol.ts'
+} from '@cairn/keys/remote-signer'
+import { errorMessage, type Logger } from '@cairn/utils'
 import type { SignerLimits } from './signer-limits.ts'
 
 /** Why the signer closed a session (`cairn_signer_dropped_connections_total{reason}`). */

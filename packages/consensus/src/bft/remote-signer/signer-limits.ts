@@ -4,10 +4,10 @@
  * at accept) and a hard deadline on the handshake; after it, sessions per pinned client and in
  * all, a deadline on each frame begun, and a bound on the answers a client has not taken.
  */
+import { MAX_FRAME_BYTES } from '@cairn/keys/remote-signer'
 import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
 import { ConsensusErrorCode } from '../../errors.ts'
-import { MAX_FRAME_BYTES } from './protocol.ts'
 
 export interface SignerLimits {
   /** Open TCP connections on the port in all, counted at accept (before TLS); 0: no limit. */

@@ -3,9 +3,9 @@
  * outcome, sessions open, and every connection, frame and session the signer refused or closed, by
  * reason, each reason exported at 0.
  */
+import { FRAME_REJECTIONS } from '@cairn/keys/remote-signer'
 import { CONNECTION_REFUSALS } from '@cairn/service-kit/connection-cap'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import { FRAME_REJECTIONS } from './protocol.ts'
 import { SESSION_DROPS } from './served-connection.ts'
 
 export interface SignerServerMetrics {

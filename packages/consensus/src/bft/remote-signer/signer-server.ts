@@ -1,6 +1,7 @@
 /**
  * The remote signer (`cairn signer serve`): validator keys in a process of their own, answering the
- * protocol of `protocol.ts` over mutual TLS, with its own double-sign protection (`protection-db.ts`).
+ * protocol of @cairn/keys `remote-signer/protocol.ts` over mutual TLS, with its own double-sign
+ * protection (`protection-db.ts`).
  *
  * A client must present a certificate the signer trusts (`tls.ca`, or one of `tls.clients` itself)
  * *and* whose SHA-256 fingerprint is pinned (`tls.clients`): a certificate of the right CA that was
@@ -18,6 +19,19 @@ import { X509Certificate } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
 import { createServer, type Server, type TLSSocket } from 'node:tls'
 import { type DigestKey, rawDigestKey } from '@cairn/keys'
+import {
+  boundMessage,
+  checkTransaction,
+  describeRequestProblem,
+  type KeysResult,
+  OPEN_TX_POLICY,
+  PROTOCOL_VERSION,
+  RequestSchema,
+  SignerErrorCode,
+  type SignerRequest,
+  type SignerResponse,
+  type TxPolicy,
+} from '@cairn/keys/remote-signer'
 import { ConnectionCap } from '@cairn/service-kit/connection-cap'
 import { bytesToHex, CairnError, errorMessage, type Logger } from '@cairn/utils'
 import type { Hex } from 'viem'
@@ -26,23 +40,11 @@ import { MsgType, signStepOf } from '../messages.ts'
 import type { SchemeDigestKey } from '../pq/pq-digest-key.ts'
 import { pqAddress, type SignatureScheme, signatureBytes } from '../pq/scheme.ts'
 import { proposalDigest, voteDigest } from '../signing.ts'
+import { proposalFromJson, voteFromJson } from './messages-json.ts'
 import { DEFAULT_MAX_HEIGHT_JUMP, type SignProtection } from './protection-db.ts'
-import {
-  boundMessage,
-  describeRequestProblem,
-  type KeysResult,
-  PROTOCOL_VERSION,
-  proposalFromJson,
-  RequestSchema,
-  SignerErrorCode,
-  type SignerRequest,
-  type SignerResponse,
-  voteFromJson,
-} from './protocol.ts'
 import { ServedConnection } from './served-connection.ts'
 import { resolveSignerLimits, type SignerLimits } from './signer-limits.ts'
 import type { SignerServerMetrics } from './signer-metrics.ts'
-import { checkTransaction, OPEN_TX_POLICY, type TxPolicy } from './tx-policy.ts'
 
 export interface SignerServerOptions {
   /** The one chain this signer signs for; requests for another are refused. */
@@ -67,7 +69,7 @@ export interface SignerServerOptions {
    * otherwise make the key refuse every height the chain will reach.
    */
   maxHeightJump?: number
-  /** What transaction keys may sign (tx-policy.ts); default {@link OPEN_TX_POLICY}. */
+  /** What transaction keys may sign (@cairn/keys `remote-signer/tx-policy.ts`); default {@link OPEN_TX_POLICY}. */
   txPolicy?: TxPolicy
   /**
    * The chain's consensus signature scheme (default `secp256k1`). Under `hybrid` and `ml-dsa-65`

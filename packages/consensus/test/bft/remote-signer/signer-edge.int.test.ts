@@ -9,13 +9,12 @@
 import { type Socket, connect as tcpConnect } from 'node:net'
 import { type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { privateKeyToAddress } from '@cairn/crypto'
+import { FrameReader, MAX_FRAME_BYTES } from '@cairn/keys/remote-signer'
 import { bytesToHex, type Logger, silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   createSignerServerMetrics,
-  FrameReader,
-  MAX_FRAME_BYTES,
   MemoryProtectionStore,
   RemoteSigner,
   SignerServer,

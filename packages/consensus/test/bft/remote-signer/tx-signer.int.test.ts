@@ -9,20 +9,18 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { privateKeyToAddress } from '@cairn/crypto'
+import { createRemoteTxSignerMetrics, RemoteTxSigner, type TxPolicy } from '@cairn/keys/remote-signer'
 import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { type Hex, recoverTransactionAddress, type TransactionSerializable } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  createRemoteTxSignerMetrics,
   createSignerServerMetrics,
   MemoryProtectionStore,
   RemoteSigner,
-  RemoteTxSigner,
   SignerServer,
   SignProtection,
-  type TxPolicy,
 } from '../../../src/bft/remote-signer/index.ts'
 import { ConsensusErrorCode, MsgType } from '../../../src/index.ts'
 import { validatorKey } from '../../harness/bft-network.ts'

@@ -13,7 +13,6 @@
  */
 import { readFileSync } from 'node:fs'
 import type { TLSSocket } from 'node:tls'
-import { KeysErrorCode, type RemoteKeySource, readSecretFile } from '@cairn/keys'
 import { CairnError, errorMessage, type Logger } from '@cairn/utils'
 import { Counter, Histogram, type Registry } from 'prom-client'
 import {
@@ -26,7 +25,9 @@ import {
   type TransactionSerializable,
 } from 'viem'
 import { type LocalAccount, toAccount } from 'viem/accounts'
-import { ConsensusErrorCode } from '../../errors.ts'
+import { KeysErrorCode } from '../errors.ts'
+import type { RemoteKeySource } from '../key-flags.ts'
+import { readSecretFile } from '../secret-file.ts'
 import { type KeysResult, PROTOCOL_VERSION, SignerErrorCode } from './protocol.ts'
 import { askKeys, askOnce, openSocket, parseSignerUrl } from './signer-connection.ts'
 
@@ -74,7 +75,7 @@ export interface RemoteTxSignerOptions {
 }
 
 const unavailable = (url: string, err: unknown) =>
-  new CairnError(ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE, `remote signer ${url} unreachable: ${errorMessage(err)}`, {
+  new CairnError(KeysErrorCode.SIGNER_UNAVAILABLE, `remote signer ${url} unreachable: ${errorMessage(err)}`, {
     fault: 'transient',
     cause: err,
     hint: 'start `cairn signer serve`, check --remote-signer, and that this client certificate is pinned there (--client)',
@@ -112,7 +113,7 @@ export class RemoteTxSigner {
     const { socket, keys } = await RemoteTxSigner.#open(opts)
     const fail = (message: string, hint: string) => {
       socket.destroy()
-      return new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, `remote signer ${opts.url}: ${message}`, {
+      return new CairnError(KeysErrorCode.SIGNER_CONFIG, `remote signer ${opts.url}: ${message}`, {
         fault: 'caller',
         hint,
       })
@@ -173,9 +174,9 @@ export class RemoteTxSigner {
     } catch (err) {
       const code = err instanceof CairnError ? err.code : null
       outcome(
-        code === ConsensusErrorCode.BFT_SIGNER_REFUSED
+        code === KeysErrorCode.SIGNER_REFUSED
           ? 'refused'
-          : code === ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE
+          : code === KeysErrorCode.SIGNER_UNAVAILABLE
             ? 'unavailable'
             : 'error',
       )
@@ -206,20 +207,20 @@ export class RemoteTxSigner {
     if ('error' in res) {
       const refused = res.error.code !== SignerErrorCode.INTERNAL
       throw new CairnError(
-        refused ? ConsensusErrorCode.BFT_SIGNER_REFUSED : ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE,
+        refused ? KeysErrorCode.SIGNER_REFUSED : KeysErrorCode.SIGNER_UNAVAILABLE,
         `the remote signer ${refused ? 'refused' : 'failed to sign'} the transaction: ${res.error.message}`,
         { fault: refused ? 'caller' : 'transient', meta: { code: res.error.code } },
       )
     }
     const signature = (res.result as { signature?: unknown }).signature
     if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature))
-      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_PROTOCOL, 'the remote signer answered no signature', {
+      throw new CairnError(KeysErrorCode.SIGNER_PROTOCOL, 'the remote signer answered no signature', {
         fault: 'peer',
       })
     const by = await recoverAddress({ hash: keccak256(unsigned), signature: signature as Hex })
     if (by !== this.address)
       throw new CairnError(
-        ConsensusErrorCode.BFT_SIGNER_PROTOCOL,
+        KeysErrorCode.SIGNER_PROTOCOL,
         `the remote signer's signature recovers to ${by}, not ${this.address}`,
         { fault: 'peer' },
       )
@@ -229,7 +230,7 @@ export class RemoteTxSigner {
   /** The key as a viem account: transactions only. */
   account(): LocalAccount {
     const notHere = async (): Promise<never> => {
-      throw new CairnError(ConsensusErrorCode.BFT_SIGNER_REFUSED, 'the remote signer signs transactions only', {
+      throw new CairnError(KeysErrorCode.SIGNER_REFUSED, 'the remote signer signs transactions only', {
         fault: 'caller',
       })
     }

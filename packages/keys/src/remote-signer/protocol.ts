@@ -15,7 +15,7 @@
  *
  * A vote for nil has `"blockHash":null`; `type` is 1 (prevote) or 2 (precommit); `chainId` is a
  * decimal string. The signer never signs a digest it is handed: it computes the BFT digest
- * (`signing.ts`) from these fields, so a client can obtain nothing but consensus signatures.
+ * (@cairn/consensus `bft/signing.ts`) from these fields, so a client can obtain nothing but consensus signatures.
  * An error is `{"id":2,"error":{"code":"DOUBLE_SIGN","message":"…"}}` with a code of
  * {@link SignerErrorCode}.
  *
@@ -26,11 +26,15 @@
  * (`tx-policy.ts`: chain, recipients, value, no EIP-7702 delegation) and signs the keccak-256 of
  * exactly those bytes. Again it is never handed a digest.
  */
-import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
+import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
-import { ConsensusErrorCode } from '../../errors.ts'
-import type { MsgType, Proposal, Vote } from '../messages.ts'
-import type { SignatureScheme } from '../pq/scheme.ts'
+import { KeysErrorCode } from '../errors.ts'
+
+/**
+ * The consensus signature schemes a signer may announce (@cairn/consensus `SignatureScheme`, which
+ * must stay equal to this: the consensus side checks it at compile time).
+ */
+export type SignerScheme = 'secp256k1' | 'hybrid' | 'ml-dsa-65'
 
 export const PROTOCOL_VERSION = 1
 /** The largest frame either side accepts (a request is ~300 bytes). */
@@ -119,7 +123,7 @@ export interface KeysResult {
   /** The transaction keys (absent from a signer that holds none). */
   txKeys?: string[]
   /** The consensus signature scheme of its validator keys; absent: `secp256k1`. */
-  scheme?: SignatureScheme
+  scheme?: SignerScheme
   /** Under a PQ scheme, `pqAddress` of each validator key's ML-DSA key, in the order of `keys`. */
   pqKeys?: string[]
 }
@@ -137,7 +141,7 @@ const ResponseSchema = z.union([
 ])
 
 function protocolError(message: string): CairnError {
-  return new CairnError(ConsensusErrorCode.BFT_SIGNER_PROTOCOL, `remote signer protocol: ${message}`, {
+  return new CairnError(KeysErrorCode.SIGNER_PROTOCOL, `remote signer protocol: ${message}`, {
     fault: 'peer',
   })
 }
@@ -158,7 +162,7 @@ export type FrameRejection = 'empty' | 'too_large' | 'not_json' | 'timeout'
 export const FRAME_REJECTIONS: readonly FrameRejection[] = ['empty', 'too_large', 'not_json', 'timeout']
 
 function frameError(reason: FrameRejection, message: string): CairnError {
-  return new CairnError(ConsensusErrorCode.BFT_SIGNER_PROTOCOL, `remote signer protocol: ${message}`, {
+  return new CairnError(KeysErrorCode.SIGNER_PROTOCOL, `remote signer protocol: ${message}`, {
     fault: 'peer',
     meta: { frame: reason },
   })
@@ -298,42 +302,4 @@ export function parseResponse(value: unknown): SignerResponse {
   const r = ResponseSchema.safeParse(value)
   if (!r.success) throw protocolError(`bad response: ${r.error.issues[0]?.message ?? 'schema'}`)
   return r.data as SignerResponse
-}
-
-// ---- the messages' JSON forms ----
-
-export function voteToJson(vote: Vote): { type: 1 | 2; height: number; round: number; blockHash: string | null } {
-  return {
-    type: vote.type,
-    height: vote.height,
-    round: vote.round,
-    blockHash: vote.blockHash === null ? null : bytesToHex(vote.blockHash),
-  }
-}
-
-export function voteFromJson(v: { type: 1 | 2; height: number; round: number; blockHash: string | null }): Vote {
-  return {
-    type: v.type as typeof MsgType.PREVOTE | typeof MsgType.PRECOMMIT,
-    height: v.height,
-    round: v.round,
-    blockHash: v.blockHash === null ? null : hexToBytes(v.blockHash as `0x${string}`),
-  }
-}
-
-export function proposalToJson(p: Omit<Proposal, 'block'>): {
-  height: number
-  round: number
-  polRound: number
-  blockHash: string
-} {
-  return { height: p.height, round: p.round, polRound: p.polRound, blockHash: bytesToHex(p.blockHash) }
-}
-
-export function proposalFromJson(p: {
-  height: number
-  round: number
-  polRound: number
-  blockHash: string
-}): Omit<Proposal, 'block'> {
-  return { height: p.height, round: p.round, polRound: p.polRound, blockHash: hexToBytes(p.blockHash as `0x${string}`) }
 }

@@ -7,7 +7,7 @@
 import { bytesToHex } from '@cairn/utils'
 import { type Hex, keccak256, serializeTransaction, type TransactionSerializable } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { checkTransaction, OPEN_TX_POLICY, type TxPolicy } from '../../../src/bft/remote-signer/tx-policy.ts'
+import { checkTransaction, OPEN_TX_POLICY, type TxPolicy } from '../../src/remote-signer/tx-policy.ts'
 
 const CHAIN = 1337n
 const TO = `0x${'ab'.repeat(20)}` as Hex

@@ -1,24 +1,18 @@
 /**
  * The remote signer's protocol edge without sockets: frames trickled a byte at a time, rejected
- * frames and their reasons, errors that never quote the request, and the limits' checks.
+ * frames and their reasons, and errors that never quote the request. The signer's answers and its
+ * limits: @cairn/consensus `test/bft/remote-signer/server-edge.test.ts`.
  */
-import { isCairnError, silentLogger } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
 import {
-  DEFAULT_SIGNER_LIMITS,
+  describeRequestProblem,
   encodeFrame,
   FrameReader,
+  frameRejectionOf,
   MAX_ERROR_MESSAGE_CHARS,
   MAX_FRAME_BYTES,
-  MemoryProtectionStore,
-  resolveSignerLimits,
-  SignerServer,
-  SignProtection,
-} from '../../../src/bft/remote-signer/index.ts'
-import { describeRequestProblem, frameRejectionOf, RequestSchema } from '../../../src/bft/remote-signer/protocol.ts'
-import { ConsensusErrorCode } from '../../../src/index.ts'
-import { KEYS } from '../fixture.ts'
-import { UNIT_PEM } from './tls-fixture.ts'
+  RequestSchema,
+} from '../../src/remote-signer/index.ts'
 
 function head(n: number): Buffer {
   const b = Buffer.alloc(4)
@@ -89,45 +83,6 @@ describe('describeRequestProblem', () => {
       expect(m).toMatch(want)
       expect(m).not.toContain('qqqq')
       expect(m.length).toBeLessThanOrEqual(MAX_ERROR_MESSAGE_CHARS)
-    }
-  })
-
-  it('answers through the signer with the same short message and the request id', () => {
-    const server = new SignerServer(
-      { chainId: 1337n, host: '127.0.0.1', port: 0, tls: { ...UNIT_PEM, clients: [UNIT_PEM.cert] } },
-      {
-        keys: [KEYS[0] as Uint8Array],
-        protection: new SignProtection({ store: new MemoryProtectionStore() }),
-        logger: silentLogger,
-      },
-    )
-    const answer = server.handle({ id: 3, method: 'ping', ['z'.repeat(65_000)]: 1 })
-    expect(answer).toEqual({
-      id: 3,
-      error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^request: an unknown field/) },
-    })
-    expect(encodeFrame(answer).length).toBeLessThan(512)
-  })
-})
-
-describe('resolveSignerLimits', () => {
-  it('fills the defaults and refuses a limit out of range, naming it', () => {
-    expect(resolveSignerLimits()).toEqual(DEFAULT_SIGNER_LIMITS)
-    expect(resolveSignerLimits({ maxConnectionsPerIp: 2 })).toMatchObject({ maxConnectionsPerIp: 2, maxSessions: 16 })
-    for (const bad of [
-      { handshakeTimeoutMs: 0 },
-      { maxSessions: 0 },
-      { maxBufferedBytes: 1024 },
-      { frameTimeoutMs: 1.5 },
-    ]) {
-      let err: unknown
-      try {
-        resolveSignerLimits(bad)
-      } catch (e) {
-        err = e
-      }
-      expect(isCairnError(err, ConsensusErrorCode.BFT_SIGNER_CONFIG)).toBe(true)
-      expect(String((err as Error).message)).toContain(Object.keys(bad)[0] as string)
     }
   })
 })

@@ -1,12 +1,12 @@
 /**
  * The client's connection to a `cairn signer serve` process (`protocol.ts`): the signer's URL, a
  * mutual-TLS socket (TLS 1.3), one request and its answer on a socket nothing else reads, and the
- * handshake (`keys`). Shared by the consensus client (`remote-signer.ts`) and the transaction
+ * handshake (`keys`). Shared by the consensus client (@cairn/consensus `privval/remote-signer.ts`) and the transaction
  * client (`tx-client.ts`).
  */
 import { connect, type TLSSocket } from 'node:tls'
 import { CairnError } from '@cairn/utils'
-import { ConsensusErrorCode } from '../../errors.ts'
+import { KeysErrorCode } from '../errors.ts'
 import { encodeFrame, FrameReader, type KeysResult, parseResponse, type SignerResponse } from './protocol.ts'
 
 /** The client certificate and the CA of the signer's, in PEM. */
@@ -26,7 +26,7 @@ export function parseSignerUrl(url: string): { host: string; port: number } {
   }
   const port = Number(u.port)
   if (u.protocol !== 'tls:' || u.hostname === '' || !Number.isInteger(port) || port <= 0) {
-    throw new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, `bad remote signer url ${url}`, {
+    throw new CairnError(KeysErrorCode.SIGNER_CONFIG, `bad remote signer url ${url}`, {
       fault: 'caller',
       hint: 'write it as tls://HOST:PORT (e.g. tls://10.0.0.5:9797)',
     })
@@ -91,7 +91,7 @@ export function askOnce(socket: TLSSocket, req: Record<string, unknown>, timeout
 /** The handshake: the signer's version, chain and keys. */
 export async function askKeys(socket: TLSSocket, timeoutMs: number): Promise<KeysResult> {
   const res = await askOnce(socket, { id: 0, method: 'keys' }, timeoutMs)
-  const broken = (message: string) => new CairnError(ConsensusErrorCode.BFT_SIGNER_PROTOCOL, message, { fault: 'peer' })
+  const broken = (message: string) => new CairnError(KeysErrorCode.SIGNER_PROTOCOL, message, { fault: 'peer' })
   if ('error' in res) throw broken(`${res.error.code}: ${res.error.message}`)
   const r = res.result as Partial<KeysResult>
   if (typeof r.version !== 'number' || typeof r.chainId !== 'string' || !Array.isArray(r.keys)) {
