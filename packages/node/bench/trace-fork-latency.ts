@@ -9,7 +9,7 @@
 //     then the same reads warm.
 // Medians of LATENCY_N requests (default 40), requests of both sides interleaved; ratio cairn/anvil;
 // and the CPU time each server used per request (from /proc: robust on a loaded machine).
-// LATENCY_PART=trace or fork runs one half.
+// LATENCY_PART=trace or fork runs one half; CAIRN_BIN=path runs another Cairn entry (a bundle).
 //
 //   node --import tsx packages/node/bench/trace-fork-latency.ts        (ANVIL_BIN to choose Anvil)
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -141,7 +141,8 @@ if (!anvilBin) {
   console.log('anvil: not found (set ANVIL_BIN, or `cd /tmp && npm i @foundry-rs/anvil@1.7.1`)')
   process.exit(2)
 }
-const cairnBin = fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
+// CAIRN_BIN: another entry to compare (a bundle built elsewhere, e.g. packages/node/dist/start.js of an older build).
+const cairnBin = process.env.CAIRN_BIN ?? fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
 const cairnArgs = (extra: string[]) => (port: number) => [
   cairnBin,
   'start',

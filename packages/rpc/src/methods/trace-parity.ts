@@ -13,7 +13,8 @@ import { locateTx } from './eth-blocks.ts'
 
 /**
  * Parity's (OpenEthereum's, Erigon's, reth's, Anvil's) flat call traces: `trace_transaction` and
- * `trace_block`, made from geth's call tracer (the same replay as debug_traceTransaction). Each
+ * `trace_block`, made from geth's call tracer (one replay of the block, its call trees kept per
+ * block hash as trace_filter keeps them). Each
  * frame becomes one entry with its `traceAddress` (the path of child indexes) and `subtraces`.
  * Differences: the top frame's `gas` is the transaction's gas limit (Parity subtracts the
  * intrinsic gas); errors are the EVM's messages ("execution reverted" as Parity's "Reverted").
@@ -75,7 +76,9 @@ export const traceParityMethods: MethodDef[] = [
     async handler([hash], ctx) {
       const found = await locateTx(ctx, hash)
       if (!found) return null
-      const root = await callTreeOf(ctx, hash)
+      // The block's call trees, kept per block hash (address-index.ts): asked again, or for
+      // another transaction of the block, nothing is replayed (as Anvil keeps its traces).
+      const root = (await callTreesOf(ctx, found.block))[found.index] ?? (await callTreeOf(ctx, hash))
       if (!root) return null
       return flatTraces(root, {
         blockHash: bytesToHex(found.block.hash()),
