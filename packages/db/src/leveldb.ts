@@ -92,7 +92,7 @@ export class LevelKV implements KVStore {
         throw new CairnError(DbErrorCode.OPEN_FAILED, `cannot open database at ${this.path}: ${detail}`, {
           fault: 'caller',
           cause: err,
-          hint: 'the installed classic-level binding lacks patches/classic-level+3.0.0.patch: run `npx patch-package && npm rebuild classic-level --build-from-source` (a C++ compiler, make and python3 are needed)',
+          hint: 'the installed classic-level binding lacks patches/classic-level+3.0.0.patch: run `npx patch-package && npm run build:leveldb` (a C++ compiler, make and python3 are needed)',
         })
       const locked = /lock/i.test(detail)
       throw new CairnError(DbErrorCode.OPEN_FAILED, `cannot open database at ${this.path}: ${detail}`, {

@@ -4,6 +4,7 @@
 // inside LevelDB (`ExtractUserKey: Assertion internal_key.size() >= 8`) — this file's worker with it.
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CairnError } from '@cairn/utils'
@@ -49,6 +50,11 @@ describe('a LevelDB damaged one byte every 64 KiB', () => {
       .flatMap((f) => damageTable(join(dir, f)))
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('runs on the binding built from patches/classic-level+3.0.0.patch (npm run build:leveldb)', () => {
+    const binding = createRequire(import.meta.url)('classic-level/binding.js') as { cairn_checksum_options?: number }
+    expect(binding.cairn_checksum_options, 'run: npx patch-package && npm run build:leveldb').toBe(2)
+  })
 
   it('answers DB_CORRUPT for every entry of a damaged block and the written value for every other', async () => {
     const damagedKeys = new Set(damage.flatMap((d) => d.keys.map(hex)))
