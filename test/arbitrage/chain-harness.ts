@@ -3,7 +3,7 @@
 // binary is installed (`@foundry-rs/anvil-linux-amd64`, an optional dependency). Both serve the
 // same ten dev accounts (the "test … junk" mnemonic).
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { arbExecutor } from '@cairn/contracts'
@@ -21,9 +21,9 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { describe } from 'vitest'
 import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { getAmountOut } from '../../packages/arbitrage/src/math/v2.ts'
+import { startNode } from '../../packages/node/test/e2e/harness.ts'
 import { startDevNode } from '../rpc/live-node.ts'
 
 const require = createRequire(import.meta.url)
@@ -76,6 +76,18 @@ export async function startCairn(): Promise<TestChain> {
   const node = await startDevNode()
   const keys = node.accounts.map((a) => `0x${Buffer.from(a.privateKey).toString('hex')}` as Hex)
   return clients('cairn', node.url, keys, () => node.close())
+}
+
+/**
+ * `cairn start --dev` as its own process (the CLI a user runs), automining until told otherwise
+ * (`evm_setIntervalMining`). Its dev accounts are Anvil's (the default mnemonic).
+ */
+export async function startCairnProcess(): Promise<TestChain> {
+  const node = await startNode('cairn', { args: ['--log.level', 'warn'] })
+  return clients('cairn', node.url, ANVIL_KEYS, async () => {
+    await node.stop()
+    rmSync(node.datadir, { recursive: true, force: true })
+  })
 }
 
 /**
@@ -298,16 +310,4 @@ export async function swap(
     GAS.swap,
   )
   return out
-}
-
-/**
- * Declares `suite` on a Cairn dev node and, where Anvil's binary is installed, on Anvil; without
- * it, a skipped suite says why (`what` names it).
- */
-export function onEachChain(what: string, suite: (name: string, start: () => Promise<TestChain>) => void): void {
-  suite('a Cairn dev node', startCairn)
-  const anvil = anvilBinary()
-  if (anvil) suite('Anvil', () => startAnvil(anvil))
-  else
-    describe.skip(`${what} on Anvil (binary not installed: npm optional dependency @foundry-rs/anvil-linux-amd64, or ANVIL_BIN=path)`, () => {})
 }

@@ -27,12 +27,12 @@ import {
   deployExecutor,
   deployFactory,
   deployToken,
-  onEachChain,
   pairAbiFull,
   swap,
   type TestChain,
   transfer,
 } from './chain-harness.ts'
+import { onEachChain } from './on-each-chain.ts'
 
 const E18 = 10n ** 18n
 

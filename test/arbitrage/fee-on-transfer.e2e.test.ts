@@ -24,13 +24,13 @@ import {
   deployFactory,
   deployFeeToken,
   deployToken,
-  onEachChain,
   reserves,
   swap,
   type TestChain,
   token0,
   transfer,
 } from './chain-harness.ts'
+import { onEachChain } from './on-each-chain.ts'
 
 const E18 = 10n ** 18n
 

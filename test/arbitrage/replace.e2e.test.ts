@@ -23,11 +23,11 @@ import {
   deployExecutor,
   deployFactory,
   deployToken,
-  onEachChain,
   swap,
   type TestChain,
   transfer,
 } from './chain-harness.ts'
+import { onEachChain } from './on-each-chain.ts'
 
 const E18 = 10n ** 18n
 const GWEI = 10n ** 9n

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MemoryProtectionStore, SignerServer, SignProtection } from '@cairn/consensus/remote-signer'
+import { MemoryProtectionStore, SignerServer, SignProtection } from '@cairn/consensus/privval'
 import { createLogger, createTracing } from '@cairn/service-kit'
 import { silentLogger } from '@cairn/utils'
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base'
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { arbExecutorAbi } from '../../packages/arbitrage/src/execution/executor.ts'
 import type { Address } from '../../packages/arbitrage/src/graph/token-graph.ts'
 import { type ArbService, startArbService } from '../../packages/arbitrage/src/service/service.ts'
-import { makePki } from '../../packages/consensus/test/bft/remote-signer/tls-fixture.ts'
+import { makePki } from '../../packages/consensus/test/privval/tls-fixture.ts'
 import {
   addLiquidity,
   balanceOf,

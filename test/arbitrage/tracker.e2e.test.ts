@@ -13,12 +13,12 @@ import {
   deployFactory,
   deployToken,
   factoryAbi,
-  onEachChain,
   reserves,
   swap,
   type TestChain,
   transfer,
 } from './chain-harness.ts'
+import { onEachChain } from './on-each-chain.ts'
 
 const E18 = 10n ** 18n
 

@@ -214,11 +214,16 @@ describe('--replace-after-ms / --stuck-timeout-ms', () => {
     expect(tradeWaitFlags({ replaceAfterMs: '0', stuckTimeoutMs: '180000' })).toEqual({
       replaceAfterMs: 0,
       stuckTimeoutMs: 180_000,
+      breakerCooldownMs: 60_000,
     })
-    expect(tradeWaitFlags({ replaceAfterMs: '12000', stuckTimeoutMs: '60000' })).toEqual({
+    expect(tradeWaitFlags({ replaceAfterMs: '12000', stuckTimeoutMs: '60000', breakerCooldownMs: '5000' })).toEqual({
       replaceAfterMs: 12_000,
       stuckTimeoutMs: 60_000,
+      breakerCooldownMs: 5_000,
     })
+    expect(() =>
+      tradeWaitFlags({ replaceAfterMs: '0', stuckTimeoutMs: '180000', breakerCooldownMs: '5' }),
+    ).toThrowError(/--breaker-cooldown-ms must be whole milliseconds from 1000 to a day, got 5/)
     expect(() => tradeWaitFlags({ replaceAfterMs: 'soon', stuckTimeoutMs: '180000' })).toThrowError(
       /--replace-after-ms must be whole milliseconds .* got soon/,
     )

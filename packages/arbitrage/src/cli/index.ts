@@ -88,6 +88,7 @@ interface StartFlags extends KeyFlags {
   retentionDays: string
   replaceAfterMs: string
   stuckTimeoutMs: string
+  breakerCooldownMs: string
   logLevel: string
   otlpEndpoint?: string
   traceSampleRatio: string
@@ -155,10 +156,11 @@ export function searchFlags(o: { maxHops: string; searchThreads: string }): { ma
   return r.data
 }
 
-/** `--replace-after-ms` / `--stuck-timeout-ms`, validated. */
-export function tradeWaitFlags(o: { replaceAfterMs: string; stuckTimeoutMs: string }): {
+/** `--replace-after-ms` / `--stuck-timeout-ms` / `--breaker-cooldown-ms`, validated. */
+export function tradeWaitFlags(o: { replaceAfterMs: string; stuckTimeoutMs: string; breakerCooldownMs?: string }): {
   replaceAfterMs: number
   stuckTimeoutMs: number
+  breakerCooldownMs: number
 } {
   const ms = (min: number, error: string) =>
     z.number({ error }).int({ error }).min(min, { error }).max(86_400_000, { error })
@@ -169,8 +171,16 @@ export function tradeWaitFlags(o: { replaceAfterMs: string; stuckTimeoutMs: stri
         `--replace-after-ms must be whole milliseconds from 0 (never) to a day, got ${o.replaceAfterMs}`,
       ),
       stuckTimeoutMs: ms(1, `--stuck-timeout-ms must be whole milliseconds from 1 to a day, got ${o.stuckTimeoutMs}`),
+      breakerCooldownMs: ms(
+        1_000,
+        `--breaker-cooldown-ms must be whole milliseconds from 1000 to a day, got ${String(o.breakerCooldownMs).slice(0, 40)}`,
+      ),
     })
-    .safeParse({ replaceAfterMs: Number(o.replaceAfterMs), stuckTimeoutMs: Number(o.stuckTimeoutMs) })
+    .safeParse({
+      replaceAfterMs: Number(o.replaceAfterMs),
+      stuckTimeoutMs: Number(o.stuckTimeoutMs),
+      breakerCooldownMs: Number(o.breakerCooldownMs ?? 60_000),
+    })
   if (!r.success) throw bad(r.error.issues.map((i) => i.message).join('; '))
   if (r.data.replaceAfterMs >= r.data.stuckTimeoutMs) {
     throw bad(
@@ -341,6 +351,11 @@ export function registerArb(program: Command): void {
       '--stuck-timeout-ms <ms>',
       'give up on a trade not mined this long after its first send: the breaker opens',
       '180000',
+    )
+    .option(
+      '--breaker-cooldown-ms <ms>',
+      "how long the engine's breaker stays open before one trial trade (half-open)",
+      '60000',
     )
     .option('--log-level <level>', 'log level', 'info')
     .option('--otlp-endpoint <url>', 'OpenTelemetry: send spans to this OTLP/HTTP traces URL (default: no tracing)')

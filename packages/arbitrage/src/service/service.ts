@@ -75,6 +75,8 @@ export interface ArbServiceOptions {
   replaceAfterMs?: number
   /** A trade not mined this long after its first send fails as stuck and opens the breaker (default 180,000). */
   stuckTimeoutMs?: number
+  /** How long the engine's breaker stays open before one trial trade (half-open; default 60,000). */
+  breakerCooldownMs?: number
   /** OpenTelemetry spans (tick → search → simulate → execute) to an OTLP/HTTP collector; absent or null: off. */
   tracing?: { otlpEndpoint: string; sampleRatio?: number } | null
 }
@@ -202,7 +204,10 @@ export async function startArbService(
       },
     )
     const engine = new ArbEngine(
-      { limits: guard.limits() },
+      {
+        limits: guard.limits(),
+        ...(opts.breakerCooldownMs !== undefined ? { breakerCooldownMs: opts.breakerCooldownMs } : {}),
+      },
       {
         graph,
         tracker,
