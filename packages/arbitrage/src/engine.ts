@@ -8,8 +8,9 @@
 // together. A trade through a pool one of our unmined trades moves is sized again on the reserves
 // those leave and simulated after them in one block (eth_simulateV1: a bundle), never on the
 // plan's word alone. A revert is replayed to tell a lost race (the pools moved first) from a fault;
-// only faults feed the breaker (risk/breaker.ts: open, half-open after a cooldown, closed). Over ~600 lines: the pipeline's stages share the engine's state (head, quarantine,
-// fees, the send lock), and splitting them would pass all of it around.
+// only faults feed the breaker (risk/breaker.ts: open, half-open after a cooldown, closed). Over
+// ~800 lines: the pipeline's stages share the engine's state (head, quarantine, fees, the send
+// lock, the trades in flight), and splitting them would pass all of it around.
 import { isCairnError, type Logger } from '@cairn/utils'
 import { Mutex } from 'async-mutex'
 import type { Hex, PublicClient } from 'viem'
