@@ -7,14 +7,7 @@
 import { loadavg } from 'node:os'
 import { keccak256 } from '@cairn/crypto'
 import { rawDigestKey } from '@cairn/keys'
-import {
-  hybridDigestKey,
-  mlDsaDigestKey,
-  type SchemeDigestKey,
-  type SignatureScheme,
-  verifySchemeCertificate,
-  verifyVoteSignature,
-} from '../src/bft/pq/index.ts'
+import { type SignatureScheme, verifySchemeCertificate, verifyVoteSignature } from '../src/bft/pq/index.ts'
 import {
   type CommitCertificate,
   encodeBftExtra,
@@ -26,6 +19,7 @@ import {
   ValidatorSet,
   voteDigest,
 } from '../src/index.ts'
+import { hybridDigestKey, mlDsaDigestKey, type SchemeDigestKey } from '../src/privval/index.ts'
 
 const N = Number(process.argv[2] ?? 300)
 const CHAIN_ID = 5656n

@@ -17,7 +17,7 @@ import {
   type SignerState,
   StakingHooks,
 } from '@cairn/consensus'
-import type { RemoteSigner } from '@cairn/consensus/remote-signer'
+import type { RemoteSigner } from '@cairn/consensus/privval'
 import type { KVStore } from '@cairn/db'
 import type { DevControls } from '@cairn/rpc'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
@@ -203,7 +203,7 @@ async function connectRemoteSigner(
 ): Promise<RemoteSigner> {
   const { chainId, bft } = chain
   const scheme = bft.signatureScheme ?? 'secp256k1'
-  const { RemoteSigner, createRemoteSignerMetrics } = await import('@cairn/consensus/remote-signer')
+  const { RemoteSigner, createRemoteSignerMetrics } = await import('@cairn/consensus/privval')
   const pem = (field: 'ca' | 'cert' | 'key') => {
     try {
       return readFileSync(s[field], 'utf8')

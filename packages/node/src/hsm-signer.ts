@@ -9,7 +9,7 @@
  * `validator.next.mldsa.seed` (keys/hsm-pq-seeds.ts): a half-made pair stops the start.
  */
 import { type BftConfig, type DigestKey, FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
-import { hybridDigestKey } from '@cairn/consensus/pq'
+import { hybridDigestKey } from '@cairn/consensus/privval'
 import { toChecksumAddress } from '@cairn/crypto'
 import { openHsmToken } from '@cairn/keys'
 import { bytesToHex, type Logger } from '@cairn/utils'

@@ -50,11 +50,8 @@ export {
   maxBftExtraBytes,
   maxBlockEvidence,
 } from './extra-data.ts'
-export { FileSignerState } from './file-signer-state.ts'
 export type { Address, BlockHash, Proposal, SignedProposal, SignedVote, Vote, VoteType } from './messages.ts'
 export { hashKey, MsgType, Step, signStepOf } from './messages.ts'
-export type { SignCheck, SignedRecord, SignerState, SignStep } from './signer-state.ts'
-export { checkSign, MemorySignerState } from './signer-state.ts'
 export type { SignatureVerifier } from './signing.ts'
 export { BFT_DOMAIN, createVerifier, proposalDigest, recoverSigner, signDigest, voteDigest } from './signing.ts'
 export type { BftStateMachineModules, BftStateMachineOptions, BftStateSnapshot } from './state-machine.ts'
@@ -73,13 +70,6 @@ export {
 } from './validator-schedule.ts'
 export type { Validator, ValidatorChangeInput, ValidatorInput } from './validator-set.ts'
 export { MAX_TOTAL_VOTING_POWER, ValidatorSet } from './validator-set.ts'
-export type {
-  ConsensusSigner,
-  SignRefusal,
-  ValidatorSignerModules,
-  ValidatorSignerOptions,
-} from './validator-signer.ts'
-export { ValidatorSigner } from './validator-signer.ts'
 export type { AddVoteResult } from './vote-set.ts'
 export { VoteSet } from './vote-set.ts'
 export type { ConsensusWalModules, WalReplay, WalStorage } from './wal.ts'

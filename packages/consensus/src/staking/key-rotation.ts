@@ -15,9 +15,9 @@
  */
 import { keccak256, privateKeyToAddress } from '@cairn/crypto'
 import { concatBytes } from '@cairn/utils'
-import { mlDsaDigestKey } from '../bft/pq/pq-digest-key.ts'
 import { pqAddress } from '../bft/pq/scheme.ts'
 import { signDigest } from '../bft/signing.ts'
+import { mlDsaDigestKey } from '../privval/pq-digest-key.ts'
 
 export const ROTATION_DOMAIN = 'cairn-consensus-key-rotation-v1'
 

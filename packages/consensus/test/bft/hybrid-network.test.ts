@@ -8,14 +8,9 @@ import { keccak256 } from '@cairn/crypto'
 import { rawDigestKey } from '@cairn/keys'
 import { bytesToHex } from '@cairn/utils'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  createSchemeVerifier,
-  HYBRID_SIGNATURE_BYTES,
-  hybridDigestKey,
-  type SchemeDigestKey,
-  verifySchemeCertificate,
-} from '../../src/bft/pq/index.ts'
+import { createSchemeVerifier, HYBRID_SIGNATURE_BYTES, verifySchemeCertificate } from '../../src/bft/pq/index.ts'
 import { decodeBftExtra, decodeWire, encodeWire, MemorySignerState, ValidatorSigner } from '../../src/index.ts'
+import { hybridDigestKey, type SchemeDigestKey } from '../../src/privval/index.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
 
 const CHAIN_ID = 1337n

@@ -7,15 +7,9 @@
 import { keccak256 } from '@cairn/crypto'
 import { bytesToHex } from '@cairn/utils'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  createSchemeVerifier,
-  mlDsaDigestKey,
-  pqAddress,
-  type SchemeDigestKey,
-  signatureBytes,
-  verifySchemeCertificate,
-} from '../../src/bft/pq/index.ts'
+import { createSchemeVerifier, pqAddress, signatureBytes, verifySchemeCertificate } from '../../src/bft/pq/index.ts'
 import { decodeBftExtra, decodeWire, encodeWire, MemorySignerState, ValidatorSigner } from '../../src/index.ts'
+import { mlDsaDigestKey, type SchemeDigestKey } from '../../src/privval/index.ts'
 import { BftNetwork, type BftNode } from '../harness/bft-network.ts'
 
 const CHAIN_ID = 1337n

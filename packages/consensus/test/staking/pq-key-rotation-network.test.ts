@@ -19,11 +19,8 @@ import { ADDRS, KEYS as TX_KEYS, transfer } from '../../../chain/test/helpers.ts
 import {
   createSchemeVerifier,
   type HybridSignatureParts,
-  hybridDigestKey,
   joinHybridSignature,
-  mlDsaDigestKey,
   pqAddress,
-  type SchemeDigestKey,
   splitHybridSignature,
   verifySchemeCertificate,
 } from '../../src/bft/pq/index.ts'
@@ -39,6 +36,7 @@ import {
   ValidatorSigner,
   voteDigest,
 } from '../../src/index.ts'
+import { hybridDigestKey, mlDsaDigestKey, type SchemeDigestKey } from '../../src/privval/index.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
 
 const CHAIN_ID = 1337n

@@ -23,8 +23,9 @@ import {
   type Hex,
 } from 'viem'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { mlDsaDigestKey, pqAddress, type SignatureScheme } from '../../src/bft/pq/index.ts'
+import { pqAddress, type SignatureScheme } from '../../src/bft/pq/index.ts'
 import { pqRotationArgs, rotationProof, stakingGenesisAlloc, stakingParamsWith } from '../../src/index.ts'
+import { mlDsaDigestKey } from '../../src/privval/index.ts'
 import { validatorKey } from '../harness/bft-network.ts'
 
 const CHAIN_ID = 1337n

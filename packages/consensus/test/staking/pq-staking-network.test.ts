@@ -15,7 +15,7 @@ import { Address as EthAddress } from '@ethereumjs/util'
 import { type Abi, decodeErrorResult, encodeFunctionData, type Hex } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
 import { KEYS as TX_KEYS, transfer } from '../../../chain/test/helpers.ts'
-import { hybridDigestKey, type SchemeDigestKey, verifySchemeCertificate } from '../../src/bft/pq/index.ts'
+import { verifySchemeCertificate } from '../../src/bft/pq/index.ts'
 import {
   decodeBftExtra,
   duplicateVoteEvidence,
@@ -27,6 +27,7 @@ import {
   ValidatorSigner,
   voteDigest,
 } from '../../src/index.ts'
+import { hybridDigestKey, type SchemeDigestKey } from '../../src/privval/index.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
 import { readStaking } from './read-staking.ts'
 

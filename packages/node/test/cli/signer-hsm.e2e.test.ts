@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MsgType, recoverSigner, rotationDigest, voteDigest } from '@cairn/consensus'
-import { RemoteSigner } from '@cairn/consensus/remote-signer'
+import { RemoteSigner } from '@cairn/consensus/privval'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, hexToBytes, silentLogger } from '@cairn/utils'

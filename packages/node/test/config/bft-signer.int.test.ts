@@ -8,13 +8,20 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BftEngine } from '@cairn/consensus'
-import { hybridDigestKey, mlDsaDigestKey, rawDigestKey, type SchemeDigestKey } from '@cairn/consensus/pq'
-import { FileProtectionStore, SignerServer, SignProtection } from '@cairn/consensus/remote-signer'
+import { rawDigestKey } from '@cairn/consensus/pq'
+import {
+  FileProtectionStore,
+  hybridDigestKey,
+  mlDsaDigestKey,
+  type SchemeDigestKey,
+  SignerServer,
+  SignProtection,
+} from '@cairn/consensus/privval'
 import { keccak256 } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, isCairnError, silentLogger, writerLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
-import { makePki, UNIT_PEM } from '../../../consensus/test/bft/remote-signer/tls-fixture.ts'
+import { makePki, UNIT_PEM } from '../../../consensus/test/privval/tls-fixture.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { createEngine } from '../../src/engine.ts'
 import { NextKeyPromotion } from '../../src/keys/promote-next-key.ts'

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
-import { createRemoteSignerMetrics, createSignerServerMetrics } from '@cairn/consensus/remote-signer'
+import { createRemoteSignerMetrics, createSignerServerMetrics } from '@cairn/consensus/privval'
 import { createHsmMetrics } from '@cairn/keys'
 import { createP2pMetrics } from '@cairn/p2p'
 import {

@@ -1,8 +1,9 @@
 /**
  * Post-quantum consensus signatures (ML-DSA-65, alone or hybrid with secp256k1): the scheme, the
- * hybrid format, vote-signature verification, certificates per scheme, the signer keys and the
- * engine's verifier. The engine runs `secp256k1` and `hybrid`; `ml-dsa-65` alone is refused at
- * genesis (docs/consensus/post-quantum.md).
+ * hybrid format, vote-signature verification, certificates per scheme and the engine's verifier.
+ * The keys that sign under a scheme (`hybridDigestKey`, `mlDsaDigestKey`) are
+ * `@cairn/consensus/privval`'s. The engine runs `secp256k1` and `hybrid`; `ml-dsa-65` alone is
+ * refused at genesis (docs/consensus/post-quantum.md).
  */
 
 export type { DigestKey } from '@cairn/keys'
@@ -10,13 +11,6 @@ export { rawDigestKey } from '@cairn/keys'
 export { decodeSchemeCertificate, verifySchemeCertificate } from '../certificate.ts'
 export type { HybridSignatureParts } from './hybrid.ts'
 export { joinHybridSignature, splitHybridSignature } from './hybrid.ts'
-export type {
-  HybridDigestKeyOptions,
-  PqDigestKeyModules,
-  PqDigestKeyOptions,
-  SchemeDigestKey,
-} from './pq-digest-key.ts'
-export { hybridDigestKey, mlDsaDigestKey } from './pq-digest-key.ts'
 export type { PqValidator, SignatureScheme, VoteSignerIdentity } from './scheme.ts'
 export {
   BFT_PQ_CONTEXT,

@@ -1,9 +1,9 @@
 /** Four hybrid validators (secp256k1 + ML-DSA-65 keys from fixed seeds) for the PQ scheme tests. */
 import { keccak256 } from '@cairn/crypto'
 import { rawDigestKey } from '@cairn/keys'
-import { hybridDigestKey, mlDsaDigestKey, type SchemeDigestKey } from '../../../src/bft/pq/index.ts'
 import { ValidatorSet } from '../../../src/bft/validator-set.ts'
 import type { Address } from '../../../src/index.ts'
+import { hybridDigestKey, mlDsaDigestKey, type SchemeDigestKey } from '../../../src/privval/index.ts'
 
 export const PQ_CHAIN_ID = 4242n
 const utf8 = (s: string) => new TextEncoder().encode(s)

@@ -7,8 +7,6 @@ import {
   checkPqValidatorEntry,
   decodeSchemeCertificate,
   HYBRID_SIGNATURE_BYTES,
-  hybridDigestKey,
-  mlDsaDigestKey,
   parseSignatureScheme,
   pqAddress,
   type SignatureScheme,
@@ -28,6 +26,7 @@ import {
   ValidatorSigner,
   voteDigest,
 } from '../../../src/index.ts'
+import { hybridDigestKey, mlDsaDigestKey } from '../../../src/privval/index.ts'
 import { HYBRID_KEYS, HYBRID_SET, keyAt, MLDSA_KEYS, MLDSA_SET, PQ_CHAIN_ID, pqSeed, secpKey } from './pq-fixture.ts'
 
 const HASH = keccak256(new TextEncoder().encode('block 9'))

@@ -16,7 +16,8 @@ import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from '
 import { isIP } from 'node:net'
 import { dirname, join } from 'node:path'
 import { ConsensusErrorCode, type DigestKey } from '@cairn/consensus'
-import { hybridDigestKey, mlDsaDigestKey, parseSignatureScheme, rawDigestKey } from '@cairn/consensus/pq'
+import { parseSignatureScheme, rawDigestKey } from '@cairn/consensus/pq'
+import { hybridDigestKey, mlDsaDigestKey } from '@cairn/consensus/privval'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { decryptKeystore } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'
@@ -275,7 +276,7 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
       const [
         { createLogger, createMetricsRegistry, HealthChecks, MetricsServer, StopOnSignals },
         { createSignerServerMetrics, FileProtectionStore, SignerServer, SignProtection },
-      ] = await Promise.all([import('@cairn/service-kit'), import('@cairn/consensus/remote-signer')])
+      ] = await Promise.all([import('@cairn/service-kit'), import('@cairn/consensus/privval')])
       const stopper = new StopOnSignals()
       const logger = createLogger({
         level: o.logLevel as 'info',

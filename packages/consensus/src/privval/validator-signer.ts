@@ -1,9 +1,10 @@
 /**
  * How the engine signs its proposals and votes ({@link ConsensusSigner}, CometBFT's
  * `PrivValidator`), and the in-process backend: a validator's key behind its signer state
- * ({@link ValidatorSigner}). The other backend is the remote signer (`remote-signer/`), a separate
- * process holding the key and its own double-sign protection. Either holds its keys as
- * {@link DigestKey}s: bytes in this process, or a key on a PKCS#11 HSM that never leaves it (`hsm/`).
+ * ({@link ValidatorSigner}). The other backend is the remote signer (`remote-signer.ts`), a
+ * separate process holding the key and its own double-sign protection. Either holds its keys as
+ * {@link DigestKey}s: bytes in this process, or a key on a PKCS#11 HSM that never leaves it
+ * (@cairn/keys `hsm/`).
  *
  * Key rotation (`Staking.rotateConsensusKey`): the in-process signer may hold the next key beside
  * the current one; per height it signs with the key whose address is in that height's validator
@@ -13,12 +14,12 @@
 
 import { type DigestKey, rawDigestKey } from '@cairn/keys'
 import { CairnError } from '@cairn/utils'
+import type { Address, Proposal, SignedProposal, SignedVote, Vote } from '../bft/messages.ts'
+import { MsgType, signStepOf } from '../bft/messages.ts'
+import { proposalDigest, voteDigest } from '../bft/signing.ts'
+import type { ValidatorSet } from '../bft/validator-set.ts'
 import { ConsensusErrorCode } from '../errors.ts'
-import type { Address, Proposal, SignedProposal, SignedVote, Vote } from './messages.ts'
-import { MsgType, signStepOf } from './messages.ts'
 import type { SignerState } from './signer-state.ts'
-import { proposalDigest, voteDigest } from './signing.ts'
-import type { ValidatorSet } from './validator-set.ts'
 
 /** A signature refused by the signer state, with the reason (a would-be double sign). */
 export interface SignRefusal {
@@ -54,7 +55,7 @@ export interface ConsensusSigner {
 
 /**
  * The keys, either as private key bytes (`privateKey`, `nextPrivateKeys`) or as {@link DigestKey}s
- * (`key`, `nextKeys`: a key in an HSM, `hsm/`); one of `privateKey` and `key` is required.
+ * (`key`, `nextKeys`: a key in an HSM, @cairn/keys `hsm/`); one of `privateKey` and `key` is required.
  */
 export interface ValidatorSignerOptions {
   chainId: bigint

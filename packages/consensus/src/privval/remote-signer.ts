@@ -37,14 +37,14 @@ import {
 } from '@cairn/keys/remote-signer'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
-import { ConsensusErrorCode } from '../../errors.ts'
-import type { Address, Proposal, SignedProposal, SignedVote, Vote } from '../messages.ts'
-import { pqAddress, type SignatureScheme, signatureBytes } from '../pq/scheme.ts'
-import { verifyVoteSignature } from '../pq/verify-vote.ts'
-import { proposalDigest, voteDigest } from '../signing.ts'
-import type { ValidatorSet } from '../validator-set.ts'
-import type { ConsensusSigner, SignRefusal } from '../validator-signer.ts'
+import type { Address, Proposal, SignedProposal, SignedVote, Vote } from '../bft/messages.ts'
+import { pqAddress, type SignatureScheme, signatureBytes } from '../bft/pq/scheme.ts'
+import { verifyVoteSignature } from '../bft/pq/verify-vote.ts'
+import { proposalDigest, voteDigest } from '../bft/signing.ts'
+import type { ValidatorSet } from '../bft/validator-set.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 import { proposalToJson, voteToJson } from './messages-json.ts'
+import type { ConsensusSigner, SignRefusal } from './validator-signer.ts'
 
 export interface RemoteSignerOptions {
   chainId: bigint

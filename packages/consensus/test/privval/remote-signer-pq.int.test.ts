@@ -16,20 +16,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { hybridDigestKey, mlDsaDigestKey, rawDigestKey, type SchemeDigestKey } from '../../../src/bft/pq/index.ts'
-import { type SignatureScheme, signatureBytes } from '../../../src/bft/pq/scheme.ts'
-import { createSchemeVerifier } from '../../../src/bft/pq/scheme-verifier.ts'
-import { verifyVoteSignature } from '../../../src/bft/pq/verify-vote.ts'
+import { rawDigestKey } from '../../src/bft/pq/index.ts'
+import { type SignatureScheme, signatureBytes } from '../../src/bft/pq/scheme.ts'
+import { createSchemeVerifier } from '../../src/bft/pq/scheme-verifier.ts'
+import { verifyVoteSignature } from '../../src/bft/pq/verify-vote.ts'
+import { ConsensusErrorCode, MsgType, proposalDigest, ValidatorSet, voteDigest } from '../../src/index.ts'
 import {
   FileProtectionStore,
+  hybridDigestKey,
+  mlDsaDigestKey,
   RemoteSigner,
   type RemoteSignerOptions,
+  type SchemeDigestKey,
   SignerServer,
   SignProtection,
-} from '../../../src/bft/remote-signer/index.ts'
-import { ConsensusErrorCode, MsgType, proposalDigest, ValidatorSet, voteDigest } from '../../../src/index.ts'
-import { validatorKey } from '../../harness/bft-network.ts'
-import { block } from '../fixture.ts'
+} from '../../src/privval/index.ts'
+import { block } from '../bft/fixture.ts'
+import { validatorKey } from '../harness/bft-network.ts'
 import { makePki, type Pem } from './tls-fixture.ts'
 
 const CHAIN = 1337n

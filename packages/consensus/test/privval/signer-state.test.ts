@@ -12,7 +12,7 @@ import {
   type SignStep,
   ValidatorSigner,
 } from '../../src/index.ts'
-import { block, CHAIN_ID, KEYS, PRECOMMIT, PREVOTE } from './fixture.ts'
+import { block, CHAIN_ID, KEYS, PRECOMMIT, PREVOTE } from '../bft/fixture.ts'
 
 const A = block('A').hash
 const B = block('B').hash

@@ -8,9 +8,9 @@ import { createHsmMetrics, KeysErrorCode, loadPkcs11Module, Pkcs11Token } from '
 import { bytesToHex, CairnError } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm, softHsmMissing } from '../../../../keys/test/hsm/softhsm.ts'
-import { MsgType } from '../../../src/bft/messages.ts'
-import { createVerifier, MemorySignerState, recoverSigner, ValidatorSet, ValidatorSigner } from '../../../src/index.ts'
+import { makeSoftHsm, SOFTHSM_MODULE, type SoftHsm, softHsmMissing } from '../../../keys/test/hsm/softhsm.ts'
+import { MsgType } from '../../src/bft/messages.ts'
+import { createVerifier, MemorySignerState, recoverSigner, ValidatorSet, ValidatorSigner } from '../../src/index.ts'
 
 const missing = softHsmMissing()
 if (missing) console.warn(`skipping the SoftHSM2 tests: ${missing}`)

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { bytesToHex, silentLogger } from '@cairn/utils'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { SignStep } from '../../src/index.ts'
 import {
   checkProtection,
   FileProtectionStore,
@@ -12,9 +13,8 @@ import {
   type ProtectionRecord,
   SignerServer,
   SignProtection,
-} from '../../../src/bft/remote-signer/index.ts'
-import type { SignStep } from '../../../src/index.ts'
-import { ADDRESSES, block, CHAIN_ID, KEYS } from '../fixture.ts'
+} from '../../src/privval/index.ts'
+import { ADDRESSES, block, CHAIN_ID, KEYS } from '../bft/fixture.ts'
 import { UNIT_PEM } from './tls-fixture.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-signer-db-'))

@@ -6,15 +6,15 @@
 import { encodeFrame } from '@cairn/keys/remote-signer'
 import { isCairnError, silentLogger } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
+import { ConsensusErrorCode } from '../../src/index.ts'
 import {
   DEFAULT_SIGNER_LIMITS,
   MemoryProtectionStore,
   resolveSignerLimits,
   SignerServer,
   SignProtection,
-} from '../../../src/bft/remote-signer/index.ts'
-import { ConsensusErrorCode } from '../../../src/index.ts'
-import { KEYS } from '../fixture.ts'
+} from '../../src/privval/index.ts'
+import { KEYS } from '../bft/fixture.ts'
 import { UNIT_PEM } from './tls-fixture.ts'
 
 describe('SignerServer.handle', () => {

@@ -12,23 +12,23 @@ import { bytesToHex, isCairnError, silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
-  createRemoteSignerMetrics,
-  FileProtectionStore,
-  RemoteSigner,
-  type RemoteSignerOptions,
-  SignerServer,
-  SignProtection,
-} from '../../../src/bft/remote-signer/index.ts'
-import {
   ConsensusErrorCode,
   MsgType,
   proposalDigest,
   recoverSigner,
   ValidatorSet,
   voteDigest,
-} from '../../../src/index.ts'
-import { BftNetwork, validatorKey } from '../../harness/bft-network.ts'
-import { block } from '../fixture.ts'
+} from '../../src/index.ts'
+import {
+  createRemoteSignerMetrics,
+  FileProtectionStore,
+  RemoteSigner,
+  type RemoteSignerOptions,
+  SignerServer,
+  SignProtection,
+} from '../../src/privval/index.ts'
+import { block } from '../bft/fixture.ts'
+import { BftNetwork, validatorKey } from '../harness/bft-network.ts'
 import { makePki, type Pem } from './tls-fixture.ts'
 
 const CHAIN = 1337n

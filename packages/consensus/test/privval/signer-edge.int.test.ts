@@ -13,6 +13,7 @@ import { FrameReader, MAX_FRAME_BYTES } from '@cairn/keys/remote-signer'
 import { bytesToHex, type Logger, silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { MsgType } from '../../src/index.ts'
 import {
   createSignerServerMetrics,
   MemoryProtectionStore,
@@ -20,10 +21,9 @@ import {
   SignerServer,
   type SignerServerOptions,
   SignProtection,
-} from '../../../src/bft/remote-signer/index.ts'
-import { MsgType } from '../../../src/index.ts'
-import { validatorKey } from '../../harness/bft-network.ts'
-import { block } from '../fixture.ts'
+} from '../../src/privval/index.ts'
+import { block } from '../bft/fixture.ts'
+import { validatorKey } from '../harness/bft-network.ts'
 import { makePki, type Pem } from './tls-fixture.ts'
 
 const CHAIN = 1337n

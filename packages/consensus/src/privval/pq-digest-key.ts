@@ -14,9 +14,9 @@
 import { ML_DSA65_RANDOMNESS_BYTES, type MlDsaKeyPair, mlDsa65Keygen, mlDsa65Sign } from '@cairn/crypto'
 import type { DigestKey } from '@cairn/keys'
 import { CairnError } from '@cairn/utils'
-import { ConsensusErrorCode } from '../../errors.ts'
-import { joinHybridSignature } from './hybrid.ts'
-import { BFT_PQ_CONTEXT, pqAddress, type SignatureScheme } from './scheme.ts'
+import { joinHybridSignature } from '../bft/pq/hybrid.ts'
+import { BFT_PQ_CONTEXT, pqAddress, type SignatureScheme } from '../bft/pq/scheme.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 
 /** A {@link DigestKey} that says its scheme and, for a PQ scheme, its ML-DSA public key. */
 export interface SchemeDigestKey extends DigestKey {

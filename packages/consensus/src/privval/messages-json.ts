@@ -5,8 +5,8 @@
  */
 import type { SignerScheme } from '@cairn/keys/remote-signer'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
-import type { MsgType, Proposal, Vote } from '../messages.ts'
-import type { SignatureScheme } from '../pq/scheme.ts'
+import type { MsgType, Proposal, Vote } from '../bft/messages.ts'
+import type { SignatureScheme } from '../bft/pq/scheme.ts'
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 // The protocol's scheme names are the chain's: a scheme added on one side only fails to compile here.

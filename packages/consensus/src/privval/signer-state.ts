@@ -8,7 +8,7 @@
  * killed at any instant and restarted never signs two conflicting messages, even with its
  * consensus WAL lost. As CometBFT's `privval` `LastSignState.CheckHRS`.
  */
-import { hashKey } from './messages.ts'
+import { hashKey } from '../bft/messages.ts'
 
 /** The signing steps, ordered within a round. */
 export type SignStep = 1 | 2 | 3

@@ -23,9 +23,9 @@ import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from '
 import { join } from 'node:path'
 import { CairnError, equalsBytes, errorMessage } from '@cairn/utils'
 import { z } from 'zod'
-import { ConsensusErrorCode } from '../../errors.ts'
-import { replaceFileDurably } from '../durable-file.ts'
-import type { SignStep } from '../signer-state.ts'
+import { ConsensusErrorCode } from '../errors.ts'
+import { replaceFileDurably } from './durable-file.ts'
+import type { SignStep } from './signer-state.ts'
 
 /** What one key last signed on one chain. */
 export interface ProtectionRecord {

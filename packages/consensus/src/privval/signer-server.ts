@@ -35,12 +35,12 @@ import {
 import { ConnectionCap } from '@cairn/service-kit/connection-cap'
 import { bytesToHex, CairnError, errorMessage, type Logger } from '@cairn/utils'
 import type { Hex } from 'viem'
-import { ConsensusErrorCode } from '../../errors.ts'
-import { MsgType, signStepOf } from '../messages.ts'
-import type { SchemeDigestKey } from '../pq/pq-digest-key.ts'
-import { pqAddress, type SignatureScheme, signatureBytes } from '../pq/scheme.ts'
-import { proposalDigest, voteDigest } from '../signing.ts'
+import { MsgType, signStepOf } from '../bft/messages.ts'
+import { pqAddress, type SignatureScheme, signatureBytes } from '../bft/pq/scheme.ts'
+import { proposalDigest, voteDigest } from '../bft/signing.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 import { proposalFromJson, voteFromJson } from './messages-json.ts'
+import type { SchemeDigestKey } from './pq-digest-key.ts'
 import { DEFAULT_MAX_HEIGHT_JUMP, type SignProtection } from './protection-db.ts'
 import { ServedConnection } from './served-connection.ts'
 import { resolveSignerLimits, type SignerLimits } from './signer-limits.ts'
@@ -83,7 +83,7 @@ export interface SignerServerOptions {
 export interface SignerServerModules {
   /**
    * The validator keys it holds: private keys (decrypted from their keystores by the caller), or
-   * {@link DigestKey}s (keys on an HSM, `hsm/`); under a post-quantum scheme, {@link SchemeDigestKey}s.
+   * {@link DigestKey}s (keys on an HSM, @cairn/keys `hsm/`); under a post-quantum scheme, {@link SchemeDigestKey}s.
    */
   keys: readonly (Uint8Array | DigestKey)[]
   /**

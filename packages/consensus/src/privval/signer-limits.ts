@@ -7,7 +7,7 @@
 import { MAX_FRAME_BYTES } from '@cairn/keys/remote-signer'
 import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
-import { ConsensusErrorCode } from '../../errors.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 
 export interface SignerLimits {
   /** Open TCP connections on the port in all, counted at accept (before TLS); 0: no limit. */

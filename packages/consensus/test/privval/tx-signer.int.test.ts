@@ -15,15 +15,15 @@ import { Registry } from 'prom-client'
 import { type Hex, recoverTransactionAddress, type TransactionSerializable } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ConsensusErrorCode, MsgType } from '../../src/index.ts'
 import {
   createSignerServerMetrics,
   MemoryProtectionStore,
   RemoteSigner,
   SignerServer,
   SignProtection,
-} from '../../../src/bft/remote-signer/index.ts'
-import { ConsensusErrorCode, MsgType } from '../../../src/index.ts'
-import { validatorKey } from '../../harness/bft-network.ts'
+} from '../../src/privval/index.ts'
+import { validatorKey } from '../harness/bft-network.ts'
 import { makePki } from './tls-fixture.ts'
 
 const CHAIN = 1337n
