@@ -3,6 +3,8 @@
  * HD keys, EIP-55 addresses, and the `customCrypto` object for @ethereumjs.
  */
 export { isValidChecksumAddress, toChecksumAddress } from './address.ts'
+export type { Argon2idParams } from './argon2.ts'
+export { argon2id, jsArgon2id } from './argon2.ts'
 export type { BlobKzg } from './blob-kzg.ts'
 export { BYTES_PER_BLOB, blobKzg, CELLS_PER_EXT_BLOB, pureJsBlobKzg } from './blob-kzg.ts'
 export type { CairnCustomCrypto, CustomCryptoOptions, EcsignOptions } from './custom-crypto.ts'

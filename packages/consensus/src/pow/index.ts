@@ -16,3 +16,22 @@ export {
   targetFromBits,
 } from './compact-bits.ts'
 export { PowErrorCode } from './errors.ts'
+export type { ForkChoice, WorkHeader, WorkTip } from './fork-choice.ts'
+export { heaviestHead, prefersHead, workHeader } from './fork-choice.ts'
+export type { Seal, SealParams } from './seal.ts'
+export {
+  checkDifficulty,
+  checkSealParams,
+  DEFAULT_SEAL_PARAMS,
+  nonceBytes,
+  proofValue,
+  SEAL_PARAM_BOUNDS,
+  SEAL_SALT,
+  sealHash,
+  sealProof,
+  trySeal,
+  trySealHash,
+  verifySeal,
+  withSeal,
+} from './seal.ts'
+export { workOf } from './work.ts'
