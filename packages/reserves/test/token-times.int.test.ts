@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
 import { parseKeyFile } from '../src/service/at-rest.ts'
 import { signToken } from '../src/service/auth.ts'
+import { createAuthenticator } from '../src/service/authenticator.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('token-times-secret-token-times!!!')
@@ -18,22 +19,17 @@ const token = (claims: Record<string, unknown>) => signHs256({ sub: 'ops', role:
 describe('bearer token times', () => {
   let db: OpenedSql
   let strict: ReservesService
-  let lenient: ReservesService
   const get = (svc: ReservesService, t: string) =>
     svc.app.inject({ method: 'GET', url: '/v1/ledger', headers: { authorization: `Bearer ${t}` } })
   beforeAll(async () => {
     db = await openTestSql('pglite')
-    const make = (tokenTimes?: { maxLifetimeSeconds: number; clockSkewSeconds: number }) =>
-      createReservesService(
-        { ...DEFAULT_SERVICE_OPTIONS, jwtSecret: secret, ...(tokenTimes ? { tokenTimes } : {}) },
-        { sql: db.sql, key: parseKeyFile('3a'.repeat(32)), logger: silentLogger, clockMs: () => NOW_MS },
-      )
-    strict = make()
-    lenient = make({ maxLifetimeSeconds: 30 * 86_400, clockSkewSeconds: 300 })
+    strict = createReservesService(
+      { ...DEFAULT_SERVICE_OPTIONS, jwtSecret: secret },
+      { sql: db.sql, key: parseKeyFile('3a'.repeat(32)), logger: silentLogger, clockMs: () => NOW_MS },
+    )
   })
   afterAll(async () => {
     await strict?.close()
-    await lenient?.close()
     await db?.close()
   })
 
@@ -83,13 +79,26 @@ describe('bearer token times', () => {
     ).toBe(200)
   })
 
-  it('takes its bounds from the options', async () => {
+  it("takes its bounds from the options (the service's tokenTimes, --jwt-max-lifetime and --jwt-clock-skew)", async () => {
+    const lenient = createAuthenticator(
+      {
+        jwtSecret: secret,
+        jwks: null,
+        apiKeys: [],
+        tokenTimes: { maxLifetimeSeconds: 30 * 86_400, clockSkewSeconds: 300 },
+      },
+      { logger: silentLogger, metrics: null, clockMs: () => NOW_MS },
+    )
+    const auth = (t: string) => lenient({ authorization: `Bearer ${t}` })
     const week = token({ iat: now, exp: now + 7 * 86_400 })
     expect((await get(strict, week)).statusCode).toBe(401)
-    expect((await get(lenient, week)).statusCode).toBe(200)
+    expect(await auth(week)).toMatchObject({ sub: 'ops', role: 'admin' })
     const aheadFourMinutes = token({ iat: now + 240, exp: now + 3600 })
     expect((await get(strict, aheadFourMinutes)).statusCode).toBe(401)
-    expect((await get(lenient, aheadFourMinutes)).statusCode).toBe(200)
-    expect((await get(lenient, token({ iat: now, exp: Date.UTC(3000, 0, 1) / 1000 }))).statusCode).toBe(401)
+    expect(await auth(aheadFourMinutes)).toMatchObject({ sub: 'ops' })
+    await expect(auth(token({ iat: now, exp: Date.UTC(3000, 0, 1) / 1000 }))).rejects.toMatchObject({
+      code: 'RESERVES_UNAUTHENTICATED',
+      message: expect.stringMatching(/at most 2592000 s/),
+    })
   })
 })
