@@ -1,0 +1,103 @@
+import { CairnError } from '@cairn/utils'
+import { GhostdagErrorCode } from './errors.ts'
+import type { BlockHash } from './hash.ts'
+import { compareSortable } from './ordering.ts'
+import { GhostdagManager } from './protocol.ts'
+import { ReachabilityIndex } from './reachability/reachability.ts'
+import type { ReachabilityStore } from './reachability/store.ts'
+import type { ReindexParams } from './reachability/tree.ts'
+import type { GhostdagData, GhostdagStore, RelationsStore, WorkStore } from './store.ts'
+
+export interface BlockDagOptions {
+  k: number
+  genesis: BlockHash
+  reindex?: ReindexParams
+}
+
+export interface BlockDagModules {
+  /** Parents, work and GhostDAG data (one object may hold all three, as `MemoryDagStore` does). */
+  store: RelationsStore & GhostdagStore & WorkStore
+  reachability: ReachabilityStore
+}
+
+/**
+ * A block DAG as a header processor grows it: each block, once its parents are known, gets its
+ * GhostDAG data and joins the reachability index, in that order (GhostDAG reads reachability of
+ * the blocks before it; the index needs the block's selected parent and mergeset). Tracks the sink
+ * (the block of highest blue work: the virtual's selected parent) and keeps the reindex root behind it.
+ */
+export class BlockDag {
+  readonly ghostdag: GhostdagManager
+  readonly reachability: ReachabilityIndex
+  readonly #store: BlockDagModules['store']
+  #sink: { hash: BlockHash; blueWork: bigint }
+
+  constructor(opts: BlockDagOptions, modules: BlockDagModules) {
+    this.#store = modules.store
+    this.reachability = new ReachabilityIndex({ reindex: opts.reindex }, { store: modules.reachability })
+    this.ghostdag = new GhostdagManager(
+      { k: opts.k, genesis: opts.genesis },
+      {
+        relations: modules.store,
+        ghostdag: modules.store,
+        reachability: this.reachability,
+        work: (hash) => {
+          const w = modules.store.getWork(hash)
+          if (w === undefined) throw new CairnError(GhostdagErrorCode.UNKNOWN_BLOCK, `no work stored for ${hash}`)
+          return w
+        },
+      },
+    )
+    if (!modules.store.getGhostdag(opts.genesis)) {
+      modules.store.putParents(opts.genesis, [])
+      modules.store.putWork(opts.genesis, 0n)
+      modules.store.putGhostdag(opts.genesis, this.ghostdag.genesisData())
+    }
+    this.reachability.init(opts.genesis)
+    this.#sink = { hash: opts.genesis, blueWork: 0n }
+  }
+
+  /** The block of highest blue work (ties by hash): the virtual's selected parent. */
+  get sink(): BlockHash {
+    return this.#sink.hash
+  }
+
+  has(hash: BlockHash): boolean {
+    return this.#store.getGhostdag(hash) !== undefined
+  }
+
+  get(hash: BlockHash): GhostdagData | undefined {
+    return this.#store.getGhostdag(hash)
+  }
+
+  /**
+   * Adds a block whose parents are all known. Refuses (with `UNKNOWN_BLOCK`, `fault: 'caller'`) a
+   * block already added, no parents, a parent named twice or a parent not added yet.
+   */
+  addBlock(hash: BlockHash, parents: readonly BlockHash[], work: bigint): GhostdagData {
+    if (this.has(hash)) throw refused(`block ${hash} is already in the DAG`)
+    if (parents.length === 0) throw refused(`block ${hash} has no parents`)
+    const seen = new Set<BlockHash>()
+    for (const p of parents) {
+      if (seen.has(p)) throw refused(`block ${hash} names parent ${p} twice`)
+      seen.add(p)
+      if (!this.has(p)) throw refused(`block ${hash} has parent ${p}, which is not in the DAG`)
+    }
+    if (work <= 0n) throw refused(`block ${hash} must carry positive work, got ${work}`)
+    const data = this.ghostdag.ghostdag(parents)
+    this.#store.putParents(hash, [...parents])
+    this.#store.putWork(hash, work)
+    this.#store.putGhostdag(hash, data)
+    this.reachability.addBlock(hash, data.selectedParent, [...data.mergesetBlues.slice(1), ...data.mergesetReds])
+    const candidate = { hash, blueWork: data.blueWork }
+    if (compareSortable(candidate, this.#sink) > 0) {
+      this.#sink = candidate
+      this.reachability.hintVirtualSelectedParent(hash)
+    }
+    return data
+  }
+}
+
+function refused(message: string): CairnError {
+  return new CairnError(GhostdagErrorCode.UNKNOWN_BLOCK, message, { fault: 'caller' })
+}

@@ -1,0 +1,33 @@
+/**
+ * GhostDAG and the reachability index (`@cairn/consensus/ghostdag`), as Kaspa lays them out
+ * (`consensus/src/processes/ghostdag`, `reachability`): pure modules over store interfaces the
+ * GhostDAG engine backs with its database; in-memory stores for tests, the CLI and the bench.
+ */
+export type { BlockDagModules, BlockDagOptions } from './dag.ts'
+export { BlockDag } from './dag.ts'
+export { GhostdagErrorCode } from './errors.ts'
+export type { BlockHash } from './hash.ts'
+export { compareHashes, hashFromBytes, hashFromTestId } from './hash.ts'
+export { unorderedMergeset } from './mergeset.ts'
+export type { SortableBlock } from './ordering.ts'
+export { compareSortable, sortBlocks } from './ordering.ts'
+export type { GhostdagModules, GhostdagOptions } from './protocol.ts'
+export { GhostdagManager } from './protocol.ts'
+export type { Interval } from './reachability/interval.ts'
+export type { ReachabilityIndexOptions, ReachabilityService } from './reachability/reachability.ts'
+export { ReachabilityIndex } from './reachability/reachability.ts'
+export type { ReachabilityStore, ReachabilityStoreReader } from './reachability/store.ts'
+export { MemoryReachabilityStore } from './reachability/store.ts'
+export type { ReindexParams } from './reachability/tree.ts'
+export { DEFAULT_REINDEX_PARAMS } from './reachability/tree.ts'
+export type {
+  GhostdagData,
+  GhostdagStore,
+  GhostdagStoreReader,
+  RelationsReader,
+  RelationsStore,
+  WorkStore,
+} from './store.ts'
+export { GENESIS_PARENT, MemoryDagStore } from './store.ts'
+export type { TestDag, TestDagBlockResult } from './test-dag.ts'
+export { checkK, parseTestDag, runTestDag, TEST_DAG_BLOCK_WORK } from './test-dag.ts'
