@@ -18,6 +18,8 @@ export {
 export { PowErrorCode } from './errors.ts'
 export type { ForkChoice, WorkHeader, WorkTip } from './fork-choice.ts'
 export { heaviestHead, prefersHead, workHeader } from './fork-choice.ts'
+export type { PowChainParams } from './params.ts'
+export { DEFAULT_POW_CONFIG, genesisAnchor, parsePowConfig, powConfigJson, powConfigSchema } from './params.ts'
 export type { Seal, SealParams } from './seal.ts'
 export {
   checkDifficulty,
