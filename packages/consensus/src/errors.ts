@@ -59,6 +59,27 @@ export const ConsensusErrorCode = {
   STAKING_INVALID_GENESIS: 'CONSENSUS_STAKING_INVALID_GENESIS',
   /** The chain reached a scheduled upgrade this build does not know: the node stops there. */
   UPGRADE_REQUIRED: 'CONSENSUS_UPGRADE_REQUIRED',
+  // The validator's key files in the datadir (privval/: key-file.ts, validator-rotation.ts,
+  // promote-next-key.ts). Published as the node's codes (`NodeErrorCode.KEY_*`, the same strings)
+  // before these files moved here; kept as they are.
+  /** A key or ML-DSA seed file that is absent (where required) or holds no valid key. */
+  KEY_FILE_INVALID: 'KEY_FILE_INVALID',
+  /** A key or seed file readable or writable by other users than its owner. */
+  KEY_FILE_PERMISSIONS: 'KEY_FILE_PERMISSIONS',
+  /** A height-scheduled rotation to a height that is not above the head. */
+  KEY_ROTATION_HEIGHT: 'KEY_ROTATION_HEIGHT',
+  /** A height-scheduled rotation that is incomplete or unreadable (`validator.rotation.json`, `validator.next.key`). */
+  KEY_ROTATION_INVALID: 'KEY_ROTATION_INVALID',
+  /** A rotation asked for with no `validator.key` to rotate. */
+  KEY_ROTATION_NO_KEY: 'KEY_ROTATION_NO_KEY',
+  /** A rotation asked for while another is pending. */
+  KEY_ROTATION_PENDING: 'KEY_ROTATION_PENDING',
+  /** The next consensus key's promotion: a retired key file, or the key files, are not the keys expected. */
+  KEY_PROMOTION_CONFLICT: 'KEY_PROMOTION_CONFLICT',
+  /** `validator.next.key` without `validator.key`: a key file moved by hand (the start refuses it). */
+  KEY_PROMOTION_INTERRUPTED: 'KEY_PROMOTION_INTERRUPTED',
+  /** A promotion asked for with no next key (or no current key) to promote. */
+  KEY_PROMOTION_NOTHING: 'KEY_PROMOTION_NOTHING',
 } as const
 export type ConsensusErrorCode = (typeof ConsensusErrorCode)[keyof typeof ConsensusErrorCode]
 

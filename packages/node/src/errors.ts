@@ -30,6 +30,8 @@ export const NodeErrorCode = {
   RESTORE_TARGET_NOT_EMPTY: 'RESTORE_TARGET_NOT_EMPTY',
   EXPORT_BLOCK_MISSING: 'EXPORT_BLOCK_MISSING',
   EXPORT_RANGE_INVALID: 'EXPORT_RANGE_INVALID',
+  // The validator's key files are @cairn/consensus privval/'s, which throws ConsensusErrorCode.KEY_*: the
+  // same strings as these (kept here for the node's own key files and for callers that test them).
   KEY_FILE_INVALID: 'KEY_FILE_INVALID',
   KEY_FILE_PERMISSIONS: 'KEY_FILE_PERMISSIONS',
   KEY_ROTATION_HEIGHT: 'KEY_ROTATION_HEIGHT',

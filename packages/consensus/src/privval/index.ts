@@ -1,15 +1,35 @@
 /**
  * Everything a validator signs with (`@cairn/consensus/privval`; CometBFT's `privval/`), in one
- * place: the engine's {@link ConsensusSigner} and its in-process backend ({@link ValidatorSigner}
- * behind a double-sign {@link SignerState}, kept in a file by {@link FileSignerState}); the
- * post-quantum signer keys (`pq-digest-key.ts`); the remote signer — the validator's client
- * ({@link RemoteSigner}) and the `cairn signer serve` process ({@link SignerServer}, its connection
- * limits and metrics, its own protection record `protection-db.ts`). Keys are `DigestKey`s
- * (@cairn/keys): in process or on a PKCS#11 token. The signer's wire protocol and the transaction
- * client are @cairn/keys `remote-signer/`. See docs/operations/keys.md.
+ * place, behind one call: {@link openValidatorSigner} (open-validator-signer.ts) gives the node
+ * the signer its config names. Inside:
+ * - the engine's {@link ConsensusSigner} and the in-process backend, {@link ValidatorSigner} behind
+ *   a double-sign {@link SignerState} ({@link FileSignerState} in the datadir);
+ * - the validator's key files in the datadir: the key (key-file.ts), a height-scheduled rotation
+ *   (validator-rotation.ts), the ML-DSA seeds (pq-seed-file.ts, hsm-pq-seeds.ts) and the promotion
+ *   of the next key once the chain rotated (promote-next-key.ts);
+ * - the signers per backend and scheme: post-quantum keys (pq-digest-key.ts) and signers
+ *   (pq-signer.ts), a key on a PKCS#11 token (hsm-signer.ts);
+ * - the remote signer: the validator's client ({@link RemoteSigner}) and the `cairn signer serve`
+ *   process ({@link SignerServer}, its connection limits and metrics, its own protection record
+ *   protection-db.ts).
+ * Keys are `DigestKey`s (@cairn/keys): in process or on a PKCS#11 token. The signer's wire
+ * protocol and the transaction client are @cairn/keys `remote-signer/`. See docs/operations/keys.md.
  */
 export { ConsensusErrorCode } from '../errors.ts'
 export { FileSignerState } from './file-signer-state.ts'
+export type { HsmPqSeeds } from './hsm-pq-seeds.ts'
+export { checkHsmPqSeedFiles, hsmPqSeeds } from './hsm-pq-seeds.ts'
+export type { HsmHybridOptions, HsmPqRotation, HsmSignerModules } from './hsm-signer.ts'
+export { openHsmSigner } from './hsm-signer.ts'
+export type { KeyFile } from './key-file.ts'
+export { checkKeyFilePermissions, loadOrCreateKey } from './key-file.ts'
+export type {
+  OpenedValidatorSigner,
+  OpenValidatorSignerModules,
+  ValidatorChain,
+  ValidatorDatadir,
+} from './open-validator-signer.ts'
+export { openValidatorSigner } from './open-validator-signer.ts'
 export type {
   HybridDigestKeyOptions,
   PqDigestKeyModules,
@@ -17,6 +37,45 @@ export type {
   SchemeDigestKey,
 } from './pq-digest-key.ts'
 export { hybridDigestKey, mlDsaDigestKey } from './pq-digest-key.ts'
+export {
+  loadOrCreatePqSeed,
+  loadPqSeed,
+  PQ_NEXT_SEED_FILE,
+  PQ_SEED_FILE,
+  pqNextSeedPath,
+  pqSeedPath,
+  retiredPqSeedName,
+} from './pq-seed-file.ts'
+export type { PqValidatorSigner } from './pq-signer.ts'
+export {
+  checkGenesisPqKey,
+  checkHybridSignerKind,
+  checkPqSignerKind,
+  checkPqSignerRotation,
+  hybridValidatorSigner,
+  mlDsaValidatorSigner,
+  pqValidatorSigner,
+} from './pq-signer.ts'
+export type {
+  HeadSource,
+  NextKeyPromotionModules,
+  PromotedKeys,
+  PromotionKeys,
+  ValidatorSetView,
+} from './promote-next-key.ts'
+export {
+  movePqSeed,
+  NextKeyPromotion,
+  nextKeyPromotion,
+  pqNextKeyPromotion,
+  pqSeedAddress,
+  promoteHsmPqSeeds,
+  promoteNextKeyFile,
+  promoteNextPqKeyFiles,
+  recoverKeyPromotion,
+  retiredKeyFiles,
+  retiredKeyName,
+} from './promote-next-key.ts'
 export type { ProtectionCheck, ProtectionRecord, ProtectionRule, ProtectionStore } from './protection-db.ts'
 export {
   checkProtection,
@@ -29,6 +88,7 @@ export type { RemoteSignerMetrics, RemoteSignerModules, RemoteSignerOptions } fr
 export { createRemoteSignerMetrics, RemoteSigner } from './remote-signer.ts'
 export type { SessionDrop } from './served-connection.ts'
 export { SESSION_DROPS } from './served-connection.ts'
+export type { HsmSignerConfig, RemoteSignerConfig, ValidatorSignerConfig } from './signer-config.ts'
 export type { SignerLimits } from './signer-limits.ts'
 export { DEFAULT_SIGNER_LIMITS, resolveSignerLimits } from './signer-limits.ts'
 export type { SignerServerMetrics } from './signer-metrics.ts'
@@ -37,6 +97,8 @@ export type { SignerServerModules, SignerServerOptions } from './signer-server.t
 export { certificateFingerprint, SignerServer } from './signer-server.ts'
 export type { SignCheck, SignedRecord, SignerState, SignStep } from './signer-state.ts'
 export { checkSign, MemorySignerState } from './signer-state.ts'
+export type { ValidatorKeys } from './validator-rotation.ts'
+export { loadValidatorKeys, scheduleValidatorRotation } from './validator-rotation.ts'
 export type {
   ConsensusSigner,
   SignRefusal,

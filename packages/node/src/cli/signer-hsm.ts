@@ -13,13 +13,12 @@
  */
 import { existsSync } from 'node:fs'
 import { ConsensusErrorCode } from '@cairn/consensus'
+import { loadOrCreateKey, loadPqSeed } from '@cairn/consensus/privval'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { mlDsa65Keygen, publicKeyToAddress, toChecksumAddress } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
-import { loadOrCreateKey } from '../keys/key-file.ts'
-import { loadPqSeed } from '../keys/pq-seed-file.ts'
 import { formatRotationArgs } from './rotation-args.ts'
 
 interface TokenOptions {

@@ -1,9 +1,14 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import {
+  type KeyFile,
+  loadOrCreateKey,
+  loadValidatorKeys,
+  type PromotedKeys,
+  recoverKeyPromotion,
+  type ValidatorKeys,
+} from '@cairn/consensus/privval'
 import type { DatadirLayout } from '../datadir.ts'
-import { type KeyFile, loadOrCreateKey } from './key-file.ts'
-import { type PromotedKeys, recoverKeyPromotion } from './promote-next-key.ts'
-import { loadValidatorKeys, type ValidatorKeys } from './validator-rotation.ts'
 
 /** The node's own keys: `DATADIR/keys/node.key` (identity) and `DATADIR/keys/validator.key`. */
 export interface NodeKeys {

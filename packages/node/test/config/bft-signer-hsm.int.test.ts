@@ -18,6 +18,15 @@ import {
   voteDigest,
 } from '@cairn/consensus'
 import { createSchemeVerifier, verifyVoteSignature } from '@cairn/consensus/pq'
+import {
+  loadOrCreatePqSeed,
+  loadPqSeed,
+  nextKeyPromotion,
+  openHsmSigner,
+  pqNextSeedPath,
+  pqSeedPath,
+  retiredPqSeedName,
+} from '@cairn/consensus/privval'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { keccak256, mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
@@ -30,15 +39,6 @@ import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/
 import { registerSigner } from '../../src/cli/commands/signer.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { createEngine } from '../../src/engine.ts'
-import { openHsmSigner } from '../../src/hsm-signer.ts'
-import {
-  loadOrCreatePqSeed,
-  loadPqSeed,
-  pqNextSeedPath,
-  pqSeedPath,
-  retiredPqSeedName,
-} from '../../src/keys/pq-seed-file.ts'
-import { nextKeyPromotion } from '../../src/keys/promote-next-key.ts'
 
 const missing = softHsmMissing()
 if (missing) console.warn(`skipping the HSM signer config tests: ${missing}`)

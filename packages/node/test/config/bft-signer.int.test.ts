@@ -13,6 +13,7 @@ import {
   FileProtectionStore,
   hybridDigestKey,
   mlDsaDigestKey,
+  NextKeyPromotion,
   type SchemeDigestKey,
   SignerServer,
   SignProtection,
@@ -24,7 +25,6 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { makePki, UNIT_PEM } from '../../../consensus/test/privval/tls-fixture.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { createEngine } from '../../src/engine.ts'
-import { NextKeyPromotion } from '../../src/keys/promote-next-key.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-bft-signer-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

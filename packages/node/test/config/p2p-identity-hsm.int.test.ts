@@ -5,6 +5,7 @@
 // keys loader then neither reads nor makes node.key.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { openHsmSigner } from '@cairn/consensus/privval'
 import { ecdsaRecover, publicKeyToAddress, sha256 } from '@cairn/crypto'
 import { Pkcs11Token } from '@cairn/keys'
 import { bytesToHex, isCairnError, silentLogger, writerLogger } from '@cairn/utils'
@@ -14,7 +15,6 @@ import { makeSoftHsm, SOFTHSM_MODULE, softHsmMissing } from '../../../keys/test/
 import { loadConfig } from '../../src/config/load.ts'
 import { datadirLayout } from '../../src/datadir.ts'
 import { openHsmIdentity } from '../../src/hsm-identity.ts'
-import { openHsmSigner } from '../../src/hsm-signer.ts'
 import { loadNodeKeys } from '../../src/keys/node-keys.ts'
 
 const missing = softHsmMissing()

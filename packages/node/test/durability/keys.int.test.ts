@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { checkKeyFilePermissions, loadOrCreateKey } from '@cairn/consensus/privval'
 import { afterAll, describe, expect, it } from 'vitest'
-import { checkKeyFilePermissions, loadOrCreateKey } from '../../src/keys/key-file.ts'
 import { runCli } from '../cli/run-cli.ts'
 
 const dirs: string[] = []

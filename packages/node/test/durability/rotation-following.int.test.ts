@@ -4,9 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { loadOrCreateKey, loadValidatorKeys, scheduleValidatorRotation } from '@cairn/consensus/privval'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadOrCreateKey } from '../../src/keys/key-file.ts'
-import { loadValidatorKeys, scheduleValidatorRotation } from '../../src/keys/validator-rotation.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'cairn-rotation-following-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

@@ -9,22 +9,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BftConfig, DEFAULT_TIMEOUTS, MemorySignerState, MsgType, voteDigest } from '@cairn/consensus'
 import { pqAddress, verifyVoteSignature } from '@cairn/consensus/pq'
+import {
+  checkPqSignerRotation,
+  loadOrCreateKey,
+  loadOrCreatePqSeed,
+  loadValidatorKeys,
+  pqNextKeyPromotion,
+  pqNextSeedPath,
+  pqSeedAddress,
+  pqSeedPath,
+  pqValidatorSigner,
+  promoteNextPqKeyFiles,
+  retiredKeyName,
+  retiredPqSeedName,
+} from '@cairn/consensus/privval'
 import { mlDsa65Keygen } from '@cairn/crypto'
 import { bytesToHex, hexToBytes, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { rotationFiles } from '../../src/cli/commands/staking.ts'
 import { datadirLayout } from '../../src/datadir.ts'
-import { checkPqSignerRotation, pqValidatorSigner } from '../../src/hybrid-signer.ts'
-import { loadOrCreateKey } from '../../src/keys/key-file.ts'
 import { loadNodeKeys } from '../../src/keys/node-keys.ts'
-import { loadOrCreatePqSeed, pqNextSeedPath, pqSeedPath, retiredPqSeedName } from '../../src/keys/pq-seed-file.ts'
-import {
-  pqNextKeyPromotion,
-  pqSeedAddress,
-  promoteNextPqKeyFiles,
-  retiredKeyName,
-} from '../../src/keys/promote-next-key.ts'
-import { loadValidatorKeys } from '../../src/keys/validator-rotation.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'cairn-pq-rotation-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

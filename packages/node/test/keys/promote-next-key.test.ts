@@ -6,19 +6,20 @@ import { linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ValidatorSchedule } from '@cairn/consensus'
-import { hexToBytes, TypedEmitter, writerLogger } from '@cairn/utils'
-import { afterAll, describe, expect, it } from 'vitest'
-import { datadirLayout } from '../../src/datadir.ts'
-import { loadOrCreateKey } from '../../src/keys/key-file.ts'
-import { loadNodeKeys } from '../../src/keys/node-keys.ts'
 import {
+  loadOrCreateKey,
+  loadValidatorKeys,
   NextKeyPromotion,
   nextKeyPromotion,
   promoteNextKeyFile,
   recoverKeyPromotion,
   retiredKeyName,
-} from '../../src/keys/promote-next-key.ts'
-import { loadValidatorKeys, scheduleValidatorRotation } from '../../src/keys/validator-rotation.ts'
+  scheduleValidatorRotation,
+} from '@cairn/consensus/privval'
+import { hexToBytes, TypedEmitter, writerLogger } from '@cairn/utils'
+import { afterAll, describe, expect, it } from 'vitest'
+import { datadirLayout } from '../../src/datadir.ts'
+import { loadNodeKeys } from '../../src/keys/node-keys.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'cairn-promote-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

@@ -1,9 +1,9 @@
 import { join } from 'node:path'
 import { openStoredChain } from '@cairn/chain'
+import { scheduleValidatorRotation } from '@cairn/consensus/privval'
 import { LevelKV } from '@cairn/db'
 import { type Command, InvalidArgumentError } from 'commander'
 import { datadirLayout } from '../../datadir.ts'
-import { scheduleValidatorRotation } from '../../keys/validator-rotation.ts'
 
 function height(v: string): bigint {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a block height')

@@ -17,15 +17,20 @@ import { isIP } from 'node:net'
 import { dirname, join } from 'node:path'
 import { ConsensusErrorCode, type DigestKey } from '@cairn/consensus'
 import { parseSignatureScheme, rawDigestKey } from '@cairn/consensus/pq'
-import { hybridDigestKey, mlDsaDigestKey } from '@cairn/consensus/privval'
+import {
+  checkKeyFilePermissions,
+  hybridDigestKey,
+  loadOrCreateKey,
+  loadPqSeed,
+  mlDsaDigestKey,
+  PQ_SEED_FILE,
+} from '@cairn/consensus/privval'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { decryptKeystore } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'
 import { CairnError, errorMessage, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
 import { readPassword } from '../../config/password.ts'
-import { checkKeyFilePermissions, loadOrCreateKey } from '../../keys/key-file.ts'
-import { loadPqSeed, PQ_SEED_FILE } from '../../keys/pq-seed-file.ts'
 import { writeKeystore } from '../../keystore-dir.ts'
 import { buildCommit, VERSION } from '../../version.ts'
 import { formatRotationArgs } from '../rotation-args.ts'

@@ -6,14 +6,19 @@
  */
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import {
+  type KeyFile,
+  loadOrCreateKey,
+  loadOrCreatePqSeed,
+  loadPqSeed,
+  PQ_NEXT_SEED_FILE,
+} from '@cairn/consensus/privval'
 import { STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { type Abi, formatEther, type Hex, isAddress, parseEther } from 'viem'
 import { NodeErrorCode } from '../../errors.ts'
-import { type KeyFile, loadOrCreateKey } from '../../keys/key-file.ts'
-import { loadOrCreatePqSeed, loadPqSeed, PQ_NEXT_SEED_FILE } from '../../keys/pq-seed-file.ts'
 import { type ChainClient, connect, eventOf, type SendResult, sendContractTx } from '../chain-tx/contract-tx.ts'
 import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
 

@@ -53,7 +53,7 @@ import {
 import { basename, dirname, join } from 'node:path'
 import { keccak256, mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, equalsBytes, errorMessage, fsyncDir, hexToBytes, type Logger } from '@cairn/utils'
-import { NodeErrorCode } from '../errors.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 import { type KeyFile, loadOrCreateKey } from './key-file.ts'
 import { loadPqSeed, pqNextSeedPath, pqSeedPath, retiredPqSeedName } from './pq-seed-file.ts'
 import type { ValidatorKeys } from './validator-rotation.ts'
@@ -126,14 +126,14 @@ export function promoteNextKeyFile(keysDir: string, expected?: { current: string
   const next = existingKey(p.next, 'next validator key')
   if (old === null || next === null) {
     throw new CairnError(
-      NodeErrorCode.KEY_PROMOTION_NOTHING,
+      ConsensusErrorCode.KEY_PROMOTION_NOTHING,
       `${keysDir} holds no ${old === null ? 'validator.key' : 'validator.next.key'}: there is no next key to promote`,
       { fault: 'caller', hint: 'a promotion needs validator.key and validator.next.key' },
     )
   }
   if (expected !== undefined && (old.address !== expected.current || next.address !== expected.next)) {
     throw new CairnError(
-      NodeErrorCode.KEY_PROMOTION_CONFLICT,
+      ConsensusErrorCode.KEY_PROMOTION_CONFLICT,
       `the key files changed since the start: validator.key is ${old.address} and validator.next.key ${next.address}, not ${expected.current} and ${expected.next}`,
       { fault: 'caller', hint: 'put back the files the node started with, or restart it to load the ones there now' },
     )
@@ -145,7 +145,7 @@ export function promoteNextKeyFile(keysDir: string, expected?: { current: string
     fsyncDir(keysDir)
   } else if (kept.address !== old.address) {
     throw new CairnError(
-      NodeErrorCode.KEY_PROMOTION_CONFLICT,
+      ConsensusErrorCode.KEY_PROMOTION_CONFLICT,
       `${retiredPath} holds the key of ${kept.address}, not of ${old.address}: the old key cannot be kept under its name`,
       { fault: 'caller', hint: 'move that file away (it is not the key its name says), then start again' },
     )
@@ -182,7 +182,7 @@ export function recoverKeyPromotion(keysDir: string, opts: { validator: boolean 
   if (retired.length === 0 && !opts.validator) return null
   const next = loadOrCreateKey(p.next, 'next validator key')
   throw new CairnError(
-    NodeErrorCode.KEY_PROMOTION_INTERRUPTED,
+    ConsensusErrorCode.KEY_PROMOTION_INTERRUPTED,
     `${keysDir} holds validator.next.key (${next.address}) but no validator.key${retired.length > 0 ? ` (retired: ${retired.join(', ')})` : ''}: a key file was moved by hand`,
     {
       fault: 'caller',
@@ -235,7 +235,7 @@ export function movePqSeed(keysDir: string, retiredAddress: string): string {
   if (!existsSync(nextSeedPath)) {
     if (existsSync(retiredPath)) return retiredPath
     throw new CairnError(
-      NodeErrorCode.KEY_PROMOTION_NOTHING,
+      ConsensusErrorCode.KEY_PROMOTION_NOTHING,
       `${keysDir} holds no validator.next.mldsa.seed: there is no next ML-DSA seed to promote`,
       { fault: 'caller', hint: 'a promotion on a hybrid or ml-dsa-65 chain needs validator.next.mldsa.seed' },
     )
@@ -246,7 +246,7 @@ export function movePqSeed(keysDir: string, retiredAddress: string): string {
     fsyncDir(keysDir)
   } else if (!equalsBytes(loadPqSeed(retiredPath), current)) {
     throw new CairnError(
-      NodeErrorCode.KEY_PROMOTION_CONFLICT,
+      ConsensusErrorCode.KEY_PROMOTION_CONFLICT,
       `${retiredPath} holds another ML-DSA seed than validator.mldsa.seed: the old seed cannot be kept under its name`,
       { fault: 'caller', hint: 'move that file away (it is not the seed its name says), then start again' },
     )
@@ -281,7 +281,7 @@ export function promoteNextPqKeyFiles(
   }
   const key = existingKey(p.current, 'validator key')
   if (key === null) {
-    throw new CairnError(NodeErrorCode.KEY_PROMOTION_NOTHING, `${keysDir} holds no validator.key`, {
+    throw new CairnError(ConsensusErrorCode.KEY_PROMOTION_NOTHING, `${keysDir} holds no validator.key`, {
       fault: 'caller',
       hint: 'an ml-dsa-65 validator keeps its operator key validator.key beside its seed',
     })
@@ -312,7 +312,7 @@ export function promoteHsmPqSeeds(keysDir: string, expected: { current: string; 
     const found = pqSeedAddress(loadPqSeed(nextSeedPath))
     if (found !== expected.nextPq) {
       throw new CairnError(
-        NodeErrorCode.KEY_PROMOTION_CONFLICT,
+        ConsensusErrorCode.KEY_PROMOTION_CONFLICT,
         `the seed files changed since the start: validator.next.mldsa.seed is ${found}'s, not ${expected.nextPq}'s`,
         { fault: 'caller', hint: 'put back the seed the node started with, or restart it to load the one there now' },
       )
@@ -323,7 +323,7 @@ export function promoteHsmPqSeeds(keysDir: string, expected: { current: string; 
 
 function conflict(found: string, expected: { current: string; next: string }): CairnError {
   return new CairnError(
-    NodeErrorCode.KEY_PROMOTION_CONFLICT,
+    ConsensusErrorCode.KEY_PROMOTION_CONFLICT,
     `the key files changed since the start: ${found}, not ${expected.current} and ${expected.next}`,
     { fault: 'caller', hint: 'put back the files the node started with, or restart it to load the ones there now' },
   )

@@ -7,15 +7,15 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type BftConfig, DEFAULT_TIMEOUTS, MemorySignerState, MsgType, voteDigest } from '@cairn/consensus'
-import { pqAddress, verifyVoteSignature } from '@cairn/consensus/pq'
 import { mlDsa65Keygen } from '@cairn/crypto'
 import { bytesToHex, hexToBytes, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
-import { checkPqSignerKind, mlDsaValidatorSigner } from '../../src/hybrid-signer.ts'
-import { loadOrCreateKey } from '../../src/keys/key-file.ts'
-import { loadOrCreatePqSeed, pqSeedPath } from '../../src/keys/pq-seed-file.ts'
-import { loadValidatorKeys } from '../../src/keys/validator-rotation.ts'
+import { pqAddress, verifyVoteSignature } from '../../src/bft/pq/index.ts'
+import { type BftConfig, DEFAULT_TIMEOUTS, MemorySignerState, MsgType, voteDigest } from '../../src/index.ts'
+import { loadOrCreateKey } from '../../src/privval/key-file.ts'
+import { loadOrCreatePqSeed, pqSeedPath } from '../../src/privval/pq-seed-file.ts'
+import { checkPqSignerKind, mlDsaValidatorSigner } from '../../src/privval/pq-signer.ts'
+import { loadValidatorKeys } from '../../src/privval/validator-rotation.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-mldsa-signer-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, w
 import { dirname } from 'node:path'
 import { isValidPrivateKey, privateKeyToAddress, toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError } from '@cairn/utils'
-import { NodeErrorCode } from '../errors.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 
 /** A secp256k1 key kept as a hex file in the datadir. */
 export interface KeyFile {
@@ -18,7 +18,7 @@ export function checkKeyFilePermissions(path: string, label: string): void {
   const mode = statSync(path).mode & 0o777
   if ((mode & 0o077) !== 0) {
     throw new CairnError(
-      NodeErrorCode.KEY_FILE_PERMISSIONS,
+      ConsensusErrorCode.KEY_FILE_PERMISSIONS,
       `${label} ${path} has mode ${mode.toString(8).padStart(4, '0')}: it is readable or writable by other users`,
       { fault: 'caller', hint: `run \`chmod 600 ${path}\` (and check who could have read it)` },
     )
@@ -35,10 +35,14 @@ export function loadOrCreateKey(path: string, label: string): KeyFile {
     const text = readFileSync(path, 'utf8').trim().replace(/^0x/, '')
     const key = Uint8Array.from(Buffer.from(text, 'hex'))
     if (!/^[0-9a-fA-F]{64}$/.test(text) || !isValidPrivateKey(key)) {
-      throw new CairnError(NodeErrorCode.KEY_FILE_INVALID, `${label} ${path} does not hold a valid secp256k1 key`, {
-        fault: 'caller',
-        hint: 'restore the file from your key backup, or move it away to create a new key',
-      })
+      throw new CairnError(
+        ConsensusErrorCode.KEY_FILE_INVALID,
+        `${label} ${path} does not hold a valid secp256k1 key`,
+        {
+          fault: 'caller',
+          hint: 'restore the file from your key backup, or move it away to create a new key',
+        },
+      )
     }
     return { path, privateKey: key, address: toChecksumAddress(bytesToHex(privateKeyToAddress(key))) }
   }

@@ -15,8 +15,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConsensusErrorCode } from '@cairn/consensus'
 import { CairnError, equalsBytes } from '@cairn/utils'
+import { ConsensusErrorCode } from '../errors.ts'
 import { loadPqSeed, pqNextSeedPath, pqSeedPath, retiredPqSeedName } from './pq-seed-file.ts'
 import { movePqSeed } from './promote-next-key.ts'
 

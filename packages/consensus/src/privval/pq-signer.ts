@@ -5,7 +5,7 @@
  * and on an `ml-dsa-65` chain over `mlDsaDigestKey` (the seed alone, {@link mlDsaValidatorSigner}).
  *
  * A remote signer (`cairn signer serve --signature-scheme hybrid|ml-dsa-65 --pq-seed-file …`) is
- * allowed: the client checks each signature under the scheme (engine.ts), and so is an HSM under
+ * allowed: the client checks each signature under the scheme (remote-signer.ts), and so is an HSM under
  * hybrid (the token signs the secp256k1 part, the seed in the datadir the ML-DSA part:
  * `hsm-signer.ts`). Refused at start, each saying why: an HSM under ml-dsa-65 (a PKCS#11 token
  * has no ML-DSA), and a seed whose public key is not the one the genesis registers for this
@@ -15,7 +15,7 @@
  * under secp256k1: the signer holds the next key beside the current one and signs each height with
  * the one in its set. So does a remote signer holding both keys with their seeds (`nextAddress`;
  * the client checks each signature against the ML-DSA key of that height's set), and under hybrid
- * an HSM (`nextKey` paired with `validator.next.mldsa.seed`, keys/hsm-pq-seeds.ts). Under hybrid
+ * an HSM (`nextKey` paired with `validator.next.mldsa.seed`, hsm-pq-seeds.ts). Under hybrid
  * the local next key is `validator.next.key` with the next seed `validator.next.mldsa.seed`;
  * under ml-dsa-65 the next seed alone (the validator is its `pqAddress`; `validator.key` is the
  * operator's account and is not rotated). Refused: a
@@ -25,15 +25,18 @@
  */
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { type BftConfig, ConsensusErrorCode, type SignerState, ValidatorSigner } from '@cairn/consensus'
-import { rawDigestKey } from '@cairn/consensus/pq'
-import { hybridDigestKey, mlDsaDigestKey, type SchemeDigestKey } from '@cairn/consensus/privval'
 import { toChecksumAddress } from '@cairn/crypto'
+import { rawDigestKey } from '@cairn/keys'
 import { bytesToHex, CairnError, equalsBytes, type Logger } from '@cairn/utils'
-import type { NodeConfig } from './config/schema.ts'
-import { checkHsmPqSeedFiles } from './keys/hsm-pq-seeds.ts'
-import { loadPqSeed, pqNextSeedPath, pqSeedPath } from './keys/pq-seed-file.ts'
-import type { ValidatorKeys } from './keys/validator-rotation.ts'
+import type { BftConfig } from '../bft/bft-config.ts'
+import { ConsensusErrorCode } from '../errors.ts'
+import { checkHsmPqSeedFiles } from './hsm-pq-seeds.ts'
+import { hybridDigestKey, mlDsaDigestKey, type SchemeDigestKey } from './pq-digest-key.ts'
+import { loadPqSeed, pqNextSeedPath, pqSeedPath } from './pq-seed-file.ts'
+import type { ValidatorSignerConfig } from './signer-config.ts'
+import type { SignerState } from './signer-state.ts'
+import type { ValidatorKeys } from './validator-rotation.ts'
+import { ValidatorSigner } from './validator-signer.ts'
 
 function refuse(message: string, hint: string): CairnError {
   return new CairnError(ConsensusErrorCode.BFT_SIGNER_CONFIG, message, { fault: 'caller', hint })
@@ -43,7 +46,7 @@ function refuse(message: string, hint: string): CairnError {
  * Refuses a signer backend hybrid does not support yet (before anything connects).
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
  */
-export function checkHybridSignerKind(kind: NodeConfig['bft']['signer']['kind']): void {
+export function checkHybridSignerKind(kind: ValidatorSignerConfig['kind']): void {
   checkPqSignerKind(kind, 'hybrid')
 }
 
@@ -53,7 +56,7 @@ export function checkHybridSignerKind(kind: NodeConfig['bft']['signer']['kind'])
  * with the ML-DSA seeds) run under `hybrid` and `ml-dsa-65`; an HSM does not (no ML-DSA on PKCS#11).
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
  */
-export function checkPqSignerKind(kind: NodeConfig['bft']['signer']['kind'], scheme: 'hybrid' | 'ml-dsa-65'): void {
+export function checkPqSignerKind(kind: ValidatorSignerConfig['kind'], scheme: 'hybrid' | 'ml-dsa-65'): void {
   if (kind === 'local' || kind === 'remote') return
   // Hybrid on an HSM: the token holds the secp256k1 part, the ML-DSA seed stays in the datadir.
   if (scheme === 'hybrid') return
@@ -73,7 +76,7 @@ export function checkPqSignerKind(kind: NodeConfig['bft']['signer']['kind'], sch
  * @throws CairnError `CONSENSUS_BFT_SIGNER_CONFIG`
  */
 export function checkPqSignerRotation(
-  signer: NodeConfig['bft']['signer'],
+  signer: ValidatorSignerConfig,
   scheme: 'hybrid' | 'ml-dsa-65',
   keysDir: string | null,
 ): void {

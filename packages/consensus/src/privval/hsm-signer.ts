@@ -6,21 +6,22 @@
  * chain the token signs the secp256k1 part and the datadir's ML-DSA seed the other
  * (docs/consensus/post-quantum.md): an absent seed, or one the genesis does not register for the
  * token key, stops the start too. A rotation on a hybrid chain pairs `nextKey` with
- * `validator.next.mldsa.seed` (keys/hsm-pq-seeds.ts): a half-made pair stops the start.
+ * `validator.next.mldsa.seed` (hsm-pq-seeds.ts): a half-made pair stops the start.
  */
-import { type BftConfig, type DigestKey, FileSignerState, MemorySignerState, ValidatorSigner } from '@cairn/consensus'
-import { hybridDigestKey } from '@cairn/consensus/privval'
 import { toChecksumAddress } from '@cairn/crypto'
-import { openHsmToken } from '@cairn/keys'
+import { type DigestKey, openHsmToken } from '@cairn/keys'
 import { bytesToHex, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
-import type { NodeConfig } from './config/schema.ts'
-import { checkGenesisPqKey } from './hybrid-signer.ts'
-import { checkHsmPqSeedFiles, hsmPqSeeds } from './keys/hsm-pq-seeds.ts'
-import { loadPqSeed, pqSeedPath } from './keys/pq-seed-file.ts'
-import { pqSeedAddress } from './keys/promote-next-key.ts'
-
-export type HsmSignerConfig = Extract<NodeConfig['bft']['signer'], { kind: 'hsm' }>
+import type { BftConfig } from '../bft/bft-config.ts'
+import { FileSignerState } from './file-signer-state.ts'
+import { checkHsmPqSeedFiles, hsmPqSeeds } from './hsm-pq-seeds.ts'
+import { hybridDigestKey } from './pq-digest-key.ts'
+import { loadPqSeed, pqSeedPath } from './pq-seed-file.ts'
+import { checkGenesisPqKey } from './pq-signer.ts'
+import { pqSeedAddress } from './promote-next-key.ts'
+import type { HsmSignerConfig } from './signer-config.ts'
+import { MemorySignerState } from './signer-state.ts'
+import { ValidatorSigner } from './validator-signer.ts'
 
 export interface HsmSignerModules {
   logger: Logger

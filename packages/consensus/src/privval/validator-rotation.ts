@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path'
 import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
-import { NodeErrorCode } from '../errors.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 import { type KeyFile, loadOrCreateKey } from './key-file.ts'
 import { promoteNextKeyFile, retiredKeyName } from './promote-next-key.ts'
 
@@ -23,7 +23,7 @@ import { promoteNextKeyFile, retiredKeyName } from './promote-next-key.ts'
  * keeps the old key under a second name before the new one replaces it: never no `validator.key`.
  * On a hybrid chain the next ML-DSA seed `validator.next.mldsa.seed` goes with `validator.next.key`;
  * on an ml-dsa-65 chain the seed alone rotates (no `validator.next.key`): the signer
- * (hybrid-signer.ts) reads it and the promotion moves it (pq-seed-file.ts, promote-next-key.ts).
+ * (pq-signer.ts) reads it and the promotion moves it (pq-seed-file.ts, promote-next-key.ts).
  */
 export interface ValidatorKeys {
   current: KeyFile
@@ -50,14 +50,14 @@ function paths(keysDir: string) {
 export function scheduleValidatorRotation(keysDir: string, activeFrom: bigint, headNumber: bigint): ValidatorKeys {
   const p = paths(keysDir)
   if (!existsSync(p.current)) {
-    throw new CairnError(NodeErrorCode.KEY_ROTATION_NO_KEY, `there is no validator key in ${keysDir} to rotate`, {
+    throw new CairnError(ConsensusErrorCode.KEY_ROTATION_NO_KEY, `there is no validator key in ${keysDir} to rotate`, {
       fault: 'caller',
       hint: 'start the node once with keys.validator = true to create one',
     })
   }
   if (existsSync(p.rotation) || existsSync(p.next)) {
     throw new CairnError(
-      NodeErrorCode.KEY_ROTATION_PENDING,
+      ConsensusErrorCode.KEY_ROTATION_PENDING,
       `a validator key rotation is already pending in ${keysDir}`,
       {
         fault: 'caller',
@@ -67,7 +67,7 @@ export function scheduleValidatorRotation(keysDir: string, activeFrom: bigint, h
   }
   if (activeFrom <= headNumber) {
     throw new CairnError(
-      NodeErrorCode.KEY_ROTATION_HEIGHT,
+      ConsensusErrorCode.KEY_ROTATION_HEIGHT,
       `height ${activeFrom} is not above the head (${headNumber})`,
       {
         fault: 'caller',
@@ -111,7 +111,7 @@ export function loadValidatorKeys(keysDir: string, headNumber: bigint): Validato
   }
   if (!parsed.success || !existsSync(p.next)) {
     throw new CairnError(
-      NodeErrorCode.KEY_ROTATION_INVALID,
+      ConsensusErrorCode.KEY_ROTATION_INVALID,
       `the validator key rotation in ${keysDir} is incomplete or unreadable`,
       {
         fault: 'caller',

@@ -7,15 +7,15 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type BftConfig, DEFAULT_TIMEOUTS, MemorySignerState, MsgType, voteDigest } from '@cairn/consensus'
-import { verifyVoteSignature } from '@cairn/consensus/pq'
 import { mlDsa65Keygen } from '@cairn/crypto'
 import { hexToBytes, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
-import { checkHybridSignerKind, hybridValidatorSigner } from '../../src/hybrid-signer.ts'
-import { loadOrCreateKey } from '../../src/keys/key-file.ts'
-import { loadOrCreatePqSeed, pqSeedPath } from '../../src/keys/pq-seed-file.ts'
-import { loadValidatorKeys } from '../../src/keys/validator-rotation.ts'
+import { verifyVoteSignature } from '../../src/bft/pq/index.ts'
+import { type BftConfig, DEFAULT_TIMEOUTS, MemorySignerState, MsgType, voteDigest } from '../../src/index.ts'
+import { loadOrCreateKey } from '../../src/privval/key-file.ts'
+import { loadOrCreatePqSeed, pqSeedPath } from '../../src/privval/pq-seed-file.ts'
+import { checkHybridSignerKind, hybridValidatorSigner } from '../../src/privval/pq-signer.ts'
+import { loadValidatorKeys } from '../../src/privval/validator-rotation.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-hybrid-signer-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { CairnError } from '@cairn/utils'
-import { NodeErrorCode } from '../errors.ts'
+import { ConsensusErrorCode } from '../errors.ts'
 import { checkKeyFilePermissions } from './key-file.ts'
 
 /** The seed file's name in a datadir's `keys/` directory. */
@@ -47,7 +47,7 @@ export function pqSeedPath(keysDir: string): string {
 export function loadPqSeed(path: string): Uint8Array {
   if (!existsSync(path)) {
     throw new CairnError(
-      NodeErrorCode.KEY_FILE_INVALID,
+      ConsensusErrorCode.KEY_FILE_INVALID,
       `the chain signs with ML-DSA-65 (hybrid or ml-dsa-65) and ${path} does not exist`,
       {
         fault: 'caller',
@@ -58,7 +58,7 @@ export function loadPqSeed(path: string): Uint8Array {
   checkKeyFilePermissions(path, 'ML-DSA seed')
   const text = readFileSync(path, 'utf8').trim().replace(/^0x/, '')
   if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-    throw new CairnError(NodeErrorCode.KEY_FILE_INVALID, `ML-DSA seed ${path} is not 32 hex bytes`, {
+    throw new CairnError(ConsensusErrorCode.KEY_FILE_INVALID, `ML-DSA seed ${path} is not 32 hex bytes`, {
       fault: 'caller',
       hint: 'restore the file from your key backup',
     })
