@@ -3,6 +3,7 @@ import { GhostdagErrorCode } from './errors.ts'
 import type { BlockHash } from './hash.ts'
 import { compareSortable } from './ordering.ts'
 import { GhostdagManager } from './protocol.ts'
+import type { Interval } from './reachability/interval.ts'
 import { ReachabilityIndex } from './reachability/reachability.ts'
 import type { ReachabilityStore } from './reachability/store.ts'
 import type { ReindexParams } from './reachability/tree.ts'
@@ -12,6 +13,8 @@ export interface BlockDagOptions {
   k: number
   genesis: BlockHash
   reindex?: ReindexParams
+  /** The reachability space (tests shrink it to force reindexing); the whole space by default. */
+  capacity?: Interval
 }
 
 export interface BlockDagModules {
@@ -34,7 +37,10 @@ export class BlockDag {
 
   constructor(opts: BlockDagOptions, modules: BlockDagModules) {
     this.#store = modules.store
-    this.reachability = new ReachabilityIndex({ reindex: opts.reindex }, { store: modules.reachability })
+    this.reachability = new ReachabilityIndex(
+      { reindex: opts.reindex, capacity: opts.capacity },
+      { store: modules.reachability },
+    )
     this.ghostdag = new GhostdagManager(
       { k: opts.k, genesis: opts.genesis },
       {
@@ -84,6 +90,15 @@ export class BlockDag {
       if (!this.has(p)) throw refused(`block ${hash} has parent ${p}, which is not in the DAG`)
     }
     if (work <= 0n) throw refused(`block ${hash} must carry positive work, got ${work}`)
+    // Parents are tips as the miner saw them: none in another's past (Kaspa's incest check). The
+    // mergeset walk relies on it (a parent in the selected parent's past would be merged).
+    for (const p of parents) {
+      for (const q of parents) {
+        if (p !== q && this.reachability.isDagAncestorOf(p, q)) {
+          throw refused(`block ${hash} names parent ${p}, which is in the past of its parent ${q}`)
+        }
+      }
+    }
     const data = this.ghostdag.ghostdag(parents)
     this.#store.putParents(hash, [...parents])
     this.#store.putWork(hash, work)

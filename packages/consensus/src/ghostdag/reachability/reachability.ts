@@ -1,7 +1,7 @@
 import { CairnError } from '@cairn/utils'
 import { GhostdagErrorCode } from '../errors.ts'
 import type { BlockHash } from '../hash.ts'
-import { MAXIMAL_INTERVAL } from './interval.ts'
+import { type Interval, MAXIMAL_INTERVAL } from './interval.ts'
 import { isChainAncestorOf, isDagAncestorOf, isStrictChainAncestorOf, searchDescendant } from './queries.ts'
 import type { ReachabilityStore } from './store.ts'
 import { addTreeBlock, advanceReindexRoot, DEFAULT_REINDEX_PARAMS, type ReindexParams } from './tree.ts'
@@ -16,6 +16,8 @@ export interface ReachabilityService {
 
 export interface ReachabilityIndexOptions {
   reindex?: ReindexParams
+  /** The space the root's interval spans (tests shrink it to force reindexing); the whole space by default. */
+  capacity?: Interval
 }
 
 /**
@@ -27,10 +29,12 @@ export interface ReachabilityIndexOptions {
 export class ReachabilityIndex implements ReachabilityService {
   readonly #store: ReachabilityStore
   readonly #params: ReindexParams
+  readonly #capacity: Interval
 
   constructor(opts: ReachabilityIndexOptions, modules: { store: ReachabilityStore }) {
     this.#store = modules.store
     this.#params = opts.reindex ?? DEFAULT_REINDEX_PARAMS
+    this.#capacity = opts.capacity ?? MAXIMAL_INTERVAL
   }
 
   get store(): ReachabilityStore {
@@ -39,7 +43,7 @@ export class ReachabilityIndex implements ReachabilityService {
 
   /** Makes `root` (the genesis) the root of the tree, with the whole space. Idempotent. */
   init(root: BlockHash): void {
-    this.#store.init(root, MAXIMAL_INTERVAL)
+    this.#store.init(root, this.#capacity)
   }
 
   /**
