@@ -1,8 +1,9 @@
 /**
  * The node's identity key (its peer id; it signs each connection's Noise handshake) on a PKCS#11
  * token: `p2p.identity` kind `hsm` (docs/operations/keys.md). Opened before the node starts, like
- * the validator's HSM signer (`hsm-signer.ts`): an unreadable PIN file, a module that does not load,
- * an absent token, a wrong PIN or an absent key stops the start, saying which. The p2p layer sees
+ * the validator's HSM signer (@cairn/consensus `privval/hsm-signer.ts`): an unreadable PIN file, a
+ * module that does not load, an absent token, a wrong PIN or an absent key stops the start, saying
+ * which. The p2p layer sees
  * only the public key and `sign` (`@cairn/p2p`'s `IdentitySigner`); `DATADIR/keys/node.key` is then
  * neither read nor made, and one left behind is warned about.
  */

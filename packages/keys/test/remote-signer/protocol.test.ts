@@ -1,7 +1,7 @@
 /**
  * The remote signer's protocol edge without sockets: frames trickled a byte at a time, rejected
  * frames and their reasons, and errors that never quote the request. The signer's answers and its
- * limits: @cairn/consensus `test/bft/remote-signer/server-edge.test.ts`.
+ * limits: @cairn/consensus `test/privval/server-edge.test.ts`.
  */
 import { describe, expect, it } from 'vitest'
 import {

@@ -1,5 +1,5 @@
-// The promotion of the next consensus key (packages/node/src/keys/promote-next-key.ts) on real
-// files in a temporary directory: the two steps, a crash between them, the states the start
+// The promotion of the next consensus key (packages/consensus/src/privval/promote-next-key.ts) on
+// real files in a temporary directory: the two steps, a crash between them, the states the start
 // refuses, nothing to promote, and the decision from a real validator schedule (an old key still
 // in the set of the next height is not promoted).
 import { linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
