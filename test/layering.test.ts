@@ -59,8 +59,32 @@ describe('test layering', () => {
   })
 })
 
-/** The entry points of @cairn/consensus that are about signing (`privval/` and the PQ signer keys). */
+/** The entry point of @cairn/consensus that is about signing (`privval/`; `remote-signer` its old name). */
 const SIGNING_ENTRIES = /['"]@cairn\/consensus\/(remote-signer|privval)['"]/
+/** The signer names the root entry of @cairn/consensus also gives (for the engine's callers). */
+const SIGNING_NAMES = new Set([
+  'ConsensusSigner',
+  'ValidatorSigner',
+  'SignerState',
+  'FileSignerState',
+  'MemorySignerState',
+  'checkSign',
+])
+const ROOT_IMPORT = /import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+['"]@cairn\/consensus['"]/g
+
+/** The signer names `text` imports from @cairn/consensus's root entry. */
+function signingNamesImported(text: string): string[] {
+  const names: string[] = []
+  for (const m of text.matchAll(ROOT_IMPORT))
+    for (const part of (m[1] as string).split(',')) {
+      const name = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)[0] as string
+      if (SIGNING_NAMES.has(name)) names.push(name)
+    }
+  return names
+}
 /** The packages that may sign consensus messages: consensus itself, and the node that runs it. */
 const VALIDATOR_SIDE = new Set(['consensus', 'node'])
 
@@ -94,11 +118,17 @@ describe('source layering', () => {
         } catch {
           continue
         }
-        for (const file of files)
-          if (SIGNING_ENTRIES.test(readFileSync(file, 'utf8')))
+        for (const file of files) {
+          const text = readFileSync(file, 'utf8')
+          if (SIGNING_ENTRIES.test(text))
             violations.push(
               `${relative(ROOT, file)} imports the consensus signer (use @cairn/keys: openRemoteTxAccount)`,
             )
+          for (const name of signingNamesImported(text))
+            violations.push(
+              `${relative(ROOT, file)} imports ${name} from @cairn/consensus (a signer: consensus/node only)`,
+            )
+        }
       }
     }
     // The products and the keys themselves do not depend on consensus at all.
