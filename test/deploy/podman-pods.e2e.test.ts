@@ -55,8 +55,8 @@ describe('podman-pods.mjs', () => {
     }
     // validator k's keys, for the init container that copies them by the pod's ordinal
     const keys = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'cairn-validator-2-keys')
-    expect(keys.data).toEqual({ 'validator-2.node.key': 'node2\n', 'validator-2.validator.key': 'validator2\n' })
-    expect(pods[2].spec.initContainers[0].env[0].valueFrom.fieldRef.fieldPath).toBe('metadata.name')
+    expect(keys?.data).toEqual({ 'validator-2.node.key': 'node2\n', 'validator-2.validator.key': 'validator2\n' })
+    expect(pods[2]?.spec.initContainers[0].env[0].valueFrom.fieldRef.fieldPath).toBe('metadata.name')
   })
 
   it('says what to run first when make-devnet.sh has not run', () => {
