@@ -110,6 +110,16 @@ export function runTestDag(dag: TestDag): TestDagBlockResult[] {
       throw bad(`block ${block.id} has an unknown parent ${p}`)
     })
     if (new Set(parents).size !== parents.length) throw bad(`block ${block.id} names a parent twice`)
+    for (const [i, p] of parents.entries()) {
+      for (const [j, q] of parents.entries()) {
+        if (i !== j && bd.reachability.isDagAncestorOf(p, q)) {
+          throw bad(
+            `block ${block.id} names parent ${block.parents[i]}, which is in the past of its parent ${block.parents[j]}`,
+            'a block names only tips',
+          )
+        }
+      }
+    }
     const data = bd.addBlock(define(block.id), parents, TEST_DAG_BLOCK_WORK)
     out.push({
       id: block.id,

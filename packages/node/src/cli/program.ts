@@ -122,6 +122,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'proof of work: difficulty (ASERT) and compact targets',
     load: async () => (await import('./commands/pow.ts')).registerPow,
   },
+  {
+    name: 'dag',
+    term: 'dag',
+    description: "block DAG tools: GhostDAG over a DAG file in Kaspa's test format",
+    load: async () => (await import('./commands/dag.ts')).registerDag,
+  },
 ]
 
 /**
