@@ -106,14 +106,18 @@ export { devChainRules } from './dev/dev-rules.ts'
 export type { Engine } from './engine.ts'
 export { ConsensusErrorCode } from './errors.ts'
 export { nextBlockHeader } from './next-block.ts'
+// The signer's face (privval/), file by file: the root entry loads no remote signer code.
+export { FileSignerState } from './privval/file-signer-state.ts'
 export type {
-  ConsensusSigner,
-  SignCheck,
-  SignedRecord,
-  SignerState,
-  SignRefusal,
-  SignStep,
-  ValidatorSignerOptions,
-} from './privval/index.ts'
-export { checkSign, FileSignerState, MemorySignerState, ValidatorSigner } from './privval/index.ts'
+  OpenedValidatorSigner,
+  OpenValidatorSignerModules,
+  ValidatorChain,
+  ValidatorDatadir,
+} from './privval/open-validator-signer.ts'
+export { openValidatorSigner } from './privval/open-validator-signer.ts'
+export type { ValidatorSignerConfig } from './privval/signer-config.ts'
+export type { SignCheck, SignedRecord, SignerState, SignStep } from './privval/signer-state.ts'
+export { checkSign, MemorySignerState } from './privval/signer-state.ts'
+export type { ConsensusSigner, SignRefusal, ValidatorSignerOptions } from './privval/validator-signer.ts'
+export { ValidatorSigner } from './privval/validator-signer.ts'
 export * from './staking/index.ts'

@@ -7,10 +7,11 @@ import {
   createStakingMetrics,
   DevEngine,
   type Engine,
+  openValidatorSigner,
   resolveBftConfig,
   StakingHooks,
 } from '@cairn/consensus'
-import { type NextKeyPromotion, openValidatorSigner } from '@cairn/consensus/privval'
+import type { NextKeyPromotion } from '@cairn/consensus/validator-keys'
 import type { KVStore } from '@cairn/db'
 import type { DevControls } from '@cairn/rpc'
 import { CairnError, type Logger } from '@cairn/utils'

@@ -6,7 +6,8 @@
  *   a double-sign {@link SignerState} ({@link FileSignerState} in the datadir);
  * - the validator's key files in the datadir: the key (key-file.ts), a height-scheduled rotation
  *   (validator-rotation.ts), the ML-DSA seeds (pq-seed-file.ts, hsm-pq-seeds.ts) and the promotion
- *   of the next key once the chain rotated (promote-next-key.ts);
+ *   of the next key once the chain rotated (promote-next-key.ts) — the entry
+ *   `@cairn/consensus/validator-keys` (validator-keys.ts), which loads no signer;
  * - the signers per backend and scheme: post-quantum keys (pq-digest-key.ts) and signers
  *   (pq-signer.ts), a key on a PKCS#11 token (hsm-signer.ts);
  * - the remote signer: the validator's client ({@link RemoteSigner}) and the `cairn signer serve`
@@ -17,12 +18,8 @@
  */
 export { ConsensusErrorCode } from '../errors.ts'
 export { FileSignerState } from './file-signer-state.ts'
-export type { HsmPqSeeds } from './hsm-pq-seeds.ts'
-export { checkHsmPqSeedFiles, hsmPqSeeds } from './hsm-pq-seeds.ts'
 export type { HsmHybridOptions, HsmPqRotation, HsmSignerModules } from './hsm-signer.ts'
 export { openHsmSigner } from './hsm-signer.ts'
-export type { KeyFile } from './key-file.ts'
-export { checkKeyFilePermissions, loadOrCreateKey } from './key-file.ts'
 export type {
   OpenedValidatorSigner,
   OpenValidatorSignerModules,
@@ -37,15 +34,6 @@ export type {
   SchemeDigestKey,
 } from './pq-digest-key.ts'
 export { hybridDigestKey, mlDsaDigestKey } from './pq-digest-key.ts'
-export {
-  loadOrCreatePqSeed,
-  loadPqSeed,
-  PQ_NEXT_SEED_FILE,
-  PQ_SEED_FILE,
-  pqNextSeedPath,
-  pqSeedPath,
-  retiredPqSeedName,
-} from './pq-seed-file.ts'
 export type { PqValidatorSigner } from './pq-signer.ts'
 export {
   checkGenesisPqKey,
@@ -56,26 +44,6 @@ export {
   mlDsaValidatorSigner,
   pqValidatorSigner,
 } from './pq-signer.ts'
-export type {
-  HeadSource,
-  NextKeyPromotionModules,
-  PromotedKeys,
-  PromotionKeys,
-  ValidatorSetView,
-} from './promote-next-key.ts'
-export {
-  movePqSeed,
-  NextKeyPromotion,
-  nextKeyPromotion,
-  pqNextKeyPromotion,
-  pqSeedAddress,
-  promoteHsmPqSeeds,
-  promoteNextKeyFile,
-  promoteNextPqKeyFiles,
-  recoverKeyPromotion,
-  retiredKeyFiles,
-  retiredKeyName,
-} from './promote-next-key.ts'
 export type { ProtectionCheck, ProtectionRecord, ProtectionRule, ProtectionStore } from './protection-db.ts'
 export {
   checkProtection,
@@ -97,8 +65,6 @@ export type { SignerServerModules, SignerServerOptions } from './signer-server.t
 export { certificateFingerprint, SignerServer } from './signer-server.ts'
 export type { SignCheck, SignedRecord, SignerState, SignStep } from './signer-state.ts'
 export { checkSign, MemorySignerState } from './signer-state.ts'
-export type { ValidatorKeys } from './validator-rotation.ts'
-export { loadValidatorKeys, scheduleValidatorRotation } from './validator-rotation.ts'
 export type {
   ConsensusSigner,
   SignRefusal,

@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs'
 import { ConsensusErrorCode } from '@cairn/consensus'
-import { loadOrCreateKey, loadPqSeed } from '@cairn/consensus/privval'
+import { loadOrCreateKey, loadPqSeed } from '@cairn/consensus/validator-keys'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { mlDsa65Keygen, publicKeyToAddress, toChecksumAddress } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'

@@ -7,7 +7,7 @@ import {
   type PromotedKeys,
   recoverKeyPromotion,
   type ValidatorKeys,
-} from '@cairn/consensus/privval'
+} from '@cairn/consensus/validator-keys'
 import type { DatadirLayout } from '../datadir.ts'
 
 /** The node's own keys: `DATADIR/keys/node.key` (identity) and `DATADIR/keys/validator.key`. */

@@ -18,15 +18,15 @@ import {
   voteDigest,
 } from '@cairn/consensus'
 import { createSchemeVerifier, verifyVoteSignature } from '@cairn/consensus/pq'
+import { openHsmSigner } from '@cairn/consensus/privval'
 import {
   loadOrCreatePqSeed,
   loadPqSeed,
   nextKeyPromotion,
-  openHsmSigner,
   pqNextSeedPath,
   pqSeedPath,
   retiredPqSeedName,
-} from '@cairn/consensus/privval'
+} from '@cairn/consensus/validator-keys'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { keccak256, mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'

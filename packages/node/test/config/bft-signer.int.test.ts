@@ -13,11 +13,11 @@ import {
   FileProtectionStore,
   hybridDigestKey,
   mlDsaDigestKey,
-  NextKeyPromotion,
   type SchemeDigestKey,
   SignerServer,
   SignProtection,
 } from '@cairn/consensus/privval'
+import { NextKeyPromotion } from '@cairn/consensus/validator-keys'
 import { keccak256 } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { bytesToHex, isCairnError, silentLogger, writerLogger } from '@cairn/utils'

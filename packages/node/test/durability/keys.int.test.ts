@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { checkKeyFilePermissions, loadOrCreateKey } from '@cairn/consensus/privval'
+import { checkKeyFilePermissions, loadOrCreateKey } from '@cairn/consensus/validator-keys'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCli } from '../cli/run-cli.ts'
 

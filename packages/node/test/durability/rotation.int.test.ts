@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadOrCreateKey, loadValidatorKeys, scheduleValidatorRotation } from '@cairn/consensus/privval'
+import { loadOrCreateKey, loadValidatorKeys, scheduleValidatorRotation } from '@cairn/consensus/validator-keys'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const root = mkdtempSync(join(tmpdir(), 'cairn-rotation-'))

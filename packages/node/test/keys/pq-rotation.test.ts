@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BftConfig, DEFAULT_TIMEOUTS, MemorySignerState, MsgType, voteDigest } from '@cairn/consensus'
 import { pqAddress, verifyVoteSignature } from '@cairn/consensus/pq'
+import { checkPqSignerRotation, pqValidatorSigner } from '@cairn/consensus/privval'
 import {
-  checkPqSignerRotation,
   loadOrCreateKey,
   loadOrCreatePqSeed,
   loadValidatorKeys,
@@ -18,11 +18,10 @@ import {
   pqNextSeedPath,
   pqSeedAddress,
   pqSeedPath,
-  pqValidatorSigner,
   promoteNextPqKeyFiles,
   retiredKeyName,
   retiredPqSeedName,
-} from '@cairn/consensus/privval'
+} from '@cairn/consensus/validator-keys'
 import { mlDsa65Keygen } from '@cairn/crypto'
 import { bytesToHex, hexToBytes, silentLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'

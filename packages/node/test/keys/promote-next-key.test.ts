@@ -15,7 +15,7 @@ import {
   recoverKeyPromotion,
   retiredKeyName,
   scheduleValidatorRotation,
-} from '@cairn/consensus/privval'
+} from '@cairn/consensus/validator-keys'
 import { hexToBytes, TypedEmitter, writerLogger } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { datadirLayout } from '../../src/datadir.ts'

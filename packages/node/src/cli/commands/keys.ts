@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { openStoredChain } from '@cairn/chain'
-import { scheduleValidatorRotation } from '@cairn/consensus/privval'
+import { scheduleValidatorRotation } from '@cairn/consensus/validator-keys'
 import { LevelKV } from '@cairn/db'
 import { type Command, InvalidArgumentError } from 'commander'
 import { datadirLayout } from '../../datadir.ts'

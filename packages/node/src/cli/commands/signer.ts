@@ -17,14 +17,7 @@ import { isIP } from 'node:net'
 import { dirname, join } from 'node:path'
 import { ConsensusErrorCode, type DigestKey } from '@cairn/consensus'
 import { parseSignatureScheme, rawDigestKey } from '@cairn/consensus/pq'
-import {
-  checkKeyFilePermissions,
-  hybridDigestKey,
-  loadOrCreateKey,
-  loadPqSeed,
-  mlDsaDigestKey,
-  PQ_SEED_FILE,
-} from '@cairn/consensus/privval'
+import { checkKeyFilePermissions, loadOrCreateKey, loadPqSeed, PQ_SEED_FILE } from '@cairn/consensus/validator-keys'
 import { STAKING_ADDRESS } from '@cairn/contracts'
 import { decryptKeystore } from '@cairn/crypto'
 import { Pkcs11Token, readPinFile } from '@cairn/keys'
@@ -280,7 +273,14 @@ ca = "tls/ca.pem", cert = "tls/node1.pem", key = "tls/node1-key.pem" }. See docs
     .action(async (o: ServeOptions) => {
       const [
         { createLogger, createMetricsRegistry, HealthChecks, MetricsServer, StopOnSignals },
-        { createSignerServerMetrics, FileProtectionStore, SignerServer, SignProtection },
+        {
+          createSignerServerMetrics,
+          FileProtectionStore,
+          hybridDigestKey,
+          mlDsaDigestKey,
+          SignerServer,
+          SignProtection,
+        },
       ] = await Promise.all([import('@cairn/service-kit'), import('@cairn/consensus/privval')])
       const stopper = new StopOnSignals()
       const logger = createLogger({

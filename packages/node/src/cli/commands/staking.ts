@@ -12,7 +12,7 @@ import {
   loadOrCreatePqSeed,
   loadPqSeed,
   PQ_NEXT_SEED_FILE,
-} from '@cairn/consensus/privval'
+} from '@cairn/consensus/validator-keys'
 import { STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { mlDsa65Keygen, toChecksumAddress } from '@cairn/crypto'
 import { bytesToHex, CairnError, hexToBytes } from '@cairn/utils'
