@@ -122,8 +122,11 @@ describe('proof of stake on a 4-validator devnet', () => {
       'staking.epochLength=5',
       '--param',
       'staking.signedBlocksWindow=10',
+      // 20%: a killed validator (0 of 10) is jailed, a live one whose precommits often arrive after
+      // the first quorum a certificate holds (node 5, started last, on a loaded machine) is not —
+      // jailing it left 3 of 5 validators live once node 4 was killed, and the chain stopped.
       '--param',
-      'staking.minSignedPerWindowBps=5000',
+      'staking.minSignedPerWindowBps=2000',
       '--param',
       'staking.downtimeJailSeconds=3',
       '--param',
