@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
 import { createRemoteSignerMetrics, createSignerServerMetrics } from '@cairn/consensus/privval'
-import { createHsmMetrics } from '@cairn/keys'
+import { createHsmMetrics, createRemoteTxSignerMetrics } from '@cairn/keys'
 import { createP2pMetrics } from '@cairn/p2p'
 import {
   createBackupMetrics,
@@ -157,6 +157,8 @@ describe('deploy/grafana dashboard', () => {
     createSignerServerMetrics(reserves)
     // a validator key on a PKCS#11 token (bft.signer kind hsm)
     createHsmMetrics(reserves)
+    // a product's transaction key on the remote signer (reserves and arbitrage --remote-signer)
+    createRemoteTxSignerMetrics(reserves)
     // and the RPC read threads' (--rpc.threads; none on this --ephemeral node)
     createReadThreadMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)
