@@ -295,7 +295,11 @@ describe.skipIf(!haveAnvil)("geth's built-in tracers, Anvil and Cairn side by si
         'latest',
         { ...config, timeout: '300ms' },
       ])) as Answer
-      expect(r.error?.message, JSON.stringify(config)).toMatch(/execution aborted \(timeout = 0.3s\)/)
+      // The struct logger ({}) records every step: on a fast machine its 100,000-entry bound may stop
+      // the loop before the time limit does (both bound it); the others record no steps.
+      const stopped =
+        'tracer' in config ? /execution aborted \(timeout = 0.3s\)/ : /timeout = 0.3s|exceeds 100000 struct logs/
+      expect(r.error?.message, JSON.stringify(config)).toMatch(stopped)
       expect(Date.now() - t0).toBeLessThan(10_000)
     }
   })
