@@ -16,10 +16,10 @@ interface Kept {
 /**
  * Replays of stored blocks kept between traces (debug_traceTransaction, debug_traceBlockBy*,
  * trace_transaction): a new one costs a VM (its opcode tables, its EVM) and the block's system
- * calls, more than tracing a short transaction; a kept one only rewinds what it ran, and not even
- * that when the next trace is of a later transaction of the same block (traces in order run no
- * transaction twice). A replay is exclusive while taken; one that failed or was aborted mid-way
- * is not given back. Keyed by block hash, and dropped when the state the block starts from is no
+ * calls, more than tracing a short transaction; a kept one is reused when the next trace is of
+ * the same or a later transaction of the same block (traces in order run no transaction twice);
+ * an earlier one opens a new replay. A replay is exclusive while taken; one that failed or was
+ * aborted mid-way is not given back. Keyed by block hash, and dropped when the state the block starts from is no
  * longer the one it was opened on.
  */
 export class ReplayPool {
@@ -36,6 +36,11 @@ export class ReplayPool {
       this.idle.delete(key)
       if (equalsBytes(this.ctx.chain.postStateRoot(kept.session.parent), kept.root)) return kept.session
     }
+    return this.open(block)
+  }
+
+  /** A new replay of `block`, at its start. */
+  async open(block: Block): Promise<ReplaySession> {
     const session = await openReplay(this.ctx.chain, block)
     this.roots.set(session, this.ctx.chain.postStateRoot(session.parent))
     return session
@@ -71,8 +76,11 @@ export async function withReplayAt<T>(
   fn: (session: ReplaySession) => Promise<T>,
 ): Promise<T> {
   const pool = replays(ctx)
-  const session = await pool.take(block)
-  if (session.position > index) await session.rewind()
+  let session = await pool.take(block)
+  // A kept replay past `index` is not rewound: after a whole block's trace its rewind left the
+  // block's transactions applied (rpc-compat's trace cases in a row: "nonce of 4, tx has 0"). A new
+  // one is opened instead; traces in block order still reuse it.
+  if (session.position > index) session = await pool.open(block)
   while (session.position < index) await session.next()
   const out = await fn(session)
   pool.give(session)
