@@ -1,8 +1,10 @@
 // Recompiles the contracts and rewrites src/artifacts/*.json, and from them the system contracts'
-// ABI files and signatures in the docs (abi-docs.ts) (commit the result):
+// ABI files and signatures in the docs (abi-docs.ts) and their typed ABI modules, src/abi/*.ts
+// (abi-module.ts) (commit the result):
 //   node --import tsx packages/contracts/scripts/compile.ts
 import { writeFileSync } from 'node:fs'
 import { writeAbiDocs } from '../src/abi-docs.ts'
+import { writeAbiModules } from '../src/abi-module.ts'
 import { artifactText, type ContractArtifact, compileContract } from '../src/compile.ts'
 
 const compiled: Record<string, ContractArtifact> = {}
@@ -17,4 +19,7 @@ for (const name of ['ReservesRegistry', 'ArbExecutor', 'Staking', 'Governance'])
   )
 }
 writeAbiDocs(new URL('../../../', import.meta.url), compiled)
-process.stdout.write('docs/consensus/abi/*.json and the signatures in staking.md, governance.md rewritten\n')
+writeAbiModules(compiled)
+process.stdout.write(
+  'docs/consensus/abi/*.json, the signatures in staking.md, governance.md and src/abi/*.ts rewritten\n',
+)

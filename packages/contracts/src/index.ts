@@ -6,6 +6,8 @@ import registry from './artifacts/ReservesRegistry.json' with { type: 'json' }
 import stakingJson from './artifacts/Staking.json' with { type: 'json' }
 import type { ContractArtifact } from './compile.ts'
 
+export { governanceAbi } from './abi/governance.ts'
+export { stakingAbi } from './abi/staking.ts'
 export type { ContractArtifact } from './compile.ts'
 
 /**
