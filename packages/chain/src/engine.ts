@@ -56,6 +56,12 @@ export interface ChainEngine {
    * fee at or above EIP-1559's, and the engine checks the exact value in {@link beginBlock}.
    */
   readonly baseFeeFloor?: boolean
+  /**
+   * The engine seals proof-of-work blocks itself (its own seal and difficulty rule, Cairn's PoW
+   * engine): on a proof-of-work ruleset the import pipeline runs its {@link validateHeader}
+   * instead of Ethash's difficulty and uncle checks (which stay for Ethereum's own PoW history).
+   */
+  readonly sealsProofOfWork?: boolean
 }
 
 /** What {@link ChainEngine.validateHeader} may read. */

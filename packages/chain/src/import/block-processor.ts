@@ -190,7 +190,7 @@ export class BlockProcessor implements BlockVerifier {
     if (!parent) return { status: 'unknownParent', block, parentHash: block.header.parentHash }
     const why = headerAgainstParent(block.header, parent, { baseFeeFloor: engine.baseFeeFloor === true })
     if (why !== undefined) return this.refuse(block, blockError(ChainErrorCode.BLOCK_INVALID, why))
-    if (!isProofOfWork(block.common)) {
+    if (!isProofOfWork(block.common) || engine.sealsProofOfWork === true) {
       try {
         await engine.validateHeader(block.header, parent, this.modules.importer.headerContext)
       } catch (err) {

@@ -103,7 +103,7 @@ export async function checkAndExecute(
   const prepared = opts.prepareSenders?.(block).catch(() => undefined)
   const checks = opts.ahead || prepared ? undefined : new TxChecks(block, m.recovery)
   await validateBlock(block, parent, { baseFeeFloor: m.engine.baseFeeFloor === true })
-  if (isProofOfWork(block.common)) await validateProofOfWork(block, parent, m.store)
+  if (isProofOfWork(block.common) && m.engine.sealsProofOfWork !== true) await validateProofOfWork(block, parent, m.store)
   else await m.engine.validateHeader(block.header, parent.header, m.headerContext)
   const ahead = await opts.ahead
   if (ahead) return ahead

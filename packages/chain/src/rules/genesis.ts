@@ -80,6 +80,8 @@ export const genesisSchema = z.preprocess(
                 hardfork: z.enum(SUPPORTED_HARDFORKS).optional(),
                 // The BFT engine's settings (validators, timeouts): @cairn/consensus validates them.
                 bft: z.unknown().optional(),
+                // The proof-of-work engine's chain parameters: @cairn/consensus/pow validates them.
+                pow: z.unknown().optional(),
               })
               .strict()
               .optional(),
