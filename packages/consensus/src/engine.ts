@@ -9,6 +9,30 @@ import type {
 } from '@cairn/chain'
 import type { ChainFollower, TxPool } from '@cairn/txpool'
 import type { Block } from '@ethereumjs/block'
+import type { BftTransport } from './bft/reactor.ts'
+import type { ValidatorSet } from './bft/validator-set.ts'
+
+/**
+ * What an engine asks of the node that runs it. The composition root reads these, never which
+ * engine it is: a new engine declares its own. An engine that declares none is a plain producer
+ * (heads announced, running only when `mining`, no topic of its own, no validator sets).
+ */
+export interface EngineCapabilities {
+  /**
+   * New heads are announced on the network's blocks topic. false: the engine carries its blocks in
+   * messages of its own (BFT proposals and commits), and heads announced too would be executed twice.
+   */
+  readonly announcesHeads: boolean
+  /**
+   * The engine runs on every node, `mining` or not (a BFT validator votes, any other node follows
+   * the commits). false: it runs only to produce (`mining`, not a follower).
+   */
+  readonly alwaysRuns: boolean
+  /** The engine talks to its peers on the network's consensus topic: handed it once the network is up. */
+  readonly consensusTopic?: { connect(transport: BftTransport): void }
+  /** The engine keeps validator sets, which the RPC serves. */
+  readonly validatorSets?: { validatorsAt(height: number): ValidatorSet }
+}
 
 /**
  * A consensus engine: its rules ({@link ChainEngine}: header validation, begin/end block hooks,
@@ -18,6 +42,8 @@ import type { Block } from '@ethereumjs/block'
  * which engine runs. Engines that prove finality push it with `chain.setFinalized`.
  */
 export interface Engine extends ChainEngine {
+  /** What the engine asks of the node (absent: a plain producer, see {@link EngineCapabilities}). */
+  readonly capabilities?: EngineCapabilities
   /**
    * Phase two: the chain opened with this engine's rules, the pool it produces from, and the
    * pool's follower of the chain's events (`followChain`).

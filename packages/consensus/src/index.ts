@@ -103,7 +103,7 @@ export {
 export type { DevEngineModules, DevEngineOptions } from './dev/dev-engine.ts'
 export { DevEngine } from './dev/dev-engine.ts'
 export { devChainRules } from './dev/dev-rules.ts'
-export type { Engine } from './engine.ts'
+export type { Engine, EngineCapabilities } from './engine.ts'
 export { ConsensusErrorCode } from './errors.ts'
 export { nextBlockHeader } from './next-block.ts'
 // The signer's face (privval/), file by file: the root entry loads no remote signer code.

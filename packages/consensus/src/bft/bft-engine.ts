@@ -46,7 +46,7 @@ import { KeysErrorCode } from '@cairn/keys'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, isCairnError, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import type { Engine } from '../engine.ts'
+import type { Engine, EngineCapabilities } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
 import type { SignerState } from '../privval/signer-state.ts'
 import { type ConsensusSigner, type SignRefusal, ValidatorSigner } from '../privval/validator-signer.ts'
@@ -125,6 +125,12 @@ export interface BftEngineModules {
 
 export class BftEngine implements Engine {
   readonly name = 'bft'
+  readonly capabilities: EngineCapabilities = {
+    announcesHeads: false,
+    alwaysRuns: true,
+    consensusTopic: this,
+    validatorSets: this,
+  }
   readonly validators: ValidatorSchedule
   /** Duplicate-vote evidence: the machine's, peers' (gossiped) and blocks'; pending goes into the next proposal. */
   readonly evidence: EvidencePool

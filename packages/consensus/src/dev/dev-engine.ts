@@ -8,7 +8,7 @@ import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, hexToBytes, isCairnError, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import type { Engine } from '../engine.ts'
+import type { Engine, EngineCapabilities } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
 import { devChainRules } from './dev-rules.ts'
 import { endOfTime, MAX_TIMESTAMP, nextTimestamp } from './next-timestamp.ts'
@@ -77,6 +77,7 @@ const STORAGE_RETRY_MS = 2000
  */
 export class DevEngine implements Engine {
   readonly name = 'dev'
+  readonly capabilities: EngineCapabilities = { announcesHeads: true, alwaysRuns: false }
   private timer: NodeJS.Timeout | undefined
   private scheduled = false
   private running = false
