@@ -61,7 +61,7 @@ import type { BftAction, BftEvent } from './events.ts'
 import { EvidencePool } from './evidence.ts'
 import { EvidenceRecords } from './evidence-records.ts'
 import { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
-import type { Address, Proposal, SignedProposal, SignedVote, Vote } from './messages.ts'
+import { type Address, MsgType, type Proposal, type SignedProposal, type SignedVote, type Vote } from './messages.ts'
 import { createSchemeVerifier } from './pq/scheme-verifier.ts'
 import { type BftTransport, ConsensusReactor } from './reactor.ts'
 import { type BftScheduler, RoundClock, realScheduler } from './round-clock.ts'
@@ -254,6 +254,7 @@ export class BftEngine implements Engine {
       metrics: modules.metrics,
       poolEmpty: () => this.#attached?.pool.counts.pending === 0,
       validatorSetAt: (h) => this.validators.at(h),
+      gatherFor: (h) => this.#gatherFor(h),
     })
     this.#reactor = new ConsensusReactor(opts, {
       logger: modules.logger,
@@ -300,6 +301,21 @@ export class BftEngine implements Engine {
       (a, b) => a.validatorIndex - b.validatorIndex,
     )
     this.#lastCertificate = { ...cert, signatures }
+  }
+
+  /**
+   * How long this node, the proposer of `height`'s round 0, may wait after its commit of
+   * `height − 1` for the precommits still missing from that certificate: half the block time, at
+   * most a second; 0 when the certificate is full or another validator proposes.
+   */
+  #gatherFor(height: number): number {
+    const cert = this.#lastCertificate
+    if (cert === null || cert.height !== height - 1) return 0
+    const self = this.addressAt(height)
+    if (self === null || !equalsBytes(this.validators.proposer(height, 0), self)) return 0
+    if (cert.signatures.length >= this.validators.at(cert.height).validators.length) return 0
+    const blockTimeMs = this.#blockTimeMs ?? this.#opts.config.timeouts.commitMs
+    return Math.min(Math.floor(blockTimeMs / 2), 1000)
   }
 
   // ---- the chain's rules ----
@@ -605,6 +621,12 @@ export class BftEngine implements Engine {
     const event: BftEvent = { kind: 'vote', vote: signed }
     this.#wal.logSync(event)
     this.#reactor.publishOwn({ kind: 'vote', vote: signed })
+    // Its own precommit of a height it decided before precommitting (the machine's commit came
+    // first: state-machine.ts `#decide`) joins its own certificate too, as a peer's late one does.
+    if (vote.type === MsgType.PRECOMMIT) {
+      const self = this.addressAt(vote.height)
+      if (self !== null) this.#latePrecommit(signed, self)
+    }
     return [event]
   }
 

@@ -39,7 +39,15 @@ export interface RoundClockModules {
   /** True when the pool holds no pending transaction (without empty blocks, the wait after a commit goes on). */
   poolEmpty: () => boolean
   validatorSetAt: (height: number) => ValidatorSet
+  /**
+   * How long the proposer of `height`'s round 0 may still wait after its commit for the certificate
+   * of `height − 1` to fill (0: it is full, or this node does not propose `height`). See `setTimeout`.
+   */
+  gatherFor?: (height: number) => number
 }
+
+/** How often a proposer waiting for late precommits looks at its certificate again (ms). */
+const GATHER_POLL_MS = 10
 
 export class RoundClock {
   readonly #opts: RoundClockOptions
@@ -99,8 +107,20 @@ export class RoundClock {
     if (timeout.step === 'commit' && since?.height === timeout.height - 1) {
       ms = Math.max(0, ms - (scheduler.now() - since.at))
     }
+    // ...but the proposer of the next height waits for the precommits that arrive after the first
+    // quorum, up to its gather window, so that its block's certificate of the parent holds them
+    // (CometBFT's timeout_commit): a validator slower than the others (a loaded machine) is not
+    // counted absent at every height. It stops waiting as soon as the certificate is full.
+    const gatherUntil =
+      timeout.step === 'commit' && this.#m.gatherFor !== undefined
+        ? scheduler.now() + this.#m.gatherFor(timeout.height)
+        : 0
     const tick = () => {
       if (!live()) return
+      if (scheduler.now() < gatherUntil && (this.#m.gatherFor?.(timeout.height) ?? 0) > 0) {
+        scheduler.setTimeout(tick, Math.min(GATHER_POLL_MS, gatherUntil - scheduler.now()))
+        return
+      }
       // No empty blocks: the wait after a commit lasts until a transaction is pending.
       if (timeout.step === 'commit' && !this.#opts.config.emptyBlocks && this.#m.poolEmpty()) {
         scheduler.setTimeout(tick, 100)

@@ -520,6 +520,16 @@ export class BftStateMachine {
   #decide(certificate: CommitCertificate): void {
     const held = this.#blocks.get(hashKey(certificate.blockHash)) as HeldBlock
     const round = certificate.round
+    // CometBFT's enterPrecommit before enterCommit: a validator that decides the round it is in
+    // before it precommitted there (slower than the others: their precommits arrived before its own
+    // prevote step ended) precommits the decided block first. More than 2/3 precommitted it in this
+    // round, and the height is decided here, so it can sign nothing that conflicts; its precommit
+    // then joins the certificate the next block carries (the late-precommit path) instead of never
+    // existing — otherwise the slowest validator is counted absent at most heights.
+    if (round === this.#round && this.#step !== Step.NEW_HEIGHT && this.#step < Step.PRECOMMIT) {
+      this.#vote(MsgType.PRECOMMIT, held.hash)
+      this.#step = Step.PRECOMMIT
+    }
     this.#out.push({
       kind: 'commit',
       height: this.#height,

@@ -67,6 +67,41 @@ describe('BftStateMachine', () => {
     expect(m.snapshot()).toMatchObject({ height: 2, round: 0, step: Step.PROPOSE, lockedRound: -1, lockedValue: null })
   })
 
+  it('a validator slower than the others precommits the block it decides before it commits', () => {
+    // The other three prevote and precommit A while this one is still validating it: when A turns
+    // out valid, the quorum of precommits decides at once. Its precommit comes first (CometBFT's
+    // enterPrecommit before enterCommit), so it can join the certificate the next block carries.
+    const s = nonProposer()
+    const m = machine(s)
+    m.start()
+    m.handle({ kind: 'proposal', proposal: proposal(1, 0, A) })
+    for (const i of others(s)) m.handle({ kind: 'vote', vote: vote(i, PREVOTE, 1, 0, A.hash) })
+    for (const i of others(s)) m.handle({ kind: 'vote', vote: vote(i, PRECOMMIT, 1, 0, A.hash) })
+    const out = m.handle({ kind: 'validity', height: 1, blockHash: A.hash, valid: true })
+    expect(votesOut(out)).toEqual([{ type: PRECOMMIT, height: 1, round: 0, blockHash: A.hash }])
+    const voteAt = out.findIndex((a) => a.kind === 'broadcastVote')
+    const commitAt = out.findIndex((a) => a.kind === 'commit')
+    expect(voteAt).toBeGreaterThanOrEqual(0)
+    expect(commitAt).toBeGreaterThan(voteAt)
+    expect(m.snapshot()).toMatchObject({ height: 2, round: 0 })
+  })
+
+  it('a decision of an earlier round than the one it is in signs nothing more', () => {
+    const s = nonProposer()
+    const m = machine(s)
+    m.start()
+    m.handle({ kind: 'proposal', proposal: proposal(1, 0, A) })
+    const [i, j, k] = others(s) as [number, number, number]
+    // Round 1 reached (more than 1/3 of the power there) before round 0's precommits arrive.
+    m.handle({ kind: 'vote', vote: vote(i, PREVOTE, 1, 1, null) })
+    m.handle({ kind: 'vote', vote: vote(j, PREVOTE, 1, 1, null) })
+    expect(m.round).toBe(1)
+    for (const x of [i, j, k]) m.handle({ kind: 'vote', vote: vote(x, PRECOMMIT, 1, 0, A.hash) })
+    const out = m.handle({ kind: 'validity', height: 1, blockHash: A.hash, valid: true })
+    expect(out.some((a) => a.kind === 'commit')).toBe(true)
+    expect(votesOut(out)).toEqual([])
+  })
+
   it('prevotes nil when the propose timeout fires, and ignores stale timeouts', () => {
     const m = machine(nonProposer())
     m.start()

@@ -27,6 +27,8 @@ export interface BftNetworkOptions {
   followers?: number
   /** Delivery delay (ms); default 20. */
   delayMs?: number
+  /** A delivery delay per link and message instead (ms): a slow validator's messages, say. */
+  linkDelayMs?: (from: number, to: number, data: Uint8Array) => number
   blockTimeMs?: number
   emptyBlocks?: boolean
   /** Share of deliveries lost, 0..1, from a seeded generator (default 0). */
@@ -289,7 +291,7 @@ export class BftNetwork {
       this.clock.setTimeout(() => {
         if (this.silent.has(n.index) || this.silent.has(from)) return
         void this.handlers.get(n.index)?.(data, String(from))
-      }, this.opts.delayMs ?? 20)
+      }, this.opts.linkDelayMs?.(from, n.index, data) ?? this.opts.delayMs ?? 20)
     }
   }
 
