@@ -132,9 +132,66 @@ describe('source layering', () => {
       }
     }
     // The products and the keys themselves do not depend on consensus at all.
-    for (const pkg of ['keys', 'reserves', 'arbitrage'])
+    for (const pkg of ['keys', 'reserves', 'reserves-service', 'arbitrage'])
       if (cairnDeps(pkg).includes('consensus'))
         violations.push(`packages/${pkg}/package.json depends on @cairn/consensus`)
+    expect(violations).toEqual([])
+  })
+})
+
+/**
+ * The reserves split: @cairn/reserves is the library (tree, input, verifier, anchor, proof format)
+ * and never reaches the service; its verifier and webhook-receiver helpers import only their own
+ * folder and @noble/hashes (they run in browsers). In @cairn/reserves-service the floors are
+ * kernel/ (sql, audit, auth, at-rest, store, events) < jobs/ (snapshot builds) < features/<name>/ <
+ * the composition (app.ts, schema.ts, openapi.ts, index.ts) and cli/: nothing imports a floor above
+ * its own, and a feature imports no other feature but for `import type` (the console's views).
+ */
+describe('reserves layering', () => {
+  const LIB = join(ROOT, 'packages', 'reserves', 'src')
+  const SVC = join(ROOT, 'packages', 'reserves-service', 'src')
+  const SPEC = /^\s*(import|export)(\s+type)?\s[^;]*?from\s*['"]([^'"]+)['"]/gms
+  const imports = (file: string) =>
+    [...readFileSync(file, 'utf8').matchAll(SPEC)].map((m) => ({ typeOnly: Boolean(m[2]), spec: m[3] as string }))
+  /** The floor of a file of the service: its top folder, a feature's own name; root files and cli/ are the top. */
+  const floorOf = (file: string): { rank: number; name: string } => {
+    const [top, sub] = relative(SVC, file).split(/[\\/]/)
+    if (top === 'kernel') return { rank: 0, name: 'kernel' }
+    if (top === 'jobs') return { rank: 1, name: 'jobs' }
+    if (top === 'features') return { rank: 2, name: `features/${sub}` }
+    return { rank: 3, name: top === 'cli' ? 'cli' : 'app' }
+  }
+
+  it('the library imports nothing of the service; its verifier and webhook helpers stay browser-safe', () => {
+    const violations: string[] = []
+    for (const file of tsFiles(LIB)) {
+      const rel = relative(LIB, file)
+      const safe = rel.startsWith('verifier') || /^webhooks[\\/](signature|events|backoff|index)\.ts$/.test(rel)
+      for (const { spec } of imports(file)) {
+        const target = spec.startsWith('.') ? normalize(join(dirname(file), spec)) : null
+        if (spec.startsWith('@cairn/reserves-service') || (target && !target.startsWith(LIB)))
+          violations.push(`${relative(ROOT, file)} imports ${spec} (the library does not reach the service)`)
+        if (safe && !(spec.startsWith('@noble/hashes') || (target && dirname(target) === dirname(file))))
+          violations.push(
+            `${relative(ROOT, file)} imports ${spec} (browser-safe: its own folder and @noble/hashes only)`,
+          )
+      }
+    }
+    expect(violations).toEqual([])
+  })
+
+  it('the service keeps its floors: kernel < jobs < features < app and cli; features import no other feature', () => {
+    const violations: string[] = []
+    for (const file of tsFiles(SVC)) {
+      const from = floorOf(file)
+      for (const { typeOnly, spec } of imports(file)) {
+        if (!spec.startsWith('.')) continue
+        const to = floorOf(normalize(join(dirname(file), spec)))
+        const up = to.rank > from.rank || (to.name === 'cli' && from.name !== 'cli')
+        const sideways = from.rank === 2 && to.rank === 2 && to.name !== from.name && !typeOnly
+        if (up || sideways) violations.push(`${relative(ROOT, file)} (${from.name}) imports ${spec} (${to.name})`)
+      }
+    }
     expect(violations).toEqual([])
   })
 })
