@@ -22,6 +22,7 @@ import {
   Executor,
   type ParentBlock,
 } from './execution/executor.ts'
+import type { SenderRecovery } from './execution/recovery.ts'
 import { toleratedMissingContracts } from './execution/system-calls.ts'
 import type { ViewState } from './fast/view-call/interpreter.ts'
 import { type ForkStart, forkGenesis, forkGenesisBlock } from './fork/fork-start.ts'
@@ -37,7 +38,6 @@ import {
 } from './import/block-processor.ts'
 import type { BlockSource, BlockVerifier } from './import/block-verifier.ts'
 import { BlockImporter } from './import/importer.ts'
-import type { SenderRecovery } from './import/recovery.ts'
 import { repairHead } from './import/repair-head.ts'
 import type { ChainMetrics } from './metrics.ts'
 import { ChainCommons } from './rules/common.ts'
@@ -173,6 +173,8 @@ export class Chain implements ChainReader, StateReader {
   readonly #dev: DevChain
   readonly #engineData: EngineData
   readonly #editedStates: EditedStates
+  /** Fork mode: the remote the state is read from. */
+  readonly #remote: RemoteState | undefined
 
   private constructor(
     /** The shared Common of each fork of the chain's schedule. */
@@ -182,7 +184,9 @@ export class Chain implements ChainReader, StateReader {
     /** What start-up found and did. */
     readonly report: OpenReport,
     parts: ChainParts,
+    remote: RemoteState | undefined,
   ) {
+    this.#remote = remote
     this.events = parts.events
     this.#store = parts.store
     this.#executor = parts.executor
@@ -224,13 +228,16 @@ export class Chain implements ChainReader, StateReader {
     })
     if (modules.metrics !== null && stateDB.ring !== undefined) modules.metrics.stateNodeCache.source = stateDB.ring
     const fork = opts.fork
+    let remote: RemoteState | undefined
     if (fork) {
-      stateDB.remote = new RemoteState(
+      const r = new RemoteState(
         { blockNumber: fork.blockNumber, stateRoot: fork.stateRoot, fresh: stored === undefined },
         { client: fork.client, sink: stateDB },
       )
+      remote = r
+      stateDB.remote = r
       await stateDB.adopt(fork.firstNodes)
-      store.forkBelow = { number: fork.blockNumber, hashAt: (n) => (stateDB.remote as RemoteState).blockHash(n) }
+      store.forkBelow = { number: fork.blockNumber, hashAt: (n) => r.blockHash(n) }
     }
     const genesisBlock = fork ? forkGenesisBlock(fork, common).block : await buildGenesisBlock(spec, common, stateDB)
     const report: OpenReport = { created: false, rolledBack: 0, warnings: spec.warnings }
@@ -342,15 +349,22 @@ export class Chain implements ChainReader, StateReader {
         ...(modules.recovery ? { recovery: modules.recovery } : {}),
       },
     )
-    const chain = new Chain(commons, spec, genesisBlock, report, {
-      store,
-      stateDB,
-      executor,
-      importer,
-      blocks,
-      editedStates,
-      events,
-    })
+    const chain = new Chain(
+      commons,
+      spec,
+      genesisBlock,
+      report,
+      {
+        store,
+        stateDB,
+        executor,
+        importer,
+        blocks,
+        editedStates,
+        events,
+      },
+      remote,
+    )
     modules.metrics?.headBlock.set(Number(head.header.number))
     modules.metrics?.headTimestamp.set(Number(head.header.timestamp))
     return chain
@@ -361,7 +375,7 @@ export class Chain implements ChainReader, StateReader {
    * fork block; undefined for a chain of its own.
    */
   get fork(): ChainFork | undefined {
-    const remote = this.#stateDB.remote
+    const remote = this.#remote
     if (remote === undefined) return undefined
     return {
       url: remote.client.url,

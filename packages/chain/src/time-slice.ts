@@ -7,7 +7,7 @@ import { setImmediate } from 'node:timers/promises'
  * signature workers and clients idled meanwhile. Shorter slices let more admission work in
  * between (a turn can hold a whole batch's decoding): at 2 ms a seal took several times its work
  * in wall time, its blocks filled up and transactions waited blocks behind (p99 inclusion 2.0–3.4
- * s against 1.0–1.1 at 10 ms, for the same transfers a second; docs/performance.md, seventh session).
+ * s against 1.0–1.1 at 10 ms, for the same transfers a second; docs/performance-history.md, seventh session).
  */
 export const SLICE_MS = 10
 

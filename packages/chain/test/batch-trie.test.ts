@@ -3,8 +3,8 @@ import { bytesToHex } from '@cairn/utils'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { TimeSlice } from '../src/execution/time-slice.ts'
 import { BatchTrie } from '../src/fast/batch-trie.ts'
+import { TimeSlice } from '../src/time-slice.ts'
 
 // 32-byte keys, many sharing prefixes (extensions and deep branches), values of 1 to 80 bytes
 // (the short ones make nodes under 32 bytes, which their parent inlines).

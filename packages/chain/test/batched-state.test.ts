@@ -3,8 +3,8 @@ import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from '@ethere
 import { Account, type Address, bytesToHex, createAddressFromString, MapDB, setLengthLeft } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { newStateManager } from '../src/execution/executor.ts'
 import { BatchedStateManager } from '../src/fast/batched-state.ts'
+import { newStateManager } from '../src/state/state-manager.ts'
 
 // Three contracts; the first starts with storage, the others with none. Slots from a small set
 // so writes meet earlier ones; values mostly zero (a delete) or one byte.

@@ -19,7 +19,7 @@ import {
   MAX_RLP_BLOCK_SIZE,
   RLP_BLOCK_LIMIT_EXCEPTION,
 } from '../src/index.ts'
-import { bodyTxLength, rlpItemLength } from '../src/store/block-size.ts'
+import { bodyTxLength, rlpItemLength } from '../src/state/block-size.ts'
 import { listSource, testEngine, transfer } from './helpers.ts'
 
 const LIMIT = 8_388_608

@@ -9,8 +9,8 @@ import { LevelKV, MemoryKV } from '@cairn/db'
 import { silentLogger } from '@cairn/utils'
 import { createBlockFromRLP } from '@ethereumjs/block'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SYSTEM_CONTRACTS } from '../src/execution/system-contracts.ts'
 import { type Chain, ChainErrorCode, Chain as ChainImpl, devGenesis } from '../src/index.ts'
+import { SYSTEM_CONTRACTS } from '../src/rules/system-contracts.ts'
 import { ADDRS, cairnError, importBlock, KEYS, listSource, openChain, testEngine, transfer } from './helpers.ts'
 
 /** What the previous version's devGenesis wrote: today's without the system contracts. */

@@ -3,7 +3,7 @@ import { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { orderedTrieRoot } from '../src/fast/ordered-trie.ts'
+import { orderedTrieRoot } from '../src/state/ordered-trie.ts'
 
 /** The reference: each value put under RLP(i) into an @ethereumjs/mpt trie, as genTransactionsTrieRoot does. */
 async function mptRoot(values: Uint8Array[]): Promise<string> {

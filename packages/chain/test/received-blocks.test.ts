@@ -17,10 +17,10 @@ import {
   toleratedMissingContracts,
   WITHDRAWAL_REQUEST_ADDRESS,
 } from '../src/execution/system-calls.ts'
-import { orderedTrieRoot } from '../src/fast/ordered-trie.ts'
-import { TxChecks } from '../src/import/tx-checks.ts'
+import { TxChecks } from '../src/execution/tx-checks.ts'
 import { type Chain, ChainErrorCode, devGenesis, encodedTx } from '../src/index.ts'
 import { ownCopy } from '../src/rules/common.ts'
+import { orderedTrieRoot } from '../src/state/ordered-trie.ts'
 import { ADDRS, balanceAt, cairnError, importBlock, KEYS, openChain, testEngine, transfer } from './helpers.ts'
 
 const GWEI = 10n ** 9n
@@ -37,7 +37,7 @@ async function referenceBlock(
   blobGasUsed = 0n,
 ): Promise<Block> {
   const common = ref.common
-  const { newStateManager } = await import('../src/execution/executor.ts')
+  const { newStateManager } = await import('../src/state/state-manager.ts')
   const vm = await createVM({
     common: ownCopy(common),
     stateManager: newStateManager(common, chainParts(ref).stateDB, parent.header.stateRoot),

@@ -10,7 +10,7 @@ import {
 import { SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signatureBytes, workerRecovery } from '../src/import/recovery.ts'
+import { signatureBytes, workerRecovery } from '../src/execution/recovery.ts'
 import { createChainCommon } from '../src/rules/common.ts'
 import { signingParts } from '../src/store/signing-hash.ts'
 

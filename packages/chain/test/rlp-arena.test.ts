@@ -1,7 +1,7 @@
 import { RLP } from '@ethereumjs/rlp'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { encodedLength, RlpArena, type RlpItem } from '../src/fast/rlp-arena.ts'
+import { encodedLength, RlpArena, type RlpItem } from '../src/state/rlp-arena.ts'
 
 // Byte strings of every length class (a single byte under 0x80, short, long, and over the arena's
 // 4,096-byte limit), nested lists up to three deep (trie nodes with inlined children, receipts).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TimeSlice } from '../src/execution/time-slice.ts'
+import { TimeSlice } from '../src/time-slice.ts'
 
 describe('TimeSlice', () => {
   it('is due once its milliseconds have passed since it started or last paused', async () => {

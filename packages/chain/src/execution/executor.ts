@@ -40,21 +40,20 @@ import { growingViewCaches } from '../fast/view-caches.ts'
 import type { ViewState } from '../fast/view-call/interpreter.ts'
 import { TrieReader } from '../fast/view-call/trie-reader.ts'
 import { ViewStateReader } from '../fast/view-call/view-state.ts'
-import { installFork } from '../fork/fork-state-manager.ts'
-import type { RemoteState } from '../fork/remote-state.ts'
-import { BlockSizeBudget } from '../import/block-size-limit.ts'
 import { creditUncleRewards, isProofOfWork } from '../import/pow.ts'
-import type { TxChecks } from '../import/tx-checks.ts'
+import { BlockSizeBudget } from '../rules/block-size-limit.ts'
 import { type ChainCommons, ownCopy } from '../rules/common.ts'
 import { StatePreimages } from '../state/preimages.ts'
 import { LayerSwitch, type StateDB, type StateLayer } from '../state/state-db.ts'
+import { newStateManager } from '../state/state-manager.ts'
+import { txSender } from '../state/tx-cache.ts'
 import type { StoredReceipt } from '../store/receipt.ts'
 import type { ChainStore } from '../store/store.ts'
-import { txSender } from '../store/tx-cache.ts'
+import { TimeSlice } from '../time-slice.ts'
 import { ChainView } from './chain-view.ts'
 import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 import { checkedRequestCalls } from './system-calls.ts'
-import { TimeSlice } from './time-slice.ts'
+import type { TxChecks } from './tx-checks.ts'
 
 /**
  * A block with the results of executing it: a value that owns its state writes, which the import
@@ -345,7 +344,7 @@ export class Executor {
     // between slices instead of after the whole block. Nothing they do reaches the build: its
     // transactions are fixed when it starts (the pool's source is a snapshot), the executor is
     // held (`exclusive`), reads use views of committed roots; and a state read that misses the
-    // caches lets I/O in already. Measured in docs/performance.md (sixth and seventh sessions).
+    // caches lets I/O in already. Measured in docs/performance-history.md (sixth and seventh sessions).
     const slice = new TimeSlice()
     // EIP-7934 (Osaka on): the block's running size, kept within the RLP limit like the gas.
     const size = BlockSizeBudget.start(
@@ -784,27 +783,6 @@ export class Executor {
       },
     })
   }
-}
-
-/** A MerkleStateManager over the persistent trie, rooted at `root` (hooked to fetch from a fork's remote). */
-export function newStateManager<M extends MerkleStateManager = MerkleStateManager>(
-  common: Common,
-  db: DB<string, string | Uint8Array>,
-  root: Uint8Array | undefined,
-  caches: Caches = new Caches(),
-  make: (opts: MerkleStateManagerOpts) => M = (o) => new MerkleStateManager(o) as M,
-): M {
-  const trie = new MerklePatriciaTrie({
-    db,
-    ...(root ? { root } : {}),
-    useKeyHashing: true,
-    valueEncoding: ValueEncoding.Bytes,
-    common,
-  })
-  const sm = make({ trie, common, caches })
-  // Fork mode: the store's trie is the remote's, filled in before each walk (src/fork/).
-  const remote = (db as { remote?: RemoteState }).remote
-  return remote ? installFork(sm, remote) : sm
 }
 
 /** Most accounts {@link Executor.accountNow} keeps by address for one root (then it starts over). */

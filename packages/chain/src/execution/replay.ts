@@ -3,8 +3,8 @@ import type { Block, BlockHeader } from '@ethereumjs/block'
 import { BlockBuilder, type BuildBlockOpts, buildBlock, type RunTxResult, type VM } from '@ethereumjs/vm'
 import type { BlockReader } from '../chain-reader.ts'
 import { ChainErrorCode } from '../errors.ts'
+import { txSender } from '../state/tx-cache.ts'
 import type { StateReader } from '../state-reader.ts'
-import { txSender } from '../store/tx-cache.ts'
 import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
 
 /** A block replayed up to one of its transactions, on a private VM (nothing is written). */

@@ -4,9 +4,9 @@ import type { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
 import { ChainErrorCode } from '../errors.ts'
-import type { TimeSlice } from '../execution/time-slice.ts'
+import { RlpArena } from '../state/rlp-arena.ts'
 import { compareBytes, decodePath, encodePath, toNibbles } from '../state/trie-path.ts'
-import { RlpArena } from './rlp-arena.ts'
+import type { TimeSlice } from '../time-slice.ts'
 
 /** A trie node as its RLP structure: a branch (17 items) or a leaf/extension [path, value|child]. */
 type RawNode = Uint8Array | RawNode[]

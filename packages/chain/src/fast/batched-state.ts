@@ -12,7 +12,7 @@ import {
   unpadBytes,
   unprefixedHexToBytes,
 } from '@ethereumjs/util'
-import type { TimeSlice } from '../execution/time-slice.ts'
+import type { TimeSlice } from '../time-slice.ts'
 import { BatchTrie } from './batch-trie.ts'
 
 /**

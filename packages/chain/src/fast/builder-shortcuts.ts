@@ -4,10 +4,10 @@ import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { buildBlock, RunTxResult } from '@ethereumjs/vm'
 import { Bloom } from '@ethereumjs/vm'
-import type { TimeSlice } from '../execution/time-slice.ts'
+import { orderedTrieRoot } from '../state/ordered-trie.ts'
+import { encodedTx } from '../state/tx-cache.ts'
 import { trieReceipts } from '../store/receipt.ts'
-import { encodedTx } from '../store/tx-cache.ts'
-import { orderedTrieRoot } from './ordered-trie.ts'
+import type { TimeSlice } from '../time-slice.ts'
 
 // The block builder's shortcuts (what @ethereumjs's BlockBuilder does, without its O(n²)
 // re-creation of transactions and its one-by-one tries): the interface they accelerate is the

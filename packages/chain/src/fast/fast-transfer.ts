@@ -3,7 +3,7 @@ import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Account, type Address, bytesToUnprefixedHex, equalsBytes, KECCAK256_NULL, MAX_INTEGER } from '@ethereumjs/util'
 import { Bloom, type RunTxResult, type VM } from '@ethereumjs/vm'
-import type { TimeSlice } from '../execution/time-slice.ts'
+import type { TimeSlice } from '../time-slice.ts'
 
 const TX_GAS = 21_000n
 

@@ -2,13 +2,8 @@ import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, CairnError, equalsBytes, type Hex, hexToBytes } from '@cairn/utils'
 import { KECCAK256_NULL, KECCAK256_RLP } from '@ethereumjs/util'
 import { ChainErrorCode } from '../errors.ts'
+import type { NodeSink, RemoteTrie } from '../state/remote-trie.ts'
 import { type ForkRpcClient, redact } from './rpc-client.ts'
-
-/** Where fetched trie nodes and code go: the chain's state node store (`StateDB.adopt`). */
-export interface NodeSink {
-  /** Stores trie nodes (keyed by their hash) and, when given, a contract's code (keyed by its hash). */
-  adopt(nodes: Uint8Array[], code?: Uint8Array): Promise<void>
-}
 
 interface ProofAnswer {
   codeHash: Hex
@@ -20,7 +15,7 @@ interface ProofAnswer {
 /**
  * The remote state a fork reads lazily, at its pinned block. The local state trie starts at the
  * remote's state root and is the remote's own trie, filled in as it is needed: before an account
- * or a storage slot is read or written (the state manager's hook, `fork-state-manager.ts`), the
+ * or a storage slot is read or written (the state manager's hook, `../state/remote-trie.ts`), the
  * remote's EIP-1186 proof of it (`eth_getProof` at the fork block) is fetched once and its nodes
  * stored in the local node store. A proof holds every node on the key's path, and a subtree the
  * local chain has not changed is the remote's (content-addressed, at the same place), so after
@@ -32,7 +27,7 @@ interface ProofAnswer {
  *
  * Block hashes before the fork block (BLOCKHASH) are asked with `eth_getBlockByNumber`.
  */
-export class RemoteState {
+export class RemoteState implements RemoteTrie {
   private readonly accounts = new Set<string>()
   private readonly slots = new Set<string>()
   private readonly inFlight = new Map<string, Promise<void>>()

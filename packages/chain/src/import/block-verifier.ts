@@ -1,11 +1,11 @@
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { ChainEngine, HeaderContext } from '../engine.ts'
 import type { ExecutedBlock, Executor } from '../execution/executor.ts'
+import type { SenderRecovery } from '../execution/recovery.ts'
+import { TxChecks } from '../execution/tx-checks.ts'
 import type { ChainStore } from '../store/store.ts'
 import type { BlockError } from './block-error.ts'
 import { isProofOfWork, validateProofOfWork } from './pow.ts'
-import type { SenderRecovery } from './recovery.ts'
-import { TxChecks } from './tx-checks.ts'
 import { validateBlock } from './validate.ts'
 
 /**
@@ -103,7 +103,8 @@ export async function checkAndExecute(
   const prepared = opts.prepareSenders?.(block).catch(() => undefined)
   const checks = opts.ahead || prepared ? undefined : new TxChecks(block, m.recovery)
   await validateBlock(block, parent, { baseFeeFloor: m.engine.baseFeeFloor === true })
-  if (isProofOfWork(block.common) && m.engine.sealsProofOfWork !== true) await validateProofOfWork(block, parent, m.store)
+  if (isProofOfWork(block.common) && m.engine.sealsProofOfWork !== true)
+    await validateProofOfWork(block, parent, m.store)
   else await m.engine.validateHeader(block.header, parent.header, m.headerContext)
   const ahead = await opts.ahead
   if (ahead) return ahead

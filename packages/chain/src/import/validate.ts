@@ -3,9 +3,9 @@ import type { Block, BlockHeader } from '@ethereumjs/block'
 import { ConsensusType } from '@ethereumjs/common'
 import { equalsBytes, KECCAK256_RLP_ARRAY, MAX_UINT64 } from '@ethereumjs/util'
 import { ChainErrorCode } from '../errors.ts'
-import { orderedTrieRoot } from '../fast/ordered-trie.ts'
-import { encodedTx } from '../store/tx-cache.ts'
-import { checkRlpBlockSize } from './block-size-limit.ts'
+import { checkRlpBlockSize } from '../rules/block-size-limit.ts'
+import { orderedTrieRoot } from '../state/ordered-trie.ts'
+import { encodedTx } from '../state/tx-cache.ts'
 
 const GAS_LIMIT_BOUND_DIVISOR = 1024n
 /** Ethereum's cap on a header's extra data (bytes). */

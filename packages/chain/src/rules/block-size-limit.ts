@@ -5,7 +5,7 @@ import { RLP } from '@ethereumjs/rlp'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { MAX_UINT64, type Withdrawal } from '@ethereumjs/util'
 import { ChainErrorCode } from '../errors.ts'
-import { blockSize, bodyTxLength, rlpItemLength } from '../store/block-size.ts'
+import { blockSize, bodyTxLength, rlpItemLength } from '../state/block-size.ts'
 
 /**
  * EIP-7934's MAX_RLP_BLOCK_SIZE: MAX_BLOCK_SIZE (10 MiB) less SAFETY_MARGIN (2 MiB, left for the

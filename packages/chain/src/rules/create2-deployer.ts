@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Hex } from '@cairn/utils'
-import { predatesSystemContracts } from '../execution/system-contracts.ts'
+import { predatesSystemContracts } from './system-contracts.ts'
 
 /**
  * The deterministic deployment proxy (Nick Johnson's, deployed on most chains by a keyless

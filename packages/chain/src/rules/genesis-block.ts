@@ -1,8 +1,8 @@
 import { type Block, createBlock } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { Account, createAddressFromString } from '@ethereumjs/util'
-import { newStateManager } from '../execution/executor.ts'
 import type { StateDB } from '../state/state-db.ts'
+import { newStateManager } from '../state/state-manager.ts'
 import type { GenesisSpec } from './genesis.ts'
 
 /**

@@ -2,7 +2,6 @@ import { CairnError, type Hex } from '@cairn/utils'
 import { Hardfork } from '@ethereumjs/common'
 import { z } from 'zod'
 import { ChainErrorCode } from '../errors.ts'
-import { systemContractAlloc } from '../execution/system-contracts.ts'
 import { DEFAULT_HARDFORK, SUPPORTED_HARDFORKS } from './common.ts'
 import { create2DeployerAlloc } from './create2-deployer.ts'
 import {
@@ -14,6 +13,7 @@ import {
   setsNoFork,
   singleForkSchedule,
 } from './fork-schedule.ts'
+import { systemContractAlloc } from './system-contracts.ts'
 
 /**
  * A geth-style `genesis.json`: `config.chainId`, `alloc` (balance, code, storage, nonce per

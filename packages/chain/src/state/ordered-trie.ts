@@ -1,8 +1,8 @@
 import { keccak256 } from '@cairn/crypto'
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
-import { compareBytes, encodePath, toNibbles } from '../state/trie-path.ts'
 import { RlpArena } from './rlp-arena.ts'
+import { compareBytes, encodePath, toNibbles } from './trie-path.ts'
 
 /** A node as RLP structure: a leaf/extension [path, value|child] or a branch of 17 items. */
 type RawNode = Uint8Array | RawNode[]

@@ -1,6 +1,6 @@
 import { getMerkleStateProof, type MerkleStateManager } from '@ethereumjs/statemanager'
 import { Address } from '@ethereumjs/util'
-import { forkOfState } from '../fork/fork-state-manager.ts'
+import { forkOfState } from './remote-trie.ts'
 
 /** An EIP-1186 account proof (eth_getProof), hex-encoded. */
 export interface AccountProof {

@@ -11,7 +11,7 @@ const MAX_IN_CHUNK = 4096
  * its chunk. V8 keeps a typed array of up to 64 bytes on its heap, but gives a longer one a backing
  * store of its own (allocated, zeroed and later swept by the GC): ~1.2 µs for the 436 bytes of a
  * branch node on the 2-vCPU test machine, against ~40 ns for 48 bytes — more than the encoding
- * itself (`@ethereumjs/rlp` took 1.4–2.3 µs a branch, this 0.5 µs; docs/performance.md, eleventh
+ * itself (`@ethereumjs/rlp` took 1.4–2.3 µs a branch, this 0.5 µs; docs/performance-history.md, eleventh
  * session). Same bytes as `RLP.encode`.
  *
  * Two ways to use it. Kept (the default): a chunk is never written again once full, so a view

@@ -2,8 +2,8 @@ import { keccak256 } from '@cairn/crypto'
 import { Bucket, bucketKey, type KVStore, WriteBatch } from '@cairn/db'
 import { bytesToHex, concatBytes, equalsBytes, hexToBytes } from '@cairn/utils'
 import { type BatchDBOp, type DB, type EncodingOpts, KECCAK256_RLP } from '@ethereumjs/util'
-import type { NodeSink, RemoteState } from '../fork/remote-state.ts'
 import { NodeRing } from './node-ring.ts'
+import type { NodeSink, RemoteTrie } from './remote-trie.ts'
 
 /** The key prefix of contract code in the node store (@ethereumjs's `CODEHASH_PREFIX`, `c`). */
 const CODE_PREFIX = Uint8Array.of(0x63)
@@ -36,7 +36,7 @@ export class StateDB implements DB<string, string | Uint8Array>, NodeSink {
    * manager over this store (or a layer of it) is hooked to fetch before it walks
    * (`newStateManager`).
    */
-  remote: RemoteState | undefined
+  remote: RemoteTrie | undefined
 
   constructor(
     private readonly kv: KVStore,
@@ -180,7 +180,7 @@ export class StateLayer implements DB<string, string | Uint8Array> {
   ) {}
 
   /** The store's remote state in fork mode ({@link StateDB.remote}). */
-  get remote(): RemoteState | undefined {
+  get remote(): RemoteTrie | undefined {
     return this.base.remote
   }
 
@@ -262,7 +262,7 @@ export class LayerSwitch implements DB<string, string | Uint8Array> {
   }
 
   /** The store's remote state in fork mode ({@link StateDB.remote}). */
-  get remote(): RemoteState | undefined {
+  get remote(): RemoteTrie | undefined {
     return this.base.remote
   }
 

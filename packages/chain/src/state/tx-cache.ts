@@ -8,7 +8,7 @@ import { Address } from '@ethereumjs/util'
  * @ethereumjs keeps its hash and sender key; a frozen transaction's `cache` stays writable) rather
  * than in WeakMaps: a WeakMap entry per transaction gave every transaction an identity hash and an
  * ephemeron for the GC to trace; lookups, identity hashes and ephemeron work were 1.9% of a
- * transfer flood's process CPU (perf; docs/performance.md, eighteenth session).
+ * transfer flood's process CPU (perf; docs/performance-history.md, eighteenth session).
  */
 type DerivedCache = TypedTransaction['cache'] & {
   /** The consensus encoding (see {@link encodedTx}). */

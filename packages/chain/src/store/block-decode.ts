@@ -4,7 +4,7 @@ import type { Common } from '@ethereumjs/common'
 import { createTxFromBlockBodyData, type TypedTransaction } from '@ethereumjs/tx'
 import { equalsBytes } from '@ethereumjs/util'
 import type { ChainCommons } from '../rules/common.ts'
-import { encodedTx, seedEncodedTx } from './tx-cache.ts'
+import { encodedTx, seedEncodedTx } from '../state/tx-cache.ts'
 import { decodeTransaction } from './tx-decode.ts'
 
 /** Transactions this node already decoded, by hash (a pool's `get`): a block may reuse them. */

@@ -1,7 +1,7 @@
 import type { Block } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
 import { Capability } from '@ethereumjs/tx'
-import { encodedTx } from './tx-cache.ts'
+import { encodedTx } from '../state/tx-cache.ts'
 
 /**
  * `block.serialize()` with each typed transaction's cached encoding (`encodedTx`: the bytes it was

@@ -3,7 +3,7 @@ import { RLP } from '@ethereumjs/rlp'
 import { bigIntToBytes, bigIntToUnpaddedBytes, bytesToBigInt } from '@ethereumjs/util'
 import { Bloom, type TxReceipt } from '@ethereumjs/vm'
 import { ChainErrorCode } from '../errors.ts'
-import { RlpArena, type RlpItem } from '../fast/rlp-arena.ts'
+import { RlpArena, type RlpItem } from '../state/rlp-arena.ts'
 
 /** A log as the EVM emits it: [address, topics, data]. */
 export type RawLog = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array]

@@ -1,7 +1,7 @@
 import { keccak256 } from '@cairn/crypto'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import { encodedTx } from '../state/tx-cache.ts'
 import { rlpLengthPrefix } from './rlp-prefix.ts'
-import { encodedTx } from './tx-cache.ts'
 
 /** Typed transactions whose signed encoding is `type ‖ rlp([...unsigned fields, yParity, r, s])`. */
 const TYPED = new Set([1, 2])

@@ -20,11 +20,11 @@ import type { BlockReader, HeadName, TxLocation } from '../chain-reader.ts'
 import { SenderOverrides } from '../dev/sender-overrides.ts'
 import { ChainErrorCode } from '../errors.ts'
 import { ChainCommons } from '../rules/common.ts'
+import { encodedTx } from '../state/tx-cache.ts'
 import { decodeBlock } from './block-decode.ts'
 import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
 import { rlpFirstItem, rlpListCount, rlpListPrefixLength } from './rlp-items.ts'
 import { rlpLengthPrefix } from './rlp-prefix.ts'
-import { encodedTx } from './tx-cache.ts'
 
 /** Names of the head pointers kept in {@link Bucket.head}. */
 export type { HeadName, TxLocation } from '../chain-reader.ts'

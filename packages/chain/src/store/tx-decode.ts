@@ -1,7 +1,7 @@
 import type { Common } from '@ethereumjs/common'
 import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
-import { feeMarketTx } from '../fast/fee-market-tx.ts'
-import { seedEncodedTx } from './tx-cache.ts'
+import { seedEncodedTx } from '../state/tx-cache.ts'
+import { feeMarketTx } from './fee-market-tx.ts'
 
 /**
  * A transaction from its canonical encoding (`createTxFromRLP(bytes, { common })`), with `bytes`
