@@ -1,8 +1,9 @@
 // The checker: what the run recorded (the workload's history, the finality polls, the byzantine
 // validator's log) against every node's chain read back over JSON-RPC afterwards. Each rule that
 // fails adds a violation, said in words a reader can act on.
-import { STAKING_ADDRESS, staking } from '@cairn/contracts'
-import { type Abi, decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
+import { setFollowsContract, validatorSetKey } from '@cairn/consensus/staking'
+import { STAKING_ADDRESS, stakingAbi } from '@cairn/contracts'
+import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
 import { type Cluster, rpc, rpcBatch } from './cluster.ts'
 import { accounts, contractAddress, type TxRecord } from './workload.ts'
 
@@ -221,15 +222,10 @@ interface RpcValidators {
   validators: { address: string; votingPower: string }[]
 }
 
-const setKey = (addrs: readonly string[], powers: readonly (bigint | string)[]) =>
-  addrs
-    .map((a, i) => `${a.toLowerCase()}:${BigInt(powers[i] as bigint | string)}`)
-    .sort()
-    .join(',')
-
 /**
  * The validator set every node's engine uses at H+2 is the staking contract's `activeSet()` after
- * H (addresses and powers), for every H each node has H+2 of: what joins, leaves and power changes
+ * H (addresses and powers), for every H each node has H+2 of (the set rule of
+ * packages/consensus/src/staking/invariants.ts, which the staking simulator asserts too): what joins, leaves and power changes
  * under the nemesis did to the set, every node agrees with the contract. Returns how many heights
  * changed the set (the staking workload's effect, for the summary).
  */
@@ -240,7 +236,7 @@ async function checkValidatorSets(
   violations: string[],
 ): Promise<number> {
   const top = Math.max(...Object.values(heights))
-  const call = encodeFunctionData({ abi: staking.abi as Abi, functionName: 'activeSet' })
+  const call = encodeFunctionData({ abi: stakingAbi, functionName: 'activeSet' })
   const contract: string[] = []
   for (let h = 0; h <= top; h += 50) {
     const hs = [...Array(Math.min(50, top - h + 1)).keys()].map((k) => h + k)
@@ -253,18 +249,14 @@ async function checkValidatorSets(
       return r
     })
     for (const r of got) {
-      const [addrs, powers] = decodeFunctionResult({
-        abi: staking.abi as Abi,
-        functionName: 'activeSet',
-        data: r as Hex,
-      }) as [string[], bigint[]]
-      contract.push(setKey(addrs, powers))
+      const [addrs, powers] = decodeFunctionResult({ abi: stakingAbi, functionName: 'activeSet', data: r as Hex })
+      contract.push(validatorSetKey(addrs.map((address, i) => ({ address, power: powers[i] as bigint }))))
     }
   }
   let changes = 0
   for (const n of cluster.nodes) {
     const last = heights[n.name] ?? 0
-    let reported = 0
+    const engineSets = new Map<number, string>()
     let previous: string | undefined
     for (let h = 3; h <= last; h += 50) {
       const hs = [...Array(Math.min(50, last - h + 1)).keys()].map((k) => h + k)
@@ -277,19 +269,24 @@ async function checkValidatorSets(
         return r
       })
       for (const [i, r] of got.entries()) {
-        const h3 = hs[i] as number
-        const engine = setKey(
-          (r as RpcValidators).validators.map((v) => v.address),
-          (r as RpcValidators).validators.map((v) => v.votingPower),
+        const engine = validatorSetKey(
+          (r as RpcValidators).validators.map((v) => ({ address: v.address, power: v.votingPower })),
         )
         if (n === cluster.nodes[0] && previous !== undefined && engine !== previous) changes++
         previous = engine
-        if (engine !== contract[h3 - 2] && reported++ < 3) {
-          violations.push(
-            `validator set: ${n.name}'s engine uses {${engine}} at ${h3}; the contract's set after ${h3 - 2} is {${contract[h3 - 2]}}`,
-          )
-        }
+        engineSets.set(hs[i] as number, engine)
       }
+    }
+    const mismatches = setFollowsContract(
+      3,
+      last,
+      (h) => engineSets.get(h),
+      (h) => contract[h],
+    )
+    for (const m of mismatches.slice(0, 3)) {
+      violations.push(
+        `validator set: ${n.name}'s engine uses {${m.engine}} at ${m.height}; the contract's set after ${m.height - 2} is {${m.contract}}`,
+      )
     }
   }
   return changes

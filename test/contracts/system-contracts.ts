@@ -2,7 +2,7 @@
 // places them (runtime code at the fixed addresses, anvil_setCode) and initialized by the system
 // address (impersonated), with helpers to call them as any account and to read their accounting.
 
-import type { StakingParams } from '@cairn/consensus'
+import { accountingImbalance, accountingOf, type StakingParams } from '@cairn/consensus/staking'
 import { GOVERNANCE_ADDRESS, governance, STAKING_ADDRESS, SYSTEM_ADDRESS, staking } from '@cairn/contracts'
 import {
   type Abi,
@@ -84,7 +84,7 @@ export interface Harness {
   /** Mines a block `seconds` after the head's timestamp (a dev chain's blocks may run ahead of the wall clock). */
   warp(seconds: bigint): Promise<void>
   blockNumber(): Promise<bigint>
-  /** Staking's balance minus what its accounting says it holds (0n when conserved). */
+  /** Staking's balance minus what its accounting says it holds (0n when conserved: the invariant of consensus's staking/invariants.ts). */
   imbalance(): Promise<bigint>
   close(): Promise<void>
 }
@@ -212,12 +212,7 @@ export async function startHarness(): Promise<Harness> {
     blockNumber: () => pub.getBlockNumber({ cacheTime: 0 }),
     imbalance: async () => {
       const balance = await pub.getBalance({ address: STAKING_ADDRESS })
-      const [bonded, unbonding, rewards, commissions, pool] = await read<bigint[]>(
-        STAKING_ADDRESS,
-        stakingAbi,
-        'accounting',
-      )
-      return balance - bonded! - unbonding! - rewards! - commissions! - pool!
+      return accountingImbalance(balance, accountingOf(await read<bigint[]>(STAKING_ADDRESS, stakingAbi, 'accounting')))
     },
     close: () => node.close(),
   }

@@ -105,6 +105,25 @@ export { DevEngine } from './dev/dev-engine.ts'
 export { devChainRules } from './dev/dev-rules.ts'
 export type { Engine, EngineCapabilities } from './engine.ts'
 export { ConsensusErrorCode } from './errors.ts'
+// Staking and governance (staking/, governance/; also their own entries @cairn/consensus/staking and
+// @cairn/consensus/governance, the latter light enough for `cairn gov`).
+export type {
+  ChainParams,
+  GovParams,
+  ParamBound,
+  ProposalAction,
+  ProposalRequest,
+  UpgradeHandler,
+  UpgradePlan,
+} from './governance/index.ts'
+export {
+  CHAIN_PARAM_BOUNDS,
+  GOV_PARAM_BOUNDS,
+  governedHeader,
+  KNOWN_UPGRADES,
+  proposalActions,
+  upgradeRequired,
+} from './governance/index.ts'
 export { nextBlockHeader } from './next-block.ts'
 // The signer's face (privval/), file by file: the root entry loads no remote signer code.
 export { FileSignerState } from './privval/file-signer-state.ts'
@@ -120,4 +139,45 @@ export type { SignCheck, SignedRecord, SignerState, SignStep } from './privval/s
 export { checkSign, MemorySignerState } from './privval/signer-state.ts'
 export type { ConsensusSigner, SignRefusal, ValidatorSignerOptions } from './privval/validator-signer.ts'
 export { ValidatorSigner } from './privval/validator-signer.ts'
-export * from './staking/index.ts'
+export type {
+  AllocEntry,
+  GenesisValidator,
+  PqNextKey,
+  SetMismatch,
+  StakingAccounting,
+  StakingBlockFacts,
+  StakingBlockResult,
+  StakingEvidence,
+  StakingGenesisOptions,
+  StakingHooksModules,
+  StakingHooksOptions,
+  StakingMetrics,
+  StakingParams,
+  StakingProfile,
+  SystemBlock,
+  SystemCallResult,
+  ValidatorSetMember,
+} from './staking/index.ts'
+export {
+  accountingImbalance,
+  accountingOf,
+  createStakingMetrics,
+  epochPowerAllowed,
+  epochPowerMoved,
+  genesisStakingSet,
+  pqRotationArgs,
+  ROTATION_DOMAIN,
+  rotationDigest,
+  rotationProof,
+  SIGNATURE_SCHEME_CODES,
+  STAKING_PARAM_BOUNDS,
+  STAKING_PROFILES,
+  StakingHooks,
+  SYSTEM_CALL_GAS,
+  SYSTEM_CALLER,
+  setFollowsContract,
+  stakingGenesisAlloc,
+  stakingParamsWith,
+  systemCall,
+  validatorSetKey,
+} from './staking/index.ts'

@@ -6,7 +6,7 @@
 import { CairnError, hexToBytes } from '@cairn/utils'
 import { z } from 'zod'
 import { ConsensusErrorCode } from '../errors.ts'
-import { genesisStakingSet } from '../staking/genesis-staking.ts'
+import { genesisStakingSet } from '../staking/genesis.ts'
 import type { Address } from './messages.ts'
 import { checkPqValidatorEntry, SIGNATURE_SCHEMES, type SignatureScheme } from './pq/scheme.ts'
 import { DEFAULT_TIMEOUTS, type TimeoutConfig } from './timeouts.ts'

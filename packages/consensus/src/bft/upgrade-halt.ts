@@ -16,7 +16,7 @@
 import type { Chain } from '@cairn/chain'
 import { bytesToHex, type Logger } from '@cairn/utils'
 import type { BlockHeader } from '@ethereumjs/block'
-import type { StakingHooks } from '../staking/staking-hooks.ts'
+import type { StakingHooks } from '../staking/hooks.ts'
 import type { BftScheduler } from './round-clock.ts'
 
 export interface UpgradeHaltModules {

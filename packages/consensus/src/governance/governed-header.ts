@@ -4,7 +4,7 @@
  * (EIP-1559's, raised to a minimum). The block time is the engine's pacing, not a header field.
  */
 import type { BlockHeader } from '@ethereumjs/block'
-import type { ChainParams } from './staking-params.ts'
+import type { ChainParams } from './params.ts'
 
 const MIN_GAS_LIMIT = 5000n
 /** The longest block time governance can set that the engine follows (an hour); longer is ignored. */

@@ -7,7 +7,7 @@
  * The same throwaway EVM reads the set of height 1 back from a genesis (`genesisStakingSet`): the
  * set a BFT engine starts from, taken from the contract's state as every later set is.
  */
-import { GOVERNANCE_ADDRESS, governance, STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { GOVERNANCE_ADDRESS, governance, governanceAbi, STAKING_ADDRESS, staking, stakingAbi } from '@cairn/contracts'
 import { CairnError, hexToBytes } from '@cairn/utils'
 import { createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common'
 import { SimpleStateManager } from '@ethereumjs/statemanager'
@@ -17,8 +17,8 @@ import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Hex, 
 import type { Address as ValidatorAddress } from '../bft/messages.ts'
 import { needsPqKeys, type SignatureScheme } from '../bft/pq/scheme.ts'
 import { ConsensusErrorCode } from '../errors.ts'
-import { GOVERNANCE_SYSTEM_ABI, STAKING_SYSTEM_ABI } from './staking-abi.ts'
-import { type ChainParams, type GovParams, type StakingParams, stakingParamsArg } from './staking-params.ts'
+import { signatureSchemeCode } from './codes.ts'
+import { type ChainParams, type GovParams, type StakingParams, stakingParamsArg } from './params.ts'
 import { systemCall } from './system-call.ts'
 
 export interface GenesisValidator {
@@ -46,9 +46,6 @@ export interface StakingGenesisOptions {
    */
   signatureScheme?: SignatureScheme
 }
-
-/** The staking contract's code of a scheme (`Staking.SCHEME_*`). */
-const SCHEME_CODE: Record<SignatureScheme, number> = { secp256k1: 0, hybrid: 1, 'ml-dsa-65': 2 }
 
 /** A geth-style alloc entry. */
 export interface AllocEntry {
@@ -78,7 +75,7 @@ export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<
       stakingAddr,
       hexToBytes(
         encodeFunctionData({
-          abi: STAKING_SYSTEM_ABI,
+          abi: stakingAbi,
           functionName: 'initialize',
           args: [
             stakingParamsArg(opts.staking),
@@ -109,10 +106,10 @@ export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<
       stakingAddr,
       hexToBytes(
         encodeFunctionData({
-          abi: STAKING_SYSTEM_ABI,
+          abi: stakingAbi,
           functionName: 'initializePq',
           args: [
-            SCHEME_CODE[scheme],
+            signatureSchemeCode(scheme),
             opts.validators.map((v) => v.consensus),
             opts.validators.map((v) => v.pqPublicKey as Hex),
           ],
@@ -127,7 +124,7 @@ export async function stakingGenesisAlloc(opts: StakingGenesisOptions): Promise<
       govAddr,
       hexToBytes(
         encodeFunctionData({
-          abi: GOVERNANCE_SYSTEM_ABI,
+          abi: governanceAbi,
           functionName: 'initialize',
           args: [opts.governance, opts.chain, STAKING_ADDRESS as Hex],
         }),
@@ -183,12 +180,12 @@ export async function genesisStakingSet(
     vm,
     { number: 0n, timestamp: 0n, coinbase: new Uint8Array(20) },
     addr.bytes,
-    hexToBytes(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'activeSet' })),
+    hexToBytes(encodeFunctionData({ abi: stakingAbi, functionName: 'activeSet' })),
     0n,
     true,
   )
   const [addrs, powers] = decodeFunctionResult({
-    abi: STAKING_SYSTEM_ABI,
+    abi: stakingAbi,
     functionName: 'activeSet',
     data: bytesToHex(res.returnValue) as Hex,
   }) as readonly [readonly Hex[], readonly bigint[]]
@@ -202,12 +199,12 @@ export async function genesisStakingSet(
     vm,
     { number: 0n, timestamp: 0n, coinbase: new Uint8Array(20) },
     addr.bytes,
-    hexToBytes(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'pqPublicKeys', args: [addrs] })),
+    hexToBytes(encodeFunctionData({ abi: stakingAbi, functionName: 'pqPublicKeys', args: [addrs] })),
     0n,
     true,
   )
   const keys = decodeFunctionResult({
-    abi: STAKING_SYSTEM_ABI,
+    abi: stakingAbi,
     functionName: 'pqPublicKeys',
     data: bytesToHex(keysOut.returnValue) as Hex,
   }) as readonly Hex[]
@@ -228,7 +225,7 @@ async function refusedParams<T>(call: Promise<T>): Promise<T> {
   } catch (err) {
     const data = ((err as CairnError).meta as { returnValue?: unknown } | undefined)?.returnValue
     if (typeof data !== 'string' || !data.startsWith(INVALID_PARAMS)) throw err
-    const reason = decodeErrorResult({ abi: staking.abi as never, data: data as Hex }).args?.[0]
+    const reason = decodeErrorResult({ abi: stakingAbi, data: data as Hex }).args?.[0]
     throw new CairnError(
       ConsensusErrorCode.STAKING_INVALID_GENESIS,
       `the staking genesis parameters are refused: ${String(reason)}`,

@@ -20,16 +20,16 @@
  */
 
 import type { EndBlockContext } from '@cairn/chain'
-import { GOVERNANCE_ADDRESS, STAKING_ADDRESS } from '@cairn/contracts'
+import { GOVERNANCE_ADDRESS, governanceAbi, STAKING_ADDRESS, stakingAbi } from '@cairn/contracts'
 import { bytesToHex, type CairnError, hexToBytes, type Logger } from '@cairn/utils'
 import { Address as EthAddress } from '@ethereumjs/util'
 import { decodeFunctionResult, encodeFunctionData, type Hex, toEventSelector } from 'viem'
 import type { Address } from '../bft/messages.ts'
-import { GOVERNANCE_SYSTEM_ABI, STAKING_SYSTEM_ABI } from './staking-abi.ts'
-import type { StakingMetrics } from './staking-metrics.ts'
-import type { ChainParams } from './staking-params.ts'
+import type { ChainParams } from '../governance/params.ts'
+import { KNOWN_UPGRADES, type UpgradeHandler, type UpgradePlan, upgradeRequired } from '../governance/upgrades.ts'
+import { PENALTY_REASONS } from './codes.ts'
+import type { StakingMetrics } from './metrics.ts'
 import { type SystemBlock, type SystemCallResult, systemCall } from './system-call.ts'
-import { KNOWN_UPGRADES, type UpgradeHandler, type UpgradePlan, upgradeRequired } from './upgrades.ts'
 
 /** One equivocation the block carries. */
 export interface StakingEvidence {
@@ -102,12 +102,12 @@ export class StakingHooks {
       ctx.vm,
       systemBlock(ctx as EndBlockContext),
       this.#governance,
-      hexToBytes(encodeFunctionData({ abi: GOVERNANCE_SYSTEM_ABI, functionName: 'chainParams' })),
+      hexToBytes(encodeFunctionData({ abi: governanceAbi, functionName: 'chainParams' })),
       0n,
       true,
     )
     return decodeFunctionResult({
-      abi: GOVERNANCE_SYSTEM_ABI,
+      abi: governanceAbi,
       functionName: 'chainParams',
       data: bytesToHex(out.returnValue),
     }) as ChainParams
@@ -125,7 +125,7 @@ export class StakingHooks {
       this.#staking,
       hexToBytes(
         encodeFunctionData({
-          abi: STAKING_SYSTEM_ABI,
+          abi: stakingAbi,
           functionName: 'pqPublicKeys',
           args: [addresses.map((a) => bytesToHex(a))],
         }),
@@ -161,11 +161,11 @@ export class StakingHooks {
     }
     const issuance = this.#decode(
       'issuance',
-      await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'issuance' }), 0n, true),
+      await call(encodeFunctionData({ abi: stakingAbi, functionName: 'issuance' }), 0n, true),
     ) as bigint
     await call(
       encodeFunctionData({
-        abi: STAKING_SYSTEM_ABI,
+        abi: stakingAbi,
         functionName: 'reward',
         args: [facts.signed.map((a) => bytesToHex(a)), facts.missed.map((a) => bytesToHex(a))],
       }),
@@ -178,7 +178,7 @@ export class StakingHooks {
     for (const ev of facts.evidence) {
       const out = await call(
         encodeFunctionData({
-          abi: STAKING_SYSTEM_ABI,
+          abi: stakingAbi,
           functionName: 'slashDoubleSign',
           args: [bytesToHex(ev.validator), BigInt(ev.height), ev.round, ev.type],
         }),
@@ -189,7 +189,7 @@ export class StakingHooks {
     // 3. The epoch boundary.
     const params = this.#decode(
       'params',
-      await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'params' }), 0n, true),
+      await call(encodeFunctionData({ abi: stakingAbi, functionName: 'params' }), 0n, true),
     ) as { epochLength: bigint }
     // A member jailed or tombstoned in this block leaves at once (its removal is never bounded),
     // and one that rotated its key is swapped: the recompute runs early, at this block.
@@ -198,10 +198,10 @@ export class StakingHooks {
       !boundary &&
       (this.#decode(
         'pendingSetChange',
-        await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'pendingSetChange' }), 0n, true),
+        await call(encodeFunctionData({ abi: stakingAbi, functionName: 'pendingSetChange' }), 0n, true),
       ) as boolean)
     if (boundary || jailed) {
-      await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'epochUpdate' }))
+      await call(encodeFunctionData({ abi: stakingAbi, functionName: 'epochUpdate' }))
     }
 
     // 4. The set after the block: it changes only in epochUpdate (the engine's next set already
@@ -209,13 +209,13 @@ export class StakingHooks {
     if (!boundary && !jailed) return { slashed }
     const [addrs, powers] = this.#decode(
       'activeSet',
-      await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'activeSet' }), 0n, true),
+      await call(encodeFunctionData({ abi: stakingAbi, functionName: 'activeSet' }), 0n, true),
     ) as [Hex[], bigint[]]
     const set = addrs.map((a, i) => ({ address: hexToBytes(a), power: powers[i] as bigint }))
     if (this.#m.metrics) {
       const bonded = this.#decode(
         'totalBonded',
-        await call(encodeFunctionData({ abi: STAKING_SYSTEM_ABI, functionName: 'totalBonded' }), 0n, true),
+        await call(encodeFunctionData({ abi: stakingAbi, functionName: 'totalBonded' }), 0n, true),
       ) as bigint
       this.#m.metrics.bonded.set(Number(bonded) / 1e18)
       this.#m.metrics.active.set(set.length)
@@ -229,11 +229,11 @@ export class StakingHooks {
       const topic = topics[0] === undefined ? '' : bytesToHex(topics[0])
       const who = topics[1] === undefined ? '' : `0x${bytesToHex(topics[1]).slice(26)}`
       if (topic === SLASHED) {
-        const reason = REASONS[Number(data[63])] ?? 'other'
+        const reason = PENALTY_REASONS[Number(data[63])] ?? 'other'
         this.#m.metrics?.slashes.inc({ reason })
         this.#m.logger.warn({ validator: who, reason, at: Number(at) }, 'validator slashed')
       } else if (topic === JAILED) {
-        const reason = REASONS[Number(data[63])] ?? 'other'
+        const reason = PENALTY_REASONS[Number(data[63])] ?? 'other'
         this.#m.metrics?.jailings.inc({ reason })
         this.#m.logger.warn({ validator: who, reason, at: Number(at) }, 'validator jailed')
       }
@@ -271,12 +271,12 @@ export class StakingHooks {
       ctx.vm,
       systemBlock(ctx as EndBlockContext),
       this.#governance,
-      hexToBytes(encodeFunctionData({ abi: GOVERNANCE_SYSTEM_ABI, functionName: 'upgradePlan' })),
+      hexToBytes(encodeFunctionData({ abi: governanceAbi, functionName: 'upgradePlan' })),
       0n,
       true,
     )
     const [name, height] = decodeFunctionResult({
-      abi: GOVERNANCE_SYSTEM_ABI,
+      abi: governanceAbi,
       functionName: 'upgradePlan',
       data: bytesToHex(out.returnValue),
     }) as readonly [string, bigint]
@@ -306,15 +306,13 @@ export class StakingHooks {
     throw err
   }
 
-  #decode(functionName: (typeof STAKING_SYSTEM_ABI)[number]['name'], data: Uint8Array): unknown {
-    return decodeFunctionResult({ abi: STAKING_SYSTEM_ABI, functionName, data: bytesToHex(data) } as never)
+  #decode(functionName: (typeof stakingAbi)[number]['name'], data: Uint8Array): unknown {
+    return decodeFunctionResult({ abi: stakingAbi, functionName, data: bytesToHex(data) } as never)
   }
 }
 
 const SLASHED = toEventSelector('Slashed(address,uint256,uint8)')
 const JAILED = toEventSelector('Jailed(address,uint64,uint8)')
-/** The contract's reason codes (Staking.sol): 1 double-sign, 2 downtime, 3 self-bond below its minimum. */
-const REASONS: Record<number, string> = { 1: 'double_sign', 2: 'downtime', 3: 'self_bond' }
 
 function systemBlock(ctx: EndBlockContext): SystemBlock {
   const h = ctx.header as {

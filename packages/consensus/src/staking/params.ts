@@ -1,11 +1,22 @@
 /**
- * The parameters of staking, governance and the chain that live in the system contracts, with two
- * profiles: `devnet` (minutes: a validator is jailed within a minute of going down, a proposal
- * passes in about a minute) and `production` (Cosmos Hub-like days). Governance changes them on a
- * running chain; the profile only sets the genesis values. docs/consensus/staking.md explains each.
+ * The staking contract's parameters (`Staking.params()`) and their bounds, and the genesis profiles
+ * of the system contracts' parameters: `devnet` (minutes: a validator is jailed within a minute of
+ * going down, a proposal passes in about a minute) and `production` (Cosmos Hub-like days).
+ * Governance changes them on a running chain; the profile only sets the genesis values.
+ * docs/consensus/staking.md explains each. Governance's and the chain's parameters, and how a
+ * change is written and applied, are governance/params.ts.
  */
 import { CairnError } from '@cairn/utils'
 import { ConsensusErrorCode } from '../errors.ts'
+import {
+  applyParamChanges,
+  type ChainParams,
+  type GovParams,
+  type ParamBound,
+  parseParamChange,
+} from '../governance/params.ts'
+
+export type { ChainParams, GovParams }
 
 export interface StakingParams {
   epochLength: bigint
@@ -25,19 +36,32 @@ export interface StakingParams {
   maxPowerChangeBps: number
 }
 
-export interface GovParams {
-  minDeposit: bigint
-  votingPeriodBlocks: bigint
-  timelockBlocks: bigint
-  quorumBps: number
-  thresholdBps: number
-  vetoBps: number
-}
+const MAX_PERIOD_BLOCKS = 1n << 32n
+const MAX_UINT64 = (1n << 64n) - 1n
+const MAX_UINT256 = (1n << 256n) - 1n
+const BPS = { bits: 16, min: 0n, max: 10_000n } as const
 
-export interface ChainParams {
-  blockGasLimit: bigint
-  minBaseFee: bigint
-  blockTimeMs: bigint
+/**
+ * `Staking.params()`'s fields: their width and the range `Staking.checkParams` accepts (one rule
+ * joins two fields: a non-zero `annualRateBps` needs `blocksPerYear` ≥ 1). docs/consensus/staking.md
+ * "Parameter bounds" says why each bound is where it is.
+ */
+export const STAKING_PARAM_BOUNDS: Readonly<Record<keyof StakingParams, ParamBound>> = {
+  epochLength: { bits: 64, min: 1n, max: MAX_PERIOD_BLOCKS },
+  maxValidators: { bits: 32, min: 1n, max: 200n },
+  minSelfBond: { bits: 256, min: 0n, max: MAX_UINT256 },
+  powerReduction: { bits: 256, min: 1n, max: MAX_UINT256 },
+  unbondingBlocks: { bits: 64, min: 0n, max: MAX_PERIOD_BLOCKS },
+  issuancePerBlock: { bits: 256, min: 0n, max: 10n ** 30n },
+  annualRateBps: BPS,
+  blocksPerYear: { bits: 64, min: 0n, max: MAX_UINT64 },
+  communityTaxBps: BPS,
+  signedBlocksWindow: { bits: 64, min: 1n, max: MAX_PERIOD_BLOCKS },
+  minSignedPerWindowBps: BPS,
+  slashFractionDoubleSignBps: BPS,
+  slashFractionDowntimeBps: BPS,
+  downtimeJailSeconds: { bits: 64, min: 0n, max: 31_536_000n },
+  maxPowerChangeBps: { bits: 16, min: 1n, max: 3332n },
 }
 
 export type StakingProfile = 'devnet' | 'production'
@@ -124,8 +148,8 @@ export function stakingParamsWith(
   const base = STAKING_PROFILES[profile]
   const out = { staking: { ...base.staking }, governance: { ...base.governance } }
   for (const o of overrides) {
-    const m = /^(staking|governance)\.([A-Za-z]+)=([0-9]+)$/.exec(o)
-    if (m === null) {
+    const change = parseParamChange(o)
+    if (change === null || !/^[0-9]+$/.test(change.value)) {
       throw new CairnError(
         ConsensusErrorCode.STAKING_INVALID_GENESIS,
         `--param ${o}: expected a group, a name and an integer`,
@@ -135,19 +159,14 @@ export function stakingParamsWith(
         },
       )
     }
-    const [, group, name, value] = m as unknown as [string, 'staking' | 'governance', string, string]
-    const target = out[group] as unknown as Record<string, bigint | number>
-    if (!(name in target)) {
-      throw new CairnError(
-        ConsensusErrorCode.STAKING_INVALID_GENESIS,
-        `--param ${o}: ${group} has no parameter ${name}`,
-        {
-          fault: 'caller',
-          hint: `${group} has ${Object.keys(target).join(', ')}`,
-        },
-      )
-    }
-    target[name] = typeof target[name] === 'bigint' ? BigInt(value) : Number(value)
+    const { group, name, value } = change
+    const refuse = () =>
+      new CairnError(ConsensusErrorCode.STAKING_INVALID_GENESIS, `--param ${o}: ${group} has no parameter ${name}`, {
+        fault: 'caller',
+        hint: `${group} has ${Object.keys(out[group]).join(', ')}`,
+      })
+    if (group === 'staking') out.staking = applyParamChanges(out.staking, [[name, value]], refuse)
+    else out.governance = applyParamChanges(out.governance, [[name, value]], refuse)
   }
   return out
 }

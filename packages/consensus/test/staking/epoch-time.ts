@@ -16,7 +16,7 @@ import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import { Address, MapDB } from '@ethereumjs/util'
 import { createVM } from '@ethereumjs/vm'
 import { type Abi, encodeFunctionData, type Hex, keccak256, toHex } from 'viem'
-import { stakingParamsWith } from '../../src/staking/staking-params.ts'
+import { stakingParamsWith } from '../../src/staking/params.ts'
 import { systemCall } from '../../src/staking/system-call.ts'
 import { validatorKey } from '../harness/bft-network.ts'
 

@@ -8,7 +8,7 @@ import { bytesToHex } from '@cairn/utils'
 import { type Abi, encodeFunctionData, type Hex } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
 import { KEYS, transfer } from '../../../chain/test/helpers.ts'
-import { governedHeader, nextGasLimit } from '../../src/staking/governed-header.ts'
+import { governedHeader, nextGasLimit } from '../../src/governance/governed-header.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
 
 const GOV = GOVERNANCE_ADDRESS as Hex

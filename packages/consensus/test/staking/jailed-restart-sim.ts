@@ -19,13 +19,12 @@
  */
 import { bytesToHex } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
-import type { Abi, Hex } from 'viem'
-import { STAKING_SYSTEM_ABI } from '../../src/index.ts'
+import { setFollowsContract } from '../../src/index.ts'
 import { Prng } from '../bft/sim/prng.ts'
 import { BftNetwork, type BftNode } from '../harness/bft-network.ts'
 import { SimRangeSync } from '../harness/range-sync.ts'
 import { SlowCommitKV } from '../harness/slow-commit-kv.ts'
-import { readStaking } from './read-staking.ts'
+import { contractSetKey, engineSetKey } from './read-staking.ts'
 
 export type RestartPhase = 'sync' | 'jail' | 'catch-up' | 'jump'
 export const PHASES: readonly RestartPhase[] = ['sync', 'jail', 'catch-up', 'jump']
@@ -240,20 +239,18 @@ export async function runJailedRestart(s: JailedRestartScenario): Promise<Jailed
         violations.push(`block ${h} offered again: ${r.status === 'error' ? r.error.message : r.status}`)
       }
     }
-    for (let h = 1; h + 2 <= top; h++) {
-      const block = (await lead().chain.getBlockByNumber(BigInt(h))) as Block
-      const [addrs] = (await readStaking(lead(), block, STAKING_SYSTEM_ABI as unknown as Abi, 'activeSet')) as [
-        Hex[],
-        bigint[],
-      ]
-      const contract = addrs.map((a) => a.toLowerCase()).sort()
-      const engine = node()
-        .engine.validatorsAt(h + 2)
-        .validators.map((v) => bytesToHex(v.address).toLowerCase())
-        .sort()
-      if (engine.join() !== contract.join())
-        violations.push(`validator 3's set of ${h + 2} is not the contract's after ${h}`)
-    }
+    // The set rule (src/staking/invariants.ts), on the restarted node.
+    const contract = new Map<number, string>()
+    for (let h = 1; h + 2 <= top; h++)
+      contract.set(h, await contractSetKey(lead(), (await lead().chain.getBlockByNumber(BigInt(h))) as Block))
+    const mismatches = setFollowsContract(
+      3,
+      top,
+      (h) => engineSetKey(node(), h),
+      (h) => contract.get(h),
+    )
+    for (const m of mismatches)
+      violations.push(`validator 3's set of ${m.height} is not the contract's after ${m.height - 2}`)
     if (violations.length > 0) violations.push(`(validator ${address()} jailed at ${jailedAt}, phases ${restarted})`)
     return { violations, restarted, jailedAt }
   } finally {

@@ -10,75 +10,40 @@
 import fc from 'fast-check'
 import { encodeFunctionData, type Hex, maxUint256 } from 'viem'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { stakingGenesisAlloc } from '../../src/staking/genesis-staking.ts'
-import { governedHeader } from '../../src/staking/governed-header.ts'
+import { governedHeader } from '../../src/governance/governed-header.ts'
+import { CHAIN_PARAM_BOUNDS, GOV_PARAM_BOUNDS, type ParamBound } from '../../src/governance/params.ts'
+import { stakingGenesisAlloc } from '../../src/staking/genesis.ts'
 import {
   type ChainParams,
   type GovParams,
+  STAKING_PARAM_BOUNDS,
   type StakingParams,
   stakingParamsWith,
-} from '../../src/staking/staking-params.ts'
+} from '../../src/staking/params.ts'
 import { ETHER, GOVERNANCE, GOVERNANCE_ABI, STAKING, STAKING_ABI, type StakingEvm, stakingEvm } from './system-evm.ts'
 
 type Group = 'staking' | 'governance' | 'chain'
 type Width = 16 | 32 | 64 | 256
+/** The bounds the modules state (and docs/consensus/{staking,governance}.md), per group and field. */
+const BOUNDS: Record<Group, Readonly<Record<string, ParamBound>>> = {
+  staking: STAKING_PARAM_BOUNDS,
+  governance: GOV_PARAM_BOUNDS,
+  chain: CHAIN_PARAM_BOUNDS,
+}
 const FIELDS: Record<Group, Record<string, Width>> = {
-  staking: {
-    epochLength: 64,
-    maxValidators: 32,
-    minSelfBond: 256,
-    powerReduction: 256,
-    unbondingBlocks: 64,
-    issuancePerBlock: 256,
-    annualRateBps: 16,
-    blocksPerYear: 64,
-    communityTaxBps: 16,
-    signedBlocksWindow: 64,
-    minSignedPerWindowBps: 16,
-    slashFractionDoubleSignBps: 16,
-    slashFractionDowntimeBps: 16,
-    downtimeJailSeconds: 64,
-    maxPowerChangeBps: 16,
-  },
-  governance: {
-    minDeposit: 256,
-    votingPeriodBlocks: 64,
-    timelockBlocks: 64,
-    quorumBps: 16,
-    thresholdBps: 16,
-    vetoBps: 16,
-  },
-  chain: { blockGasLimit: 64, minBaseFee: 256, blockTimeMs: 64 },
+  staking: widths(STAKING_PARAM_BOUNDS),
+  governance: widths(GOV_PARAM_BOUNDS),
+  chain: widths(CHAIN_PARAM_BOUNDS),
 }
 
-/** The bounds docs/consensus/{staking,governance}.md state, as [min, max] per field. */
-const PERIOD = 1n << 32n
-const GOV_PERIOD = 31_536_000n
+function widths(bounds: Readonly<Record<string, ParamBound>>): Record<string, Width> {
+  return Object.fromEntries(Object.entries(bounds).map(([name, b]) => [name, b.bits]))
+}
+
+/** A field's [min, max] (`max: 'totalBonded'` is `bonded`). */
 function bounds(group: Group, name: string, bonded: bigint): [bigint, bigint] {
-  const key = `${group}.${name}`
-  const table: Record<string, [bigint, bigint]> = {
-    'staking.epochLength': [1n, PERIOD],
-    'staking.maxValidators': [1n, 200n],
-    'staking.powerReduction': [1n, maxUint256],
-    'staking.unbondingBlocks': [0n, PERIOD],
-    'staking.issuancePerBlock': [0n, 10n ** 30n],
-    'staking.signedBlocksWindow': [1n, PERIOD],
-    'staking.downtimeJailSeconds': [0n, 31_536_000n],
-    'staking.maxPowerChangeBps': [1n, 3332n],
-    'governance.minDeposit': [0n, bonded],
-    'governance.votingPeriodBlocks': [1n, GOV_PERIOD],
-    'governance.timelockBlocks': [0n, GOV_PERIOD],
-    'governance.quorumBps': [0n, 6666n],
-    'governance.thresholdBps': [1n, 6666n],
-    'governance.vetoBps': [3334n, 10_000n],
-    'chain.blockGasLimit': [5_000_000n, 500_000_000n],
-    'chain.minBaseFee': [0n, 100n * 10n ** 9n],
-    'chain.blockTimeMs': [1n, 3_600_000n],
-  }
-  const t = table[key]
-  if (t !== undefined) return t
-  if (name.endsWith('Bps')) return [0n, 10_000n]
-  return [0n, (1n << BigInt(FIELDS[group][name] as Width)) - 1n]
+  const b = BOUNDS[group][name] as ParamBound
+  return [b.min, b.max === 'totalBonded' ? bonded : b.max]
 }
 
 interface Sets {

@@ -6,7 +6,7 @@
 // then the change records the headers carry). A key of the wrong length is refused, and so is the
 // permissionless `submitDoubleSign` (ecrecover checks only the forgeable part); evidence the engine
 // verified still slashes through `endBlock`.
-import { STAKING_ADDRESS, staking } from '@cairn/contracts'
+import { STAKING_ADDRESS, staking, stakingAbi } from '@cairn/contracts'
 import { keccak256, privateKeyToAddress } from '@cairn/crypto'
 import { rawDigestKey } from '@cairn/keys'
 import { bytesToHex, hexToBytes } from '@cairn/utils'
@@ -22,7 +22,6 @@ import {
   genesisStakingSet,
   MemorySignerState,
   MsgType,
-  STAKING_SYSTEM_ABI,
   ValidatorSchedule,
   ValidatorSigner,
   voteDigest,
@@ -153,7 +152,7 @@ describe('proof of stake under the hybrid scheme', () => {
     // The contract's set after block H has node 4 first at some H; the engine's at H+2, not H+1.
     let entered = 0
     for (let h = 1; h <= head && entered === 0; h++) {
-      const [addrs] = (await readStaking(n0, await block(h), STAKING_SYSTEM_ABI, 'activeSet')) as [Hex[], bigint[]]
+      const [addrs] = (await readStaking(n0, await block(h), stakingAbi, 'activeSet')) as [Hex[], bigint[]]
       if (addrs.some((a) => a.toLowerCase() === ADDR(4))) entered = h
     }
     expect(entered).toBeGreaterThan(0)
@@ -200,25 +199,7 @@ describe('proof of stake under the hybrid scheme', () => {
     const n0 = net.nodes[0] as BftNode
     const gone = () => !engineSet(n0, Number(n0.chain.head.header.number) + 1).includes(ADDR(3))
     expect(await net.runUntil(gone, 90_000)).toBe(true)
-    const views = [
-      {
-        type: 'function',
-        name: 'getValidator',
-        stateMutability: 'view',
-        inputs: [{ name: 'operator', type: 'address' }],
-        outputs: [
-          { name: 'consensusAddr', type: 'address' },
-          { name: 'tokens', type: 'uint256' },
-          { name: 'selfBond', type: 'uint256' },
-          { name: 'commissionBps', type: 'uint16' },
-          { name: 'jailed', type: 'bool' },
-          { name: 'tombstoned', type: 'bool' },
-          { name: 'jailedUntil', type: 'uint64' },
-          { name: 'description', type: 'string' },
-        ],
-      },
-    ] as const
-    const v = (await readStaking(n0, n0.chain.head, views, 'getValidator', [ADDR(3)])) as unknown[]
+    const v = (await readStaking(n0, n0.chain.head, stakingAbi, 'getValidator', [ADDR(3)])) as unknown[]
     expect(v[4]).toBe(true) // jailed
     expect(v[5]).toBe(true) // tombstoned
     expect(v[1]).toBe(95n * 10n ** 17n) // 5 % of 10 coins, once

@@ -3,9 +3,10 @@
  * Staking contract) under a seed's weather (delay, loss) and events — a validator silenced long
  * enough to be jailed, double-sign evidence against a validator, a newcomer staking with
  * createValidator, a crash and restart — with at most one faulty validator (< 1/3 of the power).
- * After the run and a healed tail, every node is checked:
+ * After the run and a healed tail, every node is checked (the staking invariants are
+ * src/staking/invariants.ts's, which the chaos checker and the contract tests assert too):
  * - agreement: the same block at every height on every node;
- * - the set the engine uses at H+2 is the contract's `activeSet()` after H;
+ * - the set the engine uses at H+2 is the contract's `activeSet()` after H, addresses and powers;
  * - no commit counts a signature of a validator outside the contract's set of two heights before
  *   (so no jailed validator's signature once it left);
  * - the contract holds exactly what it accounts for (bonded + unbonding + rewards + commissions +
@@ -18,23 +19,19 @@ import { STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { bytesToHex } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { Address } from '@ethereumjs/util'
-import { type Abi, encodeFunctionData, type Hex, parseAbi } from 'viem'
+import { type Abi, encodeFunctionData, type Hex } from 'viem'
 import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
 import {
   decodeBftExtra,
   duplicateVoteEvidence,
   MsgType,
-  STAKING_SYSTEM_ABI,
+  setFollowsContract,
   signDigest,
   voteDigest,
 } from '../../src/index.ts'
 import { Prng } from '../bft/sim/prng.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
-import { readStaking } from './read-staking.ts'
-
-const VIEWS = parseAbi([
-  'function accounting() view returns (uint256 bonded, uint256 unbonding, uint256 rewards, uint256 commissions, uint256 pool, uint256 burnedTotal)',
-])
+import { contractSetKey, engineSetKey, stakingConservation } from './read-staking.ts'
 
 export type StakingEvent =
   | { kind: 'silence'; node: number; atHeight: number; ms: number }
@@ -82,8 +79,6 @@ export interface StakingRun {
   violations: string[]
   height: bigint
 }
-
-const STAKING = Buffer.from(STAKING_ADDRESS.slice(2), 'hex')
 
 /** Runs one scenario and checks every invariant; the violations say what broke where. */
 export async function runStakingScenario(s: StakingScenario): Promise<StakingRun> {
@@ -178,24 +173,23 @@ export async function runStakingScenario(s: StakingScenario): Promise<StakingRun
       for (const n of net.nodes) hashes.add(bytesToHex((await n.chain.getCanonicalHash(h)) as Uint8Array))
       if (hashes.size !== 1) violations.push(`agreement: ${hashes.size} blocks at height ${h}`)
     }
+    // The set rule (src/staking/invariants.ts): each node's engine set at H+2 is the contract's after H.
+    const contractKeys: string[] = []
     const contractSets: string[][] = []
     for (let h = 0n; h <= top; h++) {
       const block = (await ref.chain.getBlockByNumber(h)) as Block
-      const [addrs] = (await readStaking(ref, block, STAKING_SYSTEM_ABI as unknown as Abi, 'activeSet')) as [
-        Hex[],
-        bigint[],
-      ]
-      contractSets.push(addrs.map((a) => a.toLowerCase()).sort())
+      contractKeys.push(await contractSetKey(ref, block))
+      contractSets.push((await contractSetKey(ref, block, { powers: false })).split(','))
     }
     for (const n of net.nodes) {
-      for (let h = 1; h + 2 <= Number(top); h++) {
-        const engine = n.engine
-          .validatorsAt(h + 2)
-          .validators.map((v) => bytesToHex(v.address).toLowerCase())
-          .sort()
-        if (engine.join() !== (contractSets[h] as string[]).join()) {
-          violations.push(`node ${n.index}: the engine's set of ${h + 2} is not the contract's after ${h}`)
-        }
+      const mismatches = setFollowsContract(
+        3,
+        Number(top),
+        (h) => engineSetKey(n, h),
+        (h) => contractKeys[h],
+      )
+      for (const m of mismatches) {
+        violations.push(`node ${n.index}: the engine's set of ${m.height} is not the contract's after ${m.height - 2}`)
       }
     }
     for (let h = 3n; h <= top; h++) {
@@ -209,22 +203,15 @@ export async function runStakingScenario(s: StakingScenario): Promise<StakingRun
           violations.push(`commit of ${cert.height} counts ${who}, not in the set`)
       }
     }
-    const [bonded, unbonding, rewards, commissions, pool, burned] = (await readStaking(
-      ref,
-      ref.chain.head,
-      VIEWS,
-      'accounting',
-    )) as bigint[]
-    const account = await ref.chain.stateAfter(ref.chain.head.header).getAccount(new Address(STAKING))
-    const sum =
-      (bonded as bigint) + (unbonding as bigint) + (rewards as bigint) + (commissions as bigint) + (pool as bigint)
-    if (account?.balance !== sum) violations.push(`conservation: balance ${account?.balance} != accounted ${sum}`)
+    const { accounting, balance, imbalance } = await stakingConservation(ref, ref.chain.head)
+    const burned = accounting.burnedTotal
+    if (imbalance !== 0n) violations.push(`conservation: balance ${balance} != accounted ${balance - imbalance}`)
     // Each validator holds 10 coins: one double-sign slash burns 0.5 and a downtime slash 0.1 (devnet 1%),
     // at most one double-sign slash per validator (tombstoned after it).
     const evidenceTargets = new Set(
       s.events.filter((e) => e.kind === 'evidence').map((e) => (e as { node: number }).node),
     )
-    if ((burned as bigint) > BigInt(evidenceTargets.size) * 5n * 10n ** 17n + 10n ** 18n) {
+    if (burned > BigInt(evidenceTargets.size) * 5n * 10n ** 17n + 10n ** 18n) {
       violations.push(`burned ${burned}: more than one double-sign slash per offender`)
     }
     return { violations, height: top }

@@ -19,14 +19,9 @@ import {
   keccak256,
   toHex,
 } from 'viem'
-import { stakingGenesisAlloc } from '../../src/staking/genesis-staking.ts'
-import { type StakingBlockResult, type StakingEvidence, StakingHooks } from '../../src/staking/staking-hooks.ts'
-import {
-  type ChainParams,
-  type GovParams,
-  type StakingParams,
-  stakingParamsWith,
-} from '../../src/staking/staking-params.ts'
+import { stakingGenesisAlloc } from '../../src/staking/genesis.ts'
+import { type StakingBlockResult, type StakingEvidence, StakingHooks } from '../../src/staking/hooks.ts'
+import { type ChainParams, type GovParams, type StakingParams, stakingParamsWith } from '../../src/staking/params.ts'
 import { type SystemCallResult, systemCall } from '../../src/staking/system-call.ts'
 import { validatorKey } from '../harness/bft-network.ts'
 

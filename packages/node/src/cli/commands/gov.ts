@@ -4,9 +4,16 @@
  * an upgrade; votes weighted by bonded stake; tally and execution after the timelock. Each
  * transaction is simulated first: a refused one prints the contract's custom error (exit 2).
  */
+import {
+  PROPOSAL_STATUS,
+  type ProposalRequest,
+  proposalActions,
+  VOTE_OPTION_NAMES,
+  VOTE_OPTIONS,
+} from '@cairn/consensus/governance'
 import { GOVERNANCE_ADDRESS, governance, STAKING_ADDRESS, staking } from '@cairn/contracts'
 import { type Command, InvalidArgumentError } from 'commander'
-import { type Abi, encodeFunctionData, formatEther, type Hex } from 'viem'
+import { type Abi, formatEther, type Hex } from 'viem'
 import { connect, eventOf, type SendResult, sendContractTx } from '../chain-tx/contract-tx.ts'
 import { loadTxSigner, type SignerFlags, signerOptions } from '../tx-signer.ts'
 import { coins, usage } from './staking.ts'
@@ -16,11 +23,6 @@ const STAKING_ABI = staking.abi as Abi
 const GOV = GOVERNANCE_ADDRESS as Hex
 const STAKING = STAKING_ADDRESS as Hex
 
-const STATUS: Record<number, string> = { 1: 'voting', 2: 'passed', 3: 'rejected', 4: 'executed', 5: 'expired' }
-
-const OPTIONS = { yes: 1, abstain: 2, no: 3, veto: 4, 'no-with-veto': 4 } as const
-const OPTION_NAMES: Record<number, string> = { 1: 'yes', 2: 'abstain', 3: 'no', 4: 'veto' }
-
 /** `proposal N: passed (yes …, no …)` from a tally's receipt when it decided; null while it counts on. */
 function tallyOutcome(r: SendResult): string | null {
   const t = r.events.find((e) => e.eventName === 'ProposalTallied')?.args as
@@ -29,14 +31,14 @@ function tallyOutcome(r: SendResult): string | null {
   if (t === undefined) return null
   const c = (v: bigint) => formatEther(v)
   return (
-    `proposal ${t.id}: ${STATUS[Number(t.status)] ?? t.status} ` +
+    `proposal ${t.id}: ${PROPOSAL_STATUS[Number(t.status)] ?? t.status} ` +
     `(yes ${c(t.yes)}, no ${c(t.no)}, veto ${c(t.veto)}, abstain ${c(t.abstain)} coins` +
     `${t.depositBurned ? '; deposit burned' : ''})`
   )
 }
 
 function option(v: string): number {
-  const n = OPTIONS[v as keyof typeof OPTIONS]
+  const n = VOTE_OPTIONS[v as keyof typeof VOTE_OPTIONS]
   if (n === undefined) throw new InvalidArgumentError('expected yes, no, abstain or veto')
   return n
 }
@@ -48,110 +50,13 @@ function id(v: string): bigint {
 
 const collect = (v: string, all: string[] = []) => [...all, v]
 
-interface ProposeOpts extends SignerFlags {
+interface ProposeOpts extends SignerFlags, ProposalRequest {
   rpc: string
   title: string
   description: string
   deposit: bigint
   param?: string[]
-  gasLimit?: string
-  minBaseFee?: string
-  blockTime?: string
-  upgrade?: string
   spend?: string[]
-}
-
-type Action = { target: Hex; value: bigint; data: Hex }
-
-/** Sets `name` of a params struct read from a contract, refusing unknown names. */
-function withChanges(
-  current: Record<string, unknown>,
-  changes: [string, string][],
-  what: string,
-): Record<string, unknown> {
-  const out = { ...current }
-  for (const [name, value] of changes) {
-    if (!(name in out)) throw usage(`${what} has no parameter ${name}`, `it has ${Object.keys(out).join(', ')}`)
-    if (!/^\d+$/.test(value))
-      throw usage(
-        `${what}.${name}=${value}: expected an integer`,
-        'write the value in base units (wei, blocks, basis points)',
-      )
-    out[name] = typeof out[name] === 'bigint' ? BigInt(value) : Number(value)
-  }
-  return out
-}
-
-async function actionsOf(
-  o: ProposeOpts,
-  read: (address: Hex, abi: Abi, fn: string) => Promise<unknown>,
-): Promise<Action[]> {
-  const actions: Action[] = []
-  const byGroup = new Map<string, [string, string][]>()
-  for (const p of o.param ?? []) {
-    const m = /^(staking|governance)\.([A-Za-z]+)=(.+)$/.exec(p)
-    if (m === null) throw usage(`--param ${p}`, 'expected staking.<name>=<integer> or governance.<name>=<integer>')
-    byGroup.set(m[1] as string, [...(byGroup.get(m[1] as string) ?? []), [m[2] as string, m[3] as string]])
-  }
-  const st = byGroup.get('staking')
-  if (st) {
-    const p = withChanges((await read(STAKING, STAKING_ABI, 'params')) as Record<string, unknown>, st, 'staking')
-    actions.push({
-      target: STAKING,
-      value: 0n,
-      data: encodeFunctionData({ abi: STAKING_ABI, functionName: 'setParams', args: [p] }),
-    })
-  }
-  const gv = byGroup.get('governance')
-  if (gv) {
-    const p = withChanges((await read(GOV, GOV_ABI, 'govParams')) as Record<string, unknown>, gv, 'governance')
-    actions.push({
-      target: GOV,
-      value: 0n,
-      data: encodeFunctionData({ abi: GOV_ABI, functionName: 'setGovParams', args: [p] }),
-    })
-  }
-  const chainChanges: [string, string][] = []
-  if (o.gasLimit !== undefined) chainChanges.push(['blockGasLimit', o.gasLimit])
-  if (o.minBaseFee !== undefined) chainChanges.push(['minBaseFee', o.minBaseFee])
-  if (o.blockTime !== undefined) chainChanges.push(['blockTimeMs', o.blockTime])
-  if (chainChanges.length > 0) {
-    const p = withChanges((await read(GOV, GOV_ABI, 'chainParams')) as Record<string, unknown>, chainChanges, 'chain')
-    actions.push({
-      target: GOV,
-      value: 0n,
-      data: encodeFunctionData({ abi: GOV_ABI, functionName: 'setChainParams', args: [p] }),
-    })
-  }
-  if (o.upgrade !== undefined) {
-    const m = /^([A-Za-z0-9._-]{1,64})@(\d+)$/.exec(o.upgrade)
-    if (m === null) throw usage(`--upgrade ${o.upgrade}`, 'expected NAME@HEIGHT, e.g. v2@5000')
-    actions.push({
-      target: GOV,
-      value: 0n,
-      data: encodeFunctionData({ abi: GOV_ABI, functionName: 'scheduleUpgrade', args: [m[1], BigInt(m[2] as string)] }),
-    })
-  }
-  for (const s of o.spend ?? []) {
-    const m = /^(0x[0-9a-fA-F]{40}):(\d+(?:\.\d{1,18})?)$/.exec(s)
-    if (m === null) throw usage(`--spend ${s}`, 'expected ADDRESS:COINS, e.g. 0xabc…:100')
-    actions.push({
-      target: STAKING,
-      value: 0n,
-      data: encodeFunctionData({
-        abi: STAKING_ABI,
-        functionName: 'spendCommunityPool',
-        args: [m[1], coins(m[2] as string)],
-      }),
-    })
-  }
-  if (actions.length === 0) {
-    throw usage(
-      'a proposal needs at least one action',
-      'pass --param, --gas-limit, --min-base-fee, --block-time, --upgrade or --spend',
-    )
-  }
-  return actions
 }
 
 /** Registers `cairn gov`. */
@@ -207,8 +112,11 @@ export function registerGov(program: Command): void {
     .option('--spend <address:coins>', 'pay from the community pool (repeatable)', collect)
     .action(async (o: ProposeOpts) => {
       const client = await connect(o.rpc)
-      const actions = await actionsOf(o, (address, abi, functionName) =>
-        client.public.readContract({ address, abi, functionName }),
+      // The actions (parameter changes over the values in force, an upgrade, spends): governance/actions.ts.
+      const actions = await proposalActions(
+        o,
+        (address, abi, functionName) => client.public.readContract({ address, abi, functionName }),
+        usage,
       )
       const { receipt } = await send(o, 'submitProposal', [actions, o.title, o.description], o.deposit)
       // The id its own receipt logged: `proposalCount()` read now would name another proposal
@@ -222,7 +130,7 @@ export function registerGov(program: Command): void {
     .action(async (o: SignerFlags & { rpc: string; id: bigint; option: number }) => {
       const { receipt } = await send(o, 'vote', [o.id, o.option])
       const voted = eventOf(receipt, 'Voted') as { id: bigint; option: number }
-      process.stdout.write(`voted ${OPTION_NAMES[Number(voted.option)] ?? voted.option} on proposal ${voted.id}\n`)
+      process.stdout.write(`voted ${VOTE_OPTION_NAMES[Number(voted.option)] ?? voted.option} on proposal ${voted.id}\n`)
     })
   tx('tally', 'count the votes of a proposal whose voting period ended')
     .requiredOption('--id <n>', 'the proposal', id)

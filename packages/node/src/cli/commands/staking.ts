@@ -226,9 +226,11 @@ export function registerStaking(program: Command): void {
     .action(async (o: TxOpts & { newKeyFile?: string; newPqSeedFile?: string }) => {
       const account = await loadTxSigner(o)
       const client = await connect(o.rpc)
+      // Loaded here only: the other staking commands do not need the consensus package.
+      const { pqRotationArgs, rotationProof, SIGNATURE_SCHEME_CODES } = await import('@cairn/consensus/staking')
       // A staking contract older than the post-quantum slice has no signatureScheme(): secp256k1.
       const code = await read<number>(client, 'signatureScheme').catch(() => 0)
-      const scheme = SCHEMES[code]
+      const scheme = SIGNATURE_SCHEME_CODES[code]
       if (scheme === undefined)
         throw usage(`the staking contract names an unknown signature scheme (${code})`, 'upgrade cairn')
       const plan = rotationFiles(scheme, o)
@@ -239,8 +241,6 @@ export function registerStaking(program: Command): void {
       if (newKey?.created && next) process.stdout.write(`created ${newKey.path} (${next.address})\n`)
       const pqSeed = newSeed === null ? null : loadOrCreatePqSeed(newSeed.path)
       if (newSeed?.created) process.stdout.write(`created ${newSeed.path} (mode 0600)\n`)
-      // Loaded here only: the other staking commands do not need the consensus package.
-      const { pqRotationArgs, rotationProof } = await import('@cairn/consensus')
       const chainId = BigInt(client.chainId)
       const operator = hexToBytes(account.address)
       const staking = hexToBytes(ADDRESS)
@@ -334,9 +334,6 @@ export function registerStaking(program: Command): void {
       )
     })
 }
-
-/** `Staking.signatureScheme()`'s codes (`SCHEME_*`). */
-const SCHEMES: readonly ('secp256k1' | 'hybrid' | 'ml-dsa-65')[] = ['secp256k1', 'hybrid', 'ml-dsa-65']
 
 /**
  * The files a rotation on a `scheme` chain makes or reads: secp256k1 the new key; hybrid the new key
