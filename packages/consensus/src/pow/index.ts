@@ -18,8 +18,18 @@ export {
 export { PowErrorCode } from './errors.ts'
 export type { ForkChoice, WorkHeader, WorkTip } from './fork-choice.ts'
 export { heaviestHead, prefersHead, workHeader } from './fork-choice.ts'
+export type { PowGenesisOptions } from './genesis.ts'
+export { powGenesis } from './genesis.ts'
+export type { MineJob, MinerPoolModules, WorkerReport } from './miner-pool.ts'
+export { MinerPool } from './miner-pool.ts'
 export type { PowChainParams } from './params.ts'
 export { DEFAULT_POW_CONFIG, genesisAnchor, parsePowConfig, powConfigJson, powConfigSchema } from './params.ts'
+export type { PowEngineModules, PowEngineOptions, WorkPackage } from './pow-engine.ts'
+export { DEFAULT_RECOMMIT_MS, PowEngine, sealParamsOfSeedHash, sealSeedHash } from './pow-engine.ts'
+export type { PowMetrics } from './pow-metrics.ts'
+export { createPowMetrics, REORG_DEPTH_BUCKETS, reorgDepthBucket } from './pow-metrics.ts'
+export type { PowRulesModules, PowRulesOptions } from './pow-rules.ts'
+export { DEFAULT_MAX_FUTURE_SECONDS, DEFAULT_MAX_REORG_DEPTH, PowRules } from './pow-rules.ts'
 export type { Seal, SealParams } from './seal.ts'
 export {
   checkDifficulty,
@@ -36,4 +46,5 @@ export {
   verifySeal,
   withSeal,
 } from './seal.ts'
+export { TotalWork } from './total-work.ts'
 export { workOf } from './work.ts'
