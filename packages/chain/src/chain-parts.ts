@@ -1,6 +1,5 @@
 import type { TypedEmitter } from '@cairn/utils'
 import { CairnError } from '@cairn/utils'
-import type { EditedStates } from './dev/edited-states.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { ChainEvents } from './events.ts'
 import type { Executor } from './execution/executor.ts'
@@ -22,7 +21,6 @@ export interface ChainParts {
   readonly executor: Executor
   readonly importer: BlockImporter
   readonly blocks: BlockProcessor
-  readonly editedStates: EditedStates
   readonly events: TypedEmitter<ChainEvents>
 }
 

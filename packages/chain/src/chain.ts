@@ -10,7 +10,8 @@ import { type ChainParts, setChainParts } from './chain-parts.ts'
 import type { ChainReader } from './chain-reader.ts'
 import { type MethodTracer, traceChainParts } from './chain-tracing.ts'
 import { type DevChain, DevChainControls } from './dev/dev-chain.ts'
-import { EditedStates } from './dev/edited-states.ts'
+import type { EditedStates } from './dev/edited-states.ts'
+import type { SenderOverrides } from './dev/sender-overrides.ts'
 import type { ChainEngine } from './engine.ts'
 import { type EngineData, engineDataOf } from './engine-data.ts'
 import { ChainErrorCode } from './errors.ts'
@@ -170,9 +171,8 @@ export class Chain implements ChainReader, StateReader {
   readonly #blocks: BlockProcessor
   readonly #stateDB: StateDB
   readonly #committer: BlockCommitter
-  readonly #dev: DevChain
+  readonly #dev: DevChainControls
   readonly #engineData: EngineData
-  readonly #editedStates: EditedStates
   /** Fork mode: the remote the state is read from. */
   readonly #remote: RemoteState | undefined
 
@@ -184,6 +184,7 @@ export class Chain implements ChainReader, StateReader {
     /** What start-up found and did. */
     readonly report: OpenReport,
     parts: ChainParts,
+    dev: { edits: EditedStates; senders: SenderOverrides },
     remote: RemoteState | undefined,
   ) {
     this.#remote = remote
@@ -194,9 +195,8 @@ export class Chain implements ChainReader, StateReader {
     this.#blocks = parts.blocks
     this.#stateDB = parts.stateDB
     this.#committer = new ImporterCommitter({ importer: parts.importer })
-    this.#dev = new DevChainControls(parts)
+    this.#dev = new DevChainControls(parts, dev.edits, dev.senders)
     this.#engineData = engineDataOf(parts.store)
-    this.#editedStates = parts.editedStates
     setChainParts(this, parts)
   }
 
@@ -285,11 +285,13 @@ export class Chain implements ChainReader, StateReader {
       stateDB.discard()
     }
 
-    await store.senderOverrides.load()
+    // Dev mode plugs in through two hooks: the impersonated senders here, the edited states below.
+    const senders = await DevChainControls.openSenders(kv)
+    store.senders = senders
     const { head, rolledBack } = await repairHead(store, stateDB, genesisBlock, logger)
     report.rolledBack = rolledBack
     const raw = (opts.genesis ?? stored) as { config?: { pragueTime?: unknown } }
-    const editedStates = await EditedStates.load(kv)
+    const editedStates = await DevChainControls.openEdits(kv)
     // A fork of a dev remote whose head state was edited: the state its proofs give is the edited one.
     if (
       fork &&
@@ -313,7 +315,7 @@ export class Chain implements ChainReader, StateReader {
         genesis: genesisBlock.header,
         engine: modules.engine,
         logger: logger.child({ module: 'executor' }),
-        editedStates,
+        rootAfter: (header) => editedStates.rootAfter(header),
       },
     )
     const events = new TypedEmitter<ChainEvents>()
@@ -360,9 +362,9 @@ export class Chain implements ChainReader, StateReader {
         executor,
         importer,
         blocks,
-        editedStates,
         events,
       },
+      { edits: editedStates, senders },
       remote,
     )
     modules.metrics?.headBlock.set(Number(head.header.number))
@@ -602,7 +604,7 @@ export class Chain implements ChainReader, StateReader {
    * and the dev state edits' version.
    */
   get replicaVersion(): { cacheEpoch: number; edits: number } {
-    return { cacheEpoch: this.#store.cacheEpoch, edits: this.#editedStates.version }
+    return { cacheEpoch: this.#store.cacheEpoch, edits: this.#dev.edits.version }
   }
 
   /**
@@ -612,7 +614,7 @@ export class Chain implements ChainReader, StateReader {
    */
   async followHead(hash: Uint8Array, opts: { clearCaches: boolean; reloadEdits: boolean }): Promise<boolean> {
     if (opts.clearCaches) this.#store.clearCaches()
-    if (opts.reloadEdits) await this.#editedStates.reload(this.#store.kv)
+    if (opts.reloadEdits) await this.#dev.edits.reload(this.#store.kv)
     const block = await this.#store.getBlock(hash)
     if (block === undefined) return false
     const fc = this.#importer.forkChoice

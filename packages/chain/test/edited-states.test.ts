@@ -6,7 +6,7 @@ import { MemoryKV } from '@cairn/db'
 import type { Hex } from '@cairn/utils'
 import { Address, bytesToHex, hexToBytes, privateToAddress } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
-import { chainParts } from '../src/chain-parts.ts'
+import type { DevChainControls } from '../src/dev/dev-chain.ts'
 import { replayTransaction, type StateEdit } from '../src/index.ts'
 import { ADDRS, buildAndImport, importBlock, KEYS, openChain, transfer } from './helpers.ts'
 
@@ -83,15 +83,15 @@ describe('state edits without a block', () => {
     expect(await balanceAfter(chain)).toBe(1n)
     await chain.dev.restoreHead(undefined)
     expect(await balanceAfter(chain)).toBe(0n)
-    expect(chainParts(chain).editedStates.size).toBe(0)
+    expect((chain.dev as DevChainControls).edits.size).toBe(0)
 
     await chain.dev.editHead(setBalance(X, 3n))
     await buildAndImport(chain, [])
     await chain.dev.editHead(setBalance(X, 4n))
-    expect(chainParts(chain).editedStates.size).toBe(2)
+    expect((chain.dev as DevChainControls).edits.size).toBe(2)
     await chain.dev.rewind(base.hash())
     // The removed block's edits are gone; the block rewound to keeps its own (anvil_rollback).
-    expect(chainParts(chain).editedStates.size).toBe(1)
+    expect((chain.dev as DevChainControls).edits.size).toBe(1)
     expect(await balanceAfter(chain)).toBe(3n)
   })
 

@@ -1,11 +1,14 @@
-import { WriteBatch } from '@cairn/db'
+import { type KVStore, WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError } from '@cairn/utils'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import type { ChainParts } from '../chain-parts.ts'
 import { ChainErrorCode } from '../errors.ts'
 import type { ExecutedBlock, StateEdit } from '../execution/executor.ts'
+import type { DevParts } from './dev-parts.ts'
+import { EditedStates } from './edited-states.ts'
 import { type ReplaceResult, type RewindResult, replaceBranch, rewindChain } from './rewind.ts'
+import { SenderOverrides } from './sender-overrides.ts'
 
 /**
  * What only a dev chain does (Anvil's and Hardhat's controls): edit the state after the head
@@ -28,9 +31,36 @@ export interface DevChain {
   recordPreimages(): void
 }
 
-/** {@link DevChain} over a chain's parts. */
+/**
+ * {@link DevChain} over a chain's parts. It owns what only a dev chain keeps — the impersonated
+ * senders ({@link SenderOverrides}) and the states edited without a block ({@link EditedStates})
+ * — and plugs them into the core through two hooks: the store's `senders` and the executor's
+ * `rootAfter`, so neither knows of dev mode.
+ */
 export class DevChainControls implements DevChain {
-  constructor(private readonly parts: ChainParts) {}
+  private readonly parts: DevParts
+
+  constructor(
+    parts: ChainParts,
+    /** The states edited without a block ({@link DevChainControls.openEdits}). */
+    readonly edits: EditedStates,
+    /** The impersonated senders ({@link DevChainControls.openSenders}), the store's `senders` hook. */
+    readonly senders: SenderOverrides,
+  ) {
+    this.parts = { ...parts, editedStates: edits }
+  }
+
+  /** The impersonated senders stored by earlier runs, for the store's `senders` hook. */
+  static async openSenders(kv: KVStore): Promise<SenderOverrides> {
+    const senders = new SenderOverrides(kv)
+    await senders.load()
+    return senders
+  }
+
+  /** The states edited by earlier runs; `rootAfter` is the executor's hook. */
+  static openEdits(kv: KVStore): Promise<EditedStates> {
+    return EditedStates.load(kv)
+  }
 
   editHead(edit: StateEdit): Promise<Uint8Array> {
     return editHeadState(this.parts, edit)
@@ -49,7 +79,7 @@ export class DevChainControls implements DevChain {
   }
 
   registerSender(tx: TypedTransaction, sender: Address): Promise<TypedTransaction> {
-    return this.parts.store.senderOverrides.register(tx, sender)
+    return this.senders.register(tx, sender)
   }
 
   recordPreimages(): void {
@@ -63,7 +93,7 @@ export class DevChainControls implements DevChain {
  * nodes, the new entry and the preimages it recorded are written in one batch. Under the
  * importer's lock, so the head does not move meanwhile. Returns the new state root.
  */
-function editHeadState(chain: ChainParts, edit: StateEdit): Promise<Uint8Array> {
+function editHeadState(chain: DevParts, edit: StateEdit): Promise<Uint8Array> {
   return chain.importer.exclusive(async () => {
     const head = chain.importer.head.header
     const { root, writes } = await chain.executor.applyEdit(head, edit)
@@ -82,7 +112,7 @@ function editHeadState(chain: ChainParts, edit: StateEdit): Promise<Uint8Array> 
  * Makes `root` the state after the head again (evm_revert to a snapshot taken with edits), or
  * the head's own state with undefined (anvil_reset). The root must be stored (one the head had).
  */
-function restoreHeadState(chain: ChainParts, root: Uint8Array | undefined): Promise<void> {
+function restoreHeadState(chain: DevParts, root: Uint8Array | undefined): Promise<void> {
   return chain.importer.exclusive(async () => {
     const head = chain.importer.head.header
     if (root !== undefined && !chain.stateDB.has(root)) {

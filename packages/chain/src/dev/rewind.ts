@@ -1,10 +1,10 @@
 import { WriteBatch } from '@cairn/db'
 import { bytesToHex, CairnError, equalsBytes } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import type { ChainParts } from '../chain-parts.ts'
 import { ChainErrorCode } from '../errors.ts'
 import { blockLogs, type ChainEvents } from '../events.ts'
 import type { ExecutedBlock } from '../execution/executor.ts'
+import type { DevParts } from './dev-parts.ts'
 
 /** What a rewind did. */
 export interface RewindResult {
@@ -23,7 +23,7 @@ export interface RewindResult {
  * blocks) and the removed logs (`removed: true`) are emitted. Runs under the importer's lock.
  * State trie nodes are content-addressed and stay (unreferenced).
  */
-export function rewindChain(chain: ChainParts, toHash: Uint8Array): Promise<RewindResult> {
+export function rewindChain(chain: DevParts, toHash: Uint8Array): Promise<RewindResult> {
   return chain.importer.exclusive(async () => {
     const { store } = chain
     const target = await store.getBlock(toHash)
@@ -95,7 +95,7 @@ export interface ReplaceResult {
  * only a dev engine, the one producer, does this.
  */
 export function replaceBranch(
-  chain: ChainParts,
+  chain: DevParts,
   ancestorHash: Uint8Array,
   branch: ExecutedBlock[],
 ): Promise<ReplaceResult> {

@@ -2,6 +2,7 @@ import { Bucket, bucketKey, bucketRange, type KVStore } from '@cairn/db'
 import { bytesToHex } from '@cairn/utils'
 import { createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
+import type { SenderHook } from '../store/store.ts'
 
 /**
  * Senders of dev-mode impersonated transactions (`anvil_impersonateAccount`): such a transaction
@@ -10,7 +11,7 @@ import { Address } from '@ethereumjs/util'
  * restart), and every transaction object the chain hands out for such a hash answers
  * `getSenderAddress()` with it. Empty — and free — on chains that never impersonate.
  */
-export class SenderOverrides {
+export class SenderOverrides implements SenderHook {
   private readonly senders = new Map<string, Address>()
 
   constructor(private readonly kv: KVStore) {}

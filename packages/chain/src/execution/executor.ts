@@ -22,7 +22,6 @@ import {
 } from '@ethereumjs/util'
 import { buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { Mutex } from 'async-mutex'
-import type { EditedStates } from '../dev/edited-states.ts'
 import type { ChainEngine, EndBlockResult } from '../engine.ts'
 import { ChainErrorCode } from '../errors.ts'
 import { BatchedStateManager } from '../fast/batched-state.ts'
@@ -147,7 +146,7 @@ export class Executor {
     private readonly logger: Logger,
     private readonly caches: Caches,
     private readonly toleratedMissing: ReadonlySet<Hex>,
-    private readonly edited: EditedStates | undefined,
+    private readonly rootAfter: ((header: BlockHeader) => Uint8Array) | undefined,
   ) {
     this.vm = vm
     this.common = vm.common
@@ -227,8 +226,11 @@ export class Executor {
       genesis: BlockHeader
       engine: Pick<ChainEngine, 'beginBlock' | 'endBlock'>
       logger: Logger
-      /** A dev chain's states edited without a block (see {@link postStateRoot}); absent: none. */
-      editedStates?: EditedStates
+      /**
+       * The state root after a block when something other than the block changed it (a dev chain's
+       * edited states, which `DevChain` plugs in here: see {@link postStateRoot}); absent: the header's.
+       */
+      rootAfter?: (header: BlockHeader) => Uint8Array
     },
   ): Promise<Executor> {
     const reference = opts.reference === true
@@ -257,7 +259,7 @@ export class Executor {
       modules.logger,
       caches,
       opts.toleratedMissingContracts ?? new Set(),
-      modules.editedStates,
+      modules.rootAfter,
     )
     executor.reference = reference
     executor.fastTransfers = !reference
@@ -270,7 +272,7 @@ export class Executor {
    * it starts from, and what replaying its child starts from.
    */
   postStateRoot(header: BlockHeader): Uint8Array {
-    return this.edited ? this.edited.rootAfter(header) : header.stateRoot
+    return this.rootAfter ? this.rootAfter(header) : header.stateRoot
   }
 
   /** The shared read-only view of the state after `header` ({@link stateAt} of {@link postStateRoot}). */

@@ -142,7 +142,7 @@ export class BlockImporter {
     const ahead = this.ahead?.block === block ? this.ahead : undefined
     this.ahead = undefined
     // Dev-mode impersonated transactions only: a rebuilt block holds fresh transaction objects.
-    if (opts.senderOverrides !== false) store.senderOverrides.applyInPlace(block.transactions)
+    if (opts.senderOverrides !== false) store.senders?.applyInPlace(block.transactions)
     // A parent still being imported (consecutive blocks imported at once): wait for it.
     await this.inflight.get(bytesToHex(block.header.parentHash))
     if (await store.hashToNumber.has(hash)) {

@@ -14,10 +14,10 @@ import { bytesToHex, CairnError, concatBytes, equalsBytes, uintToBytes } from '@
 import { type Block, type BlockBytes, type BlockHeader, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import { MAX_UINT64 } from '@ethereumjs/util'
 import { LRUCache } from 'lru-cache'
 import type { BlockReader, HeadName, TxLocation } from '../chain-reader.ts'
-import { SenderOverrides } from '../dev/sender-overrides.ts'
 import { ChainErrorCode } from '../errors.ts'
 import { ChainCommons } from '../rules/common.ts'
 import { encodedTx } from '../state/tx-cache.ts'
@@ -97,6 +97,12 @@ export const CACHED_TRANSACTIONS = 16_384
  * head has a canonical hash). Such a read throws DB_CORRUPT (`storedEntryCorrupt`), told first to
  * the `onCorruption` sink.
  */
+/** Gives transactions a sender their signature does not hold (see {@link ChainStore.senders}). */
+export interface SenderHook {
+  /** Replaces, in place, each transaction of `txs` whose sender it knows with one answering so. */
+  applyInPlace(txs: TypedTransaction[]): void
+}
+
 export class ChainStore implements BlockReader {
   readonly headers: Repository<Uint8Array, Uint8Array>
   readonly bodies: Repository<Uint8Array, Uint8Array>
@@ -111,8 +117,11 @@ export class ChainStore implements BlockReader {
   /** The certificate an engine pushed with each block it finalized (`Chain.setFinalized`). */
   readonly finality: Repository<Uint8Array, Uint8Array>
 
-  /** Senders of dev-mode impersonated transactions (see {@link SenderOverrides}). */
-  readonly senderOverrides: SenderOverrides
+  /**
+   * Gives transactions a sender their signature does not hold (a dev chain's impersonated senders,
+   * which `DevChain` plugs in here); unset: none.
+   */
+  senders: SenderHook | undefined = undefined
 
   // Bounded for full blocks: 1,428 decoded transactions (30M gas of transfers) take ~4 MB, so 256
   // cached blocks and their receipts held over 1 GB (measured by packages/node/bench/memory.ts).
@@ -164,7 +173,6 @@ export class ChainStore implements BlockReader {
     this.meta = new Repository(kv, Bucket.meta, utf8, bytesCodec)
     this.totalDifficulty = new Repository(kv, Bucket.weight, bytesCodec, u256)
     this.finality = new Repository(kv, Bucket.finality, bytesCodec, bytesCodec)
-    this.senderOverrides = new SenderOverrides(kv)
   }
 
   /**
@@ -251,7 +259,7 @@ export class ChainStore implements BlockReader {
       throw this.corrupt(`block ${key}`, 'does not decode', err)
     }
     seedHash(block.header, computed)
-    this.senderOverrides.applyInPlace(block.transactions)
+    this.senders?.applyInPlace(block.transactions)
     this.blockCache.set(key, block)
     return block
   }
