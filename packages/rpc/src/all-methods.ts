@@ -21,6 +21,7 @@ import { ethCompatMethods } from './methods/eth-compat.ts'
 import { ethConfigMethods } from './methods/eth-config.ts'
 import { ethFilterMethods } from './methods/eth-filters.ts'
 import { ethLogMethods } from './methods/eth-logs.ts'
+import { ethMiningMethods } from './methods/eth-mining.ts'
 import { ethMiscMethods } from './methods/eth-misc.ts'
 import { ethSendMethods } from './methods/eth-send.ts'
 import { ethSignMethods } from './methods/eth-sign.ts'
@@ -43,6 +44,7 @@ export const ALL_METHODS: MethodDef[] = withForkReads([
   ...cairnConsensusMethods,
   ...adminMethods,
   ...ethMiscMethods,
+  ...ethMiningMethods,
   ...ethConfigMethods,
   ...ethCapabilitiesMethods,
   ...ethBlockMethods,

@@ -115,6 +115,25 @@ export interface RpcConsensus {
   }
 }
 
+/**
+ * What the work methods (`eth_getWork`, `eth_submitWork`, `eth_submitHashrate`, `eth_hashrate`,
+ * `eth_mining`, `cairn_acceptBranch`) read of a proof-of-work engine (`PowEngine`, by shape).
+ */
+export interface RpcMining {
+  /** [seal hash, seed hash, boundary, number] of the current work. */
+  getWork(): Promise<[string, string, string, string]>
+  /** True once the sealed block is committed; a CairnError with its own code otherwise. */
+  submitWork(nonce: Uint8Array, sealHash: Uint8Array, mixDigest: Uint8Array): Promise<boolean>
+  submitHashrate(rate: bigint, id: Uint8Array): boolean
+  /** Attempts per second: this node's threads plus what external miners reported. */
+  hashRate(): bigint
+  /** Whether this node's own threads mine. */
+  isMining(): boolean
+  coinbase(): Uint8Array | undefined
+  /** Lets a branch past the reorg limit (an operator's way out after an isolation). */
+  acceptBranch(hash: Uint8Array): Promise<{ number: bigint; canonical: boolean }>
+}
+
 /** Everything a method handler may use. Built once by the composition root. */
 /** Where a forked dev chain came from, as anvil_nodeInfo and anvil_metadata report it (the URL without credentials). */
 export interface ForkedFrom {
@@ -134,6 +153,8 @@ export interface RpcContext {
   dev: DevControls | null
   /** The consensus engine's validator sets (a BFT chain); absent: the engine has none (dev). */
   consensus?: RpcConsensus
+  /** The proof-of-work engine's work API; absent: no proof of work (the work methods answer as Anvil's). */
+  mining?: RpcMining
   /** The node's network (peers, sync): `NO_NETWORK` until p2p lands. */
   network: RpcNetwork
   accounts: AccountSigner

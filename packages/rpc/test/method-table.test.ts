@@ -66,6 +66,7 @@ const BEFORE: Record<string, Row> = {
   net_peerCount: ['public', 1, '-', true],
   cairn_getCommit: ['public', 1, '-', true],
   cairn_getValidators: ['public', 1, '-', true],
+  cairn_acceptBranch: ['admin', 1, '-', false],
   cairn_getEvidence: ['public', 1, '-', true],
   admin_nodeInfo: ['admin', 1, '-', false],
   admin_peers: ['admin', 1, '-', false],

@@ -1,7 +1,7 @@
-import { CairnError, toQuantity } from '@cairn/utils'
+import { toQuantity } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { z } from 'zod'
-import { invalidParams, RpcErrorCode } from '../errors.ts'
+import { invalidParams } from '../errors.ts'
 import { percentile, suggestTip, tipOf } from '../gas-oracle.ts'
 import { type MethodDef, method } from '../method.ts'
 import { baseFeeAfter } from '../next-block.ts'
@@ -16,7 +16,7 @@ function blobGasUsedRatio(b: Block): number {
   return max > 0n ? Number(used) / Number(max) : 0
 }
 
-/** Chain identity, accounts and fees. */
+/** Chain identity, accounts and fees (the coinbase and the work methods: eth-mining.ts). */
 export const ethMiscMethods: MethodDef[] = [
   method({
     name: 'eth_chainId',
@@ -40,29 +40,6 @@ export const ethMiscMethods: MethodDef[] = [
     },
   }),
   method({ name: 'eth_accounts', params: z.tuple([]), handler: (_p, ctx) => ctx.accounts.addresses() }),
-  method({
-    name: 'eth_coinbase',
-    params: z.tuple([]),
-    handler: () => '0x0000000000000000000000000000000000000000',
-  }),
-  method({ name: 'eth_mining', params: z.tuple([]), handler: () => true }),
-  method({ name: 'eth_hashrate', params: z.tuple([]), handler: () => '0x0' }),
-  // Proof-of-work mining: none on this chain. Anvil answers these -32603 "Not implemented".
-  ...(['eth_getWork', 'eth_submitWork', 'eth_submitHashrate'] as const).map((name) =>
-    method({
-      name,
-      params: z.array(z.unknown()),
-      handler() {
-        throw new CairnError(
-          RpcErrorCode.NOT_IMPLEMENTED,
-          `Not implemented: ${name} (the chain has no proof-of-work)`,
-          {
-            fault: 'caller',
-          },
-        )
-      },
-    }),
-  ),
   method({
     name: 'eth_gasPrice',
     result: quantityResult,
