@@ -15,7 +15,11 @@ import { ETHER, STAKING, type StakingEvm, stakingEvm, testAccount } from './syst
 
 const HALF = SYSTEM_CALL_GAS / 2n
 
-describe('system-call gas at the parameter bounds (1,024 candidates, maxValidators at its bound)', () => {
+// Each case is a few hundred system calls of EVM time: 24 s alone on a 2-core machine at load 20,
+// past vitest's 30 s default when the suite runs beside the network simulations.
+describe('system-call gas at the parameter bounds (1,024 candidates, maxValidators at its bound)', {
+  timeout: 120_000,
+}, () => {
   let e: StakingEvm
   let maxValidators: number
   let maxCandidates: number
