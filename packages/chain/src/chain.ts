@@ -562,35 +562,35 @@ export class Chain implements ChainReader, StateReader {
   // --- StateReader ---
 
   postStateRoot(header: BlockHeader): Uint8Array {
-    return this.#executor.postStateRoot(header)
+    return this.#executor.views.postStateRoot(header)
   }
 
   stateAt(stateRoot: Uint8Array): MerkleStateManager {
-    return this.#executor.stateAt(stateRoot)
+    return this.#executor.views.stateAt(stateRoot)
   }
 
   stateAfter(header: BlockHeader): MerkleStateManager {
-    return this.#executor.stateAfter(header)
+    return this.#executor.views.stateAfter(header)
   }
 
   hasState(stateRoot: Uint8Array): boolean {
-    return this.#stateDB.has(stateRoot)
+    return this.#executor.views.hasState(stateRoot)
   }
 
   accountNow(header: BlockHeader, address: Hex): Readonly<Account> | null | undefined {
-    return this.#executor.accountNow(header, address)
+    return this.#executor.views.accountNow(header, address)
   }
 
   storageNow(header: BlockHeader, address: Hex, key: Uint8Array): Uint8Array | undefined {
-    return this.#executor.storageNow(header, address, key)
+    return this.#executor.views.storageNow(header, address, key)
   }
 
   viewState(header: BlockHeader): ViewState {
-    return this.#executor.viewState(header)
+    return this.#executor.views.viewState(header)
   }
 
   vmAt(header: BlockHeader, common?: Common): Promise<VM> {
-    return this.#executor.vmAt(header, this.#store, common)
+    return this.#executor.views.vmAt(header, this.#store, common)
   }
 
   async readPreimages(): Promise<PreimageIndex | undefined> {

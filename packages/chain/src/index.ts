@@ -26,7 +26,7 @@ export type {
   ExecutedBlock,
   ParentBlock,
   StateEdit,
-} from './execution/executor.ts'
+} from './execution/executed-block.ts'
 export type { SenderRecovery } from './execution/recovery.ts'
 export { workerRecovery } from './execution/recovery.ts'
 export type { ReplayedBlock, ReplayedTx, ReplaySession } from './execution/replay.ts'

@@ -1,47 +1,22 @@
-// Over 600 lines, on purpose: block building and execution share one VM and state manager, its
-// warm caches and locks, and the read views over the same state database; the build loop and the
-// execute path read each other's state. The speed shims it wires (../fast/: the transfer path, the
-// builder's shortcuts, the batched state manager) live outside it, each off with `reference`.
-import { keccak256 } from '@cairn/crypto'
+// Block building and execution share one VM and state manager, its warm caches and its lock. The
+// read views over the same state database are `./state-views.ts`; the speed machinery both run
+// with is the chain's speed kit (`./speed-kit.ts`), chosen once.
 import type { KVStore } from '@cairn/db'
-import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, hexToBytes, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, errorMessage, type Hex, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader, HeaderData } from '@ethereumjs/block'
-import type { Common, StateManagerInterface } from '@ethereumjs/common'
-import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { RLP } from '@ethereumjs/rlp'
-import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
+import type { Common } from '@ethereumjs/common'
+import { Caches } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import {
-  type Account,
-  Address,
-  createAccountFromRLP,
-  type DB,
-  MAX_UINT64,
-  ValueEncoding,
-  type Withdrawal,
-} from '@ethereumjs/util'
+import { MAX_UINT64, type Withdrawal } from '@ethereumjs/util'
 import { buildBlock, createVM, type RunTxResult, type VM } from '@ethereumjs/vm'
 import { Mutex } from 'async-mutex'
 import type { ChainEngine, EndBlockResult } from '../engine.ts'
 import { ChainErrorCode } from '../errors.ts'
-import { BatchedStateManager } from '../fast/batched-state.ts'
-import { addTx, type Builder, type BuilderInternals, type Finished, finish } from '../fast/builder-shortcuts.ts'
-import {
-  allPrecompilesLow,
-  type BlockEnv,
-  fastPathAllowed,
-  runFastTransfer,
-  TransferAccounts,
-} from '../fast/fast-transfer.ts'
-import { installJumpDestCache, useReferenceAnalysis } from '../fast/jump-cache.ts'
-import { ReadThroughStateManager, SharedReadView } from '../fast/read-state.ts'
-import { growingViewCaches } from '../fast/view-caches.ts'
-import type { ViewState } from '../fast/view-call/interpreter.ts'
-import { TrieReader } from '../fast/view-call/trie-reader.ts'
-import { ViewStateReader } from '../fast/view-call/view-state.ts'
+import type { Builder, BuilderInternals, Finished } from '../fast/builder-shortcuts.ts'
+import type { BlockEnv } from '../fast/fast-transfer.ts'
 import { creditUncleRewards, isProofOfWork } from '../import/pow.ts'
 import { BlockSizeBudget } from '../rules/block-size-limit.ts'
-import { type ChainCommons, ownCopy } from '../rules/common.ts'
+import type { ChainCommons } from '../rules/common.ts'
 import { StatePreimages } from '../state/preimages.ts'
 import { LayerSwitch, type StateDB, type StateLayer } from '../state/state-db.ts'
 import { newStateManager } from '../state/state-manager.ts'
@@ -51,74 +26,29 @@ import type { ChainStore } from '../store/store.ts'
 import { TimeSlice } from '../time-slice.ts'
 import { ChainView } from './chain-view.ts'
 import { allowCodeSender, isImpersonatedTx } from './code-sender.ts'
+import {
+  type BlockTxSource,
+  type BuildHeader,
+  type BuildResult,
+  type ExecutedBlock,
+  isExecuted,
+  type ParentBlock,
+  receiptsOf,
+  type StateEdit,
+} from './executed-block.ts'
+import { type SpeedKit, speedKit, tryTransfer } from './speed-kit.ts'
+import { StateViews } from './state-views.ts'
 import { checkedRequestCalls } from './system-calls.ts'
 import type { TxChecks } from './tx-checks.ts'
 
-/**
- * A block with the results of executing it: a value that owns its state writes, which the import
- * pipeline commits (in the block's one batch) or which is simply dropped. Many can exist at once —
- * a proposal under vote, a competing fork, the next proposal built on an uncommitted one — and
- * dropping one drops only its writes.
- */
-export interface ExecutedBlock {
-  block: Block
-  receipts: StoredReceipt[]
-  /** The post-state root (the block header's). */
-  stateRoot: Uint8Array
-  /** The trie nodes this execution wrote; read through by executions built on this block. */
-  writes: StateLayer
-  /**
-   * Headers of the uncommitted blocks this one was built on (parent first): what BLOCKHASH sees
-   * of them while they are not in the store. Empty when the parent was committed.
-   */
-  pendingAncestors: readonly BlockHeader[]
-  /** What the engine's `endBlock` returned (validator-set updates, evidence), if anything. */
-  endBlock?: EndBlockResult
-}
-
-/** What a block executes or is built on: a stored block, or an executed one not committed yet. */
-export type ParentBlock = Block | ExecutedBlock
-
-function isExecuted(parent: ParentBlock): parent is ExecutedBlock {
-  return (parent as ExecutedBlock).writes !== undefined
-}
-
-/**
- * Where a block builder draws transactions from, in the order it should include them (the pool's
- * price-and-nonce order). `shift` moves past the current transaction to the sender's next;
- * `pop` drops the rest of the current sender's transactions (they cannot run after a failure).
- */
-export interface BlockTxSource {
-  peek(): TypedTransaction | undefined
-  shift(): void
-  pop(): void
-}
-
-/** Header fields the producer chooses; the rest are computed by execution. */
-export interface BuildHeader {
-  timestamp: bigint
-  coinbase?: Uint8Array
-  gasLimit?: bigint
-  extraData?: Uint8Array
-  mixHash?: Uint8Array
-  nonce?: Uint8Array
-  difficulty?: bigint
-  parentBeaconBlockRoot?: Uint8Array
-  /** EIP-4895 withdrawals to credit (from Shanghai on; none by default). */
-  withdrawals?: readonly Withdrawal[]
-  /** Dev mode: a base fee other than EIP-1559's (anvil_setNextBlockBaseFeePerGas). */
-  baseFeePerGas?: bigint
-}
-
-/** A change to the state made outside any transaction (dev chains only; not reproducible on import). */
-export type StateEdit = (state: StateManagerInterface) => Promise<void>
-
-export interface BuildResult extends ExecutedBlock {
-  /** Transactions the builder could not include, and why (to be dropped by the pool). */
-  rejected: { tx: TypedTransaction; reason: string }[]
-  /** The block's EIP-7685 execution requests (type byte + data each), from Prague on. */
-  requests: Uint8Array[]
-}
+export type {
+  BlockTxSource,
+  BuildHeader,
+  BuildResult,
+  ExecutedBlock,
+  ParentBlock,
+  StateEdit,
+} from './executed-block.ts'
 
 const MIN_TX_GAS = 21_000n
 
@@ -146,12 +76,17 @@ export class Executor {
     private readonly logger: Logger,
     private readonly caches: Caches,
     private readonly toleratedMissing: ReadonlySet<Hex>,
-    private readonly rootAfter: ((header: BlockHeader) => Uint8Array) | undefined,
+    private readonly kit: SpeedKit,
+    rootAfter: ((header: BlockHeader) => Uint8Array) | undefined,
   ) {
     this.vm = vm
     this.common = vm.common
     this.vms.set(vm.common, vm)
+    this.views = new StateViews({ kit, stateDB, common: () => this.common, rootAfter })
   }
+
+  /** The read side: views of the state after a block or at a root, calls' VMs (`StateReader`). */
+  readonly views: StateViews
 
   /**
    * The state root the state manager's caches hold: the post-state of the last execution that
@@ -172,13 +107,15 @@ export class Executor {
   private static readonly MAX_CACHED_ACCOUNTS = 50_000
 
   /**
-   * Plain value transfers skip the EVM (`../fast/fast-transfer.ts`, same results: see the differential
-   * test). Off only to compare both paths.
+   * Plain value transfers skip the EVM when the speed kit has that path (`../fast/fast-transfer.ts`,
+   * same results: see the differential test). Off only to compare both paths.
    */
   fastTransfers = true
 
   /** Reference mode: no speed shim (see {@link Executor.create}'s `reference`). */
-  reference = false
+  get reference(): boolean {
+    return this.kit.reference
+  }
 
   /** Transactions that took the fast path so far (for tests and metrics). */
   fastCount = 0
@@ -197,14 +134,6 @@ export class Executor {
     }
     return this.preimages
   }
-
-  /** Read-only state views shared by callers at the same root (see {@link stateAt}). */
-  private readonly readViews = new Map<string, SharedReadView>()
-  /** The state root {@link accountNow}'s accounts were read at, and those accounts by address. */
-  private nowRoot: Uint8Array | undefined
-  private readonly nowAccounts = new Map<Hex, Readonly<Account> | null>()
-  /** Trie reads without promises: view calls' storage, {@link accountNow} (see {@link reader}). */
-  private trieReader: TrieReader | undefined
 
   static async create(
     opts: {
@@ -233,23 +162,17 @@ export class Executor {
       rootAfter?: (header: BlockHeader) => Uint8Array
     },
   ): Promise<Executor> {
-    const reference = opts.reference === true
-    if (!reference && !(await installJumpDestCache()))
-      modules.logger.debug('EVM jump-destination cache not installed (other @ethereumjs/evm)')
+    const kit = await speedKit(opts.reference === true, modules)
     const caches = new Caches()
     const common = opts.commons.at(modules.genesis)
     const layers = new LayerSwitch(modules.stateDB)
-    const stateManager = newStateManager(
-      common,
-      layers,
-      modules.genesis.stateRoot,
-      caches,
-      reference ? (o) => new MerkleStateManager(o) : (o) => new BatchedStateManager(o),
+    const stateManager = newStateManager(common, layers, modules.genesis.stateRoot, caches, (o) =>
+      kit.executionState(o),
     )
     const view = new ChainView(modules.store, modules.genesis)
     const vm = await createVM({ common, stateManager, blockchain: view })
-    if (reference) useReferenceAnalysis(vm.evm)
-    const executor = new Executor(
+    kit.prepareVM(vm)
+    return new Executor(
       opts.commons,
       vm,
       view,
@@ -259,11 +182,9 @@ export class Executor {
       modules.logger,
       caches,
       opts.toleratedMissingContracts ?? new Set(),
+      kit,
       modules.rootAfter,
     )
-    executor.reference = reference
-    executor.fastTransfers = !reference
-    return executor
   }
 
   /**
@@ -272,12 +193,7 @@ export class Executor {
    * it starts from, and what replaying its child starts from.
    */
   postStateRoot(header: BlockHeader): Uint8Array {
-    return this.rootAfter ? this.rootAfter(header) : header.stateRoot
-  }
-
-  /** The shared read-only view of the state after `header` ({@link stateAt} of {@link postStateRoot}). */
-  stateAfter(header: BlockHeader): MerkleStateManager {
-    return this.stateAt(this.postStateRoot(header))
+    return this.views.postStateRoot(header)
   }
 
   /**
@@ -340,7 +256,7 @@ export class Executor {
     const included: TypedTransaction[] = []
     const rejected: BuildResult['rejected'] = []
     const gasLimit = header.gasLimit ?? parent.header.gasLimit
-    const env = this.blockEnv(builder)
+    const env = this.transfers(builder)
     // The build lets I/O in every few milliseconds, from its first transaction to its state root:
     // requests that arrive meanwhile (transactions being sent, reads) are parsed and answered
     // between slices instead of after the whole block. Nothing they do reaches the build: its
@@ -381,13 +297,11 @@ export class Executor {
       txs: included,
       results,
     })
-    const state = this.vm.stateManager
-    if (state instanceof BatchedStateManager) state.slice = slice
-    const { result, failure } = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
-      finish(builder, this.common, this.reference, undefined, slice),
-    ).finally(() => {
-      if (state instanceof BatchedStateManager) state.slice = undefined
-    })
+    const { result, failure } = await this.kit.sliced(this.vm.stateManager, slice, () =>
+      checkedRequestCalls(this.vm, this.toleratedMissing, () =>
+        this.kit.finish(builder, this.common, undefined, slice),
+      ),
+    )
     if (failure !== undefined) {
       throw new CairnError(
         ChainErrorCode.BLOCK_INVALID,
@@ -403,7 +317,7 @@ export class Executor {
     this.logger.debug({ number: block.header.number, txs: included.length, rejected: rejected.length }, 'block built')
     return {
       block,
-      receipts: toReceipts(included, results),
+      receipts: receiptsOf(included, results),
       stateRoot: block.header.stateRoot,
       writes,
       pendingAncestors,
@@ -448,7 +362,7 @@ export class Executor {
     const pow = isProofOfWork(this.common)
     if (!pow)
       await this.engine.beginBlock?.({ header: h, parent: parent.header, state: this.vm.stateManager, vm: this.vm })
-    const env = this.blockEnv(builder)
+    const env = this.transfers(builder)
     for (const [i, tx] of block.transactions.entries()) {
       const why = await checks.check(i)
       if (why !== undefined) {
@@ -484,7 +398,7 @@ export class Executor {
     let finished: Awaited<ReturnType<typeof checkedRequestCalls<Finished>>>
     try {
       finished = await checkedRequestCalls(this.vm, this.toleratedMissing, () =>
-        finish(builder, this.common, this.reference, h.transactionsTrie),
+        this.kit.finish(builder, this.common, h.transactionsTrie),
       )
     } catch (err) {
       // e.g. a deposit log of the wrong layout (EIP-6110)
@@ -514,7 +428,7 @@ export class Executor {
     }
     return {
       block,
-      receipts: toReceipts(block.transactions, results),
+      receipts: receiptsOf(block.transactions, results),
       stateRoot: r.stateRoot,
       writes,
       pendingAncestors,
@@ -549,162 +463,27 @@ export class Executor {
     }
   }
 
-  /**
-   * What a view call reads at the state after `header` (its edited state on a dev chain): code
-   * through {@link stateAt}'s shared view, storage straight from the storage tries.
-   */
-  viewState(header: BlockHeader): ViewState {
-    const root = this.postStateRoot(header)
-    return new ViewStateReader(this.stateAt(root), this.reader(), keccak256)
-  }
-
-  /**
-   * The account at `address` (lower-case hex, as RPC names it) after `header` (its edited state on
-   * a dev chain) when it can be read without waiting: from the accounts read at this root before,
-   * the shared view's cache ({@link stateAt}), else straight from the stored trie nodes
-   * ({@link TrieReader}: no promise per node). `null`: no account there. `undefined`: not at hand
-   * (a node of the path not in the store): read it through {@link stateAfter}. The account may be
-   * shared with other readers: not to be written.
-   */
-  accountNow(header: BlockHeader, address: Hex): Readonly<Account> | null | undefined {
-    if (this.reference) return undefined
-    const root = this.postStateRoot(header)
-    // Roots are never written in place: the same array is the same state (a new head: a new array).
-    if (root !== this.nowRoot) {
-      this.nowRoot = root
-      this.nowAccounts.clear()
-    }
-    const known = this.nowAccounts.get(address)
-    if (known !== undefined) return known
-    const addr = new Address(hexToBytes(address))
-    const view = this.stateAt(root)
-    let account = view.cachedAccount(addr)
-    if (account === undefined) {
-      const leaf = this.reader().get(root, keccak256(addr.bytes))
-      if (leaf === undefined) return undefined
-      const read = leaf === null ? null : createAccountFromRLP(leaf)
-      view.rememberAccount(addr, read)
-      account = read
-    }
-    if (this.nowAccounts.size >= MAX_NOW_ACCOUNTS) this.nowAccounts.clear()
-    this.nowAccounts.set(address, account)
-    return account
-  }
-
-  /**
-   * The value of storage slot `key` (32 bytes) of `address` after `header`, as `getStorage` reads
-   * it (no leading zeros; empty for none), when it can be read without waiting: the account from
-   * {@link accountNow}, the slot straight from its storage trie's stored nodes. `undefined`: not at
-   * hand (read it through {@link stateAfter}).
-   */
-  storageNow(header: BlockHeader, address: Hex, key: Uint8Array): Uint8Array | undefined {
-    if (this.reference) return undefined
-    const account = this.accountNow(header, address)
-    if (account === undefined) return undefined
-    if (account === null) return new Uint8Array()
-    const leaf = this.reader().get(account.storageRoot, keccak256(key))
-    if (leaf === undefined) return undefined
-    return leaf === null ? new Uint8Array() : (RLP.decode(leaf) as Uint8Array)
-  }
-
-  /** The synchronous trie reader of view calls and {@link accountNow}, made on first use. */
-  private reader(): TrieReader {
-    this.trieReader ??= new TrieReader((hash) => this.stateDB.nodeSync(hash))
-    return this.trieReader
-  }
-
-  /**
-   * A read-only state view at `stateRoot` (for RPC reads, proofs and the pool). Views of the few
-   * most recent roots are shared, with their caches, so repeated reads at the head do not walk the
-   * trie again: callers must not write to it (use {@link vmAt} to execute).
-   */
-  stateAt(stateRoot: Uint8Array): SharedReadView {
-    if (this.reference) {
-      // No sharing: a fresh view, with fresh caches, per read.
-      return newStateManager(
-        this.common,
-        this.stateDB.readView(),
-        stateRoot,
-        new Caches(),
-        (o) => new SharedReadView(o),
-      )
-    }
-    const key = bytesToHex(stateRoot)
-    const shared = this.readViews.get(key)
-    if (shared) return shared
-    const caches = growingViewCaches({ accounts: 20_000, slots: 20_000, codes: 1_000 })
-    const view = newStateManager(this.common, this.stateDB.readView(), stateRoot, caches, (o) => new SharedReadView(o))
-    this.readViews.set(key, view)
-    if (this.readViews.size > 4) this.readViews.delete(this.readViews.keys().next().value as string)
-    return view
-  }
-
-  /**
-   * A VM over a private, throw-away view of the state after `header` (its edited state on a dev
-   * chain: {@link postStateRoot}) (eth_call, gas estimation, tracing, replay). Its writes stay in its own caches; what it has not written it reads through
-   * the shared view of {@link stateAt}, whose caches stay warm across calls. Writes must run inside
-   * a state checkpoint that is reverted (or stays open): see {@link ReadThroughStateManager}.
-   */
-  async vmAt(header: BlockHeader, store: ChainStore, common: Common = header.common): Promise<VM> {
-    const root = this.postStateRoot(header)
-    if (this.reference) {
-      const stateManager = newStateManager(this.common, this.stateDB.readView(), root)
-      const vm = await createVM({ common: ownCopy(common), stateManager, blockchain: new ChainView(store, header) })
-      useReferenceAnalysis(vm.evm)
-      return vm
-    }
-    const base = this.stateAt(root)
-    const stateManager = newStateManager(
-      this.common,
-      this.stateDB.readView(),
-      root,
-      new Caches(),
-      (o) => new ReadThroughStateManager(o, base),
-    )
-    return createVM({ common: ownCopy(common), stateManager, blockchain: new ChainView(store, header) })
-  }
-
-  /** The block fields the transfer fast path needs, or undefined when the rules exclude it. */
-  private blockEnv(builder: Builder): BlockEnv | undefined {
-    if (!this.fastTransfers || !fastPathAllowed(this.common)) return undefined
-    const h = (builder as unknown as BuilderInternals).headerData
-    const precompiles = (this.vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
-    return {
-      accounts: new TransferAccounts(this.vm.stateManager),
-      gasLimit: BigInt(h.gasLimit as bigint),
-      baseFee: BigInt((h.baseFeePerGas as bigint | undefined) ?? 0n),
-      coinbase: new Address(h.coinbase ? (h.coinbase as Uint8Array) : new Uint8Array(20)),
-      precompiles,
-      precompilesLow: allPrecompilesLow(precompiles),
-      maxTxGas: this.common.isActivatedEIP(7825) ? this.common.param('maxTransactionGasLimit') : undefined,
-    }
+  /** The block fields the transfer path needs, or undefined when there is none (or the rules exclude it). */
+  private transfers(builder: Builder): BlockEnv | undefined {
+    return this.fastTransfers ? this.kit.transfers(this.vm, builder, this.common) : undefined
   }
 
   /** Runs `tx` in the block being built: a plain transfer directly, anything else through the EVM. */
   private async addTx(builder: Builder, tx: TypedTransaction, env: BlockEnv | undefined): Promise<RunTxResult> {
     if (env) {
-      const b = builder as unknown as BuilderInternals
-      if (!b.checkpointed) {
-        await this.vm.evm.journal.checkpoint()
-        b.checkpointed = true
-      }
-      const result = await runFastTransfer(env, tx, txSender(tx), builder.gasUsed)
+      const result = await tryTransfer(this.vm, builder, tx, env)
       if (result) {
         this.fastCount++
-        b.transactions.push(tx)
-        b.transactionResults.push(result)
-        builder.gasUsed += result.blockGasSpent
-        b._minerValue += result.minerValue
         return result
       }
       // The EVM reads and writes state itself: the transfers' accounts are written first.
       await env.accounts.flush()
     }
-    if (!isImpersonatedTx(tx)) return addTx(builder, tx, this.common, this.reference)
+    if (!isImpersonatedTx(tx)) return this.kit.addTx(builder, tx, this.common)
     // Anvil skips EIP-3607 for an impersonated sender (a contract may send, dev chains only).
     const restore = allowCodeSender(this.vm, txSender(tx))
     try {
-      return await addTx(builder, tx, this.common, this.reference)
+      return await this.kit.addTx(builder, tx, this.common)
     } finally {
       restore()
     }
@@ -715,7 +494,7 @@ export class Executor {
     let vm = this.vms.get(common)
     if (!vm) {
       vm = await createVM({ common, stateManager: this.vm.stateManager, blockchain: this.view })
-      if (this.reference) useReferenceAnalysis(vm.evm)
+      this.kit.prepareVM(vm)
       this.vms.set(common, vm)
     }
     this.vm = vm
@@ -785,30 +564,6 @@ export class Executor {
       },
     })
   }
-}
-
-/** Most accounts {@link Executor.accountNow} keeps by address for one root (then it starts over). */
-const MAX_NOW_ACCOUNTS = 10_000
-
-function toReceipts(txs: readonly TypedTransaction[], results: RunTxResult[]): StoredReceipt[] {
-  return results.map((res, i) => {
-    const tx = txs[i] as TypedTransaction
-    const r = res.receipt as {
-      status?: 0 | 1
-      stateRoot?: Uint8Array
-      cumulativeBlockGasUsed: bigint
-      logs: StoredReceipt['logs']
-    }
-    return {
-      type: tx.type,
-      // Before Byzantium @ethereumjs gives the post-state root instead of a status.
-      status: r.status ?? (res.execResult.exceptionError ? 0 : 1),
-      ...(r.stateRoot ? { root: r.stateRoot } : {}),
-      cumulativeGasUsed: r.cumulativeBlockGasUsed,
-      logs: r.logs,
-      from: txSender(tx).bytes,
-    }
-  })
 }
 
 function invalid(block: Block, why: string): CairnError {

@@ -11,7 +11,8 @@ import type { TimeSlice } from '../time-slice.ts'
 
 // The block builder's shortcuts (what @ethereumjs's BlockBuilder does, without its O(n²)
 // re-creation of transactions and its one-by-one tries): the interface they accelerate is the
-// executor's `build` and `execute`. `reference: true` takes the builder as published.
+// executor's `build` and `execute`, through its speed kit (`../execution/speed-kit.ts`); the
+// reference kit takes the builder as published.
 
 export type Builder = Awaited<ReturnType<typeof buildBlock>>
 
@@ -40,17 +41,15 @@ export interface Finished {
  * @ethereumjs/mpt trie one by one. Here both roots come from {@link orderedTrieRoot} over the
  * cached encodings, the builder finalizes an empty list (system calls, requests and the state
  * root are its own), and the block is assembled from its header and the original transactions.
- * With `slice`, timers and I/O get a turn before each root when it is used up. `reference`:
- * `builder.build()` as published.
+ * With `slice`, timers and I/O get a turn before each root when it is used up.
  */
 export async function finish(
   builder: Builder,
   common: Common,
-  reference: boolean,
   knownTxRoot?: Uint8Array,
   slice?: TimeSlice,
 ): Promise<Finished> {
-  if (reference || common.isActivatedEIP(7928)) {
+  if (common.isActivatedEIP(7928)) {
     const { block, requests } = await builder.build()
     return { block, requests: (requests ?? []).map((r) => r.bytes) }
   }
@@ -93,19 +92,13 @@ export async function finish(
  * per block, measured as most of the sealing time. `runTx` reads only the block's header (EIP-7928's
  * access-list index aside, which no Cairn hardfork activates), so while a transaction runs the
  * builder sees an empty list; the list is put back, with what the call appended, right after.
- * `reference`: `addTransaction` as published.
  */
-export async function addTx(
-  builder: Builder,
-  tx: TypedTransaction,
-  common: Common,
-  reference: boolean,
-): Promise<RunTxResult> {
+export async function addTx(builder: Builder, tx: TypedTransaction, common: Common): Promise<RunTxResult> {
   // Inside a block a blob transaction carries no blobs (only the network wrapper does): a received
   // block's are checked by their versioned hashes and blob gas (TxChecks, validateBlock) instead,
   // and a built block's come from the pool, which verified their sidecars and keeps the blobs.
   const opts = { allowNoBlobs: true }
-  if (reference || common.isActivatedEIP(7928)) return builder.addTransaction(tx, opts)
+  if (common.isActivatedEIP(7928)) return builder.addTransaction(tx, opts)
   const b = builder as unknown as { transactions: TypedTransaction[] }
   const all = b.transactions
   b.transactions = []

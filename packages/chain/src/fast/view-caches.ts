@@ -2,7 +2,7 @@ import { Caches, CacheType } from '@ethereumjs/statemanager'
 import { LRUCache } from 'lru-cache'
 
 /**
- * The caches of a shared read view (`Executor.stateAt`): bounded LRU caches of accounts, storage
+ * The caches of a shared read view (`StateViews.stateAt`): bounded LRU caches of accounts, storage
  * slots and code, as @ethereumjs's `CacheType.LRU`, but growing as they fill. @ethereumjs builds
  * each LRU with `max`, and lru-cache then allocates its arrays for `max` entries up front: ~1 MB
  * for a view of 20,000 accounts and 20,000 slots. A view is made per new head root, and under a

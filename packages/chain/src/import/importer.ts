@@ -104,7 +104,7 @@ export class BlockImporter {
   /** What the engine's `validateHeader` may read. */
   get headerContext(): HeaderContext {
     const { store, executor } = this.modules
-    return { chain: store, stateAt: (root) => executor.stateAt(root) }
+    return { chain: store, stateAt: (root) => executor.views.stateAt(root) }
   }
 
   /** Imports in flight by block hash: a block whose parent is one of them waits for it. */

@@ -15,7 +15,7 @@ export interface AccountProof {
 
 /**
  * The Merkle proof of `address` and of its storage `slots` (32-byte keys) in the state `state`
- * (a view from `executor.stateAt(root)`): every trie node from the root to the leaf, so that a
+ * (a view from `StateViews.stateAt(root)`): every trie node from the root to the leaf, so that a
  * verifier holding only the block's state root can check balance, nonce, code hash and storage.
  */
 export async function accountProof(
