@@ -23,6 +23,10 @@ export const ServiceErrorCode = {
   STORAGE_FAILED: 'SERVICE_STORAGE_FAILED',
   /** A service's configuration file (API keys, …) cannot be read or does not match its schema. */
   CONFIG_INVALID: 'SERVICE_CONFIG_INVALID',
+  /** A secret (a file, an environment variable, an encrypted bundle, a manager) cannot be read or is empty. */
+  SECRET_UNREADABLE: 'SERVICE_SECRET_UNREADABLE',
+  /** A secret file that users other than its owner may read or write (as the keystores refuse). */
+  SECRET_FILE_PERMISSIONS: 'SERVICE_SECRET_FILE_PERMISSIONS',
 } as const
 export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode]
 

@@ -69,11 +69,36 @@ export type { RequestContext } from './request-context.ts'
 export { inRequestContext, requestContext, requestFields, requestId } from './request-context.ts'
 export type { CircuitStateName, OutboundMetrics, ResilienceOptions, ResilientCall } from './resilience.ts'
 export { outboundMetrics, resilientCall } from './resilience.ts'
+export {
+  type AgeSecretOptions,
+  AgeSecretProvider,
+  EnvSecretProvider,
+  FileSecretProvider,
+  parseSecretRef,
+  readOwnerOnlyFile,
+  type SecretProvider,
+  type SecretRef,
+  Secrets,
+  type SecretsModules,
+  type SecretsOptions,
+  type SecretWatch,
+} from './secrets/index.ts'
 export type { ShutdownStep } from './shutdown.ts'
 export { Shutdown } from './shutdown.ts'
 export type { StopOnSignalsModules } from './stop-on-signals.ts'
 export { StopOnSignals } from './stop-on-signals.ts'
-export type { RunningSpan, SpanAttributes, SpanHandle, Tracer, Tracing, TracingOptions } from './tracing.ts'
-export { activeTraceFields, createTracing, noopTracer } from './tracing.ts'
+export type {
+  RunningSpan,
+  SpanAttributes,
+  SpanHandle,
+  SpanKindName,
+  SpanOptions,
+  Tracer,
+  Tracing,
+  TracingOptions,
+} from './tracing.ts'
+export { activeTraceContext, activeTraceFields, createTracing, noopTracer } from './tracing.ts'
+export type { HeaderSource, TraceCarrier } from './tracing-carrier.ts'
+export { carrierFrom, fetchWithTraceContext, setTraceHeaders, traceIdOf } from './tracing-carrier.ts'
 export { tracingFlags } from './tracing-flags.ts'
 export { WakeableSleep } from './wakeable-sleep.ts'

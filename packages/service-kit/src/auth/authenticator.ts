@@ -64,6 +64,8 @@ export interface CredentialHeaders {
  */
 export class Authenticator<R extends string> {
   private readonly cache: LRUCache<string, Credential<R>> | null
+  private apiKeys: readonly ApiKeyEntry<R>[]
+  private hs256: Hs256Auth<R> | null
 
   constructor(
     readonly roles: RoleTable<R>,
@@ -71,6 +73,19 @@ export class Authenticator<R extends string> {
   ) {
     const cacheable = opts.hs256?.iatLeewaySeconds === undefined
     this.cache = opts.tokenCache && cacheable ? new LRUCache({ max: opts.tokenCache }) : null
+    this.apiKeys = opts.apiKeys
+    this.hs256 = opts.hs256
+  }
+
+  /**
+   * Puts a rotated HS256 secret and/or API key list in force (a watched secret changed, see
+   * service-kit's Secrets): the next request is checked against the new ones only, and tokens
+   * remembered under the old secret are forgotten. HS256 must have been configured at start.
+   */
+  rotate(next: { hs256Secret?: Uint8Array; apiKeys?: readonly ApiKeyEntry<R>[] }): void {
+    if (next.hs256Secret && this.hs256) this.hs256 = { ...this.hs256, secret: next.hs256Secret }
+    if (next.apiKeys) this.apiKeys = next.apiKeys
+    this.cache?.clear()
   }
 
   async authenticate(headers: CredentialHeaders, nowMs = Date.now()): Promise<Credential<R> | null> {
@@ -88,7 +103,7 @@ export class Authenticator<R extends string> {
   }
 
   private byKey(key: string): Credential<R> {
-    const entry = findApiKey(this.opts.apiKeys, key)
+    const entry = findApiKey(this.apiKeys, key)
     if (!entry) throw authInvalid('unknown API key')
     return { via: 'apiKey', name: entry.name, role: entry.role }
   }
@@ -97,7 +112,7 @@ export class Authenticator<R extends string> {
     const alg = jwtHeader(token)?.alg
     if (typeof alg !== 'string') throw authInvalid('malformed JWT (its header does not decode)')
     if (alg === 'HS256') {
-      const hs = this.opts.hs256
+      const hs = this.hs256
       if (!hs) throw authInvalid('HS256 JWTs are not accepted (no JWT secret configured)')
       const claims = verifyHs256(token, hs.secret, Math.floor(nowMs / 1000), hs)
       let role: R
