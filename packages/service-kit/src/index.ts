@@ -87,18 +87,7 @@ export type { ShutdownStep } from './shutdown.ts'
 export { Shutdown } from './shutdown.ts'
 export type { StopOnSignalsModules } from './stop-on-signals.ts'
 export { StopOnSignals } from './stop-on-signals.ts'
-export type {
-  RunningSpan,
-  SpanAttributes,
-  SpanHandle,
-  SpanKindName,
-  SpanOptions,
-  Tracer,
-  Tracing,
-  TracingOptions,
-} from './tracing.ts'
-export { activeTraceContext, activeTraceFields, createTracing, noopTracer } from './tracing.ts'
-export type { HeaderSource, TraceCarrier } from './tracing-carrier.ts'
-export { carrierFrom, fetchWithTraceContext, setTraceHeaders, traceIdOf } from './tracing-carrier.ts'
+export type { RunningSpan, SpanAttributes, SpanHandle, Tracer, Tracing, TracingOptions } from './tracing.ts'
+export { activeTraceFields, createTracing, noopTracer } from './tracing.ts'
 export { tracingFlags } from './tracing-flags.ts'
 export { WakeableSleep } from './wakeable-sleep.ts'
