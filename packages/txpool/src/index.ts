@@ -16,18 +16,18 @@ export type { JournalLoadResult, TxJournalOptions } from './journal.ts'
 export { TxJournal } from './journal.ts'
 export type { TxPoolMetrics } from './metrics.ts'
 export { createTxPoolMetrics } from './metrics.ts'
+export { TxPool } from './pool.ts'
 export type {
   AccountReader,
   AddOptions,
-  PoolContent,
-  PoolInspect,
   TxPoolEvents,
   TxPoolModules,
   TxPoolOptions,
-} from './pool.ts'
-export { DEFAULT_TXPOOL_OPTIONS, TxPool } from './pool.ts'
+} from './pool-options.ts'
+export { DEFAULT_TXPOOL_OPTIONS } from './pool-options.ts'
 export type { PoolTx } from './pool-tx.ts'
 export { blobFieldsOf, comparePrice, feesOf, SLOT_SIZE, slotsOf, tipAt } from './pool-tx.ts'
+export type { PoolContent, PoolInspect } from './pool-views.ts'
 export type { BlobBlockLimits } from './price-heap.ts'
 export { coversBaseFee, effectiveTip, PriceAndNonceSource } from './price-heap.ts'
 export type { RefusalClass } from './refusal.ts'

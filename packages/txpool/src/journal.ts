@@ -3,7 +3,8 @@ import { type FileHandle, open, readFile, rename, writeFile } from 'node:fs/prom
 import { decodeTransaction, encodedTx } from '@cairn/chain'
 import { bytesToHex, CairnError, errorMessage, hexToBytes, type Logger } from '@cairn/utils'
 import type { TxOptions, TypedTransaction } from '@ethereumjs/tx'
-import type { LocalTxLog, TxPool } from './pool.ts'
+import type { TxPool } from './pool.ts'
+import type { LocalTxLog } from './pool-options.ts'
 
 export interface TxJournalOptions {
   /** The journal file (`<datadir>/txpool.journal`). */

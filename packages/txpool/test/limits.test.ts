@@ -244,7 +244,8 @@ describe('new heads', () => {
     for (let n = 0n; n < 150n; n++) for (let s = 0; s < 8; s++) txs.push(paying(common, s, n, 1n))
     for (const tx of txs) await pool.add(tx, { source: 'local' })
     expect(pool.counts).toEqual({ pending: 1200, queued: 0 })
-    const heaps = pool as unknown as { pendingHeap: { length: number }; queuedHeap: { length: number } }
+    const heaps = (pool as unknown as { index: { pendingHeap: { length: number }; queuedHeap: { length: number } } })
+      .index
     expect(heaps.pendingHeap.length).toBeGreaterThanOrEqual(1200)
     const { block } = await buildAndImport(chain, txs)
     expect(block.transactions).toHaveLength(1200)
