@@ -1,111 +1,46 @@
-// Over 600 lines, on purpose: the composition of the P2P node (host, status exchange, gossip,
-// request/response, sync, scores, kept peers) and the RPC's view of it, wired in one place as the
-// node wires its packages; each part it wires lives in its own file.
-import { randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+// The P2P node: the libp2p host, the status exchange that refuses other chains, gossip, range sync
+// and parent lookup, peer scores and kept peers, and the RPC's view of it, wired in one place. The
+// parts it wires live in files of their own: who may connect (connection-gate.ts), what it serves
+// (served-protocols.ts), transaction announcements (tx-announcer.ts), known peers (known-peers.ts).
+
 import { join } from 'node:path'
-import type { Chain } from '@cairn/chain'
-import { encodeBlock, encodedTx, type ForkPoints, forkId, forkPointsOf } from '@cairn/chain'
-import type { TxPool } from '@cairn/txpool'
-import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
+import type { ForkPoints } from '@cairn/chain'
+import { encodeBlock, forkId, forkPointsOf } from '@cairn/chain'
+import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { SubscriptionChangeData } from '@libp2p/gossipsub'
-import type { MultiaddrConnection, PeerId } from '@libp2p/interface'
-import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { BanList } from './bans.ts'
 import {
-  ANNOUNCEMENT_NONCE_BYTES,
-  decodeHashes,
-  decodeRange,
   decodeStatus,
   encodeHashes,
   encodeRange,
   encodeStatus,
   encodeTxAnnouncement,
-  MAX_ANNOUNCED_TXS,
-  MAX_CARRIED_TX_BYTES,
-  MAX_CARRIED_TXS,
   type Status,
   type TxAnnouncement,
 } from './codec.ts'
-import type { P2pConfig } from './config.ts'
+import { connectionGate } from './connection-gate.ts'
 import { P2pErrorCode } from './errors.ts'
-import type { IdentitySigner } from './external-identity.ts'
 import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
 import { GOSSIP_THRESHOLDS, gossipScoreParams } from './gossip-score.ts'
 import { createHost, type Host } from './host.ts'
 import { nodeIdentityKey } from './identity.ts'
-import { InboundLimiter } from './inbound-limits.ts'
-import type { P2pMetrics } from './metrics.ts'
+import { readKnownPeers, saveKnownPeers } from './known-peers.ts'
+import { MAX_RESPONSE_BYTES, type P2pModules, type P2pOptions, type SyncProgress } from './network-options.ts'
+import { ParentLookup } from './parent-lookup.ts'
+import { setPeerGauge } from './peer-gauge.ts'
 import { peerIdOf } from './peer-ids.ts'
-import { blockPenalty } from './penalty.ts'
 import { Redialer } from './redial.ts'
 import { Protocol, ReqResp } from './reqresp.ts'
 import { type PeerAction, PeerScores, type ScoreState } from './scoring.ts'
+import { registerServedProtocols } from './served-protocols.ts'
 import { statusMismatch } from './status.ts'
 import { RangeSync } from './sync.ts'
-import { MAX_TX_BYTES, MAX_TX_REQUEST, TxFetcher } from './tx-fetch.ts'
-
-/** Most blocks one blocks_by_range or blocks_by_hash request may ask for. */
-export const MAX_REQUEST_BLOCKS = 1024
-/**
- * The soft limit on a blocks_by_range or blocks_by_hash answer's bytes: no block is added once the
- * answer reaches it (geth serves bodies up to 2 MiB a response). A short answer is no fault: the
- * range sync asks for the rest. Without it an answer of 1,024 blocks could hold 8 GiB (EIP-7934's
- * 8 MiB blocks), and under the hybrid scheme each block's certificate alone is ~3.4 MB at 1,000
- * validators: the 128 blocks of a sync batch would be ~435 MB, two batches from each of 4 peers
- * in flight ~3.5 GB. With the limit, at most 8 × (16 MiB + one block).
- */
-export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-/** How deep a gossiped block's missing ancestors are looked up by hash before range sync takes over. */
-const MAX_LOOKUP_DEPTH = 32
-
-export interface P2pOptions extends P2pConfig {
-  /** Where bans and known peers live (`<datadir>/p2p`), and the node key when none is given; null: memory. */
-  dir: string | null
-  /**
-   * The node's identity as a raw secp256k1 private key (the node's `keys/node.key`, managed by
-   * `cairn keys`); the peer id derives from it. Without it, an Ed25519 key kept in `dir/nodekey`.
-   */
-  identityKey?: Uint8Array
-  /** Largest encoded block accepted. */
-  maxBlockBytes: number
-  /** Soft limit on a block answer's bytes (default {@link MAX_RESPONSE_BYTES}; tests lower it). */
-  maxResponseBytes?: number
-  /** Request quota per peer and protocol (tokens = blocks asked for; 1 per status). */
-  quota?: { capacity: number; perSecond: number }
-  /**
-   * Publish each new head (default true): a producer's blocks reach the network this way. A
-   * follower sets it false: what it imports from gossip is forwarded by gossipsub already, and
-   * what it syncs is old news.
-   */
-  announceHeads?: boolean
-  /** Milliseconds between score heartbeats. */
-  heartbeatMs?: number
-  /** Milliseconds transactions admitted by the pool wait to be announced together (default 10). */
-  txAnnounceMs?: number
-  /**
-   * Milliseconds after a peer subscribes to the blocks topic before its status is asked for again
-   * (default 1,000): a head it sealed after the first status but before it knew of our
-   * subscription reached us by neither, and would wait for its next block or status refresh.
-   */
-  subscribedStatusDelayMs?: number
-}
-
-export interface P2pModules {
-  chain: Chain
-  pool: TxPool
-  logger: Logger
-  metrics: P2pMetrics | null
-  /** Milliseconds since the epoch (injected in tests). */
-  now?: () => number
-  /**
-   * The node's identity when its key is held outside this process (an HSM: `p2p.identity` kind
-   * `hsm`); it takes the place of `opts.identityKey` and `dir/nodekey`.
-   */
-  identity?: IdentitySigner | null
-}
+import { announcementNonce, TxAnnouncer } from './tx-announcer.ts'
+import { TxFetcher } from './tx-fetch.ts'
 
 /** A connected peer that passed the status exchange. */
 interface PeerState {
@@ -115,16 +50,6 @@ interface PeerState {
   at: number
 }
 
-/** eth_syncing's object. */
-export interface SyncProgress {
-  startingBlock: bigint
-  currentBlock: bigint
-  highestBlock: bigint
-}
-
-/** How often announcements that reached no peer are tried again, and how many are kept for it. */
-const ANNOUNCE_RETRY_MS = 500
-const MAX_UNSENT_ANNOUNCEMENTS = 4096
 /** How long the pool's re-announcement to peers joining the transaction topic waits (joins coalesce). */
 const REANNOUNCE_DELAY_MS = 500
 /** Status exchanges that fail for no fault of the peer are tried this many more times. */
@@ -154,13 +79,11 @@ export class P2pNetwork {
   private readonly points: ForkPoints
   private heartbeat: NodeJS.Timeout | undefined
   private readonly unsubscribe: (() => void)[] = []
-  private readonly lookups = new Set<string>()
+  private readonly parents: ParentLookup
   private started = false
   private fetcher!: TxFetcher
   private readonly redialer: Redialer
-  private announceQueue: TxAnnouncement[] = []
-  private announceTimer: NodeJS.Timeout | undefined
-  private reannounceTimer: NodeJS.Timeout | undefined
+  private readonly announcer: TxAnnouncer
   private readonly statusTimers = new Set<NodeJS.Timeout>()
 
   private constructor(
@@ -194,6 +117,22 @@ export class P2pNetwork {
         penalize: (peer, action, reason) => this.penalize(peer, action, reason),
       },
     )
+    this.parents = new ParentLookup({
+      chain: modules.chain,
+      logger: modules.logger,
+      blocksByHash: (peer, hashes) => this.blocksByHash(peer, hashes),
+      penalize: (peer, action, reason) => this.penalize(peer, action, reason),
+      triggerSync: () => this.sync.trigger(),
+    })
+    this.announcer = new TxAnnouncer(
+      { delayMs: opts.txAnnounceMs ?? 10 },
+      {
+        pool: modules.pool,
+        publish: (bytes) => this.gossip.publishTo(bytes, this.gossip.topics.txs, { requirePeers: true }),
+        running: () => this.started,
+        logger: modules.logger,
+      },
+    )
   }
 
   /** Makes the host (identity from the datadir) and starts it: listening, protocols, gossip, bootnodes. */
@@ -207,38 +146,6 @@ export class P2pNetwork {
     const { opts, modules } = this
     const { chain, logger } = modules
     const privateKey = await nodeIdentityKey(opts, modules)
-    const deny = new Set(opts.deny)
-    // Denied, banned, or disconnected for a low score that has not decayed yet: not let back in.
-    const refused = (peer: PeerId) => {
-      const id = peer.toString()
-      if (opts.allow.includes(id)) return false
-      const reason = deny.has(id)
-        ? 'denied'
-        : this.bans.isBanned(id)
-          ? 'banned'
-          : this.scores.state(id) !== 'healthy'
-            ? 'low_score'
-            : undefined
-      if (reason) {
-        modules.metrics?.refusedConnections.inc({ reason })
-        logger.debug({ peer: id, reason }, 'connection refused')
-      }
-      return reason !== undefined
-    }
-    // Per remote IP, at arrival (before the handshake is paid for): this limiter, not libp2p's
-    // own rate limit (5 a second per host, refusals it neither counts nor lets us exempt loopback).
-    const limiter = new InboundLimiter(
-      {
-        maxPerIp: opts.maxPeersPerIp,
-        maxPendingPerIp: opts.maxPendingPerIp,
-        ratePerIp: opts.inboundRatePerIp,
-        windowMs: 1000,
-        exempt: opts.limitsExempt,
-      },
-      modules.now ? { now: modules.now } : {},
-    )
-    // Inbound connections admitted by the limiter and still in their handshake: their `upgraded`.
-    const inHandshake = new WeakMap<MultiaddrConnection, () => void>()
     const genesis = bytesToHex(chain.genesisBlock.hash())
     const topics = topicsOf(chain.genesis.chainId, genesis)
     this.host = await createHost({
@@ -260,36 +167,13 @@ export class P2pNetwork {
             },
           }
         : {}),
-      gater: {
-        denyDialPeer: refused,
-        denyInboundEncryptedConnection: refused,
-        denyInboundConnection: (maConn) => {
-          const ip = hostOf(maConn.remoteAddr)
-          if (ip === undefined) return false
-          const admission = limiter.admit(ip)
-          if (!admission.ok) {
-            modules.metrics?.refusedConnections.inc({ reason: admission.reason })
-            logger.debug(
-              { ip, reason: admission.reason, live: admission.live, addr: maConn.remoteAddr.toString() },
-              'inbound connection refused',
-            )
-            return true
-          }
-          // Counted until the raw connection closes: through a failed handshake, or the connection's
-          // life; as pending until its handshake is done (denyInboundUpgradedConnection).
-          if (maConn.status === 'closed') admission.release()
-          else {
-            maConn.addEventListener('close', admission.release, { once: true })
-            inHandshake.set(maConn, admission.upgraded)
-          }
-          return false
-        },
-        denyInboundUpgradedConnection: (_peer, maConn) => {
-          inHandshake.get(maConn)?.()
-          inHandshake.delete(maConn)
-          return false
-        },
-      },
+      gater: connectionGate(opts, {
+        bans: this.bans,
+        scores: this.scores,
+        logger,
+        metrics: modules.metrics,
+        ...(modules.now ? { now: modules.now } : {}),
+      }),
     })
     this.reqresp = new ReqResp(
       { requestTimeoutMs: opts.requestTimeoutMs, quota: opts.quota ?? { capacity: 4096, perSecond: 1024 } },
@@ -352,12 +236,7 @@ export class P2pNetwork {
     const onTx = (tx: TypedTransaction) => {
       if (tx.type === 3) return
       this.fetcher.admitted(tx.hash())
-      // A small transaction this node's own RPC admitted travels with its announcement: every
-      // peer wants it (none has it yet), so a request for it would only add a round trip.
-      const body = encodedTx(tx)
-      const carry = body.length <= MAX_CARRIED_TX_BYTES && modules.pool.isLocal(tx.hash())
-      this.announceQueue.push({ type: tx.type, size: body.length, hash: tx.hash(), ...(carry ? { body } : {}) })
-      this.announceTimer ??= setTimeout(() => void this.flushAnnouncements(), opts.txAnnounceMs ?? 10)
+      this.announcer.admitted(tx)
     }
     modules.pool.events.on('added', onTx)
     this.unsubscribe.push(() => modules.pool.events.off('added', onTx))
@@ -371,59 +250,25 @@ export class P2pNetwork {
     logger.info({ peerId: this.host.peerId.toString(), addrs: this.listenAddrs() }, 'p2p listening')
     for (const addr of opts.bootnodes) void this.addPeer(addr)
     // Peers only remembered from the last run may be gone for good: given up after a few tries.
-    for (const addr of this.knownPeers()) void this.addPeer(addr, { giveUpAfter: KNOWN_PEER_TRIES })
+    for (const addr of readKnownPeers(opts.dir)) void this.addPeer(addr, { giveUpAfter: KNOWN_PEER_TRIES })
   }
 
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
     clearInterval(this.heartbeat)
-    clearTimeout(this.announceTimer)
-    clearTimeout(this.reannounceTimer)
+    this.announcer.stop()
     for (const t of this.statusTimers) clearTimeout(t)
     this.statusTimers.clear()
     this.redialer.stop()
     this.sync.stop()
     this.fetcher.stop()
     for (const off of this.unsubscribe) off()
-    this.saveKnownPeers()
+    saveKnownPeers(this.opts.dir, this.host.getConnections(), this.modules.logger)
     this.gossip.stop()
     await this.host.stop()
     await this.sync.settled()
     await this.fetcher.settled()
-  }
-
-  /**
-   * Publishes the queued announcements. One that no peer would receive yet (a node that has just
-   * started or restarted, before its peers' subscriptions are known) is kept and tried again every
-   * `ANNOUNCE_RETRY_MS` while its transactions are still pooled: otherwise a transaction sent to a
-   * follower that had no subscribed peer would never reach the producer.
-   */
-  private async flushAnnouncements(): Promise<void> {
-    this.announceTimer = undefined
-    const { pool } = this.modules
-    const queue = this.announceQueue.filter((t) => pool.get(t.hash) !== undefined)
-    this.announceQueue = []
-    const unsent: TxAnnouncement[] = []
-    const carried = queue.filter((t) => t.body !== undefined)
-    const bare = queue.filter((t) => t.body === undefined)
-    const chunks: TxAnnouncement[][] = []
-    for (let i = 0; i < carried.length; i += MAX_CARRIED_TXS) chunks.push(carried.slice(i, i + MAX_CARRIED_TXS))
-    for (let i = 0; i < bare.length; i += MAX_ANNOUNCED_TXS) chunks.push(bare.slice(i, i + MAX_ANNOUNCED_TXS))
-    for (const chunk of chunks) {
-      const sent = await this.gossip.publishTo(
-        encodeTxAnnouncement(chunk, announcementNonce()),
-        this.gossip.topics.txs,
-        {
-          requirePeers: true,
-        },
-      )
-      if (sent === 0) unsent.push(...chunk)
-    }
-    if (unsent.length > 0 && this.started) {
-      this.announceQueue.unshift(...unsent.slice(-MAX_UNSENT_ANNOUNCEMENTS))
-      this.announceTimer ??= setTimeout(() => void this.flushAnnouncements(), ANNOUNCE_RETRY_MS)
-    }
   }
 
   get peerId(): string {
@@ -437,46 +282,6 @@ export class P2pNetwork {
   /** Publishes an encoded block on the blocks topic (the node does it for each new head). */
   publishBlock(bytes: Uint8Array): Promise<void> {
     return this.gossip.publish(bytes, this.gossip.topics.blocks)
-  }
-
-  /**
-   * A peer joined the transaction topic (a new node, or one restarted): the pool's pending
-   * transactions are announced again, once for every peer joining within REANNOUNCE_DELAY_MS. A
-   * transaction is announced when the pool admits it, so a peer away at that moment (a producer
-   * restarting) never heard of it, and would queue every later nonce of its sender behind the gap
-   * (found by the chaos testbed, `--topology producer`). Each sender's lowest nonces first, at most
-   * MAX_UNSENT_ANNOUNCEMENTS; peers fetch only the bodies they lack. `perSender` caps the
-   * transactions of one sender.
-   */
-  private reannouncePool(perSender: number, delayMs: number): void {
-    if (this.reannounceTimer !== undefined || !this.started) return
-    this.reannounceTimer = setTimeout(() => {
-      this.reannounceTimer = undefined
-      this.modules.pool.content().then(
-        (content) => {
-          if (!this.started) return
-          const senders = [...content.pending.values()]
-          const picked: TypedTransaction[] = []
-          for (let i = 0; i < perSender && picked.length < MAX_UNSENT_ANNOUNCEMENTS; i++) {
-            let more = false
-            for (const list of senders) {
-              const tx = list[i]
-              if (tx === undefined) continue
-              more = true
-              if (tx.type !== 3 && picked.length < MAX_UNSENT_ANNOUNCEMENTS) picked.push(tx)
-            }
-            if (!more) break
-          }
-          if (picked.length === 0) return
-          for (const tx of picked)
-            this.announceQueue.push({ type: tx.type, size: encodedTx(tx).length, hash: tx.hash() })
-          this.announceTimer ??= setTimeout(() => void this.flushAnnouncements(), 0)
-          this.modules.logger.debug({ txs: picked.length, perSender }, 'p2p: pool announced again')
-        },
-        (err: unknown) => this.modules.logger.warn({ err }, 'p2p: the pool could not be announced again'),
-      )
-    }, delayMs)
-    this.reannounceTimer.unref()
   }
 
   /** Publishes a transaction announcement (the network announces what the pool admits by itself). */
@@ -594,9 +399,6 @@ export class P2pNetwork {
   }
 
   private async registerProtocols(): Promise<void> {
-    const { chain } = this.modules
-    const maxBlock = this.opts.maxBlockBytes
-    const maxResponseBytes = this.opts.maxResponseBytes ?? MAX_RESPONSE_BYTES
     await this.reqresp.register(Protocol.STATUS, {
       cost: () => 1,
       maxChunks: 1,
@@ -612,59 +414,11 @@ export class P2pNetwork {
         if (this.hangUpAfterAnswer.delete(peer)) this.dropPeer(peerIdOf(peer))
       },
     })
-    await this.reqresp.register(Protocol.BLOCKS_BY_RANGE, {
-      cost: (request) => Math.max(1, decodeRange(request).count),
-      maxChunks: MAX_REQUEST_BLOCKS,
-      maxChunkBytes: maxBlock,
-      maxResponseBytes,
-      handle: async (_peer, request) => {
-        const { start, count } = decodeRange(request)
-        if (count > MAX_REQUEST_BLOCKS) {
-          throw new CairnError(P2pErrorCode.TOO_LARGE, `more than ${MAX_REQUEST_BLOCKS} blocks`, { fault: 'peer' })
-        }
-        const out: Uint8Array[] = []
-        let bytes = 0
-        const head = chain.head.header.number
-        for (let n = start; n < start + BigInt(count) && n <= head && bytes < maxResponseBytes; n++) {
-          const block = await chain.getBlockBytesByNumber(n)
-          if (!block) break
-          out.push(block)
-          bytes += block.length
-        }
-        return out
-      },
-    })
-    await this.reqresp.register(Protocol.BLOCKS_BY_HASH, {
-      cost: (request) => Math.max(1, decodeHashes(request, MAX_REQUEST_BLOCKS).length),
-      maxChunks: MAX_REQUEST_BLOCKS,
-      maxChunkBytes: maxBlock,
-      maxResponseBytes,
-      handle: async (_peer, request) => {
-        const out: Uint8Array[] = []
-        let bytes = 0
-        for (const hash of decodeHashes(request, MAX_REQUEST_BLOCKS)) {
-          if (bytes >= maxResponseBytes) break
-          const block = await chain.getBlockBytes(hash)
-          if (!block) continue
-          out.push(block)
-          bytes += block.length
-        }
-        return out
-      },
-    })
-    await this.reqresp.register(Protocol.POOLED_TRANSACTIONS_BY_HASH, {
-      cost: (request) => Math.max(1, decodeHashes(request, MAX_TX_REQUEST).length),
-      maxChunks: MAX_TX_REQUEST,
-      maxChunkBytes: MAX_TX_BYTES,
-      handle: async (_peer, request) => {
-        const out: Uint8Array[] = []
-        for (const hash of decodeHashes(request, MAX_TX_REQUEST)) {
-          const tx = this.modules.pool.get(hash)
-          if (tx && tx.type !== 3) out.push(encodedTx(tx))
-        }
-        return out
-      },
-    })
+    await registerServedProtocols(
+      this.reqresp,
+      { maxBlockBytes: this.opts.maxBlockBytes, maxResponseBytes: this.opts.maxResponseBytes ?? MAX_RESPONSE_BYTES },
+      { chain: this.modules.chain, pool: this.modules.pool },
+    )
   }
 
   /** pooled_transactions_by_hash: the bodies the peer's pool still holds. */
@@ -680,41 +434,11 @@ export class P2pNetwork {
     return this.reqresp.request(peerIdOf(peer), Protocol.BLOCKS_BY_HASH, encodeHashes(hashes))
   }
 
-  /**
-   * A gossiped block's parent is unknown: ask the peer for the missing ancestors by hash, a few
-   * deep, importing each through `processBlock({source: 'sync'})` (the orphan pool then adopts the
-   * block). Further behind, range sync takes over (the peer's head is at least this block's).
-   */
-  private async lookupParent(peer: string, block: Block): Promise<void> {
-    const { chain, logger } = this.modules
+  /** A gossiped block's parent is unknown: the peer's head is at least the block's; its ancestors are looked up. */
+  private lookupParent(peer: string, block: Block): Promise<void> {
     const state = this.peerStates.get(peer)
     if (state && block.header.number > state.status.headNumber) state.status.headNumber = block.header.number
-    if (block.header.number > chain.head.header.number + BigInt(MAX_LOOKUP_DEPTH)) {
-      this.sync.trigger()
-      return
-    }
-    let want = block.header.parentHash
-    for (let depth = 0; depth < MAX_LOOKUP_DEPTH; depth++) {
-      const key = bytesToHex(want)
-      if (this.lookups.has(key)) return
-      this.lookups.add(key)
-      try {
-        const [bytes] = await this.blocksByHash(peer, [want])
-        if (!bytes) return
-        const r = await chain.processBlock(bytes, { source: 'sync', peer })
-        if (r.status === 'error') {
-          if (r.error.penalize) this.penalize(peer, blockPenalty(r.error), `lookup_${r.error.code}`)
-          return
-        }
-        if (r.status !== 'unknownParent') return
-        want = r.parentHash
-      } catch (err) {
-        logger.debug({ peer, err }, 'parent lookup failed')
-        return
-      } finally {
-        this.lookups.delete(key)
-      }
-    }
+    return this.parents.lookup(peer, block)
   }
 
   // ---- scoring
@@ -749,7 +473,7 @@ export class P2pNetwork {
    */
   private subscribed({ peerId, subscriptions }: SubscriptionChangeData): void {
     if (subscriptions.some((s) => s.subscribe && s.topic === this.gossip.topics.txs))
-      this.reannouncePool(Number.POSITIVE_INFINITY, REANNOUNCE_DELAY_MS)
+      this.announcer.reannouncePool(Number.POSITIVE_INFINITY, REANNOUNCE_DELAY_MS)
     if (!subscriptions.some((s) => s.subscribe && s.topic === this.gossip.topics.blocks)) return
     const timer = setTimeout(() => {
       this.statusTimers.delete(timer)
@@ -778,7 +502,7 @@ export class P2pNetwork {
     // announcement lost to a one-way loss, with no reconnect to trigger the join re-announcement):
     // the pending ones are announced again, each sender's lowest nonces first (a sender's gap may
     // be several transactions long); peers that have them fetch nothing.
-    this.reannouncePool(Number.POSITIVE_INFINITY, 0)
+    this.announcer.reannouncePool(Number.POSITIVE_INFINITY, 0)
     const pubsub = this.host.services.pubsub as unknown as { getScore?: (id: string) => number }
     for (const peer of this.host.getPeers()) {
       const id = peer.toString()
@@ -789,46 +513,7 @@ export class P2pNetwork {
   }
 
   private updatePeerGauge(): void {
-    const metrics = this.modules.metrics
-    if (!metrics) return
-    let inbound = 0
-    let outbound = 0
-    const seen = new Set<string>()
-    for (const c of this.host.getConnections()) {
-      const id = c.remotePeer.toString()
-      if (seen.has(id)) continue
-      seen.add(id)
-      if (c.direction === 'inbound') inbound++
-      else outbound++
-    }
-    metrics.peers.set({ direction: 'inbound' }, inbound)
-    metrics.peers.set({ direction: 'outbound' }, outbound)
-  }
-
-  // ---- known peers (the persisted part of the peer store)
-
-  private knownPeers(): string[] {
-    if (!this.opts.dir) return []
-    try {
-      const list = JSON.parse(readFileSync(join(this.opts.dir, 'peers.json'), 'utf8')) as unknown
-      return Array.isArray(list) ? list.filter((a): a is string => typeof a === 'string').slice(0, 64) : []
-    } catch {
-      return []
-    }
-  }
-
-  private saveKnownPeers(): void {
-    if (!this.opts.dir) return
-    const addrs = new Set<string>()
-    for (const c of this.host.getConnections()) {
-      if (c.direction === 'outbound')
-        addrs.add(`${c.remoteAddr.toString()}/p2p/${c.remotePeer.toString()}`.replace(/\/p2p\/[^/]+\/p2p\//, '/p2p/'))
-    }
-    try {
-      writeFileSync(join(this.opts.dir, 'peers.json'), JSON.stringify([...addrs]), { mode: 0o600 })
-    } catch (err) {
-      this.modules.logger.warn({ err }, 'cannot save known peers')
-    }
+    if (this.modules.metrics) setPeerGauge(this.modules.metrics, this.host.getConnections())
   }
 
   // ---- what the RPC reads (rpc's RpcNetwork)
@@ -907,13 +592,4 @@ export class P2pNetwork {
       return false
     }
   }
-}
-
-function hostOf(ma: Multiaddr): string | undefined {
-  return ma.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value
-}
-
-/** A fresh nonce for a transaction announcement (each announcement a gossip message of its own). */
-function announcementNonce(): Uint8Array {
-  return randomBytes(ANNOUNCEMENT_NONCE_BYTES)
 }
