@@ -23,7 +23,7 @@
  * Everything runs on one queue, in order: an event's actions are carried out (and the events they
  * give back handled) before the next event. The parts around the driver, each behind a narrow
  * interface: `reactor.ts` (the consensus topic, catch-up and gossip), `wal-replay.ts` (the WAL of
- * the events and its replay at start), `block-executor.ts` (decoding, verifying and keeping the
+ * the events and its replay at start), `height-blocks.ts` (decoding, verifying and keeping the
  * height's executed blocks), `round-clock.ts` (timeouts, the height's and round's clock, metrics),
  * `validator-records.ts` and `evidence-records.ts` (the engine's records in the chain's engine data),
  * `block-hooks.ts` (endBlock's validator-set updates, beginBlock's governed header).
@@ -54,13 +54,13 @@ import type { StakingHooks } from '../staking/hooks.ts'
 import type { BftConfig } from './bft-config.ts'
 import type { BftMetrics } from './bft-metrics.ts'
 import { bftChainRules } from './bft-rules.ts'
-import { BlockExecutor } from './block-executor.ts'
 import { BftBlockHooks, type ValidatorUpdateSource } from './block-hooks.ts'
 import { type CommitCertificate, decodeCertificate, encodeCertificate } from './certificate.ts'
 import type { BftAction, BftEvent } from './events.ts'
 import { EvidencePool } from './evidence.ts'
 import { EvidenceRecords } from './evidence-records.ts'
 import { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
+import { HeightBlocks } from './height-blocks.ts'
 import { type Address, MsgType, type Proposal, type SignedProposal, type SignedVote, type Vote } from './messages.ts'
 import { createSchemeVerifier } from './pq/scheme-verifier.ts'
 import { type BftTransport, ConsensusReactor } from './reactor.ts'
@@ -144,7 +144,7 @@ export class BftEngine implements Engine {
   readonly #hooks: BftBlockHooks
   readonly #evidenceRecords: EvidenceRecords
   readonly #wal: EngineWal
-  readonly #blocks: BlockExecutor
+  readonly #blocks: HeightBlocks
   readonly #reactor: ConsensusReactor
   readonly #clock: RoundClock
   /** Staking: the stop before a scheduled upgrade this build does not know (upgrade-halt.ts). */
@@ -243,7 +243,7 @@ export class BftEngine implements Engine {
       { self: this.#signer?.addresses ?? this.address },
       { wal: modules.wal, verifier: this.#verifier },
     )
-    this.#blocks = new BlockExecutor(opts, {
+    this.#blocks = new HeightBlocks(opts, {
       logger: modules.logger,
       scheduler: this.#scheduler,
       chain: () => this.#chain,

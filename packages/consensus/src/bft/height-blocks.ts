@@ -1,10 +1,10 @@
 /**
- * The BFT engine's blocks of the current height (CometBFT's `BlockExecutor`): proposals decoded
- * (once per bytes object; the transactions this node pooled taken as they are), checked and
- * executed on their parent by the chain's verifier (`chain.verifier`: the front door's bad-block
- * cache and policies, the generic and the BFT header rules, then execution), and the executed
- * blocks — built here or validated — kept by hash until the height commits, so a commit does not
- * execute them again.
+ * The BFT engine's blocks of the current height (what CometBFT's `BlockExecutor` keeps; named apart
+ * from the chain's `Executor`, which executes them): proposals decoded (once per bytes object; the
+ * transactions this node pooled taken as they are), checked and executed on their parent by the
+ * chain's verifier (`chain.verifier`: the front door's bad-block cache and policies, the generic and
+ * the BFT header rules, then execution), and the executed blocks — built here or validated — kept
+ * by hash until the height commits, so a commit does not execute them again.
  */
 import {
   BlockError,
@@ -23,12 +23,12 @@ import { RLP } from '@ethereumjs/rlp'
 import { hashKey } from './messages.ts'
 import type { BftScheduler } from './round-clock.ts'
 
-export interface BlockExecutorOptions {
+export interface HeightBlocksOptions {
   /** How far in the future a proposal's timestamp may be, beyond its parent's + 1 (s). Default 15. */
   maxFutureSeconds?: number
 }
 
-export interface BlockExecutorModules {
+export interface HeightBlocksModules {
   logger: Logger
   /** The clock a proposal is held to. */
   scheduler: BftScheduler
@@ -38,14 +38,14 @@ export interface BlockExecutorModules {
   pool: () => TxPool | undefined
 }
 
-export class BlockExecutor {
-  readonly #opts: BlockExecutorOptions
-  readonly #m: BlockExecutorModules
+export class HeightBlocks {
+  readonly #opts: HeightBlocksOptions
+  readonly #m: HeightBlocksModules
   /** Executed blocks of the current height (built or validated), by hash. */
   #executed = new Map<string, ExecutedBlock>()
   #decoded = new WeakMap<Uint8Array, Block | null>()
 
-  constructor(opts: BlockExecutorOptions, modules: BlockExecutorModules) {
+  constructor(opts: HeightBlocksOptions, modules: HeightBlocksModules) {
     this.#opts = opts
     this.#m = modules
   }
