@@ -8,189 +8,39 @@
 // together. A trade through a pool one of our unmined trades moves is sized again on the reserves
 // those leave and simulated after them in one block (eth_simulateV1: a bundle), never on the
 // plan's word alone. A revert is replayed to tell a lost race (the pools moved first) from a fault;
-// only faults feed the breaker (risk/breaker.ts: open, half-open after a cooldown, closed). Over
-// ~800 lines: the pipeline's stages share the engine's state (head, quarantine, fees, the send
-// lock, the trades in flight), and splitting them would pass all of it around.
-import { isCairnError, type Logger } from '@cairn/utils'
+// only faults feed the breaker (risk/breaker.ts: open, half-open after a cooldown, closed). Its
+// options and hooks are engine-options.ts, its decisions decision.ts; what simulations teach of
+// transfer fees transfer-fee-learning.ts; which token a revert blames revert-blame.ts.
+import { isCairnError } from '@cairn/utils'
 import { Mutex } from 'async-mutex'
-import type { Hex, PublicClient } from 'viem'
+import type { Decision, GasQuote, Launched, StepResult } from './decision.ts'
+import type { ArbEngineModules, ArbEngineOptions, RiskLimits } from './engine-options.ts'
 import { ArbErrorCode } from './errors.ts'
-import {
-  type Execution,
-  type ExecutorClient,
-  gasLimitFor,
-  type Simulation,
-  type Submission,
-} from './execution/executor.ts'
-import { describeEvidence, PAIR_TRANSFER_FAILED, type RevertEvidence } from './execution/revert-evidence.ts'
+import { type Execution, gasLimitFor, type Simulation } from './execution/executor.ts'
+import { describeEvidence } from './execution/revert-evidence.ts'
 import { signerRefusal } from './execution/signer.ts'
-import type { Address, Cycle, TokenGraph } from './graph/token-graph.ts'
-import type { ArbMetrics } from './metrics.ts'
+import type { Address, Cycle } from './graph/token-graph.ts'
+import { InFlightTrades } from './in-flight.ts'
 import { pairAbi } from './pools/abi.ts'
-import type { BlockUpdate, PoolTracker } from './pools/tracker.ts'
+import type { BlockUpdate } from './pools/tracker.ts'
+import { blamedToken } from './revert-blame.ts'
 import { type BreakerState, TradeBreaker } from './risk/breaker.ts'
 import { isLostRace } from './risk/lost-race.ts'
-import { isPathRevert, Quarantine, type QuarantineOptions } from './risk/quarantine.ts'
-import { applyTrade, hopsOn, planBatch, type ReserveView, resized } from './strategy/batch-plan.ts'
+import { isPathRevert, Quarantine } from './risk/quarantine.ts'
+import { hopsOn, planBatch, type ReserveView, resized } from './strategy/batch-plan.ts'
 import { defaultGasUnits, findOpportunities, type Opportunity } from './strategy/search.ts'
-import type { SizingPool } from './strategy/sizing-pool.ts'
 import { TransferFees } from './strategy/transfer-fees.ts'
+import { type FeeLearningModules, learnFee, probeFees, withFees } from './transfer-fee-learning.ts'
 
-export interface RiskLimits {
-  /** Least net profit (after gas), in base units, for a trade to be sent. */
-  minProfit: bigint
-  /** Largest input per trade, in base units. */
-  maxIn?: bigint
-  /** No trade while the fee per gas would exceed this (wei). */
-  gasPriceCap?: bigint
-  /**
-   * Trades sent per block at most: the plan's best ones, each sized on the reserves the earlier
-   * ones leave, sent with consecutive nonces before any receipt is awaited. Default 1.
-   */
-  maxTradesPerBlock?: number
-  /**
-   * The breaker opens (no trades) after this many faults in a row: trades reverted on chain for
-   * another reason than a lost race, trades not sent, and simulations that failed without
-   * reverting in the path (the RPC, or the executor refusing: not its owner, a bad path). A trade
-   * that lost a race (its replay shows the contract's profit or hop check refused it: the pools
-   * moved first) is not a fault. A simulation the path reverts (too little profit, a pair or token
-   * refusing) quarantines its cycle instead (see risk/quarantine.ts). After `breakerCooldownMs`
-   * one trial trade goes (half-open): landing closes the breaker. Default 3.
-   */
-  maxConsecutiveFailures?: number
-}
-
-export interface ArbEngineOptions {
-  limits: RiskLimits
-  /** Priority fee offered per gas (wei). Default 1 gwei. */
-  tip?: bigint
-  /** Gas units expected for a cycle of n hops, before simulation. */
-  gasUnits?: (hops: number) => bigint
-  /** Wei → base-token units (default: the base token is the wrapped native token, 1:1). */
-  weiToBase?: (wei: bigint) => bigint
-  /** Gas added to the simulated estimate when sending, in percent (plus the pairs' slack, see gasLimitFor). Default 20. */
-  gasMarginPercent?: number
-  /** How long cycles and tokens whose simulations revert in the path sit out (see risk/quarantine.ts). */
-  quarantine?: QuarantineOptions
-  /**
-   * Candidates sized exactly per search, the float look's best (see SearchOptions.maxSized): at
-   * most 64 trades a block are taken, and sizing thousands in a busy market cost most of the
-   * search. The rest are searched again next block. Default 256.
-   */
-  maxSized?: number
-  /**
-   * Every cycle is searched (not only those through pools that changed) at the first search, after
-   * `requestFullLook()` (a reconnect), when one poll brought more than `gapBlocks` blocks, and at
-   * least every this many blocks. Default 64.
-   */
-  fullLookEveryBlocks?: number
-  /** A poll that brings more than this many blocks at once (the engine fell behind) searches every cycle. Default 2. */
-  gapBlocks?: number
-  /** How long the breaker stays open before one trial trade (half-open). Default 60,000 ms. */
-  breakerCooldownMs?: number
-}
-
-export interface ArbEngineModules {
-  graph: TokenGraph
-  tracker: PoolTracker
-  executor: ExecutorClient
-  public: PublicClient
-  logger: Logger
-  /** The kill switch: while it returns true no new trade is sent (checked before each send). */
-  killed?: () => boolean
-  metrics?: ArbMetrics | null
-  /** Milliseconds, monotonic (default performance.now): search and block-to-transaction timings, the breaker's cooldown. */
-  now?: () => number
-  /** The live limits (the service's configuration table); `opts.limits` when absent. */
-  limits?: () => RiskLimits
-  /** Limits the engine does not hold itself: per-token exposure, the daily loss (the service's RiskGuard). */
-  risk?: RiskHooks | null
-  /** Gives each trade its nonce (one owner per signing account); the wallet's own when absent. */
-  nonces?: NonceSource | null
-  /** Worker threads for the exact sizing (over `graph`); on this thread when absent. */
-  sizing?: SizingPool | null
-  /** Cycles and tokens sitting out; the engine keeps its own (`opts.quarantine`) when absent. */
-  quarantine?: Quarantine | null
-  /** Tokens' transfer fees (learned from simulations); the engine keeps its own when absent. */
-  fees?: TransferFees | null
-}
-
-/** What the engine asks and tells the risk state around it (see risk/guard.ts). */
-export interface RiskHooks {
-  /** A reason not to take `o` now, or null. */
-  allow(o: Opportunity): string | null
-  /** `o` was sent: its input is in flight. */
-  sent(o: Opportunity): void
-  /** `o` settled; `realized` = its profit less its gas, in base units (negative when it reverted). */
-  settled(o: Opportunity, realized: bigint): void
-}
-
-/** Nonces for the signing account (see execution/nonce-manager.ts). */
-export interface NonceSource {
-  next(): Promise<number>
-  /** The transaction with `nonce` was mined (or dropped). */
-  settled(nonce: number): void
-  /** A send failed: the nonce may not have been used; read the account's nonce again. */
-  resync(): Promise<void>
-}
-
-/** The fees one search priced its trades at. */
-export interface GasQuote {
-  maxFeePerGas: bigint
-  maxPriorityFeePerGas: bigint
-}
-
-export type Decision =
-  | {
-      kind: 'executed'
-      opportunity: Opportunity
-      simulation: Simulation & { ok: true }
-      execution: Execution
-      /** Reverted because the pools moved first (the contract's profit or hop check): not a fault. */
-      lostRace?: boolean
-    }
-  | {
-      kind: 'simulation-failed'
-      opportunity: Opportunity
-      simulation: Simulation & { ok: false }
-      /** The path reverted: the cycle was quarantined (else the failure fed the breaker). */
-      quarantined: boolean
-    }
-  | { kind: 'below-min-profit'; opportunity: Opportunity; netAfterGas: bigint }
-  | {
-      kind: 'skipped'
-      opportunity: Opportunity
-      why: 'killed' | 'breaker-open' | 'gas-price-cap' | 'risk' | 'stale'
-      detail?: string
-    }
-  | { kind: 'send-failed'; opportunity: Opportunity; error: string }
-
-export interface StepResult {
-  updates: BlockUpdate[]
-  found: Opportunity[]
-  decisions: Decision[]
-}
-
-/** A trade past its checks and simulation, about to be (or just) sent. */
-interface Launched {
-  o: Opportunity
-  sim: Simulation & { ok: true }
-  submission: Submission
-  nonce: number | undefined
-}
-
-/** A trade of ours sent and not settled: what a later trade through its pools is simulated after. */
-interface InFlight {
-  o: Opportunity
-  hash: Hex
-  data: Hex
-}
+export type { Decision, GasQuote, StepResult } from './decision.ts'
+export type { ArbEngineModules, ArbEngineOptions, NonceSource, RiskHooks, RiskLimits } from './engine-options.ts'
+export { blamedToken } from './revert-blame.ts'
 
 export class ArbEngine {
   /** Faults in a row open it; half-open after a cooldown (see risk/breaker.ts). */
   private readonly breaker: TradeBreaker
   /** Our trades sent and not settled, in the order sent (nonce order). */
-  private readonly inFlight: InFlight[] = []
+  private readonly inFlight: InFlightTrades
   /**
    * Cycle ids of opportunities found but not taken (over the per-block limit, killed, refused) and
    * of candidates not sized (past `maxSized`): looked at again next step even if no block touches
@@ -220,6 +70,8 @@ export class ArbEngine {
   private readonly sendLock = new Mutex()
   /** The last simulated gas of a cycle of n hops (what the search prices a cycle of that length at). */
   private readonly gasSeen = new Map<number, bigint>()
+  /** The graph, the executor and the fee model, for transfer-fee-learning.ts. */
+  private readonly feeLearning: FeeLearningModules
 
   constructor(
     private readonly opts: ArbEngineOptions,
@@ -232,6 +84,12 @@ export class ArbEngine {
       modules.quarantine ??
       new Quarantine(opts.quarantine ?? {}, { logger: modules.logger, metrics: modules.metrics ?? null })
     this.fees = modules.fees ?? new TransferFees({ logger: modules.logger })
+    this.feeLearning = { graph: modules.graph, executor: modules.executor, fees: this.fees }
+    this.inFlight = new InFlightTrades({
+      ...this.feeLearning,
+      public: modules.public,
+      metrics: modules.metrics ?? null,
+    })
     this.breaker = new TradeBreaker(
       {
         threshold: () => this.limits.maxConsecutiveFailures ?? 3,
@@ -373,8 +231,8 @@ export class ArbEngine {
       this.lastFullLook = this.head
     }
     // fees first learned (the probe), then folded into the sizes
-    await this.probeFees(found)
-    found = this.withFees(found, limits)
+    await probeFees(this.feeLearning, found)
+    found = withFees(this.feeLearning, found, limits)
     if (m) {
       m.searchSeconds.observe((this.now() - searchStart) / 1000)
       m.opportunities.inc({ stage: 'found' }, found.length)
@@ -417,43 +275,6 @@ export class ArbEngine {
       const cycle = graph.cycleById(id)
       if (this.quarantine.empty || this.quarantine.blocked(cycle, this.head) === null) yield cycle
     }
-  }
-
-  /**
-   * Learns the transfer fees of the tokens on `found` not known yet, all at once: each cycle
-   * through an unknown token simulated as sized (its outcome, even a revert, says what the last
-   * pair paid). Until a token's fee is known, no trade through it is sent after another of the
-   * same block without its own simulation (see planBatch's canSequence).
-   */
-  private async probeFees(found: Opportunity[]): Promise<void> {
-    const probes = found.filter((o) => !this.fees.allKnown(o.cycle))
-    if (probes.length === 0) return
-    const { graph, executor } = this.modules
-    const results = await Promise.all(
-      probes.slice(0, 64).map((o) =>
-        Promise.resolve()
-          .then(() => executor.probe(graph, o))
-          .catch(() => null),
-      ),
-    )
-    results.forEach((sim, i) => {
-      if (sim) this.learnFee(probes[i]!, sim)
-    })
-  }
-
-  /** Opportunities through tokens with a known transfer fee, sized again with it (best first). */
-  private withFees(found: Opportunity[], limits: RiskLimits): Opportunity[] {
-    if (!found.some((o) => this.fees.charges(o.cycle))) return found
-    const out: Opportunity[] = []
-    for (const o of found) {
-      if (!this.fees.charges(o.cycle)) {
-        out.push(o)
-        continue
-      }
-      const r = resized(o, hopsOn(this.modules.graph, o.cycle, null, this.fees), limits.maxIn)
-      if (r && r.netProfit >= limits.minProfit) out.push(r)
-    }
-    return out.sort((x, y) => (y.netProfit > x.netProfit ? 1 : y.netProfit < x.netProfit ? -1 : 0))
   }
 
   /**
@@ -521,7 +342,9 @@ export class ArbEngine {
     // through a pool an unmined trade of ours moves: sized on what those leave and simulated after
     // them (a node's `pending` may or may not hold them: Cairn's is its head, Anvil's and geth's
     // hold the pool's transactions), else against the pending block
-    const r = this.conflicts(o) ? await this.proveAfter(o) : await this.prove(o)
+    const r =
+      (this.inFlight.conflicts(o) ? await this.inFlight.proveAfter(o, () => this.limits) : null) ??
+      (await this.prove(o))
     if ('kind' in r) return r
     ;({ o, sim } = r)
     m?.opportunities.inc({ stage: 'simulated' })
@@ -554,7 +377,7 @@ export class ArbEngine {
         ...(nonce !== undefined ? { nonce } : {}),
         minProfitAt,
       })
-      this.inFlight.push({ o, hash: submission.hash, data: submission.data })
+      this.inFlight.sent({ o, hash: submission.hash, data: submission.data })
       logger.info(
         {
           tx: submission.hash,
@@ -595,7 +418,7 @@ export class ArbEngine {
     }
     // what the pools paid tells a token's transfer fee: learned, `o` is sized again with it (not for
     // a trade sized on a batch's view: the graph's reserves are not what it was sized on)
-    const learned = !this.sequenced.has(o) && this.learnFee(o, sim)
+    const learned = !this.sequenced.has(o) && learnFee(this.feeLearning, o, sim)
     if (learned) {
       const again = resized(o, hopsOn(graph, o.cycle, null, this.fees), this.limits.maxIn)
       if (again === null || again.netProfit < this.limits.minProfit) {
@@ -606,27 +429,6 @@ export class ArbEngine {
       sim = await executor.simulate(graph, o, 1n)
     }
     return { o, sim }
-  }
-
-  /** Feeds what the simulation paid to the transfer-fee model; true when a fee was learned. */
-  private learnFee(o: Opportunity, sim: Simulation): boolean {
-    const blind = hopsOn(this.modules.graph, o.cycle, null, null)
-    const last = o.cycle.pools.length - 1
-    if (sim.ok) {
-      // a flash loan pays exactly what was borrowed: it only says the output reached the model's
-      const paid = (sim.flash ?? this.modules.executor.funding !== 'capital') ? o.amountOut : o.amountIn + sim.profit
-      return this.fees.observe(o.cycle, blind, o.amountIn, last, paid) !== null
-    }
-    const e = sim.evidence
-    if (e?.kind === 'hop-output-too-low')
-      return this.fees.observe(o.cycle, blind, o.amountIn, e.hop, e.amountOut) !== null
-    // the last pair paid at least the loan (flash), or the whole output came back (capital)
-    if (e?.kind === 'insufficient-profit') {
-      const flash = sim.flash ?? this.modules.executor.funding !== 'capital'
-      const paid = flash ? o.amountOut : o.amountIn + e.after - e.before
-      return this.fees.observe(o.cycle, blind, o.amountIn, last, paid) !== null
-    }
-    return false
   }
 
   /**
@@ -716,10 +518,10 @@ export class ArbEngine {
     try {
       execution = await this.modules.executor.settle(o, submission)
     } catch (err) {
-      this.landed(submission.hash)
+      this.inFlight.landed(submission.hash)
       return this.sendLocked(o, err)
     }
-    this.landed(submission.hash)
+    this.inFlight.landed(submission.hash)
     if (nonce !== undefined) nonces?.settled(nonce)
     this.modules.risk?.settled(o, execution.profit - this.toBase(execution.gasUsed * execution.effectiveGasPrice))
     if (m) {
@@ -757,91 +559,8 @@ export class ArbEngine {
     return false
   }
 
-  /** A sent trade settled (mined, or given up): later trades are no longer simulated after it. */
-  private landed(hash: Hex): void {
-    const i = this.inFlight.findIndex((f) => f.hash === hash)
-    if (i >= 0) this.inFlight.splice(i, 1)
-  }
-
-  /** Whether an unsettled trade of ours goes through one of `o`'s pools. */
-  private conflicts(o: Opportunity): boolean {
-    if (this.inFlight.length === 0) return false
-    const pools = new Set(o.cycle.pools)
-    return this.inFlight.some((f) => f.o.cycle.pools.some((p) => pools.has(p)))
-  }
-
-  /**
-   * `o` sized again on the reserves our unmined trades leave (the chain's at one block, with those
-   * trades applied in the order sent) and simulated after them in one block (eth_simulateV1).
-   * Not sent when it no longer pays, or when the node cannot simulate a bundle (a later block
-   * searches it again, once those trades landed).
-   */
-  private async proveAfter(o: Opportunity): Promise<Decision | { o: Opportunity; sim: Simulation }> {
-    const { graph, executor, public: pub } = this.modules
-    const m = this.modules.metrics ?? null
-    const stale = (detail: string): Decision => {
-      m?.opportunities.inc({ stage: 'skipped' })
-      return { kind: 'skipped', opportunity: o, why: 'stale', detail }
-    }
-    const at = await pub.getBlockNumber()
-    // mined by `at`: already in its state; the rest run before `o` in the simulated block
-    const mined = await Promise.all(
-      this.inFlight.map((f) =>
-        pub.getTransactionReceipt({ hash: f.hash }).then(
-          (r) => r.blockNumber <= at,
-          () => false,
-        ),
-      ),
-    )
-    const before = this.inFlight.filter((_, i) => !mined[i])
-    const pools = new Set(o.cycle.pools)
-    if (!before.some((f) => f.o.cycle.pools.some((p) => pools.has(p)))) return this.prove(o)
-    const reads = await Promise.all(
-      o.cycle.pools.map((address) =>
-        pub.readContract({ address, abi: pairAbi, functionName: 'getReserves', blockNumber: at }),
-      ),
-    )
-    const view: ReserveView = new Map()
-    o.cycle.pools.forEach((a, i) => {
-      view.set(a, [reads[i]![0], reads[i]![1]])
-    })
-    for (const f of before) applyTrade(graph, view, f.o, this.fees)
-    const fresh = resized(o, hopsOn(graph, o.cycle, view, this.fees), this.limits.maxIn)
-    if (fresh === null || fresh.netProfit < this.limits.minProfit)
-      return stale(`no longer pays after our ${before.length} unmined trade(s)`)
-    const sim = await executor.simulateAfter(
-      graph,
-      fresh,
-      1n,
-      before.map((f) => f.data),
-      at,
-    )
-    if (!sim.ok && sim.revert === undefined && isMethodMissing(sim.reason))
-      return stale('the node cannot simulate a bundle (eth_simulateV1): sent once the earlier trades land')
-    if (!sim.ok && isLostRace(sim.revert, sim.evidence))
-      return stale(`simulated after our unmined trades: ${sim.evidence ? describeEvidence(sim.evidence) : sim.revert}`)
-    return { o: fresh, sim }
-  }
-
   /** A failure after the send (the receipt wait: a stuck trade), handled as a send failure. */
   private sendLocked(o: Opportunity, err: unknown): Promise<Decision> {
     return this.sendLock.runExclusive(() => this.sendFailed(o, err))
   }
-}
-
-/**
- * The token a revert points at, or null: a pair whose swap reverted with `UniswapV2:
- * TRANSFER_FAILED` could not send its output token (the hop's token out); a transfer the executor
- * made that failed names its token. Never the base token.
- */
-export function blamedToken(cycle: Cycle, e: RevertEvidence | undefined): Address | null {
-  let t: Address | undefined
-  if (e?.kind === 'hop-failed' && e.reason.includes(PAIR_TRANSFER_FAILED)) t = cycle.tokens[e.hop + 1]
-  else if (e?.kind === 'transfer-failed') t = e.token
-  return t !== undefined && t !== cycle.tokens[0] ? t : null
-}
-
-/** A failure that says the node does not know the method (eth_simulateV1 on an older node). */
-function isMethodMissing(reason: string): boolean {
-  return /method not found|does not exist|not supported|unsupported/i.test(reason)
 }

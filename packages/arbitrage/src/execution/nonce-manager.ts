@@ -3,7 +3,7 @@
 // after an error (a send that failed may or may not have used its nonce).
 import type { Logger } from '@cairn/utils'
 import { Mutex } from 'async-mutex'
-import type { NonceSource } from '../engine.ts'
+import type { NonceSource } from '../engine-options.ts'
 import type { Address } from '../graph/token-graph.ts'
 
 export interface NonceClient {
