@@ -1,10 +1,9 @@
 import { CairnError } from '@cairn/utils'
 import type { RpcLimits } from './context.ts'
-import type { JsonRpcResponse } from './dispatcher.ts'
 import { RpcErrorCode } from './errors.ts'
 import { methodWeight } from './method-table.ts'
 import { isPromise } from './promise.ts'
-import { responseText } from './response-text.ts'
+import { type JsonRpcResponse, responseText } from './response-text.ts'
 
 type Response = JsonRpcResponse | undefined
 

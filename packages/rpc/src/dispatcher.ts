@@ -10,17 +10,12 @@ import type { CallInfo, MethodDef } from './method.ts'
 import type { RpcMetrics } from './metrics.ts'
 import { namespaceOf } from './namespaces.ts'
 import { isPromise } from './promise.ts'
-import { responseText } from './response-text.ts'
+import { type JsonRpcResponse, responseText } from './response-text.ts'
 import { uint64RangeIssue } from './schemas.ts'
 
 type Id = string | number | null
 
-export interface JsonRpcResponse {
-  jsonrpc: '2.0'
-  id: Id
-  result?: unknown
-  error?: { code: number; message: string; data?: unknown }
-}
+export type { JsonRpcResponse }
 
 /**
  * Validates JSON-RPC envelopes, finds the declared method, validates its params with the
@@ -169,7 +164,12 @@ export class RpcDispatcher {
     const started = performance.now()
     const def = this.methods.get(r.method)
     const label = def ? def.name : 'unknown'
-    const span = this.modules.tracer?.begin(label, { 'rpc.system': 'jsonrpc', 'rpc.method': label }, 'server')
+    const span = this.modules.tracer?.begin(
+      label,
+      { 'rpc.system': 'jsonrpc', 'rpc.method': label },
+      'server',
+      call.trace,
+    )
     const done: Done = { id, hasId, label, started, span, method: r.method, call }
     let result: unknown
     try {

@@ -4,14 +4,16 @@ import type { RpcContext } from './context.ts'
 
 /**
  * One JSON-RPC method: its name, a schema for its positional params (a tuple; trailing optional
- * params may be omitted), a handler that receives the validated, typed params, and what the
- * server needs to know about it (role, weight, read threads, request context). Those attributes
- * are read once into method-table.ts; an absent one takes its namespace's default there.
+ * params may be omitted), a handler that receives the validated, typed params and answers `R`,
+ * and what the server needs to know about it (role, weight, read threads, request context). Those
+ * attributes are read once into method-table.ts; an absent one takes its namespace's default
+ * there. `MethodDef` alone (the tables, the dispatcher) is any method; one declared with
+ * {@link method} keeps its params' and answer's types, for a caller that invokes it directly.
  */
-export interface MethodDef<S extends z.ZodType = z.ZodType> {
+export interface MethodDef<S extends z.ZodType = z.ZodType, R = unknown> {
   name: string
   params: S
-  handler(params: z.output<S>, ctx: RpcContext, call: CallInfo): Promise<unknown> | unknown
+  handler(params: z.output<S>, ctx: RpcContext, call: CallInfo): Promise<R> | R
   /** Only served when the node runs in dev mode. */
   devOnly?: boolean
   /** The `testing` namespace: only served when the node enables it (`rpc.testing`). */
@@ -44,17 +46,44 @@ export interface MethodDef<S extends z.ZodType = z.ZodType> {
   result?: z.ZodType
 }
 
+/** A WebSocket connection as subscriptions see it (subscriptions.ts). */
+export interface SubscriptionSink {
+  send(message: string): void
+  /** Active subscriptions: id → unsubscribe. */
+  readonly subscriptions: Map<string, () => void>
+  /** True once the connection has closed: nothing may subscribe on it any more. */
+  readonly closed?: boolean
+}
+
 /** Per-call information the transport gives handlers. */
 export interface CallInfo {
   /** The WebSocket connection, for subscriptions. */
-  connection?: import('./subscriptions.ts').SubscriptionSink
+  connection?: SubscriptionSink
   /** The request's id, for the dispatcher's own log lines. */
   reqId?: string
+  /** The HTTP request's W3C trace context (`traceparent`): the call's span joins the caller's trace. */
+  trace?: import('@cairn/service-kit').TraceCarrier
   /** In a batch: the gas its entries may still execute, together (eth_call, estimates). */
   gasBudget?: import('./exec.ts').GasBudget
 }
 
-/** Declares a method (keeps the param and handler types tied together). */
-export function method<S extends z.ZodType>(def: MethodDef<S>): MethodDef {
-  return def as unknown as MethodDef
+/**
+ * Declares a method: the handler's params are typed by the schema, and the declaration keeps both
+ * its params' and its answer's types (it still goes into a `MethodDef[]` table as any method).
+ */
+export function method<S extends z.ZodType, R>(def: MethodDef<S, R>): MethodDef<S, R> {
+  return def
+}
+
+/**
+ * Calls a declared method's handler as the dispatcher would (its raw params validated by its
+ * schema), typed as the method declares: what one method asks of another (ots_ asking eth_, trace_
+ * asking debug_) without looking it up by name and casting what it answers.
+ */
+export async function invokeMethod<S extends z.ZodType, R>(
+  def: MethodDef<S, R>,
+  params: z.input<S>,
+  ctx: RpcContext,
+): Promise<Awaited<R>> {
+  return await def.handler(def.params.parse(params), ctx, {})
 }

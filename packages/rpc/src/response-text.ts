@@ -1,4 +1,10 @@
-import type { JsonRpcResponse } from './dispatcher.ts'
+/** A JSON-RPC response envelope (the dispatcher's answers, the batch runner's entries). */
+export interface JsonRpcResponse {
+  jsonrpc: '2.0'
+  id: string | number | null
+  result?: unknown
+  error?: { code: number; message: string; data?: unknown }
+}
 
 /**
  * The text of a response: `JSON.stringify(res)`, byte for byte. A result answer is written around

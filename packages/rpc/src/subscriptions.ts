@@ -5,17 +5,10 @@ import type { RpcContext } from './context.ts'
 import { invalidParams, RpcErrorCode } from './errors.ts'
 import { formatHeader, formatLog, formatTx } from './format.ts'
 import { logMatcher } from './log-filter.ts'
-import { type MethodDef, method } from './method.ts'
+import { type MethodDef, method, type SubscriptionSink } from './method.ts'
 import { logFilter } from './schemas.ts'
 
-/** A WebSocket connection as subscriptions see it. */
-export interface SubscriptionSink {
-  send(message: string): void
-  /** Active subscriptions: id → unsubscribe. */
-  readonly subscriptions: Map<string, () => void>
-  /** True once the connection has closed: nothing may subscribe on it any more. */
-  readonly closed?: boolean
-}
+export type { SubscriptionSink }
 
 function notify(sink: SubscriptionSink, id: string, result: unknown): void {
   sink.send(JSON.stringify({ jsonrpc: '2.0', method: 'eth_subscription', params: { subscription: id, result } }))

@@ -6,13 +6,13 @@ import { silentLogger } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { openChain } from '../../chain/test/helpers.ts'
-import { requiredRole } from '../src/auth/roles.ts'
 import { ALL_METHODS, type MethodDef, method, RpcDispatcher } from '../src/index.ts'
 import {
   deriveMethodTable,
   methodWeight,
   readThreadMethods,
   readThreadWorthForwarding,
+  requiredRole,
   runsWithoutContext,
 } from '../src/method-table.ts'
 import { testContext } from './test-context.ts'

@@ -2,9 +2,10 @@ import type { RateLimiter } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
 import { type ParsedBody, UNPARSEABLE } from '../body.ts'
 import { httpStatusOf, RpcErrorCode, toJsonRpcError } from '../errors.ts'
+import { requiredRole } from '../method-table.ts'
 import { namespaceOf } from '../namespaces.ts'
 import type { Principal } from './authenticator.ts'
-import { type Role, requiredRole, roleAllows } from './roles.ts'
+import { type Role, roleAllows } from './roles.ts'
 
 /** A request refused before dispatch: the HTTP status, the JSON-RPC body, Retry-After if any. */
 export interface Refusal {

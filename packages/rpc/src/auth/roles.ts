@@ -11,6 +11,3 @@ export const RPC_ROLES = defineRoles<Role>(ROLES, { ordered: true })
 export function roleAllows(have: Role, need: Role): boolean {
   return kitRoleAllows(RPC_ROLES, have, need)
 }
-
-/** The least role that may call a method: declared on it (method.ts `role`), derived in method-table.ts. */
-export { requiredRole } from '../method-table.ts'

@@ -8,7 +8,7 @@ import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { notFound, RpcErrorCode } from '../errors.ts'
 import { callGas, prepareCall } from '../exec.ts'
-import { type MethodDef, method } from '../method.ts'
+import { invokeMethod, type MethodDef, method } from '../method.ts'
 import { findBlock, resolveBlock } from '../resolve.ts'
 import { blockOverride, blockRef, callRequest, hash32, stateOverride } from '../schemas.ts'
 import type { CallFrame } from '../trace/call-tracer.ts'
@@ -184,6 +184,38 @@ export async function blockCallTrees(ctx: RpcContext, block: Block): Promise<Cal
   return traced.map((t) => t.result as CallFrame)
 }
 
+/** debug_traceTransaction (declared apart: the call trees of ots_ and trace_ methods ask it). */
+export const debugTraceTransaction = method({
+  name: 'debug_traceTransaction',
+  params: z.tuple([hash32, traceConfig.optional()]),
+  async handler([hash, config], ctx) {
+    const { chain } = ctx
+    const loc = await chain.getTxLocation(hexToBytes(hash))
+    if (!loc) throw notFound(`transaction ${hash} not found`)
+    const block = await chain.mustGetBlock(loc.blockHash)
+    const subject = txSubject(block, loc.index, await logsBefore(ctx, block, loc.index))
+    tracerFor(ctx, config ?? {}, subject) // refuses an unknown tracer before any work
+    const tx = block.transactions[loc.index] as (typeof block.transactions)[number]
+    // A kept replay of the block, at the transaction (its predecessors run, untraced).
+    return withReplayAt(ctx, block, loc.index, (replay) =>
+      traceWith(ctx, config ?? {}, async () => ({
+        vm: replay.vm,
+        subject,
+        keepsState: true,
+        async run() {
+          const r = await replay.next()
+          return { res: r, gasUsed: r.totalGasSpent, gasLimit: tx.gasLimit }
+        },
+      })),
+    )
+  },
+})
+
+/** The call tree of a mined transaction (debug_traceTransaction with callTracer); undefined when unknown. */
+export async function callTreeOf(ctx: RpcContext, hash: string): Promise<CallFrame | undefined> {
+  return (await invokeMethod(debugTraceTransaction, [hash, { tracer: 'callTracer' }], ctx)) as CallFrame | undefined
+}
+
 /** geth's debug tracing: re-executes a mined transaction, or a call, with a tracer attached. */
 export const debugTraceMethods: MethodDef[] = [
   method({
@@ -204,31 +236,7 @@ export const debugTraceMethods: MethodDef[] = [
       return traceBlock(ctx, block, config ?? {})
     },
   }),
-  method({
-    name: 'debug_traceTransaction',
-    params: z.tuple([hash32, traceConfig.optional()]),
-    async handler([hash, config], ctx) {
-      const { chain } = ctx
-      const loc = await chain.getTxLocation(hexToBytes(hash))
-      if (!loc) throw notFound(`transaction ${hash} not found`)
-      const block = await chain.mustGetBlock(loc.blockHash)
-      const subject = txSubject(block, loc.index, await logsBefore(ctx, block, loc.index))
-      tracerFor(ctx, config ?? {}, subject) // refuses an unknown tracer before any work
-      const tx = block.transactions[loc.index] as (typeof block.transactions)[number]
-      // A kept replay of the block, at the transaction (its predecessors run, untraced).
-      return withReplayAt(ctx, block, loc.index, (replay) =>
-        traceWith(ctx, config ?? {}, async () => ({
-          vm: replay.vm,
-          subject,
-          keepsState: true,
-          async run() {
-            const r = await replay.next()
-            return { res: r, gasUsed: r.totalGasSpent, gasLimit: tx.gasLimit }
-          },
-        })),
-      )
-    },
-  }),
+  debugTraceTransaction,
   method({
     name: 'debug_traceCall',
     params: z.tuple([callRequest, blockRef.optional(), callTraceConfig.optional()]),

@@ -4,10 +4,10 @@ import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { RpcErrorCode } from '../errors.ts'
 import { callGas, withCall } from '../exec.ts'
-import { type MethodDef, method } from '../method.ts'
+import { invokeMethod, type MethodDef, method } from '../method.ts'
 import { address, callRequest, numberOrHex256 } from '../schemas.ts'
 import { dev } from './dev.ts'
-import { ethStateMethods } from './eth-state.ts'
+import { ethCall } from './eth-state.ts'
 
 /**
  * Anvil's `anvil_dealERC20` (`hardhat_dealERC20`, `anvil_setERC20Balance`) and
@@ -25,12 +25,6 @@ function word(addr: string): string {
   return addr.slice(2).toLowerCase().padStart(64, '0')
 }
 
-async function invoke(name: string, params: unknown[], ctx: RpcContext): Promise<unknown> {
-  const m = ethStateMethods.find((d) => d.name === name)
-  if (!m) throw new CairnError(RpcErrorCode.METHOD_NOT_FOUND, `${name} is not served`, { fault: 'internal' })
-  return m.handler(m.params.parse(params), ctx, {})
-}
-
 /** Finds the slot of `token` that `data`'s view call reads the amount from, and sets it to `amount`. */
 async function setTokenSlot(ctx: RpcContext, token: string, data: string, amount: bigint, what: string): Promise<void> {
   const call = { to: token, data }
@@ -44,7 +38,7 @@ async function setTokenSlot(ctx: RpcContext, token: string, data: string, amount
   for (const entry of accessList) {
     for (const slot of entry.storageKeys) {
       const override = { [entry.address]: { stateDiff: { [slot]: value } } }
-      const answer = (await invoke('eth_call', [call, 'latest', override], ctx).catch(() => '0x')) as string
+      const answer = await invokeMethod(ethCall, [call, 'latest', override], ctx).catch(() => '0x')
       if (answer.length < 66 || BigInt(answer.slice(0, 66)) !== amount) continue
       const at = new Address(hexToBytes(entry.address as `0x${string}`))
       const key = setLengthLeft(hexToBytes(slot as `0x${string}`), 32)

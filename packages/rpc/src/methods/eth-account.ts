@@ -7,6 +7,40 @@ import { findBlock, resolveBlock } from '../resolve.ts'
 import { address, blockRef, blockRefOrHash, hash32, numberOrHex } from '../schemas.ts'
 import { locateTx } from './eth-blocks.ts'
 
+/** eth_getTransactionBySenderAndNonce (declared apart: ots_getTransactionBySenderAndNonce asks it). */
+export const ethGetTransactionBySenderAndNonce = method({
+  // Reth's and Anvil's: the transaction a sender sent with a nonce, mined or pooled.
+  name: 'eth_getTransactionBySenderAndNonce',
+  params: z.tuple([address, numberOrHex]),
+  async handler([from, nonce], ctx) {
+    const sender = new Address(hexToBytes(from))
+    const pooled = [...ctx.pool.contentFrom(sender).pending, ...ctx.pool.contentFrom(sender).queued].find(
+      (t) => t.nonce === nonce,
+    )
+    if (pooled) return formatTx(pooled)
+    // Mined: the first block whose state has the sender's nonce past `nonce` holds it.
+    const head = ctx.chain.head.header.number
+    const nonceAt = async (n: bigint) => {
+      const hash = await ctx.chain.getCanonicalHash(n)
+      const block = hash ? await ctx.chain.getBlock(hash) : undefined
+      const acc = block ? await ctx.chain.stateAfter(block.header).getAccount(sender) : undefined
+      return acc?.nonce ?? 0n
+    }
+    if ((await nonceAt(head)) <= nonce) return null
+    let lo = 0n
+    let hi = head
+    while (lo < hi) {
+      const mid = (lo + hi) / 2n
+      if ((await nonceAt(mid)) > nonce) hi = mid
+      else lo = mid + 1n
+    }
+    const hash = await ctx.chain.getCanonicalHash(lo)
+    const block = hash ? await ctx.chain.getBlock(hash) : undefined
+    const index = block?.transactions.findIndex((t) => t.nonce === nonce && t.getSenderAddress().equals(sender)) ?? -1
+    return block && index >= 0 ? formatTx(block.transactions[index] as never, { block, index }) : null
+  },
+})
+
 /** Reth's and Anvil's account and raw-transaction reads beyond geth's set. */
 export const ethAccountMethods: MethodDef[] = [
   method({
@@ -51,36 +85,5 @@ export const ethAccountMethods: MethodDef[] = [
       return tx ? bytesToHex(tx.serialize()) : null
     },
   }),
-  method({
-    // Reth's and Anvil's: the transaction a sender sent with a nonce, mined or pooled.
-    name: 'eth_getTransactionBySenderAndNonce',
-    params: z.tuple([address, numberOrHex]),
-    async handler([from, nonce], ctx) {
-      const sender = new Address(hexToBytes(from))
-      const pooled = [...ctx.pool.contentFrom(sender).pending, ...ctx.pool.contentFrom(sender).queued].find(
-        (t) => t.nonce === nonce,
-      )
-      if (pooled) return formatTx(pooled)
-      // Mined: the first block whose state has the sender's nonce past `nonce` holds it.
-      const head = ctx.chain.head.header.number
-      const nonceAt = async (n: bigint) => {
-        const hash = await ctx.chain.getCanonicalHash(n)
-        const block = hash ? await ctx.chain.getBlock(hash) : undefined
-        const acc = block ? await ctx.chain.stateAfter(block.header).getAccount(sender) : undefined
-        return acc?.nonce ?? 0n
-      }
-      if ((await nonceAt(head)) <= nonce) return null
-      let lo = 0n
-      let hi = head
-      while (lo < hi) {
-        const mid = (lo + hi) / 2n
-        if ((await nonceAt(mid)) > nonce) hi = mid
-        else lo = mid + 1n
-      }
-      const hash = await ctx.chain.getCanonicalHash(lo)
-      const block = hash ? await ctx.chain.getBlock(hash) : undefined
-      const index = block?.transactions.findIndex((t) => t.nonce === nonce && t.getSenderAddress().equals(sender)) ?? -1
-      return block && index >= 0 ? formatTx(block.transactions[index] as never, { block, index }) : null
-    },
-  }),
+  ethGetTransactionBySenderAndNonce,
 ]

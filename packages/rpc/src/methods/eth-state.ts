@@ -63,6 +63,39 @@ function fromAccount<T>(
     .then(pick)
 }
 
+/** eth_call (declared apart: anvil_dealERC20 asks it). */
+export const ethCall = method({
+  name: 'eth_call',
+  weight: 5,
+  readThread: 'forward',
+  params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional(), blockOverride.optional()]),
+  async handler([req, ref, state, blockOv], ctx, call) {
+    const block = await resolveBlock(ctx, ref)
+    // `pending`: in the block the engine would seal next, on the head's state.
+    const next = ref === 'pending'
+    const overrides = {
+      ...(state ? { state } : {}),
+      ...(blockOv ? { block: blockOv } : {}),
+      next,
+      ...(call.gasBudget ? { gasBudget: call.gasBudget } : {}),
+    }
+    const gas = callGas(ctx, req)
+    const cache = callResults(ctx)
+    // With overrides, or in the next block (whose header moves with the clock), the outcome is
+    // not the block's: executed in the EVM, never remembered. A chain in reference mode takes no
+    // shortcut: neither the cache nor the view interpreter.
+    const ofBlock = !(state || blockOv || next)
+    const shortcut = ofBlock && !ctx.chain.reference
+    const key = shortcut ? cache.keyOf(stateKey(ctx, block), req, gas) : undefined
+    const outcome = await cache.outcome(key, async () => {
+      const viewed = shortcut ? await viewCall(ctx, req, block, gas, call.gasBudget) : undefined
+      return viewed ?? outcomeOf(await withCall(ctx, req, block, overrides, (c) => c.run(gas)))
+    })
+    throwIfCallFailed(outcome)
+    return outcome.output
+  },
+})
+
 export const ethStateMethods: MethodDef[] = [
   method({
     name: 'eth_getBalance',
@@ -122,37 +155,7 @@ export const ethStateMethods: MethodDef[] = [
       })()
     },
   }),
-  method({
-    name: 'eth_call',
-    weight: 5,
-    readThread: 'forward',
-    params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional(), blockOverride.optional()]),
-    async handler([req, ref, state, blockOv], ctx, call) {
-      const block = await resolveBlock(ctx, ref)
-      // `pending`: in the block the engine would seal next, on the head's state.
-      const next = ref === 'pending'
-      const overrides = {
-        ...(state ? { state } : {}),
-        ...(blockOv ? { block: blockOv } : {}),
-        next,
-        ...(call.gasBudget ? { gasBudget: call.gasBudget } : {}),
-      }
-      const gas = callGas(ctx, req)
-      const cache = callResults(ctx)
-      // With overrides, or in the next block (whose header moves with the clock), the outcome is
-      // not the block's: executed in the EVM, never remembered. A chain in reference mode takes no
-      // shortcut: neither the cache nor the view interpreter.
-      const ofBlock = !(state || blockOv || next)
-      const shortcut = ofBlock && !ctx.chain.reference
-      const key = shortcut ? cache.keyOf(stateKey(ctx, block), req, gas) : undefined
-      const outcome = await cache.outcome(key, async () => {
-        const viewed = shortcut ? await viewCall(ctx, req, block, gas, call.gasBudget) : undefined
-        return viewed ?? outcomeOf(await withCall(ctx, req, block, overrides, (c) => c.run(gas)))
-      })
-      throwIfCallFailed(outcome)
-      return outcome.output
-    },
-  }),
+  ethCall,
   method({
     name: 'eth_estimateGas',
     weight: 5,

@@ -4,12 +4,13 @@ import { Address } from '@ethereumjs/util'
 import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { effectiveGasPrice, formatBlock, formatReceipts, formatTx } from '../format.ts'
-import { type MethodDef, method } from '../method.ts'
+import { invokeMethod, type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
 import { address, hash32, lenientBlockRef, numberOrHex } from '../schemas.ts'
 import { callTreesOf, mentions } from '../trace/address-index.ts'
-import { callTreeOf, walkFrames } from '../trace/call-frames.ts'
-import { ethAccountMethods } from './eth-account.ts'
+import { walkFrames } from '../trace/call-frames.ts'
+import { callTreeOf } from './debug-trace.ts'
+import { ethGetTransactionBySenderAndNonce } from './eth-account.ts'
 
 /**
  * Otterscan's `ots_` namespace (Erigon's, also Anvil's), the methods Otterscan needs to browse a
@@ -276,9 +277,7 @@ export const otsMethods: MethodDef[] = [
     name: 'ots_getTransactionBySenderAndNonce',
     params: z.tuple([address, numberOrHex]),
     async handler([addr, nonce], ctx) {
-      const m = ethAccountMethods.find((d) => d.name === 'eth_getTransactionBySenderAndNonce')
-      if (!m) return null
-      const tx = (await m.handler(m.params.parse([addr, toQuantity(nonce)]), ctx, {})) as { hash: string } | null
+      const tx = await invokeMethod(ethGetTransactionBySenderAndNonce, [addr, toQuantity(nonce)], ctx)
       return tx?.hash ?? null
     },
   }),

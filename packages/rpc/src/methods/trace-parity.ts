@@ -7,8 +7,8 @@ import { type MethodDef, method } from '../method.ts'
 import { findBlock } from '../resolve.ts'
 import { address, blockRef, blockTag, hash32, numberOrHex, quantity } from '../schemas.ts'
 import { callTreesOf } from '../trace/address-index.ts'
-import { callTreeOf } from '../trace/call-frames.ts'
 import { flatTraces } from '../trace/flat-traces.ts'
+import { callTreeOf } from './debug-trace.ts'
 import { locateTx } from './eth-blocks.ts'
 
 /**
@@ -69,25 +69,28 @@ async function numberOf(ctx: RpcContext, ref: z.infer<typeof blockNumberOrTag> |
   return (await findBlock(ctx, ref))?.header.number ?? dflt
 }
 
+/** trace_transaction (declared apart: trace_get asks it). */
+export const traceTransaction = method({
+  name: 'trace_transaction',
+  params: z.tuple([hash32]),
+  async handler([hash], ctx) {
+    const found = await locateTx(ctx, hash)
+    if (!found) return null
+    // The block's call trees, kept per block hash (address-index.ts): asked again, or for
+    // another transaction of the block, nothing is replayed (as Anvil keeps its traces).
+    const root = (await callTreesOf(ctx, found.block))[found.index] ?? (await callTreeOf(ctx, hash))
+    if (!root) return null
+    return flatTraces(root, {
+      blockHash: bytesToHex(found.block.hash()),
+      blockNumber: Number(found.block.header.number),
+      transactionHash: hash,
+      transactionPosition: found.index,
+    })
+  },
+})
+
 export const traceParityMethods: MethodDef[] = [
-  method({
-    name: 'trace_transaction',
-    params: z.tuple([hash32]),
-    async handler([hash], ctx) {
-      const found = await locateTx(ctx, hash)
-      if (!found) return null
-      // The block's call trees, kept per block hash (address-index.ts): asked again, or for
-      // another transaction of the block, nothing is replayed (as Anvil keeps its traces).
-      const root = (await callTreesOf(ctx, found.block))[found.index] ?? (await callTreeOf(ctx, hash))
-      if (!root) return null
-      return flatTraces(root, {
-        blockHash: bytesToHex(found.block.hash()),
-        blockNumber: Number(found.block.header.number),
-        transactionHash: hash,
-        transactionPosition: found.index,
-      })
-    },
-  }),
+  traceTransaction,
   method({
     name: 'trace_block',
     params: z.tuple([blockRef]),

@@ -8,7 +8,7 @@ import { z } from 'zod'
 import type { RpcContext } from '../context.ts'
 import { invalidParams } from '../errors.ts'
 import { callGas, prepareCall, timeoutError } from '../exec.ts'
-import { type MethodDef, method } from '../method.ts'
+import { invokeMethod, type MethodDef, method } from '../method.ts'
 import { findBlock, resolveBlock } from '../resolve.ts'
 import { blockRef, blockRefOrHash, callRequest, data, hash32, numberOrHex } from '../schemas.ts'
 import { type SimCall, simCall } from '../simulate/schema.ts'
@@ -18,7 +18,7 @@ import { CallTracer } from '../trace/call-tracer.ts'
 import { flatTraces } from '../trace/flat-traces.ts'
 import { attachTracer, type Tracer } from '../trace/tracer.ts'
 import { decodeRawTx } from './eth-send.ts'
-import { traceParityMethods } from './trace-parity.ts'
+import { traceTransaction } from './trace-parity.ts'
 
 /**
  * Parity's replays: `trace_replayTransaction`, `trace_replayBlockTransactions` (as Anvil 1.7
@@ -311,9 +311,7 @@ export const traceReplayMethods: MethodDef[] = [
     params: z.tuple([hash32, z.array(numberOrHex)]),
     async handler([hash, indices], ctx) {
       if (indices.length !== 1) return null
-      const m = traceParityMethods.find((d) => d.name === 'trace_transaction')
-      if (!m) return null
-      const traces = (await m.handler(m.params.parse([hash]), ctx, {})) as unknown[] | null
+      const traces = await invokeMethod(traceTransaction, [hash], ctx)
       return traces?.[Number(indices[0])] ?? null
     },
   }),
