@@ -111,8 +111,8 @@ for (;;) {
  * slot and publishes it (a few atomic operations), and wakes a sleeping worker (`Atomics.notify`)
  * only once a few jobs wait, or at the end of the turn. A batch of a hundred transactions costs a
  * few wake-ups instead of a message per handful of jobs; a `postMessage` to an idle worker was
- * 26 µs of the main thread on a 2-vCPU VM, a quarter of a batch's decoding (docs/performance.md,
- * eighth session). The workers
+ * 26 µs of the main thread on a 2-vCPU VM, a quarter of a batch's decoding
+ * (docs/performance-history.md, eighth session). The workers
  * claim jobs in order (compare-and-swap on the head), so the first transactions of a batch are
  * recovered first, and send their results back in messages of up to {@link RESULTS_PER_MESSAGE}.
  * A full ring (more than `ringSlots` jobs waiting) sends the next job to the calling thread.

@@ -167,7 +167,7 @@ export class LevelKV implements KVStore {
    * The operations as one chained batch (`db.batch()`, a `put`/`del` per op, then `write()`), which
    * is as atomic as the array form: the array form clones every op into an object and reads its
    * fields back through N-API, twice the calling thread's time (a block's ~6,000 writes: 19–26 ms
-   * against 10–12 ms in a throw-away loop; docs/performance.md, eleventh session).
+   * against 10–12 ms in a throw-away loop; docs/performance-history.md, eleventh session).
    */
   private async chained(ops: BatchOp[]): Promise<void> {
     const batch = this.db.batch()

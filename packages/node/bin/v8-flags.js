@@ -9,7 +9,7 @@
 // the phase that made it: a node answering reads afterwards put the short-lived objects of every
 // request (parsed params, results) into the old generation, ~230 bytes a request, which grew by
 // ~0.9 MB every scavenge until a full collection; each scavenge took 1.1 ms instead of 0.3 ms
-// (docs/performance.md, sixteenth session). Without it every object starts young and only what
+// (docs/performance-history.md, sixteenth session). Without it every object starts young and only what
 // lives is promoted.
 import { setFlagsFromString } from 'node:v8'
 

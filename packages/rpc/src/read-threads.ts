@@ -10,7 +10,7 @@ import { methodTable } from './method-table.ts'
 // (Node 20's single listener), whose work (EVM execution, scanning blocks for logs, proofs,
 // formatting whole blocks) outweighs the hand-over (a structured clone each way, and the answer's
 // promise); a cheap one (`eth_getBalance` of a warm account, `eth_blockNumber`) costs the main
-// thread more to forward than to answer: measured in docs/performance.md (read threads).
+// thread more to forward than to answer: measured in docs/performance-history.md ("Read threads").
 
 /**
  * Whether a parsed body goes to a read thread: every entry (one, or a batch) calls a method that
