@@ -15,7 +15,7 @@ import {
   createReconciliationMetrics,
   createReservesMetrics,
   createWebhookMetrics,
-} from '@cairn/reserves'
+} from '@cairn/reserves-service'
 import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

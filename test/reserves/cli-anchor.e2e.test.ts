@@ -7,17 +7,17 @@ import { join } from 'node:path'
 import { encryptKeystore } from '@cairn/crypto'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { writeTreeDir } from '../../packages/reserves/src/cli/tree-dir.ts'
+import { buildTree } from '../../packages/reserves/src/tree/build.ts'
+import { proofFor, rootOf } from '../../packages/reserves/src/tree/proof.ts'
+import { writeTreeDir } from '../../packages/reserves/src/tree-dir/format.ts'
 import {
   createReservesService,
   DEFAULT_SERVICE_OPTIONS,
   type ReservesService,
-} from '../../packages/reserves/src/service/app.ts'
-import { parseKeyFile } from '../../packages/reserves/src/service/at-rest.ts'
-import { buildTree } from '../../packages/reserves/src/tree/build.ts'
-import { proofFor, rootOf } from '../../packages/reserves/src/tree/proof.ts'
-import { reservesCli } from '../../packages/reserves/test/cli-harness.ts'
-import { type OpenedSql, openTestSql } from '../../packages/reserves/test/service-harness.ts'
+} from '../../packages/reserves-service/src/app.ts'
+import { parseKeyFile } from '../../packages/reserves-service/src/kernel/at-rest.ts'
+import { reservesCli } from '../../packages/reserves-service/test/cli-harness.ts'
+import { type OpenedSql, openTestSql } from '../../packages/reserves-service/test/service-harness.ts'
 import { type StartedNode, startDevNode } from '../rpc/live-node.ts'
 
 const currencies = [

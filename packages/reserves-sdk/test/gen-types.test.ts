@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { openApiDocument } from '@cairn/reserves'
+import { openApiDocument } from '@cairn/reserves-service'
 import { describe, expect, it } from 'vitest'
 import { API_TYPES_FILE, generateApiTypes } from '../scripts/gen-types.ts'
 

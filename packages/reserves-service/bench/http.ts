@@ -8,18 +8,18 @@
 // database, the cached pass then cycles over the same users (every proof in the memory LRU).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { Agent, request } from 'node:http'
+import { verifyProof } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
-import { signToken } from '../src/service/auth.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { signToken } from '../src/kernel/auth.ts'
 
 const SECRET = 'bench-http-secret-bench-http-secret'
 const SNAPSHOT = 'bench'
 
 async function serve(users: number): Promise<void> {
-  const { createReservesService, DEFAULT_SERVICE_OPTIONS } = await import('../src/service/app.ts')
-  const { parseKeyFile } = await import('../src/service/at-rest.ts')
-  const { migrate } = await import('../src/service/migrations.ts')
-  const { openPglite } = await import('../src/service/sql-pglite.ts')
+  const { createReservesService, DEFAULT_SERVICE_OPTIONS } = await import('../src/app.ts')
+  const { parseKeyFile } = await import('../src/kernel/at-rest.ts')
+  const { migrate } = await import('../src/schema.ts')
+  const { openPglite } = await import('../src/kernel/sql-pglite.ts')
   const sql = await openPglite(null)
   await migrate(sql)
   const secret = new TextEncoder().encode(SECRET)

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { signToken } from '../src/service/auth.ts'
+import { signToken } from '../src/kernel/auth.ts'
 
 const CAIRN = new URL('../../node/bin/cairn.js', import.meta.url).pathname
 

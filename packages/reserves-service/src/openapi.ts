@@ -1,7 +1,7 @@
-import { compliancePaths } from '../compliance/openapi.ts'
-import { reconciliationPaths } from '../reconciliation/openapi.ts'
-import { DEPRECATED_ROUTES, deprecationKey, type RouteDeprecation } from './deprecation.ts'
-import { ref, SCHEMAS } from './openapi-schemas.ts'
+import { compliancePaths } from './features/compliance/openapi.ts'
+import { reconciliationPaths } from './features/reconciliation/openapi.ts'
+import { DEPRECATED_ROUTES, deprecationKey, type RouteDeprecation } from './kernel/deprecation.ts'
+import { ref, SCHEMAS } from './kernel/openapi-schemas.ts'
 
 const json = (schema: Record<string, unknown>, description = 'OK') => ({
   description,

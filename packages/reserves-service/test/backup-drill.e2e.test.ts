@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
+import { verifyProof } from '@cairn/reserves/verifier'
 import { afterAll, describe, expect, it } from 'vitest'
-import { signToken } from '../src/service/auth.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { CAIRN_BIN, reservesCli } from './cli-harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-reserves-backup-'))

@@ -18,15 +18,15 @@ import {
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { verifyProof } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { migrate } from '../src/service/migrations.ts'
-import type { Sql } from '../src/service/sql.ts'
-import { openPostgres } from '../src/service/sql-pg.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
+import type { Sql } from '../src/kernel/sql.ts'
+import { openPostgres } from '../src/kernel/sql-pg.ts'
+import { migrate } from '../src/schema.ts'
 
 /** The newest installed PostgreSQL's bin directory with the tools this drill runs, or null. */
 function pgBin(): string | null {

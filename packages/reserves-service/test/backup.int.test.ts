@@ -6,23 +6,27 @@ import { join } from 'node:path'
 import { createLogger } from '@cairn/service-kit'
 import { isCairnError, silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { packBackup, unpackBackup } from '../src/backup/archive.ts'
-import { BackupErrorCode } from '../src/backup/errors.ts'
-import { restoreBackup } from '../src/backup/restore.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { migrate } from '../src/service/migrations.ts'
-import type { Sql } from '../src/service/sql.ts'
-import { openPglite, openPgliteThread } from '../src/service/sql-pglite.ts'
-import { SnapshotStore } from '../src/service/store.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { packBackup, unpackBackup } from '../src/features/backup/archive.ts'
+import { BackupErrorCode } from '../src/features/backup/errors.ts'
+import { restoreBackup } from '../src/features/backup/restore.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
+import type { Sql } from '../src/kernel/sql.ts'
+import { openPglite, openPgliteThread } from '../src/kernel/sql-pglite.ts'
+import { SnapshotStore } from '../src/kernel/store.ts'
+import { MIGRATIONS, migrate } from '../src/schema.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('a-long-random-secret-for-backup-int-tests')
 const admin = { authorization: `Bearer ${signToken(secret, { role: 'admin', sub: 'ops', ttlSeconds: 600 })}` }
 const key = parseKeyFile('12'.repeat(32))
 const dir = mkdtempSync(join(tmpdir(), 'cairn-reserves-backup-int-'))
-const modules = { openPglite: (d: string) => openPglite(d), now: () => new Date('2026-11-28T07:00:00Z') }
+const modules = {
+  openPglite: (d: string) => openPglite(d),
+  now: () => new Date('2026-11-28T07:00:00Z'),
+  migrations: MIGRATIONS,
+}
 
 function service(sql: Sql): ReservesService {
   return createReservesService(

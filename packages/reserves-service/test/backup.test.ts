@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isCairnError } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
-import { packBackup, unpackBackup } from '../src/backup/archive.ts'
-import { BackupErrorCode } from '../src/backup/errors.ts'
-import { processesUsing } from '../src/backup/in-use.ts'
-import { compareSnapshots } from '../src/backup/manifest.ts'
-import { readTar, type TarEntry, writeTar } from '../src/backup/tar.ts'
+import { packBackup, unpackBackup } from '../src/features/backup/archive.ts'
+import { BackupErrorCode } from '../src/features/backup/errors.ts'
+import { processesUsing } from '../src/features/backup/in-use.ts'
+import { compareSnapshots } from '../src/features/backup/manifest.ts'
+import { readTar, type TarEntry, writeTar } from '../src/features/backup/tar.ts'
 
 const bytes = (s: string) => new TextEncoder().encode(s)
 const files: TarEntry[] = [

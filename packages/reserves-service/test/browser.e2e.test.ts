@@ -1,14 +1,13 @@
 // The proof-checking page at `/`, in headless Chromium (playwright-core driving Debian's
 // /usr/bin/chromium), served by the real reserves service on a real port.
 import { existsSync } from 'node:fs'
+import { buildTree, proofFor } from '@cairn/reserves'
 import { silentLogger } from '@cairn/utils'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { buildTree } from '../src/tree/build.ts'
-import { proofFor } from '../src/tree/proof.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const CHROMIUM = '/usr/bin/chromium'

@@ -3,17 +3,10 @@
 // instead of cloning them (a clone of 1M users' parts held it ~200–300 ms: bench/build-stall.ts).
 // A GDPR erasure searches a failed snapshot's kept input part by part and drops it when it holds the user.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eraseUser } from '../src/compliance/gdpr.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import {
-  inputHoldsUser,
-  loadInput,
-  openInput,
-  sealInput,
-  storeInput,
-  transferList,
-} from '../src/service/build-input.ts'
-import { SnapshotStore } from '../src/service/store.ts'
+import { eraseUser } from '../src/features/compliance/gdpr.ts'
+import { inputHoldsUser, loadInput, openInput, sealInput, storeInput, transferList } from '../src/jobs/build-input.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { SnapshotStore } from '../src/kernel/store.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 
 const key = parseKeyFile('3c'.repeat(32))

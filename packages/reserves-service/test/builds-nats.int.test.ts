@@ -9,18 +9,13 @@ import { randomBytes } from 'node:crypto'
 import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createReservesService,
-  DEFAULT_BUILDS,
-  DEFAULT_SERVICE_OPTIONS,
-  type ReservesService,
-} from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import type { BuildRunner } from '../src/service/build-runner.ts'
-import type { ReservesEvent } from '../src/service/events.ts'
-import { BuildJobs } from '../src/service/jobs.ts'
-import { NatsBuildQueue, type NatsBuildQueueOptions } from '../src/service/nats-builds.ts'
+import { createReservesService, DEFAULT_BUILDS, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import type { BuildRunner } from '../src/jobs/build-runner.ts'
+import { BuildJobs } from '../src/jobs/jobs.ts'
+import { NatsBuildQueue, type NatsBuildQueueOptions } from '../src/jobs/nats-builds.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
+import type { ReservesEvent } from '../src/kernel/events.ts'
 import { connectJetStream, NATS } from './nats-harness.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 

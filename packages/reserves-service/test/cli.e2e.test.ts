@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
+import { verifyProof } from '@cairn/reserves/verifier'
 import { afterAll, describe, expect, it } from 'vitest'
-import { signToken, verifyToken } from '../src/service/auth.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { signToken, verifyToken } from '../src/kernel/auth.ts'
 import { CAIRN_BIN, reservesCli } from './cli-harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-reserves-cli-'))

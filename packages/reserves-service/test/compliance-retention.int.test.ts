@@ -6,25 +6,23 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { encodeBalances, fromHex, portableHash } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { foldLeaves } from '../src/compliance/archive.ts'
-import { verifyCheckpointedChain } from '../src/compliance/audit-checkpoint.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { complianceOptions } from '../src/cli/serve-compliance-flags.ts'
+import { foldLeaves } from '../src/features/compliance/archive.ts'
+import { verifyCheckpointedChain } from '../src/features/compliance/audit-checkpoint.ts'
 import {
   checkRetention,
   DEFAULT_COMPLIANCE,
   DEFAULT_RETENTION,
   type RetentionOptions,
-} from '../src/compliance/options.ts'
-import { complianceOptions } from '../src/compliance/serve-flags.ts'
-import { DEFAULT_RECONCILIATION } from '../src/reconciliation/worker.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { type AuditEntry, verifyAuditChain } from '../src/service/audit.ts'
-import { signToken } from '../src/service/auth.ts'
-import { portableHash } from '../src/verifier/hash.ts'
-import { fromHex } from '../src/verifier/hex.ts'
-import { encodeBalances } from '../src/verifier/u128.ts'
+} from '../src/features/compliance/options.ts'
+import { DEFAULT_RECONCILIATION } from '../src/features/reconciliation/worker.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { type AuditEntry, verifyAuditChain } from '../src/kernel/audit.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('retention-test-secret-retention!!')

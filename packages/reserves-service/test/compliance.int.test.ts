@@ -2,21 +2,19 @@
 // erasure with the published roots and every other proof intact, per-snapshot salted identifiers,
 // an auditor who verifies without per-user balances, and the signed auditor report (JSON, CSV,
 // PDF) fetched by the CLI's client and verified.
+
+import type { ProofV1 } from '@cairn/reserves/verifier'
+import { encodeBalances, fromHex, leafHash, portableHash, userHash, verifyProof } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
 import { PDFDocument } from 'pdf-lib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
 import { checkReport, fetchReport, readReportFile } from '../src/cli/report.ts'
-import { DEFAULT_COMPLIANCE } from '../src/compliance/options.ts'
-import { canonicalJson, type SnapshotReport, verifyReport } from '../src/compliance/report.ts'
-import { parseReportKey } from '../src/compliance/report-key.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile, userKey } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { fromHex } from '../src/verifier/hex.ts'
-import { leafHash, portableHash, userHash } from '../src/verifier/index.ts'
-import type { ProofV1 } from '../src/verifier/proof.ts'
-import { encodeBalances } from '../src/verifier/u128.ts'
-import { verifyProof } from '../src/verifier/verify.ts'
+import { DEFAULT_COMPLIANCE } from '../src/features/compliance/options.ts'
+import { canonicalJson, type SnapshotReport, verifyReport } from '../src/features/compliance/report.ts'
+import { parseReportKey } from '../src/features/compliance/report-key.ts'
+import { parseKeyFile, userKey } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('compliance-test-secret-compliance!')

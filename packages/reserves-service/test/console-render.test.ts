@@ -3,10 +3,23 @@
 // ratios, the audit search. The browser half is console.e2e.test.ts.
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { auditCsv, csvCell, matchesAudit, NO_FILTER, scanAudit, utcFromField } from '../src/console/ui/audit-filter.ts'
-import { type DomDocument, type DomElement, type DomEvent, type DomNode, makeUi } from '../src/console/ui/dom.ts'
-import { formatProgress, formatRatio, formatUnits, shortHash } from '../src/console/ui/format.ts'
-import type { AuditEntry } from '../src/service/audit.ts'
+import {
+  auditCsv,
+  csvCell,
+  matchesAudit,
+  NO_FILTER,
+  scanAudit,
+  utcFromField,
+} from '../src/features/console/ui/audit-filter.ts'
+import {
+  type DomDocument,
+  type DomElement,
+  type DomEvent,
+  type DomNode,
+  makeUi,
+} from '../src/features/console/ui/dom.ts'
+import { formatProgress, formatRatio, formatUnits, shortHash } from '../src/features/console/ui/format.ts'
+import type { AuditEntry } from '../src/kernel/audit.ts'
 
 class StubText implements DomNode {
   readonly nodeType = 3
@@ -123,7 +136,7 @@ describe('the console markup builder', () => {
   })
 
   it('the console sources never write markup from strings', () => {
-    const dir = new URL('../src/console/ui/', import.meta.url)
+    const dir = new URL('../src/features/console/ui/', import.meta.url)
     const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))
     expect(files.length).toBeGreaterThan(5)
     for (const f of files) {

@@ -8,18 +8,13 @@ import { join } from 'node:path'
 import { silentLogger } from '@cairn/utils'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONSOLE_CSP } from '../src/console/routes.ts'
-import { AUDIT_CSV_COLUMNS } from '../src/console/ui/audit-filter.ts'
-import {
-  createReservesService,
-  DEFAULT_BUILDS,
-  DEFAULT_SERVICE_OPTIONS,
-  type ReservesService,
-} from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import type { AuditEntry } from '../src/service/audit.ts'
-import { signToken } from '../src/service/auth.ts'
-import { DEFAULT_WEBHOOKS } from '../src/webhooks/worker.ts'
+import { createReservesService, DEFAULT_BUILDS, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { CONSOLE_CSP } from '../src/features/console/routes.ts'
+import { AUDIT_CSV_COLUMNS } from '../src/features/console/ui/audit-filter.ts'
+import { DEFAULT_WEBHOOKS } from '../src/features/webhooks/worker.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import type { AuditEntry } from '../src/kernel/audit.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 import { type Receiver, startReceiver } from './webhook-receiver.ts'
 

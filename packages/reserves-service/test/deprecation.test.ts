@@ -5,8 +5,8 @@ import {
   deprecationHeaders,
   deprecationKey,
   registerDeprecations,
-} from '../src/service/deprecation.ts'
-import { openApiDocument } from '../src/service/openapi.ts'
+} from '../src/kernel/deprecation.ts'
+import { openApiDocument } from '../src/openapi.ts'
 
 const OLD = {
   since: new Date('2026-01-01T00:00:00Z'),

@@ -3,14 +3,14 @@
 // verifies against its root with the expected balances, its leaves rehash to its root, earlier
 // snapshots of the chain serve what they served before, unchanged users keep leaf and salt; a
 // build that fails takes back its rows; refusals at the edge; erasure reaches the whole chain.
+
+import { digestFor, TreeHasher } from '@cairn/reserves'
+import { encodeBalances, verifyProof } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { digestFor, TreeHasher } from '../src/tree/kernel.ts'
-import { verifyProof } from '../src/verifier/index.ts'
-import { encodeBalances } from '../src/verifier/u128.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('incremental-test-secret-incremental')

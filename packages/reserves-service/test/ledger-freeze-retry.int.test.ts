@@ -3,14 +3,15 @@
 // must neither mix two moments of the ledger in one snapshot nor fail on a duplicate key. The race
 // is driven, not hoped for: the ledger store is wrapped so the first freeze pauses after the first
 // page of its cut until the test lets it go.
+
+import { verifyProof } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LedgerStore } from '../src/ledger/store.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { INPUT_PART } from '../src/service/build-input.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { LedgerStore } from '../src/features/ledger/store.ts'
+import { INPUT_PART } from '../src/jobs/build-input.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('ledger-retry-secret-ledger-retry!!')

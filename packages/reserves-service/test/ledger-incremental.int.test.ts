@@ -3,12 +3,13 @@
 // since the base was frozen. It must hold what a full freeze at that moment holds (users,
 // balances, totals), every proof verifies, unchanged users keep their leaf, and the chain's rules
 // and the freeze's own refusals hold.
+
+import { verifyProof } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('ledger-incremental-secret-32b!!!!')

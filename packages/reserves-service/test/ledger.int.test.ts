@@ -1,12 +1,13 @@
 // The live ledger (docs/reserves/ledger.md) on PGlite and PostgreSQL: batches of signed deltas
 // applied whole or not at all, at most once per idempotency key; a freeze cuts it into a snapshot
 // whose proofs show the balances of that moment, while later batches change only the ledger.
+
+import { verifyProof } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('ledger-test-secret-ledger-test!!!')

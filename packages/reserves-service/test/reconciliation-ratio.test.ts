@@ -9,7 +9,7 @@ import {
   RATIO_DECIMALS,
   rescale,
   reserveRatio,
-} from '../src/reconciliation/ratio.ts'
+} from '../src/features/reconciliation/ratio.ts'
 
 const amount = fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max: (1n << 140n) - 1n }))
 const positive = fc.oneof(fc.bigInt({ min: 1n, max: 1000n }), fc.bigInt({ min: 1n, max: (1n << 140n) - 1n }))

@@ -1,14 +1,14 @@
 // The proof cache (memory LRU, then Redis at 127.0.0.1:6379 when reachable) and the service's
 // Prometheus metrics at /metrics.
 import { randomBytes } from 'node:crypto'
+import { verifyProof } from '@cairn/reserves/verifier'
 import { silentLogger } from '@cairn/utils'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEFAULT_COMPLIANCE } from '../src/compliance/options.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { verifyProof } from '../src/verifier/index.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { DEFAULT_COMPLIANCE } from '../src/features/compliance/options.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const REDIS_URL = 'redis://127.0.0.1:6379'

@@ -1,12 +1,12 @@
 import { request } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { isCairnError, silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ReservesErrorCode } from '../src/errors.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const key = parseKeyFile('ab'.repeat(32))

@@ -2,10 +2,10 @@
 // a fresh schema per run, dropped afterwards).
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { migrate } from '../src/service/migrations.ts'
-import type { Sql } from '../src/service/sql.ts'
-import { openPostgres } from '../src/service/sql-pg.ts'
-import { openPglite } from '../src/service/sql-pglite.ts'
+import type { Sql } from '../src/kernel/sql.ts'
+import { openPostgres } from '../src/kernel/sql-pg.ts'
+import { openPglite } from '../src/kernel/sql-pglite.ts'
+import { migrate } from '../src/schema.ts'
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test'
 

@@ -4,9 +4,9 @@
 import { silentLogger } from '@cairn/utils'
 import { afterEach } from 'vitest'
 import { handshakeFor, pipelinedUpgradeSuite } from '../../service-kit/test/pipelined-upgrade-suite.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { openTestSql } from './service-harness.ts'
 
 const key = parseKeyFile('ab'.repeat(32))

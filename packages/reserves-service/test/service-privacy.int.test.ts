@@ -3,10 +3,10 @@
 // count nor the depth the random padding is there to hide.
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEFAULT_COMPLIANCE } from '../src/compliance/options.ts'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile, userKey } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { DEFAULT_COMPLIANCE } from '../src/features/compliance/options.ts'
+import { parseKeyFile, userKey } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('privacy-test-secret-privacy-test!')

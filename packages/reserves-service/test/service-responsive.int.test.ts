@@ -4,10 +4,10 @@
 // 1M users).
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import type { Sql } from '../src/service/sql.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
+import type { Sql } from '../src/kernel/sql.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('responsive-test-secret-responsive')

@@ -4,10 +4,10 @@
 import { signHs256 } from '@cairn/service-kit'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import { createAuthenticator } from '../src/service/authenticator.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
+import { createAuthenticator } from '../src/kernel/authenticator.ts'
 import { type OpenedSql, openTestSql } from './service-harness.ts'
 
 const secret = new TextEncoder().encode('token-times-secret-token-times!!!')

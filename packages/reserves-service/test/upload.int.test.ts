@@ -3,11 +3,11 @@
 // back into the entries, and no thread left behind when the body fails.
 import { randomBytes } from 'node:crypto'
 import { PassThrough, Readable } from 'node:stream'
+import { readSnapshot } from '@cairn/reserves'
 import { isCairnError } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
-import { readSnapshot } from '../src/input/read.ts'
-import { INPUT_PART, openInput } from '../src/service/build-input.ts'
-import { readUpload } from '../src/service/upload.ts'
+import { INPUT_PART, openInput } from '../src/jobs/build-input.ts'
+import { readUpload } from '../src/jobs/upload.ts'
 
 const key = { id: 'k1', key: new Uint8Array(randomBytes(32)) }
 const opts = { format: 'csv' as const, currencies: null, snapshotId: 'snap-up', minDepth: 0, key }
@@ -50,7 +50,7 @@ describe('the upload thread', () => {
       const inThread = await outcome(
         readSnapshot(Readable.from([csv]), 'csv').then(async (s) => {
           // What the handler did on the serving thread: read, check the currencies, then the totals.
-          const { checkCurrencies, checkTotals } = await import('../src/tree/build.ts')
+          const { checkCurrencies, checkTotals } = await import('@cairn/reserves')
           checkCurrencies(s.currencies)
           checkTotals(s.entries, s.currencies.length, 0)
           return 'accepted'

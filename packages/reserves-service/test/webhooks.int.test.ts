@@ -3,16 +3,17 @@
 // delivered by the worker to a real HTTP receiver — signed, with the event id as idempotency key,
 // retried with backoff, dead-lettered and redelivered; two instances over one PostgreSQL never
 // deliver one event twice while neither crashes.
+
+import { verifyWebhookSignature } from '@cairn/reserves/webhooks'
 import { silentLogger } from '@cairn/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/service/app.ts'
-import { parseKeyFile } from '../src/service/at-rest.ts'
-import { signToken } from '../src/service/auth.ts'
-import type { Sql } from '../src/service/sql.ts'
-import { openPostgres } from '../src/service/sql-pg.ts'
-import { recordEvent } from '../src/webhooks/outbox.ts'
-import { verifyWebhookSignature } from '../src/webhooks/signature.ts'
-import { DEFAULT_WEBHOOKS } from '../src/webhooks/worker.ts'
+import { createReservesService, DEFAULT_SERVICE_OPTIONS, type ReservesService } from '../src/app.ts'
+import { DEFAULT_WEBHOOKS } from '../src/features/webhooks/worker.ts'
+import { parseKeyFile } from '../src/kernel/at-rest.ts'
+import { signToken } from '../src/kernel/auth.ts'
+import { recordEvent } from '../src/kernel/outbox.ts'
+import type { Sql } from '../src/kernel/sql.ts'
+import { openPostgres } from '../src/kernel/sql-pg.ts'
 import { type OpenedSql, openTestSql, postgresUnavailable } from './service-harness.ts'
 import { type Received, type Receiver, startReceiver } from './webhook-receiver.ts'
 

@@ -4,9 +4,9 @@
 import { rmSync } from 'node:fs'
 import { initCrypto } from '@cairn/crypto'
 import { buildTree, buildTreeParallel, type LiabilityEntry } from '../src/tree/build.ts'
-import { buildTreeDir } from '../src/tree/dir-build.ts'
-import { proofFromTreeDir } from '../src/tree/dir-proof.ts'
 import { proofFor } from '../src/tree/proof.ts'
+import { buildTreeDir } from '../src/tree-dir/build.ts'
+import { proofFromTreeDir } from '../src/tree-dir/proof.ts'
 import type { HashName } from '../src/verifier/hash.ts'
 import { verifyProof } from '../src/verifier/index.ts'
 

@@ -1,33 +1,34 @@
 /**
- * @cairn/reserves: proof of liabilities — Merkle sum trees over user balances in several
- * currencies, inclusion proofs (format v1), snapshot input readers, and (in ./service) the HTTP
- * service. The browser-safe verifier is the `@cairn/reserves/verifier` subpath.
+ * @cairn/reserves: the proof-of-liabilities library — Merkle sum trees over user balances in several
+ * currencies, inclusion proofs (format v1), snapshot input readers, incremental (sparse) tree updates,
+ * anchoring roots on a chain. The browser-safe verifier is the `@cairn/reserves/verifier` subpath, a
+ * webhook receiver's helpers `@cairn/reserves/webhooks`, the page's bundle `@cairn/reserves/web`, the
+ * library's CLI commands `@cairn/reserves/cli`. The HTTP service is `@cairn/reserves-service`.
  */
-export { createBackupMetrics } from './backup/metrics.ts'
-export { createComplianceMetrics } from './compliance/metrics.ts'
 export { ReservesErrorCode } from './errors.ts'
 export { readSnapshot, readSnapshotColumns, readSnapshotFile, readSnapshotText } from './input/read.ts'
 export type { ColumnSnapshot, InputFormat, RowError } from './input/rows.ts'
 export { MAX_REPORTED_ERRORS, RowReader } from './input/rows.ts'
-export { createLedgerMetrics, createLedgerNatsMetrics } from './ledger/metrics.ts'
-export type { ReconciliationMetrics } from './reconciliation/metrics.ts'
-export { createReconciliationMetrics } from './reconciliation/metrics.ts'
-export type { CurrencyBalance } from './reconciliation/ratio.ts'
-export { RATIO_DECIMALS, reserveRatio } from './reconciliation/ratio.ts'
-export type { ReservesMetrics } from './service/metrics.ts'
-export { createReservesMetrics } from './service/metrics.ts'
-export { createNatsBuildMetrics } from './service/nats-builds-metrics.ts'
-export { openApiDocument } from './service/openapi.ts'
 export type { BuildOptions, LiabilityEntry, SumTree, TreeLevel, TreeUser } from './tree/build.ts'
-export { BUILD_MAX_DEPTH, buildTree, buildTreeParallel, checkCurrencies, depthFor } from './tree/build.ts'
+export {
+  BUILD_MAX_DEPTH,
+  buildTree,
+  buildTreeParallel,
+  checkCurrencies,
+  checkTotals,
+  depthFor,
+} from './tree/build.ts'
 export type { UserColumns, UserIndex } from './tree/columns.ts'
-export { buildTreeDir, type DirBuildOptions } from './tree/dir-build.ts'
-export { proofFromTreeDir } from './tree/dir-proof.ts'
 export { fastHash } from './tree/fast-hash.ts'
+export type { DigestInto, Level } from './tree/kernel.ts'
+export { digestFor, TreeHasher } from './tree/kernel.ts'
 export { nodeAt, proofFor, rootOf } from './tree/proof.ts'
 export type { RandomSource } from './tree/random.ts'
-export { cryptoRandom, seededRandom } from './tree/random.ts'
+export { cryptoRandom, randomBelow, seededRandom } from './tree/random.ts'
+export type { SetChange, SparseBase, SparseResult } from './tree/sparse-update.ts'
+export { occupancyOf, sparseUpdate } from './tree/sparse-update.ts'
+export { buildTreeDir, type DirBuildOptions } from './tree-dir/build.ts'
+export { proofFromTreeDir } from './tree-dir/proof.ts'
 export { generateVectors } from './vectors.ts'
 export type { WebhookEventBody, WebhookEventType, WebhookVerification } from './webhooks/index.ts'
 export { signWebhook, verifyWebhookSignature, WEBHOOK_EVENT_TYPES } from './webhooks/index.ts'
-export { createNatsEventMetrics, createWebhookMetrics } from './webhooks/metrics.ts'

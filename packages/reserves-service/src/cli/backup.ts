@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ReservesErrorCode } from '@cairn/reserves'
+import { readArgFile } from '@cairn/reserves/cli'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
-import { unpackBackup } from '../backup/archive.ts'
-import { BackupErrorCode } from '../backup/errors.ts'
-import { processesUsing } from '../backup/in-use.ts'
-import type { BackupManifest } from '../backup/manifest.ts'
-import { restoreBackup } from '../backup/restore.ts'
-import { takeBackup } from '../backup/take.ts'
-import { ReservesErrorCode } from '../errors.ts'
-import { parseKeyFile } from '../service/at-rest.ts'
-import { openPglite } from '../service/sql-pglite.ts'
-import { readArgFile } from './read-arg-file.ts'
+import { unpackBackup } from '../features/backup/archive.ts'
+import { BackupErrorCode } from '../features/backup/errors.ts'
+import { processesUsing } from '../features/backup/in-use.ts'
+import type { BackupManifest } from '../features/backup/manifest.ts'
+import { restoreBackup } from '../features/backup/restore.ts'
+import { takeBackup } from '../features/backup/take.ts'
+import { parseKeyFile } from '../kernel/at-rest.ts'
+import { openPglite } from '../kernel/sql-pglite.ts'
+import { MIGRATIONS } from '../schema.ts'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
 const bad = (message: string, hint?: string) =>
@@ -149,7 +150,7 @@ export function registerBackup(r: Command): void {
       const key = o.keyFile ? parseKeyFile(readArgFile('--key-file', o.keyFile).toString('utf8')) : null
       const res = await restoreBackup(
         { archive: new Uint8Array(archive), from: o.from, datadir: o.datadir, force: Boolean(o.force), key },
-        { openPglite, now: () => new Date() },
+        { openPglite, now: () => new Date(), migrations: MIGRATIONS },
       )
       out(
         JSON.stringify({

@@ -2,12 +2,12 @@
 // into a file; `cairn reserves report verify`: checks a report's Ed25519 signature (JSON, or the
 // JSON attached to the PDF), pinned to the custodian's public key when given, and its outcomes.
 import { readFileSync, writeFileSync } from 'node:fs'
+import { ReservesErrorCode } from '@cairn/reserves'
+import { readArgFile } from '@cairn/reserves/cli'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
-import { type SnapshotReport, verifyReport } from '../compliance/report.ts'
-import { reportFromPdf } from '../compliance/report-render.ts'
-import { ReservesErrorCode } from '../errors.ts'
-import { readArgFile } from './read-arg-file.ts'
+import { type SnapshotReport, verifyReport } from '../features/compliance/report.ts'
+import { reportFromPdf } from '../features/compliance/report-render.ts'
 
 const bad = (message: string, hint?: string) =>
   new CairnError(ReservesErrorCode.BAD_OPTIONS, message, { fault: 'caller', ...(hint ? { hint } : {}) })

@@ -1,18 +1,18 @@
 // `cairn reserves serve`'s compliance flags: the retention policy, the report signing key, and
 // which auditors may read per-user proofs. Parsed and validated before the service opens storage.
 import { join } from 'node:path'
+import { ReservesErrorCode } from '@cairn/reserves'
+import { readArgFile } from '@cairn/reserves/cli'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
-import { readArgFile } from '../cli/read-arg-file.ts'
-import { ReservesErrorCode } from '../errors.ts'
 import {
   type ComplianceOptions,
   checkRetention,
   DEFAULT_COMPLIANCE,
   DEFAULT_RETENTION,
   type RetentionOptions,
-} from './options.ts'
-import { parseReportKey } from './report-key.ts'
+} from '../features/compliance/options.ts'
+import { parseReportKey } from '../features/compliance/report-key.ts'
 
 export interface ComplianceFlags {
   retainSnapshots?: string

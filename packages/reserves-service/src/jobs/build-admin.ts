@@ -1,12 +1,13 @@
 // The operator's two actions on a build, shared by the routes (POST /v1/builds/:id/cancel|retry)
 // and the CLI (`cairn reserves builds cancel|retry`, straight on the database).
+
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import { recordEvent } from '../webhooks/outbox.ts'
-import { appendAudit } from './audit.ts'
+import { appendAudit } from '../kernel/audit.ts'
+import { recordEvent } from '../kernel/outbox.ts'
+import type { Sql } from '../kernel/sql.ts'
+import type { SnapshotStore } from '../kernel/store.ts'
 import type { BuildJobInfo, BuildJobs } from './jobs.ts'
-import type { Sql } from './sql.ts'
-import type { SnapshotStore } from './store.ts'
 
 async function jobOf(jobs: BuildJobs, id: string): Promise<BuildJobInfo> {
   const j = await jobs.get(id)

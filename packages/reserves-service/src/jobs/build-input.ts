@@ -3,12 +3,12 @@
 // (`[[userId, ["balance", …]], …]`) sealed with the at-rest key (AES-256-GCM, bound to the snapshot
 // id and the part number: no part can be moved to another snapshot or place). The build thread
 // opens them; the serving thread only stores and reads the sealed bytes.
+
+import type { LiabilityEntry, SetChange } from '@cairn/reserves'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { LiabilityEntry } from '../tree/build.ts'
-import type { SetChange } from '../tree/sparse-update.ts'
-import { type AtRestKey, open, seal } from './at-rest.ts'
-import type { Sql } from './sql.ts'
+import { type AtRestKey, open, seal } from '../kernel/at-rest.ts'
+import type { Sql } from '../kernel/sql.ts'
 
 /** Users per stored part (≈ 100–200 KB sealed: one short statement on PGlite). */
 export const INPUT_PART = 2_000

@@ -3,16 +3,12 @@
 // keeps the job's lease alive meanwhile. Any number of runners (in API instances, or in worker
 // instances: `cairn reserves serve` without `--no-build`) can share one PostgreSQL; a job is built by one of them.
 import type { Worker } from 'node:worker_threads'
-import type { Tracer } from '@cairn/service-kit'
+import { ReservesErrorCode } from '@cairn/reserves'
+import type { Currency, HashName } from '@cairn/reserves/verifier'
+import type { TraceCarrier, Tracer } from '@cairn/service-kit'
 import { CairnError, type Logger, startWorker } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { HashName } from '../verifier/hash.ts'
-import type { Currency } from '../verifier/proof.ts'
-import { recordEvent } from '../webhooks/outbox.ts'
-import type { AtRestKey } from './at-rest.ts'
-import { appendAudit } from './audit.ts'
-import { dropInput, loadInput, transferList } from './build-input.ts'
-import type { BuildRequest, BuildThreadMessage, BuildThreadReply, UpdateRequest } from './build-thread-protocol.ts'
+import type { AtRestKey } from '../kernel/at-rest.ts'
+import { appendAudit } from '../kernel/audit.ts'
 import {
   analyzeBuilt,
   type ChainPlace,
@@ -23,11 +19,14 @@ import {
   readNodes,
   storeOccupancy,
   usersByKey,
-} from './chain.ts'
+} from '../kernel/chain.ts'
+import type { ReservesMetrics } from '../kernel/metrics.ts'
+import { recordEvent } from '../kernel/outbox.ts'
+import type { Sql } from '../kernel/sql.ts'
+import { LEVEL_CHUNK, type SnapshotStore } from '../kernel/store.ts'
+import { dropInput, loadInput, transferList } from './build-input.ts'
+import type { BuildRequest, BuildThreadMessage, BuildThreadReply, UpdateRequest } from './build-thread-protocol.ts'
 import { type BuildJobs, type ClaimedJob, leaseLost } from './jobs.ts'
-import type { ReservesMetrics } from './metrics.ts'
-import type { Sql } from './sql.ts'
-import { LEVEL_CHUNK, type SnapshotStore } from './store.ts'
 
 export interface BuildRunnerOptions {
   /** This runner's name in leases (host:pid:random). */
@@ -145,13 +144,14 @@ export class BuildRunner {
    * hand (if any) has ended: claimed through the database like any other (fencing as in jobs.ts), so
    * a message for a job done, held by a live worker or not due yet builds nothing.
    */
-  runById(id: string): Promise<RunByIdOutcome> {
+  /** `parent`: the W3C trace context the queue message carried; the build's span joins that trace. */
+  runById(id: string, parent?: TraceCarrier): Promise<RunByIdOutcome> {
     return this.serial(async (): Promise<RunByIdOutcome> => {
       if (this.stopped) return { outcome: 'released' }
       const r = await this.claim(id)
       if ('gone' in r) return { outcome: 'gone' }
       if ('waitMs' in r) return { outcome: 'wait', waitMs: r.waitMs }
-      return this.track(r.job)
+      return this.track(r.job, parent)
     })
   }
 
@@ -222,21 +222,22 @@ export class BuildRunner {
     })
   }
 
-  private track(job: ClaimedJob): Promise<AttemptOutcome> {
-    const p = this.attempt(job).finally(() => {
+  private track(job: ClaimedJob, parent?: TraceCarrier): Promise<AttemptOutcome> {
+    const p = this.attempt(job, parent).finally(() => {
       this.current = null
     })
     this.current = p
     return p
   }
 
-  private attempt(job: ClaimedJob): Promise<AttemptOutcome> {
+  private attempt(job: ClaimedJob, parent?: TraceCarrier): Promise<AttemptOutcome> {
     const tracer = this.modules.tracer
     if (!tracer?.enabled) return this.attemptOnce(job)
     return tracer.span(
       'reserves.build',
       { 'reserves.snapshot_id': job.snapshotId, 'reserves.attempt': job.attempt },
       () => this.attemptOnce(job),
+      parent ? { kind: 'consumer', parent } : undefined,
     )
   }
 

@@ -1,8 +1,7 @@
 // The messages between the serving thread and the build thread (build-thread.ts).
-import type { HashName } from '../verifier/hash.ts'
-import type { Currency } from '../verifier/proof.ts'
-import type { ChainPlace } from './chain.ts'
-import type { StoredUser } from './store.ts'
+import type { Currency, HashName } from '@cairn/reserves/verifier'
+import type { ChainPlace } from '../kernel/chain.ts'
+import type { StoredUser } from '../kernel/store.ts'
 
 /** What the build thread is sent once. */
 export interface BuildRequest {

@@ -2,15 +2,14 @@
 // opened here, the base is read through questions to the serving thread (the changed users'
 // places, the leaf map, the sibling nodes), and what changed is sent back to be stored: the
 // changed nodes, the new users' rows, the removed users' keys, the new leaf map.
+
+import { ReservesErrorCode, sparseUpdate } from '@cairn/reserves'
+import { decodeBalances, toHex } from '@cairn/reserves/verifier'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import { sparseUpdate } from '../tree/sparse-update.ts'
-import { toHex } from '../verifier/hex.ts'
-import { decodeBalances } from '../verifier/u128.ts'
-import { open, seal, userKey } from './at-rest.ts'
+import { open, seal, userKey } from '../kernel/at-rest.ts'
+import { NODE_BATCH } from '../kernel/chain.ts'
 import { openChanges } from './build-input.ts'
 import type { BuildThreadMessage, BuildThreadReply, UpdateRequest } from './build-thread-protocol.ts'
-import { NODE_BATCH } from './chain.ts'
 
 export interface ThreadIo {
   send(m: BuildThreadMessage, transfer?: ArrayBuffer[]): Promise<void>

@@ -5,9 +5,10 @@
 // token), so a snapshot is never built twice. A job whose worker died (killed, crashed, lost its
 // database) is claimable again once its lease has run out; the next attempt first removes what
 // the dead one wrote. Times are the database's (`now()`), so instances' clocks do not matter.
+
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { Row, Sql } from './sql.ts'
+import type { Row, Sql } from '../kernel/sql.ts'
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
 

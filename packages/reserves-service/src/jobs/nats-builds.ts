@@ -16,13 +16,14 @@
 // `<prefix>.bus`: core pub/sub fans each event out to every subscriber at once, as NOTIFY does,
 // without a consumer per instance; events are hints (clients re-read the database), so one missed
 // during a reconnect costs nothing a JetStream replay would save.
-import { openJetStream, WakeableSleep } from '@cairn/service-kit'
+
+import { ReservesErrorCode } from '@cairn/reserves'
+import { activeTraceContext, carrierFrom, openJetStream, setTraceHeaders, WakeableSleep } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { Consumer, JetStreamClient, JsMsg, NatsConnection, Subscription } from 'nats'
 import type { Counter, Registry } from 'prom-client'
-import { ReservesErrorCode } from '../errors.ts'
+import type { EventBus, ReservesEvent } from '../kernel/events.ts'
 import type { BuildRunner, RunByIdOutcome } from './build-runner.ts'
-import type { EventBus, ReservesEvent } from './events.ts'
 import type { BuildJobs } from './jobs.ts'
 import { createNatsBuildMetrics, type NatsBuildOutcome } from './nats-builds-metrics.ts'
 
@@ -144,7 +145,15 @@ export class NatsBuildQueue implements BuildDispatch {
   async publish(id: string): Promise<'published' | 'duplicate' | 'not_queued'> {
     const key = await this.m.jobs.dispatchKey(id)
     if (key === null) return 'not_queued'
-    const ack = await this.js.publish(this.subject, this.enc.encode(id), { msgID: key, timeout: 5_000 })
+    // the queuing request's W3C trace context rides in the headers: the build's span joins its trace
+    const trace = activeTraceContext()
+    const headers = trace ? (await import('nats')).headers() : undefined
+    if (headers) setTraceHeaders(headers, trace)
+    const ack = await this.js.publish(this.subject, this.enc.encode(id), {
+      msgID: key,
+      timeout: 5_000,
+      ...(headers ? { headers } : {}),
+    })
     const outcome = ack.duplicate ? 'duplicate' : 'published'
     this.m.messages.inc({ outcome })
     this.m.logger.debug({ snapshot: id, msgId: key, outcome }, 'build queue: job published to NATS')
@@ -212,7 +221,7 @@ export class NatsBuildQueue implements BuildDispatch {
     )
     let outcome: NatsBuildOutcome
     try {
-      const r: RunByIdOutcome = await runner.runById(id)
+      const r: RunByIdOutcome = await runner.runById(id, carrierFrom(msg.headers))
       outcome = answer(msg, r)
       log.info({ outcome }, `build queue: message ${outcome}`)
     } catch (err) {

@@ -3,17 +3,18 @@
 // its build job and the audit entry go in at once; the sealed input follows in parts (outside the
 // transaction, so PGlite's connection is free between them) while the job stays unclaimable
 // (`not_before` far ahead); then the job is due, the event recorded, and the builders woken.
+
+import { ReservesErrorCode } from '@cairn/reserves'
+import type { Currency } from '@cairn/reserves/verifier'
 import { requestFields } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { Currency } from '../verifier/proof.ts'
-import { recordEvent } from '../webhooks/outbox.ts'
-import { appendAudit } from './audit.ts'
+import { appendAudit } from '../kernel/audit.ts'
+import type { ChainPlace } from '../kernel/chain.ts'
+import { recordEvent } from '../kernel/outbox.ts'
+import type { Sql } from '../kernel/sql.ts'
+import type { SnapshotInfo, SnapshotStore } from '../kernel/store.ts'
 import { storeInput } from './build-input.ts'
-import type { ChainPlace } from './chain.ts'
 import type { BuildJobs } from './jobs.ts'
-import type { Sql } from './sql.ts'
-import type { SnapshotInfo, SnapshotStore } from './store.ts'
 
 export interface QueueBuildDeps {
   sql: Sql

@@ -1,6 +1,6 @@
 // The messages between the serving thread and an upload thread (upload-thread.ts).
-import type { InputFormat } from '../input/rows.ts'
-import type { Currency } from '../verifier/proof.ts'
+import type { InputFormat } from '@cairn/reserves'
+import type { Currency } from '@cairn/reserves/verifier'
 
 /** Sent once, first: what the upload is and the key its parts are sealed with. */
 export interface UploadStart {

@@ -4,8 +4,7 @@
 // sealed parts it gets back, so probes and other requests keep being answered during a large upload.
 import { PassThrough } from 'node:stream'
 import { parentPort } from 'node:worker_threads'
-import { readSnapshot } from '../input/read.ts'
-import { checkCurrencies, checkTotals } from '../tree/build.ts'
+import { checkCurrencies, checkTotals, readSnapshot } from '@cairn/reserves'
 import { sealInput } from './build-input.ts'
 import type { UploadInput, UploadOutput, UploadStart } from './upload-protocol.ts'
 

@@ -3,10 +3,10 @@
 // memory stays bounded by the thread's reader), and gets back the currencies, the user count and
 // the sealed input parts, or the refusal the reader raised (the same CairnError as in-thread).
 import type { Readable } from 'node:stream'
+import type { InputFormat } from '@cairn/reserves'
+import type { Currency } from '@cairn/reserves/verifier'
 import { CairnError, type CairnErrorCode, type ErrorFault, startWorker } from '@cairn/utils'
-import type { InputFormat } from '../input/rows.ts'
-import type { Currency } from '../verifier/proof.ts'
-import type { AtRestKey } from './at-rest.ts'
+import type { AtRestKey } from '../kernel/at-rest.ts'
 import type { UploadInput, UploadOutput } from './upload-protocol.ts'
 
 export interface UploadOptions {

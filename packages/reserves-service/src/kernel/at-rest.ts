@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
 
 /** A 32-byte AES-256-GCM key and the id stored beside every row it encrypts (for rotation). */
 export interface AtRestKey {

@@ -1,6 +1,6 @@
+import { ReservesErrorCode } from '@cairn/reserves'
 import { defineRoles, checkHmacSecret as kitCheckHmacSecret, signHs256, verifyHs256 } from '@cairn/service-kit'
 import { CairnError, isCairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
 
 /** The roles of the reserves service. */
 export type Role = 'admin' | 'auditor' | 'user'

@@ -10,7 +10,7 @@
 // - its own leaf map (`reserves_occupancy`: which leaves hold a user), for the next build.
 // A chain only grows at its tip (one snapshot per version, enforced by a unique index), so a
 // version's rows can be taken back (a failed attempt) without touching any other.
-import type { Level } from '../tree/kernel.ts'
+import type { Level } from '@cairn/reserves'
 import type { Row, Sql } from './sql.ts'
 
 /** Where a snapshot sits: its chain's head id and its place in it. */
@@ -214,7 +214,7 @@ export async function chainInUse(sql: Sql, id: string, lineage: string): Promise
   return r.length > 0
 }
 
-/** Migration 8 (listed in migrations.ts). */
+/** Migration 8 (listed in src/schema.ts). */
 export const CHAIN_MIGRATION = {
   version: 8,
   name: 'incremental snapshots: chains sharing user rows, changed nodes, leaf maps',

@@ -1,6 +1,6 @@
+import { ReservesErrorCode } from '@cairn/reserves'
 import type { EdgeRefusal } from '@cairn/service-kit'
 import { CairnError, isCairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
 
 const STATUS: Record<string, number> = {
   [ReservesErrorCode.INPUT_INVALID]: 400,

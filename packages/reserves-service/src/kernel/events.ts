@@ -3,9 +3,10 @@
 // LISTENs on one channel and NOTIFY delivers each event to all of them, the publisher included
 // (PgEventBus), so a WebSocket client on any instance hears of a build another instance's worker
 // finished, and idle workers wake when a build is queued anywhere.
+
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError, type Logger } from '@cairn/utils'
 import pg from 'pg'
-import { ReservesErrorCode } from '../errors.ts'
 
 const down = (message: string) =>
   new CairnError(ReservesErrorCode.STORAGE_FAILED, message, {

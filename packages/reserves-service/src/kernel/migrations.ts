@@ -1,16 +1,12 @@
 import { type Migration, migrate as runMigrations } from '@cairn/service-kit/sql'
-import { COMPLIANCE_MIGRATION } from '../compliance/schema.ts'
-import { LEDGER_FREEZE_IDS_MIGRATION, LEDGER_INCREMENTAL_MIGRATION, LEDGER_MIGRATION } from '../ledger/schema.ts'
-import { RECONCILIATION_MIGRATION } from '../reconciliation/schema.ts'
-import { WEBHOOKS_MIGRATION } from '../webhooks/schema.ts'
-import { CHAIN_MIGRATION } from './chain.ts'
 import type { Sql } from './sql.ts'
 
 /**
- * Versioned schema migrations (service-kit's runner: in order, one transaction each, under an advisory
- * lock); applied versions are recorded in `reserves_migrations`. Never edit a published migration: add the next one.
+ * The kernel's schema migrations, 1 to 3: snapshots, levels, users, the audit log, build jobs. The
+ * features add theirs (each in its `schema.ts`, the chain of snapshots in `chain.ts`); `../schema.ts`
+ * lists them all in order. Never edit a published migration: add the next one.
  */
-export const MIGRATIONS: Migration[] = [
+export const KERNEL_MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'snapshots, levels, users, audit',
@@ -104,16 +100,13 @@ ALTER TABLE reserves_levels ADD COLUMN chunk integer NOT NULL DEFAULT 0;
 ALTER TABLE reserves_levels DROP CONSTRAINT reserves_levels_pkey;
 ALTER TABLE reserves_levels ADD PRIMARY KEY (snapshot_id, level, chunk);`,
   },
-  WEBHOOKS_MIGRATION,
-  RECONCILIATION_MIGRATION,
-  COMPLIANCE_MIGRATION,
-  LEDGER_MIGRATION,
-  CHAIN_MIGRATION,
-  LEDGER_INCREMENTAL_MIGRATION,
-  LEDGER_FREEZE_IDS_MIGRATION,
 ]
 
-/** Brings the schema to the latest version; returns the versions it applied. */
-export function migrate(sql: Sql): Promise<number[]> {
-  return runMigrations(sql, MIGRATIONS, { table: 'reserves_migrations', lockId: 707070 })
+/**
+ * Brings the schema to the latest of `migrations` (service-kit's runner: in order, one transaction
+ * each, under an advisory lock; applied versions are recorded in `reserves_migrations`); returns the
+ * versions it applied.
+ */
+export function runReservesMigrations(sql: Sql, migrations: readonly Migration[]): Promise<number[]> {
+  return runMigrations(sql, migrations, { table: 'reserves_migrations', lockId: 707070 })
 }

@@ -4,8 +4,8 @@
 // committed or none is, so a crash at any moment neither loses an event nor announces a change that
 // did not happen. Delivery (worker.ts) reads the rows afterwards, from any instance.
 import { randomBytes } from 'node:crypto'
-import type { Sql } from '../service/sql.ts'
-import { ALL_EVENTS, type WebhookEventBody, type WebhookEventType } from './events.ts'
+import { ALL_EVENTS, type WebhookEventBody, type WebhookEventType } from '@cairn/reserves/webhooks'
+import type { Sql } from './sql.ts'
 
 export interface RecordOptions {
   /** The event id (default `evt_` + 16 random bytes, hex). */

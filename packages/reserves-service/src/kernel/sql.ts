@@ -1,5 +1,5 @@
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
 
 // The seam itself lives in @cairn/service-kit/sql (shared with the arbitrage service).
 export type { Row, Sql } from '@cairn/service-kit/sql'

@@ -4,8 +4,9 @@
 // secret, and one issued a year ahead was minted on a wrong clock (or to outlive a rotation).
 // Identity providers bound both: access tokens live minutes to a day (Okta at most 24 h, Auth0's
 // default 24 h), and `iat`/`nbf` are accepted only within a small clock skew (RFC 7519 §4.1.4–6).
+
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
 
 export interface TokenTimeLimits {
   /** The longest a token may be valid: `exp − iat` (`exp − now` without `iat`). Seconds. */

@@ -2,7 +2,7 @@
 // a server span per request, a child span per SQL statement and transaction (the statement's
 // operation and table, never its parameters: they hold sealed ids and balances), and a span per
 // build attempt (build-runner.ts). With tracing off every hook is skipped: one property check.
-import type { Tracer } from '@cairn/service-kit'
+import { carrierFrom, type Tracer } from '@cairn/service-kit'
 import type { FastifyInstance } from 'fastify'
 import type { Row, Sql } from './sql.ts'
 
@@ -40,7 +40,8 @@ export function traceSql(sql: Sql, tracer: Tracer): Sql {
 
 /**
  * A server span per request (`GET /v1/snapshots/:id`: the route, not the URL, so user ids stay
- * out), made active for the hooks and handler after it, ended with the status code.
+ * out), made active for the hooks and handler after it, ended with the status code. A request
+ * that carries a W3C `traceparent` header continues the caller's trace.
  */
 export function traceRequests(app: FastifyInstance, tracer: Tracer): void {
   if (!tracer.enabled) return
@@ -51,6 +52,7 @@ export function traceRequests(app: FastifyInstance, tracer: Tracer): void {
       `${req.method} ${route}`,
       { 'http.request.method': req.method, 'http.route': route, 'cairn.request_id': req.id },
       'server',
+      carrierFrom(req.headers),
     )
     if (!span) return done()
     spans.set(req, span)

@@ -1,8 +1,9 @@
 // Input of the webhook routes, checked at the edge: every refusal is a 400 saying what to fix.
+
+import { ReservesErrorCode } from '@cairn/reserves'
+import { ALL_EVENTS, WEBHOOK_EVENT_TYPES } from '@cairn/reserves/webhooks'
 import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
-import { ReservesErrorCode } from '../errors.ts'
-import { ALL_EVENTS, WEBHOOK_EVENT_TYPES } from './events.ts'
 
 const KNOWN = new Set<string>([...WEBHOOK_EVENT_TYPES, ALL_EVENTS])
 

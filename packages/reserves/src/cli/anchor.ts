@@ -16,9 +16,9 @@ import {
 } from '../anchor/registry.ts'
 import { type KeySource, loadSigner } from '../anchor/signer.ts'
 import { ReservesErrorCode } from '../errors.ts'
+import type { SnapshotFile } from '../tree-dir/format.ts'
 import type { ProofV1 } from '../verifier/proof.ts'
 import { readArgFile } from './read-arg-file.ts'
-import type { SnapshotFile } from './tree-dir.ts'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
 const bad = (message: string, hint?: string) =>

@@ -4,16 +4,11 @@ import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { checkAnchor } from '../anchor/anchor.ts'
 import { ReservesErrorCode } from '../errors.ts'
-import { checkHmacSecret, signToken } from '../service/auth.ts'
-import { buildTreeDir } from '../tree/dir-build.ts'
-import { proofFromTreeDir } from '../tree/dir-proof.ts'
+import { buildTreeDir } from '../tree-dir/build.ts'
+import { proofFromTreeDir } from '../tree-dir/proof.ts'
 import type { ProofV1 } from '../verifier/proof.ts'
 import { verifyProof } from '../verifier/verify.ts'
-import { registerAnchor, verifyAgainstRegistry } from './anchor.ts'
-import { registerBackup } from './backup.ts'
-import { readArgFile } from './read-arg-file.ts'
-import { registerReport } from './report.ts'
-import { registerServe } from './serve.ts'
+import { verifyAgainstRegistry } from './anchor.ts'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
 
@@ -37,12 +32,8 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Registers `cairn reserves …` (build, proof, verify, anchor, registry, token, serve, audit) on a commander program. */
-export function registerReserves(program: Command): void {
-  const r = program
-    .command('reserves')
-    .description('Proof of liabilities: build Merkle sum trees, issue and verify proofs')
-
+/** Registers `build`, `proof` and `verify` (of `cairn reserves …`) on `r`: a tree and its proofs, without the service. */
+export function registerTreeCommands(r: Command): void {
   r.command('build')
     .description('Build a snapshot tree from CSV (userId,SYM,…) or NDJSON')
     .requiredOption('--input <file>', 'CSV with a header, or .ndjson/.jsonl (then --currencies is required)')
@@ -124,23 +115,4 @@ export function registerReserves(program: Command): void {
       for (const [i, c] of p.currencies.entries())
         out(`  ${c.symbol}: ${p.balances[c.symbol]} of total ${p.root.balances[i]}`)
     })
-
-  r.command('token')
-    .description('Mint an HS256 JWT for the service')
-    .requiredOption('--role <role>', 'admin, auditor or user')
-    .requiredOption('--sub <sub>', 'subject (the user id for role user)')
-    .requiredOption('--secret-file <file>', 'the HS256 secret the service uses')
-    .option('--ttl <seconds>', 'lifetime', '3600')
-    .action((o: { role: string; sub: string; secretFile: string; ttl: string }) => {
-      if (!['admin', 'auditor', 'user'].includes(o.role))
-        throw bad(`unknown role ${o.role}`, 'use admin, auditor or user')
-      const secret = new Uint8Array(readArgFile('--secret-file', o.secretFile))
-      checkHmacSecret(secret, `--secret-file ${o.secretFile}`)
-      out(signToken(secret, { sub: o.sub, role: o.role as 'admin', ttlSeconds: Number(o.ttl) }))
-    })
-
-  registerAnchor(r)
-  registerServe(r)
-  registerReport(r)
-  registerBackup(r)
 }

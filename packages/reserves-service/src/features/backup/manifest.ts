@@ -1,6 +1,6 @@
 // What a backup says about itself: written beside the data in the archive, checked before a restore
 // writes anything, and compared with the restored database before it replaces the datadir.
-import type { Sql } from '../service/sql.ts'
+import type { Sql } from '../../kernel/sql.ts'
 
 export const BACKUP_FORMAT = 'cairn-reserves-backup/1'
 

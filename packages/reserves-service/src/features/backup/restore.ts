@@ -15,11 +15,12 @@ import {
   writeSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
+import type { Migration } from '@cairn/service-kit/sql'
 import { CairnError, fsyncDir } from '@cairn/utils'
-import { type AtRestKey, open } from '../service/at-rest.ts'
-import { verifyStoredAudit } from '../service/audit.ts'
-import { MIGRATIONS, migrate } from '../service/migrations.ts'
-import type { Sql } from '../service/sql.ts'
+import { type AtRestKey, open } from '../../kernel/at-rest.ts'
+import { verifyStoredAudit } from '../../kernel/audit.ts'
+import { runReservesMigrations } from '../../kernel/migrations.ts'
+import type { Sql } from '../../kernel/sql.ts'
 import { unpackBackup } from './archive.ts'
 import { BackupErrorCode } from './errors.ts'
 import { processesUsing } from './in-use.ts'
@@ -42,6 +43,8 @@ export interface RestoreModules {
   /** Opens PGlite on a directory (the CLI: in this process). */
   openPglite: (dir: string) => Promise<Sql>
   now: () => Date
+  /** The service's schema (src/schema.ts): applied on top of the backup's, and its latest version the newest a backup may have. */
+  migrations: readonly Migration[]
 }
 
 export interface RestoreResult {
@@ -77,8 +80,13 @@ function writeFiles(dir: string, files: readonly TarEntry[]): void {
 }
 
 /** Checks, opens and compares the restored copy; throws VERIFY_FAILED with what differs. */
-async function verifyCopy(sql: Sql, m: BackupManifest, key: AtRestKey | null): Promise<{ migrated: number[] }> {
-  const migrated = await migrate(sql)
+async function verifyCopy(
+  sql: Sql,
+  m: BackupManifest,
+  key: AtRestKey | null,
+  migrations: readonly Migration[],
+): Promise<{ migrated: number[] }> {
+  const migrated = await runReservesMigrations(sql, migrations)
   const now = await summarizeDatabase(sql)
   const diffs = compareSnapshots(m.snapshots, now.snapshots)
   if (diffs.length > 0)
@@ -123,7 +131,7 @@ async function verifyCopy(sql: Sql, m: BackupManifest, key: AtRestKey | null): P
 /** Verifies the archive, restores it beside DATADIR/pgdata, checks it, then moves it in place. */
 export async function restoreBackup(o: RestoreOptions, m: RestoreModules): Promise<RestoreResult> {
   const { manifest, files } = await unpackBackup(o.archive, o.from)
-  const latest = Math.max(...MIGRATIONS.map((x) => x.version))
+  const latest = Math.max(...m.migrations.map((x) => x.version))
   if (manifest.schemaVersion > latest)
     throw verifyFailed(
       `${o.from} has schema version ${manifest.schemaVersion}; this cairn knows up to ${latest}`,
@@ -151,7 +159,7 @@ export async function restoreBackup(o: RestoreOptions, m: RestoreModules): Promi
     writeFiles(tmp, files)
     const sql = await m.openPglite(tmp)
     try {
-      checked = await verifyCopy(sql, manifest, o.key)
+      checked = await verifyCopy(sql, manifest, o.key, m.migrations)
     } finally {
       await sql.close()
     }

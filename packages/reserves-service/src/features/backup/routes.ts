@@ -5,9 +5,9 @@
 import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
-import { appendAudit } from '../service/audit.ts'
-import type { Principal, Role } from '../service/auth.ts'
-import type { Sql } from '../service/sql.ts'
+import { appendAudit } from '../../kernel/audit.ts'
+import type { Principal, Role } from '../../kernel/auth.ts'
+import type { Sql } from '../../kernel/sql.ts'
 import { BackupErrorCode } from './errors.ts'
 import { createBackupMetrics } from './metrics.ts'
 import { takeBackup } from './take.ts'
@@ -25,7 +25,7 @@ export interface BackupRouteDeps {
   clockMs?: () => number
 }
 
-export function registerBackupRoutes(app: FastifyInstance, d: BackupRouteDeps): void {
+export async function backupRoutes(app: FastifyInstance, d: BackupRouteDeps): Promise<void> {
   const metrics = createBackupMetrics(d.registry)
   const clock = d.clockMs ?? Date.now
   let running = false

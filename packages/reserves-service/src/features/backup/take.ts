@@ -5,7 +5,7 @@
 // through SQL. The files are a consistent, cleanly checkpointed image; the summary in the manifest
 // is read in the same transaction. The service's other queries wait meanwhile (~1 s per 30 MB).
 import { CairnError } from '@cairn/utils'
-import type { Sql } from '../service/sql.ts'
+import type { Sql } from '../../kernel/sql.ts'
 import { DataWriter, packManifest } from './archive.ts'
 import { BackupErrorCode } from './errors.ts'
 import { type BackupManifest, type DatabaseSummary, summarizeDatabase } from './manifest.ts'

@@ -8,14 +8,11 @@
 import { createHash } from 'node:crypto'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ReservesErrorCode } from '@cairn/reserves'
+import type { HashFn } from '@cairn/reserves/verifier'
+import { addBalancesInto, encodeBalances, fromHex, nodeHash, portableHash, toHex } from '@cairn/reserves/verifier'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { SnapshotInfo, SnapshotStore } from '../service/store.ts'
-import { nodeHash } from '../verifier/encoding.ts'
-import type { HashFn } from '../verifier/hash.ts'
-import { portableHash } from '../verifier/hash.ts'
-import { fromHex, toHex } from '../verifier/hex.ts'
-import { addBalancesInto, encodeBalances } from '../verifier/u128.ts'
+import type { SnapshotInfo, SnapshotStore } from '../../kernel/store.ts'
 
 /** Leaves read per page. */
 const PAGE = 10_000

@@ -6,8 +6,8 @@
 // Each new pruning covers the earlier checkpoints (they fall in the pruned range); the newest one
 // always follows the range it accounts for.
 import { createHash } from 'node:crypto'
-import { type AuditCheck, type AuditEntry, appendAudit, auditHash, verifyAuditChain } from '../service/audit.ts'
-import type { Row, Sql } from '../service/sql.ts'
+import { type AuditCheck, type AuditEntry, appendAudit, auditHash, verifyAuditChain } from '../../kernel/audit.ts'
+import type { Row, Sql } from '../../kernel/sql.ts'
 
 /** The audit lock of service/audit.ts (appendAudit takes it in its transaction). */
 const AUDIT_LOCK = 707071

@@ -2,8 +2,8 @@
 // entries), the report signing key, and what auditors may read. Validated once, with errors that
 // name the flag (or option field) and say what to give instead.
 import type { KeyObject } from 'node:crypto'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
 
 /** How long things are kept; null: no limit of that kind. */
 export interface RetentionLimits {

@@ -1,8 +1,8 @@
 // The Ed25519 key that signs auditor reports: a PKCS#8 PEM file (`openssl genpkey -algorithm
 // ed25519 -out report.key`) or 32 bytes as 64 hex characters (a raw seed).
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
 import type { ReportKey } from './options.ts'
 
 /** DER of a PKCS#8 Ed25519 private key before its 32-byte seed. */

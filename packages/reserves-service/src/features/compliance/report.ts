@@ -6,15 +6,12 @@
 // The service signs the report's canonical JSON with its Ed25519 report key; anyone holding the
 // public key checks it (verifyReport, `cairn reserves report verify`).
 import { randomBytes, sign, verify } from 'node:crypto'
+import { ReservesErrorCode, randomBelow, seededRandom } from '@cairn/reserves'
+import { verifyProof } from '@cairn/reserves/verifier'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import { publicSummary } from '../reconciliation/routes.ts'
-import type { ReconciliationRuns } from '../reconciliation/runs.ts'
-import type { AtRestKey } from '../service/at-rest.ts'
-import type { Sql } from '../service/sql.ts'
-import type { SnapshotStore } from '../service/store.ts'
-import { randomBelow, seededRandom } from '../tree/random.ts'
-import { verifyProof } from '../verifier/verify.ts'
+import type { AtRestKey } from '../../kernel/at-rest.ts'
+import type { Sql } from '../../kernel/sql.ts'
+import type { SnapshotStore } from '../../kernel/store.ts'
 import { verifyAuditWithCheckpoint } from './audit-checkpoint.ts'
 import type { ReportKey } from './options.ts'
 import { keyIdOf, publicKeyFromHex } from './report-key.ts'
@@ -127,7 +124,8 @@ export interface ReportDeps {
   sql: Sql
   key: AtRestKey
   store: SnapshotStore
-  runs: ReconciliationRuns
+  /** The public summary of the newest completed reconciliation of a snapshot (null: none); the service gives the reconciliation feature's. */
+  reconciliation: (snapshotId: string) => Promise<Record<string, unknown> | null>
   reportKey: ReportKey | null
   clockMs: () => number
 }
@@ -171,7 +169,7 @@ export async function buildReport(
     },
     totals: s.currencies.map((c, i) => ({ symbol: c.symbol, decimals: c.decimals, amount: s.root!.balances[i]! })),
     anchor: s.anchor,
-    reconciliation: publicSummary(await d.runs.latest(id, { completedOnly: true })),
+    reconciliation: await d.reconciliation(id),
     samples: {
       seed,
       requested: opts.samples,

@@ -12,9 +12,9 @@
 // Audit entries are pruned with a checkpoint (audit-checkpoint.ts). Instances racing on the same
 // snapshot write the same archive files; the conditional UPDATE lets one of them retire it.
 import type { Logger } from '@cairn/utils'
-import { appendAudit } from '../service/audit.ts'
-import type { Sql } from '../service/sql.ts'
-import type { SnapshotStore } from '../service/store.ts'
+import { appendAudit } from '../../kernel/audit.ts'
+import type { Sql } from '../../kernel/sql.ts'
+import type { SnapshotStore } from '../../kernel/store.ts'
 import { archiveAudit, archiveSnapshot } from './archive.ts'
 import { type AuditPruned, pruneAudit } from './audit-checkpoint.ts'
 import type { ComplianceMetrics } from './metrics.ts'

@@ -1,7 +1,7 @@
 import type { Migration } from '@cairn/service-kit/sql'
 
 /**
- * Migration 6 (listed in service/migrations.ts): erasures and retired snapshots.
+ * Migration 6 (listed in src/schema.ts): erasures and retired snapshots.
  *
  * - `reserves_erasures`: one row per snapshot a user was erased from (GDPR erasure). `ref` is the
  *   audit log's keyed ref of the user in that snapshot (the first 16 bytes of

@@ -3,10 +3,11 @@
 // retention policy retired. Held in memory — checking costs no query per proof — updated at once
 // by this instance's erasures and retention runs, and from the database every `refreshMs` for
 // what other instances did.
+
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError, type Logger } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import { type AtRestKey, userKey } from '../service/at-rest.ts'
-import type { Sql } from '../service/sql.ts'
+import { type AtRestKey, userKey } from '../../kernel/at-rest.ts'
+import type { Sql } from '../../kernel/sql.ts'
 
 /** The audit log's keyed ref of a user in a snapshot (16 bytes of the users table's lookup key, hex). */
 export function userRef(key: AtRestKey, snapshotId: string, userId: string): string {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { bundleForBrowser } from '../web/bundle.ts'
+import { bundleForBrowser } from '@cairn/reserves/web'
 
 const entry = new URL('./ui/main.ts', import.meta.url).pathname
 

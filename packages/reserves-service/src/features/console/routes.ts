@@ -3,9 +3,9 @@
 // belongs to. Everything the console shows comes from the API's own routes, with the operator's
 // credential: the API enforces the roles, the console only hides what a role cannot use.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Principal, Role } from '../service/auth.ts'
-import { etagMatches } from '../service/compress.ts'
-import { etagOf } from '../service/proof-cache.ts'
+import type { Principal, Role } from '../../kernel/auth.ts'
+import { etagMatches } from '../../kernel/compress.ts'
+import { etagOf } from '../../kernel/proof-cache.ts'
 import { bundleConsole, consoleAsset } from './bundle.ts'
 
 export interface ConsoleRouteDeps {
@@ -32,7 +32,7 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ')
 
-export function registerConsoleRoutes(app: FastifyInstance, d: ConsoleRouteDeps): void {
+export async function consoleRoutes(app: FastifyInstance, d: ConsoleRouteDeps): Promise<void> {
   const send = (req: FastifyRequest, reply: FastifyReply, body: string, type: string) => {
     const tag = etagOf(body)
     reply.header('content-security-policy', CONSOLE_CSP).header('cache-control', 'no-cache').header('etag', tag)

@@ -3,13 +3,14 @@
 // their proof is. Paged over snapshots (as `GET /v1/snapshots` is): a page may hold fewer items
 // than snapshots scanned; `next` continues the scan. Balances come from the user's own proofs
 // (the proof cache's, or read from the stored levels), never from another table.
+
+import { ReservesErrorCode } from '@cairn/reserves'
+import type { ProofV1 } from '@cairn/reserves/verifier'
 import { CairnError } from '@cairn/utils'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { ReservesErrorCode } from '../errors.ts'
-import type { Principal, Role } from '../service/auth.ts'
-import type { SnapshotStore } from '../service/store.ts'
-import type { ProofV1 } from '../verifier/proof.ts'
+import type { Principal, Role } from '../../kernel/auth.ts'
+import type { SnapshotStore } from '../../kernel/store.ts'
 
 export interface HistoryRouteDeps {
   store: SnapshotStore
@@ -40,7 +41,7 @@ const HistoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 })
 
-export function registerHistoryRoutes(app: FastifyInstance, deps: HistoryRouteDeps): void {
+export async function historyRoutes(app: FastifyInstance, deps: HistoryRouteDeps): Promise<void> {
   const { store, proof, guard, who } = deps
   app.get('/v1/me/history', guard(['user']), async (req) => {
     const q = HistoryQuery.safeParse(req.query)

@@ -4,9 +4,9 @@
 // progress" (until then) or 409 "other parameters". The rules are those of idempotency keys
 // (IETF draft-ietf-httpapi-idempotency-key-header: a repeat while the first runs is a 409).
 import { createHash } from 'node:crypto'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { Sql } from '../service/sql.ts'
+import type { Sql } from '../../kernel/sql.ts'
 
 /** What a freeze answered (202), replayed to a repeat with the same parameters. */
 export type FreezeAnswer = Record<string, unknown>

@@ -6,16 +6,16 @@
 // allows one unacknowledged message (max_ack_pending 1), so batches apply in the stream's order
 // however many instances share the durable, and a nak'ed batch holds back the ones after it.
 
-import { openJetStream, WakeableSleep } from '@cairn/service-kit'
+import { ReservesErrorCode } from '@cairn/reserves'
+import { backoffDelayMs } from '@cairn/reserves/webhooks'
+import { carrierFrom, noopTracer, openJetStream, type Tracer, WakeableSleep } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { Consumer, JsMsg, NatsConnection } from 'nats'
 import type { Counter, Registry } from 'prom-client'
-import { ReservesErrorCode } from '../errors.ts'
-import type { AtRestKey } from '../service/at-rest.ts'
-import { appendAudit } from '../service/audit.ts'
-import type { Sql } from '../service/sql.ts'
-import { backoffDelayMs } from '../webhooks/backoff.ts'
-import { parseInput } from '../webhooks/validate.ts'
+import type { AtRestKey } from '../../kernel/at-rest.ts'
+import { appendAudit } from '../../kernel/audit.ts'
+import type { Sql } from '../../kernel/sql.ts'
+import { parseInput } from '../../kernel/validate.ts'
 import { Batch } from './batch.ts'
 import { createLedgerNatsMetrics, type LEDGER_NATS_OUTCOMES } from './metrics.ts'
 import { type LedgerChange, LedgerStore } from './store.ts'
@@ -74,6 +74,8 @@ export interface LedgerNatsModules {
   clockMs?: () => number
   /** A number in [0, 1) for the retry jitter (default Math.random). */
   random?: () => number
+  /** A consumer span per batch, joining the trace of the publisher's `traceparent` header (default: none). */
+  tracer?: Tracer
 }
 
 export class LedgerNatsConsumer {
@@ -144,6 +146,7 @@ export class LedgerNatsConsumer {
     return new LedgerNatsConsumer(o, nc, consumer, {
       clockMs: Date.now,
       random: Math.random,
+      tracer: noopTracer,
       ...modules,
       batches,
     })
@@ -201,13 +204,19 @@ export class LedgerNatsConsumer {
     let outcome: LedgerNatsOutcome
     try {
       const changes = this.parse(msg, msgId)
-      const answer = await this.store.apply(changes, {
-        actor: this.actor,
-        role: 'system',
-        requestId: `nats:${at.stream}:${at.streamSeq}`,
-        idempotencyKey: msgId,
-        at: new Date(this.m.clockMs()),
-      })
+      const answer = await this.m.tracer.span(
+        'ledger.batch',
+        { 'messaging.system': 'nats', 'messaging.destination.name': this.o.subject, 'ledger.changes': changes.length },
+        () =>
+          this.store.apply(changes, {
+            actor: this.actor,
+            role: 'system',
+            requestId: `nats:${at.stream}:${at.streamSeq}`,
+            idempotencyKey: msgId,
+            at: new Date(this.m.clockMs()),
+          }),
+        { kind: 'consumer', parent: carrierFrom(msg.headers) },
+      )
       outcome = answer.replayed ? 'replayed' : 'applied'
       // Counted before the ack: whoever sees the message done (the stream's pending count) sees it counted.
       this.m.batches.inc({ outcome })

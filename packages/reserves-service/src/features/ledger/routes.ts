@@ -2,22 +2,21 @@
 // (or set values, or removals), each batch whole or not at all and at most once per idempotency
 // key; a freeze cuts the ledger between two batches into a snapshot and queues its build.
 import { randomBytes } from 'node:crypto'
+import type { LiabilityEntry } from '@cairn/reserves'
+import { BUILD_MAX_DEPTH, checkCurrencies, depthFor, ReservesErrorCode } from '@cairn/reserves'
+import { isU128 } from '@cairn/reserves/verifier'
 import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
-import { ReservesErrorCode } from '../errors.ts'
-import { type AtRestKey, userKey } from '../service/at-rest.ts'
-import { appendAudit } from '../service/audit.ts'
-import type { Principal, Role } from '../service/auth.ts'
-import { INPUT_PART, sealPart } from '../service/build-input.ts'
-import { placeOf, usersByKey } from '../service/chain.ts'
-import { builtBase, queueNext } from '../service/next-snapshot.ts'
-import { checkNewId, type QueueBuildDeps, queueBuild } from '../service/queue-build.ts'
-import type { LiabilityEntry } from '../tree/build.ts'
-import { BUILD_MAX_DEPTH, checkCurrencies, depthFor } from '../tree/build.ts'
-import { isU128 } from '../verifier/u128.ts'
-import { parseInput } from '../webhooks/validate.ts'
+import { INPUT_PART, sealPart } from '../../jobs/build-input.ts'
+import { builtBase, queueNext } from '../../jobs/next-snapshot.ts'
+import { checkNewId, type QueueBuildDeps, queueBuild } from '../../jobs/queue-build.ts'
+import { type AtRestKey, userKey } from '../../kernel/at-rest.ts'
+import { appendAudit } from '../../kernel/audit.ts'
+import type { Principal, Role } from '../../kernel/auth.ts'
+import { placeOf, usersByKey } from '../../kernel/chain.ts'
+import { parseInput } from '../../kernel/validate.ts'
 import { Batch } from './batch.ts'
 import { answerFreezeId, type FreezeAnswer, freezeRequestHash, releaseFreezeId, reserveFreezeId } from './freeze-ids.ts'
 import { createLedgerMetrics } from './metrics.ts'
@@ -58,7 +57,7 @@ const Freeze = z
   .strict()
 const IDEMPOTENCY = /^[\x21-\x7e]{1,200}$/
 
-export function registerLedgerRoutes(app: FastifyInstance, d: LedgerRouteDeps): void {
+export async function ledgerRoutes(app: FastifyInstance, d: LedgerRouteDeps): Promise<void> {
   const { store, guard, who } = d
   const { changes, freezes } = createLedgerMetrics(d.registry)
 

@@ -1,7 +1,7 @@
 import type { Migration } from '@cairn/service-kit/sql'
 
 /**
- * Migration 7 (listed in service/migrations.ts): the live ledger of balances.
+ * Migration 7 (listed in src/schema.ts): the live ledger of balances.
  *
  * - `reserves_ledger_state`: one row — the ledger's currencies (fixed once set) and `seq`, the
  *   number of the last change batch. Every writer and every freeze locks it (FOR UPDATE): batches
@@ -49,7 +49,7 @@ CREATE TABLE reserves_ledger_cuts (
 }
 
 /**
- * Migration 9 (listed in service/migrations.ts): what a freeze with a base reads to list the
+ * Migration 9 (listed in src/schema.ts): what a freeze with a base reads to list the
  * changes since that base without opening the whole ledger.
  *
  * - `reserves_ledger.version` is already the number of the batch that last wrote the row (its
@@ -78,7 +78,7 @@ CREATE TABLE reserves_ledger_freezes (
 }
 
 /**
- * Migration 10 (listed in service/migrations.ts): freeze ids reserved before anything is cut
+ * Migration 10 (listed in src/schema.ts): freeze ids reserved before anything is cut
  * (freeze-ids.ts). A freeze inserts its id here first, with a hash of its parameters; a repeat of
  * the id finds the row: the first freeze's answer (same parameters, once it has one), "in
  * progress" (409, until it has one) or "other parameters" (409). `answer` is null while the freeze

@@ -2,15 +2,14 @@
 // under the state row's lock, and cut for a snapshot. Ids and balances are sealed at rest (bound
 // to the row's lookup key); the database never holds them in the clear.
 import { createHash } from 'node:crypto'
+import type { LiabilityEntry, RowError } from '@cairn/reserves'
+import { ReservesErrorCode } from '@cairn/reserves'
+import type { Currency } from '@cairn/reserves/verifier'
+import { isU128, parseAmount } from '@cairn/reserves/verifier'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { RowError } from '../input/rows.ts'
-import { type AtRestKey, open, seal, userKey } from '../service/at-rest.ts'
-import { appendAudit } from '../service/audit.ts'
-import type { Sql } from '../service/sql.ts'
-import type { LiabilityEntry } from '../tree/build.ts'
-import type { Currency } from '../verifier/proof.ts'
-import { isU128, parseAmount } from '../verifier/u128.ts'
+import { type AtRestKey, open, seal, userKey } from '../../kernel/at-rest.ts'
+import { appendAudit } from '../../kernel/audit.ts'
+import type { Sql } from '../../kernel/sql.ts'
 
 /** One change, as the API takes it: amounts are decimal strings in the currency's smallest unit. */
 export type LedgerChange =

@@ -2,9 +2,9 @@
 // at the snapshot's decimals) against the declared assets summed per currency. Every chain is read
 // at one block, fixed at the start (its block number read once), so a run sees one state per
 // chain; a read that fails fails the whole run — a partial sum would understate the assets.
-import type { Currency } from '../verifier/proof.ts'
+import type { Currency } from '@cairn/reserves/verifier'
 import { type CurrencyBalance, compareCurrency, type ScaledAmount } from './ratio.ts'
-import { type ChainReader, type RpcMethod, readFailed } from './rpc.ts'
+import { type AssetChainClient, type RpcMethod, readFailed } from './rpc.ts'
 import type { LoadedSource } from './sources.ts'
 
 /** A source's contribution to a run. */
@@ -53,7 +53,7 @@ export interface ReconcileInput {
 
 export interface ReconcileModules {
   /** A reader for a chain's endpoint. */
-  reader: (url: string) => ChainReader
+  reader: (url: string) => AssetChainClient
   onRpcError?: (method: RpcMethod) => void
 }
 

@@ -1,15 +1,16 @@
 // The reconciliation routes: declared asset sources (admin changes them, every change audited in
 // its transaction; admin and auditor read them), runs requested (admin) and read (admin, auditor).
 // The public face of a run is in the snapshot's public anchor answer (publicSummary).
+
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
-import { ReservesErrorCode } from '../errors.ts'
-import { appendAudit } from '../service/audit.ts'
-import type { Principal, Role } from '../service/auth.ts'
-import type { Sql } from '../service/sql.ts'
-import type { SnapshotStore } from '../service/store.ts'
-import { parseInput as parseWith } from '../webhooks/validate.ts'
+import { appendAudit } from '../../kernel/audit.ts'
+import type { Principal, Role } from '../../kernel/auth.ts'
+import type { Sql } from '../../kernel/sql.ts'
+import type { SnapshotStore } from '../../kernel/store.ts'
+import { parseInput as parseWith } from '../../kernel/validate.ts'
 import { type ReconciliationRun, type ReconciliationRuns, runUnknown } from './runs.ts'
 import type { AssetSources } from './sources.ts'
 import { CreateSource, RunQuery, RunRequest, UpdateSource } from './validate.ts'
@@ -61,7 +62,7 @@ export function publicSummary(run: ReconciliationRun | null): Record<string, unk
   }
 }
 
-export function registerReconciliationRoutes(app: FastifyInstance, d: ReconciliationRouteDeps): void {
+export async function reconciliationRoutes(app: FastifyInstance, d: ReconciliationRouteDeps): Promise<void> {
   const { sql, sources, runs, who } = d
   const admin = d.guard(['admin'])
   const staff = d.guard(['admin', 'auditor'])

@@ -3,8 +3,10 @@
 // run, then every balance at that block — a run sees one consistent state per chain. Any failure
 // (no answer within the timeout, an HTTP error, a JSON-RPC error, a malformed result) is a
 // RESERVES_RECONCILIATION_READ_FAILED naming the method and the endpoint's origin, never a zero.
+
+import { ReservesErrorCode } from '@cairn/reserves'
+import { activeTraceContext, setTraceHeaders } from '@cairn/service-kit'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
 
 /** The JSON-RPC methods a run calls (the RPC error counter's `method` label). */
 export const RPC_METHODS = ['eth_chainId', 'eth_blockNumber', 'eth_getBalance', 'eth_call'] as const
@@ -33,18 +35,18 @@ export const readFailed = (method: string, url: string, why: string, cause?: unk
 const QUANTITY = /^0x(0|[1-9a-f][0-9a-f]*)$/i
 const DATA_WORD = /^0x[0-9a-f]{64}$/i
 
-export interface ChainReaderOptions {
+export interface AssetChainClientOptions {
   /** Longest wait for one answer, ms. */
   timeoutMs: number
 }
 
-/** One chain's endpoint. */
-export class ChainReader {
+/** One chain's JSON-RPC endpoint, read for the custodian's assets (balances, token balances); not `@cairn/chain`'s ChainReader. */
+export class AssetChainClient {
   private nextId = 1
 
   constructor(
     readonly url: string,
-    private readonly opts: ChainReaderOptions,
+    private readonly opts: AssetChainClientOptions,
     /** Called with the method of every failed call (the metrics). */
     private readonly onError: (method: RpcMethod) => void = () => {},
   ) {}
@@ -92,7 +94,8 @@ export class ChainReader {
     try {
       const res = await fetch(this.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // the active span's W3C trace context: the node's span of this call joins the trace
+        headers: traceHeaders({ 'content-type': 'application/json' }),
         body: JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method, params }),
         signal: AbortSignal.timeout(this.opts.timeoutMs),
         redirect: 'error',
@@ -120,4 +123,18 @@ export class ChainReader {
     }
     return body.result as T
   }
+}
+
+/** `base` and the active span's W3C trace context (`traceparent`, `tracestate`) when one is active. */
+function traceHeaders(base: Record<string, string>): Record<string, string> {
+  const headers = { ...base }
+  setTraceHeaders(
+    {
+      set: (name, value) => {
+        headers[name] = value
+      },
+    },
+    activeTraceContext(),
+  )
+  return headers
 }

@@ -4,9 +4,9 @@
 // still holds it (`attempts` is the fencing token) — in the transaction that writes the audit entry
 // and the outbox events. A run whose worker died is claimed again once its lease runs out.
 import { randomBytes } from 'node:crypto'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { Row, Sql } from '../service/sql.ts'
+import type { Row, Sql } from '../../kernel/sql.ts'
 import type { ReconciliationResult } from './reconcile.ts'
 
 export type RunState = 'queued' | 'running' | 'ok' | 'shortfall' | 'failed'

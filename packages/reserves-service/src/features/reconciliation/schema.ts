@@ -1,7 +1,7 @@
 import type { Migration } from '@cairn/service-kit/sql'
 
 /**
- * Migration 5 (listed in service/migrations.ts): the declared assets and the reconciliation runs.
+ * Migration 5 (listed in src/schema.ts): the declared assets and the reconciliation runs.
  *
  * - `reserves_asset_sources`: what the custodian declares it holds. `onchain`: an address on an
  *   EVM chain (its native balance, or an ERC-20's `balanceOf` when `token` is set) read over the

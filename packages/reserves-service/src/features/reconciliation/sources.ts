@@ -2,10 +2,10 @@
 // run) and off-chain holdings (an amount someone attests, as of a date). The RPC URL is sealed with
 // the at-rest key (providers put API keys in it); the API and the audit log show its origin only.
 import { randomBytes } from 'node:crypto'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import { type AtRestKey, open, seal } from '../service/at-rest.ts'
-import type { Row, Sql } from '../service/sql.ts'
+import { type AtRestKey, open, seal } from '../../kernel/at-rest.ts'
+import type { Row, Sql } from '../../kernel/sql.ts'
 import { formatDecimal, parseDecimal } from './ratio.ts'
 import { originOf } from './rpc.ts'
 import type { CreateSourceInput, UpdateSourceInput } from './validate.ts'

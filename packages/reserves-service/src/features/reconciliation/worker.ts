@@ -7,13 +7,13 @@
 
 import { WakeableSleep } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
-import { appendAudit } from '../service/audit.ts'
-import type { Sql } from '../service/sql.ts'
-import type { SnapshotStore } from '../service/store.ts'
-import { recordEvent } from '../webhooks/outbox.ts'
+import { appendAudit } from '../../kernel/audit.ts'
+import { recordEvent } from '../../kernel/outbox.ts'
+import type { Sql } from '../../kernel/sql.ts'
+import type { SnapshotStore } from '../../kernel/store.ts'
 import type { ReconciliationMetrics } from './metrics.ts'
 import { type ReconciliationResult, reconcile } from './reconcile.ts'
-import { ChainReader } from './rpc.ts'
+import { AssetChainClient } from './rpc.ts'
 import type { ClaimedRun, ReconciliationRuns } from './runs.ts'
 import type { AssetSources } from './sources.ts'
 
@@ -169,7 +169,7 @@ export class ReconciliationWorker {
           },
           {
             reader: (url) =>
-              new ChainReader(url, { timeoutMs: this.opts.rpcTimeoutMs }, (method) =>
+              new AssetChainClient(url, { timeoutMs: this.opts.rpcTimeoutMs }, (method) =>
                 metrics.rpcErrors.inc({ method }),
               ),
             onRpcError: (method) => metrics.rpcErrors.inc({ method }),

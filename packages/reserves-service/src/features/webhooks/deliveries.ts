@@ -4,9 +4,10 @@
 // taken over cannot record its late answer), and a lease left by a dead worker runs out, after
 // which the row is claimed again: at-least-once, the receiver deduplicating on the event id.
 // Times are the database's (`now()`), so instances' clocks do not matter.
+
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import type { Row, Sql } from '../service/sql.ts'
+import type { Row, Sql } from '../../kernel/sql.ts'
 
 export type DeliveryState = 'pending' | 'delivered' | 'dead'
 

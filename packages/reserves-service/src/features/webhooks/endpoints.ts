@@ -2,10 +2,10 @@
 // a secret generated here, shown once (at creation and at each rotation) and kept sealed with the
 // at-rest key — the service must sign with it, so it is encrypted, not hashed.
 import { randomBytes } from 'node:crypto'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { CairnError } from '@cairn/utils'
-import { ReservesErrorCode } from '../errors.ts'
-import { type AtRestKey, open, seal } from '../service/at-rest.ts'
-import type { Row, Sql } from '../service/sql.ts'
+import { type AtRestKey, open, seal } from '../../kernel/at-rest.ts'
+import type { Row, Sql } from '../../kernel/sql.ts'
 
 export interface WebhookEndpoint {
   id: string

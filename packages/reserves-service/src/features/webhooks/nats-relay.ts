@@ -5,12 +5,12 @@
 // same rows) publishes them again, and JetStream drops the duplicate within its window; consumers
 // deduplicate on the id beyond it, as webhook receivers do.
 
+import { ReservesErrorCode } from '@cairn/reserves'
 import { openJetStream, WakeableSleep } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import { type JetStreamClient, type NatsConnection, StringCodec } from 'nats'
 import type { Counter, Registry } from 'prom-client'
-import { ReservesErrorCode } from '../errors.ts'
-import type { Sql } from '../service/sql.ts'
+import type { Sql } from '../../kernel/sql.ts'
 import { createNatsEventMetrics } from './metrics.ts'
 
 export interface NatsRelayOptions {

@@ -2,12 +2,12 @@
 // rotated; deliveries listed (the dead-letter list is `state=dead`) and redelivered. Every change
 // is in the audit log, in the transaction that makes it; secrets never are.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { appendAudit } from '../service/audit.ts'
-import type { Principal, Role } from '../service/auth.ts'
-import type { Sql } from '../service/sql.ts'
+import { appendAudit } from '../../kernel/audit.ts'
+import type { Principal, Role } from '../../kernel/auth.ts'
+import type { Sql } from '../../kernel/sql.ts'
+import { CreateWebhook, DeliveryQuery, parseInput, RotateSecret, UpdateWebhook } from '../../kernel/validate.ts'
 import type { Deliveries } from './deliveries.ts'
 import type { WebhookEndpoints } from './endpoints.ts'
-import { CreateWebhook, DeliveryQuery, parseInput, RotateSecret, UpdateWebhook } from './validate.ts'
 
 export interface WebhookRouteDeps {
   sql: Sql
@@ -23,7 +23,7 @@ export interface WebhookRouteDeps {
   wake: () => void
 }
 
-export function registerWebhookRoutes(app: FastifyInstance, d: WebhookRouteDeps): void {
+export async function webhookRoutes(app: FastifyInstance, d: WebhookRouteDeps): Promise<void> {
   const { sql, endpoints, deliveries, who } = d
   const admin = d.guard(['admin'])
   const audit = (tx: Sql, p: Principal, action: string, details: Record<string, unknown>) =>

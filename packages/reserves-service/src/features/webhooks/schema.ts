@@ -1,7 +1,7 @@
 import type { Migration } from '@cairn/service-kit/sql'
 
 /**
- * Migration 4 (listed in service/migrations.ts): webhook endpoints, the transactional outbox and
+ * Migration 4 (listed in src/schema.ts): webhook endpoints, the transactional outbox and
  * one delivery row per (event, endpoint).
  *
  * - `reserves_webhooks`: the endpoint's secret is sealed with the at-rest key (AAD `webhook:<id>`);

@@ -6,13 +6,20 @@
 // the queue; a worker killed mid-request leaves its lease to run out and the delivery is sent
 // again, with the same idempotency key.
 
+import {
+  type BackoffOptions,
+  backoffDelayMs,
+  DEFAULT_BACKOFF,
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  signWebhook,
+  TIMESTAMP_HEADER,
+} from '@cairn/reserves/webhooks'
 import { WakeableSleep } from '@cairn/service-kit'
 import type { Logger } from '@cairn/utils'
-import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.ts'
 import type { ClaimedDelivery, Deliveries } from './deliveries.ts'
 import type { WebhookEndpoints } from './endpoints.ts'
 import type { WebhookMetrics } from './metrics.ts'
-import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.ts'
 
 export interface WebhookDeliveryOptions {
   /** Whether this instance delivers (an instance that does not still records events and serves the API). */

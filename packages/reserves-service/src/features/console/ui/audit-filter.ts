@@ -1,6 +1,6 @@
 // The audit view's search and export: which entries match, the scan that finds them through
 // GET /v1/audit (which pages by sequence number only), and the CSV and JSON files of them.
-import type { AuditEntry } from '../../service/audit.ts'
+import type { AuditEntry } from '../../../kernel/audit.ts'
 
 export interface AuditFilter {
   /** Substring of the actor, any case ('' = any). */

@@ -1,7 +1,7 @@
 // The audit log: the hash chain's verification (GET /v1/audit/verify), a search by actor, action
 // and time, pages of the matches, and the matches exported as CSV or JSON. GET /v1/audit pages by
 // sequence number, so the search reads the log in batches and filters here (scanAudit).
-import type { AuditCheck, AuditEntry } from '../../../service/audit.ts'
+import type { AuditCheck, AuditEntry } from '../../../../kernel/audit.ts'
 import {
   type AuditFilter,
   type AuditScan,

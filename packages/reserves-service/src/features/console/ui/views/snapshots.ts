@@ -1,8 +1,8 @@
 // Snapshots: status, users, root and anchor of each (GET /v1/snapshots, newest first, paged);
 // for admins the build queue beside them (GET /v1/builds: state, attempts, progress, last error)
 // with cancel and retry. Refreshes itself while a snapshot is building.
-import type { BuildJobInfo } from '../../../service/jobs.ts'
-import type { SnapshotInfo } from '../../../service/store.ts'
+import type { BuildJobInfo } from '../../../../jobs/jobs.ts'
+import type { SnapshotInfo } from '../../../../kernel/store.ts'
 import type { Child, DomElement } from '../dom.ts'
 import { formatProgress, formatTime, formatUnits, shortHash } from '../format.ts'
 import { actionButton, alertBox, badge, isAdmin, table, type ViewContext } from '../view.ts'

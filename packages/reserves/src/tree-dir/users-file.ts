@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs'
+import { PAGE_BITS, type UserColumns } from '../tree/columns.ts'
 import { U128_BYTES } from '../verifier/u128.ts'
-import { PAGE_BITS, type UserColumns } from './columns.ts'
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 const HEX_HI = new Uint8Array(HEX.map((h) => h.charCodeAt(0)))

@@ -1,12 +1,12 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import { CairnError } from '@cairn/utils'
-import type { SnapshotFile } from '../cli/tree-dir.ts'
 import { ReservesErrorCode } from '../errors.ts'
+import { levelOffsets } from '../tree/job.ts'
 import { toHex } from '../verifier/hex.ts'
 import type { ProofNode, ProofV1 } from '../verifier/proof.ts'
 import { decodeBalances, U128_BYTES } from '../verifier/u128.ts'
-import { levelOffsets } from './job.ts'
+import type { SnapshotFile } from './format.ts'
 
 const corrupt = (dir: string, what: string) =>
   new CairnError(ReservesErrorCode.TREE_CORRUPT, `${dir} is not a reserves tree directory: ${what}`, {
