@@ -28,6 +28,7 @@ import { type BeforeListen, openRpc } from './setup/rpc.ts'
 import { devControls, openDispatcher } from './setup/rpc-context.ts'
 import { openStorage } from './setup/storage.ts'
 import { openTelemetry } from './setup/telemetry.ts'
+import { tracePool } from './traced.ts'
 
 /** What a started node exposes to the CLI and to tests. */
 export interface StartedNode {
@@ -163,6 +164,7 @@ async function wire(
     tracing,
   })
   const { pool, follower } = await openPool(config, { logger, shutdown, chain, datadir, registry, recovery })
+  tracePool(tracing.tracer, pool)
   engine.engine.attach({ chain, pool, follower })
   // anvil_dumpState needs the addresses and slots in the clear (the trie keeps their hashes). A
   // follower serves no dev methods and writes no state file (`--dump-state` is for a producer):

@@ -6,11 +6,13 @@ import type { Socket } from 'node:net'
 import type { Server as TlsServer } from 'node:tls'
 import {
   type ConnectionEvents,
+  carrierFrom,
   checkEdge,
   closeWebSocketsGoingAway,
   createHttpServer,
   Edge,
   type EdgeRefusal,
+  type HeaderSource,
   type HealthChecks,
   inRequestContext,
   JwksVerifier,
@@ -44,6 +46,7 @@ import { FastLane, type LaneAnswer } from './fast/fast-lane.ts'
 import type { PlainPost } from './fast/plain-post.ts'
 import { lingeringClientError } from './http/client-error.ts'
 import { edgeError, RPC_EDGE_CHECKS } from './http/edge.ts'
+import type { CallInfo } from './method.ts'
 import { methodWeight, runsWithoutContext } from './method-table.ts'
 import type { RpcMetrics } from './metrics.ts'
 import { isPromise } from './promise.ts'
@@ -137,7 +140,7 @@ export interface MetricsPage {
 export function dispatchInContext(
   dispatcher: BodyDispatcher,
   body: ParsedBody,
-  call: { reqId: string; connection?: SubscriptionSink },
+  call: CallInfo & { reqId: string },
 ): Answer | Promise<Answer> {
   if (contextFree(body)) return dispatcher.handleParsed(body, call)
   return inRequestContext({ reqId: call.reqId }, async () => dispatcher.handleParsed(body, call))
@@ -357,8 +360,17 @@ export class RpcServer {
     return refused
   }
 
-  private dispatch(body: ParsedBody, reqId: string, connection?: SubscriptionSink): Answer | Promise<Answer> {
-    return dispatchInContext(this.modules.dispatcher, body, connection ? { reqId, connection } : { reqId })
+  private dispatch(
+    body: ParsedBody,
+    reqId: string,
+    connection?: SubscriptionSink,
+    headers?: HeaderSource,
+  ): Answer | Promise<Answer> {
+    // a caller's `traceparent`: the call's span joins its trace (the no-op tracer ignores it)
+    const trace = headers ? carrierFrom(headers) : undefined
+    const call: CallInfo & { reqId: string } = connection ? { reqId, connection } : { reqId }
+    if (trace) call.trace = trace
+    return dispatchInContext(this.modules.dispatcher, body, call)
   }
 
   async listen(): Promise<string> {
@@ -466,7 +478,7 @@ export class RpcServer {
         const answered = readThreads.handle(body, text)
         if (answered) return (await answered) ?? ''
       }
-      return (await this.dispatch(body, req.id)) ?? ''
+      return (await this.dispatch(body, req.id, undefined, req.headers)) ?? ''
     })
 
     app.get('/health', async () => ({ status: 'ok' }))
@@ -563,7 +575,9 @@ export class RpcServer {
     // Auth off and no rate limits (the dev profile): every caller is admin and nothing is charged,
     // so the gate cannot refuse — skipped, with its two awaits.
     const open = !this.security.auth.enabled && this.limiter === null
-    return open ? this.answerAdmitted(body, text, ids, reqId) : this.answerGated(post, body, text, ids, reqId, socket)
+    return open
+      ? this.answerAdmitted(body, text, ids, reqId, post.headers)
+      : this.answerGated(post, body, text, ids, reqId, socket)
   }
 
   /** {@link answerPlain} through the gate. */
@@ -586,15 +600,21 @@ export class RpcServer {
       this.modules.logger.debug({ reqId, url: '/', status: refused.status }, 'http request served')
       return { status: refused.status, headers: ids + retry, body: refused.body }
     }
-    return this.answerAdmitted(body, text, ids, reqId)
+    return this.answerAdmitted(body, text, ids, reqId, post.headers)
   }
 
   /** {@link answerPlain} once admitted: read threads or the dispatcher; now when it answered now. */
-  private answerAdmitted(body: ParsedBody, text: string, ids: string, reqId: string): LaneAnswer | Promise<LaneAnswer> {
+  private answerAdmitted(
+    body: ParsedBody,
+    text: string,
+    ids: string,
+    reqId: string,
+    headers: HeaderSource,
+  ): LaneAnswer | Promise<LaneAnswer> {
     const { readThreads } = this.modules
     const handed =
       readThreads && body !== UNPARSEABLE && servedOnReadThread(body) ? readThreads.handle(body, text) : undefined
-    const out = handed ?? this.dispatch(body, reqId)
+    const out = handed ?? this.dispatch(body, reqId, undefined, headers)
     if (isPromise(out)) return Promise.resolve(out).then((o) => this.served(ids, reqId, o))
     return this.served(ids, reqId, out)
   }

@@ -1,6 +1,6 @@
 export type { ApiKeyEntry } from './auth/api-keys.ts'
 export { findApiKey, hashApiKey } from './auth/api-keys.ts'
-export { type ApiKeyFileEntry, readApiKeysFile } from './auth/api-keys-file.ts'
+export { type ApiKeyFileEntry, parseApiKeys, readApiKeysFile } from './auth/api-keys-file.ts'
 export type { AuthenticatorOptions, Credential, CredentialHeaders, Hs256Auth, JwksAuth } from './auth/authenticator.ts'
 export { Authenticator } from './auth/authenticator.ts'
 export type { Hs256Policy, JwtPayload } from './auth/hs256.ts'
@@ -87,7 +87,18 @@ export type { ShutdownStep } from './shutdown.ts'
 export { Shutdown } from './shutdown.ts'
 export type { StopOnSignalsModules } from './stop-on-signals.ts'
 export { StopOnSignals } from './stop-on-signals.ts'
-export type { RunningSpan, SpanAttributes, SpanHandle, Tracer, Tracing, TracingOptions } from './tracing.ts'
-export { activeTraceFields, createTracing, noopTracer } from './tracing.ts'
+export type {
+  RunningSpan,
+  SpanAttributes,
+  SpanHandle,
+  SpanKindName,
+  SpanOptions,
+  Tracer,
+  Tracing,
+  TracingOptions,
+} from './tracing.ts'
+export { activeTraceContext, activeTraceFields, createTracing, noopTracer } from './tracing.ts'
+export type { HeaderSource, TraceCarrier } from './tracing-carrier.ts'
+export { carrierFrom, fetchWithTraceContext, setTraceHeaders, traceIdOf } from './tracing-carrier.ts'
 export { tracingFlags } from './tracing-flags.ts'
 export { WakeableSleep } from './wakeable-sleep.ts'

@@ -5,6 +5,7 @@ import type * as OtelApi from '@opentelemetry/api'
 import type { Tracer as OtelTracer, Span } from '@opentelemetry/api'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-node'
 import { requestContext } from './request-context.ts'
+import type { TraceCarrier } from './tracing-carrier.ts'
 
 export type SpanAttributes = Record<string, string | number | boolean | undefined>
 
@@ -21,16 +22,34 @@ export interface RunningSpan extends SpanHandle {
   end(error?: string): void
 }
 
+/** OpenTelemetry's span kinds: `server` for a request taken, `client` for one made, `producer` and `consumer` for a queue. */
+export type SpanKindName = 'server' | 'internal' | 'client' | 'producer' | 'consumer'
+
+/** How a span starts: its kind, and a remote parent (W3C trace context from a header or a message). */
+export interface SpanOptions {
+  kind?: SpanKindName
+  /** The caller's `traceparent`/`tracestate`: the span joins that trace. Absent or invalid: the active span is the parent. */
+  parent?: TraceCarrier | undefined
+}
+
 /**
  * What components trace through. When tracing is off it is {@link noopTracer}: `enabled` is false,
  * `begin` returns undefined and nothing is wrapped, so the hot paths pay one property check.
  */
 export interface Tracer {
   readonly enabled: boolean
-  /** Starts a span (a child of the active one), or returns undefined when tracing is off. */
-  begin(name: string, attrs?: SpanAttributes, kind?: 'server' | 'internal'): RunningSpan | undefined
-  /** Runs `fn` in a child span of the active one; a rejection marks the span failed and is rethrown. */
-  span<T>(name: string, attrs: SpanAttributes, fn: (span: SpanHandle) => Promise<T>): Promise<T>
+  /**
+   * Starts a span (a child of `parent` when that carries a valid `traceparent`, else of the active
+   * span), or returns undefined when tracing is off.
+   */
+  begin(name: string, attrs?: SpanAttributes, kind?: SpanKindName, parent?: TraceCarrier): RunningSpan | undefined
+  /** Runs `fn` in a child span of the active one (or of `opts.parent`); a rejection marks the span failed and is rethrown. */
+  span<T>(name: string, attrs: SpanAttributes, fn: (span: SpanHandle) => Promise<T>, opts?: SpanOptions): Promise<T>
+  /**
+   * The active span's context as W3C headers (`traceparent`, and `tracestate` when set), to send
+   * with an outgoing request or message; undefined when tracing is off or no span is active.
+   */
+  inject(): TraceCarrier | undefined
   /**
    * Replaces `obj[key]` (an async method) with one that runs in a span named `name`; `attrs` reads
    * attributes from the arguments, `after` from the result. Does nothing when tracing is off.
@@ -55,6 +74,7 @@ export const noopTracer: Tracer = {
   enabled: false,
   begin: () => undefined,
   span: (_name, _attrs, fn) => fn(NOOP_HANDLE),
+  inject: () => undefined,
   wrapMethod: () => {},
 }
 
@@ -84,6 +104,8 @@ export interface Tracing {
 let registered = false
 /** Reads the active span's ids; set once tracing is on (until then no span can be active). */
 let activeIds: (() => { trace_id: string; span_id: string } | undefined) | undefined
+/** Writes the active context as W3C headers; set once tracing is on. */
+let injectActive: (() => TraceCarrier | undefined) | undefined
 
 /**
  * OpenTelemetry tracing: a NodeTracerProvider whose spans go to an OTLP/HTTP collector in
@@ -124,6 +146,13 @@ export async function createTracing(opts: TracingOptions, modules: { logger: Log
       if (!span) return undefined
       const sc = span.spanContext()
       return { trace_id: sc.traceId, span_id: sc.spanId }
+    }
+    // provider.register() installed OpenTelemetry's W3C propagators (trace context and baggage).
+    injectActive = () => {
+      if (!api.trace.getActiveSpan()) return undefined
+      const carrier: TraceCarrier = {}
+      api.propagation.inject(api.context.active(), carrier)
+      return carrier.traceparent ? carrier : undefined
     }
     registered = true
   }
@@ -195,7 +224,29 @@ export function activeTraceFields(): { trace_id: string; span_id: string } | und
   return activeIds?.()
 }
 
+/**
+ * The active span's context as W3C headers (`traceparent`, `tracestate`), for code that is handed
+ * no tracer (a client library's hook); undefined when tracing is off or no span is active.
+ */
+export function activeTraceContext(): TraceCarrier | undefined {
+  return injectActive?.()
+}
+
 function otelTracer(api: typeof OtelApi, t: OtelTracer): Tracer {
+  const kinds: Record<SpanKindName, OtelApi.SpanKind> = {
+    server: api.SpanKind.SERVER,
+    internal: api.SpanKind.INTERNAL,
+    client: api.SpanKind.CLIENT,
+    producer: api.SpanKind.PRODUCER,
+    consumer: api.SpanKind.CONSUMER,
+  }
+  /** The context a span starts in: the remote parent's when it carries a valid traceparent, else the active one. */
+  const parentContext = (parent: TraceCarrier | undefined): OtelApi.Context => {
+    const active = api.context.active()
+    if (!parent?.traceparent) return active
+    const remote = api.propagation.extract(api.ROOT_CONTEXT, parent)
+    return api.trace.getSpanContext(remote) ? remote : active
+  }
   const running = (span: Span): RunningSpan => ({
     run: (fn) => api.context.with(api.trace.setSpan(api.context.active(), span), fn),
     setAttributes: (attrs) => span.setAttributes(attrs),
@@ -206,22 +257,29 @@ function otelTracer(api: typeof OtelApi, t: OtelTracer): Tracer {
   })
   const tracer: Tracer = {
     enabled: true,
-    begin: (name, attrs, kind) =>
-      running(
-        t.startSpan(name, { attributes: attrs, kind: kind === 'server' ? api.SpanKind.SERVER : api.SpanKind.INTERNAL }),
+    begin: (name, attrs, kind, parent) =>
+      running(t.startSpan(name, { attributes: attrs, kind: kinds[kind ?? 'internal'] }, parentContext(parent))),
+    inject: () => injectActive?.(),
+    span: (name, attrs, fn, opts) =>
+      t.startActiveSpan(
+        name,
+        { attributes: attrs, kind: kinds[opts?.kind ?? 'internal'] },
+        parentContext(opts?.parent),
+        async (span) => {
+          try {
+            return await fn({ setAttributes: (a) => span.setAttributes(a) })
+          } catch (err) {
+            span.recordException(err as Error)
+            span.setStatus({
+              code: api.SpanStatusCode.ERROR,
+              message: err instanceof Error ? err.message : String(err),
+            })
+            throw err
+          } finally {
+            span.end()
+          }
+        },
       ),
-    span: (name, attrs, fn) =>
-      t.startActiveSpan(name, { attributes: attrs }, async (span) => {
-        try {
-          return await fn({ setAttributes: (a) => span.setAttributes(a) })
-        } catch (err) {
-          span.recordException(err as Error)
-          span.setStatus({ code: api.SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) })
-          throw err
-        } finally {
-          span.end()
-        }
-      }),
     wrapMethod: (obj, key, name, attrs, after) => {
       const orig = obj[key] as AnyAsync
       const wrapped: AnyAsync = (...args) =>

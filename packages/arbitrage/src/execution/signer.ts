@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { decryptKeystore } from '@cairn/crypto'
 import { type ExternalKeySource, KeysErrorCode, openHsmAccount, openRemoteTxAccount } from '@cairn/keys'
+import { activeTraceContext } from '@cairn/service-kit'
 import { bytesToHex, CairnError, isCairnError, type Logger, silentLogger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
@@ -45,6 +46,8 @@ export async function loadSigner(
     return openRemoteTxAccount(src.remote, {
       logger: modules.logger ?? silentLogger,
       registry: modules.registry ?? null,
+      // each request names the active span (the signing span): the signer's log line joins the trace
+      traceContext: activeTraceContext,
     })
   return { account: await loadLocal(src), close: () => {} }
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import {
   createMetricsRegistry,
   createTracing,
+  fetchWithTraceContext,
   HealthChecks,
   RedisRateLimitStore,
   Shutdown,
@@ -142,6 +143,8 @@ export async function startArbService(
     const signer = await loadSigner(opts.key, { logger, registry })
     shutdown.add('signing key', async () => signer.close())
     const account = signer.account
+    // a span per signature (on the remote signer, the request carries its trace context)
+    tracing.tracer.wrapMethod(account, 'signTransaction', 'arb.sign', () => ({ 'arb.signer': account.address }))
     logger.info({ account: account.address, on: 'hsm' in opts.key ? 'hsm' : 'process' }, 'signer loaded')
     const owner = opts.runner.executorId
     const staleMs = Math.max(30_000, opts.pollMs * 20)
@@ -161,7 +164,8 @@ export async function startArbService(
     // transport gives up for good after its reconnect attempts)
     const transport: Transport = rpcIsWs
       ? reconnectingWebSocket(opts.rpc, { timeoutMs: 30_000 })
-      : http(opts.rpc, { timeout: 30_000 })
+      : // each call carries the active span's W3C trace context: the node's span of it joins the trace
+        http(opts.rpc, { timeout: 30_000, fetchFn: fetchWithTraceContext(tracing.tracer.inject) })
     const probe = createPublicClient({ transport })
     const chainId = await probe.getChainId()
     const chain = defineChain({

@@ -497,7 +497,7 @@ export class SignerServer {
     }
     outcome('signed')
     log.info(
-      { key: address, to: check.to, value: check.value.toString(), nonce: check.nonce },
+      { key: address, to: check.to, value: check.value.toString(), nonce: check.nonce, ...traceIds(req.traceparent) },
       'remote signer: signed a transaction',
     )
     return { id: req.id, result: { signature: bytesToHex(signature) } }
@@ -506,4 +506,11 @@ export class SignerServer {
 
 function fail(id: number, code: SignerErrorCode, message: string): SignerResponse {
   return { id, error: { code, message: boundMessage(message) } }
+}
+
+/** `trace_id` and `span_id` (the caller's span) of a request's W3C traceparent, for its log line. */
+function traceIds(traceparent: string | undefined): { trace_id?: string; span_id?: string } {
+  const m =
+    traceparent === undefined ? null : /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(traceparent)
+  return m ? { trace_id: m[1] as string, span_id: m[2] as string } : {}
 }

@@ -24,7 +24,10 @@
  * `tx` is the unsigned transaction as Ethereum serializes it for signing (EIP-2718 typed, or RLP
  * legacy with its EIP-155 chain id); the signer decodes it, checks it against its policy
  * (`tx-policy.ts`: chain, recipients, value, no EIP-7702 delegation) and signs the keccak-256 of
- * exactly those bytes. Again it is never handed a digest.
+ * exactly those bytes. Again it is never handed a digest. It may carry the caller's W3C trace
+ * context (`"traceparent":"00-…","tracestate":"…"`, both optional): the signer's log line of that
+ * transaction then carries `trace_id` and the caller's `span_id`, so the signing hop is found with
+ * the rest of the trace (docs/operations/observability.md).
  */
 import { CairnError } from '@cairn/utils'
 import { z } from 'zod'
@@ -84,6 +87,9 @@ export const RequestSchema = z.discriminatedUnion('method', [
       chainId,
       // the unsigned transaction; the frame bounds its size
       tx: z.string().regex(/^0x([0-9a-fA-F]{2})+$/, 'the unsigned transaction as 0x-hex'),
+      // the caller's W3C trace context (optional): the signer's log line names the trace
+      traceparent: z.string().max(55).optional(),
+      tracestate: z.string().max(512).optional(),
     })
     .strict(),
   z

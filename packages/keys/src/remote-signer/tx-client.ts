@@ -62,6 +62,8 @@ export interface RemoteTxSignerModules {
   metrics?: RemoteTxSignerMetrics | null
   /** A monotonic clock in ms (default `performance.now`). */
   now?: () => number
+  /** The caller's active W3C trace context (service-kit's `activeTraceContext`), sent with each transaction. */
+  traceContext?: () => { traceparent?: string | undefined; tracestate?: string | undefined } | undefined
 }
 
 export interface RemoteTxSignerOptions {
@@ -195,6 +197,7 @@ export class RemoteTxSigner {
       key: this.address.toLowerCase(),
       chainId: this.chainId.toString(),
       tx: unsigned,
+      ...traceFields(this.#m.traceContext?.()),
     }
     let res: Awaited<ReturnType<typeof askOnce>>
     try {
@@ -254,6 +257,15 @@ export class RemoteTxSigner {
   }
 }
 
+/** The W3C trace context fields of a request (none without a traceparent). */
+function traceFields(c: { traceparent?: string | undefined; tracestate?: string | undefined } | undefined): {
+  traceparent?: string
+  tracestate?: string
+} {
+  if (!c?.traceparent) return {}
+  return c.tracestate ? { traceparent: c.traceparent, tracestate: c.tracestate } : { traceparent: c.traceparent }
+}
+
 function readPemFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8')
@@ -269,7 +281,7 @@ function readPemFile(path: string, what: string): string {
 /** Connects to the signer and returns the key as a viem account, and what closes the connection. */
 export async function openRemoteTxAccount(
   src: RemoteKeySource,
-  modules: { logger: Logger; registry?: Registry | null },
+  modules: { logger: Logger; registry?: Registry | null; traceContext?: RemoteTxSignerModules['traceContext'] },
 ): Promise<{ account: LocalAccount; close: () => void }> {
   const tls = {
     ca: readPemFile(src.caFile, 'signer CA certificate'),
@@ -278,7 +290,11 @@ export async function openRemoteTxAccount(
   }
   const signer = await RemoteTxSigner.connect(
     { url: src.url, tls, ...(src.address !== undefined ? { address: src.address } : {}) },
-    { logger: modules.logger, metrics: modules.registry ? createRemoteTxSignerMetrics(modules.registry) : null },
+    {
+      logger: modules.logger,
+      metrics: modules.registry ? createRemoteTxSignerMetrics(modules.registry) : null,
+      ...(modules.traceContext ? { traceContext: modules.traceContext } : {}),
+    },
   )
   return { account: signer.account(), close: () => signer.close() }
 }
