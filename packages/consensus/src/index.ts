@@ -148,6 +148,7 @@ export type {
   StakingBlockFacts,
   StakingBlockResult,
   StakingEvidence,
+  StakingGenesisInput,
   StakingGenesisOptions,
   StakingHooksModules,
   StakingHooksOptions,
@@ -161,6 +162,7 @@ export type {
 export {
   accountingImbalance,
   accountingOf,
+  addStakingGenesis,
   createStakingMetrics,
   epochPowerAllowed,
   epochPowerMoved,

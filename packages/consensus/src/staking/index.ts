@@ -9,6 +9,8 @@
  */
 export type { StakingSignatureScheme } from './codes.ts'
 export { PENALTY_REASONS, SIGNATURE_SCHEME_CODES, signatureSchemeCode } from './codes.ts'
+export type { StakingGenesisInput } from './devnet-genesis.ts'
+export { addStakingGenesis } from './devnet-genesis.ts'
 export type { AllocEntry, GenesisValidator, StakingGenesisOptions } from './genesis.ts'
 export { genesisStakingSet, stakingGenesisAlloc } from './genesis.ts'
 export type {

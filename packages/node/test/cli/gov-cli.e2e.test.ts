@@ -10,12 +10,12 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { devGenesis } from '@cairn/chain'
+import { addStakingGenesis } from '@cairn/consensus/staking'
 import { GOVERNANCE_ADDRESS, governance } from '@cairn/contracts'
 import { type Abi, createPublicClient, type Hex, http, parseEther } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../../src/dev-accounts.ts'
-import { addStakingGenesis } from '../../src/staking-genesis.ts'
 import { type RunningNode, rpc, runCli, startCli } from './run-cli.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-gov-cli-'))

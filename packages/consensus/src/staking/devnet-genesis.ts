@@ -1,11 +1,13 @@
 /**
- * A devnet's proof-of-stake genesis: the validators bonded in the staking contract at genesis
+ * A devnet's proof-of-stake genesis (`cairn devnet init`; tests that want the contracts on a dev
+ * chain): the validators bonded in the staking contract at genesis
  * (`config.cairn.bft.staking`), the contracts' code and storage in `alloc`, each validator's
  * operator funded so it can send its own transactions (unjail, edit, withdraw commission).
  */
-import { type StakingProfile, stakingGenesisAlloc, stakingParamsWith } from '@cairn/consensus'
-import type { SignatureScheme } from '@cairn/consensus/pq'
 import type { Hex } from 'viem'
+import type { SignatureScheme } from '../bft/pq/scheme.ts'
+import { stakingGenesisAlloc } from './genesis.ts'
+import { type StakingProfile, stakingParamsWith } from './params.ts'
 
 const ETHER = 10n ** 18n
 
