@@ -7,7 +7,6 @@ import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { Account } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import { type ChainParts, setChainParts } from './chain-parts.ts'
-import type { ChainReader } from './chain-reader.ts'
 import { type MethodTracer, traceChainParts } from './chain-tracing.ts'
 import { type DevChain, DevChainControls } from './dev/dev-chain.ts'
 import type { EditedStates } from './dev/edited-states.ts'
@@ -25,6 +24,7 @@ import {
 } from './execution/executor.ts'
 import type { SenderRecovery } from './execution/recovery.ts'
 import { toleratedMissingContracts } from './execution/system-calls.ts'
+import type { ChainFork, EngineChain, GossipChain, RpcChain } from './faces.ts'
 import type { ViewState } from './fast/view-call/interpreter.ts'
 import { type ForkStart, forkGenesis, forkGenesisBlock } from './fork/fork-start.ts'
 import { RemoteState } from './fork/remote-state.ts'
@@ -47,7 +47,6 @@ import { type GenesisSpec, parseGenesis } from './rules/genesis.ts'
 import { buildGenesisBlock } from './rules/genesis-block.ts'
 import type { PreimageIndex } from './state/preimages.ts'
 import { StateDB } from './state/state-db.ts'
-import type { StateReader } from './state-reader.ts'
 import type { StoredReceipt } from './store/receipt.ts'
 import { ChainStore, type HeadName, type TxLocation } from './store/store.ts'
 import {
@@ -96,26 +95,6 @@ export interface ChainOptions {
   forkHardfork?: string
 }
 
-/** What a forked chain tells of its fork ({@link Chain.fork}). */
-export interface ChainFork {
-  url: string
-  blockNumber: bigint
-  /** Points the fork at another URL of the same remote chain (anvil_setRpcUrl). */
-  setUrl(url: string): void
-  /** One JSON-RPC call to the remote (retried, rate limited, batched as the state reads are). */
-  call<T>(method: string, params: unknown[]): Promise<T>
-  /** Accounts and slots fetched so far; JSON-RPC requests sent. */
-  fetched: number
-  requests: number
-  /**
-   * Whether an account (0x-hex) is the remote's at the fork block in every local state (nothing
-   * local asked for it, in a store new with this process): its fields may be read from the remote.
-   */
-  untouched(address: string): boolean
-  /** Fetches an account's proof in the background (later reads are local); failures are dropped. */
-  warm(address: string): void
-}
-
 /** The node ring's default size: the encoded nodes of ~200,000 accounts' trie. */
 export const DEFAULT_STATE_CACHE_BYTES = 64 * 1024 * 1024
 
@@ -158,12 +137,13 @@ function sameSchedule(a: GenesisSpec, b: GenesisSpec): boolean {
 /**
  * The chain, opened over a KV store: `Chain.open` initialises a new datadir from a genesis or
  * checks an existing one belongs to the same chain, then repairs an incomplete head before anything
- * reads it. Other packages hold it by its faces: {@link ChainReader} (blocks, receipts, indexes,
- * head, checkpoints), {@link StateReader} (state at a root or after a block), `verifier` and
- * `committer` (engines), `processBlock` (blocks from outside), `dev` (a dev chain's controls).
+ * reads it. Other packages hold it by its faces (`./faces.ts`), one per kind of consumer:
+ * {@link RpcChain} (JSON-RPC), {@link GossipChain} (the network), {@link EngineChain} (a consensus
+ * engine), each over `ChainReader` (blocks, receipts, indexes, head, checkpoints), `StateReader`
+ * (state at a root or after a block) and the events.
  * Its parts (store, executor, importer, front door) are private to this package (`chain-parts.ts`).
  */
-export class Chain implements ChainReader, StateReader {
+export class Chain implements RpcChain, GossipChain, EngineChain {
   readonly events: TypedEmitter<ChainEvents>
   readonly #store: ChainStore
   readonly #executor: Executor

@@ -1,4 +1,4 @@
-import type { Chain, ProcessResult } from '@cairn/chain'
+import type { GossipChain, ProcessResult } from '@cairn/chain'
 import type { Logger } from '@cairn/utils'
 import { type GossipSub, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -45,7 +45,7 @@ const VERDICT: Record<Verdict, TopicValidatorResult> = {
 
 export interface GossipModules {
   pubsub: GossipSub
-  chain: Chain
+  chain: GossipChain
   logger: Logger
   metrics: P2pMetrics | null
   penalize: (peer: string, action: PeerAction, reason: string) => void

@@ -1,6 +1,6 @@
 // What the P2P node is given (options, modules), the request limits it serves under, and what
 // it tells the RPC about sync (rpc's `RpcNetwork`).
-import type { Chain } from '@cairn/chain'
+import type { GossipChain } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { P2pConfig } from './config.ts'
@@ -52,7 +52,7 @@ export interface P2pOptions extends P2pConfig {
 }
 
 export interface P2pModules {
-  chain: Chain
+  chain: GossipChain
   pool: TxPool
   logger: Logger
   metrics: P2pMetrics | null

@@ -1,6 +1,6 @@
 // A gossiped block whose parent is unknown: its missing ancestors are asked of the peer that sent
 // it, by hash, a few deep; further behind, range sync takes over.
-import type { Chain } from '@cairn/chain'
+import type { GossipChain } from '@cairn/chain'
 import { bytesToHex, type Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { blockPenalty } from './penalty.ts'
@@ -10,7 +10,7 @@ import type { PeerAction } from './scoring.ts'
 export const MAX_LOOKUP_DEPTH = 32
 
 export interface ParentLookupModules {
-  chain: Chain
+  chain: GossipChain
   logger: Logger
   /** blocks_by_hash to `peer`. */
   blocksByHash(peer: string, hashes: Uint8Array[]): Promise<Uint8Array[]>

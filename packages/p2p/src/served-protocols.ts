@@ -1,7 +1,7 @@
 // What the P2P node answers peers who ask for data: blocks by range, blocks by hash (both under a
 // soft byte limit per answer) and pooled transactions by hash. The status protocol is the
 // network's own (it decides whether a peer stays): network.ts.
-import { type Chain, encodedTx } from '@cairn/chain'
+import { encodedTx, type GossipChain } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import { CairnError } from '@cairn/utils'
 import { decodeHashes, decodeRange } from './codec.ts'
@@ -21,7 +21,7 @@ export interface ServedProtocolsOptions {
 export async function registerServedProtocols(
   reqresp: ReqResp,
   opts: ServedProtocolsOptions,
-  modules: { chain: Chain; pool: Pick<TxPool, 'get'> },
+  modules: { chain: GossipChain; pool: Pick<TxPool, 'get'> },
 ): Promise<void> {
   const { chain } = modules
   const { maxBlockBytes: maxBlock, maxResponseBytes } = opts

@@ -1,4 +1,4 @@
-import type { Chain } from '@cairn/chain'
+import type { GossipChain } from '@cairn/chain'
 import type { Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import type { P2pMetrics } from './metrics.ts'
@@ -12,7 +12,7 @@ export interface SyncPeer {
 }
 
 export interface RangeSyncModules {
-  chain: Chain
+  chain: GossipChain
   logger: Logger
   metrics: P2pMetrics | null
   /** Connected peers on this chain, with their announced heads. */

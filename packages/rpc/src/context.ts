@@ -1,4 +1,4 @@
-import type { Chain, StateEdit } from '@cairn/chain'
+import type { RpcChain, StateEdit } from '@cairn/chain'
 import type { Engine } from '@cairn/consensus'
 import type { TxPool } from '@cairn/txpool'
 import type { Hex, Logger } from '@cairn/utils'
@@ -146,7 +146,7 @@ export interface ForkedFrom {
 }
 
 export interface RpcContext {
-  chain: Chain
+  chain: RpcChain
   pool: TxPool
   /** The block producer: what it puts in the next block's header (gas estimates and `pending` calls run in that block). */
   producer: Pick<Engine, 'nextBlockEnv'>
