@@ -2,7 +2,7 @@
 // fresh datadir, or PostgreSQL with DATABASE_URL), uploads `users` users as CSV (with curl), and probes a cheap
 // route every 10 ms from upload to "built": prints the worst and p99 probe latency and the build time.
 //
-//   node --import tsx packages/reserves/bench/build-stall.ts [users=200000] [route=/health]
+//   node --import tsx packages/reserves-service/bench/build-stall.ts [users=200000] [route=/health]
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { startBenchService, writeUsersCsv } from './service.ts'

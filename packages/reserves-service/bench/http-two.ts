@@ -7,7 +7,7 @@
 // LRU, warmed first), the server CPU per proof (/proc utime + stime of every instance) and the
 // client CPU, with the machine's cores and load average.
 //
-//   node --import tsx packages/reserves/bench/http-two.ts [users=20000] [clients=64] [seconds=8]
+//   node --import tsx packages/reserves-service/bench/http-two.ts [users=20000] [clients=64] [seconds=8]
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'

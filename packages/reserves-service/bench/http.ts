@@ -3,7 +3,7 @@
 // with an HS256 bearer token, as the page and apps do). Prints the cold (database) and the cached
 // rate measured in the same run, and their ratio.
 //
-//   node --import tsx packages/reserves/bench/http.ts [users=20000] [clients=64] [seconds=10]
+//   node --import tsx packages/reserves-service/bench/http.ts [users=20000] [clients=64] [seconds=10]
 // The tree holds `users` users; requests go to 1,000 of them: the cold pass reads each once from the
 // database, the cached pass then cycles over the same users (every proof in the memory LRU).
 import { type ChildProcess, spawn } from 'node:child_process'

@@ -5,7 +5,7 @@
 // and times it; `runs` incremental builds in a row (a chain), each timed. Prints both build
 // times (from the accepted request to "built") and their ratio, and the worst /health probe.
 //
-//   node --import tsx packages/reserves/bench/incremental-service.ts [users=1000000] [pct=1] [runs=3]
+//   node --import tsx packages/reserves-service/bench/incremental-service.ts [users=1000000] [pct=1] [runs=3]
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startBenchService, writeUsersCsv } from './service.ts'

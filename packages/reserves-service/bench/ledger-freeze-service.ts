@@ -4,7 +4,7 @@
 // then applies `pct`% of changes through ledger batches (80% deltas, 10% new users, 10% removals)
 // and times a full freeze and a freeze with the first as base, each from the request to built.
 //
-//   node --import tsx packages/reserves/bench/ledger-freeze-service.ts [users=1000000] [pct=1]
+//   node --import tsx packages/reserves-service/bench/ledger-freeze-service.ts [users=1000000] [pct=1]
 import { loadavg } from 'node:os'
 import { startBenchService } from './service.ts'
 

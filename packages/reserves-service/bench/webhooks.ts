@@ -1,7 +1,7 @@
 // Webhook delivery rate: N events committed at once to the outbox for one endpoint, a real HTTP
 // receiver answering 204 at once, the time until every delivery is recorded. PGlite (on its thread,
 // as `serve` runs it) and, when 127.0.0.1:5432 answers, PostgreSQL.
-// node --import tsx packages/reserves/bench/webhooks.ts [events] [concurrency]
+// node --import tsx packages/reserves-service/bench/webhooks.ts [events] [concurrency]
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'

@@ -435,6 +435,8 @@ function registerFeatures(app: FastifyInstance, opts: Options, m: Modules, p: Pa
     wake: wakeReconciler,
   })
   void app.register(auditRoutes, { sql, guard })
+  void app.register(pageRoutes, { docs: JSON.stringify(openApiDocument()) })
+  // after every other route: @fastify/websocket wraps the handlers of the routes registered after it
   registerStream(app, { hub: p.hub, authenticate: access.authenticate })
   // Probes: /health answers while the process serves (never touches the database; exempt from
   // load shedding); /ready runs the checks and answers 503 naming the failing ones.
@@ -444,7 +446,6 @@ function registerFeatures(app: FastifyInstance, opts: Options, m: Modules, p: Pa
     return reply.code(r.status === 'ok' ? 200 : 503).send(r)
   })
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()))
-  void app.register(pageRoutes, { docs: JSON.stringify(openApiDocument()) })
 }
 
 /**

@@ -1,4 +1,4 @@
-// Incremental snapshots in the service (POST /v1/snapshots/:id/next, service/chain.ts): a chain of
+// Incremental snapshots in the service (POST /v1/snapshots/:id/next, kernel/chain.ts): a chain of
 // three snapshots built from changes only, on PGlite and PostgreSQL. Each snapshot's every proof
 // verifies against its root with the expected balances, its leaves rehash to its root, earlier
 // snapshots of the chain serve what they served before, unchanged users keep leaf and salt; a

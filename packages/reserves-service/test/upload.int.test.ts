@@ -1,4 +1,4 @@
-// Streamed snapshot uploads are read, checked and sealed on an upload thread (service/upload.ts):
+// Streamed snapshot uploads are read, checked and sealed on an upload thread (jobs/upload.ts):
 // the same entries and the same refusals as reading on the serving thread, sealed parts that open
 // back into the entries, and no thread left behind when the body fails.
 import { randomBytes } from 'node:crypto'

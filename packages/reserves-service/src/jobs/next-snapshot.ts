@@ -26,7 +26,7 @@ export async function builtBase(q: QueueBuildDeps, baseId: string): Promise<Snap
  * Queues the next snapshot of `base`'s chain, built from `changes` (balances in the base's currency
  * order; null: removed): refuses an id in use and a chain a user was erased from; the tip check is
  * queueBuild's, under the base row's lock. Returns the new snapshot's id. Also the path of a ledger
- * freeze with a base (ledger/routes.ts).
+ * freeze with a base (features/ledger/routes.ts).
  */
 export async function queueNext(
   d: { key: AtRestKey; queue: QueueBuildDeps },

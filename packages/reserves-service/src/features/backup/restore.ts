@@ -110,7 +110,7 @@ async function verifyCopy(
       )
     for (const s of m.snapshots.filter((x) => x.status === 'built')) {
       const r = await sql.query(
-        // rows of an incremental snapshot are its chain head's (service/chain.ts), sealed for its id
+        // rows of an incremental snapshot are its chain head's (kernel/chain.ts), sealed for its id
         `SELECT u.user_id_enc, u.snapshot_id FROM reserves_users u
           WHERE u.snapshot_id = (SELECT COALESCE(lineage, id) FROM reserves_snapshots WHERE id = $1) AND u.key_id = $2 LIMIT 1`,
         [s.id, key.id],

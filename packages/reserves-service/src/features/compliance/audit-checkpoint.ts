@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { type AuditCheck, type AuditEntry, appendAudit, auditHash, verifyAuditChain } from '../../kernel/audit.ts'
 import type { Row, Sql } from '../../kernel/sql.ts'
 
-/** The audit lock of service/audit.ts (appendAudit takes it in its transaction). */
+/** The audit lock of kernel/audit.ts (appendAudit takes it in its transaction). */
 const AUDIT_LOCK = 707071
 
 export const PRUNED_ACTION = 'audit.pruned'

@@ -15,7 +15,7 @@
 // in place; such a snapshot is uploaded again). A snapshot still building is named in `pending`:
 // erase again once it is built.
 //
-// Snapshots of one incremental chain (service/chain.ts) share the user's row and salt: erasing it
+// Snapshots of one incremental chain (kernel/chain.ts) share the user's row and salt: erasing it
 // erases the user from every snapshot of the chain at once, each recorded as erased.
 
 import { createHmac } from 'node:crypto'

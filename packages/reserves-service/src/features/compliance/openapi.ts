@@ -1,4 +1,4 @@
-// The compliance routes in the OpenAPI document (spread into service/openapi.ts's paths).
+// The compliance routes in the OpenAPI document (spread into src/openapi.ts's paths).
 
 type Op = (summary: string, roles: string, extra?: Record<string, unknown>) => Record<string, unknown>
 

@@ -1,4 +1,4 @@
-// Reconciliation runs as jobs in the database, like builds (service/jobs.ts): scheduled once per
+// Reconciliation runs as jobs in the database, like builds (jobs/jobs.ts): scheduled once per
 // slot (INSERT … ON CONFLICT (slot) DO NOTHING, so instances asking for the same run make one),
 // claimed by one worker with a lease (FOR UPDATE SKIP LOCKED), finished only by the attempt that
 // still holds it (`attempts` is the fencing token) — in the transaction that writes the audit entry
