@@ -234,16 +234,10 @@ export class BlockImporter {
       // Proven final by the block itself (a BFT block carries its parent's certificate): the parent
       // final with its proof in this batch, however the block came (sync, gossip, the engine).
       const proven = status === 'head' ? await this.provenParent(block, old) : undefined
-      if (proven) {
-        Object.assign(moved, this.forkChoice.onFinalized(proven.header))
-        store.finality.put(proven.header.hash(), proven.proof, batch)
-      }
+      if (proven) this.stageFinality(batch, proven.header, proven.proof, moved)
       // Proven final by the engine: the block, and its finality, in this one batch.
       const final = finality !== undefined && status === 'head'
-      if (final) {
-        Object.assign(moved, this.forkChoice.onFinalized(block.header))
-        store.finality.put(hash, finality, batch)
-      }
+      if (final) this.stageFinality(batch, block.header, finality, moved)
       if (status === 'head') {
         for (const b of removed) store.unsetCanonical(batch, b)
         for (const b of added) store.setCanonical(batch, b)
@@ -321,15 +315,27 @@ export class BlockImporter {
     return this.mutex.runExclusive(async () => {
       const { store } = this.modules
       const header = await this.canonicalHeader(hash, 'finalize')
-      const moved = this.forkChoice.onFinalized(header)
+      const moved: Checkpoints = {}
       const batch = new WriteBatch()
-      store.finality.put(hash, certificate, batch)
+      this.stageFinality(batch, header, certificate, moved)
       store.setHead(batch, 'finalized', hash)
       if (moved.safe) store.setHead(batch, 'safe', hash)
       await batch.write(store.kv)
       this.forkChoice.apply({ moved })
       this.announceCheckpoints(moved, certificate)
     })
+  }
+
+  /**
+   * The one place finality is written: `header` becomes final with `proof` (its certificate, kept
+   * in the `finality` bucket) in `batch`, and the checkpoints that move are added to `moved` (the
+   * caller writes the pointers with the rest of its batch and applies `moved` once written). Used
+   * by a commit (the engine's proof of the block, or the block's proof of its parent) and by
+   * {@link setFinalized}; throws when finality would move backwards.
+   */
+  private stageFinality(batch: WriteBatch, header: BlockHeader, proof: Uint8Array, moved: Checkpoints): void {
+    Object.assign(moved, this.forkChoice.onFinalized(header))
+    this.modules.store.finality.put(header.hash(), proof, batch)
   }
 
   /** Makes the canonical block `hash` (at or above the finalized one) the safe block. Emits `safe`. */
