@@ -1,7 +1,8 @@
-// The observability configs checked by their own tools (Debian's packages; each part skips
-// without its binary, .ci/run installs them): Alertmanager's config with `amtool check-config`, its
-// routing tree with `amtool config routes test` (who hears of which alert), Prometheus's scrape
-// configs with `promtool check config`, and rsyslog's shipping config with `rsyslogd -N1`.
+// The observability configs checked by their own tools, Debian's packages (`apt-get install
+// prometheus prometheus-alertmanager rsyslog rsyslog-pgsql`; each part skips without its binary):
+// Alertmanager's config with `amtool check-config`, its routing tree with `amtool config routes
+// test` (who hears of which alert), Prometheus's scrape configs with `promtool check config`, and
+// rsyslog's shipping config with `rsyslogd -N1`.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
