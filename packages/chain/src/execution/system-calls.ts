@@ -1,7 +1,101 @@
 import { bytesToHex, type Hex } from '@cairn/utils'
 import type { EVMResult } from '@ethereumjs/evm'
-import { createAddressFromString } from '@ethereumjs/util'
+import { Address, createAddressFromString } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
+
+// The chain's system calls: the one `systemCall` every engine hook makes (staking's, in
+// @cairn/consensus), and the check of the EIP-7002/7251 request calls @ethereumjs makes at a
+// block's end.
+
+/** EIP-4788's system address: the caller of every system call. */
+export const SYSTEM_CALLER = new Uint8Array(20).fill(0xff)
+SYSTEM_CALLER[19] = 0xfe
+
+/** The gas a system call may use (as EIP-4788's and EIP-7002's calls). */
+export const SYSTEM_CALL_GAS = 30_000_000n
+
+/** The block fields a system call sees (`block.number`, `block.timestamp`, `block.coinbase`). */
+export interface SystemBlock {
+  number: bigint
+  timestamp: bigint
+  coinbase: Uint8Array
+  gasLimit?: bigint
+}
+
+export interface SystemCallResult {
+  returnValue: Uint8Array
+  logs: readonly [address: Uint8Array, topics: Uint8Array[], data: Uint8Array][]
+  /** The gas the call used, of its `SYSTEM_CALL_GAS`. */
+  gasUsed: bigint
+  /** Why the call failed (the EVM's exception: a revert, out of gas…); undefined when it did not. */
+  error?: string
+}
+
+/**
+ * A system call: a message from the system address (`0xff…fe`, EIP-4788's SYSTEM_ADDRESS) into a
+ * system contract, run inside the block after its transactions, the same way when producing and
+ * when importing (geth's `ProcessBeaconBlockRoot`, BNB's `systemTx`, Cosmos's `EndBlock`). It pays
+ * no gas and is not a transaction; the system address keeps no nonce and no balance (its account is
+ * put back as it was, or deleted, afterwards). `value` is minted: the new coins a block issues.
+ * A call that fails says why in `error`: what that means is the caller's (a staking hook halts).
+ *
+ * Each call is a message of its own, as geth's (which finalises the state after each): EIP-2200's
+ * "original" storage values, which SSTORE's gas and refunds are measured from, are those at its
+ * start. Sharing them with the block's last transaction or the previous system call made a call
+ * that restores a slot another call cleared trap "refund exhausted"
+ * (consensus/test/staking/system-call-refund.test.ts).
+ */
+export async function systemCall(
+  vm: VM,
+  block: SystemBlock,
+  to: Uint8Array,
+  data: Uint8Array,
+  value = 0n,
+  isStatic = false,
+): Promise<SystemCallResult> {
+  const caller = new Address(SYSTEM_CALLER)
+  const before = await vm.stateManager.getAccount(caller)
+  vm.stateManager.originalStorageCache.clear()
+  const res: EVMResult = await vm.evm.runCall({
+    caller,
+    origin: caller,
+    to: new Address(to),
+    data,
+    value,
+    gasLimit: SYSTEM_CALL_GAS,
+    skipBalance: true,
+    skipNonceIncrement: true,
+    isStatic,
+    block: evmBlock(block) as never,
+  })
+  vm.stateManager.originalStorageCache.clear()
+  if (before === undefined) await vm.stateManager.deleteAccount(caller)
+  else await vm.stateManager.putAccount(caller, before)
+  const err = res.execResult.exceptionError
+  return {
+    returnValue: res.execResult.returnValue,
+    logs: (res.execResult.logs ?? []) as SystemCallResult['logs'],
+    gasUsed: res.execResult.executionGasUsed,
+    ...(err !== undefined ? { error: err.error } : {}),
+  }
+}
+
+/** The block object the EVM reads `NUMBER`, `TIMESTAMP`, `COINBASE`… from. */
+function evmBlock(b: SystemBlock): unknown {
+  return {
+    header: {
+      number: b.number,
+      timestamp: b.timestamp,
+      coinbase: new Address(b.coinbase),
+      gasLimit: b.gasLimit ?? 0n,
+      difficulty: 0n,
+      prevRandao: new Uint8Array(32),
+      mixHash: new Uint8Array(32),
+      baseFeePerGas: 0n,
+      getBlobGasPrice: () => 0n,
+    },
+  }
+}
 
 /** EIP-7002's withdrawal-request contract (Prague). */
 export const WITHDRAWAL_REQUEST_ADDRESS: Hex = '0x00000961ef480eb55e80d19ad83579a64c007002'
