@@ -3,7 +3,6 @@
 // service and its server, database and queue clients, viem, the contract) is imported when the
 // command runs, not when the `cairn` program is built: every `cairn` command registers this one.
 
-import { readFileSync } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
 // Light on purpose (utils only): flags are checked before the service is imported.
 import { EXTERNAL_KEY_OPTIONS, type ExternalKeyFlags, externalKeySource } from '@cairn/keys'
@@ -37,15 +36,15 @@ export function parseFactory(text: string): FactoryConfig {
   }
 }
 
-function readSecret(file: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(file))
-  } catch (err) {
-    throw new CairnError(ArbErrorCode.CONFIG, `cannot read the JWT secret file ${file}`, {
-      fault: 'caller',
-      cause: err,
-    })
-  }
+/**
+ * The secrets of `cairn arb`: a flag's value is a path (owner-only, refused otherwise), `env:NAME`,
+ * or `age:FILE#NAME` (an age-encrypted bundle; identity from --age-identity-file or
+ * CAIRN_AGE_IDENTITY_FILE). See docs/operations/secrets.md.
+ */
+async function openSecrets(ageIdentityFile: string | undefined) {
+  const { Secrets } = await import('@cairn/service-kit')
+  const identity = ageIdentityFile ?? process.env.CAIRN_AGE_IDENTITY_FILE
+  return new Secrets({ env: process.env, ageIdentityFiles: identity ? [identity] : [] })
 }
 
 const list = (t: string) =>
@@ -69,6 +68,7 @@ interface StartFlags extends KeyFlags {
   killFile?: string
   jwtSecretFile?: string
   apiKeysFile?: string
+  ageIdentityFile?: string
   jwksUrl?: string
   jwtIssuer?: string
   jwtAudience?: string
@@ -302,7 +302,10 @@ export function registerArb(program: Command): void {
       .description('Run the arbitrage service: watch pools over JSON-RPC, trade through ArbExecutor, serve the API')
       .requiredOption('--rpc <url>', "the chain's JSON-RPC (http, or ws: then also the subscription)")
       .option('--ws <url>', 'WebSocket JSON-RPC: eth_subscribe new heads and pool logs (polling while it is down)')
-      .option('--database-url <url>', 'PostgreSQL connection string (default: PGlite in --datadir)')
+      .option(
+        '--database-url <url>',
+        'PostgreSQL connection string, or env:NAME, file:PATH, age:FILE#NAME holding it (default: PGlite in --datadir)',
+      )
       .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/arb'),
     'a hex private key in a file (a secret manager mount), instead of a keystore',
   )
@@ -327,8 +330,15 @@ export function registerArb(program: Command): void {
     )
     .option('--poll-ms <ms>', 'poll interval', '1000')
     .option('--kill-file <file>', 'trading stops while this file exists')
-    .option('--jwt-secret-file <file>', 'HS256 secret (≥ 32 bytes) for bearer tokens')
-    .option('--api-keys-file <file>', 'JSON [{"name","role","key"}] of API keys (roles viewer, operator, admin)')
+    .option(
+      '--jwt-secret-file <ref>',
+      'HS256 secret (≥ 32 bytes) for bearer tokens: a file (mode 0600), env:NAME or age:FILE#NAME',
+    )
+    .option(
+      '--api-keys-file <ref>',
+      'JSON [{"name","role","key"}] of API keys (roles viewer, operator, admin): a file, env:NAME or age:FILE#NAME',
+    )
+    .option('--age-identity-file <file>', 'age identity that opens age: secrets (default: $CAIRN_AGE_IDENTITY_FILE)')
     .option('--jwks-url <url>', 'JWKS of an OAuth2/OIDC provider: RS256/ES256 bearer tokens')
     .option('--jwt-issuer <iss>', 'required iss of JWKS tokens (with --jwks-url)')
     .option('--jwt-audience <aud>', 'required aud of JWKS tokens (with --jwks-url)')
@@ -365,7 +375,7 @@ export function registerArb(program: Command): void {
     .option('--http.vhosts <names>', 'Host names answered (* = any)', '*')
     .option('--http.cors <origins>', 'origins allowed cross-origin', '')
     .action(async (o: StartFlags) => {
-      const { checkHmacSecret, createLogger, readApiKeysFile, StopOnSignals } = await import('@cairn/service-kit')
+      const { checkHmacSecret, createLogger, parseApiKeys, StopOnSignals } = await import('@cairn/service-kit')
       const { parseApiSecurity } = await import('../service/api-config.ts')
       const { ARB_ROLES } = await import('../service/auth.ts')
       const { startArbService } = await import('../service/service.ts')
@@ -380,8 +390,13 @@ export function registerArb(program: Command): void {
       if (!['all', 'strategy', 'executor'].includes(o.role)) throw bad(`bad --role ${o.role}`)
       if (!['memory', 'nats'].includes(o.queue)) throw bad(`bad --queue ${o.queue}`)
       if (o.role !== 'all' && o.queue === 'memory') throw bad('--role strategy/executor needs --queue nats')
-      const jwtSecret = o.jwtSecretFile ? readSecret(o.jwtSecretFile) : null
+      const secrets = await openSecrets(o.ageIdentityFile)
+      const jwtSecret = o.jwtSecretFile ? await secrets.read(o.jwtSecretFile, '--jwt-secret-file') : null
       checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
+      const apiKeys = o.apiKeysFile
+        ? parseApiKeys(await secrets.readText(o.apiKeysFile, '--api-keys-file'), o.apiKeysFile, ARB_ROLES)
+        : []
+      const databaseUrl = o.databaseUrl ? await secrets.resolve(o.databaseUrl, '--database-url') : null
       const security = parseApiSecurity(apiSecurityFlags(o))
       const search = searchFlags(o)
       const waits = tradeWaitFlags(o)
@@ -390,7 +405,7 @@ export function registerArb(program: Command): void {
         {
           rpc: o.rpc,
           ws: o.ws ?? null,
-          databaseUrl: o.databaseUrl ?? null,
+          databaseUrl,
           datadir: o.datadir,
           key: keySource(o),
           executor: o.executor as Address,
@@ -404,7 +419,7 @@ export function registerArb(program: Command): void {
           auth: {
             jwtSecret,
             jwks: security.jwks,
-            apiKeys: o.apiKeysFile ? readApiKeysFile(o.apiKeysFile, ARB_ROLES) : [],
+            apiKeys,
           },
           rateLimit: security.rateLimit,
           edge: { vhosts: list(o['http.vhosts']), cors: list(o['http.cors']), maxConnectionsPerIp: 0, shedLagMs: 0 },
@@ -427,15 +442,16 @@ export function registerArb(program: Command): void {
   arb
     .command('token')
     .description('Mint an HS256 bearer token for the arbitrage API')
-    .requiredOption('--secret-file <file>', 'the HS256 secret the service was given')
+    .requiredOption('--secret-file <ref>', 'the HS256 secret the service was given (a file, env:NAME or age:FILE#NAME)')
+    .option('--age-identity-file <file>', 'age identity that opens age: secrets (default: $CAIRN_AGE_IDENTITY_FILE)')
     .requiredOption('--role <role>', 'viewer, operator or admin')
     .requiredOption('--sub <name>', 'who (recorded in the audit log)')
     .option('--ttl <seconds>', 'lifetime', '3600')
-    .action(async (o: { secretFile: string; role: string; sub: string; ttl: string }) => {
+    .action(async (o: { secretFile: string; role: string; sub: string; ttl: string; ageIdentityFile?: string }) => {
       const { checkHmacSecret } = await import('@cairn/service-kit')
       const { signToken } = await import('../service/auth.ts')
       if (!['viewer', 'operator', 'admin'].includes(o.role)) throw bad(`bad --role ${o.role}`)
-      const secret = readSecret(o.secretFile)
+      const secret = await (await openSecrets(o.ageIdentityFile)).read(o.secretFile, '--secret-file')
       checkHmacSecret(secret, `--secret-file ${o.secretFile}`)
       process.stdout.write(`${signToken(secret, { sub: o.sub, role: o.role as Role, ttlSeconds: Number(o.ttl) })}\n`)
     })

@@ -17,9 +17,23 @@ export interface ApiKeyFileEntry<R extends string> {
  * match is the caller's mistake, said with the file and what to write (SERVICE_CONFIG_INVALID).
  */
 export function readApiKeysFile<R extends string>(file: string, roles: RoleTable<R>): ApiKeyFileEntry<R>[] {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new CairnError(ServiceErrorCode.CONFIG_INVALID, `cannot read the API keys file ${file} as JSON`, {
+      fault: 'caller',
+      cause: err,
+    })
+  }
+  return parseApiKeys(text, file, roles)
+}
+
+/** The entries of an API keys file's text (read through service-kit's Secrets, say); `file` names it in errors. */
+export function parseApiKeys<R extends string>(text: string, file: string, roles: RoleTable<R>): ApiKeyFileEntry<R>[] {
   let json: unknown
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'))
+    json = JSON.parse(text)
   } catch (err) {
     throw new CairnError(ServiceErrorCode.CONFIG_INVALID, `cannot read the API keys file ${file} as JSON`, {
       fault: 'caller',
