@@ -14,7 +14,6 @@ import type { ChainEngine, EndBlockResult } from '../engine.ts'
 import { ChainErrorCode } from '../errors.ts'
 import type { Builder, BuilderInternals, Finished } from '../fast/builder-shortcuts.ts'
 import type { BlockEnv } from '../fast/fast-transfer.ts'
-import { creditUncleRewards, isProofOfWork } from '../import/pow.ts'
 import { BlockSizeBudget } from '../rules/block-size-limit.ts'
 import type { ChainCommons } from '../rules/common.ts'
 import { StatePreimages } from '../state/preimages.ts'
@@ -36,6 +35,7 @@ import {
   receiptsOf,
   type StateEdit,
 } from './executed-block.ts'
+import { creditUncleRewards, isProofOfWork } from './pow-era.ts'
 import { type SpeedKit, speedKit, tryTransfer } from './speed-kit.ts'
 import { StateViews } from './state-views.ts'
 import { checkedRequestCalls } from './system-calls.ts'

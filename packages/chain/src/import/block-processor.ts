@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache'
 import type { ChainEngine } from '../engine.ts'
 import { ChainErrorCode } from '../errors.ts'
 import type { ExecutedBlock, Executor } from '../execution/executor.ts'
+import { isProofOfWork } from '../execution/pow-era.ts'
 import type { SenderRecovery } from '../execution/recovery.ts'
 import type { ChainMetrics } from '../metrics.ts'
 import { decodeBlock } from '../store/block-decode.ts'
@@ -20,7 +21,6 @@ import {
   type VerifyResult,
 } from './block-verifier.ts'
 import type { BlockImporter } from './importer.ts'
-import { isProofOfWork } from './pow.ts'
 import { headerAgainstParent } from './validate.ts'
 
 export interface ProcessOptions {

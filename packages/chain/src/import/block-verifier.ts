@@ -1,11 +1,12 @@
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { ChainEngine, HeaderContext } from '../engine.ts'
 import type { ExecutedBlock, Executor } from '../execution/executor.ts'
+import { isProofOfWork } from '../execution/pow-era.ts'
 import type { SenderRecovery } from '../execution/recovery.ts'
 import { TxChecks } from '../execution/tx-checks.ts'
 import type { ChainStore } from '../store/store.ts'
 import type { BlockError } from './block-error.ts'
-import { isProofOfWork, validateProofOfWork } from './pow.ts'
+import { validateProofOfWork } from './pow.ts'
 import { validateBlock } from './validate.ts'
 
 /**

@@ -1,15 +1,13 @@
 import { bytesToHex, CairnError } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import { type Common, ConsensusType } from '@ethereumjs/common'
-import { Account } from '@ethereumjs/util'
-import type { VM } from '@ethereumjs/vm'
 import { ChainErrorCode } from '../errors.ts'
 import type { ChainStore } from '../store/store.ts'
 import { headerAgainstParent } from './validate.ts'
 
 /**
  * The proof-of-work era's rules, for importing chains that start before the merge (Ethereum's own
- * history, the execution-apis test chain): Ethash difficulty, uncles, block and uncle rewards.
+ * history, the execution-apis test chain): Ethash difficulty and uncles (their rewards:
+ * `../execution/pow-era.ts`).
  * The Ethash seal (mixHash and nonce against the DAG) is NOT verified: that needs the DAG, a
  * subsystem of its own; Cairn imports proof-of-work history from a source it trusts
  * (docs/genesis.md).
@@ -18,10 +16,6 @@ import { headerAgainstParent } from './validate.ts'
 /** At most this many uncles per block, from at most this many generations back. */
 const MAX_UNCLES = 2
 const UNCLE_GENERATIONS = 7
-
-export function isProofOfWork(common: Common): boolean {
-  return common.consensusType() === ConsensusType.ProofOfWork
-}
 
 /**
  * Checks a proof-of-work block's difficulty (`ethashCanonicalDifficulty`, with each fork's bomb
@@ -62,26 +56,4 @@ export async function validateProofOfWork(block: Block, parent: Block, store: Ch
     if (uncle.difficulty !== expected)
       throw fail(`uncle ${hash}: difficulty ${uncle.difficulty} is not the expected ${expected}`)
   }
-}
-
-/**
- * The uncle part of a proof-of-work block's rewards (the BlockBuilder credits the miner's base
- * reward, `minerReward` of the fork: 5, 3 or 2 ETH): each uncle's miner gets (8 − depth)/8 of the
- * base reward, the block's miner 1/32 of it per uncle. @ethereumjs/vm computes the same in
- * `runBlock` but exports neither its `calculateOmmerReward` nor `rewardAccount`.
- */
-export async function creditUncleRewards(vm: VM, block: Block): Promise<void> {
-  const uncles = block.uncleHeaders
-  if (uncles.length === 0) return
-  const reward = vm.common.param('minerReward')
-  const credit = async (address: BlockHeader['coinbase'], amount: bigint) => {
-    const account = (await vm.stateManager.getAccount(address)) ?? new Account()
-    account.balance += amount
-    await vm.evm.journal.putAccount(address, account)
-  }
-  for (const u of uncles) {
-    const share = ((8n + u.number - block.header.number) * reward) / 8n
-    if (share > 0n) await credit(u.coinbase, share)
-  }
-  await credit(block.header.coinbase, (reward / 32n) * BigInt(uncles.length))
 }

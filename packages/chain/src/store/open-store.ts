@@ -1,11 +1,11 @@
 import type { KVStore } from '@cairn/db'
 import { CairnError } from '@cairn/utils'
 import type { Common } from '@ethereumjs/common'
-import type { BlockReader } from '../chain-reader.ts'
 import { ChainErrorCode } from '../errors.ts'
 import { ChainCommons } from '../rules/common.ts'
 import { type GenesisSpec, parseGenesis } from '../rules/genesis.ts'
 import { StateDB } from '../state/state-db.ts'
+import type { BlockReader } from './block-reader.ts'
 import { ChainStore, type HeadName } from './store.ts'
 import { readStoredGenesis } from './stored-genesis.ts'
 

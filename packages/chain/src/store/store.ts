@@ -17,17 +17,17 @@ import { RLP } from '@ethereumjs/rlp'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { MAX_UINT64 } from '@ethereumjs/util'
 import { LRUCache } from 'lru-cache'
-import type { BlockReader, HeadName, TxLocation } from '../chain-reader.ts'
 import { ChainErrorCode } from '../errors.ts'
 import { ChainCommons } from '../rules/common.ts'
 import { encodedTx } from '../state/tx-cache.ts'
 import { decodeBlock } from './block-decode.ts'
+import type { BlockReader, HeadName, TxLocation } from './block-reader.ts'
 import { decodeReceipts, encodeReceipts, type StoredReceipt } from './receipt.ts'
 import { rlpFirstItem, rlpListCount, rlpListPrefixLength } from './rlp-items.ts'
 import { rlpLengthPrefix } from './rlp-prefix.ts'
 
 /** Names of the head pointers kept in {@link Bucket.head}. */
-export type { HeadName, TxLocation } from '../chain-reader.ts'
+export type { HeadName, TxLocation } from './block-reader.ts'
 
 /**
  * Block numbers key the canonical index by 8 bytes: one that does not fit is refused, never
