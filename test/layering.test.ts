@@ -195,3 +195,80 @@ describe('reserves layering', () => {
     expect(violations).toEqual([])
   })
 })
+
+/**
+ * Floors inside @cairn/chain (src/), bottom to top: shared leaves (errors, metrics, time slices) <
+ * state/ (tries, encodings, the state database) < rules/ < store/ < fast/ (speed shims) < the
+ * faces the floors above read (ChainReader, StateReader, events, the engine's interface) <
+ * execution/ < import/ < the chain's parts < dev/ and fork/ (dev tooling, which plugs into the
+ * core through hooks) < the composition (chain.ts, faces.ts, index.ts). Nothing imports a floor
+ * above its own, no two units import each other, and every file has a floor. The speed shims are
+ * reached through one switch: only the speed kit (and the view-call readers) import fast/ at run time.
+ */
+describe('chain floors', () => {
+  const SRC = join(ROOT, 'packages', 'chain', 'src')
+  /** Each floor's units: a folder of src/, or a file at its top. */
+  const FLOORS = [
+    ['errors.ts', 'metrics.ts', 'time-slice.ts'],
+    ['state'],
+    ['rules'],
+    ['store'],
+    ['fast'],
+    ['chain-reader.ts', 'state-reader.ts', 'events.ts', 'engine.ts', 'engine-data.ts'],
+    ['execution'],
+    ['import'],
+    ['chain-parts.ts', 'chain-tracing.ts'],
+    ['dev', 'fork'],
+    ['chain.ts', 'faces.ts', 'index.ts'],
+  ]
+  /** The files that may import fast/ for more than its types. */
+  const FAST_SWITCH = ['execution/speed-kit.ts', 'execution/state-views.ts', 'index.ts']
+  const SPEC = /^\s*(import|export)(\s+type)?\s[^;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]/gms
+  const unitOf = (file: string) => relative(SRC, file).split(/[\\/]/)[0] as string
+  const floorOf = (unit: string) => FLOORS.findIndex((floor) => floor.includes(unit))
+  const edges = tsFiles(SRC).flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(SPEC)].map((m) => ({
+      file,
+      spec: m[3] as string,
+      typeOnly: Boolean(m[2]),
+      target: normalize(join(dirname(file), m[3] as string)),
+    })),
+  )
+
+  it('every file has a floor, and nothing imports a floor above its own', () => {
+    const violations: string[] = []
+    for (const file of tsFiles(SRC))
+      if (floorOf(unitOf(file)) < 0) violations.push(`${relative(SRC, file)} has no floor (place it in FLOORS)`)
+    for (const { file, spec, target } of edges) {
+      const from = unitOf(file)
+      const to = unitOf(target)
+      if (floorOf(to) > floorOf(from))
+        violations.push(`${relative(SRC, file)} (${from}) imports ${spec} (${to}): up a floor`)
+    }
+    expect(violations).toEqual([])
+  })
+
+  it('no two units import each other', () => {
+    const pairs = new Set<string>()
+    for (const { file, target } of edges) {
+      const from = unitOf(file)
+      const to = unitOf(target)
+      if (from !== to) pairs.add(`${from} -> ${to}`)
+    }
+    const both = [...pairs].filter((p) => {
+      const [from, to] = p.split(' -> ') as [string, string]
+      return from < to && pairs.has(`${to} -> ${from}`)
+    })
+    expect(both).toEqual([])
+  })
+
+  it('the speed shims are reached through one switch: only the speed kit imports fast/ at run time', () => {
+    const violations = edges
+      .filter(({ file, typeOnly, target }) => {
+        const rel = relative(SRC, file).split(/[\\/]/).join('/')
+        return !typeOnly && unitOf(file) !== 'fast' && unitOf(target) === 'fast' && !FAST_SWITCH.includes(rel)
+      })
+      .map(({ file, spec }) => `${relative(SRC, file)} imports ${spec}`)
+    expect(violations).toEqual([])
+  })
+})
