@@ -201,7 +201,7 @@ describe('reserves layering', () => {
  * state/ (tries, encodings, the state database) < rules/ < store/ < fast/ (speed shims) < the
  * faces the floors above read (ChainReader, StateReader, events, the engine's interface) <
  * execution/ < import/ < the chain's parts < dev/ and fork/ (dev tooling, which plugs into the
- * core through hooks) < the composition (chain.ts, faces.ts, index.ts). Nothing imports a floor
+ * core through hooks) < the composition (chain.ts, chain-options.ts, faces.ts, index.ts). Nothing imports a floor
  * above its own, no two units import each other, and every file has a floor. The speed shims are
  * reached through one switch: only the speed kit (and the view-call readers) import fast/ at run time.
  */
@@ -219,7 +219,7 @@ describe('chain floors', () => {
     ['import'],
     ['chain-parts.ts', 'chain-tracing.ts'],
     ['dev', 'fork'],
-    ['chain.ts', 'faces.ts', 'index.ts'],
+    ['chain.ts', 'chain-options.ts', 'faces.ts', 'index.ts'],
   ]
   /** The files that may import fast/ for more than its types. */
   const FAST_SWITCH = ['execution/speed-kit.ts', 'execution/state-views.ts', 'index.ts']

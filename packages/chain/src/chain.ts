@@ -1,17 +1,16 @@
-import type { CorruptionSink, KVStore } from '@cairn/db'
 import { WriteBatch } from '@cairn/db'
-import { bytesToHex, CairnError, equalsBytes, type Hex, hexToBytes, type Logger, TypedEmitter } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, type Hex, hexToBytes, TypedEmitter } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import type { Common, CustomCrypto } from '@ethereumjs/common'
+import type { Common } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { Account } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
+import { type ChainModules, type ChainOptions, DEFAULT_STATE_CACHE_BYTES, type OpenReport } from './chain-options.ts'
 import { type ChainParts, setChainParts } from './chain-parts.ts'
 import { type MethodTracer, traceChainParts } from './chain-tracing.ts'
 import { type DevChain, DevChainControls } from './dev/dev-chain.ts'
 import type { EditedStates } from './dev/edited-states.ts'
 import type { SenderOverrides } from './dev/sender-overrides.ts'
-import type { ChainEngine } from './engine.ts'
 import { type EngineData, engineDataOf } from './engine-data.ts'
 import { ChainErrorCode } from './errors.ts'
 import type { ChainEvents } from './events.ts'
@@ -22,16 +21,14 @@ import {
   Executor,
   type ParentBlock,
 } from './execution/executor.ts'
-import type { SenderRecovery } from './execution/recovery.ts'
 import { toleratedMissingContracts } from './execution/system-calls.ts'
 import type { ChainFork, EngineChain, GossipChain, RpcChain } from './faces.ts'
 import type { ViewState } from './fast/view-call/interpreter.ts'
-import { type ForkStart, forkGenesis, forkGenesisBlock } from './fork/fork-start.ts'
+import { forkGenesis, forkGenesisBlock } from './fork/fork-start.ts'
 import { RemoteState } from './fork/remote-state.ts'
 import { type BlockCommitter, ImporterCommitter } from './import/block-committer.ts'
 import {
   BlockProcessor,
-  type BlockProcessorOptions,
   DEFAULT_BLOCK_PROCESSOR_OPTIONS,
   type PreValidation,
   type ProcessOptions,
@@ -40,7 +37,6 @@ import {
 import type { BlockSource, BlockVerifier } from './import/block-verifier.ts'
 import { BlockImporter } from './import/importer.ts'
 import { repairHead } from './import/repair-head.ts'
-import type { ChainMetrics } from './metrics.ts'
 import { ChainCommons } from './rules/common.ts'
 import { predatesDevPredeploys } from './rules/create2-deployer.ts'
 import { type GenesisSpec, parseGenesis } from './rules/genesis.ts'
@@ -56,69 +52,6 @@ import {
   readStoredGenesis,
   SCHEMA_VERSION,
 } from './store/stored-genesis.ts'
-
-export interface ChainOptions {
-  /**
-   * The genesis to start from. Required for a new datadir; for an existing one it must match the
-   * stored genesis (omit it to use the stored one).
-   */
-  genesis?: unknown
-  /** Where the genesis came from, for error messages. */
-  genesisSource?: string
-  /** Limits of the block front door (`processBlock`). */
-  blocks?: Partial<BlockProcessorOptions>
-  /**
-   * Bytes of state-trie nodes kept in memory in front of LevelDB (`StateDB`'s node ring; default
-   * {@link DEFAULT_STATE_CACHE_BYTES}); 0 for none. Unused with an in-memory store.
-   */
-  stateCacheBytes?: number
-  /**
-   * Reference mode: every speed shim of the chain off at once — the transfer fast path, the batched
-   * state manager and its trie, the jump-destination cache, the block builder's shortcuts (ordered
-   * tries, kept transactions), synchronous trie reads, shared read views and the transaction
-   * decoder's direct path — so blocks run through @ethereumjs exactly as published (its patches
-   * under patches/ aside). Slower; the answer to "is it the shim?" (`cairn start --reference`).
-   */
-  reference?: boolean
-  /**
-   * Dev rules: the contract code size limit in bytes (EIP-170; initcode may be twice it) instead of
-   * the fork's, as Anvil's `--code-size-limit` (`UNLIMITED_CODE_SIZE`: `--disable-code-size-limit`).
-   * Blocks built so break the fork's rule: a dev chain's setting, like its state edits.
-   */
-  codeSizeLimit?: bigint
-  /**
-   * Fork mode (`src/fork/`, from `connectFork`): the chain starts at the remote's fork block, its
-   * state read lazily from the remote. `genesis` defaults to the fork's ({@link forkGenesis}).
-   */
-  fork?: ForkStart
-  /** The hardfork of a fork's rules (default: the newest supported). */
-  forkHardfork?: string
-}
-
-/** The node ring's default size: the encoded nodes of ~200,000 accounts' trie. */
-export const DEFAULT_STATE_CACHE_BYTES = 64 * 1024 * 1024
-
-export interface ChainModules {
-  kv: KVStore
-  engine: ChainEngine
-  logger: Logger
-  metrics: ChainMetrics | null
-  customCrypto?: CustomCrypto
-  /** Recovers the senders of received blocks on worker threads (`workerRecovery`). */
-  recovery?: SenderRecovery
-  /** Seconds since the epoch, for the front door's future-timestamp check (injected in tests). */
-  now?: () => number
-  /** Told of each damaged entry a read of the chain store finds (DB_CORRUPT), before it throws. */
-  onCorruption?: CorruptionSink
-}
-
-/** What start-up found and did, for the node to report. */
-export interface OpenReport {
-  created: boolean
-  /** Blocks rolled back because they were incomplete (a crash mid-write). */
-  rolledBack: number
-  warnings: string[]
-}
 
 function describeSchedule(spec: GenesisSpec): string {
   const later = spec.schedule.forks.filter(

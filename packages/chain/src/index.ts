@@ -1,5 +1,5 @@
-export type { ChainModules, ChainOptions, OpenReport } from './chain.ts'
 export { Chain } from './chain.ts'
+export type { ChainModules, ChainOptions, OpenReport } from './chain-options.ts'
 export type { BlockReader, ChainReader } from './chain-reader.ts'
 export type { MethodTracer } from './chain-tracing.ts'
 export type { DevChain } from './dev/dev-chain.ts'

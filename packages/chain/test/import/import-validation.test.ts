@@ -11,9 +11,26 @@ import { type Block, createBlock, createBlockFromRLP } from '@ethereumjs/block'
 import { createFeeMarket1559Tx, type FeeMarketEIP1559TxData, type TypedTransaction } from '@ethereumjs/tx'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chainParts } from '../../src/chain-parts.ts'
-import { type Chain, ChainErrorCode, Chain as ChainImpl, devGenesis, encodedTx, workerRecovery } from '../../src/index.ts'
+import {
+  type Chain,
+  ChainErrorCode,
+  Chain as ChainImpl,
+  devGenesis,
+  encodedTx,
+  workerRecovery,
+} from '../../src/index.ts'
 import { orderedTrieRoot } from '../../src/state/ordered-trie.ts'
-import { ADDRS, cairnError, dumpKV, importBlock, KEYS, listSource, openChain, testEngine, transfer } from '../helpers.ts'
+import {
+  ADDRS,
+  cairnError,
+  dumpKV,
+  importBlock,
+  KEYS,
+  listSource,
+  openChain,
+  testEngine,
+  transfer,
+} from '../helpers.ts'
 
 const N = 150 // three recovery chunks of 64: 0–63, 64–127, 128–149
 
