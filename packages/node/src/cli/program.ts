@@ -128,6 +128,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: "block DAG tools: GhostDAG over a DAG file in Kaspa's test format",
     load: async () => (await import('./commands/dag.ts')).registerDag,
   },
+  {
+    name: 'gateway',
+    term: 'gateway [options]',
+    description: 'one JSON-RPC endpoint for a sharded network (routes by sender, address and hash)',
+    load: async () => (await import('./commands/gateway.ts')).registerGateway,
+  },
 ]
 
 /**
