@@ -11,6 +11,7 @@ import type { ChainFollower, TxPool } from '@cairn/txpool'
 import type { Block } from '@ethereumjs/block'
 import type { BftTransport } from './bft/reactor.ts'
 import type { ValidatorSet } from './bft/validator-set.ts'
+import type { WorkApi } from './pow/work-api.ts'
 
 /**
  * What an engine asks of the node that runs it. The composition root reads these, never which
@@ -32,6 +33,8 @@ export interface EngineCapabilities {
   readonly consensusTopic?: { connect(transport: BftTransport): void }
   /** The engine keeps validator sets, which the RPC serves. */
   readonly validatorSets?: { validatorsAt(height: number): ValidatorSet }
+  /** The engine hands out proof-of-work to external miners (`eth_getWork`, …), which the RPC serves. */
+  readonly work?: WorkApi
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 import type { NextKeyPromotion } from '@cairn/consensus/validator-keys'
 import type { KVStore } from '@cairn/db'
 import type { DevControls } from '@cairn/rpc'
-import { CairnError, type Logger } from '@cairn/utils'
+import { CairnError, hexToBytes, type Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import { NodeErrorCode } from './errors.ts'
@@ -71,6 +71,8 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
       )
       return { engine, dev: config.dev ? engine : null }
     }
+    case 'pow':
+      return createPowEngine(config, modules, await genesisOf())
     case 'bft': {
       const genesis = await genesisOf()
       const bft = await resolveBftConfig(genesis)
@@ -132,6 +134,32 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
   }
 }
 
+/** The proof-of-work engine of `engine = "pow"`, mining when `miner.enabled` (packages/consensus/src/pow). */
+async function createPowEngine(config: NodeConfig, modules: EngineModules, genesis: unknown): Promise<BuiltEngine> {
+  const { PowEngine, createPowMetrics, parsePowConfig } = await import('@cairn/consensus/pow')
+  const { miner } = config
+  const coinbase = miner.coinbase ? hexToBytes(miner.coinbase as `0x${string}`) : undefined
+  const engine = new PowEngine(
+    {
+      params: parsePowConfig(genesis),
+      mine: miner.enabled,
+      threads: miner.threads,
+      recommitMs: miner.recommitMs,
+      maxReorgDepth: config.pow.maxReorgDepth,
+      maxFutureSeconds: config.pow.maxFutureSeconds,
+      ...(coinbase ? { coinbase } : {}),
+      ...(miner.extraData ? { extraData: hexToBytes(miner.extraData as `0x${string}`) } : {}),
+    },
+    {
+      logger: modules.logger,
+      metrics: modules.registry
+        ? createPowMetrics(modules.registry, miner.coinbase ? { coinbase: miner.coinbase.toLowerCase() } : {})
+        : null,
+    },
+  )
+  return { engine, dev: null }
+}
+
 /** The real scheduler with its clock `offsetMs` off the wall clock (the testbed's clock skew). */
 function offsetScheduler(offsetMs: number): BftScheduler {
   return {
@@ -147,10 +175,22 @@ function offsetScheduler(offsetMs: number): BftScheduler {
  * `dev`), or `configured` (config `engine`, CAIRN_ENGINE) when set, which must agree with the
  * genesis: a `dev` node on a BFT genesis would refuse every block its validators commit.
  */
-export function engineKind(configured: 'dev' | 'bft' | undefined, genesis: unknown): 'dev' | 'bft' {
-  const cairn = (genesis as { config?: { cairn?: { bft?: unknown } } } | undefined)?.config?.cairn
-  const fromGenesis = cairn?.bft !== undefined ? 'bft' : 'dev'
+export function engineKind(configured: 'dev' | 'bft' | 'pow' | undefined, genesis: unknown): 'dev' | 'bft' | 'pow' {
+  const cairn = (genesis as { config?: { cairn?: { bft?: unknown; pow?: unknown } } } | undefined)?.config?.cairn
+  const fromGenesis = cairn?.bft !== undefined ? 'bft' : cairn?.pow !== undefined ? 'pow' : 'dev'
   if (configured === undefined) return fromGenesis
+  if ((configured === 'pow') !== (fromGenesis === 'pow')) {
+    throw new CairnError(
+      NodeErrorCode.ENGINE_MISMATCH,
+      configured === 'pow'
+        ? 'engine = pow, but the genesis has no config.cairn.pow (no proof-of-work parameters)'
+        : `engine = ${configured}, but the genesis is a proof-of-work chain (config.cairn.pow): this node would refuse its blocks`,
+      {
+        fault: 'caller',
+        hint: 'drop `engine` (and CAIRN_ENGINE): the engine comes from the genesis (cairn devnet init --engine pow writes one)',
+      },
+    )
+  }
   if (configured === 'dev' && fromGenesis === 'bft') {
     throw new CairnError(
       NodeErrorCode.ENGINE_MISMATCH,

@@ -48,3 +48,4 @@ export {
 } from './seal.ts'
 export { TotalWork } from './total-work.ts'
 export { workOf } from './work.ts'
+export type { WorkApi } from './work-api.ts'

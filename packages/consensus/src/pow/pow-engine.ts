@@ -16,7 +16,7 @@ import type { ChainFollower, TxPool } from '@cairn/txpool'
 import { followChain } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, type Logger, toQuantity } from '@cairn/utils'
 import { Block } from '@ethereumjs/block'
-import type { Engine } from '../engine.ts'
+import type { Engine, EngineCapabilities } from '../engine.ts'
 import { nextAsertTarget } from './asert.ts'
 import { PowErrorCode } from './errors.ts'
 import { MinerPool } from './miner-pool.ts'
@@ -25,6 +25,7 @@ import { type PowMetrics, reorgDepthBucket } from './pow-metrics.ts'
 import { PowRules, type PowRulesModules, type PowRulesOptions } from './pow-rules.ts'
 import { SEAL_SALT, type Seal, sealHash, withSeal } from './seal.ts'
 import { workOf } from './work.ts'
+import type { WorkApi } from './work-api.ts'
 
 /** How often a template is rebuilt for new transactions at most (geth's recommit: 2 s). */
 export const DEFAULT_RECOMMIT_MS = 2000
@@ -67,8 +68,9 @@ interface Template {
 /** What `eth_getWork` answers: [seal hash, seed hash, boundary, block number]. */
 export type WorkPackage = [string, string, string, string]
 
-export class PowEngine extends PowRules implements Engine {
-  readonly capabilities = { announcesHeads: true, alwaysRuns: true } as const
+export class PowEngine extends PowRules implements Engine, WorkApi {
+  /** Heads announced on the blocks topic; runs on every node (the work API serves without --mine). */
+  readonly capabilities: EngineCapabilities = { announcesHeads: true, alwaysRuns: true, work: this }
   private attached: { chain: Chain; pool: TxPool; follower: ChainFollower } | undefined
   private ownFollower: ChainFollower | undefined
   private running = false

@@ -11,7 +11,16 @@ import { addAnvilOptions, anvilConfigFlags, refusedAnvilFlag, splitForkUrl } fro
  * sources the same way.
  */
 export function addNodeOptions(cmd: Command): Command {
-  return addAnvilOptions(cmd)
+  // --mine before Anvil's hidden --no-mine: declared first, it leaves `mine` unset unless given.
+  return addAnvilOptions(
+    cmd
+      .option('--mine', 'proof of work: mine on this node (engine pow; with --miner.coinbase)')
+      .option('--miner.threads <n>', 'proof of work: mining threads (default 1)')
+      .option(
+        '--miner.coinbase <address>',
+        'proof of work: the address mined blocks pay (needed to mine or serve eth_getWork)',
+      ),
+  )
     .addOption(
       new Option(
         '--profile <profile>',
@@ -181,6 +190,9 @@ export function nodeConfigInputs(opts: Record<string, unknown>, env: Record<stri
     // commander defaults a --no-x flag to true: only an explicit --no-mining is a flag value.
     mining: opts.mining === false || opts.mine === false ? false : undefined,
     chainId: opts.chainId,
+    'miner.enabled': opts.mine === true ? true : undefined,
+    'miner.threads': opts['miner.threads'],
+    'miner.coinbase': opts['miner.coinbase'],
     follow: opts.follow,
     reference: opts.reference,
     unsafeSkipUpgrades: opts.unsafeSkipUpgrades,

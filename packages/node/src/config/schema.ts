@@ -64,8 +64,9 @@ export const nodeConfigSchema = z
      * The consensus engine (built once from this): `dev`, a single trusted sealer; `bft`, Tendermint
      * among the validators of the genesis's `config.cairn.bft` (docs/consensus/bft.md). Unset: from
      * the genesis (`bft` when it has `config.cairn.bft`, else `dev`); set, it must agree with it.
+     * `pow`: proof of work, from the genesis's `config.cairn.pow` (docs/consensus/pow.md).
      */
-    engine: z.enum(['dev', 'bft']).optional(),
+    engine: z.enum(['dev', 'bft', 'pow']).optional(),
     /** Produce blocks (false: the engine seals nothing; the head moves only by import, as Anvil's --no-mining). */
     mining: z.boolean().default(true),
     /**
@@ -302,6 +303,41 @@ export const nodeConfigSchema = z
         message: 'backup.dir is required when backup.interval > 0 or backup.cron is set',
       })
       .default({ interval: 0, keep: 7, maxAgeHours: 0 }),
+    /**
+     * Proof-of-work mining (`engine = "pow"`): `enabled` (`--mine`) mines on `threads` worker
+     * threads (`--miner.threads`) for `coinbase` (`--miner.coinbase`, needed to mine or to hand out
+     * work through eth_getWork); `recommitMs`, the least time between two templates rebuilt for new
+     * transactions; `extraData` (hex, ≤ 32 bytes) of the blocks sealed here.
+     */
+    miner: z
+      .object({
+        enabled: z.boolean().default(false),
+        threads: z.coerce.number().int().min(1).max(256).default(1),
+        coinbase: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{40}$/, 'a 20-byte hex address')
+          .optional(),
+        recommitMs: z.coerce.number().int().min(100).max(600_000).default(2000),
+        extraData: z
+          .string()
+          .regex(/^0x([0-9a-fA-F]{2}){0,32}$/, 'hex bytes, at most 32')
+          .optional(),
+      })
+      .strict()
+      .default({ enabled: false, threads: 1, recommitMs: 2000 }),
+    /**
+     * Proof-of-work fork choice (`engine = "pow"`): a heavier branch that would revert more than
+     * `maxReorgDepth` canonical blocks is refused (alert: cairn_pow_reorgs_refused_total) until an
+     * operator accepts it (`cairn chain accept-branch <hash>`); a header more than
+     * `maxFutureSeconds` ahead of the clock waits.
+     */
+    pow: z
+      .object({
+        maxReorgDepth: z.coerce.number().int().min(1).max(1_000_000).default(10),
+        maxFutureSeconds: z.coerce.number().int().min(1).max(7200).default(15),
+      })
+      .strict()
+      .default({ maxReorgDepth: 10, maxFutureSeconds: 15 }),
     keys: z
       .object({
         /** Create (and require) a validator key in the datadir. */

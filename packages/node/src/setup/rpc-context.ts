@@ -60,6 +60,8 @@ export function openDispatcher(
     // The network slot: the p2p network (peers, sync) when enabled.
     network: modules.network ?? NO_NETWORK,
     ...(validatorSets ? { consensus: validatorSets } : {}),
+    // A proof-of-work engine's work API (eth_getWork, eth_submitWork, …).
+    ...(engine.capabilities.work ? { mining: engine.capabilities.work } : {}),
     accounts: accountSigner(modules.accounts),
     clientVersion: config.rpc.clientVersion ?? (config.dev && !config.follow ? devClientVersion() : clientVersion()),
     ...(fork

@@ -34,6 +34,7 @@ import { bytesToHex, CairnError } from '@cairn/utils'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../../dev-accounts.ts'
 import { NodeErrorCode } from '../../errors.ts'
+import { initPowDevnet } from '../devnet-pow.ts'
 
 function count(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new InvalidArgumentError('expected 1 to 64')
@@ -221,7 +222,14 @@ export function registerDevnet(program: Command): void {
   devnet
     .command('init')
     .description('write keys, a genesis and one config per validator into a directory')
-    .requiredOption('--validators <n>', 'how many validators', count)
+    .option('--validators <n>', 'how many validators (engine bft)', count)
+    .addOption(new Option('--engine <engine>', 'the consensus engine').choices(['bft', 'pow']).default('bft'))
+    .option('--miners <n>', 'how many mining nodes (engine pow)', count)
+    .option('--threads <n>', 'mining threads per node (engine pow)', count, 1)
+    .option('--spacing <s>', 'engine pow: target seconds between blocks (default 4)', count)
+    .option('--genesis-bits <bits>', 'engine pow: the genesis target, compact (default 0x1f100000)')
+    .option('--pow-limit <bits>', 'engine pow: the easiest target, compact (default 0x2000ffff)')
+    .option('--seal-memory-kib <kib>', 'engine pow: Argon2id memory per attempt (default 1024)', Number)
     .requiredOption('--dir <dir>', 'the directory to write the devnet into')
     .option('--base-port <port>', 'JSON-RPC port of node 1 (node i serves base + i - 1)', port, 8545)
     .option('--p2p-base-port <port>', 'p2p port of node 1 (node i listens on base + i - 1)', port, 30303)
@@ -254,7 +262,14 @@ export function registerDevnet(program: Command): void {
       'after',
       '\nExample:\n  $ cairn devnet init --validators 4 --dir ./devnet\n  $ cairn devnet start --dir ./devnet\n',
     )
-    .action(async (opts: DevnetInitOptions) => {
+    .action(async (opts: DevnetInitOptions & PowDevnetFlags) => {
+      if (opts.engine === 'pow') return initPowDevnetCommand(opts)
+      if (opts.validators === undefined) {
+        throw new CairnError(NodeErrorCode.DEVNET_DIR, 'devnet init: --validators <n> is required (engine bft)', {
+          fault: 'caller',
+          hint: 'e.g. cairn devnet init --validators 4 --dir ./devnet; or --engine pow --miners 3',
+        })
+      }
       const files = await initDevnet(opts)
       process.stdout.write(
         `${files.length} validators in ${resolve(opts.dir)}; JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
@@ -280,6 +295,44 @@ export function registerDevnet(program: Command): void {
       }
       await runDevnet(configs)
     })
+}
+
+/** The flags of `devnet init --engine pow` (../devnet-pow.ts writes the network). */
+interface PowDevnetFlags {
+  engine?: 'bft' | 'pow'
+  miners?: number
+  threads?: number
+  spacing?: number
+  genesisBits?: string
+  powLimit?: string
+  sealMemoryKib?: number
+}
+
+function initPowDevnetCommand(opts: DevnetInitOptions & PowDevnetFlags): void {
+  if (nodeConfigs(resolve(opts.dir)).length > 0) {
+    throw new CairnError(NodeErrorCode.DEVNET_DIR, `${resolve(opts.dir)} already holds a devnet`, {
+      fault: 'caller',
+      hint: 'use another --dir, or remove it to start over',
+    })
+  }
+  const files = initPowDevnet({
+    miners: opts.miners ?? 3,
+    dir: opts.dir,
+    basePort: opts.basePort,
+    p2pBasePort: opts.p2pBasePort,
+    threads: opts.threads ?? 1,
+    gasLimit: opts.gasLimit,
+    pow: {
+      ...(opts.spacing !== undefined ? { spacing: opts.spacing } : {}),
+      ...(opts.genesisBits !== undefined ? { genesisBits: opts.genesisBits } : {}),
+      ...(opts.powLimit !== undefined ? { powLimit: opts.powLimit } : {}),
+      ...(opts.sealMemoryKib !== undefined ? { memoryKiB: opts.sealMemoryKib } : {}),
+    },
+  })
+  process.stdout.write(
+    `${files.length} mining nodes in ${resolve(opts.dir)}; JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
+      `run them all: cairn devnet start --dir ${opts.dir}\n`,
+  )
 }
 
 /** Runs one `cairn start` per config until a signal or a node's exit, then stops them all. */
