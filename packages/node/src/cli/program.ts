@@ -123,6 +123,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/pow.ts')).registerPow,
   },
   {
+    name: 'miner',
+    term: 'miner [options]',
+    description: "an external proof-of-work miner: eth_getWork / eth_submitWork against a node's JSON-RPC",
+    load: async () => (await import('./commands/miner.ts')).registerMiner,
+  },
+  {
+    name: 'chain',
+    term: 'chain',
+    description: "operate a running node's chain",
+    load: async () => (await import('./commands/chain.ts')).registerChain,
+  },
+  {
     name: 'dag',
     term: 'dag',
     description: "block DAG tools: GhostDAG over a DAG file in Kaspa's test format",

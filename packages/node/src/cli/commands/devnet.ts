@@ -265,7 +265,7 @@ export function registerDevnet(program: Command): void {
     .action(async (opts: DevnetInitOptions & PowDevnetFlags) => {
       if (opts.engine === 'pow') return initPowDevnetCommand(opts)
       if (opts.validators === undefined) {
-        throw new CairnError(NodeErrorCode.DEVNET_DIR, 'devnet init: --validators <n> is required (engine bft)', {
+        throw new CairnError(NodeErrorCode.DEVNET_OPTIONS, 'devnet init: --validators <n> is required (engine bft)', {
           fault: 'caller',
           hint: 'e.g. cairn devnet init --validators 4 --dir ./devnet; or --engine pow --miners 3',
         })
