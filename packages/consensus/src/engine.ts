@@ -1,8 +1,8 @@
 import type {
   BuildHeader,
   BuildResult,
-  Chain,
   ChainEngine,
+  EngineChain,
   ExecutedBlock,
   ImportResult,
   ParentBlock,
@@ -51,7 +51,7 @@ export interface Engine extends ChainEngine {
    * Phase two: the chain opened with this engine's rules, the pool it produces from, and the
    * pool's follower of the chain's events (`followChain`).
    */
-  attach(modules: { chain: Chain; pool: TxPool; follower?: ChainFollower }): void
+  attach(modules: { chain: EngineChain; pool: TxPool; follower?: ChainFollower }): void
   /** Begins producing blocks (if this engine produces). */
   start(): Promise<void>
   /** Stops producing; resolves once a block being sealed is committed or dropped whole. */

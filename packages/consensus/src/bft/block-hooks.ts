@@ -7,7 +7,7 @@
  * Split out of bft-engine.ts: these read the schedule, the records and the chain, never the
  * machine.
  */
-import type { BlockHookContext, Chain, EndBlockContext, EndBlockResult, ValidatorUpdate } from '@cairn/chain'
+import type { BlockHookContext, EndBlockContext, EndBlockResult, EngineChain, ValidatorUpdate } from '@cairn/chain'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import { ConsensusErrorCode } from '../errors.ts'
@@ -47,7 +47,7 @@ export interface BftBlockHooksModules {
   validators: ValidatorSchedule
   records: ValidatorRecords
   /** The attached chain (throws before `attach`). */
-  chain: () => Chain
+  chain: () => EngineChain
 }
 
 export class BftBlockHooks {

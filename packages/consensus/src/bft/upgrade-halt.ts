@@ -13,7 +13,7 @@
  * release that knows the upgrade (or with `--unsafe-skip-upgrades NAME`) is not blocked: it goes on
  * from H − 1 and runs the upgrade inside block H (`endBlock`).
  */
-import type { Chain } from '@cairn/chain'
+import type { EngineChain } from '@cairn/chain'
 import { bytesToHex, type Logger } from '@cairn/utils'
 import type { BlockHeader } from '@ethereumjs/block'
 import type { StakingHooks } from '../staking/hooks.ts'
@@ -23,7 +23,7 @@ export interface UpgradeHaltModules {
   logger: Logger
   staking: StakingHooks
   scheduler: BftScheduler
-  chain: () => Chain
+  chain: () => EngineChain
   /** The wait after a commit (ms): how long the node goes on gossiping before it stops. */
   waitMs: () => number
 }

@@ -3,7 +3,15 @@
 // and time controls next-block.ts; eth_sendTransaction's wait for its block mined-waiters.ts; the
 // pause while blocks cannot be written storage-pause.ts. Admission backpressure lives in the pool
 // (txpool/src/admission.ts); the engine only says it drains it.
-import type { BuildHeader, BuildResult, Chain, ExecutedBlock, ImportResult, ParentBlock, StateEdit } from '@cairn/chain'
+import type {
+  BuildHeader,
+  BuildResult,
+  EngineChain,
+  ExecutedBlock,
+  ImportResult,
+  ParentBlock,
+  StateEdit,
+} from '@cairn/chain'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
@@ -42,7 +50,7 @@ export interface DevEngineOptions {
 
 export interface DevEngineModules {
   /** Given here or later by {@link DevEngine.attach} (the node opens the chain with the engine's rules first). */
-  chain?: Chain
+  chain?: EngineChain
   pool?: TxPool
   logger: Logger
   /** Seconds since the epoch; injectable for tests. */
@@ -84,7 +92,7 @@ export class DevEngine implements Engine {
   /** A fork's first block's state at start (the dev accounts funded): what {@link reset} goes back to. */
   private forkBase: Uint8Array | undefined
 
-  private attached: { chain: Chain; pool: TxPool; logger: Logger; follower: ChainFollower } | undefined
+  private attached: { chain: EngineChain; pool: TxPool; logger: Logger; follower: ChainFollower } | undefined
   /** The follower this engine made itself (none given to {@link attach}), stopped with it. */
   private ownFollower: ChainFollower | undefined
 
@@ -129,7 +137,7 @@ export class DevEngine implements Engine {
    * after committing a block the engine waits for the follower, so the next block is built on an
    * up-to-date pool.
    */
-  attach(modules: { chain: Chain; pool: TxPool; follower?: ChainFollower }): void {
+  attach(modules: { chain: EngineChain; pool: TxPool; follower?: ChainFollower }): void {
     this.ownFollower?.stop()
     this.ownFollower = modules.follower
       ? undefined
@@ -145,7 +153,7 @@ export class DevEngine implements Engine {
   }
 
   /** The chain, the pool and its follower (once attached), and the logger. */
-  private get modules(): { chain: Chain; pool: TxPool; logger: Logger; follower: ChainFollower } {
+  private get modules(): { chain: EngineChain; pool: TxPool; logger: Logger; follower: ChainFollower } {
     if (!this.attached) {
       throw new CairnError(ConsensusErrorCode.NOT_ATTACHED, 'the engine was not attached to a chain and a pool', {
         hint: 'call engine.attach({ chain, pool }) after opening the chain with the engine',

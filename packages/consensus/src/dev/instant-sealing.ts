@@ -1,7 +1,7 @@
 // Automine's turns: a block sealed as soon as transactions are ready, with every ready one, and,
 // with `automineBatch`, paced under load into bigger blocks; empty blocks when only the base fee
 // keeps pending transactions out. The dev engine owns the seal itself (dev-engine.ts).
-import type { BuildResult, Chain } from '@cairn/chain'
+import type { BuildResult, EngineChain } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
 import type { NextBlock } from './next-block.ts'
@@ -36,7 +36,7 @@ export interface InstantSealingOptions {
 
 export interface InstantSealingModules {
   /** The engine's chain, pool and logger (throwing when it is not attached). */
-  attached(): { chain: Chain; pool: TxPool; logger: Logger }
+  attached(): { chain: EngineChain; pool: TxPool; logger: Logger }
   /** The next block's fields (a base fee set for it). */
   next: NextBlock
   /** Whether the engine runs. */
