@@ -42,14 +42,13 @@ import type {
   ParentBlock,
 } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
-import { KeysErrorCode } from '@cairn/keys'
 import { type ChainFollower, followChain, type TxPool } from '@cairn/txpool'
-import { bytesToHex, CairnError, equalsBytes, isCairnError, type Logger } from '@cairn/utils'
+import { bytesToHex, CairnError, equalsBytes, type Logger } from '@cairn/utils'
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { Engine, EngineCapabilities } from '../engine.ts'
 import { ConsensusErrorCode } from '../errors.ts'
 import type { SignerState } from '../privval/signer-state.ts'
-import { type ConsensusSigner, type SignRefusal, ValidatorSigner } from '../privval/validator-signer.ts'
+import { type ConsensusSigner, ValidatorSigner } from '../privval/validator-signer.ts'
 import type { StakingHooks } from '../staking/hooks.ts'
 import type { BftConfig } from './bft-config.ts'
 import type { BftMetrics } from './bft-metrics.ts'
@@ -61,7 +60,9 @@ import { EvidencePool } from './evidence.ts'
 import { EvidenceRecords } from './evidence-records.ts'
 import { decodeBftExtra, encodeBftExtra } from './extra-data.ts'
 import { HeightBlocks } from './height-blocks.ts'
-import { type Address, MsgType, type Proposal, type SignedProposal, type SignedVote, type Vote } from './messages.ts'
+import { LastCommit } from './last-commit.ts'
+import type { Address } from './messages.ts'
+import { OwnMessages } from './own-messages.ts'
 import { createSchemeVerifier } from './pq/scheme-verifier.ts'
 import { type BftTransport, ConsensusReactor } from './reactor.ts'
 import { type BftScheduler, RoundClock, realScheduler } from './round-clock.ts'
@@ -161,9 +162,10 @@ export class BftEngine implements Engine {
   /** Steps queued or running. */
   #pending = 0
   #lastCommitted!: Block
-  #lastCertificate: CommitCertificate | null = null
-  /** Precommits of the height being committed, for its certificate once set (`#latePrecommit`). */
-  #precommitsInCommit: { vote: SignedVote; signer: Address }[] = []
+  /** The certificate of the last commit, late precommits joining it (`last-commit.ts`). */
+  readonly #lastCommit: LastCommit
+  /** Votes and proposals this validator signs and sends (`own-messages.ts`). */
+  readonly #own: OwnMessages
   #committing: Uint8Array | undefined
   /** The wait after the last commit: governance's block time after that block (staking), else the config's. */
   #blockTimeMs: number | undefined
@@ -254,7 +256,7 @@ export class BftEngine implements Engine {
       metrics: modules.metrics,
       poolEmpty: () => this.#attached?.pool.counts.pending === 0,
       validatorSetAt: (h) => this.validators.at(h),
-      gatherFor: (h) => this.#gatherFor(h),
+      gatherFor: (h) => this.#lastCommit.gatherFor(h),
     })
     this.#reactor = new ConsensusReactor(opts, {
       logger: modules.logger,
@@ -274,48 +276,29 @@ export class BftEngine implements Engine {
         deliver: (machine, event) => this.#run(this.#feed(machine, event)),
         lastCommittedHeight: () => Number(this.#lastCommitted.header.number),
         roundStartedAt: (height, round) => this.#clock.roundStartedAt(height, round),
-        latePrecommit: (vote, signer) => this.#latePrecommit(vote, signer),
+        latePrecommit: (vote, signer) => this.#lastCommit.add(vote, signer),
       },
     })
-  }
-
-  /**
-   * A precommit of the height being committed or just committed: added to the certificate the next
-   * block carries (same block, same round as the commit); one of the height being committed waits
-   * in `#precommitsInCommit` until its commit sets the certificate.
-   */
-  #latePrecommit(vote: SignedVote, signer: Address): void {
-    const cert = this.#lastCertificate
-    if (cert === null || vote.height !== cert.height) {
-      const committed = Number(this.#lastCommitted?.header.number ?? -1)
-      if (vote.height === committed + 1 && this.#precommitsInCommit.length < 1024) {
-        this.#precommitsInCommit.push({ vote, signer })
-      }
-      return
-    }
-    if (vote.round !== cert.round) return
-    if (vote.blockHash === null || !equalsBytes(vote.blockHash, cert.blockHash)) return
-    const index = this.validators.at(cert.height).indexOf(signer)
-    if (index < 0 || cert.signatures.some((s) => s.validatorIndex === index)) return
-    const signatures = [...cert.signatures, { validatorIndex: index, signature: vote.signature }].sort(
-      (a, b) => a.validatorIndex - b.validatorIndex,
-    )
-    this.#lastCertificate = { ...cert, signatures }
-  }
-
-  /**
-   * How long this node, the proposer of `height`'s round 0, may wait after its commit of
-   * `height − 1` for the precommits still missing from that certificate: half the block time, at
-   * most a second; 0 when the certificate is full or another validator proposes.
-   */
-  #gatherFor(height: number): number {
-    const cert = this.#lastCertificate
-    if (cert === null || cert.height !== height - 1) return 0
-    const self = this.addressAt(height)
-    if (self === null || !equalsBytes(this.validators.proposer(height, 0), self)) return 0
-    if (cert.signatures.length >= this.validators.at(cert.height).validators.length) return 0
-    const blockTimeMs = this.#blockTimeMs ?? this.#opts.config.timeouts.commitMs
-    return Math.min(Math.floor(blockTimeMs / 2), 1000)
+    this.#lastCommit = new LastCommit({
+      validators: this.validators,
+      committedHeight: () => Number(this.#lastCommitted?.header.number ?? -1),
+      addressAt: (h) => this.addressAt(h),
+      blockTimeMs: () => this.#blockTimeMs ?? opts.config.timeouts.commitMs,
+    })
+    this.#own = new OwnMessages({
+      signer: this.#signer,
+      scheme: this.validators.scheme,
+      wal: this.#wal,
+      reactor: this.#reactor,
+      logger: modules.logger,
+      metrics: modules.metrics,
+      // Its own precommit of a height it decided before precommitting (the machine's commit came
+      // first: state-machine.ts `#decide`) joins its own certificate too, as a peer's late one does.
+      ownPrecommit: (vote, height) => {
+        const self = this.addressAt(height)
+        if (self !== null) this.#lastCommit.add(vote, self)
+      },
+    })
   }
 
   // ---- the chain's rules ----
@@ -401,7 +384,7 @@ export class BftEngine implements Engine {
     // The machine decides the height after the last final block (a validator finalizes every commit).
     const finalized = await chain.checkpoint('finalized')
     this.#lastCommitted = finalized
-    this.#lastCertificate = await this.#storedCertificate(finalized)
+    this.#lastCommit.restore(await this.#storedCertificate(finalized))
     const height = Number(finalized.header.number) + 1
     // Stopped at an upgrade this build does not know (restarted unchanged): it stops again.
     await this.#upgradeHalt?.after(finalized.header)
@@ -486,7 +469,7 @@ export class BftEngine implements Engine {
     const env = this.nextBlockEnv(parentBlock)
     const certificate =
       this.#lastCommitted !== undefined && equalsBytes(parentBlock.hash(), this.#lastCommitted.hash())
-        ? this.#lastCertificate
+        ? this.#lastCommit.certificate
         : await this.#storedCertificate(parentBlock)
     // The parent's validator-set updates ride in this block (in effect at its height + 1).
     const validatorChanges = parentBlock.header.number === 0n ? [] : await this.#records.updatesOf(parentBlock.header)
@@ -578,9 +561,9 @@ export class BftEngine implements Engine {
     if (this.#upgradeHalt?.blocks(actionHeight(a))) return []
     switch (a.kind) {
       case 'broadcastProposal':
-        return this.#sendProposal(a.proposal)
+        return this.#own.proposal(a.proposal)
       case 'broadcastVote':
-        return this.#sendVote(a.vote)
+        return this.#own.vote(a.vote)
       case 'scheduleTimeout': {
         const { timeout } = a
         const epoch = this.#epoch
@@ -609,81 +592,6 @@ export class BftEngine implements Engine {
         }
         return []
     }
-  }
-
-  async #sendVote(vote: Vote): Promise<BftEvent[]> {
-    const signer = this.#signer
-    if (signer === null) return []
-    if (this.#wal.replayedVote(vote)) return []
-    const signature = await this.#signed(() => signer.signVote(vote), 'vote', vote)
-    if (signature === null) return []
-    const signed = this.#named(signature, signer)
-    const event: BftEvent = { kind: 'vote', vote: signed }
-    this.#wal.logSync(event)
-    this.#reactor.publishOwn({ kind: 'vote', vote: signed })
-    // Its own precommit of a height it decided before precommitting (the machine's commit came
-    // first: state-machine.ts `#decide`) joins its own certificate too, as a peer's late one does.
-    if (vote.type === MsgType.PRECOMMIT) {
-      const self = this.addressAt(vote.height)
-      if (self !== null) this.#latePrecommit(signed, self)
-    }
-    return [event]
-  }
-
-  async #sendProposal(proposal: Proposal): Promise<BftEvent[]> {
-    const signer = this.#signer
-    if (signer === null) return []
-    if (this.#wal.replayedProposal(proposal)) return []
-    const signature = await this.#signed(() => signer.signProposal(proposal), 'proposal', proposal)
-    if (signature === null) return []
-    const signed = this.#named(signature, signer)
-    const event: BftEvent = { kind: 'proposal', proposal: signed }
-    this.#wal.logSync(event)
-    this.#reactor.publishOwn({ kind: 'proposal', proposal: signed })
-    return [event]
-  }
-
-  /**
-   * Under `ml-dsa-65` a signed message names its signer (an ML-DSA signature recovers no one): the
-   * signer's address at the message's height. Under the other schemes it is left as it is.
-   */
-  #named<T extends SignedVote | SignedProposal>(signed: T, signer: ConsensusSigner): T {
-    if (this.validators.scheme !== 'ml-dsa-65' || signed.validator !== undefined) return signed
-    const validator = signer.addressAt ? signer.addressAt(signed.height) : signer.address
-    return validator === null ? signed : { ...signed, validator }
-  }
-
-  /**
-   * A signature from the signer, or null when there is none to send: refused (a would-be double
-   * sign) or not given (the signer unreachable or too slow: it throws). Either way the machine
-   * goes on without this message — the validator misses the step, and stays safe. An in-process
-   * signer answers synchronously and is not awaited (no extra turn of the queue).
-   */
-  async #signed<T>(
-    sign: () => T | SignRefusal | Promise<T | SignRefusal>,
-    what: 'vote' | 'proposal',
-    msg: { height: number; round: number },
-  ): Promise<T | null> {
-    let signed: T | SignRefusal
-    try {
-      const answer = sign()
-      signed = answer instanceof Promise ? await answer : answer
-    } catch (err) {
-      // An unreachable signer is logged once by the signer itself (down, then back): not every step.
-      const down =
-        isCairnError(err, ConsensusErrorCode.BFT_SIGNER_UNAVAILABLE) || isCairnError(err, KeysErrorCode.KEY_UNAVAILABLE)
-      this.#m.logger[down ? 'debug' : 'warn'](
-        { err, height: msg.height, round: msg.round },
-        `signer gave no signature: ${what} not sent`,
-      )
-      return null
-    }
-    if (typeof signed === 'object' && signed !== null && 'refused' in signed) {
-      this.#m.logger.warn({ reason: signed.refused, height: msg.height, round: msg.round }, `signer refused a ${what}`)
-      this.#m.metrics?.refusedSignatures.inc()
-      return null
-    }
-    return signed as T
   }
 
   async #build(height: number, round: number): Promise<BftEvent[]> {
@@ -717,12 +625,9 @@ export class BftEngine implements Engine {
       this.#committing = undefined
     }
     this.#lastCommitted = block
-    this.#lastCertificate = certificate
+    this.#lastCommit.committed(certificate)
     if (this.#m.staking !== undefined) this.#blockTimeMs = await this.#hooks.blockTimeAfter(block.header)
     await this.#upgradeHalt?.after(block.header)
-    const waiting = this.#precommitsInCommit
-    this.#precommitsInCommit = []
-    for (const { vote, signer } of waiting) this.#latePrecommit(vote, signer)
     const others = [...this.#blocks.all()].map((e) => e.block.hash()).filter((h) => !equalsBytes(h, hash))
     await this.#records.committed(chain, height, block.header, others)
     await this.#evidenceRecords.committed(block.header, height)
@@ -823,7 +728,7 @@ export class BftEngine implements Engine {
     const height = Number(finalized.header.number) + 1
     this.#m.logger.info({ from: machine.height, to: height }, 'bft: the chain is final past the machine; jumping')
     this.#lastCommitted = finalized
-    this.#lastCertificate = await this.#storedCertificate(finalized)
+    this.#lastCommit.restore(await this.#storedCertificate(finalized))
     await this.#upgradeHalt?.after(finalized.header)
     this.#blocks.clear()
     this.#reactor.moveTo(height)
