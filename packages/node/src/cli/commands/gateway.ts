@@ -37,9 +37,7 @@ function port(value: string): number {
 export function registerGateway(program: Command): void {
   program
     .command('gateway')
-    .description(
-      'one JSON-RPC endpoint for a sharded network: routes by sender, address and hash; /shard/<n> passes through',
-    )
+    .description('one JSON-RPC endpoint for a sharded network (routes by sender, address and hash)')
     .option(
       '--shard <id=url>',
       'a shard and its JSON-RPC URL (repeat for each; ids 0..n−1, 0 the coordinating shard)',
