@@ -270,8 +270,11 @@ describe('p2p on loopback', () => {
     const carried = (await metricValue(a.registry, 'cairn_p2p_bytes_total', { topic, direction: 'out' })) - announced
     expect(carried).toBeGreaterThan(own.reduce((s, tx) => s + tx.serialize().length, 0) / 2) // snappy, random signatures
 
-    // A lying announcer: the real hash of a transaction it holds, with a wrong size.
-    const liar = await node()
+    // A lying announcer: the real hash of a transaction it holds, with a wrong size. Its own
+    // announcer must stay quiet (an hour's batching): otherwise its pool's honest announcement —
+    // made on admission, retried while nobody listens, and again when the victim subscribes —
+    // can reach the victim before the lie, which then names a known hash (flaky under load).
+    const liar = await node({ p2p: { txAnnounceMs: 3_600_000 } })
     const victim = await node()
     const tx = transfer(liar.chain.common, KEYS[2] as Uint8Array, 0n, ADDRS[0] as `0x${string}`, 1n)
     await liar.pool.add(tx, { source: 'local' }) // announced to nobody yet
