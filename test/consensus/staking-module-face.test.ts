@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { tsFiles } from '../../../../test/ts-files.ts'
+import { tsFiles } from '../ts-files.ts'
 
-const ROOT = join(import.meta.dirname, '../../../..')
+const ROOT = join(import.meta.dirname, '../..')
 const CONSENSUS = join(ROOT, 'packages/consensus')
 
 /** The module specifiers `text` imports or re-exports (with `types: false`, those left at run time). */
