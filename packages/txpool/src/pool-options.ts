@@ -78,6 +78,11 @@ export interface TxPoolModules {
   journal?: LocalTxLog
   /** KZG for blob sidecars; the process's shared {@link blobKzg} by default (loaded on first blob transaction). */
   kzg?: BlobKzg
+  /**
+   * A rule of the node's own, run once the sender is recovered, before the state is read: throws a
+   * CairnError to refuse (a shard refuses senders whose home shard is another). Absent: none.
+   */
+  admit?(tx: TypedTransaction, sender: Address): void
 }
 
 export interface TxPoolEvents extends Record<string, unknown> {

@@ -216,6 +216,7 @@ export class TxPool {
     } catch {
       throw reject(TxPoolErrorCode.INVALID_SENDER)
     }
+    this.modules.admit?.(tx, from)
     const key = txSenderHex(tx)
     // The expensive check last among the stateless ones: the KZG proofs (off the event loop).
     if (blob) {

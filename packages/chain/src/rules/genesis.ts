@@ -82,6 +82,16 @@ export const genesisSchema = z.preprocess(
                 bft: z.unknown().optional(),
                 // The proof-of-work engine's chain parameters: @cairn/consensus/pow validates them.
                 pow: z.unknown().optional(),
+                // This chain is shard `index` of `count` (docs/consensus/sharding.md): its pool refuses
+                // senders whose home shard is another. At most 1,024 shards (@cairn/consensus/shard's MAX_SHARDS).
+                shard: z
+                  .object({
+                    index: z.number().int().nonnegative(),
+                    count: z.number().int().min(1).max(1024),
+                  })
+                  .strict()
+                  .refine((s) => s.index < s.count, { message: 'index must be below count (shards are 0..count−1)' })
+                  .optional(),
               })
               .strict()
               .optional(),
@@ -138,6 +148,8 @@ export interface GenesisSpec {
   /** Cancun and later (zero by default); Prague and later (the empty requests hash by default). */
   parentBeaconBlockRoot: Hex | undefined
   requestsHash: Hex | undefined
+  /** `config.cairn.shard`: this chain is shard `index` of `count`; undefined: not a shard. */
+  shard: { index: number; count: number } | undefined
   /** Settings geth would honour that Cairn ignores, for the caller to log. */
   warnings: string[]
 }
@@ -245,6 +257,7 @@ export function parseGenesis(json: unknown, source = 'genesis', opts: { defaultH
     blobGasUsed: big(g.blobGasUsed ?? 0),
     parentBeaconBlockRoot: g.parentBeaconBlockRoot as Hex | undefined,
     requestsHash: g.requestsHash as Hex | undefined,
+    shard: g.config.cairn?.shard,
     warnings,
   }
 }

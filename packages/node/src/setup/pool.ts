@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client'
 import type { NodeConfig } from '../config/schema.ts'
 import type { DatadirLayout } from '../datadir.ts'
 import type { Recovery } from './chain.ts'
+import { shardAdmission } from './shard-admission.ts'
 
 /** The transaction pool and its follower of the chain's events. */
 export interface PoolModule {
@@ -37,6 +38,9 @@ export async function openPool(
 ): Promise<PoolModule> {
   const { chain, datadir, recovery, shutdown } = modules
   const logger = modules.logger.child({ module: 'txpool' })
+  // A shard (`config.cairn.shard` in the genesis) admits only senders that live on it.
+  const shard = chain.genesis.shard
+  if (shard) logger.info({ shard: shard.index, shards: shard.count }, 'a shard: senders of other shards are refused')
   // Local transactions survive a restart and a crash: each is appended (and synced, in groups)
   // before its hash is answered, reloaded (and revalidated) at start, and the file is compacted on
   // shutdown and every `rejournal` seconds. Nothing is kept with --ephemeral.
@@ -79,6 +83,7 @@ export async function openPool(
       metrics: createTxPoolMetrics(modules.registry),
       ...(recovery ? { recovery } : {}),
       ...(journal ? { journal } : {}),
+      ...(shard ? { admit: shardAdmission(shard) } : {}),
     },
   )
   await journal?.load()
