@@ -385,7 +385,7 @@ export class CairnProcesses {
     let out = ''
     const take = (d: Buffer) => {
       out += String(d)
-      for (const m of String(d).matchAll(/\[devnet\] node-\d+ pid (\d+)/g)) this.#nodePids.push(Number(m[1]))
+      for (const m of String(d).matchAll(/\[devnet\] \S+ pid (\d+)/g)) this.#nodePids.push(Number(m[1]))
     }
     child.stdout?.on('data', take)
     child.stderr?.on('data', take)

@@ -35,6 +35,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../../dev-accounts.ts'
 import { NodeErrorCode } from '../../errors.ts'
 import { initPowDevnet } from '../devnet-pow.ts'
+import { initShardedDevnetCommand, isShardedDevnet, runShardedDevnet } from '../devnet-shards.ts'
 
 function count(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new InvalidArgumentError('expected 1 to 64')
@@ -77,7 +78,7 @@ function port(v: string): number {
 const DEVNET_NAMESPACES = ['eth', 'net', 'web3', 'cairn', 'txpool', 'debug', 'trace', 'ots', 'admin'] as const
 
 /** The node config files of a devnet directory, in order. */
-function nodeConfigs(dir: string): string[] {
+export function nodeConfigs(dir: string): string[] {
   if (!existsSync(dir)) return []
   return readdirSync(dir)
     .filter((f) => /^node-\d+\.toml$/.test(f))
@@ -105,6 +106,10 @@ export interface DevnetInitOptions {
    * set). Default secp256k1.
    */
   signatureScheme?: DevnetSignatureScheme
+  /** The chain id (default 1337); each shard of a sharded devnet has its own (../devnet-shards.ts). */
+  chainId?: bigint
+  /** `config.cairn.shard`: this devnet is shard `index` of `count` (../devnet-shards.ts). */
+  shard?: { index: number; count: number }
 }
 
 export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
@@ -147,8 +152,9 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
       enode: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerIdOfSecp256k1(identity.privateKey)}`,
     }
   })
+  const chainId = opts.chainId ?? 1337n
   const genesis = devGenesis({
-    chainId: 1337n,
+    chainId,
     accounts: devAccounts(DEFAULT_DEV_MNEMONIC, 10).map((a) => a.address),
     timestamp: BigInt(Math.floor(Date.now() / 1000)),
   }) as { config: Record<string, unknown>; alloc: Record<string, unknown>; gasLimit?: string }
@@ -169,7 +175,7 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
   } else {
     // Proof of stake: each validator bonded with 1,000 coins in the staking contract (power 1,000).
     await addStakingGenesis(genesis, {
-      chainId: 1337n,
+      chainId,
       validators: nodes.map((n) => n.address as `0x${string}`),
       operators: nodes.map((n) => n.operator as `0x${string}`),
       blockTimeMs,
@@ -178,6 +184,7 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
       ...(opts.param ? { params: opts.param } : {}),
     })
   }
+  if (opts.shard) genesis.config.cairn = { ...(genesis.config.cairn as object), shard: opts.shard }
   const genesisPath = join(dir, 'genesis.json')
   writeFileSync(genesisPath, `${JSON.stringify(genesis, null, 2)}\n`)
   const written: string[] = []
@@ -222,7 +229,12 @@ export function registerDevnet(program: Command): void {
   devnet
     .command('init')
     .description('write keys, a genesis and one config per validator into a directory')
-    .option('--validators <n>', 'how many validators (engine bft)', count)
+    .option('--validators <n>', 'how many validators (engine bft; with --shards, per shard)', count)
+    .option(
+      '--shards <n>',
+      'engine bft: that many shards, each a devnet of its own, and a gateway (docs/consensus/sharding.md)',
+      count,
+    )
     .addOption(new Option('--engine <engine>', 'the consensus engine').choices(['bft', 'pow']).default('bft'))
     .option('--miners <n>', 'how many mining nodes (engine pow)', count)
     .option('--threads <n>', 'mining threads per node (engine pow)', count, 1)
@@ -260,9 +272,11 @@ export function registerDevnet(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExample:\n  $ cairn devnet init --validators 4 --dir ./devnet\n  $ cairn devnet start --dir ./devnet\n',
+      '\nExample:\n  $ cairn devnet init --validators 4 --dir ./devnet\n  $ cairn devnet start --dir ./devnet\n' +
+        '\nFour shards of one validator each, and a gateway on the base port (docs/consensus/sharding.md):\n' +
+        '  $ cairn devnet init --shards 4 --validators 1 --dir ./shards\n  $ cairn devnet start --dir ./shards\n',
     )
-    .action(async (opts: DevnetInitOptions & PowDevnetFlags) => {
+    .action(async (opts: DevnetInitOptions & PowDevnetFlags & { shards?: number }) => {
       if (opts.engine === 'pow') return initPowDevnetCommand(opts)
       if (opts.validators === undefined) {
         throw new CairnError(NodeErrorCode.DEVNET_OPTIONS, 'devnet init: --validators <n> is required (engine bft)', {
@@ -270,6 +284,8 @@ export function registerDevnet(program: Command): void {
           hint: 'e.g. cairn devnet init --validators 4 --dir ./devnet; or --engine pow --miners 3',
         })
       }
+      if (opts.shards !== undefined)
+        return initShardedDevnetCommand({ ...opts, validators: opts.validators, shards: opts.shards })
       const files = await initDevnet(opts)
       process.stdout.write(
         `${files.length} validators in ${resolve(opts.dir)}; JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
@@ -286,6 +302,7 @@ export function registerDevnet(program: Command): void {
     .description('run every node of a devnet, with prefixed logs; Ctrl-C stops them all')
     .requiredOption('--dir <dir>', 'the directory `cairn devnet init` wrote')
     .action(async (opts: { dir: string }) => {
+      if (isShardedDevnet(resolve(opts.dir))) return runShardedDevnet(resolve(opts.dir))
       const configs = nodeConfigs(resolve(opts.dir))
       if (configs.length === 0) {
         throw new CairnError(NodeErrorCode.DEVNET_DIR, `${resolve(opts.dir)} holds no devnet`, {
