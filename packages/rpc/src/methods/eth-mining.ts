@@ -12,9 +12,9 @@
 import { bytesToHex, CairnError, hexToBytes, toQuantity } from '@cairn/utils'
 import { z } from 'zod'
 import type { RpcContext, RpcMining } from '../context.ts'
-import { RpcErrorCode } from '../errors.ts'
+import { invalidParams, RpcErrorCode } from '../errors.ts'
 import { type MethodDef, method } from '../method.ts'
-import { hash32, looseUint256 } from '../schemas.ts'
+import { hash32, looseQuantity } from '../schemas.ts'
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 
@@ -23,6 +23,19 @@ const nonce8 = z
   .regex(/^0x[0-9a-fA-F]{16}$/, 'expected an 8-byte hex nonce, like 0x0000000000000001')
   .transform((s) => hexToBytes(s as `0x${string}`))
 const bytes32 = hash32.transform((s) => hexToBytes(s))
+
+/** geth's `(types.BlockNonce, common.Hash, common.Hash)` and `(hexutil.Uint64, common.Hash)`. */
+const SUBMIT_WORK = z.tuple([nonce8, bytes32, bytes32])
+const SUBMIT_HASHRATE = z.tuple([looseQuantity, bytes32])
+
+function parse<T extends z.ZodType>(schema: T, params: unknown[]): z.output<T> {
+  const parsed = schema.safeParse(params)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw invalidParams(`invalid argument ${String(issue?.path[0] ?? 0)}: ${issue?.message ?? 'bad params'}`)
+  }
+  return parsed.data
+}
 
 function workOf(ctx: RpcContext, name: string): RpcMining {
   if (ctx.mining === undefined) {
@@ -57,16 +70,25 @@ export const ethMiningMethods: MethodDef[] = [
     params: z.tuple([]),
     handler: (_p, ctx) => workOf(ctx, 'eth_getWork').getWork(),
   }),
+  // Without proof of work these answer "Not implemented" whatever their params, as Anvil's do:
+  // the params are checked once the engine is known to serve them.
   method({
     name: 'eth_submitWork',
-    params: z.tuple([nonce8, bytes32, bytes32]),
-    handler: ([nonce, sealHash, mixDigest], ctx) =>
-      workOf(ctx, 'eth_submitWork').submitWork(nonce, sealHash, mixDigest),
+    params: z.array(z.unknown()),
+    handler: (params, ctx) => {
+      const work = workOf(ctx, 'eth_submitWork')
+      const [nonce, sealHash, mixDigest] = parse(SUBMIT_WORK, params)
+      return work.submitWork(nonce, sealHash, mixDigest)
+    },
   }),
   method({
     name: 'eth_submitHashrate',
-    params: z.tuple([looseUint256, bytes32]),
-    handler: ([rate, id], ctx) => workOf(ctx, 'eth_submitHashrate').submitHashrate(rate, id),
+    params: z.array(z.unknown()),
+    handler: (params, ctx) => {
+      const work = workOf(ctx, 'eth_submitHashrate')
+      const [rate, id] = parse(SUBMIT_HASHRATE, params)
+      return work.submitHashrate(rate, id)
+    },
   }),
   method({
     name: 'cairn_acceptBranch',
