@@ -9,9 +9,10 @@
  * node's URL, and the gateway's port: P.
  *
  * `start` runs every shard's nodes (`cairn start --config D/shard-k/node-i.toml`, output prefixed
- * `[shard-k/node-i]`) and, once every shard answers, `cairn gateway` on P (`[gateway]`): S·V + 1
- * processes beside this supervisor, one failure domain per node: a shard's crash or halt leaves
- * the others and the gateway running (the gateway lists it `"available": false`). Ctrl-C stops all.
+ * `[shard-k/node-i]`) and, once every shard answers, the gateway (`cairn gateway`'s) on P inside this
+ * supervisor: S·V + 1 processes. One failure domain per node: a shard's crash or halt leaves the
+ * others and the gateway running (the gateway lists it `"available": false`); the supervisor's
+ * own end stops everything, as `devnet start` does for one devnet. Ctrl-C stops all.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -20,8 +21,11 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { homeShard } from '@cairn/consensus/shard'
 import { isValidPrivateKey, privateKeyToAddress } from '@cairn/crypto'
+import { createLogger, createMetricsRegistry } from '@cairn/service-kit'
 import { CairnError, errorMessage } from '@cairn/utils'
 import { NodeErrorCode } from '../errors.ts'
+import { Gateway } from '../gateway/gateway.ts'
+import { VERSION } from '../version.ts'
 import { type DevnetInitOptions, initDevnet, nodeConfigs } from './commands/devnet.ts'
 
 /** Chain id of shard 0; shard k's is this + k. */
@@ -163,7 +167,7 @@ export async function runShardedDevnet(dir: string): Promise<void> {
   const script = process.argv[1] as string
   const children: { label: string; child: ChildProcess; exited: Promise<void> }[] = []
   let stopping = false
-  const run = (label: string, args: string[]): { child: ChildProcess; exited: Promise<void> } => {
+  const run = (label: string, args: string[]): void => {
     // Each in a process group of its own, as `devnet start` runs a devnet's nodes (devnet.ts).
     const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -184,7 +188,6 @@ export async function runShardedDevnet(dir: string): Promise<void> {
     )
     children.push({ label, child, exited })
     process.stdout.write(`[devnet] ${label} pid ${child.pid} ${args.join(' ')}\n`)
-    return { child, exited }
   }
   for (const s of file.shards) {
     const configs = nodeConfigs(join(dir, s.dir))
@@ -204,8 +207,8 @@ export async function runShardedDevnet(dir: string): Promise<void> {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
   for (const sig of signals) process.on(sig, stopAll)
   process.once('exit', killLeft)
-  const nodes = [...children]
-  // The gateway reads every shard's chain id when it starts: it starts once all answer.
+  // The gateway reads every shard's chain id when it starts: it starts once all answer, here (it
+  // holds no state: a process of its own would only add one more Node.js to load).
   const gateway = (async () => {
     for (;;) {
       if (stopping) return undefined
@@ -213,22 +216,26 @@ export async function runShardedDevnet(dir: string): Promise<void> {
       await new Promise((r) => setTimeout(r, 500))
     }
     if (stopping) return undefined
-    return run('gateway', [
-      'gateway',
-      ...file.shards.flatMap((s) => ['--shard', `${s.id}=${s.url}`]),
-      '--host',
-      file.host ?? '127.0.0.1',
-      '--port',
-      String(file.port),
-    ])
+    const logger = createLogger({ level: 'warn', format: 'auto' })
+    const metrics = createMetricsRegistry({ version: VERSION, commit: 'unknown' })
+    const g = new Gateway(
+      { shards: file.shards.map((s) => ({ id: s.id, url: s.url })), host: file.host ?? '127.0.0.1', port: file.port },
+      { logger, metrics },
+    )
+    try {
+      const url = await g.start()
+      process.stdout.write(`[devnet] gateway on ${url} for ${file.shards.length} shards (cairn_getShardInfo)\n`)
+      return g
+    } catch (err) {
+      process.stderr.write(`[devnet] the gateway did not start: ${errorMessage(err)}\n`)
+      return undefined
+    }
   })()
   // A node that ends on its own leaves the others running; the devnet ends with the last node, and
   // the gateway (useless without shards) is stopped then.
-  await Promise.all(nodes.map((n) => n.exited))
+  await Promise.all(children.map((n) => n.exited))
   stopping = true
-  const g = await gateway
-  if (g && alive(g.child)) g.child.kill('SIGTERM')
-  await g?.exited
+  await (await gateway)?.stop()
   for (const sig of signals) process.off(sig, stopAll)
   process.off('exit', killLeft)
 }
