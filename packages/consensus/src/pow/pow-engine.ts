@@ -163,7 +163,10 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
         {
           logger: this.logger,
           onFound: (id, seal) => void this.foundLocally(id, seal),
-          onHashes: (n) => this.deps.metrics?.hashes.inc(n),
+          onHashes: (n) => {
+            this.deps.metrics?.hashes.inc(n)
+            this.deps.metrics?.hashRate.set({ source: 'local' }, this.miner?.hashRate() ?? 0)
+          },
         },
       )
       this.logger.info({ threads, coinbase: this.coinbaseHex }, 'proof-of-work mining started')

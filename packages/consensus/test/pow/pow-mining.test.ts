@@ -19,6 +19,7 @@ describe('PoW engine: mining threads', () => {
     const text = await s.registry.metrics()
     expect(text).toMatch(/cairn_pow_blocks_mined_total\{coinbase="0x[0-9a-f]+"\} [1-9]/)
     expect(text).toMatch(/cairn_pow_hashes_total [1-9]/)
+    expect(text).toMatch(/cairn_pow_hashrate_hashes_per_second\{source="local"\} [0-9.]*[1-9]/)
     await s.engine.stop()
     expect(s.engine.isMining()).toBe(false)
   }, 60_000)
