@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { verifyHs256 } from '@cairn/service-kit'
 import { Encrypter, generateIdentity, identityToRecipient } from 'age-encryption'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../node/test/cli/run-cli.ts'
+import { runCli } from '../../packages/node/test/cli/run-cli.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'arb-secrets-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
