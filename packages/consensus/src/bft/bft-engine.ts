@@ -32,10 +32,10 @@ import type {
   BlockHookContext,
   BuildHeader,
   BuildResult,
-  Chain,
   ChainEngine,
   EndBlockContext,
   EndBlockResult,
+  EngineChain,
   ExecutedBlock,
   HeaderContext,
   ImportResult,
@@ -150,7 +150,7 @@ export class BftEngine implements Engine {
   readonly #clock: RoundClock
   /** Staking: the stop before a scheduled upgrade this build does not know (upgrade-halt.ts). */
   readonly #upgradeHalt: UpgradeHalt | null
-  #attached: { chain: Chain; pool: TxPool; follower: ChainFollower } | undefined
+  #attached: { chain: EngineChain; pool: TxPool; follower: ChainFollower } | undefined
   /** The schedule's restore from the chain, under way or done (see #scheduleReady). */
   #scheduleRestored: Promise<void> | undefined
   #ownFollower: ChainFollower | undefined
@@ -355,7 +355,7 @@ export class BftEngine implements Engine {
     return this.validators.at(height)
   }
 
-  attach(modules: { chain: Chain; pool: TxPool; follower?: ChainFollower }): void {
+  attach(modules: { chain: EngineChain; pool: TxPool; follower?: ChainFollower }): void {
     this.#ownFollower?.stop()
     this.#ownFollower = modules.follower ? undefined : followChain(modules.pool, modules.chain.events, this.#m)
     const follower = modules.follower ?? (this.#ownFollower as ChainFollower)
@@ -367,7 +367,7 @@ export class BftEngine implements Engine {
     this.#reactor.connect(transport, this.#running)
   }
 
-  get #chain(): Chain {
+  get #chain(): EngineChain {
     if (!this.#attached) {
       throw new CairnError(ConsensusErrorCode.NOT_ATTACHED, 'the engine was not attached to a chain and a pool', {
         hint: 'call engine.attach({ chain, pool }) after opening the chain with the engine',

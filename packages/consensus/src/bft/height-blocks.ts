@@ -9,9 +9,9 @@
 import {
   BlockError,
   BlockErrorCode,
-  type Chain,
   ChainErrorCode,
   decodeBlock,
+  type EngineChain,
   type ExecutedBlock,
   encodeBlock,
   type VerifyResult,
@@ -33,7 +33,7 @@ export interface HeightBlocksModules {
   /** The clock a proposal is held to. */
   scheduler: BftScheduler
   /** The attached chain (throws before `attach`). */
-  chain: () => Chain
+  chain: () => EngineChain
   /** The attached pool, if any: its transactions and its sender recovery. */
   pool: () => TxPool | undefined
 }
