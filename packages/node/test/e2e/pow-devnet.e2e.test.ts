@@ -1,5 +1,5 @@
 // Proof of work with real processes: two `cairn start --mine` nodes on a PoW genesis (64 KiB
-// seals, ~64 attempts a block, 1 s spacing) peer over loopback and converge on one chain; a
+// seals, ~512 attempts a block, 1 s spacing) peer over loopback and converge on one chain; a
 // transaction sent to one is mined and seen by both; an external `cairn miner` seals a block
 // through eth_getWork / eth_submitWork of the second; and eth_submitWork refuses unknown work, a
 // seal above the target, a forged seal and stale work, each with its own code.
@@ -69,7 +69,7 @@ describe.skipIf(process.env.CAIRN_E2E_POW !== '1')(
               spacing: 1,
               halfLife: 60,
               powLimit: '0x207fffff',
-              genesisBits: '0x2003ffff',
+              genesisBits: '0x1f7fffff',
               seal: { memoryKiB: 64, iterations: 1 },
             },
           },
@@ -94,13 +94,19 @@ describe.skipIf(process.env.CAIRN_E2E_POW !== '1')(
         '--rpc.api',
         'eth,net,web3,admin',
       ]
-      // Started side by side (each takes seconds on a loaded machine), then B dials A.
-      const [a, b] = await Promise.all([
-        startCairn([...common, '--datadir', join(dir, 'a'), '--miner.coinbase', `0x${'a1'.repeat(20)}`], 45_000),
-        startCairn([...common, '--datadir', join(dir, 'b'), '--miner.coinbase', `0x${'b2'.repeat(20)}`], 45_000),
-      ])
-      nodes.push(a, b)
-      await rpc(b.url, 'admin_addPeer', [a.addr])
+      // A first, then B with A as its bootnode: B syncs A's first blocks before its own branch grows.
+      // (Started apart and peered later, the two branches were seen not to reconcile: p2p sync of
+      // diverged PoW branches is not done yet, see docs/consensus/pow.md.)
+      const a = await startCairn(
+        [...common, '--datadir', join(dir, 'a'), '--miner.coinbase', `0x${'a1'.repeat(20)}`],
+        45_000,
+      )
+      nodes.push(a)
+      const b = await startCairn(
+        [...common, '--datadir', join(dir, 'b'), '--miner.coinbase', `0x${'b2'.repeat(20)}`, '--p2p.bootnodes', a.addr],
+        45_000,
+      )
+      nodes.push(b)
 
       // Both mine, and agree on the chain below their tips.
       await waitFor(
