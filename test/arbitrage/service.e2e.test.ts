@@ -209,4 +209,29 @@ describe('the arbitrage service on a Cairn dev chain', () => {
       new Set([tradeTick!.spanContext().traceId]),
     )
   }, 180_000)
+
+  it('does not trade while another executor holds its signing lease, and trades again once it is back', async () => {
+    const inject = svc.app.inject.bind(svc.app)
+    const tradesNow = async () => (await inject({ url: '/v1/trades', headers: OPERATOR })).json().trades.length
+    const leaseMetric = async () => /^cairn_arb_signer_lease 1$/m.test(await svc.registry.metrics())
+    const before = await tradesNow()
+    // Another executor took the account over (this one stalled past the stale time): its heartbeat is fresh.
+    await svc.sql.query("UPDATE arb_signers SET owner = 'executor-b', heartbeat = now() WHERE account = $1", [
+      svc.account.toLowerCase(),
+    ])
+    await swap(c, 2, pool.BW!, W, 1500n * E18)
+    await svc.tick()
+    await svc.idle()
+    expect(await tradesNow()).toBe(before)
+    expect(await leaseMetric()).toBe(false)
+    // The other one is gone (its heartbeat stale: older than 20 poll intervals, 20 h here): this
+    // one takes the lease back and trades.
+    await svc.sql.query("UPDATE arb_signers SET heartbeat = now() - interval '21 hours' WHERE account = $1", [
+      svc.account.toLowerCase(),
+    ])
+    await svc.tick()
+    await svc.idle()
+    expect(await leaseMetric()).toBe(true)
+    expect(await tradesNow()).toBe(before + 1)
+  }, 120_000)
 })

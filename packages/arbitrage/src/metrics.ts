@@ -14,6 +14,8 @@ export interface ArbMetrics {
   blockToTxSeconds: Histogram
   /** 1 while the breaker is open or half-open (not closed). */
   breakerOpen: Gauge
+  /** 1 while this executor holds its signing account's lease (it trades only then). */
+  signerLease: Gauge
   /** The breaker's state changes, by the state entered (open, half_open, closed); every label exported at 0. */
   breakerTransitions: Counter<'to'>
   /** Trades that failed, by kind: fault (counts towards the breaker) or lost_race (the pools moved first: not counted). */
@@ -78,6 +80,11 @@ export function createArbMetrics(registry: Registry): ArbMetrics {
     breakerOpen: new Gauge({
       name: 'cairn_arb_breaker_open',
       help: '1 while the circuit breaker stops trading',
+      registers,
+    }),
+    signerLease: new Gauge({
+      name: 'cairn_arb_signer_lease',
+      help: "1 while this executor holds its signing account's lease (it trades only then); 0 while another holds it",
       registers,
     }),
     pools: new Gauge({ name: 'cairn_arb_pools', help: 'Pools tracked', registers }),

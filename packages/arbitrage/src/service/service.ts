@@ -300,6 +300,9 @@ export async function startArbService(
 
     // the loop: a tick per poll interval, or per new head over the WebSocket; never two at once
     let ticking: Promise<void> | null = null
+    /** Whether this executor held its signing lease at the last tick (it was taken at start). */
+    let leaseHeld = true
+    if (opts.runner.role !== 'strategy') metrics.signerLease.set(1)
     let again = false
     const tick = async (): Promise<void> => {
       if (ticking) {
@@ -309,9 +312,23 @@ export async function startArbService(
       ticking = (async () => {
         do {
           again = false
+          // The lease first: an executor that lost it (stalled past staleMs, and another took the
+          // account over) or cannot confirm it (the database away) must not trade — two executors
+          // would hand out the same nonces. It waits, a standby, and takes the lease back once the
+          // other's heartbeat is stale.
+          if (opts.runner.role !== 'strategy') {
+            const held = await store.holdSigner(account.address, owner, new Date(), staleMs).catch(() => false)
+            metrics.signerLease.set(held ? 1 : 0)
+            if (!held) {
+              if (leaseHeld)
+                logger.warn({ account: account.address }, 'signing lease lost: not trading until it is held again')
+              leaseHeld = false
+              continue
+            }
+            if (!leaseHeld) logger.info({ account: account.address }, 'signing lease held: trading')
+            leaseHeld = true
+          }
           await runner.tick()
-          if (opts.runner.role !== 'strategy')
-            await store.holdSigner(account.address, owner, new Date(), staleMs).catch(() => {})
         } while (again && !closed)
       })().finally(() => {
         ticking = null
