@@ -35,21 +35,25 @@ describe('late precommits', () => {
   it.each([
     ['heights shorter than the block time (1 s blocks; proposals reach it 150 ms late)', 1000, 150],
     ['heights longer than the block time (60 ms blocks; proposals reach it 65 ms late)', 60, 65],
-  ])('%s: every certificate holds all four', async (_name, blockTimeMs, slowMs) => {
-    // Validator 3 takes longer than the others to validate each proposal (as on a loaded
-    // machine): proposals reach it `slowMs` late, after the others' precommits, everything else in
-    // 20 ms. It decides as they arrive, and precommits first.
-    const slow = 3
-    net = await BftNetwork.create({
-      validators: 4,
-      blockTimeMs,
-      linkDelayMs: (_from, to, data) => (to === slow && decodeWire(data).kind === 'proposal' ? slowMs : 20),
-    })
-    await net.start()
-    const N = 12n
-    expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= N))).toBe(true)
-    const lacks = await missing(net, N)
-    // None lacks it from height 3 on (the first heights start together).
-    expect(lacks.slice(2)).toEqual(lacks.slice(2).map(() => []))
-  }, 60_000)
+  ])(
+    '%s: every certificate holds all four',
+    async (_name, blockTimeMs, slowMs) => {
+      // Validator 3 takes longer than the others to validate each proposal (as on a loaded
+      // machine): proposals reach it `slowMs` late, after the others' precommits, everything else in
+      // 20 ms. It decides as they arrive, and precommits first.
+      const slow = 3
+      net = await BftNetwork.create({
+        validators: 4,
+        blockTimeMs,
+        linkDelayMs: (_from, to, data) => (to === slow && decodeWire(data).kind === 'proposal' ? slowMs : 20),
+      })
+      await net.start()
+      const N = 12n
+      expect(await net.runUntil(() => net!.nodes.every((n) => n.chain.head.header.number >= N))).toBe(true)
+      const lacks = await missing(net, N)
+      // None lacks it from height 3 on (the first heights start together).
+      expect(lacks.slice(2)).toEqual(lacks.slice(2).map(() => []))
+    },
+    60_000,
+  )
 })

@@ -288,10 +288,13 @@ export class BftNetwork {
         this.stats.lost++
         continue
       }
-      this.clock.setTimeout(() => {
-        if (this.silent.has(n.index) || this.silent.has(from)) return
-        void this.handlers.get(n.index)?.(data, String(from))
-      }, this.opts.linkDelayMs?.(from, n.index, data) ?? this.opts.delayMs ?? 20)
+      this.clock.setTimeout(
+        () => {
+          if (this.silent.has(n.index) || this.silent.has(from)) return
+          void this.handlers.get(n.index)?.(data, String(from))
+        },
+        this.opts.linkDelayMs?.(from, n.index, data) ?? this.opts.delayMs ?? 20,
+      )
     }
   }
 
