@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
+import { createPowMetrics } from '@cairn/consensus/pow'
 import { createRemoteSignerMetrics, createSignerServerMetrics } from '@cairn/consensus/privval'
 import { createHsmMetrics, createRemoteTxSignerMetrics } from '@cairn/keys'
 import { createP2pMetrics } from '@cairn/p2p'
@@ -21,6 +22,7 @@ import { silentLogger } from '@cairn/utils'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
+import { Gateway } from '../../src/gateway/gateway.ts'
 import { type StartedNode, startNode } from '../../src/node.ts'
 import { createReadThreadMetrics } from '../../src/rpc-threads/pool-metrics.ts'
 import { rpc } from '../cli/run-cli.ts'
@@ -161,6 +163,12 @@ describe('deploy/grafana dashboard', () => {
     createRemoteTxSignerMetrics(reserves)
     // and the RPC read threads' (--rpc.threads; none on this --ephemeral node)
     createReadThreadMetrics(reserves)
+    // a proof-of-work node's (engine = "pow"), and `cairn gateway`'s (made with its counters at 0)
+    createPowMetrics(reserves)
+    new Gateway(
+      { shards: [{ id: 0, url: node.url }], host: '127.0.0.1', port: 0 },
+      { logger: silentLogger, metrics: reserves },
+    )
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)
     const missing: string[] = []
     // Names of that shape that are not metrics: the reserves Python SDK's package.
