@@ -85,6 +85,7 @@ interface StartFlags extends KeyFlags {
   natsSubject: string
   role: string
   executorId?: string
+  standby?: boolean
   retentionDays: string
   replaceAfterMs: string
   stuckTimeoutMs: string
@@ -355,6 +356,10 @@ export function registerArb(program: Command): void {
     .option('--nats-subject <subject>', 'the subject opportunities are published on', 'cairn.arb.opportunities')
     .option('--role <role>', 'all, strategy (search and queue) or executor (execute from the queue)', 'all')
     .option('--executor-id <name>', 'this process in claims and trades (default: host:pid)')
+    .option(
+      '--standby',
+      "start while another executor holds the signing account's lease, and take over when its heartbeat stops",
+    )
     .option('--retention-days <n>', 'days of reserve history and opportunities kept', '30')
     .option('--replace-after-ms <ms>', 'replace a trade not mined after this long with higher fees (0: never)', '0')
     .option(
@@ -428,6 +433,7 @@ export function registerArb(program: Command): void {
           runner: {
             role: o.role as 'all' | 'strategy' | 'executor',
             executorId: o.executorId ?? `${hostname()}:${process.pid}`,
+            standby: o.standby === true,
             retentionDays: Number(o.retentionDays),
           },
           ...waits,

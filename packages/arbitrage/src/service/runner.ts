@@ -23,6 +23,12 @@ export interface ArbRunnerOptions {
   role: 'all' | 'strategy' | 'executor'
   /** This executor's name in claims and trades. */
   executorId: string
+  /**
+   * Start even when another executor holds the signing account's lease, and wait as a standby:
+   * it trades only once that executor's heartbeat is stale and the lease is taken over (so two
+   * never trade at once). False: refuse to start (the default).
+   */
+  standby?: boolean
   /** Opportunities from blocks older than this many below the head are not executed. Default 2. */
   maxAgeBlocks?: number
   /** Days of reserve history and opportunities kept. Default 30. */

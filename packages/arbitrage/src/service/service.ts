@@ -148,12 +148,16 @@ export async function startArbService(
     logger.info({ account: account.address, on: 'hsm' in opts.key ? 'hsm' : 'process' }, 'signer loaded')
     const owner = opts.runner.executorId
     const staleMs = Math.max(30_000, opts.pollMs * 20)
+    /** Whether this executor holds its signing account's lease (it trades only then). */
+    let leaseHeld = opts.runner.role !== 'strategy'
     if (opts.runner.role !== 'strategy') {
-      if (!(await store.holdSigner(account.address, owner, new Date(), staleMs)))
+      leaseHeld = await store.holdSigner(account.address, owner, new Date(), staleMs)
+      if (!leaseHeld && opts.runner.standby !== true)
         throw new CairnError(ArbErrorCode.CONFIG, `another executor holds the nonces of ${account.address}`, {
           fault: 'caller',
-          hint: 'give each executor process its own signing account (one nonce owner per account), or stop the other one',
+          hint: 'give each executor process its own signing account (one nonce owner per account), stop the other one, or start this one with --standby to take over when it stops',
         })
+      if (!leaseHeld) logger.info({ account: account.address }, 'standby: another executor holds the signing lease')
       shutdown.add('signer', () => store.releaseSigner(account.address, owner))
     }
 
@@ -300,9 +304,7 @@ export async function startArbService(
 
     // the loop: a tick per poll interval, or per new head over the WebSocket; never two at once
     let ticking: Promise<void> | null = null
-    /** Whether this executor held its signing lease at the last tick (it was taken at start). */
-    let leaseHeld = true
-    if (opts.runner.role !== 'strategy') metrics.signerLease.set(1)
+    if (opts.runner.role !== 'strategy') metrics.signerLease.set(leaseHeld ? 1 : 0)
     let again = false
     const tick = async (): Promise<void> => {
       if (ticking) {
