@@ -62,4 +62,17 @@ describe.skipIf(!haveKubectl || !haveModels)('deploy/kubernetes against the Open
     expect(bad.status).toBe(1)
     expect(bad.stdout).toMatch(/FAIL .*StatefulSet cairn-validator/)
   }, 60_000)
+
+  it('the services (reserves, arbitrage) render and every document validates', () => {
+    const rendered = spawnSync('kubectl', ['kustomize', join(ROOT, 'deploy/kubernetes/services')], { encoding: 'utf8' })
+    expect(rendered.status, rendered.stderr).toBe(0)
+    const file = join(tmp, 'services.yaml')
+    writeFileSync(file, rendered.stdout)
+    const v = spawnSync(process.execPath, [join(ROOT, 'deploy/kubernetes/validate.mjs'), file], {
+      encoding: 'utf8',
+      env: { ...process.env, MODELS_DIR: modelsDir },
+    })
+    expect(v.status, v.stdout + v.stderr).toBe(0)
+    expect(v.stdout).toMatch(/11 documents, 0 invalid/)
+  })
 })

@@ -1,0 +1,96 @@
+// deploy/kubernetes/services as an operator relies on it: the reserves API scaled and kept up
+// through disruptions, its builders apart; arbitrage as an active executor and a standby that
+// never trade at once (both --standby on one account: the lease decides); secrets mounted so the
+// services accept them (0400); probes on the services' own /health and /ready; and every flag the
+// manifests pass is one the `cairn` command accepts (its real command tree). Rendered and checked
+// against the OpenAPI schemas by kubernetes-schemas.e2e.test.ts.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
+import { buildFullProgram } from '../../packages/node/src/cli/program.ts'
+
+const DIR = join(import.meta.dirname, '../../deploy/kubernetes/services')
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML of known shape, walked by the assertions
+type Obj = Record<string, any>
+const docs = (file: string): Obj[] =>
+  parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((d) => d.toJS() as Obj)
+const find = (file: string, kind: string, name: string): Obj => {
+  const d = docs(file).find((x) => x.kind === kind && x.metadata.name === name)
+  if (!d) throw new Error(`no ${kind} ${name} in ${file}`)
+  return d
+}
+const workloads = [
+  find('reserves.yaml', 'Deployment', 'cairn-reserves-api'),
+  find('reserves.yaml', 'Deployment', 'cairn-reserves-builder'),
+  find('arbitrage.yaml', 'Deployment', 'cairn-arbitrage'),
+]
+
+describe('deploy/kubernetes/services', () => {
+  it('arbitrage: two executors, both standby on one account, a PDB that keeps one', () => {
+    const arb = find('arbitrage.yaml', 'Deployment', 'cairn-arbitrage')
+    expect(arb.spec.replicas).toBe(2)
+    const args: string[] = arb.spec.template.spec.containers[0].args
+    expect(args.slice(0, 3)).toEqual(['arb', 'start', '--standby'])
+    expect(args).toContain('--executor-id=$(POD_NAME)')
+    expect(find('arbitrage.yaml', 'PodDisruptionBudget', 'cairn-arbitrage').spec.minAvailable).toBe(1)
+  })
+
+  it('reserves: API instances that do not build, autoscaled from 2, a PDB; builders apart', () => {
+    const api = find('reserves.yaml', 'Deployment', 'cairn-reserves-api')
+    expect(api.spec.template.spec.containers[0].args).toContain('--no-build')
+    expect(
+      find('reserves.yaml', 'Deployment', 'cairn-reserves-builder').spec.template.spec.containers[0].args,
+    ).not.toContain('--no-build')
+    const hpa = find('reserves.yaml', 'HorizontalPodAutoscaler', 'cairn-reserves-api')
+    expect(hpa.spec.scaleTargetRef.name).toBe('cairn-reserves-api')
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2)
+    const svc = find('reserves.yaml', 'Service', 'cairn-reserves')
+    expect(svc.spec.selector).toEqual(api.spec.selector.matchLabels)
+    expect(find('reserves.yaml', 'PodDisruptionBudget', 'cairn-reserves-api').spec.minAvailable).toBe(1)
+  })
+
+  it('every workload: probes on /health and /ready, non-root and read-only, secrets mounted 0400', () => {
+    for (const w of workloads) {
+      const pod = w.spec.template.spec
+      const c = pod.containers[0]
+      expect(c.readinessProbe.httpGet.path, w.metadata.name).toBe('/ready')
+      expect(c.livenessProbe.httpGet.path, w.metadata.name).toBe('/health')
+      expect(pod.securityContext.runAsNonRoot).toBe(true)
+      expect(c.securityContext.readOnlyRootFilesystem).toBe(true)
+      expect(c.resources.limits.memory).toBeDefined()
+      const secret = pod.volumes.find((v: Obj) => v.secret)
+      expect(secret.secret.defaultMode, w.metadata.name).toBe(0o400)
+    }
+  })
+
+  it('every NetworkPolicy selects pods that exist', () => {
+    const labels = workloads.map((w) => w.spec.template.metadata.labels)
+    for (const p of docs('policies.yaml')) {
+      const want = p.spec.podSelector.matchLabels as Record<string, string>
+      expect(
+        labels.some((l) => Object.entries(want).every(([k, v]) => l[k] === v)),
+        p.metadata.name,
+      ).toBe(true)
+    }
+  })
+
+  it('every flag the manifests pass is one the command accepts', async () => {
+    const program = await buildFullProgram()
+    for (const w of workloads) {
+      const args: string[] = w.spec.template.spec.containers[0].args
+      let cmd: Command = program
+      let i = 0
+      for (; i < args.length && !(args[i] as string).startsWith('--'); i++) {
+        const sub = cmd.commands.find((c) => c.name() === args[i])
+        expect(sub, `${w.metadata.name}: cairn ${args.slice(0, i + 1).join(' ')}`).toBeDefined()
+        cmd = sub as Command
+      }
+      const known = new Set(
+        cmd.options.flatMap((o) => [o.long, o.negate ? o.long?.replace(/^--no-/, '--') : undefined]),
+      )
+      for (const a of args.slice(i)) expect(known.has(a.split('=')[0]), `${w.metadata.name}: ${a}`).toBe(true)
+    }
+  })
+})
