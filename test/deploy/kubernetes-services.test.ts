@@ -6,7 +6,6 @@
 // against the OpenAPI schemas by kubernetes-schemas.e2e.test.ts.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { buildFullProgram } from '../../packages/node/src/cli/program.ts'
@@ -80,12 +79,13 @@ describe('deploy/kubernetes/services', () => {
     const program = await buildFullProgram()
     for (const w of workloads) {
       const args: string[] = w.spec.template.spec.containers[0].args
-      let cmd: Command = program
+      type Cmd = { name(): string; commands: readonly Cmd[]; options: readonly { long?: string; negate: boolean }[] }
+      let cmd = program as unknown as Cmd
       let i = 0
       for (; i < args.length && !(args[i] as string).startsWith('--'); i++) {
         const sub = cmd.commands.find((c) => c.name() === args[i])
         expect(sub, `${w.metadata.name}: cairn ${args.slice(0, i + 1).join(' ')}`).toBeDefined()
-        cmd = sub as Command
+        cmd = sub as Cmd
       }
       const known = new Set(
         cmd.options.flatMap((o) => [o.long, o.negate ? o.long?.replace(/^--no-/, '--') : undefined]),
