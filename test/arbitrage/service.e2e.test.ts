@@ -234,4 +234,18 @@ describe('the arbitrage service on a Cairn dev chain', () => {
     expect(await leaseMetric()).toBe(true)
     expect(await tradesNow()).toBe(before + 1)
   }, 120_000)
+
+  it('puts rotated API keys in force without a restart: the old key is refused, the new one accepted', async () => {
+    const inject = svc.app.inject.bind(svc.app)
+    expect((await inject({ url: '/v1/pools', headers: OPERATOR })).statusCode).toBe(200)
+    const next = 'operator-key-rotated-0123456789ab'
+    svc.rotateAuth({
+      apiKeys: [
+        { name: 'ops', role: 'operator', key: next },
+        { name: 'root', role: 'admin', key: ADMIN['x-api-key'] },
+      ],
+    })
+    expect((await inject({ url: '/v1/pools', headers: OPERATOR })).statusCode).toBe(401)
+    expect((await inject({ url: '/v1/pools', headers: { 'x-api-key': next } })).statusCode).toBe(200)
+  })
 })

@@ -441,8 +441,32 @@ export function registerArb(program: Command): void {
         },
         { logger },
       )
+      // A rotated JWT secret or API key file (a mounted Kubernetes Secret, an age bundle) is put in
+      // force without a restart; one that does not read cleanly is refused and the old one stays.
+      const watches = [
+        o.jwtSecretFile && jwtSecret
+          ? secrets.watch(o.jwtSecretFile, '--jwt-secret-file', jwtSecret, (next) => {
+              checkHmacSecret(next, `--jwt-secret-file ${o.jwtSecretFile}`)
+              svc.rotateAuth({ jwtSecret: next })
+            })
+          : null,
+        o.apiKeysFile
+          ? secrets.watch(
+              o.apiKeysFile,
+              '--api-keys-file',
+              await secrets.read(o.apiKeysFile, '--api-keys-file'),
+              (next) =>
+                svc.rotateAuth({
+                  apiKeys: parseApiKeys(new TextDecoder().decode(next), o.apiKeysFile as string, ARB_ROLES),
+                }),
+            )
+          : null,
+      ]
       // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): stops cleanly
-      stopper.arm(logger, () => svc.close())
+      stopper.arm(logger, async () => {
+        for (const w of watches) w?.stop()
+        await svc.close()
+      })
     })
 
   arb

@@ -19,7 +19,14 @@ import { ArbErrorCode } from '../errors.ts'
 import type { RiskGuard } from '../risk/guard.ts'
 import type { ConfigStore } from '../store/config-store.ts'
 import type { ArbStore } from '../store/store.ts'
-import { type AuthOptions, createAuthenticator, type Principal, type Role, requireRole } from './auth.ts'
+import {
+  type ArbAuthenticator,
+  type AuthOptions,
+  createAuthenticator,
+  type Principal,
+  type Role,
+  requireRole,
+} from './auth.ts'
 import { edgeError, httpError } from './errors-http.ts'
 import type { EventHub } from './events.ts'
 import { openApiDocument } from './openapi.ts'
@@ -57,6 +64,8 @@ export interface ArbApiModules {
   rateLimitStore?: RateLimitStore
   /** Milliseconds since the epoch, for token expiry and rate-limit windows (tests inject one). */
   clockMs?: () => number
+  /** The credentials check (default: made from `opts.auth`); the service keeps it to rotate secrets. */
+  authenticator?: ArbAuthenticator
 }
 
 export const DEFAULT_EDGE: ArbApiOptions['edge'] = { vhosts: ['*'], cors: [], maxConnectionsPerIp: 0, shedLagMs: 0 }
@@ -105,11 +114,13 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     },
   )
   edge.register(app).catch((err: unknown) => logger.error({ err }, 'arbitrage edge: CORS failed to load'))
-  const authn = createAuthenticator(opts.auth, {
-    logger,
-    registry,
-    ...(modules.clockMs ? { clockMs: modules.clockMs } : {}),
-  })
+  const authn =
+    modules.authenticator ??
+    createAuthenticator(opts.auth, {
+      logger,
+      registry,
+      ...(modules.clockMs ? { clockMs: modules.clockMs } : {}),
+    })
   // Credentials are checked once per request, before any body is read: the rate limit charges the
   // principal they prove (or the IP without valid ones), the route's guard then checks the role.
   // Browsers cannot set headers on a WebSocket: /v1/stream may carry ?token= (a JWT or an API key).
@@ -123,7 +134,7 @@ export function createArbApi(opts: ArbApiOptions, modules: ArbApiModules): Fasti
     let a = authns.get(req)
     if (!a) {
       try {
-        a = { principal: await authn(credentials(req)) }
+        a = { principal: await authn.authenticate(credentials(req)) }
       } catch (error) {
         a = { error }
       }

@@ -63,10 +63,16 @@ const unauthenticated = (message: string) =>
  * viewer, operator, admin. Refused credentials are ARB_UNAUTHENTICATED (401); a JWKS that cannot be
  * fetched stays transient (503). Null when the request carries no credentials.
  */
-export function createAuthenticator(
-  opts: AuthOptions,
-  modules: AuthModules,
-): (h: CredentialHeaders) => Promise<Principal | null> {
+export interface ArbAuthenticator {
+  authenticate(headers: CredentialHeaders): Promise<Principal | null>
+  /**
+   * Puts a rotated HS256 secret and/or API key list in force without a restart (a watched secret
+   * changed): tokens signed with the old secret and the old keys are refused from then on.
+   */
+  rotate(next: { jwtSecret?: Uint8Array; apiKeys?: readonly ApiKey[] }): void
+}
+
+export function createAuthenticator(opts: AuthOptions, modules: AuthModules): ArbAuthenticator {
   const jwks = opts.jwks ?? null
   const kit = new Authenticator<Role>(ARB_ROLES, {
     apiKeys: opts.apiKeys.map((k) => ({ name: k.name, role: k.role, keyHash: hashApiKey(k.key) })),
@@ -74,14 +80,23 @@ export function createAuthenticator(
     jwks: jwks ? jwksBearer<Role>(jwks, { logger: modules.logger, registry: modules.registry }) : null,
     tokenCache: 10_000,
   })
-  return async (headers) => {
-    try {
-      const c = await kit.authenticate(headers, modules.clockMs?.() ?? Date.now())
-      return c ? { sub: c.name ?? '', role: c.role } : null
-    } catch (err) {
-      if (isCairnError(err, ServiceErrorCode.AUTH_INVALID)) throw unauthenticated(err.message)
-      throw err
-    }
+  return {
+    authenticate: async (headers) => {
+      try {
+        const c = await kit.authenticate(headers, modules.clockMs?.() ?? Date.now())
+        return c ? { sub: c.name ?? '', role: c.role } : null
+      } catch (err) {
+        if (isCairnError(err, ServiceErrorCode.AUTH_INVALID)) throw unauthenticated(err.message)
+        throw err
+      }
+    },
+    rotate: (next) =>
+      kit.rotate({
+        ...(next.jwtSecret ? { hs256Secret: next.jwtSecret } : {}),
+        ...(next.apiKeys
+          ? { apiKeys: next.apiKeys.map((k) => ({ name: k.name, role: k.role, keyHash: hashApiKey(k.key) })) }
+          : {}),
+      }),
   }
 }
 

@@ -36,7 +36,7 @@ import { migrateArb } from '../store/migrations.ts'
 import { ArbStore } from '../store/store.ts'
 import { SizingPool } from '../strategy/sizing-pool.ts'
 import { type ArbApiOptions, createArbApi, DEFAULT_EDGE } from './app.ts'
-import type { AuthOptions } from './auth.ts'
+import { type ApiKey, type AuthOptions, createAuthenticator } from './auth.ts'
 import { EventHub } from './events.ts'
 import { QuarantineFeed } from './quarantine-feed.ts'
 import { ArbRunner, type ArbRunnerOptions } from './runner.ts'
@@ -94,6 +94,8 @@ export interface ArbService {
   account: Address
   /** Runs one tick now (tests); the loop runs them anyway. */
   tick(): Promise<void>
+  /** Puts a rotated JWT secret and/or API key list in force (the CLI watches the secret files). */
+  rotateAuth(next: { jwtSecret?: Uint8Array; apiKeys?: readonly ApiKey[] }): void
   /** Resolves when the in-process queue has handled everything queued so far (NATS: at once). */
   idle(): Promise<void>
   close(): Promise<void>
@@ -358,6 +360,7 @@ export async function startArbService(
       await rl.open()
       shutdown.add('rate-limit store', () => rl.close())
     }
+    const authenticator = createAuthenticator(opts.auth, { logger, registry })
     const app = createArbApi(
       {
         auth: opts.auth,
@@ -366,6 +369,7 @@ export async function startArbService(
       },
       {
         ...(rateLimitStore ? { rateLimitStore } : {}),
+        authenticator,
         store,
         config,
         guard,
@@ -404,6 +408,7 @@ export async function startArbService(
       address,
       account: account.address,
       tick,
+      rotateAuth: (next) => authenticator.rotate(next),
       idle: async () => {
         if (queue instanceof MemoryQueue) await queue.drained()
       },
