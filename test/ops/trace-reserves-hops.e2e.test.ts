@@ -147,7 +147,11 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
   }
 }
 
-describe.skipIf(!ready)('one trace from a ledger batch on NATS to its snapshot build', () => {
+// ~65 s of processes on a loaded 2-core machine: out of `npm test` (CI's time), run by `npm run test:traces`.
+const RUN = process.env.CAIRN_E2E_TRACES === '1'
+if (!RUN) console.warn('the reserves trace e2e runs with npm run test:traces (CAIRN_E2E_TRACES=1)')
+
+describe.skipIf(!ready || !RUN)('one trace from a ledger batch on NATS to its snapshot build', () => {
   it('joins the publisher, the ledger consumer, the freeze request and the build worker', async () => {
     const { tracer } = tracing
     const http = fetchWithTraceContext(tracer.inject)

@@ -31,7 +31,11 @@ async function rpc<T>(url: string, method: string, params: unknown[] = []): Prom
   return json.result as T
 }
 
-describe(`cairn devnet of ${SHARDS} shards`, () => {
+// Processes for every shard (44 s at S = 2 under load): out of `npm test`; CI's sharding sample is
+// the gateway, shard-admission and bridge-simulator tests. `npm run test:sharded-devnet` runs it.
+if (!process.env.CAIRN_SHARDS) console.warn('the sharded devnet e2e runs with npm run test:sharded-devnet')
+
+describe.skipIf(!process.env.CAIRN_SHARDS)(`cairn devnet of ${SHARDS} shards`, () => {
   const procs = new CairnProcesses()
   const dir = join(mkdtempSync(join(tmpdir(), 'cairn-shards-')), 'devnet')
   afterAll(() => {
