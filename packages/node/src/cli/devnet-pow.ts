@@ -13,6 +13,7 @@ import { parsePowConfig, powGenesis } from '@cairn/consensus/pow'
 import { loadOrCreateKey } from '@cairn/consensus/validator-keys'
 import { peerIdOfSecp256k1 } from '@cairn/p2p'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../dev-accounts.ts'
+import { devnetTomlHead } from './devnet-toml.ts'
 
 export interface PowDevnetOptions {
   miners: number
@@ -38,7 +39,6 @@ export interface PowDevnetOptions {
 export const POW_DEVNET_DEFAULTS = { spacing: 4, halfLife: 1152 } as const
 
 /** What the namespaces a devnet node serves are (as a BFT devnet's, with miner methods in eth). */
-const NAMESPACES = ['eth', 'net', 'web3', 'cairn', 'txpool', 'debug', 'trace', 'ots', 'admin'] as const
 
 /** Writes the devnet; returns the node config files. */
 export function initPowDevnet(opts: PowDevnetOptions): string[] {
@@ -85,18 +85,16 @@ export function initPowDevnet(opts: PowDevnetOptions): string[] {
   return nodes.map((n) => {
     const bootnodes = nodes.filter((m) => m.i !== n.i).map((m) => JSON.stringify(m.enode))
     const toml = [
-      `# devnet miner ${n.i} of ${nodes.length}: cairn start --config ${join(dir, `node-${n.i}.toml`)}`,
-      `engine = "pow"`,
-      `genesis = ${JSON.stringify(genesisPath)}`,
-      `datadir = ${JSON.stringify(n.datadir)}`,
-      '',
-      '[http]',
-      `addr = "127.0.0.1"`,
-      `port = ${n.httpPort}`,
-      '',
-      '[rpc]',
-      `api = [${NAMESPACES.map((x) => JSON.stringify(x)).join(', ')}]`,
-      '',
+      ...devnetTomlHead({
+        what: 'miner',
+        index: n.i,
+        count: nodes.length,
+        dir,
+        engine: 'pow',
+        genesisPath,
+        datadir: n.datadir,
+        httpPort: n.httpPort,
+      }),
       '[miner]',
       'enabled = true',
       `threads = ${opts.threads ?? 1}`,

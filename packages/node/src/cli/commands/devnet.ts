@@ -36,6 +36,7 @@ import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../../dev-accounts.ts'
 import { NodeErrorCode } from '../../errors.ts'
 import { initPowDevnet } from '../devnet-pow.ts'
 import { initShardedDevnetCommand, isShardedDevnet, runShardedDevnet } from '../devnet-shards.ts'
+import { devnetTomlHead } from '../devnet-toml.ts'
 
 function count(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new InvalidArgumentError('expected 1 to 64')
@@ -75,7 +76,6 @@ function port(v: string): number {
 }
 
 /** What a devnet node's RPC serves (its config's `rpc.api`): a local test network's, admin included. */
-const DEVNET_NAMESPACES = ['eth', 'net', 'web3', 'cairn', 'txpool', 'debug', 'trace', 'ots', 'admin'] as const
 
 /** The node config files of a devnet directory, in order. */
 export function nodeConfigs(dir: string): string[] {
@@ -191,20 +191,16 @@ export async function initDevnet(opts: DevnetInitOptions): Promise<string[]> {
   for (const n of nodes) {
     const bootnodes = nodes.filter((m) => m.i !== n.i).map((m) => JSON.stringify(m.enode))
     const toml = [
-      `# devnet node ${n.i} of ${nodes.length}: cairn start --config ${join(dir, `node-${n.i}.toml`)}`,
-      `engine = "bft"`,
-      `genesis = ${JSON.stringify(genesisPath)}`,
-      `datadir = ${JSON.stringify(n.datadir)}`,
-      '',
-      '[http]',
-      `addr = "127.0.0.1"`,
-      `port = ${n.httpPort}`,
-      '',
-      // A test network on loopback: the namespaces a developer inspects it with (peers, the pool,
-      // traces), said here rather than left to the production default (eth, net, web3, cairn).
-      '[rpc]',
-      `api = [${DEVNET_NAMESPACES.map((n) => JSON.stringify(n)).join(', ')}]`,
-      '',
+      ...devnetTomlHead({
+        what: 'node',
+        index: n.i,
+        count: nodes.length,
+        dir,
+        engine: 'bft',
+        genesisPath,
+        datadir: n.datadir,
+        httpPort: n.httpPort,
+      }),
       '[keys]',
       'validator = true',
       '',
