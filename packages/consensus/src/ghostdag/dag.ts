@@ -12,6 +12,11 @@ import type { GhostdagData, GhostdagStore, RelationsStore, WorkStore } from './s
 export interface BlockDagOptions {
   k: number
   genesis: BlockHash
+  /**
+   * The work the genesis header proves (from its target), counted in the blue work of every block
+   * above it, as Kaspa counts it (its own blue work stays 0). 0 by default.
+   */
+  genesisWork?: bigint
   reindex?: ReindexParams
   /** The reachability space (tests shrink it to force reindexing); the whole space by default. */
   capacity?: Interval
@@ -56,7 +61,7 @@ export class BlockDag {
     )
     if (!modules.store.getGhostdag(opts.genesis)) {
       modules.store.putParents(opts.genesis, [])
-      modules.store.putWork(opts.genesis, 0n)
+      modules.store.putWork(opts.genesis, opts.genesisWork ?? 0n)
       modules.store.putGhostdag(opts.genesis, this.ghostdag.genesisData())
     }
     this.reachability.init(opts.genesis)

@@ -91,7 +91,10 @@ export function runTestDag(dag: TestDag): TestDagBlockResult[] {
   const allIds = new Set(dag.blocks.map((b) => b.id))
   const genesis = define(dag.genesisId)
   const store = new MemoryDagStore()
-  const bd = new BlockDag({ k: dag.k, genesis }, { store, reachability: new MemoryReachabilityStore() })
+  const bd = new BlockDag(
+    { k: dag.k, genesis, genesisWork: TEST_DAG_BLOCK_WORK },
+    { store, reachability: new MemoryReachabilityStore() },
+  )
   const idOf = (h: BlockHash) => ids.get(h)!
   const out: TestDagBlockResult[] = []
   for (const block of dag.blocks) {
