@@ -25,6 +25,8 @@ const SIMS = [
   'packages/consensus/test/shard/bridge-sim.test.ts',
   // the gas of every system call at 1,024 candidates: ~1,000 calls of EVM time, the same on any runtime
   'packages/consensus/test/staking/system-call-gas.test.ts',
+  // proof-of-work miners under delays and partitions, 45 seeds and a hash rate ×10/÷10: ~8 s quiet
+  'packages/consensus/test/pow/mining-sim.test.ts',
 ]
 
 // Coverage (V8, `--coverage`): measured on the unit tier that CI runs on Node 24, over each package's
