@@ -525,8 +525,12 @@ export class BftStateMachine {
     // prevote step ended) precommits the decided block first. More than 2/3 precommitted it in this
     // round, and the height is decided here, so it can sign nothing that conflicts; its precommit
     // then joins the certificate the next block carries (the late-precommit path) instead of never
-    // existing — otherwise the slowest validator is counted absent at most heights.
-    if (round === this.#round && this.#step !== Step.NEW_HEIGHT && this.#step < Step.PRECOMMIT) {
+    // existing — otherwise the slowest validator is counted absent at most heights. That includes
+    // a decision of round 0 while it still waits after its last commit (NEW_HEIGHT, CometBFT's
+    // enterNewRound, enterPrecommit, enterCommit on a quorum of precommits): a validator whose
+    // heights start later than the others' decides each height in that wait, and would otherwise
+    // never vote again outside its own proposals (the healthy devnet's CairnMissedSignatures).
+    if (round === this.#round && this.#step < Step.PRECOMMIT) {
       this.#vote(MsgType.PRECOMMIT, held.hash)
       this.#step = Step.PRECOMMIT
     }

@@ -1,6 +1,9 @@
 /** The paper's rules, one at a time, on the machine of one validator among four of equal power. */
+import { keccak256 } from '@cairn/crypto'
 import { describe, expect, it } from 'vitest'
 import {
+  BftStateMachine,
+  createVerifier,
   decodeEvidence,
   encodeEvidence,
   Step,
@@ -17,6 +20,7 @@ import {
   PREVOTE,
   proposal,
   SET,
+  TIMEOUTS,
   vote,
   votesOut,
 } from './fixture.ts'
@@ -84,6 +88,31 @@ describe('BftStateMachine', () => {
     expect(voteAt).toBeGreaterThanOrEqual(0)
     expect(commitAt).toBeGreaterThan(voteAt)
     expect(m.snapshot()).toMatchObject({ height: 2, round: 0 })
+  })
+
+  it('a validator still waiting after its last commit precommits the block the others decide', () => {
+    // Its heights start later than the others' (it decided the last one late): round 0 of the next
+    // height is proposed, prevoted and precommitted by the other three before its wait ends.
+    const s = nonProposer()
+    const m = new BftStateMachine(
+      { chainId: CHAIN_ID, self: SET.at(s)?.address ?? null, height: 1, timeouts: { ...TIMEOUTS, commitMs: 1000 } },
+      { validatorSetAt: () => SET, verifier: createVerifier(CHAIN_ID), blockHash: (b) => keccak256(b) },
+    )
+    m.start()
+    m.handle({ kind: 'proposal', proposal: proposal(1, 0, A) })
+    m.handle({ kind: 'validity', height: 1, blockHash: A.hash, valid: true })
+    for (const i of others(s)) m.handle({ kind: 'vote', vote: vote(i, PREVOTE, 1, 0, A.hash) })
+    for (const i of others(s)) m.handle({ kind: 'vote', vote: vote(i, PRECOMMIT, 1, 0, A.hash) })
+    expect(m.snapshot()).toMatchObject({ height: 2, round: 0, step: Step.NEW_HEIGHT })
+    const C = block('block C at 2')
+    m.handle({ kind: 'proposal', proposal: proposal(2, 0, C) })
+    for (const i of others(s)) m.handle({ kind: 'vote', vote: vote(i, PREVOTE, 2, 0, C.hash) })
+    for (const i of others(s)) m.handle({ kind: 'vote', vote: vote(i, PRECOMMIT, 2, 0, C.hash) })
+    const out = m.handle({ kind: 'validity', height: 2, blockHash: C.hash, valid: true })
+    expect(votesOut(out)).toEqual([{ type: PRECOMMIT, height: 2, round: 0, blockHash: C.hash }])
+    const voteAt = out.findIndex((a) => a.kind === 'broadcastVote')
+    expect(out.findIndex((a) => a.kind === 'commit')).toBeGreaterThan(voteAt)
+    expect(m.snapshot()).toMatchObject({ height: 3, round: 0, step: Step.NEW_HEIGHT })
   })
 
   it('a decision of an earlier round than the one it is in signs nothing more', () => {
