@@ -3,9 +3,22 @@
  * (`consensus/src/processes/ghostdag`, `reachability`): pure modules over store interfaces the
  * GhostDAG engine backs with its database; in-memory stores for tests, the CLI and the bench.
  */
+export type { Account, AccountState, Transfer } from './account-rules.ts'
+export { accountRules } from './account-rules.ts'
 export type { BlockDagModules, BlockDagOptions } from './dag.ts'
 export { BlockDag } from './dag.ts'
 export { GhostdagErrorCode } from './errors.ts'
+export type {
+  AcceptedTx,
+  ChainBlockAcceptance,
+  ChainUpdate,
+  DagExecutorModules,
+  DagExecutorOptions,
+  SkipReason,
+  TxOutcome,
+  TxRules,
+} from './execution.ts'
+export { DagExecutor } from './execution.ts'
 export type { BlockHash } from './hash.ts'
 export { compareHashes, hashFromBytes, hashFromTestId } from './hash.ts'
 export { unorderedMergeset } from './mergeset.ts'
@@ -33,3 +46,5 @@ export type {
 export { GENESIS_PARENT, MemoryDagStore } from './store.ts'
 export type { TestDag, TestDagBlockResult } from './test-dag.ts'
 export { checkK, parseTestDag, runTestDag, TEST_DAG_BLOCK_WORK } from './test-dag.ts'
+export type { ChainChange } from './virtual-chain.ts'
+export { chainChange, consensusOrderedMergeset, selectedChain } from './virtual-chain.ts'

@@ -1,0 +1,181 @@
+import { CairnError } from '@cairn/utils'
+import { GhostdagErrorCode } from './errors.ts'
+import type { BlockHash } from './hash.ts'
+import type { ReachabilityService } from './reachability/reachability.ts'
+import type { GhostdagData, GhostdagStoreReader } from './store.ts'
+import { type ChainChange, chainChange, consensusOrderedMergeset } from './virtual-chain.ts'
+
+/**
+ * Why a transaction carried by a merged block was not executed. None of them fails the block:
+ * parallel blocks carry the same transaction, or conflicting ones, as a matter of course.
+ * - `nonce-used`: its sender's nonce is already past it (the same transaction executed earlier, or
+ *   another one with its nonce);
+ * - `nonce-gap`: its nonce is ahead of the sender's (an earlier one was skipped or is not merged yet);
+ * - `insufficient-funds`: the balance no longer covers it (spent by a transaction ordered before);
+ * - `invalid`: the rules refuse it for any other reason (the engine's EVM checks).
+ */
+export type SkipReason = 'nonce-used' | 'nonce-gap' | 'insufficient-funds' | 'invalid'
+
+export type TxOutcome = { applied: true } | { applied: false; reason: SkipReason }
+
+/** The state transition the executor drives: the account rules here, the EVM in the engine. */
+export interface TxRules<Tx, S> {
+  /** Applies `tx` to `state` in place, or leaves `state` untouched and says why it is skipped. */
+  apply(state: S, tx: Tx): TxOutcome
+  /** An independent copy of `state` (each chain block keeps the state after its mergeset). */
+  copy(state: S): S
+}
+
+/** One transaction as a chain block accepted it. */
+export interface AcceptedTx<Tx> {
+  tx: Tx
+  /** The DAG block that carried it (a receipt's `dagBlockHash`). */
+  block: BlockHash
+  /** Its index among that block's transactions. */
+  index: number
+  outcome: TxOutcome
+}
+
+/** What a chain block executed: its mergeset in consensus order and every transaction of it. */
+export interface ChainBlockAcceptance<Tx> {
+  chainBlock: BlockHash
+  /** The selected parent first, then blues and reds by (blue work, hash). */
+  mergeset: readonly BlockHash[]
+  txs: readonly AcceptedTx<Tx>[]
+}
+
+export interface ChainUpdate<Tx> extends Pick<ChainChange, 'commonAncestor'> {
+  /** Acceptance data of the chain blocks rolled back, the old sink first (what `removed: true` logs come from). */
+  removed: ChainBlockAcceptance<Tx>[]
+  /** Acceptance data of the chain blocks executed, lowest first. */
+  added: ChainBlockAcceptance<Tx>[]
+}
+
+export interface DagExecutorOptions<S> {
+  genesis: BlockHash
+  /** The state at the genesis. */
+  genesisState: S
+  /**
+   * Chain blocks below the tip whose state is kept for rollbacks (the finality depth); a chain
+   * change reaching below it is refused. Unbounded by default.
+   */
+  retainDepth?: number
+}
+
+export interface DagExecutorModules<Tx, S> {
+  ghostdag: GhostdagStoreReader
+  reachability: ReachabilityService
+  /** The transactions a block carries, in order. */
+  transactions: (block: BlockHash) => readonly Tx[]
+  rules: TxRules<Tx, S>
+}
+
+/**
+ * Execution in GhostDAG order along the virtual selected-parent chain (Kaspa's acceptance): chain
+ * block C executes, on the state after its selected parent, the transactions of C's mergeset in
+ * consensus order — the selected parent's first, then every merged block's, blue or red — skipping
+ * (not failing on) a transaction the rules refuse. A block's own transactions are executed by the
+ * chain block that merges it; the sink's, by the next one. When the sink moves, the chain is rolled
+ * back to the common chain ancestor (its state kept) and the new chain blocks executed.
+ */
+export class DagExecutor<Tx, S> {
+  readonly #m: DagExecutorModules<Tx, S>
+  readonly #retainDepth: number
+  /** The executed chain, genesis first. */
+  readonly #chain: BlockHash[]
+  readonly #states = new Map<BlockHash, S>()
+  readonly #acceptance = new Map<BlockHash, ChainBlockAcceptance<Tx>>()
+  /** Chain blocks below this index have dropped their state (beyond `retainDepth`). */
+  #lowestState = 0
+
+  constructor(opts: DagExecutorOptions<S>, modules: DagExecutorModules<Tx, S>) {
+    this.#m = modules
+    this.#retainDepth = opts.retainDepth ?? Number.POSITIVE_INFINITY
+    if (!(this.#retainDepth >= 1)) throw new RangeError('retainDepth must be at least 1')
+    this.#chain = [opts.genesis]
+    this.#states.set(opts.genesis, opts.genesisState)
+  }
+
+  /** The chain block executed last (the sink once `moveTo` has run). */
+  get tip(): BlockHash {
+    return this.#chain[this.#chain.length - 1]!
+  }
+
+  /** The executed chain, genesis first. */
+  get chain(): readonly BlockHash[] {
+    return this.#chain
+  }
+
+  /** The state after the tip's mergeset (callers must not change it). */
+  get state(): S {
+    return this.#states.get(this.tip)!
+  }
+
+  /** The state after `chainBlock`'s mergeset, while it is on the chain and retained. */
+  stateAt(chainBlock: BlockHash): S | undefined {
+    return this.#states.get(chainBlock)
+  }
+
+  /** What `chainBlock` accepted, while it is on the chain. */
+  acceptance(chainBlock: BlockHash): ChainBlockAcceptance<Tx> | undefined {
+    return this.#acceptance.get(chainBlock)
+  }
+
+  /**
+   * Moves the executed chain to end at `sink`: rolls back to the common chain ancestor and executes
+   * the new chain blocks. Refuses (`FINALITY_VIOLATION`) a rollback below the retained states.
+   */
+  moveTo(sink: BlockHash): ChainUpdate<Tx> {
+    const change = chainChange(this.#m.ghostdag, this.#m.reachability, this.tip, sink)
+    const keep = this.#chain.length - change.removed.length
+    if (keep - 1 < this.#lowestState) {
+      throw new CairnError(
+        GhostdagErrorCode.FINALITY_VIOLATION,
+        `moving to ${sink} rolls back ${change.removed.length} chain blocks, below the ${this.#retainDepth} retained`,
+      )
+    }
+    const removed: ChainBlockAcceptance<Tx>[] = []
+    for (const h of change.removed) {
+      removed.push(this.#acceptance.get(h)!)
+      this.#acceptance.delete(h)
+      this.#states.delete(h)
+    }
+    this.#chain.length = keep
+    const added: ChainBlockAcceptance<Tx>[] = []
+    for (const h of change.added) added.push(this.#execute(h))
+    this.#prune()
+    return { commonAncestor: change.commonAncestor, removed, added }
+  }
+
+  #execute(chainBlock: BlockHash): ChainBlockAcceptance<Tx> {
+    const data = this.#data(chainBlock)
+    const parentState = this.#states.get(data.selectedParent)
+    if (parentState === undefined || this.tip !== data.selectedParent) {
+      throw new CairnError(GhostdagErrorCode.DATA_INCONSISTENCY, `${chainBlock} does not extend the executed chain`)
+    }
+    const state = this.#m.rules.copy(parentState)
+    const mergeset = consensusOrderedMergeset(this.#m.ghostdag, data)
+    const txs: AcceptedTx<Tx>[] = []
+    for (const block of mergeset) {
+      this.#m.transactions(block).forEach((tx, index) => {
+        txs.push({ tx, block, index, outcome: this.#m.rules.apply(state, tx) })
+      })
+    }
+    const acceptance = { chainBlock, mergeset, txs }
+    this.#chain.push(chainBlock)
+    this.#states.set(chainBlock, state)
+    this.#acceptance.set(chainBlock, acceptance)
+    return acceptance
+  }
+
+  #prune(): void {
+    const floor = this.#chain.length - 1 - this.#retainDepth
+    while (this.#lowestState < floor) this.#states.delete(this.#chain[this.#lowestState++]!)
+  }
+
+  #data(hash: BlockHash): GhostdagData {
+    const d = this.#m.ghostdag.getGhostdag(hash)
+    if (!d) throw new CairnError(GhostdagErrorCode.UNKNOWN_BLOCK, `no GhostDAG data for ${hash}`)
+    return d
+  }
+}
