@@ -1,6 +1,7 @@
 import type { CorruptionSink, KVStore } from '@cairn/db'
 import type { Logger } from '@cairn/utils'
 import type { CustomCrypto } from '@ethereumjs/common'
+import type { VM } from '@ethereumjs/vm'
 import type { ChainEngine } from './engine.ts'
 import type { SenderRecovery } from './execution/recovery.ts'
 import type { ForkStart } from './fork/fork-start.ts'
@@ -56,6 +57,12 @@ export interface ChainModules {
   logger: Logger
   metrics: ChainMetrics | null
   customCrypto?: CustomCrypto
+  /**
+   * Extends every VM the chain makes, for blocks and for calls (a stateful system precompile:
+   * sharding's bridge, `@cairn/consensus/shard`). Part of the chain's rules: a function of its
+   * genesis, the same on every node.
+   */
+  extendVM?: (vm: VM) => void
   /** Recovers the senders of received blocks on worker threads (`workerRecovery`). */
   recovery?: SenderRecovery
   /** Seconds since the epoch, for the front door's future-timestamp check (injected in tests). */

@@ -229,6 +229,7 @@ export class Chain implements RpcChain, GossipChain, EngineChain {
         engine: modules.engine,
         logger: logger.child({ module: 'executor' }),
         rootAfter: (header) => editedStates.rootAfter(header),
+        ...(modules.extendVM ? { extendVM: modules.extendVM } : {}),
       },
     )
     const events = new TypedEmitter<ChainEvents>()

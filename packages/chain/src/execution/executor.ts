@@ -159,9 +159,21 @@ export class Executor {
        * edited states, which `DevChain` plugs in here: see {@link postStateRoot}); absent: the header's.
        */
       rootAfter?: (header: BlockHeader) => Uint8Array
+      /** Extends each VM it makes (`ChainModules.extendVM`). */
+      extendVM?: (vm: VM) => void
     },
   ): Promise<Executor> {
-    const kit = await speedKit(opts.reference === true, modules)
+    const base = await speedKit(opts.reference === true, modules)
+    const { extendVM } = modules
+    const kit: SpeedKit = extendVM
+      ? {
+          ...base,
+          prepareVM: (vm) => {
+            base.prepareVM(vm)
+            extendVM(vm)
+          },
+        }
+      : base
     const caches = new Caches()
     const common = opts.commons.at(modules.genesis)
     const layers = new LayerSwitch(modules.stateDB)
