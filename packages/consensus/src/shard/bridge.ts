@@ -18,7 +18,7 @@
  */
 import { CairnError } from '@cairn/utils'
 import { ShardErrorCode } from './errors.ts'
-import type { ShardLightClient } from './light-client.ts'
+import type { VerifiedHeader } from './light-client.ts'
 import {
   type CrossShardMessage,
   checkMessage,
@@ -54,6 +54,16 @@ export interface BridgeState {
 
 /** What a receive hook answers: ok with its acknowledgement bytes, or reverted (nothing credited). */
 export type HookResult = { ok: true; ack?: Uint8Array } | { ok: false }
+
+/**
+ * The verified headers of another shard, as the bridge reads them: a `ShardLightClient` in memory,
+ * or the light client's roots in the bridge's storage (`bridge-precompile.ts`).
+ * `at` throws `CONSENSUS_SHARD_UNKNOWN_HEIGHT` for a height it has not verified.
+ */
+export interface VerifiedRoots {
+  readonly shard: number
+  at(height: number): VerifiedHeader | Promise<VerifiedHeader>
+}
 
 export interface SendRequest {
   sender: Uint8Array
@@ -118,14 +128,16 @@ export function sendMessage(state: BridgeState, req: SendRequest): CrossShardMes
 /**
  * Receives a message on its destination: proves its commitment on the source, takes it in order,
  * decides its fate once and writes the receipt.
- * @throws CairnError `CONSENSUS_SHARD_*`: `INVALID_PROOF`, `UNKNOWN_HEIGHT`, `REPLAYED`, `OUT_OF_ORDER`, `WRONG_SHARD` (fault 'peer')
+ * @throws CairnError `CONSENSUS_SHARD_*`: `INVALID_PROOF`, `UNKNOWN_HEIGHT`, `REPLAYED` (delivered
+ * already), `REFUNDED` (decided already as expired or failed: refunded on the source), `OUT_OF_ORDER`,
+ * `WRONG_SHARD` (fault 'peer')
  */
 export async function receiveMessage(
   state: BridgeState,
   message: CrossShardMessage,
   relayed: Relayed,
-  source: ShardLightClient,
-  hook: (m: CrossShardMessage) => HookResult,
+  source: VerifiedRoots,
+  hook: (m: CrossShardMessage) => HookResult | Promise<HookResult>,
 ): Promise<Decision> {
   checkMessage(message)
   if (message.destShard !== state.shard) {
@@ -144,6 +156,15 @@ export async function receiveMessage(
   }
   const expected = state.received(message.sourceShard) + 1n
   if (message.sequence < expected) {
+    const stored = state.load(receiptSlot(message.sourceShard, message.sequence))
+    const h = messageHash(message)
+    if (same(stored, receiptValue(ReceiptStatus.EXPIRED, h)) || same(stored, receiptValue(ReceiptStatus.FAILED, h))) {
+      throw fail(
+        ShardErrorCode.REFUNDED,
+        `message ${message.sourceShard}→${state.shard} #${message.sequence} was not delivered here: its value goes back to its sender on shard ${message.sourceShard}`,
+        'peer',
+      )
+    }
     throw fail(
       ShardErrorCode.REPLAYED,
       `message ${message.sourceShard}→${state.shard} #${message.sequence} was received already`,
@@ -160,7 +181,7 @@ export async function receiveMessage(
     )
   }
   const hash = messageHash(message)
-  const { stateRoot } = source.at(relayed.height)
+  const { stateRoot } = await source.at(relayed.height)
   const committed = await provenSlot(
     stateRoot,
     state.bridgeAddress,
@@ -178,7 +199,7 @@ export async function receiveMessage(
   if (state.height() >= message.timeoutHeight) {
     decision = { status: ReceiptStatus.EXPIRED, ack: new Uint8Array() }
   } else {
-    const r = hook(message)
+    const r = await hook(message)
     if (r.ok) {
       state.credit(message.receiver, message.value)
       decision = { status: ReceiptStatus.DELIVERED, ack: r.ack ?? new Uint8Array() }
@@ -201,7 +222,7 @@ export async function settleMessage(
   message: CrossShardMessage,
   decision: Decision,
   relayed: Relayed,
-  dest: ShardLightClient,
+  dest: VerifiedRoots,
 ): Promise<'delivered' | 'refunded'> {
   checkMessage(message)
   const slot = commitmentSlot(message.destShard, message.sequence)
@@ -220,7 +241,7 @@ export async function settleMessage(
       'peer',
     )
   }
-  const { stateRoot } = dest.at(relayed.height)
+  const { stateRoot } = await dest.at(relayed.height)
   const stored = await provenSlot(
     stateRoot,
     state.bridgeAddress,

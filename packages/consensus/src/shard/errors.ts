@@ -19,6 +19,13 @@ export const ShardErrorCode = {
   INVALID_PROOF: 'CONSENSUS_SHARD_INVALID_PROOF',
   /** A message delivered (or decided) already: replays are refused. */
   REPLAYED: 'CONSENSUS_SHARD_REPLAYED',
+  /**
+   * A relay of a message the destination decided already as expired or failed: nothing was credited
+   * here and its value goes back to the sender on the source (settle), never to the receiver.
+   */
+  REFUNDED: 'CONSENSUS_SHARD_REFUNDED',
+  /** A call to the bridge system contract that is not one of its functions, or whose arguments do not decode. */
+  BAD_CALL: 'CONSENSUS_SHARD_BAD_CALL',
   /** A message ahead of the channel's next sequence: the ones before it go first. */
   OUT_OF_ORDER: 'CONSENSUS_SHARD_OUT_OF_ORDER',
   /** An acknowledgement or refund of a message the source has no commitment for (settled already, or never sent). */

@@ -3,11 +3,16 @@
  * cross-shard message and its channel, the proofs and the light client that verify another
  * shard's state without trusting a relayer. `docs/consensus/sharding.md` has the design.
  */
-export type { BridgeState, Decision, HookResult, Relayed, SendRequest } from './bridge.ts'
+export type { BridgeState, Decision, HookResult, Relayed, SendRequest, VerifiedRoots } from './bridge.ts'
 export { receiveMessage, sendMessage, settleMessage } from './bridge.ts'
+export { bridgeAbi } from './bridge-abi.ts'
+export type { BridgeEvent, BridgeOptions } from './bridge-precompile.ts'
+export { BRIDGE_GAS, bridgeExtension, crossShardHash } from './bridge-precompile.ts'
+export type { PeerShard } from './bridge-storage.ts'
+export { BRIDGE_ADDRESS, bridgeGenesisAlloc, ROOT_WINDOW } from './bridge-storage.ts'
 export { ShardErrorCode } from './errors.ts'
-export type { ShardLightClientOptions, VerifiedHeader } from './light-client.ts'
-export { ShardLightClient } from './light-client.ts'
+export type { LightClientState, ShardLightClientOptions, VerifiedHeader } from './light-client.ts'
+export { genesisClientState, ShardLightClient, verifyNextHeader } from './light-client.ts'
 export type { CrossShardMessage } from './message.ts'
 export {
   checkMessage,

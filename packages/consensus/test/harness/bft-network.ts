@@ -1,4 +1,4 @@
-import { Chain, devGenesis } from '@cairn/chain'
+import { Chain, type ChainModules, devGenesis } from '@cairn/chain'
 import { createCustomCrypto, initCrypto, keccak256, privateKeyToAddress } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
 import { type ChainFollower, DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
@@ -59,6 +59,12 @@ export interface BftNetworkOptions {
    * Proof of stake: the genesis validators bonded in the staking contract (`selfBond` each, the
    * devnet profile with `params` overrides) and every engine running `StakingHooks`.
    */
+  /** The chain id (default 1337): networks of different chains (shards) sign different digests. */
+  chainId?: bigint
+  /** Edits the genesis before any node is made (a shard's `config.cairn.shard`, system accounts). */
+  genesis?: (g: { config: Record<string, unknown>; alloc: Record<string, unknown> }) => void
+  /** Every node's `ChainModules.extendVM` (a stateful precompile of the chain's rules). */
+  extendVM?: ChainModules['extendVM']
   staking?: {
     selfBond?: bigint
     params?: string[]
@@ -122,6 +128,8 @@ export class BftNetwork {
     }
     const bft = (g.config.cairn as { bft: Record<string, unknown> }).bft
     if (opts.bft) Object.assign(bft, opts.bft(bft.validators as { address: string; power: number }[]))
+    if (opts.chainId !== undefined) g.config.chainId = Number(opts.chainId)
+    opts.genesis?.(g as never)
     this.genesis = g
   }
 
@@ -211,7 +219,7 @@ export class BftNetwork {
     const nextKeys = key ? this.opts.nextKeys?.(index) : undefined
     const engine = new BftEngine(
       {
-        chainId: 1337n,
+        chainId: this.opts.chainId ?? 1337n,
         config,
         ...(key ? { privateKey: key } : {}),
         ...(nextKeys ? { nextPrivateKeys: nextKeys } : {}),
@@ -230,7 +238,15 @@ export class BftNetwork {
     )
     const chain = await Chain.open(
       { genesis },
-      { kv, engine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto(), now },
+      {
+        kv,
+        engine,
+        logger: silentLogger,
+        metrics: null,
+        customCrypto: createCustomCrypto(),
+        now,
+        ...(this.opts.extendVM ? { extendVM: this.opts.extendVM } : {}),
+      },
     )
     const pool = new TxPool(
       { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },

@@ -1,0 +1,250 @@
+/**
+ * The bridge inside the chain: two shards, each a real in-process BFT chain (one validator, their
+ * own chain ids) whose VMs carry the bridge precompile at BRIDGE_ADDRESS, its light client of the
+ * other shard placed by the genesis. A transfer is sent by a transaction on shard 0, its headers
+ * and the commitment's proof are relayed to shard 1 as transactions, and it is credited there once;
+ * each cheat is refused by the chain with its own code (the revert's `ShardError`); an expired
+ * message is refunded on shard 0 once, and a relay of it afterwards is refused.
+ */
+import { accountProof } from '@cairn/chain'
+import { privateKeyToAddress } from '@cairn/crypto'
+import { bytesToHex, type Hex } from '@cairn/utils'
+import type { MerkleStateManager } from '@ethereumjs/statemanager'
+import { Address, hexToBytes } from '@ethereumjs/util'
+import { decodeErrorResult, decodeEventLog, encodeFunctionData } from 'viem'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
+import {
+  BRIDGE_ADDRESS,
+  bridgeAbi,
+  bridgeExtension,
+  bridgeGenesisAlloc,
+  commitmentSlot,
+  decodeMessage,
+  encodeMessage,
+  ReceiptStatus,
+  receiptSlot,
+} from '../../src/shard/index.ts'
+import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+
+const ALICE_KEY = KEYS[0] as Uint8Array
+const ALICE = ADDRS[0] as Hex
+const RELAYER_KEY = KEYS[1] as Uint8Array
+const BOB = `0x${'b0'.repeat(20)}` as Hex
+const ETH = 10n ** 18n
+
+let nets: BftNetwork[] = []
+afterEach(async () => {
+  for (const n of nets) await n.stop()
+  nets = []
+})
+
+async function shard(index: number): Promise<Shard> {
+  const peer = 1 - index
+  const net = await BftNetwork.create({
+    validators: 1,
+    chainId: 1337n + BigInt(index),
+    genesis: (g) => {
+      ;(g.config.cairn as Record<string, unknown>).shard = { index, count: 2 }
+      Object.assign(
+        g.alloc,
+        bridgeGenesisAlloc([
+          {
+            shard: peer,
+            chainId: 1337n + BigInt(peer),
+            genesisHash: new Uint8Array(32),
+            validators: [{ address: privateKeyToAddress(validatorKey(0)), votingPower: 10n }],
+          },
+        ]),
+      )
+    },
+    extendVM: bridgeExtension({ shard: index, count: 2 }),
+  })
+  nets.push(net)
+  await net.start()
+  return new Shard(net)
+}
+
+class Shard {
+  readonly nonces = new Map<Uint8Array, bigint>()
+  constructor(readonly net: BftNetwork) {}
+  get node(): BftNode {
+    return this.net.nodes[0] as BftNode
+  }
+  get height(): bigint {
+    return this.node.chain.head.header.number
+  }
+  async until(height: bigint): Promise<void> {
+    expect(await this.net.runUntil(() => this.height >= height, 60_000)).toBe(true)
+  }
+
+  /** A transaction to the bridge, included; its receipt. */
+  async send(key: Uint8Array, data: Hex, value = 0n) {
+    const nonce = this.nonces.get(key) ?? 0n
+    this.nonces.set(key, nonce + 1n)
+    const tx = transfer(this.node.chain.common, key, nonce, BRIDGE_ADDRESS, value, {
+      data: hexToBytes(data),
+      gasLimit: 1_000_000n,
+    })
+    await this.node.pool.add(tx, { source: 'local' })
+    let at: { blockHash: Uint8Array; index: number } | undefined
+    for (let i = 0; i < 120 && at === undefined; i++) {
+      await this.net.run(500)
+      at = await this.node.chain.getTxLocation(tx.hash())
+    }
+    if (at === undefined) throw new Error('the transaction was not included')
+    const receipts = await this.node.chain.getReceipts(at.blockHash)
+    return receipts?.[at.index] as NonNullable<typeof receipts>[number]
+  }
+
+  /** An eth_call of the bridge at the head: its return data, or the ShardError code it reverts with. */
+  async call(data: Hex, from: Hex = ALICE): Promise<{ code?: string; out: Hex }> {
+    const vm = await this.node.chain.vmAt(this.node.chain.head.header)
+    const res = await vm.evm.runCall({
+      caller: new Address(hexToBytes(from)),
+      origin: new Address(hexToBytes(from)),
+      to: new Address(hexToBytes(BRIDGE_ADDRESS)),
+      data: hexToBytes(data),
+      gasLimit: 1_000_000n,
+    })
+    const out = bytesToHex(res.execResult.returnValue)
+    if (res.execResult.exceptionError === undefined) return { out }
+    const err = decodeErrorResult({ abi: bridgeAbi, data: out })
+    return { code: err.args[0] as string, out }
+  }
+
+  async balance(address: Hex): Promise<bigint> {
+    const state = this.node.chain.stateAt(this.node.chain.head.header.stateRoot)
+    return (await state.getAccount(new Address(hexToBytes(address))))?.balance ?? 0n
+  }
+
+  /** The header RLP and certificate of `height` (final: its child carries or the store holds it). */
+  async headerAt(height: bigint): Promise<{ header: Hex; certificate: Hex }> {
+    const block = await this.node.chain.getBlockByNumber(height)
+    if (!block) throw new Error(`no block ${height}`)
+    const cert = await this.node.chain.getFinality(block.hash())
+    if (!cert) throw new Error(`block ${height} is not final`)
+    return { header: bytesToHex(block.header.serialize()), certificate: bytesToHex(cert) }
+  }
+
+  /** The proof of a bridge slot at `height`. */
+  async proof(height: bigint, slot: Uint8Array) {
+    const block = await this.node.chain.getBlockByNumber(height)
+    if (!block) throw new Error(`no block ${height}`)
+    const state = this.node.chain.stateAt(block.header.stateRoot) as MerkleStateManager
+    const p = await accountProof(state, hexToBytes(BRIDGE_ADDRESS), [slot])
+    return { accountProof: p.accountProof as Hex[], storageProof: p.storageProof[0]?.proof as Hex[] }
+  }
+}
+
+/** Relays `from`'s headers up to `height` into `to`'s light client of it. */
+async function syncClient(from: Shard, to: Shard, fromIndex: number, height: bigint): Promise<void> {
+  const { out } = await to.call(encodeFunctionData({ abi: bridgeAbi, functionName: 'clientHeight', args: [fromIndex] }))
+  for (let h = BigInt(out) + 1n; h <= height; h++) {
+    await from.until(h + 1n)
+    const { header, certificate } = await from.headerAt(h)
+    const r = await to.send(
+      RELAYER_KEY,
+      encodeFunctionData({ abi: bridgeAbi, functionName: 'updateClient', args: [fromIndex, header, certificate] }),
+    )
+    expect(r.status).toBe(1)
+  }
+}
+
+function sentMessage(receipt: { logs: [Uint8Array, Uint8Array[], Uint8Array][] }) {
+  const [, topics, data] = receipt.logs.find(([a]) => bytesToHex(a) === BRIDGE_ADDRESS) as [
+    Uint8Array,
+    Uint8Array[],
+    Uint8Array,
+  ]
+  const ev = decodeEventLog({
+    abi: bridgeAbi,
+    topics: topics.map((t) => bytesToHex(t)) as [Hex, ...Hex[]],
+    data: bytesToHex(data),
+  })
+  expect(ev.eventName).toBe('MessageSent')
+  return decodeMessage(hexToBytes((ev.args as { message: Hex }).message))
+}
+
+const receiveCall = (message: Hex, height: bigint, p: { accountProof: Hex[]; storageProof: Hex[] }) =>
+  encodeFunctionData({
+    abi: bridgeAbi,
+    functionName: 'receiveMessage',
+    args: [message, height, p.accountProof, p.storageProof],
+  })
+
+describe('the bridge system contract on two real chains', () => {
+  it('delivers a transfer once; refuses a replay, a tampered amount, an unverified header; refunds an expired one once', async () => {
+    const [a, b] = [await shard(0), await shard(1)]
+    await a.until(2n)
+    await b.until(2n)
+    const aliceBefore = await a.balance(ALICE)
+
+    // Send 1 ETH from shard 0 to Bob on shard 1: debited on 0, a commitment in the bridge's storage.
+    const sendData = (timeout: bigint) =>
+      encodeFunctionData({ abi: bridgeAbi, functionName: 'send', args: [1, BOB, timeout, '0x'] })
+    const sent = await a.send(ALICE_KEY, sendData(1_000_000n), ETH)
+    expect(sent.status).toBe(1)
+    const m = sentMessage(sent)
+    expect(m).toMatchObject({ sourceShard: 0, destShard: 1, sequence: 1n, value: ETH })
+    expect(await a.balance(ALICE)).toBeLessThan(aliceBefore - ETH + 1n)
+    expect(await a.balance(BRIDGE_ADDRESS)).toBe(0n)
+    const height = a.height
+    const proof = await a.proof(height, commitmentSlot(1, 1n))
+    const raw = bytesToHex(encodeMessage(m))
+
+    // A proof against a header shard 1 has not verified (not relayed, so not final there): refused.
+    expect((await b.call(receiveCall(raw, height, proof))).code).toBe('CONSENSUS_SHARD_UNKNOWN_HEIGHT')
+    // A header whose certificate another chain's validators signed (shard 1's own): refused.
+    const own = await b.headerAt(1n)
+    expect(
+      (
+        await b.call(
+          encodeFunctionData({ abi: bridgeAbi, functionName: 'updateClient', args: [0, own.header, own.certificate] }),
+        )
+      ).code,
+    ).toBe('CONSENSUS_SHARD_INVALID_HEADER')
+
+    await syncClient(a, b, 0, height)
+    // A tampered amount: the commitment does not match.
+    const tampered = bytesToHex(encodeMessage({ ...m, value: 5n * ETH }))
+    expect((await b.call(receiveCall(tampered, height, proof))).code).toBe('CONSENSUS_SHARD_INVALID_PROOF')
+    expect(await b.balance(BOB)).toBe(0n)
+
+    // Delivered, once.
+    const got = await b.send(RELAYER_KEY, receiveCall(raw, height, proof))
+    expect(got.status).toBe(1)
+    expect(await b.balance(BOB)).toBe(ETH)
+    expect((await b.call(receiveCall(raw, height, proof))).code).toBe('CONSENSUS_SHARD_REPLAYED')
+    const replay = await b.send(RELAYER_KEY, receiveCall(raw, height, proof))
+    expect(replay.status).toBe(0)
+    expect(await b.balance(BOB)).toBe(ETH)
+
+    // A second message whose timeout shard 1 has passed: expired there, refunded on shard 0 once.
+    const late = await a.send(ALICE_KEY, sendData(2n), 2n * ETH)
+    const m2 = sentMessage(late)
+    const afterSend = await a.balance(ALICE)
+    const h2 = a.height
+    const p2 = await a.proof(h2, commitmentSlot(1, 2n))
+    await syncClient(a, b, 0, h2)
+    const raw2 = bytesToHex(encodeMessage(m2))
+    const expired = await b.send(RELAYER_KEY, receiveCall(raw2, h2, p2))
+    expect(expired.status).toBe(1)
+    expect(await b.balance(BOB)).toBe(ETH)
+    const hb = b.height
+    const receipt = await b.proof(hb, receiptSlot(0, 2n))
+    await syncClient(b, a, 1, hb)
+    const settle = encodeFunctionData({
+      abi: bridgeAbi,
+      functionName: 'settle',
+      args: [raw2, ReceiptStatus.EXPIRED, '0x', hb, receipt.accountProof, receipt.storageProof],
+    })
+    const refunded = await a.send(RELAYER_KEY, settle)
+    expect(refunded.status).toBe(1)
+    expect(await a.balance(ALICE)).toBe(afterSend + 2n * ETH)
+    // The refund again, and the refunded message relayed again to shard 1: each refused with its code.
+    expect((await a.call(settle)).code).toBe('CONSENSUS_SHARD_NOT_PENDING')
+    expect((await b.call(receiveCall(raw2, h2, p2))).code).toBe('CONSENSUS_SHARD_REFUNDED')
+    expect(await a.balance(ALICE)).toBe(afterSend + 2n * ETH)
+  }, 120_000)
+})
