@@ -64,8 +64,8 @@ const names = {
 }
 const dir = mkdtempSync(join(tmpdir(), 'cairn-trace-reserves-'))
 const SECRET = 'trace-reserves-secret-trace-reserves'
-writeFileSync(join(dir, 'jwt.secret'), SECRET)
-writeFileSync(join(dir, 'at-rest.key'), '7c'.repeat(32))
+writeFileSync(join(dir, 'jwt.secret'), SECRET, { mode: 0o600 })
+writeFileSync(join(dir, 'at-rest.key'), '7c'.repeat(32), { mode: 0o600 })
 const admin = {
   authorization: `Bearer ${signToken(new TextEncoder().encode(SECRET), { sub: 'ops', role: 'admin', ttlSeconds: 3600 })}`,
 }

@@ -17,7 +17,7 @@ import type { BuildJobs } from './jobs/jobs.ts'
 import type { BuildDispatch } from './jobs/nats-builds.ts'
 import type { AtRestKey } from './kernel/at-rest.ts'
 import type { ApiKey } from './kernel/auth.ts'
-import type { JwksOptions } from './kernel/authenticator.ts'
+import type { AuthRotation, JwksOptions } from './kernel/authenticator.ts'
 import type { EventBus } from './kernel/events.ts'
 import type { ProofCache } from './kernel/proof-cache.ts'
 import type { ReservesRateLimitOptions } from './kernel/rate-limit.ts'
@@ -166,5 +166,10 @@ export interface ReservesService {
   reconciliation: { sources: AssetSources; runs: ReconciliationRuns; worker: ReconciliationWorker | null }
   /** Re-reads the TLS files into the running server (SIGHUP); throws and keeps the old ones when unusable. */
   reloadTls(): void
+  /**
+   * Puts a rotated JWT secret and/or API key list in force without a restart (`serve` watches the
+   * secrets it read): tokens under the old secret and the old keys are refused from the next request.
+   */
+  rotateAuth(next: AuthRotation): void
   close(): Promise<void>
 }

@@ -541,6 +541,7 @@ export function createReservesService(opts: Options, m: Modules): ReservesServic
     health,
     webhooks,
     reconciliation: { sources: reconciliation.sources, runs: reconciliation.runs, worker: reconciliation.worker },
+    rotateAuth: (next) => access.rotateAuth(next),
     reloadTls: () => {
       const server = http.server()
       if (!opts.tls || !server)

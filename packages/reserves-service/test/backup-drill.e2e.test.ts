@@ -88,9 +88,11 @@ describe('reserves backup and restore (PGlite drill)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('online backup of a running service → restore into a new datadir → same root, verifying proofs; damage refused', async () => {
-    writeFileSync(join(dir, 'at-rest.key'), 'ab'.repeat(32))
-    writeFileSync(join(dir, 'jwt.secret'), secret)
-    writeFileSync(join(dir, 'admin.token'), signToken(secret, { role: 'admin', sub: 'backup-bot', ttlSeconds: 600 }))
+    writeFileSync(join(dir, 'at-rest.key'), 'ab'.repeat(32), { mode: 0o600 })
+    writeFileSync(join(dir, 'jwt.secret'), secret, { mode: 0o600 })
+    writeFileSync(join(dir, 'admin.token'), signToken(secret, { role: 'admin', sub: 'backup-bot', ttlSeconds: 600 }), {
+      mode: 0o600,
+    })
     mkdirSync(join(dir, 'backups'))
 
     // 1. a service on datadir "live" with one built snapshot

@@ -33,8 +33,8 @@ if (down) console.warn(`skipping the NATS build-crash test: ${down}`)
 
 const dir = mkdtempSync(join(tmpdir(), 'reserves-crash-nats-'))
 const SECRET = 'crash-nats-secret-crash-nats-secret'
-writeFileSync(join(dir, 'jwt.secret'), SECRET)
-writeFileSync(join(dir, 'at-rest.key'), '5e'.repeat(32))
+writeFileSync(join(dir, 'jwt.secret'), SECRET, { mode: 0o600 })
+writeFileSync(join(dir, 'at-rest.key'), '5e'.repeat(32), { mode: 0o600 })
 const secret = new TextEncoder().encode(SECRET)
 const admin = { authorization: `Bearer ${signToken(secret, { sub: 'ops', role: 'admin', ttlSeconds: 3600 })}` }
 const tag = randomBytes(4).toString('hex')

@@ -20,8 +20,8 @@ import { PG_URL, postgresUnavailable } from './service-harness.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'reserves-crash-'))
 const SECRET = 'crash-test-secret-crash-test-secret'
-writeFileSync(join(dir, 'jwt.secret'), SECRET)
-writeFileSync(join(dir, 'at-rest.key'), '3c'.repeat(32))
+writeFileSync(join(dir, 'jwt.secret'), SECRET, { mode: 0o600 })
+writeFileSync(join(dir, 'at-rest.key'), '3c'.repeat(32), { mode: 0o600 })
 const secret = new TextEncoder().encode(SECRET)
 const admin = { authorization: `Bearer ${signToken(secret, { sub: 'ops', role: 'admin', ttlSeconds: 3600 })}` }
 const children: ChildProcess[] = []

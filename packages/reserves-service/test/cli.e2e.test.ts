@@ -1,6 +1,6 @@
 // `cairn reserves …` as a user runs it: a real `cairn` process per command.
 import { type ChildProcessByStdio, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -89,7 +89,7 @@ describe('cairn reserves (CLI)', () => {
   }, 60_000)
 
   it('mints tokens the service accepts', async () => {
-    writeFileSync(join(dir, 'jwt.secret'), 'a-long-random-secret-for-tests-of-the-token')
+    writeFileSync(join(dir, 'jwt.secret'), 'a-long-random-secret-for-tests-of-the-token', { mode: 0o600 })
     const r = await cli('token', '--role', 'auditor', '--sub', 'kpmg', '--secret-file', 'jwt.secret', '--ttl', '60')
     expect(r.code).toBe(0)
     const p = verifyToken(new Uint8Array(readFileSync(join(dir, 'jwt.secret'))), r.stdout.trim())
@@ -97,9 +97,9 @@ describe('cairn reserves (CLI)', () => {
   }, 60_000)
 
   it('refuses a JWT secret under 32 bytes, for the service and for tokens, before opening anything', async () => {
-    writeFileSync(join(dir, 'short.secret'), 'x')
-    writeFileSync(join(dir, 'empty.secret'), '')
-    writeFileSync(join(dir, 'guard.key'), 'cd'.repeat(32))
+    writeFileSync(join(dir, 'short.secret'), 'x', { mode: 0o600 })
+    writeFileSync(join(dir, 'empty.secret'), '', { mode: 0o600 })
+    writeFileSync(join(dir, 'guard.key'), 'cd'.repeat(32), { mode: 0o600 })
     const token = await cli('token', '--role', 'admin', '--sub', 'ops', '--secret-file', 'short.secret', '--ttl', '60')
     expect(token.code).not.toBe(0)
     expect(token.stdout).toBe('')
@@ -118,17 +118,27 @@ describe('cairn reserves (CLI)', () => {
       '0',
     )
     expect(serve.code).not.toBe(0)
-    expect(serve.stderr).toMatch(/--jwt-secret-file empty\.secret is 0 byte\(s\)/)
-    expect(serve.stderr).toMatch(/openssl rand -hex 32/)
+    expect(serve.stderr).toMatch(/the --jwt-secret-file empty\.secret is empty/)
     expect(() => statSync(join(dir, 'never-created'))).toThrow()
   }, 60_000)
 
+  it('refuses a secret file other users can read, as the keystores do, before opening anything', async () => {
+    writeFileSync(join(dir, 'open.key'), 'cd'.repeat(32), { mode: 0o644 })
+    chmodSync(join(dir, 'open.key'), 0o644) // whatever the umask
+    const serve = await cli('serve', '--datadir', 'never-created-2', '--key-file', 'open.key', '--http.port', '0')
+    expect(serve.code).not.toBe(0)
+    expect(serve.stderr).toMatch(/the --key-file open\.key has mode 0644: other users can read or write it/)
+    expect(serve.stderr).toMatch(/chmod 600 open\.key/)
+    expect(() => statSync(join(dir, 'never-created-2'))).toThrow()
+  }, 60_000)
+
   it('serve: a real process on PGlite takes a snapshot, serves a verifying proof, stops cleanly; audit verify passes', async () => {
-    writeFileSync(join(dir, 'at-rest.key'), 'cd'.repeat(32))
-    writeFileSync(join(dir, 'jwt2.secret'), 'another-long-random-secret-for-the-serve-test')
+    writeFileSync(join(dir, 'at-rest.key'), 'cd'.repeat(32), { mode: 0o600 })
+    writeFileSync(join(dir, 'jwt2.secret'), 'another-long-random-secret-for-the-serve-test', { mode: 0o600 })
     writeFileSync(
       join(dir, 'keys.json'),
       JSON.stringify([{ name: 'exporter', role: 'auditor', key: 'k-0123456789abcdef' }]),
+      { mode: 0o600 },
     )
     const { child, url } = await startServe([
       '--datadir',
@@ -180,8 +190,8 @@ describe('cairn reserves (CLI)', () => {
   }, 150_000)
 
   it("serve: stops cleanly by itself when its log output's reader goes away (EPIPE), as on SIGTERM", async () => {
-    writeFileSync(join(dir, 'pipe.key'), 'ef'.repeat(32))
-    writeFileSync(join(dir, 'pipe.secret'), 'a-long-random-secret-for-the-broken-pipe-test')
+    writeFileSync(join(dir, 'pipe.key'), 'ef'.repeat(32), { mode: 0o600 })
+    writeFileSync(join(dir, 'pipe.secret'), 'a-long-random-secret-for-the-broken-pipe-test', { mode: 0o600 })
     const { child, url, exited } = await startServe(
       ['--datadir', 'pipe', '--key-file', 'pipe.key', '--jwt-secret-file', 'pipe.secret'],
       'ignore',

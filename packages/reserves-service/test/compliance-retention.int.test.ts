@@ -262,8 +262,8 @@ describe('reserves retention', () => {
     expect(() => complianceOptions({ ...flags, retainDays: '7', retentionMode: 'shred' })).toThrow(
       /--retention-mode is archive or delete, not shred/,
     )
-    expect(() => complianceOptions({ ...flags, reportKeyFile: join(dir, 'missing.key') })).toThrow(
-      /cannot read --report-key-file/,
+    expect(() => complianceOptions({ ...flags, reportKeyFile: join(dir, 'bad.key') }, 'not a key')).toThrow(
+      /--report-key-file .*bad\.key is neither a PEM private key nor 64 hex characters/,
     )
   })
 })

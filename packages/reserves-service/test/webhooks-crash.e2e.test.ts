@@ -19,8 +19,8 @@ import { startReceiver } from './webhook-receiver.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'reserves-hooks-crash-'))
 const SECRET = 'hooks-crash-secret-hooks-crash-secret'
-writeFileSync(join(dir, 'jwt.secret'), SECRET)
-writeFileSync(join(dir, 'at-rest.key'), '5e'.repeat(32))
+writeFileSync(join(dir, 'jwt.secret'), SECRET, { mode: 0o600 })
+writeFileSync(join(dir, 'at-rest.key'), '5e'.repeat(32), { mode: 0o600 })
 const admin = {
   authorization: `Bearer ${signToken(new TextEncoder().encode(SECRET), { sub: 'ops', role: 'admin', ttlSeconds: 3600 })}`,
 }

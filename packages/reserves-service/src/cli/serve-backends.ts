@@ -10,11 +10,11 @@ import { LedgerNatsConsumer } from '../features/ledger/nats-consumer.ts'
 import { NatsRelay } from '../features/webhooks/nats-relay.ts'
 import { BuildJobs } from '../jobs/jobs.ts'
 import { NATS_FALLBACK_POLL_MS, NatsBuildQueue } from '../jobs/nats-builds.ts'
+import type { AtRestKey } from '../kernel/at-rest.ts'
 import { type EventBus, PgEventBus } from '../kernel/events.ts'
 import type { Sql } from '../kernel/sql.ts'
 import type { ServeFlags } from './serve-flags.ts'
 import type { WorkerOptions } from './serve-options.ts'
-import { readKey } from './storage.ts'
 
 export interface Backends {
   rateLimitStore: RateLimitStore | undefined
@@ -31,10 +31,18 @@ export interface Backends {
 /** Opens what the flags ask for; with the NATS build queue, the builds poll only as a fallback (`w.builds.pollMs`). */
 export async function openBackends(
   o: ServeFlags,
-  d: { sql: Sql; logger: Logger; registry: Registry; keyFile: string; rateRedis: string | undefined; tracer?: Tracer },
+  d: {
+    sql: Sql
+    logger: Logger
+    registry: Registry
+    key: AtRestKey
+    rateRedis: string | undefined
+    databasePassword?: (() => Promise<string>) | undefined
+    tracer?: Tracer
+  },
   w: WorkerOptions,
 ): Promise<Backends> {
-  const { sql, logger, registry, keyFile, rateRedis } = d
+  const { sql, logger, registry, key, rateRedis } = d
   const { builds } = w
   let rateLimitStore: RateLimitStore | undefined
   const checks: Record<string, () => Promise<void>> = {}
@@ -71,7 +79,7 @@ export async function openBackends(
         stream: o['ledger.natsStream'],
         durable: o['ledger.natsDurable'],
       },
-      { sql, key: readKey(keyFile), logger, registry, ...(d.tracer ? { tracer: d.tracer } : {}) },
+      { sql, key, logger, registry, ...(d.tracer ? { tracer: d.tracer } : {}) },
     )
     const l = ledgerNats
     checks['ledger-nats'] = () => l.check()
@@ -100,7 +108,10 @@ export async function openBackends(
     builds.pollMs = NATS_FALLBACK_POLL_MS
     events = q.eventBus()
   } else if (o.databaseUrl) {
-    const bus = new PgEventBus({ url: o.databaseUrl }, { logger })
+    const bus = new PgEventBus(
+      { url: o.databaseUrl, ...(d.databasePassword ? { password: d.databasePassword } : {}) },
+      { logger },
+    )
     await bus.open()
     events = bus
   }

@@ -2,7 +2,6 @@
 // which auditors may read per-user proofs. Parsed and validated before the service opens storage.
 import { join } from 'node:path'
 import { ReservesErrorCode } from '@cairn/reserves'
-import { readArgFile } from '@cairn/reserves/cli'
 import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import {
@@ -58,8 +57,8 @@ function number(flag: string, text: string | undefined, whole: boolean): number 
   return n
 }
 
-/** The service's compliance options from the flags; throws RESERVES_BAD_OPTIONS naming the flag at fault. */
-export function complianceOptions(o: ComplianceFlags & { datadir: string }): ComplianceOptions {
+/** The service's compliance options from the flags (the report key's text read through the secrets); throws RESERVES_BAD_OPTIONS naming the flag at fault. */
+export function complianceOptions(o: ComplianceFlags & { datadir: string }, reportKeyText?: string): ComplianceOptions {
   const retention: RetentionOptions = {
     ...DEFAULT_RETENTION,
     run: o.retention,
@@ -84,12 +83,10 @@ export function complianceOptions(o: ComplianceFlags & { datadir: string }): Com
   return {
     ...DEFAULT_COMPLIANCE,
     retention: configured ? retention : null,
-    reportKey: o.reportKeyFile
-      ? parseReportKey(
-          readArgFile('--report-key-file', o.reportKeyFile).toString('utf8'),
-          `--report-key-file ${o.reportKeyFile}`,
-        )
-      : null,
+    reportKey:
+      o.reportKeyFile && reportKeyText !== undefined
+        ? parseReportKey(reportKeyText, `--report-key-file ${o.reportKeyFile}`)
+        : null,
     auditorProofReaders: readers,
   }
 }

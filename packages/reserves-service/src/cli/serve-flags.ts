@@ -14,6 +14,9 @@ const onOff = (v: string) => !['false', 'off', '0', 'no'].includes(v.toLowerCase
 
 /** What commander hands `serve`'s action (dotted flags keep their dots). */
 export interface ServeFlags extends StorageFlags, ComplianceFlags {
+  ageIdentityFile?: string
+  databasePasswordFile?: string
+  'secrets.pollMs': string
   otlpEndpoint?: string
   traceSampleRatio?: string
   keyFile?: string
@@ -76,17 +79,39 @@ export interface ServeFlags extends StorageFlags, ComplianceFlags {
   minDepth: string
 }
 
-/** Storage, the at-rest key, bearer tokens, API keys, the shared proof cache. */
+/**
+ * Storage, the at-rest key, bearer tokens, API keys, the shared proof cache. A secret flag takes a
+ * path (owner-only), `env:NAME` or `age:FILE#NAME` (docs/operations/secrets.md).
+ */
 function storageAuthFlags(c: Command): Command {
   return c
     .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/reserves')
-    .option('--database-url <url>', 'PostgreSQL connection string (instead of PGlite)')
-    .option('--key-file <file>', 'AES-256 key (64 hex) encrypting user ids and salts at rest (required unless --dev)')
+    .option(
+      '--database-url <url>',
+      'PostgreSQL connection string (instead of PGlite), or a secret holding it (env:NAME, age:FILE#NAME, a path)',
+    )
+    .option(
+      '--database-password-file <file>',
+      'PostgreSQL password (a path, env:NAME, age:FILE#NAME), read for every new connection: a rotated one applies without a restart',
+    )
+    .option('--age-identity-file <file>', 'age identity that opens age: secrets (default: $CAIRN_AGE_IDENTITY_FILE)')
+    .option(
+      '--secrets.poll-ms <ms>',
+      'how often the JWT secret and API key files are read again for a rotation (a mounted Kubernetes Secret changes within ~1 min)',
+      '5000',
+    )
+    .option(
+      '--key-file <file>',
+      'AES-256 key (64 hex) encrypting user ids and salts at rest (required unless --dev; a path, env:NAME or age:FILE#NAME)',
+    )
     .option(
       '--dev',
       'development: generate the at-rest key and an HS256 JWT secret into DATADIR/dev (mode 0600) unless given, and print how to mint a token',
     )
-    .option('--jwt-secret-file <file>', 'HS256 secret for bearer tokens')
+    .option(
+      '--jwt-secret-file <file>',
+      'HS256 secret for bearer tokens (a path, env:NAME or age:FILE#NAME; a rotated one applies without a restart)',
+    )
     .option('--jwks-url <url>', 'JWKS of an OAuth2/OIDC provider: RS256/ES256 bearer tokens')
     .option('--jwt-issuer <iss>', 'required iss of JWKS tokens (with --jwks-url)')
     .option('--jwt-audience <aud>', 'required aud of JWKS tokens (with --jwks-url)')
@@ -97,8 +122,11 @@ function storageAuthFlags(c: Command): Command {
       '86400',
     )
     .option('--jwt-clock-skew <seconds>', "how far a token's iat/nbf may lie ahead of this clock", '60')
-    .option('--api-keys-file <file>', 'JSON [{"name","role","key"}] of service-to-service API keys (X-Api-Key)')
-    .option('--redis-url <url>', 'redis://… proof cache shared by instances (default: memory only)')
+    .option(
+      '--api-keys-file <file>',
+      'JSON [{"name","role","key"}] of service-to-service API keys (X-Api-Key; a path, env:NAME or age:FILE#NAME; rotated without a restart)',
+    )
+    .option('--redis-url <url>', 'redis://… proof cache shared by instances (default: memory only), or env:NAME')
 }
 
 /** The port: address, virtual hosts, CORS, TLS, connection caps, timeouts, load shedding. */

@@ -2,14 +2,12 @@
 // names its flag), in the order the command always checked them.
 
 import { ReservesErrorCode } from '@cairn/reserves'
-import { readArgFile } from '@cairn/reserves/cli'
-import { readApiKeysFile } from '@cairn/service-kit'
 import { CairnError, type Logger } from '@cairn/utils'
 import { DEFAULT_BUILDS, DEFAULT_SERVICE_OPTIONS, type ReservesServiceOptions } from '../app-options.ts'
 import type { ComplianceOptions } from '../features/compliance/options.ts'
 import { DEFAULT_RECONCILIATION } from '../features/reconciliation/worker.ts'
-import { checkHmacSecret, RESERVES_ROLES } from '../kernel/auth.ts'
 import type { ServeFlags } from './serve-flags.ts'
+import type { ServeSecrets } from './serve-secrets.ts'
 import { devSecrets } from './storage.ts'
 
 /** A comma-separated flag as a list (empty entries dropped). */
@@ -33,9 +31,8 @@ function int(flag: string, text: string, min = 0): number {
   return n
 }
 
-/** What the flags' first checks yield: the HS256 secret, the key file, the rate-limit store's Redis. */
+/** What the flags' first checks yield: the at-rest key's reference, the rate-limit store's Redis (a reference or URL). */
 export interface CheckedFlags {
-  jwtSecret: Uint8Array | null
   keyFile: string
   rateRedis: string | undefined
 }
@@ -64,8 +61,6 @@ export function checkServeFlags(o: ServeFlags, logger: Logger): CheckedFlags {
       fault: 'caller',
       hint: 'give --key-file (create one with: openssl rand -hex 32 > reserves.key; chmod 600 reserves.key), or --dev to generate one',
     })
-  const jwtSecret = o.jwtSecretFile ? new Uint8Array(readArgFile('--jwt-secret-file', o.jwtSecretFile)) : null
-  checkHmacSecret(jwtSecret, `--jwt-secret-file ${o.jwtSecretFile}`)
   if ((o['http.tlsCert'] === undefined) !== (o['http.tlsKey'] === undefined))
     throw new CairnError(
       ReservesErrorCode.BAD_OPTIONS,
@@ -99,7 +94,7 @@ export function checkServeFlags(o: ServeFlags, logger: Logger): CheckedFlags {
         fault: 'caller',
       },
     )
-  return { jwtSecret, keyFile: o.keyFile, rateRedis }
+  return { keyFile: o.keyFile, rateRedis }
 }
 
 export type WorkerOptions = Required<
@@ -173,14 +168,14 @@ export function workerOptions(o: ServeFlags): WorkerOptions {
   return { edge, rateLimit, builds, webhooks, reconciliation }
 }
 
-/** The service's options: the checked flags, the workers', the compliance ones, and the rest. */
+/** The service's options: the secrets read, the workers', the compliance ones, and the rest. */
 export function serviceOptions(
   o: ServeFlags,
-  checked: CheckedFlags,
+  s: Pick<ServeSecrets, 'jwtSecret' | 'apiKeys' | 'redisUrl'>,
   w: WorkerOptions,
   compliance: ComplianceOptions,
 ): ReservesServiceOptions {
-  const { jwtSecret } = checked
+  const { jwtSecret } = s
   const { edge, rateLimit, builds, webhooks, reconciliation } = w
   return {
     ...DEFAULT_SERVICE_OPTIONS,
@@ -188,8 +183,8 @@ export function serviceOptions(
     jwks: o.jwksUrl
       ? { url: o.jwksUrl, issuer: o.jwtIssuer!, audience: o.jwtAudience!, roleClaim: o.jwtRoleClaim }
       : null,
-    redisUrl: o.redisUrl ?? null,
-    apiKeys: o.apiKeysFile ? readApiKeysFile(o.apiKeysFile, RESERVES_ROLES) : [],
+    redisUrl: s.redisUrl ?? null,
+    apiKeys: s.apiKeys,
     tokenTimes: {
       maxLifetimeSeconds: int('--jwt-max-lifetime', o.jwtMaxLifetime, 1),
       clockSkewSeconds: int('--jwt-clock-skew', o.jwtClockSkew, 0),

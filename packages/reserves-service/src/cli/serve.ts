@@ -1,8 +1,11 @@
-// `cairn reserves serve`: the flags checked (serve-options.ts), tracing and the database opened, the
-// backends the flags ask for (serve-backends.ts), the service made, listening; SIGHUP reloads the
-// TLS files, SIGINT/SIGTERM (or the log reader gone) close everything in reverse.
+// `cairn reserves serve`: the flags checked (serve-options.ts), the secrets read (serve-secrets.ts),
+// tracing and the database opened, the backends the flags ask for (serve-backends.ts), the service
+// made, listening; a rotated JWT secret or API key file is put in force as it changes, SIGHUP
+// reloads the TLS files, SIGINT/SIGTERM (or the log reader gone) close everything in reverse.
 import { createRequire } from 'node:module'
+import { ReservesErrorCode } from '@cairn/reserves'
 import { createLogger, createMetricsRegistry, createTracing, StopOnSignals, tracingFlags } from '@cairn/service-kit'
+import { CairnError } from '@cairn/utils'
 import type { Command } from 'commander'
 import { createReservesService } from '../app.ts'
 import { traceSql } from '../kernel/tracing.ts'
@@ -11,7 +14,8 @@ import { openBackends } from './serve-backends.ts'
 import { complianceOptions } from './serve-compliance-flags.ts'
 import { type ServeFlags, serveCommand } from './serve-flags.ts'
 import { checkServeFlags, serviceOptions, workerOptions } from './serve-options.ts'
-import { openStorage, readKey } from './storage.ts'
+import { openSecrets, readServeSecrets, watchAuthSecrets } from './serve-secrets.ts'
+import { openStorage } from './storage.ts'
 
 const PKG_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
@@ -22,7 +26,25 @@ async function runServe(o: ServeFlags): Promise<void> {
   const checked = checkServeFlags(o, logger)
   const w = workerOptions(o)
   const { builds, webhooks, reconciliation } = w
-  const compliance = complianceOptions(o)
+  const pollMs = Number(o['secrets.pollMs'])
+  if (!Number.isInteger(pollMs) || pollMs < 10)
+    throw new CairnError(
+      ReservesErrorCode.BAD_OPTIONS,
+      `--secrets.poll-ms must be a whole number ≥ 10, not ${o['secrets.pollMs']}`,
+      {
+        fault: 'caller',
+      },
+    )
+  const secrets = openSecrets(o.ageIdentityFile, process.env, { logger, pollMs })
+  const s = await readServeSecrets({ ...o, keyFile: checked.keyFile }, secrets)
+  // the flags with their references resolved: URLs from here on
+  const resolved: ServeFlags = {
+    ...o,
+    ...(s.databaseUrl ? { databaseUrl: s.databaseUrl } : {}),
+    ...(s.redisUrl ? { redisUrl: s.redisUrl } : {}),
+    ...(s.rateRedisUrl ? { 'rateLimit.redisUrl': s.rateRedisUrl } : {}),
+  }
+  const compliance = complianceOptions(o, s.reportKey)
   const traced = tracingFlags(o)
   const tracing = await createTracing(
     {
@@ -34,18 +56,25 @@ async function runServe(o: ServeFlags): Promise<void> {
     },
     { logger },
   )
-  const sql = traceSql(await openStorage(o), tracing.tracer)
-  const { keyFile } = checked
+  const sql = traceSql(await openStorage(resolved, s.databasePassword), tracing.tracer)
   const registry = createMetricsRegistry({ version: PKG_VERSION, commit: 'unknown' })
   const backends = await openBackends(
-    o,
-    { sql, logger, registry, keyFile, rateRedis: checked.rateRedis, tracer: tracing.tracer },
+    resolved,
+    {
+      sql,
+      logger,
+      registry,
+      key: s.key,
+      rateRedis: s.rateRedisUrl ?? s.redisUrl,
+      databasePassword: s.databasePassword,
+      tracer: tracing.tracer,
+    },
     w,
   )
   const { rateLimitStore, relay, ledgerNats, events, buildQueue, checks } = backends
-  const svc = createReservesService(serviceOptions(o, checked, w, compliance), {
+  const svc = createReservesService(serviceOptions(resolved, s, w, compliance), {
     sql,
-    key: readKey(keyFile),
+    key: s.key,
     logger,
     metrics: registry,
     tracer: tracing.tracer,
@@ -79,11 +108,15 @@ async function runServe(o: ServeFlags): Promise<void> {
     }
   }
   process.on('SIGHUP', onHup)
+  // a rotated JWT secret or API key file (a mounted Kubernetes Secret, an age bundle) applies at
+  // once; one that does not read or check cleanly is refused and the old one stays
+  const watches = watchAuthSecrets(o, s, (next) => svc.rotateAuth(next))
   relay?.start()
   ledgerNats?.start()
   // SIGINT, SIGTERM, or the log output's reader gone (EPIPE): stops cleanly
   stopper.arm(logger, async () => {
     process.off('SIGHUP', onHup)
+    for (const watch of watches) watch.stop()
     try {
       await svc.close()
     } finally {

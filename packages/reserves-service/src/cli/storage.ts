@@ -1,11 +1,8 @@
 // Where `serve` and the database commands keep their data (PGlite in --datadir, or PostgreSQL), and
-// the secrets they read: the at-rest key, and `serve --dev`'s generated ones.
+// `serve --dev`'s generated secrets (the others are read in serve-secrets.ts).
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ReservesErrorCode } from '@cairn/reserves'
-import { CairnError } from '@cairn/utils'
-import { type AtRestKey, parseKeyFile } from '../kernel/at-rest.ts'
 import type { Sql } from '../kernel/sql.ts'
 import { openPostgres } from '../kernel/sql-pg.ts'
 import { openPgliteThread } from '../kernel/sql-pglite.ts'
@@ -16,28 +13,18 @@ export interface StorageFlags {
   databaseUrl?: string
 }
 
-/** The database, migrated to the latest schema. */
-export async function openStorage(o: StorageFlags): Promise<Sql> {
+/**
+ * The database, migrated to the latest schema. `databaseUrl` is the URL itself (a reference already
+ * resolved); `password`, when given, is asked for every new connection.
+ */
+export async function openStorage(o: StorageFlags, password?: () => Promise<string>): Promise<Sql> {
   if (!o.databaseUrl) mkdirSync(o.datadir, { recursive: true })
   // PGlite on its own thread: its statements never hold the serving thread's event loop
-  const sql = o.databaseUrl ? await openPostgres(o.databaseUrl) : await openPgliteThread(join(o.datadir, 'pgdata'))
+  const sql = o.databaseUrl
+    ? await openPostgres(o.databaseUrl, 10, password)
+    : await openPgliteThread(join(o.datadir, 'pgdata'))
   await migrate(sql)
   return sql
-}
-
-/** The at-rest key in `file` (64 hex), or a clear refusal. */
-export function readKey(file: string): AtRestKey {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    throw new CairnError(ReservesErrorCode.KEY_INVALID, `cannot read the key file ${file}`, {
-      fault: 'caller',
-      cause: err,
-      hint: 'create one with: openssl rand -hex 32 > reserves.key',
-    })
-  }
-  return parseKeyFile(text)
 }
 
 /**

@@ -8,7 +8,12 @@ import { CairnError, type Logger } from '@cairn/utils'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { type ApiKey, type Principal, type Role, requireRole } from './auth.ts'
-import { createAuthenticator, type JwksOptions, type ReservesAuthenticator } from './authenticator.ts'
+import {
+  type AuthRotation,
+  createAuthenticator,
+  type JwksOptions,
+  type ReservesAuthenticator,
+} from './authenticator.ts'
 import type { ReservesMetrics } from './metrics.ts'
 import {
   DEFAULT_RATE_LIMIT,
@@ -50,6 +55,8 @@ export interface Access {
   who(req: FastifyRequest): Principal
   /** The app's onRequest hook: charges a route without a guard (the page, the public anchor, the docs) to the caller's IP. */
   chargeUnguarded(req: FastifyRequest, reply: FastifyReply): Promise<void>
+  /** Puts a rotated JWT secret and/or API key list in force (the CLI watches the secrets). */
+  rotateAuth(next: AuthRotation): void
 }
 
 export function createAccess(opts: AccessOptions, m: AccessModules): Access {
@@ -102,5 +109,6 @@ export function createAccess(opts: AccessOptions, m: AccessModules): Access {
       if (!req.routeOptions.config || !(req.routeOptions.config as { guarded?: boolean }).guarded)
         await charge(req, reply, null)
     },
+    rotateAuth: (next) => authn.rotate(next),
   }
 }

@@ -24,6 +24,21 @@ export type ReservesAuthenticator = (headers: {
   'x-api-key'?: string | string[] | undefined
 }) => Promise<Principal | null>
 
+/** A rotated HS256 secret and/or API key list (a watched secret changed). */
+export interface AuthRotation {
+  jwtSecret?: Uint8Array
+  apiKeys?: readonly ApiKey[]
+}
+
+/** The authenticator, and how a rotated secret is put in force without a restart. */
+export type RotatableAuthenticator = ReservesAuthenticator & {
+  /**
+   * From the next request on, only the new secret and keys pass; tokens remembered under the old
+   * secret are forgotten. HS256 must have been configured at start for a new secret to apply.
+   */
+  rotate(next: AuthRotation): void
+}
+
 /** Verified bearer tokens remembered (by their full text, signature included) until their `exp`. */
 const TOKEN_CACHE_SIZE = 10_000
 
@@ -40,7 +55,7 @@ const TOKEN_CACHE_SIZE = 10_000
 export function createAuthenticator(
   opts: AuthOptions,
   modules: { logger: Logger; metrics: Registry | null; clockMs?: () => number },
-): ReservesAuthenticator {
+): RotatableAuthenticator {
   const jwks = opts.jwks
   const kit = new Authenticator<Role>(RESERVES_ROLES, {
     apiKeys: opts.apiKeys.map((k) => ({ name: k.name, role: k.role, keyHash: hashApiKey(k.key) })),
@@ -49,7 +64,7 @@ export function createAuthenticator(
     tokenCache: TOKEN_CACHE_SIZE,
   })
   const limits = opts.tokenTimes ?? DEFAULT_TOKEN_TIME_LIMITS
-  return async (headers) => {
+  const authenticate: ReservesAuthenticator = async (headers) => {
     try {
       const nowMs = modules.clockMs?.() ?? Date.now()
       const c = await kit.authenticate(headers, nowMs)
@@ -61,6 +76,15 @@ export function createAuthenticator(
       throw err
     }
   }
+  return Object.assign(authenticate, {
+    rotate: (next: AuthRotation) =>
+      kit.rotate({
+        ...(next.jwtSecret ? { hs256Secret: next.jwtSecret } : {}),
+        ...(next.apiKeys
+          ? { apiKeys: next.apiKeys.map((k) => ({ name: k.name, role: k.role, keyHash: hashApiKey(k.key) })) }
+          : {}),
+      }),
+  })
 }
 
 /** The token of an `Authorization: Bearer` header (one the authenticator accepted as a JWT). */

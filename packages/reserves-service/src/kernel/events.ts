@@ -5,6 +5,7 @@
 // finished, and idle workers wake when a build is queued anywhere.
 
 import { ReservesErrorCode } from '@cairn/reserves'
+import { clientWithPassword } from '@cairn/service-kit/sql'
 import { CairnError, type Logger } from '@cairn/utils'
 import pg from 'pg'
 
@@ -54,12 +55,14 @@ export class PgEventBus implements EventBus {
   private retry: NodeJS.Timeout | null = null
 
   constructor(
-    private readonly opts: { url: string },
+    /** `password`: asked at every (re)connect, as the pool does (a rotated database password). */
+    private readonly opts: { url: string; password?: () => Promise<string> },
     private readonly modules: { logger: Logger },
   ) {}
 
   async open(): Promise<void> {
-    const c = new pg.Client({ connectionString: this.opts.url })
+    const Client = this.opts.password ? clientWithPassword(this.opts.password) : pg.Client
+    const c = new Client({ connectionString: this.opts.url })
     c.on('error', (err) => this.dropped(c, err))
     c.on('end', () => this.dropped(c, null))
     await c.connect()

@@ -114,11 +114,12 @@ export class Secrets {
         if (sameBytes(next, current)) return
         await onChange(next)
         current = next
-        log?.info({ secret: what }, 'secret rotated: the new value is in force')
+        // `secretRef`, not `secret`: the logger redacts `secret` (a value), this names the flag
+        log?.info({ secretRef: what }, 'secret rotated: the new value is in force')
       } catch (err) {
         const message = errorMessage(err)
         if (message !== lastError)
-          log?.error({ secret: what, err: message }, 'secret rotation refused: the old value stays in force')
+          log?.error({ secretRef: what, err: message }, 'secret rotation refused: the old value stays in force')
         lastError = message
       } finally {
         busy = false

@@ -3,7 +3,7 @@
 export type { MigrateOptions, Migration } from './migrate.ts'
 export { appliedVersions, migrate } from './migrate.ts'
 export type { PostgresOptions } from './pg.ts'
-export { openPostgres } from './pg.ts'
+export { clientWithPassword, openPostgres } from './pg.ts'
 export { openPglite } from './pglite.ts'
 export type { Row, Sql, StorageErrorWrap } from './sql.ts'
 export { storageFailed } from './sql.ts'

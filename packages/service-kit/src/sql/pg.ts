@@ -5,12 +5,23 @@ export interface PostgresOptions {
   /** Pool size (default 10). */
   max?: number
   wrapError?: StorageErrorWrap
+  /**
+   * The password, asked for every new connection (a secret read through service-kit's Secrets):
+   * a rotated password (`ALTER ROLE … PASSWORD`, then the secret replaced) applies to the pool's
+   * next connection without a restart; open ones keep going. Overrides one in the URL.
+   */
+  password?: () => Promise<string>
 }
 
 /** Connects to a PostgreSQL server through a `pg` pool (`connectionString` as in DATABASE_URL). */
 export async function openPostgres(connectionString: string, opts: PostgresOptions = {}): Promise<Sql> {
   const wrap = opts.wrapError ?? storageFailed
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, connectionTimeoutMillis: 5_000 })
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: 5_000,
+    ...(opts.password ? { Client: clientWithPassword(opts.password) } : {}),
+  })
   pool.on('error', () => {}) // idle-client errors surface on the next query instead
   const on =
     (client: pg.Pool | pg.PoolClient): Sql['query'] =>
@@ -54,6 +65,20 @@ export async function openPostgres(connectionString: string, opts: PostgresOptio
     close: () => pool.end(),
   }
   return sql
+}
+
+/**
+ * A `pg` Client that asks `password` at each connect. (The `password` option alone is lost: `pg`
+ * lets the parsed `connectionString` override it, with `undefined` when the URL has none.)
+ */
+export function clientWithPassword(password: () => Promise<string>): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config)
+      // pg's Client takes a function here (asked at each connect); its types say only string
+      ;(this as unknown as { password: () => Promise<string> }).password = password
+    }
+  } as typeof pg.Client
 }
 
 /** `pg` returns bytea as Buffer; the services work on plain Uint8Array. */
