@@ -27,6 +27,8 @@ const SIMS = [
   'packages/consensus/test/staking/system-call-gas.test.ts',
   // proof-of-work miners under delays and partitions, 45 seeds and a hash rate ×10/÷10: ~8 s quiet
   'packages/consensus/test/pow/mining-sim.test.ts',
+  // GhostDAG at 10 blocks/s under delay, a withholding attacker, a partition: ~3 s (`npm run test:ghostdag-sim`: more)
+  'packages/consensus/test/ghostdag/ghostdag-sim.test.ts',
 ]
 
 // Coverage (V8, `--coverage`): measured on the unit tier that CI runs on Node 24, over each package's

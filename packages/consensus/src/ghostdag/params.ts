@@ -33,6 +33,23 @@ export function ghostdagK(p: KBoundParams): number {
   return k
 }
 
+/**
+ * The paper's bound the other way round: for a K, the probability P(Poisson(2Dλ) > K) that an
+ * honest block's anticone exceeds K — the share of honest blocks that may turn red while the
+ * delay stays under D. `ghostdagK` is the least K for which this is below δ.
+ */
+export function ghostdagDelta(p: { blocksPerSecond: number; networkDelaySeconds: number; k: number }): number {
+  const x = 2 * p.networkDelaySeconds * p.blocksPerSecond
+  if (!(x > 0 && Number.isFinite(x))) throw new RangeError('block rate and delay must be positive')
+  let term = Math.exp(-x)
+  let cdf = term
+  for (let j = 1; j <= p.k; j++) {
+    term *= x / j
+    cdf += term
+  }
+  return Math.max(0, 1 - cdf)
+}
+
 /** Kaspa's derived limits: parents per block (K/2 within [10, 16]) and mergeset size (2K within [180, 512]). */
 export function kaspaLimits(k: number): { maxParents: number; mergesetSizeLimit: number } {
   return {
