@@ -133,7 +133,13 @@ export class Chain implements RpcChain, GossipChain, EngineChain {
     const spec = parseGenesis(opts.genesis ?? stored, opts.genesis === undefined ? 'stored genesis' : source, {
       defaultHardfork,
     })
-    const commons = new ChainCommons(spec.schedule, modules.customCrypto, opts.reference === true, opts.codeSizeLimit)
+    const commons = new ChainCommons(
+      spec.schedule,
+      modules.customCrypto,
+      opts.reference === true,
+      opts.codeSizeLimit,
+      modules.engine.blockReward,
+    )
     const common = commons.fork(spec.hardfork)
     const store = new ChainStore(kv, commons, modules.onCorruption)
     const stateDB = new StateDB(kv, {

@@ -62,6 +62,12 @@ export interface ChainEngine {
    * instead of Ethash's difficulty and uncle checks (which stay for Ethereum's own PoW history).
    */
   readonly sealsProofOfWork?: boolean
+  /**
+   * The base reward, in wei, a proof-of-work ruleset's block pays its coinbase (@ethereumjs's
+   * `minerReward`, which the block builder credits): an engine's chain parameter in place of the
+   * fork's (2 ether from Constantinople). Absent: the fork's.
+   */
+  readonly blockReward?: bigint
 }
 
 /** What {@link ChainEngine.validateHeader} may read. */

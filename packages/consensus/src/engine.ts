@@ -35,6 +35,11 @@ export interface EngineCapabilities {
   readonly validatorSets?: { validatorsAt(height: number): ValidatorSet }
   /** The engine hands out proof-of-work to external miners (`eth_getWork`, …), which the RPC serves. */
   readonly work?: WorkApi
+  /**
+   * The engine's fork choice is the heaviest total work: the head's total work (undefined until
+   * known), which the network's status carries and sync compares instead of head numbers.
+   */
+  readonly headWork?: () => bigint | undefined
 }
 
 /**

@@ -30,6 +30,12 @@ export interface Status {
   headNumber: bigint
   finalizedHash: Uint8Array
   finalizedNumber: bigint
+  /**
+   * The head's total work, on a chain whose fork choice is the heaviest total work (proof of
+   * work): sync follows the heaviest peer, not the highest. An 8th field, absent on other chains;
+   * a node that does not know it reads the first seven.
+   */
+  headWork?: bigint
 }
 
 function bigintOf(b: unknown, what: string): bigint {
@@ -72,6 +78,7 @@ export function encodeStatus(s: Status): Uint8Array {
     s.headNumber,
     s.finalizedHash,
     s.finalizedNumber,
+    ...(s.headWork !== undefined ? [s.headWork] : []),
   ])
 }
 
@@ -87,6 +94,7 @@ export function decodeStatus(data: Uint8Array): Status {
     headNumber: bigintOf(l[4], 'head number'),
     finalizedHash: bytesOf(l[5], 'finalized hash', 32),
     finalizedNumber: bigintOf(l[6], 'finalized number'),
+    ...(l.length > 7 ? { headWork: bigintOf(l[7], 'head work') } : {}),
   }
 }
 

@@ -63,6 +63,11 @@ export interface P2pModules {
    * `hsm`); it takes the place of `opts.identityKey` and `dir/nodekey`.
    */
   identity?: IdentitySigner | null
+  /**
+   * The head's total work when the engine's fork choice is the heaviest total work (proof of
+   * work; undefined until known): the status carries it, and sync follows heavier peers, not higher ones.
+   */
+  headWork?: () => bigint | undefined
 }
 
 /** eth_syncing's object. */

@@ -112,7 +112,12 @@ export class P2pNetwork {
         logger: modules.logger,
         metrics: modules.metrics,
         peers: () =>
-          [...this.peerStates.values()].map((p) => ({ id: p.id.toString(), headNumber: p.status.headNumber })),
+          [...this.peerStates.values()].map((p) => ({
+            id: p.id.toString(),
+            headNumber: p.status.headNumber,
+            ...(p.status.headWork !== undefined ? { headWork: p.status.headWork } : {}),
+          })),
+        ...(modules.headWork ? { localWork: modules.headWork } : {}),
         fetchRange: (peer, start, count) => this.blocksByRange(peer, start, count),
         penalize: (peer, action, reason) => this.penalize(peer, action, reason),
       },
@@ -313,7 +318,14 @@ export class P2pNetwork {
       headNumber: head.number,
       finalizedHash: this.finalized.hash,
       finalizedNumber: this.finalized.number,
+      ...this.headWorkField(),
     }
+  }
+
+  /** The status's head work, when the engine compares total work (proof of work). */
+  private headWorkField(): { headWork?: bigint } {
+    const work = this.modules.headWork?.()
+    return work === undefined ? {} : { headWork: work }
   }
 
   private finalized: { hash: Uint8Array; number: bigint } = { hash: new Uint8Array(32), number: 0n }
@@ -351,7 +363,8 @@ export class P2pNetwork {
     this.peerStates.set(peer.toString(), { id: peer, status: remote, at: (this.modules.now ?? Date.now)() })
     this.redialer.established(peer.toString())
     logger.debug({ peer: peer.toString(), head: remote.headNumber.toString() }, 'peer status accepted')
-    if (remote.headNumber > chain.head.header.number) this.sync.trigger()
+    const heavier = remote.headWork !== undefined && local.headWork !== undefined && remote.headWork > local.headWork
+    if (remote.headNumber > chain.head.header.number || heavier) this.sync.trigger()
     return true
   }
 

@@ -9,6 +9,8 @@ import { PeerAction } from './scoring.ts'
 export interface SyncPeer {
   id: string
   headNumber: bigint
+  /** Its head's total work, on a heaviest-work chain (proof of work): compared instead of the number. */
+  headWork?: bigint
 }
 
 export interface RangeSyncModules {
@@ -20,6 +22,11 @@ export interface RangeSyncModules {
   /** blocks_by_range: `count` encoded canonical blocks from `start`. */
   fetchRange: (peer: string, start: bigint, count: number) => Promise<Uint8Array[]>
   penalize: (peer: string, action: PeerAction, reason: string) => void
+  /**
+   * This node's head's total work on a heaviest-work chain (proof of work; undefined elsewhere or
+   * not yet known): a peer is ahead when its head has more work, whatever its number.
+   */
+  localWork?: () => bigint | undefined
   /** Timers (injected in tests). */
   setTimeout?: (fn: () => void, ms: number) => unknown
   clearTimeout?: (timer: unknown) => void
@@ -197,13 +204,27 @@ export class RangeSync {
     this.retryTimer = undefined
   }
 
-  /** Peers ahead of our head, not excluded, highest head first (the best `parallel`). */
+  /**
+   * Peers ahead of our head, not excluded, best first (the best `parallel`): on a heaviest-work
+   * chain ({@link RangeSyncModules.localWork}) those whose head has more total work, heaviest first
+   * (a shorter branch may be the heavier one); elsewhere, or for a peer that does not say its
+   * work, those with a higher head, highest first.
+   */
   private ranked(excluded: Set<string>): SyncPeer[] {
     const head = this.modules.chain.head.header.number
+    const work = this.modules.localWork?.()
+    const byWork = (p: SyncPeer): boolean => work !== undefined && p.headWork !== undefined
+    const ahead = (p: SyncPeer): boolean =>
+      byWork(p) ? (p.headWork as bigint) > (work as bigint) : p.headNumber > head
+    const order = (a: SyncPeer, b: SyncPeer): number => {
+      const [x, y] =
+        byWork(a) && byWork(b) ? [a.headWork as bigint, b.headWork as bigint] : [a.headNumber, b.headNumber]
+      return x === y ? 0 : x > y ? -1 : 1
+    }
     return this.modules
       .peers()
-      .filter((p) => !excluded.has(p.id) && p.headNumber > head)
-      .sort((a, b) => (a.headNumber === b.headNumber ? 0 : a.headNumber > b.headNumber ? -1 : 1))
+      .filter((p) => !excluded.has(p.id) && ahead(p))
+      .sort(order)
       .slice(0, this.opts.parallel ?? 4)
   }
 
@@ -276,12 +297,21 @@ export class RangeSync {
     let imported = 0
     let queue: Batch[] = []
     let next = chain.head.header.number + 1n
+    let steppedBack = false
     for (;;) {
       this.again = false
       if (this.stopped) break
       const peers = this.ranked(excluded)
       if (peers.length === 0) break
       const target = (peers[0] as SyncPeer).headNumber
+      if (!steppedBack && imported === 0 && queue.length === 0 && next > target) {
+        // A heavier peer whose head is not above ours (heaviest-work chains): its branch is asked
+        // from a batch below its head; a batch that does not attach steps back further, as below.
+        steppedBack = true
+        const finalized = (await chain.checkpoint('finalized')).header.number
+        const from = target - BigInt(this.opts.batch) + 1n
+        next = from > finalized ? from : finalized + 1n
+      }
       this.state ??= { startingBlock: chain.head.header.number, highestBlock: target }
       if (target > this.state.highestBlock) this.state.highestBlock = target
       metrics?.syncHighest.set(Number(this.state.highestBlock))

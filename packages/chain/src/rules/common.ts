@@ -55,6 +55,8 @@ export class ChainCommons {
     private readonly reference = false,
     /** Dev rules: the contract code size limit (EIP-170; initcode twice it), Anvil's `--code-size-limit`. */
     private readonly codeSizeLimit?: bigint,
+    /** A proof-of-work block's base reward in wei on every fork (`ChainEngine.blockReward`). */
+    private readonly blockReward?: bigint,
   ) {
     const active = new Set(
       schedule.forks.filter((f) => f.block !== undefined || f.timestamp !== undefined).map((f) => f.name),
@@ -94,10 +96,10 @@ export class ChainCommons {
   fork(fork: string): Common {
     const known = this.byFork.get(fork)
     if (known) return known
-    const common = shareable(
-      this.create(fork),
-      this.codeSizeLimit === undefined ? [] : [codeSizeParams(this.codeSizeLimit)],
-    )
+    const common = shareable(this.create(fork), [
+      ...(this.codeSizeLimit === undefined ? [] : [codeSizeParams(this.codeSizeLimit)]),
+      ...(this.blockReward === undefined ? [] : [minerRewardParams(this.blockReward)]),
+    ])
     if (this.reference) referenceCommons.add(common)
     this.byFork.set(fork, common)
     return common
@@ -227,6 +229,12 @@ export function codeSizeParams(limit: bigint): ParamsDict {
     }
   }
   return out
+}
+
+/** `minerReward` set to `wei` wherever @ethereumjs's tables set it (Frontier, Byzantium, Constantinople). */
+export function minerRewardParams(wei: bigint): ParamsDict {
+  const minerReward = wei.toString()
+  return { 1: { minerReward }, 609: { minerReward }, 1013: { minerReward } }
 }
 
 /** A Common's active EIPs as a set, remembered with the list it was made from. */

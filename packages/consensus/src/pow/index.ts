@@ -23,7 +23,14 @@ export { powGenesis } from './genesis.ts'
 export type { MineJob, MinerPoolModules, WorkerReport } from './miner-pool.ts'
 export { MinerPool } from './miner-pool.ts'
 export type { PowChainParams } from './params.ts'
-export { DEFAULT_POW_CONFIG, genesisAnchor, parsePowConfig, powConfigJson, powConfigSchema } from './params.ts'
+export {
+  DEFAULT_BLOCK_REWARD,
+  DEFAULT_POW_CONFIG,
+  genesisAnchor,
+  parsePowConfig,
+  powConfigJson,
+  powConfigSchema,
+} from './params.ts'
 export type { PowEngineModules, PowEngineOptions, WorkPackage } from './pow-engine.ts'
 export { DEFAULT_RECOMMIT_MS, PowEngine, sealParamsOfSeedHash, sealSeedHash } from './pow-engine.ts'
 export type { PowMetrics } from './pow-metrics.ts'

@@ -7,7 +7,7 @@
  * ```json
  * "config": { "cairn": { "pow": {
  *   "spacing": 12, "halfLife": 3456, "powLimit": "0x2000ffff", "genesisBits": "0x1f100000",
- *   "seal": { "memoryKiB": 1024, "iterations": 1 }
+ *   "blockReward": "2000000000000000000", "seal": { "memoryKiB": 1024, "iterations": 1 }
  * } } }
  * ```
  */
@@ -24,7 +24,12 @@ export interface PowChainParams {
   /** The genesis block's compact target: ASERT's anchor target. */
   genesisBits: number
   seal: SealParams
+  /** Wei paid to a block's coinbase on top of its fees (default {@link DEFAULT_BLOCK_REWARD}). */
+  blockReward?: bigint
 }
+
+/** The block reward when the genesis names none: 2 ether, the proof-of-work ruleset's since Constantinople. */
+export const DEFAULT_BLOCK_REWARD = 2n * 10n ** 18n
 
 /**
  * The defaults: 12 s blocks; a half-life of 288 blocks (3,456 s), Bitcoin Cash's ratio; a genesis
@@ -36,6 +41,7 @@ export const DEFAULT_POW_CONFIG = Object.freeze({
   halfLife: 3456,
   powLimit: '0x2000ffff',
   genesisBits: '0x1f100000',
+  blockReward: DEFAULT_BLOCK_REWARD.toString(),
   seal: DEFAULT_SEAL_PARAMS,
 })
 
@@ -52,6 +58,11 @@ export const powConfigSchema = z
     halfLife: seconds.default(DEFAULT_POW_CONFIG.halfLife),
     powLimit: bits.default(DEFAULT_POW_CONFIG.powLimit),
     genesisBits: bits.default(DEFAULT_POW_CONFIG.genesisBits),
+    blockReward: z
+      .string()
+      .regex(/^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$/, 'wei as a decimal or 0x string (e.g. "2000000000000000000")')
+      .refine((v) => !/^[0-9]+$/.test(v) || BigInt(v) < 2n ** 256n, 'at most 2^256 − 1 wei')
+      .default(DEFAULT_POW_CONFIG.blockReward),
     seal: z
       .object({
         memoryKiB: z.number().int().min(SEAL_PARAM_BOUNDS.minMemoryKiB).max(SEAL_PARAM_BOUNDS.maxMemoryKiB),
@@ -85,6 +96,7 @@ export function parsePowConfig(genesis: unknown): PowChainParams {
     asert: { spacing: BigInt(c.spacing), halfLife: BigInt(c.halfLife), powLimit },
     genesisBits,
     seal: { ...c.seal },
+    blockReward: BigInt(c.blockReward),
   }
 }
 
@@ -100,6 +112,7 @@ export function powConfigJson(params: PowChainParams): Record<string, unknown> {
     halfLife: Number(params.asert.halfLife),
     powLimit: formatBits(bitsFromTarget(params.asert.powLimit)),
     genesisBits: formatBits(params.genesisBits),
+    ...(params.blockReward !== undefined ? { blockReward: params.blockReward.toString() } : {}),
     seal: { ...params.seal },
   }
 }

@@ -7,8 +7,9 @@
  * (execution does not read them on a proof-of-work ruleset, so the template's execution is the
  * block's) and the block is committed through the chain's one commit path. The template is rebuilt
  * when the head moves and, at most every `recommitMs`, when the pool changes. The block reward is
- * the proof-of-work ruleset's (`minerReward`: 2 ether from Constantinople), the priority fees go to
- * the coinbase too (EIP-1559's base fee is burned).
+ * the chain parameter `blockReward` (default 2 ether, the proof-of-work ruleset's since
+ * Constantinople; the chain credits it: `ChainEngine.blockReward`), the priority fees go to the coinbase too (EIP-1559's
+ * base fee is burned).
  */
 import type { BuildHeader, BuildResult, Chain, ExecutedBlock, ImportResult, ParentBlock } from '@cairn/chain'
 import { keccak256 } from '@cairn/crypto'
@@ -70,7 +71,12 @@ export type WorkPackage = [string, string, string, string]
 
 export class PowEngine extends PowRules implements Engine, WorkApi {
   /** Heads announced on the blocks topic; runs on every node (the work API serves without --mine). */
-  readonly capabilities: EngineCapabilities = { announcesHeads: true, alwaysRuns: true, work: this }
+  readonly capabilities: EngineCapabilities = {
+    announcesHeads: true,
+    alwaysRuns: true,
+    work: this,
+    headWork: () => this.headTotalWork(),
+  }
   private attached: { chain: Chain; pool: TxPool; follower: ChainFollower } | undefined
   private ownFollower: ChainFollower | undefined
   private running = false
@@ -83,6 +89,8 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
   private refreshTimer: ReturnType<typeof setTimeout> | undefined
   private readonly unsubscribe: (() => void)[] = []
   private readonly externalRates = new Map<string, { rate: bigint; at: number }>()
+  /** The head's total work, refreshed as the head moves (the network's status carries it). */
+  private headWork: { hash: string; work: bigint } | undefined
   private readonly coinbaseHex: string | undefined
   private readonly recommitMs: number
 
@@ -137,6 +145,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
     this.unsubscribe.push(
       chain.events.on('newHead', ({ block }) => {
         this.observeHead(block)
+        void this.refreshHeadWork()
         if (equalsBytes(block.hash(), chain.head.hash())) this.refreshSoon(0)
       }),
       chain.events.on('reorg', ({ removed }) => {
@@ -150,6 +159,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
       }),
     )
     this.observeHead(chain.head)
+    await this.refreshHeadWork()
     if (this.opts.mine) {
       if (!this.opts.coinbase) {
         throw new CairnError(PowErrorCode.NO_WORK, 'mining needs a coinbase: the address the blocks pay', {
@@ -183,6 +193,26 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
     await this.queue.catch(() => {})
     this.ownFollower?.stop()
     await this.attached?.follower.settled()
+  }
+
+  /**
+   * The canonical head's total work, as last computed (undefined before {@link start}): what the
+   * network's status says and range sync compares with its peers' (heaviest, not highest).
+   */
+  headTotalWork(): bigint | undefined {
+    return this.headWork?.work
+  }
+
+  private async refreshHeadWork(): Promise<void> {
+    const { chain } = this.modules
+    const head = chain.head
+    try {
+      const work = await this.totalWork.of(head.header, chain)
+      // Only if the head did not move meanwhile (a later refresh has its own).
+      if (chain.head === head) this.headWork = { hash: bytesToHex(head.hash()), work }
+    } catch (err) {
+      this.logger.warn({ err }, 'could not compute the head’s total work')
+    }
   }
 
   /** Whether this node's own threads mine (`eth_mining`). */
@@ -467,7 +497,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
       const tx = block.transactions[i]
       if (tx) fees += gas * tx.getEffectivePriorityFee(baseFee)
     })
-    const reward = block.common.param('minerReward') + fees
+    const reward = this.blockReward + fees
     metrics.blocksMined.inc({ coinbase })
     metrics.rewards.inc({ coinbase }, Number(reward) / 1e18)
   }

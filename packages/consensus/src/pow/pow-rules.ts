@@ -19,7 +19,7 @@ import type { BlockHeader } from '@ethereumjs/block'
 import { type AsertAnchor, nextAsertTarget } from './asert.ts'
 import { PowErrorCode } from './errors.ts'
 import { prefersHead } from './fork-choice.ts'
-import { genesisAnchor, type PowChainParams } from './params.ts'
+import { DEFAULT_BLOCK_REWARD, genesisAnchor, type PowChainParams } from './params.ts'
 import type { PowMetrics } from './pow-metrics.ts'
 import { checkDifficulty, verifySeal } from './seal.ts'
 import { TotalWork } from './total-work.ts'
@@ -76,6 +76,11 @@ export class PowRules implements ChainEngine {
   /** Seconds since the epoch, from the injected clock. */
   protected nowSeconds(): number {
     return this.deps.now ? this.deps.now() : Date.now() / 1000
+  }
+
+  /** Wei a block pays its coinbase besides fees (`config.cairn.pow.blockReward`): the chain credits it. */
+  get blockReward(): bigint {
+    return this.params.blockReward ?? DEFAULT_BLOCK_REWARD
   }
 
   async validateHeader(header: BlockHeader, parent: BlockHeader, ctx: HeaderContext): Promise<void> {

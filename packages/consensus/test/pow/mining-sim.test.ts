@@ -35,27 +35,28 @@ describe.runIf(only !== undefined)('one seed (POW_SIM_SEED)', () => {
 })
 
 describe.runIf(only === undefined)(`the mining simulator over ${SEEDS} seeds`, () => {
+  const seen = { runs: 0, refusals: 0, deepest: 0, invalid: new Set<string>() }
   for (let first = 0; first < SEEDS; first += CHUNK) {
     it(`seeds ${first}..${first + CHUNK - 1} keep every invariant`, async () => {
       const failures: MiningResult[] = []
-      let refusals = 0
-      let deepest = 0
-      const invalid = new Set<string>()
       for (let seed = first; seed < first + CHUNK; seed++) {
         const r = await simulate(drawScenario(seed))
         if (r.violations.length > 0) failures.push(r)
-        refusals += r.refusals
-        deepest = Math.max(deepest, ...r.reorgDepths)
-        for (const code of Object.keys(r.refusedInvalid)) invalid.add(code)
+        seen.runs++
+        seen.refusals += r.refusals
+        seen.deepest = Math.max(seen.deepest, ...r.reorgDepths)
+        for (const code of Object.keys(r.refusedInvalid)) seen.invalid.add(code)
       }
       expect(report(failures)).toBe('')
-      // The runs exercise what they claim to: deep branches refused, multi-block reorgs taken,
-      // and the byzantine miner's blocks refused for both faults.
-      expect(refusals).toBeGreaterThan(0)
-      expect(deepest).toBeGreaterThanOrEqual(4)
-      expect([...invalid].sort()).toEqual(['CONSENSUS_POW_TIMESTAMP_FUTURE', 'CONSENSUS_POW_WRONG_DIFFICULTY'])
     })
   }
+
+  it('the runs exercise what they claim: deep branches refused, multi-block reorgs, both byzantine faults', () => {
+    if (seen.runs < SEEDS) return // a filtered run (-t) did not run every chunk
+    expect(seen.refusals).toBeGreaterThan(0)
+    expect(seen.deepest).toBeGreaterThanOrEqual(5)
+    expect([...seen.invalid].sort()).toEqual(['CONSENSUS_POW_TIMESTAMP_FUTURE', 'CONSENSUS_POW_WRONG_DIFFICULTY'])
+  })
 
   it('the checks fail for rules without the reorg limit and for rules without header checks', async () => {
     // seed 0: partitions longer than the limit, and a byzantine miner

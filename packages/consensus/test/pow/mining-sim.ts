@@ -449,7 +449,8 @@ export async function simulate(s: MiningScenario, faults: SimFaults = {}): Promi
 
   for (;;) {
     const ev = queue.pop()
-    if (!ev) break
+    // Twenty violations say what is wrong; a broken run stops there (the fault runs, a bad seed).
+    if (!ev || violations.length >= 20) break
     now = ev.time
     const e = ev.item
     if (e.kind === 'mine') {

@@ -39,9 +39,11 @@ describe('config.cairn.pow', () => {
       halfLife: 172800,
       powLimit: '0x1d00ffff',
       genesisBits: '0x1c0fffff',
+      blockReward: '3000000000000000000',
       seal: { memoryKiB: 2048, iterations: 2 },
     }
     const p = parsePowConfig(genesis(pow))
+    expect(p.blockReward).toBe(3n * 10n ** 18n)
     expect(p.asert.spacing).toBe(600n)
     expect(p.seal).toEqual({ memoryKiB: 2048, iterations: 2 })
     expect(powConfigJson(p)).toEqual(pow)

@@ -89,6 +89,8 @@ export async function openNetwork(
       logger: logger.child({ module: 'p2p' }),
       metrics: p2p.createP2pMetrics(modules.registry),
       identity: modules.identity,
+      // A heaviest-work engine (proof of work): status carries the head's work, sync compares it.
+      ...(engine.capabilities.headWork ? { headWork: engine.capabilities.headWork } : {}),
     },
   )
   modules.shutdown.add('p2p', () => network.stop())
