@@ -39,6 +39,8 @@ export interface ReadThreadPoolOptions {
   reference?: boolean
   /** The dev chain's contract code size limit (`ChainOptions.codeSizeLimit`): the threads' calls keep it too. */
   codeSizeLimit?: bigint
+  /** A shard's place (`config.cairn.shard`): the threads' calls run its bridge precompile too. */
+  shard?: { index: number; count: number }
   /** First restart delay after a thread stops unasked, in ms; doubles per stop in a row, at most 5 s. */
   restartDelayMs?: number
   /**
@@ -380,6 +382,7 @@ export class ReadThreadPool extends EventEmitter implements ReadThreads {
       clientVersion: this.opts.clientVersion,
       ...(this.opts.reference ? { reference: true } : {}),
       ...(this.opts.codeSizeLimit !== undefined ? { codeSizeLimit: this.opts.codeSizeLimit } : {}),
+      ...(this.opts.shard ? { shard: this.opts.shard } : {}),
       ...(this.opts.buildCommit ? { buildCommit: this.opts.buildCommit } : {}),
       ...(this.opts.listener && this.headSeq
         ? { listener: { server: this.opts.listener.server, headSeq: this.headSeq.buffer } }

@@ -25,6 +25,7 @@ import {
 import type { TxPool } from '@cairn/txpool'
 import { CairnError, hexToBytes, type LogFn, type Logger } from '@cairn/utils'
 import { Registry } from 'prom-client'
+import { shardBridge } from '../setup/shard-bridge.ts'
 import { type Ask, type FromThread, HeadSeq, Outbox, type ToThread } from './messages.ts'
 import { ThreadHead } from './thread-head.ts'
 import { ThreadServer, type ThreadServerOptions } from './thread-server.ts'
@@ -41,6 +42,8 @@ export interface ReadWorkerData {
   reference?: boolean
   /** The dev chain's contract code size limit, as the main thread's. */
   codeSizeLimit?: bigint
+  /** A shard's place: its bridge precompile in the thread's calls. */
+  shard?: { index: number; count: number }
   /** A listener of the thread's own (reusePort): the server's settings and the shared head sequence. */
   listener?: { server: ThreadServerOptions; headSeq: SharedArrayBuffer }
 }
@@ -111,7 +114,15 @@ async function main(data: ReadWorkerData): Promise<void> {
       ...(data.reference ? { reference: true } : {}),
       ...(data.codeSizeLimit !== undefined ? { codeSizeLimit: data.codeSizeLimit } : {}),
     },
-    { kv, engine: READ_ONLY_ENGINE, logger, metrics: null, customCrypto: createCustomCrypto(), onCorruption },
+    {
+      kv,
+      engine: READ_ONLY_ENGINE,
+      logger,
+      metrics: null,
+      customCrypto: createCustomCrypto(),
+      onCorruption,
+      ...(data.shard ? { extendVM: shardBridge(data.shard) } : {}),
+    },
   )
   const ctx: RpcContext = {
     chain,

@@ -4,6 +4,7 @@ import {
   Chain as ChainImpl,
   connectFork,
   createChainMetrics,
+  readStoredGenesis,
   UNLIMITED_CODE_SIZE,
   workerRecovery,
 } from '@cairn/chain'
@@ -20,6 +21,7 @@ import { forkHardfork, forkOptions, fundForkAccounts, redactUrl } from '../fork-
 import { loadNodeKeys } from '../keys/node-keys.ts'
 import { traceComponents } from '../traced.ts'
 import { identityInFile } from './datadir.ts'
+import { createShardMetrics, followBridge, shardBridge, shardPlaceOf } from './shard-bridge.ts'
 
 /** Signature recovery on worker threads, shared by the chain and the pool; undefined: none. */
 export type Recovery = ReturnType<typeof workerRecovery> | undefined
@@ -73,6 +75,8 @@ export async function openChain(
   const { logger, kv, genesis, datadir, recovery } = modules
   const fork = config.fork.url !== undefined ? await connectFork(forkOptions(config)) : undefined
   const codeSizeLimit = codeSizeLimitOf(config)
+  // A shard's chain runs the bridge precompile (its genesis's `config.cairn.shard`, or the stored one's).
+  const shard = shardPlaceOf(genesis ?? (fork ? undefined : (await readStoredGenesis(kv)).stored))
   const chain = await ChainImpl.open(
     {
       genesis,
@@ -93,8 +97,10 @@ export async function openChain(
       customCrypto: createCustomCrypto(),
       onCorruption: modules.corruption.report,
       ...(recovery ? { recovery } : {}),
+      ...(shard ? { extendVM: shardBridge(shard) } : {}),
     },
   )
+  if (shard) followBridge(chain.events, createShardMetrics(modules.registry))
   // Now that the head is known, complete a validator key rotation whose height it has reached.
   if (datadir) {
     loadNodeKeys(datadir, {

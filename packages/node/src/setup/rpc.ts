@@ -84,6 +84,7 @@ export async function openRpc(
             ...(ctx.buildCommit ? { buildCommit: ctx.buildCommit } : {}),
             ...(config.reference ? { reference: true } : {}),
             ...(codeSizeLimit !== undefined ? { codeSizeLimit } : {}),
+            ...(chain.genesis.shard ? { shard: chain.genesis.shard } : {}),
             ...(listeners ? { listener: { server: withoutPort(serverOptions) } } : {}),
           },
           { chain, logger: logger.child({ module: 'rpc-threads' }), registry, onCorruption: modules.corruption.report },
