@@ -33,7 +33,7 @@ describe('authentication and roles', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cairn-auth-'))
     const secretFile = join(dir, 'jwtsecret')
-    writeFileSync(secretFile, `0x${SECRET.toString('hex')}\n`)
+    writeFileSync(secretFile, `0x${SECRET.toString('hex')}\n`, { mode: 0o600 })
     const sink = new Writable({
       write(chunk, _enc, done) {
         lines.push(String(chunk))

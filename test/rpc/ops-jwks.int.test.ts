@@ -67,7 +67,7 @@ beforeAll(async () => {
   const port = typeof addr === 'object' && addr ? addr.port : 0
   dir = mkdtempSync(join(tmpdir(), 'cairn-jwks-'))
   const secretFile = join(dir, 'jwtsecret')
-  writeFileSync(secretFile, SECRET.toString('hex'))
+  writeFileSync(secretFile, SECRET.toString('hex'), { mode: 0o600 })
   node = await startDevNode(
     {},
     {

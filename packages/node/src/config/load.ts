@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { issueMessage } from '@cairn/rpc/issue-message'
-import { CairnError } from '@cairn/utils'
+import { readOwnerOnlyFile, ServiceErrorCode } from '@cairn/service-kit'
+import { CairnError, isCairnError } from '@cairn/utils'
 import { parse as parseToml } from 'smol-toml'
 import { ConfigErrorCode } from './errors.ts'
+import { SECRET } from './print.ts'
 import { checkProfile } from './profile.ts'
 import { type NodeConfig, nodeConfigSchema } from './schema.ts'
 
@@ -53,7 +55,7 @@ export function loadConfigWithSources(inputs: ConfigInputs): LoadedConfig {
         hint: `unset ${name} or give it a value`,
       })
     }
-    set(merged, sources, key, fromFile ? readSecretFile(name, value) : coerceEnv(value), 'env')
+    set(merged, sources, key, fromFile ? readValueFile(name, value, isSecretKey(key)) : coerceEnv(value), 'env')
   }
   for (const [k, v] of Object.entries(inputs.flags)) if (v !== undefined) set(merged, sources, k, v, 'flag')
 
@@ -105,15 +107,42 @@ function checkTestbed(
   }
 }
 
-function readSecretFile(name: string, path: string): string {
+/** A key whose value is a secret (redacted by `cairn config print`), or a URL that may carry a password. */
+function isSecretKey(key: string): boolean {
+  return SECRET.test(key) || /Url$/.test(key)
+}
+
+/**
+ * The content of a `CAIRN_X_FILE` file. A secret's (`isSecretKey`) goes through service-kit's file
+ * provider (the one face every service reads secrets by): refused when other users may read or
+ * write it, as the keystores refuse theirs; any other (the bootnodes list) is read as it is. The
+ * error names the variable, never the content.
+ */
+function readValueFile(name: string, path: string, secret: boolean): string {
   try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+    const bytes = secret ? readOwnerOnlyFile(path, name) : readFileSync(path)
+    return new TextDecoder().decode(bytes).replace(/\r?\n$/, '')
   } catch (err) {
+    if (isCairnError(err, ServiceErrorCode.SECRET_FILE_PERMISSIONS)) throw err
     throw new CairnError(ConfigErrorCode.UNREADABLE, `cannot read ${name}=${path}: ${(err as Error).message}`, {
       fault: 'caller',
       hint: `point ${name} at a readable file`,
     })
   }
+}
+
+/**
+ * The secret files the environment names (`CAIRN_X_FILE=path` for a known secret key X), by variable:
+ * the config reloader watches them, so that a rotated secret is read again without a restart.
+ */
+export function secretFilesOf(env: Record<string, string | undefined>): Map<string, string> {
+  const files = new Map<string, string>()
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('CAIRN_') || !name.endsWith('_FILE') || !value || KNOWN_KEYS.has(envKey(name) ?? '')) continue
+    const key = envKey(name.slice(0, -'_FILE'.length))
+    if (key && KNOWN_KEYS.has(key) && isSecretKey(key)) files.set(name, value)
+  }
+  return files
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

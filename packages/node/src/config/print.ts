@@ -1,7 +1,7 @@
 import type { ConfigSource, LoadedConfig } from './load.ts'
 
 /** Keys whose values never leave the process in clear. */
-const SECRET = /(mnemonic|password|secret|privateKey|apiKey|jwt|token)$/i
+export const SECRET = /(mnemonic|password|secret|privateKey|apiKey|jwt|token)$/i
 
 /**
  * The effective config as `key = value  # source` lines, in key order, secrets redacted. Keys

@@ -1,7 +1,8 @@
 import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
+import { readOwnerOnlyFile, Secrets, type SecretWatch } from '@cairn/service-kit'
 import type { Logger } from '@cairn/utils'
-import { type ConfigInputs, loadConfig } from './load.ts'
+import { type ConfigInputs, loadConfig, secretFilesOf } from './load.ts'
 import type { NodeConfig } from './schema.ts'
 
 /**
@@ -13,7 +14,7 @@ export const HOT_RELOADABLE: readonly RegExp[] = [
   /^log\.modules(\.|$)/,
   /^rateLimit\.(enabled|windowSeconds|perIp|perKey|onStoreError)$/,
   /^http\.(cors|vhosts)$/,
-  /^auth\.apiKeys$/,
+  /^auth\.(apiKeys|jwtSecret)$/,
 ]
 
 /** What a reload found: keys applied, keys that changed but need a restart. */
@@ -31,9 +32,11 @@ export function changedKeys(prev: NodeConfig, next: NodeConfig): string[] {
 }
 
 /**
- * Re-reads the config sources (the same file, environment and flags as at start) on SIGHUP and
- * when the config file changes (fs.watch on its directory, so editors that replace the file are
- * seen; debounced). A config that does not load is refused whole and logged; the running one
+ * Re-reads the config sources (the same file, environment and flags as at start) on SIGHUP, when
+ * the config file changes (fs.watch on its directory, so editors that replace the file are seen;
+ * debounced), and when a secret file named by `CAIRN_X_FILE` changes (read every `secretPollMs`
+ * through service-kit's Secrets: a mounted Kubernetes Secret swaps its files by symlink, which a
+ * watch of the name misses; a world-readable replacement is refused and logged). A config that does not load is refused whole and logged; the running one
  * stays. Changed keys in {@link HOT_RELOADABLE} are applied through `apply` and logged
  * (`reloaded: rateLimit.perIp, auth.apiKeys`); any other changed key is logged as needing a
  * restart and keeps its running value.
@@ -41,11 +44,12 @@ export function changedKeys(prev: NodeConfig, next: NodeConfig): string[] {
 export class ConfigReloader {
   private running: NodeConfig
   private watcher: FSWatcher | null = null
+  private secretWatches: SecretWatch[] = []
   private timer: NodeJS.Timeout | null = null
   private readonly onHup = () => this.reload('SIGHUP')
 
   constructor(
-    private readonly opts: { inputs: ConfigInputs; debounceMs?: number },
+    private readonly opts: { inputs: ConfigInputs; debounceMs?: number; secretPollMs?: number },
     private readonly modules: {
       logger: Logger
       initial: NodeConfig
@@ -63,6 +67,7 @@ export class ConfigReloader {
 
   start(): void {
     process.on('SIGHUP', this.onHup)
+    this.watchSecretFiles()
     const file = this.opts.inputs.file
     if (!file) return
     try {
@@ -82,8 +87,24 @@ export class ConfigReloader {
 
   stop(): void {
     process.off('SIGHUP', this.onHup)
+    for (const w of this.secretWatches) w.stop()
+    this.secretWatches = []
     this.watcher?.close()
     if (this.timer) clearTimeout(this.timer)
+  }
+
+  /** A changed secret file reloads the config: its key applies when hot-reloadable (`auth.jwtSecret`). */
+  private watchSecretFiles(): void {
+    const secrets = new Secrets({ pollMs: this.opts.secretPollMs ?? 5_000 }, { logger: this.modules.logger })
+    for (const [name, path] of secretFilesOf(this.opts.inputs.env)) {
+      let initial: Uint8Array
+      try {
+        initial = readOwnerOnlyFile(path, name)
+      } catch {
+        continue // the config loaded without it (or it changed since): the next reload says why
+      }
+      this.secretWatches.push(secrets.watch(path, name, initial, () => void this.reload(`${name} changed`)))
+    }
   }
 
   /** The config in force: the start's, with the reloaded keys of every reload since. */

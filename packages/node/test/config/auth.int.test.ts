@@ -23,7 +23,7 @@ describe('auth and rateLimit config', () => {
 
   it('reads the JWT secret from CAIRN_AUTH_JWT_SECRET_FILE and never prints it', () => {
     const file = join(dir, 'jwt.hex')
-    writeFileSync(file, `${SECRET}\n`)
+    writeFileSync(file, `${SECRET}\n`, { mode: 0o600 })
     const loaded = loadConfigWithSources({ flags: {}, env: { CAIRN_AUTH_JWT_SECRET_FILE: file } })
     expect(loaded.config.auth.jwtSecret).toBe(SECRET)
     const printed = printConfig(loaded)

@@ -28,7 +28,7 @@ describe('cairn config print', () => {
   it('redacts secrets, which can come from a file named by CAIRN_…_FILE', () => {
     const secret = join(dir, 'mnemonic.txt')
     const words = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about'
-    writeFileSync(secret, `${words}\n`)
+    writeFileSync(secret, `${words}\n`, { mode: 0o600 })
     const loaded = loadConfigWithSources({ env: { CAIRN_DEV_ACCOUNTS_MNEMONIC_FILE: secret }, flags: {} })
     expect(loaded.config.dev_accounts.mnemonic).toBe(words)
     const out = printConfig(loaded)
