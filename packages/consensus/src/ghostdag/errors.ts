@@ -9,6 +9,8 @@ export const GhostdagErrorCode = {
   UNKNOWN_BLOCK: 'CONSENSUS_GHOSTDAG_UNKNOWN_BLOCK',
   /** The stores contradict themselves (a bug, or a corrupt database): never the caller's input. */
   DATA_INCONSISTENCY: 'CONSENSUS_GHOSTDAG_DATA_INCONSISTENCY',
+  /** A header whose parents are badly encoded, too many, or whose `parentHash` is not the selected parent. */
+  INVALID_HEADER: 'CONSENSUS_GHOSTDAG_INVALID_HEADER',
   /** A chain change that would roll back below the chain blocks whose state is kept (the finality depth). */
   FINALITY_VIOLATION: 'CONSENSUS_GHOSTDAG_FINALITY_VIOLATION',
 } as const

@@ -7,6 +7,13 @@ export type { Account, AccountState, Transfer } from './account-rules.ts'
 export { accountRules } from './account-rules.ts'
 export type { BlockDagModules, BlockDagOptions } from './dag.ts'
 export { BlockDag } from './dag.ts'
+export {
+  checkSelectedParent,
+  DAG_EXTRA_DATA_VERSION,
+  dagParentsOfHeader,
+  decodeDagExtraData,
+  encodeDagExtraData,
+} from './dag-header.ts'
 export { GhostdagErrorCode } from './errors.ts'
 export type {
   AcceptedTx,
