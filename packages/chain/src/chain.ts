@@ -401,6 +401,32 @@ export class Chain implements RpcChain, GossipChain, EngineChain {
     return this.#importer.setSafe(hash)
   }
 
+  /**
+   * Deletes the stored side blocks `hashes` (an engine's pruning of branches its fork choice can
+   * no longer take), while no block commits; canonical and unknown ones are skipped. Returns how
+   * many were deleted.
+   */
+  pruneSideBlocks(hashes: readonly Uint8Array[]): Promise<number> {
+    return this.exclusive(async () => {
+      const store = this.#store
+      const batch = new WriteBatch()
+      let deleted = 0
+      for (const hash of hashes) {
+        const number = await store.getBlockNumber(hash)
+        if (number === undefined) continue
+        const canonical = await store.getCanonicalHash(number)
+        if (canonical && equalsBytes(canonical, hash)) continue
+        store.deleteSideBlock(batch, hash)
+        deleted++
+      }
+      if (deleted > 0) {
+        await batch.write(store.kv)
+        store.clearCaches()
+      }
+      return deleted
+    })
+  }
+
   /** The engine's own records, kept beside the chain (validator schedules, pending evidence). */
   get engineData(): EngineData {
     return this.#engineData

@@ -97,4 +97,6 @@ export interface EngineChain extends ChainReader, StateReader, ChainSubscription
   setFinalized(hash: Uint8Array, certificate?: Uint8Array): Promise<void>
   /** Makes the canonical block `hash` the safe block. Emits `safe`. */
   setSafe(hash: Uint8Array): Promise<void>
+  /** Deletes stored side blocks (never canonical ones); resolves to how many. */
+  pruneSideBlocks(hashes: readonly Uint8Array[]): Promise<number>
 }

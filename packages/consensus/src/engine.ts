@@ -40,6 +40,11 @@ export interface EngineCapabilities {
    * known), which the network's status carries and sync compares instead of head numbers.
    */
   readonly headWork?: () => bigint | undefined
+  /**
+   * The engine produces nothing while the node catches up with its peers (a miner would waste its
+   * work on an old head): handed the network's "still syncing" once the network is up.
+   */
+  readonly waitsForSync?: { followSync(syncing: () => boolean): void }
 }
 
 /**

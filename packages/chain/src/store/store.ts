@@ -209,6 +209,16 @@ export class ChainStore implements BlockReader {
     for (const tx of block.transactions) this.txIndex.del(tx.hash(), batch)
   }
 
+  /**
+   * Deletes a block that is not canonical (a side block a fork-choice rule can no longer take):
+   * its header, body, receipts, number index and total difficulty. Its state stays (tries are
+   * shared by content). The caller checks it is not canonical and clears the caches after.
+   */
+  deleteSideBlock(batch: WriteBatch, hash: Uint8Array): void {
+    for (const repo of [this.headers, this.bodies, this.receipts, this.hashToNumber] as const) repo.del(hash, batch)
+    this.totalDifficulty.del(hash, batch)
+  }
+
   setHead(batch: WriteBatch, name: HeadName, hash: Uint8Array): void {
     this.heads.put(name, hash, batch)
   }

@@ -53,6 +53,8 @@ export {
   verifySeal,
   withSeal,
 } from './seal.ts'
+export type { SidePrunerModules } from './side-pruner.ts'
+export { SidePruner } from './side-pruner.ts'
 export { TotalWork } from './total-work.ts'
 export { workOf } from './work.ts'
 export type { WorkApi } from './work-api.ts'

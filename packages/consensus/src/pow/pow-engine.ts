@@ -34,6 +34,8 @@ export const DEFAULT_RECOMMIT_MS = 2000
 const KEPT_TEMPLATES = 64
 /** How long an external miner's `eth_submitHashrate` counts, ms (geth: 10 s). */
 const HASHRATE_TTL_MS = 10_000
+/** While the node syncs, whether it still does is looked at again this often, ms. */
+const SYNC_RECHECK_MS = 1000
 /** `engineData` key of the branches an operator accepted past the reorg limit (hashes, 32 bytes each). */
 const ACCEPTED_KEY = 'pow/accepted-branches'
 
@@ -76,6 +78,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
     alwaysRuns: true,
     work: this,
     headWork: () => this.headTotalWork(),
+    waitsForSync: this,
   }
   private attached: { chain: Chain; pool: TxPool; follower: ChainFollower } | undefined
   private ownFollower: ChainFollower | undefined
@@ -91,6 +94,9 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
   private readonly externalRates = new Map<string, { rate: bigint; at: number }>()
   /** The head's total work, refreshed as the head moves (the network's status carries it). */
   private headWork: { hash: string; work: bigint } | undefined
+  /** Whether the node is still catching up with its peers ({@link followSync}); no work meanwhile. */
+  private syncing: () => boolean = () => false
+  private pausedForSync = false
   private readonly coinbaseHex: string | undefined
   private readonly recommitMs: number
 
@@ -146,10 +152,14 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
       chain.events.on('newHead', ({ block }) => {
         this.observeHead(block)
         void this.refreshHeadWork()
+        void this.sidePruner
+          .prune(chain, block.header.number)
+          .catch((err) => this.logger.warn({ err }, 'could not prune side blocks'))
         if (equalsBytes(block.hash(), chain.head.hash())) this.refreshSoon(0)
       }),
       chain.events.on('reorg', ({ removed }) => {
         this.deps.metrics?.reorgs.inc({ depth: reorgDepthBucket(removed.length) })
+        for (const b of removed) this.sidePruner.note(b.hash(), b.header.number)
       }),
       pool.events.on('added', () => {
         this.poolDirty = true
@@ -215,6 +225,35 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
     }
   }
 
+  /**
+   * Mines (and hands out work) only when `syncing()` is false: a node catching up with its peers
+   * would seal blocks on an old head, stale at once (geth's miner waits for its downloader too).
+   * The node calls this once its network is up; until then (and with no network) it mines.
+   */
+  followSync(syncing: () => boolean): void {
+    this.syncing = syncing
+    this.refreshSoon(0)
+  }
+
+  /** Whether work waits for a sync; pauses this node's threads (once) and looks again later. */
+  private waitingForSync(): boolean {
+    if (!this.syncing()) {
+      if (this.pausedForSync) {
+        this.pausedForSync = false
+        this.logger.info({ head: Number(this.modules.chain.head.header.number) }, 'synced: mining resumes')
+      }
+      return false
+    }
+    if (!this.pausedForSync) {
+      this.pausedForSync = true
+      this.miner?.idle()
+      this.current = undefined
+      this.logger.info('mining waits: the node is syncing with its peers')
+    }
+    this.refreshSoon(SYNC_RECHECK_MS)
+    return true
+  }
+
   /** Whether this node's own threads mine (`eth_mining`). */
   isMining(): boolean {
     return this.running && this.miner !== undefined
@@ -274,6 +313,12 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
       throw new CairnError(PowErrorCode.NO_WORK, 'no coinbase to mine for: this node hands out no work', {
         fault: 'caller',
         hint: 'start the node with --miner.coinbase 0x… (config miner.coinbase)',
+      })
+    }
+    if (this.running && this.waitingForSync()) {
+      throw new CairnError(PowErrorCode.NO_WORK, 'the node is syncing: no work until it has caught up', {
+        fault: 'transient',
+        hint: 'ask again once eth_syncing answers false',
       })
     }
     const { chain } = this.modules
@@ -384,7 +429,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
   /** Builds a template on the head and hands it to this node's threads, one build at a time. */
   private refresh(): Promise<Template | undefined> {
     const run = this.queue.then(async () => {
-      if (!this.running) return undefined
+      if (!this.running || this.waitingForSync()) return undefined
       const { chain } = this.modules
       const head = chain.head
       if (this.current && equalsBytes(this.current.parentHash, head.hash()) && !this.poolDirty) return this.current
@@ -470,6 +515,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
     const unsealed = t.built.block
     const block = new Block(header, unsealed.transactions, [], unsealed.withdrawals, { common: header.common })
     const result = await this.commit({ ...t.built, block })
+    this.sidePruner.note(block.hash(), header.number)
     if (result.status === 'head' || result.status === 'side') this.countReward(block, t.built)
     this.logger.info(
       {

@@ -25,6 +25,8 @@ export interface PowMetrics {
   reorgs: Counter<'depth'>
   /** Heavier branches refused because they would revert more than the reorg limit (alert on it). */
   reorgsRefused: Counter<string>
+  /** Side blocks deleted once the head left them more than the reorg limit behind. */
+  sideBlocksPruned: Counter<string>
   /** How long a header's seal verification took (one Argon2id). */
   sealVerifySeconds: Histogram<string>
 }
@@ -100,6 +102,11 @@ export function createPowMetrics(register: Registry, opts: { coinbase?: string }
     reorgsRefused: new Counter({
       name: 'cairn_pow_reorgs_refused_total',
       help: 'Heavier branches refused because they would revert more blocks than the reorg limit (pow.maxReorgDepth)',
+      registers,
+    }),
+    sideBlocksPruned: new Counter({
+      name: 'cairn_pow_side_blocks_pruned_total',
+      help: 'Side blocks (orphaned branches) deleted once the head left them more than the reorg limit behind',
       registers,
     }),
     sealVerifySeconds: new Histogram({

@@ -22,6 +22,7 @@ import { prefersHead } from './fork-choice.ts'
 import { DEFAULT_BLOCK_REWARD, genesisAnchor, type PowChainParams } from './params.ts'
 import type { PowMetrics } from './pow-metrics.ts'
 import { checkDifficulty, verifySeal } from './seal.ts'
+import { SidePruner } from './side-pruner.ts'
 import { TotalWork } from './total-work.ts'
 
 /** Bitcoin Cash's limit: a branch reverting more canonical blocks than this is refused. */
@@ -59,6 +60,8 @@ export class PowRules implements ChainEngine {
   protected reader: BlockReader | undefined
   private anchor: AsertAnchor | undefined
   private readonly verified = new Set<string>()
+  /** Side blocks older than the reorg limit, deleted as the head moves on. */
+  readonly sidePruner: SidePruner
   /** Blocks an operator accepted: a branch through one of them passes the reorg limit. */
   protected readonly accepted = new Set<string>()
 
@@ -69,6 +72,7 @@ export class PowRules implements ChainEngine {
     this.params = opts.params
     this.maxReorgDepth = opts.maxReorgDepth ?? DEFAULT_MAX_REORG_DEPTH
     this.maxFutureSeconds = opts.maxFutureSeconds ?? DEFAULT_MAX_FUTURE_SECONDS
+    this.sidePruner = new SidePruner({ maxReorgDepth: this.maxReorgDepth }, deps)
   }
 
   private readonly maxFutureSeconds: number
@@ -96,6 +100,7 @@ export class PowRules implements ChainEngine {
     const target = await this.targetAfter(parent, ctx.chain)
     checkDifficulty(header, target)
     await this.checkSeal(header, target)
+    this.sidePruner.note(header.hash(), header.number)
   }
 
   /** The target (ASERT, anchored at the genesis) of the block built on `parent`. */
@@ -132,6 +137,7 @@ export class PowRules implements ChainEngine {
     const { depth, accepted, ancestor } = await this.reorgDepth(candidate, current, reader)
     if (depth <= this.maxReorgDepth || accepted) return true
     this.deps.metrics?.reorgsRefused.inc()
+    this.sidePruner.keepBranchAbove(ancestor)
     this.deps.logger.warn(
       {
         depth,

@@ -94,6 +94,8 @@ export async function openNetwork(
     },
   )
   modules.shutdown.add('p2p', () => network.stop())
+  // A miner waits while a range sync runs or a peer is known to be ahead.
+  engine.capabilities.waitsForSync?.followSync(() => network.sync.active || network.syncing() !== false)
   const topic = engine.capabilities.consensusTopic
   if (topic) {
     // The testbed's byzantine validator (config testbed.byzantine, honoured only with CAIRN_TESTBED=1).
