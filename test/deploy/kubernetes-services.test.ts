@@ -64,8 +64,63 @@ describe('deploy/kubernetes/services', () => {
     }
   })
 
+  it('PostgreSQL: a primary and a replica that clones it and follows its WAL; Services for each', () => {
+    const pg = find('postgres.yaml', 'StatefulSet', 'cairn-postgres')
+    expect(pg.spec.replicas).toBe(2)
+    expect(pg.spec.podManagementPolicy).toBe('OrderedReady') // the primary is up before the replica clones it
+    const cm = find('postgres.yaml', 'ConfigMap', 'cairn-postgres').data as Record<string, string>
+    // pod 0 initialises (the image's initdb + init.sh: databases, replicator role, its pg_hba line);
+    // any other clones pod 0 once, as a standby (-R: standby.signal + primary_conninfo), streaming WAL
+    expect(cm['init.sh']).toMatch(/CREATE ROLE replicator WITH REPLICATION LOGIN/)
+    expect(cm['init.sh']).toMatch(/CREATE DATABASE reserves[\s\S]*CREATE DATABASE arbitrage/)
+    expect(cm['init.sh']).toMatch(/host replication replicator all scram-sha-256/)
+    expect(cm['clone.sh']).toMatch(/if \[ "\$ordinal" = 0 \] \|\| \[ -s "\$PGDATA\/PG_VERSION" \]; then exit 0; fi/)
+    expect(cm['clone.sh']).toMatch(
+      /pg_basebackup -h cairn-postgres-0\.cairn-postgres -U replicator -D "\$PGDATA" -X stream -R/,
+    )
+    const pod = pg.spec.template.spec
+    expect(pod.initContainers[0].command).toEqual(['bash', '/scripts/clone.sh'])
+    const args: string[] = pod.containers[0].args
+    expect(args.join(' ')).toMatch(/wal_level=replica.*max_wal_senders=10.*hot_standby=on/)
+    const mounts = pod.containers[0].volumeMounts as Obj[]
+    expect(mounts.find((m) => m.subPath === 'init.sh')?.mountPath).toMatch(/^\/docker-entrypoint-initdb\.d\//)
+    expect(pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe(
+      'kubernetes.io/hostname',
+    )
+    const podName = (svc: string) =>
+      find('postgres.yaml', 'Service', svc).spec.selector['statefulset.kubernetes.io/pod-name'] as string
+    expect([podName('cairn-postgres-primary'), podName('cairn-postgres-replica')]).toEqual([
+      'cairn-postgres-0',
+      'cairn-postgres-1',
+    ])
+    expect(find('postgres.yaml', 'Service', 'cairn-postgres').spec.clusterIP).toBe('None')
+    expect(find('postgres.yaml', 'PodDisruptionBudget', 'cairn-postgres').spec.maxUnavailable).toBe(1)
+  })
+
+  it('NATS: three JetStream servers, each routing to all three; a PDB that keeps the quorum', () => {
+    const nats = find('nats.yaml', 'StatefulSet', 'cairn-nats')
+    expect(nats.spec.replicas).toBe(3)
+    const conf = find('nats.yaml', 'ConfigMap', 'cairn-nats').data['nats.conf'] as string
+    expect(conf).toMatch(/jetstream \{\s*store_dir: \/data/)
+    expect(conf).toMatch(/server_name: \$POD_NAME/)
+    const routes = [...conf.matchAll(/nats-route:\/\/(cairn-nats-\d)\.cairn-nats:6222/g)].map((m) => m[1])
+    expect(routes).toEqual(Array.from({ length: nats.spec.replicas }, (_, i) => `cairn-nats-${i}`))
+    const svc = find('nats.yaml', 'Service', 'cairn-nats')
+    expect(svc.spec.clusterIP).toBe('None')
+    expect(svc.spec.publishNotReadyAddresses).toBe(true)
+    expect(nats.spec.serviceName).toBe('cairn-nats')
+    const c = nats.spec.template.spec.containers[0]
+    expect(c.readinessProbe.httpGet.path).toBe('/healthz')
+    expect(c.env.find((e: Obj) => e.name === 'POD_NAME').valueFrom.fieldRef.fieldPath).toBe('metadata.name')
+    expect(find('nats.yaml', 'PodDisruptionBudget', 'cairn-nats').spec.maxUnavailable).toBe(1)
+  })
+
   it('every NetworkPolicy selects pods that exist', () => {
-    const labels = workloads.map((w) => w.spec.template.metadata.labels)
+    const labels = [
+      ...workloads,
+      find('postgres.yaml', 'StatefulSet', 'cairn-postgres'),
+      find('nats.yaml', 'StatefulSet', 'cairn-nats'),
+    ].map((w) => w.spec.template.metadata.labels)
     for (const p of docs('policies.yaml')) {
       const want = p.spec.podSelector.matchLabels as Record<string, string>
       expect(
