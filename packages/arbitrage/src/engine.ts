@@ -402,7 +402,9 @@ export class ArbEngine {
     const { graph, executor, public: pub } = this.modules
     const [first, latest] = await Promise.all([
       executor.simulate(graph, o, 1n),
-      pub.getBlockNumber().catch(() => this.head),
+      // uncached (viem keeps a block number for its polling interval, 4 s by default): a head
+      // that moved since `o` was sized must be seen, or `o` is simulated on reserves it was not sized on
+      pub.getBlockNumber({ cacheTime: 0 }).catch(() => this.head),
     ])
     let sim = first
     // (head 0: nothing collected yet, the graph was filled another way: nothing to compare with)

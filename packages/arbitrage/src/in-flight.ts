@@ -65,17 +65,23 @@ export class InFlightTrades {
       m?.opportunities.inc({ stage: 'skipped' })
       return { kind: 'skipped', opportunity: o, why: 'stale', detail }
     }
-    const at = await pub.getBlockNumber()
+    // The trades of now: a settle of an earlier one may land (splice the list) during the reads
+    // below, and the mined flags must stay with the trades they were read for — read against the
+    // live list, the flag of a trade that landed meanwhile passed to the next one, so an unmined
+    // trade through `o`'s pools was taken for mined and `o` simulated without it (a failed
+    // simulation, a quarantined cycle: market.e2e on a loaded machine).
+    const trades = [...this.#trades]
+    const at = await pub.getBlockNumber({ cacheTime: 0 })
     // mined by `at`: already in its state; the rest run before `o` in the simulated block
     const mined = await Promise.all(
-      this.#trades.map((f) =>
+      trades.map((f) =>
         pub.getTransactionReceipt({ hash: f.hash }).then(
           (r) => r.blockNumber <= at,
           () => false,
         ),
       ),
     )
-    const before = this.#trades.filter((_, i) => !mined[i])
+    const before = trades.filter((_, i) => !mined[i])
     const pools = new Set(o.cycle.pools)
     if (!before.some((f) => f.o.cycle.pools.some((p) => pools.has(p)))) return null
     const reads = await Promise.all(
