@@ -19,12 +19,15 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { homeShard } from '@cairn/consensus/shard'
+import { resolveBftConfig } from '@cairn/consensus'
+import { bridgeGenesisAlloc, homeShard, type PeerShard } from '@cairn/consensus/shard'
 import { isValidPrivateKey, privateKeyToAddress } from '@cairn/crypto'
 import { createLogger, createMetricsRegistry } from '@cairn/service-kit'
-import { CairnError, errorMessage } from '@cairn/utils'
+import { bytesToHex, CairnError, errorMessage } from '@cairn/utils'
+import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../dev-accounts.ts'
 import { NodeErrorCode } from '../errors.ts'
 import { Gateway } from '../gateway/gateway.ts'
+import { createRelayerMetrics, Relayer } from '../gateway/relayer.ts'
 import { VERSION } from '../version.ts'
 import { type DevnetInitOptions, initDevnet, nodeConfigs } from './commands/devnet.ts'
 
@@ -96,8 +99,37 @@ export async function initShardedDevnet(opts: ShardedDevnetOptions): Promise<Sha
       dir: `shard-${k}`,
     })
   }
+  await placeBridges(dir, file)
   writeFileSync(join(dir, 'gateway.json'), `${JSON.stringify(file, null, 2)}\n`)
   return file
+}
+
+/**
+ * Places the bridge in each shard's genesis with a light client of every other shard at its
+ * genesis: its chain id and the validator set of its height 1 (`resolveBftConfig`: the fixed set,
+ * or the staking contract's). The genesis hash is left unpinned (zeros): the shards' geneses
+ * would have to hold each other's hashes.
+ */
+async function placeBridges(dir: string, file: ShardedDevnetFile): Promise<void> {
+  const geneses = file.shards.map((s) => {
+    const path = join(dir, s.dir, 'genesis.json')
+    return { path, genesis: JSON.parse(readFileSync(path, 'utf8')) as { alloc: Record<string, unknown> } }
+  })
+  const peers: PeerShard[] = []
+  for (const [k, s] of file.shards.entries()) {
+    const bft = await resolveBftConfig(geneses[k]?.genesis)
+    peers.push({
+      shard: s.id,
+      chainId: BigInt(s.chainId),
+      genesisHash: new Uint8Array(32),
+      validators: bft.validators,
+      ...(bft.signatureScheme ? { scheme: bft.signatureScheme } : {}),
+    })
+  }
+  for (const [k, g] of geneses.entries()) {
+    Object.assign(g.genesis.alloc, bridgeGenesisAlloc(peers.filter((p) => p.shard !== k)))
+    writeFileSync(g.path, `${JSON.stringify(g.genesis, null, 2)}\n`)
+  }
 }
 
 /** `devnet init --shards`: checks the flags, writes the network, says how to run it. */
@@ -209,6 +241,7 @@ export async function runShardedDevnet(dir: string): Promise<void> {
   process.once('exit', killLeft)
   // The gateway reads every shard's chain id when it starts: it starts once all answer, here (it
   // holds no state: a process of its own would only add one more Node.js to load).
+  let relayer: Relayer | undefined
   const gateway = (async () => {
     for (;;) {
       if (stopping) return undefined
@@ -225,6 +258,17 @@ export async function runShardedDevnet(dir: string): Promise<void> {
     try {
       const url = await g.start()
       process.stdout.write(`[devnet] gateway on ${url} for ${file.shards.length} shards (cairn_getShardInfo)\n`)
+      // A relayer paid by the dev accounts (funded on every shard): no state, so beside the gateway.
+      if (file.shards.length > 1) {
+        const keys = devAccounts(DEFAULT_DEV_MNEMONIC, 10).map((a) => bytesToHex(a.privateKey))
+        relayer = new Relayer(
+          { shards: file.shards.map((s) => ({ id: s.id, url: s.url })), keys },
+          { logger, metrics: createRelayerMetrics(metrics) },
+        )
+        await relayer.connect()
+        relayer.start()
+        process.stdout.write('[devnet] relayer carrying cross-shard messages between every pair of shards\n')
+      }
       return g
     } catch (err) {
       process.stderr.write(`[devnet] the gateway did not start: ${errorMessage(err)}\n`)
@@ -235,6 +279,7 @@ export async function runShardedDevnet(dir: string): Promise<void> {
   // the gateway (useless without shards) is stopped then.
   await Promise.all(children.map((n) => n.exited))
   stopping = true
+  await relayer?.stop()
   await (await gateway)?.stop()
   for (const sig of signals) process.off(sig, stopAll)
   process.off('exit', killLeft)

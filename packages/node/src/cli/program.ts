@@ -146,6 +146,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: 'one JSON-RPC endpoint for a sharded network (routes by sender, address and hash)',
     load: async () => (await import('./commands/gateway.ts')).registerGateway,
   },
+  {
+    name: 'relayer',
+    term: 'relayer [options]',
+    description: 'carry cross-shard messages and their receipts between shards',
+    load: async () => (await import('./commands/gateway.ts')).registerRelayer,
+  },
 ]
 
 /**

@@ -3,7 +3,8 @@
  * each request (`routes.ts`): a transaction to its sender's home shard, a read to its address's
  * shard, a lookup by hash to whichever shard has it, the rest to the coordinating shard;
  * `/shard/<n>` passes everything through to shard n unchanged (viem and ethers work against it as
- * against the shard's own node). `cairn_getShardInfo` and `cairn_shardOf` are the gateway's own.
+ * against the shard's own node). `cairn_getShardInfo`, `cairn_shardOf` and
+ * `cairn_getCrossShardTransaction` (`cross-shard-status.ts`) are the gateway's own.
  * Holds no state and no key: it can be restarted, or run as several instances, at any time.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -13,6 +14,7 @@ import { RpcErrorCode, toJsonRpcError } from '@cairn/rpc'
 import { CairnError, type Logger } from '@cairn/utils'
 import { Counter, Histogram, type Registry } from 'prom-client'
 import { type Hex, parseTransaction, recoverTransactionAddress } from 'viem'
+import { crossShardTransaction } from './cross-shard-status.ts'
 import { GatewayErrorCode } from './errors.ts'
 import { type Route, routeOf } from './routes.ts'
 import { shardInfo } from './shard-info.ts'
@@ -324,6 +326,14 @@ export class Gateway {
       if (typeof p[0] !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(p[0])) throw refuse('cairn_shardOf takes an address')
       const shard = homeShard(hexBytes(p[0]), this.shardCount)
       return { shard, chainId: `0x${(this.#chainIds[shard] as bigint).toString(16)}` }
+    }
+    const ask = (id: number, method: string, params: unknown[]) =>
+      this.#call(id, { jsonrpc: '2.0', id: 1, method, params })
+    if (request.method === 'cairn_getCrossShardTransaction') {
+      if (typeof p[0] !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(p[0])) {
+        throw refuse('cairn_getCrossShardTransaction takes a message hash or the hash of the transaction that sent it')
+      }
+      return crossShardTransaction(ask, this.shardCount, p[0] as Hex)
     }
     return shardInfo(this.#opts.shards, this.#chainIds, (id, method, params) =>
       this.#call(id, { jsonrpc: '2.0', id: 1, method, params }),

@@ -8,7 +8,7 @@
  *   (`eth_call`, `eth_estimateGas`, `eth_createAccessList`: the `to` contract's shard, or `from`'s
  *   for a creation), `eth_getLogs` with one address;
  * - to every shard, first answer that is not null: lookups by transaction hash;
- * - the gateway's own: `cairn_getShardInfo`, `cairn_shardOf`;
+ * - the gateway's own: `cairn_getShardInfo`, `cairn_shardOf`, `cairn_getCrossShardTransaction`;
  * - everything else (block methods, `eth_chainId`, fees, `net_*`, `web3_*`): the coordinating
  *   shard (shard 0). A client that wants another shard's blocks uses `/shard/<n>`, a plain
  *   pass-through where viem and ethers work unchanged.
@@ -36,7 +36,7 @@ const BY_HASH = new Set([
   'debug_traceTransaction',
   'trace_transaction',
 ])
-export const GATEWAY_METHODS = new Set(['cairn_getShardInfo', 'cairn_shardOf'])
+export const GATEWAY_METHODS = new Set(['cairn_getShardInfo', 'cairn_shardOf', 'cairn_getCrossShardTransaction'])
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
