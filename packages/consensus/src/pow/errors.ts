@@ -24,6 +24,11 @@ export const PowErrorCode = {
   NO_WORK: 'CONSENSUS_POW_NO_WORK',
   /** `cairn_acceptBranch` for a block this node does not have. */
   UNKNOWN_BRANCH: 'CONSENSUS_POW_UNKNOWN_BRANCH',
+  /**
+   * A proof-of-work block at or past the chain's transition height (`config.cairn.pow.transition`):
+   * the chain moved to another engine there, and a miner that kept mining is refused (and penalised).
+   */
+  AFTER_TRANSITION: 'CONSENSUS_POW_AFTER_TRANSITION',
 } as const
 export type PowErrorCode = (typeof PowErrorCode)[keyof typeof PowErrorCode]
 

@@ -22,7 +22,7 @@ export type { PowGenesisOptions } from './genesis.ts'
 export { powGenesis } from './genesis.ts'
 export type { MineJob, MinerPoolModules, WorkerReport } from './miner-pool.ts'
 export { MinerPool } from './miner-pool.ts'
-export type { PowChainParams } from './params.ts'
+export type { PowChainParams, PowTransition } from './params.ts'
 export {
   DEFAULT_BLOCK_REWARD,
   DEFAULT_POW_CONFIG,

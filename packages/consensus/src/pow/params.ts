@@ -26,6 +26,18 @@ export interface PowChainParams {
   seal: SealParams
   /** Wei paid to a block's coinbase on top of its fees (default {@link DEFAULT_BLOCK_REWARD}). */
   blockReward?: bigint
+  /**
+   * The fork-schedule entry that ends proof of work: from `height` on the chain runs `engine`
+   * (docs/consensus/pow.md, "PoW → PoS"); a proof-of-work block there is refused.
+   */
+  transition?: PowTransition
+}
+
+/** Where proof of work ends, and what follows it. */
+export interface PowTransition {
+  /** The first block that is not mined (its parent, `height − 1`, is the last proof-of-work block). */
+  height: bigint
+  engine: 'bft'
 }
 
 /** The block reward when the genesis names none: 2 ether, the proof-of-work ruleset's since Constantinople. */
@@ -70,6 +82,10 @@ export const powConfigSchema = z
       })
       .strict()
       .default({ ...DEFAULT_SEAL_PARAMS }),
+    transition: z
+      .object({ height: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), engine: z.literal('bft') })
+      .strict()
+      .optional(),
   })
   .strict()
 
@@ -97,6 +113,7 @@ export function parsePowConfig(genesis: unknown): PowChainParams {
     genesisBits,
     seal: { ...c.seal },
     blockReward: BigInt(c.blockReward),
+    ...(c.transition ? { transition: { height: BigInt(c.transition.height), engine: c.transition.engine } } : {}),
   }
 }
 
@@ -114,5 +131,8 @@ export function powConfigJson(params: PowChainParams): Record<string, unknown> {
     genesisBits: formatBits(params.genesisBits),
     ...(params.blockReward !== undefined ? { blockReward: params.blockReward.toString() } : {}),
     seal: { ...params.seal },
+    ...(params.transition
+      ? { transition: { height: Number(params.transition.height), engine: params.transition.engine } }
+      : {}),
   }
 }

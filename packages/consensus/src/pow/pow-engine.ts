@@ -97,6 +97,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
   /** Whether the node is still catching up with its peers ({@link followSync}); no work meanwhile. */
   private syncing: () => boolean = () => false
   private pausedForSync = false
+  private endLogged = false
   private readonly coinbaseHex: string | undefined
   private readonly recommitMs: number
 
@@ -235,6 +236,20 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
     this.refreshSoon(0)
   }
 
+  /** `eth_getWork` past the transition height. */
+  private ended(): CairnError {
+    const t = this.params.transition
+    return new CairnError(
+      PowErrorCode.AFTER_TRANSITION,
+      `proof of work ended: the chain runs ${t?.engine} from block ${t?.height}`,
+      {
+        fault: 'caller',
+        hint: 'stop this miner: blocks are no longer mined',
+        meta: { data: { code: PowErrorCode.AFTER_TRANSITION } },
+      },
+    )
+  }
+
   /** Whether work waits for a sync; pauses this node's threads (once) and looks again later. */
   private waitingForSync(): boolean {
     if (!this.syncing()) {
@@ -315,6 +330,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
         hint: 'start the node with --miner.coinbase 0x… (config miner.coinbase)',
       })
     }
+    if (this.afterTransition(this.modules.chain.head.header.number + 1n)) throw this.ended()
     if (this.running && this.waitingForSync()) {
       throw new CairnError(PowErrorCode.NO_WORK, 'the node is syncing: no work until it has caught up', {
         fault: 'transient',
@@ -432,6 +448,18 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
       if (!this.running || this.waitingForSync()) return undefined
       const { chain } = this.modules
       const head = chain.head
+      if (this.afterTransition(head.header.number + 1n)) {
+        this.miner?.idle()
+        this.current = undefined
+        if (!this.endLogged) {
+          this.endLogged = true
+          this.logger.info(
+            { last: Number(head.header.number), engine: this.params.transition?.engine },
+            'proof of work ended at the transition height: nothing more to mine',
+          )
+        }
+        return undefined
+      }
       if (this.current && equalsBytes(this.current.parentHash, head.hash()) && !this.poolDirty) return this.current
       this.poolDirty = false
       const built = await this.propose(head)

@@ -87,8 +87,22 @@ export class PowRules implements ChainEngine {
     return this.params.blockReward ?? DEFAULT_BLOCK_REWARD
   }
 
+  /** Whether the block at `number` is past proof of work (the chain's transition height). */
+  afterTransition(number: bigint): boolean {
+    const t = this.params.transition
+    return t !== undefined && number >= t.height
+  }
+
   async validateHeader(header: BlockHeader, parent: BlockHeader, ctx: HeaderContext): Promise<void> {
     this.reader ??= ctx.chain
+    if (this.afterTransition(header.number)) {
+      const t = this.params.transition as { height: bigint; engine: string }
+      throw new CairnError(
+        PowErrorCode.AFTER_TRANSITION,
+        `block ${header.number} is a proof-of-work block, but the chain runs ${t.engine} from block ${t.height}`,
+        { fault: 'caller', hint: 'a miner that kept mining past the transition: upgrade it, or stop it' },
+      )
+    }
     const limit = BigInt(Math.floor(this.nowSeconds())) + BigInt(this.maxFutureSeconds)
     if (header.timestamp > limit) {
       throw new CairnError(
