@@ -110,7 +110,9 @@ export class BlockDag {
     this.#store.putGhostdag(hash, data)
     this.reachability.addBlock(hash, data.selectedParent, [...data.mergesetBlues.slice(1), ...data.mergesetReds])
     const candidate = { hash, blueWork: data.blueWork }
-    if (compareSortable(candidate, this.#sink) > 0) {
+    // Any block beats the genesis, which is in its past (with no genesis work, a child of the
+    // genesis has the genesis's blue work, 0, and could lose to it on the hash).
+    if (this.#sink.hash === this.ghostdag.genesis || compareSortable(candidate, this.#sink) > 0) {
       this.#sink = candidate
       this.reachability.hintVirtualSelectedParent(hash)
     }

@@ -14,6 +14,8 @@ export {
   decodeDagExtraData,
   encodeDagExtraData,
 } from './dag-header.ts'
+export type { BlockDagData, DagInfo, DagViewModules } from './dag-view.ts'
+export { DagView } from './dag-view.ts'
 export { GhostdagErrorCode } from './errors.ts'
 export type {
   AcceptedTx,
@@ -26,6 +28,8 @@ export type {
   TxRules,
 } from './execution.ts'
 export { DagExecutor } from './execution.ts'
+export type { GhostdagMetrics } from './ghostdag-metrics.ts'
+export { CHAIN_CHANGE_DEPTH_BUCKETS, chainChangeDepthBucket, createGhostdagMetrics } from './ghostdag-metrics.ts'
 export type { BlockHash } from './hash.ts'
 export { compareHashes, hashFromBytes, hashFromTestId } from './hash.ts'
 export { unorderedMergeset } from './mergeset.ts'

@@ -5,10 +5,19 @@
 // parents, not the index); no transfer executes twice and no value is made; each block below the
 // sink is accepted once; honest blocks stay blue as often as the paper's bound says.
 // Sim tier (vitest.config.ts SIMS); more seeds and longer runs: `npm run test:ghostdag-sim`.
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { type BlockHash, ghostdagDelta, ghostdagK } from '../../src/ghostdag/index.ts'
+import { type BlockHash, createGhostdagMetrics, ghostdagDelta, ghostdagK } from '../../src/ghostdag/index.ts'
 import { type DagSimOptions, type DagSimResult, runDagSim } from './sim/dag-sim.ts'
-import { blueSet, checkTransfers, executedHistory, maxBlueAnticone, Pasts, simStats } from './sim/invariants.ts'
+import {
+  blueSet,
+  checkTransfers,
+  checkView,
+  executedHistory,
+  maxBlueAnticone,
+  Pasts,
+  simStats,
+} from './sim/invariants.ts'
 import type { SimNode } from './sim/sim-node.ts'
 
 const BPS = 10
@@ -35,9 +44,10 @@ function expectConverged(r: DagSimResult): void {
   }
 }
 
-/** Each block below the sink is in the mergeset of exactly one chain block; transfers hold. */
+/** Each block below the sink is in the mergeset of exactly one chain block; transfers hold; the view agrees. */
 function expectExecutionSound(r: DagSimResult, pasts: Pasts): void {
   const node = r.nodes[0]!
+  for (const n of r.nodes) expect(checkView(n, pasts, (h) => r.blocks.get(h)!.parents)).toEqual([])
   const accepted = new Map<BlockHash, number>()
   for (const c of node.ex.chain.slice(1)) {
     for (const m of node.ex.acceptance(c)!.mergeset) accepted.set(m, (accepted.get(m) ?? 0) + 1)
@@ -49,9 +59,11 @@ function expectExecutionSound(r: DagSimResult, pasts: Pasts): void {
 }
 
 describe('GhostDAG network simulator', () => {
-  it(`4 miners and a 30% withholding attacker at ${BPS} blocks/s, delay up to ${DELAY} s, K = ${K}`, () => {
+  it(`4 miners and a 30% withholding attacker at ${BPS} blocks/s, delay up to ${DELAY} s, K = ${K}`, async () => {
     const sinkChecks: number[] = []
+    const registry = new Registry()
     const opts: DagSimOptions = {
+      metrics: createGhostdagMetrics(registry),
       seed: 69,
       miners: 4,
       blocksPerSecond: BPS,
@@ -78,6 +90,17 @@ describe('GhostDAG network simulator', () => {
     expectConverged(r)
     expectExecutionSound(r, pasts)
     expect(sinkChecks).toHaveLength(4 * 5)
+    // Node 0's metrics say what its view says.
+    const info = r.nodes[0]!.view.info()
+    const metric = async (name: string) => (await registry.getSingleMetric(name)!.get()).values
+    expect(await metric('cairn_ghostdag_accepted_blocks')).toEqual([
+      expect.objectContaining({ labels: { color: 'blue' }, value: info.blueBlockCount }),
+      expect.objectContaining({ labels: { color: 'red' }, value: info.redBlockCount }),
+    ])
+    expect((await metric('cairn_ghostdag_blocks_total'))[0]!.value).toBe(info.blockCount - 1)
+    expect((await metric('cairn_ghostdag_blue_score'))[0]!.value).toBe(info.blueScore)
+    const changes = await metric('cairn_ghostdag_virtual_chain_changes_total')
+    expect(changes.reduce((a, v) => a + v.value, 0)).toBe(r.nodes[0]!.chainChanges)
     expect(Math.max(...sinkChecks)).toBeLessThanOrEqual(K)
     expect(stats.maxBlueAnticone).toBeLessThanOrEqual(K)
     // The paper: an honest block is red with probability under δ(K) while delays stay under D.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
+import { createGhostdagMetrics } from '@cairn/consensus/ghostdag'
 import { createPowMetrics } from '@cairn/consensus/pow'
 import { createRemoteSignerMetrics, createSignerServerMetrics } from '@cairn/consensus/privval'
 import { createHsmMetrics, createRemoteTxSignerMetrics } from '@cairn/keys'
@@ -165,6 +166,8 @@ describe('deploy/grafana dashboard', () => {
     createReadThreadMetrics(reserves)
     // a proof-of-work node's (engine = "pow"), and `cairn gateway`'s (made with its counters at 0)
     createPowMetrics(reserves)
+    // GhostDAG's (cairn_ghostdag_*, fed by DagView; the engine = "ghostdag" node is not wired yet)
+    createGhostdagMetrics(reserves)
     new Gateway(
       { shards: [{ id: 0, url: node.url }], host: '127.0.0.1', port: 0 },
       { logger: silentLogger, metrics: reserves },

@@ -4,7 +4,13 @@
 // its blocks later, carrying a double spend of a payment the honest network accepted. When mining
 // stops, every message is delivered and an honest node merges the tips, so all nodes hold one DAG.
 import { createHash } from 'node:crypto'
-import { type AccountState, type BlockHash, kaspaLimits, type Transfer } from '../../../src/ghostdag/index.ts'
+import {
+  type AccountState,
+  type BlockHash,
+  type GhostdagMetrics,
+  kaspaLimits,
+  type Transfer,
+} from '../../../src/ghostdag/index.ts'
 import { EventQueue, exponential, seeded } from './events.ts'
 import { type SimBlock, SimNode } from './sim-node.ts'
 
@@ -27,6 +33,8 @@ export interface DagSimOptions {
   attacker?: { share: number; withholdFrom: number; releaseAt: number }
   /** The honest nodes split by parity; messages across are held until `to`. */
   partition?: { from: number; to: number }
+  /** Node 0's metrics. */
+  metrics?: GhostdagMetrics
   /** Called every `every` seconds of mining with the nodes as they stand. */
   checkpoint?: { every: number; run: (now: number, nodes: readonly SimNode[]) => void }
 }
@@ -69,7 +77,7 @@ export function runDagSim(opts: DagSimOptions): DagSimResult {
   const attackerId = opts.attacker ? opts.miners : -1
   const nodes: SimNode[] = []
   for (let i = 0; i < opts.miners + (opts.attacker ? 1 : 0); i++) {
-    nodes.push(new SimNode(i, { k: opts.k, genesis, genesisState }, txsOf, () => q.now))
+    nodes.push(new SimNode(i, { k: opts.k, genesis, genesisState }, txsOf, () => q.now, i === 0 ? opts.metrics : null))
   }
   const withholding = (t: number) =>
     opts.attacker !== undefined && t >= opts.attacker.withholdFrom && t < opts.attacker.releaseAt

@@ -188,3 +188,38 @@ export function checkTransfers(node: SimNode, genesisState: AccountState): strin
   }
   return errors
 }
+
+/**
+ * The node's DagView (what cairn_getDagInfo and cairn_getBlockDagData answer) against the DAG:
+ * tips, counts, children, and each block's accepting chain block and colour against the sink's
+ * blue set and past.
+ */
+export function checkView(node: SimNode, pasts: Pasts, parentsOf: (h: BlockHash) => readonly BlockHash[]): string[] {
+  const errors: string[] = []
+  const info = node.view.info()
+  const sink = node.bd.sink
+  const blues = blueSet(node, sink)
+  const past = new Set(pasts.pastOf(sink, node.order))
+  if (info.virtualSelectedParent !== sink) errors.push('the view is not at the sink')
+  if (info.tips.join() !== [...node.tips].sort().join()) errors.push('tips differ')
+  if (info.blockCount !== node.order.length) errors.push('block count differs')
+  if (info.chainBlockCount !== node.ex.chain.length - 1) errors.push('chain block count differs')
+  if (info.blueBlockCount + info.redBlockCount !== past.size) errors.push("accepted blocks are not the sink's past")
+  if (info.blueBlockCount !== blues.size - 1) errors.push("blue count is not the sink's blue set")
+  const children = new Map<BlockHash, BlockHash[]>()
+  for (const h of node.order)
+    for (const p of h === node.bd.ghostdag.genesis ? [] : parentsOf(h)) children.set(p, [...(children.get(p) ?? []), h])
+  for (const h of node.order) {
+    const d = node.view.blockData(h)!
+    if (d.children.join() !== (children.get(h) ?? []).join()) errors.push(`children of ${h} differ`)
+    if (h !== node.bd.ghostdag.genesis && d.parents[0] !== d.selectedParent)
+      errors.push(`${h}: parents do not start with the selected parent`)
+    const wantColor = past.has(h) ? (blues.has(h) ? 'blue' : 'red') : null
+    if (d.color !== wantColor) errors.push(`${h} is ${d.color}, want ${wantColor}`)
+    if ((d.acceptingBlock === null) !== !past.has(h)) errors.push(`${h}: accepting block ${d.acceptingBlock}`)
+    if (d.acceptingBlock && !node.ex.acceptance(d.acceptingBlock)?.mergeset.includes(h))
+      errors.push(`${h} not in its accepting block's mergeset`)
+    if (d.isChainBlock !== node.ex.chain.includes(h)) errors.push(`${h}: isChainBlock wrong`)
+  }
+  return errors
+}

@@ -8,6 +8,8 @@ import {
   type BlockHash,
   compareSortable,
   DagExecutor,
+  DagView,
+  type GhostdagMetrics,
   MemoryDagStore,
   MemoryReachabilityStore,
   type Transfer,
@@ -30,6 +32,8 @@ export class SimNode {
   readonly store = new MemoryDagStore()
   readonly ex: DagExecutor<Transfer, AccountState>
   readonly tips = new Set<BlockHash>()
+  /** What the RPC and the metrics would see. */
+  readonly view: DagView
   readonly pool = new Map<string, Transfer>()
   /** Blocks waiting for a parent, by the missing parent. */
   readonly #waiting = new Map<BlockHash, SimBlock[]>()
@@ -50,6 +54,7 @@ export class SimNode {
     opts: { k: number; genesis: BlockHash; genesisState: AccountState },
     blockTxs: (hash: BlockHash) => readonly Transfer[],
     now: () => number,
+    metrics: GhostdagMetrics | null = null,
   ) {
     this.id = id
     this.#now = now
@@ -61,6 +66,7 @@ export class SimNode {
       { genesis: opts.genesis, genesisState: opts.genesisState },
       { ghostdag: this.store, reachability: this.bd.reachability, transactions: blockTxs, rules: accountRules },
     )
+    this.view = new DagView({}, { dag: this.bd, relations: this.store, metrics })
     this.tips.add(opts.genesis)
     this.order.push(opts.genesis)
   }
@@ -99,8 +105,10 @@ export class SimNode {
     this.order.push(block.hash)
     for (const p of block.parents) this.tips.delete(p)
     this.tips.add(block.hash)
+    this.view.blockAdded(block.hash)
     if (this.bd.sink !== sinkBefore) {
       const u = this.ex.moveTo(this.bd.sink)
+      this.view.chainUpdated(u)
       this.chainChanges++
       this.maxReorgDepth = Math.max(this.maxReorgDepth, u.removed.length)
       for (const acc of u.added) {
