@@ -138,6 +138,14 @@ export async function bundle(opts: BundleOptions): Promise<void> {
     entryNames: 'rpc-read-worker',
     splitting: false,
   })
+  // The proof-of-work mining threads' entry (`--mine`, `cairn miner`: src/mine-worker-url.ts finds
+  // it as dist/mine-worker.js), built on its own as the read threads' one.
+  await build({
+    ...options,
+    entryPoints: [new URL('../consensus/src/pow/mine-worker.ts', import.meta.url).pathname],
+    entryNames: 'mine-worker',
+    splitting: false,
+  })
   // `cairn staking` and `cairn gov` (src/cli/chain-main.ts; bin/cairn.js runs dist/chain-cli.js for
   // them while it is current): transaction commands a validator runs again and again, each paying
   // ~1.5 s of CPU before its first request from the sources, ~0.4 s from here. Built on its own, as

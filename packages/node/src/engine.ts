@@ -19,6 +19,7 @@ import type { Registry } from 'prom-client'
 import type { NodeConfig } from './config/schema.ts'
 import { NodeErrorCode } from './errors.ts'
 import type { NodeKeys } from './keys/node-keys.ts'
+import { mineWorkerUrl } from './mine-worker-url.ts'
 import { VERSION } from './version.ts'
 
 /** The engine the config names, and the dev controls it offers (null when it offers none). */
@@ -139,6 +140,7 @@ async function createPowEngine(config: NodeConfig, modules: EngineModules, genes
   const { PowEngine, createPowMetrics, parsePowConfig } = await import('@cairn/consensus/pow')
   const { miner } = config
   const coinbase = miner.coinbase ? hexToBytes(miner.coinbase as `0x${string}`) : undefined
+  const minerWorker = mineWorkerUrl()
   const engine = new PowEngine(
     {
       params: parsePowConfig(genesis),
@@ -147,6 +149,7 @@ async function createPowEngine(config: NodeConfig, modules: EngineModules, genes
       recommitMs: miner.recommitMs,
       maxReorgDepth: config.pow.maxReorgDepth,
       maxFutureSeconds: config.pow.maxFutureSeconds,
+      ...(minerWorker ? { minerWorker } : {}),
       ...(coinbase ? { coinbase } : {}),
       ...(miner.extraData ? { extraData: hexToBytes(miner.extraData as `0x${string}`) } : {}),
     },

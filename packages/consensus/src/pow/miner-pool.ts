@@ -48,10 +48,16 @@ export class MinerPool {
   private closed = false
 
   constructor(
-    readonly opts: { threads: number; seal: SealParams },
+    readonly opts: {
+      threads: number
+      seal: SealParams
+      /** The threads' entry: default ./mine-worker beside this file; a bundle passes its own build of it. */
+      worker?: URL
+    },
     private readonly modules: MinerPoolModules,
   ) {
-    const entry = new URL(`./mine-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
+    const entry =
+      opts.worker ?? new URL(`./mine-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)
     for (let i = 0; i < opts.threads; i++) {
       const w = startWorker(entry)
       w.unref()

@@ -50,6 +50,8 @@ export interface PowEngineOptions extends PowRulesOptions {
   extraData?: Uint8Array
   /** Rebuild the template for new transactions at most this often, ms (default 2000). */
   recommitMs?: number
+  /** The mining threads' entry (a bundle's build of mine-worker.ts); default MinerPool's. */
+  minerWorker?: URL
 }
 
 export interface PowEngineModules extends PowRulesModules {
@@ -180,7 +182,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
       }
       const threads = this.opts.threads ?? 1
       this.miner = new MinerPool(
-        { threads, seal: this.params.seal },
+        { threads, seal: this.params.seal, ...(this.opts.minerWorker ? { worker: this.opts.minerWorker } : {}) },
         {
           logger: this.logger,
           onFound: (id, seal) => void this.foundLocally(id, seal),

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { MinerPool, PowErrorCode, type Seal, sealParamsOfSeedHash } from '@cairn/consensus/pow'
 import { bytesToHex, CairnError, hexToBytes, type Logger, silentLogger } from '@cairn/utils'
 import { type Command, InvalidArgumentError } from 'commander'
+import { mineWorkerUrl } from '../../mine-worker-url.ts'
 
 function positive(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1024) throw new InvalidArgumentError('expected 1 to 1024')
@@ -56,6 +57,7 @@ export async function runMiner(
   let pool: MinerPool | undefined
   let seal: { memoryKiB: number; iterations: number } | undefined
   const hashId = bytesToHex(randomBytes(32))
+  const worker = mineWorkerUrl()
   let done: () => void = () => {}
   const finished = new Promise<void>((r) => {
     done = r
@@ -90,7 +92,7 @@ export async function runMiner(
       await pool?.close()
       seal = params
       pool = new MinerPool(
-        { threads: opts.threads, seal: params },
+        { threads: opts.threads, seal: params, ...(worker ? { worker } : {}) },
         {
           logger: modules.logger ?? silentLogger,
           onFound: (id, s) => {
