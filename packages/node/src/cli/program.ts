@@ -150,7 +150,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'relayer',
     term: 'relayer [options]',
     description: 'carry cross-shard messages and their receipts between shards',
-    load: async () => (await import('./commands/gateway.ts')).registerRelayer,
+    load: async () => (await import('./commands/relayer.ts')).registerRelayer,
   },
 ]
 
