@@ -24,8 +24,10 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.ts'
 import { Gateway } from '../../src/gateway/gateway.ts'
+import { createRelayerMetrics } from '../../src/gateway/relayer.ts'
 import { type StartedNode, startNode } from '../../src/node.ts'
 import { createReadThreadMetrics } from '../../src/rpc-threads/pool-metrics.ts'
+import { createShardMetrics } from '../../src/setup/shard-bridge.ts'
 import { rpc } from '../cli/run-cli.ts'
 
 const ROOT = join(import.meta.dirname, '../../../..')
@@ -172,6 +174,9 @@ describe('deploy/grafana dashboard', () => {
       { shards: [{ id: 0, url: node.url }], host: '127.0.0.1', port: 0 },
       { logger: silentLogger, metrics: reserves },
     )
+    // a shard node's bridge metrics (config.cairn.shard) and the relayer's (cairn relayer, devnet start)
+    createShardMetrics(reserves)
+    createRelayerMetrics(reserves)
     for (const name of exportedNames(await reserves.metrics())) exported.add(name)
     const missing: string[] = []
     // Names of that shape that are not metrics: the reserves Python SDK's package.
