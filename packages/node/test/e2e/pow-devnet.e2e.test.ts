@@ -2,7 +2,8 @@
 // seals, ~512 attempts a block, 1 s spacing) peer over loopback and converge on one chain; a
 // transaction sent to one is mined and seen by both; an external `cairn miner` seals a block
 // through eth_getWork / eth_submitWork of the second; and eth_submitWork refuses unknown work, a
-// seal above the target, a forged seal and stale work, each with its own code.
+// seal above the target, a forged seal and stale work, each with its own code. And two miners
+// started apart, each on a branch of its own, converge once peered (sync compares total work).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -95,8 +96,7 @@ describe.skipIf(process.env.CAIRN_E2E_POW !== '1')(
         'eth,net,web3,admin',
       ]
       // A first, then B with A as its bootnode: B syncs A's first blocks before its own branch grows.
-      // (Started apart and peered later, the two branches were seen not to reconcile: p2p sync of
-      // diverged PoW branches is not done yet, see docs/consensus/pow.md.)
+      // (Nodes started apart and peered later: the next test.)
       const a = await startCairn(
         [...common, '--datadir', join(dir, 'a'), '--miner.coinbase', `0x${'a1'.repeat(20)}`],
         45_000,
@@ -177,6 +177,58 @@ describe.skipIf(process.env.CAIRN_E2E_POW !== '1')(
         `0x${Buffer.from(seal.mixHash).toString('hex')}`,
       ])
       expect(stale.data?.code).toBe('CONSENSUS_POW_STALE_WORK')
+    }, 120_000)
+
+    it('two miners that mined apart converge once peered: the lighter branch follows the heavier', async () => {
+      const params = parsePowConfig({
+        config: {
+          cairn: {
+            pow: {
+              spacing: 1,
+              halfLife: 60,
+              powLimit: '0x207fffff',
+              genesisBits: '0x1f7fffff',
+              seal: { memoryKiB: 64, iterations: 1 },
+            },
+          },
+        },
+      })
+      const genesis = powGenesis({ chainId: 4344, params, timestamp: Math.floor(Date.now() / 1000) - 1 })
+      const genesisPath = join(dir, 'genesis-apart.json')
+      writeFileSync(genesisPath, JSON.stringify(genesis))
+      const args = (name: string, coinbase: string) => [
+        '--genesis',
+        genesisPath,
+        '--p2p.enabled',
+        '--mine',
+        '--miner.threads',
+        '1',
+        '--rpc.api',
+        'eth,net,web3,admin',
+        '--datadir',
+        join(dir, name),
+        '--miner.coinbase',
+        `0x${coinbase.repeat(20)}`,
+      ]
+      // No bootnodes: each mines a branch of its own.
+      const [c, d] = await Promise.all([startCairn(args('c', 'c3'), 45_000), startCairn(args('d', 'd4'), 45_000)])
+      nodes.push(c, d)
+      await waitFor(
+        async () => (await number(c.url)) >= 3n && (await number(d.url)) >= 3n,
+        40_000,
+        'both branches at block 3',
+      )
+      expect(await hashAt(c.url, 2n)).not.toBe(await hashAt(d.url, 2n))
+      // Peered: the status carries each head's work; the node behind syncs the heavier branch.
+      await rpc(d.url, 'admin_addPeer', [c.addr])
+      await waitFor(
+        async () => {
+          const n = ((await number(c.url)) < (await number(d.url)) ? await number(c.url) : await number(d.url)) - 1n
+          return n >= 2n && (await hashAt(c.url, n)) === (await hashAt(d.url, n))
+        },
+        40_000,
+        'one chain on both nodes',
+      )
     }, 120_000)
   },
 )
