@@ -7,7 +7,16 @@ import { verifyAuditWithCheckpoint } from '../features/compliance/audit-checkpoi
 import { cancelBuild, retryBuild } from '../jobs/build-admin.ts'
 import { BuildJobs } from '../jobs/jobs.ts'
 import { SnapshotStore } from '../kernel/store.ts'
+import { openSecrets } from './serve-secrets.ts'
 import { openStorage, type StorageFlags } from './storage.ts'
+
+/** The database, `--database-url` read through the secrets when it is a reference (env:, age:, file:). */
+async function openResolved(o: StorageFlags) {
+  const databaseUrl = o.databaseUrl
+    ? await openSecrets(undefined, process.env).resolve(o.databaseUrl, '--database-url')
+    : undefined
+  return openStorage({ datadir: o.datadir, ...(databaseUrl ? { databaseUrl } : {}) })
+}
 
 /** `cairn reserves builds …`: the snapshot build queue. */
 export function registerBuildCommands(r: Command): void {
@@ -19,7 +28,7 @@ export function registerBuildCommands(r: Command): void {
   const storage = (c: Command) =>
     c
       .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/reserves')
-      .option('--database-url <url>', 'PostgreSQL connection string')
+      .option('--database-url <url>', 'PostgreSQL connection string, or a secret holding it (env:NAME, age:FILE#NAME)')
   storage(
     b
       .command('list')
@@ -28,7 +37,7 @@ export function registerBuildCommands(r: Command): void {
     .option('--all', 'done ones too')
     .option('--json', 'JSON instead of a table')
     .action(async (o: StorageFlags & { all?: boolean; json?: boolean }) => {
-      const sql = await openStorage(o)
+      const sql = await openResolved(o)
       try {
         const items = await new BuildJobs(sql).list(Boolean(o.all), 1000)
         if (o.json) return void process.stdout.write(`${JSON.stringify(items, null, 2)}\n`)
@@ -49,7 +58,7 @@ export function registerBuildCommands(r: Command): void {
   )
     .option('--by <name>', 'who cancels (the audit entry)', 'cli')
     .action(async (id: string, o: StorageFlags & { by: string }) => {
-      const sql = await openStorage(o)
+      const sql = await openResolved(o)
       try {
         const key = { id: 'cli', key: new Uint8Array(32) } // rows are removed, never read: no key needed
         const j = await cancelBuild({ sql, jobs: new BuildJobs(sql), store: new SnapshotStore(sql, key) }, id, {
@@ -64,7 +73,7 @@ export function registerBuildCommands(r: Command): void {
   storage(b.command('retry <snapshot>').description('Queue a failed or cancelled build again from its stored input'))
     .option('--by <name>', 'who retries (the audit entry)', 'cli')
     .action(async (id: string, o: StorageFlags & { by: string }) => {
-      const sql = await openStorage(o)
+      const sql = await openResolved(o)
       try {
         const j = await retryBuild({ sql, jobs: new BuildJobs(sql) }, id, { sub: o.by, role: 'admin' })
         process.stdout.write(`queued again: ${j.snapshotId}\n`)
@@ -81,10 +90,10 @@ export function registerAuditCommand(r: Command): void {
     .command('verify')
     .description('Check the hash chain of the audit log (detects edited or deleted rows)')
     .option('--datadir <dir>', 'where PGlite keeps its data', './.cairn/reserves')
-    .option('--database-url <url>', 'PostgreSQL connection string')
+    .option('--database-url <url>', 'PostgreSQL connection string, or a secret holding it (env:NAME, age:FILE#NAME)')
     .option('--head <hash>', 'the head hash recorded earlier (detects deleted newest rows)')
     .action(async (o: StorageFlags & { head?: string }) => {
-      const sql = await openStorage(o)
+      const sql = await openResolved(o)
       try {
         const r = await verifyAuditWithCheckpoint(sql, o.head)
         if (!r.ok)
