@@ -16,6 +16,8 @@ export {
 } from './dag-header.ts'
 export type { BlockDagData, DagInfo, DagViewModules } from './dag-view.ts'
 export { DagView } from './dag-view.ts'
+export type { DagDifficultyModules, DagDifficultyOptions } from './difficulty.ts'
+export { DagDifficulty } from './difficulty.ts'
 export { GhostdagErrorCode } from './errors.ts'
 export type {
   AcceptedTx,
