@@ -17,6 +17,10 @@ export interface BlockDagOptions {
    * above it, as Kaspa counts it (its own blue work stays 0). 0 by default.
    */
   genesisWork?: bigint
+  /** Header rules (Kaspa's): at most this many parents; unbounded by default (the test-DAG format names any number). */
+  maxParents?: number
+  /** Header rules (Kaspa's): at most this many blocks in a mergeset, the selected parent included; unbounded by default. */
+  mergesetSizeLimit?: number
   reindex?: ReindexParams
   /** The reachability space (tests shrink it to force reindexing); the whole space by default. */
   capacity?: Interval
@@ -38,10 +42,14 @@ export class BlockDag {
   readonly ghostdag: GhostdagManager
   readonly reachability: ReachabilityIndex
   readonly #store: BlockDagModules['store']
+  readonly #maxParents: number
+  readonly #mergesetSizeLimit: number
   #sink: { hash: BlockHash; blueWork: bigint }
 
   constructor(opts: BlockDagOptions, modules: BlockDagModules) {
     this.#store = modules.store
+    this.#maxParents = opts.maxParents ?? Number.POSITIVE_INFINITY
+    this.#mergesetSizeLimit = opts.mergesetSizeLimit ?? Number.POSITIVE_INFINITY
     this.reachability = new ReachabilityIndex(
       { reindex: opts.reindex, capacity: opts.capacity },
       { store: modules.reachability },
@@ -83,11 +91,16 @@ export class BlockDag {
 
   /**
    * Adds a block whose parents are all known. Refuses (with `UNKNOWN_BLOCK`, `fault: 'caller'`) a
-   * block already added, no parents, a parent named twice or a parent not added yet.
+   * block already added, no parents, a parent named twice or a parent not added yet; (with
+   * `INVALID_HEADER`) more parents than `maxParents` or a mergeset above `mergesetSizeLimit`. A
+   * refused block leaves the DAG unchanged.
    */
   addBlock(hash: BlockHash, parents: readonly BlockHash[], work: bigint): GhostdagData {
     if (this.has(hash)) throw refused(`block ${hash} is already in the DAG`)
     if (parents.length === 0) throw refused(`block ${hash} has no parents`)
+    if (parents.length > this.#maxParents) {
+      throw invalidHeader(`block ${hash} has ${parents.length} parents, more than the ${this.#maxParents} allowed`)
+    }
     const seen = new Set<BlockHash>()
     for (const p of parents) {
       if (seen.has(p)) throw refused(`block ${hash} names parent ${p} twice`)
@@ -105,6 +118,12 @@ export class BlockDag {
       }
     }
     const data = this.ghostdag.ghostdag(parents)
+    const mergesetSize = data.mergesetBlues.length + data.mergesetReds.length
+    if (mergesetSize > this.#mergesetSizeLimit) {
+      throw invalidHeader(
+        `block ${hash} merges ${mergesetSize} blocks, more than the mergeset size limit ${this.#mergesetSizeLimit}`,
+      )
+    }
     this.#store.putParents(hash, [...parents])
     this.#store.putWork(hash, work)
     this.#store.putGhostdag(hash, data)
@@ -118,6 +137,10 @@ export class BlockDag {
     }
     return data
   }
+}
+
+function invalidHeader(message: string): CairnError {
+  return new CairnError(GhostdagErrorCode.INVALID_HEADER, message, { fault: 'caller' })
 }
 
 function refused(message: string): CairnError {

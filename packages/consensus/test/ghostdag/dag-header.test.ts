@@ -104,4 +104,25 @@ describe('extra parents in extraData', () => {
     expect(() => checkSelectedParent(bd.ghostdag, [h('B'), h('A')])).not.toThrow()
     expect(() => checkSelectedParent(bd.ghostdag, [h('A'), h('B')])).toThrow(invalid)
   })
+
+  it('BlockDag refuses more parents than maxParents and a mergeset above the size limit, unchanged', () => {
+    const h = hashFromTestId
+    const bd = new BlockDag(
+      { k: 10, genesis: h('G'), maxParents: 3, mergesetSizeLimit: 3 },
+      { store: new MemoryDagStore(), reachability: new MemoryReachabilityStore() },
+    )
+    for (const id of ['A', 'B', 'C', 'D']) bd.addBlock(h(id), [h('G')], 1n)
+    expect(() => bd.addBlock(h('E'), ['A', 'B', 'C', 'D'].map(h), 1n)).toThrow(invalid)
+    // Three parents: a mergeset of three, at the limit.
+    bd.addBlock(h('X'), ['A', 'B', 'C'].map(h), 1n)
+    expect(bd.get(h('X'))!.mergesetBlues.length + bd.get(h('X'))!.mergesetReds.length).toBe(3)
+    bd.addBlock(h('D2'), [h('D')], 1n)
+    bd.addBlock(h('D3'), [h('D2')], 1n)
+    // Y: selected parent X (more blue work than D3), merging D, D2, D3: a mergeset of 4.
+    expect(() => bd.addBlock(h('Y'), [h('X'), h('D3')], 1n)).toThrow(invalid)
+    expect(bd.has(h('Y'))).toBe(false)
+    expect(bd.sink).toBe(h('X'))
+    bd.addBlock(h('Y'), [h('X'), h('D')], 1n)
+    expect(bd.get(h('Y'))!.mergesetBlues.length + bd.get(h('Y'))!.mergesetReds.length).toBe(2)
+  })
 })
