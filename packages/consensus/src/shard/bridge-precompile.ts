@@ -176,6 +176,13 @@ class ChainBridgeState implements BridgeState {
 
   /** Writes what the call decided: storage words, then balances. */
   async flush(): Promise<void> {
+    // The account keeps nonce ≥ 1, so it is never "empty" (EIP-161 would delete it and its storage);
+    // a genesis that placed it (bridgeGenesisAlloc) already gave it nonce 1.
+    const own = (await this.evm.stateManager.getAccount(BRIDGE)) ?? new Account()
+    if (own.nonce === 0n) {
+      own.nonce = 1n
+      await this.evm.journal.putAccount(BRIDGE, own)
+    }
     for (const [k, v] of this.#writes)
       await this.evm.stateManager.putStorage(BRIDGE, hexToBytes(k as Hex), v ?? new Uint8Array())
     for (const [address, delta] of this.#credits) {

@@ -39,24 +39,25 @@ afterEach(async () => {
   nets = []
 })
 
-async function shard(index: number): Promise<Shard> {
+async function shard(index: number, withAlloc = true): Promise<Shard> {
   const peer = 1 - index
   const net = await BftNetwork.create({
     validators: 1,
     chainId: 1337n + BigInt(index),
     genesis: (g) => {
       ;(g.config.cairn as Record<string, unknown>).shard = { index, count: 2 }
-      Object.assign(
-        g.alloc,
-        bridgeGenesisAlloc([
-          {
-            shard: peer,
-            chainId: 1337n + BigInt(peer),
-            genesisHash: new Uint8Array(32),
-            validators: [{ address: privateKeyToAddress(validatorKey(0)), votingPower: 10n }],
-          },
-        ]),
-      )
+      if (withAlloc)
+        Object.assign(
+          g.alloc,
+          bridgeGenesisAlloc([
+            {
+              shard: peer,
+              chainId: 1337n + BigInt(peer),
+              genesisHash: new Uint8Array(32),
+              validators: [{ address: privateKeyToAddress(validatorKey(0)), votingPower: 10n }],
+            },
+          ]),
+        )
     },
     extendVM: bridgeExtension({ shard: index, count: 2 }),
   })
@@ -247,4 +248,15 @@ describe('the bridge system contract on two real chains', () => {
     expect((await b.call(receiveCall(raw2, h2, p2))).code).toBe('CONSENSUS_SHARD_REFUNDED')
     expect(await a.balance(ALICE)).toBe(afterSend + 2n * ETH)
   }, 120_000)
+
+  it('keeps its account and storage on a shard whose genesis did not place it', async () => {
+    const a = await shard(0, false)
+    await a.until(2n)
+    const data = encodeFunctionData({ abi: bridgeAbi, functionName: 'send', args: [1, BOB, 1_000n, '0x'] })
+    expect((await a.send(ALICE_KEY, data, ETH)).status).toBe(1)
+    const state = a.node.chain.stateAt(a.node.chain.head.header.stateRoot)
+    expect((await state.getAccount(new Address(hexToBytes(BRIDGE_ADDRESS))))?.nonce).toBe(1n)
+    const { out } = await a.call(encodeFunctionData({ abi: bridgeAbi, functionName: 'sent', args: [1] }))
+    expect(BigInt(out)).toBe(1n)
+  }, 60_000)
 })
