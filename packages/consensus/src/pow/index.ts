@@ -32,7 +32,7 @@ export {
   powConfigSchema,
 } from './params.ts'
 export type { PowEngineModules, PowEngineOptions, WorkPackage } from './pow-engine.ts'
-export { DEFAULT_RECOMMIT_MS, PowEngine, sealParamsOfSeedHash, sealSeedHash } from './pow-engine.ts'
+export { DEFAULT_RECOMMIT_MS, PowEngine } from './pow-engine.ts'
 export type { PowMetrics } from './pow-metrics.ts'
 export { createPowMetrics, REORG_DEPTH_BUCKETS, reorgDepthBucket } from './pow-metrics.ts'
 export type { PowRulesModules, PowRulesOptions } from './pow-rules.ts'
@@ -53,6 +53,7 @@ export {
   verifySeal,
   withSeal,
 } from './seal.ts'
+export { sealParamsOfSeedHash, sealSeedHash } from './seed-hash.ts'
 export type { SidePrunerModules } from './side-pruner.ts'
 export { SidePruner } from './side-pruner.ts'
 export { TotalWork } from './total-work.ts'

@@ -8,11 +8,11 @@
  * block's) and the block is committed through the chain's one commit path. The template is rebuilt
  * when the head moves and, at most every `recommitMs`, when the pool changes. The block reward is
  * the chain parameter `blockReward` (default 2 ether, the proof-of-work ruleset's since
- * Constantinople; the chain credits it: `ChainEngine.blockReward`), the priority fees go to the coinbase too (EIP-1559's
- * base fee is burned).
+ * Constantinople; the chain credits it: `ChainEngine.blockReward`); the priority fees go to the
+ * coinbase too (EIP-1559's base fee is burned). The engine mines nothing while the node syncs
+ * ({@link PowEngine.followSync}) or past the chain's transition height.
  */
 import type { BuildHeader, BuildResult, Chain, ExecutedBlock, ImportResult, ParentBlock } from '@cairn/chain'
-import { keccak256 } from '@cairn/crypto'
 import type { ChainFollower, TxPool } from '@cairn/txpool'
 import { followChain } from '@cairn/txpool'
 import { bytesToHex, CairnError, equalsBytes, type Logger, toQuantity } from '@cairn/utils'
@@ -24,7 +24,8 @@ import { MinerPool } from './miner-pool.ts'
 import { genesisAnchor } from './params.ts'
 import { type PowMetrics, reorgDepthBucket } from './pow-metrics.ts'
 import { PowRules, type PowRulesModules, type PowRulesOptions } from './pow-rules.ts'
-import { SEAL_SALT, type Seal, sealHash, withSeal } from './seal.ts'
+import { type Seal, sealHash, withSeal } from './seal.ts'
+import { sealSeedHash } from './seed-hash.ts'
 import { workOf } from './work.ts'
 import type { WorkApi } from './work-api.ts'
 
@@ -577,29 +578,6 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
     metrics.blocksMined.inc({ coinbase })
     metrics.rewards.inc({ coinbase }, Number(reward) / 1e18)
   }
-}
-
-/**
- * The seed hash `eth_getWork` gives (Ethash's DAG seed has no meaning here): the seal's parameters
- * for an external miner — bytes 0–3 `A2ID`, 4–7 the memory in KiB, 8–11 the passes (big-endian
- * uint32s), 12–31 the first 20 bytes of keccak-256 of the salt (the seal's version).
- */
-export function sealSeedHash(seal: { memoryKiB: number; iterations: number }): Uint8Array {
-  const out = new Uint8Array(32)
-  out.set(new TextEncoder().encode('A2ID'), 0)
-  const view = new DataView(out.buffer)
-  view.setUint32(4, seal.memoryKiB)
-  view.setUint32(8, seal.iterations)
-  out.set(keccak256(SEAL_SALT).subarray(0, 20), 12)
-  return out
-}
-
-/** The seal parameters a seed hash from {@link sealSeedHash} carries; undefined for another seed hash. */
-export function sealParamsOfSeedHash(seed: Uint8Array): { memoryKiB: number; iterations: number } | undefined {
-  if (seed.length !== 32 || new TextDecoder().decode(seed.subarray(0, 4)) !== 'A2ID') return undefined
-  if (bytesToHex(seed.subarray(12)) !== bytesToHex(keccak256(SEAL_SALT).subarray(0, 20))) return undefined
-  const view = new DataView(seed.buffer, seed.byteOffset, 32)
-  return { memoryKiB: view.getUint32(4), iterations: view.getUint32(8) }
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
