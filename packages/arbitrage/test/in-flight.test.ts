@@ -4,6 +4,7 @@
 // to the next trade in the list: an unmined trade through the same pool was left out of the
 // bundle, the later trade simulated on reserves it was not sized on, and its cycle quarantined
 // (market.e2e on a loaded machine, interval mining).
+import { silentLogger } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
 import type { ExecutorClient } from '../src/execution/executor.ts'
 import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-graph.ts'
@@ -45,7 +46,7 @@ function setup(receipt: (hash: string, trades: InFlightTrades) => Promise<{ bloc
       return [p.reserve0, p.reserve1, 0]
     },
   }
-  trades = new InFlightTrades({ graph, executor, public: pub as never, fees: new TransferFees(), metrics: null })
+  trades = new InFlightTrades({ graph, executor, public: pub as never, fees: new TransferFees({ logger: silentLogger }), metrics: null })
   const found = findOpportunities(graph, { gas: { gasUnits: () => 0n, gasPrice: 0n } })
   return { trades, found, bundles }
 }
