@@ -14,6 +14,7 @@ import { takeBackup } from '../features/backup/take.ts'
 import { parseKeyFile } from '../kernel/at-rest.ts'
 import { openPglite } from '../kernel/sql-pglite.ts'
 import { MIGRATIONS } from '../schema.ts'
+import { openSecrets } from './serve-secrets.ts'
 
 const out = (s: string) => process.stdout.write(`${s}\n`)
 const bad = (message: string, hint?: string) =>
@@ -108,8 +109,14 @@ export function registerBackup(r: Command): void {
     .requiredOption('--out <fileOrDir>', 'the backup file to write (or a directory to name it in)')
     .option('--datadir <dir>', 'offline: the stopped service datadir', './.cairn/reserves')
     .option('--url <url>', 'online: the running service (POST /v1/admin/backup, admin role)')
-    .option('--token-file <file>', 'online: a file holding an admin bearer token (cairn reserves token --role admin)')
-    .option('--api-key-file <file>', 'online: a file holding an admin API key (X-Api-Key)')
+    .option(
+      '--token-file <file>',
+      'online: an admin bearer token (cairn reserves token --role admin): a path (owner-only), env:NAME or age:FILE#NAME',
+    )
+    .option(
+      '--api-key-file <file>',
+      'online: an admin API key (X-Api-Key): a path (owner-only), env:NAME or age:FILE#NAME',
+    )
     .action(async (o: { out: string; datadir: string; url?: string; tokenFile?: string; apiKeyFile?: string }) => {
       let b: { archive: Buffer; manifest: BackupManifest; sha256: string }
       if (o.url) {
@@ -119,9 +126,9 @@ export function registerBackup(r: Command): void {
             '--url needs --token-file or --api-key-file',
             'mint one: cairn reserves token --role admin --sub backup --secret-file JWT_SECRET',
           )
-        const value = readArgFile(o.tokenFile ? '--token-file' : '--api-key-file', secret)
-          .toString('utf8')
-          .trim()
+        const value = (
+          await openSecrets(undefined, process.env).readText(secret, o.tokenFile ? '--token-file' : '--api-key-file')
+        ).trim()
         b = await online(o.url, o.tokenFile ? { authorization: `Bearer ${value}` } : { 'x-api-key': value })
       } else b = await offline(o.datadir)
       const file = outputPath(o.out, b.manifest)
@@ -144,10 +151,15 @@ export function registerBackup(r: Command): void {
     .requiredOption('--from <file>', 'a file written by cairn reserves backup')
     .requiredOption('--datadir <dir>', 'the datadir to restore into (its pgdata must be empty, or --force)')
     .option('--force', 'replace existing data (kept beside it as pgdata.replaced-<time>)')
-    .option('--key-file <file>', "the at-rest key: checked to be the one that sealed the backup's user rows")
+    .option(
+      '--key-file <file>',
+      "the at-rest key (a path, env:NAME or age:FILE#NAME): checked to be the one that sealed the backup's user rows",
+    )
     .action(async (o: { from: string; datadir: string; force?: boolean; keyFile?: string }) => {
       const archive = readArgFile('--from', o.from)
-      const key = o.keyFile ? parseKeyFile(readArgFile('--key-file', o.keyFile).toString('utf8')) : null
+      const key = o.keyFile
+        ? parseKeyFile(await openSecrets(undefined, process.env).readText(o.keyFile, '--key-file'))
+        : null
       const res = await restoreBackup(
         { archive: new Uint8Array(archive), from: o.from, datadir: o.datadir, force: Boolean(o.force), key },
         { openPglite, now: () => new Date(), migrations: MIGRATIONS },
