@@ -16,12 +16,27 @@ import { type ChainChange, chainChange, consensusOrderedMergeset } from './virtu
  */
 export type SkipReason = 'nonce-used' | 'nonce-gap' | 'insufficient-funds' | 'invalid'
 
-export type TxOutcome = { applied: true } | { applied: false; reason: SkipReason }
+/**
+ * An executed transaction's outcome. `applied` means its effects (and its sender's nonce) are in
+ * the state — for the EVM, even when its execution reverted (`reverted`, its gas still paid).
+ */
+export type TxOutcome = { applied: true; gasUsed?: bigint; reverted?: boolean } | { applied: false; reason: SkipReason }
 
-/** The state transition the executor drives: the account rules here, the EVM in the engine. */
+/** Where a transaction is being executed. */
+export interface ApplyContext {
+  /** The chain block executing it (whose header gives the EVM its block context). */
+  chainBlock: BlockHash
+  /** The DAG block that carried it. */
+  block: BlockHash
+}
+
+/** The state transition the executor drives: the account rules here, the EVM (`evmRules`) in the engine. */
 export interface TxRules<Tx, S> {
-  /** Applies `tx` to `state` in place, or leaves `state` untouched and says why it is skipped. */
-  apply(state: S, tx: Tx): TxOutcome
+  /**
+   * Applies `tx` to `state` in place, or leaves `state` untouched and says why it is skipped.
+   * Asynchronous rules (the EVM's) are run by `moveToAsync`.
+   */
+  apply(state: S, tx: Tx, ctx: ApplyContext): TxOutcome | Promise<TxOutcome>
   /** An independent copy of `state` (each chain block keeps the state after its mergeset). */
   copy(state: S): S
 }
@@ -49,6 +64,13 @@ export interface ChainUpdate<Tx> extends Pick<ChainChange, 'commonAncestor'> {
   removed: ChainBlockAcceptance<Tx>[]
   /** Acceptance data of the chain blocks executed, lowest first. */
   added: ChainBlockAcceptance<Tx>[]
+}
+
+interface Run<Tx, S> {
+  state: S
+  mergeset: BlockHash[]
+  items: { tx: Tx; block: BlockHash; index: number }[]
+  txs: AcceptedTx<Tx>[]
 }
 
 export interface DagExecutorOptions<S> {
@@ -126,6 +148,41 @@ export class DagExecutor<Tx, S> {
    * the new chain blocks. Refuses (`FINALITY_VIOLATION`) a rollback below the retained states.
    */
   moveTo(sink: BlockHash): ChainUpdate<Tx> {
+    const { change, removed } = this.#rollBack(sink)
+    const added: ChainBlockAcceptance<Tx>[] = []
+    for (const h of change.added) {
+      const run = this.#begin(h)
+      for (const item of run.items) {
+        const outcome = this.#m.rules.apply(run.state, item.tx, { chainBlock: h, block: item.block })
+        if (outcome instanceof Promise) {
+          throw new CairnError(GhostdagErrorCode.DATA_INCONSISTENCY, 'these rules are asynchronous: use moveToAsync')
+        }
+        run.txs.push({ ...item, outcome })
+      }
+      added.push(this.#finish(h, run))
+    }
+    this.#prune()
+    return { commonAncestor: change.commonAncestor, removed, added }
+  }
+
+  /** {@link moveTo} for asynchronous rules (the EVM's); one call at a time. */
+  async moveToAsync(sink: BlockHash): Promise<ChainUpdate<Tx>> {
+    const { change, removed } = this.#rollBack(sink)
+    const added: ChainBlockAcceptance<Tx>[] = []
+    for (const h of change.added) {
+      const run = this.#begin(h)
+      for (const item of run.items) {
+        const outcome = await this.#m.rules.apply(run.state, item.tx, { chainBlock: h, block: item.block })
+        run.txs.push({ ...item, outcome })
+      }
+      added.push(this.#finish(h, run))
+    }
+    this.#prune()
+    return { commonAncestor: change.commonAncestor, removed, added }
+  }
+
+  /** Refuses a change below the retained states, else drops the chain blocks it removes. */
+  #rollBack(sink: BlockHash): { change: ChainChange; removed: ChainBlockAcceptance<Tx>[] } {
     const change = chainChange(this.#m.ghostdag, this.#m.reachability, this.tip, sink)
     const keep = this.#chain.length - change.removed.length
     if (keep - 1 < this.#lowestState) {
@@ -141,29 +198,26 @@ export class DagExecutor<Tx, S> {
       this.#states.delete(h)
     }
     this.#chain.length = keep
-    const added: ChainBlockAcceptance<Tx>[] = []
-    for (const h of change.added) added.push(this.#execute(h))
-    this.#prune()
-    return { commonAncestor: change.commonAncestor, removed, added }
+    return { change, removed }
   }
 
-  #execute(chainBlock: BlockHash): ChainBlockAcceptance<Tx> {
+  /** A chain block's run: a copy of its selected parent's state and its mergeset's transactions in order. */
+  #begin(chainBlock: BlockHash): Run<Tx, S> {
     const data = this.#data(chainBlock)
     const parentState = this.#states.get(data.selectedParent)
     if (parentState === undefined || this.tip !== data.selectedParent) {
       throw new CairnError(GhostdagErrorCode.DATA_INCONSISTENCY, `${chainBlock} does not extend the executed chain`)
     }
-    const state = this.#m.rules.copy(parentState)
     const mergeset = consensusOrderedMergeset(this.#m.ghostdag, data)
-    const txs: AcceptedTx<Tx>[] = []
-    for (const block of mergeset) {
-      this.#m.transactions(block).forEach((tx, index) => {
-        txs.push({ tx, block, index, outcome: this.#m.rules.apply(state, tx) })
-      })
-    }
-    const acceptance = { chainBlock, mergeset, txs }
+    const items: Run<Tx, S>['items'] = []
+    for (const block of mergeset) this.#m.transactions(block).forEach((tx, index) => items.push({ tx, block, index }))
+    return { state: this.#m.rules.copy(parentState), mergeset, items, txs: [] }
+  }
+
+  #finish(chainBlock: BlockHash, run: Run<Tx, S>): ChainBlockAcceptance<Tx> {
+    const acceptance = { chainBlock, mergeset: run.mergeset, txs: run.txs }
     this.#chain.push(chainBlock)
-    this.#states.set(chainBlock, state)
+    this.#states.set(chainBlock, run.state)
     this.#acceptance.set(chainBlock, acceptance)
     return acceptance
   }

@@ -19,8 +19,11 @@ export { DagView } from './dag-view.ts'
 export type { DagDifficultyModules, DagDifficultyOptions } from './difficulty.ts'
 export { DagDifficulty } from './difficulty.ts'
 export { GhostdagErrorCode } from './errors.ts'
+export type { EvmRulesModules } from './evm-rules.ts'
+export { evmRules } from './evm-rules.ts'
 export type {
   AcceptedTx,
+  ApplyContext,
   ChainBlockAcceptance,
   ChainUpdate,
   DagExecutorModules,

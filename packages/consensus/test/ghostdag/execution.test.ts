@@ -210,7 +210,7 @@ describe('execution in GhostDAG order: random DAGs against a reference', () => {
                 tx,
                 block: blk,
                 index,
-                outcome: accountRules.apply(state, tx),
+                outcome: accountRules.apply(state, tx, { chainBlock: c, block: blk }),
               })),
             )
             expect(acc.txs).toEqual(want)
