@@ -30,6 +30,10 @@
 //   arbitrage   BENCH_ARB (0; 1 runs it): packages/node/bench/arb-latency.ts — block-to-transaction latency of
 //               `cairn arb start` on a Cairn dev node and on Anvil (BENCH_ARB_ROUNDS 40), and the search per
 //               block (packages/arbitrage/bench/search.ts: 10,000 pools, 1,000 changed, 4 hops) (child processes)
+//   pow         BENCH_POW (0; 1 runs it): packages/consensus/bench/pow-throughput.ts — the PoW seal's header
+//               verifications/s (hash-wasm; @node-rs/argon2 is not a dependency), mining attempts/s with 1
+//               and 2 threads (BENCH_POW_SECONDS 6), and the import rate of a BENCH_POW_BLOCKS (10000)-block
+//               PoW chain (64 KiB seals) against a dev chain of as many blocks (child process; ~30 min here)
 //   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 5 (`cairn start --dev --ephemeral`)
 //   interval    BENCH_CAIRN_INTERVAL (1; 0 skips): the transfers again on a Cairn node that seals a
 //               block a second like Anvil (`--block-time 1`, block gas limit ANVIL_GAS_LIMIT set
@@ -733,6 +737,46 @@ if (only !== 'anvil' && env.BENCH_BFT === '1') {
       `  unpaced (saturation): the chain's rate ${f.chainTps}/s over its blocks (first send to last final ${f.tps}/s, ${f.finalized}/${f.txs}), blocks of ${Math.round(f.finalized / Math.max(1, f.blocks))} transfers on average; finality p50 / p99 ${f.p50Ms} / ${f.p99Ms} ms (with the backlog)`,
       `  block time ms                ${String(paced.blockMs).padStart(8)}   anchor: Besu QBFT 2,000 ms blocks`,
       `  heights decided after round 0: ${f.laterRounds + paced.laterRounds} of ${f.blocks + paced.blocks}; nodes' CPU ${paced.nodeCpuSeconds} s over ${paced.seconds} s paced (${Math.round((paced.nodeCpuSeconds * 1e6) / Math.max(1, paced.finalized))} µs a transfer); load average after the run ${paced.load.join(' ')}`,
+    ].join('\n'),
+  )
+}
+
+// Proof of work (off unless BENCH_POW=1: mining the 10,000-block chain takes many minutes): the
+// seal's verifications/s, the mining threads' attempts/s, and a PoW chain's import rate beside a
+// dev chain's (packages/consensus/bench/pow-throughput.ts; docs/consensus/pow.md has the figures).
+/** pow-throughput.ts's RESULT (its `PowBenchFigure`; a bench of another package, not imported). */
+interface PowBenchFigure {
+  verify: { library: string; memoryKiB: number; perSecond: number; cpuMs: number }[]
+  notMeasured: string[]
+  hashRate: { threads: number; perSecond: number; perThread: number }[]
+  import: { blocks: number; memoryKiB: number; powPerSecond: number; devPerSecond: number; mineSeconds: number }
+  load: string[]
+  cores: number
+}
+if (only !== 'anvil' && env.BENCH_POW === '1') {
+  log('pow', 'seal verifications, mining threads, then a PoW chain mined and imported beside a dev chain')
+  const f = resultOf<PowBenchFigure>(child(here('../../consensus/bench/pow-throughput.ts'), { BENCH_JSON: '1' }))
+  const i = f.import
+  console.log(
+    [
+      '',
+      'Proof of work (packages/consensus/bench/pow-throughput.ts; one process):',
+      ...f.verify.map(
+        (v) =>
+          `  header verifications/s     ${String(Math.round(v.perSecond)).padStart(8)}   ${v.library}, ${v.memoryKiB} KiB seal, ${v.cpuMs.toFixed(2)} ms of CPU each${v.memoryKiB === 1024 ? ' (the default; bound 10 ms)' : ''}`,
+      ),
+      ...f.notMeasured.map((m) => `  not measured: ${m}`),
+      ...f.hashRate.map(
+        (h) =>
+          `  attempts/s, ${h.threads} thread${h.threads > 1 ? 's' : ' '}     ${String(Math.round(h.perSecond)).padStart(8)}   ${Math.round(h.perThread)} per thread (1 MiB seal)`,
+      ),
+      ...(i.blocks > 0
+        ? [
+            `  PoW chain import blocks/s  ${String(Math.round(i.powPerSecond)).padStart(8)}   ${i.blocks} empty blocks, ${i.memoryKiB} KiB seals (mined in ${Math.round(i.mineSeconds)} s)`,
+            `  dev chain import blocks/s  ${String(Math.round(i.devPerSecond)).padStart(8)}   PoW/dev ${(i.powPerSecond / i.devPerSecond).toFixed(2)}`,
+          ]
+        : []),
+      `  ${f.cores} cores, load average after the run ${f.load.join(' ')}`,
     ].join('\n'),
   )
 }
