@@ -210,7 +210,10 @@ export class DagExecutor<Tx, S> {
     }
     const mergeset = consensusOrderedMergeset(this.#m.ghostdag, data)
     const items: Run<Tx, S>['items'] = []
-    for (const block of mergeset) this.#m.transactions(block).forEach((tx, index) => items.push({ tx, block, index }))
+    for (const block of mergeset) {
+      const txs = this.#m.transactions(block)
+      for (let index = 0; index < txs.length; index++) items.push({ tx: txs[index]!, block, index })
+    }
     return { state: this.#m.rules.copy(parentState), mergeset, items, txs: [] }
   }
 
