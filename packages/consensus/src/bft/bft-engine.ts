@@ -94,6 +94,12 @@ export interface BftEngineOptions {
   gossipMs?: number
   /** How far in the future a proposal's timestamp may be, beyond its parent's + 1 (s). Default 15. */
   maxFutureSeconds?: number
+  /**
+   * The chain's first BFT block (default 1). Above 1 on a chain that ran proof of work before (the
+   * PoW → PoS transition, consensus/src/transition): that block carries no certificate and the
+   * engine starts on the canonical block below it, the terminal proof-of-work block.
+   */
+  firstHeight?: number
 }
 
 export interface BftEngineModules {
@@ -214,6 +220,7 @@ export class BftEngine implements Engine {
     this.#rules = bftChainRules({
       chainId: opts.chainId,
       validators: this.validators,
+      ...(opts.firstHeight !== undefined ? { firstHeight: opts.firstHeight } : {}),
       committing: () => this.#committing,
       evidence: this.evidence,
       parentValidatorChanges: (parent, ctx) => this.#records.updatesOf(parent, ctx.chain),
@@ -382,7 +389,7 @@ export class BftEngine implements Engine {
     this.#running = true
     const epoch = ++this.#epoch
     // The machine decides the height after the last final block (a validator finalizes every commit).
-    const finalized = await chain.checkpoint('finalized')
+    const finalized = await this.#lastFinal(chain)
     this.#lastCommitted = finalized
     this.#lastCommit.restore(await this.#storedCertificate(finalized))
     const height = Number(finalized.header.number) + 1
@@ -472,10 +479,12 @@ export class BftEngine implements Engine {
         ? this.#lastCommit.certificate
         : await this.#storedCertificate(parentBlock)
     // The parent's validator-set updates ride in this block (in effect at its height + 1).
-    const validatorChanges = parentBlock.header.number === 0n ? [] : await this.#records.updatesOf(parentBlock.header)
+    // The first BFT block's parent (the genesis, or the terminal proof-of-work block) has neither.
+    const first = parentBlock.header.number + 1n <= BigInt(this.#opts.firstHeight ?? 1)
+    const validatorChanges = first ? [] : await this.#records.updatesOf(parentBlock.header)
     const extraData = encodeBftExtra({
       round,
-      parentCertificate: parentBlock.header.number === 0n ? null : certificate,
+      parentCertificate: first ? null : certificate,
       evidence: this.#evidenceRecords.forBlock(Number(parentBlock.header.number) + 1),
       validatorChanges,
     })
@@ -735,6 +744,23 @@ export class BftEngine implements Engine {
     this.#wal.truncateBelow(height)
     this.#machine = this.#newMachine(height)
     await this.#run(this.#machine.start())
+  }
+
+  /**
+   * The block the machine builds on: the last final one, or below the first BFT height (a chain
+   * that ran proof of work before) the canonical block just below it, the terminal one.
+   */
+  async #lastFinal(chain: EngineChain): Promise<Block> {
+    const finalized = await chain.checkpoint('finalized')
+    const terminal = BigInt((this.#opts.firstHeight ?? 1) - 1)
+    if (finalized.header.number >= terminal) return finalized
+    const block = await chain.getBlockByNumber(terminal)
+    if (block === undefined) {
+      throw new CairnError(ConsensusErrorCode.NOT_ATTACHED, `the bft engine starts on block ${terminal}, not stored`, {
+        hint: 'start the engine once the chain holds the block below its first height',
+      })
+    }
+    return block
   }
 
   async #storedCertificate(block: Block): Promise<CommitCertificate | null> {

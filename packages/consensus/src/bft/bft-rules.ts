@@ -66,6 +66,8 @@ export interface BftEvidenceCheck {
 export interface BftRulesOptions {
   chainId: bigint
   validators: ValidatorSchedule
+  /** The chain's first BFT block, which carries no certificate (default 1; see `BftEngineOptions`). */
+  firstHeight?: number
   /** The hash of the block this node is committing right now (fork choice lets it replace an equal-height head). */
   committing?: () => Uint8Array | undefined
   /** Checks a block's evidence; absent: a block carrying evidence is refused (it cannot be checked). */
@@ -146,9 +148,11 @@ export function bftChainRules(opts: BftRulesOptions): ChainEngine {
       }
       checkEvidence(header, extra, height)
       const carried = extra.validatorChanges ?? []
-      if (height === 1) {
-        if (extra.parentCertificate !== null) throw invalid(header, 'block 1 carries a certificate')
-        if (carried.length > 0) throw invalid(header, 'block 1 carries validator changes')
+      const first = opts.firstHeight ?? 1
+      if (height < first) throw invalid(header, `a bft block below the chain's first bft height ${first}`)
+      if (height === first) {
+        if (extra.parentCertificate !== null) throw invalid(header, `block ${first} carries a certificate`)
+        if (carried.length > 0) throw invalid(header, `block ${first} carries validator changes`)
         return
       }
       const cert = extra.parentCertificate

@@ -3,6 +3,9 @@
  * difficulty, the memory-hard seal, work and heaviest-work fork choice. The PoW and GhostDAG
  * engines build on these; none of them reads a chain, a clock or a pool.
  */
+
+export type { ScheduledEngineModules, ScheduledEngineOptions } from '../transition/scheduled-engine.ts'
+export { ScheduledEngine } from '../transition/scheduled-engine.ts'
 export type { AsertAnchor, AsertParams, AsertTip } from './asert.ts'
 export { ASERT_MAX_SCHEDULE_OFFSET, ASERT_SPEC_PARAMS, asertTarget, nextAsertBits, nextAsertTarget } from './asert.ts'
 export type { DecodedBits } from './compact-bits.ts'

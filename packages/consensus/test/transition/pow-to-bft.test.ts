@@ -1,0 +1,185 @@
+// The PoW → PoS transition in process: four nodes on a genesis with proof of work to block H − 1
+// and BFT from H (`config.cairn.pow.transition`, the merge scheduled at H, four validators in
+// `config.cairn.bft`), each running a `ScheduledEngine` (a PowEngine below H, a BftEngine from H).
+// Blocks 1..H−1 are mined through node 0's work API and gossiped; at H − 1 every node hands over
+// and the validators commit H and H + 1 over an in-memory consensus topic. A miner that kept
+// mining (its genesis lacks the entry) has its block at H refused.
+import { Chain } from '@cairn/chain'
+import { createCustomCrypto, initCrypto, privateKeyToAddress } from '@cairn/crypto'
+import { MemoryKV } from '@cairn/db'
+import { type ChainFollower, DEFAULT_TXPOOL_OPTIONS, followChain, TxPool } from '@cairn/txpool'
+import { bytesToHex, silentLogger } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ADDRS, cairnError } from '../../../chain/test/helpers.ts'
+import { BftEngine, type BftTransport, decodeBftExtra, MemorySignerState, resolveBftConfig } from '../../src/index.ts'
+import { PowEngine, PowErrorCode, parsePowConfig, powGenesis, ScheduledEngine } from '../../src/pow/index.ts'
+import { validatorKey } from '../harness/bft-network.ts'
+import { ManualClock } from '../harness/clock.ts'
+import { findSeal, hexBytes, powSetup, stopAllPow } from '../pow/pow-setup.ts'
+
+const H = 3n
+const POW = { powLimit: '0x207fffff', genesisBits: '0x207fffff', seal: { memoryKiB: 64, iterations: 1 } }
+
+interface Node {
+  chain: Chain
+  pool: TxPool
+  pow: PowEngine
+  bft: BftEngine
+  engine: ScheduledEngine
+  follower: ChainFollower
+}
+
+const started: Node[] = []
+afterEach(async () => {
+  for (const n of started.splice(0)) {
+    await n.engine.stop()
+    n.follower.stop()
+  }
+  await stopAllPow()
+})
+
+/** A proof-of-work genesis that merges at H, with BFT validators (the clock's time as its timestamp). */
+function transitionGenesis(timestamp: number, transition = true): Record<string, unknown> {
+  const params = parsePowConfig({
+    config: { cairn: { pow: transition ? { ...POW, transition: { height: Number(H), engine: 'bft' } } : POW } },
+  })
+  const alloc: Record<string, bigint> = {}
+  for (const a of ADDRS) alloc[a] = 10n ** 24n
+  const g = powGenesis({ chainId: 1337, params, alloc, timestamp }) as {
+    config: Record<string, unknown> & { cairn: Record<string, unknown> }
+  }
+  if (!transition) return g
+  g.config.mergeForkBlock = Number(H)
+  g.config.cairn.bft = {
+    validators: [0, 1, 2, 3].map((i) => ({ address: bytesToHex(privateKeyToAddress(validatorKey(i))), power: 10 })),
+    timeouts: { proposeMs: 1000, proposeDeltaMs: 500, prevoteMs: 500, prevoteDeltaMs: 250 },
+    blockTimeMs: 1000,
+    emptyBlocks: true,
+  }
+  return g
+}
+
+async function makeNode(
+  i: number,
+  genesis: unknown,
+  clock: ManualClock,
+  handlers: Map<number, (data: Uint8Array, from: string) => Promise<unknown>>,
+  publish: (from: number, data: Uint8Array) => void,
+): Promise<Node> {
+  const transport: BftTransport = {
+    publish: (data) => publish(i, data),
+    setHandler: (h) => {
+      if (h === null) handlers.delete(i)
+      else handlers.set(i, h)
+    },
+  }
+  const pow = new PowEngine(
+    { params: parsePowConfig(genesis), coinbase: Uint8Array.from({ length: 20 }, () => 0xc0 + i) },
+    { logger: silentLogger, now: () => clock.seconds(), clockMs: () => clock.now() },
+  )
+  const bft = new BftEngine(
+    { chainId: 1337n, config: await resolveBftConfig(genesis), privateKey: validatorKey(i), firstHeight: Number(H) },
+    { logger: silentLogger, scheduler: clock, transport, signerState: new MemorySignerState() },
+  )
+  const engine = new ScheduledEngine({ height: H }, { before: pow, after: bft, logger: silentLogger })
+  const kv = new MemoryKV()
+  await kv.open()
+  const chain = await Chain.open(
+    { genesis },
+    { kv, engine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto(), now: () => clock.seconds() },
+  )
+  const pool = new TxPool(
+    { ...DEFAULT_TXPOOL_OPTIONS, minTip: 0n },
+    { stateAt: (root) => chain.stateAt(root), head: chain.head.header, logger: silentLogger, metrics: null },
+  )
+  const follower = followChain(pool, chain.events, { logger: silentLogger })
+  engine.attach({ chain, pool, follower })
+  return { chain, pool, pow, bft, engine, follower }
+}
+
+describe('PoW → PoS: the BFT half', () => {
+  it('mines to H − 1, hands over, and the validators finalize H and H + 1; a block mined at H is refused', async () => {
+    await initCrypto()
+    const clock = new ManualClock()
+    const genesis = transitionGenesis(clock.seconds())
+    const handlers = new Map<number, (data: Uint8Array, from: string) => Promise<unknown>>()
+    const nodes: Node[] = []
+    const publish = (from: number, data: Uint8Array) => {
+      for (let to = 0; to < nodes.length; to++) {
+        if (to !== from) clock.setTimeout(() => void handlers.get(to)?.(data, String(from)), 20)
+      }
+    }
+    for (let i = 0; i < 4; i++) nodes.push(await makeNode(i, genesis, clock, handlers, publish))
+    for (const n of nodes) {
+      await n.engine.start()
+      started.push(n)
+    }
+    const settle = async () => {
+      for (let k = 0; k < 100; k++) {
+        await Promise.all(nodes.map((n) => n.engine.handedOver()))
+        await Promise.all(nodes.map((n) => n.bft.idle()))
+        await Promise.all(nodes.map((n) => n.follower.settled()))
+        if (nodes.every((n) => n.bft.quiet)) return
+      }
+    }
+    const node0 = nodes[0] as Node
+    // Proof of work: blocks 1 .. H − 1 mined on node 0 (its work API) and gossiped to the others.
+    const mined: Block[] = []
+    for (let h = 1n; h < H; h++) {
+      clock.advance(12_000)
+      const [hash, , boundary] = await node0.pow.getWork()
+      const seal = await findSeal(hexBytes(hash), BigInt(boundary))
+      expect(await node0.pow.submitWork(seal.nonce, hexBytes(hash), seal.mixHash)).toBe(true)
+      const block = node0.chain.head
+      expect(block.header.number).toBe(h)
+      mined.push(block)
+      for (const n of nodes.slice(1)) {
+        const r = await n.chain.processBlock(block.serialize(), { source: 'gossip', peer: '0' })
+        expect(r.status).toBe('imported')
+      }
+    }
+    await settle()
+    // No more work past H − 1.
+    expect((await cairnError(node0.pow.getWork())).code).toBe(PowErrorCode.AFTER_TRANSITION)
+    // BFT from H: run the clock until every node has H + 1 and H is final on all.
+    const deadline = clock.now() + 120_000
+    while (!nodes.every((n) => n.chain.head.header.number >= H + 1n)) {
+      if (!clock.step(deadline)) break
+      await settle()
+    }
+    for (const n of nodes) expect(n.chain.head.header.number).toBeGreaterThanOrEqual(H + 1n)
+    const hashes = async (n: Node) =>
+      Promise.all([1n, 2n, 3n, 4n].map(async (h) => bytesToHex((await n.chain.getCanonicalHash(h)) as Uint8Array)))
+    const reference = await hashes(node0)
+    for (const n of nodes) {
+      expect(await hashes(n)).toEqual(reference)
+      expect((await n.chain.checkpoint('finalized')).header.number).toBeGreaterThanOrEqual(H)
+    }
+    // The ruleset changed at H: mined blocks carry work, BFT blocks none, and BFT's extra data.
+    for (const b of mined) expect(b.header.difficulty).toBeGreaterThan(0n)
+    const first = (await node0.chain.getBlockByNumber(H)) as Block
+    const second = (await node0.chain.getBlockByNumber(H + 1n)) as Block
+    expect(bytesToHex(first.header.parentHash)).toBe(bytesToHex((mined.at(-1) as Block).hash()))
+    for (const b of [first, second]) expect(b.header.difficulty).toBe(0n)
+    expect(decodeBftExtra(first.header.extraData).parentCertificate).toBeNull()
+    const cert = decodeBftExtra(second.header.extraData).parentCertificate
+    expect(cert?.height).toBe(Number(H))
+    expect(bytesToHex(cert?.blockHash as Uint8Array)).toBe(bytesToHex(first.hash()))
+    // A miner whose genesis lacks the transition (same genesis block) mines H: refused, its sender to blame.
+    const endless = transitionGenesis(Number((node0.chain.genesisBlock as Block).header.timestamp), false)
+    const miner = await powSetup({ params: parsePowConfig(endless), genesis: endless })
+    expect(bytesToHex(miner.chain.genesisBlock.hash())).toBe(bytesToHex(node0.chain.genesisBlock.hash()))
+    miner.clock.now = clock.seconds()
+    for (const b of mined) await miner.chain.processBlock(b.serialize(), { source: 'gossip', peer: '0' })
+    const [hash, , boundary] = await miner.engine.getWork()
+    const seal = await findSeal(hexBytes(hash), BigInt(boundary))
+    await miner.engine.submitWork(seal.nonce, hexBytes(hash), seal.mixHash)
+    expect(miner.chain.head.header.number).toBe(H)
+    const r = await (nodes[1] as Node).chain.processBlock(miner.chain.head.serialize(), { source: 'gossip', peer: 'm' })
+    expect(r.status).toBe('error')
+    if (r.status === 'error') expect(r.error.code).toBe(PowErrorCode.AFTER_TRANSITION)
+    if (r.status === 'error') expect(r.error.penalize).toBe(true)
+    expect(await (nodes[1] as Node).chain.getBlock(miner.chain.head.hash())).toBeUndefined()
+  }, 60_000)
+})
