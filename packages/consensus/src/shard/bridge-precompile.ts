@@ -20,7 +20,9 @@
  *
  * A precompile is not told its caller or value; the EVM announces every message it runs
  * (`beforeMessage`) just before running it, so the extension keeps the last one per VM.
- * Receive hooks (a message's `data` as a call on the destination) are not built: `send` refuses data.
+ * A message with `data` runs its receive hook on the destination: a call from the bridge to the
+ * receiver with that data ({@link runHook}); a revert (or an acknowledgement above 1 KiB) makes it
+ * *failed*: nothing credited, refunded on the source. A hook may send, not receive or settle.
  */
 import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, CairnError, type Hex, isCairnError } from '@cairn/utils'
@@ -82,7 +84,13 @@ interface CallFrame {
   to?: Address
   value: bigint
   isStatic: boolean
+  depth: number
 }
+
+/** The most gas a receive hook's call may use. */
+export const HOOK_GAS = 1_000_000n
+/** The longest acknowledgement a receive hook may return (longer: the hook failed). */
+export const MAX_ACK_BYTES = 1024
 
 /** What the bridge of a shard needs to know about the chain it runs in. */
 export interface BridgeOptions {
@@ -256,13 +264,14 @@ function log(event: string, args: Record<string, unknown>, data: readonly unknow
 export function bridgeExtension(opts: BridgeOptions, onEvent?: (e: BridgeEvent) => void): (vm: VM) => void {
   return (vm) => {
     let frame: CallFrame | undefined
+    const hooks = { running: 0 }
     vm.evm.events?.on('beforeMessage', (m: CallFrame) => {
       frame = m
     })
     const run = async (input: PrecompileInput): Promise<ExecResult> => {
       const call = frame
       frame = undefined
-      return runBridge(opts, input, call, onEvent)
+      return runBridge(opts, input, call, hooks, onEvent)
     }
     ;(vm.evm.precompiles as Map<string, unknown>).set(BRIDGE_ADDRESS.slice(2).toLowerCase(), run)
   }
@@ -272,6 +281,7 @@ async function runBridge(
   opts: BridgeOptions,
   input: PrecompileInput,
   call: CallFrame | undefined,
+  hooks: { running: number },
   onEvent: ((e: BridgeEvent) => void) | undefined,
 ): Promise<ExecResult> {
   const evm = input._EVM as EVM
@@ -293,6 +303,11 @@ async function runBridge(
     const writes =
       decoded.functionName !== 'sent' && decoded.functionName !== 'received' && decoded.functionName !== 'clientHeight'
     if (writes && call.isStatic) throw new Refused(ShardErrorCode.BAD_CALL, `${decoded.functionName} in a static call`)
+    // A receive hook may send (a reply) and read, but not receive, settle or update a light client:
+    // the message it runs for is not recorded as received until it returns.
+    if (writes && decoded.functionName !== 'send' && hooks.running > 0) {
+      throw new Refused(ShardErrorCode.BAD_CALL, `${decoded.functionName} from inside a receive hook`)
+    }
     if (decoded.functionName !== 'send' && call.value !== 0n) {
       throw new Refused(ShardErrorCode.BAD_CALL, `${decoded.functionName} takes no value`)
     }
@@ -320,12 +335,6 @@ async function runBridge(
         charge(BRIDGE_GAS.send + 16n * BigInt((data.length - 2) / 2))
         if (destShard >= opts.count)
           throw new Refused(ShardErrorCode.MALFORMED_MESSAGE, `there is no shard ${destShard} (${opts.count} shards)`)
-        if (data !== '0x') {
-          throw new Refused(
-            ShardErrorCode.MALFORMED_MESSAGE,
-            'receive hooks (a message with data) are not built yet: send value with empty data',
-          )
-        }
         await state.preload(sentSlot(destShard))
         const message = sendMessage(state, {
           sender: call.caller.bytes,
@@ -378,6 +387,7 @@ async function runBridge(
         const [bytes, height, accountProof, storageProof] = decoded.args
         charge(BRIDGE_GAS.receive + BRIDGE_GAS.perProofNode * BigInt(accountProof.length + storageProof.length))
         const message = decodeMessage(bytesOf(bytes))
+        const hookLogs: [Uint8Array, Uint8Array[], Uint8Array][] = []
         await state.preload(receivedSlot(message.sourceShard), receiptSlot(message.sourceShard, message.sequence))
         const decision = await receiveMessage(
           state,
@@ -387,9 +397,23 @@ async function runBridge(
             proof: { accountProof: accountProof.map(bytesOf), storageProof: storageProof.map(bytesOf) },
           },
           storedRoots(state, message.sourceShard),
-          () => ({ ok: true }),
+          async (m) => {
+            if (m.data.length === 0) return { ok: true }
+            const left = input.gasLimit - gas
+            const limit = left < HOOK_GAS ? left : HOOK_GAS
+            hooks.running++
+            try {
+              const r = await runHook(evm, m, limit, call.depth + 1)
+              charge(r.gasUsed)
+              hookLogs.push(...r.logs)
+              return r.ok ? { ok: true, ack: r.ack } : { ok: false }
+            } finally {
+              hooks.running--
+            }
+          },
         )
         logs.push(
+          ...hookLogs,
           log(
             'MessageReceived',
             { hash: bytesToHex(messageHash(message)), sourceShard: message.sourceShard, sequence: message.sequence },
@@ -456,6 +480,39 @@ async function runBridge(
 }
 
 class OutOfGas extends Error {}
+
+/**
+ * A message's receive hook: a call from the bridge to its receiver with the message's data as call
+ * data and no value (the value is credited when it returns), its revert caught. The same block and
+ * transaction context as the call that runs it, one frame deeper.
+ */
+async function runHook(
+  evm: EVM,
+  m: CrossShardMessage,
+  gasLimit: bigint,
+  depth: number,
+): Promise<{ ok: boolean; ack: Uint8Array; gasUsed: bigint; logs: [Uint8Array, Uint8Array[], Uint8Array][] }> {
+  const ctx = evm as unknown as { _block: unknown; _tx: { gasPrice: bigint; origin: Address } }
+  const res = await evm.runCall({
+    caller: BRIDGE,
+    origin: ctx._tx.origin,
+    gasPrice: ctx._tx.gasPrice,
+    to: new Address(m.receiver),
+    data: m.data,
+    value: 0n,
+    gasLimit,
+    depth,
+    block: ctx._block as never,
+  })
+  const r = res.execResult
+  const ok = r.exceptionError === undefined && r.returnValue.length <= MAX_ACK_BYTES
+  return {
+    ok,
+    ack: ok ? r.returnValue : new Uint8Array(),
+    gasUsed: r.executionGasUsed,
+    logs: ok ? ((r.logs ?? []) as [Uint8Array, Uint8Array[], Uint8Array][]) : [],
+  }
+}
 
 /** The hash a message is known by (`cairn_getCrossShardTransaction`): keccak256 of its RLP. */
 export function crossShardHash(message: CrossShardMessage): Hex {

@@ -32,6 +32,8 @@ const ALICE = ADDRS[0] as Hex
 const RELAYER_KEY = KEYS[1] as Uint8Array
 const BOB = `0x${'b0'.repeat(20)}` as Hex
 const ETH = 10n ** 18n
+const HOOK = `0x${'40'.repeat(20)}` as Hex
+const REVERTER = `0x${'44'.repeat(20)}` as Hex
 
 let nets: BftNetwork[] = []
 afterEach(async () => {
@@ -46,6 +48,9 @@ async function shard(index: number, withAlloc = true): Promise<Shard> {
     chainId: 1337n + BigInt(index),
     genesis: (g) => {
       ;(g.config.cairn as Record<string, unknown>).shard = { index, count: 2 }
+      // A receiver that records its call data's length in slot 0 and acknowledges with the word 42, one that reverts.
+      g.alloc[HOOK] = { balance: '0x0', code: '0x36600055602a60005260206000f3' }
+      g.alloc[REVERTER] = { balance: '0x0', code: '0x60006000fd' }
       if (withAlloc)
         Object.assign(
           g.alloc,
@@ -259,4 +264,44 @@ describe('the bridge system contract on two real chains', () => {
     const { out } = await a.call(encodeFunctionData({ abi: bridgeAbi, functionName: 'sent', args: [1] }))
     expect(BigInt(out)).toBe(1n)
   }, 60_000)
+
+  it("runs a message's receive hook: its acknowledgement proven back; a reverting hook's value refunded", async () => {
+    const [a, b] = [await shard(0), await shard(1)]
+    await a.until(2n)
+    await b.until(2n)
+    const send = (to: Hex, data: Hex) =>
+      encodeFunctionData({ abi: bridgeAbi, functionName: 'send', args: [1, to, 1_000_000n, data] })
+    const m1 = sentMessage(await a.send(ALICE_KEY, send(HOOK, '0xc0ffee'), ETH))
+    const m2 = sentMessage(await a.send(ALICE_KEY, send(REVERTER, '0x01'), 2n * ETH))
+    const afterSends = await a.balance(ALICE)
+    const h = a.height
+    await syncClient(a, b, 0, h)
+    for (const m of [m1, m2]) {
+      const p = await a.proof(h, commitmentSlot(1, m.sequence))
+      expect((await b.send(RELAYER_KEY, receiveCall(bytesToHex(encodeMessage(m)), h, p))).status).toBe(1)
+    }
+    // The hook ran with the data (3 bytes) and was credited; the reverting one was not.
+    expect(await b.balance(HOOK)).toBe(ETH)
+    expect(await b.balance(REVERTER)).toBe(0n)
+    const stored = await b.node.chain
+      .stateAt(b.node.chain.head.header.stateRoot)
+      .getStorage(new Address(hexToBytes(HOOK)), new Uint8Array(32))
+    expect(BigInt(bytesToHex(stored))).toBe(3n)
+    const ack = bytesToHex(Uint8Array.of(...new Uint8Array(31), 42))
+    const hb = b.height
+    await syncClient(b, a, 1, hb)
+    const settle = async (m: typeof m1, status: number, ack: Hex) => {
+      const p = await b.proof(hb, receiptSlot(0, m.sequence))
+      return encodeFunctionData({
+        abi: bridgeAbi,
+        functionName: 'settle',
+        args: [bytesToHex(encodeMessage(m)), status, ack, hb, p.accountProof, p.storageProof],
+      })
+    }
+    // A lying acknowledgement does not match the receipt; the true one settles it.
+    expect((await a.call(await settle(m1, ReceiptStatus.DELIVERED, '0x'))).code).toBe('CONSENSUS_SHARD_INVALID_PROOF')
+    expect((await a.send(RELAYER_KEY, await settle(m1, ReceiptStatus.DELIVERED, ack))).status).toBe(1)
+    expect((await a.send(RELAYER_KEY, await settle(m2, ReceiptStatus.FAILED, '0x'))).status).toBe(1)
+    expect(await a.balance(ALICE)).toBe(afterSends + 2n * ETH)
+  }, 120_000)
 })
