@@ -74,76 +74,88 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
     }
     case 'pow':
       return createPowEngine(config, modules, await genesisOf())
-    case 'bft': {
-      const genesis = await genesisOf()
-      const bft = await resolveBftConfig(genesis)
-      const chainId = BigInt((genesis as { config: { chainId: number | string } }).config.chainId)
-      const scheme = bft.signatureScheme ?? 'secp256k1'
-      // A validator signs with its key (keys.validator), through a remote signer or with a key on
-      // an HSM (bft.signer); a node with none follows the commits.
-      const validator = await openValidatorSigner(
-        config.bft.signer,
-        {
-          keysDir: modules.keysDir,
-          signerStatePath: modules.signerStatePath,
-          validator: modules.keys?.validator ?? null,
-        },
-        { chainId, bft },
-        { logger: modules.logger, registry: modules.registry },
-      )
-      // A validator logs what its machine receives, so a restart rejoins its height where it was.
-      const wal =
-        validator.signer !== null && modules.walDir
-          ? ConsensusWal.open({ dir: modules.walDir, ...(scheme !== 'secp256k1' ? { scheme } : {}) })
-          : undefined
-      const engine = new BftEngine(
-        { chainId, config: bft },
-        {
-          logger: modules.logger,
-          metrics: modules.registry ? createBftMetrics(modules.registry) : null,
-          ...(validator.signer ? { signer: validator.signer } : {}),
-          ...(wal ? { wal } : {}),
-          // Proof of stake: rewards, slashing and the set from the staking contract (docs/consensus/staking.md).
-          ...(bft.staking
-            ? {
-                staking: new StakingHooks(
-                  { skipUpgrades: config.unsafeSkipUpgrades, version: VERSION },
-                  {
-                    logger: modules.logger.child({ module: 'staking' }),
-                    metrics: modules.registry ? createStakingMetrics(modules.registry) : null,
-                    ...(modules.onHalt ? { onHalt: modules.onHalt } : {}),
-                  },
-                ),
-              }
-            : {}),
-          // The testbed's clock skew (config testbed.clockOffsetMs, honoured only with CAIRN_TESTBED=1).
-          ...(config.testbed.clockOffsetMs !== 0 ? { scheduler: offsetScheduler(config.testbed.clockOffsetMs) } : {}),
-        },
-      )
-      const promotion = validator.promotion({
-        logger: modules.logger,
-        validatorsAt: (h: number) => engine.validatorsAt(h),
-      })
-      const close = validator.close
-      return {
-        engine,
-        dev: null,
-        ...(close ? { close } : {}),
-        ...(promotion ? { promotion } : {}),
-      }
-    }
+    case 'bft':
+      return createBftEngine(config, modules, await genesisOf())
+  }
+}
+
+/**
+ * The BFT engine of `config.cairn.bft`; from `firstHeight` on a chain that ran proof of work
+ * before (the PoW → PoS transition), else from block 1.
+ */
+async function createBftEngine(
+  config: NodeConfig,
+  modules: EngineModules,
+  genesis: unknown,
+  firstHeight?: number,
+): Promise<BuiltEngine & { engine: BftEngine }> {
+  const bft = await resolveBftConfig(genesis)
+  const chainId = BigInt((genesis as { config: { chainId: number | string } }).config.chainId)
+  const scheme = bft.signatureScheme ?? 'secp256k1'
+  // A validator signs with its key (keys.validator), through a remote signer or with a key on
+  // an HSM (bft.signer); a node with none follows the commits.
+  const validator = await openValidatorSigner(
+    config.bft.signer,
+    {
+      keysDir: modules.keysDir,
+      signerStatePath: modules.signerStatePath,
+      validator: modules.keys?.validator ?? null,
+    },
+    { chainId, bft },
+    { logger: modules.logger, registry: modules.registry },
+  )
+  // A validator logs what its machine receives, so a restart rejoins its height where it was.
+  const wal =
+    validator.signer !== null && modules.walDir
+      ? ConsensusWal.open({ dir: modules.walDir, ...(scheme !== 'secp256k1' ? { scheme } : {}) })
+      : undefined
+  const engine = new BftEngine(
+    { chainId, config: bft, ...(firstHeight !== undefined ? { firstHeight } : {}) },
+    {
+      logger: modules.logger,
+      metrics: modules.registry ? createBftMetrics(modules.registry) : null,
+      ...(validator.signer ? { signer: validator.signer } : {}),
+      ...(wal ? { wal } : {}),
+      // Proof of stake: rewards, slashing and the set from the staking contract (docs/consensus/staking.md).
+      ...(bft.staking
+        ? {
+            staking: new StakingHooks(
+              { skipUpgrades: config.unsafeSkipUpgrades, version: VERSION },
+              {
+                logger: modules.logger.child({ module: 'staking' }),
+                metrics: modules.registry ? createStakingMetrics(modules.registry) : null,
+                ...(modules.onHalt ? { onHalt: modules.onHalt } : {}),
+              },
+            ),
+          }
+        : {}),
+      // The testbed's clock skew (config testbed.clockOffsetMs, honoured only with CAIRN_TESTBED=1).
+      ...(config.testbed.clockOffsetMs !== 0 ? { scheduler: offsetScheduler(config.testbed.clockOffsetMs) } : {}),
+    },
+  )
+  const promotion = validator.promotion({
+    logger: modules.logger,
+    validatorsAt: (h: number) => engine.validatorsAt(h),
+  })
+  const close = validator.close
+  return {
+    engine,
+    dev: null,
+    ...(close ? { close } : {}),
+    ...(promotion ? { promotion } : {}),
   }
 }
 
 /** The proof-of-work engine of `engine = "pow"`, mining when `miner.enabled` (packages/consensus/src/pow). */
 async function createPowEngine(config: NodeConfig, modules: EngineModules, genesis: unknown): Promise<BuiltEngine> {
-  const { PowEngine, createPowMetrics, parsePowConfig } = await import('@cairn/consensus/pow')
+  const { PowEngine, ScheduledEngine, createPowMetrics, parsePowConfig } = await import('@cairn/consensus/pow')
+  const params = parsePowConfig(genesis)
   const { miner } = config
   const coinbase = miner.coinbase ? hexToBytes(miner.coinbase as `0x${string}`) : undefined
   const minerWorker = mineWorkerUrl()
   const engine = new PowEngine(
     {
-      params: parsePowConfig(genesis),
+      params,
       mine: miner.enabled,
       threads: miner.threads,
       recommitMs: miner.recommitMs,
@@ -160,7 +172,19 @@ async function createPowEngine(config: NodeConfig, modules: EngineModules, genes
         : null,
     },
   )
-  return { engine, dev: null }
+  const transition = params.transition
+  if (transition === undefined || !hasBft(genesis)) return { engine, dev: null }
+  // PoW → PoS: proof of work below the transition height, BFT from it (docs/consensus/pow.md).
+  const bft = await createBftEngine(config, modules, genesis, Number(transition.height))
+  const scheduled = new ScheduledEngine(
+    { height: transition.height },
+    { before: engine, after: bft.engine, logger: modules.logger },
+  )
+  return { ...bft, engine: scheduled }
+}
+
+function hasBft(genesis: unknown): boolean {
+  return (genesis as { config?: { cairn?: { bft?: unknown } } } | undefined)?.config?.cairn?.bft !== undefined
 }
 
 /** The real scheduler with its clock `offsetMs` off the wall clock (the testbed's clock skew). */
@@ -179,8 +203,11 @@ function offsetScheduler(offsetMs: number): BftScheduler {
  * genesis: a `dev` node on a BFT genesis would refuse every block its validators commit.
  */
 export function engineKind(configured: 'dev' | 'bft' | 'pow' | undefined, genesis: unknown): 'dev' | 'bft' | 'pow' {
-  const cairn = (genesis as { config?: { cairn?: { bft?: unknown; pow?: unknown } } } | undefined)?.config?.cairn
-  const fromGenesis = cairn?.bft !== undefined ? 'bft' : cairn?.pow !== undefined ? 'pow' : 'dev'
+  const cairn = (genesis as { config?: { cairn?: { bft?: unknown; pow?: { transition?: unknown } } } } | undefined)
+    ?.config?.cairn
+  // A proof-of-work chain that hands over to BFT (`pow.transition`) runs the pow engine first.
+  const fromGenesis =
+    cairn?.bft !== undefined && cairn.pow?.transition === undefined ? 'bft' : cairn?.pow !== undefined ? 'pow' : 'dev'
   if (configured === undefined) return fromGenesis
   if ((configured === 'pow') !== (fromGenesis === 'pow')) {
     throw new CairnError(

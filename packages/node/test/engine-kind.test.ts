@@ -14,6 +14,19 @@ describe('engineKind', () => {
     expect(engineKind(undefined, undefined)).toBe('dev')
   })
 
+  it('a proof-of-work genesis that hands over to BFT (pow.transition): pow first; without the entry, bft', () => {
+    const pow = { powLimit: '0x207fffff' }
+    const both = (transition?: unknown) => ({
+      config: {
+        chainId: 1337,
+        cairn: { bft: { validators: [] }, pow: { ...pow, ...(transition ? { transition } : {}) } },
+      },
+    })
+    expect(engineKind(undefined, both({ height: 10, engine: 'bft' }))).toBe('pow')
+    expect(engineKind('pow', both({ height: 10, engine: 'bft' }))).toBe('pow')
+    expect(engineKind(undefined, both())).toBe('bft')
+  })
+
   it('set and agreeing with the genesis: as set', () => {
     expect(engineKind('bft', bftGenesis)).toBe('bft')
     expect(engineKind('dev', devGenesis)).toBe('dev')
