@@ -1,6 +1,6 @@
 import type { Hex } from 'viem'
 import type { BlockDag } from './dag.ts'
-import type { ChainUpdate } from './execution.ts'
+import type { ChainBlockAcceptance, ChainUpdate } from './execution.ts'
 import { chainChangeDepthBucket, type GhostdagMetrics } from './ghostdag-metrics.ts'
 import type { BlockHash } from './hash.ts'
 import type { RelationsReader } from './store.ts'
@@ -23,6 +23,10 @@ export interface DagInfo {
   redBlockCount: number
   /** blue / (blue + red) over the accepted blocks. */
   blueRatio: number
+  /** The virtual selected parent's DAA score (blocks in its past), when the view has `daaScore`. */
+  daaScore: string | null
+  /** Transactions applied along the virtual chain (skipped ones not counted): two readings give a rate. */
+  appliedTxCount: number
 }
 
 /** What `cairn_getBlockDagData(hash)` answers for one block. */
@@ -48,6 +52,8 @@ export interface DagViewModules {
   dag: BlockDag
   relations: RelationsReader
   metrics: GhostdagMetrics | null
+  /** A block's DAA score (`DagDifficulty.daaScore`), if the engine keeps one. */
+  daaScore?: (hash: BlockHash) => bigint
 }
 
 /**
@@ -65,6 +71,7 @@ export class DagView {
   #blue = 0
   #red = 0
   #chainBlocks = 0
+  #appliedTxs = 0
   #tip: BlockHash
 
   constructor(_opts: Record<string, never>, modules: DagViewModules) {
@@ -97,8 +104,8 @@ export class DagView {
 
   /** The executor moved the virtual chain. */
   chainUpdated(update: ChainUpdate<unknown>): void {
-    for (const acc of update.removed) this.#account(acc.chainBlock, acc.mergeset, -1)
-    for (const acc of update.added) this.#account(acc.chainBlock, acc.mergeset, +1)
+    for (const acc of update.removed) this.#account(acc, -1)
+    for (const acc of update.added) this.#account(acc, +1)
     const top = update.added[update.added.length - 1]
     this.#tip = top ? top.chainBlock : update.commonAncestor
     const metrics = this.#m.metrics
@@ -110,8 +117,10 @@ export class DagView {
     }
   }
 
-  #account(chainBlock: BlockHash, mergeset: readonly BlockHash[], sign: 1 | -1): void {
+  #account(acc: ChainBlockAcceptance<unknown>, sign: 1 | -1): void {
+    const { chainBlock, mergeset } = acc
     const data = this.#m.dag.get(chainBlock)!
+    for (const x of acc.txs) if (x.outcome.applied) this.#appliedTxs += sign
     this.#blue += sign * data.mergesetBlues.length
     this.#red += sign * data.mergesetReds.length
     this.#chainBlocks += sign
@@ -135,6 +144,8 @@ export class DagView {
       blueBlockCount: this.#blue,
       redBlockCount: this.#red,
       blueRatio: accepted === 0 ? 1 : this.#blue / accepted,
+      daaScore: this.#m.daaScore ? this.#m.daaScore(this.#tip).toString() : null,
+      appliedTxCount: this.#appliedTxs,
     }
   }
 

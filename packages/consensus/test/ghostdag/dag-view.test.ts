@@ -79,6 +79,8 @@ describe('DagView and the GhostDAG metrics', () => {
       blueBlockCount: 3,
       redBlockCount: 2,
       blueRatio: 0.6,
+      daaScore: null,
+      appliedTxCount: 0,
     })
     expect(view.blockData(h('C'))).toEqual({
       hash: h('C'),

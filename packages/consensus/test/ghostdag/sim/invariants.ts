@@ -206,6 +206,11 @@ export function checkView(node: SimNode, pasts: Pasts, parentsOf: (h: BlockHash)
   if (info.chainBlockCount !== node.ex.chain.length - 1) errors.push('chain block count differs')
   if (info.blueBlockCount + info.redBlockCount !== past.size) errors.push("accepted blocks are not the sink's past")
   if (info.blueBlockCount !== blues.size - 1) errors.push("blue count is not the sink's blue set")
+  if (info.daaScore !== String(past.size)) errors.push(`DAA score ${info.daaScore}, want ${past.size}`)
+  let applied = 0
+  for (const c of node.ex.chain.slice(1)) for (const x of node.ex.acceptance(c)!.txs) if (x.outcome.applied) applied++
+  if (info.appliedTxCount !== applied)
+    errors.push(`${info.appliedTxCount} applied transactions counted, want ${applied}`)
   const children = new Map<BlockHash, BlockHash[]>()
   for (const h of node.order)
     for (const p of h === node.bd.ghostdag.genesis ? [] : parentsOf(h)) children.set(p, [...(children.get(p) ?? []), h])

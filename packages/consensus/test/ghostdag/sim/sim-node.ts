@@ -7,6 +7,7 @@ import {
   BlockDag,
   type BlockHash,
   compareSortable,
+  DagDifficulty,
   DagExecutor,
   DagView,
   type GhostdagMetrics,
@@ -66,7 +67,20 @@ export class SimNode {
       { genesis: opts.genesis, genesisState: opts.genesisState },
       { ghostdag: this.store, reachability: this.bd.reachability, transactions: blockTxs, rules: accountRules },
     )
-    this.view = new DagView({}, { dag: this.bd, relations: this.store, metrics })
+    // The DAA score only (no mining here): the schedule's parameters are not used.
+    const difficulty = new DagDifficulty(
+      {
+        targetBlockMs: 100n,
+        halfLifeMs: 60_000n,
+        powLimit: (1n << 255n) - 1n,
+        anchor: { daaScore: 0n, parentTimeMs: 0n, bits: 0x1f00ffff },
+      },
+      { ghostdag: this.store, timeMs: () => 0n },
+    )
+    this.view = new DagView(
+      {},
+      { dag: this.bd, relations: this.store, metrics, daaScore: (h) => difficulty.daaScore(h) },
+    )
     this.tips.add(opts.genesis)
     this.order.push(opts.genesis)
   }
