@@ -151,6 +151,15 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
     const gas = receipts.reduce((g, r) => g + r.gasUsed * r.effectiveGasPrice, 0n)
     const lost = before.reduce((x, b, i) => x + b - (after[i] as bigint), 0n)
     expect(lost).toBe(credited + gas)
+    // The gateway's shard statistics count them from the bridges' counters.
+    const info = await rpc<{ shards: { crossShard?: { out: string; in: string; pendingOut: string } }[] }>(
+      gw,
+      'cairn_getShardInfo',
+    )
+    expect(info.shards.map((s) => s.crossShard)).toEqual([
+      { out: `0x${TRANSFERS.toString(16)}`, in: '0x0', pendingOut: '0x0' },
+      { out: '0x0', in: `0x${TRANSFERS.toString(16)}`, pendingOut: '0x0' },
+    ])
     // The bridge holds nothing on either shard: value is burnt on send and minted on delivery or refund.
     expect(await s0.getBalance({ address: BRIDGE_ADDRESS })).toBe(0n)
     expect(await s1.getBalance({ address: BRIDGE_ADDRESS })).toBe(0n)
