@@ -1,7 +1,7 @@
 // deploy/kubernetes/services as an operator relies on it: the reserves API scaled and kept up
 // through disruptions, its builders apart; arbitrage as an active executor and a standby that
 // never trade at once (both --standby on one account: the lease decides); secrets mounted so the
-// services accept them (0400); probes on the services' own /health and /ready; and every flag the
+// services accept them (root-owned 0440 under the pod's fsGroup); probes on the services' own /health and /ready; and every flag the
 // manifests pass is one the `cairn` command accepts (its real command tree). Rendered and checked
 // against the OpenAPI schemas by kubernetes-schemas.e2e.test.ts.
 import { readFileSync } from 'node:fs'
@@ -50,7 +50,7 @@ describe('deploy/kubernetes/services', () => {
     expect(find('reserves.yaml', 'PodDisruptionBudget', 'cairn-reserves-api').spec.minAvailable).toBe(1)
   })
 
-  it('every workload: probes on /health and /ready, non-root and read-only, secrets mounted 0400', () => {
+  it('every workload: probes on /health and /ready, non-root and read-only, secrets 0440 under its fsGroup', () => {
     for (const w of workloads) {
       const pod = w.spec.template.spec
       const c = pod.containers[0]
@@ -60,7 +60,10 @@ describe('deploy/kubernetes/services', () => {
       expect(c.securityContext.readOnlyRootFilesystem).toBe(true)
       expect(c.resources.limits.memory).toBeDefined()
       const secret = pod.volumes.find((v: Obj) => v.secret)
-      expect(secret.secret.defaultMode, w.metadata.name).toBe(0o400)
+      // root-owned files a non-root pod reads only through its fsGroup (the kubelet adds group read):
+      // 0440, which the services' secret reader accepts for root's files alone (PostgreSQL's rule)
+      expect(secret.secret.defaultMode, w.metadata.name).toBe(0o440)
+      expect(pod.securityContext.fsGroup, w.metadata.name).toBe(pod.securityContext.runAsUser)
     }
   })
 

@@ -82,6 +82,7 @@ export {
   type SecretsModules,
   type SecretsOptions,
   type SecretWatch,
+  secretFileModeProblem,
 } from './secrets/index.ts'
 export type { ShutdownStep } from './shutdown.ts'
 export { Shutdown } from './shutdown.ts'

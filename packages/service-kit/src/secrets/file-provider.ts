@@ -4,16 +4,30 @@ import { ServiceErrorCode } from '../errors.ts'
 import type { SecretProvider } from './provider.ts'
 
 /**
- * The bytes of a secret file, refused when users other than its owner may read or write it (mode
- * & 0o077, as the keystores and the validator key refuse). The mode is the target's: a mounted
- * Kubernetes Secret's file is a symlink into its `..data` directory, and `defaultMode: 0400` makes
- * the target owner-only.
+ * What is wrong with a secret file's owner and mode, or null: PostgreSQL's rule for its key files.
+ * Owned by the user reading it: no bits for the group or others (0600 or less). Owned by root (and
+ * read by another user): read for the group at most (0640 or less) — a Kubernetes Secret mounted on
+ * a non-root pod is root-owned, and readable by the pod only through `fsGroup`, for which the
+ * kubelet adds group read to every file (0440, group fsGroup). Others' bits are refused always.
+ */
+export function secretFileModeProblem(stat: { mode: number; uid: number }, readerUid: number): string | null {
+  const mode = stat.mode & 0o777
+  if ((mode & 0o007) !== 0) return 'users outside its owner and group can read or write it'
+  const rootOwned = stat.uid === 0 && readerUid !== 0
+  if (rootOwned ? (mode & 0o030) !== 0 : (mode & 0o070) !== 0)
+    return rootOwned ? 'its group can write it' : 'other users can read or write it'
+  return null
+}
+
+/**
+ * The bytes of a secret file, refused by {@link secretFileModeProblem}. The mode is the target's:
+ * a mounted Kubernetes Secret's file is a symlink into its `..data` directory.
  */
 export function readOwnerOnlyFile(path: string, what: string): Uint8Array {
-  let mode: number
+  let stat: { mode: number; uid: number }
   let bytes: Buffer
   try {
-    mode = statSync(path).mode & 0o777
+    stat = statSync(path)
     bytes = readFileSync(path)
   } catch (err) {
     throw new CairnError(ServiceErrorCode.SECRET_UNREADABLE, `cannot read the ${what} ${path}: ${errorMessage(err)}`, {
@@ -22,13 +36,14 @@ export function readOwnerOnlyFile(path: string, what: string): Uint8Array {
       cause: err,
     })
   }
-  if ((mode & 0o077) !== 0)
+  const problem = secretFileModeProblem(stat, process.getuid?.() ?? -1)
+  if (problem !== null)
     throw new CairnError(
       ServiceErrorCode.SECRET_FILE_PERMISSIONS,
-      `the ${what} ${path} has mode ${mode.toString(8).padStart(4, '0')}: other users can read or write it`,
+      `the ${what} ${path} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}: ${problem}`,
       {
         fault: 'caller',
-        hint: `run \`chmod 600 ${path}\` and rotate the secret if someone could have read it (Kubernetes: defaultMode: 0400, no fsGroup on the pod)`,
+        hint: `run \`chmod 600 ${path}\` and rotate the secret if someone could have read it (Kubernetes: the pod's fsGroup and defaultMode: 0440)`,
       },
     )
   return new Uint8Array(bytes)

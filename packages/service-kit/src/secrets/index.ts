@@ -1,5 +1,5 @@
 export { type AgeSecretOptions, AgeSecretProvider } from './age-provider.ts'
 export { EnvSecretProvider } from './env-provider.ts'
-export { FileSecretProvider, readOwnerOnlyFile } from './file-provider.ts'
+export { FileSecretProvider, readOwnerOnlyFile, secretFileModeProblem } from './file-provider.ts'
 export { parseSecretRef, type SecretProvider, type SecretRef } from './provider.ts'
 export { Secrets, type SecretsModules, type SecretsOptions, type SecretWatch } from './secrets.ts'

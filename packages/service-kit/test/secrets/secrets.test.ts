@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { armor, Encrypter, generateIdentity, identityToRecipient } from 'age-encryption'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Secrets } from '../../src/index.ts'
+import { Secrets, secretFileModeProblem } from '../../src/index.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-secrets-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -51,6 +51,22 @@ describe('Secrets: one face for files, env and age bundles', () => {
     }
     expect((await rejection(s.read(join(dir, 'missing'), 'x'))).code).toBe('SERVICE_SECRET_UNREADABLE')
     expect((await rejection(s.read(file('empty', ''), 'x'))).message).toMatch(/is empty/)
+  })
+
+  it("follows PostgreSQL's rule for owner and mode: a root-owned file may be read by its group (a Kubernetes Secret under fsGroup)", () => {
+    const pod = 10001
+    // mounted on a non-root pod with fsGroup: root-owned, the kubelet adds group read (0440)
+    for (const mode of [0o400, 0o440, 0o640, 0o600]) expect(secretFileModeProblem({ mode, uid: 0 }, pod)).toBeNull()
+    expect(secretFileModeProblem({ mode: 0o460, uid: 0 }, pod)).toMatch(/group can write/)
+    expect(secretFileModeProblem({ mode: 0o444, uid: 0 }, pod)).toMatch(/outside its owner and group/)
+    expect(secretFileModeProblem({ mode: 0o402, uid: 0 }, pod)).toMatch(/outside its owner and group/)
+    // the reader's own file: owner only
+    expect(secretFileModeProblem({ mode: 0o600, uid: pod }, pod)).toBeNull()
+    expect(secretFileModeProblem({ mode: 0o440, uid: pod }, pod)).toMatch(/other users/)
+    // root reading root's file: owner only too
+    expect(secretFileModeProblem({ mode: 0o640, uid: 0 }, 0)).toMatch(/other users/)
+    // another user's file, group-readable: refused (only root's files get the group's read)
+    expect(secretFileModeProblem({ mode: 0o440, uid: 1000 }, pod)).toMatch(/other users/)
   })
 
   it('reads env: from the environment it was given; a URL in the clear stays itself; an unknown scheme is refused', async () => {
