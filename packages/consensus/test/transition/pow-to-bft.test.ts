@@ -3,7 +3,8 @@
 // `config.cairn.bft`), each running a `ScheduledEngine` (a PowEngine below H, a BftEngine from H).
 // Blocks 1..H−1 are mined through node 0's work API and gossiped; at H − 1 every node hands over
 // and the validators commit H and H + 1 over an in-memory consensus topic. A miner that kept
-// mining (its genesis lacks the entry) has its block at H refused.
+// mining (its genesis lacks the entry) has its block at H refused. Again with the validators bonded
+// in the staking contract of the genesis alloc instead of fixed in config.cairn.bft.
 import { Chain } from '@cairn/chain'
 import { createCustomCrypto, initCrypto, privateKeyToAddress } from '@cairn/crypto'
 import { MemoryKV } from '@cairn/db'
@@ -12,7 +13,16 @@ import { bytesToHex, silentLogger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ADDRS, cairnError } from '../../../chain/test/helpers.ts'
-import { BftEngine, type BftTransport, decodeBftExtra, MemorySignerState, resolveBftConfig } from '../../src/index.ts'
+import {
+  BftEngine,
+  type BftTransport,
+  decodeBftExtra,
+  MemorySignerState,
+  resolveBftConfig,
+  StakingHooks,
+  stakingGenesisAlloc,
+  stakingParamsWith,
+} from '../../src/index.ts'
 import { PowEngine, PowErrorCode, parsePowConfig, powGenesis, ScheduledEngine } from '../../src/pow/index.ts'
 import { validatorKey } from '../harness/bft-network.ts'
 import { ManualClock } from '../harness/clock.ts'
@@ -39,8 +49,17 @@ afterEach(async () => {
   await stopAllPow()
 })
 
-/** A proof-of-work genesis that merges at H, with BFT validators (the clock's time as its timestamp). */
-function transitionGenesis(timestamp: number, transition = true): Record<string, unknown> {
+const VALIDATORS = [0, 1, 2, 3].map((i) => bytesToHex(privateKeyToAddress(validatorKey(i))) as `0x${string}`)
+
+/**
+ * A proof-of-work genesis that merges at H, with BFT validators: fixed in `config.cairn.bft`, or
+ * (`staking`) bonded in the staking contract of its alloc, as a BFT devnet's.
+ */
+async function transitionGenesis(
+  timestamp: number,
+  transition = true,
+  staking = false,
+): Promise<Record<string, unknown>> {
   const params = parsePowConfig({
     config: { cairn: { pow: transition ? { ...POW, transition: { height: Number(H), engine: 'bft' } } : POW } },
   })
@@ -48,15 +67,28 @@ function transitionGenesis(timestamp: number, transition = true): Record<string,
   for (const a of ADDRS) alloc[a] = 10n ** 24n
   const g = powGenesis({ chainId: 1337, params, alloc, timestamp }) as {
     config: Record<string, unknown> & { cairn: Record<string, unknown> }
+    alloc: Record<string, unknown>
   }
   if (!transition) return g
   g.config.mergeForkBlock = Number(H)
-  g.config.cairn.bft = {
-    validators: [0, 1, 2, 3].map((i) => ({ address: bytesToHex(privateKeyToAddress(validatorKey(i))), power: 10 })),
+  const bft: Record<string, unknown> = {
     timeouts: { proposeMs: 1000, proposeDeltaMs: 500, prevoteMs: 500, prevoteDeltaMs: 250 },
     blockTimeMs: 1000,
     emptyBlocks: true,
   }
+  if (staking) {
+    const { staking: stakingParams, governance } = stakingParamsWith('devnet', [])
+    const alloc = await stakingGenesisAlloc({
+      chainId: 1337n,
+      validators: VALIDATORS.map((v) => ({ operator: v, consensus: v, selfBond: 10n ** 19n, commissionBps: 1000 })),
+      staking: stakingParams,
+      governance,
+      chain: { blockGasLimit: 30_000_000n, minBaseFee: 0n, blockTimeMs: 1000n },
+    })
+    Object.assign(g.alloc, alloc)
+    bft.staking = true
+  } else bft.validators = VALIDATORS.map((address) => ({ address, power: 10 }))
+  g.config.cairn.bft = bft
   return g
 }
 
@@ -78,9 +110,16 @@ async function makeNode(
     { params: parsePowConfig(genesis), coinbase: Uint8Array.from({ length: 20 }, () => 0xc0 + i) },
     { logger: silentLogger, now: () => clock.seconds(), clockMs: () => clock.now() },
   )
+  const config = await resolveBftConfig(genesis)
   const bft = new BftEngine(
-    { chainId: 1337n, config: await resolveBftConfig(genesis), privateKey: validatorKey(i), firstHeight: Number(H) },
-    { logger: silentLogger, scheduler: clock, transport, signerState: new MemorySignerState() },
+    { chainId: 1337n, config, privateKey: validatorKey(i), firstHeight: Number(H) },
+    {
+      logger: silentLogger,
+      scheduler: clock,
+      transport,
+      signerState: new MemorySignerState(),
+      ...(config.staking ? { staking: new StakingHooks({}, { logger: silentLogger }) } : {}),
+    },
   )
   const engine = new ScheduledEngine({ height: H }, { before: pow, after: bft, logger: silentLogger })
   const kv = new MemoryKV()
@@ -98,56 +137,65 @@ async function makeNode(
   return { chain, pool, pow, bft, engine, follower }
 }
 
+/**
+ * Four nodes on the transition genesis: blocks 1 .. H − 1 mined on node 0 (its work API) and
+ * gossiped, then the clock run until every node has H + 1.
+ */
+async function mineAndTransition(staking: boolean): Promise<{ nodes: Node[]; mined: Block[]; clock: ManualClock }> {
+  await initCrypto()
+  const clock = new ManualClock()
+  const genesis = await transitionGenesis(clock.seconds(), true, staking)
+  const handlers = new Map<number, (data: Uint8Array, from: string) => Promise<unknown>>()
+  const nodes: Node[] = []
+  const publish = (from: number, data: Uint8Array) => {
+    for (let to = 0; to < nodes.length; to++) {
+      if (to !== from) clock.setTimeout(() => void handlers.get(to)?.(data, String(from)), 20)
+    }
+  }
+  for (let i = 0; i < 4; i++) nodes.push(await makeNode(i, genesis, clock, handlers, publish))
+  for (const n of nodes) {
+    await n.engine.start()
+    started.push(n)
+  }
+  const settle = async () => {
+    for (let k = 0; k < 100; k++) {
+      await Promise.all(nodes.map((n) => n.engine.handedOver()))
+      await Promise.all(nodes.map((n) => n.bft.idle()))
+      await Promise.all(nodes.map((n) => n.follower.settled()))
+      if (nodes.every((n) => n.bft.quiet)) return
+    }
+  }
+  const node0 = nodes[0] as Node
+  // Proof of work: blocks 1 .. H − 1 mined on node 0 (its work API) and gossiped to the others.
+  const mined: Block[] = []
+  for (let h = 1n; h < H; h++) {
+    clock.advance(12_000)
+    const [hash, , boundary] = await node0.pow.getWork()
+    const seal = await findSeal(hexBytes(hash), BigInt(boundary))
+    expect(await node0.pow.submitWork(seal.nonce, hexBytes(hash), seal.mixHash)).toBe(true)
+    const block = node0.chain.head
+    expect(block.header.number).toBe(h)
+    mined.push(block)
+    for (const n of nodes.slice(1)) {
+      const r = await n.chain.processBlock(block.serialize(), { source: 'gossip', peer: '0' })
+      expect(r.status).toBe('imported')
+    }
+  }
+  await settle()
+  // BFT from H: run the clock until every node has H + 1 and H is final on all.
+  const deadline = clock.now() + 120_000
+  while (!nodes.every((n) => n.chain.head.header.number >= H + 1n)) {
+    if (!clock.step(deadline)) break
+    await settle()
+  }
+  return { nodes, mined, clock }
+}
+
 describe('PoW → PoS: the BFT half', () => {
   it('mines to H − 1, hands over, and the validators finalize H and H + 1; a block mined at H is refused', async () => {
-    await initCrypto()
-    const clock = new ManualClock()
-    const genesis = transitionGenesis(clock.seconds())
-    const handlers = new Map<number, (data: Uint8Array, from: string) => Promise<unknown>>()
-    const nodes: Node[] = []
-    const publish = (from: number, data: Uint8Array) => {
-      for (let to = 0; to < nodes.length; to++) {
-        if (to !== from) clock.setTimeout(() => void handlers.get(to)?.(data, String(from)), 20)
-      }
-    }
-    for (let i = 0; i < 4; i++) nodes.push(await makeNode(i, genesis, clock, handlers, publish))
-    for (const n of nodes) {
-      await n.engine.start()
-      started.push(n)
-    }
-    const settle = async () => {
-      for (let k = 0; k < 100; k++) {
-        await Promise.all(nodes.map((n) => n.engine.handedOver()))
-        await Promise.all(nodes.map((n) => n.bft.idle()))
-        await Promise.all(nodes.map((n) => n.follower.settled()))
-        if (nodes.every((n) => n.bft.quiet)) return
-      }
-    }
+    const { nodes, mined, clock } = await mineAndTransition(false)
     const node0 = nodes[0] as Node
-    // Proof of work: blocks 1 .. H − 1 mined on node 0 (its work API) and gossiped to the others.
-    const mined: Block[] = []
-    for (let h = 1n; h < H; h++) {
-      clock.advance(12_000)
-      const [hash, , boundary] = await node0.pow.getWork()
-      const seal = await findSeal(hexBytes(hash), BigInt(boundary))
-      expect(await node0.pow.submitWork(seal.nonce, hexBytes(hash), seal.mixHash)).toBe(true)
-      const block = node0.chain.head
-      expect(block.header.number).toBe(h)
-      mined.push(block)
-      for (const n of nodes.slice(1)) {
-        const r = await n.chain.processBlock(block.serialize(), { source: 'gossip', peer: '0' })
-        expect(r.status).toBe('imported')
-      }
-    }
-    await settle()
-    // No more work past H − 1.
     expect((await cairnError(node0.pow.getWork())).code).toBe(PowErrorCode.AFTER_TRANSITION)
-    // BFT from H: run the clock until every node has H + 1 and H is final on all.
-    const deadline = clock.now() + 120_000
-    while (!nodes.every((n) => n.chain.head.header.number >= H + 1n)) {
-      if (!clock.step(deadline)) break
-      await settle()
-    }
     for (const n of nodes) expect(n.chain.head.header.number).toBeGreaterThanOrEqual(H + 1n)
     const hashes = async (n: Node) =>
       Promise.all([1n, 2n, 3n, 4n].map(async (h) => bytesToHex((await n.chain.getCanonicalHash(h)) as Uint8Array)))
@@ -167,7 +215,7 @@ describe('PoW → PoS: the BFT half', () => {
     expect(cert?.height).toBe(Number(H))
     expect(bytesToHex(cert?.blockHash as Uint8Array)).toBe(bytesToHex(first.hash()))
     // A miner whose genesis lacks the transition (same genesis block) mines H: refused, its sender to blame.
-    const endless = transitionGenesis(Number((node0.chain.genesisBlock as Block).header.timestamp), false)
+    const endless = await transitionGenesis(Number((node0.chain.genesisBlock as Block).header.timestamp), false)
     const miner = await powSetup({ params: parsePowConfig(endless), genesis: endless })
     expect(bytesToHex(miner.chain.genesisBlock.hash())).toBe(bytesToHex(node0.chain.genesisBlock.hash()))
     miner.clock.now = clock.seconds()
@@ -181,5 +229,22 @@ describe('PoW → PoS: the BFT half', () => {
     if (r.status === 'error') expect(r.error.code).toBe(PowErrorCode.AFTER_TRANSITION)
     if (r.status === 'error') expect(r.error.penalize).toBe(true)
     expect(await (nodes[1] as Node).chain.getBlock(miner.chain.head.hash())).toBeUndefined()
+  }, 60_000)
+
+  it('takes its validators from the genesis staking contract (StakingHooks from H)', async () => {
+    const { nodes } = await mineAndTransition(true)
+    const node0 = nodes[0] as Node
+    const set = node0.bft.validatorsAt(Number(H))
+    expect(set.size).toBe(4)
+    for (const n of nodes) {
+      expect(n.chain.head.header.number).toBeGreaterThanOrEqual(H + 1n)
+      expect((await n.chain.checkpoint('finalized')).header.number).toBeGreaterThanOrEqual(H)
+      expect(bytesToHex((await n.chain.getCanonicalHash(H + 1n)) as Uint8Array)).toBe(
+        bytesToHex((await node0.chain.getCanonicalHash(H + 1n)) as Uint8Array),
+      )
+    }
+    // H's proposer is one of the bonded validators.
+    const first = (await node0.chain.getBlockByNumber(H)) as Block
+    expect(VALIDATORS).toContain(first.header.coinbase.toString())
   }, 60_000)
 })

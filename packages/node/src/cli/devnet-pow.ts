@@ -5,13 +5,17 @@
  * `--threads` threads for a coinbase of its own: dev account i−1); and `D/genesis.json`: a
  * proof-of-work chain (London's rules at block 0, `config.cairn.pow` with the chain parameters:
  * docs/consensus/pow.md) with the dev mnemonic's accounts funded. `cairn devnet start --dir D` runs
- * them as it runs a BFT devnet.
+ * them as it runs a BFT devnet. With `--transition-height H` (PoW → PoS) every node is a BFT
+ * validator too (`keys/validator.key`, power 1 in `config.cairn.bft`) and the genesis merges at H:
+ * mined to H − 1, BFT from H.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parsePowConfig, powGenesis } from '@cairn/consensus/pow'
 import { loadOrCreateKey } from '@cairn/consensus/validator-keys'
+import { privateKeyToAddress } from '@cairn/crypto'
 import { peerIdOfSecp256k1 } from '@cairn/p2p'
+import { bytesToHex } from '@cairn/utils'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../dev-accounts.ts'
 import { devnetTomlHead } from './devnet-toml.ts'
 
@@ -33,6 +37,8 @@ export interface PowDevnetOptions {
   gasLimit?: bigint
   /** The genesis timestamp (seconds; default now). */
   timestamp?: number
+  /** PoW → PoS: the first BFT block; every node is a validator of the genesis set. */
+  transitionHeight?: number
 }
 
 /** The devnet's chain parameters: 4 s blocks, a half-life of 288 blocks, the chain's seal and targets. */
@@ -53,6 +59,9 @@ export function initPowDevnet(opts: PowDevnetOptions): string[] {
           ...(p.powLimit ? { powLimit: p.powLimit } : {}),
           ...(p.genesisBits ? { genesisBits: p.genesisBits } : {}),
           ...(p.memoryKiB ? { seal: { memoryKiB: p.memoryKiB, iterations: 1 } } : {}),
+          ...(opts.transitionHeight !== undefined
+            ? { transition: { height: opts.transitionHeight, engine: 'bft' } }
+            : {}),
         },
       },
     },
@@ -63,6 +72,10 @@ export function initPowDevnet(opts: PowDevnetOptions): string[] {
     const i = k + 1
     const datadir = join(dir, `node-${i}`)
     const identity = loadOrCreateKey(join(datadir, 'keys', 'node.key'), 'node identity key')
+    const validator =
+      opts.transitionHeight !== undefined
+        ? loadOrCreateKey(join(datadir, 'keys', 'validator.key'), 'validator key')
+        : undefined
     const p2pPort = opts.p2pBasePort + k
     return {
       i,
@@ -70,6 +83,7 @@ export function initPowDevnet(opts: PowDevnetOptions): string[] {
       httpPort: opts.basePort + k,
       p2pPort,
       coinbase: (accounts[k % accounts.length] as { address: string }).address,
+      validator: validator ? bytesToHex(privateKeyToAddress(validator.privateKey)) : undefined,
       enode: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerIdOfSecp256k1(identity.privateKey)}`,
     }
   })
@@ -80,6 +94,12 @@ export function initPowDevnet(opts: PowDevnetOptions): string[] {
     timestamp: opts.timestamp ?? Math.floor(Date.now() / 1000),
     ...(opts.gasLimit !== undefined ? { gasLimit: opts.gasLimit } : {}),
   })
+  if (opts.transitionHeight !== undefined) {
+    const config = genesis.config as Record<string, unknown> & { cairn: Record<string, unknown> }
+    // The chain's ruleset merges at H (difficulty 0, no block reward, BFT's extra data).
+    config.mergeForkBlock = opts.transitionHeight
+    config.cairn.bft = { validators: nodes.map((n) => ({ address: n.validator, power: 1 })), blockTimeMs: 1000 }
+  }
   const genesisPath = join(dir, 'genesis.json')
   writeFileSync(genesisPath, `${JSON.stringify(genesis, null, 2)}\n`)
   return nodes.map((n) => {

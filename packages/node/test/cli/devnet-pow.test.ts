@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseGenesis } from '@cairn/chain'
 import { parsePowConfig, targetFromBits, workOf } from '@cairn/consensus/pow'
+import { loadOrCreateKey } from '@cairn/consensus/validator-keys'
+import { privateKeyToAddress } from '@cairn/crypto'
+import { bytesToHex } from '@cairn/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { initPowDevnet } from '../../src/cli/devnet-pow.ts'
 import { engineKind } from '../../src/engine.ts'
@@ -43,5 +46,30 @@ describe('cairn devnet init --engine pow', () => {
       return /coinbase = "(0x[0-9a-fA-F]{40})"/.exec(toml)?.[1]
     })
     expect(new Set(coinbases).size).toBe(3)
+  })
+
+  it('--transition-height: every node a validator of the genesis set, the merge and the hand-over at H', () => {
+    const tdir = join(dir, 'transition')
+    initPowDevnet({
+      miners: 2,
+      dir: tdir,
+      basePort: 18555,
+      p2pBasePort: 38313,
+      timestamp: 1_700_000_000,
+      transitionHeight: 6,
+    })
+    const genesis = JSON.parse(readFileSync(join(tdir, 'genesis.json'), 'utf8'))
+    expect(parsePowConfig(genesis).transition).toEqual({ height: 6n, engine: 'bft' })
+    expect(genesis.config.mergeForkBlock).toBe(6)
+    const keys = [1, 2].map((i) =>
+      bytesToHex(
+        privateKeyToAddress(loadOrCreateKey(join(tdir, `node-${i}`, 'keys', 'validator.key'), 'k').privateKey),
+      ),
+    )
+    expect(genesis.config.cairn.bft.validators.map((v: { address: string }) => v.address)).toEqual(keys)
+    expect(engineKind(undefined, genesis)).toBe('pow')
+    // The chain takes it: proof of work below H, the merge (Paris) from H.
+    const spec = parseGenesis(genesis)
+    expect(spec.hardfork).toBe('grayGlacier')
   })
 })

@@ -238,6 +238,11 @@ export function registerDevnet(program: Command): void {
     .option('--genesis-bits <bits>', 'engine pow: the genesis target, compact (default 0x1f100000)')
     .option('--pow-limit <bits>', 'engine pow: the easiest target, compact (default 0x2000ffff)')
     .option('--seal-memory-kib <kib>', 'engine pow: Argon2id memory per attempt (default 1024)', Number)
+    .option(
+      '--transition-height <h>',
+      'engine pow: PoW → PoS at block h (mined to h − 1, BFT from h; every node a validator)',
+      Number,
+    )
     .requiredOption('--dir <dir>', 'the directory to write the devnet into')
     .option('--base-port <port>', 'JSON-RPC port of node 1 (node i serves base + i - 1)', port, 8545)
     .option('--p2p-base-port <port>', 'p2p port of node 1 (node i listens on base + i - 1)', port, 30303)
@@ -319,6 +324,7 @@ interface PowDevnetFlags {
   genesisBits?: string
   powLimit?: string
   sealMemoryKib?: number
+  transitionHeight?: number
 }
 
 function initPowDevnetCommand(opts: DevnetInitOptions & PowDevnetFlags): void {
@@ -335,6 +341,7 @@ function initPowDevnetCommand(opts: DevnetInitOptions & PowDevnetFlags): void {
     p2pBasePort: opts.p2pBasePort,
     threads: opts.threads ?? 1,
     gasLimit: opts.gasLimit,
+    ...(opts.transitionHeight !== undefined ? { transitionHeight: opts.transitionHeight } : {}),
     pow: {
       ...(opts.spacing !== undefined ? { spacing: opts.spacing } : {}),
       ...(opts.genesisBits !== undefined ? { genesisBits: opts.genesisBits } : {}),

@@ -1,0 +1,115 @@
+// PoW → PoS with real processes: `cairn devnet init --engine pow --miners 3 --transition-height 5`
+// writes three nodes that mine and are the BFT validators of the genesis; started with `--mine`
+// and peered over loopback, they mine blocks 1..4, hand over at 4 and commit 5, 6, … by BFT
+// (difficulty 0, finalized), every node the same chain. Behind `npm run test:pow` (not CI).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type CairnProcess, startCairn } from '../cli/cluster.ts'
+import { runCli } from '../cli/run-cli.ts'
+
+const H = 5n
+const dir = mkdtempSync(join(tmpdir(), 'cairn-pos-transition-'))
+const nodes: CairnProcess[] = []
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.kill9()))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  })
+  const body = (await res.json()) as { result?: T; error?: { message: string } }
+  if (body.error) throw new Error(body.error.message)
+  return body.result as T
+}
+
+async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms
+  for (;;) {
+    try {
+      if (await pred()) return
+    } catch {}
+    if (Date.now() > until) {
+      throw new Error(`timed out waiting for ${what}\n${nodes.map((n) => n.out().slice(-2500)).join('\n----\n')}`)
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+type RpcBlock = { hash: string; difficulty: string; number: string }
+const blockAt = (url: string, tag: bigint | 'finalized') =>
+  rpc<RpcBlock | null>(url, 'eth_getBlockByNumber', [typeof tag === 'bigint' ? `0x${tag.toString(16)}` : tag, false])
+
+describe.skipIf(process.env.CAIRN_E2E_POW !== '1')('PoW → PoS: a devnet mines, hands over and finalizes', () => {
+  it('three miners mine to H − 1, then commit H and after by BFT, final and the same on all', async () => {
+    const init = await runCli(
+      [
+        'devnet',
+        'init',
+        '--engine',
+        'pow',
+        '--miners',
+        '3',
+        '--transition-height',
+        String(H),
+        '--spacing',
+        '1',
+        '--genesis-bits',
+        '0x1f7fffff',
+        '--seal-memory-kib',
+        '64',
+        '--dir',
+        dir,
+      ],
+      { timeoutMs: 30_000 },
+    )
+    expect(init.stdout).toContain('3 mining nodes')
+    const genesisPath = join(dir, 'genesis.json')
+    const genesis = JSON.parse(readFileSync(genesisPath, 'utf8'))
+    expect(genesis.config.cairn.bft.validators).toHaveLength(3)
+    const args = (i: number) => [
+      '--genesis',
+      genesisPath,
+      '--datadir',
+      join(dir, `node-${i}`),
+      '--p2p.enabled',
+      '--mine',
+      '--miner.threads',
+      '1',
+      '--miner.coinbase',
+      `0x${String(i).repeat(40)}`,
+    ]
+    const a = await startCairn(args(1), 45_000)
+    nodes.push(a)
+    for (const i of [2, 3]) nodes.push(await startCairn([...args(i), '--p2p.bootnodes', a.addr], 45_000))
+
+    // Mined to H − 1, then BFT: every node past H + 1 with H final.
+    await waitFor(
+      async () => {
+        for (const n of nodes) {
+          const f = await blockAt(n.url, 'finalized')
+          if (f === null || BigInt(f.number) < H + 1n) return false
+        }
+        return true
+      },
+      120_000,
+      `every node final past block ${H + 1n}`,
+    )
+    const reference = await Promise.all([1n, H - 1n, H, H + 1n].map((n) => blockAt(a.url, n)))
+    for (const n of nodes) {
+      const mine = await Promise.all([1n, H - 1n, H, H + 1n].map((h) => blockAt(n.url, h)))
+      expect(mine.map((b) => b?.hash)).toEqual(reference.map((b) => b?.hash))
+    }
+    const [first, terminal, h, next] = reference as RpcBlock[]
+    expect(BigInt((first as RpcBlock).difficulty)).toBeGreaterThan(0n)
+    expect(BigInt((terminal as RpcBlock).difficulty)).toBeGreaterThan(0n)
+    expect(BigInt((h as RpcBlock).difficulty)).toBe(0n)
+    expect(BigInt((next as RpcBlock).difficulty)).toBe(0n)
+    for (const n of nodes) expect(n.out()).toContain('transition: the next block is the first of the new engine')
+  }, 240_000)
+})
