@@ -6,7 +6,8 @@
  * timeout shard 1 will have passed expires and is refunded on shard 0. The gateway's
  * `cairn_getCrossShardTransaction` follows each to its end (acknowledged / refunded), and value is
  * conserved: what shard 0's senders lost beyond gas is what shard 1's receivers gained.
- * `npm run test:cross-shard` (not in `npm test`: processes for two shards).
+ * `npm run test:cross-shard` (not in `npm test`: processes for every shard); `CAIRN_SHARDS=4` for
+ * four shards, shard 0 sending to each of the three others in turn.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,7 +21,10 @@ import { CairnProcesses, freePortRange, waitFor } from './harness.ts'
 
 const MNEMONIC = 'test test test test test test test test test test test junk'
 const accounts = Array.from({ length: 10 }, (_, i) => mnemonicToAccount(MNEMONIC, { addressIndex: i }))
-const shardOf = (address: string) => homeShard(Uint8Array.from(Buffer.from(address.slice(2), 'hex')), 2)
+const SHARDS = Number(process.env.CAIRN_SHARDS ?? 2)
+const shardOf = (address: string) => homeShard(Uint8Array.from(Buffer.from(address.slice(2), 'hex')), SHARDS)
+/** Transfer i goes to shard 1, 2, …, S − 1 in turn. */
+const destOf = (i: number) => 1 + (i % (SHARDS - 1))
 const TRANSFERS = Number(process.env.CAIRN_CROSS_SHARD_TRANSFERS ?? 20)
 
 async function rpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
@@ -37,7 +41,7 @@ async function rpc<T>(url: string, method: string, params: unknown[] = []): Prom
 
 if (!process.env.CAIRN_CROSS_SHARD) console.warn('the cross-shard e2e runs with npm run test:cross-shard')
 
-describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between two shards', () => {
+describe.skipIf(!process.env.CAIRN_CROSS_SHARD)(`cross-shard transfers from shard 0 to ${SHARDS - 1} others`, () => {
   const procs = new CairnProcesses()
   const dir = join(mkdtempSync(join(tmpdir(), 'cairn-xshard-')), 'devnet')
   afterAll(() => {
@@ -46,12 +50,12 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
   })
 
   it('are delivered once each, acknowledged, and an expired one refunded', async () => {
-    const base = await freePortRange(6)
+    const base = await freePortRange(2 * SHARDS + 2)
     const init = await runCli([
       'devnet',
       'init',
       '--shards',
-      '2',
+      String(SHARDS),
       '--validators',
       '1',
       '--dir',
@@ -59,7 +63,7 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
       '--base-port',
       String(base),
       '--p2p-base-port',
-      String(base + 3),
+      String(base + SHARDS + 1),
       '--block-time-ms',
       '500',
     ])
@@ -71,12 +75,12 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
         const info = await rpc<{ shards: { available: boolean; head?: string }[] }>(gw, 'cairn_getShardInfo')
         return info.shards.every((s) => s.available && BigInt(s.head ?? 0) >= 2n)
       },
-      90_000,
-      'the gateway with both shards producing',
+      SHARDS > 2 ? 180_000 : 90_000,
+      'the gateway with every shard producing',
       devnet.out,
     )
     const s0 = createPublicClient({ transport: http(`${gw}/shard/0`) })
-    const s1 = createPublicClient({ transport: http(`${gw}/shard/1`) })
+    const shard = Array.from({ length: SHARDS }, (_, k) => createPublicClient({ transport: http(`${gw}/shard/${k}`) }))
     // The relayer pays on shard 0 with the first dev account living there: the senders are the next ones.
     const senders = accounts.filter((a) => shardOf(a.address) === 0).slice(1, 4)
     expect(senders.length).toBeGreaterThan(0)
@@ -98,7 +102,7 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
         data: encodeFunctionData({
           abi: bridgeAbi,
           functionName: 'send',
-          args: [1, receivers[i] as Hex, timeout, '0x'],
+          args: [destOf(i), receivers[i] as Hex, timeout, '0x'],
         }),
         nonce: (nonces[k] as number) + Math.floor(i / senders.length),
         gas: 200_000n,
@@ -108,8 +112,8 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
       // Through the gateway's root: routed by the sender's home shard.
       return rpc<Hex>(gw, 'eth_sendRawTransaction', [raw])
     }
-    // The last one's timeout is shard 1's next height: it expires there.
-    const expiresAt = (await s1.getBlockNumber()) + 2n
+    // The last one's timeout is its destination's next height: it expires there.
+    const expiresAt = (await (shard[destOf(TRANSFERS - 1)] as typeof s0).getBlockNumber()) + 2n
     const hashes: Hex[] = []
     for (let i = 0; i < TRANSFERS; i++) {
       hashes.push(await send(i, parseEther('0.01') * BigInt(i + 1), i === TRANSFERS - 1 ? expiresAt : 1_000_000n))
@@ -126,7 +130,7 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
         for (const h of hashes) statuses.set(h, await rpc<Status>(gw, 'cairn_getCrossShardTransaction', [h]))
         return [...statuses.values()].every((s) => s.status === 'acknowledged' || s.status === 'refunded')
       },
-      150_000,
+      SHARDS > 2 ? 240_000 : 150_000,
       'every transfer acknowledged or refunded',
       devnet.out,
     )
@@ -136,13 +140,16 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
       ...Array(TRANSFERS - 1).fill('acknowledged'),
       'refunded',
     ])
-    // Each took its own sequence number on the 0 → 1 channel (in the order shard 0 included them).
-    const sequences = [...statuses.values()].map((s) => Number(BigInt(s.sequence)))
-    expect(sequences.sort((a, b) => a - b)).toEqual(Array.from({ length: TRANSFERS }, (_, i) => i + 1))
+    // Each took its own sequence number on its channel 0 → d (in the order shard 0 included them).
+    for (let d = 1; d < SHARDS; d++) {
+      const sequences = [...statuses.values()].filter((s) => s.destShard === d).map((s) => Number(BigInt(s.sequence)))
+      const count = receivers.filter((_, i) => destOf(i) === d).length
+      expect(sequences.sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i + 1))
+    }
     // Credited once each on shard 1; the expired one not at all.
     let credited = 0n
     for (const [i, r] of receivers.entries()) {
-      const b = await s1.getBalance({ address: r })
+      const b = await (shard[destOf(i)] as typeof s0).getBalance({ address: r })
       expect(b, `receiver ${i}`).toBe(i === TRANSFERS - 1 ? 0n : parseEther('0.01') * BigInt(i + 1))
       credited += b
     }
@@ -156,12 +163,15 @@ describe.skipIf(!process.env.CAIRN_CROSS_SHARD)('cross-shard transfers between t
       gw,
       'cairn_getShardInfo',
     )
-    expect(info.shards.map((s) => s.crossShard)).toEqual([
-      { out: `0x${TRANSFERS.toString(16)}`, in: '0x0', pendingOut: '0x0' },
-      { out: '0x0', in: `0x${TRANSFERS.toString(16)}`, pendingOut: '0x0' },
-    ])
+    const hex = (n: number) => `0x${n.toString(16)}`
+    expect(info.shards.map((s) => s.crossShard)).toEqual(
+      Array.from({ length: SHARDS }, (_, k) =>
+        k === 0
+          ? { out: hex(TRANSFERS), in: '0x0', pendingOut: '0x0' }
+          : { out: '0x0', in: hex(receivers.filter((_, i) => destOf(i) === k).length), pendingOut: '0x0' },
+      ),
+    )
     // The bridge holds nothing on either shard: value is burnt on send and minted on delivery or refund.
-    expect(await s0.getBalance({ address: BRIDGE_ADDRESS })).toBe(0n)
-    expect(await s1.getBalance({ address: BRIDGE_ADDRESS })).toBe(0n)
-  }, 300_000)
+    for (const c of shard) expect(await c.getBalance({ address: BRIDGE_ADDRESS })).toBe(0n)
+  }, 480_000)
 })
