@@ -33,7 +33,8 @@
 //   pow         BENCH_POW (0; 1 runs it): packages/consensus/bench/pow-throughput.ts — the PoW seal's header
 //               verifications/s (hash-wasm; @node-rs/argon2 is not a dependency), mining attempts/s with 1
 //               and 2 threads (BENCH_POW_SECONDS 6), and the import rate of a BENCH_POW_BLOCKS (10000)-block
-//               PoW chain (64 KiB seals) against a dev chain of as many blocks (child process; ~30 min here)
+//               PoW chain (64 KiB seals) against a dev chain of as many blocks (child process; mining the
+//               chain took 27 min at a load of 7–25 on 2 cores)
 //   start       BENCH_START (1; 0 skips): spawn to first eth_chainId, median of 5 (`cairn start --dev --ephemeral`)
 //   interval    BENCH_CAIRN_INTERVAL (1; 0 skips): the transfers again on a Cairn node that seals a
 //               block a second like Anvil (`--block-time 1`, block gas limit ANVIL_GAS_LIMIT set
