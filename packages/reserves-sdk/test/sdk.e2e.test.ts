@@ -62,9 +62,11 @@ let url = ''
 
 describe('the SDKs against `cairn reserves serve`', () => {
   beforeAll(async () => {
-    writeFileSync(join(dir, 'at-rest.key'), 'ab'.repeat(32))
-    writeFileSync(join(dir, 'jwt.secret'), SECRET)
-    writeFileSync(join(dir, 'keys.json'), JSON.stringify([{ name: 'ops', role: 'admin', key: ADMIN_KEY }]))
+    writeFileSync(join(dir, 'at-rest.key'), 'ab'.repeat(32), { mode: 0o600 })
+    writeFileSync(join(dir, 'jwt.secret'), SECRET, { mode: 0o600 })
+    writeFileSync(join(dir, 'keys.json'), JSON.stringify([{ name: 'ops', role: 'admin', key: ADMIN_KEY }]), {
+      mode: 0o600,
+    })
     const args = ['--datadir', 'svc', '--key-file', 'at-rest.key', '--jwt-secret-file', 'jwt.secret']
     args.push('--api-keys-file', 'keys.json', '--min-depth', '3', '--http.port', '0')
     const child = spawn('node', [CAIRN_BIN, 'reserves', 'serve', ...args], {
