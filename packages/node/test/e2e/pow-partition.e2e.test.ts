@@ -11,7 +11,7 @@
 //    heavier branch. Healed, C refuses it: its head stays on its own branch, the log says so and
 //    cairn_pow_reorgs_refused_total rises (the alert's metric).
 // Behind CAIRN_E2E_POW=1 (`npm run test:pow`), as pow-devnet.e2e.test.ts: 72–95 s a run at a load
-// average of 15–25 on 2 cores (5 runs; it runs the built bundle: `npm run build` first).
+// average of 15–25 on 2 cores, 30 s at 4–8 (it runs the built bundle: `npm run build` first).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
