@@ -12,10 +12,10 @@ import type { SecretProvider } from './provider.ts'
  */
 export function secretFileModeProblem(stat: { mode: number; uid: number }, readerUid: number): string | null {
   const mode = stat.mode & 0o777
-  if ((mode & 0o007) !== 0) return 'users outside its owner and group can read or write it'
+  if ((mode & 0o007) !== 0) return 'other users can read or write it'
   const rootOwned = stat.uid === 0 && readerUid !== 0
   if (rootOwned ? (mode & 0o030) !== 0 : (mode & 0o070) !== 0)
-    return rootOwned ? 'its group can write it' : 'other users can read or write it'
+    return rootOwned ? 'its group can write it' : 'users in its group can read or write it'
   return null
 }
 

@@ -58,15 +58,15 @@ describe('Secrets: one face for files, env and age bundles', () => {
     // mounted on a non-root pod with fsGroup: root-owned, the kubelet adds group read (0440)
     for (const mode of [0o400, 0o440, 0o640, 0o600]) expect(secretFileModeProblem({ mode, uid: 0 }, pod)).toBeNull()
     expect(secretFileModeProblem({ mode: 0o460, uid: 0 }, pod)).toMatch(/group can write/)
-    expect(secretFileModeProblem({ mode: 0o444, uid: 0 }, pod)).toMatch(/outside its owner and group/)
-    expect(secretFileModeProblem({ mode: 0o402, uid: 0 }, pod)).toMatch(/outside its owner and group/)
+    expect(secretFileModeProblem({ mode: 0o444, uid: 0 }, pod)).toMatch(/other users/)
+    expect(secretFileModeProblem({ mode: 0o402, uid: 0 }, pod)).toMatch(/other users/)
     // the reader's own file: owner only
     expect(secretFileModeProblem({ mode: 0o600, uid: pod }, pod)).toBeNull()
-    expect(secretFileModeProblem({ mode: 0o440, uid: pod }, pod)).toMatch(/other users/)
+    expect(secretFileModeProblem({ mode: 0o440, uid: pod }, pod)).toMatch(/users in its group/)
     // root reading root's file: owner only too
-    expect(secretFileModeProblem({ mode: 0o640, uid: 0 }, 0)).toMatch(/other users/)
+    expect(secretFileModeProblem({ mode: 0o640, uid: 0 }, 0)).toMatch(/users in its group/)
     // another user's file, group-readable: refused (only root's files get the group's read)
-    expect(secretFileModeProblem({ mode: 0o440, uid: 1000 }, pod)).toMatch(/other users/)
+    expect(secretFileModeProblem({ mode: 0o440, uid: 1000 }, pod)).toMatch(/users in its group/)
   })
 
   it('reads env: from the environment it was given; a URL in the clear stays itself; an unknown scheme is refused', async () => {
