@@ -46,7 +46,13 @@ function setup(receipt: (hash: string, trades: InFlightTrades) => Promise<{ bloc
       return [p.reserve0, p.reserve1, 0]
     },
   }
-  trades = new InFlightTrades({ graph, executor, public: pub as never, fees: new TransferFees({ logger: silentLogger }), metrics: null })
+  trades = new InFlightTrades({
+    graph,
+    executor,
+    public: pub as never,
+    fees: new TransferFees({ logger: silentLogger }),
+    metrics: null,
+  })
   const found = findOpportunities(graph, { gas: { gasUnits: () => 0n, gasPrice: 0n } })
   return { trades, found, bundles }
 }
