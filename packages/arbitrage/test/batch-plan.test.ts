@@ -4,23 +4,12 @@
 // paid nothing before but pays after an earlier trade is added; the per-block limit holds.
 import { silentLogger } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
-import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-graph.ts'
-import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
+import { type Address, TokenGraph } from '../src/graph/token-graph.ts'
 import { applyTrade, hopsOn, planBatch, type ReserveView } from '../src/strategy/batch-plan.ts'
 import { findOpportunities } from '../src/strategy/search.ts'
 import { TransferFees } from '../src/strategy/transfer-fees.ts'
+import { E21, pool, poolAddr, tok } from './v2-pools.ts'
 
-const tok = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address
-const poolAddr = (i: number) => `0x${(0xc000 + i).toString(16).padStart(40, '0')}` as Address
-const pool = (i: number, a: number, b: number, r0: bigint, r1: bigint): PoolInfo => ({
-  address: poolAddr(i),
-  token0: tok(a),
-  token1: tok(b),
-  fee: UNISWAP_V2_FEE,
-  reserve0: r0,
-  reserve1: r1,
-})
-const E21 = 10n ** 21n
 const noGas = { gas: { gasUnits: () => 0n, gasPrice: 0n } }
 
 /** Base 0; token 1 cheap on pool 1, dear on pools 2 and 3 (two cycles share pool 1); token 2 mispriced on its own. */

@@ -7,23 +7,11 @@
 import { silentLogger } from '@cairn/utils'
 import { describe, expect, it } from 'vitest'
 import type { ExecutorClient } from '../src/execution/executor.ts'
-import { type Address, type PoolInfo, TokenGraph } from '../src/graph/token-graph.ts'
+import { type Address, TokenGraph } from '../src/graph/token-graph.ts'
 import { InFlightTrades } from '../src/in-flight.ts'
-import { UNISWAP_V2_FEE } from '../src/math/v2.ts'
 import { findOpportunities } from '../src/strategy/search.ts'
 import { TransferFees } from '../src/strategy/transfer-fees.ts'
-
-const tok = (i: number) => `0x${i.toString(16).padStart(40, '0')}` as Address
-const poolAddr = (i: number) => `0x${(0xc000 + i).toString(16).padStart(40, '0')}` as Address
-const pool = (i: number, a: number, b: number, r0: bigint, r1: bigint): PoolInfo => ({
-  address: poolAddr(i),
-  token0: tok(a),
-  token1: tok(b),
-  fee: UNISWAP_V2_FEE,
-  reserve0: r0,
-  reserve1: r1,
-})
-const E21 = 10n ** 21n
+import { E21, pool, poolAddr, tok } from './v2-pools.ts'
 
 function setup(receipt: (hash: string, trades: InFlightTrades) => Promise<{ blockNumber: bigint }>) {
   const graph = new TokenGraph({ base: tok(0), maxHops: 2 })
