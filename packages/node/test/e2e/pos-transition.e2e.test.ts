@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type CairnProcess, startCairn } from '../cli/cluster.ts'
 import { runCli } from '../cli/run-cli.ts'
+import { waitFor as pollUntil } from './harness.ts'
 
 const H = 5n
 const dir = mkdtempSync(join(tmpdir(), 'cairn-pos-transition-'))
@@ -28,18 +29,9 @@ async function rpc<T>(url: string, method: string, params: unknown[] = []): Prom
   return body.result as T
 }
 
-async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms
-  for (;;) {
-    try {
-      if (await pred()) return
-    } catch {}
-    if (Date.now() > until) {
-      throw new Error(`timed out waiting for ${what}\n${nodes.map((n) => n.out().slice(-2500)).join('\n----\n')}`)
-    }
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
+/** The harness's poll, failing with every node's output tail. */
+const waitFor = (pred: () => Promise<boolean>, ms: number, what: string) =>
+  pollUntil(pred, ms, what, () => nodes.map((n) => n.out().slice(-2500)).join('\n----\n'))
 
 type RpcBlock = { hash: string; difficulty: string; number: string }
 const blockAt = (url: string, tag: bigint | 'finalized') =>

@@ -13,6 +13,7 @@ import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type CairnProcess, startCairn } from '../cli/cluster.ts'
 import { runCli } from '../cli/run-cli.ts'
+import { waitFor as pollUntil } from './harness.ts'
 
 const MNEMONIC = 'test test test test test test test test test test test junk'
 const dir = mkdtempSync(join(tmpdir(), 'cairn-pow-'))
@@ -42,18 +43,9 @@ async function rpcError(url: string, method: string, params: unknown[]) {
   throw new Error(`${method} did not fail`)
 }
 
-async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms
-  for (;;) {
-    try {
-      if (await pred()) return
-    } catch {}
-    if (Date.now() > until) {
-      throw new Error(`timed out waiting for ${what}\n${nodes.map((n) => n.out().slice(-1500)).join('\n----\n')}`)
-    }
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
+/** The harness's poll, failing with every node's output tail. */
+const waitFor = (pred: () => Promise<boolean>, ms: number, what: string) =>
+  pollUntil(pred, ms, what, () => nodes.map((n) => n.out().slice(-1500)).join('\n----\n'))
 
 const number = async (url: string) => BigInt(await rpc<string>(url, 'eth_blockNumber'))
 const hashAt = async (url: string, n: bigint) =>

@@ -21,6 +21,7 @@ import { createWalletClient, defineChain, http, parseEther } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type CairnProcess, metric, startCairn } from '../cli/cluster.ts'
+import { waitFor as pollUntil } from './harness.ts'
 
 const MNEMONIC = 'test test test test test test test test test test test junk'
 const MAX_REORG_DEPTH = 5
@@ -102,18 +103,9 @@ async function rpc<T>(url: string, method: string, params: unknown[] = []): Prom
   return body.result as T
 }
 
-async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms
-  for (;;) {
-    try {
-      if (await pred()) return
-    } catch {}
-    if (Date.now() > until) {
-      throw new Error(`timed out waiting for ${what}\n${nodes.map((n) => n.out().slice(-1500)).join('\n----\n')}`)
-    }
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
+/** The harness's poll, failing with every node's output tail. */
+const waitFor = (pred: () => Promise<boolean>, ms: number, what: string) =>
+  pollUntil(pred, ms, what, () => nodes.map((n) => n.out().slice(-1500)).join('\n----\n'))
 
 interface RpcBlock {
   number: string
