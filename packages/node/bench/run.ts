@@ -46,6 +46,7 @@
 //               ANVIL_GAS_LIMIT (300000000: room for the load; at Anvil's 30M one block/s caps it at 1,428 tx/s),
 //               BENCH_CAIRN_GAS_LIMIT (ANVIL_GAS_LIMIT; 0 keeps the dev chain's 30M): every Cairn node's block
 //               gas limit (evm_setBlockGasLimit), room for the load as Anvil gets,
+//               BENCH_CAIRN_BIN (the `cairn` launcher to start: another build's, for an A/B),
 //               CAIRN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), CAIRN_ARGS (extra
 //               `cairn start` flags, e.g. "--rpc.threads 1"), BENCH_READ_CLIENT (wrk when it is on
 //               PATH — Debian's `wrk`, a native client in its own process —, else node: loops in

@@ -66,7 +66,8 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-const CAIRN_BIN = fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
+/** The `cairn` executable the bench starts (`BENCH_CAIRN_BIN`: another build's launcher, for an A/B). */
+const CAIRN_BIN = process.env.BENCH_CAIRN_BIN ?? fileURLToPath(new URL('../bin/cairn.js', import.meta.url))
 const ANVIL_PATHS = ['/tmp/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil']
 
 /** Where the Anvil binary is: `$ANVIL_BIN`, the dev dependency, or the /tmp install; else undefined. */
