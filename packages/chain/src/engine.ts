@@ -63,6 +63,12 @@ export interface ChainEngine {
    */
   readonly sealsProofOfWork?: boolean
   /**
+   * Block-DAG headers (the GhostDAG engine): a header's timestamp may equal its parent's (several
+   * chain blocks a second; the engine keeps milliseconds for its difficulty) and its extra data's
+   * shape and size are the engine's to check in {@link validateHeader} (no 32-byte cap).
+   */
+  readonly dagHeaders?: boolean
+  /**
    * The base reward, in wei, a proof-of-work ruleset's block pays its coinbase (@ethereumjs's
    * `minerReward`, which the block builder credits): an engine's chain parameter in place of the
    * fork's (2 ether from Constantinople). Absent: the fork's.

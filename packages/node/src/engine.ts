@@ -74,6 +74,8 @@ export async function createEngine(config: NodeConfig, modules: EngineModules): 
     }
     case 'pow':
       return createPowEngine(config, modules, await genesisOf())
+    case 'ghostdag':
+      return createGhostdagEngine(config, modules, await genesisOf())
     case 'bft':
       return createBftEngine(config, modules, await genesisOf())
   }
@@ -183,6 +185,34 @@ async function createPowEngine(config: NodeConfig, modules: EngineModules, genes
   return { ...bft, engine: scheduled }
 }
 
+/** The GhostDAG engine of `engine = "ghostdag"`, mining when `miner.enabled` (packages/consensus/src/ghostdag/engine). */
+async function createGhostdagEngine(
+  config: NodeConfig,
+  modules: EngineModules,
+  genesis: unknown,
+): Promise<BuiltEngine> {
+  const { GhostdagEngine, createGhostdagMetrics, parseGhostdagConfig } = await import('@cairn/consensus/ghostdag')
+  const { miner } = config
+  const coinbase = miner.coinbase ? hexToBytes(miner.coinbase as `0x${string}`) : undefined
+  const minerWorker = mineWorkerUrl()
+  const engine = new GhostdagEngine(
+    {
+      params: parseGhostdagConfig(genesis),
+      mine: miner.enabled,
+      threads: miner.threads,
+      ...(minerWorker ? { minerWorker } : {}),
+      ...(coinbase ? { coinbase } : {}),
+    },
+    {
+      logger: modules.logger,
+      metrics: modules.registry
+        ? createGhostdagMetrics(modules.registry, miner.coinbase ? { coinbase: miner.coinbase.toLowerCase() } : {})
+        : null,
+    },
+  )
+  return { engine, dev: null }
+}
+
 function hasBft(genesis: unknown): boolean {
   return (genesis as { config?: { cairn?: { bft?: unknown } } } | undefined)?.config?.cairn?.bft !== undefined
 }
@@ -202,9 +232,31 @@ function offsetScheduler(offsetMs: number): BftScheduler {
  * `dev`), or `configured` (config `engine`, CAIRN_ENGINE) when set, which must agree with the
  * genesis: a `dev` node on a BFT genesis would refuse every block its validators commit.
  */
-export function engineKind(configured: 'dev' | 'bft' | 'pow' | undefined, genesis: unknown): 'dev' | 'bft' | 'pow' {
-  const cairn = (genesis as { config?: { cairn?: { bft?: unknown; pow?: { transition?: unknown } } } } | undefined)
-    ?.config?.cairn
+export function engineKind(
+  configured: 'dev' | 'bft' | 'pow' | 'ghostdag' | undefined,
+  genesis: unknown,
+): 'dev' | 'bft' | 'pow' | 'ghostdag' {
+  const cairn = (
+    genesis as
+      | { config?: { cairn?: { bft?: unknown; pow?: { transition?: unknown }; ghostdag?: unknown } } }
+      | undefined
+  )?.config?.cairn
+  // A GhostDAG chain carries proof-of-work parameters too (its seal): `ghostdag` names the engine.
+  if (cairn?.ghostdag !== undefined || configured === 'ghostdag') {
+    if (configured !== undefined && (configured === 'ghostdag') !== (cairn?.ghostdag !== undefined)) {
+      throw new CairnError(
+        NodeErrorCode.ENGINE_MISMATCH,
+        configured === 'ghostdag'
+          ? 'engine = ghostdag, but the genesis has no config.cairn.ghostdag (no DAG parameters)'
+          : `engine = ${configured}, but the genesis is a GhostDAG chain (config.cairn.ghostdag): this node would refuse its blocks`,
+        {
+          fault: 'caller',
+          hint: 'drop `engine` (and CAIRN_ENGINE): the engine comes from the genesis (cairn devnet init --engine ghostdag writes one)',
+        },
+      )
+    }
+    return 'ghostdag'
+  }
   // A proof-of-work chain that hands over to BFT (`pow.transition`) runs the pow engine first.
   const fromGenesis =
     cairn?.bft !== undefined && cairn.pow?.transition === undefined ? 'bft' : cairn?.pow !== undefined ? 'pow' : 'dev'

@@ -2,6 +2,7 @@ import { withForkReads } from './fork-reads.ts'
 import type { MethodDef } from './method.ts'
 import { adminMethods } from './methods/admin.ts'
 import { cairnConsensusMethods } from './methods/cairn-consensus.ts'
+import { cairnDagMethods } from './methods/cairn-dag.ts'
 import { debugDbMethods } from './methods/debug-db.ts'
 import { debugTraceMethods } from './methods/debug-trace.ts'
 import { devMethods } from './methods/dev.ts'
@@ -42,6 +43,7 @@ import { subscriptionMethods } from './subscriptions.ts'
 export const ALL_METHODS: MethodDef[] = withForkReads([
   ...netWeb3Methods,
   ...cairnConsensusMethods,
+  ...cairnDagMethods,
   ...adminMethods,
   ...ethMiscMethods,
   ...ethMiningMethods,

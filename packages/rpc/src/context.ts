@@ -134,6 +134,12 @@ export interface RpcMining {
   acceptBranch(hash: Uint8Array): Promise<{ number: bigint; canonical: boolean }>
 }
 
+/** What `cairn_getDagInfo` / `cairn_getBlockDagData` read of a GhostDAG engine (`GhostdagEngine`, by shape). */
+export interface RpcDag {
+  dagInfo(): Promise<unknown>
+  blockDagData(hash: `0x${string}`): Promise<unknown | undefined>
+}
+
 /** Everything a method handler may use. Built once by the composition root. */
 /** Where a forked dev chain came from, as anvil_nodeInfo and anvil_metadata report it (the URL without credentials). */
 export interface ForkedFrom {
@@ -155,6 +161,8 @@ export interface RpcContext {
   consensus?: RpcConsensus
   /** The proof-of-work engine's work API; absent: no proof of work (the work methods answer as Anvil's). */
   mining?: RpcMining
+  /** The GhostDAG engine's DAG; absent: no DAG (`cairn_getDagInfo` answers "not supported"). */
+  dag?: RpcDag
   /** The node's network (peers, sync): `NO_NETWORK` until p2p lands. */
   network: RpcNetwork
   accounts: AccountSigner

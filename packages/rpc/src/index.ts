@@ -5,7 +5,7 @@ export { AUTH_OFF, Authenticator, JWT_IAT_LEEWAY_SECONDS } from './auth/authenti
 export type { Role } from './auth/roles.ts'
 export { ROLES, RPC_ROLES, roleAllows } from './auth/roles.ts'
 export { type ParsedBody, parseBody, UNPARSEABLE } from './body.ts'
-export type { AccountSigner, DevControls, RpcConsensus, RpcContext, RpcLimits, RpcMining } from './context.ts'
+export type { AccountSigner, DevControls, RpcConsensus, RpcContext, RpcDag, RpcLimits, RpcMining } from './context.ts'
 export { DEFAULT_RPC_LIMITS } from './context.ts'
 export type { Answer, JsonRpcResponse } from './dispatcher.ts'
 export { RpcDispatcher } from './dispatcher.ts'

@@ -68,6 +68,8 @@ const BEFORE: Record<string, Row> = {
   cairn_getValidators: ['public', 1, '-', true],
   cairn_acceptBranch: ['admin', 1, '-', false],
   cairn_getEvidence: ['public', 1, '-', true],
+  cairn_getDagInfo: ['public', 1, '-', true],
+  cairn_getBlockDagData: ['public', 1, '-', true],
   admin_nodeInfo: ['admin', 1, '-', false],
   admin_peers: ['admin', 1, '-', false],
   admin_addPeer: ['admin', 1, '-', false],

@@ -71,7 +71,7 @@ export class Executor {
     private readonly view: ChainView,
     private readonly stateDB: StateDB,
     private readonly layers: LayerSwitch,
-    private readonly engine: Pick<ChainEngine, 'beginBlock' | 'endBlock'>,
+    private readonly engine: Pick<ChainEngine, 'beginBlock' | 'endBlock' | 'sealsProofOfWork'>,
     private readonly logger: Logger,
     private readonly caches: Caches,
     private readonly toleratedMissing: ReadonlySet<Hex>,
@@ -152,7 +152,7 @@ export class Executor {
       store: ChainStore
       stateDB: StateDB
       genesis: BlockHeader
-      engine: Pick<ChainEngine, 'beginBlock' | 'endBlock'>
+      engine: Pick<ChainEngine, 'beginBlock' | 'endBlock' | 'sealsProofOfWork'>
       logger: Logger
       /**
        * The state root after a block when something other than the block changed it (a dev chain's
@@ -370,7 +370,9 @@ export class Executor {
       block.withdrawals,
     )
     const results: RunTxResult[] = []
-    const pow = isProofOfWork(this.common)
+    // Ethereum's proof-of-work history runs no engine hooks; a Cairn engine that seals proof of
+    // work itself (GhostDAG's rewards and accepted transactions) runs them as when building.
+    const pow = isProofOfWork(this.common) && this.engine.sealsProofOfWork !== true
     if (!pow)
       await this.engine.beginBlock?.({ header: h, parent: parent.header, state: this.vm.stateManager, vm: this.vm })
     const env = this.transfers(builder)

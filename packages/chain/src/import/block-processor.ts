@@ -188,7 +188,10 @@ export class BlockProcessor implements BlockVerifier {
     }
     const parent = await store.getHeader(block.header.parentHash)
     if (!parent) return { status: 'unknownParent', block, parentHash: block.header.parentHash }
-    const why = headerAgainstParent(block.header, parent, { baseFeeFloor: engine.baseFeeFloor === true })
+    const why = headerAgainstParent(block.header, parent, {
+      baseFeeFloor: engine.baseFeeFloor === true,
+      dagHeaders: engine.dagHeaders === true,
+    })
     if (why !== undefined) return this.refuse(block, blockError(ChainErrorCode.BLOCK_INVALID, why))
     if (!isProofOfWork(block.common) || engine.sealsProofOfWork === true) {
       try {

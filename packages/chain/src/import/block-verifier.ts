@@ -103,7 +103,10 @@ export async function checkAndExecute(
   // transactions execute.
   const prepared = opts.prepareSenders?.(block).catch(() => undefined)
   const checks = opts.ahead || prepared ? undefined : new TxChecks(block, m.recovery)
-  await validateBlock(block, parent, { baseFeeFloor: m.engine.baseFeeFloor === true })
+  await validateBlock(block, parent, {
+    baseFeeFloor: m.engine.baseFeeFloor === true,
+    dagHeaders: m.engine.dagHeaders === true,
+  })
   if (isProofOfWork(block.common) && m.engine.sealsProofOfWork !== true)
     await validateProofOfWork(block, parent, m.store)
   else await m.engine.validateHeader(block.header, parent.header, m.headerContext)

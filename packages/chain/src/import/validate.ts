@@ -58,6 +58,8 @@ export async function validateBlock(block: Block, parent: Block, rules: HeaderRu
 export interface HeaderRules {
   /** A base fee above EIP-1559's is the engine's to check (a governance floor); below it is invalid. */
   baseFeeFloor?: boolean
+  /** Block-DAG headers (`ChainEngine.dagHeaders`): a timestamp may equal the parent's; extra data is the engine's. */
+  dagHeaders?: boolean
 }
 
 /**
@@ -69,7 +71,8 @@ export interface HeaderRules {
 export function headerAgainstParent(h: BlockHeader, p: BlockHeader, rules: HeaderRules = {}): string | undefined {
   if (h.number !== p.number + 1n) return `number is not parent's + 1 (parent ${p.number})`
   if (h.number > MAX_UINT64) return `number ${h.number} does not fit 64 bits`
-  if (h.timestamp <= p.timestamp) return `timestamp ${h.timestamp} is not after the parent's ${p.timestamp}`
+  if (rules.dagHeaders === true ? h.timestamp < p.timestamp : h.timestamp <= p.timestamp)
+    return `timestamp ${h.timestamp} is not after the parent's ${p.timestamp}`
   if (h.timestamp > MAX_UINT64) return `timestamp ${h.timestamp} does not fit 64 bits`
   if (h.gasLimit < MIN_GAS_LIMIT) return `gas limit ${h.gasLimit} is below ${MIN_GAS_LIMIT}`
   const londonBlock = h.baseFeePerGas !== undefined && p.baseFeePerGas === undefined
@@ -80,7 +83,11 @@ export function headerAgainstParent(h: BlockHeader, p: BlockHeader, rules: Heade
   if (h.gasUsed > h.gasLimit) return `gas used ${h.gasUsed} exceeds the gas limit ${h.gasLimit}`
   // After the merge the extra data's shape is the engine's (a BFT commit certificate is longer):
   // ChainEngine.validateHeader checks it (`validateExtraData` for the usual 32-byte cap).
-  if (h.common.consensusType() === ConsensusType.ProofOfWork && h.extraData.length > MAX_EXTRA_DATA) {
+  if (
+    rules.dagHeaders !== true &&
+    h.common.consensusType() === ConsensusType.ProofOfWork &&
+    h.extraData.length > MAX_EXTRA_DATA
+  ) {
     return `extra data is ${h.extraData.length} bytes, more than ${MAX_EXTRA_DATA}`
   }
   if (h.baseFeePerGas !== undefined) {

@@ -82,6 +82,8 @@ export const genesisSchema = z.preprocess(
                 bft: z.unknown().optional(),
                 // The proof-of-work engine's chain parameters: @cairn/consensus/pow validates them.
                 pow: z.unknown().optional(),
+                // The GhostDAG engine's DAG parameters: @cairn/consensus/ghostdag validates them.
+                ghostdag: z.unknown().optional(),
                 // This chain is shard `index` of `count` (docs/consensus/sharding.md): its pool refuses
                 // senders whose home shard is another. At most 1,024 shards (@cairn/consensus/shard's MAX_SHARDS).
                 shard: z

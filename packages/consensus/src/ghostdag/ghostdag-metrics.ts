@@ -18,6 +18,13 @@ export interface GhostdagMetrics {
   blueScore: Gauge<string>
   /** Tips of this node's DAG. */
   tips: Gauge<string>
+  /** DAG blocks by the coinbase that mined them (every block this node added, chain or not). */
+  minerBlocks: Counter<'coinbase'>
+  /**
+   * Block rewards the virtual chain pays, in ether, by coinbase: a chain block's own and one per
+   * blue block it merges (a gauge: a chain change takes back what the removed chain blocks paid).
+   */
+  minerRewards: Gauge<'coinbase'>
 }
 
 /** Depth buckets of {@link GhostdagMetrics.virtualChainChanges} (0: the chain only grew). */
@@ -33,7 +40,7 @@ export function chainChangeDepthBucket(depth: number): (typeof CHAIN_CHANGE_DEPT
   return '16+'
 }
 
-export function createGhostdagMetrics(register: Registry): GhostdagMetrics {
+export function createGhostdagMetrics(register: Registry, opts: { coinbase?: string } = {}): GhostdagMetrics {
   const registers = [register]
   const m: GhostdagMetrics = {
     blocks: new Counter({
@@ -69,6 +76,23 @@ export function createGhostdagMetrics(register: Registry): GhostdagMetrics {
       help: 'Blocks of this node’s DAG with no children yet',
       registers,
     }),
+    minerBlocks: new Counter({
+      name: 'cairn_ghostdag_miner_blocks_total',
+      help: 'DAG blocks this node added, by the coinbase that mined them',
+      labelNames: ['coinbase'],
+      registers,
+    }),
+    minerRewards: new Gauge({
+      name: 'cairn_ghostdag_miner_rewards_ether',
+      help: 'Block rewards the virtual chain pays, in ether, by coinbase (the chain block and each blue it merges)',
+      labelNames: ['coinbase'],
+      registers,
+    }),
+  }
+  // This node's own coinbase is exported at 0 from the start (other miners' appear as they mine).
+  if (opts.coinbase !== undefined) {
+    m.minerBlocks.inc({ coinbase: opts.coinbase }, 0)
+    m.minerRewards.set({ coinbase: opts.coinbase }, 0)
   }
   for (const color of ['blue', 'red']) m.acceptedBlocks.set({ color }, 0)
   for (const depth of CHAIN_CHANGE_DEPTH_BUCKETS) m.virtualChainChanges.inc({ depth }, 0)

@@ -65,8 +65,9 @@ export const nodeConfigSchema = z
      * among the validators of the genesis's `config.cairn.bft` (docs/consensus/bft.md). Unset: from
      * the genesis (`bft` when it has `config.cairn.bft`, else `dev`); set, it must agree with it.
      * `pow`: proof of work, from the genesis's `config.cairn.pow` (docs/consensus/pow.md).
+     * `ghostdag`: a proof-of-work block DAG, from `config.cairn.ghostdag` (docs/consensus/ghostdag.md).
      */
-    engine: z.enum(['dev', 'bft', 'pow']).optional(),
+    engine: z.enum(['dev', 'bft', 'pow', 'ghostdag']).optional(),
     /** Produce blocks (false: the engine seals nothing; the head moves only by import, as Anvil's --no-mining). */
     mining: z.boolean().default(true),
     /**

@@ -62,6 +62,8 @@ export function openDispatcher(
     ...(validatorSets ? { consensus: validatorSets } : {}),
     // A proof-of-work engine's work API (eth_getWork, eth_submitWork, …).
     ...(engine.capabilities.work ? { mining: engine.capabilities.work } : {}),
+    // A GhostDAG engine's DAG (cairn_getDagInfo, cairn_getBlockDagData).
+    ...(engine.capabilities.dag ? { dag: engine.capabilities.dag } : {}),
     accounts: accountSigner(modules.accounts),
     clientVersion: config.rpc.clientVersion ?? (config.dev && !config.follow ? devClientVersion() : clientVersion()),
     ...(fork

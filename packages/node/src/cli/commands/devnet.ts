@@ -34,6 +34,7 @@ import { bytesToHex, CairnError } from '@cairn/utils'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_DEV_MNEMONIC, devAccounts } from '../../dev-accounts.ts'
 import { NodeErrorCode } from '../../errors.ts'
+import { initGhostdagDevnet } from '../devnet-ghostdag.ts'
 import { initPowDevnet } from '../devnet-pow.ts'
 import { initShardedDevnetCommand, isShardedDevnet, runShardedDevnet } from '../devnet-shards.ts'
 import { devnetTomlHead } from '../devnet-toml.ts'
@@ -231,8 +232,11 @@ export function registerDevnet(program: Command): void {
       'engine bft: that many shards, each a devnet of its own, and a gateway (docs/consensus/sharding.md)',
       count,
     )
-    .addOption(new Option('--engine <engine>', 'the consensus engine').choices(['bft', 'pow']).default('bft'))
-    .option('--miners <n>', 'how many mining nodes (engine pow)', count)
+    .addOption(
+      new Option('--engine <engine>', 'the consensus engine').choices(['bft', 'pow', 'ghostdag']).default('bft'),
+    )
+    .option('--miners <n>', 'how many mining nodes (engine pow or ghostdag)', count)
+    .option('--bps <n>', 'engine ghostdag: target blocks a second, all miners together (default 2)', Number)
     .option('--threads <n>', 'mining threads per node (engine pow)', count, 1)
     .option('--spacing <s>', 'engine pow: target seconds between blocks (default 4)', count)
     .option('--genesis-bits <bits>', 'engine pow: the genesis target, compact (default 0x1f100000)')
@@ -279,6 +283,7 @@ export function registerDevnet(program: Command): void {
     )
     .action(async (opts: DevnetInitOptions & PowDevnetFlags & { shards?: number }) => {
       if (opts.engine === 'pow') return initPowDevnetCommand(opts)
+      if (opts.engine === 'ghostdag') return initGhostdagDevnetCommand(opts)
       if (opts.validators === undefined) {
         throw new CairnError(NodeErrorCode.DEVNET_OPTIONS, 'devnet init: --validators <n> is required (engine bft)', {
           fault: 'caller',
@@ -317,7 +322,8 @@ export function registerDevnet(program: Command): void {
 
 /** The flags of `devnet init --engine pow` (../devnet-pow.ts writes the network). */
 interface PowDevnetFlags {
-  engine?: 'bft' | 'pow'
+  engine?: 'bft' | 'pow' | 'ghostdag'
+  bps?: number
   miners?: number
   threads?: number
   spacing?: number
@@ -351,6 +357,36 @@ function initPowDevnetCommand(opts: DevnetInitOptions & PowDevnetFlags): void {
   })
   process.stdout.write(
     `${files.length} mining nodes in ${resolve(opts.dir)}; JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
+      `run them all: cairn devnet start --dir ${opts.dir}\n`,
+  )
+}
+
+function initGhostdagDevnetCommand(opts: DevnetInitOptions & PowDevnetFlags): void {
+  if (nodeConfigs(resolve(opts.dir)).length > 0) {
+    throw new CairnError(NodeErrorCode.DEVNET_DIR, `${resolve(opts.dir)} already holds a devnet`, {
+      fault: 'caller',
+      hint: 'use another --dir, or remove it to start over',
+    })
+  }
+  const bps = opts.bps ?? 2
+  if (!(bps > 0 && bps <= 100)) {
+    throw new CairnError(NodeErrorCode.DEVNET_OPTIONS, `devnet init: --bps must be in (0, 100], got ${opts.bps}`, {
+      fault: 'caller',
+    })
+  }
+  const files = initGhostdagDevnet({
+    miners: opts.miners ?? 3,
+    bps,
+    dir: opts.dir,
+    basePort: opts.basePort,
+    p2pBasePort: opts.p2pBasePort,
+    threads: opts.threads ?? 1,
+    gasLimit: opts.gasLimit,
+    ...(opts.genesisBits !== undefined ? { genesisBits: opts.genesisBits } : {}),
+    ...(opts.sealMemoryKib !== undefined ? { memoryKiB: opts.sealMemoryKib } : {}),
+  })
+  process.stdout.write(
+    `${files.length} GhostDAG mining nodes in ${resolve(opts.dir)} (${bps} blocks/s); JSON-RPC on 127.0.0.1:${opts.basePort}..${opts.basePort + files.length - 1}\n` +
       `run them all: cairn devnet start --dir ${opts.dir}\n`,
   )
 }
