@@ -11,6 +11,7 @@ import type { ChainFollower, TxPool } from '@cairn/txpool'
 import type { Block } from '@ethereumjs/block'
 import type { BftTransport } from './bft/reactor.ts'
 import type { ValidatorSet } from './bft/validator-set.ts'
+import type { DagApi } from './ghostdag/engine/ghostdag-engine.ts'
 import type { WorkApi } from './pow/work-api.ts'
 
 /**
@@ -45,6 +46,13 @@ export interface EngineCapabilities {
    * work on an old head): handed the network's "still syncing" once the network is up.
    */
   readonly waitsForSync?: { followSync(syncing: () => boolean): void }
+  /** The engine keeps a block DAG (GhostDAG), which the RPC serves (`cairn_getDagInfo`, `cairn_getBlockDagData`). */
+  readonly dag?: DagApi
+  /**
+   * Blocks this node produced that did not become the head still go to its peers (a DAG block off
+   * the chain is merged by later ones): the network subscribes and announces them on the blocks topic.
+   */
+  readonly announcesSideBlocks?: { onBlock(listener: (block: Block) => void): void }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Chain, DEFAULT_BLOCK_PROCESSOR_OPTIONS } from '@cairn/chain'
+import { type Chain, DEFAULT_BLOCK_PROCESSOR_OPTIONS, encodeBlock } from '@cairn/chain'
 import { byzantineTransport } from '@cairn/consensus'
 import type { IdentitySigner, P2pNetwork } from '@cairn/p2p'
 import type { Shutdown } from '@cairn/service-kit'
@@ -95,6 +95,10 @@ export async function openNetwork(
   )
   modules.shutdown.add('p2p', () => network.stop())
   // A miner waits while a range sync runs or a peer is known to be ahead.
+  // A DAG engine's blocks off the chain go to the peers too (the network announces only heads).
+  engine.capabilities.announcesSideBlocks?.onBlock(
+    (block) => void network.publishBlock(encodeBlock(block)).catch(() => {}),
+  )
   engine.capabilities.waitsForSync?.followSync(() => network.sync.active || network.syncing() !== false)
   const topic = engine.capabilities.consensusTopic
   if (topic) {
