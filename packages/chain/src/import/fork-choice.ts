@@ -71,19 +71,32 @@ export class ForkChoice {
   /**
    * Refuses a block whose branch leaves the canonical chain below the finalized block: importing
    * it could only ever make a finalized block non-canonical. A block extending the head passes at
-   * once. Cheap enough to run before execution and again at commit (finality may have moved).
+   * once; one with an ancestor no longer stored (pruned) is refused as not found, not as invalid.
+   * Cheap enough to run before execution and again at commit (finality may have moved).
    */
   async checkViable(block: Block): Promise<void> {
     if (equalsBytes(block.header.parentHash, this.current.hash())) return
     const { store } = this.modules
     const fin = this.finalizedHeader
-    let cur = await store.getHeader(block.header.parentHash)
+    let hash = block.header.parentHash
+    let cur = await store.getHeader(hash)
     while (cur && cur.number > fin.number) {
       const canonical = await store.getCanonicalHash(cur.number)
       if (canonical && equalsBytes(canonical, cur.hash())) return
-      cur = await store.getHeader(cur.parentHash)
+      hash = cur.parentHash
+      cur = await store.getHeader(hash)
     }
-    if (cur && equalsBytes(cur.hash(), fin.hash())) return
+    if (cur === undefined) {
+      // An ancestor this node no longer holds (an engine pruned the side branch under stored
+      // blocks, or is pruning it now): this node's state, not the block's fault. Neither bad nor
+      // its sender to blame; sync or a parent lookup may bring the branch again.
+      throw new CairnError(
+        ChainErrorCode.BLOCK_NOT_FOUND,
+        `block ${block.header.number} ${bytesToHex(block.hash())}: its ancestor ${bytesToHex(hash)} is not stored (a pruned side branch)`,
+        { fault: 'transient' },
+      )
+    }
+    if (equalsBytes(cur.hash(), fin.hash())) return
     throw new CairnError(
       ChainErrorCode.WOULD_REVERT_FINALIZED,
       `block ${block.header.number} ${bytesToHex(block.hash())} is on a branch that leaves the chain below finalized block ${fin.number} ${bytesToHex(fin.hash())}`,

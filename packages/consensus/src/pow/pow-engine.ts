@@ -163,7 +163,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
       }),
       chain.events.on('reorg', ({ removed }) => {
         this.deps.metrics?.reorgs.inc({ depth: reorgDepthBucket(removed.length) })
-        for (const b of removed) this.sidePruner.note(b.hash(), b.header.number)
+        for (const b of removed) this.sidePruner.note(b.hash(), b.header.number, b.header.parentHash)
       }),
       pool.events.on('added', () => {
         this.poolDirty = true
@@ -546,7 +546,7 @@ export class PowEngine extends PowRules implements Engine, WorkApi {
     const unsealed = t.built.block
     const block = new Block(header, unsealed.transactions, [], unsealed.withdrawals, { common: header.common })
     const result = await this.commit({ ...t.built, block })
-    this.sidePruner.note(block.hash(), header.number)
+    this.sidePruner.note(block.hash(), header.number, header.parentHash)
     if (result.status === 'head' || result.status === 'side') this.countReward(block, t.built)
     this.logger.info(
       {

@@ -114,7 +114,7 @@ export class PowRules implements ChainEngine {
     const target = await this.targetAfter(parent, ctx.chain)
     checkDifficulty(header, target)
     await this.checkSeal(header, target)
-    this.sidePruner.note(header.hash(), header.number)
+    this.sidePruner.note(header.hash(), header.number, header.parentHash)
   }
 
   /** The target (ASERT, anchored at the genesis) of the block built on `parent`. */
