@@ -26,6 +26,12 @@ export interface EngineCapabilities {
    */
   readonly announcesHeads: boolean
   /**
+   * Of the heads announced (`announcesHeads`), which (absent: all): an engine that hands over to
+   * one carrying its blocks in messages of its own stops announcing at the hand-over (the PoW →
+   * PoS transition: BFT's blocks from its height would otherwise be executed twice by validators).
+   */
+  readonly announcesHead?: (number: bigint) => boolean
+  /**
    * The engine runs on every node, `mining` or not (a BFT validator votes, any other node follows
    * the commits). false: it runs only to produce (`mining`, not a follower).
    */

@@ -3,6 +3,7 @@
 import type { GossipChain } from '@cairn/chain'
 import type { TxPool } from '@cairn/txpool'
 import type { Logger } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
 import type { P2pConfig } from './config.ts'
 import type { IdentitySigner } from './external-identity.ts'
 import type { P2pMetrics } from './metrics.ts'
@@ -68,6 +69,11 @@ export interface P2pModules {
    * work; undefined until known): the status carries it, and sync follows heavier peers, not higher ones.
    */
   headWork?: () => bigint | undefined
+  /**
+   * Which new heads go on the blocks topic, when `announceHeads` (absent: all): an engine whose
+   * later blocks travel in messages of its own (the PoW → PoS transition: BFT's from its height).
+   */
+  announces?: (block: Block) => boolean
 }
 
 /** eth_syncing's object. */

@@ -231,7 +231,7 @@ export class P2pNetwork {
       if (this.host.getConnections().length < opts.maxPeers) void this.host.dial(e.detail.id).catch(() => {})
     })
     const onHead = ({ block }: { block: Block }) => {
-      if (opts.announceHeads !== false && !this.sync.active) {
+      if (opts.announceHeads !== false && (modules.announces?.(block) ?? true) && !this.sync.active) {
         void this.gossip.publish(encodeBlock(block), this.gossip.topics.blocks)
       }
     }

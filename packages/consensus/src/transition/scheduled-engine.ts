@@ -72,9 +72,12 @@ export class ScheduledEngine implements Engine {
     const a = after.capabilities
     const beforeWork = b?.headWork
     this.capabilities = {
-      // Heads are announced (the earlier era's blocks travel so); the later engine's topic is
+      // The earlier era's heads are announced (its blocks travel so); the later engine's topic is
       // connected from the start, idle until H.
       announcesHeads: b?.announcesHeads ?? true,
+      // … until the hand-over: the later engine's blocks travel in its own messages (BFT's
+      // proposals and commits), and announced too they would be executed twice by its validators.
+      announcesHead: (number) => !this.isAfter(number) && (b?.announcesHead?.(number) ?? true),
       alwaysRuns: (b?.alwaysRuns ?? false) || (a?.alwaysRuns ?? false),
       ...(a?.consensusTopic ? { consensusTopic: a.consensusTopic } : {}),
       ...(a?.validatorSets ? { validatorSets: a.validatorSets } : {}),

@@ -38,6 +38,9 @@ interface Node {
   bft: BftEngine
   engine: ScheduledEngine
   follower: ChainFollower
+  /** What a restart keeps: the node's store and its signer's record of what it signed. */
+  kv: MemoryKV
+  signerState: MemorySignerState
 }
 
 const started: Node[] = []
@@ -98,6 +101,7 @@ async function makeNode(
   clock: ManualClock,
   handlers: Map<number, (data: Uint8Array, from: string) => Promise<unknown>>,
   publish: (from: number, data: Uint8Array) => void,
+  kept?: { kv: MemoryKV; signerState: MemorySignerState },
 ): Promise<Node> {
   const transport: BftTransport = {
     publish: (data) => publish(i, data),
@@ -106,6 +110,7 @@ async function makeNode(
       else handlers.set(i, h)
     },
   }
+  const signerState = kept?.signerState ?? new MemorySignerState()
   const pow = new PowEngine(
     { params: parsePowConfig(genesis), coinbase: Uint8Array.from({ length: 20 }, () => 0xc0 + i) },
     { logger: silentLogger, now: () => clock.seconds(), clockMs: () => clock.now() },
@@ -117,13 +122,13 @@ async function makeNode(
       logger: silentLogger,
       scheduler: clock,
       transport,
-      signerState: new MemorySignerState(),
+      signerState,
       ...(config.staking ? { staking: new StakingHooks({}, { logger: silentLogger }) } : {}),
     },
   )
   const engine = new ScheduledEngine({ height: H }, { before: pow, after: bft, logger: silentLogger })
-  const kv = new MemoryKV()
-  await kv.open()
+  const kv = kept?.kv ?? new MemoryKV()
+  if (!kept) await kv.open()
   const chain = await Chain.open(
     { genesis },
     { kv, engine, logger: silentLogger, metrics: null, customCrypto: createCustomCrypto(), now: () => clock.seconds() },
@@ -134,14 +139,22 @@ async function makeNode(
   )
   const follower = followChain(pool, chain.events, { logger: silentLogger })
   engine.attach({ chain, pool, follower })
-  return { chain, pool, pow, bft, engine, follower }
+  return { chain, pool, pow, bft, engine, follower, kv, signerState }
 }
 
 /**
  * Four nodes on the transition genesis: blocks 1 .. H − 1 mined on node 0 (its work API) and
  * gossiped, then the clock run until every node has H + 1.
  */
-async function mineAndTransition(staking: boolean): Promise<{ nodes: Node[]; mined: Block[]; clock: ManualClock }> {
+async function mineAndTransition(staking: boolean): Promise<{
+  nodes: Node[]
+  mined: Block[]
+  clock: ManualClock
+  /** Stops node `i` and starts it again on its store (its engine picks the era from the stored head). */
+  restart: (i: number) => Promise<Node>
+  /** Runs the clock until every node has block `height` (false: not within two minutes). */
+  runTo: (height: bigint) => Promise<boolean>
+}> {
   await initCrypto()
   const clock = new ManualClock()
   const genesis = await transitionGenesis(clock.seconds(), true, staking)
@@ -183,12 +196,27 @@ async function mineAndTransition(staking: boolean): Promise<{ nodes: Node[]; min
   }
   await settle()
   // BFT from H: run the clock until every node has H + 1 and H is final on all.
-  const deadline = clock.now() + 120_000
-  while (!nodes.every((n) => n.chain.head.header.number >= H + 1n)) {
-    if (!clock.step(deadline)) break
-    await settle()
+  const runTo = async (height: bigint) => {
+    const deadline = clock.now() + 120_000
+    while (!nodes.every((n) => n.chain.head.header.number >= height)) {
+      if (!clock.step(deadline)) return false
+      await settle()
+    }
+    return true
   }
-  return { nodes, mined, clock }
+  await runTo(H + 1n)
+  const restart = async (i: number) => {
+    const old = nodes[i] as Node
+    await old.engine.stop()
+    old.follower.stop()
+    started.splice(started.indexOf(old), 1)
+    const node = await makeNode(i, genesis, clock, handlers, publish, { kv: old.kv, signerState: old.signerState })
+    nodes[i] = node
+    await node.engine.start()
+    started.push(node)
+    return node
+  }
+  return { nodes, mined, clock, restart, runTo }
 }
 
 describe('PoW → PoS: the BFT half', () => {
@@ -246,5 +274,46 @@ describe('PoW → PoS: the BFT half', () => {
     // H's proposer is one of the bonded validators.
     const first = (await node0.chain.getBlockByNumber(H)) as Block
     expect(VALIDATORS).toContain(first.header.coinbase.toString())
+  }, 60_000)
+
+  it('announces the mined heads on the blocks topic, not the BFT ones (their validators would execute them twice)', () => {
+    const engine = new ScheduledEngine({ height: H }, {
+      before: { capabilities: { announcesHeads: true } },
+      after: { capabilities: { announcesHeads: false } },
+      logger: silentLogger,
+    } as never)
+    expect(engine.capabilities.announcesHeads).toBe(true)
+    expect([1n, H - 1n, H, H + 1n].map((n) => engine.capabilities.announcesHead?.(n))).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ])
+  })
+
+  it("a validator restarted past H resumes as a BFT validator: the engine of the stored head's era", async () => {
+    const { nodes, restart, runTo } = await mineAndTransition(false)
+    const head = (nodes[0] as Node).chain.head.header.number
+    expect(head).toBeGreaterThanOrEqual(H + 1n)
+    // Two of the four restarted: the other two alone hold no two-thirds, so each block from now on
+    // needs a restarted validator's votes.
+    const restarted = [await restart(2), await restart(3)]
+    for (const n of restarted) {
+      expect(n.chain.head.header.number).toBeGreaterThanOrEqual(H + 1n)
+      // No proof of work after a restart: no work handed out, no mining.
+      expect(n.pow.isMining()).toBe(false)
+      expect((await cairnError(n.pow.getWork())).code).toBe(PowErrorCode.AFTER_TRANSITION)
+    }
+    expect(await runTo(head + 3n)).toBe(true)
+    const hashes = async (n: Node) =>
+      Promise.all(
+        [H, head + 1n, head + 3n].map(async (h) => bytesToHex((await n.chain.getCanonicalHash(h)) as Uint8Array)),
+      )
+    const reference = await hashes(nodes[0] as Node)
+    for (const n of nodes) expect(await hashes(n)).toEqual(reference)
+    for (const n of restarted) {
+      expect((await n.chain.checkpoint('finalized')).header.number).toBeGreaterThanOrEqual(head + 2n)
+      expect((await n.chain.getBlockByNumber(head + 1n))?.header.difficulty).toBe(0n)
+    }
   }, 60_000)
 })

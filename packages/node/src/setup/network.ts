@@ -60,6 +60,7 @@ export async function openNetwork(
   // libp2p is imported only when the network is on: its ~400 ms of module loading is most of a
   // dev node's start (the bundle keeps it in a chunk of its own).
   const p2p = await import('@cairn/p2p')
+  const announcesHead = engine.capabilities.announcesHead
   const network = await p2p.P2pNetwork.start(
     {
       ...p2p.parseP2pConfig({
@@ -91,6 +92,10 @@ export async function openNetwork(
       identity: modules.identity,
       // A heaviest-work engine (proof of work): status carries the head's work, sync compares it.
       ...(engine.capabilities.headWork ? { headWork: engine.capabilities.headWork } : {}),
+      // Of an engine that hands over (PoW → PoS), the heads of its first era only.
+      ...(announcesHead
+        ? { announces: (block: { header: { number: bigint } }) => announcesHead(block.header.number) }
+        : {}),
     },
   )
   modules.shutdown.add('p2p', () => network.stop())
