@@ -107,6 +107,15 @@ export const bridgeAbi = [
   },
   {
     type: 'event',
+    name: 'AcknowledgementCalled',
+    inputs: [
+      { name: 'hash', type: 'bytes32', indexed: true },
+      { name: 'sender', type: 'address', indexed: true },
+      { name: 'ok', type: 'bool', indexed: false },
+    ],
+  },
+  {
+    type: 'event',
     name: 'ClientUpdated',
     inputs: [
       { name: 'shard', type: 'uint32', indexed: true },
@@ -122,5 +131,27 @@ export const bridgeAbi = [
       { name: 'code', type: 'string' },
       { name: 'message', type: 'string' },
     ],
+  },
+] as const
+
+/**
+ * What the bridge calls on a message's sender when it settles the message on the source, if the
+ * sender is a contract (IBC's `onAcknowledgementPacket` and `onTimeoutPacket` in one): `status` the
+ * receipt's (1 delivered, 2 failed, 3 expired), `ack` the receive hook's acknowledgement (empty
+ * unless delivered). The call comes from `BRIDGE_ADDRESS`, with `ACK_HOOK_GAS` and no value; a
+ * refund is already credited when it runs. Its revert is caught: the settlement stands.
+ */
+export const acknowledgementAbi = [
+  {
+    type: 'function',
+    name: 'onAcknowledgement',
+    stateMutability: 'nonpayable',
+    inputs: [
+      { name: 'destShard', type: 'uint32' },
+      { name: 'sequence', type: 'uint64' },
+      { name: 'status', type: 'uint8' },
+      { name: 'ack', type: 'bytes' },
+    ],
+    outputs: [],
   },
 ] as const

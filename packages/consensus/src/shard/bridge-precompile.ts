@@ -23,6 +23,11 @@
  * A message with `data` runs its receive hook on the destination: a call from the bridge to the
  * receiver with that data ({@link runHook}); a revert (or an acknowledgement above 1 KiB) makes it
  * *failed*: nothing credited, refunded on the source. A hook may send, not receive or settle.
+ * A settlement calls the message's sender, if it is a contract, with `onAcknowledgement(destShard,
+ * sequence, status, ack)` (`acknowledgementAbi`) after the settlement (and any refund) is written;
+ * its revert or running out of its `ACK_HOOK_GAS` is caught and undoes only its own changes
+ * (`AcknowledgementCalled(hash, sender, ok)`): the channel is never held by a sender. Each hook is
+ * given its whole allowance or the bridge call runs out of gas, so a relayer cannot starve one.
  */
 import { keccak256 } from '@cairn/crypto'
 import { bytesToHex, CairnError, type Hex, isCairnError } from '@cairn/utils'
@@ -35,11 +40,12 @@ import {
   encodeAbiParameters,
   encodeErrorResult,
   encodeEventTopics,
+  encodeFunctionData,
   encodeFunctionResult,
 } from 'viem'
 import { decodeCertificate } from '../bft/certificate.ts'
 import { type BridgeState, receiveMessage, sendMessage, settleMessage, type VerifiedRoots } from './bridge.ts'
-import { bridgeAbi } from './bridge-abi.ts'
+import { acknowledgementAbi, bridgeAbi } from './bridge-abi.ts'
 import {
   BRIDGE_ADDRESS,
   blobWords,
@@ -89,6 +95,12 @@ interface CallFrame {
 
 /** The most gas a receive hook's call may use. */
 export const HOOK_GAS = 1_000_000n
+/**
+ * The gas a settlement gives its sender's `onAcknowledgement` (a contract sender only). A settle
+ * call that has less left when the callback is due runs out of gas as a whole (nothing settled:
+ * the relayer retries with more), so a relayer cannot make a callback fail by starving it.
+ */
+export const ACK_HOOK_GAS = 500_000n
 /** The longest acknowledgement a receive hook may return (longer: the hook failed). */
 export const MAX_ACK_BYTES = 1024
 
@@ -399,11 +411,11 @@ async function runBridge(
           storedRoots(state, message.sourceShard),
           async (m) => {
             if (m.data.length === 0) return { ok: true }
-            const left = input.gasLimit - gas
-            const limit = left < HOOK_GAS ? left : HOOK_GAS
+            // The whole allowance or nothing: a relayer that gives less cannot make the hook fail.
+            if (input.gasLimit - gas < HOOK_GAS) throw new OutOfGas()
             hooks.running++
             try {
-              const r = await runHook(evm, m, limit, call.depth + 1)
+              const r = await runHook(evm, m.receiver, m.data, HOOK_GAS, call.depth + 1)
               charge(r.gasUsed)
               hookLogs.push(...r.logs)
               return r.ok ? { ok: true, ack: r.ack } : { ok: false }
@@ -442,15 +454,45 @@ async function runBridge(
           storedRoots(state, message.destShard),
         )
         const refunded = result === 'refunded'
+        const hash = bytesToHex(messageHash(message))
         logs.push(
           log(
             'MessageSettled',
-            { hash: bytesToHex(messageHash(message)), destShard: message.destShard, sequence: message.sequence },
+            { hash, destShard: message.destShard, sequence: message.sequence },
             [refunded],
             [{ type: 'bool' }],
           ),
         )
         await state.flush()
+        const sender = new Address(message.sender)
+        const code = await evm.stateManager.getCode(sender)
+        if (code.length > 0) {
+          if (input.gasLimit - gas < ACK_HOOK_GAS) throw new OutOfGas()
+          hooks.running++
+          try {
+            const r = await runHook(
+              evm,
+              message.sender,
+              hexToBytes(
+                encodeFunctionData({
+                  abi: acknowledgementAbi,
+                  functionName: 'onAcknowledgement',
+                  args: [message.destShard, message.sequence, status, ack],
+                }),
+              ),
+              ACK_HOOK_GAS,
+              call.depth + 1,
+              Number.POSITIVE_INFINITY,
+            )
+            charge(r.gasUsed)
+            logs.push(
+              ...r.logs,
+              log('AcknowledgementCalled', { hash, sender: bytesToHex(message.sender) }, [r.ok], [{ type: 'bool' }]),
+            )
+          } finally {
+            hooks.running--
+          }
+        }
         onEvent?.({ kind: 'settled', message, refunded })
         out = encodeFunctionResult({ abi: bridgeAbi, functionName: 'settle', result: refunded })
         break
@@ -482,30 +524,37 @@ async function runBridge(
 class OutOfGas extends Error {}
 
 /**
- * A message's receive hook: a call from the bridge to its receiver with the message's data as call
- * data and no value (the value is credited when it returns), its revert caught. The same block and
- * transaction context as the call that runs it, one frame deeper.
+ * A hook: a call from the bridge to `to` with `data` and no value, its revert caught (its changes
+ * undone by the call's own checkpoint). A message's receive hook (the message's data to its
+ * receiver; the value is credited when it returns) or its sender's acknowledgement callback. The
+ * same block and transaction context as the call that runs it, one frame deeper.
  */
 async function runHook(
   evm: EVM,
-  m: CrossShardMessage,
+  to: Uint8Array,
+  data: Uint8Array,
   gasLimit: bigint,
   depth: number,
+  maxReturn = MAX_ACK_BYTES,
 ): Promise<{ ok: boolean; ack: Uint8Array; gasUsed: bigint; logs: [Uint8Array, Uint8Array[], Uint8Array][] }> {
   const ctx = evm as unknown as { _block: unknown; _tx: { gasPrice: bigint; origin: Address } }
+  // Its own checkpoint too: a call that returns but is refused (an acknowledgement too long) is undone.
+  await evm.journal.checkpoint()
   const res = await evm.runCall({
     caller: BRIDGE,
     origin: ctx._tx.origin,
     gasPrice: ctx._tx.gasPrice,
-    to: new Address(m.receiver),
-    data: m.data,
+    to: new Address(to),
+    data,
     value: 0n,
     gasLimit,
     depth,
     block: ctx._block as never,
   })
   const r = res.execResult
-  const ok = r.exceptionError === undefined && r.returnValue.length <= MAX_ACK_BYTES
+  const ok = r.exceptionError === undefined && r.returnValue.length <= maxReturn
+  if (ok) await evm.journal.commit()
+  else await evm.journal.revert()
   return {
     ok,
     ack: ok ? r.returnValue : new Uint8Array(),

@@ -5,9 +5,16 @@
  */
 export type { BridgeState, Decision, HookResult, Relayed, SendRequest, VerifiedRoots } from './bridge.ts'
 export { receiveMessage, sendMessage, settleMessage } from './bridge.ts'
-export { bridgeAbi } from './bridge-abi.ts'
+export { acknowledgementAbi, bridgeAbi } from './bridge-abi.ts'
 export type { BridgeEvent, BridgeOptions } from './bridge-precompile.ts'
-export { BRIDGE_GAS, bridgeExtension, crossShardHash } from './bridge-precompile.ts'
+export {
+  ACK_HOOK_GAS,
+  BRIDGE_GAS,
+  bridgeExtension,
+  crossShardHash,
+  HOOK_GAS,
+  MAX_ACK_BYTES,
+} from './bridge-precompile.ts'
 export type { PeerShard } from './bridge-storage.ts'
 export { BRIDGE_ADDRESS, bridgeGenesisAlloc, ROOT_WINDOW } from './bridge-storage.ts'
 export { ShardErrorCode } from './errors.ts'

@@ -4,17 +4,20 @@
  * other shard placed by the genesis. A transfer is sent by a transaction on shard 0, its headers
  * and the commitment's proof are relayed to shard 1 as transactions, and it is credited there once;
  * each cheat is refused by the chain with its own code (the revert's `ShardError`); an expired
- * message is refunded on shard 0 once, and a relay of it afterwards is refused.
+ * message is refunded on shard 0 once, and a relay of it afterwards is refused; receive hooks run
+ * and their acknowledgements are proven back, where the bridge calls the sending contract's
+ * `onAcknowledgement` (a failing callback does not hold the settlement).
  */
 import { accountProof } from '@cairn/chain'
 import { privateKeyToAddress } from '@cairn/crypto'
 import { bytesToHex, type Hex } from '@cairn/utils'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import { Address, hexToBytes } from '@ethereumjs/util'
-import { decodeErrorResult, decodeEventLog, encodeFunctionData } from 'viem'
+import { decodeErrorResult, decodeEventLog, decodeFunctionResult, encodeFunctionData, keccak256, toHex } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ADDRS, KEYS, transfer } from '../../../chain/test/helpers.ts'
 import {
+  ACK_HOOK_GAS,
   BRIDGE_ADDRESS,
   bridgeAbi,
   bridgeExtension,
@@ -22,10 +25,12 @@ import {
   commitmentSlot,
   decodeMessage,
   encodeMessage,
+  HOOK_GAS,
   ReceiptStatus,
   receiptSlot,
 } from '../../src/shard/index.ts'
 import { BftNetwork, type BftNode, validatorKey } from '../harness/bft-network.ts'
+import { crossShardPing, crossShardPingAbi } from './fixtures/cross-shard-ping.ts'
 
 const ALICE_KEY = KEYS[0] as Uint8Array
 const ALICE = ADDRS[0] as Hex
@@ -34,6 +39,12 @@ const BOB = `0x${'b0'.repeat(20)}` as Hex
 const ETH = 10n ** 18n
 const HOOK = `0x${'40'.repeat(20)}` as Hex
 const REVERTER = `0x${'44'.repeat(20)}` as Hex
+/** Writes 1 to slot 0, then returns 1,025 bytes: an acknowledgement too long, so the hook failed. */
+const LONG_ACK = `0x${'45'.repeat(20)}` as Hex
+/** `CrossShardPing` contracts: on both shards; on shard 0 also two whose callbacks fail (modes 1 and 2). */
+const PING = `0x${'50'.repeat(20)}` as Hex
+const PING_REVERTS = `0x${'51'.repeat(20)}` as Hex
+const PING_LOOPS = `0x${'52'.repeat(20)}` as Hex
 
 let nets: BftNetwork[] = []
 afterEach(async () => {
@@ -51,6 +62,19 @@ async function shard(index: number, withAlloc = true): Promise<Shard> {
       // A receiver that records its call data's length in slot 0 and acknowledges with the word 42, one that reverts.
       g.alloc[HOOK] = { balance: '0x0', code: '0x36600055602a60005260206000f3' }
       g.alloc[REVERTER] = { balance: '0x0', code: '0x60006000fd' }
+      g.alloc[LONG_ACK] = { balance: '0x0', code: '0x60016000556104016000f3' }
+      const ping = crossShardPing().deployedBytecode
+      g.alloc[PING] = { balance: '0x0', code: ping }
+      g.alloc[PING_REVERTS] = {
+        balance: '0x0',
+        code: ping,
+        storage: { [toHex(0, { size: 32 })]: toHex(1, { size: 32 }) },
+      }
+      g.alloc[PING_LOOPS] = {
+        balance: '0x0',
+        code: ping,
+        storage: { [toHex(0, { size: 32 })]: toHex(2, { size: 32 }) },
+      }
       if (withAlloc)
         Object.assign(
           g.alloc,
@@ -84,13 +108,13 @@ class Shard {
     expect(await this.net.runUntil(() => this.height >= height, 60_000)).toBe(true)
   }
 
-  /** A transaction to the bridge, included; its receipt. */
-  async send(key: Uint8Array, data: Hex, value = 0n) {
+  /** A transaction to the bridge (or `to`), included; its receipt. */
+  async send(key: Uint8Array, data: Hex, value = 0n, opts: { to?: Hex; gasLimit?: bigint } = {}) {
     const nonce = this.nonces.get(key) ?? 0n
     this.nonces.set(key, nonce + 1n)
-    const tx = transfer(this.node.chain.common, key, nonce, BRIDGE_ADDRESS, value, {
+    const tx = transfer(this.node.chain.common, key, nonce, opts.to ?? BRIDGE_ADDRESS, value, {
       data: hexToBytes(data),
-      gasLimit: 1_000_000n,
+      gasLimit: opts.gasLimit ?? 2_000_000n,
     })
     await this.node.pool.add(tx, { source: 'local' })
     let at: { blockHash: Uint8Array; index: number } | undefined
@@ -104,14 +128,14 @@ class Shard {
   }
 
   /** An eth_call of the bridge at the head: its return data, or the ShardError code it reverts with. */
-  async call(data: Hex, from: Hex = ALICE): Promise<{ code?: string; out: Hex }> {
+  async call(data: Hex, from: Hex = ALICE, to: Hex = BRIDGE_ADDRESS): Promise<{ code?: string; out: Hex }> {
     const vm = await this.node.chain.vmAt(this.node.chain.head.header)
     const res = await vm.evm.runCall({
       caller: new Address(hexToBytes(from)),
       origin: new Address(hexToBytes(from)),
-      to: new Address(hexToBytes(BRIDGE_ADDRESS)),
+      to: new Address(hexToBytes(to)),
       data: hexToBytes(data),
-      gasLimit: 1_000_000n,
+      gasLimit: 2_000_000n,
     })
     const out = bytesToHex(res.execResult.returnValue)
     if (res.execResult.exceptionError === undefined) return { out }
@@ -157,19 +181,23 @@ async function syncClient(from: Shard, to: Shard, fromIndex: number, height: big
   }
 }
 
+/** The bridge's events in a receipt, decoded. */
+function bridgeEvents(receipt: { logs: [Uint8Array, Uint8Array[], Uint8Array][] }) {
+  return receipt.logs
+    .filter(([a]) => bytesToHex(a) === BRIDGE_ADDRESS)
+    .map(([, topics, data]) =>
+      decodeEventLog({
+        abi: bridgeAbi,
+        topics: topics.map((t) => bytesToHex(t)) as [Hex, ...Hex[]],
+        data: bytesToHex(data),
+      }),
+    )
+}
+
 function sentMessage(receipt: { logs: [Uint8Array, Uint8Array[], Uint8Array][] }) {
-  const [, topics, data] = receipt.logs.find(([a]) => bytesToHex(a) === BRIDGE_ADDRESS) as [
-    Uint8Array,
-    Uint8Array[],
-    Uint8Array,
-  ]
-  const ev = decodeEventLog({
-    abi: bridgeAbi,
-    topics: topics.map((t) => bytesToHex(t)) as [Hex, ...Hex[]],
-    data: bytesToHex(data),
-  })
-  expect(ev.eventName).toBe('MessageSent')
-  return decodeMessage(hexToBytes((ev.args as { message: Hex }).message))
+  const ev = bridgeEvents(receipt)[0]
+  expect(ev?.eventName).toBe('MessageSent')
+  return decodeMessage(hexToBytes((ev?.args as { message: Hex }).message))
 }
 
 const receiveCall = (message: Hex, height: bigint, p: { accountProof: Hex[]; storageProof: Hex[] }) =>
@@ -273,13 +301,26 @@ describe('the bridge system contract on two real chains', () => {
       encodeFunctionData({ abi: bridgeAbi, functionName: 'send', args: [1, to, 1_000_000n, data] })
     const m1 = sentMessage(await a.send(ALICE_KEY, send(HOOK, '0xc0ffee'), ETH))
     const m2 = sentMessage(await a.send(ALICE_KEY, send(REVERTER, '0x01'), 2n * ETH))
+    const m3 = sentMessage(await a.send(ALICE_KEY, send(LONG_ACK, '0x01'), ETH))
     const afterSends = await a.balance(ALICE)
     const h = a.height
     await syncClient(a, b, 0, h)
-    for (const m of [m1, m2]) {
+    // A relay whose gas cannot cover the hook's whole allowance runs out of gas: nothing decided.
+    const p1 = await a.proof(h, commitmentSlot(1, m1.sequence))
+    const starved = await b.send(RELAYER_KEY, receiveCall(bytesToHex(encodeMessage(m1)), h, p1), 0n, {
+      gasLimit: HOOK_GAS,
+    })
+    expect(starved.status).toBe(0)
+    for (const m of [m1, m2, m3]) {
       const p = await a.proof(h, commitmentSlot(1, m.sequence))
       expect((await b.send(RELAYER_KEY, receiveCall(bytesToHex(encodeMessage(m)), h, p))).status).toBe(1)
     }
+    // The hook whose acknowledgement is too long failed: its write is undone, nothing credited.
+    expect(await b.balance(LONG_ACK)).toBe(0n)
+    const longAckSlot = await b.node.chain
+      .stateAt(b.node.chain.head.header.stateRoot)
+      .getStorage(new Address(hexToBytes(LONG_ACK)), new Uint8Array(32))
+    expect(longAckSlot.length === 0 || longAckSlot.every((x) => x === 0)).toBe(true)
     // The hook ran with the data (3 bytes) and was credited; the reverting one was not.
     expect(await b.balance(HOOK)).toBe(ETH)
     expect(await b.balance(REVERTER)).toBe(0n)
@@ -304,4 +345,129 @@ describe('the bridge system contract on two real chains', () => {
     expect((await a.send(RELAYER_KEY, await settle(m2, ReceiptStatus.FAILED, '0x'))).status).toBe(1)
     expect(await a.balance(ALICE)).toBe(afterSends + 2n * ETH)
   }, 120_000)
+})
+
+describe("the acknowledgement's call back to the sending contract", () => {
+  it('calls onAcknowledgement once with the proven status and ack; a failing callback or a starved settle holds nothing', async () => {
+    const [a, b] = [await shard(0), await shard(1)]
+    await a.until(2n)
+    await b.until(2n)
+    type View = 'acks' | 'lastDest' | 'lastSequence' | 'lastStatus' | 'lastAck' | 'pongs'
+    const read = async (s: Shard, at: Hex, functionName: View): Promise<unknown> => {
+      const { out, code } = await s.call(encodeFunctionData({ abi: crossShardPingAbi, functionName }), ALICE, at)
+      expect(code).toBeUndefined()
+      return decodeFunctionResult({ abi: crossShardPingAbi, functionName, data: out } as never)
+    }
+    const ping = (receiver: Hex, payload: string) =>
+      encodeFunctionData({
+        abi: crossShardPingAbi,
+        functionName: 'ping',
+        args: [1, receiver, 1_000_000n, toHex(payload)],
+      })
+    // Four messages sent by contracts of shard 0, each a call of `pong` on shard 1: three to PING
+    // (from senders whose callbacks succeed, revert, loop), one to a receiver that reverts (failed).
+    const m1 = sentMessage(await a.send(ALICE_KEY, ping(PING, 'hello'), ETH, { to: PING }))
+    const m2 = sentMessage(await a.send(ALICE_KEY, ping(PING, 'two'), ETH, { to: PING_REVERTS }))
+    const m3 = sentMessage(await a.send(ALICE_KEY, ping(PING, 'three'), ETH, { to: PING_LOOPS }))
+    const m4 = sentMessage(await a.send(ALICE_KEY, ping(REVERTER, 'four'), 2n * ETH, { to: PING }))
+    expect([m1, m2, m3, m4].map((m) => [bytesToHex(m.sender), m.sequence])).toEqual([
+      [PING, 1n],
+      [PING_REVERTS, 2n],
+      [PING_LOOPS, 3n],
+      [PING, 4n],
+    ])
+    expect(await a.balance(PING)).toBe(0n)
+    const h = a.height
+    await syncClient(a, b, 0, h)
+    for (const m of [m1, m2, m3, m4]) {
+      const p = await a.proof(h, commitmentSlot(1, m.sequence))
+      expect((await b.send(RELAYER_KEY, receiveCall(bytesToHex(encodeMessage(m)), h, p))).status).toBe(1)
+    }
+    expect(await read(b, PING, 'pongs')).toBe(3n)
+    expect(await b.balance(PING)).toBe(3n * ETH)
+
+    const hb = b.height
+    await syncClient(b, a, 1, hb)
+    const settle = async (m: typeof m1, status: number, ack: Hex) => {
+      const p = await b.proof(hb, receiptSlot(0, m.sequence))
+      return encodeFunctionData({
+        abi: bridgeAbi,
+        functionName: 'settle',
+        args: [bytesToHex(encodeMessage(m)), status, ack, hb, p.accountProof, p.storageProof],
+      })
+    }
+    const ack1 = keccak256(toHex('hello'))
+    // A lying acknowledgement (another payload's hash, or none) is refused; the sender is not called.
+    expect((await a.call(await settle(m1, ReceiptStatus.DELIVERED, keccak256(toHex('hullo'))))).code).toBe(
+      'CONSENSUS_SHARD_INVALID_PROOF',
+    )
+    expect((await a.call(await settle(m1, ReceiptStatus.FAILED, '0x'))).code).toBe('CONSENSUS_SHARD_INVALID_PROOF')
+    // A settle whose gas cannot cover the callback's allowance runs out of gas as a whole: still pending.
+    const starved = await a.send(RELAYER_KEY, await settle(m1, ReceiptStatus.DELIVERED, ack1), 0n, {
+      gasLimit: ACK_HOOK_GAS,
+    })
+    expect(starved.status).toBe(0)
+    expect(await read(a, PING, 'acks')).toBe(0n)
+    // The true acknowledgement: settled, and PING told of it once.
+    const r1 = await a.send(RELAYER_KEY, await settle(m1, ReceiptStatus.DELIVERED, ack1))
+    expect(r1.status).toBe(1)
+    expect(bridgeEvents(r1).map((e) => [e.eventName, (e.args as { ok?: boolean }).ok])).toEqual([
+      ['MessageSettled', undefined],
+      ['AcknowledgementCalled', true],
+    ])
+    expect(await read(a, PING, 'acks')).toBe(1n)
+    expect(await read(a, PING, 'lastDest')).toBe(1)
+    expect(await read(a, PING, 'lastSequence')).toBe(1n)
+    expect(await read(a, PING, 'lastStatus')).toBe(ReceiptStatus.DELIVERED)
+    expect(await read(a, PING, 'lastAck')).toBe(ack1)
+    expect((await a.call(await settle(m1, ReceiptStatus.DELIVERED, ack1))).code).toBe('CONSENSUS_SHARD_NOT_PENDING')
+
+    // A callback that reverts, one that loops: caught, their changes undone, the settlement stands.
+    for (const [m, at, payload] of [
+      [m2, PING_REVERTS, 'two'],
+      [m3, PING_LOOPS, 'three'],
+    ] as const) {
+      const ack = keccak256(toHex(payload))
+      const r = await a.send(RELAYER_KEY, await settle(m, ReceiptStatus.DELIVERED, ack))
+      expect(r.status).toBe(1)
+      expect(bridgeEvents(r).map((e) => (e.args as { ok?: boolean }).ok)).toEqual([undefined, false])
+      expect(await read(a, at, 'acks')).toBe(0n)
+      expect((await a.call(await settle(m, ReceiptStatus.DELIVERED, ack))).code).toBe('CONSENSUS_SHARD_NOT_PENDING')
+    }
+    // The failed message: refunded to PING, which is then called with status failed and no ack.
+    const r4 = await a.send(RELAYER_KEY, await settle(m4, ReceiptStatus.FAILED, '0x'))
+    expect(r4.status).toBe(1)
+    expect(await a.balance(PING)).toBe(2n * ETH)
+    expect(await read(a, PING, 'acks')).toBe(2n)
+    expect(await read(a, PING, 'lastSequence')).toBe(4n)
+    expect(await read(a, PING, 'lastStatus')).toBe(ReceiptStatus.FAILED)
+    expect(await read(a, PING, 'lastAck')).toBe('0x')
+    // An account without code (Alice's plain transfer) is not called.
+    const plain = sentMessage(
+      await a.send(
+        ALICE_KEY,
+        encodeFunctionData({ abi: bridgeAbi, functionName: 'send', args: [1, BOB, 1_000_000n, '0x'] }),
+        ETH,
+      ),
+    )
+    const h2 = a.height
+    await syncClient(a, b, 0, h2)
+    const pp = await a.proof(h2, commitmentSlot(1, plain.sequence))
+    expect((await b.send(RELAYER_KEY, receiveCall(bytesToHex(encodeMessage(plain)), h2, pp))).status).toBe(1)
+    const hb2 = b.height
+    await syncClient(b, a, 1, hb2)
+    const pr = await b.proof(hb2, receiptSlot(0, plain.sequence))
+    const rp = await a.send(
+      RELAYER_KEY,
+      encodeFunctionData({
+        abi: bridgeAbi,
+        functionName: 'settle',
+        args: [bytesToHex(encodeMessage(plain)), ReceiptStatus.DELIVERED, '0x', hb2, pr.accountProof, pr.storageProof],
+      }),
+      0n,
+      { gasLimit: 300_000n },
+    )
+    expect(rp.status).toBe(1)
+    expect(bridgeEvents(rp).map((e) => e.eventName)).toEqual(['MessageSettled'])
+  }, 180_000)
 })
