@@ -135,11 +135,23 @@ export class RecoverPool {
   /** Jobs recovered on the calling thread because the ring was full. */
   recoveredHere = 0
 
+  private readonly threadCount: number
+
   private constructor(threads: number, slots: number) {
+    this.threadCount = threads
     this.ring = new Uint8Array(new SharedArrayBuffer(slots * JOB_BYTES))
     this.state = new Int32Array(new SharedArrayBuffer(slots * 4))
     this.sleep = new Int32Array(new SharedArrayBuffer(threads * 4))
-    for (let i = 0; i < threads; i++) {
+  }
+
+  /**
+   * Starts the worker threads, once; the first {@link recover} starts them too. Not at creation:
+   * each thread boots a Node environment and loads the addon (tens of ms of CPU), which a node
+   * starting up need not spend before its first answer (it starts them a second after it listens).
+   */
+  start(): void {
+    if (this.workers.length > 0 || this.closed) return
+    for (let i = 0; i < this.threadCount; i++) {
       const workerData = {
         from: import.meta.url,
         index: i,
@@ -182,7 +194,7 @@ export class RecoverPool {
   }
 
   get threads(): number {
-    return this.workers.length
+    return this.threadCount
   }
 
   /**
@@ -195,6 +207,8 @@ export class RecoverPool {
     }
     if (jobs.length === 0) return Promise.resolve([])
     if (this.broken) return Promise.resolve(jobs.map(() => undefined))
+    // A thread starting now finds the jobs in the ring before it first sleeps.
+    this.start()
     return new Promise((resolve) => {
       const keys: (Uint8Array | undefined)[] = new Array(jobs.length)
       let left = jobs.length

@@ -1,5 +1,6 @@
 // Closing the recovery pool while recoveries are in flight answers every one of them, the workers
 // end by themselves (never terminated inside the native addon), and later requests are refused.
+import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ecdsaRecover, ecdsaSign, initCrypto, keccak256, RecoverPool } from '../src/index.ts'
 
@@ -109,6 +110,23 @@ describe('RecoverPool.recover', () => {
       const asked = jobs(3, 300 + round)
       expect(await pool.recover(asked)).toEqual(asked.map(reference))
     }
+  })
+
+  it('starts no thread until the first recovery or start(): a node pays for them after its first answer', async () => {
+    // The process's OS threads (Linux): a worker is one more.
+    const threads = () => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1])
+    if (!existsSync('/proc/self/status')) return
+    await initCrypto()
+    const before = threads()
+    const pool = RecoverPool.create({ threads: 2 })
+    if (!pool) return
+    pools.push(pool)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(threads()).toBe(before)
+    expect(pool.threads).toBe(2)
+    const asked = jobs(4, 700)
+    expect(await pool.recover(asked)).toEqual(asked.map(reference))
+    expect(threads()).toBeGreaterThanOrEqual(before + 2)
   })
 
   it('refuses a ring that is not a power of two', async () => {

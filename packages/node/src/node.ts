@@ -146,7 +146,7 @@ async function wire(
   const identity = await openNodeIdentity(config, { logger, shutdown, registry, datadir })
   const storage = await openStorage(config, { logger, shutdown, datadir, forking, corruption })
   const { kv } = storage
-  const recovery = openRecovery({ shutdown })
+  const { recovery, startWorkers: startRecoveryWorkers } = openRecovery({ shutdown })
 
   // The engine is built once; the chain opens with it as its rules, and it is attached to the chain
   // and the pool below (two phases).
@@ -232,6 +232,10 @@ async function wire(
   // the first blob transaction then does not wait for it, and a node closed sooner never pays it.
   const kzgPrep = setTimeout(() => blobKzg().prepare(), 1000).unref()
   shutdown.add('kzg prepare', async () => clearTimeout(kzgPrep))
+  // The signature recovery threads likewise (each boots a Node environment): the first
+  // transaction before then starts them itself.
+  const recoveryStart = setTimeout(startRecoveryWorkers, 1000).unref()
+  shutdown.add('recovery workers start', async () => clearTimeout(recoveryStart))
 
   return {
     chain,

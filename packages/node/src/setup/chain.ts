@@ -40,10 +40,14 @@ export interface ChainModule {
  * Signature recovery on worker threads (native secp256k1 only): admission overlaps with sealing,
  * and a received block's senders are recovered in parallel before it executes.
  */
-export function openRecovery(modules: { shutdown: Shutdown }): Recovery {
+export function openRecovery(modules: { shutdown: Shutdown }): { recovery: Recovery; startWorkers: () => void } {
   const recoverPool = RecoverPool.create()
   if (recoverPool) modules.shutdown.add('recovery workers', () => recoverPool.close())
-  return recoverPool ? workerRecovery(recoverPool) : undefined
+  return {
+    recovery: recoverPool ? workerRecovery(recoverPool) : undefined,
+    // The threads start on the first recovery, or when the node calls this once it answers.
+    startWorkers: () => recoverPool?.start(),
+  }
 }
 
 /** Anvil's --code-size-limit / --disable-code-size-limit: dev rules (the read threads take them too). */
