@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { CairnError, errorMessage } from '@cairn/utils'
-import { armor, Decrypter } from 'age-encryption'
 import { ServiceErrorCode } from '../errors.ts'
 import { readOwnerOnlyFile } from './file-provider.ts'
 import type { SecretProvider } from './provider.ts'
@@ -55,6 +54,9 @@ export class AgeSecretProvider implements SecretProvider {
     } catch (err) {
       throw unreadable(`cannot read the ${what} age:${path}: ${errorMessage(err)}`, 'check the path', err)
     }
+    // Loaded on first use: age-encryption (with its post-quantum and ed25519 code) is ~50 ES module
+    // files a node without age secrets would otherwise resolve and load at every start.
+    const { armor, Decrypter } = await import('age-encryption')
     const d = new Decrypter()
     for (const file of this.opts.identityFiles) {
       const text = new TextDecoder().decode(readOwnerOnlyFile(file, 'age identity file'))
