@@ -1,6 +1,7 @@
 import { readStoredGenesis } from '@cairn/chain'
 import {
   BftEngine,
+  type BftEngineModules,
   type BftScheduler,
   ConsensusWal,
   createBftMetrics,
@@ -89,7 +90,7 @@ async function createBftEngine(
   config: NodeConfig,
   modules: EngineModules,
   genesis: unknown,
-  firstHeight?: number,
+  transition?: { firstHeight: number; terminalAccepts: BftEngineModules['terminalAccepts'] },
 ): Promise<BuiltEngine & { engine: BftEngine }> {
   const bft = await resolveBftConfig(genesis)
   const chainId = BigInt((genesis as { config: { chainId: number | string } }).config.chainId)
@@ -112,7 +113,7 @@ async function createBftEngine(
       ? ConsensusWal.open({ dir: modules.walDir, ...(scheme !== 'secp256k1' ? { scheme } : {}) })
       : undefined
   const engine = new BftEngine(
-    { chainId, config: bft, ...(firstHeight !== undefined ? { firstHeight } : {}) },
+    { chainId, config: bft, ...(transition ? { firstHeight: transition.firstHeight } : {}) },
     {
       logger: modules.logger,
       metrics: modules.registry ? createBftMetrics(modules.registry) : null,
@@ -131,6 +132,8 @@ async function createBftEngine(
             ),
           }
         : {}),
+      // Validators holding different terminal blocks agree on one (the PoW → PoS transition).
+      ...(transition?.terminalAccepts ? { terminalAccepts: transition.terminalAccepts } : {}),
       // The testbed's clock skew (config testbed.clockOffsetMs, honoured only with CAIRN_TESTBED=1).
       ...(config.testbed.clockOffsetMs !== 0 ? { scheduler: offsetScheduler(config.testbed.clockOffsetMs) } : {}),
     },
@@ -150,7 +153,9 @@ async function createBftEngine(
 
 /** The proof-of-work engine of `engine = "pow"`, mining when `miner.enabled` (packages/consensus/src/pow). */
 async function createPowEngine(config: NodeConfig, modules: EngineModules, genesis: unknown): Promise<BuiltEngine> {
-  const { PowEngine, ScheduledEngine, createPowMetrics, parsePowConfig } = await import('@cairn/consensus/pow')
+  const { PowEngine, ScheduledEngine, createPowMetrics, parsePowConfig, terminalRule } = await import(
+    '@cairn/consensus/pow'
+  )
   const params = parsePowConfig(genesis)
   const { miner } = config
   const coinbase = miner.coinbase ? hexToBytes(miner.coinbase as `0x${string}`) : undefined
@@ -177,7 +182,10 @@ async function createPowEngine(config: NodeConfig, modules: EngineModules, genes
   const transition = params.transition
   if (transition === undefined || !hasBft(genesis)) return { engine, dev: null }
   // PoW → PoS: proof of work below the transition height, BFT from it (docs/consensus/pow.md).
-  const bft = await createBftEngine(config, modules, genesis, Number(transition.height))
+  const bft = await createBftEngine(config, modules, genesis, {
+    firstHeight: Number(transition.height),
+    terminalAccepts: terminalRule(engine),
+  })
   const scheduled = new ScheduledEngine(
     { height: transition.height },
     { before: engine, after: bft.engine, logger: modules.logger },

@@ -128,6 +128,13 @@ export interface BftEngineModules {
    * staking system contract, in every block's `endBlock` (replaces `validatorUpdates`).
    */
   staking?: StakingHooks
+  /**
+   * With `firstHeight` above 1 (a chain that ran proof of work before): whether a proposal of the
+   * first height may build on `candidate`, another terminal block than this node's own `own` (two
+   * blocks mined at H − 1, validators holding different ones). The earlier era's fork choice: not
+   * when `own` has more work. Absent: only on this node's own terminal block.
+   */
+  terminalAccepts?: (candidate: BlockHeader, own: BlockHeader) => Promise<boolean>
 }
 
 export class BftEngine implements Engine {
@@ -587,7 +594,8 @@ export class BftEngine implements Engine {
       case 'buildBlock':
         return this.#build(a.height, a.round)
       case 'validateBlock': {
-        const valid = await this.#blocks.validate(a.height, a.blockHash, a.block, this.#lastCommitted)
+        const parent = await this.#parentOf(a.height, a.block)
+        const valid = await this.#blocks.validate(a.height, a.blockHash, a.block, parent)
         return [{ kind: 'validity', height: a.height, blockHash: a.blockHash, valid }]
       }
       case 'commit':
@@ -605,6 +613,7 @@ export class BftEngine implements Engine {
 
   async #build(height: number, round: number): Promise<BftEvent[]> {
     if (this.#wal.replayedBuild(height, round)) return []
+    await this.#followTerminal()
     const parent = this.#lastCommitted
     if (Number(parent.header.number) + 1 !== height) return []
     const built = await this.propose(parent, round)
@@ -744,6 +753,46 @@ export class BftEngine implements Engine {
     this.#wal.truncateBelow(height)
     this.#machine = this.#newMachine(height)
     await this.#run(this.#machine.start())
+  }
+
+  /** Whether the machine is at the first BFT height of a chain that ran another engine before. */
+  #atFirstHeight(height: number): boolean {
+    const first = this.#opts.firstHeight ?? 1
+    return first > 1 && height === first && Number(this.#lastCommitted.header.number) === first - 1
+  }
+
+  /**
+   * At the first height, the terminal block the chain holds now: the earlier era's fork choice may
+   * have moved to another block at H − 1 (a heavier one, come after the hand-over) since the
+   * machine started, and a proposal builds on the chain's.
+   */
+  async #followTerminal(): Promise<void> {
+    if (!this.#atFirstHeight(Number(this.#lastCommitted.header.number) + 1)) return
+    const canonical = await this.#chain.getBlockByNumber(this.#lastCommitted.header.number)
+    if (canonical !== undefined && !equalsBytes(canonical.hash(), this.#lastCommitted.hash())) {
+      this.#m.logger.info(
+        { from: bytesToHex(this.#lastCommitted.hash()), to: bytesToHex(canonical.hash()) },
+        'bft: the terminal block moved; the first height builds on the new one',
+      )
+      this.#lastCommitted = canonical
+    }
+  }
+
+  /**
+   * The parent a proposal of `height` is validated on: the last committed block, or at the first
+   * height another stored terminal block the earlier era's fork choice does not rank below this
+   * node's (`terminalAccepts`): validators that hold different blocks at H − 1 then still agree on
+   * one proposal, which its commit makes the chain's (the race for the terminal block).
+   */
+  async #parentOf(height: number, bytes: Uint8Array): Promise<Block> {
+    const own = this.#lastCommitted
+    const accepts = this.#m.terminalAccepts
+    if (accepts === undefined || !this.#atFirstHeight(height)) return own
+    const block = this.#blocks.decode(bytes)
+    if (block === null || block === undefined || equalsBytes(block.header.parentHash, own.hash())) return own
+    const parent = await this.#chain.getBlock(block.header.parentHash)
+    if (parent === undefined || parent.header.number !== own.header.number) return own
+    return (await accepts(parent.header, own.header)) ? parent : own
   }
 
   /**

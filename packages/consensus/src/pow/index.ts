@@ -5,7 +5,7 @@
  */
 
 export type { ScheduledEngineModules, ScheduledEngineOptions } from '../transition/scheduled-engine.ts'
-export { ScheduledEngine } from '../transition/scheduled-engine.ts'
+export { ScheduledEngine, terminalRule } from '../transition/scheduled-engine.ts'
 export type { AsertAnchor, AsertParams, AsertTip } from './asert.ts'
 export { ASERT_MAX_SCHEDULE_OFFSET, ASERT_SPEC_PARAMS, asertTarget, nextAsertBits, nextAsertTarget } from './asert.ts'
 export type { DecodedBits } from './compact-bits.ts'

@@ -42,6 +42,18 @@ export interface ScheduledEngineModules {
   logger: Logger
 }
 
+/**
+ * Which terminal blocks (at H − 1) the later engine may build its first block on besides its own
+ * (BFT's `terminalAccepts`): by the earlier engine's fork choice, any that `own` does not beat (for
+ * proof of work: not less total work). Validators that hold different blocks at H − 1 (two mined
+ * at once) then vote for one proposal, whichever they hold; the heavier when the work differs.
+ */
+export function terminalRule(
+  before: Pick<Engine, 'preferHead'>,
+): (candidate: BlockHeader, own: BlockHeader) => Promise<boolean> {
+  return async (candidate, own) => !(await before.preferHead(own, candidate))
+}
+
 export class ScheduledEngine implements Engine {
   readonly name: string
   /** The earlier era's proof-of-work blocks are checked by its engine (its seal), not Ethash's rules. */

@@ -23,7 +23,14 @@ import {
   stakingGenesisAlloc,
   stakingParamsWith,
 } from '../../src/index.ts'
-import { PowEngine, PowErrorCode, parsePowConfig, powGenesis, ScheduledEngine } from '../../src/pow/index.ts'
+import {
+  PowEngine,
+  PowErrorCode,
+  parsePowConfig,
+  powGenesis,
+  ScheduledEngine,
+  terminalRule,
+} from '../../src/pow/index.ts'
 import { validatorKey } from '../harness/bft-network.ts'
 import { ManualClock } from '../harness/clock.ts'
 import { findSeal, hexBytes, powSetup, stopAllPow } from '../pow/pow-setup.ts'
@@ -124,6 +131,7 @@ async function makeNode(
       transport,
       signerState,
       ...(config.staking ? { staking: new StakingHooks({}, { logger: silentLogger }) } : {}),
+      terminalAccepts: terminalRule(pow),
     },
   )
   const engine = new ScheduledEngine({ height: H }, { before: pow, after: bft, logger: silentLogger })
@@ -146,7 +154,11 @@ async function makeNode(
  * Four nodes on the transition genesis: blocks 1 .. H − 1 mined on node 0 (its work API) and
  * gossiped, then the clock run until every node has H + 1.
  */
-async function mineAndTransition(staking: boolean): Promise<{
+async function mineAndTransition(
+  staking: boolean,
+  /** Two blocks mined at H − 1 (node 0's and node 2's), each half of the validators holding one first. */
+  race = false,
+): Promise<{
   nodes: Node[]
   mined: Block[]
   clock: ManualClock
@@ -181,18 +193,41 @@ async function mineAndTransition(staking: boolean): Promise<{
   const node0 = nodes[0] as Node
   // Proof of work: blocks 1 .. H − 1 mined on node 0 (its work API) and gossiped to the others.
   const mined: Block[] = []
-  for (let h = 1n; h < H; h++) {
-    clock.advance(12_000)
-    const [hash, , boundary] = await node0.pow.getWork()
+  const mine = async (n: Node) => {
+    const [hash, , boundary] = await n.pow.getWork()
     const seal = await findSeal(hexBytes(hash), BigInt(boundary))
-    expect(await node0.pow.submitWork(seal.nonce, hexBytes(hash), seal.mixHash)).toBe(true)
-    const block = node0.chain.head
-    expect(block.header.number).toBe(h)
-    mined.push(block)
-    for (const n of nodes.slice(1)) {
+    expect(await n.pow.submitWork(seal.nonce, hexBytes(hash), seal.mixHash)).toBe(true)
+    return n.chain.head
+  }
+  const deliver = async (block: Block, to: Node[]) => {
+    for (const n of to) {
       const r = await n.chain.processBlock(block.serialize(), { source: 'gossip', peer: '0' })
       expect(r.status).toBe('imported')
     }
+  }
+  for (let h = 1n; h < (race ? H - 1n : H); h++) {
+    clock.advance(12_000)
+    const block = await mine(node0)
+    expect(block.header.number).toBe(h)
+    mined.push(block)
+    await deliver(block, nodes.slice(1))
+  }
+  if (race) {
+    // Two terminal blocks of equal work at H − 1: nodes 0 and 1 take node 0's first, 2 and 3 node 2's.
+    clock.advance(12_000)
+    const [n0, n1, n2, n3] = nodes as [Node, Node, Node, Node]
+    const x = await mine(n0)
+    const y = await mine(n2)
+    expect(x.header.number).toBe(H - 1n)
+    expect(y.header.difficulty).toBe(x.header.difficulty)
+    await deliver(x, [n1])
+    await deliver(y, [n3])
+    await settle() // each half hands over on its own terminal block
+    await deliver(x, [n2, n3])
+    await deliver(y, [n0, n1])
+    expect(bytesToHex(n1.chain.head.hash())).toBe(bytesToHex(x.hash()))
+    expect(bytesToHex(n3.chain.head.hash())).toBe(bytesToHex(y.hash()))
+    mined.push(x, y)
   }
   await settle()
   // BFT from H: run the clock until every node has H + 1 and H is final on all.
@@ -314,6 +349,21 @@ describe('PoW → PoS: the BFT half', () => {
     for (const n of restarted) {
       expect((await n.chain.checkpoint('finalized')).header.number).toBeGreaterThanOrEqual(head + 2n)
       expect((await n.chain.getBlockByNumber(head + 1n))?.header.difficulty).toBe(0n)
+    }
+  }, 60_000)
+
+  it('two terminal blocks at H − 1, the validators split between them: they agree on one and commit H on it', async () => {
+    const { nodes, mined, runTo } = await mineAndTransition(false, true)
+    expect(await runTo(H + 1n)).toBe(true)
+    const [x, y] = mined.slice(-2) as [Block, Block]
+    const reference = nodes[0] as Node
+    const first = (await reference.chain.getBlockByNumber(H)) as Block
+    const terminal = bytesToHex(first.header.parentHash)
+    expect([bytesToHex(x.hash()), bytesToHex(y.hash())]).toContain(terminal)
+    for (const n of nodes) {
+      expect(bytesToHex((await n.chain.getCanonicalHash(H - 1n)) as Uint8Array)).toBe(terminal)
+      expect(bytesToHex((await n.chain.getCanonicalHash(H)) as Uint8Array)).toBe(bytesToHex(first.hash()))
+      expect((await n.chain.checkpoint('finalized')).header.number).toBeGreaterThanOrEqual(H)
     }
   }, 60_000)
 })
