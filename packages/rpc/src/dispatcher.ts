@@ -195,9 +195,13 @@ export class RpcDispatcher {
       }
       let data: unknown = params
       if (params.length > 0 || !this.noParams.has(def)) {
-        const parsed = def.params.safeParse(params)
-        if (!parsed.success) throw paramsError(parsed.error.issues, params.length)
-        data = parsed.data
+        const quick = def.quickParams?.(params)
+        if (quick !== undefined) data = quick
+        else {
+          const parsed = def.params.safeParse(params)
+          if (!parsed.success) throw paramsError(parsed.error.issues, params.length)
+          data = parsed.data
+        }
       }
       const { ctx } = this.modules
       result = span ? span.run(() => def.handler(data, ctx, call)) : def.handler(data, ctx, call)

@@ -13,6 +13,11 @@ import type { RpcContext } from './context.ts'
 export interface MethodDef<S extends z.ZodType = z.ZodType, R = unknown> {
   name: string
   params: S
+  /**
+   * The params checked without the schema when they are in the shape nearly every caller sends
+   * (fast/quick-params.ts): exactly what `params` would give, or undefined to let `params` decide.
+   */
+  quickParams?(params: unknown[]): z.output<S> | undefined
   handler(params: z.output<S>, ctx: RpcContext, call: CallInfo): Promise<R> | R
   /** Only served when the node runs in dev mode. */
   devOnly?: boolean

@@ -19,7 +19,7 @@ export const MAX_UINT64 = (1n << 64n) - 1n
 export const UINT64_RANGE = 'hex number > 64 bits'
 
 /** The value of `0x…` hex `s` when it fits 64 bits; undefined when it does not. */
-function uint64Of(s: string): bigint | undefined {
+export function uint64Of(s: string): bigint | undefined {
   // At most 16 significant digits fit; leading zeros (the loose forms) do not count.
   let i = 2
   while (i < s.length - 1 && s.charCodeAt(i) === 48) i++

@@ -6,6 +6,7 @@ import { stateKey } from '../call-vms.ts'
 import { invalidParams, RpcErrorCode } from '../errors.ts'
 import { callGas, estimateGas, gasUsedOf, throwIfCallFailed, withCall } from '../exec.ts'
 import { callResults, outcomeOf } from '../fast/call-cache.ts'
+import { quickAccountParams, quickCallParams } from '../fast/quick-params.ts'
 import { viewCall } from '../fast/view-calls.ts'
 import { type MethodDef, method } from '../method.ts'
 import { headNamed, resolveBlock } from '../resolve.ts'
@@ -69,6 +70,7 @@ export const ethCall = method({
   weight: 5,
   readThread: 'forward',
   params: z.tuple([callRequest, blockRef.optional(), stateOverride.optional(), blockOverride.optional()]),
+  quickParams: quickCallParams,
   async handler([req, ref, state, blockOv], ctx, call) {
     const block = await resolveBlock(ctx, ref)
     // `pending`: in the block the engine would seal next, on the head's state.
@@ -101,12 +103,14 @@ export const ethStateMethods: MethodDef[] = [
     name: 'eth_getBalance',
     readThread: 'answer',
     params: z.tuple([address, blockRefOrHash.optional()]),
+    quickParams: quickAccountParams,
     handler: ([addr, ref], ctx) => fromAccount(ctx, addr, ref, (acc) => toQuantity(acc?.balance ?? 0n)),
   }),
   method({
     name: 'eth_getTransactionCount',
     readThread: 'answer',
     params: z.tuple([address, blockRefOrHash.optional()]),
+    quickParams: quickAccountParams,
     handler([addr, ref], ctx) {
       if (ref === 'pending') return ctx.pool.pendingNonce(new Address(hexToBytes(addr))).then(toQuantity)
       return fromAccount(ctx, addr, ref, (acc) => toQuantity(acc?.nonce ?? 0n))
@@ -116,6 +120,7 @@ export const ethStateMethods: MethodDef[] = [
     name: 'eth_getCode',
     readThread: 'answer',
     params: z.tuple([address, blockRefOrHash.optional()]),
+    quickParams: quickAccountParams,
     async handler([addr, ref], ctx) {
       const { state } = await stateAt(ctx, ref)
       return bytesToHex(await state.getCode(new Address(hexToBytes(addr))))
