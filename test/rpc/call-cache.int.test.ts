@@ -58,7 +58,37 @@ describe('CallResultCache', () => {
     const key = cache.keyOf(HASH_A, req('0x01'), 100n)
     const reverted: CallOutcome = { output: '0xdead', error: 'revert' }
     await cache.outcome(key, async () => reverted)
+    await cache.outcome(key, async () => reverted)
     expect(await cache.outcome(key, async () => ok('0x00'))).toEqual(reverted)
+  })
+
+  it('keeps an outcome once its request repeats: executed before, or asked again while it ran', async () => {
+    const counted: string[] = []
+    const cache = new CallResultCache({ entries: 16 }, { count: (r) => counted.push(r) })
+    let runs = 0
+    const run = async () => {
+      runs++
+      return ok('0x01')
+    }
+    // Asked once each (distinct arguments): run, never kept.
+    for (let i = 0; i < 40; i++)
+      await cache.outcome(cache.keyOf(HASH_A, req(`0x${i.toString(16).padStart(2, '0')}`), 1n), run)
+    expect(cache.size.entries).toBe(0)
+    // Asked again soon (among the last 32 outcomes): answered from memory, and kept.
+    const key = cache.keyOf(HASH_B, req('0x01'), 1n)
+    await cache.outcome(key, run)
+    runs = 0
+    await cache.outcome(key, run)
+    expect(runs).toBe(0)
+    expect(cache.size.entries).toBe(1)
+    // Asked again later: run a second time, then kept and answered from memory.
+    const first = cache.keyOf(HASH_A, req('0x00'), 1n)
+    await cache.outcome(first, run)
+    expect(runs).toBe(1)
+    await cache.outcome(first, run)
+    expect(runs).toBe(1)
+    expect(cache.size.entries).toBe(2)
+    expect(counted.slice(-4)).toEqual(['miss', 'hit', 'miss', 'hit'])
   })
 
   it('keys on the block, the gas limit and every request field', () => {
@@ -85,7 +115,8 @@ describe('CallResultCache', () => {
   it('is bounded: least recently used outcomes go first; none kept with 0 entries; large input and output are run, not kept', async () => {
     const lru = new CallResultCache({ entries: 2 })
     const keys = ['0x01', '0x02', '0x03'].map((d) => lru.keyOf(HASH_A, req(d), 1n))
-    for (const k of keys) await lru.outcome(k, async () => ok('0x00'))
+    // Each twice: kept from its second execution.
+    for (const k of keys) for (let i = 0; i < 2; i++) await lru.outcome(k, async () => ok('0x00'))
     let ran = false
     await lru.outcome(keys[0], async () => {
       ran = true
@@ -100,15 +131,14 @@ describe('CallResultCache', () => {
     const cache = new CallResultCache({ entries: 16 })
     expect(cache.keyOf(HASH_A, req(`0x${'ab'.repeat(5000)}`), 1n)).toBeUndefined()
     const k = cache.keyOf(HASH_A, req('0x01'), 1n)
-    await cache.outcome(k, async () => ok(`0x${'00'.repeat(10_000)}`))
+    for (let i = 0; i < 2; i++) await cache.outcome(k, async () => ok(`0x${'00'.repeat(10_000)}`))
     expect(cache.size.entries).toBe(0)
 
     // Bounded by characters too: keys and outputs of the kept outcomes never exceed the budget.
     const small = new CallResultCache({ entries: 1000, maxChars: 2000 })
-    for (let i = 0; i < 50; i++) {
-      await small.outcome(small.keyOf(HASH_A, req(`0x${i.toString(16).padStart(2, '0')}`), 1n), async () =>
-        ok(`0x${'ab'.repeat(100)}`),
-      )
+    for (let i = 0; i < 100; i++) {
+      const key = small.keyOf(HASH_A, req(`0x${(i >> 1).toString(16).padStart(2, '0')}`), 1n)
+      await small.outcome(key, async () => ok(`0x${'ab'.repeat(100)}`))
       expect(small.size.chars).toBeLessThanOrEqual(2000)
     }
     expect(small.size.entries).toBeGreaterThan(3)
