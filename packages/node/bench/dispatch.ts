@@ -2,7 +2,7 @@
 // what the node spends per eth_getBalance / eth_blockNumber / eth_call of the fixture ERC-20's
 // balanceOf, measured in one process so the figure does not depend on the load generator.
 //   node --import tsx packages/node/bench/dispatch.ts   (DISPATCH_N=20000 per method; DISPATCH_ONLY=eth_getBalance: one method;
-//   DISPATCH_CONCURRENCY=16: that many requests in flight; DISPATCH_STORE=datadir: the chain in a fresh LevelDB
+//   DISPATCH_CONCURRENCY=16: that many requests in flight; DISPATCH_CALL_CACHE=0: no eth_call outcomes kept; DISPATCH_STORE=datadir: the chain in a fresh LevelDB
 //   datadir, as users run it, instead of in memory — an absent storage slot is then read from disk)
 // Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx packages/node/bench/dispatch.ts
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -17,6 +17,7 @@ import type { CallRequest } from '../../rpc/src/schemas.ts'
 import { loadConfig } from '../src/config/load.ts'
 import { startNode } from '../src/node.ts'
 import { compileContracts, tokenAbi } from '../test/e2e/contracts.ts'
+import { deployUniswapRead } from './uniswap.ts'
 
 interface Dispatcher {
   handleText(body: string): Promise<string | undefined>
@@ -26,6 +27,8 @@ export interface DispatchFigures {
   method: string
   perSecond: number
   microsPerRequest: number
+  /** The process's CPU time (every thread) per request, when measured. */
+  cpuMicrosPerRequest?: number
 }
 
 /** Starts an in-process dev node, deploys the token and times `n` sequential requests per method. */
@@ -43,7 +46,12 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
   })
   const node = await startNode(config, { logger: silentLogger })
   try {
-    const dispatcher = (node.rpc as unknown as { modules: { dispatcher: Dispatcher } }).modules.dispatcher
+    const dispatcher: Dispatcher = node.dispatcher
+    // DISPATCH_CALL_CACHE=0: no eth_call outcomes remembered (what a distinct call costs without the cache).
+    if (process.env.DISPATCH_CALL_CACHE !== undefined)
+      (
+        node.dispatcher as unknown as { modules: { ctx: { limits: { callCacheEntries: number } } } }
+      ).modules.ctx.limits.callCacheEntries = Number(process.env.DISPATCH_CALL_CACHE)
     let id = 0
     const rpc = async (method: string, params: unknown[]) => {
       const text = await dispatcher.handleText(JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }))
@@ -67,6 +75,8 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
       ['eth_call', [{ to: receipt.contractAddress, data: callData }, 'latest']],
       // balanceOf of a different holder each time: no outcome cache, every call executes.
       ['eth_call_distinct', []],
+      // Uniswap V2 Router02.getAmountsOut with a different amountIn each time (a STATICCALL to the pair).
+      ['getAmountsOut', []],
     ]
     const out: DispatchFigures[] = []
     for (const [method, params] of cases.filter(
@@ -74,21 +84,38 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
     )) {
       let holder = 0
       const distinct = method === 'eth_call_distinct'
+      const uniswap = method === 'getAmountsOut' ? await deployUniswapRead(node.url) : undefined
+      // The calldata cut around amountIn (the selector's 4 bytes, then the word), as the HTTP bench does.
+      const swapData = uniswap?.callData(0n) ?? '0x'
       const fixed = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
       const body = () =>
-        distinct
+        uniswap
           ? JSON.stringify({
               jsonrpc: '2.0',
               id: 1,
               method: 'eth_call',
               params: [
-                { to: receipt?.contractAddress, data: `0x70a08231${(++holder).toString(16).padStart(64, '0')}` },
+                {
+                  to: uniswap.router,
+                  data: `${swapData.slice(0, 10)}${(++holder).toString(16).padStart(64, '0')}${swapData.slice(74)}`,
+                },
                 'latest',
               ],
             })
-          : fixed
+          : distinct
+            ? JSON.stringify({
+                jsonrpc: '2.0',
+                id: 1,
+                method: 'eth_call',
+                params: [
+                  { to: receipt?.contractAddress, data: `0x70a08231${(++holder).toString(16).padStart(64, '0')}` },
+                  'latest',
+                ],
+              })
+            : fixed
       for (let i = 0; i < Math.min(n, 2000); i++) await dispatcher.handleText(body()) // warm-up (JIT)
       const t0 = performance.now()
+      const cpu0 = process.cpuUsage()
       const lanes = Number(process.env.DISPATCH_CONCURRENCY ?? 1)
       await Promise.all(
         Array.from({ length: lanes }, async (_, lane) => {
@@ -96,7 +123,13 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
         }),
       )
       const ms = performance.now() - t0
-      out.push({ method, perSecond: Math.round((n * 1000) / ms), microsPerRequest: Math.round((ms * 1000) / n) })
+      const cpu = process.cpuUsage(cpu0)
+      out.push({
+        method,
+        perSecond: Math.round((n * 1000) / ms),
+        microsPerRequest: Math.round((ms * 1000) / n),
+        cpuMicrosPerRequest: Math.round((cpu.user + cpu.system) / n),
+      })
     }
     // The call alone (no JSON-RPC), on a VM borrowed from the pool vs a fresh VM per call (what
     // eth_call did before the pool: createVM per call).
@@ -126,5 +159,8 @@ export async function runDispatch(n: number): Promise<DispatchFigures[]> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const n = Number(process.env.DISPATCH_N ?? 20_000)
-  for (const f of await runDispatch(n)) console.log(`${f.method.padEnd(16)} ${f.perSecond}/s  ${f.microsPerRequest} µs`)
+  for (const f of await runDispatch(n))
+    console.log(
+      `${f.method.padEnd(16)} ${f.perSecond}/s  ${f.microsPerRequest} µs${f.cpuMicrosPerRequest === undefined ? '' : `  ${f.cpuMicrosPerRequest} µs CPU`}`,
+    )
 }
