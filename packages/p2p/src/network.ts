@@ -197,6 +197,7 @@ export class P2pNetwork {
       logger,
       request: (peer, hashes) => this.pooledTransactions(peer, hashes),
       penalize: (p, a, r) => this.penalize(p, a, r),
+      connected: (peer) => this.host.getConnections(peerIdOf(peer)).length > 0,
     })
     this.gossip = new Gossip(topics, {
       pubsub: this.host.services.pubsub,

@@ -23,6 +23,12 @@ export interface TxFetcherModules {
   /** pooled_transactions_by_hash to a peer: the bodies it still has, in any order. */
   request: (peer: string, hashes: Uint8Array[]) => Promise<Uint8Array[]>
   penalize: (peer: string, action: PeerAction, reason: string) => void
+  /**
+   * Whether the peer is connected now (absent: always). A failed request is asked again only of a
+   * peer still connected: a request dials a peer it is not connected to (libp2p dials on demand,
+   * from the addresses the peer told), past the redialer's backoff and past a partition.
+   */
+  connected?: (peer: string) => boolean
 }
 
 /**
@@ -46,7 +52,8 @@ export class TxFetcher {
   /**
    * An announcement from `peer` (the sender on the topic): fetch, in the background, what is
    * unknown. A request that fails (a timeout, a reset stream) is asked again of the same peer
-   * after 1, 2 and 4 s (`attempt`): the announcer announces once, so nothing else would.
+   * after 1, 2 and 4 s (`attempt`) while it is connected: the announcer announces once, so nothing
+   * else would; a peer gone re-announces its pool when it joins again.
    */
   announced(peer: string, txs: TxAnnouncement[], attempt = 0): void {
     const { logger } = this.modules
@@ -126,7 +133,7 @@ export class TxFetcher {
         const txs = [...want.values()]
         const retry = setTimeout(
           () => {
-            if (!this.stopped) this.announced(peer, txs, attempt + 1)
+            if (!this.stopped && (this.modules.connected?.(peer) ?? true)) this.announced(peer, txs, attempt + 1)
           },
           1000 * 2 ** attempt,
         )

@@ -10,7 +10,11 @@ import { ADDRS, KEYS, transfer } from '../../chain/test/helpers.ts'
 import type { TxAnnouncement } from '../src/codec.ts'
 import { MAX_TX_REQUEST, TxFetcher } from '../src/tx-fetch.ts'
 
-async function setup(serve: (peer: string, hashes: Uint8Array[]) => Uint8Array[], recovery?: SenderRecovery) {
+async function setup(
+  serve: (peer: string, hashes: Uint8Array[]) => Uint8Array[],
+  recovery?: SenderRecovery,
+  connected?: (peer: string) => boolean,
+) {
   await initCrypto()
   const kv = new MemoryKV()
   await kv.open()
@@ -45,6 +49,7 @@ async function setup(serve: (peer: string, hashes: Uint8Array[]) => Uint8Array[]
       return serve(peer, hashes)
     },
     penalize: (peer, action, reason) => penalties.push([peer, action, reason]),
+    ...(connected ? { connected } : {}),
   })
   return { chain, pool, fetcher, requests, penalties }
 }
@@ -91,6 +96,29 @@ describe('eth/68 transaction fetcher', () => {
       await vi.advanceTimersByTimeAsync(10_000)
       await s.fetcher.settled()
       expect(s.requests.length).toBe(4)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('does not ask a peer that disconnected again (a request would dial it, past a partition)', async () => {
+    let up = true
+    const s = await setup(
+      () => {
+        up = false
+        throw new Error('stream reset: the peer hung up')
+      },
+      undefined,
+      () => up,
+    )
+    const [tx] = txs(s.chain, 1) as [TypedTransaction]
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    try {
+      s.fetcher.announced('a', [ann(tx)])
+      await s.fetcher.settled()
+      await vi.advanceTimersByTimeAsync(10_000)
+      await s.fetcher.settled()
+      expect(s.requests.map((r) => r.peer)).toEqual(['a'])
     } finally {
       vi.useRealTimers()
     }
