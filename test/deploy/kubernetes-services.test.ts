@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parseAllDocuments } from 'yaml'
+import { parse, parseAllDocuments } from 'yaml'
 import { buildFullProgram } from '../../packages/node/src/cli/program.ts'
 
 const DIR = join(import.meta.dirname, '../../deploy/kubernetes/services')
@@ -67,35 +67,38 @@ describe('deploy/kubernetes/services', () => {
     }
   })
 
-  it('PostgreSQL: a primary and a replica that clones it and follows its WAL; Services for each', () => {
+  it('PostgreSQL: Patroni members that elect a leader through the Kubernetes API; Services follow it', () => {
     const pg = find('postgres.yaml', 'StatefulSet', 'cairn-postgres')
     expect(pg.spec.replicas).toBe(2)
-    expect(pg.spec.podManagementPolicy).toBe('OrderedReady') // the primary is up before the replica clones it
-    const cm = find('postgres.yaml', 'ConfigMap', 'cairn-postgres').data as Record<string, string>
-    // pod 0 initialises (the image's initdb + init.sh: databases, replicator role, its pg_hba line);
-    // any other clones pod 0 once, as a standby (-R: standby.signal + primary_conninfo), streaming WAL
-    expect(cm['init.sh']).toMatch(/CREATE ROLE replicator WITH REPLICATION LOGIN/)
-    expect(cm['init.sh']).toMatch(/CREATE DATABASE reserves[\s\S]*CREATE DATABASE arbitrage/)
-    expect(cm['init.sh']).toMatch(/host replication replicator all scram-sha-256/)
-    expect(cm['clone.sh']).toMatch(/if \[ "\$ordinal" = 0 \] \|\| \[ -s "\$PGDATA\/PG_VERSION" \]; then exit 0; fi/)
-    expect(cm['clone.sh']).toMatch(
-      /pg_basebackup -h cairn-postgres-0\.cairn-postgres -U replicator -D "\$PGDATA" -X stream -R/,
-    )
     const pod = pg.spec.template.spec
-    expect(pod.initContainers[0].command).toEqual(['bash', '/scripts/clone.sh'])
-    const args: string[] = pod.containers[0].args
-    expect(args.join(' ')).toMatch(/wal_level=replica.*max_wal_senders=10.*hot_standby=on/)
-    const mounts = pod.containers[0].volumeMounts as Obj[]
-    expect(mounts.find((m) => m.subPath === 'init.sh')?.mountPath).toMatch(/^\/docker-entrypoint-initdb\.d\//)
+    const c = pod.containers[0]
+    expect(c.command).toEqual(['/usr/local/bin/cairn-patroni'])
+    const env = Object.fromEntries((c.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]))
+    // Patroni finds its members by these labels: they are the pods' own
+    const labels = parse(env.PATRONI_KUBERNETES_LABELS) as Record<string, string>
+    for (const [k, v] of Object.entries(labels)) expect(pg.spec.template.metadata.labels[k]).toBe(v)
+    expect(env.PATRONI_NAME).toBe('metadata.name')
+    expect(env.PATRONI_POSTGRESQL_CONNECT_ADDRESS).toBe('$(PATRONI_KUBERNETES_POD_IP):5432')
+    expect([c.readinessProbe.httpGet.path, c.livenessProbe.httpGet.path]).toEqual(['/readiness', '/liveness'])
+    // the pods' account may take the lock (ConfigMaps) and label the pods
+    expect(pod.serviceAccountName).toBe('cairn-postgres')
+    const binding = find('postgres.yaml', 'RoleBinding', 'cairn-postgres')
+    expect(binding.subjects[0].name).toBe(pod.serviceAccountName)
+    const rules = find('postgres.yaml', 'Role', binding.roleRef.name).rules as Obj[]
+    const may = (res: string, verb: string) => rules.some((r) => r.resources.includes(res) && r.verbs.includes(verb))
+    expect(may('configmaps', 'update') && may('configmaps', 'create') && may('pods', 'patch')).toBe(true)
+    // the same Patroni file as compose's (and the failover test's): synchronous, so no acknowledged write is lost
+    const cm = find('postgres.yaml', 'ConfigMap', 'cairn-postgres-patroni').data as Record<string, string>
+    const shipped = parse(readFileSync(join(DIR, '../../compose/postgres-ha/patroni.yml'), 'utf8'))
+    expect(parse(cm['cairn.yml'] as string)).toEqual(shipped)
+    expect(shipped.bootstrap.dcs.synchronous_mode).toBe(true)
+    expect((c.volumeMounts as Obj[]).find((m) => m.name === 'config')?.mountPath).toBe('/etc/patroni')
+    // the writable Service selects the leader Patroni labels, the replica Service the standby
+    const selector = (svc: string) => find('postgres.yaml', 'Service', svc).spec.selector.role as string
+    expect([selector('cairn-postgres-primary'), selector('cairn-postgres-replica')]).toEqual(['master', 'replica'])
     expect(pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe(
       'kubernetes.io/hostname',
     )
-    const podName = (svc: string) =>
-      find('postgres.yaml', 'Service', svc).spec.selector['statefulset.kubernetes.io/pod-name'] as string
-    expect([podName('cairn-postgres-primary'), podName('cairn-postgres-replica')]).toEqual([
-      'cairn-postgres-0',
-      'cairn-postgres-1',
-    ])
     expect(find('postgres.yaml', 'Service', 'cairn-postgres').spec.clusterIP).toBe('None')
     expect(find('postgres.yaml', 'PodDisruptionBudget', 'cairn-postgres').spec.maxUnavailable).toBe(1)
   })
