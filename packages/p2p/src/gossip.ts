@@ -3,6 +3,7 @@ import type { Logger } from '@cairn/utils'
 import { type GossipSub, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { decodeTxAnnouncement, snappy, type TxAnnouncement, unsnappy } from './codec.ts'
+import { missingParentsOf } from './dag-relay.ts'
 import type { P2pMetrics } from './metrics.ts'
 import { blockPenalty } from './penalty.ts'
 import { PeerAction } from './scoring.ts'
@@ -51,6 +52,8 @@ export interface GossipModules {
   penalize: (peer: string, action: PeerAction, reason: string) => void
   /** A gossiped block whose parent is unknown: look the parent up from the peer. */
   onUnknownParent: (peer: PeerId, result: Extract<ProcessResult, { status: 'unknownParent' }>) => void
+  /** A block a DAG engine refused for parents it does not have yet (`meta.missingParents`): fetch them. */
+  onMissingParents?: (peer: string, block: Uint8Array, missing: string[]) => void
   /** A well-formed transaction announcement: fetch the unknown bodies from its sender. */
   onTxAnnouncement: (peer: string, txs: TxAnnouncement[]) => void
   maxBlockBytes: number
@@ -126,6 +129,11 @@ export class Gossip implements ConsensusGossip {
     const pre = await chain.preValidate(bytes, 'gossip')
     if (pre.status === 'known' || pre.status === 'future') return 'ignore'
     if (pre.status === 'error') {
+      const missing = missingParentsOf(pre.error)
+      if (missing && this.modules.onMissingParents) {
+        this.modules.onMissingParents(from, bytes, missing)
+        return 'ignore'
+      }
       if (pre.error.penalize) penalize(from, blockPenalty(pre.error), pre.error.code)
       return pre.error.action
     }
@@ -137,9 +145,15 @@ export class Gossip implements ConsensusGossip {
       case 'unknownParent':
         this.modules.onUnknownParent(peer, result)
         return 'ignore'
-      case 'error':
+      case 'error': {
+        const missing = missingParentsOf(result.error)
+        if (missing && this.modules.onMissingParents) {
+          this.modules.onMissingParents(from, bytes, missing)
+          return 'ignore'
+        }
         if (result.error.penalize) penalize(from, blockPenalty(result.error), result.error.code)
         return result.error.action
+      }
       default:
         return 'ignore'
     }

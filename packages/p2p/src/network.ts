@@ -30,6 +30,7 @@ import { createHost, type Host } from './host.ts'
 import { nodeIdentityKey } from './identity.ts'
 import { readKnownPeers, saveKnownPeers } from './known-peers.ts'
 import { MAX_RESPONSE_BYTES, type P2pModules, type P2pOptions, type SyncProgress } from './network-options.ts'
+import { DagRelay } from './dag-relay.ts'
 import { ParentLookup } from './parent-lookup.ts'
 import { setPeerGauge } from './peer-gauge.ts'
 import { peerIdOf } from './peer-ids.ts'
@@ -80,6 +81,7 @@ export class P2pNetwork {
   private heartbeat: NodeJS.Timeout | undefined
   private readonly unsubscribe: (() => void)[] = []
   private readonly parents: ParentLookup
+  private readonly dagRelay: DagRelay
   private started = false
   private fetcher!: TxFetcher
   private readonly redialer: Redialer
@@ -128,6 +130,11 @@ export class P2pNetwork {
       blocksByHash: (peer, hashes) => this.blocksByHash(peer, hashes),
       penalize: (peer, action, reason) => this.penalize(peer, action, reason),
       triggerSync: () => this.sync.trigger(),
+    })
+    this.dagRelay = new DagRelay({
+      chain: modules.chain,
+      logger: modules.logger,
+      blocksByHash: (peer, hashes) => this.blocksByHash(peer, hashes),
     })
     this.announcer = new TxAnnouncer(
       { delayMs: opts.txAnnounceMs ?? 10 },
@@ -208,6 +215,7 @@ export class P2pNetwork {
       maxBlockBytes: opts.maxBlockBytes,
       penalize: (p, a, r) => this.penalize(p, a, r),
       onUnknownParent: (peer, result) => void this.lookupParent(peer.toString(), result.block),
+      onMissingParents: (peer, block, missing) => void this.dagRelay.fetch(peer, block, missing),
     })
     this.gossip.start()
     this.host.addEventListener('connection:open', (e) => {
