@@ -22,11 +22,11 @@ import type {
 import type { ChainFollower, TxPool } from '@cairn/txpool'
 import { followChain } from '@cairn/txpool'
 import { bytesToHex, CairnError, type Logger } from '@cairn/utils'
-import { Block } from '@ethereumjs/block'
+import { Block, type BlockHeader, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Engine, EngineCapabilities } from '../../engine.ts'
 import { MinerPool } from '../../pow/miner-pool.ts'
-import { type Seal, sealHash, withSeal } from '../../pow/seal.ts'
+import { type Seal, sealHash } from '../../pow/seal.ts'
 import { workOf } from '../../pow/work.ts'
 import type { BlockDagData, DagInfo } from '../dag-view.ts'
 import { GhostdagErrorCode } from '../errors.ts'
@@ -410,17 +410,18 @@ export class GhostdagEngine extends GhostdagRules implements Engine, DagApi {
     if (!t || t.sealed) return
     t.sealed = true
     try {
-      const header = withSeal(t.built.block.header, seal)
+      const header = withDagSeal(t.built.block.header, seal)
       const unsealed = t.built.block
       const block = new Block(header, unsealed.transactions, [], unsealed.withdrawals, { common: header.common })
       const hash = hashFromBytes(block.hash())
       this.addToDag(header)
-      this.acceptedCount.set(hash, t.accepted.length)
+      // Known as executed (a template may merge it) only once stored.
       this.carriers.set(
         hash,
         t.accepted.map((c) => ({ tx: bytesToHex(c.tx.hash()), carrier: c.carrier })),
       )
       const result = await this.commit({ ...t.built, block })
+      this.acceptedCount.set(hash, t.accepted.length)
       if (result.status !== 'head') for (const f of this.announceListeners) f(block)
       this.logger.info(
         {
@@ -436,4 +437,15 @@ export class GhostdagEngine extends GhostdagRules implements Engine, DagApi {
       this.logger.warn({ err }, 'a sealed DAG block was not committed')
     }
   }
+}
+
+/**
+ * `header` with `seal` in its `mixHash` and `nonce` (PoW's `withSeal`, without Ethereum's 32-byte
+ * extra-data check: a DAG header's extra data holds its parents).
+ */
+function withDagSeal(header: BlockHeader, seal: Seal): BlockHeader {
+  const raw = header.raw()
+  raw[13] = seal.mixHash
+  raw[14] = seal.nonce
+  return createBlockHeaderFromBytesArray(raw, { common: header.common, skipConsensusFormatValidation: true })
 }

@@ -280,7 +280,11 @@ export class GhostdagRules implements ChainEngine {
     const out: Carried[] = []
     for (const block of consensusOrderedMergeset(state.store, data).slice(1)) {
       const count = this.acceptedCount.get(block)
-      const body = await reader.getBlock(Uint8Array.from(Buffer.from(block.slice(2), 'hex')))
+      // A block being committed may be indexed before it is readable: not executed yet, for now.
+      const body =
+        count === undefined
+          ? undefined
+          : await reader.getBlock(Uint8Array.from(Buffer.from(block.slice(2), 'hex'))).catch(() => undefined)
       if (count === undefined || !body) {
         throw new CairnError(
           GhostdagErrorCode.UNKNOWN_BLOCK,
