@@ -6,6 +6,7 @@
 // block is then imported again.
 import type { GossipChain } from '@cairn/chain'
 import { bytesToHex, hexToBytes, type Logger } from '@cairn/utils'
+import type { Block } from '@ethereumjs/block'
 
 /** How deep missing DAG parents are followed before range sync and later gossip must fill the gap. */
 export const MAX_DAG_LOOKUP_DEPTH = 16
@@ -35,7 +36,7 @@ export class DagRelay {
   constructor(private readonly modules: DagRelayModules) {}
 
   /** Fetches `missing` from `peer`, imports them, then imports `block` again. */
-  async fetch(peer: string, block: Uint8Array, missing: readonly string[], depth = 0): Promise<void> {
+  async fetch(peer: string, block: Block | Uint8Array, missing: readonly string[], depth = 0): Promise<void> {
     if (depth >= MAX_DAG_LOOKUP_DEPTH) return
     const want = missing.filter((h) => !this.#inFlight.has(h.toLowerCase()))
     if (want.length === 0) return
@@ -63,7 +64,7 @@ export class DagRelay {
     }
   }
 
-  private async process(peer: string, bytes: Uint8Array, depth: number): Promise<void> {
+  private async process(peer: string, bytes: Block | Uint8Array, depth: number): Promise<void> {
     const r = await this.modules.chain.processBlock(bytes, { source: 'sync', peer })
     if (r.status === 'unknownParent') await this.fetch(peer, bytes, [bytesToHex(r.parentHash)], depth)
     else if (r.status === 'error') {

@@ -23,6 +23,7 @@ import {
   type TxAnnouncement,
 } from './codec.ts'
 import { connectionGate } from './connection-gate.ts'
+import { DagRelay } from './dag-relay.ts'
 import { P2pErrorCode } from './errors.ts'
 import { type ConsensusGossip, Gossip, topicsOf } from './gossip.ts'
 import { GOSSIP_THRESHOLDS, gossipScoreParams } from './gossip-score.ts'
@@ -30,7 +31,6 @@ import { createHost, type Host } from './host.ts'
 import { nodeIdentityKey } from './identity.ts'
 import { readKnownPeers, saveKnownPeers } from './known-peers.ts'
 import { MAX_RESPONSE_BYTES, type P2pModules, type P2pOptions, type SyncProgress } from './network-options.ts'
-import { DagRelay } from './dag-relay.ts'
 import { ParentLookup } from './parent-lookup.ts'
 import { setPeerGauge } from './peer-gauge.ts'
 import { peerIdOf } from './peer-ids.ts'
@@ -121,6 +121,7 @@ export class P2pNetwork {
           })),
         ...(modules.headWork ? { localWork: modules.headWork } : {}),
         fetchRange: (peer, start, count) => this.blocksByRange(peer, start, count),
+        fetchMissing: (peer, block, missing) => this.dagRelay.fetch(peer, block, missing),
         penalize: (peer, action, reason) => this.penalize(peer, action, reason),
       },
     )

@@ -1,6 +1,7 @@
 import type { GossipChain } from '@cairn/chain'
 import type { Logger } from '@cairn/utils'
 import type { Block } from '@ethereumjs/block'
+import { missingParentsOf } from './dag-relay.ts'
 import type { P2pMetrics } from './metrics.ts'
 import { blockPenalty } from './penalty.ts'
 import { PeerAction } from './scoring.ts'
@@ -27,6 +28,12 @@ export interface RangeSyncModules {
    * not yet known): a peer is ahead when its head has more work, whatever its number.
    */
   localWork?: () => bigint | undefined
+  /**
+   * A block refused for DAG parents this node lacks (`meta.missingParents`: a GhostDAG block's
+   * extra parents are side blocks, which blocks_by_range does not serve): fetch them and import
+   * the block again (`DagRelay.fetch`).
+   */
+  fetchMissing?: (peer: string, block: Block | Uint8Array, missing: string[]) => Promise<void>
   /** Timers (injected in tests). */
   setTimeout?: (fn: () => void, ms: number) => unknown
   clearTimeout?: (timer: unknown) => void
@@ -358,11 +365,16 @@ export class RangeSync {
       let restart = false
       // Blocks before a failing one all imported: `done` is its index in the batch.
       for await (const [block, child] of this.prepared(batch, blocks, () => queue[0])) {
-        const r = await chain.processBlock(block, {
+        let r = await chain.processBlock(block, {
           source: 'sync',
           peer: batch.peer,
           ...(child ? { next: child } : {}),
         })
+        const missing = r.status === 'error' ? missingParentsOf(r.error) : undefined
+        if (missing && this.modules.fetchMissing) {
+          await this.modules.fetchMissing(batch.peer, block, missing)
+          r = await chain.processBlock(block, { source: 'sync', peer: batch.peer })
+        }
         if (r.status === 'imported' || r.status === 'known') {
           if (r.status === 'imported') {
             imported++
