@@ -83,7 +83,9 @@ export default defineConfig({
         ]),
       ),
     },
-    testTimeout: 30_000,
+    // under coverage every test's JS runs 1.6-3x slower (V8's block counters): the default hang guard
+    // grows by the same factor (tests that set their own timeout keep it)
+    testTimeout: COVERAGE ? 60_000 : 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     poolOptions: { threads: { maxThreads: CORES, minThreads: CORES, isolate: false } },
