@@ -19,6 +19,8 @@ const BUNDLED = [
   '@ethereumjs',
   '@noble/hashes',
   '@noble/curves',
+  // ML-DSA (the validators' post-quantum keys), ~10 module files loaded at every start otherwise
+  '@noble/post-quantum',
   '@scure/base',
   '@scure/bip32',
   '@scure/bip39',
@@ -92,6 +94,14 @@ export async function bundle(opts: BundleOptions): Promise<void> {
     format: 'esm',
     target: 'node20.19',
     sourcemap: opts.sourcemap === false ? false : 'linked',
+    // Without comments and indentation the files are ~40% smaller: fewer bytes for Node to read,
+    // decode and hash (the compile cache's key) and for V8 to scan at each start. Pure ASCII
+    // besides (the comments held a few `…` and `≥`): V8 keeps a source with a single non-ASCII
+    // character as a two-byte string, twice the memory and a slower decode. Names are kept
+    // (stack traces name functions; lines map back through the source maps).
+    minifyWhitespace: true,
+    charset: 'ascii',
+    legalComments: 'none',
     logLevel: 'warning',
     // Bundled CommonJS packages require Node's built-in modules: an ES module has no `require`.
     banner: {
