@@ -28,8 +28,10 @@ export interface GhostdagDevnetOptions {
   timestamp?: number
   /** Argon2id memory per attempt, KiB (default 64, the least). */
   memoryKiB?: number
-  /** The genesis target, compact (default the pow limit 0x2000ffff). */
+  /** The genesis target, compact (default the pow limit). */
   genesisBits?: string
+  /** The easiest target, compact (default 0x2000ffff: 256 attempts a block). */
+  powLimit?: string
 }
 
 /** Writes the devnet; returns the node config files. */
@@ -42,7 +44,11 @@ export function initGhostdagDevnet(opts: GhostdagDevnetOptions): string[] {
     basePort: opts.basePort,
     p2pBasePort: opts.p2pBasePort,
     threads: opts.threads ?? 1,
-    pow: { memoryKiB: opts.memoryKiB ?? 64, genesisBits: opts.genesisBits ?? '0x2000ffff', powLimit: '0x2000ffff' },
+    pow: {
+      memoryKiB: opts.memoryKiB ?? 64,
+      genesisBits: opts.genesisBits ?? opts.powLimit ?? '0x2000ffff',
+      powLimit: opts.powLimit ?? '0x2000ffff',
+    },
     ...(opts.gasLimit !== undefined ? { gasLimit: opts.gasLimit } : {}),
     ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}),
   })

@@ -383,6 +383,7 @@ function initGhostdagDevnetCommand(opts: DevnetInitOptions & PowDevnetFlags): vo
     threads: opts.threads ?? 1,
     gasLimit: opts.gasLimit,
     ...(opts.genesisBits !== undefined ? { genesisBits: opts.genesisBits } : {}),
+    ...(opts.powLimit !== undefined ? { powLimit: opts.powLimit } : {}),
     ...(opts.sealMemoryKib !== undefined ? { memoryKiB: opts.sealMemoryKib } : {}),
   })
   process.stdout.write(
