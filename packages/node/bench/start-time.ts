@@ -6,8 +6,12 @@
 //   node --import tsx packages/node/bench/start-time.ts
 //   START_RUNS=5 ANVIL_BIN=/path/to/anvil .ci/with-node 24 node --import tsx packages/node/bench/start-time.ts
 // It starts `packages/node/bin/cairn.js start --dev --ephemeral` as `npm start` and `npx cairn` do
-// (the prebuilt bundle while it is current: `npm run build`), then Anvil when found.
+// (the prebuilt bundle while it is current: `npm run build`), then with a datadir as `npm start`
+// runs it (run here only, not in `npm run bench`), then Anvil when found.
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { cpuMsOf, envNumber, findAnvil, freePort } from './targets.ts'
 
@@ -84,6 +88,19 @@ export function cairnStartArgs(port: number): string[] {
   ]
 }
 
+/**
+ * `cairn start --dev --datadir DIR` on `port`: what `npm start` runs (LevelDB and its files). The
+ * same directory every time, as a user's `./.cairn/dev`: the first start writes the genesis, the
+ * others open the chain it left.
+ */
+export function cairnDatadirStartArgs(datadir: string): (port: number) => string[] {
+  return (port) => {
+    const args = cairnStartArgs(port)
+    args.splice(args.indexOf('--ephemeral'), 1, '--datadir', datadir)
+    return args
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const runs = envNumber('START_RUNS', 5)
   console.log(`node ${process.version}, ${runs} starts each, one after the other`)
@@ -93,6 +110,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(
     `cairn start --dev --ephemeral: median ${cairn.medianMs} ms (CPU ${cairn.cpuMs ?? '-'} ms; runs ${cairn.runsMs.join(' ')})${stale ? ' — from the SOURCES: the bundle is stale, `npm run build`' : ''}`,
   )
+  const root = mkdtempSync(join(tmpdir(), 'cairn-start-time-'))
+  try {
+    const withDatadir = await measureStart(process.execPath, cairnDatadirStartArgs(join(root, 'dev')), runs)
+    console.log(
+      `cairn start --dev --datadir:     median ${withDatadir.medianMs} ms (CPU ${withDatadir.cpuMs ?? '-'} ms; runs ${withDatadir.runsMs.join(' ')})`,
+    )
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
   const anvilBin = findAnvil(process.env.ANVIL_BIN)
   if (anvilBin) {
     const anvil = await measureStart(anvilBin, (port) => ['--port', String(port), '--silent'], runs)
