@@ -105,6 +105,9 @@ describe('deploy/grafana dashboard', () => {
     const bft = new Registry()
     createBftMetrics(bft)
     createStakingMetrics(bft)
+    // The sharding row: a shard node's bridge metrics and the relayer's (devnet start's /metrics).
+    createShardMetrics(bft)
+    createRelayerMetrics(bft)
     for (const name of exportedNames(await bft.metrics())) exported.add(name)
     const queries = dashboardQueries()
     expect(queries.length).toBeGreaterThan(10)
