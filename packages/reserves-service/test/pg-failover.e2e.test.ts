@@ -101,6 +101,8 @@ describe.skipIf(!ENABLED || skip)(
       await svc?.close().catch(() => {})
       await sql?.close().catch(() => {})
       for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+      // Patroni runs under runuser, which a kill does not pass on: end the members by their config path
+      spawnSync('pkill', ['-KILL', '-u', 'postgres', '-f', `patroni ${dir}/`])
       // a postmaster outlives its killed Patroni: stop each by its pid file
       for (const d of ['pg-1', 'pg-2']) {
         const pidFile = join(dir, d, 'data', 'postmaster.pid')
