@@ -63,7 +63,7 @@ interface DagData {
 }
 
 /** Starts the devnet's miners: node 1, then each other with node 1 as its bootnode (ports chosen by the OS). */
-async function startDevnet(miners: number, bps: number): Promise<CairnProcess[]> {
+async function startDevnet(miners: number, bps: number, startMs = 60_000): Promise<CairnProcess[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-ghostdag-'))
   dirs.push(dir)
   // What `cairn devnet init --engine ghostdag --miners N --bps B --pow-limit 0x207fffff --dir D`
@@ -81,7 +81,7 @@ async function startDevnet(miners: number, bps: number): Promise<CairnProcess[]>
   const started: CairnProcess[] = []
   for (let i = 1; i <= miners; i++) {
     const boot = started[0] ? ['--p2p.bootnodes', started.map((n) => n.addr).join(',')] : []
-    const node = await startCairn(['--config', join(dir, `node-${i}.toml`), ...boot], 60_000)
+    const node = await startCairn(['--config', join(dir, `node-${i}.toml`), ...boot], startMs)
     nodes.push(node)
     started.push(node)
   }
@@ -163,7 +163,7 @@ describe('GhostDAG devnet: parallel miners converge, a transfer lands', () => {
   it.skipIf(process.env.CAIRN_E2E_GHOSTDAG !== '1')(
     'long: 4 miners at 5 blocks a second, a 2|2 partition heals into one order, transfers from every side',
     async () => {
-      const miners = await startDevnet(4, 5)
+      const miners = await startDevnet(4, 5, 120_000)
       const urls = miners.map((m) => m.url)
       await waitFor(async () => (await Promise.all(urls.map(number))).every((n) => n >= 5n), 90_000, 'all at 5')
       await expectConverged(urls)
@@ -220,6 +220,6 @@ describe('GhostDAG devnet: parallel miners converge, a transfer lands', () => {
         parseEther('2'),
       )
     },
-    400_000,
+    900_000,
   )
 })
