@@ -48,6 +48,14 @@ export async function openPostgres(connectionString: string, opts: PostgresOptio
     },
     transaction: async (fn) => {
       const client = await pool.connect()
+      // A connection cut while the transaction holds it (a failover, the server gone) makes `pg` emit
+      // 'error' on the client, an uncaught exception without a listener: the transaction's next
+      // statement fails instead, and the dead client is destroyed on release, not pooled again.
+      let broken: Error | undefined
+      const onError = (err: Error) => {
+        broken = err
+      }
+      client.on('error', onError)
       const query = on(client)
       const tx: Sql = { ...sql, query, exec: async (t) => void (await query(t)), transaction: (f) => f(tx) }
       try {
@@ -56,10 +64,14 @@ export async function openPostgres(connectionString: string, opts: PostgresOptio
         await query('COMMIT')
         return out
       } catch (err) {
-        await query('ROLLBACK').catch(() => {})
+        await query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken ??= rollbackErr
+        })
         throw err
       } finally {
-        client.release()
+        client.release(broken)
+        // a destroyed client may still report its close: keep it caught
+        if (!broken) client.removeListener('error', onError)
       }
     },
     close: () => pool.end(),
