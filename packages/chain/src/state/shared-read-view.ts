@@ -1,6 +1,8 @@
 import { MerkleStateManager } from '@ethereumjs/statemanager'
 import { Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
 
+const EMPTY = new Uint8Array(0)
+
 /** Past this many pending cache entries a read-only view forgets them (it never flushes). */
 const MAX_DIFF_ENTRIES = 1024
 
@@ -47,6 +49,12 @@ export class SharedReadView extends MerkleStateManager {
       this.decoded.set(rlp, account)
     }
     return account
+  }
+
+  /** The code at `address` if this view's cache holds it (the same array each time), else undefined. */
+  cachedCode(address: Address): Uint8Array | undefined {
+    const elem = this._caches?.code?.get(address)
+    return elem === undefined ? undefined : (elem.code ?? EMPTY)
   }
 
   /** Caches an account read past the cache ({@link cachedAccount}), as `getAccount` caches what it reads. */

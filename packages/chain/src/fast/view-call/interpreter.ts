@@ -6,13 +6,24 @@ import { Address } from '@ethereumjs/util'
 import { analyse } from './code.ts'
 import { byteLength, expWord, readWord, signExtend, toSigned, toWord, WORD_MASK, wordHex, writeWord } from './words.ts'
 
-/** A reader of one account's storage: the value of a 32-byte slot key (empty or minimal bytes for 0). */
-export type SlotReader = (key: Uint8Array) => Uint8Array | Promise<Uint8Array>
+/**
+ * A reader of one account's storage: the value of a 32-byte slot key (empty or minimal bytes for
+ * 0), or undefined when it is not at hand (`ViewState.load` it).
+ */
+export type SlotReader = (key: Uint8Array) => Uint8Array | undefined
 
-/** The state a view call reads: the code of the called contract and its storage. */
+/**
+ * The state a view call reads — code and storage — synchronously, as far as it is at hand: the
+ * interpreter runs without a promise per read, and a read that is not at hand stops the run,
+ * `load`s it and runs the call again from the start ({@link runViewCall}).
+ */
 export interface ViewState {
-  getCode(address: Address): Promise<Uint8Array>
-  storageOf(address: Address): Promise<SlotReader>
+  /** The code at `address` (empty for none), or undefined when it is not at hand. */
+  codeNow(address: Address): Uint8Array | undefined
+  /** A reader of the storage of `address`, or undefined when its account is not at hand. */
+  storageNow(address: Address): SlotReader | undefined
+  /** Reads what was not at hand — the code and account of `address`, or its slot `key` — so that it is on the next run. */
+  load(address: Address, key?: Uint8Array): Promise<void>
 }
 
 /** The block fields a view call may read (its base fee and gas price are 0: see {@link runViewCall}). */
@@ -79,6 +90,17 @@ class Unsupported {
   constructor(readonly reason: string) {}
 }
 
+/** A read that was not at hand: the account's code and account, or its slot `key`. */
+class NotAtHand {
+  constructor(
+    readonly address: Address,
+    readonly key?: Uint8Array,
+  ) {}
+}
+
+/** Runs of one call that may stop for state not at hand before it goes to the EVM instead. */
+const MAX_LOADS = 16
+
 /**
  * Runs a read-only call to a contract without the full EVM: the opcodes view functions compile
  * to (arithmetic, comparison and bit operations, KECCAK256, calldata, code, memory, MCOPY, SLOAD,
@@ -97,13 +119,23 @@ class Unsupported {
  *
  * The caller's checks: the call sends no value and pays no gas price (so BASEFEE and GASPRICE are
  * 0, as geth runs such a call), and the rules are Cancun's or later (PUSH0, MCOPY, BASEFEE exist).
+ *
+ * The run is synchronous, on the state at hand (`ViewState`): a promise per read (code, account,
+ * frame, slot) was a tenth of a quote's time. A read that is not at hand stops the run; it is
+ * loaded and the call runs again from the start — at most {@link MAX_LOADS} times, then it goes
+ * to the EVM. On warm caches (a contract called again at the same head) nothing is loaded.
  */
 export async function runViewCall(input: ViewCallInput): Promise<ViewCallResult> {
-  try {
-    return await run(input)
-  } catch (err) {
-    if (err instanceof Unsupported) return { kind: 'unsupported', reason: err.reason }
-    throw err
+  for (let loads = 0; ; loads++) {
+    try {
+      return run(input)
+    } catch (err) {
+      if (err instanceof Unsupported) return { kind: 'unsupported', reason: err.reason }
+      if (!(err instanceof NotAtHand)) throw err
+      // Nothing a run did is seen outside it (it writes nothing): read what was missing, run again.
+      if (loads >= MAX_LOADS) return { kind: 'unsupported', reason: 'state not at hand' }
+      await input.state.load(err.address, err.key)
+    }
   }
 }
 
@@ -137,7 +169,7 @@ interface CallScope {
   accessed: string[]
 }
 
-async function run(input: ViewCallInput): Promise<ViewCallResult> {
+function run(input: ViewCallInput): ViewCallResult {
   const gas = input.gas > 1n << 52n ? 2 ** 52 : Number(input.gas)
   // Warm before the first opcode, as a transaction: the sender, the recipient, the coinbase
   // (EIP-3651); the precompiles too, which are never accessed here (see `accessAccount`).
@@ -147,7 +179,7 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
     new Address(input.block.coinbase).toString(),
   ])
   const scope: CallScope = { input, slots: new Map(), warm, accessed: [] }
-  const end = await runFrame(scope, {
+  const end = runFrame(scope, {
     codeAddress: input.address,
     address: input.address,
     caller: input.caller,
@@ -159,10 +191,17 @@ async function run(input: ViewCallInput): Promise<ViewCallResult> {
 }
 
 /** The code a frame runs: unsupported when there is none (a precompile, an account without code) or it is a delegation. */
-async function codeOf(input: ViewCallInput, address: Address): Promise<Uint8Array> {
-  const code = await input.state.getCode(address)
+function codeOf(input: ViewCallInput, address: Address): Uint8Array {
+  const code = codeNow(input, address)
   if (code.length === 0) throw new Unsupported('no code')
   if (code[0] === 0xef) throw new Unsupported('delegation or EOF code')
+  return code
+}
+
+/** The code at `address`; stops the run when it is not at hand. */
+function codeNow(input: ViewCallInput, address: Address): Uint8Array {
+  const code = input.state.codeNow(address)
+  if (code === undefined) throw new NotAtHand(address)
   return code
 }
 
@@ -198,14 +237,16 @@ function releaseMemory(mem: Buffer<ArrayBuffer>, used: number): void {
   spareMemory.push(mem)
 }
 
-async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
+function runFrame(scope: CallScope, frame: Frame): FrameEnd {
   const { input } = scope
-  const code = await codeOf(input, frame.codeAddress)
+  const code = codeOf(input, frame.codeAddress)
   const { jumpdests, pushes } = analyse(code)
   const storageKey = frame.address.toString()
   let storage = scope.slots.get(storageKey)
   if (storage === undefined) {
-    storage = { read: await input.state.storageOf(frame.address), values: new Map() }
+    const read = input.state.storageNow(frame.address)
+    if (read === undefined) throw new NotAtHand(frame.address)
+    storage = { read, values: new Map() }
     scope.slots.set(storageKey, storage)
   }
   const { read: readSlot, values: slots } = storage
@@ -277,7 +318,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
    * A callee that reverts returns 0 here, with its revert data as the return data; any other end
    * but RETURN or STOP is unsupported (thrown from the frame).
    */
-  const call = async (delegate: boolean): Promise<void> => {
+  const call = (delegate: boolean): void => {
     const asked = pop()
     const { address: target, extra } = accessAccount(scope, pop())
     const inOffset = pop()
@@ -293,7 +334,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
     const given = asked < BigInt(most) ? Number(asked) : most
     gas -= given
     const checkpoint = scope.accessed.length
-    const end = await runFrame(scope, {
+    const end = runFrame(scope, {
       codeAddress: target,
       address: delegate ? frame.address : target,
       caller: delegate ? frame.caller : frame.address,
@@ -512,7 +553,7 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
           const { address: other, extra } = accessAccount(scope, pop())
           gas -= extra
           if (gas < 0) throw new Unsupported('out of gas (EXTCODESIZE)')
-          const theirs = await input.state.getCode(other)
+          const theirs = codeNow(input, other)
           if (theirs[0] === 0xef) throw new Unsupported('EXTCODESIZE of delegation or EOF code')
           push(BigInt(theirs.length))
           break
@@ -597,8 +638,10 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
           }
           let v = slots.get(key)
           if (v === undefined) {
-            const read = readSlot(Buffer.from(key, 'hex'))
-            v = bytesToBigInt(read instanceof Promise ? await read : read)
+            const slot = Buffer.from(key, 'hex')
+            const read = readSlot(slot)
+            if (read === undefined) throw new NotAtHand(frame.address, slot)
+            v = bytesToBigInt(read)
             slots.set(key, v)
           }
           push(v)
@@ -637,10 +680,10 @@ async function runFrame(scope: CallScope, frame: Frame): Promise<FrameEnd> {
           push(0n)
           break
         case 0xf4:
-          await call(true)
+          call(true)
           break
         case 0xfa:
-          await call(false)
+          call(false)
           break
         case 0xf3:
           return halt('return')
