@@ -372,8 +372,9 @@ export class Executor {
     const results: RunTxResult[] = []
     // Ethereum's proof-of-work history runs no engine hooks; a Cairn engine that seals proof of
     // work itself (GhostDAG's rewards and accepted transactions) runs them as when building.
-    const pow = isProofOfWork(this.common) && this.engine.sealsProofOfWork !== true
-    if (!pow)
+    const pow = isProofOfWork(this.common)
+    const hooks = !pow || this.engine.sealsProofOfWork === true
+    if (hooks)
       await this.engine.beginBlock?.({ header: h, parent: parent.header, state: this.vm.stateManager, vm: this.vm })
     const env = this.transfers(builder)
     for (const [i, tx] of block.transactions.entries()) {
@@ -398,7 +399,7 @@ export class Executor {
     // Proof-of-work blocks: uncle rewards here, the miner's base reward in the builder's build().
     let endBlock: EndBlockResult | undefined
     if (pow) await creditUncleRewards(this.vm, block)
-    else {
+    if (hooks) {
       endBlock = await this.engine.endBlock?.({
         header: h,
         state: this.vm.stateManager,
