@@ -124,6 +124,14 @@ export interface RpcServerOptions {
 /** What answers a body that passed the gate (the node's dispatcher; on a read thread, its own or the main thread's). */
 export type BodyDispatcher = Pick<RpcDispatcher, 'handleParsed'>
 
+/** A self-contained page the port serves at `GET path` (e.g. the node's `/dag`), with the CSP it needs. */
+export interface HtmlPage {
+  path: string
+  html: string
+  /** The page's Content-Security-Policy header (replaces the port's deny-all one on this route). */
+  csp: string
+}
+
 /** The text of `GET /metrics` when it is more than one registry (the node's threads, merged). */
 export interface MetricsPage {
   contentType: string
@@ -248,6 +256,8 @@ export class RpcServer {
       lag?: LagSource
       /** Read threads (`--rpc.threads`): HTTP bodies of pure reads are answered there; absent: all here. */
       readThreads?: ReadThreads | null
+      /** HTML pages served at `GET path`, each with its own CSP (the port's is deny-all). */
+      pages?: readonly HtmlPage[]
     },
   ) {
     const tls = opts.tls ? readTls(opts.tls) : null
@@ -488,6 +498,13 @@ export class RpcServer {
       app.get('/metrics', async (_req, reply) => {
         reply.header('content-type', page.contentType)
         return page.metrics()
+      })
+    }
+
+    for (const p of this.modules.pages ?? []) {
+      app.get(p.path, async (_req, reply) => {
+        reply.header('content-security-policy', p.csp).header('content-type', 'text/html; charset=utf-8')
+        return p.html
       })
     }
 
