@@ -9,6 +9,7 @@
 import {
   answerableOnThread,
   type BodyDispatcher,
+  type HtmlPage,
   type RpcLimits,
   type RpcMetrics,
   type RpcSecurity,
@@ -22,8 +23,11 @@ import type { Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import type { Ask } from './messages.ts'
 
-/** The listener's settings: the main thread's server options (serializable), its port set at `listen`. */
-export type ThreadServerOptions = Omit<RpcServerOptions, 'port'>
+/**
+ * The listener's settings: the main thread's server options (serializable), its port set at
+ * `listen`, and the pages it serves too (a GhostDAG node's `/dag`).
+ */
+export type ThreadServerOptions = Omit<RpcServerOptions, 'port'> & { pages?: HtmlPage[] }
 
 export interface ThreadServerModules {
   /** The thread's dispatcher of the read methods. */
@@ -74,9 +78,11 @@ export class ThreadServer {
       hit: (key, weight, limit, windowMs, nowMs) =>
         modules.ask({ what: 'rate', key, weight, limit, windowMs, nowMs }) as Promise<LimitDecision>,
     }
+    const { pages, ...opts } = this.opts
     this.server = new RpcServer(
-      { ...this.opts, port, reusePort: true },
+      { ...opts, port, reusePort: true },
       {
+        ...(pages ? { pages } : {}),
         dispatcher,
         ctx: { limits: modules.limits },
         registry: modules.registry,

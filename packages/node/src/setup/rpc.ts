@@ -18,6 +18,7 @@ import type { Logger } from '@cairn/utils'
 import type { Registry } from 'prom-client'
 import { rpcServerSettings } from '../config/rpc-settings.ts'
 import type { NodeConfig } from '../config/schema.ts'
+import { dagPage } from '../dag-page/dag-page.ts'
 import type { DatadirLayout } from '../datadir.ts'
 import type { CorruptionWatch } from '../db-corruption.ts'
 import { ReadThreadPool } from '../rpc-threads/pool.ts'
@@ -73,6 +74,8 @@ export async function openRpc(
     serverOptions.maxConnections = Math.max(1, Math.floor(serverOptions.maxConnections / (readThreads + 1)))
   }
   const codeSizeLimit = codeSizeLimitOf(config)
+  // A GhostDAG node draws its DAG at GET /dag (on every listener); other engines have no such page (404).
+  const pages = ctx.dag ? { pages: [dagPage()] } : {}
   const threadPool =
     datadir && readThreads > 0
       ? new ReadThreadPool(
@@ -85,7 +88,7 @@ export async function openRpc(
             ...(config.reference ? { reference: true } : {}),
             ...(codeSizeLimit !== undefined ? { codeSizeLimit } : {}),
             ...(chain.genesis.shard ? { shard: chain.genesis.shard } : {}),
-            ...(listeners ? { listener: { server: withoutPort(serverOptions) } } : {}),
+            ...(listeners ? { listener: { server: { ...withoutPort(serverOptions), ...pages } } } : {}),
           },
           { chain, logger: logger.child({ module: 'rpc-threads' }), registry, onCorruption: modules.corruption.report },
         )
@@ -107,6 +110,7 @@ export async function openRpc(
       ctx,
       registry,
       ...(listening ? { metricsPage: listening.metricsPage } : {}),
+      ...pages,
       metrics: modules.metrics,
       logger: ctx.logger,
       health,

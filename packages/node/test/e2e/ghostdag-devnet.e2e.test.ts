@@ -7,9 +7,14 @@
 // The CI sample is 2 miners at 2 blocks a second with the easiest seal (a few attempts a block).
 // CAIRN_E2E_GHOSTDAG=1 (npm run test:ghostdag) adds the long run: 4 miners at 5 blocks a second,
 // a 2|2 partition that heals into one order, and transfers from every miner's account.
-import { mkdtempSync, rmSync } from 'node:fs'
+//
+// The DAG page (`GET /dag`) is checked in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core) against the CI sample's running node; CAIRN_DAG_PAGE_PNG=<path> also saves its
+// screenshot there (docs/consensus/ghostdag-dag-page.png is made so).
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { chromium } from 'playwright-core'
 import { createWalletClient, defineChain, http, parseEther } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -61,6 +66,16 @@ interface DagData {
   isChainBlock: boolean
   acceptedTransactions: { hash: string; carriedBy: string }[]
 }
+
+/** The little of the DOM the browser-side checks use (this package compiles without the DOM's types). */
+interface PageEl {
+  dataset: Record<string, string>
+  textContent: string | null
+  querySelectorAll(selector: string): { length: number }
+  querySelector(selector: string): PageEl | null
+  getAttribute(name: string): string | null
+}
+type PageDoc = { getElementById(id: string): PageEl | null }
 
 /** Starts the devnet's miners: node 1, then each other with node 1 as its bootnode (ports chosen by the OS). */
 async function startDevnet(miners: number, bps: number, startMs = 60_000): Promise<CairnProcess[]> {
@@ -159,6 +174,93 @@ describe('GhostDAG devnet: parallel miners converge, a transfer lands', () => {
     // A block not in the DAG answers null.
     expect(await rpc(a.url, 'cairn_getBlockDagData', [`0x${'00'.repeat(31)}01`])).toBeNull()
   }, 120_000)
+
+  const CHROMIUM = '/usr/bin/chromium'
+  it.skipIf(!existsSync(CHROMIUM))(
+    'GET /dag draws the DAG in Chromium: every block, both colours as cairn_getDagInfo counts them, the chain',
+    async () => {
+      const a = nodes[0] as CairnProcess
+      expect(a, 'the first case started the devnet').toBeDefined()
+      const base = a.url.replace(/\/$/, '')
+      const res = await fetch(`${base}/dag`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+      expect(res.headers.get('content-security-policy')).toMatch(/script-src 'sha256-[^']+'; .*connect-src 'self'/)
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      })
+      try {
+        const page = await browser.newPage({ viewport: { width: 1100, height: 420 } })
+        const problems: string[] = []
+        page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
+        page.on('console', (m) => {
+          if (m.type() === 'error') problems.push(`console: ${m.text()}`)
+        })
+        const before = await rpc<DagInfo>(a.url, 'cairn_getDagInfo')
+        await page.goto(`${base}/dag?blocks=1000&pollMs=300`)
+        // One drawing of the whole DAG (the walk reached the genesis) whose sink stayed on the chain.
+        // (Functions, not strings: the page's CSP forbids eval.)
+        await page
+          .waitForFunction(
+            () => {
+              const svg = (globalThis as unknown as { document: PageDoc }).document.getElementById('dag')
+              return svg?.dataset.complete === '1' && svg.dataset.consistent === '1'
+            },
+            null,
+            { timeout: 20_000 },
+          )
+          .catch(async (err: Error) => {
+            const state = await page.evaluate(() => {
+              const doc = (globalThis as unknown as { document: PageDoc }).document
+              return {
+                data: { ...doc.getElementById('dag')?.dataset },
+                error: doc.getElementById('error')?.textContent,
+                shown: doc.getElementById('shown')?.textContent,
+              }
+            })
+            throw new Error(`${err.message}: ${JSON.stringify(state)} ${problems.join('; ')}`)
+          })
+        const seen = await page.evaluate(() => {
+          const doc = (globalThis as unknown as { document: PageDoc }).document
+          const svg = doc.getElementById('dag') as PageEl
+          const count = (sel: string) => svg.querySelectorAll(sel).length
+          return {
+            data: { ...svg.dataset },
+            blocks: count('g.block'),
+            blue: count('g.block[data-colour="blue"]'),
+            red: count('g.block[data-colour="red"]'),
+            chain: count('g.block[data-chain="1"]'),
+            chainEdges: count('line.edge[data-chain="1"]'),
+            sink: svg.querySelector('g.block.sink')?.getAttribute('data-chain') ?? null,
+            totals: doc.getElementById('totals')?.textContent ?? '',
+          }
+        })
+        const after = await rpc<DagInfo>(a.url, 'cairn_getDagInfo')
+        // The drawing is of one moment between the two readings, and of the whole DAG then.
+        const shown = Number(seen.data.blockCount)
+        expect(shown).toBeGreaterThanOrEqual(before.blockCount)
+        expect(shown).toBeLessThanOrEqual(after.blockCount)
+        expect(seen.blocks).toBe(shown)
+        expect(seen.blocks).toBeGreaterThanOrEqual(10)
+        expect(seen.blue).toBe(Number(seen.data.blueCount))
+        expect(seen.red).toBe(Number(seen.data.redCount))
+        expect(seen.blue).toBeGreaterThan(0)
+        expect(seen.totals).toContain(`blue ${seen.data.blueCount} · red ${seen.data.redCount}`)
+        // The selected chain: its blocks outlined, joined by their selected-parent edges, the sink on it.
+        expect(seen.chain).toBeGreaterThanOrEqual(3)
+        expect(seen.chainEdges).toBe(seen.chain - 1)
+        expect(seen.sink, 'the virtual selected parent is drawn, on the chain').toBe('1')
+        expect(problems).toEqual([])
+        const png = await page.screenshot({ type: 'png' })
+        expect(png.subarray(1, 4).toString()).toBe('PNG')
+        if (process.env.CAIRN_DAG_PAGE_PNG) writeFileSync(process.env.CAIRN_DAG_PAGE_PNG, png)
+      } finally {
+        await browser.close()
+      }
+    },
+    60_000,
+  )
 
   it.skipIf(process.env.CAIRN_E2E_GHOSTDAG !== '1')(
     'long: 4 miners at 5 blocks a second, a 2|2 partition heals into one order, transfers from every side',
