@@ -441,10 +441,12 @@ async function adversary(): Promise<void> {
       if (!ev) continue
       const raw = (ev.args as { message: Hex }).message
       const m = decodeMessage(hexToBytes(raw))
+      // A proof at the source's head (a node keeps recent states only; the light client lags): a
+      // replay is refused on its sequence before its proof is looked at, so any proof will do.
       const proof = await rpc<{ accountProof: Hex[]; storageProof: { proof: Hex[] }[] }>(src, 'eth_getProof', [
         BRIDGE_ADDRESS,
         [toHex(commitmentSlot(d, seq))],
-        numberToHex(verified),
+        'latest',
       ]).catch(() => undefined)
       if (!proof) continue
       const attempt = async (what: string, k: number, data: Hex) => {
@@ -464,10 +466,13 @@ async function adversary(): Promise<void> {
       const dst = await liveUrl(d)
       const back = await view(s, 'clientHeight', d)
       if (!dst || back === 0n) continue
+      // Settled already (its commitment gone): a settlement now, whatever its status, is a forgery.
+      const pending = await rpc<Hex>(src, 'eth_getStorageAt', [BRIDGE_ADDRESS, toHex(commitmentSlot(d, seq)), 'latest'])
+      if (BigInt(pending) !== 0n) continue
       const rp = await rpc<{ accountProof: Hex[]; storageProof: { proof: Hex[] }[] }>(dst, 'eth_getProof', [
         BRIDGE_ADDRESS,
         [toHex(receiptSlot(s, seq))],
-        numberToHex(back),
+        'latest',
       ]).catch(() => undefined)
       if (!rp) continue
       for (const status of [ReceiptStatus.DELIVERED, ReceiptStatus.EXPIRED]) {
