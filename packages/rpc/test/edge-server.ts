@@ -10,6 +10,7 @@ import {
   createRpcMetrics,
   DEFAULT_RPC_LIMITS,
   DEFAULT_RPC_SERVER_OPTIONS,
+  type HtmlPage,
   type RpcContext,
   type RpcDispatcher,
   RpcServer,
@@ -101,7 +102,7 @@ export class FakeLag implements LagSource {
 /** An RpcServer on 127.0.0.1:0 answering every body with `{"result":"0x539"}`. */
 export async function stubServer(
   opts: Partial<RpcServerOptions>,
-  modules: { lag?: LagSource } = {},
+  modules: { lag?: LagSource; pages?: HtmlPage[] } = {},
 ): Promise<{ server: RpcServer; url: string; registry: Registry }> {
   const registry = new Registry()
   const dispatcher = {
