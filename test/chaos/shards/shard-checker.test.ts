@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type ChaosObservation, checkShardRun } from './shard-checker.ts'
+import { type ChaosObservation, checkShardRun, type ReceivedEvent, type SettledEvent } from './shard-checker.ts'
 
 /** Two messages 0 → 1 from A to R: #1 delivered (5), #2 expired and refunded (7); A paid 3 of gas. */
 function clean(): ChaosObservation {
@@ -40,7 +40,7 @@ describe('the shard chaos checker', () => {
   it.each([
     [
       'a replayed decision',
-      (o: ChaosObservation) => o.received.push({ ...(o.received[0] as never), at: [11n, 0] }),
+      (o: ChaosObservation) => o.received.push({ ...(o.received[0] as ReceivedEvent), at: [11n, 0] }),
       /decided twice/,
     ],
     [
@@ -57,7 +57,11 @@ describe('the shard chaos checker', () => {
       },
       /forged/,
     ],
-    ['a double settlement', (o: ChaosObservation) => o.settled.push({ ...(o.settled[1] as never) }), /settled twice/],
+    [
+      'a double settlement',
+      (o: ChaosObservation) => o.settled.push({ ...(o.settled[1] as SettledEvent) }),
+      /settled twice/,
+    ],
     [
       'a refund of a delivered message',
       (o: ChaosObservation) => {
