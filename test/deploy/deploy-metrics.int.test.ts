@@ -1,15 +1,15 @@
 // Every metric the deployment's alert rules (deploy/prometheus/alerts, the Kubernetes
 // PrometheusRule) and Grafana dashboards (deploy/grafana: node, reserves, arbitrage) name is one the
 // code exports: a running dev node's /metrics (datadir and p2p on), plus the registries of the BFT
-// and proof-of-work engines, the reserves service and the arbitrage engine. And the PrometheusRule holds the same
-// groups as the rules file.
+// and proof-of-work engines, a shard's bridge and relayer, the reserves service and the arbitrage
+// engine. And the PrometheusRule holds the same groups as the rules file.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiRateLimitedCounter, createArbMetrics } from '@cairn/arbitrage'
 import { createBftMetrics, createStakingMetrics } from '@cairn/consensus'
 import { createPowMetrics } from '@cairn/consensus/pow'
-import { loadConfig, type StartedNode, startNode } from '@cairn/node'
+import { createRelayerMetrics, createShardMetrics, loadConfig, type StartedNode, startNode } from '@cairn/node'
 import {
   createBackupMetrics,
   createNatsEventMetrics,
@@ -130,6 +130,8 @@ describe('deploy: alert rules and dashboards name exported metrics', () => {
     createReconciliationMetrics(services)
     createBackupMetrics(services)
     createArbMetrics(services)
+    createShardMetrics(services)
+    createRelayerMetrics(services)
     apiRateLimitedCounter(services)
     exportedNames(await services.metrics(), exported)
   })
