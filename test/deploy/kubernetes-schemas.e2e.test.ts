@@ -73,6 +73,6 @@ describe.skipIf(!haveKubectl || !haveModels)('deploy/kubernetes against the Open
       env: { ...process.env, MODELS_DIR: modelsDir },
     })
     expect(v.status, v.stdout + v.stderr).toBe(0)
-    expect(v.stdout).toMatch(/23 documents, 0 invalid/)
+    expect(v.stdout).toMatch(/26 documents, 0 invalid/)
   })
 })
